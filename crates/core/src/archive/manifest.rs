@@ -1,0 +1,101 @@
+//! `metadata.json`: the manifest of an archive (format v1, see DESIGN.md).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The archive format version this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Name of the manifest member; always the first member of an archive Offsite writes.
+pub const MANIFEST_NAME: &str = "metadata.json";
+pub const DATABASE_MEMBER: &str = "database.dump";
+pub const GLOBALS_MEMBER: &str = "globals.sql";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupType {
+    Full,
+    Database,
+    Storage,
+    Config,
+}
+
+impl BackupType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupType::Full => "full",
+            BackupType::Database => "database",
+            BackupType::Storage => "storage",
+            BackupType::Config => "config",
+        }
+    }
+}
+
+/// One member of the archive, as recorded at write time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberEntry {
+    pub name: String,
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the member's bytes.
+    pub sha256: String,
+}
+
+/// Exact row count of one table, taken in the dump's own snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCount {
+    pub schema: String,
+    pub table: String,
+    pub rows: u64,
+}
+
+/// Versions of the tools that made the archive and of the server it came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versions {
+    /// "offsite 0.1.0"
+    pub tool: String,
+    /// e.g. "15.18"
+    pub server: Option<String>,
+    /// e.g. "pg_dump (PostgreSQL) 15.18"
+    pub pg_dump: Option<String>,
+}
+
+/// Where the data came from (never with credentials).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub database_size: Option<u64>,
+    pub encoding: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub backup_id: String,
+    pub project: String,
+    #[serde(rename = "type")]
+    pub backup_type: BackupType,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub versions: Versions,
+    #[serde(default)]
+    pub source: SourceInfo,
+    /// Every member except metadata.json itself, in archive order.
+    pub members: Vec<MemberEntry>,
+    /// Per-component checksums: "database" → SHA-256 of database.dump, "globals" → of
+    /// globals.sql, and so on.
+    #[serde(default)]
+    pub components: BTreeMap<String, String>,
+    /// Exact per-table row counts of the database component.
+    #[serde(default)]
+    pub tables: Vec<TableCount>,
+    /// Whether roles could be read into globals.sql (and if not, why).
+    #[serde(default)]
+    pub globals_note: Option<String>,
+}
+
+impl Manifest {
+    pub fn member(&self, name: &str) -> Option<&MemberEntry> {
+        self.members.iter().find(|m| m.name == name)
+    }
+}

@@ -1,0 +1,235 @@
+//! The one public error type of the engine.
+//!
+//! Every failure carries a machine-readable [`ErrorKind`] (its [`code`](Error::code) is what the
+//! UI and scripts switch on), a human message, an optional hint saying what to do next, and
+//! whether retrying can help. Messages and hints must never contain secrets.
+
+use serde::Serialize;
+use std::fmt;
+
+/// What went wrong, as a category a program can branch on.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The caller asked for something malformed (bad URL, unknown option value, ...).
+    InvalidInput,
+    /// A named thing (project, backup, file) does not exist.
+    NotFound,
+    /// It already exists (project name taken, destination file present).
+    AlreadyExists,
+    /// Cannot reach the server (refused, DNS, timeout, TLS handshake).
+    Connection,
+    /// The server was reached but rejected the credentials.
+    Auth,
+    /// The role lacks a privilege the operation needs.
+    Permission,
+    /// A required external tool (pg_dump, pg_restore) is missing or too old.
+    ToolMissing,
+    /// An external tool ran and failed.
+    ToolFailed,
+    /// The archive or file is corrupt, truncated or does not match its checksums.
+    Integrity,
+    /// The file is not an archive Offsite can read (or a newer format version).
+    UnsupportedFormat,
+    /// An archive member would be written outside the extraction folder.
+    UnsafePath,
+    /// Another job holds the project's lock.
+    Busy,
+    /// The job was cancelled by the user.
+    Cancelled,
+    /// The destination ran out of space.
+    DiskFull,
+    /// The target is not empty and the caller did not consent to replacing it.
+    NeedsConsent,
+    /// The restored data does not match what the backup recorded.
+    ValidationFailed,
+    /// The OS keychain is unavailable or refused.
+    Secrets,
+    /// The local catalog (SQLite) failed.
+    Catalog,
+    /// Any other local I/O failure.
+    Io,
+    /// A bug: something that should not happen.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The stable string code used over IPC and in `--json` output.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidInput => "invalid_input",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::Connection => "connection",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Permission => "permission",
+            ErrorKind::ToolMissing => "tool_missing",
+            ErrorKind::ToolFailed => "tool_failed",
+            ErrorKind::Integrity => "integrity",
+            ErrorKind::UnsupportedFormat => "unsupported_format",
+            ErrorKind::UnsafePath => "unsafe_path",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::DiskFull => "disk_full",
+            ErrorKind::NeedsConsent => "needs_consent",
+            ErrorKind::ValidationFailed => "validation_failed",
+            ErrorKind::Secrets => "secrets",
+            ErrorKind::Catalog => "catalog",
+            ErrorKind::Io => "io",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// Whether trying the same thing again later can succeed.
+    pub fn default_retryable(self) -> bool {
+        matches!(self, ErrorKind::Connection | ErrorKind::Busy | ErrorKind::DiskFull)
+    }
+}
+
+/// The engine's error: kind, message, hint, retryable.
+#[derive(Debug, Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+    retryable: bool,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into(), hint: None, retryable: kind.default_retryable() }
+    }
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+    /// Prefix the message with context ("backing up shop: ...").
+    pub fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotFound, message)
+    }
+    pub fn integrity(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Integrity, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Internal, message)
+    }
+    pub fn cancelled() -> Self {
+        Self::new(ErrorKind::Cancelled, "cancelled").with_hint("nothing was kept; run it again when ready")
+    }
+
+    /// An I/O error with what we were doing; ENOSPC becomes [`ErrorKind::DiskFull`].
+    pub fn io(what: impl fmt::Display, e: std::io::Error) -> Self {
+        if is_disk_full(&e) {
+            return Self::new(ErrorKind::DiskFull, format!("{what}: no space left on device"))
+                .with_hint("free some space or choose another destination folder, then try again");
+        }
+        let kind = match e.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            std::io::ErrorKind::PermissionDenied => ErrorKind::Permission,
+            std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+            std::io::ErrorKind::UnexpectedEof => ErrorKind::Integrity,
+            _ => ErrorKind::Io,
+        };
+        Self::new(kind, format!("{what}: {e}"))
+    }
+}
+
+/// True when the error (or anything wrapped inside it) is ENOSPC / "storage full".
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    if e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28) {
+        return true;
+    }
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+        .is_some_and(is_disk_full)
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<sqlx::migrate::MigrateError> for Error {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Error::new(ErrorKind::Catalog, format!("catalog migration failed: {e}"))
+            .with_hint("the catalog may be from a newer Offsite; upgrade Offsite or point --data-dir elsewhere")
+    }
+}
+
+/// The shape an error takes over IPC and in `--json` output.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorPayload {
+    pub code: String,
+    pub message: String,
+    pub hint: Option<String>,
+    pub retryable: bool,
+}
+
+impl From<&Error> for ErrorPayload {
+    fn from(e: &Error) -> Self {
+        ErrorPayload {
+            code: e.code().to_string(),
+            message: e.message.clone(),
+            hint: e.hint.clone(),
+            retryable: e.retryable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enospc_becomes_disk_full() {
+        let e = Error::io("writing archive", std::io::Error::from_raw_os_error(28));
+        assert_eq!(e.kind(), ErrorKind::DiskFull);
+        assert!(e.is_retryable());
+        assert!(e.hint().unwrap().contains("free some space"));
+        let wrapped = std::io::Error::other(std::io::Error::from_raw_os_error(28));
+        assert!(is_disk_full(&wrapped));
+    }
+
+    #[test]
+    fn payload_carries_code_message_hint() {
+        let e = Error::new(ErrorKind::Auth, "password rejected").with_hint("update the password");
+        let p = ErrorPayload::from(&e);
+        assert_eq!(p.code, "auth");
+        assert_eq!(p.message, "password rejected");
+        assert_eq!(p.hint.as_deref(), Some("update the password"));
+        assert!(!p.retryable);
+    }
+}

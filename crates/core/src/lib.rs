@@ -1,0 +1,18 @@
+//! Offsite's engine: everything the desktop app and the `offsite` command line do, without Tauri.
+//!
+//! Layering: callers (CLI, desktop shell) → [`engine::Engine`] → catalog / secrets / sources /
+//! archive → remote systems and disk. Errors are [`Error`]; progress goes through
+//! [`progress::Progress`].
+
+pub mod archive;
+pub mod catalog;
+pub mod error;
+pub mod progress;
+pub mod secrets;
+
+pub use error::{Error, ErrorKind, ErrorPayload, Result};
+
+/// "offsite 0.1.0", recorded in every manifest.
+pub fn tool_version() -> String {
+    format!("offsite {}", env!("CARGO_PKG_VERSION"))
+}

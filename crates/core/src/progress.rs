@@ -1,0 +1,214 @@
+//! Progress reporting: the one trait the engine reports through, and a throttle.
+//!
+//! The CLI turns reports into a progress bar, the desktop shell into events. Reports are
+//! throttled by [`Throttled`]: the first and the last update always pass, the ones in between at
+//! most every `interval`.
+
+use serde::Serialize;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What a job is doing right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Connecting,
+    Counting,
+    Dumping,
+    Globals,
+    Packing,
+    Syncing,
+    Verifying,
+    Planning,
+    SafetyBackup,
+    Restoring,
+    Validating,
+    Done,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Connecting => "connecting",
+            Phase::Counting => "counting rows",
+            Phase::Dumping => "dumping",
+            Phase::Globals => "reading roles",
+            Phase::Packing => "packing",
+            Phase::Syncing => "syncing to disk",
+            Phase::Verifying => "verifying",
+            Phase::Planning => "planning",
+            Phase::SafetyBackup => "safety backup",
+            Phase::Restoring => "restoring",
+            Phase::Validating => "validating",
+            Phase::Done => "done",
+        }
+    }
+}
+
+/// One progress report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProgressUpdate {
+    pub job_id: String,
+    pub phase: Phase,
+    /// Bytes processed so far in this phase.
+    pub bytes_done: u64,
+    /// Total bytes of this phase when known.
+    pub bytes_total: Option<u64>,
+    /// Bytes per second over the phase so far.
+    pub bytes_per_sec: f64,
+    /// The last update of the job.
+    pub finished: bool,
+}
+
+/// Receives progress. Implementations must be cheap: they are called from the hot path
+/// (already throttled).
+pub trait Progress: Send + Sync {
+    fn report(&self, update: &ProgressUpdate);
+}
+
+/// Discards everything.
+pub struct NoProgress;
+impl Progress for NoProgress {
+    fn report(&self, _: &ProgressUpdate) {}
+}
+
+impl<F: Fn(&ProgressUpdate) + Send + Sync> Progress for F {
+    fn report(&self, update: &ProgressUpdate) {
+        self(update)
+    }
+}
+
+/// Tracks a job's phase and byte counters and forwards throttled updates.
+pub struct Reporter<'a> {
+    sink: &'a dyn Progress,
+    job_id: String,
+    interval: Duration,
+    state: Mutex<ReporterState>,
+}
+
+struct ReporterState {
+    phase: Phase,
+    phase_started: Instant,
+    bytes_done: u64,
+    bytes_total: Option<u64>,
+    last_sent: Option<Instant>,
+}
+
+impl<'a> Reporter<'a> {
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(150);
+
+    pub fn new(sink: &'a dyn Progress, job_id: impl Into<String>) -> Self {
+        Self::with_interval(sink, job_id, Self::DEFAULT_INTERVAL)
+    }
+
+    pub fn with_interval(sink: &'a dyn Progress, job_id: impl Into<String>, interval: Duration) -> Self {
+        Reporter {
+            sink,
+            job_id: job_id.into(),
+            interval,
+            state: Mutex::new(ReporterState {
+                phase: Phase::Connecting,
+                phase_started: Instant::now(),
+                bytes_done: 0,
+                bytes_total: None,
+                last_sent: None,
+            }),
+        }
+    }
+
+    pub fn job_id(&self) -> &str {
+        &self.job_id
+    }
+
+    /// Enter a new phase; always reported.
+    pub fn phase(&self, phase: Phase, bytes_total: Option<u64>) {
+        let mut s = self.state.lock().unwrap();
+        s.phase = phase;
+        s.phase_started = Instant::now();
+        s.bytes_done = 0;
+        s.bytes_total = bytes_total;
+        self.send(&mut s, false, true);
+    }
+
+    /// Add bytes to the current phase; reported when the interval has passed.
+    pub fn advance(&self, bytes: u64) {
+        let mut s = self.state.lock().unwrap();
+        s.bytes_done += bytes;
+        self.send(&mut s, false, false);
+    }
+
+    /// Set the absolute byte counter of the current phase.
+    pub fn set_done(&self, bytes_done: u64) {
+        let mut s = self.state.lock().unwrap();
+        s.bytes_done = bytes_done;
+        self.send(&mut s, false, false);
+    }
+
+    /// The last update; always reported.
+    pub fn finish(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.phase = Phase::Done;
+        self.send(&mut s, true, true);
+    }
+
+    pub fn bytes_done(&self) -> u64 {
+        self.state.lock().unwrap().bytes_done
+    }
+
+    fn send(&self, s: &mut ReporterState, finished: bool, force: bool) {
+        let now = Instant::now();
+        if !force {
+            if let Some(last) = s.last_sent {
+                if now.duration_since(last) < self.interval {
+                    return;
+                }
+            }
+        }
+        s.last_sent = Some(now);
+        let secs = now.duration_since(s.phase_started).as_secs_f64();
+        let update = ProgressUpdate {
+            job_id: self.job_id.clone(),
+            phase: s.phase,
+            bytes_done: s.bytes_done,
+            bytes_total: s.bytes_total,
+            bytes_per_sec: if secs > 0.0 { s.bytes_done as f64 / secs } else { 0.0 },
+            finished,
+        };
+        self.sink.report(&update);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_and_last_always_sent_middle_throttled() {
+        let seen = Mutex::new(Vec::new());
+        let sink = |u: &ProgressUpdate| seen.lock().unwrap().push(u.clone());
+        let r = Reporter::with_interval(&sink, "j1", Duration::from_secs(3600));
+        r.phase(Phase::Dumping, Some(1000));
+        for _ in 0..100 {
+            r.advance(10);
+        }
+        r.finish();
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[0].phase, Phase::Dumping);
+        assert_eq!(seen[0].bytes_done, 0);
+        assert!(seen[1].finished);
+        assert_eq!(seen[1].bytes_done, 1000);
+    }
+
+    #[test]
+    fn zero_interval_sends_everything() {
+        let seen = Mutex::new(0usize);
+        let sink = |_: &ProgressUpdate| *seen.lock().unwrap() += 1;
+        let r = Reporter::with_interval(&sink, "j", Duration::ZERO);
+        r.phase(Phase::Verifying, None);
+        r.advance(1);
+        r.advance(1);
+        r.finish();
+        assert_eq!(*seen.lock().unwrap(), 4);
+    }
+}

@@ -1,0 +1,1 @@
+//! Desktop shell (filled in by the desktop issue).
