@@ -1,1 +1,286 @@
-fn main() {}
+//! `offsite`: the headless command line over the Offsite engine.
+
+mod output;
+
+use clap::{Args, Parser, Subcommand};
+use offsite_core::archive;
+use offsite_core::engine::AddProject;
+use offsite_core::progress::{NoProgress, Progress};
+use offsite_core::project::{ConnSpec, TlsMode};
+use offsite_core::restore::{RestoreOptions, RestoreTarget};
+use offsite_core::{secrets, Engine, EngineConfig, Error, ErrorKind, Result};
+use output::{Out, ProgressBar};
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Back up PostgreSQL and Supabase projects into verified archives, and restore them.
+#[derive(Parser)]
+#[command(name = "offsite", version, about, long_about = None)]
+struct Cli {
+    /// Data folder (catalog, default backup folder). Default: the platform's app-data folder.
+    #[arg(long, global = true, env = "OFFSITE_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print one JSON document on stdout and nothing else there.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Folder with pg_dump/pg_restore to use instead of searching.
+    #[arg(long, global = true, env = "OFFSITE_PG_BIN", value_name = "DIR")]
+    pg_bin: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add, list, show, test or remove projects.
+    #[command(subcommand)]
+    Project(ProjectCmd),
+    /// Back up a project's database; prints the archive path.
+    Backup {
+        name: String,
+        /// Folder for the archive (default: the project's backup folder).
+        #[arg(long, value_name = "DIR")]
+        dest: Option<PathBuf>,
+    },
+    /// List a project's local backups with size, date and verified state.
+    Backups { name: String },
+    /// Check an archive's checksums; exit 0 when intact, 4 naming the first bad member.
+    Verify { archive: PathBuf },
+    /// Show an archive's manifest.
+    Inspect { archive: PathBuf },
+    /// Restore an archive into a database (a URL or a project name).
+    Restore(RestoreArgs),
+}
+
+#[derive(Subcommand)]
+enum ProjectCmd {
+    /// Add a project. A password in the URL is moved to the OS keychain.
+    Add {
+        name: String,
+        /// postgres://USER@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full]
+        #[arg(long, value_name = "URL")]
+        db: String,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// TLS mode (overrides the URL's sslmode).
+        #[arg(long, value_name = "MODE")]
+        tls: Option<String>,
+        /// Folder for this project's backups.
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Option<PathBuf>,
+    },
+    /// List projects.
+    List,
+    /// Show one project.
+    Show { name: String },
+    /// Connect and report server version, size and permission problems.
+    Test { name: String },
+    /// Remove a project and its stored password (backup files are kept).
+    Remove { name: String },
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    archive: PathBuf,
+    /// Target: postgres://USER@HOST:PORT/DATABASE, or the name of a saved project.
+    #[arg(long, value_name = "URL")]
+    to: String,
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Allow restoring into a non-empty database (objects in the backup are replaced).
+    #[arg(long)]
+    replace: bool,
+    /// With --replace: do not take a safety backup of the target first.
+    #[arg(long)]
+    no_safety_backup: bool,
+    /// Create roles the backup uses that the target server lacks (as NOLOGIN roles).
+    #[arg(long)]
+    create_roles: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    /// Read the target's password from standard input (first line).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+/// Exit codes scripts can rely on.
+mod exit {
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const CONNECTION: u8 = 3;
+    pub const INTEGRITY: u8 = 4;
+    pub const NEEDS_CONSENT: u8 = 5;
+    pub const CANCELLED: u8 = 130;
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::AlreadyExists => exit::USAGE,
+        ErrorKind::Connection | ErrorKind::Auth | ErrorKind::Permission => exit::CONNECTION,
+        ErrorKind::Integrity | ErrorKind::UnsupportedFormat | ErrorKind::UnsafePath | ErrorKind::ValidationFailed => {
+            exit::INTEGRITY
+        }
+        ErrorKind::NeedsConsent => exit::NEEDS_CONSENT,
+        ErrorKind::Cancelled => exit::CANCELLED,
+        _ => exit::FAILURE,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("OFFSITE_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let out = Out::new(cli.json);
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        rt.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+    }
+    match rt.block_on(run(cli, &out, cancel)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn read_password_stdin() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::io("reading the password from stdin", e))?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    if pw.is_empty() {
+        return Err(Error::invalid("no password on standard input").with_hint("pipe the password in: printf %s \"$PW\" | offsite ..."));
+    }
+    Ok(pw)
+}
+
+async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
+    // `inspect` needs no catalog.
+    if let Command::Inspect { archive: path } = &cli.command {
+        let manifest = archive::read_manifest(path)?;
+        out.inspect(path, &manifest);
+        return Ok(0);
+    }
+    let engine = Engine::open(EngineConfig {
+        data_dir: cli.data_dir.clone(),
+        secrets: Arc::from(secrets::store_from_env()),
+        pg_bin: cli.pg_bin.clone(),
+    })
+    .await?;
+    let progress = |label: &str| -> Arc<dyn Progress> {
+        if cli.json || !std::io::stderr().is_terminal() {
+            Arc::new(NoProgress)
+        } else {
+            Arc::new(ProgressBar::new(label))
+        }
+    };
+    match cli.command {
+        Command::Project(cmd) => match cmd {
+            ProjectCmd::Add { name, db, password_stdin, tls, backup_dir } => {
+                let password = if password_stdin { Some(read_password_stdin()?) } else { None };
+                let tls = tls.map(|t| t.parse::<TlsMode>()).transpose()?;
+                let p = engine.add_project(AddProject { name, db_url: db, password, tls, backup_dir }).await?;
+                out.project(&p, &engine.backup_dir_of(&p));
+            }
+            ProjectCmd::List => out.projects(&engine.catalog().projects().await?),
+            ProjectCmd::Show { name } => {
+                let p = engine.catalog().project(&name).await?;
+                out.project(&p, &engine.backup_dir_of(&p));
+            }
+            ProjectCmd::Test { name } => {
+                let report = engine.test_project(&name).await?;
+                out.connection(&report);
+                if !report.can_dump {
+                    return Ok(exit::FAILURE);
+                }
+            }
+            ProjectCmd::Remove { name } => {
+                engine.remove_project(&name).await?;
+                out.done(&format!("removed project {name} (backup files were kept)"));
+            }
+        },
+        Command::Backup { name, dest } => {
+            let outcome = engine.backup(&name, dest, progress("backing up"), cancel).await?;
+            out.backup(&outcome);
+        }
+        Command::Backups { name } => {
+            let p = engine.catalog().project(&name).await?;
+            out.backups(&engine.catalog().backups(&p.id).await?);
+        }
+        Command::Verify { archive: path } => {
+            let outcome = engine.verify(&path, progress("verifying"), cancel).await?;
+            out.verify(&outcome.report);
+            if !outcome.report.ok {
+                return Ok(exit::INTEGRITY);
+            }
+        }
+        Command::Inspect { .. } => unreachable!("handled above"),
+        Command::Restore(args) => return restore(&engine, args, out, progress("restoring"), cancel).await,
+    }
+    Ok(0)
+}
+
+async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, progress: Arc<dyn Progress>, cancel: CancellationToken) -> Result<u8> {
+    let target = if args.to.contains("://") {
+        let (spec, url_password) = ConnSpec::parse_url(&args.to)?;
+        let password = if args.password_stdin { Some(read_password_stdin()?) } else { url_password };
+        // Headless: the standard PGPASSWORD.
+        let password = password.or_else(|| std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()));
+        RestoreTarget { spec, password }
+    } else {
+        let p = engine.catalog().project(&args.to).await?;
+        let (mut spec, _) = ConnSpec::parse_url(&p.db_url)?;
+        spec.tls = p.tls_mode.parse()?;
+        let password = engine.secrets().get(&secrets::project_password_key(&p.name))?;
+        RestoreTarget { spec, password }
+    };
+    let opts = RestoreOptions {
+        replace: args.replace,
+        no_safety_backup: args.no_safety_backup,
+        create_roles: args.create_roles,
+        ..Default::default()
+    };
+    let plan = engine.plan_restore(&args.archive, &target, &opts).await?;
+    if args.dry_run {
+        out.plan(&plan);
+        return Ok(if plan.blockers.is_empty() { 0 } else { exit::NEEDS_CONSENT });
+    }
+    if !plan.target_empty && plan.blockers.is_empty() && !args.yes {
+        // Replacing data: the user types the database name, as in the desktop wizard.
+        if out.json() || !std::io::stdin().is_terminal() {
+            return Err(Error::new(ErrorKind::NeedsConsent, format!("restoring would replace data in {}", plan.target_database))
+                .with_hint("review with --dry-run, then pass --yes to confirm"));
+        }
+        out.plan(&plan);
+        eprint!("Type the database name ({}) to replace its contents: ", plan.target_database);
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).ok();
+        if answer.trim() != plan.target_database {
+            return Err(Error::new(ErrorKind::NeedsConsent, "not confirmed; nothing was changed"));
+        }
+    }
+    let outcome = engine.restore(&args.archive, &target, &opts, progress, cancel).await?;
+    out.restore(&outcome);
+    Ok(if outcome.report.ok { 0 } else { exit::INTEGRITY })
+}

@@ -83,7 +83,10 @@ impl ErrorKind {
 
     /// Whether trying the same thing again later can succeed.
     pub fn default_retryable(self) -> bool {
-        matches!(self, ErrorKind::Connection | ErrorKind::Busy | ErrorKind::DiskFull)
+        matches!(
+            self,
+            ErrorKind::Connection | ErrorKind::Busy | ErrorKind::DiskFull
+        )
     }
 }
 
@@ -100,7 +103,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None, retryable: kind.default_retryable() }
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+            retryable: kind.default_retryable(),
+        }
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -144,14 +152,18 @@ impl Error {
         Self::new(ErrorKind::Internal, message)
     }
     pub fn cancelled() -> Self {
-        Self::new(ErrorKind::Cancelled, "cancelled").with_hint("nothing was kept; run it again when ready")
+        Self::new(ErrorKind::Cancelled, "cancelled")
+            .with_hint("nothing was kept; run it again when ready")
     }
 
     /// An I/O error with what we were doing; ENOSPC becomes [`ErrorKind::DiskFull`].
     pub fn io(what: impl fmt::Display, e: std::io::Error) -> Self {
         if is_disk_full(&e) {
-            return Self::new(ErrorKind::DiskFull, format!("{what}: no space left on device"))
-                .with_hint("free some space or choose another destination folder, then try again");
+            return Self::new(
+                ErrorKind::DiskFull,
+                format!("{what}: no space left on device"),
+            )
+            .with_hint("free some space or choose another destination folder, then try again");
         }
         let kind = match e.kind() {
             std::io::ErrorKind::NotFound => ErrorKind::NotFound,

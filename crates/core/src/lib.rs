@@ -5,11 +5,18 @@
 //! [`progress::Progress`].
 
 pub mod archive;
+pub mod backup;
 pub mod catalog;
+pub mod engine;
 pub mod error;
+pub mod pgproc;
+pub mod pgtools;
 pub mod progress;
+pub mod project;
+pub mod restore;
 pub mod secrets;
 
+pub use engine::{AddProject, Engine, EngineConfig};
 pub use error::{Error, ErrorKind, ErrorPayload, Result};
 
 /// "offsite 0.1.0", recorded in every manifest.

@@ -5,7 +5,7 @@
 //! most every `interval`.
 
 use serde::Serialize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What a job is doing right now.
@@ -78,9 +78,15 @@ impl<F: Fn(&ProgressUpdate) + Send + Sync> Progress for F {
     }
 }
 
-/// Tracks a job's phase and byte counters and forwards throttled updates.
-pub struct Reporter<'a> {
-    sink: &'a dyn Progress,
+/// Tracks a job's phase and byte counters and forwards throttled updates. Cheap to clone (all
+/// clones share the same state), so it can be handed to worker threads.
+#[derive(Clone)]
+pub struct Reporter {
+    inner: Arc<ReporterInner>,
+}
+
+struct ReporterInner {
+    sink: Arc<dyn Progress>,
     job_id: String,
     interval: Duration,
     state: Mutex<ReporterState>,
@@ -94,35 +100,46 @@ struct ReporterState {
     last_sent: Option<Instant>,
 }
 
-impl<'a> Reporter<'a> {
+impl Reporter {
     pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(150);
 
-    pub fn new(sink: &'a dyn Progress, job_id: impl Into<String>) -> Self {
+    pub fn new(sink: Arc<dyn Progress>, job_id: impl Into<String>) -> Self {
         Self::with_interval(sink, job_id, Self::DEFAULT_INTERVAL)
     }
 
-    pub fn with_interval(sink: &'a dyn Progress, job_id: impl Into<String>, interval: Duration) -> Self {
+    /// A reporter that discards everything (tests, nested work).
+    pub fn silent() -> Self {
+        Self::new(Arc::new(NoProgress), "")
+    }
+
+    pub fn with_interval(
+        sink: Arc<dyn Progress>,
+        job_id: impl Into<String>,
+        interval: Duration,
+    ) -> Self {
         Reporter {
-            sink,
-            job_id: job_id.into(),
-            interval,
-            state: Mutex::new(ReporterState {
-                phase: Phase::Connecting,
-                phase_started: Instant::now(),
-                bytes_done: 0,
-                bytes_total: None,
-                last_sent: None,
+            inner: Arc::new(ReporterInner {
+                sink,
+                job_id: job_id.into(),
+                interval,
+                state: Mutex::new(ReporterState {
+                    phase: Phase::Connecting,
+                    phase_started: Instant::now(),
+                    bytes_done: 0,
+                    bytes_total: None,
+                    last_sent: None,
+                }),
             }),
         }
     }
 
     pub fn job_id(&self) -> &str {
-        &self.job_id
+        &self.inner.job_id
     }
 
     /// Enter a new phase; always reported.
     pub fn phase(&self, phase: Phase, bytes_total: Option<u64>) {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.inner.state.lock().unwrap();
         s.phase = phase;
         s.phase_started = Instant::now();
         s.bytes_done = 0;
@@ -132,34 +149,34 @@ impl<'a> Reporter<'a> {
 
     /// Add bytes to the current phase; reported when the interval has passed.
     pub fn advance(&self, bytes: u64) {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.inner.state.lock().unwrap();
         s.bytes_done += bytes;
         self.send(&mut s, false, false);
     }
 
     /// Set the absolute byte counter of the current phase.
     pub fn set_done(&self, bytes_done: u64) {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.inner.state.lock().unwrap();
         s.bytes_done = bytes_done;
         self.send(&mut s, false, false);
     }
 
     /// The last update; always reported.
     pub fn finish(&self) {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.inner.state.lock().unwrap();
         s.phase = Phase::Done;
         self.send(&mut s, true, true);
     }
 
     pub fn bytes_done(&self) -> u64 {
-        self.state.lock().unwrap().bytes_done
+        self.inner.state.lock().unwrap().bytes_done
     }
 
     fn send(&self, s: &mut ReporterState, finished: bool, force: bool) {
         let now = Instant::now();
         if !force {
             if let Some(last) = s.last_sent {
-                if now.duration_since(last) < self.interval {
+                if now.duration_since(last) < self.inner.interval {
                     return;
                 }
             }
@@ -167,14 +184,18 @@ impl<'a> Reporter<'a> {
         s.last_sent = Some(now);
         let secs = now.duration_since(s.phase_started).as_secs_f64();
         let update = ProgressUpdate {
-            job_id: self.job_id.clone(),
+            job_id: self.inner.job_id.clone(),
             phase: s.phase,
             bytes_done: s.bytes_done,
             bytes_total: s.bytes_total,
-            bytes_per_sec: if secs > 0.0 { s.bytes_done as f64 / secs } else { 0.0 },
+            bytes_per_sec: if secs > 0.0 {
+                s.bytes_done as f64 / secs
+            } else {
+                0.0
+            },
             finished,
         };
-        self.sink.report(&update);
+        self.inner.sink.report(&update);
     }
 }
 
@@ -184,15 +205,16 @@ mod tests {
 
     #[test]
     fn first_and_last_always_sent_middle_throttled() {
-        let seen = Mutex::new(Vec::new());
-        let sink = |u: &ProgressUpdate| seen.lock().unwrap().push(u.clone());
-        let r = Reporter::with_interval(&sink, "j1", Duration::from_secs(3600));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let sink = move |u: &ProgressUpdate| s2.lock().unwrap().push(u.clone());
+        let r = Reporter::with_interval(Arc::new(sink), "j1", Duration::from_secs(3600));
         r.phase(Phase::Dumping, Some(1000));
         for _ in 0..100 {
             r.advance(10);
         }
         r.finish();
-        let seen = seen.into_inner().unwrap();
+        let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 2, "{seen:?}");
         assert_eq!(seen[0].phase, Phase::Dumping);
         assert_eq!(seen[0].bytes_done, 0);
@@ -202,9 +224,10 @@ mod tests {
 
     #[test]
     fn zero_interval_sends_everything() {
-        let seen = Mutex::new(0usize);
-        let sink = |_: &ProgressUpdate| *seen.lock().unwrap() += 1;
-        let r = Reporter::with_interval(&sink, "j", Duration::ZERO);
+        let seen = Arc::new(Mutex::new(0usize));
+        let s2 = seen.clone();
+        let sink = move |_: &ProgressUpdate| *s2.lock().unwrap() += 1;
+        let r = Reporter::with_interval(Arc::new(sink), "j", Duration::ZERO);
         r.phase(Phase::Verifying, None);
         r.advance(1);
         r.advance(1);

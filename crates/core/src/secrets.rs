@@ -1,1 +1,650 @@
-//! Secrets.
+//! Secrets: where database passwords (and other credentials) are kept.
+//!
+//! Everything goes through the [`SecretStore`] trait:
+//! - [`KeychainStore`]: the OS keychain (Secret Service on Linux, Keychain on macOS, Credential
+//!   Manager on Windows) through the `keyring` crate; what the desktop app uses.
+//! - [`EnvStore`]: read-only, from environment variables; for headless use (servers, CI).
+//! - [`MemoryStore`]: in-process, for tests.
+//! - [`ChainStore`]: several stores, read in order.
+//!
+//! [`store_from_env`] picks one from `OFFSITE_SECRET_STORE`. Keys are strings such as
+//! [`project_password_key`]. Secrets never appear in errors, logs or `Debug` output.
+//!
+//! The trait is blocking (the keychain talks D-Bus synchronously); from async code call it inside
+//! `tokio::task::spawn_blocking`.
+
+use crate::error::{Error, ErrorKind, Result};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+/// The keychain service name Offsite's entries are filed under.
+pub const DEFAULT_SERVICE: &str = "dev.offsite.Offsite";
+
+/// Chooses the store: `keychain` (default), `env` or `memory`.
+pub const SECRET_STORE_ENV: &str = "OFFSITE_SECRET_STORE";
+
+/// Prefix of the per-key environment variables [`EnvStore`] reads (see [`env_var_for_key`]).
+pub const PASSWORD_ENV_PREFIX: &str = "OFFSITE_PASSWORD_";
+
+/// libpq's password variable; [`EnvStore`] returns it for database-password keys.
+pub const PGPASSWORD_ENV: &str = "PGPASSWORD";
+
+const DB_PASSWORD_SUFFIX: &str = ":db-password";
+
+#[cfg(target_os = "macos")]
+const KEYCHAIN_HINT: &str =
+    "is the login keychain unlocked? For headless use set PGPASSWORD or OFFSITE_SECRET_STORE=env";
+#[cfg(target_os = "windows")]
+const KEYCHAIN_HINT: &str =
+    "is Windows Credential Manager available? For headless use set PGPASSWORD or OFFSITE_SECRET_STORE=env";
+#[cfg(not(any(target_os = "macos", target_os = "windows")))]
+const KEYCHAIN_HINT: &str = "is a Secret Service (gnome-keyring, KWallet) running and unlocked? For headless use set PGPASSWORD or OFFSITE_SECRET_STORE=env";
+
+/// Where secrets are kept. Implementations must never put a secret into an error or a log line.
+pub trait SecretStore: Send + Sync {
+    /// The secret stored under `key`, or `None` when there is none.
+    fn get(&self, key: &str) -> Result<Option<String>>;
+    /// Store (or replace) the secret under `key`.
+    fn set(&self, key: &str, secret: &str) -> Result<()>;
+    /// Remove the secret under `key`; removing a missing one is not an error.
+    fn delete(&self, key: &str) -> Result<()>;
+    /// A short name for messages: "keychain", "env", "memory", "chain".
+    fn name(&self) -> &'static str;
+}
+
+impl<T: SecretStore + ?Sized> SecretStore for Box<T> {
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &str, secret: &str) -> Result<()> {
+        (**self).set(key, secret)
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        (**self).delete(key)
+    }
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+}
+
+impl<T: SecretStore + ?Sized> SecretStore for Arc<T> {
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        (**self).get(key)
+    }
+    fn set(&self, key: &str, secret: &str) -> Result<()> {
+        (**self).set(key, secret)
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        (**self).delete(key)
+    }
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+}
+
+/// The key of a project's database password: `project:<name>:db-password`.
+pub fn project_password_key(project_name: &str) -> String {
+    format!("project:{project_name}{DB_PASSWORD_SUFFIX}")
+}
+
+/// The environment variable [`EnvStore`] reads for `key`: `OFFSITE_PASSWORD_` followed by the key
+/// in upper case, every character other than A-Z and 0-9 replaced by `_`
+/// (`project:shop:db-password` → `OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD`).
+pub fn env_var_for_key(key: &str) -> String {
+    let sanitized: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect();
+    format!("{PASSWORD_ENV_PREFIX}{sanitized}")
+}
+
+fn check_key(key: &str) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::invalid("a secret needs a non-empty key"));
+    }
+    Ok(())
+}
+
+/// `text` with every occurrence of `secret` replaced, for messages built from foreign errors.
+fn redact(text: String, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if !s.is_empty() && text.contains(s) => text.replace(s, "[secret]"),
+        _ => text,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keychain
+// ---------------------------------------------------------------------------------------------
+
+/// The OS keychain. Entries are filed under the service name (default [`DEFAULT_SERVICE`]) with
+/// the key as the user/account name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeychainStore {
+    service: String,
+}
+
+impl Default for KeychainStore {
+    fn default() -> Self {
+        KeychainStore::new(DEFAULT_SERVICE)
+    }
+}
+
+impl KeychainStore {
+    pub fn new(service: impl Into<String>) -> Self {
+        KeychainStore { service: service.into() }
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    fn entry(&self, key: &str) -> Result<keyring::Entry> {
+        check_key(key)?;
+        keyring::Entry::new(&self.service, key).map_err(|e| keyring_error("opening the entry for", key, e, None))
+    }
+}
+
+impl SecretStore for KeychainStore {
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        match self.entry(key)?.get_password() {
+            Ok(secret) => Ok(Some(secret)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keyring_error("reading", key, e, None)),
+        }
+    }
+
+    fn set(&self, key: &str, secret: &str) -> Result<()> {
+        self.entry(key)?.set_password(secret).map_err(|e| keyring_error("saving", key, e, Some(secret)))
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        match self.entry(key)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keyring_error("deleting", key, e, None)),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "keychain"
+    }
+}
+
+/// A keyring error as ours. `op` is a verb phrase ("reading"); `secret`, when known, is scrubbed
+/// from anything the platform said.
+fn keyring_error(op: &str, key: &str, e: keyring::Error, secret: Option<&str>) -> Error {
+    let (kind, message, hint) = match e {
+        keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => (
+            ErrorKind::Secrets,
+            format!("the OS keychain failed {op} {key:?}: {inner}"),
+            KEYCHAIN_HINT.to_string(),
+        ),
+        // The bytes are the secret: never show them.
+        keyring::Error::BadEncoding(_) => (
+            ErrorKind::Secrets,
+            format!("the secret stored in the OS keychain for {key:?} is not valid UTF-8"),
+            "delete it and set it again".to_string(),
+        ),
+        keyring::Error::TooLong(attr, limit) => (
+            ErrorKind::InvalidInput,
+            format!("the OS keychain limits {attr} to {limit} characters (while {op} {key:?})"),
+            "use a shorter project name".to_string(),
+        ),
+        keyring::Error::Invalid(attr, reason) => (
+            ErrorKind::InvalidInput,
+            format!("the OS keychain refused {attr} while {op} {key:?}: {reason}"),
+            "use a project name made of letters, digits, '_', '-' and '.'".to_string(),
+        ),
+        // Its Display lists the matching credentials: say how many only.
+        keyring::Error::Ambiguous(items) => (
+            ErrorKind::Secrets,
+            format!("{} entries in the OS keychain match {key:?} (while {op} it)", items.len()),
+            "remove the duplicates (for example with Seahorse or `secret-tool clear`), then set the password again"
+                .to_string(),
+        ),
+        keyring::Error::NoEntry => (
+            ErrorKind::NotFound,
+            format!("no entry for {key:?} in the OS keychain"),
+            "set the password again".to_string(),
+        ),
+        other => (ErrorKind::Secrets, format!("the OS keychain failed {op} {key:?}: {other}"), KEYCHAIN_HINT.to_string()),
+    };
+    Error::new(kind, redact(message, secret)).with_hint(redact(hint, secret))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+// ---------------------------------------------------------------------------------------------
+
+/// Secrets in a map, for tests (and `OFFSITE_SECRET_STORE=memory`). Its `Debug` shows no values.
+#[derive(Default)]
+pub struct MemoryStore {
+    secrets: Mutex<HashMap<String, String>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        // A panic while holding the lock cannot leave the map half-updated: keep using it.
+        self.secrets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore").field("entries", &self.map().len()).finish()
+    }
+}
+
+impl SecretStore for MemoryStore {
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        check_key(key)?;
+        Ok(self.map().get(key).cloned())
+    }
+    fn set(&self, key: &str, secret: &str) -> Result<()> {
+        check_key(key)?;
+        self.map().insert(key.to_string(), secret.to_string());
+        Ok(())
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        check_key(key)?;
+        self.map().remove(key);
+        Ok(())
+    }
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+// ---------------------------------------------------------------------------------------------
+
+/// Read-only secrets from the environment, for headless use.
+///
+/// `get(key)` returns `$OFFSITE_PASSWORD_<KEY>` (see [`env_var_for_key`]) when set; otherwise,
+/// for a database-password key (`…:db-password`, see [`project_password_key`]), `$PGPASSWORD`.
+/// Other keys (not database passwords) never get `PGPASSWORD`. Empty variables count as unset.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EnvStore;
+
+impl EnvStore {
+    pub fn new() -> Self {
+        EnvStore
+    }
+}
+
+fn read_env(var: &str) -> Result<Option<String>> {
+    match std::env::var_os(var) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v.into_string().map(Some).map_err(|_| {
+            Error::new(ErrorKind::Secrets, format!("the environment variable {var} is not valid UTF-8"))
+                .with_hint(format!("set {var} to the password as UTF-8 text"))
+        }),
+    }
+}
+
+impl SecretStore for EnvStore {
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        check_key(key)?;
+        if let Some(secret) = read_env(&env_var_for_key(key))? {
+            return Ok(Some(secret));
+        }
+        if key.ends_with(DB_PASSWORD_SUFFIX) {
+            return read_env(PGPASSWORD_ENV);
+        }
+        Ok(None)
+    }
+
+    fn set(&self, key: &str, _secret: &str) -> Result<()> {
+        check_key(key)?;
+        Err(Error::new(ErrorKind::Secrets, "the environment store is read-only").with_hint(format!(
+            "set {} (or {PGPASSWORD_ENV} for a database password) in the environment instead, \
+             or use {SECRET_STORE_ENV}=keychain to save it in the OS keychain",
+            env_var_for_key(key)
+        )))
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        check_key(key)
+    }
+
+    fn name(&self) -> &'static str {
+        "env"
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chain
+// ---------------------------------------------------------------------------------------------
+
+/// Several stores in order. `get` returns the first store's secret that exists; a store that
+/// fails is skipped, and its error returned only when no later store has the secret (so a missing
+/// Secret Service does not stop `PGPASSWORD` from working). `set` and `delete` go to the first
+/// store.
+pub struct ChainStore(pub Vec<Box<dyn SecretStore>>);
+
+impl ChainStore {
+    pub fn new(stores: Vec<Box<dyn SecretStore>>) -> Self {
+        ChainStore(stores)
+    }
+
+    fn first(&self) -> Result<&dyn SecretStore> {
+        self.0
+            .first()
+            .map(|s| s.as_ref())
+            .ok_or_else(|| Error::internal("no secret store is configured (empty chain)"))
+    }
+}
+
+impl fmt::Debug for ChainStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ChainStore").field(&self.0.iter().map(|s| s.name()).collect::<Vec<_>>()).finish()
+    }
+}
+
+impl SecretStore for ChainStore {
+    fn get(&self, key: &str) -> Result<Option<String>> {
+        let mut first_error = None;
+        for store in &self.0 {
+            match store.get(key) {
+                Ok(Some(secret)) => return Ok(Some(secret)),
+                Ok(None) => {}
+                Err(e) if e.kind() == ErrorKind::InvalidInput => return Err(e),
+                Err(e) => {
+                    tracing::debug!(store = store.name(), code = e.code(), "secret store failed: {e}");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+
+    fn set(&self, key: &str, secret: &str) -> Result<()> {
+        self.first()?.set(key, secret)
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        self.first()?.delete(key)
+    }
+
+    fn name(&self) -> &'static str {
+        "chain"
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Choosing a store
+// ---------------------------------------------------------------------------------------------
+
+/// The store named by `OFFSITE_SECRET_STORE`: `keychain` or unset (the OS keychain, falling back
+/// to the environment for reading: `ChainStore[keychain, env]`), `env` or `memory`. An unknown
+/// value is logged and treated as `keychain`; use [`store_named`] to reject it instead.
+pub fn store_from_env() -> Box<dyn SecretStore> {
+    let name = std::env::var(SECRET_STORE_ENV).unwrap_or_default();
+    store_named(&name).unwrap_or_else(|e| {
+        tracing::warn!("{e}; using the OS keychain");
+        store_named("keychain").expect("keychain is a known store")
+    })
+}
+
+/// The store for a `OFFSITE_SECRET_STORE` value (`""` means `keychain`).
+pub fn store_named(name: &str) -> Result<Box<dyn SecretStore>> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "" | "keychain" => Ok(Box::new(ChainStore(vec![Box::new(KeychainStore::default()), Box::new(EnvStore)]))),
+        "env" => Ok(Box::new(EnvStore)),
+        "memory" => Ok(Box::new(MemoryStore::new())),
+        _ => Err(Error::invalid(format!("unknown secret store {name:?} in {SECRET_STORE_ENV}"))
+            .with_hint("use keychain, env or memory")),
+    }
+}
+
+/// Serializes the unit tests (of every module in this crate) that change environment variables.
+#[cfg(test)]
+pub(crate) fn test_env_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sets environment variables for the scope of a test (holding the env lock), restoring them
+    /// after.
+    struct EnvGuard {
+        saved: Vec<(String, Option<std::ffi::OsString>)>,
+        _lock: std::sync::MutexGuard<'static, ()>,
+    }
+
+    impl EnvGuard {
+        fn new(vars: &[(&str, Option<&str>)]) -> Self {
+            let lock = test_env_lock();
+            let mut saved = Vec::new();
+            for (k, v) in vars {
+                saved.push((k.to_string(), std::env::var_os(k)));
+                match v {
+                    Some(v) => std::env::set_var(k, v),
+                    None => std::env::remove_var(k),
+                }
+            }
+            EnvGuard { saved, _lock: lock }
+        }
+    }
+
+    impl Drop for EnvGuard {
+        fn drop(&mut self) {
+            for (k, v) in self.saved.drain(..).rev() {
+                match v {
+                    Some(v) => std::env::set_var(&k, v),
+                    None => std::env::remove_var(&k),
+                }
+            }
+        }
+    }
+
+    /// A store that always fails, like a keychain without a Secret Service.
+    struct Broken;
+    impl SecretStore for Broken {
+        fn get(&self, _: &str) -> Result<Option<String>> {
+            Err(Error::new(ErrorKind::Secrets, "no keychain").with_hint(KEYCHAIN_HINT))
+        }
+        fn set(&self, _: &str, _: &str) -> Result<()> {
+            Err(Error::new(ErrorKind::Secrets, "no keychain"))
+        }
+        fn delete(&self, _: &str) -> Result<()> {
+            Err(Error::new(ErrorKind::Secrets, "no keychain"))
+        }
+        fn name(&self) -> &'static str {
+            "broken"
+        }
+    }
+
+    #[test]
+    fn password_key_and_env_var_names() {
+        assert_eq!(project_password_key("shop"), "project:shop:db-password");
+        assert_eq!(env_var_for_key("project:shop:db-password"), "OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD");
+        assert_eq!(env_var_for_key("project:My.Shop-2:db-password"), "OFFSITE_PASSWORD_PROJECT_MY_SHOP_2_DB_PASSWORD");
+        assert_eq!(env_var_for_key("ü"), "OFFSITE_PASSWORD__");
+    }
+
+    #[test]
+    fn memory_store_roundtrip() {
+        let s = MemoryStore::new();
+        assert_eq!(s.name(), "memory");
+        assert_eq!(s.get("k").unwrap(), None);
+        s.set("k", "one").unwrap();
+        assert_eq!(s.get("k").unwrap().as_deref(), Some("one"));
+        s.set("k", "two \"quoted\" 密码").unwrap();
+        assert_eq!(s.get("k").unwrap().as_deref(), Some("two \"quoted\" 密码"));
+        s.set("other", "x").unwrap();
+        s.delete("k").unwrap();
+        assert_eq!(s.get("k").unwrap(), None);
+        s.delete("k").unwrap(); // missing: still Ok
+        assert_eq!(s.get("other").unwrap().as_deref(), Some("x"));
+        assert_eq!(format!("{s:?}"), "MemoryStore { entries: 1 }");
+    }
+
+    #[test]
+    fn empty_keys_are_invalid() {
+        let s = MemoryStore::new();
+        assert_eq!(s.get("").unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(s.set("", "x").unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(EnvStore.get("").unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(KeychainStore::default().get("").unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn env_store_reads_pgpassword_for_database_passwords() {
+        let key = project_password_key("envshop");
+        let _env = EnvGuard::new(&[(PGPASSWORD_ENV, Some("pg-pw")), (&env_var_for_key(&key), None)]);
+        let s = EnvStore::new();
+        assert_eq!(s.name(), "env");
+        assert_eq!(s.get(&key).unwrap().as_deref(), Some("pg-pw"));
+        // Not a database password: PGPASSWORD is not handed out for it.
+        assert_eq!(s.get("project:envshop:s3-secret").unwrap(), None);
+    }
+
+    #[test]
+    fn env_store_per_key_override_wins() {
+        let key = project_password_key("envshop2");
+        let var = env_var_for_key(&key);
+        let other = "project:envshop2:s3-secret";
+        let _env = EnvGuard::new(&[
+            (PGPASSWORD_ENV, Some("pg-pw")),
+            (&var, Some("own-pw")),
+            (&env_var_for_key(other), Some("s3")),
+        ]);
+        assert_eq!(EnvStore.get(&key).unwrap().as_deref(), Some("own-pw"));
+        assert_eq!(EnvStore.get(&project_password_key("someone-else")).unwrap().as_deref(), Some("pg-pw"));
+        std::env::set_var(&var, "");
+        assert_eq!(EnvStore.get(&key).unwrap().as_deref(), Some("pg-pw"), "empty means unset");
+        std::env::remove_var(PGPASSWORD_ENV);
+        assert_eq!(EnvStore.get(&key).unwrap(), None);
+        // Other keys only through their own variable.
+        assert_eq!(EnvStore.get(other).unwrap().as_deref(), Some("s3"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn env_store_rejects_non_utf8_values_without_showing_them() {
+        use std::os::unix::ffi::OsStrExt;
+        let key = project_password_key("envshop3");
+        let var = env_var_for_key(&key);
+        let _env = EnvGuard::new(&[(&var, None)]);
+        std::env::set_var(&var, std::ffi::OsStr::from_bytes(b"pw\xff"));
+        let e = EnvStore.get(&key).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Secrets);
+        assert!(e.message().contains(&var) && !e.message().contains("pw\u{fffd}"));
+    }
+
+    #[test]
+    fn env_store_is_read_only() {
+        let key = project_password_key("shop");
+        let e = EnvStore.set(&key, "hunter2").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Secrets);
+        assert_eq!(e.message(), "the environment store is read-only");
+        let hint = e.hint().unwrap();
+        assert!(hint.contains("OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD") && hint.contains("PGPASSWORD"), "{hint}");
+        assert!(!hint.contains("hunter2"));
+        EnvStore.delete(&key).unwrap();
+    }
+
+    #[test]
+    fn chain_store_reads_in_order_and_writes_to_the_first() {
+        let first = Arc::new(MemoryStore::new());
+        let second = Arc::new(MemoryStore::new());
+        let chain = ChainStore::new(vec![Box::new(first.clone()), Box::new(second.clone())]);
+        assert_eq!(chain.name(), "chain");
+        assert_eq!(chain.get("k").unwrap(), None);
+        second.set("k", "from-second").unwrap();
+        assert_eq!(chain.get("k").unwrap().as_deref(), Some("from-second"));
+        chain.set("k", "from-first").unwrap();
+        assert_eq!(first.get("k").unwrap().as_deref(), Some("from-first"));
+        assert_eq!(chain.get("k").unwrap().as_deref(), Some("from-first"));
+        chain.delete("k").unwrap();
+        assert_eq!(first.get("k").unwrap(), None);
+        assert_eq!(second.get("k").unwrap().as_deref(), Some("from-second"), "delete touches the first store only");
+        assert_eq!(format!("{chain:?}"), r#"ChainStore(["memory", "memory"])"#);
+    }
+
+    #[test]
+    fn chain_store_falls_back_past_a_failing_store() {
+        let fallback = Arc::new(MemoryStore::new());
+        let chain = ChainStore(vec![Box::new(Broken), Box::new(fallback.clone())]);
+        // Nothing anywhere: the failure is reported (with its hint), not hidden as "no secret".
+        let e = chain.get("k").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Secrets);
+        assert!(e.hint().unwrap().contains("PGPASSWORD"));
+        fallback.set("k", "v").unwrap();
+        assert_eq!(chain.get("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(chain.set("k", "w").unwrap_err().kind(), ErrorKind::Secrets);
+        let empty = ChainStore(vec![]);
+        assert_eq!(empty.get("k").unwrap(), None);
+        assert_eq!(empty.set("k", "v").unwrap_err().kind(), ErrorKind::Internal);
+    }
+
+    #[test]
+    fn stores_are_chosen_by_name() {
+        assert_eq!(store_named("").unwrap().name(), "chain");
+        assert_eq!(store_named("keychain").unwrap().name(), "chain");
+        assert_eq!(store_named("Env").unwrap().name(), "env");
+        assert_eq!(store_named("memory").unwrap().name(), "memory");
+        let e = store_named("vault").err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.hint().unwrap().contains("keychain, env or memory"));
+    }
+
+    #[test]
+    fn store_from_env_follows_offsite_secret_store() {
+        for (value, expected) in [(Some("env"), "env"), (Some("memory"), "memory"), (Some("keychain"), "chain"), (None, "chain"), (Some("bogus"), "chain")] {
+            let _env = EnvGuard::new(&[(SECRET_STORE_ENV, value)]);
+            assert_eq!(store_from_env().name(), expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn keyring_errors_map_to_secrets_without_the_secret() {
+        let secret = "hunter2-s3cr3t";
+        let platform = keyring::Error::PlatformFailure(Box::new(std::io::Error::other(format!(
+            "dbus said: could not store {secret}"
+        ))));
+        let e = keyring_error("saving", "project:shop:db-password", platform, Some(secret));
+        assert_eq!(e.kind(), ErrorKind::Secrets);
+        assert!(e.message().contains("saving \"project:shop:db-password\""), "{e}");
+        assert!(!e.message().contains(secret), "{e}");
+        assert_eq!(
+            e.hint(),
+            Some(KEYCHAIN_HINT)
+        );
+        let locked = keyring::Error::NoStorageAccess(Box::new(std::io::Error::other("collection is locked")));
+        let e = keyring_error("reading", "k", locked, None);
+        assert_eq!(e.kind(), ErrorKind::Secrets);
+        assert!(e.message().contains("collection is locked"));
+        assert!(e.hint().unwrap().contains("OFFSITE_SECRET_STORE=env"));
+        let bad = keyring::Error::BadEncoding(secret.as_bytes().to_vec());
+        let e = keyring_error("reading", "k", bad, None);
+        assert_eq!(e.kind(), ErrorKind::Secrets);
+        assert!(!format!("{e} {:?}", e.hint()).contains(secret));
+        let e = keyring_error("saving", "k", keyring::Error::TooLong("user".into(), 10), Some(secret));
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[cfg(not(any(target_os = "macos", target_os = "windows")))]
+    #[test]
+    fn keychain_hint_names_the_secret_service_and_headless_options() {
+        assert_eq!(
+            KEYCHAIN_HINT,
+            "is a Secret Service (gnome-keyring, KWallet) running and unlocked? For headless use set PGPASSWORD or OFFSITE_SECRET_STORE=env"
+        );
+        assert_eq!(KeychainStore::default().service(), "dev.offsite.Offsite");
+    }
+}

@@ -89,6 +89,9 @@ pub struct Manifest {
     /// Exact per-table row counts of the database component.
     #[serde(default)]
     pub tables: Vec<TableCount>,
+    /// Roles the database's objects are owned by or grant to (a restore target needs them).
+    #[serde(default)]
+    pub roles: Vec<String>,
     /// Whether roles could be read into globals.sql (and if not, why).
     #[serde(default)]
     pub globals_note: Option<String>,

@@ -1,0 +1,264 @@
+//! Everything the CLI prints: human-readable text, or exactly one JSON document on stdout.
+
+use offsite_core::archive::{Manifest, VerifyReport};
+use offsite_core::catalog::{BackupRecord, Project};
+use offsite_core::engine::{BackupOutcome, ConnectionReport, RestoreOutcome};
+use offsite_core::progress::{Progress, ProgressUpdate};
+use offsite_core::restore::RestorePlan;
+use offsite_core::{Error, ErrorPayload};
+use serde::Serialize;
+use serde_json::json;
+use std::path::Path;
+
+pub struct Out {
+    json: bool,
+}
+
+fn human_size(bytes: u64) -> String {
+    indicatif::HumanBytes(bytes).to_string()
+}
+
+impl Out {
+    pub fn new(json: bool) -> Self {
+        Out { json }
+    }
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    fn emit<T: Serialize>(&self, value: &T) {
+        println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
+    }
+
+    pub fn error(&self, e: &Error) {
+        if self.json {
+            self.emit(&json!({ "error": ErrorPayload::from(e) }));
+        } else {
+            eprintln!("error: {}", e.message());
+            if let Some(h) = e.hint() {
+                eprintln!("hint: {h}");
+            }
+        }
+    }
+
+    pub fn done(&self, message: &str) {
+        if self.json {
+            self.emit(&json!({ "ok": true, "message": message }));
+        } else {
+            println!("{message}");
+        }
+    }
+
+    pub fn project(&self, p: &Project, backup_dir: &Path) {
+        if self.json {
+            self.emit(&json!({ "project": p, "backup_dir": backup_dir }));
+        } else {
+            println!("name:        {}", p.name);
+            println!("database:    {}", p.db_url);
+            println!("tls:         {}", p.tls_mode);
+            println!("backups in:  {}", backup_dir.display());
+            println!("added:       {}", p.created_at);
+        }
+    }
+
+    pub fn projects(&self, ps: &[Project]) {
+        if self.json {
+            self.emit(&json!({ "projects": ps }));
+        } else if ps.is_empty() {
+            println!("no projects yet: add one with `offsite project add NAME --db postgres://USER@HOST/DB`");
+        } else {
+            for p in ps {
+                println!("{:<24} {}", p.name, p.db_url);
+            }
+        }
+    }
+
+    pub fn connection(&self, r: &ConnectionReport) {
+        if self.json {
+            self.emit(r);
+            return;
+        }
+        println!("server:       PostgreSQL {}", r.server_version);
+        println!("database:     {}", human_size(r.database_size));
+        println!("role:         {}{}", r.user, if r.superuser { " (superuser)" } else { "" });
+        match (&r.pg_dump, &r.pg_dump_problem) {
+            (Some(t), _) => println!("pg_dump:      {} ({})", t.version_line, t.dir.display()),
+            (None, Some(p)) => println!("pg_dump:      none fits: {p}"),
+            _ => {}
+        }
+        if r.unreadable.is_empty() {
+            println!("permissions:  can read everything a dump needs");
+        } else {
+            println!("permissions:  cannot read {} object(s):", r.unreadable.len());
+            for o in &r.unreadable {
+                println!("  {o}");
+            }
+        }
+        println!("{}", if r.can_dump { "ready to back up" } else { "NOT ready to back up" });
+    }
+
+    pub fn backup(&self, o: &BackupOutcome) {
+        if self.json {
+            self.emit(&json!({
+                "job_id": o.job_id,
+                "id": o.backup.id,
+                "path": o.backup.path,
+                "size": o.backup.size,
+                "sha256": o.backup.sha256,
+                "created_at": o.backup.created_at,
+            }));
+        } else {
+            println!("{}", o.backup.path);
+        }
+    }
+
+    pub fn backups(&self, bs: &[BackupRecord]) {
+        if self.json {
+            self.emit(&json!({ "backups": bs }));
+        } else if bs.is_empty() {
+            println!("no backups yet: run `offsite backup NAME`");
+        } else {
+            for b in bs {
+                let verified = match (&b.verified_at, b.status.as_str()) {
+                    (Some(at), s) => format!("{s} {at}"),
+                    (None, s) => s.to_string(),
+                };
+                println!("{}  {:>10}  {:<28}  {}", b.created_at, human_size(b.size), verified, b.path);
+            }
+        }
+    }
+
+    pub fn verify(&self, r: &VerifyReport) {
+        if self.json {
+            self.emit(r);
+            return;
+        }
+        for m in &r.members {
+            let state = if m.ok { "ok" } else { "BAD" };
+            println!("{state:<4} {:<40} {}", m.name, m.problem.as_deref().unwrap_or(""));
+        }
+        println!("sidecar: {:?}", r.sidecar);
+        match &r.first_bad {
+            None if r.ok => println!("intact: {}", r.archive.display()),
+            Some(bad) => println!("CORRUPT: first bad member: {bad}"),
+            None => println!("CORRUPT"),
+        }
+    }
+
+    pub fn inspect(&self, path: &Path, m: &Manifest) {
+        if self.json {
+            self.emit(m);
+            return;
+        }
+        println!("archive:     {}", path.display());
+        println!("format:      v{}", m.format_version);
+        println!("backup id:   {}", m.backup_id);
+        println!("project:     {}", m.project);
+        println!("type:        {}", m.backup_type.as_str());
+        println!("created:     {}", m.created_at);
+        println!("made by:     {}", m.versions.tool);
+        if let Some(v) = &m.versions.server {
+            println!("server:      PostgreSQL {v}");
+        }
+        if let Some(v) = &m.versions.pg_dump {
+            println!("pg_dump:     {v}");
+        }
+        if let (Some(h), Some(d)) = (&m.source.host, &m.source.database) {
+            println!("source:      {h}:{}/{d}", m.source.port.unwrap_or(5432));
+        }
+        if let Some(note) = &m.globals_note {
+            println!("note:        {note}");
+        }
+        println!("members:");
+        for e in &m.members {
+            println!("  {:<32} {:>12}  sha256 {}", e.name, human_size(e.size), e.sha256);
+        }
+        let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
+        println!("tables:      {} ({} rows)", m.tables.len(), rows);
+        for t in &m.tables {
+            println!("  {}.{}: {}", t.schema, t.table, t.rows);
+        }
+    }
+
+    pub fn plan(&self, p: &RestorePlan) {
+        if self.json {
+            self.emit(p);
+            return;
+        }
+        println!("restore plan");
+        println!("  backup:      {} ({}, {})", p.archive.display(), p.project, p.created_at);
+        println!("  target:      {}", p.target);
+        println!("  server:      PostgreSQL {}", p.target_server_version);
+        println!("  pg_restore:  {}", p.pg_restore_version);
+        println!("  target is:   {}", if p.target_empty { "empty".to_string() } else { format!("NOT empty ({} objects)", p.existing.len()) });
+        println!("  will create: {} table(s), {} row(s)", p.will_create.len(), p.rows);
+        if !p.will_replace.is_empty() {
+            println!("  will REPLACE {} table(s): {}", p.will_replace.len(), p.will_replace.join(", "));
+        }
+        if !p.will_keep.is_empty() {
+            println!("  will keep:   {}", p.will_keep.join(", "));
+        }
+        if !p.missing_roles.is_empty() {
+            println!("  missing roles: {}{}", p.missing_roles.join(", "), if p.create_roles { " (will be created)" } else { "" });
+        }
+        if p.safety_backup {
+            println!("  a safety backup of the target is taken first");
+        }
+        for w in &p.warnings {
+            println!("  warning: {w}");
+        }
+        for b in &p.blockers {
+            println!("  BLOCKED: {b}");
+        }
+    }
+
+    pub fn restore(&self, o: &RestoreOutcome) {
+        if self.json {
+            self.emit(o);
+            return;
+        }
+        let r = &o.report;
+        for t in &r.tables {
+            let actual = t.actual.map(|a| a.to_string()).unwrap_or_else(|| "missing".into());
+            println!("{:<4} {}.{}: expected {}, found {}", if t.ok { "ok" } else { "BAD" }, t.schema, t.table, t.expected, actual);
+        }
+        if let Some(s) = &r.safety_backup {
+            println!("safety backup: {}", s.display());
+        }
+        println!(
+            "{} in {:.1} s",
+            if r.ok { "restored and validated" } else { "restored, but row counts DIFFER from the backup" },
+            r.duration_ms as f64 / 1000.0
+        );
+    }
+}
+
+/// A progress bar on stderr.
+pub struct ProgressBar {
+    bar: indicatif::ProgressBar,
+}
+
+impl ProgressBar {
+    pub fn new(label: &str) -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} {msg:16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(label.to_string());
+        ProgressBar { bar }
+    }
+}
+
+impl Progress for ProgressBar {
+    fn report(&self, u: &ProgressUpdate) {
+        if u.finished {
+            self.bar.finish_and_clear();
+            return;
+        }
+        self.bar.set_message(u.phase.label());
+        self.bar.set_length(u.bytes_total.unwrap_or(u.bytes_done.max(1)));
+        self.bar.set_position(u.bytes_done);
+    }
+}

@@ -1,0 +1,366 @@
+//! The engine's front door: what the CLI and the desktop shell call.
+//!
+//! It ties the catalog, the secret store, the project locks and the jobs together: every backup,
+//! verify and restore is a job with an id and a row in the catalog, holds its project's lock
+//! while it runs, reports progress through one [`Progress`] sink, and ends succeeded, failed
+//! (with the error's code, message and hint) or cancelled.
+
+use crate::archive::{self, VerifyReport};
+use crate::backup::{self, BackupOptions, BackupSource};
+use crate::catalog::{BackupRecord, Catalog, JobKind, JobOutcome, NewBackup, NewProject, Project};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pgtools::{self, PgTools};
+use crate::progress::{Progress, Reporter};
+use crate::project::{server_info, unreadable_objects, ConnSpec, TlsMode};
+use crate::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
+use crate::secrets::{project_password_key, SecretStore};
+use serde::Serialize;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// How to open the engine.
+pub struct EngineConfig {
+    /// The data folder (catalog, default backup folder, locks). `None`: the platform default.
+    pub data_dir: Option<PathBuf>,
+    pub secrets: Arc<dyn SecretStore>,
+    /// Where pg_dump/pg_restore are (replaces the search).
+    pub pg_bin: Option<PathBuf>,
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    catalog: Catalog,
+    secrets: Arc<dyn SecretStore>,
+    data_dir: PathBuf,
+    pg_bin: Option<PathBuf>,
+}
+
+/// A project to add.
+#[derive(Debug, Clone, Default)]
+pub struct AddProject {
+    pub name: String,
+    /// `postgres://user[:password]@host:port/db[?sslmode=…]`; a password in it is moved to the
+    /// secret store and stripped.
+    pub db_url: String,
+    /// A password given separately (wins over one in the URL).
+    pub password: Option<String>,
+    /// Overrides the URL's sslmode.
+    pub tls: Option<TlsMode>,
+    pub backup_dir: Option<PathBuf>,
+}
+
+/// What "test connection" found.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionReport {
+    pub server_version: String,
+    pub database_size: u64,
+    pub user: String,
+    pub superuser: bool,
+    /// Objects the role cannot read (a dump would fail on them).
+    pub unreadable: Vec<String>,
+    pub can_dump: bool,
+    /// The pg_dump that would be used.
+    pub pg_dump: Option<PgTools>,
+    /// Why no pg_dump fits, and what to install.
+    pub pg_dump_problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupOutcome {
+    pub job_id: String,
+    pub backup: BackupRecord,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyOutcome {
+    pub job_id: String,
+    /// The catalog's backup, when the archive is registered.
+    pub backup_id: Option<String>,
+    pub report: VerifyReport,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreOutcome {
+    pub job_id: String,
+    pub report: RestoreReport,
+}
+
+impl Engine {
+    pub async fn open(config: EngineConfig) -> Result<Engine> {
+        let data_dir = match config.data_dir {
+            Some(d) => d,
+            None => Catalog::default_data_dir()?,
+        };
+        let catalog = Catalog::open(&data_dir).await?;
+        catalog.fail_stale_jobs().await?;
+        Ok(Engine { catalog, secrets: config.secrets, data_dir, pg_bin: config.pg_bin })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+    pub fn secrets(&self) -> &dyn SecretStore {
+        self.secrets.as_ref()
+    }
+
+    // ---- projects ----
+
+    pub async fn add_project(&self, req: AddProject) -> Result<Project> {
+        let (mut spec, url_password) = ConnSpec::parse_url(&req.db_url)?;
+        if let Some(tls) = req.tls {
+            spec.tls = tls;
+        }
+        let password = req.password.or(url_password);
+        let new = NewProject {
+            name: req.name.clone(),
+            db_url: spec.to_url(),
+            tls_mode: spec.tls.as_str().to_string(),
+            backup_dir: req.backup_dir.map(|d| d.display().to_string()),
+        };
+        let project = self.catalog.add_project(&new).await?;
+        if let Some(pw) = password {
+            // The row exists only if the secret could be stored: nothing half-written.
+            if let Err(e) = self.secrets.set(&project_password_key(&project.name), &pw) {
+                let _ = self.catalog.remove_project(&project.name).await;
+                return Err(e);
+            }
+        }
+        Ok(project)
+    }
+
+    /// Replace a project's stored password.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<()> {
+        let project = self.catalog.project(name).await?;
+        self.secrets.set(&project_password_key(&project.name), password)
+    }
+
+    pub async fn remove_project(&self, name: &str) -> Result<()> {
+        let project = self.catalog.project(name).await?;
+        let _lock = self.lock_project(&project)?;
+        self.catalog.remove_project(&project.name).await?;
+        self.secrets.delete(&project_password_key(&project.name))
+    }
+
+    fn spec_of(&self, project: &Project) -> Result<ConnSpec> {
+        let (mut spec, _) = ConnSpec::parse_url(&project.db_url)?;
+        spec.tls = project.tls_mode.parse()?;
+        Ok(spec)
+    }
+
+    fn password_of(&self, project: &Project) -> Result<Option<String>> {
+        self.secrets.get(&project_password_key(&project.name))
+    }
+
+    pub async fn test_project(&self, name: &str) -> Result<ConnectionReport> {
+        let project = self.catalog.project(name).await?;
+        let spec = self.spec_of(&project)?;
+        let password = self.password_of(&project)?;
+        test_connection(&spec, password.as_deref(), self.pg_bin.as_deref()).await
+    }
+
+    // ---- jobs ----
+
+    /// Back up a project's database into its backup folder (or `dest`).
+    pub async fn backup(
+        &self,
+        name: &str,
+        dest: Option<PathBuf>,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<BackupOutcome> {
+        let project = self.catalog.project(name).await?;
+        let _lock = self.lock_project(&project)?;
+        let job = self.catalog.start_job(JobKind::Backup, Some(&project.id)).await?;
+        let reporter = Reporter::new(sink, job.id.clone());
+        let result = async {
+            let src = BackupSource {
+                project: project.name.clone(),
+                spec: self.spec_of(&project)?,
+                password: self.password_of(&project)?,
+            };
+            let dest_dir = dest.unwrap_or_else(|| self.backup_dir_of(&project));
+            let opts = BackupOptions {
+                dest_dir,
+                compression_level: backup::DEFAULT_COMPRESSION_LEVEL,
+                pg_bin: self.pg_bin.clone(),
+                backup_id: uuid::Uuid::new_v4().to_string(),
+            };
+            let written = backup::backup_database(&src, &opts, &reporter, &cancel).await?;
+            let new = NewBackup {
+                project_id: project.id.clone(),
+                path: written.path.clone(),
+                size: written.size,
+                sha256: written.sha256.clone(),
+                backup_type: written.manifest.backup_type.as_str().to_string(),
+                created_at: written.manifest.created_at.clone(),
+                manifest_json: serde_json::to_string(&written.manifest).ok(),
+                job_id: Some(job.id.clone()),
+            };
+            match self.catalog.add_backup(&new).await {
+                Ok(record) => Ok(record),
+                Err(e) => {
+                    // Not registered → not kept: a backup the catalog doesn't know is a stray file.
+                    let _ = std::fs::remove_file(&written.path);
+                    let _ = std::fs::remove_file(archive::sidecar_path(&written.path));
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        reporter.finish();
+        let record = self.finish_job(&job.id, result, |r| Some(r.id.clone())).await?;
+        Ok(BackupOutcome { job_id: job.id, backup: record })
+    }
+
+    /// Verify an archive; if the catalog knows it, record the result there.
+    pub async fn verify(&self, path: &Path, sink: Arc<dyn Progress>, cancel: CancellationToken) -> Result<VerifyOutcome> {
+        let known = self.catalog.backup_by_path(path).await?;
+        let project = match &known {
+            Some(b) => self.catalog.projects().await?.into_iter().find(|p| p.id == b.project_id),
+            None => None,
+        };
+        let _lock = match &project {
+            Some(p) => Some(self.lock_project(p)?),
+            None => None,
+        };
+        let job = self.catalog.start_job(JobKind::Verify, project.as_ref().map(|p| p.id.as_str())).await?;
+        let reporter = Reporter::new(sink, job.id.clone());
+        let result = {
+            let (p, r, c) = (path.to_path_buf(), reporter.clone(), cancel.clone());
+            tokio::task::spawn_blocking(move || archive::verify(&p, &r, &c))
+                .await
+                .map_err(|e| Error::internal(format!("verify task failed: {e}")))
+                .and_then(|r| r)
+        };
+        reporter.finish();
+        if let (Ok(report), Some(b)) = (&result, &known) {
+            let problem = report.first_bad.as_ref().map(|m| format!("bad member: {m}"));
+            self.catalog.record_verify(&b.id, report.ok, problem.as_deref()).await?;
+        }
+        let report = self.finish_job(&job.id, result, |_| None).await?;
+        Ok(VerifyOutcome { job_id: job.id, backup_id: known.map(|b| b.id), report })
+    }
+
+    /// The restore plan (changes nothing).
+    pub async fn plan_restore(&self, archive_path: &Path, target: &RestoreTarget, opts: &RestoreOptions) -> Result<RestorePlan> {
+        let opts = self.restore_options(opts);
+        Ok(restore::plan(archive_path, target, &opts, &Reporter::silent()).await?.0)
+    }
+
+    /// Plan and execute a restore as one job.
+    pub async fn restore(
+        &self,
+        archive_path: &Path,
+        target: &RestoreTarget,
+        opts: &RestoreOptions,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<RestoreOutcome> {
+        let opts = self.restore_options(opts);
+        let known = self.catalog.backup_by_path(archive_path).await?;
+        let project_id = known.map(|b| b.project_id);
+        let project = match &project_id {
+            Some(id) => self.catalog.projects().await?.into_iter().find(|p| &p.id == id),
+            None => None,
+        };
+        let _lock = match &project {
+            Some(p) => Some(self.lock_project(p)?),
+            None => None,
+        };
+        let job = self.catalog.start_job(JobKind::Restore, project_id.as_deref()).await?;
+        let reporter = Reporter::new(sink, job.id.clone());
+        let result = async {
+            let (plan, manifest, tools) = restore::plan(archive_path, target, &opts, &reporter).await?;
+            restore::execute(plan, &tools, &manifest, target, &opts, &reporter, &cancel).await
+        }
+        .await;
+        reporter.finish();
+        let report = self.finish_job(&job.id, result, |_| None).await?;
+        Ok(RestoreOutcome { job_id: job.id, report })
+    }
+
+    fn restore_options(&self, opts: &RestoreOptions) -> RestoreOptions {
+        let mut o = opts.clone();
+        if o.pg_bin.is_none() {
+            o.pg_bin = self.pg_bin.clone();
+        }
+        if o.safety_dir.as_os_str().is_empty() {
+            o.safety_dir = self.data_dir.join("safety-backups");
+        }
+        o
+    }
+
+    /// Where a project's backups go by default.
+    pub fn backup_dir_of(&self, project: &Project) -> PathBuf {
+        match &project.backup_dir {
+            Some(d) => PathBuf::from(d),
+            None => self.data_dir.join("backups").join(&project.name),
+        }
+    }
+
+    async fn finish_job<T>(&self, job_id: &str, result: Result<T>, backup_id: impl Fn(&T) -> Option<String>) -> Result<T> {
+        let outcome = match &result {
+            Ok(v) => JobOutcome::Succeeded { backup_id: backup_id(v) },
+            Err(e) if e.kind() == ErrorKind::Cancelled => JobOutcome::Cancelled,
+            Err(e) => JobOutcome::Failed {
+                code: e.code().to_string(),
+                message: e.message().to_string(),
+                hint: e.hint().map(str::to_string),
+            },
+        };
+        self.catalog.finish_job(job_id, outcome).await?;
+        result
+    }
+
+    /// One job per project at a time, across processes: an exclusive lock on a file in the data
+    /// folder, released when the guard drops (or the process dies).
+    fn lock_project(&self, project: &Project) -> Result<ProjectLock> {
+        let dir = self.data_dir.join("locks");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let path = dir.join(format!("{}.lock", project.id));
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(ProjectLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
+                ErrorKind::Busy,
+                format!("another job is already running on project {}", project.name),
+            )
+            .with_hint("wait for it to finish (or cancel it), then try again")),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+        }
+    }
+}
+
+/// Holds a project's lock until dropped.
+pub struct ProjectLock(#[allow(dead_code)] File);
+
+/// "Test connection" for a connection that is not (yet) a project.
+pub async fn test_connection(spec: &ConnSpec, password: Option<&str>, pg_bin: Option<&Path>) -> Result<ConnectionReport> {
+    let mut conn = spec.connect(password).await?;
+    let info = server_info(&mut conn, spec).await?;
+    let unreadable = unreadable_objects(&mut conn, spec).await?;
+    let (pg_dump, pg_dump_problem) = match pgtools::find_for(info.major(), pg_bin) {
+        Ok(t) => (Some(t), None),
+        Err(e) => (None, Some(format!("{} ({})", e.message(), e.hint().unwrap_or_default()))),
+    };
+    Ok(ConnectionReport {
+        server_version: info.version,
+        database_size: info.database_size,
+        user: info.current_user,
+        superuser: info.superuser,
+        can_dump: unreadable.is_empty() && pg_dump.is_some(),
+        unreadable,
+        pg_dump,
+        pg_dump_problem,
+    })
+}

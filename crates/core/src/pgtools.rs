@@ -1,0 +1,225 @@
+//! Finding `pg_dump` / `pg_restore` / `pg_dumpall` that can talk to a given server.
+//!
+//! Candidates come from a configured path (which then is the only place looked at), `PATH`, and
+//! the usual install locations on Linux, macOS and Windows. A pair is usable for a server when its
+//! major version is ≥ the server's. Without Docker: when nothing fits, the error says exactly what
+//! to install.
+
+use crate::error::{Error, ErrorKind, Result};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const EXE: &str = if cfg!(windows) { ".exe" } else { "" };
+
+/// One directory holding pg_dump and pg_restore of one version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PgTools {
+    pub dir: PathBuf,
+    /// Full first line of `pg_dump --version`.
+    pub version_line: String,
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl PgTools {
+    pub fn pg_dump(&self) -> PathBuf {
+        self.dir.join(format!("pg_dump{EXE}"))
+    }
+    pub fn pg_restore(&self) -> PathBuf {
+        self.dir.join(format!("pg_restore{EXE}"))
+    }
+    pub fn pg_dumpall(&self) -> PathBuf {
+        self.dir.join(format!("pg_dumpall{EXE}"))
+    }
+    pub fn psql(&self) -> PathBuf {
+        self.dir.join(format!("psql{EXE}"))
+    }
+    pub fn version(&self) -> String {
+        format!("{}.{}", self.major, self.minor)
+    }
+}
+
+/// Parse "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" → (15, 18); "9.6.24" → (9, 6).
+pub fn parse_version(line: &str) -> Option<(u32, u32)> {
+    let v = line.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
+    let mut parts = v.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty());
+    let major: u32 = parts.next()?.parse().ok()?;
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
+/// Where to look, in order. `configured` (a directory or a pg_dump path) replaces the search.
+pub fn candidate_dirs(configured: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(c) = configured {
+        let dir = if c.is_file() { c.parent().map(Path::to_path_buf).unwrap_or_default() } else { c.to_path_buf() };
+        return vec![dir];
+    }
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let globs: &[&str] = if cfg!(windows) {
+        &["C:\\Program Files\\PostgreSQL\\*\\bin"]
+    } else {
+        &[
+            "/usr/lib/postgresql/*/bin",
+            "/usr/pgsql-*/bin",
+            "/opt/homebrew/opt/postgresql@*/bin",
+            "/usr/local/opt/postgresql@*/bin",
+            "/opt/homebrew/opt/libpq/bin",
+            "/usr/local/opt/libpq/bin",
+            "/Applications/Postgres.app/Contents/Versions/*/bin",
+            "/opt/local/lib/postgresql*/bin",
+        ]
+    };
+    for g in globs {
+        dirs.extend(expand_star(g));
+    }
+    dirs
+}
+
+/// Expand the one `*` of an install-location pattern like `/usr/lib/postgresql/*/bin`.
+fn expand_star(pattern: &str) -> Vec<PathBuf> {
+    let comps: Vec<_> = Path::new(pattern).components().collect();
+    let Some(idx) = comps.iter().position(|c| c.as_os_str().to_string_lossy().contains('*')) else {
+        return vec![PathBuf::from(pattern)];
+    };
+    let parent: PathBuf = comps[..idx].iter().collect();
+    let tail: PathBuf = comps[idx + 1..].iter().collect();
+    let comp = comps[idx].as_os_str().to_string_lossy();
+    let (prefix, suffix) = comp.split_once('*').unwrap_or((&comp, ""));
+    let Ok(entries) = std::fs::read_dir(&parent) else { return vec![] };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.len() >= prefix.len() + suffix.len() && n.starts_with(prefix) && n.ends_with(suffix))
+        .map(|n| parent.join(n).join(&tail))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Run `pg_dump --version` in each candidate that also has pg_restore; one entry per directory.
+pub fn discover(configured: Option<&Path>) -> Vec<PgTools> {
+    let mut seen = BTreeSet::new();
+    let mut found = Vec::new();
+    for dir in candidate_dirs(configured) {
+        let dump = dir.join(format!("pg_dump{EXE}"));
+        if !dump.is_file() || !dir.join(format!("pg_restore{EXE}")).is_file() {
+            continue;
+        }
+        let canonical = std::fs::canonicalize(&dump).unwrap_or(dump.clone());
+        if !seen.insert(canonical) {
+            continue;
+        }
+        let Ok(out) = Command::new(&dump).arg("--version").output() else { continue };
+        let line = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string();
+        if let Some((major, minor)) = parse_version(&line) {
+            found.push(PgTools { dir, version_line: line, major, minor });
+        }
+    }
+    found
+}
+
+/// Choose tools for a server of `server_major`: the same major if present, else the newest newer
+/// one. Errors say exactly what to install.
+pub fn choose(found: &[PgTools], server_major: u32, configured: Option<&Path>) -> Result<PgTools> {
+    if let Some(t) = found.iter().filter(|t| t.major == server_major).max_by_key(|t| t.minor) {
+        return Ok(t.clone());
+    }
+    if let Some(t) = found.iter().filter(|t| t.major > server_major).max_by_key(|t| (t.major, t.minor)) {
+        return Ok(t.clone());
+    }
+    let install = install_hint(server_major);
+    let message = match found.iter().max_by_key(|t| (t.major, t.minor)) {
+        Some(newest) => format!(
+            "pg_dump {} cannot dump a PostgreSQL {server_major} server{}",
+            newest.major,
+            configured.map(|c| format!(" (configured path {})", c.display())).unwrap_or_default()
+        ),
+        None => match configured {
+            Some(c) => format!("no pg_dump and pg_restore found in the configured path {}", c.display()),
+            None => format!("no pg_dump found (needed: version {server_major} or newer)"),
+        },
+    };
+    Err(Error::new(ErrorKind::ToolMissing, message)
+        .with_hint(format!("{install}, or set the path with --pg-bin / OFFSITE_PG_BIN (in the app: Settings)")))
+}
+
+/// Find tools for a server of `server_major` (discover + choose).
+pub fn find_for(server_major: u32, configured: Option<&Path>) -> Result<PgTools> {
+    choose(&discover(configured), server_major, configured)
+}
+
+/// The newest tools available, for work that has no server yet (listing an archive).
+pub fn newest(configured: Option<&Path>) -> Result<PgTools> {
+    discover(configured)
+        .into_iter()
+        .max_by_key(|t| (t.major, t.minor))
+        .ok_or_else(|| {
+            Error::new(ErrorKind::ToolMissing, "no pg_restore found").with_hint(format!(
+                "{}, or set the path with --pg-bin / OFFSITE_PG_BIN",
+                install_hint(15)
+            ))
+        })
+}
+
+fn install_hint(major: u32) -> String {
+    if cfg!(target_os = "macos") {
+        format!("install postgresql-client {major} or newer: `brew install libpq` or `brew install postgresql@{major}`")
+    } else if cfg!(windows) {
+        format!("install the PostgreSQL {major} command line tools (the EDB installer, \"Command Line Tools\" only)")
+    } else {
+        format!("install postgresql-client-{major} (on Debian/Ubuntu: `sudo apt install postgresql-client-{major}`, from apt.postgresql.org if your release lacks it)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tools(major: u32, minor: u32) -> PgTools {
+        PgTools { dir: format!("/x/{major}").into(), version_line: format!("pg_dump (PostgreSQL) {major}.{minor}"), major, minor }
+    }
+
+    #[test]
+    fn version_lines() {
+        assert_eq!(parse_version("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"), Some((15, 18)));
+        assert_eq!(parse_version("pg_dump (PostgreSQL) 17beta2"), Some((17, 0)));
+        assert_eq!(parse_version("pg_dump (PostgreSQL) 9.6.24"), Some((9, 6)));
+        assert_eq!(parse_version("garbage"), None);
+    }
+
+    #[test]
+    fn choose_prefers_same_major_then_newer() {
+        let found = vec![tools(14, 3), tools(15, 2), tools(15, 9), tools(17, 1)];
+        assert_eq!(choose(&found, 15, None).unwrap().minor, 9);
+        assert_eq!(choose(&found, 16, None).unwrap().major, 17);
+        assert_eq!(choose(&found, 13, None).unwrap().major, 14);
+    }
+
+    #[test]
+    fn too_old_says_what_to_install() {
+        let e = choose(&[tools(15, 4)], 16, None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ToolMissing);
+        assert_eq!(e.message(), "pg_dump 15 cannot dump a PostgreSQL 16 server");
+        assert!(e.hint().unwrap().contains("postgresql-client-16"), "{:?}", e.hint());
+        let e = choose(&[], 16, None).unwrap_err();
+        assert!(e.message().contains("no pg_dump found"));
+    }
+
+    #[test]
+    fn discovers_system_tools() {
+        // The test machine has the PostgreSQL client installed (the CI setup installs it).
+        let found = discover(None);
+        assert!(!found.is_empty(), "no pg_dump found on this machine; run .ci/setup.sh");
+        assert!(found.iter().all(|t| t.pg_restore().is_file()));
+    }
+
+    #[test]
+    fn configured_dir_is_the_only_place_looked_at() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(discover(Some(dir.path())).is_empty());
+        let e = find_for(15, Some(dir.path())).unwrap_err();
+        assert!(e.message().contains("configured path"), "{}", e.message());
+    }
+}

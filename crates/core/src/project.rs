@@ -1,0 +1,318 @@
+//! PostgreSQL connection specs: parsing URLs, TLS modes, connecting, testing a connection.
+//!
+//! A [`ConnSpec`] never holds a password: passwords live in the [`crate::secrets`] store and are
+//! handed in separately when connecting.
+
+use crate::error::{Error, ErrorKind, Result};
+use serde::Serialize;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use sqlx::{ConnectOptions, Connection, PgConnection, Row};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+use url::Url;
+
+/// TLS mode, with libpq's meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Never use TLS.
+    Disable,
+    /// Use TLS when the server offers it (libpq's default).
+    #[default]
+    Prefer,
+    /// Require TLS, do not check the certificate.
+    Require,
+    /// Require TLS and check the certificate chain and host name.
+    VerifyFull,
+}
+
+impl TlsMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Disable => "disable",
+            TlsMode::Prefer => "prefer",
+            TlsMode::Require => "require",
+            TlsMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+impl FromStr for TlsMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "disable" => TlsMode::Disable,
+            "prefer" | "" => TlsMode::Prefer,
+            "require" => TlsMode::Require,
+            "verify-full" => TlsMode::VerifyFull,
+            other => {
+                return Err(Error::invalid(format!("unknown TLS mode {other:?}"))
+                    .with_hint("use one of: disable, prefer, require, verify-full"))
+            }
+        })
+    }
+}
+
+impl fmt::Display for TlsMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a database is, without secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnSpec {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+    pub tls: TlsMode,
+}
+
+impl ConnSpec {
+    /// Parse `postgres://user[:password]@host[:port]/db[?sslmode=...]`. Returns the spec and the
+    /// password if the URL carried one (the caller moves it into the keychain).
+    pub fn parse_url(input: &str) -> Result<(ConnSpec, Option<String>)> {
+        let bad = |why: &str| {
+            Error::invalid(format!("not a PostgreSQL connection URL: {why}"))
+                .with_hint("write it as postgres://USER@HOST:5432/DATABASE (the password is asked for separately)")
+        };
+        let url = Url::parse(input.trim()).map_err(|e| bad(&e.to_string()))?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err(bad("the scheme must be postgres:// or postgresql://"));
+        }
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let user = percent_decode(url.username());
+        let user = if user.is_empty() { "postgres".to_string() } else { user };
+        let database = percent_decode(url.path().trim_start_matches('/'));
+        let database = if database.is_empty() { user.clone() } else { database };
+        let mut tls = TlsMode::Prefer;
+        for (k, v) in url.query_pairs() {
+            match k.as_ref() {
+                "sslmode" => tls = v.parse()?,
+                other => {
+                    return Err(bad(&format!("unsupported URL parameter {other:?}"))
+                        .with_hint("only sslmode is supported; use --tls for the TLS mode"))
+                }
+            }
+        }
+        let password = url.password().map(percent_decode).filter(|p| !p.is_empty());
+        Ok((ConnSpec { host, port: url.port().unwrap_or(5432), user, database, tls }, password))
+    }
+
+    /// The URL without any password (what the catalog stores and the UI shows).
+    pub fn to_url(&self) -> String {
+        let mut url = Url::parse("postgres://localhost/").expect("static URL");
+        url.set_host(Some(&self.host)).ok();
+        url.set_port(Some(self.port)).ok();
+        url.set_username(&self.user).ok();
+        url.set_path(&format!("/{}", self.database));
+        if self.tls != TlsMode::Prefer {
+            url.query_pairs_mut().append_pair("sslmode", self.tls.as_str());
+        }
+        url.to_string()
+    }
+
+    /// The same server, another database.
+    pub fn with_database(&self, database: &str) -> ConnSpec {
+        ConnSpec { database: database.to_string(), ..self.clone() }
+    }
+
+    fn connect_options(&self, password: Option<&str>) -> PgConnectOptions {
+        let mut o = PgConnectOptions::new()
+            .host(&self.host)
+            .port(self.port)
+            .username(&self.user)
+            .database(&self.database)
+            .application_name("offsite")
+            .ssl_mode(match self.tls {
+                TlsMode::Disable => PgSslMode::Disable,
+                TlsMode::Prefer => PgSslMode::Prefer,
+                TlsMode::Require => PgSslMode::Require,
+                TlsMode::VerifyFull => PgSslMode::VerifyFull,
+            })
+            .log_statements(tracing::log::LevelFilter::Trace);
+        if let Some(p) = password {
+            o = o.password(p);
+        }
+        o
+    }
+
+    /// Open one connection (10 s timeout), with errors mapped to Connection/Auth/NotFound.
+    pub async fn connect(&self, password: Option<&str>) -> Result<PgConnection> {
+        let opts = self.connect_options(password);
+        match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&opts)).await {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => Err(self.map_sqlx(e)),
+            Err(_) => Err(Error::new(
+                ErrorKind::Connection,
+                format!("timed out connecting to {}:{}", self.host, self.port),
+            )
+            .with_hint("check the host and port, and that a firewall allows the connection")),
+        }
+    }
+
+    /// Environment for libpq tools (pg_dump, pg_restore, psql). The password goes through the
+    /// environment, never the command line.
+    pub fn libpq_env(&self, password: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("PGHOST", self.host.clone()),
+            ("PGPORT", self.port.to_string()),
+            ("PGUSER", self.user.clone()),
+            ("PGDATABASE", self.database.clone()),
+            ("PGSSLMODE", self.tls.as_str().to_string()),
+            ("PGCONNECT_TIMEOUT", "10".to_string()),
+            ("PGAPPNAME", "offsite".to_string()),
+        ];
+        if let Some(p) = password {
+            env.push(("PGPASSWORD", p.to_string()));
+        }
+        env
+    }
+
+    /// Map a driver error to the engine's error, naming the server but never the password.
+    pub fn map_sqlx(&self, e: sqlx::Error) -> Error {
+        let at = format!("{}@{}:{}/{}", self.user, self.host, self.port, self.database);
+        match &e {
+            sqlx::Error::Database(db) => {
+                let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+                match code.as_str() {
+                    "28P01" | "28000" => Error::new(
+                        ErrorKind::Auth,
+                        format!("the server rejected the credentials for {at}: {}", db.message()),
+                    )
+                    .with_hint("check the user name and password (update the password with `offsite project add --replace`, or set PGPASSWORD)"),
+                    "3D000" => Error::new(ErrorKind::NotFound, format!("database does not exist: {at}"))
+                        .with_hint("create it first (createdb) or fix the database name in the URL"),
+                    "42501" => Error::new(ErrorKind::Permission, format!("permission denied on {at}: {}", db.message()))
+                        .with_hint("grant the role the needed privileges or connect as the database owner"),
+                    "57P01" | "57P02" | "57P03" | "53300" => Error::new(
+                        ErrorKind::Connection,
+                        format!("the server at {at} is not accepting connections: {}", db.message()),
+                    )
+                    .with_hint("wait until the server is up and try again"),
+                    _ => Error::new(ErrorKind::ToolFailed, format!("server error on {at}: {} ({code})", db.message())),
+                }
+            }
+            sqlx::Error::Tls(t) => Error::new(ErrorKind::Connection, format!("TLS failed with {at}: {t}")).with_hint(
+                "with verify-full the server certificate must be valid for the host name; use require to skip the check, or disable if the server has no TLS",
+            ),
+            sqlx::Error::Io(io) => Error::new(ErrorKind::Connection, format!("cannot reach {at}: {io}"))
+                .with_hint("check the host and port, that the server is running, and that it accepts TCP connections from here"),
+            sqlx::Error::Configuration(c) => Error::invalid(format!("bad connection settings for {at}: {c}")),
+            sqlx::Error::PoolTimedOut => Error::new(ErrorKind::Connection, format!("timed out connecting to {at}")),
+            other => Error::new(ErrorKind::Connection, format!("connection to {at} failed: {other}")),
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    // `url` leaves userinfo and path percent-encoded.
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// Facts about a server, read over a live connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerInfo {
+    /// e.g. "15.18"
+    pub version: String,
+    /// e.g. 150018
+    pub version_num: u32,
+    pub database_size: u64,
+    pub encoding: String,
+    pub current_user: String,
+    pub superuser: bool,
+}
+
+impl ServerInfo {
+    pub fn major(&self) -> u32 {
+        self.version_num / 10000
+    }
+}
+
+pub async fn server_info(conn: &mut PgConnection, spec: &ConnSpec) -> Result<ServerInfo> {
+    let row = sqlx::query(
+        "SELECT current_setting('server_version'), current_setting('server_version_num')::int4,
+                pg_database_size(current_database())::int8, pg_encoding_to_char(d.encoding)::text,
+                current_user::text, r.rolsuper
+           FROM pg_database d, pg_roles r
+          WHERE d.datname = current_database() AND r.rolname = current_user",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
+    let version: String = row.get(0);
+    Ok(ServerInfo {
+        // "15.18 (Debian 15.18-0+deb12u1)" → "15.18"
+        version: version.split_whitespace().next().unwrap_or_default().to_string(),
+        version_num: row.get::<i32, _>(1) as u32,
+        database_size: row.get::<i64, _>(2) as u64,
+        encoding: row.get(3),
+        current_user: row.get(4),
+        superuser: row.get(5),
+    })
+}
+
+/// Objects a dump must read that the role cannot.
+pub async fn unreadable_objects(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT format('schema %I', n.nspname) FROM pg_namespace n
+          WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+            AND NOT has_schema_privilege(n.oid, 'USAGE')
+         UNION ALL
+         SELECT format('%s %I.%I', CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END, n.nspname, c.relname)
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r','p','S','m') AND n.nspname NOT IN ('pg_catalog','information_schema')
+            AND n.nspname NOT LIKE 'pg\\_%' AND NOT has_table_privilege(c.oid, 'SELECT')
+         ORDER BY 1 LIMIT 200",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
+    Ok(rows.into_iter().map(|r| r.get::<String, _>(0)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_url_and_strips_password() {
+        let (spec, pw) =
+            ConnSpec::parse_url("postgresql://app%40x:s%3Acret@db.example.com:6543/my%20db?sslmode=verify-full").unwrap();
+        assert_eq!(spec.user, "app@x");
+        assert_eq!(pw.as_deref(), Some("s:cret"));
+        assert_eq!(spec.host, "db.example.com");
+        assert_eq!(spec.port, 6543);
+        assert_eq!(spec.database, "my db");
+        assert_eq!(spec.tls, TlsMode::VerifyFull);
+        let url = spec.to_url();
+        assert!(!url.contains("cret"), "{url}");
+        let (again, pw2) = ConnSpec::parse_url(&url).unwrap();
+        assert_eq!(again, spec);
+        assert_eq!(pw2, None);
+    }
+
+    #[test]
+    fn defaults_and_errors() {
+        let (spec, _) = ConnSpec::parse_url("postgres://h").unwrap();
+        assert_eq!((spec.port, spec.user.as_str(), spec.database.as_str()), (5432, "postgres", "postgres"));
+        assert_eq!(spec.tls, TlsMode::Prefer);
+        for bad in ["mysql://h/db", "not a url", "postgres:///db", "postgres://h/db?sslmode=maybe", "postgres://h/db?x=1"] {
+            let e = ConnSpec::parse_url(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
+            assert!(e.hint().is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn libpq_env_carries_tls_and_password_only_in_env() {
+        let (spec, _) = ConnSpec::parse_url("postgres://u@h:1/d?sslmode=require").unwrap();
+        let env = spec.libpq_env(Some("pw"));
+        assert!(env.contains(&("PGSSLMODE", "require".into())));
+        assert!(env.contains(&("PGPASSWORD", "pw".into())));
+        assert!(!spec.libpq_env(None).iter().any(|(k, _)| *k == "PGPASSWORD"));
+    }
+}

@@ -1,0 +1,463 @@
+//! Restore: plan, then execute, then validate.
+//!
+//! The plan is computed without changing anything: what the target holds now, what the backup
+//! will create or replace, which roles are missing, which pg_restore will run. The same plan
+//! drives `offsite restore --dry-run` and the desktop wizard's review step.
+//!
+//! Execution streams `database.dump` from the archive into `pg_restore --single-transaction`, so
+//! a failure rolls everything back. The last bytes of the stream are held back until the
+//! member's SHA-256 has been checked: a corrupt archive is detected before pg_restore can commit.
+//! Replacing a non-empty database needs explicit consent and takes a safety backup first.
+
+use crate::archive::{self, Manifest, TableCount, DATABASE_MEMBER};
+use crate::backup::{self, BackupOptions, BackupSource};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pgproc;
+use crate::pgtools::{self, PgTools};
+use crate::progress::{Phase, Reporter};
+use crate::project::{server_info, ConnSpec};
+use serde::Serialize;
+use sqlx::{Connection, Row};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Where to restore to.
+#[derive(Clone)]
+pub struct RestoreTarget {
+    pub spec: ConnSpec,
+    pub password: Option<String>,
+}
+
+/// What the user consented to.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Allow restoring into a database that is not empty (objects in the backup are dropped and
+    /// recreated; others are kept).
+    pub replace: bool,
+    /// Skip the safety backup of a non-empty target.
+    pub no_safety_backup: bool,
+    /// Create roles the backup refers to that the target server lacks (as NOLOGIN roles).
+    pub create_roles: bool,
+    /// Configured location of pg_restore.
+    pub pg_bin: Option<PathBuf>,
+    /// Where safety backups go.
+    pub safety_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestorePlan {
+    pub archive: PathBuf,
+    pub backup_id: String,
+    pub project: String,
+    pub created_at: String,
+    pub source_server_version: Option<String>,
+    /// The target, without any password.
+    pub target: String,
+    pub target_database: String,
+    pub target_server_version: String,
+    pub pg_restore: String,
+    pub pg_restore_version: String,
+    pub target_empty: bool,
+    /// What the target holds now (first 200).
+    pub existing: Vec<String>,
+    /// Tables in the backup that exist in the target and will be dropped and recreated.
+    pub will_replace: Vec<String>,
+    /// Tables in the backup that the target lacks.
+    pub will_create: Vec<String>,
+    /// Tables in the target that are not in the backup and stay as they are.
+    pub will_keep: Vec<String>,
+    /// Roles the backup refers to that the target server lacks.
+    pub missing_roles: Vec<String>,
+    pub replace: bool,
+    pub safety_backup: bool,
+    pub create_roles: bool,
+    /// Total rows the backup recorded.
+    pub rows: u64,
+    /// Why execution would refuse, if it would.
+    pub blockers: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableCheck {
+    pub schema: String,
+    pub table: String,
+    pub expected: u64,
+    pub actual: Option<u64>,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreReport {
+    pub plan: RestorePlan,
+    /// All tables hold the rows the manifest recorded.
+    pub ok: bool,
+    pub duration_ms: u64,
+    pub tables: Vec<TableCheck>,
+    pub safety_backup: Option<PathBuf>,
+}
+
+/// Compute the plan. Changes nothing.
+pub async fn plan(
+    archive_path: &Path,
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+    reporter: &Reporter,
+) -> Result<(RestorePlan, Manifest, PgTools)> {
+    reporter.phase(Phase::Planning, None);
+    let manifest = {
+        let p = archive_path.to_path_buf();
+        tokio::task::spawn_blocking(move || archive::read_manifest(&p)).await.map_err(join_err)??
+    };
+    if manifest.member(DATABASE_MEMBER).is_none() {
+        return Err(Error::new(ErrorKind::UnsupportedFormat, "this archive holds no database.dump")
+            .with_hint("choose a database or full backup"));
+    }
+    let mut conn = target.spec.connect(target.password.as_deref()).await?;
+    let info = server_info(&mut conn, &target.spec).await?;
+    let tools = pgtools::find_for(info.major(), opts.pg_bin.as_deref())?;
+    let existing: Vec<String> = sqlx::query(EXISTING_OBJECTS)
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| target.spec.map_sqlx(e))?
+        .into_iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    let target_tables: BTreeSet<(String, String)> = sqlx::query(
+        "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .map_err(|e| target.spec.map_sqlx(e))?
+    .into_iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect();
+    let target_roles: BTreeSet<String> = sqlx::query_scalar("SELECT rolname::text FROM pg_roles")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| target.spec.map_sqlx(e))?
+        .into_iter()
+        .collect();
+    let _ = conn.close().await;
+
+    let backup_tables: BTreeSet<(String, String)> =
+        manifest.tables.iter().map(|t| (t.schema.clone(), t.table.clone())).collect();
+    let show = |(s, t): &(String, String)| format!("{s}.{t}");
+    let will_replace: Vec<String> = backup_tables.intersection(&target_tables).map(show).collect();
+    let will_create: Vec<String> = backup_tables.difference(&target_tables).map(show).collect();
+    let will_keep: Vec<String> = target_tables.difference(&backup_tables).map(show).collect();
+
+    let missing_roles: Vec<String> =
+        manifest.roles.iter().filter(|r| !target_roles.contains(*r)).cloned().collect();
+
+    let target_empty = existing.is_empty();
+    let safety_backup = !target_empty && opts.replace && !opts.no_safety_backup;
+    let mut blockers = Vec::new();
+    let mut warnings = Vec::new();
+    if !target_empty && !opts.replace {
+        blockers.push(format!(
+            "the target database {} is not empty ({} objects); restoring into it needs --replace",
+            target.spec.database,
+            existing.len()
+        ));
+    }
+    if !missing_roles.is_empty() && !opts.create_roles {
+        blockers.push(format!(
+            "the target server lacks roles the backup uses: {}; create them (see globals.sql) or pass --create-roles",
+            missing_roles.join(", ")
+        ));
+    }
+    if !target_empty && opts.replace && opts.no_safety_backup {
+        warnings.push("no safety backup will be taken: replaced objects cannot be recovered by Offsite".into());
+    }
+    if !target_empty && opts.replace && !will_keep.is_empty() {
+        warnings.push(format!("{} table(s) in the target are not in the backup and will be kept", will_keep.len()));
+    }
+    if tools.major < manifest_dump_major(&manifest).unwrap_or(0) {
+        warnings.push(format!(
+            "pg_restore {} is older than the pg_dump that wrote this backup; restoring may fail",
+            tools.version()
+        ));
+    }
+    let plan = RestorePlan {
+        archive: archive_path.to_path_buf(),
+        backup_id: manifest.backup_id.clone(),
+        project: manifest.project.clone(),
+        created_at: manifest.created_at.clone(),
+        source_server_version: manifest.versions.server.clone(),
+        target: target.spec.to_url(),
+        target_database: target.spec.database.clone(),
+        target_server_version: info.version.clone(),
+        pg_restore: tools.pg_restore().display().to_string(),
+        pg_restore_version: tools.version_line.replacen("pg_dump", "pg_restore", 1),
+        target_empty,
+        existing: existing.into_iter().take(200).collect(),
+        will_replace,
+        will_create,
+        will_keep,
+        missing_roles,
+        replace: opts.replace,
+        safety_backup,
+        create_roles: opts.create_roles,
+        rows: manifest.tables.iter().map(|t| t.rows).sum(),
+        blockers,
+        warnings,
+    };
+    Ok((plan, manifest, tools))
+}
+
+fn manifest_dump_major(m: &Manifest) -> Option<u32> {
+    m.versions.pg_dump.as_deref().and_then(pgtools::parse_version).map(|(major, _)| major)
+}
+
+/// Everything in a database that makes it "not empty" (the empty `public` schema does not).
+const EXISTING_OBJECTS: &str = "
+SELECT d FROM (
+  SELECT 'schema ' || quote_ident(nspname) AS d FROM pg_namespace
+   WHERE nspname NOT IN ('pg_catalog','information_schema','public') AND nspname NOT LIKE 'pg\\_%'
+  UNION ALL
+  SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view '
+                        WHEN 'f' THEN 'foreign table ' ELSE 'table ' END || format('%I.%I', n.nspname, c.relname)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r','p','v','m','S','f') AND n.nspname NOT IN ('pg_catalog','information_schema')
+     AND n.nspname NOT LIKE 'pg\\_%'
+  UNION ALL
+  SELECT 'function ' || format('%I.%I', n.nspname, p.proname) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+   WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  UNION ALL
+  SELECT 'type ' || format('%I.%I', n.nspname, t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+   WHERE t.typtype IN ('e','d') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  UNION ALL
+  SELECT 'extension ' || quote_ident(extname) FROM pg_extension WHERE extname <> 'plpgsql'
+  UNION ALL
+  SELECT 'large object ' || oid::text FROM pg_largeobject_metadata
+) x ORDER BY 1 LIMIT 1000";
+
+/// Execute a plan computed by [`plan`] with the same options.
+pub async fn execute(
+    plan: RestorePlan,
+    tools: &PgTools,
+    manifest: &Manifest,
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<RestoreReport> {
+    let started = Instant::now();
+    if let Some(first) = plan.blockers.first() {
+        let kind = if plan.target_empty { ErrorKind::InvalidInput } else { ErrorKind::NeedsConsent };
+        return Err(Error::new(kind, first.clone()).with_hint(if plan.target_empty {
+            "create the missing roles, or run again with --create-roles".to_string()
+        } else {
+            "review with --dry-run, then run again with --replace (a safety backup is taken first)".to_string()
+        }));
+    }
+    let password = target.password.as_deref();
+
+    let safety_backup = if plan.safety_backup {
+        reporter.phase(Phase::SafetyBackup, None);
+        let src = BackupSource {
+            project: format!("safety-{}", sanitize(&target.spec.database)),
+            spec: target.spec.clone(),
+            password: target.password.clone(),
+        };
+        let bopts = BackupOptions {
+            dest_dir: opts.safety_dir.clone(),
+            compression_level: backup::DEFAULT_COMPRESSION_LEVEL,
+            pg_bin: opts.pg_bin.clone(),
+            backup_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let written = backup::backup_database(&src, &bopts, &Reporter::silent(), cancel)
+            .await
+            .map_err(|e| e.context("the safety backup of the target failed, so nothing was restored"))?;
+        Some(written.path)
+    } else {
+        None
+    };
+
+    if opts.create_roles && !plan.missing_roles.is_empty() {
+        let mut conn = target.spec.connect(password).await?;
+        for role in &plan.missing_roles {
+            sqlx::query(&format!("CREATE ROLE {} NOLOGIN", quote_ident(role)))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| target.spec.map_sqlx(e).context(format!("creating role {role}")))?;
+        }
+        let _ = conn.close().await;
+    }
+
+    reporter.phase(Phase::Restoring, manifest.member(DATABASE_MEMBER).map(|m| m.size));
+    let restore_result = {
+        let (tools, spec, pw, path) = (tools.clone(), target.spec.clone(), target.password.clone(), plan.archive.clone());
+        let (reporter, cancel, replace) = (reporter.clone(), cancel.clone(), opts.replace && !plan.target_empty);
+        tokio::task::spawn_blocking(move || run_pg_restore(&tools, &spec, pw.as_deref(), &path, replace, &reporter, &cancel))
+            .await
+            .map_err(join_err)?
+    };
+    if let Err(e) = restore_result {
+        if e.kind() == ErrorKind::Cancelled {
+            return Err(Error::cancelled().with_hint("the restore was rolled back; the target is unchanged"));
+        }
+        let back = match &safety_backup {
+            Some(p) => format!("; the safety backup is at {}", p.display()),
+            None => String::new(),
+        };
+        let hint = format!(
+            "the restore ran in one transaction and was rolled back, so the target is unchanged{back}. {}",
+            e.hint().unwrap_or("")
+        );
+        return Err(Error::new(e.kind(), format!("restore failed: {}", e.message())).with_hint(hint.trim().to_string()));
+    }
+
+    reporter.phase(Phase::Validating, None);
+    let tables = validate(target, &manifest.tables).await?;
+    let ok = tables.iter().all(|t| t.ok);
+    Ok(RestoreReport { plan, ok, duration_ms: started.elapsed().as_millis() as u64, tables, safety_backup })
+}
+
+/// Compare row counts in the target with those the manifest recorded.
+pub async fn validate(target: &RestoreTarget, expected: &[TableCount]) -> Result<Vec<TableCheck>> {
+    let mut conn = target.spec.connect(target.password.as_deref()).await?;
+    let mut out = Vec::with_capacity(expected.len());
+    for t in expected {
+        let q = format!("SELECT count(*) FROM {}.{}", quote_ident(&t.schema), quote_ident(&t.table));
+        let actual = match sqlx::query_scalar::<_, i64>(&q).fetch_one(&mut conn).await {
+            Ok(n) => Some(n as u64),
+            Err(sqlx::Error::Database(_)) => None, // missing table
+            Err(e) => return Err(target.spec.map_sqlx(e)),
+        };
+        out.push(TableCheck {
+            schema: t.schema.clone(),
+            table: t.table.clone(),
+            expected: t.rows,
+            actual,
+            ok: actual == Some(t.rows),
+        });
+    }
+    let _ = conn.close().await;
+    Ok(out)
+}
+
+fn run_pg_restore(
+    tools: &PgTools,
+    spec: &ConnSpec,
+    password: Option<&str>,
+    archive_path: &Path,
+    replace: bool,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let mut cmd = pgproc::command(&tools.pg_restore(), spec, password);
+    cmd.args(["--single-transaction", "--exit-on-error", "--no-password"]).arg(format!("--dbname={}", spec.database));
+    if replace {
+        cmd.args(["--clean", "--if-exists"]);
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::null());
+    let (child, stdin, _, stderr) = pgproc::Guarded::spawn(cmd, "pg_restore", cancel)?;
+    let mut held = HoldBack::new(stdin.expect("stdin piped"), 256 * 1024);
+    let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel);
+    let fed = fed.and_then(|_| held.release().map_err(|e| Error::io("feeding pg_restore", e)));
+    if fed.is_err() {
+        // Kill before the end of the stream reaches pg_restore: its transaction never commits.
+        child.kill();
+    }
+    drop(held);
+    let status = child.wait()?;
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    let err_text = stderr.finish();
+    match fed {
+        Err(e) if e.kind() == ErrorKind::Io && !status.success() => {} // broken pipe: pg_restore failed first
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    if !status.success() {
+        return Err(pgproc::tool_error("pg_restore", status, &err_text));
+    }
+    Ok(())
+}
+
+/// A writer that keeps the last `keep` bytes back until [`HoldBack::release`], so the consumer
+/// cannot see the end of the stream before the producer has checked it.
+struct HoldBack<W: Write> {
+    inner: Option<W>,
+    held: Vec<u8>,
+    keep: usize,
+}
+
+impl<W: Write> HoldBack<W> {
+    fn new(inner: W, keep: usize) -> Self {
+        HoldBack { inner: Some(inner), held: Vec::with_capacity(keep * 2), keep }
+    }
+    /// Write the held bytes and close the stream.
+    fn release(&mut self) -> std::io::Result<()> {
+        if let Some(mut w) = self.inner.take() {
+            w.write_all(&self.held)?;
+            w.flush()?;
+            self.held.clear();
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for HoldBack<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let w = self.inner.as_mut().ok_or_else(|| std::io::Error::other("stream already released"))?;
+        self.held.extend_from_slice(buf);
+        if self.held.len() > 2 * self.keep {
+            let cut = self.held.len() - self.keep;
+            w.write_all(&self.held[..cut])?;
+            self.held.drain(..cut);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+fn join_err(e: tokio::task::JoinError) -> Error {
+    Error::internal(format!("worker task failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holdback_keeps_the_tail_until_released() {
+        let mut out = Vec::new();
+        {
+            let mut h = HoldBack::new(&mut out, 4);
+            h.write_all(b"0123456789abcdef").unwrap();
+            assert_eq!(h.held.len(), 4);
+            h.release().unwrap();
+            assert!(h.write(b"x").is_err());
+        }
+        assert_eq!(out, b"0123456789abcdef");
+        let mut out = Vec::new();
+        let mut h = HoldBack::new(&mut out, 1024);
+        h.write_all(b"short").unwrap();
+        drop(h);
+        assert!(out.is_empty(), "nothing reaches the consumer before release");
+    }
+
+    #[test]
+    fn quotes_identifiers() {
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,515 @@
+//! The engine against a real PostgreSQL cluster: backup → verify → restore fidelity on a
+//! Supabase-shaped database, consent and safety backups, and every fault the issue lists.
+
+use offsite_core::archive;
+use offsite_core::catalog::JobRecord;
+use offsite_core::progress::{NoProgress, Progress, ProgressUpdate};
+use offsite_core::restore::{RestoreOptions, RestoreTarget};
+use offsite_core::secrets::{project_password_key, MemoryStore, SecretStore};
+use offsite_core::{AddProject, Engine, EngineConfig, ErrorKind};
+use offsite_core::project::ConnSpec;
+use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+struct Env {
+    engine: Engine,
+    secrets: Arc<MemoryStore>,
+    dir: tempfile::TempDir,
+}
+
+async fn env_with(pg_bin: Option<PathBuf>) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let engine = Engine::open(EngineConfig {
+        data_dir: Some(dir.path().join("data")),
+        secrets: secrets.clone(),
+        pg_bin,
+    })
+    .await
+    .unwrap();
+    Env { engine, secrets, dir }
+}
+
+async fn env() -> Env {
+    env_with(None).await
+}
+
+fn none() -> Arc<dyn Progress> {
+    Arc::new(NoProgress)
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+async fn last_job(engine: &Engine) -> JobRecord {
+    engine.catalog().jobs(None, 1).await.unwrap().remove(0)
+}
+
+fn target(pg: &TestCluster, db: &str) -> RestoreTarget {
+    let (spec, password) = ConnSpec::parse_url(&pg.url_with_password(db)).unwrap();
+    RestoreTarget { spec, password }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn supabase_shaped_backup_restores_identically() {
+    let pg = TestCluster::shared();
+    let src = pg.unique_db("src");
+    pg.load_supabase_fixture(&src);
+    let env = env().await;
+
+    // The password in the URL goes to the secret store and is stripped from the catalog.
+    let project = env
+        .engine
+        .add_project(AddProject { name: "shop".into(), db_url: pg.url_with_password(&src), ..Default::default() })
+        .await
+        .unwrap();
+    assert!(!project.db_url.contains(pg.superuser_password()), "{}", project.db_url);
+    assert_eq!(env.secrets.get(&project_password_key("shop")).unwrap().as_deref(), Some(pg.superuser_password()));
+
+    let report = env.engine.test_project("shop").await.unwrap();
+    assert!(report.can_dump, "{report:?}");
+    assert!(report.server_version.starts_with(&pg.server_version_num().to_string()[..2]));
+
+    // Progress arrives, first and last included.
+    let seen: Arc<Mutex<Vec<ProgressUpdate>>> = Arc::default();
+    let sink = {
+        let seen = seen.clone();
+        Arc::new(move |u: &ProgressUpdate| seen.lock().unwrap().push(u.clone())) as Arc<dyn Progress>
+    };
+    let outcome = env.engine.backup("shop", None, sink, CancellationToken::new()).await.unwrap();
+    let updates = seen.lock().unwrap().clone();
+    assert!(updates.len() >= 2);
+    assert!(updates.last().unwrap().finished);
+    assert!(updates.iter().all(|u| u.job_id == outcome.job_id));
+
+    let path = PathBuf::from(&outcome.backup.path);
+    let name = path.file_name().unwrap().to_str().unwrap();
+    assert!(name.starts_with("shop_") && name.ends_with("_database.tar.gz"), "{name}");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), outcome.backup.size);
+    // Nothing but the archive and its .sha256 in the folder.
+    let mut files = files_under(path.parent().unwrap());
+    files.sort();
+    assert_eq!(files, vec![path.clone(), archive::sidecar_path(&path)]);
+
+    // Standard tools can check and open it: sha256sum -c, GNU tar, pg_restore -l.
+    let ok = Command::new("sha256sum").arg("-c").arg(archive::sidecar_path(&path)).current_dir(path.parent().unwrap()).status().unwrap();
+    assert!(ok.success());
+    let x = tempfile::tempdir().unwrap();
+    assert!(Command::new("tar").arg("-xzf").arg(&path).arg("-C").arg(x.path()).status().unwrap().success());
+    let list = Command::new(pg.bin("pg_restore")).arg("-l").arg(x.path().join("database.dump")).output().unwrap();
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    let globals = std::fs::read_to_string(x.path().join("globals.sql")).unwrap();
+    assert!(globals.contains("CREATE ROLE anon;"), "{globals}");
+    assert!(!globals.contains("SCRAM-SHA-256$"), "role passwords must not be in the archive");
+
+    // The manifest has exact counts and no secrets.
+    let manifest = archive::read_manifest(&path).unwrap();
+    let meta = std::fs::read_to_string(x.path().join("metadata.json")).unwrap();
+    assert!(!meta.contains(pg.superuser_password()));
+    let orders: i64 = pg.psql(&src, "SELECT count(*) FROM public.orders").parse().unwrap();
+    let t = manifest.tables.iter().find(|t| t.schema == "public" && t.table == "orders").unwrap();
+    assert_eq!(t.rows as i64, orders);
+
+    // Verify: intact, and recorded.
+    let v = env.engine.verify(&path, none(), CancellationToken::new()).await.unwrap();
+    assert!(v.report.ok, "{:?}", v.report);
+    let rec = env.engine.catalog().backup(&outcome.backup.id).await.unwrap();
+    assert_eq!(rec.status, "verified");
+    assert!(rec.verified_at.is_some());
+
+    // Dry-run plan into an empty database changes nothing and says it is empty.
+    let dst = pg.unique_db("dst");
+    let plan = env.engine.plan_restore(&path, &target(pg, &dst), &RestoreOptions::default()).await.unwrap();
+    assert!(plan.target_empty, "{plan:?}");
+    assert!(plan.blockers.is_empty(), "{plan:?}");
+    assert!(plan.will_create.iter().any(|t| t == "public.orders"));
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"), "0");
+
+    // Restore into the empty database: identical.
+    let restored = env
+        .engine
+        .restore(&path, &target(pg, &dst), &RestoreOptions::default(), none(), CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(restored.report.ok, "{:?}", restored.report.tables);
+    assert_eq!(restored.report.tables.len(), manifest.tables.len());
+    assert!(restored.report.safety_backup.is_none());
+    fidelity_snapshot(pg, &dst).assert_same_as(&fidelity_snapshot(pg, &src));
+    let (a, b) = (schema_dump(pg, &src), schema_dump(pg, &dst));
+    assert!(a == b, "schema differs:\n{}", first_diff(&a, &b));
+
+    let job = last_job(&env.engine).await;
+    assert_eq!((job.kind.as_str(), job.state.as_str()), ("restore", "succeeded"));
+}
+
+fn first_diff(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {i}: {x:?} vs {y:?}");
+        }
+    }
+    format!("lengths {} vs {}", a.lines().count(), b.lines().count())
+}
+
+async fn backed_up(pg: &TestCluster, env: &Env, prefix: &str) -> (String, PathBuf) {
+    let src = pg.unique_db(prefix);
+    pg.psql(&src, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;");
+    env.engine
+        .add_project(AddProject { name: prefix.into(), db_url: pg.url_with_password(&src), ..Default::default() })
+        .await
+        .unwrap();
+    let o = env.engine.backup(prefix, None, none(), CancellationToken::new()).await.unwrap();
+    (src, PathBuf::from(o.backup.path))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn non_empty_target_needs_consent_then_gets_a_safety_backup() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (src, path) = backed_up(pg, &env, "consent").await;
+    pg.psql(&src, "INSERT INTO t VALUES (999999, 'added after the backup'); CREATE TABLE extra (x int); INSERT INTO extra VALUES (1);");
+
+    let plan = env.engine.plan_restore(&path, &target(pg, &src), &RestoreOptions::default()).await.unwrap();
+    assert!(!plan.target_empty);
+    assert_eq!(plan.will_replace, vec!["public.t".to_string()]);
+    assert_eq!(plan.will_keep, vec!["public.extra".to_string()]);
+    assert!(!plan.blockers.is_empty());
+
+    let e = env
+        .engine
+        .restore(&path, &target(pg, &src), &RestoreOptions::default(), none(), CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NeedsConsent, "{e}");
+    assert!(e.hint().unwrap().contains("--replace"));
+    assert_eq!(pg.psql(&src, "SELECT count(*) FROM t"), "5001", "nothing changed");
+
+    let opts = RestoreOptions { replace: true, ..Default::default() };
+    let r = env.engine.restore(&path, &target(pg, &src), &opts, none(), CancellationToken::new()).await.unwrap();
+    assert!(r.report.ok);
+    assert_eq!(pg.psql(&src, "SELECT count(*) FROM t"), "5000", "replaced by the backup's rows");
+    assert_eq!(pg.psql(&src, "SELECT count(*) FROM extra"), "1", "tables not in the backup are kept");
+    // The safety backup holds the state before the restore.
+    let safety = r.report.safety_backup.expect("a safety backup was taken");
+    let m = archive::read_manifest(&safety).unwrap();
+    assert_eq!(m.tables.iter().find(|t| t.table == "t").unwrap().rows, 5001);
+    assert!(archive::verify(&safety, &offsite_core::progress::Reporter::silent(), &CancellationToken::new()).unwrap().ok);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn corrupt_archive_is_refused_and_the_target_stays_empty() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (_src, path) = backed_up(pg, &env, "corrupt").await;
+    // Flip a byte inside the dump's compressed data.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    let bad = env.dir.path().join("bad.tar.gz");
+    std::fs::write(&bad, &bytes).unwrap();
+
+    let v = env.engine.verify(&bad, none(), CancellationToken::new()).await.unwrap();
+    assert!(!v.report.ok);
+    assert!(v.report.first_bad.is_some());
+
+    let dst = pg.unique_db("corrupt_dst");
+    let e = env
+        .engine
+        .restore(&bad, &target(pg, &dst), &RestoreOptions::default(), none(), CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Integrity | ErrorKind::UnsupportedFormat), "{e:?}");
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"), "0", "rolled back");
+    let job = last_job(&env.engine).await;
+    assert_eq!(job.state, "failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = pg.unique_db("authfail");
+    env.engine
+        .add_project(AddProject { name: "wrongpw".into(), db_url: pg.url(&db), password: Some("not-the-password".into()), ..Default::default() })
+        .await
+        .unwrap();
+    let dest = env.dir.path().join("out");
+    let e = env.engine.backup("wrongpw", Some(dest.clone()), none(), CancellationToken::new()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e:?}");
+    assert!(!e.message().contains("not-the-password"));
+    assert!(files_under(&dest).is_empty());
+    let job = last_job(&env.engine).await;
+    assert_eq!((job.state.as_str(), job.error_code.as_deref()), ("failed", Some("auth")));
+    assert!(env.engine.catalog().backups(&env.engine.catalog().project("wrongpw").await.unwrap().id).await.unwrap().is_empty());
+
+    // Port 1 on loopback: nothing listens.
+    env.engine
+        .add_project(AddProject { name: "nowhere".into(), db_url: "postgres://postgres@127.0.0.1:1/db".into(), ..Default::default() })
+        .await
+        .unwrap();
+    let e = env.engine.backup("nowhere", Some(dest.clone()), none(), CancellationToken::new()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
+    assert!(e.hint().is_some());
+    assert!(files_under(&dest).is_empty());
+    let job = last_job(&env.engine).await;
+    assert_eq!(job.error_code.as_deref(), Some("connection"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn too_old_pg_dump_says_what_to_install() {
+    let pg = TestCluster::shared();
+    // A configured folder holding client tools that report an old major version.
+    let old = tempfile::tempdir().unwrap();
+    for tool in ["pg_dump", "pg_restore", "pg_dumpall"] {
+        let p = old.path().join(tool);
+        std::fs::write(&p, format!("#!/bin/sh\necho '{tool} (PostgreSQL) 12.22'\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let env = env_with(Some(old.path().to_path_buf())).await;
+    let db = pg.unique_db("oldtools");
+    env.engine
+        .add_project(AddProject { name: "old".into(), db_url: pg.url_with_password(&db), ..Default::default() })
+        .await
+        .unwrap();
+    let e = env.engine.backup("old", None, none(), CancellationToken::new()).await.unwrap_err();
+    let major = pg.server_version_num() / 10000;
+    assert_eq!(e.kind(), ErrorKind::ToolMissing);
+    assert!(e.message().starts_with(&format!("pg_dump 12 cannot dump a PostgreSQL {major} server")), "{}", e.message());
+    assert!(e.hint().unwrap().contains(&format!("postgresql-client-{major}")), "{:?}", e.hint());
+    assert_eq!(last_job(&env.engine).await.error_code.as_deref(), Some("tool_missing"));
+    let report = env.engine.test_project("old").await.unwrap();
+    assert!(!report.can_dump && report.pg_dump_problem.is_some());
+}
+
+/// Hold an ACCESS EXCLUSIVE lock on `table` in a separate psql session, so that pg_dump (which
+/// locks every table first) waits: the backup is then reliably "mid-way".
+struct TableLock(std::process::Child);
+
+impl TableLock {
+    fn hold(pg: &TestCluster, db: &str, table: &str) -> TableLock {
+        let child = pg
+            .command(pg.bin("psql"))
+            .args(["-X", "-d", db, "-c"])
+            .arg(format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the lock is held.
+        for _ in 0..200 {
+            let n = pg.psql(db, &format!("SELECT count(*) FROM pg_locks WHERE relation = '{table}'::regclass AND mode = 'AccessExclusiveLock' AND granted"));
+            if n == "1" {
+                return TableLock(child);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("could not take the table lock");
+    }
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Wait until a pg_dump of `db` is waiting for a lock; returns the pid of the pg_dump process.
+fn wait_for_blocked_pg_dump(pg: &TestCluster, db: &str) -> u32 {
+    for _ in 0..400 {
+        let waiting = pg.psql(
+            "postgres",
+            &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND application_name = 'offsite' AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%'"),
+        );
+        if waiting != "0" {
+            if let Some(pid) = pg_dump_pid_for(db) {
+                return pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("pg_dump never started waiting on the lock");
+}
+
+/// The pg_dump process whose environment names `db` (Linux /proc).
+fn pg_dump_pid_for(db: &str) -> Option<u32> {
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !String::from_utf8_lossy(&cmdline).contains("pg_dump") {
+            continue;
+        }
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if environ.split(|b| *b == 0).any(|kv| kv == format!("PGDATABASE={db}").as_bytes()) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pg_dump_killed_mid_backup_leaves_nothing_and_fails_the_job() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (db, _) = backed_up(pg, &env, "killed").await;
+    let dest = env.dir.path().join("killed-out");
+    let lock = TableLock::hold(pg, &db, "t");
+    let engine = env.engine.clone();
+    let dest2 = dest.clone();
+    let task = tokio::spawn(async move { engine.backup("killed", Some(dest2), none(), CancellationToken::new()).await });
+    let pid = tokio::task::spawn_blocking({
+        let db = db.clone();
+        move || wait_for_blocked_pg_dump(TestCluster::shared(), &db)
+    })
+    .await
+    .unwrap();
+    assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+    let e = task.await.unwrap().unwrap_err();
+    drop(lock);
+    assert_eq!(e.kind(), ErrorKind::ToolFailed, "{e:?}");
+    assert!(e.message().contains("killed by signal 9"), "{}", e.message());
+    assert!(files_under(&dest).is_empty(), "{:?}", files_under(&dest));
+    let job = last_job(&env.engine).await;
+    assert_eq!((job.state.as_str(), job.error_code.as_deref()), ("failed", Some("tool_failed")));
+    let project = env.engine.catalog().project("killed").await.unwrap();
+    assert_eq!(env.engine.catalog().backups(&project.id).await.unwrap().len(), 1, "only the earlier backup");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancel_mid_backup_and_one_job_per_project() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (db, _) = backed_up(pg, &env, "cancelme").await;
+    let dest = env.dir.path().join("cancel-out");
+    let lock = TableLock::hold(pg, &db, "t");
+    let cancel = CancellationToken::new();
+    let engine = env.engine.clone();
+    let (dest2, cancel2) = (dest.clone(), cancel.clone());
+    let task = tokio::spawn(async move { engine.backup("cancelme", Some(dest2), none(), cancel2).await });
+    tokio::task::spawn_blocking({
+        let db = db.clone();
+        move || wait_for_blocked_pg_dump(TestCluster::shared(), &db)
+    })
+    .await
+    .unwrap();
+
+    // A second job on the same project is refused while the first runs.
+    let e = env.engine.backup("cancelme", Some(dest.clone()), none(), CancellationToken::new()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Busy, "{e:?}");
+
+    cancel.cancel();
+    let e = tokio::time::timeout(Duration::from_secs(20), task).await.expect("cancel is prompt").unwrap().unwrap_err();
+    drop(lock);
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e:?}");
+    assert!(files_under(&dest).is_empty(), "{:?}", files_under(&dest));
+    let jobs = env.engine.catalog().jobs(None, 10).await.unwrap();
+    assert!(jobs.iter().any(|j| j.state == "cancelled"), "{jobs:?}");
+    assert!(pg_dump_pid_for(&db).is_none(), "pg_dump was stopped");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_stopped_mid_backup_fails_with_connection_error() {
+    let pg = TestCluster::start();
+    let env = env().await;
+    let db = "victim";
+    pg.create_db(db);
+    pg.psql(db, "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000);");
+    env.engine
+        .add_project(AddProject { name: "victim".into(), db_url: pg.url_with_password(db), ..Default::default() })
+        .await
+        .unwrap();
+    let dest = env.dir.path().join("stopped-out");
+    let lock = TableLock::hold(&pg, db, "t");
+    let engine = env.engine.clone();
+    let dest2 = dest.clone();
+    let task = tokio::spawn(async move { engine.backup("victim", Some(dest2), none(), CancellationToken::new()).await });
+    let pg = tokio::task::spawn_blocking(move || {
+        wait_for_blocked_pg_dump(&pg, db);
+        pg.stop();
+        pg
+    })
+    .await
+    .unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(30), task).await.unwrap().unwrap().unwrap_err();
+    drop(lock);
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
+    assert!(e.is_retryable());
+    assert!(files_under(&dest).is_empty(), "{:?}", files_under(&dest));
+    assert_eq!(last_job(&env.engine).await.error_code.as_deref(), Some("connection"));
+    drop(pg);
+}
+
+/// A 1 MiB tmpfs, unmounted on drop.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: PathBuf) -> SmallDisk {
+        std::fs::create_dir_all(&at).unwrap();
+        let st = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&at).status().unwrap();
+        assert!(st.success(), "mounting a small tmpfs needs root (CI runs as root)");
+        SmallDisk(at)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_disk_fails_with_disk_full_and_leaves_nothing() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = pg.unique_db("big");
+    // Incompressible data well over 1 MiB.
+    pg.psql(&db, "CREATE TABLE blob (b bytea); INSERT INTO blob SELECT decode(string_agg(md5(g::text || random()::text), ''), 'hex') FROM generate_series(1, 300000) g;");
+    env.engine
+        .add_project(AddProject { name: "big".into(), db_url: pg.url_with_password(&db), ..Default::default() })
+        .await
+        .unwrap();
+    let disk = SmallDisk::mount(env.dir.path().join("tiny"));
+    let e = env.engine.backup("big", Some(disk.0.clone()), none(), CancellationToken::new()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DiskFull, "{e:?}");
+    assert!(e.hint().unwrap().contains("free some space"));
+    assert!(files_under(&disk.0).is_empty(), "{:?}", files_under(&disk.0));
+    assert_eq!(last_job(&env.engine).await.error_code.as_deref(), Some("disk_full"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_connection_reports_unreadable_tables() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = pg.unique_db("perm");
+    let role = format!("limited_{}", &db[db.len() - 6..]);
+    pg.psql(&db, &format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}'; CREATE TABLE secret (x int); CREATE TABLE open (x int); GRANT SELECT ON open TO {role};"
+    ));
+    let url = format!("postgres://{role}@127.0.0.1:{}/{db}", pg.port());
+    env.engine
+        .add_project(AddProject { name: "perm".into(), db_url: url, password: Some(format!("pw-{role}")), ..Default::default() })
+        .await
+        .unwrap();
+    let r = env.engine.test_project("perm").await.unwrap();
+    assert!(!r.can_dump);
+    assert_eq!(r.unreadable, vec!["table public.secret".to_string()]);
+    assert!(!r.superuser);
+}

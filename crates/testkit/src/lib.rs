@@ -1,0 +1,105 @@
+//! Dev-only test helpers for Offsite.
+//!
+//! * [`TestCluster`]: a throwaway PostgreSQL cluster started from the system's server binaries
+//!   (`$OFFSITE_TEST_PG_BIN`, else the highest `/usr/lib/postgresql/*/bin`). It never skips: when
+//!   the binaries are missing it panics and names the package to install.
+//! * [`supabase_fixture_sql`]: a deterministic, Supabase-shaped database (roles, RLS, extensions in
+//!   `extensions`, large objects, awkward text, a ~3 MB value, partitions, …) to load into a fresh
+//!   database with [`TestCluster::load_supabase_fixture`].
+//! * [`fidelity_snapshot`] / [`schema_dump`]: what a test compares between a source database and
+//!   its restored copy.
+//!
+//! ```no_run
+//! use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
+//! let pg = TestCluster::start();
+//! pg.create_db("src");
+//! pg.load_supabase_fixture("src");
+//! // … back up `pg.url_with_password("src")`, restore into "dst" …
+//! # pg.create_db("dst");
+//! let (a, b) = (fidelity_snapshot(&pg, "src"), fidelity_snapshot(&pg, "dst"));
+//! b.assert_same_as(&a);
+//! assert_eq!(schema_dump(&pg, "src"), schema_dump(&pg, "dst"));
+//! ```
+
+mod cluster;
+mod snapshot;
+
+pub use cluster::TestCluster;
+pub use snapshot::{
+    fidelity_snapshot, schema_dump, FidelitySnapshot, LargeObjectInfo, SequenceState,
+};
+
+/// The Supabase-shaped fixture (`fixtures/supabase_shaped.sql`). Load it as the superuser into a
+/// fresh database (`psql -v ON_ERROR_STOP=1`); it can be loaded into several databases of one
+/// cluster (the roles it creates are guarded). Its content is deterministic: two loads give equal
+/// [`fidelity_snapshot`]s and equal [`schema_dump`]s.
+pub fn supabase_fixture_sql() -> &'static str {
+    include_str!("../fixtures/supabase_shaped.sql")
+}
+
+/// What the fixture is known to contain, for assertions that do not want to hard-code numbers.
+pub mod fixture_facts {
+    /// Large objects created with fixed oids: (oid, size in bytes, md5 of the bytes).
+    pub const LARGE_OBJECTS: &[(u32, u64, &str)] = &[
+        (424_201, 24, "6403e41d267faf9e157614b1474e2fd5"), // "Hello, large object! ✓"
+        (424_202, 0, "d41d8cd98f00b204e9800998ecf8427e"),  // empty
+        (424_203, 1_120_000, "4f39a30b3642f3bf46f93a30cba9305f"), // several pg_largeobject pages
+    ];
+    /// Total number of large objects in the fixture.
+    pub const LARGE_OBJECT_COUNT: usize = 3;
+    /// Tables (schema-qualified, as `format('%I.%I')` prints them) that the fixture fills.
+    pub const SOME_TABLES: &[&str] = &[
+        "auth.users",
+        "storage.buckets",
+        "storage.objects",
+        "public.profiles",
+        "public.orders",
+        "public.events_2024",
+        "public.events_2025",
+        "public.documents",
+        "public.type_zoo",
+        "\"MixedCase\".\"Weird Table\"",
+    ];
+    /// A value of a few megabytes lives in `public.documents.body` (row `name = 'big'`).
+    pub const BIG_TEXT_BYTES: usize = 3_200_000;
+}
+
+/// Percent-encodes everything outside RFC 3986's unreserved set.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Hex-encodes bytes as a PostgreSQL bytea literal body (`\x…`), e.g. for `lo_from_bytea`.
+pub fn bytea_literal(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(4 + bytes.len() * 2);
+    s.push_str("'\\x");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s.push_str("'::bytea");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_encoding() {
+        assert_eq!(percent_encode("aZ9-._~"), "aZ9-._~");
+        assert_eq!(percent_encode("a:@/%#?+ é"), "a%3A%40%2F%25%23%3F%2B%20%C3%A9");
+    }
+
+    #[test]
+    fn bytea_literals() {
+        assert_eq!(bytea_literal(&[0, 255, 16]), "'\\x00ff10'::bytea");
+    }
+}
