@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Back up PostgreSQL and Supabase projects into verified archives, and restore them.
 #[derive(Parser)]
-#[command(name = "offsite", version, about, long_about = None)]
+#[command(name = "offsite", version)]
 struct Cli {
     /// Data folder (catalog, default backup folder). Default: the platform's app-data folder.
     #[arg(long, global = true, env = "OFFSITE_DATA_DIR", value_name = "DIR")]
@@ -184,7 +184,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
     }
     let engine = Engine::open(EngineConfig {
         data_dir: cli.data_dir.clone(),
-        secrets: Arc::from(secrets::store_from_env()),
+        secrets: Arc::from(secrets::store_named(&std::env::var(secrets::SECRET_STORE_ENV).unwrap_or_default())?),
         pg_bin: cli.pg_bin.clone(),
     })
     .await?;
