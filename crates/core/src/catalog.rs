@@ -210,7 +210,10 @@ impl JobState {
     }
     /// Cancelled, succeeded or failed: the job will not change any more.
     pub fn is_finished(self) -> bool {
-        matches!(self, JobState::Cancelled | JobState::Succeeded | JobState::Failed)
+        matches!(
+            self,
+            JobState::Cancelled | JobState::Succeeded | JobState::Failed
+        )
     }
 }
 
@@ -218,8 +221,14 @@ impl JobState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum JobOutcome {
-    Succeeded { backup_id: Option<String> },
-    Failed { code: String, message: String, hint: Option<String> },
+    Succeeded {
+        backup_id: Option<String>,
+    },
+    Failed {
+        code: String,
+        message: String,
+        hint: Option<String>,
+    },
     Cancelled,
 }
 
@@ -291,9 +300,15 @@ pub struct Catalog {
 impl Catalog {
     /// Open (creating if needed) `<data_dir>/catalog.sqlite3` and bring its schema up to date.
     pub async fn open(data_dir: &Path) -> Result<Catalog> {
-        tokio::fs::create_dir_all(data_dir)
-            .await
-            .map_err(|e| Error::io(format!("creating the data folder {}", data_dir.display()), e))?;
+        tokio::fs::create_dir_all(data_dir).await.map_err(|e| {
+            Error::io(
+                format!("creating the data folder {}", data_dir.display()),
+                e,
+            )
+            .with_hint(format!(
+                "choose a data folder Offsite can create and write to (set {DATA_DIR_ENV})"
+            ))
+        })?;
         let file = data_dir.join(CATALOG_FILE);
         let options = SqliteConnectOptions::new()
             .filename(&file)
@@ -312,7 +327,9 @@ impl Catalog {
 
     /// A private in-memory catalog (for tests): one connection, gone when the last clone drops.
     pub async fn open_in_memory() -> Result<Catalog> {
-        let options = SqliteConnectOptions::new().in_memory(true).foreign_keys(true);
+        let options = SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -343,11 +360,13 @@ impl Catalog {
 
     /// The newest schema version applied (the number of the latest migration).
     pub async fn schema_version(&self) -> Result<i64> {
-        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1")
-            .fetch_one(&self.pool)
-            .await
-            .map(|v| v.unwrap_or(0))
-            .map_err(|e| db_error("reading the catalog's schema version", e))
+        sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map(|v| v.unwrap_or(0))
+        .map_err(|e| db_error("reading the catalog's schema version", e))
     }
 
     /// Close the pool: waits for connections in use, then checkpoints and releases the file.
@@ -370,57 +389,73 @@ impl Catalog {
             backup_dir: non_empty(p.backup_dir.as_deref()),
             created_at: timestamp_now(),
         };
-        sqlx::query(concat!("INSERT INTO projects (", project_cols!(), ") VALUES (?, ?, ?, ?, ?, ?)"))
-            .bind(&project.id)
-            .bind(&project.name)
-            .bind(&project.db_url)
-            .bind(&project.tls_mode)
-            .bind(&project.backup_dir)
-            .bind(&project.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    name_taken(&p.name)
-                } else {
-                    db_error(&format!("adding project {:?}", p.name), e)
-                }
-            })?;
+        sqlx::query(concat!(
+            "INSERT INTO projects (",
+            project_cols!(),
+            ") VALUES (?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&project.id)
+        .bind(&project.name)
+        .bind(&project.db_url)
+        .bind(&project.tls_mode)
+        .bind(&project.backup_dir)
+        .bind(&project.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                name_taken(&p.name)
+            } else {
+                db_error(&format!("adding project {:?}", p.name), e)
+            }
+        })?;
         Ok(project)
     }
 
     /// The project with this name (names match ignoring case).
     pub async fn project(&self, name: &str) -> Result<Project> {
-        sqlx::query_as::<_, Project>(concat!("SELECT ", project_cols!(), " FROM projects WHERE name = ?"))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error(&format!("reading project {name:?}"), e))?
-            .ok_or_else(|| {
-                Error::not_found(format!("no project named {:?}", shorten(name)))
-                    .with_hint("see the projects with `offsite project list`")
-            })
+        sqlx::query_as::<_, Project>(concat!(
+            "SELECT ",
+            project_cols!(),
+            " FROM projects WHERE name = ?"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error(&format!("reading project {name:?}"), e))?
+        .ok_or_else(|| {
+            Error::not_found(format!("no project named {:?}", shorten(name)))
+                .with_hint("see the projects with `offsite project list`")
+        })
     }
 
     /// The project with this id.
     pub async fn project_by_id(&self, id: &str) -> Result<Project> {
-        sqlx::query_as::<_, Project>(concat!("SELECT ", project_cols!(), " FROM projects WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error(&format!("reading project {id}"), e))?
-            .ok_or_else(|| {
-                Error::not_found(format!("no project with id {id}"))
-                    .with_hint("see the projects with `offsite project list`")
-            })
+        sqlx::query_as::<_, Project>(concat!(
+            "SELECT ",
+            project_cols!(),
+            " FROM projects WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error(&format!("reading project {id}"), e))?
+        .ok_or_else(|| {
+            Error::not_found(format!("no project with id {id}"))
+                .with_hint("see the projects with `offsite project list`")
+        })
     }
 
     /// All projects, by name.
     pub async fn projects(&self) -> Result<Vec<Project>> {
-        sqlx::query_as::<_, Project>(concat!("SELECT ", project_cols!(), " FROM projects ORDER BY name, id"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error("listing projects", e))
+        sqlx::query_as::<_, Project>(concat!(
+            "SELECT ",
+            project_cols!(),
+            " FROM projects ORDER BY name, id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("listing projects", e))
     }
 
     /// Save a project's name, URL, TLS mode and backup folder (found by id; `created_at` is kept).
@@ -448,8 +483,11 @@ impl Catalog {
             }
         })?;
         if done.rows_affected() == 0 {
-            return Err(Error::not_found(format!("no project with id {}", p.id))
-                .with_hint("it may have been removed; see the projects with `offsite project list`"));
+            return Err(
+                Error::not_found(format!("no project with id {}", p.id)).with_hint(
+                    "it may have been removed; see the projects with `offsite project list`",
+                ),
+            );
         }
         Ok(())
     }
@@ -460,16 +498,20 @@ impl Catalog {
         let mut tx = self.pool.begin().await.map_err(|e| db_error(&what(), e))?;
         // Writes only, so the transaction takes the write lock at its first statement (a read
         // first could fail with SQLITE_BUSY on upgrade instead of waiting).
-        sqlx::query("DELETE FROM backups WHERE project_id IN (SELECT id FROM projects WHERE name = ?)")
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_error(&what(), e))?;
-        sqlx::query("DELETE FROM jobs WHERE project_id IN (SELECT id FROM projects WHERE name = ?)")
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_error(&what(), e))?;
+        sqlx::query(
+            "DELETE FROM backups WHERE project_id IN (SELECT id FROM projects WHERE name = ?)",
+        )
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&what(), e))?;
+        sqlx::query(
+            "DELETE FROM jobs WHERE project_id IN (SELECT id FROM projects WHERE name = ?)",
+        )
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&what(), e))?;
         let done = sqlx::query("DELETE FROM projects WHERE name = ?")
             .bind(name)
             .execute(&mut *tx)
@@ -477,8 +519,10 @@ impl Catalog {
             .map_err(|e| db_error(&what(), e))?;
         if done.rows_affected() == 0 {
             // Nothing was deleted; dropping `tx` rolls back.
-            return Err(Error::not_found(format!("no project named {:?}", shorten(name)))
-                .with_hint("see the projects with `offsite project list`"));
+            return Err(
+                Error::not_found(format!("no project named {:?}", shorten(name)))
+                    .with_hint("see the projects with `offsite project list`"),
+            );
         }
         tx.commit().await.map_err(|e| db_error(&what(), e))
     }
@@ -489,8 +533,11 @@ impl Catalog {
     pub async fn add_backup(&self, b: &NewBackup) -> Result<BackupRecord> {
         let sha256 = validate_sha256(&b.sha256)?;
         if !BACKUP_TYPES.contains(&b.backup_type.as_str()) {
-            return Err(Error::invalid(format!("unknown backup type {:?}", shorten(&b.backup_type)))
-                .with_hint(format!("use one of: {}", BACKUP_TYPES.join(", "))));
+            return Err(Error::invalid(format!(
+                "unknown backup type {:?}",
+                shorten(&b.backup_type)
+            ))
+            .with_hint(format!("use one of: {}", BACKUP_TYPES.join(", "))));
         }
         let created_at = format_timestamp(parse_timestamp(&b.created_at)?);
         let size = to_i64(b.size, "backup size")?;
@@ -509,42 +556,55 @@ impl Catalog {
             manifest_json: b.manifest_json.clone(),
             job_id: b.job_id.clone(),
         };
-        sqlx::query(concat!("INSERT INTO backups (", backup_cols!(), ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
-            .bind(&record.id)
-            .bind(&record.project_id)
-            .bind(&record.path)
-            .bind(size)
-            .bind(&record.sha256)
-            .bind(&record.backup_type)
-            .bind(&record.created_at)
-            .bind(&record.verified_at)
-            .bind(&record.status)
-            .bind(&record.verify_problem)
-            .bind(&record.manifest_json)
-            .bind(&record.job_id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::new(ErrorKind::AlreadyExists, format!("the backup file {} is already in the catalog", record.path))
-                        .with_hint("if the file was replaced, remove the old entry first")
-                } else if is_foreign_key_violation(&e) {
-                    let job = b.job_id.as_deref().map(|j| format!(" or no job with id {j}")).unwrap_or_default();
-                    Error::not_found(format!(
-                        "cannot record backup {}: no project with id {}{job}",
-                        record.path, b.project_id
-                    ))
-                } else {
-                    db_error(&format!("recording backup {}", record.path), e)
-                }
-            })?;
+        sqlx::query(concat!(
+            "INSERT INTO backups (",
+            backup_cols!(),
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&record.id)
+        .bind(&record.project_id)
+        .bind(&record.path)
+        .bind(size)
+        .bind(&record.sha256)
+        .bind(&record.backup_type)
+        .bind(&record.created_at)
+        .bind(&record.verified_at)
+        .bind(&record.status)
+        .bind(&record.verify_problem)
+        .bind(&record.manifest_json)
+        .bind(&record.job_id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("the backup file {} is already in the catalog", record.path),
+                )
+                .with_hint("if the file was replaced, remove the old entry first")
+            } else if is_foreign_key_violation(&e) {
+                let job = b
+                    .job_id
+                    .as_deref()
+                    .map(|j| format!(" or no job with id {j}"))
+                    .unwrap_or_default();
+                Error::not_found(format!(
+                    "cannot record backup {}: no project with id {}{job}",
+                    record.path, b.project_id
+                ))
+            } else {
+                db_error(&format!("recording backup {}", record.path), e)
+            }
+        })?;
         Ok(record)
     }
 
     /// A project's backups, newest first.
     pub async fn backups(&self, project_id: &str) -> Result<Vec<BackupRecord>> {
         sqlx::query_as::<_, BackupRecord>(concat!(
-            "SELECT ", backup_cols!(), " FROM backups WHERE project_id = ? ORDER BY created_at DESC, rowid DESC"
+            "SELECT ",
+            backup_cols!(),
+            " FROM backups WHERE project_id = ? ORDER BY created_at DESC, rowid DESC"
         ))
         .bind(project_id)
         .fetch_all(&self.pool)
@@ -555,35 +615,59 @@ impl Catalog {
     /// The backup recorded for this file (the path is canonicalized the same way as on insert).
     pub async fn backup_by_path(&self, path: &Path) -> Result<Option<BackupRecord>> {
         let path = normalize_path(path).await?;
-        sqlx::query_as::<_, BackupRecord>(concat!("SELECT ", backup_cols!(), " FROM backups WHERE path = ?"))
-            .bind(&path)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error(&format!("looking up backup {path}"), e))
+        sqlx::query_as::<_, BackupRecord>(concat!(
+            "SELECT ",
+            backup_cols!(),
+            " FROM backups WHERE path = ?"
+        ))
+        .bind(&path)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error(&format!("looking up backup {path}"), e))
     }
 
     /// The backup with this id.
     pub async fn backup(&self, id: &str) -> Result<BackupRecord> {
-        sqlx::query_as::<_, BackupRecord>(concat!("SELECT ", backup_cols!(), " FROM backups WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error(&format!("reading backup {id}"), e))?
-            .ok_or_else(|| backup_not_found(id))
+        sqlx::query_as::<_, BackupRecord>(concat!(
+            "SELECT ",
+            backup_cols!(),
+            " FROM backups WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error(&format!("reading backup {id}"), e))?
+        .ok_or_else(|| backup_not_found(id))
     }
 
     /// Record a verification: `verified_at` = now, status `verified` (ok) or `corrupt`, and the
     /// problem found (cleared when `None`).
-    pub async fn record_verify(&self, backup_id: &str, ok: bool, problem: Option<&str>) -> Result<()> {
-        let status = if ok { BackupStatus::Verified } else { BackupStatus::Corrupt };
-        let done = sqlx::query("UPDATE backups SET verified_at = ?, status = ?, verify_problem = ? WHERE id = ?")
-            .bind(timestamp_now())
-            .bind(status.as_str())
-            .bind(problem)
-            .bind(backup_id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error(&format!("recording the verification of backup {backup_id}"), e))?;
+    pub async fn record_verify(
+        &self,
+        backup_id: &str,
+        ok: bool,
+        problem: Option<&str>,
+    ) -> Result<()> {
+        let status = if ok {
+            BackupStatus::Verified
+        } else {
+            BackupStatus::Corrupt
+        };
+        let done = sqlx::query(
+            "UPDATE backups SET verified_at = ?, status = ?, verify_problem = ? WHERE id = ?",
+        )
+        .bind(timestamp_now())
+        .bind(status.as_str())
+        .bind(problem)
+        .bind(backup_id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            db_error(
+                &format!("recording the verification of backup {backup_id}"),
+                e,
+            )
+        })?;
         if done.rows_affected() == 0 {
             return Err(backup_not_found(backup_id));
         }
@@ -637,27 +721,38 @@ impl Catalog {
             error_hint: None,
             backup_id: None,
         };
-        sqlx::query("INSERT INTO jobs (id, project_id, kind, state, started_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(&job.id)
-            .bind(&job.project_id)
-            .bind(&job.kind)
-            .bind(&job.state)
-            .bind(&job.started_at)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_foreign_key_violation(&e) {
-                    Error::not_found(format!("cannot start a {} job: no project with id {}", job.kind, project_id.unwrap_or("")))
-                        .with_hint("see the projects with `offsite project list`")
-                } else {
-                    db_error(&format!("starting a {} job", job.kind), e)
-                }
-            })?;
+        sqlx::query(
+            "INSERT INTO jobs (id, project_id, kind, state, started_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&job.id)
+        .bind(&job.project_id)
+        .bind(&job.kind)
+        .bind(&job.state)
+        .bind(&job.started_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_foreign_key_violation(&e) {
+                Error::not_found(format!(
+                    "cannot start a {} job: no project with id {}",
+                    job.kind,
+                    project_id.unwrap_or("")
+                ))
+                .with_hint("see the projects with `offsite project list`")
+            } else {
+                db_error(&format!("starting a {} job", job.kind), e)
+            }
+        })?;
         Ok(job)
     }
 
     /// Save a job's progress counters.
-    pub async fn update_job_counters(&self, id: &str, bytes_done: u64, bytes_total: Option<u64>) -> Result<()> {
+    pub async fn update_job_counters(
+        &self,
+        id: &str,
+        bytes_done: u64,
+        bytes_total: Option<u64>,
+    ) -> Result<()> {
         let done_i = to_i64(bytes_done, "bytes done")?;
         let total_i = bytes_total.map(|t| to_i64(t, "bytes total")).transpose()?;
         let done = sqlx::query("UPDATE jobs SET bytes_done = ?, bytes_total = ? WHERE id = ?")
@@ -676,11 +771,12 @@ impl Catalog {
     /// Mark a running job as being cancelled. Returns false when it had already finished (or was
     /// already cancelling).
     pub async fn set_job_cancelling(&self, id: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE jobs SET state = 'cancelling' WHERE id = ? AND state = 'running'")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error(&format!("cancelling job {id}"), e))?;
+        let done =
+            sqlx::query("UPDATE jobs SET state = 'cancelling' WHERE id = ? AND state = 'running'")
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| db_error(&format!("cancelling job {id}"), e))?;
         if done.rows_affected() == 0 {
             self.job(id).await?; // NotFound when it does not exist
             return Ok(false);
@@ -696,8 +792,14 @@ impl Catalog {
     /// started meanwhile): the real outcome replaces that guess.
     pub async fn finish_job(&self, id: &str, outcome: JobOutcome) -> Result<()> {
         let (state, backup_id, code, message, hint) = match outcome {
-            JobOutcome::Succeeded { backup_id } => (JobState::Succeeded, backup_id, None, None, None),
-            JobOutcome::Failed { code, message, hint } => (JobState::Failed, None, Some(code), Some(message), hint),
+            JobOutcome::Succeeded { backup_id } => {
+                (JobState::Succeeded, backup_id, None, None, None)
+            }
+            JobOutcome::Failed {
+                code,
+                message,
+                hint,
+            } => (JobState::Failed, None, Some(code), Some(message), hint),
             JobOutcome::Cancelled => (JobState::Cancelled, None, None, None, None),
         };
         let done = sqlx::query(
@@ -727,7 +829,10 @@ impl Catalog {
         })?;
         if done.rows_affected() == 0 {
             let job = self.job(id).await?;
-            return Err(Error::internal(format!("job {id} has already finished ({})", job.state)));
+            return Err(Error::internal(format!(
+                "job {id} has already finished ({})",
+                job.state
+            )));
         }
         Ok(())
     }
@@ -745,7 +850,9 @@ impl Catalog {
     /// The newest `limit` jobs, of one project or (with `None`) of all.
     pub async fn jobs(&self, project_id: Option<&str>, limit: u32) -> Result<Vec<JobRecord>> {
         sqlx::query_as::<_, JobRecord>(concat!(
-            "SELECT ", job_cols!(), " FROM jobs WHERE (? IS NULL OR project_id = ?) \
+            "SELECT ",
+            job_cols!(),
+            " FROM jobs WHERE (? IS NULL OR project_id = ?) \
              ORDER BY started_at DESC, rowid DESC LIMIT ?"
         ))
         .bind(project_id)
@@ -777,11 +884,13 @@ impl Catalog {
         .execute(&mut *tx)
         .await
         .map_err(|e| db_error(what, e))?;
-        let cancelled = sqlx::query("UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE state = 'cancelling'")
-            .bind(&now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db_error(what, e))?;
+        let cancelled = sqlx::query(
+            "UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE state = 'cancelling'",
+        )
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(what, e))?;
         tx.commit().await.map_err(|e| db_error(what, e))?;
         Ok(failed.rows_affected() + cancelled.rows_affected())
     }
@@ -831,11 +940,16 @@ fn data_dir_from(env_value: Option<std::ffi::OsString>) -> Result<PathBuf> {
     if let Some(dir) = env_value.filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-        directories::ProjectDirs::from("dev", "offsite", "Offsite")
+    directories::ProjectDirs::from("dev", "offsite", "Offsite")
         .map(|d| d.data_dir().to_path_buf())
         .ok_or_else(|| {
-            Error::new(ErrorKind::Io, "cannot find a home folder to keep Offsite's catalog in")
-                .with_hint(format!("set {DATA_DIR_ENV} to the folder Offsite should use for its data"))
+            Error::new(
+                ErrorKind::Io,
+                "cannot find a home folder to keep Offsite's catalog in",
+            )
+            .with_hint(format!(
+                "set {DATA_DIR_ENV} to the folder Offsite should use for its data"
+            ))
         })
 }
 
@@ -876,9 +990,14 @@ pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime> {
 /// Check a project name: 1–64 characters from `A-Za-z0-9_-.`, not starting with `.` or `-`
 /// (names become file names and command-line arguments).
 pub fn validate_project_name(name: &str) -> Result<()> {
-    let chars_ok = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let chars_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if name.is_empty() || name.len() > 64 || !chars_ok || name.starts_with(['.', '-']) {
-        return Err(Error::invalid(format!("invalid project name {:?}", shorten(name))).with_hint(NAME_RULE));
+        return Err(
+            Error::invalid(format!("invalid project name {:?}", shorten(name)))
+                .with_hint(NAME_RULE),
+        );
     }
     Ok(())
 }
@@ -886,14 +1005,21 @@ pub fn validate_project_name(name: &str) -> Result<()> {
 /// Check a database URL for the catalog: a `postgres://` or `postgresql://` URL without a
 /// password. Returns it trimmed. The error never repeats the URL (it may hold a password).
 pub fn validate_db_url(db_url: &str) -> Result<String> {
-    let hint = "write it as postgres://USER@HOST:5432/DATABASE; the password is kept in the OS keychain";
+    let hint =
+        "write it as postgres://USER@HOST:5432/DATABASE; the password is kept in the OS keychain";
     let trimmed = db_url.trim();
-    let url = Url::parse(trimmed)
-        .map_err(|e| Error::invalid(format!("the database URL is not a valid URL ({e})")).with_hint(hint))?;
+    let url = Url::parse(trimmed).map_err(|e| {
+        Error::invalid(format!("the database URL is not a valid URL ({e})")).with_hint(hint)
+    })?;
     if !matches!(url.scheme(), "postgres" | "postgresql") {
-        return Err(Error::invalid("the database URL must start with postgres:// or postgresql://").with_hint(hint));
+        return Err(Error::invalid(
+            "the database URL must start with postgres:// or postgresql://",
+        )
+        .with_hint(hint));
     }
-    let password_in_query = url.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password"));
+    let password_in_query = url
+        .query_pairs()
+        .any(|(k, _)| k.eq_ignore_ascii_case("password"));
     if url.password().is_some_and(|p| !p.is_empty()) || password_in_query {
         return Err(Error::invalid(
             "the database URL contains a password; Offsite keeps passwords in the OS keychain, never in its catalog",
@@ -905,16 +1031,20 @@ pub fn validate_db_url(db_url: &str) -> Result<String> {
 
 fn validate_tls_mode(tls_mode: &str) -> Result<()> {
     if !TLS_MODES.contains(&tls_mode) {
-        return Err(Error::invalid(format!("unknown TLS mode {:?}", shorten(tls_mode)))
-            .with_hint(format!("use one of: {}", TLS_MODES.join(", "))));
+        return Err(
+            Error::invalid(format!("unknown TLS mode {:?}", shorten(tls_mode)))
+                .with_hint(format!("use one of: {}", TLS_MODES.join(", "))),
+        );
     }
     Ok(())
 }
 
 fn validate_sha256(sha256: &str) -> Result<String> {
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::invalid(format!("not a SHA-256 checksum: {:?}", shorten(sha256)))
-            .with_hint("give the 64 hexadecimal digits of the archive's SHA-256"));
+        return Err(
+            Error::invalid(format!("not a SHA-256 checksum: {:?}", shorten(sha256)))
+                .with_hint("give the 64 hexadecimal digits of the archive's SHA-256"),
+        );
     }
     Ok(sha256.to_ascii_lowercase())
 }
@@ -950,11 +1080,13 @@ fn name_taken(name: &str) -> Error {
 }
 
 fn backup_not_found(id: &str) -> Error {
-    Error::not_found(format!("no backup with id {id}")).with_hint("it may have been removed, or its project removed")
+    Error::not_found(format!("no backup with id {id}"))
+        .with_hint("it may have been removed, or its project removed")
 }
 
 fn job_not_found(id: &str) -> Error {
-    Error::not_found(format!("no job with id {id}")).with_hint("it may have been removed with its project")
+    Error::not_found(format!("no job with id {id}"))
+        .with_hint("it may have been removed with its project")
 }
 
 /// The canonical form of a backup path: absolute with symlinks resolved. For a file that does
@@ -1011,10 +1143,15 @@ fn db_error(op: &str, e: sqlx::Error) -> Error {
                 _ => Error::new(ErrorKind::Catalog, msg),
             }
         }
-        sqlx::Error::PoolTimedOut => Error::new(ErrorKind::Catalog, format!("{op}: timed out waiting for the catalog"))
-            .with_hint(BUSY_HINT)
-            .retryable(true),
-        sqlx::Error::Io(io) if crate::error::is_disk_full(io) => Error::io(op, std::io::Error::from_raw_os_error(28)),
+        sqlx::Error::PoolTimedOut => Error::new(
+            ErrorKind::Catalog,
+            format!("{op}: timed out waiting for the catalog"),
+        )
+        .with_hint(BUSY_HINT)
+        .retryable(true),
+        sqlx::Error::Io(io) if crate::error::is_disk_full(io) => {
+            Error::io(op, std::io::Error::from_raw_os_error(28))
+        }
         _ => Error::new(ErrorKind::Catalog, format!("{op}: {e}")),
     }
 }
@@ -1022,7 +1159,9 @@ fn db_error(op: &str, e: sqlx::Error) -> Error {
 fn migrate_error(e: MigrateError) -> Error {
     match e {
         MigrateError::Execute(e) => db_error("updating the catalog's schema", e),
-        MigrateError::ExecuteMigration(e, v) => db_error(&format!("updating the catalog's schema to version {v}"), e),
+        MigrateError::ExecuteMigration(e, v) => {
+            db_error(&format!("updating the catalog's schema to version {v}"), e)
+        }
         other => Error::from(other),
     }
 }
@@ -1099,11 +1238,23 @@ mod tests {
     async fn invalid_project_names_are_rejected() {
         let c = catalog().await;
         let long = "a".repeat(65);
-        for name in ["", "has space", "slash/name", "ünïcode", ".hidden", "-flag", "semi;colon", long.as_str()] {
+        for name in [
+            "",
+            "has space",
+            "slash/name",
+            "ünïcode",
+            ".hidden",
+            "-flag",
+            "semi;colon",
+            long.as_str(),
+        ] {
             let e = c.add_project(&new_project(name)).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{name:?}");
             let hint = e.hint().unwrap();
-            assert!(hint.contains("A-Z, a-z, 0-9") && hint.contains("1 to 64"), "{hint}");
+            assert!(
+                hint.contains("A-Z, a-z, 0-9") && hint.contains("1 to 64"),
+                "{hint}"
+            );
         }
         c.add_project(&new_project(&"a".repeat(64))).await.unwrap();
         c.add_project(&new_project("a")).await.unwrap();
@@ -1133,7 +1284,11 @@ mod tests {
         for url in ["not a url", "mysql://user@host/db", "https://example.com"] {
             let mut np = new_project("p");
             np.db_url = url.to_string();
-            assert_eq!(c.add_project(&np).await.unwrap_err().kind(), ErrorKind::InvalidInput, "{url}");
+            assert_eq!(
+                c.add_project(&np).await.unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{url}"
+            );
         }
         let mut np = new_project("p");
         np.tls_mode = "sometimes".into();
@@ -1141,9 +1296,13 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert!(e.hint().unwrap().contains("verify-full"));
         // A URL without a password, with an empty password, or with sslmode, is fine.
-        for (i, url) in ["postgres://u@h/db", "postgres://u:@h/db", "postgresql://u@h:6543/db?sslmode=require"]
-            .into_iter()
-            .enumerate()
+        for (i, url) in [
+            "postgres://u@h/db",
+            "postgres://u:@h/db",
+            "postgresql://u@h:6543/db?sslmode=require",
+        ]
+        .into_iter()
+        .enumerate()
         {
             let mut np = new_project(&format!("ok{i}"));
             np.db_url = url.to_string();
@@ -1157,8 +1316,14 @@ mod tests {
         let e = c.project("nope").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.hint().unwrap().contains("offsite project list"));
-        assert_eq!(c.project_by_id("nope").await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(c.remove_project("nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            c.project_by_id("nope").await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            c.remove_project("nope").await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
     }
 
     #[tokio::test]
@@ -1167,7 +1332,13 @@ mod tests {
         for name in ["zeta", "alpha", "mid"] {
             c.add_project(&new_project(name)).await.unwrap();
         }
-        let names: Vec<_> = c.projects().await.unwrap().into_iter().map(|p| p.name).collect();
+        let names: Vec<_> = c
+            .projects()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
         assert_eq!(names, ["alpha", "mid", "zeta"]);
     }
 
@@ -1182,21 +1353,36 @@ mod tests {
         p.backup_dir = Some("/mnt/backups".into());
         c.update_project(&p).await.unwrap();
         assert_eq!(c.project("shop2").await.unwrap(), p);
-        assert_eq!(c.project("shop").await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            c.project("shop").await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
 
         let mut taken = p.clone();
         taken.name = "other".into();
-        assert_eq!(c.update_project(&taken).await.unwrap_err().kind(), ErrorKind::AlreadyExists);
+        assert_eq!(
+            c.update_project(&taken).await.unwrap_err().kind(),
+            ErrorKind::AlreadyExists
+        );
         let mut with_pw = p.clone();
         with_pw.db_url = "postgres://admin:pw@new.example.com/app".into();
-        assert_eq!(c.update_project(&with_pw).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            c.update_project(&with_pw).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
         let mut bad_name = p.clone();
         bad_name.name = "bad name".into();
-        assert_eq!(c.update_project(&bad_name).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            c.update_project(&bad_name).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
         let mut gone = p.clone();
         gone.id = new_id();
         gone.name = "gone".into();
-        assert_eq!(c.update_project(&gone).await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            c.update_project(&gone).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         assert_eq!(c.project("shop2").await.unwrap(), p);
     }
 
@@ -1210,16 +1396,38 @@ mod tests {
         let mut nb = new_backup(&a.id, &dir.path().join("a.tar.gz"), "2024-05-01T10:00:00Z");
         nb.job_id = Some(job_a.id.clone());
         let backup_a = c.add_backup(&nb).await.unwrap();
-        c.finish_job(&job_a.id, JobOutcome::Succeeded { backup_id: Some(backup_a.id.clone()) }).await.unwrap();
+        c.finish_job(
+            &job_a.id,
+            JobOutcome::Succeeded {
+                backup_id: Some(backup_a.id.clone()),
+            },
+        )
+        .await
+        .unwrap();
         let job_b = c.start_job(JobKind::Verify, Some(&b.id)).await.unwrap();
-        c.add_backup(&new_backup(&b.id, &dir.path().join("b.tar.gz"), "2024-05-01T10:00:00Z")).await.unwrap();
+        c.add_backup(&new_backup(
+            &b.id,
+            &dir.path().join("b.tar.gz"),
+            "2024-05-01T10:00:00Z",
+        ))
+        .await
+        .unwrap();
         let global_job = c.start_job(JobKind::Restore, None).await.unwrap();
 
         c.remove_project("a").await.unwrap();
-        assert_eq!(c.project("a").await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            c.project("a").await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         assert!(c.backups(&a.id).await.unwrap().is_empty());
-        assert_eq!(c.backup(&backup_a.id).await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(c.job(&job_a.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            c.backup(&backup_a.id).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            c.job(&job_a.id).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         // The other project's rows and the project-less job stay.
         assert_eq!(c.backups(&b.id).await.unwrap().len(), 1);
         c.job(&job_b.id).await.unwrap();
@@ -1236,7 +1444,10 @@ mod tests {
         let newer = dir.path().join("shop_20240502_100000_full.tar.gz");
         std::fs::write(&older, b"x").unwrap();
         // Given with an offset; stored normalized to UTC.
-        let b1 = c.add_backup(&new_backup(&p.id, &older, "2024-05-01T12:00:00+02:00")).await.unwrap();
+        let b1 = c
+            .add_backup(&new_backup(&p.id, &older, "2024-05-01T12:00:00+02:00"))
+            .await
+            .unwrap();
         let mut nb2 = new_backup(&p.id, &newer, "2024-05-02T10:00:00.5Z");
         nb2.backup_type = "database".into();
         nb2.size = u64::MAX / 2;
@@ -1247,7 +1458,10 @@ mod tests {
         assert_eq!(b1.sha256, "ab".repeat(32));
         assert_eq!(b1.status, "unverified");
         assert_eq!(b1.verified_at, None);
-        assert_eq!(b1.path, std::fs::canonicalize(&older).unwrap().to_str().unwrap());
+        assert_eq!(
+            b1.path,
+            std::fs::canonicalize(&older).unwrap().to_str().unwrap()
+        );
         assert_eq!(b2.size, u64::MAX / 2);
 
         let list = c.backups(&p.id).await.unwrap();
@@ -1263,11 +1477,24 @@ mod tests {
         let p = c.add_project(&new_project("shop")).await.unwrap();
         let mut ids = Vec::new();
         for i in 0..3 {
-            let b = c.add_backup(&new_backup(&p.id, &dir.path().join(format!("{i}.tar.gz")), "2024-05-01T10:00:00Z")).await.unwrap();
+            let b = c
+                .add_backup(&new_backup(
+                    &p.id,
+                    &dir.path().join(format!("{i}.tar.gz")),
+                    "2024-05-01T10:00:00Z",
+                ))
+                .await
+                .unwrap();
             ids.push(b.id);
         }
         ids.reverse();
-        let listed: Vec<_> = c.backups(&p.id).await.unwrap().into_iter().map(|b| b.id).collect();
+        let listed: Vec<_> = c
+            .backups(&p.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.id)
+            .collect();
         assert_eq!(listed, ids);
     }
 
@@ -1279,20 +1506,39 @@ mod tests {
         let file = dir.path().join("sub").join("a.tar.gz");
         std::fs::write(&file, b"x").unwrap();
         let p = c.add_project(&new_project("shop")).await.unwrap();
-        let b = c.add_backup(&new_backup(&p.id, &file, "2024-05-01T10:00:00Z")).await.unwrap();
+        let b = c
+            .add_backup(&new_backup(&p.id, &file, "2024-05-01T10:00:00Z"))
+            .await
+            .unwrap();
 
-        let roundabout = dir.path().join("sub").join("..").join("sub").join("a.tar.gz");
-        assert_eq!(c.backup_by_path(&roundabout).await.unwrap(), Some(b.clone()));
+        let roundabout = dir
+            .path()
+            .join("sub")
+            .join("..")
+            .join("sub")
+            .join("a.tar.gz");
+        assert_eq!(
+            c.backup_by_path(&roundabout).await.unwrap(),
+            Some(b.clone())
+        );
         #[cfg(unix)]
         {
             let link = dir.path().join("link");
             std::os::unix::fs::symlink(dir.path().join("sub"), &link).unwrap();
-            assert_eq!(c.backup_by_path(&link.join("a.tar.gz")).await.unwrap(), Some(b.clone()));
+            assert_eq!(
+                c.backup_by_path(&link.join("a.tar.gz")).await.unwrap(),
+                Some(b.clone())
+            );
         }
         // Still found after the file is gone (its folder is canonicalized instead).
         std::fs::remove_file(&file).unwrap();
         assert_eq!(c.backup_by_path(&file).await.unwrap(), Some(b));
-        assert_eq!(c.backup_by_path(&dir.path().join("other.tar.gz")).await.unwrap(), None);
+        assert_eq!(
+            c.backup_by_path(&dir.path().join("other.tar.gz"))
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[tokio::test]
@@ -1304,26 +1550,53 @@ mod tests {
 
         let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
         bad.sha256 = "xyz".into();
-        assert_eq!(c.add_backup(&bad).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            c.add_backup(&bad).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
         let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
         bad.backup_type = "everything".into();
         let e = c.add_backup(&bad).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
-        assert!(e.hint().unwrap().contains("full, database, storage, config"));
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("full, database, storage, config"));
         let bad = new_backup(&p.id, &path, "yesterday");
-        assert_eq!(c.add_backup(&bad).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            c.add_backup(&bad).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
         let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
         bad.size = u64::MAX;
-        assert_eq!(c.add_backup(&bad).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            c.add_backup(&bad).await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
 
-        let e = c.add_backup(&new_backup("no-such-project", &path, "2024-05-01T10:00:00Z")).await.unwrap_err();
+        let e = c
+            .add_backup(&new_backup(
+                "no-such-project",
+                &path,
+                "2024-05-01T10:00:00Z",
+            ))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
         let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
         bad.job_id = Some("no-such-job".into());
-        assert_eq!(c.add_backup(&bad).await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            c.add_backup(&bad).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
 
-        c.add_backup(&new_backup(&p.id, &path, "2024-05-01T10:00:00Z")).await.unwrap();
-        let e = c.add_backup(&new_backup(&p.id, &path, "2024-05-01T11:00:00Z")).await.unwrap_err();
+        c.add_backup(&new_backup(&p.id, &path, "2024-05-01T10:00:00Z"))
+            .await
+            .unwrap();
+        let e = c
+            .add_backup(&new_backup(&p.id, &path, "2024-05-01T11:00:00Z"))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
         assert_eq!(c.backups(&p.id).await.unwrap().len(), 1);
     }
@@ -1333,12 +1606,24 @@ mod tests {
         let c = catalog().await;
         let dir = tempfile::tempdir().unwrap();
         let p = c.add_project(&new_project("shop")).await.unwrap();
-        let b = c.add_backup(&new_backup(&p.id, &dir.path().join("a.tar.gz"), "2024-05-01T10:00:00Z")).await.unwrap();
+        let b = c
+            .add_backup(&new_backup(
+                &p.id,
+                &dir.path().join("a.tar.gz"),
+                "2024-05-01T10:00:00Z",
+            ))
+            .await
+            .unwrap();
 
-        c.record_verify(&b.id, false, Some("database.dump: checksum mismatch")).await.unwrap();
+        c.record_verify(&b.id, false, Some("database.dump: checksum mismatch"))
+            .await
+            .unwrap();
         let r = c.backup(&b.id).await.unwrap();
         assert_eq!(r.status, "corrupt");
-        assert_eq!(r.verify_problem.as_deref(), Some("database.dump: checksum mismatch"));
+        assert_eq!(
+            r.verify_problem.as_deref(),
+            Some("database.dump: checksum mismatch")
+        );
         let first = parse_timestamp(r.verified_at.as_deref().unwrap()).unwrap();
         assert!((OffsetDateTime::now_utc() - first).whole_seconds().abs() < 60);
 
@@ -1357,15 +1642,44 @@ mod tests {
         let c = catalog().await;
         let dir = tempfile::tempdir().unwrap();
         let p = c.add_project(&new_project("shop")).await.unwrap();
-        let b = c.add_backup(&new_backup(&p.id, &dir.path().join("a.tar.gz"), "2024-05-01T10:00:00Z")).await.unwrap();
-        c.set_backup_status(&b.id, BackupStatus::Missing).await.unwrap();
+        let b = c
+            .add_backup(&new_backup(
+                &p.id,
+                &dir.path().join("a.tar.gz"),
+                "2024-05-01T10:00:00Z",
+            ))
+            .await
+            .unwrap();
+        c.set_backup_status(&b.id, BackupStatus::Missing)
+            .await
+            .unwrap();
         assert_eq!(c.backup(&b.id).await.unwrap().status, "missing");
-        assert_eq!(c.set_backup_status("nope", BackupStatus::Missing).await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(c.backup("nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            c.set_backup_status("nope", BackupStatus::Missing)
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            c.backup("nope").await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         c.remove_backup(&b.id).await.unwrap();
-        assert_eq!(c.backup(&b.id).await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(c.remove_backup(&b.id).await.unwrap_err().kind(), ErrorKind::NotFound);
-        for s in [BackupStatus::Unverified, BackupStatus::Verified, BackupStatus::Corrupt, BackupStatus::Missing] {
+        assert_eq!(
+            c.backup(&b.id).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            c.remove_backup(&b.id).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+        for s in [
+            BackupStatus::Unverified,
+            BackupStatus::Verified,
+            BackupStatus::Corrupt,
+            BackupStatus::Missing,
+        ] {
             assert_eq!(BackupStatus::parse(s.as_str()), Some(s));
         }
     }
@@ -1384,15 +1698,30 @@ mod tests {
         c.update_job_counters(&j.id, 10, None).await.unwrap();
         let r = c.job(&j.id).await.unwrap();
         assert_eq!((r.bytes_done, r.bytes_total), (10, None));
-        c.update_job_counters(&j.id, 5_000_000_000, Some(8_000_000_000)).await.unwrap();
+        c.update_job_counters(&j.id, 5_000_000_000, Some(8_000_000_000))
+            .await
+            .unwrap();
         let r = c.job(&j.id).await.unwrap();
-        assert_eq!((r.bytes_done, r.bytes_total), (5_000_000_000, Some(8_000_000_000)));
+        assert_eq!(
+            (r.bytes_done, r.bytes_total),
+            (5_000_000_000, Some(8_000_000_000))
+        );
 
         let mut nb = new_backup(&p.id, &dir.path().join("a.tar.gz"), "2024-05-01T10:00:00Z");
         nb.job_id = Some(j.id.clone());
         let b = c.add_backup(&nb).await.unwrap();
-        assert_eq!(c.backup(&b.id).await.unwrap().job_id.as_deref(), Some(j.id.as_str()));
-        c.finish_job(&j.id, JobOutcome::Succeeded { backup_id: Some(b.id.clone()) }).await.unwrap();
+        assert_eq!(
+            c.backup(&b.id).await.unwrap().job_id.as_deref(),
+            Some(j.id.as_str())
+        );
+        c.finish_job(
+            &j.id,
+            JobOutcome::Succeeded {
+                backup_id: Some(b.id.clone()),
+            },
+        )
+        .await
+        .unwrap();
         let r = c.job(&j.id).await.unwrap();
         assert_eq!(r.state, "succeeded");
         assert_eq!(r.backup_id.as_deref(), Some(b.id.as_str()));
@@ -1400,7 +1729,10 @@ mod tests {
         assert_eq!(r.error_code, None);
 
         // Finishing twice is a bug the caller hears about.
-        let e = c.finish_job(&j.id, JobOutcome::Cancelled).await.unwrap_err();
+        let e = c
+            .finish_job(&j.id, JobOutcome::Cancelled)
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Internal);
         assert!(e.message().contains("already finished"));
         assert_eq!(c.job(&j.id).await.unwrap().state, "succeeded");
@@ -1410,12 +1742,18 @@ mod tests {
     async fn job_lifecycle_failed_and_cancelled() {
         let c = catalog().await;
         let j = c.start_job(JobKind::Verify, None).await.unwrap();
-        let err = Error::new(ErrorKind::Integrity, "database.dump is truncated").with_hint("take a new backup");
-        c.finish_job(&j.id, JobOutcome::from_error(&err)).await.unwrap();
+        let err = Error::new(ErrorKind::Integrity, "database.dump is truncated")
+            .with_hint("take a new backup");
+        c.finish_job(&j.id, JobOutcome::from_error(&err))
+            .await
+            .unwrap();
         let r = c.job(&j.id).await.unwrap();
         assert_eq!(r.state, "failed");
         assert_eq!(r.error_code.as_deref(), Some("integrity"));
-        assert_eq!(r.error_message.as_deref(), Some("database.dump is truncated"));
+        assert_eq!(
+            r.error_message.as_deref(),
+            Some("database.dump is truncated")
+        );
         assert_eq!(r.error_hint.as_deref(), Some("take a new backup"));
         assert_eq!(r.backup_id, None);
 
@@ -1423,7 +1761,9 @@ mod tests {
         assert!(c.set_job_cancelling(&j.id).await.unwrap());
         assert!(!c.set_job_cancelling(&j.id).await.unwrap());
         assert_eq!(c.job(&j.id).await.unwrap().state, "cancelling");
-        c.finish_job(&j.id, JobOutcome::from_error(&Error::cancelled())).await.unwrap();
+        c.finish_job(&j.id, JobOutcome::from_error(&Error::cancelled()))
+            .await
+            .unwrap();
         let r = c.job(&j.id).await.unwrap();
         assert_eq!(r.state, "cancelled");
         assert!(r.finished_at.is_some() && r.error_code.is_none());
@@ -1433,16 +1773,45 @@ mod tests {
     #[tokio::test]
     async fn job_errors() {
         let c = catalog().await;
-        let e = c.start_job(JobKind::Backup, Some("no-such-project")).await.unwrap_err();
+        let e = c
+            .start_job(JobKind::Backup, Some("no-such-project"))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
         assert_eq!(c.job("nope").await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(c.update_job_counters("nope", 1, None).await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(c.finish_job("nope", JobOutcome::Cancelled).await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(c.set_job_cancelling("nope").await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            c.update_job_counters("nope", 1, None)
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            c.finish_job("nope", JobOutcome::Cancelled)
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            c.set_job_cancelling("nope").await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         let j = c.start_job(JobKind::Backup, None).await.unwrap();
-        assert_eq!(c.update_job_counters(&j.id, u64::MAX, None).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            c.update_job_counters(&j.id, u64::MAX, None)
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidInput
+        );
         let e = c
-            .finish_job(&j.id, JobOutcome::Succeeded { backup_id: Some("no-such-backup".into()) })
+            .finish_job(
+                &j.id,
+                JobOutcome::Succeeded {
+                    backup_id: Some("no-such-backup".into()),
+                },
+            )
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
@@ -1456,7 +1825,11 @@ mod tests {
         let b = c.add_project(&new_project("b")).await.unwrap();
         let mut all = Vec::new();
         for i in 0..5 {
-            let pid = if i % 2 == 0 { Some(a.id.as_str()) } else { Some(b.id.as_str()) };
+            let pid = if i % 2 == 0 {
+                Some(a.id.as_str())
+            } else {
+                Some(b.id.as_str())
+            };
             all.push(c.start_job(JobKind::Backup, pid).await.unwrap().id);
         }
         all.push(c.start_job(JobKind::Verify, None).await.unwrap().id);
@@ -1477,7 +1850,9 @@ mod tests {
         let cancelling = c.start_job(JobKind::Restore, None).await.unwrap();
         c.set_job_cancelling(&cancelling.id).await.unwrap();
         let done = c.start_job(JobKind::Verify, None).await.unwrap();
-        c.finish_job(&done.id, JobOutcome::Succeeded { backup_id: None }).await.unwrap();
+        c.finish_job(&done.id, JobOutcome::Succeeded { backup_id: None })
+            .await
+            .unwrap();
 
         assert_eq!(c.fail_stale_jobs().await.unwrap(), 2);
         let r = c.job(&running.id).await.unwrap();
@@ -1492,7 +1867,9 @@ mod tests {
         assert_eq!(c.fail_stale_jobs().await.unwrap(), 0);
 
         // The process that really ran it may still report the real outcome.
-        c.finish_job(&running.id, JobOutcome::Succeeded { backup_id: None }).await.unwrap();
+        c.finish_job(&running.id, JobOutcome::Succeeded { backup_id: None })
+            .await
+            .unwrap();
         let r = c.job(&running.id).await.unwrap();
         assert_eq!(r.state, "succeeded");
         assert_eq!(r.error_message, None);
@@ -1508,7 +1885,10 @@ mod tests {
         c.remove_setting("theme").await.unwrap();
         c.remove_setting("theme").await.unwrap();
         assert_eq!(c.setting("theme").await.unwrap(), None);
-        assert_eq!(c.set_setting("", "x").await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            c.set_setting("", "x").await.unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }
 
     #[test]
@@ -1519,7 +1899,10 @@ mod tests {
         assert_eq!(now.len(), "2024-05-01T10:34:56.789Z".len());
         assert!(now.ends_with('Z'));
         parse_timestamp(&now).unwrap();
-        assert_eq!(parse_timestamp("nope").unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            parse_timestamp("nope").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }
 
     #[test]
@@ -1527,12 +1910,24 @@ mod tests {
         for k in [JobKind::Backup, JobKind::Verify, JobKind::Restore] {
             assert_eq!(JobKind::parse(k.as_str()), Some(k));
         }
-        for s in [JobState::Running, JobState::Cancelling, JobState::Cancelled, JobState::Succeeded, JobState::Failed] {
+        for s in [
+            JobState::Running,
+            JobState::Cancelling,
+            JobState::Cancelled,
+            JobState::Succeeded,
+            JobState::Failed,
+        ] {
             assert_eq!(JobState::parse(s.as_str()), Some(s));
-            assert_eq!(s.is_finished(), !matches!(s, JobState::Running | JobState::Cancelling));
+            assert_eq!(
+                s.is_finished(),
+                !matches!(s, JobState::Running | JobState::Cancelling)
+            );
         }
         assert_eq!(JobKind::parse("x"), None);
-        assert_eq!(serde_json::to_value(JobOutcome::Cancelled).unwrap(), serde_json::json!({"outcome": "cancelled"}));
+        assert_eq!(
+            serde_json::to_value(JobOutcome::Cancelled).unwrap(),
+            serde_json::json!({"outcome": "cancelled"})
+        );
     }
 
     #[test]
@@ -1542,7 +1937,11 @@ mod tests {
         // Unset or empty: the platform's data folder (when there is a home folder).
         for unset in [None, Some(std::ffi::OsString::new())] {
             if let Ok(d) = data_dir_from(unset) {
-                assert!(d.to_string_lossy().to_lowercase().contains("offsite"), "{}", d.display());
+                assert!(
+                    d.to_string_lossy().to_lowercase().contains("offsite"),
+                    "{}",
+                    d.display()
+                );
             }
         }
     }
@@ -1550,7 +1949,10 @@ mod tests {
     #[tokio::test]
     async fn sqlx_errors_become_catalog_errors_saying_what_failed() {
         let c = catalog().await;
-        let e = sqlx::query("SELECT * FROM no_such_table").execute(c.pool()).await.unwrap_err();
+        let e = sqlx::query("SELECT * FROM no_such_table")
+            .execute(c.pool())
+            .await
+            .unwrap_err();
         let e = db_error("listing things", e);
         assert_eq!(e.kind(), ErrorKind::Catalog);
         assert!(e.message().starts_with("listing things: "), "{e}");

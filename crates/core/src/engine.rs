@@ -238,7 +238,20 @@ impl Engine {
                 .and_then(|r| r)
         };
         reporter.finish();
-        if let (Ok(report), Some(b)) = (&result, &known) {
+        let mut result = result;
+        if let (Ok(report), Some(b)) = (&mut result, &known) {
+            // The catalog remembers the archive's checksum too: a replaced file with a matching
+            // new sidecar is still caught.
+            if report.file_sha256 != b.sha256 {
+                report.ok = false;
+                report.problems.push(format!(
+                    "the archive's SHA-256 differs from the one recorded when it was made ({})",
+                    b.sha256
+                ));
+                if report.first_bad.is_none() {
+                    report.first_bad = report.archive.file_name().map(|n| n.to_string_lossy().into_owned());
+                }
+            }
             let problem = report.first_bad.as_ref().map(|m| format!("bad member: {m}"));
             self.catalog.record_verify(&b.id, report.ok, problem.as_deref()).await?;
         }
@@ -306,12 +319,7 @@ impl Engine {
     async fn finish_job<T>(&self, job_id: &str, result: Result<T>, backup_id: impl Fn(&T) -> Option<String>) -> Result<T> {
         let outcome = match &result {
             Ok(v) => JobOutcome::Succeeded { backup_id: backup_id(v) },
-            Err(e) if e.kind() == ErrorKind::Cancelled => JobOutcome::Cancelled,
-            Err(e) => JobOutcome::Failed {
-                code: e.code().to_string(),
-                message: e.message().to_string(),
-                hint: e.hint().map(str::to_string),
-            },
+            Err(e) => JobOutcome::from_error(e),
         };
         self.catalog.finish_job(job_id, outcome).await?;
         result

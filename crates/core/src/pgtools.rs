@@ -43,10 +43,11 @@ impl PgTools {
 
 /// Parse "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" → (15, 18); "9.6.24" → (9, 6).
 pub fn parse_version(line: &str) -> Option<(u32, u32)> {
-    let v = line.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
-    let mut parts = v.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty());
-    let major: u32 = parts.next()?.parse().ok()?;
-    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let token = line.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
+    let leading = |part: &str| part.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u32>().ok();
+    let mut parts = token.split('.');
+    let major = leading(parts.next()?)?;
+    let minor = parts.next().and_then(leading).unwrap_or(0);
     Some((major, minor))
 }
 
@@ -120,13 +121,14 @@ pub fn discover(configured: Option<&Path>) -> Vec<PgTools> {
     found
 }
 
-/// Choose tools for a server of `server_major`: the same major if present, else the newest newer
-/// one. Errors say exactly what to install.
+/// Choose tools for a server of `server_major`: the same major if present, else the closest newer
+/// one (an archive needs a pg_restore at least as new as the pg_dump that wrote it, so the
+/// closest version keeps restores possible on the most machines). Errors say what to install.
 pub fn choose(found: &[PgTools], server_major: u32, configured: Option<&Path>) -> Result<PgTools> {
     if let Some(t) = found.iter().filter(|t| t.major == server_major).max_by_key(|t| t.minor) {
         return Ok(t.clone());
     }
-    if let Some(t) = found.iter().filter(|t| t.major > server_major).max_by_key(|t| (t.major, t.minor)) {
+    if let Some(t) = found.iter().filter(|t| t.major > server_major).max_by_key(|t| (std::cmp::Reverse(t.major), t.minor)) {
         return Ok(t.clone());
     }
     let install = install_hint(server_major);
@@ -194,6 +196,7 @@ mod tests {
         let found = vec![tools(14, 3), tools(15, 2), tools(15, 9), tools(17, 1)];
         assert_eq!(choose(&found, 15, None).unwrap().minor, 9);
         assert_eq!(choose(&found, 16, None).unwrap().major, 17);
+        assert_eq!(choose(&[tools(16, 1), tools(17, 5)], 15, None).unwrap().major, 16);
         assert_eq!(choose(&found, 13, None).unwrap().major, 14);
     }
 

@@ -94,7 +94,13 @@ pub fn project_password_key(project_name: &str) -> String {
 pub fn env_var_for_key(key: &str) -> String {
     let sanitized: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{PASSWORD_ENV_PREFIX}{sanitized}")
 }
@@ -133,7 +139,9 @@ impl Default for KeychainStore {
 
 impl KeychainStore {
     pub fn new(service: impl Into<String>) -> Self {
-        KeychainStore { service: service.into() }
+        KeychainStore {
+            service: service.into(),
+        }
     }
 
     pub fn service(&self) -> &str {
@@ -142,7 +150,8 @@ impl KeychainStore {
 
     fn entry(&self, key: &str) -> Result<keyring::Entry> {
         check_key(key)?;
-        keyring::Entry::new(&self.service, key).map_err(|e| keyring_error("opening the entry for", key, e, None))
+        keyring::Entry::new(&self.service, key)
+            .map_err(|e| keyring_error("opening the entry for", key, e, None))
     }
 }
 
@@ -156,7 +165,9 @@ impl SecretStore for KeychainStore {
     }
 
     fn set(&self, key: &str, secret: &str) -> Result<()> {
-        self.entry(key)?.set_password(secret).map_err(|e| keyring_error("saving", key, e, Some(secret)))
+        self.entry(key)?
+            .set_password(secret)
+            .map_err(|e| keyring_error("saving", key, e, Some(secret)))
     }
 
     fn delete(&self, key: &str) -> Result<()> {
@@ -230,13 +241,17 @@ impl MemoryStore {
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
         // A panic while holding the lock cannot leave the map half-updated: keep using it.
-        self.secrets.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.secrets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore").field("entries", &self.map().len()).finish()
+        f.debug_struct("MemoryStore")
+            .field("entries", &self.map().len())
+            .finish()
     }
 }
 
@@ -283,8 +298,11 @@ fn read_env(var: &str) -> Result<Option<String>> {
         None => Ok(None),
         Some(v) if v.is_empty() => Ok(None),
         Some(v) => v.into_string().map(Some).map_err(|_| {
-            Error::new(ErrorKind::Secrets, format!("the environment variable {var} is not valid UTF-8"))
-                .with_hint(format!("set {var} to the password as UTF-8 text"))
+            Error::new(
+                ErrorKind::Secrets,
+                format!("the environment variable {var} is not valid UTF-8"),
+            )
+            .with_hint(format!("set {var} to the password as UTF-8 text"))
         }),
     }
 }
@@ -303,11 +321,15 @@ impl SecretStore for EnvStore {
 
     fn set(&self, key: &str, _secret: &str) -> Result<()> {
         check_key(key)?;
-        Err(Error::new(ErrorKind::Secrets, "the environment store is read-only").with_hint(format!(
+        Err(
+            Error::new(ErrorKind::Secrets, "the environment store is read-only").with_hint(
+                format!(
             "set {} (or {PGPASSWORD_ENV} for a database password) in the environment instead, \
              or use {SECRET_STORE_ENV}=keychain to save it in the OS keychain",
             env_var_for_key(key)
-        )))
+        ),
+            ),
+        )
     }
 
     fn delete(&self, key: &str) -> Result<()> {
@@ -344,7 +366,9 @@ impl ChainStore {
 
 impl fmt::Debug for ChainStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ChainStore").field(&self.0.iter().map(|s| s.name()).collect::<Vec<_>>()).finish()
+        f.debug_tuple("ChainStore")
+            .field(&self.0.iter().map(|s| s.name()).collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -357,7 +381,11 @@ impl SecretStore for ChainStore {
                 Ok(None) => {}
                 Err(e) if e.kind() == ErrorKind::InvalidInput => return Err(e),
                 Err(e) => {
-                    tracing::debug!(store = store.name(), code = e.code(), "secret store failed: {e}");
+                    tracing::debug!(
+                        store = store.name(),
+                        code = e.code(),
+                        "secret store failed: {e}"
+                    );
                     first_error.get_or_insert(e);
                 }
             }
@@ -399,11 +427,16 @@ pub fn store_from_env() -> Box<dyn SecretStore> {
 /// The store for a `OFFSITE_SECRET_STORE` value (`""` means `keychain`).
 pub fn store_named(name: &str) -> Result<Box<dyn SecretStore>> {
     match name.trim().to_ascii_lowercase().as_str() {
-        "" | "keychain" => Ok(Box::new(ChainStore(vec![Box::new(KeychainStore::default()), Box::new(EnvStore)]))),
+        "" | "keychain" => Ok(Box::new(ChainStore(vec![
+            Box::new(KeychainStore::default()),
+            Box::new(EnvStore),
+        ]))),
         "env" => Ok(Box::new(EnvStore)),
         "memory" => Ok(Box::new(MemoryStore::new())),
-        _ => Err(Error::invalid(format!("unknown secret store {name:?} in {SECRET_STORE_ENV}"))
-            .with_hint("use keychain, env or memory")),
+        _ => Err(Error::invalid(format!(
+            "unknown secret store {name:?} in {SECRET_STORE_ENV}"
+        ))
+        .with_hint("use keychain, env or memory")),
     }
 }
 
@@ -471,8 +504,14 @@ mod tests {
     #[test]
     fn password_key_and_env_var_names() {
         assert_eq!(project_password_key("shop"), "project:shop:db-password");
-        assert_eq!(env_var_for_key("project:shop:db-password"), "OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD");
-        assert_eq!(env_var_for_key("project:My.Shop-2:db-password"), "OFFSITE_PASSWORD_PROJECT_MY_SHOP_2_DB_PASSWORD");
+        assert_eq!(
+            env_var_for_key("project:shop:db-password"),
+            "OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD"
+        );
+        assert_eq!(
+            env_var_for_key("project:My.Shop-2:db-password"),
+            "OFFSITE_PASSWORD_PROJECT_MY_SHOP_2_DB_PASSWORD"
+        );
         assert_eq!(env_var_for_key("ü"), "OFFSITE_PASSWORD__");
     }
 
@@ -498,14 +537,23 @@ mod tests {
         let s = MemoryStore::new();
         assert_eq!(s.get("").unwrap_err().kind(), ErrorKind::InvalidInput);
         assert_eq!(s.set("", "x").unwrap_err().kind(), ErrorKind::InvalidInput);
-        assert_eq!(EnvStore.get("").unwrap_err().kind(), ErrorKind::InvalidInput);
-        assert_eq!(KeychainStore::default().get("").unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            EnvStore.get("").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            KeychainStore::default().get("").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }
 
     #[test]
     fn env_store_reads_pgpassword_for_database_passwords() {
         let key = project_password_key("envshop");
-        let _env = EnvGuard::new(&[(PGPASSWORD_ENV, Some("pg-pw")), (&env_var_for_key(&key), None)]);
+        let _env = EnvGuard::new(&[
+            (PGPASSWORD_ENV, Some("pg-pw")),
+            (&env_var_for_key(&key), None),
+        ]);
         let s = EnvStore::new();
         assert_eq!(s.name(), "env");
         assert_eq!(s.get(&key).unwrap().as_deref(), Some("pg-pw"));
@@ -524,9 +572,19 @@ mod tests {
             (&env_var_for_key(other), Some("s3")),
         ]);
         assert_eq!(EnvStore.get(&key).unwrap().as_deref(), Some("own-pw"));
-        assert_eq!(EnvStore.get(&project_password_key("someone-else")).unwrap().as_deref(), Some("pg-pw"));
+        assert_eq!(
+            EnvStore
+                .get(&project_password_key("someone-else"))
+                .unwrap()
+                .as_deref(),
+            Some("pg-pw")
+        );
         std::env::set_var(&var, "");
-        assert_eq!(EnvStore.get(&key).unwrap().as_deref(), Some("pg-pw"), "empty means unset");
+        assert_eq!(
+            EnvStore.get(&key).unwrap().as_deref(),
+            Some("pg-pw"),
+            "empty means unset"
+        );
         std::env::remove_var(PGPASSWORD_ENV);
         assert_eq!(EnvStore.get(&key).unwrap(), None);
         // Other keys only through their own variable.
@@ -553,7 +611,11 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Secrets);
         assert_eq!(e.message(), "the environment store is read-only");
         let hint = e.hint().unwrap();
-        assert!(hint.contains("OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD") && hint.contains("PGPASSWORD"), "{hint}");
+        assert!(
+            hint.contains("OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD")
+                && hint.contains("PGPASSWORD"),
+            "{hint}"
+        );
         assert!(!hint.contains("hunter2"));
         EnvStore.delete(&key).unwrap();
     }
@@ -572,7 +634,11 @@ mod tests {
         assert_eq!(chain.get("k").unwrap().as_deref(), Some("from-first"));
         chain.delete("k").unwrap();
         assert_eq!(first.get("k").unwrap(), None);
-        assert_eq!(second.get("k").unwrap().as_deref(), Some("from-second"), "delete touches the first store only");
+        assert_eq!(
+            second.get("k").unwrap().as_deref(),
+            Some("from-second"),
+            "delete touches the first store only"
+        );
         assert_eq!(format!("{chain:?}"), r#"ChainStore(["memory", "memory"])"#);
     }
 
@@ -605,7 +671,13 @@ mod tests {
 
     #[test]
     fn store_from_env_follows_offsite_secret_store() {
-        for (value, expected) in [(Some("env"), "env"), (Some("memory"), "memory"), (Some("keychain"), "chain"), (None, "chain"), (Some("bogus"), "chain")] {
+        for (value, expected) in [
+            (Some("env"), "env"),
+            (Some("memory"), "memory"),
+            (Some("keychain"), "chain"),
+            (None, "chain"),
+            (Some("bogus"), "chain"),
+        ] {
             let _env = EnvGuard::new(&[(SECRET_STORE_ENV, value)]);
             assert_eq!(store_from_env().name(), expected, "{value:?}");
         }
@@ -619,13 +691,15 @@ mod tests {
         ))));
         let e = keyring_error("saving", "project:shop:db-password", platform, Some(secret));
         assert_eq!(e.kind(), ErrorKind::Secrets);
-        assert!(e.message().contains("saving \"project:shop:db-password\""), "{e}");
-        assert!(!e.message().contains(secret), "{e}");
-        assert_eq!(
-            e.hint(),
-            Some(KEYCHAIN_HINT)
+        assert!(
+            e.message().contains("saving \"project:shop:db-password\""),
+            "{e}"
         );
-        let locked = keyring::Error::NoStorageAccess(Box::new(std::io::Error::other("collection is locked")));
+        assert!(!e.message().contains(secret), "{e}");
+        assert_eq!(e.hint(), Some(KEYCHAIN_HINT));
+        let locked = keyring::Error::NoStorageAccess(Box::new(std::io::Error::other(
+            "collection is locked",
+        )));
         let e = keyring_error("reading", "k", locked, None);
         assert_eq!(e.kind(), ErrorKind::Secrets);
         assert!(e.message().contains("collection is locked"));
@@ -634,7 +708,12 @@ mod tests {
         let e = keyring_error("reading", "k", bad, None);
         assert_eq!(e.kind(), ErrorKind::Secrets);
         assert!(!format!("{e} {:?}", e.hint()).contains(secret));
-        let e = keyring_error("saving", "k", keyring::Error::TooLong("user".into(), 10), Some(secret));
+        let e = keyring_error(
+            "saving",
+            "k",
+            keyring::Error::TooLong("user".into(), 10),
+            Some(secret),
+        );
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
     }
 

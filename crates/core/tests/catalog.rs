@@ -2,7 +2,8 @@
 //! damaged one, two processes at once, and recovering jobs after a crash.
 
 use offsite_core::catalog::{
-    Catalog, JobKind, JobOutcome, NewBackup, NewProject, CATALOG_FILE, INTERRUPTED_MESSAGE, MIGRATOR,
+    Catalog, JobKind, JobOutcome, NewBackup, NewProject, CATALOG_FILE, INTERRUPTED_MESSAGE,
+    MIGRATOR,
 };
 use offsite_core::ErrorKind;
 use sqlx::migrate::Migrator;
@@ -32,14 +33,24 @@ fn new_backup(project_id: &str, path: &Path) -> NewBackup {
 }
 
 fn latest_version() -> i64 {
-    MIGRATOR.iter().map(|m| m.version).max().expect("at least one migration")
+    MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .expect("at least one migration")
 }
 
 /// A plain pool on `<dir>/catalog.sqlite3`, without Offsite's migrations.
 async fn raw_pool(dir: &Path) -> SqlitePool {
     std::fs::create_dir_all(dir).unwrap();
-    let options = SqliteConnectOptions::new().filename(dir.join(CATALOG_FILE)).create_if_missing(true);
-    SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap()
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join(CATALOG_FILE))
+        .create_if_missing(true);
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap()
 }
 
 /// A migrator with only the first migration (`0001_*.sql`): the schema Offsite's first release
@@ -52,9 +63,21 @@ async fn version_1_migrator(scratch: &Path) -> Migrator {
         .filter(|p| p.extension().is_some_and(|e| e == "sql"))
         .collect();
     files.sort();
-    assert!(files.len() >= 2, "the upgrade test needs at least two migrations");
+    assert!(
+        files.len() >= 2,
+        "the upgrade test needs at least two migrations"
+    );
     let first = &files[0];
-    assert!(first.file_name().unwrap().to_str().unwrap().starts_with("0001_"), "{}", first.display());
+    assert!(
+        first
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("0001_"),
+        "{}",
+        first.display()
+    );
     let dir = scratch.join("migrations-v1");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(first, dir.join(first.file_name().unwrap())).unwrap();
@@ -70,11 +93,20 @@ async fn open_creates_the_folder_and_a_wal_catalog() {
     let c = Catalog::open(&dir).await.unwrap();
     assert!(dir.join(CATALOG_FILE).is_file());
     let pool = c.pool();
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(mode, "wal");
-    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(pool).await.unwrap();
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(fk, 1);
-    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(pool).await.unwrap();
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(busy, 5000);
     assert_eq!(c.schema_version().await.unwrap(), latest_version());
     c.close().await;
@@ -93,9 +125,18 @@ async fn reopening_keeps_everything() {
     let mut nb = new_backup(&p.id, &archive);
     nb.job_id = Some(job.id.clone());
     let b = c.add_backup(&nb).await.unwrap();
-    c.finish_job(&job.id, JobOutcome::Succeeded { backup_id: Some(b.id.clone()) }).await.unwrap();
+    c.finish_job(
+        &job.id,
+        JobOutcome::Succeeded {
+            backup_id: Some(b.id.clone()),
+        },
+    )
+    .await
+    .unwrap();
     c.record_verify(&b.id, true, None).await.unwrap();
-    c.set_setting("default_backup_dir", "/srv/backups").await.unwrap();
+    c.set_setting("default_backup_dir", "/srv/backups")
+        .await
+        .unwrap();
     c.close().await;
 
     for _ in 0..2 {
@@ -109,7 +150,10 @@ async fn reopening_keeps_everything() {
         let j = c.job(&job.id).await.unwrap();
         assert_eq!(j.state, "succeeded");
         assert_eq!(j.backup_id.as_deref(), Some(b.id.as_str()));
-        assert_eq!(c.setting("default_backup_dir").await.unwrap().as_deref(), Some("/srv/backups"));
+        assert_eq!(
+            c.setting("default_backup_dir").await.unwrap().as_deref(),
+            Some("/srv/backups")
+        );
         assert_eq!(c.fail_stale_jobs().await.unwrap(), 0);
         c.close().await;
     }
@@ -122,12 +166,19 @@ async fn a_version_1_catalog_is_upgraded_with_its_rows_intact() {
 
     // A catalog as Offsite's first schema version left it, with rows in every table.
     let pool = raw_pool(&dir).await;
-    version_1_migrator(tmp.path()).await.run(&pool).await.unwrap();
+    version_1_migrator(tmp.path())
+        .await
+        .run(&pool)
+        .await
+        .unwrap();
     let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info('backups')")
         .fetch_all(&pool)
         .await
         .unwrap();
-    assert!(!columns.iter().any(|c| c == "verify_problem"), "version 1 has no verify_problem");
+    assert!(
+        !columns.iter().any(|c| c == "verify_problem"),
+        "version 1 has no verify_problem"
+    );
     sqlx::query(
         "INSERT INTO projects (id, name, db_url, tls_mode, backup_dir, created_at) \
          VALUES ('p1', 'legacy', 'postgres://app@old.example.com/app', 'verify-full', '/mnt/b', '2023-01-02T03:04:05.000Z')",
@@ -151,7 +202,10 @@ async fn a_version_1_catalog_is_upgraded_with_its_rows_intact() {
     .execute(&pool)
     .await
     .unwrap();
-    sqlx::query("UPDATE jobs SET backup_id = 'b1' WHERE id = 'j1'").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE jobs SET backup_id = 'b1' WHERE id = 'j1'")
+        .execute(&pool)
+        .await
+        .unwrap();
     sqlx::query(
         "INSERT INTO jobs (id, project_id, kind, state, started_at) VALUES ('j2', 'p1', 'verify', 'running', '2023-01-04T00:00:00.000Z')",
     )
@@ -163,11 +217,15 @@ async fn a_version_1_catalog_is_upgraded_with_its_rows_intact() {
     // Opening it applies the later migrations.
     let c = Catalog::open(&dir).await.unwrap();
     assert_eq!(c.schema_version().await.unwrap(), latest_version());
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-        .fetch_all(c.pool())
-        .await
-        .unwrap();
-    assert_eq!(applied, MIGRATOR.iter().map(|m| m.version).collect::<Vec<_>>());
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(c.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        applied,
+        MIGRATOR.iter().map(|m| m.version).collect::<Vec<_>>()
+    );
 
     let p = c.project("legacy").await.unwrap();
     assert_eq!(p.id, "p1");
@@ -191,8 +249,13 @@ async fn a_version_1_catalog_is_upgraded_with_its_rows_intact() {
     assert_eq!((j.bytes_done, j.bytes_total), (0, None));
 
     // The new columns and table work on the upgraded file.
-    c.record_verify("b1", false, Some("database.dump: checksum mismatch")).await.unwrap();
-    assert_eq!(c.backup("b1").await.unwrap().verify_problem.as_deref(), Some("database.dump: checksum mismatch"));
+    c.record_verify("b1", false, Some("database.dump: checksum mismatch"))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.backup("b1").await.unwrap().verify_problem.as_deref(),
+        Some("database.dump: checksum mismatch")
+    );
     c.update_job_counters("j2", 10, Some(20)).await.unwrap();
     c.set_setting("k", "v").await.unwrap();
     // And so does crash recovery of a job version 1 left running.
@@ -223,7 +286,11 @@ async fn a_catalog_from_a_newer_offsite_is_refused() {
     let e = Catalog::open(&dir).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Catalog, "{e}");
     assert!(e.message().contains("9999"), "{e}");
-    assert!(e.hint().unwrap().contains("newer Offsite"), "{:?}", e.hint());
+    assert!(
+        e.hint().unwrap().contains("newer Offsite"),
+        "{:?}",
+        e.hint()
+    );
 }
 
 #[tokio::test]
@@ -255,11 +322,15 @@ async fn stale_jobs_of_a_crashed_process_are_failed_on_the_next_start() {
         let c = Catalog::open(&dir).await.unwrap();
         let p = c.add_project(&new_project("shop")).await.unwrap();
         let running = c.start_job(JobKind::Backup, Some(&p.id)).await.unwrap();
-        c.update_job_counters(&running.id, 512, Some(1024)).await.unwrap();
+        c.update_job_counters(&running.id, 512, Some(1024))
+            .await
+            .unwrap();
         let cancelling = c.start_job(JobKind::Restore, Some(&p.id)).await.unwrap();
         c.set_job_cancelling(&cancelling.id).await.unwrap();
         let finished = c.start_job(JobKind::Verify, None).await.unwrap();
-        c.finish_job(&finished.id, JobOutcome::Cancelled).await.unwrap();
+        c.finish_job(&finished.id, JobOutcome::Cancelled)
+            .await
+            .unwrap();
         // The process dies here: no finish_job for the first two.
         drop(c);
         (running.id, cancelling.id, finished.id)
@@ -271,7 +342,10 @@ async fn stale_jobs_of_a_crashed_process_are_failed_on_the_next_start() {
     let r = c.job(&running).await.unwrap();
     assert_eq!(r.state, "failed");
     assert_eq!(r.error_message.as_deref(), Some(INTERRUPTED_MESSAGE));
-    assert_eq!(r.error_message.as_deref(), Some("interrupted (Offsite stopped while it ran)"));
+    assert_eq!(
+        r.error_message.as_deref(),
+        Some("interrupted (Offsite stopped while it ran)")
+    );
     assert!(r.finished_at.is_some());
     assert_eq!((r.bytes_done, r.bytes_total), (512, Some(1024)));
     assert_eq!(c.job(&cancelling).await.unwrap().state, "cancelled");
@@ -290,14 +364,21 @@ async fn two_processes_can_write_at_once() {
     let b = Catalog::open(&dir).await.unwrap();
     let p = a.add_project(&new_project("shop")).await.unwrap();
     let mut tasks = Vec::new();
-    for (i, c) in [a.clone(), b.clone(), a.clone(), b.clone()].into_iter().enumerate() {
+    for (i, c) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
         let pid = p.id.clone();
         tasks.push(tokio::spawn(async move {
             for n in 0..25u64 {
                 let j = c.start_job(JobKind::Backup, Some(&pid)).await.unwrap();
                 c.update_job_counters(&j.id, n, Some(100)).await.unwrap();
-                c.finish_job(&j.id, JobOutcome::Succeeded { backup_id: None }).await.unwrap();
-                c.set_setting(&format!("writer-{i}"), &n.to_string()).await.unwrap();
+                c.finish_job(&j.id, JobOutcome::Succeeded { backup_id: None })
+                    .await
+                    .unwrap();
+                c.set_setting(&format!("writer-{i}"), &n.to_string())
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -305,7 +386,15 @@ async fn two_processes_can_write_at_once() {
         t.await.unwrap();
     }
     assert_eq!(a.jobs(Some(&p.id), 1000).await.unwrap().len(), 100);
-    assert_eq!(b.jobs(None, 1000).await.unwrap().iter().filter(|j| j.state == "succeeded").count(), 100);
+    assert_eq!(
+        b.jobs(None, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|j| j.state == "succeeded")
+            .count(),
+        100
+    );
     a.close().await;
     b.close().await;
 }
@@ -320,7 +409,10 @@ async fn removing_a_project_keeps_its_files() {
     let b = c.add_backup(&new_backup(&p.id, &archive)).await.unwrap();
     c.remove_project("shop").await.unwrap();
     assert!(archive.is_file());
-    assert_eq!(c.backup(&b.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        c.backup(&b.id).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     assert_eq!(c.backup_by_path(&archive).await.unwrap(), None);
     // The name is free again.
     c.add_project(&new_project("shop")).await.unwrap();

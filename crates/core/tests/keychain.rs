@@ -26,7 +26,10 @@ fn keychain() -> KeychainStore {
     // Reading and writing: a Secret Service without an unlocked default collection can be read
     // from but not written to.
     let probe = unique_key("probe");
-    let usable = store.get(&probe).and_then(|_| store.set(&probe, "probe")).and_then(|_| store.delete(&probe));
+    let usable = store
+        .get(&probe)
+        .and_then(|_| store.set(&probe, "probe"))
+        .and_then(|_| store.delete(&probe));
     if let Err(e) = usable {
         panic!(
             "the OS keychain is not usable: {e} (code {}; hint: {}). Run crates/core/tests/run-keychain-tests.sh \
@@ -130,7 +133,10 @@ fn chain_reads_the_keychain_first_and_writes_to_it() {
     let _cleanup = Cleanup(&store, key.clone());
     let fallback = Arc::new(MemoryStore::new());
     fallback.set(&key, "from-fallback").unwrap();
-    let chain = ChainStore::new(vec![Box::new(KeychainStore::new(SERVICE)), Box::new(fallback.clone())]);
+    let chain = ChainStore::new(vec![
+        Box::new(KeychainStore::new(SERVICE)),
+        Box::new(fallback.clone()),
+    ]);
 
     assert_eq!(chain.get(&key).unwrap().as_deref(), Some("from-fallback"));
     chain.set(&key, "from-keychain").unwrap();
@@ -145,5 +151,8 @@ fn chain_reads_the_keychain_first_and_writes_to_it() {
 fn an_empty_key_is_refused_before_reaching_the_keychain() {
     let store = keychain();
     assert_eq!(store.get("").unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(store.set("", "pw").unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        store.set("", "pw").unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
 }

@@ -25,7 +25,9 @@ mod testutil;
 pub mod writer;
 
 pub use manifest::*;
-pub use reader::{copy_member, extract_all, read_manifest, verify, MemberCheck, SidecarStatus, VerifyReport};
+pub use reader::{
+    copy_member, extract_all, read_manifest, verify, MemberCheck, SidecarStatus, VerifyReport,
+};
 pub use writer::{ArchiveWriter, SpoolWriter, SpooledMember, Written};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -51,8 +53,8 @@ pub fn sidecar_path(archive: &Path) -> PathBuf {
 
 /// The lower-case hex SHA-256 of a file, read in 1 MiB chunks.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file =
-        std::fs::File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     let mut buf = vec![0u8; CHUNK];
     loop {
@@ -84,8 +86,11 @@ pub fn read_sidecar(path: &Path) -> Result<Option<String>> {
         Err(e) => return Err(Error::io(format!("opening {}", sidecar.display()), e)),
     }
     parse_sidecar(&text).map(Some).ok_or_else(|| {
-        Error::integrity(format!("{} is not a sha256sum checksum file", sidecar.display()))
-            .with_hint("recreate it with `sha256sum <archive> > <archive>.sha256`, or delete it")
+        Error::integrity(format!(
+            "{} is not a sha256sum checksum file",
+            sidecar.display()
+        ))
+        .with_hint("recreate it with `sha256sum <archive> > <archive>.sha256`, or delete it")
     })
 }
 
@@ -122,20 +127,31 @@ pub(crate) fn check_member_name(name: &str, dir: bool) -> std::result::Result<()
     if name.starts_with('/') {
         return Err("absolute path".into());
     }
-    let trimmed = if dir { name.strip_suffix('/').unwrap_or(name) } else { name };
+    let trimmed = if dir {
+        name.strip_suffix('/').unwrap_or(name)
+    } else {
+        name
+    };
     for (i, comp) in trimmed.split('/').enumerate() {
         match comp {
             "" => return Err("empty path component".into()),
             "." | ".." => return Err(format!("path component {comp:?}")),
             // "C:" / "C:foo" is a drive-relative path on Windows.
-            c if i == 0 && c.len() >= 2 && c.as_bytes()[1] == b':' && c.as_bytes()[0].is_ascii_alphabetic() => {
+            c if i == 0
+                && c.len() >= 2
+                && c.as_bytes()[1] == b':'
+                && c.as_bytes()[0].is_ascii_alphabetic() =>
+            {
                 return Err("drive prefix".into())
             }
             _ => {}
         }
     }
     // Belt and braces: what the host OS would make of it.
-    if Path::new(trimmed).components().any(|c| !matches!(c, Component::Normal(_))) {
+    if Path::new(trimmed)
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return Err("not a plain relative path".into());
     }
     Ok(())
@@ -151,8 +167,10 @@ pub(crate) fn unsafe_member(name: &str, why: &str) -> Error {
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
-        let d = std::fs::File::open(dir).map_err(|e| Error::io(format!("opening {}", dir.display()), e))?;
-        d.sync_all().map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
+        let d = std::fs::File::open(dir)
+            .map_err(|e| Error::io(format!("opening {}", dir.display()), e))?;
+        d.sync_all()
+            .map_err(|e| Error::io(format!("syncing {}", dir.display()), e))?;
     }
     #[cfg(not(unix))]
     let _ = dir;
@@ -165,13 +183,30 @@ mod tests {
 
     #[test]
     fn member_names() {
-        for ok in ["database.dump", "storage/bucket/a b/c.png", "config/x.json", "a..b", ".hidden"] {
+        for ok in [
+            "database.dump",
+            "storage/bucket/a b/c.png",
+            "config/x.json",
+            "a..b",
+            ".hidden",
+        ] {
             assert_eq!(check_member_name(ok, false), Ok(()), "{ok}");
         }
         assert_eq!(check_member_name("storage/", true), Ok(()));
         for bad in [
-            "", "/etc/passwd", "../x", "a/../../x", "a/./b", "a//b", "./a", "a\\..\\b", "C:x", "c:/x", "a\0b",
-            "..", "storage/",
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a/./b",
+            "a//b",
+            "./a",
+            "a\\..\\b",
+            "C:x",
+            "c:/x",
+            "a\0b",
+            "..",
+            "storage/",
         ] {
             assert!(check_member_name(bad, false).is_err(), "{bad:?} accepted");
         }
@@ -181,7 +216,10 @@ mod tests {
     fn sidecar_parsing() {
         let h = "a".repeat(64);
         assert_eq!(parse_sidecar(&format!("{h}  x.tar.gz\n")), Some(h.clone()));
-        assert_eq!(parse_sidecar(&format!("{}  x.tar.gz\n", h.to_uppercase())), Some(h.clone()));
+        assert_eq!(
+            parse_sidecar(&format!("{}  x.tar.gz\n", h.to_uppercase())),
+            Some(h.clone())
+        );
         assert_eq!(parse_sidecar(&format!("{h} *x.tar.gz")), Some(h.clone()));
         assert_eq!(parse_sidecar(&h), Some(h.clone()));
         assert_eq!(parse_sidecar(&format!("{h}a  x")), None);
@@ -195,12 +233,18 @@ mod tests {
         let p = dir.path().join("f.bin");
         std::fs::write(&p, b"abc").unwrap();
         let h = sha256_file(&p).unwrap();
-        assert_eq!(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            h,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(read_sidecar(&p).unwrap(), None);
         std::fs::write(sidecar_path(&p), format!("{h}  f.bin\n")).unwrap();
         assert_eq!(read_sidecar(&p).unwrap(), Some(h));
         std::fs::write(sidecar_path(&p), "garbage\n").unwrap();
         assert_eq!(read_sidecar(&p).unwrap_err().kind(), ErrorKind::Integrity);
-        assert_eq!(sha256_file(&dir.path().join("nope")).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            sha256_file(&dir.path().join("nope")).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
     }
 }

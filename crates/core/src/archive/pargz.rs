@@ -60,7 +60,10 @@ pub(crate) struct ParGz<W: Write + Send + 'static> {
 
 /// Number of compression threads: one per core, at most 4.
 fn worker_count() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
 }
 
 impl<W: Write + Send + 'static> ParGz<W> {
@@ -120,7 +123,10 @@ impl<W: Write + Send + 'static> ParGz<W> {
         self.end_member()?;
         buf.truncate(len);
         let seq = self.next_seq();
-        let sent = self.out.as_ref().is_some_and(|tx| tx.send((seq, buf)).is_ok());
+        let sent = self
+            .out
+            .as_ref()
+            .is_some_and(|tx| tx.send((seq, buf)).is_ok());
         if sent {
             Ok(())
         } else {
@@ -141,7 +147,10 @@ impl<W: Write + Send + 'static> ParGz<W> {
     fn send_block(&mut self) -> io::Result<()> {
         let block = std::mem::replace(&mut self.block, self.pool.take());
         let seq = self.next_seq();
-        let sent = self.jobs.as_ref().is_some_and(|tx| tx.send((seq, block)).is_ok());
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|tx| tx.send((seq, block)).is_ok());
         if sent {
             Ok(())
         } else {
@@ -169,7 +178,10 @@ impl<W: Write + Send + 'static> ParGz<W> {
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
-        self.writer.take().map(|w| w.join().unwrap_or_else(|_| Err(io::Error::other("compression writer panicked"))))
+        self.writer.take().map(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err(io::Error::other("compression writer panicked")))
+        })
     }
 
     /// Compresses what is left, waits for everything to be written and returns the output.
@@ -189,14 +201,22 @@ impl<W: Write + Send + 'static> Drop for ParGz<W> {
     }
 }
 
-fn compress_worker(jobs: Arc<Mutex<Receiver<Piece>>>, out: SyncSender<Piece>, pool: Pool, level: Compression) {
+fn compress_worker(
+    jobs: Arc<Mutex<Receiver<Piece>>>,
+    out: SyncSender<Piece>,
+    pool: Pool,
+    level: Compression,
+) {
     loop {
         // Holding the lock only while waiting for the next job; released before compressing.
         let job = jobs.lock().unwrap().recv();
         let Ok((seq, block)) = job else { return };
         let mut enc = GzEncoder::new(pool.take(), level);
         // Writing into a Vec cannot fail.
-        let compressed = enc.write_all(&block).and_then(|_| enc.finish()).expect("compressing into memory");
+        let compressed = enc
+            .write_all(&block)
+            .and_then(|_| enc.finish())
+            .expect("compressing into memory");
         pool.give(block);
         if out.send((seq, compressed)).is_err() {
             return; // the writer failed
@@ -216,7 +236,9 @@ fn write_worker<W: Write>(mut out: W, rx: Receiver<Piece>, pool: Pool) -> io::Re
         }
     }
     if !pending.is_empty() {
-        return Err(io::Error::other("a compression thread stopped before finishing its block"));
+        return Err(io::Error::other(
+            "a compression thread stopped before finishing its block",
+        ));
     }
     out.flush()?;
     Ok(out)
@@ -230,7 +252,9 @@ mod tests {
     #[test]
     fn blocks_and_raw_pieces_come_out_in_order() {
         // 3.5 blocks of text, then a raw (already compressed) piece, then more text.
-        let text: Vec<u8> = (0..(CHUNK * 7 / 2)).map(|i| b"abcdefghij"[i % 10] ^ (i / 4093) as u8).collect();
+        let text: Vec<u8> = (0..(CHUNK * 7 / 2))
+            .map(|i| b"abcdefghij"[i % 10] ^ (i / 4093) as u8)
+            .collect();
         let mut raw = GzEncoder::new(Vec::new(), Compression::new(1));
         raw.write_all(b"RAW PIECE").unwrap();
         let raw = raw.finish().unwrap();
@@ -245,7 +269,9 @@ mod tests {
         let out = gz.finish().unwrap();
 
         let mut got = Vec::new();
-        flate2::bufread::MultiGzDecoder::new(&out[..]).read_to_end(&mut got).unwrap();
+        flate2::bufread::MultiGzDecoder::new(&out[..])
+            .read_to_end(&mut got)
+            .unwrap();
         let mut want = text.clone();
         want.extend_from_slice(b"RAW PIECE");
         want.extend_from_slice(b"tail");

@@ -41,7 +41,14 @@ pub(crate) struct ChunkReader {
 
 impl ChunkReader {
     fn new(rx: Receiver<FileMsg>, free: Sender<Vec<u8>>) -> Self {
-        ChunkReader { rx, free, cur: Vec::new(), len: 0, pos: 0, eof: false }
+        ChunkReader {
+            rx,
+            free,
+            cur: Vec::new(),
+            len: 0,
+            pos: 0,
+            eof: false,
+        }
     }
 
     /// Consumes everything the file thread still sends (so it hashes the whole file).
@@ -143,13 +150,19 @@ fn file_thread(
         }
         if tx.send(Ok((buf, n))).is_err() {
             // The consumer stopped early; the whole-file hash is incomplete.
-            return Ok(FileRead { sha256: None, bytes });
+            return Ok(FileRead {
+                sha256: None,
+                bytes,
+            });
         }
         if n < CHUNK {
             break; // read_full only returns a short count at end of file
         }
     }
-    Ok(FileRead { sha256: ctx.map(|c| hex::encode(c.finish().as_ref())), bytes })
+    Ok(FileRead {
+        sha256: ctx.map(|c| hex::encode(c.finish().as_ref())),
+        bytes,
+    })
 }
 
 /// Reads until `buf` is full or end of file.
@@ -202,7 +215,8 @@ fn hash_thread(rx: Receiver<HashMsg>, free: Sender<Vec<u8>>) -> HashMap<usize, S
                 let _ = free.send(buf);
             }
             HashMsg::End(tag) => {
-                let done = std::mem::replace(&mut ctx, ring::digest::Context::new(&ring::digest::SHA256));
+                let done =
+                    std::mem::replace(&mut ctx, ring::digest::Context::new(&ring::digest::SHA256));
                 out.insert(tag, hex::encode(done.finish().as_ref()));
             }
         }
@@ -238,8 +252,12 @@ pub(crate) fn run<T, E>(
         let (hash_free_tx, hash_free_rx) = channel();
         let hash_handle = s.spawn(move || hash_thread(hash_rx, hash_free_tx));
 
-        let hasher = MemberHasher { tx: hash_tx, free: hash_free_rx };
-        let mut stream = TarReader::new(MultiGzDecoder::new(ChunkReader::new(file_rx, file_free_tx)));
+        let hasher = MemberHasher {
+            tx: hash_tx,
+            free: hash_free_rx,
+        };
+        let mut stream =
+            TarReader::new(MultiGzDecoder::new(ChunkReader::new(file_rx, file_free_tx)));
         let value = body(&mut stream, &hasher);
         drop(hasher);
         let mut chunks = stream.into_inner().into_inner();
@@ -248,8 +266,16 @@ pub(crate) fn run<T, E>(
         }
         drop(chunks); // the file thread stops at its next send
 
-        let file = file_handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        let hashes = hash_handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        Outcome { value, file, hashes }
+        let file = file_handle
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let hashes = hash_handle
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        Outcome {
+            value,
+            file,
+            hashes,
+        }
     })
 }

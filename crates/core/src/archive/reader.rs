@@ -6,7 +6,8 @@
 use super::pipeline::{self, ArchiveStream, MemberHasher, Outcome};
 use super::tarfmt::{Kind, Next, TarError, TarReader};
 use super::{
-    check_member_name, read_sidecar, unsafe_member, Manifest, FORMAT_VERSION, MANIFEST_NAME, MAX_MANIFEST_SIZE,
+    check_member_name, read_sidecar, unsafe_member, Manifest, FORMAT_VERSION, MANIFEST_NAME,
+    MAX_MANIFEST_SIZE,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{Phase, Reporter};
@@ -27,7 +28,9 @@ pub enum SidecarStatus {
     Missing,
     /// The recorded digest differs (or the file is unreadable / malformed: `expected` is then
     /// empty and the report's `problems` say why).
-    Mismatch { expected: String },
+    Mismatch {
+        expected: String,
+    },
 }
 
 /// The check of one member.
@@ -72,7 +75,10 @@ pub struct VerifyReport {
 }
 
 fn not_archive(path: &Path, why: &str) -> Error {
-    Error::new(ErrorKind::UnsupportedFormat, format!("not an Offsite archive: {}: {why}", path.display()))
+    Error::new(
+        ErrorKind::UnsupportedFormat,
+        format!("not an Offsite archive: {}: {why}", path.display()),
+    )
 }
 
 fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {
@@ -82,23 +88,29 @@ fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {
 
 /// Opens an archive and checks the gzip magic bytes.
 fn open_archive(path: &Path) -> Result<File> {
-    let mut f = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut f =
+        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut magic = [0u8; 2];
-    let n = pipeline::read_full(&mut f, &mut magic).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let n = pipeline::read_full(&mut f, &mut magic)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     if n == 0 {
         return Err(not_archive(path, "the file is empty"));
     }
     if n < 2 || magic != [0x1f, 0x8b] {
         return Err(not_archive(path, "not a gzip-compressed tar file"));
     }
-    f.seek(SeekFrom::Start(0)).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    f.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok(f)
 }
 
 /// Reads the first entry, which must be `metadata.json`, and parses it. Errors are
 /// [`ErrorKind::UnsupportedFormat`] when this is not an Offsite archive (of a version we read)
 /// and [`ErrorKind::Integrity`] when it is damaged. Returns the raw JSON too.
-fn read_manifest_entry<R: Read>(tar: &mut TarReader<R>, path: &Path) -> Result<(Manifest, Vec<u8>)> {
+fn read_manifest_entry<R: Read>(
+    tar: &mut TarReader<R>,
+    path: &Path,
+) -> Result<(Manifest, Vec<u8>)> {
     let header = match tar.next() {
         Ok(Next::Entry(h)) => h,
         Ok(Next::End | Next::Eof) => return Err(not_archive(path, "it contains no files")),
@@ -108,20 +120,28 @@ fn read_manifest_entry<R: Read>(tar: &mut TarReader<R>, path: &Path) -> Result<(
         Err(e @ TarError::Stream(_)) => return Err(corrupt(path, "reading metadata.json", &e)),
     };
     if header.name != MANIFEST_NAME || header.kind != Kind::File {
-        return Err(not_archive(path, &format!("the first member is {:?}, not {MANIFEST_NAME}", header.name)));
+        return Err(not_archive(
+            path,
+            &format!("the first member is {:?}, not {MANIFEST_NAME}", header.name),
+        ));
     }
     if header.size > MAX_MANIFEST_SIZE {
-        return Err(not_archive(path, &format!("{MANIFEST_NAME} is {} bytes, too large", header.size)));
+        return Err(not_archive(
+            path,
+            &format!("{MANIFEST_NAME} is {} bytes, too large", header.size),
+        ));
     }
     let mut raw = vec![0u8; header.size as usize];
-    tar.fill(&mut raw).map_err(|e| corrupt(path, "reading metadata.json", &e))?;
+    tar.fill(&mut raw)
+        .map_err(|e| corrupt(path, "reading metadata.json", &e))?;
 
     // Check the version before the schema: a newer format may not parse as ours.
     let value: serde_json::Value = serde_json::from_slice(&raw)
         .map_err(|e| not_archive(path, &format!("{MANIFEST_NAME} is not valid JSON ({e})")))?;
-    let version = value.get("format_version").and_then(|v| v.as_u64()).ok_or_else(|| {
-        not_archive(path, &format!("{MANIFEST_NAME} has no format_version"))
-    })?;
+    let version = value
+        .get("format_version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| not_archive(path, &format!("{MANIFEST_NAME} has no format_version")))?;
     if version > FORMAT_VERSION as u64 {
         return Err(Error::new(
             ErrorKind::UnsupportedFormat,
@@ -146,22 +166,32 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
 
 /// After the pipeline ran: a cancel or a read error of the file itself wins over whatever the
 /// body concluded (the body saw those only as a broken stream).
-fn pipeline_failure<T>(path: &Path, outcome: &Outcome<T>, cancel: &CancellationToken) -> Option<Error> {
+fn pipeline_failure<T>(
+    path: &Path,
+    outcome: &Outcome<T>,
+    cancel: &CancellationToken,
+) -> Option<Error> {
     if cancel.is_cancelled() {
         return Some(Error::cancelled());
     }
     match &outcome.file {
-        Err(e) => Some(Error::io(format!("reading {}", path.display()), io::Error::new(e.kind(), e.to_string()))),
+        Err(e) => Some(Error::io(
+            format!("reading {}", path.display()),
+            io::Error::new(e.kind(), e.to_string()),
+        )),
         Ok(_) => None,
     }
 }
+
+/// Receives member bytes as they stream by (restore's pipe, an extracted file).
+type Sink<'a> = &'a mut dyn FnMut(&[u8]) -> Result<()>;
 
 /// Streams a member's data to the hash thread, and to `sink` first if given. Returns the bytes
 /// read; on a stream error, the bytes read before it and the error.
 fn stream_member(
     tar: &mut ArchiveStream,
     hasher: &MemberHasher,
-    mut sink: Option<&mut dyn FnMut(&[u8]) -> Result<()>>,
+    mut sink: Option<Sink>,
     cancel: &CancellationToken,
 ) -> Result<std::result::Result<u64, (u64, TarError)>> {
     let mut total = 0u64;
@@ -188,13 +218,23 @@ fn stream_member(
 /// member's size and SHA-256 against the manifest, that no member is missing, extra, duplicated
 /// or unsafe, and that the tar and gzip structure is intact to the last byte.
 ///
-/// Integrity problems give `Ok` with `ok: false`; `Err` only when the file cannot be opened or
-/// read, is not an Offsite archive (or of a newer format): [`ErrorKind::UnsupportedFormat`]),
+/// Integrity problems give `Ok` with `ok: false`. `Err` only when the file cannot be opened or
+/// read, is not an Offsite archive or is of a newer format ([`ErrorKind::UnsupportedFormat`]),
 /// or on cancel. Progress: [`Phase::Verifying`] in archive bytes read, out of the file size.
-pub fn verify(path: &Path, reporter: &Reporter, cancel: &CancellationToken) -> Result<VerifyReport> {
+pub fn verify(
+    path: &Path,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<VerifyReport> {
     let file = open_archive(path)?;
-    let size = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?.len();
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+        .len();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     reporter.phase(Phase::Verifying, Some(size));
 
     let outcome = pipeline::run(file, true, Some(reporter), cancel, |tar, hasher| {
@@ -238,21 +278,31 @@ pub fn verify(path: &Path, reporter: &Reporter, cancel: &CancellationToken) -> R
     }
 
     let file_read = outcome.file.as_ref().ok();
-    let file_sha256 = file_read.and_then(|f| f.sha256.clone()).unwrap_or_default();
-    if file_read.is_some_and(|f| f.bytes != size) {
-        body.problems.push(format!("{file_name} changed size while it was being verified"));
+    let file_sha256 = match file_read.and_then(|f| f.sha256.clone()) {
+        Some(h) => h,
+        // Reading stopped early (damaged manifest): hash the file on its own.
+        None => super::sha256_file(path)?,
+    };
+    if file_read.is_some_and(|f| f.sha256.is_some() && f.bytes != size) {
+        body.problems.push(format!(
+            "{file_name} changed size while it was being verified"
+        ));
         body.structural = true;
     }
     let sidecar = match read_sidecar(path) {
         Ok(None) => SidecarStatus::Missing,
         Ok(Some(h)) if h == file_sha256 => SidecarStatus::Match,
         Ok(Some(h)) => {
-            body.problems.push(format!("{file_name}.sha256 records {h}, but the archive's SHA-256 is {file_sha256}"));
+            body.problems.push(format!(
+                "{file_name}.sha256 records {h}, but the archive's SHA-256 is {file_sha256}"
+            ));
             SidecarStatus::Mismatch { expected: h }
         }
         Err(e) => {
             body.problems.push(e.message().to_string());
-            SidecarStatus::Mismatch { expected: String::new() }
+            SidecarStatus::Mismatch {
+                expected: String::new(),
+            }
         }
     };
 
@@ -262,7 +312,9 @@ pub fn verify(path: &Path, reporter: &Reporter, cancel: &CancellationToken) -> R
         .find(|c| !c.ok)
         .map(|c| c.name.clone())
         .or_else(|| body.structural.then(|| file_name.clone()))
-        .or_else(|| matches!(sidecar, SidecarStatus::Mismatch { .. }).then(|| format!("{file_name}.sha256")));
+        .or_else(|| {
+            matches!(sidecar, SidecarStatus::Mismatch { .. }).then(|| format!("{file_name}.sha256"))
+        });
     Ok(VerifyReport {
         archive: path.to_path_buf(),
         ok: first_bad.is_none(),
@@ -295,7 +347,10 @@ fn verify_body(
     cancel: &CancellationToken,
 ) -> Result<VerifyBody> {
     let (manifest, raw) = read_manifest_entry(tar, path)?;
-    let mut body = VerifyBody { manifest_len: raw.len() as u64, ..VerifyBody::default() };
+    let mut body = VerifyBody {
+        manifest_len: raw.len() as u64,
+        ..VerifyBody::default()
+    };
     let mut index: HashMap<&str, usize> = HashMap::new();
     for (i, m) in manifest.members.iter().enumerate() {
         index.entry(m.name.as_str()).or_insert(i);
@@ -314,7 +369,9 @@ fn verify_body(
             Ok(Next::End) => {
                 if let Err(e) = tar.finish() {
                     let what = match e {
-                        TarError::BadHeader(_) => "unexpected data after the end of the archive".to_string(),
+                        TarError::BadHeader(_) => {
+                            "unexpected data after the end of the archive".to_string()
+                        }
                         e => format!("the end of the archive is damaged: {e}"),
                     };
                     body.problems.push(what);
@@ -323,7 +380,8 @@ fn verify_body(
                 break;
             }
             Ok(Next::Eof) => {
-                body.problems.push("the archive has no end-of-archive marker (truncated?)".into());
+                body.problems
+                    .push("the archive has no end-of-archive marker (truncated?)".into());
                 body.structural = true;
                 break;
             }
@@ -331,14 +389,17 @@ fn verify_body(
                 stopped = Some(format!("unreadable: {e}"));
                 // Blamed on the member that should come next, if any (it cannot be checked).
                 if seen.iter().all(|s| *s) {
-                    body.problems.push(format!("the archive is damaged after its last member: {e}"));
+                    body.problems
+                        .push(format!("the archive is damaged after its last member: {e}"));
                     body.structural = true;
                 }
                 break;
             }
         };
 
-        let expected = index.get(header.name.as_str()).map(|&i| &manifest.members[i]);
+        let expected = index
+            .get(header.name.as_str())
+            .map(|&i| &manifest.members[i]);
         let mut check = MemberCheck {
             name: header.name.clone(),
             expected_size: expected.map_or(0, |m| m.size),
@@ -367,7 +428,12 @@ fn verify_body(
         };
 
         if let Some(why) = header.unsafe_reason() {
-            fail(&mut check, ErrorKind::UnsafePath, format!("{}: unsafe member ({why})", header.name));
+            check.actual_size = 0; // never read
+            fail(
+                &mut check,
+                ErrorKind::UnsafePath,
+                format!("{}: unsafe member ({why})", header.name),
+            );
             body.checks.push(check);
             continue; // its data (if any) is skipped by the next `next()`
         }
@@ -384,17 +450,32 @@ fn verify_body(
             }
             Err((n, e)) => {
                 check.actual_size = n;
-                fail(&mut check, ErrorKind::Integrity, format!("{}: {e}", header.name));
+                fail(
+                    &mut check,
+                    ErrorKind::Integrity,
+                    format!("{}: {e}", header.name),
+                );
                 stopped = Some(format!("unreadable: {e}"));
             }
         }
         if duplicate {
-            fail(&mut check, ErrorKind::Integrity, format!("{}: appears more than once in the archive", header.name));
+            fail(
+                &mut check,
+                ErrorKind::Integrity,
+                format!("{}: appears more than once in the archive", header.name),
+            );
         } else if expected.is_none() {
-            fail(&mut check, ErrorKind::Integrity, format!("{}: not listed in the manifest", header.name));
+            fail(
+                &mut check,
+                ErrorKind::Integrity,
+                format!("{}: not listed in the manifest", header.name),
+            );
         }
         if check.actual_size != check.expected_size {
-            let why = format!("{}: {} bytes, the manifest says {}", header.name, check.actual_size, check.expected_size);
+            let why = format!(
+                "{}: {} bytes, the manifest says {}",
+                header.name, check.actual_size, check.expected_size
+            );
             fail(&mut check, ErrorKind::Integrity, why);
         }
         body.checks.push(check);
@@ -441,13 +522,18 @@ pub fn copy_member(
 ) -> Result<u64> {
     check_member_name(member, false).map_err(|why| unsafe_member(member, &why))?;
     let file = open_archive(path)?;
-    let outcome = pipeline::run(file, false, None, cancel, |tar, hasher| -> Result<(u64, String, u64)> {
-        let (manifest, _) = read_manifest_entry(tar, path)?;
-        let entry = manifest.member(member).ok_or_else(|| {
-            Error::not_found(format!("{} has no member {member:?}", path.display()))
-        })?;
-        loop {
-            let header = match tar.next() {
+    let outcome = pipeline::run(
+        file,
+        false,
+        None,
+        cancel,
+        |tar, hasher| -> Result<(u64, String, u64)> {
+            let (manifest, _) = read_manifest_entry(tar, path)?;
+            let entry = manifest.member(member).ok_or_else(|| {
+                Error::not_found(format!("{} has no member {member:?}", path.display()))
+            })?;
+            loop {
+                let header = match tar.next() {
                 Ok(Next::Entry(h)) => h,
                 Ok(Next::End | Next::Eof) => {
                     return Err(Error::integrity(format!(
@@ -457,25 +543,27 @@ pub fn copy_member(
                 }
                 Err(e) => return Err(corrupt(path, &format!("looking for {member}"), &e)),
             };
-            if let Some(why) = header.unsafe_reason() {
-                return Err(unsafe_member(&header.name, &why));
+                if let Some(why) = header.unsafe_reason() {
+                    return Err(unsafe_member(&header.name, &why));
+                }
+                if header.name != member || header.kind != Kind::File {
+                    continue;
+                }
+                let mut sink = |b: &[u8]| {
+                    out.write_all(b)
+                        .map_err(|e| Error::io(format!("writing {member}"), e))?;
+                    reporter.advance(b.len() as u64);
+                    Ok(())
+                };
+                let n = match stream_member(tar, hasher, Some(&mut sink), cancel)? {
+                    Ok(n) => n,
+                    Err((_, e)) => return Err(corrupt(path, &format!("reading {member}"), &e)),
+                };
+                hasher.end(0);
+                return Ok((n, entry.sha256.clone(), entry.size));
             }
-            if header.name != member || header.kind != Kind::File {
-                continue;
-            }
-            let mut sink = |b: &[u8]| {
-                out.write_all(b).map_err(|e| Error::io(format!("writing {member}"), e))?;
-                reporter.advance(b.len() as u64);
-                Ok(())
-            };
-            let n = match stream_member(tar, hasher, Some(&mut sink), cancel)? {
-                Ok(n) => n,
-                Err((_, e)) => return Err(corrupt(path, &format!("reading {member}"), &e)),
-            };
-            hasher.end(0);
-            return Ok((n, entry.sha256.clone(), entry.size));
-        }
-    });
+        },
+    );
     if let Some(e) = pipeline_failure(path, &outcome, cancel) {
         return Err(e);
     }
@@ -492,7 +580,7 @@ pub fn copy_member(
 }
 
 /// Extracts every member (`metadata.json` included) into `dest`, which must be an empty folder or
-/// not exist yet. Unsafe members (absolute paths, `..`, links, devices) are
+/// not exist yet (its parent must). Unsafe members (absolute paths, `..`, links, devices) are
 /// [`ErrorKind::UnsafePath`] errors naming the member; every member is checked against the
 /// manifest ([`ErrorKind::Integrity`] otherwise). Nothing is ever written outside `dest`, and on
 /// any failure everything written is removed (and `dest` itself if this call created it).
@@ -501,17 +589,24 @@ pub fn extract_all(path: &Path, dest: &Path, cancel: &CancellationToken) -> Resu
     let file = open_archive(path)?;
     let created = match std::fs::symlink_metadata(dest) {
         Ok(md) if md.is_dir() => {
-            let mut entries =
-                std::fs::read_dir(dest).map_err(|e| Error::io(format!("reading {}", dest.display()), e))?;
+            let mut entries = std::fs::read_dir(dest)
+                .map_err(|e| Error::io(format!("reading {}", dest.display()), e))?;
             if entries.next().is_some() {
                 return Err(Error::invalid(format!("{} is not empty", dest.display()))
                     .with_hint("extract into a new or empty folder"));
             }
             false
         }
-        Ok(_) => return Err(Error::invalid(format!("{} exists and is not a folder", dest.display()))),
+        Ok(_) => {
+            return Err(Error::invalid(format!(
+                "{} exists and is not a folder",
+                dest.display()
+            )))
+        }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dest).map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
+            // Not create_dir_all: a failed extraction must not leave parent folders behind.
+            std::fs::create_dir(dest)
+                .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
             true
         }
         Err(e) => return Err(Error::io(format!("checking {}", dest.display()), e)),
@@ -535,7 +630,12 @@ pub fn extract_all(path: &Path, dest: &Path, cancel: &CancellationToken) -> Resu
     result
 }
 
-fn extract_into(file: File, path: &Path, dest: &Path, cancel: &CancellationToken) -> Result<Vec<PathBuf>> {
+fn extract_into(
+    file: File,
+    path: &Path,
+    dest: &Path,
+    cancel: &CancellationToken,
+) -> Result<Vec<PathBuf>> {
     let target_of = |name: &str| -> PathBuf {
         let mut p = dest.to_path_buf();
         p.extend(name.split('/').filter(|c| !c.is_empty()));
@@ -548,75 +648,107 @@ fn extract_into(file: File, path: &Path, dest: &Path, cancel: &CancellationToken
             .open(p)
             .map_err(|e| Error::io(format!("creating {}", p.display()), e))
     };
-    let outcome = pipeline::run(file, false, None, cancel, |tar, hasher| -> Result<(Manifest, Vec<PathBuf>, Vec<u64>)> {
-        let (manifest, raw) = read_manifest_entry(tar, path)?;
-        let manifest_path = target_of(MANIFEST_NAME);
-        create(&manifest_path)?
-            .write_all(&raw)
-            .map_err(|e| Error::io(format!("writing {}", manifest_path.display()), e))?;
-        let mut written = vec![manifest_path];
-        // Bytes read per manifest member, u64::MAX until seen.
-        let mut sizes = vec![u64::MAX; manifest.members.len()];
-        loop {
-            if cancel.is_cancelled() {
-                return Err(Error::cancelled());
-            }
-            let header = match tar.next() {
-                Ok(Next::Entry(h)) => h,
-                Ok(Next::End) => {
-                    tar.finish().map_err(|e| corrupt(path, "after the last member", &e))?;
-                    break;
+    let outcome = pipeline::run(
+        file,
+        false,
+        None,
+        cancel,
+        |tar, hasher| -> Result<(Manifest, Vec<PathBuf>, Vec<u64>)> {
+            let (manifest, raw) = read_manifest_entry(tar, path)?;
+            let manifest_path = target_of(MANIFEST_NAME);
+            create(&manifest_path)?
+                .write_all(&raw)
+                .map_err(|e| Error::io(format!("writing {}", manifest_path.display()), e))?;
+            let mut written = vec![manifest_path];
+            let index: HashMap<&str, usize> = manifest
+                .members
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, m)| (m.name.as_str(), i))
+                .collect();
+            // Bytes read per manifest member, u64::MAX until seen.
+            let mut sizes = vec![u64::MAX; manifest.members.len()];
+            loop {
+                if cancel.is_cancelled() {
+                    return Err(Error::cancelled());
                 }
-                Ok(Next::Eof) => {
-                    return Err(corrupt(path, "after the last member", &TarError::Truncated));
+                let header = match tar.next() {
+                    Ok(Next::Entry(h)) => h,
+                    Ok(Next::End) => {
+                        tar.finish()
+                            .map_err(|e| corrupt(path, "after the last member", &e))?;
+                        break;
+                    }
+                    Ok(Next::Eof) => {
+                        return Err(corrupt(path, "after the last member", &TarError::Truncated));
+                    }
+                    Err(e) => return Err(corrupt(path, "reading", &e)),
+                };
+                if let Some(why) = header.unsafe_reason() {
+                    return Err(unsafe_member(&header.name, &why));
                 }
-                Err(e) => return Err(corrupt(path, "reading", &e)),
-            };
-            if let Some(why) = header.unsafe_reason() {
-                return Err(unsafe_member(&header.name, &why));
+                let target = target_of(&header.name);
+                if header.kind == Kind::Dir {
+                    std::fs::create_dir_all(&target)
+                        .map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
+                    continue;
+                }
+                let Some(&idx) = index.get(header.name.as_str()) else {
+                    return Err(Error::integrity(format!(
+                        "{}: member {} is not listed in the manifest",
+                        path.display(),
+                        header.name
+                    )));
+                };
+                if sizes[idx] != u64::MAX {
+                    return Err(Error::integrity(format!(
+                        "{}: member {} appears twice",
+                        path.display(),
+                        header.name
+                    )));
+                }
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+                }
+                let mut out = create(&target)?;
+                written.push(target.clone());
+                let mut sink = |b: &[u8]| {
+                    out.write_all(b)
+                        .map_err(|e| Error::io(format!("writing {}", target.display()), e))
+                };
+                let n = match stream_member(tar, hasher, Some(&mut sink), cancel)? {
+                    Ok(n) => n,
+                    Err((_, e)) => {
+                        return Err(corrupt(path, &format!("reading {}", header.name), &e))
+                    }
+                };
+                hasher.end(idx);
+                sizes[idx] = n;
             }
-            let target = target_of(&header.name);
-            if header.kind == Kind::Dir {
-                std::fs::create_dir_all(&target).map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
-                continue;
-            }
-            let Some(idx) = manifest.members.iter().position(|m| m.name == header.name) else {
-                return Err(Error::integrity(format!(
-                    "{}: member {} is not listed in the manifest",
-                    path.display(),
-                    header.name
-                )));
-            };
-            if sizes[idx] != u64::MAX {
-                return Err(Error::integrity(format!("{}: member {} appears twice", path.display(), header.name)));
-            }
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
-            }
-            let mut out = create(&target)?;
-            written.push(target.clone());
-            let mut sink =
-                |b: &[u8]| out.write_all(b).map_err(|e| Error::io(format!("writing {}", target.display()), e));
-            let n = match stream_member(tar, hasher, Some(&mut sink), cancel)? {
-                Ok(n) => n,
-                Err((_, e)) => return Err(corrupt(path, &format!("reading {}", header.name), &e)),
-            };
-            hasher.end(idx);
-            sizes[idx] = n;
-        }
-        Ok((manifest, written, sizes))
-    });
+            Ok((manifest, written, sizes))
+        },
+    );
     if let Some(e) = pipeline_failure(path, &outcome, cancel) {
         return Err(e);
     }
     let (manifest, written, sizes) = outcome.value?;
     for (i, m) in manifest.members.iter().enumerate() {
         if sizes[i] == u64::MAX {
-            return Err(Error::integrity(format!("{}: member {} is missing from the archive", path.display(), m.name)));
+            return Err(Error::integrity(format!(
+                "{}: member {} is missing from the archive",
+                path.display(),
+                m.name
+            )));
         }
         if sizes[i] != m.size || outcome.hashes.get(&i) != Some(&m.sha256) {
-            return Err(Error::integrity(format!("{}: member {} does not match the manifest", path.display(), m.name))
-                .with_hint("the archive is damaged; use another copy of this backup"));
+            return Err(Error::integrity(format!(
+                "{}: member {} does not match the manifest",
+                path.display(),
+                m.name
+            ))
+            .with_hint("the archive is damaged; use another copy of this backup"));
         }
     }
     Ok(written)
@@ -648,14 +780,21 @@ mod tests {
         let dest = out.path().join("dest");
         let r = extract_all(path, &dest, &CancellationToken::new());
         if r.is_err() {
-            assert!(!dest.exists(), "extract_all failed but left {:?}", names_in(&dest));
+            assert!(
+                !dest.exists(),
+                "extract_all failed but left {:?}",
+                names_in(&dest)
+            );
             assert_eq!(names_in(out.path()), Vec::<String>::new());
         }
         r
     }
 
     fn bad_member<'a>(r: &'a VerifyReport, name: &str) -> &'a MemberCheck {
-        r.members.iter().find(|m| m.name == name && !m.ok).unwrap_or_else(|| panic!("{name} not flagged: {r:#?}"))
+        r.members
+            .iter()
+            .find(|m| m.name == name && !m.ok)
+            .unwrap_or_else(|| panic!("{name} not flagged: {r:#?}"))
     }
 
     #[test]
@@ -664,8 +803,24 @@ mod tests {
         let bytes = std::fs::read(s.path()).unwrap();
         let len = bytes.len();
         let ends = gzip_member_ends(&bytes);
-        assert!(ends.len() >= 4, "expected several concatenated gzip members: {ends:?}");
-        let mut cuts = vec![0, 1, 2, 10, 100, 600, 5000, len / 3, len / 2, len - 100, len - 9, len - 1];
+        assert!(
+            ends.len() >= 4,
+            "expected several concatenated gzip members: {ends:?}"
+        );
+        let mut cuts = vec![
+            0,
+            1,
+            2,
+            10,
+            100,
+            600,
+            5000,
+            len / 3,
+            len / 2,
+            len - 100,
+            len - 9,
+            len - 1,
+        ];
         // Cuts exactly between gzip members decompress cleanly: only the tar layer can tell.
         cuts.extend(&ends[..ends.len() - 1]);
         let work = tempfile::tempdir().unwrap();
@@ -683,12 +838,21 @@ mod tests {
                         assert!(r.first_bad.is_some());
                     }
                     Err(e) => assert!(
-                        matches!(e.kind(), ErrorKind::UnsupportedFormat | ErrorKind::Integrity),
+                        matches!(
+                            e.kind(),
+                            ErrorKind::UnsupportedFormat | ErrorKind::Integrity
+                        ),
                         "cut at {cut}: {e}"
                     ),
                 }
                 let e = extract(&p).unwrap_err();
-                assert!(matches!(e.kind(), ErrorKind::UnsupportedFormat | ErrorKind::Integrity), "cut at {cut}: {e}");
+                assert!(
+                    matches!(
+                        e.kind(),
+                        ErrorKind::UnsupportedFormat | ErrorKind::Integrity
+                    ),
+                    "cut at {cut}: {e}"
+                );
             }
         }
         // Cut in the middle of database.dump: restore's copy fails, naming it.
@@ -701,6 +865,27 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_manifest_is_reported_not_an_error() {
+        // The tar stream ends inside metadata.json's data: an archive, but a damaged one.
+        let meta = manifest_json(&[("a.txt", b"alpha")]);
+        let mut tarred = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_path(MANIFEST_NAME).unwrap();
+        h.set_size(meta.len() as u64);
+        h.set_cksum();
+        tarred.append(&h, &meta[..]).unwrap();
+        let tarred = tarred.into_inner().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = put(dir.path(), ARCHIVE, &gzip(&tarred[..512 + meta.len() / 2]));
+        let r = check(&p).unwrap();
+        assert!(!r.ok);
+        assert_eq!(r.first_bad.as_deref(), Some(MANIFEST_NAME), "{r:#?}");
+        assert_eq!(r.file_sha256, sha256_file(&p).unwrap());
+        assert_eq!(read_manifest(&p).unwrap_err().kind(), ErrorKind::Integrity);
+        assert_eq!(extract(&p).unwrap_err().kind(), ErrorKind::Integrity);
+    }
+
+    #[test]
     fn flipped_bytes_are_detected() {
         let s = sample(2 << 20, 6);
         let good = std::fs::read(s.path()).unwrap();
@@ -708,7 +893,17 @@ mod tests {
         let ends = gzip_member_ends(&good);
         let work = tempfile::tempdir().unwrap();
         let sidecar_name = format!("{ARCHIVE}.sha256");
-        for pos in [len / 2, len / 3, 2 * len / 3, 4, 20, ends[0] - 3, ends[1] - 6, len - 5, len - 30] {
+        for pos in [
+            len / 2,
+            len / 3,
+            2 * len / 3,
+            4,
+            20,
+            ends[0] - 3,
+            ends[1] - 6,
+            len - 5,
+            len - 30,
+        ] {
             let mut bytes = good.clone();
             bytes[pos] ^= 0x10;
             let p = put(work.path(), ARCHIVE, &bytes);
@@ -718,7 +913,9 @@ mod tests {
                     assert!(!r.ok, "flip at {pos}/{len} passed: {r:#?}");
                     let first = r.first_bad.clone().unwrap();
                     assert!(
-                        first == sidecar_name || r.members.iter().any(|m| m.name == first && !m.ok) || first == ARCHIVE,
+                        first == sidecar_name
+                            || r.members.iter().any(|m| m.name == first && !m.ok)
+                            || first == ARCHIVE,
                         "flip at {pos}: first_bad {first}"
                     );
                     assert!(matches!(r.sidecar, SidecarStatus::Mismatch { .. }));
@@ -736,8 +933,14 @@ mod tests {
         let r = check(&p).unwrap();
         assert!(!r.ok);
         assert_eq!(r.first_bad.as_deref(), Some(DATABASE_MEMBER), "{r:#?}");
-        assert_eq!(bad_member(&r, DATABASE_MEMBER).problem_kind, Some(ErrorKind::Integrity));
-        assert_eq!(copy(&p, DATABASE_MEMBER).unwrap_err().kind(), ErrorKind::Integrity);
+        assert_eq!(
+            bad_member(&r, DATABASE_MEMBER).problem_kind,
+            Some(ErrorKind::Integrity)
+        );
+        assert_eq!(
+            copy(&p, DATABASE_MEMBER).unwrap_err().kind(),
+            ErrorKind::Integrity
+        );
         assert!(extract(&p).is_err());
 
         // A flip in a gzip header's timestamp does not change any content: only the sidecar sees it.
@@ -746,7 +949,11 @@ mod tests {
         let p = put(work.path(), ARCHIVE, &bytes);
         std::fs::copy(sidecar_path(s.path()), sidecar_path(&p)).unwrap();
         let r = check(&p).unwrap();
-        assert_eq!(r.first_bad.as_deref(), Some(sidecar_name.as_str()), "{r:#?}");
+        assert_eq!(
+            r.first_bad.as_deref(),
+            Some(sidecar_name.as_str()),
+            "{r:#?}"
+        );
         assert!(r.members.iter().all(|m| m.ok));
     }
 
@@ -757,12 +964,19 @@ mod tests {
         let p = put(
             dir.path(),
             ARCHIVE,
-            &tgz(&[Ent::File(MANIFEST_NAME, &manifest_json(&[("a.txt", a), ("b.txt", b)])), Ent::File("a.txt", a)]),
+            &tgz(&[
+                Ent::File(MANIFEST_NAME, &manifest_json(&[("a.txt", a), ("b.txt", b)])),
+                Ent::File("a.txt", a),
+            ]),
         );
         let r = check(&p).unwrap();
         assert!(!r.ok);
         assert_eq!(r.first_bad.as_deref(), Some("b.txt"), "{r:#?}");
-        assert!(bad_member(&r, "b.txt").problem.as_deref().unwrap().contains("missing"));
+        assert!(bad_member(&r, "b.txt")
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("missing"));
         assert_eq!(r.sidecar, SidecarStatus::Missing);
         assert!(r.members.iter().find(|m| m.name == "a.txt").unwrap().ok);
 
@@ -783,7 +997,11 @@ mod tests {
         let p = put(
             dir.path(),
             "wrong.tar.gz",
-            &tgz(&[Ent::File(MANIFEST_NAME, &meta), Ent::File("a.txt", b"alphA"), Ent::File("b.txt", b"bravo")]),
+            &tgz(&[
+                Ent::File(MANIFEST_NAME, &meta),
+                Ent::File("a.txt", b"alphA"),
+                Ent::File("b.txt", b"bravo"),
+            ]),
         );
         let r = check(&p).unwrap();
         assert_eq!(r.first_bad.as_deref(), Some("a.txt"), "{r:#?}");
@@ -800,7 +1018,11 @@ mod tests {
         let p = put(
             dir.path(),
             "short.tar.gz",
-            &tgz(&[Ent::File(MANIFEST_NAME, &meta), Ent::File("a.txt", b"alp"), Ent::File("b.txt", b"bravo")]),
+            &tgz(&[
+                Ent::File(MANIFEST_NAME, &meta),
+                Ent::File("a.txt", b"alp"),
+                Ent::File("b.txt", b"bravo"),
+            ]),
         );
         let r = check(&p).unwrap();
         assert_eq!(r.first_bad.as_deref(), Some("a.txt"));
@@ -819,7 +1041,11 @@ mod tests {
         );
         let r = check(&p).unwrap();
         assert_eq!(r.first_bad.as_deref(), Some("z.txt"), "{r:#?}");
-        assert!(bad_member(&r, "z.txt").problem.as_deref().unwrap().contains("not listed"));
+        assert!(bad_member(&r, "z.txt")
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("not listed"));
         assert!(extract(&p).unwrap_err().message().contains("z.txt"));
 
         // Twice the same member.
@@ -835,7 +1061,11 @@ mod tests {
         );
         let r = check(&p).unwrap();
         assert_eq!(r.first_bad.as_deref(), Some("a.txt"), "{r:#?}");
-        assert!(bad_member(&r, "a.txt").problem.as_deref().unwrap().contains("more than once"));
+        assert!(bad_member(&r, "a.txt")
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("more than once"));
         assert!(extract(&p).is_err());
     }
 
@@ -846,28 +1076,67 @@ mod tests {
         future["format_version"] = serde_json::json!(FORMAT_VERSION + 1);
         future["something_new"] = serde_json::json!({"x": 1});
         future.as_object_mut().unwrap().remove("project");
-        let mut unversioned: serde_json::Value = serde_json::from_slice(&manifest_json(&[])).unwrap();
-        unversioned.as_object_mut().unwrap().remove("format_version");
+        let mut unversioned: serde_json::Value =
+            serde_json::from_slice(&manifest_json(&[])).unwrap();
+        unversioned
+            .as_object_mut()
+            .unwrap()
+            .remove("format_version");
         let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-            ("malformed", tgz(&[Ent::File(MANIFEST_NAME, b"{\"format_version\": 1, ")]), "JSON"),
-            ("wrong schema", tgz(&[Ent::File(MANIFEST_NAME, b"{\"format_version\": 1}")]), "malformed"),
-            ("future", tgz(&[Ent::File(MANIFEST_NAME, future.to_string().as_bytes())]), "format 2"),
-            ("unversioned", tgz(&[Ent::File(MANIFEST_NAME, unversioned.to_string().as_bytes())]), "format_version"),
+            (
+                "malformed",
+                tgz(&[Ent::File(MANIFEST_NAME, b"{\"format_version\": 1, ")]),
+                "JSON",
+            ),
+            (
+                "wrong schema",
+                tgz(&[Ent::File(MANIFEST_NAME, b"{\"format_version\": 1}")]),
+                "malformed",
+            ),
+            (
+                "future",
+                tgz(&[Ent::File(MANIFEST_NAME, future.to_string().as_bytes())]),
+                "format 2",
+            ),
+            (
+                "unversioned",
+                tgz(&[Ent::File(MANIFEST_NAME, unversioned.to_string().as_bytes())]),
+                "format_version",
+            ),
             (
                 "manifest not first",
-                tgz(&[Ent::File("a.txt", b"a"), Ent::File(MANIFEST_NAME, &manifest_json(&[("a.txt", b"a")]))]),
+                tgz(&[
+                    Ent::File("a.txt", b"a"),
+                    Ent::File(MANIFEST_NAME, &manifest_json(&[("a.txt", b"a")])),
+                ]),
                 "first member",
             ),
-            ("manifest is a folder", tgz(&[Ent::Dir(MANIFEST_NAME)]), "first member"),
+            (
+                "manifest is a folder",
+                tgz(&[Ent::Dir(MANIFEST_NAME)]),
+                "first member",
+            ),
         ];
         for (what, bytes, needle) in cases {
             let p = put(dir.path(), "a.tar.gz", &bytes);
             let e = read_manifest(&p).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::UnsupportedFormat, "{what}: {e}");
             assert!(e.message().contains(needle), "{what}: {e}");
-            assert_eq!(check(&p).unwrap_err().kind(), ErrorKind::UnsupportedFormat, "{what}");
-            assert_eq!(copy(&p, "a.txt").unwrap_err().kind(), ErrorKind::UnsupportedFormat, "{what}");
-            assert_eq!(extract(&p).unwrap_err().kind(), ErrorKind::UnsupportedFormat, "{what}");
+            assert_eq!(
+                check(&p).unwrap_err().kind(),
+                ErrorKind::UnsupportedFormat,
+                "{what}"
+            );
+            assert_eq!(
+                copy(&p, "a.txt").unwrap_err().kind(),
+                ErrorKind::UnsupportedFormat,
+                "{what}"
+            );
+            assert_eq!(
+                extract(&p).unwrap_err().kind(),
+                ErrorKind::UnsupportedFormat,
+                "{what}"
+            );
             if what == "future" {
                 assert!(e.hint().unwrap().contains("upgrade Offsite"), "{e:?}");
             }
@@ -891,10 +1160,25 @@ mod tests {
             let p = put(dir.path(), "x.tar.gz", &bytes);
             let e = read_manifest(&p).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::UnsupportedFormat, "{what}: {e}");
-            assert!(e.message().starts_with("not an Offsite archive: "), "{what}: {e}");
-            assert_eq!(check(&p).unwrap_err().kind(), ErrorKind::UnsupportedFormat, "{what}");
-            assert_eq!(copy(&p, "x").unwrap_err().kind(), ErrorKind::UnsupportedFormat, "{what}");
-            assert_eq!(extract(&p).unwrap_err().kind(), ErrorKind::UnsupportedFormat, "{what}");
+            assert!(
+                e.message().starts_with("not an Offsite archive: "),
+                "{what}: {e}"
+            );
+            assert_eq!(
+                check(&p).unwrap_err().kind(),
+                ErrorKind::UnsupportedFormat,
+                "{what}"
+            );
+            assert_eq!(
+                copy(&p, "x").unwrap_err().kind(),
+                ErrorKind::UnsupportedFormat,
+                "{what}"
+            );
+            assert_eq!(
+                extract(&p).unwrap_err().kind(),
+                ErrorKind::UnsupportedFormat,
+                "{what}"
+            );
         }
         let e = check(&dir.path().join("nope.tar.gz")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
@@ -918,9 +1202,17 @@ mod tests {
         for (name, evil) in evils {
             for evil_first in [false, true] {
                 let entries = if evil_first {
-                    vec![Ent::File(MANIFEST_NAME, &meta), clone_ent(&evil), Ent::File("ok.txt", ok)]
+                    vec![
+                        Ent::File(MANIFEST_NAME, &meta),
+                        clone_ent(&evil),
+                        Ent::File("ok.txt", ok),
+                    ]
                 } else {
-                    vec![Ent::File(MANIFEST_NAME, &meta), Ent::File("ok.txt", ok), clone_ent(&evil)]
+                    vec![
+                        Ent::File(MANIFEST_NAME, &meta),
+                        Ent::File("ok.txt", ok),
+                        clone_ent(&evil),
+                    ]
                 };
                 let archives = root.path().join("archives");
                 std::fs::create_dir_all(&archives).unwrap();
@@ -929,8 +1221,14 @@ mod tests {
                 let r = check(&p).unwrap();
                 assert!(!r.ok, "{name}");
                 assert_eq!(r.first_bad.as_deref(), Some(name), "{r:#?}");
-                assert_eq!(bad_member(&r, name).problem_kind, Some(ErrorKind::UnsafePath));
-                assert!(r.members.iter().find(|m| m.name == "ok.txt").unwrap().ok, "{r:#?}");
+                assert_eq!(
+                    bad_member(&r, name).problem_kind,
+                    Some(ErrorKind::UnsafePath)
+                );
+                assert!(
+                    r.members.iter().find(|m| m.name == "ok.txt").unwrap().ok,
+                    "{r:#?}"
+                );
 
                 // Extraction into an existing empty folder two levels down.
                 let dest = root.path().join("work").join("dest");
@@ -938,24 +1236,50 @@ mod tests {
                 let e = extract_all(&p, &dest, &CancellationToken::new()).unwrap_err();
                 assert_eq!(e.kind(), ErrorKind::UnsafePath, "{name}: {e}");
                 assert!(e.message().contains(name), "{name}: {e}");
-                assert_eq!(names_in(&dest), Vec::<String>::new(), "{name}: left files in dest");
-                assert_eq!(names_in(&root.path().join("work")), vec!["dest".to_string()], "{name}");
-                assert_eq!(names_in(root.path()), vec!["archives".to_string(), "work".to_string()], "{name}");
-                assert_eq!(names_in(&archives), vec!["evil.tar.gz".to_string()], "{name}");
+                assert_eq!(
+                    names_in(&dest),
+                    Vec::<String>::new(),
+                    "{name}: left files in dest"
+                );
+                assert_eq!(
+                    names_in(&root.path().join("work")),
+                    vec!["dest".to_string()],
+                    "{name}"
+                );
+                assert_eq!(
+                    names_in(root.path()),
+                    vec!["archives".to_string(), "work".to_string()],
+                    "{name}"
+                );
+                assert_eq!(
+                    names_in(&archives),
+                    vec!["evil.tar.gz".to_string()],
+                    "{name}"
+                );
                 assert_eq!(Path::new("/etc/x").exists(), etc_x_existed);
 
                 // Reading ok.txt only fails when the unsafe member comes before it.
                 match copy(&p, "ok.txt") {
                     Ok(b) => assert!(!evil_first && b == ok, "{name}"),
-                    Err(e) => assert!(evil_first && e.kind() == ErrorKind::UnsafePath, "{name}: {e}"),
+                    Err(e) => assert!(
+                        evil_first && e.kind() == ErrorKind::UnsafePath,
+                        "{name}: {e}"
+                    ),
                 }
             }
         }
         let s = sample(1000, 6);
         for bad in ["../x", "/etc/passwd", "a/./b"] {
-            assert_eq!(copy(s.path(), bad).unwrap_err().kind(), ErrorKind::UnsafePath, "{bad}");
+            assert_eq!(
+                copy(s.path(), bad).unwrap_err().kind(),
+                ErrorKind::UnsafePath,
+                "{bad}"
+            );
         }
-        assert_eq!(copy(s.path(), "nope.txt").unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            copy(s.path(), "nope.txt").unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
     }
 
     fn clone_ent<'a>(e: &Ent<'a>) -> Ent<'a> {
@@ -974,14 +1298,22 @@ mod tests {
         let p = put(
             dir.path(),
             ARCHIVE,
-            &tgz(&[Ent::File(MANIFEST_NAME, &meta), Ent::Dir("config/"), Ent::Dir("empty/"), Ent::File("config/a.json", b"{}")]),
+            &tgz(&[
+                Ent::File(MANIFEST_NAME, &meta),
+                Ent::Dir("config/"),
+                Ent::Dir("empty/"),
+                Ent::File("config/a.json", b"{}"),
+            ]),
         );
         assert!(check(&p).unwrap().ok);
         let out = tempfile::tempdir().unwrap();
         let files = extract_all(&p, &out.path().join("d"), &CancellationToken::new()).unwrap();
         assert_eq!(files.len(), 2);
         assert!(out.path().join("d/empty").is_dir());
-        assert_eq!(std::fs::read(out.path().join("d/config/a.json")).unwrap(), b"{}");
+        assert_eq!(
+            std::fs::read(out.path().join("d/config/a.json")).unwrap(),
+            b"{}"
+        );
     }
 
     #[test]
@@ -992,12 +1324,22 @@ mod tests {
         let e = extract_all(s.path(), out.path(), &CancellationToken::new()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert_eq!(names_in(out.path()), vec!["keep.txt".to_string()]);
-        let e = extract_all(s.path(), &out.path().join("keep.txt"), &CancellationToken::new()).unwrap_err();
+        let e = extract_all(
+            s.path(),
+            &out.path().join("keep.txt"),
+            &CancellationToken::new(),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         // An existing empty folder is fine.
         let empty = out.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
-        assert_eq!(extract_all(s.path(), &empty, &CancellationToken::new()).unwrap().len(), 4);
+        assert_eq!(
+            extract_all(s.path(), &empty, &CancellationToken::new())
+                .unwrap()
+                .len(),
+            4
+        );
     }
 
     #[test]
@@ -1010,7 +1352,12 @@ mod tests {
         let r = check(s.path()).unwrap();
         assert!(!r.ok);
         assert_eq!(r.first_bad.as_deref(), Some(sidecar_name.as_str()));
-        assert_eq!(r.sidecar, SidecarStatus::Mismatch { expected: "0".repeat(64) });
+        assert_eq!(
+            r.sidecar,
+            SidecarStatus::Mismatch {
+                expected: "0".repeat(64)
+            }
+        );
         assert!(r.members.iter().all(|m| m.ok));
 
         std::fs::write(&side, "not a checksum\n").unwrap();
@@ -1038,7 +1385,10 @@ mod tests {
         h.set_size(4);
         h.set_cksum();
         tarred_extra.append(&h, &b"evil"[..]).unwrap();
-        for (what, tail) in [("garbage", b"garbage".to_vec()), ("hidden member", gzip(&tarred_extra.into_inner().unwrap()))] {
+        for (what, tail) in [
+            ("garbage", b"garbage".to_vec()),
+            ("hidden member", gzip(&tarred_extra.into_inner().unwrap())),
+        ] {
             let mut bytes = good.clone();
             bytes.extend_from_slice(&tail);
             let p = put(work.path(), ARCHIVE, &bytes);
@@ -1059,7 +1409,11 @@ mod tests {
             move |u: &ProgressUpdate| seen.lock().unwrap().push(u.clone())
         };
         let reporter = Reporter::with_interval(Arc::new(sink), "v", Duration::ZERO);
-        assert!(verify(s.path(), &reporter, &CancellationToken::new()).unwrap().ok);
+        assert!(
+            verify(s.path(), &reporter, &CancellationToken::new())
+                .unwrap()
+                .ok
+        );
         let seen = seen.lock().unwrap();
         assert_eq!(seen[0].phase, Phase::Verifying);
         assert_eq!(seen[0].bytes_total, Some(s.written.size));
@@ -1072,7 +1426,10 @@ mod tests {
         let s = sample(3 << 20, 6);
         let cancel = CancellationToken::new();
         cancel.cancel();
-        assert_eq!(verify(s.path(), &quiet(), &cancel).unwrap_err().kind(), ErrorKind::Cancelled);
+        assert_eq!(
+            verify(s.path(), &quiet(), &cancel).unwrap_err().kind(),
+            ErrorKind::Cancelled
+        );
         let mut out = Vec::new();
         let e = copy_member(s.path(), DATABASE_MEMBER, &mut out, &quiet(), &cancel).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Cancelled);
@@ -1094,10 +1451,25 @@ mod tests {
             std::fs::create_dir_all(src.join(Path::new(&long).parent().unwrap())).unwrap();
             std::fs::write(src.join(&long), &content).unwrap();
             std::fs::write(src.join("b.txt"), &small).unwrap();
-            std::fs::write(src.join(MANIFEST_NAME), manifest_json(&[(&long, &content), ("b.txt", &small)])).unwrap();
+            std::fs::write(
+                src.join(MANIFEST_NAME),
+                manifest_json(&[(&long, &content), ("b.txt", &small)]),
+            )
+            .unwrap();
             let archive = work.path().join("gnu.tar.gz");
             let a = archive.to_str().unwrap();
-            tool(&src, "tar", &[&format!("--format={format}"), "-czf", a, MANIFEST_NAME, &long, "b.txt"]);
+            tool(
+                &src,
+                "tar",
+                &[
+                    &format!("--format={format}"),
+                    "-czf",
+                    a,
+                    MANIFEST_NAME,
+                    &long,
+                    "b.txt",
+                ],
+            );
             let r = check(&archive).unwrap();
             assert!(r.ok, "{format}: {r:#?}");
             assert_eq!(copy(&archive, &long).unwrap(), content, "{format}");

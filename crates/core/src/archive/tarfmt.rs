@@ -38,7 +38,11 @@ pub(crate) fn file_header(name: &str, size: u64, mtime: u64) -> Vec<u8> {
         out.extend_from_slice(name);
         out.push(0);
         out.resize(out.len() + padding(name.len() as u64 + 1), 0);
-        header.as_gnu_mut().unwrap().name.copy_from_slice(&name[..100]);
+        header
+            .as_gnu_mut()
+            .unwrap()
+            .name
+            .copy_from_slice(&name[..100]);
     } else {
         header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
     }
@@ -148,7 +152,12 @@ pub(crate) struct TarReader<R> {
 
 impl<R: Read> TarReader<R> {
     pub fn new(inner: R) -> Self {
-        TarReader { inner, remaining: 0, pad: 0, failed: false }
+        TarReader {
+            inner,
+            remaining: 0,
+            pad: 0,
+            failed: false,
+        }
     }
 
     pub fn into_inner(self) -> R {
@@ -168,12 +177,16 @@ impl<R: Read> TarReader<R> {
     /// Reads up to `buf.len()` bytes of the current entry; `Ok(0)` only at the entry's end.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, TarError> {
         if self.failed {
-            return Err(TarError::Stream(io::Error::other("archive reader already failed")));
+            return Err(TarError::Stream(io::Error::other(
+                "archive reader already failed",
+            )));
         }
         if self.remaining == 0 || buf.is_empty() {
             return Ok(0);
         }
-        let want = buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         loop {
             match self.inner.read(&mut buf[..want]) {
                 Ok(0) => return self.fail(TarError::Truncated),
@@ -233,7 +246,9 @@ impl<R: Read> TarReader<R> {
     /// Reads the (small) data of an extension entry.
     fn read_ext(&mut self, size: u64) -> Result<Vec<u8>, TarError> {
         if size > MAX_EXT {
-            return self.fail(TarError::BadHeader(format!("extension header of {size} bytes")));
+            return self.fail(TarError::BadHeader(format!(
+                "extension header of {size} bytes"
+            )));
         }
         let mut data = vec![0u8; size as usize];
         self.remaining = size;
@@ -246,7 +261,9 @@ impl<R: Read> TarReader<R> {
     /// Skips what is left of the current entry and reads the next header.
     pub fn next(&mut self) -> Result<Next, TarError> {
         if self.failed {
-            return Err(TarError::Stream(io::Error::other("archive reader already failed")));
+            return Err(TarError::Stream(io::Error::other(
+                "archive reader already failed",
+            )));
         }
         self.skip(self.remaining + self.pad)?;
         self.remaining = 0;
@@ -288,10 +305,15 @@ impl<R: Read> TarReader<R> {
                         match k.as_slice() {
                             b"path" => pax_path = Some(v),
                             b"linkpath" => pax_link = Some(v),
-                            b"size" => match std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()) {
-                                Some(n) => pax_size = Some(n),
-                                None => return self.fail(TarError::BadHeader("invalid pax size".into())),
-                            },
+                            b"size" => {
+                                match std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()) {
+                                    Some(n) => pax_size = Some(n),
+                                    None => {
+                                        return self
+                                            .fail(TarError::BadHeader("invalid pax size".into()))
+                                    }
+                                }
+                            }
                             _ => {}
                         }
                     }
@@ -307,7 +329,10 @@ impl<R: Read> TarReader<R> {
                         (None, Some(l)) => l,
                         (None, None) => header_name(&block),
                     };
-                    let raw_link = pax_link.take().or(long_link.take()).unwrap_or_else(|| field_str(&block[157..257]));
+                    let raw_link = pax_link
+                        .take()
+                        .or(long_link.take())
+                        .unwrap_or_else(|| field_str(&block[157..257]));
                     let link = String::from_utf8_lossy(&raw_link).into_owned();
                     let kind = match flag {
                         b'0' | b'\0' | b'7' => Kind::File,
@@ -322,7 +347,12 @@ impl<R: Read> TarReader<R> {
                     };
                     self.remaining = size;
                     self.pad = padding(size) as u64;
-                    return Ok(Next::Entry(EntryHeader { name, utf8, kind, size }));
+                    return Ok(Next::Entry(EntryHeader {
+                        name,
+                        utf8,
+                        kind,
+                        size,
+                    }));
                 }
             }
         }
@@ -337,7 +367,9 @@ impl<R: Read> TarReader<R> {
                 Ok(0) => return Ok(()),
                 Ok(n) => {
                     if buf[..n].iter().any(|&b| b != 0) {
-                        return self.fail(TarError::BadHeader("data after the end-of-archive marker".into()));
+                        return self.fail(TarError::BadHeader(
+                            "data after the end-of-archive marker".into(),
+                        ));
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -411,7 +443,10 @@ pub(crate) fn parse_num(field: &[u8]) -> Option<u64> {
     let text: &[u8] = {
         let start = field.iter().position(|&b| b != b' ').unwrap_or(field.len());
         let rest = &field[start..];
-        let end = rest.iter().position(|&b| b == 0 || b == b' ').unwrap_or(rest.len());
+        let end = rest
+            .iter()
+            .position(|&b| b == 0 || b == b' ')
+            .unwrap_or(rest.len());
         &rest[..end]
     };
     let mut v: u64 = 0;
@@ -424,14 +459,20 @@ pub(crate) fn parse_num(field: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// One pax record: key and value bytes.
+type PaxRecord = (Vec<u8>, Vec<u8>);
+
 /// Parses pax extended header records: `<len> <key>=<value>\n`.
-fn parse_pax(mut data: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+fn parse_pax(mut data: &[u8]) -> Result<Vec<PaxRecord>, String> {
     let mut out = Vec::new();
     while !data.is_empty() {
         if data.iter().all(|&b| b == 0) {
             break;
         }
-        let sp = data.iter().position(|&b| b == b' ').ok_or("malformed pax record")?;
+        let sp = data
+            .iter()
+            .position(|&b| b == b' ')
+            .ok_or("malformed pax record")?;
         let len: usize = std::str::from_utf8(&data[..sp])
             .ok()
             .and_then(|s| s.parse().ok())
@@ -440,7 +481,10 @@ fn parse_pax(mut data: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
             return Err("malformed pax record".into());
         }
         let rec = &data[sp + 1..len - 1];
-        let eq = rec.iter().position(|&b| b == b'=').ok_or("malformed pax record")?;
+        let eq = rec
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or("malformed pax record")?;
         out.push((rec[..eq].to_vec(), rec[eq + 1..].to_vec()));
         data = &data[len..];
     }
@@ -451,7 +495,9 @@ fn parse_pax(mut data: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
 mod tests {
     use super::*;
 
-    fn entries(bytes: &[u8]) -> (Vec<(EntryHeader, Vec<u8>)>, Result<Next, String>) {
+    type Parsed = (Vec<(EntryHeader, Vec<u8>)>, Result<Next, String>);
+
+    fn entries(bytes: &[u8]) -> Parsed {
         let mut r = TarReader::new(bytes);
         let mut out = Vec::new();
         loop {
@@ -474,7 +520,11 @@ mod tests {
     fn headers_roundtrip_with_tar_crate_and_own_parser() {
         let long = format!("storage/bucket/{}/file.bin", "k".repeat(150));
         let mut bytes = Vec::new();
-        for (name, data) in [("a.txt", &b"hello"[..]), (long.as_str(), &b"x"[..]), ("empty", &b""[..])] {
+        for (name, data) in [
+            ("a.txt", &b"hello"[..]),
+            (long.as_str(), &b"x"[..]),
+            ("empty", &b""[..]),
+        ] {
             bytes.extend(file_header(name, data.len() as u64, 1_700_000_000));
             bytes.extend_from_slice(data);
             bytes.resize(bytes.len() + padding(data.len() as u64), 0);
@@ -483,9 +533,15 @@ mod tests {
 
         // The tar crate agrees...
         let mut ar = tar::Archive::new(&bytes[..]);
-        let names: Vec<String> =
-            ar.entries().unwrap().map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned()).collect();
-        assert_eq!(names, vec!["a.txt".to_string(), long.clone(), "empty".to_string()]);
+        let names: Vec<String> = ar
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["a.txt".to_string(), long.clone(), "empty".to_string()]
+        );
 
         // ...and so does our parser.
         let (got, end) = entries(&bytes);

@@ -14,11 +14,16 @@ pub(crate) fn manifest() -> Manifest {
         project: "shop".into(),
         backup_type: BackupType::Database,
         created_at: "2026-11-21T10:15:00Z".into(),
-        versions: Versions { tool: "offsite test".into(), server: Some("15.8".into()), pg_dump: None },
+        versions: Versions {
+            tool: "offsite test".into(),
+            server: Some("15.8".into()),
+            pg_dump: None,
+        },
         source: SourceInfo::default(),
         members: Vec::new(),
         components: Default::default(),
         tables: Vec::new(),
+        roles: Vec::new(),
         globals_note: None,
     }
 }
@@ -37,7 +42,14 @@ pub(crate) fn data(len: usize, seed: u64) -> Vec<u8> {
         let r = next();
         if r % 3 == 0 {
             for _ in 0..(r >> 8) % 64 {
-                out.extend_from_slice(format!("INSERT INTO t VALUES ({}, 'customer {}');\n", r % 1000, r % 77).as_bytes());
+                out.extend_from_slice(
+                    format!(
+                        "INSERT INTO t VALUES ({}, 'customer {}');\n",
+                        r % 1000,
+                        r % 77
+                    )
+                    .as_bytes(),
+                );
             }
         } else {
             for _ in 0..(r >> 8) % 512 {
@@ -75,7 +87,11 @@ impl Sample {
         &self.written.path
     }
     pub fn members(&self) -> Vec<(&str, &[u8])> {
-        vec![(DATABASE_MEMBER, &self.dump), (GLOBALS_MEMBER, &self.globals), (&self.object_name, &self.object)]
+        vec![
+            (DATABASE_MEMBER, &self.dump),
+            (GLOBALS_MEMBER, &self.globals),
+            (&self.object_name, &self.object),
+        ]
     }
 }
 
@@ -83,9 +99,14 @@ pub(crate) fn sample(dump_len: usize, level: u32) -> Sample {
     let dir = tempfile::tempdir().unwrap();
     let inputs = tempfile::tempdir().unwrap();
     let dump = data(dump_len, 1);
-    let globals = b"CREATE ROLE shop_app;\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO shop_app;\n".to_vec();
+    let globals =
+        b"CREATE ROLE shop_app;\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO shop_app;\n"
+            .to_vec();
     let object = data(300_000, 2);
-    let object_name = format!("storage/avatars/{}/photo.png", "nested-folder-name".repeat(8));
+    let object_name = format!(
+        "storage/avatars/{}/photo.png",
+        "nested-folder-name".repeat(8)
+    );
     let object_path = inputs.path().join("photo.png");
     std::fs::write(&object_path, &object).unwrap();
 
@@ -107,14 +128,25 @@ pub(crate) fn sample(dump_len: usize, level: u32) -> Sample {
     w.add_spooled(spooled);
     w.add_bytes(GLOBALS_MEMBER, globals.clone());
     w.add_file(&object_name, &object_path).unwrap();
-    let written = w.finish(manifest(), &quiet(), &CancellationToken::new()).unwrap();
-    Sample { dir, written, dump, globals, object, object_name }
+    let written = w
+        .finish(manifest(), &quiet(), &CancellationToken::new())
+        .unwrap();
+    Sample {
+        dir,
+        written,
+        dump,
+        globals,
+        object,
+        object_name,
+    }
 }
 
 /// Names in a folder, sorted.
 pub(crate) fn names_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => Vec::new(),
     };
     v.sort();
@@ -165,7 +197,11 @@ pub(crate) fn manifest_json(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut m = manifest();
     m.members = members
         .iter()
-        .map(|(n, d)| MemberEntry { name: n.to_string(), size: d.len() as u64, sha256: sha(d) })
+        .map(|(n, d)| MemberEntry {
+            name: n.to_string(),
+            size: d.len() as u64,
+            sha256: sha(d),
+        })
         .collect();
     serde_json::to_vec(&m).unwrap()
 }

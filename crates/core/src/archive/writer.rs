@@ -16,8 +16,8 @@
 use super::pargz::ParGz;
 use super::tarfmt::{file_header, padding, ZEROS};
 use super::{
-    check_member_name, sidecar_path, sync_dir, Manifest, MemberEntry, CHUNK, DATABASE_MEMBER, FORMAT_VERSION,
-    GLOBALS_MEMBER, MANIFEST_NAME, TMP_PREFIX,
+    check_member_name, sidecar_path, sync_dir, Manifest, MemberEntry, CHUNK, DATABASE_MEMBER,
+    FORMAT_VERSION, GLOBALS_MEMBER, MANIFEST_NAME, TMP_PREFIX,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{Phase, Reporter};
@@ -40,8 +40,17 @@ pub struct ArchiveWriter {
 }
 
 enum Pending {
-    Bytes { name: String, data: Vec<u8>, sha256: String },
-    File { name: String, path: PathBuf, size: u64, sha256: String },
+    Bytes {
+        name: String,
+        data: Vec<u8>,
+        sha256: String,
+    },
+    File {
+        name: String,
+        path: PathBuf,
+        size: u64,
+        sha256: String,
+    },
     Spooled(SpooledMember),
 }
 
@@ -56,10 +65,16 @@ impl Pending {
     fn entry(&self) -> MemberEntry {
         let (name, size, sha256) = match self {
             Pending::Bytes { name, data, sha256 } => (name, data.len() as u64, sha256),
-            Pending::File { name, size, sha256, .. } => (name, *size, sha256),
+            Pending::File {
+                name, size, sha256, ..
+            } => (name, *size, sha256),
             Pending::Spooled(m) => (&m.name, m.size, &m.sha256),
         };
-        MemberEntry { name: name.clone(), size, sha256: sha256.clone() }
+        MemberEntry {
+            name: name.clone(),
+            size,
+            sha256: sha256.clone(),
+        }
     }
 
     /// Bytes the packing phase processes for this member (compressed size for a spool).
@@ -114,21 +129,33 @@ impl ArchiveWriter {
             || file_name.starts_with('.')
             || file_name.ends_with(".sha256")
         {
-            return Err(Error::invalid(format!("invalid archive file name {file_name:?}")));
+            return Err(Error::invalid(format!(
+                "invalid archive file name {file_name:?}"
+            )));
         }
         if level > 9 {
-            return Err(Error::invalid(format!("compression level must be 0-9, not {level}")));
+            return Err(Error::invalid(format!(
+                "compression level must be 0-9, not {level}"
+            )));
         }
         let md = std::fs::metadata(dest_dir)
             .map_err(|e| Error::io(format!("destination folder {}", dest_dir.display()), e))?;
         if !md.is_dir() {
-            return Err(Error::invalid(format!("{} is not a folder", dest_dir.display())));
+            return Err(Error::invalid(format!(
+                "{} is not a folder",
+                dest_dir.display()
+            )));
         }
         let final_path = dest_dir.join(file_name);
         if final_path.symlink_metadata().is_ok() {
             return Err(already_exists(&final_path));
         }
-        Ok(ArchiveWriter { dir: dest_dir.to_path_buf(), file_name: file_name.to_string(), level, members: Vec::new() })
+        Ok(ArchiveWriter {
+            dir: dest_dir.to_path_buf(),
+            file_name: file_name.to_string(),
+            level,
+            members: Vec::new(),
+        })
     }
 
     /// A writer for one member of unknown size. Its bytes are hashed, counted and compressed as
@@ -154,7 +181,11 @@ impl ArchiveWriter {
     /// [`finish`](Self::finish).
     pub fn add_bytes(&mut self, member_name: &str, bytes: Vec<u8>) {
         let sha256 = hex::encode(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
-        self.members.push(Pending::Bytes { name: member_name.to_string(), data: bytes, sha256 });
+        self.members.push(Pending::Bytes {
+            name: member_name.to_string(),
+            data: bytes,
+            sha256,
+        });
     }
 
     /// An existing file. It is hashed now (the manifest, which comes first in the archive, needs
@@ -162,10 +193,16 @@ impl ArchiveWriter {
     /// [`ErrorKind::Integrity`] if the file changed in between.
     pub fn add_file(&mut self, member_name: &str, path: &Path) -> Result<()> {
         check_name(member_name)?;
-        let mut file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let md = file.metadata().map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let mut file =
+            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let md = file
+            .metadata()
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         if !md.is_file() {
-            return Err(Error::invalid(format!("{} is not a regular file", path.display())));
+            return Err(Error::invalid(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
         }
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         let mut size = 0u64;
@@ -194,7 +231,12 @@ impl ArchiveWriter {
     /// `<archive>.sha256` is written the same way and the folder is synced. Checks `cancel`
     /// between chunks. Reports [`Phase::Packing`] then [`Phase::Syncing`] (the caller finishes
     /// the reporter). On any failure nothing of this archive remains in the folder.
-    pub fn finish(mut self, manifest: Manifest, reporter: &Reporter, cancel: &CancellationToken) -> Result<Written> {
+    pub fn finish(
+        mut self,
+        manifest: Manifest,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<Written> {
         let mut cleanup = Cleanup(Vec::new());
         let written = self.write_all(manifest, reporter, cancel, &mut cleanup)?;
         cleanup.0.clear(); // success: keep everything
@@ -231,7 +273,10 @@ impl ArchiveWriter {
         for (component, member) in [("database", DATABASE_MEMBER), ("globals", GLOBALS_MEMBER)] {
             if let Some(m) = manifest.member(member) {
                 let sha = m.sha256.clone();
-                manifest.components.entry(component.to_string()).or_insert(sha);
+                manifest
+                    .components
+                    .entry(component.to_string())
+                    .or_insert(sha);
             }
         }
         let meta = serde_json::to_vec_pretty(&manifest)
@@ -244,12 +289,15 @@ impl ArchiveWriter {
         let mut gz = ParGz::new(HashingWriter::new(tmp_file), self.level);
         let io_err = |e: io::Error| Error::io(format!("writing {}", final_path.display()), e);
 
-        let total = meta.len() as u64 + self.members.iter().map(Pending::packing_bytes).sum::<u64>();
+        let total =
+            meta.len() as u64 + self.members.iter().map(Pending::packing_bytes).sum::<u64>();
         reporter.phase(Phase::Packing, Some(total));
 
-        gz.write_all(&file_header(MANIFEST_NAME, meta.len() as u64, mtime)).map_err(io_err)?;
+        gz.write_all(&file_header(MANIFEST_NAME, meta.len() as u64, mtime))
+            .map_err(io_err)?;
         gz.write_all(&meta).map_err(io_err)?;
-        gz.write_all(&ZEROS[..padding(meta.len() as u64)]).map_err(io_err)?;
+        gz.write_all(&ZEROS[..padding(meta.len() as u64)])
+            .map_err(io_err)?;
         reporter.advance(meta.len() as u64);
 
         for m in &mut self.members {
@@ -257,14 +305,26 @@ impl ArchiveWriter {
                 return Err(Error::cancelled());
             }
             let entry = m.entry();
-            gz.write_all(&file_header(&entry.name, entry.size, mtime)).map_err(io_err)?;
+            gz.write_all(&file_header(&entry.name, entry.size, mtime))
+                .map_err(io_err)?;
             match m {
                 Pending::Bytes { data, .. } => {
                     gz.write_all(data).map_err(io_err)?;
                     reporter.advance(data.len() as u64);
                 }
-                Pending::File { path, size, sha256, .. } => {
-                    append_file(&mut gz, path, *size, sha256, &entry.name, reporter, cancel, &io_err)?;
+                Pending::File {
+                    path, size, sha256, ..
+                } => {
+                    append_file(
+                        &mut gz,
+                        path,
+                        *size,
+                        sha256,
+                        &entry.name,
+                        reporter,
+                        cancel,
+                        &io_err,
+                    )?;
                 }
                 Pending::Spooled(s) => {
                     // The spool is complete gzip member(s): end ours, copy it verbatim.
@@ -277,7 +337,8 @@ impl ArchiveWriter {
                     }
                 }
             }
-            gz.write_all(&ZEROS[..padding(entry.size)]).map_err(io_err)?;
+            gz.write_all(&ZEROS[..padding(entry.size)])
+                .map_err(io_err)?;
         }
         gz.write_all(&ZEROS).map_err(io_err)?; // end-of-archive marker
         if cancel.is_cancelled() {
@@ -287,7 +348,8 @@ impl ArchiveWriter {
 
         reporter.phase(Phase::Syncing, None);
         let (file, size, sha256) = out.into_parts();
-        file.sync_all().map_err(|e| Error::io(format!("syncing {}", final_path.display()), e))?;
+        file.sync_all()
+            .map_err(|e| Error::io(format!("syncing {}", final_path.display()), e))?;
         drop(file);
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
@@ -299,14 +361,21 @@ impl ArchiveWriter {
         let sidecar = sidecar_path(&final_path);
         let (mut sfile, spath) = temp_in(&self.dir)?;
         let serr = |e| Error::io(format!("writing {}", sidecar.display()), e);
-        sfile.write_all(format!("{sha256}  {}\n", self.file_name).as_bytes()).map_err(serr)?;
+        sfile
+            .write_all(format!("{sha256}  {}\n", self.file_name).as_bytes())
+            .map_err(serr)?;
         sfile.sync_all().map_err(serr)?;
         drop(sfile);
         spath.persist(&sidecar).map_err(|e| serr(e.error))?;
         cleanup.0.push(sidecar);
         sync_dir(&self.dir)?;
 
-        Ok(Written { path: final_path, size, sha256, manifest })
+        Ok(Written {
+            path: final_path,
+            size,
+            sha256,
+            manifest,
+        })
     }
 }
 
@@ -315,14 +384,20 @@ impl fmt::Debug for ArchiveWriter {
         f.debug_struct("ArchiveWriter")
             .field("dir", &self.dir)
             .field("file_name", &self.file_name)
-            .field("members", &self.members.iter().map(Pending::name).collect::<Vec<_>>())
+            .field(
+                "members",
+                &self.members.iter().map(Pending::name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
 
 fn already_exists(path: &Path) -> Error {
-    Error::new(ErrorKind::AlreadyExists, format!("{} already exists", path.display()))
-        .with_hint("choose another destination folder or wait a second so the timestamped name differs")
+    Error::new(
+        ErrorKind::AlreadyExists,
+        format!("{} already exists", path.display()),
+    )
+    .with_hint("choose another destination folder or wait a second so the timestamped name differs")
 }
 
 /// The tar mtime of every member: the manifest's `created_at` (now if it does not parse).
@@ -343,7 +418,9 @@ fn persist_noclobber(tmp: TempPath, dest: &Path) -> Result<()> {
             if dest.symlink_metadata().is_ok() {
                 return Err(already_exists(dest));
             }
-            e.path.persist(dest).map_err(|e| Error::io(format!("renaming to {}", dest.display()), e.error))
+            e.path
+                .persist(dest)
+                .map_err(|e| Error::io(format!("renaming to {}", dest.display()), e.error))
         }
     }
 }
@@ -360,10 +437,14 @@ fn append_file(
     io_err: &dyn Fn(io::Error) -> Error,
 ) -> Result<()> {
     let changed = || {
-        Error::integrity(format!("{} ({name}) changed while it was being archived", path.display()))
-            .with_hint("run the backup again")
+        Error::integrity(format!(
+            "{} ({name}) changed while it was being archived",
+            path.display()
+        ))
+        .with_hint("run the backup again")
     };
-    let mut file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut file =
+        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     let mut buf = vec![0u8; CHUNK];
     let mut left = size;
@@ -395,7 +476,9 @@ fn copy_spool(
     cancel: &CancellationToken,
     io_err: &dyn Fn(io::Error) -> Error,
 ) -> Result<u64> {
-    spool.seek(SeekFrom::Start(0)).map_err(|e| Error::io("reading a spool file", e))?;
+    spool
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io("reading a spool file", e))?;
     let mut copied = 0u64;
     loop {
         if cancel.is_cancelled() {
@@ -403,7 +486,8 @@ fn copy_spool(
         }
         let mut buf = gz.pool().take();
         buf.resize(CHUNK, 0);
-        let n = super::pipeline::read_full(spool, &mut buf).map_err(|e| Error::io("reading a spool file", e))?;
+        let n = super::pipeline::read_full(spool, &mut buf)
+            .map_err(|e| Error::io("reading a spool file", e))?;
         if n == 0 {
             gz.pool().give(buf);
             return Ok(copied);
@@ -434,10 +518,18 @@ struct HashingWriter {
 
 impl HashingWriter {
     fn new(file: File) -> Self {
-        HashingWriter { file, ctx: ring::digest::Context::new(&ring::digest::SHA256), count: 0 }
+        HashingWriter {
+            file,
+            ctx: ring::digest::Context::new(&ring::digest::SHA256),
+            count: 0,
+        }
     }
     fn into_parts(self) -> (File, u64, String) {
-        (self.file, self.count, hex::encode(self.ctx.finish().as_ref()))
+        (
+            self.file,
+            self.count,
+            hex::encode(self.ctx.finish().as_ref()),
+        )
     }
 }
 
@@ -477,11 +569,17 @@ impl SpoolWriter {
 
     /// Completes the spool. Errors keep their cause (a full disk is [`ErrorKind::DiskFull`]).
     pub fn finish(mut self) -> Result<SpooledMember> {
-        let gz = self.gz.take().ok_or_else(|| Error::internal("spool already finished"))?;
+        let gz = self
+            .gz
+            .take()
+            .ok_or_else(|| Error::internal("spool already finished"))?;
         let what = || format!("writing the spool of {}", self.name);
         let mut file = gz.finish().map_err(|e| Error::io(what(), e))?;
         let compressed_len = file.stream_position().map_err(|e| Error::io(what(), e))?;
-        let path = self.path.take().ok_or_else(|| Error::internal("spool already finished"))?;
+        let path = self
+            .path
+            .take()
+            .ok_or_else(|| Error::internal("spool already finished"))?;
         Ok(SpooledMember {
             name: std::mem::take(&mut self.name),
             size: self.count,
@@ -495,7 +593,10 @@ impl SpoolWriter {
 
 impl Write for SpoolWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let gz = self.gz.as_mut().ok_or_else(|| io::Error::other("spool already finished"))?;
+        let gz = self
+            .gz
+            .as_mut()
+            .ok_or_else(|| io::Error::other("spool already finished"))?;
         gz.write_all(buf)?;
         self.ctx.update(buf);
         self.count += buf.len() as u64;
@@ -510,7 +611,10 @@ impl Write for SpoolWriter {
 
 impl fmt::Debug for SpoolWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SpoolWriter").field("name", &self.name).field("bytes", &self.count).finish()
+        f.debug_struct("SpoolWriter")
+            .field("name", &self.name)
+            .field("bytes", &self.count)
+            .finish()
     }
 }
 
@@ -565,23 +669,51 @@ mod tests {
     use tokio_util::sync::CancellationToken;
 
     #[test]
+    fn writers_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<ArchiveWriter>();
+        send::<SpoolWriter>();
+        send::<SpooledMember>();
+        send::<Written>();
+    }
+
+    #[test]
     fn round_trip_spool_bytes_and_file() {
         let s = sample(3 * 1024 * 1024 + 12_345, 6);
         let w = &s.written;
-        assert_eq!(names_in(s.dir.path()), vec![ARCHIVE.to_string(), format!("{ARCHIVE}.sha256")]);
+        assert_eq!(
+            names_in(s.dir.path()),
+            vec![ARCHIVE.to_string(), format!("{ARCHIVE}.sha256")]
+        );
 
         // Size, hash and sidecar describe the file on disk.
         assert_eq!(w.size, std::fs::metadata(s.path()).unwrap().len());
         assert_eq!(w.sha256, sha256_file(s.path()).unwrap());
         let sidecar = std::fs::read_to_string(sidecar_path(s.path())).unwrap();
         assert_eq!(sidecar, format!("{}  {ARCHIVE}\n", w.sha256));
-        assert_eq!(read_sidecar(s.path()).unwrap().as_deref(), Some(w.sha256.as_str()));
+        assert_eq!(
+            read_sidecar(s.path()).unwrap().as_deref(),
+            Some(w.sha256.as_str())
+        );
 
         // The manifest lists every member in archive order, and round-trips.
-        let listed: Vec<(&str, u64, &str)> =
-            w.manifest.members.iter().map(|m| (m.name.as_str(), m.size, m.sha256.as_str())).collect();
-        let want: Vec<(&str, u64, String)> = s.members().iter().map(|(n, d)| (*n, d.len() as u64, sha(d))).collect();
-        assert_eq!(listed, want.iter().map(|(n, l, h)| (*n, *l, h.as_str())).collect::<Vec<_>>());
+        let listed: Vec<(&str, u64, &str)> = w
+            .manifest
+            .members
+            .iter()
+            .map(|m| (m.name.as_str(), m.size, m.sha256.as_str()))
+            .collect();
+        let want: Vec<(&str, u64, String)> = s
+            .members()
+            .iter()
+            .map(|(n, d)| (*n, d.len() as u64, sha(d)))
+            .collect();
+        assert_eq!(
+            listed,
+            want.iter()
+                .map(|(n, l, h)| (*n, *l, h.as_str()))
+                .collect::<Vec<_>>()
+        );
         assert_eq!(w.manifest.components.get("database"), Some(&sha(&s.dump)));
         assert_eq!(w.manifest.components.get("globals"), Some(&sha(&s.globals)));
         assert_eq!(read_manifest(s.path()).unwrap(), w.manifest);
@@ -593,9 +725,16 @@ mod tests {
         assert_eq!(report.file_sha256, w.sha256);
         assert_eq!(report.first_bad, None);
         assert_eq!(report.members.len(), 3);
-        assert!(report.members.iter().all(|m| m.ok && m.actual_sha256.as_deref() == Some(m.expected_sha256.as_str())));
+        assert!(report
+            .members
+            .iter()
+            .all(|m| m.ok && m.actual_sha256.as_deref() == Some(m.expected_sha256.as_str())));
         let content: u64 = s.members().iter().map(|(_, d)| d.len() as u64).sum();
-        assert!(report.bytes_verified > content, "{} <= {content}", report.bytes_verified);
+        assert!(
+            report.bytes_verified > content,
+            "{} <= {content}",
+            report.bytes_verified
+        );
 
         for (name, bytes) in s.members() {
             let mut out = Vec::new();
@@ -610,7 +749,10 @@ mod tests {
         assert_eq!(files.len(), 4);
         assert_eq!(files[0], dest.join(MANIFEST_NAME));
         for (name, bytes) in s.members() {
-            assert!(std::fs::read(dest.join(name)).unwrap() == bytes, "{name} differs");
+            assert!(
+                std::fs::read(dest.join(name)).unwrap() == bytes,
+                "{name} differs"
+            );
         }
     }
 
@@ -619,7 +761,11 @@ mod tests {
         let s = sample(2 * 1024 * 1024 + 777, 6);
         let dir = s.dir.path();
         tool(dir, "gzip", &["-t", ARCHIVE]);
-        tool(dir, "sha256sum", &["--check", "--strict", &format!("{ARCHIVE}.sha256")]);
+        tool(
+            dir,
+            "sha256sum",
+            &["--check", "--strict", &format!("{ARCHIVE}.sha256")],
+        );
 
         let listing = tool(dir, "tar", &["-tzvf", ARCHIVE]);
         let lines: Vec<&str> = listing.lines().collect();
@@ -629,15 +775,23 @@ mod tests {
             assert!(line.starts_with("-rw-r--r--"), "{line}");
             assert!(line.contains(&format!(" {} ", bytes.len())), "{line}");
             assert!(line.ends_with(&format!(" {name}")), "{line}");
-            assert!(line.contains("2026-11-21"), "mtime from the manifest: {line}");
+            assert!(
+                line.contains("2026-11-21"),
+                "mtime from the manifest: {line}"
+            );
         }
 
         let out = tempfile::tempdir().unwrap();
         tool(out.path(), "tar", &["-xzf", s.path().to_str().unwrap()]);
         for (name, bytes) in s.members() {
-            assert!(std::fs::read(out.path().join(name)).unwrap() == bytes, "{name} differs after GNU tar");
+            assert!(
+                std::fs::read(out.path().join(name)).unwrap() == bytes,
+                "{name} differs after GNU tar"
+            );
         }
-        let meta: Manifest = serde_json::from_slice(&std::fs::read(out.path().join(MANIFEST_NAME)).unwrap()).unwrap();
+        let meta: Manifest =
+            serde_json::from_slice(&std::fs::read(out.path().join(MANIFEST_NAME)).unwrap())
+                .unwrap();
         assert_eq!(meta, s.written.manifest);
 
         // Level 0 (stored) archives are just as readable.
@@ -653,11 +807,23 @@ mod tests {
         let spool = w.spool(DATABASE_MEMBER).unwrap();
         w.add_spooled(spool.finish().unwrap());
         w.add_bytes("empty.txt", Vec::new());
-        let written = w.finish(manifest(), &quiet(), &CancellationToken::new()).unwrap();
+        let written = w
+            .finish(manifest(), &quiet(), &CancellationToken::new())
+            .unwrap();
         let report = verify(&written.path, &quiet(), &CancellationToken::new()).unwrap();
         assert!(report.ok, "{report:#?}");
         let mut out = Vec::new();
-        assert_eq!(copy_member(&written.path, DATABASE_MEMBER, &mut out, &quiet(), &CancellationToken::new()).unwrap(), 0);
+        assert_eq!(
+            copy_member(
+                &written.path,
+                DATABASE_MEMBER,
+                &mut out,
+                &quiet(),
+                &CancellationToken::new()
+            )
+            .unwrap(),
+            0
+        );
         tool(dir.path(), "tar", &["-tzf", ARCHIVE]);
     }
 
@@ -685,7 +851,10 @@ mod tests {
     fn cancel_mid_finish_leaves_nothing() {
         let cases: [(&str, CancelAt); 3] = [
             ("at once", Box::new(|_| true)),
-            ("while packing", Box::new(|u| u.phase == Phase::Packing && u.bytes_done > (2 << 20))),
+            (
+                "while packing",
+                Box::new(|u| u.phase == Phase::Packing && u.bytes_done > (2 << 20)),
+            ),
             ("while syncing", Box::new(|u| u.phase == Phase::Syncing)),
         ];
         for (when, cancel_at) in cases {
@@ -718,7 +887,9 @@ mod tests {
         let mut half = w.spool(DATABASE_MEMBER).unwrap();
         half.write_all(&data(3 << 20, 4)).unwrap();
         w.add_file("f", &put(inputs.path(), "f", b"abc")).unwrap();
-        assert!(names_in(dir.path()).iter().all(|n| n.starts_with(TMP_PREFIX)));
+        assert!(names_in(dir.path())
+            .iter()
+            .all(|n| n.starts_with(TMP_PREFIX)));
         assert_eq!(names_in(dir.path()).len(), 2, "two spools");
         drop(half);
         drop(w);
@@ -737,15 +908,35 @@ mod tests {
         let mut w = ArchiveWriter::create(dir.path(), &other, 6).unwrap();
         w.add_bytes("a", b"a".to_vec());
         put(dir.path(), &other, b"precious too");
-        let e = w.finish(manifest(), &quiet(), &CancellationToken::new()).unwrap_err();
+        let e = w
+            .finish(manifest(), &quiet(), &CancellationToken::new())
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::AlreadyExists);
-        assert_eq!(std::fs::read(dir.path().join(&other)).unwrap(), b"precious too");
+        assert_eq!(
+            std::fs::read(dir.path().join(&other)).unwrap(),
+            b"precious too"
+        );
         assert_eq!(names_in(dir.path()), vec![other, ARCHIVE.to_string()]);
 
         let missing = dir.path().join("nope");
-        assert_eq!(ArchiveWriter::create(&missing, ARCHIVE, 6).unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(ArchiveWriter::create(dir.path(), "a/b.tar.gz", 6).unwrap_err().kind(), ErrorKind::InvalidInput);
-        assert_eq!(ArchiveWriter::create(dir.path(), "b.tar.gz", 10).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            ArchiveWriter::create(&missing, ARCHIVE, 6)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            ArchiveWriter::create(dir.path(), "a/b.tar.gz", 6)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            ArchiveWriter::create(dir.path(), "b.tar.gz", 10)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidInput
+        );
     }
 
     #[test]
@@ -758,7 +949,9 @@ mod tests {
         let mut changed = data(100_000, 9);
         changed[50_000] ^= 1;
         std::fs::write(&f, &changed).unwrap();
-        let e = w.finish(manifest(), &quiet(), &CancellationToken::new()).unwrap_err();
+        let e = w
+            .finish(manifest(), &quiet(), &CancellationToken::new())
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
         assert!(e.message().contains("storage/b/obj"), "{e}");
         assert_eq!(names_in(dir.path()), Vec::<String>::new());
@@ -771,15 +964,28 @@ mod tests {
         let f = put(inputs.path(), "f", b"x");
         let w = ArchiveWriter::create(dir.path(), ARCHIVE, 6).unwrap();
         assert_eq!(w.spool("../x").unwrap_err().kind(), ErrorKind::InvalidInput);
-        assert_eq!(w.spool(MANIFEST_NAME).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            w.spool(MANIFEST_NAME).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
         let mut w = w;
-        assert_eq!(w.add_file("/etc/x", &f).unwrap_err().kind(), ErrorKind::InvalidInput);
-        for bad in [vec!["a/../b"], vec!["ok", "ok"], vec![MANIFEST_NAME], vec!["a\\b"]] {
+        assert_eq!(
+            w.add_file("/etc/x", &f).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+        for bad in [
+            vec!["a/../b"],
+            vec!["ok", "ok"],
+            vec![MANIFEST_NAME],
+            vec!["a\\b"],
+        ] {
             let mut w = ArchiveWriter::create(dir.path(), ARCHIVE, 6).unwrap();
             for name in &bad {
                 w.add_bytes(name, b"x".to_vec());
             }
-            let e = w.finish(manifest(), &quiet(), &CancellationToken::new()).unwrap_err();
+            let e = w
+                .finish(manifest(), &quiet(), &CancellationToken::new())
+                .unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}");
         }
         assert_eq!(names_in(dir.path()), Vec::<String>::new());
