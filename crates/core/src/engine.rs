@@ -7,7 +7,7 @@
 
 use crate::archive::{self, VerifyReport};
 use crate::backup::{self, BackupOptions, BackupSource};
-use crate::catalog::{BackupRecord, Catalog, JobKind, JobOutcome, NewBackup, NewProject, Project};
+use crate::catalog::{BackupRecord, Catalog, JobKind, JobOutcome, JobRecord, NewBackup, NewProject, Project};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgtools::{self, PgTools};
 use crate::progress::{Progress, Reporter};
@@ -94,8 +94,49 @@ impl Engine {
             None => Catalog::default_data_dir()?,
         };
         let catalog = Catalog::open(&data_dir).await?;
-        catalog.fail_stale_jobs().await?;
-        Ok(Engine { catalog, secrets: config.secrets, data_dir, pg_bin: config.pg_bin })
+        let engine = Engine { catalog, secrets: config.secrets, data_dir, pg_bin: config.pg_bin };
+        engine.fail_interrupted_jobs().await?;
+        Ok(engine)
+    }
+
+    /// Jobs the catalog shows running whose process is gone (crash, power loss) become failed.
+    /// A job's process holds `locks/job-<id>.lock` while it runs, so a job of another live
+    /// Offsite process (the app and the CLI at once) is left alone.
+    async fn fail_interrupted_jobs(&self) -> Result<()> {
+        for job in self.catalog.jobs(None, 10_000).await? {
+            if !matches!(job.state.as_str(), "running" | "cancelling") {
+                continue;
+            }
+            let path = self.lock_path(&format!("job-{}.lock", job.id))?;
+            if let Some(lock) = try_lock(&path)? {
+                let e = Error::new(ErrorKind::Interrupted, "interrupted: Offsite stopped while the job ran")
+                    .with_hint("run it again; nothing it was writing was kept");
+                self.catalog.finish_job(&job.id, JobOutcome::from_error(&e)).await?;
+                drop(lock);
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Register a job and hold its liveness lock until the returned guard drops.
+    async fn start_job(&self, kind: JobKind, project_id: Option<&str>) -> Result<(JobRecord, JobLock)> {
+        let job = self.catalog.start_job(kind, project_id).await?;
+        let path = self.lock_path(&format!("job-{}.lock", job.id))?;
+        match try_lock(&path) {
+            Ok(Some(file)) => Ok((job, JobLock { _file: file, path })),
+            Ok(None) => Err(Error::internal("a new job's lock is already held")),
+            Err(e) => {
+                let _ = self.catalog.finish_job(&job.id, JobOutcome::from_error(&e)).await;
+                Err(e)
+            }
+        }
+    }
+
+    fn lock_path(&self, name: &str) -> Result<PathBuf> {
+        let dir = self.data_dir.join("locks");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        Ok(dir.join(name))
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -175,7 +216,7 @@ impl Engine {
     ) -> Result<BackupOutcome> {
         let project = self.catalog.project(name).await?;
         let _lock = self.lock_project(&project)?;
-        let job = self.catalog.start_job(JobKind::Backup, Some(&project.id)).await?;
+        let (job, _job_lock) = self.start_job(JobKind::Backup, Some(&project.id)).await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = async {
             let src = BackupSource {
@@ -228,7 +269,7 @@ impl Engine {
             Some(p) => Some(self.lock_project(p)?),
             None => None,
         };
-        let job = self.catalog.start_job(JobKind::Verify, project.as_ref().map(|p| p.id.as_str())).await?;
+        let (job, _job_lock) = self.start_job(JobKind::Verify, project.as_ref().map(|p| p.id.as_str())).await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = {
             let (p, r, c) = (path.to_path_buf(), reporter.clone(), cancel.clone());
@@ -285,7 +326,7 @@ impl Engine {
             Some(p) => Some(self.lock_project(p)?),
             None => None,
         };
-        let job = self.catalog.start_job(JobKind::Restore, project_id.as_deref()).await?;
+        let (job, _job_lock) = self.start_job(JobKind::Restore, project_id.as_deref()).await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = async {
             let (plan, manifest, tools) = restore::plan(archive_path, target, &opts, &reporter).await?;
@@ -328,24 +369,39 @@ impl Engine {
     /// One job per project at a time, across processes: an exclusive lock on a file in the data
     /// folder, released when the guard drops (or the process dies).
     fn lock_project(&self, project: &Project) -> Result<ProjectLock> {
-        let dir = self.data_dir.join("locks");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-        let path = dir.join(format!("{}.lock", project.id));
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(ProjectLock(file)),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
-                ErrorKind::Busy,
-                format!("another job is already running on project {}", project.name),
-            )
-            .with_hint("wait for it to finish (or cancel it), then try again")),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+        match try_lock(&self.lock_path(&format!("{}.lock", project.id))?)? {
+            Some(file) => Ok(ProjectLock(file)),
+            None => Err(Error::new(ErrorKind::Busy, format!("another job is already running on project {}", project.name))
+                .with_hint("wait for it to finish (or cancel it), then try again")),
         }
+    }
+}
+
+/// An exclusive, non-blocking lock on `path` (created if missing); `None` when another holder
+/// has it. The OS releases it when the file closes or the process dies.
+fn try_lock(path: &Path) -> Result<Option<File>> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+    }
+}
+
+/// A running job's liveness lock; its file is removed when the job ends.
+struct JobLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl Drop for JobLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 

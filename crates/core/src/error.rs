@@ -50,6 +50,8 @@ pub enum ErrorKind {
     Catalog,
     /// Any other local I/O failure.
     Io,
+    /// The job's process stopped while it ran (crash, power loss, killed).
+    Interrupted,
     /// A bug: something that should not happen.
     Internal,
 }
@@ -77,6 +79,7 @@ impl ErrorKind {
             ErrorKind::Secrets => "secrets",
             ErrorKind::Catalog => "catalog",
             ErrorKind::Io => "io",
+            ErrorKind::Interrupted => "interrupted",
             ErrorKind::Internal => "internal",
         }
     }
