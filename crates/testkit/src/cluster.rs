@@ -14,8 +14,11 @@ use std::sync::{Mutex, OnceLock};
 const HOST: &str = "127.0.0.1";
 const SUPERUSER: &str = "postgres";
 /// Binaries a cluster needs (server side and the client tools tests use).
-const REQUIRED_BINARIES: &[&str] = &["initdb", "pg_ctl", "postgres", "psql", "pg_dump", "createdb"];
-const INSTALL_HINT: &str = "install the Debian package `postgresql-15` (with `postgresql-contrib`): \
+const REQUIRED_BINARIES: &[&str] = &[
+    "initdb", "pg_ctl", "postgres", "psql", "pg_dump", "createdb",
+];
+const INSTALL_HINT: &str =
+    "install the Debian package `postgresql-15` (with `postgresql-contrib`): \
      `apt-get install -y postgresql-15 postgresql-contrib`, or run `.ci/setup.sh`; \
      or point $OFFSITE_TEST_PG_BIN at a directory holding initdb, pg_ctl, postgres, psql, pg_dump";
 
@@ -65,11 +68,17 @@ impl TestCluster {
         let root = tempfile::Builder::new()
             .prefix("offsite-pg-")
             .tempdir_in(&base)
-            .unwrap_or_else(|e| panic!("testkit: cannot create a temp dir in {}: {e}", base.display()))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "testkit: cannot create a temp dir in {}: {e}",
+                    base.display()
+                )
+            })
             .keep();
         fs::set_permissions(&root, fs::Permissions::from_mode(0o700)).expect("chmod temp dir");
         if let Some((uid, gid)) = run_as {
-            std::os::unix::fs::chown(&root, Some(uid), Some(gid)).expect("chown temp dir to postgres");
+            std::os::unix::fs::chown(&root, Some(uid), Some(gid))
+                .expect("chown temp dir to postgres");
         }
         let mut cluster = TestCluster {
             data_dir: root.join("data"),
@@ -145,7 +154,11 @@ impl TestCluster {
 
     /// `postgres://postgres@127.0.0.1:PORT/db`: no password in it (it must come from elsewhere).
     pub fn url(&self, db: &str) -> String {
-        format!("postgres://{SUPERUSER}@{HOST}:{}/{}", self.port, crate::percent_encode(db))
+        format!(
+            "postgres://{SUPERUSER}@{HOST}:{}/{}",
+            self.port,
+            crate::percent_encode(db)
+        )
     }
 
     /// `postgres://postgres:PASSWORD@127.0.0.1:PORT/db`, the password percent-encoded.
@@ -170,7 +183,14 @@ impl TestCluster {
 
     /// `-h 127.0.0.1 -p PORT -U postgres`, for client tools (password via [`env`](Self::env)).
     pub fn conn_args(&self) -> Vec<String> {
-        vec!["-h".into(), HOST.into(), "-p".into(), self.port.to_string(), "-U".into(), SUPERUSER.into()]
+        vec![
+            "-h".into(),
+            HOST.into(),
+            "-p".into(),
+            self.port.to_string(),
+            "-U".into(),
+            SUPERUSER.into(),
+        ]
     }
 
     /// A command for `program` — looked up in [`bin_dir`](Self::bin_dir) first when it is a bare
@@ -186,13 +206,21 @@ impl TestCluster {
         };
         clear_pg_env(&mut cmd);
         cmd.envs(self.env());
-        cmd.env("PGCONNECT_TIMEOUT", "20").env("PGSSLMODE", "disable").env("PGCLIENTENCODING", "UTF8");
+        cmd.env("PGCONNECT_TIMEOUT", "20")
+            .env("PGSSLMODE", "disable")
+            .env("PGCLIENTENCODING", "UTF8");
         cmd
     }
 
     /// `createdb NAME` (panics on failure).
     pub fn create_db(&self, name: &str) {
-        let out = self.command("createdb").args(self.conn_args()).arg("--").arg(name).output().expect("run createdb");
+        let out = self
+            .command("createdb")
+            .args(self.conn_args())
+            .arg("--")
+            .arg(name)
+            .output()
+            .expect("run createdb");
         check(&out, &format!("createdb {name}"));
     }
 
@@ -219,13 +247,20 @@ impl TestCluster {
     /// Runs `sql` as a script with `psql -X -q -v ON_ERROR_STOP=1 -At` over TCP as the superuser;
     /// returns stdout without its trailing newline(s). Panics with psql's stderr on failure.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        self.try_psql(db, sql).unwrap_or_else(|e| panic!("psql on database {db:?} failed: {e}\n--- SQL ---\n{}", shorten(sql, 2000)))
+        self.try_psql(db, sql).unwrap_or_else(|e| {
+            panic!(
+                "psql on database {db:?} failed: {e}\n--- SQL ---\n{}",
+                shorten(sql, 2000)
+            )
+        })
     }
 
     /// Like [`psql`](Self::psql) but returns psql's stderr as the error.
     pub fn try_psql(&self, db: &str, sql: &str) -> Result<String, String> {
         let out = self.run_psql(&["-d", db, "-f", "-"], Some(sql.as_bytes()))?;
-        Ok(String::from_utf8_lossy(&out).trim_end_matches(['\n', '\r']).to_string())
+        Ok(String::from_utf8_lossy(&out)
+            .trim_end_matches(['\n', '\r'])
+            .to_string())
     }
 
     /// `psql -f PATH` against `db` (panics on failure).
@@ -241,11 +276,29 @@ impl TestCluster {
     pub fn psql_url(&self, conninfo: &str, sql: &str) -> Result<String, String> {
         let mut cmd = Command::new(self.bin("psql"));
         clear_pg_env(&mut cmd);
-        cmd.env("PGPASSFILE", "/dev/null").env("PGCONNECT_TIMEOUT", "20").env("PGSSLMODE", "disable");
-        cmd.args(["-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-At", "-d", conninfo, "-c", sql]);
-        let out = cmd.stdin(Stdio::null()).output().map_err(|e| e.to_string())?;
+        cmd.env("PGPASSFILE", "/dev/null")
+            .env("PGCONNECT_TIMEOUT", "20")
+            .env("PGSSLMODE", "disable");
+        cmd.args([
+            "-X",
+            "-q",
+            "-w",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-d",
+            conninfo,
+            "-c",
+            sql,
+        ]);
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
         if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim_end_matches(['\n', '\r']).to_string())
+            Ok(String::from_utf8_lossy(&out.stdout)
+                .trim_end_matches(['\n', '\r'])
+                .to_string())
         } else {
             Err(String::from_utf8_lossy(&out.stderr).into_owned())
         }
@@ -253,20 +306,29 @@ impl TestCluster {
 
     /// Loads [`crate::supabase_fixture_sql`] into `db` (which should be new and empty).
     pub fn load_supabase_fixture(&self, db: &str) {
-        if let Err(e) = self.run_psql(&["-d", db, "-f", "-"], Some(crate::supabase_fixture_sql().as_bytes())) {
+        if let Err(e) = self.run_psql(
+            &["-d", db, "-f", "-"],
+            Some(crate::supabase_fixture_sql().as_bytes()),
+        ) {
             panic!("loading the Supabase-shaped fixture into {db:?} failed: {e}");
         }
     }
 
     /// `server_version_num`, e.g. 150020.
     pub fn server_version_num(&self) -> u32 {
-        self.psql("postgres", "SHOW server_version_num").parse().expect("server_version_num")
+        self.psql("postgres", "SHOW server_version_num")
+            .parse()
+            .expect("server_version_num")
     }
 
     /// Creates a large object holding `bytes` in `db`; returns its oid.
     pub fn create_large_object(&self, db: &str, bytes: &[u8]) -> u32 {
-        let oid = self.psql(db, &format!("SELECT lo_from_bytea(0, {})", crate::bytea_literal(bytes)));
-        oid.parse().unwrap_or_else(|_| panic!("lo_from_bytea returned {oid:?}"))
+        let oid = self.psql(
+            db,
+            &format!("SELECT lo_from_bytea(0, {})", crate::bytea_literal(bytes)),
+        );
+        oid.parse()
+            .unwrap_or_else(|_| panic!("lo_from_bytea returned {oid:?}"))
     }
 
     /// The bytes of large object `oid` in `db`.
@@ -286,7 +348,12 @@ impl TestCluster {
 
     /// Whether the server is running (`pg_ctl status`).
     pub fn is_running(&self) -> bool {
-        self.pg_ctl().args(["status", "-D"]).arg(&self.data_dir).output().map(|o| o.status.success()).unwrap_or(false)
+        self.pg_ctl()
+            .args(["status", "-D"])
+            .arg(&self.data_dir)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
     }
 
     /// Fast shutdown (`pg_ctl stop -m fast`), e.g. for "server went away mid-backup" tests.
@@ -295,7 +362,12 @@ impl TestCluster {
         if !self.is_running() {
             return;
         }
-        let out = self.pg_ctl().args(["stop", "-w", "-t", "60", "-m", "fast", "-D"]).arg(&self.data_dir).output().expect("run pg_ctl stop");
+        let out = self
+            .pg_ctl()
+            .args(["stop", "-w", "-t", "60", "-m", "fast", "-D"])
+            .arg(&self.data_dir)
+            .output()
+            .expect("run pg_ctl stop");
         check(&out, "pg_ctl stop -m fast");
     }
 
@@ -303,13 +375,27 @@ impl TestCluster {
     /// when it is running.
     pub fn restart(&self) {
         let out = if self.is_running() {
-            self.pg_ctl().args(["restart", "-w", "-t", "60", "-m", "fast", "-D"]).arg(&self.data_dir).arg("-l").arg(&self.log_file).output()
+            self.pg_ctl()
+                .args(["restart", "-w", "-t", "60", "-m", "fast", "-D"])
+                .arg(&self.data_dir)
+                .arg("-l")
+                .arg(&self.log_file)
+                .output()
         } else {
-            self.pg_ctl().args(["start", "-w", "-t", "60", "-D"]).arg(&self.data_dir).arg("-l").arg(&self.log_file).output()
+            self.pg_ctl()
+                .args(["start", "-w", "-t", "60", "-D"])
+                .arg(&self.data_dir)
+                .arg("-l")
+                .arg(&self.log_file)
+                .output()
         }
         .expect("run pg_ctl");
         if !out.status.success() {
-            panic!("testkit: restarting PostgreSQL failed: {}\n--- server log ---\n{}", String::from_utf8_lossy(&out.stderr), self.server_log_tail());
+            panic!(
+                "testkit: restarting PostgreSQL failed: {}\n--- server log ---\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                self.server_log_tail()
+            );
         }
     }
 
@@ -333,12 +419,18 @@ impl TestCluster {
 
     fn run_psql(&self, args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, String> {
         let mut cmd = self.command("psql");
-        cmd.args(["-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-At"]).args(self.conn_args()).args(args);
+        cmd.args(["-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-At"])
+            .args(self.conn_args())
+            .args(args);
         let out = run_with_stdin(cmd, stdin).map_err(|e| format!("cannot run psql: {e}"))?;
         if out.status.success() {
             Ok(out.stdout)
         } else {
-            Err(format!("{}\n{}", out.status, String::from_utf8_lossy(&out.stderr)))
+            Err(format!(
+                "{}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ))
         }
     }
 
@@ -388,7 +480,14 @@ impl TestCluster {
             .server_cmd(self.bin("initdb"))
             .arg("-D")
             .arg(&self.data_dir)
-            .args(["-U", SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8"])
+            .args([
+                "-U",
+                SUPERUSER,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+            ])
             .arg(format!("--locale={locale}"))
             .arg(format!("--pwfile={}", pwfile.display()))
             .arg("--no-sync")
@@ -421,7 +520,10 @@ impl TestCluster {
         let mut last = String::new();
         for _attempt in 0..8 {
             let port = free_port();
-            append(&self.data_dir.join("postgresql.conf"), &format!("port = {port}\n"));
+            append(
+                &self.data_dir.join("postgresql.conf"),
+                &format!("port = {port}\n"),
+            );
             let out = self
                 .pg_ctl()
                 .args(["start", "-w", "-t", "60", "-s", "-D"])
@@ -434,12 +536,22 @@ impl TestCluster {
                 self.port = port;
                 return;
             }
-            last = format!("{}\n--- server log ---\n{}", String::from_utf8_lossy(&out.stderr), self.server_log_tail());
-            if !(last.contains("could not bind") || last.contains("already in use") || last.contains("could not create any TCP/IP sockets")) {
+            last = format!(
+                "{}\n--- server log ---\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                self.server_log_tail()
+            );
+            if !(last.contains("could not bind")
+                || last.contains("already in use")
+                || last.contains("could not create any TCP/IP sockets"))
+            {
                 break;
             }
         }
-        panic!("testkit: starting PostgreSQL ({}) failed: {last}", self.bin_dir.display());
+        panic!(
+            "testkit: starting PostgreSQL ({}) failed: {last}",
+            self.bin_dir.display()
+        );
     }
 
     fn cleanup(&self) {
@@ -458,7 +570,11 @@ impl TestCluster {
         if !stopped {
             // Not running, or pg_ctl failed: kill a postmaster that is still there.
             if let Ok(pidfile) = fs::read_to_string(self.data_dir.join("postmaster.pid")) {
-                if let Some(pid) = pidfile.lines().next().and_then(|l| l.trim().parse::<i32>().ok()) {
+                if let Some(pid) = pidfile
+                    .lines()
+                    .next()
+                    .and_then(|l| l.trim().parse::<i32>().ok())
+                {
                     if pid > 1 {
                         // SAFETY: plain syscall.
                         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -524,8 +640,12 @@ fn clear_pg_env(cmd: &mut Command) {
 }
 
 fn append(path: &Path, text: &str) {
-    let mut f = fs::OpenOptions::new().append(true).open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
-    f.write_all(text.as_bytes()).expect("append to postgresql.conf");
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    f.write_all(text.as_bytes())
+        .expect("append to postgresql.conf");
 }
 
 fn free_port() -> u16 {
@@ -551,8 +671,13 @@ pub(crate) fn shorten(s: &str, max: usize) -> String {
 fn random_password() -> String {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut bytes = [0u8; 20];
-    fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).expect("read /dev/urandom");
-    let mut pw: String = bytes.iter().map(|b| ALNUM[*b as usize % ALNUM.len()] as char).collect();
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("read /dev/urandom");
+    let mut pw: String = bytes
+        .iter()
+        .map(|b| ALNUM[*b as usize % ALNUM.len()] as char)
+        .collect();
     // Characters that break naive URL building, pgpass files and conninfo strings.
     pw.push_str("-:@/%#?+");
     pw
@@ -580,9 +705,14 @@ fn find_bin_dir() -> PathBuf {
     if let Ok(entries) = fs::read_dir("/usr/lib/postgresql") {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let Ok(major) = name.split('.').next().unwrap_or("").parse::<u32>() else { continue };
+            let Ok(major) = name.split('.').next().unwrap_or("").parse::<u32>() else {
+                continue;
+            };
             let bin = e.path().join("bin");
-            if bin.join("postgres").is_file() && bin.join("initdb").is_file() && best.as_ref().is_none_or(|(m, _)| major > *m) {
+            if bin.join("postgres").is_file()
+                && bin.join("initdb").is_file()
+                && best.as_ref().is_none_or(|(m, _)| major > *m)
+            {
                 best = Some((major, bin));
             }
         }
@@ -600,7 +730,11 @@ fn find_bin_dir() -> PathBuf {
 }
 
 fn check_bin_dir(dir: &Path, origin: &str) {
-    let missing: Vec<&str> = REQUIRED_BINARIES.iter().copied().filter(|b| !dir.join(b).is_file()).collect();
+    let missing: Vec<&str> = REQUIRED_BINARIES
+        .iter()
+        .copied()
+        .filter(|b| !dir.join(b).is_file())
+        .collect();
     if !missing.is_empty() {
         panic!(
             "testkit: PostgreSQL binaries missing in {} ({origin}): {}. Tests that need PostgreSQL do not skip: {INSTALL_HINT}.",
@@ -621,7 +755,15 @@ fn postgres_os_user() -> Option<(u32, u32)> {
     let mut buf = vec![0u8; 16384];
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: buffers are valid for the call; the result points into `pwd`/`buf`.
-    let rc = unsafe { libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
+    let rc = unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
     if rc != 0 || result.is_null() {
         panic!(
             "testkit: running as root, and initdb refuses to run as root, but there is no `postgres` OS user \
@@ -644,7 +786,9 @@ fn pick_base_dir(run_as: Option<(u32, u32)>) -> PathBuf {
             fs::metadata(p)
                 .map(|m| {
                     let mode = m.mode();
-                    mode & 0o001 != 0 || (m.uid() == uid && mode & 0o100 != 0) || (m.gid() == gid && mode & 0o010 != 0)
+                    mode & 0o001 != 0
+                        || (m.uid() == uid && mode & 0o100 != 0)
+                        || (m.gid() == gid && mode & 0o010 != 0)
                 })
                 .unwrap_or(false)
         }),

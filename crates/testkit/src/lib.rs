@@ -95,7 +95,10 @@ mod tests {
     #[test]
     fn percent_encoding() {
         assert_eq!(percent_encode("aZ9-._~"), "aZ9-._~");
-        assert_eq!(percent_encode("a:@/%#?+ é"), "a%3A%40%2F%25%23%3F%2B%20%C3%A9");
+        assert_eq!(
+            percent_encode("a:@/%#?+ é"),
+            "a%3A%40%2F%25%23%3F%2B%20%C3%A9"
+        );
     }
 
     #[test]

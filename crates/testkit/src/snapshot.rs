@@ -46,7 +46,12 @@ impl FidelitySnapshot {
 
     /// Rows of one table (`schema.table` as in [`tables`](Self::tables)); panics if absent.
     pub fn rows(&self, table: &str) -> &[String] {
-        self.tables.get(table).unwrap_or_else(|| panic!("no table {table} in the snapshot; tables: {:?}", self.tables.keys().collect::<Vec<_>>()))
+        self.tables.get(table).unwrap_or_else(|| {
+            panic!(
+                "no table {table} in the snapshot; tables: {:?}",
+                self.tables.keys().collect::<Vec<_>>()
+            )
+        })
     }
 
     /// The large objects' md5s as a sorted multiset (ignores oids).
@@ -62,7 +67,10 @@ impl FidelitySnapshot {
         let mut out = Vec::new();
         for (name, exp_rows) in &expected.tables {
             match self.tables.get(name) {
-                None => out.push(format!("table {name}: missing ({} rows expected)", exp_rows.len())),
+                None => out.push(format!(
+                    "table {name}: missing ({} rows expected)",
+                    exp_rows.len()
+                )),
                 Some(rows) if rows != exp_rows => out.push(describe_row_diff(name, rows, exp_rows)),
                 _ => {}
             }
@@ -81,7 +89,9 @@ impl FidelitySnapshot {
         for (name, exp) in &expected.sequences {
             match self.sequences.get(name) {
                 None => out.push(format!("sequence {name}: missing (expected {exp:?})")),
-                Some(got) if got != exp => out.push(format!("sequence {name}: {got:?}, expected {exp:?}")),
+                Some(got) if got != exp => {
+                    out.push(format!("sequence {name}: {got:?}, expected {exp:?}"))
+                }
                 _ => {}
             }
         }
@@ -93,7 +103,9 @@ impl FidelitySnapshot {
         for (oid, exp) in &expected.large_objects {
             match self.large_objects.get(oid) {
                 None => out.push(format!("large object {oid}: missing (expected {exp:?})")),
-                Some(got) if got != exp => out.push(format!("large object {oid}: {got:?}, expected {exp:?}")),
+                Some(got) if got != exp => {
+                    out.push(format!("large object {oid}: {got:?}, expected {exp:?}"))
+                }
                 _ => {}
             }
         }
@@ -109,7 +121,11 @@ impl FidelitySnapshot {
     pub fn assert_same_as(&self, expected: &FidelitySnapshot) {
         let diff = self.diff(expected);
         if !diff.is_empty() {
-            panic!("fidelity snapshots differ ({} differences):\n  {}", diff.len(), diff.join("\n  "));
+            panic!(
+                "fidelity snapshots differ ({} differences):\n  {}",
+                diff.len(),
+                diff.join("\n  ")
+            );
         }
     }
 }
@@ -159,7 +175,8 @@ fn describe_row_diff(name: &str, rows: &[String], expected: &[String]) -> String
     s
 }
 
-const SESSION_SETUP: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; \
+const SESSION_SETUP: &str =
+    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; \
      SET extra_float_digits = 1; SET bytea_output = 'hex'; SET search_path = pg_catalog;\n";
 
 /// Reads every row, sequence and large object of `db` (see [`FidelitySnapshot`]).
@@ -182,12 +199,17 @@ pub fn fidelity_snapshot(cluster: &TestCluster, db: &str) -> FidelitySnapshot {
     script.push_str(SESSION_SETUP);
     for line in listing.lines().filter(|l| !l.is_empty()) {
         let fields: Vec<&str> = line.split('|').collect();
-        let [hex, relkind, populated] = fields[..] else { panic!("fidelity_snapshot: bad listing line {line:?}") };
+        let [hex, relkind, populated] = fields[..] else {
+            panic!("fidelity_snapshot: bad listing line {line:?}")
+        };
         let qname = String::from_utf8(decode_hex(hex)).expect("relation name is UTF-8");
         let lit = format!("convert_from('\\x{hex}'::bytea, 'UTF8')");
         match relkind {
             "S" => {
-                let _ = writeln!(script, "SELECT '#S ' || last_value || ' ' || is_called || ' ' || {lit} FROM {qname};");
+                let _ = writeln!(
+                    script,
+                    "SELECT '#S ' || last_value || ' ' || is_called || ' ' || {lit} FROM {qname};"
+                );
             }
             "m" if populated != "t" => snap.unpopulated_matviews.push(qname),
             _ => {
@@ -202,10 +224,15 @@ pub fn fidelity_snapshot(cluster: &TestCluster, db: &str) -> FidelitySnapshot {
            FROM pg_catalog.pg_largeobject_metadata m, LATERAL pg_catalog.lo_get(m.oid) d;\nCOMMIT;\n",
     );
     let mut cmd = cluster.command("psql");
-    cmd.args(["-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-At", "-0"]).args(cluster.conn_args()).args(["-d", db, "-f", "-"]);
+    cmd.args(["-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-At", "-0"])
+        .args(cluster.conn_args())
+        .args(["-d", db, "-f", "-"]);
     let out = crate::cluster::run_with_stdin(cmd, Some(script.as_bytes())).expect("run psql");
     if !out.status.success() {
-        panic!("fidelity_snapshot({db}) failed: {}", String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "fidelity_snapshot({db}) failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let stdout = String::from_utf8(out.stdout).expect("psql output is UTF-8");
     let mut current: Option<&mut Vec<String>> = None;
@@ -214,22 +241,38 @@ pub fn fidelity_snapshot(cluster: &TestCluster, db: &str) -> FidelitySnapshot {
             current = Some(snap.tables.entry(name.to_string()).or_default());
         } else if let Some(rest) = rec.strip_prefix("#S ") {
             let mut it = rest.splitn(3, ' ');
-            let last_value = it.next().and_then(|v| v.parse().ok()).expect("sequence last_value");
+            let last_value = it
+                .next()
+                .and_then(|v| v.parse().ok())
+                .expect("sequence last_value");
             let is_called = it.next() == Some("t");
             let name = it.next().expect("sequence name").to_string();
-            snap.sequences.insert(name, SequenceState { last_value, is_called });
+            snap.sequences.insert(
+                name,
+                SequenceState {
+                    last_value,
+                    is_called,
+                },
+            );
             current = None;
         } else if let Some(rest) = rec.strip_prefix("#L ") {
             let mut it = rest.splitn(3, ' ');
             let oid = it.next().and_then(|v| v.parse().ok()).expect("lo oid");
             let size = it.next().and_then(|v| v.parse().ok()).expect("lo size");
             let md5 = it.next().expect("lo md5").to_string();
-            snap.large_objects.insert(oid, LargeObjectInfo { size, md5 });
+            snap.large_objects
+                .insert(oid, LargeObjectInfo { size, md5 });
             current = None;
         } else if rec.starts_with('(') {
-            current.as_mut().expect("row before any table marker").push(rec.to_string());
+            current
+                .as_mut()
+                .expect("row before any table marker")
+                .push(rec.to_string());
         } else {
-            panic!("fidelity_snapshot: unexpected psql record {:?}", shorten(rec, 200));
+            panic!(
+                "fidelity_snapshot: unexpected psql record {:?}",
+                shorten(rec, 200)
+            );
         }
     }
     for rows in snap.tables.values_mut() {
@@ -239,7 +282,10 @@ pub fn fidelity_snapshot(cluster: &TestCluster, db: &str) -> FidelitySnapshot {
 }
 
 pub(crate) fn decode_hex(hex: &str) -> Vec<u8> {
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 /// `pg_dump --schema-only` of `db`, without the `\restrict KEY` / `\unrestrict KEY` lines that
@@ -252,7 +298,10 @@ pub fn schema_dump(cluster: &TestCluster, db: &str) -> String {
         .output()
         .expect("run pg_dump");
     if !out.status.success() {
-        panic!("pg_dump --schema-only {db} failed: {}", String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "pg_dump --schema-only {db} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     strip_restrict_lines(&String::from_utf8(out.stdout).expect("pg_dump output is UTF-8"))
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use offsite_testkit::{fidelity_snapshot, fixture_facts, schema_dump, supabase_fixture_sql, TestCluster};
+use offsite_testkit::{
+    fidelity_snapshot, fixture_facts, schema_dump, supabase_fixture_sql, TestCluster,
+};
 
 fn port_open(port: u16) -> bool {
     TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)).is_ok()
@@ -25,7 +27,10 @@ fn start_query_stop_restart_and_drop() {
     let pg = TestCluster::start();
     let root = pg.socket_dir().to_path_buf();
     let port = pg.port();
-    assert!(root.starts_with(std::env::temp_dir()) || root.starts_with("/tmp"), "{root:?}");
+    assert!(
+        root.starts_with(std::env::temp_dir()) || root.starts_with("/tmp"),
+        "{root:?}"
+    );
     assert_eq!(pg.host(), "127.0.0.1");
     assert!(pg.bin_dir().join("pg_restore").is_file());
     assert_eq!(pg.psql("postgres", "SELECT 1"), "1");
@@ -35,8 +40,16 @@ fn start_query_stop_restart_and_drop() {
     assert_eq!(pg.psql("postgres", "SHOW server_encoding"), "UTF8");
     assert_eq!(pg.psql("postgres", "SELECT current_user"), "postgres");
     // Multi-statement scripts; only query results are printed.
-    assert_eq!(pg.psql("postgres", "CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2); SELECT sum(x) FROM t;"), "3");
-    let err = pg.try_psql("postgres", "SELECT * FROM no_such_table").unwrap_err();
+    assert_eq!(
+        pg.psql(
+            "postgres",
+            "CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2); SELECT sum(x) FROM t;"
+        ),
+        "3"
+    );
+    let err = pg
+        .try_psql("postgres", "SELECT * FROM no_such_table")
+        .unwrap_err();
     assert!(err.contains("no_such_table"), "{err}");
 
     pg.create_db("my db");
@@ -59,26 +72,47 @@ fn start_query_stop_restart_and_drop() {
 
 #[test]
 fn missing_binaries_panic_and_name_the_package() {
-    let err = std::panic::catch_unwind(|| TestCluster::start_with_bin_dir(Path::new("/nonexistent/pg/bin"))).unwrap_err();
+    let err = std::panic::catch_unwind(|| {
+        TestCluster::start_with_bin_dir(Path::new("/nonexistent/pg/bin"))
+    })
+    .unwrap_err();
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(msg.contains("postgresql-15") && msg.contains("initdb"), "{msg}");
+    assert!(
+        msg.contains("postgresql-15") && msg.contains("initdb"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn url_without_password_fails_and_with_password_works() {
     let pg = TestCluster::shared();
     let url = pg.url("postgres");
-    assert_eq!(url, format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port()));
+    assert_eq!(
+        url,
+        format!("postgres://postgres@127.0.0.1:{}/postgres", pg.port())
+    );
     assert!(!url.contains(pg.superuser_password()));
     let err = pg.psql_url(&url, "SELECT 1").unwrap_err();
-    assert!(err.contains("password"), "expected an authentication failure, got: {err}");
+    assert!(
+        err.contains("password"),
+        "expected an authentication failure, got: {err}"
+    );
 
     let with = pg.url_with_password("postgres");
-    assert!(!with.contains(pg.superuser_password()), "password must be percent-encoded: {with}");
+    assert!(
+        !with.contains(pg.superuser_password()),
+        "password must be percent-encoded: {with}"
+    );
     assert_eq!(pg.psql_url(&with, "SELECT 1").unwrap(), "1");
 
-    let wrong = with.replace(&offsite_testkit::percent_encode(pg.superuser_password()), "wrong");
-    assert!(pg.psql_url(&wrong, "SELECT 1").unwrap_err().contains("password authentication failed"));
+    let wrong = with.replace(
+        &offsite_testkit::percent_encode(pg.superuser_password()),
+        "wrong",
+    );
+    assert!(pg
+        .psql_url(&wrong, "SELECT 1")
+        .unwrap_err()
+        .contains("password authentication failed"));
 }
 
 #[test]
@@ -87,11 +121,25 @@ fn env_reaches_the_cluster_from_child_processes() {
     let out = Command::new(pg.bin("psql"))
         .env_remove("PGDATABASE")
         .envs(pg.env())
-        .args(["-X", "-At", "-d", "postgres", "-c", "SELECT inet_server_port()"])
+        .args([
+            "-X",
+            "-At",
+            "-d",
+            "postgres",
+            "-c",
+            "SELECT inet_server_port()",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), pg.port().to_string());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        pg.port().to_string()
+    );
 }
 
 #[test]
@@ -104,8 +152,20 @@ fn two_clusters_run_concurrently() {
     assert_ne!(a.port(), b.port());
     assert_ne!(a.superuser_password(), b.superuser_password());
     a.psql("postgres", "CREATE TABLE only_in_a (x int)");
-    assert_eq!(a.psql("postgres", "SELECT count(*) FROM pg_class WHERE relname = 'only_in_a'"), "1");
-    assert_eq!(b.psql("postgres", "SELECT count(*) FROM pg_class WHERE relname = 'only_in_a'"), "0");
+    assert_eq!(
+        a.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_class WHERE relname = 'only_in_a'"
+        ),
+        "1"
+    );
+    assert_eq!(
+        b.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_class WHERE relname = 'only_in_a'"
+        ),
+        "0"
+    );
     a.stop();
     assert_eq!(b.psql("postgres", "SELECT 1"), "1");
 }
@@ -139,7 +199,10 @@ fn fixture_loads_deterministically_and_survives_dump_restore() {
     fidelity_snapshot(pg, &b).assert_same_as(&snap_a);
     let schema_a = schema_dump(pg, &a);
     assert_eq!(schema_a, schema_dump(pg, &b));
-    assert!(!schema_a.contains("\\restrict"), "restrict lines must be stripped");
+    assert!(
+        !schema_a.contains("\\restrict"),
+        "restrict lines must be stripped"
+    );
     assert!(schema_a.contains("CREATE TABLE \"MixedCase\".\"Weird Table\""));
     assert!(schema_a.contains("CREATE POLICY"));
 
@@ -148,27 +211,58 @@ fn fixture_loads_deterministically_and_survives_dump_restore() {
         assert!(!snap_a.rows(t).is_empty(), "{t} is empty");
     }
     assert!(snap_a.rows("auth.users").len() >= 300);
-    assert_eq!(snap_a.large_objects.len(), fixture_facts::LARGE_OBJECT_COUNT);
+    assert_eq!(
+        snap_a.large_objects.len(),
+        fixture_facts::LARGE_OBJECT_COUNT
+    );
     for (oid, size, md5) in fixture_facts::LARGE_OBJECTS {
         assert_eq!(&snap_a.large_objects[oid].md5, md5, "large object {oid}");
         assert_eq!(snap_a.large_objects[oid].size, *size, "large object {oid}");
     }
     assert!(!snap_a.sequences["public.not_called_seq"].is_called);
-    assert_eq!(snap_a.sequences["public.invoice_number_seq"].last_value, 5000);
-    let big: usize = pg.psql(&a, "SELECT octet_length(body) FROM public.documents WHERE name = 'big'").parse().unwrap();
+    assert_eq!(
+        snap_a.sequences["public.invoice_number_seq"].last_value,
+        5000
+    );
+    let big: usize = pg
+        .psql(
+            &a,
+            "SELECT octet_length(body) FROM public.documents WHERE name = 'big'",
+        )
+        .parse()
+        .unwrap();
     assert_eq!(big, fixture_facts::BIG_TEXT_BYTES);
-    assert!(snap_a.rows("public.customer_totals").len() == 200, "materialized view is populated");
+    assert!(
+        snap_a.rows("public.customer_totals").len() == 200,
+        "materialized view is populated"
+    );
     assert_eq!(pg.psql(&a, "SELECT count(*) FROM pg_roles WHERE rolname IN ('anon', 'authenticated', 'service_role')"), "3");
     assert_eq!(
         pg.psql(&a, "SELECT string_agg(extname || '@' || extnamespace::regnamespace, ',' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'"),
         "btree_gist@extensions,citext@extensions,pgcrypto@extensions,uuid-ossp@extensions"
     );
-    assert_eq!(pg.psql(&a, "SELECT relrowsecurity FROM pg_class WHERE oid = 'public.profiles'::regclass"), "t");
+    assert_eq!(
+        pg.psql(
+            &a,
+            "SELECT relrowsecurity FROM pg_class WHERE oid = 'public.profiles'::regclass"
+        ),
+        "t"
+    );
 
     // pg_dump (custom format) → pg_restore into a new database gives the same data and schema.
     let dump = tempfile::NamedTempFile::new().unwrap();
-    let out = pg.command("pg_dump").args(pg.conn_args()).args(["-Fc", "-d", &a, "-f"]).arg(dump.path()).output().unwrap();
-    assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+    let out = pg
+        .command("pg_dump")
+        .args(pg.conn_args())
+        .args(["-Fc", "-d", &a, "-f"])
+        .arg(dump.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pg_dump: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let c = pg.unique_db("fixture_c");
     let out = pg
         .command("pg_restore")
@@ -177,7 +271,11 @@ fn fixture_loads_deterministically_and_survives_dump_restore() {
         .arg(dump.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "pg_restore: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pg_restore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     fidelity_snapshot(pg, &c).assert_same_as(&snap_a);
     assert_eq!(schema_dump(pg, &c), schema_a);
 }
@@ -203,7 +301,10 @@ fn snapshot_detects_row_sequence_and_large_object_changes() {
     assert_ne!(changed, base);
     let diff = changed.diff(&base);
     assert_eq!(diff.len(), 1, "{diff:?}");
-    assert!(diff[0].contains("public.t") && diff[0].contains("changed"), "{diff:?}");
+    assert!(
+        diff[0].contains("public.t") && diff[0].contains("changed"),
+        "{diff:?}"
+    );
     let panic = std::panic::catch_unwind(|| changed.assert_same_as(&base)).unwrap_err();
     assert!(panic.downcast_ref::<String>().unwrap().contains("public.t"));
     pg.psql(&db, "UPDATE t SET v = NULL WHERE id = 2");
@@ -211,12 +312,18 @@ fn snapshot_detects_row_sequence_and_large_object_changes() {
 
     pg.psql(&db, "SELECT nextval('s')");
     let diff = fidelity_snapshot(pg, &db).diff(&base);
-    assert!(diff.len() == 1 && diff[0].contains("sequence public.s"), "{diff:?}");
+    assert!(
+        diff.len() == 1 && diff[0].contains("sequence public.s"),
+        "{diff:?}"
+    );
     pg.psql(&db, "SELECT setval('s', 10)");
 
     pg.psql(&db, "SELECT lo_put(777, 0, 'x')");
     let diff = fidelity_snapshot(pg, &db).diff(&base);
-    assert!(diff.len() == 1 && diff[0].contains("large object 777"), "{diff:?}");
+    assert!(
+        diff.len() == 1 && diff[0].contains("large object 777"),
+        "{diff:?}"
+    );
     pg.psql(&db, "SELECT lo_put(777, 0, 'a')");
     assert_eq!(fidelity_snapshot(pg, &db), base);
 
@@ -231,7 +338,9 @@ const HELPER_ENV: &str = "OFFSITE_TESTKIT_HELPER";
 /// Does nothing in a normal run; when re-executed with OFFSITE_TESTKIT_HELPER it is the child.
 #[test]
 fn process_exit_helper() {
-    let Ok(mode) = std::env::var(HELPER_ENV) else { return };
+    let Ok(mode) = std::env::var(HELPER_ENV) else {
+        return;
+    };
     let pg: &TestCluster = match mode.as_str() {
         "shared" => TestCluster::shared(),
         _ => Box::leak(Box::new(TestCluster::start())),
@@ -242,9 +351,15 @@ fn process_exit_helper() {
     }
 }
 
+#[allow(clippy::zombie_processes)] // the child is returned; every caller waits for it
 fn run_helper(mode: &str) -> (std::process::Child, u16, PathBuf) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "process_exit_helper", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "process_exit_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(HELPER_ENV, mode)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -254,8 +369,12 @@ fn run_helper(mode: &str) -> (std::process::Child, u16, PathBuf) {
     let mut line = String::new();
     loop {
         line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "helper exited without starting a cluster");
-        if let Some(rest) = line.trim_end().strip_prefix("CLUSTER ") {
+        if reader.read_line(&mut line).unwrap() == 0 {
+            let status = child.wait();
+            panic!("helper exited without starting a cluster: {status:?}");
+        }
+        // libtest may print "test process_exit_helper ... " on the same line first.
+        if let Some(rest) = line.trim_end().split_once("CLUSTER ").map(|(_, r)| r) {
             let (port, root) = rest.split_once(' ').unwrap();
             std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
             return (child, port.parse().unwrap(), PathBuf::from(root));
@@ -269,19 +388,31 @@ fn killed_test_process_leaves_no_server_behind() {
     assert!(port_open(port) && root.exists());
     child.kill().unwrap(); // SIGKILL: no Drop, no atexit; the watchdog cleans up
     child.wait().unwrap();
-    wait_until("the killed process's server is gone", Duration::from_secs(30), || !port_open(port) && !root.exists());
+    wait_until(
+        "the killed process's server is gone",
+        Duration::from_secs(30),
+        || !port_open(port) && !root.exists(),
+    );
 }
 
 #[test]
 fn shared_cluster_is_stopped_at_process_exit() {
     let (mut child, port, root) = run_helper("shared");
     assert!(child.wait().unwrap().success());
-    wait_until("the shared cluster is gone", Duration::from_secs(30), || !port_open(port) && !root.exists());
+    wait_until(
+        "the shared cluster is gone",
+        Duration::from_secs(30),
+        || !port_open(port) && !root.exists(),
+    );
 }
 
 #[test]
 fn leaked_cluster_is_stopped_at_process_exit() {
     let (mut child, port, root) = run_helper("leak");
     assert!(child.wait().unwrap().success());
-    wait_until("the leaked cluster is gone", Duration::from_secs(30), || !port_open(port) && !root.exists());
+    wait_until(
+        "the leaked cluster is gone",
+        Duration::from_secs(30),
+        || !port_open(port) && !root.exists(),
+    );
 }

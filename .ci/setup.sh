@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs what building and testing Offsite needs on Debian 12, and nothing that is already there:
+#   - apt packages: Tauri's build dependencies, libdbus, PostgreSQL 15 server binaries (+contrib),
+#     gnome-keyring and dbus (keychain tests), Xvfb and WebKitWebDriver (end-to-end tests), …
+#   - the UI's npm dependencies (ui/, and tests/e2e/ when it is a Node project)
+#   - tauri-driver (cargo install, into $CARGO_HOME/bin)
+# Idempotent and fast when everything is present (no apt-get update unless something is missing).
+# Uses sudo only when not root. Prints one line per step.
+set -euo pipefail
+CI_SCRIPT_NAME=setup
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$CI_ROOT"
+
+APT_PACKAGES=(
+    # Tauri v2 on Linux
+    build-essential pkg-config curl libwebkit2gtk-4.1-dev libxdo-dev libssl-dev
+    libayatana-appindicator3-dev librsvg2-dev
+    # keyring crate (Secret Service over D-Bus)
+    libdbus-1-dev
+    # PostgreSQL server binaries for the throwaway test clusters (crates/testkit)
+    postgresql-15 postgresql-contrib postgresql-client-15
+    # keychain tests: a private D-Bus session with gnome-keyring
+    gnome-keyring dbus dbus-x11
+    # end-to-end tests: X server, WebDriver for WebKitGTK; icons
+    xvfb xauth webkit2gtk-driver imagemagick
+)
+
+# ---- 1. apt packages ---------------------------------------------------------------------------
+missing=()
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null \
+    | awk '$NF == "installed" && $(NF-1) == "ok" { print $1 }' || true)
+for p in "${APT_PACKAGES[@]}"; do
+    grep -qxF "$p" <<<"$installed" || missing+=("$p")
+done
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    missing+=(nodejs npm)
+fi
+if ((${#missing[@]} == 0)); then
+    ci_log "apt packages: all ${#APT_PACKAGES[@]} present"
+else
+    ci_log "apt packages: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+    ci_log "apt packages: installed ${#missing[@]}"
+fi
+
+# ---- 2. toolchains -----------------------------------------------------------------------------
+if ! command -v cargo >/dev/null; then
+    ci_log "cargo: missing — install Rust (rustup, stable ≥ 1.85) and re-run"
+    exit 1
+fi
+ci_log "toolchains: $(cargo --version | cut -d' ' -f1-2), node $(node --version), npm $(npm --version)"
+
+# ---- 3. npm dependencies -----------------------------------------------------------------------
+if [[ -f ui/package.json ]]; then
+    npm_deps "$CI_ROOT/ui"
+else
+    ci_log "npm deps in ui: no ui/package.json yet"
+fi
+if [[ -f tests/e2e/package.json ]]; then
+    npm_deps "$CI_ROOT/tests/e2e"
+fi
+
+# ---- 4. tauri-driver ---------------------------------------------------------------------------
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+if command -v tauri-driver >/dev/null || [[ -x "$cargo_bin/tauri-driver" ]]; then
+    ci_log "tauri-driver: present ($(command -v tauri-driver || echo "$cargo_bin/tauri-driver"))"
+else
+    ci_log "tauri-driver: cargo install tauri-driver --version ^2 --locked"
+    cargo install tauri-driver --version '^2' --locked --quiet
+    ci_log "tauri-driver: installed into $cargo_bin"
+fi

@@ -1,0 +1,50 @@
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { App } from "./App";
+import type { AppInfo, ErrorPayload } from "./ipc/types";
+
+const info: AppInfo = {
+  name: "Offsite",
+  version: "0.1.0",
+  engine: "offsite 0.1.0",
+  dataDir: "/home/ada/.local/share/dev.offsite.Offsite",
+};
+
+describe("App", () => {
+  it("shows the app info returned by the app_info command", async () => {
+    const calls: string[] = [];
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      if (cmd === "app_info") return info;
+      throw new Error(`unexpected command ${cmd}`);
+    });
+
+    render(<App />);
+
+    expect(screen.getByTestId("app-title")).toHaveTextContent("Offsite");
+    expect(await screen.findByTestId("app-info-name")).toHaveTextContent("Offsite");
+    expect(screen.getByTestId("app-info-version")).toHaveTextContent("0.1.0");
+    expect(screen.getByTestId("app-info-engine")).toHaveTextContent("offsite 0.1.0");
+    expect(screen.getByTestId("app-info-data-dir")).toHaveTextContent(info.dataDir);
+    expect(calls).toContain("app_info");
+  });
+
+  it("shows the error message and hint when the command fails", async () => {
+    const error: ErrorPayload = {
+      code: "io",
+      message: "cannot determine the data directory",
+      hint: "set XDG_DATA_HOME",
+      retryable: false,
+    };
+    mockIPC(() => Promise.reject(error));
+
+    render(<App />);
+
+    const alert = await screen.findByTestId("app-info-error");
+    expect(alert).toHaveAttribute("data-code", "io");
+    expect(alert).toHaveTextContent("cannot determine the data directory");
+    expect(alert).toHaveTextContent("set XDG_DATA_HOME");
+    expect(screen.queryByTestId("app-info")).not.toBeInTheDocument();
+  });
+});

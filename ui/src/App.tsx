@@ -1,0 +1,61 @@
+import { useEffect, useState } from "react";
+import { commands } from "./ipc/commands";
+import { type AppInfo, type ErrorPayload, toErrorPayload } from "./ipc/types";
+
+type State =
+  | { status: "loading" }
+  | { status: "ready"; info: AppInfo }
+  | { status: "error"; error: ErrorPayload };
+
+export function App() {
+  const [state, setState] = useState<State>({ status: "loading" });
+
+  useEffect(() => {
+    let active = true;
+    commands.appInfo().then(
+      (info) => active && setState({ status: "ready", info }),
+      (error: unknown) => active && setState({ status: "error", error: toErrorPayload(error) }),
+    );
+    return () => {
+      active = false;
+    };
+  }, []);
+
+  return (
+    <main className="app" data-testid="app">
+      <header className="app-header">
+        <img className="app-logo" src="/icon.svg" alt="" width={40} height={40} />
+        <h1 data-testid="app-title">Offsite</h1>
+      </header>
+      <p className="tagline">Verified offsite backups of your PostgreSQL and Supabase projects.</p>
+
+      {state.status === "loading" && (
+        <p className="muted" data-testid="app-info-loading">
+          Loading…
+        </p>
+      )}
+
+      {state.status === "error" && (
+        <div className="error" role="alert" data-testid="app-info-error" data-code={state.error.code}>
+          <p>{state.error.message}</p>
+          {state.error.hint && <p className="muted">{state.error.hint}</p>}
+        </div>
+      )}
+
+      {state.status === "ready" && (
+        <dl className="info" data-testid="app-info">
+          <dt>Name</dt>
+          <dd data-testid="app-info-name">{state.info.name}</dd>
+          <dt>Version</dt>
+          <dd data-testid="app-info-version">{state.info.version}</dd>
+          <dt>Engine</dt>
+          <dd data-testid="app-info-engine">{state.info.engine}</dd>
+          <dt>Data folder</dt>
+          <dd data-testid="app-info-data-dir">
+            <code>{state.info.dataDir}</code>
+          </dd>
+        </dl>
+      )}
+    </main>
+  );
+}
