@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
-import { commands } from "./ipc/commands";
-import { type AppInfo, type ErrorPayload, toErrorPayload } from "./ipc/types";
+import { type AppInfo, commands, type ErrorPayload } from "./bindings";
+import { toErrorPayload } from "./ipc/errors";
 
 type State =
   | { status: "loading" }
@@ -13,7 +13,11 @@ export function App() {
   useEffect(() => {
     let active = true;
     commands.appInfo().then(
-      (info) => active && setState({ status: "ready", info }),
+      (result) => {
+        if (!active) return;
+        if (result.status === "ok") setState({ status: "ready", info: result.data });
+        else setState({ status: "error", error: toErrorPayload(result.error) });
+      },
       (error: unknown) => active && setState({ status: "error", error: toErrorPayload(error) }),
     );
     return () => {
@@ -52,7 +56,7 @@ export function App() {
           <dd data-testid="app-info-engine">{state.info.engine}</dd>
           <dt>Data folder</dt>
           <dd data-testid="app-info-data-dir">
-            <code>{state.info.dataDir}</code>
+            <code>{state.info.data_dir}</code>
           </dd>
         </dl>
       )}

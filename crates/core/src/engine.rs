@@ -7,6 +7,7 @@
 
 use crate::archive::{self, VerifyReport};
 use crate::backup::{self, BackupOptions, BackupSource};
+pub use crate::catalog::new_job_id;
 use crate::catalog::{BackupRecord, Catalog, JobKind, JobOutcome, JobRecord, NewBackup, NewProject, Project};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgtools::{self, PgTools};
@@ -51,8 +52,19 @@ pub struct AddProject {
     pub backup_dir: Option<PathBuf>,
 }
 
+/// Changes to a project; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateProject {
+    pub name: Option<String>,
+    pub db_url: Option<String>,
+    pub password: Option<String>,
+    pub tls: Option<TlsMode>,
+    pub backup_dir: Option<PathBuf>,
+}
+
 /// What "test connection" found.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConnectionReport {
     pub server_version: String,
     pub database_size: u64,
@@ -68,12 +80,14 @@ pub struct ConnectionReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BackupOutcome {
     pub job_id: String,
     pub backup: BackupRecord,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VerifyOutcome {
     pub job_id: String,
     /// The catalog's backup, when the archive is registered.
@@ -82,6 +96,7 @@ pub struct VerifyOutcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RestoreOutcome {
     pub job_id: String,
     pub report: RestoreReport,
@@ -120,8 +135,8 @@ impl Engine {
     }
 
     /// Register a job and hold its liveness lock until the returned guard drops.
-    async fn start_job(&self, kind: JobKind, project_id: Option<&str>) -> Result<(JobRecord, JobLock)> {
-        let job = self.catalog.start_job(kind, project_id).await?;
+    async fn start_job(&self, job_id: &str, kind: JobKind, project_id: Option<&str>) -> Result<(JobRecord, JobLock)> {
+        let job = self.catalog.start_job_with_id(job_id, kind, project_id).await?;
         let path = self.lock_path(&format!("job-{}.lock", job.id))?;
         match try_lock(&path) {
             Ok(Some(file)) => Ok((job, JobLock { _file: file, path })),
@@ -148,6 +163,16 @@ impl Engine {
     pub fn secrets(&self) -> &dyn SecretStore {
         self.secrets.as_ref()
     }
+    /// The configured folder of pg_dump/pg_restore, if any.
+    pub fn pg_bin(&self) -> Option<&Path> {
+        self.pg_bin.as_deref()
+    }
+
+    /// A project as a restore target (its connection and stored password).
+    pub async fn restore_target_of(&self, name: &str) -> Result<RestoreTarget> {
+        let project = self.catalog.project(name).await?;
+        Ok(RestoreTarget { spec: self.spec_of(&project)?, password: self.password_of(&project)? })
+    }
 
     // ---- projects ----
 
@@ -172,6 +197,62 @@ impl Engine {
             }
         }
         Ok(project)
+    }
+
+    /// Change a project: name, connection URL (a password in it is moved to the secret store),
+    /// TLS mode, backup folder (`Some("")` resets it to the default), password. `None` keeps
+    /// what is there. A rename moves the stored password along.
+    pub async fn update_project(&self, name: &str, change: UpdateProject) -> Result<Project> {
+        let mut project = self.catalog.project(name).await?;
+        let _lock = self.lock_project(&project)?;
+        let old_name = project.name.clone();
+        let mut password = change.password;
+        if let Some(url) = &change.db_url {
+            let (spec, url_password) = ConnSpec::parse_url(url)?;
+            project.db_url = spec.to_url();
+            project.tls_mode = spec.tls.as_str().to_string();
+            password = password.or(url_password);
+        }
+        if let Some(tls) = change.tls {
+            project.tls_mode = tls.as_str().to_string();
+        }
+        if let Some(dir) = change.backup_dir {
+            project.backup_dir = Some(dir.display().to_string()).filter(|d| !d.trim().is_empty());
+        }
+        if let Some(new_name) = change.name {
+            project.name = new_name;
+        }
+        let old_key = project_password_key(&old_name);
+        let new_key = project_password_key(&project.name);
+        if old_key == new_key {
+            self.catalog.update_project(&project).await?;
+            if let Some(pw) = &password {
+                self.secrets.set(&new_key, pw)?;
+            }
+        } else {
+            // Renamed: the password is stored under the new name first, so it is never lost; that
+            // key must not belong to another project.
+            crate::catalog::validate_project_name(&project.name)?;
+            if self.catalog.project(&project.name).await.is_ok() {
+                return Err(Error::new(ErrorKind::AlreadyExists, format!("a project named {:?} already exists", project.name))
+                    .with_hint("choose another name"));
+            }
+            let moved = match password {
+                Some(pw) => Some(pw),
+                None => self.secrets.get(&old_key)?,
+            };
+            if let Some(pw) = &moved {
+                self.secrets.set(&new_key, pw)?;
+            }
+            if let Err(e) = self.catalog.update_project(&project).await {
+                if moved.is_some() {
+                    let _ = self.secrets.delete(&new_key);
+                }
+                return Err(e);
+            }
+            self.secrets.delete(&old_key)?;
+        }
+        self.catalog.project_by_id(&project.id).await
     }
 
     /// Replace a project's stored password.
@@ -214,9 +295,22 @@ impl Engine {
         sink: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> Result<BackupOutcome> {
+        self.backup_as(&new_job_id(), name, dest, sink, cancel).await
+    }
+
+    /// [`Engine::backup`] as the job `job_id` (from [`new_job_id`]): the caller knows the id
+    /// before the job starts (to subscribe to its progress first).
+    pub async fn backup_as(
+        &self,
+        job_id: &str,
+        name: &str,
+        dest: Option<PathBuf>,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<BackupOutcome> {
         let project = self.catalog.project(name).await?;
         let _lock = self.lock_project(&project)?;
-        let (job, _job_lock) = self.start_job(JobKind::Backup, Some(&project.id)).await?;
+        let (job, _job_lock) = self.start_job(job_id, JobKind::Backup, Some(&project.id)).await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = async {
             let src = BackupSource {
@@ -260,6 +354,17 @@ impl Engine {
 
     /// Verify an archive; if the catalog knows it, record the result there.
     pub async fn verify(&self, path: &Path, sink: Arc<dyn Progress>, cancel: CancellationToken) -> Result<VerifyOutcome> {
+        self.verify_as(&new_job_id(), path, sink, cancel).await
+    }
+
+    /// [`Engine::verify`] as the job `job_id` (see [`Engine::backup_as`]).
+    pub async fn verify_as(
+        &self,
+        job_id: &str,
+        path: &Path,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<VerifyOutcome> {
         let known = self.catalog.backup_by_path(path).await?;
         let project = match &known {
             Some(b) => self.catalog.projects().await?.into_iter().find(|p| p.id == b.project_id),
@@ -269,7 +374,7 @@ impl Engine {
             Some(p) => Some(self.lock_project(p)?),
             None => None,
         };
-        let (job, _job_lock) = self.start_job(JobKind::Verify, project.as_ref().map(|p| p.id.as_str())).await?;
+        let (job, _job_lock) = self.start_job(job_id, JobKind::Verify, project.as_ref().map(|p| p.id.as_str())).await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = {
             let (p, r, c) = (path.to_path_buf(), reporter.clone(), cancel.clone());
@@ -315,6 +420,19 @@ impl Engine {
         sink: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> Result<RestoreOutcome> {
+        self.restore_as(&new_job_id(), archive_path, target, opts, sink, cancel).await
+    }
+
+    /// [`Engine::restore`] as the job `job_id` (see [`Engine::backup_as`]).
+    pub async fn restore_as(
+        &self,
+        job_id: &str,
+        archive_path: &Path,
+        target: &RestoreTarget,
+        opts: &RestoreOptions,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<RestoreOutcome> {
         let opts = self.restore_options(opts);
         let known = self.catalog.backup_by_path(archive_path).await?;
         let project_id = known.map(|b| b.project_id);
@@ -326,7 +444,7 @@ impl Engine {
             Some(p) => Some(self.lock_project(p)?),
             None => None,
         };
-        let (job, _job_lock) = self.start_job(JobKind::Restore, project_id.as_deref()).await?;
+        let (job, _job_lock) = self.start_job(job_id, JobKind::Restore, project_id.as_deref()).await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = async {
             let (plan, manifest, tools) = restore::plan(archive_path, target, &opts, &reporter).await?;

@@ -16,7 +16,7 @@ pub mod project;
 pub mod restore;
 pub mod secrets;
 
-pub use engine::{AddProject, Engine, EngineConfig};
+pub use engine::{AddProject, Engine, EngineConfig, UpdateProject};
 pub use error::{Error, ErrorKind, ErrorPayload, Result};
 
 /// "offsite 0.1.0", recorded in every manifest.

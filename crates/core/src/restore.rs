@@ -49,6 +49,7 @@ pub struct RestoreOptions {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RestorePlan {
     pub archive: PathBuf,
     pub backup_id: String,
@@ -83,6 +84,7 @@ pub struct RestorePlan {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TableCheck {
     pub schema: String,
     pub table: String,
@@ -92,6 +94,7 @@ pub struct TableCheck {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RestoreReport {
     pub plan: RestorePlan,
     /// All tables hold the rows the manifest recorded.
