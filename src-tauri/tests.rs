@@ -251,3 +251,203 @@ fn bindings_are_up_to_date() {
         "ui/src/bindings.ts is stale: run `OFFSITE_UPDATE_BINDINGS=1 cargo test -p offsite-desktop bindings` and commit it"
     );
 }
+
+/// Wait for the `job-finished` of `job_id`, collecting its `job-progress` events on the way.
+fn wait_for_job(events: &mpsc::Receiver<(String, Value)>, job_id: &str) -> (Vec<Value>, Value) {
+    let mut progress = Vec::new();
+    loop {
+        let (name, payload) = events
+            .recv_timeout(Duration::from_secs(120))
+            .expect("job events");
+        if payload["job_id"] != json!(job_id) {
+            continue;
+        }
+        match name.as_str() {
+            "job-progress" => progress.push(payload),
+            _ => return (progress, payload),
+        }
+    }
+}
+
+/// Backup, verify and restore planning against a real PostgreSQL cluster, through IPC and the
+/// job events the UI listens to.
+#[test]
+fn backup_and_verify_jobs_report_progress_and_results_over_events() {
+    let pg = offsite_testkit::TestCluster::shared();
+    let db = pg.unique_db("desk");
+    pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 2000) g;");
+    let t = test_app();
+    let (tx, rx) = mpsc::channel::<(String, Value)>();
+    for name in ["job-progress", "job-finished"] {
+        let tx = tx.clone();
+        t.webview.listen_any(name, move |event| {
+            let _ = tx.send((
+                name.to_string(),
+                serde_json::from_str(event.payload()).unwrap(),
+            ));
+        });
+    }
+    invoke(
+        &t,
+        "add_project",
+        json!({ "request": { "name": "live", "connection": { "url": pg.url_with_password(&db) }, "tls": "disable", "password": null, "backup_dir": null } }),
+    )
+    .unwrap();
+    let report = invoke(
+        &t,
+        "test_connection",
+        json!({ "name": "live", "connection": null, "tls": null, "password": null }),
+    )
+    .unwrap();
+    assert_eq!(report["can_dump"], true, "{report}");
+
+    let job_id = invoke(&t, "start_backup", json!({ "project": "live" })).unwrap();
+    let job_id = job_id.as_str().unwrap();
+    let (progress, finished) = wait_for_job(&rx, job_id);
+    assert_eq!(finished["ok"], true, "{finished}");
+    assert_eq!(finished["kind"], "backup");
+    assert_eq!(finished["result"]["kind"], "backup");
+    let backup = &finished["result"]["backup"];
+    assert!(backup["size"].as_u64().unwrap() > 0, "{backup}");
+    assert!(!progress.is_empty());
+    assert_eq!(progress.last().unwrap()["finished"], true, "{progress:?}");
+    assert_eq!(progress.last().unwrap()["phase"], "done");
+
+    let summary = invoke(&t, "get_project", json!({ "name": "live" })).unwrap();
+    assert_eq!(summary["last_backup"]["id"], backup["id"], "{summary}");
+    assert_eq!(summary["backup_count"], 1);
+    let backups = invoke(&t, "list_backups", json!({ "project": "live" })).unwrap();
+    assert_eq!(backups.as_array().unwrap().len(), 1);
+
+    let path = backup["path"].as_str().unwrap();
+    let manifest = invoke(&t, "inspect_archive", json!({ "path": path })).unwrap();
+    assert_eq!(manifest["project"], "live");
+    assert!(
+        manifest["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["table"] == "t" && c["rows"] == 2000),
+        "{manifest}"
+    );
+
+    let verify_id = invoke(&t, "start_verify", json!({ "path": path })).unwrap();
+    let (_, verified) = wait_for_job(&rx, verify_id.as_str().unwrap());
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(verified["result"]["report"]["ok"], true, "{verified}");
+    assert_eq!(verified["result"]["backup_id"], backup["id"]);
+
+    // The plan for an empty database, given as an unsaved connection with its password.
+    let empty = pg.unique_db("desk_target");
+    let plan = invoke(
+        &t,
+        "plan_restore",
+        json!({
+            "path": path,
+            "target": { "connection": { "connection": { "url": pg.url(&empty) }, "tls": "disable", "password": pg.superuser_password() } },
+            "choices": { "replace": false, "no_safety_backup": false, "create_roles": false },
+        }),
+    )
+    .unwrap();
+    assert_eq!(plan["target_empty"], true, "{plan}");
+    assert!(
+        plan["will_create"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x.as_str().unwrap().contains("t")),
+        "{plan}"
+    );
+    assert!(
+        !plan.to_string().contains(pg.superuser_password()),
+        "{plan}"
+    );
+
+    // The jobs, as the catalog recorded them under the ids the UI was given.
+    let jobs = invoke(&t, "list_jobs", json!({ "project": "live", "limit": 10 })).unwrap();
+    let ids: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&job_id) && ids.contains(&verify_id.as_str().unwrap()),
+        "{jobs}"
+    );
+}
+
+/// Cancelling a running backup through IPC: `cancel_job` → `job-finished` with code `cancelled`.
+#[test]
+fn cancel_job_stops_a_running_backup() {
+    let pg = offsite_testkit::TestCluster::shared();
+    let db = pg.unique_db("desk_cancel");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);",
+    );
+    // A session holding an exclusive lock on `t` makes pg_dump wait: the backup is mid-way.
+    let mut lock = pg
+        .command(pg.bin("psql"))
+        .args([
+            "-X",
+            "-d",
+            &db,
+            "-c",
+            "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let waiting = |sql: &str| {
+        for _ in 0..400 {
+            if pg.psql(&db, sql) != "0" {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("timed out: {sql}");
+    };
+    waiting("SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock' AND granted");
+
+    let t = test_app();
+    let (tx, rx) = mpsc::channel::<(String, Value)>();
+    for name in ["job-progress", "job-finished"] {
+        let tx = tx.clone();
+        t.webview.listen_any(name, move |event| {
+            let _ = tx.send((
+                name.to_string(),
+                serde_json::from_str(event.payload()).unwrap(),
+            ));
+        });
+    }
+    invoke(
+        &t,
+        "add_project",
+        json!({ "request": { "name": "slow", "connection": { "url": pg.url_with_password(&db) }, "tls": "disable", "password": null, "backup_dir": null } }),
+    )
+    .unwrap();
+    let job_id = invoke(&t, "start_backup", json!({ "project": "slow" })).unwrap();
+    let job_id = job_id.as_str().unwrap();
+    waiting(&format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND application_name = 'offsite' AND wait_event_type = 'Lock'"
+    ));
+
+    assert_eq!(
+        invoke(&t, "cancel_job", json!({ "jobId": job_id })).unwrap(),
+        json!(true)
+    );
+    let (_, finished) = wait_for_job(&rx, job_id);
+    let _ = lock.kill();
+    let _ = lock.wait();
+    assert_eq!(finished["ok"], false, "{finished}");
+    assert_eq!(finished["error"]["code"], "cancelled", "{finished}");
+    let jobs = invoke(&t, "list_jobs", json!({ "project": "slow", "limit": null })).unwrap();
+    assert_eq!(jobs[0]["id"], json!(job_id));
+    assert_eq!(jobs[0]["state"], "cancelled", "{jobs}");
+    assert_eq!(
+        invoke(&t, "list_backups", json!({ "project": "slow" })).unwrap(),
+        json!([])
+    );
+}
