@@ -60,7 +60,8 @@ pub fn app_info<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> CmdRe
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 pub struct ProjectSummary {
     pub project: Project,
-    /// The newest local backup (time, size, status), if any.
+    /// The newest local backup (time, size, status), if any; without its `manifest_json` (see
+    /// `list_backups` or `inspect_archive` for that).
     pub last_backup: Option<BackupRecord>,
     /// How many backups the catalog records.
     pub backup_count: u32,
@@ -70,7 +71,7 @@ async fn summary(engine: &Engine, project: Project) -> offsite_core::Result<Proj
     let backups = engine.catalog().backups(&project.id).await?;
     Ok(ProjectSummary {
         backup_count: u32::try_from(backups.len()).unwrap_or(u32::MAX),
-        last_backup: backups.into_iter().next(),
+        last_backup: backups.into_iter().next().map(|b| BackupRecord { manifest_json: None, ..b }),
         project,
     })
 }

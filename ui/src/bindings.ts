@@ -329,7 +329,10 @@ export type ProjectChanges = {
 /**  A project with its newest backup. */
 export type ProjectSummary = {
 	project: Project,
-	/**  The newest local backup (time, size, status), if any. */
+	/**
+	 *  The newest local backup (time, size, status), if any; without its `manifest_json` (see
+	 *  `list_backups` or `inspect_archive` for that).
+	 */
 	last_backup: BackupRecord | null,
 	/**  How many backups the catalog records. */
 	backup_count: number,
