@@ -45,8 +45,10 @@ pub struct BackupOptions {
     pub backup_id: String,
 }
 
-/// The default gzip level: the fast end, where compression keeps pace with pg_dump.
-pub const DEFAULT_COMPRESSION_LEVEL: u32 = 1;
+/// The default gzip level. Measured on a realistic dump (uuid, email, jsonb, timestamps, text):
+/// level 1 makes archives 1.6× pg_dump -Fc's file, level 2 about 1.18×, level 3 about 1.1× at a
+/// modest cost in CPU (compression runs on all cores, beside pg_dump).
+pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
 
 /// The archive's file name: `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz`.
 pub fn archive_file_name(project: &str, at: OffsetDateTime, kind: BackupType) -> String {
