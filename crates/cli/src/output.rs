@@ -1,6 +1,6 @@
 //! Everything the CLI prints: human-readable text, or exactly one JSON document on stdout.
 
-use offsite_core::archive::{Manifest, VerifyReport};
+use offsite_core::archive::{Manifest, SidecarStatus, VerifyReport};
 use offsite_core::catalog::{BackupRecord, Project};
 use offsite_core::engine::{BackupOutcome, ConnectionReport, RestoreOutcome};
 use offsite_core::progress::{Progress, ProgressUpdate};
@@ -164,7 +164,20 @@ impl Out {
                 m.problem.as_deref().unwrap_or("")
             );
         }
-        println!("sidecar: {:?}", r.sidecar);
+        match &r.sidecar {
+            SidecarStatus::Match => println!("ok   {:<40} whole file matches", "<archive>.sha256"),
+            SidecarStatus::Missing => println!(
+                "--   {:<40} not present (members were checked)",
+                "<archive>.sha256"
+            ),
+            SidecarStatus::Mismatch { .. } => println!(
+                "BAD  {:<40} whole-file checksum differs",
+                "<archive>.sha256"
+            ),
+        }
+        for p in &r.problems {
+            println!("problem: {p}");
+        }
         match &r.first_bad {
             None if r.ok => println!("intact: {}", r.archive.display()),
             Some(bad) => println!("CORRUPT: first bad member: {bad}"),

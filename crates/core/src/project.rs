@@ -227,9 +227,15 @@ impl ConnSpec {
                     _ => Error::new(ErrorKind::ToolFailed, format!("server error on {at}: {} ({code})", db.message())),
                 }
             }
-            sqlx::Error::Tls(t) => Error::new(ErrorKind::Connection, format!("TLS failed with {at}: {t}")).with_hint(
-                "with verify-full the server certificate must be valid for the host name; use require to skip the check, or disable if the server has no TLS",
-            ),
+            sqlx::Error::Tls(t) => Error::new(ErrorKind::Connection, format!("TLS failed with {at}: {t}"))
+                .with_hint(TLS_HINT)
+                .retryable(false),
+            sqlx::Error::Io(io) if is_tls_failure(&io.to_string()) => Error::new(
+                ErrorKind::Connection,
+                format!("TLS failed with {at}: {io}"),
+            )
+            .with_hint(TLS_HINT)
+            .retryable(false),
             sqlx::Error::Io(io) => Error::new(ErrorKind::Connection, format!("cannot reach {at}: {io}"))
                 .with_hint("check the host and port, that the server is running, and that it accepts TCP connections from here"),
             sqlx::Error::Configuration(c) => Error::invalid(format!("bad connection settings for {at}: {c}")),
@@ -237,6 +243,16 @@ impl ConnSpec {
             other => Error::new(ErrorKind::Connection, format!("connection to {at} failed: {other}")),
         }
     }
+}
+
+const TLS_HINT: &str = "with verify-full the server's certificate must be signed by a trusted authority and name the host; use require to encrypt without checking it, or disable if the server has no TLS";
+
+/// rustls reports certificate problems as I/O errors.
+fn is_tls_failure(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["certificate", "tls", "handshake", "unknownissuer"]
+        .iter()
+        .any(|n| t.contains(n))
 }
 
 fn percent_decode(s: &str) -> String {

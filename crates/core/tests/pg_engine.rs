@@ -833,3 +833,136 @@ async fn test_connection_reports_unreadable_tables() {
     assert_eq!(r.unreadable, vec!["table public.secret".to_string()]);
     assert!(!r.superuser);
 }
+
+/// A cluster that only accepts TLS connections, with a self-signed certificate, and a database
+/// `tlsdb` with two rows (made before TLS is switched on: the testkit's own tools connect in plain).
+fn tls_only_cluster() -> TestCluster {
+    let pg = TestCluster::start();
+    pg.create_db("tlsdb");
+    pg.psql(
+        "tlsdb",
+        "CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2);",
+    );
+    let data = pg.data_dir();
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-x509",
+            "-days",
+            "2",
+            "-nodes",
+            "-subj",
+            "/CN=offsite-test-server",
+        ])
+        .arg("-keyout")
+        .arg(data.join("server.key"))
+        .arg("-out")
+        .arg(data.join("server.crt"))
+        .output()
+        .expect("openssl is needed for the TLS tests");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        .starts_with(b"0\n");
+    for f in ["server.key", "server.crt"] {
+        let p = data.join(f);
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        if is_root {
+            assert!(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&p)
+                .status()
+                .unwrap()
+                .success());
+        }
+    }
+    // TLS only: plain TCP connections are rejected.
+    let hba = "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n";
+    std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
+    pg.psql("postgres", "ALTER SYSTEM SET ssl = on");
+    pg.stop();
+    pg.restart();
+    pg
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_modes_are_honoured_by_the_driver_and_pg_dump() {
+    let pg = tokio::task::spawn_blocking(tls_only_cluster).await.unwrap();
+    let env = env().await;
+    let base = pg.url("tlsdb");
+    let add = |name: &str, mode: &str| AddProject {
+        name: name.into(),
+        db_url: format!("{base}?sslmode={mode}"),
+        password: Some(pg.superuser_password().into()),
+        ..Default::default()
+    };
+
+    // require: TLS without checking the certificate — test, back up (pg_dump over TLS), restore.
+    env.engine
+        .add_project(add("tls-require", "require"))
+        .await
+        .unwrap();
+    assert!(
+        env.engine
+            .test_project("tls-require")
+            .await
+            .unwrap()
+            .can_dump
+    );
+    let o = env
+        .engine
+        .backup("tls-require", None, none(), CancellationToken::new())
+        .await
+        .unwrap();
+    let m = archive::read_manifest(std::path::Path::new(&o.backup.path)).unwrap();
+    assert_eq!(m.tables.iter().find(|t| t.table == "t").unwrap().rows, 2);
+
+    // disable: the server rejects plain connections, and says so.
+    env.engine
+        .add_project(add("tls-disable", "disable"))
+        .await
+        .unwrap();
+    let e = env.engine.test_project("tls-disable").await.unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Auth | ErrorKind::Connection),
+        "{e:?}"
+    );
+    assert!(
+        e.message().contains("no encryption") || e.message().contains("rejects"),
+        "{}",
+        e.message()
+    );
+    let e = env
+        .engine
+        .backup("tls-disable", None, none(), CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Auth | ErrorKind::Connection),
+        "{e:?}"
+    );
+
+    // verify-full: the self-signed certificate is not trusted.
+    env.engine
+        .add_project(add("tls-verify", "verify-full"))
+        .await
+        .unwrap();
+    let e = env.engine.test_project("tls-verify").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
+    assert!(e.hint().unwrap().contains("verify-full"), "{e:?}");
+    let e = env
+        .engine
+        .backup("tls-verify", None, none(), CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
+    drop(pg);
+}
