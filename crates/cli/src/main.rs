@@ -64,8 +64,25 @@ enum ProjectCmd {
     Add {
         name: String,
         /// postgres://USER@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full]
-        #[arg(long, value_name = "URL")]
-        db: String,
+        #[arg(
+            long,
+            value_name = "URL",
+            required_unless_present = "host",
+            conflicts_with = "host"
+        )]
+        db: Option<String>,
+        /// Instead of --db: the server's host name or address.
+        #[arg(long)]
+        host: Option<String>,
+        /// With --host: the port.
+        #[arg(long, default_value_t = 5432, requires = "host")]
+        port: u16,
+        /// With --host: the role to connect as.
+        #[arg(long, default_value = "postgres", requires = "host")]
+        user: String,
+        /// With --host: the database (default: the user name).
+        #[arg(long, requires = "host")]
+        dbname: Option<String>,
         /// Read the password from standard input (first line).
         #[arg(long)]
         password_stdin: bool,
@@ -210,6 +227,10 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             ProjectCmd::Add {
                 name,
                 db,
+                host,
+                port,
+                user,
+                dbname,
                 password_stdin,
                 tls,
                 backup_dir,
@@ -220,6 +241,22 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     None
                 };
                 let tls = tls.map(|t| t.parse::<TlsMode>()).transpose()?;
+                let db = match (db, host) {
+                    (Some(url), _) => url,
+                    (None, Some(host)) => {
+                        let database = dbname.unwrap_or_else(|| user.clone());
+                        let tls = tls.unwrap_or_default();
+                        ConnSpec {
+                            host,
+                            port,
+                            user,
+                            database,
+                            tls,
+                        }
+                        .to_url()
+                    }
+                    (None, None) => unreachable!("clap requires --db or --host"),
+                };
                 let p = engine
                     .add_project(AddProject {
                         name,

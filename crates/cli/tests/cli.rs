@@ -259,6 +259,37 @@ fn exit_codes_and_json_errors() {
         2,
     );
     assert_eq!(e["error"]["code"], "invalid_input");
+    assert_eq!(
+        cli.run(&["project", "add", "nodb"]).status.code(),
+        Some(2),
+        "--db or --host is required"
+    );
+
+    // Connection by fields instead of a URL.
+    let f = cli.json(
+        &[
+            "project",
+            "add",
+            "byfields",
+            "--host",
+            "db.example.com",
+            "--port",
+            "6543",
+            "--user",
+            "app",
+            "--dbname",
+            "shop",
+            "--tls",
+            "require",
+        ],
+        0,
+    );
+    assert_eq!(
+        f["project"]["db_url"],
+        "postgres://app@db.example.com:6543/shop?sslmode=require"
+    );
+    assert_eq!(f["project"]["tls_mode"], "require");
+    cli.json(&["project", "remove", "byfields"], 0);
 
     // Wrong password: exit 3, and the password is not echoed.
     let db = pg.unique_db("cliauth");

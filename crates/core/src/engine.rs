@@ -316,7 +316,7 @@ impl Engine {
         .await;
         reporter.finish();
         let record = self
-            .finish_job(&job.id, result, |r| Some(r.id.clone()))
+            .finish_job(&job.id, &reporter, result, |r| Some(r.id.clone()))
             .await?;
         Ok(BackupOutcome {
             job_id: job.id,
@@ -382,7 +382,9 @@ impl Engine {
                 .record_verify(&b.id, report.ok, problem.as_deref())
                 .await?;
         }
-        let report = self.finish_job(&job.id, result, |_| None).await?;
+        let report = self
+            .finish_job(&job.id, &reporter, result, |_| None)
+            .await?;
         Ok(VerifyOutcome {
             job_id: job.id,
             backup_id: known.map(|b| b.id),
@@ -441,7 +443,9 @@ impl Engine {
         }
         .await;
         reporter.finish();
-        let report = self.finish_job(&job.id, result, |_| None).await?;
+        let report = self
+            .finish_job(&job.id, &reporter, result, |_| None)
+            .await?;
         Ok(RestoreOutcome {
             job_id: job.id,
             report,
@@ -470,9 +474,14 @@ impl Engine {
     async fn finish_job<T>(
         &self,
         job_id: &str,
+        reporter: &Reporter,
         result: Result<T>,
         backup_id: impl Fn(&T) -> Option<String>,
     ) -> Result<T> {
+        let (done, total) = reporter.peak();
+        self.catalog
+            .update_job_counters(job_id, done, total)
+            .await?;
         let outcome = match &result {
             Ok(v) => JobOutcome::Succeeded {
                 backup_id: backup_id(v),
