@@ -8,7 +8,7 @@ use crate::jobs::{spawn_job, EventProgress, JobRegistry};
 use crate::Shell;
 use offsite_core::archive::manifest::Manifest;
 use offsite_core::catalog::{BackupRecord, Catalog, JobKind, JobRecord, Project};
-use offsite_core::engine::{self, ConnectionReport};
+use offsite_core::engine::{self, BackupParams, ConnectionReport};
 use offsite_core::project::{ConnSpec, TlsMode};
 use offsite_core::restore::{RestoreOptions, RestorePlan, RestoreTarget};
 use offsite_core::{AddProject, Engine, Error, ErrorPayload, UpdateProject};
@@ -71,7 +71,10 @@ async fn summary(engine: &Engine, project: Project) -> offsite_core::Result<Proj
     let backups = engine.catalog().backups(&project.id).await?;
     Ok(ProjectSummary {
         backup_count: u32::try_from(backups.len()).unwrap_or(u32::MAX),
-        last_backup: backups.into_iter().next().map(|b| BackupRecord { manifest_json: None, ..b }),
+        last_backup: backups.into_iter().next().map(|b| BackupRecord {
+            manifest_json: None,
+            ..b
+        }),
         project,
     })
 }
@@ -301,7 +304,11 @@ pub fn start_backup<R: Runtime>(
         app,
         &jobs,
         JobKind::Backup,
-        move |id, cancel| async move { engine.backup_as(&id, &project, None, sink, cancel).await },
+        move |id, cancel| async move {
+            engine
+                .backup_as(&id, &project, BackupParams::default(), sink, cancel)
+                .await
+        },
     ))
 }
 

@@ -16,34 +16,124 @@ pub const ORDERS_PER_UNIT: u64 = 4_000;
 pub const EVENTS_PER_UNIT: u64 = 3_000;
 
 const FIRST_NAMES: &[&str] = &[
-    "Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Grace", "Hiroshi", "Ines", "Jonas", "Kateryna", "Liam",
-    "Maya", "Noah", "Olivia", "Pedro", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Victor", "Wen", "Ximena", "Yusuf",
-    "Zoe", "Amara", "Björn", "Carmen", "Dmitri", "Elif", "Fatima", "Giulia", "Hana", "Ivan", "José", "Kofi", "Lena",
-    "Mateo", "Nia",
+    "Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Grace", "Hiroshi", "Ines", "Jonas",
+    "Kateryna", "Liam", "Maya", "Noah", "Olivia", "Pedro", "Quinn", "Rosa", "Sven", "Tariq", "Uma",
+    "Victor", "Wen", "Ximena", "Yusuf", "Zoe", "Amara", "Björn", "Carmen", "Dmitri", "Elif",
+    "Fatima", "Giulia", "Hana", "Ivan", "José", "Kofi", "Lena", "Mateo", "Nia",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Smith", "Müller", "Garcia", "Rossi", "Nguyen", "Kowalski", "Johansson", "Okafor", "Tanaka", "Silva", "Dubois",
-    "Novak", "Hansen", "Yilmaz", "Kim", "Patel", "O'Brien", "van Dijk", "Fernández", "Ivanova", "Schmidt", "Costa",
-    "Moreau", "Horvat", "Lindqvist", "Mensah", "Sato", "Andersen", "Popescu", "Cohen",
+    "Smith",
+    "Müller",
+    "Garcia",
+    "Rossi",
+    "Nguyen",
+    "Kowalski",
+    "Johansson",
+    "Okafor",
+    "Tanaka",
+    "Silva",
+    "Dubois",
+    "Novak",
+    "Hansen",
+    "Yilmaz",
+    "Kim",
+    "Patel",
+    "O'Brien",
+    "van Dijk",
+    "Fernández",
+    "Ivanova",
+    "Schmidt",
+    "Costa",
+    "Moreau",
+    "Horvat",
+    "Lindqvist",
+    "Mensah",
+    "Sato",
+    "Andersen",
+    "Popescu",
+    "Cohen",
 ];
 const DOMAINS: &[&str] = &[
-    "gmail.com", "yahoo.com", "outlook.com", "proton.me", "icloud.com", "fastmail.com", "example.org", "acme.io",
-    "hey.com", "web.de", "orange.fr", "company.co.uk",
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "proton.me",
+    "icloud.com",
+    "fastmail.com",
+    "example.org",
+    "acme.io",
+    "hey.com",
+    "web.de",
+    "orange.fr",
+    "company.co.uk",
 ];
 const CITIES: &[&str] = &[
-    "Berlin", "Lisbon", "Zürich", "Tokyo", "São Paulo", "Lagos", "Toronto", "Melbourne", "Kraków", "Austin", "Lyon",
-    "Seoul", "Nairobi", "Oslo", "Dublin", "Mumbai", "Mexico City", "Tallinn", "Cape Town", "Vancouver",
+    "Berlin",
+    "Lisbon",
+    "Zürich",
+    "Tokyo",
+    "São Paulo",
+    "Lagos",
+    "Toronto",
+    "Melbourne",
+    "Kraków",
+    "Austin",
+    "Lyon",
+    "Seoul",
+    "Nairobi",
+    "Oslo",
+    "Dublin",
+    "Mumbai",
+    "Mexico City",
+    "Tallinn",
+    "Cape Town",
+    "Vancouver",
 ];
 const TAGS: &[&str] = &[
-    "vip", "newsletter", "beta", "churn-risk", "wholesale", "b2b", "student", "referral", "early-adopter", "support",
-    "gift", "mobile", "desktop", "eu", "us", "apac", "trial", "annual", "monthly", "partner",
+    "vip",
+    "newsletter",
+    "beta",
+    "churn-risk",
+    "wholesale",
+    "b2b",
+    "student",
+    "referral",
+    "early-adopter",
+    "support",
+    "gift",
+    "mobile",
+    "desktop",
+    "eu",
+    "us",
+    "apac",
+    "trial",
+    "annual",
+    "monthly",
+    "partner",
 ];
-const LOCALES: &[&str] = &["en-US", "en-GB", "de-DE", "fr-FR", "pt-BR", "ja-JP", "es-ES", "pl-PL", "sv-SE", "ko-KR"];
+const LOCALES: &[&str] = &[
+    "en-US", "en-GB", "de-DE", "fr-FR", "pt-BR", "ja-JP", "es-ES", "pl-PL", "sv-SE", "ko-KR",
+];
 const KINDS: &[&str] = &[
-    "page_view", "page_view", "page_view", "click", "click", "search", "add_to_cart", "checkout", "purchase", "login",
-    "logout", "signup", "share", "review", "error",
+    "page_view",
+    "page_view",
+    "page_view",
+    "click",
+    "click",
+    "search",
+    "add_to_cart",
+    "checkout",
+    "purchase",
+    "login",
+    "logout",
+    "signup",
+    "share",
+    "review",
+    "error",
 ];
-const PATHS: &[&str] = &["products", "cart", "search", "account", "blog", "help", "checkout", "orders", "wishlist"];
+const PATHS: &[&str] = &[
+    "products", "cart", "search", "account", "blog", "help", "checkout", "orders", "wishlist",
+];
 const USER_AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
@@ -72,12 +162,23 @@ fn sql_lit(s: &str) -> String {
 }
 
 fn array_lit(items: &[&str]) -> String {
-    format!("ARRAY[{}]::text[]", items.iter().map(|s| sql_lit(s)).collect::<Vec<_>>().join(","))
+    format!(
+        "ARRAY[{}]::text[]",
+        items
+            .iter()
+            .map(|s| sql_lit(s))
+            .collect::<Vec<_>>()
+            .join(",")
+    )
 }
 
 /// `(ARRAY[...])[random index]`
 fn pick(items: &[&str]) -> String {
-    format!("({})[1 + floor(random() * {})::int]", array_lit(items), items.len())
+    format!(
+        "({})[1 + floor(random() * {})::int]",
+        array_lit(items),
+        items.len()
+    )
 }
 
 /// A random piece of the lorem text, `min..min+spread` characters long.
@@ -232,42 +333,66 @@ pub struct Rows {
 /// Loads `units` units of data into the (new, empty) database `db`: two sessions in parallel
 /// (users + orders | events), then keys, indexes, FKs and `VACUUM (FREEZE, ANALYZE)`.
 pub fn generate(pg: &TestCluster, db: &str, units: u64) -> Result<Rows, String> {
-    let rows = Rows { users: units * USERS_PER_UNIT, orders: units * ORDERS_PER_UNIT, events: units * EVENTS_PER_UNIT };
-    pg.try_psql(db, SCHEMA_SQL).map_err(|e| format!("creating the schema in {db}: {e}"))?;
+    let rows = Rows {
+        users: units * USERS_PER_UNIT,
+        orders: units * ORDERS_PER_UNIT,
+        events: units * EVENTS_PER_UNIT,
+    };
+    pg.try_psql(db, SCHEMA_SQL)
+        .map_err(|e| format!("creating the schema in {db}: {e}"))?;
     let prelude = "SET synchronous_commit = off;\n";
-    let a = format!("{prelude}{}{}", users_sql(1, rows.users), orders_sql(rows.users, rows.orders));
+    let a = format!(
+        "{prelude}{}{}",
+        users_sql(1, rows.users),
+        orders_sql(rows.users, rows.orders)
+    );
     let b = format!("{prelude}{}", events_sql(rows.users, 1, rows.events));
     std::thread::scope(|s| {
         let ta = s.spawn(|| pg.try_psql(db, &a));
         let tb = s.spawn(|| pg.try_psql(db, &b));
         let (ra, rb) = (ta.join(), tb.join());
-        ra.map_err(|_| "generator thread panicked".to_string())?.map_err(|e| format!("generating users/orders: {e}"))?;
-        rb.map_err(|_| "generator thread panicked".to_string())?.map_err(|e| format!("generating events: {e}"))?;
+        ra.map_err(|_| "generator thread panicked".to_string())?
+            .map_err(|e| format!("generating users/orders: {e}"))?;
+        rb.map_err(|_| "generator thread panicked".to_string())?
+            .map_err(|e| format!("generating events: {e}"))?;
         Ok::<(), String>(())
     })?;
-    pg.try_psql(db, POST_SQL).map_err(|e| format!("indexes/constraints in {db}: {e}"))?;
+    pg.try_psql(db, POST_SQL)
+        .map_err(|e| format!("indexes/constraints in {db}: {e}"))?;
     vacuum(pg, db)?;
     Ok(rows)
 }
 
 /// Adds `count` more events (ids after the current maximum).
 pub fn add_events(pg: &TestCluster, db: &str, n_users: u64, count: u64) -> Result<(), String> {
-    let max: u64 = pg.try_psql(db, "SELECT coalesce(max(id), 0) FROM events")?.trim().parse().map_err(|e| format!("{e}"))?;
-    pg.try_psql(db, &events_sql(n_users, max + 1, max + count)).map_err(|e| format!("adding events: {e}"))?;
+    let max: u64 = pg
+        .try_psql(db, "SELECT coalesce(max(id), 0) FROM events")?
+        .trim()
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    pg.try_psql(db, &events_sql(n_users, max + 1, max + count))
+        .map_err(|e| format!("adding events: {e}"))?;
     vacuum(pg, db)
 }
 
 fn vacuum(pg: &TestCluster, db: &str) -> Result<(), String> {
-    pg.try_psql(db, "VACUUM (FREEZE, ANALYZE)").map(|_| ()).map_err(|e| format!("vacuum {db}: {e}"))
+    pg.try_psql(db, "VACUUM (FREEZE, ANALYZE)")
+        .map(|_| ())
+        .map_err(|e| format!("vacuum {db}: {e}"))
 }
 
 /// `pg_dump -Fp` of `db` into `file`; returns the file's size (the dataset's "dump text" size).
 pub fn plain_dump_size(pg: &TestCluster, db: &str, file: &Path) -> Result<(u64, f64), String> {
     let _ = std::fs::remove_file(file);
     let mut cmd = pg.command("pg_dump");
-    cmd.args(pg.conn_args()).args(["-Fp", "-f"]).arg(file).args(["-d", db]);
+    cmd.args(pg.conn_args())
+        .args(["-Fp", "-f"])
+        .arg(file)
+        .args(["-d", db]);
     let m = measure::run(&mut cmd, None)?.check("pg_dump -Fp (size measurement)")?;
-    let size = std::fs::metadata(file).map_err(|e| format!("{}: {e}", file.display()))?.len();
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .len();
     Ok((size, m.secs()))
 }
 
@@ -297,11 +422,24 @@ pub fn calibrate(pg: &TestCluster, scratch: &Path, units: u64) -> Result<f64, St
 }
 
 /// Creates `db` with at least `target_bytes` of plain dump text (aiming 3 % over).
-pub fn build(pg: &TestCluster, db: &str, target_bytes: u64, bytes_per_unit: f64, scratch: &Path) -> Result<Dataset, String> {
+pub fn build(
+    pg: &TestCluster,
+    db: &str,
+    target_bytes: u64,
+    bytes_per_unit: f64,
+    scratch: &Path,
+) -> Result<Dataset, String> {
     let start = Instant::now();
-    let units = ((target_bytes as f64 * 1.03) / bytes_per_unit).ceil().max(1.0) as u64;
+    let units = ((target_bytes as f64 * 1.03) / bytes_per_unit)
+        .ceil()
+        .max(1.0) as u64;
     pg.create_db(db);
-    eprintln!("  {db}: generating {units} units ({} users, {} orders, {} events)…", units * USERS_PER_UNIT, units * ORDERS_PER_UNIT, units * EVENTS_PER_UNIT);
+    eprintln!(
+        "  {db}: generating {units} units ({} users, {} orders, {} events)…",
+        units * USERS_PER_UNIT,
+        units * ORDERS_PER_UNIT,
+        units * EVENTS_PER_UNIT
+    );
     let rows = generate(pg, db, units)?;
     let file = scratch.join(format!("{db}.measure.sql"));
     let (mut size, _) = plain_dump_size(pg, db, &file)?;
@@ -313,7 +451,10 @@ pub fn build(pg: &TestCluster, db: &str, target_bytes: u64, bytes_per_unit: f64,
         }
         let per_event = bytes_per_unit / (EVENTS_PER_UNIT as f64 * 2.0);
         let more = (((target_bytes - size) as f64 * 1.05) / per_event).ceil() as u64 + 1000;
-        eprintln!("  {db}: {:.1} MiB < target, adding {more} events…", size as f64 / MIB);
+        eprintln!(
+            "  {db}: {:.1} MiB < target, adding {more} events…",
+            size as f64 / MIB
+        );
         add_events(pg, db, rows.users, more)?;
         extra_events += more;
         size = plain_dump_size(pg, db, &file)?.0;
@@ -324,7 +465,15 @@ pub fn build(pg: &TestCluster, db: &str, target_bytes: u64, bytes_per_unit: f64,
         .trim()
         .parse()
         .map_err(|e| format!("database size: {e}"))?;
-    Ok(Dataset { db: db.into(), units, rows, extra_events, dump_bytes: size, db_bytes, generate_secs: start.elapsed().as_secs_f64() })
+    Ok(Dataset {
+        db: db.into(),
+        units,
+        rows,
+        extra_events,
+        dump_bytes: size,
+        db_bytes,
+        generate_secs: start.elapsed().as_secs_f64(),
+    })
 }
 
 pub const MIB: f64 = 1024.0 * 1024.0;

@@ -105,19 +105,26 @@ impl WorkDir {
             .map_err(|e| format!("creating a temporary folder in {}: {e}", base.display()))?
             .keep();
         let mut cmd = Command::new("/bin/sh");
-        cmd.args(["-c", r#"cat >/dev/null; rm -rf -- "$1""#, "offsite-bench-watchdog"])
-            .arg(&path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
+        cmd.args([
+            "-c",
+            r#"cat >/dev/null; rm -rf -- "$1""#,
+            "offsite-bench-watchdog",
+        ])
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
         let watchdog = match cmd.spawn() {
             Ok(mut child) => {
                 let stdin = child.stdin.take().expect("piped");
                 Some((child, stdin))
             }
             Err(e) => {
-                eprintln!("warning: no cleanup watchdog ({e}); {} stays if the bench is killed", path.display());
+                eprintln!(
+                    "warning: no cleanup watchdog ({e}); {} stays if the bench is killed",
+                    path.display()
+                );
                 None
             }
         };
@@ -140,7 +147,9 @@ fn mib(bytes: u64) -> f64 {
 }
 
 fn file_size(p: &Path) -> Result<u64, String> {
-    std::fs::metadata(p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()))
+    std::fs::metadata(p)
+        .map(|m| m.len())
+        .map_err(|e| format!("{}: {e}", p.display()))
 }
 
 /// Flush dirty pages (ours and the server's) so one step's writes are not paid by the next.
@@ -152,7 +161,13 @@ fn settle(pg: &TestCluster) {
 }
 
 /// Times a command with the server's CPU use alongside.
-fn timed(pg: &TestCluster, srv: &Option<ServerCpu>, cmd: &mut Command, stdin: Option<&[u8]>, what: &str) -> Result<(Measured, f64), String> {
+fn timed(
+    pg: &TestCluster,
+    srv: &Option<ServerCpu>,
+    cmd: &mut Command,
+    stdin: Option<&[u8]>,
+    what: &str,
+) -> Result<(Measured, f64), String> {
     settle(pg);
     let before = srv.as_ref().map(|s| s.total());
     let m = measure::run(cmd, stdin)?.check(what)?;
@@ -173,8 +188,15 @@ struct Offsite<'a> {
 impl Offsite<'_> {
     fn cmd(&self) -> Command {
         let mut c = self.pg.command(&self.bin);
-        c.env("OFFSITE_SECRET_STORE", "env").env_remove("OFFSITE_DATA_DIR").env_remove("OFFSITE_PG_BIN").env_remove("OFFSITE_LOG");
-        c.arg("--data-dir").arg(&self.data_dir).arg("--json").arg("--pg-bin").arg(self.pg.bin_dir());
+        c.env("OFFSITE_SECRET_STORE", "env")
+            .env_remove("OFFSITE_DATA_DIR")
+            .env_remove("OFFSITE_PG_BIN")
+            .env_remove("OFFSITE_LOG");
+        c.arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--json")
+            .arg("--pg-bin")
+            .arg(self.pg.bin_dir());
         c
     }
     fn url(&self, db: &str) -> String {
@@ -183,7 +205,12 @@ impl Offsite<'_> {
 }
 
 fn json_of(m: &Measured, what: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_slice(&m.stdout).map_err(|e| format!("{what}: output is not JSON ({e}): {}", String::from_utf8_lossy(&m.stdout)))
+    serde_json::from_slice(&m.stdout).map_err(|e| {
+        format!(
+            "{what}: output is not JSON ({e}): {}",
+            String::from_utf8_lossy(&m.stdout)
+        )
+    })
 }
 
 fn row_counts(pg: &TestCluster, db: &str) -> Result<String, String> {
@@ -193,12 +220,19 @@ fn row_counts(pg: &TestCluster, db: &str) -> Result<String, String> {
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -209,7 +243,9 @@ fn run(args: &Args) -> Result<(), String> {
     } else {
         let bin = match &args.offsite_bin {
             Some(b) => b.clone(),
-            None => std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?.with_file_name("offsite"),
+            None => std::env::current_exe()
+                .map_err(|e| format!("current_exe: {e}"))?
+                .with_file_name("offsite"),
         };
         if !bin.is_file() {
             return Err(format!(
@@ -222,7 +258,11 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let mut notes: Vec<String> = Vec::new();
     if let Some(bin) = &offsite_bin {
-        let version = Command::new(bin).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+        let version = Command::new(bin)
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
         notes.push(format!("Offsite binary: {} ({version})", bin.display()));
         if let Some(newer) = newer_source(bin) {
             let w = format!(
@@ -244,7 +284,11 @@ fn run(args: &Args) -> Result<(), String> {
     let pg = TestCluster::start();
     tune(&pg)?;
     let pg_version = pg.try_psql("postgres", "SHOW server_version")?;
-    eprintln!("PostgreSQL {pg_version} on port {} ({})", pg.port(), pg.bin_dir().display());
+    eprintln!(
+        "PostgreSQL {pg_version} on port {} ({})",
+        pg.port(),
+        pg.bin_dir().display()
+    );
     let srv = ServerCpu::new(pg.data_dir());
 
     // ---- datasets ----------------------------------------------------------------------------
@@ -253,28 +297,55 @@ fn run(args: &Args) -> Result<(), String> {
     eprintln!("calibrating the generator…");
     let t0 = Instant::now();
     let per_unit = dataset::calibrate(&pg, &w, 10)?;
-    eprintln!("  {:.2} MiB of dump text per unit ({:.1} s)", per_unit / MIB, t0.elapsed().as_secs_f64());
-    eprintln!("generating the large dataset (≥ {} MiB of dump text)…", args.size_mb);
+    eprintln!(
+        "  {:.2} MiB of dump text per unit ({:.1} s)",
+        per_unit / MIB,
+        t0.elapsed().as_secs_f64()
+    );
+    eprintln!(
+        "generating the large dataset (≥ {} MiB of dump text)…",
+        args.size_mb
+    );
     let large = dataset::build(&pg, "bench_large", target, per_unit, &w)?;
-    eprintln!("  {:.1} MiB dump text, {:.1} MiB on disk, in {:.0} s", mib(large.dump_bytes), mib(large.db_bytes), large.generate_secs);
+    eprintln!(
+        "  {:.1} MiB dump text, {:.1} MiB on disk, in {:.0} s",
+        mib(large.dump_bytes),
+        mib(large.db_bytes),
+        large.generate_secs
+    );
     let small = if args.raw_only {
         None
     } else {
-        eprintln!("generating the small dataset (≥ {:.0} MiB of dump text)…", mib(small_target));
+        eprintln!(
+            "generating the small dataset (≥ {:.0} MiB of dump text)…",
+            mib(small_target)
+        );
         let d = dataset::build(&pg, "bench_small", small_target, per_unit, &w)?;
-        eprintln!("  {:.1} MiB dump text, {:.1} MiB on disk, in {:.0} s", mib(d.dump_bytes), mib(d.db_bytes), d.generate_secs);
+        eprintln!(
+            "  {:.1} MiB dump text, {:.1} MiB on disk, in {:.0} s",
+            mib(d.dump_bytes),
+            mib(d.db_bytes),
+            d.generate_secs
+        );
         Some(d)
     };
     let source_counts = row_counts(&pg, "bench_large")?;
     if args.show_sample {
         for t in ["users", "orders", "events"] {
-            let rows = pg.try_psql("bench_large", &format!("SELECT * FROM {t} ORDER BY random() LIMIT 3"))?;
+            let rows = pg.try_psql(
+                "bench_large",
+                &format!("SELECT * FROM {t} ORDER BY random() LIMIT 3"),
+            )?;
             eprintln!("--- sample of {t} ---\n{rows}");
         }
     }
 
     // ---- Offsite projects -------------------------------------------------------------------
-    let off = offsite_bin.map(|bin| Offsite { bin, data_dir: w.join("offsite-data"), pg: &pg });
+    let off = offsite_bin.map(|bin| Offsite {
+        bin,
+        data_dir: w.join("offsite-data"),
+        pg: &pg,
+    });
     if let Some(o) = &off {
         for (name, db) in [("bench", "bench_large"), ("bench_small", "bench_small")] {
             // The env secret store is read-only: the password comes from PGPASSWORD at run time.
@@ -297,33 +368,55 @@ fn run(args: &Args) -> Result<(), String> {
 
         // a. pg_dump -Fp
         let mut c = pg.command("pg_dump");
-        c.args(pg.conn_args()).args(["-Fp", "-f"]).arg(&fp_file).args(["-d", "bench_large"]);
+        c.args(pg.conn_args())
+            .args(["-Fp", "-f"])
+            .arg(&fp_file)
+            .args(["-d", "bench_large"]);
         let (m, scpu) = timed(&pg, &srv, &mut c, None, "pg_dump -Fp")?;
         let fp_bytes = file_size(&fp_file)?;
         r.add("fp_secs", "pg_dump -Fp time", "s", m.secs());
         r.add("fp_mib", "pg_dump -Fp output size", "MiB", mib(fp_bytes));
         r.add("fp_cpu", "pg_dump -Fp client CPU", "s", m.cpu.as_secs_f64());
         r.add("fp_srv_cpu", "pg_dump -Fp server CPU", "s", scpu);
-        eprintln!("  pg_dump -Fp          {:7.2} s  {:8.1} MiB", m.secs(), mib(fp_bytes));
+        eprintln!(
+            "  pg_dump -Fp          {:7.2} s  {:8.1} MiB",
+            m.secs(),
+            mib(fp_bytes)
+        );
 
         // b. pg_dump -Fc (default compression)
         let mut c = pg.command("pg_dump");
-        c.args(pg.conn_args()).args(["-Fc", "-f"]).arg(&fc_file).args(["-d", "bench_large"]);
+        c.args(pg.conn_args())
+            .args(["-Fc", "-f"])
+            .arg(&fc_file)
+            .args(["-d", "bench_large"]);
         let (m, scpu) = timed(&pg, &srv, &mut c, None, "pg_dump -Fc")?;
         let fc_bytes = file_size(&fc_file)?;
         r.add("fc_secs", "pg_dump -Fc time", "s", m.secs());
         r.add("fc_mib", "pg_dump -Fc file size", "MiB", mib(fc_bytes));
         r.add("fc_cpu", "pg_dump -Fc client CPU", "s", m.cpu.as_secs_f64());
         r.add("fc_srv_cpu", "pg_dump -Fc server CPU", "s", scpu);
-        eprintln!("  pg_dump -Fc          {:7.2} s  {:8.1} MiB", m.secs(), mib(fc_bytes));
+        eprintln!(
+            "  pg_dump -Fc          {:7.2} s  {:8.1} MiB",
+            m.secs(),
+            mib(fc_bytes)
+        );
 
         // diagnostic: pg_dump -Fc -Z0 (what Offsite runs, before its own gzip + hashing)
         if !args.no_diagnostics {
             let mut c = pg.command("pg_dump");
-            c.args(pg.conn_args()).args(["-Fc", "-Z0", "-f"]).arg(&fc0_file).args(["-d", "bench_large"]);
+            c.args(pg.conn_args())
+                .args(["-Fc", "-Z0", "-f"])
+                .arg(&fc0_file)
+                .args(["-d", "bench_large"]);
             let (m, _) = timed(&pg, &srv, &mut c, None, "pg_dump -Fc -Z0")?;
             r.add("fc0_secs", "(diag) pg_dump -Fc -Z0 time", "s", m.secs());
-            r.add("fc0_mib", "(diag) pg_dump -Fc -Z0 size", "MiB", mib(file_size(&fc0_file)?));
+            r.add(
+                "fc0_mib",
+                "(diag) pg_dump -Fc -Z0 size",
+                "MiB",
+                mib(file_size(&fc0_file)?),
+            );
             eprintln!("  pg_dump -Fc -Z0      {:7.2} s", m.secs());
             let _ = std::fs::remove_file(&fc0_file);
         }
@@ -336,20 +429,59 @@ fn run(args: &Args) -> Result<(), String> {
             c.args(["backup", "bench", "--dest"]).arg(&archive_dir);
             let (m, scpu) = timed(&pg, &srv, &mut c, None, "offsite backup (large)")?;
             let v = json_of(&m, "offsite backup")?;
-            let path = PathBuf::from(v["path"].as_str().ok_or("offsite backup: no \"path\" in its JSON")?);
+            let path = PathBuf::from(
+                v["path"]
+                    .as_str()
+                    .ok_or("offsite backup: no \"path\" in its JSON")?,
+            );
             let size = file_size(&path)?;
             r.add("off_secs", "Offsite backup time", "s", m.secs());
             r.add("off_mib", "Offsite archive size", "MiB", mib(size));
-            r.add("off_cpu", "Offsite backup client CPU (offsite + pg_dump)", "s", m.cpu.as_secs_f64());
+            r.add(
+                "off_cpu",
+                "Offsite backup client CPU (offsite + pg_dump)",
+                "s",
+                m.cpu.as_secs_f64(),
+            );
             r.add("off_srv_cpu", "Offsite backup server CPU", "s", scpu);
-            r.add("off_rss", "Offsite backup peak RSS, large (wait4, incl. pg_dump)", "MiB", m.maxrss_kib as f64 / 1024.0);
-            r.add("off_hwm", "Offsite backup peak RSS, large (offsite process only)", "MiB", m.own_hwm_kib.map_or(f64::NAN, |k| k as f64 / 1024.0));
+            r.add(
+                "off_rss",
+                "Offsite backup peak RSS, large (wait4, incl. pg_dump)",
+                "MiB",
+                m.maxrss_kib as f64 / 1024.0,
+            );
+            r.add(
+                "off_hwm",
+                "Offsite backup peak RSS, large (offsite process only)",
+                "MiB",
+                m.own_hwm_kib.map_or(f64::NAN, |k| k as f64 / 1024.0),
+            );
             if let Some(d) = m.child("pg_dump") {
-                r.add("off_pre", "Offsite backup: before pg_dump starts", "s", d.first_seen);
-                r.add("off_dump", "Offsite backup: while pg_dump runs", "s", d.last_seen - d.first_seen);
-                r.add("off_post", "Offsite backup: after pg_dump exits (globals, packing, fsync, catalog)", "s", m.secs() - d.last_seen);
+                r.add(
+                    "off_pre",
+                    "Offsite backup: before pg_dump starts",
+                    "s",
+                    d.first_seen,
+                );
+                r.add(
+                    "off_dump",
+                    "Offsite backup: while pg_dump runs",
+                    "s",
+                    d.last_seen - d.first_seen,
+                );
+                r.add(
+                    "off_post",
+                    "Offsite backup: after pg_dump exits (globals, packing, fsync, catalog)",
+                    "s",
+                    m.secs() - d.last_seen,
+                );
             }
-            eprintln!("  offsite backup       {:7.2} s  {:8.1} MiB  peak RSS {:.1} MiB", m.secs(), mib(size), m.maxrss_kib as f64 / 1024.0);
+            eprintln!(
+                "  offsite backup       {:7.2} s  {:8.1} MiB  peak RSS {:.1} MiB",
+                m.secs(),
+                mib(size),
+                m.maxrss_kib as f64 / 1024.0
+            );
             archive = Some((path, size));
         }
 
@@ -374,25 +506,63 @@ fn run(args: &Args) -> Result<(), String> {
                 return Err(format!("offsite verify did not report ok: {v}"));
             }
             r.add("verify_secs", "Offsite verify time", "s", m.secs());
-            r.add("verify_mibps", "Offsite verify, archive bytes/s", "MiB/s", mib(*size) / m.secs());
-            r.add("verify_data_mibps", "Offsite verify, uncompressed member bytes/s", "MiB/s", mib(data_bytes) / m.secs());
+            r.add(
+                "verify_mibps",
+                "Offsite verify, archive bytes/s",
+                "MiB/s",
+                mib(*size) / m.secs(),
+            );
+            r.add(
+                "verify_data_mibps",
+                "Offsite verify, uncompressed member bytes/s",
+                "MiB/s",
+                mib(data_bytes) / m.secs(),
+            );
             r.add("verify_cpu", "Offsite verify CPU", "s", m.cpu.as_secs_f64());
-            r.add("data_mib", "archive members, uncompressed", "MiB", mib(data_bytes));
-            eprintln!("  offsite verify       {:7.2} s  {:8.1} MiB/s archive, {:.1} MiB/s data", m.secs(), mib(*size) / m.secs(), mib(data_bytes) / m.secs());
+            r.add(
+                "data_mib",
+                "archive members, uncompressed",
+                "MiB",
+                mib(data_bytes),
+            );
+            eprintln!(
+                "  offsite verify       {:7.2} s  {:8.1} MiB/s archive, {:.1} MiB/s data",
+                m.secs(),
+                mib(*size) / m.secs(),
+                mib(data_bytes) / m.secs()
+            );
 
             let mut c = Command::new("sha256sum");
             c.arg(path);
             let (m, _) = timed(&pg, &srv, &mut c, None, "sha256sum ARCHIVE")?;
             r.add("sha_arch_secs", "sha256sum archive time", "s", m.secs());
-            r.add("sha_arch_mibps", "sha256sum archive", "MiB/s", mib(*size) / m.secs());
-            eprintln!("  sha256sum archive    {:7.2} s  {:8.1} MiB/s", m.secs(), mib(*size) / m.secs());
+            r.add(
+                "sha_arch_mibps",
+                "sha256sum archive",
+                "MiB/s",
+                mib(*size) / m.secs(),
+            );
+            eprintln!(
+                "  sha256sum archive    {:7.2} s  {:8.1} MiB/s",
+                m.secs(),
+                mib(*size) / m.secs()
+            );
         }
         let mut c = Command::new("sha256sum");
         c.arg(&fp_file);
         let (m, _) = timed(&pg, &srv, &mut c, None, "sha256sum DUMP.sql")?;
         r.add("sha_fp_secs", "sha256sum -Fp dump time", "s", m.secs());
-        r.add("sha_fp_mibps", "sha256sum -Fp dump", "MiB/s", mib(fp_bytes) / m.secs());
-        eprintln!("  sha256sum -Fp dump   {:7.2} s  {:8.1} MiB/s", m.secs(), mib(fp_bytes) / m.secs());
+        r.add(
+            "sha_fp_mibps",
+            "sha256sum -Fp dump",
+            "MiB/s",
+            mib(fp_bytes) / m.secs(),
+        );
+        eprintln!(
+            "  sha256sum -Fp dump   {:7.2} s  {:8.1} MiB/s",
+            m.secs(),
+            mib(fp_bytes) / m.secs()
+        );
         let _ = std::fs::remove_file(&fp_file);
 
         // e. restores, each into a fresh empty database
@@ -407,7 +577,9 @@ fn run(args: &Args) -> Result<(), String> {
         if let Some(c) = counts {
             let c = c?;
             if c != source_counts {
-                return Err(format!("pg_restore: restored row counts {c} differ from the source's {source_counts}"));
+                return Err(format!(
+                    "pg_restore: restored row counts {c} differ from the source's {source_counts}"
+                ));
             }
         }
         r.add("pgr_secs", "pg_restore time", "s", m.secs());
@@ -419,7 +591,9 @@ fn run(args: &Args) -> Result<(), String> {
             let db = format!("restore_off_{run}");
             pg.create_db(&db);
             let mut c = o.cmd();
-            c.arg("restore").arg(path).args(["--to", &o.url(&db), "--yes"]);
+            c.arg("restore")
+                .arg(path)
+                .args(["--to", &o.url(&db), "--yes"]);
             let res = timed(&pg, &srv, &mut c, None, "offsite restore");
             let counts = res.as_ref().ok().map(|_| row_counts(&pg, &db));
             pg.drop_db(&db);
@@ -436,13 +610,38 @@ fn run(args: &Args) -> Result<(), String> {
             }
             r.add("offr_secs", "Offsite restore time", "s", m.secs());
             if let Some(d) = m.child("pg_restore") {
-                r.add("offr_pre", "Offsite restore: before the main pg_restore (plan, checks)", "s", d.first_seen);
-                r.add("offr_restore", "Offsite restore: while the main pg_restore runs", "s", d.last_seen - d.first_seen);
-                r.add("offr_post", "Offsite restore: after pg_restore exits (validation)", "s", m.secs() - d.last_seen);
+                r.add(
+                    "offr_pre",
+                    "Offsite restore: before the main pg_restore (plan, checks)",
+                    "s",
+                    d.first_seen,
+                );
+                r.add(
+                    "offr_restore",
+                    "Offsite restore: while the main pg_restore runs",
+                    "s",
+                    d.last_seen - d.first_seen,
+                );
+                r.add(
+                    "offr_post",
+                    "Offsite restore: after pg_restore exits (validation)",
+                    "s",
+                    m.secs() - d.last_seen,
+                );
             }
-            r.add("offr_cpu", "Offsite restore client CPU (offsite + pg_restore)", "s", m.cpu.as_secs_f64());
+            r.add(
+                "offr_cpu",
+                "Offsite restore client CPU (offsite + pg_restore)",
+                "s",
+                m.cpu.as_secs_f64(),
+            );
             r.add("offr_srv_cpu", "Offsite restore server CPU", "s", scpu);
-            r.add("offr_rss", "Offsite restore peak RSS (wait4, incl. pg_restore)", "MiB", m.maxrss_kib as f64 / 1024.0);
+            r.add(
+                "offr_rss",
+                "Offsite restore peak RSS (wait4, incl. pg_restore)",
+                "MiB",
+                m.maxrss_kib as f64 / 1024.0,
+            );
             eprintln!("  offsite restore      {:7.2} s", m.secs());
         }
         let _ = std::fs::remove_file(&fc_file);
@@ -455,9 +654,23 @@ fn run(args: &Args) -> Result<(), String> {
             c.args(["backup", "bench_small", "--dest"]).arg(&dir);
             let (m, _) = timed(&pg, &srv, &mut c, None, "offsite backup (small)")?;
             r.add("small_secs", "Offsite backup time, small", "s", m.secs());
-            r.add("small_rss", "Offsite backup peak RSS, small (wait4, incl. pg_dump)", "MiB", m.maxrss_kib as f64 / 1024.0);
-            r.add("small_hwm", "Offsite backup peak RSS, small (offsite process only)", "MiB", m.own_hwm_kib.map_or(f64::NAN, |k| k as f64 / 1024.0));
-            eprintln!("  offsite backup small {:7.2} s  peak RSS {:.1} MiB", m.secs(), m.maxrss_kib as f64 / 1024.0);
+            r.add(
+                "small_rss",
+                "Offsite backup peak RSS, small (wait4, incl. pg_dump)",
+                "MiB",
+                m.maxrss_kib as f64 / 1024.0,
+            );
+            r.add(
+                "small_hwm",
+                "Offsite backup peak RSS, small (offsite process only)",
+                "MiB",
+                m.own_hwm_kib.map_or(f64::NAN, |k| k as f64 / 1024.0),
+            );
+            eprintln!(
+                "  offsite backup small {:7.2} s  peak RSS {:.1} MiB",
+                m.secs(),
+                m.maxrss_kib as f64 / 1024.0
+            );
             let _ = std::fs::remove_dir_all(&dir);
         }
     }
@@ -469,7 +682,10 @@ fn run(args: &Args) -> Result<(), String> {
         "\n## offsite-bench: {} runs, large dataset {:.1} MiB of pg_dump -Fp text{}\n\n",
         args.runs,
         mib(large.dump_bytes),
-        small.as_ref().map(|s| format!(", small dataset {:.1} MiB", mib(s.dump_bytes))).unwrap_or_default()
+        small
+            .as_ref()
+            .map(|s| format!(", small dataset {:.1} MiB", mib(s.dump_bytes)))
+            .unwrap_or_default()
     ));
     text.push_str(&format!(
         "PostgreSQL {pg_version} (throwaway cluster, fsync=off), {} × {}, warm page cache (caches cannot be dropped here); \
@@ -513,8 +729,11 @@ fn run(args: &Args) -> Result<(), String> {
             "total_secs": t_all.elapsed().as_secs_f64(),
             "loadavg": { "start": load_start, "end": loadavg() },
         });
-        std::fs::write(path, serde_json::to_string_pretty(&doc).expect("serializable") + "\n")
-            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&doc).expect("serializable") + "\n",
+        )
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
         eprintln!("results written to {}", path.display());
     }
     drop(pg);
@@ -526,13 +745,21 @@ fn run(args: &Args) -> Result<(), String> {
 fn newer_source(bin: &Path) -> Option<PathBuf> {
     let built = std::fs::metadata(bin).and_then(|m| m.modified()).ok()?;
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
-    let mut stack: Vec<PathBuf> = ["core/src", "core/migrations", "cli/src", "core/Cargo.toml", "cli/Cargo.toml"]
-        .iter()
-        .map(|p| crates.join(p))
-        .collect();
+    let mut stack: Vec<PathBuf> = [
+        "core/src",
+        "core/migrations",
+        "cli/src",
+        "core/Cargo.toml",
+        "cli/Cargo.toml",
+    ]
+    .iter()
+    .map(|p| crates.join(p))
+    .collect();
     let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
     while let Some(p) = stack.pop() {
-        let Ok(meta) = std::fs::metadata(&p) else { continue };
+        let Ok(meta) = std::fs::metadata(&p) else {
+            continue;
+        };
         if meta.is_dir() {
             if let Ok(rd) = std::fs::read_dir(&p) {
                 stack.extend(rd.flatten().map(|e| e.path()));
@@ -633,8 +860,20 @@ fn verdicts(r: &Results, raw_only: bool) -> Vec<Verdict> {
         "uncompressed member bytes/s vs sha256sum of the -Fp dump",
     ));
     let (rl, rs) = (m("off_rss"), m("small_rss"));
-    v.push(Verdict::at_most("peak RSS, large dataset", format!("{rl:.1} MiB"), rl / 64.0, 1.0, "vs 64 MiB"));
-    v.push(Verdict::at_most("peak RSS, small dataset", format!("{rs:.1} MiB"), rs / 64.0, 1.0, "vs 64 MiB"));
+    v.push(Verdict::at_most(
+        "peak RSS, large dataset",
+        format!("{rl:.1} MiB"),
+        rl / 64.0,
+        1.0,
+        "vs 64 MiB",
+    ));
+    v.push(Verdict::at_most(
+        "peak RSS, small dataset",
+        format!("{rs:.1} MiB"),
+        rs / 64.0,
+        1.0,
+        "vs 64 MiB",
+    ));
     v.push(Verdict::at_most(
         "peak RSS flat across sizes",
         format!("{rl:.1} / {rs:.1} MiB"),

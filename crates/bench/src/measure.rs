@@ -47,7 +47,11 @@ impl Measured {
         self.children
             .iter()
             .filter(|c| c.comm == comm)
-            .max_by(|a, b| (a.last_seen - a.first_seen).partial_cmp(&(b.last_seen - b.first_seen)).unwrap_or(std::cmp::Ordering::Equal))
+            .max_by(|a, b| {
+                (a.last_seen - a.first_seen)
+                    .partial_cmp(&(b.last_seen - b.first_seen))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
     }
 }
 
@@ -72,7 +76,12 @@ impl Measured {
     pub fn failure(&self, what: &str) -> String {
         let err = String::from_utf8_lossy(&self.stderr);
         let out = String::from_utf8_lossy(&self.stdout);
-        format!("{what} failed ({}):\n{}\n{}", self.status_text(), tail(&err, 4000), tail(&out, 4000))
+        format!(
+            "{what} failed ({}):\n{}\n{}",
+            self.status_text(),
+            tail(&err, 4000),
+            tail(&out, 4000)
+        )
     }
 
     /// `Err` with [`failure`](Self::failure) unless the child exited 0.
@@ -103,16 +112,25 @@ fn tv(t: libc::timeval) -> Duration {
 /// `VmHWM` of `pid` in KiB (`None` once it has exited: a zombie has no memory map).
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Runs `cmd` (stdout and stderr captured, stdin fed from `stdin` or null) and measures it.
 pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Measured, String> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start {program}: {e}"))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
     let pid = child.id();
 
     let writer = match (child.stdin.take(), stdin) {
@@ -133,8 +151,18 @@ pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Measured, String> 
             buf
         })
     };
-    let out_t = reader(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let err_t = reader(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let out_t = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err_t = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
 
     // Poll the child's own high-water mark until it has exited (it is not reaped before the
     // poller stops, so its pid cannot be reused meanwhile).
@@ -152,9 +180,17 @@ pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Measured, String> 
                 if scan {
                     let now = start.elapsed().as_secs_f64();
                     for (cpid, comm) in children_of(pid) {
-                        match children.iter_mut().find(|c| c.pid == cpid && c.comm == comm) {
+                        match children
+                            .iter_mut()
+                            .find(|c| c.pid == cpid && c.comm == comm)
+                        {
                             Some(c) => c.last_seen = now,
-                            None => children.push(ChildSpan { pid: cpid, comm, first_seen: now, last_seen: now }),
+                            None => children.push(ChildSpan {
+                                pid: cpid,
+                                comm,
+                                first_seen: now,
+                                last_seen: now,
+                            }),
                         }
                     }
                 }
@@ -171,7 +207,14 @@ pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Measured, String> 
     loop {
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: plain syscall on our own child.
-        let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
         if rc == 0 {
             break;
         }
@@ -229,12 +272,23 @@ pub fn run(cmd: &mut Command, stdin: Option<&[u8]>) -> Result<Measured, String> 
 /// Live direct children of `parent`: (pid, comm).
 fn children_of(parent: u32) -> Vec<(u32, String)> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return out };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for e in entries.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let (Some(open), Some(close)) = (s.find('('), s.rfind(')')) else { continue };
-        let ppid = s[close + 1..].split_whitespace().nth(1).and_then(|v| v.parse::<u32>().ok());
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (s.find('('), s.rfind(')')) else {
+            continue;
+        };
+        let ppid = s[close + 1..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u32>().ok());
         if ppid == Some(parent) {
             out.push((pid, s[open + 1..close].to_string()));
         }
@@ -255,7 +309,10 @@ impl ServerCpu {
         let postmaster = pidfile.lines().next()?.trim().parse().ok()?;
         // SAFETY: plain libc call.
         let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        Some(ServerCpu { postmaster, tick: if tick > 0 { tick as f64 } else { 100.0 } })
+        Some(ServerCpu {
+            postmaster,
+            tick: if tick > 0 { tick as f64 } else { 100.0 },
+        })
     }
 
     /// Seconds of CPU consumed by the server so far.
@@ -267,7 +324,9 @@ impl ServerCpu {
         }
         if let Ok(entries) = std::fs::read_dir("/proc") {
             for e in entries.flatten() {
-                let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+                let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                    continue;
+                };
                 if let Some(f) = stat_fields(pid) {
                     // field 4 = ppid (index 1 after comm)
                     if f.get(1).copied() == Some(self.postmaster as u64) {
@@ -285,5 +344,9 @@ impl ServerCpu {
 fn stat_fields(pid: u32) -> Option<Vec<u64>> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &s[s.rfind(')')? + 1..];
-    Some(rest.split_whitespace().map(|v| v.parse::<i64>().map(|x| x.max(0) as u64).unwrap_or(0)).collect())
+    Some(
+        rest.split_whitespace()
+            .map(|v| v.parse::<i64>().map(|x| x.max(0) as u64).unwrap_or(0))
+            .collect(),
+    )
 }

@@ -69,10 +69,24 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn at_least(metric: &str, measured: String, ratio: f64, min: f64, note: &str) -> Verdict {
-        Verdict { metric: metric.into(), measured, ratio, target: format!("≥ {min}"), pass: ratio >= min, note: note.into() }
+        Verdict {
+            metric: metric.into(),
+            measured,
+            ratio,
+            target: format!("≥ {min}"),
+            pass: ratio >= min,
+            note: note.into(),
+        }
     }
     pub fn at_most(metric: &str, measured: String, ratio: f64, max: f64, note: &str) -> Verdict {
-        Verdict { metric: metric.into(), measured, ratio, target: format!("≤ {max}"), pass: ratio <= max, note: note.into() }
+        Verdict {
+            metric: metric.into(),
+            measured,
+            ratio,
+            target: format!("≤ {max}"),
+            pass: ratio <= max,
+            note: note.into(),
+        }
     }
 }
 
@@ -103,7 +117,13 @@ pub fn runs_table(r: &Results, runs: usize) -> String {
     for x in &r.series {
         s.push_str(&format!("| {} | {} |", x.label, x.unit));
         for i in 0..runs {
-            s.push_str(&format!(" {} |", x.values.get(i).map(|v| fmt_num(*v)).unwrap_or_else(|| "–".into())));
+            s.push_str(&format!(
+                " {} |",
+                x.values
+                    .get(i)
+                    .map(|v| fmt_num(*v))
+                    .unwrap_or_else(|| "–".into())
+            ));
         }
         s.push_str(&format!(" **{}** |\n", fmt_num(x.median)));
     }
@@ -111,9 +131,14 @@ pub fn runs_table(r: &Results, runs: usize) -> String {
 }
 
 pub fn verdict_table(vs: &[Verdict]) -> String {
-    let mut s = String::from("| metric | median(s) | ratio | target | result |\n|---|---|---:|---|---|\n");
+    let mut s =
+        String::from("| metric | median(s) | ratio | target | result |\n|---|---|---:|---|---|\n");
     for v in vs {
-        let note = if v.note.is_empty() { String::new() } else { format!(" ({})", v.note) };
+        let note = if v.note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", v.note)
+        };
         s.push_str(&format!(
             "| {}{} | {} | {} | {} | {} |\n",
             v.metric,

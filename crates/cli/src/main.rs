@@ -4,7 +4,7 @@ mod output;
 
 use clap::{Args, Parser, Subcommand};
 use offsite_core::archive;
-use offsite_core::engine::AddProject;
+use offsite_core::engine::{AddProject, BackupParams};
 use offsite_core::progress::{NoProgress, Progress};
 use offsite_core::project::{ConnSpec, TlsMode};
 use offsite_core::restore::{RestoreOptions, RestoreTarget};
@@ -44,6 +44,9 @@ enum Command {
         /// Folder for the archive (default: the project's backup folder).
         #[arg(long, value_name = "DIR")]
         dest: Option<PathBuf>,
+        /// gzip level, 0 (none) to 9 (smallest, slowest). The default balances size and speed.
+        #[arg(long, env = "OFFSITE_COMPRESSION_LEVEL", value_name = "N")]
+        level: Option<u32>,
     },
     /// List a project's local backups with size, date and verified state.
     Backups { name: String },
@@ -61,8 +64,25 @@ enum ProjectCmd {
     Add {
         name: String,
         /// postgres://USER@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full]
-        #[arg(long, value_name = "URL")]
-        db: String,
+        #[arg(
+            long,
+            value_name = "URL",
+            required_unless_present = "host",
+            conflicts_with = "host"
+        )]
+        db: Option<String>,
+        /// Instead of --db: the server's host name or address.
+        #[arg(long)]
+        host: Option<String>,
+        /// With --host: the port.
+        #[arg(long, default_value_t = 5432, requires = "host")]
+        port: u16,
+        /// With --host: the role to connect as.
+        #[arg(long, default_value = "postgres", requires = "host")]
+        user: String,
+        /// With --host: the database (default: the user name).
+        #[arg(long, requires = "host")]
+        dbname: Option<String>,
         /// Read the password from standard input (first line).
         #[arg(long)]
         password_stdin: bool,
@@ -123,9 +143,10 @@ fn exit_code(e: &Error) -> u8 {
     match e.kind() {
         ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::AlreadyExists => exit::USAGE,
         ErrorKind::Connection | ErrorKind::Auth | ErrorKind::Permission => exit::CONNECTION,
-        ErrorKind::Integrity | ErrorKind::UnsupportedFormat | ErrorKind::UnsafePath | ErrorKind::ValidationFailed => {
-            exit::INTEGRITY
-        }
+        ErrorKind::Integrity
+        | ErrorKind::UnsupportedFormat
+        | ErrorKind::UnsafePath
+        | ErrorKind::ValidationFailed => exit::INTEGRITY,
         ErrorKind::NeedsConsent => exit::NEEDS_CONSENT,
         ErrorKind::Cancelled => exit::CANCELLED,
         _ => exit::FAILURE,
@@ -167,10 +188,14 @@ fn main() -> ExitCode {
 
 fn read_password_stdin() -> Result<String> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::io("reading the password from stdin", e))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("reading the password from stdin", e))?;
     let pw = line.trim_end_matches(['\n', '\r']).to_string();
     if pw.is_empty() {
-        return Err(Error::invalid("no password on standard input").with_hint("pipe the password in: printf %s \"$PW\" | offsite ..."));
+        return Err(Error::invalid("no password on standard input")
+            .with_hint("pipe the password in: printf %s \"$PW\" | offsite ..."));
     }
     Ok(pw)
 }
@@ -184,7 +209,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
     }
     let engine = Engine::open(EngineConfig {
         data_dir: cli.data_dir.clone(),
-        secrets: Arc::from(secrets::store_named(&std::env::var(secrets::SECRET_STORE_ENV).unwrap_or_default())?),
+        secrets: Arc::from(secrets::store_named(
+            &std::env::var(secrets::SECRET_STORE_ENV).unwrap_or_default(),
+        )?),
         pg_bin: cli.pg_bin.clone(),
     })
     .await?;
@@ -197,10 +224,48 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
     };
     match cli.command {
         Command::Project(cmd) => match cmd {
-            ProjectCmd::Add { name, db, password_stdin, tls, backup_dir } => {
-                let password = if password_stdin { Some(read_password_stdin()?) } else { None };
+            ProjectCmd::Add {
+                name,
+                db,
+                host,
+                port,
+                user,
+                dbname,
+                password_stdin,
+                tls,
+                backup_dir,
+            } => {
+                let password = if password_stdin {
+                    Some(read_password_stdin()?)
+                } else {
+                    None
+                };
                 let tls = tls.map(|t| t.parse::<TlsMode>()).transpose()?;
-                let p = engine.add_project(AddProject { name, db_url: db, password, tls, backup_dir }).await?;
+                let db = match (db, host) {
+                    (Some(url), _) => url,
+                    (None, Some(host)) => {
+                        let database = dbname.unwrap_or_else(|| user.clone());
+                        let tls = tls.unwrap_or_default();
+                        ConnSpec {
+                            host,
+                            port,
+                            user,
+                            database,
+                            tls,
+                        }
+                        .to_url()
+                    }
+                    (None, None) => unreachable!("clap requires --db or --host"),
+                };
+                let p = engine
+                    .add_project(AddProject {
+                        name,
+                        db_url: db,
+                        password,
+                        tls,
+                        backup_dir,
+                    })
+                    .await?;
                 out.project(&p, &engine.backup_dir_of(&p));
             }
             ProjectCmd::List => out.projects(&engine.catalog().projects().await?),
@@ -220,8 +285,14 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 out.done(&format!("removed project {name} (backup files were kept)"));
             }
         },
-        Command::Backup { name, dest } => {
-            let outcome = engine.backup(&name, dest, progress("backing up"), cancel).await?;
+        Command::Backup { name, dest, level } => {
+            let params = BackupParams {
+                dest,
+                compression_level: level,
+            };
+            let outcome = engine
+                .backup_with(&name, params, progress("backing up"), cancel)
+                .await?;
             out.backup(&outcome);
         }
         Command::Backups { name } => {
@@ -236,23 +307,38 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             }
         }
         Command::Inspect { .. } => unreachable!("handled above"),
-        Command::Restore(args) => return restore(&engine, args, out, progress("restoring"), cancel).await,
+        Command::Restore(args) => {
+            return restore(&engine, args, out, progress("restoring"), cancel).await
+        }
     }
     Ok(0)
 }
 
-async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, progress: Arc<dyn Progress>, cancel: CancellationToken) -> Result<u8> {
+async fn restore(
+    engine: &Engine,
+    args: RestoreArgs,
+    out: &Out,
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+) -> Result<u8> {
     let target = if args.to.contains("://") {
         let (spec, url_password) = ConnSpec::parse_url(&args.to)?;
-        let password = if args.password_stdin { Some(read_password_stdin()?) } else { url_password };
+        let password = if args.password_stdin {
+            Some(read_password_stdin()?)
+        } else {
+            url_password
+        };
         // Headless: the standard PGPASSWORD.
-        let password = password.or_else(|| std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()));
+        let password =
+            password.or_else(|| std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()));
         RestoreTarget { spec, password }
     } else {
         let p = engine.catalog().project(&args.to).await?;
         let (mut spec, _) = ConnSpec::parse_url(&p.db_url)?;
         spec.tls = p.tls_mode.parse()?;
-        let password = engine.secrets().get(&secrets::project_password_key(&p.name))?;
+        let password = engine
+            .secrets()
+            .get(&secrets::project_password_key(&p.name))?;
         RestoreTarget { spec, password }
     };
     let opts = RestoreOptions {
@@ -264,23 +350,42 @@ async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, progress: Arc<dy
     let plan = engine.plan_restore(&args.archive, &target, &opts).await?;
     if args.dry_run {
         out.plan(&plan);
-        return Ok(if plan.blockers.is_empty() { 0 } else { exit::NEEDS_CONSENT });
+        return Ok(if plan.blockers.is_empty() {
+            0
+        } else {
+            exit::NEEDS_CONSENT
+        });
     }
     if !plan.target_empty && plan.blockers.is_empty() && !args.yes {
         // Replacing data: the user types the database name, as in the desktop wizard.
         if out.json() || !std::io::stdin().is_terminal() {
-            return Err(Error::new(ErrorKind::NeedsConsent, format!("restoring would replace data in {}", plan.target_database))
-                .with_hint("review with --dry-run, then pass --yes to confirm"));
+            return Err(Error::new(
+                ErrorKind::NeedsConsent,
+                format!("restoring would replace data in {}", plan.target_database),
+            )
+            .with_hint("review with --dry-run, then pass --yes to confirm"));
         }
         out.plan(&plan);
-        eprint!("Type the database name ({}) to replace its contents: ", plan.target_database);
+        eprint!(
+            "Type the database name ({}) to replace its contents: ",
+            plan.target_database
+        );
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer).ok();
         if answer.trim() != plan.target_database {
-            return Err(Error::new(ErrorKind::NeedsConsent, "not confirmed; nothing was changed"));
+            return Err(Error::new(
+                ErrorKind::NeedsConsent,
+                "not confirmed; nothing was changed",
+            ));
         }
     }
-    let outcome = engine.restore(&args.archive, &target, &opts, progress, cancel).await?;
+    let outcome = engine
+        .restore(&args.archive, &target, &opts, progress, cancel)
+        .await?;
     out.restore(&outcome);
-    Ok(if outcome.report.ok { 0 } else { exit::INTEGRITY })
+    Ok(if outcome.report.ok {
+        0
+    } else {
+        exit::INTEGRITY
+    })
 }

@@ -1,6 +1,6 @@
 //! Everything the CLI prints: human-readable text, or exactly one JSON document on stdout.
 
-use offsite_core::archive::{Manifest, VerifyReport};
+use offsite_core::archive::{Manifest, SidecarStatus, VerifyReport};
 use offsite_core::catalog::{BackupRecord, Project};
 use offsite_core::engine::{BackupOutcome, ConnectionReport, RestoreOutcome};
 use offsite_core::progress::{Progress, ProgressUpdate};
@@ -27,7 +27,10 @@ impl Out {
     }
 
     fn emit<T: Serialize>(&self, value: &T) {
-        println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("serializable")
+        );
     }
 
     pub fn error(&self, e: &Error) {
@@ -80,7 +83,11 @@ impl Out {
         }
         println!("server:       PostgreSQL {}", r.server_version);
         println!("database:     {}", human_size(r.database_size));
-        println!("role:         {}{}", r.user, if r.superuser { " (superuser)" } else { "" });
+        println!(
+            "role:         {}{}",
+            r.user,
+            if r.superuser { " (superuser)" } else { "" }
+        );
         match (&r.pg_dump, &r.pg_dump_problem) {
             (Some(t), _) => println!("pg_dump:      {} ({})", t.version_line, t.dir.display()),
             (None, Some(p)) => println!("pg_dump:      none fits: {p}"),
@@ -89,12 +96,22 @@ impl Out {
         if r.unreadable.is_empty() {
             println!("permissions:  can read everything a dump needs");
         } else {
-            println!("permissions:  cannot read {} object(s):", r.unreadable.len());
+            println!(
+                "permissions:  cannot read {} object(s):",
+                r.unreadable.len()
+            );
             for o in &r.unreadable {
                 println!("  {o}");
             }
         }
-        println!("{}", if r.can_dump { "ready to back up" } else { "NOT ready to back up" });
+        println!(
+            "{}",
+            if r.can_dump {
+                "ready to back up"
+            } else {
+                "NOT ready to back up"
+            }
+        );
     }
 
     pub fn backup(&self, o: &BackupOutcome) {
@@ -123,7 +140,13 @@ impl Out {
                     (Some(at), s) => format!("{s} {at}"),
                     (None, s) => s.to_string(),
                 };
-                println!("{}  {:>10}  {:<28}  {}", b.created_at, human_size(b.size), verified, b.path);
+                println!(
+                    "{}  {:>10}  {:<28}  {}",
+                    b.created_at,
+                    human_size(b.size),
+                    verified,
+                    b.path
+                );
             }
         }
     }
@@ -135,9 +158,26 @@ impl Out {
         }
         for m in &r.members {
             let state = if m.ok { "ok" } else { "BAD" };
-            println!("{state:<4} {:<40} {}", m.name, m.problem.as_deref().unwrap_or(""));
+            println!(
+                "{state:<4} {:<40} {}",
+                m.name,
+                m.problem.as_deref().unwrap_or("")
+            );
         }
-        println!("sidecar: {:?}", r.sidecar);
+        match &r.sidecar {
+            SidecarStatus::Match => println!("ok   {:<40} whole file matches", "<archive>.sha256"),
+            SidecarStatus::Missing => println!(
+                "--   {:<40} not present (members were checked)",
+                "<archive>.sha256"
+            ),
+            SidecarStatus::Mismatch { .. } => println!(
+                "BAD  {:<40} whole-file checksum differs",
+                "<archive>.sha256"
+            ),
+        }
+        for p in &r.problems {
+            println!("problem: {p}");
+        }
         match &r.first_bad {
             None if r.ok => println!("intact: {}", r.archive.display()),
             Some(bad) => println!("CORRUPT: first bad member: {bad}"),
@@ -171,7 +211,12 @@ impl Out {
         }
         println!("members:");
         for e in &m.members {
-            println!("  {:<32} {:>12}  sha256 {}", e.name, human_size(e.size), e.sha256);
+            println!(
+                "  {:<32} {:>12}  sha256 {}",
+                e.name,
+                human_size(e.size),
+                e.sha256
+            );
         }
         let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
         println!("tables:      {} ({} rows)", m.tables.len(), rows);
@@ -186,20 +231,48 @@ impl Out {
             return;
         }
         println!("restore plan");
-        println!("  backup:      {} ({}, {})", p.archive.display(), p.project, p.created_at);
+        println!(
+            "  backup:      {} ({}, {})",
+            p.archive.display(),
+            p.project,
+            p.created_at
+        );
         println!("  target:      {}", p.target);
         println!("  server:      PostgreSQL {}", p.target_server_version);
         println!("  pg_restore:  {}", p.pg_restore_version);
-        println!("  target is:   {}", if p.target_empty { "empty".to_string() } else { format!("NOT empty ({} objects)", p.existing.len()) });
-        println!("  will create: {} table(s), {} row(s)", p.will_create.len(), p.rows);
+        println!(
+            "  target is:   {}",
+            if p.target_empty {
+                "empty".to_string()
+            } else {
+                format!("NOT empty ({} objects)", p.existing.len())
+            }
+        );
+        println!(
+            "  will create: {} table(s), {} row(s)",
+            p.will_create.len(),
+            p.rows
+        );
         if !p.will_replace.is_empty() {
-            println!("  will REPLACE {} table(s): {}", p.will_replace.len(), p.will_replace.join(", "));
+            println!(
+                "  will REPLACE {} table(s): {}",
+                p.will_replace.len(),
+                p.will_replace.join(", ")
+            );
         }
         if !p.will_keep.is_empty() {
             println!("  will keep:   {}", p.will_keep.join(", "));
         }
         if !p.missing_roles.is_empty() {
-            println!("  missing roles: {}{}", p.missing_roles.join(", "), if p.create_roles { " (will be created)" } else { "" });
+            println!(
+                "  missing roles: {}{}",
+                p.missing_roles.join(", "),
+                if p.create_roles {
+                    " (will be created)"
+                } else {
+                    ""
+                }
+            );
         }
         if p.safety_backup {
             println!("  a safety backup of the target is taken first");
@@ -219,15 +292,29 @@ impl Out {
         }
         let r = &o.report;
         for t in &r.tables {
-            let actual = t.actual.map(|a| a.to_string()).unwrap_or_else(|| "missing".into());
-            println!("{:<4} {}.{}: expected {}, found {}", if t.ok { "ok" } else { "BAD" }, t.schema, t.table, t.expected, actual);
+            let actual = t
+                .actual
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "missing".into());
+            println!(
+                "{:<4} {}.{}: expected {}, found {}",
+                if t.ok { "ok" } else { "BAD" },
+                t.schema,
+                t.table,
+                t.expected,
+                actual
+            );
         }
         if let Some(s) = &r.safety_backup {
             println!("safety backup: {}", s.display());
         }
         println!(
             "{} in {:.1} s",
-            if r.ok { "restored and validated" } else { "restored, but row counts DIFFER from the backup" },
+            if r.ok {
+                "restored and validated"
+            } else {
+                "restored, but row counts DIFFER from the backup"
+            },
             r.duration_ms as f64 / 1000.0
         );
     }
@@ -242,9 +329,11 @@ impl ProgressBar {
     pub fn new(label: &str) -> Self {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{prefix} {msg:16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-                .expect("template")
-                .progress_chars("=> "),
+            indicatif::ProgressStyle::with_template(
+                "{prefix} {msg:16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(label.to_string());
         ProgressBar { bar }
@@ -258,7 +347,8 @@ impl Progress for ProgressBar {
             return;
         }
         self.bar.set_message(u.phase.label());
-        self.bar.set_length(u.bytes_total.unwrap_or(u.bytes_done.max(1)));
+        self.bar
+            .set_length(u.bytes_total.unwrap_or(u.bytes_done.max(1)));
         self.bar.set_position(u.bytes_done);
     }
 }

@@ -18,13 +18,17 @@ impl Cli {
             std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
             "these tests use the real OS keychain: run them through .ci/test (a D-Bus session with gnome-keyring)"
         );
-        Cli { data: tempfile::tempdir().unwrap() }
+        Cli {
+            data: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
         c.arg("--data-dir").arg(self.data.path()).args(args);
-        c.env_remove("PGPASSWORD").env_remove("OFFSITE_SECRET_STORE").env_remove("OFFSITE_PG_BIN");
+        c.env_remove("PGPASSWORD")
+            .env_remove("OFFSITE_SECRET_STORE")
+            .env_remove("OFFSITE_PG_BIN");
         c
     }
 
@@ -33,8 +37,19 @@ impl Cli {
     }
 
     fn run_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     }
 
@@ -55,7 +70,8 @@ fn json_of(out: &Output, code: i32, what: &[&str]) -> Value {
         "{what:?}: stdout={stdout} stderr={}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{what:?}: stdout is not one JSON document ({e}): {stdout}"))
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{what:?}: stdout is not one JSON document ({e}): {stdout}"))
 }
 
 fn s(v: &Value) -> &str {
@@ -72,15 +88,36 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
 
     // The password comes on stdin and goes to the real keychain, not the catalog.
     let pw = pg.superuser_password().to_string();
-    let out = cli.run_stdin(&["--json", "project", "add", &name, "--db", &pg.url(&src), "--password-stdin"], &format!("{pw}\n"));
+    let out = cli.run_stdin(
+        &[
+            "--json",
+            "project",
+            "add",
+            &name,
+            "--db",
+            &pg.url(&src),
+            "--password-stdin",
+        ],
+        &format!("{pw}\n"),
+    );
     let added = json_of(&out, 0, &["project add"]);
     assert!(!s(&added["project"]["db_url"]).contains(&pw));
     let keychain = KeychainStore::new(DEFAULT_SERVICE);
-    assert_eq!(keychain.get(&project_password_key(&name)).unwrap().as_deref(), Some(pw.as_str()));
+    assert_eq!(
+        keychain
+            .get(&project_password_key(&name))
+            .unwrap()
+            .as_deref(),
+        Some(pw.as_str())
+    );
     for f in std::fs::read_dir(cli.data.path()).unwrap().flatten() {
         if f.path().is_file() {
             let bytes = std::fs::read(f.path()).unwrap();
-            assert!(!bytes.windows(pw.len()).any(|w| w == pw.as_bytes()), "password found in {}", f.path().display());
+            assert!(
+                !bytes.windows(pw.len()).any(|w| w == pw.as_bytes()),
+                "password found in {}",
+                f.path().display()
+            );
         }
     }
 
@@ -92,7 +129,10 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
     let b = cli.json(&["backup", &name], 0);
     let path = PathBuf::from(s(&b["path"]));
     assert!(path.is_file());
-    assert_eq!(b["size"].as_u64().unwrap(), std::fs::metadata(&path).unwrap().len());
+    assert_eq!(
+        b["size"].as_u64().unwrap(),
+        std::fs::metadata(&path).unwrap().len()
+    );
     assert_eq!(s(&b["sha256"]).len(), 64);
     // Human output: just the path.
     let human = cli.run(&["backup", &name]);
@@ -106,32 +146,94 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
     let v = cli.json(&["verify", path.to_str().unwrap()], 0);
     assert_eq!(v["ok"], Value::Bool(true));
     let backups = cli.json(&["backups", &name], 0);
-    assert!(backups["backups"].as_array().unwrap().iter().any(|b| b["status"] == "verified"));
+    assert!(backups["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["status"] == "verified"));
 
     let m = cli.json(&["inspect", path.to_str().unwrap()], 0);
     assert_eq!(m["format_version"], 1);
-    let notes = m["tables"].as_array().unwrap().iter().find(|t| t["table"] == "notes").unwrap();
+    let notes = m["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "notes")
+        .unwrap();
     assert_eq!(notes["rows"], 1234);
 
     // Dry run: a plan, nothing changes.
     let dst = pg.unique_db("clidst");
-    let plan = cli.json(&["restore", path.to_str().unwrap(), "--to", &pg.url_with_password(&dst), "--dry-run"], 0);
+    let plan = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&dst),
+            "--dry-run",
+        ],
+        0,
+    );
     assert_eq!(plan["target_empty"], Value::Bool(true));
-    assert!(!plan.to_string().contains(&pw), "the plan must not carry the password");
-    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
+    assert!(
+        !plan.to_string().contains(&pw),
+        "the plan must not carry the password"
+    );
+    assert_eq!(
+        pg.psql(
+            &dst,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        "0"
+    );
 
-    let r = cli.json(&["restore", path.to_str().unwrap(), "--to", &pg.url_with_password(&dst)], 0);
+    let r = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&dst),
+        ],
+        0,
+    );
     assert_eq!(r["report"]["ok"], Value::Bool(true));
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "1234");
 
     // Into the now non-empty database: refused without consent (exit 5), nothing changes.
     pg.psql(&dst, "INSERT INTO notes (body) VALUES ('new')");
-    let e = cli.json(&["restore", path.to_str().unwrap(), "--to", &pg.url_with_password(&dst)], 5);
+    let e = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&dst),
+        ],
+        5,
+    );
     assert_eq!(e["error"]["code"], "needs_consent");
-    let e = cli.json(&["restore", path.to_str().unwrap(), "--to", &pg.url_with_password(&dst), "--replace"], 5);
+    let e = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&dst),
+            "--replace",
+        ],
+        5,
+    );
     assert!(s(&e["error"]["hint"]).contains("--yes"));
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "1235");
-    let r = cli.json(&["restore", path.to_str().unwrap(), "--to", &pg.url_with_password(&dst), "--replace", "--yes"], 0);
+    let r = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&dst),
+            "--replace",
+            "--yes",
+        ],
+        0,
+    );
     assert!(r["report"]["safety_backup"].is_string());
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "1234");
 
@@ -152,12 +254,57 @@ fn exit_codes_and_json_errors() {
     assert!(e["error"]["hint"].is_string());
     let e = cli.json(&["project", "add", "x", "--db", "mysql://h/db"], 2);
     assert_eq!(e["error"]["code"], "invalid_input");
-    let e = cli.json(&["project", "add", "bad name!", "--db", "postgres://h/db"], 2);
+    let e = cli.json(
+        &["project", "add", "bad name!", "--db", "postgres://h/db"],
+        2,
+    );
     assert_eq!(e["error"]["code"], "invalid_input");
+    assert_eq!(
+        cli.run(&["project", "add", "nodb"]).status.code(),
+        Some(2),
+        "--db or --host is required"
+    );
+
+    // Connection by fields instead of a URL.
+    let f = cli.json(
+        &[
+            "project",
+            "add",
+            "byfields",
+            "--host",
+            "db.example.com",
+            "--port",
+            "6543",
+            "--user",
+            "app",
+            "--dbname",
+            "shop",
+            "--tls",
+            "require",
+        ],
+        0,
+    );
+    assert_eq!(
+        f["project"]["db_url"],
+        "postgres://app@db.example.com:6543/shop?sslmode=require"
+    );
+    assert_eq!(f["project"]["tls_mode"], "require");
+    cli.json(&["project", "remove", "byfields"], 0);
 
     // Wrong password: exit 3, and the password is not echoed.
     let db = pg.unique_db("cliauth");
-    let out = cli.run_stdin(&["--json", "project", "add", "wrongpw", "--db", &pg.url(&db), "--password-stdin"], "hunter2-wrong\n");
+    let out = cli.run_stdin(
+        &[
+            "--json",
+            "project",
+            "add",
+            "wrongpw",
+            "--db",
+            &pg.url(&db),
+            "--password-stdin",
+        ],
+        "hunter2-wrong\n",
+    );
     json_of(&out, 0, &["add wrongpw"]);
     let e = cli.json(&["backup", "wrongpw"], 3);
     assert_eq!(e["error"]["code"], "auth");
@@ -172,9 +319,15 @@ fn exit_codes_and_json_errors() {
 }
 
 /// A hand-made .tar.gz with the given members.
-fn tgz(path: &Path, build: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>)) {
+fn tgz(
+    path: &Path,
+    build: impl FnOnce(&mut tar::Builder<flate2::write::GzEncoder<std::fs::File>>),
+) {
     let f = std::fs::File::create(path).unwrap();
-    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(f, flate2::Compression::fast()));
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        f,
+        flate2::Compression::fast(),
+    ));
     build(&mut b);
     b.into_inner().unwrap().finish().unwrap();
 }
@@ -196,8 +349,22 @@ fn bad_archives_are_refused_with_clear_errors_and_change_nothing() {
     let pg = TestCluster::shared();
     let cli = Cli::new();
     let src = pg.unique_db("clibad");
-    pg.psql(&src, "CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 100);");
-    let out = cli.run_stdin(&["--json", "project", "add", "bad", "--db", &pg.url(&src), "--password-stdin"], pg.superuser_password());
+    pg.psql(
+        &src,
+        "CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 100);",
+    );
+    let out = cli.run_stdin(
+        &[
+            "--json",
+            "project",
+            "add",
+            "bad",
+            "--db",
+            &pg.url(&src),
+            "--password-stdin",
+        ],
+        pg.superuser_password(),
+    );
     json_of(&out, 0, &["add"]);
     let b = cli.json(&["backup", "bad"], 0);
     let good = PathBuf::from(s(&b["path"]));
@@ -211,23 +378,31 @@ fn bad_archives_are_refused_with_clear_errors_and_change_nothing() {
         std::fs::write(&p, content).unwrap();
         p
     };
-    cases.push(("truncated", mk("truncated.tar.gz", &bytes[..bytes.len() * 2 / 3])));
+    cases.push((
+        "truncated",
+        mk("truncated.tar.gz", &bytes[..bytes.len() * 2 / 3]),
+    ));
     let mut flipped = bytes.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0xff;
     cases.push(("flipped", mk("flipped.tar.gz", &flipped)));
-    cases.push(("not an archive", mk("notes.txt", b"just some text, not a backup\n")));
+    cases.push((
+        "not an archive",
+        mk("notes.txt", b"just some text, not a backup\n"),
+    ));
     cases.push(("empty", mk("empty.tar.gz", b"")));
     let evil = dir.path().join("evil.tar.gz");
     tgz(&evil, |b| {
         let body = b"owned";
-        b.append(&file_header("../x", body.len()), &body[..]).unwrap();
+        b.append(&file_header("../x", body.len()), &body[..])
+            .unwrap();
     });
     cases.push(("dotdot member", evil));
     let abs = dir.path().join("abs.tar.gz");
     tgz(&abs, |b| {
         let body = b"owned";
-        b.append(&file_header("/etc/x", body.len()), &body[..]).unwrap();
+        b.append(&file_header("/etc/x", body.len()), &body[..])
+            .unwrap();
     });
     cases.push(("absolute member", abs));
     let link = dir.path().join("link.tar.gz");
@@ -235,7 +410,8 @@ fn bad_archives_are_refused_with_clear_errors_and_change_nothing() {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Symlink);
         h.set_size(0);
-        b.append_link(&mut h, "metadata.json", "/etc/passwd").unwrap();
+        b.append_link(&mut h, "metadata.json", "/etc/passwd")
+            .unwrap();
     });
     cases.push(("symlink member", link));
     let hard = dir.path().join("hard.tar.gz");
@@ -243,7 +419,8 @@ fn bad_archives_are_refused_with_clear_errors_and_change_nothing() {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::Link);
         h.set_size(0);
-        b.append_link(&mut h, "database.dump", "../../outside").unwrap();
+        b.append_link(&mut h, "database.dump", "../../outside")
+            .unwrap();
     });
     cases.push(("hardlink member", hard));
 
@@ -251,20 +428,43 @@ fn bad_archives_are_refused_with_clear_errors_and_change_nothing() {
     for (what, path) in &cases {
         let p = path.to_str().unwrap();
         let out = cli.run(&["--json", "verify", p]);
-        assert_eq!(out.status.code(), Some(4), "verify {what}: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "verify {what}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let named = v.get("first_bad").and_then(Value::as_str).map(str::to_string).or_else(|| v["error"]["message"].as_str().map(str::to_string));
-        assert!(named.is_some_and(|n| !n.is_empty()), "verify {what} names the problem: {v}");
+        let named = v
+            .get("first_bad")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| v["error"]["message"].as_str().map(str::to_string));
+        assert!(
+            named.is_some_and(|n| !n.is_empty()),
+            "verify {what} names the problem: {v}"
+        );
 
         let out = cli.run(&["--json", "restore", p, "--to", &pg.url_with_password(&dst)]);
-        assert_eq!(out.status.code(), Some(4), "restore {what}: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "restore {what}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let e: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert!(e["error"]["message"].is_string(), "{e}");
     }
     // Nothing written beside the bad archives or outside; nothing restored; nothing registered.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), before);
     assert!(!dir.path().parent().unwrap().join("x").exists());
-    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
+    assert_eq!(
+        pg.psql(
+            &dst,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        "0"
+    );
     let backups = cli.json(&["backups", "bad"], 0);
     assert_eq!(backups["backups"].as_array().unwrap().len(), 1);
     cli.json(&["project", "remove", "bad"], 0);

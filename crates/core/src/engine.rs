@@ -8,7 +8,9 @@
 use crate::archive::{self, VerifyReport};
 use crate::backup::{self, BackupOptions, BackupSource};
 pub use crate::catalog::new_job_id;
-use crate::catalog::{BackupRecord, Catalog, JobKind, JobOutcome, JobRecord, NewBackup, NewProject, Project};
+use crate::catalog::{
+    BackupRecord, Catalog, JobKind, JobOutcome, JobRecord, NewBackup, NewProject, Project,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgtools::{self, PgTools};
 use crate::progress::{Progress, Reporter};
@@ -79,6 +81,15 @@ pub struct ConnectionReport {
     pub pg_dump_problem: Option<String>,
 }
 
+/// Options of one backup.
+#[derive(Debug, Clone, Default)]
+pub struct BackupParams {
+    /// Folder for the archive (default: the project's backup folder).
+    pub dest: Option<PathBuf>,
+    /// gzip level 0–9 (default: [`backup::DEFAULT_COMPRESSION_LEVEL`]).
+    pub compression_level: Option<u32>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BackupOutcome {
@@ -109,7 +120,12 @@ impl Engine {
             None => Catalog::default_data_dir()?,
         };
         let catalog = Catalog::open(&data_dir).await?;
-        let engine = Engine { catalog, secrets: config.secrets, data_dir, pg_bin: config.pg_bin };
+        let engine = Engine {
+            catalog,
+            secrets: config.secrets,
+            data_dir,
+            pg_bin: config.pg_bin,
+        };
         engine.fail_interrupted_jobs().await?;
         Ok(engine)
     }
@@ -124,9 +140,14 @@ impl Engine {
             }
             let path = self.lock_path(&format!("job-{}.lock", job.id))?;
             if let Some(lock) = try_lock(&path)? {
-                let e = Error::new(ErrorKind::Interrupted, "interrupted: Offsite stopped while the job ran")
-                    .with_hint("run it again; nothing it was writing was kept");
-                self.catalog.finish_job(&job.id, JobOutcome::from_error(&e)).await?;
+                let e = Error::new(
+                    ErrorKind::Interrupted,
+                    "interrupted: Offsite stopped while the job ran",
+                )
+                .with_hint("run it again; nothing it was writing was kept");
+                self.catalog
+                    .finish_job(&job.id, JobOutcome::from_error(&e))
+                    .await?;
                 drop(lock);
                 let _ = std::fs::remove_file(&path);
             }
@@ -135,14 +156,25 @@ impl Engine {
     }
 
     /// Register a job and hold its liveness lock until the returned guard drops.
-    async fn start_job(&self, job_id: &str, kind: JobKind, project_id: Option<&str>) -> Result<(JobRecord, JobLock)> {
-        let job = self.catalog.start_job_with_id(job_id, kind, project_id).await?;
+    async fn start_job(
+        &self,
+        job_id: &str,
+        kind: JobKind,
+        project_id: Option<&str>,
+    ) -> Result<(JobRecord, JobLock)> {
+        let job = self
+            .catalog
+            .start_job_with_id(job_id, kind, project_id)
+            .await?;
         let path = self.lock_path(&format!("job-{}.lock", job.id))?;
         match try_lock(&path) {
             Ok(Some(file)) => Ok((job, JobLock { _file: file, path })),
             Ok(None) => Err(Error::internal("a new job's lock is already held")),
             Err(e) => {
-                let _ = self.catalog.finish_job(&job.id, JobOutcome::from_error(&e)).await;
+                let _ = self
+                    .catalog
+                    .finish_job(&job.id, JobOutcome::from_error(&e))
+                    .await;
                 Err(e)
             }
         }
@@ -150,7 +182,8 @@ impl Engine {
 
     fn lock_path(&self, name: &str) -> Result<PathBuf> {
         let dir = self.data_dir.join("locks");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         Ok(dir.join(name))
     }
 
@@ -171,7 +204,10 @@ impl Engine {
     /// A project as a restore target (its connection and stored password).
     pub async fn restore_target_of(&self, name: &str) -> Result<RestoreTarget> {
         let project = self.catalog.project(name).await?;
-        Ok(RestoreTarget { spec: self.spec_of(&project)?, password: self.password_of(&project)? })
+        Ok(RestoreTarget {
+            spec: self.spec_of(&project)?,
+            password: self.password_of(&project)?,
+        })
     }
 
     // ---- projects ----
@@ -234,8 +270,11 @@ impl Engine {
             // key must not belong to another project.
             crate::catalog::validate_project_name(&project.name)?;
             if self.catalog.project(&project.name).await.is_ok() {
-                return Err(Error::new(ErrorKind::AlreadyExists, format!("a project named {:?} already exists", project.name))
-                    .with_hint("choose another name"));
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("a project named {:?} already exists", project.name),
+                )
+                .with_hint("choose another name"));
             }
             let moved = match password {
                 Some(pw) => Some(pw),
@@ -258,7 +297,8 @@ impl Engine {
     /// Replace a project's stored password.
     pub async fn set_password(&self, name: &str, password: &str) -> Result<()> {
         let project = self.catalog.project(name).await?;
-        self.secrets.set(&project_password_key(&project.name), password)
+        self.secrets
+            .set(&project_password_key(&project.name), password)
     }
 
     pub async fn remove_project(&self, name: &str) -> Result<()> {
@@ -287,7 +327,7 @@ impl Engine {
 
     // ---- jobs ----
 
-    /// Back up a project's database into its backup folder (or `dest`).
+    /// Back up a project's database into its backup folder (or `dest`), at the default level.
     pub async fn backup(
         &self,
         name: &str,
@@ -295,22 +335,57 @@ impl Engine {
         sink: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> Result<BackupOutcome> {
-        self.backup_as(&new_job_id(), name, dest, sink, cancel).await
+        self.backup_as(
+            &new_job_id(),
+            name,
+            BackupParams {
+                dest,
+                ..Default::default()
+            },
+            sink,
+            cancel,
+        )
+        .await
     }
 
-    /// [`Engine::backup`] as the job `job_id` (from [`new_job_id`]): the caller knows the id
+    /// Back up a project's database with explicit parameters.
+    pub async fn backup_with(
+        &self,
+        name: &str,
+        params: BackupParams,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<BackupOutcome> {
+        self.backup_as(&new_job_id(), name, params, sink, cancel)
+            .await
+    }
+
+    /// [`Engine::backup_with`] as the job `job_id` (from [`new_job_id`]): the caller knows the id
     /// before the job starts (to subscribe to its progress first).
     pub async fn backup_as(
         &self,
         job_id: &str,
         name: &str,
-        dest: Option<PathBuf>,
+        params: BackupParams,
         sink: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> Result<BackupOutcome> {
+        let BackupParams {
+            dest,
+            compression_level,
+        } = params;
+        let compression_level = compression_level.unwrap_or(backup::DEFAULT_COMPRESSION_LEVEL);
+        if compression_level > 9 {
+            return Err(Error::invalid(format!(
+                "compression level {compression_level} is out of range"
+            ))
+            .with_hint("use 0 (none) to 9 (smallest, slowest)"));
+        }
         let project = self.catalog.project(name).await?;
         let _lock = self.lock_project(&project)?;
-        let (job, _job_lock) = self.start_job(job_id, JobKind::Backup, Some(&project.id)).await?;
+        let (job, _job_lock) = self
+            .start_job(job_id, JobKind::Backup, Some(&project.id))
+            .await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = async {
             let src = BackupSource {
@@ -321,7 +396,7 @@ impl Engine {
             let dest_dir = dest.unwrap_or_else(|| self.backup_dir_of(&project));
             let opts = BackupOptions {
                 dest_dir,
-                compression_level: backup::DEFAULT_COMPRESSION_LEVEL,
+                compression_level,
                 pg_bin: self.pg_bin.clone(),
                 backup_id: uuid::Uuid::new_v4().to_string(),
             };
@@ -348,12 +423,22 @@ impl Engine {
         }
         .await;
         reporter.finish();
-        let record = self.finish_job(&job.id, result, |r| Some(r.id.clone())).await?;
-        Ok(BackupOutcome { job_id: job.id, backup: record })
+        let record = self
+            .finish_job(&job.id, &reporter, result, |r| Some(r.id.clone()))
+            .await?;
+        Ok(BackupOutcome {
+            job_id: job.id,
+            backup: record,
+        })
     }
 
     /// Verify an archive; if the catalog knows it, record the result there.
-    pub async fn verify(&self, path: &Path, sink: Arc<dyn Progress>, cancel: CancellationToken) -> Result<VerifyOutcome> {
+    pub async fn verify(
+        &self,
+        path: &Path,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<VerifyOutcome> {
         self.verify_as(&new_job_id(), path, sink, cancel).await
     }
 
@@ -367,14 +452,25 @@ impl Engine {
     ) -> Result<VerifyOutcome> {
         let known = self.catalog.backup_by_path(path).await?;
         let project = match &known {
-            Some(b) => self.catalog.projects().await?.into_iter().find(|p| p.id == b.project_id),
+            Some(b) => self
+                .catalog
+                .projects()
+                .await?
+                .into_iter()
+                .find(|p| p.id == b.project_id),
             None => None,
         };
         let _lock = match &project {
             Some(p) => Some(self.lock_project(p)?),
             None => None,
         };
-        let (job, _job_lock) = self.start_job(job_id, JobKind::Verify, project.as_ref().map(|p| p.id.as_str())).await?;
+        let (job, _job_lock) = self
+            .start_job(
+                job_id,
+                JobKind::Verify,
+                project.as_ref().map(|p| p.id.as_str()),
+            )
+            .await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = {
             let (p, r, c) = (path.to_path_buf(), reporter.clone(), cancel.clone());
@@ -395,20 +491,43 @@ impl Engine {
                     b.sha256
                 ));
                 if report.first_bad.is_none() {
-                    report.first_bad = report.archive.file_name().map(|n| n.to_string_lossy().into_owned());
+                    report.first_bad = report
+                        .archive
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned());
                 }
             }
-            let problem = report.first_bad.as_ref().map(|m| format!("bad member: {m}"));
-            self.catalog.record_verify(&b.id, report.ok, problem.as_deref()).await?;
+            let problem = report
+                .first_bad
+                .as_ref()
+                .map(|m| format!("bad member: {m}"));
+            self.catalog
+                .record_verify(&b.id, report.ok, problem.as_deref())
+                .await?;
         }
-        let report = self.finish_job(&job.id, result, |_| None).await?;
-        Ok(VerifyOutcome { job_id: job.id, backup_id: known.map(|b| b.id), report })
+        let report = self
+            .finish_job(&job.id, &reporter, result, |_| None)
+            .await?;
+        Ok(VerifyOutcome {
+            job_id: job.id,
+            backup_id: known.map(|b| b.id),
+            report,
+        })
     }
 
     /// The restore plan (changes nothing).
-    pub async fn plan_restore(&self, archive_path: &Path, target: &RestoreTarget, opts: &RestoreOptions) -> Result<RestorePlan> {
+    pub async fn plan_restore(
+        &self,
+        archive_path: &Path,
+        target: &RestoreTarget,
+        opts: &RestoreOptions,
+    ) -> Result<RestorePlan> {
         let opts = self.restore_options(opts);
-        Ok(restore::plan(archive_path, target, &opts, &Reporter::silent()).await?.0)
+        Ok(
+            restore::plan(archive_path, target, &opts, &Reporter::silent())
+                .await?
+                .0,
+        )
     }
 
     /// Plan and execute a restore as one job.
@@ -420,7 +539,8 @@ impl Engine {
         sink: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> Result<RestoreOutcome> {
-        self.restore_as(&new_job_id(), archive_path, target, opts, sink, cancel).await
+        self.restore_as(&new_job_id(), archive_path, target, opts, sink, cancel)
+            .await
     }
 
     /// [`Engine::restore`] as the job `job_id` (see [`Engine::backup_as`]).
@@ -437,23 +557,36 @@ impl Engine {
         let known = self.catalog.backup_by_path(archive_path).await?;
         let project_id = known.map(|b| b.project_id);
         let project = match &project_id {
-            Some(id) => self.catalog.projects().await?.into_iter().find(|p| &p.id == id),
+            Some(id) => self
+                .catalog
+                .projects()
+                .await?
+                .into_iter()
+                .find(|p| &p.id == id),
             None => None,
         };
         let _lock = match &project {
             Some(p) => Some(self.lock_project(p)?),
             None => None,
         };
-        let (job, _job_lock) = self.start_job(job_id, JobKind::Restore, project_id.as_deref()).await?;
+        let (job, _job_lock) = self
+            .start_job(job_id, JobKind::Restore, project_id.as_deref())
+            .await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = async {
-            let (plan, manifest, tools) = restore::plan(archive_path, target, &opts, &reporter).await?;
+            let (plan, manifest, tools) =
+                restore::plan(archive_path, target, &opts, &reporter).await?;
             restore::execute(plan, &tools, &manifest, target, &opts, &reporter, &cancel).await
         }
         .await;
         reporter.finish();
-        let report = self.finish_job(&job.id, result, |_| None).await?;
-        Ok(RestoreOutcome { job_id: job.id, report })
+        let report = self
+            .finish_job(&job.id, &reporter, result, |_| None)
+            .await?;
+        Ok(RestoreOutcome {
+            job_id: job.id,
+            report,
+        })
     }
 
     fn restore_options(&self, opts: &RestoreOptions) -> RestoreOptions {
@@ -475,9 +608,21 @@ impl Engine {
         }
     }
 
-    async fn finish_job<T>(&self, job_id: &str, result: Result<T>, backup_id: impl Fn(&T) -> Option<String>) -> Result<T> {
+    async fn finish_job<T>(
+        &self,
+        job_id: &str,
+        reporter: &Reporter,
+        result: Result<T>,
+        backup_id: impl Fn(&T) -> Option<String>,
+    ) -> Result<T> {
+        let (done, total) = reporter.peak();
+        self.catalog
+            .update_job_counters(job_id, done, total)
+            .await?;
         let outcome = match &result {
-            Ok(v) => JobOutcome::Succeeded { backup_id: backup_id(v) },
+            Ok(v) => JobOutcome::Succeeded {
+                backup_id: backup_id(v),
+            },
             Err(e) => JobOutcome::from_error(e),
         };
         self.catalog.finish_job(job_id, outcome).await?;
@@ -489,8 +634,11 @@ impl Engine {
     fn lock_project(&self, project: &Project) -> Result<ProjectLock> {
         match try_lock(&self.lock_path(&format!("{}.lock", project.id))?)? {
             Some(file) => Ok(ProjectLock(file)),
-            None => Err(Error::new(ErrorKind::Busy, format!("another job is already running on project {}", project.name))
-                .with_hint("wait for it to finish (or cancel it), then try again")),
+            None => Err(Error::new(
+                ErrorKind::Busy,
+                format!("another job is already running on project {}", project.name),
+            )
+            .with_hint("wait for it to finish (or cancel it), then try again")),
         }
     }
 }
@@ -507,7 +655,9 @@ fn try_lock(path: &Path) -> Result<Option<File>> {
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(format!("locking {}", path.display()), e)),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::io(format!("locking {}", path.display()), e))
+        }
     }
 }
 
@@ -527,13 +677,24 @@ impl Drop for JobLock {
 pub struct ProjectLock(#[allow(dead_code)] File);
 
 /// "Test connection" for a connection that is not (yet) a project.
-pub async fn test_connection(spec: &ConnSpec, password: Option<&str>, pg_bin: Option<&Path>) -> Result<ConnectionReport> {
+pub async fn test_connection(
+    spec: &ConnSpec,
+    password: Option<&str>,
+    pg_bin: Option<&Path>,
+) -> Result<ConnectionReport> {
     let mut conn = spec.connect(password).await?;
     let info = server_info(&mut conn, spec).await?;
     let unreadable = unreadable_objects(&mut conn, spec).await?;
     let (pg_dump, pg_dump_problem) = match pgtools::find_for(info.major(), pg_bin) {
         Ok(t) => (Some(t), None),
-        Err(e) => (None, Some(format!("{} ({})", e.message(), e.hint().unwrap_or_default()))),
+        Err(e) => (
+            None,
+            Some(format!(
+                "{} ({})",
+                e.message(),
+                e.hint().unwrap_or_default()
+            )),
+        ),
     };
     Ok(ConnectionReport {
         server_version: info.version,

@@ -10,7 +10,15 @@ use std::thread::JoinHandle;
 pub fn command(program: &std::path::Path, spec: &ConnSpec, password: Option<&str>) -> Command {
     let mut cmd = Command::new(program);
     // Variables that would silently change where or how the tool connects.
-    for var in ["PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGHOSTADDR", "PGPASSFILE", "PGPASSWORD", "PGSSLMODE"] {
+    for var in [
+        "PGSERVICE",
+        "PGSERVICEFILE",
+        "PGOPTIONS",
+        "PGHOSTADDR",
+        "PGPASSFILE",
+        "PGPASSWORD",
+        "PGSSLMODE",
+    ] {
         cmd.env_remove(var);
     }
     cmd.envs(spec.libpq_env(password));
@@ -23,7 +31,9 @@ pub fn command(program: &std::path::Path, spec: &ConnSpec, password: Option<&str
             cmd.env("PGPASSFILE", pf);
         }
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     cmd
 }
 
@@ -55,7 +65,11 @@ impl StderrTail {
 
 /// The last few meaningful lines of a tool's stderr.
 pub fn tail_lines(stderr: &str, n: usize) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     lines[lines.len().saturating_sub(n)..].join("; ")
 }
 
@@ -67,17 +81,32 @@ pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str) -> Error {
     {
         use std::os::unix::process::ExitStatusExt;
         if let Some(sig) = status.signal() {
-            return Error::new(ErrorKind::ToolFailed, format!("{tool} was killed by signal {sig} before it finished"))
-                .with_hint("nothing was kept; run it again (was it stopped by the system for lack of memory?)")
-                .retryable(true);
+            return Error::new(
+                ErrorKind::ToolFailed,
+                format!("{tool} was killed by signal {sig} before it finished"),
+            )
+            .with_hint(
+                "nothing was kept; run it again (was it stopped by the system for lack of memory?)",
+            )
+            .retryable(true);
         }
     }
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
-    if has(&["password authentication failed", "no password supplied", "authentication failed"]) {
-        return Error::new(ErrorKind::Auth, format!("{tool}: the server rejected the credentials: {detail}"))
-            .with_hint("check the user name and password stored for this project");
+    if has(&[
+        "password authentication failed",
+        "no password supplied",
+        "authentication failed",
+    ]) {
+        return Error::new(
+            ErrorKind::Auth,
+            format!("{tool}: the server rejected the credentials: {detail}"),
+        )
+        .with_hint("check the user name and password stored for this project");
     }
-    if has(&["aborting because of server version mismatch", "unsupported version"]) {
+    if has(&[
+        "aborting because of server version mismatch",
+        "unsupported version",
+    ]) {
         return Error::new(ErrorKind::ToolMissing, format!("{tool}: {detail}"))
             .with_hint("install client tools of the server's major version or newer, or set the path with --pg-bin");
     }
@@ -94,9 +123,12 @@ pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str) -> Error {
         "could not receive data from server",
         "no connection to the server",
     ]) {
-        return Error::new(ErrorKind::Connection, format!("{tool} lost or could not open its connection: {detail}"))
-            .with_hint("check that the server is running and reachable, then try again")
-            .retryable(true);
+        return Error::new(
+            ErrorKind::Connection,
+            format!("{tool} lost or could not open its connection: {detail}"),
+        )
+        .with_hint("check that the server is running and reachable, then try again")
+        .retryable(true);
     }
     if has(&["permission denied", "must be owner", "must be superuser"]) {
         return Error::new(ErrorKind::Permission, format!("{tool}: {detail}"))
@@ -106,38 +138,10 @@ pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str) -> Error {
         return Error::new(ErrorKind::NotFound, format!("{tool}: {detail}"))
             .with_hint("create the database first or fix its name");
     }
-    Error::new(ErrorKind::ToolFailed, format!("{tool} failed ({status}): {detail}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[cfg(unix)]
-    fn status(code: i32) -> ExitStatus {
-        use std::os::unix::process::ExitStatusExt;
-        ExitStatus::from_raw(code << 8)
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn maps_stderr_to_kinds() {
-        let e = tool_error("pg_dump", status(1), "pg_dump: error: connection to server at \"127.0.0.1\", port 1 failed: FATAL:  password authentication failed for user \"x\"\n");
-        assert_eq!(e.kind(), ErrorKind::Auth);
-        let e = tool_error("pg_dump", status(1), "pg_dump: error: connection to server at \"h\" failed: Connection refused\n");
-        assert_eq!(e.kind(), ErrorKind::Connection);
-        assert!(e.is_retryable());
-        let e = tool_error("pg_dump", status(1), "pg_dump: error: query failed: ERROR:  permission denied for table secret\n");
-        assert_eq!(e.kind(), ErrorKind::Permission);
-        let e = tool_error("pg_dump", status(1), "pg_dump: error: aborting because of server version mismatch\n");
-        assert_eq!(e.kind(), ErrorKind::ToolMissing);
-        let e = tool_error("pg_restore", status(1), "weird\n\nlast line\n");
-        assert_eq!(e.kind(), ErrorKind::ToolFailed);
-        assert!(e.message().contains("weird; last line"));
-        use std::os::unix::process::ExitStatusExt;
-        let e = tool_error("pg_dump", ExitStatus::from_raw(9), "");
-        assert!(e.message().contains("killed by signal 9"));
-    }
+    Error::new(
+        ErrorKind::ToolFailed,
+        format!("{tool} failed ({status}): {detail}"),
+    )
 }
 
 /// A running tool that is killed as soon as `cancel` fires, even while the caller is blocked
@@ -154,10 +158,17 @@ impl Guarded {
         mut cmd: Command,
         what: &str,
         cancel: &tokio_util::sync::CancellationToken,
-    ) -> Result<(Guarded, Option<std::process::ChildStdin>, Option<std::process::ChildStdout>, StderrTail)> {
+    ) -> Result<(
+        Guarded,
+        Option<std::process::ChildStdin>,
+        Option<std::process::ChildStdout>,
+        StderrTail,
+    )> {
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::{Arc, Mutex};
-        let mut child = cmd.spawn().map_err(|e| Error::io(format!("starting {what}"), e))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| Error::io(format!("starting {what}"), e))?;
         let stderr = StderrTail::start(&mut child);
         let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
         let child = Arc::new(Mutex::new(child));
@@ -174,7 +185,16 @@ impl Guarded {
                 }
             })
         };
-        Ok((Guarded { child, stop, watcher: Some(watcher) }, stdin, stdout, stderr))
+        Ok((
+            Guarded {
+                child,
+                stop,
+                watcher: Some(watcher),
+            },
+            stdin,
+            stdout,
+            stderr,
+        ))
     }
 
     pub fn kill(&self) {
@@ -211,5 +231,48 @@ impl Drop for Guarded {
             let _ = self.child.lock().unwrap().wait();
             self.stop_watcher();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    fn status(code: i32) -> ExitStatus {
+        use std::os::unix::process::ExitStatusExt;
+        ExitStatus::from_raw(code << 8)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn maps_stderr_to_kinds() {
+        let e = tool_error("pg_dump", status(1), "pg_dump: error: connection to server at \"127.0.0.1\", port 1 failed: FATAL:  password authentication failed for user \"x\"\n");
+        assert_eq!(e.kind(), ErrorKind::Auth);
+        let e = tool_error(
+            "pg_dump",
+            status(1),
+            "pg_dump: error: connection to server at \"h\" failed: Connection refused\n",
+        );
+        assert_eq!(e.kind(), ErrorKind::Connection);
+        assert!(e.is_retryable());
+        let e = tool_error(
+            "pg_dump",
+            status(1),
+            "pg_dump: error: query failed: ERROR:  permission denied for table secret\n",
+        );
+        assert_eq!(e.kind(), ErrorKind::Permission);
+        let e = tool_error(
+            "pg_dump",
+            status(1),
+            "pg_dump: error: aborting because of server version mismatch\n",
+        );
+        assert_eq!(e.kind(), ErrorKind::ToolMissing);
+        let e = tool_error("pg_restore", status(1), "weird\n\nlast line\n");
+        assert_eq!(e.kind(), ErrorKind::ToolFailed);
+        assert!(e.message().contains("weird; last line"));
+        use std::os::unix::process::ExitStatusExt;
+        let e = tool_error("pg_dump", ExitStatus::from_raw(9), "");
+        assert!(e.message().contains("killed by signal 9"));
     }
 }

@@ -44,8 +44,16 @@ impl PgTools {
 
 /// Parse "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" → (15, 18); "9.6.24" → (9, 6).
 pub fn parse_version(line: &str) -> Option<(u32, u32)> {
-    let token = line.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
-    let leading = |part: &str| part.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<u32>().ok();
+    let token = line
+        .split_whitespace()
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
+    let leading = |part: &str| {
+        part.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse::<u32>()
+            .ok()
+    };
     let mut parts = token.split('.');
     let major = leading(parts.next()?)?;
     let minor = parts.next().and_then(leading).unwrap_or(0);
@@ -55,10 +63,16 @@ pub fn parse_version(line: &str) -> Option<(u32, u32)> {
 /// Where to look, in order. `configured` (a directory or a pg_dump path) replaces the search.
 pub fn candidate_dirs(configured: Option<&Path>) -> Vec<PathBuf> {
     if let Some(c) = configured {
-        let dir = if c.is_file() { c.parent().map(Path::to_path_buf).unwrap_or_default() } else { c.to_path_buf() };
+        let dir = if c.is_file() {
+            c.parent().map(Path::to_path_buf).unwrap_or_default()
+        } else {
+            c.to_path_buf()
+        };
         return vec![dir];
     }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
     let globs: &[&str] = if cfg!(windows) {
         &["C:\\Program Files\\PostgreSQL\\*\\bin"]
     } else {
@@ -82,18 +96,25 @@ pub fn candidate_dirs(configured: Option<&Path>) -> Vec<PathBuf> {
 /// Expand the one `*` of an install-location pattern like `/usr/lib/postgresql/*/bin`.
 fn expand_star(pattern: &str) -> Vec<PathBuf> {
     let comps: Vec<_> = Path::new(pattern).components().collect();
-    let Some(idx) = comps.iter().position(|c| c.as_os_str().to_string_lossy().contains('*')) else {
+    let Some(idx) = comps
+        .iter()
+        .position(|c| c.as_os_str().to_string_lossy().contains('*'))
+    else {
         return vec![PathBuf::from(pattern)];
     };
     let parent: PathBuf = comps[..idx].iter().collect();
     let tail: PathBuf = comps[idx + 1..].iter().collect();
     let comp = comps[idx].as_os_str().to_string_lossy();
     let (prefix, suffix) = comp.split_once('*').unwrap_or((&comp, ""));
-    let Ok(entries) = std::fs::read_dir(&parent) else { return vec![] };
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return vec![];
+    };
     let mut out: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.len() >= prefix.len() + suffix.len() && n.starts_with(prefix) && n.ends_with(suffix))
+        .filter(|n| {
+            n.len() >= prefix.len() + suffix.len() && n.starts_with(prefix) && n.ends_with(suffix)
+        })
         .map(|n| parent.join(n).join(&tail))
         .collect();
     out.sort();
@@ -113,10 +134,22 @@ pub fn discover(configured: Option<&Path>) -> Vec<PgTools> {
         if !seen.insert(canonical) {
             continue;
         }
-        let Ok(out) = Command::new(&dump).arg("--version").output() else { continue };
-        let line = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or_default().trim().to_string();
+        let Ok(out) = Command::new(&dump).arg("--version").output() else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         if let Some((major, minor)) = parse_version(&line) {
-            found.push(PgTools { dir, version_line: line, major, minor });
+            found.push(PgTools {
+                dir,
+                version_line: line,
+                major,
+                minor,
+            });
         }
     }
     found
@@ -126,10 +159,18 @@ pub fn discover(configured: Option<&Path>) -> Vec<PgTools> {
 /// one (an archive needs a pg_restore at least as new as the pg_dump that wrote it, so the
 /// closest version keeps restores possible on the most machines). Errors say what to install.
 pub fn choose(found: &[PgTools], server_major: u32, configured: Option<&Path>) -> Result<PgTools> {
-    if let Some(t) = found.iter().filter(|t| t.major == server_major).max_by_key(|t| t.minor) {
+    if let Some(t) = found
+        .iter()
+        .filter(|t| t.major == server_major)
+        .max_by_key(|t| t.minor)
+    {
         return Ok(t.clone());
     }
-    if let Some(t) = found.iter().filter(|t| t.major > server_major).max_by_key(|t| (std::cmp::Reverse(t.major), t.minor)) {
+    if let Some(t) = found
+        .iter()
+        .filter(|t| t.major > server_major)
+        .max_by_key(|t| (std::cmp::Reverse(t.major), t.minor))
+    {
         return Ok(t.clone());
     }
     let install = install_hint(server_major);
@@ -137,15 +178,23 @@ pub fn choose(found: &[PgTools], server_major: u32, configured: Option<&Path>) -
         Some(newest) => format!(
             "pg_dump {} cannot dump a PostgreSQL {server_major} server{}",
             newest.major,
-            configured.map(|c| format!(" (configured path {})", c.display())).unwrap_or_default()
+            configured
+                .map(|c| format!(" (configured path {})", c.display()))
+                .unwrap_or_default()
         ),
         None => match configured {
-            Some(c) => format!("no pg_dump and pg_restore found in the configured path {}", c.display()),
+            Some(c) => format!(
+                "no pg_dump and pg_restore found in the configured path {}",
+                c.display()
+            ),
             None => format!("no pg_dump found (needed: version {server_major} or newer)"),
         },
     };
-    Err(Error::new(ErrorKind::ToolMissing, message)
-        .with_hint(format!("{install}, or set the path with --pg-bin / OFFSITE_PG_BIN (in the app: Settings)")))
+    Err(
+        Error::new(ErrorKind::ToolMissing, message).with_hint(format!(
+            "{install}, or set the path with --pg-bin / OFFSITE_PG_BIN (in the app: Settings)"
+        )),
+    )
 }
 
 /// Find tools for a server of `server_major` (discover + choose).
@@ -181,12 +230,20 @@ mod tests {
     use super::*;
 
     fn tools(major: u32, minor: u32) -> PgTools {
-        PgTools { dir: format!("/x/{major}").into(), version_line: format!("pg_dump (PostgreSQL) {major}.{minor}"), major, minor }
+        PgTools {
+            dir: format!("/x/{major}").into(),
+            version_line: format!("pg_dump (PostgreSQL) {major}.{minor}"),
+            major,
+            minor,
+        }
     }
 
     #[test]
     fn version_lines() {
-        assert_eq!(parse_version("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"), Some((15, 18)));
+        assert_eq!(
+            parse_version("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
+            Some((15, 18))
+        );
         assert_eq!(parse_version("pg_dump (PostgreSQL) 17beta2"), Some((17, 0)));
         assert_eq!(parse_version("pg_dump (PostgreSQL) 9.6.24"), Some((9, 6)));
         assert_eq!(parse_version("garbage"), None);
@@ -197,7 +254,12 @@ mod tests {
         let found = vec![tools(14, 3), tools(15, 2), tools(15, 9), tools(17, 1)];
         assert_eq!(choose(&found, 15, None).unwrap().minor, 9);
         assert_eq!(choose(&found, 16, None).unwrap().major, 17);
-        assert_eq!(choose(&[tools(16, 1), tools(17, 5)], 15, None).unwrap().major, 16);
+        assert_eq!(
+            choose(&[tools(16, 1), tools(17, 5)], 15, None)
+                .unwrap()
+                .major,
+            16
+        );
         assert_eq!(choose(&found, 13, None).unwrap().major, 14);
     }
 
@@ -206,7 +268,11 @@ mod tests {
         let e = choose(&[tools(15, 4)], 16, None).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ToolMissing);
         assert_eq!(e.message(), "pg_dump 15 cannot dump a PostgreSQL 16 server");
-        assert!(e.hint().unwrap().contains("postgresql-client-16"), "{:?}", e.hint());
+        assert!(
+            e.hint().unwrap().contains("postgresql-client-16"),
+            "{:?}",
+            e.hint()
+        );
         let e = choose(&[], 16, None).unwrap_err();
         assert!(e.message().contains("no pg_dump found"));
     }
@@ -215,7 +281,10 @@ mod tests {
     fn discovers_system_tools() {
         // The test machine has the PostgreSQL client installed (the CI setup installs it).
         let found = discover(None);
-        assert!(!found.is_empty(), "no pg_dump found on this machine; run .ci/setup.sh");
+        assert!(
+            !found.is_empty(),
+            "no pg_dump found on this machine; run .ci/setup.sh"
+        );
         assert!(found.iter().all(|t| t.pg_restore().is_file()));
     }
 

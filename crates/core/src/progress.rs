@@ -100,6 +100,8 @@ struct ReporterState {
     bytes_done: u64,
     bytes_total: Option<u64>,
     last_sent: Option<Instant>,
+    /// The phase that moved the most bytes so far: (bytes done, bytes total).
+    peak: (u64, Option<u64>),
 }
 
 impl Reporter {
@@ -130,6 +132,7 @@ impl Reporter {
                     bytes_done: 0,
                     bytes_total: None,
                     last_sent: None,
+                    peak: (0, None),
                 }),
             }),
         }
@@ -170,11 +173,19 @@ impl Reporter {
         self.send(&mut s, true, true);
     }
 
+    /// The counters of the phase that moved the most bytes (what the job's catalog row records).
+    pub fn peak(&self) -> (u64, Option<u64>) {
+        self.inner.state.lock().unwrap().peak
+    }
+
     pub fn bytes_done(&self) -> u64 {
         self.inner.state.lock().unwrap().bytes_done
     }
 
     fn send(&self, s: &mut ReporterState, finished: bool, force: bool) {
+        if s.bytes_done >= s.peak.0 {
+            s.peak = (s.bytes_done, s.bytes_total);
+        }
         let now = Instant::now();
         if !force {
             if let Some(last) = s.last_sent {
@@ -222,6 +233,7 @@ mod tests {
         assert_eq!(seen[0].bytes_done, 0);
         assert!(seen[1].finished);
         assert_eq!(seen[1].bytes_done, 1000);
+        assert_eq!(r.peak(), (1000, Some(1000)));
     }
 
     #[test]

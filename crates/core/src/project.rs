@@ -84,12 +84,26 @@ impl ConnSpec {
         if !matches!(url.scheme(), "postgres" | "postgresql") {
             return Err(bad("the scheme must be postgres:// or postgresql://"));
         }
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("no host"))?;
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let user = percent_decode(url.username());
-        let user = if user.is_empty() { "postgres".to_string() } else { user };
+        let user = if user.is_empty() {
+            "postgres".to_string()
+        } else {
+            user
+        };
         let database = percent_decode(url.path().trim_start_matches('/'));
-        let database = if database.is_empty() { user.clone() } else { database };
+        let database = if database.is_empty() {
+            user.clone()
+        } else {
+            database
+        };
         let mut tls = TlsMode::Prefer;
         for (k, v) in url.query_pairs() {
             match k.as_ref() {
@@ -101,7 +115,16 @@ impl ConnSpec {
             }
         }
         let password = url.password().map(percent_decode).filter(|p| !p.is_empty());
-        Ok((ConnSpec { host, port: url.port().unwrap_or(5432), user, database, tls }, password))
+        Ok((
+            ConnSpec {
+                host,
+                port: url.port().unwrap_or(5432),
+                user,
+                database,
+                tls,
+            },
+            password,
+        ))
     }
 
     /// The URL without any password (what the catalog stores and the UI shows).
@@ -112,14 +135,18 @@ impl ConnSpec {
         url.set_username(&self.user).ok();
         url.set_path(&format!("/{}", self.database));
         if self.tls != TlsMode::Prefer {
-            url.query_pairs_mut().append_pair("sslmode", self.tls.as_str());
+            url.query_pairs_mut()
+                .append_pair("sslmode", self.tls.as_str());
         }
         url.to_string()
     }
 
     /// The same server, another database.
     pub fn with_database(&self, database: &str) -> ConnSpec {
-        ConnSpec { database: database.to_string(), ..self.clone() }
+        ConnSpec {
+            database: database.to_string(),
+            ..self.clone()
+        }
     }
 
     fn connect_options(&self, password: Option<&str>) -> PgConnectOptions {
@@ -145,7 +172,8 @@ impl ConnSpec {
     /// Open one connection (10 s timeout), with errors mapped to Connection/Auth/NotFound.
     pub async fn connect(&self, password: Option<&str>) -> Result<PgConnection> {
         let opts = self.connect_options(password);
-        match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&opts)).await {
+        match tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&opts)).await
+        {
             Ok(Ok(c)) => Ok(c),
             Ok(Err(e)) => Err(self.map_sqlx(e)),
             Err(_) => Err(Error::new(
@@ -176,7 +204,10 @@ impl ConnSpec {
 
     /// Map a driver error to the engine's error, naming the server but never the password.
     pub fn map_sqlx(&self, e: sqlx::Error) -> Error {
-        let at = format!("{}@{}:{}/{}", self.user, self.host, self.port, self.database);
+        let at = format!(
+            "{}@{}:{}/{}",
+            self.user, self.host, self.port, self.database
+        );
         match &e {
             sqlx::Error::Database(db) => {
                 let code = db.code().map(|c| c.to_string()).unwrap_or_default();
@@ -198,9 +229,15 @@ impl ConnSpec {
                     _ => Error::new(ErrorKind::ToolFailed, format!("server error on {at}: {} ({code})", db.message())),
                 }
             }
-            sqlx::Error::Tls(t) => Error::new(ErrorKind::Connection, format!("TLS failed with {at}: {t}")).with_hint(
-                "with verify-full the server certificate must be valid for the host name; use require to skip the check, or disable if the server has no TLS",
-            ),
+            sqlx::Error::Tls(t) => Error::new(ErrorKind::Connection, format!("TLS failed with {at}: {t}"))
+                .with_hint(TLS_HINT)
+                .retryable(false),
+            sqlx::Error::Io(io) if is_tls_failure(&io.to_string()) => Error::new(
+                ErrorKind::Connection,
+                format!("TLS failed with {at}: {io}"),
+            )
+            .with_hint(TLS_HINT)
+            .retryable(false),
             sqlx::Error::Io(io) => Error::new(ErrorKind::Connection, format!("cannot reach {at}: {io}"))
                 .with_hint("check the host and port, that the server is running, and that it accepts TCP connections from here"),
             sqlx::Error::Configuration(c) => Error::invalid(format!("bad connection settings for {at}: {c}")),
@@ -210,9 +247,21 @@ impl ConnSpec {
     }
 }
 
+const TLS_HINT: &str = "with verify-full the server's certificate must be signed by a trusted authority and name the host; use require to encrypt without checking it, or disable if the server has no TLS";
+
+/// rustls reports certificate problems as I/O errors.
+fn is_tls_failure(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["certificate", "tls", "handshake", "unknownissuer"]
+        .iter()
+        .any(|n| t.contains(n))
+}
+
 fn percent_decode(s: &str) -> String {
     // `url` leaves userinfo and path percent-encoded.
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Facts about a server, read over a live connection.
@@ -248,7 +297,11 @@ pub async fn server_info(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Ser
     let version: String = row.get(0);
     Ok(ServerInfo {
         // "15.18 (Debian 15.18-0+deb12u1)" → "15.18"
-        version: version.split_whitespace().next().unwrap_or_default().to_string(),
+        version: version
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         version_num: row.get::<i32, _>(1) as u32,
         database_size: row.get::<i64, _>(2) as u64,
         encoding: row.get(3),
@@ -282,8 +335,10 @@ mod tests {
 
     #[test]
     fn parses_url_and_strips_password() {
-        let (spec, pw) =
-            ConnSpec::parse_url("postgresql://app%40x:s%3Acret@db.example.com:6543/my%20db?sslmode=verify-full").unwrap();
+        let (spec, pw) = ConnSpec::parse_url(
+            "postgresql://app%40x:s%3Acret@db.example.com:6543/my%20db?sslmode=verify-full",
+        )
+        .unwrap();
         assert_eq!(spec.user, "app@x");
         assert_eq!(pw.as_deref(), Some("s:cret"));
         assert_eq!(spec.host, "db.example.com");
@@ -300,9 +355,18 @@ mod tests {
     #[test]
     fn defaults_and_errors() {
         let (spec, _) = ConnSpec::parse_url("postgres://h").unwrap();
-        assert_eq!((spec.port, spec.user.as_str(), spec.database.as_str()), (5432, "postgres", "postgres"));
+        assert_eq!(
+            (spec.port, spec.user.as_str(), spec.database.as_str()),
+            (5432, "postgres", "postgres")
+        );
         assert_eq!(spec.tls, TlsMode::Prefer);
-        for bad in ["mysql://h/db", "not a url", "postgres:///db", "postgres://h/db?sslmode=maybe", "postgres://h/db?x=1"] {
+        for bad in [
+            "mysql://h/db",
+            "not a url",
+            "postgres:///db",
+            "postgres://h/db?sslmode=maybe",
+            "postgres://h/db?x=1",
+        ] {
             let e = ConnSpec::parse_url(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
             assert!(e.hint().is_some(), "{bad}");

@@ -114,11 +114,16 @@ pub async fn plan(
     reporter.phase(Phase::Planning, None);
     let manifest = {
         let p = archive_path.to_path_buf();
-        tokio::task::spawn_blocking(move || archive::read_manifest(&p)).await.map_err(join_err)??
+        tokio::task::spawn_blocking(move || archive::read_manifest(&p))
+            .await
+            .map_err(join_err)??
     };
     if manifest.member(DATABASE_MEMBER).is_none() {
-        return Err(Error::new(ErrorKind::UnsupportedFormat, "this archive holds no database.dump")
-            .with_hint("choose a database or full backup"));
+        return Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            "this archive holds no database.dump",
+        )
+        .with_hint("choose a database or full backup"));
     }
     let mut conn = target.spec.connect(target.password.as_deref()).await?;
     let info = server_info(&mut conn, &target.spec).await?;
@@ -148,15 +153,25 @@ pub async fn plan(
         .collect();
     let _ = conn.close().await;
 
-    let backup_tables: BTreeSet<(String, String)> =
-        manifest.tables.iter().map(|t| (t.schema.clone(), t.table.clone())).collect();
+    let backup_tables: BTreeSet<(String, String)> = manifest
+        .tables
+        .iter()
+        .map(|t| (t.schema.clone(), t.table.clone()))
+        .collect();
     let show = |(s, t): &(String, String)| format!("{s}.{t}");
-    let will_replace: Vec<String> = backup_tables.intersection(&target_tables).map(show).collect();
+    let will_replace: Vec<String> = backup_tables
+        .intersection(&target_tables)
+        .map(show)
+        .collect();
     let will_create: Vec<String> = backup_tables.difference(&target_tables).map(show).collect();
     let will_keep: Vec<String> = target_tables.difference(&backup_tables).map(show).collect();
 
-    let missing_roles: Vec<String> =
-        manifest.roles.iter().filter(|r| !target_roles.contains(*r)).cloned().collect();
+    let missing_roles: Vec<String> = manifest
+        .roles
+        .iter()
+        .filter(|r| !target_roles.contains(*r))
+        .cloned()
+        .collect();
 
     let target_empty = existing.is_empty();
     let safety_backup = !target_empty && opts.replace && !opts.no_safety_backup;
@@ -176,10 +191,16 @@ pub async fn plan(
         ));
     }
     if !target_empty && opts.replace && opts.no_safety_backup {
-        warnings.push("no safety backup will be taken: replaced objects cannot be recovered by Offsite".into());
+        warnings.push(
+            "no safety backup will be taken: replaced objects cannot be recovered by Offsite"
+                .into(),
+        );
     }
     if !target_empty && opts.replace && !will_keep.is_empty() {
-        warnings.push(format!("{} table(s) in the target are not in the backup and will be kept", will_keep.len()));
+        warnings.push(format!(
+            "{} table(s) in the target are not in the backup and will be kept",
+            will_keep.len()
+        ));
     }
     if tools.major < manifest_dump_major(&manifest).unwrap_or(0) {
         warnings.push(format!(
@@ -215,7 +236,11 @@ pub async fn plan(
 }
 
 fn manifest_dump_major(m: &Manifest) -> Option<u32> {
-    m.versions.pg_dump.as_deref().and_then(pgtools::parse_version).map(|(major, _)| major)
+    m.versions
+        .pg_dump
+        .as_deref()
+        .and_then(pgtools::parse_version)
+        .map(|(major, _)| major)
 }
 
 /// Everything in a database that makes it "not empty" (the empty `public` schema does not).
@@ -253,7 +278,11 @@ pub async fn execute(
 ) -> Result<RestoreReport> {
     let started = Instant::now();
     if let Some(first) = plan.blockers.first() {
-        let kind = if plan.target_empty { ErrorKind::InvalidInput } else { ErrorKind::NeedsConsent };
+        let kind = if plan.target_empty {
+            ErrorKind::InvalidInput
+        } else {
+            ErrorKind::NeedsConsent
+        };
         return Err(Error::new(kind, first.clone()).with_hint(if plan.target_empty {
             "create the missing roles, or run again with --create-roles".to_string()
         } else {
@@ -277,7 +306,9 @@ pub async fn execute(
         };
         let written = backup::backup_database(&src, &bopts, &Reporter::silent(), cancel)
             .await
-            .map_err(|e| e.context("the safety backup of the target failed, so nothing was restored"))?;
+            .map_err(|e| {
+                e.context("the safety backup of the target failed, so nothing was restored")
+            })?;
         Some(written.path)
     } else {
         None
@@ -289,22 +320,50 @@ pub async fn execute(
             sqlx::query(&format!("CREATE ROLE {} NOLOGIN", quote_ident(role)))
                 .execute(&mut conn)
                 .await
-                .map_err(|e| target.spec.map_sqlx(e).context(format!("creating role {role}")))?;
+                .map_err(|e| {
+                    target
+                        .spec
+                        .map_sqlx(e)
+                        .context(format!("creating role {role}"))
+                })?;
         }
         let _ = conn.close().await;
     }
 
-    reporter.phase(Phase::Restoring, manifest.member(DATABASE_MEMBER).map(|m| m.size));
+    reporter.phase(
+        Phase::Restoring,
+        manifest.member(DATABASE_MEMBER).map(|m| m.size),
+    );
     let restore_result = {
-        let (tools, spec, pw, path) = (tools.clone(), target.spec.clone(), target.password.clone(), plan.archive.clone());
-        let (reporter, cancel, replace) = (reporter.clone(), cancel.clone(), opts.replace && !plan.target_empty);
-        tokio::task::spawn_blocking(move || run_pg_restore(&tools, &spec, pw.as_deref(), &path, replace, &reporter, &cancel))
-            .await
-            .map_err(join_err)?
+        let (tools, spec, pw, path) = (
+            tools.clone(),
+            target.spec.clone(),
+            target.password.clone(),
+            plan.archive.clone(),
+        );
+        let (reporter, cancel, replace) = (
+            reporter.clone(),
+            cancel.clone(),
+            opts.replace && !plan.target_empty,
+        );
+        tokio::task::spawn_blocking(move || {
+            run_pg_restore(
+                &tools,
+                &spec,
+                pw.as_deref(),
+                &path,
+                replace,
+                &reporter,
+                &cancel,
+            )
+        })
+        .await
+        .map_err(join_err)?
     };
     if let Err(e) = restore_result {
         if e.kind() == ErrorKind::Cancelled {
-            return Err(Error::cancelled().with_hint("the restore was rolled back; the target is unchanged"));
+            return Err(Error::cancelled()
+                .with_hint("the restore was rolled back; the target is unchanged"));
         }
         let back = match &safety_backup {
             Some(p) => format!("; the safety backup is at {}", p.display()),
@@ -314,13 +373,22 @@ pub async fn execute(
             "the restore ran in one transaction and was rolled back, so the target is unchanged{back}. {}",
             e.hint().unwrap_or("")
         );
-        return Err(Error::new(e.kind(), format!("restore failed: {}", e.message())).with_hint(hint.trim().to_string()));
+        return Err(
+            Error::new(e.kind(), format!("restore failed: {}", e.message()))
+                .with_hint(hint.trim().to_string()),
+        );
     }
 
     reporter.phase(Phase::Validating, None);
     let tables = validate(target, &manifest.tables).await?;
     let ok = tables.iter().all(|t| t.ok);
-    Ok(RestoreReport { plan, ok, duration_ms: started.elapsed().as_millis() as u64, tables, safety_backup })
+    Ok(RestoreReport {
+        plan,
+        ok,
+        duration_ms: started.elapsed().as_millis() as u64,
+        tables,
+        safety_backup,
+    })
 }
 
 /// Compare row counts in the target with those the manifest recorded.
@@ -328,7 +396,11 @@ pub async fn validate(target: &RestoreTarget, expected: &[TableCount]) -> Result
     let mut conn = target.spec.connect(target.password.as_deref()).await?;
     let mut out = Vec::with_capacity(expected.len());
     for t in expected {
-        let q = format!("SELECT count(*) FROM {}.{}", quote_ident(&t.schema), quote_ident(&t.table));
+        let q = format!(
+            "SELECT count(*) FROM {}.{}",
+            quote_ident(&t.schema),
+            quote_ident(&t.table)
+        );
         let actual = match sqlx::query_scalar::<_, i64>(&q).fetch_one(&mut conn).await {
             Ok(n) => Some(n as u64),
             Err(sqlx::Error::Database(_)) => None, // missing table
@@ -356,7 +428,8 @@ fn run_pg_restore(
     cancel: &CancellationToken,
 ) -> Result<()> {
     let mut cmd = pgproc::command(&tools.pg_restore(), spec, password);
-    cmd.args(["--single-transaction", "--exit-on-error", "--no-password"]).arg(format!("--dbname={}", spec.database));
+    cmd.args(["--single-transaction", "--exit-on-error", "--no-password"])
+        .arg(format!("--dbname={}", spec.database));
     if replace {
         cmd.args(["--clean", "--if-exists"]);
     }
@@ -364,7 +437,10 @@ fn run_pg_restore(
     let (child, stdin, _, stderr) = pgproc::Guarded::spawn(cmd, "pg_restore", cancel)?;
     let mut held = HoldBack::new(stdin.expect("stdin piped"), 256 * 1024);
     let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel);
-    let fed = fed.and_then(|_| held.release().map_err(|e| Error::io("feeding pg_restore", e)));
+    let fed = fed.and_then(|_| {
+        held.release()
+            .map_err(|e| Error::io("feeding pg_restore", e))
+    });
     if fed.is_err() {
         // Kill before the end of the stream reaches pg_restore: its transaction never commits.
         child.kill();
@@ -396,7 +472,11 @@ struct HoldBack<W: Write> {
 
 impl<W: Write> HoldBack<W> {
     fn new(inner: W, keep: usize) -> Self {
-        HoldBack { inner: Some(inner), held: Vec::with_capacity(keep * 2), keep }
+        HoldBack {
+            inner: Some(inner),
+            held: Vec::with_capacity(keep * 2),
+            keep,
+        }
     }
     /// Write the held bytes and close the stream.
     fn release(&mut self) -> std::io::Result<()> {
@@ -411,7 +491,10 @@ impl<W: Write> HoldBack<W> {
 
 impl<W: Write> Write for HoldBack<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let w = self.inner.as_mut().ok_or_else(|| std::io::Error::other("stream already released"))?;
+        let w = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("stream already released"))?;
         self.held.extend_from_slice(buf);
         if self.held.len() > 2 * self.keep {
             let cut = self.held.len() - self.keep;
@@ -430,7 +513,15 @@ pub(crate) fn quote_ident(s: &str) -> String {
 }
 
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn join_err(e: tokio::task::JoinError) -> Error {
@@ -456,7 +547,10 @@ mod tests {
         let mut h = HoldBack::new(&mut out, 1024);
         h.write_all(b"short").unwrap();
         drop(h);
-        assert!(out.is_empty(), "nothing reaches the consumer before release");
+        assert!(
+            out.is_empty(),
+            "nothing reaches the consumer before release"
+        );
     }
 
     #[test]

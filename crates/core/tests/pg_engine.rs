@@ -4,10 +4,10 @@
 use offsite_core::archive;
 use offsite_core::catalog::JobRecord;
 use offsite_core::progress::{NoProgress, Progress, ProgressUpdate};
+use offsite_core::project::ConnSpec;
 use offsite_core::restore::{RestoreOptions, RestoreTarget};
 use offsite_core::secrets::{project_password_key, MemoryStore, SecretStore};
 use offsite_core::{AddProject, Engine, EngineConfig, ErrorKind};
-use offsite_core::project::ConnSpec;
 use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,7 +31,11 @@ async fn env_with(pg_bin: Option<PathBuf>) -> Env {
     })
     .await
     .unwrap();
-    Env { engine, secrets, dir }
+    Env {
+        engine,
+        secrets,
+        dir,
+    }
 }
 
 async fn env() -> Env {
@@ -77,23 +81,44 @@ async fn supabase_shaped_backup_restores_identically() {
     // The password in the URL goes to the secret store and is stripped from the catalog.
     let project = env
         .engine
-        .add_project(AddProject { name: "shop".into(), db_url: pg.url_with_password(&src), ..Default::default() })
+        .add_project(AddProject {
+            name: "shop".into(),
+            db_url: pg.url_with_password(&src),
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert!(!project.db_url.contains(pg.superuser_password()), "{}", project.db_url);
-    assert_eq!(env.secrets.get(&project_password_key("shop")).unwrap().as_deref(), Some(pg.superuser_password()));
+    assert!(
+        !project.db_url.contains(pg.superuser_password()),
+        "{}",
+        project.db_url
+    );
+    assert_eq!(
+        env.secrets
+            .get(&project_password_key("shop"))
+            .unwrap()
+            .as_deref(),
+        Some(pg.superuser_password())
+    );
 
     let report = env.engine.test_project("shop").await.unwrap();
     assert!(report.can_dump, "{report:?}");
-    assert!(report.server_version.starts_with(&pg.server_version_num().to_string()[..2]));
+    assert!(report
+        .server_version
+        .starts_with(&pg.server_version_num().to_string()[..2]));
 
     // Progress arrives, first and last included.
     let seen: Arc<Mutex<Vec<ProgressUpdate>>> = Arc::default();
     let sink = {
         let seen = seen.clone();
-        Arc::new(move |u: &ProgressUpdate| seen.lock().unwrap().push(u.clone())) as Arc<dyn Progress>
+        Arc::new(move |u: &ProgressUpdate| seen.lock().unwrap().push(u.clone()))
+            as Arc<dyn Progress>
     };
-    let outcome = env.engine.backup("shop", None, sink, CancellationToken::new()).await.unwrap();
+    let outcome = env
+        .engine
+        .backup("shop", None, sink, CancellationToken::new())
+        .await
+        .unwrap();
     let updates = seen.lock().unwrap().clone();
     assert!(updates.len() >= 2);
     assert!(updates.last().unwrap().finished);
@@ -101,7 +126,10 @@ async fn supabase_shaped_backup_restores_identically() {
 
     let path = PathBuf::from(&outcome.backup.path);
     let name = path.file_name().unwrap().to_str().unwrap();
-    assert!(name.starts_with("shop_") && name.ends_with("_database.tar.gz"), "{name}");
+    assert!(
+        name.starts_with("shop_") && name.ends_with("_database.tar.gz"),
+        "{name}"
+    );
     assert_eq!(std::fs::metadata(&path).unwrap().len(), outcome.backup.size);
     // Nothing but the archive and its .sha256 in the folder.
     let mut files = files_under(path.parent().unwrap());
@@ -109,43 +137,98 @@ async fn supabase_shaped_backup_restores_identically() {
     assert_eq!(files, vec![path.clone(), archive::sidecar_path(&path)]);
 
     // Standard tools can check and open it: sha256sum -c, GNU tar, pg_restore -l.
-    let ok = Command::new("sha256sum").arg("-c").arg(archive::sidecar_path(&path)).current_dir(path.parent().unwrap()).status().unwrap();
+    let ok = Command::new("sha256sum")
+        .arg("-c")
+        .arg(archive::sidecar_path(&path))
+        .current_dir(path.parent().unwrap())
+        .status()
+        .unwrap();
     assert!(ok.success());
     let x = tempfile::tempdir().unwrap();
-    assert!(Command::new("tar").arg("-xzf").arg(&path).arg("-C").arg(x.path()).status().unwrap().success());
-    let list = Command::new(pg.bin("pg_restore")).arg("-l").arg(x.path().join("database.dump")).output().unwrap();
-    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(Command::new("tar")
+        .arg("-xzf")
+        .arg(&path)
+        .arg("-C")
+        .arg(x.path())
+        .status()
+        .unwrap()
+        .success());
+    let list = Command::new(pg.bin("pg_restore"))
+        .arg("-l")
+        .arg(x.path().join("database.dump"))
+        .output()
+        .unwrap();
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
     let globals = std::fs::read_to_string(x.path().join("globals.sql")).unwrap();
     assert!(globals.contains("CREATE ROLE anon;"), "{globals}");
-    assert!(!globals.contains("SCRAM-SHA-256$"), "role passwords must not be in the archive");
+    assert!(
+        !globals.contains("SCRAM-SHA-256$"),
+        "role passwords must not be in the archive"
+    );
 
     // The manifest has exact counts and no secrets.
     let manifest = archive::read_manifest(&path).unwrap();
     let meta = std::fs::read_to_string(x.path().join("metadata.json")).unwrap();
     assert!(!meta.contains(pg.superuser_password()));
-    let orders: i64 = pg.psql(&src, "SELECT count(*) FROM public.orders").parse().unwrap();
-    let t = manifest.tables.iter().find(|t| t.schema == "public" && t.table == "orders").unwrap();
+    let orders: i64 = pg
+        .psql(&src, "SELECT count(*) FROM public.orders")
+        .parse()
+        .unwrap();
+    let t = manifest
+        .tables
+        .iter()
+        .find(|t| t.schema == "public" && t.table == "orders")
+        .unwrap();
     assert_eq!(t.rows as i64, orders);
 
     // Verify: intact, and recorded.
-    let v = env.engine.verify(&path, none(), CancellationToken::new()).await.unwrap();
+    let v = env
+        .engine
+        .verify(&path, none(), CancellationToken::new())
+        .await
+        .unwrap();
     assert!(v.report.ok, "{:?}", v.report);
-    let rec = env.engine.catalog().backup(&outcome.backup.id).await.unwrap();
+    let rec = env
+        .engine
+        .catalog()
+        .backup(&outcome.backup.id)
+        .await
+        .unwrap();
     assert_eq!(rec.status, "verified");
     assert!(rec.verified_at.is_some());
 
     // Dry-run plan into an empty database changes nothing and says it is empty.
     let dst = pg.unique_db("dst");
-    let plan = env.engine.plan_restore(&path, &target(pg, &dst), &RestoreOptions::default()).await.unwrap();
+    let plan = env
+        .engine
+        .plan_restore(&path, &target(pg, &dst), &RestoreOptions::default())
+        .await
+        .unwrap();
     assert!(plan.target_empty, "{plan:?}");
     assert!(plan.blockers.is_empty(), "{plan:?}");
     assert!(plan.will_create.iter().any(|t| t == "public.orders"));
-    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"), "0");
+    assert_eq!(
+        pg.psql(
+            &dst,
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+        ),
+        "0"
+    );
 
     // Restore into the empty database: identical.
     let restored = env
         .engine
-        .restore(&path, &target(pg, &dst), &RestoreOptions::default(), none(), CancellationToken::new())
+        .restore(
+            &path,
+            &target(pg, &dst),
+            &RestoreOptions::default(),
+            none(),
+            CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert!(restored.report.ok, "{:?}", restored.report.tables);
@@ -156,7 +239,10 @@ async fn supabase_shaped_backup_restores_identically() {
     assert!(a == b, "schema differs:\n{}", first_diff(&a, &b));
 
     let job = last_job(&env.engine).await;
-    assert_eq!((job.kind.as_str(), job.state.as_str()), ("restore", "succeeded"));
+    assert_eq!(
+        (job.kind.as_str(), job.state.as_str()),
+        ("restore", "succeeded")
+    );
 }
 
 fn first_diff(a: &str, b: &str) -> String {
@@ -172,10 +258,18 @@ async fn backed_up(pg: &TestCluster, env: &Env, prefix: &str) -> (String, PathBu
     let src = pg.unique_db(prefix);
     pg.psql(&src, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;");
     env.engine
-        .add_project(AddProject { name: prefix.into(), db_url: pg.url_with_password(&src), ..Default::default() })
+        .add_project(AddProject {
+            name: prefix.into(),
+            db_url: pg.url_with_password(&src),
+            ..Default::default()
+        })
         .await
         .unwrap();
-    let o = env.engine.backup(prefix, None, none(), CancellationToken::new()).await.unwrap();
+    let o = env
+        .engine
+        .backup(prefix, None, none(), CancellationToken::new())
+        .await
+        .unwrap();
     (src, PathBuf::from(o.backup.path))
 }
 
@@ -186,7 +280,11 @@ async fn non_empty_target_needs_consent_then_gets_a_safety_backup() {
     let (src, path) = backed_up(pg, &env, "consent").await;
     pg.psql(&src, "INSERT INTO t VALUES (999999, 'added after the backup'); CREATE TABLE extra (x int); INSERT INTO extra VALUES (1);");
 
-    let plan = env.engine.plan_restore(&path, &target(pg, &src), &RestoreOptions::default()).await.unwrap();
+    let plan = env
+        .engine
+        .plan_restore(&path, &target(pg, &src), &RestoreOptions::default())
+        .await
+        .unwrap();
     assert!(!plan.target_empty);
     assert_eq!(plan.will_replace, vec!["public.t".to_string()]);
     assert_eq!(plan.will_keep, vec!["public.extra".to_string()]);
@@ -194,23 +292,62 @@ async fn non_empty_target_needs_consent_then_gets_a_safety_backup() {
 
     let e = env
         .engine
-        .restore(&path, &target(pg, &src), &RestoreOptions::default(), none(), CancellationToken::new())
+        .restore(
+            &path,
+            &target(pg, &src),
+            &RestoreOptions::default(),
+            none(),
+            CancellationToken::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NeedsConsent, "{e}");
     assert!(e.hint().unwrap().contains("--replace"));
-    assert_eq!(pg.psql(&src, "SELECT count(*) FROM t"), "5001", "nothing changed");
+    assert_eq!(
+        pg.psql(&src, "SELECT count(*) FROM t"),
+        "5001",
+        "nothing changed"
+    );
 
-    let opts = RestoreOptions { replace: true, ..Default::default() };
-    let r = env.engine.restore(&path, &target(pg, &src), &opts, none(), CancellationToken::new()).await.unwrap();
+    let opts = RestoreOptions {
+        replace: true,
+        ..Default::default()
+    };
+    let r = env
+        .engine
+        .restore(
+            &path,
+            &target(pg, &src),
+            &opts,
+            none(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
     assert!(r.report.ok);
-    assert_eq!(pg.psql(&src, "SELECT count(*) FROM t"), "5000", "replaced by the backup's rows");
-    assert_eq!(pg.psql(&src, "SELECT count(*) FROM extra"), "1", "tables not in the backup are kept");
+    assert_eq!(
+        pg.psql(&src, "SELECT count(*) FROM t"),
+        "5000",
+        "replaced by the backup's rows"
+    );
+    assert_eq!(
+        pg.psql(&src, "SELECT count(*) FROM extra"),
+        "1",
+        "tables not in the backup are kept"
+    );
     // The safety backup holds the state before the restore.
     let safety = r.report.safety_backup.expect("a safety backup was taken");
     let m = archive::read_manifest(&safety).unwrap();
     assert_eq!(m.tables.iter().find(|t| t.table == "t").unwrap().rows, 5001);
-    assert!(archive::verify(&safety, &offsite_core::progress::Reporter::silent(), &CancellationToken::new()).unwrap().ok);
+    assert!(
+        archive::verify(
+            &safety,
+            &offsite_core::progress::Reporter::silent(),
+            &CancellationToken::new()
+        )
+        .unwrap()
+        .ok
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -225,18 +362,41 @@ async fn corrupt_archive_is_refused_and_the_target_stays_empty() {
     let bad = env.dir.path().join("bad.tar.gz");
     std::fs::write(&bad, &bytes).unwrap();
 
-    let v = env.engine.verify(&bad, none(), CancellationToken::new()).await.unwrap();
+    let v = env
+        .engine
+        .verify(&bad, none(), CancellationToken::new())
+        .await
+        .unwrap();
     assert!(!v.report.ok);
     assert!(v.report.first_bad.is_some());
 
     let dst = pg.unique_db("corrupt_dst");
     let e = env
         .engine
-        .restore(&bad, &target(pg, &dst), &RestoreOptions::default(), none(), CancellationToken::new())
+        .restore(
+            &bad,
+            &target(pg, &dst),
+            &RestoreOptions::default(),
+            none(),
+            CancellationToken::new(),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::Integrity | ErrorKind::UnsupportedFormat), "{e:?}");
-    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"), "0", "rolled back");
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::Integrity | ErrorKind::UnsupportedFormat
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        pg.psql(
+            &dst,
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+        ),
+        "0",
+        "rolled back"
+    );
     let job = last_job(&env.engine).await;
     assert_eq!(job.state, "failed");
 }
@@ -247,24 +407,60 @@ async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
     let env = env().await;
     let db = pg.unique_db("authfail");
     env.engine
-        .add_project(AddProject { name: "wrongpw".into(), db_url: pg.url(&db), password: Some("not-the-password".into()), ..Default::default() })
+        .add_project(AddProject {
+            name: "wrongpw".into(),
+            db_url: pg.url(&db),
+            password: Some("not-the-password".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let dest = env.dir.path().join("out");
-    let e = env.engine.backup("wrongpw", Some(dest.clone()), none(), CancellationToken::new()).await.unwrap_err();
+    let e = env
+        .engine
+        .backup(
+            "wrongpw",
+            Some(dest.clone()),
+            none(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e:?}");
     assert!(!e.message().contains("not-the-password"));
     assert!(files_under(&dest).is_empty());
     let job = last_job(&env.engine).await;
-    assert_eq!((job.state.as_str(), job.error_code.as_deref()), ("failed", Some("auth")));
-    assert!(env.engine.catalog().backups(&env.engine.catalog().project("wrongpw").await.unwrap().id).await.unwrap().is_empty());
+    assert_eq!(
+        (job.state.as_str(), job.error_code.as_deref()),
+        ("failed", Some("auth"))
+    );
+    assert!(env
+        .engine
+        .catalog()
+        .backups(&env.engine.catalog().project("wrongpw").await.unwrap().id)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Port 1 on loopback: nothing listens.
     env.engine
-        .add_project(AddProject { name: "nowhere".into(), db_url: "postgres://postgres@127.0.0.1:1/db".into(), ..Default::default() })
+        .add_project(AddProject {
+            name: "nowhere".into(),
+            db_url: "postgres://postgres@127.0.0.1:1/db".into(),
+            ..Default::default()
+        })
         .await
         .unwrap();
-    let e = env.engine.backup("nowhere", Some(dest.clone()), none(), CancellationToken::new()).await.unwrap_err();
+    let e = env
+        .engine
+        .backup(
+            "nowhere",
+            Some(dest.clone()),
+            none(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
     assert!(e.hint().is_some());
     assert!(files_under(&dest).is_empty());
@@ -286,15 +482,38 @@ async fn too_old_pg_dump_says_what_to_install() {
     let env = env_with(Some(old.path().to_path_buf())).await;
     let db = pg.unique_db("oldtools");
     env.engine
-        .add_project(AddProject { name: "old".into(), db_url: pg.url_with_password(&db), ..Default::default() })
+        .add_project(AddProject {
+            name: "old".into(),
+            db_url: pg.url_with_password(&db),
+            ..Default::default()
+        })
         .await
         .unwrap();
-    let e = env.engine.backup("old", None, none(), CancellationToken::new()).await.unwrap_err();
+    let e = env
+        .engine
+        .backup("old", None, none(), CancellationToken::new())
+        .await
+        .unwrap_err();
     let major = pg.server_version_num() / 10000;
     assert_eq!(e.kind(), ErrorKind::ToolMissing);
-    assert!(e.message().starts_with(&format!("pg_dump 12 cannot dump a PostgreSQL {major} server")), "{}", e.message());
-    assert!(e.hint().unwrap().contains(&format!("postgresql-client-{major}")), "{:?}", e.hint());
-    assert_eq!(last_job(&env.engine).await.error_code.as_deref(), Some("tool_missing"));
+    assert!(
+        e.message().starts_with(&format!(
+            "pg_dump 12 cannot dump a PostgreSQL {major} server"
+        )),
+        "{}",
+        e.message()
+    );
+    assert!(
+        e.hint()
+            .unwrap()
+            .contains(&format!("postgresql-client-{major}")),
+        "{:?}",
+        e.hint()
+    );
+    assert_eq!(
+        last_job(&env.engine).await.error_code.as_deref(),
+        Some("tool_missing")
+    );
     let report = env.engine.test_project("old").await.unwrap();
     assert!(!report.can_dump && report.pg_dump_problem.is_some());
 }
@@ -308,7 +527,9 @@ impl TableLock {
         let child = pg
             .command(pg.bin("psql"))
             .args(["-X", "-d", db, "-c"])
-            .arg(format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);"))
+            .arg(format!(
+                "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);"
+            ))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -321,6 +542,9 @@ impl TableLock {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("could not take the table lock");
     }
 }
@@ -352,13 +576,18 @@ fn wait_for_blocked_pg_dump(pg: &TestCluster, db: &str) -> u32 {
 /// The pg_dump process whose environment names `db` (Linux /proc).
 fn pg_dump_pid_for(db: &str) -> Option<u32> {
     for e in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         if !String::from_utf8_lossy(&cmdline).contains("pg_dump") {
             continue;
         }
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        if environ.split(|b| *b == 0).any(|kv| kv == format!("PGDATABASE={db}").as_bytes()) {
+        if environ
+            .split(|b| *b == 0)
+            .any(|kv| kv == format!("PGDATABASE={db}").as_bytes())
+        {
             return Some(pid);
         }
     }
@@ -374,23 +603,47 @@ async fn pg_dump_killed_mid_backup_leaves_nothing_and_fails_the_job() {
     let lock = TableLock::hold(pg, &db, "t");
     let engine = env.engine.clone();
     let dest2 = dest.clone();
-    let task = tokio::spawn(async move { engine.backup("killed", Some(dest2), none(), CancellationToken::new()).await });
+    let task = tokio::spawn(async move {
+        engine
+            .backup("killed", Some(dest2), none(), CancellationToken::new())
+            .await
+    });
     let pid = tokio::task::spawn_blocking({
         let db = db.clone();
         move || wait_for_blocked_pg_dump(TestCluster::shared(), &db)
     })
     .await
     .unwrap();
-    assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
     let e = task.await.unwrap().unwrap_err();
     drop(lock);
     assert_eq!(e.kind(), ErrorKind::ToolFailed, "{e:?}");
-    assert!(e.message().contains("killed by signal 9"), "{}", e.message());
+    assert!(
+        e.message().contains("killed by signal 9"),
+        "{}",
+        e.message()
+    );
     assert!(files_under(&dest).is_empty(), "{:?}", files_under(&dest));
     let job = last_job(&env.engine).await;
-    assert_eq!((job.state.as_str(), job.error_code.as_deref()), ("failed", Some("tool_failed")));
+    assert_eq!(
+        (job.state.as_str(), job.error_code.as_deref()),
+        ("failed", Some("tool_failed"))
+    );
     let project = env.engine.catalog().project("killed").await.unwrap();
-    assert_eq!(env.engine.catalog().backups(&project.id).await.unwrap().len(), 1, "only the earlier backup");
+    assert_eq!(
+        env.engine
+            .catalog()
+            .backups(&project.id)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "only the earlier backup"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -403,7 +656,11 @@ async fn cancel_mid_backup_and_one_job_per_project() {
     let cancel = CancellationToken::new();
     let engine = env.engine.clone();
     let (dest2, cancel2) = (dest.clone(), cancel.clone());
-    let task = tokio::spawn(async move { engine.backup("cancelme", Some(dest2), none(), cancel2).await });
+    let task = tokio::spawn(async move {
+        engine
+            .backup("cancelme", Some(dest2), none(), cancel2)
+            .await
+    });
     tokio::task::spawn_blocking({
         let db = db.clone();
         move || wait_for_blocked_pg_dump(TestCluster::shared(), &db)
@@ -412,11 +669,24 @@ async fn cancel_mid_backup_and_one_job_per_project() {
     .unwrap();
 
     // A second job on the same project is refused while the first runs.
-    let e = env.engine.backup("cancelme", Some(dest.clone()), none(), CancellationToken::new()).await.unwrap_err();
+    let e = env
+        .engine
+        .backup(
+            "cancelme",
+            Some(dest.clone()),
+            none(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Busy, "{e:?}");
 
     cancel.cancel();
-    let e = tokio::time::timeout(Duration::from_secs(20), task).await.expect("cancel is prompt").unwrap().unwrap_err();
+    let e = tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("cancel is prompt")
+        .unwrap()
+        .unwrap_err();
     drop(lock);
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e:?}");
     assert!(files_under(&dest).is_empty(), "{:?}", files_under(&dest));
@@ -431,16 +701,27 @@ async fn server_stopped_mid_backup_fails_with_connection_error() {
     let env = env().await;
     let db = "victim";
     pg.create_db(db);
-    pg.psql(db, "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000);");
+    pg.psql(
+        db,
+        "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000);",
+    );
     env.engine
-        .add_project(AddProject { name: "victim".into(), db_url: pg.url_with_password(db), ..Default::default() })
+        .add_project(AddProject {
+            name: "victim".into(),
+            db_url: pg.url_with_password(db),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let dest = env.dir.path().join("stopped-out");
     let lock = TableLock::hold(&pg, db, "t");
     let engine = env.engine.clone();
     let dest2 = dest.clone();
-    let task = tokio::spawn(async move { engine.backup("victim", Some(dest2), none(), CancellationToken::new()).await });
+    let task = tokio::spawn(async move {
+        engine
+            .backup("victim", Some(dest2), none(), CancellationToken::new())
+            .await
+    });
     let pg = tokio::task::spawn_blocking(move || {
         wait_for_blocked_pg_dump(&pg, db);
         pg.stop();
@@ -448,12 +729,19 @@ async fn server_stopped_mid_backup_fails_with_connection_error() {
     })
     .await
     .unwrap();
-    let e = tokio::time::timeout(Duration::from_secs(30), task).await.unwrap().unwrap().unwrap_err();
+    let e = tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
     drop(lock);
     assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
     assert!(e.is_retryable());
     assert!(files_under(&dest).is_empty(), "{:?}", files_under(&dest));
-    assert_eq!(last_job(&env.engine).await.error_code.as_deref(), Some("connection"));
+    assert_eq!(
+        last_job(&env.engine).await.error_code.as_deref(),
+        Some("connection")
+    );
     drop(pg);
 }
 
@@ -463,8 +751,15 @@ struct SmallDisk(PathBuf);
 impl SmallDisk {
     fn mount(at: PathBuf) -> SmallDisk {
         std::fs::create_dir_all(&at).unwrap();
-        let st = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&at).status().unwrap();
-        assert!(st.success(), "mounting a small tmpfs needs root (CI runs as root)");
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&at)
+            .status()
+            .unwrap();
+        assert!(
+            st.success(),
+            "mounting a small tmpfs needs root (CI runs as root)"
+        );
         SmallDisk(at)
     }
 }
@@ -483,15 +778,35 @@ async fn full_disk_fails_with_disk_full_and_leaves_nothing() {
     // Incompressible data well over 1 MiB.
     pg.psql(&db, "CREATE TABLE blob (b bytea); INSERT INTO blob SELECT decode(string_agg(md5(g::text || random()::text), ''), 'hex') FROM generate_series(1, 300000) g;");
     env.engine
-        .add_project(AddProject { name: "big".into(), db_url: pg.url_with_password(&db), ..Default::default() })
+        .add_project(AddProject {
+            name: "big".into(),
+            db_url: pg.url_with_password(&db),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let disk = SmallDisk::mount(env.dir.path().join("tiny"));
-    let e = env.engine.backup("big", Some(disk.0.clone()), none(), CancellationToken::new()).await.unwrap_err();
+    let e = env
+        .engine
+        .backup(
+            "big",
+            Some(disk.0.clone()),
+            none(),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DiskFull, "{e:?}");
     assert!(e.hint().unwrap().contains("free some space"));
-    assert!(files_under(&disk.0).is_empty(), "{:?}", files_under(&disk.0));
-    assert_eq!(last_job(&env.engine).await.error_code.as_deref(), Some("disk_full"));
+    assert!(
+        files_under(&disk.0).is_empty(),
+        "{:?}",
+        files_under(&disk.0)
+    );
+    assert_eq!(
+        last_job(&env.engine).await.error_code.as_deref(),
+        Some("disk_full")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -505,11 +820,149 @@ async fn test_connection_reports_unreadable_tables() {
     ));
     let url = format!("postgres://{role}@127.0.0.1:{}/{db}", pg.port());
     env.engine
-        .add_project(AddProject { name: "perm".into(), db_url: url, password: Some(format!("pw-{role}")), ..Default::default() })
+        .add_project(AddProject {
+            name: "perm".into(),
+            db_url: url,
+            password: Some(format!("pw-{role}")),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let r = env.engine.test_project("perm").await.unwrap();
     assert!(!r.can_dump);
     assert_eq!(r.unreadable, vec!["table public.secret".to_string()]);
     assert!(!r.superuser);
+}
+
+/// A cluster that only accepts TLS connections, with a self-signed certificate, and a database
+/// `tlsdb` with two rows (made before TLS is switched on: the testkit's own tools connect in plain).
+fn tls_only_cluster() -> TestCluster {
+    let pg = TestCluster::start();
+    pg.create_db("tlsdb");
+    pg.psql(
+        "tlsdb",
+        "CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2);",
+    );
+    let data = pg.data_dir();
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-x509",
+            "-days",
+            "2",
+            "-nodes",
+            "-subj",
+            "/CN=offsite-test-server",
+        ])
+        .arg("-keyout")
+        .arg(data.join("server.key"))
+        .arg("-out")
+        .arg(data.join("server.crt"))
+        .output()
+        .expect("openssl is needed for the TLS tests");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        .starts_with(b"0\n");
+    for f in ["server.key", "server.crt"] {
+        let p = data.join(f);
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        if is_root {
+            assert!(Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&p)
+                .status()
+                .unwrap()
+                .success());
+        }
+    }
+    // TLS only: plain TCP connections are rejected.
+    let hba = "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n";
+    std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
+    pg.psql("postgres", "ALTER SYSTEM SET ssl = on");
+    pg.stop();
+    pg.restart();
+    pg
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_modes_are_honoured_by_the_driver_and_pg_dump() {
+    let pg = tokio::task::spawn_blocking(tls_only_cluster).await.unwrap();
+    let env = env().await;
+    let base = pg.url("tlsdb");
+    let add = |name: &str, mode: &str| AddProject {
+        name: name.into(),
+        db_url: format!("{base}?sslmode={mode}"),
+        password: Some(pg.superuser_password().into()),
+        ..Default::default()
+    };
+
+    // require: TLS without checking the certificate — test, back up (pg_dump over TLS), restore.
+    env.engine
+        .add_project(add("tls-require", "require"))
+        .await
+        .unwrap();
+    assert!(
+        env.engine
+            .test_project("tls-require")
+            .await
+            .unwrap()
+            .can_dump
+    );
+    let o = env
+        .engine
+        .backup("tls-require", None, none(), CancellationToken::new())
+        .await
+        .unwrap();
+    let m = archive::read_manifest(std::path::Path::new(&o.backup.path)).unwrap();
+    assert_eq!(m.tables.iter().find(|t| t.table == "t").unwrap().rows, 2);
+
+    // disable: the server rejects plain connections, and says so.
+    env.engine
+        .add_project(add("tls-disable", "disable"))
+        .await
+        .unwrap();
+    let e = env.engine.test_project("tls-disable").await.unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Auth | ErrorKind::Connection),
+        "{e:?}"
+    );
+    assert!(
+        e.message().contains("no encryption") || e.message().contains("rejects"),
+        "{}",
+        e.message()
+    );
+    let e = env
+        .engine
+        .backup("tls-disable", None, none(), CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Auth | ErrorKind::Connection),
+        "{e:?}"
+    );
+
+    // verify-full: the self-signed certificate is not trusted.
+    env.engine
+        .add_project(add("tls-verify", "verify-full"))
+        .await
+        .unwrap();
+    let e = env.engine.test_project("tls-verify").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
+    assert!(e.hint().unwrap().contains("verify-full"), "{e:?}");
+    let e = env
+        .engine
+        .backup("tls-verify", None, none(), CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
+    drop(pg);
 }

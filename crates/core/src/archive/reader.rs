@@ -82,6 +82,7 @@ fn not_archive(path: &Path, why: &str) -> Error {
         ErrorKind::UnsupportedFormat,
         format!("not an Offsite archive: {}: {why}", path.display()),
     )
+    .with_hint("choose a .tar.gz that Offsite made (a file named <project>_<date>_<type>.tar.gz)")
 }
 
 fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {
