@@ -20,7 +20,7 @@ export function Main({ initial = { screen: "home" } }: { initial?: Route }) {
     const el = region.current;
     if (!el) return;
     // Focus the screen's first field or heading, so keyboard users land in the new screen.
-    const target = el.querySelector<HTMLElement>("input, h2");
+    const target = el.querySelector<HTMLElement>("input") ?? el.querySelector<HTMLElement>("h2");
     if (target) {
       if (target.tagName === "H2") target.tabIndex = -1;
       target.focus();
@@ -30,8 +30,9 @@ export function Main({ initial = { screen: "home" } }: { initial?: Route }) {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape" && route.screen !== "home") {
-        const t = e.target as HTMLElement | null;
-        if (t && (t.tagName === "SELECT" || t.closest("[role=listbox]"))) return;
+        // Not while editing a field (Escape there must not lose what was typed).
+        const t = e.target;
+        if (t instanceof Element && t.closest("input, select, textarea, [role=listbox]")) return;
         setRoute({ screen: "home" });
       }
     };
