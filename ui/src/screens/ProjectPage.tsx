@@ -179,8 +179,8 @@ export function BackupList({ backups, selected, onSelect, onVerify, height = LIS
             {STATUS_LABEL[b.status] ?? b.status}
             {b.verified_at ? ` · ${formatTime(b.verified_at)}` : ""}
           </span>
-          <span className="mono path" title={b.path}>
-            {b.path}
+          <span className="mono path" title={b.path} data-testid="backup-path">
+            <bdi>{b.path}</bdi>
           </span>
         </div>
       )}

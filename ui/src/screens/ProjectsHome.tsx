@@ -154,7 +154,8 @@ export function ProjectsHome({ onOpen, onAdd }: Props) {
                   </span>
                 ) : last ? (
                   <span className="small muted" data-testid="project-last-backup" title={formatTime(last.created_at)}>
-                    {formatAgo(last.created_at)} · {formatBytes(last.size)}
+                    {formatAgo(last.created_at)} · {formatBytes(last.size)} · {summary.backup_count}{" "}
+                    {summary.backup_count === 1 ? "backup" : "backups"}
                   </span>
                 ) : (
                   <span className="small muted" data-testid="project-last-backup">
@@ -165,7 +166,7 @@ export function ProjectsHome({ onOpen, onAdd }: Props) {
               <div className="card-actions">
                 <button
                   type="button"
-                  className="btn btn-primary"
+                  className="btn"
                   onClick={() => void backUp(p.name)}
                   disabled={Boolean(running)}
                   data-testid={`backup-now-${p.name}`}
