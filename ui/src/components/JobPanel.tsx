@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import type { JobFinished, JobProgress, Phase } from "../bindings";
 import { ErrorNotice } from "./ErrorNotice";
 import { formatBytes, formatDuration } from "./format";
@@ -154,7 +155,7 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
 }
 
 /** Running and finished jobs of one project (or all, without `project`). */
-export function JobPanel({ project }: { project?: string }) {
+export function JobPanel({ project, children }: { project?: string; children?: ReactNode }) {
   const { jobs, cancel, dismiss } = useJobs();
   const mine = jobs.filter((j) => project === undefined || j.project === project);
   const running = mine.filter((j) => !j.finished);
@@ -173,6 +174,7 @@ export function JobPanel({ project }: { project?: string }) {
       {finished.map((job) => (
         <FinishedView key={job.id} job={job} onDismiss={() => dismiss(job.id)} />
       ))}
+      {children}
     </section>
   );
 }

@@ -23,6 +23,23 @@ function setup(backups = many) {
           return "job-b";
         case "start_verify":
           return "job-v";
+        case "list_jobs":
+          return [
+            {
+              id: "old-1",
+              project_id: "p-shop",
+              kind: "backup",
+              state: "failed",
+              started_at: "2026-11-20T10:00:00Z",
+              finished_at: "2026-11-20T10:00:05Z",
+              bytes_done: 0,
+              bytes_total: null,
+              error_code: "connection",
+              error_message: "connection refused",
+              error_hint: "is the server running?",
+              backup_id: null,
+            },
+          ];
         default:
           throw new Error(`unexpected command ${cmd}`);
       }
@@ -86,6 +103,14 @@ describe("ProjectPage", () => {
     await act(() => emit("job-finished", done));
     expect(await screen.findByTestId("job-result")).toHaveTextContent("Archive intact: 2.0 KB checked");
     await waitFor(() => expect(calls.filter((c) => c.cmd === "list_backups").length).toBeGreaterThan(listed));
+  });
+
+  it("shows earlier jobs from the catalog with their error", async () => {
+    setup([]);
+    const row = await screen.findByTestId("job-history-row");
+    expect(row).toHaveAttribute("data-state", "failed");
+    expect(row).toHaveTextContent("Cannot reach the server: connection refused — is the server running?");
+    expect(row).toHaveTextContent("5s");
   });
 
   it("starts a backup and disables the button while it runs", async () => {

@@ -3,6 +3,7 @@ import { type BackupRecord, commands, type ErrorPayload, type ProjectSummary } f
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { databaseHost, databaseName, formatBytes, formatTime } from "../components/format";
+import { JobHistory } from "../components/JobHistory";
 import { JobPanel } from "../components/JobPanel";
 import { useJobFinished, useJobs } from "../components/jobs";
 import { VirtualList } from "../components/VirtualList";
@@ -28,6 +29,7 @@ export function ProjectPage({ name, onBack }: Props) {
   const [load, setLoad] = useState<Load>({ status: "loading" });
   const [selected, setSelected] = useState<number | null>(null);
   const [actionError, setActionError] = useState<ErrorPayload | null>(null);
+  const [refreshKey, setRefreshKey] = useState(0);
   const { jobs, startBackup, startVerify } = useJobs();
 
   const refresh = useCallback(async () => {
@@ -45,7 +47,10 @@ export function ProjectPage({ name, onBack }: Props) {
     void refresh();
   }, [refresh]);
 
-  useJobFinished(() => void refresh());
+  useJobFinished(() => {
+    void refresh();
+    setRefreshKey((k) => k + 1);
+  });
 
   const running = jobs.filter((j) => j.project === name && !j.finished);
   const backingUp = running.some((j) => j.kind === "backup");
@@ -107,7 +112,9 @@ export function ProjectPage({ name, onBack }: Props) {
 
       {actionError && <ErrorNotice error={actionError} testId="action-error" />}
 
-      <JobPanel project={name} />
+      <JobPanel project={name}>
+        <JobHistory project={name} refreshKey={refreshKey} />
+      </JobPanel>
 
       <section className="panel" aria-label="Backups">
         <h2 className="panel-title">
