@@ -105,6 +105,19 @@ describe("ProjectPage", () => {
     await waitFor(() => expect(calls.filter((c) => c.cmd === "list_backups").length).toBeGreaterThan(listed));
   });
 
+  it("keeps the selection on the same backup when a new one appears on top", async () => {
+    const list = many.slice(1, 4);
+    setup(list);
+    await screen.findAllByTestId("backups-row");
+    fireEvent.click(screen.getByText(/shop_2_database/));
+    expect(screen.getByText(/shop_2_database/).closest("[role=option]")).toHaveAttribute("aria-selected", "true");
+    list.unshift(many[0]!);
+    const done: JobFinished = { job_id: "x", kind: "backup", ok: true, error: null, result: { kind: "backup", backup: many[0]! } };
+    await act(() => emit("job-finished", done));
+    await waitFor(() => expect(screen.getAllByTestId("backups-row")).toHaveLength(4));
+    expect(screen.getByText(/shop_2_database/).closest("[role=option]")).toHaveAttribute("aria-selected", "true");
+  });
+
   it("shows earlier jobs from the catalog with their error", async () => {
     setup([]);
     const row = await screen.findByTestId("job-history-row");

@@ -27,7 +27,8 @@ type Props = { name: string; onBack: () => void };
 
 export function ProjectPage({ name, onBack }: Props) {
   const [load, setLoad] = useState<Load>({ status: "loading" });
-  const [selected, setSelected] = useState<number | null>(null);
+  // Selection by id: a refresh (a new backup on top) must not move it to another backup.
+  const [selectedId, setSelectedId] = useState<string | null>(null);
   const [actionError, setActionError] = useState<ErrorPayload | null>(null);
   const [refreshKey, setRefreshKey] = useState(0);
   const { jobs, startBackup, startVerify } = useJobs();
@@ -69,6 +70,8 @@ export function ProjectPage({ name, onBack }: Props) {
   };
 
   const backups = load.status === "ready" ? load.backups : [];
+  const index = selectedId === null ? -1 : backups.findIndex((b) => b.id === selectedId);
+  const selected = index >= 0 ? index : null;
   const current = selected !== null ? backups[selected] : undefined;
   const verifying = (b: BackupRecord | undefined) =>
     Boolean(b && running.some((j) => j.kind === "verify" && j.subject === b.path));
@@ -135,7 +138,7 @@ export function ProjectPage({ name, onBack }: Props) {
           <BackupList
             backups={backups}
             selected={selected}
-            onSelect={setSelected}
+            onSelect={(i) => setSelectedId(backups[i]?.id ?? null)}
             onVerify={(i) => void verify(backups[i])}
           />
         )}
