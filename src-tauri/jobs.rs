@@ -17,7 +17,8 @@ use offsite_core::ErrorPayload;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event;
 use tokio_util::sync::CancellationToken;
@@ -98,13 +99,59 @@ impl From<RestoreOutcome> for JobResult {
     }
 }
 
-/// The jobs this app runs: id → cancellation token. Managed state.
+/// What a job was about, for the shell's own uses of a finished job (tray, notifications).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobSubject {
+    /// The project the job is about, when known before it runs (the project backed up, the
+    /// project restored into).
+    pub project: Option<String>,
+    /// What it worked on, for people: the project's name, the archive's file name, the target
+    /// database.
+    pub label: String,
+}
+
+/// A finished job as the shell's hooks see it: the event that was emitted, what the job was
+/// about, and how long it ran.
+#[derive(Debug, Clone)]
+pub struct JobDone {
+    pub finished: JobFinished,
+    pub subject: JobSubject,
+    pub duration: Duration,
+}
+
+type FinishedHook = Arc<dyn Fn(&JobDone) + Send + Sync>;
+
+/// The jobs this app runs: id → cancellation token; and who wants to know when one finishes.
+/// Managed state.
 #[derive(Default)]
 pub struct JobRegistry {
     running: Mutex<HashMap<String, CancellationToken>>,
+    on_finished: Mutex<Vec<FinishedHook>>,
 }
 
 impl JobRegistry {
+    /// Call `hook` after each job's `job-finished` event (on a background task; keep it short).
+    pub fn on_finished(&self, hook: impl Fn(&JobDone) + Send + Sync + 'static) {
+        self.on_finished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::new(hook));
+    }
+
+    fn finished(&self, done: &JobDone) {
+        let hooks = self
+            .on_finished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for hook in hooks {
+            // A failing hook (tray, notification) must never take the job's bookkeeping down.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(done))).is_err() {
+                eprintln!("warning: a job-finished hook panicked");
+            }
+        }
+    }
+
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -152,11 +199,12 @@ impl<R: Runtime> Progress for EventProgress<R> {
 }
 
 /// Run a job in the background: `work` gets the job id and its token; when it ends,
-/// `job-finished` is emitted and the job leaves the registry.
+/// `job-finished` is emitted, the job leaves the registry and the registry's finished hooks run.
 pub fn spawn_job<R, T, F, Fut>(
     app: AppHandle<R>,
     registry: &JobRegistry,
     kind: JobKind,
+    subject: JobSubject,
     work: F,
 ) -> String
 where
@@ -168,6 +216,7 @@ where
     use tauri::Manager;
     let (job_id, token) = registry.register();
     let id = job_id.clone();
+    let started = Instant::now();
     tauri::async_runtime::spawn(async move {
         // In a task of its own, so even a panic ends the job with `job-finished`.
         let result = match tauri::async_runtime::spawn(work(id.clone(), token)).await {
@@ -192,8 +241,14 @@ where
                 result: None,
             },
         };
-        app.state::<JobRegistry>().remove(&id);
+        let registry = app.state::<JobRegistry>();
+        registry.remove(&id);
         let _ = finished.emit(&app);
+        registry.finished(&JobDone {
+            finished,
+            subject,
+            duration: started.elapsed(),
+        });
     });
     job_id
 }

@@ -6,10 +6,14 @@
 //! [`export_bindings`]; a test fails when the committed file is stale.
 
 mod commands;
+mod desktop;
 mod jobs;
+pub mod notify;
+pub mod tray;
 
-pub use commands::AppInfo;
-pub use jobs::{JobFinished, JobProgress, JobRegistry, JobResult};
+pub use commands::{AppInfo, DesktopSettings, ProjectSummary};
+pub use desktop::OpenProject;
+pub use jobs::{JobDone, JobFinished, JobProgress, JobRegistry, JobResult, JobSubject};
 
 use offsite_core::{Engine, EngineConfig, ErrorPayload};
 use std::path::Path;
@@ -54,8 +58,10 @@ macro_rules! specta_builder {
                 commands::start_restore::<$runtime>,
                 commands::cancel_job,
                 commands::inspect_archive,
+                commands::get_desktop_settings,
+                commands::set_desktop_settings,
             ])
-            .events(tauri_specta::collect_events![JobProgress, JobFinished])
+            .events(tauri_specta::collect_events![JobProgress, JobFinished, OpenProject])
             // Byte counts (u64) cross as JavaScript numbers: exact up to 2^53 bytes (8 PiB), far
             // beyond any database this app backs up, and plain numbers are what the UI formats.
             .dangerously_cast_bigints_to_number()
@@ -122,7 +128,8 @@ pub fn build_app<R: Runtime>(
     Ok(app)
 }
 
-/// Builds and runs the desktop app; returns when the last window closes.
+/// Builds and runs the desktop app: one instance, a tray icon (closing the window hides it
+/// there), notifications when jobs finish. Returns when the app quits.
 pub fn run() {
     #[cfg(debug_assertions)]
     {
@@ -149,14 +156,14 @@ pub fn run() {
         pg_bin: std::env::var_os("OFFSITE_PG_BIN").map(Into::into),
     }))
     .map_err(|e| ErrorPayload::from(&e));
-    build_app(
-        tauri::Builder::default(),
-        specta_builder(),
-        engine,
-        tauri::generate_context!(),
-    )
-    .expect("error while building the Offsite desktop app")
-    .run(|_, _| {});
+    let builder = desktop::plugins(tauri::Builder::default()).setup(|app| {
+        // Never an error: a missing tray host or notification service only loses that part.
+        desktop::setup(app.handle());
+        Ok(())
+    });
+    build_app(builder, specta_builder(), engine, tauri::generate_context!())
+        .expect("error while building the Offsite desktop app")
+        .run(|_, _| {});
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::sync::mpsc;
 use std::time::Duration;
 use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
-use tauri::{Listener, WebviewWindow};
+use tauri::{Listener, Manager, WebviewWindow};
 
 struct TestApp {
     _app: tauri::App<MockRuntime>,
@@ -232,6 +232,43 @@ fn a_job_id_comes_back_at_once_and_job_finished_follows() {
     assert_eq!(
         invoke(&t, "cancel_job", json!({ "jobId": job_id })).unwrap(),
         json!(false)
+    );
+}
+
+#[test]
+fn finished_hooks_see_the_job_with_its_project_and_how_long_it_took() {
+    let t = test_app();
+    let (tx, rx) = mpsc::channel::<JobDone>();
+    let tx = std::sync::Mutex::new(tx);
+    t._app
+        .state::<JobRegistry>()
+        .on_finished(move |done| tx.lock().unwrap().send(done.clone()).unwrap());
+    let job_id = invoke(&t, "start_backup", json!({ "project": "nope" })).unwrap();
+    let done = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(json!(done.finished.job_id), job_id);
+    assert!(!done.finished.ok);
+    assert_eq!(done.subject.project.as_deref(), Some("nope"));
+    let text = crate::notify::job_text(&done);
+    assert_eq!(text.title, "Backup of nope failed");
+    assert!(text.body.contains("nope"), "{}", text.body);
+    assert_eq!(text.project.as_deref(), Some("nope"));
+}
+
+#[test]
+fn desktop_settings_default_to_notifications_on_and_are_saved() {
+    let t = test_app();
+    let got = invoke(&t, "get_desktop_settings", json!({})).unwrap();
+    assert_eq!(got, json!({ "notifications": true }));
+    let saved = invoke(
+        &t,
+        "set_desktop_settings",
+        json!({ "settings": { "notifications": false } }),
+    )
+    .unwrap();
+    assert_eq!(saved, json!({ "notifications": false }));
+    assert_eq!(
+        invoke(&t, "get_desktop_settings", json!({})).unwrap(),
+        json!({ "notifications": false })
     );
 }
 

@@ -4,7 +4,7 @@
 //! Passwords go in (add/update project, test connection, restore target) and never come out:
 //! no response or event carries one.
 
-use crate::jobs::{spawn_job, EventProgress, JobRegistry};
+use crate::jobs::{spawn_job, EventProgress, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::archive::manifest::Manifest;
 use offsite_core::catalog::{BackupRecord, Catalog, JobKind, JobRecord, Project};
@@ -67,7 +67,7 @@ pub struct ProjectSummary {
     pub backup_count: u32,
 }
 
-async fn summary(engine: &Engine, project: Project) -> offsite_core::Result<ProjectSummary> {
+pub(crate) async fn summary(engine: &Engine, project: Project) -> offsite_core::Result<ProjectSummary> {
     let backups = engine.catalog().backups(&project.id).await?;
     Ok(ProjectSummary {
         backup_count: u32::try_from(backups.len()).unwrap_or(u32::MAX),
@@ -298,12 +298,27 @@ pub fn start_backup<R: Runtime>(
     jobs: State<'_, JobRegistry>,
     project: String,
 ) -> CmdResult<String> {
+    start_backup_job(app, &shell, &jobs, project)
+}
+
+/// What `start_backup` does; also the tray's "Back up all now".
+pub(crate) fn start_backup_job<R: Runtime>(
+    app: AppHandle<R>,
+    shell: &Shell,
+    jobs: &JobRegistry,
+    project: String,
+) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let sink = Arc::new(EventProgress::new(app.clone()));
+    let subject = JobSubject {
+        project: Some(project.clone()),
+        label: project.clone(),
+    };
     Ok(spawn_job(
         app,
-        &jobs,
+        jobs,
         JobKind::Backup,
+        subject,
         move |id, cancel| async move {
             engine
                 .backup_as(&id, &project, BackupParams::default(), sink, cancel)
@@ -323,16 +338,29 @@ pub fn start_verify<R: Runtime>(
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let sink = Arc::new(EventProgress::new(app.clone()));
+    let subject = JobSubject {
+        project: None,
+        label: file_name(&path),
+    };
     Ok(spawn_job(
         app,
         &jobs,
         JobKind::Verify,
+        subject,
         move |id, cancel| async move {
             engine
                 .verify_as(&id, &PathBuf::from(path), sink, cancel)
                 .await
         },
     ))
+}
+
+/// The last part of a path, for people (the whole path when it has none).
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string())
 }
 
 /// Where to restore to: a saved project, or a connection (with its password).
@@ -416,10 +444,26 @@ pub fn start_restore<R: Runtime>(
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let sink = Arc::new(EventProgress::new(app.clone()));
+    let subject = match &target {
+        RestoreTo::Project(name) => JobSubject {
+            project: Some(name.clone()),
+            label: name.clone(),
+        },
+        RestoreTo::Connection { connection, .. } => JobSubject {
+            project: None,
+            label: match connection {
+                Connection::Url(url) => ConnSpec::parse_url(url)
+                    .map(|(spec, _)| format!("{} on {}", spec.database, spec.host))
+                    .unwrap_or_else(|_| "a database".to_string()),
+                Connection::Fields { host, database, .. } => format!("{database} on {host}"),
+            },
+        },
+    };
     Ok(spawn_job(
         app,
         &jobs,
         JobKind::Restore,
+        subject,
         move |id, cancel| async move {
             let target = restore_target(&engine, target).await?;
             engine
@@ -465,4 +509,46 @@ pub async fn inspect_archive(path: String) -> CmdResult<Manifest> {
     .await
     .map_err(|e| err(Error::internal(format!("reading the manifest failed: {e}"))))?
     .map_err(err)
+}
+
+// ---- desktop settings ----
+
+/// The desktop app's own preferences (kept in the catalog's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct DesktopSettings {
+    /// Show a desktop notification when a job finishes while the window is hidden or
+    /// unfocused (default on).
+    pub notifications: bool,
+}
+
+/// The desktop app's preferences (notifications on unless turned off).
+#[tauri::command]
+#[specta::specta]
+pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopSettings> {
+    let catalog = shell.engine()?.catalog();
+    let value = catalog
+        .setting(crate::notify::NOTIFICATIONS_SETTING)
+        .await
+        .map_err(err)?;
+    Ok(DesktopSettings {
+        notifications: crate::notify::notifications_enabled(value.as_deref()),
+    })
+}
+
+/// Save the desktop app's preferences; returns them as saved.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_desktop_settings(
+    shell: State<'_, Shell>,
+    settings: DesktopSettings,
+) -> CmdResult<DesktopSettings> {
+    let catalog = shell.engine()?.catalog();
+    catalog
+        .set_setting(
+            crate::notify::NOTIFICATIONS_SETTING,
+            crate::notify::setting_value(settings.notifications),
+        )
+        .await
+        .map_err(err)?;
+    Ok(settings)
 }

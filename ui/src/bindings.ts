@@ -43,12 +43,17 @@ export const commands = {
 	cancelJob: (jobId: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("cancel_job", { jobId })),
 	/**  An archive's manifest (project, time, versions, members, tables), read without verifying. */
 	inspectArchive: (path: string) => typedError<Manifest, ErrorPayload>(__TAURI_INVOKE("inspect_archive", { path })),
+	/**  The desktop app's preferences (notifications on unless turned off). */
+	getDesktopSettings: () => typedError<DesktopSettings, ErrorPayload>(__TAURI_INVOKE("get_desktop_settings")),
+	/**  Save the desktop app's preferences; returns them as saved. */
+	setDesktopSettings: (settings: DesktopSettings) => typedError<DesktopSettings, ErrorPayload>(__TAURI_INVOKE("set_desktop_settings", { settings })),
 };
 
 /** Events */
 export const events = {
 	jobFinished: makeEvent<JobFinished, JobFinished>("job-finished"),
 	jobProgress: makeEvent<JobProgress, JobProgress>("job-progress"),
+	openProject: makeEvent<OpenProject, OpenProject>("open-project"),
 };
 
 /* Types */
@@ -111,6 +116,15 @@ export type ConnectionReport = {
 	pg_dump: PgTools | null,
 	/**  Why no pg_dump fits, and what to install. */
 	pg_dump_problem: string | null,
+};
+
+/**  The desktop app's own preferences (kept in the catalog's settings). */
+export type DesktopSettings = {
+	/**
+	 *  Show a desktop notification when a job finishes while the window is hidden or
+	 *  unfocused (default on).
+	 */
+	notifications: boolean,
 };
 
 /**  What went wrong, as a category a program can branch on. */
@@ -291,6 +305,15 @@ export type NewProjectRequest = {
 	password: string | null,
 	/**  Where its backups go; `null`: the app's default folder. */
 	backup_dir: string | null,
+};
+
+/**
+ *  Asks the window to show a project (a click on a job's notification). Event name:
+ *  `open-project`.
+ */
+export type OpenProject = {
+	/**  The project's name. */
+	project: string,
 };
 
 /**  One directory holding pg_dump and pg_restore of one version. */
