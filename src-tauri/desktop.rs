@@ -57,9 +57,7 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 pub fn setup<R: Runtime>(app: &AppHandle<R>) {
     match crate::tray::create(app) {
         Ok(()) => app.state::<Desktop>().tray.store(true, Ordering::SeqCst),
-        Err(e) => eprintln!(
-            "warning: no tray icon ({e}); closing the window will quit Offsite"
-        ),
+        Err(e) => eprintln!("warning: no tray icon ({e}); closing the window will quit Offsite"),
     }
 
     let handle = app.clone();

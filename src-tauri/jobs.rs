@@ -178,6 +178,20 @@ impl JobRegistry {
     pub fn remove(&self, job_id: &str) {
         self.map().remove(job_id);
     }
+
+    /// Ask every running job to stop (quitting the app); returns how many were asked.
+    pub fn cancel_all(&self) -> usize {
+        let map = self.map();
+        for token in map.values() {
+            token.cancel();
+        }
+        map.len()
+    }
+
+    /// How many jobs are running (until their `job-finished`).
+    pub fn running(&self) -> usize {
+        self.map().len()
+    }
 }
 
 /// The engine's progress sink: each report becomes a `job-progress` event.
@@ -251,4 +265,21 @@ where
         });
     });
     job_id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancel_all_asks_every_running_job_to_stop() {
+        let registry = JobRegistry::default();
+        let (a, token_a) = registry.register();
+        let (_b, token_b) = registry.register();
+        assert_eq!(registry.running(), 2);
+        assert_eq!(registry.cancel_all(), 2);
+        assert!(token_a.is_cancelled() && token_b.is_cancelled());
+        registry.remove(&a);
+        assert_eq!(registry.running(), 1);
+    }
 }

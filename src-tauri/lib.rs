@@ -61,7 +61,11 @@ macro_rules! specta_builder {
                 commands::get_desktop_settings,
                 commands::set_desktop_settings,
             ])
-            .events(tauri_specta::collect_events![JobProgress, JobFinished, OpenProject])
+            .events(tauri_specta::collect_events![
+                JobProgress,
+                JobFinished,
+                OpenProject
+            ])
             // Byte counts (u64) cross as JavaScript numbers: exact up to 2^53 bytes (8 PiB), far
             // beyond any database this app backs up, and plain numbers are what the UI formats.
             .dangerously_cast_bigints_to_number()
@@ -161,9 +165,14 @@ pub fn run() {
         desktop::setup(app.handle());
         Ok(())
     });
-    build_app(builder, specta_builder(), engine, tauri::generate_context!())
-        .expect("error while building the Offsite desktop app")
-        .run(|_, _| {});
+    build_app(
+        builder,
+        specta_builder(),
+        engine,
+        tauri::generate_context!(),
+    )
+    .expect("error while building the Offsite desktop app")
+    .run(|_, _| {});
 }
 
 #[cfg(test)]

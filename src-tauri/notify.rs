@@ -309,7 +309,10 @@ mod tests {
             Some(error("cancelled", "the job was cancelled", None)),
         ));
         assert_eq!(text.title, "Backup of shop cancelled");
-        assert_eq!(text.body, "Stopped after 3 min 5 s; nothing partial was kept.");
+        assert_eq!(
+            text.body,
+            "Stopped after 3 min 5 s; nothing partial was kept."
+        );
     }
 
     #[test]
@@ -356,7 +359,11 @@ mod tests {
             text.title,
             "Verification of shop.tar.gz: the archive is damaged"
         );
-        assert!(text.body.starts_with("database.dump is damaged\n"), "{}", text.body);
+        assert!(
+            text.body.starts_with("database.dump is damaged\n"),
+            "{}",
+            text.body
+        );
     }
 
     #[test]
@@ -367,7 +374,10 @@ mod tests {
         assert_eq!(human_size(1_000), "1.0 kB");
         assert_eq!(human_size(999_999), "1.0 MB");
         assert_eq!(human_size(3_400_000_000_000), "3.4 TB");
-        assert_eq!(human_duration(Duration::from_millis(300)), "less than a second");
+        assert_eq!(
+            human_duration(Duration::from_millis(300)),
+            "less than a second"
+        );
         assert_eq!(human_duration(Duration::from_secs(42)), "42 s");
         assert_eq!(human_duration(Duration::from_secs(120)), "2 min");
         assert_eq!(human_duration(Duration::from_secs(3_720)), "1 h 2 min");

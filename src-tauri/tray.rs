@@ -99,7 +99,13 @@ fn build_menu<R: Runtime>(
     projects: &[(String, String)],
 ) -> tauri::Result<Menu<R>> {
     let menu = Menu::new(app)?;
-    menu.append(&MenuItem::with_id(app, OPEN, "Open Offsite", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        OPEN,
+        "Open Offsite",
+        true,
+        None::<&str>,
+    )?)?;
     menu.append(&MenuItem::with_id(
         app,
         BACKUP_ALL,
@@ -127,7 +133,13 @@ fn build_menu<R: Runtime>(
         )?)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
-    menu.append(&MenuItem::with_id(app, QUIT, "Quit Offsite", true, None::<&str>)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        QUIT,
+        "Quit Offsite",
+        true,
+        None::<&str>,
+    )?)?;
     Ok(menu)
 }
 
@@ -174,9 +186,27 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     match event.id().as_ref() {
         OPEN => crate::desktop::show_main_window(app),
         BACKUP_ALL => back_up_all(app),
-        QUIT => app.exit(0),
+        QUIT => quit(app),
         _ => {}
     }
+}
+
+/// Quit: cancel the running jobs (so none leaves partial files behind), give them a few seconds
+/// to clean up, then exit.
+fn quit<R: Runtime>(app: &AppHandle<R>) {
+    let jobs = app.state::<JobRegistry>();
+    if jobs.cancel_all() == 0 {
+        app.exit(0);
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while app.state::<JobRegistry>().running() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        app.exit(0);
+    });
 }
 
 /// Start a backup job of every project, through the same path as the `start_backup` command
@@ -264,7 +294,10 @@ mod tests {
         let ok = summary("shop", Some("2024-05-01T10:00:00.000Z"));
         assert_eq!(project_label(&ok, None), "shop — ok 2024-05-01 10:00 UTC");
         assert_eq!(
-            project_label(&ok, Some(&job("succeeded", Some("2024-05-01T10:00:05.000Z")))),
+            project_label(
+                &ok,
+                Some(&job("succeeded", Some("2024-05-01T10:00:05.000Z")))
+            ),
             "shop — ok 2024-05-01 10:00 UTC"
         );
         // The newest backup job failed: that is the state, even with an older backup.
@@ -298,7 +331,10 @@ mod tests {
 
     #[test]
     fn times_are_shortened_and_odd_ones_kept() {
-        assert_eq!(short_time("2024-05-01T10:00:00.000Z"), "2024-05-01 10:00 UTC");
+        assert_eq!(
+            short_time("2024-05-01T10:00:00.000Z"),
+            "2024-05-01 10:00 UTC"
+        );
         assert_eq!(short_time("2024-05-01T10:00:00+02:00"), "2024-05-01 10:00");
         assert_eq!(short_time("yesterday"), "yesterday");
     }

@@ -67,7 +67,10 @@ pub struct ProjectSummary {
     pub backup_count: u32,
 }
 
-pub(crate) async fn summary(engine: &Engine, project: Project) -> offsite_core::Result<ProjectSummary> {
+pub(crate) async fn summary(
+    engine: &Engine,
+    project: Project,
+) -> offsite_core::Result<ProjectSummary> {
     let backups = engine.catalog().backups(&project.id).await?;
     Ok(ProjectSummary {
         backup_count: u32::try_from(backups.len()).unwrap_or(u32::MAX),
