@@ -86,10 +86,16 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>) {
 }
 
 fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
+    let app = window.app_handle();
+    // Leaving the window (perhaps for the tray menu): its project lines catch up with projects
+    // added or removed meanwhile.
+    if let WindowEvent::Focused(false) = event {
+        crate::tray::refresh(app);
+        return;
+    }
     let WindowEvent::CloseRequested { api, .. } = event else {
         return;
     };
-    let app = window.app_handle();
     let Some(desktop) = app.try_state::<Desktop>() else {
         return;
     };
