@@ -21,7 +21,7 @@ const run = (s: WizardState, ...actions: Action[]) => actions.reduce(reducer, s)
 
 /** A wizard on the review step with `p` as its plan. */
 function atReview(p = plan()): WizardState {
-  return run(
+  const s0 = run(
     initialState("shop"),
     { type: "chooseBackup", backupId: "b-1", path: ARCHIVE },
     { type: "next" },
@@ -30,9 +30,8 @@ function atReview(p = plan()): WizardState {
     { type: "next" },
     { type: "chooseTarget", target: { kind: "url", url: "postgres://postgres@localhost/shop_copy", password: "pw" } },
     { type: "planStarted" },
-    { type: "planLoaded", seq: 1, plan: p },
-    { type: "next" },
   );
+  return run(s0, { type: "planLoaded", seq: s0.planSeq, plan: p }, { type: "next" });
 }
 
 const err = (code: string): ErrorPayload => ({ code, message: `${code} happened`, hint: "do this", retryable: false });
@@ -96,13 +95,25 @@ describe("restore wizard steps", () => {
   it("ignores the answer to an older plan request", () => {
     let s = atReview();
     s = reducer(s, { type: "back" });
-    s = reducer(s, { type: "planStarted" }); // seq 2
-    s = reducer(s, { type: "planStarted" }); // seq 3
-    const stale = reducer(s, { type: "planLoaded", seq: 2, plan: fullPlan() });
+    s = reducer(s, { type: "planStarted" });
+    const older = s.planSeq;
+    s = reducer(s, { type: "planStarted" });
+    const stale = reducer(s, { type: "planLoaded", seq: older, plan: fullPlan() });
     expect(stale.plan.status).toBe("loading");
-    const fresh = reducer(s, { type: "planLoaded", seq: 3, plan: fullPlan() });
+    const fresh = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: fullPlan() });
     expect(fresh.plan.status).toBe("ready");
-    expect(reducer(s, { type: "planFailed", seq: 2, error: err("connection") }).plan.status).toBe("loading");
+    expect(reducer(s, { type: "planFailed", seq: older, error: err("connection") }).plan.status).toBe("loading");
+  });
+
+  it("ignores a plan that arrives after the target changed", () => {
+    let s = reducer(atReview(), { type: "back" });
+    s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/a", password: "" } });
+    s = reducer(s, { type: "planStarted" });
+    const asked = s.planSeq;
+    s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/b", password: "" } });
+    s = reducer(s, { type: "planLoaded", seq: asked, plan: plan({ target_database: "a" }) });
+    expect(s.plan.status).toBe("idle");
+    expect(canNext(s)).toBe(false);
   });
 
   it("restores into an empty database without typed consent", () => {
@@ -130,6 +141,9 @@ describe("restore wizard steps", () => {
     expect(runChoices(s)).toEqual({ replace: true, no_safety_backup: false, create_roles: false });
     s = reducer(s, { type: "setSafetyBackup", on: false });
     expect(runChoices(s).no_safety_backup).toBe(true);
+    expect(s.plan.status).toBe("idle"); // made again with the new choice
+    expect(s.consent).toBe("shop_copy"); // same target: the consent stays
+    expect(canRestore(s)).toBe(false);
     expect(planChoices(s)).toEqual({ replace: true, no_safety_backup: true, create_roles: false });
   });
 
@@ -214,6 +228,7 @@ describe("restore wizard steps", () => {
     expect(back.step).toBe("review");
     expect(back.run.status).toBe("idle");
     expect(back.consent).toBe(""); // consent is given again, on purpose
+    expect(back.plan.status).toBe("idle"); // and the plan made again
     const toTarget = reducer(s, { type: "goto", step: "target" });
     expect(toTarget.step).toBe("target");
   });

@@ -224,8 +224,9 @@ export function succeeded(s: WizardState): boolean {
   return s.run.status === "finished" && s.run.error === null && s.run.report !== null && s.run.report.ok;
 }
 
+/** Drops the plan and the consent; an answer still on its way is then stale (ignored). */
 function resetPlan(s: WizardState): WizardState {
-  return { ...s, plan: { status: "idle" }, consent: "" };
+  return { ...s, plan: { status: "idle" }, planSeq: s.planSeq + 1, consent: "" };
 }
 
 function withSource(s: WizardState, source: Source | null): WizardState {
@@ -247,7 +248,8 @@ export function reducer(s: WizardState, a: Action): WizardState {
     }
     case "back": {
       if (!canBack(s)) return s;
-      if (s.step === "report") return { ...s, step: "review", run: { status: "idle" }, consent: "" };
+      // From a failed run: the target may have changed meanwhile, so the plan is made again.
+      if (s.step === "report") return { ...resetPlan(s), step: "review", run: { status: "idle" } };
       const prev = STEPS[stepIndex(s.step) - 1];
       return prev ? { ...s, step: prev } : s;
     }
@@ -255,7 +257,7 @@ export function reducer(s: WizardState, a: Action): WizardState {
       // Only backwards, to a step already passed, and never from a running restore.
       if (s.step === "run" || stepIndex(a.step) >= stepIndex(s.step) || stepIndex(a.step) > stepIndex("review")) return s;
       if (s.step === "report" && succeeded(s)) return s;
-      const base = s.step === "report" ? { ...s, run: { status: "idle" } as Run, consent: "" } : s;
+      const base = s.step === "report" ? { ...resetPlan(s), run: { status: "idle" } as Run } : s;
       return { ...base, step: a.step };
     }
     case "chooseBackup":
@@ -293,10 +295,12 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return { ...s, plan: { status: "error", seq: a.seq, error: a.error } };
     case "typeConsent":
       return s.step === "review" ? { ...s, consent: a.text } : s;
+    // A changed choice changes the plan (safety backup, blockers): it is made again; the typed
+    // consent stays, since the target is the same.
     case "setSafetyBackup":
-      return s.step === "review" ? { ...s, safetyBackup: a.on } : s;
+      return s.step === "review" && s.safetyBackup !== a.on ? { ...s, safetyBackup: a.on, plan: { status: "idle" } } : s;
     case "setCreateRoles":
-      return s.step === "review" ? { ...s, createRoles: a.on } : s;
+      return s.step === "review" && s.createRoles !== a.on ? { ...s, createRoles: a.on, plan: { status: "idle" } } : s;
     case "confirm":
       if (!canRestore(s)) return s;
       return {
