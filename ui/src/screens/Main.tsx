@@ -3,8 +3,13 @@ import { JobsProvider } from "../components/jobs";
 import { AddProject } from "./AddProject";
 import { ProjectPage } from "./ProjectPage";
 import { ProjectsHome } from "./ProjectsHome";
+import { RestoreWizard } from "../wizard/RestoreWizard";
 
-export type Route = { screen: "home" } | { screen: "add" } | { screen: "project"; name: string };
+export type Route =
+  | { screen: "home" }
+  | { screen: "add" }
+  | { screen: "project"; name: string }
+  | { screen: "restore"; name: string; path?: string };
 
 /** The screens, and the jobs store they share. Moving between screens moves focus to the new one. */
 export function Main({ initial = { screen: "home" } }: { initial?: Route }) {
@@ -56,7 +61,18 @@ export function Main({ initial = { screen: "home" } }: { initial?: Route }) {
           />
         )}
         {route.screen === "project" && (
-          <ProjectPage name={route.name} onBack={() => setRoute({ screen: "home" })} />
+          <ProjectPage
+            name={route.name}
+            onBack={() => setRoute({ screen: "home" })}
+            onRestore={() => setRoute({ screen: "restore", name: route.name })}
+          />
+        )}
+        {route.screen === "restore" && (
+          <RestoreWizard
+            project={route.name}
+            {...(route.path ? { initialPath: route.path } : {})}
+            onClose={() => setRoute({ screen: "project", name: route.name })}
+          />
         )}
       </div>
     </JobsProvider>

@@ -23,9 +23,9 @@ type Load =
   | { status: "ready"; summary: ProjectSummary; backups: BackupRecord[] }
   | { status: "error"; error: ErrorPayload };
 
-type Props = { name: string; onBack: () => void };
+type Props = { name: string; onBack: () => void; onRestore?: () => void };
 
-export function ProjectPage({ name, onBack }: Props) {
+export function ProjectPage({ name, onBack, onRestore }: Props) {
   const [load, setLoad] = useState<Load>({ status: "loading" });
   // Selection by id: a refresh (a new backup on top) must not move it to another backup.
   const [selectedId, setSelectedId] = useState<string | null>(null);
@@ -92,6 +92,11 @@ export function ProjectPage({ name, onBack }: Props) {
           </span>
         )}
         <span className="spacer" />
+        {onRestore && (
+          <button type="button" className="btn" onClick={onRestore} data-testid="restore-open">
+            Restore…
+          </button>
+        )}
         <button
           type="button"
           className="btn"
