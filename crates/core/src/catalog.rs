@@ -161,6 +161,7 @@ pub enum JobKind {
     Backup,
     Verify,
     Restore,
+    Import,
 }
 
 impl JobKind {
@@ -169,6 +170,7 @@ impl JobKind {
             JobKind::Backup => "backup",
             JobKind::Verify => "verify",
             JobKind::Restore => "restore",
+            JobKind::Import => "import",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -176,6 +178,7 @@ impl JobKind {
             "backup" => JobKind::Backup,
             "verify" => JobKind::Verify,
             "restore" => JobKind::Restore,
+            "import" => JobKind::Import,
             _ => return None,
         })
     }
@@ -1932,7 +1935,12 @@ mod tests {
 
     #[test]
     fn enums_roundtrip_their_strings() {
-        for k in [JobKind::Backup, JobKind::Verify, JobKind::Restore] {
+        for k in [
+            JobKind::Backup,
+            JobKind::Verify,
+            JobKind::Restore,
+            JobKind::Import,
+        ] {
             assert_eq!(JobKind::parse(k.as_str()), Some(k));
         }
         for s in [

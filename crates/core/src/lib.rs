@@ -9,6 +9,7 @@ pub mod backup;
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod import;
 pub mod pgproc;
 pub mod pgtools;
 pub mod progress;

@@ -24,6 +24,7 @@ pub enum Phase {
     SafetyBackup,
     Restoring,
     Validating,
+    Importing,
     Done,
 }
 
@@ -41,6 +42,7 @@ impl Phase {
             Phase::SafetyBackup => "safety backup",
             Phase::Restoring => "restoring",
             Phase::Validating => "validating",
+            Phase::Importing => "importing",
             Phase::Done => "done",
         }
     }

@@ -97,8 +97,13 @@ pub struct TableCheck {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RestoreReport {
     pub plan: RestorePlan,
-    /// All tables hold the rows the manifest recorded.
+    /// All tables hold the rows the manifest recorded (vacuously true when none were recorded:
+    /// see `rows_recorded`).
     pub ok: bool,
+    /// False when the backup recorded no row counts (an imported pg_dump file): nothing was
+    /// compared, and `note` says so.
+    pub rows_recorded: bool,
+    pub note: Option<String>,
     pub duration_ms: u64,
     pub tables: Vec<TableCheck>,
     pub safety_backup: Option<PathBuf>,
@@ -201,6 +206,12 @@ pub async fn plan(
             "{} table(s) in the target are not in the backup and will be kept",
             will_keep.len()
         ));
+    }
+    if manifest.tables.is_empty() && manifest.tables_note.is_some() {
+        warnings.push(
+            "row counts were not recorded in this backup: the restore cannot be validated by comparing them"
+                .into(),
+        );
     }
     if tools.major < manifest_dump_major(&manifest).unwrap_or(0) {
         warnings.push(format!(
@@ -382,9 +393,15 @@ pub async fn execute(
     reporter.phase(Phase::Validating, None);
     let tables = validate(target, &manifest.tables).await?;
     let ok = tables.iter().all(|t| t.ok);
+    let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
+    let note = (!rows_recorded).then(|| {
+        "row counts not recorded: this backup holds no row counts to compare, so the restored data was not validated".to_string()
+    });
     Ok(RestoreReport {
         plan,
         ok,
+        rows_recorded,
+        note,
         duration_ms: started.elapsed().as_millis() as u64,
         tables,
         safety_backup,

@@ -101,6 +101,9 @@ pub struct Manifest {
     /// Whether roles could be read into globals.sql (and if not, why).
     #[serde(default)]
     pub globals_note: Option<String>,
+    /// Why `tables` is empty when row counts were not recorded (an imported pg_dump file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables_note: Option<String>,
 }
 
 impl Manifest {
