@@ -4,6 +4,7 @@ import { AddProject } from "./AddProject";
 import { ProjectPage } from "./ProjectPage";
 import { ProjectsHome } from "./ProjectsHome";
 import { RestoreWizard } from "../wizard/RestoreWizard";
+import { DropZone } from "../dropzone/DropZone";
 
 export type Route =
   | { screen: "home" }
@@ -75,6 +76,11 @@ export function Main({ initial = { screen: "home" } }: { initial?: Route }) {
           />
         )}
       </div>
+      <DropZone
+        onRestore={
+          route.screen === "project" ? (path) => setRoute({ screen: "restore", name: route.name, path }) : undefined
+        }
+      />
     </JobsProvider>
   );
 }
