@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { type AppInfo, commands, type ErrorPayload } from "./bindings";
 import { toErrorPayload } from "./ipc/errors";
+import { Main } from "./screens/Main";
 
 type State =
   | { status: "loading" }
@@ -60,6 +61,8 @@ export function App() {
           </dd>
         </dl>
       )}
+
+      <Main />
     </main>
   );
 }
