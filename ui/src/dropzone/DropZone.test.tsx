@@ -53,12 +53,21 @@ function mockInspect(answer: Manifest | ErrorPayload, calls: string[] = []) {
   return calls;
 }
 
+// The generated bindings may or may not have `inspectImport` yet: each test says which it wants.
+const bindings = commands as Record<string, unknown>;
+const realImport = bindings.inspectImport;
+function withoutImport() {
+  delete bindings.inspectImport;
+}
+
 afterEach(() => {
-  delete (commands as Record<string, unknown>).inspectImport;
+  if (realImport === undefined) delete bindings.inspectImport;
+  else bindings.inspectImport = realImport;
 });
 
 describe("DropZone", () => {
   it("shows the overlay only while a file is dragged over the window", async () => {
+    withoutImport();
     const src = fakeSource();
     mockInspect(manifest);
     const { unmount } = render(<DropZone subscribe={src.subscribe} />);
@@ -74,7 +83,8 @@ describe("DropZone", () => {
     expect(src.unlisten).toHaveBeenCalled();
   });
 
-  it("previews a dropped Offsite archive and offers to restore it", async () => {
+  it("previews a dropped Offsite archive through inspectArchive while inspectImport is missing", async () => {
+    withoutImport();
     const src = fakeSource();
     const calls = mockInspect(manifest);
     const onRestore = vi.fn();
@@ -96,6 +106,7 @@ describe("DropZone", () => {
   });
 
   it("says clearly when the file is not a backup Offsite can read", async () => {
+    withoutImport();
     const src = fakeSource();
     mockInspect({ code: "unsupported_format", message: "not a gzip file", hint: null, retryable: false });
     render(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
@@ -111,6 +122,7 @@ describe("DropZone", () => {
   });
 
   it("other errors are shown as they are, and without a project there is no Restore", async () => {
+    withoutImport();
     const src = fakeSource();
     mockInspect({ code: "not_found", message: "no such file", hint: "was it moved?", retryable: false });
     render(<DropZone subscribe={src.subscribe} />);
@@ -138,7 +150,7 @@ describe("DropZone", () => {
         notes: ["row counts were not recorded"],
       },
     }));
-    (commands as Record<string, unknown>).inspectImport = inspectImport;
+    bindings.inspectImport = inspectImport;
     mockIPC(() => {
       throw new Error("inspectArchive must not be used");
     });
@@ -153,7 +165,22 @@ describe("DropZone", () => {
     expect(screen.queryByTestId("drop-not-wired")).not.toBeInTheDocument();
   });
 
+  it.runIf(realImport !== undefined)("reads a dropped file through the generated inspectImport command", async () => {
+    const src = fakeSource();
+    const calls: string[] = [];
+    mockIPC((cmd, args) => {
+      calls.push(cmd);
+      expect(args).toEqual({ path: PATH });
+      return Promise.reject({ code: "unsupported_format", message: "not a backup", hint: null, retryable: false });
+    });
+    render(<DropZone subscribe={src.subscribe} />);
+    await src.send({ type: "drop", paths: [PATH], position: pos });
+    expect(await screen.findByTestId("drop-unrecognised")).toBeInTheDocument();
+    expect(calls).toEqual(["inspect_import"]);
+  });
+
   it("listens to the webview's drag-and-drop events by default", async () => {
+    withoutImport();
     mockWindows("main");
     mockIPC((cmd) => (cmd === "inspect_archive" ? manifest : undefined), { shouldMockEvents: true });
     render(<DropZone />);

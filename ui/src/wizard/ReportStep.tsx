@@ -1,10 +1,17 @@
 // The last step: how the restore went, proved table by table (rows the backup recorded against
 // rows the target holds now), or why it failed and what to do, by error code.
+import type { RestoreReport } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatDuration } from "../components/format";
 import { failureAdvice, type Step, succeeded, type WizardState } from "./steps";
 
 type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
+
+/** Why row counts could not be compared (a backup imported from a plain pg_dump file). */
+function notRecorded(report: RestoreReport | null): string | null {
+  const note = (report as { rows_not_recorded?: unknown } | null)?.rows_not_recorded;
+  return typeof note === "string" && note ? note : null;
+}
 
 const count = (n: number | null) => (n === null ? "—" : n.toLocaleString("en-US"));
 
@@ -39,6 +46,12 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
       </div>
 
       {error && <ErrorNotice error={error} testId="wizard-error" />}
+
+      {notRecorded(report) && (
+        <p className="notice notice-warn" data-testid="wizard-rows-not-recorded">
+          {notRecorded(report)}
+        </p>
+      )}
 
       {report?.safety_backup && (
         <p data-testid="wizard-safety-path">
