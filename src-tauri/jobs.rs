@@ -10,7 +10,7 @@
 
 use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
-use offsite_core::engine::{BackupOutcome, RestoreOutcome, VerifyOutcome};
+use offsite_core::engine::{BackupOutcome, ImportOutcome, RestoreOutcome, VerifyOutcome};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate};
 use offsite_core::restore::RestoreReport;
 use offsite_core::ErrorPayload;
@@ -91,6 +91,13 @@ impl From<VerifyOutcome> for JobResult {
             backup_id: o.backup_id,
             report: o.report,
         }
+    }
+}
+/// An import's result is the backup it registered (`kind: "backup"` inside a job of kind
+/// `import`); its `project_id` names the project, which `list_projects` then shows.
+impl From<ImportOutcome> for JobResult {
+    fn from(o: ImportOutcome) -> Self {
+        JobResult::Backup { backup: o.backup }
     }
 }
 impl From<RestoreOutcome> for JobResult {

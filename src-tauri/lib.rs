@@ -58,6 +58,8 @@ macro_rules! specta_builder {
                 commands::start_restore::<$runtime>,
                 commands::cancel_job,
                 commands::inspect_archive,
+                commands::inspect_import,
+                commands::start_import::<$runtime>,
                 commands::get_desktop_settings,
                 commands::set_desktop_settings,
             ])

@@ -107,6 +107,7 @@ fn what(kind: JobKind, label: &str) -> String {
         JobKind::Backup => format!("Backup of {label}"),
         JobKind::Verify => format!("Verification of {label}"),
         JobKind::Restore => format!("Restore into {label}"),
+        JobKind::Import => format!("Import of {label}"),
     }
 }
 
@@ -154,7 +155,12 @@ pub fn job_text(done: &JobDone) -> NotificationText {
         }
         (Some(JobResult::Restore { report }), _) => {
             let tables = report.tables.len();
-            if report.ok {
+            if report.rows_not_recorded.is_some() {
+                (
+                    format!("{what} finished"),
+                    format!("Restored in {took}; the backup recorded no row counts, so they were not compared"),
+                )
+            } else if report.ok {
                 (
                     format!("{what} finished"),
                     format!(

@@ -488,3 +488,88 @@ fn cancel_job_stops_a_running_backup() {
         json!([])
     );
 }
+
+/// Import through IPC: `inspect_import` recognises a real `pg_dump -Fc` file and refuses a text
+/// file with `unsupported_format`; `start_import` into a new project ends with `job-finished`
+/// carrying the registered backup.
+#[test]
+fn inspect_import_and_start_import_over_ipc() {
+    let pg = offsite_testkit::TestCluster::shared();
+    let db = pg.unique_db("desk_import");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 50);",
+    );
+    let t = test_app();
+    let dump = t.data_dir.path().join("plain.dump");
+    let out = pg
+        .command("pg_dump")
+        .args(pg.conn_args())
+        .args(["-Fc", "-f"])
+        .arg(&dump)
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = t.data_dir.path().join("notes.txt");
+    std::fs::write(&text, "not a backup\n").unwrap();
+
+    let e = invoke(
+        &t,
+        "inspect_import",
+        json!({ "path": text.display().to_string() }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "unsupported_format", "{e}");
+    assert!(e["hint"].as_str().is_some(), "{e}");
+
+    let preview = invoke(
+        &t,
+        "inspect_import",
+        json!({ "path": dump.display().to_string() }),
+    )
+    .unwrap();
+    assert_eq!(preview["kind"], "pg_dump", "{preview}");
+    assert_eq!(preview["dump"]["database"], json!(db), "{preview}");
+    assert_eq!(preview["rows_recorded"], false);
+
+    let (tx, rx) = mpsc::channel::<(String, Value)>();
+    for name in ["job-progress", "job-finished"] {
+        let tx = tx.clone();
+        t.webview.listen_any(name, move |event| {
+            let _ = tx.send((
+                name.to_string(),
+                serde_json::from_str(event.payload()).unwrap(),
+            ));
+        });
+    }
+    let job_id = invoke(
+        &t,
+        "start_import",
+        json!({
+            "path": dump.display().to_string(),
+            "into": { "new_project": { "name": "imported", "connection": { "url": pg.url(&db) }, "tls": "disable", "password": pg.superuser_password(), "backup_dir": null } },
+            "verify": true,
+        }),
+    )
+    .unwrap();
+    let (progress, finished) = wait_for_job(&rx, job_id.as_str().unwrap());
+    assert_eq!(finished["ok"], true, "{finished}");
+    assert_eq!(finished["kind"], "import");
+    // The result is the registered backup, in the project created for the import.
+    assert_eq!(finished["result"]["kind"], "backup");
+    assert_eq!(finished["result"]["backup"]["status"], "verified");
+    let summary = invoke(&t, "get_project", json!({ "name": "imported" })).unwrap();
+    assert_eq!(
+        summary["project"]["id"], finished["result"]["backup"]["project_id"],
+        "{summary}"
+    );
+    assert!(!finished.to_string().contains(pg.superuser_password()));
+    assert_eq!(progress.last().unwrap()["finished"], true, "{progress:?}");
+    let backups = invoke(&t, "list_backups", json!({ "project": "imported" })).unwrap();
+    assert_eq!(backups.as_array().unwrap().len(), 1, "{backups}");
+}

@@ -9,6 +9,7 @@ use crate::Shell;
 use offsite_core::archive::manifest::Manifest;
 use offsite_core::catalog::{BackupRecord, Catalog, JobKind, JobRecord, Project};
 use offsite_core::engine::{self, BackupParams, ConnectionReport};
+use offsite_core::import::{ImportInto, ImportPreview};
 use offsite_core::project::{ConnSpec, TlsMode};
 use offsite_core::restore::{RestoreOptions, RestorePlan, RestoreTarget};
 use offsite_core::{AddProject, Engine, Error, ErrorPayload, UpdateProject};
@@ -512,6 +513,87 @@ pub async fn inspect_archive(path: String) -> CmdResult<Manifest> {
     .await
     .map_err(|e| err(Error::internal(format!("reading the manifest failed: {e}"))))?
     .map_err(err)
+}
+
+// ---- import ----
+
+/// What a dropped or opened file is: an Offsite archive, a plain `pg_dump -Fc` file or a project
+/// export (`.tar.gz` or folder with `database.dump`), with what it holds. Reads only; anything
+/// else is the error `unsupported_format` ("not a backup Offsite can read").
+#[tauri::command]
+#[specta::specta]
+pub async fn inspect_import(shell: State<'_, Shell>, path: String) -> CmdResult<ImportPreview> {
+    let engine = shell.engine()?;
+    engine
+        .inspect_import(&PathBuf::from(path))
+        .await
+        .map_err(err)
+}
+
+/// Where an imported file goes.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportTo {
+    /// A project in the catalog, by name.
+    Project(String),
+    /// A new project, created for the import (removed again if the import fails).
+    NewProject(NewProjectRequest),
+}
+
+fn import_into(to: ImportTo) -> offsite_core::Result<ImportInto> {
+    Ok(match to {
+        ImportTo::Project(project) => ImportInto::Existing { project },
+        ImportTo::NewProject(request) => {
+            let (spec, url_password) = request.connection.parse(request.tls)?;
+            ImportInto::New {
+                name: request.name,
+                db_url: spec.to_url(),
+                tls: Some(spec.tls),
+                password: request.password.filter(|p| !p.is_empty()).or(url_password),
+                backup_dir: request
+                    .backup_dir
+                    .filter(|d| !d.trim().is_empty())
+                    .map(PathBuf::from),
+            }
+        }
+    })
+}
+
+/// Start importing a file as a backup of a project; returns the job id at once (see
+/// `start_backup`). `job-finished` carries `result: { kind: "import", project, created_project,
+/// backup }`. An Offsite archive is always verified first; `verify` also verifies the archive an
+/// imported pg_dump file or export is packed into.
+#[tauri::command]
+#[specta::specta]
+pub fn start_import<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    jobs: State<'_, JobRegistry>,
+    path: String,
+    into: ImportTo,
+    verify: bool,
+) -> CmdResult<String> {
+    let engine = shell.engine()?.clone();
+    let into = import_into(into).map_err(err)?;
+    let sink = Arc::new(EventProgress::new(app.clone()));
+    let subject = JobSubject {
+        project: match &into {
+            ImportInto::Existing { project } => Some(project.clone()),
+            ImportInto::New { name, .. } => Some(name.clone()),
+        },
+        label: file_name(&path),
+    };
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Import,
+        subject,
+        move |id, cancel| async move {
+            engine
+                .import_as(&id, &PathBuf::from(path), into, verify, sink, cancel)
+                .await
+        },
+    ))
 }
 
 // ---- desktop settings ----

@@ -43,6 +43,19 @@ export const commands = {
 	cancelJob: (jobId: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("cancel_job", { jobId })),
 	/**  An archive's manifest (project, time, versions, members, tables), read without verifying. */
 	inspectArchive: (path: string) => typedError<Manifest, ErrorPayload>(__TAURI_INVOKE("inspect_archive", { path })),
+	/**
+	 *  What a dropped or opened file is: an Offsite archive, a plain `pg_dump -Fc` file or a project
+	 *  export (`.tar.gz` or folder with `database.dump`), with what it holds. Reads only; anything
+	 *  else is the error `unsupported_format` ("not a backup Offsite can read").
+	 */
+	inspectImport: (path: string) => typedError<ImportPreview, ErrorPayload>(__TAURI_INVOKE("inspect_import", { path })),
+	/**
+	 *  Start importing a file as a backup of a project; returns the job id at once (see
+	 *  `start_backup`). `job-finished` carries `result: { kind: "import", project, created_project,
+	 *  backup }`. An Offsite archive is always verified first; `verify` also verifies the archive an
+	 *  imported pg_dump file or export is packed into.
+	 */
+	startImport: (path: string, into: ImportTo, verify: boolean) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_import", { path, into, verify })),
 	/**  The desktop app's preferences (notifications on unless turned off). */
 	getDesktopSettings: () => typedError<DesktopSettings, ErrorPayload>(__TAURI_INVOKE("get_desktop_settings")),
 	/**  Save the desktop app's preferences; returns them as saved. */
@@ -127,6 +140,24 @@ export type DesktopSettings = {
 	notifications: boolean,
 };
 
+/**  The header of a custom-format dump, as `pg_restore -l` prints it. */
+export type DumpHeader = {
+	/**  "Archive created at …" as printed. */
+	created: string | null,
+	/**  The same, as RFC 3339 UTC when the printed zone is UTC. */
+	created_at: string | null,
+	database: string | null,
+	toc_entries: number | null,
+	/**  The custom format's version, e.g. "1.15-0". */
+	dump_version: string | null,
+	/**  "Dumped from database version", e.g. "15.8". */
+	server_version: string | null,
+	/**  "Dumped by pg_dump version", e.g. "15.8". */
+	pg_dump_version: string | null,
+	/**  Tables whose data the dump holds (TABLE DATA entries). */
+	tables: string[],
+};
+
 /**  What went wrong, as a category a program can branch on. */
 export type ErrorKind = 
 /**  The caller asked for something malformed (bad URL, unknown option value, ...). */
@@ -180,6 +211,55 @@ export type ErrorPayload = {
 	retryable: boolean,
 };
 
+/**  What kind of file it is. */
+export type ImportKind = 
+/**  An archive Offsite wrote (`metadata.json` first). */
+"offsite_archive" | 
+/**  A plain `pg_dump -Fc` file. */
+"pg_dump" | 
+/**
+ *  A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`) as a
+ *  `.tar.gz` or a folder, without a valid `metadata.json`.
+ */
+"project_export";
+
+/**  What a dropped file holds, before anything is imported. */
+export type ImportPreview = {
+	path: string,
+	kind: ImportKind,
+	/**  Size of the file (of the folder's `database.dump` for a folder). */
+	size: number,
+	/**  The archive's project, or the dump's database name. */
+	project: string | null,
+	/**  "database", "full", … (an imported dump becomes "database"). */
+	backup_type: string,
+	/**  RFC 3339 when known. */
+	created_at: string | null,
+	source: SourceInfo,
+	server_version: string | null,
+	pg_dump_version: string | null,
+	/**
+	 *  Tables with their recorded row counts (an Offsite archive), or the dump's tables with
+	 *  `rows` 0 and `rows_recorded` false.
+	 */
+	tables: TableCount[],
+	rows_recorded: boolean,
+	/**  An Offsite archive's members, or the export's files (size/SHA-256 empty when unknown). */
+	members: MemberEntry[],
+	/**  The dump's header (pg_dump files and exports). */
+	dump: DumpHeader | null,
+	has_globals: boolean,
+	/**  Things worth saying before importing (parts that are not imported, …). */
+	notes: string[],
+};
+
+/**  Where an imported file goes. */
+export type ImportTo = 
+/**  A project in the catalog, by name. */
+({ project: string }) & { new_project?: never } | 
+/**  A new project, created for the import (removed again if the import fails). */
+({ new_project: NewProjectRequest }) & { project?: never };
+
 /**
  *  A job ended. Emitted exactly once per job started by a `start_*` command. Event name:
  *  `job-finished`.
@@ -197,7 +277,7 @@ export type JobFinished = {
 };
 
 /**  What a job does. */
-export type JobKind = "backup" | "verify" | "restore";
+export type JobKind = "backup" | "verify" | "restore" | "import";
 
 /**
  *  Progress of a running job (throttled by the engine: ≈ every 150 ms, the first and the last
@@ -268,6 +348,8 @@ export type Manifest = {
 	roles?: string[],
 	/**  Whether roles could be read into globals.sql (and if not, why). */
 	globals_note?: string | null,
+	/**  Why `tables` is empty when row counts were not recorded (an imported pg_dump file). */
+	tables_note?: string | null,
 };
 
 /**  The check of one member. */
@@ -406,8 +488,16 @@ export type RestorePlan = {
 
 export type RestoreReport = {
 	plan: RestorePlan,
-	/**  All tables hold the rows the manifest recorded. */
+	/**
+	 *  All tables hold the rows the manifest recorded (vacuously true when none were recorded:
+	 *  see `rows_not_recorded`).
+	 */
 	ok: boolean,
+	/**
+	 *  Set when the backup recorded no row counts (an imported pg_dump file): says that nothing
+	 *  was compared, so the restore is not validated. Absent when the counts were compared.
+	 */
+	rows_not_recorded?: string | null,
 	duration_ms: number,
 	tables: TableCheck[],
 	safety_backup: string | null,

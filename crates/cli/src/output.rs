@@ -313,7 +313,7 @@ impl Out {
         }
         println!(
             "{} in {:.1} s",
-            if !r.rows_recorded {
+            if r.rows_not_recorded.is_some() {
                 "restored; row counts not recorded, so not validated"
             } else if r.ok {
                 "restored and validated"

@@ -959,7 +959,7 @@ fn copy_into(
     let mut input =
         File::open(src).map_err(|e| Error::io(format!("opening {}", src.display()), e))?;
     let total = input.metadata().map(|m| m.len()).ok();
-    reporter.phase(Phase::Importing, total);
+    reporter.phase(Phase::Packing, total);
     let mut tmp = tempfile::Builder::new()
         .prefix(".offsite-tmp-")
         .tempfile_in(dest)

@@ -701,7 +701,8 @@ pub(crate) fn wrap_dump(
             at += time::Duration::seconds(1);
         }
     };
-    reporter.phase(Phase::Importing, Some(preview.size));
+    // Reading the dump in (the writer then reports its own packing).
+    reporter.phase(Phase::Packing, Some(preview.size));
     let mut spool = writer.spool(DATABASE_MEMBER)?;
     let mut globals: Option<Vec<u8>> = None;
     match inspected.dump.as_ref() {

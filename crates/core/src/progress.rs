@@ -24,7 +24,6 @@ pub enum Phase {
     SafetyBackup,
     Restoring,
     Validating,
-    Importing,
     Done,
 }
 
@@ -42,7 +41,6 @@ impl Phase {
             Phase::SafetyBackup => "safety backup",
             Phase::Restoring => "restoring",
             Phase::Validating => "validating",
-            Phase::Importing => "importing",
             Phase::Done => "done",
         }
     }

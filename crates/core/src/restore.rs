@@ -98,12 +98,13 @@ pub struct TableCheck {
 pub struct RestoreReport {
     pub plan: RestorePlan,
     /// All tables hold the rows the manifest recorded (vacuously true when none were recorded:
-    /// see `rows_recorded`).
+    /// see `rows_not_recorded`).
     pub ok: bool,
-    /// False when the backup recorded no row counts (an imported pg_dump file): nothing was
-    /// compared, and `note` says so.
-    pub rows_recorded: bool,
-    pub note: Option<String>,
+    /// Set when the backup recorded no row counts (an imported pg_dump file): says that nothing
+    /// was compared, so the restore is not validated. Absent when the counts were compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub rows_not_recorded: Option<String>,
     pub duration_ms: u64,
     pub tables: Vec<TableCheck>,
     pub safety_backup: Option<PathBuf>,
@@ -394,14 +395,13 @@ pub async fn execute(
     let tables = validate(target, &manifest.tables).await?;
     let ok = tables.iter().all(|t| t.ok);
     let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
-    let note = (!rows_recorded).then(|| {
+    let rows_not_recorded = (!rows_recorded).then(|| {
         "row counts not recorded: this backup holds no row counts to compare, so the restored data was not validated".to_string()
     });
     Ok(RestoreReport {
         plan,
         ok,
-        rows_recorded,
-        note,
+        rows_not_recorded,
         duration_ms: started.elapsed().as_millis() as u64,
         tables,
         safety_backup,

@@ -180,8 +180,12 @@ async fn plain_pg_dump_previews_imports_and_restores() {
         )
         .await
         .unwrap();
-    assert!(!r.report.rows_recorded);
-    assert!(r.report.note.as_deref().unwrap().contains("not recorded"));
+    assert!(r
+        .report
+        .rows_not_recorded
+        .as_deref()
+        .unwrap()
+        .contains("not recorded"));
     assert!(r
         .report
         .plan
