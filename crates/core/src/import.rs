@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+/// How much of a tarball's `database.dump` is extracted to read its header (`pg_restore -l`).
+const DUMP_HEAD: u64 = 64 << 20;
+
 /// Largest `globals.sql` taken from an export (it is held in memory).
 const MAX_GLOBALS: u64 = 64 << 20;
 
@@ -534,22 +537,32 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
             "a tarball without database.dump (neither an Offsite archive nor a project export)",
         )
     })?;
-    // database.dump into a private temporary folder, for pg_restore -l.
-    let tmp = tempfile::Builder::new()
-        .prefix("offsite-import-")
-        .tempdir()
-        .map_err(|e| Error::io("creating a temporary folder", e))?;
-    let dump = tmp.path().join(DATABASE_MEMBER);
-    extract_member(
-        path,
-        &format!("{root}{DATABASE_MEMBER}"),
-        &dump,
-        &cancel,
-        None,
-    )?;
-    check_pgdmp(&dump, path)?;
-    let header = read_dump_header(&dump, pg_bin)?;
-    drop(tmp);
+    // database.dump into a private temporary folder, for pg_restore -l. Its header and table of
+    // contents come first: the first 64 MiB are enough unless the TOC is huge (then all of it).
+    let member = format!("{root}{DATABASE_MEMBER}");
+    let member_size = files
+        .iter()
+        .find(|(n, _)| *n == member)
+        .map(|(_, s)| *s)
+        .unwrap_or(0);
+    let header = {
+        let tmp = tempfile::Builder::new()
+            .prefix("offsite-import-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a temporary folder", e))?;
+        let dump = tmp.path().join(DATABASE_MEMBER);
+        extract_member(path, &member, &dump, &cancel, Some(DUMP_HEAD))?;
+        check_pgdmp(&dump, path)?;
+        match read_dump_header(&dump, pg_bin) {
+            Err(e) if member_size > DUMP_HEAD && e.kind() == ErrorKind::Integrity => {
+                std::fs::remove_file(&dump)
+                    .map_err(|e| Error::io(format!("removing {}", dump.display()), e))?;
+                extract_member(path, &member, &dump, &cancel, None)?;
+                read_dump_header(&dump, pg_bin)?
+            }
+            r => r?,
+        }
+    };
 
     let mut members = Vec::new();
     let mut notes = Vec::new();
@@ -584,13 +597,14 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
     })
 }
 
-/// Extracts one member of an export tarball to `dest` (created new), advancing `reporter`.
+/// Extracts one member of an export tarball (its first `limit` bytes when given) to `dest`
+/// (created new).
 fn extract_member(
     path: &Path,
     member: &str,
     dest: &Path,
     cancel: &CancellationToken,
-    reporter: Option<&Reporter>,
+    limit: Option<u64>,
 ) -> Result<()> {
     let mut found = false;
     walk_tar(path, cancel, |f, r| {
@@ -603,7 +617,10 @@ fn extract_member(
             .create_new(true)
             .open(dest)
             .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
-        copy_with(r, &mut out, cancel, reporter, member)?;
+        match limit {
+            Some(n) => copy_with(&mut r.take(n), &mut out, cancel, None, member)?,
+            None => copy_with(r, &mut out, cancel, None, member)?,
+        };
         out.sync_all()
             .map_err(|e| Error::io(format!("writing {}", dest.display()), e))
     })?;

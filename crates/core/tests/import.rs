@@ -136,6 +136,13 @@ async fn plain_pg_dump_previews_imports_and_restores() {
     assert!(h.created.is_some(), "{h:?}");
     assert_eq!(h.tables, vec!["public.t".to_string()]);
     assert!(!p.rows_recorded);
+    // The header and table of contents come first: a cut-off copy still lists (what a big
+    // tarball's preview relies on).
+    let bytes = std::fs::read(&file).unwrap();
+    let head = env.dir.path().join("head.dump");
+    std::fs::write(&head, &bytes[..bytes.len() * 3 / 4]).unwrap();
+    let hh = offsite_core::import::read_dump_header(&head, None).unwrap();
+    assert_eq!(&hh, h);
 
     // Into a new project; verified afterwards.
     let o = env
@@ -553,4 +560,27 @@ async fn env_made_archive(pg: &TestCluster, db: &str) -> (Env, PathBuf) {
         .await
         .unwrap();
     (maker, PathBuf::from(made.backup.path))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_import_leaves_nothing() {
+    let pg = TestCluster::shared();
+    let src = source_db(pg, "imp_cancel", 10);
+    let env = env().await;
+    let file = env.dir.path().join("c.dump");
+    pg_dump_fc(pg, &src, &file);
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let e = env
+        .engine
+        .import(&file, new_project(pg, "gone", &src), true, none(), cancel)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e:?}");
+    assert_nothing_left(&env, Some("gone")).await;
+    let job = env.engine.catalog().jobs(None, 1).await.unwrap().remove(0);
+    assert_eq!(
+        (job.kind.as_str(), job.state.as_str()),
+        ("import", "cancelled")
+    );
 }
