@@ -2,31 +2,39 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { DragDropEvent } from "@tauri-apps/api/webview";
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { commands, type ErrorPayload, type Manifest } from "../bindings";
+import { describe, expect, it, vi } from "vitest";
+import type { ErrorPayload, ImportPreview } from "../bindings";
 import { DropZone, type Subscribe } from "./DropZone";
 
 const PATH = "/home/ada/Downloads/shop_20261121_120000_database.tar.gz";
 const pos = { x: 1, y: 1 } as never;
 
-const manifest: Manifest = {
-  format_version: 1,
-  backup_id: "b-1",
-  project: "shop",
-  type: "database",
-  created_at: "2026-11-21T12:00:00Z",
-  versions: { tool: "offsite 0.1.0", server: "16.4", pg_dump: "pg_dump (PostgreSQL) 16.4" },
-  members: [
-    { name: "database.dump", size: 4096, sha256: "ab".repeat(32) },
-    { name: "globals.sql", size: 100, sha256: "cd".repeat(32) },
-  ],
-  tables: [
-    { schema: "public", table: "orders", rows: 1000 },
-    { schema: "public", table: "customers", rows: 500 },
-  ],
-  roles: ["postgres"],
-  globals_note: null,
-};
+function preview(over: Partial<ImportPreview> = {}): ImportPreview {
+  return {
+    path: PATH,
+    kind: "offsite_archive",
+    size: 4196,
+    project: "shop",
+    backup_type: "database",
+    created_at: "2026-11-21T12:00:00Z",
+    source: { host: "db.example.com", port: 5432, database: "postgres", database_size: null, encoding: "UTF8" },
+    server_version: "16.4",
+    pg_dump_version: "16.4",
+    tables: [
+      { schema: "public", table: "orders", rows: 1000 },
+      { schema: "public", table: "customers", rows: 500 },
+    ],
+    rows_recorded: true,
+    members: [
+      { name: "database.dump", size: 4096, sha256: "ab".repeat(32) },
+      { name: "globals.sql", size: 100, sha256: "cd".repeat(32) },
+    ],
+    dump: null,
+    has_globals: true,
+    notes: [],
+    ...over,
+  };
+}
 
 /** A drag-and-drop source the test drives by hand. */
 function fakeSource() {
@@ -40,10 +48,11 @@ function fakeSource() {
   return { subscribe, send, unlisten };
 }
 
-function mockInspect(answer: Manifest | ErrorPayload, calls: string[] = []) {
+function mockInspect(answer: ImportPreview | ErrorPayload) {
+  const calls: string[] = [];
   mockIPC((cmd, args) => {
     calls.push(cmd);
-    if (cmd === "inspect_archive") {
+    if (cmd === "inspect_import") {
       expect(args).toEqual({ path: PATH });
       if ("code" in answer) return Promise.reject(answer);
       return answer;
@@ -53,23 +62,10 @@ function mockInspect(answer: Manifest | ErrorPayload, calls: string[] = []) {
   return calls;
 }
 
-// The generated bindings may or may not have `inspectImport` yet: each test says which it wants.
-const bindings = commands as Record<string, unknown>;
-const realImport = bindings.inspectImport;
-function withoutImport() {
-  delete bindings.inspectImport;
-}
-
-afterEach(() => {
-  if (realImport === undefined) delete bindings.inspectImport;
-  else bindings.inspectImport = realImport;
-});
-
 describe("DropZone", () => {
   it("shows the overlay only while a file is dragged over the window", async () => {
-    withoutImport();
     const src = fakeSource();
-    mockInspect(manifest);
+    mockInspect(preview());
     const { unmount } = render(<DropZone subscribe={src.subscribe} />);
     expect(screen.queryByTestId("drop-overlay")).not.toBeInTheDocument();
     await src.send({ type: "enter", paths: [PATH], position: pos });
@@ -83,30 +79,50 @@ describe("DropZone", () => {
     expect(src.unlisten).toHaveBeenCalled();
   });
 
-  it("previews a dropped Offsite archive through inspectArchive while inspectImport is missing", async () => {
-    withoutImport();
+  it("previews a dropped Offsite archive and offers to restore it", async () => {
     const src = fakeSource();
-    const calls = mockInspect(manifest);
+    const calls = mockInspect(preview());
     const onRestore = vi.fn();
     render(<DropZone subscribe={src.subscribe} onRestore={onRestore} />);
     await src.send({ type: "enter", paths: [PATH], position: pos });
     await src.send({ type: "drop", paths: [PATH], position: pos });
     expect(screen.queryByTestId("drop-overlay")).not.toBeInTheDocument();
     expect(screen.getByTestId("drop-path")).toHaveTextContent(PATH);
-    expect(await screen.findByTestId("drop-details")).toHaveAttribute("data-via", "inspectArchive");
-    expect(calls).toEqual(["inspect_archive"]);
+    expect(await screen.findByTestId("drop-details")).toHaveAttribute("data-kind", "offsite_archive");
+    expect(calls).toEqual(["inspect_import"]);
     expect(screen.getByTestId("drop-kind")).toHaveTextContent("Offsite archive");
     expect(screen.getByTestId("drop-project")).toHaveTextContent("shop");
-    expect(screen.getByTestId("drop-counts")).toHaveTextContent("2 tables · 2 members");
+    expect(screen.getByTestId("drop-counts")).toHaveTextContent("2 tables · 2 members · roles (globals.sql)");
     expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.orders — 1,000 rows");
-    expect(screen.getByTestId("drop-not-wired")).toHaveTextContent("not wired yet");
     fireEvent.click(screen.getByTestId("drop-restore"));
     expect(onRestore).toHaveBeenCalledWith(PATH);
     expect(screen.queryByTestId("drop-preview")).not.toBeInTheDocument();
   });
 
+  it("previews a plain pg_dump file without row counts, and does not offer the wizard for it", async () => {
+    const src = fakeSource();
+    mockInspect(
+      preview({
+        kind: "pg_dump",
+        project: "legacy",
+        tables: [{ schema: "public", table: "t", rows: 0 }],
+        rows_recorded: false,
+        members: [],
+        has_globals: false,
+        notes: ["row counts were not recorded"],
+      }),
+    );
+    render(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
+    await src.send({ type: "drop", paths: [PATH], position: pos });
+    expect(await screen.findByTestId("drop-kind")).toHaveTextContent("pg_dump file");
+    expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.t");
+    expect(screen.getByTestId("drop-tables")).not.toHaveTextContent("rows");
+    expect(screen.getByTestId("drop-notes")).toHaveTextContent("row counts were not recorded");
+    expect(screen.getByTestId("drop-import-hint")).toBeInTheDocument();
+    expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
+  });
+
   it("says clearly when the file is not a backup Offsite can read", async () => {
-    withoutImport();
     const src = fakeSource();
     mockInspect({ code: "unsupported_format", message: "not a gzip file", hint: null, retryable: false });
     render(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
@@ -122,7 +138,6 @@ describe("DropZone", () => {
   });
 
   it("other errors are shown as they are, and without a project there is no Restore", async () => {
-    withoutImport();
     const src = fakeSource();
     mockInspect({ code: "not_found", message: "no such file", hint: "was it moved?", retryable: false });
     render(<DropZone subscribe={src.subscribe} />);
@@ -131,58 +146,18 @@ describe("DropZone", () => {
     expect(screen.queryByTestId("drop-unrecognised")).not.toBeInTheDocument();
   });
 
-  it("uses inspectImport when the bindings have it", async () => {
+  it("offers no Restore when no project is open", async () => {
     const src = fakeSource();
-    const inspectImport = vi.fn(async () => ({
-      status: "ok" as const,
-      data: {
-        path: PATH,
-        kind: "pg_dump",
-        size: 2048,
-        project: "legacy",
-        backup_type: "database",
-        created_at: "2026-11-20T08:00:00Z",
-        server_version: "15.8",
-        pg_dump_version: "15.8",
-        tables: [{ schema: "public", table: "t", rows: 0 }],
-        rows_recorded: false,
-        members: [],
-        notes: ["row counts were not recorded"],
-      },
-    }));
-    bindings.inspectImport = inspectImport;
-    mockIPC(() => {
-      throw new Error("inspectArchive must not be used");
-    });
-    render(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
-    await src.send({ type: "drop", paths: [PATH], position: pos });
-    expect(await screen.findByTestId("drop-details")).toHaveAttribute("data-via", "inspectImport");
-    expect(inspectImport).toHaveBeenCalledWith(PATH);
-    expect(screen.getByTestId("drop-kind")).toHaveTextContent("pg_dump file");
-    expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.t");
-    expect(screen.getByTestId("drop-tables")).not.toHaveTextContent("rows");
-    expect(screen.getByTestId("drop-notes")).toHaveTextContent("row counts were not recorded");
-    expect(screen.queryByTestId("drop-not-wired")).not.toBeInTheDocument();
-  });
-
-  it.runIf(realImport !== undefined)("reads a dropped file through the generated inspectImport command", async () => {
-    const src = fakeSource();
-    const calls: string[] = [];
-    mockIPC((cmd, args) => {
-      calls.push(cmd);
-      expect(args).toEqual({ path: PATH });
-      return Promise.reject({ code: "unsupported_format", message: "not a backup", hint: null, retryable: false });
-    });
+    mockInspect(preview());
     render(<DropZone subscribe={src.subscribe} />);
     await src.send({ type: "drop", paths: [PATH], position: pos });
-    expect(await screen.findByTestId("drop-unrecognised")).toBeInTheDocument();
-    expect(calls).toEqual(["inspect_import"]);
+    expect(await screen.findByTestId("drop-restore-hint")).toBeInTheDocument();
+    expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
   });
 
   it("listens to the webview's drag-and-drop events by default", async () => {
-    withoutImport();
     mockWindows("main");
-    mockIPC((cmd) => (cmd === "inspect_archive" ? manifest : undefined), { shouldMockEvents: true });
+    mockIPC((cmd) => (cmd === "inspect_import" ? preview() : undefined), { shouldMockEvents: true });
     render(<DropZone />);
     await waitFor(async () => {
       await act(() => emit("tauri://drag-enter", { paths: [PATH], position: { x: 0, y: 0 } }));

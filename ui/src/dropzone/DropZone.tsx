@@ -7,7 +7,7 @@ import { useEffect, useReducer, useRef, useState } from "react";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes, formatTime } from "../components/format";
 import { dropReducer, fileName, initialDrop } from "./dropState";
-import { type Inspected, importCommand, inspect } from "./preview";
+import { type Inspected, inspect, KIND_LABELS } from "./preview";
 import "./dropzone.css";
 
 export type Subscribe = (handler: (e: DragDropEvent) => void) => Promise<UnlistenFn>;
@@ -71,8 +71,6 @@ export function DropZone({ subscribe = webviewDragDrop, onRestore }: Props) {
     return () => window.removeEventListener("keydown", onKey, true);
   }, [state.path]);
 
-  const wired = importCommand() !== null;
-
   return (
     <>
       {state.over && (
@@ -81,7 +79,7 @@ export function DropZone({ subscribe = webviewDragDrop, onRestore }: Props) {
             <p className="drop-overlay-title">Drop to look inside</p>
             <p className="muted">
               {state.count > 1 ? `${state.count} files: the first one is previewed. ` : ""}
-              An Offsite archive{wired ? ", a pg_dump file or a project export" : ""}. Nothing is changed yet.
+              An Offsite archive, a pg_dump file or a project export. Nothing is changed yet.
             </p>
           </div>
         </div>
@@ -120,14 +118,13 @@ export function DropZone({ subscribe = webviewDragDrop, onRestore }: Props) {
                 previewed.
               </p>
             )}
-            {!wired && (
-              <p className="notice notice-neutral small" data-testid="drop-not-wired">
-                Importing plain pg_dump files and project exports is not wired yet: only Offsite archives are read for
-                now.
+            <PreviewBody inspected={inspected} />
+            {inspected?.status === "ok" && inspected.preview.kind !== "offsite_archive" && (
+              <p className="muted small" data-testid="drop-import-hint">
+                To restore it, import it as a backup of a project first: the wizard restores Offsite archives.
               </p>
             )}
-            <PreviewBody inspected={inspected} />
-            {inspected?.status === "ok" && (
+            {inspected?.status === "ok" && inspected.preview.kind === "offsite_archive" && (
               <div className="form-actions">
                 {onRestore ? (
                   <button
@@ -167,43 +164,47 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
     return (
       <div data-testid="drop-unrecognised">
         <p className="notice notice-error">
-          <strong>This is not a backup Offsite can read.</strong> Drop an Offsite archive (
-          <span className="mono">.tar.gz</span>) made by Offsite.
+          <strong>This is not a backup Offsite can read.</strong> Offsite reads its own archives, plain{" "}
+          <span className="mono">pg_dump -Fc</span> files and project exports (with a{" "}
+          <span className="mono">database.dump</span>).
         </p>
         <ErrorNotice error={inspected.error} testId="drop-error" />
       </div>
     );
   if (inspected.status === "error") return <ErrorNotice error={inspected.error} testId="drop-error" />;
   const p = inspected.preview;
+  const tool = p.pg_dump_version ? `pg_dump ${p.pg_dump_version}` : null;
   return (
-    <div data-testid="drop-details" data-via={inspected.via}>
+    <div data-testid="drop-details" data-kind={p.kind}>
       <dl className="kv">
         <dt>Kind</dt>
-        <dd data-testid="drop-kind">{p.kind}</dd>
+        <dd data-testid="drop-kind">{KIND_LABELS[p.kind] ?? p.kind}</dd>
         <dt>Project</dt>
         <dd data-testid="drop-project">{p.project ?? "—"}</dd>
         <dt>Type</dt>
-        <dd>{p.backupType ?? "—"}</dd>
+        <dd>{p.backup_type}</dd>
         <dt>Made</dt>
-        <dd data-testid="drop-created">{formatTime(p.createdAt)}</dd>
+        <dd data-testid="drop-created">{formatTime(p.created_at)}</dd>
         <dt>Size</dt>
         <dd>{formatBytes(p.size)}</dd>
         <dt>Versions</dt>
         <dd>
-          {p.serverVersion ? `PostgreSQL ${p.serverVersion}` : "server unknown"}
-          {p.tool ? ` · ${p.tool}` : ""}
+          {p.server_version ? `PostgreSQL ${p.server_version}` : "server unknown"}
+          {tool ? ` · ${tool}` : ""}
         </dd>
         <dt>Contents</dt>
         <dd data-testid="drop-counts">
-          {p.tables.length} table{p.tables.length === 1 ? "" : "s"} · {p.members} member{p.members === 1 ? "" : "s"}
+          {p.tables.length} table{p.tables.length === 1 ? "" : "s"} · {p.members.length} member
+          {p.members.length === 1 ? "" : "s"}
+          {p.has_globals ? " · roles (globals.sql)" : ""}
         </dd>
       </dl>
       {p.tables.length > 0 && (
         <ul className="mono small drop-tables" data-testid="drop-tables">
           {p.tables.slice(0, TABLES_SHOWN).map((t) => (
-            <li key={t.name}>
-              {t.name}
-              {t.rows !== null ? ` — ${t.rows.toLocaleString("en-US")} rows` : ""}
+            <li key={`${t.schema}.${t.table}`}>
+              {t.schema}.{t.table}
+              {p.rows_recorded ? ` — ${t.rows.toLocaleString("en-US")} rows` : ""}
             </li>
           ))}
           {p.tables.length > TABLES_SHOWN && <li className="muted">… and {p.tables.length - TABLES_SHOWN} more</li>}

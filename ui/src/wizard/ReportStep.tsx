@@ -9,8 +9,7 @@ type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => v
 
 /** Why row counts could not be compared (a backup imported from a plain pg_dump file). */
 function notRecorded(report: RestoreReport | null): string | null {
-  const note = (report as { rows_not_recorded?: unknown } | null)?.rows_not_recorded;
-  return typeof note === "string" && note ? note : null;
+  return report?.rows_not_recorded || null;
 }
 
 const count = (n: number | null) => (n === null ? "—" : n.toLocaleString("en-US"));

@@ -272,6 +272,23 @@ describe("RestoreWizard", () => {
     expect($("wizard-target-url-input")).toHaveValue("postgres://postgres@localhost:5432/shop_copy");
   });
 
+  it("says when the backup recorded no row counts to compare", async () => {
+    const { calls } = setup();
+    await toTarget(calls);
+    fireEvent.click($("wizard-target-this"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    fireEvent.click(await screen.findByTestId("wizard-restore"));
+    await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
+    const report = restoreReport({
+      tables: [],
+      rows_not_recorded: "row counts were not recorded: this backup was imported from a pg_dump file",
+    });
+    await act(() => emit("job-finished", restoreFinished("job-r", report)));
+    expect(await screen.findByTestId("wizard-rows-not-recorded")).toHaveTextContent("imported from a pg_dump file");
+    expect(screen.queryByTestId("wizard-report-tables")).not.toBeInTheDocument();
+  });
+
   it("leaves with Escape when nothing runs", async () => {
     const { onClose } = setup();
     await screen.findAllByTestId("wizard-backup-radio");

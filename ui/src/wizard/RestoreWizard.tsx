@@ -375,7 +375,8 @@ function SourceStep({
           data-testid="wizard-path-input"
         />
         <p className="field-help" data-testid="wizard-path-note">
-          The file picker is not wired yet: type or paste the path (or drop the file on the window).
+          The file picker is not wired yet: type or paste the path. (An archive dropped on a project page opens
+          this wizard with it.)
         </p>
       </div>
     </fieldset>
