@@ -190,6 +190,7 @@ export function BackupList({ backups, selected, onSelect, onVerify, height = LIS
             className={`status status-${b.status}`}
             title={b.verify_problem ?? undefined}
             data-testid="backup-status"
+            data-status={b.status}
           >
             {STATUS_LABEL[b.status] ?? b.status}
             {b.verified_at ? ` · ${formatTime(b.verified_at)}` : ""}
