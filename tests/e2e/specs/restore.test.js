@@ -2,7 +2,7 @@
 // The restore wizard end to end: a project with data is backed up, then restored through every
 // step of the wizard (choose the backup, check it, choose a new empty database by URL, review the
 // plan, run, report) into a new database; the report's per-table row counts and psql both show
-// that the data arrived.
+// that the data arrived. Then the changed original is replaced (typed consent, safety backup first).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
@@ -78,7 +78,7 @@ async function until(browser, label, check, { timeoutMs = 120_000, intervalMs = 
   }
 }
 
-describe("restore wizard: back up, then restore into a new empty database", () => {
+describe("restore wizard: back up, restore into a new empty database, then over the changed original", () => {
   let app;
   let $;
 
@@ -210,5 +210,42 @@ describe("restore wizard: back up, then restore into a new empty database", () =
     assert.equal(psql(TARGET_DB, "SELECT count(*) FROM customers"), String(CUSTOMERS));
     await $("wizard-done").click();
     await $("project-page").waitForDisplayed();
+  });
+
+  it("replaces the project's own, changed database only after its name is typed, with a safety backup", async () => {
+    psql(SOURCE_DB, "DELETE FROM orders WHERE id > 5000");
+    await $("restore-open").click();
+    await $("wizard-backup-radio").waitForDisplayed();
+    await $("wizard-backup-radio").click();
+    await $("wizard-next").click();
+    await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting());
+    await $("wizard-next").click();
+    await $("wizard-target-this").waitForDisplayed();
+    await $("wizard-target-this").click();
+    await until(app.browser, "target status", async () =>
+      (await $("wizard-target-status").isExisting()) || (await $("wizard-plan-error").isExisting()),
+    );
+    if (await $("wizard-plan-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-plan-error").getText()}`);
+    assert.equal(await $("wizard-target-status").getAttribute("data-empty"), "false");
+    await $("wizard-next").click();
+
+    await $("wizard-plan").waitForDisplayed();
+    assert.equal(await $("wizard-will-replace").getAttribute("data-count"), "2");
+    assert.equal(await $("wizard-safety-backup").isSelected(), true, "a safety backup is taken by default");
+    assert.equal(await $("wizard-restore").isEnabled(), false, "Restore waits for the typed name");
+    await $("wizard-consent").setValue("restore_sr");
+    assert.equal(await $("wizard-restore").isEnabled(), false);
+    await $("wizard-consent").setValue(SOURCE_DB);
+    await until(app.browser, "Restore enabled", async () => $("wizard-restore").isEnabled());
+    await screenshot(app, "07-replace-consent");
+    assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM orders"), "5000", "nothing changed before Restore");
+    await $("wizard-restore").click();
+
+    await until(app.browser, "restore finished", async () => $("wizard-result").isExisting());
+    const result = await $("wizard-result");
+    if ((await result.getAttribute("data-ok")) !== "true") assert.fail(`restore failed: ${await result.getText()}`);
+    assert.match(await $("wizard-safety-path").getText(), /\.tar\.gz/);
+    await screenshot(app, "08-replace-report");
+    assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM orders"), String(ORDERS));
   });
 });
