@@ -179,7 +179,8 @@ describe("projects: add, back up, verify", () => {
     });
     let status = "";
     await until(app.browser, "verified row", async () => {
-      status = `${await $("backup-status").getAttribute("data-status")}: ${await $("backup-status").getText()}`;
+      // textContent: WebKitWebDriver's getText() returns "" for cells of the windowed list.
+      status = `${await $("backup-status").getAttribute("data-status")}: ${await $("backup-status").getProperty("textContent")}`;
       return status.startsWith("verified:");
     }).catch((e) => {
       e.message += `\nlast status: ${status}`;
