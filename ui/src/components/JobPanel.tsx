@@ -52,7 +52,7 @@ export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => 
     <div className="job job-running" data-testid="job-running" data-job-id={job.id}>
       <div className="job-head">
         <span className="job-kind">{kindLabel(job)}</span>
-        <span className="job-phase" data-testid="job-phase">
+        <span className="job-phase" aria-live="polite" data-testid="job-phase">
           {p ? phaseLabel(p.phase) : "Starting…"}
         </span>
         <span className="spacer" />
@@ -129,7 +129,7 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
     >
       <div className="job-head">
         <span className="job-kind">{kindLabel(job)}</span>
-        <span className="job-result" data-testid="job-result">
+        <span className="job-result" role="status" data-testid="job-result">
           {f.ok ? resultText(f) : f.error?.code === "cancelled" ? "Cancelled" : "Failed"}
         </span>
         <span className="spacer" />

@@ -65,6 +65,22 @@ describe("ProjectsHome", () => {
     expect(onOpen).toHaveBeenCalledWith("shop");
   });
 
+  it("marks a project whose last backup job failed, titled by the error code", async () => {
+    const recent = backup(0, { created_at: new Date(Date.now() - 3 * 3600_000).toISOString() });
+    mockIPC((cmd) => {
+      if (cmd === "list_projects") return [summary("shop", recent)];
+      if (cmd === "list_jobs") return [failedJob(new Date(Date.now() - 60_000).toISOString())];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    renderHome();
+    const card = await screen.findByTestId("project-card");
+    expect(card).toHaveAttribute("data-state", "failed");
+    const error = within(card).getByTestId("project-last-error");
+    expect(error).toHaveAttribute("data-code", "connection");
+    expect(error).toHaveTextContent("Cannot reach the server");
+    expect(error).toHaveAttribute("title", "refused");
+  });
+
   it("shows the list error with its hint", async () => {
     mockIPC(() => Promise.reject({ code: "catalog", message: "database is locked", hint: "close other copies", retryable: true }));
     renderHome();

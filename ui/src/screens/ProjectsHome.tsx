@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { commands, type ErrorPayload, type JobRecord, type ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
-import { ErrorNotice } from "../components/ErrorNotice";
+import { ErrorNotice, errorTitle } from "../components/ErrorNotice";
 import { databaseHost, formatAgo, formatBytes, formatTime } from "../components/format";
 import { useJobFinished, useJobs } from "../components/jobs";
 import { phaseLabel } from "../components/JobPanel";
@@ -123,7 +123,9 @@ export function ProjectsHome({ onOpen, onAdd }: Props) {
         {load.projects.map((summary) => {
           const p = summary.project;
           const last = summary.last_backup;
-          const state = backupState(summary, load.lastJobs[p.id] ?? null);
+          const lastJob = load.lastJobs[p.id] ?? null;
+          const state = backupState(summary, lastJob);
+          const lastFailure = state === "failed" && lastJob?.state === "failed" ? lastJob : null;
           const running = jobs.find((j) => j.project === p.name && j.kind === "backup" && !j.finished);
           const startError = startErrors[p.name];
           return (
@@ -147,6 +149,16 @@ export function ProjectsHome({ onOpen, onAdd }: Props) {
                 <span className={`badge badge-${state}`} data-testid="project-state">
                   {STATE_LABEL[state]}
                 </span>
+                {lastFailure?.error_code && !running && (
+                  <span
+                    className="small text-danger"
+                    title={[lastFailure.error_message, lastFailure.error_hint].filter(Boolean).join(" — ")}
+                    data-testid="project-last-error"
+                    data-code={lastFailure.error_code}
+                  >
+                    {errorTitle(lastFailure.error_code)}
+                  </span>
+                )}
                 {running ? (
                   <span className="small" data-testid="project-running">
                     {running.progress ? phaseLabel(running.progress.phase) : "Starting"}…{" "}
