@@ -273,14 +273,24 @@ export async function firstVisibleAt(browser, selector, { timeoutMs = 30_000, in
 function appWindowId(pid, title = "Offsite") {
   const tree = execFileSync("xwininfo", ["-root", "-tree"], { encoding: "utf8" });
   const ids = [...tree.matchAll(/^\s+(0x[0-9a-f]+) "([^"]*)"/gm)].map((m) => ({ id: m[1], title: m[2] }));
+  // GTK gives the app several X windows with its pid (some never mapped): take the largest
+  // viewable one, which is the main window.
+  const viewable = [];
   for (const w of ids) {
     try {
       const prop = execFileSync("xprop", ["-id", w.id, "_NET_WM_PID"], { encoding: "utf8" });
-      if (pid && new RegExp(`= ${pid}\\b`).test(prop)) return w.id;
+      if (!(pid && new RegExp(`= ${pid}\\b`).test(prop))) continue;
+      const info = execFileSync("xwininfo", ["-id", w.id], { encoding: "utf8" });
+      if (!/Map State:\s+IsViewable/.test(info)) continue;
+      const width = Number(/Width:\s+(\d+)/.exec(info)?.[1] ?? 0);
+      const height = Number(/Height:\s+(\d+)/.exec(info)?.[1] ?? 0);
+      viewable.push({ id: w.id, area: width * height });
     } catch {
       // window gone
     }
   }
+  viewable.sort((a, b) => b.area - a.area);
+  if (viewable.length > 0) return viewable[0].id;
   const byTitle = ids.find((w) => w.title === title);
   if (byTitle) return byTitle.id;
   throw new Error(`no X window of the app (pid ${pid}) on ${env.DISPLAY}:\n${tree}`);
@@ -292,9 +302,24 @@ function appWindowId(pid, title = "Offsite") {
  * returns and wedges the session), so screenshots are taken at the X level: the same pixels.
  */
 export function captureWindow(pid, file) {
-  const id = appWindowId(pid);
-  execFileSync("import", ["-display", env.DISPLAY, "-window", id, file], { stdio: ["ignore", "ignore", "pipe"] });
-  return file;
+  let last;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const id = appWindowId(pid);
+      execFileSync("import", ["-display", env.DISPLAY, "-window", id, file], { stdio: ["ignore", "ignore", "pipe"] });
+      return file;
+    } catch (e) {
+      last = e; // the window may be between map states: try again shortly
+      execFileSync("sleep", ["0.2"]);
+    }
+  }
+  // The whole screen still shows what the user sees (the app is the only window under Xvfb).
+  try {
+    execFileSync("import", ["-display", env.DISPLAY, "-window", "root", file], { stdio: ["ignore", "ignore", "pipe"] });
+    return file;
+  } catch {
+    throw last;
+  }
 }
 
 /**
