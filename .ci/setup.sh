@@ -22,8 +22,9 @@ APT_PACKAGES=(
     postgresql-15 postgresql-contrib postgresql-client-15
     # keychain tests: a private D-Bus session with gnome-keyring
     gnome-keyring dbus dbus-x11
-    # end-to-end tests: X server, WebDriver for WebKitGTK; icons
-    xvfb xauth webkit2gtk-driver imagemagick
+    # end-to-end tests (tests/e2e): X server, WebDriver for WebKitGTK; window screenshots
+    # (ImageMagick's import + xwininfo/xprop from x11-utils); icons
+    xvfb xauth webkit2gtk-driver imagemagick x11-utils
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------
@@ -60,7 +61,18 @@ else
     ci_log "npm deps in ui: no ui/package.json yet"
 fi
 if [[ -f tests/e2e/package.json ]]; then
-    npm_deps "$CI_ROOT/tests/e2e"
+    # The e2e project drives the app through WebDriver: no browser downloads. `npm install`, not
+    # `npm ci`: the registry mirror may lack other platforms' optional packages that the lock file
+    # lists, which makes `npm ci` fail although nothing on this platform needs them.
+    e2e_stamp="$CI_ROOT/tests/e2e/node_modules/.package-lock.json"
+    if [[ -f "$e2e_stamp" && ! tests/e2e/package.json -nt "$e2e_stamp" \
+        && ! tests/e2e/package-lock.json -nt "$e2e_stamp" && -d tests/e2e/node_modules/webdriverio ]]; then
+        ci_log "npm deps in tests/e2e: up to date"
+    else
+        ci_log "npm deps in tests/e2e: npm install"
+        (cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
+        touch "$e2e_stamp"
+    fi
 fi
 
 # ---- 4. tauri-driver ---------------------------------------------------------------------------
@@ -72,3 +84,6 @@ else
     cargo install tauri-driver --version '^2' --locked --quiet
     ci_log "tauri-driver: installed into $cargo_bin"
 fi
+# WebKitWebDriver comes from webkit2gtk-driver (above); the e2e run fails loudly without it.
+command -v WebKitWebDriver >/dev/null \
+    || { ci_log "WebKitWebDriver: missing although webkit2gtk-driver is installed"; exit 1; }

@@ -2,13 +2,13 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { App } from "./App";
-import type { AppInfo, ErrorPayload } from "./ipc/types";
+import type { AppInfo, ErrorPayload } from "./bindings";
 
 const info: AppInfo = {
   name: "Offsite",
   version: "0.1.0",
   engine: "offsite 0.1.0",
-  dataDir: "/home/ada/.local/share/dev.offsite.Offsite",
+  data_dir: "/home/ada/.local/share/offsite",
 };
 
 describe("App", () => {
@@ -26,7 +26,7 @@ describe("App", () => {
     expect(await screen.findByTestId("app-info-name")).toHaveTextContent("Offsite");
     expect(screen.getByTestId("app-info-version")).toHaveTextContent("0.1.0");
     expect(screen.getByTestId("app-info-engine")).toHaveTextContent("offsite 0.1.0");
-    expect(screen.getByTestId("app-info-data-dir")).toHaveTextContent(info.dataDir);
+    expect(screen.getByTestId("app-info-data-dir")).toHaveTextContent(info.data_dir);
     expect(calls).toContain("app_info");
   });
 

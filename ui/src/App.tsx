@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
-import { commands } from "./ipc/commands";
-import { type AppInfo, type ErrorPayload, toErrorPayload } from "./ipc/types";
+import { type AppInfo, commands, type ErrorPayload } from "./bindings";
+import { toErrorPayload } from "./ipc/errors";
+import { Main } from "./screens/Main";
 
 type State =
   | { status: "loading" }
@@ -13,7 +14,11 @@ export function App() {
   useEffect(() => {
     let active = true;
     commands.appInfo().then(
-      (info) => active && setState({ status: "ready", info }),
+      (result) => {
+        if (!active) return;
+        if (result.status === "ok") setState({ status: "ready", info: result.data });
+        else setState({ status: "error", error: toErrorPayload(result.error) });
+      },
       (error: unknown) => active && setState({ status: "error", error: toErrorPayload(error) }),
     );
     return () => {
@@ -24,38 +29,50 @@ export function App() {
   return (
     <main className="app" data-testid="app">
       <header className="app-header">
-        <img className="app-logo" src="/icon.svg" alt="" width={40} height={40} />
+        <img className="app-logo" src="/icon.svg" alt="" width={28} height={28} />
         <h1 data-testid="app-title">Offsite</h1>
+        <p className="tagline">Verified offsite backups of your PostgreSQL and Supabase projects.</p>
       </header>
-      <p className="tagline">Verified offsite backups of your PostgreSQL and Supabase projects.</p>
 
-      {state.status === "loading" && (
-        <p className="muted" data-testid="app-info-loading">
-          Loading…
-        </p>
-      )}
+      <Main />
 
-      {state.status === "error" && (
-        <div className="error" role="alert" data-testid="app-info-error" data-code={state.error.code}>
-          <p>{state.error.message}</p>
-          {state.error.hint && <p className="muted">{state.error.hint}</p>}
-        </div>
-      )}
+      <footer>
+        {state.status === "loading" && (
+          <p className="muted small" data-testid="app-info-loading">
+            Loading…
+          </p>
+        )}
 
-      {state.status === "ready" && (
-        <dl className="info" data-testid="app-info">
-          <dt>Name</dt>
-          <dd data-testid="app-info-name">{state.info.name}</dd>
-          <dt>Version</dt>
-          <dd data-testid="app-info-version">{state.info.version}</dd>
-          <dt>Engine</dt>
-          <dd data-testid="app-info-engine">{state.info.engine}</dd>
-          <dt>Data folder</dt>
-          <dd data-testid="app-info-data-dir">
-            <code>{state.info.dataDir}</code>
-          </dd>
-        </dl>
-      )}
+        {state.status === "error" && (
+          <div className="error" role="alert" data-testid="app-info-error" data-code={state.error.code}>
+            <p>{state.error.message}</p>
+            {state.error.hint && <p className="muted">{state.error.hint}</p>}
+          </div>
+        )}
+
+        {state.status === "ready" && (
+          <dl className="info" data-testid="app-info">
+            <div>
+              <dt>Name</dt>
+              <dd data-testid="app-info-name">{state.info.name}</dd>
+            </div>
+            <div>
+              <dt>Version</dt>
+              <dd data-testid="app-info-version">{state.info.version}</dd>
+            </div>
+            <div>
+              <dt>Engine</dt>
+              <dd data-testid="app-info-engine">{state.info.engine}</dd>
+            </div>
+            <div>
+              <dt>Data folder</dt>
+              <dd data-testid="app-info-data-dir">
+                <code>{state.info.data_dir}</code>
+              </dd>
+            </div>
+          </dl>
+        )}
+      </footer>
     </main>
   );
 }

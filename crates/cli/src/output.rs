@@ -206,6 +206,9 @@ impl Out {
         if let (Some(h), Some(d)) = (&m.source.host, &m.source.database) {
             println!("source:      {h}:{}/{d}", m.source.port.unwrap_or(5432));
         }
+        if let Some(note) = &m.tables_note {
+            println!("note:        {note}");
+        }
         if let Some(note) = &m.globals_note {
             println!("note:        {note}");
         }
@@ -310,7 +313,9 @@ impl Out {
         }
         println!(
             "{} in {:.1} s",
-            if r.ok {
+            if r.rows_not_recorded.is_some() {
+                "restored; row counts not recorded, so not validated"
+            } else if r.ok {
                 "restored and validated"
             } else {
                 "restored, but row counts DIFFER from the backup"

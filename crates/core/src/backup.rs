@@ -188,6 +188,7 @@ pub async fn backup_database(
         tables: counts,
         roles,
         globals_note,
+        tables_note: None,
     };
     let (reporter2, cancel2) = (reporter.clone(), cancel.clone());
     let written =

@@ -73,6 +73,7 @@ pub struct NewProject {
 
 /// A project in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Project {
     pub id: String,
     pub name: String,
@@ -102,6 +103,7 @@ pub struct NewBackup {
 
 /// One local copy of a backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BackupRecord {
     pub id: String,
     pub project_id: String,
@@ -122,6 +124,7 @@ pub struct BackupRecord {
 
 /// What is known about a backup file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum BackupStatus {
     Unverified,
@@ -152,11 +155,13 @@ impl BackupStatus {
 
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
     Backup,
     Verify,
     Restore,
+    Import,
 }
 
 impl JobKind {
@@ -165,6 +170,7 @@ impl JobKind {
             JobKind::Backup => "backup",
             JobKind::Verify => "verify",
             JobKind::Restore => "restore",
+            JobKind::Import => "import",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -172,6 +178,7 @@ impl JobKind {
             "backup" => JobKind::Backup,
             "verify" => JobKind::Verify,
             "restore" => JobKind::Restore,
+            "import" => JobKind::Import,
             _ => return None,
         })
     }
@@ -179,6 +186,7 @@ impl JobKind {
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     Running,
@@ -250,6 +258,7 @@ impl JobOutcome {
 
 /// A job in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct JobRecord {
     pub id: String,
     pub project_id: Option<String>,
@@ -707,8 +716,22 @@ impl Catalog {
 
     /// Record a job that starts now, in state `running`.
     pub async fn start_job(&self, kind: JobKind, project_id: Option<&str>) -> Result<JobRecord> {
+        self.start_job_with_id(&new_id(), kind, project_id).await
+    }
+
+    /// [`Catalog::start_job`] with an id chosen by the caller (see [`new_job_id`]), so a caller
+    /// can hand the id out before the job starts. The id must be new.
+    pub async fn start_job_with_id(
+        &self,
+        id: &str,
+        kind: JobKind,
+        project_id: Option<&str>,
+    ) -> Result<JobRecord> {
+        if id.trim().is_empty() || id.len() > 64 {
+            return Err(Error::invalid("a job id must be 1 to 64 characters"));
+        }
         let job = JobRecord {
-            id: new_id(),
+            id: id.to_string(),
             project_id: project_id.map(str::to_string),
             kind: kind.as_str().to_string(),
             state: JobState::Running.as_str().to_string(),
@@ -1055,6 +1078,11 @@ fn validate_sha256(sha256: &str) -> Result<String> {
 
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// A fresh job id (what [`Catalog::start_job`] would pick).
+pub fn new_job_id() -> String {
+    new_id()
 }
 
 fn non_empty(s: Option<&str>) -> Option<String> {
@@ -1907,7 +1935,12 @@ mod tests {
 
     #[test]
     fn enums_roundtrip_their_strings() {
-        for k in [JobKind::Backup, JobKind::Verify, JobKind::Restore] {
+        for k in [
+            JobKind::Backup,
+            JobKind::Verify,
+            JobKind::Restore,
+            JobKind::Import,
+        ] {
             assert_eq!(JobKind::parse(k.as_str()), Some(k));
         }
         for s in [

@@ -7,12 +7,14 @@
 
 use crate::archive::{self, VerifyReport};
 use crate::backup::{self, BackupOptions, BackupSource};
+pub use crate::catalog::new_job_id;
 use crate::catalog::{
     BackupRecord, Catalog, JobKind, JobOutcome, JobRecord, NewBackup, NewProject, Project,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::import::{self, ImportInto, ImportKind, ImportPreview, Inspected};
 use crate::pgtools::{self, PgTools};
-use crate::progress::{Progress, Reporter};
+use crate::progress::{Phase, Progress, Reporter};
 use crate::project::{server_info, unreadable_objects, ConnSpec, TlsMode};
 use crate::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
 use crate::secrets::{project_password_key, SecretStore};
@@ -53,8 +55,19 @@ pub struct AddProject {
     pub backup_dir: Option<PathBuf>,
 }
 
+/// Changes to a project; `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateProject {
+    pub name: Option<String>,
+    pub db_url: Option<String>,
+    pub password: Option<String>,
+    pub tls: Option<TlsMode>,
+    pub backup_dir: Option<PathBuf>,
+}
+
 /// What "test connection" found.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConnectionReport {
     pub server_version: String,
     pub database_size: u64,
@@ -79,12 +92,14 @@ pub struct BackupParams {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BackupOutcome {
     pub job_id: String,
     pub backup: BackupRecord,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VerifyOutcome {
     pub job_id: String,
     /// The catalog's backup, when the archive is registered.
@@ -93,6 +108,18 @@ pub struct VerifyOutcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportOutcome {
+    pub job_id: String,
+    /// The project the backup now belongs to.
+    pub project: Project,
+    /// Whether the import created that project.
+    pub created_project: bool,
+    pub backup: BackupRecord,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RestoreOutcome {
     pub job_id: String,
     pub report: RestoreReport,
@@ -143,10 +170,14 @@ impl Engine {
     /// Register a job and hold its liveness lock until the returned guard drops.
     async fn start_job(
         &self,
+        job_id: &str,
         kind: JobKind,
         project_id: Option<&str>,
     ) -> Result<(JobRecord, JobLock)> {
-        let job = self.catalog.start_job(kind, project_id).await?;
+        let job = self
+            .catalog
+            .start_job_with_id(job_id, kind, project_id)
+            .await?;
         let path = self.lock_path(&format!("job-{}.lock", job.id))?;
         match try_lock(&path) {
             Ok(Some(file)) => Ok((job, JobLock { _file: file, path })),
@@ -177,6 +208,19 @@ impl Engine {
     pub fn secrets(&self) -> &dyn SecretStore {
         self.secrets.as_ref()
     }
+    /// The configured folder of pg_dump/pg_restore, if any.
+    pub fn pg_bin(&self) -> Option<&Path> {
+        self.pg_bin.as_deref()
+    }
+
+    /// A project as a restore target (its connection and stored password).
+    pub async fn restore_target_of(&self, name: &str) -> Result<RestoreTarget> {
+        let project = self.catalog.project(name).await?;
+        Ok(RestoreTarget {
+            spec: self.spec_of(&project)?,
+            password: self.password_of(&project)?,
+        })
+    }
 
     // ---- projects ----
 
@@ -201,6 +245,65 @@ impl Engine {
             }
         }
         Ok(project)
+    }
+
+    /// Change a project: name, connection URL (a password in it is moved to the secret store),
+    /// TLS mode, backup folder (`Some("")` resets it to the default), password. `None` keeps
+    /// what is there. A rename moves the stored password along.
+    pub async fn update_project(&self, name: &str, change: UpdateProject) -> Result<Project> {
+        let mut project = self.catalog.project(name).await?;
+        let _lock = self.lock_project(&project)?;
+        let old_name = project.name.clone();
+        let mut password = change.password;
+        if let Some(url) = &change.db_url {
+            let (spec, url_password) = ConnSpec::parse_url(url)?;
+            project.db_url = spec.to_url();
+            project.tls_mode = spec.tls.as_str().to_string();
+            password = password.or(url_password);
+        }
+        if let Some(tls) = change.tls {
+            project.tls_mode = tls.as_str().to_string();
+        }
+        if let Some(dir) = change.backup_dir {
+            project.backup_dir = Some(dir.display().to_string()).filter(|d| !d.trim().is_empty());
+        }
+        if let Some(new_name) = change.name {
+            project.name = new_name;
+        }
+        let old_key = project_password_key(&old_name);
+        let new_key = project_password_key(&project.name);
+        if old_key == new_key {
+            self.catalog.update_project(&project).await?;
+            if let Some(pw) = &password {
+                self.secrets.set(&new_key, pw)?;
+            }
+        } else {
+            // Renamed: the password is stored under the new name first, so it is never lost; that
+            // key must not belong to another project.
+            crate::catalog::validate_project_name(&project.name)?;
+            if self.catalog.project(&project.name).await.is_ok() {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("a project named {:?} already exists", project.name),
+                )
+                .with_hint("choose another name"));
+            }
+            let moved = match password {
+                Some(pw) => Some(pw),
+                None => self.secrets.get(&old_key)?,
+            };
+            if let Some(pw) = &moved {
+                self.secrets.set(&new_key, pw)?;
+            }
+            if let Err(e) = self.catalog.update_project(&project).await {
+                if moved.is_some() {
+                    let _ = self.secrets.delete(&new_key);
+                }
+                return Err(e);
+            }
+            self.secrets.delete(&old_key)?;
+        }
+        self.catalog.project_by_id(&project.id).await
     }
 
     /// Replace a project's stored password.
@@ -244,7 +347,8 @@ impl Engine {
         sink: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> Result<BackupOutcome> {
-        self.backup_with(
+        self.backup_as(
+            &new_job_id(),
             name,
             BackupParams {
                 dest,
@@ -264,6 +368,20 @@ impl Engine {
         sink: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> Result<BackupOutcome> {
+        self.backup_as(&new_job_id(), name, params, sink, cancel)
+            .await
+    }
+
+    /// [`Engine::backup_with`] as the job `job_id` (from [`new_job_id`]): the caller knows the id
+    /// before the job starts (to subscribe to its progress first).
+    pub async fn backup_as(
+        &self,
+        job_id: &str,
+        name: &str,
+        params: BackupParams,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<BackupOutcome> {
         let BackupParams {
             dest,
             compression_level,
@@ -277,7 +395,9 @@ impl Engine {
         }
         let project = self.catalog.project(name).await?;
         let _lock = self.lock_project(&project)?;
-        let (job, _job_lock) = self.start_job(JobKind::Backup, Some(&project.id)).await?;
+        let (job, _job_lock) = self
+            .start_job(job_id, JobKind::Backup, Some(&project.id))
+            .await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = async {
             let src = BackupSource {
@@ -331,6 +451,17 @@ impl Engine {
         sink: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> Result<VerifyOutcome> {
+        self.verify_as(&new_job_id(), path, sink, cancel).await
+    }
+
+    /// [`Engine::verify`] as the job `job_id` (see [`Engine::backup_as`]).
+    pub async fn verify_as(
+        &self,
+        job_id: &str,
+        path: &Path,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<VerifyOutcome> {
         let known = self.catalog.backup_by_path(path).await?;
         let project = match &known {
             Some(b) => self
@@ -346,7 +477,11 @@ impl Engine {
             None => None,
         };
         let (job, _job_lock) = self
-            .start_job(JobKind::Verify, project.as_ref().map(|p| p.id.as_str()))
+            .start_job(
+                job_id,
+                JobKind::Verify,
+                project.as_ref().map(|p| p.id.as_str()),
+            )
             .await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = {
@@ -416,6 +551,20 @@ impl Engine {
         sink: Arc<dyn Progress>,
         cancel: CancellationToken,
     ) -> Result<RestoreOutcome> {
+        self.restore_as(&new_job_id(), archive_path, target, opts, sink, cancel)
+            .await
+    }
+
+    /// [`Engine::restore`] as the job `job_id` (see [`Engine::backup_as`]).
+    pub async fn restore_as(
+        &self,
+        job_id: &str,
+        archive_path: &Path,
+        target: &RestoreTarget,
+        opts: &RestoreOptions,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<RestoreOutcome> {
         let opts = self.restore_options(opts);
         let known = self.catalog.backup_by_path(archive_path).await?;
         let project_id = known.map(|b| b.project_id);
@@ -433,7 +582,7 @@ impl Engine {
             None => None,
         };
         let (job, _job_lock) = self
-            .start_job(JobKind::Restore, project_id.as_deref())
+            .start_job(job_id, JobKind::Restore, project_id.as_deref())
             .await?;
         let reporter = Reporter::new(sink, job.id.clone());
         let result = async {
@@ -450,6 +599,298 @@ impl Engine {
             job_id: job.id,
             report,
         })
+    }
+
+    /// What a dropped file is (an Offsite archive, a pg_dump file, a project export). Reads only.
+    pub async fn inspect_import(&self, path: &Path) -> Result<ImportPreview> {
+        let (p, bin) = (path.to_path_buf(), self.pg_bin.clone());
+        tokio::task::spawn_blocking(move || import::inspect(&p, bin.as_deref()))
+            .await
+            .map_err(|e| Error::internal(format!("inspect task failed: {e}")))?
+    }
+
+    /// Import a file as a backup of a project (see [`Engine::import_as`]).
+    pub async fn import(
+        &self,
+        path: &Path,
+        into: ImportInto,
+        verify: bool,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<ImportOutcome> {
+        self.import_as(&new_job_id(), path, into, verify, sink, cancel)
+            .await
+    }
+
+    /// Import `path` as one job: an Offsite archive is verified (always; refused naming the bad
+    /// member) and copied with its `.sha256` into the project's backup folder (unless it is
+    /// already there); a pg_dump file or a project export is packed into a new Offsite archive
+    /// there (verified afterwards when `verify`). The result is registered as a backup of the
+    /// project. On any failure nothing is left in the backup folder, no backup is registered, and
+    /// a project created for the import is removed again.
+    pub async fn import_as(
+        &self,
+        job_id: &str,
+        path: &Path,
+        into: ImportInto,
+        verify: bool,
+        sink: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<ImportOutcome> {
+        let existing = match &into {
+            ImportInto::Existing { project } => Some(self.catalog.project(project).await?),
+            ImportInto::New { .. } => None,
+        };
+        let mut lock = match &existing {
+            Some(p) => Some(self.lock_project(p)?),
+            None => None,
+        };
+        let (job, _job_lock) = self
+            .start_job(
+                job_id,
+                JobKind::Import,
+                existing.as_ref().map(|p| p.id.as_str()),
+            )
+            .await?;
+        let reporter = Reporter::new(sink, job.id.clone());
+        let mut created: Option<Project> = None;
+        let result = async {
+            reporter.phase(Phase::Planning, None);
+            let inspected = {
+                let (p, bin) = (path.to_path_buf(), self.pg_bin.clone());
+                tokio::task::spawn_blocking(move || import::inspect_full(&p, bin.as_deref()))
+                    .await
+                    .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
+            };
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
+            let project = match (&existing, &into) {
+                (Some(p), _) => p.clone(),
+                (
+                    None,
+                    ImportInto::New {
+                        name,
+                        db_url,
+                        tls,
+                        password,
+                        backup_dir,
+                    },
+                ) => {
+                    let p = self
+                        .add_project(AddProject {
+                            name: name.clone(),
+                            db_url: db_url.clone(),
+                            password: password.clone().filter(|p| !p.is_empty()),
+                            tls: *tls,
+                            backup_dir: backup_dir.clone(),
+                        })
+                        .await?;
+                    created = Some(p.clone());
+                    lock = Some(self.lock_project(&p)?);
+                    p
+                }
+                (None, ImportInto::Existing { .. }) => unreachable!("looked up above"),
+            };
+            let dest = self.backup_dir_of(&project);
+            let dest_existed = dest.is_dir();
+            std::fs::create_dir_all(&dest)
+                .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
+            let r = self
+                .import_into(
+                    inspected, &project, &dest, verify, &job.id, &reporter, &cancel,
+                )
+                .await;
+            if r.is_err() && !dest_existed {
+                let _ = std::fs::remove_dir(&dest); // only when empty
+            }
+            r.map(|b| (project, b))
+        }
+        .await;
+        reporter.finish();
+        if result.is_err() {
+            if let Some(p) = &created {
+                drop(lock.take());
+                let _ = self.catalog.remove_project(&p.name).await;
+                let _ = self.secrets.delete(&project_password_key(&p.name));
+            }
+        }
+        let (project, backup) = self
+            .finish_job(&job.id, &reporter, result, |(_, b)| Some(b.id.clone()))
+            .await?;
+        drop(lock);
+        Ok(ImportOutcome {
+            job_id: job.id,
+            project,
+            created_project: created.is_some(),
+            backup,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn import_into(
+        &self,
+        inspected: Inspected,
+        project: &Project,
+        dest: &Path,
+        verify: bool,
+        job_id: &str,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<BackupRecord> {
+        let src = inspected.preview.path.clone();
+        let verify_blocking = |p: PathBuf| {
+            let (r, c) = (reporter.clone(), cancel.clone());
+            async move {
+                tokio::task::spawn_blocking(move || archive::verify(&p, &r, &c))
+                    .await
+                    .map_err(|e| Error::internal(format!("verify task failed: {e}")))?
+            }
+        };
+        let damaged = |report: &VerifyReport, what: &str| {
+            let bad = report.first_bad.clone().unwrap_or_else(|| "?".into());
+            let why = report.problems.first().cloned().unwrap_or_default();
+            Error::integrity(format!("{what} is damaged: bad member {bad} ({why})"))
+                .with_hint("nothing was imported; use another copy of this backup")
+        };
+        // Files this import created (removed again on failure).
+        let mut placed: Vec<PathBuf> = Vec::new();
+        let result = async {
+            let (target, report) = if inspected.preview.kind == ImportKind::OffsiteArchive {
+                let report = verify_blocking(src.clone()).await?;
+                if !report.ok {
+                    return Err(damaged(&report, "the archive"));
+                }
+                if self.catalog.backup_by_path(&src).await?.is_some() {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!("{} is already in the catalog", src.display()),
+                    )
+                    .with_hint("it is already a backup Offsite knows; nothing to import"));
+                }
+                let name = src
+                    .file_name()
+                    .ok_or_else(|| Error::invalid("the archive has no file name"))?
+                    .to_owned();
+                let target = dest.join(&name);
+                let same = match (src.parent().map(std::fs::canonicalize), dest.canonicalize()) {
+                    (Some(Ok(a)), Ok(b)) => a == b,
+                    _ => false,
+                };
+                if !same {
+                    if target.symlink_metadata().is_ok() {
+                        return Err(Error::new(
+                            ErrorKind::AlreadyExists,
+                            format!("{} already exists", target.display()),
+                        )
+                        .with_hint(
+                            "a file of that name is already in the project's backup folder",
+                        ));
+                    }
+                    let (s, d, r, c) = (
+                        src.clone(),
+                        dest.to_path_buf(),
+                        reporter.clone(),
+                        cancel.clone(),
+                    );
+                    let t2 = target.clone();
+                    tokio::task::spawn_blocking(move || copy_into(&s, &d, &t2, &r, &c))
+                        .await
+                        .map_err(|e| Error::internal(format!("copy task failed: {e}")))??;
+                    placed.push(target.clone());
+                }
+                let sidecar = archive::sidecar_path(&target);
+                if !same || !sidecar.exists() {
+                    let line = format!("{}  {}\n", report.file_sha256, name.to_string_lossy());
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&sidecar)
+                        .and_then(|mut f| {
+                            use std::io::Write;
+                            f.write_all(line.as_bytes())?;
+                            f.sync_all()
+                        })
+                        .map_err(|e| Error::io(format!("writing {}", sidecar.display()), e))?;
+                    placed.push(sidecar);
+                }
+                (target, Some(report))
+            } else {
+                let (r, c, d, name) = (
+                    reporter.clone(),
+                    cancel.clone(),
+                    dest.to_path_buf(),
+                    project.name.clone(),
+                );
+                let written = tokio::task::spawn_blocking(move || {
+                    import::wrap_dump(
+                        &inspected,
+                        &name,
+                        &d,
+                        backup::DEFAULT_COMPRESSION_LEVEL,
+                        &r,
+                        &c,
+                    )
+                })
+                .await
+                .map_err(|e| Error::internal(format!("import task failed: {e}")))??;
+                placed.push(written.path.clone());
+                placed.push(archive::sidecar_path(&written.path));
+                let report = if verify {
+                    let report = verify_blocking(written.path.clone()).await?;
+                    if !report.ok {
+                        return Err(damaged(&report, "the new archive"));
+                    }
+                    Some(report)
+                } else {
+                    None
+                };
+                (written.path, report)
+            };
+            let manifest = archive::read_manifest(&target)?;
+            let (size, sha256) = match &report {
+                Some(r) => (
+                    std::fs::metadata(&target)
+                        .map_err(|e| Error::io(format!("reading {}", target.display()), e))?
+                        .len(),
+                    r.file_sha256.clone(),
+                ),
+                None => (
+                    std::fs::metadata(&target)
+                        .map_err(|e| Error::io(format!("reading {}", target.display()), e))?
+                        .len(),
+                    archive::read_sidecar(&target)?
+                        .ok_or_else(|| Error::internal("the new archive has no .sha256"))?,
+                ),
+            };
+            let record = self
+                .catalog
+                .add_backup(&NewBackup {
+                    project_id: project.id.clone(),
+                    path: target.clone(),
+                    size,
+                    sha256,
+                    backup_type: manifest.backup_type.as_str().to_string(),
+                    created_at: manifest.created_at.clone(),
+                    manifest_json: serde_json::to_string(&manifest).ok(),
+                    job_id: Some(job_id.to_string()),
+                })
+                .await?;
+            if report.is_some() {
+                if let Err(e) = self.catalog.record_verify(&record.id, true, None).await {
+                    let _ = self.catalog.remove_backup(&record.id).await;
+                    return Err(e);
+                }
+            }
+            self.catalog.backup(&record.id).await
+        }
+        .await;
+        if result.is_err() {
+            for p in placed.iter().rev() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        result
     }
 
     fn restore_options(&self, opts: &RestoreOptions) -> RestoreOptions {
@@ -504,6 +945,51 @@ impl Engine {
             .with_hint("wait for it to finish (or cancel it), then try again")),
         }
     }
+}
+
+/// Copies `src` to `target` (in `dest`) through a temporary file, synced, never replacing a file.
+fn copy_into(
+    src: &Path,
+    dest: &Path,
+    target: &Path,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    use std::io::{Read, Write};
+    let mut input =
+        File::open(src).map_err(|e| Error::io(format!("opening {}", src.display()), e))?;
+    let total = input.metadata().map(|m| m.len()).ok();
+    reporter.phase(Phase::Packing, total);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".offsite-tmp-")
+        .tempfile_in(dest)
+        .map_err(|e| {
+            Error::io(
+                format!("creating a temporary file in {}", dest.display()),
+                e,
+            )
+        })?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(format!("reading {}", src.display()), e)),
+        };
+        tmp.write_all(&buf[..n])
+            .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+        reporter.advance(n as u64);
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+    tmp.persist_noclobber(target)
+        .map_err(|e| Error::io(format!("writing {}", target.display()), e.error))?;
+    Ok(())
 }
 
 /// An exclusive, non-blocking lock on `path` (created if missing); `None` when another holder

@@ -10,6 +10,7 @@ use std::fmt;
 /// What went wrong, as a category a program can branch on.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The caller asked for something malformed (bad URL, unknown option value, ...).
@@ -206,6 +207,7 @@ impl From<sqlx::migrate::MigrateError> for Error {
 
 /// The shape an error takes over IPC and in `--json` output.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ErrorPayload {
     pub code: String,
     pub message: String,

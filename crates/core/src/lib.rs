@@ -9,6 +9,7 @@ pub mod backup;
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod import;
 pub mod pgproc;
 pub mod pgtools;
 pub mod progress;
@@ -16,7 +17,7 @@ pub mod project;
 pub mod restore;
 pub mod secrets;
 
-pub use engine::{AddProject, Engine, EngineConfig};
+pub use engine::{AddProject, Engine, EngineConfig, UpdateProject};
 pub use error::{Error, ErrorKind, ErrorPayload, Result};
 
 /// "offsite 0.1.0", recorded in every manifest.

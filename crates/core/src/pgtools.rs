@@ -15,6 +15,7 @@ const EXE: &str = if cfg!(windows) { ".exe" } else { "" };
 
 /// One directory holding pg_dump and pg_restore of one version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PgTools {
     pub dir: PathBuf,
     /// Full first line of `pg_dump --version`.

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 /// What a job is doing right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Connecting,
@@ -47,6 +48,7 @@ impl Phase {
 
 /// One progress report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ProgressUpdate {
     pub job_id: String,
     pub phase: Phase,

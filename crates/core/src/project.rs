@@ -13,7 +13,8 @@ use std::time::Duration;
 use url::Url;
 
 /// TLS mode, with libpq's meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsMode {
     /// Never use TLS.
@@ -62,6 +63,7 @@ impl fmt::Display for TlsMode {
 
 /// Where a database is, without secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConnSpec {
     pub host: String,
     pub port: u16,

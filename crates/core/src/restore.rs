@@ -49,6 +49,7 @@ pub struct RestoreOptions {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RestorePlan {
     pub archive: PathBuf,
     pub backup_id: String,
@@ -83,6 +84,7 @@ pub struct RestorePlan {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TableCheck {
     pub schema: String,
     pub table: String,
@@ -92,10 +94,17 @@ pub struct TableCheck {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RestoreReport {
     pub plan: RestorePlan,
-    /// All tables hold the rows the manifest recorded.
+    /// All tables hold the rows the manifest recorded (vacuously true when none were recorded:
+    /// see `rows_not_recorded`).
     pub ok: bool,
+    /// Set when the backup recorded no row counts (an imported pg_dump file): says that nothing
+    /// was compared, so the restore is not validated. Absent when the counts were compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub rows_not_recorded: Option<String>,
     pub duration_ms: u64,
     pub tables: Vec<TableCheck>,
     pub safety_backup: Option<PathBuf>,
@@ -198,6 +207,12 @@ pub async fn plan(
             "{} table(s) in the target are not in the backup and will be kept",
             will_keep.len()
         ));
+    }
+    if manifest.tables.is_empty() && manifest.tables_note.is_some() {
+        warnings.push(
+            "row counts were not recorded in this backup: the restore cannot be validated by comparing them"
+                .into(),
+        );
     }
     if tools.major < manifest_dump_major(&manifest).unwrap_or(0) {
         warnings.push(format!(
@@ -379,9 +394,14 @@ pub async fn execute(
     reporter.phase(Phase::Validating, None);
     let tables = validate(target, &manifest.tables).await?;
     let ok = tables.iter().all(|t| t.ok);
+    let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
+    let rows_not_recorded = (!rows_recorded).then(|| {
+        "row counts not recorded: this backup holds no row counts to compare, so the restored data was not validated".to_string()
+    });
     Ok(RestoreReport {
         plan,
         ok,
+        rows_not_recorded,
         duration_ms: started.elapsed().as_millis() as u64,
         tables,
         safety_backup,

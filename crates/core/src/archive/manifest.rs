@@ -11,6 +11,7 @@ pub const DATABASE_MEMBER: &str = "database.dump";
 pub const GLOBALS_MEMBER: &str = "globals.sql";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum BackupType {
     Full,
@@ -32,6 +33,7 @@ impl BackupType {
 
 /// One member of the archive, as recorded at write time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MemberEntry {
     pub name: String,
     pub size: u64,
@@ -41,6 +43,7 @@ pub struct MemberEntry {
 
 /// Exact row count of one table, taken in the dump's own snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TableCount {
     pub schema: String,
     pub table: String,
@@ -49,6 +52,7 @@ pub struct TableCount {
 
 /// Versions of the tools that made the archive and of the server it came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Versions {
     /// "offsite 0.1.0"
     pub tool: String,
@@ -60,6 +64,7 @@ pub struct Versions {
 
 /// Where the data came from (never with credentials).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SourceInfo {
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -69,6 +74,7 @@ pub struct SourceInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Manifest {
     pub format_version: u32,
     pub backup_id: String,
@@ -95,6 +101,9 @@ pub struct Manifest {
     /// Whether roles could be read into globals.sql (and if not, why).
     #[serde(default)]
     pub globals_note: Option<String>,
+    /// Why `tables` is empty when row counts were not recorded (an imported pg_dump file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tables_note: Option<String>,
 }
 
 impl Manifest {

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 /// How `<archive>.sha256` compares with the archive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SidecarStatus {
     Match,
@@ -35,6 +36,7 @@ pub enum SidecarStatus {
 
 /// The check of one member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MemberCheck {
     pub name: String,
     /// From the manifest (0 for a member the manifest does not list).
@@ -53,6 +55,7 @@ pub struct MemberCheck {
 
 /// The result of [`verify`].
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct VerifyReport {
     pub archive: PathBuf,
     /// True when every member matches the manifest, the archive is structurally sound and the

@@ -25,6 +25,7 @@ pub(crate) fn manifest() -> Manifest {
         tables: Vec::new(),
         roles: Vec::new(),
         globals_note: None,
+        tables_note: None,
     }
 }
 

@@ -1,0 +1,837 @@
+//! Importing a file the user dropped or opened: an Offsite archive, a plain `pg_dump`
+//! custom-format file, or a project export (the DESIGN.md layout without a valid
+//! `metadata.json`, as a `.tar.gz` or a folder).
+//!
+//! [`inspect`] only reads (a tarball's `database.dump` is extracted into a private temporary
+//! folder to let `pg_restore -l` read its header). [`wrap_dump`] packs a dump into a proper
+//! Offsite archive. The engine ([`crate::Engine::import_as`]) ties them to a project, the catalog
+//! and a job, and undoes everything on failure.
+
+use crate::archive::{
+    self, ArchiveWriter, BackupType, Manifest, MemberEntry, SourceInfo, TableCount, Versions,
+    Written, DATABASE_MEMBER, FORMAT_VERSION, GLOBALS_MEMBER,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pgtools;
+use crate::progress::{Phase, Reporter};
+use crate::project::TlsMode;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+/// How much of a tarball's `database.dump` is extracted to read its header (`pg_restore -l`).
+const DUMP_HEAD: u64 = 64 << 20;
+
+/// Largest `globals.sql` taken from an export (it is held in memory).
+const MAX_GLOBALS: u64 = 64 << 20;
+
+/// The note an imported dump's manifest carries instead of row counts.
+pub const TABLES_NOT_RECORDED: &str =
+    "row counts were not recorded: this backup was imported from a pg_dump file, so a restore cannot compare them";
+
+/// What kind of file it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// An archive Offsite wrote (`metadata.json` first).
+    OffsiteArchive,
+    /// A plain `pg_dump -Fc` file.
+    PgDump,
+    /// A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`) as a
+    /// `.tar.gz` or a folder, without a valid `metadata.json`.
+    ProjectExport,
+}
+
+/// The header of a custom-format dump, as `pg_restore -l` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DumpHeader {
+    /// "Archive created at …" as printed.
+    pub created: Option<String>,
+    /// The same, as RFC 3339 UTC when the printed zone is UTC.
+    pub created_at: Option<String>,
+    pub database: Option<String>,
+    pub toc_entries: Option<u32>,
+    /// The custom format's version, e.g. "1.15-0".
+    pub dump_version: Option<String>,
+    /// "Dumped from database version", e.g. "15.8".
+    pub server_version: Option<String>,
+    /// "Dumped by pg_dump version", e.g. "15.8".
+    pub pg_dump_version: Option<String>,
+    /// Tables whose data the dump holds (TABLE DATA entries).
+    pub tables: Vec<String>,
+}
+
+/// What a dropped file holds, before anything is imported.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportPreview {
+    pub path: PathBuf,
+    pub kind: ImportKind,
+    /// Size of the file (of the folder's `database.dump` for a folder).
+    pub size: u64,
+    /// The archive's project, or the dump's database name.
+    pub project: Option<String>,
+    /// "database", "full", … (an imported dump becomes "database").
+    pub backup_type: String,
+    /// RFC 3339 when known.
+    pub created_at: Option<String>,
+    pub source: SourceInfo,
+    pub server_version: Option<String>,
+    pub pg_dump_version: Option<String>,
+    /// Tables with their recorded row counts (an Offsite archive), or the dump's tables with
+    /// `rows` 0 and `rows_recorded` false.
+    pub tables: Vec<TableCount>,
+    pub rows_recorded: bool,
+    /// An Offsite archive's members, or the export's files (size/SHA-256 empty when unknown).
+    pub members: Vec<MemberEntry>,
+    /// The dump's header (pg_dump files and exports).
+    pub dump: Option<DumpHeader>,
+    pub has_globals: bool,
+    /// Things worth saying before importing (parts that are not imported, …).
+    pub notes: Vec<String>,
+}
+
+/// Where an import goes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ImportInto {
+    /// A project in the catalog.
+    Existing { project: String },
+    /// A project created for the import (removed again if the import fails).
+    New {
+        name: String,
+        db_url: String,
+        tls: Option<TlsMode>,
+        password: Option<String>,
+        /// Where its backups go; `None`: the default folder.
+        backup_dir: Option<PathBuf>,
+    },
+}
+
+/// The error for anything that is not a recognised backup.
+pub fn unsupported(path: &Path, why: &str) -> Error {
+    Error::new(
+        ErrorKind::UnsupportedFormat,
+        format!(
+            "not a backup Offsite can read: {}: {why}",
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string())
+        ),
+    )
+    .with_hint(
+        "drop an Offsite archive (.tar.gz), a pg_dump custom-format file (pg_dump -Fc), or a project export (a .tar.gz or folder holding database.dump)",
+    )
+}
+
+/// Where the dump of a recognised non-Offsite source is.
+#[derive(Debug, Clone)]
+pub(crate) enum DumpSource {
+    /// A pg_dump file, or a folder's database.dump.
+    File(PathBuf),
+    /// A member of an export tarball; `root` is "" or "<top>/".
+    Tar { root: String },
+}
+
+/// What [`inspect`] found, with what the import needs.
+pub(crate) struct Inspected {
+    pub preview: ImportPreview,
+    pub dump: Option<DumpSource>,
+    /// A folder's globals.sql.
+    pub globals_file: Option<PathBuf>,
+}
+
+/// Recognise `path` and describe it. Reads only; a tarball's `database.dump` is extracted into a
+/// private temporary folder (removed before returning) for `pg_restore -l`.
+pub fn inspect(path: &Path, pg_bin: Option<&Path>) -> Result<ImportPreview> {
+    inspect_full(path, pg_bin).map(|i| i.preview)
+}
+
+pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
+    let md =
+        std::fs::metadata(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    if md.is_dir() {
+        return inspect_folder(path, pg_bin);
+    }
+    if !md.is_file() {
+        return Err(unsupported(path, "not a regular file"));
+    }
+    if md.len() == 0 {
+        return Err(unsupported(path, "the file is empty"));
+    }
+    let mut magic = [0u8; 5];
+    let n = {
+        let mut f =
+            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        read_upto(&mut f, &mut magic)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+    };
+    if n == 5 && &magic == b"PGDMP" {
+        let header = read_dump_header(path, pg_bin)?;
+        let preview = dump_preview(path, ImportKind::PgDump, md.len(), header, false, vec![]);
+        return Ok(Inspected {
+            preview,
+            dump: Some(DumpSource::File(path.to_path_buf())),
+            globals_file: None,
+        });
+    }
+    if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+        match archive::read_manifest(path) {
+            Ok(m) => {
+                return Ok(Inspected {
+                    preview: archive_preview(path, md.len(), m),
+                    dump: None,
+                    globals_file: None,
+                })
+            }
+            Err(e) if e.kind() == ErrorKind::UnsupportedFormat && !is_newer_format(&e) => {}
+            Err(e) => return Err(e),
+        }
+        return inspect_tarball(path, md.len(), pg_bin);
+    }
+    if looks_like_text(&magic[..n]) {
+        return Err(unsupported(
+            path,
+            "a text file (a plain SQL dump is not supported: make one with pg_dump -Fc)",
+        ));
+    }
+    Err(unsupported(path, "unknown file type"))
+}
+
+fn is_newer_format(e: &Error) -> bool {
+    e.message().contains("uses archive format")
+}
+
+fn looks_like_text(b: &[u8]) -> bool {
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace() || *c >= 0x80)
+}
+
+fn read_upto(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn archive_preview(path: &Path, size: u64, m: Manifest) -> ImportPreview {
+    let mut notes = Vec::new();
+    if let Some(n) = &m.tables_note {
+        notes.push(n.clone());
+    }
+    if let Some(n) = &m.globals_note {
+        notes.push(n.clone());
+    }
+    ImportPreview {
+        path: path.to_path_buf(),
+        kind: ImportKind::OffsiteArchive,
+        size,
+        project: Some(m.project.clone()),
+        backup_type: m.backup_type.as_str().to_string(),
+        created_at: Some(m.created_at.clone()),
+        server_version: m.versions.server.clone(),
+        pg_dump_version: m.versions.pg_dump.clone(),
+        rows_recorded: !m.tables.is_empty() || m.tables_note.is_none(),
+        has_globals: m.member(GLOBALS_MEMBER).is_some(),
+        source: m.source,
+        tables: m.tables,
+        members: m.members,
+        dump: None,
+        notes,
+    }
+}
+
+fn dump_preview(
+    path: &Path,
+    kind: ImportKind,
+    size: u64,
+    header: DumpHeader,
+    has_globals: bool,
+    members: Vec<MemberEntry>,
+) -> ImportPreview {
+    let tables = header
+        .tables
+        .iter()
+        .map(|t| {
+            let (schema, table) = t.split_once('.').unwrap_or(("", t));
+            TableCount {
+                schema: schema.to_string(),
+                table: table.to_string(),
+                rows: 0,
+            }
+        })
+        .collect();
+    ImportPreview {
+        path: path.to_path_buf(),
+        kind,
+        size,
+        project: header.database.clone(),
+        backup_type: BackupType::Database.as_str().to_string(),
+        created_at: header.created_at.clone(),
+        source: SourceInfo {
+            database: header.database.clone(),
+            ..Default::default()
+        },
+        server_version: header.server_version.clone(),
+        pg_dump_version: header.pg_dump_version.clone(),
+        tables,
+        rows_recorded: false,
+        members,
+        has_globals,
+        notes: vec![TABLES_NOT_RECORDED.to_string()],
+        dump: Some(header),
+    }
+}
+
+// ---- pg_restore -l ----------------------------------------------------------------------------
+
+/// Runs `pg_restore -l` (the newest one available) on a custom-format dump and parses its header.
+pub fn read_dump_header(dump: &Path, pg_bin: Option<&Path>) -> Result<DumpHeader> {
+    let tools = pgtools::newest(pg_bin)?;
+    let out = std::process::Command::new(tools.pg_restore())
+        .arg("--list")
+        .arg(dump)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::io("starting pg_restore", e))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let detail = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(Error::integrity(format!(
+            "pg_restore cannot read {}: {}",
+            dump.display(),
+            detail.trim()
+        ))
+        .with_hint(
+            "the dump is damaged, truncated, or newer than pg_restore; use another copy or install newer PostgreSQL client tools",
+        ));
+    }
+    Ok(parse_dump_list(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Parses `pg_restore -l` output.
+pub fn parse_dump_list(text: &str) -> DumpHeader {
+    let mut h = DumpHeader::default();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix(';') {
+            let rest = rest.trim();
+            if let Some(v) = rest.strip_prefix("Archive created at ") {
+                h.created = Some(v.trim().to_string());
+                h.created_at = parse_created(v.trim());
+            } else if let Some(v) = rest.strip_prefix("dbname: ") {
+                h.database = Some(v.trim().to_string());
+            } else if let Some(v) = rest.strip_prefix("TOC Entries: ") {
+                h.toc_entries = v.trim().parse().ok();
+            } else if let Some(v) = rest.strip_prefix("Dump Version: ") {
+                h.dump_version = Some(v.trim().to_string());
+            } else if let Some(v) = rest.strip_prefix("Dumped from database version: ") {
+                h.server_version = Some(v.trim().to_string());
+            } else if let Some(v) = rest.strip_prefix("Dumped by pg_dump version: ") {
+                h.pg_dump_version = Some(v.trim().to_string());
+            }
+            continue;
+        }
+        // "3320; 0 16386 TABLE DATA public t postgres"
+        if let Some(idx) = line.find(" TABLE DATA ") {
+            let mut parts = line[idx + " TABLE DATA ".len()..].split_whitespace();
+            if let (Some(schema), Some(table)) = (parts.next(), parts.next()) {
+                h.tables.push(format!("{schema}.{table}"));
+            }
+        }
+    }
+    h
+}
+
+/// "2026-11-21 10:15:00 UTC" → RFC 3339 (only for a UTC zone: other names are ambiguous).
+fn parse_created(s: &str) -> Option<String> {
+    let (dt, zone) = s.rsplit_once(' ')?;
+    if !matches!(zone, "UTC" | "GMT" | "Z" | "+00" | "UCT") {
+        return None;
+    }
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let t = time::PrimitiveDateTime::parse(dt, &f).ok()?.assume_utc();
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+// ---- project exports --------------------------------------------------------------------------
+
+fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
+    let dump = dir.join(DATABASE_MEMBER);
+    let md = match std::fs::symlink_metadata(&dump) {
+        Ok(md) if md.is_file() => md,
+        _ => {
+            return Err(unsupported(
+                dir,
+                "a folder without database.dump (not a project export)",
+            ))
+        }
+    };
+    check_pgdmp(&dump, dir)?;
+    let header = read_dump_header(&dump, pg_bin)?;
+    let globals = dir.join(GLOBALS_MEMBER);
+    let has_globals = std::fs::symlink_metadata(&globals)
+        .map(|m| m.is_file())
+        .unwrap_or(false);
+    let mut members = vec![entry(DATABASE_MEMBER, md.len())];
+    if has_globals {
+        members.push(entry(
+            GLOBALS_MEMBER,
+            std::fs::metadata(&globals).map(|m| m.len()).unwrap_or(0),
+        ));
+    }
+    let mut notes = Vec::new();
+    for part in ["storage", "config"] {
+        if dir.join(part).is_dir() {
+            notes.push(not_imported_note(part));
+        }
+    }
+    let mut preview = dump_preview(
+        dir,
+        ImportKind::ProjectExport,
+        md.len(),
+        header,
+        has_globals,
+        members,
+    );
+    preview.notes.extend(notes);
+    Ok(Inspected {
+        preview,
+        dump: Some(DumpSource::File(dump)),
+        globals_file: has_globals.then_some(globals),
+    })
+}
+
+fn not_imported_note(part: &str) -> String {
+    format!("{part}/ is in the export but is not imported (this release imports the database)")
+}
+
+fn entry(name: &str, size: u64) -> MemberEntry {
+    MemberEntry {
+        name: name.to_string(),
+        size,
+        sha256: String::new(),
+    }
+}
+
+fn check_pgdmp(dump: &Path, shown: &Path) -> Result<()> {
+    let mut magic = [0u8; 5];
+    let mut f =
+        File::open(dump).map_err(|e| Error::io(format!("opening {}", dump.display()), e))?;
+    let n = read_upto(&mut f, &mut magic)
+        .map_err(|e| Error::io(format!("reading {}", dump.display()), e))?;
+    if n < 5 || &magic != b"PGDMP" {
+        return Err(unsupported(
+            shown,
+            "its database.dump is not a pg_dump custom-format file",
+        ));
+    }
+    Ok(())
+}
+
+/// One regular file of an export tarball (name relative to the tarball, `./` stripped).
+struct TarFile {
+    name: String,
+    size: u64,
+}
+
+/// Reads every entry of a gzip-compressed tarball with the extraction rules of
+/// [`archive::extract_all`]: only regular files and folders with plain relative names; links,
+/// devices, absolute paths and `..` are [`ErrorKind::UnsafePath`] errors. Calls `each` for every
+/// regular file with a reader of its bytes.
+fn walk_tar(
+    path: &Path,
+    cancel: &CancellationToken,
+    mut each: impl FnMut(&TarFile, &mut dyn Read) -> Result<()>,
+) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+    let mut tar = tar::Archive::new(gz);
+    let damaged = |e: std::io::Error| {
+        Error::integrity(format!("{}: cannot read the tarball: {e}", path.display()))
+            .with_hint("the file is damaged or not a tar.gz; use another copy")
+    };
+    let entries = tar.entries().map_err(damaged)?;
+    let mut any = false;
+    for entry in entries {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let mut entry = entry.map_err(damaged)?;
+        any = true;
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let kind = entry.header().entry_type();
+        let name = raw.strip_prefix("./").unwrap_or(&raw).to_string();
+        if name.is_empty() && kind.is_dir() {
+            continue; // "./" itself
+        }
+        let is_dir = kind.is_dir();
+        if !(is_dir || kind.is_file()) {
+            return Err(archive::unsafe_member(
+                &raw,
+                "not a regular file or folder (link or device)",
+            ));
+        }
+        if let Err(why) = archive::check_member_name(&name, is_dir) {
+            return Err(archive::unsafe_member(&raw, &why));
+        }
+        if is_dir {
+            continue;
+        }
+        let size = entry.header().size().map_err(damaged)?;
+        each(&TarFile { name, size }, &mut entry)?;
+    }
+    if !any {
+        return Err(unsupported(path, "an empty tarball"));
+    }
+    Ok(())
+}
+
+/// The folder of the export inside the tarball ("" or "<top>/"), from its file names.
+fn export_root(names: &[String]) -> Option<String> {
+    if names.iter().any(|n| n == DATABASE_MEMBER) {
+        return Some(String::new());
+    }
+    names.iter().find_map(|n| {
+        let (top, rest) = n.split_once('/')?;
+        (rest == DATABASE_MEMBER).then(|| format!("{top}/"))
+    })
+}
+
+fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Inspected> {
+    let cancel = CancellationToken::new();
+    let mut files: Vec<(String, u64)> = Vec::new();
+    walk_tar(path, &cancel, |f, _| {
+        files.push((f.name.clone(), f.size));
+        Ok(())
+    })
+    .map_err(|e| {
+        if e.kind() == ErrorKind::Integrity {
+            unsupported(path, "a gzip file that is not a readable tar archive")
+        } else {
+            e
+        }
+    })?;
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let root = export_root(&names).ok_or_else(|| {
+        unsupported(
+            path,
+            "a tarball without database.dump (neither an Offsite archive nor a project export)",
+        )
+    })?;
+    // database.dump into a private temporary folder, for pg_restore -l. Its header and table of
+    // contents come first: the first 64 MiB are enough unless the TOC is huge (then all of it).
+    let member = format!("{root}{DATABASE_MEMBER}");
+    let member_size = files
+        .iter()
+        .find(|(n, _)| *n == member)
+        .map(|(_, s)| *s)
+        .unwrap_or(0);
+    let header = {
+        let tmp = tempfile::Builder::new()
+            .prefix("offsite-import-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a temporary folder", e))?;
+        let dump = tmp.path().join(DATABASE_MEMBER);
+        extract_member(path, &member, &dump, &cancel, Some(DUMP_HEAD))?;
+        check_pgdmp(&dump, path)?;
+        match read_dump_header(&dump, pg_bin) {
+            Err(e) if member_size > DUMP_HEAD && e.kind() == ErrorKind::Integrity => {
+                std::fs::remove_file(&dump)
+                    .map_err(|e| Error::io(format!("removing {}", dump.display()), e))?;
+                extract_member(path, &member, &dump, &cancel, None)?;
+                read_dump_header(&dump, pg_bin)?
+            }
+            r => r?,
+        }
+    };
+
+    let mut members = Vec::new();
+    let mut notes = Vec::new();
+    let mut has_globals = false;
+    for (n, s) in &files {
+        if let Some(rel) = n.strip_prefix(root.as_str()) {
+            if rel == DATABASE_MEMBER || rel == GLOBALS_MEMBER {
+                has_globals |= rel == GLOBALS_MEMBER;
+                members.push(entry(rel, *s));
+            }
+        }
+    }
+    for part in ["storage", "config"] {
+        let prefix = format!("{root}{part}/");
+        if names.iter().any(|n| n.starts_with(&prefix)) {
+            notes.push(not_imported_note(part));
+        }
+    }
+    let mut preview = dump_preview(
+        path,
+        ImportKind::ProjectExport,
+        size,
+        header,
+        has_globals,
+        members,
+    );
+    preview.notes.extend(notes);
+    Ok(Inspected {
+        preview,
+        dump: Some(DumpSource::Tar { root }),
+        globals_file: None,
+    })
+}
+
+/// Extracts one member of an export tarball (its first `limit` bytes when given) to `dest`
+/// (created new).
+fn extract_member(
+    path: &Path,
+    member: &str,
+    dest: &Path,
+    cancel: &CancellationToken,
+    limit: Option<u64>,
+) -> Result<()> {
+    let mut found = false;
+    walk_tar(path, cancel, |f, r| {
+        if f.name != member || found {
+            return Ok(());
+        }
+        found = true;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dest)
+            .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
+        match limit {
+            Some(n) => copy_with(&mut r.take(n), &mut out, cancel, None, member)?,
+            None => copy_with(r, &mut out, cancel, None, member)?,
+        };
+        out.sync_all()
+            .map_err(|e| Error::io(format!("writing {}", dest.display()), e))
+    })?;
+    if !found {
+        return Err(Error::not_found(format!(
+            "{} has no member {member}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn copy_with(
+    r: &mut dyn Read,
+    w: &mut dyn Write,
+    cancel: &CancellationToken,
+    reporter: Option<&Reporter>,
+    what: &str,
+) -> Result<u64> {
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::integrity(format!("reading {what}: {e}"))
+                    .with_hint("the file is damaged; use another copy"))
+            }
+        };
+        w.write_all(&buf[..n])
+            .map_err(|e| Error::io(format!("writing {what}"), e))?;
+        total += n as u64;
+        if let Some(rep) = reporter {
+            rep.advance(n as u64);
+        }
+    }
+}
+
+/// Reads a small member of an export tarball into memory.
+fn read_tar_member(
+    path: &Path,
+    member: &str,
+    cancel: &CancellationToken,
+) -> Result<Option<Vec<u8>>> {
+    let mut out = None;
+    walk_tar(path, cancel, |f, r| {
+        if f.name != member || out.is_some() {
+            return Ok(());
+        }
+        if f.size > MAX_GLOBALS {
+            return Err(Error::invalid(format!("{member} is larger than 64 MiB")));
+        }
+        let mut v = Vec::with_capacity(f.size as usize);
+        r.read_to_end(&mut v)
+            .map_err(|e| Error::integrity(format!("reading {member}: {e}")))?;
+        out = Some(v);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+// ---- wrapping a dump into an archive ----------------------------------------------------------
+
+/// Packs the dump of `inspected` (a pg_dump file or an export) into a new Offsite archive of
+/// `project` in `dest_dir`: `database.dump`, `globals.sql` when the export has one, and a manifest
+/// of type database with the dump header's versions and no row counts (see
+/// [`TABLES_NOT_RECORDED`]). On failure nothing of it is left in `dest_dir`.
+pub(crate) fn wrap_dump(
+    inspected: &Inspected,
+    project: &str,
+    dest_dir: &Path,
+    compression_level: u32,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Written> {
+    let preview = &inspected.preview;
+    let header = preview.dump.clone().unwrap_or_default();
+    let created = header
+        .created_at
+        .as_deref()
+        .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    let mut writer = {
+        let mut at = created;
+        loop {
+            let name = crate::backup::archive_file_name(project, at, BackupType::Database);
+            if !dest_dir.join(&name).exists() {
+                break ArchiveWriter::create(dest_dir, &name, compression_level)?;
+            }
+            at += time::Duration::seconds(1);
+        }
+    };
+    // Reading the dump in (the writer then reports its own packing).
+    reporter.phase(Phase::Packing, Some(preview.size));
+    let mut spool = writer.spool(DATABASE_MEMBER)?;
+    let mut globals: Option<Vec<u8>> = None;
+    match inspected.dump.as_ref() {
+        Some(DumpSource::File(p)) => {
+            let mut f =
+                File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
+            copy_with(&mut f, &mut spool, cancel, Some(reporter), DATABASE_MEMBER)?;
+            if let Some(g) = &inspected.globals_file {
+                let md = std::fs::metadata(g)
+                    .map_err(|e| Error::io(format!("reading {}", g.display()), e))?;
+                if md.len() > MAX_GLOBALS {
+                    return Err(Error::invalid(format!(
+                        "{} is larger than 64 MiB",
+                        g.display()
+                    )));
+                }
+                globals = Some(
+                    std::fs::read(g)
+                        .map_err(|e| Error::io(format!("reading {}", g.display()), e))?,
+                );
+            }
+        }
+        Some(DumpSource::Tar { root }) => {
+            let member = format!("{root}{DATABASE_MEMBER}");
+            let mut found = false;
+            walk_tar(&preview.path, cancel, |f, r| {
+                if f.name != member || found {
+                    return Ok(());
+                }
+                found = true;
+                copy_with(r, &mut spool, cancel, Some(reporter), DATABASE_MEMBER).map(|_| ())
+            })?;
+            if !found {
+                return Err(Error::integrity(format!(
+                    "{} no longer holds {member}",
+                    preview.path.display()
+                )));
+            }
+            if preview.has_globals {
+                globals =
+                    read_tar_member(&preview.path, &format!("{root}{GLOBALS_MEMBER}"), cancel)?;
+            }
+        }
+        None => return Err(Error::internal("not a dump to wrap")),
+    }
+    let spooled = spool.finish()?;
+    writer.add_spooled(spooled);
+    if let Some(g) = globals {
+        writer.add_bytes(GLOBALS_MEMBER, g);
+    }
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        backup_id: uuid::Uuid::new_v4().to_string(),
+        project: project.to_string(),
+        backup_type: BackupType::Database,
+        created_at: created
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("rfc3339"),
+        versions: Versions {
+            tool: crate::tool_version(),
+            server: header.server_version.clone(),
+            pg_dump: header
+                .pg_dump_version
+                .as_ref()
+                .map(|v| format!("pg_dump (PostgreSQL) {v}")),
+        },
+        source: SourceInfo {
+            database: header.database.clone(),
+            ..Default::default()
+        },
+        members: Vec::new(),
+        components: BTreeMap::new(),
+        tables: Vec::new(),
+        roles: Vec::new(),
+        globals_note: (!preview.has_globals).then(|| {
+            "roles and grants were not saved: the imported dump came without globals.sql"
+                .to_string()
+        }),
+        tables_note: Some(TABLES_NOT_RECORDED.to_string()),
+    };
+    writer.finish(manifest, reporter, cancel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_pg_restore_list() {
+        let text = ";\n; Archive created at 2026-11-21 01:50:07 UTC\n;     dbname: shop\n;     TOC Entries: 12\n;     Compression: none\n;     Dump Version: 1.15-0\n;     Format: CUSTOM\n;     Dumped from database version: 15.8\n;     Dumped by pg_dump version: 15.8\n;\n;\n; Selected TOC Entries:\n;\n215; 1259 16386 TABLE public t postgres\n3320; 0 16386 TABLE DATA public t postgres\n3321; 0 16390 TABLE DATA app orders alice\n";
+        let h = parse_dump_list(text);
+        assert_eq!(h.database.as_deref(), Some("shop"));
+        assert_eq!(h.toc_entries, Some(12));
+        assert_eq!(h.dump_version.as_deref(), Some("1.15-0"));
+        assert_eq!(h.server_version.as_deref(), Some("15.8"));
+        assert_eq!(h.pg_dump_version.as_deref(), Some("15.8"));
+        assert_eq!(h.created_at.as_deref(), Some("2026-11-21T01:50:07Z"));
+        assert_eq!(h.tables, vec!["public.t", "app.orders"]);
+        assert_eq!(parse_created("2026-11-21 01:50:07 CET"), None);
+    }
+
+    #[test]
+    fn export_roots() {
+        let n = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            export_root(&n(&["database.dump", "globals.sql"])),
+            Some("".into())
+        );
+        assert_eq!(export_root(&n(&["exp/database.dump"])), Some("exp/".into()));
+        assert_eq!(export_root(&n(&["a/b/database.dump", "x"])), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! The desktop integration of the real app (not of the mock-runtime tests): one instance, the
+//! tray, hiding the window to the tray on close, and notifications when jobs finish.
+//!
+//! Every part is optional at runtime: without a tray host or a notification service the app
+//! starts and works, and only logs a warning.
+
+use crate::jobs::{JobDone, JobRegistry};
+use crate::notify::{self, NOTIFICATIONS_SETTING, PROJECT_KEY, TRAY_NOTICE_SETTING};
+use crate::Shell;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tauri::{AppHandle, Manager, Runtime, Window, WindowEvent};
+use tauri_specta::Event;
+
+pub const MAIN_WINDOW: &str = "main";
+
+/// Asks the window to show a project (a click on a job's notification). Event name:
+/// `open-project`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type, tauri_specta::Event)]
+pub struct OpenProject {
+    /// The project's name.
+    pub project: String,
+}
+
+/// What the desktop integration knows at runtime. Managed state.
+#[derive(Default)]
+pub struct Desktop {
+    /// The tray icon exists: closing the window hides it instead of quitting.
+    tray: AtomicBool,
+    /// The tray notice was sent by this process (the setting may not be written yet).
+    notice_sent: AtomicBool,
+}
+
+/// Show, unminimize and focus the main window.
+pub fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// The plugins of the real app, to register before anything else: a second launch hands over
+/// to the running instance, which shows its window.
+pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            show_main_window(app)
+        }))
+        .plugin(tauri_plugin_notification::init())
+        .manage(Desktop::default())
+        .on_window_event(on_window_event)
+}
+
+/// Set up the tray, the job hooks and the notification clicks. Never fails: what cannot be set
+/// up is logged and left out.
+pub fn setup<R: Runtime>(app: &AppHandle<R>) {
+    match crate::tray::create(app) {
+        Ok(()) => app.state::<Desktop>().tray.store(true, Ordering::SeqCst),
+        Err(e) => eprintln!("warning: no tray icon ({e}); closing the window will quit Offsite"),
+    }
+
+    let handle = app.clone();
+    app.state::<JobRegistry>()
+        .on_finished(move |done| job_finished(&handle, done));
+
+    // A click on a job's notification opens the app on its project (Linux: as far as the
+    // notification server reports clicks; see the plugin's `on_action`).
+    if let Some(n) = app.try_state::<tauri_plugin_notification::Notification<R>>() {
+        let handle = app.clone();
+        let _ = n.on_action(move |action| {
+            if action.action_id() != "tap" {
+                return;
+            }
+            show_main_window(&handle);
+            let project = action
+                .notification()
+                .and_then(|n| n.extra().get(PROJECT_KEY))
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+            if let Some(project) = project {
+                let _ = OpenProject { project }.emit(&handle);
+            }
+        });
+    }
+}
+
+fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
+    let app = window.app_handle();
+    // Leaving the window (perhaps for the tray menu): its project lines catch up with projects
+    // added or removed meanwhile.
+    if let WindowEvent::Focused(false) = event {
+        crate::tray::refresh(app);
+        return;
+    }
+    let WindowEvent::CloseRequested { api, .. } = event else {
+        return;
+    };
+    let Some(desktop) = app.try_state::<Desktop>() else {
+        return;
+    };
+    if window.label() != MAIN_WINDOW || !desktop.tray.load(Ordering::SeqCst) {
+        return;
+    }
+    api.prevent_close();
+    if let Err(e) = window.hide() {
+        eprintln!("warning: could not hide the window: {e}");
+    }
+    crate::tray::refresh(app);
+    if !desktop.notice_sent.load(Ordering::SeqCst) {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move { tray_notice(&app).await });
+    }
+}
+
+/// The first time the window is hidden: say that Offsite keeps running in the tray, and
+/// remember that it was said.
+async fn tray_notice<R: Runtime>(app: &AppHandle<R>) {
+    let shell = app.state::<Shell>();
+    let Ok(engine) = shell.engine() else {
+        return;
+    };
+    let catalog = engine.catalog();
+    let shown = catalog.setting(TRAY_NOTICE_SETTING).await.ok().flatten();
+    let enabled = catalog.setting(NOTIFICATIONS_SETTING).await.ok().flatten();
+    if !notify::tray_notice_due(shown.as_deref(), enabled.as_deref()) {
+        return;
+    }
+    if app
+        .state::<Desktop>()
+        .notice_sent
+        .swap(true, Ordering::SeqCst)
+    {
+        return;
+    }
+    notify::send(app, &notify::tray_notice());
+    if let Err(e) = catalog.set_setting(TRAY_NOTICE_SETTING, "yes").await {
+        eprintln!("warning: could not save a setting: {e}");
+    }
+}
+
+/// After each job: refresh the tray, and notify when the user is not looking at the window.
+fn job_finished<R: Runtime>(app: &AppHandle<R>, done: &JobDone) {
+    crate::tray::refresh(app);
+    let (visible, focused) = match app.get_webview_window(MAIN_WINDOW) {
+        Some(w) => (
+            w.is_visible().unwrap_or(false),
+            w.is_focused().unwrap_or(false),
+        ),
+        None => (false, false),
+    };
+    let app = app.clone();
+    let text = notify::job_text(done);
+    tauri::async_runtime::spawn(async move {
+        let setting = match app.state::<Shell>().engine() {
+            Ok(engine) => engine
+                .catalog()
+                .setting(NOTIFICATIONS_SETTING)
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        if notify::should_notify(
+            notify::notifications_enabled(setting.as_deref()),
+            visible,
+            focused,
+        ) {
+            notify::send(&app, &text);
+        }
+    });
+}

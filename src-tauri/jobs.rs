@@ -1,0 +1,292 @@
+//! Long-running jobs of the desktop app: the registry of running jobs (id → cancellation token),
+//! the progress sink that turns engine reports into events, and the two job events.
+//!
+//! A job's id is made here ([`offsite_core::engine::new_job_id`]) and returned by the `start_*`
+//! command before the job runs; the engine records the job under that same id
+//! (`Engine::backup_as` etc.). So the UI subscribes to `job-progress` / `job-finished`, calls
+//! `start_backup`, and filters events by the returned id: every progress event of the job carries
+//! it, and `job-finished` is always emitted exactly once per started job, also when the job
+//! fails before it could begin (unknown project, another job running on it).
+
+use offsite_core::archive::reader::VerifyReport;
+use offsite_core::catalog::{BackupRecord, JobKind};
+use offsite_core::engine::{BackupOutcome, ImportOutcome, RestoreOutcome, VerifyOutcome};
+use offsite_core::progress::{Phase, Progress, ProgressUpdate};
+use offsite_core::restore::RestoreReport;
+use offsite_core::ErrorPayload;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event;
+use tokio_util::sync::CancellationToken;
+
+/// Progress of a running job (throttled by the engine: ≈ every 150 ms, the first and the last
+/// update always). Event name: `job-progress`.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
+pub struct JobProgress {
+    pub job_id: String,
+    pub phase: Phase,
+    /// Bytes processed so far in this phase.
+    pub bytes_done: u64,
+    /// Total bytes of this phase when known.
+    pub bytes_total: Option<u64>,
+    pub bytes_per_sec: f64,
+    /// The last progress update of the job (`job-finished` follows).
+    pub finished: bool,
+}
+
+impl From<&ProgressUpdate> for JobProgress {
+    fn from(u: &ProgressUpdate) -> Self {
+        JobProgress {
+            job_id: u.job_id.clone(),
+            phase: u.phase,
+            bytes_done: u.bytes_done,
+            bytes_total: u.bytes_total,
+            bytes_per_sec: u.bytes_per_sec,
+            finished: u.finished,
+        }
+    }
+}
+
+/// What a successful job produced.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobResult {
+    /// The archive the backup wrote, as the catalog records it.
+    Backup { backup: BackupRecord },
+    /// `report.ok` says whether the archive is intact (a corrupt archive is a successful
+    /// verification with `ok: false`).
+    Verify {
+        backup_id: Option<String>,
+        report: VerifyReport,
+    },
+    /// `report.ok`: every table holds the rows the backup recorded.
+    Restore { report: RestoreReport },
+}
+
+/// A job ended. Emitted exactly once per job started by a `start_*` command. Event name:
+/// `job-finished`.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct JobFinished {
+    pub job_id: String,
+    pub kind: JobKind,
+    /// True when the job succeeded; then `result` is set, else `error` (code `cancelled` when the
+    /// user cancelled it).
+    pub ok: bool,
+    pub error: Option<ErrorPayload>,
+    pub result: Option<JobResult>,
+}
+
+impl From<BackupOutcome> for JobResult {
+    fn from(o: BackupOutcome) -> Self {
+        JobResult::Backup { backup: o.backup }
+    }
+}
+impl From<VerifyOutcome> for JobResult {
+    fn from(o: VerifyOutcome) -> Self {
+        JobResult::Verify {
+            backup_id: o.backup_id,
+            report: o.report,
+        }
+    }
+}
+/// An import's result is the backup it registered (`kind: "backup"` inside a job of kind
+/// `import`); its `project_id` names the project, which `list_projects` then shows.
+impl From<ImportOutcome> for JobResult {
+    fn from(o: ImportOutcome) -> Self {
+        JobResult::Backup { backup: o.backup }
+    }
+}
+impl From<RestoreOutcome> for JobResult {
+    fn from(o: RestoreOutcome) -> Self {
+        JobResult::Restore { report: o.report }
+    }
+}
+
+/// What a job was about, for the shell's own uses of a finished job (tray, notifications).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobSubject {
+    /// The project the job is about, when known before it runs (the project backed up, the
+    /// project restored into).
+    pub project: Option<String>,
+    /// What it worked on, for people: the project's name, the archive's file name, the target
+    /// database.
+    pub label: String,
+}
+
+/// A finished job as the shell's hooks see it: the event that was emitted, what the job was
+/// about, and how long it ran.
+#[derive(Debug, Clone)]
+pub struct JobDone {
+    pub finished: JobFinished,
+    pub subject: JobSubject,
+    pub duration: Duration,
+}
+
+type FinishedHook = Arc<dyn Fn(&JobDone) + Send + Sync>;
+
+/// The jobs this app runs: id → cancellation token; and who wants to know when one finishes.
+/// Managed state.
+#[derive(Default)]
+pub struct JobRegistry {
+    running: Mutex<HashMap<String, CancellationToken>>,
+    on_finished: Mutex<Vec<FinishedHook>>,
+}
+
+impl JobRegistry {
+    /// Call `hook` after each job's `job-finished` event (on a background task; keep it short).
+    pub fn on_finished(&self, hook: impl Fn(&JobDone) + Send + Sync + 'static) {
+        self.on_finished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Arc::new(hook));
+    }
+
+    fn finished(&self, done: &JobDone) {
+        let hooks = self
+            .on_finished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for hook in hooks {
+            // A failing hook (tray, notification) must never take the job's bookkeeping down.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(done))).is_err() {
+                eprintln!("warning: a job-finished hook panicked");
+            }
+        }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new job id with its token, registered until [`JobRegistry::remove`].
+    pub fn register(&self) -> (String, CancellationToken) {
+        let id = offsite_core::engine::new_job_id();
+        let token = CancellationToken::new();
+        self.map().insert(id.clone(), token.clone());
+        (id, token)
+    }
+
+    /// Ask a running job to stop. False when this app runs no such job (any more).
+    pub fn cancel(&self, job_id: &str) -> bool {
+        match self.map().get(job_id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn remove(&self, job_id: &str) {
+        self.map().remove(job_id);
+    }
+
+    /// Ask every running job to stop (quitting the app); returns how many were asked.
+    pub fn cancel_all(&self) -> usize {
+        let map = self.map();
+        for token in map.values() {
+            token.cancel();
+        }
+        map.len()
+    }
+
+    /// How many jobs are running (until their `job-finished`).
+    pub fn running(&self) -> usize {
+        self.map().len()
+    }
+}
+
+/// The engine's progress sink: each report becomes a `job-progress` event.
+pub struct EventProgress<R: Runtime> {
+    app: AppHandle<R>,
+}
+
+impl<R: Runtime> EventProgress<R> {
+    pub fn new(app: AppHandle<R>) -> Self {
+        EventProgress { app }
+    }
+}
+
+impl<R: Runtime> Progress for EventProgress<R> {
+    fn report(&self, update: &ProgressUpdate) {
+        // A window that went away cannot receive it; the job goes on.
+        let _ = JobProgress::from(update).emit(&self.app);
+    }
+}
+
+/// Run a job in the background: `work` gets the job id and its token; when it ends,
+/// `job-finished` is emitted, the job leaves the registry and the registry's finished hooks run.
+pub fn spawn_job<R, T, F, Fut>(
+    app: AppHandle<R>,
+    registry: &JobRegistry,
+    kind: JobKind,
+    subject: JobSubject,
+    work: F,
+) -> String
+where
+    R: Runtime,
+    T: Into<JobResult> + Send + 'static,
+    F: FnOnce(String, CancellationToken) -> Fut + Send + 'static,
+    Fut: Future<Output = offsite_core::Result<T>> + Send + 'static,
+{
+    use tauri::Manager;
+    let (job_id, token) = registry.register();
+    let id = job_id.clone();
+    let started = Instant::now();
+    tauri::async_runtime::spawn(async move {
+        // In a task of its own, so even a panic ends the job with `job-finished`.
+        let result = match tauri::async_runtime::spawn(work(id.clone(), token)).await {
+            Ok(result) => result,
+            Err(e) => Err(offsite_core::Error::internal(format!(
+                "the job stopped unexpectedly: {e}"
+            ))),
+        };
+        let finished = match result {
+            Ok(v) => JobFinished {
+                job_id: id.clone(),
+                kind,
+                ok: true,
+                error: None,
+                result: Some(v.into()),
+            },
+            Err(e) => JobFinished {
+                job_id: id.clone(),
+                kind,
+                ok: false,
+                error: Some(ErrorPayload::from(&e)),
+                result: None,
+            },
+        };
+        let registry = app.state::<JobRegistry>();
+        registry.remove(&id);
+        let _ = finished.emit(&app);
+        registry.finished(&JobDone {
+            finished,
+            subject,
+            duration: started.elapsed(),
+        });
+    });
+    job_id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancel_all_asks_every_running_job_to_stop() {
+        let registry = JobRegistry::default();
+        let (a, token_a) = registry.register();
+        let (_b, token_b) = registry.register();
+        assert_eq!(registry.running(), 2);
+        assert_eq!(registry.cancel_all(), 2);
+        assert!(token_a.is_cancelled() && token_b.is_cancelled());
+        registry.remove(&a);
+        assert_eq!(registry.running(), 1);
+    }
+}

@@ -1,0 +1,417 @@
+//! Desktop notifications: what a finished job says (pure, tested), the settings that govern it,
+//! and sending through tauri-plugin-notification.
+//!
+//! Notifications are sent from Rust only; the UI needs no notification permission. Without a
+//! notification service (no `org.freedesktop.Notifications` on the session bus) the plugin drops
+//! the notification on its background task: nothing breaks.
+
+use crate::jobs::{JobDone, JobResult};
+use offsite_core::catalog::JobKind;
+use std::time::Duration;
+use tauri::{AppHandle, Manager, Runtime};
+
+/// Catalog setting: `"off"` turns job notifications off (default on).
+pub const NOTIFICATIONS_SETTING: &str = "desktop.notifications";
+/// Catalog setting: set once the "keeps running in the tray" notice was shown.
+pub const TRAY_NOTICE_SETTING: &str = "desktop.tray_notice_shown";
+/// The key of a notification's extra payload naming its project (a click opens it).
+pub const PROJECT_KEY: &str = "project";
+
+/// Whether job notifications are on, from the setting's stored value (absent: on).
+pub fn notifications_enabled(value: Option<&str>) -> bool {
+    !matches!(
+        value.map(|v| v.trim().to_ascii_lowercase()).as_deref(),
+        Some("off" | "false" | "0" | "no")
+    )
+}
+
+/// The stored value of the notifications setting.
+pub fn setting_value(enabled: bool) -> &'static str {
+    if enabled {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// When the window is hidden to the tray: whether to say now that Offsite keeps running there.
+/// Once only (`notice_shown` is the stored [`TRAY_NOTICE_SETTING`]), and not when the user
+/// turned notifications off (then it is not recorded as said either).
+pub fn tray_notice_due(notice_shown: Option<&str>, notifications: Option<&str>) -> bool {
+    notice_shown.is_none() && notifications_enabled(notifications)
+}
+
+/// A finished job is worth a notification when they are on and the user is not looking at the
+/// window (hidden, minimized or another window focused).
+pub fn should_notify(enabled: bool, window_visible: bool, window_focused: bool) -> bool {
+    enabled && !(window_visible && window_focused)
+}
+
+/// What a notification says, and the project a click on it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationText {
+    pub title: String,
+    pub body: String,
+    pub project: Option<String>,
+}
+
+/// The notice shown the first time the window is hidden to the tray.
+pub fn tray_notice() -> NotificationText {
+    NotificationText {
+        title: "Offsite keeps running in the tray".into(),
+        body: "Backups go on while the window is closed. Open Offsite again from its tray icon \
+               (or by launching it again); quit from the tray menu."
+            .into(),
+        project: None,
+    }
+}
+
+/// "12.3 MB", "512 bytes" (decimal units).
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return if bytes == 1 {
+            "1 byte".into()
+        } else {
+            format!("{bytes} bytes")
+        };
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 999.95 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// "less than a second", "42 s", "3 min 5 s", "1 h 2 min".
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0 => "less than a second".into(),
+        1..=59 => format!("{secs} s"),
+        60..=3599 => match secs % 60 {
+            0 => format!("{} min", secs / 60),
+            s => format!("{} min {s} s", secs / 60),
+        },
+        _ => match (secs % 3600) / 60 {
+            0 => format!("{} h", secs / 3600),
+            m => format!("{} h {m} min", secs / 3600),
+        },
+    }
+}
+
+fn what(kind: JobKind, label: &str) -> String {
+    match kind {
+        JobKind::Backup => format!("Backup of {label}"),
+        JobKind::Verify => format!("Verification of {label}"),
+        JobKind::Restore => format!("Restore into {label}"),
+        JobKind::Import => format!("Import of {label}"),
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// What the notification of a finished job says: what finished and how (size and duration; or
+/// the failure's message and hint).
+pub fn job_text(done: &JobDone) -> NotificationText {
+    let f = &done.finished;
+    let what = what(f.kind, &done.subject.label);
+    let took = human_duration(done.duration);
+    let mut project = done.subject.project.clone();
+    let (title, body) = match (&f.result, &f.error) {
+        (Some(JobResult::Backup { backup }), _) => (
+            format!("{what} finished"),
+            format!(
+                "{} in {took} · {}",
+                human_size(backup.size),
+                file_name(&backup.path)
+            ),
+        ),
+        (Some(JobResult::Verify { report, .. }), _) => {
+            if project.is_none() {
+                project = report.manifest.as_ref().map(|m| m.project.clone());
+            }
+            if report.ok {
+                (
+                    format!("{what}: the archive is intact"),
+                    format!("{} checked in {took}", human_size(report.bytes_verified)),
+                )
+            } else {
+                let problem = report
+                    .problems
+                    .first()
+                    .cloned()
+                    .or_else(|| report.first_bad.as_ref().map(|m| format!("{m} is damaged")))
+                    .unwrap_or_else(|| "the archive does not match its checksums".into());
+                (
+                    format!("{what}: the archive is damaged"),
+                    format!("{problem}\nDo not rely on this copy; take a new backup."),
+                )
+            }
+        }
+        (Some(JobResult::Restore { report }), _) => {
+            let tables = report.tables.len();
+            if report.rows_not_recorded.is_some() {
+                (
+                    format!("{what} finished"),
+                    format!("Restored in {took}; the backup recorded no row counts, so they were not compared"),
+                )
+            } else if report.ok {
+                (
+                    format!("{what} finished"),
+                    format!(
+                        "{tables} table{} restored, row counts match the backup; took {took}",
+                        if tables == 1 { "" } else { "s" }
+                    ),
+                )
+            } else {
+                let bad = report.tables.iter().filter(|t| !t.ok).count();
+                (
+                    format!("{what}: row counts differ"),
+                    format!("{bad} of {tables} tables do not hold the rows the backup recorded"),
+                )
+            }
+        }
+        (None, Some(e)) if e.code == "cancelled" => (
+            format!("{what} cancelled"),
+            format!("Stopped after {took}; nothing partial was kept."),
+        ),
+        (None, Some(e)) => (
+            format!("{what} failed"),
+            match &e.hint {
+                Some(hint) if !hint.is_empty() => format!("{}\n{hint}", e.message),
+                _ => e.message.clone(),
+            },
+        ),
+        (None, None) => (format!("{what} ended"), format!("Took {took}.")),
+    };
+    NotificationText {
+        title,
+        body,
+        project,
+    }
+}
+
+/// Show `text` as a desktop notification. Never fails: without the plugin or a notification
+/// service it only logs.
+pub fn send<R: Runtime>(app: &AppHandle<R>, text: &NotificationText) {
+    use tauri_plugin_notification::NotificationExt;
+    if app
+        .try_state::<tauri_plugin_notification::Notification<R>>()
+        .is_none()
+    {
+        return;
+    }
+    let mut builder = app
+        .notification()
+        .builder()
+        .title(&text.title)
+        .body(&text.body);
+    if let Some(project) = &text.project {
+        builder = builder.extra(PROJECT_KEY, project);
+    }
+    if let Err(e) = builder.show() {
+        eprintln!("warning: could not show a notification: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::{JobFinished, JobSubject};
+    use offsite_core::archive::reader::{SidecarStatus, VerifyReport};
+    use offsite_core::catalog::BackupRecord;
+    use offsite_core::ErrorPayload;
+
+    fn done(kind: JobKind, result: Option<JobResult>, error: Option<ErrorPayload>) -> JobDone {
+        JobDone {
+            finished: JobFinished {
+                job_id: "job-1".into(),
+                kind,
+                ok: result.is_some(),
+                error,
+                result,
+            },
+            subject: JobSubject {
+                project: Some("shop".into()),
+                label: "shop".into(),
+            },
+            duration: Duration::from_secs(185),
+        }
+    }
+
+    fn backup(size: u64) -> JobResult {
+        JobResult::Backup {
+            backup: BackupRecord {
+                id: "b1".into(),
+                project_id: "p1".into(),
+                path: "/home/me/backups/shop/shop_20240501_100000_database.tar.gz".into(),
+                size,
+                sha256: "0".repeat(64),
+                backup_type: "database".into(),
+                created_at: "2024-05-01T10:00:00.000Z".into(),
+                verified_at: None,
+                status: "unverified".into(),
+                verify_problem: None,
+                manifest_json: None,
+                job_id: Some("job-1".into()),
+            },
+        }
+    }
+
+    fn error(code: &str, message: &str, hint: Option<&str>) -> ErrorPayload {
+        ErrorPayload {
+            code: code.into(),
+            message: message.into(),
+            hint: hint.map(Into::into),
+            retryable: false,
+        }
+    }
+
+    #[test]
+    fn a_finished_backup_says_project_size_duration_and_file() {
+        let text = job_text(&done(JobKind::Backup, Some(backup(12_345_678)), None));
+        assert_eq!(text.title, "Backup of shop finished");
+        assert_eq!(
+            text.body,
+            "12.3 MB in 3 min 5 s · shop_20240501_100000_database.tar.gz"
+        );
+        assert_eq!(text.project.as_deref(), Some("shop"));
+    }
+
+    #[test]
+    fn a_failed_job_says_the_message_and_the_hint() {
+        let e = error(
+            "auth_failed",
+            "password authentication failed for user \"app\"",
+            Some("check the project's password"),
+        );
+        let text = job_text(&done(JobKind::Backup, None, Some(e)));
+        assert_eq!(text.title, "Backup of shop failed");
+        assert_eq!(
+            text.body,
+            "password authentication failed for user \"app\"\ncheck the project's password"
+        );
+        assert_eq!(text.project.as_deref(), Some("shop"));
+
+        let no_hint = job_text(&done(
+            JobKind::Restore,
+            None,
+            Some(error("internal", "boom", None)),
+        ));
+        assert_eq!(no_hint.title, "Restore into shop failed");
+        assert_eq!(no_hint.body, "boom");
+    }
+
+    #[test]
+    fn a_cancelled_job_says_so_not_failed() {
+        let text = job_text(&done(
+            JobKind::Backup,
+            None,
+            Some(error("cancelled", "the job was cancelled", None)),
+        ));
+        assert_eq!(text.title, "Backup of shop cancelled");
+        assert_eq!(
+            text.body,
+            "Stopped after 3 min 5 s; nothing partial was kept."
+        );
+    }
+
+    #[test]
+    fn a_verification_says_intact_or_damaged() {
+        let mut report = VerifyReport {
+            archive: "/b/shop.tar.gz".into(),
+            ok: true,
+            file_sha256: "0".repeat(64),
+            sidecar: SidecarStatus::Match,
+            members: Vec::new(),
+            first_bad: None,
+            bytes_verified: 2_500_000_000,
+            problems: Vec::new(),
+            manifest: None,
+        };
+        let mut d = done(
+            JobKind::Verify,
+            Some(JobResult::Verify {
+                backup_id: None,
+                report: report.clone(),
+            }),
+            None,
+        );
+        d.subject = JobSubject {
+            project: None,
+            label: "shop.tar.gz".into(),
+        };
+        let text = job_text(&d);
+        assert_eq!(
+            text.title,
+            "Verification of shop.tar.gz: the archive is intact"
+        );
+        assert_eq!(text.body, "2.5 GB checked in 3 min 5 s");
+        assert_eq!(text.project, None);
+
+        report.ok = false;
+        report.first_bad = Some("database.dump".into());
+        d.finished.result = Some(JobResult::Verify {
+            backup_id: None,
+            report,
+        });
+        let text = job_text(&d);
+        assert_eq!(
+            text.title,
+            "Verification of shop.tar.gz: the archive is damaged"
+        );
+        assert!(
+            text.body.starts_with("database.dump is damaged\n"),
+            "{}",
+            text.body
+        );
+    }
+
+    #[test]
+    fn sizes_and_durations_read_well() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(1_000), "1.0 kB");
+        assert_eq!(human_size(999_999), "1.0 MB");
+        assert_eq!(human_size(3_400_000_000_000), "3.4 TB");
+        assert_eq!(
+            human_duration(Duration::from_millis(300)),
+            "less than a second"
+        );
+        assert_eq!(human_duration(Duration::from_secs(42)), "42 s");
+        assert_eq!(human_duration(Duration::from_secs(120)), "2 min");
+        assert_eq!(human_duration(Duration::from_secs(3_720)), "1 h 2 min");
+        assert_eq!(human_duration(Duration::from_secs(7_200)), "2 h");
+    }
+
+    #[test]
+    fn notifications_default_on_and_the_setting_turns_them_off() {
+        assert!(notifications_enabled(None));
+        assert!(notifications_enabled(Some("on")));
+        assert!(!notifications_enabled(Some("off")));
+        assert!(!notifications_enabled(Some(" OFF ")));
+        assert!(!notifications_enabled(Some("false")));
+        assert!(notifications_enabled(Some(setting_value(true))));
+        assert!(!notifications_enabled(Some(setting_value(false))));
+        // Only when the user is not looking at the window.
+        assert!(should_notify(true, false, false));
+        assert!(should_notify(true, true, false));
+        assert!(!should_notify(true, true, true));
+        assert!(!should_notify(false, false, false));
+    }
+
+    #[test]
+    fn the_tray_notice_is_due_once_and_not_when_notifications_are_off() {
+        assert!(tray_notice_due(None, None));
+        assert!(tray_notice_due(None, Some("on")));
+        assert!(!tray_notice_due(Some("yes"), None));
+        assert!(!tray_notice_due(None, Some("off")));
+        assert!(tray_notice().title.contains("tray"));
+    }
+}

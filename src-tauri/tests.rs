@@ -1,0 +1,575 @@
+//! The commands through Tauri's mock runtime (real IPC: argument parsing, state, serialization),
+//! on a temporary data folder with an in-memory secret store; and the bindings' freshness.
+
+use super::*;
+use offsite_core::secrets::{project_password_key, MemoryStore, SecretStore};
+use serde_json::{json, Value};
+use std::sync::mpsc;
+use std::time::Duration;
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
+use tauri::{Listener, Manager, WebviewWindow};
+
+struct TestApp {
+    _app: tauri::App<MockRuntime>,
+    webview: WebviewWindow<MockRuntime>,
+    secrets: Arc<MemoryStore>,
+    data_dir: tempfile::TempDir,
+}
+
+fn test_app() -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::new());
+    let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig {
+        data_dir: Some(data_dir.path().to_path_buf()),
+        secrets: secrets.clone(),
+        pg_bin: None,
+    }))
+    .unwrap();
+    let app = build_app(
+        mock_builder(),
+        specta_builder!(MockRuntime),
+        Ok(engine),
+        mock_context(noop_assets()),
+    )
+    .unwrap();
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    TestApp {
+        _app: app,
+        webview,
+        secrets,
+        data_dir,
+    }
+}
+
+/// Invoke `cmd` with `args` as the UI would; Ok(response) or Err(error value).
+fn invoke(t: &TestApp, cmd: &str, args: Value) -> Result<Value, Value> {
+    tauri::test::get_ipc_response(
+        &t.webview,
+        tauri::webview::InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            // The app's own origin (a remote origin may call no app command).
+            url: if cfg!(windows) {
+                "http://tauri.localhost"
+            } else {
+                "tauri://localhost"
+            }
+            .parse()
+            .unwrap(),
+            body: tauri::ipc::InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: tauri::test::INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn app_info_names_the_app_and_its_data_folder() {
+    let t = test_app();
+    let info = invoke(&t, "app_info", json!({})).unwrap();
+    assert_eq!(info["engine"], json!(offsite_core::tool_version()));
+    assert_eq!(info["version"], json!(env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        info["data_dir"],
+        json!(t.data_dir.path().display().to_string())
+    );
+    assert!(info["name"].is_string());
+}
+
+#[test]
+fn add_project_then_list_projects_never_returns_the_password() {
+    let t = test_app();
+    let secret = "s3cret-Pa55word";
+    let added = invoke(
+        &t,
+        "add_project",
+        json!({ "request": {
+            "name": "shop",
+            "connection": { "url": format!("postgres://app:{secret}@db.example.com:6543/shop") },
+            "tls": "require",
+            "password": null,
+            "backup_dir": null,
+        }}),
+    )
+    .unwrap();
+    assert_eq!(added["project"]["name"], "shop");
+    assert_eq!(added["project"]["tls_mode"], "require");
+    assert_eq!(added["last_backup"], Value::Null);
+    // The URL's password went to the secret store, and was stripped from what is stored.
+    assert_eq!(
+        t.secrets
+            .get(&project_password_key("shop"))
+            .unwrap()
+            .as_deref(),
+        Some(secret)
+    );
+
+    let by_fields = invoke(
+        &t,
+        "add_project",
+        json!({ "request": {
+            "name": "blog",
+            "connection": { "fields": { "host": "localhost", "port": null, "user": "postgres", "database": "blog" } },
+            "tls": null,
+            "password": "another-secret",
+            "backup_dir": null,
+        }}),
+    )
+    .unwrap();
+    assert_eq!(
+        by_fields["project"]["db_url"],
+        "postgres://postgres@localhost:5432/blog"
+    );
+
+    let list = invoke(&t, "list_projects", json!({})).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["project"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"shop") && names.contains(&"blog"));
+    let text = list.to_string();
+    assert!(
+        !text.contains(secret) && !text.contains("another-secret"),
+        "{text}"
+    );
+    assert!(!text.contains("password"), "{text}");
+    let shop = &list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["project"]["name"] == "shop")
+        .unwrap()["project"];
+    assert_eq!(
+        shop["db_url"],
+        "postgres://app@db.example.com:6543/shop?sslmode=require"
+    );
+
+    // Renaming onto another project's name is refused and touches no password.
+    let e = invoke(&t, "update_project", json!({ "name": "shop", "changes": { "name": "blog", "connection": null, "tls": null, "password": null, "backup_dir": null } })).unwrap_err();
+    assert_eq!(e["code"], "already_exists", "{e}");
+    assert_eq!(
+        t.secrets
+            .get(&project_password_key("blog"))
+            .unwrap()
+            .as_deref(),
+        Some("another-secret")
+    );
+
+    // Rename: the password moves along; remove: it goes.
+    let renamed = invoke(&t, "update_project", json!({ "name": "shop", "changes": { "name": "store", "connection": null, "tls": null, "password": null, "backup_dir": null } })).unwrap();
+    assert_eq!(renamed["project"]["name"], "store");
+    assert_eq!(
+        t.secrets
+            .get(&project_password_key("store"))
+            .unwrap()
+            .as_deref(),
+        Some(secret)
+    );
+    assert_eq!(t.secrets.get(&project_password_key("shop")).unwrap(), None);
+    invoke(&t, "remove_project", json!({ "name": "store" })).unwrap();
+    assert_eq!(t.secrets.get(&project_password_key("store")).unwrap(), None);
+    assert_eq!(
+        invoke(&t, "list_projects", json!({}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn engine_errors_arrive_as_code_message_hint() {
+    let t = test_app();
+    let e = invoke(&t, "get_project", json!({ "name": "nope" })).unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("nope"), "{e}");
+    assert!(e["hint"].is_string(), "{e}");
+    assert_eq!(e["retryable"], false);
+
+    let e = invoke(&t, "add_project", json!({ "request": {
+        "name": "x", "connection": { "url": "mysql://x@y/z" }, "tls": null, "password": "pw", "backup_dir": null,
+    }}))
+    .unwrap_err();
+    assert_eq!(e["code"], "invalid_input", "{e}");
+    assert!(!e.to_string().contains("\"pw\""), "{e}");
+}
+
+#[test]
+fn a_job_id_comes_back_at_once_and_job_finished_follows() {
+    let t = test_app();
+    let (tx, rx) = mpsc::channel::<Value>();
+    t.webview.listen_any("job-finished", move |event| {
+        tx.send(serde_json::from_str(event.payload()).unwrap())
+            .unwrap();
+    });
+    let missing = t.data_dir.path().join("missing.tar.gz");
+    let job_id = invoke(
+        &t,
+        "start_verify",
+        json!({ "path": missing.display().to_string() }),
+    )
+    .unwrap();
+    let job_id = job_id.as_str().unwrap().to_string();
+    assert!(!job_id.is_empty());
+    let finished = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(finished["job_id"], json!(job_id));
+    assert_eq!(finished["kind"], "verify");
+    assert_eq!(finished["ok"], false);
+    assert_eq!(finished["error"]["code"], "not_found", "{finished}");
+    // The engine recorded the job under the same id.
+    let jobs = invoke(&t, "list_jobs", json!({ "project": null, "limit": null })).unwrap();
+    assert_eq!(jobs[0]["id"], json!(job_id), "{jobs}");
+    assert_eq!(jobs[0]["state"], "failed");
+    // It is no longer running: cancelling it is a no-op.
+    assert_eq!(
+        invoke(&t, "cancel_job", json!({ "jobId": job_id })).unwrap(),
+        json!(false)
+    );
+}
+
+#[test]
+fn finished_hooks_see_the_job_with_its_project_and_how_long_it_took() {
+    let t = test_app();
+    let (tx, rx) = mpsc::channel::<JobDone>();
+    let tx = std::sync::Mutex::new(tx);
+    t._app
+        .state::<JobRegistry>()
+        .on_finished(move |done| tx.lock().unwrap().send(done.clone()).unwrap());
+    let job_id = invoke(&t, "start_backup", json!({ "project": "nope" })).unwrap();
+    let done = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(json!(done.finished.job_id), job_id);
+    assert!(!done.finished.ok);
+    assert_eq!(done.subject.project.as_deref(), Some("nope"));
+    let text = crate::notify::job_text(&done);
+    assert_eq!(text.title, "Backup of nope failed");
+    assert!(text.body.contains("nope"), "{}", text.body);
+    assert_eq!(text.project.as_deref(), Some("nope"));
+}
+
+#[test]
+fn desktop_settings_default_to_notifications_on_and_are_saved() {
+    let t = test_app();
+    let got = invoke(&t, "get_desktop_settings", json!({})).unwrap();
+    assert_eq!(got, json!({ "notifications": true }));
+    let saved = invoke(
+        &t,
+        "set_desktop_settings",
+        json!({ "settings": { "notifications": false } }),
+    )
+    .unwrap();
+    assert_eq!(saved, json!({ "notifications": false }));
+    assert_eq!(
+        invoke(&t, "get_desktop_settings", json!({})).unwrap(),
+        json!({ "notifications": false })
+    );
+}
+
+/// The committed `ui/src/bindings.ts` must be what the commands and events generate now.
+/// `OFFSITE_UPDATE_BINDINGS=1 cargo test -p offsite-desktop bindings` rewrites it.
+#[test]
+fn bindings_are_up_to_date() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/bindings.ts");
+    let fresh = bindings_source().unwrap();
+    if std::env::var_os("OFFSITE_UPDATE_BINDINGS").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "ui/src/bindings.ts is stale: run `OFFSITE_UPDATE_BINDINGS=1 cargo test -p offsite-desktop bindings` and commit it"
+    );
+}
+
+/// Wait for the `job-finished` of `job_id`, collecting its `job-progress` events on the way.
+fn wait_for_job(events: &mpsc::Receiver<(String, Value)>, job_id: &str) -> (Vec<Value>, Value) {
+    let mut progress = Vec::new();
+    loop {
+        let (name, payload) = events
+            .recv_timeout(Duration::from_secs(120))
+            .expect("job events");
+        if payload["job_id"] != json!(job_id) {
+            continue;
+        }
+        match name.as_str() {
+            "job-progress" => progress.push(payload),
+            _ => return (progress, payload),
+        }
+    }
+}
+
+/// Backup, verify and restore planning against a real PostgreSQL cluster, through IPC and the
+/// job events the UI listens to.
+#[test]
+fn backup_and_verify_jobs_report_progress_and_results_over_events() {
+    let pg = offsite_testkit::TestCluster::shared();
+    let db = pg.unique_db("desk");
+    pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 2000) g;");
+    let t = test_app();
+    let (tx, rx) = mpsc::channel::<(String, Value)>();
+    for name in ["job-progress", "job-finished"] {
+        let tx = tx.clone();
+        t.webview.listen_any(name, move |event| {
+            let _ = tx.send((
+                name.to_string(),
+                serde_json::from_str(event.payload()).unwrap(),
+            ));
+        });
+    }
+    invoke(
+        &t,
+        "add_project",
+        json!({ "request": { "name": "live", "connection": { "url": pg.url_with_password(&db) }, "tls": "disable", "password": null, "backup_dir": null } }),
+    )
+    .unwrap();
+    let report = invoke(
+        &t,
+        "test_connection",
+        json!({ "name": "live", "connection": null, "tls": null, "password": null }),
+    )
+    .unwrap();
+    assert_eq!(report["can_dump"], true, "{report}");
+
+    let job_id = invoke(&t, "start_backup", json!({ "project": "live" })).unwrap();
+    let job_id = job_id.as_str().unwrap();
+    let (progress, finished) = wait_for_job(&rx, job_id);
+    assert_eq!(finished["ok"], true, "{finished}");
+    assert_eq!(finished["kind"], "backup");
+    assert_eq!(finished["result"]["kind"], "backup");
+    let backup = &finished["result"]["backup"];
+    assert!(backup["size"].as_u64().unwrap() > 0, "{backup}");
+    assert!(!progress.is_empty());
+    assert_eq!(progress.last().unwrap()["finished"], true, "{progress:?}");
+    assert_eq!(progress.last().unwrap()["phase"], "done");
+
+    let summary = invoke(&t, "get_project", json!({ "name": "live" })).unwrap();
+    assert_eq!(summary["last_backup"]["id"], backup["id"], "{summary}");
+    assert_eq!(summary["backup_count"], 1);
+    let backups = invoke(&t, "list_backups", json!({ "project": "live" })).unwrap();
+    assert_eq!(backups.as_array().unwrap().len(), 1);
+
+    let path = backup["path"].as_str().unwrap();
+    let manifest = invoke(&t, "inspect_archive", json!({ "path": path })).unwrap();
+    assert_eq!(manifest["project"], "live");
+    assert!(
+        manifest["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["table"] == "t" && c["rows"] == 2000),
+        "{manifest}"
+    );
+
+    let verify_id = invoke(&t, "start_verify", json!({ "path": path })).unwrap();
+    let (_, verified) = wait_for_job(&rx, verify_id.as_str().unwrap());
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(verified["result"]["report"]["ok"], true, "{verified}");
+    assert_eq!(verified["result"]["backup_id"], backup["id"]);
+
+    // The plan for an empty database, given as an unsaved connection with its password.
+    let empty = pg.unique_db("desk_target");
+    let plan = invoke(
+        &t,
+        "plan_restore",
+        json!({
+            "path": path,
+            "target": { "connection": { "connection": { "url": pg.url(&empty) }, "tls": "disable", "password": pg.superuser_password() } },
+            "choices": { "replace": false, "no_safety_backup": false, "create_roles": false },
+        }),
+    )
+    .unwrap();
+    assert_eq!(plan["target_empty"], true, "{plan}");
+    assert!(
+        plan["will_create"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x.as_str().unwrap().contains("t")),
+        "{plan}"
+    );
+    assert!(
+        !plan.to_string().contains(pg.superuser_password()),
+        "{plan}"
+    );
+
+    // The jobs, as the catalog recorded them under the ids the UI was given.
+    let jobs = invoke(&t, "list_jobs", json!({ "project": "live", "limit": 10 })).unwrap();
+    let ids: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&job_id) && ids.contains(&verify_id.as_str().unwrap()),
+        "{jobs}"
+    );
+}
+
+/// Cancelling a running backup through IPC: `cancel_job` → `job-finished` with code `cancelled`.
+#[test]
+fn cancel_job_stops_a_running_backup() {
+    let pg = offsite_testkit::TestCluster::shared();
+    let db = pg.unique_db("desk_cancel");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);",
+    );
+    // A session holding an exclusive lock on `t` makes pg_dump wait: the backup is mid-way.
+    let mut lock = pg
+        .command(pg.bin("psql"))
+        .args([
+            "-X",
+            "-d",
+            &db,
+            "-c",
+            "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let waiting = |sql: &str| {
+        for _ in 0..400 {
+            if pg.psql(&db, sql) != "0" {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("timed out: {sql}");
+    };
+    waiting("SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock' AND granted");
+
+    let t = test_app();
+    let (tx, rx) = mpsc::channel::<(String, Value)>();
+    for name in ["job-progress", "job-finished"] {
+        let tx = tx.clone();
+        t.webview.listen_any(name, move |event| {
+            let _ = tx.send((
+                name.to_string(),
+                serde_json::from_str(event.payload()).unwrap(),
+            ));
+        });
+    }
+    invoke(
+        &t,
+        "add_project",
+        json!({ "request": { "name": "slow", "connection": { "url": pg.url_with_password(&db) }, "tls": "disable", "password": null, "backup_dir": null } }),
+    )
+    .unwrap();
+    let job_id = invoke(&t, "start_backup", json!({ "project": "slow" })).unwrap();
+    let job_id = job_id.as_str().unwrap();
+    waiting(&format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND application_name = 'offsite' AND wait_event_type = 'Lock'"
+    ));
+
+    assert_eq!(
+        invoke(&t, "cancel_job", json!({ "jobId": job_id })).unwrap(),
+        json!(true)
+    );
+    let (_, finished) = wait_for_job(&rx, job_id);
+    let _ = lock.kill();
+    let _ = lock.wait();
+    assert_eq!(finished["ok"], false, "{finished}");
+    assert_eq!(finished["error"]["code"], "cancelled", "{finished}");
+    let jobs = invoke(&t, "list_jobs", json!({ "project": "slow", "limit": null })).unwrap();
+    assert_eq!(jobs[0]["id"], json!(job_id));
+    assert_eq!(jobs[0]["state"], "cancelled", "{jobs}");
+    assert_eq!(
+        invoke(&t, "list_backups", json!({ "project": "slow" })).unwrap(),
+        json!([])
+    );
+}
+
+/// Import through IPC: `inspect_import` recognises a real `pg_dump -Fc` file and refuses a text
+/// file with `unsupported_format`; `start_import` into a new project ends with `job-finished`
+/// carrying the registered backup.
+#[test]
+fn inspect_import_and_start_import_over_ipc() {
+    let pg = offsite_testkit::TestCluster::shared();
+    let db = pg.unique_db("desk_import");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 50);",
+    );
+    let t = test_app();
+    let dump = t.data_dir.path().join("plain.dump");
+    let out = pg
+        .command("pg_dump")
+        .args(pg.conn_args())
+        .args(["-Fc", "-f"])
+        .arg(&dump)
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = t.data_dir.path().join("notes.txt");
+    std::fs::write(&text, "not a backup\n").unwrap();
+
+    let e = invoke(
+        &t,
+        "inspect_import",
+        json!({ "path": text.display().to_string() }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "unsupported_format", "{e}");
+    assert!(e["hint"].as_str().is_some(), "{e}");
+
+    let preview = invoke(
+        &t,
+        "inspect_import",
+        json!({ "path": dump.display().to_string() }),
+    )
+    .unwrap();
+    assert_eq!(preview["kind"], "pg_dump", "{preview}");
+    assert_eq!(preview["dump"]["database"], json!(db), "{preview}");
+    assert_eq!(preview["rows_recorded"], false);
+
+    let (tx, rx) = mpsc::channel::<(String, Value)>();
+    for name in ["job-progress", "job-finished"] {
+        let tx = tx.clone();
+        t.webview.listen_any(name, move |event| {
+            let _ = tx.send((
+                name.to_string(),
+                serde_json::from_str(event.payload()).unwrap(),
+            ));
+        });
+    }
+    let job_id = invoke(
+        &t,
+        "start_import",
+        json!({
+            "path": dump.display().to_string(),
+            "into": { "new_project": { "name": "imported", "connection": { "url": pg.url(&db) }, "tls": "disable", "password": pg.superuser_password(), "backup_dir": null } },
+            "verify": true,
+        }),
+    )
+    .unwrap();
+    let (progress, finished) = wait_for_job(&rx, job_id.as_str().unwrap());
+    assert_eq!(finished["ok"], true, "{finished}");
+    assert_eq!(finished["kind"], "import");
+    // The result is the registered backup, in the project created for the import.
+    assert_eq!(finished["result"]["kind"], "backup");
+    assert_eq!(finished["result"]["backup"]["status"], "verified");
+    let summary = invoke(&t, "get_project", json!({ "name": "imported" })).unwrap();
+    assert_eq!(
+        summary["project"]["id"], finished["result"]["backup"]["project_id"],
+        "{summary}"
+    );
+    assert!(!finished.to_string().contains(pg.superuser_password()));
+    assert_eq!(progress.last().unwrap()["finished"], true, "{progress:?}");
+    let backups = invoke(&t, "list_backups", json!({ "project": "imported" })).unwrap();
+    assert_eq!(backups.as_array().unwrap().len(), 1, "{backups}");
+}

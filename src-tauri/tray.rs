@@ -1,0 +1,341 @@
+//! The tray icon and its menu: Open Offsite, Back up all now, one disabled line per project
+//! with its last backup state, Quit. The per-project lines are rebuilt when a job finishes.
+//!
+//! Building the tray can fail (no tray support); the app then runs without it and closing the
+//! window quits as usual (see `desktop.rs`).
+
+use crate::commands::{self, ProjectSummary};
+use crate::jobs::JobRegistry;
+use crate::Shell;
+use offsite_core::catalog::{JobKind, JobRecord};
+use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Runtime};
+
+pub const TRAY_ID: &str = "main";
+const OPEN: &str = "open";
+const BACKUP_ALL: &str = "backup-all";
+const QUIT: &str = "quit";
+const PROJECT_PREFIX: &str = "project:";
+
+/// `2024-05-01T10:00:00.000Z` → `2024-05-01 10:00 UTC` (other shapes as they are).
+pub fn short_time(timestamp: &str) -> String {
+    let b = timestamp.as_bytes();
+    if b.len() >= 16 && b[10] == b'T' && b[13] == b':' && timestamp.is_char_boundary(16) {
+        let utc = timestamp.ends_with('Z') || timestamp.ends_with("+00:00");
+        format!(
+            "{} {}{}",
+            &timestamp[..10],
+            &timestamp[11..16],
+            if utc { " UTC" } else { "" }
+        )
+    } else {
+        timestamp.to_string()
+    }
+}
+
+/// The state a project's tray line shows: its newest backup job decides (running, failed);
+/// otherwise its newest backup (ok with its time), or never.
+pub fn project_state(summary: &ProjectSummary, last_backup_job: Option<&JobRecord>) -> String {
+    match last_backup_job.map(|j| j.state.as_str()) {
+        Some("running" | "cancelling") => return "backing up…".into(),
+        Some("failed") => {
+            return match last_backup_job.and_then(|j| j.finished_at.as_deref()) {
+                Some(at) => format!("failed {}", short_time(at)),
+                None => "failed".into(),
+            }
+        }
+        _ => {}
+    }
+    match &summary.last_backup {
+        Some(b) => format!("ok {}", short_time(&b.created_at)),
+        None => "never backed up".into(),
+    }
+}
+
+/// A project's tray line: `shop — ok 2024-05-01 10:00 UTC`. (`&` doubled: menus read a single
+/// one as a mnemonic.)
+pub fn project_label(summary: &ProjectSummary, last_backup_job: Option<&JobRecord>) -> String {
+    format!(
+        "{} — {}",
+        summary.project.name.replace('&', "&&"),
+        project_state(summary, last_backup_job)
+    )
+}
+
+/// The per-project lines, from the catalog (an engine that did not open: none).
+async fn project_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)> {
+    let shell = app.state::<Shell>();
+    let Ok(engine) = shell.engine() else {
+        return Vec::new();
+    };
+    let projects = match engine.catalog().projects().await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("warning: tray: could not list the projects: {e}");
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for project in projects {
+        let name = project.name.clone();
+        let id = project.id.clone();
+        let Ok(summary) = commands::summary(engine, project).await else {
+            continue;
+        };
+        let jobs = engine
+            .catalog()
+            .jobs(Some(&id), 50)
+            .await
+            .unwrap_or_default();
+        let last = jobs.iter().find(|j| j.kind == JobKind::Backup.as_str());
+        out.push((name, project_label(&summary, last)));
+    }
+    out
+}
+
+fn build_menu<R: Runtime>(
+    app: &AppHandle<R>,
+    projects: &[(String, String)],
+) -> tauri::Result<Menu<R>> {
+    let menu = Menu::new(app)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        OPEN,
+        "Open Offsite",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        BACKUP_ALL,
+        "Back up all now",
+        !projects.is_empty(),
+        None::<&str>,
+    )?)?;
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    if projects.is_empty() {
+        menu.append(&MenuItem::with_id(
+            app,
+            format!("{PROJECT_PREFIX}none"),
+            "No projects yet",
+            false,
+            None::<&str>,
+        )?)?;
+    }
+    for (name, label) in projects {
+        menu.append(&MenuItem::with_id(
+            app,
+            format!("{PROJECT_PREFIX}{name}"),
+            label,
+            false,
+            None::<&str>,
+        )?)?;
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        QUIT,
+        "Quit Offsite",
+        true,
+        None::<&str>,
+    )?)?;
+    Ok(menu)
+}
+
+/// Create the tray icon with its menu. Errors (and panics of the platform's tray library) are
+/// returned, never raised: the app goes on without a tray.
+pub fn create<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
+    let build = || -> tauri::Result<()> {
+        let menu = build_menu(app, &[])?;
+        TrayIconBuilder::with_id(TRAY_ID)
+            .icon(tauri::include_image!("icons/tray.png"))
+            .tooltip("Offsite")
+            .menu(&menu)
+            .show_menu_on_left_click(true)
+            .on_menu_event(on_menu_event)
+            .build(app)?;
+        Ok(())
+    };
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)) {
+        Ok(Ok(())) => {
+            refresh(app);
+            Ok(())
+        }
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the tray library panicked".into()),
+    }
+}
+
+/// Rebuild the menu's per-project lines from the catalog (in the background).
+pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Some(tray) = app.tray_by_id(TRAY_ID) else {
+            return;
+        };
+        let projects = project_labels(&app).await;
+        let result = build_menu(&app, &projects).and_then(|menu| tray.set_menu(Some(menu)));
+        if let Err(e) = result {
+            eprintln!("warning: could not update the tray menu: {e}");
+        }
+    });
+}
+
+fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
+    match event.id().as_ref() {
+        OPEN => crate::desktop::show_main_window(app),
+        BACKUP_ALL => back_up_all(app),
+        QUIT => quit(app),
+        _ => {}
+    }
+}
+
+/// Quit: cancel the running jobs (so none leaves partial files behind), give them a few seconds
+/// to clean up, then exit.
+fn quit<R: Runtime>(app: &AppHandle<R>) {
+    let jobs = app.state::<JobRegistry>();
+    if jobs.cancel_all() == 0 {
+        app.exit(0);
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while app.state::<JobRegistry>().running() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        app.exit(0);
+    });
+}
+
+/// Start a backup job of every project, through the same path as the `start_backup` command
+/// (its events reach the window as if the window had started them).
+fn back_up_all<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let shell = app.state::<Shell>();
+        let names = match shell.engine() {
+            Ok(engine) => match engine.catalog().projects().await {
+                Ok(projects) => projects.into_iter().map(|p| p.name).collect::<Vec<_>>(),
+                Err(e) => {
+                    eprintln!("warning: back up all: could not list the projects: {e}");
+                    return;
+                }
+            },
+            Err(e) => {
+                eprintln!("warning: back up all: {}", e.message);
+                return;
+            }
+        };
+        let jobs = app.state::<JobRegistry>();
+        for name in names {
+            if let Err(e) = commands::start_backup_job(app.clone(), &shell, &jobs, name.clone()) {
+                eprintln!("warning: could not start a backup of {name}: {}", e.message);
+            }
+        }
+        // Show them as running.
+        refresh(&app);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use offsite_core::catalog::{BackupRecord, Project};
+
+    fn summary(name: &str, last_backup_at: Option<&str>) -> ProjectSummary {
+        ProjectSummary {
+            project: Project {
+                id: "p1".into(),
+                name: name.into(),
+                db_url: "postgres://app@db/shop".into(),
+                tls_mode: "prefer".into(),
+                backup_dir: None,
+                created_at: "2024-04-01T00:00:00.000Z".into(),
+            },
+            last_backup: last_backup_at.map(|at| BackupRecord {
+                id: "b1".into(),
+                project_id: "p1".into(),
+                path: "/b/shop.tar.gz".into(),
+                size: 1,
+                sha256: "0".repeat(64),
+                backup_type: "database".into(),
+                created_at: at.into(),
+                verified_at: None,
+                status: "unverified".into(),
+                verify_problem: None,
+                manifest_json: None,
+                job_id: None,
+            }),
+            backup_count: u32::from(last_backup_at.is_some()),
+        }
+    }
+
+    fn job(state: &str, finished_at: Option<&str>) -> JobRecord {
+        JobRecord {
+            id: "j1".into(),
+            project_id: Some("p1".into()),
+            kind: "backup".into(),
+            state: state.into(),
+            started_at: "2024-05-02T09:00:00.000Z".into(),
+            finished_at: finished_at.map(Into::into),
+            bytes_done: 0,
+            bytes_total: None,
+            error_code: None,
+            error_message: None,
+            error_hint: None,
+            backup_id: None,
+        }
+    }
+
+    #[test]
+    fn a_project_line_says_ok_with_time_failed_or_never() {
+        let ok = summary("shop", Some("2024-05-01T10:00:00.000Z"));
+        assert_eq!(project_label(&ok, None), "shop — ok 2024-05-01 10:00 UTC");
+        assert_eq!(
+            project_label(
+                &ok,
+                Some(&job("succeeded", Some("2024-05-01T10:00:05.000Z")))
+            ),
+            "shop — ok 2024-05-01 10:00 UTC"
+        );
+        // The newest backup job failed: that is the state, even with an older backup.
+        assert_eq!(
+            project_label(&ok, Some(&job("failed", Some("2024-05-02T09:01:00.000Z")))),
+            "shop — failed 2024-05-02 09:01 UTC"
+        );
+        assert_eq!(
+            project_label(&summary("blog", None), Some(&job("failed", None))),
+            "blog — failed"
+        );
+        assert_eq!(
+            project_label(&summary("blog", None), None),
+            "blog — never backed up"
+        );
+        // A cancelled backup leaves the last good one as the state.
+        assert_eq!(
+            project_label(&summary("blog", None), Some(&job("cancelled", None))),
+            "blog — never backed up"
+        );
+        assert_eq!(
+            project_label(&ok, Some(&job("running", None))),
+            "shop — backing up…"
+        );
+        // A menu reads a single `&` as a mnemonic.
+        assert_eq!(
+            project_label(&summary("R&D", None), None),
+            "R&&D — never backed up"
+        );
+    }
+
+    #[test]
+    fn times_are_shortened_and_odd_ones_kept() {
+        assert_eq!(
+            short_time("2024-05-01T10:00:00.000Z"),
+            "2024-05-01 10:00 UTC"
+        );
+        assert_eq!(short_time("2024-05-01T10:00:00+02:00"), "2024-05-01 10:00");
+        assert_eq!(short_time("yesterday"), "yesterday");
+    }
+}

@@ -1,0 +1,369 @@
+// Launches the real, built Offsite desktop app under WebDriver for one spec file:
+//
+//   tauri-driver (own process group, free ports) ─spawns→ WebKitWebDriver ─launches→ offsite-desktop
+//
+// Each launch gets its own data folder (OFFSITE_DATA_DIR) and its own XDG folders, so specs never
+// share state and nothing is written into $HOME. tauri-driver passes its environment down to the app
+// (the `tauri:options` capability has no env field), which is why every launch starts its own
+// tauri-driver: that is how a spec gives the app a different environment.
+//
+// run.sh provides (see there): OFFSITE_E2E_APP, OFFSITE_E2E_TMP, OFFSITE_E2E_ARTIFACTS,
+// OFFSITE_E2E_TAURI_DRIVER, OFFSITE_E2E_NATIVE_DRIVER and DISPLAY. Every process group started here
+// is recorded in $OFFSITE_E2E_TMP/pgids/, and run.sh kills what is left even when a spec crashes.
+
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { remote } from "webdriverio";
+
+const env = process.env;
+
+function required(name) {
+  const value = env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run the specs through tests/e2e/run.sh`);
+  }
+  return value;
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; a tiny race is possible but harmless here). */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`tauri-driver exited early (${child.exitCode ?? child.signalCode})`);
+    }
+    const open = await new Promise((resolve) => {
+      const sock = net.connect(port, "127.0.0.1");
+      sock.once("connect", () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await sleep(50);
+  }
+  throw new Error(`tauri-driver did not listen on port ${port} within ${timeoutMs} ms`);
+}
+
+function killGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false; // already gone
+  }
+}
+
+function groupAlive(pgid) {
+  return killGroup(pgid, 0);
+}
+
+/** Folder-safe name. */
+function slug(s) {
+  return String(s).replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "app";
+}
+
+/**
+ * When the app process (found by its unique OFFSITE_DATA_DIR) started, as a Date.now()-style
+ * timestamp with 10 ms resolution, from /proc/<pid>/stat's start time against /proc/uptime.
+ * Returns { pid, startedAt } or null when not found.
+ */
+function findAppProcess(dataDir) {
+  const needle = `OFFSITE_DATA_DIR=${dataDir}\0`;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const environ = fs.readFileSync(`/proc/${entry}/environ`, "latin1");
+      if (!(environ + "\0").includes(needle)) continue;
+      const comm = fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim();
+      if (comm !== path.basename(required("OFFSITE_E2E_APP")).slice(0, 15)) continue;
+      const now = Date.now();
+      const uptimeS = parseFloat(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the last ')' (comm may contain spaces); starttime is field 22 overall.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const startTicks = Number(fields[22 - 3]);
+      const clkTck = Number(env.OFFSITE_E2E_CLK_TCK || 100);
+      const startedAt = now - (uptimeS - startTicks / clkTck) * 1000;
+      return { pid: Number(entry), startedAt };
+    } catch {
+      // process vanished or not ours to read
+    }
+  }
+  return null;
+}
+
+/**
+ * Starts the app and returns a handle:
+ *   { browser, dataDir, home, timings, screenshot(name), close() }
+ *
+ * options.name    used for folder and screenshot names (default "app")
+ * options.env     extra environment for the app (e.g. OFFSITE_PG_BIN, PGPASSWORD)
+ * options.args    command-line arguments for the app
+ * options.dataDir use this data folder instead of a fresh empty one
+ */
+export async function launchApp(options = {}) {
+  const app = required("OFFSITE_E2E_APP");
+  const runTmp = required("OFFSITE_E2E_TMP");
+  const artifacts = required("OFFSITE_E2E_ARTIFACTS");
+  const tauriDriver = required("OFFSITE_E2E_TAURI_DRIVER");
+  const nativeDriver = required("OFFSITE_E2E_NATIVE_DRIVER");
+  required("DISPLAY");
+
+  const name = slug(options.name ?? "app");
+  const root = fs.mkdtempSync(path.join(runTmp, `${name}-`));
+  const dataDir = options.dataDir ?? path.join(root, "offsite-data");
+  const home = path.join(root, "home");
+  const xdg = {
+    XDG_DATA_HOME: path.join(root, "xdg-data"),
+    XDG_CONFIG_HOME: path.join(root, "xdg-config"),
+    XDG_CACHE_HOME: path.join(root, "xdg-cache"),
+    XDG_STATE_HOME: path.join(root, "xdg-state"),
+    XDG_RUNTIME_DIR: path.join(root, "xdg-runtime"),
+  };
+  for (const dir of [home, ...Object.values(xdg)]) fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(xdg.XDG_RUNTIME_DIR, 0o700);
+  fs.mkdirSync(artifacts, { recursive: true });
+
+  const port = await freePort();
+  let nativePort = await freePort();
+  while (nativePort === port) nativePort = await freePort();
+
+  const childEnv = {
+    ...env,
+    HOME: home,
+    ...xdg,
+    OFFSITE_DATA_DIR: dataDir,
+    // Software rendering under Xvfb: no DMA-BUF / GPU paths in WebKitGTK.
+    WEBKIT_DISABLE_DMABUF_RENDERER: env.WEBKIT_DISABLE_DMABUF_RENDERER ?? "1",
+    LIBGL_ALWAYS_SOFTWARE: env.LIBGL_ALWAYS_SOFTWARE ?? "1",
+    NO_AT_BRIDGE: "1",
+    ...(options.env ?? {}),
+  };
+  const driverLog = path.join(root, "tauri-driver.log");
+  const logFd = fs.openSync(driverLog, "a");
+  const driver = spawn(
+    tauriDriver,
+    ["--port", String(port), "--native-port", String(nativePort), "--native-driver", nativeDriver],
+    { env: childEnv, stdio: ["ignore", logFd, logFd], detached: true },
+  );
+  fs.closeSync(logFd);
+  const pgid = driver.pid;
+  const pgidDir = path.join(runTmp, "pgids");
+  fs.mkdirSync(pgidDir, { recursive: true });
+  const pgidFile = path.join(pgidDir, String(pgid));
+  fs.writeFileSync(pgidFile, `${name}\n`);
+
+  let browser;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    if (browser) {
+      try {
+        await browser.deleteSession(); // closes the app window and process
+      } catch {
+        // the app may already be gone; the process group is killed below anyway
+      }
+    }
+    killGroup(pgid, "SIGTERM"); // tauri-driver stops WebKitWebDriver on SIGTERM
+    for (let i = 0; i < 50 && groupAlive(pgid); i++) await sleep(100);
+    if (killGroup(pgid, "SIGKILL")) await sleep(100);
+    fs.rmSync(pgidFile, { force: true });
+  };
+
+  try {
+    await waitForPort(port, driver, 15_000);
+    const sessionRequestedAt = Date.now();
+    browser = await remote({
+      hostname: "127.0.0.1",
+      port,
+      logLevel: env.OFFSITE_E2E_WDIO_LOG ?? "warn",
+      connectionRetryCount: 0,
+      connectionRetryTimeout: 60_000,
+      waitforTimeout: 15_000,
+      capabilities: {
+        // WebKitWebDriver speaks classic WebDriver only (no BiDi).
+        "wdio:enforceWebDriverClassic": true,
+        browserName: "wry",
+        "tauri:options": { application: app, args: options.args ?? [] },
+      },
+    });
+    const sessionCreatedAt = Date.now();
+    // The embedded build serves the UI from tauri://localhost; a build without the
+    // tauri/custom-protocol feature loads devUrl (http://localhost:5173) instead: wrong binary.
+    const url = await browser.getUrl();
+    if (/^https?:\/\/localhost:\d+/.test(url)) {
+      throw new Error(
+        `the app loads ${url}: a dev build, not the embedded one; build it with ` +
+          "`cargo build -p offsite-desktop --features tauri/custom-protocol` (run.sh does)",
+      );
+    }
+    const proc = findAppProcess(dataDir);
+    const timings = {
+      sessionRequestedAt,
+      sessionCreatedAt,
+      appPid: proc?.pid ?? null,
+      appStartedAt: proc?.startedAt ?? null,
+    };
+    return {
+      browser,
+      dataDir,
+      home,
+      root,
+      driverLog,
+      timings,
+      /** Saves a PNG of the window into artifacts/e2e/<launch name>-<shot>.png; returns its path. */
+      async screenshot(shot) {
+        const file = path.join(artifacts, `${name}-${slug(shot)}.png`);
+        captureWindow(timings.appPid, file);
+        return file;
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    let log = "";
+    try {
+      log = fs.readFileSync(driverLog, "utf8").split("\n").slice(-30).join("\n");
+    } catch {
+      // no log
+    }
+    err.message += `\n--- last lines of ${driverLog} ---\n${log}`;
+    throw err;
+  }
+}
+
+/**
+ * Waits until the element is displayed and returns the Date.now() at which it was first seen,
+ * polling every `intervalMs` (a cold-start stopwatch; waitForDisplayed polls every 100 ms).
+ */
+export async function firstVisibleAt(browser, selector, { timeoutMs = 30_000, intervalMs = 10 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const el = await browser.$(selector);
+    if ((await el.isExisting()) && (await el.isDisplayed())) return Date.now();
+    if (Date.now() > deadline) {
+      throw new Error(`${selector} not visible within ${timeoutMs} ms${await diagnose(browser, "not-visible")}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/**
+ * The X window id of the app's top-level window: the one whose _NET_WM_PID is the app's pid (GTK
+ * sets it), else the first window titled like the app (productName in tauri.conf.json).
+ */
+function appWindowId(pid, title = "Offsite") {
+  const tree = execFileSync("xwininfo", ["-root", "-tree"], { encoding: "utf8" });
+  const ids = [...tree.matchAll(/^\s+(0x[0-9a-f]+) "([^"]*)"/gm)].map((m) => ({ id: m[1], title: m[2] }));
+  // GTK gives the app several X windows with its pid (some never mapped): take the largest
+  // viewable one, which is the main window.
+  const viewable = [];
+  for (const w of ids) {
+    try {
+      const prop = execFileSync("xprop", ["-id", w.id, "_NET_WM_PID"], { encoding: "utf8" });
+      if (!(pid && new RegExp(`= ${pid}\\b`).test(prop))) continue;
+      const info = execFileSync("xwininfo", ["-id", w.id], { encoding: "utf8" });
+      if (!/Map State:\s+IsViewable/.test(info)) continue;
+      const width = Number(/Width:\s+(\d+)/.exec(info)?.[1] ?? 0);
+      const height = Number(/Height:\s+(\d+)/.exec(info)?.[1] ?? 0);
+      viewable.push({ id: w.id, area: width * height });
+    } catch {
+      // window gone
+    }
+  }
+  viewable.sort((a, b) => b.area - a.area);
+  if (viewable.length > 0) return viewable[0].id;
+  const byTitle = ids.find((w) => w.title === title);
+  if (byTitle) return byTitle.id;
+  throw new Error(`no X window of the app (pid ${pid}) on ${env.DISPLAY}:\n${tree}`);
+}
+
+/**
+ * Captures the app's window from the X server into a PNG (ImageMagick `import`). WebDriver's own
+ * screenshot command hangs with WebKitWebDriver under Xvfb (WebKitGTK 2.4x: the request never
+ * returns and wedges the session), so screenshots are taken at the X level: the same pixels.
+ */
+export function captureWindow(pid, file) {
+  let last;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const id = appWindowId(pid);
+      execFileSync("import", ["-display", env.DISPLAY, "-window", id, file], { stdio: ["ignore", "ignore", "pipe"] });
+      return file;
+    } catch (e) {
+      last = e; // the window may be between map states: try again shortly
+      execFileSync("sleep", ["0.2"]);
+    }
+  }
+  // The whole screen still shows what the user sees (the app is the only window under Xvfb).
+  try {
+    execFileSync("import", ["-display", env.DISPLAY, "-window", "root", file], { stdio: ["ignore", "ignore", "pipe"] });
+    return file;
+  } catch {
+    throw last;
+  }
+}
+
+/**
+ * Saves a screenshot and the page source into artifacts/e2e/failure-<label>-*.{png,html}; returns
+ * a text (URL, where the files are) to append to an error message. Never throws.
+ */
+export async function diagnose(browser, label) {
+  const dir = env.OFFSITE_E2E_ARTIFACTS;
+  if (!dir) return "";
+  const base = path.join(dir, `failure-${slug(label)}-${Date.now()}`);
+  const lines = [];
+  try {
+    lines.push(`url: ${await browser.getUrl()}`);
+  } catch (e) {
+    lines.push(`url: unavailable (${e.message.split("\n")[0]})`);
+  }
+  try {
+    captureWindow(null, `${base}.png`);
+    lines.push(`screenshot: ${base}.png`);
+  } catch (e) {
+    lines.push(`screenshot failed: ${e.message.split("\n")[0]}`);
+  }
+  try {
+    fs.writeFileSync(`${base}.html`, await browser.getPageSource());
+    lines.push(`page source: ${base}.html`);
+  } catch (e) {
+    lines.push(`page source failed: ${e.message.split("\n")[0]}`);
+  }
+  return `\n${lines.join("\n")}`;
+}
+
+/** `[data-testid="id"]`: the way specs select elements. */
+export const byTestId = (id) => `[data-testid="${id}"]`;
+
+/** Records a named number into artifacts/e2e/metrics.json (merged across specs) and prints it. */
+export function recordMetric(key, value, unit = "ms") {
+  const file = path.join(required("OFFSITE_E2E_ARTIFACTS"), "metrics.json");
+  let all = {};
+  try {
+    all = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    // first metric of the run
+  }
+  all[key] = { value, unit };
+  fs.writeFileSync(file, JSON.stringify(all, null, 2) + "\n");
+  console.log(`e2e metric: ${key} = ${value} ${unit}`);
+}

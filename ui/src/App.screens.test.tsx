@@ -1,0 +1,36 @@
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { App } from "./App";
+import type { AppInfo } from "./bindings";
+
+const info: AppInfo = {
+  name: "Offsite",
+  version: "0.1.0",
+  engine: "offsite 0.1.0",
+  data_dir: "/home/ada/.local/share/offsite",
+};
+
+describe("App with the screens", () => {
+  it("shows the projects home (empty state) and the app info", async () => {
+    mockIPC(
+      (cmd) => {
+        switch (cmd) {
+          case "app_info":
+            return info;
+          case "list_projects":
+          case "list_jobs":
+            return [];
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(<App />);
+    expect(screen.getByTestId("app-title")).toHaveTextContent("Offsite");
+    expect(await screen.findByTestId("empty-state")).toBeInTheDocument();
+    expect(screen.getByTestId("add-project")).toBeInTheDocument();
+    expect(await screen.findByTestId("app-info-version")).toHaveTextContent("0.1.0");
+  });
+});

@@ -1,0 +1,88 @@
+import { useEffect, useState } from "react";
+import { commands, type ErrorPayload, type JobRecord } from "../bindings";
+import { toErrorPayload } from "../ipc/errors";
+import { errorTitle } from "./ErrorNotice";
+import { formatBytes, formatDuration, formatTime } from "./format";
+
+const STATE_LABEL: Record<string, string> = {
+  running: "Running",
+  cancelling: "Cancelling",
+  cancelled: "Cancelled",
+  succeeded: "Succeeded",
+  failed: "Failed",
+};
+
+function duration(job: JobRecord): string {
+  if (!job.finished_at) return "—";
+  const ms = new Date(job.finished_at).getTime() - new Date(job.started_at).getTime();
+  return Number.isFinite(ms) ? formatDuration(ms / 1000) : "—";
+}
+
+/** The project's recent jobs as the catalog recorded them (also those of earlier sessions and of the CLI). */
+export function JobHistory({ project, refreshKey }: { project: string; refreshKey: number }) {
+  const [jobs, setJobs] = useState<JobRecord[] | null>(null);
+  const [error, setError] = useState<ErrorPayload | null>(null);
+
+  useEffect(() => {
+    let active = true;
+    commands.listJobs(project, 20).then(
+      (r) => {
+        if (!active) return;
+        if (r.status === "ok") {
+          setJobs(r.data);
+          setError(null);
+        } else setError(toErrorPayload(r.error));
+      },
+      (e: unknown) => active && setError(toErrorPayload(e)),
+    );
+    return () => {
+      active = false;
+    };
+  }, [project, refreshKey]);
+
+  if (error) {
+    return (
+      <p className="muted small" data-testid="job-history-error" data-code={error.code}>
+        Job history unavailable: {error.message}
+      </p>
+    );
+  }
+  if (!jobs || jobs.length === 0) return null;
+  return (
+    <details className="history" data-testid="job-history">
+      <summary data-testid="job-history-toggle">Recent jobs ({jobs.length})</summary>
+      <table className="history-table">
+        <thead>
+          <tr>
+            <th>Started</th>
+            <th>Job</th>
+            <th>State</th>
+            <th className="num">Bytes</th>
+            <th className="num">Took</th>
+            <th>Problem</th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.map((j) => (
+            <tr key={j.id} data-testid="job-history-row" data-state={j.state}>
+              <td>{formatTime(j.started_at)}</td>
+              <td>{j.kind}</td>
+              <td className={`state-${j.state}`}>{STATE_LABEL[j.state] ?? j.state}</td>
+              <td className="num">{formatBytes(j.bytes_done)}</td>
+              <td className="num">{duration(j)}</td>
+              <td className="problem">
+                {j.error_code && j.error_code !== "cancelled" && (
+                  <>
+                    <strong>{errorTitle(j.error_code)}</strong>
+                    {j.error_message ? `: ${j.error_message}` : ""}
+                    {j.error_hint && <span className="muted"> — {j.error_hint}</span>}
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}

@@ -1,0 +1,143 @@
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { useState } from "react";
+import { describe, expect, it } from "vitest";
+import type { JobFinished, JobProgress } from "../bindings";
+import { eta, fraction, JobPanel } from "./JobPanel";
+import { JobsProvider, useJobs } from "./jobs";
+
+function StartButton() {
+  const { startBackup } = useJobs();
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <>
+      <button
+        type="button"
+        data-testid="start"
+        onClick={async () => {
+          const r = await startBackup("shop");
+          if (!r.ok) setError(r.error.code);
+        }}
+      >
+        start
+      </button>
+      {error && <p data-testid="start-error">{error}</p>}
+    </>
+  );
+}
+
+function setup() {
+  const calls: { cmd: string; args: unknown }[] = [];
+  mockIPC(
+    (cmd, args) => {
+      calls.push({ cmd, args });
+      if (cmd === "start_backup") return "job-1";
+      if (cmd === "cancel_job") return true;
+      throw new Error(`unexpected command ${cmd}`);
+    },
+    { shouldMockEvents: true },
+  );
+  render(
+    <JobsProvider>
+      <StartButton />
+      <JobPanel project="shop" />
+    </JobsProvider>,
+  );
+  return calls;
+}
+
+const progress = (p: Partial<JobProgress>): JobProgress => ({
+  job_id: "job-1",
+  phase: "dumping",
+  bytes_done: 0,
+  bytes_total: null,
+  bytes_per_sec: null,
+  finished: false,
+  ...p,
+});
+
+describe("JobPanel", () => {
+  it("computes fraction and ETA only when they are known", () => {
+    expect(fraction(progress({ bytes_done: 50 }))).toBeNull();
+    expect(fraction(progress({ bytes_done: 25, bytes_total: 100 }))).toBe(0.25);
+    expect(eta(progress({ bytes_done: 25, bytes_total: 100, bytes_per_sec: 25 }))).toBe(3);
+    expect(eta(progress({ bytes_done: 25, bytes_total: 100, bytes_per_sec: 0 }))).toBeNull();
+  });
+
+  it("renders progress from job-progress events and offers Cancel", async () => {
+    const calls = setup();
+    expect(screen.getByTestId("job-panel-empty")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("start"));
+    expect(await screen.findByTestId("job-running")).toBeInTheDocument();
+    expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop" });
+
+    await act(() =>
+      emit(
+        "job-progress",
+        progress({ phase: "verifying", bytes_done: 512 * 1024 * 1024, bytes_total: 1024 * 1024 * 1024, bytes_per_sec: 64 * 1024 * 1024 }),
+      ),
+    );
+    expect(screen.getByTestId("job-phase")).toHaveTextContent("Verifying checksums");
+    expect(screen.getByTestId("job-progress")).toHaveAttribute("aria-valuenow", "50");
+    expect(screen.getByTestId("job-bytes")).toHaveTextContent("512 MB of 1.0 GB (50%)");
+    expect(screen.getByTestId("job-throughput")).toHaveTextContent("64 MB/s");
+    expect(screen.getByTestId("job-eta")).toHaveTextContent("8s");
+
+    // Unknown total: an indeterminate bar, no ETA.
+    await act(() => emit("job-progress", progress({ phase: "dumping", bytes_done: 2048, bytes_per_sec: 1024 })));
+    expect(screen.getByTestId("job-progress")).not.toHaveAttribute("aria-valuenow");
+    expect(screen.getByTestId("job-eta")).toHaveTextContent("—");
+
+    fireEvent.click(screen.getByTestId("job-cancel"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "cancel_job")).toBe(true));
+    expect(calls.find((c) => c.cmd === "cancel_job")?.args).toEqual({ jobId: "job-1" });
+    expect(screen.getByTestId("job-cancel")).toHaveTextContent("Cancelling…");
+  });
+
+  it("shows a finished job's error message and hint, by code", async () => {
+    setup();
+    fireEvent.click(screen.getByTestId("start"));
+    await screen.findByTestId("job-running");
+    const done: JobFinished = {
+      job_id: "job-1",
+      kind: "backup",
+      ok: false,
+      error: { code: "disk_full", message: "no space left on /backups", hint: "free some space", retryable: true },
+      result: null,
+    };
+    await act(() => emit("job-finished", done));
+    const finished = await screen.findByTestId("job-finished");
+    expect(finished).toHaveAttribute("data-ok", "false");
+    expect(screen.queryByTestId("job-running")).not.toBeInTheDocument();
+    const error = screen.getByTestId("job-error");
+    expect(error).toHaveAttribute("data-code", "disk_full");
+    expect(screen.getByTestId("job-error-title")).toHaveTextContent("The disk is full");
+    expect(screen.getByTestId("job-error-message")).toHaveTextContent("no space left on /backups");
+    expect(screen.getByTestId("job-error-hint")).toHaveTextContent("free some space");
+
+    fireEvent.click(screen.getByTestId("job-dismiss"));
+    expect(screen.queryByTestId("job-finished")).not.toBeInTheDocument();
+  });
+
+  it("keeps events that arrive before start_backup returns", async () => {
+    mockIPC(
+      async (cmd) => {
+        if (cmd === "start_backup") {
+          await emit("job-progress", progress({ phase: "connecting" }));
+          return "job-1";
+        }
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    render(
+      <JobsProvider>
+        <StartButton />
+        <JobPanel project="shop" />
+      </JobsProvider>,
+    );
+    fireEvent.click(screen.getByTestId("start"));
+    expect(await screen.findByTestId("job-phase")).toHaveTextContent("Connecting");
+  });
+});

@@ -1,0 +1,180 @@
+import type { ReactNode } from "react";
+import type { JobFinished, JobProgress, Phase } from "../bindings";
+import { ErrorNotice } from "./ErrorNotice";
+import { formatBytes, formatDuration } from "./format";
+import { type LiveJob, useJobs } from "./jobs";
+
+const PHASES: Record<Phase, string> = {
+  connecting: "Connecting",
+  counting: "Counting rows",
+  dumping: "Dumping the database",
+  globals: "Reading roles",
+  packing: "Packing the archive",
+  syncing: "Writing to disk",
+  verifying: "Verifying checksums",
+  planning: "Planning",
+  safety_backup: "Safety backup",
+  restoring: "Restoring",
+  validating: "Validating row counts",
+  done: "Done",
+};
+
+export function phaseLabel(phase: Phase): string {
+  return PHASES[phase] ?? phase;
+}
+
+/** Fraction done (0–1) when the phase's total is known, else null. */
+export function fraction(p: JobProgress): number | null {
+  if (p.bytes_total === null || p.bytes_total <= 0) return null;
+  return Math.min(1, Math.max(0, p.bytes_done / p.bytes_total));
+}
+
+/** Seconds left, when total and throughput are known. */
+export function eta(p: JobProgress): number | null {
+  if (p.bytes_total === null || !p.bytes_per_sec || p.bytes_per_sec <= 0) return null;
+  return Math.max(0, (p.bytes_total - p.bytes_done) / p.bytes_per_sec);
+}
+
+function kindLabel(job: LiveJob): string {
+  const kind = job.kind ?? job.finished?.kind;
+  if (kind === "backup") return "Backup";
+  if (kind === "verify") return "Verify";
+  if (kind === "restore") return "Restore";
+  return "Job";
+}
+
+export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => void }) {
+  const p = job.progress;
+  const f = p ? fraction(p) : null;
+  const percent = f === null ? null : Math.round(f * 100);
+  const left = p ? eta(p) : null;
+  return (
+    <div className="job job-running" data-testid="job-running" data-job-id={job.id}>
+      <div className="job-head">
+        <span className="job-kind">{kindLabel(job)}</span>
+        <span className="job-phase" aria-live="polite" data-testid="job-phase">
+          {p ? phaseLabel(p.phase) : "Starting…"}
+        </span>
+        <span className="spacer" />
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={onCancel}
+          disabled={job.cancelling}
+          data-testid="job-cancel"
+        >
+          {job.cancelling ? "Cancelling…" : "Cancel"}
+        </button>
+      </div>
+      <div
+        className={`progress${percent === null ? " progress-indeterminate" : ""}`}
+        role="progressbar"
+        aria-label={`${kindLabel(job)} progress`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        {...(percent === null ? {} : { "aria-valuenow": percent })}
+        data-testid="job-progress"
+      >
+        <div className="progress-fill" style={{ width: percent === null ? undefined : `${percent}%` }} />
+      </div>
+      <dl className="job-stats">
+        <div>
+          <dt>Done</dt>
+          <dd data-testid="job-bytes">
+            {p ? formatBytes(p.bytes_done) : "—"}
+            {p && p.bytes_total !== null ? ` of ${formatBytes(p.bytes_total)}` : ""}
+            {percent !== null ? ` (${percent}%)` : ""}
+          </dd>
+        </div>
+        <div>
+          <dt>Speed</dt>
+          <dd data-testid="job-throughput">{p?.bytes_per_sec ? `${formatBytes(p.bytes_per_sec)}/s` : "—"}</dd>
+        </div>
+        <div>
+          <dt>Time left</dt>
+          <dd data-testid="job-eta">{formatDuration(left)}</dd>
+        </div>
+      </dl>
+    </div>
+  );
+}
+
+function resultText(f: JobFinished): string {
+  const r = f.result;
+  if (!r) return "Finished";
+  switch (r.kind) {
+    case "backup":
+      return `Backup written: ${formatBytes(r.backup.size)}`;
+    case "verify":
+      return r.report.ok
+        ? `Archive intact: ${formatBytes(r.report.bytes_verified)} checked`
+        : `Archive damaged${r.report.first_bad ? `: ${r.report.first_bad}` : ""}`;
+    case "restore":
+      return r.report.ok ? "Restored; every table holds the recorded rows" : "Restored, but row counts differ";
+  }
+}
+
+export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () => void }) {
+  const f = job.finished;
+  if (!f) return null;
+  const intact = f.ok && !(f.result?.kind === "verify" && !f.result.report.ok);
+  const path = f.result?.kind === "backup" ? f.result.backup.path : f.result?.kind === "verify" ? f.result.report.archive : null;
+  const problems = f.result?.kind === "verify" ? f.result.report.problems : [];
+  return (
+    <div
+      className={`job job-finished ${intact ? "job-ok" : "job-failed"}`}
+      data-testid="job-finished"
+      data-job-id={job.id}
+      data-ok={String(intact)}
+    >
+      <div className="job-head">
+        <span className="job-kind">{kindLabel(job)}</span>
+        <span className="job-result" role="status" data-testid="job-result">
+          {f.ok ? resultText(f) : f.error?.code === "cancelled" ? "Cancelled" : "Failed"}
+        </span>
+        <span className="spacer" />
+        <button type="button" className="btn btn-small btn-quiet" onClick={onDismiss} data-testid="job-dismiss">
+          Dismiss
+        </button>
+      </div>
+      {path && (
+        <p className="job-path mono" data-testid="job-result-path">
+          {path}
+        </p>
+      )}
+      {problems.length > 0 && (
+        <ul className="job-problems" data-testid="job-problems">
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      )}
+      {!f.ok && f.error && <ErrorNotice error={f.error} testId="job-error" />}
+    </div>
+  );
+}
+
+/** Running and finished jobs of one project (or all, without `project`). */
+export function JobPanel({ project, children }: { project?: string; children?: ReactNode }) {
+  const { jobs, cancel, dismiss } = useJobs();
+  const mine = jobs.filter((j) => project === undefined || j.project === project);
+  const running = mine.filter((j) => !j.finished);
+  const finished = mine.filter((j) => j.finished);
+  return (
+    <section className="panel jobs" aria-label="Jobs" data-testid="job-panel">
+      <h2 className="panel-title">Jobs</h2>
+      {mine.length === 0 && (
+        <p className="muted small" data-testid="job-panel-empty">
+          No jobs in this session.
+        </p>
+      )}
+      {running.map((job) => (
+        <ProgressView key={job.id} job={job} onCancel={() => void cancel(job.id)} />
+      ))}
+      {finished.map((job) => (
+        <FinishedView key={job.id} job={job} onDismiss={() => dismiss(job.id)} />
+      ))}
+      {children}
+    </section>
+  );
+}

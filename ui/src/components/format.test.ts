@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { databaseHost, databaseName, formatAgo, formatBytes, formatDuration } from "./format";
+
+describe("format", () => {
+  it("formats bytes, durations and ages", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(1536)).toBe("1.5 KB");
+    expect(formatBytes(42 * 1024 * 1024)).toBe("42 MB");
+    expect(formatBytes(null)).toBe("—");
+    expect(formatDuration(5)).toBe("5s");
+    expect(formatDuration(185)).toBe("3m 05s");
+    expect(formatDuration(3720)).toBe("1h 02m");
+    expect(formatDuration(null)).toBe("—");
+    const now = Date.parse("2026-11-21T12:00:00Z");
+    expect(formatAgo(null, now)).toBe("never");
+    expect(formatAgo("2026-11-21T11:59:30Z", now)).toBe("just now");
+    expect(formatAgo("2026-11-19T12:00:00Z", now)).toBe("2 days ago");
+  });
+
+  it("reads host and database from a stored URL, never a password", () => {
+    expect(databaseHost("postgres://postgres@db.x.supabase.co:5432/postgres?sslmode=require")).toBe(
+      "db.x.supabase.co:5432",
+    );
+    expect(databaseHost("postgres://u:secret@h/d")).toBe("h");
+    expect(databaseHost("postgresql://[::1]:6543/d")).toBe("[::1]:6543");
+    expect(databaseName("postgres://u@h:1/my%20db?sslmode=disable")).toBe("my db");
+  });
+});

@@ -1,0 +1,71 @@
+// Small, pure formatting helpers shared by the screens.
+
+const UNITS = ["B", "KB", "MB", "GB", "TB"];
+
+/** 1536 → "1.5 KB" (powers of 1024, one decimal below 10). */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return "—";
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  const digits = unit === 0 || value >= 10 ? 0 : 1;
+  return `${value.toFixed(digits)} ${UNITS[unit]}`;
+}
+
+/** Seconds → "1h 02m", "3m 05s", "12s". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "—";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  if (h > 0) return `${h}h ${String(m).padStart(2, "0")}m`;
+  if (m > 0) return `${m}m ${String(rest).padStart(2, "0")}s`;
+  return `${rest}s`;
+}
+
+/** An RFC 3339 time as a short local date and time ("2026-11-21 14:05"). */
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** "3 minutes ago", "2 days ago". */
+export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) return "never";
+  const t = new Date(iso).getTime();
+  if (Number.isNaN(t)) return iso;
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 60) return "just now";
+  const units: [number, string][] = [
+    [86400, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+  ];
+  for (const [size, name] of units) {
+    if (s >= size) {
+      const n = Math.floor(s / size);
+      return `${n} ${name}${n === 1 ? "" : "s"} ago`;
+    }
+  }
+  return "just now";
+}
+
+/** The host (and port) of a stored `postgres://user@host:port/db` URL; never a password. */
+export function databaseHost(url: string): string {
+  const m = /^[a-z]+:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/?]+)(?::(\d+))?/i.exec(url);
+  if (!m) return url;
+  return m[2] ? `${m[1]}:${m[2]}` : (m[1] ?? url);
+}
+
+/** The database name of a stored URL. */
+export function databaseName(url: string): string | null {
+  const m = /^[a-z]+:\/\/[^/]*\/([^?]+)/i.exec(url);
+  return m?.[1] ? decodeURIComponent(m[1]) : null;
+}

@@ -1,0 +1,222 @@
+// Drag a file over the window: a full-window overlay says what happens on drop. Drop it: a panel
+// previews what the file holds (project, time, versions, tables) and offers to restore it. The
+// paths come from Tauri's webview drag-and-drop events; nothing is imported or restored here.
+import { getCurrentWebview, type DragDropEvent } from "@tauri-apps/api/webview";
+import type { UnlistenFn } from "@tauri-apps/api/event";
+import { useEffect, useReducer, useRef, useState } from "react";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { formatBytes, formatTime } from "../components/format";
+import { dropReducer, fileName, initialDrop } from "./dropState";
+import { type Inspected, inspect, KIND_LABELS } from "./preview";
+import "./dropzone.css";
+
+export type Subscribe = (handler: (e: DragDropEvent) => void) => Promise<UnlistenFn>;
+
+/** The real subscription: the current webview's drag-and-drop events (rejects outside Tauri). */
+export const webviewDragDrop: Subscribe = async (handler) =>
+  getCurrentWebview().onDragDropEvent((event) => handler(event.payload));
+
+type Props = {
+  /** Where drag-and-drop events come from (tests pass their own). */
+  subscribe?: Subscribe;
+  /** Restore the dropped archive; absent when no project is open to restore from. */
+  onRestore?: ((path: string) => void) | undefined;
+};
+
+const TABLES_SHOWN = 20;
+
+export function DropZone({ subscribe = webviewDragDrop, onRestore }: Props) {
+  const [state, dispatch] = useReducer(dropReducer, initialDrop);
+  const [inspected, setInspected] = useState<Inspected | null>(null);
+  const closeRef = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    let active = true;
+    let stop: UnlistenFn | null = null;
+    subscribe((e) => active && dispatch(e)).then(
+      (unlisten) => {
+        if (active) stop = unlisten;
+        else unlisten();
+      },
+      () => {
+        // Not running inside Tauri (or no permission): there is simply no drop zone.
+      },
+    );
+    return () => {
+      active = false;
+      stop?.();
+    };
+  }, [subscribe]);
+
+  useEffect(() => {
+    if (!state.path) return;
+    let active = true;
+    setInspected(null);
+    void inspect(state.path).then((r) => active && setInspected(r));
+    closeRef.current?.focus();
+    return () => {
+      active = false;
+    };
+  }, [state.path]);
+
+  useEffect(() => {
+    if (!state.path) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        dispatch({ type: "dismiss" });
+      }
+    };
+    window.addEventListener("keydown", onKey, true);
+    return () => window.removeEventListener("keydown", onKey, true);
+  }, [state.path]);
+
+  return (
+    <>
+      {state.over && (
+        <div className="drop-overlay" data-testid="drop-overlay" aria-live="polite">
+          <div className="drop-overlay-box">
+            <p className="drop-overlay-title">Drop to look inside</p>
+            <p className="muted">
+              {state.count > 1 ? `${state.count} files: the first one is previewed. ` : ""}
+              An Offsite archive, a pg_dump file or a project export. Nothing is changed yet.
+            </p>
+          </div>
+        </div>
+      )}
+      {state.path && (
+        <div className="drop-backdrop">
+          <section
+            className="panel drop-preview"
+            role="dialog"
+            aria-modal="true"
+            aria-labelledby="drop-preview-title"
+            data-testid="drop-preview"
+            data-status={inspected?.status ?? "loading"}
+          >
+            <div className="toolbar">
+              <h2 id="drop-preview-title" className="panel-title">
+                {fileName(state.path)}
+              </h2>
+              <span className="spacer" />
+              <button
+                ref={closeRef}
+                type="button"
+                className="btn btn-quiet btn-small"
+                onClick={() => dispatch({ type: "dismiss" })}
+                data-testid="drop-preview-close"
+              >
+                Close
+              </button>
+            </div>
+            <p className="mono small path" data-testid="drop-path">
+              <bdi>{state.path}</bdi>
+            </p>
+            {state.ignored > 0 && (
+              <p className="muted small" data-testid="drop-ignored">
+                {state.ignored} more file{state.ignored === 1 ? " was" : "s were"} dropped; one file at a time is
+                previewed.
+              </p>
+            )}
+            <PreviewBody inspected={inspected} />
+            {inspected?.status === "ok" && inspected.preview.kind !== "offsite_archive" && (
+              <p className="muted small" data-testid="drop-import-hint">
+                To restore it, import it as a backup of a project first: the wizard restores Offsite archives.
+              </p>
+            )}
+            {inspected?.status === "ok" && inspected.preview.kind === "offsite_archive" && (
+              <div className="form-actions">
+                {onRestore ? (
+                  <button
+                    type="button"
+                    className="btn btn-primary"
+                    onClick={() => {
+                      const path = state.path;
+                      dispatch({ type: "dismiss" });
+                      if (path) onRestore(path);
+                    }}
+                    data-testid="drop-restore"
+                  >
+                    Restore…
+                  </button>
+                ) : (
+                  <p className="muted small" data-testid="drop-restore-hint">
+                    Open a project to restore this backup from its page.
+                  </p>
+                )}
+              </div>
+            )}
+          </section>
+        </div>
+      )}
+    </>
+  );
+}
+
+function PreviewBody({ inspected }: { inspected: Inspected | null }) {
+  if (!inspected)
+    return (
+      <p className="muted" data-testid="drop-loading">
+        Reading the file…
+      </p>
+    );
+  if (inspected.status === "unrecognised")
+    return (
+      <div data-testid="drop-unrecognised">
+        <p className="notice notice-error">
+          <strong>This is not a backup Offsite can read.</strong> Offsite reads its own archives, plain{" "}
+          <span className="mono">pg_dump -Fc</span> files and project exports (with a{" "}
+          <span className="mono">database.dump</span>).
+        </p>
+        <ErrorNotice error={inspected.error} testId="drop-error" />
+      </div>
+    );
+  if (inspected.status === "error") return <ErrorNotice error={inspected.error} testId="drop-error" />;
+  const p = inspected.preview;
+  const tool = p.pg_dump_version ? `pg_dump ${p.pg_dump_version}` : null;
+  return (
+    <div data-testid="drop-details" data-kind={p.kind}>
+      <dl className="kv">
+        <dt>Kind</dt>
+        <dd data-testid="drop-kind">{KIND_LABELS[p.kind] ?? p.kind}</dd>
+        <dt>Project</dt>
+        <dd data-testid="drop-project">{p.project ?? "—"}</dd>
+        <dt>Type</dt>
+        <dd>{p.backup_type}</dd>
+        <dt>Made</dt>
+        <dd data-testid="drop-created">{formatTime(p.created_at)}</dd>
+        <dt>Size</dt>
+        <dd>{formatBytes(p.size)}</dd>
+        <dt>Versions</dt>
+        <dd>
+          {p.server_version ? `PostgreSQL ${p.server_version}` : "server unknown"}
+          {tool ? ` · ${tool}` : ""}
+        </dd>
+        <dt>Contents</dt>
+        <dd data-testid="drop-counts">
+          {p.tables.length} table{p.tables.length === 1 ? "" : "s"} · {p.members.length} member
+          {p.members.length === 1 ? "" : "s"}
+          {p.has_globals ? " · roles (globals.sql)" : ""}
+        </dd>
+      </dl>
+      {p.tables.length > 0 && (
+        <ul className="mono small drop-tables" data-testid="drop-tables">
+          {p.tables.slice(0, TABLES_SHOWN).map((t) => (
+            <li key={`${t.schema}.${t.table}`}>
+              {t.schema}.{t.table}
+              {p.rows_recorded ? ` — ${t.rows.toLocaleString("en-US")} rows` : ""}
+            </li>
+          ))}
+          {p.tables.length > TABLES_SHOWN && <li className="muted">… and {p.tables.length - TABLES_SHOWN} more</li>}
+        </ul>
+      )}
+      {p.notes.length > 0 && (
+        <ul className="notice notice-warn small" data-testid="drop-notes">
+          {p.notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

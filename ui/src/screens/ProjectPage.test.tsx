@@ -1,0 +1,136 @@
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { JobFinished } from "../bindings";
+import { JobsProvider } from "../components/jobs";
+import { backup, summary } from "./fixtures";
+import { ProjectPage } from "./ProjectPage";
+
+const many = Array.from({ length: 10_000 }, (_, i) => backup(i));
+
+function setup(backups = many) {
+  const calls: { cmd: string; args: unknown }[] = [];
+  mockIPC(
+    (cmd, args) => {
+      calls.push({ cmd, args });
+      switch (cmd) {
+        case "get_project":
+          return summary("shop", backups[0] ?? null, backups.length);
+        case "list_backups":
+          return backups;
+        case "start_backup":
+          return "job-b";
+        case "start_verify":
+          return "job-v";
+        case "list_jobs":
+          return [
+            {
+              id: "old-1",
+              project_id: "p-shop",
+              kind: "backup",
+              state: "failed",
+              started_at: "2026-11-20T10:00:00Z",
+              finished_at: "2026-11-20T10:00:05Z",
+              bytes_done: 0,
+              bytes_total: null,
+              error_code: "connection",
+              error_message: "connection refused",
+              error_hint: "is the server running?",
+              backup_id: null,
+            },
+          ];
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  render(
+    <JobsProvider>
+      <ProjectPage name="shop" onBack={vi.fn()} />
+    </JobsProvider>,
+  );
+  return calls;
+}
+
+describe("ProjectPage", () => {
+  it("lists 10,000 backups through a window of rows", async () => {
+    setup();
+    expect(await screen.findByTestId("backup-count")).toHaveTextContent("10000");
+    const rows = screen.getAllByTestId("backups-row");
+    expect(rows.length).toBeGreaterThan(5);
+    expect(rows.length).toBeLessThan(40);
+    expect(rows[0]).toHaveTextContent("shop_0_database.tar.gz");
+    expect(rows[0]).toHaveTextContent("1.0 MB");
+    expect(rows[0]).toHaveTextContent("Not verified");
+  });
+
+  it("verifies the selected backup and refreshes when the job finishes", async () => {
+    const calls = setup(many.slice(0, 3));
+    await screen.findAllByTestId("backups-row");
+    expect(screen.getByTestId("verify-selected")).toBeDisabled();
+    const viewport = screen.getByTestId("backups-viewport");
+    fireEvent.keyDown(viewport, { key: "ArrowDown" });
+    fireEvent.keyDown(viewport, { key: "ArrowDown" });
+    fireEvent.click(screen.getByTestId("verify-selected"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "start_verify")).toBe(true));
+    expect(calls.find((c) => c.cmd === "start_verify")?.args).toEqual({ path: many[1]?.path });
+    expect(await screen.findByTestId("job-running")).toBeInTheDocument();
+
+    const listed = calls.filter((c) => c.cmd === "list_backups").length;
+    const done: JobFinished = {
+      job_id: "job-v",
+      kind: "verify",
+      ok: true,
+      error: null,
+      result: {
+        kind: "verify",
+        backup_id: "backup-1",
+        report: {
+          archive: many[1]?.path ?? "",
+          ok: true,
+          file_sha256: "",
+          sidecar: { status: "match" },
+          members: [],
+          first_bad: null,
+          bytes_verified: 2048,
+          problems: [],
+          manifest: null,
+        },
+      },
+    };
+    await act(() => emit("job-finished", done));
+    expect(await screen.findByTestId("job-result")).toHaveTextContent("Archive intact: 2.0 KB checked");
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "list_backups").length).toBeGreaterThan(listed));
+  });
+
+  it("keeps the selection on the same backup when a new one appears on top", async () => {
+    const list = many.slice(1, 4);
+    setup(list);
+    await screen.findAllByTestId("backups-row");
+    fireEvent.click(screen.getByText(/shop_2_database/));
+    expect(screen.getByText(/shop_2_database/).closest("[role=option]")).toHaveAttribute("aria-selected", "true");
+    list.unshift(many[0]!);
+    const done: JobFinished = { job_id: "x", kind: "backup", ok: true, error: null, result: { kind: "backup", backup: many[0]! } };
+    await act(() => emit("job-finished", done));
+    await waitFor(() => expect(screen.getAllByTestId("backups-row")).toHaveLength(4));
+    expect(screen.getByText(/shop_2_database/).closest("[role=option]")).toHaveAttribute("aria-selected", "true");
+  });
+
+  it("shows earlier jobs from the catalog with their error", async () => {
+    setup([]);
+    const row = await screen.findByTestId("job-history-row");
+    expect(row).toHaveAttribute("data-state", "failed");
+    expect(row).toHaveTextContent("Cannot reach the server: connection refused — is the server running?");
+    expect(row).toHaveTextContent("5s");
+  });
+
+  it("starts a backup and disables the button while it runs", async () => {
+    const calls = setup([]);
+    expect(await screen.findByTestId("backups-empty")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("backup-now"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop" }));
+    expect(await screen.findByTestId("backup-now")).toBeDisabled();
+  });
+});

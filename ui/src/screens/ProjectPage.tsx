@@ -1,0 +1,205 @@
+import { useCallback, useEffect, useState } from "react";
+import { type BackupRecord, commands, type ErrorPayload, type ProjectSummary } from "../bindings";
+import { toErrorPayload } from "../ipc/errors";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { databaseHost, databaseName, formatBytes, formatTime } from "../components/format";
+import { JobHistory } from "../components/JobHistory";
+import { JobPanel } from "../components/JobPanel";
+import { useJobFinished, useJobs } from "../components/jobs";
+import { VirtualList } from "../components/VirtualList";
+
+export const ROW_HEIGHT = 34;
+export const LIST_HEIGHT = 340;
+
+const STATUS_LABEL: Record<string, string> = {
+  verified: "Verified",
+  unverified: "Not verified",
+  corrupt: "Corrupt",
+  missing: "Missing",
+};
+
+type Load =
+  | { status: "loading" }
+  | { status: "ready"; summary: ProjectSummary; backups: BackupRecord[] }
+  | { status: "error"; error: ErrorPayload };
+
+type Props = { name: string; onBack: () => void; onRestore?: () => void };
+
+export function ProjectPage({ name, onBack, onRestore }: Props) {
+  const [load, setLoad] = useState<Load>({ status: "loading" });
+  // Selection by id: a refresh (a new backup on top) must not move it to another backup.
+  const [selectedId, setSelectedId] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<ErrorPayload | null>(null);
+  const [refreshKey, setRefreshKey] = useState(0);
+  const { jobs, startBackup, startVerify } = useJobs();
+
+  const refresh = useCallback(async () => {
+    try {
+      const [project, backups] = await Promise.all([commands.getProject(name), commands.listBackups(name)]);
+      if (project.status === "error") return setLoad({ status: "error", error: toErrorPayload(project.error) });
+      if (backups.status === "error") return setLoad({ status: "error", error: toErrorPayload(backups.error) });
+      setLoad({ status: "ready", summary: project.data, backups: backups.data });
+    } catch (e) {
+      setLoad({ status: "error", error: toErrorPayload(e) });
+    }
+  }, [name]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  useJobFinished(() => {
+    void refresh();
+    setRefreshKey((k) => k + 1);
+  });
+
+  const running = jobs.filter((j) => j.project === name && !j.finished);
+  const backingUp = running.some((j) => j.kind === "backup");
+
+  const backUp = async () => {
+    setActionError(null);
+    const started = await startBackup(name);
+    if (!started.ok) setActionError(started.error);
+  };
+
+  const verify = async (backup: BackupRecord | undefined) => {
+    if (!backup) return;
+    setActionError(null);
+    const started = await startVerify(name, backup.path);
+    if (!started.ok) setActionError(started.error);
+  };
+
+  const backups = load.status === "ready" ? load.backups : [];
+  const index = selectedId === null ? -1 : backups.findIndex((b) => b.id === selectedId);
+  const selected = index >= 0 ? index : null;
+  const current = selected !== null ? backups[selected] : undefined;
+  const verifying = (b: BackupRecord | undefined) =>
+    Boolean(b && running.some((j) => j.kind === "verify" && j.subject === b.path));
+
+  return (
+    <section aria-labelledby="project-title" data-testid="project-page" data-project={name}>
+      <div className="toolbar">
+        <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="back-home">
+          ← Projects
+        </button>
+        <h2 id="project-title" className="screen-title" data-testid="project-title">
+          {name}
+        </h2>
+        {load.status === "ready" && (
+          <span className="mono muted small" data-testid="project-page-host">
+            {databaseHost(load.summary.project.db_url)}
+            {databaseName(load.summary.project.db_url) ? ` / ${databaseName(load.summary.project.db_url)}` : ""}
+          </span>
+        )}
+        <span className="spacer" />
+        {onRestore && (
+          <button type="button" className="btn" onClick={onRestore} data-testid="restore-open">
+            Restore…
+          </button>
+        )}
+        <button
+          type="button"
+          className="btn"
+          onClick={() => void verify(current)}
+          disabled={!current || verifying(current)}
+          title={current ? `Verify ${current.path}` : "Select a backup to verify"}
+          data-testid="verify-selected"
+        >
+          Verify
+        </button>
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={() => void backUp()}
+          disabled={backingUp}
+          data-testid="backup-now"
+        >
+          {backingUp ? "Backing up…" : "Back up now"}
+        </button>
+      </div>
+
+      {actionError && <ErrorNotice error={actionError} testId="action-error" />}
+
+      <JobPanel project={name}>
+        <JobHistory project={name} refreshKey={refreshKey} />
+      </JobPanel>
+
+      <section className="panel" aria-label="Backups">
+        <h2 className="panel-title">
+          Backups <span className="muted small" data-testid="backup-count">{backups.length}</span>
+        </h2>
+        {load.status === "loading" && (
+          <p className="muted" data-testid="backups-loading">
+            Loading backups…
+          </p>
+        )}
+        {load.status === "error" && <ErrorNotice error={load.error} testId="backups-error" onRetry={() => void refresh()} />}
+        {load.status === "ready" && backups.length === 0 && (
+          <p className="muted" data-testid="backups-empty">
+            No backups yet. “Back up now” makes the first one.
+          </p>
+        )}
+        {load.status === "ready" && backups.length > 0 && (
+          <BackupList
+            backups={backups}
+            selected={selected}
+            onSelect={(i) => setSelectedId(backups[i]?.id ?? null)}
+            onVerify={(i) => void verify(backups[i])}
+          />
+        )}
+      </section>
+    </section>
+  );
+}
+
+type ListProps = {
+  backups: BackupRecord[];
+  selected: number | null;
+  onSelect: (i: number) => void;
+  onVerify: (i: number) => void;
+  height?: number;
+};
+
+export function BackupList({ backups, selected, onSelect, onVerify, height = LIST_HEIGHT }: ListProps) {
+  return (
+    <VirtualList
+      items={backups}
+      rowHeight={ROW_HEIGHT}
+      height={Math.min(height, Math.max(ROW_HEIGHT, backups.length * ROW_HEIGHT))}
+      getKey={(b) => b.id}
+      selected={selected}
+      onSelect={onSelect}
+      onActivate={onVerify}
+      label="Backups: arrow keys select, Enter verifies"
+      testId="backups"
+      header={
+        <div className="brow brow-head" aria-hidden="true">
+          <span>Date</span>
+          <span>Type</span>
+          <span className="num">Size</span>
+          <span>Verified</span>
+          <span>Path</span>
+        </div>
+      }
+      renderRow={(b) => (
+        <div className="brow">
+          <span data-testid="backup-date">{formatTime(b.created_at)}</span>
+          <span>{b.backup_type}</span>
+          <span className="num">{formatBytes(b.size)}</span>
+          <span
+            className={`status status-${b.status}`}
+            title={b.verify_problem ?? undefined}
+            data-testid="backup-status"
+            data-status={b.status}
+          >
+            {STATUS_LABEL[b.status] ?? b.status}
+            {b.verified_at ? ` · ${formatTime(b.verified_at)}` : ""}
+          </span>
+          <span className="mono path" title={b.path} data-testid="backup-path">
+            <bdi>{b.path}</bdi>
+          </span>
+        </div>
+      )}
+    />
+  );
+}

@@ -1,0 +1,106 @@
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { fireEvent, render, screen, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { JobRecord } from "../bindings";
+import { JobsProvider } from "../components/jobs";
+import { backup, summary } from "./fixtures";
+import { backupState, ProjectsHome } from "./ProjectsHome";
+
+function renderHome(onAdd = vi.fn(), onOpen = vi.fn()) {
+  render(
+    <JobsProvider>
+      <ProjectsHome onAdd={onAdd} onOpen={onOpen} />
+    </JobsProvider>,
+  );
+  return { onAdd, onOpen };
+}
+
+const failedJob = (startedAt: string): JobRecord => ({
+  id: "j1",
+  project_id: "p-shop",
+  kind: "backup",
+  state: "failed",
+  started_at: startedAt,
+  finished_at: startedAt,
+  bytes_done: 0,
+  bytes_total: null,
+  error_code: "connection",
+  error_message: "refused",
+  error_hint: null,
+  backup_id: null,
+});
+
+describe("ProjectsHome", () => {
+  it("invites to add the first project when there is none", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "list_projects" || cmd === "list_jobs") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const { onAdd } = renderHome();
+    const empty = await screen.findByTestId("empty-state");
+    expect(empty).toHaveTextContent("No projects yet");
+    fireEvent.click(within(empty).getByTestId("add-project"));
+    expect(onAdd).toHaveBeenCalledOnce();
+  });
+
+  it("shows one card per project with host, last backup and state", async () => {
+    const now = Date.now();
+    const fresh = backup(0, { created_at: new Date(now - 3600_000).toISOString(), size: 5 * 1024 * 1024 });
+    mockIPC((cmd) => {
+      if (cmd === "list_projects") return [summary("shop", fresh), summary("blog", null)];
+      if (cmd === "list_jobs") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const { onOpen } = renderHome();
+    const cards = await screen.findAllByTestId("project-card");
+    expect(cards).toHaveLength(2);
+    const [shop, blog] = cards as [HTMLElement, HTMLElement];
+    expect(shop).toHaveAttribute("data-state", "ok");
+    expect(within(shop).getByTestId("project-host")).toHaveTextContent("db.shop.example.com:5432");
+    expect(within(shop).getByTestId("project-last-backup")).toHaveTextContent("1 hour ago · 5.0 MB");
+    expect(blog).toHaveAttribute("data-state", "never");
+    expect(within(blog).getByTestId("project-state")).toHaveTextContent("Never backed up");
+    expect(within(blog).getByTestId("backup-now-blog")).toBeEnabled();
+    fireEvent.click(within(shop).getByTestId("project-open-shop"));
+    expect(onOpen).toHaveBeenCalledWith("shop");
+  });
+
+  it("marks a project whose last backup job failed, titled by the error code", async () => {
+    const recent = backup(0, { created_at: new Date(Date.now() - 3 * 3600_000).toISOString() });
+    mockIPC((cmd) => {
+      if (cmd === "list_projects") return [summary("shop", recent)];
+      if (cmd === "list_jobs") return [failedJob(new Date(Date.now() - 60_000).toISOString())];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    renderHome();
+    const card = await screen.findByTestId("project-card");
+    expect(card).toHaveAttribute("data-state", "failed");
+    const error = within(card).getByTestId("project-last-error");
+    expect(error).toHaveAttribute("data-code", "connection");
+    expect(error).toHaveTextContent("Cannot reach the server");
+    expect(error).toHaveAttribute("title", "refused");
+  });
+
+  it("shows the list error with its hint", async () => {
+    mockIPC(() => Promise.reject({ code: "catalog", message: "database is locked", hint: "close other copies", retryable: true }));
+    renderHome();
+    const error = await screen.findByTestId("projects-error");
+    expect(error).toHaveAttribute("data-code", "catalog");
+    expect(error).toHaveTextContent("close other copies");
+    expect(screen.getByTestId("projects-error-retry")).toBeInTheDocument();
+  });
+
+  it("derives ok, stale, failed and never", () => {
+    const now = Date.parse("2026-11-21T12:00:00Z");
+    const recent = backup(0, { created_at: "2026-11-21T10:00:00Z" });
+    const old = backup(0, { created_at: "2026-11-10T10:00:00Z" });
+    expect(backupState(summary("shop", null), null, now)).toBe("never");
+    expect(backupState(summary("shop", recent), null, now)).toBe("ok");
+    expect(backupState(summary("shop", old), null, now)).toBe("stale");
+    expect(backupState(summary("shop", backup(0, { status: "corrupt", created_at: recent.created_at })), null, now)).toBe(
+      "failed",
+    );
+    expect(backupState(summary("shop", recent), failedJob("2026-11-21T11:00:00Z"), now)).toBe("failed");
+    expect(backupState(summary("shop", recent), failedJob("2026-11-21T09:00:00Z"), now)).toBe("ok");
+  });
+});

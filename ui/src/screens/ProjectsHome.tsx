@@ -1,0 +1,196 @@
+import { useCallback, useEffect, useState } from "react";
+import { commands, type ErrorPayload, type JobRecord, type ProjectSummary } from "../bindings";
+import { toErrorPayload } from "../ipc/errors";
+import { ErrorNotice, errorTitle } from "../components/ErrorNotice";
+import { databaseHost, formatAgo, formatBytes, formatTime } from "../components/format";
+import { useJobFinished, useJobs } from "../components/jobs";
+import { phaseLabel } from "../components/JobPanel";
+
+/** A backup older than this is "stale". */
+export const STALE_AFTER_MS = 2 * 24 * 3600 * 1000;
+
+export type BackupState = "ok" | "failed" | "never" | "stale";
+
+/** The state a project card shows: its newest backup, and whether a later backup job failed. */
+export function backupState(summary: ProjectSummary, lastJob: JobRecord | null, now = Date.now()): BackupState {
+  const last = summary.last_backup;
+  const failedLater =
+    lastJob !== null &&
+    lastJob.kind === "backup" &&
+    lastJob.state === "failed" &&
+    (!last || lastJob.started_at > last.created_at);
+  if (failedLater) return "failed";
+  if (!last) return "never";
+  if (last.status === "corrupt" || last.status === "missing") return "failed";
+  if (now - new Date(last.created_at).getTime() > STALE_AFTER_MS) return "stale";
+  return "ok";
+}
+
+const STATE_LABEL: Record<BackupState, string> = {
+  ok: "Backed up",
+  failed: "Failed",
+  never: "Never backed up",
+  stale: "Stale",
+};
+
+type Props = {
+  onOpen: (name: string) => void;
+  onAdd: () => void;
+};
+
+type Load =
+  | { status: "loading" }
+  | { status: "ready"; projects: ProjectSummary[]; lastJobs: Record<string, JobRecord> }
+  | { status: "error"; error: ErrorPayload };
+
+export function ProjectsHome({ onOpen, onAdd }: Props) {
+  const [load, setLoad] = useState<Load>({ status: "loading" });
+  const [startErrors, setStartErrors] = useState<Record<string, ErrorPayload>>({});
+  const { jobs, startBackup } = useJobs();
+
+  const refresh = useCallback(async () => {
+    try {
+      const result = await commands.listProjects();
+      if (result.status === "error") {
+        setLoad({ status: "error", error: toErrorPayload(result.error) });
+        return;
+      }
+      const lastJobs: Record<string, JobRecord> = {};
+      const jobsResult = await commands.listJobs(null, 200).catch(() => null);
+      if (jobsResult?.status === "ok") {
+        for (const job of jobsResult.data) {
+          // Newest first: keep the first backup job of each project.
+          if (job.kind === "backup" && job.project_id && !lastJobs[job.project_id]) lastJobs[job.project_id] = job;
+        }
+      }
+      setLoad({ status: "ready", projects: result.data, lastJobs });
+    } catch (e) {
+      setLoad({ status: "error", error: toErrorPayload(e) });
+    }
+  }, []);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  useJobFinished(() => void refresh());
+
+  const backUp = async (name: string) => {
+    setStartErrors(({ [name]: _old, ...rest }) => rest);
+    const started = await startBackup(name);
+    if (!started.ok) setStartErrors((all) => ({ ...all, [name]: started.error }));
+  };
+
+  if (load.status === "loading") {
+    return (
+      <p className="muted" data-testid="projects-loading">
+        Loading projects…
+      </p>
+    );
+  }
+  if (load.status === "error") {
+    return <ErrorNotice error={load.error} testId="projects-error" onRetry={() => void refresh()} />;
+  }
+
+  if (load.projects.length === 0) {
+    return (
+      <section className="empty" data-testid="empty-state">
+        <h2>No projects yet</h2>
+        <p className="muted">
+          Add a PostgreSQL or Supabase database to keep verified backups of it on this computer. The password goes
+          into your system keychain.
+        </p>
+        <button type="button" className="btn btn-primary" onClick={onAdd} data-testid="add-project" autoFocus>
+          Add your first project
+        </button>
+        <ul className="project-list" data-testid="project-list" />
+      </section>
+    );
+  }
+
+  return (
+    <section aria-labelledby="projects-title">
+      <div className="toolbar">
+        <h2 id="projects-title" className="screen-title">
+          Projects
+        </h2>
+        <span className="spacer" />
+        <button type="button" className="btn" onClick={onAdd} data-testid="add-project">
+          Add project
+        </button>
+      </div>
+      <ul className="project-list" data-testid="project-list">
+        {load.projects.map((summary) => {
+          const p = summary.project;
+          const last = summary.last_backup;
+          const lastJob = load.lastJobs[p.id] ?? null;
+          const state = backupState(summary, lastJob);
+          const lastFailure = state === "failed" && lastJob?.state === "failed" ? lastJob : null;
+          const running = jobs.find((j) => j.project === p.name && j.kind === "backup" && !j.finished);
+          const startError = startErrors[p.name];
+          return (
+            <li key={p.id} className="card" data-testid="project-card" data-project={p.name} data-state={state}>
+              <div className="card-main">
+                <h3 className="card-title">
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() => onOpen(p.name)}
+                    data-testid={`project-open-${p.name}`}
+                  >
+                    {p.name}
+                  </button>
+                </h3>
+                <p className="mono muted small" data-testid="project-host">
+                  {databaseHost(p.db_url)}
+                </p>
+              </div>
+              <div className="card-status">
+                <span className={`badge badge-${state}`} data-testid="project-state">
+                  {STATE_LABEL[state]}
+                </span>
+                {lastFailure?.error_code && !running && (
+                  <span
+                    className="small text-danger"
+                    title={[lastFailure.error_message, lastFailure.error_hint].filter(Boolean).join(" — ")}
+                    data-testid="project-last-error"
+                    data-code={lastFailure.error_code}
+                  >
+                    {errorTitle(lastFailure.error_code)}
+                  </span>
+                )}
+                {running ? (
+                  <span className="small" data-testid="project-running">
+                    {running.progress ? phaseLabel(running.progress.phase) : "Starting"}…{" "}
+                    {running.progress ? formatBytes(running.progress.bytes_done) : ""}
+                  </span>
+                ) : last ? (
+                  <span className="small muted" data-testid="project-last-backup" title={formatTime(last.created_at)}>
+                    {formatAgo(last.created_at)} · {formatBytes(last.size)} · {summary.backup_count}{" "}
+                    {summary.backup_count === 1 ? "backup" : "backups"}
+                  </span>
+                ) : (
+                  <span className="small muted" data-testid="project-last-backup">
+                    No backup yet
+                  </span>
+                )}
+              </div>
+              <div className="card-actions">
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => void backUp(p.name)}
+                  disabled={Boolean(running)}
+                  data-testid={`backup-now-${p.name}`}
+                >
+                  {running ? "Backing up…" : "Back up now"}
+                </button>
+              </div>
+              {startError && <ErrorNotice error={startError} testId={`project-error-${p.name}`} />}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}

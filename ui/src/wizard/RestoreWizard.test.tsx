@@ -1,0 +1,298 @@
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { ErrorPayload, JobFinished, JobProgress, RestorePlan } from "../bindings";
+import { backup, summary } from "../screens/fixtures";
+import { corruptReport, fullPlan, plan, restoreFinished, restoreReport, verifyReport } from "./fixtures";
+import { RestoreWizard } from "./RestoreWizard";
+
+type Call = { cmd: string; args: Record<string, unknown> };
+
+type Options = {
+  plans?: (args: Record<string, unknown>) => RestorePlan;
+  startRestore?: () => string | Promise<never>;
+};
+
+function setup(opts: Options = {}) {
+  const calls: Call[] = [];
+  const onClose = vi.fn();
+  mockIPC(
+    (cmd, args) => {
+      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+      switch (cmd) {
+        case "list_backups":
+          return [backup(0), backup(1)];
+        case "list_projects":
+          return [summary("shop", null), summary("staging", null)];
+        case "start_verify":
+          return "job-v";
+        case "plan_restore":
+          return (opts.plans ?? (() => plan()))((args ?? {}) as Record<string, unknown>);
+        case "start_restore":
+          return opts.startRestore ? opts.startRestore() : "job-r";
+        case "cancel_job":
+          return true;
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  render(<RestoreWizard project="shop" onClose={onClose} />);
+  return { calls, onClose };
+}
+
+const $ = (id: string) => screen.getByTestId(id);
+const called = (calls: Call[], cmd: string) => calls.filter((c) => c.cmd === cmd);
+
+const progress = (job_id: string, over: Partial<JobProgress> = {}): JobProgress => ({
+  job_id,
+  phase: "restoring",
+  bytes_done: 512 * 1024,
+  bytes_total: 1024 * 1024,
+  bytes_per_sec: 2 * 1024 * 1024,
+  finished: false,
+  ...over,
+});
+
+const verified = (report = verifyReport()): JobFinished => ({
+  job_id: "job-v",
+  kind: "verify",
+  ok: true,
+  error: null,
+  result: { kind: "verify", backup_id: "backup-0", report },
+});
+
+/** From the first step to the target step, with the newest backup checked intact. */
+async function toTarget(calls: Call[]) {
+  const options = await screen.findAllByTestId("wizard-backup-radio");
+  expect($("wizard-next")).toBeDisabled();
+  fireEvent.click(options[0]!);
+  fireEvent.click($("wizard-next"));
+  await waitFor(() => expect(called(calls, "start_verify")).toHaveLength(1));
+  expect(called(calls, "start_verify")[0]?.args).toEqual({ path: backup(0).path });
+  await act(() => emit("job-progress", progress("job-v", { phase: "verifying" })));
+  await waitFor(() => expect($("wizard-phase")).toHaveTextContent("Verifying checksums"));
+  expect($("wizard-next")).toBeDisabled();
+  await act(() => emit("job-finished", verified()));
+  expect(await screen.findByTestId("wizard-verify-result")).toHaveAttribute("data-ok", "true");
+  expect(screen.getAllByTestId("wizard-verify-member")).toHaveLength(2);
+  fireEvent.click($("wizard-next"));
+  await screen.findByTestId("wizard-target");
+}
+
+async function chooseUrl(calls: Call[]) {
+  fireEvent.click($("wizard-target-url"));
+  fireEvent.change($("wizard-target-url-input"), { target: { value: "postgres://postgres@localhost:5432/shop_copy" } });
+  fireEvent.change($("wizard-target-password"), { target: { value: "pw" } });
+  expect($("wizard-next")).toBeDisabled(); // not before the target was looked at
+  fireEvent.click($("wizard-target-check"));
+  await waitFor(() => expect(called(calls, "plan_restore").length).toBeGreaterThan(0));
+}
+
+describe("RestoreWizard", () => {
+  it("restores into a new, empty database and reports the rows per table", async () => {
+    const { calls, onClose } = setup();
+    await toTarget(calls);
+    await chooseUrl(calls);
+    expect(await screen.findByTestId("wizard-target-status")).toHaveAttribute("data-empty", "true");
+    expect(called(calls, "plan_restore")[0]?.args).toEqual({
+      path: backup(0).path,
+      target: { connection: { connection: { url: "postgres://postgres@localhost:5432/shop_copy" }, tls: null, password: "pw" } },
+      choices: { replace: true, no_safety_backup: false, create_roles: false },
+    });
+    expect(called(calls, "start_restore")).toHaveLength(0);
+    fireEvent.click($("wizard-next"));
+
+    // Review: an empty target needs no typed consent.
+    await screen.findByTestId("wizard-plan");
+    expect($("wizard-plan-empty")).toHaveAttribute("data-empty", "true");
+    expect($("wizard-will-create")).toHaveAttribute("data-count", "2");
+    expect($("wizard-plan-versions")).toHaveTextContent("pg_restore (PostgreSQL) 16.4");
+    expect(screen.queryByTestId("wizard-consent")).not.toBeInTheDocument();
+    expect(called(calls, "start_restore")).toHaveLength(0); // nothing has happened yet
+    fireEvent.click($("wizard-restore"));
+
+    await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
+    expect(called(calls, "start_restore")[0]?.args).toMatchObject({
+      path: backup(0).path,
+      choices: { replace: false, no_safety_backup: false, create_roles: false },
+    });
+    expect(screen.queryByTestId("wizard-back")).not.toBeInTheDocument();
+    expect($("wizard-close")).toBeDisabled();
+    await act(() => emit("job-progress", progress("job-r")));
+    await waitFor(() => expect($("wizard-phase")).toHaveTextContent("Restoring"));
+    expect($("wizard-bytes")).toHaveTextContent("512 KB of 1.0 MB (50%)");
+    expect($("wizard-throughput")).toHaveTextContent("2.0 MB/s");
+    expect($("wizard-progress")).toHaveAttribute("aria-valuenow", "50");
+
+    await act(() => emit("job-finished", restoreFinished("job-r", restoreReport())));
+    const report = await screen.findByTestId("wizard-result");
+    expect(report).toHaveAttribute("data-ok", "true");
+    expect($("wizard-report-duration")).toHaveTextContent("1m 05s");
+    const rows = screen.getAllByTestId("wizard-table-row");
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toHaveAttribute("data-expected", "1000");
+    expect(rows[0]).toHaveAttribute("data-actual", "1000");
+    expect(screen.queryByTestId("wizard-back")).not.toBeInTheDocument();
+    fireEvent.click($("wizard-done"));
+    expect(onClose).toHaveBeenCalled();
+  });
+
+  it("replaces a non-empty database only after its name is typed, and shows the safety backup", async () => {
+    const { calls } = setup({ plans: () => fullPlan() });
+    await toTarget(calls);
+    fireEvent.click($("wizard-target-this"));
+    // A saved project is looked at at once.
+    await waitFor(() => expect(called(calls, "plan_restore")).toHaveLength(1));
+    expect(called(calls, "plan_restore")[0]?.args).toMatchObject({ target: { project: "shop" } });
+    expect(await screen.findByTestId("wizard-target-status")).toHaveAttribute("data-empty", "false");
+    fireEvent.click($("wizard-next"));
+
+    await screen.findByTestId("wizard-plan");
+    expect($("wizard-will-replace")).toHaveTextContent("public.orders");
+    expect($("wizard-will-keep")).toHaveTextContent("public.audit");
+    expect($("wizard-safety-backup")).toBeChecked();
+    expect($("wizard-restore")).toBeDisabled();
+    expect($("wizard-restore-reasons")).toHaveTextContent("shop_copy");
+    fireEvent.change($("wizard-consent"), { target: { value: "shop" } });
+    expect($("wizard-restore")).toBeDisabled();
+    fireEvent.change($("wizard-consent"), { target: { value: "shop_copy" } });
+    expect($("wizard-restore")).toBeEnabled();
+    fireEvent.click($("wizard-restore"));
+
+    await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
+    expect(called(calls, "start_restore")[0]?.args).toMatchObject({
+      target: { project: "shop" },
+      choices: { replace: true, no_safety_backup: false, create_roles: false },
+    });
+    await act(() =>
+      emit(
+        "job-finished",
+        restoreFinished("job-r", restoreReport({ plan: fullPlan(), safety_backup: "/data/safety/shop_copy.tar.gz" })),
+      ),
+    );
+    expect(await screen.findByTestId("wizard-safety-path")).toHaveTextContent("/data/safety/shop_copy.tar.gz");
+  });
+
+  it("keeps Restore disabled while there are blockers, and re-plans when roles are to be created", async () => {
+    const { calls } = setup({
+      plans: (args) =>
+        (args.choices as { create_roles: boolean }).create_roles
+          ? plan({ create_roles: true })
+          : plan({ missing_roles: ["app_user"], blockers: ["the target server lacks roles the backup uses: app_user"] }),
+    });
+    await toTarget(calls);
+    fireEvent.click($("wizard-target-project"));
+    expect($("wizard-target-project-select")).toHaveValue("staging");
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    expect(await screen.findByTestId("wizard-blockers")).toHaveTextContent("app_user");
+    expect($("wizard-restore")).toBeDisabled();
+    fireEvent.click($("wizard-create-roles"));
+    await waitFor(() => expect(screen.queryByTestId("wizard-blockers")).not.toBeInTheDocument());
+    expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+      target: { project: "staging" },
+      choices: { create_roles: true },
+    });
+    expect(await screen.findByTestId("wizard-restore")).toBeEnabled();
+  });
+
+  it("does not go on with a damaged archive", async () => {
+    const { calls } = setup();
+    fireEvent.click((await screen.findAllByTestId("wizard-backup-radio"))[1]!);
+    fireEvent.click($("wizard-next"));
+    await waitFor(() => expect(called(calls, "start_verify")).toHaveLength(1));
+    await act(() => emit("job-finished", verified(corruptReport())));
+    expect(await screen.findByTestId("wizard-verify-result")).toHaveAttribute("data-ok", "false");
+    const bad = screen.getAllByTestId("wizard-verify-member").filter((m) => m.getAttribute("data-ok") === "false");
+    expect(bad).toHaveLength(1);
+    expect(bad[0]).toHaveTextContent("database.dump");
+    expect($("wizard-next")).toBeDisabled();
+    // Back keeps the choice.
+    fireEvent.click($("wizard-back"));
+    expect(screen.getAllByTestId("wizard-backup-radio")[1]).toBeChecked();
+  });
+
+  it("takes a typed path and notes that the file picker is not wired yet", async () => {
+    const { calls } = setup();
+    await screen.findAllByTestId("wizard-backup-radio");
+    expect($("wizard-path-note")).toHaveTextContent("not wired yet");
+    fireEvent.change($("wizard-path-input"), { target: { value: "/tmp/other.tar.gz" } });
+    expect($("wizard-source-path")).toBeChecked();
+    fireEvent.submit($("wizard-source")); // Enter in the field moves on
+    await waitFor(() => expect(called(calls, "start_verify")[0]?.args).toEqual({ path: "/tmp/other.tar.gz" }));
+  });
+
+  it("cancels a running restore and offers to go back to the plan", async () => {
+    const { calls } = setup();
+    await toTarget(calls);
+    await chooseUrl(calls);
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    fireEvent.click(await screen.findByTestId("wizard-restore"));
+    await waitFor(() => expect($("wizard-cancel")).toBeEnabled());
+    // Escape does not leave a running restore.
+    fireEvent.keyDown(document.body, { key: "Escape" });
+    expect($("wizard-running")).toBeInTheDocument();
+    fireEvent.click($("wizard-cancel"));
+    await waitFor(() => expect(called(calls, "cancel_job")[0]?.args).toEqual({ jobId: "job-r" }));
+    expect($("wizard-cancel")).toHaveTextContent("Cancelling…");
+    const cancelled: ErrorPayload = { code: "cancelled", message: "cancelled by the user", hint: null, retryable: false };
+    await act(() => emit("job-finished", { job_id: "job-r", kind: "restore", ok: false, error: cancelled, result: null }));
+    expect(await screen.findByTestId("wizard-result")).toHaveAttribute("data-code", "cancelled");
+    expect($("wizard-report-title")).toHaveTextContent("Restore cancelled");
+    const before = called(calls, "plan_restore").length;
+    fireEvent.click($("wizard-advice-action"));
+    await screen.findByTestId("wizard-review");
+    await waitFor(() => expect(called(calls, "plan_restore").length).toBe(before + 1)); // made again
+  });
+
+  it("shows the error, its hint and advice by code when the restore fails", async () => {
+    const conflict: ErrorPayload = {
+      code: "auth",
+      message: "password authentication failed",
+      hint: "check the password",
+      retryable: false,
+    };
+    const { calls } = setup({ startRestore: () => Promise.reject(conflict) });
+    await toTarget(calls);
+    await chooseUrl(calls);
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    fireEvent.click(await screen.findByTestId("wizard-restore"));
+    const report = await screen.findByTestId("wizard-result");
+    expect(report).toHaveAttribute("data-ok", "false");
+    expect(report).toHaveAttribute("data-code", "auth");
+    expect(within(report).getByTestId("wizard-error-message")).toHaveTextContent("password authentication failed");
+    expect(within(report).getByTestId("wizard-error-hint")).toHaveTextContent("check the password");
+    fireEvent.click($("wizard-advice-action"));
+    expect(await screen.findByTestId("wizard-target")).toBeInTheDocument();
+    expect($("wizard-target-url-input")).toHaveValue("postgres://postgres@localhost:5432/shop_copy");
+  });
+
+  it("says when the backup recorded no row counts to compare", async () => {
+    const { calls } = setup();
+    await toTarget(calls);
+    fireEvent.click($("wizard-target-this"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    fireEvent.click(await screen.findByTestId("wizard-restore"));
+    await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
+    const report = restoreReport({
+      tables: [],
+      rows_not_recorded: "row counts were not recorded: this backup was imported from a pg_dump file",
+    });
+    await act(() => emit("job-finished", restoreFinished("job-r", report)));
+    expect(await screen.findByTestId("wizard-rows-not-recorded")).toHaveTextContent("imported from a pg_dump file");
+    expect(screen.queryByTestId("wizard-report-tables")).not.toBeInTheDocument();
+  });
+
+  it("leaves with Escape when nothing runs", async () => {
+    const { onClose } = setup();
+    await screen.findAllByTestId("wizard-backup-radio");
+    fireEvent.keyDown(document.body, { key: "Escape" });
+    expect(onClose).toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,112 @@
+// Test data for the restore wizard, shaped like the generated bindings' types.
+import type { JobFinished, RestorePlan, RestoreReport, VerifyReport } from "../bindings";
+
+export const ARCHIVE = "/home/ada/.local/share/offsite/backups/shop/shop_20261121_120000_database.tar.gz";
+
+export function verifyReport(over: Partial<VerifyReport> = {}): VerifyReport {
+  return {
+    archive: ARCHIVE,
+    ok: true,
+    file_sha256: "cd".repeat(32),
+    sidecar: { status: "match" },
+    members: [
+      {
+        name: "database.dump",
+        expected_size: 4096,
+        actual_size: 4096,
+        expected_sha256: "ab".repeat(32),
+        actual_sha256: "ab".repeat(32),
+        ok: true,
+        problem: null,
+        problem_kind: null,
+      },
+      {
+        name: "globals.sql",
+        expected_size: 120,
+        actual_size: 120,
+        expected_sha256: "ef".repeat(32),
+        actual_sha256: "ef".repeat(32),
+        ok: true,
+        problem: null,
+        problem_kind: null,
+      },
+    ],
+    first_bad: null,
+    bytes_verified: 4216,
+    problems: [],
+    manifest: null,
+    ...over,
+  };
+}
+
+export function corruptReport(): VerifyReport {
+  const r = verifyReport();
+  const [dump, globals] = r.members;
+  return {
+    ...r,
+    ok: false,
+    first_bad: "database.dump",
+    problems: ["database.dump: SHA-256 differs from the manifest"],
+    members: [
+      { ...dump!, actual_sha256: "00".repeat(32), ok: false, problem: "SHA-256 differs", problem_kind: "integrity" },
+      globals!,
+    ],
+  };
+}
+
+export function plan(over: Partial<RestorePlan> = {}): RestorePlan {
+  return {
+    archive: ARCHIVE,
+    backup_id: "b-1",
+    project: "shop",
+    created_at: "2026-11-21T12:00:00Z",
+    source_server_version: "16.4",
+    target: "postgres://postgres@localhost:5432/shop_copy",
+    target_database: "shop_copy",
+    target_server_version: "16.4",
+    pg_restore: "/usr/lib/postgresql/16/bin/pg_restore",
+    pg_restore_version: "pg_restore (PostgreSQL) 16.4",
+    target_empty: true,
+    existing: [],
+    will_replace: [],
+    will_create: ["public.orders", "public.customers"],
+    will_keep: [],
+    missing_roles: [],
+    replace: true,
+    safety_backup: false,
+    create_roles: false,
+    rows: 1500,
+    blockers: [],
+    warnings: [],
+    ...over,
+  };
+}
+
+export const fullPlan = (): RestorePlan =>
+  plan({
+    target_empty: false,
+    existing: ["public.orders", "public.audit"],
+    will_create: ["public.customers"],
+    will_replace: ["public.orders"],
+    will_keep: ["public.audit"],
+    safety_backup: true,
+    warnings: ["1 table(s) in the target are not in the backup and will be kept"],
+  });
+
+export function restoreReport(over: Partial<RestoreReport> = {}): RestoreReport {
+  return {
+    plan: plan(),
+    ok: true,
+    duration_ms: 65_000,
+    tables: [
+      { schema: "public", table: "orders", expected: 1000, actual: 1000, ok: true },
+      { schema: "public", table: "customers", expected: 500, actual: 500, ok: true },
+    ],
+    safety_backup: null,
+    ...over,
+  };
+}
+
+export function restoreFinished(jobId: string, report: RestoreReport): JobFinished {
+  return { job_id: jobId, kind: "restore", ok: true, error: null, result: { kind: "restore", report } };
+}

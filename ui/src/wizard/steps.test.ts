@@ -1,0 +1,254 @@
+import { describe, expect, it } from "vitest";
+import type { ErrorPayload } from "../bindings";
+import { ARCHIVE, corruptReport, fullPlan, plan, restoreReport, verifyReport } from "./fixtures";
+import {
+  type Action,
+  canBack,
+  canNext,
+  canRestore,
+  failureAdvice,
+  initialState,
+  planChoices,
+  reducer,
+  restoreDisabledReasons,
+  restoreTo,
+  runChoices,
+  succeeded,
+  type WizardState,
+} from "./steps";
+
+const run = (s: WizardState, ...actions: Action[]) => actions.reduce(reducer, s);
+
+/** A wizard on the review step with `p` as its plan. */
+function atReview(p = plan()): WizardState {
+  const s0 = run(
+    initialState("shop"),
+    { type: "chooseBackup", backupId: "b-1", path: ARCHIVE },
+    { type: "next" },
+    { type: "verifyStarted" },
+    { type: "verifyDone", report: verifyReport() },
+    { type: "next" },
+    { type: "chooseTarget", target: { kind: "url", url: "postgres://postgres@localhost/shop_copy", password: "pw" } },
+    { type: "planStarted" },
+  );
+  return run(s0, { type: "planLoaded", seq: s0.planSeq, plan: p }, { type: "next" });
+}
+
+const err = (code: string): ErrorPayload => ({ code, message: `${code} happened`, hint: "do this", retryable: false });
+
+describe("restore wizard steps", () => {
+  it("cannot go Next without choosing a backup", () => {
+    const s = initialState("shop");
+    expect(canNext(s)).toBe(false);
+    expect(reducer(s, { type: "next" })).toBe(s);
+    expect(canNext(reducer(s, { type: "typePath", path: "   " }))).toBe(false);
+    const typed = reducer(s, { type: "typePath", path: " /tmp/x.tar.gz " });
+    expect(typed.source).toEqual({ kind: "path", path: "/tmp/x.tar.gz" });
+    expect(canNext(typed)).toBe(true);
+    expect(reducer(typed, { type: "next" }).step).toBe("verify");
+  });
+
+  it("needs an intact archive to leave the check", () => {
+    let s = run(initialState("shop"), { type: "chooseBackup", backupId: "b-1", path: ARCHIVE }, { type: "next" });
+    expect(canNext(s)).toBe(false);
+    s = reducer(s, { type: "verifyStarted" });
+    s = reducer(s, { type: "verifyJob", jobId: "j1" });
+    expect(s.verify).toMatchObject({ status: "running", jobId: "j1" });
+    expect(canNext(s)).toBe(false);
+    const corrupt = reducer(s, { type: "verifyDone", report: corruptReport() });
+    expect(canNext(corrupt)).toBe(false);
+    expect(reducer(corrupt, { type: "next" }).step).toBe("verify");
+    const failed = reducer(s, { type: "verifyFailed", error: err("unsupported_format") });
+    expect(failed.verify.status).toBe("error");
+    expect(canNext(failed)).toBe(false);
+    const ok = reducer(s, { type: "verifyDone", report: verifyReport() });
+    expect(canNext(ok)).toBe(true);
+    expect(reducer(ok, { type: "next" }).step).toBe("target");
+  });
+
+  it("needs a complete target and its plan to leave the target step", () => {
+    let s = atReview();
+    s = reducer(s, { type: "back" });
+    expect(s.step).toBe("target");
+    expect(canNext(s)).toBe(true); // the choice and its plan are kept
+    s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: " ", password: "" } });
+    expect(restoreTo(s)).toBeNull();
+    expect(canNext(s)).toBe(false);
+    s = reducer(s, { type: "chooseTarget", target: { kind: "this" } });
+    expect(restoreTo(s)).toEqual({ project: "shop" });
+    expect(canNext(s)).toBe(false); // no plan for this target yet
+    s = run(s, { type: "planStarted" }, { type: "planLoaded", seq: s.planSeq + 1, plan: plan() });
+    expect(canNext(s)).toBe(true);
+  });
+
+  it("builds the command arguments for every kind of target", () => {
+    let s = run(initialState("shop"), { type: "goto", step: "source" });
+    s = { ...s, step: "target" };
+    s = reducer(s, { type: "chooseTarget", target: { kind: "project", name: "staging" } });
+    expect(restoreTo(s)).toEqual({ project: "staging" });
+    s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/db", password: "" } });
+    expect(restoreTo(s)).toEqual({ connection: { connection: { url: "postgres://u@h/db" }, tls: null, password: null } });
+    s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/db", password: "s3cret" } });
+    expect(restoreTo(s)).toMatchObject({ connection: { password: "s3cret" } });
+  });
+
+  it("ignores the answer to an older plan request", () => {
+    let s = atReview();
+    s = reducer(s, { type: "back" });
+    s = reducer(s, { type: "planStarted" });
+    const older = s.planSeq;
+    s = reducer(s, { type: "planStarted" });
+    const stale = reducer(s, { type: "planLoaded", seq: older, plan: fullPlan() });
+    expect(stale.plan.status).toBe("loading");
+    const fresh = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: fullPlan() });
+    expect(fresh.plan.status).toBe("ready");
+    expect(reducer(s, { type: "planFailed", seq: older, error: err("connection") }).plan.status).toBe("loading");
+  });
+
+  it("ignores a plan that arrives after the target changed", () => {
+    let s = reducer(atReview(), { type: "back" });
+    s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/a", password: "" } });
+    s = reducer(s, { type: "planStarted" });
+    const asked = s.planSeq;
+    s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/b", password: "" } });
+    s = reducer(s, { type: "planLoaded", seq: asked, plan: plan({ target_database: "a" }) });
+    expect(s.plan.status).toBe("idle");
+    expect(canNext(s)).toBe(false);
+  });
+
+  it("restores into an empty database without typed consent", () => {
+    const s = atReview(plan());
+    expect(s.step).toBe("review");
+    expect(canRestore(s)).toBe(true);
+    expect(runChoices(s)).toEqual({ replace: false, no_safety_backup: false, create_roles: false });
+    expect(canNext(s)).toBe(false); // review moves on with "Restore" only
+    const running = reducer(s, { type: "confirm", now: 1000 });
+    expect(running.step).toBe("run");
+    expect(running.run).toMatchObject({ status: "running", startedAt: 1000 });
+  });
+
+  it("needs the database name typed to replace a non-empty database", () => {
+    let s = atReview(fullPlan());
+    expect(canRestore(s)).toBe(false);
+    expect(restoreDisabledReasons(s).join(" ")).toContain("shop_copy");
+    expect(reducer(s, { type: "confirm", now: 1 }).step).toBe("review");
+    s = reducer(s, { type: "typeConsent", text: "shop_cop" });
+    expect(canRestore(s)).toBe(false);
+    s = reducer(s, { type: "typeConsent", text: "SHOP_COPY" });
+    expect(canRestore(s)).toBe(false);
+    s = reducer(s, { type: "typeConsent", text: "shop_copy" });
+    expect(canRestore(s)).toBe(true);
+    expect(runChoices(s)).toEqual({ replace: true, no_safety_backup: false, create_roles: false });
+    s = reducer(s, { type: "setSafetyBackup", on: false });
+    expect(runChoices(s).no_safety_backup).toBe(true);
+    expect(s.plan.status).toBe("idle"); // made again with the new choice
+    expect(s.consent).toBe("shop_copy"); // same target: the consent stays
+    expect(canRestore(s)).toBe(false);
+    expect(planChoices(s)).toEqual({ replace: true, no_safety_backup: true, create_roles: false });
+  });
+
+  it("keeps Restore disabled while there are blockers, even with consent", () => {
+    let s = atReview(
+      plan({ target_empty: false, missing_roles: ["app_user"], blockers: ["the target server lacks roles: app_user"] }),
+    );
+    s = reducer(s, { type: "typeConsent", text: "shop_copy" });
+    expect(canRestore(s)).toBe(false);
+    expect(restoreDisabledReasons(s)).toEqual(["the target server lacks roles: app_user"]);
+    // Asking for the roles to be created re-plans; the new plan has no blocker.
+    s = run(s, { type: "setCreateRoles", on: true }, { type: "planStarted" });
+    expect(canRestore(s)).toBe(false); // while the plan is being made
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: plan({ target_empty: false, create_roles: true }) });
+    expect(canRestore(s)).toBe(true);
+    expect(runChoices(s).create_roles).toBe(true);
+  });
+
+  it("keeps every choice when going Back, and drops what depends on a changed choice", () => {
+    let s = atReview(fullPlan());
+    s = reducer(s, { type: "typeConsent", text: "shop_copy" });
+    s = run(s, { type: "back" }, { type: "back" }, { type: "back" });
+    expect(s.step).toBe("source");
+    expect(canBack(s)).toBe(false);
+    expect(s.source).toEqual({ kind: "backup", backupId: "b-1", path: ARCHIVE });
+    expect(s.verify.status).toBe("done");
+    expect(s.target).toMatchObject({ kind: "url" });
+    expect(s.plan.status).toBe("ready");
+    expect(s.consent).toBe("shop_copy");
+
+    // Choosing the same backup again keeps the check; another one drops the check and the plan.
+    expect(reducer(s, { type: "chooseBackup", backupId: "b-1", path: ARCHIVE }).verify.status).toBe("done");
+    const other = reducer(s, { type: "chooseBackup", backupId: "b-2", path: "/tmp/other.tar.gz" });
+    expect(other.verify.status).toBe("idle");
+    expect(other.plan.status).toBe("idle");
+    expect(other.consent).toBe("");
+    expect(other.target).toMatchObject({ kind: "url" }); // the target choice stays
+  });
+
+  it("changing the target drops the plan and the typed consent", () => {
+    let s = atReview(fullPlan());
+    s = run(s, { type: "typeConsent", text: "shop_copy" }, { type: "back" });
+    s = reducer(s, { type: "chooseTarget", target: { kind: "this" } });
+    expect(s.plan.status).toBe("idle");
+    expect(s.consent).toBe("");
+  });
+
+  it("runs, shows progress, and reports success", () => {
+    let s = reducer(atReview(), { type: "confirm", now: 1000 });
+    expect(canBack(s)).toBe(false);
+    expect(reducer(s, { type: "back" })).toBe(s);
+    expect(reducer(s, { type: "goto", step: "source" })).toBe(s);
+    s = run(
+      s,
+      { type: "runJob", jobId: "r1" },
+      {
+        type: "runProgress",
+        progress: { job_id: "r1", phase: "restoring", bytes_done: 10, bytes_total: 100, bytes_per_sec: 5, finished: false },
+      },
+    );
+    expect(s.run).toMatchObject({ status: "running", jobId: "r1", progress: { phase: "restoring" } });
+    s = reducer(s, { type: "runFinished", now: 3000, report: restoreReport(), error: null });
+    expect(s.step).toBe("report");
+    expect(succeeded(s)).toBe(true);
+    expect(canBack(s)).toBe(false);
+  });
+
+  it("cancelling marks the run, and a refusal clears the mark", () => {
+    let s = run(atReview(), { type: "confirm", now: 0 }, { type: "runJob", jobId: "r1" }, { type: "cancelRequested" });
+    expect(s.run).toMatchObject({ cancelling: true });
+    s = reducer(s, { type: "cancelRefused" });
+    expect(s.run).toMatchObject({ cancelling: false });
+  });
+
+  it("goes from a failed run back to the plan, to try again", () => {
+    let s = run(atReview(fullPlan()), { type: "typeConsent", text: "shop_copy" }, { type: "confirm", now: 0 });
+    s = reducer(s, { type: "runFinished", now: 500, report: null, error: err("needs_consent") });
+    expect(s.step).toBe("report");
+    expect(succeeded(s)).toBe(false);
+    expect(canBack(s)).toBe(true);
+    const back = reducer(s, { type: "back" });
+    expect(back.step).toBe("review");
+    expect(back.run.status).toBe("idle");
+    expect(back.consent).toBe(""); // consent is given again, on purpose
+    expect(back.plan.status).toBe("idle"); // and the plan made again
+    const toTarget = reducer(s, { type: "goto", step: "target" });
+    expect(toTarget.step).toBe("target");
+  });
+
+  it("a restore whose row counts differ is not a success", () => {
+    const s = run(atReview(), { type: "confirm", now: 0 }, {
+      type: "runFinished",
+      now: 1,
+      report: restoreReport({ ok: false }),
+      error: null,
+    });
+    expect(succeeded(s)).toBe(false);
+  });
+
+  it("advises by error code", () => {
+    expect(failureAdvice("cancelled").goto).toBe("review");
+    expect(failureAdvice("needs_consent").goto).toBe("review");
+    expect(failureAdvice("auth").goto).toBe("target");
+    expect(failureAdvice("integrity").goto).toBe("source");
+    expect(failureAdvice("validation_failed").goto).toBeNull();
+    expect(failureAdvice("something_new").text).toMatch(/failed/);
+  });
+});

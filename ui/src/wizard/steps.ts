@@ -1,0 +1,367 @@
+// The restore wizard as a pure state machine: one step per screen, Back keeps every choice, and
+// nothing changes a database before the explicit "Restore" on the review step. The component
+// (RestoreWizard.tsx) runs the effects (commands, job events) and feeds their results back here.
+import type {
+  ErrorPayload,
+  JobProgress,
+  RestoreChoices,
+  RestorePlan,
+  RestoreReport,
+  RestoreTo,
+  VerifyReport,
+} from "../bindings";
+
+export const STEPS = ["source", "verify", "target", "review", "run", "report"] as const;
+export type Step = (typeof STEPS)[number];
+
+export const STEP_TITLES: Record<Step, string> = {
+  source: "Choose a backup",
+  verify: "Check the archive",
+  target: "Choose where to restore",
+  review: "Review the plan",
+  run: "Restoring",
+  report: "Report",
+};
+
+/** The archive to restore: one of the project's backups, or a path typed in. */
+export type Source = { kind: "backup"; backupId: string; path: string } | { kind: "path"; path: string };
+
+/** Where to restore: this project's database, another saved project, or a new connection. */
+export type Target =
+  | { kind: "this" }
+  | { kind: "project"; name: string }
+  | { kind: "url"; url: string; password: string };
+
+export type Verify =
+  | { status: "idle" }
+  | { status: "running"; jobId: string | null; progress: JobProgress | null }
+  | { status: "done"; report: VerifyReport }
+  | { status: "error"; error: ErrorPayload };
+
+export type Plan =
+  | { status: "idle" }
+  | { status: "loading"; seq: number }
+  | { status: "ready"; seq: number; plan: RestorePlan }
+  | { status: "error"; seq: number; error: ErrorPayload };
+
+export type Run =
+  | { status: "idle" }
+  | { status: "running"; jobId: string | null; startedAt: number; progress: JobProgress | null; cancelling: boolean }
+  | {
+      status: "finished";
+      startedAt: number;
+      finishedAt: number;
+      report: RestoreReport | null;
+      error: ErrorPayload | null;
+    };
+
+export type WizardState = {
+  step: Step;
+  /** The project the wizard was opened from. */
+  project: string;
+  source: Source | null;
+  /** What is typed into the path field (kept across Back/Next). */
+  pathInput: string;
+  verify: Verify;
+  target: Target | null;
+  plan: Plan;
+  /** Sequence number of the newest plan request (older answers are ignored). */
+  planSeq: number;
+  /** What the user typed to confirm replacing a non-empty database. */
+  consent: string;
+  safetyBackup: boolean;
+  createRoles: boolean;
+  run: Run;
+};
+
+export type Action =
+  | { type: "next" }
+  | { type: "back" }
+  | { type: "goto"; step: Step }
+  | { type: "chooseBackup"; backupId: string; path: string }
+  | { type: "typePath"; path: string }
+  | { type: "verifyStarted" }
+  | { type: "verifyJob"; jobId: string }
+  | { type: "verifyProgress"; progress: JobProgress }
+  | { type: "verifyDone"; report: VerifyReport }
+  | { type: "verifyFailed"; error: ErrorPayload }
+  | { type: "chooseTarget"; target: Target }
+  | { type: "planStarted" }
+  | { type: "planLoaded"; seq: number; plan: RestorePlan }
+  | { type: "planFailed"; seq: number; error: ErrorPayload }
+  | { type: "typeConsent"; text: string }
+  | { type: "setSafetyBackup"; on: boolean }
+  | { type: "setCreateRoles"; on: boolean }
+  | { type: "confirm"; now: number }
+  | { type: "runJob"; jobId: string }
+  | { type: "runProgress"; progress: JobProgress }
+  | { type: "cancelRequested" }
+  | { type: "cancelRefused" }
+  | { type: "runFinished"; now: number; report: RestoreReport | null; error: ErrorPayload | null };
+
+export function initialState(project: string): WizardState {
+  return {
+    step: "source",
+    project,
+    source: null,
+    pathInput: "",
+    verify: { status: "idle" },
+    target: null,
+    plan: { status: "idle" },
+    planSeq: 0,
+    consent: "",
+    safetyBackup: true,
+    createRoles: false,
+    run: { status: "idle" },
+  };
+}
+
+export function stepIndex(step: Step): number {
+  return STEPS.indexOf(step);
+}
+
+export function sourcePath(s: WizardState): string | null {
+  return s.source?.path ?? null;
+}
+
+/** The target as the commands take it; null while incomplete (an empty URL). */
+export function restoreTo(s: WizardState): RestoreTo | null {
+  const t = s.target;
+  if (!t) return null;
+  switch (t.kind) {
+    case "this":
+      return { project: s.project };
+    case "project":
+      return t.name ? { project: t.name } : null;
+    case "url": {
+      const url = t.url.trim();
+      if (!url) return null;
+      return { connection: { connection: { url }, tls: null, password: t.password === "" ? null : t.password } };
+    }
+  }
+}
+
+/**
+ * Choices for planning. The plan is asked for as if replacing were allowed, so its blockers are
+ * the ones consent cannot lift (missing roles, …); consent itself is the typed database name.
+ */
+export function planChoices(s: WizardState): RestoreChoices {
+  return { replace: true, no_safety_backup: !s.safetyBackup, create_roles: s.createRoles };
+}
+
+/** Choices for the restore itself: replace only when the plan saw a non-empty target. */
+export function runChoices(s: WizardState): RestoreChoices {
+  const plan = readyPlan(s);
+  return {
+    replace: plan ? !plan.target_empty : false,
+    no_safety_backup: !s.safetyBackup,
+    create_roles: s.createRoles,
+  };
+}
+
+export function readyPlan(s: WizardState): RestorePlan | null {
+  return s.plan.status === "ready" ? s.plan.plan : null;
+}
+
+/** Replacing a non-empty database needs its name typed exactly. */
+export function needsConsent(s: WizardState): boolean {
+  const plan = readyPlan(s);
+  return plan !== null && !plan.target_empty;
+}
+
+export function consentGiven(s: WizardState): boolean {
+  const plan = readyPlan(s);
+  if (!plan) return false;
+  return plan.target_empty || s.consent.trim() === plan.target_database;
+}
+
+export function blockers(s: WizardState): string[] {
+  return readyPlan(s)?.blockers ?? [];
+}
+
+/** Why "Restore" is disabled (empty when it is enabled). */
+export function restoreDisabledReasons(s: WizardState): string[] {
+  const plan = readyPlan(s);
+  if (s.plan.status === "loading") return ["The plan is being made."];
+  if (!plan) return ["There is no plan yet."];
+  const reasons = [...plan.blockers];
+  if (!consentGiven(s)) reasons.push(`Type the database name “${plan.target_database}” to confirm replacing it.`);
+  return reasons;
+}
+
+export function canRestore(s: WizardState): boolean {
+  return s.step === "review" && restoreDisabledReasons(s).length === 0;
+}
+
+/** Whether Next is allowed on the current step. */
+export function canNext(s: WizardState): boolean {
+  switch (s.step) {
+    case "source":
+      return Boolean(s.source && s.source.path.trim());
+    case "verify":
+      return s.verify.status === "done" && s.verify.report.ok;
+    case "target":
+      return restoreTo(s) !== null && s.plan.status === "ready";
+    default:
+      return false; // review → "Restore"; run and report move by themselves
+  }
+}
+
+export function canBack(s: WizardState): boolean {
+  switch (s.step) {
+    case "source":
+      return false;
+    case "run":
+      return false;
+    case "report":
+      return s.run.status === "finished" && !succeeded(s);
+    default:
+      return true;
+  }
+}
+
+export function succeeded(s: WizardState): boolean {
+  return s.run.status === "finished" && s.run.error === null && s.run.report !== null && s.run.report.ok;
+}
+
+/** Drops the plan and the consent; an answer still on its way is then stale (ignored). */
+function resetPlan(s: WizardState): WizardState {
+  return { ...s, plan: { status: "idle" }, planSeq: s.planSeq + 1, consent: "" };
+}
+
+function withSource(s: WizardState, source: Source | null): WizardState {
+  if (s.source?.path === source?.path) return { ...s, source };
+  // Another archive: its check and the plan made for it no longer apply.
+  return resetPlan({ ...s, source, verify: { status: "idle" } });
+}
+
+function sameTarget(a: Target | null, b: Target | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function reducer(s: WizardState, a: Action): WizardState {
+  switch (a.type) {
+    case "next": {
+      if (!canNext(s)) return s;
+      const next = STEPS[stepIndex(s.step) + 1];
+      return next ? { ...s, step: next } : s;
+    }
+    case "back": {
+      if (!canBack(s)) return s;
+      // From a failed run: the target may have changed meanwhile, so the plan is made again.
+      if (s.step === "report") return { ...resetPlan(s), step: "review", run: { status: "idle" } };
+      const prev = STEPS[stepIndex(s.step) - 1];
+      return prev ? { ...s, step: prev } : s;
+    }
+    case "goto": {
+      // Only backwards, to a step already passed, and never from a running restore.
+      if (s.step === "run" || stepIndex(a.step) >= stepIndex(s.step) || stepIndex(a.step) > stepIndex("review")) return s;
+      if (s.step === "report" && succeeded(s)) return s;
+      const base = s.step === "report" ? { ...resetPlan(s), run: { status: "idle" } as Run } : s;
+      return { ...base, step: a.step };
+    }
+    case "chooseBackup":
+      if (s.step !== "source") return s;
+      return withSource(s, { kind: "backup", backupId: a.backupId, path: a.path });
+    case "typePath": {
+      if (s.step !== "source") return s;
+      const path = a.path.trim();
+      return { ...withSource(s, path ? { kind: "path", path } : null), pathInput: a.path };
+    }
+    case "verifyStarted":
+      if (!s.source) return s;
+      return { ...s, verify: { status: "running", jobId: null, progress: null } };
+    case "verifyJob":
+      return s.verify.status === "running" ? { ...s, verify: { ...s.verify, jobId: a.jobId } } : s;
+    case "verifyProgress":
+      return s.verify.status === "running" ? { ...s, verify: { ...s.verify, progress: a.progress } } : s;
+    case "verifyDone":
+      return s.verify.status === "running" ? { ...s, verify: { status: "done", report: a.report } } : s;
+    case "verifyFailed":
+      return s.verify.status === "running" ? { ...s, verify: { status: "error", error: a.error } } : s;
+    case "chooseTarget":
+      if (s.step !== "target") return s;
+      if (sameTarget(s.target, a.target)) return s;
+      return resetPlan({ ...s, target: a.target });
+    case "planStarted": {
+      const seq = s.planSeq + 1;
+      return { ...s, planSeq: seq, plan: { status: "loading", seq } };
+    }
+    case "planLoaded":
+      if (a.seq !== s.planSeq) return s; // an answer to an older question
+      return { ...s, plan: { status: "ready", seq: a.seq, plan: a.plan } };
+    case "planFailed":
+      if (a.seq !== s.planSeq) return s;
+      return { ...s, plan: { status: "error", seq: a.seq, error: a.error } };
+    case "typeConsent":
+      return s.step === "review" ? { ...s, consent: a.text } : s;
+    // A changed choice changes the plan (safety backup, blockers): it is made again; the typed
+    // consent stays, since the target is the same.
+    case "setSafetyBackup":
+      return s.step === "review" && s.safetyBackup !== a.on ? { ...s, safetyBackup: a.on, plan: { status: "idle" } } : s;
+    case "setCreateRoles":
+      return s.step === "review" && s.createRoles !== a.on ? { ...s, createRoles: a.on, plan: { status: "idle" } } : s;
+    case "confirm":
+      if (!canRestore(s)) return s;
+      return {
+        ...s,
+        step: "run",
+        run: { status: "running", jobId: null, startedAt: a.now, progress: null, cancelling: false },
+      };
+    case "runJob":
+      return s.run.status === "running" ? { ...s, run: { ...s.run, jobId: a.jobId } } : s;
+    case "runProgress":
+      return s.run.status === "running" ? { ...s, run: { ...s.run, progress: a.progress } } : s;
+    case "cancelRequested":
+      return s.run.status === "running" ? { ...s, run: { ...s.run, cancelling: true } } : s;
+    case "cancelRefused":
+      return s.run.status === "running" ? { ...s, run: { ...s.run, cancelling: false } } : s;
+    case "runFinished":
+      if (s.run.status !== "running") return s;
+      return {
+        ...s,
+        step: "report",
+        run: { status: "finished", startedAt: s.run.startedAt, finishedAt: a.now, report: a.report, error: a.error },
+      };
+  }
+}
+
+/** What the report suggests after a failure, by error code (never by message text). */
+export type Advice = { text: string; goto: Step | null; label: string | null };
+
+export function failureAdvice(code: string): Advice {
+  switch (code) {
+    case "cancelled":
+      return {
+        text: "The restore was cancelled. It runs in one transaction, so the target was left as it was.",
+        goto: "review",
+        label: "Back to the plan",
+      };
+    case "needs_consent":
+      return {
+        text: "The target database is not empty any more. Review the plan again and confirm replacing it.",
+        goto: "review",
+        label: "Review the plan again",
+      };
+    case "connection":
+    case "auth":
+    case "permission":
+      return { text: "Check the target's connection, credentials and privileges.", goto: "target", label: "Choose the target again" };
+    case "integrity":
+    case "unsupported_format":
+    case "unsafe_path":
+      return { text: "The archive cannot be restored. Choose another backup.", goto: "source", label: "Choose another backup" };
+    case "validation_failed":
+      return {
+        text: "The restore ran, but the row counts do not match what the backup recorded.",
+        goto: null,
+        label: null,
+      };
+    case "busy":
+      return { text: "Another job is running on this project. Try again when it has finished.", goto: "review", label: "Back to the plan" };
+    case "tool_missing":
+      return { text: "Install the PostgreSQL client tools the hint names, then try again.", goto: "review", label: "Back to the plan" };
+    default:
+      return { text: "The restore failed; the target was left as it was.", goto: "review", label: "Back to the plan" };
+  }
+}
