@@ -463,19 +463,7 @@ impl Engine {
         cancel: CancellationToken,
     ) -> Result<VerifyOutcome> {
         let known = self.catalog.backup_by_path(path).await?;
-        let project = match &known {
-            Some(b) => self
-                .catalog
-                .projects()
-                .await?
-                .into_iter()
-                .find(|p| p.id == b.project_id),
-            None => None,
-        };
-        let _lock = match &project {
-            Some(p) => Some(self.lock_project(p)?),
-            None => None,
-        };
+        let (project, _lock) = self.lock_owner_of(known.as_ref()).await?;
         let (job, _job_lock) = self
             .start_job(
                 job_id,
@@ -567,20 +555,8 @@ impl Engine {
     ) -> Result<RestoreOutcome> {
         let opts = self.restore_options(opts);
         let known = self.catalog.backup_by_path(archive_path).await?;
-        let project_id = known.map(|b| b.project_id);
-        let project = match &project_id {
-            Some(id) => self
-                .catalog
-                .projects()
-                .await?
-                .into_iter()
-                .find(|p| &p.id == id),
-            None => None,
-        };
-        let _lock = match &project {
-            Some(p) => Some(self.lock_project(p)?),
-            None => None,
-        };
+        let (project, _lock) = self.lock_owner_of(known.as_ref()).await?;
+        let project_id = project.as_ref().map(|p| p.id.clone());
         let (job, _job_lock) = self
             .start_job(job_id, JobKind::Restore, project_id.as_deref())
             .await?;
@@ -931,6 +907,20 @@ impl Engine {
         };
         self.catalog.finish_job(job_id, outcome).await?;
         result
+    }
+
+    /// The project a registered backup belongs to, with its lock held (none for an archive the
+    /// catalog does not know).
+    async fn lock_owner_of(
+        &self,
+        backup: Option<&BackupRecord>,
+    ) -> Result<(Option<Project>, Option<ProjectLock>)> {
+        let Some(b) = backup else {
+            return Ok((None, None));
+        };
+        let project = self.catalog.project_by_id(&b.project_id).await?;
+        let lock = self.lock_project(&project)?;
+        Ok((Some(project), Some(lock)))
     }
 
     /// One job per project at a time, across processes: an exclusive lock on a file in the data
