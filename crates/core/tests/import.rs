@@ -3,57 +3,16 @@
 
 use offsite_core::archive;
 use offsite_core::import::{ImportInto, ImportKind};
-use offsite_core::progress::{NoProgress, Progress};
-use offsite_core::project::ConnSpec;
-use offsite_core::restore::{RestoreOptions, RestoreTarget};
-use offsite_core::secrets::MemoryStore;
-use offsite_core::{AddProject, Engine, EngineConfig, ErrorKind};
+use offsite_core::restore::RestoreOptions;
+use offsite_core::{AddProject, ErrorKind};
 use offsite_testkit::TestCluster;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+
 use tokio_util::sync::CancellationToken;
 
-struct Env {
-    engine: Engine,
-    dir: tempfile::TempDir,
-}
-
-async fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(EngineConfig {
-        data_dir: Some(dir.path().join("data")),
-        secrets: Arc::new(MemoryStore::default()),
-        pg_bin: None,
-    })
-    .await
-    .unwrap();
-    Env { engine, dir }
-}
-
-fn none() -> Arc<dyn Progress> {
-    Arc::new(NoProgress)
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
-fn target(pg: &TestCluster, db: &str) -> RestoreTarget {
-    let (spec, password) = ConnSpec::parse_url(&pg.url_with_password(db)).unwrap();
-    RestoreTarget { spec, password }
-}
+mod common;
+use common::{env, files_under, none, target, Env};
 
 /// A database with `public.t` of `rows` rows.
 fn source_db(pg: &TestCluster, prefix: &str, rows: u32) -> String {

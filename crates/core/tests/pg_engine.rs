@@ -3,72 +3,22 @@
 
 use offsite_core::archive;
 use offsite_core::catalog::JobRecord;
-use offsite_core::progress::{NoProgress, Progress, ProgressUpdate};
-use offsite_core::project::ConnSpec;
-use offsite_core::restore::{RestoreOptions, RestoreTarget};
-use offsite_core::secrets::{project_password_key, MemoryStore, SecretStore};
-use offsite_core::{AddProject, Engine, EngineConfig, ErrorKind};
+use offsite_core::progress::{Progress, ProgressUpdate};
+use offsite_core::restore::RestoreOptions;
+use offsite_core::secrets::{project_password_key, SecretStore};
+use offsite_core::{AddProject, Engine, ErrorKind};
 use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-struct Env {
-    engine: Engine,
-    secrets: Arc<MemoryStore>,
-    dir: tempfile::TempDir,
-}
-
-async fn env_with(pg_bin: Option<PathBuf>) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let secrets = Arc::new(MemoryStore::default());
-    let engine = Engine::open(EngineConfig {
-        data_dir: Some(dir.path().join("data")),
-        secrets: secrets.clone(),
-        pg_bin,
-    })
-    .await
-    .unwrap();
-    Env {
-        engine,
-        secrets,
-        dir,
-    }
-}
-
-async fn env() -> Env {
-    env_with(None).await
-}
-
-fn none() -> Arc<dyn Progress> {
-    Arc::new(NoProgress)
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
+mod common;
+use common::{env, env_with, files_under, none, target, Env};
 
 async fn last_job(engine: &Engine) -> JobRecord {
     engine.catalog().jobs(None, 1).await.unwrap().remove(0)
-}
-
-fn target(pg: &TestCluster, db: &str) -> RestoreTarget {
-    let (spec, password) = ConnSpec::parse_url(&pg.url_with_password(db)).unwrap();
-    RestoreTarget { spec, password }
 }
 
 #[tokio::test(flavor = "multi_thread")]

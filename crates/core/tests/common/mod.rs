@@ -1,0 +1,65 @@
+//! What the engine's integration tests share: an engine on a temporary data folder with an
+//! in-memory secret store, and small helpers.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use offsite_core::progress::{NoProgress, Progress};
+use offsite_core::project::ConnSpec;
+use offsite_core::restore::RestoreTarget;
+use offsite_core::secrets::MemoryStore;
+use offsite_core::{Engine, EngineConfig};
+use offsite_testkit::TestCluster;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub struct Env {
+    pub engine: Engine,
+    pub secrets: Arc<MemoryStore>,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn env_with(pg_bin: Option<PathBuf>) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryStore::default());
+    let engine = Engine::open(EngineConfig {
+        data_dir: Some(dir.path().join("data")),
+        secrets: secrets.clone(),
+        pg_bin,
+    })
+    .await
+    .unwrap();
+    Env {
+        engine,
+        secrets,
+        dir,
+    }
+}
+
+pub async fn env() -> Env {
+    env_with(None).await
+}
+
+pub fn none() -> Arc<dyn Progress> {
+    Arc::new(NoProgress)
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The cluster's database `db` as a restore target, with the superuser's password.
+pub fn target(pg: &TestCluster, db: &str) -> RestoreTarget {
+    let (spec, password) = ConnSpec::parse_url(&pg.url_with_password(db)).unwrap();
+    RestoreTarget { spec, password }
+}
