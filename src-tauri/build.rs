@@ -7,9 +7,39 @@
 //! `rerun-if-changed`. (tauri-build also writes generated capability schemas to `gen/schemas/`
 //! at the package root.)
 
+/// The app's commands. Each gets an `allow-<command>` permission; a command not granted in
+/// `src-tauri/capabilities/` cannot be called from the page (a test checks that every command
+/// the app registers is listed here).
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_projects",
+    "get_project",
+    "add_project",
+    "update_project",
+    "remove_project",
+    "test_connection",
+    "list_backups",
+    "list_jobs",
+    "start_backup",
+    "start_verify",
+    "plan_restore",
+    "start_restore",
+    "cancel_job",
+    "inspect_archive",
+    "inspect_import",
+    "start_import",
+    "get_desktop_settings",
+    "set_desktop_settings",
+    "detect_tools",
+    "delete_backup",
+    "show_in_folder",
+    "pick_path",
+];
+
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
-    let attributes =
-        tauri_build::Attributes::new().capabilities_path_pattern("./src-tauri/capabilities/**/*");
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     tauri_build::try_build(attributes).expect("failed to run tauri-build");
 }

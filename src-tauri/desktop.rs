@@ -48,6 +48,7 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             show_main_window(app)
         }))
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .manage(Desktop::default())
         .on_window_event(on_window_event)
 }
@@ -55,9 +56,24 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
 /// Set up the tray, the job hooks and the notification clicks. Never fails: what cannot be set
 /// up is logged and left out.
 pub fn setup<R: Runtime>(app: &AppHandle<R>) {
-    match crate::tray::create(app) {
-        Ok(()) => app.state::<Desktop>().tray.store(true, Ordering::SeqCst),
-        Err(e) => eprintln!("warning: no tray icon ({e}); closing the window will quit Offsite"),
+    let tray = match crate::tray::create(app) {
+        Ok(()) => {
+            app.state::<Desktop>().tray.store(true, Ordering::SeqCst);
+            true
+        }
+        Err(e) => {
+            eprintln!("warning: no tray icon ({e}); closing the window will quit Offsite");
+            false
+        }
+    };
+    // The window starts hidden (tauri.conf.json) and is shown here unless the user asked to
+    // start in the tray, which needs a tray to come back from.
+    let minimised = match app.state::<Shell>().engine() {
+        Ok(engine) => tauri::async_runtime::block_on(crate::commands::start_minimised(engine)),
+        Err(_) => false,
+    };
+    if !(tray && minimised) {
+        show_main_window(app);
     }
 
     let handle = app.clone();

@@ -62,6 +62,10 @@ macro_rules! specta_builder {
                 commands::start_import::<$runtime>,
                 commands::get_desktop_settings,
                 commands::set_desktop_settings,
+                commands::detect_tools,
+                commands::delete_backup,
+                commands::show_in_folder,
+                commands::pick_path::<$runtime>,
             ])
             .events(tauri_specta::collect_events![
                 JobProgress,

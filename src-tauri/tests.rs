@@ -255,21 +255,118 @@ fn finished_hooks_see_the_job_with_its_project_and_how_long_it_took() {
 }
 
 #[test]
-fn desktop_settings_default_to_notifications_on_and_are_saved() {
+fn desktop_settings_have_defaults_are_checked_and_saved() {
     let t = test_app();
     let got = invoke(&t, "get_desktop_settings", json!({})).unwrap();
-    assert_eq!(got, json!({ "notifications": true }));
-    let saved = invoke(
-        &t,
-        "set_desktop_settings",
-        json!({ "settings": { "notifications": false } }),
+    assert_eq!(
+        got,
+        json!({
+            "notifications": true, "start_minimised": false, "theme": "system",
+            "stale_after_days": 2, "default_backup_dir": null, "pg_bin": null
+        })
+    );
+    let folder = t.data_dir.path().join("copies");
+    let wanted = json!({
+        "notifications": false, "start_minimised": true, "theme": "dark",
+        "stale_after_days": 7, "default_backup_dir": folder.display().to_string(), "pg_bin": null
+    });
+    let saved = invoke(&t, "set_desktop_settings", json!({ "settings": wanted })).unwrap();
+    assert_eq!(saved, wanted);
+    assert_eq!(invoke(&t, "get_desktop_settings", json!({})).unwrap(), wanted);
+    assert!(folder.is_dir());
+
+    // A pg_dump folder without pg_dump: an error with a code, and nothing is saved.
+    let mut bad = wanted.clone();
+    bad["pg_bin"] = json!(t.data_dir.path().display().to_string());
+    bad["theme"] = json!("light");
+    let e = invoke(&t, "set_desktop_settings", json!({ "settings": bad })).unwrap_err();
+    assert_eq!(e["code"], "tool_missing", "{e}");
+    assert!(e["hint"].is_string());
+    assert_eq!(invoke(&t, "get_desktop_settings", json!({})).unwrap(), wanted);
+
+    let mut bad = wanted.clone();
+    bad["stale_after_days"] = json!(0);
+    let e = invoke(&t, "set_desktop_settings", json!({ "settings": bad })).unwrap_err();
+    assert_eq!(e["code"], "invalid_input", "{e}");
+}
+
+#[test]
+fn detect_tools_lists_pairs_with_versions() {
+    let t = test_app();
+    let report = invoke(&t, "detect_tools", json!({})).unwrap();
+    assert_eq!(report["configured"], Value::Null);
+    let found = report["found"].as_array().unwrap();
+    // CI installs PostgreSQL's client tools; each entry has its folder and version.
+    assert!(!found.is_empty(), "{report}");
+    for tool in found {
+        assert!(tool["dir"].is_string() && tool["major"].as_u64().unwrap() >= 9, "{tool}");
+        assert!(tool["version_line"].as_str().unwrap().contains("pg_dump"), "{tool}");
+    }
+}
+
+#[test]
+fn backup_actions_take_ids_and_say_when_they_are_unknown() {
+    let t = test_app();
+    for (cmd, args) in [
+        ("delete_backup", json!({ "backupId": "nope", "deleteFile": true })),
+        ("show_in_folder", json!({ "backupId": "nope" })),
+    ] {
+        let e = invoke(&t, cmd, args).unwrap_err();
+        assert_eq!(e["code"], "not_found", "{cmd}: {e}");
+    }
+    // A path is not an id: the UI cannot make the app open or delete arbitrary files.
+    let e = invoke(&t, "show_in_folder", json!({ "backupId": "/etc" })).unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
+    let e = invoke(&t, "show_in_folder", json!({ "path": "/etc" })).unwrap_err();
+    assert!(e.to_string().contains("backupId"), "{e}");
+}
+
+#[test]
+fn pick_path_answers_from_the_test_variable_without_a_dialog() {
+    let t = test_app();
+    // No other test reads or writes this variable.
+    std::env::set_var(commands::PICK_ANSWER_ENV, "/tmp/some backup.tar.gz");
+    let got = invoke(&t, "pick_path", json!({ "kind": "import_file", "title": null }));
+    std::env::remove_var(commands::PICK_ANSWER_ENV);
+    assert_eq!(got.unwrap(), json!("/tmp/some backup.tar.gz"));
+}
+
+/// Every command the app registers is granted to the window in the capability file (and listed
+/// in build.rs, or the capability would not resolve): a new command cannot be forgotten, and
+/// nothing else is granted.
+#[test]
+fn capabilities_grant_exactly_the_apps_commands_and_event_listening() {
+    let bindings = bindings_source().unwrap();
+    let mut commands: Vec<String> = bindings
+        .split("TAURI_INVOKE(\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().replace('_', "-"))
+        .map(|c| format!("allow-{c}"))
+        .collect();
+    commands.sort();
+    commands.dedup();
+    assert!(commands.len() >= 20, "{commands:?}");
+    let capability: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities/default.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
-    assert_eq!(saved, json!({ "notifications": false }));
-    assert_eq!(
-        invoke(&t, "get_desktop_settings", json!({})).unwrap(),
-        json!({ "notifications": false })
-    );
+    let mut granted: Vec<String> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    granted.sort();
+    let mut expected = commands.clone();
+    expected.extend(["core:event:allow-listen".into(), "core:event:allow-unlisten".into()]);
+    expected.sort();
+    assert_eq!(granted, expected);
+    assert_eq!(capability["windows"], json!(["main"]));
+    assert_eq!(capability["local"], json!(true));
+    assert!(capability.get("remote").is_none());
 }
 
 /// The committed `ui/src/bindings.ts` must be what the commands and events generate now.

@@ -8,7 +8,9 @@ use crate::jobs::{spawn_job, EventProgress, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::archive::manifest::Manifest;
 use offsite_core::catalog::{BackupRecord, Catalog, JobKind, JobRecord, Project};
-use offsite_core::engine::{self, BackupParams, ConnectionReport};
+use offsite_core::engine::{
+    self, BackupParams, ConnectionReport, DeleteOutcome, EngineSettings, ToolsReport,
+};
 use offsite_core::import::{ImportInto, ImportPreview};
 use offsite_core::project::{ConnSpec, TlsMode};
 use offsite_core::restore::{RestoreOptions, RestorePlan, RestoreTarget};
@@ -16,7 +18,7 @@ use offsite_core::{AddProject, Engine, Error, ErrorPayload, UpdateProject};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 type CmdResult<T> = Result<T, ErrorPayload>;
 
@@ -248,7 +250,7 @@ pub async fn test_connection(
         (None, Some(c)) => {
             let (spec, url_password) = c.parse(tls).map_err(err)?;
             let password = password.filter(|p| !p.is_empty()).or(url_password);
-            engine::test_connection(&spec, password.as_deref(), engine.pg_bin())
+            engine::test_connection(&spec, password.as_deref(), engine.pg_bin().as_deref())
                 .await
                 .map_err(err)
         }
@@ -596,44 +598,231 @@ pub fn start_import<R: Runtime>(
     ))
 }
 
-// ---- desktop settings ----
+// ---- backups on disk ----
 
-/// The desktop app's own preferences (kept in the catalog's settings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+/// Remove a backup from the list and, when `delete_file`, delete its archive and `.sha256`.
+/// The file is deleted only if it still holds this very backup (never another project's data);
+/// otherwise the error `conflict` says why and nothing changes.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_backup(
+    shell: State<'_, Shell>,
+    backup_id: String,
+    delete_file: bool,
+) -> CmdResult<DeleteOutcome> {
+    shell
+        .engine()?
+        .delete_backup(&backup_id, delete_file)
+        .await
+        .map_err(err)
+}
+
+/// Show a backup's archive in the system's file manager (selected where the platform can).
+/// Takes the backup's id, not a path: the UI cannot open arbitrary paths.
+#[tauri::command]
+#[specta::specta]
+pub async fn show_in_folder(shell: State<'_, Shell>, backup_id: String) -> CmdResult<()> {
+    let backup = shell
+        .engine()?
+        .catalog()
+        .backup(&backup_id)
+        .await
+        .map_err(err)?;
+    let path = PathBuf::from(&backup.path);
+    if !path.exists() {
+        return Err(err(Error::new(
+            offsite_core::ErrorKind::NotFound,
+            format!("{} is not there any more", backup.path),
+        )
+        .with_hint("verify the backup to mark it missing, or delete it from the list")));
+    }
+    tauri_plugin_opener::reveal_item_in_dir(&path).map_err(|e| {
+        err(Error::new(
+            offsite_core::ErrorKind::ToolFailed,
+            format!("could not open the file manager: {e}"),
+        )
+        .with_hint(format!("the file is {}", backup.path)))
+    })
+}
+
+/// What to choose in a native dialog.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum PickKind {
+    /// A backup to import or restore (Offsite archive, pg_dump file, project export).
+    ImportFile,
+    /// A folder (for backups).
+    Folder,
+}
+
+/// Environment variable that answers the native dialog without showing it (for end-to-end
+/// tests, which cannot drive native dialogs): the path it holds is returned as if chosen.
+pub const PICK_ANSWER_ENV: &str = "OFFSITE_TEST_PICK";
+
+/// Show the native open-file or folder dialog; the chosen path, or `null` when cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_path<R: Runtime>(
+    app: AppHandle<R>,
+    kind: PickKind,
+    title: Option<String>,
+) -> CmdResult<Option<String>> {
+    if let Some(answer) = std::env::var_os(PICK_ANSWER_ENV) {
+        return Ok(Some(PathBuf::from(answer).display().to_string()));
+    }
+    let Some(dialog) = app.try_state::<tauri_plugin_dialog::Dialog<R>>() else {
+        return Err(err(Error::internal("the file dialog is not available")));
+    };
+    let mut builder = dialog.file();
+    if let Some(title) = title {
+        builder = builder.set_title(title);
+    }
+    let picked = tauri::async_runtime::spawn_blocking(move || match kind {
+        PickKind::ImportFile => builder
+            .add_filter("Backups", &["gz", "tgz", "dump", "backup", "tar"])
+            .add_filter("All files", &["*"])
+            .blocking_pick_file(),
+        PickKind::Folder => builder.blocking_pick_folder(),
+    })
+    .await
+    .map_err(|e| err(Error::internal(format!("the file dialog failed: {e}"))))?;
+    match picked {
+        None => Ok(None),
+        Some(p) => p
+            .into_path()
+            .map(|p| Some(p.display().to_string()))
+            .map_err(|e| err(Error::invalid(format!("not a local file: {e}")))),
+    }
+}
+
+// ---- settings ----
+
+/// How the window looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// Follow the system's light or dark preference.
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+/// The app's preferences: the desktop's own, and the engine's (shared with the command line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct DesktopSettings {
     /// Show a desktop notification when a job finishes while the window is hidden or
     /// unfocused (default on).
     pub notifications: bool,
+    /// Start with the window hidden in the tray (default off; ignored without a tray).
+    pub start_minimised: bool,
+    pub theme: Theme,
+    /// A project's last backup is "stale" when older than this many days (default 2).
+    pub stale_after_days: u32,
+    /// Backups of projects without their own folder go to `<this>/<project>`; `null`: the
+    /// data folder's `backups/`.
+    pub default_backup_dir: Option<String>,
+    /// The folder of pg_dump/pg_restore; `null`: search.
+    pub pg_bin: Option<String>,
 }
 
-/// The desktop app's preferences (notifications on unless turned off).
+const START_MINIMISED_SETTING: &str = "desktop.start_minimised";
+const THEME_SETTING: &str = "desktop.theme";
+const STALE_DAYS_SETTING: &str = "desktop.stale_after_days";
+const DEFAULT_STALE_DAYS: u32 = 2;
+
+/// Whether the app starts hidden in the tray.
+pub(crate) async fn start_minimised(engine: &Engine) -> bool {
+    matches!(
+        engine.catalog().setting(START_MINIMISED_SETTING).await,
+        Ok(Some(v)) if v == "on"
+    )
+}
+
+/// The app's preferences.
 #[tauri::command]
 #[specta::specta]
 pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopSettings> {
-    let catalog = shell.engine()?.catalog();
-    let value = catalog
-        .setting(crate::notify::NOTIFICATIONS_SETTING)
-        .await
-        .map_err(err)?;
+    let engine = shell.engine()?;
+    let catalog = engine.catalog();
+    let get = |key: &'static str| async move { catalog.setting(key).await.map_err(err) };
+    let theme = match get(THEME_SETTING).await?.as_deref() {
+        Some("light") => Theme::Light,
+        Some("dark") => Theme::Dark,
+        _ => Theme::System,
+    };
+    let stale_after_days = get(STALE_DAYS_SETTING)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .filter(|d| *d > 0)
+        .unwrap_or(DEFAULT_STALE_DAYS);
+    let engine_settings = engine.settings();
     Ok(DesktopSettings {
-        notifications: crate::notify::notifications_enabled(value.as_deref()),
+        notifications: crate::notify::notifications_enabled(
+            get(crate::notify::NOTIFICATIONS_SETTING).await?.as_deref(),
+        ),
+        start_minimised: start_minimised(engine).await,
+        theme,
+        stale_after_days,
+        default_backup_dir: engine_settings.default_backup_dir,
+        pg_bin: engine_settings.pg_bin,
     })
 }
 
-/// Save the desktop app's preferences; returns them as saved.
+/// Check and save the preferences; returns them as saved. A backup folder that cannot be
+/// written or a pg_dump folder without working tools is an error, and then nothing is saved.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_desktop_settings(
     shell: State<'_, Shell>,
     settings: DesktopSettings,
 ) -> CmdResult<DesktopSettings> {
-    let catalog = shell.engine()?.catalog();
-    catalog
-        .set_setting(
-            crate::notify::NOTIFICATIONS_SETTING,
-            crate::notify::setting_value(settings.notifications),
-        )
+    let engine = shell.engine()?;
+    if !(1..=3650).contains(&settings.stale_after_days) {
+        return Err(err(Error::invalid(format!(
+            "{} days is not a sensible stale interval",
+            settings.stale_after_days
+        ))
+        .with_hint("use a number of days from 1 to 3650")));
+    }
+    let saved = engine
+        .set_settings(EngineSettings {
+            default_backup_dir: settings.default_backup_dir.clone(),
+            pg_bin: settings.pg_bin.clone(),
+        })
         .await
         .map_err(err)?;
-    Ok(settings)
+    let catalog = engine.catalog();
+    let theme = match settings.theme {
+        Theme::System => "system",
+        Theme::Light => "light",
+        Theme::Dark => "dark",
+    };
+    let stale = settings.stale_after_days.to_string();
+    for (key, value) in [
+        (
+            crate::notify::NOTIFICATIONS_SETTING,
+            crate::notify::setting_value(settings.notifications),
+        ),
+        (
+            START_MINIMISED_SETTING,
+            if settings.start_minimised { "on" } else { "off" },
+        ),
+        (THEME_SETTING, theme),
+        (STALE_DAYS_SETTING, stale.as_str()),
+    ] {
+        catalog.set_setting(key, value).await.map_err(err)?;
+    }
+    Ok(DesktopSettings {
+        default_backup_dir: saved.default_backup_dir,
+        pg_bin: saved.pg_bin,
+        ..settings
+    })
+}
+
+/// The pg_dump/pg_restore pairs on this machine with their versions, and the one configured.
+#[tauri::command]
+#[specta::specta]
+pub async fn detect_tools(shell: State<'_, Shell>) -> CmdResult<ToolsReport> {
+    shell.engine()?.tools().await.map_err(err)
 }

@@ -56,10 +56,28 @@ export const commands = {
 	 *  imported pg_dump file or export is packed into.
 	 */
 	startImport: (path: string, into: ImportTo, verify: boolean) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_import", { path, into, verify })),
-	/**  The desktop app's preferences (notifications on unless turned off). */
+	/**  The app's preferences. */
 	getDesktopSettings: () => typedError<DesktopSettings, ErrorPayload>(__TAURI_INVOKE("get_desktop_settings")),
-	/**  Save the desktop app's preferences; returns them as saved. */
+	/**
+	 *  Check and save the preferences; returns them as saved. A backup folder that cannot be
+	 *  written or a pg_dump folder without working tools is an error, and then nothing is saved.
+	 */
 	setDesktopSettings: (settings: DesktopSettings) => typedError<DesktopSettings, ErrorPayload>(__TAURI_INVOKE("set_desktop_settings", { settings })),
+	/**  The pg_dump/pg_restore pairs on this machine with their versions, and the one configured. */
+	detectTools: () => typedError<ToolsReport, ErrorPayload>(__TAURI_INVOKE("detect_tools")),
+	/**
+	 *  Remove a backup from the list and, when `delete_file`, delete its archive and `.sha256`.
+	 *  The file is deleted only if it still holds this very backup (never another project's data);
+	 *  otherwise the error `conflict` says why and nothing changes.
+	 */
+	deleteBackup: (backupId: string, deleteFile: boolean) => typedError<DeleteOutcome, ErrorPayload>(__TAURI_INVOKE("delete_backup", { backupId, deleteFile })),
+	/**
+	 *  Show a backup's archive in the system's file manager (selected where the platform can).
+	 *  Takes the backup's id, not a path: the UI cannot open arbitrary paths.
+	 */
+	showInFolder: (backupId: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("show_in_folder", { backupId })),
+	/**  Show the native open-file or folder dialog; the chosen path, or `null` when cancelled. */
+	pickPath: (kind: PickKind, title: string | null) => typedError<string | null, ErrorPayload>(__TAURI_INVOKE("pick_path", { kind, title })),
 };
 
 /** Events */
@@ -131,13 +149,36 @@ export type ConnectionReport = {
 	pg_dump_problem: string | null,
 };
 
-/**  The desktop app's own preferences (kept in the catalog's settings). */
+/**  What deleting a backup did. */
+export type DeleteOutcome = {
+	/**  The archive's path. */
+	path: string,
+	/**
+	 *  Whether the archive file (and its `.sha256`) was deleted; false when only the catalog
+	 *  entry was removed (asked for, or the file was already gone).
+	 */
+	file_deleted: boolean,
+};
+
+/**  The app's preferences: the desktop's own, and the engine's (shared with the command line). */
 export type DesktopSettings = {
 	/**
 	 *  Show a desktop notification when a job finishes while the window is hidden or
 	 *  unfocused (default on).
 	 */
 	notifications: boolean,
+	/**  Start with the window hidden in the tray (default off; ignored without a tray). */
+	start_minimised: boolean,
+	theme: Theme,
+	/**  A project's last backup is "stale" when older than this many days (default 2). */
+	stale_after_days: number,
+	/**
+	 *  Backups of projects without their own folder go to `<this>/<project>`; `null`: the
+	 *  data folder's `backups/`.
+	 */
+	default_backup_dir: string | null,
+	/**  The folder of pg_dump/pg_restore; `null`: search. */
+	pg_bin: string | null,
 };
 
 /**  The header of a custom-format dump, as `pg_restore -l` prints it. */
@@ -200,6 +241,11 @@ export type ErrorKind =
 "io" | 
 /**  The job's process stopped while it ran (crash, power loss, killed). */
 "interrupted" | 
+/**
+ *  What is on disk is not what the catalog says (a file replaced, or shared with another
+ *  entry); nothing was changed.
+ */
+"conflict" | 
 /**  A bug: something that should not happen. */
 "internal";
 
@@ -410,6 +456,13 @@ export type PgTools = {
 /**  What a job is doing right now. */
 export type Phase = "connecting" | "counting" | "dumping" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | "done";
 
+/**  What to choose in a native dialog. */
+export type PickKind = 
+/**  A backup to import or restore (Offsite archive, pg_dump file, project export). */
+"import_file" | 
+/**  A folder (for backups). */
+"folder";
+
 /**  A project in the catalog. */
 export type Project = {
 	id: string,
@@ -547,6 +600,11 @@ export type TableCount = {
 	rows: number,
 };
 
+/**  How the window looks. */
+export type Theme = 
+/**  Follow the system's light or dark preference. */
+"system" | "light" | "dark";
+
 /**  TLS mode, with libpq's meaning. */
 export type TlsMode = 
 /**  Never use TLS. */
@@ -557,6 +615,19 @@ export type TlsMode =
 "require" | 
 /**  Require TLS and check the certificate chain and host name. */
 "verify-full";
+
+/**  pg_dump/pg_restore pairs found on this machine. */
+export type ToolsReport = {
+	/**  The folder in use when one is configured (setting, `--pg-bin` or `OFFSITE_PG_BIN`). */
+	configured: string | null,
+	/**
+	 *  Whether `configured` comes from the command line or environment (the setting is then
+	 *  ignored).
+	 */
+	configured_outside: boolean,
+	/**  Every pair found (the configured folder first), with its version. */
+	found: PgTools[],
+};
 
 /**  The result of [`verify`]. */
 export type VerifyReport = {

@@ -5,7 +5,7 @@
 //! while it runs, reports progress through one [`Progress`] sink, and ends succeeded, failed
 //! (with the error's code, message and hint) or cancelled.
 
-use crate::archive::{self, VerifyReport};
+use crate::archive::{self, manifest::Manifest, VerifyReport};
 use crate::backup::{self, BackupOptions, BackupSource};
 pub use crate::catalog::new_job_id;
 use crate::catalog::{
@@ -18,10 +18,10 @@ use crate::progress::{Phase, Progress, Reporter};
 use crate::project::{server_info, unreadable_objects, ConnSpec, TlsMode};
 use crate::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
 use crate::secrets::{project_password_key, SecretStore};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use tokio_util::sync::CancellationToken;
 
 /// How to open the engine.
@@ -38,7 +38,50 @@ pub struct Engine {
     catalog: Catalog,
     secrets: Arc<dyn SecretStore>,
     data_dir: PathBuf,
-    pg_bin: Option<PathBuf>,
+    /// From the configuration (`--pg-bin`, `OFFSITE_PG_BIN`): wins over the saved setting.
+    pg_bin_configured: Option<PathBuf>,
+    /// The saved settings (shared by every clone of this engine).
+    settings: Arc<RwLock<EngineSettings>>,
+}
+
+/// Catalog setting: the folder holding pg_dump/pg_restore (absent: search).
+pub const PG_BIN_SETTING: &str = "pg_bin";
+/// Catalog setting: the folder for backups of projects without a folder of their own.
+pub const BACKUP_DIR_SETTING: &str = "default_backup_dir";
+
+/// The engine's settings, saved in the catalog (the app and the command line share them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct EngineSettings {
+    /// Backups of a project without its own folder go to `<this>/<project>`; `None`:
+    /// `<data folder>/backups/<project>`.
+    pub default_backup_dir: Option<String>,
+    /// The folder of pg_dump/pg_restore; `None`: search PATH and the usual install locations.
+    pub pg_bin: Option<String>,
+}
+
+/// pg_dump/pg_restore pairs found on this machine.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ToolsReport {
+    /// The folder in use when one is configured (setting, `--pg-bin` or `OFFSITE_PG_BIN`).
+    pub configured: Option<String>,
+    /// Whether `configured` comes from the command line or environment (the setting is then
+    /// ignored).
+    pub configured_outside: bool,
+    /// Every pair found (the configured folder first), with its version.
+    pub found: Vec<pgtools::PgTools>,
+}
+
+/// What deleting a backup did.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DeleteOutcome {
+    /// The archive's path.
+    pub path: String,
+    /// Whether the archive file (and its `.sha256`) was deleted; false when only the catalog
+    /// entry was removed (asked for, or the file was already gone).
+    pub file_deleted: bool,
 }
 
 /// A project to add.
@@ -132,11 +175,16 @@ impl Engine {
             None => Catalog::default_data_dir()?,
         };
         let catalog = Catalog::open(&data_dir).await?;
+        let settings = EngineSettings {
+            default_backup_dir: catalog.setting(BACKUP_DIR_SETTING).await?,
+            pg_bin: catalog.setting(PG_BIN_SETTING).await?,
+        };
         let engine = Engine {
             catalog,
             secrets: config.secrets,
             data_dir,
-            pg_bin: config.pg_bin,
+            pg_bin_configured: config.pg_bin,
+            settings: Arc::new(RwLock::new(settings)),
         };
         engine.fail_interrupted_jobs().await?;
         Ok(engine)
@@ -208,9 +256,187 @@ impl Engine {
     pub fn secrets(&self) -> &dyn SecretStore {
         self.secrets.as_ref()
     }
-    /// The configured folder of pg_dump/pg_restore, if any.
-    pub fn pg_bin(&self) -> Option<&Path> {
-        self.pg_bin.as_deref()
+    /// The folder of pg_dump/pg_restore in use, if one is configured (`--pg-bin` /
+    /// `OFFSITE_PG_BIN`, else the saved setting).
+    pub fn pg_bin(&self) -> Option<PathBuf> {
+        self.pg_bin_configured.clone().or_else(|| {
+            self.read_settings().pg_bin.map(PathBuf::from)
+        })
+    }
+
+    fn read_settings(&self) -> EngineSettings {
+        match self.settings.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The saved settings.
+    pub fn settings(&self) -> EngineSettings {
+        self.read_settings()
+    }
+
+    /// Check and save the settings; returns them as saved. A backup folder must be an absolute
+    /// path that can be created and written; a pg_bin folder must hold pg_dump and pg_restore
+    /// that run. Nothing is saved when either is wrong.
+    pub async fn set_settings(&self, new: EngineSettings) -> Result<EngineSettings> {
+        let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let new = EngineSettings {
+            default_backup_dir: clean(new.default_backup_dir),
+            pg_bin: clean(new.pg_bin),
+        };
+        if let Some(dir) = &new.default_backup_dir {
+            let dir = PathBuf::from(dir);
+            tokio::task::spawn_blocking(move || check_writable_dir(&dir))
+                .await
+                .map_err(|e| Error::internal(format!("checking the folder failed: {e}")))??;
+        }
+        if let Some(bin) = &new.pg_bin {
+            let bin = PathBuf::from(bin);
+            if !bin.is_absolute() {
+                return Err(Error::invalid(format!(
+                    "the pg_dump folder must be an absolute path, not {}",
+                    bin.display()
+                ))
+                .with_hint("choose the folder that holds pg_dump and pg_restore"));
+            }
+            let found = tokio::task::spawn_blocking({
+                let bin = bin.clone();
+                move || pgtools::discover(Some(&bin))
+            })
+            .await
+            .map_err(|e| Error::internal(format!("looking for pg_dump failed: {e}")))?;
+            if !found.iter().any(|t| t.dir == bin) {
+                return Err(Error::new(
+                    ErrorKind::ToolMissing,
+                    format!("no working pg_dump and pg_restore in {}", bin.display()),
+                )
+                .with_hint(
+                    "choose the folder that holds both (e.g. /usr/lib/postgresql/16/bin), or \
+                     clear the setting to search the usual places",
+                ));
+            }
+        }
+        let catalog = &self.catalog;
+        for (key, value) in [
+            (BACKUP_DIR_SETTING, &new.default_backup_dir),
+            (PG_BIN_SETTING, &new.pg_bin),
+        ] {
+            match value {
+                Some(v) => catalog.set_setting(key, v).await?,
+                None => catalog.remove_setting(key).await?,
+            }
+        }
+        match self.settings.write() {
+            Ok(mut s) => *s = new.clone(),
+            Err(poisoned) => *poisoned.into_inner() = new.clone(),
+        }
+        Ok(new)
+    }
+
+    /// The pg_dump/pg_restore pairs on this machine, with their versions (runs each
+    /// `pg_dump --version`).
+    pub async fn tools(&self) -> Result<ToolsReport> {
+        let configured = self.pg_bin();
+        let outside = self.pg_bin_configured.is_some();
+        let dir = configured.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            let mut found = match &dir {
+                Some(d) => pgtools::discover(Some(d)),
+                None => Vec::new(),
+            };
+            for t in pgtools::discover(None) {
+                if !found.iter().any(|f| f.dir == t.dir) {
+                    found.push(t);
+                }
+            }
+            found
+        })
+        .await
+        .map_err(|e| Error::internal(format!("looking for pg_dump failed: {e}")))?;
+        Ok(ToolsReport {
+            configured: configured.map(|d| d.display().to_string()),
+            configured_outside: outside,
+            found,
+        })
+    }
+
+    /// Remove a backup from the catalog and, when `delete_file`, delete its archive and the
+    /// `.sha256` beside it. The file is deleted only when it is still this backup: its manifest
+    /// names the same backup id (the catalog holds each path once); otherwise nothing changes
+    /// and the error says why. Refused while a job runs on the
+    /// project.
+    pub async fn delete_backup(&self, backup_id: &str, delete_file: bool) -> Result<DeleteOutcome> {
+        let record = self.catalog.backup(backup_id).await?;
+        let project = self.catalog.project_by_id(&record.project_id).await?;
+        let _lock = self.lock_project(&project)?;
+        let path = PathBuf::from(&record.path);
+        let mut file_deleted = false;
+        if delete_file && path.symlink_metadata().is_ok() {
+            let expected = record
+                .manifest_json
+                .as_deref()
+                .and_then(|m| serde_json::from_str::<Manifest>(m).ok())
+                .map(|m| m.backup_id);
+            let p = path.clone();
+            let found = tokio::task::spawn_blocking(move || -> Result<Manifest> {
+                let meta = p
+                    .symlink_metadata()
+                    .map_err(|e| Error::io(format!("reading {}", p.display()), e))?;
+                if !meta.file_type().is_file() {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        format!("{} is not a regular file; it was not deleted", p.display()),
+                    )
+                    .with_hint("remove the backup from the list only, keeping the file"));
+                }
+                archive::reader::read_manifest(&p)
+            })
+            .await
+            .map_err(|e| Error::internal(format!("reading the archive failed: {e}")))?
+            .map_err(|e| {
+                if e.kind() == ErrorKind::Conflict {
+                    return e;
+                }
+                Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "{} cannot be read as this backup ({}); it was not deleted",
+                        path.display(),
+                        e.message()
+                    ),
+                )
+                .with_hint("remove the backup from the list only, and delete the file by hand if it is yours")
+            })?;
+            if expected.as_deref().is_some_and(|id| id != found.backup_id)
+                || found.project != project.name && expected.is_none()
+            {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "{} now holds another backup ({} of {}); it was not deleted",
+                        path.display(),
+                        found.backup_id,
+                        found.project
+                    ),
+                )
+                .with_hint("remove the backup from the list only, keeping the file"));
+            }
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::io(format!("deleting {}", path.display()), e))?;
+            file_deleted = true;
+            let sidecar = archive::sidecar_path(&path);
+            if sidecar.is_file() {
+                if let Err(e) = std::fs::remove_file(&sidecar) {
+                    tracing::warn!("could not delete {}: {e}", sidecar.display());
+                }
+            }
+        }
+        self.catalog.remove_backup(&record.id).await?;
+        Ok(DeleteOutcome {
+            path: record.path,
+            file_deleted,
+        })
     }
 
     /// A project as a restore target (its connection and stored password).
@@ -334,7 +560,7 @@ impl Engine {
         let project = self.catalog.project(name).await?;
         let spec = self.spec_of(&project)?;
         let password = self.password_of(&project)?;
-        test_connection(&spec, password.as_deref(), self.pg_bin.as_deref()).await
+        test_connection(&spec, password.as_deref(), self.pg_bin().as_deref()).await
     }
 
     // ---- jobs ----
@@ -409,7 +635,7 @@ impl Engine {
             let opts = BackupOptions {
                 dest_dir,
                 compression_level,
-                pg_bin: self.pg_bin.clone(),
+                pg_bin: self.pg_bin(),
                 backup_id: uuid::Uuid::new_v4().to_string(),
             };
             let written = backup::backup_database(&src, &opts, &reporter, &cancel).await?;
@@ -579,7 +805,7 @@ impl Engine {
 
     /// What a dropped file is (an Offsite archive, a pg_dump file, a project export). Reads only.
     pub async fn inspect_import(&self, path: &Path) -> Result<ImportPreview> {
-        let (p, bin) = (path.to_path_buf(), self.pg_bin.clone());
+        let (p, bin) = (path.to_path_buf(), self.pg_bin());
         tokio::task::spawn_blocking(move || import::inspect(&p, bin.as_deref()))
             .await
             .map_err(|e| Error::internal(format!("inspect task failed: {e}")))?
@@ -633,7 +859,7 @@ impl Engine {
         let result = async {
             reporter.phase(Phase::Planning, None);
             let inspected = {
-                let (p, bin) = (path.to_path_buf(), self.pg_bin.clone());
+                let (p, bin) = (path.to_path_buf(), self.pg_bin());
                 tokio::task::spawn_blocking(move || import::inspect_full(&p, bin.as_deref()))
                     .await
                     .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
@@ -872,7 +1098,7 @@ impl Engine {
     fn restore_options(&self, opts: &RestoreOptions) -> RestoreOptions {
         let mut o = opts.clone();
         if o.pg_bin.is_none() {
-            o.pg_bin = self.pg_bin.clone();
+            o.pg_bin = self.pg_bin();
         }
         if o.safety_dir.as_os_str().is_empty() {
             o.safety_dir = self.data_dir.join("safety-backups");
@@ -884,7 +1110,10 @@ impl Engine {
     pub fn backup_dir_of(&self, project: &Project) -> PathBuf {
         match &project.backup_dir {
             Some(d) => PathBuf::from(d),
-            None => self.data_dir.join("backups").join(&project.name),
+            None => match self.read_settings().default_backup_dir {
+                Some(d) => PathBuf::from(d).join(&project.name),
+                None => self.data_dir.join("backups").join(&project.name),
+            },
         }
     }
 
@@ -935,6 +1164,25 @@ impl Engine {
             .with_hint("wait for it to finish (or cancel it), then try again")),
         }
     }
+}
+
+/// An absolute folder that exists (or can be made) and can be written to.
+fn check_writable_dir(dir: &Path) -> Result<()> {
+    let hint = "choose a folder you can write to (native folder dialog: Choose…)";
+    if !dir.is_absolute() {
+        return Err(Error::invalid(format!(
+            "the backup folder must be an absolute path, not {}",
+            dir.display()
+        ))
+        .with_hint(hint));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e).with_hint(hint))?;
+    tempfile::Builder::new()
+        .prefix(".offsite-write-test-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| Error::io(format!("writing in {}", dir.display()), e).with_hint(hint))
 }
 
 /// Copies `src` to `target` (in `dest`) through a temporary file, synced, never replacing a file.

@@ -53,6 +53,9 @@ pub enum ErrorKind {
     Io,
     /// The job's process stopped while it ran (crash, power loss, killed).
     Interrupted,
+    /// What is on disk is not what the catalog says (a file replaced, or shared with another
+    /// entry); nothing was changed.
+    Conflict,
     /// A bug: something that should not happen.
     Internal,
 }
@@ -68,6 +71,7 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Permission => "permission",
             ErrorKind::ToolMissing => "tool_missing",
+            ErrorKind::Conflict => "conflict",
             ErrorKind::ToolFailed => "tool_failed",
             ErrorKind::Integrity => "integrity",
             ErrorKind::UnsupportedFormat => "unsupported_format",

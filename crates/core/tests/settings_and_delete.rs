@@ -1,0 +1,181 @@
+//! Deleting backups (never another project's data) and the engine's saved settings (backup
+//! folder, pg_dump folder), against a real PostgreSQL server and real archives.
+
+mod common;
+
+use common::{env, files_under, none};
+use offsite_core::engine::EngineSettings;
+use offsite_core::{AddProject, Engine, EngineConfig, ErrorKind};
+use offsite_testkit::TestCluster;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+async fn project_with_backup(pg: &TestCluster, engine: &Engine, name: &str) -> PathBuf {
+    let db = pg.unique_db(name);
+    pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);");
+    engine
+        .add_project(AddProject {
+            name: name.into(),
+            db_url: pg.url_with_password(&db),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let o = engine
+        .backup(name, None, none(), CancellationToken::new())
+        .await
+        .unwrap();
+    PathBuf::from(o.backup.path)
+}
+
+fn sidecar(path: &Path) -> PathBuf {
+    offsite_core::archive::sidecar_path(path)
+}
+
+async fn backup_id_of(engine: &Engine, project: &str) -> String {
+    let p = engine.catalog().project(project).await.unwrap();
+    engine.catalog().backups(&p.id).await.unwrap()[0].id.clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_removes_only_this_backups_file_and_entry() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let a = project_with_backup(pg, &env.engine, "dela").await;
+    let b = project_with_backup(pg, &env.engine, "delb").await;
+    assert!(sidecar(&a).is_file() && sidecar(&b).is_file());
+    let a_id = backup_id_of(&env.engine, "dela").await;
+
+    let out = env.engine.delete_backup(&a_id, true).await.unwrap();
+    assert!(out.file_deleted);
+    assert_eq!(out.path, a.display().to_string());
+    assert!(!a.exists() && !sidecar(&a).exists(), "archive and .sha256 are gone");
+    assert!(b.is_file() && sidecar(&b).is_file(), "the other project's files stay");
+    let pa = env.engine.catalog().project("dela").await.unwrap();
+    assert!(env.engine.catalog().backups(&pa.id).await.unwrap().is_empty());
+    let pb = env.engine.catalog().project("delb").await.unwrap();
+    assert_eq!(env.engine.catalog().backups(&pb.id).await.unwrap().len(), 1);
+
+    // Forgetting only keeps the file.
+    let b_id = backup_id_of(&env.engine, "delb").await;
+    let out = env.engine.delete_backup(&b_id, false).await.unwrap();
+    assert!(!out.file_deleted);
+    assert!(b.is_file() && sidecar(&b).is_file());
+    assert!(env.engine.catalog().backups(&pb.id).await.unwrap().is_empty());
+
+    // Unknown ids are not found.
+    let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let a = project_with_backup(pg, &env.engine, "mine").await;
+    let b = project_with_backup(pg, &env.engine, "theirs").await;
+    let a_id = backup_id_of(&env.engine, "mine").await;
+
+    // Someone copied the other project's archive over this one's path.
+    let b_bytes = std::fs::read(&b).unwrap();
+    std::fs::write(&a, &b_bytes).unwrap();
+    let before = files_under(env.dir.path());
+    let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    assert!(e.message().contains("another backup"), "{e}");
+    assert!(e.hint().is_some());
+    assert_eq!(std::fs::read(&a).unwrap(), b_bytes, "the file is untouched");
+    assert_eq!(files_under(env.dir.path()), before, "nothing deleted");
+    let p = env.engine.catalog().project("mine").await.unwrap();
+    assert_eq!(env.engine.catalog().backups(&p.id).await.unwrap().len(), 1, "entry kept");
+
+    // Not an archive at all: refused too.
+    std::fs::write(&a, b"my notes, not a backup").unwrap();
+    let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    assert_eq!(std::fs::read(&a).unwrap(), b"my notes, not a backup");
+
+    // A file that is gone: the entry can still be removed.
+    std::fs::remove_file(&a).unwrap();
+    let out = env.engine.delete_backup(&a_id, true).await.unwrap();
+    assert!(!out.file_deleted);
+    assert!(env.engine.catalog().backups(&p.id).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_are_checked_saved_and_used_by_backups() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let data = env.dir.path().join("data");
+
+    // Wrong values change nothing.
+    let e = env
+        .engine
+        .set_settings(EngineSettings {
+            default_backup_dir: Some("relative/backups".into()),
+            pg_bin: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    let empty = env.dir.path().join("no-tools");
+    std::fs::create_dir(&empty).unwrap();
+    let e = env
+        .engine
+        .set_settings(EngineSettings {
+            default_backup_dir: Some(env.dir.path().join("ok").display().to_string()),
+            pg_bin: Some(empty.display().to_string()),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ToolMissing, "{e}");
+    assert!(e.message().contains("no-tools"), "{e}");
+    assert_eq!(env.engine.settings(), EngineSettings::default());
+
+    // Good values are saved, survive a restart, and are used.
+    let folder = env.dir.path().join("offsite copies");
+    let bin = pg.bin_dir().display().to_string();
+    let saved = env
+        .engine
+        .set_settings(EngineSettings {
+            default_backup_dir: Some(format!("  {}  ", folder.display())),
+            pg_bin: Some(bin.clone()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(saved.default_backup_dir, Some(folder.display().to_string()));
+    assert!(folder.is_dir());
+    let reopened = Engine::open(EngineConfig {
+        data_dir: Some(data.clone()),
+        secrets: env.secrets.clone(),
+        pg_bin: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(reopened.settings(), saved);
+    assert_eq!(reopened.pg_bin(), Some(PathBuf::from(&bin)));
+    let tools = reopened.tools().await.unwrap();
+    assert_eq!(tools.configured.as_deref(), Some(bin.as_str()));
+    assert!(!tools.configured_outside);
+    assert_eq!(tools.found[0].dir, PathBuf::from(&bin), "the configured folder comes first");
+    assert!(tools.found[0].major >= 10);
+
+    let path = project_with_backup(pg, &reopened, "settled").await;
+    assert!(path.starts_with(folder.join("settled")), "{}", path.display());
+
+    // A folder given on the command line wins over the setting.
+    let cli = Engine::open(EngineConfig {
+        data_dir: Some(data),
+        secrets: env.secrets.clone(),
+        pg_bin: Some(PathBuf::from("/opt/elsewhere")),
+    })
+    .await
+    .unwrap();
+    assert_eq!(cli.pg_bin(), Some(PathBuf::from("/opt/elsewhere")));
+    assert!(cli.tools().await.unwrap().configured_outside);
+
+    // Clearing goes back to the defaults.
+    let cleared = reopened.set_settings(EngineSettings::default()).await.unwrap();
+    assert_eq!(cleared, EngineSettings::default());
+    assert_eq!(reopened.pg_bin(), None);
+}
