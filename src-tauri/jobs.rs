@@ -65,6 +65,14 @@ pub enum JobResult {
     },
     /// `report.ok`: every table holds the rows the backup recorded.
     Restore { report: RestoreReport },
+    /// The backup an import registered, and the project it now belongs to.
+    Import {
+        /// The project's name.
+        project: String,
+        /// Whether the import created that project.
+        created_project: bool,
+        backup: BackupRecord,
+    },
 }
 
 /// A job ended. Emitted exactly once per job started by a `start_*` command. Event name:
@@ -93,11 +101,13 @@ impl From<VerifyOutcome> for JobResult {
         }
     }
 }
-/// An import's result is the backup it registered (`kind: "backup"` inside a job of kind
-/// `import`); its `project_id` names the project, which `list_projects` then shows.
 impl From<ImportOutcome> for JobResult {
     fn from(o: ImportOutcome) -> Self {
-        JobResult::Backup { backup: o.backup }
+        JobResult::Import {
+            project: o.project.name,
+            created_project: o.created_project,
+            backup: o.backup,
+        }
     }
 }
 impl From<RestoreOutcome> for JobResult {

@@ -131,6 +131,24 @@ pub fn job_text(done: &JobDone) -> NotificationText {
                 file_name(&backup.path)
             ),
         ),
+        (
+            Some(JobResult::Import {
+                project: into,
+                created_project,
+                backup,
+            }),
+            _,
+        ) => {
+            project = Some(into.clone());
+            (
+                format!("{what} finished"),
+                format!(
+                    "{} added to {}project {into} in {took}",
+                    human_size(backup.size),
+                    if *created_project { "the new " } else { "" }
+                ),
+            )
+        }
         (Some(JobResult::Verify { report, .. }), _) => {
             if project.is_none() {
                 project = report.manifest.as_ref().map(|m| m.project.clone());
@@ -281,6 +299,23 @@ mod tests {
             "12.3 MB in 3 min 5 s · shop_20240501_100000_database.tar.gz"
         );
         assert_eq!(text.project.as_deref(), Some("shop"));
+    }
+
+    #[test]
+    fn an_import_names_the_project_it_went_into() {
+        let result = match backup(2_000_000) {
+            JobResult::Backup { backup } => JobResult::Import {
+                project: "legacy".into(),
+                created_project: true,
+                backup,
+            },
+            _ => unreachable!(),
+        };
+        let mut d = done(JobKind::Import, Some(result), None);
+        d.subject.project = None;
+        let text = job_text(&d);
+        assert_eq!(text.body, "2.0 MB added to the new project legacy in 3 min 5 s");
+        assert_eq!(text.project.as_deref(), Some("legacy"));
     }
 
     #[test]

@@ -658,7 +658,9 @@ fn inspect_import_and_start_import_over_ipc() {
     assert_eq!(finished["ok"], true, "{finished}");
     assert_eq!(finished["kind"], "import");
     // The result is the registered backup, in the project created for the import.
-    assert_eq!(finished["result"]["kind"], "backup");
+    assert_eq!(finished["result"]["kind"], "import");
+    assert_eq!(finished["result"]["project"], "imported");
+    assert_eq!(finished["result"]["created_project"], true);
     assert_eq!(finished["result"]["backup"]["status"], "verified");
     let summary = invoke(&t, "get_project", json!({ "name": "imported" })).unwrap();
     assert_eq!(

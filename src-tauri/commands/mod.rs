@@ -563,7 +563,7 @@ fn import_into(to: ImportTo) -> offsite_core::Result<ImportInto> {
 
 /// Start importing a file as a backup of a project; returns the job id at once (see
 /// `start_backup`). `job-finished` carries `result: { kind: "import", project, created_project,
-/// backup }`. An Offsite archive is always verified first; `verify` also verifies the archive an
+/// backup }` (the project's name). An Offsite archive is always verified first; `verify` also verifies the archive an
 /// imported pg_dump file or export is packed into.
 #[tauri::command]
 #[specta::specta]

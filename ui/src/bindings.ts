@@ -52,7 +52,7 @@ export const commands = {
 	/**
 	 *  Start importing a file as a backup of a project; returns the job id at once (see
 	 *  `start_backup`). `job-finished` carries `result: { kind: "import", project, created_project,
-	 *  backup }`. An Offsite archive is always verified first; `verify` also verifies the archive an
+	 *  backup }` (the project's name). An Offsite archive is always verified first; `verify` also verifies the archive an
 	 *  imported pg_dump file or export is packed into.
 	 */
 	startImport: (path: string, into: ImportTo, verify: boolean) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_import", { path, into, verify })),
@@ -370,7 +370,13 @@ export type JobResult =
  */
 { kind: "verify"; backup_id: string | null; report: VerifyReport } | 
 /**  `report.ok`: every table holds the rows the backup recorded. */
-{ kind: "restore"; report: RestoreReport };
+{ kind: "restore"; report: RestoreReport } | 
+/**  The backup an import registered, and the project it now belongs to. */
+{ kind: "import"; 
+/**  The project's name. */
+project: string; 
+/**  Whether the import created that project. */
+created_project: boolean; backup: BackupRecord };
 
 export type Manifest = {
 	format_version: number,

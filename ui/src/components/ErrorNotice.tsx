@@ -33,6 +33,8 @@ export function errorTitle(code: string): string {
       return "The keychain is unavailable";
     case "interrupted":
       return "The job was interrupted";
+    case "conflict":
+      return "The file is not what Offsite recorded";
     case "catalog":
     case "io":
       return "A local error occurred";
