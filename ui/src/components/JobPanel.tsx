@@ -111,6 +111,8 @@ function resultText(f: JobFinished): string {
         : `Archive damaged${r.report.first_bad ? `: ${r.report.first_bad}` : ""}`;
     case "restore":
       return r.report.ok ? "Restored; every table holds the recorded rows" : "Restored, but row counts differ";
+    case "import":
+      return `Imported into ${r.project}: ${formatBytes(r.backup.size)}`;
   }
 }
 

@@ -2,7 +2,15 @@
 // made before any job starts (so no event is missed), and a store keyed by job id. Events of a job
 // may arrive before `start_*` has returned its id; they are kept and merged when it is registered.
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from "react";
-import { commands, type ErrorPayload, events, type JobFinished, type JobKind, type JobProgress } from "../bindings";
+import {
+  commands,
+  type ErrorPayload,
+  events,
+  type ImportTo,
+  type JobFinished,
+  type JobKind,
+  type JobProgress,
+} from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 
 export type LiveJob = {
@@ -24,6 +32,8 @@ type JobsApi = {
   ready: boolean;
   startBackup: (project: string) => Promise<StartResult>;
   startVerify: (project: string, path: string) => Promise<StartResult>;
+  /** Import `path` into a project (verified first); the job's project is the target's name. */
+  startImport: (path: string, into: ImportTo) => Promise<StartResult>;
   cancel: (id: string) => Promise<void>;
   dismiss: (id: string) => void;
   /** Called with every finished job (after the store is updated). */
@@ -121,6 +131,10 @@ export function JobsProvider({ children }: { children: ReactNode }) {
       ready,
       startBackup: (project) => start("backup", project, project, () => commands.startBackup(project)),
       startVerify: (project, path) => start("verify", project, path, () => commands.startVerify(path)),
+      startImport: (path, into) =>
+        start("import", "project" in into && into.project ? into.project : (into.new_project?.name ?? ""), path, () =>
+          commands.startImport(path, into, true),
+        ),
       cancel: async (id) => {
         update(id, (job) => ({ ...job, cancelling: true }));
         try {

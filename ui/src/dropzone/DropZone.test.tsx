@@ -3,8 +3,22 @@ import { mockIPC, mockWindows } from "@tauri-apps/api/mocks";
 import type { DragDropEvent } from "@tauri-apps/api/webview";
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { ErrorPayload, ImportPreview } from "../bindings";
+import type { ReactNode } from "react";
+import type { ErrorPayload, ImportPreview, ImportTo, JobFinished, ProjectSummary } from "../bindings";
+import { JobsProvider } from "../components/jobs";
+import { backup, summary } from "../screens/fixtures";
 import { DropZone, type Subscribe } from "./DropZone";
+import { ImportButton, ImportRequestProvider } from "./importRequest";
+
+function Providers({ children }: { children: ReactNode }) {
+  return (
+    <JobsProvider>
+      <ImportRequestProvider>{children}</ImportRequestProvider>
+    </JobsProvider>
+  );
+}
+
+const renderZone = (ui: ReactNode) => render(<Providers>{ui}</Providers>);
 
 const PATH = "/home/ada/Downloads/shop_20261121_120000_database.tar.gz";
 const pos = { x: 1, y: 1 } as never;
@@ -48,17 +62,30 @@ function fakeSource() {
   return { subscribe, send, unlisten };
 }
 
-function mockInspect(answer: ImportPreview | ErrorPayload) {
+type Answers = {
+  projects?: ProjectSummary[];
+  startImport?: (args: { path: string; into: ImportTo; verify: boolean }) => unknown;
+  pick?: string | null;
+};
+
+function mockInspect(answer: ImportPreview | ErrorPayload, more: Answers = {}) {
   const calls: string[] = [];
-  mockIPC((cmd, args) => {
-    calls.push(cmd);
-    if (cmd === "inspect_import") {
-      expect(args).toEqual({ path: PATH });
-      if ("code" in answer) return Promise.reject(answer);
-      return answer;
-    }
-    throw new Error(`unexpected command ${cmd}`);
-  });
+  mockIPC(
+    (cmd, args) => {
+      if (cmd.startsWith("plugin:event|")) return cmd === "plugin:event|listen" ? 1 : undefined;
+      calls.push(cmd);
+      if (cmd === "inspect_import") {
+        expect(args).toEqual({ path: PATH });
+        if ("code" in answer) return Promise.reject(answer);
+        return answer;
+      }
+      if (cmd === "list_projects") return more.projects ?? [];
+      if (cmd === "start_import" && more.startImport) return more.startImport(args as never);
+      if (cmd === "pick_path" && more.pick !== undefined) return more.pick;
+      throw new Error(`unexpected command ${cmd}`);
+    },
+    { shouldMockEvents: true },
+  );
   return calls;
 }
 
@@ -83,23 +110,23 @@ describe("DropZone", () => {
     const src = fakeSource();
     const calls = mockInspect(preview());
     const onRestore = vi.fn();
-    render(<DropZone subscribe={src.subscribe} onRestore={onRestore} />);
+    renderZone(<DropZone subscribe={src.subscribe} currentProject="shop" onRestore={onRestore} />);
     await src.send({ type: "enter", paths: [PATH], position: pos });
     await src.send({ type: "drop", paths: [PATH], position: pos });
     expect(screen.queryByTestId("drop-overlay")).not.toBeInTheDocument();
     expect(screen.getByTestId("drop-path")).toHaveTextContent(PATH);
     expect(await screen.findByTestId("drop-details")).toHaveAttribute("data-kind", "offsite_archive");
-    expect(calls).toEqual(["inspect_import"]);
+    expect(calls).toContain("inspect_import");
     expect(screen.getByTestId("drop-kind")).toHaveTextContent("Offsite archive");
     expect(screen.getByTestId("drop-project")).toHaveTextContent("shop");
     expect(screen.getByTestId("drop-counts")).toHaveTextContent("2 tables · 2 members · roles (globals.sql)");
     expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.orders — 1,000 rows");
     fireEvent.click(screen.getByTestId("drop-restore"));
-    expect(onRestore).toHaveBeenCalledWith(PATH);
+    expect(onRestore).toHaveBeenCalledWith(PATH, "shop");
     expect(screen.queryByTestId("drop-preview")).not.toBeInTheDocument();
   });
 
-  it("previews a plain pg_dump file without row counts, and does not offer the wizard for it", async () => {
+  it("previews a plain pg_dump file without row counts, and offers to import it rather than restore it", async () => {
     const src = fakeSource();
     mockInspect(
       preview({
@@ -112,26 +139,27 @@ describe("DropZone", () => {
         notes: ["row counts were not recorded"],
       }),
     );
-    render(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
+    renderZone(<DropZone subscribe={src.subscribe} currentProject="shop" onRestore={vi.fn()} />);
     await src.send({ type: "drop", paths: [PATH], position: pos });
     expect(await screen.findByTestId("drop-kind")).toHaveTextContent("pg_dump file");
     expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.t");
     expect(screen.getByTestId("drop-tables")).not.toHaveTextContent("rows");
     expect(screen.getByTestId("drop-notes")).toHaveTextContent("row counts were not recorded");
-    expect(screen.getByTestId("drop-import-hint")).toBeInTheDocument();
+    expect(await screen.findByTestId("import-panel")).toBeInTheDocument();
     expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
   });
 
   it("says clearly when the file is not a backup Offsite can read", async () => {
     const src = fakeSource();
     mockInspect({ code: "unsupported_format", message: "not a gzip file", hint: null, retryable: false });
-    render(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
+    renderZone(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
     await src.send({ type: "drop", paths: [PATH, "/tmp/other"], position: pos });
     const box = await screen.findByTestId("drop-unrecognised");
     expect(box).toHaveTextContent("This is not a backup Offsite can read.");
     expect(screen.getByTestId("drop-error")).toHaveAttribute("data-code", "unsupported_format");
     expect(screen.getByTestId("drop-ignored")).toHaveTextContent("1 more file was dropped");
     expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("import-panel")).not.toBeInTheDocument();
     // Escape closes the preview.
     fireEvent.keyDown(document.body, { key: "Escape" });
     expect(screen.queryByTestId("drop-preview")).not.toBeInTheDocument();
@@ -140,25 +168,155 @@ describe("DropZone", () => {
   it("other errors are shown as they are, and without a project there is no Restore", async () => {
     const src = fakeSource();
     mockInspect({ code: "not_found", message: "no such file", hint: "was it moved?", retryable: false });
-    render(<DropZone subscribe={src.subscribe} />);
+    renderZone(<DropZone subscribe={src.subscribe} />);
     await src.send({ type: "drop", paths: [PATH], position: pos });
     expect(await screen.findByTestId("drop-error")).toHaveTextContent("was it moved?");
     expect(screen.queryByTestId("drop-unrecognised")).not.toBeInTheDocument();
   });
 
-  it("offers no Restore when no project is open", async () => {
+  it("offers no direct Restore when no project is open, but offers the import", async () => {
     const src = fakeSource();
     mockInspect(preview());
-    render(<DropZone subscribe={src.subscribe} />);
+    renderZone(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
     await src.send({ type: "drop", paths: [PATH], position: pos });
-    expect(await screen.findByTestId("drop-restore-hint")).toBeInTheDocument();
+    expect(await screen.findByTestId("import-panel")).toBeInTheDocument();
     expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
+  });
+
+  it("imports into the existing project of the same name, shows progress, then offers to open or restore it", async () => {
+    const src = fakeSource();
+    const started: unknown[] = [];
+    mockInspect(preview(), {
+      projects: [summary("other", null), summary("shop", null)],
+      startImport: (args) => {
+        started.push(args);
+        return "job-7";
+      },
+    });
+    const onOpenProject = vi.fn();
+    const onRestore = vi.fn();
+    renderZone(<DropZone subscribe={src.subscribe} onOpenProject={onOpenProject} onRestore={onRestore} />);
+    await src.send({ type: "drop", paths: [PATH], position: pos });
+    await waitFor(() => expect(screen.getByTestId("import-project")).toHaveValue("shop"));
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(started).toEqual([{ path: PATH, into: { project: "shop" }, verify: true }]));
+    expect(await screen.findByTestId("import-progress")).toBeInTheDocument();
+    await act(() =>
+      emit("job-progress", { job_id: "job-7", phase: "verifying", bytes_done: 2048, bytes_total: 4196, bytes_per_sec: null, finished: false }),
+    );
+    expect(screen.getByTestId("import-phase")).toHaveTextContent("2.0 KB");
+    const imported = backup(1, { path: "/data/backups/shop/shop_20261121_120000_database.tar.gz", status: "verified" });
+    const done: JobFinished = {
+      job_id: "job-7",
+      kind: "import",
+      ok: true,
+      error: null,
+      result: { kind: "import", project: "shop", created_project: false, backup: imported },
+    };
+    await act(() => emit("job-finished", done));
+    expect(await screen.findByTestId("import-done")).toHaveAttribute("data-project", "shop");
+    expect(screen.getByTestId("import-done-path")).toHaveTextContent(imported.path);
+    fireEvent.click(screen.getByTestId("import-restore"));
+    expect(onRestore).toHaveBeenCalledWith(imported.path, "shop");
+    expect(screen.queryByTestId("drop-preview")).not.toBeInTheDocument();
+    expect(onOpenProject).not.toHaveBeenCalled();
+  });
+
+  it("imports into a new project, and shows a failed import's error with its code", async () => {
+    const src = fakeSource();
+    const started: unknown[] = [];
+    mockInspect(
+      preview({ kind: "pg_dump", project: "legacy db", source: { host: "db.example.com", port: 6543, database: "app", database_size: null, encoding: null } }),
+      {
+        projects: [],
+        startImport: (args) => {
+          started.push(args);
+          return "job-8";
+        },
+      },
+    );
+    renderZone(<DropZone subscribe={src.subscribe} />);
+    await src.send({ type: "drop", paths: [PATH], position: pos });
+    // No projects yet: a new one, named after the dump, pointing where it came from.
+    await waitFor(() => expect(screen.getByTestId("import-into-new")).toBeChecked());
+    expect(screen.getByTestId("import-into-existing")).toBeDisabled();
+    expect(screen.getByTestId("import-new-name")).toHaveValue("legacy-db");
+    expect(screen.getByTestId("import-new-url")).toHaveValue("postgres://postgres@db.example.com:6543/app");
+    fireEvent.change(screen.getByTestId("import-new-url"), { target: { value: "not a url" } });
+    fireEvent.click(screen.getByTestId("import-start"));
+    expect(screen.getByTestId("import-form-error")).toHaveTextContent("database URL");
+    expect(started).toEqual([]);
+    fireEvent.change(screen.getByTestId("import-new-url"), { target: { value: "postgres://app@db.example.com/app" } });
+    fireEvent.change(screen.getByTestId("import-new-password"), { target: { value: "s3cret" } });
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() =>
+      expect(started).toEqual([
+        {
+          path: PATH,
+          verify: true,
+          into: {
+            new_project: {
+              name: "legacy-db",
+              connection: { url: "postgres://app@db.example.com/app" },
+              tls: null,
+              password: "s3cret",
+              backup_dir: null,
+            },
+          },
+        },
+      ]),
+    );
+    await act(() =>
+      emit("job-finished", {
+        job_id: "job-8",
+        kind: "import",
+        ok: false,
+        error: { code: "integrity", message: "database.dump does not match its SHA-256", hint: "the file is damaged", retryable: false },
+        result: null,
+      } satisfies JobFinished),
+    );
+    const error = await screen.findByTestId("import-error");
+    expect(error).toHaveAttribute("data-code", "integrity");
+    expect(error).toHaveTextContent("The archive is damaged");
+    expect(error).toHaveTextContent("the file is damaged");
+    expect(screen.getByTestId("import-start")).toHaveTextContent("Try again");
+    expect(screen.getByTestId("import-new-password")).toHaveValue("");
+  });
+
+  it("the Import… button previews the file chosen in the open dialog, like a drop", async () => {
+    const src = fakeSource();
+    const calls = mockInspect(preview(), { pick: PATH });
+    renderZone(
+      <>
+        <ImportButton />
+        <DropZone subscribe={src.subscribe} />
+      </>,
+    );
+    fireEvent.click(screen.getByTestId("import-open"));
+    expect(await screen.findByTestId("drop-details")).toHaveAttribute("data-kind", "offsite_archive");
+    expect(calls.slice(0, 2)).toEqual(["pick_path", "inspect_import"]);
+  });
+
+  it("a cancelled open dialog changes nothing", async () => {
+    const src = fakeSource();
+    const calls = mockInspect(preview(), { pick: null });
+    renderZone(
+      <>
+        <ImportButton />
+        <DropZone subscribe={src.subscribe} />
+      </>,
+    );
+    fireEvent.click(screen.getByTestId("import-open"));
+    await waitFor(() => expect(calls).toEqual(["pick_path"]));
+    expect(screen.queryByTestId("drop-preview")).not.toBeInTheDocument();
   });
 
   it("listens to the webview's drag-and-drop events by default", async () => {
     mockWindows("main");
-    mockIPC((cmd) => (cmd === "inspect_import" ? preview() : undefined), { shouldMockEvents: true });
-    render(<DropZone />);
+    mockIPC((cmd) => (cmd === "inspect_import" ? preview() : cmd === "list_projects" ? [] : undefined), {
+      shouldMockEvents: true,
+    });
+    renderZone(<DropZone />);
     await waitFor(async () => {
       await act(() => emit("tauri://drag-enter", { paths: [PATH], position: { x: 0, y: 0 } }));
       expect(screen.getByTestId("drop-overlay")).toBeInTheDocument();

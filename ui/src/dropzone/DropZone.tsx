@@ -1,12 +1,15 @@
-// Drag a file over the window: a full-window overlay says what happens on drop. Drop it: a panel
-// previews what the file holds (project, time, versions, tables) and offers to restore it. The
-// paths come from Tauri's webview drag-and-drop events; nothing is imported or restored here.
+// Drag a file over the window: a full-window overlay says what happens on drop. Drop it (or choose
+// it with an "Import…" button): a panel previews what the file holds (project, time, versions,
+// tables) and offers to add it to a project (ImportPanel) or to restore it. The paths come from
+// Tauri's webview drag-and-drop events; nothing changes until the user imports or restores.
 import { getCurrentWebview, type DragDropEvent } from "@tauri-apps/api/webview";
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { useEffect, useReducer, useRef, useState } from "react";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes, formatTime } from "../components/format";
 import { dropReducer, fileName, initialDrop } from "./dropState";
+import { ImportPanel } from "./ImportPanel";
+import { useImportRequests } from "./importRequest";
 import { type Inspected, inspect, KIND_LABELS } from "./preview";
 import "./dropzone.css";
 
@@ -19,16 +22,30 @@ export const webviewDragDrop: Subscribe = async (handler) =>
 type Props = {
   /** Where drag-and-drop events come from (tests pass their own). */
   subscribe?: Subscribe;
-  /** Restore the dropped archive; absent when no project is open to restore from. */
-  onRestore?: ((path: string) => void) | undefined;
+  /** The project whose page is open: an Offsite archive can be restored from it directly. */
+  currentProject?: string | undefined;
+  /** Open the restore wizard of `project` on the archive at `path`. */
+  onRestore?: ((path: string, project: string) => void) | undefined;
+  /** Open a project's page (after an import). */
+  onOpenProject?: ((name: string) => void) | undefined;
 };
 
 const TABLES_SHOWN = 20;
 
-export function DropZone({ subscribe = webviewDragDrop, onRestore }: Props) {
+export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestore, onOpenProject }: Props) {
   const [state, dispatch] = useReducer(dropReducer, initialDrop);
   const [inspected, setInspected] = useState<Inspected | null>(null);
   const closeRef = useRef<HTMLButtonElement>(null);
+  const { request } = useImportRequests();
+
+  useEffect(() => {
+    if (request) dispatch({ type: "open", path: request.path });
+  }, [request]);
+
+  const leave = (then: () => void) => {
+    dispatch({ type: "dismiss" });
+    then();
+  };
 
   useEffect(() => {
     let active = true;
@@ -119,32 +136,25 @@ export function DropZone({ subscribe = webviewDragDrop, onRestore }: Props) {
               </p>
             )}
             <PreviewBody inspected={inspected} />
-            {inspected?.status === "ok" && inspected.preview.kind !== "offsite_archive" && (
-              <p className="muted small" data-testid="drop-import-hint">
-                To restore it, import it as a backup of a project first: the wizard restores Offsite archives.
-              </p>
-            )}
-            {inspected?.status === "ok" && inspected.preview.kind === "offsite_archive" && (
+            {inspected?.status === "ok" && inspected.preview.kind === "offsite_archive" && currentProject && onRestore && (
               <div className="form-actions">
-                {onRestore ? (
-                  <button
-                    type="button"
-                    className="btn btn-primary"
-                    onClick={() => {
-                      const path = state.path;
-                      dispatch({ type: "dismiss" });
-                      if (path) onRestore(path);
-                    }}
-                    data-testid="drop-restore"
-                  >
-                    Restore…
-                  </button>
-                ) : (
-                  <p className="muted small" data-testid="drop-restore-hint">
-                    Open a project to restore this backup from its page.
-                  </p>
-                )}
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => leave(() => onRestore(inspected.preview.path, currentProject))}
+                  data-testid="drop-restore"
+                >
+                  Restore into {currentProject}…
+                </button>
               </div>
+            )}
+            {inspected?.status === "ok" && (
+              <ImportPanel
+                key={inspected.preview.path}
+                preview={inspected.preview}
+                onOpenProject={onOpenProject && ((name) => leave(() => onOpenProject(name)))}
+                onRestore={onRestore && ((path, project) => leave(() => onRestore(path, project)))}
+              />
             )}
           </section>
         </div>

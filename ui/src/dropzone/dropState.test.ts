@@ -4,6 +4,13 @@ import { dropReducer, fileName, initialDrop } from "./dropState";
 const pos = { x: 10, y: 20 } as never;
 
 describe("drop state", () => {
+  it("a file chosen in the open dialog is previewed exactly like a dropped one", () => {
+    const dropped = dropReducer(initialDrop, { type: "drop", paths: ["/x/a.tar.gz"], position: pos });
+    const opened = dropReducer({ ...initialDrop, over: true, count: 1 }, { type: "open", path: "/x/a.tar.gz" });
+    expect(opened).toEqual(dropped);
+    expect(dropReducer(opened, { type: "dismiss" }).path).toBeNull();
+  });
+
   it("shows the overlay while files are dragged over, and hides it when they leave", () => {
     let s = dropReducer(initialDrop, { type: "enter", paths: ["/a.tar.gz", "/b.tar.gz"], position: pos });
     expect(s).toMatchObject({ over: true, count: 2, path: null });

@@ -16,7 +16,8 @@ export type DropState = {
 
 export const initialDrop: DropState = { over: false, count: 0, path: null, ignored: 0 };
 
-export type DropAction = DragDropEvent | { type: "dismiss" };
+/** `open`: preview a file chosen in the open dialog, exactly as if it had been dropped. */
+export type DropAction = DragDropEvent | { type: "dismiss" } | { type: "open"; path: string };
 
 export function dropReducer(s: DropState, e: DropAction): DropState {
   switch (e.type) {
@@ -34,6 +35,8 @@ export function dropReducer(s: DropState, e: DropAction): DropState {
     }
     case "dismiss":
       return { ...s, path: null, ignored: 0 };
+    case "open":
+      return { over: false, count: 0, path: e.path, ignored: 0 };
   }
 }
 

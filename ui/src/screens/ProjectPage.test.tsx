@@ -9,11 +9,15 @@ import { ProjectPage } from "./ProjectPage";
 
 const many = Array.from({ length: 10_000 }, (_, i) => backup(i));
 
-function setup(backups = many) {
+type Extra = Record<string, (args: unknown) => unknown>;
+
+function setup(backups = many, extra: Extra = {}) {
   const calls: { cmd: string; args: unknown }[] = [];
   mockIPC(
     (cmd, args) => {
       calls.push({ cmd, args });
+      const handler = extra[cmd];
+      if (handler) return handler(args);
       switch (cmd) {
         case "get_project":
           return summary("shop", backups[0] ?? null, backups.length);
@@ -132,5 +136,76 @@ describe("ProjectPage", () => {
     fireEvent.click(screen.getByTestId("backup-now"));
     await waitFor(() => expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop" }));
     expect(await screen.findByTestId("backup-now")).toBeDisabled();
+  });
+
+  it("deletes the selected backup after confirmation, file included by default", async () => {
+    let list = many.slice(0, 3);
+    const calls = setup(list, {
+      delete_backup: (args) => {
+        list = list.filter((b) => b.id !== (args as { backupId: string }).backupId);
+        return { path: many[1]!.path, file_deleted: true };
+      },
+      list_backups: () => list,
+    });
+    const rows = await screen.findAllByTestId("backups-row");
+    expect(screen.getByTestId("delete-selected")).toBeDisabled();
+    fireEvent.click(rows[1]!);
+    fireEvent.click(screen.getByTestId("delete-selected"));
+    const dialog = screen.getByTestId("delete-dialog");
+    expect(screen.getByTestId("delete-path")).toHaveTextContent(many[1]!.path);
+    // Cancel is focused; Escape closes without deleting.
+    expect(screen.getByTestId("delete-cancel")).toHaveFocus();
+    fireEvent.keyDown(dialog, { key: "Escape" });
+    expect(screen.queryByTestId("delete-dialog")).not.toBeInTheDocument();
+    expect(calls.some((c) => c.cmd === "delete_backup")).toBe(false);
+
+    fireEvent.click(screen.getByTestId("delete-selected"));
+    expect(screen.getByTestId("delete-file")).toBeChecked();
+    fireEvent.click(screen.getByTestId("delete-confirm"));
+    await waitFor(() => expect(screen.queryByTestId("delete-dialog")).not.toBeInTheDocument());
+    expect(calls.find((c) => c.cmd === "delete_backup")?.args).toEqual({ backupId: many[1]!.id, deleteFile: true });
+    expect(screen.getByTestId("action-notice")).toHaveTextContent(`Deleted ${many[1]!.path}`);
+    await waitFor(() => expect(screen.getByTestId("backup-count")).toHaveTextContent("2"));
+  });
+
+  it("keeps the file when asked, and shows a refusal with its code without closing", async () => {
+    const calls = setup(many.slice(0, 2), {
+      delete_backup: () =>
+        Promise.reject({
+          code: "conflict",
+          message: "the file now holds another backup; it was not deleted",
+          hint: "remove the backup from the list only, keeping the file",
+          retryable: false,
+        }),
+    });
+    const rows = await screen.findAllByTestId("backups-row");
+    fireEvent.click(rows[0]!);
+    fireEvent.click(screen.getByTestId("delete-selected"));
+    fireEvent.click(screen.getByTestId("delete-confirm"));
+    const error = await screen.findByTestId("delete-error");
+    expect(error).toHaveAttribute("data-code", "conflict");
+    expect(error).toHaveTextContent("keeping the file");
+    expect(screen.getByTestId("delete-dialog")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("delete-file"));
+    expect(screen.getByTestId("delete-confirm")).toHaveTextContent("Remove from list");
+    fireEvent.click(screen.getByTestId("delete-confirm"));
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === "delete_backup").map((c) => c.args)).toEqual([
+        { backupId: many[0]!.id, deleteFile: true },
+        { backupId: many[0]!.id, deleteFile: false },
+      ]),
+    );
+  });
+
+  it("shows the selected backup in the file manager by id, and says when that fails", async () => {
+    const calls = setup(many.slice(0, 2), {
+      show_in_folder: () =>
+        Promise.reject({ code: "not_found", message: "the file is not there any more", hint: "verify it", retryable: false }),
+    });
+    const rows = await screen.findAllByTestId("backups-row");
+    fireEvent.click(rows[1]!);
+    fireEvent.click(screen.getByTestId("show-in-folder"));
+    expect(await screen.findByTestId("action-error")).toHaveAttribute("data-code", "not_found");
+    expect(calls.find((c) => c.cmd === "show_in_folder")?.args).toEqual({ backupId: many[1]!.id });
   });
 });

@@ -7,6 +7,8 @@ import { JobHistory } from "../components/JobHistory";
 import { JobPanel } from "../components/JobPanel";
 import { useJobFinished, useJobs } from "../components/jobs";
 import { VirtualList } from "../components/VirtualList";
+import { ImportButton } from "../dropzone/importRequest";
+import { DeleteBackupDialog } from "./DeleteBackupDialog";
 
 export const ROW_HEIGHT = 34;
 export const LIST_HEIGHT = 340;
@@ -23,14 +25,16 @@ type Load =
   | { status: "ready"; summary: ProjectSummary; backups: BackupRecord[] }
   | { status: "error"; error: ErrorPayload };
 
-type Props = { name: string; onBack: () => void; onRestore?: () => void };
+type Props = { name: string; onBack: () => void; onRestore?: () => void; onEdit?: () => void };
 
-export function ProjectPage({ name, onBack, onRestore }: Props) {
+export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
   const [load, setLoad] = useState<Load>({ status: "loading" });
   // Selection by id: a refresh (a new backup on top) must not move it to another backup.
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [actionError, setActionError] = useState<ErrorPayload | null>(null);
   const [refreshKey, setRefreshKey] = useState(0);
+  const [deleting, setDeleting] = useState<BackupRecord | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const { jobs, startBackup, startVerify } = useJobs();
 
   const refresh = useCallback(async () => {
@@ -69,6 +73,17 @@ export function ProjectPage({ name, onBack, onRestore }: Props) {
     if (!started.ok) setActionError(started.error);
   };
 
+  const showInFolder = async (backup: BackupRecord | undefined) => {
+    if (!backup) return;
+    setActionError(null);
+    try {
+      const r = await commands.showInFolder(backup.id);
+      if (r.status === "error") setActionError(toErrorPayload(r.error));
+    } catch (e) {
+      setActionError(toErrorPayload(e));
+    }
+  };
+
   const backups = load.status === "ready" ? load.backups : [];
   const index = selectedId === null ? -1 : backups.findIndex((b) => b.id === selectedId);
   const selected = index >= 0 ? index : null;
@@ -92,6 +107,12 @@ export function ProjectPage({ name, onBack, onRestore }: Props) {
           </span>
         )}
         <span className="spacer" />
+        {onEdit && (
+          <button type="button" className="btn btn-quiet" onClick={onEdit} data-testid="project-edit">
+            Edit…
+          </button>
+        )}
+        <ImportButton className="btn btn-quiet" />
         {onRestore && (
           <button type="button" className="btn" onClick={onRestore} data-testid="restore-open">
             Restore…
@@ -119,15 +140,64 @@ export function ProjectPage({ name, onBack, onRestore }: Props) {
       </div>
 
       {actionError && <ErrorNotice error={actionError} testId="action-error" />}
+      {notice && (
+        <p className="notice notice-ok small" role="status" data-testid="action-notice">
+          {notice}
+        </p>
+      )}
+      {deleting && (
+        <DeleteBackupDialog
+          backup={deleting}
+          onClose={() => setDeleting(null)}
+          onDeleted={(outcome) => {
+            setDeleting(null);
+            setSelectedId(null);
+            setNotice(
+              outcome.file_deleted
+                ? `Deleted ${outcome.path} and removed it from the list.`
+                : `Removed ${outcome.path} from the list; the file was ${outcome.file_kept ? "kept" : "already gone"}.`,
+            );
+            void refresh();
+          }}
+        />
+      )}
 
       <JobPanel project={name}>
         <JobHistory project={name} refreshKey={refreshKey} />
       </JobPanel>
 
       <section className="panel" aria-label="Backups">
-        <h2 className="panel-title">
-          Backups <span className="muted small" data-testid="backup-count">{backups.length}</span>
-        </h2>
+        <div className="toolbar">
+          <h2 className="panel-title">
+            Backups <span className="muted small" data-testid="backup-count">{backups.length}</span>
+          </h2>
+          <span className="spacer" />
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void showInFolder(current)}
+            disabled={!current}
+            title={current ? `Show ${current.path} in the file manager` : "Select a backup"}
+            data-testid="show-in-folder"
+          >
+            Show in folder
+          </button>
+          <button
+            type="button"
+            className="btn btn-small btn-danger"
+            onClick={() => {
+              setNotice(null);
+              setDeleting(current ?? null);
+            }}
+            disabled={!current || running.length > 0}
+            title={
+              running.length > 0 ? "Wait for the running job to finish" : current ? `Delete ${current.path}` : "Select a backup"
+            }
+            data-testid="delete-selected"
+          >
+            Delete…
+          </button>
+        </div>
         {load.status === "loading" && (
           <p className="muted" data-testid="backups-loading">
             Loading backups…

@@ -1,0 +1,261 @@
+// "Add to Offsite": import a previewed file as a backup of an existing or a new project. The file
+// is verified (an Offsite archive before anything is registered; a pg_dump file or export after
+// it is packed into an archive), the job shows live progress and can be cancelled, and the result
+// offers to open the project or restore the backup.
+import { useEffect, useId, useMemo, useState } from "react";
+import { commands, type ErrorPayload, type ImportPreview, type ImportTo, type ProjectSummary } from "../bindings";
+import { toErrorPayload } from "../ipc/errors";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { formatBytes } from "../components/format";
+import { fraction, phaseLabel } from "../components/JobPanel";
+import { useJobs } from "../components/jobs";
+
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
+
+/** A project name from the archive's project or the file name: letters, digits, . - _ only. */
+export function suggestName(preview: ImportPreview): string {
+  const base = preview.project ?? preview.path.split(/[\\/]/).pop() ?? "imported";
+  const stem = base.replace(/\.(tar\.gz|tgz|tar|dump|backup|gz)$/i, "");
+  const clean = stem.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[.-]+/, "").slice(0, 64);
+  return clean || "imported";
+}
+
+/** A connection URL to start from: where the dump came from, when the file says so. */
+export function suggestUrl(preview: ImportPreview): string {
+  const s = preview.source;
+  if (!s.host) return "";
+  const db = s.database ?? "postgres";
+  return `postgres://postgres@${s.host}${s.port ? `:${s.port}` : ""}/${db}`;
+}
+
+type Props = {
+  preview: ImportPreview;
+  onOpenProject?: ((name: string) => void) | undefined;
+  onRestore?: ((path: string, project: string) => void) | undefined;
+};
+
+export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
+  const ids = useId();
+  const { jobs, startImport, cancel } = useJobs();
+  const [projects, setProjects] = useState<ProjectSummary[] | null>(null);
+  const [mode, setMode] = useState<"existing" | "new">("existing");
+  const [existing, setExisting] = useState("");
+  const [name, setName] = useState(() => suggestName(preview));
+  const [url, setUrl] = useState(() => suggestUrl(preview));
+  const [password, setPassword] = useState("");
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [startError, setStartError] = useState<ErrorPayload | null>(null);
+  const [formError, setFormError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let active = true;
+    commands.listProjects().then(
+      (r) => {
+        if (!active) return;
+        const list = r.status === "ok" ? r.data : [];
+        setProjects(list);
+        const match = list.find((p) => p.project.name === preview.project);
+        const first = match ?? list[0];
+        if (first) setExisting(first.project.name);
+        else setMode("new");
+      },
+      () => active && (setProjects([]), setMode("new")),
+    );
+    return () => {
+      active = false;
+    };
+  }, [preview.project]);
+
+  const job = useMemo(() => jobs.find((j) => j.id === jobId) ?? null, [jobs, jobId]);
+  const running = job !== null && !job.finished;
+  const finished = job?.finished ?? null;
+
+  const submit = async () => {
+    setStartError(null);
+    setFormError(null);
+    let into: ImportTo;
+    if (mode === "existing") {
+      if (!existing) return setFormError("Choose a project.");
+      into = { project: existing };
+    } else {
+      if (!NAME_RE.test(name.trim()))
+        return setFormError("Give the new project a name: up to 64 letters, digits, '.', '-' and '_'.");
+      if (!/^postgres(ql)?:\/\/[^/]+/i.test(url.trim()))
+        return setFormError("Give the new project's database URL: postgres://user@host:5432/database.");
+      into = {
+        new_project: {
+          name: name.trim(),
+          connection: { url: url.trim() },
+          tls: null,
+          password: password || null,
+          backup_dir: null,
+        },
+      };
+    }
+    try {
+      const started = await startImport(preview.path, into);
+      if (started.ok) {
+        setJobId(started.id);
+        setPassword("");
+      } else setStartError(started.error);
+    } catch (e) {
+      setStartError(toErrorPayload(e));
+    }
+  };
+
+  if (finished?.ok && finished.result?.kind === "import") {
+    const r = finished.result;
+    return (
+      <section className="import-panel" data-testid="import-done" data-project={r.project}>
+        <p className="notice notice-ok">
+          Added to {r.created_project ? "the new project " : "project "}
+          <strong data-testid="import-done-project">{r.project}</strong>: {formatBytes(r.backup.size)}, verified.
+        </p>
+        <p className="mono small path" data-testid="import-done-path">
+          <bdi>{r.backup.path}</bdi>
+        </p>
+        <div className="form-actions">
+          {onOpenProject && (
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={() => onOpenProject(r.project)}
+              data-testid="import-open-project"
+            >
+              Open project
+            </button>
+          )}
+          {onRestore && (
+            <button type="button" className="btn" onClick={() => onRestore(r.backup.path, r.project)} data-testid="import-restore">
+              Restore…
+            </button>
+          )}
+        </div>
+      </section>
+    );
+  }
+
+  const disabled = running || projects === null;
+  return (
+    <section className="import-panel" aria-labelledby={`${ids}-title`} data-testid="import-panel">
+      <h3 id={`${ids}-title`} className="panel-subtitle">
+        Add to Offsite
+      </h3>
+      <fieldset className="segmented" disabled={disabled}>
+        <legend>Import into</legend>
+        <label>
+          <input
+            type="radio"
+            name={`${ids}-mode`}
+            checked={mode === "existing"}
+            onChange={() => setMode("existing")}
+            disabled={projects?.length === 0}
+            data-testid="import-into-existing"
+          />{" "}
+          An existing project
+        </label>
+        <label>
+          <input
+            type="radio"
+            name={`${ids}-mode`}
+            checked={mode === "new"}
+            onChange={() => setMode("new")}
+            data-testid="import-into-new"
+          />{" "}
+          A new project
+        </label>
+      </fieldset>
+      {mode === "existing" ? (
+        <label className="field import-field">
+          <span>Project</span>
+          <select
+            value={existing}
+            onChange={(e) => setExisting(e.target.value)}
+            disabled={disabled}
+            data-testid="import-project"
+          >
+            {(projects ?? []).map((p) => (
+              <option key={p.project.id} value={p.project.name}>
+                {p.project.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : (
+        <div className="field-grid">
+          <label className="field import-field">
+            <span>Project name</span>
+            <input value={name} onChange={(e) => setName(e.target.value)} disabled={disabled} data-testid="import-new-name" />
+          </label>
+          <label className="field import-field">
+            <span>Database URL (where it would be backed up from and restored to)</span>
+            <input
+              value={url}
+              onChange={(e) => setUrl(e.target.value)}
+              placeholder="postgres://user@host:5432/database"
+              spellCheck={false}
+              disabled={disabled}
+              data-testid="import-new-url"
+            />
+          </label>
+          <label className="field import-field">
+            <span>Password (stored in the system keychain; optional)</span>
+            <input
+              type="password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              autoComplete="off"
+              disabled={disabled}
+              data-testid="import-new-password"
+            />
+          </label>
+        </div>
+      )}
+      <p className="muted small">
+        {preview.kind === "offsite_archive"
+          ? "The archive is verified before it is added; the file is copied into the project's backup folder."
+          : "The dump is packed into an Offsite archive in the project's backup folder and verified."}{" "}
+        The file you chose is not changed.
+      </p>
+      {formError && (
+        <p className="error small" role="alert" data-testid="import-form-error">
+          {formError}
+        </p>
+      )}
+      {startError && <ErrorNotice error={startError} testId="import-error" />}
+      {finished && !finished.ok && finished.error && <ErrorNotice error={finished.error} testId="import-error" />}
+      {running && job && (
+        <div className="import-progress" data-testid="import-progress">
+          <progress
+            max={1}
+            value={job.progress ? (fraction(job.progress) ?? undefined) : undefined}
+            aria-label="Import progress"
+          />
+          <span className="small muted" data-testid="import-phase">
+            {job.progress ? `${phaseLabel(job.progress.phase)} · ${formatBytes(job.progress.bytes_done)}` : "Starting…"}
+          </span>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void cancel(job.id)}
+            disabled={job.cancelling}
+            data-testid="import-cancel"
+          >
+            {job.cancelling ? "Cancelling…" : "Cancel"}
+          </button>
+        </div>
+      )}
+      <div className="form-actions">
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={() => void submit()}
+          disabled={disabled}
+          data-testid="import-start"
+        >
+          {finished && !finished.ok ? "Try again" : "Import"}
+        </button>
+      </div>
+    </section>
+  );
+}
