@@ -1,8 +1,8 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { render, screen } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { render, screen, waitFor } from "@testing-library/react";
+import { afterEach, describe, expect, it } from "vitest";
 import { App } from "./App";
-import type { AppInfo, ErrorPayload } from "./bindings";
+import type { AppInfo, DesktopSettings, ErrorPayload } from "./bindings";
 
 const info: AppInfo = {
   name: "Offsite",
@@ -47,4 +47,37 @@ describe("App", () => {
     expect(alert).toHaveTextContent("set XDG_DATA_HOME");
     expect(screen.queryByTestId("app-info")).not.toBeInTheDocument();
   });
+
+  it("applies the saved theme at startup", async () => {
+    const settings: DesktopSettings = {
+      notifications: true,
+      start_minimised: false,
+      theme: "dark",
+      stale_after_days: 2,
+      default_backup_dir: null,
+      pg_bin: null,
+    };
+    mockIPC(
+      (cmd) => {
+        switch (cmd) {
+          case "app_info":
+            return info;
+          case "get_desktop_settings":
+            return settings;
+          case "list_projects":
+          case "list_jobs":
+            return [];
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(<App />);
+    await waitFor(() => expect(document.documentElement.dataset.theme).toBe("dark"));
+  });
+});
+
+afterEach(() => {
+  delete document.documentElement.dataset.theme;
 });

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { type AppInfo, commands, type ErrorPayload } from "./bindings";
 import { toErrorPayload } from "./ipc/errors";
 import { Main } from "./screens/Main";
+import { AppSettingsProvider } from "./settings/appSettings";
 
 type State =
   | { status: "loading" }
@@ -27,52 +28,54 @@ export function App() {
   }, []);
 
   return (
-    <main className="app" data-testid="app">
-      <header className="app-header">
-        <img className="app-logo" src="/icon.svg" alt="" width={28} height={28} />
-        <h1 data-testid="app-title">Offsite</h1>
-        <p className="tagline">Verified offsite backups of your PostgreSQL and Supabase projects.</p>
-      </header>
+    <AppSettingsProvider>
+      <main className="app" data-testid="app">
+        <header className="app-header">
+          <img className="app-logo" src="/icon.svg" alt="" width={28} height={28} />
+          <h1 data-testid="app-title">Offsite</h1>
+          <p className="tagline">Verified offsite backups of your PostgreSQL and Supabase projects.</p>
+        </header>
 
-      <Main />
+        <Main />
 
-      <footer>
-        {state.status === "loading" && (
-          <p className="muted small" data-testid="app-info-loading">
-            Loading…
-          </p>
-        )}
+        <footer>
+          {state.status === "loading" && (
+            <p className="muted small" data-testid="app-info-loading">
+              Loading…
+            </p>
+          )}
 
-        {state.status === "error" && (
-          <div className="error" role="alert" data-testid="app-info-error" data-code={state.error.code}>
-            <p>{state.error.message}</p>
-            {state.error.hint && <p className="muted">{state.error.hint}</p>}
-          </div>
-        )}
+          {state.status === "error" && (
+            <div className="error" role="alert" data-testid="app-info-error" data-code={state.error.code}>
+              <p>{state.error.message}</p>
+              {state.error.hint && <p className="muted">{state.error.hint}</p>}
+            </div>
+          )}
 
-        {state.status === "ready" && (
-          <dl className="info" data-testid="app-info">
-            <div>
-              <dt>Name</dt>
-              <dd data-testid="app-info-name">{state.info.name}</dd>
-            </div>
-            <div>
-              <dt>Version</dt>
-              <dd data-testid="app-info-version">{state.info.version}</dd>
-            </div>
-            <div>
-              <dt>Engine</dt>
-              <dd data-testid="app-info-engine">{state.info.engine}</dd>
-            </div>
-            <div>
-              <dt>Data folder</dt>
-              <dd data-testid="app-info-data-dir">
-                <code>{state.info.data_dir}</code>
-              </dd>
-            </div>
-          </dl>
-        )}
-      </footer>
-    </main>
+          {state.status === "ready" && (
+            <dl className="info" data-testid="app-info">
+              <div>
+                <dt>Name</dt>
+                <dd data-testid="app-info-name">{state.info.name}</dd>
+              </div>
+              <div>
+                <dt>Version</dt>
+                <dd data-testid="app-info-version">{state.info.version}</dd>
+              </div>
+              <div>
+                <dt>Engine</dt>
+                <dd data-testid="app-info-engine">{state.info.engine}</dd>
+              </div>
+              <div>
+                <dt>Data folder</dt>
+                <dd data-testid="app-info-data-dir">
+                  <code>{state.info.data_dir}</code>
+                </dd>
+              </div>
+            </dl>
+          )}
+        </footer>
+      </main>
+    </AppSettingsProvider>
   );
 }

@@ -1,7 +1,7 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import { AddProject, EMPTY_FORM, toConnection, validate } from "./AddProject";
+import { AddProject, EMPTY_FORM, formFromProject, projectChanges, toConnection, validate } from "./AddProject";
 import { report, summary } from "./fixtures";
 
 function type(testId: string, value: string) {
@@ -143,5 +143,206 @@ describe("AddProject", () => {
         backup_dir: null,
       },
     });
+  });
+
+  it("puts a chosen backup folder in the add form; a cancelled dialog leaves it", async () => {
+    let answer: string | null = "/mnt/offsite/shop";
+    const requests: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "pick_path") return answer;
+      if (cmd === "add_project") {
+        requests.push(args);
+        return summary("shop", null);
+      }
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const onSaved = vi.fn();
+    render(<AddProject onSaved={onSaved} onCancel={vi.fn()} />);
+    fireEvent.click(screen.getByTestId("backup-dir-choose"));
+    await waitFor(() => expect(screen.getByTestId("field-backup-dir")).toHaveValue("/mnt/offsite/shop"));
+    answer = null;
+    fireEvent.click(screen.getByTestId("backup-dir-choose"));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(screen.getByTestId("field-backup-dir")).toHaveValue("/mnt/offsite/shop");
+
+    type("field-name", "shop");
+    type("field-url", "postgres://postgres@db.example.com/postgres");
+    fireEvent.click(screen.getByTestId("add-save"));
+    await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
+    expect((requests[0] as { request: { backup_dir: string } }).request.backup_dir).toBe("/mnt/offsite/shop");
+  });
+});
+
+describe("Edit project", () => {
+  const saved = () => {
+    const s = summary("shop", null);
+    s.project.backup_dir = "/mnt/backups/shop";
+    return s;
+  };
+
+  function mockEdit(handlers: Partial<Record<string, (args: Record<string, unknown>) => unknown>> = {}) {
+    const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+    mockIPC((cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      const h = handlers[cmd];
+      if (h) return h(a);
+      if (cmd === "get_project") return saved();
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    return calls;
+  }
+
+  it("prefills the form from the saved project, never the password", async () => {
+    mockEdit();
+    render(<AddProject editName="shop" onSaved={vi.fn()} onCancel={vi.fn()} />);
+    expect(await screen.findByTestId("edit-project-form")).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Edit shop" })).toBeInTheDocument();
+    expect(screen.getByTestId("field-name")).toHaveValue("shop");
+    expect(screen.getByTestId("field-url")).toHaveValue("postgres://postgres@db.shop.example.com:5432/postgres?sslmode=require");
+    expect(screen.getByTestId("field-tls")).toHaveValue("require");
+    expect(screen.getByTestId("field-backup-dir")).toHaveValue("/mnt/backups/shop");
+    const password = screen.getByTestId("field-password");
+    expect(password).toHaveValue("");
+    expect(password).toHaveAttribute("placeholder", "leave empty to keep the stored password");
+    expect(screen.getByText(/Leave empty to keep the stored password/)).toBeInTheDocument();
+  });
+
+  it("saves only what changed (null keeps) and hands back the project", async () => {
+    const calls = mockEdit({ update_project: () => summary("shop2", null) });
+    const onSaved = vi.fn();
+    render(<AddProject editName="shop" onSaved={onSaved} onCancel={vi.fn()} />);
+    await screen.findByTestId("edit-project-form");
+    type("field-name", "shop2");
+    type("field-password", "n3w");
+    fireEvent.click(screen.getByTestId("backup-dir-default"));
+    fireEvent.click(screen.getByTestId("edit-save"));
+    await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
+    expect(onSaved.mock.calls[0]?.[0].project.name).toBe("shop2");
+    expect(calls.find((c) => c.cmd === "update_project")?.args).toEqual({
+      name: "shop",
+      changes: { name: "shop2", connection: null, tls: null, password: "n3w", backup_dir: "" },
+    });
+  });
+
+  it("sends a changed connection and TLS", async () => {
+    const calls = mockEdit({ update_project: () => summary("shop", null) });
+    const onSaved = vi.fn();
+    render(<AddProject editName="shop" onSaved={onSaved} onCancel={vi.fn()} />);
+    await screen.findByTestId("edit-project-form");
+    type("field-url", "postgres://backup@db.other.example.com:6543/postgres");
+    fireEvent.change(screen.getByTestId("field-tls"), { target: { value: "verify-full" } });
+    fireEvent.click(screen.getByTestId("edit-save"));
+    await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
+    expect(calls.find((c) => c.cmd === "update_project")?.args).toEqual({
+      name: "shop",
+      changes: {
+        name: null,
+        connection: { url: "postgres://backup@db.other.example.com:6543/postgres" },
+        tls: "verify-full",
+        password: null,
+        backup_dir: null,
+      },
+    });
+  });
+
+  it("tests an unchanged project by name (stored password), a changed one with what was typed", async () => {
+    const calls = mockEdit({ test_connection: () => report });
+    render(<AddProject editName="shop" onSaved={vi.fn()} onCancel={vi.fn()} />);
+    await screen.findByTestId("edit-project-form");
+    fireEvent.click(screen.getByTestId("test-connection"));
+    await screen.findByTestId("test-report");
+    type("field-url", "postgres://postgres@db.new.example.com:5432/postgres");
+    type("field-password", "typed");
+    fireEvent.click(screen.getByTestId("test-connection"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "test_connection")).toHaveLength(2));
+    expect(calls.filter((c) => c.cmd === "test_connection").map((c) => c.args)).toEqual([
+      { name: "shop", connection: null, tls: null, password: null },
+      {
+        name: null,
+        connection: { url: "postgres://postgres@db.new.example.com:5432/postgres" },
+        tls: "require",
+        password: "typed",
+      },
+    ]);
+  });
+
+  it("shows a load error", async () => {
+    mockEdit({ get_project: () => Promise.reject({ code: "not_found", message: "no project shop", hint: null, retryable: false }) });
+    const onCancel = vi.fn();
+    render(<AddProject editName="shop" onSaved={vi.fn()} onCancel={onCancel} />);
+    expect(await screen.findByTestId("edit-load-error")).toHaveAttribute("data-code", "not_found");
+    fireEvent.click(screen.getByTestId("edit-cancel"));
+    expect(onCancel).toHaveBeenCalledOnce();
+  });
+
+  it("computes changes and the prefilled form", () => {
+    const initial = formFromProject(summary("shop", null));
+    expect(initial.password).toBe("");
+    expect(projectChanges(initial, initial)).toEqual({
+      name: null,
+      connection: null,
+      tls: null,
+      password: null,
+      backup_dir: null,
+    });
+    expect(projectChanges(initial, { ...initial, backupDir: " /x " }).backup_dir).toBe("/x");
+  });
+
+  it("removes the project only after its name is typed; Escape cancels", async () => {
+    const calls = mockEdit({ remove_project: () => null });
+    const onRemoved = vi.fn();
+    render(<AddProject editName="shop" onSaved={vi.fn()} onCancel={vi.fn()} onRemoved={onRemoved} />);
+    await screen.findByTestId("edit-project-form");
+
+    const open = screen.getByTestId("project-remove");
+    open.focus();
+    fireEvent.click(open);
+    let dialog = screen.getByRole("dialog");
+    expect(dialog).toHaveAttribute("aria-modal", "true");
+    expect(dialog).toHaveTextContent("backup files stay on disk");
+    expect(dialog).toHaveTextContent("deletes its stored password from your system keychain");
+    expect(screen.getByTestId("project-remove-name")).toHaveFocus();
+    fireEvent.keyDown(screen.getByTestId("project-remove-name"), { key: "Escape" });
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(open).toHaveFocus();
+
+    fireEvent.click(open);
+    dialog = screen.getByRole("dialog");
+    const confirm = screen.getByTestId("project-remove-confirm");
+    expect(confirm).toBeDisabled();
+    type("project-remove-name", "sho");
+    expect(confirm).toBeDisabled();
+    type("project-remove-name", "shop");
+    expect(confirm).toBeEnabled();
+
+    // Focus stays in the dialog: Tab from the last button wraps to the first field, Shift+Tab back.
+    confirm.focus();
+    fireEvent.keyDown(confirm, { key: "Tab" });
+    expect(screen.getByTestId("project-remove-name")).toHaveFocus();
+    fireEvent.keyDown(screen.getByTestId("project-remove-name"), { key: "Tab", shiftKey: true });
+    expect(confirm).toHaveFocus();
+
+    fireEvent.click(confirm);
+    await waitFor(() => expect(onRemoved).toHaveBeenCalledOnce());
+    expect(calls.find((c) => c.cmd === "remove_project")?.args).toEqual({ name: "shop" });
+  });
+
+  it("shows a busy error in the dialog and keeps it open", async () => {
+    mockEdit({
+      remove_project: () =>
+        Promise.reject({ code: "busy", message: "a backup is running", hint: "wait for it", retryable: true }),
+    });
+    const onRemoved = vi.fn();
+    render(<AddProject editName="shop" onSaved={vi.fn()} onCancel={vi.fn()} onRemoved={onRemoved} />);
+    await screen.findByTestId("edit-project-form");
+    fireEvent.click(screen.getByTestId("project-remove"));
+    type("project-remove-name", "shop");
+    fireEvent.click(screen.getByTestId("project-remove-confirm"));
+    const error = await screen.findByTestId("remove-error");
+    expect(error).toHaveAttribute("data-code", "busy");
+    expect(screen.getByRole("dialog")).toContainElement(error);
+    expect(screen.getByTestId("project-remove-confirm")).toBeEnabled();
+    expect(onRemoved).not.toHaveBeenCalled();
   });
 });

@@ -1,15 +1,17 @@
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, useCallback, useEffect, useId, useRef, useState } from "react";
 import {
   commands,
   type Connection,
   type ConnectionReport,
   type ErrorPayload,
+  type ProjectChanges,
   type ProjectSummary,
   type TlsMode,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
+import { Dialog } from "../components/Dialog";
 
 export type FormValues = {
   name: string;
@@ -21,6 +23,8 @@ export type FormValues = {
   database: string;
   tls: TlsMode;
   password: string;
+  /** The project's own backup folder; empty: the app's default folder. */
+  backupDir: string;
 };
 
 export const EMPTY_FORM: FormValues = {
@@ -33,7 +37,35 @@ export const EMPTY_FORM: FormValues = {
   database: "postgres",
   tls: "prefer",
   password: "",
+  backupDir: "",
 };
+
+const TLS_MODES: readonly TlsMode[] = ["disable", "prefer", "require", "verify-full"];
+
+/** The form prefilled from a saved project: its URL (which never holds the password), TLS and folder. */
+export function formFromProject(summary: ProjectSummary): FormValues {
+  const p = summary.project;
+  const tls = (TLS_MODES as readonly string[]).includes(p.tls_mode) ? (p.tls_mode as TlsMode) : "prefer";
+  return { ...EMPTY_FORM, name: p.name, mode: "url", url: p.db_url, tls, backupDir: p.backup_dir ?? "" };
+}
+
+function sameConnection(a: FormValues, b: FormValues): boolean {
+  return JSON.stringify(toConnection(a)) === JSON.stringify(toConnection(b));
+}
+
+/** What an edit changes, compared with the project as loaded; `null` keeps a value. */
+export function projectChanges(initial: FormValues, v: FormValues): ProjectChanges {
+  const name = v.name.trim();
+  const backupDir = v.backupDir.trim();
+  return {
+    name: name !== initial.name ? name : null,
+    connection: sameConnection(initial, v) ? null : toConnection(v),
+    tls: v.tls !== initial.tls ? v.tls : null,
+    password: v.password || null,
+    // "" resets the project to the default folder.
+    backup_dir: backupDir !== initial.backupDir.trim() ? backupDir : null,
+  };
+}
 
 type Field = "name" | "url" | "host" | "port" | "user" | "database";
 export type FormErrors = Partial<Record<Field, string>>;
@@ -82,7 +114,16 @@ function fieldOf(error: ErrorPayload): Field | null {
 type Props = {
   onSaved: (project: ProjectSummary) => void;
   onCancel: () => void;
+  /** Edit this saved project instead of adding one. */
+  editName?: string;
+  /** After the edited project was removed. */
+  onRemoved?: () => void;
 };
+
+type EditLoad =
+  | { status: "loading" }
+  | { status: "ready"; initial: FormValues }
+  | { status: "error"; error: ErrorPayload };
 
 type TestState =
   | { status: "idle" }
@@ -90,13 +131,51 @@ type TestState =
   | { status: "ok"; report: ConnectionReport }
   | { status: "error"; error: ErrorPayload };
 
-export function AddProject({ onSaved, onCancel }: Props) {
+/** The add-project form; with `editName`, the same form editing a saved project. */
+export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
   const id = useId();
+  const editing = editName !== undefined;
+  const prefix = editing ? "edit" : "add";
   const [v, setV] = useState<FormValues>(EMPTY_FORM);
   const [errors, setErrors] = useState<FormErrors>({});
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
   const [test, setTest] = useState<TestState>({ status: "idle" });
+  const [pickError, setPickError] = useState<ErrorPayload | null>(null);
+  const [edit, setEdit] = useState<EditLoad>({ status: editing ? "loading" : "ready", initial: EMPTY_FORM } as EditLoad);
+  const [removing, setRemoving] = useState(false);
+  const removeButton = useRef<HTMLButtonElement>(null);
+
+  const loadProject = useCallback(async () => {
+    if (editName === undefined) return;
+    setEdit({ status: "loading" });
+    try {
+      const result = await commands.getProject(editName);
+      if (result.status === "error") return setEdit({ status: "error", error: toErrorPayload(result.error) });
+      const initial = formFromProject(result.data);
+      setV(initial);
+      setEdit({ status: "ready", initial });
+    } catch (e) {
+      setEdit({ status: "error", error: toErrorPayload(e) });
+    }
+  }, [editName]);
+
+  useEffect(() => {
+    void loadProject();
+  }, [loadProject]);
+
+  const initial = edit.status === "ready" ? edit.initial : EMPTY_FORM;
+
+  const chooseFolder = async () => {
+    setPickError(null);
+    try {
+      const result = await commands.pickPath("folder", "Backup folder");
+      if (result.status === "error") return setPickError(toErrorPayload(result.error));
+      if (result.data !== null) set("backupDir", result.data);
+    } catch (e) {
+      setPickError(toErrorPayload(e));
+    }
+  };
 
   const set = <K extends keyof FormValues>(key: K, value: FormValues[K]) => {
     setV((old) => ({ ...old, [key]: value }));
@@ -117,7 +196,11 @@ export function AddProject({ onSaved, onCancel }: Props) {
     }
     setTest({ status: "testing" });
     try {
-      const result = await commands.testConnection(null, toConnection(v), v.tls, v.password || null);
+      // A saved project, unchanged: the engine uses its stored password.
+      const asSaved = editing && sameConnection(initial, v) && v.tls === initial.tls && !v.password;
+      const result = asSaved
+        ? await commands.testConnection(editName, null, null, null)
+        : await commands.testConnection(null, toConnection(v), v.tls, v.password || null);
       if (result.status === "ok") setTest({ status: "ok", report: result.data });
       else setTest({ status: "error", error: toErrorPayload(result.error) });
     } catch (e) {
@@ -136,13 +219,15 @@ export function AddProject({ onSaved, onCancel }: Props) {
     }
     setSaving(true);
     try {
-      const result = await commands.addProject({
-        name: v.name.trim(),
-        connection: toConnection(v),
-        tls: v.tls,
-        password: v.password || null,
-        backup_dir: null,
-      });
+      const result = editing
+        ? await commands.updateProject(editName, projectChanges(initial, v))
+        : await commands.addProject({
+            name: v.name.trim(),
+            connection: toConnection(v),
+            tls: v.tls,
+            password: v.password || null,
+            backup_dir: v.backupDir.trim() || null,
+          });
       if (result.status === "ok") {
         setV((old) => ({ ...old, password: "" }));
         onSaved(result.data);
@@ -186,14 +271,40 @@ export function AddProject({ onSaved, onCancel }: Props) {
     </div>
   );
 
+  const title = (
+    <div className="toolbar">
+      <h2 id={`${id}-title`} className="screen-title">
+        {editing ? `Edit ${editName}` : "Add a project"}
+      </h2>
+    </div>
+  );
+
+  if (edit.status !== "ready") {
+    return (
+      <section aria-labelledby={`${id}-title`} className="form-screen">
+        {title}
+        {edit.status === "loading" ? (
+          <p className="muted" data-testid="edit-loading">
+            Loading project…
+          </p>
+        ) : (
+          <>
+            <ErrorNotice error={edit.error} testId="edit-load-error" onRetry={() => void loadProject()} />
+            <div className="form-actions">
+              <button type="button" className="btn" onClick={onCancel} data-testid="edit-cancel">
+                Back
+              </button>
+            </div>
+          </>
+        )}
+      </section>
+    );
+  }
+
   return (
     <section aria-labelledby={`${id}-title`} className="form-screen">
-      <div className="toolbar">
-        <h2 id={`${id}-title`} className="screen-title">
-          Add a project
-        </h2>
-      </div>
-      <form className="panel form" onSubmit={save} noValidate data-testid="add-project-form">
+      {title}
+      <form className="panel form" onSubmit={save} noValidate data-testid={`${prefix}-project-form`}>
         {input("name", "Name")}
 
         <fieldset className="segmented">
@@ -254,10 +365,49 @@ export function AddProject({ onSaved, onCancel }: Props) {
               value={v.password}
               onChange={(e) => set("password", e.target.value)}
               autoComplete="new-password"
+              placeholder={editing ? "leave empty to keep the stored password" : undefined}
+              aria-describedby={`${id}-password-help`}
               data-testid="field-password"
             />
-            <p className="field-help">Kept in your system keychain; never shown again.</p>
+            <p className="field-help" id={`${id}-password-help`}>
+              {editing
+                ? "Leave empty to keep the stored password. A new one replaces it in your system keychain."
+                : "Kept in your system keychain; never shown again."}
+            </p>
           </div>
+        </div>
+
+        <div className="field">
+          <label htmlFor={`${id}-backup-dir`}>Backup folder</label>
+          <div className="path-row">
+            <input
+              id={`${id}-backup-dir`}
+              type="text"
+              value={v.backupDir}
+              onChange={(e) => set("backupDir", e.target.value)}
+              placeholder="the default backup folder"
+              autoComplete="off"
+              spellCheck={false}
+              aria-describedby={`${id}-backup-dir-help`}
+              data-testid="field-backup-dir"
+            />
+            <button type="button" className="btn" onClick={() => void chooseFolder()} data-testid="backup-dir-choose">
+              Choose…
+            </button>
+            <button
+              type="button"
+              className="btn btn-quiet"
+              onClick={() => set("backupDir", "")}
+              disabled={!v.backupDir}
+              data-testid="backup-dir-default"
+            >
+              Use default
+            </button>
+          </div>
+          <p className="field-help" id={`${id}-backup-dir-help`}>
+            Empty: the default backup folder (see Settings), in a folder named after the project.
+          </p>
+          {pickError && <ErrorNotice error={pickError} testId="pick-error" />}
         </div>
 
         <div className="form-actions">
@@ -271,11 +421,11 @@ export function AddProject({ onSaved, onCancel }: Props) {
             {test.status === "testing" ? "Testing…" : "Test connection"}
           </button>
           <span className="spacer" />
-          <button type="button" className="btn btn-quiet" onClick={onCancel} data-testid="add-cancel">
+          <button type="button" className="btn btn-quiet" onClick={onCancel} data-testid={`${prefix}-cancel`}>
             Cancel
           </button>
-          <button type="submit" className="btn btn-primary" disabled={saving} data-testid="add-save">
-            {saving ? "Saving…" : "Save"}
+          <button type="submit" className="btn btn-primary" disabled={saving} data-testid={`${prefix}-save`}>
+            {saving ? "Saving…" : editing ? "Save changes" : "Save"}
           </button>
         </div>
 
@@ -283,7 +433,111 @@ export function AddProject({ onSaved, onCancel }: Props) {
         {test.status === "error" && <ErrorNotice error={test.error} testId="test-error" />}
         {saveError && <ErrorNotice error={saveError} testId="save-error" />}
       </form>
+
+      {editing && (
+        <div className="panel danger-zone">
+          <div>
+            <p className="notice-title">Remove this project</p>
+            <p className="muted small">Its backup files stay on disk; its stored password is deleted.</p>
+          </div>
+          <span className="spacer" />
+          <button
+            ref={removeButton}
+            type="button"
+            className="btn btn-danger"
+            onClick={() => setRemoving(true)}
+            data-testid="project-remove"
+          >
+            Remove project…
+          </button>
+        </div>
+      )}
+      {editing && removing && (
+        <RemoveProjectDialog
+          name={editName}
+          onCancel={() => setRemoving(false)}
+          onRemoved={() => {
+            setRemoving(false);
+            onRemoved?.();
+          }}
+        />
+      )}
     </section>
+  );
+}
+
+/** Confirms removing a project by its typed name; errors (e.g. `busy`) stay in the dialog. */
+export function RemoveProjectDialog({
+  name,
+  onCancel,
+  onRemoved,
+}: {
+  name: string;
+  onCancel: () => void;
+  onRemoved: () => void;
+}) {
+  const id = useId();
+  const [typed, setTyped] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ErrorPayload | null>(null);
+  const matches = typed.trim() === name;
+
+  const confirm = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!matches || busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await commands.removeProject(name);
+      if (result.status === "ok") {
+        onRemoved();
+        return;
+      }
+      setError(toErrorPayload(result.error));
+    } catch (err) {
+      setError(toErrorPayload(err));
+    }
+    setBusy(false);
+  };
+
+  return (
+    <Dialog title={`Remove ${name}?`} onCancel={onCancel} testId="remove-dialog">
+      <form onSubmit={confirm} noValidate className="form">
+        <p>
+          Offsite forgets this project and its list of backups, and deletes its stored password from your system
+          keychain. <strong>The backup files stay on disk</strong>; you can still restore or import them.
+        </p>
+        <div className="field">
+          <label htmlFor={`${id}-confirm`}>
+            Type <span className="mono">{name}</span> to confirm
+          </label>
+          <input
+            id={`${id}-confirm`}
+            type="text"
+            value={typed}
+            onChange={(e) => setTyped(e.target.value)}
+            autoComplete="off"
+            spellCheck={false}
+            data-testid="project-remove-name"
+          />
+        </div>
+        {error && <ErrorNotice error={error} testId="remove-error" />}
+        <div className="form-actions">
+          <span className="spacer" />
+          <button type="button" className="btn btn-quiet" onClick={onCancel} data-testid="project-remove-cancel">
+            Cancel
+          </button>
+          <button
+            type="submit"
+            className="btn btn-danger"
+            disabled={!matches || busy}
+            data-testid="project-remove-confirm"
+          >
+            {busy ? "Removing…" : "Remove project"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }
 

@@ -1,9 +1,9 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { fireEvent, render, screen } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
 import type { ProjectSummary } from "../bindings";
 import { summary } from "./fixtures";
-import { Main } from "./Main";
+import { type ListenOpenProject, Main } from "./Main";
 
 describe("Main", () => {
   it("goes from the empty state through the form to the new project's page, and back with Escape", async () => {
@@ -45,5 +45,129 @@ describe("Main", () => {
 
     fireEvent.keyDown(window, { key: "Escape" });
     expect(await screen.findByTestId("project-card")).toHaveAttribute("data-project", "shop");
+  });
+
+  function mockScreens() {
+    mockIPC(
+      (cmd) => {
+        switch (cmd) {
+          case "list_projects":
+            return [summary("shop", null)];
+          case "list_jobs":
+          case "list_backups":
+            return [];
+          case "get_project":
+            return summary("shop", null);
+          case "get_desktop_settings":
+            return {
+              notifications: true,
+              start_minimised: false,
+              theme: "system",
+              stale_after_days: 2,
+              default_backup_dir: null,
+              pg_bin: null,
+            };
+          case "detect_tools":
+            return { configured: null, configured_outside: false, found: [] };
+          case "app_info":
+            return { name: "Offsite", version: "0.1.0", engine: "offsite 0.1.0", data_dir: "/data" };
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+  }
+
+  it("opens the project named by an open-project event, and stops listening when unmounted", async () => {
+    mockScreens();
+    let emit: (project: string) => void = () => {};
+    const unlisten = vi.fn();
+    const listen: ListenOpenProject = (onOpen) => {
+      emit = onOpen;
+      return Promise.resolve(unlisten);
+    };
+    const { unmount } = render(<Main listenOpen={listen} />);
+    await screen.findByTestId("project-card");
+    act(() => emit("shop"));
+    expect(await screen.findByTestId("project-page")).toHaveAttribute("data-project", "shop");
+    unmount();
+    expect(unlisten).toHaveBeenCalledOnce();
+  });
+
+  it("works without the event (outside Tauri the listener rejects)", async () => {
+    mockScreens();
+    const listen: ListenOpenProject = () => Promise.reject(new Error("not in Tauri"));
+    render(<Main listenOpen={listen} />);
+    expect(await screen.findByTestId("project-card")).toBeInTheDocument();
+  });
+
+  it("listens to the open-project event by default", async () => {
+    mockScreens();
+    render(<Main />);
+    await screen.findByTestId("project-card");
+    const { emit } = await import("@tauri-apps/api/event");
+    await act(() => emit("open-project", { project: "shop" }));
+    expect(await screen.findByTestId("project-page")).toHaveAttribute("data-project", "shop");
+  });
+
+  it("opens Settings from the projects toolbar, and back", async () => {
+    mockScreens();
+    render(<Main />);
+    fireEvent.click(await screen.findByTestId("open-settings"));
+    expect(screen.getByTestId("screen-settings")).toBeInTheDocument();
+    expect(await screen.findByTestId("settings-form")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("settings-back"));
+    expect(await screen.findByTestId("project-card")).toBeInTheDocument();
+  });
+
+  it("edits a project and returns to its page; cancel goes back to it too", async () => {
+    mockScreens();
+    render(<Main initial={{ screen: "edit", name: "shop" }} />);
+    expect(await screen.findByTestId("edit-project-form")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("edit-cancel"));
+    await waitFor(() => expect(screen.getByTestId("project-page")).toHaveAttribute("data-project", "shop"));
+  });
+
+  it("removes a project from the edit screen and goes home; Escape in the dialog only closes it", async () => {
+    const projects = [summary("shop", null)];
+    mockIPC(
+      (cmd) => {
+        switch (cmd) {
+          case "list_projects":
+            return projects;
+          case "list_jobs":
+            return [];
+          case "get_project":
+            return summary("shop", null);
+          case "remove_project":
+            projects.pop();
+            return null;
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(<Main initial={{ screen: "edit", name: "shop" }} />);
+    fireEvent.click(await screen.findByTestId("project-remove"));
+    const cancel = screen.getByTestId("project-remove-cancel");
+    cancel.focus();
+    fireEvent.keyDown(cancel, { key: "Escape" });
+    expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
+    expect(screen.getByTestId("screen-edit")).toBeInTheDocument();
+
+    fireEvent.click(screen.getByTestId("project-remove"));
+    fireEvent.change(screen.getByTestId("project-remove-name"), { target: { value: "shop" } });
+    fireEvent.click(screen.getByTestId("project-remove-confirm"));
+    expect(await screen.findByTestId("empty-state")).toBeInTheDocument();
+  });
+
+  it("opens the edit screen from the project page's Edit button", async () => {
+    mockScreens();
+    render(<Main initial={{ screen: "project", name: "shop" }} />);
+    fireEvent.click(await screen.findByTestId("project-edit"));
+    expect(await screen.findByTestId("edit-project-form")).toBeInTheDocument();
+    expect(screen.getByTestId("field-name")).toHaveValue("shop");
   });
 });

@@ -1,20 +1,58 @@
 import { useEffect, useRef, useState } from "react";
+import type { UnlistenFn } from "@tauri-apps/api/event";
+import { events } from "../bindings";
 import { JobsProvider } from "../components/jobs";
 import { AddProject } from "./AddProject";
 import { ProjectPage } from "./ProjectPage";
 import { ProjectsHome } from "./ProjectsHome";
+import { Settings } from "./Settings";
 import { RestoreWizard } from "../wizard/RestoreWizard";
 import { DropZone } from "../dropzone/DropZone";
+import { ImportRequestProvider } from "../dropzone/importRequest";
 
 export type Route =
   | { screen: "home" }
   | { screen: "add" }
+  | { screen: "edit"; name: string }
+  | { screen: "settings" }
   | { screen: "project"; name: string }
   | { screen: "restore"; name: string; path?: string };
 
+/** Calls back with the project named by each `open-project` event (a notification was clicked). */
+export type ListenOpenProject = (onOpen: (project: string) => void) => Promise<UnlistenFn>;
+
+export const listenOpenProject: ListenOpenProject = (onOpen) =>
+  events.openProject.listen((e) => onOpen(e.payload.project));
+
 /** The screens, and the jobs store they share. Moving between screens moves focus to the new one. */
-export function Main({ initial = { screen: "home" } }: { initial?: Route }) {
+export function Main({
+  initial = { screen: "home" },
+  listenOpen = listenOpenProject,
+}: {
+  initial?: Route;
+  /** Where `open-project` events come from (tests pass their own). */
+  listenOpen?: ListenOpenProject;
+}) {
   const [route, setRoute] = useState<Route>(initial);
+
+  useEffect(() => {
+    let active = true;
+    let stop: UnlistenFn | null = null;
+    listenOpen((project) => active && setRoute({ screen: "project", name: project })).then(
+      (unlisten) => {
+        if (active) stop = unlisten;
+        else unlisten();
+      },
+      () => {
+        // Not running inside Tauri (or no permission): no notifications to open projects from.
+      },
+    );
+    return () => {
+      active = false;
+      stop?.();
+    };
+  }, [listenOpen]);
+
   const region = useRef<HTMLDivElement>(null);
   const first = useRef(true);
 
@@ -48,11 +86,13 @@ export function Main({ initial = { screen: "home" } }: { initial?: Route }) {
 
   return (
     <JobsProvider>
+      <ImportRequestProvider>
       <div ref={region} className="screen" data-testid={`screen-${route.screen}`}>
         {route.screen === "home" && (
           <ProjectsHome
             onOpen={(name) => setRoute({ screen: "project", name })}
             onAdd={() => setRoute({ screen: "add" })}
+            onSettings={() => setRoute({ screen: "settings" })}
           />
         )}
         {route.screen === "add" && (
@@ -61,11 +101,22 @@ export function Main({ initial = { screen: "home" } }: { initial?: Route }) {
             onCancel={() => setRoute({ screen: "home" })}
           />
         )}
+        {route.screen === "edit" && (
+          <AddProject
+            key={route.name}
+            editName={route.name}
+            onSaved={(p) => setRoute({ screen: "project", name: p.project.name })}
+            onCancel={() => setRoute({ screen: "project", name: route.name })}
+            onRemoved={() => setRoute({ screen: "home" })}
+          />
+        )}
+        {route.screen === "settings" && <Settings onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "project" && (
           <ProjectPage
             name={route.name}
             onBack={() => setRoute({ screen: "home" })}
             onRestore={() => setRoute({ screen: "restore", name: route.name })}
+            onEdit={() => setRoute({ screen: "edit", name: route.name })}
           />
         )}
         {route.screen === "restore" && (
@@ -77,10 +128,11 @@ export function Main({ initial = { screen: "home" } }: { initial?: Route }) {
         )}
       </div>
       <DropZone
-        onRestore={
-          route.screen === "project" ? (path) => setRoute({ screen: "restore", name: route.name, path }) : undefined
-        }
+        currentProject={route.screen === "project" ? route.name : undefined}
+        onRestore={(path, name) => setRoute({ screen: "restore", name, path })}
+        onOpenProject={(name) => setRoute({ screen: "project", name })}
       />
+      </ImportRequestProvider>
     </JobsProvider>
   );
 }

@@ -1,10 +1,11 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { fireEvent, render, screen, within } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { JobRecord } from "../bindings";
 import { JobsProvider } from "../components/jobs";
 import { backup, summary } from "./fixtures";
 import { backupState, ProjectsHome } from "./ProjectsHome";
+import { AppSettingsProvider } from "../settings/appSettings";
 
 function renderHome(onAdd = vi.fn(), onOpen = vi.fn()) {
   render(
@@ -102,5 +103,67 @@ describe("ProjectsHome", () => {
     );
     expect(backupState(summary("shop", recent), failedJob("2026-11-21T11:00:00Z"), now)).toBe("failed");
     expect(backupState(summary("shop", recent), failedJob("2026-11-21T09:00:00Z"), now)).toBe("ok");
+  });
+
+  it("is stale at the configured number of days, not before", () => {
+    const day = 24 * 3600 * 1000;
+    const created = "2026-11-10T12:00:00Z";
+    const t = Date.parse(created);
+    const s = summary("shop", backup(0, { created_at: created }));
+    // Default: 2 days.
+    expect(backupState(s, null, t + 2 * day - 1)).toBe("ok");
+    expect(backupState(s, null, t + 2 * day)).toBe("stale");
+    expect(backupState(s, null, t + 7 * day - 1, 7)).toBe("ok");
+    expect(backupState(s, null, t + 7 * day, 7)).toBe("stale");
+    expect(backupState(s, null, t + day, 1)).toBe("stale");
+  });
+
+  it("uses the saved stale_after_days for the cards", async () => {
+    const threeDaysOld = backup(0, { created_at: new Date(Date.now() - 3 * 24 * 3600_000).toISOString() });
+    mockIPC((cmd) => {
+      if (cmd === "list_projects") return [summary("shop", threeDaysOld)];
+      if (cmd === "list_jobs") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const settings = {
+      notifications: true,
+      start_minimised: false,
+      theme: "system" as const,
+      stale_after_days: 5,
+      default_backup_dir: null,
+      pg_bin: null,
+    };
+    let resolve: (days: number) => void = () => {};
+    const load = () =>
+      new Promise<{ status: "ok"; data: typeof settings }>((r) => {
+        resolve = (days) => r({ status: "ok", data: { ...settings, stale_after_days: days } });
+      });
+    render(
+      <AppSettingsProvider load={load}>
+        <JobsProvider>
+          <ProjectsHome onAdd={vi.fn()} onOpen={vi.fn()} />
+        </JobsProvider>
+      </AppSettingsProvider>,
+    );
+    // Before the settings arrive: the default 2 days, so a 3-day-old backup is stale.
+    expect(await screen.findByTestId("project-card")).toHaveAttribute("data-state", "stale");
+    resolve(5);
+    await waitFor(() => expect(screen.getByTestId("project-card")).toHaveAttribute("data-state", "ok"));
+  });
+
+  it("offers Settings in the toolbar and in the empty state", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "list_projects" || cmd === "list_jobs") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const onSettings = vi.fn();
+    render(
+      <JobsProvider>
+        <ProjectsHome onAdd={vi.fn()} onOpen={vi.fn()} onSettings={onSettings} />
+      </JobsProvider>,
+    );
+    await screen.findByTestId("empty-state");
+    fireEvent.click(screen.getByTestId("open-settings"));
+    expect(onSettings).toHaveBeenCalledOnce();
   });
 });

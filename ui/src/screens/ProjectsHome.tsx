@@ -5,14 +5,23 @@ import { ErrorNotice, errorTitle } from "../components/ErrorNotice";
 import { databaseHost, formatAgo, formatBytes, formatTime } from "../components/format";
 import { useJobFinished, useJobs } from "../components/jobs";
 import { phaseLabel } from "../components/JobPanel";
+import { ImportButton } from "../dropzone/importRequest";
+import { DEFAULT_STALE_AFTER_DAYS, useStaleAfterDays } from "../settings/appSettings";
 
-/** A backup older than this is "stale". */
-export const STALE_AFTER_MS = 2 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
 
 export type BackupState = "ok" | "failed" | "never" | "stale";
 
-/** The state a project card shows: its newest backup, and whether a later backup job failed. */
-export function backupState(summary: ProjectSummary, lastJob: JobRecord | null, now = Date.now()): BackupState {
+/**
+ * The state a project card shows: its newest backup, and whether a later backup job failed. A
+ * backup is "stale" once it is `staleAfterDays` days old (the saved setting, default 2).
+ */
+export function backupState(
+  summary: ProjectSummary,
+  lastJob: JobRecord | null,
+  now = Date.now(),
+  staleAfterDays = DEFAULT_STALE_AFTER_DAYS,
+): BackupState {
   const last = summary.last_backup;
   const failedLater =
     lastJob !== null &&
@@ -22,7 +31,7 @@ export function backupState(summary: ProjectSummary, lastJob: JobRecord | null, 
   if (failedLater) return "failed";
   if (!last) return "never";
   if (last.status === "corrupt" || last.status === "missing") return "failed";
-  if (now - new Date(last.created_at).getTime() > STALE_AFTER_MS) return "stale";
+  if (now - new Date(last.created_at).getTime() >= staleAfterDays * DAY_MS) return "stale";
   return "ok";
 }
 
@@ -36,6 +45,8 @@ const STATE_LABEL: Record<BackupState, string> = {
 type Props = {
   onOpen: (name: string) => void;
   onAdd: () => void;
+  /** Open the settings screen (the toolbar's Settings button; absent: no button). */
+  onSettings?: () => void;
 };
 
 type Load =
@@ -43,7 +54,8 @@ type Load =
   | { status: "ready"; projects: ProjectSummary[]; lastJobs: Record<string, JobRecord> }
   | { status: "error"; error: ErrorPayload };
 
-export function ProjectsHome({ onOpen, onAdd }: Props) {
+export function ProjectsHome({ onOpen, onAdd, onSettings }: Props) {
+  const staleAfterDays = useStaleAfterDays();
   const [load, setLoad] = useState<Load>({ status: "loading" });
   const [startErrors, setStartErrors] = useState<Record<string, ErrorPayload>>({});
   const { jobs, startBackup } = useJobs();
@@ -88,23 +100,53 @@ export function ProjectsHome({ onOpen, onAdd }: Props) {
       </p>
     );
   }
+  const settingsButton = onSettings && (
+    <button type="button" className="btn btn-quiet" onClick={onSettings} data-testid="open-settings">
+      Settings
+    </button>
+  );
+
   if (load.status === "error") {
-    return <ErrorNotice error={load.error} testId="projects-error" onRetry={() => void refresh()} />;
+    return (
+      <>
+        {settingsButton && (
+          <div className="toolbar">
+            <span className="spacer" />
+            {settingsButton}
+          </div>
+        )}
+        <ErrorNotice error={load.error} testId="projects-error" onRetry={() => void refresh()} />
+      </>
+    );
   }
 
   if (load.projects.length === 0) {
     return (
-      <section className="empty" data-testid="empty-state">
-        <h2>No projects yet</h2>
-        <p className="muted">
-          Add a PostgreSQL or Supabase database to keep verified backups of it on this computer. The password goes
-          into your system keychain.
-        </p>
-        <button type="button" className="btn btn-primary" onClick={onAdd} data-testid="add-project" autoFocus>
-          Add your first project
-        </button>
-        <ul className="project-list" data-testid="project-list" />
-      </section>
+      <>
+        {settingsButton && (
+          <div className="toolbar">
+            <span className="spacer" />
+            {settingsButton}
+          </div>
+        )}
+        <section className="empty" data-testid="empty-state">
+          <h2>No projects yet</h2>
+          <p className="muted">
+            Add a PostgreSQL or Supabase database to keep verified backups of it on this computer. The password goes
+            into your system keychain.
+          </p>
+          <div className="form-actions">
+            <button type="button" className="btn btn-primary" onClick={onAdd} data-testid="add-project" autoFocus>
+              Add your first project
+            </button>
+            <ImportButton />
+          </div>
+          <p className="muted small">
+            Or drop a backup on this window: an Offsite archive, a pg_dump file or a project export.
+          </p>
+          <ul className="project-list" data-testid="project-list" />
+        </section>
+      </>
     );
   }
 
@@ -115,6 +157,8 @@ export function ProjectsHome({ onOpen, onAdd }: Props) {
           Projects
         </h2>
         <span className="spacer" />
+        {settingsButton}
+        <ImportButton className="btn btn-quiet" />
         <button type="button" className="btn" onClick={onAdd} data-testid="add-project">
           Add project
         </button>
@@ -124,7 +168,7 @@ export function ProjectsHome({ onOpen, onAdd }: Props) {
           const p = summary.project;
           const last = summary.last_backup;
           const lastJob = load.lastJobs[p.id] ?? null;
-          const state = backupState(summary, lastJob);
+          const state = backupState(summary, lastJob, Date.now(), staleAfterDays);
           const lastFailure = state === "failed" && lastJob?.state === "failed" ? lastJob : null;
           const running = jobs.find((j) => j.project === p.name && j.kind === "backup" && !j.finished);
           const startError = startErrors[p.name];

@@ -1,0 +1,73 @@
+// Steps and helpers the specs share: the throwaway PostgreSQL server (from run.sh), polling, and
+// adding a project through the form as a user does.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { byTestId, diagnose } from "./app.js";
+
+/** The throwaway cluster run.sh started for specs marked `// e2e: needs postgres`. */
+export const pg = {
+  host: process.env.OFFSITE_E2E_PG_HOST,
+  port: process.env.OFFSITE_E2E_PG_PORT,
+  user: process.env.OFFSITE_E2E_PG_USER,
+  password: process.env.OFFSITE_E2E_PG_PASSWORD,
+  bin: process.env.OFFSITE_E2E_PG_BIN,
+};
+
+export function requirePg() {
+  for (const [k, v] of Object.entries(pg)) assert.ok(v, `OFFSITE_E2E_PG_${k.toUpperCase()} is set (run.sh)`);
+}
+
+/** Runs SQL in `database` as the superuser; returns psql's unaligned output. */
+export function psql(database, sql) {
+  return execFileSync(
+    path.join(pg.bin, "psql"),
+    ["-h", pg.host, "-p", pg.port, "-U", pg.user, "-d", database, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql],
+    { env: { ...process.env, PGPASSWORD: pg.password }, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" },
+  ).trim();
+}
+
+/** `pg_dump -Fc` of `database` into `file`, as a user's own dump would be made. */
+export function pgDumpCustom(database, file) {
+  execFileSync(
+    path.join(pg.bin, "pg_dump"),
+    ["-h", pg.host, "-p", pg.port, "-U", pg.user, "-Fc", "-f", file, database],
+    { env: { ...process.env, PGPASSWORD: pg.password }, stdio: ["ignore", "ignore", "inherit"] },
+  );
+}
+
+/** Polls `check` every `intervalMs` until it returns a truthy value; returns it. */
+export async function until(browser, label, check, { timeoutMs = 120_000, intervalMs = 100 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${label}: not within ${timeoutMs} ms${await diagnose(browser, label)}`);
+    await sleep(intervalMs);
+  }
+}
+
+/**
+ * Fills the add-project form with the throwaway server's fields (`password` as given) and clicks
+ * Test connection; returns "report" or "error" (what the form showed).
+ */
+export async function fillProjectForm(app, { name, database = "postgres", password = pg.password }) {
+  const $ = (id) => app.browser.$(byTestId(id));
+  await $("add-project-form").waitForDisplayed();
+  await $("field-name").setValue(name);
+  await $("mode-fields").click();
+  await $("field-host").setValue(pg.host);
+  await $("field-port").clearValue();
+  await $("field-port").setValue(pg.port);
+  await $("field-user").clearValue();
+  await $("field-user").setValue(pg.user);
+  await $("field-database").clearValue();
+  await $("field-database").setValue(database);
+  await $("field-tls").selectByAttribute("value", "disable");
+  await $("field-password").setValue(password);
+  await $("test-connection").click();
+  return until(app.browser, "test connection", async () =>
+    (await $("test-report").isExisting()) ? "report" : (await $("test-error").isExisting()) ? "error" : null,
+  );
+}

@@ -1,0 +1,244 @@
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { AppInfo, DesktopSettings, ToolsReport } from "../bindings";
+import { fromDraft, joinPath, Settings } from "./Settings";
+
+const saved: DesktopSettings = {
+  notifications: true,
+  start_minimised: false,
+  theme: "system",
+  stale_after_days: 2,
+  default_backup_dir: null,
+  pg_bin: null,
+};
+
+const tools: ToolsReport = {
+  configured: null,
+  configured_outside: false,
+  found: [
+    { dir: "/usr/lib/postgresql/17/bin", version_line: "pg_dump (PostgreSQL) 17.2", major: 17, minor: 2 },
+    { dir: "/usr/lib/postgresql/15/bin", version_line: "pg_dump (PostgreSQL) 15.8", major: 15, minor: 8 },
+  ],
+};
+
+const info: AppInfo = {
+  name: "Offsite",
+  version: "0.1.0",
+  engine: "offsite 0.1.0",
+  data_dir: "/home/ada/.local/share/offsite",
+};
+
+type Handlers = Partial<Record<string, (args: Record<string, unknown>) => unknown>>;
+
+function mock(handlers: Handlers = {}, settings: DesktopSettings = saved, report: ToolsReport = tools) {
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  mockIPC((cmd, args) => {
+    const a = (args ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args: a });
+    const h = handlers[cmd];
+    if (h) return h(a);
+    switch (cmd) {
+      case "get_desktop_settings":
+        return settings;
+      case "detect_tools":
+        return report;
+      case "app_info":
+        return info;
+      default:
+        throw new Error(`unexpected command ${cmd}`);
+    }
+  });
+  return calls;
+}
+
+function type(testId: string, value: string) {
+  fireEvent.change(screen.getByTestId(testId), { target: { value } });
+}
+
+afterEach(() => {
+  delete document.documentElement.dataset.theme;
+});
+
+describe("Settings", () => {
+  it("shows the saved values, the default folder and the detected tools with their versions", async () => {
+    mock({}, { ...saved, theme: "dark", stale_after_days: 7, notifications: false, start_minimised: true });
+    render(<Settings onBack={vi.fn()} />);
+    expect(await screen.findByTestId("settings-form")).toBeInTheDocument();
+    expect(screen.getByTestId("settings-backup-dir")).toHaveValue("");
+    expect(screen.getByTestId("settings-backup-dir-effective")).toHaveTextContent(
+      "/home/ada/.local/share/offsite/backups/<project> (the default)",
+    );
+    expect(screen.getByTestId("settings-theme")).toHaveValue("dark");
+    expect(screen.getByTestId("settings-stale-days")).toHaveValue("7");
+    expect(screen.getByTestId("settings-notifications")).not.toBeChecked();
+    expect(screen.getByTestId("settings-start-minimised")).toBeChecked();
+
+    expect(screen.getByTestId("settings-pg-auto")).toBeChecked();
+    const found = screen.getAllByTestId("settings-pg-found");
+    expect(found).toHaveLength(2);
+    expect(found[0]).toHaveTextContent("/usr/lib/postgresql/17/bin");
+    expect(found[0]).toHaveTextContent("pg_dump (PostgreSQL) 17.2");
+    expect(found[1]).toHaveTextContent("pg_dump (PostgreSQL) 15.8");
+    expect(screen.queryByTestId("settings-pg-outside")).not.toBeInTheDocument();
+  });
+
+  it("selects the configured folder, and says when the command line or environment wins", async () => {
+    mock(
+      {},
+      { ...saved, pg_bin: "/usr/lib/postgresql/15/bin", default_backup_dir: "/mnt/backups" },
+      { ...tools, configured: "/opt/pg/bin", configured_outside: true },
+    );
+    render(<Settings onBack={vi.fn()} />);
+    expect(await screen.findByTestId("settings-pg-option-15")).toBeChecked();
+    expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("/opt/pg/bin");
+    expect(screen.getByTestId("settings-pg-outside")).toHaveTextContent("wins over this setting");
+    expect(screen.getByTestId("settings-backup-dir")).toHaveValue("/mnt/backups");
+    expect(screen.getByTestId("settings-backup-dir-effective")).toHaveTextContent("/mnt/backups/<project>");
+  });
+
+  it("shows a pg_bin that is not among the detected ones as a custom folder", async () => {
+    mock({}, { ...saved, pg_bin: "/opt/custom/bin" });
+    render(<Settings onBack={vi.fn()} />);
+    expect(await screen.findByTestId("settings-pg-custom-radio")).toBeChecked();
+    expect(screen.getByTestId("settings-pg-custom")).toHaveValue("/opt/custom/bin");
+  });
+
+  it("saves exactly the edited settings, shows that it saved and applies the theme", async () => {
+    const calls = mock({ set_desktop_settings: (a) => a.settings });
+    render(<Settings onBack={vi.fn()} />);
+    await screen.findByTestId("settings-form");
+
+    type("settings-backup-dir", "  /mnt/offsite  ");
+    fireEvent.click(screen.getByTestId("settings-pg-option-15"));
+    fireEvent.change(screen.getByTestId("settings-theme"), { target: { value: "dark" } });
+    type("settings-stale-days", "5");
+    fireEvent.click(screen.getByTestId("settings-notifications"));
+    fireEvent.click(screen.getByTestId("settings-start-minimised"));
+    fireEvent.click(screen.getByTestId("settings-save"));
+
+    expect(await screen.findByTestId("settings-saved")).toHaveTextContent("Saved");
+    expect(calls.filter((c) => c.cmd === "set_desktop_settings").map((c) => c.args)).toEqual([
+      {
+        settings: {
+          notifications: false,
+          start_minimised: true,
+          theme: "dark",
+          stale_after_days: 5,
+          default_backup_dir: "/mnt/offsite",
+          pg_bin: "/usr/lib/postgresql/15/bin",
+        },
+      },
+    ]);
+    expect(document.documentElement.dataset.theme).toBe("dark");
+
+    // Editing again clears the saved note.
+    fireEvent.click(screen.getByTestId("settings-notifications"));
+    expect(screen.queryByTestId("settings-saved")).not.toBeInTheDocument();
+  });
+
+  it("saves 'Use default' and 'Search automatically' as null", async () => {
+    const calls = mock(
+      { set_desktop_settings: (a) => a.settings },
+      { ...saved, default_backup_dir: "/mnt/b", pg_bin: "/usr/lib/postgresql/17/bin" },
+    );
+    render(<Settings onBack={vi.fn()} />);
+    await screen.findByTestId("settings-form");
+    fireEvent.click(screen.getByTestId("settings-backup-dir-default"));
+    expect(screen.getByTestId("settings-backup-dir")).toHaveValue("");
+    fireEvent.click(screen.getByTestId("settings-pg-auto"));
+    fireEvent.click(screen.getByTestId("settings-save"));
+    await screen.findByTestId("settings-saved");
+    const sent = calls.find((c) => c.cmd === "set_desktop_settings")?.args.settings as DesktopSettings;
+    expect(sent.default_backup_dir).toBeNull();
+    expect(sent.pg_bin).toBeNull();
+  });
+
+  it.each(["invalid_input", "tool_missing", "io"])("shows a %s error and keeps what was typed", async (code) => {
+    mock({
+      set_desktop_settings: () =>
+        Promise.reject({ code, message: `message for ${code}`, hint: "a hint", retryable: false }),
+    });
+    render(<Settings onBack={vi.fn()} />);
+    await screen.findByTestId("settings-form");
+    fireEvent.click(screen.getByTestId("settings-pg-custom-radio"));
+    type("settings-pg-custom", "/nowhere/bin");
+    type("settings-backup-dir", "/read-only");
+    fireEvent.change(screen.getByTestId("settings-theme"), { target: { value: "light" } });
+    fireEvent.click(screen.getByTestId("settings-save"));
+
+    const error = await screen.findByTestId("settings-error");
+    expect(error).toHaveAttribute("data-code", code);
+    expect(screen.getByTestId("settings-error-message")).toHaveTextContent(`message for ${code}`);
+    expect(screen.getByTestId("settings-error-hint")).toHaveTextContent("a hint");
+    expect(screen.getByTestId("settings-pg-custom")).toHaveValue("/nowhere/bin");
+    expect(screen.getByTestId("settings-pg-custom-radio")).toBeChecked();
+    expect(screen.getByTestId("settings-backup-dir")).toHaveValue("/read-only");
+    expect(screen.getByTestId("settings-theme")).toHaveValue("light");
+    expect(screen.queryByTestId("settings-saved")).not.toBeInTheDocument();
+    // Nothing was saved, so nothing changes app-wide.
+    expect(document.documentElement.dataset.theme).toBeUndefined();
+  });
+
+  it("checks the stale days before saving", async () => {
+    const calls = mock();
+    render(<Settings onBack={vi.fn()} />);
+    await screen.findByTestId("settings-form");
+    type("settings-stale-days", "0");
+    fireEvent.click(screen.getByTestId("settings-save"));
+    expect(await screen.findByTestId("settings-stale-days-error")).toHaveTextContent("1 to 3650");
+    expect(screen.getByTestId("settings-stale-days")).toHaveFocus();
+    expect(calls.map((c) => c.cmd)).not.toContain("set_desktop_settings");
+  });
+
+  it("puts the chosen folder in the field; a cancelled dialog leaves it", async () => {
+    let answer: string | null = "/media/usb/offsite";
+    const calls = mock({ pick_path: () => answer });
+    render(<Settings onBack={vi.fn()} />);
+    await screen.findByTestId("settings-form");
+
+    fireEvent.click(screen.getByTestId("settings-backup-dir-choose"));
+    await waitFor(() => expect(screen.getByTestId("settings-backup-dir")).toHaveValue("/media/usb/offsite"));
+    expect(calls.find((c) => c.cmd === "pick_path")?.args).toEqual({ kind: "folder", title: "Default backup folder" });
+
+    answer = null;
+    fireEvent.click(screen.getByTestId("settings-backup-dir-choose"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "pick_path")).toHaveLength(2));
+    expect(screen.getByTestId("settings-backup-dir")).toHaveValue("/media/usb/offsite");
+
+    answer = "/opt/pg16/bin";
+    fireEvent.click(screen.getByTestId("settings-pg-choose"));
+    await waitFor(() => expect(screen.getByTestId("settings-pg-custom")).toHaveValue("/opt/pg16/bin"));
+    expect(screen.getByTestId("settings-pg-custom-radio")).toBeChecked();
+  });
+
+  it("shows a load error with retry", async () => {
+    mock({
+      get_desktop_settings: () => Promise.reject({ code: "io", message: "cannot read", hint: null, retryable: true }),
+    });
+    const onBack = vi.fn();
+    render(<Settings onBack={onBack} />);
+    const error = await screen.findByTestId("settings-load-error");
+    expect(error).toHaveAttribute("data-code", "io");
+    expect(within(error).getByTestId("settings-load-error-retry")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("settings-back"));
+    expect(onBack).toHaveBeenCalledOnce();
+  });
+
+  it("builds paths and settings from the form", () => {
+    expect(joinPath("/a/b/", "backups", "<project>")).toBe("/a/b/backups/<project>");
+    expect(joinPath("C:\\Users\\ada\\offsite", "backups")).toBe("C:\\Users\\ada\\offsite\\backups");
+    const draft = {
+      notifications: true,
+      start_minimised: false,
+      theme: "system" as const,
+      stale_after_days: "3650",
+      default_backup_dir: " ",
+      pg_choice: "custom",
+      pg_custom: " ",
+    };
+    expect(fromDraft(draft)).toEqual({ settings: { ...saved, stale_after_days: 3650 } });
+    expect(fromDraft({ ...draft, stale_after_days: "3651" })).toHaveProperty("staleError");
+    expect(fromDraft({ ...draft, stale_after_days: "2.5" })).toHaveProperty("staleError");
+  });
+});

@@ -1,0 +1,401 @@
+import { type FormEvent, useCallback, useEffect, useId, useState } from "react";
+import {
+  type AppInfo,
+  commands,
+  type DesktopSettings,
+  type ErrorPayload,
+  type Theme,
+  type ToolsReport,
+} from "../bindings";
+import { toErrorPayload } from "../ipc/errors";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { useAppSettings } from "../settings/appSettings";
+
+/** `<base>/<child>` with the separator the base already uses (Windows paths use `\`). */
+export function joinPath(base: string, ...parts: string[]): string {
+  const sep = base.includes("\\") && !base.includes("/") ? "\\" : "/";
+  return [base.replace(/[\\/]+$/, ""), ...parts].join(sep);
+}
+
+/** The form as typed: numbers stay text until saved, so a half-typed value is not lost. */
+type Draft = {
+  notifications: boolean;
+  start_minimised: boolean;
+  theme: Theme;
+  stale_after_days: string;
+  default_backup_dir: string;
+  /** "auto" (search), "custom", or the folder of one detected pair. */
+  pg_choice: string;
+  pg_custom: string;
+};
+
+function toDraft(s: DesktopSettings, tools: ToolsReport | null): Draft {
+  const detected = tools?.found.some((t) => t.dir === s.pg_bin) ?? false;
+  return {
+    notifications: s.notifications,
+    start_minimised: s.start_minimised,
+    theme: s.theme,
+    stale_after_days: String(s.stale_after_days),
+    default_backup_dir: s.default_backup_dir ?? "",
+    pg_choice: s.pg_bin === null ? "auto" : detected ? s.pg_bin : "custom",
+    pg_custom: s.pg_bin !== null && !detected ? s.pg_bin : "",
+  };
+}
+
+/** The settings to save, or the stale-days problem. */
+export function fromDraft(d: Draft): { settings: DesktopSettings } | { staleError: string } {
+  const days = d.stale_after_days.trim();
+  if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 3650) {
+    return { staleError: "A whole number of days from 1 to 3650." };
+  }
+  const pg_bin = d.pg_choice === "auto" ? null : d.pg_choice === "custom" ? d.pg_custom.trim() || null : d.pg_choice;
+  return {
+    settings: {
+      notifications: d.notifications,
+      start_minimised: d.start_minimised,
+      theme: d.theme,
+      stale_after_days: Number(days),
+      default_backup_dir: d.default_backup_dir.trim() || null,
+      pg_bin,
+    },
+  };
+}
+
+type Load =
+  | { status: "loading" }
+  | { status: "ready"; tools: ToolsReport | null; toolsError: ErrorPayload | null; info: AppInfo | null }
+  | { status: "error"; error: ErrorPayload };
+
+type Props = { onBack: () => void };
+
+export function Settings({ onBack }: Props) {
+  const id = useId();
+  const { saved: announceSaved } = useAppSettings();
+  const [load, setLoad] = useState<Load>({ status: "loading" });
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [staleError, setStaleError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [savedState, setSavedState] = useState<"clean" | "dirty" | "saved">("clean");
+  const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
+  const [pickError, setPickError] = useState<ErrorPayload | null>(null);
+
+  const refresh = useCallback(async () => {
+    setLoad({ status: "loading" });
+    try {
+      const [settings, tools, info] = await Promise.all([
+        commands.getDesktopSettings(),
+        commands.detectTools().catch((e: unknown) => ({ status: "error" as const, error: toErrorPayload(e) })),
+        commands.appInfo().catch(() => null),
+      ]);
+      if (settings.status === "error") return setLoad({ status: "error", error: toErrorPayload(settings.error) });
+      const report = tools.status === "ok" ? tools.data : null;
+      setDraft(toDraft(settings.data, report));
+      setLoad({
+        status: "ready",
+        tools: report,
+        toolsError: tools.status === "error" ? toErrorPayload(tools.error) : null,
+        info: info?.status === "ok" ? info.data : null,
+      });
+    } catch (e) {
+      setLoad({ status: "error", error: toErrorPayload(e) });
+    }
+  }, []);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  const set = <K extends keyof Draft>(key: K, value: Draft[K]) => {
+    setDraft((old) => (old ? { ...old, [key]: value } : old));
+    setSavedState("dirty");
+    if (key === "stale_after_days") setStaleError(null);
+  };
+
+  const choose = async (key: "default_backup_dir" | "pg_custom", title: string) => {
+    setPickError(null);
+    try {
+      const result = await commands.pickPath("folder", title);
+      if (result.status === "error") return setPickError(toErrorPayload(result.error));
+      if (result.data === null) return; // cancelled: keep what is there
+      set(key, result.data);
+      if (key === "pg_custom") set("pg_choice", "custom");
+    } catch (e) {
+      setPickError(toErrorPayload(e));
+    }
+  };
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!draft) return;
+    setSaveError(null);
+    const out = fromDraft(draft);
+    if ("staleError" in out) {
+      setStaleError(out.staleError);
+      document.getElementById(`${id}-stale`)?.focus();
+      return;
+    }
+    setSaving(true);
+    try {
+      const result = await commands.setDesktopSettings(out.settings);
+      if (result.status === "ok") {
+        const tools = load.status === "ready" ? load.tools : null;
+        setDraft(toDraft(result.data, tools));
+        setSavedState("saved");
+        announceSaved(result.data);
+      } else {
+        setSaveError(toErrorPayload(result.error));
+      }
+    } catch (err) {
+      setSaveError(toErrorPayload(err));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const header = (
+    <div className="toolbar">
+      <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="settings-back">
+        ← Projects
+      </button>
+      <h2 id={`${id}-title`} className="screen-title">
+        Settings
+      </h2>
+    </div>
+  );
+
+  if (load.status === "loading" || (load.status === "ready" && !draft)) {
+    return (
+      <section aria-labelledby={`${id}-title`} className="form-screen">
+        {header}
+        <p className="muted" data-testid="settings-loading">
+          Loading settings…
+        </p>
+      </section>
+    );
+  }
+  if (load.status === "error" || !draft) {
+    return (
+      <section aria-labelledby={`${id}-title`} className="form-screen">
+        {header}
+        {load.status === "error" && (
+          <ErrorNotice error={load.error} testId="settings-load-error" onRetry={() => void refresh()} />
+        )}
+      </section>
+    );
+  }
+
+  const { tools, toolsError, info } = load;
+  const defaultRoot = info ? joinPath(info.data_dir, "backups") : null;
+  const effectiveRoot = draft.default_backup_dir.trim() || defaultRoot;
+
+  return (
+    <section aria-labelledby={`${id}-title`} className="form-screen" data-testid="settings">
+      {header}
+      <form className="panel form" onSubmit={save} noValidate data-testid="settings-form">
+        <div className="field">
+          <label htmlFor={`${id}-backup-dir`}>Default backup folder</label>
+          <div className="path-row">
+            <input
+              id={`${id}-backup-dir`}
+              type="text"
+              value={draft.default_backup_dir}
+              onChange={(e) => set("default_backup_dir", e.target.value)}
+              placeholder={defaultRoot ?? "the data folder's backups/"}
+              autoComplete="off"
+              spellCheck={false}
+              aria-describedby={`${id}-backup-dir-help`}
+              data-testid="settings-backup-dir"
+            />
+            <button
+              type="button"
+              className="btn"
+              onClick={() => void choose("default_backup_dir", "Default backup folder")}
+              data-testid="settings-backup-dir-choose"
+            >
+              Choose…
+            </button>
+            <button
+              type="button"
+              className="btn btn-quiet"
+              onClick={() => set("default_backup_dir", "")}
+              disabled={!draft.default_backup_dir}
+              data-testid="settings-backup-dir-default"
+            >
+              Use default
+            </button>
+          </div>
+          <p className="field-help" id={`${id}-backup-dir-help`} data-testid="settings-backup-dir-effective">
+            {effectiveRoot ? (
+              <>
+                Projects without their own folder back up to{" "}
+                <span className="mono">{joinPath(effectiveRoot, "<project>")}</span>
+                {!draft.default_backup_dir.trim() && " (the default)"}.
+              </>
+            ) : (
+              "Empty: the data folder's backups/<project>."
+            )}
+          </p>
+        </div>
+
+        <fieldset className="choice-list" data-testid="settings-pg-bin">
+          <legend>pg_dump and pg_restore</legend>
+          {tools?.configured_outside && (
+            <p className="notice notice-warn small" role="note" data-testid="settings-pg-outside">
+              The folder <span className="mono">{tools.configured}</span> is set on the command line or in the
+              environment (OFFSITE_PG_BIN); it wins over this setting.
+            </p>
+          )}
+          {toolsError && <ErrorNotice error={toolsError} testId="settings-tools-error" />}
+          <label className="choice">
+            <input
+              type="radio"
+              name={`${id}-pg`}
+              checked={draft.pg_choice === "auto"}
+              onChange={() => set("pg_choice", "auto")}
+              data-testid="settings-pg-auto"
+            />
+            <span>
+              Search automatically
+              <span className="choice-detail muted small">the newest pair found on this computer</span>
+            </span>
+          </label>
+          {tools?.found.map((t) => (
+            <label className="choice" key={t.dir} data-testid="settings-pg-found">
+              <input
+                type="radio"
+                name={`${id}-pg`}
+                value={t.dir}
+                checked={draft.pg_choice === t.dir}
+                onChange={() => set("pg_choice", t.dir)}
+                data-testid={`settings-pg-option-${t.major}`}
+              />
+              <span>
+                <span className="mono">{t.dir}</span>
+                <span className="choice-detail muted small mono">{t.version_line}</span>
+              </span>
+            </label>
+          ))}
+          {tools && tools.found.length === 0 && (
+            <p className="muted small" data-testid="settings-pg-none">
+              No pg_dump found on this computer. Install the PostgreSQL client tools or choose their folder.
+            </p>
+          )}
+          <div className="choice">
+            <input
+              id={`${id}-pg-custom-radio`}
+              type="radio"
+              name={`${id}-pg`}
+              checked={draft.pg_choice === "custom"}
+              onChange={() => set("pg_choice", "custom")}
+              data-testid="settings-pg-custom-radio"
+            />
+            <span className="choice-grow">
+              <label htmlFor={`${id}-pg-custom-radio`}>Another folder</label>
+              <span className="path-row">
+                <input
+                  type="text"
+                  aria-label="Folder of pg_dump and pg_restore"
+                  value={draft.pg_custom}
+                  onChange={(e) => {
+                    set("pg_custom", e.target.value);
+                    set("pg_choice", "custom");
+                  }}
+                  placeholder="/usr/lib/postgresql/17/bin"
+                  autoComplete="off"
+                  spellCheck={false}
+                  data-testid="settings-pg-custom"
+                />
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => void choose("pg_custom", "Folder of pg_dump and pg_restore")}
+                  data-testid="settings-pg-choose"
+                >
+                  Choose…
+                </button>
+              </span>
+            </span>
+          </div>
+        </fieldset>
+
+        <div className="field-grid">
+          <div className="field">
+            <label htmlFor={`${id}-theme`}>Theme</label>
+            <select
+              id={`${id}-theme`}
+              value={draft.theme}
+              onChange={(e) => set("theme", e.target.value as Theme)}
+              data-testid="settings-theme"
+            >
+              <option value="system">Follow the system</option>
+              <option value="light">Light</option>
+              <option value="dark">Dark</option>
+            </select>
+          </div>
+          <div className={`field${staleError ? " field-invalid" : ""}`}>
+            <label htmlFor={`${id}-stale`}>Stale after (days)</label>
+            <input
+              id={`${id}-stale`}
+              type="text"
+              inputMode="numeric"
+              value={draft.stale_after_days}
+              onChange={(e) => set("stale_after_days", e.target.value)}
+              aria-invalid={Boolean(staleError)}
+              aria-describedby={staleError ? `${id}-stale-error` : `${id}-stale-help`}
+              data-testid="settings-stale-days"
+            />
+            {staleError ? (
+              <p className="field-error" id={`${id}-stale-error`} data-testid="settings-stale-days-error">
+                {staleError}
+              </p>
+            ) : (
+              <p className="field-help" id={`${id}-stale-help`}>
+                A project whose last backup is this old is marked stale.
+              </p>
+            )}
+          </div>
+        </div>
+
+        <fieldset className="checks">
+          <legend>Window</legend>
+          <label>
+            <input
+              type="checkbox"
+              checked={draft.notifications}
+              onChange={(e) => set("notifications", e.target.checked)}
+              data-testid="settings-notifications"
+            />
+            Notify when a job finishes while the window is hidden or in the background
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              checked={draft.start_minimised}
+              onChange={(e) => set("start_minimised", e.target.checked)}
+              data-testid="settings-start-minimised"
+            />
+            Start minimised to the tray
+          </label>
+        </fieldset>
+
+        <div className="form-actions">
+          <span className="spacer" />
+          {savedState === "saved" && (
+            <span className="small saved-note" role="status" data-testid="settings-saved">
+              Saved
+            </span>
+          )}
+          <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="settings-cancel">
+            Close
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={saving} data-testid="settings-save">
+            {saving ? "Saving…" : "Save"}
+          </button>
+        </div>
+
+        {pickError && <ErrorNotice error={pickError} testId="settings-pick-error" />}
+        {saveError && <ErrorNotice error={saveError} testId="settings-error" />}
+      </form>
+    </section>
+  );
+}
