@@ -147,4 +147,62 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     });
     await app.screenshot("05-verify-corrupt");
   });
+
+  it("deletes a backup after confirmation: its file and .sha256 go, the other backup stays", async () => {
+    const others = (await app.browser.$$(byTestId("backup-path"))).length;
+    assert.equal(others, 2);
+    let target = null;
+    let keep = null;
+    for (const row of await app.browser.$$(byTestId("backups-row"))) {
+      const p = (await row.$(byTestId("backup-path")).getProperty("textContent")).trim();
+      if (p === registered) target = row;
+      else keep = p;
+    }
+    assert.ok(target && keep);
+    await target.click();
+    await $("delete-selected").click();
+    await $("delete-dialog").waitForDisplayed();
+    assert.equal((await $("delete-path").getText()).trim(), registered);
+    assert.equal(await $("delete-file").isSelected(), true);
+    await app.screenshot("06-delete-confirm");
+    await $("delete-confirm").click();
+    await $("action-notice").waitForDisplayed();
+    assert.match(await $("action-notice").getText(), /^Deleted /);
+    await until(app.browser, "one row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
+    assert.equal(fs.existsSync(registered), false, "the archive is deleted");
+    assert.equal(fs.existsSync(`${registered}.sha256`), false, "its .sha256 too");
+    assert.equal(fs.existsSync(keep), true, "the other backup stays");
+    assert.equal(fs.existsSync(picked), true, "the imported source file is untouched");
+  });
+
+  it("the edit screen never shows the stored password", async () => {
+    await $("project-edit").click();
+    await $("edit-project-form").waitForDisplayed();
+    assert.equal(await $("field-name").getValue(), "legacy");
+    assert.equal(await $("field-password").getValue(), "");
+    const source = await app.browser.getPageSource();
+    assert.equal(source.includes(pg.password), false, "the password is nowhere in the page");
+    await app.screenshot("07-edit-project");
+    await $("edit-cancel").click();
+    await $("project-page").waitForDisplayed();
+  });
+
+  it("settings list the detected pg_dump with its version, and the dark theme applies", async () => {
+    await $("back-home").click();
+    await $("open-settings").click();
+    await $("settings-form").waitForDisplayed();
+    await until(app.browser, "detected tools", async () => (await app.browser.$$(byTestId("settings-pg-found")).length) > 0);
+    const found = await app.browser.$$(byTestId("settings-pg-found"));
+    let texts = "";
+    for (const f of found) texts += `${await f.getText()}\n`;
+    assert.match(texts, /pg_dump \(PostgreSQL\) \d+/);
+    await $("settings-theme").selectByAttribute("value", "dark");
+    await $("settings-save").click();
+    await $("settings-saved").waitForDisplayed();
+    assert.equal(await app.browser.execute(() => document.documentElement.dataset.theme), "dark");
+    const bg = await app.browser.execute(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = bg.match(/\d+/g).map(Number);
+    assert.ok(r + g + b < 200, `a dark background, not ${bg}`);
+    await app.screenshot("08-settings-dark");
+  });
 });

@@ -183,7 +183,11 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
     );
   if (inspected.status === "error") return <ErrorNotice error={inspected.error} testId="drop-error" />;
   const p = inspected.preview;
-  const tool = p.pg_dump_version ? `pg_dump ${p.pg_dump_version}` : null;
+  const tool = p.pg_dump_version
+    ? p.pg_dump_version.startsWith("pg_dump")
+      ? p.pg_dump_version
+      : `pg_dump ${p.pg_dump_version}`
+    : null;
   return (
     <div data-testid="drop-details" data-kind={p.kind}>
       <dl className="kv">

@@ -12,6 +12,7 @@ type Call = { cmd: string; args: Record<string, unknown> };
 type Options = {
   plans?: (args: Record<string, unknown>) => RestorePlan;
   startRestore?: () => string | Promise<never>;
+  pick?: string | null;
 };
 
 function setup(opts: Options = {}) {
@@ -33,6 +34,9 @@ function setup(opts: Options = {}) {
           return opts.startRestore ? opts.startRestore() : "job-r";
         case "cancel_job":
           return true;
+        case "pick_path":
+          if (opts.pick === undefined) throw new Error("no dialog expected");
+          return opts.pick;
         default:
           throw new Error(`unexpected command ${cmd}`);
       }
@@ -215,10 +219,31 @@ describe("RestoreWizard", () => {
     expect(screen.getAllByTestId("wizard-backup-radio")[1]).toBeChecked();
   });
 
-  it("takes a typed path and notes that the file picker is not wired yet", async () => {
+  it("takes a file chosen in the native open dialog", async () => {
+    const { calls } = setup({ pick: "/home/ada/Downloads/shop_20261121_120000_database.tar.gz" });
+    await screen.findAllByTestId("wizard-backup-radio");
+    fireEvent.click($("wizard-path-choose"));
+    await waitFor(() => expect($("wizard-path-input")).toHaveValue("/home/ada/Downloads/shop_20261121_120000_database.tar.gz"));
+    expect($("wizard-source-path")).toBeChecked();
+    expect(called(calls, "pick_path")[0]?.args).toEqual({ kind: "import_file", title: "Choose a backup to restore" });
+    fireEvent.click($("wizard-next"));
+    await waitFor(() =>
+      expect(called(calls, "start_verify")[0]?.args).toEqual({ path: "/home/ada/Downloads/shop_20261121_120000_database.tar.gz" }),
+    );
+  });
+
+  it("a cancelled open dialog keeps the current choice", async () => {
+    const { calls } = setup({ pick: null });
+    fireEvent.click((await screen.findAllByTestId("wizard-backup-radio"))[1]!);
+    fireEvent.click($("wizard-path-choose"));
+    await waitFor(() => expect(called(calls, "pick_path")).toHaveLength(1));
+    expect(screen.getAllByTestId("wizard-backup-radio")[1]).toBeChecked();
+    expect($("wizard-path-input")).toHaveValue("");
+  });
+
+  it("takes a typed path", async () => {
     const { calls } = setup();
     await screen.findAllByTestId("wizard-backup-radio");
-    expect($("wizard-path-note")).toHaveTextContent("not wired yet");
     fireEvent.change($("wizard-path-input"), { target: { value: "/tmp/other.tar.gz" } });
     expect($("wizard-source-path")).toBeChecked();
     fireEvent.submit($("wizard-source")); // Enter in the field moves on

@@ -318,6 +318,7 @@ function SourceStep({
 }: StepProps & { backups: BackupRecord[] | null; loadError: ErrorPayload | null }) {
   const chosen = state.source;
   const shown = backups?.slice(0, BACKUPS_SHOWN) ?? [];
+  const [pickError, setPickError] = useState<ErrorPayload | null>(null);
   return (
     <fieldset className="wizard-choices">
       <legend className="muted small">The backup to restore</legend>
@@ -374,10 +375,29 @@ function SourceStep({
           onChange={(e) => dispatch({ type: "typePath", path: e.target.value })}
           data-testid="wizard-path-input"
         />
-        <p className="field-help" data-testid="wizard-path-note">
-          The file picker is not wired yet: type or paste the path. (An archive dropped on a project page opens
-          this wizard with it.)
-        </p>
+        <div className="wizard-path-row">
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => {
+              setPickError(null);
+              commands.pickPath("import_file", "Choose a backup to restore").then(
+                (r) => {
+                  if (r.status === "error") setPickError(toErrorPayload(r.error));
+                  else if (r.data) dispatch({ type: "typePath", path: r.data });
+                },
+                (e: unknown) => setPickError(toErrorPayload(e)),
+              );
+            }}
+            data-testid="wizard-path-choose"
+          >
+            Choose file…
+          </button>
+          <p className="field-help" data-testid="wizard-path-note">
+            Or type or paste its path, or drop it on the window.
+          </p>
+        </div>
+        {pickError && <ErrorNotice error={pickError} testId="wizard-path-error" />}
       </div>
     </fieldset>
   );
