@@ -4,86 +4,21 @@
 // plan, run, report) into a new database; the report's per-table row counts and psql both show
 // that the data arrived. Then the changed original is replaced (typed consent, safety backup first).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { byTestId, diagnose, launchApp } from "../lib/app.js";
-
-const pg = {
-  host: process.env.OFFSITE_E2E_PG_HOST,
-  port: process.env.OFFSITE_E2E_PG_PORT,
-  user: process.env.OFFSITE_E2E_PG_USER,
-  password: process.env.OFFSITE_E2E_PG_PASSWORD,
-  bin: process.env.OFFSITE_E2E_PG_BIN,
-};
+import { byTestId, launchApp } from "../lib/app.js";
+import { fillProjectForm, pg, psql, requirePg, until } from "../lib/steps.js";
 
 const SOURCE_DB = "restore_src";
 const TARGET_DB = "restore_dst";
 const ORDERS = 20_000;
 const CUSTOMERS = 250;
 
-function psql(database, sql) {
-  return execFileSync(
-    path.join(pg.bin, "psql"),
-    ["-h", pg.host, "-p", pg.port, "-U", pg.user, "-d", database, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql],
-    { env: { ...process.env, PGPASSWORD: pg.password }, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" },
-  ).trim();
-}
-
-/**
- * The app's visible window, for screenshots: lib/app.js takes the first X window of the app's
- * process, which since the tray can be an unmapped one ("unable to read X window image"). This
- * picks the largest viewable window of the process.
- */
-function visibleWindowOf(pid) {
-  const tree = execFileSync("xwininfo", ["-root", "-tree"], { encoding: "utf8" });
-  const ids = [...tree.matchAll(/^\s+(0x[0-9a-f]+) "([^"]*)"/gm)].map((m) => m[1]);
-  let best = null;
-  for (const id of ids) {
-    try {
-      const prop = execFileSync("xprop", ["-id", id, "_NET_WM_PID"], { encoding: "utf8" });
-      if (!new RegExp(`= ${pid}\\b`).test(prop)) continue;
-      const info = execFileSync("xwininfo", ["-id", id], { encoding: "utf8" });
-      if (!/Map State: IsViewable/.test(info)) continue;
-      const area = Number(/Width: (\d+)/.exec(info)?.[1] ?? 0) * Number(/Height: (\d+)/.exec(info)?.[1] ?? 0);
-      if (!best || area > best.area) best = { id, area };
-    } catch {
-      // window gone
-    }
-  }
-  return best?.id ?? null;
-}
-
-async function screenshot(app, shot) {
-  try {
-    return await app.screenshot(shot);
-  } catch (err) {
-    const id = visibleWindowOf(app.timings.appPid);
-    if (!id) throw err;
-    const file = path.join(process.env.OFFSITE_E2E_ARTIFACTS, `restore-${shot}.png`);
-    execFileSync("import", ["-display", process.env.DISPLAY, "-window", id, file], { stdio: ["ignore", "ignore", "pipe"] });
-    return file;
-  }
-}
-
-/** Polls `check` every `intervalMs` until it returns a truthy value; returns it. */
-async function until(browser, label, check, { timeoutMs = 120_000, intervalMs = 100 } = {}) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${label}: not within ${timeoutMs} ms${await diagnose(browser, label)}`);
-    await sleep(intervalMs);
-  }
-}
-
 describe("restore wizard: back up, restore into a new empty database, then over the changed original", () => {
   let app;
   let $;
 
   before(async () => {
-    for (const [k, v] of Object.entries(pg)) assert.ok(v, `OFFSITE_E2E_PG_${k.toUpperCase()} is set (run.sh)`);
+    requirePg();
     psql("postgres", `DROP DATABASE IF EXISTS ${SOURCE_DB}`);
     psql("postgres", `DROP DATABASE IF EXISTS ${TARGET_DB}`);
     psql("postgres", `CREATE DATABASE ${SOURCE_DB}`);
@@ -107,18 +42,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
   it("adds the project and backs it up", async () => {
     await $("add-project").waitForDisplayed({ timeout: 30_000 });
     await $("add-project").click();
-    await $("add-project-form").waitForDisplayed();
-    await $("field-name").setValue("shop");
-    await $("mode-fields").click();
-    await $("field-host").setValue(pg.host);
-    await $("field-port").clearValue();
-    await $("field-port").setValue(pg.port);
-    await $("field-user").clearValue();
-    await $("field-user").setValue(pg.user);
-    await $("field-database").clearValue();
-    await $("field-database").setValue(SOURCE_DB);
-    await $("field-tls").selectByAttribute("value", "disable");
-    await $("field-password").setValue(pg.password);
+    assert.equal(await fillProjectForm(app, { name: "shop", database: SOURCE_DB }), "report");
     await $("add-save").click();
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
 
@@ -135,8 +59,8 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     assert.equal(await $("restore-wizard").getAttribute("data-step"), "source");
     await $("wizard-backup-radio").waitForDisplayed();
     assert.equal(await $("wizard-next").isEnabled(), false, "Next is disabled before a choice");
-    assert.match(await $("wizard-path-note").getText(), /not wired yet/);
-    await screenshot(app, "01-source");
+    assert.equal(await $("wizard-path-choose").isDisplayed(), true, "a file can be chosen in the open dialog");
+    await app.screenshot("01-source");
     await $("wizard-backup-radio").click();
     assert.equal(await $("wizard-next").isEnabled(), true);
     await $("wizard-next").click();
@@ -148,7 +72,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     const members = await app.browser.$$(byTestId("wizard-verify-member"));
     assert.ok(members.length >= 1, "members are listed");
     for (const m of members) assert.equal(await m.getAttribute("data-ok"), "true");
-    await screenshot(app, "02-verified");
+    await app.screenshot("02-verified");
     await $("wizard-next").click();
   });
 
@@ -164,7 +88,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     );
     if (await $("wizard-plan-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-plan-error").getText()}`);
     assert.equal(await $("wizard-target-status").getAttribute("data-empty"), "true");
-    await screenshot(app, "03-target");
+    await app.screenshot("03-target");
     await $("wizard-next").click();
   });
 
@@ -176,7 +100,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     assert.match(await $("wizard-plan-versions").getText(), /pg_restore \(PostgreSQL\) \d+/);
     assert.equal(await $("wizard-consent").isExisting(), false, "an empty target needs no typed consent");
     assert.equal(psql(TARGET_DB, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
-    await screenshot(app, "04-review");
+    await app.screenshot("04-review");
     assert.equal(await $("wizard-restore").isEnabled(), true);
     await $("wizard-restore").click();
   });
@@ -186,7 +110,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     await until(app.browser, "restore finished", async () => {
       if (!shot && (await $("wizard-running").isExisting())) {
         shot = true;
-        await screenshot(app, "05-running");
+        await app.screenshot("05-running");
       }
       return $("wizard-result").isExisting();
     });
@@ -204,7 +128,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
       "public.customers": { expected: String(CUSTOMERS), actual: String(CUSTOMERS), ok: "true" },
       "public.orders": { expected: String(ORDERS), actual: String(ORDERS), ok: "true" },
     });
-    await screenshot(app, "06-report");
+    await app.screenshot("06-report");
     // The data arrived, as psql sees it.
     assert.equal(psql(TARGET_DB, "SELECT count(*) FROM orders"), String(ORDERS));
     assert.equal(psql(TARGET_DB, "SELECT count(*) FROM customers"), String(CUSTOMERS));
@@ -237,7 +161,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     assert.equal(await $("wizard-restore").isEnabled(), false);
     await $("wizard-consent").setValue(SOURCE_DB);
     await until(app.browser, "Restore enabled", async () => $("wizard-restore").isEnabled());
-    await screenshot(app, "07-replace-consent");
+    await app.screenshot("07-replace-consent");
     assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM orders"), "5000", "nothing changed before Restore");
     await $("wizard-restore").click();
 
@@ -245,7 +169,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     const result = await $("wizard-result");
     if ((await result.getAttribute("data-ok")) !== "true") assert.fail(`restore failed: ${await result.getText()}`);
     assert.match(await $("wizard-safety-path").getText(), /\.tar\.gz/);
-    await screenshot(app, "08-replace-report");
+    await app.screenshot("08-replace-report");
     assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM orders"), String(ORDERS));
   });
 });
