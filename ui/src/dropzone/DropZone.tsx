@@ -11,6 +11,7 @@ import { dropReducer, fileName, initialDrop } from "./dropState";
 import { ImportPanel } from "./ImportPanel";
 import { useImportRequests } from "./importRequest";
 import { type Inspected, inspect, KIND_LABELS } from "./preview";
+import { useSubscription } from "../ipc/subscribe";
 import "./dropzone.css";
 
 export type Subscribe = (handler: (e: DragDropEvent) => void) => Promise<UnlistenFn>;
@@ -47,23 +48,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
     then();
   };
 
-  useEffect(() => {
-    let active = true;
-    let stop: UnlistenFn | null = null;
-    subscribe((e) => active && dispatch(e)).then(
-      (unlisten) => {
-        if (active) stop = unlisten;
-        else unlisten();
-      },
-      () => {
-        // Not running inside Tauri (or no permission): there is simply no drop zone.
-      },
-    );
-    return () => {
-      active = false;
-      stop?.();
-    };
-  }, [subscribe]);
+  useSubscription(subscribe, dispatch);
 
   useEffect(() => {
     if (!state.path) return;

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { events } from "../bindings";
 import { JobsProvider } from "../components/jobs";
+import { useSubscription } from "../ipc/subscribe";
 import { AddProject } from "./AddProject";
 import { ProjectPage } from "./ProjectPage";
 import { ProjectsHome } from "./ProjectsHome";
@@ -35,23 +36,8 @@ export function Main({
 }) {
   const [route, setRoute] = useState<Route>(initial);
 
-  useEffect(() => {
-    let active = true;
-    let stop: UnlistenFn | null = null;
-    listenOpen((project) => active && setRoute({ screen: "project", name: project })).then(
-      (unlisten) => {
-        if (active) stop = unlisten;
-        else unlisten();
-      },
-      () => {
-        // Not running inside Tauri (or no permission): no notifications to open projects from.
-      },
-    );
-    return () => {
-      active = false;
-      stop?.();
-    };
-  }, [listenOpen]);
+  // A click on a job's notification opens its project.
+  useSubscription(listenOpen, (project) => setRoute({ screen: "project", name: project }));
 
   const region = useRef<HTMLDivElement>(null);
   const first = useRef(true);
