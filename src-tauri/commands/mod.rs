@@ -74,7 +74,9 @@ pub(crate) async fn summary(
     engine: &Engine,
     project: Project,
 ) -> offsite_core::Result<ProjectSummary> {
-    let backups = engine.catalog().backups(&project.id).await?;
+    // Without manifests: only the count and the newest row are needed (reading every manifest made
+    // this take ~300 ms for a project with 10,000 backups).
+    let backups = engine.catalog().backup_list(&project.id).await?;
     Ok(ProjectSummary {
         backup_count: u32::try_from(backups.len()).unwrap_or(u32::MAX),
         last_backup: backups.into_iter().next().map(|b| BackupRecord {
@@ -271,7 +273,9 @@ pub async fn list_backups(
 ) -> CmdResult<Vec<BackupRecord>> {
     let engine = shell.engine()?;
     let p = engine.catalog().project(&project).await.map_err(err)?;
-    engine.catalog().backups(&p.id).await.map_err(err)
+    // Without manifests (`manifest_json` is null): the window never shows them in a list, and with
+    // 10,000 backups they made this answer ~40 MB (inspect_archive reads one archive's manifest).
+    engine.catalog().backup_list(&p.id).await.map_err(err)
 }
 
 /// The newest jobs (of one project, or of all), newest first; at most `limit` (default 100).

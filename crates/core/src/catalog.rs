@@ -621,6 +621,22 @@ impl Catalog {
         .map_err(|e| db_error("listing backups", e))
     }
 
+    /// A project's backups, newest first, like [`Catalog::backups`] but without their manifests
+    /// (`manifest_json` is always `None`): for lists, which never show them. A manifest is a few KB
+    /// (every table's row count), so 10,000 of them would be tens of MB read, sent and parsed for
+    /// nothing.
+    pub async fn backup_list(&self, project_id: &str) -> Result<Vec<BackupRecord>> {
+        sqlx::query_as::<_, BackupRecord>(
+            "SELECT id, project_id, path, size, sha256, backup_type, created_at, verified_at, status, \
+             verify_problem, NULL AS manifest_json, job_id \
+             FROM backups WHERE project_id = ? ORDER BY created_at DESC, rowid DESC",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("listing backups", e))
+    }
+
     /// The backup recorded for this file (the path is canonicalized the same way as on insert).
     pub async fn backup_by_path(&self, path: &Path) -> Result<Option<BackupRecord>> {
         let path = normalize_path(path).await?;
@@ -1496,6 +1512,32 @@ mod tests {
         assert_eq!(list, vec![b2.clone(), b1.clone()]);
         assert_eq!(c.backup(&b1.id).await.unwrap(), b1);
         assert!(c.backups("no-such-project").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn backup_list_is_backups_without_manifests() {
+        let c = catalog().await;
+        let dir = tempfile::tempdir().unwrap();
+        let p = c.add_project(&new_project("shop")).await.unwrap();
+        for (i, at) in ["2024-05-01T10:00:00Z", "2024-05-03T10:00:00Z", "2024-05-02T10:00:00Z"]
+            .into_iter()
+            .enumerate()
+        {
+            let b = new_backup(&p.id, &dir.path().join(format!("{i}.tar.gz")), at);
+            c.add_backup(&b).await.unwrap();
+        }
+        let full = c.backups(&p.id).await.unwrap();
+        assert!(full.iter().all(|b| b.manifest_json.is_some()));
+        let lean = c.backup_list(&p.id).await.unwrap();
+        let expected: Vec<_> = full
+            .into_iter()
+            .map(|b| BackupRecord {
+                manifest_json: None,
+                ..b
+            })
+            .collect();
+        assert_eq!(lean, expected);
+        assert!(c.backup_list("no-such-project").await.unwrap().is_empty());
     }
 
     #[tokio::test]
