@@ -7,7 +7,7 @@
 use crate::jobs::{spawn_job, EventProgress, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::archive::manifest::Manifest;
-use offsite_core::catalog::{BackupRecord, Catalog, JobKind, JobRecord, Project};
+use offsite_core::catalog::{BackupRecord, BackupRow, Catalog, JobKind, JobRecord, Project};
 use offsite_core::engine::{
     self, BackupParams, ConnectionReport, DeleteOutcome, EngineSettings, ToolsReport,
 };
@@ -74,15 +74,11 @@ pub(crate) async fn summary(
     engine: &Engine,
     project: Project,
 ) -> offsite_core::Result<ProjectSummary> {
-    // Without manifests: only the count and the newest row are needed (reading every manifest made
-    // this take ~300 ms for a project with 10,000 backups).
-    let backups = engine.catalog().backup_list(&project.id).await?;
+    // A count and the newest row: no project's backups are read in full for a card.
+    let (count, last_backup) = engine.catalog().backup_summary(&project.id).await?;
     Ok(ProjectSummary {
-        backup_count: u32::try_from(backups.len()).unwrap_or(u32::MAX),
-        last_backup: backups.into_iter().next().map(|b| BackupRecord {
-            manifest_json: None,
-            ..b
-        }),
+        backup_count: u32::try_from(count).unwrap_or(u32::MAX),
+        last_backup,
         project,
     })
 }
@@ -264,18 +260,14 @@ pub async fn test_connection(
 
 // ---- backups and jobs ----
 
-/// A project's local backups, newest first.
+/// A project's local backups, newest first, as the list shows them (no checksums or manifests:
+/// 10,000 rows must arrive quickly; `inspect_archive` reads one archive's manifest).
 #[tauri::command]
 #[specta::specta]
-pub async fn list_backups(
-    shell: State<'_, Shell>,
-    project: String,
-) -> CmdResult<Vec<BackupRecord>> {
+pub async fn list_backups(shell: State<'_, Shell>, project: String) -> CmdResult<Vec<BackupRow>> {
     let engine = shell.engine()?;
     let p = engine.catalog().project(&project).await.map_err(err)?;
-    // Without manifests (`manifest_json` is null): the window never shows them in a list, and with
-    // 10,000 backups they made this answer ~40 MB (inspect_archive reads one archive's manifest).
-    engine.catalog().backup_list(&p.id).await.map_err(err)
+    engine.catalog().backup_rows(&p.id).await.map_err(err)
 }
 
 /// The newest jobs (of one project, or of all), newest first; at most `limit` (default 100).

@@ -21,8 +21,11 @@ export const commands = {
 	 *  `password`) as typed into the add-project form.
 	 */
 	testConnection: (name: string | null, connection: Connection | null, tls: TlsMode | null, password: string | null) => typedError<ConnectionReport, ErrorPayload>(__TAURI_INVOKE("test_connection", { name, connection, tls, password })),
-	/**  A project's local backups, newest first. */
-	listBackups: (project: string) => typedError<BackupRecord[], ErrorPayload>(__TAURI_INVOKE("list_backups", { project })),
+	/**
+	 *  A project's local backups, newest first, as the list shows them (no checksums or manifests:
+	 *  10,000 rows must arrive quickly; `inspect_archive` reads one archive's manifest).
+	 */
+	listBackups: (project: string) => typedError<BackupRow[], ErrorPayload>(__TAURI_INVOKE("list_backups", { project })),
 	/**  The newest jobs (of one project, or of all), newest first; at most `limit` (default 100). */
 	listJobs: (project: string | null, limit: number | null) => typedError<JobRecord[], ErrorPayload>(__TAURI_INVOKE("list_jobs", { project, limit })),
 	/**
@@ -117,6 +120,22 @@ export type BackupRecord = {
 	manifest_json: string | null,
 	/**  The job that made it, if any (and if that job is still in the catalog). */
 	job_id: string | null,
+};
+
+/**
+ *  A backup as a list shows it: what a person reads and acts on, without the checksum, the
+ *  manifest and the links a list never shows (10,000 rows are sent to the window at once).
+ */
+export type BackupRow = {
+	id: string,
+	path: string,
+	size: number,
+	backup_type: string,
+	created_at: string,
+	verified_at: string | null,
+	/**  See [`BackupStatus`]. */
+	status: string,
+	verify_problem: string | null,
 };
 
 export type BackupType = "full" | "database" | "storage" | "config";

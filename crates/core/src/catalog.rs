@@ -122,6 +122,22 @@ pub struct BackupRecord {
     pub job_id: Option<String>,
 }
 
+/// A backup as a list shows it: what a person reads and acts on, without the checksum, the
+/// manifest and the links a list never shows (10,000 rows are sent to the window at once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BackupRow {
+    pub id: String,
+    pub path: String,
+    pub size: u64,
+    pub backup_type: String,
+    pub created_at: String,
+    pub verified_at: Option<String>,
+    /// See [`BackupStatus`].
+    pub status: String,
+    pub verify_problem: Option<String>,
+}
+
 /// What is known about a backup file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -621,20 +637,37 @@ impl Catalog {
         .map_err(|e| db_error("listing backups", e))
     }
 
-    /// A project's backups, newest first, like [`Catalog::backups`] but without their manifests
-    /// (`manifest_json` is always `None`): for lists, which never show them. A manifest is a few KB
-    /// (every table's row count), so 10,000 of them would be tens of MB read, sent and parsed for
-    /// nothing.
-    pub async fn backup_list(&self, project_id: &str) -> Result<Vec<BackupRecord>> {
-        sqlx::query_as::<_, BackupRecord>(
-            "SELECT id, project_id, path, size, sha256, backup_type, created_at, verified_at, status, \
-             verify_problem, NULL AS manifest_json, job_id \
+    /// A project's backups as a list shows them ([`BackupRow`]), newest first, in the order of
+    /// [`Catalog::backups`]. Without manifests (a few KB each) and checksums: 10,000 rows are
+    /// read, sent and parsed quickly.
+    pub async fn backup_rows(&self, project_id: &str) -> Result<Vec<BackupRow>> {
+        sqlx::query_as::<_, BackupRow>(
+            "SELECT id, path, size, backup_type, created_at, verified_at, status, verify_problem \
              FROM backups WHERE project_id = ? ORDER BY created_at DESC, rowid DESC",
         )
         .bind(project_id)
         .fetch_all(&self.pool)
         .await
         .map_err(|e| db_error("listing backups", e))
+    }
+
+    /// How many backups a project has, and its newest one (without its manifest).
+    pub async fn backup_summary(&self, project_id: &str) -> Result<(u64, Option<BackupRecord>)> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backups WHERE project_id = ?")
+            .bind(project_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| db_error("counting backups", e))?;
+        let newest = sqlx::query_as::<_, BackupRecord>(
+            "SELECT id, project_id, path, size, sha256, backup_type, created_at, verified_at, status, \
+             verify_problem, NULL AS manifest_json, job_id \
+             FROM backups WHERE project_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        )
+        .bind(project_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error("reading the newest backup", e))?;
+        Ok((u64::try_from(count).unwrap_or(0), newest))
     }
 
     /// The backup recorded for this file (the path is canonicalized the same way as on insert).
@@ -1515,10 +1548,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn backup_list_is_backups_without_manifests() {
+    async fn backup_rows_and_summary_match_the_full_records() {
         let c = catalog().await;
         let dir = tempfile::tempdir().unwrap();
         let p = c.add_project(&new_project("shop")).await.unwrap();
+        assert_eq!(c.backup_summary(&p.id).await.unwrap(), (0, None));
         for (i, at) in ["2024-05-01T10:00:00Z", "2024-05-03T10:00:00Z", "2024-05-02T10:00:00Z"]
             .into_iter()
             .enumerate()
@@ -1528,16 +1562,31 @@ mod tests {
         }
         let full = c.backups(&p.id).await.unwrap();
         assert!(full.iter().all(|b| b.manifest_json.is_some()));
-        let lean = c.backup_list(&p.id).await.unwrap();
+        let rows = c.backup_rows(&p.id).await.unwrap();
         let expected: Vec<_> = full
-            .into_iter()
-            .map(|b| BackupRecord {
-                manifest_json: None,
-                ..b
+            .iter()
+            .map(|b| BackupRow {
+                id: b.id.clone(),
+                path: b.path.clone(),
+                size: b.size,
+                backup_type: b.backup_type.clone(),
+                created_at: b.created_at.clone(),
+                verified_at: b.verified_at.clone(),
+                status: b.status.clone(),
+                verify_problem: b.verify_problem.clone(),
             })
             .collect();
-        assert_eq!(lean, expected);
-        assert!(c.backup_list("no-such-project").await.unwrap().is_empty());
+        assert_eq!(rows, expected);
+        let (count, newest) = c.backup_summary(&p.id).await.unwrap();
+        assert_eq!(count, 3);
+        assert_eq!(
+            newest,
+            Some(BackupRecord {
+                manifest_json: None,
+                ..full[0].clone()
+            })
+        );
+        assert!(c.backup_rows("no-such-project").await.unwrap().is_empty());
     }
 
     #[tokio::test]

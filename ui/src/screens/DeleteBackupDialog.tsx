@@ -2,7 +2,7 @@
 // only forget it, and shows the engine's refusal (code `conflict`) when the file on disk is no
 // longer this backup. Nothing happens until "Delete" is pressed.
 import { useEffect, useRef, useState } from "react";
-import { type BackupRecord, commands, type DeleteOutcome, type ErrorPayload } from "../bindings";
+import { type BackupRow, commands, type DeleteOutcome, type ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes, formatTime } from "../components/format";
 import { toErrorPayload } from "../ipc/errors";
@@ -11,7 +11,7 @@ import "../dropzone/dropzone.css";
 export type Deleted = DeleteOutcome & { file_kept: boolean };
 
 type Props = {
-  backup: BackupRecord;
+  backup: BackupRow;
   onClose: () => void;
   onDeleted: (outcome: Deleted) => void;
 };

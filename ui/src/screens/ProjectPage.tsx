@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { type BackupRecord, commands, type ErrorPayload, type ProjectSummary } from "../bindings";
+import { type BackupRow, commands, type ErrorPayload, type ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { databaseHost, databaseName, formatBytes, formatTime } from "../components/format";
@@ -22,7 +22,7 @@ const STATUS_LABEL: Record<string, string> = {
 
 type Load =
   | { status: "loading" }
-  | { status: "ready"; summary: ProjectSummary; backups: BackupRecord[] }
+  | { status: "ready"; summary: ProjectSummary; backups: BackupRow[] }
   | { status: "error"; error: ErrorPayload };
 
 type Props = { name: string; onBack: () => void; onRestore?: () => void; onEdit?: () => void };
@@ -33,7 +33,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [actionError, setActionError] = useState<ErrorPayload | null>(null);
   const [refreshKey, setRefreshKey] = useState(0);
-  const [deleting, setDeleting] = useState<BackupRecord | null>(null);
+  const [deleting, setDeleting] = useState<BackupRow | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const { jobs, startBackup, startVerify } = useJobs();
 
@@ -66,14 +66,14 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
     if (!started.ok) setActionError(started.error);
   };
 
-  const verify = async (backup: BackupRecord | undefined) => {
+  const verify = async (backup: BackupRow | undefined) => {
     if (!backup) return;
     setActionError(null);
     const started = await startVerify(name, backup.path);
     if (!started.ok) setActionError(started.error);
   };
 
-  const showInFolder = async (backup: BackupRecord | undefined) => {
+  const showInFolder = async (backup: BackupRow | undefined) => {
     if (!backup) return;
     setActionError(null);
     try {
@@ -88,7 +88,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
   const index = selectedId === null ? -1 : backups.findIndex((b) => b.id === selectedId);
   const selected = index >= 0 ? index : null;
   const current = selected !== null ? backups[selected] : undefined;
-  const verifying = (b: BackupRecord | undefined) =>
+  const verifying = (b: BackupRow | undefined) =>
     Boolean(b && running.some((j) => j.kind === "verify" && j.subject === b.path));
 
   return (
@@ -223,7 +223,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
 }
 
 type ListProps = {
-  backups: BackupRecord[];
+  backups: BackupRow[];
   selected: number | null;
   onSelect: (i: number) => void;
   onVerify: (i: number) => void;

@@ -3,7 +3,7 @@
 // follows the jobs. Nothing changes any database before "Restore" on the review step.
 import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import {
-  type BackupRecord,
+  type BackupRow,
   commands,
   type ErrorPayload,
   type JobFinished,
@@ -54,7 +54,7 @@ function init({ project, initialPath }: { project: string; initialPath?: string 
 
 export function RestoreWizard({ project, initialPath, onClose }: Props) {
   const [state, dispatch] = useReducer(reducer, { project, initialPath }, init);
-  const [backups, setBackups] = useState<BackupRecord[] | null>(null);
+  const [backups, setBackups] = useState<BackupRow[] | null>(null);
   const [projects, setProjects] = useState<ProjectSummary[]>([]);
   const [loadError, setLoadError] = useState<ErrorPayload | null>(null);
   const { whenReady, follow } = useJobEvents();
@@ -315,7 +315,7 @@ function SourceStep({
   dispatch,
   backups,
   loadError,
-}: StepProps & { backups: BackupRecord[] | null; loadError: ErrorPayload | null }) {
+}: StepProps & { backups: BackupRow[] | null; loadError: ErrorPayload | null }) {
   const chosen = state.source;
   const shown = backups?.slice(0, BACKUPS_SHOWN) ?? [];
   const [pickError, setPickError] = useState<ErrorPayload | null>(null);
