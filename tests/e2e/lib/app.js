@@ -190,6 +190,9 @@ export async function launchApp(options = {}) {
 
   try {
     await waitForPort(port, driver, 15_000);
+    // tauri-driver forwards the session request to WebKitWebDriver, which it starts beside itself:
+    // under load that one may not listen yet ("Connection refused" → UND_ERR_SOCKET).
+    await waitForPort(nativePort, driver, 15_000);
     const sessionRequestedAt = Date.now();
     browser = await remote({
       hostname: "127.0.0.1",
