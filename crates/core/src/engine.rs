@@ -970,15 +970,21 @@ impl Engine {
                     )
                     .with_hint("it is already a backup Offsite knows; nothing to import"));
                 }
-                let name = src
-                    .file_name()
-                    .ok_or_else(|| Error::invalid("the archive has no file name"))?
-                    .to_owned();
-                let target = dest.join(&name);
                 let same = match (src.parent().map(std::fs::canonicalize), dest.canonicalize()) {
                     (Some(Ok(a)), Ok(b)) => a == b,
                     _ => false,
                 };
+                // A file already in the folder keeps its name; a copy gets the name Offsite gives
+                // its own archives (a download called "backup (1).tar.gz" becomes
+                // `<project>_<time>_<type>.tar.gz` again).
+                let name = match (same, canonical_archive_name(&src)) {
+                    (false, Some(n)) => std::ffi::OsString::from(n),
+                    _ => src
+                        .file_name()
+                        .ok_or_else(|| Error::invalid("the archive has no file name"))?
+                        .to_owned(),
+                };
+                let target = dest.join(&name);
                 if !same {
                     if target.symlink_metadata().is_ok() {
                         return Err(Error::new(
@@ -1164,6 +1170,15 @@ impl Engine {
             .with_hint("wait for it to finish (or cancel it), then try again")),
         }
     }
+}
+
+/// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz` from an archive's manifest, when its project name is
+/// one Offsite accepts (a crafted manifest cannot name a path) and its time parses.
+fn canonical_archive_name(archive: &Path) -> Option<String> {
+    let m = archive::read_manifest(archive).ok()?;
+    crate::catalog::validate_project_name(&m.project).ok()?;
+    let at = crate::catalog::parse_timestamp(&m.created_at).ok()?;
+    Some(backup::archive_file_name(&m.project, at, m.backup_type))
 }
 
 /// An absolute folder that exists (or can be made) and can be written to.

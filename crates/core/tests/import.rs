@@ -181,11 +181,12 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
         .backup("shop", None, none(), CancellationToken::new())
         .await
         .unwrap();
-    // Handed over without its .sha256.
+    // Handed over without its .sha256, renamed by a browser's download.
     let handed = maker.dir.path().join("handed");
     std::fs::create_dir(&handed).unwrap();
-    let file = handed.join(Path::new(&made.backup.path).file_name().unwrap());
+    let file = handed.join("backup (1).tar.gz");
     std::fs::copy(&made.backup.path, &file).unwrap();
+    let made_name = Path::new(&made.backup.path).file_name().unwrap();
 
     let env = env().await;
     let p = env.engine.inspect_import(&file).await.unwrap();
@@ -234,10 +235,16 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
             .canonicalize()
             .unwrap()
     );
+    assert_eq!(copied.file_name().unwrap(), made_name, "the copy has Offsite's own name again");
     assert_eq!(
         archive::read_sidecar(&copied).unwrap().as_deref(),
         Some(made.backup.sha256.as_str()),
         "the missing sidecar was created"
+    );
+    let sidecar = std::fs::read_to_string(archive::sidecar_path(&copied)).unwrap();
+    assert!(
+        sidecar.ends_with(&format!("  {}\n", made_name.to_string_lossy())),
+        "sha256sum -c finds the file: {sidecar}"
     );
     assert!(file.exists(), "the original stays");
 

@@ -25,6 +25,7 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
   let $;
   let picked; // the file the open dialog "chooses"
   let registered; // the archive the pg_dump import produced
+  let copied; // the same archive imported into another project
 
   before(async () => {
     requirePg();
@@ -114,21 +115,35 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     assert.equal(await $("backup-count").getText(), "1");
   });
 
-  it("imports an intact Offsite archive as a backup of the existing project", async () => {
+  it("imports an intact Offsite archive into a new project, under Offsite's own file name", async () => {
     fs.copyFileSync(registered, picked);
     await $("import-open").click();
     await $("import-panel").waitForDisplayed();
     assert.equal(await $("drop-kind").getText(), "Offsite archive");
+    // The archive's own project is proposed; it goes into a new one instead.
+    await $("import-into-new").click();
+    await $("import-new-name").clearValue();
+    await $("import-new-name").setValue("legacy-copy");
+    await $("import-new-url").clearValue();
+    await $("import-new-url").setValue(`postgres://${pg.user}@${pg.host}:${pg.port}/${SOURCE_DB}?sslmode=disable`);
     await $("import-start").click();
     await until(app.browser, "import finished", async () => (await $("import-done").isExisting()) || (await $("import-error").isExisting()));
     if (await $("import-error").isExisting()) assert.fail(`import failed: ${await $("import-error").getText()}`);
-    assert.equal(await $("import-done-project").getText(), "legacy");
+    assert.equal(await $("import-done-project").getText(), "legacy-copy");
+    copied = (await $("import-done-path").getText()).trim();
+    assert.equal(path.basename(copied), path.basename(registered), "named like the original, not 'picked-backup'");
+    assert.notEqual(path.dirname(copied), path.dirname(registered));
     await $("import-open-project").click();
-    await until(app.browser, "two rows", async () => (await app.browser.$$(byTestId("backups-row")).length) === 2);
+    await until(app.browser, "copy row", async () => (await $("project-title").getText()) === "legacy-copy" && (await app.browser.$$(byTestId("backups-row")).length) === 1);
+    // Back to the first project.
+    await $("back-home").click();
+    await $("project-open-legacy").click();
+    await until(app.browser, "legacy page", async () => (await $("project-title").getText()) === "legacy");
   });
 
   it("verify shows a damaged archive as corrupt", async () => {
     corrupt(registered);
+    await until(app.browser, "legacy's row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
     const rows = await app.browser.$$(byTestId("backups-row"));
     let target = null;
     for (const row of rows) {
@@ -148,18 +163,9 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     await app.screenshot("05-verify-corrupt");
   });
 
-  it("deletes a backup after confirmation: its file and .sha256 go, the other backup stays", async () => {
-    const others = (await app.browser.$$(byTestId("backup-path"))).length;
-    assert.equal(others, 2);
-    let target = null;
-    let keep = null;
-    for (const row of await app.browser.$$(byTestId("backups-row"))) {
-      const p = (await row.$(byTestId("backup-path")).getProperty("textContent")).trim();
-      if (p === registered) target = row;
-      else keep = p;
-    }
-    assert.ok(target && keep);
-    await target.click();
+  it("deletes a backup after confirmation: its file and .sha256 go, another project's file of the same name stays", async () => {
+    await until(app.browser, "one row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
+    await app.browser.$(byTestId("backups-row")).click();
     await $("delete-selected").click();
     await $("delete-dialog").waitForDisplayed();
     assert.equal((await $("delete-path").getText()).trim(), registered);
@@ -168,10 +174,11 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     await $("delete-confirm").click();
     await $("action-notice").waitForDisplayed();
     assert.match(await $("action-notice").getText(), /^Deleted /);
-    await until(app.browser, "one row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
+    await $("backups-empty").waitForDisplayed();
     assert.equal(fs.existsSync(registered), false, "the archive is deleted");
     assert.equal(fs.existsSync(`${registered}.sha256`), false, "its .sha256 too");
-    assert.equal(fs.existsSync(keep), true, "the other backup stays");
+    assert.equal(fs.existsSync(copied), true, "the other project's archive of the same name stays");
+    assert.equal(fs.existsSync(`${copied}.sha256`), true);
     assert.equal(fs.existsSync(picked), true, "the imported source file is untouched");
   });
 
