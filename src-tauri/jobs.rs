@@ -241,16 +241,17 @@ pub fn spawn_job<R, T, F, Fut>(
 where
     R: Runtime,
     T: Into<JobResult> + Send + 'static,
-    F: FnOnce(String, CancellationToken) -> Fut + Send + 'static,
+    F: FnOnce(String, CancellationToken, Arc<dyn Progress>) -> Fut + Send + 'static,
     Fut: Future<Output = offsite_core::Result<T>> + Send + 'static,
 {
     use tauri::Manager;
     let (job_id, token) = registry.register();
     let id = job_id.clone();
+    let sink: Arc<dyn Progress> = Arc::new(EventProgress::new(app.clone()));
     let started = Instant::now();
     tauri::async_runtime::spawn(async move {
         // In a task of its own, so even a panic ends the job with `job-finished`.
-        let result = match tauri::async_runtime::spawn(work(id.clone(), token)).await {
+        let result = match tauri::async_runtime::spawn(work(id.clone(), token, sink)).await {
             Ok(result) => result,
             Err(e) => Err(offsite_core::Error::internal(format!(
                 "the job stopped unexpectedly: {e}"

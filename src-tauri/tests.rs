@@ -387,6 +387,21 @@ fn bindings_are_up_to_date() {
 }
 
 /// Wait for the `job-finished` of `job_id`, collecting its `job-progress` events on the way.
+/// The `job-progress` and `job-finished` events the window receives, as (name, payload).
+fn job_events(t: &TestApp) -> mpsc::Receiver<(String, Value)> {
+    let (tx, rx) = mpsc::channel::<(String, Value)>();
+    for name in ["job-progress", "job-finished"] {
+        let tx = tx.clone();
+        t.webview.listen_any(name, move |event| {
+            let _ = tx.send((
+                name.to_string(),
+                serde_json::from_str(event.payload()).unwrap(),
+            ));
+        });
+    }
+    rx
+}
+
 fn wait_for_job(events: &mpsc::Receiver<(String, Value)>, job_id: &str) -> (Vec<Value>, Value) {
     let mut progress = Vec::new();
     loop {
@@ -411,16 +426,7 @@ fn backup_and_verify_jobs_report_progress_and_results_over_events() {
     let db = pg.unique_db("desk");
     pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 2000) g;");
     let t = test_app();
-    let (tx, rx) = mpsc::channel::<(String, Value)>();
-    for name in ["job-progress", "job-finished"] {
-        let tx = tx.clone();
-        t.webview.listen_any(name, move |event| {
-            let _ = tx.send((
-                name.to_string(),
-                serde_json::from_str(event.payload()).unwrap(),
-            ));
-        });
-    }
+    let rx = job_events(&t);
     invoke(
         &t,
         "add_project",
@@ -546,16 +552,7 @@ fn cancel_job_stops_a_running_backup() {
     waiting("SELECT count(*) FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock' AND granted");
 
     let t = test_app();
-    let (tx, rx) = mpsc::channel::<(String, Value)>();
-    for name in ["job-progress", "job-finished"] {
-        let tx = tx.clone();
-        t.webview.listen_any(name, move |event| {
-            let _ = tx.send((
-                name.to_string(),
-                serde_json::from_str(event.payload()).unwrap(),
-            ));
-        });
-    }
+    let rx = job_events(&t);
     invoke(
         &t,
         "add_project",
@@ -634,16 +631,7 @@ fn inspect_import_and_start_import_over_ipc() {
     assert_eq!(preview["dump"]["database"], json!(db), "{preview}");
     assert_eq!(preview["rows_recorded"], false);
 
-    let (tx, rx) = mpsc::channel::<(String, Value)>();
-    for name in ["job-progress", "job-finished"] {
-        let tx = tx.clone();
-        t.webview.listen_any(name, move |event| {
-            let _ = tx.send((
-                name.to_string(),
-                serde_json::from_str(event.payload()).unwrap(),
-            ));
-        });
-    }
+    let rx = job_events(&t);
     let job_id = invoke(
         &t,
         "start_import",

@@ -4,7 +4,7 @@
 //! Passwords go in (add/update project, test connection, restore target) and never come out:
 //! no response or event carries one.
 
-use crate::jobs::{spawn_job, EventProgress, JobRegistry, JobSubject};
+use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::archive::manifest::Manifest;
 use offsite_core::catalog::{BackupRecord, BackupRow, Catalog, JobKind, JobRecord, Project};
@@ -17,7 +17,6 @@ use offsite_core::restore::{RestoreOptions, RestorePlan, RestoreTarget};
 use offsite_core::{AddProject, Engine, Error, ErrorPayload, UpdateProject};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::Arc;
 use tauri::{AppHandle, Manager, Runtime, State};
 
 type CmdResult<T> = Result<T, ErrorPayload>;
@@ -311,7 +310,6 @@ pub(crate) fn start_backup_job<R: Runtime>(
     project: String,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
-    let sink = Arc::new(EventProgress::new(app.clone()));
     let subject = JobSubject {
         project: Some(project.clone()),
         label: project.clone(),
@@ -321,7 +319,7 @@ pub(crate) fn start_backup_job<R: Runtime>(
         jobs,
         JobKind::Backup,
         subject,
-        move |id, cancel| async move {
+        move |id, cancel, sink| async move {
             engine
                 .backup_as(&id, &project, BackupParams::default(), sink, cancel)
                 .await
@@ -339,7 +337,6 @@ pub fn start_verify<R: Runtime>(
     path: String,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
-    let sink = Arc::new(EventProgress::new(app.clone()));
     let subject = JobSubject {
         project: None,
         label: file_name(&path),
@@ -349,7 +346,7 @@ pub fn start_verify<R: Runtime>(
         &jobs,
         JobKind::Verify,
         subject,
-        move |id, cancel| async move {
+        move |id, cancel, sink| async move {
             engine
                 .verify_as(&id, &PathBuf::from(path), sink, cancel)
                 .await
@@ -445,7 +442,6 @@ pub fn start_restore<R: Runtime>(
     choices: RestoreChoices,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
-    let sink = Arc::new(EventProgress::new(app.clone()));
     let subject = match &target {
         RestoreTo::Project(name) => JobSubject {
             project: Some(name.clone()),
@@ -466,7 +462,7 @@ pub fn start_restore<R: Runtime>(
         &jobs,
         JobKind::Restore,
         subject,
-        move |id, cancel| async move {
+        move |id, cancel, sink| async move {
             let target = restore_target(&engine, target).await?;
             engine
                 .restore_as(
@@ -559,8 +555,8 @@ fn import_into(to: ImportTo) -> offsite_core::Result<ImportInto> {
 
 /// Start importing a file as a backup of a project; returns the job id at once (see
 /// `start_backup`). `job-finished` carries `result: { kind: "import", project, created_project,
-/// backup }` (the project's name). An Offsite archive is always verified first; `verify` also verifies the archive an
-/// imported pg_dump file or export is packed into.
+/// backup }` (`project`: the name). An Offsite archive is always verified first; `verify` also
+/// verifies the archive an imported pg_dump file or export is packed into.
 #[tauri::command]
 #[specta::specta]
 pub fn start_import<R: Runtime>(
@@ -573,7 +569,6 @@ pub fn start_import<R: Runtime>(
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let into = import_into(into).map_err(err)?;
-    let sink = Arc::new(EventProgress::new(app.clone()));
     let subject = JobSubject {
         project: match &into {
             ImportInto::Existing { project } => Some(project.clone()),
@@ -586,7 +581,7 @@ pub fn start_import<R: Runtime>(
         &jobs,
         JobKind::Import,
         subject,
-        move |id, cancel| async move {
+        move |id, cancel, sink| async move {
             engine
                 .import_as(&id, &PathBuf::from(path), into, verify, sink, cancel)
                 .await

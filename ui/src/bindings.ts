@@ -55,8 +55,8 @@ export const commands = {
 	/**
 	 *  Start importing a file as a backup of a project; returns the job id at once (see
 	 *  `start_backup`). `job-finished` carries `result: { kind: "import", project, created_project,
-	 *  backup }` (the project's name). An Offsite archive is always verified first; `verify` also verifies the archive an
-	 *  imported pg_dump file or export is packed into.
+	 *  backup }` (`project`: the name). An Offsite archive is always verified first; `verify` also
+	 *  verifies the archive an imported pg_dump file or export is packed into.
 	 */
 	startImport: (path: string, into: ImportTo, verify: boolean) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_import", { path, into, verify })),
 	/**  The app's preferences. */
