@@ -9,8 +9,8 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
 import { fraction, phaseLabel } from "../components/JobPanel";
 import { useJobs } from "../components/jobs";
+import { isDatabaseUrl, isProjectName } from "../screens/AddProject";
 
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 
 /** A project name from the archive's project or the file name: letters, digits, . - _ only. */
 export function suggestName(preview: ImportPreview): string {
@@ -78,9 +78,9 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
       if (!existing) return setFormError("Choose a project.");
       into = { project: existing };
     } else {
-      if (!NAME_RE.test(name.trim()))
+      if (!isProjectName(name))
         return setFormError("Give the new project a name: up to 64 letters, digits, '.', '-' and '_'.");
-      if (!/^postgres(ql)?:\/\/[^/]+/i.test(url.trim()))
+      if (!isDatabaseUrl(url))
         return setFormError("Give the new project's database URL: postgres://user@host:5432/database.");
       into = {
         new_project: {

@@ -71,16 +71,22 @@ type Field = "name" | "url" | "host" | "port" | "user" | "database";
 export type FormErrors = Partial<Record<Field, string>>;
 
 /** Client-side checks; the engine checks again (its errors come back with code `invalid_input`). */
+/** A project name the engine accepts (it checks again). */
+export const isProjectName = (name: string) => /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/.test(name.trim());
+
+/** Looks like `postgres://…` with a host (the engine parses it properly). */
+export const isDatabaseUrl = (url: string) => /^postgres(ql)?:\/\/[^/]+/i.test(url.trim());
+
 export function validate(v: FormValues, forTest = false): FormErrors {
   const errors: FormErrors = {};
   if (!forTest) {
     if (!v.name.trim()) errors.name = "Give the project a name.";
-    else if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/.test(v.name.trim()))
+    else if (!isProjectName(v.name))
       errors.name = "Use up to 64 letters, digits, '.', '-' and '_' (not starting with '.' or '-').";
   }
   if (v.mode === "url") {
     if (!v.url.trim()) errors.url = "Paste the database URL.";
-    else if (!/^postgres(ql)?:\/\/[^/]+/i.test(v.url.trim()))
+    else if (!isDatabaseUrl(v.url))
       errors.url = "Use the form postgres://user@host:5432/database.";
   } else {
     if (!v.host.trim()) errors.host = "Enter the host.";
