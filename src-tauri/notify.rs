@@ -314,7 +314,10 @@ mod tests {
         let mut d = done(JobKind::Import, Some(result), None);
         d.subject.project = None;
         let text = job_text(&d);
-        assert_eq!(text.body, "2.0 MB added to the new project legacy in 3 min 5 s");
+        assert_eq!(
+            text.body,
+            "2.0 MB added to the new project legacy in 3 min 5 s"
+        );
         assert_eq!(text.project.as_deref(), Some("legacy"));
     }
 

@@ -272,7 +272,10 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
     });
     let saved = invoke(&t, "set_desktop_settings", json!({ "settings": wanted })).unwrap();
     assert_eq!(saved, wanted);
-    assert_eq!(invoke(&t, "get_desktop_settings", json!({})).unwrap(), wanted);
+    assert_eq!(
+        invoke(&t, "get_desktop_settings", json!({})).unwrap(),
+        wanted
+    );
     assert!(folder.is_dir());
 
     // A pg_dump folder without pg_dump: an error with a code, and nothing is saved.
@@ -282,7 +285,10 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
     let e = invoke(&t, "set_desktop_settings", json!({ "settings": bad })).unwrap_err();
     assert_eq!(e["code"], "tool_missing", "{e}");
     assert!(e["hint"].is_string());
-    assert_eq!(invoke(&t, "get_desktop_settings", json!({})).unwrap(), wanted);
+    assert_eq!(
+        invoke(&t, "get_desktop_settings", json!({})).unwrap(),
+        wanted
+    );
 
     let mut bad = wanted.clone();
     bad["stale_after_days"] = json!(0);
@@ -299,8 +305,14 @@ fn detect_tools_lists_pairs_with_versions() {
     // CI installs PostgreSQL's client tools; each entry has its folder and version.
     assert!(!found.is_empty(), "{report}");
     for tool in found {
-        assert!(tool["dir"].is_string() && tool["major"].as_u64().unwrap() >= 9, "{tool}");
-        assert!(tool["version_line"].as_str().unwrap().contains("pg_dump"), "{tool}");
+        assert!(
+            tool["dir"].is_string() && tool["major"].as_u64().unwrap() >= 9,
+            "{tool}"
+        );
+        assert!(
+            tool["version_line"].as_str().unwrap().contains("pg_dump"),
+            "{tool}"
+        );
     }
 }
 
@@ -308,7 +320,10 @@ fn detect_tools_lists_pairs_with_versions() {
 fn backup_actions_take_ids_and_say_when_they_are_unknown() {
     let t = test_app();
     for (cmd, args) in [
-        ("delete_backup", json!({ "backupId": "nope", "deleteFile": true })),
+        (
+            "delete_backup",
+            json!({ "backupId": "nope", "deleteFile": true }),
+        ),
         ("show_in_folder", json!({ "backupId": "nope" })),
     ] {
         let e = invoke(&t, cmd, args).unwrap_err();
@@ -326,7 +341,11 @@ fn pick_path_answers_from_the_test_variable_without_a_dialog() {
     let t = test_app();
     // No other test reads or writes this variable.
     std::env::set_var(commands::PICK_ANSWER_ENV, "/tmp/some backup.tar.gz");
-    let got = invoke(&t, "pick_path", json!({ "kind": "import_file", "title": null }));
+    let got = invoke(
+        &t,
+        "pick_path",
+        json!({ "kind": "import_file", "title": null }),
+    );
     std::env::remove_var(commands::PICK_ANSWER_ENV);
     assert_eq!(got.unwrap(), json!("/tmp/some backup.tar.gz"));
 }
@@ -361,7 +380,10 @@ fn capabilities_grant_exactly_the_apps_commands_and_event_listening() {
         .collect();
     granted.sort();
     let mut expected = commands.clone();
-    expected.extend(["core:event:allow-listen".into(), "core:event:allow-unlisten".into()]);
+    expected.extend([
+        "core:event:allow-listen".into(),
+        "core:event:allow-unlisten".into(),
+    ]);
     expected.sort();
     assert_eq!(granted, expected);
     assert_eq!(capability["windows"], json!(["main"]));

@@ -625,7 +625,9 @@ pub async fn show_in_folder(shell: State<'_, Shell>, backup_id: String) -> CmdRe
             offsite_core::ErrorKind::NotFound,
             format!("{} is not there any more", backup.path),
         )
-        .with_hint("verify the backup to mark it missing, or delete it from the list")));
+        .with_hint(
+            "verify the backup to mark it missing, or delete it from the list",
+        )));
     }
     tauri_plugin_opener::reveal_item_in_dir(&path).map_err(|e| {
         err(Error::new(
@@ -797,7 +799,11 @@ pub async fn set_desktop_settings(
         ),
         (
             START_MINIMISED_SETTING,
-            if settings.start_minimised { "on" } else { "off" },
+            if settings.start_minimised {
+                "on"
+            } else {
+                "off"
+            },
         ),
         (THEME_SETTING, theme),
         (STALE_DAYS_SETTING, stale.as_str()),

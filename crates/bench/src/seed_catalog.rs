@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn usage() -> ! {
-    eprintln!("usage: offsite-seed-catalog DATA_DIR [--project NAME] [--backups N] [--manifest-tables T]");
+    eprintln!(
+        "usage: offsite-seed-catalog DATA_DIR [--project NAME] [--backups N] [--manifest-tables T]"
+    );
     std::process::exit(2)
 }
 
@@ -86,7 +88,13 @@ async fn seed(data_dir: &PathBuf, name: &str, count: u64, tables: u64) -> offsit
             .await?;
         // Some variety in the status column: every 10th verified, every 97th corrupt.
         if i % 97 == 0 {
-            catalog.record_verify(&rec.id, false, Some("member data/db.dump: checksum mismatch")).await?;
+            catalog
+                .record_verify(
+                    &rec.id,
+                    false,
+                    Some("member data/db.dump: checksum mismatch"),
+                )
+                .await?;
         } else if i % 10 == 0 {
             catalog.record_verify(&rec.id, true, None).await?;
         }

@@ -1553,9 +1553,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = c.add_project(&new_project("shop")).await.unwrap();
         assert_eq!(c.backup_summary(&p.id).await.unwrap(), (0, None));
-        for (i, at) in ["2024-05-01T10:00:00Z", "2024-05-03T10:00:00Z", "2024-05-02T10:00:00Z"]
-            .into_iter()
-            .enumerate()
+        for (i, at) in [
+            "2024-05-01T10:00:00Z",
+            "2024-05-03T10:00:00Z",
+            "2024-05-02T10:00:00Z",
+        ]
+        .into_iter()
+        .enumerate()
         {
             let b = new_backup(&p.id, &dir.path().join(format!("{i}.tar.gz")), at);
             c.add_backup(&b).await.unwrap();

@@ -259,9 +259,9 @@ impl Engine {
     /// The folder of pg_dump/pg_restore in use, if one is configured (`--pg-bin` /
     /// `OFFSITE_PG_BIN`, else the saved setting).
     pub fn pg_bin(&self) -> Option<PathBuf> {
-        self.pg_bin_configured.clone().or_else(|| {
-            self.read_settings().pg_bin.map(PathBuf::from)
-        })
+        self.pg_bin_configured
+            .clone()
+            .or_else(|| self.read_settings().pg_bin.map(PathBuf::from))
     }
 
     fn read_settings(&self) -> EngineSettings {
@@ -378,49 +378,36 @@ impl Engine {
                 .as_deref()
                 .and_then(|m| serde_json::from_str::<Manifest>(m).ok())
                 .map(|m| m.backup_id);
-            let p = path.clone();
-            let found = tokio::task::spawn_blocking(move || -> Result<Manifest> {
-                let meta = p
-                    .symlink_metadata()
-                    .map_err(|e| Error::io(format!("reading {}", p.display()), e))?;
-                if !meta.file_type().is_file() {
-                    return Err(Error::new(
-                        ErrorKind::Conflict,
-                        format!("{} is not a regular file; it was not deleted", p.display()),
-                    )
-                    .with_hint("remove the backup from the list only, keeping the file"));
-                }
-                archive::reader::read_manifest(&p)
-            })
-            .await
-            .map_err(|e| Error::internal(format!("reading the archive failed: {e}")))?
-            .map_err(|e| {
-                if e.kind() == ErrorKind::Conflict {
-                    return e;
-                }
+            let keep = "remove the backup from the list only, keeping the file";
+            let refused = |why: String| {
                 Error::new(
                     ErrorKind::Conflict,
-                    format!(
-                        "{} cannot be read as this backup ({}); it was not deleted",
-                        path.display(),
-                        e.message()
-                    ),
+                    format!("{} {why}; it was not deleted", path.display()),
                 )
-                .with_hint("remove the backup from the list only, and delete the file by hand if it is yours")
-            })?;
-            if expected.as_deref().is_some_and(|id| id != found.backup_id)
-                || found.project != project.name && expected.is_none()
+                .with_hint(keep)
+            };
+            if !path
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_file())
             {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    format!(
-                        "{} now holds another backup ({} of {}); it was not deleted",
-                        path.display(),
-                        found.backup_id,
-                        found.project
-                    ),
-                )
-                .with_hint("remove the backup from the list only, keeping the file"));
+                return Err(refused("is not a regular file".into()));
+            }
+            let p = path.clone();
+            let found = tokio::task::spawn_blocking(move || archive::reader::read_manifest(&p))
+                .await
+                .map_err(|e| Error::internal(format!("reading the archive failed: {e}")))?
+                .map_err(|e| refused(format!("cannot be read as this backup ({})", e.message())))?;
+            // This very backup: the same backup id (or, for an entry without a manifest, the
+            // same project).
+            let same = match &expected {
+                Some(id) => *id == found.backup_id,
+                None => found.project == project.name,
+            };
+            if !same {
+                return Err(refused(format!(
+                    "now holds another backup ({} of {})",
+                    found.backup_id, found.project
+                )));
             }
             std::fs::remove_file(&path)
                 .map_err(|e| Error::io(format!("deleting {}", path.display()), e))?;

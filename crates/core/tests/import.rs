@@ -235,7 +235,11 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
             .canonicalize()
             .unwrap()
     );
-    assert_eq!(copied.file_name().unwrap(), made_name, "the copy has Offsite's own name again");
+    assert_eq!(
+        copied.file_name().unwrap(),
+        made_name,
+        "the copy has Offsite's own name again"
+    );
     assert_eq!(
         archive::read_sidecar(&copied).unwrap().as_deref(),
         Some(made.backup.sha256.as_str()),

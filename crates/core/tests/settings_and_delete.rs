@@ -12,7 +12,10 @@ use tokio_util::sync::CancellationToken;
 
 async fn project_with_backup(pg: &TestCluster, engine: &Engine, name: &str) -> PathBuf {
     let db = pg.unique_db(name);
-    pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);",
+    );
     engine
         .add_project(AddProject {
             name: name.into(),
@@ -49,10 +52,22 @@ async fn delete_removes_only_this_backups_file_and_entry() {
     let out = env.engine.delete_backup(&a_id, true).await.unwrap();
     assert!(out.file_deleted);
     assert_eq!(out.path, a.display().to_string());
-    assert!(!a.exists() && !sidecar(&a).exists(), "archive and .sha256 are gone");
-    assert!(b.is_file() && sidecar(&b).is_file(), "the other project's files stay");
+    assert!(
+        !a.exists() && !sidecar(&a).exists(),
+        "archive and .sha256 are gone"
+    );
+    assert!(
+        b.is_file() && sidecar(&b).is_file(),
+        "the other project's files stay"
+    );
     let pa = env.engine.catalog().project("dela").await.unwrap();
-    assert!(env.engine.catalog().backups(&pa.id).await.unwrap().is_empty());
+    assert!(env
+        .engine
+        .catalog()
+        .backups(&pa.id)
+        .await
+        .unwrap()
+        .is_empty());
     let pb = env.engine.catalog().project("delb").await.unwrap();
     assert_eq!(env.engine.catalog().backups(&pb.id).await.unwrap().len(), 1);
 
@@ -61,7 +76,13 @@ async fn delete_removes_only_this_backups_file_and_entry() {
     let out = env.engine.delete_backup(&b_id, false).await.unwrap();
     assert!(!out.file_deleted);
     assert!(b.is_file() && sidecar(&b).is_file());
-    assert!(env.engine.catalog().backups(&pb.id).await.unwrap().is_empty());
+    assert!(env
+        .engine
+        .catalog()
+        .backups(&pb.id)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Unknown ids are not found.
     let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
@@ -87,7 +108,11 @@ async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
     assert_eq!(std::fs::read(&a).unwrap(), b_bytes, "the file is untouched");
     assert_eq!(files_under(env.dir.path()), before, "nothing deleted");
     let p = env.engine.catalog().project("mine").await.unwrap();
-    assert_eq!(env.engine.catalog().backups(&p.id).await.unwrap().len(), 1, "entry kept");
+    assert_eq!(
+        env.engine.catalog().backups(&p.id).await.unwrap().len(),
+        1,
+        "entry kept"
+    );
 
     // Not an archive at all: refused too.
     std::fs::write(&a, b"my notes, not a backup").unwrap();
@@ -99,7 +124,13 @@ async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
     std::fs::remove_file(&a).unwrap();
     let out = env.engine.delete_backup(&a_id, true).await.unwrap();
     assert!(!out.file_deleted);
-    assert!(env.engine.catalog().backups(&p.id).await.unwrap().is_empty());
+    assert!(env
+        .engine
+        .catalog()
+        .backups(&p.id)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -157,11 +188,19 @@ async fn settings_are_checked_saved_and_used_by_backups() {
     let tools = reopened.tools().await.unwrap();
     assert_eq!(tools.configured.as_deref(), Some(bin.as_str()));
     assert!(!tools.configured_outside);
-    assert_eq!(tools.found[0].dir, PathBuf::from(&bin), "the configured folder comes first");
+    assert_eq!(
+        tools.found[0].dir,
+        PathBuf::from(&bin),
+        "the configured folder comes first"
+    );
     assert!(tools.found[0].major >= 10);
 
     let path = project_with_backup(pg, &reopened, "settled").await;
-    assert!(path.starts_with(folder.join("settled")), "{}", path.display());
+    assert!(
+        path.starts_with(folder.join("settled")),
+        "{}",
+        path.display()
+    );
 
     // A folder given on the command line wins over the setting.
     let cli = Engine::open(EngineConfig {
@@ -175,7 +214,10 @@ async fn settings_are_checked_saved_and_used_by_backups() {
     assert!(cli.tools().await.unwrap().configured_outside);
 
     // Clearing goes back to the defaults.
-    let cleared = reopened.set_settings(EngineSettings::default()).await.unwrap();
+    let cleared = reopened
+        .set_settings(EngineSettings::default())
+        .await
+        .unwrap();
     assert_eq!(cleared, EngineSettings::default());
     assert_eq!(reopened.pg_bin(), None);
 }
