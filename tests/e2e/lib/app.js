@@ -209,6 +209,7 @@ export async function launchApp(options = {}) {
       },
     });
     const sessionCreatedAt = Date.now();
+    retryStaleFinds(browser);
     // The embedded build serves the UI from tauri://localhost; a build without the
     // tauri/custom-protocol feature loads devUrl (http://localhost:5173) instead: wrong binary.
     const url = await browser.getUrl();
@@ -252,6 +253,37 @@ export async function launchApp(options = {}) {
     throw err;
   }
 }
+
+/** Whether `err` is WebDriver's "stale element reference" error. */
+export function isStale(err) {
+  return err?.name === "stale element reference" || /stale element/i.test(String(err?.message));
+}
+
+/**
+ * WebKitWebDriver may answer a find with "stale element reference" when React replaces the matching
+ * node while the find runs ("Stale element found when trying to create the node handle"): the find
+ * itself, not a kept element, is stale. WebdriverIO refetches stale elements for element commands,
+ * but not a find that fails this way, so the finds are asked again (up to 20 times, 50 ms apart).
+ * specs/harness.test.js checks it.
+ */
+function retryStaleFinds(browser) {
+  const retrying = async function (original, ...args) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await original(...args);
+      } catch (err) {
+        if (!isStale(err) || attempt >= 20) throw err;
+        staleFindRetries += 1;
+        await sleep(50);
+      }
+    }
+  };
+  // Only finds from the document: a find inside a kept element that went stale is stale for good.
+  for (const name of ["findElement", "findElements"]) browser.overwriteCommand(name, retrying);
+}
+
+/** How many finds were asked again after a stale answer (reported by tests of this helper). */
+export let staleFindRetries = 0;
 
 /**
  * Waits until the element is displayed and returns the Date.now() at which it was first seen,

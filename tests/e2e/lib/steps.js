@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { byTestId, diagnose } from "./app.js";
+import { byTestId, diagnose, isStale } from "./app.js";
 
 /** The throwaway cluster run.sh started for specs marked `// e2e: needs postgres`. */
 export const pg = {
@@ -41,7 +41,13 @@ export function pgDumpCustom(database, file) {
 export async function until(browser, label, check, { timeoutMs = 120_000, intervalMs = 100 } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await check();
+    let value;
+    try {
+      value = await check();
+    } catch (err) {
+      // The DOM changed under the check (that is what is being waited for): ask again.
+      if (!isStale(err)) throw err;
+    }
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`${label}: not within ${timeoutMs} ms${await diagnose(browser, label)}`);
     await sleep(intervalMs);
