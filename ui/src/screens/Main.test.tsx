@@ -95,6 +95,23 @@ describe("Main", () => {
     expect(unlisten).toHaveBeenCalledOnce();
   });
 
+  it("an open-project event does not take the user away from a form being filled in", async () => {
+    mockScreens();
+    let emit: (project: string) => void = () => {};
+    const listen: ListenOpenProject = (onOpen) => {
+      emit = onOpen;
+      return Promise.resolve(() => {});
+    };
+    render(<Main listenOpen={listen} initial={{ screen: "edit", name: "shop" }} />);
+    const name = await screen.findByTestId("field-name");
+    await waitFor(() => expect(name).toHaveValue("shop"));
+    fireEvent.change(name, { target: { value: "shop-renamed" } });
+    act(() => emit("other"));
+    expect(screen.getByTestId("screen-edit")).toBeInTheDocument();
+    expect(screen.getByTestId("field-name")).toHaveValue("shop-renamed");
+    expect(screen.queryByTestId("project-page")).not.toBeInTheDocument();
+  });
+
   it("works without the event (outside Tauri the listener rejects)", async () => {
     mockScreens();
     const listen: ListenOpenProject = () => Promise.reject(new Error("not in Tauri"));

@@ -25,6 +25,9 @@ export type ListenOpenProject = (onOpen: (project: string) => void) => Promise<U
 export const listenOpenProject: ListenOpenProject = (onOpen) =>
   events.openProject.listen((e) => onOpen(e.payload.project));
 
+/** Screens an `open-project` event does not navigate away from. */
+const KEEPS_INPUT: ReadonlySet<Route["screen"]> = new Set(["add", "edit", "restore"]);
+
 /** The screens, and the jobs store they share. Moving between screens moves focus to the new one. */
 export function Main({
   initial = { screen: "home" },
@@ -36,8 +39,11 @@ export function Main({
 }) {
   const [route, setRoute] = useState<Route>(initial);
 
-  // A click on a job's notification opens its project.
-  useSubscription(listenOpen, (project) => setRoute({ screen: "project", name: project }));
+  // A click on a job's notification opens its project, unless the screen holds the user's
+  // unfinished input (a form being filled in, the restore wizard): that stays, the window is shown.
+  useSubscription(listenOpen, (project) =>
+    setRoute((current) => (KEEPS_INPUT.has(current.screen) ? current : { screen: "project", name: project })),
+  );
 
   const region = useRef<HTMLDivElement>(null);
   const first = useRef(true);
