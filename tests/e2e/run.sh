@@ -86,7 +86,8 @@ chmod 0755 "$RUN_TMP" # the postgres OS user must reach the cluster folder below
 mkdir -p "$RUN_TMP/pgids" "$RUN_TMP/xdg-data" "$RUN_TMP/xdg-config" "$RUN_TMP/xdg-cache" \
     "$RUN_TMP/xdg-state" "$RUN_TMP/xdg-runtime" "$RUN_TMP/home"
 chmod 0700 "$RUN_TMP/xdg-runtime"
-xvfb_pid=""
+# shellcheck source=lib/xvfb.sh
+source "$E2E_DIR/lib/xvfb.sh"
 pg_started=""
 
 kill_group() { # kill_group PGID: TERM, up to 5 s grace, then KILL
@@ -124,12 +125,7 @@ cleanup() {
     if [[ -n "$pg_started" ]]; then
         bash "$E2E_DIR/lib/pg-cluster.sh" stop "$RUN_TMP/pg" >&2
     fi
-    if [[ -n "$xvfb_pid" ]]; then
-        kill -TERM "$xvfb_pid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$xvfb_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$xvfb_pid" 2>/dev/null
-        wait "$xvfb_pid" 2>/dev/null
-    fi
+    xvfb_stop
     # Helpers the private D-Bus session activated (portals, a11y bus) exit on their own once the
     # bus is gone; give them a moment. What is left then is killed; one of the processes this
     # harness is responsible for still being alive fails the run.
@@ -177,17 +173,7 @@ mkdir -p "$ARTIFACTS"
 if [[ "${OFFSITE_E2E_USE_DISPLAY:-}" == 1 ]]; then
     log "display: $DISPLAY (OFFSITE_E2E_USE_DISPLAY=1)"
 else
-    # -displayfd: Xvfb picks a free display number and writes it once it accepts connections.
-    Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp -noreset 3>"$RUN_TMP/display" \
-        >"$RUN_TMP/xvfb.log" 2>&1 &
-    xvfb_pid=$!
-    for _ in $(seq 100); do
-        [[ -s "$RUN_TMP/display" ]] && break
-        kill -0 "$xvfb_pid" 2>/dev/null || die "Xvfb exited: $(tail -5 "$RUN_TMP/xvfb.log")"
-        sleep 0.1
-    done
-    [[ -s "$RUN_TMP/display" ]] || die "Xvfb did not come up within 10 s"
-    export DISPLAY=":$(tr -dc 0-9 <"$RUN_TMP/display")"
+    xvfb_start "$RUN_TMP" || die "no private X server (see above)"
     log "display: private Xvfb on $DISPLAY (pid $xvfb_pid, 1280x1024x24)"
 fi
 

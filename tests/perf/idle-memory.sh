@@ -171,7 +171,8 @@ fi
 log "app: $APP"
 
 RUN_TMP="$(mktemp -d "${TMPDIR:-/tmp}/offsite-perf-mem.XXXXXX")"
-xvfb_pid=""
+# shellcheck source=../e2e/lib/xvfb.sh
+source "$ROOT/tests/e2e/lib/xvfb.sh"
 cleanup() {
     local status=$?
     set +e
@@ -179,12 +180,7 @@ cleanup() {
     if [[ -s "$RUN_TMP/app.pgid" ]]; then
         kill -KILL -- "-$(cat "$RUN_TMP/app.pgid")" 2>/dev/null
     fi
-    if [[ -n "$xvfb_pid" ]]; then
-        kill -TERM "$xvfb_pid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$xvfb_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$xvfb_pid" 2>/dev/null
-        wait "$xvfb_pid" 2>/dev/null
-    fi
+    xvfb_stop
     # Anything else still carrying this run's folder in its environment (D-Bus activated helpers).
     local p
     for p in /proc/[0-9]*; do
@@ -210,17 +206,7 @@ export XDG_CACHE_HOME="$RUN_TMP/xdg-cache" XDG_RUNTIME_DIR="$RUN_TMP/xdg-runtime
 if [[ "${OFFSITE_PERF_USE_DISPLAY:-}" == 1 ]]; then
     [[ -n "${DISPLAY:-}" ]] || die "OFFSITE_PERF_USE_DISPLAY=1 but DISPLAY is not set"
 else
-    command -v Xvfb >/dev/null || die "Xvfb not found (apt-get install xvfb)"
-    Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp -noreset 3>"$RUN_TMP/display" \
-        >"$RUN_TMP/xvfb.log" 2>&1 &
-    xvfb_pid=$!
-    for _ in $(seq 100); do
-        [[ -s "$RUN_TMP/display" ]] && break
-        kill -0 "$xvfb_pid" 2>/dev/null || die "Xvfb exited: $(tail -5 "$RUN_TMP/xvfb.log")"
-        sleep 0.1
-    done
-    [[ -s "$RUN_TMP/display" ]] || die "Xvfb did not come up within 10 s"
-    export DISPLAY=":$(tr -dc 0-9 <"$RUN_TMP/display")"
+    xvfb_start "$RUN_TMP" || die "no private X server (see above)"
 fi
 log "display $DISPLAY, $runs run(s), ${idle} s idle each, data folder: ${data_dir:-empty (fresh per run)}"
 env_note="$(env | grep -E '^(WEBKIT_|MALLOC_|GDK_|LIBGL_|GSK_|OFFSITE_WEBKIT_)' | tr '\n' ' ' || true)"
