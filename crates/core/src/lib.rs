@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod backup;
 pub mod catalog;
+pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod import;

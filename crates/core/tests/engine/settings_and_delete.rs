@@ -1,9 +1,9 @@
 //! Deleting backups (never another project's data) and the engine's saved settings (backup
 //! folder, pg_dump folder), against a real PostgreSQL server and real archives.
 
-mod common;
 
-use common::{env, files_under, none};
+
+use crate::common::{env, files_under, none};
 use offsite_core::engine::EngineSettings;
 use offsite_core::{AddProject, Engine, EngineConfig, ErrorKind};
 use offsite_testkit::TestCluster;

@@ -1,6 +1,6 @@
 //! What the engine's integration tests share: an engine on a temporary data folder with an
 //! in-memory secret store, and small helpers.
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code)]
 
 use offsite_core::progress::{NoProgress, Progress};
 use offsite_core::project::ConnSpec;

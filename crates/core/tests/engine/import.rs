@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-mod common;
-use common::{env, files_under, none, target, Env};
+
+use crate::common::{env, files_under, none, target, Env};
 
 /// A database with `public.t` of `rows` rows.
 fn source_db(pg: &TestCluster, prefix: &str, rows: u32) -> String {

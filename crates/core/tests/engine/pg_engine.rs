@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-mod common;
-use common::{env, env_with, files_under, none, target, Env};
+
+use crate::common::{env, env_with, files_under, none, target, Env};
 
 async fn last_job(engine: &Engine) -> JobRecord {
     engine.catalog().jobs(None, 1).await.unwrap().remove(0)

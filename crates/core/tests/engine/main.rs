@@ -1,0 +1,12 @@
+//! The engine's integration tests, one binary (they share `common` and one throwaway PostgreSQL
+//! cluster per process). The keychain tests are apart (`tests/keychain.rs`): keyring's mock
+//! builder is process-wide and they need a D-Bus session.
+//!
+//! `cargo test -p offsite-core --test engine` runs them all; add a module path to run one part,
+//! e.g. `cargo test -p offsite-core --test engine pg_engine::`.
+
+mod catalog;
+mod common;
+mod import;
+mod pg_engine;
+mod settings_and_delete;
