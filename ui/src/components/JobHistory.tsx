@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { commands, type ErrorPayload, type JobRecord } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
-import { errorTitle } from "./ErrorNotice";
+import { errorDisplay } from "../ipc/errorDisplay";
 import { formatBytes, formatDuration, formatTime } from "./format";
 
 const STATE_LABEL: Record<string, string> = {
@@ -71,9 +71,9 @@ export function JobHistory({ project, refreshKey }: { project: string; refreshKe
               <td className="num">{formatBytes(j.bytes_done)}</td>
               <td className="num">{duration(j)}</td>
               <td className="problem">
-                {j.error_code && j.error_code !== "cancelled" && (
+                {j.error_code && errorDisplay(j.error_code).failure && (
                   <>
-                    <strong>{errorTitle(j.error_code)}</strong>
+                    <strong>{errorDisplay(j.error_code).title}</strong>
                     {j.error_message ? `: ${j.error_message}` : ""}
                     {j.error_hint && <span className="muted"> — {j.error_hint}</span>}
                   </>

@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
 import type { JobFinished, JobProgress, Phase } from "../bindings";
+import { errorDisplay } from "../ipc/errorDisplay";
 import { ErrorNotice } from "./ErrorNotice";
 import { formatBytes, formatDuration } from "./format";
 import { type LiveJob, useJobs } from "./jobs";
@@ -132,7 +133,7 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
       <div className="job-head">
         <span className="job-kind">{kindLabel(job)}</span>
         <span className="job-result" role="status" data-testid="job-result">
-          {f.ok ? resultText(f) : f.error?.code === "cancelled" ? "Cancelled" : "Failed"}
+          {f.ok ? resultText(f) : errorDisplay(f.error?.code).outcome}
         </span>
         <span className="spacer" />
         <button type="button" className="btn btn-small btn-quiet" onClick={onDismiss} data-testid="job-dismiss">

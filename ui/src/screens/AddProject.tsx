@@ -9,6 +9,7 @@ import {
   type TlsMode,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
+import { errorDisplay } from "../ipc/errorDisplay";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
 import { Dialog } from "../components/Dialog";
@@ -109,12 +110,7 @@ export function toConnection(v: FormValues): Connection {
 
 /** Which field an engine error belongs to, by its code (never by its message). */
 function fieldOf(error: ErrorPayload): Field | null {
-  switch (error.code) {
-    case "already_exists":
-      return "name";
-    default:
-      return null;
-  }
+  return errorDisplay(error.code).field;
 }
 
 type Props = {

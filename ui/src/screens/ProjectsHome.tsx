@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { commands, type ErrorPayload, type JobRecord, type ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
-import { ErrorNotice, errorTitle } from "../components/ErrorNotice";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { errorTitle } from "../ipc/errorDisplay";
 import { databaseHost, formatAgo, formatBytes, formatTime } from "../components/format";
 import { useJobFinished, useJobs } from "../components/jobs";
 import { phaseLabel } from "../components/JobPanel";
