@@ -1,10 +1,10 @@
 // The last step: how the restore went, proved table by table (rows the backup recorded against
 // rows the target holds now), or why it failed and what to do, by error code.
-import type { RestoreReport } from "../bindings";
-import { ErrorNotice } from "../components/ErrorNotice";
-import { errorDisplay, toneClass } from "../ipc/errorDisplay";
-import { formatDuration } from "../components/format";
-import { failureAdvice, type Step, succeeded, type WizardState } from "./steps";
+import type { RestoreReport } from "../../bindings";
+import { ErrorNotice } from "../../components/ErrorNotice";
+import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
+import { formatDuration } from "../../components/format";
+import { failureAdvice, type Step, succeeded, type WizardState } from "../steps";
 
 type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
 
