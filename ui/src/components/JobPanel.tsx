@@ -3,7 +3,7 @@ import type { JobFinished, JobProgress, Phase } from "../bindings";
 import { errorDisplay } from "../ipc/errorDisplay";
 import { ErrorNotice } from "./ErrorNotice";
 import { formatBytes, formatDuration } from "./format";
-import { type LiveJob, useJobs } from "./jobs";
+import { type LiveJob, useJobActions, useLiveJobs } from "../store";
 
 const PHASES: Record<Phase, string> = {
   connecting: "Connecting",
@@ -159,8 +159,8 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
 
 /** Running and finished jobs of one project (or all, without `project`). */
 export function JobPanel({ project, children }: { project?: string; children?: ReactNode }) {
-  const { jobs, cancel, dismiss } = useJobs();
-  const mine = jobs.filter((j) => project === undefined || j.project === project);
+  const mine = useLiveJobs(project);
+  const { cancel, dismiss } = useJobActions();
   const running = mine.filter((j) => !j.finished);
   const finished = mine.filter((j) => j.finished);
   return (

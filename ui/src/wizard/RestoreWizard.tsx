@@ -2,8 +2,8 @@
 // report. The steps' logic is the pure machine in steps.ts; this container runs the commands,
 // follows the jobs and moves between the steps, each drawn by its own file in steps/. Nothing
 // changes any database before "Restore" on the review step.
-import { useCallback, useEffect, useReducer, useRef, useState } from "react";
-import { type BackupRow, commands, type ErrorPayload, type JobFinished, type ProjectSummary } from "../bindings";
+import { useCallback, useEffect, useMemo, useReducer, useRef } from "react";
+import { commands, type ErrorPayload, type JobFinished, type ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import {
   canBack,
@@ -26,10 +26,12 @@ import { RunStep } from "./steps/RunStep";
 import { BACKUPS_SHOWN, SourceStep } from "./steps/SourceStep";
 import { TargetStep } from "./steps/TargetStep";
 import { VerifyStep } from "./steps/VerifyStep";
-import { useJobEvents } from "./useJobEvents";
+import { useBackups, useProjects, useStore } from "../store";
 import "./wizard.css";
 
 export { BACKUPS_SHOWN };
+
+const NO_PROJECTS: ProjectSummary[] = [];
 
 type Props = {
   project: string;
@@ -45,32 +47,28 @@ function init({ project, initialPath }: { project: string; initialPath?: string 
 
 export function RestoreWizard({ project, initialPath, onClose }: Props) {
   const [state, dispatch] = useReducer(reducer, { project, initialPath }, init);
-  const [backups, setBackups] = useState<BackupRow[] | null>(null);
-  const [projects, setProjects] = useState<ProjectSummary[]>([]);
-  const [loadError, setLoadError] = useState<ErrorPayload | null>(null);
-  const { whenReady, follow } = useJobEvents();
+  const store = useStore();
+  // The project's backups and the other saved projects (possible targets), from the store.
+  const backupList = useBackups(project);
+  const projectList = useProjects();
+  const backups = backupList.status === "ready" ? backupList.data : null;
+  const loadError = backupList.status === "error" ? backupList.error : null;
+  const projects = useMemo(
+    () => (projectList.status === "ready" ? projectList.data.filter((x) => x.project.name !== project) : NO_PROJECTS),
+    [projectList, project],
+  );
   const heading = useRef<HTMLHeadingElement>(null);
+  // The jobs this wizard follows; left when it closes.
+  const following = useRef<(() => void)[]>([]);
+  useEffect(
+    () => () => {
+      for (const stop of following.current) stop();
+      following.current = [];
+    },
+    [],
+  );
   const stateRef = useRef(state);
   stateRef.current = state;
-
-  // The project's backups and the other saved projects (possible targets).
-  useEffect(() => {
-    let active = true;
-    (async () => {
-      try {
-        const [b, p] = await Promise.all([commands.listBackups(project), commands.listProjects()]);
-        if (!active) return;
-        if (b.status === "ok") setBackups(b.data);
-        else setLoadError(toErrorPayload(b.error));
-        if (p.status === "ok") setProjects(p.data.filter((x) => x.project.name !== project));
-      } catch (e) {
-        if (active) setLoadError(toErrorPayload(e));
-      }
-    })();
-    return () => {
-      active = false;
-    };
-  }, [project]);
 
   // Each step starts at its heading, so keyboard and screen-reader users land in it.
   const firstRender = useRef(true);
@@ -105,24 +103,24 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
     if (!path) return;
     dispatch({ type: "verifyStarted" });
     verifyingPath.current = path;
-    await whenReady();
+    await store.ready();
     try {
       const started = await commands.startVerify(path);
       if (started.status === "error") return dispatch({ type: "verifyFailed", error: toErrorPayload(started.error) });
       const jobId = started.data;
       dispatch({ type: "verifyJob", jobId });
-      follow(jobId, {
+      following.current.push(store.follow(jobId, {
         onProgress: (progress) => dispatch({ type: "verifyProgress", progress }),
         onFinished: (f) => {
           if (stateRef.current.source?.path !== path) return; // another archive was chosen meanwhile
           if (f.ok && f.result?.kind === "verify") dispatch({ type: "verifyDone", report: f.result.report });
           else dispatch({ type: "verifyFailed", error: f.error ?? unexpected(f) });
         },
-      });
+      }));
     } catch (e) {
       dispatch({ type: "verifyFailed", error: toErrorPayload(e) });
     }
-  }, [whenReady, follow]);
+  }, [store]);
 
   useEffect(() => {
     if (state.step === "verify" && state.verify.status === "idle") void startVerify();
@@ -174,32 +172,27 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
       });
     if (!path || !to) return finish(null, { code: "internal", message: "Nothing to restore.", hint: null, retryable: false });
     (async () => {
-      await whenReady();
+      await store.ready();
       try {
         const started = await commands.startRestore(path, to, runChoices(s));
         if (started.status === "error") return finish(null, toErrorPayload(started.error));
         const jobId = started.data;
         dispatch({ type: "runJob", jobId });
-        follow(jobId, {
+        following.current.push(store.follow(jobId, {
           onProgress: (progress) => dispatch({ type: "runProgress", progress }),
           onFinished: (f) => finish(f.result, f.ok ? null : (f.error ?? unexpected(f))),
-        });
+        }));
       } catch (e) {
         finish(null, toErrorPayload(e));
       }
     })();
-  }, [state, whenReady, follow]);
+  }, [state, store]);
 
   const cancel = async () => {
     const s = stateRef.current;
     if (s.run.status !== "running" || !s.run.jobId) return;
     dispatch({ type: "cancelRequested" });
-    try {
-      const r = await commands.cancelJob(s.run.jobId);
-      if (r.status === "error" || !r.data) dispatch({ type: "cancelRefused" });
-    } catch {
-      dispatch({ type: "cancelRefused" });
-    }
+    if (!(await store.cancel(s.run.jobId))) dispatch({ type: "cancelRefused" });
   };
 
   const next = () => dispatch({ type: "next" });
