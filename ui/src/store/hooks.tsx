@@ -31,6 +31,14 @@ export function useStore(): AppStore {
   return store;
 }
 
+/**
+ * The store when there is one: for components that also work on their own (a form that tells the
+ * store what it changed, rendered alone in a test).
+ */
+export function useOptionalStore(): AppStore | null {
+  return useContext(StoreContext);
+}
+
 /** What the store holds under `key`, fetched when first shown; null key: nothing. */
 function useResource<T>(key: Key): Resource<T> {
   const store = useStore();

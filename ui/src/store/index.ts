@@ -8,6 +8,7 @@ export {
   useJobs,
   useLiveJob,
   useLiveJobs,
+  useOptionalStore,
   useProject,
   useProjects,
   useReload,

@@ -334,6 +334,12 @@ export class AppStore {
     return this.names.get(id) ?? null;
   }
 
+  /** The id of the project with this name, when the store has seen it. */
+  projectId(name: string): string | null {
+    for (const [id, n] of this.names) if (n === name) return id;
+    return null;
+  }
+
   private entry(key: Key): Entry {
     const ks = keyString(key);
     let e = this.entries.get(ks);
@@ -423,8 +429,7 @@ export class AppStore {
   }
 
   private knowsName(name: string): boolean {
-    for (const n of this.names.values()) if (n === name) return true;
-    return false;
+    return this.projectId(name) !== null;
   }
 
   private projectOfBackup(c: Change): string | null {
