@@ -208,7 +208,18 @@ describe("the store", () => {
     await settle();
     expect(count(cat.calls)).toEqual({ "get_project(shop)": 1 }); // the shown summary only
     stops.push(store.retain(keys.backups("shop")));
+    expect(store.read(keys.backups("shop")).status).toBe("loading"); // known to be out of date
     await waitFor(() => expect(count(cat.calls)["list_backups(shop)"]).toBe(1));
+    await waitFor(() => expect(store.read(keys.backups("shop")).status).toBe("ready"));
+  });
+
+  it("with a complete change stream, a screen that opens again shows what the store holds, unfetched", async () => {
+    const { store, calls } = await loaded(true);
+    for (const s of stops.splice(0)) s(); // every screen closes (and the store disconnects)
+    stops.push(store.retain(keys.backups("shop")));
+    expect(ready(store.read<BackupRow[]>(keys.backups("shop")))).toHaveLength(1);
+    await settle();
+    expect(calls).toEqual([]);
   });
 
   it("finds the project of a backup change that does not name it (a verification) from the rows it holds", async () => {
@@ -224,8 +235,9 @@ describe("the store", () => {
     expect(calls).toEqual([]);
     release();
     for (const s of stops.splice(0)) s(); // every screen closes
-    const cat = { calls };
     stops.push(store.retain(keys.backups("blog")));
-    await waitFor(() => expect(count(cat.calls)).toEqual({ "list_backups(blog)": 1 }));
+    expect(store.read(keys.backups("blog")).status).toBe("loading"); // not the copy from before
+    await waitFor(() => expect(count(calls)).toEqual({ "list_backups(blog)": 1 }));
+    await waitFor(() => expect(store.read(keys.backups("blog")).status).toBe("ready"));
   });
 });

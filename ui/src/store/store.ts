@@ -308,12 +308,18 @@ export class AppStore {
   /**
    * A screen shows `key` (from its mount until the returned function is called): fetched the
    * first time, when it went stale meanwhile, and — while the change stream is not complete — each
-   * time a screen opens it, as every screen did before the store.
+   * time a screen opens it, as every screen did before the store. Data that is (or may be) out of
+   * date is not shown meanwhile: the screen shows "loading" as it did before, until the answer.
    */
   retain(key: Key): () => void {
     const entry = this.entry(key);
     entry.users += 1;
-    if (!entry.started || entry.stale || (entry.users === 1 && !this.changes.complete && !entry.inFlight)) {
+    const reopened = entry.users === 1 && !this.changes.complete && !entry.inFlight;
+    if (!entry.started || entry.stale || reopened) {
+      if (entry.started && entry.state.status !== "loading") {
+        entry.state = LOADING;
+        this.emitChange();
+      }
       this.load(entry);
     }
     let released = false;
