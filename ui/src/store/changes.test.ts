@@ -47,6 +47,7 @@ describe("the change adapter's stand-in (job-finished → changes)", () => {
     );
     fanOut!(finished({ result: { kind: "backup", backup: backup(0) } }));
     expect(batches).toHaveLength(1);
+    expect(batches[0]).toMatchObject({ reloadAll: false, changes: [{ entity: "job" }, { entity: "backup" }] });
     stop();
     expect(fanOut).toBeNull();
   });

@@ -25,11 +25,14 @@ export type Change = {
 /** The store's job-finished fan-out (its one subscription to `job-finished`). */
 export type JobFinishedSource = (cb: (f: JobFinished) => void) => () => void;
 
+/** One event's worth: the changes, oldest first; `reloadAll` when changes were missed. */
+export type ChangeBatch = { changes: Change[]; reloadAll: boolean };
+
 export type ChangeSource = {
   /** Whether every catalog change reaches the window through this source. */
   complete: boolean;
-  /** Calls `onChanges` with each batch until the returned function is called. */
-  listen: (onChanges: (changes: Change[]) => void, jobFinished: JobFinishedSource) => Promise<() => void>;
+  /** Calls `onBatch` with each batch until the returned function is called. */
+  listen: (onBatch: (batch: ChangeBatch) => void, jobFinished: JobFinishedSource) => Promise<() => void>;
 };
 
 /**
@@ -58,7 +61,7 @@ export function changesOfJob(f: JobFinished): Change[] {
 /** The app's change source. TODO(catalogChanged): switch to `events.catalogChanged`. */
 export const catalogChanges: ChangeSource = {
   complete: false,
-  listen: async (onChanges, jobFinished) => jobFinished((f) => onChanges(changesOfJob(f))),
+  listen: async (onBatch, jobFinished) => jobFinished((f) => onBatch({ changes: changesOfJob(f), reloadAll: false })),
 };
 
 /** A change this window made itself (after a command succeeded), applied at once. */

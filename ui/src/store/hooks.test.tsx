@@ -51,8 +51,8 @@ describe("screens on the store", () => {
     let push: (changes: Change[]) => void = () => {};
     const source: ChangeSource = {
       complete: true,
-      listen: async (onChanges) => {
-        push = onChanges;
+      listen: async (onBatch) => {
+        push = (changes) => onBatch({ changes, reloadAll: false });
         return () => {};
       },
     };

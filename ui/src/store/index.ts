@@ -1,5 +1,5 @@
 // The window's one store and the hooks screens read it through (see store.ts and hooks.tsx).
-export { type Change, type ChangeSource, catalogChanges, changesOfJob, localChange } from "./changes";
+export { type Change, type ChangeBatch, type ChangeSource, catalogChanges, changesOfJob, localChange } from "./changes";
 export {
   StoreProvider,
   useBackups,

@@ -4,7 +4,7 @@ import { waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BackupRow, JobRecord, ProjectSummary } from "../bindings";
 import { backup, summary } from "../screens/fixtures";
-import type { Change, ChangeSource } from "./changes";
+import type { Change, ChangeBatch, ChangeSource } from "./changes";
 import { AppStore, keys, type Resource } from "./store";
 
 type Call = { cmd: string; args: Record<string, unknown> };
@@ -64,15 +64,19 @@ function catalog() {
 
 /** A change source the test drives by hand. */
 function manualSource(complete = true) {
-  let push: (changes: Change[]) => void = () => {};
+  let push: (batch: ChangeBatch) => void = () => {};
   const source: ChangeSource = {
     complete,
-    listen: async (onChanges) => {
-      push = onChanges;
+    listen: async (onBatch) => {
+      push = onBatch;
       return () => {};
     },
   };
-  return { source, push: (changes: Change[]) => push(changes) };
+  return {
+    source,
+    push: (changes: Change[]) => push({ changes, reloadAll: false }),
+    reloadAll: () => push({ changes: [], reloadAll: true }),
+  };
 }
 
 const change = (entity: Change["entity"], id: string, project_id: string | null, seq = 1): Change => ({
@@ -220,6 +224,14 @@ describe("the store", () => {
     expect(ready(store.read<BackupRow[]>(keys.backups("shop")))).toHaveLength(1);
     await settle();
     expect(calls).toEqual([]);
+  });
+
+  it("reloads everything shown when the feed says changes were missed", async () => {
+    const { calls, reloadAll } = await loaded();
+    reloadAll();
+    await waitFor(() => expect(calls).toHaveLength(7));
+    await settle();
+    expect(calls).toHaveLength(7);
   });
 
   it("finds the project of a backup change that does not name it (a verification) from the rows it holds", async () => {

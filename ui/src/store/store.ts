@@ -165,7 +165,12 @@ export class AppStore {
         // No event system (outside Tauri, or not allowed): jobs still start, without live updates.
       }
       try {
-        keep(await this.changes.listen((changes) => this.apply(changes), (cb) => this.onJobFinished(cb)));
+        keep(
+          await this.changes.listen(
+            (batch) => (batch.reloadAll ? this.reloadAll() : this.apply(batch.changes)),
+            (cb) => this.onJobFinished(cb),
+          ),
+        );
       } catch {
         // No change stream: screens still load what they show when they open.
       }
@@ -419,6 +424,11 @@ export class AppStore {
     const list = this.entries.get(keyString(keys.projects()));
     return list !== undefined && list.users > 0 && list.state.status === "ready";
   }
+
+  /** Changes were missed (the feed was pruned past them): everything is fetched again. */
+  reloadAll = () => {
+    for (const ks of this.entries.keys()) this.refresh(ks);
+  };
 
   /** A project's summary lives in its own entry and in the list: refresh it where it is shown. */
   private markSummary(name: string, mark: (k: Key) => void) {
