@@ -374,6 +374,7 @@ export class AppStore {
           mark(keys.projects());
           const name = this.names.get(c.id);
           if (name !== undefined) mark(keys.project(name));
+          if (c.op === "delete") this.names.delete(c.id); // a new project may take its name
           break;
         }
         case "backup": {
@@ -512,6 +513,8 @@ export class AppStore {
     }
     entry.state = { status: "ready", data: r.data };
     if (entry.key.kind === "projects") {
+      // The list is every project: ids it no longer holds are gone (or renamed).
+      this.names.clear();
       for (const s of r.data as ProjectSummary[]) this.names.set(s.project.id, s.project.name);
     } else if (entry.key.kind === "project") {
       const summary = r.data as ProjectSummary;

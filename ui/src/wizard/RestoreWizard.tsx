@@ -109,14 +109,15 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
       if (started.status === "error") return dispatch({ type: "verifyFailed", error: toErrorPayload(started.error) });
       const jobId = started.data;
       dispatch({ type: "verifyJob", jobId });
-      following.current.push(store.follow(jobId, {
+      const unfollow = store.follow(jobId, {
         onProgress: (progress) => dispatch({ type: "verifyProgress", progress }),
         onFinished: (f) => {
           if (stateRef.current.source?.path !== path) return; // another archive was chosen meanwhile
           if (f.ok && f.result?.kind === "verify") dispatch({ type: "verifyDone", report: f.result.report });
           else dispatch({ type: "verifyFailed", error: f.error ?? unexpected(f) });
         },
-      }));
+      });
+      following.current.push(unfollow);
     } catch (e) {
       dispatch({ type: "verifyFailed", error: toErrorPayload(e) });
     }
@@ -178,10 +179,11 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
         if (started.status === "error") return finish(null, toErrorPayload(started.error));
         const jobId = started.data;
         dispatch({ type: "runJob", jobId });
-        following.current.push(store.follow(jobId, {
+        const unfollow = store.follow(jobId, {
           onProgress: (progress) => dispatch({ type: "runProgress", progress }),
           onFinished: (f) => finish(f.result, f.ok ? null : (f.error ?? unexpected(f))),
-        }));
+        });
+        following.current.push(unfollow);
       } catch (e) {
         finish(null, toErrorPayload(e));
       }
