@@ -2,7 +2,7 @@
 // shows (`useBackups("shop")`); the store fetches it once, keeps it fresh as the catalog changes,
 // and re-renders exactly the screens whose data changed.
 import { createContext, type ReactNode, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
-import type { BackupRow, JobFinished, JobRecord, ProjectSummary } from "../bindings";
+import type { BackupRow, JobRecord, ProjectSummary } from "../bindings";
 import { AppStore, type Key, keys, keyString, type LiveJob, type Resource, type StoreOptions } from "./store";
 
 const StoreContext = createContext<AppStore | null>(null);
@@ -101,14 +101,6 @@ export function useJobActions() {
     }),
     [store],
   );
-}
-
-/** Calls `cb` whenever a job of this window finishes; the latest `cb` is used. */
-export function useJobFinished(cb: (f: JobFinished) => void) {
-  const store = useStore();
-  const ref = useRef(cb);
-  ref.current = cb;
-  useEffect(() => store.onJobFinished((f) => ref.current(f)), [store]);
 }
 
 export type { LiveJob, Resource };

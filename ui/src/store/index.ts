@@ -4,7 +4,6 @@ export {
   StoreProvider,
   useBackups,
   useJobActions,
-  useJobFinished,
   useJobs,
   useLiveJob,
   useLiveJobs,

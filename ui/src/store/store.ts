@@ -340,11 +340,6 @@ export class AppStore {
     this.load(this.entry(key));
   }
 
-  /** The name of the project with this id, when the store has seen it. */
-  projectName(id: string): string | null {
-    return this.names.get(id) ?? null;
-  }
-
   /** The id of the project with this name, when the store has seen it. */
   projectId(name: string): string | null {
     for (const [id, n] of this.names) if (n === name) return id;
