@@ -1,7 +1,17 @@
 // Small hooks over the one store (store.ts), built on useSyncExternalStore. A screen says what it
 // shows (`useBackups("shop")`); the store fetches it once, keeps it fresh as the catalog changes,
 // and re-renders exactly the screens whose data changed.
-import { createContext, type ReactNode, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import {
+  createContext,
+  type ReactNode,
+  useContext,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+} from "react";
 import type { BackupRow, JobRecord, ProjectSummary } from "../bindings";
 import { AppStore, type Key, keys, keyString, type LiveJob, type Resource, type StoreOptions } from "./store";
 
@@ -21,7 +31,8 @@ export function StoreProvider({
   options?: StoreOptions;
 }) {
   const [own] = useState(() => store ?? new AppStore(options));
-  useEffect(() => own.connect(), [own]);
+  // A layout effect: subscribed before any screen's own effects can start a job.
+  useLayoutEffect(() => own.connect(), [own]);
   return <StoreContext.Provider value={own}>{children}</StoreContext.Provider>;
 }
 
