@@ -9,7 +9,7 @@ use crate::archive::{self, manifest::Manifest, VerifyReport};
 use crate::backup::{self, BackupOptions, BackupSource};
 pub use crate::catalog::new_job_id;
 use crate::catalog::{
-    BackupRecord, Catalog, JobKind, JobOutcome, JobRecord, NewBackup, NewProject, Project,
+    BackupRecord, Catalog, ChangeBatch, JobKind, JobOutcome, JobRecord, NewBackup, NewProject, Project,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::import::{self, ImportInto, ImportKind, ImportPreview, Inspected};
@@ -1097,6 +1097,16 @@ impl Engine {
             o.safety_dir = self.data_dir.join("safety-backups");
         }
         o
+    }
+
+    /// The newest change of the catalog's change feed: where a new reader starts.
+    pub async fn last_change_seq(&self) -> Result<i64> {
+        self.catalog.last_change_seq().await
+    }
+
+    /// What changed in the catalog (projects, backups, jobs), whoever changed it, after `after`.
+    pub async fn changes_since(&self, after: i64, limit: u32) -> Result<ChangeBatch> {
+        self.catalog.changes_since(after, limit).await
     }
 
     /// Where a project's backups go by default.
