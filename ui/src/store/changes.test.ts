@@ -1,7 +1,9 @@
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
 import { describe, expect, it } from "vitest";
 import type { JobFinished } from "../bindings";
 import { backup } from "../screens/fixtures";
-import { catalogChanges, changesOfJob } from "./changes";
+import { type ChangeBatch, catalogChanges, changesOfJob } from "./changes";
 
 const finished = (over: Partial<JobFinished>): JobFinished => ({
   job_id: "job-1",
@@ -12,7 +14,7 @@ const finished = (over: Partial<JobFinished>): JobFinished => ({
   ...over,
 });
 
-describe("the change adapter's stand-in (job-finished → changes)", () => {
+describe("the change adapter", () => {
   it("a backup names the job and the new backup of its project", () => {
     const b = backup(0);
     expect(changesOfJob(finished({ result: { kind: "backup", backup: b } }))).toEqual([
@@ -35,20 +37,30 @@ describe("the change adapter's stand-in (job-finished → changes)", () => {
     expect(changesOfJob(failed)).toEqual([{ seq: 0, entity: "job", id: "job-1", project_id: null, op: "upsert" }]);
   });
 
-  it("feeds the store from the store's own job-finished fan-out (no listener of its own)", async () => {
-    const batches: unknown[] = [];
+  it("delivers catalog-changed events, and this window's finished jobs from the store's fan-out", async () => {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const batches: ChangeBatch[] = [];
     let fanOut: ((f: JobFinished) => void) | null = null;
     const stop = await catalogChanges.listen(
-      (c) => batches.push(c),
+      (b) => batches.push(b),
       (cb) => {
         fanOut = cb;
         return () => (fanOut = null);
       },
     );
+    expect(catalogChanges.complete).toBe(true);
+    const change = { seq: 3, entity: "backup" as const, id: "b-1", project_id: "p-shop", op: "delete" as const };
+    await emit("catalog-changed", { changes: [change], reload_all: false });
+    await emit("catalog-changed", { changes: [], reload_all: true });
     fanOut!(finished({ result: { kind: "backup", backup: backup(0) } }));
-    expect(batches).toHaveLength(1);
-    expect(batches[0]).toMatchObject({ reloadAll: false, changes: [{ entity: "job" }, { entity: "backup" }] });
+    expect(batches).toEqual([
+      { changes: [change], reloadAll: false },
+      { changes: [], reloadAll: true },
+      { changes: changesOfJob(finished({ result: { kind: "backup", backup: backup(0) } })), reloadAll: false },
+    ]);
     stop();
     expect(fanOut).toBeNull();
+    await emit("catalog-changed", { changes: [change], reload_all: false });
+    expect(batches).toHaveLength(3);
   });
 });

@@ -2,25 +2,18 @@
 // "something in the catalog changed" comes from.
 //
 // The engine records every change to a project, a backup or a job, whoever made it (this window,
-// the CLI in another process, a scheduler, the agent), and the app emits them in batches as the
-// event `catalog-changed` (`{ changes: Change[] }`), within about a second.
+// the CLI in another process, a scheduler, the agent); the app reads that feed and emits it in
+// batches as `events.catalogChanged` (`catalog-changed`: `{ changes, reload_all }`), within about
+// half a second. That stream is complete: the store trusts what it holds and refreshes exactly
+// what each batch names.
 //
-// TODO(catalogChanged): `events.catalogChanged` is not in bindings.ts yet. Until it is, the stand-in
-// below derives changes from this window's own `job-finished` events (fed from the store's one
-// job-event subscription, so it adds no listener): it sees what this window's jobs changed, not
-// what the CLI or a scheduler did, and says so with `complete: false` (the store then also reloads
-// what a screen shows when the screen opens, as every screen did before). When the binding exists:
-// listen to `events.catalogChanged` here, take `Change` from bindings.ts, and set `complete: true`.
-import type { JobFinished } from "../bindings";
+// This window's own jobs are also applied the moment their `job-finished` arrives (from the
+// store's one job-event subscription, not a listener of this module's own), so the list shows a
+// backup as soon as the job panel says it is written, as before the feed existed; the feed names
+// the same rows again a moment later, which fetches them once more.
+import { type Change, events, type JobFinished } from "../bindings";
 
-/** One change to the catalog. `id`: the entity's id; `project_id`: the project it belongs to. */
-export type Change = {
-  seq: number;
-  entity: "project" | "backup" | "job";
-  id: string;
-  project_id: string | null;
-  op: "upsert" | "delete";
-};
+export type { Change };
 
 /** The store's job-finished fan-out (its one subscription to `job-finished`). */
 export type JobFinishedSource = (cb: (f: JobFinished) => void) => () => void;
@@ -58,10 +51,24 @@ export function changesOfJob(f: JobFinished): Change[] {
   return out;
 }
 
-/** The app's change source. TODO(catalogChanged): switch to `events.catalogChanged`. */
+/** The app's change source: the catalog's feed, and this window's finished jobs at once. */
 export const catalogChanges: ChangeSource = {
-  complete: false,
-  listen: async (onBatch, jobFinished) => jobFinished((f) => onBatch({ changes: changesOfJob(f), reloadAll: false })),
+  complete: true,
+  listen: async (onBatch, jobFinished) => {
+    const stopJobs = jobFinished((f) => onBatch({ changes: changesOfJob(f), reloadAll: false }));
+    let stopFeed: () => void = () => {};
+    try {
+      stopFeed = await events.catalogChanged.listen((e) =>
+        onBatch({ changes: e.payload.changes, reloadAll: e.payload.reload_all }),
+      );
+    } catch {
+      // No event system (outside Tauri): this window's own jobs still refresh what they changed.
+    }
+    return () => {
+      stopFeed();
+      stopJobs();
+    };
+  },
 };
 
 /** A change this window made itself (after a command succeeded), applied at once. */

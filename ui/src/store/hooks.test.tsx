@@ -1,9 +1,10 @@
 // The store seen from the screens: freshness without any action, and one job-event subscription.
+import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, render, screen, waitFor } from "@testing-library/react";
 import { StrictMode } from "react";
 import { describe, expect, it, vi } from "vitest";
-import type { BackupRow, ProjectSummary } from "../bindings";
+import type { BackupRow, CatalogChanged, ProjectSummary } from "../bindings";
 import { JobPanel } from "../components/JobPanel";
 import { backup, summary } from "../screens/fixtures";
 import { ProjectPage } from "../screens/ProjectPage";
@@ -77,6 +78,42 @@ describe("screens on the store", () => {
     expect(calls.sort()).toEqual(["get_project", "list_backups"]);
   });
 
+  it("shows a backup the catalog-changed event names on the open project page (the app's own adapter)", async () => {
+    let backups: BackupRow[] = [row(1)];
+    mockIPC(
+      (cmd) => {
+        switch (cmd) {
+          case "get_project":
+            return summary("shop", backup(1), backups.length);
+          case "list_backups":
+            return backups;
+          case "list_jobs":
+            return [];
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(
+      <StoreProvider>
+        <ProjectPage name="shop" onBack={vi.fn()} />
+      </StoreProvider>,
+    );
+    await waitFor(() => expect(screen.getAllByTestId("backups-row")).toHaveLength(1));
+    backups = [row(0), ...backups];
+    const event: CatalogChanged = {
+      changes: [
+        { seq: 7, entity: "job", id: "cli-job", project_id: "p-shop", op: "upsert" },
+        { seq: 8, entity: "backup", id: "backup-0", project_id: "p-shop", op: "upsert" },
+      ],
+      reload_all: false,
+    };
+    await act(() => emit("catalog-changed", event));
+    await waitFor(() => expect(screen.getAllByTestId("backups-row")).toHaveLength(2));
+    expect(screen.getByTestId("backup-count")).toHaveTextContent("2");
+  });
+
   it("registers one job-event listener however many components use jobs", async () => {
     const listening: Record<string, number> = {};
     mockIPC((cmd, raw) => {
@@ -119,8 +156,8 @@ describe("screens on the store", () => {
     );
     await screen.findAllByTestId("project-card");
     await screen.findAllByTestId("wizard-backup-option");
-    await waitFor(() => expect(listening).toEqual({ "job-progress": 1, "job-finished": 1 }));
+    await waitFor(() => expect(listening).toEqual({ "job-progress": 1, "job-finished": 1, "catalog-changed": 1 }));
     unmount();
-    await waitFor(() => expect(listening).toEqual({ "job-progress": 0, "job-finished": 0 }));
+    await waitFor(() => expect(listening).toEqual({ "job-progress": 0, "job-finished": 0, "catalog-changed": 0 }));
   });
 });
