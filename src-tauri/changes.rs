@@ -56,14 +56,15 @@ async fn run(engine: Engine, emit: impl Fn(CatalogChanged)) {
             Ok(Some(batch)) => {
                 failing = false;
                 last = Some(batch.last_seq);
+                let more_waiting = batch.changes.len() as u32 == BATCH;
                 if !batch.changes.is_empty() || batch.missed {
                     emit(CatalogChanged {
                         changes: batch.changes,
                         reload_all: batch.missed,
                     });
                 }
-                if batch.changes.len() as u32 == BATCH {
-                    continue; // more are waiting
+                if more_waiting {
+                    continue;
                 }
             }
             Ok(None) => {}
