@@ -1,6 +1,8 @@
 //! The `backups` table: one row per backup, with its archive file in the project's backup
-//! folder (`path`, unique).
+//! folder (`path`, unique). Every write keeps that file's row in `backup_copies` (the local
+//! copy, see `copies.rs`) in step, in the same transaction.
 
+use super::copies;
 use super::sql::{
     changed_a_row, db_error, is_foreign_key_violation, is_unique_violation, new_id, text_enum,
     to_i64,
@@ -145,6 +147,7 @@ impl Catalog {
                 db_error(&what, e)
             }
         };
+        let mut tx = self.pool().begin().await.map_err(|e| db_error(&what, e))?;
         sqlx::query(&format!(
             "INSERT INTO backups ({BACKUP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
@@ -160,9 +163,13 @@ impl Catalog {
         .bind(&record.verify_problem)
         .bind(&record.manifest_json)
         .bind(&record.job_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(add_error)?;
+        copies::insert_local(&mut tx, &record.id, &self.now())
+            .await
+            .map_err(add_error)?;
+        tx.commit().await.map_err(|e| db_error(&what, e))?;
         Ok(record)
     }
 
@@ -243,7 +250,7 @@ impl Catalog {
     }
 
     /// Record a verification: `verified_at` = now, status `verified` (ok) or `corrupt`, and the
-    /// problem found (cleared when `None`).
+    /// problem found (cleared when `None`). The local copy records the same.
     pub async fn record_verify(
         &self,
         backup_id: &str,
@@ -255,38 +262,50 @@ impl Catalog {
         } else {
             BackupStatus::Corrupt
         };
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE backups SET verified_at = ?, status = ?, verify_problem = ? WHERE id = ?",
         )
         .bind(self.now())
         .bind(status.as_str())
         .bind(problem)
-        .bind(backup_id)
-        .execute(self.pool())
-        .await
-        .map_err(|e| {
-            db_error(
-                &format!("recording the verification of backup {backup_id}"),
-                e,
-            )
-        })?;
-        changed_a_row(done, || backup_not_found(backup_id))
+        .bind(backup_id);
+        let what = format!("recording the verification of backup {backup_id}");
+        self.update_backup(backup_id, update, &what).await
     }
 
     /// Set a backup's status without verifying (e.g. `missing` when its file is gone, or back to
-    /// `unverified` when it reappears). `verified_at` and `verify_problem` are kept.
+    /// `unverified` when it reappears). `verified_at` and `verify_problem` are kept. The local
+    /// copy's status follows.
     pub async fn set_backup_status(&self, backup_id: &str, status: BackupStatus) -> Result<()> {
-        let done = sqlx::query("UPDATE backups SET status = ? WHERE id = ?")
+        let update = sqlx::query("UPDATE backups SET status = ? WHERE id = ?")
             .bind(status.as_str())
-            .bind(backup_id)
-            .execute(self.pool())
+            .bind(backup_id);
+        self.update_backup(backup_id, update, &format!("updating backup {backup_id}"))
             .await
-            .map_err(|e| db_error(&format!("updating backup {backup_id}"), e))?;
-        changed_a_row(done, || backup_not_found(backup_id))
     }
 
-    /// Forget a backup (its file is not touched). Jobs that made it keep running records without
-    /// the link.
+    /// Run `update` (a statement on backup `backup_id`'s row) and bring its local copy in step,
+    /// in one transaction. NotFound when there is no such backup.
+    async fn update_backup(
+        &self,
+        backup_id: &str,
+        update: SqliteQuery<'_>,
+        what: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await.map_err(|e| db_error(what, e))?;
+        let done = update
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(what, e))?;
+        changed_a_row(done, || backup_not_found(backup_id))?;
+        copies::follow_backup(&mut tx, backup_id)
+            .await
+            .map_err(|e| db_error(what, e))?;
+        tx.commit().await.map_err(|e| db_error(what, e))
+    }
+
+    /// Forget a backup (its file is not touched) and its copies (ON DELETE CASCADE). Jobs that
+    /// made it keep running records without the link.
     pub async fn remove_backup(&self, backup_id: &str) -> Result<()> {
         let done = sqlx::query("DELETE FROM backups WHERE id = ?")
             .bind(backup_id)
@@ -296,6 +315,8 @@ impl Catalog {
         changed_a_row(done, || backup_not_found(backup_id))
     }
 }
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 fn backup_not_found(id: &str) -> Error {
     Error::not_found(format!("no backup with id {id}"))

@@ -33,6 +33,7 @@ use std::time::Duration;
 
 mod backups;
 mod changes;
+mod copies;
 mod jobs;
 mod projects;
 mod settings;
@@ -44,6 +45,7 @@ mod validate;
 
 pub use backups::{BackupRecord, BackupRow, BackupStatus, NewBackup};
 pub use changes::{Change, ChangeBatch, ChangeEntity, ChangeOp, KEEP_CHANGES};
+pub use copies::{BackupCopy, LOCAL_DESTINATION};
 pub use jobs::{new_job_id, JobKind, JobOutcome, JobRecord, JobState, INTERRUPTED_MESSAGE};
 pub use projects::{NewProject, Project};
 pub(crate) use sql::db_error;
