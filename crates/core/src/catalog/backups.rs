@@ -110,7 +110,7 @@ impl Catalog {
         validate_backup_type(&b.backup_type)?;
         let created_at = format_timestamp(parse_timestamp(&b.created_at)?);
         let size = to_i64(b.size, "backup size")?;
-        let path = normalize_path(&b.path).await?;
+        let path = copies::local_location(&b.path).await?;
         let record = BackupRecord {
             id: new_id(),
             project_id: b.project_id.clone(),
@@ -217,7 +217,7 @@ impl Catalog {
 
     /// The backup recorded for this file (the path is canonicalized the same way as on insert).
     pub async fn backup_by_path(&self, path: &Path) -> Result<Option<BackupRecord>> {
-        let path = normalize_path(path).await?;
+        let path = copies::local_location(path).await?;
         self.backup_where(
             BACKUP_COLS,
             "path = ?",
@@ -323,34 +323,11 @@ fn backup_not_found(id: &str) -> Error {
         .with_hint("it may have been removed, or its project removed")
 }
 
-/// The canonical form of a backup path: absolute with symlinks resolved. For a file that does
-/// not exist (any more), its folder is canonicalized when possible and the name appended.
-async fn normalize_path(path: &Path) -> Result<String> {
-    let canonical = match tokio::fs::canonicalize(path).await {
-        Ok(p) => p,
-        Err(_) => {
-            let abs = std::path::absolute(path)
-                .map_err(|e| Error::io(format!("resolving the path {}", path.display()), e))?;
-            match (abs.parent(), abs.file_name()) {
-                (Some(parent), Some(name)) => match tokio::fs::canonicalize(parent).await {
-                    Ok(parent) => parent.join(name),
-                    Err(_) => abs.clone(),
-                },
-                _ => abs.clone(),
-            }
-        }
-    };
-    canonical.into_os_string().into_string().map_err(|_| {
-        Error::invalid(format!("the path {} is not valid UTF-8", path.display()))
-            .with_hint("rename the file or its folders to use only valid Unicode characters")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::testing::{
-        catalog, catalog_at, kind, new_backup, new_project, shop, shop_with_backup, AT,
+        catalog, catalog_at, kind, new_backup, shop, shop_with_backup, AT,
     };
     use time::OffsetDateTime;
 
@@ -458,49 +435,6 @@ mod tests {
             .map(|b| b.id)
             .collect();
         assert_eq!(listed, ids);
-    }
-
-    #[tokio::test]
-    async fn backup_by_path_matches_canonical_paths() {
-        let c = catalog().await;
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        let file = dir.path().join("sub").join("a.tar.gz");
-        std::fs::write(&file, b"x").unwrap();
-        let p = c.add_project(&new_project("shop")).await.unwrap();
-        let b = c
-            .add_backup(&new_backup(&p.id, &file, "2024-05-01T10:00:00Z"))
-            .await
-            .unwrap();
-
-        let roundabout = dir
-            .path()
-            .join("sub")
-            .join("..")
-            .join("sub")
-            .join("a.tar.gz");
-        assert_eq!(
-            c.backup_by_path(&roundabout).await.unwrap(),
-            Some(b.clone())
-        );
-        #[cfg(unix)]
-        {
-            let link = dir.path().join("link");
-            std::os::unix::fs::symlink(dir.path().join("sub"), &link).unwrap();
-            assert_eq!(
-                c.backup_by_path(&link.join("a.tar.gz")).await.unwrap(),
-                Some(b.clone())
-            );
-        }
-        // Still found after the file is gone (its folder is canonicalized instead).
-        std::fs::remove_file(&file).unwrap();
-        assert_eq!(c.backup_by_path(&file).await.unwrap(), Some(b));
-        assert_eq!(
-            c.backup_by_path(&dir.path().join("other.tar.gz"))
-                .await
-                .unwrap(),
-            None
-        );
     }
 
     #[tokio::test]

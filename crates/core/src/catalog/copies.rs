@@ -7,9 +7,10 @@
 
 use super::sql::{db_error, new_id};
 use super::Catalog;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::SqliteConnection;
+use std::path::Path;
 
 /// The destination of a backup's own archive, in its project's backup folder.
 pub const LOCAL_DESTINATION: &str = "local";
@@ -58,6 +59,30 @@ impl Catalog {
     }
 }
 
+/// The location of a local copy (and a backup's `path`): the file's canonical path, absolute
+/// with symlinks resolved. For a file that does not exist (any more), its folder is
+/// canonicalized when possible and the name appended.
+pub(super) async fn local_location(path: &Path) -> Result<String> {
+    let canonical = match tokio::fs::canonicalize(path).await {
+        Ok(p) => p,
+        Err(_) => {
+            let abs = std::path::absolute(path)
+                .map_err(|e| Error::io(format!("resolving the path {}", path.display()), e))?;
+            match (abs.parent(), abs.file_name()) {
+                (Some(parent), Some(name)) => match tokio::fs::canonicalize(parent).await {
+                    Ok(parent) => parent.join(name),
+                    Err(_) => abs.clone(),
+                },
+                _ => abs.clone(),
+            }
+        }
+    };
+    canonical.into_os_string().into_string().map_err(|_| {
+        Error::invalid(format!("the path {} is not valid UTF-8", path.display()))
+            .with_hint("rename the file or its folders to use only valid Unicode characters")
+    })
+}
+
 /// Record the local copy of backup `backup_id` (just inserted in `tx`) from its row, as
 /// recorded at `now`.
 pub(super) async fn insert_local(
@@ -100,8 +125,11 @@ pub(super) async fn follow_backup(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::testing::{catalog, catalog_at, new_backup, shop_with_backup, AT};
-    use crate::catalog::{BackupStatus, MIGRATOR};
+    use crate::catalog::sql::is_unique_violation;
+    use crate::catalog::testing::{
+        catalog, catalog_at, new_backup, new_project, shop_with_backup, AT,
+    };
+    use crate::catalog::{BackupRecord, BackupStatus, MIGRATOR};
     use crate::error::ErrorKind;
 
     /// The one copy of backup `id` (panics unless there is exactly one).
@@ -222,56 +250,100 @@ mod tests {
         assert_eq!(count(&c).await, 1);
     }
 
+    /// A copy of `b` in `destination` at `location`, as the copies to other places will record
+    /// them (there is no API for those yet).
+    async fn add_copy(
+        c: &Catalog,
+        b: &BackupRecord,
+        destination: &str,
+        location: &str,
+        created_at: &str,
+    ) -> std::result::Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO backup_copies (id, backup_id, destination, location, size, sha256, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(new_id())
+        .bind(&b.id)
+        .bind(destination)
+        .bind(location)
+        .bind(b.size as i64)
+        .bind(&b.sha256)
+        .bind(created_at)
+        .execute(c.pool())
+        .await
+        .map(|_| ())
+    }
+
     #[tokio::test]
     async fn copies_elsewhere_list_after_the_local_one() {
         let c = catalog().await;
         let (_dir, _p, b) = shop_with_backup(&c).await;
-        for (id, destination, created_at) in [
-            ("c2", "bucket-1", "2024-05-03T00:00:00.000Z"),
-            ("c1", "usb-disk", "2024-05-02T00:00:00.000Z"),
-        ] {
-            sqlx::query(
-                "INSERT INTO backup_copies (id, backup_id, destination, location, size, sha256, created_at) \
-                 VALUES (?, ?, ?, ?, 1, ?, ?)",
-            )
-            .bind(id)
-            .bind(&b.id)
-            .bind(destination)
-            // The same location in another destination is another copy.
-            .bind(&b.path)
-            .bind(&b.sha256)
-            .bind(created_at)
-            .execute(c.pool())
+        // The same location in another destination is another copy.
+        add_copy(&c, &b, "bucket-1", &b.path, "2024-05-03T00:00:00.000Z")
             .await
             .unwrap();
-        }
-        let listed: Vec<_> = c.copies(&b.id).await.unwrap();
-        let listed: Vec<_> = listed.iter().map(|c| c.destination.as_str()).collect();
+        add_copy(&c, &b, "usb-disk", &b.path, "2024-05-02T00:00:00.000Z")
+            .await
+            .unwrap();
+        let listed = c.copies(&b.id).await.unwrap();
+        let listed: Vec<_> = listed.into_iter().map(|c| c.destination).collect();
         assert_eq!(listed, ["local", "usb-disk", "bucket-1"]);
-        // One location per destination.
-        let dup = sqlx::query(
-            "INSERT INTO backup_copies (id, backup_id, destination, location, size, sha256, created_at) \
-             VALUES ('c3', ?, 'usb-disk', ?, 1, ?, '2024-05-04T00:00:00.000Z')",
-        )
-        .bind(&b.id)
-        .bind(&b.path)
-        .bind(&b.sha256)
-        .execute(c.pool())
-        .await
-        .unwrap_err();
-        assert!(crate::catalog::sql::is_unique_violation(&dup), "{dup}");
-        // Other destinations' copies are not touched by the local one's updates.
+        // One copy per location in a destination.
+        let dup = add_copy(&c, &b, "usb-disk", &b.path, "2024-05-04T00:00:00.000Z")
+            .await
+            .unwrap_err();
+        assert!(is_unique_violation(&dup), "{dup}");
+        // The local copy's updates leave the others alone.
         c.set_backup_status(&b.id, BackupStatus::Missing)
             .await
             .unwrap();
-        let statuses: Vec<_> = c
-            .copies(&b.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| c.status)
-            .collect();
+        let statuses: Vec<_> = c.copies(&b.id).await.unwrap();
+        let statuses: Vec<_> = statuses.into_iter().map(|c| c.status).collect();
         assert_eq!(statuses, ["missing", "unverified", "unverified"]);
+    }
+
+    #[tokio::test]
+    async fn backup_by_path_matches_canonical_paths() {
+        let c = catalog().await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let file = dir.path().join("sub").join("a.tar.gz");
+        std::fs::write(&file, b"x").unwrap();
+        let p = c.add_project(&new_project("shop")).await.unwrap();
+        let b = c
+            .add_backup(&new_backup(&p.id, &file, "2024-05-01T10:00:00Z"))
+            .await
+            .unwrap();
+
+        let roundabout = dir
+            .path()
+            .join("sub")
+            .join("..")
+            .join("sub")
+            .join("a.tar.gz");
+        assert_eq!(
+            c.backup_by_path(&roundabout).await.unwrap(),
+            Some(b.clone())
+        );
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(dir.path().join("sub"), &link).unwrap();
+            assert_eq!(
+                c.backup_by_path(&link.join("a.tar.gz")).await.unwrap(),
+                Some(b.clone())
+            );
+        }
+        // Still found after the file is gone (its folder is canonicalized instead).
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(c.backup_by_path(&file).await.unwrap(), Some(b));
+        assert_eq!(
+            c.backup_by_path(&dir.path().join("other.tar.gz"))
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[tokio::test]

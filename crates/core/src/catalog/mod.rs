@@ -1,4 +1,4 @@
-//! The local catalog (SQLite): projects, their backups (each local copy), jobs and settings.
+//! The local catalog (SQLite): projects, their backups and where each is kept, jobs and settings.
 //!
 //! One file, `catalog.sqlite3`, in the data folder ([`Catalog::default_data_dir`]). The schema is
 //! versioned by the migrations in `crates/core/migrations/`, embedded into the binary and applied
@@ -6,11 +6,21 @@
 //! building needs no database.
 //!
 //! A file per table, each with its records, its `impl Catalog` block and its tests:
-//! `projects.rs`, `backups.rs`, `jobs.rs`, `settings.rs`, and the change feed (`changes.rs`) that
-//! triggers fill from the first three. What they share: `validate.rs` (what the catalog accepts),
-//! `timestamps.rs` (how it writes times) and `sql.rs` (ids, integers, errors). This module opens
-//! the catalog; the table modules are private and every public name is re-exported here, so
-//! callers write `offsite_core::catalog::Project`.
+//! - `projects.rs`: the databases Offsite backs up;
+//! - `backups.rs`: one row per backup, with its archive in the project's folder (`path`);
+//! - `copies.rs`: where a backup is kept, one row per copy (the local archive now; other folders
+//!   and buckets next), the local one written with its backup in one transaction;
+//! - `jobs.rs`: every backup, verify, restore and import run, and its outcome;
+//! - `settings.rs`: small preferences;
+//! - `changes.rs`: the change feed that triggers fill from projects, backups and jobs.
+//!
+//! What they share: `validate.rs` (what the catalog accepts), `timestamps.rs` (how it writes
+//! times) and `sql.rs` (ids, integers, enums stored as text, errors); `testing.rs` holds the unit
+//! tests' fixtures. This module opens the catalog; the table modules are private and every public
+//! name is re-exported here, so callers write `offsite_core::catalog::Project`.
+//!
+//! A new table (schedules, retention policies, a storage index…) is a new file with the same
+//! shape and a new migration; `Catalog::pool` also serves modules that keep their own tables.
 //!
 //! Conventions:
 //! - ids are UUID v4 strings;
