@@ -85,6 +85,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	catalogChanged: makeEvent<CatalogChanged, CatalogChanged>("catalog-changed"),
 	jobFinished: makeEvent<JobFinished, JobFinished>("job-finished"),
 	jobProgress: makeEvent<JobProgress, JobProgress>("job-progress"),
 	openProject: makeEvent<OpenProject, OpenProject>("open-project"),
@@ -139,6 +140,32 @@ export type BackupRow = {
 };
 
 export type BackupType = "full" | "database" | "storage" | "config";
+
+/**  Something changed in the catalog. Event name: `catalog-changed`. */
+export type CatalogChanged = {
+	/**  What changed, oldest first (ids only). */
+	changes: Change[],
+	/**  Changes were missed (the feed was pruned past them): reload everything. */
+	reload_all: boolean,
+};
+
+/**  One change of the feed. */
+export type Change = {
+	/**  Increases with every change; ask for changes after the last one seen. */
+	seq: number,
+	entity: ChangeEntity,
+	/**  The record's id. */
+	id: string,
+	/**  The project it belongs to (a project's own id for a project; `None` for a job without one). */
+	project_id: string | null,
+	op: ChangeOp,
+};
+
+/**  What kind of record changed. */
+export type ChangeEntity = "project" | "backup" | "job";
+
+/**  Whether the record now exists (`upsert`: added or changed) or is gone. */
+export type ChangeOp = "upsert" | "delete";
 
 /**  Where a database is: a URL, or its parts. */
 export type Connection = 
