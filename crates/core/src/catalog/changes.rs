@@ -6,6 +6,7 @@
 //! its `catalog-changed` event, so a backup made by the command line in another process appears
 //! in an open window. Rows hold ids only, never data or secrets.
 
+use super::sql::text_enum;
 use super::{db_error, Catalog};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -14,23 +15,27 @@ use serde::{Deserialize, Serialize};
 /// further behind than this reloads everything (see [`Catalog::changes_since`]).
 pub const KEEP_CHANGES: i64 = 10_000;
 
-/// What kind of record changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeEntity {
-    Project,
-    Backup,
-    Job,
+text_enum! {
+    /// What kind of record changed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum ChangeEntity {
+        Project = "project",
+        Backup = "backup",
+        Job = "job",
+    }
 }
 
-/// Whether the record now exists (`upsert`: added or changed) or is gone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeOp {
-    Upsert,
-    Delete,
+text_enum! {
+    /// Whether the record now exists (`upsert`: added or changed) or is gone.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum ChangeOp {
+        Upsert = "upsert",
+        Delete = "delete",
+    }
 }
 
 /// One change of the feed.
@@ -86,17 +91,10 @@ impl Catalog {
             .map_err(|e| db_error(what, e))?;
         let mut changes = Vec::with_capacity(rows.len());
         for (seq, entity, id, project_id, op) in rows {
-            let entity = match entity.as_str() {
-                "project" => ChangeEntity::Project,
-                "backup" => ChangeEntity::Backup,
-                "job" => ChangeEntity::Job,
-                other => return Err(Error::internal(format!("unknown change entity {other:?}"))),
-            };
-            let op = match op.as_str() {
-                "upsert" => ChangeOp::Upsert,
-                "delete" => ChangeOp::Delete,
-                other => return Err(Error::internal(format!("unknown change op {other:?}"))),
-            };
+            let entity = ChangeEntity::parse(&entity)
+                .ok_or_else(|| Error::internal(format!("unknown change entity {entity:?}")))?;
+            let op = ChangeOp::parse(&op)
+                .ok_or_else(|| Error::internal(format!("unknown change op {op:?}")))?;
             changes.push(Change {
                 seq,
                 entity,
@@ -132,16 +130,8 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{JobKind, JobOutcome, NewBackup, NewProject};
-
-    fn project(name: &str) -> NewProject {
-        NewProject {
-            name: name.into(),
-            db_url: "postgres://postgres@db.example.com:5432/postgres".into(),
-            tls_mode: "require".into(),
-            backup_dir: None,
-        }
-    }
+    use crate::catalog::testing::new_project as project;
+    use crate::catalog::{JobKind, JobOutcome, NewBackup};
 
     fn kinds(b: &ChangeBatch) -> Vec<(ChangeEntity, ChangeOp)> {
         b.changes.iter().map(|c| (c.entity, c.op)).collect()
@@ -187,7 +177,10 @@ mod tests {
                 (ChangeEntity::Job, ChangeOp::Upsert),
             ]
         );
-        assert!(batch.changes.iter().all(|c| c.project_id.as_deref() == Some(&p.id)));
+        assert!(batch
+            .changes
+            .iter()
+            .all(|c| c.project_id.as_deref() == Some(&p.id)));
         assert_eq!(batch.changes[2].id, b.id);
         assert_eq!(batch.last_seq, batch.changes[3].seq);
 

@@ -1,0 +1,556 @@
+//! The `backups` table: one row per backup, with its archive file in the project's backup
+//! folder (`path`, unique). Every write keeps that file's row in `backup_copies` (the local
+//! copy, see `copies.rs`) in step, in the same transaction.
+
+use super::copies;
+use super::sql::{
+    changed_a_row, db_error, is_foreign_key_violation, is_unique_violation, new_id, text_enum,
+    to_i64,
+};
+use super::timestamps::{format_timestamp, parse_timestamp};
+use super::validate::{validate_backup_type, validate_sha256};
+use super::Catalog;
+use crate::error::{Error, ErrorKind, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A backup file to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewBackup {
+    pub project_id: String,
+    /// The archive file; stored canonicalized (absolute, symlinks resolved).
+    pub path: PathBuf,
+    pub size: u64,
+    /// SHA-256 of the archive file, 64 hex digits.
+    pub sha256: String,
+    /// One of [`super::BACKUP_TYPES`].
+    pub backup_type: String,
+    /// When the backup was taken (RFC 3339, any offset; stored normalized to UTC).
+    pub created_at: String,
+    pub manifest_json: Option<String>,
+    /// The job that made it, if any.
+    pub job_id: Option<String>,
+}
+
+/// One local copy of a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BackupRecord {
+    pub id: String,
+    pub project_id: String,
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    pub backup_type: String,
+    pub created_at: String,
+    pub verified_at: Option<String>,
+    /// See [`BackupStatus`]: `unverified`, `verified`, `corrupt` or `missing`.
+    pub status: String,
+    /// Why the last verification failed.
+    pub verify_problem: Option<String>,
+    pub manifest_json: Option<String>,
+    /// The job that made it, if any (and if that job is still in the catalog).
+    pub job_id: Option<String>,
+}
+
+/// A backup as a list shows it: what a person reads and acts on, without the checksum, the
+/// manifest and the links a list never shows (10,000 rows are sent to the window at once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BackupRow {
+    pub id: String,
+    pub path: String,
+    pub size: u64,
+    pub backup_type: String,
+    pub created_at: String,
+    pub verified_at: Option<String>,
+    /// See [`BackupStatus`].
+    pub status: String,
+    pub verify_problem: Option<String>,
+}
+
+text_enum! {
+    /// What is known about a backup file.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum BackupStatus {
+        Unverified = "unverified",
+        Verified = "verified",
+        Corrupt = "corrupt",
+        Missing = "missing",
+    }
+}
+
+/// The columns of [`BackupRecord`], in its order, without `manifest_json` (between
+/// `verify_problem` and `job_id`).
+macro_rules! backup_cols_with {
+    ($manifest:literal) => {
+        concat!(
+            "id, project_id, path, size, sha256, backup_type, created_at, verified_at, status, \
+             verify_problem, ",
+            $manifest,
+            ", job_id"
+        )
+    };
+}
+const BACKUP_COLS: &str = backup_cols_with!("manifest_json");
+/// [`BACKUP_COLS`] without the manifest (a few KB each), for summaries.
+const BACKUP_COLS_NO_MANIFEST: &str = backup_cols_with!("NULL AS manifest_json");
+/// The columns of [`BackupRow`], in its order.
+const ROW_COLS: &str =
+    "id, path, size, backup_type, created_at, verified_at, status, verify_problem";
+/// The order of every list of backups: newest first (the later insert first at the same time).
+const NEWEST_FIRST: &str = "ORDER BY created_at DESC, rowid DESC";
+
+impl Catalog {
+    /// Record a backup file. Its path must not be in the catalog already.
+    pub async fn add_backup(&self, b: &NewBackup) -> Result<BackupRecord> {
+        let sha256 = validate_sha256(&b.sha256)?;
+        validate_backup_type(&b.backup_type)?;
+        let created_at = format_timestamp(parse_timestamp(&b.created_at)?);
+        let size = to_i64(b.size, "backup size")?;
+        let path = copies::local_location(&b.path).await?;
+        let record = BackupRecord {
+            id: new_id(),
+            project_id: b.project_id.clone(),
+            path,
+            size: b.size,
+            sha256,
+            backup_type: b.backup_type.clone(),
+            created_at,
+            verified_at: None,
+            status: BackupStatus::Unverified.as_str().to_string(),
+            verify_problem: None,
+            manifest_json: b.manifest_json.clone(),
+            job_id: b.job_id.clone(),
+        };
+        let what = format!("recording backup {}", record.path);
+        let add_error = |e: sqlx::Error| {
+            if is_unique_violation(&e) {
+                Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("the backup file {} is already in the catalog", record.path),
+                )
+                .with_hint("if the file was replaced, remove the old entry first")
+            } else if is_foreign_key_violation(&e) {
+                let job = b
+                    .job_id
+                    .as_deref()
+                    .map(|j| format!(" or no job with id {j}"))
+                    .unwrap_or_default();
+                Error::not_found(format!(
+                    "cannot record backup {}: no project with id {}{job}",
+                    record.path, b.project_id
+                ))
+            } else {
+                db_error(&what, e)
+            }
+        };
+        let mut tx = self.pool().begin().await.map_err(|e| db_error(&what, e))?;
+        sqlx::query(&format!(
+            "INSERT INTO backups ({BACKUP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&record.id)
+        .bind(&record.project_id)
+        .bind(&record.path)
+        .bind(size)
+        .bind(&record.sha256)
+        .bind(&record.backup_type)
+        .bind(&record.created_at)
+        .bind(&record.verified_at)
+        .bind(&record.status)
+        .bind(&record.verify_problem)
+        .bind(&record.manifest_json)
+        .bind(&record.job_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(add_error)?;
+        copies::insert_local(&mut tx, &record.id, &self.now())
+            .await
+            .map_err(add_error)?;
+        tx.commit().await.map_err(|e| db_error(&what, e))?;
+        Ok(record)
+    }
+
+    /// A project's backups, newest first.
+    pub async fn backups(&self, project_id: &str) -> Result<Vec<BackupRecord>> {
+        sqlx::query_as::<_, BackupRecord>(&format!(
+            "SELECT {BACKUP_COLS} FROM backups WHERE project_id = ? {NEWEST_FIRST}"
+        ))
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("listing backups", e))
+    }
+
+    /// A project's backups as a list shows them ([`BackupRow`]), newest first, in the order of
+    /// [`Catalog::backups`]. Without manifests (a few KB each) and checksums: 10,000 rows are
+    /// read, sent and parsed quickly.
+    pub async fn backup_rows(&self, project_id: &str) -> Result<Vec<BackupRow>> {
+        sqlx::query_as::<_, BackupRow>(&format!(
+            "SELECT {ROW_COLS} FROM backups WHERE project_id = ? {NEWEST_FIRST}"
+        ))
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("listing backups", e))
+    }
+
+    /// How many backups a project has, and its newest one (without its manifest).
+    pub async fn backup_summary(&self, project_id: &str) -> Result<(u64, Option<BackupRecord>)> {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backups WHERE project_id = ?")
+            .bind(project_id)
+            .fetch_one(self.pool())
+            .await
+            .map_err(|e| db_error("counting backups", e))?;
+        let newest = self
+            .backup_where(
+                BACKUP_COLS_NO_MANIFEST,
+                &format!("project_id = ? {NEWEST_FIRST} LIMIT 1"),
+                project_id,
+                "reading the newest backup",
+            )
+            .await?;
+        Ok((u64::try_from(count).unwrap_or(0), newest))
+    }
+
+    /// The backup recorded for this file (the path is canonicalized the same way as on insert).
+    pub async fn backup_by_path(&self, path: &Path) -> Result<Option<BackupRecord>> {
+        let path = copies::local_location(path).await?;
+        self.backup_where(
+            BACKUP_COLS,
+            "path = ?",
+            &path,
+            &format!("looking up backup {path}"),
+        )
+        .await
+    }
+
+    /// The backup with this id.
+    pub async fn backup(&self, id: &str) -> Result<BackupRecord> {
+        self.backup_where(BACKUP_COLS, "id = ?", id, &format!("reading backup {id}"))
+            .await?
+            .ok_or_else(|| backup_not_found(id))
+    }
+
+    /// The first backup (`cols` of it) that `filter` (with one `?`, bound to `value`) selects.
+    async fn backup_where(
+        &self,
+        cols: &str,
+        filter: &str,
+        value: &str,
+        what: &str,
+    ) -> Result<Option<BackupRecord>> {
+        sqlx::query_as::<_, BackupRecord>(&format!("SELECT {cols} FROM backups WHERE {filter}"))
+            .bind(value)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| db_error(what, e))
+    }
+
+    /// Record a verification: `verified_at` = now, status `verified` (ok) or `corrupt`, and the
+    /// problem found (cleared when `None`). The local copy records the same.
+    pub async fn record_verify(
+        &self,
+        backup_id: &str,
+        ok: bool,
+        problem: Option<&str>,
+    ) -> Result<()> {
+        let status = if ok {
+            BackupStatus::Verified
+        } else {
+            BackupStatus::Corrupt
+        };
+        let update = sqlx::query(
+            "UPDATE backups SET verified_at = ?, status = ?, verify_problem = ? WHERE id = ?",
+        )
+        .bind(self.now())
+        .bind(status.as_str())
+        .bind(problem)
+        .bind(backup_id);
+        let what = format!("recording the verification of backup {backup_id}");
+        self.update_backup(backup_id, update, &what).await
+    }
+
+    /// Set a backup's status without verifying (e.g. `missing` when its file is gone, or back to
+    /// `unverified` when it reappears). `verified_at` and `verify_problem` are kept. The local
+    /// copy's status follows.
+    pub async fn set_backup_status(&self, backup_id: &str, status: BackupStatus) -> Result<()> {
+        let update = sqlx::query("UPDATE backups SET status = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(backup_id);
+        self.update_backup(backup_id, update, &format!("updating backup {backup_id}"))
+            .await
+    }
+
+    /// Run `update` (a statement on backup `backup_id`'s row) and bring its local copy in step,
+    /// in one transaction. NotFound when there is no such backup.
+    async fn update_backup(
+        &self,
+        backup_id: &str,
+        update: SqliteQuery<'_>,
+        what: &str,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await.map_err(|e| db_error(what, e))?;
+        let done = update
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(what, e))?;
+        changed_a_row(done, || backup_not_found(backup_id))?;
+        copies::follow_backup(&mut tx, backup_id)
+            .await
+            .map_err(|e| db_error(what, e))?;
+        tx.commit().await.map_err(|e| db_error(what, e))
+    }
+
+    /// Forget a backup (its file is not touched) and its copies (ON DELETE CASCADE). Jobs that
+    /// made it keep running records without the link.
+    pub async fn remove_backup(&self, backup_id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM backups WHERE id = ?")
+            .bind(backup_id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| db_error(&format!("removing backup {backup_id}"), e))?;
+        changed_a_row(done, || backup_not_found(backup_id))
+    }
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+fn backup_not_found(id: &str) -> Error {
+    Error::not_found(format!("no backup with id {id}"))
+        .with_hint("it may have been removed, or its project removed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::testing::{
+        catalog, catalog_at, kind, new_backup, shop, shop_with_backup, AT,
+    };
+    use time::OffsetDateTime;
+
+    #[tokio::test]
+    async fn backups_roundtrip_newest_first() {
+        let c = catalog().await;
+        let (dir, p) = shop(&c).await;
+        let older = dir.path().join("shop_20240501_100000_full.tar.gz");
+        let newer = dir.path().join("shop_20240502_100000_full.tar.gz");
+        std::fs::write(&older, b"x").unwrap();
+        // Given with an offset; stored normalized to UTC.
+        let b1 = c
+            .add_backup(&new_backup(&p.id, &older, "2024-05-01T12:00:00+02:00"))
+            .await
+            .unwrap();
+        let mut nb2 = new_backup(&p.id, &newer, "2024-05-02T10:00:00.5Z");
+        nb2.backup_type = "database".into();
+        nb2.size = u64::MAX / 2;
+        let b2 = c.add_backup(&nb2).await.unwrap();
+
+        assert_eq!(b1.created_at, "2024-05-01T10:00:00.000Z");
+        assert_eq!(b2.created_at, "2024-05-02T10:00:00.500Z");
+        assert_eq!(b1.sha256, "ab".repeat(32));
+        assert_eq!(b1.status, "unverified");
+        assert_eq!(b1.verified_at, None);
+        assert_eq!(
+            b1.path,
+            std::fs::canonicalize(&older).unwrap().to_str().unwrap()
+        );
+        assert_eq!(b2.size, u64::MAX / 2);
+
+        let list = c.backups(&p.id).await.unwrap();
+        assert_eq!(list, vec![b2.clone(), b1.clone()]);
+        assert_eq!(c.backup(&b1.id).await.unwrap(), b1);
+        assert!(c.backups("no-such-project").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn backup_rows_and_summary_match_the_full_records() {
+        let c = catalog().await;
+        let (dir, p) = shop(&c).await;
+        assert_eq!(c.backup_summary(&p.id).await.unwrap(), (0, None));
+        for (i, at) in [
+            "2024-05-01T10:00:00Z",
+            "2024-05-03T10:00:00Z",
+            "2024-05-02T10:00:00Z",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let b = new_backup(&p.id, &dir.path().join(format!("{i}.tar.gz")), at);
+            c.add_backup(&b).await.unwrap();
+        }
+        let full = c.backups(&p.id).await.unwrap();
+        assert!(full.iter().all(|b| b.manifest_json.is_some()));
+        let rows = c.backup_rows(&p.id).await.unwrap();
+        let expected: Vec<_> = full
+            .iter()
+            .map(|b| BackupRow {
+                id: b.id.clone(),
+                path: b.path.clone(),
+                size: b.size,
+                backup_type: b.backup_type.clone(),
+                created_at: b.created_at.clone(),
+                verified_at: b.verified_at.clone(),
+                status: b.status.clone(),
+                verify_problem: b.verify_problem.clone(),
+            })
+            .collect();
+        assert_eq!(rows, expected);
+        let (count, newest) = c.backup_summary(&p.id).await.unwrap();
+        assert_eq!(count, 3);
+        assert_eq!(
+            newest,
+            Some(BackupRecord {
+                manifest_json: None,
+                ..full[0].clone()
+            })
+        );
+        assert!(c.backup_rows("no-such-project").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn backups_with_the_same_time_list_newest_insert_first() {
+        let c = catalog().await;
+        let (dir, p) = shop(&c).await;
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let b = c
+                .add_backup(&new_backup(
+                    &p.id,
+                    &dir.path().join(format!("{i}.tar.gz")),
+                    "2024-05-01T10:00:00Z",
+                ))
+                .await
+                .unwrap();
+            ids.push(b.id);
+        }
+        ids.reverse();
+        let listed: Vec<_> = c
+            .backups(&p.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.id)
+            .collect();
+        assert_eq!(listed, ids);
+    }
+
+    #[tokio::test]
+    async fn add_backup_checks_its_input() {
+        let c = catalog().await;
+        let (dir, p) = shop(&c).await;
+        let path = dir.path().join("a.tar.gz");
+
+        let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
+        bad.sha256 = "xyz".into();
+        assert_eq!(kind(c.add_backup(&bad).await), ErrorKind::InvalidInput);
+        let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
+        bad.backup_type = "everything".into();
+        let e = c.add_backup(&bad).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("full, database, storage, config"));
+        let bad = new_backup(&p.id, &path, "yesterday");
+        assert_eq!(kind(c.add_backup(&bad).await), ErrorKind::InvalidInput);
+        let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
+        bad.size = u64::MAX;
+        assert_eq!(kind(c.add_backup(&bad).await), ErrorKind::InvalidInput);
+
+        let e = c
+            .add_backup(&new_backup(
+                "no-such-project",
+                &path,
+                "2024-05-01T10:00:00Z",
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
+        bad.job_id = Some("no-such-job".into());
+        assert_eq!(kind(c.add_backup(&bad).await), ErrorKind::NotFound);
+
+        c.add_backup(&new_backup(&p.id, &path, "2024-05-01T10:00:00Z"))
+            .await
+            .unwrap();
+        let e = c
+            .add_backup(&new_backup(&p.id, &path, "2024-05-01T11:00:00Z"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(c.backups(&p.id).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn record_verify_sets_status_time_and_problem() {
+        let c = catalog().await;
+        let (_dir, _p, b) = shop_with_backup(&c).await;
+
+        c.record_verify(&b.id, false, Some("database.dump: checksum mismatch"))
+            .await
+            .unwrap();
+        let r = c.backup(&b.id).await.unwrap();
+        assert_eq!(r.status, "corrupt");
+        assert_eq!(
+            r.verify_problem.as_deref(),
+            Some("database.dump: checksum mismatch")
+        );
+        let first = parse_timestamp(r.verified_at.as_deref().unwrap()).unwrap();
+        assert!((OffsetDateTime::now_utc() - first).whole_seconds().abs() < 60);
+
+        c.record_verify(&b.id, true, None).await.unwrap();
+        let r = c.backup(&b.id).await.unwrap();
+        assert_eq!(r.status, "verified");
+        assert_eq!(r.verify_problem, None);
+        assert!(r.verified_at.is_some());
+
+        let e = c.record_verify("nope", true, None).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn verified_at_comes_from_the_catalogs_clock() {
+        let (c, clock) = catalog_at(AT).await;
+        let (_dir, _p, b) = shop_with_backup(&c).await;
+        c.record_verify(&b.id, true, None).await.unwrap();
+        let r = c.backup(&b.id).await.unwrap();
+        assert_eq!(r.verified_at.as_deref(), Some("2030-01-02T03:04:05.000Z"));
+        // The backup's own time is when it was taken, not when it was recorded.
+        assert_eq!(r.created_at, "2024-05-01T10:00:00.000Z");
+        clock.advance(time::Duration::minutes(90));
+        c.record_verify(&b.id, false, Some("truncated"))
+            .await
+            .unwrap();
+        let r = c.backup(&b.id).await.unwrap();
+        assert_eq!(r.verified_at.as_deref(), Some("2030-01-02T04:34:05.000Z"));
+    }
+
+    #[tokio::test]
+    async fn backup_status_and_removal() {
+        let c = catalog().await;
+        let (_dir, _p, b) = shop_with_backup(&c).await;
+        c.set_backup_status(&b.id, BackupStatus::Missing)
+            .await
+            .unwrap();
+        assert_eq!(c.backup(&b.id).await.unwrap().status, "missing");
+        assert_eq!(
+            kind(c.set_backup_status("nope", BackupStatus::Missing).await),
+            ErrorKind::NotFound
+        );
+        assert_eq!(kind(c.backup("nope").await), ErrorKind::NotFound);
+        c.remove_backup(&b.id).await.unwrap();
+        assert_eq!(kind(c.backup(&b.id).await), ErrorKind::NotFound);
+        assert_eq!(kind(c.remove_backup(&b.id).await), ErrorKind::NotFound);
+        for s in [
+            BackupStatus::Unverified,
+            BackupStatus::Verified,
+            BackupStatus::Corrupt,
+            BackupStatus::Missing,
+        ] {
+            assert_eq!(BackupStatus::parse(s.as_str()), Some(s));
+        }
+    }
+}
