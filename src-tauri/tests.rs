@@ -19,11 +19,9 @@ struct TestApp {
 fn test_app() -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemoryStore::new());
-    let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig {
-        data_dir: Some(data_dir.path().to_path_buf()),
-        secrets: secrets.clone(),
-        pg_bin: None,
-    }))
+    let engine = tauri::async_runtime::block_on(Engine::open(
+        EngineConfig::new(secrets.clone()).data_dir(data_dir.path().to_path_buf()),
+    ))
     .unwrap();
     let app = build_app(
         mock_builder(),

@@ -291,6 +291,10 @@ pub struct JobRecord {
     pub error_hint: Option<String>,
     /// The backup a successful backup job made.
     pub backup_id: Option<String>,
+    /// What started it: `manual`, `schedule`, `catch_up`, `retry`, `cli` or `retention` (see
+    /// `ops::JobTrigger`).
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub trigger: String,
 }
 
 // Column lists, in the order of the record structs.
@@ -308,7 +312,7 @@ macro_rules! backup_cols {
 macro_rules! job_cols {
     () => {
         "id, project_id, kind, state, started_at, finished_at, bytes_done, bytes_total, \
-         error_code, error_message, error_hint, backup_id"
+         error_code, error_message, error_hint, backup_id, \"trigger\""
     };
 }
 
@@ -792,6 +796,7 @@ impl Catalog {
             error_message: None,
             error_hint: None,
             backup_id: None,
+            trigger: "manual".to_string(),
         };
         sqlx::query(
             "INSERT INTO jobs (id, project_id, kind, state, started_at) VALUES (?, ?, ?, ?, ?)",
@@ -1003,6 +1008,23 @@ impl Catalog {
             .execute(&self.pool)
             .await
             .map_err(|e| db_error(&format!("removing setting {key:?}"), e))?;
+        Ok(())
+    }
+
+    // --- job triggers (used by the engine's job runner, ops/runner.rs) ------------------------
+
+    /// Record what started a job (`manual`, `schedule`, `catch_up`, `retry`, `cli`,
+    /// `retention`): see [`JobRecord::trigger`].
+    pub async fn set_job_trigger(&self, id: &str, trigger: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE jobs SET \"trigger\" = ? WHERE id = ?")
+            .bind(trigger)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error(&format!("recording job {id}'s trigger"), e))?;
+        if done.rows_affected() == 0 {
+            return Err(job_not_found(id));
+        }
         Ok(())
     }
 }

@@ -2,9 +2,11 @@
 //! a real PostgreSQL cluster (offsite_testkit) and the real pg_dump / pg_restore.
 
 use offsite_core::archive;
-use offsite_core::import::{ImportInto, ImportKind};
-use offsite_core::restore::RestoreOptions;
-use offsite_core::{AddProject, ErrorKind};
+use offsite_core::import::ImportKind;
+use offsite_core::{
+    AddProject, BackupOptions, ErrorKind, ImportInto, ImportOptions, JobStart, ProjectConnection,
+    RestoreRequest,
+};
 use offsite_testkit::TestCluster;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
 
-use crate::common::{env, files_under, none, target, Env};
+use crate::common::{env, files_under, none, start, target, Env};
 
 /// A database with `public.t` of `rows` rows.
 fn source_db(pg: &TestCluster, prefix: &str, rows: u32) -> String {
@@ -42,13 +44,13 @@ fn pg_dump_fc(pg: &TestCluster, db: &str, file: &Path) {
 }
 
 fn new_project(pg: &TestCluster, name: &str, db: &str) -> ImportInto {
-    ImportInto::New {
+    ImportInto::New(AddProject {
         name: name.into(),
-        db_url: pg.url(db),
+        connection: ProjectConnection::Url(pg.url(db)),
         tls: None,
         password: Some(pg.superuser_password().into()),
         backup_dir: None,
-    }
+    })
 }
 
 async fn assert_nothing_left(env: &Env, project: Option<&str>) {
@@ -106,13 +108,7 @@ async fn plain_pg_dump_previews_imports_and_restores() {
     // Into a new project; verified afterwards.
     let o = env
         .engine
-        .import(
-            &file,
-            new_project(pg, "dumped", &src),
-            true,
-            none(),
-            CancellationToken::new(),
-        )
+        .import(ImportOptions::new(&file, new_project(pg, "dumped", &src)), JobStart::default())
         .await
         .unwrap();
     assert!(o.created_project);
@@ -137,13 +133,7 @@ async fn plain_pg_dump_previews_imports_and_restores() {
     let dst = pg.unique_db("imp_dump_dst");
     let r = env
         .engine
-        .restore(
-            &path,
-            &target(pg, &dst),
-            &RestoreOptions::default(),
-            none(),
-            CancellationToken::new(),
-        )
+        .restore(RestoreRequest::new(&path, target(pg, &dst)), JobStart::default())
         .await
         .unwrap();
     assert!(r
@@ -171,14 +161,14 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
         .engine
         .add_project(AddProject {
             name: "shop".into(),
-            db_url: pg.url_with_password(&src),
+            connection: ProjectConnection::Url(pg.url_with_password(&src)),
             ..Default::default()
         })
         .await
         .unwrap();
     let made = maker
         .engine
-        .backup("shop", None, none(), CancellationToken::new())
+        .backup(BackupOptions::project("shop"), JobStart::default())
         .await
         .unwrap();
     // Handed over without its .sha256, renamed by a browser's download.
@@ -203,22 +193,16 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     env.engine
         .add_project(AddProject {
             name: "mine".into(),
-            db_url: pg.url(&src),
+            connection: ProjectConnection::Url(pg.url(&src)),
             ..Default::default()
         })
         .await
         .unwrap();
     let o = env
         .engine
-        .import(
-            &file,
-            ImportInto::Existing {
+        .import(ImportOptions { verify: false, ..ImportOptions::new(&file, ImportInto::Existing {
                 project: "mine".into(),
-            },
-            false,
-            none(),
-            CancellationToken::new(),
-        )
+            }) }, JobStart::default())
         .await
         .unwrap();
     assert!(!o.created_project);
@@ -255,15 +239,9 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     // Importing the registered copy again is refused and changes nothing.
     let again = env
         .engine
-        .import(
-            &copied,
-            ImportInto::Existing {
+        .import(ImportOptions { verify: false, ..ImportOptions::new(&copied, ImportInto::Existing {
                 project: "mine".into(),
-            },
-            false,
-            none(),
-            CancellationToken::new(),
-        )
+            }) }, JobStart::default())
         .await
         .unwrap_err();
     assert_eq!(again.kind(), ErrorKind::AlreadyExists, "{again:?}");
@@ -272,13 +250,7 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     // Into a new project.
     let o2 = env
         .engine
-        .import(
-            &file,
-            new_project(pg, "fresh", &src),
-            true,
-            none(),
-            CancellationToken::new(),
-        )
+        .import(ImportOptions::new(&file, new_project(pg, "fresh", &src)), JobStart::default())
         .await
         .unwrap();
     assert!(o2.created_project);
@@ -348,22 +320,16 @@ async fn project_export_tarball_and_folder_import() {
     env.engine
         .add_project(AddProject {
             name: "exp".into(),
-            db_url: pg.url(&src),
+            connection: ProjectConnection::Url(pg.url(&src)),
             ..Default::default()
         })
         .await
         .unwrap();
     let o = env
         .engine
-        .import(
-            &tarball,
-            ImportInto::Existing {
+        .import(ImportOptions { verify: false, ..ImportOptions::new(&tarball, ImportInto::Existing {
                 project: "exp".into(),
-            },
-            false,
-            none(),
-            CancellationToken::new(),
-        )
+            }) }, JobStart::default())
         .await
         .unwrap();
     assert_eq!(o.backup.status, "unverified");
@@ -385,15 +351,9 @@ async fn project_export_tarball_and_folder_import() {
     // The folder too (a second archive of the same project).
     let o2 = env
         .engine
-        .import(
-            &folder,
-            ImportInto::Existing {
+        .import(ImportOptions::new(&folder, ImportInto::Existing {
                 project: "exp".into(),
-            },
-            true,
-            none(),
-            CancellationToken::new(),
-        )
+            }), JobStart::default())
         .await
         .unwrap();
     assert_ne!(o2.backup.path, o.backup.path);
@@ -466,13 +426,7 @@ async fn bad_files_are_refused_and_leave_nothing() {
     ] {
         let e = env
             .engine
-            .import(
-                file,
-                new_project(pg, "newone", &src),
-                true,
-                none(),
-                CancellationToken::new(),
-            )
+            .import(ImportOptions::new(file, new_project(pg, "newone", &src)), JobStart::default())
             .await
             .unwrap_err();
         assert_eq!(e.kind(), kind, "{file:?}: {e:?}");
@@ -485,22 +439,16 @@ async fn bad_files_are_refused_and_leave_nothing() {
     env.engine
         .add_project(AddProject {
             name: "kept".into(),
-            db_url: pg.url(&src),
+            connection: ProjectConnection::Url(pg.url(&src)),
             ..Default::default()
         })
         .await
         .unwrap();
     let e = env
         .engine
-        .import(
-            &corrupt,
-            ImportInto::Existing {
+        .import(ImportOptions { verify: false, ..ImportOptions::new(&corrupt, ImportInto::Existing {
                 project: "kept".into(),
-            },
-            false,
-            none(),
-            CancellationToken::new(),
-        )
+            }) }, JobStart::default())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity);
@@ -519,14 +467,14 @@ async fn env_made_archive(pg: &TestCluster, db: &str) -> (Env, PathBuf) {
         .engine
         .add_project(AddProject {
             name: "shop".into(),
-            db_url: pg.url_with_password(db),
+            connection: ProjectConnection::Url(pg.url_with_password(db)),
             ..Default::default()
         })
         .await
         .unwrap();
     let made = maker
         .engine
-        .backup("shop", None, none(), CancellationToken::new())
+        .backup(BackupOptions::project("shop"), JobStart::default())
         .await
         .unwrap();
     (maker, PathBuf::from(made.backup.path))
@@ -543,7 +491,7 @@ async fn a_cancelled_import_leaves_nothing() {
     cancel.cancel();
     let e = env
         .engine
-        .import(&file, new_project(pg, "gone", &src), true, none(), cancel)
+        .import(ImportOptions::new(&file, new_project(pg, "gone", &src)), start(none(), cancel))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e:?}");

@@ -3,12 +3,14 @@
 
 
 
-use crate::common::{env, files_under, none};
-use offsite_core::engine::EngineSettings;
-use offsite_core::{AddProject, Engine, EngineConfig, ErrorKind};
+use crate::common::{env, files_under};
+use offsite_core::ops::EngineSettings;
+use offsite_core::{
+    AddProject, BackupOptions, DeleteOptions, Engine, EngineConfig, ErrorKind, JobStart,
+    ProjectConnection,
+};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
-use tokio_util::sync::CancellationToken;
 
 async fn project_with_backup(pg: &TestCluster, engine: &Engine, name: &str) -> PathBuf {
     let db = pg.unique_db(name);
@@ -19,13 +21,13 @@ async fn project_with_backup(pg: &TestCluster, engine: &Engine, name: &str) -> P
     engine
         .add_project(AddProject {
             name: name.into(),
-            db_url: pg.url_with_password(&db),
+            connection: ProjectConnection::Url(pg.url_with_password(&db)),
             ..Default::default()
         })
         .await
         .unwrap();
     let o = engine
-        .backup(name, None, none(), CancellationToken::new())
+        .backup(BackupOptions::project(name), JobStart::default())
         .await
         .unwrap();
     PathBuf::from(o.backup.path)
@@ -49,7 +51,7 @@ async fn delete_removes_only_this_backups_file_and_entry() {
     assert!(sidecar(&a).is_file() && sidecar(&b).is_file());
     let a_id = backup_id_of(&env.engine, "dela").await;
 
-    let out = env.engine.delete_backup(&a_id, true).await.unwrap();
+    let out = env.engine.delete_backup(DeleteOptions { backup_id: a_id.clone(), delete_file: true }).await.unwrap();
     assert!(out.file_deleted);
     assert_eq!(out.path, a.display().to_string());
     assert!(
@@ -73,7 +75,7 @@ async fn delete_removes_only_this_backups_file_and_entry() {
 
     // Forgetting only keeps the file.
     let b_id = backup_id_of(&env.engine, "delb").await;
-    let out = env.engine.delete_backup(&b_id, false).await.unwrap();
+    let out = env.engine.delete_backup(DeleteOptions { backup_id: b_id.clone(), delete_file: false }).await.unwrap();
     assert!(!out.file_deleted);
     assert!(b.is_file() && sidecar(&b).is_file());
     assert!(env
@@ -85,7 +87,7 @@ async fn delete_removes_only_this_backups_file_and_entry() {
         .is_empty());
 
     // Unknown ids are not found.
-    let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
+    let e = env.engine.delete_backup(DeleteOptions { backup_id: a_id.clone(), delete_file: true }).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
@@ -101,7 +103,7 @@ async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
     let b_bytes = std::fs::read(&b).unwrap();
     std::fs::write(&a, &b_bytes).unwrap();
     let before = files_under(env.dir.path());
-    let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
+    let e = env.engine.delete_backup(DeleteOptions { backup_id: a_id.clone(), delete_file: true }).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     assert!(e.message().contains("another backup"), "{e}");
     assert!(e.hint().is_some());
@@ -116,13 +118,13 @@ async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
 
     // Not an archive at all: refused too.
     std::fs::write(&a, b"my notes, not a backup").unwrap();
-    let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
+    let e = env.engine.delete_backup(DeleteOptions { backup_id: a_id.clone(), delete_file: true }).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     assert_eq!(std::fs::read(&a).unwrap(), b"my notes, not a backup");
 
     // A file that is gone: the entry can still be removed.
     std::fs::remove_file(&a).unwrap();
-    let out = env.engine.delete_backup(&a_id, true).await.unwrap();
+    let out = env.engine.delete_backup(DeleteOptions { backup_id: a_id.clone(), delete_file: true }).await.unwrap();
     assert!(!out.file_deleted);
     assert!(env
         .engine
@@ -176,11 +178,7 @@ async fn settings_are_checked_saved_and_used_by_backups() {
         .unwrap();
     assert_eq!(saved.default_backup_dir, Some(folder.display().to_string()));
     assert!(folder.is_dir());
-    let reopened = Engine::open(EngineConfig {
-        data_dir: Some(data.clone()),
-        secrets: env.secrets.clone(),
-        pg_bin: None,
-    })
+    let reopened = Engine::open(EngineConfig::new(env.secrets.clone()).data_dir(data.clone()))
     .await
     .unwrap();
     assert_eq!(reopened.settings(), saved);
@@ -203,11 +201,11 @@ async fn settings_are_checked_saved_and_used_by_backups() {
     );
 
     // A folder given on the command line wins over the setting.
-    let cli = Engine::open(EngineConfig {
-        data_dir: Some(data),
-        secrets: env.secrets.clone(),
-        pg_bin: Some(PathBuf::from("/opt/elsewhere")),
-    })
+    let cli = Engine::open(
+        EngineConfig::new(env.secrets.clone())
+            .data_dir(data)
+            .pg_bin(PathBuf::from("/opt/elsewhere")),
+    )
     .await
     .unwrap();
     assert_eq!(cli.pg_bin(), Some(PathBuf::from("/opt/elsewhere")));
