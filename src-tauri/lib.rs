@@ -5,12 +5,14 @@
 //! bindings of the commands and events (`ui/src/bindings.ts`) are generated from this crate by
 //! [`export_bindings`]; a test fails when the committed file is stale.
 
+mod changes;
 mod commands;
 mod desktop;
 mod jobs;
 pub mod notify;
 pub mod tray;
 
+pub use changes::CatalogChanged;
 pub use commands::{AppInfo, DesktopSettings};
 pub use offsite_core::ops::ProjectSummary;
 pub use desktop::OpenProject;
@@ -71,7 +73,8 @@ macro_rules! specta_builder {
             .events(tauri_specta::collect_events![
                 JobProgress,
                 JobFinished,
-                OpenProject
+                OpenProject,
+                CatalogChanged
             ])
             // Byte counts (u64) cross as JavaScript numbers: exact up to 2^53 bytes (8 PiB), far
             // beyond any database this app backs up, and plain numbers are what the UI formats.
@@ -136,6 +139,7 @@ pub fn build_app<R: Runtime>(
         .build(context)?;
     // Before any command can run (`setup` would only run once the event loop starts).
     specta.mount_events(&app);
+    changes::watch(app.handle());
     Ok(app)
 }
 

@@ -680,3 +680,45 @@ fn inspect_import_and_start_import_over_ipc() {
     let backups = invoke(&t, "list_backups", json!({ "project": "imported" })).unwrap();
     assert_eq!(backups.as_array().unwrap().len(), 1, "{backups}");
 }
+
+/// A change made by another process (here: a second engine on the same data folder, as the
+/// `offsite` command line would be) reaches the window as a `catalog-changed` event naming it.
+#[test]
+fn changes_made_elsewhere_reach_the_window_as_catalog_changed_events() {
+    let t = test_app();
+    let (tx, rx) = mpsc::channel::<Value>();
+    t.webview.listen_any("catalog-changed", move |event| {
+        let _ = tx.send(serde_json::from_str(event.payload()).unwrap());
+    });
+    // The watcher starts from the feed's end: let it read that before the change is made.
+    std::thread::sleep(changes::POLL_EVERY * 2);
+    let other = tauri::async_runtime::block_on(Engine::open(
+        EngineConfig::new(Arc::new(MemoryStore::new())).data_dir(t.data_dir.path().to_path_buf()),
+    ))
+    .unwrap();
+    let added = tauri::async_runtime::block_on(other.add_project(offsite_core::AddProject::url(
+        "elsewhere",
+        "postgres://postgres@db.example.com:5432/postgres",
+    )))
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        let Ok(event) = rx.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        assert_eq!(event["reload_all"], json!(false));
+        seen.extend(event["changes"].as_array().unwrap().clone());
+        if seen.iter().any(|c| c["id"] == json!(added.id)) {
+            break;
+        }
+    }
+    let change = seen
+        .iter()
+        .find(|c| c["id"] == json!(added.id))
+        .unwrap_or_else(|| panic!("no catalog-changed event named the new project: {seen:?}"));
+    assert_eq!(change["entity"], json!("project"));
+    assert_eq!(change["op"], json!("upsert"));
+    assert_eq!(change["project_id"], json!(added.id));
+    assert!(change["seq"].as_i64().unwrap() > 0);
+}

@@ -75,9 +75,14 @@ else
         (cd "$ROOT" && CARGO_TARGET_DIR="$target_dir" cargo build -p offsite-desktop --features tauri/custom-protocol) \
             || die "app build failed"
         log "app built in $((SECONDS - t0)) s"
+        # The `offsite` command line, for specs that change the catalog from another process.
+        (cd "$ROOT" && CARGO_TARGET_DIR="$target_dir" cargo build -p offsite-cli) || die "CLI build failed"
     fi
 fi
 [[ -x "$APP" ]] || die "app binary missing or not executable: $APP"
+CLI="${OFFSITE_E2E_CLI:-$(dirname "$APP")/offsite}"
+[[ -x "$CLI" ]] || die "the offsite command line is missing: $CLI (cargo build -p offsite-cli, or set OFFSITE_E2E_CLI)"
+CLI="$(cd "$(dirname "$CLI")" && pwd)/$(basename "$CLI")"
 APP="$(cd "$(dirname "$APP")" && pwd)/$(basename "$APP")"
 
 # ---- 2. a private run folder, and teardown of everything started below --------------------------
@@ -162,7 +167,7 @@ trap 'exit 143' TERM
 export HOME="$RUN_TMP/home" XDG_DATA_HOME="$RUN_TMP/xdg-data" XDG_CONFIG_HOME="$RUN_TMP/xdg-config"
 export XDG_CACHE_HOME="$RUN_TMP/xdg-cache" XDG_STATE_HOME="$RUN_TMP/xdg-state"
 export XDG_RUNTIME_DIR="$RUN_TMP/xdg-runtime"
-export OFFSITE_E2E_APP="$APP" OFFSITE_E2E_TMP="$RUN_TMP" OFFSITE_E2E_ARTIFACTS="$ARTIFACTS"
+export OFFSITE_E2E_APP="$APP" OFFSITE_E2E_CLI="$CLI" OFFSITE_E2E_TMP="$RUN_TMP" OFFSITE_E2E_ARTIFACTS="$ARTIFACTS"
 export OFFSITE_E2E_TAURI_DRIVER="$TAURI_DRIVER" OFFSITE_E2E_NATIVE_DRIVER="$NATIVE_DRIVER"
 OFFSITE_E2E_CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
 export OFFSITE_E2E_CLK_TCK

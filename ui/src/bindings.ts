@@ -85,6 +85,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	catalogChanged: makeEvent<CatalogChanged, CatalogChanged>("catalog-changed"),
 	jobFinished: makeEvent<JobFinished, JobFinished>("job-finished"),
 	jobProgress: makeEvent<JobProgress, JobProgress>("job-progress"),
 	openProject: makeEvent<OpenProject, OpenProject>("open-project"),
@@ -139,6 +140,32 @@ export type BackupRow = {
 };
 
 export type BackupType = "full" | "database" | "storage" | "config";
+
+/**  Something changed in the catalog. Event name: `catalog-changed`. */
+export type CatalogChanged = {
+	/**  What changed, oldest first (ids only). */
+	changes: Change[],
+	/**  Changes were missed (the feed was pruned past them): reload everything. */
+	reload_all: boolean,
+};
+
+/**  One change of the feed. */
+export type Change = {
+	/**  Increases with every change; ask for changes after the last one seen. */
+	seq: number,
+	entity: ChangeEntity,
+	/**  The record's id. */
+	id: string,
+	/**  The project it belongs to (a project's own id for a project; `None` for a job without one). */
+	project_id: string | null,
+	op: ChangeOp,
+};
+
+/**  What kind of record changed. */
+export type ChangeEntity = "project" | "backup" | "job";
+
+/**  Whether the record now exists (`upsert`: added or changed) or is gone. */
+export type ChangeOp = "upsert" | "delete";
 
 /**  Where a database is: a URL, or its parts. */
 export type Connection = 
@@ -377,6 +404,11 @@ export type JobRecord = {
 	error_hint: string | null,
 	/**  The backup a successful backup job made. */
 	backup_id: string | null,
+	/**
+	 *  What started it: `manual`, `schedule`, `catch_up`, `retry`, `cli` or `retention` (see
+	 *  `ops::JobTrigger`).
+	 */
+	trigger?: string,
 };
 
 /**  What a successful job produced. */
@@ -448,13 +480,16 @@ export type MemberEntry = {
 	sha256: string,
 };
 
-/**  A project to add. */
+/**
+ *  A project to add (the window's add form, `offsite project add`, an import into a new
+ *  project).
+ */
 export type NewProjectRequest = {
 	name: string,
 	connection: Connection,
 	/**  Overrides the URL's sslmode. */
 	tls: TlsMode | null,
-	/**  Stored in the OS keychain; never returned. */
+	/**  Stored in the OS keychain; never returned. Wins over a password in the URL. */
 	password: string | null,
 	/**  Where its backups go; `null`: the app's default folder. */
 	backup_dir: string | null,
@@ -581,7 +616,10 @@ export type RestoreReport = {
 	safety_backup: string | null,
 };
 
-/**  Where to restore to: a saved project, or a connection (with its password). */
+/**
+ *  Where to restore to: a saved project, or a connection (with its password). The same request
+ *  from the window, the command line (`--to URL|PROJECT`) and the agent.
+ */
 export type RestoreTo = ({ project: string }) & { connection?: never } | ({ connection: {
 	connection: Connection,
 	tls: TlsMode | null,

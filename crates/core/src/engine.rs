@@ -6,7 +6,7 @@
 //! runs, progress through one [`crate::progress::Progress`] sink, and an end: succeeded, failed
 //! (with the error's code, message and hint) or cancelled.
 
-use crate::catalog::{BackupRecord, BackupRow, Catalog, JobRecord, Project};
+use crate::catalog::{BackupRecord, BackupRow, Catalog, ChangeBatch, JobRecord, Project};
 use crate::clock::{self, SharedClock};
 use crate::error::Result;
 use crate::import::ImportPreview;
@@ -77,7 +77,7 @@ impl Engine {
             Some(d) => d,
             None => Catalog::default_data_dir()?,
         };
-        let catalog = Catalog::open(&data_dir).await?;
+        let catalog = Catalog::open_with_clock(&data_dir, config.clock.clone()).await?;
         let settings = ops::settings::load(&catalog).await?;
         let engine = Engine {
             catalog,
@@ -205,6 +205,14 @@ impl Engine {
     /// Show a running job as cancelling (its runner's token does the stopping).
     pub async fn mark_cancelling(&self, job_id: &str) -> Result<bool> {
         ops::queries::mark_cancelling(self, job_id).await
+    }
+    /// The newest change of the catalog's change feed: where a new reader starts.
+    pub async fn last_change_seq(&self) -> Result<i64> {
+        ops::queries::last_change_seq(self).await
+    }
+    /// What changed in the catalog (projects, backups, jobs), whoever changed it, after `after`.
+    pub async fn changes_since(&self, after: i64, limit: u32) -> Result<ChangeBatch> {
+        ops::queries::changes_since(self, after, limit).await
     }
 
     // ---- jobs ----

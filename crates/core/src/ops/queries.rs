@@ -1,7 +1,7 @@
 //! What the window, the command line and the agent read: projects, their backups and jobs, by
 //! project name (ids stay inside the engine).
 
-use crate::catalog::{BackupRecord, BackupRow, JobRecord, Project};
+use crate::catalog::{BackupRecord, BackupRow, ChangeBatch, JobRecord, Project};
 use crate::engine::Engine;
 use crate::error::Result;
 
@@ -47,4 +47,14 @@ pub(crate) async fn jobs(
 /// False when it had already finished.
 pub(crate) async fn mark_cancelling(engine: &Engine, job_id: &str) -> Result<bool> {
     engine.catalog.set_job_cancelling(job_id).await
+}
+
+/// The newest change of the catalog's change feed: where a new reader starts.
+pub(crate) async fn last_change_seq(engine: &Engine) -> Result<i64> {
+    engine.catalog.last_change_seq().await
+}
+
+/// What changed in the catalog (projects, backups, jobs), whoever changed it, after `after`.
+pub(crate) async fn changes_since(engine: &Engine, after: i64, limit: u32) -> Result<ChangeBatch> {
+    engine.catalog.changes_since(after, limit).await
 }

@@ -41,6 +41,12 @@ async fn a_backup_under_a_manual_clock_records_the_clock_s_time() {
     let manifest = archive::read_manifest(&path).unwrap();
     assert_eq!(parse_timestamp(&manifest.created_at).unwrap(), at);
     assert_eq!(parse_timestamp(&o.backup.created_at).unwrap(), at);
+    // The catalog reads the same clock: the job started and finished at that time.
+    let job = env.engine.catalog().job(&o.job_id).await.unwrap();
+    assert_eq!(parse_timestamp(&job.started_at).unwrap(), at);
+    assert_eq!(parse_timestamp(job.finished_at.as_deref().unwrap()).unwrap(), at);
+    let project = env.engine.project("clocked").await.unwrap();
+    assert_eq!(parse_timestamp(&project.created_at).unwrap(), at);
 
     // The clock moved: the next backup is made at the new time.
     clock.advance(time::Duration::days(400));

@@ -14,7 +14,11 @@
 //! The pool is cheap to clone and shared; SQLite runs in WAL mode with a 5 s busy timeout, so the
 //! desktop app and the command line can use the same catalog at once.
 
+use crate::clock::SharedClock;
 use crate::error::{Error, ErrorKind, Result};
+
+mod changes;
+pub use changes::{Change, ChangeBatch, ChangeEntity, ChangeOp, KEEP_CHANGES};
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{
@@ -324,11 +328,18 @@ macro_rules! job_cols {
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pool: SqlitePool,
+    /// Where "now" comes from for every time the catalog records.
+    clock: SharedClock,
 }
 
 impl Catalog {
     /// Open (creating if needed) `<data_dir>/catalog.sqlite3` and bring its schema up to date.
     pub async fn open(data_dir: &Path) -> Result<Catalog> {
+        Self::open_with_clock(data_dir, crate::clock::system()).await
+    }
+
+    /// [`Catalog::open`] with the clock that gives every time the catalog records.
+    pub async fn open_with_clock(data_dir: &Path, clock: SharedClock) -> Result<Catalog> {
         tokio::fs::create_dir_all(data_dir).await.map_err(|e| {
             Error::io(
                 format!("creating the data folder {}", data_dir.display()),
@@ -351,11 +362,16 @@ impl Catalog {
             .connect_with(options)
             .await
             .map_err(|e| db_error(&format!("opening the catalog {}", file.display()), e))?;
-        Self::migrated(pool).await
+        Self::migrated(pool, clock).await
     }
 
     /// A private in-memory catalog (for tests): one connection, gone when the last clone drops.
     pub async fn open_in_memory() -> Result<Catalog> {
+        Self::open_in_memory_with_clock(crate::clock::system()).await
+    }
+
+    /// [`Catalog::open_in_memory`] with the clock that gives every time the catalog records.
+    pub async fn open_in_memory_with_clock(clock: SharedClock) -> Result<Catalog> {
         let options = SqliteConnectOptions::new()
             .in_memory(true)
             .foreign_keys(true);
@@ -367,12 +383,24 @@ impl Catalog {
             .connect_with(options)
             .await
             .map_err(|e| db_error("opening an in-memory catalog", e))?;
-        Self::migrated(pool).await
+        Self::migrated(pool, clock).await
     }
 
-    async fn migrated(pool: SqlitePool) -> Result<Catalog> {
+    async fn migrated(pool: SqlitePool, clock: SharedClock) -> Result<Catalog> {
         MIGRATOR.run(&pool).await.map_err(migrate_error)?;
-        Ok(Catalog { pool })
+        let catalog = Catalog { pool, clock };
+        catalog.prune_changes().await?;
+        Ok(catalog)
+    }
+
+    /// The clock the catalog reads "now" from.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Now, as the catalog stores times.
+    pub fn now(&self) -> String {
+        format_timestamp(self.clock.now())
     }
 
     /// Where the catalog lives by default: `$OFFSITE_DATA_DIR` when set, otherwise the platform's
@@ -416,7 +444,7 @@ impl Catalog {
             db_url,
             tls_mode: p.tls_mode.clone(),
             backup_dir: non_empty(p.backup_dir.as_deref()),
-            created_at: timestamp_now(),
+            created_at: self.now(),
         };
         sqlx::query(concat!(
             "INSERT INTO projects (",
@@ -718,7 +746,7 @@ impl Catalog {
         let done = sqlx::query(
             "UPDATE backups SET verified_at = ?, status = ?, verify_problem = ? WHERE id = ?",
         )
-        .bind(timestamp_now())
+        .bind(self.now())
         .bind(status.as_str())
         .bind(problem)
         .bind(backup_id)
@@ -788,7 +816,7 @@ impl Catalog {
             project_id: project_id.map(str::to_string),
             kind: kind.as_str().to_string(),
             state: JobState::Running.as_str().to_string(),
-            started_at: timestamp_now(),
+            started_at: self.now(),
             finished_at: None,
             bytes_done: 0,
             bytes_total: None,
@@ -885,7 +913,7 @@ impl Catalog {
              WHERE id = ? AND (state IN ('running', 'cancelling') OR (state = 'failed' AND error_message = ?))",
         )
         .bind(state.as_str())
-        .bind(timestamp_now())
+        .bind(self.now())
         .bind(&backup_id)
         .bind(&code)
         .bind(&message)
@@ -947,7 +975,7 @@ impl Catalog {
     /// job of a crashed process from one another live Offsite process is running; if that process
     /// finishes the job later, its real outcome replaces the "interrupted" one.
     pub async fn fail_stale_jobs(&self) -> Result<u64> {
-        let now = timestamp_now();
+        let now = self.now();
         let what = "marking interrupted jobs as failed";
         let mut tx = self.pool.begin().await.map_err(|e| db_error(what, e))?;
         let failed = sqlx::query(
@@ -994,7 +1022,7 @@ impl Catalog {
         )
         .bind(key)
         .bind(value)
-        .bind(timestamp_now())
+        .bind(self.now())
         .execute(&self.pool)
         .await
         .map_err(|e| db_error(&format!("saving setting {key:?}"), e))?;
@@ -1064,10 +1092,6 @@ pub fn format_timestamp(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
-/// Now, as [`format_timestamp`] writes it.
-pub fn timestamp_now() -> String {
-    format_timestamp(OffsetDateTime::now_utc())
-}
 
 /// Parse an RFC 3339 time (any offset).
 pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime> {
@@ -1220,7 +1244,7 @@ fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
 }
 
 /// A sqlx error as a catalog error, saying what failed (`op`).
-fn db_error(op: &str, e: sqlx::Error) -> Error {
+pub(crate) fn db_error(op: &str, e: sqlx::Error) -> Error {
     const BUSY_HINT: &str = "another Offsite process (the app or the command line) is using the catalog; try again in a moment";
     match &e {
         sqlx::Error::Database(d) => {
@@ -2040,7 +2064,7 @@ mod tests {
     fn timestamps_are_fixed_width_utc() {
         let t = parse_timestamp("2024-05-01T12:34:56.789123+02:00").unwrap();
         assert_eq!(format_timestamp(t), "2024-05-01T10:34:56.789Z");
-        let now = timestamp_now();
+        let now = format_timestamp(OffsetDateTime::now_utc());
         assert_eq!(now.len(), "2024-05-01T10:34:56.789Z".len());
         assert!(now.ends_with('Z'));
         parse_timestamp(&now).unwrap();
