@@ -69,7 +69,9 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>) {
     // The window starts hidden (tauri.conf.json) and is shown here unless the user asked to
     // start in the tray, which needs a tray to come back from.
     let minimised = match app.state::<Shell>().engine() {
-        Ok(engine) => tauri::async_runtime::block_on(crate::commands::settings::start_minimised(engine)),
+        Ok(engine) => {
+            tauri::async_runtime::block_on(crate::commands::settings::start_minimised(engine))
+        }
         Err(_) => false,
     };
     if !(tray && minimised) {

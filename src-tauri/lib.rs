@@ -14,9 +14,9 @@ pub mod tray;
 
 pub use changes::CatalogChanged;
 pub use commands::{AppInfo, DesktopSettings};
-pub use offsite_core::ops::ProjectSummary;
 pub use desktop::OpenProject;
 pub use jobs::{JobDone, JobFinished, JobProgress, JobRegistry, JobResult, JobSubject};
+pub use offsite_core::ops::ProjectSummary;
 
 use offsite_core::{Engine, EngineConfig, ErrorPayload};
 use std::path::{Path, PathBuf};

@@ -5,10 +5,10 @@
 //! window quits as usual (see `desktop.rs`).
 
 use crate::commands;
-use offsite_core::ops::ProjectSummary;
 use crate::jobs::JobRegistry;
 use crate::Shell;
 use offsite_core::catalog::{JobKind, JobRecord};
+use offsite_core::ops::ProjectSummary;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
@@ -223,7 +223,9 @@ fn back_up_all<R: Runtime>(app: &AppHandle<R>) {
         };
         let jobs = app.state::<JobRegistry>();
         for name in names {
-            if let Err(e) = commands::jobs::start_backup_job(app.clone(), &shell, &jobs, name.clone()) {
+            if let Err(e) =
+                commands::jobs::start_backup_job(app.clone(), &shell, &jobs, name.clone())
+            {
                 eprintln!("warning: could not start a backup of {name}: {}", e.message);
             }
         }

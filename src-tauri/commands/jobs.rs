@@ -7,8 +7,7 @@ use crate::Shell;
 use offsite_core::catalog::{JobKind, JobRecord};
 use offsite_core::restore::{RestoreOptions, RestorePlan};
 use offsite_core::{
-    AddProject, BackupOptions, ImportInto, ImportOptions, RestoreRequest, RestoreTo,
-    VerifyOptions,
+    AddProject, BackupOptions, ImportInto, ImportOptions, RestoreRequest, RestoreTo, VerifyOptions,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
@@ -52,9 +51,13 @@ pub(crate) fn start_backup_job<R: Runtime>(
         label: project.clone(),
     };
     let opts = BackupOptions::project(project);
-    Ok(spawn_job(app, jobs, JobKind::Backup, subject, |start| {
-        async move { engine.backup(opts, start).await }
-    }))
+    Ok(spawn_job(
+        app,
+        jobs,
+        JobKind::Backup,
+        subject,
+        |start| async move { engine.backup(opts, start).await },
+    ))
 }
 
 /// Start verifying an archive; returns the job id at once (see `start_backup`).
@@ -72,9 +75,13 @@ pub fn start_verify<R: Runtime>(
         label: file_name(&path),
     };
     let opts = VerifyOptions::path(path);
-    Ok(spawn_job(app, &jobs, JobKind::Verify, subject, |start| {
-        async move { engine.verify(opts, start).await }
-    }))
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Verify,
+        subject,
+        |start| async move { engine.verify(opts, start).await },
+    ))
 }
 
 /// The last part of a path, for people (the whole path when it has none).
@@ -141,13 +148,17 @@ pub fn start_restore<R: Runtime>(
         },
         label: target.label(),
     };
-    Ok(spawn_job(app, &jobs, JobKind::Restore, subject, |start| {
-        async move {
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Restore,
+        subject,
+        |start| async move {
             let target = engine.restore_target(target).await?;
             let request = RestoreRequest::new(path, target).options(choices.into());
             engine.restore(request, start).await
-        }
-    }))
+        },
+    ))
 }
 
 /// Ask a running job of this app to stop; it ends with `job-finished` (error code `cancelled`).
@@ -210,7 +221,11 @@ pub fn start_import<R: Runtime>(
         verify,
         ..ImportOptions::new(path, into)
     };
-    Ok(spawn_job(app, &jobs, JobKind::Import, subject, |start| {
-        async move { engine.import(opts, start).await }
-    }))
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Import,
+        subject,
+        |start| async move { engine.import(opts, start).await },
+    ))
 }

@@ -65,10 +65,7 @@ pub async fn test_connection(
     let engine = shell.engine()?;
     match (name, connection) {
         (Some(name), None) => engine.test_project(&name).await.map_err(err),
-        (None, Some(c)) => engine
-            .test_connection(&c, tls, password)
-            .await
-            .map_err(err),
+        (None, Some(c)) => engine.test_connection(&c, tls, password).await.map_err(err),
         _ => Err(err(Error::invalid(
             "give either a project name or a connection",
         ))),

@@ -121,7 +121,10 @@ pub async fn set_desktop_settings(
                 crate::notify::NOTIFICATIONS_SETTING,
                 crate::notify::setting_value(settings.notifications),
             ),
-            (START_MINIMISED_SETTING, crate::notify::setting_value(settings.start_minimised)),
+            (
+                START_MINIMISED_SETTING,
+                crate::notify::setting_value(settings.start_minimised),
+            ),
             (THEME_SETTING, settings.theme.as_str()),
             (STALE_DAYS_SETTING, stale.as_str()),
         ])

@@ -209,7 +209,8 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         out.inspect(path, &manifest);
         return Ok(0);
     }
-    let secrets = secrets::store_named(&std::env::var(secrets::SECRET_STORE_ENV).unwrap_or_default())?;
+    let secrets =
+        secrets::store_named(&std::env::var(secrets::SECRET_STORE_ENV).unwrap_or_default())?;
     let engine = Engine::open(
         EngineConfig::new(Arc::from(secrets))
             .data_dir(cli.data_dir.clone())
@@ -304,19 +305,12 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             }
         }
         Command::Inspect { .. } => unreachable!("handled above"),
-        Command::Restore(args) => {
-            return restore(&engine, args, out, job("restoring")).await
-        }
+        Command::Restore(args) => return restore(&engine, args, out, job("restoring")).await,
     }
     Ok(0)
 }
 
-async fn restore(
-    engine: &Engine,
-    args: RestoreArgs,
-    out: &Out,
-    job: JobStart,
-) -> Result<u8> {
+async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -> Result<u8> {
     let mut to = RestoreTo::url_or_project(&args.to, None);
     let url = match &mut to {
         RestoreTo::Connection { password, .. } => {

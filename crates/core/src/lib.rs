@@ -20,11 +20,11 @@ pub mod restore;
 pub mod secrets;
 
 pub use engine::{Engine, EngineConfig};
+pub use error::{Error, ErrorKind, ErrorPayload, Result};
 pub use ops::{
     AddProject, BackupOptions, DeleteOptions, ImportInto, ImportOptions, JobStart, JobTrigger,
     ProjectConnection, RestoreRequest, RestoreTo, UpdateProject, VerifyOptions,
 };
-pub use error::{Error, ErrorKind, ErrorPayload, Result};
 
 /// "offsite 0.1.0", recorded in every manifest.
 pub fn tool_version() -> String {

@@ -32,7 +32,10 @@ pub struct DeleteOutcome {
 /// names the same backup id (the catalog holds each path once); otherwise nothing changes and
 /// the error says why. Refused while a job runs on the project.
 pub(crate) async fn run(engine: &Engine, opts: DeleteOptions) -> Result<DeleteOutcome> {
-let DeleteOptions { backup_id, delete_file } = opts;
+    let DeleteOptions {
+        backup_id,
+        delete_file,
+    } = opts;
     let record = engine.catalog.backup(&backup_id).await?;
     let project = engine.catalog.project_by_id(&record.project_id).await?;
     let _lock = runner::lock_project(engine, &project)?;

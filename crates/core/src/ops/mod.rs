@@ -31,7 +31,9 @@ pub use backup::{BackupOptions, BackupOutcome};
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub use import::{ImportInto, ImportOptions, ImportOutcome};
 pub use job::{new_job_id, JobStart, JobTrigger};
-pub use projects::{AddProject, ConnectionReport, ProjectConnection, ProjectSummary, UpdateProject};
+pub use projects::{
+    AddProject, ConnectionReport, ProjectConnection, ProjectSummary, UpdateProject,
+};
 pub use restore::{RestoreOutcome, RestoreRequest, RestoreTo};
 pub use runner::ProjectLock;
 pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};

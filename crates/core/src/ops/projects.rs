@@ -187,7 +187,10 @@ pub(crate) async fn add(engine: &Engine, req: AddProject) -> Result<Project> {
     let project = engine.catalog.add_project(&new).await?;
     if let Some(pw) = password {
         // The row exists only if the secret could be stored: nothing half-written.
-        if let Err(e) = engine.secrets.set(&project_password_key(&project.name), &pw) {
+        if let Err(e) = engine
+            .secrets
+            .set(&project_password_key(&project.name), &pw)
+        {
             let _ = engine.catalog.remove_project(&project.name).await;
             return Err(e);
         }
@@ -415,7 +418,8 @@ mod tests {
         });
         let req: AddProject = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(serde_json::to_value(&req).unwrap(), json);
-        let url: ProjectConnection = serde_json::from_value(serde_json::json!({ "url": "postgres://h/d" })).unwrap();
+        let url: ProjectConnection =
+            serde_json::from_value(serde_json::json!({ "url": "postgres://h/d" })).unwrap();
         assert_eq!(url, ProjectConnection::Url("postgres://h/d".into()));
     }
 }

@@ -126,10 +126,9 @@ pub(crate) async fn run(
 ) -> Result<RestoreOutcome> {
     let opts = &options(engine, &req.options);
     let (archive, target) = (&req.archive, &req.target);
-    let project = match engine.catalog.backup_by_path(archive).await? {
-        Some(b) => Some(engine.catalog.project_by_id(&b.project_id).await?),
-        None => None,
-    };
+    let project = runner::owner_of_archive(engine, archive)
+        .await?
+        .map(|(_, p)| p);
     let (job_id, report) = runner::run(
         engine,
         JobKind::Restore,
@@ -137,7 +136,8 @@ pub(crate) async fn run(
         start,
         |_| None,
         |job| async move {
-            let (plan, manifest, tools) = restore::plan(archive, target, opts, &job.reporter).await?;
+            let (plan, manifest, tools) =
+                restore::plan(archive, target, opts, &job.reporter).await?;
             restore::execute(
                 plan,
                 &tools,

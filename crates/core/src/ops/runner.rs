@@ -13,7 +13,7 @@
 //! Cleaning up after a failure (nothing half-written, nothing registered) is the body's work:
 //! only the operation knows what it wrote.
 
-use crate::catalog::{new_job_id, JobKind, JobOutcome, JobRecord, Project};
+use crate::catalog::{new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::job::JobStart;
@@ -37,7 +37,10 @@ pub(crate) struct RunningJob {
 impl RunningJob {
     /// Keep `lock` until the job has finished.
     pub fn hold(&self, lock: ProjectLock) {
-        self.held.lock().unwrap_or_else(|p| p.into_inner()).push(lock);
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(lock);
     }
     /// Release the locks taken with [`RunningJob::hold`] now (before removing a project the
     /// job created).
@@ -158,6 +161,21 @@ pub(crate) async fn fail_interrupted_jobs(engine: &Engine) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The backup the catalog records at `path`, with the project it belongs to (a job on that
+/// archive holds the project's lock); `None` for an archive the catalog does not know.
+pub(crate) async fn owner_of_archive(
+    engine: &Engine,
+    path: &Path,
+) -> Result<Option<(BackupRecord, Project)>> {
+    match engine.catalog.backup_by_path(path).await? {
+        Some(b) => {
+            let project = engine.catalog.project_by_id(&b.project_id).await?;
+            Ok(Some((b, project)))
+        }
+        None => Ok(None),
+    }
 }
 
 /// One job per project at a time, across processes: an exclusive lock on a file in the data

@@ -40,11 +40,11 @@ pub(crate) async fn run(
     start: JobStart,
 ) -> Result<VerifyOutcome> {
     let path = opts.path.as_path();
-    let known = &engine.catalog.backup_by_path(path).await?;
-    let project = match known {
-        Some(b) => Some(engine.catalog.project_by_id(&b.project_id).await?),
-        None => None,
+    let (known, project) = match runner::owner_of_archive(engine, path).await? {
+        Some((b, p)) => (Some(b), Some(p)),
+        None => (None, None),
     };
+    let known = &known;
     let (job_id, report) = runner::run(
         engine,
         JobKind::Verify,

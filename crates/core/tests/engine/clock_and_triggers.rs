@@ -13,7 +13,10 @@ use time::macros::datetime;
 
 async fn add_project(pg: &TestCluster, engine: &Engine, name: &str) {
     let db = pg.unique_db(name);
-    pg.psql(&db, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);",
+    );
     engine
         .add_project(AddProject::url(name, pg.url_with_password(&db)))
         .await
@@ -44,7 +47,10 @@ async fn a_backup_under_a_manual_clock_records_the_clock_s_time() {
     // The catalog reads the same clock: the job started and finished at that time.
     let job = env.engine.catalog().job(&o.job_id).await.unwrap();
     assert_eq!(parse_timestamp(&job.started_at).unwrap(), at);
-    assert_eq!(parse_timestamp(job.finished_at.as_deref().unwrap()).unwrap(), at);
+    assert_eq!(
+        parse_timestamp(job.finished_at.as_deref().unwrap()).unwrap(),
+        at
+    );
     let project = env.engine.project("clocked").await.unwrap();
     assert_eq!(parse_timestamp(&project.created_at).unwrap(), at);
 
@@ -56,7 +62,9 @@ async fn a_backup_under_a_manual_clock_records_the_clock_s_time() {
         .await
         .unwrap();
     assert!(
-        o2.backup.path.ends_with("clocked_20320309_040506_database.tar.gz"),
+        o2.backup
+            .path
+            .ends_with("clocked_20320309_040506_database.tar.gz"),
         "{}",
         o2.backup.path
     );
@@ -111,5 +119,8 @@ async fn every_job_records_its_trigger_and_the_id_it_was_given() {
         .unwrap_err();
     assert!(!again.message().is_empty());
     let first = catalog.job("job-chosen-by-the-caller").await.unwrap();
-    assert_eq!((first.kind.as_str(), first.trigger.as_str()), ("verify", "schedule"));
+    assert_eq!(
+        (first.kind.as_str(), first.trigger.as_str()),
+        ("verify", "schedule")
+    );
 }

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-
 use crate::common::{env, files_under, none, start, target, Env};
 
 /// A database with `public.t` of `rows` rows.
@@ -108,7 +107,10 @@ async fn plain_pg_dump_previews_imports_and_restores() {
     // Into a new project; verified afterwards.
     let o = env
         .engine
-        .import(ImportOptions::new(&file, new_project(pg, "dumped", &src)), JobStart::default())
+        .import(
+            ImportOptions::new(&file, new_project(pg, "dumped", &src)),
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert!(o.created_project);
@@ -133,7 +135,10 @@ async fn plain_pg_dump_previews_imports_and_restores() {
     let dst = pg.unique_db("imp_dump_dst");
     let r = env
         .engine
-        .restore(RestoreRequest::new(&path, target(pg, &dst)), JobStart::default())
+        .restore(
+            RestoreRequest::new(&path, target(pg, &dst)),
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert!(r
@@ -200,9 +205,18 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
         .unwrap();
     let o = env
         .engine
-        .import(ImportOptions { verify: false, ..ImportOptions::new(&file, ImportInto::Existing {
-                project: "mine".into(),
-            }) }, JobStart::default())
+        .import(
+            ImportOptions {
+                verify: false,
+                ..ImportOptions::new(
+                    &file,
+                    ImportInto::Existing {
+                        project: "mine".into(),
+                    },
+                )
+            },
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert!(!o.created_project);
@@ -239,9 +253,18 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     // Importing the registered copy again is refused and changes nothing.
     let again = env
         .engine
-        .import(ImportOptions { verify: false, ..ImportOptions::new(&copied, ImportInto::Existing {
-                project: "mine".into(),
-            }) }, JobStart::default())
+        .import(
+            ImportOptions {
+                verify: false,
+                ..ImportOptions::new(
+                    &copied,
+                    ImportInto::Existing {
+                        project: "mine".into(),
+                    },
+                )
+            },
+            JobStart::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(again.kind(), ErrorKind::AlreadyExists, "{again:?}");
@@ -250,7 +273,10 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     // Into a new project.
     let o2 = env
         .engine
-        .import(ImportOptions::new(&file, new_project(pg, "fresh", &src)), JobStart::default())
+        .import(
+            ImportOptions::new(&file, new_project(pg, "fresh", &src)),
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert!(o2.created_project);
@@ -327,9 +353,18 @@ async fn project_export_tarball_and_folder_import() {
         .unwrap();
     let o = env
         .engine
-        .import(ImportOptions { verify: false, ..ImportOptions::new(&tarball, ImportInto::Existing {
-                project: "exp".into(),
-            }) }, JobStart::default())
+        .import(
+            ImportOptions {
+                verify: false,
+                ..ImportOptions::new(
+                    &tarball,
+                    ImportInto::Existing {
+                        project: "exp".into(),
+                    },
+                )
+            },
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert_eq!(o.backup.status, "unverified");
@@ -351,9 +386,15 @@ async fn project_export_tarball_and_folder_import() {
     // The folder too (a second archive of the same project).
     let o2 = env
         .engine
-        .import(ImportOptions::new(&folder, ImportInto::Existing {
-                project: "exp".into(),
-            }), JobStart::default())
+        .import(
+            ImportOptions::new(
+                &folder,
+                ImportInto::Existing {
+                    project: "exp".into(),
+                },
+            ),
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert_ne!(o2.backup.path, o.backup.path);
@@ -426,7 +467,10 @@ async fn bad_files_are_refused_and_leave_nothing() {
     ] {
         let e = env
             .engine
-            .import(ImportOptions::new(file, new_project(pg, "newone", &src)), JobStart::default())
+            .import(
+                ImportOptions::new(file, new_project(pg, "newone", &src)),
+                JobStart::default(),
+            )
             .await
             .unwrap_err();
         assert_eq!(e.kind(), kind, "{file:?}: {e:?}");
@@ -446,9 +490,18 @@ async fn bad_files_are_refused_and_leave_nothing() {
         .unwrap();
     let e = env
         .engine
-        .import(ImportOptions { verify: false, ..ImportOptions::new(&corrupt, ImportInto::Existing {
-                project: "kept".into(),
-            }) }, JobStart::default())
+        .import(
+            ImportOptions {
+                verify: false,
+                ..ImportOptions::new(
+                    &corrupt,
+                    ImportInto::Existing {
+                        project: "kept".into(),
+                    },
+                )
+            },
+            JobStart::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity);
@@ -491,7 +544,10 @@ async fn a_cancelled_import_leaves_nothing() {
     cancel.cancel();
     let e = env
         .engine
-        .import(ImportOptions::new(&file, new_project(pg, "gone", &src)), start(none(), cancel))
+        .import(
+            ImportOptions::new(&file, new_project(pg, "gone", &src)),
+            start(none(), cancel),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e:?}");

@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-
 use crate::common::{env, env_with, files_under, none, start, target, Env};
 
 async fn last_job(engine: &Engine) -> JobRecord {
@@ -69,7 +68,10 @@ async fn supabase_shaped_backup_restores_identically() {
     };
     let outcome = env
         .engine
-        .backup(BackupOptions::project("shop"), start(sink, CancellationToken::new()))
+        .backup(
+            BackupOptions::project("shop"),
+            start(sink, CancellationToken::new()),
+        )
         .await
         .unwrap();
     let updates = seen.lock().unwrap().clone();
@@ -175,7 +177,10 @@ async fn supabase_shaped_backup_restores_identically() {
     // Restore into the empty database: identical.
     let restored = env
         .engine
-        .restore(RestoreRequest::new(&path, target(pg, &dst)), JobStart::default())
+        .restore(
+            RestoreRequest::new(&path, target(pg, &dst)),
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert!(restored.report.ok, "{:?}", restored.report.tables);
@@ -239,7 +244,10 @@ async fn non_empty_target_needs_consent_then_gets_a_safety_backup() {
 
     let e = env
         .engine
-        .restore(RestoreRequest::new(&path, target(pg, &src)), JobStart::default())
+        .restore(
+            RestoreRequest::new(&path, target(pg, &src)),
+            JobStart::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NeedsConsent, "{e}");
@@ -256,7 +264,10 @@ async fn non_empty_target_needs_consent_then_gets_a_safety_backup() {
     };
     let r = env
         .engine
-        .restore(RestoreRequest::new(&path, target(pg, &src)).options(opts.clone()), JobStart::default())
+        .restore(
+            RestoreRequest::new(&path, target(pg, &src)).options(opts.clone()),
+            JobStart::default(),
+        )
         .await
         .unwrap();
     assert!(r.report.ok);
@@ -308,7 +319,10 @@ async fn corrupt_archive_is_refused_and_the_target_stays_empty() {
     let dst = pg.unique_db("corrupt_dst");
     let e = env
         .engine
-        .restore(RestoreRequest::new(&bad, target(pg, &dst)), JobStart::default())
+        .restore(
+            RestoreRequest::new(&bad, target(pg, &dst)),
+            JobStart::default(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -347,7 +361,13 @@ async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
     let dest = env.dir.path().join("out");
     let e = env
         .engine
-        .backup(BackupOptions { dest: Some(dest.clone()), ..BackupOptions::project("wrongpw") }, JobStart::default())
+        .backup(
+            BackupOptions {
+                dest: Some(dest.clone()),
+                ..BackupOptions::project("wrongpw")
+            },
+            JobStart::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e:?}");
@@ -377,7 +397,13 @@ async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
         .unwrap();
     let e = env
         .engine
-        .backup(BackupOptions { dest: Some(dest.clone()), ..BackupOptions::project("nowhere") }, JobStart::default())
+        .backup(
+            BackupOptions {
+                dest: Some(dest.clone()),
+                ..BackupOptions::project("nowhere")
+            },
+            JobStart::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");
@@ -524,7 +550,13 @@ async fn pg_dump_killed_mid_backup_leaves_nothing_and_fails_the_job() {
     let dest2 = dest.clone();
     let task = tokio::spawn(async move {
         engine
-            .backup(BackupOptions { dest: Some(dest2), ..BackupOptions::project("killed") }, JobStart::default())
+            .backup(
+                BackupOptions {
+                    dest: Some(dest2),
+                    ..BackupOptions::project("killed")
+                },
+                JobStart::default(),
+            )
             .await
     });
     let pid = tokio::task::spawn_blocking({
@@ -577,7 +609,13 @@ async fn cancel_mid_backup_and_one_job_per_project() {
     let (dest2, cancel2) = (dest.clone(), cancel.clone());
     let task = tokio::spawn(async move {
         engine
-            .backup(BackupOptions { dest: Some(dest2), ..BackupOptions::project("cancelme") }, start(none(), cancel2))
+            .backup(
+                BackupOptions {
+                    dest: Some(dest2),
+                    ..BackupOptions::project("cancelme")
+                },
+                start(none(), cancel2),
+            )
             .await
     });
     tokio::task::spawn_blocking({
@@ -590,7 +628,13 @@ async fn cancel_mid_backup_and_one_job_per_project() {
     // A second job on the same project is refused while the first runs.
     let e = env
         .engine
-        .backup(BackupOptions { dest: Some(dest.clone()), ..BackupOptions::project("cancelme") }, JobStart::default())
+        .backup(
+            BackupOptions {
+                dest: Some(dest.clone()),
+                ..BackupOptions::project("cancelme")
+            },
+            JobStart::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Busy, "{e:?}");
@@ -633,7 +677,13 @@ async fn server_stopped_mid_backup_fails_with_connection_error() {
     let dest2 = dest.clone();
     let task = tokio::spawn(async move {
         engine
-            .backup(BackupOptions { dest: Some(dest2), ..BackupOptions::project("victim") }, JobStart::default())
+            .backup(
+                BackupOptions {
+                    dest: Some(dest2),
+                    ..BackupOptions::project("victim")
+                },
+                JobStart::default(),
+            )
             .await
     });
     let pg = tokio::task::spawn_blocking(move || {
@@ -702,7 +752,13 @@ async fn full_disk_fails_with_disk_full_and_leaves_nothing() {
     let disk = SmallDisk::mount(env.dir.path().join("tiny"));
     let e = env
         .engine
-        .backup(BackupOptions { dest: Some(disk.0.clone()), ..BackupOptions::project("big") }, JobStart::default())
+        .backup(
+            BackupOptions {
+                dest: Some(disk.0.clone()),
+                ..BackupOptions::project("big")
+            },
+            JobStart::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::DiskFull, "{e:?}");
