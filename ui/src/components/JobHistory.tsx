@@ -1,7 +1,6 @@
-import { useEffect, useState } from "react";
-import { commands, type ErrorPayload, type JobRecord } from "../bindings";
-import { toErrorPayload } from "../ipc/errors";
-import { errorTitle } from "./ErrorNotice";
+import type { JobRecord } from "../bindings";
+import { useJobs } from "../store";
+import { errorDisplay } from "../ipc/errorDisplay";
 import { formatBytes, formatDuration, formatTime } from "./format";
 
 const STATE_LABEL: Record<string, string> = {
@@ -19,35 +18,19 @@ function duration(job: JobRecord): string {
 }
 
 /** The project's recent jobs as the catalog recorded them (also those of earlier sessions and of the CLI). */
-export function JobHistory({ project, refreshKey }: { project: string; refreshKey: number }) {
-  const [jobs, setJobs] = useState<JobRecord[] | null>(null);
-  const [error, setError] = useState<ErrorPayload | null>(null);
+export function JobHistory({ project }: { project: string }) {
+  const history = useJobs(project);
 
-  useEffect(() => {
-    let active = true;
-    commands.listJobs(project, 20).then(
-      (r) => {
-        if (!active) return;
-        if (r.status === "ok") {
-          setJobs(r.data);
-          setError(null);
-        } else setError(toErrorPayload(r.error));
-      },
-      (e: unknown) => active && setError(toErrorPayload(e)),
-    );
-    return () => {
-      active = false;
-    };
-  }, [project, refreshKey]);
-
-  if (error) {
+  if (history.status === "error") {
+    const error = history.error;
     return (
       <p className="muted small" data-testid="job-history-error" data-code={error.code}>
         Job history unavailable: {error.message}
       </p>
     );
   }
-  if (!jobs || jobs.length === 0) return null;
+  if (history.status !== "ready" || history.data.length === 0) return null;
+  const jobs = history.data;
   return (
     <details className="history" data-testid="job-history">
       <summary data-testid="job-history-toggle">Recent jobs ({jobs.length})</summary>
@@ -71,9 +54,9 @@ export function JobHistory({ project, refreshKey }: { project: string; refreshKe
               <td className="num">{formatBytes(j.bytes_done)}</td>
               <td className="num">{duration(j)}</td>
               <td className="problem">
-                {j.error_code && j.error_code !== "cancelled" && (
+                {j.error_code && errorDisplay(j.error_code).failure && (
                   <>
-                    <strong>{errorTitle(j.error_code)}</strong>
+                    <strong>{errorDisplay(j.error_code).title}</strong>
                     {j.error_message ? `: ${j.error_message}` : ""}
                     {j.error_hint && <span className="muted"> — {j.error_hint}</span>}
                   </>

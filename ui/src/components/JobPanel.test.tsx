@@ -5,10 +5,10 @@ import { useState } from "react";
 import { describe, expect, it } from "vitest";
 import type { JobFinished, JobProgress } from "../bindings";
 import { eta, fraction, JobPanel } from "./JobPanel";
-import { JobsProvider, useJobs } from "./jobs";
+import { StoreProvider, useJobActions } from "../store";
 
 function StartButton() {
-  const { startBackup } = useJobs();
+  const { startBackup } = useJobActions();
   const [error, setError] = useState<string | null>(null);
   return (
     <>
@@ -39,10 +39,10 @@ function setup() {
     { shouldMockEvents: true },
   );
   render(
-    <JobsProvider>
+    <StoreProvider>
       <StartButton />
       <JobPanel project="shop" />
-    </JobsProvider>,
+    </StoreProvider>,
   );
   return calls;
 }
@@ -132,10 +132,10 @@ describe("JobPanel", () => {
       { shouldMockEvents: true },
     );
     render(
-      <JobsProvider>
+      <StoreProvider>
         <StartButton />
         <JobPanel project="shop" />
-      </JobsProvider>,
+      </StoreProvider>,
     );
     fireEvent.click(screen.getByTestId("start"));
     expect(await screen.findByTestId("job-phase")).toHaveTextContent("Connecting");

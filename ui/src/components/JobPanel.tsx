@@ -1,8 +1,9 @@
 import type { ReactNode } from "react";
 import type { JobFinished, JobProgress, Phase } from "../bindings";
+import { errorDisplay } from "../ipc/errorDisplay";
 import { ErrorNotice } from "./ErrorNotice";
 import { formatBytes, formatDuration } from "./format";
-import { type LiveJob, useJobs } from "./jobs";
+import { type LiveJob, useJobActions, useLiveJobs } from "../store";
 
 const PHASES: Record<Phase, string> = {
   connecting: "Connecting",
@@ -132,7 +133,7 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
       <div className="job-head">
         <span className="job-kind">{kindLabel(job)}</span>
         <span className="job-result" role="status" data-testid="job-result">
-          {f.ok ? resultText(f) : f.error?.code === "cancelled" ? "Cancelled" : "Failed"}
+          {f.ok ? resultText(f) : errorDisplay(f.error?.code).outcome}
         </span>
         <span className="spacer" />
         <button type="button" className="btn btn-small btn-quiet" onClick={onDismiss} data-testid="job-dismiss">
@@ -158,8 +159,8 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
 
 /** Running and finished jobs of one project (or all, without `project`). */
 export function JobPanel({ project, children }: { project?: string; children?: ReactNode }) {
-  const { jobs, cancel, dismiss } = useJobs();
-  const mine = jobs.filter((j) => project === undefined || j.project === project);
+  const mine = useLiveJobs(project);
+  const { cancel, dismiss } = useJobActions();
   const running = mine.filter((j) => !j.finished);
   const finished = mine.filter((j) => j.finished);
   return (

@@ -5,16 +5,16 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { describe, expect, it, vi } from "vitest";
 import type { ReactNode } from "react";
 import type { ErrorPayload, ImportPreview, ImportTo, JobFinished, ProjectSummary } from "../bindings";
-import { JobsProvider } from "../components/jobs";
+import { StoreProvider } from "../store";
 import { backup, summary } from "../screens/fixtures";
 import { DropZone, type Subscribe } from "./DropZone";
 import { ImportButton, ImportRequestProvider } from "./importRequest";
 
 function Providers({ children }: { children: ReactNode }) {
   return (
-    <JobsProvider>
+    <StoreProvider>
       <ImportRequestProvider>{children}</ImportRequestProvider>
-    </JobsProvider>
+    </StoreProvider>
   );
 }
 

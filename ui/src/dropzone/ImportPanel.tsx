@@ -2,13 +2,13 @@
 // is verified (an Offsite archive before anything is registered; a pg_dump file or export after
 // it is packed into an archive), the job shows live progress and can be cancelled, and the result
 // offers to open the project or restore the backup.
-import { useEffect, useId, useMemo, useState } from "react";
-import { commands, type ErrorPayload, type ImportPreview, type ImportTo, type ProjectSummary } from "../bindings";
+import { useEffect, useId, useRef, useState } from "react";
+import type { ErrorPayload, ImportPreview, ImportTo, ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
 import { fraction, phaseLabel } from "../components/JobPanel";
-import { useJobs } from "../components/jobs";
+import { useJobActions, useLiveJob, useProjects } from "../store";
 import { isDatabaseUrl, isProjectName } from "../screens/AddProject";
 
 
@@ -28,6 +28,8 @@ export function suggestUrl(preview: ImportPreview): string {
   return `postgres://postgres@${s.host}${s.port ? `:${s.port}` : ""}/${db}`;
 }
 
+const NO_PROJECTS: ProjectSummary[] = [];
+
 type Props = {
   preview: ImportPreview;
   onOpenProject?: ((name: string) => void) | undefined;
@@ -36,8 +38,9 @@ type Props = {
 
 export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
   const ids = useId();
-  const { jobs, startImport, cancel } = useJobs();
-  const [projects, setProjects] = useState<ProjectSummary[] | null>(null);
+  const { startImport, cancel } = useJobActions();
+  const list = useProjects();
+  const projects = list.status === "ready" ? list.data : list.status === "error" ? NO_PROJECTS : null;
   const [mode, setMode] = useState<"existing" | "new">("existing");
   const [existing, setExisting] = useState("");
   const [name, setName] = useState(() => suggestName(preview));
@@ -47,26 +50,19 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
   const [startError, setStartError] = useState<ErrorPayload | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
 
+  // The choice starts at the archive's own project (or the first one) once the list has come;
+  // later refreshes of the list leave the user's choice alone.
+  const chosenFor = useRef<string | null | undefined>(undefined);
   useEffect(() => {
-    let active = true;
-    commands.listProjects().then(
-      (r) => {
-        if (!active) return;
-        const list = r.status === "ok" ? r.data : [];
-        setProjects(list);
-        const match = list.find((p) => p.project.name === preview.project);
-        const first = match ?? list[0];
-        if (first) setExisting(first.project.name);
-        else setMode("new");
-      },
-      () => active && (setProjects([]), setMode("new")),
-    );
-    return () => {
-      active = false;
-    };
-  }, [preview.project]);
+    if (chosenFor.current === preview.project || projects === null) return;
+    chosenFor.current = preview.project;
+    const match = projects.find((p) => p.project.name === preview.project);
+    const first = match ?? projects[0];
+    if (first) setExisting(first.project.name);
+    else setMode("new");
+  }, [projects, preview.project]);
 
-  const job = useMemo(() => jobs.find((j) => j.id === jobId) ?? null, [jobs, jobId]);
+  const job = useLiveJob(jobId);
   const running = job !== null && !job.finished;
   const finished = job?.finished ?? null;
 

@@ -2,15 +2,13 @@
 // plain pg_dump files and project exports alike (reading only); `unsupported_format` and its
 // kin mean "not a backup Offsite can read".
 import { commands, type ErrorPayload, type ImportKind, type ImportPreview } from "../bindings";
+import { errorDisplay } from "../ipc/errorDisplay";
 import { toErrorPayload } from "../ipc/errors";
 
 export type Inspected =
   | { status: "ok"; preview: ImportPreview }
   | { status: "unrecognised"; error: ErrorPayload }
   | { status: "error"; error: ErrorPayload };
-
-/** Error codes that mean "this file is not something Offsite can read". */
-const UNRECOGNISED = new Set(["unsupported_format", "integrity", "invalid_input", "unsafe_path"]);
 
 export const KIND_LABELS: Record<ImportKind, string> = {
   offsite_archive: "Offsite archive",
@@ -20,7 +18,7 @@ export const KIND_LABELS: Record<ImportKind, string> = {
 
 function failure(error: unknown): Inspected {
   const e = toErrorPayload(error);
-  return UNRECOGNISED.has(e.code) ? { status: "unrecognised", error: e } : { status: "error", error: e };
+  return errorDisplay(e.code).unreadableFile ? { status: "unrecognised", error: e } : { status: "error", error: e };
 }
 
 export async function inspect(path: string): Promise<Inspected> {

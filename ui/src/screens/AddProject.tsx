@@ -9,6 +9,8 @@ import {
   type TlsMode,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
+import { errorDisplay } from "../ipc/errorDisplay";
+import { keys, localChange, useOptionalStore } from "../store";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
 import { Dialog } from "../components/Dialog";
@@ -109,12 +111,7 @@ export function toConnection(v: FormValues): Connection {
 
 /** Which field an engine error belongs to, by its code (never by its message). */
 function fieldOf(error: ErrorPayload): Field | null {
-  switch (error.code) {
-    case "already_exists":
-      return "name";
-    default:
-      return null;
-  }
+  return errorDisplay(error.code).field;
 }
 
 type Props = {
@@ -140,6 +137,7 @@ type TestState =
 /** The add-project form; with `editName`, the same form editing a saved project. */
 export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
   const id = useId();
+  const store = useOptionalStore();
   const editing = editName !== undefined;
   const prefix = editing ? "edit" : "add";
   const [v, setV] = useState<FormValues>(EMPTY_FORM);
@@ -236,6 +234,8 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
           });
       if (result.status === "ok") {
         setV((old) => ({ ...old, password: "" }));
+        const saved = result.data.project.id;
+        store?.apply([localChange("project", saved, saved)]);
         onSaved(result.data);
         return;
       }
@@ -483,6 +483,7 @@ export function RemoveProjectDialog({
   onRemoved: () => void;
 }) {
   const id = useId();
+  const store = useOptionalStore();
   const [typed, setTyped] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorPayload | null>(null);
@@ -494,8 +495,11 @@ export function RemoveProjectDialog({
     setBusy(true);
     setError(null);
     try {
+      const projectId = store?.projectId(name) ?? null;
       const result = await commands.removeProject(name);
       if (result.status === "ok") {
+        if (store && projectId !== null) store.apply([localChange("project", projectId, projectId, "delete")]);
+        else store?.reload(keys.projects());
         onRemoved();
         return;
       }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { events } from "../bindings";
-import { JobsProvider } from "../components/jobs";
+import { StoreProvider } from "../store";
 import { useSubscription } from "../ipc/subscribe";
 import { AddProject } from "./AddProject";
 import { ProjectPage } from "./ProjectPage";
@@ -28,7 +28,7 @@ export const listenOpenProject: ListenOpenProject = (onOpen) =>
 /** Screens an `open-project` event does not navigate away from. */
 const KEEPS_INPUT: ReadonlySet<Route["screen"]> = new Set(["add", "edit", "restore"]);
 
-/** The screens, and the jobs store they share. Moving between screens moves focus to the new one. */
+/** The screens, and the store they share. Moving between screens moves focus to the new one. */
 export function Main({
   initial = { screen: "home" },
   listenOpen = listenOpenProject,
@@ -77,7 +77,7 @@ export function Main({
   }, [route.screen]);
 
   return (
-    <JobsProvider>
+    <StoreProvider>
       <ImportRequestProvider>
       <div ref={region} className="screen" data-testid={`screen-${route.screen}`}>
         {route.screen === "home" && (
@@ -125,6 +125,6 @@ export function Main({
         onOpenProject={(name) => setRoute({ screen: "project", name })}
       />
       </ImportRequestProvider>
-    </JobsProvider>
+    </StoreProvider>
   );
 }

@@ -3,7 +3,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { JobFinished } from "../bindings";
-import { JobsProvider } from "../components/jobs";
+import { StoreProvider } from "../store";
 import { backup, summary } from "./fixtures";
 import { ProjectPage } from "./ProjectPage";
 
@@ -51,9 +51,9 @@ function setup(backups = many, extra: Extra = {}) {
     { shouldMockEvents: true },
   );
   render(
-    <JobsProvider>
+    <StoreProvider>
       <ProjectPage name="shop" onBack={vi.fn()} />
-    </JobsProvider>,
+    </StoreProvider>,
   );
   return calls;
 }

@@ -1,11 +1,11 @@
-import { useCallback, useEffect, useState } from "react";
+import { useMemo, useState } from "react";
 import { type BackupRow, commands, type ErrorPayload, type ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { databaseHost, databaseName, formatBytes, formatTime } from "../components/format";
 import { JobHistory } from "../components/JobHistory";
 import { JobPanel } from "../components/JobPanel";
-import { useJobFinished, useJobs } from "../components/jobs";
+import { keys, localChange, type Resource, useBackups, useJobActions, useLiveJobs, useProject, useStore } from "../store";
 import { VirtualList } from "../components/VirtualList";
 import { ImportButton } from "../dropzone/importRequest";
 import { DeleteBackupDialog } from "./DeleteBackupDialog";
@@ -25,40 +25,32 @@ type Load =
   | { status: "ready"; summary: ProjectSummary; backups: BackupRow[] }
   | { status: "error"; error: ErrorPayload };
 
+function combine(project: Resource<ProjectSummary>, backups: Resource<BackupRow[]>): Load {
+  if (project.status === "error") return project;
+  if (backups.status === "error") return backups;
+  if (project.status === "loading" || backups.status === "loading") return { status: "loading" };
+  return { status: "ready", summary: project.data, backups: backups.data };
+}
+
 type Props = { name: string; onBack: () => void; onRestore?: () => void; onEdit?: () => void };
 
 export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
-  const [load, setLoad] = useState<Load>({ status: "loading" });
+  const project = useProject(name);
+  const backupList = useBackups(name);
+  const load = useMemo(() => combine(project, backupList), [project, backupList]);
   // Selection by id: a refresh (a new backup on top) must not move it to another backup.
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [actionError, setActionError] = useState<ErrorPayload | null>(null);
-  const [refreshKey, setRefreshKey] = useState(0);
   const [deleting, setDeleting] = useState<BackupRow | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const { jobs, startBackup, startVerify } = useJobs();
-
-  const refresh = useCallback(async () => {
-    try {
-      const [project, backups] = await Promise.all([commands.getProject(name), commands.listBackups(name)]);
-      if (project.status === "error") return setLoad({ status: "error", error: toErrorPayload(project.error) });
-      if (backups.status === "error") return setLoad({ status: "error", error: toErrorPayload(backups.error) });
-      setLoad({ status: "ready", summary: project.data, backups: backups.data });
-    } catch (e) {
-      setLoad({ status: "error", error: toErrorPayload(e) });
-    }
-  }, [name]);
-
-  useEffect(() => {
-    void refresh();
-  }, [refresh]);
-
-  useJobFinished(() => {
-    void refresh();
-    setRefreshKey((k) => k + 1);
-  });
-
-  const running = jobs.filter((j) => j.project === name && !j.finished);
+  const store = useStore();
+  const { startBackup, startVerify } = useJobActions();
+  const running = useLiveJobs(name).filter((j) => !j.finished);
   const backingUp = running.some((j) => j.kind === "backup");
+  const refresh = () => {
+    store.reload(keys.project(name));
+    store.reload(keys.backups(name));
+  };
 
   const backUp = async () => {
     setActionError(null);
@@ -157,13 +149,15 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
                 ? `Deleted ${outcome.path} and removed it from the list.`
                 : `Removed ${outcome.path} from the list; the file was ${outcome.file_kept ? "kept" : "already gone"}.`,
             );
-            void refresh();
+            // This window changed the catalog: the store refreshes the list and the summary now.
+            const projectId = load.status === "ready" ? load.summary.project.id : null;
+            store.apply([localChange("backup", deleting.id, projectId, "delete")]);
           }}
         />
       )}
 
       <JobPanel project={name}>
-        <JobHistory project={name} refreshKey={refreshKey} />
+        <JobHistory project={name} />
       </JobPanel>
 
       <section className="panel" aria-label="Backups">
@@ -203,7 +197,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
             Loading backups…
           </p>
         )}
-        {load.status === "error" && <ErrorNotice error={load.error} testId="backups-error" onRetry={() => void refresh()} />}
+        {load.status === "error" && <ErrorNotice error={load.error} testId="backups-error" onRetry={refresh} />}
         {load.status === "ready" && backups.length === 0 && (
           <p className="muted" data-testid="backups-empty">
             No backups yet. “Back up now” makes the first one.

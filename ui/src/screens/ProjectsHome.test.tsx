@@ -2,16 +2,16 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { JobRecord } from "../bindings";
-import { JobsProvider } from "../components/jobs";
+import { StoreProvider } from "../store";
 import { backup, summary } from "./fixtures";
 import { backupState, ProjectsHome } from "./ProjectsHome";
 import { AppSettingsProvider } from "../settings/appSettings";
 
 function renderHome(onAdd = vi.fn(), onOpen = vi.fn()) {
   render(
-    <JobsProvider>
+    <StoreProvider>
       <ProjectsHome onAdd={onAdd} onOpen={onOpen} />
-    </JobsProvider>,
+    </StoreProvider>,
   );
   return { onAdd, onOpen };
 }
@@ -140,9 +140,9 @@ describe("ProjectsHome", () => {
       });
     render(
       <AppSettingsProvider load={load}>
-        <JobsProvider>
+        <StoreProvider>
           <ProjectsHome onAdd={vi.fn()} onOpen={vi.fn()} />
-        </JobsProvider>
+        </StoreProvider>
       </AppSettingsProvider>,
     );
     // Before the settings arrive: the default 2 days, so a 3-day-old backup is stale.
@@ -158,9 +158,9 @@ describe("ProjectsHome", () => {
     });
     const onSettings = vi.fn();
     render(
-      <JobsProvider>
+      <StoreProvider>
         <ProjectsHome onAdd={vi.fn()} onOpen={vi.fn()} onSettings={onSettings} />
-      </JobsProvider>,
+      </StoreProvider>,
     );
     await screen.findByTestId("empty-state");
     fireEvent.click(screen.getByTestId("open-settings"));

@@ -1,9 +1,9 @@
-import { useCallback, useEffect, useState } from "react";
-import { commands, type ErrorPayload, type JobRecord, type ProjectSummary } from "../bindings";
-import { toErrorPayload } from "../ipc/errors";
-import { ErrorNotice, errorTitle } from "../components/ErrorNotice";
+import { useMemo, useState } from "react";
+import type { ErrorPayload, JobRecord, ProjectSummary } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { errorTitle } from "../ipc/errorDisplay";
 import { databaseHost, formatAgo, formatBytes, formatTime } from "../components/format";
-import { useJobFinished, useJobs } from "../components/jobs";
+import { keys, type Resource, useJobActions, useJobs, useLiveJobs, useProjects, useReload } from "../store";
 import { phaseLabel } from "../components/JobPanel";
 import { ImportButton } from "../dropzone/importRequest";
 import { DEFAULT_STALE_AFTER_DAYS, useStaleAfterDays } from "../settings/appSettings";
@@ -54,38 +54,33 @@ type Load =
   | { status: "ready"; projects: ProjectSummary[]; lastJobs: Record<string, JobRecord> }
   | { status: "error"; error: ErrorPayload };
 
+/** The cards' data: the projects, and the newest backup job of each (a job list that fails is no jobs). */
+function combine(projects: Resource<ProjectSummary[]>, jobs: Resource<JobRecord[]>): Load {
+  if (projects.status === "error") return projects;
+  if (projects.status === "loading" || jobs.status === "loading") return { status: "loading" };
+  const lastJobs: Record<string, JobRecord> = {};
+  if (jobs.status === "ready") {
+    for (const job of jobs.data) {
+      // Newest first: keep the first backup job of each project.
+      if (job.kind === "backup" && job.project_id && !lastJobs[job.project_id]) lastJobs[job.project_id] = job;
+    }
+  }
+  return { status: "ready", projects: projects.data, lastJobs };
+}
+
 export function ProjectsHome({ onOpen, onAdd, onSettings }: Props) {
   const staleAfterDays = useStaleAfterDays();
-  const [load, setLoad] = useState<Load>({ status: "loading" });
+  const projects = useProjects();
+  const history = useJobs();
+  const load = useMemo(() => combine(projects, history), [projects, history]);
   const [startErrors, setStartErrors] = useState<Record<string, ErrorPayload>>({});
-  const { jobs, startBackup } = useJobs();
-
-  const refresh = useCallback(async () => {
-    try {
-      const result = await commands.listProjects();
-      if (result.status === "error") {
-        setLoad({ status: "error", error: toErrorPayload(result.error) });
-        return;
-      }
-      const lastJobs: Record<string, JobRecord> = {};
-      const jobsResult = await commands.listJobs(null, 200).catch(() => null);
-      if (jobsResult?.status === "ok") {
-        for (const job of jobsResult.data) {
-          // Newest first: keep the first backup job of each project.
-          if (job.kind === "backup" && job.project_id && !lastJobs[job.project_id]) lastJobs[job.project_id] = job;
-        }
-      }
-      setLoad({ status: "ready", projects: result.data, lastJobs });
-    } catch (e) {
-      setLoad({ status: "error", error: toErrorPayload(e) });
-    }
-  }, []);
-
-  useEffect(() => {
-    void refresh();
-  }, [refresh]);
-
-  useJobFinished(() => void refresh());
+  const jobs = useLiveJobs();
+  const { startBackup } = useJobActions();
+  const reload = useReload();
+  const refresh = () => {
+    reload(keys.projects());
+    reload(keys.jobs());
+  };
 
   const backUp = async (name: string) => {
     setStartErrors(({ [name]: _old, ...rest }) => rest);
@@ -115,7 +110,7 @@ export function ProjectsHome({ onOpen, onAdd, onSettings }: Props) {
             {settingsButton}
           </div>
         )}
-        <ErrorNotice error={load.error} testId="projects-error" onRetry={() => void refresh()} />
+        <ErrorNotice error={load.error} testId="projects-error" onRetry={refresh} />
       </>
     );
   }

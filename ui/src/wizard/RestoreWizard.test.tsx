@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { ErrorPayload, JobFinished, JobProgress, RestorePlan } from "../bindings";
 import { backup, summary } from "../screens/fixtures";
 import { corruptReport, fullPlan, plan, restoreFinished, restoreReport, verifyReport } from "./fixtures";
+import { StoreProvider } from "../store";
 import { RestoreWizard } from "./RestoreWizard";
 
 type Call = { cmd: string; args: Record<string, unknown> };
@@ -43,7 +44,11 @@ function setup(opts: Options = {}) {
     },
     { shouldMockEvents: true },
   );
-  render(<RestoreWizard project="shop" onClose={onClose} />);
+  render(
+    <StoreProvider>
+      <RestoreWizard project="shop" onClose={onClose} />
+    </StoreProvider>,
+  );
   return { calls, onClose };
 }
 

@@ -10,6 +10,7 @@ import type {
   RestoreTo,
   VerifyReport,
 } from "../bindings";
+import { errorDisplay } from "../ipc/errorDisplay";
 
 export const STEPS = ["source", "verify", "target", "review", "run", "report"] as const;
 export type Step = (typeof STEPS)[number];
@@ -326,42 +327,10 @@ export function reducer(s: WizardState, a: Action): WizardState {
   }
 }
 
-/** What the report suggests after a failure, by error code (never by message text). */
+/** What the report suggests after a failure, by error code (never by message text): the restore
+ * column of the one error table (ipc/errorDisplay.ts). */
 export type Advice = { text: string; goto: Step | null; label: string | null };
 
 export function failureAdvice(code: string): Advice {
-  switch (code) {
-    case "cancelled":
-      return {
-        text: "The restore was cancelled. It runs in one transaction, so the target was left as it was.",
-        goto: "review",
-        label: "Back to the plan",
-      };
-    case "needs_consent":
-      return {
-        text: "The target database is not empty any more. Review the plan again and confirm replacing it.",
-        goto: "review",
-        label: "Review the plan again",
-      };
-    case "connection":
-    case "auth":
-    case "permission":
-      return { text: "Check the target's connection, credentials and privileges.", goto: "target", label: "Choose the target again" };
-    case "integrity":
-    case "unsupported_format":
-    case "unsafe_path":
-      return { text: "The archive cannot be restored. Choose another backup.", goto: "source", label: "Choose another backup" };
-    case "validation_failed":
-      return {
-        text: "The restore ran, but the row counts do not match what the backup recorded.",
-        goto: null,
-        label: null,
-      };
-    case "busy":
-      return { text: "Another job is running on this project. Try again when it has finished.", goto: "review", label: "Back to the plan" };
-    case "tool_missing":
-      return { text: "Install the PostgreSQL client tools the hint names, then try again.", goto: "review", label: "Back to the plan" };
-    default:
-      return { text: "The restore failed; the target was left as it was.", goto: "review", label: "Back to the plan" };
-  }
+  return errorDisplay(code).restore;
 }

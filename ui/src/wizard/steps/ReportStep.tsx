@@ -1,9 +1,10 @@
 // The last step: how the restore went, proved table by table (rows the backup recorded against
 // rows the target holds now), or why it failed and what to do, by error code.
-import type { RestoreReport } from "../bindings";
-import { ErrorNotice } from "../components/ErrorNotice";
-import { formatDuration } from "../components/format";
-import { failureAdvice, type Step, succeeded, type WizardState } from "./steps";
+import type { RestoreReport } from "../../bindings";
+import { ErrorNotice } from "../../components/ErrorNotice";
+import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
+import { formatDuration } from "../../components/format";
+import { failureAdvice, type Step, succeeded, type WizardState } from "../steps";
 
 type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
 
@@ -23,7 +24,7 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
   const mismatched = report?.tables.filter((t) => !t.ok).length ?? 0;
   const title = ok
     ? "Restored: every table holds the rows the backup recorded"
-    : error?.code === "cancelled"
+    : error && !errorDisplay(error.code).failure
       ? "Restore cancelled"
       : error
         ? "The restore failed"
@@ -32,7 +33,7 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
   return (
     <div data-testid="wizard-result" data-ok={String(ok)} data-code={error?.code ?? ""}>
       <div
-        className={`notice ${ok ? "notice-ok" : error?.code === "cancelled" ? "notice-neutral" : "notice-error"}`}
+        className={`notice ${ok ? "notice-ok" : error ? toneClass(errorDisplay(error.code).tone) : "notice-error"}`}
         role="status"
       >
         <p className="notice-title" data-testid="wizard-report-title">

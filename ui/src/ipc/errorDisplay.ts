@@ -1,0 +1,155 @@
+// The one table from an error's `code` (the generated `ErrorKind`) to how the window shows it.
+// Screens never compare codes themselves (`code === "cancelled"`…): they read this table. It is
+// typed `Record<ErrorKind, …>`, so a kind added on the Rust side fails type-checking here until it
+// is given a row.
+import type { ErrorKind } from "../bindings";
+
+/** How an error is coloured: a cancel is not a failure; a warning asks for attention only. */
+export type Tone = "neutral" | "error" | "warning";
+
+/** Restore wizard steps an error can send the user back to (a subset of wizard/steps.ts `Step`). */
+export type RestoreGoto = "source" | "verify" | "target" | "review";
+
+/** What the restore report suggests after a failure with this code. */
+export type RestoreAdvice = { text: string; goto: RestoreGoto | null; label: string | null };
+
+export type ErrorDisplay = {
+  /** Colour of the notice. */
+  tone: Tone;
+  /** A short title above the message. */
+  title: string;
+  /** Whether it counts as a failure (false: the user stopped it; shown as "Cancelled"). */
+  failure: boolean;
+  /** How a finished job with this error is summed up in one word. */
+  outcome: string;
+  /** Whether a "Try again" button may be offered (then only when the payload says `retryable`). */
+  offerRetry: boolean;
+  /** The add-project form field the error belongs to, if any. */
+  field: "name" | null;
+  /** A file being imported or inspected is simply not something Offsite can read. */
+  unreadableFile: boolean;
+  /** The restore report's advice. */
+  restore: RestoreAdvice;
+};
+
+const GENERIC_TITLE = "Something went wrong";
+
+const RESTORE_DEFAULT: RestoreAdvice = {
+  text: "The restore failed; the target was left as it was.",
+  goto: "review",
+  label: "Back to the plan",
+};
+const RESTORE_TARGET: RestoreAdvice = {
+  text: "Check the target's connection, credentials and privileges.",
+  goto: "target",
+  label: "Choose the target again",
+};
+const RESTORE_SOURCE: RestoreAdvice = {
+  text: "The archive cannot be restored. Choose another backup.",
+  goto: "source",
+  label: "Choose another backup",
+};
+
+/** A failure: red, "Failed", retry offered when retryable, the default restore advice. */
+function failed(title: string, over: Partial<ErrorDisplay> = {}): ErrorDisplay {
+  return {
+    tone: "error",
+    title,
+    failure: true,
+    outcome: "Failed",
+    offerRetry: true,
+    field: null,
+    unreadableFile: false,
+    restore: RESTORE_DEFAULT,
+    ...over,
+  };
+}
+
+export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
+  invalid_input: failed("Check what you entered", { unreadableFile: true }),
+  not_found: failed("Not found"),
+  already_exists: failed("Already exists", { field: "name" }),
+  connection: failed("Cannot reach the server", { restore: RESTORE_TARGET }),
+  auth: failed("The server rejected the credentials", { restore: RESTORE_TARGET }),
+  permission: failed("Missing privileges", { restore: RESTORE_TARGET }),
+  tool_missing: failed("pg_dump is missing or too old", {
+    restore: {
+      text: "Install the PostgreSQL client tools the hint names, then try again.",
+      goto: "review",
+      label: "Back to the plan",
+    },
+  }),
+  tool_failed: failed("A PostgreSQL tool failed"),
+  integrity: failed("The archive is damaged", { unreadableFile: true, restore: RESTORE_SOURCE }),
+  unsupported_format: failed("Not an archive Offsite can read", { unreadableFile: true, restore: RESTORE_SOURCE }),
+  unsafe_path: failed(GENERIC_TITLE, { unreadableFile: true, restore: RESTORE_SOURCE }),
+  busy: failed("Another job is running on this project", {
+    restore: {
+      text: "Another job is running on this project. Try again when it has finished.",
+      goto: "review",
+      label: "Back to the plan",
+    },
+  }),
+  cancelled: {
+    tone: "neutral",
+    title: "Cancelled",
+    failure: false,
+    outcome: "Cancelled",
+    offerRetry: false,
+    field: null,
+    unreadableFile: false,
+    restore: {
+      text: "The restore was cancelled. It runs in one transaction, so the target was left as it was.",
+      goto: "review",
+      label: "Back to the plan",
+    },
+  },
+  disk_full: failed("The disk is full"),
+  needs_consent: failed(GENERIC_TITLE, {
+    restore: {
+      text: "The target database is not empty any more. Review the plan again and confirm replacing it.",
+      goto: "review",
+      label: "Review the plan again",
+    },
+  }),
+  validation_failed: failed(GENERIC_TITLE, {
+    restore: {
+      text: "The restore ran, but the row counts do not match what the backup recorded.",
+      goto: null,
+      label: null,
+    },
+  }),
+  secrets: failed("The keychain is unavailable"),
+  catalog: failed("A local error occurred"),
+  io: failed("A local error occurred"),
+  interrupted: failed("The job was interrupted"),
+  conflict: failed("The file is not what Offsite recorded"),
+  internal: failed(GENERIC_TITLE),
+};
+
+/** A code this build does not know (a newer engine): shown as a plain failure. */
+const UNKNOWN: ErrorDisplay = failed(GENERIC_TITLE);
+
+export function isErrorKind(code: string): code is ErrorKind {
+  return Object.prototype.hasOwnProperty.call(ERROR_DISPLAY, code);
+}
+
+/** How to show an error with this code (any string: codes from the catalog are plain strings). */
+export function errorDisplay(code: string | null | undefined): ErrorDisplay {
+  return code && isErrorKind(code) ? ERROR_DISPLAY[code] : UNKNOWN;
+}
+
+/** A short title per error code. */
+export function errorTitle(code: string): string {
+  return errorDisplay(code).title;
+}
+
+/** Whether the error is the user's own cancel (not a failure). */
+export function isCancel(code: string | null | undefined): boolean {
+  return code !== null && code !== undefined && !errorDisplay(code).failure;
+}
+
+/** The notice CSS class for a tone. */
+export function toneClass(tone: Tone): string {
+  return tone === "neutral" ? "notice-neutral" : tone === "warning" ? "notice-warn" : "notice-error";
+}
