@@ -164,11 +164,7 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     let maker = env().await;
     maker
         .engine
-        .add_project(AddProject {
-            name: "shop".into(),
-            connection: ProjectConnection::Url(pg.url_with_password(&src)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("shop", pg.url_with_password(&src)))
         .await
         .unwrap();
     let made = maker
@@ -196,11 +192,7 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
 
     // Into an existing project.
     env.engine
-        .add_project(AddProject {
-            name: "mine".into(),
-            connection: ProjectConnection::Url(pg.url(&src)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("mine", pg.url(&src)))
         .await
         .unwrap();
     let o = env
@@ -344,11 +336,7 @@ async fn project_export_tarball_and_folder_import() {
     }
 
     env.engine
-        .add_project(AddProject {
-            name: "exp".into(),
-            connection: ProjectConnection::Url(pg.url(&src)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("exp", pg.url(&src)))
         .await
         .unwrap();
     let o = env
@@ -481,11 +469,7 @@ async fn bad_files_are_refused_and_leave_nothing() {
     }
     // Into an existing project: nothing registered, nothing written.
     env.engine
-        .add_project(AddProject {
-            name: "kept".into(),
-            connection: ProjectConnection::Url(pg.url(&src)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("kept", pg.url(&src)))
         .await
         .unwrap();
     let e = env
@@ -518,11 +502,7 @@ async fn env_made_archive(pg: &TestCluster, db: &str) -> (Env, PathBuf) {
     let maker = env().await;
     maker
         .engine
-        .add_project(AddProject {
-            name: "shop".into(),
-            connection: ProjectConnection::Url(pg.url_with_password(db)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("shop", pg.url_with_password(db)))
         .await
         .unwrap();
     let made = maker

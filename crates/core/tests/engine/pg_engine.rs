@@ -33,11 +33,7 @@ async fn supabase_shaped_backup_restores_identically() {
     // The password in the URL goes to the secret store and is stripped from the catalog.
     let project = env
         .engine
-        .add_project(AddProject {
-            name: "shop".into(),
-            connection: ProjectConnection::Url(pg.url_with_password(&src)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("shop", pg.url_with_password(&src)))
         .await
         .unwrap();
     assert!(
@@ -210,11 +206,7 @@ async fn backed_up(pg: &TestCluster, env: &Env, prefix: &str) -> (String, PathBu
     let src = pg.unique_db(prefix);
     pg.psql(&src, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;");
     env.engine
-        .add_project(AddProject {
-            name: prefix.into(),
-            connection: ProjectConnection::Url(pg.url_with_password(&src)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url(prefix, pg.url_with_password(&src)))
         .await
         .unwrap();
     let o = env
@@ -388,11 +380,10 @@ async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
 
     // Port 1 on loopback: nothing listens.
     env.engine
-        .add_project(AddProject {
-            name: "nowhere".into(),
-            connection: ProjectConnection::Url("postgres://postgres@127.0.0.1:1/db".into()),
-            ..Default::default()
-        })
+        .add_project(AddProject::url(
+            "nowhere",
+            "postgres://postgres@127.0.0.1:1/db",
+        ))
         .await
         .unwrap();
     let e = env
@@ -427,11 +418,7 @@ async fn too_old_pg_dump_says_what_to_install() {
     let env = env_with(Some(old.path().to_path_buf())).await;
     let db = pg.unique_db("oldtools");
     env.engine
-        .add_project(AddProject {
-            name: "old".into(),
-            connection: ProjectConnection::Url(pg.url_with_password(&db)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("old", pg.url_with_password(&db)))
         .await
         .unwrap();
     let e = env
@@ -664,11 +651,7 @@ async fn server_stopped_mid_backup_fails_with_connection_error() {
         "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000);",
     );
     env.engine
-        .add_project(AddProject {
-            name: "victim".into(),
-            connection: ProjectConnection::Url(pg.url_with_password(db)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("victim", pg.url_with_password(db)))
         .await
         .unwrap();
     let dest = env.dir.path().join("stopped-out");
@@ -742,11 +725,7 @@ async fn full_disk_fails_with_disk_full_and_leaves_nothing() {
     // Incompressible data well over 1 MiB.
     pg.psql(&db, "CREATE TABLE blob (b bytea); INSERT INTO blob SELECT decode(string_agg(md5(g::text || random()::text), ''), 'hex') FROM generate_series(1, 300000) g;");
     env.engine
-        .add_project(AddProject {
-            name: "big".into(),
-            connection: ProjectConnection::Url(pg.url_with_password(&db)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("big", pg.url_with_password(&db)))
         .await
         .unwrap();
     let disk = SmallDisk::mount(env.dir.path().join("tiny"));

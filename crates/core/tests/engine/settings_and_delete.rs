@@ -5,7 +5,6 @@ use crate::common::{env, files_under};
 use offsite_core::ops::EngineSettings;
 use offsite_core::{
     AddProject, BackupOptions, DeleteOptions, Engine, EngineConfig, ErrorKind, JobStart,
-    ProjectConnection,
 };
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
@@ -17,11 +16,7 @@ async fn project_with_backup(pg: &TestCluster, engine: &Engine, name: &str) -> P
         "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);",
     );
     engine
-        .add_project(AddProject {
-            name: name.into(),
-            connection: ProjectConnection::Url(pg.url_with_password(&db)),
-            ..Default::default()
-        })
+        .add_project(AddProject::url(name, pg.url_with_password(&db)))
         .await
         .unwrap();
     let o = engine
@@ -29,6 +24,14 @@ async fn project_with_backup(pg: &TestCluster, engine: &Engine, name: &str) -> P
         .await
         .unwrap();
     PathBuf::from(o.backup.path)
+}
+
+/// Delete the backup `id` (and its file when `file`).
+fn delete(id: &str, file: bool) -> DeleteOptions {
+    DeleteOptions {
+        backup_id: id.to_string(),
+        delete_file: file,
+    }
 }
 
 fn sidecar(path: &Path) -> PathBuf {
@@ -49,14 +52,7 @@ async fn delete_removes_only_this_backups_file_and_entry() {
     assert!(sidecar(&a).is_file() && sidecar(&b).is_file());
     let a_id = backup_id_of(&env.engine, "dela").await;
 
-    let out = env
-        .engine
-        .delete_backup(DeleteOptions {
-            backup_id: a_id.clone(),
-            delete_file: true,
-        })
-        .await
-        .unwrap();
+    let out = env.engine.delete_backup(delete(&a_id, true)).await.unwrap();
     assert!(out.file_deleted);
     assert_eq!(out.path, a.display().to_string());
     assert!(
@@ -82,10 +78,7 @@ async fn delete_removes_only_this_backups_file_and_entry() {
     let b_id = backup_id_of(&env.engine, "delb").await;
     let out = env
         .engine
-        .delete_backup(DeleteOptions {
-            backup_id: b_id.clone(),
-            delete_file: false,
-        })
+        .delete_backup(delete(&b_id, false))
         .await
         .unwrap();
     assert!(!out.file_deleted);
@@ -101,10 +94,7 @@ async fn delete_removes_only_this_backups_file_and_entry() {
     // Unknown ids are not found.
     let e = env
         .engine
-        .delete_backup(DeleteOptions {
-            backup_id: a_id.clone(),
-            delete_file: true,
-        })
+        .delete_backup(delete(&a_id, true))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
@@ -124,10 +114,7 @@ async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
     let before = files_under(env.dir.path());
     let e = env
         .engine
-        .delete_backup(DeleteOptions {
-            backup_id: a_id.clone(),
-            delete_file: true,
-        })
+        .delete_backup(delete(&a_id, true))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
@@ -146,10 +133,7 @@ async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
     std::fs::write(&a, b"my notes, not a backup").unwrap();
     let e = env
         .engine
-        .delete_backup(DeleteOptions {
-            backup_id: a_id.clone(),
-            delete_file: true,
-        })
+        .delete_backup(delete(&a_id, true))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
@@ -157,14 +141,7 @@ async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
 
     // A file that is gone: the entry can still be removed.
     std::fs::remove_file(&a).unwrap();
-    let out = env
-        .engine
-        .delete_backup(DeleteOptions {
-            backup_id: a_id.clone(),
-            delete_file: true,
-        })
-        .await
-        .unwrap();
+    let out = env.engine.delete_backup(delete(&a_id, true)).await.unwrap();
     assert!(!out.file_deleted);
     assert!(env
         .engine
