@@ -2,7 +2,7 @@
 //!
 //! It opens the catalog, the secret store and the clock, and hands every request off, in one
 //! line, to its operation in [`crate::ops`]. Every backup, verify, restore and import is a job
-//! (see [`crate::ops::runner`]): an id and a row in the catalog, its project's lock while it
+//! (run by the one job runner, `ops/runner.rs`): an id and a row in the catalog, its project's lock while it
 //! runs, progress through one [`crate::progress::Progress`] sink, and an end: succeeded, failed
 //! (with the error's code, message and hint) or cancelled.
 
@@ -97,6 +97,7 @@ impl Engine {
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
+    /// The data folder (catalog, default backup folder, locks).
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -107,7 +108,9 @@ impl Engine {
     /// The folder of pg_dump/pg_restore in use, if one is configured (`--pg-bin` /
     /// `OFFSITE_PG_BIN`, else the saved setting).
     pub fn pg_bin(&self) -> Option<PathBuf> {
-        (self.pg_bin_configured.clone()).or_else(|| self.settings().pg_bin.map(PathBuf::from))
+        self.pg_bin_configured
+            .clone()
+            .or_else(|| self.settings().pg_bin.map(PathBuf::from))
     }
     /// Where a project's backups go by default.
     pub fn backup_dir_of(&self, project: &Project) -> PathBuf {
@@ -143,6 +146,8 @@ impl Engine {
 
     // ---- projects ----
 
+    /// Add a project (a password given or in its URL goes to the secret store, never the
+    /// catalog).
     pub async fn add_project(&self, req: AddProject) -> Result<Project> {
         ops::projects::add(self, req).await
     }
@@ -171,9 +176,11 @@ impl Engine {
     ) -> Result<ConnectionReport> {
         ops::projects::test_unsaved(self, connection, tls, password).await
     }
+    /// Every project, by name.
     pub async fn projects(&self) -> Result<Vec<Project>> {
         ops::queries::projects(self).await
     }
+    /// The project of this name (`not_found` otherwise).
     pub async fn project(&self, name: &str) -> Result<Project> {
         ops::queries::project(self, name).await
     }
@@ -188,6 +195,7 @@ impl Engine {
 
     // ---- backups and jobs (lists) ----
 
+    /// A project's backups, newest first, with checksums and manifests.
     pub async fn backups(&self, project: &str) -> Result<Vec<BackupRecord>> {
         ops::queries::backups(self, project).await
     }
@@ -195,6 +203,7 @@ impl Engine {
     pub async fn backup_rows(&self, project: &str) -> Result<Vec<BackupRow>> {
         ops::queries::backup_rows(self, project).await
     }
+    /// The backup with this id.
     pub async fn backup_record(&self, backup_id: &str) -> Result<BackupRecord> {
         ops::queries::backup(self, backup_id).await
     }

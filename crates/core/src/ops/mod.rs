@@ -1,6 +1,6 @@
 //! The engine's operations, one module per operation. Each job operation has one entry point
 //! taking an options struct and a [`JobStart`] (id, trigger, progress, cancellation), and runs
-//! through the one job runner ([`runner`]): lock, job record, progress, finish. [`crate::Engine`]
+//! through the one job runner (`runner`): lock, job record, progress, finish. [`crate::Engine`]
 //! opens things and hands off to these modules in one line per method.
 //!
 //! | module       | what                                                                  |
