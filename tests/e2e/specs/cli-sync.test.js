@@ -49,7 +49,7 @@ describe("the window sees changes made by the command line", () => {
   });
 
   it("shows a backup made with the CLI on the open project page", async () => {
-    await app.browser.$(`${byTestId("project-card")}[data-project="from-cli"]`).click();
+    await $("project-open-from-cli").click();
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
     await $("backups-empty").waitForDisplayed();
     const out = offsite("--json", "backup", "from-cli");
