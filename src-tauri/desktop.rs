@@ -69,7 +69,9 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>) {
     // The window starts hidden (tauri.conf.json) and is shown here unless the user asked to
     // start in the tray, which needs a tray to come back from.
     let minimised = match app.state::<Shell>().engine() {
-        Ok(engine) => tauri::async_runtime::block_on(crate::commands::start_minimised(engine)),
+        Ok(engine) => {
+            tauri::async_runtime::block_on(crate::commands::settings::start_minimised(engine))
+        }
         Err(_) => false,
     };
     if !(tray && minimised) {
@@ -136,9 +138,8 @@ async fn tray_notice<R: Runtime>(app: &AppHandle<R>) {
     let Ok(engine) = shell.engine() else {
         return;
     };
-    let catalog = engine.catalog();
-    let shown = catalog.setting(TRAY_NOTICE_SETTING).await.ok().flatten();
-    let enabled = catalog.setting(NOTIFICATIONS_SETTING).await.ok().flatten();
+    let shown = engine.setting(TRAY_NOTICE_SETTING).await.ok().flatten();
+    let enabled = engine.setting(NOTIFICATIONS_SETTING).await.ok().flatten();
     if !notify::tray_notice_due(shown.as_deref(), enabled.as_deref()) {
         return;
     }
@@ -150,7 +151,10 @@ async fn tray_notice<R: Runtime>(app: &AppHandle<R>) {
         return;
     }
     notify::send(app, &notify::tray_notice());
-    if let Err(e) = catalog.set_setting(TRAY_NOTICE_SETTING, "yes").await {
+    if let Err(e) = engine
+        .set_plain_settings(&[(TRAY_NOTICE_SETTING, "yes")])
+        .await
+    {
         eprintln!("warning: could not save a setting: {e}");
     }
 }
@@ -169,12 +173,7 @@ fn job_finished<R: Runtime>(app: &AppHandle<R>, done: &JobDone) {
     let text = notify::job_text(done);
     tauri::async_runtime::spawn(async move {
         let setting = match app.state::<Shell>().engine() {
-            Ok(engine) => engine
-                .catalog()
-                .setting(NOTIFICATIONS_SETTING)
-                .await
-                .ok()
-                .flatten(),
+            Ok(engine) => engine.setting(NOTIFICATIONS_SETTING).await.ok().flatten(),
             Err(_) => None,
         };
         if notify::should_notify(

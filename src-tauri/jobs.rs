@@ -1,19 +1,19 @@
 //! Long-running jobs of the desktop app: the registry of running jobs (id → cancellation token),
 //! the progress sink that turns engine reports into events, and the two job events.
 //!
-//! A job's id is made here ([`offsite_core::engine::new_job_id`]) and returned by the `start_*`
-//! command before the job runs; the engine records the job under that same id
-//! (`Engine::backup_as` etc.). So the UI subscribes to `job-progress` / `job-finished`, calls
+//! A job's id is made here ([`offsite_core::ops::new_job_id`]) and returned by the `start_*`
+//! command before the job runs; the engine records the job under that same id (the
+//! [`JobStart`] that [`spawn_job`] hands the job carries it). So the UI subscribes to `job-progress` / `job-finished`, calls
 //! `start_backup`, and filters events by the returned id: every progress event of the job carries
 //! it, and `job-finished` is always emitted exactly once per started job, also when the job
 //! fails before it could begin (unknown project, another job running on it).
 
 use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
-use offsite_core::engine::{BackupOutcome, ImportOutcome, RestoreOutcome, VerifyOutcome};
+use offsite_core::ops::{BackupOutcome, ImportOutcome, RestoreOutcome, VerifyOutcome};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate};
 use offsite_core::restore::RestoreReport;
-use offsite_core::ErrorPayload;
+use offsite_core::{ErrorPayload, JobStart, JobTrigger};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
@@ -175,7 +175,7 @@ impl JobRegistry {
 
     /// A new job id with its token, registered until [`JobRegistry::remove`].
     pub fn register(&self) -> (String, CancellationToken) {
-        let id = offsite_core::engine::new_job_id();
+        let id = offsite_core::ops::new_job_id();
         let token = CancellationToken::new();
         self.map().insert(id.clone(), token.clone());
         (id, token)
@@ -229,8 +229,9 @@ impl<R: Runtime> Progress for EventProgress<R> {
     }
 }
 
-/// Run a job in the background: `work` gets the job id and its token; when it ends,
-/// `job-finished` is emitted, the job leaves the registry and the registry's finished hooks run.
+/// Run a job in the background: `work` gets how the job starts (a manual job with its id, its
+/// token and a sink that emits `job-progress`); when it ends, `job-finished` is emitted, the job
+/// leaves the registry and the registry's finished hooks run.
 pub fn spawn_job<R, T, F, Fut>(
     app: AppHandle<R>,
     registry: &JobRegistry,
@@ -241,7 +242,7 @@ pub fn spawn_job<R, T, F, Fut>(
 where
     R: Runtime,
     T: Into<JobResult> + Send + 'static,
-    F: FnOnce(String, CancellationToken, Arc<dyn Progress>) -> Fut + Send + 'static,
+    F: FnOnce(JobStart) -> Fut + Send + 'static,
     Fut: Future<Output = offsite_core::Result<T>> + Send + 'static,
 {
     use tauri::Manager;
@@ -251,7 +252,11 @@ where
     let started = Instant::now();
     tauri::async_runtime::spawn(async move {
         // In a task of its own, so even a panic ends the job with `job-finished`.
-        let result = match tauri::async_runtime::spawn(work(id.clone(), token, sink)).await {
+        let start = JobStart::new(JobTrigger::Manual)
+            .id(id.clone())
+            .progress(sink)
+            .cancel(token);
+        let result = match tauri::async_runtime::spawn(work(start)).await {
             Ok(result) => result,
             Err(e) => Err(offsite_core::Error::internal(format!(
                 "the job stopped unexpectedly: {e}"

@@ -13,12 +13,13 @@ pub mod notify;
 pub mod tray;
 
 pub use changes::CatalogChanged;
-pub use commands::{AppInfo, DesktopSettings, ProjectSummary};
+pub use commands::{AppInfo, DesktopSettings};
 pub use desktop::OpenProject;
 pub use jobs::{JobDone, JobFinished, JobProgress, JobRegistry, JobResult, JobSubject};
+pub use offsite_core::ops::ProjectSummary;
 
 use offsite_core::{Engine, EngineConfig, ErrorPayload};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tauri::Runtime;
 
@@ -46,27 +47,27 @@ macro_rules! specta_builder {
         tauri_specta::Builder::<$runtime>::new()
             .commands(tauri_specta::collect_commands![
                 commands::app_info::<$runtime>,
-                commands::list_projects,
-                commands::get_project,
-                commands::add_project,
-                commands::update_project,
-                commands::remove_project,
-                commands::test_connection,
-                commands::list_backups,
-                commands::list_jobs,
-                commands::start_backup::<$runtime>,
-                commands::start_verify::<$runtime>,
-                commands::plan_restore,
-                commands::start_restore::<$runtime>,
-                commands::cancel_job,
-                commands::inspect_archive,
-                commands::inspect_import,
-                commands::start_import::<$runtime>,
-                commands::get_desktop_settings,
-                commands::set_desktop_settings,
-                commands::detect_tools,
-                commands::delete_backup,
-                commands::show_in_folder,
+                commands::projects::list_projects,
+                commands::projects::get_project,
+                commands::projects::add_project,
+                commands::projects::update_project,
+                commands::projects::remove_project,
+                commands::projects::test_connection,
+                commands::backups::list_backups,
+                commands::jobs::list_jobs,
+                commands::jobs::start_backup::<$runtime>,
+                commands::jobs::start_verify::<$runtime>,
+                commands::jobs::plan_restore,
+                commands::jobs::start_restore::<$runtime>,
+                commands::jobs::cancel_job,
+                commands::backups::inspect_archive,
+                commands::backups::inspect_import,
+                commands::jobs::start_import::<$runtime>,
+                commands::settings::get_desktop_settings,
+                commands::settings::set_desktop_settings,
+                commands::settings::detect_tools,
+                commands::backups::delete_backup,
+                commands::backups::show_in_folder,
                 commands::pick_path::<$runtime>,
             ])
             .events(tauri_specta::collect_events![
@@ -117,7 +118,7 @@ pub fn bindings_source() -> Result<String, String> {
 fn tempfile_dir() -> Result<std::path::PathBuf, String> {
     let dir = std::env::temp_dir().join(format!(
         "offsite-bindings-{}",
-        offsite_core::engine::new_job_id()
+        offsite_core::ops::new_job_id()
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(dir)
@@ -164,11 +165,10 @@ pub fn run() {
             }
         }
     }
-    let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig {
-        data_dir: None,
-        secrets: Arc::from(offsite_core::secrets::store_from_env()),
-        pg_bin: std::env::var_os("OFFSITE_PG_BIN").map(Into::into),
-    }))
+    let engine = tauri::async_runtime::block_on(Engine::open(
+        EngineConfig::new(Arc::from(offsite_core::secrets::store_from_env()))
+            .pg_bin(std::env::var_os("OFFSITE_PG_BIN").map(PathBuf::from)),
+    ))
     .map_err(|e| ErrorPayload::from(&e));
     let builder = desktop::plugins(tauri::Builder::default()).setup(|app| {
         // Never an error: a missing tray host or notification service only loses that part.

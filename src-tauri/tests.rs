@@ -19,11 +19,9 @@ struct TestApp {
 fn test_app() -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemoryStore::new());
-    let engine = tauri::async_runtime::block_on(Engine::open(EngineConfig {
-        data_dir: Some(data_dir.path().to_path_buf()),
-        secrets: secrets.clone(),
-        pg_bin: None,
-    }))
+    let engine = tauri::async_runtime::block_on(Engine::open(
+        EngineConfig::new(secrets.clone()).data_dir(data_dir.path().to_path_buf()),
+    ))
     .unwrap();
     let app = build_app(
         mock_builder(),
@@ -694,17 +692,14 @@ fn changes_made_elsewhere_reach_the_window_as_catalog_changed_events() {
     });
     // The watcher starts from the feed's end: let it read that before the change is made.
     std::thread::sleep(changes::POLL_EVERY * 2);
-    let other = tauri::async_runtime::block_on(Engine::open(EngineConfig {
-        data_dir: Some(t.data_dir.path().to_path_buf()),
-        secrets: Arc::new(MemoryStore::new()),
-        pg_bin: None,
-    }))
+    let other = tauri::async_runtime::block_on(Engine::open(
+        EngineConfig::new(Arc::new(MemoryStore::new())).data_dir(t.data_dir.path().to_path_buf()),
+    ))
     .unwrap();
-    let added = tauri::async_runtime::block_on(other.add_project(offsite_core::AddProject {
-        name: "elsewhere".into(),
-        db_url: "postgres://postgres@db.example.com:5432/postgres".into(),
-        ..Default::default()
-    }))
+    let added = tauri::async_runtime::block_on(other.add_project(offsite_core::AddProject::url(
+        "elsewhere",
+        "postgres://postgres@db.example.com:5432/postgres",
+    )))
     .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let mut seen = Vec::new();

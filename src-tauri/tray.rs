@@ -4,10 +4,11 @@
 //! Building the tray can fail (no tray support); the app then runs without it and closing the
 //! window quits as usual (see `desktop.rs`).
 
-use crate::commands::{self, ProjectSummary};
+use crate::commands;
 use crate::jobs::JobRegistry;
 use crate::Shell;
 use offsite_core::catalog::{JobKind, JobRecord};
+use offsite_core::ops::ProjectSummary;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
@@ -69,25 +70,17 @@ async fn project_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)>
     let Ok(engine) = shell.engine() else {
         return Vec::new();
     };
-    let projects = match engine.catalog().projects().await {
-        Ok(p) => p,
+    let summaries = match engine.project_summaries().await {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("warning: tray: could not list the projects: {e}");
             return Vec::new();
         }
     };
     let mut out = Vec::new();
-    for project in projects {
-        let name = project.name.clone();
-        let id = project.id.clone();
-        let Ok(summary) = commands::summary(engine, project).await else {
-            continue;
-        };
-        let jobs = engine
-            .catalog()
-            .jobs(Some(&id), 50)
-            .await
-            .unwrap_or_default();
+    for summary in summaries {
+        let name = summary.project.name.clone();
+        let jobs = engine.jobs(Some(&name), 50).await.unwrap_or_default();
         let last = jobs.iter().find(|j| j.kind == JobKind::Backup.as_str());
         out.push((name, project_label(&summary, last)));
     }
@@ -216,7 +209,7 @@ fn back_up_all<R: Runtime>(app: &AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         let shell = app.state::<Shell>();
         let names = match shell.engine() {
-            Ok(engine) => match engine.catalog().projects().await {
+            Ok(engine) => match engine.projects().await {
                 Ok(projects) => projects.into_iter().map(|p| p.name).collect::<Vec<_>>(),
                 Err(e) => {
                     eprintln!("warning: back up all: could not list the projects: {e}");
@@ -230,7 +223,9 @@ fn back_up_all<R: Runtime>(app: &AppHandle<R>) {
         };
         let jobs = app.state::<JobRegistry>();
         for name in names {
-            if let Err(e) = commands::start_backup_job(app.clone(), &shell, &jobs, name.clone()) {
+            if let Err(e) =
+                commands::jobs::start_backup_job(app.clone(), &shell, &jobs, name.clone())
+            {
                 eprintln!("warning: could not start a backup of {name}: {}", e.message);
             }
         }
@@ -286,6 +281,7 @@ mod tests {
             error_message: None,
             error_hint: None,
             backup_id: None,
+            trigger: "manual".into(),
         }
     }
 

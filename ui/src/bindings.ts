@@ -404,6 +404,11 @@ export type JobRecord = {
 	error_hint: string | null,
 	/**  The backup a successful backup job made. */
 	backup_id: string | null,
+	/**
+	 *  What started it: `manual`, `schedule`, `catch_up`, `retry`, `cli` or `retention` (see
+	 *  `ops::JobTrigger`).
+	 */
+	trigger?: string,
 };
 
 /**  What a successful job produced. */
@@ -475,13 +480,16 @@ export type MemberEntry = {
 	sha256: string,
 };
 
-/**  A project to add. */
+/**
+ *  A project to add (the window's add form, `offsite project add`, an import into a new
+ *  project).
+ */
 export type NewProjectRequest = {
 	name: string,
 	connection: Connection,
 	/**  Overrides the URL's sslmode. */
 	tls: TlsMode | null,
-	/**  Stored in the OS keychain; never returned. */
+	/**  Stored in the OS keychain; never returned. Wins over a password in the URL. */
 	password: string | null,
 	/**  Where its backups go; `null`: the app's default folder. */
 	backup_dir: string | null,
@@ -608,7 +616,10 @@ export type RestoreReport = {
 	safety_backup: string | null,
 };
 
-/**  Where to restore to: a saved project, or a connection (with its password). */
+/**
+ *  Where to restore to: a saved project, or a connection (with its password). The same request
+ *  from the window, the command line (`--to URL|PROJECT`) and the agent.
+ */
 export type RestoreTo = ({ project: string }) & { connection?: never } | ({ connection: {
 	connection: Connection,
 	tls: TlsMode | null,

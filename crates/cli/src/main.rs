@@ -4,11 +4,13 @@ mod output;
 
 use clap::{Args, Parser, Subcommand};
 use offsite_core::archive;
-use offsite_core::engine::{AddProject, BackupParams};
 use offsite_core::progress::{NoProgress, Progress};
-use offsite_core::project::{ConnSpec, TlsMode};
-use offsite_core::restore::{RestoreOptions, RestoreTarget};
-use offsite_core::{secrets, Engine, EngineConfig, Error, ErrorKind, Result};
+use offsite_core::project::TlsMode;
+use offsite_core::restore::RestoreOptions;
+use offsite_core::{
+    secrets, AddProject, BackupOptions, Engine, EngineConfig, Error, ErrorKind, JobStart,
+    JobTrigger, ProjectConnection, RestoreRequest, RestoreTo, Result, VerifyOptions,
+};
 use output::{Out, ProgressBar};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -207,20 +209,24 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         out.inspect(path, &manifest);
         return Ok(0);
     }
-    let engine = Engine::open(EngineConfig {
-        data_dir: cli.data_dir.clone(),
-        secrets: Arc::from(secrets::store_named(
-            &std::env::var(secrets::SECRET_STORE_ENV).unwrap_or_default(),
-        )?),
-        pg_bin: cli.pg_bin.clone(),
-    })
+    let secrets =
+        secrets::store_named(&std::env::var(secrets::SECRET_STORE_ENV).unwrap_or_default())?;
+    let engine = Engine::open(
+        EngineConfig::new(Arc::from(secrets))
+            .data_dir(cli.data_dir.clone())
+            .pg_bin(cli.pg_bin.clone()),
+    )
     .await?;
-    let progress = |label: &str| -> Arc<dyn Progress> {
-        if cli.json || !std::io::stderr().is_terminal() {
+    // Every job of the command line: its trigger, a progress bar on a terminal, Ctrl-C.
+    let job = |label: &str| -> JobStart {
+        let sink: Arc<dyn Progress> = if cli.json || !std::io::stderr().is_terminal() {
             Arc::new(NoProgress)
         } else {
             Arc::new(ProgressBar::new(label))
-        }
+        };
+        JobStart::new(JobTrigger::Cli)
+            .progress(sink)
+            .cancel(cancel.clone())
     };
     match cli.command {
         Command::Project(cmd) => match cmd {
@@ -241,26 +247,20 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     None
                 };
                 let tls = tls.map(|t| t.parse::<TlsMode>()).transpose()?;
-                let db = match (db, host) {
-                    (Some(url), _) => url,
-                    (None, Some(host)) => {
-                        let database = dbname.unwrap_or_else(|| user.clone());
-                        let tls = tls.unwrap_or_default();
-                        ConnSpec {
-                            host,
-                            port,
-                            user,
-                            database,
-                            tls,
-                        }
-                        .to_url()
-                    }
+                let connection = match (db, host) {
+                    (Some(url), _) => ProjectConnection::Url(url),
+                    (None, Some(host)) => ProjectConnection::Fields {
+                        host,
+                        port: Some(port),
+                        database: dbname.unwrap_or_else(|| user.clone()),
+                        user,
+                    },
                     (None, None) => unreachable!("clap requires --db or --host"),
                 };
                 let p = engine
                     .add_project(AddProject {
                         name,
-                        db_url: db,
+                        connection,
                         password,
                         tls,
                         backup_dir,
@@ -268,9 +268,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     .await?;
                 out.project(&p, &engine.backup_dir_of(&p));
             }
-            ProjectCmd::List => out.projects(&engine.catalog().projects().await?),
+            ProjectCmd::List => out.projects(&engine.projects().await?),
             ProjectCmd::Show { name } => {
-                let p = engine.catalog().project(&name).await?;
+                let p = engine.project(&name).await?;
                 out.project(&p, &engine.backup_dir_of(&p));
             }
             ProjectCmd::Test { name } => {
@@ -286,68 +286,53 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             }
         },
         Command::Backup { name, dest, level } => {
-            let params = BackupParams {
+            let opts = BackupOptions {
+                project: name,
                 dest,
                 compression_level: level,
             };
-            let outcome = engine
-                .backup_with(&name, params, progress("backing up"), cancel)
-                .await?;
+            let outcome = engine.backup(opts, job("backing up")).await?;
             out.backup(&outcome);
         }
-        Command::Backups { name } => {
-            let p = engine.catalog().project(&name).await?;
-            out.backups(&engine.catalog().backups(&p.id).await?);
-        }
+        Command::Backups { name } => out.backups(&engine.backups(&name).await?),
         Command::Verify { archive: path } => {
-            let outcome = engine.verify(&path, progress("verifying"), cancel).await?;
+            let outcome = engine
+                .verify(VerifyOptions::path(path), job("verifying"))
+                .await?;
             out.verify(&outcome.report);
             if !outcome.report.ok {
                 return Ok(exit::INTEGRITY);
             }
         }
         Command::Inspect { .. } => unreachable!("handled above"),
-        Command::Restore(args) => {
-            return restore(&engine, args, out, progress("restoring"), cancel).await
-        }
+        Command::Restore(args) => return restore(&engine, args, out, job("restoring")).await,
     }
     Ok(0)
 }
 
-async fn restore(
-    engine: &Engine,
-    args: RestoreArgs,
-    out: &Out,
-    progress: Arc<dyn Progress>,
-    cancel: CancellationToken,
-) -> Result<u8> {
-    let target = if args.to.contains("://") {
-        let (spec, url_password) = ConnSpec::parse_url(&args.to)?;
-        let password = if args.password_stdin {
-            Some(read_password_stdin()?)
-        } else {
-            url_password
-        };
-        // Headless: the standard PGPASSWORD.
-        let password =
-            password.or_else(|| std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()));
-        RestoreTarget { spec, password }
-    } else {
-        let p = engine.catalog().project(&args.to).await?;
-        let (mut spec, _) = ConnSpec::parse_url(&p.db_url)?;
-        spec.tls = p.tls_mode.parse()?;
-        let password = engine
-            .secrets()
-            .get(&secrets::project_password_key(&p.name))?;
-        RestoreTarget { spec, password }
+async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -> Result<u8> {
+    let mut to = RestoreTo::url_or_project(&args.to, None);
+    let url = match &mut to {
+        RestoreTo::Connection { password, .. } => {
+            if args.password_stdin {
+                *password = Some(read_password_stdin()?);
+            }
+            true
+        }
+        RestoreTo::Project(_) => false,
     };
-    let opts = RestoreOptions {
+    let mut target = engine.restore_target(to).await?;
+    if url && target.password.is_none() {
+        // Headless: the standard PGPASSWORD.
+        target.password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
+    }
+    let request = RestoreRequest::new(&args.archive, target).options(RestoreOptions {
         replace: args.replace,
         no_safety_backup: args.no_safety_backup,
         create_roles: args.create_roles,
         ..Default::default()
-    };
-    let plan = engine.plan_restore(&args.archive, &target, &opts).await?;
+    });
+    let plan = engine.plan_restore(&request).await?;
     if args.dry_run {
         out.plan(&plan);
         return Ok(if plan.blockers.is_empty() {
@@ -379,9 +364,7 @@ async fn restore(
             ));
         }
     }
-    let outcome = engine
-        .restore(&args.archive, &target, &opts, progress, cancel)
-        .await?;
+    let outcome = engine.restore(request, job).await?;
     out.restore(&outcome);
     Ok(if outcome.report.ok {
         0

@@ -2,7 +2,7 @@
 
 use offsite_core::archive::{Manifest, SidecarStatus, VerifyReport};
 use offsite_core::catalog::{BackupRecord, Project};
-use offsite_core::engine::{BackupOutcome, ConnectionReport, RestoreOutcome};
+use offsite_core::ops::{BackupOutcome, ConnectionReport, RestoreOutcome};
 use offsite_core::progress::{Progress, ProgressUpdate};
 use offsite_core::restore::RestorePlan;
 use offsite_core::{Error, ErrorPayload};

@@ -291,6 +291,14 @@ fn exit_codes_and_json_errors() {
     assert_eq!(f["project"]["tls_mode"], "require");
     cli.json(&["project", "remove", "byfields"], 0);
 
+    // A socket folder is not a host: refused (not silently stored as localhost), nothing added.
+    let sock = cli.json(
+        &["project", "add", "sock", "--host", "/var/run/postgresql"],
+        2,
+    );
+    assert_eq!(sock["error"]["code"], "invalid_input");
+    cli.json(&["project", "show", "sock"], 2);
+
     // Wrong password: exit 3, and the password is not echoed.
     let db = pg.unique_db("cliauth");
     let out = cli.run_stdin(

@@ -43,6 +43,8 @@ pub struct BackupOptions {
     /// Configured location of pg_dump (replaces the search).
     pub pg_bin: Option<PathBuf>,
     pub backup_id: String,
+    /// The backup's time (its file name and manifest's `created_at`): the engine's clock.
+    pub created_at: OffsetDateTime,
 }
 
 /// The default gzip level. Measured on a realistic dump (uuid, email, jsonb, timestamps, text):
@@ -87,7 +89,7 @@ pub async fn backup_database(
     let tables = list_tables(&mut conn, &src.spec).await?;
     let roles = referenced_roles(&mut conn, &src.spec).await?;
 
-    let created = OffsetDateTime::now_utc();
+    let created = opts.created_at;
     let mut writer = {
         // Two backups of one project within a second: take the next free second for the name.
         let mut at = created;

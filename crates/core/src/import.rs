@@ -4,7 +4,7 @@
 //!
 //! [`inspect`] only reads (a tarball's `database.dump` is extracted into a private temporary
 //! folder to let `pg_restore -l` read its header). [`wrap_dump`] packs a dump into a proper
-//! Offsite archive. The engine ([`crate::Engine::import_as`]) ties them to a project, the catalog
+//! Offsite archive. The import job (`crate::ops::import`) ties them to a project, the catalog
 //! and a job, and undoes everything on failure.
 
 use crate::archive::{
@@ -14,7 +14,6 @@ use crate::archive::{
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgtools;
 use crate::progress::{Phase, Reporter};
-use crate::project::TlsMode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -95,24 +94,6 @@ pub struct ImportPreview {
     pub has_globals: bool,
     /// Things worth saying before importing (parts that are not imported, …).
     pub notes: Vec<String>,
-}
-
-/// Where an import goes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ImportInto {
-    /// A project in the catalog.
-    Existing { project: String },
-    /// A project created for the import (removed again if the import fails).
-    New {
-        name: String,
-        db_url: String,
-        tls: Option<TlsMode>,
-        password: Option<String>,
-        /// Where its backups go; `None`: the default folder.
-        backup_dir: Option<PathBuf>,
-    },
 }
 
 /// The error for anything that is not a recognised backup.
@@ -692,12 +673,14 @@ fn read_tar_member(
 /// Packs the dump of `inspected` (a pg_dump file or an export) into a new Offsite archive of
 /// `project` in `dest_dir`: `database.dump`, `globals.sql` when the export has one, and a manifest
 /// of type database with the dump header's versions and no row counts (see
-/// [`TABLES_NOT_RECORDED`]). On failure nothing of it is left in `dest_dir`.
+/// [`TABLES_NOT_RECORDED`]), made at the dump's own time (`now` when it has none). On failure
+/// nothing of it is left in `dest_dir`.
 pub(crate) fn wrap_dump(
     inspected: &Inspected,
     project: &str,
     dest_dir: &Path,
     compression_level: u32,
+    now: OffsetDateTime,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Written> {
@@ -707,7 +690,7 @@ pub(crate) fn wrap_dump(
         .created_at
         .as_deref()
         .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(OffsetDateTime::now_utc);
+        .unwrap_or(now);
     let mut writer = {
         let mut at = created;
         loop {

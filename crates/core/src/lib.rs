@@ -1,8 +1,8 @@
 //! Offsite's engine: everything the desktop app and the `offsite` command line do, without Tauri.
 //!
-//! Layering: callers (CLI, desktop shell) → [`engine::Engine`] → catalog / secrets / sources /
-//! archive → remote systems and disk. Errors are [`Error`]; progress goes through
-//! [`progress::Progress`].
+//! Layering: callers (CLI, desktop shell) → [`engine::Engine`] → [`ops`] (one module per
+//! operation, one job runner) → catalog / secrets / sources / archive → remote systems and disk.
+//! Errors are [`Error`]; progress goes through [`progress::Progress`].
 
 pub mod archive;
 pub mod backup;
@@ -11,6 +11,7 @@ pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod import;
+pub mod ops;
 pub mod pgproc;
 pub mod pgtools;
 pub mod progress;
@@ -18,8 +19,12 @@ pub mod project;
 pub mod restore;
 pub mod secrets;
 
-pub use engine::{AddProject, Engine, EngineConfig, UpdateProject};
+pub use engine::{Engine, EngineConfig};
 pub use error::{Error, ErrorKind, ErrorPayload, Result};
+pub use ops::{
+    AddProject, BackupOptions, DeleteOptions, ImportInto, ImportOptions, JobStart, JobTrigger,
+    ProjectConnection, RestoreRequest, RestoreTo, UpdateProject, VerifyOptions,
+};
 
 /// "offsite 0.1.0", recorded in every manifest.
 pub fn tool_version() -> String {

@@ -130,7 +130,12 @@ impl ConnSpec {
     /// The URL without any password (what the catalog stores and the UI shows).
     pub fn to_url(&self) -> String {
         let mut url = Url::parse("postgres://localhost/").expect("static URL");
-        url.set_host(Some(&self.host)).ok();
+        // An IPv6 address goes in brackets ("[::1]"); without them it would not be set at all.
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            url.set_host(Some(&format!("[{}]", self.host))).ok();
+        } else {
+            url.set_host(Some(&self.host)).ok();
+        }
         url.set_port(Some(self.port)).ok();
         url.set_username(&self.user).ok();
         url.set_path(&format!("/{}", self.database));

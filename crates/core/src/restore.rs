@@ -46,6 +46,9 @@ pub struct RestoreOptions {
     pub pg_bin: Option<PathBuf>,
     /// Where safety backups go.
     pub safety_dir: PathBuf,
+    /// The time of the safety backup comes from it (the engine sets its own clock; `None`: the
+    /// system clock).
+    pub clock: Option<crate::clock::SharedClock>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -315,6 +318,10 @@ pub async fn execute(
             compression_level: backup::DEFAULT_COMPRESSION_LEVEL,
             pg_bin: opts.pg_bin.clone(),
             backup_id: uuid::Uuid::new_v4().to_string(),
+            created_at: opts
+                .clock
+                .as_ref()
+                .map_or_else(time::OffsetDateTime::now_utc, |c| c.now()),
         };
         let written = backup::backup_database(&src, &bopts, &Reporter::silent(), cancel)
             .await

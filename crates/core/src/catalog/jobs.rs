@@ -100,11 +100,18 @@ pub struct JobRecord {
     pub error_hint: Option<String>,
     /// The backup a successful backup job made.
     pub backup_id: Option<String>,
+    /// What started it: `manual`, `schedule`, `catch_up`, `retry`, `cli` or `retention` (see
+    /// `ops::JobTrigger`).
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub trigger: String,
 }
 
-/// The columns of [`JobRecord`], in its order.
+/// The columns of [`JobRecord`], in its order (`trigger` is an SQL keyword: quoted).
 const JOB_COLS: &str = "id, project_id, kind, state, started_at, finished_at, bytes_done, \
-                        bytes_total, error_code, error_message, error_hint, backup_id";
+                        bytes_total, error_code, error_message, error_hint, backup_id, \"trigger\"";
+
+/// The trigger of a job started without saying (see `ops::JobTrigger`).
+pub const DEFAULT_TRIGGER: &str = "manual";
 
 /// A fresh job id (what [`Catalog::start_job`] would pick).
 pub fn new_job_id() -> String {
@@ -125,6 +132,22 @@ impl Catalog {
         kind: JobKind,
         project_id: Option<&str>,
     ) -> Result<JobRecord> {
+        self.start_job_triggered(id, kind, project_id, DEFAULT_TRIGGER)
+            .await
+    }
+
+    /// [`Catalog::start_job_with_id`] recording what started the job (`manual`, `schedule`,
+    /// `catch_up`, `retry`, `cli`, `retention`), in the same row.
+    pub async fn start_job_triggered(
+        &self,
+        id: &str,
+        kind: JobKind,
+        project_id: Option<&str>,
+        trigger: &str,
+    ) -> Result<JobRecord> {
+        if trigger.is_empty() || !trigger.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(Error::invalid(format!("{trigger:?} is not a job trigger")));
+        }
         if id.trim().is_empty() || id.len() > 64 {
             return Err(Error::invalid("a job id must be 1 to 64 characters"));
         }
@@ -141,15 +164,18 @@ impl Catalog {
             error_message: None,
             error_hint: None,
             backup_id: None,
+            trigger: trigger.to_string(),
         };
         sqlx::query(
-            "INSERT INTO jobs (id, project_id, kind, state, started_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO jobs (id, project_id, kind, state, started_at, \"trigger\") \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&job.id)
         .bind(&job.project_id)
         .bind(&job.kind)
         .bind(&job.state)
         .bind(&job.started_at)
+        .bind(&job.trigger)
         .execute(self.pool())
         .await
         .map_err(|e| {

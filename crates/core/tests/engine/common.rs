@@ -6,10 +6,11 @@ use offsite_core::progress::{NoProgress, Progress};
 use offsite_core::project::ConnSpec;
 use offsite_core::restore::RestoreTarget;
 use offsite_core::secrets::MemoryStore;
-use offsite_core::{Engine, EngineConfig};
+use offsite_core::{Engine, EngineConfig, JobStart};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 pub struct Env {
     pub engine: Engine,
@@ -18,15 +19,15 @@ pub struct Env {
 }
 
 pub async fn env_with(pg_bin: Option<PathBuf>) -> Env {
+    env_configured(|c| c.pg_bin(pg_bin)).await
+}
+
+/// An engine whose configuration `configure` completes (a clock, a pg_dump folder).
+pub async fn env_configured(configure: impl FnOnce(EngineConfig) -> EngineConfig) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemoryStore::default());
-    let engine = Engine::open(EngineConfig {
-        data_dir: Some(dir.path().join("data")),
-        secrets: secrets.clone(),
-        pg_bin,
-    })
-    .await
-    .unwrap();
+    let config = EngineConfig::new(secrets.clone()).data_dir(dir.path().join("data"));
+    let engine = Engine::open(configure(config)).await.unwrap();
     Env {
         engine,
         secrets,
@@ -40,6 +41,11 @@ pub async fn env() -> Env {
 
 pub fn none() -> Arc<dyn Progress> {
     Arc::new(NoProgress)
+}
+
+/// A manual job reporting to `sink`, cancelled by `cancel`.
+pub fn start(sink: Arc<dyn Progress>, cancel: CancellationToken) -> JobStart {
+    JobStart::default().progress(sink).cancel(cancel)
 }
 
 /// Every file under `dir`, recursively.

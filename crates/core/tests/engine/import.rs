@@ -2,17 +2,18 @@
 //! a real PostgreSQL cluster (offsite_testkit) and the real pg_dump / pg_restore.
 
 use offsite_core::archive;
-use offsite_core::import::{ImportInto, ImportKind};
-use offsite_core::restore::RestoreOptions;
-use offsite_core::{AddProject, ErrorKind};
+use offsite_core::import::ImportKind;
+use offsite_core::{
+    AddProject, BackupOptions, ErrorKind, ImportInto, ImportOptions, JobStart, ProjectConnection,
+    RestoreRequest,
+};
 use offsite_testkit::TestCluster;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-
-use crate::common::{env, files_under, none, target, Env};
+use crate::common::{env, files_under, none, start, target, Env};
 
 /// A database with `public.t` of `rows` rows.
 fn source_db(pg: &TestCluster, prefix: &str, rows: u32) -> String {
@@ -42,13 +43,13 @@ fn pg_dump_fc(pg: &TestCluster, db: &str, file: &Path) {
 }
 
 fn new_project(pg: &TestCluster, name: &str, db: &str) -> ImportInto {
-    ImportInto::New {
+    ImportInto::New(AddProject {
         name: name.into(),
-        db_url: pg.url(db),
+        connection: ProjectConnection::Url(pg.url(db)),
         tls: None,
         password: Some(pg.superuser_password().into()),
         backup_dir: None,
-    }
+    })
 }
 
 async fn assert_nothing_left(env: &Env, project: Option<&str>) {
@@ -107,11 +108,8 @@ async fn plain_pg_dump_previews_imports_and_restores() {
     let o = env
         .engine
         .import(
-            &file,
-            new_project(pg, "dumped", &src),
-            true,
-            none(),
-            CancellationToken::new(),
+            ImportOptions::new(&file, new_project(pg, "dumped", &src)),
+            JobStart::default(),
         )
         .await
         .unwrap();
@@ -138,11 +136,8 @@ async fn plain_pg_dump_previews_imports_and_restores() {
     let r = env
         .engine
         .restore(
-            &path,
-            &target(pg, &dst),
-            &RestoreOptions::default(),
-            none(),
-            CancellationToken::new(),
+            RestoreRequest::new(&path, target(pg, &dst)),
+            JobStart::default(),
         )
         .await
         .unwrap();
@@ -169,16 +164,12 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     let maker = env().await;
     maker
         .engine
-        .add_project(AddProject {
-            name: "shop".into(),
-            db_url: pg.url_with_password(&src),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("shop", pg.url_with_password(&src)))
         .await
         .unwrap();
     let made = maker
         .engine
-        .backup("shop", None, none(), CancellationToken::new())
+        .backup(BackupOptions::project("shop"), JobStart::default())
         .await
         .unwrap();
     // Handed over without its .sha256, renamed by a browser's download.
@@ -201,23 +192,22 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
 
     // Into an existing project.
     env.engine
-        .add_project(AddProject {
-            name: "mine".into(),
-            db_url: pg.url(&src),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("mine", pg.url(&src)))
         .await
         .unwrap();
     let o = env
         .engine
         .import(
-            &file,
-            ImportInto::Existing {
-                project: "mine".into(),
+            ImportOptions {
+                verify: false,
+                ..ImportOptions::new(
+                    &file,
+                    ImportInto::Existing {
+                        project: "mine".into(),
+                    },
+                )
             },
-            false,
-            none(),
-            CancellationToken::new(),
+            JobStart::default(),
         )
         .await
         .unwrap();
@@ -256,13 +246,16 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     let again = env
         .engine
         .import(
-            &copied,
-            ImportInto::Existing {
-                project: "mine".into(),
+            ImportOptions {
+                verify: false,
+                ..ImportOptions::new(
+                    &copied,
+                    ImportInto::Existing {
+                        project: "mine".into(),
+                    },
+                )
             },
-            false,
-            none(),
-            CancellationToken::new(),
+            JobStart::default(),
         )
         .await
         .unwrap_err();
@@ -273,11 +266,8 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     let o2 = env
         .engine
         .import(
-            &file,
-            new_project(pg, "fresh", &src),
-            true,
-            none(),
-            CancellationToken::new(),
+            ImportOptions::new(&file, new_project(pg, "fresh", &src)),
+            JobStart::default(),
         )
         .await
         .unwrap();
@@ -346,23 +336,22 @@ async fn project_export_tarball_and_folder_import() {
     }
 
     env.engine
-        .add_project(AddProject {
-            name: "exp".into(),
-            db_url: pg.url(&src),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("exp", pg.url(&src)))
         .await
         .unwrap();
     let o = env
         .engine
         .import(
-            &tarball,
-            ImportInto::Existing {
-                project: "exp".into(),
+            ImportOptions {
+                verify: false,
+                ..ImportOptions::new(
+                    &tarball,
+                    ImportInto::Existing {
+                        project: "exp".into(),
+                    },
+                )
             },
-            false,
-            none(),
-            CancellationToken::new(),
+            JobStart::default(),
         )
         .await
         .unwrap();
@@ -386,13 +375,13 @@ async fn project_export_tarball_and_folder_import() {
     let o2 = env
         .engine
         .import(
-            &folder,
-            ImportInto::Existing {
-                project: "exp".into(),
-            },
-            true,
-            none(),
-            CancellationToken::new(),
+            ImportOptions::new(
+                &folder,
+                ImportInto::Existing {
+                    project: "exp".into(),
+                },
+            ),
+            JobStart::default(),
         )
         .await
         .unwrap();
@@ -467,11 +456,8 @@ async fn bad_files_are_refused_and_leave_nothing() {
         let e = env
             .engine
             .import(
-                file,
-                new_project(pg, "newone", &src),
-                true,
-                none(),
-                CancellationToken::new(),
+                ImportOptions::new(file, new_project(pg, "newone", &src)),
+                JobStart::default(),
             )
             .await
             .unwrap_err();
@@ -483,23 +469,22 @@ async fn bad_files_are_refused_and_leave_nothing() {
     }
     // Into an existing project: nothing registered, nothing written.
     env.engine
-        .add_project(AddProject {
-            name: "kept".into(),
-            db_url: pg.url(&src),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("kept", pg.url(&src)))
         .await
         .unwrap();
     let e = env
         .engine
         .import(
-            &corrupt,
-            ImportInto::Existing {
-                project: "kept".into(),
+            ImportOptions {
+                verify: false,
+                ..ImportOptions::new(
+                    &corrupt,
+                    ImportInto::Existing {
+                        project: "kept".into(),
+                    },
+                )
             },
-            false,
-            none(),
-            CancellationToken::new(),
+            JobStart::default(),
         )
         .await
         .unwrap_err();
@@ -517,16 +502,12 @@ async fn env_made_archive(pg: &TestCluster, db: &str) -> (Env, PathBuf) {
     let maker = env().await;
     maker
         .engine
-        .add_project(AddProject {
-            name: "shop".into(),
-            db_url: pg.url_with_password(db),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("shop", pg.url_with_password(db)))
         .await
         .unwrap();
     let made = maker
         .engine
-        .backup("shop", None, none(), CancellationToken::new())
+        .backup(BackupOptions::project("shop"), JobStart::default())
         .await
         .unwrap();
     (maker, PathBuf::from(made.backup.path))
@@ -543,7 +524,10 @@ async fn a_cancelled_import_leaves_nothing() {
     cancel.cancel();
     let e = env
         .engine
-        .import(&file, new_project(pg, "gone", &src), true, none(), cancel)
+        .import(
+            ImportOptions::new(&file, new_project(pg, "gone", &src)),
+            start(none(), cancel),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e:?}");

@@ -6,6 +6,7 @@
 //! e.g. `cargo test -p offsite-core --test engine pg_engine::`.
 
 mod catalog;
+mod clock_and_triggers;
 mod common;
 mod import;
 mod pg_engine;

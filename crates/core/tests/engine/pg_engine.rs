@@ -6,7 +6,10 @@ use offsite_core::catalog::JobRecord;
 use offsite_core::progress::{Progress, ProgressUpdate};
 use offsite_core::restore::RestoreOptions;
 use offsite_core::secrets::{project_password_key, SecretStore};
-use offsite_core::{AddProject, Engine, ErrorKind};
+use offsite_core::{
+    AddProject, BackupOptions, Engine, ErrorKind, JobStart, ProjectConnection, RestoreRequest,
+    VerifyOptions,
+};
 use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,8 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-
-use crate::common::{env, env_with, files_under, none, target, Env};
+use crate::common::{env, env_with, files_under, none, start, target, Env};
 
 async fn last_job(engine: &Engine) -> JobRecord {
     engine.catalog().jobs(None, 1).await.unwrap().remove(0)
@@ -31,11 +33,7 @@ async fn supabase_shaped_backup_restores_identically() {
     // The password in the URL goes to the secret store and is stripped from the catalog.
     let project = env
         .engine
-        .add_project(AddProject {
-            name: "shop".into(),
-            db_url: pg.url_with_password(&src),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("shop", pg.url_with_password(&src)))
         .await
         .unwrap();
     assert!(
@@ -66,7 +64,10 @@ async fn supabase_shaped_backup_restores_identically() {
     };
     let outcome = env
         .engine
-        .backup("shop", None, sink, CancellationToken::new())
+        .backup(
+            BackupOptions::project("shop"),
+            start(sink, CancellationToken::new()),
+        )
         .await
         .unwrap();
     let updates = seen.lock().unwrap().clone();
@@ -138,7 +139,7 @@ async fn supabase_shaped_backup_restores_identically() {
     // Verify: intact, and recorded.
     let v = env
         .engine
-        .verify(&path, none(), CancellationToken::new())
+        .verify(VerifyOptions::path(&path), JobStart::default())
         .await
         .unwrap();
     assert!(v.report.ok, "{:?}", v.report);
@@ -155,7 +156,7 @@ async fn supabase_shaped_backup_restores_identically() {
     let dst = pg.unique_db("dst");
     let plan = env
         .engine
-        .plan_restore(&path, &target(pg, &dst), &RestoreOptions::default())
+        .plan_restore(&RestoreRequest::new(&path, target(pg, &dst)))
         .await
         .unwrap();
     assert!(plan.target_empty, "{plan:?}");
@@ -173,11 +174,8 @@ async fn supabase_shaped_backup_restores_identically() {
     let restored = env
         .engine
         .restore(
-            &path,
-            &target(pg, &dst),
-            &RestoreOptions::default(),
-            none(),
-            CancellationToken::new(),
+            RestoreRequest::new(&path, target(pg, &dst)),
+            JobStart::default(),
         )
         .await
         .unwrap();
@@ -208,16 +206,12 @@ async fn backed_up(pg: &TestCluster, env: &Env, prefix: &str) -> (String, PathBu
     let src = pg.unique_db(prefix);
     pg.psql(&src, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;");
     env.engine
-        .add_project(AddProject {
-            name: prefix.into(),
-            db_url: pg.url_with_password(&src),
-            ..Default::default()
-        })
+        .add_project(AddProject::url(prefix, pg.url_with_password(&src)))
         .await
         .unwrap();
     let o = env
         .engine
-        .backup(prefix, None, none(), CancellationToken::new())
+        .backup(BackupOptions::project(prefix), JobStart::default())
         .await
         .unwrap();
     (src, PathBuf::from(o.backup.path))
@@ -232,7 +226,7 @@ async fn non_empty_target_needs_consent_then_gets_a_safety_backup() {
 
     let plan = env
         .engine
-        .plan_restore(&path, &target(pg, &src), &RestoreOptions::default())
+        .plan_restore(&RestoreRequest::new(&path, target(pg, &src)))
         .await
         .unwrap();
     assert!(!plan.target_empty);
@@ -243,11 +237,8 @@ async fn non_empty_target_needs_consent_then_gets_a_safety_backup() {
     let e = env
         .engine
         .restore(
-            &path,
-            &target(pg, &src),
-            &RestoreOptions::default(),
-            none(),
-            CancellationToken::new(),
+            RestoreRequest::new(&path, target(pg, &src)),
+            JobStart::default(),
         )
         .await
         .unwrap_err();
@@ -266,11 +257,8 @@ async fn non_empty_target_needs_consent_then_gets_a_safety_backup() {
     let r = env
         .engine
         .restore(
-            &path,
-            &target(pg, &src),
-            &opts,
-            none(),
-            CancellationToken::new(),
+            RestoreRequest::new(&path, target(pg, &src)).options(opts.clone()),
+            JobStart::default(),
         )
         .await
         .unwrap();
@@ -314,7 +302,7 @@ async fn corrupt_archive_is_refused_and_the_target_stays_empty() {
 
     let v = env
         .engine
-        .verify(&bad, none(), CancellationToken::new())
+        .verify(VerifyOptions::path(&bad), JobStart::default())
         .await
         .unwrap();
     assert!(!v.report.ok);
@@ -324,11 +312,8 @@ async fn corrupt_archive_is_refused_and_the_target_stays_empty() {
     let e = env
         .engine
         .restore(
-            &bad,
-            &target(pg, &dst),
-            &RestoreOptions::default(),
-            none(),
-            CancellationToken::new(),
+            RestoreRequest::new(&bad, target(pg, &dst)),
+            JobStart::default(),
         )
         .await
         .unwrap_err();
@@ -359,7 +344,7 @@ async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
     env.engine
         .add_project(AddProject {
             name: "wrongpw".into(),
-            db_url: pg.url(&db),
+            connection: ProjectConnection::Url(pg.url(&db)),
             password: Some("not-the-password".into()),
             ..Default::default()
         })
@@ -369,10 +354,11 @@ async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
     let e = env
         .engine
         .backup(
-            "wrongpw",
-            Some(dest.clone()),
-            none(),
-            CancellationToken::new(),
+            BackupOptions {
+                dest: Some(dest.clone()),
+                ..BackupOptions::project("wrongpw")
+            },
+            JobStart::default(),
         )
         .await
         .unwrap_err();
@@ -394,20 +380,20 @@ async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
 
     // Port 1 on loopback: nothing listens.
     env.engine
-        .add_project(AddProject {
-            name: "nowhere".into(),
-            db_url: "postgres://postgres@127.0.0.1:1/db".into(),
-            ..Default::default()
-        })
+        .add_project(AddProject::url(
+            "nowhere",
+            "postgres://postgres@127.0.0.1:1/db",
+        ))
         .await
         .unwrap();
     let e = env
         .engine
         .backup(
-            "nowhere",
-            Some(dest.clone()),
-            none(),
-            CancellationToken::new(),
+            BackupOptions {
+                dest: Some(dest.clone()),
+                ..BackupOptions::project("nowhere")
+            },
+            JobStart::default(),
         )
         .await
         .unwrap_err();
@@ -432,16 +418,12 @@ async fn too_old_pg_dump_says_what_to_install() {
     let env = env_with(Some(old.path().to_path_buf())).await;
     let db = pg.unique_db("oldtools");
     env.engine
-        .add_project(AddProject {
-            name: "old".into(),
-            db_url: pg.url_with_password(&db),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("old", pg.url_with_password(&db)))
         .await
         .unwrap();
     let e = env
         .engine
-        .backup("old", None, none(), CancellationToken::new())
+        .backup(BackupOptions::project("old"), JobStart::default())
         .await
         .unwrap_err();
     let major = pg.server_version_num() / 10000;
@@ -555,7 +537,13 @@ async fn pg_dump_killed_mid_backup_leaves_nothing_and_fails_the_job() {
     let dest2 = dest.clone();
     let task = tokio::spawn(async move {
         engine
-            .backup("killed", Some(dest2), none(), CancellationToken::new())
+            .backup(
+                BackupOptions {
+                    dest: Some(dest2),
+                    ..BackupOptions::project("killed")
+                },
+                JobStart::default(),
+            )
             .await
     });
     let pid = tokio::task::spawn_blocking({
@@ -608,7 +596,13 @@ async fn cancel_mid_backup_and_one_job_per_project() {
     let (dest2, cancel2) = (dest.clone(), cancel.clone());
     let task = tokio::spawn(async move {
         engine
-            .backup("cancelme", Some(dest2), none(), cancel2)
+            .backup(
+                BackupOptions {
+                    dest: Some(dest2),
+                    ..BackupOptions::project("cancelme")
+                },
+                start(none(), cancel2),
+            )
             .await
     });
     tokio::task::spawn_blocking({
@@ -622,10 +616,11 @@ async fn cancel_mid_backup_and_one_job_per_project() {
     let e = env
         .engine
         .backup(
-            "cancelme",
-            Some(dest.clone()),
-            none(),
-            CancellationToken::new(),
+            BackupOptions {
+                dest: Some(dest.clone()),
+                ..BackupOptions::project("cancelme")
+            },
+            JobStart::default(),
         )
         .await
         .unwrap_err();
@@ -656,11 +651,7 @@ async fn server_stopped_mid_backup_fails_with_connection_error() {
         "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000);",
     );
     env.engine
-        .add_project(AddProject {
-            name: "victim".into(),
-            db_url: pg.url_with_password(db),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("victim", pg.url_with_password(db)))
         .await
         .unwrap();
     let dest = env.dir.path().join("stopped-out");
@@ -669,7 +660,13 @@ async fn server_stopped_mid_backup_fails_with_connection_error() {
     let dest2 = dest.clone();
     let task = tokio::spawn(async move {
         engine
-            .backup("victim", Some(dest2), none(), CancellationToken::new())
+            .backup(
+                BackupOptions {
+                    dest: Some(dest2),
+                    ..BackupOptions::project("victim")
+                },
+                JobStart::default(),
+            )
             .await
     });
     let pg = tokio::task::spawn_blocking(move || {
@@ -728,21 +725,18 @@ async fn full_disk_fails_with_disk_full_and_leaves_nothing() {
     // Incompressible data well over 1 MiB.
     pg.psql(&db, "CREATE TABLE blob (b bytea); INSERT INTO blob SELECT decode(string_agg(md5(g::text || random()::text), ''), 'hex') FROM generate_series(1, 300000) g;");
     env.engine
-        .add_project(AddProject {
-            name: "big".into(),
-            db_url: pg.url_with_password(&db),
-            ..Default::default()
-        })
+        .add_project(AddProject::url("big", pg.url_with_password(&db)))
         .await
         .unwrap();
     let disk = SmallDisk::mount(env.dir.path().join("tiny"));
     let e = env
         .engine
         .backup(
-            "big",
-            Some(disk.0.clone()),
-            none(),
-            CancellationToken::new(),
+            BackupOptions {
+                dest: Some(disk.0.clone()),
+                ..BackupOptions::project("big")
+            },
+            JobStart::default(),
         )
         .await
         .unwrap_err();
@@ -772,7 +766,7 @@ async fn test_connection_reports_unreadable_tables() {
     env.engine
         .add_project(AddProject {
             name: "perm".into(),
-            db_url: url,
+            connection: ProjectConnection::Url(url),
             password: Some(format!("pw-{role}")),
             ..Default::default()
         })
@@ -850,7 +844,7 @@ async fn tls_modes_are_honoured_by_the_driver_and_pg_dump() {
     let base = pg.url("tlsdb");
     let add = |name: &str, mode: &str| AddProject {
         name: name.into(),
-        db_url: format!("{base}?sslmode={mode}"),
+        connection: ProjectConnection::Url(format!("{base}?sslmode={mode}")),
         password: Some(pg.superuser_password().into()),
         ..Default::default()
     };
@@ -869,7 +863,7 @@ async fn tls_modes_are_honoured_by_the_driver_and_pg_dump() {
     );
     let o = env
         .engine
-        .backup("tls-require", None, none(), CancellationToken::new())
+        .backup(BackupOptions::project("tls-require"), JobStart::default())
         .await
         .unwrap();
     let m = archive::read_manifest(std::path::Path::new(&o.backup.path)).unwrap();
@@ -892,7 +886,7 @@ async fn tls_modes_are_honoured_by_the_driver_and_pg_dump() {
     );
     let e = env
         .engine
-        .backup("tls-disable", None, none(), CancellationToken::new())
+        .backup(BackupOptions::project("tls-disable"), JobStart::default())
         .await
         .unwrap_err();
     assert!(
@@ -910,7 +904,7 @@ async fn tls_modes_are_honoured_by_the_driver_and_pg_dump() {
     assert!(e.hint().unwrap().contains("verify-full"), "{e:?}");
     let e = env
         .engine
-        .backup("tls-verify", None, none(), CancellationToken::new())
+        .backup(BackupOptions::project("tls-verify"), JobStart::default())
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection, "{e:?}");

@@ -1,14 +1,13 @@
 //! Deleting backups (never another project's data) and the engine's saved settings (backup
 //! folder, pg_dump folder), against a real PostgreSQL server and real archives.
 
-
-
-use crate::common::{env, files_under, none};
-use offsite_core::engine::EngineSettings;
-use offsite_core::{AddProject, Engine, EngineConfig, ErrorKind};
+use crate::common::{env, files_under};
+use offsite_core::ops::EngineSettings;
+use offsite_core::{
+    AddProject, BackupOptions, DeleteOptions, Engine, EngineConfig, ErrorKind, JobStart,
+};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
-use tokio_util::sync::CancellationToken;
 
 async fn project_with_backup(pg: &TestCluster, engine: &Engine, name: &str) -> PathBuf {
     let db = pg.unique_db(name);
@@ -17,18 +16,22 @@ async fn project_with_backup(pg: &TestCluster, engine: &Engine, name: &str) -> P
         "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);",
     );
     engine
-        .add_project(AddProject {
-            name: name.into(),
-            db_url: pg.url_with_password(&db),
-            ..Default::default()
-        })
+        .add_project(AddProject::url(name, pg.url_with_password(&db)))
         .await
         .unwrap();
     let o = engine
-        .backup(name, None, none(), CancellationToken::new())
+        .backup(BackupOptions::project(name), JobStart::default())
         .await
         .unwrap();
     PathBuf::from(o.backup.path)
+}
+
+/// Delete the backup `id` (and its file when `file`).
+fn delete(id: &str, file: bool) -> DeleteOptions {
+    DeleteOptions {
+        backup_id: id.to_string(),
+        delete_file: file,
+    }
 }
 
 fn sidecar(path: &Path) -> PathBuf {
@@ -49,7 +52,7 @@ async fn delete_removes_only_this_backups_file_and_entry() {
     assert!(sidecar(&a).is_file() && sidecar(&b).is_file());
     let a_id = backup_id_of(&env.engine, "dela").await;
 
-    let out = env.engine.delete_backup(&a_id, true).await.unwrap();
+    let out = env.engine.delete_backup(delete(&a_id, true)).await.unwrap();
     assert!(out.file_deleted);
     assert_eq!(out.path, a.display().to_string());
     assert!(
@@ -73,7 +76,11 @@ async fn delete_removes_only_this_backups_file_and_entry() {
 
     // Forgetting only keeps the file.
     let b_id = backup_id_of(&env.engine, "delb").await;
-    let out = env.engine.delete_backup(&b_id, false).await.unwrap();
+    let out = env
+        .engine
+        .delete_backup(delete(&b_id, false))
+        .await
+        .unwrap();
     assert!(!out.file_deleted);
     assert!(b.is_file() && sidecar(&b).is_file());
     assert!(env
@@ -85,7 +92,11 @@ async fn delete_removes_only_this_backups_file_and_entry() {
         .is_empty());
 
     // Unknown ids are not found.
-    let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
+    let e = env
+        .engine
+        .delete_backup(delete(&a_id, true))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
@@ -101,7 +112,11 @@ async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
     let b_bytes = std::fs::read(&b).unwrap();
     std::fs::write(&a, &b_bytes).unwrap();
     let before = files_under(env.dir.path());
-    let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
+    let e = env
+        .engine
+        .delete_backup(delete(&a_id, true))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     assert!(e.message().contains("another backup"), "{e}");
     assert!(e.hint().is_some());
@@ -116,13 +131,17 @@ async fn delete_refuses_a_file_that_is_no_longer_this_backup() {
 
     // Not an archive at all: refused too.
     std::fs::write(&a, b"my notes, not a backup").unwrap();
-    let e = env.engine.delete_backup(&a_id, true).await.unwrap_err();
+    let e = env
+        .engine
+        .delete_backup(delete(&a_id, true))
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     assert_eq!(std::fs::read(&a).unwrap(), b"my notes, not a backup");
 
     // A file that is gone: the entry can still be removed.
     std::fs::remove_file(&a).unwrap();
-    let out = env.engine.delete_backup(&a_id, true).await.unwrap();
+    let out = env.engine.delete_backup(delete(&a_id, true)).await.unwrap();
     assert!(!out.file_deleted);
     assert!(env
         .engine
@@ -176,13 +195,9 @@ async fn settings_are_checked_saved_and_used_by_backups() {
         .unwrap();
     assert_eq!(saved.default_backup_dir, Some(folder.display().to_string()));
     assert!(folder.is_dir());
-    let reopened = Engine::open(EngineConfig {
-        data_dir: Some(data.clone()),
-        secrets: env.secrets.clone(),
-        pg_bin: None,
-    })
-    .await
-    .unwrap();
+    let reopened = Engine::open(EngineConfig::new(env.secrets.clone()).data_dir(data.clone()))
+        .await
+        .unwrap();
     assert_eq!(reopened.settings(), saved);
     assert_eq!(reopened.pg_bin(), Some(PathBuf::from(&bin)));
     let tools = reopened.tools().await.unwrap();
@@ -203,11 +218,11 @@ async fn settings_are_checked_saved_and_used_by_backups() {
     );
 
     // A folder given on the command line wins over the setting.
-    let cli = Engine::open(EngineConfig {
-        data_dir: Some(data),
-        secrets: env.secrets.clone(),
-        pg_bin: Some(PathBuf::from("/opt/elsewhere")),
-    })
+    let cli = Engine::open(
+        EngineConfig::new(env.secrets.clone())
+            .data_dir(data)
+            .pg_bin(PathBuf::from("/opt/elsewhere")),
+    )
     .await
     .unwrap();
     assert_eq!(cli.pg_bin(), Some(PathBuf::from("/opt/elsewhere")));
@@ -220,4 +235,37 @@ async fn settings_are_checked_saved_and_used_by_backups() {
         .unwrap();
     assert_eq!(cleared, EngineSettings::default());
     assert_eq!(reopened.pg_bin(), None);
+}
+
+#[tokio::test]
+async fn plain_settings_are_shared_and_the_engine_s_own_keys_go_through_set_settings() {
+    let env = env().await;
+    let engine = &env.engine;
+    assert_eq!(engine.setting("desktop.theme").await.unwrap(), None);
+    engine
+        .set_plain_settings(&[("desktop.theme", "dark"), ("desktop.stale_after_days", "5")])
+        .await
+        .unwrap();
+    let reopened = Engine::open(
+        EngineConfig::new(env.secrets.clone()).data_dir(env.engine.data_dir().to_path_buf()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        reopened.setting("desktop.theme").await.unwrap().as_deref(),
+        Some("dark")
+    );
+    // The engine's own keys are checked and cached: never written around set_settings, and
+    // nothing of a refused batch is saved.
+    let e = engine
+        .set_plain_settings(&[("desktop.theme", "light"), ("pg_bin", "/nowhere")])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        engine.setting("desktop.theme").await.unwrap().as_deref(),
+        Some("dark")
+    );
+    assert_eq!(engine.settings(), EngineSettings::default());
+    assert_eq!(engine.setting("pg_bin").await.unwrap(), None);
 }

@@ -1,0 +1,101 @@
+//! The backup job: a project's database into a new archive in its backup folder, registered in
+//! the catalog (or, on any failure, nothing left behind).
+
+use crate::archive;
+use crate::backup::{self as pg_backup, BackupSource};
+use crate::catalog::{BackupRecord, JobKind, NewBackup};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::ops::job::JobStart;
+use crate::ops::runner;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// What to back up, and how. Only `project` is required.
+#[derive(Debug, Clone, Default)]
+pub struct BackupOptions {
+    /// The project's name.
+    pub project: String,
+    /// Folder for the archive (default: the project's backup folder).
+    pub dest: Option<PathBuf>,
+    /// gzip level 0–9 (default: [`pg_backup::DEFAULT_COMPRESSION_LEVEL`]).
+    pub compression_level: Option<u32>,
+}
+
+impl BackupOptions {
+    /// A backup of `project` with the defaults.
+    pub fn project(project: impl Into<String>) -> Self {
+        BackupOptions {
+            project: project.into(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BackupOutcome {
+    pub job_id: String,
+    pub backup: BackupRecord,
+}
+
+pub(crate) async fn run(
+    engine: &Engine,
+    opts: BackupOptions,
+    start: JobStart,
+) -> Result<BackupOutcome> {
+    let compression_level = opts
+        .compression_level
+        .unwrap_or(pg_backup::DEFAULT_COMPRESSION_LEVEL);
+    if compression_level > 9 {
+        return Err(Error::invalid(format!(
+            "compression level {compression_level} is out of range"
+        ))
+        .with_hint("use 0 (none) to 9 (smallest, slowest)"));
+    }
+    let project = &engine.catalog.project(&opts.project).await?;
+    let (job_id, backup) = runner::run(
+        engine,
+        JobKind::Backup,
+        Some(project),
+        start,
+        |b: &BackupRecord| Some(b.id.clone()),
+        |job| async move {
+            let src = BackupSource {
+                project: project.name.clone(),
+                spec: engine.spec_of(project)?,
+                password: engine.password_of(project)?,
+            };
+            let popts = pg_backup::BackupOptions {
+                dest_dir: opts.dest.unwrap_or_else(|| engine.backup_dir_of(project)),
+                compression_level,
+                pg_bin: engine.pg_bin(),
+                backup_id: uuid::Uuid::new_v4().to_string(),
+                created_at: engine.clock.now(),
+            };
+            let written =
+                pg_backup::backup_database(&src, &popts, &job.reporter, &job.cancel).await?;
+            let new = NewBackup {
+                project_id: project.id.clone(),
+                path: written.path.clone(),
+                size: written.size,
+                sha256: written.sha256.clone(),
+                backup_type: written.manifest.backup_type.as_str().to_string(),
+                created_at: written.manifest.created_at.clone(),
+                manifest_json: serde_json::to_string(&written.manifest).ok(),
+                job_id: Some(job.id.clone()),
+            };
+            match engine.catalog.add_backup(&new).await {
+                Ok(record) => Ok(record),
+                Err(e) => {
+                    // Not registered → not kept: a backup the catalog doesn't know is a stray file.
+                    let _ = std::fs::remove_file(&written.path);
+                    let _ = std::fs::remove_file(archive::sidecar_path(&written.path));
+                    Err(e)
+                }
+            }
+        },
+    )
+    .await?;
+    Ok(BackupOutcome { job_id, backup })
+}

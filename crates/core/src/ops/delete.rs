@@ -1,0 +1,96 @@
+//! Deleting a backup: its catalog entry and, when asked, its archive and `.sha256` — the file
+//! only when it still holds this very backup.
+
+use crate::archive::{self, manifest::Manifest};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::runner;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Which backup to delete, and whether its file goes too.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    pub backup_id: String,
+    /// Also delete the archive and its `.sha256` (default: keep the file).
+    pub delete_file: bool,
+}
+
+/// What deleting a backup did.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DeleteOutcome {
+    /// The archive's path.
+    pub path: String,
+    /// Whether the archive file (and its `.sha256`) was deleted; false when only the catalog
+    /// entry was removed (asked for, or the file was already gone).
+    pub file_deleted: bool,
+}
+
+/// Remove a backup from the catalog and, when `delete_file`, delete its archive and the
+/// `.sha256` beside it. The file is deleted only when it is still this backup: its manifest
+/// names the same backup id (the catalog holds each path once); otherwise nothing changes and
+/// the error says why. Refused while a job runs on the project.
+pub(crate) async fn run(engine: &Engine, opts: DeleteOptions) -> Result<DeleteOutcome> {
+    let DeleteOptions {
+        backup_id,
+        delete_file,
+    } = opts;
+    let record = engine.catalog.backup(&backup_id).await?;
+    let project = engine.catalog.project_by_id(&record.project_id).await?;
+    let _lock = runner::lock_project(engine, &project)?;
+    let path = PathBuf::from(&record.path);
+    let mut file_deleted = false;
+    if delete_file && path.symlink_metadata().is_ok() {
+        let expected = record
+            .manifest_json
+            .as_deref()
+            .and_then(|m| serde_json::from_str::<Manifest>(m).ok())
+            .map(|m| m.backup_id);
+        let keep = "remove the backup from the list only, keeping the file";
+        let refused = |why: String| {
+            Error::new(
+                ErrorKind::Conflict,
+                format!("{} {why}; it was not deleted", path.display()),
+            )
+            .with_hint(keep)
+        };
+        if !path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_file())
+        {
+            return Err(refused("is not a regular file".into()));
+        }
+        let p = path.clone();
+        let found = tokio::task::spawn_blocking(move || archive::reader::read_manifest(&p))
+            .await
+            .map_err(|e| Error::internal(format!("reading the archive failed: {e}")))?
+            .map_err(|e| refused(format!("cannot be read as this backup ({})", e.message())))?;
+        // This very backup: the same backup id (or, for an entry without a manifest, the
+        // same project).
+        let same = match &expected {
+            Some(id) => *id == found.backup_id,
+            None => found.project == project.name,
+        };
+        if !same {
+            return Err(refused(format!(
+                "now holds another backup ({} of {})",
+                found.backup_id, found.project
+            )));
+        }
+        std::fs::remove_file(&path)
+            .map_err(|e| Error::io(format!("deleting {}", path.display()), e))?;
+        file_deleted = true;
+        let sidecar = archive::sidecar_path(&path);
+        if sidecar.is_file() {
+            if let Err(e) = std::fs::remove_file(&sidecar) {
+                tracing::warn!("could not delete {}: {e}", sidecar.display());
+            }
+        }
+    }
+    engine.catalog.remove_backup(&record.id).await?;
+    Ok(DeleteOutcome {
+        path: record.path,
+        file_deleted,
+    })
+}

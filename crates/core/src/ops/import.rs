@@ -1,0 +1,354 @@
+//! The import job: a dropped or opened file (an Offsite archive, a pg_dump file, a project
+//! export) becomes a backup of a project, in its backup folder and in the catalog. Recognising
+//! and packing files is [`crate::import`]'s; this module is the job around it.
+
+use crate::archive::{self, VerifyReport};
+use crate::backup;
+use crate::catalog::{BackupRecord, JobKind, NewBackup, Project};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::import::{self, ImportKind, ImportPreview, Inspected};
+use crate::ops::job::JobStart;
+use crate::ops::projects::{self, AddProject};
+use crate::ops::runner::{self, RunningJob};
+use crate::ops::verify::verify_file;
+use crate::progress::{Phase, Reporter};
+use serde::Serialize;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+/// Where an import goes.
+#[derive(Debug, Clone)]
+pub enum ImportInto {
+    /// A project in the catalog, by name.
+    Existing { project: String },
+    /// A project created for the import (removed again if the import fails).
+    New(AddProject),
+}
+
+/// What to import, where.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub path: PathBuf,
+    pub into: ImportInto,
+    /// Also verify the archive a pg_dump file or export is packed into (an Offsite archive is
+    /// always verified first). Default: true.
+    pub verify: bool,
+}
+
+impl ImportOptions {
+    /// Import `path` into `into`, verifying.
+    pub fn new(path: impl Into<PathBuf>, into: ImportInto) -> Self {
+        ImportOptions {
+            path: path.into(),
+            into,
+            verify: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportOutcome {
+    pub job_id: String,
+    /// The project the backup now belongs to.
+    pub project: Project,
+    /// Whether the import created that project.
+    pub created_project: bool,
+    pub backup: BackupRecord,
+}
+
+/// What a dropped file is (an Offsite archive, a pg_dump file, a project export). Reads only.
+pub(crate) async fn inspect(engine: &Engine, path: &Path) -> Result<ImportPreview> {
+    let (p, bin) = (path.to_path_buf(), engine.pg_bin());
+    tokio::task::spawn_blocking(move || import::inspect(&p, bin.as_deref()))
+        .await
+        .map_err(|e| Error::internal(format!("inspect task failed: {e}")))?
+}
+
+/// Import as one job: an Offsite archive is verified (always; refused naming the bad member) and
+/// copied with its `.sha256` into the project's backup folder (unless it is already there); a
+/// pg_dump file or a project export is packed into a new Offsite archive there (verified
+/// afterwards when `verify`). The result is registered as a backup of the project. On any
+/// failure nothing is left in the backup folder, no backup is registered, and a project created
+/// for the import is removed again.
+pub(crate) async fn run(
+    engine: &Engine,
+    opts: ImportOptions,
+    start: JobStart,
+) -> Result<ImportOutcome> {
+    let ImportOptions { path, into, verify } = opts;
+    let existing = &match &into {
+        ImportInto::Existing { project } => Some(engine.catalog.project(project).await?),
+        ImportInto::New(_) => None,
+    };
+    let (job_id, (project, created_project, backup)) = runner::run(
+        engine,
+        JobKind::Import,
+        existing.as_ref(),
+        start,
+        |(_, _, b): &(Project, bool, BackupRecord)| Some(b.id.clone()),
+        |job| async move {
+            job.reporter.phase(Phase::Planning, None);
+            let inspected = {
+                let (p, bin) = (path.clone(), engine.pg_bin());
+                tokio::task::spawn_blocking(move || import::inspect_full(&p, bin.as_deref()))
+                    .await
+                    .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
+            };
+            job.check_cancelled()?;
+            let (project, created) = match (existing, into) {
+                (Some(p), _) => (p.clone(), false),
+                (None, ImportInto::New(request)) => {
+                    let p = projects::add(engine, request).await?;
+                    job.hold(runner::lock_project(engine, &p)?);
+                    (p, true)
+                }
+                (None, ImportInto::Existing { .. }) => unreachable!("looked up above"),
+            };
+            let result = into_folder(engine, inspected, &project, verify, &job).await;
+            if result.is_err() && created {
+                job.release();
+                projects::remove_created(engine, &project).await;
+            }
+            result.map(|b| (project, created, b))
+        },
+    )
+    .await?;
+    Ok(ImportOutcome {
+        job_id,
+        project,
+        created_project,
+        backup,
+    })
+}
+
+/// Place the import in the project's backup folder (created if needed, and removed again when
+/// it was made for nothing).
+async fn into_folder(
+    engine: &Engine,
+    inspected: Inspected,
+    project: &Project,
+    verify: bool,
+    job: &RunningJob,
+) -> Result<BackupRecord> {
+    let dest = engine.backup_dir_of(project);
+    let dest_existed = dest.is_dir();
+    std::fs::create_dir_all(&dest)
+        .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
+    let r = import_into(engine, inspected, project, &dest, verify, job).await;
+    if r.is_err() && !dest_existed {
+        let _ = std::fs::remove_dir(&dest); // only when empty
+    }
+    r
+}
+
+async fn import_into(
+    engine: &Engine,
+    inspected: Inspected,
+    project: &Project,
+    dest: &Path,
+    verify: bool,
+    job: &RunningJob,
+) -> Result<BackupRecord> {
+    let (reporter, cancel) = (&job.reporter, &job.cancel);
+    let src = inspected.preview.path.clone();
+    let damaged = |report: &VerifyReport, what: &str| {
+        let bad = report.first_bad.clone().unwrap_or_else(|| "?".into());
+        let why = report.problems.first().cloned().unwrap_or_default();
+        Error::integrity(format!("{what} is damaged: bad member {bad} ({why})"))
+            .with_hint("nothing was imported; use another copy of this backup")
+    };
+    // Files this import created (removed again on failure).
+    let mut placed: Vec<PathBuf> = Vec::new();
+    let result = async {
+        let (target, report) = if inspected.preview.kind == ImportKind::OffsiteArchive {
+            let report = verify_file(&src, reporter, cancel).await?;
+            if !report.ok {
+                return Err(damaged(&report, "the archive"));
+            }
+            if engine.catalog.backup_by_path(&src).await?.is_some() {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("{} is already in the catalog", src.display()),
+                )
+                .with_hint("it is already a backup Offsite knows; nothing to import"));
+            }
+            let same = match (src.parent().map(std::fs::canonicalize), dest.canonicalize()) {
+                (Some(Ok(a)), Ok(b)) => a == b,
+                _ => false,
+            };
+            // A file already in the folder keeps its name; a copy gets the name Offsite gives
+            // its own archives (a download called "backup (1).tar.gz" becomes
+            // `<project>_<time>_<type>.tar.gz` again).
+            let name = match (same, canonical_archive_name(&src)) {
+                (false, Some(n)) => std::ffi::OsString::from(n),
+                _ => src
+                    .file_name()
+                    .ok_or_else(|| Error::invalid("the archive has no file name"))?
+                    .to_owned(),
+            };
+            let target = dest.join(&name);
+            if !same {
+                if target.symlink_metadata().is_ok() {
+                    return Err(Error::new(
+                        ErrorKind::AlreadyExists,
+                        format!("{} already exists", target.display()),
+                    )
+                    .with_hint("a file of that name is already in the project's backup folder"));
+                }
+                let (s, d, r, c) = (
+                    src.clone(),
+                    dest.to_path_buf(),
+                    reporter.clone(),
+                    cancel.clone(),
+                );
+                let t2 = target.clone();
+                tokio::task::spawn_blocking(move || copy_into(&s, &d, &t2, &r, &c))
+                    .await
+                    .map_err(|e| Error::internal(format!("copy task failed: {e}")))??;
+                placed.push(target.clone());
+            }
+            let sidecar = archive::sidecar_path(&target);
+            if !same || !sidecar.exists() {
+                let line = format!("{}  {}\n", report.file_sha256, name.to_string_lossy());
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&sidecar)
+                    .and_then(|mut f| {
+                        use std::io::Write;
+                        f.write_all(line.as_bytes())?;
+                        f.sync_all()
+                    })
+                    .map_err(|e| Error::io(format!("writing {}", sidecar.display()), e))?;
+                placed.push(sidecar);
+            }
+            (target, Some(report))
+        } else {
+            let (r, c, d, name, now) = (
+                reporter.clone(),
+                cancel.clone(),
+                dest.to_path_buf(),
+                project.name.clone(),
+                engine.clock.now(),
+            );
+            let written = tokio::task::spawn_blocking(move || {
+                import::wrap_dump(
+                    &inspected,
+                    &name,
+                    &d,
+                    backup::DEFAULT_COMPRESSION_LEVEL,
+                    now,
+                    &r,
+                    &c,
+                )
+            })
+            .await
+            .map_err(|e| Error::internal(format!("import task failed: {e}")))??;
+            placed.push(written.path.clone());
+            placed.push(archive::sidecar_path(&written.path));
+            let report = if verify {
+                let report = verify_file(&written.path, reporter, cancel).await?;
+                if !report.ok {
+                    return Err(damaged(&report, "the new archive"));
+                }
+                Some(report)
+            } else {
+                None
+            };
+            (written.path, report)
+        };
+        let manifest = archive::read_manifest(&target)?;
+        let size = std::fs::metadata(&target)
+            .map_err(|e| Error::io(format!("reading {}", target.display()), e))?
+            .len();
+        let sha256 = match &report {
+            Some(r) => r.file_sha256.clone(),
+            None => archive::read_sidecar(&target)?
+                .ok_or_else(|| Error::internal("the new archive has no .sha256"))?,
+        };
+        let record = engine
+            .catalog
+            .add_backup(&NewBackup {
+                project_id: project.id.clone(),
+                path: target.clone(),
+                size,
+                sha256,
+                backup_type: manifest.backup_type.as_str().to_string(),
+                created_at: manifest.created_at.clone(),
+                manifest_json: serde_json::to_string(&manifest).ok(),
+                job_id: Some(job.id.clone()),
+            })
+            .await?;
+        if report.is_some() {
+            if let Err(e) = engine.catalog.record_verify(&record.id, true, None).await {
+                let _ = engine.catalog.remove_backup(&record.id).await;
+                return Err(e);
+            }
+        }
+        engine.catalog.backup(&record.id).await
+    }
+    .await;
+    if result.is_err() {
+        for p in placed.iter().rev() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    result
+}
+
+/// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz` from an archive's manifest, when its project name is
+/// one Offsite accepts (a crafted manifest cannot name a path) and its time parses.
+fn canonical_archive_name(archive: &Path) -> Option<String> {
+    let m = archive::read_manifest(archive).ok()?;
+    crate::catalog::validate_project_name(&m.project).ok()?;
+    let at = crate::catalog::parse_timestamp(&m.created_at).ok()?;
+    Some(backup::archive_file_name(&m.project, at, m.backup_type))
+}
+
+/// Copies `src` to `target` (in `dest`) through a temporary file, synced, never replacing a file.
+fn copy_into(
+    src: &Path,
+    dest: &Path,
+    target: &Path,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    use std::io::{Read, Write};
+    let mut input =
+        File::open(src).map_err(|e| Error::io(format!("opening {}", src.display()), e))?;
+    let total = input.metadata().map(|m| m.len()).ok();
+    reporter.phase(Phase::Packing, total);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".offsite-tmp-")
+        .tempfile_in(dest)
+        .map_err(|e| {
+            Error::io(
+                format!("creating a temporary file in {}", dest.display()),
+                e,
+            )
+        })?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(format!("reading {}", src.display()), e)),
+        };
+        tmp.write_all(&buf[..n])
+            .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+        reporter.advance(n as u64);
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+    tmp.persist_noclobber(target)
+        .map_err(|e| Error::io(format!("writing {}", target.display()), e.error))?;
+    Ok(())
+}

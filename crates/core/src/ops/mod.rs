@@ -1,0 +1,40 @@
+//! The engine's operations, one module per operation. Each job operation has one entry point
+//! taking an options struct and a [`JobStart`] (id, trigger, progress, cancellation), and runs
+//! through the one job runner (`runner`): lock, job record, progress, finish. [`crate::Engine`]
+//! opens things and hands off to these modules in one line per method.
+//!
+//! | module       | what                                                                  |
+//! |--------------|-----------------------------------------------------------------------|
+//! | `job`        | [`JobStart`], [`JobTrigger`]                                           |
+//! | `runner`     | the job runner, project and job locks, interrupted jobs at start-up  |
+//! | `backup`     | back up a project's database                                          |
+//! | `verify`     | verify an archive (and record the result)                            |
+//! | `restore`    | plan, then restore and validate; restore targets                      |
+//! | `import`     | import a file as a backup of a project                                |
+//! | `delete`     | delete a backup (and its file, when it is still that backup)          |
+//! | `projects`   | add / change / remove / test projects; the shared requests; summaries |
+//! | `settings`   | the engine's settings, plain settings, pg_dump tools                  |
+//! | `queries`    | projects, backups and jobs as lists                                   |
+
+pub mod backup;
+pub mod delete;
+pub mod import;
+pub mod job;
+pub mod projects;
+pub(crate) mod queries;
+pub mod restore;
+pub(crate) mod runner;
+pub mod settings;
+pub mod verify;
+
+pub use backup::{BackupOptions, BackupOutcome};
+pub use delete::{DeleteOptions, DeleteOutcome};
+pub use import::{ImportInto, ImportOptions, ImportOutcome};
+pub use job::{new_job_id, JobStart, JobTrigger};
+pub use projects::{
+    AddProject, ConnectionReport, ProjectConnection, ProjectSummary, UpdateProject,
+};
+pub use restore::{RestoreOutcome, RestoreRequest, RestoreTo};
+pub use runner::ProjectLock;
+pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};
+pub use verify::{VerifyOptions, VerifyOutcome};

@@ -1,0 +1,425 @@
+//! Projects: add (from a URL or from separate fields), change, remove, test the connection, set
+//! the password — the same requests for the window, the command line and the agent — and the
+//! project summaries the project list shows.
+
+use crate::catalog::{BackupRecord, NewProject, Project};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::runner;
+use crate::pgtools::{self, PgTools};
+use crate::project::{server_info, unreadable_objects, ConnSpec, TlsMode};
+use crate::secrets::project_password_key;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Where a database is: a URL, or its parts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename = "Connection", rename_all = "snake_case")]
+pub enum ProjectConnection {
+    /// `postgres://USER@HOST:PORT/DATABASE[?sslmode=…]` (a password in it is moved to the
+    /// keychain and stripped).
+    Url(String),
+    Fields {
+        host: String,
+        port: Option<u16>,
+        user: String,
+        database: String,
+    },
+}
+
+impl ProjectConnection {
+    /// The connection (with `tls`, when given, over the URL's sslmode) and a password the URL
+    /// carried.
+    pub fn parse(&self, tls: Option<TlsMode>) -> Result<(ConnSpec, Option<String>)> {
+        let (mut spec, pw) = match self {
+            ProjectConnection::Url(url) => ConnSpec::parse_url(url)?,
+            ProjectConnection::Fields {
+                host,
+                port,
+                user,
+                database,
+            } => {
+                if host.trim().is_empty() || user.trim().is_empty() || database.trim().is_empty() {
+                    return Err(Error::invalid("host, user and database are required")
+                        .with_hint("fill in the host, user and database name"));
+                }
+                let spec = ConnSpec {
+                    host: host.trim().to_string(),
+                    port: port.unwrap_or(5432),
+                    user: user.trim().to_string(),
+                    database: database.trim().to_string(),
+                    tls: TlsMode::default(),
+                };
+                check_host(&spec)?;
+                (spec, None)
+            }
+        };
+        if let Some(tls) = tls {
+            spec.tls = tls;
+        }
+        Ok((spec, pw))
+    }
+
+    /// The database for people: "DATABASE on HOST" ("a database" for a URL that does not parse).
+    pub fn label(&self) -> String {
+        match self {
+            ProjectConnection::Url(url) => ConnSpec::parse_url(url)
+                .map(|(spec, _)| format!("{} on {}", spec.database, spec.host))
+                .unwrap_or_else(|_| "a database".to_string()),
+            ProjectConnection::Fields { host, database, .. } => format!("{database} on {host}"),
+        }
+    }
+}
+
+impl Default for ProjectConnection {
+    fn default() -> Self {
+        ProjectConnection::Url(String::new())
+    }
+}
+
+/// A host typed into a field must survive being written into the project's URL: a socket folder
+/// (`/var/run/postgresql`) or a name with spaces would otherwise silently become `localhost`.
+fn check_host(spec: &ConnSpec) -> Result<()> {
+    if spec.host.starts_with('/') {
+        return Err(Error::invalid(format!(
+            "{} is a socket folder; Offsite connects over TCP",
+            spec.host
+        ))
+        .with_hint("give the server's host name or address (for this computer: localhost)"));
+    }
+    match ConnSpec::parse_url(&spec.to_url()) {
+        Ok((again, _)) if again.host == spec.host => Ok(()),
+        _ => Err(
+            Error::invalid(format!("{:?} is not a host name or address", spec.host))
+                .with_hint("give the server's host name (db.example.com) or address (10.0.0.5)"),
+        ),
+    }
+}
+
+/// A project to add (the window's add form, `offsite project add`, an import into a new
+/// project).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename = "NewProjectRequest")]
+pub struct AddProject {
+    pub name: String,
+    pub connection: ProjectConnection,
+    /// Overrides the URL's sslmode.
+    pub tls: Option<TlsMode>,
+    /// Stored in the OS keychain; never returned. Wins over a password in the URL.
+    pub password: Option<String>,
+    /// Where its backups go; `null`: the app's default folder.
+    pub backup_dir: Option<PathBuf>,
+}
+
+impl AddProject {
+    /// A project at `url` (a password in it is moved to the keychain).
+    pub fn url(name: impl Into<String>, url: impl Into<String>) -> Self {
+        AddProject {
+            name: name.into(),
+            connection: ProjectConnection::Url(url.into()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Changes to a project; `null` keeps the current value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename = "ProjectChanges")]
+pub struct UpdateProject {
+    pub name: Option<String>,
+    pub connection: Option<ProjectConnection>,
+    pub tls: Option<TlsMode>,
+    /// A new password (stored in the OS keychain; never returned).
+    pub password: Option<String>,
+    /// `""` resets it to the app's default folder.
+    pub backup_dir: Option<PathBuf>,
+}
+
+/// What "test connection" found.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConnectionReport {
+    pub server_version: String,
+    pub database_size: u64,
+    pub user: String,
+    pub superuser: bool,
+    /// Objects the role cannot read (a dump would fail on them).
+    pub unreadable: Vec<String>,
+    pub can_dump: bool,
+    /// The pg_dump that would be used.
+    pub pg_dump: Option<PgTools>,
+    /// Why no pg_dump fits, and what to install.
+    pub pg_dump_problem: Option<String>,
+}
+
+/// A project with its newest backup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ProjectSummary {
+    pub project: Project,
+    /// The newest local backup (time, size, status), if any; without its `manifest_json` (see
+    /// `list_backups` or `inspect_archive` for that).
+    pub last_backup: Option<BackupRecord>,
+    /// How many backups the catalog records.
+    pub backup_count: u32,
+}
+
+/// A non-empty password.
+fn given(password: Option<String>) -> Option<String> {
+    password.filter(|p| !p.is_empty())
+}
+
+pub(crate) async fn add(engine: &Engine, req: AddProject) -> Result<Project> {
+    let (spec, url_password) = req.connection.parse(req.tls)?;
+    let password = given(req.password).or(url_password);
+    let new = NewProject {
+        name: req.name.clone(),
+        db_url: spec.to_url(),
+        tls_mode: spec.tls.as_str().to_string(),
+        backup_dir: req
+            .backup_dir
+            .map(|d| d.display().to_string())
+            .filter(|d| !d.trim().is_empty()),
+    };
+    let project = engine.catalog.add_project(&new).await?;
+    if let Some(pw) = password {
+        // The row exists only if the secret could be stored: nothing half-written.
+        if let Err(e) = engine
+            .secrets
+            .set(&project_password_key(&project.name), &pw)
+        {
+            let _ = engine.catalog.remove_project(&project.name).await;
+            return Err(e);
+        }
+    }
+    Ok(project)
+}
+
+/// Change a project: name, connection (a password in a URL is moved to the secret store), TLS
+/// mode, backup folder (`Some("")` resets it to the default), password. `None` keeps what is
+/// there. A rename moves the stored password along. Refused while a job runs on the project.
+pub(crate) async fn update(engine: &Engine, name: &str, change: UpdateProject) -> Result<Project> {
+    let (catalog, secrets) = (&engine.catalog, &engine.secrets);
+    let mut project = catalog.project(name).await?;
+    let _lock = runner::lock_project(engine, &project)?;
+    let old_name = project.name.clone();
+    let mut password = given(change.password);
+    match &change.connection {
+        Some(c) => {
+            let (spec, url_password) = c.parse(change.tls)?;
+            project.db_url = spec.to_url();
+            project.tls_mode = spec.tls.as_str().to_string();
+            password = password.or(url_password);
+        }
+        None => {
+            if let Some(tls) = change.tls {
+                project.tls_mode = tls.as_str().to_string();
+            }
+        }
+    }
+    if let Some(dir) = change.backup_dir {
+        project.backup_dir = Some(dir.display().to_string()).filter(|d| !d.trim().is_empty());
+    }
+    if let Some(new_name) = change.name {
+        project.name = new_name;
+    }
+    let old_key = project_password_key(&old_name);
+    let new_key = project_password_key(&project.name);
+    if old_key == new_key {
+        catalog.update_project(&project).await?;
+        if let Some(pw) = &password {
+            secrets.set(&new_key, pw)?;
+        }
+    } else {
+        // Renamed: the password is stored under the new name first, so it is never lost; that
+        // key must not belong to another project.
+        crate::catalog::validate_project_name(&project.name)?;
+        if catalog.project(&project.name).await.is_ok() {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("a project named {:?} already exists", project.name),
+            )
+            .with_hint("choose another name"));
+        }
+        let moved = match password {
+            Some(pw) => Some(pw),
+            None => secrets.get(&old_key)?,
+        };
+        if let Some(pw) = &moved {
+            secrets.set(&new_key, pw)?;
+        }
+        if let Err(e) = catalog.update_project(&project).await {
+            if moved.is_some() {
+                let _ = secrets.delete(&new_key);
+            }
+            return Err(e);
+        }
+        secrets.delete(&old_key)?;
+    }
+    catalog.project_by_id(&project.id).await
+}
+
+/// Replace a project's stored password.
+pub(crate) async fn set_password(engine: &Engine, name: &str, password: &str) -> Result<()> {
+    let project = engine.catalog.project(name).await?;
+    engine
+        .secrets
+        .set(&project_password_key(&project.name), password)
+}
+
+/// Remove a project, its catalog rows and its stored password (backup files stay). Refused
+/// while a job runs on it.
+pub(crate) async fn remove(engine: &Engine, name: &str) -> Result<()> {
+    let project = engine.catalog.project(name).await?;
+    let _lock = runner::lock_project(engine, &project)?;
+    engine.catalog.remove_project(&project.name).await?;
+    engine.secrets.delete(&project_password_key(&project.name))
+}
+
+/// Undo [`add`] after a failed job that created the project (best effort).
+pub(crate) async fn remove_created(engine: &Engine, project: &Project) {
+    let _ = engine.catalog.remove_project(&project.name).await;
+    let _ = engine.secrets.delete(&project_password_key(&project.name));
+}
+
+/// "Test connection" of a saved project.
+pub(crate) async fn test(engine: &Engine, name: &str) -> Result<ConnectionReport> {
+    let project = engine.catalog.project(name).await?;
+    let spec = engine.spec_of(&project)?;
+    let password = engine.password_of(&project)?;
+    test_spec(&spec, password.as_deref(), engine.pg_bin().as_deref()).await
+}
+
+/// "Test connection" of a connection that is not (yet) a project, as typed into a form.
+pub(crate) async fn test_unsaved(
+    engine: &Engine,
+    connection: &ProjectConnection,
+    tls: Option<TlsMode>,
+    password: Option<String>,
+) -> Result<ConnectionReport> {
+    let (spec, url_password) = connection.parse(tls)?;
+    let password = given(password).or(url_password);
+    test_spec(&spec, password.as_deref(), engine.pg_bin().as_deref()).await
+}
+
+async fn test_spec(
+    spec: &ConnSpec,
+    password: Option<&str>,
+    pg_bin: Option<&Path>,
+) -> Result<ConnectionReport> {
+    let mut conn = spec.connect(password).await?;
+    let info = server_info(&mut conn, spec).await?;
+    let unreadable = unreadable_objects(&mut conn, spec).await?;
+    let (pg_dump, pg_dump_problem) = match pgtools::find_for(info.major(), pg_bin) {
+        Ok(t) => (Some(t), None),
+        Err(e) => (
+            None,
+            Some(format!(
+                "{} ({})",
+                e.message(),
+                e.hint().unwrap_or_default()
+            )),
+        ),
+    };
+    Ok(ConnectionReport {
+        server_version: info.version,
+        database_size: info.database_size,
+        user: info.current_user,
+        superuser: info.superuser,
+        can_dump: unreadable.is_empty() && pg_dump.is_some(),
+        unreadable,
+        pg_dump,
+        pg_dump_problem,
+    })
+}
+
+/// A project with its newest backup and its number of backups (no project's backups are read in
+/// full for a card).
+pub(crate) async fn summary(engine: &Engine, project: Project) -> Result<ProjectSummary> {
+    let (count, last_backup) = engine.catalog.backup_summary(&project.id).await?;
+    Ok(ProjectSummary {
+        backup_count: u32::try_from(count).unwrap_or(u32::MAX),
+        last_backup,
+        project,
+    })
+}
+
+/// Every project's summary, by name.
+pub(crate) async fn summaries(engine: &Engine) -> Result<Vec<ProjectSummary>> {
+    let mut out = Vec::new();
+    for p in engine.catalog.projects().await? {
+        out.push(summary(engine, p).await?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(host: &str) -> ProjectConnection {
+        ProjectConnection::Fields {
+            host: host.into(),
+            port: None,
+            user: "app".into(),
+            database: "shop".into(),
+        }
+    }
+
+    #[test]
+    fn fields_become_the_url_the_catalog_stores() {
+        let (spec, pw) = fields(" db.example.com ")
+            .parse(Some(TlsMode::Require))
+            .unwrap();
+        assert_eq!(pw, None);
+        assert_eq!(
+            spec.to_url(),
+            "postgres://app@db.example.com:5432/shop?sslmode=require"
+        );
+        let (spec, _) = fields("::1").parse(None).unwrap();
+        assert_eq!(spec.host, "::1");
+        assert_eq!(ConnSpec::parse_url(&spec.to_url()).unwrap().0, spec);
+    }
+
+    #[test]
+    fn a_host_that_cannot_be_written_into_a_url_is_refused_not_made_localhost() {
+        for host in ["/var/run/postgresql", "my host", "fe80::1%eth0"] {
+            let e = fields(host).parse(None).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{host}");
+            assert!(e.hint().is_some(), "{host}");
+        }
+        let e = fields("/tmp").parse(None).unwrap_err();
+        assert!(e.message().contains("socket"), "{}", e.message());
+        let e = fields("").parse(None).unwrap_err();
+        assert_eq!(e.message(), "host, user and database are required");
+    }
+
+    #[test]
+    fn a_url_keeps_its_password_apart_and_tls_overrides_its_sslmode() {
+        let c = ProjectConnection::Url("postgres://u:pw@h:1/d?sslmode=require".into());
+        let (spec, pw) = c.parse(Some(TlsMode::Disable)).unwrap();
+        assert_eq!(pw.as_deref(), Some("pw"));
+        assert_eq!(spec.tls, TlsMode::Disable);
+        assert_eq!(c.label(), "d on h");
+        assert_eq!(fields("h2").label(), "shop on h2");
+    }
+
+    #[test]
+    fn requests_keep_the_window_s_shape() {
+        let json = serde_json::json!({
+            "name": "shop",
+            "connection": { "fields": { "host": "h", "port": null, "user": "u", "database": "d" } },
+            "tls": null,
+            "password": null,
+            "backup_dir": null,
+        });
+        let req: AddProject = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&req).unwrap(), json);
+        let url: ProjectConnection =
+            serde_json::from_value(serde_json::json!({ "url": "postgres://h/d" })).unwrap();
+        assert_eq!(url, ProjectConnection::Url("postgres://h/d".into()));
+    }
+}

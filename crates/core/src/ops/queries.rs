@@ -1,0 +1,60 @@
+//! What the window, the command line and the agent read: projects, their backups and jobs, by
+//! project name (ids stay inside the engine).
+
+use crate::catalog::{BackupRecord, BackupRow, ChangeBatch, JobRecord, Project};
+use crate::engine::Engine;
+use crate::error::Result;
+
+pub(crate) async fn projects(engine: &Engine) -> Result<Vec<Project>> {
+    engine.catalog.projects().await
+}
+
+pub(crate) async fn project(engine: &Engine, name: &str) -> Result<Project> {
+    engine.catalog.project(name).await
+}
+
+/// A project's backups, newest first, with checksums and manifests.
+pub(crate) async fn backups(engine: &Engine, project: &str) -> Result<Vec<BackupRecord>> {
+    let p = engine.catalog.project(project).await?;
+    engine.catalog.backups(&p.id).await
+}
+
+/// A project's backups as a list shows them (no checksums or manifests: 10,000 rows arrive
+/// quickly).
+pub(crate) async fn backup_rows(engine: &Engine, project: &str) -> Result<Vec<BackupRow>> {
+    let p = engine.catalog.project(project).await?;
+    engine.catalog.backup_rows(&p.id).await
+}
+
+pub(crate) async fn backup(engine: &Engine, backup_id: &str) -> Result<BackupRecord> {
+    engine.catalog.backup(backup_id).await
+}
+
+/// The newest `limit` jobs, of one project (by name) or of all.
+pub(crate) async fn jobs(
+    engine: &Engine,
+    project: Option<&str>,
+    limit: u32,
+) -> Result<Vec<JobRecord>> {
+    let project_id = match project {
+        Some(name) => Some(engine.catalog.project(name).await?.id),
+        None => None,
+    };
+    engine.catalog.jobs(project_id.as_deref(), limit).await
+}
+
+/// Show a running job as "cancelling" in job lists (its token is cancelled by whoever runs it).
+/// False when it had already finished.
+pub(crate) async fn mark_cancelling(engine: &Engine, job_id: &str) -> Result<bool> {
+    engine.catalog.set_job_cancelling(job_id).await
+}
+
+/// The newest change of the catalog's change feed: where a new reader starts.
+pub(crate) async fn last_change_seq(engine: &Engine) -> Result<i64> {
+    engine.catalog.last_change_seq().await
+}
+
+/// What changed in the catalog (projects, backups, jobs), whoever changed it, after `after`.
+pub(crate) async fn changes_since(engine: &Engine, after: i64, limit: u32) -> Result<ChangeBatch> {
+    engine.catalog.changes_since(after, limit).await
+}

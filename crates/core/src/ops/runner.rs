@@ -1,0 +1,230 @@
+//! The one job runner: every job (backup, verify, restore, import, and the kinds to come) runs
+//! through [`run`], which
+//!
+//! 1. takes the project's lock, when the job is about a project (one job per project at a time,
+//!    across processes: the app and the command line share the data folder),
+//! 2. records the job in the catalog (id, kind, project, trigger) and holds the job's liveness
+//!    lock (`locks/job-<id>.lock`) while it runs, so a crashed job is told apart from one that
+//!    another live process runs ([`fail_interrupted_jobs`]),
+//! 3. hands the operation's body a [`RunningJob`] (its id, progress [`Reporter`], cancellation),
+//! 4. sends the last progress report, saves the counters and finishes the job: succeeded (with
+//!    the backup it made), failed (code, message, hint) or cancelled.
+//!
+//! Cleaning up after a failure (nothing half-written, nothing registered) is the body's work:
+//! only the operation knows what it wrote.
+
+use crate::catalog::{new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, Project};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::job::JobStart;
+use crate::progress::Reporter;
+use std::fs::File;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// A job while its body runs.
+pub(crate) struct RunningJob {
+    pub id: String,
+    pub reporter: Reporter,
+    pub cancel: CancellationToken,
+    /// Project locks the body took while running (a project it created), released after the
+    /// job is finished in the catalog.
+    held: Arc<Mutex<Vec<ProjectLock>>>,
+}
+
+impl RunningJob {
+    /// Keep `lock` until the job has finished.
+    pub fn hold(&self, lock: ProjectLock) {
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(lock);
+    }
+    /// Release the locks taken with [`RunningJob::hold`] now (before removing a project the
+    /// job created).
+    pub fn release(&self) {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+    /// [`Error::cancelled`] once the job was asked to stop.
+    pub fn check_cancelled(&self) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        Ok(())
+    }
+}
+
+/// Run `body` as a job of `kind` (see the module's description). `backup_of` names the backup a
+/// successful job made (recorded with the job). Returns the job's id with the body's result.
+pub(crate) async fn run<T, F, Fut>(
+    engine: &Engine,
+    kind: JobKind,
+    project: Option<&Project>,
+    start: JobStart,
+    backup_of: impl Fn(&T) -> Option<String>,
+    body: F,
+) -> Result<(String, T)>
+where
+    F: FnOnce(RunningJob) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let _project_lock = project.map(|p| lock_project(engine, p)).transpose()?;
+    let id = start.id.unwrap_or_else(new_job_id);
+    let (job, _job_lock) = start_job(
+        engine,
+        &id,
+        kind,
+        project.map(|p| p.id.as_str()),
+        start.trigger.as_str(),
+    )
+    .await?;
+    let reporter = Reporter::new(start.progress, job.id.clone());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let result = body(RunningJob {
+        id: job.id.clone(),
+        reporter: reporter.clone(),
+        cancel: start.cancel,
+        held: held.clone(),
+    })
+    .await;
+    reporter.finish();
+    let (done, total) = reporter.peak();
+    let catalog = &engine.catalog;
+    catalog.update_job_counters(&job.id, done, total).await?;
+    let outcome = match &result {
+        Ok(v) => JobOutcome::Succeeded {
+            backup_id: backup_of(v),
+        },
+        Err(e) => JobOutcome::from_error(e),
+    };
+    catalog.finish_job(&job.id, outcome).await?;
+    drop(held);
+    result.map(|v| (job.id, v))
+}
+
+/// Register a job and hold its liveness lock until the returned guard drops.
+async fn start_job(
+    engine: &Engine,
+    job_id: &str,
+    kind: JobKind,
+    project_id: Option<&str>,
+    trigger: &str,
+) -> Result<(JobRecord, JobLock)> {
+    let catalog = &engine.catalog;
+    let job = catalog
+        .start_job_triggered(job_id, kind, project_id, trigger)
+        .await?;
+    let locked = async {
+        let path = lock_path(engine, &format!("job-{}.lock", job.id))?;
+        match try_lock(&path)? {
+            Some(file) => Ok(JobLock { _file: file, path }),
+            None => Err(Error::internal("a new job's lock is already held")),
+        }
+    }
+    .await;
+    match locked {
+        Ok(lock) => Ok((job, lock)),
+        Err(e) => {
+            let _ = catalog
+                .finish_job(&job.id, JobOutcome::from_error(&e))
+                .await;
+            Err(e)
+        }
+    }
+}
+
+/// Jobs the catalog shows running whose process is gone (crash, power loss) become failed.
+/// A job's process holds `locks/job-<id>.lock` while it runs, so a job of another live
+/// Offsite process (the app and the CLI at once) is left alone.
+pub(crate) async fn fail_interrupted_jobs(engine: &Engine) -> Result<()> {
+    for job in engine.catalog.jobs(None, 10_000).await? {
+        if !matches!(job.state.as_str(), "running" | "cancelling") {
+            continue;
+        }
+        let path = lock_path(engine, &format!("job-{}.lock", job.id))?;
+        if let Some(lock) = try_lock(&path)? {
+            let e = Error::new(
+                ErrorKind::Interrupted,
+                "interrupted: Offsite stopped while the job ran",
+            )
+            .with_hint("run it again; nothing it was writing was kept");
+            engine
+                .catalog
+                .finish_job(&job.id, JobOutcome::from_error(&e))
+                .await?;
+            drop(lock);
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    Ok(())
+}
+
+/// The backup the catalog records at `path`, with the project it belongs to (a job on that
+/// archive holds the project's lock); `None` for an archive the catalog does not know.
+pub(crate) async fn owner_of_archive(
+    engine: &Engine,
+    path: &Path,
+) -> Result<Option<(BackupRecord, Project)>> {
+    match engine.catalog.backup_by_path(path).await? {
+        Some(b) => {
+            let project = engine.catalog.project_by_id(&b.project_id).await?;
+            Ok(Some((b, project)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// One job per project at a time, across processes: an exclusive lock on a file in the data
+/// folder, released when the guard drops (or the process dies).
+pub(crate) fn lock_project(engine: &Engine, project: &Project) -> Result<ProjectLock> {
+    match try_lock(&lock_path(engine, &format!("{}.lock", project.id))?)? {
+        Some(file) => Ok(ProjectLock(file)),
+        None => Err(Error::new(
+            ErrorKind::Busy,
+            format!("another job is already running on project {}", project.name),
+        )
+        .with_hint("wait for it to finish (or cancel it), then try again")),
+    }
+}
+
+fn lock_path(engine: &Engine, name: &str) -> Result<PathBuf> {
+    let dir = engine.data_dir.join("locks");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    Ok(dir.join(name))
+}
+
+/// An exclusive, non-blocking lock on `path` (created if missing); `None` when another holder
+/// has it. The OS releases it when the file closes or the process dies.
+fn try_lock(path: &Path) -> Result<Option<File>> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::io(format!("locking {}", path.display()), e))
+        }
+    }
+}
+
+/// A running job's liveness lock; its file is removed when the job ends.
+struct JobLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl Drop for JobLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Holds a project's lock until dropped.
+pub struct ProjectLock(#[allow(dead_code)] File);

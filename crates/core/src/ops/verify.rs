@@ -1,0 +1,102 @@
+//! The verify job: check an archive's checksums; when the catalog knows the archive, record the
+//! result there (and compare with the checksum recorded when it was made).
+
+use crate::archive::{self, VerifyReport};
+use crate::catalog::JobKind;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::ops::job::JobStart;
+use crate::ops::runner;
+use crate::progress::Reporter;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+/// Which archive to verify.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The archive's path (registered or not).
+    pub path: PathBuf,
+}
+
+impl VerifyOptions {
+    pub fn path(path: impl Into<PathBuf>) -> Self {
+        VerifyOptions { path: path.into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct VerifyOutcome {
+    pub job_id: String,
+    /// The catalog's backup, when the archive is registered.
+    pub backup_id: Option<String>,
+    pub report: VerifyReport,
+}
+
+pub(crate) async fn run(
+    engine: &Engine,
+    opts: VerifyOptions,
+    start: JobStart,
+) -> Result<VerifyOutcome> {
+    let path = opts.path.as_path();
+    let (known, project) = match runner::owner_of_archive(engine, path).await? {
+        Some((b, p)) => (Some(b), Some(p)),
+        None => (None, None),
+    };
+    let known = &known;
+    let (job_id, report) = runner::run(
+        engine,
+        JobKind::Verify,
+        project.as_ref(),
+        start,
+        |_| None,
+        |job| async move {
+            let mut report = verify_file(path, &job.reporter, &job.cancel).await?;
+            if let Some(b) = known {
+                // The catalog remembers the archive's checksum too: a replaced file with a
+                // matching new sidecar is still caught.
+                if report.file_sha256 != b.sha256 {
+                    report.ok = false;
+                    report.problems.push(format!(
+                        "the archive's SHA-256 differs from the one recorded when it was made ({})",
+                        b.sha256
+                    ));
+                    if report.first_bad.is_none() {
+                        report.first_bad = report
+                            .archive
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned());
+                    }
+                }
+                let problem = report
+                    .first_bad
+                    .as_ref()
+                    .map(|m| format!("bad member: {m}"));
+                engine
+                    .catalog
+                    .record_verify(&b.id, report.ok, problem.as_deref())
+                    .await?;
+            }
+            Ok(report)
+        },
+    )
+    .await?;
+    Ok(VerifyOutcome {
+        job_id,
+        backup_id: known.as_ref().map(|b| b.id.clone()),
+        report,
+    })
+}
+
+/// [`archive::verify`] on a blocking thread (it reads and hashes the whole file).
+pub(crate) async fn verify_file(
+    path: &Path,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<VerifyReport> {
+    let (p, r, c) = (path.to_path_buf(), reporter.clone(), cancel.clone());
+    tokio::task::spawn_blocking(move || archive::verify(&p, &r, &c))
+        .await
+        .map_err(|e| Error::internal(format!("verify task failed: {e}")))?
+}

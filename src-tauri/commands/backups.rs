@@ -1,0 +1,91 @@
+//! Backups on disk: the list, an archive's manifest, what a dropped file is, delete, show in the
+//! file manager.
+
+use super::{err, CmdResult};
+use crate::Shell;
+use offsite_core::archive::manifest::Manifest;
+use offsite_core::catalog::BackupRow;
+use offsite_core::import::ImportPreview;
+use offsite_core::ops::DeleteOutcome;
+use offsite_core::{DeleteOptions, Error, ErrorKind};
+use std::path::PathBuf;
+use tauri::State;
+
+/// A project's local backups, newest first, as the list shows them (no checksums or manifests:
+/// 10,000 rows must arrive quickly; `inspect_archive` reads one archive's manifest).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_backups(shell: State<'_, Shell>, project: String) -> CmdResult<Vec<BackupRow>> {
+    shell.engine()?.backup_rows(&project).await.map_err(err)
+}
+
+/// An archive's manifest (project, time, versions, members, tables), read without verifying.
+#[tauri::command]
+#[specta::specta]
+pub async fn inspect_archive(path: String) -> CmdResult<Manifest> {
+    tauri::async_runtime::spawn_blocking(move || {
+        offsite_core::archive::reader::read_manifest(&PathBuf::from(path))
+    })
+    .await
+    .map_err(|e| err(Error::internal(format!("reading the manifest failed: {e}"))))?
+    .map_err(err)
+}
+
+/// What a dropped or opened file is: an Offsite archive, a plain `pg_dump -Fc` file or a project
+/// export (`.tar.gz` or folder with `database.dump`), with what it holds. Reads only; anything
+/// else is the error `unsupported_format` ("not a backup Offsite can read").
+#[tauri::command]
+#[specta::specta]
+pub async fn inspect_import(shell: State<'_, Shell>, path: String) -> CmdResult<ImportPreview> {
+    let engine = shell.engine()?;
+    engine
+        .inspect_import(&PathBuf::from(path))
+        .await
+        .map_err(err)
+}
+
+/// Remove a backup from the list and, when `delete_file`, delete its archive and `.sha256`.
+/// The file is deleted only if it still holds this very backup (never another project's data);
+/// otherwise the error `conflict` says why and nothing changes.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_backup(
+    shell: State<'_, Shell>,
+    backup_id: String,
+    delete_file: bool,
+) -> CmdResult<DeleteOutcome> {
+    let opts = DeleteOptions {
+        backup_id,
+        delete_file,
+    };
+    shell.engine()?.delete_backup(opts).await.map_err(err)
+}
+
+/// Show a backup's archive in the system's file manager (selected where the platform can).
+/// Takes the backup's id, not a path: the UI cannot open arbitrary paths.
+#[tauri::command]
+#[specta::specta]
+pub async fn show_in_folder(shell: State<'_, Shell>, backup_id: String) -> CmdResult<()> {
+    let backup = shell
+        .engine()?
+        .backup_record(&backup_id)
+        .await
+        .map_err(err)?;
+    let path = PathBuf::from(&backup.path);
+    if !path.exists() {
+        return Err(err(Error::new(
+            ErrorKind::NotFound,
+            format!("{} is not there any more", backup.path),
+        )
+        .with_hint(
+            "verify the backup to mark it missing, or delete it from the list",
+        )));
+    }
+    tauri_plugin_opener::reveal_item_in_dir(&path).map_err(|e| {
+        err(Error::new(
+            ErrorKind::ToolFailed,
+            format!("could not open the file manager: {e}"),
+        )
+        .with_hint(format!("the file is {}", backup.path)))
+    })
+}

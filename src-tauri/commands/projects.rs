@@ -1,0 +1,73 @@
+//! Projects: list, show, add, change, remove, test the connection.
+
+use super::{err, CmdResult};
+use crate::Shell;
+use offsite_core::ops::{ConnectionReport, ProjectSummary};
+use offsite_core::project::TlsMode;
+use offsite_core::{AddProject, Error, ProjectConnection, UpdateProject};
+use tauri::State;
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_projects(shell: State<'_, Shell>) -> CmdResult<Vec<ProjectSummary>> {
+    shell.engine()?.project_summaries().await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_project(shell: State<'_, Shell>, name: String) -> CmdResult<ProjectSummary> {
+    let engine = shell.engine()?;
+    let project = engine.project(&name).await.map_err(err)?;
+    engine.project_summary(project).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_project(
+    shell: State<'_, Shell>,
+    request: AddProject,
+) -> CmdResult<ProjectSummary> {
+    let engine = shell.engine()?;
+    let project = engine.add_project(request).await.map_err(err)?;
+    engine.project_summary(project).await.map_err(err)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn update_project(
+    shell: State<'_, Shell>,
+    name: String,
+    changes: UpdateProject,
+) -> CmdResult<ProjectSummary> {
+    let engine = shell.engine()?;
+    let project = engine.update_project(&name, changes).await.map_err(err)?;
+    engine.project_summary(project).await.map_err(err)
+}
+
+/// Removes the project, its catalog rows and its stored password. Backup files stay on disk.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_project(shell: State<'_, Shell>, name: String) -> CmdResult<()> {
+    shell.engine()?.remove_project(&name).await.map_err(err)
+}
+
+/// Test a saved project's connection (`name`), or an unsaved one (`connection`, with `tls` and
+/// `password`) as typed into the add-project form.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_connection(
+    shell: State<'_, Shell>,
+    name: Option<String>,
+    connection: Option<ProjectConnection>,
+    tls: Option<TlsMode>,
+    password: Option<String>,
+) -> CmdResult<ConnectionReport> {
+    let engine = shell.engine()?;
+    match (name, connection) {
+        (Some(name), None) => engine.test_project(&name).await.map_err(err),
+        (None, Some(c)) => engine.test_connection(&c, tls, password).await.map_err(err),
+        _ => Err(err(Error::invalid(
+            "give either a project name or a connection",
+        ))),
+    }
+}

@@ -1,0 +1,145 @@
+//! The app's preferences: the desktop's own (saved as plain engine settings) and the engine's
+//! (backup folder, pg_dump folder: shared with the command line); the pg_dump tools found.
+
+use super::{err, CmdResult};
+use crate::Shell;
+use offsite_core::ops::{EngineSettings, ToolsReport};
+use offsite_core::{Engine, Error};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+/// How the window looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// Follow the system's light or dark preference.
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Theme::System => "system",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+    fn parse(s: Option<&str>) -> Theme {
+        match s {
+            Some("light") => Theme::Light,
+            Some("dark") => Theme::Dark,
+            _ => Theme::System,
+        }
+    }
+}
+
+/// The app's preferences: the desktop's own, and the engine's (shared with the command line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct DesktopSettings {
+    /// Show a desktop notification when a job finishes while the window is hidden or
+    /// unfocused (default on).
+    pub notifications: bool,
+    /// Start with the window hidden in the tray (default off; ignored without a tray).
+    pub start_minimised: bool,
+    pub theme: Theme,
+    /// A project's last backup is "stale" when older than this many days (default 2).
+    pub stale_after_days: u32,
+    /// Backups of projects without their own folder go to `<this>/<project>`; `null`: the
+    /// data folder's `backups/`.
+    pub default_backup_dir: Option<String>,
+    /// The folder of pg_dump/pg_restore; `null`: search.
+    pub pg_bin: Option<String>,
+}
+
+const START_MINIMISED_SETTING: &str = "desktop.start_minimised";
+const THEME_SETTING: &str = "desktop.theme";
+const STALE_DAYS_SETTING: &str = "desktop.stale_after_days";
+const DEFAULT_STALE_DAYS: u32 = 2;
+
+/// Whether the app starts hidden in the tray.
+pub(crate) async fn start_minimised(engine: &Engine) -> bool {
+    matches!(
+        engine.setting(START_MINIMISED_SETTING).await,
+        Ok(Some(v)) if v == "on"
+    )
+}
+
+/// The app's preferences.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopSettings> {
+    let engine = shell.engine()?;
+    let get = |key: &'static str| async move { engine.setting(key).await.map_err(err) };
+    let stale_after_days = get(STALE_DAYS_SETTING)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .filter(|d| *d > 0)
+        .unwrap_or(DEFAULT_STALE_DAYS);
+    let saved = engine.settings();
+    Ok(DesktopSettings {
+        notifications: crate::notify::notifications_enabled(
+            get(crate::notify::NOTIFICATIONS_SETTING).await?.as_deref(),
+        ),
+        start_minimised: start_minimised(engine).await,
+        theme: Theme::parse(get(THEME_SETTING).await?.as_deref()),
+        stale_after_days,
+        default_backup_dir: saved.default_backup_dir,
+        pg_bin: saved.pg_bin,
+    })
+}
+
+/// Check and save the preferences; returns them as saved. A backup folder that cannot be
+/// written or a pg_dump folder without working tools is an error, and then nothing is saved.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_desktop_settings(
+    shell: State<'_, Shell>,
+    settings: DesktopSettings,
+) -> CmdResult<DesktopSettings> {
+    let engine = shell.engine()?;
+    if !(1..=3650).contains(&settings.stale_after_days) {
+        return Err(err(Error::invalid(format!(
+            "{} days is not a sensible stale interval",
+            settings.stale_after_days
+        ))
+        .with_hint("use a number of days from 1 to 3650")));
+    }
+    let saved = engine
+        .set_settings(EngineSettings {
+            default_backup_dir: settings.default_backup_dir.clone(),
+            pg_bin: settings.pg_bin.clone(),
+        })
+        .await
+        .map_err(err)?;
+    let stale = settings.stale_after_days.to_string();
+    engine
+        .set_plain_settings(&[
+            (
+                crate::notify::NOTIFICATIONS_SETTING,
+                crate::notify::setting_value(settings.notifications),
+            ),
+            (
+                START_MINIMISED_SETTING,
+                crate::notify::setting_value(settings.start_minimised),
+            ),
+            (THEME_SETTING, settings.theme.as_str()),
+            (STALE_DAYS_SETTING, stale.as_str()),
+        ])
+        .await
+        .map_err(err)?;
+    Ok(DesktopSettings {
+        default_backup_dir: saved.default_backup_dir,
+        pg_bin: saved.pg_bin,
+        ..settings
+    })
+}
+
+/// The pg_dump/pg_restore pairs on this machine with their versions, and the one configured.
+#[tauri::command]
+#[specta::specta]
+pub async fn detect_tools(shell: State<'_, Shell>) -> CmdResult<ToolsReport> {
+    shell.engine()?.tools().await.map_err(err)
+}
