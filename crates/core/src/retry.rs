@@ -558,3 +558,190 @@ impl<T: Destination + ?Sized> Destination for RateLimited<T> {
         self.inner.delete(name).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::progress::ProgressUpdate;
+    use crate::sources::memory::MemoryApiSource;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 4,
+            min_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(8),
+            max_total: Duration::from_secs(60),
+            jitter: false,
+        }
+    }
+
+    fn recording() -> (Reporter, Arc<Mutex<Vec<RetryWait>>>) {
+        let seen: Arc<Mutex<Vec<RetryWait>>> = Arc::default();
+        let s2 = seen.clone();
+        let sink = move |u: &ProgressUpdate| {
+            if let Some(w) = &u.retry {
+                s2.lock().unwrap().push(w.clone());
+            }
+        };
+        (Reporter::new(Arc::new(sink), "job"), seen)
+    }
+
+    /// Fails with `errors` in turn, then answers `n` (the number of the call).
+    async fn flaky(calls: &AtomicU32, errors: &[Error]) -> Result<u32> {
+        let n = calls.fetch_add(1, Ordering::SeqCst);
+        match errors.get(n as usize) {
+            Some(e) => Err(e.clone()),
+            None => Ok(n + 1),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn temporary_failures_are_retried_with_growing_reported_waits() {
+        let (reporter, seen) = recording();
+        let calls = AtomicU32::new(0);
+        let errs = [
+            Error::new(ErrorKind::Connection, "connection reset by peer"),
+            Error::new(ErrorKind::Busy, "busy"),
+        ];
+        let t0 = Instant::now();
+        let got = policy()
+            .run("test call", &reporter, &CancellationToken::new(), || flaky(&calls, &errs))
+            .await
+            .unwrap();
+        assert_eq!(got, 3);
+        assert_eq!(t0.elapsed(), Duration::from_secs(1 + 2), "1 s then 2 s");
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2);
+        assert_eq!((seen[0].attempt, seen[0].max_attempts, seen[0].wait_ms), (2, 4, 1000));
+        assert_eq!(seen[0].reason, "connection reset by peer");
+        assert_eq!((seen[1].attempt, seen[1].wait_ms), (3, 2000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_failures_return_at_once_unchanged() {
+        for kind in [ErrorKind::Auth, ErrorKind::Permission, ErrorKind::NotFound, ErrorKind::Integrity] {
+            let calls = AtomicU32::new(0);
+            let errs = [Error::new(kind, "no")];
+            let t0 = Instant::now();
+            let e = policy()
+                .run("x", &Reporter::silent(), &CancellationToken::new(), || flaky(&calls, &errs))
+                .await
+                .unwrap_err();
+            assert_eq!(calls.load(Ordering::SeqCst), 1, "{kind:?}");
+            assert_eq!(e.kind(), kind);
+            assert_eq!(e.message(), "no");
+            assert_eq!(t0.elapsed(), Duration::ZERO);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_max_attempts_saying_so() {
+        let calls = AtomicU32::new(0);
+        let errs = vec![Error::new(ErrorKind::Connection, "refused"); 10];
+        let e = policy()
+            .run("listing things", &Reporter::silent(), &CancellationToken::new(), || {
+                flaky(&calls, &errs)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(e.kind(), ErrorKind::Connection);
+        assert_eq!(e.message(), "listing things: gave up after 4 tries: refused");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_and_bounded_by_the_total() {
+        let (reporter, seen) = recording();
+        let calls = AtomicU32::new(0);
+        let errs = [Error::rate_limited("429 Too Many Requests", Some(Duration::from_secs(7)))];
+        let t0 = Instant::now();
+        policy()
+            .run("x", &reporter, &CancellationToken::new(), || flaky(&calls, &errs))
+            .await
+            .unwrap();
+        assert_eq!(t0.elapsed(), Duration::from_secs(7));
+        assert_eq!(seen.lock().unwrap()[0].wait_ms, 7000);
+
+        // A Retry-After beyond the total budget: give up now rather than sleep past it.
+        let calls = AtomicU32::new(0);
+        let errs = [Error::rate_limited("429", Some(Duration::from_secs(3600)))];
+        let t0 = Instant::now();
+        let e = policy()
+            .run("x", &Reporter::silent(), &CancellationToken::new(), || flaky(&calls, &errs))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
+        assert_eq!(t0.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancel_ends_a_wait() {
+        let cancel = CancellationToken::new();
+        let calls = AtomicU32::new(0);
+        let errs = vec![Error::rate_limited("429", Some(Duration::from_secs(50))); 3];
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            c2.cancel();
+        });
+        let t0 = Instant::now();
+        let e = policy()
+            .run("x", &Reporter::silent(), &cancel, || flaky(&calls, &errs))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled);
+        assert_eq!(t0.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jitter_stays_within_twice_the_computed_wait() {
+        let p = RetryPolicy { jitter: true, ..policy() };
+        let waits: Vec<Duration> = p.backoff().collect();
+        assert_eq!(waits.len(), 3);
+        for (w, base) in waits.iter().zip([1u64, 2, 4]) {
+            assert!(*w >= Duration::from_secs(base) && *w <= Duration::from_secs(2 * base), "{w:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limit_spaces_calls() {
+        let api = MemoryApiSource::new();
+        api.insert("/v1/x", serde_json::json!({"ok": true}));
+        let limited = RateLimited::per_minute(api, 60);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            limited.get_json("/v1/x").await.unwrap();
+        }
+        assert_eq!(t0.elapsed(), Duration::from_secs(2), "one call per second");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let t1 = Instant::now();
+        limited.get_json("/v1/x").await.unwrap();
+        assert_eq!(t1.elapsed(), Duration::ZERO, "an idle limiter does not delay");
+        assert_eq!(limited.inner().call_count(), 4);
+
+        let burst = RateLimited::new(MemoryApiSource::new(), Duration::from_secs(1), 3);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            let _ = burst.get_json("/missing").await;
+        }
+        assert_eq!(t0.elapsed(), Duration::from_secs(2), "3 at once, then one per second");
+    }
+
+    #[test]
+    fn retry_after_header_forms() {
+        let clock = crate::clock::ManualClock::new(time::macros::datetime!(1994-11-06 08:49:00 UTC));
+        assert_eq!(parse_retry_after("120", &*clock), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", &*clock),
+            Some(Duration::from_secs(37))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", &*clock),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", &*clock), None);
+    }
+}
