@@ -170,6 +170,13 @@ pub fn check_name(name: &str) -> Result<()> {
 /// Temporary names start with this (swept at start by the scheduler, issue 9; never listed).
 pub const TEMP_PREFIX: &str = ".offsite-tmp-";
 
+/// SHA-256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let mut s = Sha256::new();
+    s.update(bytes);
+    s.hex()
+}
+
 /// SHA-256 while streaming.
 pub(crate) struct Sha256(ring::digest::Context);
 
