@@ -7,6 +7,7 @@
 
 mod catalog;
 mod common;
+mod conformance;
 mod import;
 mod pg_engine;
 mod settings_and_delete;
