@@ -104,16 +104,35 @@ async fn a_cut_upload_without_retrying_fails_temporarily_and_leaves_nothing() {
     assert!(dest.inner().list("").await.unwrap().is_empty());
     assert_eq!(temp_files(dir.path()), Vec::<String>::new());
 
-    // The same behind Retrying: the body is re-opened and the copy is whole.
+    // Behind Retrying, when every upload is cut: it gives up saying so, and leaves nothing.
     let dest = Retrying::new(dest, quick_retries());
+    let e = put_file(&dest, "x/a.tar.gz", &src, PutOptions::default())
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("gave up after 6 tries: injected: stream cut midway"), "{e}");
+    assert_eq!(dest.inner().counters().cut(), 1 + 6);
+    assert!(dest.list("").await.unwrap().is_empty());
+    assert_eq!(temp_files(dir.path()), Vec::<String>::new());
+
+    // When only the first upload is cut: the body is re-opened and the copy is whole.
+    let plan = FaultPlan {
+        cut_every: 2,
+        cut_after: 1 << 20,
+        ..Default::default()
+    };
+    let faulty = Faulty::new(FolderDestination::new(dir.path().join("copies")), plan);
+    let counters = faulty.counters();
+    let dest = Retrying::new(faulty, quick_retries());
     let stored = put_file(&dest, "x/a.tar.gz", &src, PutOptions::default())
         .await
         .unwrap();
+    assert_eq!(counters.cut(), 1);
     assert_eq!(stored.size, 3 << 20);
     assert_eq!(
         dest.sha256("x/a.tar.gz").await.unwrap(),
         sha256_hex(&std::fs::read(&src).unwrap())
     );
+    assert_eq!(temp_files(dir.path()), Vec::<String>::new());
 }
 
 #[tokio::test]
