@@ -8,7 +8,7 @@ use offsite_core::restore::RestoreTarget;
 use offsite_core::secrets::MemoryStore;
 use offsite_core::{Engine, EngineConfig};
 use offsite_testkit::TestCluster;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub struct Env {
@@ -43,20 +43,7 @@ pub fn none() -> Arc<dyn Progress> {
 }
 
 /// Every file under `dir`, recursively.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
+pub use offsite_testkit::conformance::database::files_under;
 
 /// The cluster's database `db` as a restore target, with the superuser's password.
 pub fn target(pg: &TestCluster, db: &str) -> RestoreTarget {

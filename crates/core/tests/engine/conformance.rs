@@ -314,8 +314,20 @@ async fn http_429_with_retry_after_is_honoured() {
 
 // ---- the database source, against the real throwaway cluster ----
 
-fn postgres(pg: &TestCluster) -> impl Fn(ConnSpec, Option<String>) -> Box<dyn DatabaseSource> + '_ {
-    move |spec, pw| Box::new(PostgresSource::new(spec, pw, Some(pg.bin_dir().to_path_buf())))
+/// The bare PostgreSQL source, with the shared cluster's client tools.
+fn postgres(spec: ConnSpec, pw: Option<String>) -> Box<dyn DatabaseSource> {
+    let bin = TestCluster::shared().bin_dir().to_path_buf();
+    Box::new(PostgresSource::new(spec, pw, Some(bin)))
+}
+
+/// The bare PostgreSQL source, reaching the shared cluster through `port`.
+fn bare_case(port: u16) -> DatabaseCase<'static> {
+    DatabaseCase {
+        cluster: TestCluster::shared(),
+        port,
+        make: &postgres,
+        connections: None,
+    }
 }
 
 fn cluster_addr(pg: &TestCluster) -> std::net::SocketAddr {
@@ -324,15 +336,7 @@ fn cluster_addr(pg: &TestCluster) -> std::net::SocketAddr {
 
 #[tokio::test]
 async fn postgres_source_conforms() {
-    let pg = TestCluster::shared();
-    let make = postgres(pg);
-    database::check_database_source(&DatabaseCase {
-        cluster: pg,
-        port: pg.port(),
-        make: &make,
-        connections: None,
-    })
-    .await;
+    database::check_database_source(&bare_case(TestCluster::shared().port())).await;
 }
 
 #[tokio::test]
@@ -373,13 +377,7 @@ async fn postgres_source_behind_a_fault_proxy_with_retrying_conforms() {
 async fn refused_connections_are_retried_and_each_wait_reported() {
     let pg = TestCluster::shared();
     let proxy = FaultProxy::start(cluster_addr(pg));
-    let make = postgres(pg);
-    let case = DatabaseCase {
-        cluster: pg,
-        port: proxy.port(),
-        make: &make,
-        connections: None,
-    };
+    let case = bare_case(proxy.port());
     let db = pg.unique_db("conf_refused");
     // Bare: the dropped connection is a temporary `connection` error.
     proxy.refuse_next(1);
@@ -401,13 +399,7 @@ async fn refused_connections_are_retried_and_each_wait_reported() {
 async fn a_dump_cut_midway_is_retried_whole_and_leaves_nothing_when_not() {
     let pg = TestCluster::shared();
     let proxy = FaultProxy::start(cluster_addr(pg));
-    let make = postgres(pg);
-    let case = DatabaseCase {
-        cluster: pg,
-        port: proxy.port(),
-        make: &make,
-        connections: None,
-    };
+    let case = bare_case(proxy.port());
     let db = pg.unique_db("conf_cut");
     pg.load_supabase_fixture(&db);
     let cut_at = 400 * 1024; // inside pg_dump's stream (the fixture dumps to several MB)
