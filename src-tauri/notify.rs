@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn a_failed_job_says_the_message_and_the_hint() {
         let e = error(
-            "auth_failed",
+            ErrorKind::Auth,
             "password authentication failed for user \"app\"",
             Some("check the project's password"),
         );
