@@ -266,6 +266,12 @@ impl Error {
             std::io::ErrorKind::PermissionDenied => ErrorKind::Permission,
             std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
             std::io::ErrorKind::UnexpectedEof => ErrorKind::Integrity,
+            // Network I/O (a remote source or destination): temporary.
+            std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::NotConnected
+            | std::io::ErrorKind::TimedOut => ErrorKind::Connection,
             _ => ErrorKind::Io,
         };
         Self::new(kind, format!("{what}: {e}"))
@@ -377,6 +383,12 @@ mod tests {
         ] {
             assert!(!Error::new(kind, "x").is_temporary(), "{kind:?}");
         }
+        for io in [std::io::ErrorKind::ConnectionReset, std::io::ErrorKind::TimedOut] {
+            let e = Error::io("uploading", std::io::Error::from(io));
+            assert_eq!(e.kind(), ErrorKind::Connection);
+            assert!(e.is_temporary());
+        }
+        assert!(!Error::io("reading", std::io::Error::other("bad sector")).is_temporary());
         // A TLS certificate problem is a connection error, but waiting does not fix it.
         assert!(!Error::new(ErrorKind::Connection, "tls").temporary(false).is_temporary());
         let e = Error::rate_limited("429 from api", Some(Duration::from_secs(7)));
