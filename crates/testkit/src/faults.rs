@@ -129,7 +129,7 @@ impl<T> Faulty<T> {
             }));
         }
         let n = n - self.plan.fail_first;
-        if self.plan.every > 0 && n % self.plan.every == 0 {
+        if self.plan.every > 0 && n.is_multiple_of(self.plan.every) {
             let nth = n / self.plan.every;
             return fail(match nth % 3 {
                 0 => Error::new(ErrorKind::Connection, format!("injected: {what}: connection reset by peer")),
@@ -146,7 +146,7 @@ impl<T> Faulty<T> {
     /// A stream, cut midway when its turn has come.
     fn maybe_cut(&self, stream: ByteStream) -> ByteStream {
         let n = self.counters.streams.fetch_add(1, Ordering::SeqCst);
-        if self.plan.cut_every == 0 || n % self.plan.cut_every != 0 {
+        if self.plan.cut_every == 0 || !n.is_multiple_of(self.plan.cut_every) {
             return stream;
         }
         cut_after(stream, self.plan.cut_after, self.counters.clone())
