@@ -416,10 +416,35 @@ impl<T: Destination + ?Sized> Destination for Retrying<T> {
     }
 
     /// A failed put leaves nothing, and the body is re-opened from its first byte, so a put is
-    /// repeated whole.
+    /// repeated whole. When a repeat finds the name taken (`already_exists`) after a try whose
+    /// answer was lost — the object may have been stored before the connection dropped — the
+    /// stored content is compared with the body: the same bytes are success, anything else stays
+    /// `already_exists`.
     async fn put(&self, name: &str, body: &dyn PutBody, opts: PutOptions) -> Result<StoredObject> {
         let what = format!("storing {name} in {}", self.location());
-        self.run(&what, move || self.inner.put(name, body, opts)).await
+        let failed_before = std::sync::atomic::AtomicBool::new(false);
+        let failed_before = &failed_before;
+        self.run(&what, move || async move {
+            use std::sync::atomic::Ordering;
+            match self.inner.put(name, body, opts).await {
+                Err(e)
+                    if e.kind() == crate::ErrorKind::AlreadyExists
+                        && !opts.overwrite
+                        && failed_before.load(Ordering::SeqCst) =>
+                {
+                    match stored_if_same(&*self.inner, name, body).await {
+                        Ok(Some(stored)) => Ok(stored),
+                        _ => Err(e),
+                    }
+                }
+                Err(e) => {
+                    failed_before.store(true, Ordering::SeqCst);
+                    Err(e)
+                }
+                Ok(stored) => Ok(stored),
+            }
+        })
+        .await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>> {
@@ -441,6 +466,27 @@ impl<T: Destination + ?Sized> Destination for Retrying<T> {
         let what = format!("deleting {name} in {}", self.location());
         self.run(&what, move || self.inner.delete(name)).await
     }
+}
+
+/// The object stored under `name` when it holds exactly `body`'s bytes.
+async fn stored_if_same<D: Destination + ?Sized>(
+    dest: &D,
+    name: &str,
+    body: &dyn PutBody,
+) -> Result<Option<StoredObject>> {
+    let mut stream = body.open().await?;
+    let mut sha = crate::destinations::Sha256::new();
+    while let Some(chunk) = stream.next().await {
+        sha.update(&chunk?);
+    }
+    let sha = sha.hex();
+    if dest.sha256(name).await? != sha {
+        return Ok(None);
+    }
+    Ok(dest.stat(name).await?.map(|mut o| {
+        o.sha256 = Some(sha);
+        o
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ pub struct FaultPlan {
     pub cut_after: u64,
     /// The `Retry-After` of injected 429s.
     pub retry_after: Duration,
+    /// The first this many calls that get through are carried out, and then answer with a
+    /// temporary error anyway (the response was lost: did the put happen?).
+    pub lose_first_responses: u32,
 }
 
 impl Default for FaultPlan {
@@ -44,6 +47,7 @@ impl Default for FaultPlan {
             cut_every: 0,
             cut_after: 0,
             retry_after: Duration::from_millis(20),
+            lose_first_responses: 0,
         }
     }
 }
@@ -72,6 +76,7 @@ impl FaultPlan {
 /// What a [`Faulty`] did.
 #[derive(Debug, Default)]
 pub struct FaultCounters {
+    lost: AtomicU32,
     calls: AtomicU32,
     streams: AtomicU32,
     failed: AtomicU32,
@@ -141,6 +146,25 @@ impl<T> Faulty<T> {
             });
         }
         Ok(())
+    }
+
+    /// After a call that got through: lose its answer when the plan says so.
+    fn after_call<R>(&self, what: &str, r: Result<R>) -> Result<R> {
+        let lost = self
+            .counters
+            .lost
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.plan.lose_first_responses).then_some(n + 1)
+            })
+            .is_ok();
+        if lost {
+            self.counters.failed.fetch_add(1, Ordering::SeqCst);
+            return Err(Error::new(
+                ErrorKind::Connection,
+                format!("injected: {what}: the connection dropped before the answer came"),
+            ));
+        }
+        r
     }
 
     /// A stream, cut midway when its turn has come.
@@ -241,9 +265,11 @@ impl<T: Destination> Destination for Faulty<T> {
     }
     async fn put(&self, name: &str, body: &dyn PutBody, opts: PutOptions) -> Result<StoredObject> {
         self.before_call("put")?;
-        self.inner
+        let r = self
+            .inner
             .put(name, &CutBody { body, faulty: self }, opts)
-            .await
+            .await;
+        self.after_call("put", r)
     }
     async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>> {
         self.before_call("list")?;

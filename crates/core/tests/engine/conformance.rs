@@ -435,3 +435,36 @@ async fn a_dump_cut_midway_is_retried_whole_and_leaves_nothing_when_not() {
     assert_eq!(recorded.rows, orders);
     pg.drop_db(&db);
 }
+
+#[tokio::test]
+async fn a_put_whose_answer_was_lost_is_not_reported_as_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = FaultPlan {
+        lose_first_responses: 1,
+        ..Default::default()
+    };
+    let faulty = Faulty::new(FolderDestination::new(dir.path()), plan);
+    let counters = faulty.counters();
+    let dest = Retrying::new(faulty, quick_retries());
+    // The first put is stored but its answer is lost; the retry finds the same bytes: success.
+    let stored = dest
+        .put("x/a.tar.gz", &BytesBody("the archive".into()), PutOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(counters.failed(), 1);
+    assert_eq!(stored.sha256.as_deref(), Some(sha256_hex(b"the archive").as_str()));
+    assert_eq!(stored.size, 11);
+
+    // Different bytes under a taken name stay `already_exists`, lost answer or not.
+    let faulty = Faulty::new(FolderDestination::new(dir.path()), FaultPlan {
+        fail_first: 1,
+        ..Default::default()
+    });
+    let dest = Retrying::new(faulty, quick_retries());
+    let e = dest
+        .put("x/a.tar.gz", &BytesBody("another archive".into()), PutOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(dest.sha256("x/a.tar.gz").await.unwrap(), sha256_hex(b"the archive"));
+}
