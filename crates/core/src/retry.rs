@@ -399,6 +399,15 @@ where
                 })
                 .await;
             match resumed {
+                Ok(body) if body.range.start != self.pos => {
+                    // The store ignored the range: stitching would corrupt the object.
+                    self.done = true;
+                    let e = Error::integrity(format!(
+                        "{}: asked to resume at byte {}, the store answered from byte {}",
+                        self.what, self.pos, body.range.start
+                    ));
+                    return Some((Err(e), self));
+                }
                 Ok(body) => self.current = body.stream,
                 Err(e) => {
                     self.done = true;
