@@ -468,3 +468,48 @@ async fn a_put_whose_answer_was_lost_is_not_reported_as_a_conflict() {
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
     assert_eq!(dest.sha256("x/a.tar.gz").await.unwrap(), sha256_hex(b"the archive"));
 }
+
+/// A store that answers every get with the whole object (as some servers do with `Range`).
+struct IgnoresRanges(MemoryObjectSource);
+
+#[async_trait::async_trait]
+impl ObjectSource for IgnoresRanges {
+    async fn list_buckets(&self) -> offsite_core::Result<Vec<offsite_core::sources::BucketInfo>> {
+        self.0.list_buckets().await
+    }
+    async fn list_objects(
+        &self,
+        bucket: &str,
+        req: &offsite_core::sources::ListRequest,
+    ) -> offsite_core::Result<offsite_core::sources::ObjectPage> {
+        self.0.list_objects(bucket, req).await
+    }
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        req: &GetRequest,
+    ) -> offsite_core::Result<offsite_core::sources::ObjectBody> {
+        let whole = GetRequest {
+            range: None,
+            if_match: req.if_match.clone(),
+        };
+        self.0.get_object(bucket, key, &whole).await
+    }
+}
+
+#[tokio::test]
+async fn a_resume_answered_from_the_wrong_byte_is_not_stitched() {
+    let mem = MemoryObjectSource::new();
+    mem.insert("b", "k", vec![5u8; 400_000], None);
+    let plan = FaultPlan {
+        cut_every: 1,
+        cut_after: 100_000,
+        ..Default::default()
+    };
+    let src = Retrying::new(Faulty::new(IgnoresRanges(mem), plan), quick_retries());
+    let got = src.get_object("b", "k", &GetRequest::default()).await.unwrap();
+    let e = collect(got.stream).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    assert!(e.message().contains("resume at byte 100000"), "{e}");
+}
