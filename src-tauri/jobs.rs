@@ -11,7 +11,7 @@
 use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
 use offsite_core::ops::{BackupOutcome, ImportOutcome, RestoreOutcome, VerifyOutcome};
-use offsite_core::progress::{Phase, Progress, ProgressUpdate};
+use offsite_core::progress::{Phase, Progress, ProgressUpdate, RetryWait};
 use offsite_core::restore::RestoreReport;
 use offsite_core::{ErrorPayload, JobStart, JobTrigger};
 use serde::Serialize;
@@ -36,6 +36,11 @@ pub struct JobProgress {
     pub bytes_per_sec: f64,
     /// The last progress update of the job (`job-finished` follows).
     pub finished: bool,
+    /// Present on the update that announces a wait before retrying a temporary failure
+    /// ("waiting 4 s before try 3 of 5: connection reset"); the next update clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub retry: Option<RetryWait>,
 }
 
 impl From<&ProgressUpdate> for JobProgress {
@@ -47,6 +52,7 @@ impl From<&ProgressUpdate> for JobProgress {
             bytes_total: u.bytes_total,
             bytes_per_sec: u.bytes_per_sec,
             finished: u.finished,
+            retry: u.retry.clone(),
         }
     }
 }

@@ -194,7 +194,7 @@ pub fn job_text(done: &JobDone) -> NotificationText {
                 )
             }
         }
-        (None, Some(e)) if e.code == "cancelled" => (
+        (None, Some(e)) if e.code == offsite_core::ErrorKind::Cancelled => (
             format!("{what} cancelled"),
             format!("Stopped after {took}; nothing partial was kept."),
         ),
@@ -243,7 +243,7 @@ mod tests {
     use crate::jobs::{JobFinished, JobSubject};
     use offsite_core::archive::reader::{SidecarStatus, VerifyReport};
     use offsite_core::catalog::BackupRecord;
-    use offsite_core::ErrorPayload;
+    use offsite_core::{ErrorKind, ErrorPayload};
 
     fn done(kind: JobKind, result: Option<JobResult>, error: Option<ErrorPayload>) -> JobDone {
         JobDone {
@@ -281,9 +281,9 @@ mod tests {
         }
     }
 
-    fn error(code: &str, message: &str, hint: Option<&str>) -> ErrorPayload {
+    fn error(code: ErrorKind, message: &str, hint: Option<&str>) -> ErrorPayload {
         ErrorPayload {
-            code: code.into(),
+            code,
             message: message.into(),
             hint: hint.map(Into::into),
             retryable: false,
@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn a_failed_job_says_the_message_and_the_hint() {
         let e = error(
-            "auth_failed",
+            ErrorKind::Auth,
             "password authentication failed for user \"app\"",
             Some("check the project's password"),
         );
@@ -339,7 +339,7 @@ mod tests {
         let no_hint = job_text(&done(
             JobKind::Restore,
             None,
-            Some(error("internal", "boom", None)),
+            Some(error(ErrorKind::Internal, "boom", None)),
         ));
         assert_eq!(no_hint.title, "Restore into shop failed");
         assert_eq!(no_hint.body, "boom");
@@ -350,7 +350,7 @@ mod tests {
         let text = job_text(&done(
             JobKind::Backup,
             None,
-            Some(error("cancelled", "the job was cancelled", None)),
+            Some(error(ErrorKind::Cancelled, "the job was cancelled", None)),
         ));
         assert_eq!(text.title, "Backup of shop cancelled");
         assert_eq!(

@@ -253,8 +253,16 @@ export type ErrorKind =
 "not_found" | 
 /**  It already exists (project name taken, destination file present). */
 "already_exists" | 
-/**  Cannot reach the server (refused, DNS, timeout, TLS handshake). */
+/**
+ *  Cannot reach the server (refused, reset, DNS, timeout, TLS handshake), or a remote service
+ *  answered with a server error (HTTP 5xx).
+ */
 "connection" | 
+/**
+ *  The remote service asks us to slow down (HTTP 429, "too many requests"); the error may
+ *  carry how long to wait ([`Error::retry_after`]).
+ */
+"rate_limited" | 
 /**  The server was reached but rejected the credentials. */
 "auth" | 
 /**  The role lacks a privilege the operation needs. */
@@ -295,9 +303,13 @@ export type ErrorKind =
 /**  A bug: something that should not happen. */
 "internal";
 
-/**  The shape an error takes over IPC and in `--json` output. */
+/**
+ *  The shape an error takes over IPC and in `--json` output. `code` serialises to the same
+ *  snake_case string as [`ErrorKind::code`] (the generated TypeScript type is the union of the
+ *  kinds).
+ */
 export type ErrorPayload = {
-	code: string,
+	code: ErrorKind,
 	message: string,
 	hint: string | null,
 	retryable: boolean,
@@ -385,6 +397,11 @@ export type JobProgress = {
 	bytes_per_sec: number | null,
 	/**  The last progress update of the job (`job-finished` follows). */
 	finished: boolean,
+	/**
+	 *  Present on the update that announces a wait before retrying a temporary failure
+	 *  ("waiting 4 s before try 3 of 5: connection reset"); the next update clears it.
+	 */
+	retry?: RetryWait | null,
 };
 
 /**  A job in the catalog. */
@@ -625,6 +642,18 @@ export type RestoreTo = ({ project: string }) & { connection?: never } | ({ conn
 	tls: TlsMode | null,
 	password: string | null,
 } }) & { project?: never };
+
+/**  "waiting N s before retry k of M: <reason>". */
+export type RetryWait = {
+	/**  How long the job waits before the next try, in milliseconds. */
+	wait_ms: number,
+	/**  The try that comes after the wait (2 for the first retry). */
+	attempt: number,
+	/**  The most tries there will be. */
+	max_attempts: number,
+	/**  Why: the temporary error's message (never secrets: errors carry none). */
+	reason: string,
+};
 
 /**  How `<archive>.sha256` compares with the archive. */
 export type SidecarStatus = { status: "match" } | 

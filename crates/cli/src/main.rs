@@ -144,7 +144,10 @@ mod exit {
 fn exit_code(e: &Error) -> u8 {
     match e.kind() {
         ErrorKind::InvalidInput | ErrorKind::NotFound | ErrorKind::AlreadyExists => exit::USAGE,
-        ErrorKind::Connection | ErrorKind::Auth | ErrorKind::Permission => exit::CONNECTION,
+        ErrorKind::Connection
+        | ErrorKind::RateLimited
+        | ErrorKind::Auth
+        | ErrorKind::Permission => exit::CONNECTION,
         ErrorKind::Integrity
         | ErrorKind::UnsupportedFormat
         | ErrorKind::UnsafePath

@@ -351,7 +351,10 @@ impl Progress for ProgressBar {
             self.bar.finish_and_clear();
             return;
         }
-        self.bar.set_message(u.phase.label());
+        match &u.retry {
+            Some(wait) => self.bar.set_message(wait.to_string()),
+            None => self.bar.set_message(u.phase.label()),
+        }
         self.bar
             .set_length(u.bytes_total.unwrap_or(u.bytes_done.max(1)));
         self.bar.set_position(u.bytes_done);

@@ -4,12 +4,13 @@
 //! UI and scripts switch on), a human message, an optional hint saying what to do next, and
 //! whether retrying can help. Messages and hints must never contain secrets.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::time::Duration;
 
 /// What went wrong, as a category a program can branch on.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
@@ -19,8 +20,12 @@ pub enum ErrorKind {
     NotFound,
     /// It already exists (project name taken, destination file present).
     AlreadyExists,
-    /// Cannot reach the server (refused, DNS, timeout, TLS handshake).
+    /// Cannot reach the server (refused, reset, DNS, timeout, TLS handshake), or a remote service
+    /// answered with a server error (HTTP 5xx).
     Connection,
+    /// The remote service asks us to slow down (HTTP 429, "too many requests"); the error may
+    /// carry how long to wait ([`Error::retry_after`]).
+    RateLimited,
     /// The server was reached but rejected the credentials.
     Auth,
     /// The role lacks a privilege the operation needs.
@@ -68,6 +73,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::AlreadyExists => "already_exists",
             ErrorKind::Connection => "connection",
+            ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Auth => "auth",
             ErrorKind::Permission => "permission",
             ErrorKind::ToolMissing => "tool_missing",
@@ -93,18 +99,67 @@ impl ErrorKind {
     pub fn default_retryable(self) -> bool {
         matches!(
             self,
-            ErrorKind::Connection | ErrorKind::Busy | ErrorKind::DiskFull
+            ErrorKind::Connection | ErrorKind::RateLimited | ErrorKind::Busy | ErrorKind::DiskFull
         )
+    }
+
+    /// Whether a failure of this kind is usually *temporary*: the same call, repeated after a
+    /// short wait without anyone changing anything, may succeed (a reset connection, a timeout, a
+    /// 5xx, a 429, a busy lock). Everything else is permanent for automatic retries: wrong
+    /// credentials, missing privileges, a missing object, bad input, corrupt data, a full disk
+    /// (someone has to free space first), a cancel.
+    pub fn is_temporary(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Connection | ErrorKind::RateLimited | ErrorKind::Busy
+        )
+    }
+
+    /// Every kind, for exhaustive tests and documentation.
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::InvalidInput,
+        ErrorKind::NotFound,
+        ErrorKind::AlreadyExists,
+        ErrorKind::Connection,
+        ErrorKind::RateLimited,
+        ErrorKind::Auth,
+        ErrorKind::Permission,
+        ErrorKind::ToolMissing,
+        ErrorKind::ToolFailed,
+        ErrorKind::Integrity,
+        ErrorKind::UnsupportedFormat,
+        ErrorKind::UnsafePath,
+        ErrorKind::Busy,
+        ErrorKind::Cancelled,
+        ErrorKind::DiskFull,
+        ErrorKind::NeedsConsent,
+        ErrorKind::ValidationFailed,
+        ErrorKind::Secrets,
+        ErrorKind::Catalog,
+        ErrorKind::Io,
+        ErrorKind::Interrupted,
+        ErrorKind::Conflict,
+        ErrorKind::Internal,
+    ];
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
     }
 }
 
-/// The engine's error: kind, message, hint, retryable.
+/// The engine's error: kind, message, hint, retryable (and, for rate limits, how long the server
+/// asked us to wait).
 #[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
     hint: Option<String>,
     retryable: bool,
+    /// Temporary or permanent for automatic retries; defaults to [`ErrorKind::is_temporary`].
+    temporary: bool,
+    retry_after: Option<Duration>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -116,14 +171,38 @@ impl Error {
             message: message.into(),
             hint: None,
             retryable: kind.default_retryable(),
+            temporary: kind.is_temporary(),
+            retry_after: None,
         }
+    }
+    /// A rate limit (HTTP 429): temporary, optionally with the server's `Retry-After`.
+    pub fn rate_limited(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
+        Self::new(ErrorKind::RateLimited, message)
+            .with_retry_after(retry_after)
+            .with_hint("the service limits how often it may be asked; Offsite waits and tries again")
+    }
+    /// Carry how long the server asked us to wait before trying again (`Retry-After`).
+    pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.retry_after = wait;
+        self
+    }
+    /// Override whether automatic retries should try again (e.g. a `Connection` error from a TLS
+    /// certificate problem is permanent: waiting does not fix a certificate).
+    pub fn temporary(mut self, temporary: bool) -> Self {
+        self.temporary = temporary;
+        self
     }
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
+    /// Whether trying again (by hand, later) can help. Not retryable also means not temporary:
+    /// automatic retries never repeat what a person could not fix by trying again.
     pub fn retryable(mut self, retryable: bool) -> Self {
         self.retryable = retryable;
+        if !retryable {
+            self.temporary = false;
+        }
         self
     }
     /// Prefix the message with context ("backing up shop: ...").
@@ -145,6 +224,15 @@ impl Error {
     }
     pub fn is_retryable(&self) -> bool {
         self.retryable
+    }
+    /// Whether an automatic retry after a short wait may succeed (see
+    /// [`ErrorKind::is_temporary`]). Retry wrappers retry only these.
+    pub fn is_temporary(&self) -> bool {
+        self.temporary
+    }
+    /// How long the server asked us to wait before the next try, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -178,6 +266,12 @@ impl Error {
             std::io::ErrorKind::PermissionDenied => ErrorKind::Permission,
             std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
             std::io::ErrorKind::UnexpectedEof => ErrorKind::Integrity,
+            // Network I/O (a remote source or destination): temporary.
+            std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::NotConnected
+            | std::io::ErrorKind::TimedOut => ErrorKind::Connection,
             _ => ErrorKind::Io,
         };
         Self::new(kind, format!("{what}: {e}"))
@@ -209,11 +303,13 @@ impl From<sqlx::migrate::MigrateError> for Error {
     }
 }
 
-/// The shape an error takes over IPC and in `--json` output.
+/// The shape an error takes over IPC and in `--json` output. `code` serialises to the same
+/// snake_case string as [`ErrorKind::code`] (the generated TypeScript type is the union of the
+/// kinds).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ErrorPayload {
-    pub code: String,
+    pub code: ErrorKind,
     pub message: String,
     pub hint: Option<String>,
     pub retryable: bool,
@@ -222,7 +318,7 @@ pub struct ErrorPayload {
 impl From<&Error> for ErrorPayload {
     fn from(e: &Error) -> Self {
         ErrorPayload {
-            code: e.code().to_string(),
+            code: e.kind,
             message: e.message.clone(),
             hint: e.hint.clone(),
             retryable: e.retryable,
@@ -248,9 +344,57 @@ mod tests {
     fn payload_carries_code_message_hint() {
         let e = Error::new(ErrorKind::Auth, "password rejected").with_hint("update the password");
         let p = ErrorPayload::from(&e);
-        assert_eq!(p.code, "auth");
+        assert_eq!(p.code, ErrorKind::Auth);
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["code"], "auth");
         assert_eq!(p.message, "password rejected");
         assert_eq!(p.hint.as_deref(), Some("update the password"));
         assert!(!p.retryable);
+    }
+
+    #[test]
+    fn every_kinds_serde_string_is_its_code() {
+        for &kind in ErrorKind::ALL {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, serde_json::Value::String(kind.code().into()), "{kind:?}");
+            let back: ErrorKind = serde_json::from_value(json).unwrap();
+            assert_eq!(back, kind);
+            assert_eq!(kind.to_string(), kind.code());
+        }
+        // Every code is distinct.
+        let codes: std::collections::BTreeSet<_> =
+            ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+    }
+
+    #[test]
+    fn temporary_and_permanent() {
+        for kind in [ErrorKind::Connection, ErrorKind::RateLimited, ErrorKind::Busy] {
+            assert!(Error::new(kind, "x").is_temporary(), "{kind:?}");
+        }
+        for kind in [
+            ErrorKind::Auth,
+            ErrorKind::Permission,
+            ErrorKind::NotFound,
+            ErrorKind::InvalidInput,
+            ErrorKind::Integrity,
+            ErrorKind::Cancelled,
+            ErrorKind::DiskFull,
+        ] {
+            assert!(!Error::new(kind, "x").is_temporary(), "{kind:?}");
+        }
+        for io in [std::io::ErrorKind::ConnectionReset, std::io::ErrorKind::TimedOut] {
+            let e = Error::io("uploading", std::io::Error::from(io));
+            assert_eq!(e.kind(), ErrorKind::Connection);
+            assert!(e.is_temporary());
+        }
+        assert!(!Error::io("reading", std::io::Error::other("bad sector")).is_temporary());
+        // A TLS certificate problem is a connection error, but waiting does not fix it.
+        assert!(!Error::new(ErrorKind::Connection, "tls").temporary(false).is_temporary());
+        let e = Error::rate_limited("429 from api", Some(Duration::from_secs(7)));
+        assert_eq!(e.code(), "rate_limited");
+        assert!(e.is_temporary() && e.is_retryable());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(ErrorPayload::from(&e).code, ErrorKind::RateLimited);
     }
 }

@@ -8,6 +8,7 @@ pub mod archive;
 pub mod backup;
 pub mod catalog;
 pub mod clock;
+pub mod destinations;
 pub mod engine;
 pub mod error;
 pub mod import;
@@ -17,7 +18,9 @@ pub mod pgtools;
 pub mod progress;
 pub mod project;
 pub mod restore;
+pub mod retry;
 pub mod secrets;
+pub mod sources;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{Error, ErrorKind, ErrorPayload, Result};

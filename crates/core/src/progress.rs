@@ -60,6 +60,38 @@ pub struct ProgressUpdate {
     pub bytes_per_sec: f64,
     /// The last update of the job.
     pub finished: bool,
+    /// Set on the update that announces a wait before a retry (a temporary failure of a remote
+    /// call): the job is still in `phase`, waiting. The next update clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub retry: Option<RetryWait>,
+}
+
+/// "waiting N s before retry k of M: <reason>".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RetryWait {
+    /// How long the job waits before the next try, in milliseconds.
+    pub wait_ms: u64,
+    /// The try that comes after the wait (2 for the first retry).
+    pub attempt: u32,
+    /// The most tries there will be.
+    pub max_attempts: u32,
+    /// Why: the temporary error's message (never secrets: errors carry none).
+    pub reason: String,
+}
+
+impl std::fmt::Display for RetryWait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "waiting {:.1} s before try {} of {}: {}",
+            self.wait_ms as f64 / 1000.0,
+            self.attempt,
+            self.max_attempts,
+            self.reason
+        )
+    }
 }
 
 /// Receives progress. Implementations must be cheap: they are called from the hot path
@@ -102,6 +134,8 @@ struct ReporterState {
     last_sent: Option<Instant>,
     /// The phase that moved the most bytes so far: (bytes done, bytes total).
     peak: (u64, Option<u64>),
+    /// A wait to announce with the next update.
+    retry: Option<RetryWait>,
 }
 
 impl Reporter {
@@ -133,6 +167,7 @@ impl Reporter {
                     bytes_total: None,
                     last_sent: None,
                     peak: (0, None),
+                    retry: None,
                 }),
             }),
         }
@@ -149,6 +184,13 @@ impl Reporter {
         s.phase_started = Instant::now();
         s.bytes_done = 0;
         s.bytes_total = bytes_total;
+        self.send(&mut s, false, true);
+    }
+
+    /// Announce a wait before a retry; always reported (the phase and counters stay).
+    pub fn waiting(&self, wait: RetryWait) {
+        let mut s = self.inner.state.lock().unwrap();
+        s.retry = Some(wait);
         self.send(&mut s, false, true);
     }
 
@@ -207,6 +249,7 @@ impl Reporter {
                 0.0
             },
             finished,
+            retry: s.retry.take(),
         };
         self.inner.sink.report(&update);
     }
@@ -247,5 +290,38 @@ mod tests {
         r.advance(1);
         r.finish();
         assert_eq!(*seen.lock().unwrap(), 4);
+    }
+
+    #[test]
+    fn a_wait_is_always_sent_once_and_then_cleared() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let sink = move |u: &ProgressUpdate| s2.lock().unwrap().push(u.clone());
+        let r = Reporter::with_interval(Arc::new(sink), "j", Duration::from_secs(3600));
+        r.phase(Phase::Dumping, None);
+        r.advance(5);
+        let wait = RetryWait {
+            wait_ms: 2500,
+            attempt: 2,
+            max_attempts: 5,
+            reason: "connection reset".into(),
+        };
+        r.waiting(wait.clone());
+        r.finish();
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert_eq!(seen[1].retry.as_ref(), Some(&wait));
+        assert_eq!(seen[1].phase, Phase::Dumping);
+        assert_eq!(seen[1].bytes_done, 5);
+        assert_eq!(seen[2].retry, None);
+        assert_eq!(
+            wait.to_string(),
+            "waiting 2.5 s before try 2 of 5: connection reset"
+        );
+        // Additive over IPC: absent unless waiting.
+        let json = serde_json::to_value(&seen[0]).unwrap();
+        assert!(json.get("retry").is_none());
+        let json = serde_json::to_value(&seen[1]).unwrap();
+        assert_eq!(json["retry"]["attempt"], 2);
     }
 }

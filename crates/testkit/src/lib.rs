@@ -8,6 +8,9 @@
 //!   database with [`TestCluster::load_supabase_fixture`].
 //! * [`fidelity_snapshot`] / [`schema_dump`]: what a test compares between a source database and
 //!   its restored copy.
+//! * [`conformance`]: the shared conformance suite of the engine's source and destination traits;
+//!   [`faults::Faulty`] (a fault-injecting wrapper) and [`FaultProxy`] (a TCP proxy that drops or
+//!   cuts connections to a real server) for running it under faults.
 //!
 //! ```no_run
 //! use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
@@ -22,9 +25,13 @@
 //! ```
 
 mod cluster;
+pub mod conformance;
+pub mod faults;
+pub mod proxy;
 mod snapshot;
 
 pub use cluster::TestCluster;
+pub use proxy::FaultProxy;
 pub use snapshot::{
     fidelity_snapshot, schema_dump, FidelitySnapshot, LargeObjectInfo, SequenceState,
 };

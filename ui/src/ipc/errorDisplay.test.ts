@@ -10,6 +10,7 @@ const KINDS: Record<ErrorKind, true> = {
   already_exists: true,
   connection: true,
   auth: true,
+  rate_limited: true,
   permission: true,
   tool_missing: true,
   tool_failed: true,

@@ -71,6 +71,7 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
   already_exists: failed("Already exists", { field: "name" }),
   connection: failed("Cannot reach the server", { restore: RESTORE_TARGET }),
   auth: failed("The server rejected the credentials", { restore: RESTORE_TARGET }),
+  rate_limited: failed("The service asks to slow down", { tone: "warning", restore: RESTORE_TARGET }),
   permission: failed("Missing privileges", { restore: RESTORE_TARGET }),
   tool_missing: failed("pg_dump is missing or too old", {
     restore: {

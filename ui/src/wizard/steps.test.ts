@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorPayload } from "../bindings";
+import type { ErrorKind, ErrorPayload } from "../bindings";
 import { ARCHIVE, corruptReport, fullPlan, plan, restoreReport, verifyReport } from "./fixtures";
 import {
   type Action,
@@ -34,7 +34,7 @@ function atReview(p = plan()): WizardState {
   return run(s0, { type: "planLoaded", seq: s0.planSeq, plan: p }, { type: "next" });
 }
 
-const err = (code: string): ErrorPayload => ({ code, message: `${code} happened`, hint: "do this", retryable: false });
+const err = (code: ErrorKind): ErrorPayload => ({ code, message: `${code} happened`, hint: "do this", retryable: false });
 
 describe("restore wizard steps", () => {
   it("cannot go Next without choosing a backup", () => {

@@ -1,6 +1,7 @@
 //! The backup job: a project's database into a new archive in its backup folder, registered in
 //! the catalog (or, on any failure, nothing left behind).
 
+use crate::sources::{DatabaseSource, DumpOptions, PostgresSource};
 use crate::archive;
 use crate::backup::{self as pg_backup, BackupSource};
 use crate::catalog::{BackupRecord, JobKind, NewBackup};
@@ -73,8 +74,13 @@ pub(crate) async fn run(
                 backup_id: uuid::Uuid::new_v4().to_string(),
                 created_at: engine.clock.now(),
             };
-            let written =
-                pg_backup::backup_database(&src, &popts, &job.reporter, &job.cancel).await?;
+            let written = PostgresSource::for_backup(&src, &popts)
+                .dump(
+                    &DumpOptions::for_backup(&src, &popts),
+                    &job.reporter,
+                    &job.cancel,
+                )
+                .await?;
             let new = NewBackup {
                 project_id: project.id.clone(),
                 path: written.path.clone(),

@@ -2,12 +2,13 @@
 //! the password — the same requests for the window, the command line and the agent — and the
 //! project summaries the project list shows.
 
+use crate::sources::{DatabaseSource, PostgresSource};
 use crate::catalog::{BackupRecord, NewProject, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::runner;
-use crate::pgtools::{self, PgTools};
-use crate::project::{server_info, unreadable_objects, ConnSpec, TlsMode};
+use crate::pgtools::PgTools;
+use crate::project::{ConnSpec, TlsMode};
 use crate::secrets::project_password_key;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -310,30 +311,13 @@ async fn test_spec(
     password: Option<&str>,
     pg_bin: Option<&Path>,
 ) -> Result<ConnectionReport> {
-    let mut conn = spec.connect(password).await?;
-    let info = server_info(&mut conn, spec).await?;
-    let unreadable = unreadable_objects(&mut conn, spec).await?;
-    let (pg_dump, pg_dump_problem) = match pgtools::find_for(info.major(), pg_bin) {
-        Ok(t) => (Some(t), None),
-        Err(e) => (
-            None,
-            Some(format!(
-                "{} ({})",
-                e.message(),
-                e.hint().unwrap_or_default()
-            )),
-        ),
-    };
-    Ok(ConnectionReport {
-        server_version: info.version,
-        database_size: info.database_size,
-        user: info.current_user,
-        superuser: info.superuser,
-        can_dump: unreadable.is_empty() && pg_dump.is_some(),
-        unreadable,
-        pg_dump,
-        pg_dump_problem,
-    })
+    PostgresSource::new(
+        spec.clone(),
+        password.map(str::to_string),
+        pg_bin.map(Path::to_path_buf),
+    )
+    .describe()
+    .await
 }
 
 /// A project with its newest backup and its number of backups (no project's backups are read in

@@ -1,6 +1,7 @@
 //! The restore job: plan (changes nothing), then execute the plan and validate the row counts,
 //! as one job. Also where a restore target comes from: a saved project, or a connection.
 
+use crate::sources::{DatabaseSource, PostgresSource};
 use crate::catalog::JobKind;
 use crate::engine::Engine;
 use crate::error::Result;
@@ -9,7 +10,7 @@ use crate::ops::projects::ProjectConnection;
 use crate::ops::runner;
 use crate::progress::Reporter;
 use crate::project::TlsMode;
-use crate::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
+use crate::restore::{RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -110,11 +111,9 @@ pub(crate) async fn target(engine: &Engine, to: RestoreTo) -> Result<RestoreTarg
 /// The restore plan (changes nothing).
 pub(crate) async fn plan(engine: &Engine, req: &RestoreRequest) -> Result<RestorePlan> {
     let opts = options(engine, &req.options);
-    Ok(
-        restore::plan(&req.archive, &req.target, &opts, &Reporter::silent())
-            .await?
-            .0,
-    )
+    PostgresSource::for_restore(&req.target, &opts)
+        .plan_restore(&req.archive, &opts, &Reporter::silent())
+        .await
 }
 
 /// Plan and execute a restore as one job (holding the lock of the project the archive belongs
@@ -136,18 +135,9 @@ pub(crate) async fn run(
         start,
         |_| None,
         |job| async move {
-            let (plan, manifest, tools) =
-                restore::plan(archive, target, opts, &job.reporter).await?;
-            restore::execute(
-                plan,
-                &tools,
-                &manifest,
-                target,
-                opts,
-                &job.reporter,
-                &job.cancel,
-            )
-            .await
+            PostgresSource::for_restore(target, opts)
+                .restore(archive, opts, &job.reporter, &job.cancel)
+                .await
         },
     )
     .await?;

@@ -8,7 +8,7 @@ use offsite_core::restore::RestoreTarget;
 use offsite_core::secrets::MemoryStore;
 use offsite_core::{Engine, EngineConfig, JobStart};
 use offsite_testkit::TestCluster;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -49,20 +49,7 @@ pub fn start(sink: Arc<dyn Progress>, cancel: CancellationToken) -> JobStart {
 }
 
 /// Every file under `dir`, recursively.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
+pub use offsite_testkit::conformance::database::files_under;
 
 /// The cluster's database `db` as a restore target, with the superuser's password.
 pub fn target(pg: &TestCluster, db: &str) -> RestoreTarget {

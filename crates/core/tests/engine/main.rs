@@ -8,6 +8,7 @@
 mod catalog;
 mod clock_and_triggers;
 mod common;
+mod conformance;
 mod import;
 mod pg_engine;
 mod settings_and_delete;

@@ -1,0 +1,802 @@
+//! Wrappers every source and destination can wear: [`Retrying`] (retry temporary failures with
+//! exponential backoff and jitter, resume cut downloads) and [`RateLimited`] (at most N calls per
+//! interval).
+//!
+//! Rules of [`Retrying`]:
+//! - Only [`Error::is_temporary`] failures are retried (reset or refused connections, timeouts,
+//!   5xx, 429, busy). Anything else — `auth`, `permission`, `not_found`, bad input, integrity —
+//!   returns at once, unchanged.
+//! - Waits grow exponentially (backon's `ExponentialBuilder`, with jitter) between
+//!   [`RetryPolicy::min_delay`] and [`RetryPolicy::max_delay`]; a server's `Retry-After`
+//!   ([`Error::retry_after`]) replaces the computed wait. At most [`RetryPolicy::max_attempts`]
+//!   tries, and no wait starts that would end later than [`RetryPolicy::max_total`] after the
+//!   first try: then the last error is returned, saying how many tries were made.
+//! - Every wait is announced through the [`Reporter`] (a [`RetryWait`] on the next progress
+//!   update: "waiting 4.0 s before try 3 of 5: connection reset") and logged. Waits sleep on
+//!   `tokio::time` (tests pause and advance it) and end early, with `cancelled`, on cancel.
+//! - An object download cut midway is resumed with a range request from the first missing byte,
+//!   pinned to the object's ETag (`If-Match`), so the caller sees one uninterrupted stream.
+
+use crate::archive::Written;
+use crate::clock::Clock;
+use crate::destinations::{Destination, PutBody, PutOptions, StoredObject};
+use crate::error::{Error, Result};
+use crate::progress::{Reporter, RetryWait};
+use crate::restore::{RestoreOptions, RestorePlan, RestoreReport};
+use crate::sources::{
+    ApiSource, BucketInfo, ByteRange, ByteStream, DatabaseInfo, DatabaseSource, DumpOptions,
+    GetRequest, ListRequest, ObjectBody, ObjectPage, ObjectSource,
+};
+use async_trait::async_trait;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::StreamExt;
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How hard [`Retrying`] tries.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included (1: never retry).
+    pub max_attempts: u32,
+    /// The first wait (before jitter).
+    pub min_delay: Duration,
+    /// The longest computed wait (a `Retry-After` may ask for more, within `max_total`).
+    pub max_delay: Duration,
+    /// No wait starts that would end later than this after the first try.
+    pub max_total: Duration,
+    /// Randomise waits (so many clients do not retry in step).
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    /// 5 tries, waits from 1 s doubling to at most 30 s, within 5 minutes, with jitter.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            min_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            max_total: Duration::from_secs(300),
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The computed waits, in order (one fewer than `max_attempts`).
+    fn backoff(&self) -> impl Iterator<Item = Duration> + Send {
+        let mut b = ExponentialBuilder::new()
+            .with_min_delay(self.min_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize);
+        if self.jitter {
+            b = b.with_jitter();
+        }
+        b.build()
+    }
+
+    /// Call `call` until it succeeds, fails permanently, or the policy gives up (see the
+    /// module's rules). `what` names the call in messages ("listing objects of b").
+    pub async fn run<T, F, Fut>(
+        &self,
+        what: &str,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+        mut call: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut tries = Tries::new(self);
+        loop {
+            match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) => tries.wait_after(e, what, reporter, cancel).await?,
+            }
+        }
+    }
+}
+
+/// The retry budget of one operation: tries made, waits left, when it started.
+struct Tries<B> {
+    policy: RetryPolicy,
+    backoff: B,
+    attempt: u32,
+    started: Instant,
+}
+
+impl Tries<()> {
+    fn new(policy: &RetryPolicy) -> Tries<impl Iterator<Item = Duration> + Send> {
+        Tries {
+            policy: policy.clone(),
+            backoff: policy.backoff(),
+            attempt: 1,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl<B: Iterator<Item = Duration>> Tries<B> {
+    /// After a failed try: `Err` to give up (the failure, or `cancelled`), `Ok` after waiting
+    /// when one more try is due.
+    async fn wait_after(
+        &mut self,
+        e: Error,
+        what: &str,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        if !e.is_temporary() || cancel.is_cancelled() {
+            return Err(e);
+        }
+        let give_up = |e: Error, tries: u32| {
+            e.context(format!(
+                "{what}: gave up after {tries} {}",
+                if tries == 1 { "try" } else { "tries" }
+            ))
+        };
+        let Some(computed) = self.backoff.next() else {
+            return Err(give_up(e, self.attempt));
+        };
+        let wait = e.retry_after().unwrap_or(computed);
+        if self.started.elapsed() + wait > self.policy.max_total {
+            return Err(give_up(e, self.attempt));
+        }
+        self.attempt += 1;
+        let notice = RetryWait {
+            wait_ms: wait.as_millis() as u64,
+            attempt: self.attempt,
+            max_attempts: self.policy.max_attempts,
+            reason: e.message().to_string(),
+        };
+        tracing::info!(target: "offsite::retry", "{what}: {notice}");
+        reporter.waiting(notice);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = cancel.cancelled() => Err(Error::cancelled()),
+        }
+    }
+}
+
+/// Read a `Retry-After` header: delta-seconds (`120`) or an HTTP date (`Sun, 06 Nov 1994
+/// 08:49:37 GMT`, compared with `clock`'s now; a date in the past means "now").
+pub fn parse_retry_after(value: &str, clock: &dyn Clock) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+        .ok()?;
+    let secs = (at - clock.now()).whole_seconds().max(0) as u64;
+    Some(Duration::from_secs(secs))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retrying
+
+/// Retries an implementation's temporary failures (see the module's rules). The reporter and
+/// cancellation token given with [`reporting_to`](Self::reporting_to) /
+/// [`cancelled_by`](Self::cancelled_by) serve the calls that take none (object, API and
+/// destination calls); database calls use their own.
+pub struct Retrying<T: ?Sized> {
+    inner: Arc<T>,
+    policy: RetryPolicy,
+    reporter: Reporter,
+    cancel: CancellationToken,
+}
+
+impl<T> Retrying<T> {
+    pub fn new(inner: T, policy: RetryPolicy) -> Self {
+        Self::from_arc(Arc::new(inner), policy)
+    }
+}
+
+impl<T: ?Sized> Retrying<T> {
+    pub fn from_arc(inner: Arc<T>, policy: RetryPolicy) -> Self {
+        Retrying {
+            inner,
+            policy,
+            reporter: Reporter::silent(),
+            cancel: CancellationToken::new(),
+        }
+    }
+    /// Announce waits through this job's reporter.
+    pub fn reporting_to(mut self, reporter: Reporter) -> Self {
+        self.reporter = reporter;
+        self
+    }
+    /// Stop waiting (with `cancelled`) when this token is cancelled.
+    pub fn cancelled_by(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    async fn run<R, F, Fut>(&self, what: &str, call: F) -> Result<R>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<R>>,
+    {
+        self.policy.run(what, &self.reporter, &self.cancel, call).await
+    }
+}
+
+#[async_trait]
+impl<T: DatabaseSource + ?Sized> DatabaseSource for Retrying<T> {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+
+    async fn describe(&self) -> Result<DatabaseInfo> {
+        let what = format!("connecting to {}", self.location());
+        self.run(&what, move || self.inner.describe()).await
+    }
+
+    /// A dump leaves nothing behind when it fails, so it is repeated whole.
+    async fn dump(
+        &self,
+        opts: &DumpOptions,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<Written> {
+        let what = format!("dumping {}", self.location());
+        self.policy
+            .run(&what, reporter, cancel, move || self.inner.dump(opts, reporter, cancel))
+            .await
+    }
+
+    async fn plan_restore(
+        &self,
+        archive: &Path,
+        opts: &RestoreOptions,
+        reporter: &Reporter,
+    ) -> Result<RestorePlan> {
+        let what = format!("planning the restore into {}", self.location());
+        self.policy
+            .run(&what, reporter, &self.cancel, move || {
+                self.inner.plan_restore(archive, opts, reporter)
+            })
+            .await
+    }
+
+    /// A restore runs in one transaction (a failure changes nothing), so it is repeated whole;
+    /// a repeat plans again, so it never replaces what it just restored without consent.
+    async fn restore(
+        &self,
+        archive: &Path,
+        opts: &RestoreOptions,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<RestoreReport> {
+        let what = format!("restoring into {}", self.location());
+        self.policy
+            .run(&what, reporter, cancel, move || {
+                self.inner.restore(archive, opts, reporter, cancel)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl<T: ApiSource + ?Sized> ApiSource for Retrying<T> {
+    async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        self.run(&format!("GET {path}"), move || self.inner.get_json(path))
+            .await
+    }
+}
+
+#[async_trait]
+impl<T: ObjectSource + ?Sized + 'static> ObjectSource for Retrying<T> {
+    async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+        self.run("listing buckets", move || self.inner.list_buckets())
+            .await
+    }
+
+    async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
+        let what = format!("listing objects of {bucket}");
+        self.run(&what, move || self.inner.list_objects(bucket, req))
+            .await
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody> {
+        let what = format!("downloading {bucket}/{key}");
+        let mut body = self
+            .run(&what, move || self.inner.get_object(bucket, key, req))
+            .await?;
+        let resume = Resume {
+            inner: self.inner.clone(),
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            what,
+            etag: req.if_match.clone().or_else(|| body.info.etag.clone()),
+            pos: body.range.start,
+            end: body.range.end,
+            current: std::mem::replace(&mut body.stream, Box::pin(futures::stream::empty())),
+            policy: self.policy.clone(),
+            tries: Tries::new(&self.policy),
+            reporter: self.reporter.clone(),
+            cancel: self.cancel.clone(),
+            done: false,
+        };
+        body.stream = Box::pin(futures::stream::unfold(resume, Resume::next));
+        Ok(body)
+    }
+}
+
+/// The state of a download that resumes where it was cut.
+struct Resume<T: ?Sized, B> {
+    inner: Arc<T>,
+    bucket: String,
+    key: String,
+    what: String,
+    etag: Option<String>,
+    /// The next byte wanted (absolute offset in the object).
+    pos: u64,
+    end: u64,
+    current: ByteStream,
+    policy: RetryPolicy,
+    /// The budget of cuts of this download (each resume spends one try).
+    tries: Tries<B>,
+    reporter: Reporter,
+    cancel: CancellationToken,
+    done: bool,
+}
+
+impl<T, B> Resume<T, B>
+where
+    T: ObjectSource + ?Sized + 'static,
+    B: Iterator<Item = Duration> + Send,
+{
+    async fn next(mut self) -> Option<(Result<bytes::Bytes>, Self)> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let cut = match self.current.next().await {
+                Some(Ok(chunk)) => {
+                    self.pos += chunk.len() as u64;
+                    return Some((Ok(chunk), self));
+                }
+                None if self.pos >= self.end => return None,
+                None => Error::new(
+                    crate::ErrorKind::Connection,
+                    format!(
+                        "the download ended at byte {} of {}",
+                        self.pos, self.end
+                    ),
+                ),
+                Some(Err(e)) => e,
+            };
+            if let Err(e) = self
+                .tries
+                .wait_after(cut, &self.what, &self.reporter, &self.cancel)
+                .await
+            {
+                self.done = true;
+                return Some((Err(e), self));
+            }
+            let req = GetRequest {
+                range: Some(ByteRange {
+                    start: self.pos,
+                    end: Some(self.end),
+                }),
+                if_match: self.etag.clone(),
+            };
+            let (inner, bucket, key, req) = (&*self.inner, &*self.bucket, &*self.key, &req);
+            let resumed = self
+                .policy
+                .run(&self.what, &self.reporter, &self.cancel, move || {
+                    inner.get_object(bucket, key, req)
+                })
+                .await;
+            match resumed {
+                Ok(body) if body.range.start != self.pos => {
+                    // The store ignored the range: stitching would corrupt the object.
+                    self.done = true;
+                    let e = Error::integrity(format!(
+                        "{}: asked to resume at byte {}, the store answered from byte {}",
+                        self.what, self.pos, body.range.start
+                    ));
+                    return Some((Err(e), self));
+                }
+                Ok(body) => self.current = body.stream,
+                Err(e) => {
+                    self.done = true;
+                    return Some((Err(e), self));
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl<T: Destination + ?Sized> Destination for Retrying<T> {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+
+    /// A failed put leaves nothing, and the body is re-opened from its first byte, so a put is
+    /// repeated whole. When a repeat finds the name taken (`already_exists`) after a try whose
+    /// answer was lost — the object may have been stored before the connection dropped — the
+    /// stored content is compared with the body: the same bytes are success, anything else stays
+    /// `already_exists`.
+    async fn put(&self, name: &str, body: &dyn PutBody, opts: PutOptions) -> Result<StoredObject> {
+        let what = format!("storing {name} in {}", self.location());
+        let failed_before = std::sync::atomic::AtomicBool::new(false);
+        let failed_before = &failed_before;
+        self.run(&what, move || async move {
+            use std::sync::atomic::Ordering;
+            match self.inner.put(name, body, opts).await {
+                Err(e)
+                    if e.kind() == crate::ErrorKind::AlreadyExists
+                        && !opts.overwrite
+                        && failed_before.load(Ordering::SeqCst) =>
+                {
+                    match stored_if_same(&*self.inner, name, body).await {
+                        Ok(Some(stored)) => Ok(stored),
+                        _ => Err(e),
+                    }
+                }
+                Err(e) => {
+                    failed_before.store(true, Ordering::SeqCst);
+                    Err(e)
+                }
+                Ok(stored) => Ok(stored),
+            }
+        })
+        .await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>> {
+        let what = format!("listing {}", self.location());
+        self.run(&what, move || self.inner.list(prefix)).await
+    }
+
+    async fn stat(&self, name: &str) -> Result<Option<StoredObject>> {
+        let what = format!("reading {name} in {}", self.location());
+        self.run(&what, move || self.inner.stat(name)).await
+    }
+
+    async fn sha256(&self, name: &str) -> Result<String> {
+        let what = format!("hashing {name} in {}", self.location());
+        self.run(&what, move || self.inner.sha256(name)).await
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool> {
+        let what = format!("deleting {name} in {}", self.location());
+        self.run(&what, move || self.inner.delete(name)).await
+    }
+}
+
+/// The object stored under `name` when it holds exactly `body`'s bytes.
+async fn stored_if_same<D: Destination + ?Sized>(
+    dest: &D,
+    name: &str,
+    body: &dyn PutBody,
+) -> Result<Option<StoredObject>> {
+    let mut stream = body.open().await?;
+    let mut sha = crate::destinations::Sha256::new();
+    while let Some(chunk) = stream.next().await {
+        sha.update(&chunk?);
+    }
+    let sha = sha.hex();
+    if dest.sha256(name).await? != sha {
+        return Ok(None);
+    }
+    Ok(dest.stat(name).await?.map(|mut o| {
+        o.sha256 = Some(sha);
+        o
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits
+
+/// At most `burst` calls at once, then one per `interval` (a token bucket refilled one token per
+/// interval; the Supabase Management API allows 60 requests per minute: [`RateLimited::per_minute`]).
+/// A call that would exceed the limit waits (on `tokio::time`) instead of being sent.
+pub struct RateLimited<T: ?Sized> {
+    inner: Arc<T>,
+    bucket: TokenBucket,
+}
+
+struct TokenBucket {
+    interval: Duration,
+    burst: u32,
+    /// When the bucket is full again ("theoretical arrival time" of the next call).
+    full_at: Mutex<Option<Instant>>,
+}
+
+impl TokenBucket {
+    /// Take a token, waiting until one is there.
+    async fn acquire(&self) {
+        let wait = {
+            let mut full_at = self.full_at.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let tat = full_at.map_or(now, |t| t.max(now));
+            let allowance = self.interval * self.burst.saturating_sub(1);
+            let earliest = tat.checked_sub(allowance).unwrap_or(now);
+            let start = earliest.max(now);
+            *full_at = Some(tat + self.interval);
+            start - now
+        };
+        if !wait.is_zero() {
+            tracing::debug!(target: "offsite::retry", "rate limit: waiting {wait:?}");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+impl<T> RateLimited<T> {
+    /// At most `burst` calls at once, then one per `interval`.
+    pub fn new(inner: T, interval: Duration, burst: u32) -> Self {
+        Self::from_arc(Arc::new(inner), interval, burst)
+    }
+    /// `per_minute` calls per minute, evenly spaced (no burst).
+    pub fn per_minute(inner: T, per_minute: u32) -> Self {
+        Self::new(inner, Duration::from_secs(60) / per_minute.max(1), 1)
+    }
+}
+
+impl<T: ?Sized> RateLimited<T> {
+    pub fn from_arc(inner: Arc<T>, interval: Duration, burst: u32) -> Self {
+        RateLimited {
+            inner,
+            bucket: TokenBucket {
+                interval,
+                burst: burst.max(1),
+                full_at: Mutex::new(None),
+            },
+        }
+    }
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl<T: ApiSource + ?Sized> ApiSource for RateLimited<T> {
+    async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        self.bucket.acquire().await;
+        self.inner.get_json(path).await
+    }
+}
+
+#[async_trait]
+impl<T: ObjectSource + ?Sized> ObjectSource for RateLimited<T> {
+    async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+        self.bucket.acquire().await;
+        self.inner.list_buckets().await
+    }
+    async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
+        self.bucket.acquire().await;
+        self.inner.list_objects(bucket, req).await
+    }
+    async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody> {
+        self.bucket.acquire().await;
+        self.inner.get_object(bucket, key, req).await
+    }
+}
+
+#[async_trait]
+impl<T: Destination + ?Sized> Destination for RateLimited<T> {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    async fn put(&self, name: &str, body: &dyn PutBody, opts: PutOptions) -> Result<StoredObject> {
+        self.bucket.acquire().await;
+        self.inner.put(name, body, opts).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>> {
+        self.bucket.acquire().await;
+        self.inner.list(prefix).await
+    }
+    async fn stat(&self, name: &str) -> Result<Option<StoredObject>> {
+        self.bucket.acquire().await;
+        self.inner.stat(name).await
+    }
+    async fn sha256(&self, name: &str) -> Result<String> {
+        self.bucket.acquire().await;
+        self.inner.sha256(name).await
+    }
+    async fn delete(&self, name: &str) -> Result<bool> {
+        self.bucket.acquire().await;
+        self.inner.delete(name).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::progress::ProgressUpdate;
+    use crate::sources::memory::MemoryApiSource;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 4,
+            min_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(8),
+            max_total: Duration::from_secs(60),
+            jitter: false,
+        }
+    }
+
+    fn recording() -> (Reporter, Arc<Mutex<Vec<RetryWait>>>) {
+        let seen: Arc<Mutex<Vec<RetryWait>>> = Arc::default();
+        let s2 = seen.clone();
+        let sink = move |u: &ProgressUpdate| {
+            if let Some(w) = &u.retry {
+                s2.lock().unwrap().push(w.clone());
+            }
+        };
+        (Reporter::new(Arc::new(sink), "job"), seen)
+    }
+
+    /// Fails with `errors` in turn, then answers `n` (the number of the call).
+    async fn flaky(calls: &AtomicU32, errors: &[Error]) -> Result<u32> {
+        let n = calls.fetch_add(1, Ordering::SeqCst);
+        match errors.get(n as usize) {
+            Some(e) => Err(e.clone()),
+            None => Ok(n + 1),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn temporary_failures_are_retried_with_growing_reported_waits() {
+        let (reporter, seen) = recording();
+        let calls = AtomicU32::new(0);
+        let errs = [
+            Error::new(ErrorKind::Connection, "connection reset by peer"),
+            Error::new(ErrorKind::Busy, "busy"),
+        ];
+        let t0 = Instant::now();
+        let got = policy()
+            .run("test call", &reporter, &CancellationToken::new(), || flaky(&calls, &errs))
+            .await
+            .unwrap();
+        assert_eq!(got, 3);
+        assert_eq!(t0.elapsed(), Duration::from_secs(1 + 2), "1 s then 2 s");
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2);
+        assert_eq!((seen[0].attempt, seen[0].max_attempts, seen[0].wait_ms), (2, 4, 1000));
+        assert_eq!(seen[0].reason, "connection reset by peer");
+        assert_eq!((seen[1].attempt, seen[1].wait_ms), (3, 2000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_failures_return_at_once_unchanged() {
+        for kind in [ErrorKind::Auth, ErrorKind::Permission, ErrorKind::NotFound, ErrorKind::Integrity] {
+            let calls = AtomicU32::new(0);
+            let errs = [Error::new(kind, "no")];
+            let t0 = Instant::now();
+            let e = policy()
+                .run("x", &Reporter::silent(), &CancellationToken::new(), || flaky(&calls, &errs))
+                .await
+                .unwrap_err();
+            assert_eq!(calls.load(Ordering::SeqCst), 1, "{kind:?}");
+            assert_eq!(e.kind(), kind);
+            assert_eq!(e.message(), "no");
+            assert_eq!(t0.elapsed(), Duration::ZERO);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_max_attempts_saying_so() {
+        let calls = AtomicU32::new(0);
+        let errs = vec![Error::new(ErrorKind::Connection, "refused"); 10];
+        let e = policy()
+            .run("listing things", &Reporter::silent(), &CancellationToken::new(), || {
+                flaky(&calls, &errs)
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(e.kind(), ErrorKind::Connection);
+        assert_eq!(e.message(), "listing things: gave up after 4 tries: refused");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_and_bounded_by_the_total() {
+        let (reporter, seen) = recording();
+        let calls = AtomicU32::new(0);
+        let errs = [Error::rate_limited("429 Too Many Requests", Some(Duration::from_secs(7)))];
+        let t0 = Instant::now();
+        policy()
+            .run("x", &reporter, &CancellationToken::new(), || flaky(&calls, &errs))
+            .await
+            .unwrap();
+        assert_eq!(t0.elapsed(), Duration::from_secs(7));
+        assert_eq!(seen.lock().unwrap()[0].wait_ms, 7000);
+
+        // A Retry-After beyond the total budget: give up now rather than sleep past it.
+        let calls = AtomicU32::new(0);
+        let errs = [Error::rate_limited("429", Some(Duration::from_secs(3600)))];
+        let t0 = Instant::now();
+        let e = policy()
+            .run("x", &Reporter::silent(), &CancellationToken::new(), || flaky(&calls, &errs))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
+        assert_eq!(t0.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancel_ends_a_wait() {
+        let cancel = CancellationToken::new();
+        let calls = AtomicU32::new(0);
+        let errs = vec![Error::rate_limited("429", Some(Duration::from_secs(50))); 3];
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            c2.cancel();
+        });
+        let t0 = Instant::now();
+        let e = policy()
+            .run("x", &Reporter::silent(), &cancel, || flaky(&calls, &errs))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled);
+        assert_eq!(t0.elapsed(), Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jitter_stays_within_twice_the_computed_wait() {
+        let p = RetryPolicy { jitter: true, ..policy() };
+        let waits: Vec<Duration> = p.backoff().collect();
+        assert_eq!(waits.len(), 3);
+        for (w, base) in waits.iter().zip([1u64, 2, 4]) {
+            assert!(*w >= Duration::from_secs(base) && *w <= Duration::from_secs(2 * base), "{w:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_limit_spaces_calls() {
+        let api = MemoryApiSource::new();
+        api.insert("/v1/x", serde_json::json!({"ok": true}));
+        let limited = RateLimited::per_minute(api, 60);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            limited.get_json("/v1/x").await.unwrap();
+        }
+        assert_eq!(t0.elapsed(), Duration::from_secs(2), "one call per second");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let t1 = Instant::now();
+        limited.get_json("/v1/x").await.unwrap();
+        assert_eq!(t1.elapsed(), Duration::ZERO, "an idle limiter does not delay");
+        assert_eq!(limited.inner().call_count(), 4);
+
+        let burst = RateLimited::new(MemoryApiSource::new(), Duration::from_secs(1), 3);
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            let _ = burst.get_json("/missing").await;
+        }
+        assert_eq!(t0.elapsed(), Duration::from_secs(2), "3 at once, then one per second");
+    }
+
+    #[test]
+    fn retry_after_header_forms() {
+        let clock = crate::clock::ManualClock::new(time::macros::datetime!(1994-11-06 08:49:00 UTC));
+        assert_eq!(parse_retry_after("120", &*clock), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", &*clock),
+            Some(Duration::from_secs(37))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", &*clock),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", &*clock), None);
+    }
+}

@@ -1,0 +1,224 @@
+//! In-memory sources for tests: an object store and a JSON API held in maps. They follow the
+//! traits' contracts exactly (ordering, paging, ranges, `If-Match`, error kinds) and count the
+//! calls they receive, so tests can assert "downloaded exactly these".
+
+use super::{
+    ApiSource, BucketInfo, ByteStream, GetRequest, ListRequest, ObjectBody, ObjectInfo,
+    ObjectPage, ObjectSource,
+};
+use crate::error::{Error, ErrorKind, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+/// Bodies are streamed in chunks of this size (so a test can cut one midway).
+pub const CHUNK: usize = 16 * 1024;
+
+/// Stream `bytes` in [`CHUNK`]-sized pieces.
+pub fn chunked(bytes: Bytes) -> ByteStream {
+    let chunks: Vec<Result<Bytes>> = (0..bytes.len())
+        .step_by(CHUNK)
+        .map(|i| Ok(bytes.slice(i..(i + CHUNK).min(bytes.len()))))
+        .collect();
+    Box::pin(futures::stream::iter(chunks))
+}
+
+#[derive(Debug, Clone)]
+struct StoredObject {
+    body: Bytes,
+    etag: String,
+    last_modified: OffsetDateTime,
+    content_type: Option<String>,
+}
+
+/// An object store in memory.
+#[derive(Debug, Default)]
+pub struct MemoryObjectSource {
+    buckets: Mutex<BTreeMap<String, BTreeMap<String, StoredObject>>>,
+    gets: AtomicUsize,
+    lists: AtomicUsize,
+}
+
+impl MemoryObjectSource {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add an empty bucket (no-op if it exists).
+    pub fn create_bucket(&self, bucket: &str) {
+        self.lock().entry(bucket.to_string()).or_default();
+    }
+
+    /// Put an object (creating its bucket); its ETag is derived from the content.
+    pub fn insert(&self, bucket: &str, key: &str, body: impl Into<Bytes>, content_type: Option<&str>) {
+        let body = body.into();
+        let etag = hex::encode(&ring::digest::digest(&ring::digest::SHA256, &body).as_ref()[..16]);
+        self.lock().entry(bucket.to_string()).or_default().insert(
+            key.to_string(),
+            StoredObject {
+                body,
+                etag,
+                last_modified: OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+                content_type: content_type.map(str::to_string),
+            },
+        );
+    }
+
+    /// Remove an object (a test's "it vanished between listing and download").
+    pub fn remove(&self, bucket: &str, key: &str) -> bool {
+        self.lock()
+            .get_mut(bucket)
+            .and_then(|b| b.remove(key))
+            .is_some()
+    }
+
+    /// How many `get_object` calls were answered (successfully or not).
+    pub fn get_count(&self) -> usize {
+        self.gets.load(Ordering::SeqCst)
+    }
+
+    /// How many `list_objects` calls were answered.
+    pub fn list_count(&self) -> usize {
+        self.lists.load(Ordering::SeqCst)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, BTreeMap<String, StoredObject>>> {
+        self.buckets.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn info_of(key: &str, o: &StoredObject) -> ObjectInfo {
+    ObjectInfo {
+        key: key.to_string(),
+        size: o.body.len() as u64,
+        etag: Some(o.etag.clone()),
+        last_modified: Some(o.last_modified),
+        content_type: o.content_type.clone(),
+    }
+}
+
+fn no_bucket(bucket: &str) -> Error {
+    Error::not_found(format!("no bucket named {bucket:?}"))
+}
+
+#[async_trait]
+impl ObjectSource for MemoryObjectSource {
+    async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+        Ok(self
+            .lock()
+            .keys()
+            .map(|name| BucketInfo {
+                name: name.clone(),
+                created: None,
+            })
+            .collect())
+    }
+
+    async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
+        self.lists.fetch_add(1, Ordering::SeqCst);
+        let buckets = self.lock();
+        let objects = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
+        let page_size = req.page_size.unwrap_or(1000).max(1);
+        let prefix = req.prefix.as_deref().unwrap_or("");
+        // The continuation token is the last key of the previous page.
+        let after = req.continuation.as_deref();
+        let mut page: Vec<ObjectInfo> = objects
+            .iter()
+            .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
+            .filter(|(k, _)| k.starts_with(prefix))
+            .take(page_size + 1)
+            .map(|(k, o)| info_of(k, o))
+            .collect();
+        let next = if page.len() > page_size {
+            page.truncate(page_size);
+            page.last().map(|o| o.key.clone())
+        } else {
+            None
+        };
+        Ok(ObjectPage {
+            objects: page,
+            next,
+        })
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        let o = {
+            let buckets = self.lock();
+            let objects = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
+            objects
+                .get(key)
+                .cloned()
+                .ok_or_else(|| Error::not_found(format!("no object {key:?} in bucket {bucket:?}")))?
+        };
+        if let Some(want) = &req.if_match {
+            if *want != o.etag {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!("object {key:?} in bucket {bucket:?} changed (ETag {} is now {})", want, o.etag),
+                ));
+            }
+        }
+        let size = o.body.len() as u64;
+        let range = match req.range {
+            Some(r) => r.resolve(size)?,
+            None => 0..size,
+        };
+        let stream = chunked(o.body.slice(range.start as usize..range.end as usize));
+        Ok(ObjectBody {
+            info: info_of(key, &o),
+            range,
+            stream,
+        })
+    }
+}
+
+/// A JSON API in memory: documents (or errors) by path.
+#[derive(Debug, Default)]
+pub struct MemoryApiSource {
+    docs: Mutex<BTreeMap<String, std::result::Result<serde_json::Value, Error>>>,
+    calls: AtomicUsize,
+}
+
+impl MemoryApiSource {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Serve `doc` at `path`.
+    pub fn insert(&self, path: &str, doc: serde_json::Value) {
+        self.lock().insert(path.to_string(), Ok(doc));
+    }
+    /// Answer `path` with an error (a 401, 403, 404 as the HTTP client would map it).
+    pub fn insert_error(&self, path: &str, e: Error) {
+        self.lock().insert(path.to_string(), Err(e));
+    }
+    /// How many `get_json` calls were answered.
+    pub fn call_count(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<String, std::result::Result<serde_json::Value, Error>>>
+    {
+        self.docs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl ApiSource for MemoryApiSource {
+    async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if !path.starts_with('/') {
+            return Err(Error::invalid(format!(
+                "API paths start with '/': {path:?}"
+            )));
+        }
+        match self.lock().get(path) {
+            Some(answer) => answer.clone(),
+            None => Err(Error::not_found(format!("nothing at {path}"))),
+        }
+    }
+}

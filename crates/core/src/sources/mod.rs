@@ -1,0 +1,270 @@
+//! Where data comes from: one small trait per kind of source.
+//!
+//! * [`DatabaseSource`]: a database to back up and restore into (PostgreSQL: [`postgres`]).
+//! * [`ObjectSource`]: an object store to pull files from (S3-compatible buckets, issue 10).
+//! * [`ApiSource`]: an HTTP API that answers JSON documents by path (the Supabase Management
+//!   API, issue 10).
+//!
+//! The traits are object-safe (`async_trait`), so callers hold `Arc<dyn ObjectSource>` and the
+//! wrappers in [`crate::retry`] ([`Retrying`](crate::retry::Retrying),
+//! [`RateLimited`](crate::retry::RateLimited)) stack over any implementation. Every
+//! implementation must pass the shared conformance suite in `offsite_testkit::conformance`,
+//! bare and wrapped in `Retrying` behind a fault injector.
+//!
+//! Errors follow one rule so retry wrappers can decide: a failure that may pass by itself
+//! (connection refused or reset, timeout, HTTP 5xx, 429) is [`Error::is_temporary`]; anything a
+//! person must fix (credentials, privileges, a missing object, bad input, corrupt data) is not.
+//! A 429 is [`ErrorKind::RateLimited`](crate::ErrorKind::RateLimited), with the server's
+//! `Retry-After` in [`Error::retry_after`].
+
+pub mod memory;
+pub mod postgres;
+
+use crate::archive::Written;
+use crate::error::{Error, Result};
+use crate::progress::Reporter;
+use crate::restore::{RestoreOptions, RestorePlan, RestoreReport};
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+pub use postgres::PostgresSource;
+
+/// A stream of bytes (an object's body, an upload). An `Err` item ends the stream: the bytes
+/// before it are valid, the rest never came (a cut connection is a temporary error).
+pub type ByteStream = BoxStream<'static, Result<Bytes>>;
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+
+/// What "test connection" reports about a database source.
+pub use crate::ops::ConnectionReport as DatabaseInfo;
+
+/// How to dump a database into an archive (the database itself is the source's).
+#[derive(Debug, Clone)]
+pub struct DumpOptions {
+    /// The project's name (file name and manifest).
+    pub project: String,
+    /// The folder the archive is written to (temporary names until it is complete).
+    pub dest_dir: PathBuf,
+    /// gzip level of the archive (0–9).
+    pub compression_level: u32,
+    /// The new backup's id, recorded in the manifest.
+    pub backup_id: String,
+    /// The backup's time (file name, manifest `created_at`): the engine's clock.
+    pub created_at: time::OffsetDateTime,
+}
+
+/// A database Offsite backs up and restores into.
+///
+/// A dump is all-or-nothing: on failure or cancel nothing is left in `dest_dir`. A restore runs
+/// in one transaction: on failure the database is unchanged. Both may therefore be repeated
+/// after a temporary failure (see [`crate::retry::Retrying`]).
+#[async_trait]
+pub trait DatabaseSource: Send + Sync {
+    /// Where it is, for messages (never with a password): `postgres://user@host:5432/db`.
+    fn location(&self) -> String;
+
+    /// Connect and describe the server: version, size, what the role cannot read, which dump
+    /// tool fits ("Test connection").
+    async fn describe(&self) -> Result<DatabaseInfo>;
+
+    /// Take a consistent dump into a new archive in `opts.dest_dir` (row counts taken in the
+    /// dump's own snapshot). Returns the written, fsynced archive.
+    async fn dump(
+        &self,
+        opts: &DumpOptions,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<Written>;
+
+    /// What restoring `archive` into this database would do. Changes nothing.
+    async fn plan_restore(
+        &self,
+        archive: &Path,
+        opts: &RestoreOptions,
+        reporter: &Reporter,
+    ) -> Result<RestorePlan>;
+
+    /// Plan, then restore `archive` into this database and compare the row counts.
+    async fn restore(
+        &self,
+        archive: &Path,
+        opts: &RestoreOptions,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<RestoreReport>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Object stores
+
+/// A bucket as listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BucketInfo {
+    pub name: String,
+    pub created: Option<OffsetDateTime>,
+}
+
+/// An object as listed (one row of a listing page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectInfo {
+    /// The key exactly as the store has it (may hold `//`, `..`, unicode, a leading `/`).
+    pub key: String,
+    pub size: u64,
+    /// The store's entity tag, without quotes (`"abc-3"` for multipart uploads).
+    pub etag: Option<String>,
+    pub last_modified: Option<OffsetDateTime>,
+    pub content_type: Option<String>,
+}
+
+/// One page of a listing. Keys come in ascending byte order; `next` continues after this page.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObjectPage {
+    pub objects: Vec<ObjectInfo>,
+    /// The continuation token for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// Which objects to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    /// Only keys starting with this.
+    pub prefix: Option<String>,
+    /// Continue a listing: the `next` of the previous page.
+    pub continuation: Option<String>,
+    /// Largest page wanted (the store may return fewer; 1,000 when `None`).
+    pub page_size: Option<usize>,
+}
+
+/// Bytes `start..end` of an object (`end` exclusive; `None`: to the end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+impl ByteRange {
+    /// From `start` to the end of the object.
+    pub fn from(start: u64) -> Self {
+        ByteRange { start, end: None }
+    }
+    /// The bytes this range selects of an object of `size` bytes; an error when it starts
+    /// beyond the end (HTTP 416).
+    pub fn resolve(self, size: u64) -> Result<std::ops::Range<u64>> {
+        let end = self.end.unwrap_or(size).min(size);
+        if self.start > end {
+            return Err(Error::invalid(format!(
+                "range {}..{} is outside the object ({size} bytes)",
+                self.start,
+                self.end.map(|e| e.to_string()).unwrap_or_default()
+            )));
+        }
+        Ok(self.start..end)
+    }
+}
+
+/// How to get an object.
+#[derive(Debug, Clone, Default)]
+pub struct GetRequest {
+    /// Only these bytes (`Range:`); the whole object when `None`.
+    pub range: Option<ByteRange>,
+    /// Only if the object still has this ETag (`If-Match:`): a resumed download must not stitch
+    /// two versions together. A mismatch is [`ErrorKind::Conflict`](crate::ErrorKind::Conflict).
+    pub if_match: Option<String>,
+}
+
+/// An object being read.
+pub struct ObjectBody {
+    /// The whole object's facts (not the range's).
+    pub info: ObjectInfo,
+    /// The range being streamed.
+    pub range: std::ops::Range<u64>,
+    /// The bytes of `range`, in order.
+    pub stream: ByteStream,
+}
+
+impl std::fmt::Debug for ObjectBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectBody")
+            .field("info", &self.info)
+            .field("range", &self.range)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An object store to pull from (S3-compatible: Supabase Storage, AWS, R2, MinIO…).
+///
+/// Listings are paged and never held whole in memory. A missing bucket or object is
+/// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) (permanent: the caller records a
+/// vanished object rather than retrying it); keys that cannot list or read are `auth` or
+/// `permission`.
+#[async_trait]
+pub trait ObjectSource: Send + Sync {
+    /// The buckets the credentials can see, by name.
+    async fn list_buckets(&self) -> Result<Vec<BucketInfo>>;
+
+    /// One page of objects in `bucket`, in ascending key order.
+    async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage>;
+
+    /// An object's body as a stream (or a range of it).
+    async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP APIs
+
+/// An HTTP API that answers JSON documents by path (the Supabase Management API:
+/// `/v1/projects/{ref}/config/auth`, …).
+///
+/// 401 is `auth`, 403 `permission`, 404 `not_found` (a feature the project does not have), 429
+/// `rate_limited` with `Retry-After`, 5xx and transport failures `connection` (temporary).
+#[async_trait]
+pub trait ApiSource: Send + Sync {
+    /// `GET path` (relative to the API's base URL, starting with `/`) as JSON.
+    async fn get_json(&self, path: &str) -> Result<serde_json::Value>;
+}
+
+/// Collect a byte stream (tests and small documents; large bodies are streamed to disk).
+pub async fn collect(mut stream: ByteStream) -> Result<Vec<u8>> {
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_resolve_against_the_size() {
+        assert_eq!(ByteRange::from(3).resolve(10).unwrap(), 3..10);
+        assert_eq!(
+            ByteRange {
+                start: 2,
+                end: Some(5)
+            }
+            .resolve(10)
+            .unwrap(),
+            2..5
+        );
+        assert_eq!(
+            ByteRange {
+                start: 2,
+                end: Some(50)
+            }
+            .resolve(10)
+            .unwrap(),
+            2..10
+        );
+        assert_eq!(ByteRange::from(10).resolve(10).unwrap(), 10..10);
+        assert!(ByteRange::from(11).resolve(10).is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! PostgreSQL as a [`DatabaseSource`]: `pg_dump` / `pg_restore` / a live connection, behind the
+//! trait. The work itself is [`backup::backup_database`] and [`restore::plan`] /
+//! [`restore::execute`], unchanged; this type only holds where the server is, its password and
+//! which client tools to use.
+
+use super::{DatabaseInfo, DatabaseSource, DumpOptions};
+use crate::archive::Written;
+use crate::backup::{self, BackupOptions, BackupSource};
+use crate::error::Result;
+use crate::progress::Reporter;
+use crate::pgtools;
+use crate::project::{server_info, unreadable_objects, ConnSpec};
+use crate::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+/// A PostgreSQL database: where it is, its password (kept out of `Debug`), and the configured
+/// folder of pg_dump/pg_restore (`None`: search).
+#[derive(Clone)]
+pub struct PostgresSource {
+    spec: ConnSpec,
+    password: Option<String>,
+    pg_bin: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for PostgresSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSource")
+            .field("location", &self.spec.to_url())
+            .field("pg_bin", &self.pg_bin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresSource {
+    pub fn new(spec: ConnSpec, password: Option<String>, pg_bin: Option<PathBuf>) -> Self {
+        PostgresSource {
+            spec,
+            password,
+            pg_bin,
+        }
+    }
+
+    /// The source a backup job reads (what `backup::backup_database(src, opts, …)` took).
+    pub fn for_backup(src: &BackupSource, opts: &BackupOptions) -> Self {
+        Self::new(src.spec.clone(), src.password.clone(), opts.pg_bin.clone())
+    }
+
+    /// The database a restore job writes into.
+    pub fn for_restore(target: &RestoreTarget, opts: &RestoreOptions) -> Self {
+        Self::new(
+            target.spec.clone(),
+            target.password.clone(),
+            opts.pg_bin.clone(),
+        )
+    }
+
+    pub fn spec(&self) -> &ConnSpec {
+        &self.spec
+    }
+
+    fn target(&self) -> RestoreTarget {
+        RestoreTarget {
+            spec: self.spec.clone(),
+            password: self.password.clone(),
+        }
+    }
+
+    /// The restore options with this source's pg_bin when they name none.
+    fn restore_options(&self, opts: &RestoreOptions) -> RestoreOptions {
+        let mut opts = opts.clone();
+        if opts.pg_bin.is_none() {
+            opts.pg_bin = self.pg_bin.clone();
+        }
+        opts
+    }
+}
+
+impl DumpOptions {
+    /// The dump options of a backup job (what `backup::backup_database(src, opts, …)` took).
+    pub fn for_backup(src: &BackupSource, opts: &BackupOptions) -> Self {
+        DumpOptions {
+            project: src.project.clone(),
+            dest_dir: opts.dest_dir.clone(),
+            compression_level: opts.compression_level,
+            backup_id: opts.backup_id.clone(),
+            created_at: opts.created_at,
+        }
+    }
+}
+
+#[async_trait]
+impl DatabaseSource for PostgresSource {
+    fn location(&self) -> String {
+        self.spec.to_url()
+    }
+
+    /// "Test connection": the server's version and size, the role, what it cannot read, and the
+    /// pg_dump that would be used (or why none fits).
+    async fn describe(&self) -> Result<DatabaseInfo> {
+        let spec = &self.spec;
+        let mut conn = spec.connect(self.password.as_deref()).await?;
+        let info = server_info(&mut conn, spec).await?;
+        let unreadable = unreadable_objects(&mut conn, spec).await?;
+        let (pg_dump, pg_dump_problem) = match pgtools::find_for(info.major(), self.pg_bin.as_deref()) {
+            Ok(t) => (Some(t), None),
+            Err(e) => (
+                None,
+                Some(format!("{} ({})", e.message(), e.hint().unwrap_or_default())),
+            ),
+        };
+        Ok(DatabaseInfo {
+            server_version: info.version,
+            database_size: info.database_size,
+            user: info.current_user,
+            superuser: info.superuser,
+            can_dump: unreadable.is_empty() && pg_dump.is_some(),
+            unreadable,
+            pg_dump,
+            pg_dump_problem,
+        })
+    }
+
+    async fn dump(
+        &self,
+        opts: &DumpOptions,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<Written> {
+        let src = BackupSource {
+            project: opts.project.clone(),
+            spec: self.spec.clone(),
+            password: self.password.clone(),
+        };
+        let bopts = BackupOptions {
+            dest_dir: opts.dest_dir.clone(),
+            compression_level: opts.compression_level,
+            pg_bin: self.pg_bin.clone(),
+            backup_id: opts.backup_id.clone(),
+            created_at: opts.created_at,
+        };
+        backup::backup_database(&src, &bopts, reporter, cancel).await
+    }
+
+    async fn plan_restore(
+        &self,
+        archive: &Path,
+        opts: &RestoreOptions,
+        reporter: &Reporter,
+    ) -> Result<RestorePlan> {
+        let opts = self.restore_options(opts);
+        Ok(restore::plan(archive, &self.target(), &opts, reporter)
+            .await?
+            .0)
+    }
+
+    async fn restore(
+        &self,
+        archive: &Path,
+        opts: &RestoreOptions,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<RestoreReport> {
+        let opts = self.restore_options(opts);
+        let target = self.target();
+        let (plan, manifest, tools) = restore::plan(archive, &target, &opts, reporter).await?;
+        restore::execute(plan, &tools, &manifest, &target, &opts, reporter, cancel).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let (spec, _) = ConnSpec::parse_url("postgres://u@h:5432/d").unwrap();
+        let s = PostgresSource::new(spec, Some("s3cr3t-pw".into()), None);
+        let shown = format!("{s:?} {}", s.location());
+        assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+        assert!(shown.contains("postgres://u@h:5432/d"), "{shown}");
+    }
+}
