@@ -147,7 +147,8 @@ fn exit_code(e: &Error) -> u8 {
         ErrorKind::Connection
         | ErrorKind::RateLimited
         | ErrorKind::Auth
-        | ErrorKind::Permission => exit::CONNECTION,
+        | ErrorKind::Permission
+        | ErrorKind::KeychainUnavailable => exit::CONNECTION,
         ErrorKind::Integrity
         | ErrorKind::UnsupportedFormat
         | ErrorKind::UnsafePath

@@ -8,12 +8,12 @@
 
 use crate::catalog::{BackupRecord, BackupRow, Catalog, ChangeBatch, JobRecord, Project};
 use crate::clock::{self, SharedClock};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::import::ImportPreview;
 use crate::ops::{self, *};
 use crate::project::{ConnSpec, TlsMode};
 use crate::restore::{RestorePlan, RestoreTarget};
-use crate::secrets::{project_password_key, SecretStore};
+use crate::secrets::{self, project_password_key, Lookup, SecretStore};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -268,7 +268,41 @@ impl Engine {
         Ok(spec)
     }
 
-    pub(crate) fn password_of(&self, project: &Project) -> Result<Option<String>> {
-        self.secrets.get(&project_password_key(&project.name))
+    /// The project's stored password, if any. A keychain that cannot be reached (no D-Bus
+    /// session, locked) does not stop a project that needs no password: PostgreSQL is asked
+    /// whether it lets this client in without one (trust, `.pgpass`, `PGPASSWORD`); if it does,
+    /// the operation goes on without a password, and if it asks for one, the keychain's
+    /// `keychain_unavailable` error (naming `OFFSITE_SECRET_STORE=env` and the variable to set)
+    /// is returned instead of a confusing authentication error.
+    pub(crate) async fn password_of(&self, project: &Project) -> Result<Option<String>> {
+        let key = project_password_key(&project.name);
+        match secrets::lookup(self.secrets.as_ref(), &key)? {
+            Lookup::Found(password) => Ok(Some(password)),
+            Lookup::Missing => Ok(None),
+            Lookup::Unavailable(keychain) => {
+                let spec = self.spec_of(project)?;
+                match spec.connect(None).await {
+                    Ok(conn) => {
+                        let _ = sqlx::Connection::close(conn).await;
+                        tracing::info!(
+                            project = %project.name,
+                            "the OS keychain is unavailable; the server lets us in without a password"
+                        );
+                        Ok(None)
+                    }
+                    Err(e) if e.kind() == ErrorKind::Auth => Err(Error::new(
+                        ErrorKind::KeychainUnavailable,
+                        format!(
+                            "project {:?}: the server asks for a password ({}), and {}",
+                            project.name,
+                            e.message(),
+                            keychain.message()
+                        ),
+                    )
+                    .with_hint(keychain.hint().unwrap_or_default().to_string())),
+                    Err(e) => Err(e),
+                }
+            }
+        }
     }
 }

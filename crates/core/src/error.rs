@@ -50,8 +50,12 @@ pub enum ErrorKind {
     NeedsConsent,
     /// The restored data does not match what the backup recorded.
     ValidationFailed,
-    /// The OS keychain is unavailable or refused.
+    /// A secret store failed or refused (a damaged or ambiguous keychain entry, a read-only store).
     Secrets,
+    /// The OS keychain cannot be reached (no D-Bus session or Secret Service, a locked keychain)
+    /// and a secret had to be stored or read there. The hint names the headless alternative
+    /// (`OFFSITE_SECRET_STORE=env` and the variable to set).
+    KeychainUnavailable,
     /// The local catalog (SQLite) failed.
     Catalog,
     /// Any other local I/O failure.
@@ -88,6 +92,7 @@ impl ErrorKind {
             ErrorKind::NeedsConsent => "needs_consent",
             ErrorKind::ValidationFailed => "validation_failed",
             ErrorKind::Secrets => "secrets",
+            ErrorKind::KeychainUnavailable => "keychain_unavailable",
             ErrorKind::Catalog => "catalog",
             ErrorKind::Io => "io",
             ErrorKind::Interrupted => "interrupted",
@@ -135,6 +140,7 @@ impl ErrorKind {
         ErrorKind::NeedsConsent,
         ErrorKind::ValidationFailed,
         ErrorKind::Secrets,
+        ErrorKind::KeychainUnavailable,
         ErrorKind::Catalog,
         ErrorKind::Io,
         ErrorKind::Interrupted,
@@ -361,6 +367,10 @@ mod tests {
             assert_eq!(back, kind);
             assert_eq!(kind.to_string(), kind.code());
         }
+        assert_eq!(
+            serde_json::to_value(ErrorKind::KeychainUnavailable).unwrap(),
+            "keychain_unavailable"
+        );
         // Every code is distinct.
         let codes: std::collections::BTreeSet<_> =
             ErrorKind::ALL.iter().map(|k| k.code()).collect();
@@ -380,8 +390,10 @@ mod tests {
             ErrorKind::Integrity,
             ErrorKind::Cancelled,
             ErrorKind::DiskFull,
+            ErrorKind::KeychainUnavailable,
         ] {
             assert!(!Error::new(kind, "x").is_temporary(), "{kind:?}");
+            assert!(!Error::new(kind, "x").is_retryable() || kind == ErrorKind::DiskFull, "{kind:?}");
         }
         for io in [std::io::ErrorKind::ConnectionReset, std::io::ErrorKind::TimedOut] {
             let e = Error::io("uploading", std::io::Error::from(io));

@@ -33,13 +33,29 @@ pub const PGPASSWORD_ENV: &str = "PGPASSWORD";
 const DB_PASSWORD_SUFFIX: &str = ":db-password";
 
 #[cfg(target_os = "macos")]
-const KEYCHAIN_HINT: &str =
-    "is the login keychain unlocked? For headless use set PGPASSWORD or OFFSITE_SECRET_STORE=env";
+const KEYCHAIN_CHECK: &str = "is the login keychain unlocked?";
 #[cfg(target_os = "windows")]
-const KEYCHAIN_HINT: &str =
-    "is Windows Credential Manager available? For headless use set PGPASSWORD or OFFSITE_SECRET_STORE=env";
+const KEYCHAIN_CHECK: &str = "is Windows Credential Manager available?";
 #[cfg(not(any(target_os = "macos", target_os = "windows")))]
-const KEYCHAIN_HINT: &str = "is a Secret Service (gnome-keyring, KWallet) running and unlocked? For headless use set PGPASSWORD or OFFSITE_SECRET_STORE=env";
+const KEYCHAIN_CHECK: &str =
+    "is a Secret Service (gnome-keyring, KWallet) running in this D-Bus session and unlocked?";
+
+/// What to do without a keychain, for `key`: `OFFSITE_SECRET_STORE=env` and the exact variable
+/// [`EnvStore`] reads for it (and `PGPASSWORD` for a database password).
+pub fn headless_hint(key: &str) -> String {
+    let var = env_var_for_key(key);
+    if key.ends_with(DB_PASSWORD_SUFFIX) {
+        format!(
+            "without a keychain (servers, cron, containers) set {SECRET_STORE_ENV}=env and put the \
+             password in {var} (or {PGPASSWORD_ENV}) in the environment of every offsite command"
+        )
+    } else {
+        format!(
+            "without a keychain (servers, cron, containers) set {SECRET_STORE_ENV}=env and put the \
+             secret in {var} in the environment of every offsite command"
+        )
+    }
+}
 
 /// Where secrets are kept. Implementations must never put a secret into an error or a log line.
 pub trait SecretStore: Send + Sync {
@@ -186,10 +202,16 @@ impl SecretStore for KeychainStore {
 /// from anything the platform said.
 fn keyring_error(op: &str, key: &str, e: keyring::Error, secret: Option<&str>) -> Error {
     let (kind, message, hint) = match e {
+        // No D-Bus session or Secret Service, a locked keychain, access denied: the keychain
+        // cannot be used at all (as opposed to a missing entry).
         keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => (
-            ErrorKind::Secrets,
-            format!("the OS keychain failed {op} {key:?}: {inner}"),
-            KEYCHAIN_HINT.to_string(),
+            ErrorKind::KeychainUnavailable,
+            format!("the OS keychain is unavailable ({op} {key:?}): {inner}"),
+            format!(
+                "{KEYCHAIN_CHECK} {}{}",
+                if op == "saving" { "Nothing was saved. " } else { "" },
+                capitalized(&headless_hint(key))
+            ),
         ),
         // The bytes are the secret: never show them.
         keyring::Error::BadEncoding(_) => (
@@ -219,9 +241,21 @@ fn keyring_error(op: &str, key: &str, e: keyring::Error, secret: Option<&str>) -
             format!("no entry for {key:?} in the OS keychain"),
             "set the password again".to_string(),
         ),
-        other => (ErrorKind::Secrets, format!("the OS keychain failed {op} {key:?}: {other}"), KEYCHAIN_HINT.to_string()),
+        other => (
+            ErrorKind::Secrets,
+            format!("the OS keychain failed {op} {key:?}: {other}"),
+            format!("{KEYCHAIN_CHECK} {}", capitalized(&headless_hint(key))),
+        ),
     };
     Error::new(kind, redact(message, secret)).with_hint(redact(hint, secret))
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,6 +444,43 @@ impl SecretStore for ChainStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reading a secret that may not be needed
+// ---------------------------------------------------------------------------------------------
+
+/// A secret read for an operation that may work without one (a database that trusts the
+/// client, `.pgpass`): see [`lookup`].
+pub enum Lookup {
+    Found(String),
+    /// No store holds it.
+    Missing,
+    /// The keychain cannot be reached ([`ErrorKind::KeychainUnavailable`]), so whether it holds
+    /// the secret is unknown. The error (with its hint) is what to report if the secret turns
+    /// out to be needed.
+    Unavailable(Error),
+}
+
+impl fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lookup::Found(_) => f.write_str("Found([secret])"),
+            Lookup::Missing => f.write_str("Missing"),
+            Lookup::Unavailable(e) => f.debug_tuple("Unavailable").field(&e.code()).finish(),
+        }
+    }
+}
+
+/// Read `key` from `store`, treating an unreachable keychain as "unknown" rather than as a
+/// failure (every other error, e.g. a damaged entry, is still returned).
+pub fn lookup(store: &dyn SecretStore, key: &str) -> Result<Lookup> {
+    match store.get(key) {
+        Ok(Some(secret)) => Ok(Lookup::Found(secret)),
+        Ok(None) => Ok(Lookup::Missing),
+        Err(e) if e.kind() == ErrorKind::KeychainUnavailable => Ok(Lookup::Unavailable(e)),
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Choosing a store
 // ---------------------------------------------------------------------------------------------
 
@@ -488,7 +559,8 @@ mod tests {
     struct Broken;
     impl SecretStore for Broken {
         fn get(&self, _: &str) -> Result<Option<String>> {
-            Err(Error::new(ErrorKind::Secrets, "no keychain").with_hint(KEYCHAIN_HINT))
+            Err(Error::new(ErrorKind::KeychainUnavailable, "no keychain")
+                .with_hint(headless_hint("k")))
         }
         fn set(&self, _: &str, _: &str) -> Result<()> {
             Err(Error::new(ErrorKind::Secrets, "no keychain"))
@@ -648,11 +720,20 @@ mod tests {
         let chain = ChainStore(vec![Box::new(Broken), Box::new(fallback.clone())]);
         // Nothing anywhere: the failure is reported (with its hint), not hidden as "no secret".
         let e = chain.get("k").unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Secrets);
-        assert!(e.hint().unwrap().contains("PGPASSWORD"));
+        assert_eq!(e.kind(), ErrorKind::KeychainUnavailable);
+        assert!(e.hint().unwrap().contains("OFFSITE_SECRET_STORE=env"));
+        // ...which `lookup` turns into "unknown", keeping the error for later.
+        match lookup(&chain, "k").unwrap() {
+            Lookup::Unavailable(e) => assert_eq!(e.code(), "keychain_unavailable"),
+            other => panic!("{other:?}"),
+        }
         fallback.set("k", "v").unwrap();
         assert_eq!(chain.get("k").unwrap().as_deref(), Some("v"));
-        assert_eq!(chain.set("k", "w").unwrap_err().kind(), ErrorKind::Secrets);
+        assert!(matches!(lookup(&chain, "k").unwrap(), Lookup::Found(v) if v == "v"));
+        assert_eq!(
+            chain.set("k", "w").unwrap_err().kind(),
+            ErrorKind::Secrets
+        );
         let empty = ChainStore(vec![]);
         assert_eq!(empty.get("k").unwrap(), None);
         assert_eq!(empty.set("k", "v").unwrap_err().kind(), ErrorKind::Internal);
@@ -684,26 +765,69 @@ mod tests {
     }
 
     #[test]
+    fn lookup_tells_missing_found_unavailable_and_failed_apart() {
+        let m = MemoryStore::new();
+        assert!(matches!(lookup(&m, "k").unwrap(), Lookup::Missing));
+        m.set("k", "hunter2").unwrap();
+        let found = lookup(&m, "k").unwrap();
+        assert!(matches!(&found, Lookup::Found(v) if v == "hunter2"));
+        assert_eq!(format!("{found:?}"), "Found([secret])");
+        assert!(matches!(lookup(&Broken, "k").unwrap(), Lookup::Unavailable(_)));
+        // Other failures (a read-only store, a damaged entry) are still errors.
+        struct Damaged;
+        impl SecretStore for Damaged {
+            fn get(&self, _: &str) -> Result<Option<String>> {
+                Err(Error::new(ErrorKind::Secrets, "not valid UTF-8"))
+            }
+            fn set(&self, _: &str, _: &str) -> Result<()> {
+                Ok(())
+            }
+            fn delete(&self, _: &str) -> Result<()> {
+                Ok(())
+            }
+            fn name(&self) -> &'static str {
+                "damaged"
+            }
+        }
+        assert_eq!(lookup(&Damaged, "k").unwrap_err().kind(), ErrorKind::Secrets);
+    }
+
+    #[test]
     fn keyring_errors_map_to_secrets_without_the_secret() {
         let secret = "hunter2-s3cr3t";
         let platform = keyring::Error::PlatformFailure(Box::new(std::io::Error::other(format!(
             "dbus said: could not store {secret}"
         ))));
         let e = keyring_error("saving", "project:shop:db-password", platform, Some(secret));
-        assert_eq!(e.kind(), ErrorKind::Secrets);
+        assert_eq!(e.kind(), ErrorKind::KeychainUnavailable);
         assert!(
             e.message().contains("saving \"project:shop:db-password\""),
             "{e}"
         );
         assert!(!e.message().contains(secret), "{e}");
-        assert_eq!(e.hint(), Some(KEYCHAIN_HINT));
+        let hint = e.hint().unwrap();
+        assert!(hint.starts_with(KEYCHAIN_CHECK), "{hint}");
+        assert!(hint.contains("Nothing was saved."), "{hint}");
+        assert!(
+            hint.contains("OFFSITE_SECRET_STORE=env")
+                && hint.contains("OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD")
+                && hint.contains("PGPASSWORD"),
+            "{hint}"
+        );
         let locked = keyring::Error::NoStorageAccess(Box::new(std::io::Error::other(
             "collection is locked",
         )));
-        let e = keyring_error("reading", "k", locked, None);
-        assert_eq!(e.kind(), ErrorKind::Secrets);
+        let e = keyring_error("reading", "project:s3:token", locked, None);
+        assert_eq!(e.kind(), ErrorKind::KeychainUnavailable);
         assert!(e.message().contains("collection is locked"));
-        assert!(e.hint().unwrap().contains("OFFSITE_SECRET_STORE=env"));
+        let hint = e.hint().unwrap();
+        assert!(
+            hint.contains("OFFSITE_SECRET_STORE=env")
+                && hint.contains("OFFSITE_PASSWORD_PROJECT_S3_TOKEN")
+                && !hint.contains("PGPASSWORD")
+                && !hint.contains("Nothing was saved"),
+            "{hint}"
+        );
         let bad = keyring::Error::BadEncoding(secret.as_bytes().to_vec());
         let e = keyring_error("reading", "k", bad, None);
         assert_eq!(e.kind(), ErrorKind::Secrets);
@@ -721,8 +845,14 @@ mod tests {
     #[test]
     fn keychain_hint_names_the_secret_service_and_headless_options() {
         assert_eq!(
-            KEYCHAIN_HINT,
-            "is a Secret Service (gnome-keyring, KWallet) running and unlocked? For headless use set PGPASSWORD or OFFSITE_SECRET_STORE=env"
+            KEYCHAIN_CHECK,
+            "is a Secret Service (gnome-keyring, KWallet) running in this D-Bus session and unlocked?"
+        );
+        assert_eq!(
+            headless_hint(&project_password_key("shop")),
+            "without a keychain (servers, cron, containers) set OFFSITE_SECRET_STORE=env and put the \
+             password in OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD (or PGPASSWORD) in the \
+             environment of every offsite command"
         );
         assert_eq!(KeychainStore::default().service(), "dev.offsite.Offsite");
     }

@@ -304,6 +304,37 @@ impl TestCluster {
         }
     }
 
+    /// Creates the login role `role` without a password and lets it connect over TCP from
+    /// 127.0.0.1 with no password at all (`trust`, placed before the cluster's password rule in
+    /// `pg_hba.conf`), then reloads the configuration and waits until it applies. Every other
+    /// role still needs its password. For "a database that needs no secret" tests.
+    pub fn create_trusted_role(&self, role: &str) {
+        assert!(
+            !role.is_empty() && role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "testkit: trusted role names are plain identifiers, got {role:?}"
+        );
+        static HBA: Mutex<()> = Mutex::new(());
+        let _hba = HBA.lock().unwrap_or_else(|p| p.into_inner());
+        self.psql("postgres", &format!("CREATE ROLE \"{role}\" LOGIN"));
+        let hba = self.data_dir.join("pg_hba.conf");
+        let old = fs::read_to_string(&hba).expect("testkit: read pg_hba.conf");
+        // Rewriting the existing file keeps its owner (the postgres OS user) and mode.
+        fs::write(&hba, format!("host all \"{role}\" {HOST}/32 trust\n{old}"))
+            .expect("testkit: write pg_hba.conf");
+        self.psql("postgres", "SELECT pg_reload_conf()");
+        let url = format!("postgres://{role}@{HOST}:{}/postgres", self.port);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            match self.psql_url(&url, "SELECT 1") {
+                Ok(_) => return,
+                Err(e) if std::time::Instant::now() > deadline => {
+                    panic!("testkit: role {role} still cannot connect without a password: {e}")
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
+    }
+
     /// Loads [`crate::supabase_fixture_sql`] into `db` (which should be new and empty).
     pub fn load_supabase_fixture(&self, db: &str) {
         if let Err(e) = self.run_psql(

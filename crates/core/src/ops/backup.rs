@@ -65,7 +65,7 @@ pub(crate) async fn run(
             let src = BackupSource {
                 project: project.name.clone(),
                 spec: engine.spec_of(project)?,
-                password: engine.password_of(project)?,
+                password: engine.password_of(project).await?,
             };
             let popts = pg_backup::BackupOptions {
                 dest_dir: opts.dest.unwrap_or_else(|| engine.backup_dir_of(project)),

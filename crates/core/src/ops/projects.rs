@@ -277,7 +277,15 @@ pub(crate) async fn remove(engine: &Engine, name: &str) -> Result<()> {
     let project = engine.catalog.project(name).await?;
     let _lock = runner::lock_project(engine, &project)?;
     engine.catalog.remove_project(&project.name).await?;
-    engine.secrets.delete(&project_password_key(&project.name))
+    match engine.secrets.delete(&project_password_key(&project.name)) {
+        // Headless, without a keychain: the project is gone; a password it may have had in a
+        // keychain this process cannot reach stays there (nothing else can be done from here).
+        Err(e) if e.kind() == ErrorKind::KeychainUnavailable => {
+            tracing::warn!(project = %project.name, "project removed; its keychain entry (if any) was not: {e}");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Undo [`add`] after a failed job that created the project (best effort).
@@ -290,7 +298,7 @@ pub(crate) async fn remove_created(engine: &Engine, project: &Project) {
 pub(crate) async fn test(engine: &Engine, name: &str) -> Result<ConnectionReport> {
     let project = engine.catalog.project(name).await?;
     let spec = engine.spec_of(&project)?;
-    let password = engine.password_of(&project)?;
+    let password = engine.password_of(&project).await?;
     test_spec(&spec, password.as_deref(), engine.pg_bin().as_deref()).await
 }
 

@@ -91,7 +91,7 @@ pub(crate) async fn target(engine: &Engine, to: RestoreTo) -> Result<RestoreTarg
             let project = engine.catalog.project(&name).await?;
             Ok(RestoreTarget {
                 spec: engine.spec_of(&project)?,
-                password: engine.password_of(&project)?,
+                password: engine.password_of(&project).await?,
             })
         }
         RestoreTo::Connection {

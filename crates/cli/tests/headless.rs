@@ -1,0 +1,267 @@
+//! The `offsite` binary on a server, in cron or in a container: no D-Bus session at all (the
+//! variable unset, or pointing at nothing), no `OFFSITE_SECRET_STORE`, HOME and XDG folders
+//! empty. A project that needs no secret works; one that needs a secret fails with
+//! `keychain_unavailable` and a hint naming `OFFSITE_SECRET_STORE=env` and the variable to set;
+//! with those set, it works.
+
+use offsite_core::secrets::{env_var_for_key, project_password_key};
+use offsite_testkit::TestCluster;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// How the child sees (the lack of) a session bus.
+#[derive(Debug, Clone, Copy)]
+enum Bus {
+    /// `DBUS_SESSION_BUS_ADDRESS` unset (and nothing for autolaunch to find).
+    Unset,
+    /// `DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent`.
+    Nowhere,
+}
+
+struct Headless {
+    data: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Headless {
+    fn new() -> Headless {
+        let home = tempfile::tempdir().unwrap();
+        for d in ["run", "data", "config", "cache"] {
+            std::fs::create_dir(home.path().join(d)).unwrap();
+        }
+        Headless {
+            data: tempfile::tempdir().unwrap(),
+            home,
+        }
+    }
+
+    fn cmd(&self, bus: Bus, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
+        c.arg("--json")
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(args);
+        for var in [
+            "OFFSITE_SECRET_STORE",
+            "OFFSITE_PG_BIN",
+            "PGPASSWORD",
+            "PGPASSFILE",
+            "PGSERVICE",
+            "DISPLAY",
+            "WAYLAND_DISPLAY",
+            "DBUS_SESSION_BUS_ADDRESS",
+            "GNOME_KEYRING_CONTROL",
+        ] {
+            c.env_remove(var);
+        }
+        let home = self.home.path();
+        c.env("HOME", home)
+            .env("XDG_RUNTIME_DIR", home.join("run"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_CACHE_HOME", home.join("cache"));
+        if let Bus::Nowhere = bus {
+            c.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
+        }
+        c.stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, bus: Bus, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = self.cmd(bus, args);
+        c.envs(env.iter().copied());
+        c.output().unwrap()
+    }
+
+    /// Runs, asserts the exit code, returns the one JSON document on stdout.
+    fn json(&self, bus: Bus, args: &[&str], env: &[(&str, &str)], code: i32) -> Value {
+        let out = self.run(bus, args, env);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{bus:?} {args:?}: stdout={stdout} stderr={}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON document ({e}): {stdout}"))
+    }
+
+    fn project_count(&self) -> usize {
+        let list = self.json(Bus::Unset, &["project", "list"], &[], 0);
+        list["projects"].as_array().unwrap().len()
+    }
+}
+
+fn url_as(pg: &TestCluster, user: &str, password: Option<&str>, db: &str) -> String {
+    let pw = password
+        .map(|p| format!(":{}", offsite_testkit::percent_encode(p)))
+        .unwrap_or_default();
+    format!("postgres://{user}{pw}@{}:{}/{db}", pg.host(), pg.port())
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+fn backed_up_file(b: &Value) -> PathBuf {
+    let path = PathBuf::from(s(&b["path"]));
+    assert!(path.is_file(), "{b}");
+    assert_eq!(
+        b["size"].as_u64().unwrap(),
+        std::fs::metadata(&path).unwrap().len()
+    );
+    path
+}
+
+fn assert_keychain_unavailable(err: &Value, var: &str, password: Option<&str>) {
+    assert_eq!(s(&err["code"]), "keychain_unavailable", "{err}");
+    assert_eq!(err["retryable"], Value::Bool(false), "{err}");
+    let hint = s(&err["hint"]);
+    assert!(hint.contains("OFFSITE_SECRET_STORE=env"), "{hint}");
+    assert!(hint.contains(var), "hint must name {var}: {hint}");
+    if let Some(pw) = password {
+        assert!(!err.to_string().contains(pw), "password in the error: {err}");
+    }
+}
+
+#[test]
+fn a_project_without_a_secret_needs_no_keychain() {
+    let pg = TestCluster::shared();
+    let role = "headless_trust";
+    pg.create_trusted_role(role);
+    let db = pg.unique_db("headless");
+    pg.psql(
+        &db,
+        &format!(
+            "ALTER DATABASE {db} OWNER TO {role}; ALTER SCHEMA public OWNER TO {role}; \
+             SET ROLE {role}; \
+             CREATE TABLE notes (id serial PRIMARY KEY, body text); \
+             INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 321) g;"
+        ),
+    );
+    let cli = Headless::new();
+    // The server lets this role in without a password; nothing is stored, nothing is read.
+    for (i, bus) in [Bus::Unset, Bus::Nowhere].into_iter().enumerate() {
+        let name = format!("trusted-{i}");
+        let url = url_as(pg, role, None, &db);
+        let added = cli.json(bus, &["project", "add", &name, "--db", &url], &[], 0);
+        assert_eq!(s(&added["project"]["name"]), name);
+        let test = cli.json(bus, &["project", "test", &name], &[], 0);
+        assert_eq!(test["can_dump"], Value::Bool(true), "{test}");
+        let b = cli.json(bus, &["backup", &name], &[], 0);
+        let path = backed_up_file(&b);
+        let v = cli.json(bus, &["verify", path.to_str().unwrap()], &[], 0);
+        assert_eq!(v["ok"], Value::Bool(true), "{v}");
+        let m = cli.json(bus, &["inspect", path.to_str().unwrap()], &[], 0);
+        let notes = m["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == "notes")
+            .unwrap_or_else(|| panic!("{m}"));
+        assert_eq!(notes["rows"], 321);
+        cli.json(bus, &["project", "remove", &name], &[], 0);
+    }
+    assert_eq!(cli.project_count(), 0);
+
+    // A project whose server asks for a password, with none anywhere: not a confusing
+    // authentication error but the keychain's, saying exactly what to set.
+    let name = "needs-pw";
+    cli.json(
+        Bus::Unset,
+        &["project", "add", name, "--db", &pg.url(&db)],
+        &[],
+        0,
+    );
+    let var = env_var_for_key(&project_password_key(name));
+    assert_eq!(var, "OFFSITE_PASSWORD_PROJECT_NEEDS_PW_DB_PASSWORD");
+    for bus in [Bus::Unset, Bus::Nowhere] {
+        for args in [&["backup", name][..], &["project", "test", name][..]] {
+            let err = cli.json(bus, args, &[], 3);
+            assert_keychain_unavailable(&err["error"], &var, None);
+            assert!(
+                s(&err["error"]["message"]).contains("asks for a password"),
+                "{err}"
+            );
+        }
+    }
+    let leftovers: Vec<_> = walk(&cli.data.path().join("backups").join(name));
+    assert!(leftovers.is_empty(), "nothing written: {leftovers:?}");
+}
+
+#[test]
+fn storing_a_password_without_a_keychain_fails_clearly_and_registers_nothing() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("headless_add");
+    let cli = Headless::new();
+    let pw = pg.superuser_password();
+    let name = "with-pw";
+    let var = env_var_for_key(&project_password_key(name));
+    for bus in [Bus::Unset, Bus::Nowhere] {
+        let url = url_as(pg, pg.superuser(), Some(pw), &db);
+        let out = cli.run(bus, &["project", "add", name, "--db", &url], &[]);
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stdout.contains(pw) && !stderr.contains(pw), "password printed");
+        let err: Value = serde_json::from_str(&stdout).unwrap();
+        assert_keychain_unavailable(&err["error"], &var, Some(pw));
+        assert!(s(&err["error"]["hint"]).contains("Nothing was saved"), "{err}");
+        assert_eq!(cli.project_count(), 0, "nothing registered");
+    }
+    for f in walk(cli.data.path()) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(pw.len()).any(|w| w == pw.as_bytes()),
+            "password found in {}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn with_offsite_secret_store_env_a_password_protected_project_backs_up() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("headless_env");
+    pg.psql(&db, "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 7);");
+    let cli = Headless::new();
+    let name = "env-pw";
+    let var = env_var_for_key(&project_password_key(name));
+    let env = [
+        ("OFFSITE_SECRET_STORE", "env"),
+        (var.as_str(), pg.superuser_password()),
+    ];
+    for bus in [Bus::Unset, Bus::Nowhere] {
+        cli.json(bus, &["project", "add", name, "--db", &pg.url(&db)], &env, 0);
+        let b = cli.json(bus, &["backup", name], &env, 0);
+        backed_up_file(&b);
+        cli.json(bus, &["project", "remove", name], &env, 0);
+    }
+    // Without the variable the server's refusal is an authentication error (the env store was
+    // chosen: there is no keychain to blame), and nothing is kept.
+    cli.json(Bus::Unset, &["project", "add", name, "--db", &pg.url(&db)], &env, 0);
+    let err = cli.json(
+        Bus::Unset,
+        &["backup", name],
+        &[("OFFSITE_SECRET_STORE", "env")],
+        3,
+    );
+    assert_eq!(s(&err["error"]["code"]), "auth", "{err}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
