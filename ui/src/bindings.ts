@@ -287,8 +287,14 @@ export type ErrorKind =
 "needs_consent" | 
 /**  The restored data does not match what the backup recorded. */
 "validation_failed" | 
-/**  The OS keychain is unavailable or refused. */
+/**  A secret store failed or refused (a damaged or ambiguous keychain entry, a read-only store). */
 "secrets" | 
+/**
+ *  The OS keychain cannot be reached (no D-Bus session or Secret Service, a locked keychain)
+ *  and a secret had to be stored or read there. The hint names the headless alternative
+ *  (`OFFSITE_SECRET_STORE=env` and the variable to set).
+ */
+"keychain_unavailable" | 
 /**  The local catalog (SQLite) failed. */
 "catalog" | 
 /**  Any other local I/O failure. */

@@ -23,6 +23,7 @@ const KINDS: Record<ErrorKind, true> = {
   needs_consent: true,
   validation_failed: true,
   secrets: true,
+  keychain_unavailable: true,
   catalog: true,
   io: true,
   interrupted: true,
@@ -59,6 +60,8 @@ describe("the error table", () => {
     expect(errorTitle("disk_full")).toBe("The disk is full");
     expect(errorTitle("io")).toBe("A local error occurred");
     expect(errorTitle("catalog")).toBe("A local error occurred");
+    expect(errorTitle("keychain_unavailable")).toBe("The keychain is unavailable");
+    expect(errorTitle("secrets")).toBe("The keychain failed");
   });
 
   it("names what an import treats as an unreadable file, and the add form's name field", () => {
