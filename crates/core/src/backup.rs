@@ -325,7 +325,7 @@ fn run_pg_dump(
     }
     pumped?;
     if !status.success() {
-        return Err(pgproc::tool_error("pg_dump", status, &err_text));
+        return Err(pgproc::tool_error("pg_dump", status, &err_text, password));
     }
     spool.finish()
 }
@@ -349,6 +349,7 @@ fn dump_globals(tools: &PgTools, spec: &ConnSpec, password: Option<&str>) -> Res
             "pg_dumpall",
             out.status,
             &String::from_utf8_lossy(&out.stderr),
+            password,
         ));
     }
     String::from_utf8(out.stdout)

@@ -290,16 +290,10 @@ pub fn read_dump_header(dump: &Path, pg_bin: Option<&Path>) -> Result<DumpHeader
         .output()
         .map_err(|e| Error::io("starting pg_restore", e))?;
     if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let detail = err
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
+        let detail = crate::pgproc::stderr_summary(&String::from_utf8_lossy(&out.stderr), None);
         return Err(Error::integrity(format!(
-            "pg_restore cannot read {}: {}",
+            "pg_restore cannot read {}: {detail}",
             dump.display(),
-            detail.trim()
         ))
         .with_hint(
             "the dump is damaged, truncated, or newer than pg_restore; use another copy or install newer PostgreSQL client tools",

@@ -37,25 +37,44 @@ pub fn command(program: &std::path::Path, spec: &ConnSpec, password: Option<&str
     cmd
 }
 
-/// Collects a child's stderr on a thread, keeping the last 64 KiB.
+/// How much of a tool's stderr is kept from its start and from its end (the middle of a very
+/// long stderr is dropped, never its first error).
+const STDERR_KEEP: usize = 64 * 1024;
+
+/// Collects a child's stderr on a thread, keeping its first and its last 64 KiB.
 pub struct StderrTail(JoinHandle<String>);
 
 impl StderrTail {
     pub fn start(child: &mut Child) -> StderrTail {
         let mut err = child.stderr.take().expect("stderr piped");
         StderrTail(std::thread::spawn(move || {
-            let mut buf = Vec::new();
+            let mut head = Vec::new();
+            let mut tail = Vec::new();
+            let mut dropped = 0usize;
             let mut chunk = [0u8; 8192];
             while let Ok(n) = err.read(&mut chunk) {
                 if n == 0 {
                     break;
                 }
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() > 128 * 1024 {
-                    buf.drain(..buf.len() - 64 * 1024);
+                let mut bytes = &chunk[..n];
+                if head.len() < STDERR_KEEP {
+                    let take = bytes.len().min(STDERR_KEEP - head.len());
+                    head.extend_from_slice(&bytes[..take]);
+                    bytes = &bytes[take..];
+                }
+                tail.extend_from_slice(bytes);
+                if tail.len() > 2 * STDERR_KEEP {
+                    let cut = tail.len() - STDERR_KEEP;
+                    dropped += cut;
+                    tail.drain(..cut);
                 }
             }
-            String::from_utf8_lossy(&buf).into_owned()
+            let mut text = String::from_utf8_lossy(&head).into_owned();
+            if dropped > 0 {
+                text.push_str(&format!("\n[... {dropped} bytes not kept ...]\n"));
+            }
+            text.push_str(&String::from_utf8_lossy(&tail));
+            text
         }))
     }
     pub fn finish(self) -> String {
@@ -63,19 +82,149 @@ impl StderrTail {
     }
 }
 
-/// The last few meaningful lines of a tool's stderr.
-pub fn tail_lines(stderr: &str, n: usize) -> String {
-    let lines: Vec<&str> = stderr
+/// At most this many bytes of a tool's stderr go into an error message.
+pub const STDERR_SUMMARY_MAX: usize = 4096;
+/// Longer lines are cut to this many bytes.
+const SUMMARY_LINE_MAX: usize = 300;
+/// The first error and at most this many of its DETAIL/HINT/CONTEXT/statement lines.
+const SUMMARY_ERROR_LINES: usize = 12;
+/// The last lines, after the first error's block.
+const SUMMARY_TAIL_LINES: usize = 4;
+
+/// What of a tool's stderr an error message carries: the first error (`ERROR:`, `FATAL:`,
+/// `pg_restore: error: …`) with the lines that belong to it (`DETAIL:`, `HINT:`, `CONTEXT:`,
+/// `LINE n:`, `Command was:` and the statement), then the last lines; lines cut to 300 bytes,
+/// the whole at most [`STDERR_SUMMARY_MAX`] bytes, joined with `"; "`. Passwords are redacted
+/// first ([`redact_secrets`]): `secret` wherever it appears, and any password in a URL, a
+/// `password=` connection keyword or a SQL `PASSWORD '…'`.
+pub fn stderr_summary(stderr: &str, secret: Option<&str>) -> String {
+    let text = redact_secrets(stderr, secret);
+    let lines: Vec<&str> = text
         .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
         .collect();
-    lines[lines.len().saturating_sub(n)..].join("; ")
+    let mut out: Vec<String> = Vec::new();
+    let mut tail_from = lines.len().saturating_sub(SUMMARY_TAIL_LINES);
+    if let Some(first) = lines.iter().position(|l| is_error_line(l)) {
+        let block_end = first
+            + 1
+            + lines[first + 1..]
+                .iter()
+                .take_while(|l| !starts_new_message(l))
+                .count();
+        let shown_end = block_end.min(first + SUMMARY_ERROR_LINES);
+        out.extend(lines[first..shown_end].iter().map(|l| cut_line(l.trim())));
+        tail_from = tail_from.max(shown_end);
+        if tail_from > shown_end {
+            out.push(format!("[... {} more lines ...]", tail_from - shown_end));
+        }
+    } else if tail_from > 0 {
+        out.push(format!("[... {tail_from} earlier lines ...]"));
+    }
+    out.extend(lines[tail_from..].iter().map(|l| cut_line(l.trim())));
+    let mut joined = out.join("; ");
+    if joined.len() > STDERR_SUMMARY_MAX {
+        let mut cut = STDERR_SUMMARY_MAX - "…".len();
+        while !joined.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        joined.truncate(cut);
+        joined.push('…');
+    }
+    joined
 }
 
-/// Turn a failed run of `tool` into an engine error, by what its stderr says.
-pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str) -> Error {
-    let detail = tail_lines(stderr, 3);
+/// A line that reports an error: the server's `ERROR:`/`FATAL:`/`PANIC:`, or a client tool's
+/// own `pg_restore: error: …`.
+fn is_error_line(line: &str) -> bool {
+    static TOOL_ERROR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let tool_error = TOOL_ERROR
+        .get_or_init(|| regex::Regex::new(r"^[A-Za-z_]+: (error|fatal): ").expect("regex"));
+    ["ERROR:", "FATAL:", "PANIC:"]
+        .iter()
+        .any(|k| line.contains(k))
+        || tool_error.is_match(line.trim_start())
+}
+
+/// A line that starts the next message of a client tool (`pg_restore: warning: …`), rather than
+/// continuing the current one (`DETAIL:`, `CONTEXT:`, a statement's next line,
+/// `pg_dump: detail: Query was: …`).
+fn starts_new_message(line: &str) -> bool {
+    static PREFIX: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        regex::Regex::new(r"^(pg_[a-z_]+|psql|createdb|dropdb|initdb): (\w+):?").expect("regex")
+    });
+    match prefix.captures(line) {
+        Some(c) => !matches!(&c[2], "detail" | "hint" | "DETAIL" | "HINT"),
+        None => false,
+    }
+}
+
+fn cut_line(line: &str) -> String {
+    if line.len() <= SUMMARY_LINE_MAX {
+        return line.to_string();
+    }
+    let mut cut = SUMMARY_LINE_MAX;
+    while !line.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &line[..cut])
+}
+
+/// `text` with passwords replaced by `[redacted]`: `secret` (as given and percent-encoded)
+/// wherever it appears, the password of any URL (`scheme://user:PASSWORD@host`), a connection
+/// string's `password=…` (also `PGPASSWORD=…`), and a SQL `PASSWORD '…'` / `password '…'`
+/// (roles, user mappings). PostgreSQL's tools echo statements (`Command was: …`) and connection
+/// parameters in their errors; none of that may carry a password into a message.
+pub fn redact_secrets(text: &str, secret: Option<&str>) -> String {
+    static RULES: std::sync::OnceLock<Vec<(regex::Regex, &'static str)>> =
+        std::sync::OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            // scheme://user:password@ (greedy to the last @ of the token: raw @ in a password)
+            (
+                r#"(?i)\b([a-z][a-z0-9+.-]*://[^:/?#@\s'"]*):[^\s'"]*@"#,
+                "$1:[redacted]@",
+            ),
+            // password=… in a libpq connection string, PGPASSWORD=… in an environment
+            (
+                r#"(?i)\b(pg)?password\s*=\s*(?:'(?:[^'\\]|\\.)*'|[^\s'"]+)"#,
+                "${1}password=[redacted]",
+            ),
+            // PASSWORD 'literal' in SQL (CREATE/ALTER ROLE, user mapping OPTIONS)
+            (
+                r#"(?i)\b(password"?\s+)(?:E|U&)?'(?:[^']|'')*'"#,
+                "${1}'[redacted]'",
+            ),
+        ]
+        .into_iter()
+        .map(|(re, with)| (regex::Regex::new(re).expect("redaction regex"), with))
+        .collect()
+    });
+    let mut out = text.to_string();
+    if let Some(s) = secret.filter(|s| !s.is_empty()) {
+        out = out.replace(s, "[redacted]");
+        let encoded =
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        if encoded != s {
+            out = out.replace(&encoded, "[redacted]");
+        }
+    }
+    for (re, with) in rules {
+        if let std::borrow::Cow::Owned(replaced) = re.replace_all(&out, *with) {
+            out = replaced;
+        }
+    }
+    out
+}
+
+/// Turn a failed run of `tool` into an engine error, by what its stderr says. The message keeps
+/// the first error with its context and the last lines ([`stderr_summary`]); `secret` (the
+/// password the tool was given) and any other password in stderr are redacted.
+pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str, secret: Option<&str>) -> Error {
+    let detail = stderr_summary(stderr, secret);
     let lower = stderr.to_lowercase();
     #[cfg(unix)]
     {
@@ -247,12 +396,13 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn maps_stderr_to_kinds() {
-        let e = tool_error("pg_dump", status(1), "pg_dump: error: connection to server at \"127.0.0.1\", port 1 failed: FATAL:  password authentication failed for user \"x\"\n");
+        let e = tool_error("pg_dump", status(1), "pg_dump: error: connection to server at \"127.0.0.1\", port 1 failed: FATAL:  password authentication failed for user \"x\"\n", None);
         assert_eq!(e.kind(), ErrorKind::Auth);
         let e = tool_error(
             "pg_dump",
             status(1),
             "pg_dump: error: connection to server at \"h\" failed: Connection refused\n",
+            None,
         );
         assert_eq!(e.kind(), ErrorKind::Connection);
         assert!(e.is_retryable());
@@ -260,19 +410,184 @@ mod tests {
             "pg_dump",
             status(1),
             "pg_dump: error: query failed: ERROR:  permission denied for table secret\n",
+            None,
         );
         assert_eq!(e.kind(), ErrorKind::Permission);
         let e = tool_error(
             "pg_dump",
             status(1),
             "pg_dump: error: aborting because of server version mismatch\n",
+            None,
         );
         assert_eq!(e.kind(), ErrorKind::ToolMissing);
-        let e = tool_error("pg_restore", status(1), "weird\n\nlast line\n");
+        let e = tool_error("pg_restore", status(1), "weird\n\nlast line\n", None);
         assert_eq!(e.kind(), ErrorKind::ToolFailed);
         assert!(e.message().contains("weird; last line"));
         use std::os::unix::process::ExitStatusExt;
-        let e = tool_error("pg_dump", ExitStatus::from_raw(9), "");
+        let e = tool_error("pg_dump", ExitStatus::from_raw(9), "", None);
         assert!(e.message().contains("killed by signal 9"));
+    }
+
+    /// pg_restore stopping on a function whose type is missing: the ERROR line, then 40 lines
+    /// of the statement it was running, after a warning.
+    fn restore_failure_with_40_lines_after_the_error() -> String {
+        let mut s = String::from(
+            "pg_restore: warning: could not set default_tablespace to \"fast\"\n\
+             pg_restore: error: could not execute query: ERROR:  type \"public.mood\" does not exist\n\
+             LINE 1: CREATE FUNCTION public.today_mood() RETURNS public.mood\n\
+             \x20                                                   ^\n\
+             HINT:  Create the type first.\n\
+             Command was: CREATE FUNCTION public.today_mood() RETURNS public.mood\n",
+        );
+        for i in 0..35 {
+            s.push_str(&format!("    -- step {i}: a long body line that says nothing\n"));
+        }
+        s.push_str("    LANGUAGE sql\n    AS $$ SELECT 'ok'::public.mood $$;\n");
+        s
+    }
+
+    #[test]
+    fn the_first_error_with_its_context_and_the_last_lines_are_kept() {
+        let stderr = restore_failure_with_40_lines_after_the_error();
+        assert!(stderr.lines().count() > 40);
+        let summary = stderr_summary(&stderr, None);
+        let parts: Vec<&str> = summary.split("; ").collect();
+        assert_eq!(
+            parts[0],
+            "pg_restore: error: could not execute query: ERROR:  type \"public.mood\" does not exist"
+        );
+        assert!(parts.contains(&"HINT:  Create the type first."), "{summary}");
+        assert!(
+            parts.contains(&"Command was: CREATE FUNCTION public.today_mood() RETURNS public.mood"),
+            "{summary}"
+        );
+        assert!(parts.contains(&"LINE 1: CREATE FUNCTION public.today_mood() RETURNS public.mood"));
+        // The warning before the error is not the cause: left out.
+        assert!(!summary.contains("default_tablespace"), "{summary}");
+        // The middle is counted, the end kept.
+        assert!(summary.contains("more lines ...]"), "{summary}");
+        assert_eq!(parts.last(), Some(&"AS $$ SELECT 'ok'::public.mood $$;"));
+        assert!(parts.len() <= SUMMARY_ERROR_LINES + 1 + SUMMARY_TAIL_LINES, "{}", parts.len());
+        assert!(summary.len() <= STDERR_SUMMARY_MAX);
+
+        // What the job's error says (it used to be the last 3 lines: the ERROR was lost).
+        let e = tool_error("pg_restore", status(1), &stderr, None);
+        assert_eq!(e.kind(), ErrorKind::ToolFailed);
+        assert!(
+            e.message().contains("ERROR:  type \"public.mood\" does not exist"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn detail_hint_and_context_lines_stay_with_their_error_and_the_next_message_ends_it() {
+        let stderr = "pg_dump: error: query failed: ERROR:  permission denied for table secret\n\
+                      pg_dump: detail: Query was: LOCK TABLE public.secret IN ACCESS SHARE MODE\n\
+                      pg_dump: warning: something else\n";
+        let summary = stderr_summary(stderr, None);
+        assert_eq!(
+            summary,
+            "pg_dump: error: query failed: ERROR:  permission denied for table secret; \
+             pg_dump: detail: Query was: LOCK TABLE public.secret IN ACCESS SHARE MODE; \
+             pg_dump: warning: something else"
+        );
+        let copy = "pg_restore: error: COPY failed for table \"items\": ERROR:  new row for relation \"items\" violates check constraint \"items_check\"\n\
+                    DETAIL:  Failing row contains (1).\n\
+                    CONTEXT:  COPY items, line 1: \"1\"\n";
+        assert_eq!(stderr_summary(copy, None).split("; ").count(), 3);
+        // No error line at all: the last lines, like before.
+        let plain: String = (0..10).map(|i| format!("line {i}\n")).collect();
+        assert_eq!(
+            stderr_summary(&plain, None),
+            "[... 6 earlier lines ...]; line 6; line 7; line 8; line 9"
+        );
+        assert_eq!(stderr_summary("", None), "");
+    }
+
+    #[test]
+    fn the_summary_is_bounded_however_long_stderr_is() {
+        let long_line = "x".repeat(10_000);
+        let mut stderr = format!("pg_restore: error: could not execute query: ERROR:  {long_line}\n");
+        for _ in 0..1000 {
+            stderr.push_str(&format!("CONTEXT: é{long_line}\n"));
+        }
+        let summary = stderr_summary(&stderr, None);
+        assert!(summary.len() <= STDERR_SUMMARY_MAX, "{}", summary.len());
+        assert!(summary.starts_with("pg_restore: error: could not execute query: ERROR:  xxx"));
+        for part in summary.split("; ") {
+            assert!(part.len() <= SUMMARY_LINE_MAX + "…".len(), "{}", part.len());
+        }
+    }
+
+    #[test]
+    fn passwords_in_stderr_never_reach_the_message() {
+        let secret = "p@ss:w0rd/%é";
+        let encoded = "p%40ss%3Aw0rd%2F%25%C3%A9";
+        let stderr = format!(
+            "pg_dump: error: could not connect: invalid connection string postgres://app:hunter2@db.example.com:5432/shop\n\
+             pg_restore: error: could not execute query: ERROR:  could not connect to the publisher: connection failed\n\
+             Command was: CREATE SUBSCRIPTION s CONNECTION 'host=pub.example.com password=s3cret-sub dbname=shop' PUBLICATION p;\n\
+             ALTER ROLE app PASSWORD 'md5abcdef0123';\n\
+             CREATE USER MAPPING FOR app SERVER remote OPTIONS (user 'u', password 'mapping-pw');\n\
+             CREATE ROLE x ENCRYPTED PASSWORD 'SCRAM-SHA-256$4096:salt$stored:server';\n\
+             env: PGPASSWORD=from-env\n\
+             echo: the password is {secret} or {encoded}\n\
+             pg_dump: error: dsn postgresql://u:{encoded}@h/d failed\n"
+        );
+        for summary in [
+            stderr_summary(&stderr, Some(secret)),
+            tool_error("pg_restore", status(1), &stderr, Some(secret)).message().to_string(),
+            redact_secrets(&stderr, Some(secret)),
+        ] {
+            for leaked in [
+                "hunter2",
+                "s3cret-sub",
+                "md5abcdef0123",
+                "mapping-pw",
+                "SCRAM-SHA-256$4096",
+                "from-env",
+                secret,
+                encoded,
+            ] {
+                assert!(!summary.contains(leaked), "{leaked} in {summary}");
+            }
+        }
+        let redacted = redact_secrets(&stderr, Some(secret));
+        assert!(redacted.contains("postgres://app:[redacted]@db.example.com:5432/shop"), "{redacted}");
+        assert!(redacted.contains("host=pub.example.com password=[redacted] dbname=shop"), "{redacted}");
+        assert!(redacted.contains("ALTER ROLE app PASSWORD '[redacted]';"), "{redacted}");
+        assert!(redacted.contains("password '[redacted]');"), "{redacted}");
+        // Without a known secret, the patterns alone still catch URLs and keywords.
+        let bare = redact_secrets("postgres://u:pw1@h/d and password=pw2 and PASSWORD 'pw3'", None);
+        assert_eq!(bare, "postgres://u:[redacted]@h/d and password=[redacted] and PASSWORD '[redacted]'");
+        // Words about passwords are not secrets.
+        let auth = "FATAL:  password authentication failed for user \"x\"";
+        assert_eq!(redact_secrets(auth, None), auth);
+        assert_eq!(redact_secrets("postgres://u@h:5432/d", None), "postgres://u@h:5432/d");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stderr_capture_keeps_the_start_of_a_long_stderr() {
+        // An error first, then far more than the capture keeps, then a last line.
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            "echo 'pg_restore: error: could not execute query: ERROR:  the first cause' >&2; \
+             i=0; while [ $i -lt 4000 ]; do echo 'noise noise noise noise noise noise noise noise noise noise' >&2; i=$((i+1)); done; \
+             echo 'the very last line' >&2",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let tail = StderrTail::start(&mut child);
+        child.wait().unwrap();
+        let text = tail.finish();
+        assert!(text.len() < 3 * STDERR_KEEP, "{}", text.len());
+        assert!(text.contains("bytes not kept"));
+        let summary = stderr_summary(&text, None);
+        assert!(summary.starts_with("pg_restore: error: could not execute query: ERROR:  the first cause"), "{summary}");
+        assert!(summary.ends_with("the very last line"), "{summary}");
     }
 }

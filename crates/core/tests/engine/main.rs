@@ -10,5 +10,7 @@ mod clock_and_triggers;
 mod common;
 mod conformance;
 mod import;
+mod keychain_unavailable;
 mod pg_engine;
+mod restore_errors;
 mod settings_and_delete;
