@@ -5,9 +5,10 @@
 //! with those set, it works.
 
 use offsite_core::secrets::{env_var_for_key, project_password_key};
+use offsite_testkit::conformance::database::files_under;
 use offsite_testkit::TestCluster;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 /// How the child sees (the lack of) a session bus.
@@ -122,7 +123,10 @@ fn assert_keychain_unavailable(err: &Value, var: &str, password: Option<&str>) {
     assert!(hint.contains("OFFSITE_SECRET_STORE=env"), "{hint}");
     assert!(hint.contains(var), "hint must name {var}: {hint}");
     if let Some(pw) = password {
-        assert!(!err.to_string().contains(pw), "password in the error: {err}");
+        assert!(
+            !err.to_string().contains(pw),
+            "password in the error: {err}"
+        );
     }
 }
 
@@ -187,7 +191,7 @@ fn a_project_without_a_secret_needs_no_keychain() {
             );
         }
     }
-    let leftovers: Vec<_> = walk(&cli.data.path().join("backups").join(name));
+    let leftovers: Vec<_> = files_under(&cli.data.path().join("backups").join(name));
     assert!(leftovers.is_empty(), "nothing written: {leftovers:?}");
 }
 
@@ -205,13 +209,19 @@ fn storing_a_password_without_a_keychain_fails_clearly_and_registers_nothing() {
         assert_eq!(out.status.code(), Some(3), "{out:?}");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stdout.contains(pw) && !stderr.contains(pw), "password printed");
+        assert!(
+            !stdout.contains(pw) && !stderr.contains(pw),
+            "password printed"
+        );
         let err: Value = serde_json::from_str(&stdout).unwrap();
         assert_keychain_unavailable(&err["error"], &var, Some(pw));
-        assert!(s(&err["error"]["hint"]).contains("Nothing was saved"), "{err}");
+        assert!(
+            s(&err["error"]["hint"]).contains("Nothing was saved"),
+            "{err}"
+        );
         assert_eq!(cli.project_count(), 0, "nothing registered");
     }
-    for f in walk(cli.data.path()) {
+    for f in files_under(cli.data.path()) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(
             !bytes.windows(pw.len()).any(|w| w == pw.as_bytes()),
@@ -225,7 +235,10 @@ fn storing_a_password_without_a_keychain_fails_clearly_and_registers_nothing() {
 fn with_offsite_secret_store_env_a_password_protected_project_backs_up() {
     let pg = TestCluster::shared();
     let db = pg.unique_db("headless_env");
-    pg.psql(&db, "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 7);");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 7);",
+    );
     let cli = Headless::new();
     let name = "env-pw";
     let var = env_var_for_key(&project_password_key(name));
@@ -234,14 +247,24 @@ fn with_offsite_secret_store_env_a_password_protected_project_backs_up() {
         (var.as_str(), pg.superuser_password()),
     ];
     for bus in [Bus::Unset, Bus::Nowhere] {
-        cli.json(bus, &["project", "add", name, "--db", &pg.url(&db)], &env, 0);
+        cli.json(
+            bus,
+            &["project", "add", name, "--db", &pg.url(&db)],
+            &env,
+            0,
+        );
         let b = cli.json(bus, &["backup", name], &env, 0);
         backed_up_file(&b);
         cli.json(bus, &["project", "remove", name], &env, 0);
     }
     // Without the variable the server's refusal is an authentication error (the env store was
     // chosen: there is no keychain to blame), and nothing is kept.
-    cli.json(Bus::Unset, &["project", "add", name, "--db", &pg.url(&db)], &env, 0);
+    cli.json(
+        Bus::Unset,
+        &["project", "add", name, "--db", &pg.url(&db)],
+        &env,
+        0,
+    );
     let err = cli.json(
         Bus::Unset,
         &["backup", name],
@@ -249,19 +272,4 @@ fn with_offsite_secret_store_env_a_password_protected_project_backs_up() {
         3,
     );
     assert_eq!(s(&err["error"]["code"]), "auth", "{err}");
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }

@@ -205,9 +205,8 @@ pub fn redact_secrets(text: &str, secret: Option<&str>) -> String {
     let mut out = text.to_string();
     if let Some(s) = secret.filter(|s| !s.is_empty()) {
         out = out.replace(s, "[redacted]");
-        let encoded =
-            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
-                .to_string();
+        let encoded = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
         if encoded != s {
             out = out.replace(&encoded, "[redacted]");
         }
@@ -440,7 +439,9 @@ mod tests {
              Command was: CREATE FUNCTION public.today_mood() RETURNS public.mood\n",
         );
         for i in 0..35 {
-            s.push_str(&format!("    -- step {i}: a long body line that says nothing\n"));
+            s.push_str(&format!(
+                "    -- step {i}: a long body line that says nothing\n"
+            ));
         }
         s.push_str("    LANGUAGE sql\n    AS $$ SELECT 'ok'::public.mood $$;\n");
         s
@@ -456,7 +457,10 @@ mod tests {
             parts[0],
             "pg_restore: error: could not execute query: ERROR:  type \"public.mood\" does not exist"
         );
-        assert!(parts.contains(&"HINT:  Create the type first."), "{summary}");
+        assert!(
+            parts.contains(&"HINT:  Create the type first."),
+            "{summary}"
+        );
         assert!(
             parts.contains(&"Command was: CREATE FUNCTION public.today_mood() RETURNS public.mood"),
             "{summary}"
@@ -467,14 +471,19 @@ mod tests {
         // The middle is counted, the end kept.
         assert!(summary.contains("more lines ...]"), "{summary}");
         assert_eq!(parts.last(), Some(&"AS $$ SELECT 'ok'::public.mood $$;"));
-        assert!(parts.len() <= SUMMARY_ERROR_LINES + 1 + SUMMARY_TAIL_LINES, "{}", parts.len());
+        assert!(
+            parts.len() <= SUMMARY_ERROR_LINES + 1 + SUMMARY_TAIL_LINES,
+            "{}",
+            parts.len()
+        );
         assert!(summary.len() <= STDERR_SUMMARY_MAX);
 
         // What the job's error says (it used to be the last 3 lines: the ERROR was lost).
         let e = tool_error("pg_restore", status(1), &stderr, None);
         assert_eq!(e.kind(), ErrorKind::ToolFailed);
         assert!(
-            e.message().contains("ERROR:  type \"public.mood\" does not exist"),
+            e.message()
+                .contains("ERROR:  type \"public.mood\" does not exist"),
             "{}",
             e.message()
         );
@@ -508,7 +517,8 @@ mod tests {
     #[test]
     fn the_summary_is_bounded_however_long_stderr_is() {
         let long_line = "x".repeat(10_000);
-        let mut stderr = format!("pg_restore: error: could not execute query: ERROR:  {long_line}\n");
+        let mut stderr =
+            format!("pg_restore: error: could not execute query: ERROR:  {long_line}\n");
         for _ in 0..1000 {
             stderr.push_str(&format!("CONTEXT: é{long_line}\n"));
         }
@@ -537,7 +547,9 @@ mod tests {
         );
         for summary in [
             stderr_summary(&stderr, Some(secret)),
-            tool_error("pg_restore", status(1), &stderr, Some(secret)).message().to_string(),
+            tool_error("pg_restore", status(1), &stderr, Some(secret))
+                .message()
+                .to_string(),
             redact_secrets(&stderr, Some(secret)),
         ] {
             for leaked in [
@@ -554,17 +566,35 @@ mod tests {
             }
         }
         let redacted = redact_secrets(&stderr, Some(secret));
-        assert!(redacted.contains("postgres://app:[redacted]@db.example.com:5432/shop"), "{redacted}");
-        assert!(redacted.contains("host=pub.example.com password=[redacted] dbname=shop"), "{redacted}");
-        assert!(redacted.contains("ALTER ROLE app PASSWORD '[redacted]';"), "{redacted}");
+        assert!(
+            redacted.contains("postgres://app:[redacted]@db.example.com:5432/shop"),
+            "{redacted}"
+        );
+        assert!(
+            redacted.contains("host=pub.example.com password=[redacted] dbname=shop"),
+            "{redacted}"
+        );
+        assert!(
+            redacted.contains("ALTER ROLE app PASSWORD '[redacted]';"),
+            "{redacted}"
+        );
         assert!(redacted.contains("password '[redacted]');"), "{redacted}");
         // Without a known secret, the patterns alone still catch URLs and keywords.
-        let bare = redact_secrets("postgres://u:pw1@h/d and password=pw2 and PASSWORD 'pw3'", None);
-        assert_eq!(bare, "postgres://u:[redacted]@h/d and password=[redacted] and PASSWORD '[redacted]'");
+        let bare = redact_secrets(
+            "postgres://u:pw1@h/d and password=pw2 and PASSWORD 'pw3'",
+            None,
+        );
+        assert_eq!(
+            bare,
+            "postgres://u:[redacted]@h/d and password=[redacted] and PASSWORD '[redacted]'"
+        );
         // Words about passwords are not secrets.
         let auth = "FATAL:  password authentication failed for user \"x\"";
         assert_eq!(redact_secrets(auth, None), auth);
-        assert_eq!(redact_secrets("postgres://u@h:5432/d", None), "postgres://u@h:5432/d");
+        assert_eq!(
+            redact_secrets("postgres://u@h:5432/d", None),
+            "postgres://u@h:5432/d"
+        );
     }
 
     #[cfg(unix)]
@@ -587,7 +617,11 @@ mod tests {
         assert!(text.len() < 3 * STDERR_KEEP, "{}", text.len());
         assert!(text.contains("bytes not kept"));
         let summary = stderr_summary(&text, None);
-        assert!(summary.starts_with("pg_restore: error: could not execute query: ERROR:  the first cause"), "{summary}");
+        assert!(
+            summary
+                .starts_with("pg_restore: error: could not execute query: ERROR:  the first cause"),
+            "{summary}"
+        );
         assert!(summary.ends_with("the very last line"), "{summary}");
     }
 }

@@ -481,7 +481,12 @@ fn run_pg_restore(
         Ok(()) => {}
     }
     if !status.success() {
-        return Err(pgproc::tool_error("pg_restore", status, &err_text, password));
+        return Err(pgproc::tool_error(
+            "pg_restore",
+            status,
+            &err_text,
+            password,
+        ));
     }
     Ok(())
 }

@@ -730,10 +730,7 @@ mod tests {
         fallback.set("k", "v").unwrap();
         assert_eq!(chain.get("k").unwrap().as_deref(), Some("v"));
         assert!(matches!(lookup(&chain, "k").unwrap(), Lookup::Found(v) if v == "v"));
-        assert_eq!(
-            chain.set("k", "w").unwrap_err().kind(),
-            ErrorKind::Secrets
-        );
+        assert_eq!(chain.set("k", "w").unwrap_err().kind(), ErrorKind::Secrets);
         let empty = ChainStore(vec![]);
         assert_eq!(empty.get("k").unwrap(), None);
         assert_eq!(empty.set("k", "v").unwrap_err().kind(), ErrorKind::Internal);
@@ -772,7 +769,10 @@ mod tests {
         let found = lookup(&m, "k").unwrap();
         assert!(matches!(&found, Lookup::Found(v) if v == "hunter2"));
         assert_eq!(format!("{found:?}"), "Found([secret])");
-        assert!(matches!(lookup(&Broken, "k").unwrap(), Lookup::Unavailable(_)));
+        assert!(matches!(
+            lookup(&Broken, "k").unwrap(),
+            Lookup::Unavailable(_)
+        ));
         // Other failures (a read-only store, a damaged entry) are still errors.
         struct Damaged;
         impl SecretStore for Damaged {
@@ -789,7 +789,10 @@ mod tests {
                 "damaged"
             }
         }
-        assert_eq!(lookup(&Damaged, "k").unwrap_err().kind(), ErrorKind::Secrets);
+        assert_eq!(
+            lookup(&Damaged, "k").unwrap_err().kind(),
+            ErrorKind::Secrets
+        );
     }
 
     #[test]

@@ -52,7 +52,10 @@ async fn without_a_keychain_what_needs_no_password_works_and_the_rest_says_what_
     let src = pg.unique_db("nokc_src");
     let dst = pg.unique_db("nokc_dst");
     for db in [&src, &dst] {
-        pg.psql(db, &format!("ALTER DATABASE {db} OWNER TO {role}; ALTER SCHEMA public OWNER TO {role};"));
+        pg.psql(
+            db,
+            &format!("ALTER DATABASE {db} OWNER TO {role}; ALTER SCHEMA public OWNER TO {role};"),
+        );
     }
     pg.psql(&src, &format!("SET ROLE {role}; CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 42);"));
     let url = |db: &str| format!("postgres://{role}@{}:{}/{db}", pg.host(), pg.port());
@@ -73,8 +76,14 @@ async fn without_a_keychain_what_needs_no_password_works_and_the_rest_says_what_
     assert!(engine.projects().await.unwrap().is_empty());
 
     // No password needed: backup, test, restore into a project, remove.
-    engine.add_project(AddProject::url("src", url(&src))).await.unwrap();
-    engine.add_project(AddProject::url("dst", url(&dst))).await.unwrap();
+    engine
+        .add_project(AddProject::url("src", url(&src)))
+        .await
+        .unwrap();
+    engine
+        .add_project(AddProject::url("dst", url(&dst)))
+        .await
+        .unwrap();
     assert!(engine.test_project("src").await.unwrap().can_dump);
     let b = engine
         .backup(BackupOptions::project("src"), JobStart::default())
@@ -94,7 +103,10 @@ async fn without_a_keychain_what_needs_no_password_works_and_the_rest_says_what_
         .unwrap();
     assert!(r.report.ok, "{:?}", r.report.tables);
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM t"), "42");
-    assert!(store.calls.load(Ordering::SeqCst) >= 3, "the keychain was asked first");
+    assert!(
+        store.calls.load(Ordering::SeqCst) >= 3,
+        "the keychain was asked first"
+    );
     engine.remove_project("dst").await.unwrap();
     assert!(engine.project("dst").await.is_err());
 
@@ -120,7 +132,10 @@ async fn without_a_keychain_what_needs_no_password_works_and_the_rest_says_what_
         assert_eq!(e.kind(), ErrorKind::KeychainUnavailable, "{e}");
         assert!(e.message().contains("asks for a password"), "{e}");
         let hint = e.hint().unwrap();
-        assert!(hint.contains("OFFSITE_SECRET_STORE=env") && hint.contains(&var), "{hint}");
+        assert!(
+            hint.contains("OFFSITE_SECRET_STORE=env") && hint.contains(&var),
+            "{hint}"
+        );
         assert!(!e.is_retryable() && !e.is_temporary());
     }
 }

@@ -67,7 +67,10 @@ async fn a_failing_restore_reports_the_servers_first_error_and_its_context() {
     );
     // ...and how it ended: the COPY that failed, the last line pg_restore printed.
     assert!(msg.contains("COPY a_items, line 1"), "{msg}");
-    assert!(msg.contains("more lines ...]"), "the middle is left out: {msg}");
+    assert!(
+        msg.contains("more lines ...]"),
+        "the middle is left out: {msg}"
+    );
     assert!(msg.len() <= 4096 + 200, "{}", msg.len());
     assert!(!msg.contains(pg.superuser_password()), "{msg}");
 
@@ -75,7 +78,10 @@ async fn a_failing_restore_reports_the_servers_first_error_and_its_context() {
     let job = env.engine.catalog().jobs(None, 1).await.unwrap().remove(0);
     assert_eq!(job.state, "failed");
     let recorded = job.error_message.unwrap_or_default();
-    assert!(recorded.contains("ERROR:  item 1 is not in z_allowed"), "{recorded}");
+    assert!(
+        recorded.contains("ERROR:  item 1 is not in z_allowed"),
+        "{recorded}"
+    );
     assert_eq!(
         pg.psql(
             &dst,
