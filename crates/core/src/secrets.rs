@@ -207,11 +207,15 @@ fn keyring_error(op: &str, key: &str, e: keyring::Error, secret: Option<&str>) -
         keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => (
             ErrorKind::KeychainUnavailable,
             format!("the OS keychain is unavailable ({op} {key:?}): {inner}"),
-            format!(
-                "{KEYCHAIN_CHECK} {}{}",
-                if op == "saving" { "Nothing was saved. " } else { "" },
-                capitalized(&headless_hint(key))
-            ),
+            if op == "saving" {
+                format!(
+                    "{KEYCHAIN_CHECK} Nothing was saved. {}, and give Offsite no password \
+                     (none in the URL)",
+                    capitalized(&headless_hint(key))
+                )
+            } else {
+                format!("{KEYCHAIN_CHECK} {}", capitalized(&headless_hint(key)))
+            },
         ),
         // The bytes are the secret: never show them.
         keyring::Error::BadEncoding(_) => (
@@ -811,6 +815,7 @@ mod tests {
         let hint = e.hint().unwrap();
         assert!(hint.starts_with(KEYCHAIN_CHECK), "{hint}");
         assert!(hint.contains("Nothing was saved."), "{hint}");
+        assert!(hint.ends_with("give Offsite no password (none in the URL)"), "{hint}");
         assert!(
             hint.contains("OFFSITE_SECRET_STORE=env")
                 && hint.contains("OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD")
