@@ -815,7 +815,10 @@ mod tests {
         let hint = e.hint().unwrap();
         assert!(hint.starts_with(KEYCHAIN_CHECK), "{hint}");
         assert!(hint.contains("Nothing was saved."), "{hint}");
-        assert!(hint.ends_with("give Offsite no password (none in the URL)"), "{hint}");
+        assert!(
+            hint.ends_with("give Offsite no password (none in the URL)"),
+            "{hint}"
+        );
         assert!(
             hint.contains("OFFSITE_SECRET_STORE=env")
                 && hint.contains("OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD")
