@@ -12,3 +12,4 @@ mod conformance;
 mod import;
 mod pg_engine;
 mod settings_and_delete;
+mod sockets;
