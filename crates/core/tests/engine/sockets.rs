@@ -10,9 +10,10 @@ use offsite_core::{
 };
 use offsite_core::project::TlsMode;
 use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
-use std::path::PathBuf;
+use offsite_core::restore::RestoreTarget;
+use std::path::{Path, PathBuf};
 
-use crate::common::env;
+use crate::common::{env, Env};
 
 fn assert_same_schema(pg: &TestCluster, a: &str, b: &str) {
     let (x, y) = (schema_dump(pg, a), schema_dump(pg, b));
@@ -73,59 +74,34 @@ async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_bac
 
     // Edits keep the socket: another folder for backups; the window sending the shown URL back;
     // a TLS mode a socket cannot honour is refused and changes nothing.
+    let edit = |change: UpdateProject| env.engine.update_project("local", change);
     let backups = env.dir.path().join("socket-backups");
-    let edited = env
-        .engine
-        .update_project(
-            "local",
-            UpdateProject {
-                backup_dir: Some(backups.clone()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(edited.db_url, stored);
-    let edited = env
-        .engine
-        .update_project(
-            "local",
-            UpdateProject {
-                connection: Some(ProjectConnection::Url(stored.clone())),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(edited.db_url, stored);
-    let e = env
-        .engine
-        .update_project(
-            "local",
-            UpdateProject {
-                tls: Some(TlsMode::Require),
-                ..Default::default()
-            },
-        )
+    let edited = edit(UpdateProject {
+        backup_dir: Some(backups.clone()),
+        ..Default::default()
+    });
+    assert_eq!(edited.await.unwrap().db_url, stored);
+    let edited = edit(UpdateProject {
+        connection: Some(ProjectConnection::Url(stored.clone())),
+        ..Default::default()
+    });
+    assert_eq!(edited.await.unwrap().db_url, stored);
+    for (tls, url) in [
+        (Some(TlsMode::Require), None),
+        (None, Some(format!("{stored}&sslmode=verify-full"))),
+    ] {
+        let e = edit(UpdateProject {
+            tls,
+            connection: url.map(ProjectConnection::Url),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert!(e.message().contains("sslmode=require"), "{}", e.message());
-    let kept = env.engine.project("local").await.unwrap();
-    assert_eq!((kept.db_url.as_str(), kept.tls_mode.as_str()), (stored.as_str(), "prefer"));
-    let e = env
-        .engine
-        .update_project(
-            "local",
-            UpdateProject {
-                connection: Some(ProjectConnection::Url(format!("{stored}&sslmode=verify-full"))),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidInput);
-    assert_eq!(env.engine.project("local").await.unwrap().db_url, stored);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("cannot be honoured"), "{}", e.message());
+        let kept = env.engine.project("local").await.unwrap();
+        assert_eq!((kept.db_url.as_str(), kept.tls_mode.as_str()), (stored.as_str(), "prefer"));
+    }
 
     // Test connection, over the socket (both projects).
     for name in ["local", "local-fields"] {
@@ -158,14 +134,7 @@ async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_bac
         .await
         .unwrap();
     assert_eq!(target.spec.host, dir);
-    let restored = env
-        .engine
-        .restore(RestoreRequest::new(&path, target), JobStart::default())
-        .await
-        .unwrap();
-    assert!(restored.report.ok, "{:?}", restored.report.tables);
-    fidelity_snapshot(&pg, &dst).assert_same_as(&fidelity_snapshot(&pg, &src));
-    assert_same_schema(&pg, &src, &dst);
+    restore_and_compare(&env, &pg, &path, target, &src, &dst).await;
 
     // And into another empty database through the fields-form project's connection.
     let dst2 = pg.unique_db("dst2");
@@ -175,14 +144,26 @@ async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_bac
         .await
         .unwrap();
     target.spec = target.spec.with_database(&dst2);
+    restore_and_compare(&env, &pg, &path, target, &src, &dst2).await;
+}
+
+/// Restore `path` into the empty `dst` through `target`; rows and schema must equal `src`'s.
+async fn restore_and_compare(
+    env: &Env,
+    pg: &TestCluster,
+    path: &Path,
+    target: RestoreTarget,
+    src: &str,
+    dst: &str,
+) {
     let restored = env
         .engine
-        .restore(RestoreRequest::new(&path, target), JobStart::default())
+        .restore(RestoreRequest::new(path, target), JobStart::default())
         .await
         .unwrap();
     assert!(restored.report.ok, "{:?}", restored.report.tables);
-    fidelity_snapshot(&pg, &dst2).assert_same_as(&fidelity_snapshot(&pg, &src));
-    assert_same_schema(&pg, &src, &dst2);
+    fidelity_snapshot(pg, dst).assert_same_as(&fidelity_snapshot(pg, src));
+    assert_same_schema(pg, src, dst);
 }
 
 /// A socket folder where no server listens is a connection error naming the socket file — never
