@@ -105,6 +105,16 @@ impl ConnSpec {
         url::validate(self)
     }
 
+    /// The database as a libpq conninfo string (`dbname='…'`), for a tool's `--dbname`/`-l`:
+    /// libpq reads a bare name containing `=` or starting with `postgres://` as connection
+    /// settings, which could point the tool at another server than sqlx connects to.
+    pub fn dbname_conninfo(&self) -> String {
+        format!(
+            "dbname='{}'",
+            self.database.replace('\\', "\\\\").replace('\'', "\\'")
+        )
+    }
+
     /// Where the server is, for messages: `HOST:PORT`, or the socket file.
     pub fn location(&self) -> String {
         if self.is_socket() {
@@ -352,6 +362,19 @@ mod tests {
             let e = ConnSpec::parse_url(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
             assert!(e.hint().is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_database_name_reaches_tools_as_a_name_never_as_settings() {
+        let (spec, _) = ConnSpec::parse_url("postgres://u@h/x").unwrap();
+        for (name, conninfo) in [
+            ("shop", "dbname='shop'"),
+            ("host=evil port=1", "dbname='host=evil port=1'"),
+            ("postgresql://evil/db", "dbname='postgresql://evil/db'"),
+            ("it's a \\ db", "dbname='it\\'s a \\\\ db'"),
+        ] {
+            assert_eq!(spec.with_database(name).dbname_conninfo(), conninfo, "{name}");
         }
     }
 

@@ -34,18 +34,20 @@ async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_bac
     assert_eq!(pg.psql("postgres", "SHOW listen_addresses"), "");
     let dir = pg.socket_dir().display().to_string();
     let port = pg.port();
-    let src = pg.unique_db("src");
+    // Names with a quote and a space: they reach pg_dumpall/pg_restore quoted, as names.
+    let src = pg.unique_db("src it's");
+    let src_url = offsite_testkit::percent_encode(&src);
     pg.load_supabase_fixture(&src);
     let env = env().await;
 
     // Add by a libpq socket URL.
-    let typed = format!("postgresql:///{src}?host={dir}&port={port}");
+    let typed = format!("postgresql:///{src_url}?host={dir}&port={port}");
     let project = env
         .engine
         .add_project(AddProject::url("local", typed))
         .await
         .unwrap();
-    let stored = format!("postgres://postgres@/{src}?host={dir}&port={port}");
+    let stored = format!("postgres://postgres@/{src_url}?host={dir}&port={port}");
     assert_eq!(project.db_url, stored);
     assert_eq!(project.tls_mode, "prefer");
     // libpq (psql) reads the stored URL as the same connection.
@@ -124,11 +126,14 @@ async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_bac
     assert!(!manifest.tables.is_empty());
 
     // Restore into an empty database through a socket URL (the CLI's --to) and compare.
-    let dst = pg.unique_db("dst");
+    let dst = pg.unique_db("dst it's");
     let target = env
         .engine
         .restore_target(RestoreTo::url_or_project(
-            &format!("postgresql:///{dst}?host={dir}&port={port}"),
+            &format!(
+                "postgresql:///{}?host={dir}&port={port}",
+                offsite_testkit::percent_encode(&dst)
+            ),
             None,
         ))
         .await
@@ -188,4 +193,57 @@ async fn a_socket_folder_without_a_server_fails_naming_the_socket() {
         e.message()
     );
     assert!(e.hint().unwrap().contains("socket folder"), "{:?}", e.hint());
+}
+
+/// A database named like connection settings (`a=b`) is backed up (pg_dumpall -l) and restored
+/// (pg_restore --dbname) as that database: the tools never read the name as settings.
+#[tokio::test(flavor = "multi_thread")]
+async fn database_names_that_look_like_settings_stay_names() {
+    let pg = TestCluster::shared();
+    let (src, dst) = ("host=nowhere src", "dbname=elsewhere dst");
+    for db in [src, dst] {
+        pg.psql("postgres", &format!("CREATE DATABASE \"{db}\""));
+    }
+    let as_conninfo = |db: &str| format!("dbname='{db}'");
+    pg.psql(
+        &as_conninfo(src),
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 42);",
+    );
+    let env = env().await;
+    let url = |db: &str| {
+        format!(
+            "postgres://postgres@{}:{}/{}",
+            pg.host(),
+            pg.port(),
+            offsite_testkit::percent_encode(db)
+        )
+    };
+    env.engine
+        .add_project(AddProject {
+            password: Some(pg.superuser_password().into()),
+            ..AddProject::url("odd", url(src))
+        })
+        .await
+        .unwrap();
+    let outcome = env
+        .engine
+        .backup(BackupOptions::project("odd"), JobStart::default())
+        .await
+        .unwrap();
+    let mut target = env
+        .engine
+        .restore_target(RestoreTo::url_or_project(&url(dst), None))
+        .await
+        .unwrap();
+    target.password = Some(pg.superuser_password().into());
+    let restored = env
+        .engine
+        .restore(
+            RestoreRequest::new(&outcome.backup.path, target),
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert!(restored.report.ok, "{:?}", restored.report.tables);
+    assert_eq!(pg.psql(&as_conninfo(dst), "SELECT count(*) FROM t"), "42");
 }
