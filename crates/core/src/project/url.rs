@@ -135,8 +135,7 @@ pub(super) fn parse(input: &str) -> Result<(ConnSpec, Option<String>)> {
         None => (None, authority),
     };
 
-    let (mut user, mut host, mut port, mut database, mut password) =
-        (None, None, None, None, None);
+    let (mut user, mut host, mut port, mut database, mut password) = (None, None, None, None, None);
     let mut tls: Option<String> = None;
     if let Some(ui) = userinfo {
         let (u, p) = match ui.split_once(':') {
@@ -184,7 +183,11 @@ pub(super) fn parse(input: &str) -> Result<(ConnSpec, Option<String>)> {
     }
 
     let mut seen: Vec<String> = Vec::new();
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(k, "name of a URL parameter")?;
         if !URL_PARAMETERS.contains(&key.as_str()) {
@@ -281,8 +284,10 @@ const MAX_SOCKET_PATH: usize = 107;
 /// Refuse what cannot be connected to exactly as written: see [`ConnSpec::validate`].
 pub(super) fn validate(spec: &ConnSpec) -> Result<()> {
     if spec.user.is_empty() || spec.database.is_empty() {
-        return Err(Error::invalid("the user and the database name must not be empty")
-            .with_hint("give the role to connect as and the database"));
+        return Err(
+            Error::invalid("the user and the database name must not be empty")
+                .with_hint("give the role to connect as and the database"),
+        );
     }
     if spec.port == 0 {
         return Err(Error::invalid("the port must be a number from 1 to 65535")
@@ -345,30 +350,70 @@ mod tests {
         use TlsMode::*;
         let run = "/var/run/postgresql";
         let cases: Vec<(&str, ConnSpec, Option<&str>)> = vec![
-            ("postgres://h", spec("h", 5432, "postgres", "postgres", Prefer), None),
+            (
+                "postgres://h",
+                spec("h", 5432, "postgres", "postgres", Prefer),
+                None,
+            ),
             ("POSTGRESQL://u@h/", spec("h", 5432, "u", "u", Prefer), None),
             (
                 "postgresql://app%40x:s%3Acret@db.example.com:6543/my%20db?sslmode=verify-full",
                 spec("db.example.com", 6543, "app@x", "my db", VerifyFull),
                 Some("s:cret"),
             ),
-            ("postgres://u:p@ss@h/d", spec("h", 5432, "u", "d", Prefer), Some("p@ss")),
-            ("postgres://[::1]:6543/d", spec("::1", 6543, "postgres", "d", Prefer), None),
+            (
+                "postgres://u:p@ss@h/d",
+                spec("h", 5432, "u", "d", Prefer),
+                Some("p@ss"),
+            ),
+            (
+                "postgres://[::1]:6543/d",
+                spec("::1", 6543, "postgres", "d", Prefer),
+                None,
+            ),
             ("postgres://u@h:/d", spec("h", 5432, "u", "d", Prefer), None),
-            ("postgres://u@h/a+b%25c", spec("h", 5432, "u", "a+b%c", Prefer), None),
+            (
+                "postgres://u@h/a+b%25c",
+                spec("h", 5432, "u", "a+b%c", Prefer),
+                None,
+            ),
             // Socket folders: as ?host=, percent-encoded in the address, with parameters.
-            ("postgresql:///shop?host=/var/run/postgresql", spec(run, 5432, "postgres", "shop", Prefer), None),
-            ("postgresql://%2Fvar%2Frun%2Fpostgresql/shop", spec(run, 5432, "postgres", "shop", Prefer), None),
-            ("postgresql://%2Fvar%2Frun%2Fpostgresql:5433/shop", spec(run, 5433, "postgres", "shop", Prefer), None),
+            (
+                "postgresql:///shop?host=/var/run/postgresql",
+                spec(run, 5432, "postgres", "shop", Prefer),
+                None,
+            ),
+            (
+                "postgresql://%2Fvar%2Frun%2Fpostgresql/shop",
+                spec(run, 5432, "postgres", "shop", Prefer),
+                None,
+            ),
+            (
+                "postgresql://%2Fvar%2Frun%2Fpostgresql:5433/shop",
+                spec(run, 5433, "postgres", "shop", Prefer),
+                None,
+            ),
             (
                 "postgresql://?host=%2Ftmp%2Fmy%20pg&port=6000&dbname=d&user=me&sslmode=disable",
                 spec("/tmp/my pg", 6000, "me", "d", Disable),
                 None,
             ),
-            ("postgres://u@/d?host=/tmp&password=pw", spec("/tmp", 5432, "u", "d", Prefer), Some("pw")),
+            (
+                "postgres://u@/d?host=/tmp&password=pw",
+                spec("/tmp", 5432, "u", "d", Prefer),
+                Some("pw"),
+            ),
             // The same value twice is not a conflict.
-            ("postgres://u@h:5433/d?host=h&port=5433&dbname=d&user=u", spec("h", 5433, "u", "d", Prefer), None),
-            ("postgres://h/d?sslmode=require&", spec("h", 5432, "postgres", "d", Require), None),
+            (
+                "postgres://u@h:5433/d?host=h&port=5433&dbname=d&user=u",
+                spec("h", 5433, "u", "d", Prefer),
+                None,
+            ),
+            (
+                "postgres://h/d?sslmode=require&",
+                spec("h", 5432, "postgres", "d", Require),
+                None,
+            ),
         ];
         for (input, want, want_pw) in cases {
             let (got, pw) = parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -387,10 +432,22 @@ mod tests {
     fn canonical_urls_are_written_exactly() {
         use TlsMode::*;
         for (s, url) in [
-            (spec("db.example.com", 5432, "app", "shop", Require), "postgres://app@db.example.com:5432/shop?sslmode=require"),
-            (spec("::1", 6543, "a b", "x/y", Prefer), "postgres://a%20b@[::1]:6543/x%2Fy"),
-            (spec("/var/run/postgresql", 5432, "postgres", "shop", Prefer), "postgres://postgres@/shop?host=/var/run/postgresql&port=5432"),
-            (spec("/tmp/a&b=c d", 5433, "u", "50%", Disable), "postgres://u@/50%25?host=/tmp/a%26b%3Dc%20d&port=5433&sslmode=disable"),
+            (
+                spec("db.example.com", 5432, "app", "shop", Require),
+                "postgres://app@db.example.com:5432/shop?sslmode=require",
+            ),
+            (
+                spec("::1", 6543, "a b", "x/y", Prefer),
+                "postgres://a%20b@[::1]:6543/x%2Fy",
+            ),
+            (
+                spec("/var/run/postgresql", 5432, "postgres", "shop", Prefer),
+                "postgres://postgres@/shop?host=/var/run/postgresql&port=5432",
+            ),
+            (
+                spec("/tmp/a&b=c d", 5433, "u", "50%", Disable),
+                "postgres://u@/50%25?host=/tmp/a%26b%3Dc%20d&port=5433&sslmode=disable",
+            ),
         ] {
             assert_eq!(format(&s), url);
             assert_eq!(parse(url).unwrap().0, s, "{url}");
@@ -418,21 +475,33 @@ mod tests {
             ("postgres://a:1/db?port=2", "port twice"),
             ("postgres://u@a/db?user=v", "user name twice"),
             ("postgres://a/db1?dbname=db2", "database name twice"),
-            ("postgres://a/db?sslmode=disable&sslmode=require", "sslmode twice"),
+            (
+                "postgres://a/db?sslmode=disable&sslmode=require",
+                "sslmode twice",
+            ),
             ("postgres://h:99999/db", "port"),
             ("postgres://h:0/db", "port"),
             ("postgres://h/db?port=x", "parameter port"),
             ("postgres://::1/db", "brackets"),
             ("postgres://[::1/db", "not closed"),
-            ("postgres://h/d%zz", "database name has a bad percent-escape"),
+            (
+                "postgres://h/d%zz",
+                "database name has a bad percent-escape",
+            ),
             ("postgres://h/d%00", "percent-escape"),
             ("postgres://my%20host/db", "not a host name"),
             ("postgres://fe80::1%25eth0/db", "brackets"),
             ("postgres://[fe80::1%25eth0]/db", "not a host name"),
             ("postgres://%40abstract/db", "not a host name"),
             ("postgres://rel%2Fdir/db", "not a host name"),
-            ("postgres:///db?host=/tmp&sslmode=require", "sslmode=require cannot be honoured"),
-            ("postgres:///db?host=/tmp&sslmode=verify-full", "sslmode=verify-full cannot be honoured"),
+            (
+                "postgres:///db?host=/tmp&sslmode=require",
+                "sslmode=require cannot be honoured",
+            ),
+            (
+                "postgres:///db?host=/tmp&sslmode=verify-full",
+                "sslmode=verify-full cannot be honoured",
+            ),
             (long.as_str(), "longer than the 107 bytes"),
         ];
         for (input, says) in cases {
@@ -451,7 +520,10 @@ mod tests {
             let e = parse(input).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{input}");
             let text = format!("{} {}", e.message(), e.hint().unwrap_or_default());
-            assert!(!text.contains("s3cr3t") && !text.contains("other"), "{input}: {text}");
+            assert!(
+                !text.contains("s3cr3t") && !text.contains("other"),
+                "{input}: {text}"
+            );
         }
     }
 }

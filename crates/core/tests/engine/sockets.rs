@@ -4,13 +4,13 @@
 //! restore, with the restored database compared to the source.
 
 use offsite_core::archive;
+use offsite_core::project::TlsMode;
+use offsite_core::restore::RestoreTarget;
 use offsite_core::{
     AddProject, BackupOptions, ErrorKind, JobStart, ProjectConnection, RestoreRequest, RestoreTo,
     UpdateProject,
 };
-use offsite_core::project::TlsMode;
 use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
-use offsite_core::restore::RestoreTarget;
 use std::path::{Path, PathBuf};
 
 use crate::common::{env, Env};
@@ -51,7 +51,10 @@ async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_bac
     assert_eq!(project.db_url, stored);
     assert_eq!(project.tls_mode, "prefer");
     // libpq (psql) reads the stored URL as the same connection.
-    assert_eq!(pg.psql_url(&stored, "SELECT current_database()").unwrap(), src);
+    assert_eq!(
+        pg.psql_url(&stored, "SELECT current_database()").unwrap(),
+        src
+    );
     // Show gives the same URL back.
     assert_eq!(env.engine.project("local").await.unwrap().db_url, stored);
 
@@ -100,9 +103,16 @@ async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_bac
         .await
         .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
-        assert!(e.message().contains("cannot be honoured"), "{}", e.message());
+        assert!(
+            e.message().contains("cannot be honoured"),
+            "{}",
+            e.message()
+        );
         let kept = env.engine.project("local").await.unwrap();
-        assert_eq!((kept.db_url.as_str(), kept.tls_mode.as_str()), (stored.as_str(), "prefer"));
+        assert_eq!(
+            (kept.db_url.as_str(), kept.tls_mode.as_str()),
+            (stored.as_str(), "prefer")
+        );
     }
 
     // Test connection, over the socket (both projects).
@@ -192,7 +202,11 @@ async fn a_socket_folder_without_a_server_fails_naming_the_socket() {
         "{}",
         e.message()
     );
-    assert!(e.hint().unwrap().contains("socket folder"), "{:?}", e.hint());
+    assert!(
+        e.hint().unwrap().contains("socket folder"),
+        "{:?}",
+        e.hint()
+    );
 }
 
 /// A database named like connection settings (`a=b`) is backed up (pg_dumpall -l) and restored
