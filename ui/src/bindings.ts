@@ -170,10 +170,13 @@ export type ChangeOp = "upsert" | "delete";
 /**  Where a database is: a URL, or its parts. */
 export type Connection = 
 /**
- *  `postgres://USER@HOST:PORT/DATABASE[?sslmode=…]` (a password in it is moved to the
+ *  A libpq URL: `postgres://USER@HOST:PORT/DATABASE[?sslmode=…]`, or with a socket folder
+ *  `postgresql://USER@/DATABASE?host=/var/run/postgresql` (a password in it is moved to the
  *  keychain and stripped).
  */
-({ url: string }) & { fields?: never } | ({ fields: {
+({ url: string }) & { fields?: never } | 
+/**  `host` is a host name, an IP address, or a Unix socket folder (an absolute path). */
+({ fields: {
 	host: string,
 	port: number | null,
 	user: string,

@@ -62,28 +62,26 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ProjectCmd {
-    /// Add a project. A password in the URL is moved to the OS keychain.
+    /// Add a project. A password in the URL is moved to the OS keychain. Without --db and
+    /// --host, the connection comes from PGHOST, PGPORT, PGUSER and PGDATABASE.
     Add {
         name: String,
-        /// postgres://USER@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full]
-        #[arg(
-            long,
-            value_name = "URL",
-            required_unless_present = "host",
-            conflicts_with = "host"
-        )]
+        /// A libpq URL: postgres://USER@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full],
+        /// or with a socket folder postgresql://USER@/DATABASE?host=/var/run/postgresql[&port=5432]
+        #[arg(long, value_name = "URL", conflicts_with_all = ["host", "port", "user", "dbname"])]
         db: Option<String>,
-        /// Instead of --db: the server's host name or address.
+        /// Instead of --db: the server's host name or address, or a Unix socket folder (an
+        /// absolute path such as /var/run/postgresql). Default: $PGHOST.
         #[arg(long)]
         host: Option<String>,
-        /// With --host: the port.
-        #[arg(long, default_value_t = 5432, requires = "host")]
-        port: u16,
-        /// With --host: the role to connect as.
-        #[arg(long, default_value = "postgres", requires = "host")]
-        user: String,
-        /// With --host: the database (default: the user name).
-        #[arg(long, requires = "host")]
+        /// The port (default: $PGPORT, then 5432).
+        #[arg(long)]
+        port: Option<u16>,
+        /// The role to connect as (default: $PGUSER, then postgres).
+        #[arg(long)]
+        user: Option<String>,
+        /// The database (default: $PGDATABASE, then the user name).
+        #[arg(long)]
         dbname: Option<String>,
         /// Read the password from standard input (first line).
         #[arg(long)]
@@ -108,7 +106,8 @@ enum ProjectCmd {
 #[derive(Args)]
 struct RestoreArgs {
     archive: PathBuf,
-    /// Target: postgres://USER@HOST:PORT/DATABASE, or the name of a saved project.
+    /// Target: a libpq URL (postgres://USER@HOST:PORT/DATABASE, or
+    /// postgresql://USER@/DATABASE?host=/SOCKET/FOLDER), or the name of a saved project.
     #[arg(long, value_name = "URL")]
     to: String,
     /// Show the plan and change nothing.
@@ -206,6 +205,45 @@ fn read_password_stdin() -> Result<String> {
     Ok(pw)
 }
 
+/// `project add` without `--db`: each part from its flag, else from libpq's variable (`PGHOST`,
+/// `PGPORT`, `PGUSER`, `PGDATABASE`), else the default (port 5432, user postgres, database = user).
+/// There is no default host: without `--host` and `PGHOST` nothing is guessed.
+fn fields_from_flags_and_env(
+    host: Option<String>,
+    port: Option<u16>,
+    user: Option<String>,
+    dbname: Option<String>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<ProjectConnection> {
+    let var = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+    let host = host.or_else(|| var("PGHOST")).ok_or_else(|| {
+        Error::invalid("no database given: neither --db nor --host, and PGHOST is not set")
+            .with_hint("give --db URL, or --host HOST (a host name, or a socket folder such as /var/run/postgresql), or set PGHOST")
+    })?;
+    let port = match port {
+        Some(p) => p,
+        None => match var("PGPORT") {
+            None => 5432,
+            Some(p) => p.trim().parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+                Error::invalid("PGPORT is not a port number")
+                    .with_hint("set PGPORT to a number from 1 to 65535, or give --port")
+            })?,
+        },
+    };
+    let user = user
+        .or_else(|| var("PGUSER"))
+        .unwrap_or_else(|| "postgres".to_string());
+    let database = dbname
+        .or_else(|| var("PGDATABASE"))
+        .unwrap_or_else(|| user.clone());
+    Ok(ProjectConnection::Fields {
+        host,
+        port: Some(port),
+        user,
+        database,
+    })
+}
+
 async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
     // `inspect` needs no catalog.
     if let Command::Inspect { archive: path } = &cli.command {
@@ -251,15 +289,11 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     None
                 };
                 let tls = tls.map(|t| t.parse::<TlsMode>()).transpose()?;
-                let connection = match (db, host) {
-                    (Some(url), _) => ProjectConnection::Url(url),
-                    (None, Some(host)) => ProjectConnection::Fields {
-                        host,
-                        port: Some(port),
-                        database: dbname.unwrap_or_else(|| user.clone()),
-                        user,
-                    },
-                    (None, None) => unreachable!("clap requires --db or --host"),
+                let connection = match db {
+                    Some(url) => ProjectConnection::Url(url),
+                    None => fields_from_flags_and_env(host, port, user, dbname, |k| {
+                        std::env::var(k).ok()
+                    })?,
                 };
                 let p = engine
                     .add_project(AddProject {
@@ -375,4 +409,71 @@ async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -
     } else {
         exit::INTEGRITY
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    fn fields(host: &str, port: u16, user: &str, database: &str) -> ProjectConnection {
+        ProjectConnection::Fields {
+            host: host.into(),
+            port: Some(port),
+            user: user.into(),
+            database: database.into(),
+        }
+    }
+
+    #[test]
+    fn flags_win_then_libpq_variables_then_defaults() {
+        let pg = [
+            ("PGHOST", "/var/run/postgresql"),
+            ("PGPORT", "5433"),
+            ("PGUSER", "app"),
+            ("PGDATABASE", "shop"),
+        ];
+        // Nothing given: all from the environment.
+        let c = fields_from_flags_and_env(None, None, None, None, env_of(&pg)).unwrap();
+        assert_eq!(c, fields("/var/run/postgresql", 5433, "app", "shop"));
+        // Flags win over variables, one by one.
+        let c = fields_from_flags_and_env(
+            Some("db.example.com".into()),
+            Some(6543),
+            None,
+            Some("other".into()),
+            env_of(&pg),
+        )
+        .unwrap();
+        assert_eq!(c, fields("db.example.com", 6543, "app", "other"));
+        // No variables: the defaults (database = user).
+        let c = fields_from_flags_and_env(Some("h".into()), None, Some("me".into()), None, env_of(&[]))
+            .unwrap();
+        assert_eq!(c, fields("h", 5432, "me", "me"));
+        let c = fields_from_flags_and_env(Some("h".into()), None, None, None, env_of(&[("PGUSER", "")]))
+            .unwrap();
+        assert_eq!(c, fields("h", 5432, "postgres", "postgres"));
+    }
+
+    #[test]
+    fn no_host_anywhere_and_a_bad_pgport_are_refused() {
+        let e = fields_from_flags_and_env(None, None, None, None, env_of(&[("PGHOST", " ")]))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("PGHOST"), "{}", e.message());
+        assert!(e.hint().unwrap().contains("--host"));
+        let e = fields_from_flags_and_env(
+            Some("h".into()),
+            None,
+            None,
+            None,
+            env_of(&[("PGPORT", "fivefour")]),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("PGPORT"), "{}", e.message());
+    }
 }

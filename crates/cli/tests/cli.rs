@@ -26,8 +26,11 @@ impl Cli {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
         c.arg("--data-dir").arg(self.data.path()).args(args);
-        c.env_remove("PGPASSWORD")
-            .env_remove("OFFSITE_SECRET_STORE")
+        // libpq's variables are defaults of `project add`: a test sets them itself.
+        for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
+            c.env_remove(var);
+        }
+        c.env_remove("OFFSITE_SECRET_STORE")
             .env_remove("OFFSITE_PG_BIN");
         c
     }
@@ -259,10 +262,16 @@ fn exit_codes_and_json_errors() {
         2,
     );
     assert_eq!(e["error"]["code"], "invalid_input");
+    // Neither --db nor --host, and no PGHOST: nothing is guessed.
+    let e = cli.json(&["project", "add", "nodb"], 2);
+    assert_eq!(e["error"]["code"], "invalid_input");
+    assert!(s(&e["error"]["message"]).contains("PGHOST"), "{e}");
     assert_eq!(
-        cli.run(&["project", "add", "nodb"]).status.code(),
+        cli.run(&["project", "add", "both", "--db", "postgres://h/db", "--port", "1"])
+            .status
+            .code(),
         Some(2),
-        "--db or --host is required"
+        "--db with a field flag is a usage error"
     );
 
     // Connection by fields instead of a URL.
@@ -291,13 +300,28 @@ fn exit_codes_and_json_errors() {
     assert_eq!(f["project"]["tls_mode"], "require");
     cli.json(&["project", "remove", "byfields"], 0);
 
-    // A socket folder is not a host: refused (not silently stored as localhost), nothing added.
+    // A socket folder is stored as one (never as localhost); TLS over it and a relative path
+    // are refused, and nothing is added.
     let sock = cli.json(
         &["project", "add", "sock", "--host", "/var/run/postgresql"],
-        2,
+        0,
     );
-    assert_eq!(sock["error"]["code"], "invalid_input");
-    cli.json(&["project", "show", "sock"], 2);
+    assert_eq!(
+        sock["project"]["db_url"],
+        "postgres://postgres@/postgres?host=/var/run/postgresql&port=5432"
+    );
+    cli.json(&["project", "remove", "sock"], 0);
+    for bad in [
+        &["--host", "/var/run/postgresql", "--tls", "require"][..],
+        &["--host", "var/run/postgresql"][..],
+        &["--db", "postgresql:///db?host=/tmp&connect_timeout=3"][..],
+    ] {
+        let mut args = vec!["project", "add", "sock"];
+        args.extend_from_slice(bad);
+        let e = cli.json(&args, 2);
+        assert_eq!(e["error"]["code"], "invalid_input", "{bad:?}");
+        cli.json(&["project", "show", "sock"], 2);
+    }
 
     // Wrong password: exit 3, and the password is not echoed.
     let db = pg.unique_db("cliauth");
@@ -324,6 +348,65 @@ fn exit_codes_and_json_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("error:") && err.contains("hint:"), "{err}");
     cli.json(&["project", "remove", "wrongpw"], 0);
+}
+
+/// A socket-only cluster (`listen_addresses = ''`) through the command line: `project add
+/// --host SOCKET_DIR`, and `project add` from PGHOST/PGPORT/PGDATABASE, show, test, backup, and
+/// restore `--to` a socket URL; the restored database is compared with the source.
+#[test]
+fn a_socket_only_server_through_the_cli() {
+    let pg = TestCluster::start_socket_only();
+    let dir = pg.socket_dir().to_str().unwrap().to_string();
+    let port = pg.port().to_string();
+    let src = pg.unique_db("sockcli");
+    pg.load_supabase_fixture(&src);
+    let cli = Cli::new();
+    let stored = format!("postgres://postgres@/{src}?host={dir}&port={port}");
+
+    let added = cli.json(
+        &["project", "add", "local", "--host", &dir, "--port", &port, "--dbname", &src],
+        0,
+    );
+    assert_eq!(added["project"]["db_url"], stored.as_str());
+    let shown = cli.json(&["project", "show", "local"], 0);
+    assert_eq!(shown["project"]["db_url"], stored.as_str());
+    // Human output shows the socket folder, too.
+    let human = cli.run(&["project", "show", "local"]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains(&stored));
+
+    // The same connection from libpq's variables (no --db, no --host).
+    let out = cli
+        .cmd(&["--json", "project", "add", "from-env"])
+        .env("PGHOST", &dir)
+        .env("PGPORT", &port)
+        .env("PGDATABASE", &src)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let from_env = json_of(&out, 0, &["project add from-env"]);
+    assert_eq!(from_env["project"]["db_url"], stored.as_str());
+
+    for name in ["local", "from-env"] {
+        let test = cli.json(&["project", "test", name], 0);
+        assert_eq!(test["can_dump"], Value::Bool(true), "{name}: {test}");
+    }
+    let b = cli.json(&["backup", "local"], 0);
+    let path = s(&b["path"]).to_string();
+    let m = cli.json(&["inspect", &path], 0);
+    assert_eq!(m["source"]["host"], dir.as_str());
+
+    let dst = pg.unique_db("sockclidst");
+    let to = format!("postgresql:///{dst}?host={dir}&port={port}");
+    let plan = cli.json(&["restore", &path, "--to", &to, "--dry-run"], 0);
+    assert_eq!(plan["target_empty"], Value::Bool(true));
+    let r = cli.json(&["restore", &path, "--to", &to], 0);
+    assert_eq!(r["report"]["ok"], Value::Bool(true), "{r}");
+    offsite_testkit::fidelity_snapshot(&pg, &dst)
+        .assert_same_as(&offsite_testkit::fidelity_snapshot(&pg, &src));
+    assert!(
+        offsite_testkit::schema_dump(&pg, &src) == offsite_testkit::schema_dump(&pg, &dst),
+        "the schema differs after the restore"
+    );
 }
 
 /// A hand-made .tar.gz with the given members.

@@ -339,7 +339,7 @@ fn dump_globals(tools: &PgTools, spec: &ConnSpec, password: Option<&str>) -> Res
         "--no-role-passwords",
         "--no-password",
         "-l",
-        &spec.database,
+        &spec.dbname_conninfo(),
     ]);
     let out = cmd
         .output()

@@ -10,7 +10,8 @@ use sqlx::{ConnectOptions, Connection, PgConnection, Row};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
-use url::Url;
+
+pub mod url;
 
 /// TLS mode, with libpq's meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
@@ -73,77 +74,60 @@ pub struct ConnSpec {
 }
 
 impl ConnSpec {
-    /// Parse `postgres://user[:password]@host[:port]/db[?sslmode=...]`. Returns the spec and the
-    /// password if the URL carried one (the caller moves it into the keychain).
+    /// Parse a libpq connection URL: `postgres[ql]://[USER[:PASSWORD]@][HOST][:PORT][/DATABASE]
+    /// [?host=…&port=…&dbname=…&user=…&sslmode=…]`, where a host that is an absolute path
+    /// (`?host=/var/run/postgresql`, or `%2Fvar%2Frun%2Fpostgresql` in the address) is a Unix
+    /// socket folder. Returns the spec and the password if the URL carried one (the caller moves
+    /// it into the keychain). Anything Offsite would not honour exactly is refused
+    /// (`invalid_input` naming it): see [`url`].
     pub fn parse_url(input: &str) -> Result<(ConnSpec, Option<String>)> {
-        let bad = |why: &str| {
-            Error::invalid(format!("not a PostgreSQL connection URL: {why}"))
-                .with_hint("write it as postgres://USER@HOST:5432/DATABASE (the password is asked for separately)")
-        };
-        let url = Url::parse(input.trim()).map_err(|e| bad(&e.to_string()))?;
-        if !matches!(url.scheme(), "postgres" | "postgresql") {
-            return Err(bad("the scheme must be postgres:// or postgresql://"));
-        }
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| bad("no host"))?;
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let user = percent_decode(url.username());
-        let user = if user.is_empty() {
-            "postgres".to_string()
-        } else {
-            user
-        };
-        let database = percent_decode(url.path().trim_start_matches('/'));
-        let database = if database.is_empty() {
-            user.clone()
-        } else {
-            database
-        };
-        let mut tls = TlsMode::Prefer;
-        for (k, v) in url.query_pairs() {
-            match k.as_ref() {
-                "sslmode" => tls = v.parse()?,
-                other => {
-                    return Err(bad(&format!("unsupported URL parameter {other:?}"))
-                        .with_hint("only sslmode is supported; use --tls for the TLS mode"))
-                }
-            }
-        }
-        let password = url.password().map(percent_decode).filter(|p| !p.is_empty());
-        Ok((
-            ConnSpec {
-                host,
-                port: url.port().unwrap_or(5432),
-                user,
-                database,
-                tls,
-            },
-            password,
-        ))
+        url::parse(input)
     }
 
-    /// The URL without any password (what the catalog stores and the UI shows).
+    /// The canonical URL without any password (what the catalog stores and the UI shows):
+    /// `postgres://USER@HOST:PORT/DATABASE[?sslmode=…]`, or for a socket folder
+    /// `postgres://USER@/DATABASE?host=/FOLDER&port=PORT[&sslmode=…]`.
+    /// `parse_url(&spec.to_url())` gives `spec` back.
     pub fn to_url(&self) -> String {
-        let mut url = Url::parse("postgres://localhost/").expect("static URL");
-        // An IPv6 address goes in brackets ("[::1]"); without them it would not be set at all.
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            url.set_host(Some(&format!("[{}]", self.host))).ok();
+        url::format(self)
+    }
+
+    /// Whether the host is a Unix socket folder (an absolute path), as libpq decides.
+    pub fn is_socket(&self) -> bool {
+        self.host.starts_with('/')
+    }
+
+    /// Refuse what cannot be connected to exactly as written: a host that is neither a host
+    /// name, an IP address nor an absolute socket folder; a socket path too long for a Unix
+    /// socket; `require`/`verify-full` over a socket (never encrypted: libpq would silently
+    /// connect without TLS); an empty user or database; port 0.
+    pub fn validate(&self) -> Result<()> {
+        url::validate(self)
+    }
+
+    /// The database as a libpq conninfo string (`dbname='…'`), for a tool's `--dbname`/`-l`:
+    /// libpq reads a bare name containing `=` or starting with `postgres://` as connection
+    /// settings, which could point the tool at another server than sqlx connects to.
+    pub fn dbname_conninfo(&self) -> String {
+        format!(
+            "dbname='{}'",
+            self.database.replace('\\', "\\\\").replace('\'', "\\'")
+        )
+    }
+
+    /// Where the server is, for messages: `HOST:PORT`, or the socket file.
+    pub fn location(&self) -> String {
+        if self.is_socket() {
+            format!(
+                "{}/.s.PGSQL.{}",
+                self.host.trim_end_matches('/'),
+                self.port
+            )
+        } else if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
         } else {
-            url.set_host(Some(&self.host)).ok();
+            format!("{}:{}", self.host, self.port)
         }
-        url.set_port(Some(self.port)).ok();
-        url.set_username(&self.user).ok();
-        url.set_path(&format!("/{}", self.database));
-        if self.tls != TlsMode::Prefer {
-            url.query_pairs_mut()
-                .append_pair("sslmode", self.tls.as_str());
-        }
-        url.to_string()
     }
 
     /// The same server, another database.
@@ -155,13 +139,24 @@ impl ConnSpec {
     }
 
     fn connect_options(&self, password: Option<&str>) -> PgConnectOptions {
-        let mut o = PgConnectOptions::new()
-            .host(&self.host)
+        let o = PgConnectOptions::new();
+        let o = if self.is_socket() {
+            o.socket(&self.host)
+        } else {
+            o.host(&self.host)
+        };
+        // No TLS over a socket (as libpq): `validate` refuses the modes that would need it.
+        let tls = if self.is_socket() {
+            TlsMode::Disable
+        } else {
+            self.tls
+        };
+        let mut o = o
             .port(self.port)
             .username(&self.user)
             .database(&self.database)
             .application_name("offsite")
-            .ssl_mode(match self.tls {
+            .ssl_mode(match tls {
                 TlsMode::Disable => PgSslMode::Disable,
                 TlsMode::Prefer => PgSslMode::Prefer,
                 TlsMode::Require => PgSslMode::Require,
@@ -183,7 +178,7 @@ impl ConnSpec {
             Ok(Err(e)) => Err(self.map_sqlx(e)),
             Err(_) => Err(Error::new(
                 ErrorKind::Connection,
-                format!("timed out connecting to {}:{}", self.host, self.port),
+                format!("timed out connecting to {}", self.location()),
             )
             .with_hint("check the host and port, and that a firewall allows the connection")),
         }
@@ -209,10 +204,7 @@ impl ConnSpec {
 
     /// Map a driver error to the engine's error, naming the server but never the password.
     pub fn map_sqlx(&self, e: sqlx::Error) -> Error {
-        let at = format!(
-            "{}@{}:{}/{}",
-            self.user, self.host, self.port, self.database
-        );
+        let at = format!("{}@{}/{}", self.user, self.location(), self.database);
         match &e {
             sqlx::Error::Database(db) => {
                 let code = db.code().map(|c| c.to_string()).unwrap_or_default();
@@ -243,6 +235,8 @@ impl ConnSpec {
             )
             .with_hint(TLS_HINT)
             .retryable(false),
+            sqlx::Error::Io(io) if self.is_socket() => Error::new(ErrorKind::Connection, format!("cannot reach {at}: {io}"))
+                .with_hint("check the socket folder and port: the server must be running with this folder in its unix_socket_directories, and you must be allowed to open it"),
             sqlx::Error::Io(io) => Error::new(ErrorKind::Connection, format!("cannot reach {at}: {io}"))
                 .with_hint("check the host and port, that the server is running, and that it accepts TCP connections from here"),
             sqlx::Error::Configuration(c) => Error::invalid(format!("bad connection settings for {at}: {c}")),
@@ -260,13 +254,6 @@ fn is_tls_failure(text: &str) -> bool {
     ["certificate", "tls", "handshake", "unknownissuer"]
         .iter()
         .any(|n| t.contains(n))
-}
-
-fn percent_decode(s: &str) -> String {
-    // `url` leaves userinfo and path percent-encoded.
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// Facts about a server, read over a live connection.
@@ -375,6 +362,19 @@ mod tests {
             let e = ConnSpec::parse_url(bad).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}");
             assert!(e.hint().is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_database_name_reaches_tools_as_a_name_never_as_settings() {
+        let (spec, _) = ConnSpec::parse_url("postgres://u@h/x").unwrap();
+        for (name, conninfo) in [
+            ("shop", "dbname='shop'"),
+            ("host=evil port=1", "dbname='host=evil port=1'"),
+            ("postgresql://evil/db", "dbname='postgresql://evil/db'"),
+            ("it's a \\ db", "dbname='it\\'s a \\\\ db'"),
+        ] {
+            assert_eq!(spec.with_database(name).dbname_conninfo(), conninfo, "{name}");
         }
     }
 

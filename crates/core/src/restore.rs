@@ -453,7 +453,7 @@ fn run_pg_restore(
 ) -> Result<()> {
     let mut cmd = pgproc::command(&tools.pg_restore(), spec, password);
     cmd.args(["--single-transaction", "--exit-on-error", "--no-password"])
-        .arg(format!("--dbname={}", spec.database));
+        .arg(format!("--dbname={}", spec.dbname_conninfo()));
     if replace {
         cmd.args(["--clean", "--if-exists"]);
     }

@@ -37,6 +37,9 @@ pub struct TestCluster {
     bin_dir: PathBuf,
     port: u16,
     password: String,
+    /// How clients reach it: `127.0.0.1`, or the socket folder when it listens on no TCP address.
+    host: String,
+    socket_only: bool,
     /// (uid, gid) of the `postgres` OS user when we run as root (initdb refuses root).
     run_as: Option<(u32, u32)>,
     watchdog: Mutex<Option<(Child, ChildStdin)>>,
@@ -62,6 +65,18 @@ impl TestCluster {
 
     /// Like [`start`](Self::start) with an explicit directory of PostgreSQL binaries.
     pub fn start_with_bin_dir(bin_dir: &Path) -> TestCluster {
+        Self::start_configured(bin_dir, false)
+    }
+
+    /// A cluster with `listen_addresses = ''`: reachable only through the Unix socket in
+    /// [`socket_dir`](Self::socket_dir) (trusted, no password). [`host`](Self::host) is that
+    /// folder, so [`conn_args`](Self::conn_args), [`env`](Self::env), [`psql`](Self::psql) and the
+    /// snapshot helpers use the socket; [`url`](Self::url) is a socket URL.
+    pub fn start_socket_only() -> TestCluster {
+        Self::start_configured(&find_bin_dir(), true)
+    }
+
+    fn start_configured(bin_dir: &Path, socket_only: bool) -> TestCluster {
         check_bin_dir(bin_dir, "the given bin dir");
         let run_as = postgres_os_user();
         let base = pick_base_dir(run_as);
@@ -80,7 +95,14 @@ impl TestCluster {
             std::os::unix::fs::chown(&root, Some(uid), Some(gid))
                 .expect("chown temp dir to postgres");
         }
+        let host = if socket_only {
+            root.display().to_string()
+        } else {
+            HOST.to_string()
+        };
         let mut cluster = TestCluster {
+            host,
+            socket_only,
             data_dir: root.join("data"),
             log_file: root.join("server.log"),
             root,
@@ -119,9 +141,15 @@ impl TestCluster {
         self.port
     }
 
-    /// Always `127.0.0.1`.
+    /// `127.0.0.1`, or the socket folder of a [`start_socket_only`](Self::start_socket_only)
+    /// cluster.
     pub fn host(&self) -> &str {
-        HOST
+        &self.host
+    }
+
+    /// Whether it listens on no TCP address (see [`start_socket_only`](Self::start_socket_only)).
+    pub fn is_socket_only(&self) -> bool {
+        self.socket_only
     }
 
     /// Superuser name (`postgres`).
@@ -152,8 +180,17 @@ impl TestCluster {
         &self.root
     }
 
-    /// `postgres://postgres@127.0.0.1:PORT/db`: no password in it (it must come from elsewhere).
+    /// `postgres://postgres@127.0.0.1:PORT/db`: no password in it (it must come from elsewhere);
+    /// for a socket-only cluster `postgresql://postgres@/db?host=SOCKET_DIR&port=PORT`.
     pub fn url(&self, db: &str) -> String {
+        if self.socket_only {
+            return format!(
+                "postgresql://{SUPERUSER}@/{}?host={}&port={}",
+                crate::percent_encode(db),
+                crate::percent_encode(&self.host),
+                self.port
+            );
+        }
         format!(
             "postgres://{SUPERUSER}@{HOST}:{}/{}",
             self.port,
@@ -174,18 +211,19 @@ impl TestCluster {
     /// `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` for child processes.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
-            ("PGHOST".into(), HOST.into()),
+            ("PGHOST".into(), self.host.clone()),
             ("PGPORT".into(), self.port.to_string()),
             ("PGUSER".into(), SUPERUSER.into()),
             ("PGPASSWORD".into(), self.password.clone()),
         ]
     }
 
-    /// `-h 127.0.0.1 -p PORT -U postgres`, for client tools (password via [`env`](Self::env)).
+    /// `-h HOST -p PORT -U postgres` ([`host`](Self::host)), for client tools (password via
+    /// [`env`](Self::env)).
     pub fn conn_args(&self) -> Vec<String> {
         vec![
             "-h".into(),
-            HOST.into(),
+            self.host.clone(),
             "-p".into(),
             self.port.to_string(),
             "-U".into(),
@@ -526,9 +564,10 @@ impl TestCluster {
             .expect("run initdb");
         let _ = fs::remove_file(&pwfile);
         check(&out, "initdb");
+        let listen = if self.socket_only { "" } else { HOST };
         let conf = format!(
             "\n# --- offsite-testkit ---\n\
-             listen_addresses = '{HOST}'\n\
+             listen_addresses = '{listen}'\n\
              unix_socket_directories = '{}'\n\
              fsync = off\n\
              synchronous_commit = off\n\

@@ -24,5 +24,14 @@ describe("format", () => {
     expect(databaseHost("postgres://u:secret@h/d")).toBe("h");
     expect(databaseHost("postgresql://[::1]:6543/d")).toBe("[::1]:6543");
     expect(databaseName("postgres://u@h:1/my%20db?sslmode=disable")).toBe("my db");
+    // A socket folder (the canonical stored form, and libpq's other spellings).
+    expect(databaseHost("postgres://postgres@/shop?host=/var/run/postgresql&port=5432")).toBe(
+      "/var/run/postgresql (socket, port 5432)",
+    );
+    expect(databaseHost("postgres://u@/d?host=/tmp/my%20pg&port=6000&sslmode=disable")).toBe(
+      "/tmp/my pg (socket, port 6000)",
+    );
+    expect(databaseHost("postgresql://%2Fvar%2Frun%2Fpostgresql/shop")).toBe("/var/run/postgresql (socket)");
+    expect(databaseName("postgres://postgres@/shop?host=/var/run/postgresql&port=5432")).toBe("shop");
   });
 });

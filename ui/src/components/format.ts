@@ -57,11 +57,31 @@ export function formatAgo(iso: string | null | undefined, now: number = Date.now
   return "just now";
 }
 
-/** The host (and port) of a stored `postgres://user@host:port/db` URL; never a password. */
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * Where a stored URL's server is, never its password: `host:port` for
+ * `postgres://user@host:port/db`, or the socket folder and port for
+ * `postgres://user@/db?host=/var/run/postgresql&port=5432` (a host that is a path is a socket).
+ */
 export function databaseHost(url: string): string {
-  const m = /^[a-z]+:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/?]+)(?::(\d+))?/i.exec(url);
-  if (!m) return url;
-  return m[2] ? `${m[1]}:${m[2]}` : (m[1] ?? url);
+  const query = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
+  const param = (name: string) => {
+    const pair = query.split("&").find((p) => p.startsWith(`${name}=`));
+    return pair ? decode(pair.slice(name.length + 1)) : null;
+  };
+  const m = /^[a-z]+:\/\/(?:[^@/?]*@)?(\[[^\]]+\]|[^:/?]*)(?::(\d*))?/i.exec(url);
+  const host = param("host") || (m?.[1] ? decode(m[1]) : "");
+  const port = param("port") || m?.[2] || "";
+  if (!host) return url;
+  if (host.startsWith("/")) return port ? `${host} (socket, port ${port})` : `${host} (socket)`;
+  return port ? `${host}:${port}` : host;
 }
 
 /** The database name of a stored URL. */

@@ -54,6 +54,20 @@ describe("AddProject", () => {
     expect(validate({ ...EMPTY_FORM, name: "shop", url: "postgresql://u@h:5432/d" })).toEqual({});
   });
 
+  it("lets a socket folder through, as a URL or as the host, unchanged", () => {
+    const socketUrl = "postgresql:///shop?host=/var/run/postgresql";
+    expect(validate({ ...EMPTY_FORM, name: "local", url: socketUrl })).toEqual({});
+    expect(toConnection({ ...EMPTY_FORM, url: ` ${socketUrl} ` })).toEqual({ url: socketUrl });
+    const byFields = { ...EMPTY_FORM, name: "local", mode: "fields" as const, host: "/var/run/postgresql" };
+    expect(validate(byFields)).toEqual({});
+    expect(toConnection(byFields)).toEqual({
+      fields: { host: "/var/run/postgresql", port: 5432, user: "postgres", database: "postgres" },
+    });
+    // Still refused: no host part at all, or another scheme.
+    expect(validate({ ...EMPTY_FORM, name: "local", url: "postgresql://" }).url).toBeDefined();
+    expect(validate({ ...EMPTY_FORM, name: "local", url: "mysql:///db?host=/tmp" }).url).toBeDefined();
+  });
+
   it("tests the connection and shows version, size, permission problems and pg_dump", async () => {
     const seen: unknown[] = [];
     mockIPC((cmd, args) => {

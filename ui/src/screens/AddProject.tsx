@@ -76,8 +76,12 @@ export type FormErrors = Partial<Record<Field, string>>;
 /** A project name the engine accepts (it checks again). */
 export const isProjectName = (name: string) => /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/.test(name.trim());
 
-/** Looks like `postgres://…` with a host (the engine parses it properly). */
-export const isDatabaseUrl = (url: string) => /^postgres(ql)?:\/\/[^/]+/i.test(url.trim());
+/**
+ * Looks like `postgres://…` with something after the scheme: a host, or (libpq's socket form)
+ * `postgresql:///db?host=/var/run/postgresql`. The engine parses it properly and names what is
+ * wrong.
+ */
+export const isDatabaseUrl = (url: string) => /^postgres(ql)?:\/\/\S/i.test(url.trim());
 
 export function validate(v: FormValues, forTest = false): FormErrors {
   const errors: FormErrors = {};
@@ -89,7 +93,8 @@ export function validate(v: FormValues, forTest = false): FormErrors {
   if (v.mode === "url") {
     if (!v.url.trim()) errors.url = "Paste the database URL.";
     else if (!isDatabaseUrl(v.url))
-      errors.url = "Use the form postgres://user@host:5432/database.";
+      errors.url =
+        "Use the form postgres://user@host:5432/database, or postgresql://user@/database?host=/socket/folder.";
   } else {
     if (!v.host.trim()) errors.host = "Enter the host.";
     if (!v.user.trim()) errors.user = "Enter the user.";
@@ -341,7 +346,7 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
           input("url", "Database URL", { placeholder: "postgres://postgres@db.example.supabase.co:5432/postgres" })
         ) : (
           <div className="field-grid">
-            {input("host", "Host", { placeholder: "db.example.supabase.co" })}
+            {input("host", "Host or socket folder", { placeholder: "db.example.supabase.co or /var/run/postgresql" })}
             {input("port", "Port", { inputMode: "numeric" })}
             {input("user", "User")}
             {input("database", "Database")}

@@ -3,7 +3,7 @@
 //! URL (it may hold a password).
 
 use crate::error::{Error, Result};
-use url::Url;
+use crate::project::ConnSpec;
 
 /// The TLS modes a project may have (libpq's `sslmode` values Offsite supports).
 pub const TLS_MODES: &[&str] = &["disable", "prefer", "require", "verify-full"];
@@ -30,31 +30,18 @@ pub fn validate_project_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Check a database URL for the catalog: a `postgres://` or `postgresql://` URL without a
-/// password. Returns it trimmed. The error never repeats the URL (it may hold a password).
+/// Check a database URL for the catalog: a libpq URL Offsite can connect to exactly as written
+/// (see [`ConnSpec::parse_url`]), without a password. Returns it trimmed. The error never repeats
+/// the URL (it may hold a password).
 pub fn validate_db_url(db_url: &str) -> Result<String> {
-    let hint =
-        "write it as postgres://USER@HOST:5432/DATABASE; the password is kept in the OS keychain";
-    let trimmed = db_url.trim();
-    let url = Url::parse(trimmed).map_err(|e| {
-        Error::invalid(format!("the database URL is not a valid URL ({e})")).with_hint(hint)
-    })?;
-    if !matches!(url.scheme(), "postgres" | "postgresql") {
-        return Err(Error::invalid(
-            "the database URL must start with postgres:// or postgresql://",
-        )
-        .with_hint(hint));
-    }
-    let password_in_query = url
-        .query_pairs()
-        .any(|(k, _)| k.eq_ignore_ascii_case("password"));
-    if url.password().is_some_and(|p| !p.is_empty()) || password_in_query {
+    let (_, password) = ConnSpec::parse_url(db_url)?;
+    if password.is_some() {
         return Err(Error::invalid(
             "the database URL contains a password; Offsite keeps passwords in the OS keychain, never in its catalog",
         )
         .with_hint("remove the password from the URL (postgres://USER@HOST:5432/DATABASE) and give it separately"));
     }
-    Ok(trimmed.to_string())
+    Ok(db_url.trim().to_string())
 }
 
 /// Check a value against a closed list (`what`: "TLS mode", "backup type").

@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename = "Connection", rename_all = "snake_case")]
 pub enum ProjectConnection {
-    /// `postgres://USER@HOST:PORT/DATABASE[?sslmode=…]` (a password in it is moved to the
+    /// A libpq URL: `postgres://USER@HOST:PORT/DATABASE[?sslmode=…]`, or with a socket folder
+    /// `postgresql://USER@/DATABASE?host=/var/run/postgresql` (a password in it is moved to the
     /// keychain and stripped).
     Url(String),
+    /// `host` is a host name, an IP address, or a Unix socket folder (an absolute path).
     Fields {
         host: String,
         port: Option<u16>,
@@ -52,13 +54,15 @@ impl ProjectConnection {
                     database: database.trim().to_string(),
                     tls: TlsMode::default(),
                 };
-                check_host(&spec)?;
                 (spec, None)
             }
         };
         if let Some(tls) = tls {
             spec.tls = tls;
         }
+        // A host that cannot be connected to exactly as written (a name with spaces, a relative
+        // path, TLS over a socket) is refused, never replaced by something else.
+        spec.validate()?;
         Ok((spec, pw))
     }
 
@@ -76,25 +80,6 @@ impl ProjectConnection {
 impl Default for ProjectConnection {
     fn default() -> Self {
         ProjectConnection::Url(String::new())
-    }
-}
-
-/// A host typed into a field must survive being written into the project's URL: a socket folder
-/// (`/var/run/postgresql`) or a name with spaces would otherwise silently become `localhost`.
-fn check_host(spec: &ConnSpec) -> Result<()> {
-    if spec.host.starts_with('/') {
-        return Err(Error::invalid(format!(
-            "{} is a socket folder; Offsite connects over TCP",
-            spec.host
-        ))
-        .with_hint("give the server's host name or address (for this computer: localhost)"));
-    }
-    match ConnSpec::parse_url(&spec.to_url()) {
-        Ok((again, _)) if again.host == spec.host => Ok(()),
-        _ => Err(
-            Error::invalid(format!("{:?} is not a host name or address", spec.host))
-                .with_hint("give the server's host name (db.example.com) or address (10.0.0.5)"),
-        ),
     }
 }
 
@@ -217,6 +202,12 @@ pub(crate) async fn update(engine: &Engine, name: &str, change: UpdateProject) -
         }
         None => {
             if let Some(tls) = change.tls {
+                // Only a TLS mode the stored connection can honour (none over a socket).
+                let mut spec = engine.spec_of(&project)?;
+                spec.tls = tls;
+                spec.validate()?;
+                // The URL's sslmode follows, so the stored URL says what is used.
+                project.db_url = spec.to_url();
                 project.tls_mode = tls.as_str().to_string();
             }
         }
@@ -378,15 +369,39 @@ mod tests {
 
     #[test]
     fn a_host_that_cannot_be_written_into_a_url_is_refused_not_made_localhost() {
-        for host in ["/var/run/postgresql", "my host", "fe80::1%eth0"] {
+        for host in ["my host", "fe80::1%eth0", "var/run/postgresql", "@abstract", "a,b"] {
             let e = fields(host).parse(None).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{host}");
-            assert!(e.hint().is_some(), "{host}");
+            assert!(e.message().contains("not a host name"), "{host}: {}", e.message());
+            assert!(e.hint().unwrap().contains("socket folder"), "{host}");
         }
-        let e = fields("/tmp").parse(None).unwrap_err();
-        assert!(e.message().contains("socket"), "{}", e.message());
         let e = fields("").parse(None).unwrap_err();
         assert_eq!(e.message(), "host, user and database are required");
+    }
+
+    #[test]
+    fn a_socket_folder_in_the_host_field_is_a_socket_and_stays_one() {
+        let (spec, _) = fields(" /var/run/postgresql ").parse(None).unwrap();
+        assert!(spec.is_socket());
+        assert_eq!(spec.host, "/var/run/postgresql");
+        assert_eq!(spec.tls, TlsMode::Prefer);
+        let url = spec.to_url();
+        assert_eq!(url, "postgres://app@/shop?host=/var/run/postgresql&port=5432");
+        // The stored URL, given back as the window's URL field, is the same connection.
+        let (again, _) = ProjectConnection::Url(url.clone()).parse(None).unwrap();
+        assert_eq!(again, spec);
+        assert_eq!(ProjectConnection::Url(url).label(), "shop on /var/run/postgresql");
+        let (spec, _) = fields("/tmp").parse(Some(TlsMode::Disable)).unwrap();
+        assert_eq!(spec.to_url(), "postgres://app@/shop?host=/tmp&port=5432&sslmode=disable");
+        // TLS cannot be had over a socket: refused, not silently dropped.
+        for tls in [TlsMode::Require, TlsMode::VerifyFull] {
+            let e = fields("/tmp").parse(Some(tls)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+            assert!(e.message().contains(&format!("sslmode={tls}")), "{}", e.message());
+        }
+        // A URL that asks for TLS over a socket is refused as written, whatever the TLS mode.
+        let c = ProjectConnection::Url("postgresql:///d?host=/tmp&sslmode=require".into());
+        assert_eq!(c.parse(Some(TlsMode::Disable)).unwrap_err().kind(), ErrorKind::InvalidInput);
     }
 
     #[test]

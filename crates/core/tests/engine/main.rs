@@ -14,3 +14,4 @@ mod keychain_unavailable;
 mod pg_engine;
 mod restore_errors;
 mod settings_and_delete;
+mod sockets;
