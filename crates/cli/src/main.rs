@@ -101,6 +101,9 @@ enum ProjectCmd {
     Test { name: String },
     /// Remove a project and its stored password (backup files are kept).
     Remove { name: String },
+    /// Replace a project's stored password with the first line of standard input (into the OS
+    /// keychain, or nowhere with OFFSITE_SECRET_STORE=env).
+    Password { name: String },
 }
 
 #[derive(Args)]
@@ -321,6 +324,11 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             ProjectCmd::Remove { name } => {
                 engine.remove_project(&name).await?;
                 out.done(&format!("removed project {name} (backup files were kept)"));
+            }
+            ProjectCmd::Password { name } => {
+                let password = read_password_stdin()?;
+                engine.set_password(&name, &password).await?;
+                out.done(&format!("saved the password of project {name}"));
             }
         },
         Command::Backup { name, dest, level } => {

@@ -560,3 +560,42 @@ fn bad_archives_are_refused_with_clear_errors_and_change_nothing() {
     assert_eq!(backups["backups"].as_array().unwrap().len(), 1);
     cli.json(&["project", "remove", "bad"], 0);
 }
+
+/// A wrong stored password: the error says how to replace it, and `project password` (reading the
+/// new one from standard input) does; the next backup succeeds.
+#[test]
+fn a_wrong_password_is_replaced_with_project_password() {
+    let pg = TestCluster::shared();
+    let cli = Cli::new();
+    let db = pg.unique_db("pwfix");
+    pg.psql(&db, "CREATE TABLE t AS SELECT generate_series(1, 10) AS id;");
+    let wrong = format!(
+        "postgres://{}:not-the-password@127.0.0.1:{}/{db}",
+        pg.superuser(),
+        pg.port()
+    );
+    cli.json(&["project", "add", "pwfix", "--db", &wrong], 0);
+    let e = cli.json(&["backup", "pwfix"], 3);
+    assert_eq!(e["error"]["code"], "auth", "{e}");
+    let hint = s(&e["error"]["hint"]);
+    assert!(hint.contains("offsite project password"), "{hint}");
+    assert!(!e.to_string().contains("not-the-password"), "{e}");
+
+    // Nothing on standard input: refused, the stored password is unchanged.
+    let out = cli.run(&["--json", "project", "password", "pwfix"]);
+    let e = json_of(&out, 2, &["project", "password"]);
+    assert_eq!(e["error"]["code"], "invalid_input", "{e}");
+    assert_eq!(cli.json(&["backup", "pwfix"], 3)["error"]["code"], "auth");
+
+    let out = cli.run_stdin(
+        &["--json", "project", "password", "pwfix"],
+        &format!("{}\n", pg.superuser_password()),
+    );
+    json_of(&out, 0, &["project", "password"]);
+    let b = cli.json(&["backup", "pwfix"], 0);
+    assert!(s(&b["path"]).contains("pwfix_"), "{b}");
+    // Unknown project: not_found, exit 2.
+    let out = cli.run_stdin(&["--json", "project", "password", "nosuch"], "pw\n");
+    let e = json_of(&out, 2, &["project", "password", "nosuch"]);
+    assert_eq!(e["error"]["code"], "not_found", "{e}");
+}

@@ -213,7 +213,7 @@ impl ConnSpec {
                         ErrorKind::Auth,
                         format!("the server rejected the credentials for {at}: {}", db.message()),
                     )
-                    .with_hint("check the user name and password (update the password with `offsite project add --replace`, or set PGPASSWORD)"),
+                    .with_hint("check the user name and password (a saved project's password: Edit… in the app, or `offsite project password NAME` reading it from standard input)"),
                     "3D000" => Error::new(ErrorKind::NotFound, format!("database does not exist: {at}"))
                         .with_hint("create it first (createdb) or fix the database name in the URL"),
                     "42501" => Error::new(ErrorKind::Permission, format!("permission denied on {at}: {}", db.message()))
