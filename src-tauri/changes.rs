@@ -26,23 +26,27 @@ pub struct CatalogChanged {
     pub reload_all: bool,
 }
 
-/// Start reading the feed for the app's lifetime (nothing when the engine did not open).
+/// Start reading the feed for the app's lifetime (nothing when the engine did not open). The
+/// feed's current end is read before this returns, so every change made after the app is built
+/// is reported (a change made while the watcher was still starting is not lost).
 pub fn watch<R: Runtime>(app: &AppHandle<R>) {
     let Ok(engine) = app.state::<Shell>().engine().cloned() else {
         return;
     };
+    let start = tauri::async_runtime::block_on(engine.last_change_seq()).ok();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        run(engine, |event| {
+        run(engine, start, |event| {
             let _ = event.emit(&app);
         })
         .await
     });
 }
 
-/// Read the feed from its current end, forever, handing each non-empty batch to `emit`.
-async fn run(engine: Engine, emit: impl Fn(CatalogChanged)) {
-    let mut last = None;
+/// Read the feed after `start` (`None`: from its end when first read), forever, handing each
+/// non-empty batch to `emit`.
+async fn run(engine: Engine, start: Option<i64>, emit: impl Fn(CatalogChanged)) {
+    let mut last = start;
     let mut failing = false;
     loop {
         let result = match last {
