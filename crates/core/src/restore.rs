@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pgproc;
 use crate::pgtools::{self, PgTools};
 use crate::progress::{Phase, Reporter};
+use crate::replace;
 use crate::project::{server_info, ConnSpec};
 use serde::Serialize;
 use sqlx::{Connection, Row};
@@ -144,16 +145,18 @@ pub async fn plan(
         .into_iter()
         .map(|r| r.get::<String, _>(0))
         .collect();
-    let target_tables: BTreeSet<(String, String)> = sqlx::query(
-        "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .map_err(|e| target.spec.map_sqlx(e))?
-    .into_iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect();
+    let toc = {
+        let (tools, p) = (tools.clone(), archive_path.to_path_buf());
+        tokio::task::spawn_blocking(move || replace::read_toc(&tools, &p))
+            .await
+            .map_err(join_err)??
+    };
+    let clean = replace::clean_phase(&mut conn, &target.spec, &toc.entries).await?;
+    let dependents = if opts.replace && !existing.is_empty() {
+        Some(replace::dropped_dependents(&mut conn, &target.spec, &clean).await?)
+    } else {
+        None
+    };
     let target_roles: BTreeSet<String> = sqlx::query_scalar("SELECT rolname::text FROM pg_roles")
         .fetch_all(&mut conn)
         .await
@@ -162,18 +165,12 @@ pub async fn plan(
         .collect();
     let _ = conn.close().await;
 
-    let backup_tables: BTreeSet<(String, String)> = manifest
-        .tables
-        .iter()
-        .map(|t| (t.schema.clone(), t.table.clone()))
-        .collect();
-    let show = |(s, t): &(String, String)| format!("{s}.{t}");
-    let will_replace: Vec<String> = backup_tables
-        .intersection(&target_tables)
-        .map(show)
-        .collect();
-    let will_create: Vec<String> = backup_tables.difference(&target_tables).map(show).collect();
-    let will_keep: Vec<String> = target_tables.difference(&backup_tables).map(show).collect();
+    let replace::CleanPhase {
+        replaced: will_replace,
+        created: will_create,
+        kept: will_keep,
+        ..
+    } = clean;
 
     let missing_roles: Vec<String> = manifest
         .roles
@@ -210,6 +207,17 @@ pub async fn plan(
             "{} table(s) in the target are not in the backup and will be kept",
             will_keep.len()
         ));
+    }
+    match dependents {
+        Some(Ok(gone)) if !gone.is_empty() => warnings.push(format!(
+            "{} object(s) in the target are not in the backup but depend on objects it replaces, and will be dropped with them: {}",
+            gone.len(),
+            gone.join("; ")
+        )),
+        Some(Err(why)) => blockers.push(format!(
+            "dropping the objects the backup replaces fails in the target: {why}"
+        )),
+        _ => {}
     }
     if manifest.tables.is_empty() && manifest.tables_note.is_some() {
         warnings.push(
@@ -365,19 +373,39 @@ pub async fn execute(
             cancel.clone(),
             opts.replace && !plan.target_empty,
         );
-        tokio::task::spawn_blocking(move || {
-            run_pg_restore(
-                &tools,
-                &spec,
-                pw.as_deref(),
-                &path,
-                replace,
-                &reporter,
-                &cancel,
-            )
-        })
-        .await
-        .map_err(join_err)?
+        if replace {
+            // The clean phase as the target is now (the plan may be a while old).
+            let toc = {
+                let (tools, p) = (tools.clone(), path.clone());
+                tokio::task::spawn_blocking(move || replace::read_toc(&tools, &p))
+                    .await
+                    .map_err(join_err)??
+            };
+            let mut conn = spec.connect(pw.as_deref()).await?;
+            let clean = replace::clean_phase(&mut conn, &spec, &toc.entries).await?;
+            let _ = conn.close().await;
+            let list = replace::restore_list(&toc, &clean);
+            tokio::task::spawn_blocking(move || {
+                replace::run(
+                    &tools,
+                    &spec,
+                    pw.as_deref(),
+                    &path,
+                    &clean,
+                    &list,
+                    &reporter,
+                    &cancel,
+                )
+            })
+            .await
+            .map_err(join_err)?
+        } else {
+            tokio::task::spawn_blocking(move || {
+                run_pg_restore(&tools, &spec, pw.as_deref(), &path, &reporter, &cancel)
+            })
+            .await
+            .map_err(join_err)?
+        }
     };
     if let Err(e) = restore_result {
         if e.kind() == ErrorKind::Cancelled {
@@ -447,16 +475,12 @@ fn run_pg_restore(
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
-    replace: bool,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
     let mut cmd = pgproc::command(&tools.pg_restore(), spec, password);
     cmd.args(["--single-transaction", "--exit-on-error", "--no-password"])
         .arg(format!("--dbname={}", spec.database));
-    if replace {
-        cmd.args(["--clean", "--if-exists"]);
-    }
     cmd.stdin(Stdio::piped()).stdout(Stdio::null());
     let (child, stdin, _, stderr) = pgproc::Guarded::spawn(cmd, "pg_restore", cancel)?;
     let mut held = HoldBack::new(stdin.expect("stdin piped"), 256 * 1024);
@@ -493,14 +517,14 @@ fn run_pg_restore(
 
 /// A writer that keeps the last `keep` bytes back until [`HoldBack::release`], so the consumer
 /// cannot see the end of the stream before the producer has checked it.
-struct HoldBack<W: Write> {
+pub(crate) struct HoldBack<W: Write> {
     inner: Option<W>,
     held: Vec<u8>,
     keep: usize,
 }
 
 impl<W: Write> HoldBack<W> {
-    fn new(inner: W, keep: usize) -> Self {
+    pub(crate) fn new(inner: W, keep: usize) -> Self {
         HoldBack {
             inner: Some(inner),
             held: Vec::with_capacity(keep * 2),
@@ -508,7 +532,7 @@ impl<W: Write> HoldBack<W> {
         }
     }
     /// Write the held bytes and close the stream.
-    fn release(&mut self) -> std::io::Result<()> {
+    pub(crate) fn release(&mut self) -> std::io::Result<()> {
         if let Some(mut w) = self.inner.take() {
             w.write_all(&self.held)?;
             w.flush()?;
