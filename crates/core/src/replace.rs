@@ -170,8 +170,8 @@ pub(crate) struct CleanPhase {
     /// The backup's relations and routines for people, by whether the target has them.
     pub replaced: Vec<String>,
     pub created: Vec<String>,
-    /// The target's relations and routines that are not in the backup.
-    pub kept: Vec<String>,
+    /// The target's relations and routines that are not in the backup, with their catalog keys.
+    pub kept: Vec<(String, String)>,
 }
 
 fn label(desc: &str, schema: &str, name: &str) -> String {
@@ -252,7 +252,7 @@ pub(crate) async fn clean_phase(
                 cp.replaced.push(label(desc, &s, &n));
             }
         } else if desc != "SEQUENCE" {
-            cp.kept.push(label(desc, &s, &n));
+            cp.kept.push((format!("pg_class:{oid}"), label(desc, &s, &n)));
         }
     }
     for e in toc.iter().filter(|e| rel_descs.contains(&e.desc) && e.desc != "SEQUENCE") {
@@ -287,7 +287,7 @@ pub(crate) async fn clean_phase(
             cp.direct.insert(format!("pg_proc:{oid}"));
             cp.replaced.push(label(desc, &s, &sig));
         } else {
-            cp.kept.push(label(desc, &s, &sig));
+            cp.kept.push((format!("pg_proc:{oid}"), label(desc, &s, &sig)));
         }
     }
     for e in toc
@@ -396,9 +396,13 @@ pub(crate) async fn clean_phase(
 /// sequence's table).
 const OBJECTS: &str = "
 SELECT 'pg_class:' || c.oid, pg_describe_object('pg_class'::regclass, c.oid, 0),
-       (SELECT 'pg_class:' || d.refobjid FROM pg_depend d
-         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass
-           AND (d.deptype = 'i' OR (d.deptype = 'a' AND c.relkind IN ('S','i','I'))) LIMIT 1)
+       (SELECT CASE WHEN d.refclassid = 'pg_constraint'::regclass THEN 'pg_constraint:' ELSE 'pg_class:' END
+               || d.refobjid
+          FROM pg_depend d
+         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+           AND d.refclassid IN ('pg_class'::regclass, 'pg_constraint'::regclass)
+           AND (d.deptype = 'i' OR (d.deptype = 'a' AND c.relkind IN ('S','i','I')))
+         ORDER BY d.deptype DESC LIMIT 1)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r','p','v','m','S','f','i','I') AND USER_NS
 UNION ALL
@@ -440,6 +444,15 @@ async fn objects(conn: &mut PgConnection, spec: &ConnSpec) -> Result<BTreeMap<St
         .collect())
 }
 
+/// What the clean phase's `CASCADE` takes along.
+#[derive(Debug, Default)]
+pub(crate) struct Dependents {
+    /// For people: each object, not the parts of objects listed.
+    pub described: Vec<String>,
+    /// Catalog keys of everything that goes.
+    pub keys: BTreeSet<String>,
+}
+
 /// The objects not in the backup that the clean phase's `CASCADE` would drop, found by running
 /// the drops in a transaction that is rolled back. `Err` when the drops themselves fail (the
 /// replace would fail the same way).
@@ -447,11 +460,16 @@ pub(crate) async fn dropped_dependents(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     cp: &CleanPhase,
-) -> Result<std::result::Result<Vec<String>, String>> {
+) -> Result<std::result::Result<Dependents, String>> {
     if cp.drops.is_empty() {
-        return Ok(Ok(Vec::new()));
+        return Ok(Ok(Dependents::default()));
     }
-    for s in ["BEGIN", "SET LOCAL lock_timeout = '10s'"] {
+    // Descriptions qualified with their schema.
+    for s in [
+        "BEGIN",
+        "SET LOCAL lock_timeout = '10s'",
+        "SET LOCAL search_path = ''",
+    ] {
         sqlx::query(s)
             .execute(&mut *conn)
             .await
@@ -471,7 +489,7 @@ async fn simulate(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     cp: &CleanPhase,
-) -> Result<std::result::Result<Vec<String>, String>> {
+) -> Result<std::result::Result<Dependents, String>> {
     let before = objects(conn, spec).await?;
     for drop in &cp.drops {
         match sqlx::query(drop).execute(&mut *conn).await {
@@ -481,15 +499,20 @@ async fn simulate(
         }
     }
     let after = objects(conn, spec).await?;
-    let mut gone: Vec<String> = before
+    let keys: BTreeSet<String> = before
+        .keys()
+        .filter(|k| !after.contains_key(*k) && !cp.direct.contains(*k))
+        .cloned()
+        .collect();
+    let mut described: Vec<String> = before
         .iter()
-        .filter(|(k, _)| !after.contains_key(*k) && !cp.direct.contains(*k))
+        .filter(|(k, _)| keys.contains(*k))
         .filter(|(_, (_, owner))| owner.as_ref().is_none_or(|o| after.contains_key(o)))
         .map(|(_, (d, _))| d.clone())
         .collect();
-    gone.sort();
-    gone.dedup();
-    Ok(Ok(gone))
+    described.sort();
+    described.dedup();
+    Ok(Ok(Dependents { described, keys }))
 }
 
 /// The restore list with the clean phase's skipped lines commented out.

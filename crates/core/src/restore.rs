@@ -165,12 +165,22 @@ pub async fn plan(
         .collect();
     let _ = conn.close().await;
 
+    let dropped = match &dependents {
+        Some(Ok(d)) => d.keys.clone(),
+        _ => BTreeSet::new(),
+    };
     let replace::CleanPhase {
         replaced: will_replace,
         created: will_create,
-        kept: will_keep,
+        kept,
         ..
     } = clean;
+    // What CASCADE takes along is not kept: the warning lists it.
+    let will_keep: Vec<String> = kept
+        .into_iter()
+        .filter(|(key, _)| !dropped.contains(key))
+        .map(|(_, label)| label)
+        .collect();
 
     let missing_roles: Vec<String> = manifest
         .roles
@@ -209,10 +219,10 @@ pub async fn plan(
         ));
     }
     match dependents {
-        Some(Ok(gone)) if !gone.is_empty() => warnings.push(format!(
+        Some(Ok(gone)) if !gone.described.is_empty() => warnings.push(format!(
             "{} object(s) in the target are not in the backup but depend on objects it replaces, and will be dropped with them: {}",
-            gone.len(),
-            gone.join("; ")
+            gone.described.len(),
+            gone.described.join("; ")
         )),
         Some(Err(why)) => blockers.push(format!(
             "dropping the objects the backup replaces fails in the target: {why}"
