@@ -223,7 +223,13 @@ pub(crate) async fn clean_phase(
     let mut cp = CleanPhase::default();
 
     // Relations.
-    let rel_descs = ["TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE", "SEQUENCE"];
+    let rel_descs = [
+        "TABLE",
+        "VIEW",
+        "MATERIALIZED VIEW",
+        "FOREIGN TABLE",
+        "SEQUENCE",
+    ];
     let backup_rels = want(toc, &rel_descs);
     let rows = sqlx::query(&format!(
         "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.oid::int8
@@ -238,7 +244,8 @@ pub(crate) async fn clean_phase(
     .map_err(|e| spec.map_sqlx(e))?;
     let mut target_rels = BTreeSet::new();
     for r in rows {
-        let (s, n, k, oid): (String, String, String, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
+        let (s, n, k, oid): (String, String, String, i64) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
         let desc = relkind_desc(&k);
         target_rels.insert((s.clone(), n.clone()));
         if backup_rels.contains(&(s.clone(), n.clone())) {
@@ -252,10 +259,14 @@ pub(crate) async fn clean_phase(
                 cp.replaced.push(label(desc, &s, &n));
             }
         } else if desc != "SEQUENCE" {
-            cp.kept.push((format!("pg_class:{oid}"), label(desc, &s, &n)));
+            cp.kept
+                .push((format!("pg_class:{oid}"), label(desc, &s, &n)));
         }
     }
-    for e in toc.iter().filter(|e| rel_descs.contains(&e.desc) && e.desc != "SEQUENCE") {
+    for e in toc
+        .iter()
+        .filter(|e| rel_descs.contains(&e.desc) && e.desc != "SEQUENCE")
+    {
         if !target_rels.contains(&(e.schema.clone(), e.tag.clone())) {
             cp.created.push(label(e.desc, &e.schema, &e.tag));
         }
@@ -287,7 +298,8 @@ pub(crate) async fn clean_phase(
             cp.direct.insert(format!("pg_proc:{oid}"));
             cp.replaced.push(label(desc, &s, &sig));
         } else {
-            cp.kept.push((format!("pg_proc:{oid}"), label(desc, &s, &sig)));
+            cp.kept
+                .push((format!("pg_proc:{oid}"), label(desc, &s, &sig)));
         }
     }
     for e in toc
@@ -314,7 +326,8 @@ pub(crate) async fn clean_phase(
     .await
     .map_err(|e| spec.map_sqlx(e))?;
     for r in rows {
-        let (s, n, k, oid): (String, String, String, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
+        let (s, n, k, oid): (String, String, String, i64) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
         if backup_types.contains(&(s.clone(), n.clone())) {
             let what = if k == "d" { "DOMAIN" } else { "TYPE" };
             cp.drops.push(format!(
@@ -359,7 +372,11 @@ pub(crate) async fn clean_phase(
         .filter_map(|e| e.tag.parse().ok())
         .collect();
     if !blobs.is_empty() {
-        let list = blobs.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let list = blobs
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         cp.drops.push(format!(
             "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid IN ({list});"
         ));
@@ -434,13 +451,21 @@ SELECT 'pg_type:' || t.oid, pg_describe_object('pg_type'::regclass, t.oid, 0), N
   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class c ON c.oid = t.typrelid
  WHERE USER_NS AND t.typtype IN ('b','c','d','e','r') AND t.typcategory <> 'A' AND (t.typrelid = 0 OR c.relkind = 'c')";
 
-async fn objects(conn: &mut PgConnection, spec: &ConnSpec) -> Result<BTreeMap<String, (String, Option<String>)>> {
+async fn objects(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+) -> Result<BTreeMap<String, (String, Option<String>)>> {
     Ok(sqlx::query(&OBJECTS.replace("USER_NS", USER_NS))
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| spec.map_sqlx(e))?
         .into_iter()
-        .map(|r| (r.get::<String, _>(0), (r.get::<String, _>(1), r.get::<Option<String>, _>(2))))
+        .map(|r| {
+            (
+                r.get::<String, _>(0),
+                (r.get::<String, _>(1), r.get::<Option<String>, _>(2)),
+            )
+        })
         .collect())
 }
 
@@ -541,7 +566,8 @@ pub(crate) fn run(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
-    let mut list_file = tempfile::NamedTempFile::new().map_err(|e| Error::io("writing the restore list", e))?;
+    let mut list_file =
+        tempfile::NamedTempFile::new().map_err(|e| Error::io("writing the restore list", e))?;
     list_file
         .write_all(list.as_bytes())
         .and_then(|_| list_file.flush())
@@ -579,7 +605,10 @@ pub(crate) fn run(
     };
     let mut held = crate::restore::HoldBack::new(restore_in.expect("stdin piped"), 256 * 1024);
     let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel)
-        .and_then(|_| held.release().map_err(|e| Error::io("feeding pg_restore", e)));
+        .and_then(|_| {
+            held.release()
+                .map_err(|e| Error::io("feeding pg_restore", e))
+        });
     if fed.is_err() {
         // Kill before the end of the stream reaches pg_restore: nothing is ever committed.
         restore.kill();
@@ -589,9 +618,12 @@ pub(crate) fn run(
     let (pumped, mut psql_in) = pump
         .join()
         .map_err(|_| Error::internal("the restore's SQL pump panicked"))?;
-    let all_good = fed.is_ok() && restore_status.success() && pumped.is_ok() && !cancel.is_cancelled();
+    let all_good =
+        fed.is_ok() && restore_status.success() && pumped.is_ok() && !cancel.is_cancelled();
     if all_good {
-        let _ = psql_in.write_all(b"COMMIT;\n").and_then(|_| psql_in.flush());
+        let _ = psql_in
+            .write_all(b"COMMIT;\n")
+            .and_then(|_| psql_in.flush());
     } else {
         // No COMMIT ever reaches psql: the session ends and the server rolls everything back.
         psql.kill();
@@ -603,8 +635,10 @@ pub(crate) fn run(
     }
     let (psql_text, restore_text) = (psql_err.finish(), restore_err.finish());
     if all_good && !psql_status.success() || !all_good && pumped.is_err() && fed.is_ok() {
-        return Err(pgproc::tool_error("psql", psql_status, &psql_text, password)
-            .context("replacing the target's objects"));
+        return Err(
+            pgproc::tool_error("psql", psql_status, &psql_text, password)
+                .context("replacing the target's objects"),
+        );
     }
     match fed {
         Err(e) if e.kind() == ErrorKind::Io && !restore_status.success() => {}
@@ -612,10 +646,20 @@ pub(crate) fn run(
         Ok(()) => {}
     }
     if !restore_status.success() {
-        return Err(pgproc::tool_error("pg_restore", restore_status, &restore_text, password));
+        return Err(pgproc::tool_error(
+            "pg_restore",
+            restore_status,
+            &restore_text,
+            password,
+        ));
     }
     if !psql_status.success() {
-        return Err(pgproc::tool_error("psql", psql_status, &psql_text, password));
+        return Err(pgproc::tool_error(
+            "psql",
+            psql_status,
+            &psql_text,
+            password,
+        ));
     }
     Ok(())
 }
@@ -669,7 +713,10 @@ mod tests {
 241; 1259 16401 MATERIALIZED VIEW public mv postgres\n\
 242; 1259 16402 SEQUENCE OWNED BY public s postgres\n";
         let e = parse_toc(list);
-        let got: Vec<_> = e.iter().map(|e| (e.desc, e.schema.as_str(), e.tag.as_str(), e.line)).collect();
+        let got: Vec<_> = e
+            .iter()
+            .map(|e| (e.desc, e.schema.as_str(), e.tag.as_str(), e.line))
+            .collect();
         assert_eq!(
             got,
             vec![

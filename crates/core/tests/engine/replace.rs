@@ -52,9 +52,10 @@ INSERT INTO event_archived (id, archived_by) VALUES (31, 'later');
 CREATE VIEW recent_customers AS SELECT id, name FROM customer WHERE id > 40;
 ";
 
-async fn backed_up(pg: &TestCluster, env: &Env, name: &str) -> (String, PathBuf) {
+async fn backed_up(pg: &TestCluster, env: &Env, name: &str, extra: &str) -> (String, PathBuf) {
     let src = pg.unique_db(name);
     pg.psql(&src, FIXTURE);
+    pg.psql(&src, extra);
     env.engine
         .add_project(AddProject::url(name, pg.url_with_password(&src)))
         .await
@@ -78,10 +79,14 @@ fn replace() -> RestoreOptions {
 async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
     let pg = TestCluster::shared();
     let env = env().await;
-    let (db, path) = backed_up(pg, &env, "partitioned").await;
+    let (db, path) = backed_up(pg, &env, "partitioned", "").await;
     let (schema_then, data_then) = (schema_dump(pg, &db), fidelity_snapshot(pg, &db));
     pg.psql(&db, CHANGES);
-    assert_ne!(schema_dump(pg, &db), schema_then, "the changes changed the schema");
+    assert_ne!(
+        schema_dump(pg, &db),
+        schema_then,
+        "the changes changed the schema"
+    );
 
     let plan = env
         .engine
@@ -99,7 +104,10 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
         "function public.next_ref()",
         "function public.upper_name()",
     ] {
-        assert!(plan.will_replace.contains(&t.to_string()), "{t} replaced: {plan:?}");
+        assert!(
+            plan.will_replace.contains(&t.to_string()),
+            "{t} replaced: {plan:?}"
+        );
     }
     assert_eq!(plan.will_create, vec!["public.payment_2022".to_string()]);
     assert!(plan.will_keep.is_empty(), "{:?}", plan.will_keep);
@@ -108,8 +116,14 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
         .iter()
         .find(|w| w.contains("depend on objects it replaces"))
         .unwrap_or_else(|| panic!("the plan names what CASCADE takes along: {plan:?}"));
-    assert!(dependents.contains("table public.payment_2024"), "{dependents}");
-    assert!(dependents.contains("view public.recent_customers"), "{dependents}");
+    assert!(
+        dependents.contains("table public.payment_2024"),
+        "{dependents}"
+    );
+    assert!(
+        dependents.contains("view public.recent_customers"),
+        "{dependents}"
+    );
 
     let r = env
         .engine
@@ -130,7 +144,10 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
     assert_eq!(fidelity_snapshot(pg, &db), data_then);
     // The default and the trigger use the restored functions.
     assert_eq!(
-        pg.psql(&db, "INSERT INTO customer (id, name) VALUES (60, 'x') RETURNING name"),
+        pg.psql(
+            &db,
+            "INSERT INTO customer (id, name) VALUES (60, 'x') RETURNING name"
+        ),
         "X"
     );
     assert!(pg
@@ -138,7 +155,10 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
         .starts_with("R"));
 
     // Replacing again over the restored copy (nothing to cascade) also works.
-    pg.psql(&db, "DELETE FROM payment WHERE id = 9002; DELETE FROM customer WHERE id = 60;");
+    pg.psql(
+        &db,
+        "DELETE FROM payment WHERE id = 9002; DELETE FROM customer WHERE id = 60;",
+    );
     let again = env
         .engine
         .restore(
@@ -155,7 +175,7 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
 async fn a_failure_mid_replace_leaves_the_target_exactly_as_it_was() {
     let pg = TestCluster::shared();
     let env = env().await;
-    let (db, path) = backed_up(pg, &env, "partitioned_fail").await;
+    let (db, path) = backed_up(pg, &env, "partitioned_fail", "").await;
     pg.psql(&db, CHANGES);
     // A table not in the backup holding the name of one of the backup's indexes: the restore's
     // CREATE INDEX fails after the drops and the data have run.
@@ -174,7 +194,10 @@ async fn a_failure_mid_replace_leaves_the_target_exactly_as_it_was() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ToolFailed, "{e}");
-    assert!(e.message().contains("payment_ref_idx"), "the cause is named: {e}");
+    assert!(
+        e.message().contains("payment_ref_idx"),
+        "the cause is named: {e}"
+    );
     assert!(e.hint().unwrap().contains("rolled back"), "{e:?}");
     let schema_after = schema_dump(pg, &db);
     assert!(
@@ -192,4 +215,46 @@ fn first_diff(a: &str, b: &str) -> String {
         }
     }
     format!("lengths {} vs {}", a.lines().count(), b.lines().count())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_archive_mid_replace_leaves_the_target_exactly_as_it_was() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    // Several MiB of dump: the drops and the first tables reach psql before the damage does.
+    let (db, path) = backed_up(
+        pg,
+        &env,
+        "partitioned_corrupt",
+        "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS v FROM generate_series(1, 200000) g;",
+    )
+    .await;
+    assert!(std::fs::metadata(&path).unwrap().len() > 2 * 1024 * 1024);
+    pg.psql(&db, CHANGES);
+    let (schema_before, data_before) = (schema_dump(pg, &db), fidelity_snapshot(pg, &db));
+    // Flip a byte inside the dump's compressed data: the stream breaks (or its checksum does
+    // not match) after pg_restore and psql have started.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    let bad = env.dir.path().join("bad.tar.gz");
+    std::fs::write(&bad, &bytes).unwrap();
+
+    let e = env
+        .engine
+        .restore(
+            RestoreRequest::new(&bad, target(pg, &db)).options(replace()),
+            JobStart::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::Integrity | ErrorKind::UnsupportedFormat | ErrorKind::ToolFailed
+        ),
+        "{e:?}"
+    );
+    assert_eq!(schema_dump(pg, &db), schema_before);
+    assert_eq!(fidelity_snapshot(pg, &db), data_before);
 }
