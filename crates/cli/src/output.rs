@@ -252,13 +252,13 @@ impl Out {
             }
         );
         println!(
-            "  will create: {} table(s), {} row(s)",
+            "  will create: {} table(s), view(s), function(s), {} row(s)",
             p.will_create.len(),
             p.rows
         );
         if !p.will_replace.is_empty() {
             println!(
-                "  will REPLACE {} table(s): {}",
+                "  will REPLACE {} table(s), view(s), function(s): {}",
                 p.will_replace.len(),
                 p.will_replace.join(", ")
             );

@@ -603,17 +603,13 @@ pub(crate) fn run(
             (r, psql_in)
         })
     };
-    let mut held = crate::restore::HoldBack::new(restore_in.expect("stdin piped"), 256 * 1024);
-    let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel)
-        .and_then(|_| {
-            held.release()
-                .map_err(|e| Error::io("feeding pg_restore", e))
-        });
-    if fed.is_err() {
-        // Kill before the end of the stream reaches pg_restore: nothing is ever committed.
-        restore.kill();
-    }
-    drop(held);
+    let fed = crate::restore::feed_dump(
+        archive_path,
+        restore_in.expect("stdin piped"),
+        &restore,
+        reporter,
+        cancel,
+    );
     let restore_status = restore.wait()?;
     let (pumped, mut psql_in) = pump
         .join()

@@ -214,7 +214,7 @@ pub async fn plan(
     }
     if !target_empty && opts.replace && !will_keep.is_empty() {
         warnings.push(format!(
-            "{} table(s) in the target are not in the backup and will be kept",
+            "{} table(s), view(s) or function(s) in the target are not in the backup and will be kept",
             will_keep.len()
         ));
     }
@@ -493,17 +493,13 @@ fn run_pg_restore(
         .arg(format!("--dbname={}", spec.database));
     cmd.stdin(Stdio::piped()).stdout(Stdio::null());
     let (child, stdin, _, stderr) = pgproc::Guarded::spawn(cmd, "pg_restore", cancel)?;
-    let mut held = HoldBack::new(stdin.expect("stdin piped"), 256 * 1024);
-    let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel);
-    let fed = fed.and_then(|_| {
-        held.release()
-            .map_err(|e| Error::io("feeding pg_restore", e))
-    });
-    if fed.is_err() {
-        // Kill before the end of the stream reaches pg_restore: its transaction never commits.
-        child.kill();
-    }
-    drop(held);
+    let fed = feed_dump(
+        archive_path,
+        stdin.expect("stdin piped"),
+        &child,
+        reporter,
+        cancel,
+    );
     let status = child.wait()?;
     if cancel.is_cancelled() {
         return Err(Error::cancelled());
@@ -525,16 +521,38 @@ fn run_pg_restore(
     Ok(())
 }
 
+/// Stream the archive's dump into pg_restore's `stdin`, its last bytes held back until the
+/// member's checksum is verified; on any failure pg_restore is killed before the end of the
+/// stream reaches it, so its transaction never commits.
+pub(crate) fn feed_dump(
+    archive_path: &Path,
+    stdin: std::process::ChildStdin,
+    pg_restore: &pgproc::Guarded,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let mut held = HoldBack::new(stdin, 256 * 1024);
+    let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel)
+        .and_then(|_| {
+            held.release()
+                .map_err(|e| Error::io("feeding pg_restore", e))
+        });
+    if fed.is_err() {
+        pg_restore.kill();
+    }
+    fed
+}
+
 /// A writer that keeps the last `keep` bytes back until [`HoldBack::release`], so the consumer
 /// cannot see the end of the stream before the producer has checked it.
-pub(crate) struct HoldBack<W: Write> {
+struct HoldBack<W: Write> {
     inner: Option<W>,
     held: Vec<u8>,
     keep: usize,
 }
 
 impl<W: Write> HoldBack<W> {
-    pub(crate) fn new(inner: W, keep: usize) -> Self {
+    fn new(inner: W, keep: usize) -> Self {
         HoldBack {
             inner: Some(inner),
             held: Vec::with_capacity(keep * 2),
@@ -542,7 +560,7 @@ impl<W: Write> HoldBack<W> {
         }
     }
     /// Write the held bytes and close the stream.
-    pub(crate) fn release(&mut self) -> std::io::Result<()> {
+    fn release(&mut self) -> std::io::Result<()> {
         if let Some(mut w) = self.inner.take() {
             w.write_all(&self.held)?;
             w.flush()?;

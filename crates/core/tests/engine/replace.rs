@@ -3,11 +3,11 @@
 //! `pg_restore --clean` fails (`cannot drop inherited constraint …`).
 
 use offsite_core::restore::RestoreOptions;
-use offsite_core::{AddProject, BackupOptions, ErrorKind, JobStart, RestoreRequest};
+use offsite_core::{ErrorKind, JobStart, RestoreRequest};
 use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
 use std::path::PathBuf;
 
-use crate::common::{env, target, Env};
+use crate::common::{backed_up_with, env, first_diff, target, Env};
 
 const FIXTURE: &str = "
 CREATE SEQUENCE ref_seq;
@@ -53,19 +53,22 @@ CREATE VIEW recent_customers AS SELECT id, name FROM customer WHERE id > 40;
 ";
 
 async fn backed_up(pg: &TestCluster, env: &Env, name: &str, extra: &str) -> (String, PathBuf) {
-    let src = pg.unique_db(name);
-    pg.psql(&src, FIXTURE);
-    pg.psql(&src, extra);
+    backed_up_with(pg, env, name, &format!("{FIXTURE}\n{extra}")).await
+}
+
+/// `restore --replace` of `archive` over `db`.
+async fn replace_over(
+    env: &Env,
+    pg: &TestCluster,
+    archive: &std::path::Path,
+    db: &str,
+) -> offsite_core::Result<offsite_core::ops::restore::RestoreOutcome> {
     env.engine
-        .add_project(AddProject::url(name, pg.url_with_password(&src)))
+        .restore(
+            RestoreRequest::new(archive, target(pg, db)).options(replace()),
+            JobStart::default(),
+        )
         .await
-        .unwrap();
-    let o = env
-        .engine
-        .backup(BackupOptions::project(name), JobStart::default())
-        .await
-        .unwrap();
-    (src, PathBuf::from(o.backup.path))
 }
 
 fn replace() -> RestoreOptions {
@@ -125,14 +128,7 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
         "{dependents}"
     );
 
-    let r = env
-        .engine
-        .restore(
-            RestoreRequest::new(&path, target(pg, &db)).options(replace()),
-            JobStart::default(),
-        )
-        .await
-        .unwrap();
+    let r = replace_over(&env, pg, &path, &db).await.unwrap();
     assert!(r.report.ok, "{:?}", r.report.tables);
     assert!(r.report.safety_backup.is_some());
     let schema_now = schema_dump(pg, &db);
@@ -159,14 +155,7 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
         &db,
         "DELETE FROM payment WHERE id = 9002; DELETE FROM customer WHERE id = 60;",
     );
-    let again = env
-        .engine
-        .restore(
-            RestoreRequest::new(&path, target(pg, &db)).options(replace()),
-            JobStart::default(),
-        )
-        .await
-        .unwrap();
+    let again = replace_over(&env, pg, &path, &db).await.unwrap();
     assert!(again.report.ok);
     assert_eq!(schema_dump(pg, &db), schema_then);
 }
@@ -185,14 +174,7 @@ async fn a_failure_mid_replace_leaves_the_target_exactly_as_it_was() {
     );
     let (schema_before, data_before) = (schema_dump(pg, &db), fidelity_snapshot(pg, &db));
 
-    let e = env
-        .engine
-        .restore(
-            RestoreRequest::new(&path, target(pg, &db)).options(replace()),
-            JobStart::default(),
-        )
-        .await
-        .unwrap_err();
+    let e = replace_over(&env, pg, &path, &db).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ToolFailed, "{e}");
     assert!(
         e.message().contains("payment_ref_idx"),
@@ -206,15 +188,6 @@ async fn a_failure_mid_replace_leaves_the_target_exactly_as_it_was() {
         first_diff(&schema_before, &schema_after)
     );
     assert_eq!(fidelity_snapshot(pg, &db), data_before);
-}
-
-fn first_diff(a: &str, b: &str) -> String {
-    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
-        if x != y {
-            return format!("line {i}: {x:?} vs {y:?}");
-        }
-    }
-    format!("lengths {} vs {}", a.lines().count(), b.lines().count())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -240,14 +213,7 @@ async fn a_corrupt_archive_mid_replace_leaves_the_target_exactly_as_it_was() {
     let bad = env.dir.path().join("bad.tar.gz");
     std::fs::write(&bad, &bytes).unwrap();
 
-    let e = env
-        .engine
-        .restore(
-            RestoreRequest::new(&bad, target(pg, &db)).options(replace()),
-            JobStart::default(),
-        )
-        .await
-        .unwrap_err();
+    let e = replace_over(&env, pg, &bad, &db).await.unwrap_err();
     assert!(
         matches!(
             e.kind(),
