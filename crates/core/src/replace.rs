@@ -199,6 +199,55 @@ fn prokind_desc(k: &str) -> &'static str {
     }
 }
 
+/// A relation or routine of the target.
+struct Found {
+    schema: String,
+    /// As the backup's list names it (routines with their argument types).
+    name: String,
+    desc: &'static str,
+    /// Qualified and quoted, for DROP.
+    drop_name: String,
+    key: String,
+}
+
+/// Drop the `found` objects the backup (its entries of kinds `descs`) holds, keep the others, and
+/// list them as replaced, kept, or (the backup's that the target lacks) created, where `listed`.
+fn sort_out(
+    cp: &mut CleanPhase,
+    toc: &[TocEntry],
+    descs: &[&str],
+    found: Vec<Found>,
+    listed: impl Fn(&str) -> bool,
+) {
+    let backup = want(toc, descs);
+    let mut in_target = BTreeSet::new();
+    for f in found {
+        let named = (f.schema.clone(), f.name.clone());
+        let shown = label(f.desc, &f.schema, &f.name);
+        if backup.contains(&named) {
+            cp.drops.push(format!(
+                "DROP {} IF EXISTS {} CASCADE;",
+                f.desc, f.drop_name
+            ));
+            cp.direct.insert(f.key);
+            if listed(f.desc) {
+                cp.replaced.push(shown);
+            }
+        } else if listed(f.desc) {
+            cp.kept.push((f.key, shown));
+        }
+        in_target.insert(named);
+    }
+    for e in toc
+        .iter()
+        .filter(|e| descs.contains(&e.desc) && listed(e.desc))
+    {
+        if !in_target.contains(&(e.schema.clone(), e.tag.clone())) {
+            cp.created.push(label(e.desc, &e.schema, &e.tag));
+        }
+    }
+}
+
 fn want(toc: &[TocEntry], descs: &[&str]) -> BTreeSet<(String, String)> {
     toc.iter()
         .filter(|e| descs.contains(&e.desc))
@@ -230,7 +279,6 @@ pub(crate) async fn clean_phase(
         "FOREIGN TABLE",
         "SEQUENCE",
     ];
-    let backup_rels = want(toc, &rel_descs);
     let rows = sqlx::query(&format!(
         "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.oid::int8
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -242,38 +290,24 @@ pub(crate) async fn clean_phase(
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| spec.map_sqlx(e))?;
-    let mut target_rels = BTreeSet::new();
-    for r in rows {
-        let (s, n, k, oid): (String, String, String, i64) =
-            (r.get(0), r.get(1), r.get(2), r.get(3));
-        let desc = relkind_desc(&k);
-        target_rels.insert((s.clone(), n.clone()));
-        if backup_rels.contains(&(s.clone(), n.clone())) {
-            cp.drops.push(format!(
-                "DROP {desc} IF EXISTS {}.{} CASCADE;",
-                quote_ident(&s),
-                quote_ident(&n)
-            ));
-            cp.direct.insert(format!("pg_class:{oid}"));
-            if desc != "SEQUENCE" {
-                cp.replaced.push(label(desc, &s, &n));
+    let found = rows
+        .into_iter()
+        .map(|r| {
+            let (s, n, k, oid): (String, String, String, i64) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            Found {
+                drop_name: format!("{}.{}", quote_ident(&s), quote_ident(&n)),
+                desc: relkind_desc(&k),
+                key: format!("pg_class:{oid}"),
+                schema: s,
+                name: n,
             }
-        } else if desc != "SEQUENCE" {
-            cp.kept
-                .push((format!("pg_class:{oid}"), label(desc, &s, &n)));
-        }
-    }
-    for e in toc
-        .iter()
-        .filter(|e| rel_descs.contains(&e.desc) && e.desc != "SEQUENCE")
-    {
-        if !target_rels.contains(&(e.schema.clone(), e.tag.clone())) {
-            cp.created.push(label(e.desc, &e.schema, &e.tag));
-        }
-    }
+        })
+        .collect();
+    // Sequences are not listed: they go with their tables.
+    sort_out(&mut cp, toc, &rel_descs, found, |d| d != "SEQUENCE");
 
     // Routines.
-    let backup_procs = want(toc, &["FUNCTION", "PROCEDURE", "AGGREGATE"]);
     let rows = sqlx::query(&format!(
         "SELECT n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
                 p.prokind::text, p.oid::regprocedure::text, p.oid::int8
@@ -286,30 +320,27 @@ pub(crate) async fn clean_phase(
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| spec.map_sqlx(e))?;
-    let mut target_procs = BTreeSet::new();
-    for r in rows {
-        let (s, sig, k, qualified, oid): (String, String, String, String, i64) =
-            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-        let desc = prokind_desc(&k);
-        target_procs.insert((s.clone(), sig.clone()));
-        if backup_procs.contains(&(s.clone(), sig.clone())) {
-            cp.drops
-                .push(format!("DROP {desc} IF EXISTS {qualified} CASCADE;"));
-            cp.direct.insert(format!("pg_proc:{oid}"));
-            cp.replaced.push(label(desc, &s, &sig));
-        } else {
-            cp.kept
-                .push((format!("pg_proc:{oid}"), label(desc, &s, &sig)));
-        }
-    }
-    for e in toc
-        .iter()
-        .filter(|e| matches!(e.desc, "FUNCTION" | "PROCEDURE" | "AGGREGATE"))
-    {
-        if !target_procs.contains(&(e.schema.clone(), e.tag.clone())) {
-            cp.created.push(label(e.desc, &e.schema, &e.tag));
-        }
-    }
+    let found = rows
+        .into_iter()
+        .map(|r| {
+            let (s, sig, k, qualified, oid): (String, String, String, String, i64) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            Found {
+                drop_name: qualified,
+                desc: prokind_desc(&k),
+                key: format!("pg_proc:{oid}"),
+                schema: s,
+                name: sig,
+            }
+        })
+        .collect();
+    sort_out(
+        &mut cp,
+        toc,
+        &["FUNCTION", "PROCEDURE", "AGGREGATE"],
+        found,
+        |_| true,
+    );
 
     // Types and domains (not the row types of tables, not arrays, not multiranges).
     let backup_types = want(toc, &["TYPE", "DOMAIN"]);
