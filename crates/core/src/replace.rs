@@ -210,6 +210,29 @@ struct Found {
     key: String,
 }
 
+/// The target's objects `sql` lists: schema, name, kind (`desc_of` names it), the name for DROP,
+/// the catalog key.
+async fn fetch_found(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    sql: &str,
+    desc_of: fn(&str) -> &'static str,
+) -> Result<Vec<Found>> {
+    Ok(sqlx::query(sql)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?
+        .into_iter()
+        .map(|r| Found {
+            schema: r.get(0),
+            name: r.get(1),
+            desc: desc_of(&r.get::<String, _>(2)),
+            drop_name: r.get(3),
+            key: r.get(4),
+        })
+        .collect())
+}
+
 /// Drop the `found` objects the backup (its entries of kinds `descs`) holds, keep the others, and
 /// list them as replaced, kept, or (the backup's that the target lacks) created, where `listed`.
 fn sort_out(
@@ -279,61 +302,40 @@ pub(crate) async fn clean_phase(
         "FOREIGN TABLE",
         "SEQUENCE",
     ];
-    let rows = sqlx::query(&format!(
-        "SELECT n.nspname::text, c.relname::text, c.relkind::text, c.oid::int8
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind IN ('r','p','v','m','f','S') AND {USER_NS}
-            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                             AND d.objid = c.oid AND d.deptype = 'e')
-          ORDER BY 1, 2"
-    ))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| spec.map_sqlx(e))?;
-    let found = rows
-        .into_iter()
-        .map(|r| {
-            let (s, n, k, oid): (String, String, String, i64) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
-            Found {
-                drop_name: format!("{}.{}", quote_ident(&s), quote_ident(&n)),
-                desc: relkind_desc(&k),
-                key: format!("pg_class:{oid}"),
-                schema: s,
-                name: n,
-            }
-        })
-        .collect();
+    let found = fetch_found(
+        conn,
+        spec,
+        &format!(
+            "SELECT n.nspname::text, c.relname::text, c.relkind::text,
+                    format('%I.%I', n.nspname, c.relname), 'pg_class:' || c.oid
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relkind IN ('r','p','v','m','f','S') AND {USER_NS}
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                 AND d.objid = c.oid AND d.deptype = 'e')
+              ORDER BY 1, 2"
+        ),
+        relkind_desc,
+    )
+    .await?;
     // Sequences are not listed: they go with their tables.
     sort_out(&mut cp, toc, &rel_descs, found, |d| d != "SEQUENCE");
 
     // Routines.
-    let rows = sqlx::query(&format!(
-        "SELECT n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
-                p.prokind::text, p.oid::regprocedure::text, p.oid::int8
-           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-          WHERE {USER_NS}
-            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                             AND d.objid = p.oid AND d.deptype = 'e')
-          ORDER BY 1, 2"
-    ))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| spec.map_sqlx(e))?;
-    let found = rows
-        .into_iter()
-        .map(|r| {
-            let (s, sig, k, qualified, oid): (String, String, String, String, i64) =
-                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-            Found {
-                drop_name: qualified,
-                desc: prokind_desc(&k),
-                key: format!("pg_proc:{oid}"),
-                schema: s,
-                name: sig,
-            }
-        })
-        .collect();
+    let found = fetch_found(
+        conn,
+        spec,
+        &format!(
+            "SELECT n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
+                    p.prokind::text, p.oid::regprocedure::text, 'pg_proc:' || p.oid
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE {USER_NS}
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                 AND d.objid = p.oid AND d.deptype = 'e')
+              ORDER BY 1, 2"
+        ),
+        prokind_desc,
+    )
+    .await?;
     sort_out(
         &mut cp,
         toc,
