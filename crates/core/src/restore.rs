@@ -69,11 +69,15 @@ pub struct RestorePlan {
     pub target_empty: bool,
     /// What the target holds now (first 200).
     pub existing: Vec<String>,
-    /// Tables in the backup that exist in the target and will be dropped and recreated.
+    /// Tables (partitioned parents and partitions included), views and functions of the backup
+    /// that exist in the target and will be dropped and recreated: `schema.table` for tables,
+    /// `view schema.name`, `function schema.name(argument types)` and the like for the others.
     pub will_replace: Vec<String>,
-    /// Tables in the backup that the target lacks.
+    /// Tables, views and functions of the backup that the target lacks (named as above).
     pub will_create: Vec<String>,
-    /// Tables in the target that are not in the backup and stay as they are.
+    /// Tables, views and functions of the target that are not in the backup and stay as they are
+    /// (named as above). What the replace drops because it depends on replaced objects is not
+    /// here but in a warning.
     pub will_keep: Vec<String>,
     /// Roles the backup refers to that the target server lacks.
     pub missing_roles: Vec<String>,
