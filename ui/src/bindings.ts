@@ -618,6 +618,13 @@ export type RestorePlan = {
 	 *  here but in a warning.
 	 */
 	will_keep: string[],
+	/**
+	 *  Objects of the target that are not in the backup but depend on objects it replaces, so
+	 *  replacing drops them too: a view over a replaced table, a partition added since the
+	 *  backup, a column default or trigger using a replaced function, a foreign key into a
+	 *  replaced table.
+	 */
+	will_drop: string[],
 	/**  Roles the backup refers to that the target server lacks. */
 	missing_roles: string[],
 	replace: boolean,

@@ -266,6 +266,13 @@ impl Out {
         if !p.will_keep.is_empty() {
             println!("  will keep:   {}", p.will_keep.join(", "));
         }
+        if !p.will_drop.is_empty() {
+            println!(
+                "  will DROP {} object(s) not in the backup that depend on replaced ones: {}",
+                p.will_drop.len(),
+                p.will_drop.join("; ")
+            );
+        }
         if !p.missing_roles.is_empty() {
             println!(
                 "  missing roles: {}{}",

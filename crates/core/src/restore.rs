@@ -79,6 +79,11 @@ pub struct RestorePlan {
     /// (named as above). What the replace drops because it depends on replaced objects is not
     /// here but in a warning.
     pub will_keep: Vec<String>,
+    /// Objects of the target that are not in the backup but depend on objects it replaces, so
+    /// replacing drops them too: a view over a replaced table, a partition added since the
+    /// backup, a column default or trigger using a replaced function, a foreign key into a
+    /// replaced table.
+    pub will_drop: Vec<String>,
     /// Roles the backup refers to that the target server lacks.
     pub missing_roles: Vec<String>,
     pub replace: bool,
@@ -222,6 +227,10 @@ pub async fn plan(
             will_keep.len()
         ));
     }
+    let will_drop = match &dependents {
+        Some(Ok(d)) => d.described.clone(),
+        _ => Vec::new(),
+    };
     match dependents {
         Some(Ok(gone)) if !gone.described.is_empty() => warnings.push(format!(
             "{} object(s) in the target are not in the backup but depend on objects it replaces, and will be dropped with them: {}",
@@ -261,6 +270,7 @@ pub async fn plan(
         will_replace,
         will_create,
         will_keep,
+        will_drop,
         missing_roles,
         replace: opts.replace,
         safety_backup,
