@@ -228,3 +228,44 @@ async fn a_corrupt_archive_mid_replace_leaves_the_target_exactly_as_it_was() {
     assert_eq!(schema_dump(pg, &db), schema_before);
     assert_eq!(fidelity_snapshot(pg, &db), data_before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn objects_not_in_the_backup_are_kept_but_lose_what_hangs_on_replaced_ones() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (db, path) = backed_up(pg, &env, "partitioned_kept", "").await;
+    // A table added after the backup, with a foreign key into a replaced table and a default
+    // using a replaced function.
+    pg.psql(
+        &db,
+        "CREATE TABLE notes (id int PRIMARY KEY, customer_id int REFERENCES customer (id), ref text DEFAULT next_ref());
+         INSERT INTO notes (id, customer_id) VALUES (1, 1), (2, 2);",
+    );
+    let plan = env
+        .engine
+        .plan_restore(&RestoreRequest::new(&path, target(pg, &db)).options(replace()))
+        .await
+        .unwrap();
+    assert_eq!(plan.will_keep, vec!["public.notes".to_string()]);
+    assert_eq!(
+        plan.will_drop,
+        vec![
+            "constraint notes_customer_id_fkey on table public.notes".to_string(),
+            "default value for column ref of table public.notes".to_string(),
+        ],
+        "{plan:?}"
+    );
+
+    let r = replace_over(&env, pg, &path, &db).await.unwrap();
+    assert!(r.report.ok);
+    assert_eq!(
+        pg.psql(&db, "SELECT string_agg(id || ':' || customer_id || ':' || coalesce(ref, '-'), ',' ORDER BY id) FROM notes"),
+        "1:1:R3001,2:2:R3002",
+        "the kept table keeps its rows"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'notes'::regclass AND contype = 'f'"),
+        "0",
+        "its foreign key went with the replaced table, as the plan said"
+    );
+}
