@@ -130,13 +130,13 @@ pub(crate) fn read_toc(tools: &PgTools, archive_path: &Path) -> Result<Toc> {
         let (path, mut stdin) = (archive_path.to_path_buf(), stdin.expect("stdin piped"));
         std::thread::spawn(move || {
             // pg_restore stops reading after the table of contents: a broken pipe is expected.
-            let _ = archive::copy_member(
+            archive::copy_member(
                 &path,
                 DATABASE_MEMBER,
                 &mut stdin,
                 &Reporter::silent(),
                 &CancellationToken::new(),
-            );
+            )
         })
     };
     let mut list = String::new();
@@ -145,10 +145,18 @@ pub(crate) fn read_toc(tools: &PgTools, archive_path: &Path) -> Result<Toc> {
         .read_to_string(&mut list)
         .map_err(|e| Error::io("reading pg_restore --list", e));
     let status = child.wait()?;
-    let _ = feeder.join();
+    let fed = feeder
+        .join()
+        .map_err(|_| Error::internal("reading the archive panicked"))?;
     let err = stderr.finish();
     read?;
     if !status.success() {
+        // A damaged archive (truncated, checksum, unsafe member) is the cause, not pg_restore.
+        if let Err(e) = fed {
+            if e.kind() != ErrorKind::Io {
+                return Err(e);
+            }
+        }
         return Err(pgproc::tool_error("pg_restore --list", status, &err, None)
             .context("reading the backup's table of contents"));
     }
