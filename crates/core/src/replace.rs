@@ -671,32 +671,32 @@ pub(crate) fn run(
         return Err(Error::cancelled());
     }
     let (psql_text, restore_text) = (psql_err.finish(), restore_err.finish());
-    if all_good && !psql_status.success() || !all_good && pumped.is_err() && fed.is_ok() {
-        return Err(
-            pgproc::tool_error("psql", psql_status, &psql_text, password)
-                .context("replacing the target's objects"),
-        );
-    }
+    let psql_error = || {
+        pgproc::tool_error("psql", psql_status, &psql_text, password)
+            .context("replacing the target's objects")
+    };
+    // The cause first: a damaged archive; then psql stopping on its own (its stdin closed under
+    // the pump: an SQL error), which breaks pg_restore's output and the feed in turn; then
+    // pg_restore; then the rest.
     match fed {
-        Err(e) if e.kind() == ErrorKind::Io && !restore_status.success() => {}
+        Err(e) if e.kind() != ErrorKind::Io => return Err(e),
+        _ if !psql_status.success() && (all_good || pumped.is_err()) => return Err(psql_error()),
+        _ if !restore_status.success() => {
+            return Err(pgproc::tool_error(
+                "pg_restore",
+                restore_status,
+                &restore_text,
+                password,
+            ))
+        }
         Err(e) => return Err(e),
         Ok(()) => {}
     }
-    if !restore_status.success() {
-        return Err(pgproc::tool_error(
-            "pg_restore",
-            restore_status,
-            &restore_text,
-            password,
-        ));
+    if let Err(e) = pumped {
+        return Err(Error::io("feeding psql", e));
     }
     if !psql_status.success() {
-        return Err(pgproc::tool_error(
-            "psql",
-            psql_status,
-            &psql_text,
-            password,
-        ));
+        return Err(psql_error());
     }
     Ok(())
 }

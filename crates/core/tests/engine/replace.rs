@@ -52,6 +52,9 @@ INSERT INTO event_archived (id, archived_by) VALUES (31, 'later');
 CREATE VIEW recent_customers AS SELECT id, name FROM customer WHERE id > 40;
 ";
 
+/// Several MiB of dump.
+const BULK: &str = "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS v FROM generate_series(1, 200000) g;";
+
 async fn backed_up(pg: &TestCluster, env: &Env, name: &str, extra: &str) -> (String, PathBuf) {
     backed_up_with(pg, env, name, &format!("{FIXTURE}\n{extra}")).await
 }
@@ -199,13 +202,7 @@ async fn a_corrupt_archive_mid_replace_leaves_the_target_exactly_as_it_was() {
     let pg = TestCluster::shared();
     let env = env().await;
     // Several MiB of dump: the drops and the first tables reach psql before the damage does.
-    let (db, path) = backed_up(
-        pg,
-        &env,
-        "partitioned_corrupt",
-        "CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS v FROM generate_series(1, 200000) g;",
-    )
-    .await;
+    let (db, path) = backed_up(pg, &env, "partitioned_corrupt", BULK).await;
     assert!(std::fs::metadata(&path).unwrap().len() > 2 * 1024 * 1024);
     pg.psql(&db, CHANGES);
     let (schema_before, data_before) = (schema_dump(pg, &db), fidelity_snapshot(pg, &db));
@@ -268,4 +265,30 @@ async fn objects_not_in_the_backup_are_kept_but_lose_what_hangs_on_replaced_ones
         "0",
         "its foreign key went with the replaced table, as the plan said"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_early_failure_in_a_large_replace_names_its_cause_and_changes_nothing() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (db, path) = backed_up(pg, &env, "partitioned_early", BULK).await;
+    pg.psql(&db, CHANGES);
+    // An index of a table not in the backup holding the name of one of the backup's tables: the
+    // restore's CREATE TABLE bulk fails early, while MiBs of pg_restore's output are still
+    // to come.
+    pg.psql(
+        &db,
+        "DROP TABLE bulk; CREATE TABLE other (x int); INSERT INTO other VALUES (1); CREATE INDEX bulk ON other (x);",
+    );
+    let (schema_before, data_before) = (schema_dump(pg, &db), fidelity_snapshot(pg, &db));
+
+    let e = replace_over(&env, pg, &path, &db).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ToolFailed, "{e}");
+    assert!(
+        e.message().contains("psql") && e.message().contains("\"bulk\" already exists"),
+        "psql's error is the cause named: {e}"
+    );
+    assert!(e.hint().unwrap().contains("rolled back"), "{e:?}");
+    assert_eq!(schema_dump(pg, &db), schema_before);
+    assert_eq!(fidelity_snapshot(pg, &db), data_before);
 }
