@@ -3,8 +3,9 @@
 //! `pg_restore --clean` drops every entry of the backup's table of contents one by one, which
 //! breaks on partitions (their inherited constraints and attached indexes cannot be dropped on
 //! their own) and on objects that depend on each other. Offsite writes its own clean phase
-//! instead: the backup's relations, routines, types, event triggers, publications and large
-//! objects that exist in the target are dropped with `DROP … IF EXISTS … CASCADE` (everything
+//! instead: the backup's relations, routines, types, event triggers, publications, large
+//! objects and the objects dropped by name alone (collations, operators, text search objects,
+//! casts, foreign servers…) that exist in the target are dropped with `DROP … IF EXISTS … CASCADE` (everything
 //! that hangs on them goes with them), existing schemas and extensions are kept (the backup's
 //! `CREATE SCHEMA` of a schema that exists is left out of the restore list). The drops and
 //! `pg_restore`'s SQL run in ONE transaction through psql, committed only after `pg_restore`
@@ -34,7 +35,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TocEntry {
     /// TABLE, VIEW, MATERIALIZED VIEW, FOREIGN TABLE, SEQUENCE, FUNCTION, PROCEDURE, AGGREGATE,
-    /// TYPE, DOMAIN, SCHEMA, EVENT TRIGGER, PUBLICATION, BLOB / LARGE OBJECT.
+    /// TYPE, DOMAIN, SCHEMA, EVENT TRIGGER, PUBLICATION, BLOB / LARGE OBJECT, and the kinds
+    /// dropped by name alone ([`by_name`]).
     pub desc: &'static str,
     /// `-` when the object has no schema.
     pub schema: String,
@@ -52,6 +54,19 @@ pub(crate) struct Toc {
 }
 
 const KINDS: &[&str] = &[
+    "TEXT SEARCH CONFIGURATION",
+    "TEXT SEARCH DICTIONARY",
+    "TEXT SEARCH PARSER",
+    "TEXT SEARCH TEMPLATE",
+    "FOREIGN DATA WRAPPER",
+    "OPERATOR CLASS",
+    "OPERATOR FAMILY",
+    "OPERATOR",
+    "COLLATION",
+    "CONVERSION",
+    "STATISTICS",
+    "SERVER",
+    "CAST",
     "MATERIALIZED VIEW",
     "FOREIGN TABLE",
     "EVENT TRIGGER",
@@ -279,6 +294,44 @@ fn sort_out(
     }
 }
 
+/// `DROP … IF EXISTS … CASCADE` of an entry whose kind is dropped by its name alone: collations,
+/// conversions, text search objects, operators and their classes and families, extended
+/// statistics, casts, foreign data wrappers and servers.
+fn by_name(e: &TocEntry) -> Option<String> {
+    let qualified = |name: &str| {
+        if e.schema == "-" {
+            quote_ident(name)
+        } else {
+            format!("{}.{}", quote_ident(&e.schema), quote_ident(name))
+        }
+    };
+    let what = match e.desc {
+        "COLLATION"
+        | "CONVERSION"
+        | "STATISTICS"
+        | "TEXT SEARCH CONFIGURATION"
+        | "TEXT SEARCH DICTIONARY"
+        | "TEXT SEARCH PARSER"
+        | "TEXT SEARCH TEMPLATE"
+        | "FOREIGN DATA WRAPPER"
+        | "SERVER" => qualified(&e.tag),
+        // "name USING method"
+        "OPERATOR CLASS" | "OPERATOR FAMILY" => {
+            let (name, method) = e.tag.split_once(" USING ")?;
+            format!("{} USING {}", qualified(name), quote_ident(method))
+        }
+        // "===(integer, integer)": operator names are never quoted.
+        "OPERATOR" => {
+            let (name, args) = e.tag.split_once('(')?;
+            format!("{}.{name} ({args}", quote_ident(&e.schema))
+        }
+        // "CAST (integer AS public.t)"
+        "CAST" => e.tag.strip_prefix("CAST ")?.to_string(),
+        _ => return None,
+    };
+    Some(format!("DROP {} IF EXISTS {what} CASCADE;", e.desc))
+}
+
 fn want(toc: &[TocEntry], descs: &[&str]) -> BTreeSet<(String, String)> {
     toc.iter()
         .filter(|e| descs.contains(&e.desc))
@@ -377,6 +430,13 @@ pub(crate) async fn clean_phase(
                 quote_ident(&n)
             ));
             cp.direct.insert(format!("pg_type:{oid}"));
+        }
+    }
+
+    // Kinds whose DROP … IF EXISTS needs only the list's name.
+    for e in toc {
+        if let Some(sql) = by_name(e) {
+            cp.drops.push(sql);
         }
     }
 
@@ -764,6 +824,43 @@ mod tests {
             ]
         );
         assert_eq!(e[1].owner, "alice");
+    }
+
+    #[test]
+    fn drops_by_name() {
+        let e = |desc, schema: &str, tag: &str| TocEntry {
+            desc,
+            schema: schema.into(),
+            tag: tag.into(),
+            owner: String::new(),
+            line: 0,
+        };
+        let cases = [
+            (
+                e("COLLATION", "public", "case_insensitive"),
+                "DROP COLLATION IF EXISTS \"public\".\"case_insensitive\" CASCADE;",
+            ),
+            (
+                e("OPERATOR CLASS", "public", "my_ops USING btree"),
+                "DROP OPERATOR CLASS IF EXISTS \"public\".\"my_ops\" USING \"btree\" CASCADE;",
+            ),
+            (
+                e("OPERATOR", "public", "===(integer, integer)"),
+                "DROP OPERATOR IF EXISTS \"public\".=== (integer, integer) CASCADE;",
+            ),
+            (
+                e("CAST", "-", "CAST (integer AS public.t)"),
+                "DROP CAST IF EXISTS (integer AS public.t) CASCADE;",
+            ),
+            (
+                e("SERVER", "-", "remote"),
+                "DROP SERVER IF EXISTS \"remote\" CASCADE;",
+            ),
+        ];
+        for (entry, sql) in cases {
+            assert_eq!(by_name(&entry).as_deref(), Some(sql));
+        }
+        assert_eq!(by_name(&e("TABLE", "public", "t")), None);
     }
 
     #[test]

@@ -286,3 +286,42 @@ async fn an_early_failure_in_a_large_replace_names_its_cause_and_changes_nothing
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replace_over_the_supabase_shaped_database_restores_it_exactly() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = pg.unique_db("supa_replace");
+    pg.load_supabase_fixture(&db);
+    env.engine
+        .add_project(offsite_core::AddProject::url(
+            "supa_replace",
+            pg.url_with_password(&db),
+        ))
+        .await
+        .unwrap();
+    let o = env
+        .engine
+        .backup(
+            offsite_core::BackupOptions::project("supa_replace"),
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    let path = PathBuf::from(o.backup.path);
+    let (schema_then, data_then) = (schema_dump(pg, &db), fidelity_snapshot(pg, &db));
+    pg.psql(
+        &db,
+        "DELETE FROM public.orders WHERE id % 3 = 0; ALTER TABLE public.orders ADD COLUMN later_note text;",
+    );
+
+    let r = replace_over(&env, pg, &path, &db).await.unwrap();
+    assert!(r.report.ok, "{:?}", r.report.tables);
+    let schema_now = schema_dump(pg, &db);
+    assert!(
+        schema_now == schema_then,
+        "schema differs from the backup's: {}",
+        first_diff(&schema_then, &schema_now)
+    );
+    assert_eq!(fidelity_snapshot(pg, &db), data_then);
+}
