@@ -67,10 +67,16 @@ pub async fn backed_up_with(
 ) -> (String, PathBuf) {
     let src = pg.unique_db(name);
     pg.psql(&src, sql);
+    let path = back_up(pg, env, name, &src).await;
+    (src, path)
+}
+
+/// Add database `db` as project `name` and back it up: the archive.
+pub async fn back_up(pg: &TestCluster, env: &Env, name: &str, db: &str) -> PathBuf {
     env.engine
         .add_project(offsite_core::AddProject::url(
             name,
-            pg.url_with_password(&src),
+            pg.url_with_password(db),
         ))
         .await
         .unwrap();
@@ -82,7 +88,7 @@ pub async fn backed_up_with(
         )
         .await
         .unwrap();
-    (src, PathBuf::from(o.backup.path))
+    PathBuf::from(o.backup.path)
 }
 
 /// Where two texts first differ, for assertion messages.

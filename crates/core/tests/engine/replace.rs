@@ -4,10 +4,10 @@
 
 use offsite_core::restore::RestoreOptions;
 use offsite_core::{ErrorKind, JobStart, RestoreRequest};
-use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
+use offsite_testkit::{fidelity_snapshot, schema_dump, FidelitySnapshot, TestCluster};
 use std::path::PathBuf;
 
-use crate::common::{backed_up_with, env, first_diff, target, Env};
+use crate::common::{back_up, backed_up_with, env, first_diff, target, Env};
 
 const FIXTURE: &str = "
 CREATE SEQUENCE ref_seq;
@@ -74,6 +74,18 @@ async fn replace_over(
         .await
 }
 
+/// `db` holds exactly `schema` (a schema-only dump) and `data` (every table's rows, sequences,
+/// large objects).
+fn assert_same(pg: &TestCluster, db: &str, schema: &str, data: &FidelitySnapshot) {
+    let now = schema_dump(pg, db);
+    assert!(
+        now == schema,
+        "schema differs: {}",
+        first_diff(schema, &now)
+    );
+    assert_eq!(&fidelity_snapshot(pg, db), data);
+}
+
 fn replace() -> RestoreOptions {
     RestoreOptions {
         replace: true,
@@ -138,13 +150,7 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
     let r = replace_over(&env, pg, &path, &db).await.unwrap();
     assert!(r.report.ok, "{:?}", r.report.tables);
     assert!(r.report.safety_backup.is_some());
-    let schema_now = schema_dump(pg, &db);
-    assert!(
-        schema_now == schema_then,
-        "schema differs from the backup's: {}",
-        first_diff(&schema_then, &schema_now)
-    );
-    assert_eq!(fidelity_snapshot(pg, &db), data_then);
+    assert_same(pg, &db, &schema_then, &data_then);
     // The default and the trigger use the restored functions.
     assert_eq!(
         pg.psql(
@@ -181,13 +187,7 @@ async fn fails_and_changes_nothing(name: &str, extra: &str, sabotage: &str, caus
     assert_eq!(e.kind(), ErrorKind::ToolFailed, "{e}");
     assert!(e.message().contains(cause), "the cause is named: {e}");
     assert!(e.hint().unwrap().contains("rolled back"), "{e:?}");
-    let schema_after = schema_dump(pg, &db);
-    assert!(
-        schema_after == schema_before,
-        "schema changed: {}",
-        first_diff(&schema_before, &schema_after)
-    );
-    assert_eq!(fidelity_snapshot(pg, &db), data_before);
+    assert_same(pg, &db, &schema_before, &data_before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -228,8 +228,7 @@ async fn a_corrupt_archive_mid_replace_leaves_the_target_exactly_as_it_was() {
         ),
         "{e:?}"
     );
-    assert_eq!(schema_dump(pg, &db), schema_before);
-    assert_eq!(fidelity_snapshot(pg, &db), data_before);
+    assert_same(pg, &db, &schema_before, &data_before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -293,22 +292,7 @@ async fn replace_over_the_supabase_shaped_database_restores_it_exactly() {
     let env = env().await;
     let db = pg.unique_db("supa_replace");
     pg.load_supabase_fixture(&db);
-    env.engine
-        .add_project(offsite_core::AddProject::url(
-            "supa_replace",
-            pg.url_with_password(&db),
-        ))
-        .await
-        .unwrap();
-    let o = env
-        .engine
-        .backup(
-            offsite_core::BackupOptions::project("supa_replace"),
-            JobStart::default(),
-        )
-        .await
-        .unwrap();
-    let path = PathBuf::from(o.backup.path);
+    let path = back_up(pg, &env, "supa_replace", &db).await;
     let (schema_then, data_then) = (schema_dump(pg, &db), fidelity_snapshot(pg, &db));
     pg.psql(
         &db,
@@ -317,11 +301,5 @@ async fn replace_over_the_supabase_shaped_database_restores_it_exactly() {
 
     let r = replace_over(&env, pg, &path, &db).await.unwrap();
     assert!(r.report.ok, "{:?}", r.report.tables);
-    let schema_now = schema_dump(pg, &db);
-    assert!(
-        schema_now == schema_then,
-        "schema differs from the backup's: {}",
-        first_diff(&schema_then, &schema_now)
-    );
-    assert_eq!(fidelity_snapshot(pg, &db), data_then);
+    assert_same(pg, &db, &schema_then, &data_then);
 }
