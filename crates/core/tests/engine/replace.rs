@@ -170,7 +170,7 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
     );
     let again = replace_over(&env, pg, &path, &db).await.unwrap();
     assert!(again.report.ok);
-    assert_eq!(schema_dump(pg, &db), schema_then);
+    assert_same(pg, &db, &schema_then, &data_then);
 }
 
 /// Back up the fixture (with `extra`), change it, run `sabotage` on it, then replace: the replace
