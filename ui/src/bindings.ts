@@ -607,12 +607,27 @@ export type RestorePlan = {
 	target_empty: boolean,
 	/**  What the target holds now (first 200). */
 	existing: string[],
-	/**  Tables in the backup that exist in the target and will be dropped and recreated. */
+	/**
+	 *  Tables (partitioned parents and partitions included), views and functions of the backup
+	 *  that exist in the target and will be dropped and recreated: `schema.table` for tables,
+	 *  `view schema.name`, `function schema.name(argument types)` and the like for the others.
+	 */
 	will_replace: string[],
-	/**  Tables in the backup that the target lacks. */
+	/**  Tables, views and functions of the backup that the target lacks (named as above). */
 	will_create: string[],
-	/**  Tables in the target that are not in the backup and stay as they are. */
+	/**
+	 *  Tables, views and functions of the target that are not in the backup and stay as they are
+	 *  (named as above). What the replace drops because it depends on replaced objects is not
+	 *  here but in a warning.
+	 */
 	will_keep: string[],
+	/**
+	 *  Objects of the target that are not in the backup but depend on objects it replaces, so
+	 *  replacing drops them too: a view over a replaced table, a partition added since the
+	 *  backup, a column default or trigger using a replaced function, a foreign key into a
+	 *  replaced table.
+	 */
+	will_drop: string[],
 	/**  Roles the backup refers to that the target server lacks. */
 	missing_roles: string[],
 	replace: boolean,

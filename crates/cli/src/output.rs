@@ -252,19 +252,26 @@ impl Out {
             }
         );
         println!(
-            "  will create: {} table(s), {} row(s)",
+            "  will create: {} table(s), view(s), function(s), {} row(s)",
             p.will_create.len(),
             p.rows
         );
         if !p.will_replace.is_empty() {
             println!(
-                "  will REPLACE {} table(s): {}",
+                "  will REPLACE {} table(s), view(s), function(s): {}",
                 p.will_replace.len(),
                 p.will_replace.join(", ")
             );
         }
         if !p.will_keep.is_empty() {
             println!("  will keep:   {}", p.will_keep.join(", "));
+        }
+        if !p.will_drop.is_empty() {
+            println!(
+                "  will DROP {} object(s) not in the backup that depend on replaced ones: {}",
+                p.will_drop.len(),
+                p.will_drop.join("; ")
+            );
         }
         if !p.missing_roles.is_empty() {
             println!(

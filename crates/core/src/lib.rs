@@ -17,6 +17,7 @@ pub mod pgproc;
 pub mod pgtools;
 pub mod progress;
 pub mod project;
+mod replace;
 pub mod restore;
 pub mod retry;
 pub mod secrets;

@@ -16,6 +16,7 @@ use crate::pgproc;
 use crate::pgtools::{self, PgTools};
 use crate::progress::{Phase, Reporter};
 use crate::project::{server_info, ConnSpec};
+use crate::replace;
 use serde::Serialize;
 use sqlx::{Connection, Row};
 use std::collections::BTreeSet;
@@ -68,12 +69,21 @@ pub struct RestorePlan {
     pub target_empty: bool,
     /// What the target holds now (first 200).
     pub existing: Vec<String>,
-    /// Tables in the backup that exist in the target and will be dropped and recreated.
+    /// Tables (partitioned parents and partitions included), views and functions of the backup
+    /// that exist in the target and will be dropped and recreated: `schema.table` for tables,
+    /// `view schema.name`, `function schema.name(argument types)` and the like for the others.
     pub will_replace: Vec<String>,
-    /// Tables in the backup that the target lacks.
+    /// Tables, views and functions of the backup that the target lacks (named as above).
     pub will_create: Vec<String>,
-    /// Tables in the target that are not in the backup and stay as they are.
+    /// Tables, views and functions of the target that are not in the backup and stay as they are
+    /// (named as above). What the replace drops because it depends on replaced objects is not
+    /// here but in a warning.
     pub will_keep: Vec<String>,
+    /// Objects of the target that are not in the backup but depend on objects it replaces, so
+    /// replacing drops them too: a view over a replaced table, a partition added since the
+    /// backup, a column default or trigger using a replaced function, a foreign key into a
+    /// replaced table.
+    pub will_drop: Vec<String>,
     /// Roles the backup refers to that the target server lacks.
     pub missing_roles: Vec<String>,
     pub replace: bool,
@@ -144,16 +154,18 @@ pub async fn plan(
         .into_iter()
         .map(|r| r.get::<String, _>(0))
         .collect();
-    let target_tables: BTreeSet<(String, String)> = sqlx::query(
-        "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .map_err(|e| target.spec.map_sqlx(e))?
-    .into_iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect();
+    let toc = {
+        let (tools, p) = (tools.clone(), archive_path.to_path_buf());
+        tokio::task::spawn_blocking(move || replace::read_toc(&tools, &p))
+            .await
+            .map_err(join_err)??
+    };
+    let clean = replace::clean_phase(&mut conn, &target.spec, &toc.entries).await?;
+    let dependents = if opts.replace && !existing.is_empty() {
+        Some(replace::dropped_dependents(&mut conn, &target.spec, &clean).await?)
+    } else {
+        None
+    };
     let target_roles: BTreeSet<String> = sqlx::query_scalar("SELECT rolname::text FROM pg_roles")
         .fetch_all(&mut conn)
         .await
@@ -162,18 +174,22 @@ pub async fn plan(
         .collect();
     let _ = conn.close().await;
 
-    let backup_tables: BTreeSet<(String, String)> = manifest
-        .tables
-        .iter()
-        .map(|t| (t.schema.clone(), t.table.clone()))
+    let dropped = match &dependents {
+        Some(Ok(d)) => d.keys.clone(),
+        _ => BTreeSet::new(),
+    };
+    let replace::CleanPhase {
+        replaced: will_replace,
+        created: will_create,
+        kept,
+        ..
+    } = clean;
+    // What CASCADE takes along is not kept: the warning lists it.
+    let will_keep: Vec<String> = kept
+        .into_iter()
+        .filter(|(key, _)| !dropped.contains(key))
+        .map(|(_, label)| label)
         .collect();
-    let show = |(s, t): &(String, String)| format!("{s}.{t}");
-    let will_replace: Vec<String> = backup_tables
-        .intersection(&target_tables)
-        .map(show)
-        .collect();
-    let will_create: Vec<String> = backup_tables.difference(&target_tables).map(show).collect();
-    let will_keep: Vec<String> = target_tables.difference(&backup_tables).map(show).collect();
 
     let missing_roles: Vec<String> = manifest
         .roles
@@ -207,9 +223,24 @@ pub async fn plan(
     }
     if !target_empty && opts.replace && !will_keep.is_empty() {
         warnings.push(format!(
-            "{} table(s) in the target are not in the backup and will be kept",
+            "{} table(s), view(s) or function(s) in the target are not in the backup and will be kept",
             will_keep.len()
         ));
+    }
+    let will_drop = match &dependents {
+        Some(Ok(d)) => d.described.clone(),
+        _ => Vec::new(),
+    };
+    match dependents {
+        Some(Ok(gone)) if !gone.described.is_empty() => warnings.push(format!(
+            "{} object(s) in the target are not in the backup but depend on objects it replaces, and will be dropped with them: {}",
+            gone.described.len(),
+            gone.described.join("; ")
+        )),
+        Some(Err(why)) => blockers.push(format!(
+            "dropping the objects the backup replaces fails in the target: {why}"
+        )),
+        _ => {}
     }
     if manifest.tables.is_empty() && manifest.tables_note.is_some() {
         warnings.push(
@@ -239,6 +270,7 @@ pub async fn plan(
         will_replace,
         will_create,
         will_keep,
+        will_drop,
         missing_roles,
         replace: opts.replace,
         safety_backup,
@@ -365,19 +397,39 @@ pub async fn execute(
             cancel.clone(),
             opts.replace && !plan.target_empty,
         );
-        tokio::task::spawn_blocking(move || {
-            run_pg_restore(
-                &tools,
-                &spec,
-                pw.as_deref(),
-                &path,
-                replace,
-                &reporter,
-                &cancel,
-            )
-        })
-        .await
-        .map_err(join_err)?
+        if replace {
+            // The clean phase as the target is now (the plan may be a while old).
+            let toc = {
+                let (tools, p) = (tools.clone(), path.clone());
+                tokio::task::spawn_blocking(move || replace::read_toc(&tools, &p))
+                    .await
+                    .map_err(join_err)??
+            };
+            let mut conn = spec.connect(pw.as_deref()).await?;
+            let clean = replace::clean_phase(&mut conn, &spec, &toc.entries).await?;
+            let _ = conn.close().await;
+            let list = replace::restore_list(&toc, &clean);
+            tokio::task::spawn_blocking(move || {
+                replace::run(
+                    &tools,
+                    &spec,
+                    pw.as_deref(),
+                    &path,
+                    &clean,
+                    &list,
+                    &reporter,
+                    &cancel,
+                )
+            })
+            .await
+            .map_err(join_err)?
+        } else {
+            tokio::task::spawn_blocking(move || {
+                run_pg_restore(&tools, &spec, pw.as_deref(), &path, &reporter, &cancel)
+            })
+            .await
+            .map_err(join_err)?
+        }
     };
     if let Err(e) = restore_result {
         if e.kind() == ErrorKind::Cancelled {
@@ -447,29 +499,21 @@ fn run_pg_restore(
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
-    replace: bool,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
     let mut cmd = pgproc::command(&tools.pg_restore(), spec, password);
     cmd.args(["--single-transaction", "--exit-on-error", "--no-password"])
         .arg(format!("--dbname={}", spec.dbname_conninfo()));
-    if replace {
-        cmd.args(["--clean", "--if-exists"]);
-    }
     cmd.stdin(Stdio::piped()).stdout(Stdio::null());
     let (child, stdin, _, stderr) = pgproc::Guarded::spawn(cmd, "pg_restore", cancel)?;
-    let mut held = HoldBack::new(stdin.expect("stdin piped"), 256 * 1024);
-    let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel);
-    let fed = fed.and_then(|_| {
-        held.release()
-            .map_err(|e| Error::io("feeding pg_restore", e))
-    });
-    if fed.is_err() {
-        // Kill before the end of the stream reaches pg_restore: its transaction never commits.
-        child.kill();
-    }
-    drop(held);
+    let fed = feed_dump(
+        archive_path,
+        stdin.expect("stdin piped"),
+        &child,
+        reporter,
+        cancel,
+    );
     let status = child.wait()?;
     if cancel.is_cancelled() {
         return Err(Error::cancelled());
@@ -489,6 +533,28 @@ fn run_pg_restore(
         ));
     }
     Ok(())
+}
+
+/// Stream the archive's dump into pg_restore's `stdin`, its last bytes held back until the
+/// member's checksum is verified; on any failure pg_restore is killed before the end of the
+/// stream reaches it, so its transaction never commits.
+pub(crate) fn feed_dump(
+    archive_path: &Path,
+    stdin: std::process::ChildStdin,
+    pg_restore: &pgproc::Guarded,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let mut held = HoldBack::new(stdin, 256 * 1024);
+    let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel)
+        .and_then(|_| {
+            held.release()
+                .map_err(|e| Error::io("feeding pg_restore", e))
+        });
+    if fed.is_err() {
+        pg_restore.kill();
+    }
+    fed
 }
 
 /// A writer that keeps the last `keep` bytes back until [`HoldBack::release`], so the consumer

@@ -71,6 +71,7 @@ export function plan(over: Partial<RestorePlan> = {}): RestorePlan {
     will_replace: [],
     will_create: ["public.orders", "public.customers"],
     will_keep: [],
+    will_drop: [],
     missing_roles: [],
     replace: true,
     safety_backup: false,

@@ -56,3 +56,47 @@ pub fn target(pg: &TestCluster, db: &str) -> RestoreTarget {
     let (spec, password) = ConnSpec::parse_url(&pg.url_with_password(db)).unwrap();
     RestoreTarget { spec, password }
 }
+
+/// A new database holding what `sql` creates, added as project `name` and backed up: the
+/// database and the archive.
+pub async fn backed_up_with(
+    pg: &TestCluster,
+    env: &Env,
+    name: &str,
+    sql: &str,
+) -> (String, PathBuf) {
+    let src = pg.unique_db(name);
+    pg.psql(&src, sql);
+    let path = back_up(pg, env, name, &src).await;
+    (src, path)
+}
+
+/// Add database `db` as project `name` and back it up: the archive.
+pub async fn back_up(pg: &TestCluster, env: &Env, name: &str, db: &str) -> PathBuf {
+    env.engine
+        .add_project(offsite_core::AddProject::url(
+            name,
+            pg.url_with_password(db),
+        ))
+        .await
+        .unwrap();
+    let o = env
+        .engine
+        .backup(
+            offsite_core::BackupOptions::project(name),
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    PathBuf::from(o.backup.path)
+}
+
+/// Where two texts first differ, for assertion messages.
+pub fn first_diff(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {i}: {x:?} vs {y:?}");
+        }
+    }
+    format!("lengths {} vs {}", a.lines().count(), b.lines().count())
+}

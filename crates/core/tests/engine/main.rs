@@ -12,6 +12,7 @@ mod conformance;
 mod import;
 mod keychain_unavailable;
 mod pg_engine;
+mod replace;
 mod restore_errors;
 mod settings_and_delete;
 mod sockets;

@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{env, env_with, files_under, none, start, target, Env};
+use crate::common::{
+    backed_up_with, env, env_with, files_under, first_diff, none, start, target, Env,
+};
 
 async fn last_job(engine: &Engine) -> JobRecord {
     engine.catalog().jobs(None, 1).await.unwrap().remove(0)
@@ -193,28 +195,8 @@ async fn supabase_shaped_backup_restores_identically() {
     );
 }
 
-fn first_diff(a: &str, b: &str) -> String {
-    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
-        if x != y {
-            return format!("line {i}: {x:?} vs {y:?}");
-        }
-    }
-    format!("lengths {} vs {}", a.lines().count(), b.lines().count())
-}
-
 async fn backed_up(pg: &TestCluster, env: &Env, prefix: &str) -> (String, PathBuf) {
-    let src = pg.unique_db(prefix);
-    pg.psql(&src, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;");
-    env.engine
-        .add_project(AddProject::url(prefix, pg.url_with_password(&src)))
-        .await
-        .unwrap();
-    let o = env
-        .engine
-        .backup(BackupOptions::project(prefix), JobStart::default())
-        .await
-        .unwrap();
-    (src, PathBuf::from(o.backup.path))
+    backed_up_with(pg, env, prefix, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;").await
 }
 
 #[tokio::test(flavor = "multi_thread")]

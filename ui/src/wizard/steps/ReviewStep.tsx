@@ -69,6 +69,13 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
         <TableList title="Will be created" items={plan.will_create} testId="wizard-will-create" />
         <TableList title="Will be replaced" items={plan.will_replace} testId="wizard-will-replace" />
         <TableList title="Will be kept as they are" items={plan.will_keep} testId="wizard-will-keep" />
+        {plan.will_drop.length > 0 && (
+          <TableList
+            title="Will be dropped: not in the backup, but they depend on replaced objects"
+            items={plan.will_drop}
+            testId="wizard-will-drop"
+          />
+        )}
       </div>
 
       {plan.missing_roles.length > 0 && (

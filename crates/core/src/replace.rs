@@ -1,0 +1,876 @@
+//! Replacing a non-empty database with a backup, where `pg_restore --clean` does not work.
+//!
+//! `pg_restore --clean` drops every entry of the backup's table of contents one by one, which
+//! breaks on partitions (their inherited constraints and attached indexes cannot be dropped on
+//! their own) and on objects that depend on each other. Offsite writes its own clean phase
+//! instead: the backup's relations, routines, types, event triggers, publications, large
+//! objects and the objects dropped by name alone (collations, operators, text search objects,
+//! casts, foreign servers…) that exist in the target are dropped with `DROP … IF EXISTS … CASCADE` (everything
+//! that hangs on them goes with them), existing schemas and extensions are kept (the backup's
+//! `CREATE SCHEMA` of a schema that exists is left out of the restore list). The drops and
+//! `pg_restore`'s SQL run in ONE transaction through psql, committed only after `pg_restore`
+//! read the whole (checksum-verified) dump and psql ran every statement without error.
+//!
+//! What `CASCADE` takes along that is not in the backup (a view over a replaced table, a
+//! partition added after the backup, a default using a replaced function) is found before
+//! anything runs, by running the drops in a transaction that is rolled back, and listed in the
+//! plan.
+
+use crate::archive::{self, DATABASE_MEMBER};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pgproc;
+use crate::pgtools::PgTools;
+use crate::progress::Reporter;
+use crate::project::ConnSpec;
+use crate::restore::quote_ident;
+use sqlx::postgres::PgConnection;
+use sqlx::Row;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::Stdio;
+use tokio_util::sync::CancellationToken;
+
+/// One entry of `pg_restore -l` that the clean phase or the plan cares about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TocEntry {
+    /// TABLE, VIEW, MATERIALIZED VIEW, FOREIGN TABLE, SEQUENCE, FUNCTION, PROCEDURE, AGGREGATE,
+    /// TYPE, DOMAIN, SCHEMA, EVENT TRIGGER, PUBLICATION, BLOB / LARGE OBJECT, and the kinds
+    /// dropped by name alone ([`by_name`]).
+    pub desc: &'static str,
+    /// `-` when the object has no schema.
+    pub schema: String,
+    /// The name; for routines, `name(argument types)` as `format_type` writes them.
+    pub tag: String,
+    pub owner: String,
+    /// The line of the list, to comment out.
+    pub line: usize,
+}
+
+/// The table of contents of a dump: its raw list and the entries that matter.
+pub(crate) struct Toc {
+    pub list: String,
+    pub entries: Vec<TocEntry>,
+}
+
+const KINDS: &[&str] = &[
+    "TEXT SEARCH CONFIGURATION",
+    "TEXT SEARCH DICTIONARY",
+    "TEXT SEARCH PARSER",
+    "TEXT SEARCH TEMPLATE",
+    "FOREIGN DATA WRAPPER",
+    "OPERATOR CLASS",
+    "OPERATOR FAMILY",
+    "OPERATOR",
+    "COLLATION",
+    "CONVERSION",
+    "STATISTICS",
+    "SERVER",
+    "CAST",
+    "MATERIALIZED VIEW",
+    "FOREIGN TABLE",
+    "EVENT TRIGGER",
+    "LARGE OBJECT",
+    "TABLE",
+    "VIEW",
+    "SEQUENCE",
+    "FUNCTION",
+    "PROCEDURE",
+    "AGGREGATE",
+    "TYPE",
+    "DOMAIN",
+    "SCHEMA",
+    "PUBLICATION",
+    "BLOB",
+];
+
+/// Parse `pg_restore -l` output.
+pub(crate) fn parse_toc(list: &str) -> Vec<TocEntry> {
+    let mut out = Vec::new();
+    for (i, line) in list.lines().enumerate() {
+        if line.starts_with(';') {
+            continue;
+        }
+        // "ID; CATALOG OID DESC SCHEMA TAG OWNER"
+        let Some((_, rest)) = line.split_once("; ") else {
+            continue;
+        };
+        let mut it = rest.splitn(3, ' ');
+        let (Some(_), Some(_), Some(rest)) = (it.next(), it.next(), it.next()) else {
+            continue;
+        };
+        let Some(desc) = KINDS.iter().find(|k| {
+            rest.strip_prefix(**k)
+                .is_some_and(|r| r.starts_with(' ') && !is_longer_kind(k, r))
+        }) else {
+            continue;
+        };
+        let rest = &rest[desc.len() + 1..];
+        let Some((schema, rest)) = rest.split_once(' ') else {
+            continue;
+        };
+        let (tag, owner) = match rest.rsplit_once(' ') {
+            Some((t, o)) => (t, o),
+            None => (rest, ""),
+        };
+        out.push(TocEntry {
+            desc,
+            schema: schema.to_string(),
+            tag: tag.to_string(),
+            owner: owner.to_string(),
+            line: i,
+        });
+    }
+    out
+}
+
+/// "TABLE DATA", "TABLE ATTACH", "SEQUENCE SET", "SEQUENCE OWNED BY" are other kinds.
+fn is_longer_kind(kind: &str, rest: &str) -> bool {
+    matches!(
+        (kind, rest.split(' ').nth(1)),
+        ("TABLE", Some("DATA" | "ATTACH")) | ("SEQUENCE", Some("SET" | "OWNED"))
+    )
+}
+
+/// `pg_restore -l` of the archive's dump (read from the archive, nothing extracted).
+pub(crate) fn read_toc(tools: &PgTools, archive_path: &Path) -> Result<Toc> {
+    let mut cmd = std::process::Command::new(tools.pg_restore());
+    cmd.arg("--list")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let cancel = CancellationToken::new();
+    let (child, stdin, stdout, stderr) = pgproc::Guarded::spawn(cmd, "pg_restore --list", &cancel)?;
+    let feeder = {
+        let (path, mut stdin) = (archive_path.to_path_buf(), stdin.expect("stdin piped"));
+        std::thread::spawn(move || {
+            // pg_restore stops reading after the table of contents: a broken pipe is expected.
+            archive::copy_member(
+                &path,
+                DATABASE_MEMBER,
+                &mut stdin,
+                &Reporter::silent(),
+                &CancellationToken::new(),
+            )
+        })
+    };
+    let mut list = String::new();
+    let read = stdout
+        .expect("stdout piped")
+        .read_to_string(&mut list)
+        .map_err(|e| Error::io("reading pg_restore --list", e));
+    let status = child.wait()?;
+    let fed = feeder
+        .join()
+        .map_err(|_| Error::internal("reading the archive panicked"))?;
+    let err = stderr.finish();
+    read?;
+    if !status.success() {
+        // A damaged archive (truncated, checksum, unsafe member) is the cause, not pg_restore.
+        if let Err(e) = fed {
+            if e.kind() != ErrorKind::Io {
+                return Err(e);
+            }
+        }
+        return Err(pgproc::tool_error("pg_restore --list", status, &err, None)
+            .context("reading the backup's table of contents"));
+    }
+    let entries = parse_toc(&list);
+    Ok(Toc { list, entries })
+}
+
+/// What replacing does in the target, computed from the target's catalogs.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct CleanPhase {
+    /// `DROP … IF EXISTS … CASCADE` statements (and `lo_unlink`), in order.
+    pub drops: Vec<String>,
+    /// `ALTER SCHEMA … OWNER TO …` for schemas kept because they exist.
+    pub after: Vec<String>,
+    /// List lines (0-based) to leave out of the restore: `CREATE SCHEMA` of existing schemas.
+    pub skip_lines: BTreeSet<usize>,
+    /// Catalog keys (`pg_class:OID`, …) of the objects dropped on purpose.
+    pub direct: BTreeSet<String>,
+    /// The backup's relations and routines for people, by whether the target has them.
+    pub replaced: Vec<String>,
+    pub created: Vec<String>,
+    /// The target's relations and routines that are not in the backup, with their catalog keys.
+    pub kept: Vec<(String, String)>,
+}
+
+fn label(desc: &str, schema: &str, name: &str) -> String {
+    match desc {
+        "TABLE" => format!("{schema}.{name}"),
+        d => format!("{} {schema}.{name}", d.to_lowercase()),
+    }
+}
+
+fn relkind_desc(k: &str) -> &'static str {
+    match k {
+        "v" => "VIEW",
+        "m" => "MATERIALIZED VIEW",
+        "f" => "FOREIGN TABLE",
+        "S" => "SEQUENCE",
+        _ => "TABLE",
+    }
+}
+
+fn prokind_desc(k: &str) -> &'static str {
+    match k {
+        "p" => "PROCEDURE",
+        "a" => "AGGREGATE",
+        _ => "FUNCTION",
+    }
+}
+
+/// A relation or routine of the target.
+struct Found {
+    schema: String,
+    /// As the backup's list names it (routines with their argument types).
+    name: String,
+    desc: &'static str,
+    /// Qualified and quoted, for DROP.
+    drop_name: String,
+    key: String,
+}
+
+/// The target's objects `sql` lists: schema, name, kind (`desc_of` names it), the name for DROP,
+/// the catalog key.
+async fn fetch_found(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    sql: &str,
+    desc_of: fn(&str) -> &'static str,
+) -> Result<Vec<Found>> {
+    Ok(sqlx::query(sql)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?
+        .into_iter()
+        .map(|r| Found {
+            schema: r.get(0),
+            name: r.get(1),
+            desc: desc_of(&r.get::<String, _>(2)),
+            drop_name: r.get(3),
+            key: r.get(4),
+        })
+        .collect())
+}
+
+/// Drop the `found` objects the backup (its entries of kinds `descs`) holds, keep the others, and
+/// list them as replaced, kept, or (the backup's that the target lacks) created, where `listed`.
+fn sort_out(
+    cp: &mut CleanPhase,
+    toc: &[TocEntry],
+    descs: &[&str],
+    found: Vec<Found>,
+    listed: impl Fn(&str) -> bool,
+) {
+    let backup = want(toc, descs);
+    let mut in_target = BTreeSet::new();
+    for f in found {
+        let named = (f.schema.clone(), f.name.clone());
+        let shown = label(f.desc, &f.schema, &f.name);
+        if backup.contains(&named) {
+            cp.drops.push(format!(
+                "DROP {} IF EXISTS {} CASCADE;",
+                f.desc, f.drop_name
+            ));
+            cp.direct.insert(f.key);
+            if listed(f.desc) {
+                cp.replaced.push(shown);
+            }
+        } else if listed(f.desc) {
+            cp.kept.push((f.key, shown));
+        }
+        in_target.insert(named);
+    }
+    for e in toc
+        .iter()
+        .filter(|e| descs.contains(&e.desc) && listed(e.desc))
+    {
+        if !in_target.contains(&(e.schema.clone(), e.tag.clone())) {
+            cp.created.push(label(e.desc, &e.schema, &e.tag));
+        }
+    }
+}
+
+/// `DROP … IF EXISTS … CASCADE` of an entry whose kind is dropped by its name alone: collations,
+/// conversions, text search objects, operators and their classes and families, extended
+/// statistics, casts, foreign data wrappers and servers.
+fn by_name(e: &TocEntry) -> Option<String> {
+    let qualified = |name: &str| {
+        if e.schema == "-" {
+            quote_ident(name)
+        } else {
+            format!("{}.{}", quote_ident(&e.schema), quote_ident(name))
+        }
+    };
+    let what = match e.desc {
+        "COLLATION"
+        | "CONVERSION"
+        | "STATISTICS"
+        | "TEXT SEARCH CONFIGURATION"
+        | "TEXT SEARCH DICTIONARY"
+        | "TEXT SEARCH PARSER"
+        | "TEXT SEARCH TEMPLATE"
+        | "FOREIGN DATA WRAPPER"
+        | "SERVER" => qualified(&e.tag),
+        // "name USING method"
+        "OPERATOR CLASS" | "OPERATOR FAMILY" => {
+            let (name, method) = e.tag.split_once(" USING ")?;
+            format!("{} USING {}", qualified(name), quote_ident(method))
+        }
+        // "===(integer, integer)": operator names are never quoted.
+        "OPERATOR" => {
+            let (name, args) = e.tag.split_once('(')?;
+            format!("{}.{name} ({args}", quote_ident(&e.schema))
+        }
+        // "CAST (integer AS public.t)"
+        "CAST" => e.tag.strip_prefix("CAST ")?.to_string(),
+        _ => return None,
+    };
+    Some(format!("DROP {} IF EXISTS {what} CASCADE;", e.desc))
+}
+
+fn want(toc: &[TocEntry], descs: &[&str]) -> BTreeSet<(String, String)> {
+    toc.iter()
+        .filter(|e| descs.contains(&e.desc))
+        .map(|e| (e.schema.clone(), e.tag.clone()))
+        .collect()
+}
+
+const USER_NS: &str =
+    "n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
+
+/// Compute the clean phase of replacing the target's objects with the backup's `toc`.
+pub(crate) async fn clean_phase(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+) -> Result<CleanPhase> {
+    // Routine signatures as pg_dump writes them: types qualified, as with its empty search_path.
+    sqlx::query("SELECT set_config('search_path', '', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    let mut cp = CleanPhase::default();
+
+    // Relations.
+    let rel_descs = [
+        "TABLE",
+        "VIEW",
+        "MATERIALIZED VIEW",
+        "FOREIGN TABLE",
+        "SEQUENCE",
+    ];
+    let found = fetch_found(
+        conn,
+        spec,
+        &format!(
+            "SELECT n.nspname::text, c.relname::text, c.relkind::text,
+                    format('%I.%I', n.nspname, c.relname), 'pg_class:' || c.oid
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relkind IN ('r','p','v','m','f','S') AND {USER_NS}
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                 AND d.objid = c.oid AND d.deptype = 'e')
+              ORDER BY 1, 2"
+        ),
+        relkind_desc,
+    )
+    .await?;
+    // Sequences are not listed: they go with their tables.
+    sort_out(&mut cp, toc, &rel_descs, found, |d| d != "SEQUENCE");
+
+    // Routines.
+    let found = fetch_found(
+        conn,
+        spec,
+        &format!(
+            "SELECT n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
+                    p.prokind::text, p.oid::regprocedure::text, 'pg_proc:' || p.oid
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE {USER_NS}
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                                 AND d.objid = p.oid AND d.deptype = 'e')
+              ORDER BY 1, 2"
+        ),
+        prokind_desc,
+    )
+    .await?;
+    sort_out(
+        &mut cp,
+        toc,
+        &["FUNCTION", "PROCEDURE", "AGGREGATE"],
+        found,
+        |_| true,
+    );
+
+    // Types and domains (not the row types of tables, not arrays, not multiranges).
+    let backup_types = want(toc, &["TYPE", "DOMAIN"]);
+    let rows = sqlx::query(&format!(
+        "SELECT n.nspname::text, t.typname::text, t.typtype::text, t.oid::int8
+           FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+           LEFT JOIN pg_class c ON c.oid = t.typrelid
+          WHERE {USER_NS} AND t.typtype IN ('b','c','d','e','r') AND t.typcategory <> 'A'
+            AND (t.typrelid = 0 OR c.relkind = 'c')
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                             AND d.objid = t.oid AND d.deptype = 'e')"
+    ))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
+    for r in rows {
+        let (s, n, k, oid): (String, String, String, i64) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        if backup_types.contains(&(s.clone(), n.clone())) {
+            let what = if k == "d" { "DOMAIN" } else { "TYPE" };
+            cp.drops.push(format!(
+                "DROP {what} IF EXISTS {}.{} CASCADE;",
+                quote_ident(&s),
+                quote_ident(&n)
+            ));
+            cp.direct.insert(format!("pg_type:{oid}"));
+        }
+    }
+
+    // Kinds whose DROP … IF EXISTS needs only the list's name.
+    for e in toc {
+        if let Some(sql) = by_name(e) {
+            cp.drops.push(sql);
+        }
+    }
+
+    // Event triggers, publications, large objects.
+    for (desc, sql, stmt) in [
+        (
+            "EVENT TRIGGER",
+            "SELECT evtname::text FROM pg_event_trigger",
+            "DROP EVENT TRIGGER IF EXISTS {} CASCADE;",
+        ),
+        (
+            "PUBLICATION",
+            "SELECT pubname::text FROM pg_publication",
+            "DROP PUBLICATION IF EXISTS {} CASCADE;",
+        ),
+    ] {
+        let wanted = want(toc, &[desc]);
+        if wanted.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = sqlx::query_scalar(sql)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| spec.map_sqlx(e))?;
+        for n in names {
+            if wanted.contains(&("-".to_string(), n.clone())) {
+                cp.drops.push(stmt.replace("{}", &quote_ident(&n)));
+            }
+        }
+    }
+    let blobs: Vec<u32> = toc
+        .iter()
+        .filter(|e| matches!(e.desc, "BLOB" | "LARGE OBJECT"))
+        .filter_map(|e| e.tag.parse().ok())
+        .collect();
+    if !blobs.is_empty() {
+        let list = blobs
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        cp.drops.push(format!(
+            "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid IN ({list});"
+        ));
+    }
+
+    // Schemas that exist are kept: their CREATE SCHEMA is left out, their owner set.
+    let schemas: BTreeSet<String> = sqlx::query_scalar("SELECT nspname::text FROM pg_namespace")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?
+        .into_iter()
+        .collect();
+    for e in toc.iter().filter(|e| e.desc == "SCHEMA") {
+        if schemas.contains(&e.tag) {
+            cp.skip_lines.insert(e.line);
+            if !e.owner.is_empty() {
+                cp.after.push(format!(
+                    "ALTER SCHEMA {} OWNER TO {};",
+                    quote_ident(&e.tag),
+                    quote_ident(&e.owner)
+                ));
+            }
+        }
+    }
+    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    Ok(cp)
+}
+
+/// Every object of the target that a drop could take along: key, description, and the key of
+/// the object it belongs to (a column's, constraint's, trigger's, index's table; an owned
+/// sequence's table).
+const OBJECTS: &str = "
+SELECT 'pg_class:' || c.oid, pg_describe_object('pg_class'::regclass, c.oid, 0),
+       (SELECT CASE WHEN d.refclassid = 'pg_constraint'::regclass THEN 'pg_constraint:' ELSE 'pg_class:' END
+               || d.refobjid
+          FROM pg_depend d
+         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+           AND d.refclassid IN ('pg_class'::regclass, 'pg_constraint'::regclass)
+           AND (d.deptype = 'i' OR (d.deptype = 'a' AND c.relkind IN ('S','i','I')))
+         ORDER BY d.deptype DESC LIMIT 1)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r','p','v','m','S','f','i','I') AND USER_NS
+UNION ALL
+SELECT 'pg_attribute:' || a.attrelid || ':' || a.attnum, pg_describe_object('pg_class'::regclass, a.attrelid, a.attnum),
+       'pg_class:' || a.attrelid
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r','p','v','m','f') AND USER_NS
+UNION ALL
+SELECT 'pg_constraint:' || o.oid, pg_describe_object('pg_constraint'::regclass, o.oid, 0),
+       CASE WHEN o.conrelid <> 0 THEN 'pg_class:' || o.conrelid ELSE 'pg_type:' || o.contypid END
+  FROM pg_constraint o JOIN pg_namespace n ON n.oid = o.connamespace WHERE USER_NS
+UNION ALL
+SELECT 'pg_trigger:' || t.oid, pg_describe_object('pg_trigger'::regclass, t.oid, 0), 'pg_class:' || t.tgrelid
+  FROM pg_trigger t WHERE NOT t.tgisinternal
+UNION ALL
+SELECT 'pg_policy:' || p.oid, pg_describe_object('pg_policy'::regclass, p.oid, 0), 'pg_class:' || p.polrelid
+  FROM pg_policy p
+UNION ALL
+SELECT 'pg_attrdef:' || d.oid, pg_describe_object('pg_attrdef'::regclass, d.oid, 0), 'pg_class:' || d.adrelid
+  FROM pg_attrdef d
+UNION ALL
+SELECT 'pg_rewrite:' || r.oid, pg_describe_object('pg_rewrite'::regclass, r.oid, 0), 'pg_class:' || r.ev_class
+  FROM pg_rewrite r WHERE r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'pg_proc:' || p.oid, pg_describe_object('pg_proc'::regclass, p.oid, 0), NULL
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE USER_NS
+UNION ALL
+SELECT 'pg_type:' || t.oid, pg_describe_object('pg_type'::regclass, t.oid, 0), NULL
+  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class c ON c.oid = t.typrelid
+ WHERE USER_NS AND t.typtype IN ('b','c','d','e','r') AND t.typcategory <> 'A' AND (t.typrelid = 0 OR c.relkind = 'c')";
+
+async fn objects(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+) -> Result<BTreeMap<String, (String, Option<String>)>> {
+    Ok(sqlx::query(&OBJECTS.replace("USER_NS", USER_NS))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?
+        .into_iter()
+        .map(|r| {
+            (
+                r.get::<String, _>(0),
+                (r.get::<String, _>(1), r.get::<Option<String>, _>(2)),
+            )
+        })
+        .collect())
+}
+
+/// What the clean phase's `CASCADE` takes along.
+#[derive(Debug, Default)]
+pub(crate) struct Dependents {
+    /// For people: each object, not the parts of objects listed.
+    pub described: Vec<String>,
+    /// Catalog keys of everything that goes.
+    pub keys: BTreeSet<String>,
+}
+
+/// The objects not in the backup that the clean phase's `CASCADE` would drop, found by running
+/// the drops in a transaction that is rolled back. `Err` when the drops themselves fail (the
+/// replace would fail the same way).
+pub(crate) async fn dropped_dependents(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    cp: &CleanPhase,
+) -> Result<std::result::Result<Dependents, String>> {
+    if cp.drops.is_empty() {
+        return Ok(Ok(Dependents::default()));
+    }
+    // Descriptions qualified with their schema.
+    for s in [
+        "BEGIN",
+        "SET LOCAL lock_timeout = '10s'",
+        "SET LOCAL search_path = ''",
+    ] {
+        sqlx::query(s)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| spec.map_sqlx(e))?;
+    }
+    let result = simulate(conn, spec, cp).await;
+    let rolled_back = sqlx::query("ROLLBACK")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e));
+    let result = result?;
+    rolled_back?;
+    Ok(result)
+}
+
+async fn simulate(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    cp: &CleanPhase,
+) -> Result<std::result::Result<Dependents, String>> {
+    let before = objects(conn, spec).await?;
+    for drop in &cp.drops {
+        match sqlx::query(drop).execute(&mut *conn).await {
+            Err(sqlx::Error::Database(e)) => return Ok(Err(e.message().to_string())),
+            Err(e) => return Err(spec.map_sqlx(e)),
+            Ok(_) => {}
+        }
+    }
+    let after = objects(conn, spec).await?;
+    let keys: BTreeSet<String> = before
+        .keys()
+        .filter(|k| !after.contains_key(*k) && !cp.direct.contains(*k))
+        .cloned()
+        .collect();
+    let mut described: Vec<String> = before
+        .iter()
+        .filter(|(k, _)| keys.contains(*k))
+        .filter(|(_, (_, owner))| owner.as_ref().is_none_or(|o| after.contains_key(o)))
+        .map(|(_, (d, _))| d.clone())
+        .collect();
+    described.sort();
+    described.dedup();
+    Ok(Ok(Dependents { described, keys }))
+}
+
+/// The restore list with the clean phase's skipped lines commented out.
+pub(crate) fn restore_list(toc: &Toc, cp: &CleanPhase) -> String {
+    let mut out = String::with_capacity(toc.list.len());
+    for (i, line) in toc.list.lines().enumerate() {
+        if cp.skip_lines.contains(&i) {
+            out.push(';');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Run the replace: `BEGIN`, the clean phase, `pg_restore`'s SQL for `list`, then `COMMIT` only
+/// when all of it succeeded and the dump's checksum was verified.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(
+    tools: &PgTools,
+    spec: &ConnSpec,
+    password: Option<&str>,
+    archive_path: &Path,
+    cp: &CleanPhase,
+    list: &str,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let mut list_file =
+        tempfile::NamedTempFile::new().map_err(|e| Error::io("writing the restore list", e))?;
+    list_file
+        .write_all(list.as_bytes())
+        .and_then(|_| list_file.flush())
+        .map_err(|e| Error::io("writing the restore list", e))?;
+
+    let mut psql = pgproc::command(&tools.psql(), spec, password);
+    psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"])
+        .arg(format!("--dbname={}", spec.dbname_conninfo()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null());
+    let (psql, psql_in, _, psql_err) = pgproc::Guarded::spawn(psql, "psql", cancel)?;
+    let mut psql_in = psql_in.expect("stdin piped");
+
+    let mut restore = pgproc::command(&tools.pg_restore(), spec, password);
+    restore
+        .args(["--single-transaction", "--file=-"])
+        .arg(format!("--use-list={}", list_file.path().display()))
+        .stdin(Stdio::piped());
+    let (restore, restore_in, restore_out, restore_err) =
+        pgproc::Guarded::spawn(restore, "pg_restore", cancel)?;
+
+    let mut preamble = String::from("SET client_min_messages = error;\nBEGIN;\n");
+    for s in cp.drops.iter().chain(&cp.after) {
+        preamble.push_str(s);
+        preamble.push('\n');
+    }
+    let pump = {
+        let out = restore_out.expect("stdout piped");
+        std::thread::spawn(move || -> (std::io::Result<()>, std::process::ChildStdin) {
+            let r = psql_in
+                .write_all(preamble.as_bytes())
+                .and_then(|_| pump_without_commit(out, &mut psql_in));
+            (r, psql_in)
+        })
+    };
+    let fed = crate::restore::feed_dump(
+        archive_path,
+        restore_in.expect("stdin piped"),
+        &restore,
+        reporter,
+        cancel,
+    );
+    let restore_status = restore.wait()?;
+    let (pumped, mut psql_in) = pump
+        .join()
+        .map_err(|_| Error::internal("the restore's SQL pump panicked"))?;
+    let all_good =
+        fed.is_ok() && restore_status.success() && pumped.is_ok() && !cancel.is_cancelled();
+    if all_good {
+        let _ = psql_in
+            .write_all(b"COMMIT;\n")
+            .and_then(|_| psql_in.flush());
+    } else {
+        // No COMMIT ever reaches psql: the session ends and the server rolls everything back.
+        psql.kill();
+    }
+    drop(psql_in);
+    let psql_status = psql.wait()?;
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    let (psql_text, restore_text) = (psql_err.finish(), restore_err.finish());
+    let psql_error = || {
+        pgproc::tool_error("psql", psql_status, &psql_text, password)
+            .context("replacing the target's objects")
+    };
+    // The cause first: a damaged archive; then psql stopping on its own (its stdin closed under
+    // the pump: an SQL error), which breaks pg_restore's output and the feed in turn; then
+    // pg_restore; then the rest.
+    match fed {
+        Err(e) if e.kind() != ErrorKind::Io => return Err(e),
+        _ if !psql_status.success() && (all_good || pumped.is_err()) => return Err(psql_error()),
+        _ if !restore_status.success() => {
+            return Err(pgproc::tool_error(
+                "pg_restore",
+                restore_status,
+                &restore_text,
+                password,
+            ))
+        }
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    if let Err(e) = pumped {
+        return Err(Error::io("feeding psql", e));
+    }
+    if !psql_status.success() {
+        return Err(psql_error());
+    }
+    Ok(())
+}
+
+/// Copy pg_restore's SQL to psql, leaving out its final `COMMIT;` (the one of
+/// `--single-transaction`; only comments follow it): the caller commits.
+fn pump_without_commit(from: impl Read, to: &mut impl Write) -> std::io::Result<()> {
+    let mut from = BufReader::with_capacity(256 * 1024, from);
+    let mut pending: Vec<Vec<u8>> = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if from.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        if line == b"COMMIT;\n" {
+            for l in pending.drain(..) {
+                to.write_all(&l)?;
+            }
+            pending.push(line.clone());
+        } else if !pending.is_empty() {
+            pending.push(line.clone());
+            let t = line.trim_ascii();
+            if !(t.is_empty() || t.starts_with(b"--") || t.starts_with(b"\\unrestrict")) {
+                for l in pending.drain(..) {
+                    to.write_all(&l)?;
+                }
+            }
+        } else {
+            to.write_all(&line)?;
+        }
+    }
+    for l in pending.into_iter().skip(1) {
+        to.write_all(&l)?;
+    }
+    to.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_list() {
+        let list = ";\n; Archive created\n;\n\
+215; 1259 16390 TABLE public payment postgres\n\
+3340; 0 16395 TABLE DATA public payment postgres\n\
+216; 1259 16391 TABLE ATTACH public payment_p2022_01 postgres\n\
+7; 2615 2200 SCHEMA - app alice\n\
+240; 1255 16400 FUNCTION public f(integer, text) postgres\n\
+241; 1259 16401 MATERIALIZED VIEW public mv postgres\n\
+242; 1259 16402 SEQUENCE OWNED BY public s postgres\n";
+        let e = parse_toc(list);
+        let got: Vec<_> = e
+            .iter()
+            .map(|e| (e.desc, e.schema.as_str(), e.tag.as_str(), e.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("TABLE", "public", "payment", 3),
+                ("SCHEMA", "-", "app", 6),
+                ("FUNCTION", "public", "f(integer, text)", 7),
+                ("MATERIALIZED VIEW", "public", "mv", 8),
+            ]
+        );
+        assert_eq!(e[1].owner, "alice");
+    }
+
+    #[test]
+    fn drops_by_name() {
+        let e = |desc, schema: &str, tag: &str| TocEntry {
+            desc,
+            schema: schema.into(),
+            tag: tag.into(),
+            owner: String::new(),
+            line: 0,
+        };
+        let cases = [
+            (
+                e("COLLATION", "public", "case_insensitive"),
+                "DROP COLLATION IF EXISTS \"public\".\"case_insensitive\" CASCADE;",
+            ),
+            (
+                e("OPERATOR CLASS", "public", "my_ops USING btree"),
+                "DROP OPERATOR CLASS IF EXISTS \"public\".\"my_ops\" USING \"btree\" CASCADE;",
+            ),
+            (
+                e("OPERATOR", "public", "===(integer, integer)"),
+                "DROP OPERATOR IF EXISTS \"public\".=== (integer, integer) CASCADE;",
+            ),
+            (
+                e("CAST", "-", "CAST (integer AS public.t)"),
+                "DROP CAST IF EXISTS (integer AS public.t) CASCADE;",
+            ),
+            (
+                e("SERVER", "-", "remote"),
+                "DROP SERVER IF EXISTS \"remote\" CASCADE;",
+            ),
+        ];
+        for (entry, sql) in cases {
+            assert_eq!(by_name(&entry).as_deref(), Some(sql));
+        }
+        assert_eq!(by_name(&e("TABLE", "public", "t")), None);
+    }
+
+    #[test]
+    fn the_final_commit_is_left_out() {
+        let sql = b"BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\nCOMMIT;\n\n--\n-- done\n--\n\n\\unrestrict abc\n";
+        let mut out = Vec::new();
+        pump_without_commit(&sql[..], &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\n\n--\n-- done\n--\n\n\\unrestrict abc\n"
+        );
+    }
+}
