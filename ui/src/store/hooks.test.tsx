@@ -66,6 +66,11 @@ describe("screens on the store", () => {
     await waitFor(() => expect(screen.getAllByTestId("backups-row")).toHaveLength(2));
     expect(screen.getByTestId("backup-count")).toHaveTextContent("2");
 
+    // Once subscribed, the store fetches once more what it loaded before (see store.test.ts):
+    // let that settle so the calls below are only the change's.
+    await act(() => store.ready());
+    await act(() => new Promise((r) => setTimeout(r, 60)));
+
     // The CLI (another process) writes a backup of shop; the catalog reports it.
     backups = [row(0), ...backups];
     shop = summary("shop", backup(0), 3);

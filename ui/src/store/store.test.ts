@@ -133,6 +133,33 @@ async function loaded(complete = true) {
 
 const settle = () => new Promise((r) => setTimeout(r, 80));
 
+describe("the store's subscription", () => {
+  it("fetches again what was loaded before the change stream was subscribed, so nothing changed in between is missed", async () => {
+    const cat = catalog();
+    let subscribed: () => void = () => {};
+    const late = new Promise<void>((r) => (subscribed = r));
+    const source: ChangeSource = {
+      complete: true,
+      listen: async () => {
+        await late; // the subscription takes a while (a cold webview)
+        return () => {};
+      },
+    };
+    const store = new AppStore({ changes: source, coalesceMs: 20 });
+    stops.push(store.connect());
+    stops.push(store.retain(keys.projects()));
+    await waitFor(() => expect(store.read(keys.projects()).status).toBe("ready"));
+    expect((ready(store.read(keys.projects())) as ProjectSummary[]).map((p) => p.project.name)).toEqual(["shop", "blog"]);
+    // Another process adds a project before the window is subscribed: no event will name it.
+    cat.data.projects = [...cat.data.projects, summary("from-cli", null)];
+    subscribed();
+    await store.ready();
+    await waitFor(() =>
+      expect((ready(store.read(keys.projects())) as ProjectSummary[]).map((p) => p.project.name)).toEqual(["shop", "blog", "from-cli"]),
+    );
+  });
+});
+
 describe("the store", () => {
   it("loads what is shown once, and not again for a second screen showing it", async () => {
     const { store, calls } = await loaded();

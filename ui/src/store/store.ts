@@ -171,6 +171,10 @@ export class AppStore {
             (cb) => this.onJobFinished(cb),
           ),
         );
+        // What screens loaded before the subscription existed may have changed in between (the
+        // CLI in a terminal right as the window opens): fetch it once more, now that no later
+        // change can be missed.
+        if (connection.active) this.reloadAll();
       } catch {
         // No change stream: screens still load what they show when they open.
       }
