@@ -37,7 +37,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Add, list, show, test or remove projects.
+    /// Add, list, show, test or remove projects, or replace a stored password.
     #[command(subcommand)]
     Project(ProjectCmd),
     /// Back up a project's database; prints the archive path.

@@ -789,7 +789,11 @@ fn pump_without_commit(from: impl Read, to: &mut impl Write) -> std::io::Result<
             to.write_all(&line)?;
         }
     }
-    for l in pending.into_iter().skip(1) {
+    // What is still held back is pg_restore's final `COMMIT;` and what trails it: everything but
+    // that COMMIT is passed on (Offsite commits itself, only once the dump proved whole).
+    let mut held = pending.into_iter();
+    let _final_commit = held.next();
+    for l in held {
         to.write_all(&l)?;
     }
     to.flush()
