@@ -152,7 +152,7 @@ impl DatabaseSource for PostgresSource {
         let opts = self.restore_options(opts);
         Ok(restore::plan(archive, &self.target(), &opts, reporter)
             .await?
-            .0)
+            .plan)
     }
 
     async fn restore(
@@ -164,8 +164,8 @@ impl DatabaseSource for PostgresSource {
     ) -> Result<RestoreReport> {
         let opts = self.restore_options(opts);
         let target = self.target();
-        let (plan, manifest, tools) = restore::plan(archive, &target, &opts, reporter).await?;
-        restore::execute(plan, &tools, &manifest, &target, &opts, reporter, cancel).await
+        let prepared = restore::plan(archive, &target, &opts, reporter).await?;
+        restore::execute(prepared, &target, &opts, reporter, cancel).await
     }
 }
 

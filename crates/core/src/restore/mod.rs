@@ -9,7 +9,14 @@
 //! member's SHA-256 has been checked: a corrupt archive is detected before pg_restore can commit.
 //! Replacing a non-empty database needs explicit consent and takes a safety backup first.
 
-use crate::archive::{self, Manifest, TableCount, DATABASE_MEMBER};
+mod roles;
+mod script;
+pub(crate) mod toc;
+
+pub use roles::RoleToCreate;
+pub use script::{ManagedSchema, OwnedByOthers};
+
+use crate::archive::{self, Manifest, TableCount, DATABASE_MEMBER, GLOBALS_MEMBER};
 use crate::backup::{self, BackupOptions, BackupSource};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgproc;
@@ -41,8 +48,14 @@ pub struct RestoreOptions {
     pub replace: bool,
     /// Skip the safety backup of a non-empty target.
     pub no_safety_backup: bool,
-    /// Create roles the backup refers to that the target server lacks (as NOLOGIN roles).
+    /// Create the roles the backup needs that the target server lacks, from its globals.sql:
+    /// attributes (SUPERUSER, REPLICATION and BYPASSRLS only when the connecting role is a
+    /// superuser) and memberships, without passwords; in the restore's transaction.
     pub create_roles: bool,
+    /// Objects owned by roles the connecting role cannot act for are restored owned by the
+    /// connecting role; what cannot change owner (policies, triggers on such tables, event
+    /// triggers that need a superuser) is left out, listed in the plan.
+    pub no_owner: bool,
     /// Configured location of pg_restore.
     pub pg_bin: Option<PathBuf>,
     /// Where safety backups go.
@@ -84,11 +97,28 @@ pub struct RestorePlan {
     /// backup, a column default or trigger using a replaced function, a foreign key into a
     /// replaced table.
     pub will_drop: Vec<String>,
-    /// Roles the backup refers to that the target server lacks.
+    /// Roles the backup needs that the target server lacks (the roles its objects, grants and
+    /// policies name, and the roles those are granted to).
     pub missing_roles: Vec<String>,
+    /// What `--create-roles` creates for them (from the backup's globals.sql).
+    pub roles_to_create: Vec<RoleToCreate>,
+    /// The role the restore connects as, and whether it is a superuser.
+    pub connecting_role: String,
+    pub connecting_superuser: bool,
+    /// Schemas of the target that other roles own (a Supabase project's `auth`, `storage`, …):
+    /// their objects are kept, the backup's rows loaded into their empty tables, the backup's
+    /// objects they lack added.
+    pub managed_schemas: Vec<ManagedSchema>,
+    /// Objects owned by roles the connecting role cannot act for.
+    pub owned_by_others: Vec<OwnedByOthers>,
+    /// Objects only a superuser can create (event triggers).
+    pub superuser_only: Vec<String>,
+    /// What will not be restored, and why (chosen with `no_owner`).
+    pub left_out: Vec<String>,
     pub replace: bool,
     pub safety_backup: bool,
     pub create_roles: bool,
+    pub no_owner: bool,
     /// Total rows the backup recorded.
     pub rows: u64,
     /// Why execution would refuse, if it would.
@@ -123,19 +153,45 @@ pub struct RestoreReport {
     pub safety_backup: Option<PathBuf>,
 }
 
+/// A computed plan with what executing it needs.
+pub struct Prepared {
+    pub plan: RestorePlan,
+    pub(crate) manifest: Manifest,
+    pub(crate) tools: PgTools,
+    pub(crate) toc: toc::FullToc,
+    pub(crate) decisions: script::Decisions,
+    pub(crate) superuser: bool,
+}
+
 /// Compute the plan. Changes nothing.
 pub async fn plan(
     archive_path: &Path,
     target: &RestoreTarget,
     opts: &RestoreOptions,
     reporter: &Reporter,
-) -> Result<(RestorePlan, Manifest, PgTools)> {
+) -> Result<Prepared> {
     reporter.phase(Phase::Planning, None);
-    let manifest = {
+    let (manifest, globals) = {
         let p = archive_path.to_path_buf();
-        tokio::task::spawn_blocking(move || archive::read_manifest(&p))
-            .await
-            .map_err(join_err)??
+        tokio::task::spawn_blocking(move || -> Result<(Manifest, Option<String>)> {
+            let m = archive::read_manifest(&p)?;
+            let globals = if m.member(GLOBALS_MEMBER).is_some() {
+                let mut buf = Vec::new();
+                archive::copy_member(
+                    &p,
+                    GLOBALS_MEMBER,
+                    &mut buf,
+                    &Reporter::silent(),
+                    &CancellationToken::new(),
+                )?;
+                Some(String::from_utf8_lossy(&buf).into_owned())
+            } else {
+                None
+            };
+            Ok((m, globals))
+        })
+        .await
+        .map_err(join_err)??
     };
     if manifest.member(DATABASE_MEMBER).is_none() {
         return Err(Error::new(
@@ -147,32 +203,57 @@ pub async fn plan(
     let mut conn = target.spec.connect(target.password.as_deref()).await?;
     let info = server_info(&mut conn, &target.spec).await?;
     let tools = pgtools::find_for(info.major(), opts.pg_bin.as_deref())?;
+    let toc = {
+        let (tools, p) = (tools.clone(), archive_path.to_path_buf());
+        tokio::task::spawn_blocking(move || toc::read(&tools, &p))
+            .await
+            .map_err(join_err)??
+    };
+    let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
+    let backup_schemas: Vec<String> = toc
+        .items
+        .iter()
+        .filter(|i| i.desc == "SCHEMA")
+        .map(|i| i.tag.clone())
+        .collect();
+    let managed: Vec<String> = facts.managed.iter().cloned().collect();
     let existing: Vec<String> = sqlx::query(EXISTING_OBJECTS)
+        .bind(&managed)
+        .bind(&backup_schemas)
         .fetch_all(&mut conn)
         .await
         .map_err(|e| target.spec.map_sqlx(e))?
         .into_iter()
         .map(|r| r.get::<String, _>(0))
         .collect();
-    let toc = {
-        let (tools, p) = (tools.clone(), archive_path.to_path_buf());
-        tokio::task::spawn_blocking(move || replace::read_toc(&tools, &p))
-            .await
-            .map_err(join_err)??
-    };
-    let clean = replace::clean_phase(&mut conn, &target.spec, &toc.entries).await?;
-    let dependents = if opts.replace && !existing.is_empty() {
+    let target_empty = existing.is_empty();
+    let replacing = opts.replace && !target_empty;
+    // Outside the managed schemas, what replacing drops and recreates.
+    let outside: Vec<replace::TocEntry> = replace::entries_of(&toc, &facts.managed);
+    let clean = replace::clean_phase(&mut conn, &target.spec, &outside).await?;
+    let dependents = if replacing {
         Some(replace::dropped_dependents(&mut conn, &target.spec, &clean).await?)
     } else {
         None
     };
-    let target_roles: BTreeSet<String> = sqlx::query_scalar("SELECT rolname::text FROM pg_roles")
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| target.spec.map_sqlx(e))?
-        .into_iter()
-        .collect();
     let _ = conn.close().await;
+
+    let globals = globals.as_deref().map(roles::parse_globals);
+    let target_roles: BTreeSet<String> = facts.roles.keys().cloned().collect();
+    let role_plan = roles::plan_roles(
+        globals.as_ref(),
+        &manifest.roles,
+        &target_roles,
+        facts.superuser,
+    );
+    let empty_roles = roles::RolePlan::default();
+    let decisions = script::decide(
+        &toc,
+        &facts,
+        if opts.create_roles { &role_plan } else { &empty_roles },
+        opts.no_owner,
+        replacing,
+    );
 
     let dropped = match &dependents {
         Some(Ok(d)) => d.keys.clone(),
@@ -191,15 +272,8 @@ pub async fn plan(
         .map(|(_, label)| label)
         .collect();
 
-    let missing_roles: Vec<String> = manifest
-        .roles
-        .iter()
-        .filter(|r| !target_roles.contains(*r))
-        .cloned()
-        .collect();
-
-    let target_empty = existing.is_empty();
-    let safety_backup = !target_empty && opts.replace && !opts.no_safety_backup;
+    let missing_roles: Vec<String> = role_plan.create.iter().map(|r| r.name.clone()).collect();
+    let safety_backup = replacing && !opts.no_safety_backup;
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
     if !target_empty && !opts.replace {
@@ -215,13 +289,62 @@ pub async fn plan(
             missing_roles.join(", ")
         ));
     }
-    if !target_empty && opts.replace && opts.no_safety_backup {
+    if !missing_roles.is_empty() && opts.create_roles && !facts.superuser && !facts.createrole {
+        blockers.push(format!(
+            "{} may not create roles (it is neither a superuser nor has CREATEROLE); connect as a role that may, or create {} first",
+            facts.user,
+            missing_roles.join(", ")
+        ));
+    }
+    if !missing_roles.is_empty() && globals.is_none() {
+        warnings.push(
+            "this backup holds no globals.sql: missing roles are created as plain NOLOGIN roles, without their attributes and memberships"
+                .into(),
+        );
+    }
+    let need_password: Vec<&str> = role_plan
+        .create
+        .iter()
+        .filter(|r| r.needs_password)
+        .map(|r| r.name.as_str())
+        .collect();
+    if opts.create_roles && !need_password.is_empty() {
+        warnings.push(format!(
+            "role(s) {} can log in but are created without a password (backups never hold password hashes): set one after the restore, e.g. ALTER ROLE {} PASSWORD '…' (or \\password {} in psql)",
+            need_password.join(", "),
+            quote_ident(need_password[0]),
+            need_password[0]
+        ));
+    }
+    let left_out_attrs: Vec<String> = role_plan
+        .create
+        .iter()
+        .filter(|r| !r.left_out.is_empty())
+        .map(|r| format!("{} without {}", r.name, r.left_out.join(", ")))
+        .collect();
+    if opts.create_roles && !left_out_attrs.is_empty() {
+        warnings.push(format!(
+            "{} is not a superuser, so some roles are created without attributes only a superuser can give: {}",
+            facts.user,
+            left_out_attrs.join("; ")
+        ));
+    }
+    blockers.extend(decisions.blockers.iter().cloned());
+    warnings.extend(decisions.warnings.iter().cloned());
+    if !decisions.left_out.is_empty() {
+        warnings.push(format!(
+            "{} object(s) will not be restored: {}",
+            decisions.left_out.len(),
+            decisions.left_out.join("; ")
+        ));
+    }
+    if replacing && opts.no_safety_backup {
         warnings.push(
             "no safety backup will be taken: replaced objects cannot be recovered by Offsite"
                 .into(),
         );
     }
-    if !target_empty && opts.replace && !will_keep.is_empty() {
+    if replacing && !will_keep.is_empty() {
         warnings.push(format!(
             "{} table(s), view(s) or function(s) in the target are not in the backup and will be kept",
             will_keep.len()
@@ -272,14 +395,29 @@ pub async fn plan(
         will_keep,
         will_drop,
         missing_roles,
+        roles_to_create: role_plan.create.clone(),
+        connecting_role: facts.user.clone(),
+        connecting_superuser: facts.superuser,
+        managed_schemas: decisions.managed.clone(),
+        owned_by_others: decisions.owned_by_others.clone(),
+        superuser_only: decisions.superuser_only.clone(),
+        left_out: decisions.left_out.clone(),
         replace: opts.replace,
         safety_backup,
         create_roles: opts.create_roles,
+        no_owner: opts.no_owner,
         rows: manifest.tables.iter().map(|t| t.rows).sum(),
         blockers,
         warnings,
     };
-    Ok((plan, manifest, tools))
+    Ok(Prepared {
+        plan,
+        manifest,
+        tools,
+        toc,
+        decisions,
+        superuser: facts.superuser,
+    })
 }
 
 fn manifest_dump_major(m: &Manifest) -> Option<u32> {
@@ -290,53 +428,84 @@ fn manifest_dump_major(m: &Manifest) -> Option<u32> {
         .map(|(major, _)| major)
 }
 
-/// Everything in a database that makes it "not empty" (the empty `public` schema does not).
+/// Everything in a database that makes it "not empty": not the empty `public` schema, not
+/// extensions and their members, not the schemas managed by others (`$1`), not a schema the
+/// backup has too (`$2`: it is kept) — but every object in it.
 const EXISTING_OBJECTS: &str = "
+WITH ns AS (
+  SELECT oid, nspname FROM pg_namespace
+   WHERE nspname NOT IN ('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%'
+     AND nspname <> ALL($1::text[])
+), ext AS (
+  SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
+)
 SELECT d FROM (
-  SELECT 'schema ' || quote_ident(nspname) AS d FROM pg_namespace
-   WHERE nspname NOT IN ('pg_catalog','information_schema','public') AND nspname NOT LIKE 'pg\\_%'
+  SELECT 'schema ' || quote_ident(nspname) AS d FROM ns
+   WHERE nspname <> 'public' AND nspname <> ALL($2::text[])
+     AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_namespace'::regclass AND objid = ns.oid)
   UNION ALL
   SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view '
                         WHEN 'f' THEN 'foreign table ' ELSE 'table ' END || format('%I.%I', n.nspname, c.relname)
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE c.relkind IN ('r','p','v','m','S','f') AND n.nspname NOT IN ('pg_catalog','information_schema')
-     AND n.nspname NOT LIKE 'pg\\_%'
+    FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r','p','v','m','S','f')
+     AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_class'::regclass AND objid = c.oid)
   UNION ALL
-  SELECT 'function ' || format('%I.%I', n.nspname, p.proname) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-   WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  SELECT 'function ' || format('%I.%I', n.nspname, p.proname) FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
+   WHERE NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_proc'::regclass AND objid = p.oid)
   UNION ALL
-  SELECT 'type ' || format('%I.%I', n.nspname, t.typname) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-   WHERE t.typtype IN ('e','d') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'
-  UNION ALL
-  SELECT 'extension ' || quote_ident(extname) FROM pg_extension WHERE extname <> 'plpgsql'
+  SELECT 'type ' || format('%I.%I', n.nspname, t.typname) FROM pg_type t JOIN ns n ON n.oid = t.typnamespace
+   WHERE t.typtype IN ('e','d')
+     AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_type'::regclass AND objid = t.oid)
   UNION ALL
   SELECT 'large object ' || oid::text FROM pg_largeobject_metadata
 ) x ORDER BY 1 LIMIT 1000";
 
 /// Execute a plan computed by [`plan`] with the same options.
 pub async fn execute(
-    plan: RestorePlan,
-    tools: &PgTools,
-    manifest: &Manifest,
+    prepared: Prepared,
     target: &RestoreTarget,
     opts: &RestoreOptions,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<RestoreReport> {
+    let Prepared {
+        plan,
+        manifest,
+        tools,
+        toc,
+        decisions,
+        superuser,
+    } = prepared;
     let started = Instant::now();
     if let Some(first) = plan.blockers.first() {
-        let kind = if plan.target_empty {
-            ErrorKind::InvalidInput
+        let permission = (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty())
+            && !opts.no_owner;
+        let (kind, hint) = if permission {
+            (
+                ErrorKind::Permission,
+                format!(
+                    "this is about the target's permissions: {} cannot create or own everything the backup holds; connect to the target as a superuser, or run again with --no-owner to restore those objects owned by {} (see the plan with --dry-run)",
+                    plan.connecting_role, plan.connecting_role
+                ),
+            )
+        } else if !plan.target_empty && !opts.replace {
+            (
+                ErrorKind::NeedsConsent,
+                "review with --dry-run, then run again with --replace (a safety backup is taken first)".to_string(),
+            )
         } else {
-            ErrorKind::NeedsConsent
+            (
+                ErrorKind::InvalidInput,
+                "review the plan with --dry-run; create the missing roles, or run again with --create-roles".to_string(),
+            )
         };
-        return Err(Error::new(kind, first.clone()).with_hint(if plan.target_empty {
-            "create the missing roles, or run again with --create-roles".to_string()
+        let message = if plan.blockers.len() > 1 {
+            format!("{first} (and {} more problem(s): see --dry-run)", plan.blockers.len() - 1)
         } else {
-            "review with --dry-run, then run again with --replace (a safety backup is taken first)".to_string()
-        }));
+            first.clone()
+        };
+        return Err(Error::new(kind, message).with_hint(hint));
     }
-    let password = target.password.as_deref();
 
     let safety_backup = if plan.safety_backup {
         reporter.phase(Phase::SafetyBackup, None);
@@ -365,26 +534,11 @@ pub async fn execute(
         None
     };
 
-    if opts.create_roles && !plan.missing_roles.is_empty() {
-        let mut conn = target.spec.connect(password).await?;
-        for role in &plan.missing_roles {
-            sqlx::query(&format!("CREATE ROLE {} NOLOGIN", quote_ident(role)))
-                .execute(&mut conn)
-                .await
-                .map_err(|e| {
-                    target
-                        .spec
-                        .map_sqlx(e)
-                        .context(format!("creating role {role}"))
-                })?;
-        }
-        let _ = conn.close().await;
-    }
-
     reporter.phase(
         Phase::Restoring,
         manifest.member(DATABASE_MEMBER).map(|m| m.size),
     );
+    let replacing = opts.replace && !plan.target_empty;
     let restore_result = {
         let (tools, spec, pw, path) = (
             tools.clone(),
@@ -392,30 +546,42 @@ pub async fn execute(
             target.password.clone(),
             plan.archive.clone(),
         );
-        let (reporter, cancel, replace) = (
-            reporter.clone(),
-            cancel.clone(),
-            opts.replace && !plan.target_empty,
-        );
-        if replace {
-            // The clean phase as the target is now (the plan may be a while old).
-            let toc = {
-                let (tools, p) = (tools.clone(), path.clone());
-                tokio::task::spawn_blocking(move || replace::read_toc(&tools, &p))
-                    .await
-                    .map_err(join_err)??
+        let (reporter, cancel) = (reporter.clone(), cancel.clone());
+        if replacing || decisions.needs_script() {
+            let mut skip = decisions.skip.clone();
+            let mut script = replace::Script {
+                before: decisions.preamble.clone(),
+                after: decisions.postamble.clone(),
+                drop_owner_of: decisions.drop_owner_of.clone(),
             };
-            let mut conn = spec.connect(pw.as_deref()).await?;
-            let clean = replace::clean_phase(&mut conn, &spec, &toc.entries).await?;
-            let _ = conn.close().await;
-            let list = replace::restore_list(&toc, &clean);
+            if replacing {
+                // The clean phase as the target is now (the plan may be a while old).
+                let mut conn = spec.connect(pw.as_deref()).await?;
+                let managed: BTreeSet<String> = plan
+                    .managed_schemas
+                    .iter()
+                    .map(|m| m.schema.clone())
+                    .collect();
+                let outside = replace::entries_of(&toc, &managed);
+                let clean = replace::clean_phase(&mut conn, &spec, &outside).await?;
+                let _ = conn.close().await;
+                for line in &clean.skip_lines {
+                    skip.entry(*line)
+                        .or_insert_with(|| "the target already has this schema".into());
+                }
+                script.before.extend(clean.drops.iter().cloned());
+                if superuser {
+                    script.before.extend(clean.after.iter().cloned());
+                }
+            }
+            let list = script::build_list(&toc.list, &skip, &decisions.data_order);
             tokio::task::spawn_blocking(move || {
                 replace::run(
                     &tools,
                     &spec,
                     pw.as_deref(),
                     &path,
-                    &clean,
+                    &script,
                     &list,
                     &reporter,
                     &cancel,
@@ -440,9 +606,16 @@ pub async fn execute(
             Some(p) => format!("; the safety backup is at {}", p.display()),
             None => String::new(),
         };
+        let cause = if e.kind() == ErrorKind::Permission {
+            format!(
+                "The target refused a privilege {} lacks there: connect as a superuser, or run again with --no-owner to restore objects of roles it cannot act for as its own.",
+                plan.connecting_role
+            )
+        } else {
+            e.hint().unwrap_or("").to_string()
+        };
         let hint = format!(
-            "the restore ran in one transaction and was rolled back, so the target is unchanged{back}. {}",
-            e.hint().unwrap_or("")
+            "the restore ran in one transaction and was rolled back, so the target is unchanged{back}. {cause}"
         );
         return Err(
             Error::new(e.kind(), format!("restore failed: {}", e.message()))
@@ -451,7 +624,16 @@ pub async fn execute(
     }
 
     reporter.phase(Phase::Validating, None);
-    let tables = validate(target, &manifest.tables).await?;
+    let mut expected = manifest.tables.clone();
+    // Managed tables whose target rows were kept are not compared.
+    let kept: BTreeSet<String> = plan
+        .managed_schemas
+        .iter()
+        .flat_map(|m| m.kept_rows.iter())
+        .filter_map(|k| k.split(" (").next().map(str::to_string))
+        .collect();
+    expected.retain(|t| !kept.contains(&format!("{}.{}", t.schema, t.table)));
+    let tables = validate(target, &expected).await?;
     let ok = tables.iter().all(|t| t.ok);
     let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
     let rows_not_recorded = (!rows_recorded).then(|| {
