@@ -122,9 +122,17 @@ struct RestoreArgs {
     /// With --replace: do not take a safety backup of the target first.
     #[arg(long)]
     no_safety_backup: bool,
-    /// Create roles the backup uses that the target server lacks (as NOLOGIN roles).
+    /// Create the roles the backup needs that the target server lacks, from the backup's
+    /// globals.sql: attributes and memberships, no passwords (SUPERUSER, REPLICATION and
+    /// BYPASSRLS only when you connect as a superuser). In the restore's transaction.
     #[arg(long)]
     create_roles: bool,
+    /// Restore objects owned by roles you cannot act for on the target as your own (e.g. into a
+    /// hosted project where you are not a superuser); what cannot change owner (their policies
+    /// and triggers, event triggers) is left out and listed in the plan. Other objects keep their
+    /// owners.
+    #[arg(long)]
+    no_owner: bool,
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
@@ -140,6 +148,7 @@ mod exit {
     pub const CONNECTION: u8 = 3;
     pub const INTEGRITY: u8 = 4;
     pub const NEEDS_CONSENT: u8 = 5;
+    pub const PERMISSION: u8 = 7;
     pub const CANCELLED: u8 = 130;
 }
 
@@ -149,8 +158,8 @@ fn exit_code(e: &Error) -> u8 {
         ErrorKind::Connection
         | ErrorKind::RateLimited
         | ErrorKind::Auth
-        | ErrorKind::Permission
         | ErrorKind::KeychainUnavailable => exit::CONNECTION,
+        ErrorKind::Permission => exit::PERMISSION,
         ErrorKind::Integrity
         | ErrorKind::UnsupportedFormat
         | ErrorKind::UnsafePath
@@ -376,6 +385,7 @@ async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -
         replace: args.replace,
         no_safety_backup: args.no_safety_backup,
         create_roles: args.create_roles,
+        no_owner: args.no_owner,
         ..Default::default()
     });
     let plan = engine.plan_restore(&request).await?;
@@ -424,7 +434,11 @@ mod tests {
     use super::*;
 
     fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     fn fields(host: &str, port: u16, user: &str, database: &str) -> ProjectConnection {
@@ -458,11 +472,18 @@ mod tests {
         .unwrap();
         assert_eq!(c, fields("db.example.com", 6543, "app", "other"));
         // No variables: the defaults (database = user).
-        let c = fields_from_flags_and_env(Some("h".into()), None, Some("me".into()), None, env_of(&[]))
-            .unwrap();
+        let c =
+            fields_from_flags_and_env(Some("h".into()), None, Some("me".into()), None, env_of(&[]))
+                .unwrap();
         assert_eq!(c, fields("h", 5432, "me", "me"));
-        let c = fields_from_flags_and_env(Some("h".into()), None, None, None, env_of(&[("PGUSER", "")]))
-            .unwrap();
+        let c = fields_from_flags_and_env(
+            Some("h".into()),
+            None,
+            None,
+            None,
+            env_of(&[("PGUSER", "")]),
+        )
+        .unwrap();
         assert_eq!(c, fields("h", 5432, "postgres", "postgres"));
     }
 

@@ -267,9 +267,17 @@ fn exit_codes_and_json_errors() {
     assert_eq!(e["error"]["code"], "invalid_input");
     assert!(s(&e["error"]["message"]).contains("PGHOST"), "{e}");
     assert_eq!(
-        cli.run(&["project", "add", "both", "--db", "postgres://h/db", "--port", "1"])
-            .status
-            .code(),
+        cli.run(&[
+            "project",
+            "add",
+            "both",
+            "--db",
+            "postgres://h/db",
+            "--port",
+            "1"
+        ])
+        .status
+        .code(),
         Some(2),
         "--db with a field flag is a usage error"
     );
@@ -364,7 +372,9 @@ fn a_socket_only_server_through_the_cli() {
     let stored = format!("postgres://postgres@/{src}?host={dir}&port={port}");
 
     let added = cli.json(
-        &["project", "add", "local", "--host", &dir, "--port", &port, "--dbname", &src],
+        &[
+            "project", "add", "local", "--host", &dir, "--port", &port, "--dbname", &src,
+        ],
         0,
     );
     assert_eq!(added["project"]["db_url"], stored.as_str());
@@ -568,7 +578,10 @@ fn a_wrong_password_is_replaced_with_project_password() {
     let pg = TestCluster::shared();
     let cli = Cli::new();
     let db = pg.unique_db("pwfix");
-    pg.psql(&db, "CREATE TABLE t AS SELECT generate_series(1, 10) AS id;");
+    pg.psql(
+        &db,
+        "CREATE TABLE t AS SELECT generate_series(1, 10) AS id;",
+    );
     let wrong = format!(
         "postgres://{}:not-the-password@127.0.0.1:{}/{db}",
         pg.superuser(),

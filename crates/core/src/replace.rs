@@ -86,7 +86,11 @@ pub(crate) fn entries_of(
     toc.items
         .iter()
         .filter(|i| {
-            let schema = if i.desc == "SCHEMA" { &i.tag } else { &i.schema };
+            let schema = if i.desc == "SCHEMA" {
+                &i.tag
+            } else {
+                &i.schema
+            };
             !managed.contains(schema)
         })
         .filter_map(|i| {
@@ -662,7 +666,7 @@ pub(crate) fn run(
     let (psql_text, restore_text) = (psql_err.finish(), restore_err.finish());
     let psql_error = || {
         pgproc::tool_error("psql", psql_status, &psql_text, password)
-            .context("replacing the target's objects")
+            .context("restoring into the target")
     };
     // The cause first: a damaged archive; then psql stopping on its own (its stdin closed under
     // the pump: an SQL error), which breaks pg_restore's output and the feed in turn; then
@@ -717,14 +721,77 @@ fn fmt_id(s: &str) -> String {
 
 /// Key words `fmtId` quotes (the reserved ones a role could be named after).
 const RESERVED: &[&str] = &[
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "both", "case", "cast",
-    "check", "collate", "column", "constraint", "create", "current_role", "current_user",
-    "default", "desc", "distinct", "do", "else", "end", "except", "false", "for", "foreign",
-    "from", "grant", "group", "having", "in", "into", "leading", "limit", "not", "null",
-    "offset", "on", "only", "or", "order", "primary", "references", "select", "session_user",
-    "some", "table", "then", "to", "true", "union", "unique", "user", "using", "when", "where",
-    "with", "authorization", "binary", "cross", "full", "inner", "join", "left", "natural",
-    "outer", "right", "similar", "verbose",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "current_role",
+    "current_user",
+    "default",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "into",
+    "leading",
+    "limit",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "primary",
+    "references",
+    "select",
+    "session_user",
+    "some",
+    "table",
+    "then",
+    "to",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "when",
+    "where",
+    "with",
+    "authorization",
+    "binary",
+    "cross",
+    "full",
+    "inner",
+    "join",
+    "left",
+    "natural",
+    "outer",
+    "right",
+    "similar",
+    "verbose",
 ];
 
 /// Copy pg_restore's SQL to psql, leaving out its final `COMMIT;` (the one of

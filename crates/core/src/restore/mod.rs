@@ -220,6 +220,7 @@ pub async fn plan(
     let existing: Vec<String> = sqlx::query(EXISTING_OBJECTS)
         .bind(&managed)
         .bind(&backup_schemas)
+        .bind(facts.superuser)
         .fetch_all(&mut conn)
         .await
         .map_err(|e| target.spec.map_sqlx(e))?
@@ -250,7 +251,11 @@ pub async fn plan(
     let decisions = script::decide(
         &toc,
         &facts,
-        if opts.create_roles { &role_plan } else { &empty_roles },
+        if opts.create_roles {
+            &role_plan
+        } else {
+            &empty_roles
+        },
         opts.no_owner,
         replacing,
     );
@@ -430,10 +435,11 @@ fn manifest_dump_major(m: &Manifest) -> Option<u32> {
 
 /// Everything in a database that makes it "not empty": not the empty `public` schema, not
 /// extensions and their members, not the schemas managed by others (`$1`), not a schema the
-/// backup has too (`$2`: it is kept) — but every object in it.
+/// backup has too (`$2`: it is kept) — but every object in it; and, when the connecting role is
+/// not a superuser (`$3` false), nothing owned by a role it cannot act for (the platform's).
 const EXISTING_OBJECTS: &str = "
 WITH ns AS (
-  SELECT oid, nspname FROM pg_namespace
+  SELECT oid, nspname, nspowner FROM pg_namespace
    WHERE nspname NOT IN ('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%'
      AND nspname <> ALL($1::text[])
 ), ext AS (
@@ -442,22 +448,25 @@ WITH ns AS (
 SELECT d FROM (
   SELECT 'schema ' || quote_ident(nspname) AS d FROM ns
    WHERE nspname <> 'public' AND nspname <> ALL($2::text[])
+     AND ($3 OR pg_has_role(nspowner, 'MEMBER'))
      AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_namespace'::regclass AND objid = ns.oid)
   UNION ALL
   SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view '
                         WHEN 'f' THEN 'foreign table ' ELSE 'table ' END || format('%I.%I', n.nspname, c.relname)
     FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
-   WHERE c.relkind IN ('r','p','v','m','S','f')
+   WHERE c.relkind IN ('r','p','v','m','S','f') AND ($3 OR pg_has_role(c.relowner, 'MEMBER'))
      AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_class'::regclass AND objid = c.oid)
   UNION ALL
   SELECT 'function ' || format('%I.%I', n.nspname, p.proname) FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
-   WHERE NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_proc'::regclass AND objid = p.oid)
+   WHERE ($3 OR pg_has_role(p.proowner, 'MEMBER'))
+     AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_proc'::regclass AND objid = p.oid)
   UNION ALL
   SELECT 'type ' || format('%I.%I', n.nspname, t.typname) FROM pg_type t JOIN ns n ON n.oid = t.typnamespace
-   WHERE t.typtype IN ('e','d')
+   WHERE t.typtype IN ('e','d') AND ($3 OR pg_has_role(t.typowner, 'MEMBER'))
      AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_type'::regclass AND objid = t.oid)
   UNION ALL
   SELECT 'large object ' || oid::text FROM pg_largeobject_metadata
+   WHERE ($3 OR pg_has_role(lomowner, 'MEMBER'))
 ) x ORDER BY 1 LIMIT 1000";
 
 /// Execute a plan computed by [`plan`] with the same options.
@@ -478,8 +487,8 @@ pub async fn execute(
     } = prepared;
     let started = Instant::now();
     if let Some(first) = plan.blockers.first() {
-        let permission = (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty())
-            && !opts.no_owner;
+        let permission =
+            (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty()) && !opts.no_owner;
         let (kind, hint) = if permission {
             (
                 ErrorKind::Permission,
@@ -500,7 +509,10 @@ pub async fn execute(
             )
         };
         let message = if plan.blockers.len() > 1 {
-            format!("{first} (and {} more problem(s): see --dry-run)", plan.blockers.len() - 1)
+            format!(
+                "{first} (and {} more problem(s): see --dry-run)",
+                plan.blockers.len() - 1
+            )
         } else {
             first.clone()
         };
@@ -574,7 +586,7 @@ pub async fn execute(
                     script.before.extend(clean.after.iter().cloned());
                 }
             }
-            let list = script::build_list(&toc.list, &skip, &decisions.data_order);
+            let list = script::build_list(&toc.list, &skip);
             tokio::task::spawn_blocking(move || {
                 replace::run(
                     &tools,

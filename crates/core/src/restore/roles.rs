@@ -185,7 +185,8 @@ pub(crate) fn plan_roles(
         match role {
             Some(r) => {
                 for a in &r.attributes {
-                    let restricted = matches!(a.as_str(), "SUPERUSER" | "REPLICATION" | "BYPASSRLS");
+                    let restricted =
+                        matches!(a.as_str(), "SUPERUSER" | "REPLICATION" | "BYPASSRLS");
                     if restricted && !superuser {
                         left_out.push(a.clone());
                     } else if !a.starts_with("NO") || a == "NOINHERIT" {
@@ -286,8 +287,14 @@ GRANT anon TO postgres GRANTED BY postgres;
         let weird = &g.roles["We ird"];
         assert!(weird.has("BYPASSRLS") && weird.has("CREATEROLE"));
         assert!(weird.has("CONNECTION LIMIT 5"));
-        assert!(weird.has("VALID UNTIL '2030-01-01 00:00:00+00'"), "{weird:?}");
-        assert_eq!(g.roles["authenticator"].settings, vec!["ALTER ROLE authenticator SET statement_timeout TO '8s';"]);
+        assert!(
+            weird.has("VALID UNTIL '2030-01-01 00:00:00+00'"),
+            "{weird:?}"
+        );
+        assert_eq!(
+            g.roles["authenticator"].settings,
+            vec!["ALTER ROLE authenticator SET statement_timeout TO '8s';"]
+        );
         assert_eq!(g.memberships.len(), 3);
         assert!(g.memberships[1].admin && !g.memberships[0].admin);
     }
@@ -296,30 +303,67 @@ GRANT anon TO postgres GRANTED BY postgres;
     fn creates_what_is_named_and_what_it_is_granted_to() {
         let g = parse_globals(GLOBALS);
         let existing: BTreeSet<String> = ["postgres".to_string()].into();
-        let p = plan_roles(Some(&g), &["anon".into(), "We ird".into(), "ghost".into()], &existing, true);
+        let p = plan_roles(
+            Some(&g),
+            &["anon".into(), "We ird".into(), "ghost".into()],
+            &existing,
+            true,
+        );
         let names: Vec<&str> = p.create.iter().map(|c| c.name.as_str()).collect();
         // authenticator because anon is granted to it, admin because authenticator is.
-        assert_eq!(names, vec!["We ird", "admin", "anon", "authenticator", "ghost"]);
+        assert_eq!(
+            names,
+            vec!["We ird", "admin", "anon", "authenticator", "ghost"]
+        );
         let auth = p.create.iter().find(|c| c.name == "authenticator").unwrap();
         assert_eq!(auth.attributes, vec!["NOINHERIT", "LOGIN"]);
         assert!(auth.needs_password);
         assert_eq!(auth.member_of, vec!["anon"]);
-        assert_eq!(p.create.iter().find(|c| c.name == "ghost").unwrap().attributes, vec!["NOLOGIN"]);
-        assert!(p.sql.contains(&"CREATE ROLE \"admin\" WITH SUPERUSER INHERIT LOGIN;".to_string()), "{:?}", p.sql);
-        assert!(p.sql.contains(&"GRANT \"authenticator\" TO \"admin\" WITH ADMIN OPTION;".to_string()));
+        assert_eq!(
+            p.create
+                .iter()
+                .find(|c| c.name == "ghost")
+                .unwrap()
+                .attributes,
+            vec!["NOLOGIN"]
+        );
+        assert!(
+            p.sql
+                .contains(&"CREATE ROLE \"admin\" WITH SUPERUSER INHERIT LOGIN;".to_string()),
+            "{:?}",
+            p.sql
+        );
+        assert!(p
+            .sql
+            .contains(&"GRANT \"authenticator\" TO \"admin\" WITH ADMIN OPTION;".to_string()));
         // Both existed: postgres's membership is not touched.
-        assert!(p.sql.iter().any(|s| s == "GRANT \"anon\" TO \"postgres\";"), "anon is created, postgres exists");
-        assert!(p.sql.last().unwrap().starts_with("DO $offsite$ BEGIN EXECUTE $offsiteq$ALTER ROLE authenticator SET"));
+        assert!(
+            p.sql.iter().any(|s| s == "GRANT \"anon\" TO \"postgres\";"),
+            "anon is created, postgres exists"
+        );
+        assert!(p
+            .sql
+            .last()
+            .unwrap()
+            .starts_with("DO $offsite$ BEGIN EXECUTE $offsiteq$ALTER ROLE authenticator SET"));
     }
 
     #[test]
     fn a_non_superuser_leaves_out_what_it_may_not_give() {
         let g = parse_globals(GLOBALS);
-        let p = plan_roles(Some(&g), &["We ird".into(), "admin".into()], &BTreeSet::new(), false);
+        let p = plan_roles(
+            Some(&g),
+            &["We ird".into(), "admin".into()],
+            &BTreeSet::new(),
+            false,
+        );
         let weird = p.create.iter().find(|c| c.name == "We ird").unwrap();
         assert_eq!(weird.left_out, vec!["BYPASSRLS"]);
         let admin = p.create.iter().find(|c| c.name == "admin").unwrap();
         assert_eq!(admin.left_out, vec!["SUPERUSER"]);
-        assert!(!p.sql.iter().any(|s| s.contains("SUPERUSER") && !s.contains("NOSUPERUSER")));
+        assert!(!p
+            .sql
+            .iter()
+            .any(|s| s.contains("SUPERUSER") && !s.contains("NOSUPERUSER")));
     }
 }

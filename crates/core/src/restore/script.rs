@@ -60,8 +60,9 @@ pub(crate) struct TargetFacts {
     pub user: String,
     pub superuser: bool,
     pub createrole: bool,
-    /// Every role of the target, and whether the connecting role can act for it (is it, or a
-    /// member of it).
+    /// Every role of the target, and whether the connecting role can act for it: is it, or holds
+    /// its privileges (a member that inherits them). Membership alone is not enough: after
+    /// `ALTER … OWNER TO role` the restore still has to fill the object.
     pub roles: BTreeMap<String, bool>,
     /// Schema → owner.
     pub schemas: BTreeMap<String, String>,
@@ -73,8 +74,9 @@ pub(crate) struct TargetFacts {
     pub types: BTreeSet<(String, String)>,
     pub on_tables: BTreeSet<(&'static str, String, String)>,
     pub sequences_used: BTreeMap<(String, String), bool>,
-    /// (child, parent) foreign keys among tables of managed schemas.
-    pub fks: Vec<((String, String), (String, String))>,
+    /// Foreign keys of tables of managed schemas: the table, the constraint's name and its
+    /// definition (names qualified).
+    pub fks: Vec<((String, String), String, String)>,
     pub publications: BTreeSet<String>,
     pub publication_tables: BTreeSet<(String, String, String)>,
     pub event_triggers: BTreeSet<String>,
@@ -116,12 +118,11 @@ pub(crate) async fn read_facts(
     .await
     .map_err(e)?;
     (f.user, f.superuser, f.createrole) = (row.get(0), row.get(1), row.get(2));
-    for r in sqlx::query(
-        "SELECT rolname::text, pg_has_role(current_user, oid, 'MEMBER') FROM pg_roles",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(e)?
+    for r in
+        sqlx::query("SELECT rolname::text, pg_has_role(current_user, oid, 'USAGE') FROM pg_roles")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(e)?
     {
         f.roles.insert(r.get(0), r.get(1));
     }
@@ -138,10 +139,12 @@ pub(crate) async fn read_facts(
         .map_err(e)?
         .into_iter()
         .collect();
-    for r in sqlx::query("SELECT pubname::text, schemaname::text, tablename::text FROM pg_publication_tables")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(e)?
+    for r in sqlx::query(
+        "SELECT pubname::text, schemaname::text, tablename::text FROM pg_publication_tables",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e)?
     {
         f.publication_tables.insert((r.get(0), r.get(1), r.get(2)));
     }
@@ -164,12 +167,20 @@ pub(crate) async fn read_facts(
     let backup_schemas: BTreeSet<&str> = toc
         .items
         .iter()
-        .map(|i| if i.desc == "SCHEMA" { i.tag.as_str() } else { i.schema.as_str() })
+        .map(|i| {
+            if i.desc == "SCHEMA" {
+                i.tag.as_str()
+            } else {
+                i.schema.as_str()
+            }
+        })
         .collect();
     f.managed = f
         .schemas
         .iter()
-        .filter(|(s, owner)| backup_schemas.contains(s.as_str()) && **owner != f.user && s.as_str() != "public")
+        .filter(|(s, owner)| {
+            backup_schemas.contains(s.as_str()) && **owner != f.user && s.as_str() != "public"
+        })
         .map(|(s, _)| s.clone())
         .collect();
     if f.managed.is_empty() {
@@ -225,7 +236,11 @@ pub(crate) async fn read_facts(
     }
     let keys: Vec<(String, String)> = f.sequences_used.keys().cloned().collect();
     for (s, n) in keys {
-        let q = format!("SELECT is_called FROM {}.{}", quote_ident(&s), quote_ident(&n));
+        let q = format!(
+            "SELECT is_called FROM {}.{}",
+            quote_ident(&s),
+            quote_ident(&n)
+        );
         let used = sqlx::query_scalar::<_, bool>(&q)
             .fetch_one(&mut *conn)
             .await
@@ -246,6 +261,19 @@ pub(crate) async fn read_facts(
     .map_err(e)?
     {
         f.routines.insert((r.get(0), r.get(1)));
+    }
+    for r in sqlx::query(
+        "SELECT cn.nspname::text, c.relname::text, o.conname::text, pg_get_constraintdef(o.oid)
+           FROM pg_constraint o
+           JOIN pg_class c ON c.oid = o.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+          WHERE o.contype = 'f' AND cn.nspname = ANY($1) ORDER BY 1, 2, 3",
+    )
+    .bind(&managed)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e)?
+    {
+        f.fks.push(((r.get(0), r.get(1)), r.get(2), r.get(3)));
     }
     sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
         .execute(&mut *conn)
@@ -272,20 +300,6 @@ pub(crate) async fn read_facts(
             f.on_tables.insert((kind, r.get(0), r.get(1)));
         }
     }
-    for r in sqlx::query(
-        "SELECT cn.nspname::text, c.relname::text, pn.nspname::text, p.relname::text
-           FROM pg_constraint o
-           JOIN pg_class c ON c.oid = o.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
-           JOIN pg_class p ON p.oid = o.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
-          WHERE o.contype = 'f' AND cn.nspname = ANY($1) AND pn.nspname = ANY($1)",
-    )
-    .bind(&managed)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(e)?
-    {
-        f.fks.push(((r.get(0), r.get(1)), (r.get(2), r.get(3))));
-    }
     Ok(f)
 }
 
@@ -294,8 +308,6 @@ pub(crate) async fn read_facts(
 pub(crate) struct Decisions {
     /// List lines (0-based) left out of the restore, with why.
     pub skip: BTreeMap<usize, String>,
-    /// Data lines of managed tables in the order they must load (parents first).
-    pub data_order: Vec<usize>,
     /// Roles whose `ALTER … OWNER TO role;` statements are dropped: their objects stay owned by
     /// the connecting role.
     pub drop_owner_of: BTreeSet<String>,
@@ -315,10 +327,7 @@ impl Decisions {
     /// Whether the restore must go through the script path (psql, one transaction) rather than
     /// a plain `pg_restore`.
     pub fn needs_script(&self) -> bool {
-        !(self.skip.is_empty()
-            && self.data_order.is_empty()
-            && self.drop_owner_of.is_empty()
-            && self.preamble.is_empty())
+        !(self.skip.is_empty() && self.drop_owner_of.is_empty() && self.preamble.is_empty())
     }
 }
 
@@ -326,11 +335,32 @@ impl Decisions {
 fn re_ownable(desc: &str) -> bool {
     matches!(
         desc,
-        "TABLE" | "VIEW" | "MATERIALIZED VIEW" | "FOREIGN TABLE" | "SEQUENCE" | "FUNCTION"
-            | "PROCEDURE" | "AGGREGATE" | "TYPE" | "DOMAIN" | "SCHEMA" | "COLLATION" | "CONVERSION"
-            | "TEXT SEARCH CONFIGURATION" | "TEXT SEARCH DICTIONARY" | "OPERATOR" | "OPERATOR CLASS"
-            | "OPERATOR FAMILY" | "STATISTICS" | "LARGE OBJECT" | "BLOB" | "BLOB METADATA"
-            | "PUBLICATION" | "SERVER" | "FOREIGN DATA WRAPPER" | "EVENT TRIGGER"
+        "TABLE"
+            | "VIEW"
+            | "MATERIALIZED VIEW"
+            | "FOREIGN TABLE"
+            | "SEQUENCE"
+            | "FUNCTION"
+            | "PROCEDURE"
+            | "AGGREGATE"
+            | "TYPE"
+            | "DOMAIN"
+            | "SCHEMA"
+            | "COLLATION"
+            | "CONVERSION"
+            | "TEXT SEARCH CONFIGURATION"
+            | "TEXT SEARCH DICTIONARY"
+            | "OPERATOR"
+            | "OPERATOR CLASS"
+            | "OPERATOR FAMILY"
+            | "STATISTICS"
+            | "LARGE OBJECT"
+            | "BLOB"
+            | "BLOB METADATA"
+            | "PUBLICATION"
+            | "SERVER"
+            | "FOREIGN DATA WRAPPER"
+            | "EVENT TRIGGER"
     )
 }
 
@@ -338,10 +368,26 @@ fn re_ownable(desc: &str) -> bool {
 fn not_owned(desc: &str) -> bool {
     matches!(
         desc,
-        "TABLE DATA" | "SEQUENCE SET" | "SEQUENCE OWNED BY" | "COMMENT" | "ACL" | "SECURITY LABEL"
-            | "DEFAULT" | "EXTENSION" | "SEARCHPATH" | "STDSTRINGS" | "ENCODING" | "DATABASE"
-            | "DATABASE PROPERTIES" | "TABLE ATTACH" | "INDEX ATTACH" | "PUBLICATION TABLE"
-            | "PUBLICATION TABLES IN SCHEMA" | "BLOBS" | "LARGE OBJECTS" | "SHELL TYPE"
+        "TABLE DATA"
+            | "SEQUENCE SET"
+            | "SEQUENCE OWNED BY"
+            | "COMMENT"
+            | "ACL"
+            | "SECURITY LABEL"
+            | "DEFAULT"
+            | "EXTENSION"
+            | "SEARCHPATH"
+            | "STDSTRINGS"
+            | "ENCODING"
+            | "DATABASE"
+            | "DATABASE PROPERTIES"
+            | "TABLE ATTACH"
+            | "INDEX ATTACH"
+            | "PUBLICATION TABLE"
+            | "PUBLICATION TABLES IN SCHEMA"
+            | "BLOBS"
+            | "LARGE OBJECTS"
+            | "SHELL TYPE"
     )
 }
 
@@ -382,7 +428,11 @@ pub(crate) fn decide(
     let mut effective_owner: HashMap<usize, String> = HashMap::new();
 
     for (i, it) in toc.items.iter().enumerate() {
-        let schema_of_entry = if it.desc == "SCHEMA" { it.tag.as_str() } else { it.schema.as_str() };
+        let schema_of_entry = if it.desc == "SCHEMA" {
+            it.tag.as_str()
+        } else {
+            it.schema.as_str()
+        };
         let about_schema = matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL")
             && it.schema == "-"
             && it
@@ -391,24 +441,38 @@ pub(crate) fn decide(
                 .is_some_and(|s| f.managed.contains(s));
         if let Some(m) = managed.get_mut(schema_of_entry).filter(|_| !about_schema) {
             let s = &it.schema;
-            let table_of = || it.tag.split_once(' ').map(|(t, _)| t.to_string()).unwrap_or_default();
+            let table_of = || {
+                it.tag
+                    .split_once(' ')
+                    .map(|(t, _)| t.to_string())
+                    .unwrap_or_default()
+            };
             let exists = match it.desc {
                 "SCHEMA" => true,
                 "TABLE" | "VIEW" | "MATERIALIZED VIEW" | "FOREIGN TABLE" | "SEQUENCE" | "INDEX" => {
                     f.relations.contains_key(&(s.clone(), it.tag.clone()))
                 }
-                "FUNCTION" | "PROCEDURE" | "AGGREGATE" => f.routines.contains(&(s.clone(), it.tag.clone())),
+                "FUNCTION" | "PROCEDURE" | "AGGREGATE" => {
+                    f.routines.contains(&(s.clone(), it.tag.clone()))
+                }
                 "TYPE" | "DOMAIN" => f.types.contains(&(s.clone(), it.tag.clone())),
                 "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" => {
-                    f.on_tables.contains(&("CONSTRAINT", s.clone(), it.tag.clone()))
+                    f.on_tables
+                        .contains(&("CONSTRAINT", s.clone(), it.tag.clone()))
                 }
-                "TRIGGER" | "POLICY" | "RULE" => f.on_tables.contains(&(it.desc, s.clone(), it.tag.clone())),
+                "TRIGGER" | "POLICY" | "RULE" => {
+                    f.on_tables.contains(&(it.desc, s.clone(), it.tag.clone()))
+                }
                 "ROW SECURITY" => f
                     .relations
                     .get(&(s.clone(), it.tag.clone()))
                     .is_some_and(|r| r.rls),
                 "DEFAULT" | "SEQUENCE OWNED BY" => {
-                    let rel = if it.desc == "DEFAULT" { table_of() } else { it.tag.clone() };
+                    let rel = if it.desc == "DEFAULT" {
+                        table_of()
+                    } else {
+                        it.tag.clone()
+                    };
                     f.relations.contains_key(&(s.clone(), rel))
                 }
                 "SEQUENCE SET" => f
@@ -418,8 +482,7 @@ pub(crate) fn decide(
                     .unwrap_or(false),
                 "COMMENT" | "ACL" | "SECURITY LABEL" => {
                     // About an object the target has: keep the target's.
-                    it.deps.is_empty()
-                        || it.deps.iter().any(|dep| kept_ids.contains(dep))
+                    it.deps.is_empty() || it.deps.iter().any(|dep| kept_ids.contains(dep))
                 }
                 "TABLE DATA" => {
                     let key = (s.clone(), it.tag.clone());
@@ -433,8 +496,12 @@ pub(crate) fn decide(
                             } else {
                                 format!("{} row(s)", rel.rows)
                             };
-                            m.kept_rows.push(format!("{s}.{} (the target holds {held})", it.tag));
-                            d.skip.insert(it.line, format!("{s}.{}: the target's rows are kept", it.tag));
+                            m.kept_rows
+                                .push(format!("{s}.{} (the target holds {held})", it.tag));
+                            d.skip.insert(
+                                it.line,
+                                format!("{s}.{}: the target's rows are kept", it.tag),
+                            );
                             continue;
                         }
                         Some(rel) => {
@@ -490,21 +557,41 @@ pub(crate) fn decide(
             };
             if exists {
                 kept_ids.insert(it.id);
-                if !matches!(it.desc, "SCHEMA" | "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET") {
+                if !matches!(
+                    it.desc,
+                    "SCHEMA" | "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET"
+                ) {
                     m.kept_objects += 1;
                 }
                 d.skip.insert(
                     it.line,
-                    format!("{}: {} already has it (managed by {})", it.label(), s, m.owner),
+                    format!(
+                        "{}: {} already has it (managed by {})",
+                        it.label(),
+                        s,
+                        m.owner
+                    ),
                 );
                 continue;
             }
-            if !matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET" | "TABLE DATA") {
+            if !matches!(
+                it.desc,
+                "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET" | "TABLE DATA"
+            ) {
                 m.added.push(it.label());
             }
             // What hangs on a table of the target is owned by that table's owner.
             if let Some(rel) = f.relations.get(&(s.clone(), table_of())) {
-                if matches!(it.desc, "TRIGGER" | "POLICY" | "RULE" | "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" | "ROW SECURITY") {
+                if matches!(
+                    it.desc,
+                    "TRIGGER"
+                        | "POLICY"
+                        | "RULE"
+                        | "CONSTRAINT"
+                        | "FK CONSTRAINT"
+                        | "CHECK CONSTRAINT"
+                        | "ROW SECURITY"
+                ) {
                     effective_owner.insert(i, rel.owner.clone());
                 }
             }
@@ -524,7 +611,10 @@ pub(crate) fn decide(
             continue;
         }
         if about_schema {
-            d.skip.insert(it.line, format!("{}: kept as the target has it", it.label()));
+            d.skip.insert(
+                it.line,
+                format!("{}: kept as the target has it", it.label()),
+            );
             continue;
         }
         if replace {
@@ -534,27 +624,50 @@ pub(crate) fn decide(
         match it.desc {
             "PUBLICATION" if f.publications.contains(&it.tag) => {
                 kept_ids.insert(it.id);
-                d.skip.insert(it.line, format!("publication {}: the target already has it", it.tag));
+                d.skip.insert(
+                    it.line,
+                    format!("publication {}: the target already has it", it.tag),
+                );
             }
             "PUBLICATION TABLE" => {
                 if let Some((publ, table)) = it.tag.split_once(' ') {
-                    if f.publication_tables.contains(&(publ.to_string(), it.schema.clone(), table.to_string())) {
-                        d.skip.insert(it.line, format!("{}.{table} is already in publication {publ}", it.schema));
+                    if f.publication_tables.contains(&(
+                        publ.to_string(),
+                        it.schema.clone(),
+                        table.to_string(),
+                    )) {
+                        d.skip.insert(
+                            it.line,
+                            format!("{}.{table} is already in publication {publ}", it.schema),
+                        );
                     }
                 }
             }
             "EVENT TRIGGER" if f.event_triggers.contains(&it.tag) => {
                 kept_ids.insert(it.id);
-                d.skip.insert(it.line, format!("event trigger {}: the target already has it", it.tag));
+                d.skip.insert(
+                    it.line,
+                    format!("event trigger {}: the target already has it", it.tag),
+                );
             }
             "COMMENT" | "ACL" | "SECURITY LABEL"
                 if it.deps.iter().any(|dep| kept_ids.contains(dep))
-                    || it.tag.strip_prefix("EXTENSION ").is_some_and(|x| f.extensions.contains(x)) =>
+                    || it
+                        .tag
+                        .strip_prefix("EXTENSION ")
+                        .and_then(|x| super::toc::take_ident(x))
+                        .is_some_and(|(x, _)| f.extensions.contains(&x)) =>
             {
-                d.skip.insert(it.line, format!("{}: kept as the target has it", it.label()));
+                d.skip.insert(
+                    it.line,
+                    format!("{}: kept as the target has it", it.label()),
+                );
             }
             "SCHEMA" if f.schemas.contains_key(&it.tag) => {
-                d.skip.insert(it.line, format!("schema {}: the target already has it", it.tag));
+                d.skip.insert(
+                    it.line,
+                    format!("schema {}: the target already has it", it.tag),
+                );
                 if !it.owner.is_empty()
                     && f.schemas.get(&it.tag) != Some(&it.owner)
                     && f.can_act_for(&it.owner, &created)
@@ -580,8 +693,12 @@ pub(crate) fn decide(
         if it.desc == "EVENT TRIGGER" && !f.superuser {
             d.superuser_only.push(it.label());
             if no_owner {
-                d.skip.insert(it.line, format!("{}: only a superuser can create it", it.label()));
-                d.left_out.push(format!("{} (only a superuser can create it)", it.label()));
+                d.skip.insert(
+                    it.line,
+                    format!("{}: only a superuser can create it", it.label()),
+                );
+                d.left_out
+                    .push(format!("{} (only a superuser can create it)", it.label()));
                 skip_dependents(toc, &by_id, it.id, &mut d);
             }
             continue;
@@ -600,7 +717,11 @@ pub(crate) fn decide(
             } else {
                 d.skip.insert(
                     it.line,
-                    format!("{}: needs role {owner}, which {} cannot act for", it.label(), f.user),
+                    format!(
+                        "{}: needs role {owner}, which {} cannot act for",
+                        it.label(),
+                        f.user
+                    ),
                 );
                 d.left_out.push(format!(
                     "{} (it belongs to {owner}; {} cannot act for that role)",
@@ -645,29 +766,32 @@ pub(crate) fn decide(
             .collect();
         for r in &roles.create {
             if owners.contains(r.name.as_str()) {
-                d.preamble.push(format!("GRANT {} TO CURRENT_USER;", quote_ident(&r.name)));
-                d.postamble.push(format!("REVOKE {} FROM CURRENT_USER;", quote_ident(&r.name)));
+                d.preamble
+                    .push(format!("GRANT {} TO CURRENT_USER;", quote_ident(&r.name)));
+                d.postamble.push(format!(
+                    "REVOKE {} FROM CURRENT_USER;",
+                    quote_ident(&r.name)
+                ));
             }
         }
     }
 
-    // Managed tables load parents first.
-    if !loads.is_empty() {
-        let tables: BTreeSet<&(String, String)> = loads.iter().map(|(_, k)| k).collect();
-        let mut order: Vec<(usize, (String, String))> = Vec::new();
-        let mut left = loads.clone();
-        while !left.is_empty() {
-            let done: BTreeSet<(String, String)> = order.iter().map(|(_, k)| k.clone()).collect();
-            let ready = left.iter().position(|(_, k)| {
-                f.fks.iter().all(|(child, parent)| {
-                    child != k || parent == k || !tables.contains(parent) || done.contains(parent)
-                })
-            });
-            // A cycle: keep the backup's order for the rest.
-            let pick = ready.unwrap_or(0);
-            order.push(left.remove(pick));
+    // Rows go into managed tables in the dump's order (a streamed dump cannot be read out of
+    // order), so their foreign keys are dropped for the load and added back — checked — at the
+    // end of the same transaction.
+    let loaded: BTreeSet<&(String, String)> = loads.iter().map(|(_, k)| k).collect();
+    for ((s, t), name, def) in &f.fks {
+        if loaded.contains(&(s.clone(), t.clone())) {
+            let table = format!("{}.{}", quote_ident(s), quote_ident(t));
+            d.preamble.push(format!(
+                "ALTER TABLE {table} DROP CONSTRAINT {};",
+                quote_ident(name)
+            ));
+            d.postamble.push(format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {} {def};",
+                quote_ident(name)
+            ));
         }
-        d.data_order = order.into_iter().map(|(line, _)| line).collect();
     }
 
     d.managed = managed.into_values().collect();
@@ -678,7 +802,10 @@ pub(crate) fn decide(
 fn skip_dependents(toc: &FullToc, _by_id: &HashMap<i32, usize>, id: i32, d: &mut Decisions) {
     for it in &toc.items {
         if matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL") && it.deps.contains(&id) {
-            d.skip.insert(it.line, format!("{}: goes with what it is about", it.label()));
+            d.skip.insert(
+                it.line,
+                format!("{}: goes with what it is about", it.label()),
+            );
         }
     }
 }
@@ -702,26 +829,10 @@ fn shorten(items: &[String]) -> String {
     }
 }
 
-/// The list pg_restore reads: skipped lines commented out, managed data loaded in `order`.
-pub(crate) fn build_list(list: &str, skip: &BTreeMap<usize, String>, order: &[usize]) -> String {
-    let lines: Vec<&str> = list.lines().collect();
-    let ordered: BTreeSet<usize> = order.iter().copied().collect();
-    let first = order.iter().min().copied();
+/// The list pg_restore reads, skipped lines commented out.
+pub(crate) fn build_list(list: &str, skip: &BTreeMap<usize, String>) -> String {
     let mut out = String::with_capacity(list.len() + 64);
-    for (i, line) in lines.iter().enumerate() {
-        if Some(i) == first {
-            for &j in order {
-                if skip.contains_key(&j) {
-                    out.push(';');
-                }
-                out.push_str(lines[j]);
-                out.push('\n');
-            }
-            continue;
-        }
-        if ordered.contains(&i) {
-            continue;
-        }
+    for (i, line) in list.lines().enumerate() {
         if skip.contains_key(&i) {
             out.push(';');
         }
@@ -758,11 +869,18 @@ mod tests {
             user: "postgres".into(),
             ..Default::default()
         };
-        for (r, member) in [("postgres", true), ("supabase_admin", false), ("supabase_auth_admin", true), ("service_role", false)] {
+        for (r, member) in [
+            ("postgres", true),
+            ("supabase_admin", false),
+            ("supabase_auth_admin", true),
+            ("service_role", false),
+        ] {
             f.roles.insert(r.into(), member);
         }
-        f.schemas.insert("auth".into(), "supabase_auth_admin".into());
-        f.schemas.insert("public".into(), "pg_database_owner".into());
+        f.schemas
+            .insert("auth".into(), "supabase_auth_admin".into());
+        f.schemas
+            .insert("public".into(), "pg_database_owner".into());
         f.managed.insert("auth".into());
         f.relations.insert(
             ("auth".into(), "users".into()),
@@ -770,18 +888,34 @@ mod tests {
                 owner: "supabase_auth_admin".into(),
                 rows: 0,
                 rls: false,
-                columns: vec![("id".into(), false), ("email".into(), false), ("is_sso_user".into(), false)],
+                columns: vec![
+                    ("id".into(), false),
+                    ("email".into(), false),
+                    ("is_sso_user".into(), false),
+                ],
             },
         );
         f.relations.insert(
             ("auth".into(), "schema_migrations".into()),
-            Relation { owner: "supabase_auth_admin".into(), rows: 2, ..Default::default() },
+            Relation {
+                owner: "supabase_auth_admin".into(),
+                rows: 2,
+                ..Default::default()
+            },
         );
         f.relations.insert(
             ("auth".into(), "refresh_tokens".into()),
-            Relation { owner: "supabase_auth_admin".into(), columns: vec![("id".into(), false), ("user_id".into(), false)], ..Default::default() },
+            Relation {
+                owner: "supabase_auth_admin".into(),
+                columns: vec![("id".into(), false), ("user_id".into(), false)],
+                ..Default::default()
+            },
         );
-        f.fks.push((("auth".into(), "refresh_tokens".into()), ("auth".into(), "users".into())));
+        f.fks.push((
+            ("auth".into(), "refresh_tokens".into()),
+            "refresh_tokens_user_id_fkey".into(),
+            "FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE".into(),
+        ));
         f.routines.insert(("auth".into(), "uid()".into()));
         f.publications.insert("supabase_realtime".into());
         f
@@ -805,8 +939,11 @@ mod tests {
             "22; 2613 9 LARGE OBJECT - 4242 service_role",
             "23; 1259 10 TABLE public profiles postgres",
         ]);
-        t.items[2].sql = "CREATE TABLE auth.users (\n    id uuid NOT NULL,\n    email text\n);\n".into();
-        t.items[3].sql = "CREATE TABLE auth.refresh_tokens (\n    id bigint NOT NULL,\n    user_id uuid\n);\n".into();
+        t.items[2].sql =
+            "CREATE TABLE auth.users (\n    id uuid NOT NULL,\n    email text\n);\n".into();
+        t.items[3].sql =
+            "CREATE TABLE auth.refresh_tokens (\n    id bigint NOT NULL,\n    user_id uuid\n);\n"
+                .into();
         t.items[5].deps = vec![12];
         let f = supabase_target();
         let d = decide(&t, &f, &RolePlan::default(), false, false);
@@ -819,11 +956,18 @@ mod tests {
         assert!(m.kept_rows[0].starts_with("auth.schema_migrations (the target holds 2 row(s))"));
         assert_eq!(m.added, vec!["trigger on_auth_user_created on auth.users"]);
         assert!(m.notes[0].contains("is_sso_user"), "{:?}", m.notes);
-        // Users before the tokens that reference them.
-        assert_eq!(d.data_order, vec![8, 6]);
+        // The tokens' foreign key is dropped for the load, added back (checked) at the end.
+        assert_eq!(d.preamble, vec!["ALTER TABLE \"auth\".\"refresh_tokens\" DROP CONSTRAINT \"refresh_tokens_user_id_fkey\";"]);
+        assert_eq!(d.postamble, vec!["ALTER TABLE \"auth\".\"refresh_tokens\" ADD CONSTRAINT \"refresh_tokens_user_id_fkey\" FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;"]);
         // The event trigger needs a superuser; the large object belongs to service_role.
         assert_eq!(d.superuser_only, vec!["event trigger ddl_watch"]);
-        assert_eq!(d.owned_by_others, vec![OwnedByOthers { role: "service_role".into(), objects: vec!["large object 4242".into()] }]);
+        assert_eq!(
+            d.owned_by_others,
+            vec![OwnedByOthers {
+                role: "service_role".into(),
+                objects: vec!["large object 4242".into()]
+            }]
+        );
         assert_eq!(d.blockers.len(), 2, "{:?}", d.blockers);
 
         // With --no-owner: the event trigger is left out, the large object becomes postgres's.
@@ -831,21 +975,36 @@ mod tests {
         assert!(d.blockers.is_empty(), "{:?}", d.blockers);
         assert!(d.skip.contains_key(&11));
         assert!(!d.skip.contains_key(&12));
-        assert_eq!(d.drop_owner_of, BTreeSet::from(["service_role".to_string()]));
-        assert_eq!(d.left_out, vec!["event trigger ddl_watch (only a superuser can create it)"]);
+        assert_eq!(
+            d.drop_owner_of,
+            BTreeSet::from(["service_role".to_string()])
+        );
+        assert_eq!(
+            d.left_out,
+            vec!["event trigger ddl_watch (only a superuser can create it)"]
+        );
 
-        let list = build_list(&t.list, &d.skip, &d.data_order);
+        let list = build_list(&t.list, &d.skip);
         let lines: Vec<&str> = list.lines().collect();
-        assert_eq!(lines[6], "18; 0 3 TABLE DATA auth users supabase_auth_admin");
-        assert_eq!(lines[7], "16; 0 3 TABLE DATA auth refresh_tokens supabase_auth_admin");
-        assert_eq!(lines[8], ";17; 0 3 TABLE DATA auth schema_migrations supabase_auth_admin");
+        assert_eq!(
+            lines[6],
+            "16; 0 3 TABLE DATA auth refresh_tokens supabase_auth_admin"
+        );
+        assert_eq!(
+            lines[7],
+            ";17; 0 3 TABLE DATA auth schema_migrations supabase_auth_admin"
+        );
         assert_eq!(lines.len(), t.list.lines().count());
     }
 
     #[test]
     fn a_backup_column_the_target_lacks_blocks() {
-        let mut t = toc(&["12; 1259 3 TABLE auth users x", "18; 0 3 TABLE DATA auth users x"]);
-        t.items[0].sql = "CREATE TABLE auth.users (\n    id uuid NOT NULL,\n    legacy_col text\n);\n".into();
+        let mut t = toc(&[
+            "12; 1259 3 TABLE auth users x",
+            "18; 0 3 TABLE DATA auth users x",
+        ]);
+        t.items[0].sql =
+            "CREATE TABLE auth.users (\n    id uuid NOT NULL,\n    legacy_col text\n);\n".into();
         let d = decide(&t, &supabase_target(), &RolePlan::default(), true, false);
         assert_eq!(d.blockers.len(), 1);
         assert!(d.blockers[0].contains("legacy_col"), "{:?}", d.blockers);
@@ -856,11 +1015,22 @@ mod tests {
         let g = parse_globals("CREATE ROLE app;\nALTER ROLE app WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB NOLOGIN NOREPLICATION NOBYPASSRLS;\n");
         let mut f = supabase_target();
         f.managed.clear();
-        let roles = plan_roles(Some(&g), &["app".into()], &f.roles.keys().cloned().collect(), false);
+        let roles = plan_roles(
+            Some(&g),
+            &["app".into()],
+            &f.roles.keys().cloned().collect(),
+            false,
+        );
         let t = toc(&["23; 1259 10 TABLE public things app"]);
         let d = decide(&t, &f, &roles, false, false);
         assert!(d.blockers.is_empty(), "{:?}", d.blockers);
-        assert_eq!(d.preamble, vec!["CREATE ROLE \"app\" WITH INHERIT;", "GRANT \"app\" TO CURRENT_USER;"]);
+        assert_eq!(
+            d.preamble,
+            vec![
+                "CREATE ROLE \"app\" WITH INHERIT;",
+                "GRANT \"app\" TO CURRENT_USER;"
+            ]
+        );
         assert_eq!(d.postamble, vec!["REVOKE \"app\" FROM CURRENT_USER;"]);
     }
 

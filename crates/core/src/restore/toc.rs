@@ -104,14 +104,18 @@ pub(crate) struct Item {
 impl Item {
     /// The object for people: `table public.orders`, `policy "p" on storage.objects`, …
     pub fn label(&self) -> String {
-        let kind = self.desc.to_lowercase();
+        let kind = match self.desc {
+            "BLOB" | "BLOB METADATA" => "large object".to_string(),
+            d => d.to_lowercase(),
+        };
         match (self.desc, self.schema.as_str()) {
-            ("TRIGGER" | "POLICY" | "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" | "RULE", s) => {
-                match self.tag.split_once(' ') {
-                    Some((table, name)) => format!("{kind} {name} on {s}.{table}"),
-                    None => format!("{kind} {s}.{}", self.tag),
-                }
-            }
+            (
+                "TRIGGER" | "POLICY" | "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" | "RULE",
+                s,
+            ) => match self.tag.split_once(' ') {
+                Some((table, name)) => format!("{kind} {name} on {s}.{table}"),
+                None => format!("{kind} {s}.{}", self.tag),
+            },
             (_, "-") => format!("{kind} {}", self.tag),
             (_, s) => format!("{kind} {s}.{}", self.tag),
         }
@@ -164,11 +168,7 @@ pub(crate) fn parse_line(line: &str, index: usize) -> Option<Item> {
 
 /// Attach the dependencies and SQL of `pg_restore --schema-only --verbose` output to `items`.
 pub(crate) fn attach_sql(items: &mut [Item], verbose_sql: &str) {
-    let index: HashMap<i32, usize> = items
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.id, i))
-        .collect();
+    let index: HashMap<i32, usize> = items.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
     let mut current: Option<usize> = None;
     for line in verbose_sql.split_inclusive('\n') {
         if let Some(rest) = line.strip_prefix("-- TOC entry ") {
@@ -185,7 +185,9 @@ pub(crate) fn attach_sql(items: &mut [Item], verbose_sql: &str) {
                 .split_whitespace()
                 .filter_map(|d| d.parse().ok())
                 .collect();
-        } else if !line.starts_with("-- Name: ") && !(line.starts_with("--") && items[i].sql.is_empty()) {
+        } else if !line.starts_with("-- Name: ")
+            && !(line.starts_with("--") && items[i].sql.is_empty())
+        {
             items[i].sql.push_str(line);
         }
     }
@@ -211,7 +213,12 @@ pub(crate) fn read(tools: &PgTools, archive_path: &Path) -> Result<FullToc> {
 }
 
 /// Run pg_restore over the archive's dump and return what it wrote to stdout.
-fn run_pg_restore(tools: &PgTools, archive_path: &Path, args: &[&str], what: &str) -> Result<String> {
+fn run_pg_restore(
+    tools: &PgTools,
+    archive_path: &Path,
+    args: &[&str],
+    what: &str,
+) -> Result<String> {
     let mut cmd = std::process::Command::new(tools.pg_restore());
     cmd.args(args)
         .stdin(Stdio::piped())
@@ -324,7 +331,11 @@ mod tests {
         ];
         for (line, (desc, schema, tag, owner)) in cases {
             let e = parse_line(line, 7).unwrap_or_else(|| panic!("{line}"));
-            assert_eq!((e.desc, e.schema.as_str(), e.tag.as_str(), e.owner.as_str()), (desc, schema, tag, owner), "{line}");
+            assert_eq!(
+                (e.desc, e.schema.as_str(), e.tag.as_str(), e.owner.as_str()),
+                (desc, schema, tag, owner),
+                "{line}"
+            );
             assert_eq!(e.line, 7);
         }
         assert!(parse_line(";\n", 0).is_none());

@@ -11,6 +11,7 @@ mod common;
 mod conformance;
 mod import;
 mod keychain_unavailable;
+mod new_server;
 mod pg_engine;
 mod replace;
 mod restore_errors;
