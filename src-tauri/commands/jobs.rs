@@ -99,8 +99,13 @@ pub struct RestoreChoices {
     pub replace: bool,
     /// Skip the safety backup of a non-empty target.
     pub no_safety_backup: bool,
-    /// Create missing roles (as NOLOGIN roles).
+    /// Create the missing roles from the backup's globals.sql (attributes, memberships, no
+    /// passwords).
     pub create_roles: bool,
+    /// Restore objects of roles the connecting role cannot act for as its own; leave out (listed)
+    /// what cannot change owner.
+    #[serde(default)]
+    pub no_owner: bool,
 }
 
 impl From<RestoreChoices> for RestoreOptions {
@@ -109,6 +114,7 @@ impl From<RestoreChoices> for RestoreOptions {
             replace: c.replace,
             no_safety_backup: c.no_safety_backup,
             create_roles: c.create_roles,
+            no_owner: c.no_owner,
             ..Default::default()
         }
     }

@@ -109,7 +109,7 @@ describe("RestoreWizard", () => {
     expect(called(calls, "plan_restore")[0]?.args).toEqual({
       path: backup(0).path,
       target: { connection: { connection: { url: "postgres://postgres@localhost:5432/shop_copy" }, tls: null, password: "pw" } },
-      choices: { replace: true, no_safety_backup: false, create_roles: false },
+      choices: { replace: true, no_safety_backup: false, create_roles: false, no_owner: false },
     });
     expect(called(calls, "start_restore")).toHaveLength(0);
     fireEvent.click($("wizard-next"));
@@ -126,7 +126,7 @@ describe("RestoreWizard", () => {
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
     expect(called(calls, "start_restore")[0]?.args).toMatchObject({
       path: backup(0).path,
-      choices: { replace: false, no_safety_backup: false, create_roles: false },
+      choices: { replace: false, no_safety_backup: false, create_roles: false, no_owner: false },
     });
     expect(screen.queryByTestId("wizard-back")).not.toBeInTheDocument();
     expect($("wizard-close")).toBeDisabled();
@@ -174,7 +174,7 @@ describe("RestoreWizard", () => {
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
     expect(called(calls, "start_restore")[0]?.args).toMatchObject({
       target: { project: "shop" },
-      choices: { replace: true, no_safety_backup: false, create_roles: false },
+      choices: { replace: true, no_safety_backup: false, create_roles: false, no_owner: false },
     });
     await act(() =>
       emit(
@@ -205,6 +205,45 @@ describe("RestoreWizard", () => {
       target: { project: "staging" },
       choices: { create_roles: true },
     });
+    expect(await screen.findByTestId("wizard-restore")).toBeEnabled();
+  });
+
+  it("shows what the connecting role cannot own, and re-plans when those objects are to be the user's", async () => {
+    const blocked = plan({
+      connecting_role: "postgres",
+      connecting_superuser: false,
+      owned_by_others: [{ role: "supabase_admin", objects: ["function public.admin_note()"] }],
+      superuser_only: ["event trigger ddl_watch"],
+      managed_schemas: [
+        {
+          schema: "auth",
+          owner: "supabase_auth_admin",
+          load_rows: ["auth.users"],
+          kept_rows: ["auth.schema_migrations (the target holds 2 row(s))"],
+          added: ["trigger on_auth_user_created on auth.users"],
+          kept_objects: 12,
+          notes: [],
+        },
+      ],
+      blockers: ["postgres cannot act for the role(s) owning some of the backup's objects"],
+    });
+    const { calls } = setup({
+      plans: (args) =>
+        (args.choices as { no_owner: boolean }).no_owner
+          ? { ...blocked, no_owner: true, blockers: [], left_out: ["event trigger ddl_watch (only a superuser can create it)"] }
+          : blocked,
+    });
+    await toTarget(calls);
+    fireEvent.click($("wizard-target-project"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    expect(await screen.findByTestId("wizard-owners")).toHaveTextContent("supabase_admin");
+    expect($("wizard-managed-auth")).toHaveTextContent("auth.schema_migrations");
+    expect($("wizard-restore")).toBeDisabled();
+    fireEvent.click($("wizard-no-owner"));
+    await waitFor(() => expect(screen.queryByTestId("wizard-blockers")).not.toBeInTheDocument());
+    expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({ choices: { no_owner: true } });
+    expect(await screen.findByTestId("wizard-left-out")).toHaveTextContent("ddl_watch");
     expect(await screen.findByTestId("wizard-restore")).toBeEnabled();
   });
 

@@ -72,6 +72,8 @@ export type WizardState = {
   consent: string;
   safetyBackup: boolean;
   createRoles: boolean;
+  /** Restore objects of roles the connecting role cannot act for as its own. */
+  noOwner: boolean;
   run: Run;
 };
 
@@ -93,6 +95,7 @@ export type Action =
   | { type: "typeConsent"; text: string }
   | { type: "setSafetyBackup"; on: boolean }
   | { type: "setCreateRoles"; on: boolean }
+  | { type: "setNoOwner"; on: boolean }
   | { type: "confirm"; now: number }
   | { type: "runJob"; jobId: string }
   | { type: "runProgress"; progress: JobProgress }
@@ -113,6 +116,7 @@ export function initialState(project: string): WizardState {
     consent: "",
     safetyBackup: true,
     createRoles: false,
+    noOwner: false,
     run: { status: "idle" },
   };
 }
@@ -147,7 +151,7 @@ export function restoreTo(s: WizardState): RestoreTo | null {
  * the ones consent cannot lift (missing roles, …); consent itself is the typed database name.
  */
 export function planChoices(s: WizardState): RestoreChoices {
-  return { replace: true, no_safety_backup: !s.safetyBackup, create_roles: s.createRoles };
+  return { replace: true, no_safety_backup: !s.safetyBackup, create_roles: s.createRoles, no_owner: s.noOwner };
 }
 
 /** Choices for the restore itself: replace only when the plan saw a non-empty target. */
@@ -157,6 +161,7 @@ export function runChoices(s: WizardState): RestoreChoices {
     replace: plan ? !plan.target_empty : false,
     no_safety_backup: !s.safetyBackup,
     create_roles: s.createRoles,
+    no_owner: s.noOwner,
   };
 }
 
@@ -302,6 +307,8 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return s.step === "review" && s.safetyBackup !== a.on ? { ...s, safetyBackup: a.on, plan: { status: "idle" } } : s;
     case "setCreateRoles":
       return s.step === "review" && s.createRoles !== a.on ? { ...s, createRoles: a.on, plan: { status: "idle" } } : s;
+    case "setNoOwner":
+      return s.step === "review" && s.noOwner !== a.on ? { ...s, noOwner: a.on, plan: { status: "idle" } } : s;
     case "confirm":
       if (!canRestore(s)) return s;
       return {
