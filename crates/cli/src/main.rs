@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use offsite_core::archive;
 use offsite_core::progress::{NoProgress, Progress};
 use offsite_core::project::TlsMode;
-use offsite_core::restore::RestoreOptions;
+use offsite_core::restore::{RestoreOptions, SelectWhat, Selection};
 use offsite_core::{
     secrets, AddProject, BackupOptions, Engine, EngineConfig, Error, ErrorKind, JobStart,
     JobTrigger, ProjectConnection, RestoreRequest, RestoreTo, Result, VerifyOptions,
@@ -133,6 +133,25 @@ struct RestoreArgs {
     /// owners.
     #[arg(long)]
     no_owner: bool,
+    /// Restore only this schema (repeatable), with everything in it.
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    schemas: Vec<String>,
+    /// Restore only this table (repeatable): SCHEMA.TABLE, or TABLE in public. Its indexes,
+    /// constraints, triggers, policies, sequences and partitions come along, and what it needs
+    /// that the target lacks (types, functions); the plan names foreign keys and views that break.
+    #[arg(long = "table", value_name = "TABLE")]
+    tables: Vec<String>,
+    /// With --schema/--table: rows only, into the target's existing tables (with --replace, tables
+    /// that hold rows are emptied first).
+    #[arg(long, conflicts_with = "schema_only")]
+    data_only: bool,
+    /// With --schema/--table: definitions only, no rows.
+    #[arg(long)]
+    schema_only: bool,
+    /// With --table: restore into this new schema next to the original, instead of under the
+    /// original names (e.g. to compare yesterday's orders with today's).
+    #[arg(long, value_name = "SCHEMA")]
+    into_schema: Option<String>,
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
@@ -381,11 +400,33 @@ async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -
         // Headless: the standard PGPASSWORD.
         target.password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
     }
+    if (args.data_only || args.schema_only || args.into_schema.is_some())
+        && args.schemas.is_empty()
+        && args.tables.is_empty()
+    {
+        return Err(offsite_core::Error::new(
+            ErrorKind::InvalidInput,
+            "--data-only, --schema-only and --into-schema apply to a selection",
+        )
+        .with_hint("name what to restore with --table SCHEMA.TABLE or --schema SCHEMA"));
+    }
     let request = RestoreRequest::new(&args.archive, target).options(RestoreOptions {
         replace: args.replace,
         no_safety_backup: args.no_safety_backup,
         create_roles: args.create_roles,
         no_owner: args.no_owner,
+        selection: Selection {
+            schemas: args.schemas.clone(),
+            tables: args.tables.clone(),
+            what: if args.data_only {
+                SelectWhat::Data
+            } else if args.schema_only {
+                SelectWhat::Schema
+            } else {
+                SelectWhat::Both
+            },
+            into_schema: args.into_schema.clone(),
+        },
         ..Default::default()
     });
     let plan = engine.plan_restore(&request).await?;

@@ -346,6 +346,27 @@ impl Out {
         for l in &p.left_out {
             println!("  left out: {l}");
         }
+        if let Some(sel) = &p.selection {
+            println!(
+                "  selection:   {} ({}){}",
+                sel.tables.join(", "),
+                match sel.what {
+                    offsite_core::restore::SelectWhat::Both => "definitions and rows",
+                    offsite_core::restore::SelectWhat::Data => "rows only",
+                    offsite_core::restore::SelectWhat::Schema => "definitions only",
+                },
+                sel.into_schema
+                    .as_deref()
+                    .map(|s| format!(", into new schema {s}"))
+                    .unwrap_or_default()
+            );
+            if !sel.dependencies.is_empty() {
+                println!("    with what it needs: {}", sel.dependencies.join(", "));
+            }
+            for n in &sel.notes {
+                println!("    note: {n}");
+            }
+        }
         if p.safety_backup {
             println!("  a safety backup of the target is taken first");
         }

@@ -637,6 +637,7 @@ pub(crate) fn run(
         &restore,
         reporter,
         cancel,
+        true,
     );
     let restore_status = restore.wait()?;
     let (pumped, mut psql_in) = pump

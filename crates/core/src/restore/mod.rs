@@ -11,10 +11,12 @@
 
 mod roles;
 mod script;
+mod select;
 pub(crate) mod toc;
 
 pub use roles::RoleToCreate;
 pub use script::{ManagedSchema, OwnedByOthers};
+pub use select::{SelectWhat, Selection, SelectionPlan};
 
 use crate::archive::{self, Manifest, TableCount, DATABASE_MEMBER, GLOBALS_MEMBER};
 use crate::backup::{self, BackupOptions, BackupSource};
@@ -60,6 +62,8 @@ pub struct RestoreOptions {
     pub pg_bin: Option<PathBuf>,
     /// Where safety backups go.
     pub safety_dir: PathBuf,
+    /// Restore only these schemas or tables (empty: the whole backup).
+    pub selection: Selection,
     /// The time of the safety backup comes from it (the engine sets its own clock; `None`: the
     /// system clock).
     pub clock: Option<crate::clock::SharedClock>,
@@ -119,6 +123,8 @@ pub struct RestorePlan {
     pub safety_backup: bool,
     pub create_roles: bool,
     pub no_owner: bool,
+    /// What of the backup is restored, when not all of it.
+    pub selection: Option<SelectionPlan>,
     /// Total rows the backup recorded.
     pub rows: u64,
     /// Why execution would refuse, if it would.
@@ -161,6 +167,12 @@ pub struct Prepared {
     pub(crate) toc: toc::FullToc,
     pub(crate) decisions: script::Decisions,
     pub(crate) superuser: bool,
+    pub(crate) selected: Option<select::Selected>,
+    /// Rows only, replacing: the selected tables that hold rows, emptied first.
+    pub(crate) truncate: Vec<String>,
+    /// Rows only: the tables' enabled triggers, disabled for the load and enabled after.
+    pub(crate) triggers: (Vec<String>, Vec<String>),
+    pub(crate) clean_phase_runs: bool,
 }
 
 /// Compute the plan. Changes nothing.
@@ -217,7 +229,7 @@ pub async fn plan(
         .map(|i| i.tag.clone())
         .collect();
     let managed: Vec<String> = facts.managed.iter().cloned().collect();
-    let existing: Vec<String> = sqlx::query(EXISTING_OBJECTS)
+    let mut existing: Vec<String> = sqlx::query(EXISTING_OBJECTS)
         .bind(&managed)
         .bind(&backup_schemas)
         .bind(facts.superuser)
@@ -227,12 +239,72 @@ pub async fn plan(
         .into_iter()
         .map(|r| r.get::<String, _>(0))
         .collect();
+    let selected = if opts.selection.is_whole() {
+        None
+    } else {
+        let names = select::read_names(&mut conn, &target.spec).await?;
+        Some(select::select(&toc, &opts.selection, &names)?)
+    };
+    let what = opts.selection.what;
+    let side = opts.selection.into_schema.is_some();
+    // Outside the managed schemas (and within the selection), what replacing drops and
+    // recreates.
+    let mut outside: Vec<replace::TocEntry> = replace::entries_of(&toc, &facts.managed);
+    if let Some(sel) = &selected {
+        outside.retain(|e| sel.include.contains(&e.line));
+    }
+    let clean = replace::clean_phase(&mut conn, &target.spec, &outside).await?;
+    let mut sel_blockers = Vec::new();
+    let mut truncate = Vec::new();
+    let (mut trigger_off, mut trigger_on) = (Vec::new(), Vec::new());
+    if let Some(sel) = &selected {
+        // Only the selected objects count: those the target has are replaced.
+        existing = if side {
+            Vec::new()
+        } else if what == SelectWhat::Data {
+            let mut with_rows = Vec::new();
+            for (s, t) in &sel.tables {
+                let q = format!(
+                    "SELECT EXISTS (SELECT 1 FROM {}.{})",
+                    quote_ident(s),
+                    quote_ident(t)
+                );
+                match sqlx::query_scalar::<_, bool>(&q).fetch_one(&mut conn).await {
+                    Ok(has_rows) => {
+                        let table = format!("{}.{}", quote_ident(s), quote_ident(t));
+                        if has_rows {
+                            with_rows.push(format!("{s}.{t}"));
+                            truncate.push(format!("TRUNCATE TABLE {table};"));
+                        }
+                        // Loading rows is not a change the table's own triggers should see.
+                        let triggers: Vec<String> = sqlx::query_scalar(
+                            "SELECT tgname::text FROM pg_trigger
+                              WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgenabled = 'O'",
+                        )
+                        .bind(&table)
+                        .fetch_all(&mut conn)
+                        .await
+                        .map_err(|e| target.spec.map_sqlx(e))?;
+                        for tg in triggers {
+                            trigger_off.push(format!("ALTER TABLE {table} DISABLE TRIGGER {};", quote_ident(&tg)));
+                            trigger_on.push(format!("ALTER TABLE {table} ENABLE TRIGGER {};", quote_ident(&tg)));
+                        }
+                    }
+                    Err(sqlx::Error::Database(_)) => sel_blockers.push(format!(
+                        "rows only go into existing tables: the target lacks {s}.{t} (restore its definition too)"
+                    )),
+                    Err(e) => return Err(target.spec.map_sqlx(e)),
+                }
+            }
+            with_rows
+        } else {
+            clean.replaced.clone()
+        };
+    }
     let target_empty = existing.is_empty();
     let replacing = opts.replace && !target_empty;
-    // Outside the managed schemas, what replacing drops and recreates.
-    let outside: Vec<replace::TocEntry> = replace::entries_of(&toc, &facts.managed);
-    let clean = replace::clean_phase(&mut conn, &target.spec, &outside).await?;
-    let dependents = if replacing {
+    let clean_phase_runs = replacing && !side && what != SelectWhat::Data;
+    let dependents = if clean_phase_runs {
         Some(replace::dropped_dependents(&mut conn, &target.spec, &clean).await?)
     } else {
         None
@@ -257,7 +329,8 @@ pub async fn plan(
             &empty_roles
         },
         opts.no_owner,
-        replacing,
+        clean_phase_runs,
+        selected.as_ref().map(|s| &s.include),
     );
 
     let dropped = match &dependents {
@@ -282,11 +355,23 @@ pub async fn plan(
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
     if !target_empty && !opts.replace {
-        blockers.push(format!(
-            "the target database {} is not empty ({} objects); restoring into it needs --replace",
-            target.spec.database,
-            existing.len()
-        ));
+        blockers.push(if selected.is_some() {
+            format!(
+                "the target already has {} of the selected objects ({}); restoring them needs --replace",
+                existing.len(),
+                existing.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            format!(
+                "the target database {} is not empty ({} objects); restoring into it needs --replace",
+                target.spec.database,
+                existing.len()
+            )
+        });
+    }
+    blockers.extend(sel_blockers);
+    if let Some(sel) = &selected {
+        blockers.extend(sel.blockers.iter().cloned());
     }
     if !missing_roles.is_empty() && !opts.create_roles {
         blockers.push(format!(
@@ -411,7 +496,17 @@ pub async fn plan(
         safety_backup,
         create_roles: opts.create_roles,
         no_owner: opts.no_owner,
-        rows: manifest.tables.iter().map(|t| t.rows).sum(),
+        selection: selected.as_ref().map(|s| s.plan.clone()),
+        rows: match &selected {
+            None => manifest.tables.iter().map(|t| t.rows).sum(),
+            Some(_) if what == SelectWhat::Schema => 0,
+            Some(s) => manifest
+                .tables
+                .iter()
+                .filter(|t| s.tables.contains(&(t.schema.clone(), t.table.clone())))
+                .map(|t| t.rows)
+                .sum(),
+        },
         blockers,
         warnings,
     };
@@ -422,6 +517,10 @@ pub async fn plan(
         toc,
         decisions,
         superuser: facts.superuser,
+        selected,
+        truncate,
+        triggers: (trigger_off, trigger_on),
+        clean_phase_runs,
     })
 }
 
@@ -484,6 +583,10 @@ pub async fn execute(
         toc,
         decisions,
         superuser,
+        selected,
+        truncate,
+        triggers,
+        clean_phase_runs,
     } = prepared;
     let started = Instant::now();
     if let Some(first) = plan.blockers.first() {
@@ -550,7 +653,7 @@ pub async fn execute(
         Phase::Restoring,
         manifest.member(DATABASE_MEMBER).map(|m| m.size),
     );
-    let replacing = opts.replace && !plan.target_empty;
+    let replacing = clean_phase_runs;
     let restore_result = {
         let (tools, spec, pw, path) = (
             tools.clone(),
@@ -559,13 +662,22 @@ pub async fn execute(
             plan.archive.clone(),
         );
         let (reporter, cancel) = (reporter.clone(), cancel.clone());
-        if replacing || decisions.needs_script() {
+        if replacing || decisions.needs_script() || selected.is_some() {
             let mut skip = decisions.skip.clone();
             let mut script = replace::Script {
                 before: decisions.preamble.clone(),
                 after: decisions.postamble.clone(),
                 drop_owner_of: decisions.drop_owner_of.clone(),
             };
+            if let Some(sel) = &selected {
+                script.before.splice(0..0, sel.before.iter().cloned());
+                script.after.extend(sel.after.iter().cloned());
+            }
+            if opts.replace {
+                script.before.extend(truncate.iter().cloned());
+            }
+            script.before.extend(triggers.0.iter().cloned());
+            script.after.extend(triggers.1.iter().cloned());
             if replacing {
                 // The clean phase as the target is now (the plan may be a while old).
                 let mut conn = spec.connect(pw.as_deref()).await?;
@@ -574,7 +686,10 @@ pub async fn execute(
                     .iter()
                     .map(|m| m.schema.clone())
                     .collect();
-                let outside = replace::entries_of(&toc, &managed);
+                let mut outside = replace::entries_of(&toc, &managed);
+                if let Some(sel) = &selected {
+                    outside.retain(|e| sel.include.contains(&e.line));
+                }
                 let clean = replace::clean_phase(&mut conn, &spec, &outside).await?;
                 let _ = conn.close().await;
                 for line in &clean.skip_lines {
@@ -645,6 +760,17 @@ pub async fn execute(
         .filter_map(|k| k.split(" (").next().map(str::to_string))
         .collect();
     expected.retain(|t| !kept.contains(&format!("{}.{}", t.schema, t.table)));
+    if let Some(sel) = &selected {
+        expected.retain(|t| sel.tables.contains(&(t.schema.clone(), t.table.clone())));
+        if opts.selection.what == SelectWhat::Schema {
+            expected.clear();
+        }
+        if let Some(side) = &opts.selection.into_schema {
+            for t in expected.iter_mut() {
+                t.schema = side.clone();
+            }
+        }
+    }
     let tables = validate(target, &expected).await?;
     let ok = tables.iter().all(|t| t.ok);
     let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
@@ -707,6 +833,7 @@ fn run_pg_restore(
         &child,
         reporter,
         cancel,
+        false,
     );
     let status = child.wait()?;
     if cancel.is_cancelled() {
@@ -732,14 +859,19 @@ fn run_pg_restore(
 /// Stream the archive's dump into pg_restore's `stdin`, its last bytes held back until the
 /// member's checksum is verified; on any failure pg_restore is killed before the end of the
 /// stream reaches it, so its transaction never commits.
+///
+/// `consumer_may_stop`: pg_restore reads a list that may not need the whole dump and may exit
+/// before its end; the rest is still read and checked (the caller commits only then).
 pub(crate) fn feed_dump(
     archive_path: &Path,
     stdin: std::process::ChildStdin,
     pg_restore: &pgproc::Guarded,
     reporter: &Reporter,
     cancel: &CancellationToken,
+    consumer_may_stop: bool,
 ) -> Result<()> {
     let mut held = HoldBack::new(stdin, 256 * 1024);
+    held.consumer_may_stop = consumer_may_stop;
     let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel)
         .and_then(|_| {
             held.release()
@@ -757,6 +889,10 @@ struct HoldBack<W: Write> {
     inner: Option<W>,
     held: Vec<u8>,
     keep: usize,
+    /// The consumer may stop reading before the end (pg_restore with a list that needs only the
+    /// start of the dump): the rest is then read and checked but goes nowhere.
+    consumer_may_stop: bool,
+    stopped: bool,
 }
 
 impl<W: Write> HoldBack<W> {
@@ -765,16 +901,29 @@ impl<W: Write> HoldBack<W> {
             inner: Some(inner),
             held: Vec::with_capacity(keep * 2),
             keep,
+            consumer_may_stop: false,
+            stopped: false,
         }
     }
     /// Write the held bytes and close the stream.
     fn release(&mut self) -> std::io::Result<()> {
         if let Some(mut w) = self.inner.take() {
-            w.write_all(&self.held)?;
-            w.flush()?;
+            if !self.stopped {
+                let r = w.write_all(&self.held).and_then(|_| w.flush());
+                self.tolerate(r)?;
+            }
             self.held.clear();
         }
         Ok(())
+    }
+    fn tolerate(&mut self, r: std::io::Result<()>) -> std::io::Result<()> {
+        match r {
+            Err(e) if self.consumer_may_stop && e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.stopped = true;
+                Ok(())
+            }
+            r => r,
+        }
     }
 }
 
@@ -784,10 +933,14 @@ impl<W: Write> Write for HoldBack<W> {
             .inner
             .as_mut()
             .ok_or_else(|| std::io::Error::other("stream already released"))?;
+        if self.stopped {
+            return Ok(buf.len());
+        }
         self.held.extend_from_slice(buf);
         if self.held.len() > 2 * self.keep {
             let cut = self.held.len() - self.keep;
-            w.write_all(&self.held[..cut])?;
+            let r = w.write_all(&self.held[..cut]);
+            self.tolerate(r)?;
             self.held.drain(..cut);
         }
         Ok(buf.len())
@@ -840,6 +993,27 @@ mod tests {
             out.is_empty(),
             "nothing reaches the consumer before release"
         );
+    }
+
+    #[test]
+    fn holdback_reads_on_when_the_consumer_may_stop() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut strict = HoldBack::new(Closed, 2);
+        assert!(strict.write_all(b"0123456789").is_err());
+        let mut h = HoldBack::new(Closed, 2);
+        h.consumer_may_stop = true;
+        h.write_all(b"0123456789").unwrap();
+        h.write_all(b"more").unwrap();
+        h.release().unwrap();
+        assert!(h.stopped);
     }
 
     #[test]

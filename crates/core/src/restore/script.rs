@@ -400,8 +400,16 @@ pub(crate) fn decide(
     roles: &RolePlan,
     no_owner: bool,
     replace: bool,
+    only: Option<&BTreeSet<usize>>,
 ) -> Decisions {
     let mut d = Decisions::default();
+    if let Some(only) = only {
+        for it in &toc.items {
+            if !only.contains(&it.line) {
+                d.skip.insert(it.line, "not selected".into());
+            }
+        }
+    }
     let by_id = toc.by_id();
     let created: BTreeSet<String> = roles.create.iter().map(|r| r.name.clone()).collect();
     d.preamble.extend(roles.sql.iter().cloned());
@@ -428,6 +436,9 @@ pub(crate) fn decide(
     let mut effective_owner: HashMap<usize, String> = HashMap::new();
 
     for (i, it) in toc.items.iter().enumerate() {
+        if d.skip.contains_key(&it.line) {
+            continue;
+        }
         let schema_of_entry = if it.desc == "SCHEMA" {
             it.tag.as_str()
         } else {
@@ -811,7 +822,7 @@ fn skip_dependents(toc: &FullToc, _by_id: &HashMap<i32, usize>, id: i32, d: &mut
 }
 
 /// `CREATE [UNIQUE] INDEX name ON [ONLY] schema.table …` → (schema, table), unquoted.
-fn index_table(sql: &str) -> Option<(String, String)> {
+pub(crate) fn index_table(sql: &str) -> Option<(String, String)> {
     let at = sql.find(" ON ")?;
     let rest = sql[at + 4..].trim_start();
     let rest = rest.strip_prefix("ONLY ").unwrap_or(rest);
@@ -946,7 +957,7 @@ mod tests {
                 .into();
         t.items[5].deps = vec![12];
         let f = supabase_target();
-        let d = decide(&t, &f, &RolePlan::default(), false, false);
+        let d = decide(&t, &f, &RolePlan::default(), false, false, None);
         let skipped: Vec<usize> = d.skip.keys().copied().collect();
         // schema, uid(), the three tables, the comment, the migrations' rows, the publication.
         assert_eq!(skipped, vec![0, 1, 2, 3, 4, 5, 7, 10], "{:#?}", d.skip);
@@ -971,7 +982,7 @@ mod tests {
         assert_eq!(d.blockers.len(), 2, "{:?}", d.blockers);
 
         // With --no-owner: the event trigger is left out, the large object becomes postgres's.
-        let d = decide(&t, &f, &RolePlan::default(), true, false);
+        let d = decide(&t, &f, &RolePlan::default(), true, false, None);
         assert!(d.blockers.is_empty(), "{:?}", d.blockers);
         assert!(d.skip.contains_key(&11));
         assert!(!d.skip.contains_key(&12));
@@ -1005,7 +1016,14 @@ mod tests {
         ]);
         t.items[0].sql =
             "CREATE TABLE auth.users (\n    id uuid NOT NULL,\n    legacy_col text\n);\n".into();
-        let d = decide(&t, &supabase_target(), &RolePlan::default(), true, false);
+        let d = decide(
+            &t,
+            &supabase_target(),
+            &RolePlan::default(),
+            true,
+            false,
+            None,
+        );
         assert_eq!(d.blockers.len(), 1);
         assert!(d.blockers[0].contains("legacy_col"), "{:?}", d.blockers);
     }
@@ -1022,7 +1040,7 @@ mod tests {
             false,
         );
         let t = toc(&["23; 1259 10 TABLE public things app"]);
-        let d = decide(&t, &f, &roles, false, false);
+        let d = decide(&t, &f, &roles, false, false, None);
         assert!(d.blockers.is_empty(), "{:?}", d.blockers);
         assert_eq!(
             d.preamble,

@@ -15,5 +15,6 @@ mod new_server;
 mod pg_engine;
 mod replace;
 mod restore_errors;
+mod selective;
 mod settings_and_delete;
 mod sockets;
