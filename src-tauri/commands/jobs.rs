@@ -5,7 +5,7 @@ use super::{err, CmdResult};
 use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::catalog::{JobKind, JobRecord};
-use offsite_core::restore::{RestoreOptions, RestorePlan};
+use offsite_core::restore::{RestoreOptions, RestorePlan, Selection};
 use offsite_core::{
     AddProject, BackupOptions, ImportInto, ImportOptions, RestoreRequest, RestoreTo, VerifyOptions,
 };
@@ -106,6 +106,9 @@ pub struct RestoreChoices {
     /// what cannot change owner.
     #[serde(default)]
     pub no_owner: bool,
+    /// Restore only these schemas or tables (empty: everything).
+    #[serde(default)]
+    pub selection: Selection,
 }
 
 impl From<RestoreChoices> for RestoreOptions {
@@ -115,6 +118,7 @@ impl From<RestoreChoices> for RestoreOptions {
             no_safety_backup: c.no_safety_backup,
             create_roles: c.create_roles,
             no_owner: c.no_owner,
+            selection: c.selection,
             ..Default::default()
         }
     }

@@ -139,6 +139,12 @@ export type BackupRow = {
 	verify_problem: string | null,
 };
 
+/**  A table of the backup. */
+export type BackupTable = {
+	schema: string,
+	table: string,
+};
+
 export type BackupType = "full" | "database" | "storage" | "config";
 
 /**  Something changed in the catalog. Event name: `catalog-changed`. */
@@ -620,6 +626,8 @@ export type RestoreChoices = {
 	 *  what cannot change owner.
 	 */
 	no_owner?: boolean,
+	/**  Restore only these schemas or tables (empty: everything). */
+	selection?: Selection,
 };
 
 export type RestorePlan = {
@@ -684,6 +692,10 @@ export type RestorePlan = {
 	safety_backup: boolean,
 	create_roles: boolean,
 	no_owner: boolean,
+	/**  What of the backup is restored, when not all of it. */
+	selection: SelectionPlan | null,
+	/**  Every table of the backup, to choose from. */
+	backup_tables: BackupTable[],
 	/**  Total rows the backup recorded. */
 	rows: number,
 	/**  Why execution would refuse, if it would. */
@@ -748,6 +760,42 @@ export type RoleToCreate = {
 	settings: string[],
 	/**  It can log in but has no password: set one after the restore. */
 	needs_password: boolean,
+};
+
+/**  What of the selected objects is restored. */
+export type SelectWhat = 
+/**  Definitions and rows. */
+"both" | 
+/**  Rows only, into the target's existing tables. */
+"data" | 
+/**  Definitions only, no rows. */
+"schema";
+
+/**  A choice of what to restore. Empty: the whole backup. */
+export type Selection = {
+	/**  Whole schemas. */
+	schemas?: string[],
+	/**  Tables, `schema.table` or `table` (in `public`). */
+	tables?: string[],
+	what?: SelectWhat,
+	/**  Restore into this new schema instead of the original one (tables of one schema only). */
+	into_schema?: string | null,
+};
+
+/**  The selection as the plan shows it. */
+export type SelectionPlan = {
+	/**  Tables restored (`schema.table`, as in the backup). */
+	tables: string[],
+	what: SelectWhat,
+	/**  The schema restored into, when not the original. */
+	into_schema: string | null,
+	/**  Objects the selection needs that the target lacks, restored with it. */
+	dependencies: string[],
+	/**
+	 *  Dependencies that break or need care: foreign keys to tables not restored, views over
+	 *  restored tables that are not restored.
+	 */
+	notes: string[],
 };
 
 /**  How `<archive>.sha256` compares with the archive. */

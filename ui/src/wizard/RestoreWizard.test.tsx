@@ -109,7 +109,13 @@ describe("RestoreWizard", () => {
     expect(called(calls, "plan_restore")[0]?.args).toEqual({
       path: backup(0).path,
       target: { connection: { connection: { url: "postgres://postgres@localhost:5432/shop_copy" }, tls: null, password: "pw" } },
-      choices: { replace: true, no_safety_backup: false, create_roles: false, no_owner: false },
+      choices: {
+        replace: true,
+        no_safety_backup: false,
+        create_roles: false,
+        no_owner: false,
+        selection: { schemas: [], tables: [], what: "both", into_schema: null },
+      },
     });
     expect(called(calls, "start_restore")).toHaveLength(0);
     fireEvent.click($("wizard-next"));
@@ -245,6 +251,40 @@ describe("RestoreWizard", () => {
     expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({ choices: { no_owner: true } });
     expect(await screen.findByTestId("wizard-left-out")).toHaveTextContent("ddl_watch");
     expect(await screen.findByTestId("wizard-restore")).toBeEnabled();
+  });
+
+  it("restores chosen tables: the choice re-plans and the plan names what comes along and what breaks", async () => {
+    const { calls } = setup({
+      plans: (args) => {
+        const sel = (args.choices as { selection?: { tables?: string[] } }).selection;
+        return sel?.tables?.length
+          ? plan({
+              selection: {
+                tables: ["public.orders"],
+                what: "both",
+                into_schema: null,
+                dependencies: ["type public.order_status"],
+                notes: ["foreign key orders_customer_fkey of public.orders references public.customers"],
+              },
+            })
+          : plan();
+      },
+    });
+    await toTarget(calls);
+    fireEvent.click($("wizard-target-project"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    await screen.findByTestId("wizard-selection");
+    fireEvent.click($("wizard-select-some"));
+    const boxes = await screen.findAllByTestId("wizard-select-table");
+    fireEvent.click(boxes.find((b) => b.getAttribute("data-table") === "public.orders")!);
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { tables: ['"public"."orders"'], what: "both" } },
+      }),
+    );
+    expect(await screen.findByTestId("wizard-selection-notes")).toHaveTextContent("orders_customer_fkey");
+    expect($("wizard-selection-plan")).toHaveTextContent("type public.order_status");
   });
 
   it("does not go on with a damaged archive", async () => {

@@ -84,6 +84,11 @@ export function plan(over: Partial<RestorePlan> = {}): RestorePlan {
     safety_backup: false,
     create_roles: false,
     no_owner: false,
+    selection: null,
+    backup_tables: [
+      { schema: "public", table: "customers" },
+      { schema: "public", table: "orders" },
+    ],
     rows: 1500,
     blockers: [],
     warnings: [],

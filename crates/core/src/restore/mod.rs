@@ -125,11 +125,21 @@ pub struct RestorePlan {
     pub no_owner: bool,
     /// What of the backup is restored, when not all of it.
     pub selection: Option<SelectionPlan>,
+    /// Every table of the backup, to choose from.
+    pub backup_tables: Vec<BackupTable>,
     /// Total rows the backup recorded.
     pub rows: u64,
     /// Why execution would refuse, if it would.
     pub blockers: Vec<String>,
     pub warnings: Vec<String>,
+}
+
+/// A table of the backup.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BackupTable {
+    pub schema: String,
+    pub table: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -497,6 +507,15 @@ pub async fn plan(
         create_roles: opts.create_roles,
         no_owner: opts.no_owner,
         selection: selected.as_ref().map(|s| s.plan.clone()),
+        backup_tables: toc
+            .items
+            .iter()
+            .filter(|i| i.desc == "TABLE")
+            .map(|i| BackupTable {
+                schema: i.schema.clone(),
+                table: i.tag.clone(),
+            })
+            .collect(),
         rows: match &selected {
             None => manifest.tables.iter().map(|t| t.rows).sum(),
             Some(_) if what == SelectWhat::Schema => 0,

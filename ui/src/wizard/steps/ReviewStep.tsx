@@ -3,6 +3,7 @@
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatTime } from "../../components/format";
 import { needsConsent, readyPlan, restoreDisabledReasons } from "../steps";
+import { SelectionPicker } from "./SelectionPicker";
 import type { StepProps } from "./types";
 
 const LIST_LIMIT = 50;
@@ -64,6 +65,13 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
           {plan.pg_restore_version}
         </dd>
       </dl>
+
+      <SelectionPicker
+        tables={plan.backup_tables}
+        selection={state.selection}
+        plan={plan.selection}
+        onChange={(selection) => dispatch({ type: "setSelection", selection })}
+      />
 
       <div className="wizard-lists">
         <TableList title="Will be created" items={plan.will_create} testId="wizard-will-create" />
