@@ -275,6 +275,24 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
         schema_of(pg, &src, "\"MixedCase\"")
     );
 
+    // The same schema next to the original, in the source database itself.
+    let req = RestoreRequest::new(&archive, target(pg, &src)).options(RestoreOptions {
+        selection: Selection {
+            schemas: vec!["MixedCase".into()],
+            into_schema: Some("mixed_copy".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let out = env.engine.restore(req, JobStart::default()).await.unwrap();
+    assert!(out.report.ok, "{:?}", out.report.tables);
+    let both = fidelity_snapshot(pg, &src);
+    for (t, rows) in backed_up.tables.iter().filter(|(t, _)| t.starts_with("\"MixedCase\".")) {
+        let copy = t.replacen("\"MixedCase\".", "mixed_copy.", 1);
+        assert_eq!(both.tables.get(&copy), Some(rows), "{copy}");
+        assert_eq!(both.tables.get(t), Some(rows), "{t} untouched");
+    }
+
     // Unknown names are refused, naming what there is.
     let req = RestoreRequest::new(&archive, target(pg, &dst)).options(RestoreOptions {
         selection: only(&["public.nope"]),
