@@ -172,4 +172,41 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     await app.screenshot("08-replace-report");
     assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM orders"), String(ORDERS));
   });
+  it("brings back yesterday's orders next to today's, in a side schema, leaving today's untouched", async () => {
+    psql(SOURCE_DB, "DELETE FROM orders WHERE id > 100");
+    await $("wizard-done").click();
+    await $("project-page").waitForDisplayed();
+    await $("restore-open").click();
+    await $("wizard-backup-radio").waitForDisplayed();
+    await $("wizard-backup-radio").click();
+    await $("wizard-next").click();
+    await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting());
+    await $("wizard-next").click();
+    await $("wizard-target-this").waitForDisplayed();
+    await $("wizard-target-this").click();
+    await until(app.browser, "target status", async () => $("wizard-target-status").isExisting());
+    await $("wizard-next").click();
+
+    await $("wizard-selection").waitForDisplayed();
+    await $("wizard-select-some").click();
+    const box = await app.browser.$('[data-testid="wizard-select-table"][data-table="public.orders"]');
+    await box.waitForDisplayed();
+    await box.click();
+    await $("wizard-select-side").setValue("yesterday");
+    await app.browser.keys("Enter");
+    await until(app.browser, "selection planned", async () => $("wizard-selection-plan").isExisting());
+    assert.match(await $("wizard-selection-plan").getText(), /1 table\(s\) into schema yesterday/);
+    assert.match(await $("wizard-selection-notes").getText(), /orders_customer_id_fkey/);
+    await until(app.browser, "Restore enabled", async () => $("wizard-restore").isEnabled());
+    await app.screenshot("09-selection");
+    assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM orders"), "100", "nothing changed before Restore");
+    await $("wizard-restore").click();
+
+    await until(app.browser, "restore finished", async () => $("wizard-result").isExisting());
+    const result = await $("wizard-result");
+    if ((await result.getAttribute("data-ok")) !== "true") assert.fail(`restore failed: ${await result.getText()}`);
+    await app.screenshot("10-selection-report");
+    assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM yesterday.orders"), String(ORDERS));
+    assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM public.orders"), "100", "today's orders untouched");
+  });
 });

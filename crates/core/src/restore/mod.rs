@@ -348,17 +348,35 @@ pub async fn plan(
         _ => BTreeSet::new(),
     };
     let replace::CleanPhase {
-        replaced: will_replace,
-        created: will_create,
+        replaced: mut will_replace,
+        created: mut will_create,
         kept,
         ..
     } = clean;
     // What CASCADE takes along is not kept: the warning lists it.
-    let will_keep: Vec<String> = kept
+    let mut will_keep: Vec<String> = kept
         .into_iter()
         .filter(|(key, _)| !dropped.contains(key))
         .map(|(_, label)| label)
         .collect();
+    if let Some(sel) = &selected {
+        if let Some(side) = &opts.selection.into_schema {
+            // Everything is new, under the side schema; nothing of the target is touched.
+            let from = sel.from_schema.clone().unwrap_or_default();
+            will_create = will_create
+                .into_iter()
+                .chain(will_replace.drain(..))
+                .map(|l| l.replacen(&format!("{from}."), &format!("{side}."), 1))
+                .collect();
+            will_create.sort();
+            will_keep.clear();
+        } else if what == SelectWhat::Data {
+            // Rows only: no definition is created or replaced.
+            will_create.clear();
+            will_replace.clear();
+            will_keep.clear();
+        }
+    }
 
     let missing_roles: Vec<String> = role_plan.create.iter().map(|r| r.name.clone()).collect();
     let safety_backup = replacing && !opts.no_safety_backup;

@@ -287,7 +287,11 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
     assert!(out.report.ok, "{:?}", out.report.tables);
     let both = fidelity_snapshot(pg, &src);
-    for (t, rows) in backed_up.tables.iter().filter(|(t, _)| t.starts_with("\"MixedCase\".")) {
+    for (t, rows) in backed_up
+        .tables
+        .iter()
+        .filter(|(t, _)| t.starts_with("\"MixedCase\"."))
+    {
         let copy = t.replacen("\"MixedCase\".", "mixed_copy.", 1);
         assert_eq!(both.tables.get(&copy), Some(rows), "{copy}");
         assert_eq!(both.tables.get(t), Some(rows), "{t} untouched");

@@ -55,7 +55,13 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
         </dd>
         <dt>Target now</dt>
         <dd data-testid="wizard-plan-empty" data-empty={String(plan.target_empty)}>
-          {plan.target_empty ? "empty" : `not empty: ${plan.existing.length} objects`}
+          {plan.selection
+            ? plan.target_empty
+              ? "has none of the chosen objects"
+              : `already has ${plan.existing.length} of the chosen objects: ${plan.existing.slice(0, 5).join(", ")}`
+            : plan.target_empty
+              ? "empty"
+              : `not empty: ${plan.existing.length} objects`}
         </dd>
         <dt>Rows to restore</dt>
         <dd data-testid="wizard-plan-rows">{plan.rows.toLocaleString("en-US")}</dd>
