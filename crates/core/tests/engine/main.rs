@@ -14,5 +14,6 @@ mod keychain_unavailable;
 mod pg_engine;
 mod replace;
 mod restore_errors;
+mod schedules;
 mod settings_and_delete;
 mod sockets;
