@@ -5,8 +5,8 @@
 //! `run_due(now)` runs each due schedule once: it claims the slot in the catalog first (one
 //! conditional UPDATE: of the app and the command line racing, one wins, the other skips), then
 //! runs the job with trigger `schedule` or `catch_up`; after a successful scheduled backup it
-//! applies the project's retention policy (a `prune` job, trigger `retention`). A project busy
-//! with another job is skipped without claiming, so its slot runs at the next check.
+//! applies the project's retention policy (a `prune` job, trigger `retention`). When the project
+//! is busy with another job (its lock is held), the slot is given back and runs at the next check.
 
 use crate::catalog::{
     format_timestamp, parse_timestamp, BackupStatus, NewSchedule, Project, ScheduleKind,
@@ -16,7 +16,7 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, ErrorPayload, Result};
 use crate::ops::job::{new_job_id, JobStart, JobTrigger};
 use crate::ops::prune::{self, PruneOptions};
-use crate::ops::{runner, BackupOptions, VerifyOptions};
+use crate::ops::{BackupOptions, VerifyOptions};
 use crate::schedule::{self, RetentionPolicy, ScheduleSpec, Zone};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -371,17 +371,10 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
             prune_job_id: None,
             pruned: Vec::new(),
         };
-        // Claim under the project's lock: a project busy with another job keeps its slot for the
+        // Claim first (one conditional UPDATE): only the runner that wins the slot touches the
+        // project. A project busy with another job gives the slot back below, so it runs at the
         // next check instead of failing.
-        let claimed = match runner::lock_project(engine, &project) {
-            Ok(_lock) => engine.catalog.claim_schedule_slot(&s.id, &slot).await?,
-            Err(e) if e.kind() == ErrorKind::Busy => {
-                run.skipped = Some(format!("project {} is busy with another job", project.name));
-                runs.push(run);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
+        let claimed = engine.catalog.claim_schedule_slot(&s.id, &slot).await?;
         if !claimed {
             run.skipped = Some("another runner has claimed this slot".to_string());
             runs.push(run);
