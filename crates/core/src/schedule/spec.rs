@@ -119,7 +119,7 @@ pub enum ScheduleSpec {
     Monthly(u8, TimeOfDay),
     /// A 5-field cron expression (minute hour day-of-month month day-of-week), matched on the
     /// zone's wall clock.
-    Cron(CronExpr),
+    Cron(Box<CronExpr>),
 }
 
 /// A parsed 5-field cron expression and its text.
@@ -196,7 +196,7 @@ impl ScheduleSpec {
                 Error::invalid(format!("{expr:?} is not a valid cron expression: {e}"))
                     .with_hint(hint)
             })?;
-        let spec = ScheduleSpec::Cron(CronExpr { text, cron });
+        let spec = ScheduleSpec::Cron(Box::new(CronExpr { text, cron }));
         // "0 0 30 2 *" parses but never runs.
         let from = jiff::civil::date(2026, 1, 1).at(0, 0, 0, 0);
         if spec.next_civil_after(from).is_none() {
