@@ -305,3 +305,102 @@ async fn prune_leaves_alone_a_file_that_now_holds_another_backup() {
 fn clock_now(c: &ManualClock) -> time::OffsetDateTime {
     offsite_core::clock::Clock::now(c)
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_newest() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    add_project(pg, engine, "busy").await;
+    every_6h(engine, "busy").await;
+    let project = engine.project("busy").await.unwrap();
+
+    // Another job holds the project's lock (the app backing up by hand): the slot is not lost.
+    let lock_path = engine
+        .data_dir()
+        .join("locks")
+        .join(format!("{}.lock", project.id));
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let held = std::fs::File::create(&lock_path).unwrap();
+    held.try_lock().unwrap();
+    clock.set(datetime!(2026-11-20 06:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1);
+    assert_eq!(report.runs[0].state, "skipped");
+    assert!(report.runs[0]
+        .skipped
+        .as_deref()
+        .unwrap()
+        .contains("another job"));
+    drop(held);
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "the slot was given back: {report:?}");
+    assert_eq!(report.runs[0].state, "succeeded");
+    assert_eq!(report.runs[0].slot, "2026-11-20T06:00:00.000Z");
+
+    // A second backup, then a verify schedule of the newest one.
+    clock.set(datetime!(2026-11-20 12:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    let newest = report.runs[0].backup_id.clone().unwrap();
+    engine
+        .set_schedule(SetSchedule {
+            project: "busy".into(),
+            spec: ScheduleSpec::daily("13:00").unwrap(),
+            what: ScheduleWhat::Verify { newest: Some(1) },
+            time_zone: Some("UTC".into()),
+        })
+        .await
+        .unwrap();
+    clock.set(datetime!(2026-11-20 13:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let run = &report.runs[0];
+    assert_eq!(
+        (run.kind.as_str(), run.state.as_str()),
+        ("verify", "succeeded")
+    );
+    assert_eq!(run.job_ids.len(), 1);
+    let job = engine.catalog().job(&run.job_ids[0]).await.unwrap();
+    assert_eq!(
+        (job.kind.as_str(), job.trigger.as_str()),
+        ("verify", "schedule")
+    );
+    assert_eq!(
+        engine.backup_record(&newest).await.unwrap().status,
+        "verified"
+    );
+    let older: Vec<_> = engine
+        .backups("busy")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.id != newest)
+        .collect();
+    assert_eq!(older[0].status, "unverified", "only the newest 1");
+
+    // The newest archive damaged: the next verify run fails, naming it corrupt.
+    let path = PathBuf::from(&engine.backup_record(&newest).await.unwrap().path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    // (No new backup meanwhile: the backup schedule is paused.)
+    engine
+        .pause_schedule("busy", ScheduleKind::Backup, true)
+        .await
+        .unwrap();
+    clock.set(datetime!(2026-11-21 13:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    let verify = report.runs.iter().find(|r| r.kind == "verify").unwrap();
+    assert_eq!(verify.state, "failed", "{report:?}");
+    assert_eq!(verify.corrupt, vec![newest.clone()]);
+    assert_eq!(verify.error.as_ref().unwrap().code.code(), "integrity");
+    assert_eq!(
+        engine.backup_record(&newest).await.unwrap().status,
+        "corrupt"
+    );
+    // A corrupt backup is not the project's last good one.
+    let st = engine.status(Some("busy")).await.unwrap();
+    assert_ne!(st[0].last_good.as_deref(), Some("2026-11-20T12:00:10.000Z"));
+}
