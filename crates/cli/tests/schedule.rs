@@ -257,8 +257,9 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         retention_before
     );
 
-    // Status: not overdue a day later; 25 h + after the first slot without a backup it is (exit 6).
-    let st = cli.json("2026-11-21T12:00:00Z", &["status"], 0);
+    // Status: not overdue 25 hours after the schedule was set without a backup; a second later it
+    // is (exit 6).
+    let st = cli.json("2026-11-21T11:00:00Z", &["status"], 0);
     let p = &st["projects"][0];
     assert_eq!(s(&p["name"]), "shop");
     assert_eq!(p["overdue"], false);
@@ -268,7 +269,7 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         "2026-11-21T01:30:00.000Z",
         "the slot due now"
     );
-    let st = cli.json("2026-11-21T12:00:01Z", &["status", "shop"], 6);
+    let st = cli.json("2026-11-21T11:00:01Z", &["status", "shop"], 6);
     assert_eq!(st["projects"][0]["overdue"], true);
 
     // Pause, resume, clear.

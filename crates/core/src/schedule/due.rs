@@ -174,6 +174,13 @@ mod tests {
             datetime!(2026-11-02 01:01 UTC),
             DEFAULT_GRACE
         ));
+        // Across the night the clocks fall back, the daily gap is 25 real hours: 26 with grace.
+        let berlin = Zone::named("Europe/Berlin").unwrap();
+        // 02:35 CEST on the day the clocks fall back; the next 02:30 is CET, 25 hours later.
+        let good = Some(datetime!(2026-10-25 00:35 UTC));
+        let at = |t| overdue(&s, &berlin, created, good, t, DEFAULT_GRACE);
+        assert!(!at(datetime!(2026-10-26 02:35 UTC)));
+        assert!(at(datetime!(2026-10-26 02:36 UTC)));
         // An old backup does not make a new schedule overdue at once.
         let old = Some(datetime!(2026-01-01 0:00 UTC));
         assert!(!overdue(

@@ -84,8 +84,8 @@ pub fn latest_in(
     Some(latest)
 }
 
-/// The longest time between two runs, in real time (a daily schedule: 25 hours where the clocks
-/// fall back). What "overdue" is measured against.
+/// The longest time between two runs starting at `around`, in real time (a daily schedule: 24
+/// hours, 25 across the night the clocks fall back). What "overdue" is measured against.
 pub fn longest_gap(spec: &ScheduleSpec, zone: &Zone, around: OffsetDateTime) -> Duration {
     let hours = |h: i64| Duration::hours(h);
     let nominal = match spec {
@@ -124,7 +124,8 @@ pub fn longest_gap(spec: &ScheduleSpec, zone: &Zone, around: OffsetDateTime) -> 
             return gap.max(hours(1));
         }
     };
-    nominal + zone.dst_shift(around)
+    // Where the clocks fall back within the gap, it lasts longer in real time (25 hours).
+    nominal + zone.fall_back_within(around, around + nominal)
 }
 
 #[cfg(test)]
@@ -353,7 +354,17 @@ mod tests {
         let berlin = zone("Europe/Berlin");
         assert_eq!(
             longest_gap(&spec("daily 02:30"), &berlin, at),
+            Duration::hours(24)
+        );
+        let fall_back_eve = datetime!(2026-10-24 12:00 UTC);
+        assert_eq!(
+            longest_gap(&spec("daily 02:30"), &berlin, fall_back_eve),
             Duration::hours(25)
+        );
+        let spring_eve = datetime!(2026-03-28 12:00 UTC);
+        assert_eq!(
+            longest_gap(&spec("daily 02:30"), &berlin, spring_eve),
+            Duration::hours(24)
         );
         assert_eq!(
             longest_gap(&spec("daily 02:30"), &zone("UTC"), at),
@@ -373,7 +384,8 @@ mod tests {
         );
         assert_eq!(
             longest_gap(&spec("cron 0 3 * * *"), &berlin, at),
-            Duration::hours(25)
+            Duration::hours(25),
+            "measured over a year, which has a fall-back night"
         );
     }
 }

@@ -102,6 +102,14 @@ impl Zone {
         )
     }
 
+    /// How much the clocks fall back between `from` and `to` (one hour across the night daylight
+    /// saving time ends; zero otherwise, and when they spring forward).
+    pub fn fall_back_within(&self, from: OffsetDateTime, to: OffsetDateTime) -> time::Duration {
+        let before = self.tz.to_offset(to_timestamp(from)).seconds();
+        let after = self.tz.to_offset(to_timestamp(to)).seconds();
+        time::Duration::seconds(i64::from((before - after).max(0)))
+    }
+
     /// The largest change of the offset from UTC over a year (one hour where daylight saving
     /// time is kept, zero elsewhere).
     pub fn dst_shift(&self, around: OffsetDateTime) -> time::Duration {
