@@ -178,7 +178,8 @@ mod tests {
         let berlin = Zone::named("Europe/Berlin").unwrap();
         // 02:35 CEST on the day the clocks fall back; the next 02:30 is CET, 25 hours later.
         let good = Some(datetime!(2026-10-25 00:35 UTC));
-        let at = |t| overdue(&s, &berlin, created, good, t, DEFAULT_GRACE);
+        let october = datetime!(2026-10-01 0:00 UTC);
+        let at = |t| overdue(&s, &berlin, october, good, t, DEFAULT_GRACE);
         assert!(!at(datetime!(2026-10-26 02:35 UTC)));
         assert!(at(datetime!(2026-10-26 02:36 UTC)));
         // An old backup does not make a new schedule overdue at once.
