@@ -326,7 +326,10 @@ fn print_run_due(out: &Out, r: &RunDueReport) {
     for run in &r.runs {
         let detail = match (&run.skipped, &run.error) {
             (Some(why), _) => why.clone(),
-            (_, Some(e)) => e.message.clone(),
+            (_, Some(e)) => match &run.retry_at {
+                Some(at) => format!("{} (tried again at {at})", e.message),
+                None => e.message.clone(),
+            },
             _ => run.backup_id.clone().unwrap_or_default(),
         };
         println!(

@@ -7,7 +7,10 @@
 --  * verify_newest: a verify schedule checks the newest N backups (NULL: all of them);
 --  * last_slot: the newest slot a runner claimed (RFC 3339 UTC, like every time here). A runner
 --    claims a slot with one conditional UPDATE (`... WHERE last_slot IS NULL OR last_slot < ?`),
---    so the app and the command line never run one slot twice.
+--    so the app and the command line never run one slot twice;
+--  * retry_attempt / retry_at: after a temporary failure (connection, rate limit) the slot's run is
+--    tried again at retry_at (5, 15, then 60 minutes later), claimed the same way; a new slot
+--    resets them.
 --
 -- retention_policies: one per project; NULL rules are off; keep_within is a duration text
 -- (`30d`, `1y6m`); periods are counted in `time_zone`.
@@ -26,6 +29,8 @@ CREATE TABLE schedules (
     updated_at      TEXT NOT NULL,
     last_slot       TEXT,
     last_claimed_at TEXT,
+    retry_attempt   INTEGER NOT NULL DEFAULT 0,
+    retry_at        TEXT,
     UNIQUE (project_id, kind)
 );
 

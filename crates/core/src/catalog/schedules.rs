@@ -42,6 +42,10 @@ pub struct ScheduleRecord {
     /// The newest slot a runner claimed.
     pub last_slot: Option<String>,
     pub last_claimed_at: Option<String>,
+    /// How many retries of the last slot's run were scheduled (0: none).
+    pub retry_attempt: u32,
+    /// When the last slot's run is tried again (after a temporary failure).
+    pub retry_at: Option<String>,
 }
 
 /// A schedule to set (replacing the project's schedule of that kind).
@@ -90,7 +94,8 @@ impl RetentionRecord {
 }
 
 const SCHEDULE_COLS: &str = "id, project_id, kind, spec, time_zone, verify_newest, paused, \
-                             created_at, updated_at, last_slot, last_claimed_at";
+                             created_at, updated_at, last_slot, last_claimed_at, retry_attempt, \
+                             retry_at";
 const RETENTION_COLS: &str = "project_id, keep_last, keep_hourly, keep_daily, keep_weekly, \
                               keep_monthly, keep_yearly, keep_within, time_zone, updated_at";
 
@@ -114,7 +119,7 @@ impl Catalog {
              ON CONFLICT (project_id, kind) DO UPDATE SET id = excluded.id, spec = excluded.spec, \
              time_zone = excluded.time_zone, verify_newest = excluded.verify_newest, paused = 0, \
              created_at = excluded.created_at, updated_at = excluded.updated_at, \
-             last_slot = NULL, last_claimed_at = NULL",
+             last_slot = NULL, last_claimed_at = NULL, retry_attempt = 0, retry_at = NULL",
         )
         .bind(&id)
         .bind(&s.project_id)
@@ -210,8 +215,8 @@ impl Catalog {
     /// not paused — one UPDATE, so of two runners racing exactly one wins.
     pub async fn claim_schedule_slot(&self, id: &str, slot: &str) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE schedules SET last_slot = ?, last_claimed_at = ? \
-             WHERE id = ? AND paused = 0 AND (last_slot IS NULL OR last_slot < ?)",
+            "UPDATE schedules SET last_slot = ?, last_claimed_at = ?, retry_attempt = 0, \
+             retry_at = NULL WHERE id = ? AND paused = 0 AND (last_slot IS NULL OR last_slot < ?)",
         )
         .bind(slot)
         .bind(self.now())
@@ -220,6 +225,37 @@ impl Catalog {
         .execute(self.pool())
         .await
         .map_err(|e| db_error("claiming a scheduled run", e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Try the run of the last slot `slot` again at `at` (retry number `attempt`), unless a newer
+    /// slot was claimed meanwhile.
+    pub async fn schedule_retry(&self, id: &str, slot: &str, attempt: u32, at: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE schedules SET retry_attempt = ?, retry_at = ? WHERE id = ? AND last_slot = ?",
+        )
+        .bind(attempt)
+        .bind(at)
+        .bind(id)
+        .bind(slot)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("scheduling a retry", e))?;
+        Ok(())
+    }
+
+    /// Claim the retry due at `retry_at` of schedule `id` (one UPDATE: one runner wins).
+    pub async fn claim_schedule_retry(&self, id: &str, retry_at: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE schedules SET retry_at = NULL, last_claimed_at = ? \
+             WHERE id = ? AND paused = 0 AND retry_at = ?",
+        )
+        .bind(self.now())
+        .bind(id)
+        .bind(retry_at)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("claiming a retry", e))?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -7,6 +7,9 @@
 //! runs the job with trigger `schedule` or `catch_up`; after a successful scheduled backup it
 //! applies the project's retention policy (a `prune` job, trigger `retention`). When the project
 //! is busy with another job (its lock is held), the slot is given back and runs at the next check.
+//! A run that fails with a temporary error (connection, rate limit) is tried again 5, 15 and 60
+//! minutes later (trigger `retry`, claimed the same way), then escalated; any other failure is
+//! escalated at once.
 
 use crate::catalog::{
     format_timestamp, parse_timestamp, BackupStatus, NewSchedule, Project, ScheduleKind,
@@ -56,6 +59,8 @@ pub struct ScheduleView {
     pub created_at: String,
     /// The newest slot a runner claimed.
     pub last_slot: Option<String>,
+    /// When a failed run of the last slot is tried again.
+    pub retry_at: Option<String>,
     /// The next runs (5); the first is a slot that is due now when one is.
     pub next_runs: Vec<String>,
 }
@@ -82,6 +87,8 @@ pub struct DueRun {
     /// The slot it ran for.
     pub slot: String,
     pub trigger: JobTrigger,
+    /// Which retry of the slot's run this is (0: the first try).
+    pub attempt: u32,
     /// `succeeded`, `failed` or `skipped`.
     pub state: String,
     /// Why it was skipped (claimed by another runner, project busy).
@@ -93,10 +100,22 @@ pub struct DueRun {
     /// Verify schedules: backups found corrupt.
     pub corrupt: Vec<String>,
     pub error: Option<ErrorPayload>,
+    /// A temporary failure: when the run is tried again.
+    pub retry_at: Option<String>,
+    /// A failure no retry will fix (or the last retry failed): someone has to act.
+    pub escalated: bool,
     /// After a backup: the retention job and what it removed.
     pub prune_job_id: Option<String>,
     pub pruned: Vec<String>,
 }
+
+/// After a temporary failure a scheduled run is tried again this much later (then 15 and 60
+/// minutes); when the last retry fails too, the failure is escalated.
+pub const RETRY_BACKOFF: [time::Duration; 3] = [
+    time::Duration::minutes(5),
+    time::Duration::minutes(15),
+    time::Duration::minutes(60),
+];
 
 /// What [`run_due`] did.
 #[derive(Debug, Clone, Serialize)]
@@ -175,6 +194,7 @@ fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<Schedu
         paused: s.paused,
         created_at: s.created_at.clone(),
         last_slot: s.last_slot.clone(),
+        retry_at: s.retry_at.clone(),
         next_runs: next_runs.into_iter().map(format_timestamp).collect(),
     })
 }
@@ -311,6 +331,12 @@ pub(crate) async fn status(
                 now,
             )
             .map(format_timestamp);
+            // A pending retry comes before the next slot.
+            if let Some(r) = &s.retry_at {
+                if next_run.as_ref().is_none_or(|n| r < n) {
+                    next_run = Some(r.clone());
+                }
+            }
             overdue = schedule::overdue(
                 &parsed.spec,
                 &parsed.zone,
@@ -346,44 +372,57 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
                 continue;
             }
         };
-        let Some(due) = schedule::due(
+        let due = schedule::due(
             &parsed.spec,
             &parsed.zone,
             parsed.created_at,
             parsed.last_slot,
             now,
-        ) else {
-            continue;
+        );
+        let retry_at = match s.retry_at.as_deref().map(parse_timestamp).transpose() {
+            Ok(r) => r.filter(|at| *at <= now),
+            Err(_) => None,
+        };
+        // A new slot supersedes a pending retry of the last one.
+        let (slot, trigger, attempt) = match (due, retry_at, s.last_slot.as_deref()) {
+            (Some(d), _, _) => (format_timestamp(d.slot), d.trigger, 0),
+            (None, Some(_), Some(last)) => (last.to_string(), JobTrigger::Retry, s.retry_attempt),
+            _ => continue,
         };
         let project = engine.catalog.project_by_id(&s.project_id).await?;
-        let slot = format_timestamp(due.slot);
         let mut run = DueRun {
             project: project.name.clone(),
             kind: s.kind.clone(),
             slot: slot.clone(),
-            trigger: due.trigger,
+            trigger,
+            attempt,
             state: "skipped".to_string(),
             skipped: None,
             job_ids: Vec::new(),
             backup_id: None,
             corrupt: Vec::new(),
             error: None,
+            retry_at: None,
+            escalated: false,
             prune_job_id: None,
             pruned: Vec::new(),
         };
-        // Claim first (one conditional UPDATE): only the runner that wins the slot touches the
-        // project. A project busy with another job gives the slot back below, so it runs at the
-        // next check instead of failing.
-        let claimed = engine.catalog.claim_schedule_slot(&s.id, &slot).await?;
+        // Claim first (one conditional UPDATE): only the runner that wins the slot (or the
+        // retry) touches the project. A project busy with another job gives it back below, so it
+        // runs at the next check instead of failing.
+        let claimed = match (trigger, s.retry_at.as_deref()) {
+            (JobTrigger::Retry, Some(at)) => engine.catalog.claim_schedule_retry(&s.id, at).await?,
+            _ => engine.catalog.claim_schedule_slot(&s.id, &slot).await?,
+        };
         if !claimed {
-            run.skipped = Some("another runner has claimed this slot".to_string());
+            run.skipped = Some("another runner has claimed this run".to_string());
             runs.push(run);
             continue;
         }
         let result = match ScheduleKind::parse(&s.kind) {
-            Some(ScheduleKind::Backup) => run_backup(engine, &project, due.trigger, &mut run).await,
+            Some(ScheduleKind::Backup) => run_backup(engine, &project, trigger, &mut run).await,
             Some(ScheduleKind::Verify) => {
-                run_verify(engine, &project, s.verify_newest, due.trigger, &mut run).await
+                run_verify(engine, &project, s.verify_newest, trigger, &mut run).await
             }
             None => Err(Error::internal(format!(
                 "unknown schedule kind {:?}",
@@ -394,14 +433,40 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
             Ok(()) => run.state = "succeeded".to_string(),
             Err(e) if e.kind() == ErrorKind::Busy => {
                 // Another job took the project between the claim and the start: give it back.
-                engine
-                    .catalog
-                    .release_schedule_slot(&s.id, &slot, s.last_slot.as_deref())
-                    .await?;
+                match (trigger, s.retry_at.as_deref()) {
+                    (JobTrigger::Retry, Some(at)) => {
+                        engine
+                            .catalog
+                            .schedule_retry(&s.id, &slot, attempt, at)
+                            .await?
+                    }
+                    _ => {
+                        engine
+                            .catalog
+                            .release_schedule_slot(&s.id, &slot, s.last_slot.as_deref())
+                            .await?
+                    }
+                }
                 run.skipped = Some(e.message().to_string());
             }
             Err(e) => {
                 run.state = "failed".to_string();
+                // Temporary failures (connection, rate limit) are tried again later; the rest,
+                // and the last retry, are reported for a person to act on.
+                match RETRY_BACKOFF
+                    .get(attempt as usize)
+                    .filter(|_| e.is_temporary())
+                {
+                    Some(wait) => {
+                        let at = format_timestamp(now + *wait);
+                        engine
+                            .catalog
+                            .schedule_retry(&s.id, &slot, attempt + 1, &at)
+                            .await?;
+                        run.retry_at = Some(at);
+                    }
+                    None => run.escalated = true,
+                }
                 run.error = Some(ErrorPayload::from(&e));
             }
         }

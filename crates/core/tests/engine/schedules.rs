@@ -404,3 +404,107 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
     let st = engine.status(Some("busy")).await.unwrap();
     assert_ne!(st[0].last_good.as_deref(), Some("2026-11-20T12:00:10.000Z"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_temporary_failure_is_retried_after_5_15_60_minutes_then_escalated() {
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    // Nothing listens on port 1: connection refused, a temporary failure.
+    engine
+        .add_project(AddProject::url(
+            "down",
+            "postgres://postgres@127.0.0.1:1/db?sslmode=disable",
+        ))
+        .await
+        .unwrap();
+    every_6h(engine, "down").await;
+    let start = datetime!(2026-11-20 06:00:10 UTC);
+    clock.set(start);
+    let report = engine.run_due().await.unwrap();
+    let run = &report.runs[0];
+    assert_eq!(run.state, "failed", "{run:?}");
+    assert_eq!(
+        run.error.as_ref().unwrap().code.code(),
+        "connection",
+        "{run:?}"
+    );
+    assert_eq!(run.retry_at.as_deref(), Some("2026-11-20T06:05:10.000Z"));
+    assert!(!run.escalated);
+    let st = engine.status(Some("down")).await.unwrap();
+    assert_eq!(st[0].next_run.as_deref(), Some("2026-11-20T06:05:10.000Z"));
+    // Not before its time; then retries 1, 2, 3 with growing waits; the third is escalated.
+    clock.set(start + Duration::minutes(4));
+    assert!(engine.run_due().await.unwrap().runs.is_empty());
+    let mut at = start + Duration::minutes(5);
+    for (attempt, next_wait) in [(1, Some(15)), (2, Some(60)), (3, None)] {
+        clock.set(at);
+        let report = engine.run_due().await.unwrap();
+        assert_eq!(report.runs.len(), 1, "{report:?}");
+        let run = &report.runs[0];
+        assert_eq!(run.trigger, JobTrigger::Retry);
+        assert_eq!(run.attempt, attempt);
+        assert_eq!(run.slot, "2026-11-20T06:00:00.000Z");
+        let job = engine.catalog().job(&run.job_ids[0]).await.unwrap();
+        assert_eq!(
+            (job.trigger.as_str(), job.state.as_str()),
+            ("retry", "failed")
+        );
+        match next_wait {
+            Some(m) => {
+                at += Duration::minutes(m);
+                assert_eq!(
+                    run.retry_at.as_deref(),
+                    Some(&*offsite_core::catalog::format_timestamp(at))
+                );
+                assert!(!run.escalated);
+            }
+            None => {
+                assert_eq!(run.retry_at, None);
+                assert!(run.escalated);
+            }
+        }
+    }
+    clock.advance(Duration::hours(1));
+    assert!(
+        engine.run_due().await.unwrap().runs.is_empty(),
+        "no more retries"
+    );
+    // The next slot is a fresh start.
+    clock.set(datetime!(2026-11-20 12:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs[0].trigger, JobTrigger::Schedule);
+    assert_eq!(report.runs[0].attempt, 0);
+    assert_eq!(
+        report.runs[0].retry_at.as_deref(),
+        Some("2026-11-20T12:05:10.000Z")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_failure_is_escalated_at_once() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    let db = pg.unique_db("wrongpw");
+    let user = pg.superuser();
+    let url = pg.url(&db).replace(
+        &format!("://{user}@"),
+        &format!("://{user}:wrong-password@"),
+    );
+    engine
+        .add_project(AddProject::url("wrongpw", url))
+        .await
+        .unwrap();
+    every_6h(engine, "wrongpw").await;
+    clock.set(datetime!(2026-11-20 06:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    let run = &report.runs[0];
+    assert_eq!(run.state, "failed");
+    assert_eq!(run.error.as_ref().unwrap().code.code(), "auth", "{run:?}");
+    assert!(run.escalated);
+    assert_eq!(run.retry_at, None);
+    clock.advance(Duration::minutes(10));
+    assert!(engine.run_due().await.unwrap().runs.is_empty());
+}
