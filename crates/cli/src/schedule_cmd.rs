@@ -385,6 +385,10 @@ pub async fn daemon(engine: &Engine, out: &Out, cancel: CancellationToken) -> Re
     }
     while !cancel.is_cancelled() {
         match engine.run_due().await {
+            // JSON Lines: one compact document per check that ran something.
+            Ok(report) if !report.runs.is_empty() && out.json() => {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default())
+            }
             Ok(report) if !report.runs.is_empty() => print_run_due(out, &report),
             Ok(_) => {}
             Err(e) => out.error(&e),

@@ -445,3 +445,57 @@ fn two_run_due_processes_racing_run_one_slot_once() {
         assert_eq!(backups["backups"].as_array().unwrap().len(), round + 1);
     }
 }
+
+#[test]
+fn daemon_runs_what_is_due_and_stops_on_sigterm() {
+    let pg = TestCluster::shared();
+    let mut cli = Cli::new();
+    project_with_password(pg, &mut cli, "daemon-cli");
+    cli.json(
+        T0,
+        &[
+            "schedule",
+            "set",
+            "daemon-cli",
+            "--every",
+            "6h",
+            "--tz",
+            "UTC",
+        ],
+        0,
+    );
+    let now = "2026-11-20T12:00:05Z";
+    let child = cli
+        .cmd(now, &["daemon"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let b = cli.json(now, &["backups", "daemon-cli"], 0);
+        if b["backups"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon made no backup"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let kill = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"succeeded\""), "{stdout}");
+}
