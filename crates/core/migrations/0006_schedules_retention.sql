@@ -10,7 +10,9 @@
 --    so the app and the command line never run one slot twice;
 --  * retry_attempt / retry_at: after a temporary failure (connection, rate limit) the slot's run is
 --    tried again at retry_at (5, 15, then 60 minutes later), claimed the same way; a new slot
---    resets them.
+--    resets them;
+--  * last_job_id: the backup job of the last run (no foreign key: jobs can be forgotten); when
+--    its process was killed (the job is failed as interrupted), the run is tried again.
 --
 -- retention_policies: one per project; NULL rules are off; keep_within is a duration text
 -- (`30d`, `1y6m`); periods are counted in `time_zone`.
@@ -31,6 +33,7 @@ CREATE TABLE schedules (
     last_claimed_at TEXT,
     retry_attempt   INTEGER NOT NULL DEFAULT 0,
     retry_at        TEXT,
+    last_job_id     TEXT,
     UNIQUE (project_id, kind)
 );
 

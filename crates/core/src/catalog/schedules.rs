@@ -46,6 +46,8 @@ pub struct ScheduleRecord {
     pub retry_attempt: u32,
     /// When the last slot's run is tried again (after a temporary failure).
     pub retry_at: Option<String>,
+    /// The backup job of the last run (to retry it when its process was killed).
+    pub last_job_id: Option<String>,
 }
 
 /// A schedule to set (replacing the project's schedule of that kind).
@@ -95,7 +97,7 @@ impl RetentionRecord {
 
 const SCHEDULE_COLS: &str = "id, project_id, kind, spec, time_zone, verify_newest, paused, \
                              created_at, updated_at, last_slot, last_claimed_at, retry_attempt, \
-                             retry_at";
+                             retry_at, last_job_id";
 const RETENTION_COLS: &str = "project_id, keep_last, keep_hourly, keep_daily, keep_weekly, \
                               keep_monthly, keep_yearly, keep_within, time_zone, updated_at";
 
@@ -119,7 +121,8 @@ impl Catalog {
              ON CONFLICT (project_id, kind) DO UPDATE SET id = excluded.id, spec = excluded.spec, \
              time_zone = excluded.time_zone, verify_newest = excluded.verify_newest, paused = 0, \
              created_at = excluded.created_at, updated_at = excluded.updated_at, \
-             last_slot = NULL, last_claimed_at = NULL, retry_attempt = 0, retry_at = NULL",
+             last_slot = NULL, last_claimed_at = NULL, retry_attempt = 0, retry_at = NULL, \
+             last_job_id = NULL",
         )
         .bind(&id)
         .bind(&s.project_id)
@@ -216,7 +219,8 @@ impl Catalog {
     pub async fn claim_schedule_slot(&self, id: &str, slot: &str) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE schedules SET last_slot = ?, last_claimed_at = ?, retry_attempt = 0, \
-             retry_at = NULL WHERE id = ? AND paused = 0 AND (last_slot IS NULL OR last_slot < ?)",
+             retry_at = NULL, last_job_id = NULL \
+             WHERE id = ? AND paused = 0 AND (last_slot IS NULL OR last_slot < ?)",
         )
         .bind(slot)
         .bind(self.now())
@@ -256,6 +260,41 @@ impl Catalog {
         .execute(self.pool())
         .await
         .map_err(|e| db_error("claiming a retry", e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Record the job that runs the claimed slot `slot` of schedule `id`.
+    pub async fn set_schedule_job(&self, id: &str, slot: &str, job_id: &str) -> Result<()> {
+        sqlx::query("UPDATE schedules SET last_job_id = ? WHERE id = ? AND last_slot = ?")
+            .bind(job_id)
+            .bind(id)
+            .bind(slot)
+            .execute(self.pool())
+            .await
+            .map_err(|e| db_error("recording a scheduled job", e))?;
+        Ok(())
+    }
+
+    /// Claim the retry of a run whose job `old_job` was interrupted (its process killed): the
+    /// schedule's job becomes `new_job` and its retry count goes up — one UPDATE, so of two
+    /// runners noticing it exactly one retries.
+    pub async fn claim_interrupted_retry(
+        &self,
+        id: &str,
+        old_job: &str,
+        new_job: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE schedules SET last_job_id = ?, retry_attempt = retry_attempt + 1, \
+             retry_at = NULL, last_claimed_at = ? WHERE id = ? AND paused = 0 AND last_job_id = ?",
+        )
+        .bind(new_job)
+        .bind(self.now())
+        .bind(id)
+        .bind(old_job)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("claiming the retry of an interrupted run", e))?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -9,7 +9,8 @@
 //! is busy with another job (its lock is held), the slot is given back and runs at the next check.
 //! A run that fails with a temporary error (connection, rate limit) is tried again 5, 15 and 60
 //! minutes later (trigger `retry`, claimed the same way), then escalated; any other failure is
-//! escalated at once.
+//! escalated at once. A scheduled backup whose process was killed (its job is failed as
+//! `interrupted` when Offsite next starts) is retried at the next check.
 
 use crate::catalog::{
     format_timestamp, parse_timestamp, BackupStatus, NewSchedule, Project, ScheduleKind,
@@ -383,12 +384,27 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
             Ok(r) => r.filter(|at| *at <= now),
             Err(_) => None,
         };
-        // A new slot supersedes a pending retry of the last one.
-        let (slot, trigger, attempt) = match (due, retry_at, s.last_slot.as_deref()) {
-            (Some(d), _, _) => (format_timestamp(d.slot), d.trigger, 0),
-            (None, Some(_), Some(last)) => (last.to_string(), JobTrigger::Retry, s.retry_attempt),
+        // A new slot supersedes a pending retry of the last one; a run whose process was killed
+        // (its job failed as interrupted) is retried at once.
+        let (slot, trigger, attempt, interrupted) = match (due, retry_at, s.last_slot.as_deref()) {
+            (Some(d), _, _) => (format_timestamp(d.slot), d.trigger, 0, None),
+            (None, Some(_), Some(last)) => {
+                (last.to_string(), JobTrigger::Retry, s.retry_attempt, None)
+            }
+            (None, None, Some(last)) if (s.retry_attempt as usize) < RETRY_BACKOFF.len() => {
+                match interrupted_job(engine, &s).await? {
+                    Some(old) => (
+                        last.to_string(),
+                        JobTrigger::Retry,
+                        s.retry_attempt + 1,
+                        Some(old),
+                    ),
+                    None => continue,
+                }
+            }
             _ => continue,
         };
+        let job_id = new_job_id();
         let project = engine.catalog.project_by_id(&s.project_id).await?;
         let mut run = DueRun {
             project: project.name.clone(),
@@ -410,8 +426,16 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
         // Claim first (one conditional UPDATE): only the runner that wins the slot (or the
         // retry) touches the project. A project busy with another job gives it back below, so it
         // runs at the next check instead of failing.
-        let claimed = match (trigger, s.retry_at.as_deref()) {
-            (JobTrigger::Retry, Some(at)) => engine.catalog.claim_schedule_retry(&s.id, at).await?,
+        let claimed = match (&interrupted, trigger, s.retry_at.as_deref()) {
+            (Some(old), _, _) => {
+                engine
+                    .catalog
+                    .claim_interrupted_retry(&s.id, old, &job_id)
+                    .await?
+            }
+            (None, JobTrigger::Retry, Some(at)) => {
+                engine.catalog.claim_schedule_retry(&s.id, at).await?
+            }
             _ => engine.catalog.claim_schedule_slot(&s.id, &slot).await?,
         };
         if !claimed {
@@ -420,7 +444,16 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
             continue;
         }
         let result = match ScheduleKind::parse(&s.kind) {
-            Some(ScheduleKind::Backup) => run_backup(engine, &project, trigger, &mut run).await,
+            Some(ScheduleKind::Backup) => {
+                // Remembered, so that a run whose process is killed is retried.
+                if interrupted.is_none() {
+                    engine
+                        .catalog
+                        .set_schedule_job(&s.id, &slot, &job_id)
+                        .await?;
+                }
+                run_backup(engine, &project, &job_id, trigger, &mut run).await
+            }
             Some(ScheduleKind::Verify) => {
                 run_verify(engine, &project, s.verify_newest, trigger, &mut run).await
             }
@@ -433,8 +466,9 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
             Ok(()) => run.state = "succeeded".to_string(),
             Err(e) if e.kind() == ErrorKind::Busy => {
                 // Another job took the project between the claim and the start: give it back.
-                match (trigger, s.retry_at.as_deref()) {
-                    (JobTrigger::Retry, Some(at)) => {
+                match (&interrupted, trigger, s.retry_at.as_deref()) {
+                    (Some(old), _, _) => engine.catalog.set_schedule_job(&s.id, &slot, old).await?,
+                    (None, JobTrigger::Retry, Some(at)) => {
                         engine
                             .catalog
                             .schedule_retry(&s.id, &slot, attempt, at)
@@ -478,13 +512,29 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
     })
 }
 
+/// The last run's backup job, when its process was killed (the job is failed as interrupted).
+async fn interrupted_job(engine: &Engine, s: &ScheduleRecord) -> Result<Option<String>> {
+    let Some(id) = s.last_job_id.as_deref() else {
+        return Ok(None);
+    };
+    match engine.catalog.job(id).await {
+        Ok(job) if job.state == "failed" && job.error_code.as_deref() == Some("interrupted") => {
+            Ok(Some(job.id))
+        }
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 async fn run_backup(
     engine: &Engine,
     project: &Project,
+    job_id: &str,
     trigger: JobTrigger,
     run: &mut DueRun,
 ) -> Result<()> {
-    let id = new_job_id();
+    let id = job_id.to_string();
     run.job_ids.push(id.clone());
     let outcome = crate::ops::backup::run(
         engine,

@@ -508,3 +508,63 @@ async fn a_permanent_failure_is_escalated_at_once() {
     clock.advance(Duration::minutes(10));
     assert!(engine.run_due().await.unwrap().runs.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_backup_whose_process_was_killed_is_recorded_interrupted_and_retried() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    add_project(pg, &env.engine, "killed").await;
+    every_6h(&env.engine, "killed").await;
+    clock.set(datetime!(2026-11-20 06:00:10 UTC));
+    // What a runner killed mid-backup leaves: the slot claimed, its job recorded as running.
+    let catalog = env.engine.catalog();
+    let project = env.engine.project("killed").await.unwrap();
+    let s = catalog
+        .schedule(&project.id, ScheduleKind::Backup)
+        .await
+        .unwrap()
+        .unwrap();
+    let slot = "2026-11-20T06:00:00.000Z";
+    assert!(catalog.claim_schedule_slot(&s.id, slot).await.unwrap());
+    let job_id = offsite_core::catalog::new_job_id();
+    catalog
+        .start_job_triggered(
+            &job_id,
+            offsite_core::catalog::JobKind::Backup,
+            Some(&project.id),
+            "schedule",
+        )
+        .await
+        .unwrap();
+    catalog
+        .set_schedule_job(&s.id, slot, &job_id)
+        .await
+        .unwrap();
+    // The next start records it as interrupted; the next check retries the slot, once.
+    let next = Engine::open(
+        EngineConfig::new(env.secrets.clone())
+            .data_dir(env.engine.data_dir().to_path_buf())
+            .clock(clock.clone()),
+    )
+    .await
+    .unwrap();
+    let job = next.catalog().job(&job_id).await.unwrap();
+    assert_eq!(
+        (job.state.as_str(), job.error_code.as_deref()),
+        ("failed", Some("interrupted"))
+    );
+    clock.advance(Duration::minutes(1));
+    let report = next.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let run = &report.runs[0];
+    assert_eq!(
+        (run.state.as_str(), run.trigger),
+        ("succeeded", JobTrigger::Retry)
+    );
+    assert_eq!((run.slot.as_str(), run.attempt), (slot, 1));
+    let retry = next.catalog().job(&run.job_ids[0]).await.unwrap();
+    assert_eq!(retry.trigger, "retry");
+    assert!(next.run_due().await.unwrap().runs.is_empty());
+    assert_eq!(next.backups("killed").await.unwrap().len(), 1);
+}
