@@ -303,6 +303,14 @@ impl Engine {
     pub async fn prune(&self, opts: PruneOptions, start: JobStart) -> Result<PruneOutcome> {
         ops::prune::run(self, opts, start).await
     }
+    /// Pause every schedule until `until` (`None`: resume); missed slots then run once.
+    pub async fn pause_all_schedules(&self, until: Option<time::OffsetDateTime>) -> Result<()> {
+        ops::schedule::pause_all(self, until).await
+    }
+    /// Until when every schedule is paused (`None`: not paused now).
+    pub async fn schedules_paused_until(&self) -> Result<Option<String>> {
+        ops::schedule::paused_until(self, self.clock.now()).await
+    }
     /// Run what is due now (the clock's now), once.
     pub async fn run_due(&self) -> Result<RunDueReport> {
         ops::schedule::run_due(self, self.clock.now()).await

@@ -122,7 +122,34 @@ pub const RETRY_BACKOFF: [time::Duration; 3] = [
 #[derive(Debug, Clone, Serialize)]
 pub struct RunDueReport {
     pub now: String,
+    /// Every schedule is paused until then (the tray's "Pause schedules"); nothing ran.
+    pub paused_until: Option<String>,
     pub runs: Vec<DueRun>,
+}
+
+/// The setting that pauses every schedule until a time (RFC 3339 UTC).
+pub const PAUSED_UNTIL_SETTING: &str = "schedules_paused_until";
+
+/// Pause every schedule until `until` (`None`: resume). Slots missed meanwhile run once, as a
+/// catch-up, when the pause ends.
+pub(crate) async fn pause_all(engine: &Engine, until: Option<OffsetDateTime>) -> Result<()> {
+    match until {
+        Some(t) => {
+            engine
+                .catalog
+                .set_setting(PAUSED_UNTIL_SETTING, &format_timestamp(t))
+                .await
+        }
+        None => engine.catalog.remove_setting(PAUSED_UNTIL_SETTING).await,
+    }
+}
+
+/// Until when every schedule is paused, if it is at `now`.
+pub(crate) async fn paused_until(engine: &Engine, now: OffsetDateTime) -> Result<Option<String>> {
+    let Some(v) = engine.catalog.setting(PAUSED_UNTIL_SETTING).await? else {
+        return Ok(None);
+    };
+    Ok(parse_timestamp(&v).ok().filter(|t| *t > now).map(|_| v))
 }
 
 impl RunDueReport {
@@ -362,6 +389,13 @@ pub(crate) async fn status(
 /// Run every schedule that is due at `now`, once (see the module's description).
 pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunDueReport> {
     let mut runs = Vec::new();
+    if let Some(until) = paused_until(engine, now).await? {
+        return Ok(RunDueReport {
+            now: format_timestamp(now),
+            paused_until: Some(until),
+            runs,
+        });
+    }
     for s in engine.catalog.schedules(None).await? {
         if s.paused {
             continue;
@@ -508,6 +542,7 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
     }
     Ok(RunDueReport {
         now: format_timestamp(now),
+        paused_until: None,
         runs,
     })
 }

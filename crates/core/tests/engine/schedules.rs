@@ -568,3 +568,31 @@ async fn a_scheduled_backup_whose_process_was_killed_is_recorded_interrupted_and
     assert!(next.run_due().await.unwrap().runs.is_empty());
     assert_eq!(next.backups("killed").await.unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pausing_every_schedule_for_an_hour_then_one_catch_up() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    add_project(pg, engine, "pauseall").await;
+    every_6h(engine, "pauseall").await;
+    engine
+        .pause_all_schedules(Some(datetime!(2026-11-20 07:00 UTC)))
+        .await
+        .unwrap();
+    clock.set(datetime!(2026-11-20 06:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    assert!(report.runs.is_empty());
+    assert_eq!(
+        report.paused_until.as_deref(),
+        Some("2026-11-20T07:00:00.000Z")
+    );
+    assert!(engine.schedules_paused_until().await.unwrap().is_some());
+    clock.set(datetime!(2026-11-20 07:00:10 UTC));
+    assert_eq!(engine.schedules_paused_until().await.unwrap(), None);
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1);
+    assert_eq!(report.runs[0].trigger, JobTrigger::CatchUp);
+    assert_eq!(report.runs[0].state, "succeeded");
+}
