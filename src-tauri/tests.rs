@@ -505,7 +505,7 @@ fn backup_and_verify_jobs_report_progress_and_results_over_events() {
         json!({
             "path": path,
             "target": { "connection": { "connection": { "url": pg.url(&empty) }, "tls": "disable", "password": pg.superuser_password() } },
-            "choices": { "replace": false, "no_safety_backup": false, "create_roles": false },
+            "choices": { "replace": false, "no_safety_backup": false, "create_roles": false, "no_owner": false },
         }),
     )
     .unwrap();

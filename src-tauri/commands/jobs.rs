@@ -5,7 +5,7 @@ use super::{err, CmdResult};
 use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::catalog::{JobKind, JobRecord};
-use offsite_core::restore::{RestoreOptions, RestorePlan};
+use offsite_core::restore::{RestoreOptions, RestorePlan, Selection};
 use offsite_core::{
     AddProject, BackupOptions, ImportInto, ImportOptions, RestoreRequest, RestoreTo, VerifyOptions,
 };
@@ -99,8 +99,16 @@ pub struct RestoreChoices {
     pub replace: bool,
     /// Skip the safety backup of a non-empty target.
     pub no_safety_backup: bool,
-    /// Create missing roles (as NOLOGIN roles).
+    /// Create the missing roles from the backup's globals.sql (attributes, memberships, no
+    /// passwords).
     pub create_roles: bool,
+    /// Restore objects of roles the connecting role cannot act for as its own; leave out (listed)
+    /// what cannot change owner.
+    #[serde(default)]
+    pub no_owner: bool,
+    /// Restore only these schemas or tables (empty: everything).
+    #[serde(default)]
+    pub selection: Selection,
 }
 
 impl From<RestoreChoices> for RestoreOptions {
@@ -109,6 +117,8 @@ impl From<RestoreChoices> for RestoreOptions {
             replace: c.replace,
             no_safety_backup: c.no_safety_backup,
             create_roles: c.create_roles,
+            no_owner: c.no_owner,
+            selection: c.selection,
             ..Default::default()
         }
     }

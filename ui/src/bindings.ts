@@ -139,6 +139,12 @@ export type BackupRow = {
 	verify_problem: string | null,
 };
 
+/**  A table of the backup. */
+export type BackupTable = {
+	schema: string,
+	table: string,
+};
+
 export type BackupType = "full" | "database" | "storage" | "config";
 
 /**  Something changed in the catalog. Event name: `catalog-changed`. */
@@ -455,6 +461,22 @@ project: string;
 /**  Whether the import created that project. */
 created_project: boolean; backup: BackupRecord };
 
+/**  A schema of the target that another role owns, as the restore treats it. */
+export type ManagedSchema = {
+	schema: string,
+	owner: string,
+	/**  Tables whose rows the backup loads into the target's existing (empty) table. */
+	load_rows: string[],
+	/**  Tables the target already holds rows in: kept as they are, the backup's rows not loaded. */
+	kept_rows: string[],
+	/**  The backup's objects the target lacks, added (a policy, a trigger, a table). */
+	added: string[],
+	/**  How many of the backup's objects the target already has (kept as the target has them). */
+	kept_objects: number,
+	/**  Differences between the backup's and the target's tables that the load handles. */
+	notes: string[],
+};
+
 export type Manifest = {
 	format_version: number,
 	backup_id: string,
@@ -530,6 +552,12 @@ export type OpenProject = {
 	project: string,
 };
 
+/**  Objects owned by a role the connecting role cannot act for. */
+export type OwnedByOthers = {
+	role: string,
+	objects: string[],
+};
+
 /**  One directory holding pg_dump and pg_restore of one version. */
 export type PgTools = {
 	dir: string,
@@ -588,8 +616,18 @@ export type RestoreChoices = {
 	replace: boolean,
 	/**  Skip the safety backup of a non-empty target. */
 	no_safety_backup: boolean,
-	/**  Create missing roles (as NOLOGIN roles). */
+	/**
+	 *  Create the missing roles from the backup's globals.sql (attributes, memberships, no
+	 *  passwords).
+	 */
 	create_roles: boolean,
+	/**
+	 *  Restore objects of roles the connecting role cannot act for as its own; leave out (listed)
+	 *  what cannot change owner.
+	 */
+	no_owner?: boolean,
+	/**  Restore only these schemas or tables (empty: everything). */
+	selection?: Selection,
 };
 
 export type RestorePlan = {
@@ -628,11 +666,36 @@ export type RestorePlan = {
 	 *  replaced table.
 	 */
 	will_drop: string[],
-	/**  Roles the backup refers to that the target server lacks. */
+	/**
+	 *  Roles the backup needs that the target server lacks (the roles its objects, grants and
+	 *  policies name, and the roles those are granted to).
+	 */
 	missing_roles: string[],
+	/**  What `--create-roles` creates for them (from the backup's globals.sql). */
+	roles_to_create: RoleToCreate[],
+	/**  The role the restore connects as, and whether it is a superuser. */
+	connecting_role: string,
+	connecting_superuser: boolean,
+	/**
+	 *  Schemas of the target that other roles own (a Supabase project's `auth`, `storage`, …):
+	 *  their objects are kept, the backup's rows loaded into their empty tables, the backup's
+	 *  objects they lack added.
+	 */
+	managed_schemas: ManagedSchema[],
+	/**  Objects owned by roles the connecting role cannot act for. */
+	owned_by_others: OwnedByOthers[],
+	/**  Objects only a superuser can create (event triggers). */
+	superuser_only: string[],
+	/**  What will not be restored, and why (chosen with `no_owner`). */
+	left_out: string[],
 	replace: boolean,
 	safety_backup: boolean,
 	create_roles: boolean,
+	no_owner: boolean,
+	/**  What of the backup is restored, when not all of it. */
+	selection: SelectionPlan | null,
+	/**  Every table of the backup, to choose from. */
+	backup_tables: BackupTable[],
 	/**  Total rows the backup recorded. */
 	rows: number,
 	/**  Why execution would refuse, if it would. */
@@ -677,6 +740,62 @@ export type RetryWait = {
 	max_attempts: number,
 	/**  Why: the temporary error's message (never secrets: errors carry none). */
 	reason: string,
+};
+
+/**  A role the restore creates, for the plan. */
+export type RoleToCreate = {
+	name: string,
+	/**  The attributes it is created with (`LOGIN`, `NOINHERIT`, `BYPASSRLS`, …). */
+	attributes: string[],
+	/**
+	 *  Attributes of the original that the connecting role may not give (`SUPERUSER` unless it
+	 *  is a superuser itself; `REPLICATION` and `BYPASSRLS` likewise).
+	 */
+	left_out: string[],
+	/**  Roles it is made a member of. */
+	member_of: string[],
+	/**  Roles made members of it. */
+	members: string[],
+	/**  `ALTER ROLE … SET` settings replayed (where the connecting role may set them). */
+	settings: string[],
+	/**  It can log in but has no password: set one after the restore. */
+	needs_password: boolean,
+};
+
+/**  What of the selected objects is restored. */
+export type SelectWhat = 
+/**  Definitions and rows. */
+"both" | 
+/**  Rows only, into the target's existing tables. */
+"data" | 
+/**  Definitions only, no rows. */
+"schema";
+
+/**  A choice of what to restore. Empty: the whole backup. */
+export type Selection = {
+	/**  Whole schemas. */
+	schemas?: string[],
+	/**  Tables, `schema.table` or `table` (in `public`). */
+	tables?: string[],
+	what?: SelectWhat,
+	/**  Restore into this new schema instead of the original one (tables of one schema only). */
+	into_schema?: string | null,
+};
+
+/**  The selection as the plan shows it. */
+export type SelectionPlan = {
+	/**  Tables restored (`schema.table`, as in the backup). */
+	tables: string[],
+	what: SelectWhat,
+	/**  The schema restored into, when not the original. */
+	into_schema: string | null,
+	/**  Objects the selection needs that the target lacks, restored with it. */
+	dependencies: string[],
+	/**
+	 *  Dependencies that break or need care: foreign keys to tables not restored, views over
+	 *  restored tables that are not restored.
+	 */
+	notes: string[],
 };
 
 /**  How `<archive>.sha256` compares with the archive. */

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use offsite_core::archive;
 use offsite_core::progress::{NoProgress, Progress};
 use offsite_core::project::TlsMode;
-use offsite_core::restore::RestoreOptions;
+use offsite_core::restore::{RestoreOptions, SelectWhat, Selection};
 use offsite_core::{
     secrets, AddProject, BackupOptions, Engine, EngineConfig, Error, ErrorKind, JobStart,
     JobTrigger, ProjectConnection, RestoreRequest, RestoreTo, Result, VerifyOptions,
@@ -142,9 +142,36 @@ struct RestoreArgs {
     /// With --replace: do not take a safety backup of the target first.
     #[arg(long)]
     no_safety_backup: bool,
-    /// Create roles the backup uses that the target server lacks (as NOLOGIN roles).
+    /// Create the roles the backup needs that the target server lacks, from the backup's
+    /// globals.sql: attributes and memberships, no passwords (SUPERUSER, REPLICATION and
+    /// BYPASSRLS only when you connect as a superuser). In the restore's transaction.
     #[arg(long)]
     create_roles: bool,
+    /// Restore objects owned by roles you cannot act for on the target as your own (e.g. into a
+    /// hosted project where you are not a superuser); what cannot change owner (their policies
+    /// and triggers, event triggers) is left out and listed in the plan. Other objects keep their
+    /// owners.
+    #[arg(long)]
+    no_owner: bool,
+    /// Restore only this schema (repeatable), with everything in it.
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    schemas: Vec<String>,
+    /// Restore only this table (repeatable): SCHEMA.TABLE, or TABLE in public. Its indexes,
+    /// constraints, triggers, policies, sequences and partitions come along, and what it needs
+    /// that the target lacks (types, functions); the plan names foreign keys and views that break.
+    #[arg(long = "table", value_name = "TABLE")]
+    tables: Vec<String>,
+    /// With --schema/--table: rows only, into the target's existing tables (with --replace, tables
+    /// that hold rows are emptied first).
+    #[arg(long, conflicts_with = "schema_only")]
+    data_only: bool,
+    /// With --schema/--table: definitions only, no rows.
+    #[arg(long)]
+    schema_only: bool,
+    /// With --table: restore into this new schema next to the original, instead of under the
+    /// original names (e.g. to compare yesterday's orders with today's).
+    #[arg(long, value_name = "SCHEMA")]
+    into_schema: Option<String>,
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
@@ -160,6 +187,7 @@ mod exit {
     pub const CONNECTION: u8 = 3;
     pub const INTEGRITY: u8 = 4;
     pub const NEEDS_CONSENT: u8 = 5;
+    pub const PERMISSION: u8 = 7;
     pub const CANCELLED: u8 = 130;
 }
 
@@ -169,8 +197,8 @@ fn exit_code(e: &Error) -> u8 {
         ErrorKind::Connection
         | ErrorKind::RateLimited
         | ErrorKind::Auth
-        | ErrorKind::Permission
         | ErrorKind::KeychainUnavailable => exit::CONNECTION,
+        ErrorKind::Permission => exit::PERMISSION,
         ErrorKind::Integrity
         | ErrorKind::UnsupportedFormat
         | ErrorKind::UnsafePath
@@ -415,10 +443,33 @@ async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -
         // Headless: the standard PGPASSWORD.
         target.password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
     }
+    if (args.data_only || args.schema_only || args.into_schema.is_some())
+        && args.schemas.is_empty()
+        && args.tables.is_empty()
+    {
+        return Err(offsite_core::Error::new(
+            ErrorKind::InvalidInput,
+            "--data-only, --schema-only and --into-schema apply to a selection",
+        )
+        .with_hint("name what to restore with --table SCHEMA.TABLE or --schema SCHEMA"));
+    }
     let request = RestoreRequest::new(&args.archive, target).options(RestoreOptions {
         replace: args.replace,
         no_safety_backup: args.no_safety_backup,
         create_roles: args.create_roles,
+        no_owner: args.no_owner,
+        selection: Selection {
+            schemas: args.schemas.clone(),
+            tables: args.tables.clone(),
+            what: if args.data_only {
+                SelectWhat::Data
+            } else if args.schema_only {
+                SelectWhat::Schema
+            } else {
+                SelectWhat::Both
+            },
+            into_schema: args.into_schema.clone(),
+        },
         ..Default::default()
     });
     let plan = engine.plan_restore(&request).await?;
@@ -467,7 +518,11 @@ mod tests {
     use super::*;
 
     fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     fn fields(host: &str, port: u16, user: &str, database: &str) -> ProjectConnection {
@@ -501,11 +556,18 @@ mod tests {
         .unwrap();
         assert_eq!(c, fields("db.example.com", 6543, "app", "other"));
         // No variables: the defaults (database = user).
-        let c = fields_from_flags_and_env(Some("h".into()), None, Some("me".into()), None, env_of(&[]))
-            .unwrap();
+        let c =
+            fields_from_flags_and_env(Some("h".into()), None, Some("me".into()), None, env_of(&[]))
+                .unwrap();
         assert_eq!(c, fields("h", 5432, "me", "me"));
-        let c = fields_from_flags_and_env(Some("h".into()), None, None, None, env_of(&[("PGUSER", "")]))
-            .unwrap();
+        let c = fields_from_flags_and_env(
+            Some("h".into()),
+            None,
+            None,
+            None,
+            env_of(&[("PGUSER", "")]),
+        )
+        .unwrap();
         assert_eq!(c, fields("h", 5432, "postgres", "postgres"));
     }
 

@@ -273,6 +273,15 @@ impl Out {
                 p.will_drop.join("; ")
             );
         }
+        println!(
+            "  connecting as: {}{}",
+            p.connecting_role,
+            if p.connecting_superuser {
+                " (superuser)"
+            } else {
+                " (not a superuser)"
+            }
+        );
         if !p.missing_roles.is_empty() {
             println!(
                 "  missing roles: {}{}",
@@ -280,9 +289,83 @@ impl Out {
                 if p.create_roles {
                     " (will be created)"
                 } else {
-                    ""
+                    " (--create-roles creates them)"
                 }
             );
+            for r in &p.roles_to_create {
+                let mut line = format!("    {}: {}", r.name, r.attributes.join(" "));
+                if !r.member_of.is_empty() {
+                    line.push_str(&format!("; member of {}", r.member_of.join(", ")));
+                }
+                if !r.left_out.is_empty() {
+                    line.push_str(&format!("; WITHOUT {}", r.left_out.join(", ")));
+                }
+                if !r.settings.is_empty() {
+                    line.push_str(&format!("; {} setting(s)", r.settings.len()));
+                }
+                if r.needs_password {
+                    line.push_str("; needs a password afterwards");
+                }
+                println!("{line}");
+            }
+        }
+        for m in &p.managed_schemas {
+            println!(
+                "  schema {} (owned by {}): kept as the target has it ({} object(s))",
+                m.schema, m.owner, m.kept_objects
+            );
+            if !m.load_rows.is_empty() {
+                println!("    rows loaded into: {}", m.load_rows.join(", "));
+            }
+            for k in &m.kept_rows {
+                println!("    rows kept: {k}");
+            }
+            if !m.added.is_empty() {
+                println!("    added: {}", m.added.join("; "));
+            }
+            for n in &m.notes {
+                println!("    note: {n}");
+            }
+        }
+        for o in &p.owned_by_others {
+            println!(
+                "  owned by {} ({} cannot act for it){}: {}",
+                o.role,
+                p.connecting_role,
+                if p.no_owner {
+                    ", restored as yours"
+                } else {
+                    ""
+                },
+                o.objects.join(", ")
+            );
+        }
+        if !p.superuser_only.is_empty() {
+            println!("  needs a superuser: {}", p.superuser_only.join(", "));
+        }
+        for l in &p.left_out {
+            println!("  left out: {l}");
+        }
+        if let Some(sel) = &p.selection {
+            println!(
+                "  selection:   {} ({}){}",
+                sel.tables.join(", "),
+                match sel.what {
+                    offsite_core::restore::SelectWhat::Both => "definitions and rows",
+                    offsite_core::restore::SelectWhat::Data => "rows only",
+                    offsite_core::restore::SelectWhat::Schema => "definitions only",
+                },
+                sel.into_schema
+                    .as_deref()
+                    .map(|s| format!(", into new schema {s}"))
+                    .unwrap_or_default()
+            );
+            if !sel.dependencies.is_empty() {
+                println!("    with what it needs: {}", sel.dependencies.join(", "));
+            }
+            for n in &sel.notes {
+                println!("    note: {n}");
+            }
         }
         if p.safety_backup {
             println!("  a safety backup of the target is taken first");

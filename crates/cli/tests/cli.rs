@@ -240,6 +240,88 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
     assert!(r["report"]["safety_backup"].is_string());
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "1234");
 
+    // One table next to the original, in a side schema.
+    let r = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&dst),
+            "--table",
+            "notes",
+            "--into-schema",
+            "yesterday",
+        ],
+        0,
+    );
+    assert_eq!(
+        r["report"]["plan"]["selection"]["tables"][0],
+        "public.notes"
+    );
+    assert_eq!(r["report"]["tables"][0]["schema"], "yesterday");
+    assert_eq!(
+        pg.psql(&dst, "SELECT count(*) FROM yesterday.notes"),
+        "1234"
+    );
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM public.notes"), "1234");
+    // A choice that needs a selection, without one: a usage error, nothing done.
+    let e = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&dst),
+            "--data-only",
+        ],
+        2,
+    );
+    assert!(s(&e["error"]["hint"]).contains("--table"));
+    let e = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &pg.url_with_password(&dst),
+            "--table",
+            "public.nope",
+            "--dry-run",
+        ],
+        2,
+    );
+    assert!(s(&e["error"]["hint"]).contains("public.notes"), "{e}");
+
+    // A role that is not a superuser cannot own what postgres owned: a permission problem of
+    // the target (exit 7) naming the way out; --no-owner restores it as the role's own.
+    let role = format!("cli_restorer_{}", std::process::id());
+    pg.create_trusted_role(&role);
+    let mine = pg.unique_db("climine");
+    pg.psql(
+        "postgres",
+        &format!("ALTER DATABASE {mine} OWNER TO {role}"),
+    );
+    let url = format!("postgres://{role}@127.0.0.1:{}/{mine}", pg.port());
+    let e = cli.json(&["restore", path.to_str().unwrap(), "--to", &url], 7);
+    assert_eq!(e["error"]["code"], "permission");
+    assert!(s(&e["error"]["hint"]).contains("--no-owner"), "{e}");
+    let r = cli.json(
+        &[
+            "restore",
+            path.to_str().unwrap(),
+            "--to",
+            &url,
+            "--no-owner",
+        ],
+        0,
+    );
+    assert_eq!(r["report"]["ok"], Value::Bool(true));
+    assert_eq!(
+        pg.psql(
+            &mine,
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'notes'"
+        ),
+        role
+    );
+
     // Removing the project removes its keychain entry, keeps the files.
     cli.json(&["project", "remove", &name], 0);
     assert_eq!(keychain.get(&project_password_key(&name)).unwrap(), None);
@@ -267,9 +349,17 @@ fn exit_codes_and_json_errors() {
     assert_eq!(e["error"]["code"], "invalid_input");
     assert!(s(&e["error"]["message"]).contains("PGHOST"), "{e}");
     assert_eq!(
-        cli.run(&["project", "add", "both", "--db", "postgres://h/db", "--port", "1"])
-            .status
-            .code(),
+        cli.run(&[
+            "project",
+            "add",
+            "both",
+            "--db",
+            "postgres://h/db",
+            "--port",
+            "1"
+        ])
+        .status
+        .code(),
         Some(2),
         "--db with a field flag is a usage error"
     );
@@ -364,7 +454,9 @@ fn a_socket_only_server_through_the_cli() {
     let stored = format!("postgres://postgres@/{src}?host={dir}&port={port}");
 
     let added = cli.json(
-        &["project", "add", "local", "--host", &dir, "--port", &port, "--dbname", &src],
+        &[
+            "project", "add", "local", "--host", &dir, "--port", &port, "--dbname", &src,
+        ],
         0,
     );
     assert_eq!(added["project"]["db_url"], stored.as_str());
@@ -568,7 +660,10 @@ fn a_wrong_password_is_replaced_with_project_password() {
     let pg = TestCluster::shared();
     let cli = Cli::new();
     let db = pg.unique_db("pwfix");
-    pg.psql(&db, "CREATE TABLE t AS SELECT generate_series(1, 10) AS id;");
+    pg.psql(
+        &db,
+        "CREATE TABLE t AS SELECT generate_series(1, 10) AS id;",
+    );
     let wrong = format!(
         "postgres://{}:not-the-password@127.0.0.1:{}/{db}",
         pg.superuser(),

@@ -185,7 +185,9 @@ impl Error {
     pub fn rate_limited(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
         Self::new(ErrorKind::RateLimited, message)
             .with_retry_after(retry_after)
-            .with_hint("the service limits how often it may be asked; Offsite waits and tries again")
+            .with_hint(
+                "the service limits how often it may be asked; Offsite waits and tries again",
+            )
     }
     /// Carry how long the server asked us to wait before trying again (`Retry-After`).
     pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
@@ -362,7 +364,11 @@ mod tests {
     fn every_kinds_serde_string_is_its_code() {
         for &kind in ErrorKind::ALL {
             let json = serde_json::to_value(kind).unwrap();
-            assert_eq!(json, serde_json::Value::String(kind.code().into()), "{kind:?}");
+            assert_eq!(
+                json,
+                serde_json::Value::String(kind.code().into()),
+                "{kind:?}"
+            );
             let back: ErrorKind = serde_json::from_value(json).unwrap();
             assert_eq!(back, kind);
             assert_eq!(kind.to_string(), kind.code());
@@ -379,7 +385,11 @@ mod tests {
 
     #[test]
     fn temporary_and_permanent() {
-        for kind in [ErrorKind::Connection, ErrorKind::RateLimited, ErrorKind::Busy] {
+        for kind in [
+            ErrorKind::Connection,
+            ErrorKind::RateLimited,
+            ErrorKind::Busy,
+        ] {
             assert!(Error::new(kind, "x").is_temporary(), "{kind:?}");
         }
         for kind in [
@@ -393,16 +403,24 @@ mod tests {
             ErrorKind::KeychainUnavailable,
         ] {
             assert!(!Error::new(kind, "x").is_temporary(), "{kind:?}");
-            assert!(!Error::new(kind, "x").is_retryable() || kind == ErrorKind::DiskFull, "{kind:?}");
+            assert!(
+                !Error::new(kind, "x").is_retryable() || kind == ErrorKind::DiskFull,
+                "{kind:?}"
+            );
         }
-        for io in [std::io::ErrorKind::ConnectionReset, std::io::ErrorKind::TimedOut] {
+        for io in [
+            std::io::ErrorKind::ConnectionReset,
+            std::io::ErrorKind::TimedOut,
+        ] {
             let e = Error::io("uploading", std::io::Error::from(io));
             assert_eq!(e.kind(), ErrorKind::Connection);
             assert!(e.is_temporary());
         }
         assert!(!Error::io("reading", std::io::Error::other("bad sector")).is_temporary());
         // A TLS certificate problem is a connection error, but waiting does not fix it.
-        assert!(!Error::new(ErrorKind::Connection, "tls").temporary(false).is_temporary());
+        assert!(!Error::new(ErrorKind::Connection, "tls")
+            .temporary(false)
+            .is_temporary());
         let e = Error::rate_limited("429 from api", Some(Duration::from_secs(7)));
         assert_eq!(e.code(), "rate_limited");
         assert!(e.is_temporary() && e.is_retryable());

@@ -258,6 +258,13 @@ pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str, secret: Option<&
         return Error::new(ErrorKind::ToolMissing, format!("{tool}: {detail}"))
             .with_hint("install client tools of the server's major version or newer, or set the path with --pg-bin");
     }
+    // The server refused a statement (its "ERROR:" says so): a privilege, not the connection.
+    if stderr.contains("ERROR:")
+        && has(&["permission denied", "must be owner", "must be superuser"])
+    {
+        return Error::new(ErrorKind::Permission, format!("{tool}: {detail}"))
+            .with_hint("connect as a role that can read (or, to restore, create) every object, e.g. the database owner");
+    }
     if has(&[
         "could not connect",
         "connection refused",

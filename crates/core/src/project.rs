@@ -118,11 +118,7 @@ impl ConnSpec {
     /// Where the server is, for messages: `HOST:PORT`, or the socket file.
     pub fn location(&self) -> String {
         if self.is_socket() {
-            format!(
-                "{}/.s.PGSQL.{}",
-                self.host.trim_end_matches('/'),
-                self.port
-            )
+            format!("{}/.s.PGSQL.{}", self.host.trim_end_matches('/'), self.port)
         } else if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
@@ -374,7 +370,11 @@ mod tests {
             ("postgresql://evil/db", "dbname='postgresql://evil/db'"),
             ("it's a \\ db", "dbname='it\\'s a \\\\ db'"),
         ] {
-            assert_eq!(spec.with_database(name).dbname_conninfo(), conninfo, "{name}");
+            assert_eq!(
+                spec.with_database(name).dbname_conninfo(),
+                conninfo,
+                "{name}"
+            );
         }
     }
 

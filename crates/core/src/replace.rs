@@ -16,7 +16,6 @@
 //! anything runs, by running the drops in a transaction that is rolled back, and listed in the
 //! plan.
 
-use crate::archive::{self, DATABASE_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgproc;
 use crate::pgtools::PgTools;
@@ -45,12 +44,6 @@ pub(crate) struct TocEntry {
     pub owner: String,
     /// The line of the list, to comment out.
     pub line: usize,
-}
-
-/// The table of contents of a dump: its raw list and the entries that matter.
-pub(crate) struct Toc {
-    pub list: String,
-    pub entries: Vec<TocEntry>,
 }
 
 const KINDS: &[&str] = &[
@@ -84,99 +77,33 @@ const KINDS: &[&str] = &[
     "BLOB",
 ];
 
-/// Parse `pg_restore -l` output.
-pub(crate) fn parse_toc(list: &str) -> Vec<TocEntry> {
-    let mut out = Vec::new();
-    for (i, line) in list.lines().enumerate() {
-        if line.starts_with(';') {
-            continue;
-        }
-        // "ID; CATALOG OID DESC SCHEMA TAG OWNER"
-        let Some((_, rest)) = line.split_once("; ") else {
-            continue;
-        };
-        let mut it = rest.splitn(3, ' ');
-        let (Some(_), Some(_), Some(rest)) = (it.next(), it.next(), it.next()) else {
-            continue;
-        };
-        let Some(desc) = KINDS.iter().find(|k| {
-            rest.strip_prefix(**k)
-                .is_some_and(|r| r.starts_with(' ') && !is_longer_kind(k, r))
-        }) else {
-            continue;
-        };
-        let rest = &rest[desc.len() + 1..];
-        let Some((schema, rest)) = rest.split_once(' ') else {
-            continue;
-        };
-        let (tag, owner) = match rest.rsplit_once(' ') {
-            Some((t, o)) => (t, o),
-            None => (rest, ""),
-        };
-        out.push(TocEntry {
-            desc,
-            schema: schema.to_string(),
-            tag: tag.to_string(),
-            owner: owner.to_string(),
-            line: i,
-        });
-    }
-    out
-}
-
-/// "TABLE DATA", "TABLE ATTACH", "SEQUENCE SET", "SEQUENCE OWNED BY" are other kinds.
-fn is_longer_kind(kind: &str, rest: &str) -> bool {
-    matches!(
-        (kind, rest.split(' ').nth(1)),
-        ("TABLE", Some("DATA" | "ATTACH")) | ("SEQUENCE", Some("SET" | "OWNED"))
-    )
-}
-
-/// `pg_restore -l` of the archive's dump (read from the archive, nothing extracted).
-pub(crate) fn read_toc(tools: &PgTools, archive_path: &Path) -> Result<Toc> {
-    let mut cmd = std::process::Command::new(tools.pg_restore());
-    cmd.arg("--list")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let cancel = CancellationToken::new();
-    let (child, stdin, stdout, stderr) = pgproc::Guarded::spawn(cmd, "pg_restore --list", &cancel)?;
-    let feeder = {
-        let (path, mut stdin) = (archive_path.to_path_buf(), stdin.expect("stdin piped"));
-        std::thread::spawn(move || {
-            // pg_restore stops reading after the table of contents: a broken pipe is expected.
-            archive::copy_member(
-                &path,
-                DATABASE_MEMBER,
-                &mut stdin,
-                &Reporter::silent(),
-                &CancellationToken::new(),
-            )
+/// The entries of `toc` the clean phase cares about, outside the schemas `managed` (kept as the
+/// target has them).
+pub(crate) fn entries_of(
+    toc: &crate::restore::toc::FullToc,
+    managed: &BTreeSet<String>,
+) -> Vec<TocEntry> {
+    toc.items
+        .iter()
+        .filter(|i| {
+            let schema = if i.desc == "SCHEMA" {
+                &i.tag
+            } else {
+                &i.schema
+            };
+            !managed.contains(schema)
         })
-    };
-    let mut list = String::new();
-    let read = stdout
-        .expect("stdout piped")
-        .read_to_string(&mut list)
-        .map_err(|e| Error::io("reading pg_restore --list", e));
-    let status = child.wait()?;
-    let fed = feeder
-        .join()
-        .map_err(|_| Error::internal("reading the archive panicked"))?;
-    let err = stderr.finish();
-    read?;
-    if !status.success() {
-        // A damaged archive (truncated, checksum, unsafe member) is the cause, not pg_restore.
-        if let Err(e) = fed {
-            if e.kind() != ErrorKind::Io {
-                return Err(e);
-            }
-        }
-        return Err(pgproc::tool_error("pg_restore --list", status, &err, None)
-            .context("reading the backup's table of contents"));
-    }
-    let entries = parse_toc(&list);
-    Ok(Toc { list, entries })
+        .filter_map(|i| {
+            let desc = KINDS.iter().find(|k| **k == i.desc)?;
+            Some(TocEntry {
+                desc,
+                schema: i.schema.clone(),
+                tag: i.tag.clone(),
+                owner: i.owner.clone(),
+                line: i.line,
+            })
+        })
+        .collect()
 }
 
 /// What replacing does in the target, computed from the target's catalogs.
@@ -641,28 +568,27 @@ async fn simulate(
     Ok(Ok(Dependents { described, keys }))
 }
 
-/// The restore list with the clean phase's skipped lines commented out.
-pub(crate) fn restore_list(toc: &Toc, cp: &CleanPhase) -> String {
-    let mut out = String::with_capacity(toc.list.len());
-    for (i, line) in toc.list.lines().enumerate() {
-        if cp.skip_lines.contains(&i) {
-            out.push(';');
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
+/// The SQL around pg_restore's in the one transaction of a scripted restore.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Script {
+    /// Run first (roles, the clean phase's drops, schema owners).
+    pub before: Vec<String>,
+    /// Run last, before `COMMIT` (temporary memberships revoked, schema owners).
+    pub after: Vec<String>,
+    /// Roles whose `ALTER … OWNER TO role;` statements are left out of pg_restore's SQL.
+    pub drop_owner_of: BTreeSet<String>,
 }
 
-/// Run the replace: `BEGIN`, the clean phase, `pg_restore`'s SQL for `list`, then `COMMIT` only
-/// when all of it succeeded and the dump's checksum was verified.
+/// Run a scripted restore: `BEGIN`, `script.before`, `pg_restore`'s SQL for `list`,
+/// `script.after`, then `COMMIT` only when all of it succeeded and the dump's checksum was
+/// verified.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
     tools: &PgTools,
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
-    cp: &CleanPhase,
+    script: &Script,
     list: &str,
     reporter: &Reporter,
     cancel: &CancellationToken,
@@ -691,16 +617,17 @@ pub(crate) fn run(
         pgproc::Guarded::spawn(restore, "pg_restore", cancel)?;
 
     let mut preamble = String::from("SET client_min_messages = error;\nBEGIN;\n");
-    for s in cp.drops.iter().chain(&cp.after) {
+    for s in &script.before {
         preamble.push_str(s);
         preamble.push('\n');
     }
+    let owner_lines = owner_suffixes(&script.drop_owner_of);
     let pump = {
         let out = restore_out.expect("stdout piped");
         std::thread::spawn(move || -> (std::io::Result<()>, std::process::ChildStdin) {
             let r = psql_in
                 .write_all(preamble.as_bytes())
-                .and_then(|_| pump_without_commit(out, &mut psql_in));
+                .and_then(|_| pump_without_commit(out, &mut psql_in, &owner_lines));
             (r, psql_in)
         })
     };
@@ -710,6 +637,7 @@ pub(crate) fn run(
         &restore,
         reporter,
         cancel,
+        true,
     );
     let restore_status = restore.wait()?;
     let (pumped, mut psql_in) = pump
@@ -718,8 +646,14 @@ pub(crate) fn run(
     let all_good =
         fed.is_ok() && restore_status.success() && pumped.is_ok() && !cancel.is_cancelled();
     if all_good {
+        let mut end = String::new();
+        for s in &script.after {
+            end.push_str(s);
+            end.push('\n');
+        }
+        end.push_str("COMMIT;\n");
         let _ = psql_in
-            .write_all(b"COMMIT;\n")
+            .write_all(end.as_bytes())
             .and_then(|_| psql_in.flush());
     } else {
         // No COMMIT ever reaches psql: the session ends and the server rolls everything back.
@@ -733,7 +667,7 @@ pub(crate) fn run(
     let (psql_text, restore_text) = (psql_err.finish(), restore_err.finish());
     let psql_error = || {
         pgproc::tool_error("psql", psql_status, &psql_text, password)
-            .context("replacing the target's objects")
+            .context("restoring into the target")
     };
     // The cause first: a damaged archive; then psql stopping on its own (its stdin closed under
     // the pump: an SQL error), which breaks pg_restore's output and the feed in turn; then
@@ -761,16 +695,137 @@ pub(crate) fn run(
     Ok(())
 }
 
+/// The endings (` OWNER TO role;\n`) of the owner statements to leave out, with the role
+/// written as pg_restore writes it (quoted only when it must be).
+fn owner_suffixes(roles: &BTreeSet<String>) -> Vec<Vec<u8>> {
+    roles
+        .iter()
+        .map(|r| format!(" OWNER TO {};\n", fmt_id(r)).into_bytes())
+        .collect()
+}
+
+/// An identifier as PostgreSQL's `fmtId` writes it: bare when it is a plain lower-case name,
+/// quoted otherwise.
+fn fmt_id(s: &str) -> String {
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if plain && !RESERVED.contains(&s) {
+        s.to_string()
+    } else {
+        quote_ident(s)
+    }
+}
+
+/// Key words `fmtId` quotes (the reserved ones a role could be named after).
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "current_role",
+    "current_user",
+    "default",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "into",
+    "leading",
+    "limit",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "primary",
+    "references",
+    "select",
+    "session_user",
+    "some",
+    "table",
+    "then",
+    "to",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "when",
+    "where",
+    "with",
+    "authorization",
+    "binary",
+    "cross",
+    "full",
+    "inner",
+    "join",
+    "left",
+    "natural",
+    "outer",
+    "right",
+    "similar",
+    "verbose",
+];
+
 /// Copy pg_restore's SQL to psql, leaving out its final `COMMIT;` (the one of
-/// `--single-transaction`; only comments follow it): the caller commits.
-fn pump_without_commit(from: impl Read, to: &mut impl Write) -> std::io::Result<()> {
+/// `--single-transaction`; only comments follow it): the caller commits. Statements
+/// `ALTER … OWNER TO role;` ending in one of `owner_lines` are left out too (outside COPY data).
+fn pump_without_commit(
+    from: impl Read,
+    to: &mut impl Write,
+    owner_lines: &[Vec<u8>],
+) -> std::io::Result<()> {
     let mut from = BufReader::with_capacity(256 * 1024, from);
     let mut pending: Vec<Vec<u8>> = Vec::new();
     let mut line = Vec::new();
+    let mut in_copy = false;
     loop {
         line.clear();
         if from.read_until(b'\n', &mut line)? == 0 {
             break;
+        }
+        if in_copy {
+            in_copy = line != b"\\.\n";
+            to.write_all(&line)?;
+            continue;
+        }
+        if line.starts_with(b"COPY ") && line.ends_with(b" FROM stdin;\n") {
+            in_copy = true;
+        }
+        if !owner_lines.is_empty()
+            && line.starts_with(b"ALTER ")
+            && owner_lines.iter().any(|o| line.ends_with(o))
+        {
+            to.write_all(b"-- (owner left to the connecting role)\n")?;
+            continue;
         }
         if line == b"COMMIT;\n" {
             for l in pending.drain(..) {
@@ -802,33 +857,6 @@ fn pump_without_commit(from: impl Read, to: &mut impl Write) -> std::io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_the_list() {
-        let list = ";\n; Archive created\n;\n\
-215; 1259 16390 TABLE public payment postgres\n\
-3340; 0 16395 TABLE DATA public payment postgres\n\
-216; 1259 16391 TABLE ATTACH public payment_p2022_01 postgres\n\
-7; 2615 2200 SCHEMA - app alice\n\
-240; 1255 16400 FUNCTION public f(integer, text) postgres\n\
-241; 1259 16401 MATERIALIZED VIEW public mv postgres\n\
-242; 1259 16402 SEQUENCE OWNED BY public s postgres\n";
-        let e = parse_toc(list);
-        let got: Vec<_> = e
-            .iter()
-            .map(|e| (e.desc, e.schema.as_str(), e.tag.as_str(), e.line))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("TABLE", "public", "payment", 3),
-                ("SCHEMA", "-", "app", 6),
-                ("FUNCTION", "public", "f(integer, text)", 7),
-                ("MATERIALIZED VIEW", "public", "mv", 8),
-            ]
-        );
-        assert_eq!(e[1].owner, "alice");
-    }
 
     #[test]
     fn drops_by_name() {
@@ -868,10 +896,24 @@ mod tests {
     }
 
     #[test]
+    fn owner_statements_of_chosen_roles_are_left_out_but_never_in_copy_data() {
+        let roles = BTreeSet::from(["service_role".to_string(), "Odd Role".to_string()]);
+        let sql = b"CREATE TABLE public.t (a text);\nALTER TABLE public.t OWNER TO service_role;\nALTER FUNCTION public.f() OWNER TO \"Odd Role\";\nALTER TABLE public.u OWNER TO postgres;\nCOPY public.t (a) FROM stdin;\nALTER TABLE public.t OWNER TO service_role;\n\\.\nCOMMIT;\n";
+        let mut out = Vec::new();
+        pump_without_commit(&sql[..], &mut out, &owner_suffixes(&roles)).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "CREATE TABLE public.t (a text);\n-- (owner left to the connecting role)\n-- (owner left to the connecting role)\nALTER TABLE public.u OWNER TO postgres;\nCOPY public.t (a) FROM stdin;\nALTER TABLE public.t OWNER TO service_role;\n\\.\n"
+        );
+        assert_eq!(fmt_id("user"), "\"user\"");
+        assert_eq!(fmt_id("anon_2"), "anon_2");
+    }
+
+    #[test]
     fn the_final_commit_is_left_out() {
         let sql = b"BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\nCOMMIT;\n\n--\n-- done\n--\n\n\\unrestrict abc\n";
         let mut out = Vec::new();
-        pump_without_commit(&sql[..], &mut out).unwrap();
+        pump_without_commit(&sql[..], &mut out, &[]).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\n\n--\n-- done\n--\n\n\\unrestrict abc\n"

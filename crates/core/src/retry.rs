@@ -169,8 +169,8 @@ pub fn parse_retry_after(value: &str, clock: &dyn Clock) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
-        .ok()?;
+    let at =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let secs = (at - clock.now()).whole_seconds().max(0) as u64;
     Some(Duration::from_secs(secs))
 }
@@ -226,7 +226,9 @@ impl<T: ?Sized> Retrying<T> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<R>>,
     {
-        self.policy.run(what, &self.reporter, &self.cancel, call).await
+        self.policy
+            .run(what, &self.reporter, &self.cancel, call)
+            .await
     }
 }
 
@@ -250,7 +252,9 @@ impl<T: DatabaseSource + ?Sized> DatabaseSource for Retrying<T> {
     ) -> Result<Written> {
         let what = format!("dumping {}", self.location());
         self.policy
-            .run(&what, reporter, cancel, move || self.inner.dump(opts, reporter, cancel))
+            .run(&what, reporter, cancel, move || {
+                self.inner.dump(opts, reporter, cancel)
+            })
             .await
     }
 
@@ -369,10 +373,7 @@ where
                 None if self.pos >= self.end => return None,
                 None => Error::new(
                     crate::ErrorKind::Connection,
-                    format!(
-                        "the download ended at byte {} of {}",
-                        self.pos, self.end
-                    ),
+                    format!("the download ended at byte {} of {}", self.pos, self.end),
                 ),
                 Some(Err(e)) => e,
             };
@@ -662,26 +663,38 @@ mod tests {
         ];
         let t0 = Instant::now();
         let got = policy()
-            .run("test call", &reporter, &CancellationToken::new(), || flaky(&calls, &errs))
+            .run("test call", &reporter, &CancellationToken::new(), || {
+                flaky(&calls, &errs)
+            })
             .await
             .unwrap();
         assert_eq!(got, 3);
         assert_eq!(t0.elapsed(), Duration::from_secs(1 + 2), "1 s then 2 s");
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen.len(), 2);
-        assert_eq!((seen[0].attempt, seen[0].max_attempts, seen[0].wait_ms), (2, 4, 1000));
+        assert_eq!(
+            (seen[0].attempt, seen[0].max_attempts, seen[0].wait_ms),
+            (2, 4, 1000)
+        );
         assert_eq!(seen[0].reason, "connection reset by peer");
         assert_eq!((seen[1].attempt, seen[1].wait_ms), (3, 2000));
     }
 
     #[tokio::test(start_paused = true)]
     async fn permanent_failures_return_at_once_unchanged() {
-        for kind in [ErrorKind::Auth, ErrorKind::Permission, ErrorKind::NotFound, ErrorKind::Integrity] {
+        for kind in [
+            ErrorKind::Auth,
+            ErrorKind::Permission,
+            ErrorKind::NotFound,
+            ErrorKind::Integrity,
+        ] {
             let calls = AtomicU32::new(0);
             let errs = [Error::new(kind, "no")];
             let t0 = Instant::now();
             let e = policy()
-                .run("x", &Reporter::silent(), &CancellationToken::new(), || flaky(&calls, &errs))
+                .run("x", &Reporter::silent(), &CancellationToken::new(), || {
+                    flaky(&calls, &errs)
+                })
                 .await
                 .unwrap_err();
             assert_eq!(calls.load(Ordering::SeqCst), 1, "{kind:?}");
@@ -696,24 +709,35 @@ mod tests {
         let calls = AtomicU32::new(0);
         let errs = vec![Error::new(ErrorKind::Connection, "refused"); 10];
         let e = policy()
-            .run("listing things", &Reporter::silent(), &CancellationToken::new(), || {
-                flaky(&calls, &errs)
-            })
+            .run(
+                "listing things",
+                &Reporter::silent(),
+                &CancellationToken::new(),
+                || flaky(&calls, &errs),
+            )
             .await
             .unwrap_err();
         assert_eq!(calls.load(Ordering::SeqCst), 4);
         assert_eq!(e.kind(), ErrorKind::Connection);
-        assert_eq!(e.message(), "listing things: gave up after 4 tries: refused");
+        assert_eq!(
+            e.message(),
+            "listing things: gave up after 4 tries: refused"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_is_honoured_and_bounded_by_the_total() {
         let (reporter, seen) = recording();
         let calls = AtomicU32::new(0);
-        let errs = [Error::rate_limited("429 Too Many Requests", Some(Duration::from_secs(7)))];
+        let errs = [Error::rate_limited(
+            "429 Too Many Requests",
+            Some(Duration::from_secs(7)),
+        )];
         let t0 = Instant::now();
         policy()
-            .run("x", &reporter, &CancellationToken::new(), || flaky(&calls, &errs))
+            .run("x", &reporter, &CancellationToken::new(), || {
+                flaky(&calls, &errs)
+            })
             .await
             .unwrap();
         assert_eq!(t0.elapsed(), Duration::from_secs(7));
@@ -724,7 +748,9 @@ mod tests {
         let errs = [Error::rate_limited("429", Some(Duration::from_secs(3600)))];
         let t0 = Instant::now();
         let e = policy()
-            .run("x", &Reporter::silent(), &CancellationToken::new(), || flaky(&calls, &errs))
+            .run("x", &Reporter::silent(), &CancellationToken::new(), || {
+                flaky(&calls, &errs)
+            })
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::RateLimited);
@@ -753,11 +779,17 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn jitter_stays_within_twice_the_computed_wait() {
-        let p = RetryPolicy { jitter: true, ..policy() };
+        let p = RetryPolicy {
+            jitter: true,
+            ..policy()
+        };
         let waits: Vec<Duration> = p.backoff().collect();
         assert_eq!(waits.len(), 3);
         for (w, base) in waits.iter().zip([1u64, 2, 4]) {
-            assert!(*w >= Duration::from_secs(base) && *w <= Duration::from_secs(2 * base), "{w:?}");
+            assert!(
+                *w >= Duration::from_secs(base) && *w <= Duration::from_secs(2 * base),
+                "{w:?}"
+            );
         }
     }
 
@@ -774,7 +806,11 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(10)).await;
         let t1 = Instant::now();
         limited.get_json("/v1/x").await.unwrap();
-        assert_eq!(t1.elapsed(), Duration::ZERO, "an idle limiter does not delay");
+        assert_eq!(
+            t1.elapsed(),
+            Duration::ZERO,
+            "an idle limiter does not delay"
+        );
         assert_eq!(limited.inner().call_count(), 4);
 
         let burst = RateLimited::new(MemoryApiSource::new(), Duration::from_secs(1), 3);
@@ -782,13 +818,21 @@ mod tests {
         for _ in 0..5 {
             let _ = burst.get_json("/missing").await;
         }
-        assert_eq!(t0.elapsed(), Duration::from_secs(2), "3 at once, then one per second");
+        assert_eq!(
+            t0.elapsed(),
+            Duration::from_secs(2),
+            "3 at once, then one per second"
+        );
     }
 
     #[test]
     fn retry_after_header_forms() {
-        let clock = crate::clock::ManualClock::new(time::macros::datetime!(1994-11-06 08:49:00 UTC));
-        assert_eq!(parse_retry_after("120", &*clock), Some(Duration::from_secs(120)));
+        let clock =
+            crate::clock::ManualClock::new(time::macros::datetime!(1994-11-06 08:49:00 UTC));
+        assert_eq!(
+            parse_retry_after("120", &*clock),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", &*clock),
             Some(Duration::from_secs(37))

@@ -13,6 +13,8 @@ use std::sync::{Mutex, OnceLock};
 
 const HOST: &str = "127.0.0.1";
 const SUPERUSER: &str = "postgres";
+/// The OS user the server runs as when tests run as root.
+const OS_USER: &str = "postgres";
 /// Binaries a cluster needs (server side and the client tools tests use).
 const REQUIRED_BINARIES: &[&str] = &[
     "initdb", "pg_ctl", "postgres", "psql", "pg_dump", "createdb",
@@ -36,6 +38,8 @@ pub struct TestCluster {
     log_file: PathBuf,
     bin_dir: PathBuf,
     port: u16,
+    /// The bootstrap superuser (`postgres` unless started with another).
+    superuser: String,
     password: String,
     /// How clients reach it: `127.0.0.1`, or the socket folder when it listens on no TCP address.
     host: String,
@@ -65,7 +69,7 @@ impl TestCluster {
 
     /// Like [`start`](Self::start) with an explicit directory of PostgreSQL binaries.
     pub fn start_with_bin_dir(bin_dir: &Path) -> TestCluster {
-        Self::start_configured(bin_dir, false)
+        Self::start_configured(bin_dir, false, SUPERUSER)
     }
 
     /// A cluster with `listen_addresses = ''`: reachable only through the Unix socket in
@@ -73,10 +77,16 @@ impl TestCluster {
     /// folder, so [`conn_args`](Self::conn_args), [`env`](Self::env), [`psql`](Self::psql) and the
     /// snapshot helpers use the socket; [`url`](Self::url) is a socket URL.
     pub fn start_socket_only() -> TestCluster {
-        Self::start_configured(&find_bin_dir(), true)
+        Self::start_configured(&find_bin_dir(), true, SUPERUSER)
     }
 
-    fn start_configured(bin_dir: &Path, socket_only: bool) -> TestCluster {
+    /// A cluster whose bootstrap superuser is `name` (a server shaped like a hosted platform's,
+    /// where `postgres` is an ordinary role: create it yourself).
+    pub fn start_with_superuser(name: &str) -> TestCluster {
+        Self::start_configured(&find_bin_dir(), false, name)
+    }
+
+    fn start_configured(bin_dir: &Path, socket_only: bool, superuser: &str) -> TestCluster {
         check_bin_dir(bin_dir, "the given bin dir");
         let run_as = postgres_os_user();
         let base = pick_base_dir(run_as);
@@ -108,6 +118,7 @@ impl TestCluster {
             root,
             bin_dir: bin_dir.to_path_buf(),
             port: 0,
+            superuser: superuser.to_string(),
             password: random_password(),
             run_as,
             watchdog: Mutex::new(None),
@@ -154,7 +165,7 @@ impl TestCluster {
 
     /// Superuser name (`postgres`).
     pub fn superuser(&self) -> &str {
-        SUPERUSER
+        &self.superuser
     }
 
     pub fn superuser_password(&self) -> &str {
@@ -185,14 +196,16 @@ impl TestCluster {
     pub fn url(&self, db: &str) -> String {
         if self.socket_only {
             return format!(
-                "postgresql://{SUPERUSER}@/{}?host={}&port={}",
+                "postgresql://{}@/{}?host={}&port={}",
+                self.superuser,
                 crate::percent_encode(db),
                 crate::percent_encode(&self.host),
                 self.port
             );
         }
         format!(
-            "postgres://{SUPERUSER}@{HOST}:{}/{}",
+            "postgres://{}@{HOST}:{}/{}",
+            self.superuser,
             self.port,
             crate::percent_encode(db)
         )
@@ -201,7 +214,8 @@ impl TestCluster {
     /// `postgres://postgres:PASSWORD@127.0.0.1:PORT/db`, the password percent-encoded.
     pub fn url_with_password(&self, db: &str) -> String {
         format!(
-            "postgres://{SUPERUSER}:{}@{HOST}:{}/{}",
+            "postgres://{}:{}@{HOST}:{}/{}",
+            self.superuser,
             crate::percent_encode(&self.password),
             self.port,
             crate::percent_encode(db)
@@ -213,7 +227,7 @@ impl TestCluster {
         vec![
             ("PGHOST".into(), self.host.clone()),
             ("PGPORT".into(), self.port.to_string()),
-            ("PGUSER".into(), SUPERUSER.into()),
+            ("PGUSER".into(), self.superuser.clone()),
             ("PGPASSWORD".into(), self.password.clone()),
         ]
     }
@@ -227,7 +241,7 @@ impl TestCluster {
             "-p".into(),
             self.port.to_string(),
             "-U".into(),
-            SUPERUSER.into(),
+            self.superuser.clone(),
         ]
     }
 
@@ -375,6 +389,9 @@ impl TestCluster {
 
     /// Loads [`crate::supabase_fixture_sql`] into `db` (which should be new and empty).
     pub fn load_supabase_fixture(&self, db: &str) {
+        // Its roles are cluster-wide and created when missing: two loads at once would race.
+        static LOADING: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = LOADING.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = self.run_psql(
             &["-d", db, "-f", "-"],
             Some(crate::supabase_fixture_sql().as_bytes()),
@@ -551,7 +568,7 @@ impl TestCluster {
             .arg(&self.data_dir)
             .args([
                 "-U",
-                SUPERUSER,
+                &self.superuser,
                 "--auth-local=trust",
                 "--auth-host=scram-sha-256",
                 "-E",
@@ -820,7 +837,7 @@ fn postgres_os_user() -> Option<(u32, u32)> {
     if unsafe { libc::geteuid() } != 0 {
         return None;
     }
-    let name = CString::new(SUPERUSER).unwrap();
+    let name = CString::new(OS_USER).unwrap();
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0u8; 16384];
     let mut result: *mut libc::passwd = std::ptr::null_mut();

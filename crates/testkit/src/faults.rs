@@ -130,15 +130,24 @@ impl<T> Faulty<T> {
         };
         if n < self.plan.fail_first {
             return fail(self.plan.first_error.clone().unwrap_or_else(|| {
-                Error::new(ErrorKind::Connection, format!("injected: {what}: connection reset by peer"))
+                Error::new(
+                    ErrorKind::Connection,
+                    format!("injected: {what}: connection reset by peer"),
+                )
             }));
         }
         let n = n - self.plan.fail_first;
         if self.plan.every > 0 && n.is_multiple_of(self.plan.every) {
             let nth = n / self.plan.every;
             return fail(match nth % 3 {
-                0 => Error::new(ErrorKind::Connection, format!("injected: {what}: connection reset by peer")),
-                1 => Error::new(ErrorKind::Connection, format!("injected: {what}: HTTP 503 Service Unavailable")),
+                0 => Error::new(
+                    ErrorKind::Connection,
+                    format!("injected: {what}: connection reset by peer"),
+                ),
+                1 => Error::new(
+                    ErrorKind::Connection,
+                    format!("injected: {what}: HTTP 503 Service Unavailable"),
+                ),
                 _ => Error::rate_limited(
                     format!("injected: {what}: HTTP 429 Too Many Requests"),
                     Some(self.plan.retry_after),
@@ -181,38 +190,47 @@ impl<T> Faulty<T> {
 /// stream shorter than `limit` passes whole.
 pub fn cut_after(stream: ByteStream, limit: u64, counters: Arc<FaultCounters>) -> ByteStream {
     let state = (stream, 0u64, false);
-    Box::pin(futures::stream::unfold(state, move |(mut s, sent, done)| {
-        let counters = counters.clone();
-        async move {
-            if done {
-                return None;
-            }
-            match s.next().await {
-                Some(Ok(chunk)) if sent + chunk.len() as u64 > limit => {
-                    counters.cut.fetch_add(1, Ordering::SeqCst);
-                    let keep = (limit - sent) as usize;
-                    if keep > 0 {
-                        // Deliver what fits, then the error on the next poll.
-                        let part = chunk.slice(..keep);
-                        let rest: ByteStream = Box::pin(futures::stream::once(async {
-                            Err(Error::new(ErrorKind::Connection, "injected: stream cut midway"))
-                        }));
-                        return Some((Ok(part), (rest, limit, false)));
+    Box::pin(futures::stream::unfold(
+        state,
+        move |(mut s, sent, done)| {
+            let counters = counters.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                match s.next().await {
+                    Some(Ok(chunk)) if sent + chunk.len() as u64 > limit => {
+                        counters.cut.fetch_add(1, Ordering::SeqCst);
+                        let keep = (limit - sent) as usize;
+                        if keep > 0 {
+                            // Deliver what fits, then the error on the next poll.
+                            let part = chunk.slice(..keep);
+                            let rest: ByteStream = Box::pin(futures::stream::once(async {
+                                Err(Error::new(
+                                    ErrorKind::Connection,
+                                    "injected: stream cut midway",
+                                ))
+                            }));
+                            return Some((Ok(part), (rest, limit, false)));
+                        }
+                        Some((
+                            Err(Error::new(
+                                ErrorKind::Connection,
+                                "injected: stream cut midway",
+                            )),
+                            (s, sent, true),
+                        ))
                     }
-                    Some((
-                        Err(Error::new(ErrorKind::Connection, "injected: stream cut midway")),
-                        (s, sent, true),
-                    ))
+                    Some(Ok(chunk)) => {
+                        let len = chunk.len() as u64;
+                        Some((Ok(chunk), (s, sent + len, false)))
+                    }
+                    Some(Err(e)) => Some((Err(e), (s, sent, true))),
+                    None => None,
                 }
-                Some(Ok(chunk)) => {
-                    let len = chunk.len() as u64;
-                    Some((Ok(chunk), (s, sent + len, false)))
-                }
-                Some(Err(e)) => Some((Err(e), (s, sent, true))),
-                None => None,
             }
-        }
-    }))
+        },
+    ))
 }
 
 /// An upload body whose stream is cut when the plan says so.

@@ -129,10 +129,14 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: Arc<State>) {
             Ok(n) => n,
         };
         carried += n as u64;
-        if armed && carried > st.cut_after.load(Ordering::SeqCst) && st.cut.load(Ordering::SeqCst) > 0 {
+        if armed
+            && carried > st.cut_after.load(Ordering::SeqCst)
+            && st.cut.load(Ordering::SeqCst) > 0
+        {
             if take(&st.cut) {
                 st.cuts_done.fetch_add(1, Ordering::SeqCst);
-                let keep = n - (carried - st.cut_after.load(Ordering::SeqCst)).min(n as u64) as usize;
+                let keep =
+                    n - (carried - st.cut_after.load(Ordering::SeqCst)).min(n as u64) as usize;
                 let _ = to.write_all(&buf[..keep]);
                 let _ = to.shutdown(Shutdown::Both);
                 let _ = from.shutdown(Shutdown::Both);

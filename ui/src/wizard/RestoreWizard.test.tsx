@@ -109,7 +109,13 @@ describe("RestoreWizard", () => {
     expect(called(calls, "plan_restore")[0]?.args).toEqual({
       path: backup(0).path,
       target: { connection: { connection: { url: "postgres://postgres@localhost:5432/shop_copy" }, tls: null, password: "pw" } },
-      choices: { replace: true, no_safety_backup: false, create_roles: false },
+      choices: {
+        replace: true,
+        no_safety_backup: false,
+        create_roles: false,
+        no_owner: false,
+        selection: { schemas: [], tables: [], what: "both", into_schema: null },
+      },
     });
     expect(called(calls, "start_restore")).toHaveLength(0);
     fireEvent.click($("wizard-next"));
@@ -126,7 +132,7 @@ describe("RestoreWizard", () => {
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
     expect(called(calls, "start_restore")[0]?.args).toMatchObject({
       path: backup(0).path,
-      choices: { replace: false, no_safety_backup: false, create_roles: false },
+      choices: { replace: false, no_safety_backup: false, create_roles: false, no_owner: false },
     });
     expect(screen.queryByTestId("wizard-back")).not.toBeInTheDocument();
     expect($("wizard-close")).toBeDisabled();
@@ -174,7 +180,7 @@ describe("RestoreWizard", () => {
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
     expect(called(calls, "start_restore")[0]?.args).toMatchObject({
       target: { project: "shop" },
-      choices: { replace: true, no_safety_backup: false, create_roles: false },
+      choices: { replace: true, no_safety_backup: false, create_roles: false, no_owner: false },
     });
     await act(() =>
       emit(
@@ -206,6 +212,79 @@ describe("RestoreWizard", () => {
       choices: { create_roles: true },
     });
     expect(await screen.findByTestId("wizard-restore")).toBeEnabled();
+  });
+
+  it("shows what the connecting role cannot own, and re-plans when those objects are to be the user's", async () => {
+    const blocked = plan({
+      connecting_role: "postgres",
+      connecting_superuser: false,
+      owned_by_others: [{ role: "supabase_admin", objects: ["function public.admin_note()"] }],
+      superuser_only: ["event trigger ddl_watch"],
+      managed_schemas: [
+        {
+          schema: "auth",
+          owner: "supabase_auth_admin",
+          load_rows: ["auth.users"],
+          kept_rows: ["auth.schema_migrations (the target holds 2 row(s))"],
+          added: ["trigger on_auth_user_created on auth.users"],
+          kept_objects: 12,
+          notes: [],
+        },
+      ],
+      blockers: ["postgres cannot act for the role(s) owning some of the backup's objects"],
+    });
+    const { calls } = setup({
+      plans: (args) =>
+        (args.choices as { no_owner: boolean }).no_owner
+          ? { ...blocked, no_owner: true, blockers: [], left_out: ["event trigger ddl_watch (only a superuser can create it)"] }
+          : blocked,
+    });
+    await toTarget(calls);
+    fireEvent.click($("wizard-target-project"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    expect(await screen.findByTestId("wizard-owners")).toHaveTextContent("supabase_admin");
+    expect($("wizard-managed-auth")).toHaveTextContent("auth.schema_migrations");
+    expect($("wizard-restore")).toBeDisabled();
+    fireEvent.click($("wizard-no-owner"));
+    await waitFor(() => expect(screen.queryByTestId("wizard-blockers")).not.toBeInTheDocument());
+    expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({ choices: { no_owner: true } });
+    expect(await screen.findByTestId("wizard-left-out")).toHaveTextContent("ddl_watch");
+    expect(await screen.findByTestId("wizard-restore")).toBeEnabled();
+  });
+
+  it("restores chosen tables: the choice re-plans and the plan names what comes along and what breaks", async () => {
+    const { calls } = setup({
+      plans: (args) => {
+        const sel = (args.choices as { selection?: { tables?: string[] } }).selection;
+        return sel?.tables?.length
+          ? plan({
+              selection: {
+                tables: ["public.orders"],
+                what: "both",
+                into_schema: null,
+                dependencies: ["type public.order_status"],
+                notes: ["foreign key orders_customer_fkey of public.orders references public.customers"],
+              },
+            })
+          : plan();
+      },
+    });
+    await toTarget(calls);
+    fireEvent.click($("wizard-target-project"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    await screen.findByTestId("wizard-selection");
+    fireEvent.click($("wizard-select-some"));
+    const boxes = await screen.findAllByTestId("wizard-select-table");
+    fireEvent.click(boxes.find((b) => b.getAttribute("data-table") === "public.orders")!);
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { tables: ['"public"."orders"'], what: "both" } },
+      }),
+    );
+    expect(await screen.findByTestId("wizard-selection-notes")).toHaveTextContent("orders_customer_fkey");
+    expect($("wizard-selection-plan")).toHaveTextContent("type public.order_status");
   });
 
   it("does not go on with a damaged archive", async () => {

@@ -6,6 +6,7 @@ import {
   canBack,
   canNext,
   canRestore,
+  EVERYTHING,
   failureAdvice,
   initialState,
   planChoices,
@@ -14,6 +15,7 @@ import {
   restoreTo,
   runChoices,
   succeeded,
+  tableArg,
   type WizardState,
 } from "./steps";
 
@@ -120,7 +122,7 @@ describe("restore wizard steps", () => {
     const s = atReview(plan());
     expect(s.step).toBe("review");
     expect(canRestore(s)).toBe(true);
-    expect(runChoices(s)).toEqual({ replace: false, no_safety_backup: false, create_roles: false });
+    expect(runChoices(s)).toEqual({ replace: false, no_safety_backup: false, create_roles: false, no_owner: false, selection: EVERYTHING });
     expect(canNext(s)).toBe(false); // review moves on with "Restore" only
     const running = reducer(s, { type: "confirm", now: 1000 });
     expect(running.step).toBe("run");
@@ -138,13 +140,13 @@ describe("restore wizard steps", () => {
     expect(canRestore(s)).toBe(false);
     s = reducer(s, { type: "typeConsent", text: "shop_copy" });
     expect(canRestore(s)).toBe(true);
-    expect(runChoices(s)).toEqual({ replace: true, no_safety_backup: false, create_roles: false });
+    expect(runChoices(s)).toEqual({ replace: true, no_safety_backup: false, create_roles: false, no_owner: false, selection: EVERYTHING });
     s = reducer(s, { type: "setSafetyBackup", on: false });
     expect(runChoices(s).no_safety_backup).toBe(true);
     expect(s.plan.status).toBe("idle"); // made again with the new choice
     expect(s.consent).toBe("shop_copy"); // same target: the consent stays
     expect(canRestore(s)).toBe(false);
-    expect(planChoices(s)).toEqual({ replace: true, no_safety_backup: true, create_roles: false });
+    expect(planChoices(s)).toEqual({ replace: true, no_safety_backup: true, create_roles: false, no_owner: false, selection: EVERYTHING });
   });
 
   it("keeps Restore disabled while there are blockers, even with consent", () => {
@@ -250,5 +252,24 @@ describe("restore wizard steps", () => {
     expect(failureAdvice("integrity").goto).toBe("source");
     expect(failureAdvice("validation_failed").goto).toBeNull();
     expect(failureAdvice("something_new").text).toMatch(/failed/);
+  });
+});
+
+describe("choosing what to restore", () => {
+  it("quotes table names so any name reads back exactly, and a changed choice re-plans", () => {
+    expect(tableArg("MixedCase", 'We"ird t')).toBe('"MixedCase"."We""ird t"');
+    let s: WizardState = { ...initialState("shop"), step: "review" };
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: plan() });
+    const chosen = { ...EVERYTHING, tables: [tableArg("public", "orders")], into_schema: "yesterday" };
+    s = reducer(s, { type: "setSelection", selection: chosen });
+    expect(s.plan.status).toBe("idle");
+    expect(planChoices(s).selection).toEqual(chosen);
+    expect(runChoices(s).selection).toEqual(chosen);
+    // The same choice again changes nothing.
+    const again = reducer({ ...s, plan: { status: "ready", seq: s.planSeq, plan: plan() } } as WizardState, {
+      type: "setSelection",
+      selection: { ...chosen },
+    });
+    expect(again.plan.status).toBe("ready");
   });
 });

@@ -8,6 +8,7 @@ import type {
   RestorePlan,
   RestoreReport,
   RestoreTo,
+  Selection,
   VerifyReport,
 } from "../bindings";
 import { errorDisplay } from "../ipc/errorDisplay";
@@ -72,6 +73,10 @@ export type WizardState = {
   consent: string;
   safetyBackup: boolean;
   createRoles: boolean;
+  /** Restore objects of roles the connecting role cannot act for as its own. */
+  noOwner: boolean;
+  /** What of the backup to restore (no tables: everything). */
+  selection: Selection;
   run: Run;
 };
 
@@ -93,12 +98,23 @@ export type Action =
   | { type: "typeConsent"; text: string }
   | { type: "setSafetyBackup"; on: boolean }
   | { type: "setCreateRoles"; on: boolean }
+  | { type: "setNoOwner"; on: boolean }
+  | { type: "setSelection"; selection: Selection }
   | { type: "confirm"; now: number }
   | { type: "runJob"; jobId: string }
   | { type: "runProgress"; progress: JobProgress }
   | { type: "cancelRequested" }
   | { type: "cancelRefused" }
   | { type: "runFinished"; now: number; report: RestoreReport | null; error: ErrorPayload | null };
+
+/** The whole backup. */
+export const EVERYTHING: Selection = { schemas: [], tables: [], what: "both", into_schema: null };
+
+/** A table as the restore takes it: both parts quoted, so any name is read back exactly. */
+export function tableArg(schema: string, table: string): string {
+  const q = (x: string) => `"${x.replace(/"/g, '""')}"`;
+  return `${q(schema)}.${q(table)}`;
+}
 
 export function initialState(project: string): WizardState {
   return {
@@ -113,6 +129,8 @@ export function initialState(project: string): WizardState {
     consent: "",
     safetyBackup: true,
     createRoles: false,
+    noOwner: false,
+    selection: EVERYTHING,
     run: { status: "idle" },
   };
 }
@@ -147,7 +165,13 @@ export function restoreTo(s: WizardState): RestoreTo | null {
  * the ones consent cannot lift (missing roles, …); consent itself is the typed database name.
  */
 export function planChoices(s: WizardState): RestoreChoices {
-  return { replace: true, no_safety_backup: !s.safetyBackup, create_roles: s.createRoles };
+  return {
+    replace: true,
+    no_safety_backup: !s.safetyBackup,
+    create_roles: s.createRoles,
+    no_owner: s.noOwner,
+    selection: s.selection,
+  };
 }
 
 /** Choices for the restore itself: replace only when the plan saw a non-empty target. */
@@ -157,6 +181,8 @@ export function runChoices(s: WizardState): RestoreChoices {
     replace: plan ? !plan.target_empty : false,
     no_safety_backup: !s.safetyBackup,
     create_roles: s.createRoles,
+    no_owner: s.noOwner,
+    selection: s.selection,
   };
 }
 
@@ -302,6 +328,12 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return s.step === "review" && s.safetyBackup !== a.on ? { ...s, safetyBackup: a.on, plan: { status: "idle" } } : s;
     case "setCreateRoles":
       return s.step === "review" && s.createRoles !== a.on ? { ...s, createRoles: a.on, plan: { status: "idle" } } : s;
+    case "setSelection":
+      return s.step === "review" && JSON.stringify(s.selection) !== JSON.stringify(a.selection)
+        ? { ...s, selection: a.selection, plan: { status: "idle" } }
+        : s;
+    case "setNoOwner":
+      return s.step === "review" && s.noOwner !== a.on ? { ...s, noOwner: a.on, plan: { status: "idle" } } : s;
     case "confirm":
       if (!canRestore(s)) return s;
       return {

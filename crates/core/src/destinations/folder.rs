@@ -76,7 +76,10 @@ impl Destination for FolderDestination {
         if !opts.overwrite && tokio::fs::symlink_metadata(&target).await.is_ok() {
             return Err(exists_error());
         }
-        let dir = target.parent().expect("joined path has a parent").to_path_buf();
+        let dir = target
+            .parent()
+            .expect("joined path has a parent")
+            .to_path_buf();
         tokio::fs::create_dir_all(&dir)
             .await
             .map_err(io(format!("creating {}", dir.display())))?;
@@ -84,7 +87,10 @@ impl Destination for FolderDestination {
             .file_name()
             .expect("checked names end in a segment")
             .to_string_lossy();
-        let tmp = dir.join(format!("{TEMP_PREFIX}{}-{base}", uuid::Uuid::new_v4().simple()));
+        let tmp = dir.join(format!(
+            "{TEMP_PREFIX}{}-{base}",
+            uuid::Uuid::new_v4().simple()
+        ));
         let guard = TempGuard(Some(tmp.clone()));
 
         let writing = format!("writing {}", target.display());

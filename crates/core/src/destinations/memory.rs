@@ -36,7 +36,10 @@ fn stored(name: &str, bytes: &[u8], sha: &str) -> StoredObject {
 }
 
 fn exists(name: &str) -> Error {
-    Error::new(ErrorKind::AlreadyExists, format!("{name} already exists in memory"))
+    Error::new(
+        ErrorKind::AlreadyExists,
+        format!("{name} already exists in memory"),
+    )
 }
 
 #[async_trait]

@@ -156,7 +156,11 @@ pub fn check_name(name: &str) -> Result<()> {
     }
     for seg in name.split('/') {
         match seg {
-            "" => return Err(bad("empty path segment (a leading, trailing or double '/')")),
+            "" => {
+                return Err(bad(
+                    "empty path segment (a leading, trailing or double '/')",
+                ))
+            }
             "." | ".." => return Err(bad("'.' and '..' segments are not allowed")),
             s if s.starts_with(TEMP_PREFIX) => {
                 return Err(bad("names starting with .offsite-tmp- are reserved"))
@@ -198,10 +202,26 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["a", "shop/x_20261121_database.tar.gz", "with space/ünïcødé ✓.tar.gz", ".hidden"] {
+        for ok in [
+            "a",
+            "shop/x_20261121_database.tar.gz",
+            "with space/ünïcødé ✓.tar.gz",
+            ".hidden",
+        ] {
             check_name(ok).unwrap();
         }
-        for bad in ["", "/abs", "a//b", "a/", "../x", "a/./b", "a\\b", "nul\0", ".offsite-tmp-1", "d/.offsite-tmp-x"] {
+        for bad in [
+            "",
+            "/abs",
+            "a//b",
+            "a/",
+            "../x",
+            "a/./b",
+            "a\\b",
+            "nul\0",
+            ".offsite-tmp-1",
+            "d/.offsite-tmp-x",
+        ] {
             let e = check_name(bad).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
         }

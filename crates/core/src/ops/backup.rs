@@ -1,7 +1,6 @@
 //! The backup job: a project's database into a new archive in its backup folder, registered in
 //! the catalog (or, on any failure, nothing left behind).
 
-use crate::sources::{DatabaseSource, DumpOptions, PostgresSource};
 use crate::archive;
 use crate::backup::{self as pg_backup, BackupSource};
 use crate::catalog::{BackupRecord, JobKind, NewBackup};
@@ -9,6 +8,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ops::job::JobStart;
 use crate::ops::runner;
+use crate::sources::{DatabaseSource, DumpOptions, PostgresSource};
 use serde::Serialize;
 use std::path::PathBuf;
 

@@ -2,7 +2,6 @@
 //! the password — the same requests for the window, the command line and the agent — and the
 //! project summaries the project list shows.
 
-use crate::sources::{DatabaseSource, PostgresSource};
 use crate::catalog::{BackupRecord, NewProject, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
@@ -10,6 +9,7 @@ use crate::ops::runner;
 use crate::pgtools::PgTools;
 use crate::project::{ConnSpec, TlsMode};
 use crate::secrets::project_password_key;
+use crate::sources::{DatabaseSource, PostgresSource};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -369,10 +369,20 @@ mod tests {
 
     #[test]
     fn a_host_that_cannot_be_written_into_a_url_is_refused_not_made_localhost() {
-        for host in ["my host", "fe80::1%eth0", "var/run/postgresql", "@abstract", "a,b"] {
+        for host in [
+            "my host",
+            "fe80::1%eth0",
+            "var/run/postgresql",
+            "@abstract",
+            "a,b",
+        ] {
             let e = fields(host).parse(None).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{host}");
-            assert!(e.message().contains("not a host name"), "{host}: {}", e.message());
+            assert!(
+                e.message().contains("not a host name"),
+                "{host}: {}",
+                e.message()
+            );
             assert!(e.hint().unwrap().contains("socket folder"), "{host}");
         }
         let e = fields("").parse(None).unwrap_err();
@@ -386,22 +396,38 @@ mod tests {
         assert_eq!(spec.host, "/var/run/postgresql");
         assert_eq!(spec.tls, TlsMode::Prefer);
         let url = spec.to_url();
-        assert_eq!(url, "postgres://app@/shop?host=/var/run/postgresql&port=5432");
+        assert_eq!(
+            url,
+            "postgres://app@/shop?host=/var/run/postgresql&port=5432"
+        );
         // The stored URL, given back as the window's URL field, is the same connection.
         let (again, _) = ProjectConnection::Url(url.clone()).parse(None).unwrap();
         assert_eq!(again, spec);
-        assert_eq!(ProjectConnection::Url(url).label(), "shop on /var/run/postgresql");
+        assert_eq!(
+            ProjectConnection::Url(url).label(),
+            "shop on /var/run/postgresql"
+        );
         let (spec, _) = fields("/tmp").parse(Some(TlsMode::Disable)).unwrap();
-        assert_eq!(spec.to_url(), "postgres://app@/shop?host=/tmp&port=5432&sslmode=disable");
+        assert_eq!(
+            spec.to_url(),
+            "postgres://app@/shop?host=/tmp&port=5432&sslmode=disable"
+        );
         // TLS cannot be had over a socket: refused, not silently dropped.
         for tls in [TlsMode::Require, TlsMode::VerifyFull] {
             let e = fields("/tmp").parse(Some(tls)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput);
-            assert!(e.message().contains(&format!("sslmode={tls}")), "{}", e.message());
+            assert!(
+                e.message().contains(&format!("sslmode={tls}")),
+                "{}",
+                e.message()
+            );
         }
         // A URL that asks for TLS over a socket is refused as written, whatever the TLS mode.
         let c = ProjectConnection::Url("postgresql:///d?host=/tmp&sslmode=require".into());
-        assert_eq!(c.parse(Some(TlsMode::Disable)).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            c.parse(Some(TlsMode::Disable)).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The restore job: plan (changes nothing), then execute the plan and validate the row counts,
 //! as one job. Also where a restore target comes from: a saved project, or a connection.
 
-use crate::sources::{DatabaseSource, PostgresSource};
 use crate::catalog::JobKind;
 use crate::engine::Engine;
 use crate::error::Result;
@@ -11,6 +10,7 @@ use crate::ops::runner;
 use crate::progress::Reporter;
 use crate::project::TlsMode;
 use crate::restore::{RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
+use crate::sources::{DatabaseSource, PostgresSource};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

@@ -3,8 +3,8 @@
 //! calls they receive, so tests can assert "downloaded exactly these".
 
 use super::{
-    ApiSource, BucketInfo, ByteStream, GetRequest, ListRequest, ObjectBody, ObjectInfo,
-    ObjectPage, ObjectSource,
+    ApiSource, BucketInfo, ByteStream, GetRequest, ListRequest, ObjectBody, ObjectInfo, ObjectPage,
+    ObjectSource,
 };
 use crate::error::{Error, ErrorKind, Result};
 use async_trait::async_trait;
@@ -53,7 +53,13 @@ impl MemoryObjectSource {
     }
 
     /// Put an object (creating its bucket); its ETag is derived from the content.
-    pub fn insert(&self, bucket: &str, key: &str, body: impl Into<Bytes>, content_type: Option<&str>) {
+    pub fn insert(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: impl Into<Bytes>,
+        content_type: Option<&str>,
+    ) {
         let body = body.into();
         let etag = hex::encode(&ring::digest::digest(&ring::digest::SHA256, &body).as_ref()[..16]);
         self.lock().entry(bucket.to_string()).or_default().insert(
@@ -149,16 +155,18 @@ impl ObjectSource for MemoryObjectSource {
         let o = {
             let buckets = self.lock();
             let objects = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
-            objects
-                .get(key)
-                .cloned()
-                .ok_or_else(|| Error::not_found(format!("no object {key:?} in bucket {bucket:?}")))?
+            objects.get(key).cloned().ok_or_else(|| {
+                Error::not_found(format!("no object {key:?} in bucket {bucket:?}"))
+            })?
         };
         if let Some(want) = &req.if_match {
             if *want != o.etag {
                 return Err(Error::new(
                     ErrorKind::Conflict,
-                    format!("object {key:?} in bucket {bucket:?} changed (ETag {} is now {})", want, o.etag),
+                    format!(
+                        "object {key:?} in bucket {bucket:?} changed (ETag {} is now {})",
+                        want, o.etag
+                    ),
                 ));
             }
         }

@@ -7,8 +7,8 @@ use super::{DatabaseInfo, DatabaseSource, DumpOptions};
 use crate::archive::Written;
 use crate::backup::{self, BackupOptions, BackupSource};
 use crate::error::Result;
-use crate::progress::Reporter;
 use crate::pgtools;
+use crate::progress::Reporter;
 use crate::project::{server_info, unreadable_objects, ConnSpec};
 use crate::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
 use async_trait::async_trait;
@@ -103,13 +103,18 @@ impl DatabaseSource for PostgresSource {
         let mut conn = spec.connect(self.password.as_deref()).await?;
         let info = server_info(&mut conn, spec).await?;
         let unreadable = unreadable_objects(&mut conn, spec).await?;
-        let (pg_dump, pg_dump_problem) = match pgtools::find_for(info.major(), self.pg_bin.as_deref()) {
-            Ok(t) => (Some(t), None),
-            Err(e) => (
-                None,
-                Some(format!("{} ({})", e.message(), e.hint().unwrap_or_default())),
-            ),
-        };
+        let (pg_dump, pg_dump_problem) =
+            match pgtools::find_for(info.major(), self.pg_bin.as_deref()) {
+                Ok(t) => (Some(t), None),
+                Err(e) => (
+                    None,
+                    Some(format!(
+                        "{} ({})",
+                        e.message(),
+                        e.hint().unwrap_or_default()
+                    )),
+                ),
+            };
         Ok(DatabaseInfo {
             server_version: info.version,
             database_size: info.database_size,
@@ -152,7 +157,7 @@ impl DatabaseSource for PostgresSource {
         let opts = self.restore_options(opts);
         Ok(restore::plan(archive, &self.target(), &opts, reporter)
             .await?
-            .0)
+            .plan)
     }
 
     async fn restore(
@@ -164,8 +169,8 @@ impl DatabaseSource for PostgresSource {
     ) -> Result<RestoreReport> {
         let opts = self.restore_options(opts);
         let target = self.target();
-        let (plan, manifest, tools) = restore::plan(archive, &target, &opts, reporter).await?;
-        restore::execute(plan, &tools, &manifest, &target, &opts, reporter, cancel).await
+        let prepared = restore::plan(archive, &target, &opts, reporter).await?;
+        restore::execute(prepared, &target, &opts, reporter, cancel).await
     }
 }
 

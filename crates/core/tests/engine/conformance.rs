@@ -7,8 +7,8 @@
 use offsite_core::destinations::{
     put_file, BytesBody, Destination, FolderDestination, MemoryDestination, PutOptions, TEMP_PREFIX,
 };
-use offsite_core::project::ConnSpec;
 use offsite_core::progress::{ProgressUpdate, Reporter, RetryWait};
+use offsite_core::project::ConnSpec;
 use offsite_core::retry::{RateLimited, Retrying};
 use offsite_core::sources::memory::{MemoryApiSource, MemoryObjectSource};
 use offsite_core::sources::{
@@ -70,7 +70,11 @@ async fn folder_destination_behind_faults_with_retrying_conforms() {
     let (reporter, waits) = recording();
     let dest = Retrying::new(faulty, quick_retries()).reporting_to(reporter);
     destination::check_destination(&dest, &|| temp_files(dir.path())).await;
-    assert!(counters.failed() >= 10, "{} calls failed", counters.failed());
+    assert!(
+        counters.failed() >= 10,
+        "{} calls failed",
+        counters.failed()
+    );
     assert!(counters.cut() >= 2, "{} uploads cut", counters.cut());
     assert!(waits.lock().unwrap().len() as u32 >= counters.failed());
 }
@@ -109,7 +113,11 @@ async fn a_cut_upload_without_retrying_fails_temporarily_and_leaves_nothing() {
     let e = put_file(&dest, "x/a.tar.gz", &src, PutOptions::default())
         .await
         .unwrap_err();
-    assert!(e.message().contains("gave up after 6 tries: injected: stream cut midway"), "{e}");
+    assert!(
+        e.message()
+            .contains("gave up after 6 tries: injected: stream cut midway"),
+        "{e}"
+    );
     assert_eq!(dest.inner().counters().cut(), 1 + 6);
     assert!(dest.list("").await.unwrap().is_empty());
     assert_eq!(temp_files(dir.path()), Vec::<String>::new());
@@ -158,21 +166,33 @@ async fn permanent_faults_fail_at_once_with_their_error() {
 
 #[tokio::test]
 async fn temporary_faults_beyond_the_budget_give_up_saying_so() {
-    let faulty = Faulty::new(MemoryDestination::new(), FaultPlan::first(100, Error::new(ErrorKind::Connection, "connection reset by peer")));
+    let faulty = Faulty::new(
+        MemoryDestination::new(),
+        FaultPlan::first(
+            100,
+            Error::new(ErrorKind::Connection, "connection reset by peer"),
+        ),
+    );
     let counters = faulty.counters();
     let (reporter, waits) = recording();
     let dest = Retrying::new(faulty, quick_retries()).reporting_to(reporter);
     let e = dest.list("").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection);
     assert!(
-        e.message().contains("gave up after 6 tries") && e.message().contains("connection reset by peer"),
+        e.message().contains("gave up after 6 tries")
+            && e.message().contains("connection reset by peer"),
         "{e}"
     );
     assert_eq!(counters.calls(), 6);
     let waits = waits.lock().unwrap().clone();
     assert_eq!(waits.len(), 5);
-    assert_eq!(waits.iter().map(|w| w.attempt).collect::<Vec<_>>(), vec![2, 3, 4, 5, 6]);
-    assert!(waits.iter().all(|w| w.max_attempts == 6 && w.reason == "connection reset by peer"));
+    assert_eq!(
+        waits.iter().map(|w| w.attempt).collect::<Vec<_>>(),
+        vec![2, 3, 4, 5, 6]
+    );
+    assert!(waits
+        .iter()
+        .all(|w| w.max_attempts == 6 && w.reason == "connection reset by peer"));
 }
 
 // ---- object and API sources ----
@@ -223,7 +243,10 @@ async fn a_cut_download_resumes_from_the_missing_byte() {
     let counters = faulty.counters();
 
     // Bare: the stream ends in a temporary error after the bytes that came.
-    let got = faulty.get_object("b", "k", &GetRequest::default()).await.unwrap();
+    let got = faulty
+        .get_object("b", "k", &GetRequest::default())
+        .await
+        .unwrap();
     let e = collect(got.stream).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Connection);
     assert!(e.is_temporary());
@@ -232,7 +255,10 @@ async fn a_cut_download_resumes_from_the_missing_byte() {
     let (reporter, waits) = recording();
     let src = Retrying::new(faulty, quick_retries()).reporting_to(reporter);
     let gets_before = src.inner().inner().get_count();
-    let got = src.get_object("b", "k", &GetRequest::default()).await.unwrap();
+    let got = src
+        .get_object("b", "k", &GetRequest::default())
+        .await
+        .unwrap();
     assert_eq!(got.range, 0..1_000_000);
     let bytes = collect(got.stream).await.unwrap();
     assert_eq!(bytes.len(), body.len());
@@ -252,14 +278,24 @@ async fn a_download_whose_object_changed_meanwhile_fails_with_conflict() {
     let faulty = Faulty::new(MemoryObjectSource::new(), plan);
     faulty.inner().insert("b", "k", vec![1u8; 500_000], None);
     let src = Retrying::new(faulty, quick_retries());
-    let got = src.get_object("b", "k", &GetRequest::default()).await.unwrap();
+    let got = src
+        .get_object("b", "k", &GetRequest::default())
+        .await
+        .unwrap();
     // Replace the object before the stream is read: the resume must not stitch two versions.
-    src.inner().inner().insert("b", "k", vec![2u8; 500_000], None);
+    src.inner()
+        .inner()
+        .insert("b", "k", vec![2u8; 500_000], None);
     let e = collect(got.stream).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
 }
 
-fn api_seeds(api: &MemoryApiSource) -> (impl Fn(&str, serde_json::Value) + '_, impl Fn(&str, u16) + '_) {
+fn api_seeds(
+    api: &MemoryApiSource,
+) -> (
+    impl Fn(&str, serde_json::Value) + '_,
+    impl Fn(&str, u16) + '_,
+) {
     let doc = move |p: &str, v| api.insert(p, v);
     let status = move |p: &str, s: u16| {
         let kind = match s {
@@ -299,7 +335,10 @@ async fn http_429_with_retry_after_is_honoured() {
     let wait = Duration::from_millis(300);
     let faulty = Faulty::new(
         MemoryApiSource::new(),
-        FaultPlan::first(2, Error::rate_limited("HTTP 429 Too Many Requests", Some(wait))),
+        FaultPlan::first(
+            2,
+            Error::rate_limited("HTTP 429 Too Many Requests", Some(wait)),
+        ),
     );
     faulty.inner().insert("/v1/x", serde_json::json!({"ok": 1}));
     let (reporter, waits) = recording();
@@ -309,7 +348,12 @@ async fn http_429_with_retry_after_is_honoured() {
     assert!(t0.elapsed() >= 2 * wait, "{:?}", t0.elapsed());
     let waits = waits.lock().unwrap().clone();
     assert_eq!(waits.len(), 2);
-    assert!(waits.iter().all(|w| w.wait_ms == 300 && w.reason.contains("429")), "{waits:?}");
+    assert!(
+        waits
+            .iter()
+            .all(|w| w.wait_ms == 300 && w.reason.contains("429")),
+        "{waits:?}"
+    );
 }
 
 // ---- the database source, against the real throwaway cluster ----
@@ -359,14 +403,21 @@ async fn postgres_source_behind_a_fault_proxy_with_retrying_conforms() {
         connections: None,
     })
     .await;
-    assert!(proxy.refused() >= 8, "{} connections refused", proxy.refused());
+    assert!(
+        proxy.refused() >= 8,
+        "{} connections refused",
+        proxy.refused()
+    );
 
     // A permanent failure behind the same proxy is not retried: one connection.
     let case = DatabaseCase {
         cluster: pg,
         port: proxy.port(),
         make: &|spec: ConnSpec, pw: Option<String>| -> Box<dyn DatabaseSource> {
-            Box::new(Retrying::new(PostgresSource::new(spec, pw, None), quick_retries()))
+            Box::new(Retrying::new(
+                PostgresSource::new(spec, pw, None),
+                quick_retries(),
+            ))
         },
         connections: Some(&connections),
     };
@@ -387,12 +438,19 @@ async fn refused_connections_are_retried_and_each_wait_reported() {
 
     proxy.refuse_next(3);
     let (reporter, waits) = recording();
-    let src = Retrying::from_arc(Arc::<dyn DatabaseSource>::from(case.source(&db)), quick_retries()).reporting_to(reporter);
+    let src = Retrying::from_arc(
+        Arc::<dyn DatabaseSource>::from(case.source(&db)),
+        quick_retries(),
+    )
+    .reporting_to(reporter);
     let info = src.describe().await.unwrap();
     assert!(info.can_dump);
     assert_eq!(proxy.refused(), 1 + 3);
     let waits = waits.lock().unwrap().clone();
-    assert_eq!(waits.iter().map(|w| w.attempt).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert_eq!(
+        waits.iter().map(|w| w.attempt).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
 }
 
 #[tokio::test]
@@ -409,29 +467,61 @@ async fn a_dump_cut_midway_is_retried_whole_and_leaves_nothing_when_not() {
     proxy.cut_next(1, cut_at);
     let e = case
         .source(&db)
-        .dump(&database::dump_options("cut", dir.path()), &Reporter::silent(), &CancellationToken::new())
+        .dump(
+            &database::dump_options("cut", dir.path()),
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!(proxy.cuts(), 1);
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
     assert!(e.is_temporary(), "{e}");
-    assert!(database::files_under(dir.path()).is_empty(), "{:?}", database::files_under(dir.path()));
+    assert!(
+        database::files_under(dir.path()).is_empty(),
+        "{:?}",
+        database::files_under(dir.path())
+    );
 
     // Retrying: the second dump goes through; the archive verifies and holds the source's rows.
     proxy.cut_next(1, cut_at);
     let (reporter, waits) = recording();
-    let src = Retrying::from_arc(Arc::<dyn DatabaseSource>::from(case.source(&db)), quick_retries());
+    let src = Retrying::from_arc(
+        Arc::<dyn DatabaseSource>::from(case.source(&db)),
+        quick_retries(),
+    );
     let written = src
-        .dump(&database::dump_options("cut", dir.path()), &reporter, &CancellationToken::new())
+        .dump(
+            &database::dump_options("cut", dir.path()),
+            &reporter,
+            &CancellationToken::new(),
+        )
         .await
         .unwrap_or_else(|e| panic!("{e} ({:?})", e.hint()));
     assert_eq!(proxy.cuts(), 2);
     assert_eq!(waits.lock().unwrap().len(), 1);
-    assert_eq!(database::files_under(dir.path()).len(), 2, "the archive and its .sha256");
-    let report = offsite_core::archive::verify(&written.path, &Reporter::silent(), &CancellationToken::new()).unwrap();
+    assert_eq!(
+        database::files_under(dir.path()).len(),
+        2,
+        "the archive and its .sha256"
+    );
+    let report = offsite_core::archive::verify(
+        &written.path,
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .unwrap();
     assert!(report.ok, "{report:?}");
-    let orders: u64 = pg.psql(&db, "SELECT count(*) FROM public.orders").parse().unwrap();
-    let recorded = written.manifest.tables.iter().find(|t| t.schema == "public" && t.table == "orders").unwrap();
+    let orders: u64 = pg
+        .psql(&db, "SELECT count(*) FROM public.orders")
+        .parse()
+        .unwrap();
+    let recorded = written
+        .manifest
+        .tables
+        .iter()
+        .find(|t| t.schema == "public" && t.table == "orders")
+        .unwrap();
     assert_eq!(recorded.rows, orders);
     pg.drop_db(&db);
 }
@@ -448,25 +538,42 @@ async fn a_put_whose_answer_was_lost_is_not_reported_as_a_conflict() {
     let dest = Retrying::new(faulty, quick_retries());
     // The first put is stored but its answer is lost; the retry finds the same bytes: success.
     let stored = dest
-        .put("x/a.tar.gz", &BytesBody("the archive".into()), PutOptions::default())
+        .put(
+            "x/a.tar.gz",
+            &BytesBody("the archive".into()),
+            PutOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(counters.failed(), 1);
-    assert_eq!(stored.sha256.as_deref(), Some(sha256_hex(b"the archive").as_str()));
+    assert_eq!(
+        stored.sha256.as_deref(),
+        Some(sha256_hex(b"the archive").as_str())
+    );
     assert_eq!(stored.size, 11);
 
     // Different bytes under a taken name stay `already_exists`, lost answer or not.
-    let faulty = Faulty::new(FolderDestination::new(dir.path()), FaultPlan {
-        fail_first: 1,
-        ..Default::default()
-    });
+    let faulty = Faulty::new(
+        FolderDestination::new(dir.path()),
+        FaultPlan {
+            fail_first: 1,
+            ..Default::default()
+        },
+    );
     let dest = Retrying::new(faulty, quick_retries());
     let e = dest
-        .put("x/a.tar.gz", &BytesBody("another archive".into()), PutOptions::default())
+        .put(
+            "x/a.tar.gz",
+            &BytesBody("another archive".into()),
+            PutOptions::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
-    assert_eq!(dest.sha256("x/a.tar.gz").await.unwrap(), sha256_hex(b"the archive"));
+    assert_eq!(
+        dest.sha256("x/a.tar.gz").await.unwrap(),
+        sha256_hex(b"the archive")
+    );
 }
 
 /// A store that answers every get with the whole object (as some servers do with `Range`).
@@ -508,7 +615,10 @@ async fn a_resume_answered_from_the_wrong_byte_is_not_stitched() {
         ..Default::default()
     };
     let src = Retrying::new(Faulty::new(IgnoresRanges(mem), plan), quick_retries());
-    let got = src.get_object("b", "k", &GetRequest::default()).await.unwrap();
+    let got = src
+        .get_object("b", "k", &GetRequest::default())
+        .await
+        .unwrap();
     let e = collect(got.stream).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     assert!(e.message().contains("resume at byte 100000"), "{e}");

@@ -40,7 +40,10 @@ impl DatabaseCase<'_> {
     }
     /// The source for `db` with the right password.
     pub fn source(&self, db: &str) -> Box<dyn DatabaseSource> {
-        (self.make)(self.spec(db), Some(self.cluster.superuser_password().into()))
+        (self.make)(
+            self.spec(db),
+            Some(self.cluster.superuser_password().into()),
+        )
     }
 }
 
@@ -82,7 +85,11 @@ pub async fn describe(case: &DatabaseCase<'_>) {
     let db = case.cluster.unique_db("conf_describe");
     let info = case.source(&db).describe().await.unwrap();
     let major = case.cluster.server_version_num() / 10000;
-    assert!(info.server_version.starts_with(&format!("{major}.")), "{}", info.server_version);
+    assert!(
+        info.server_version.starts_with(&format!("{major}.")),
+        "{}",
+        info.server_version
+    );
     assert_eq!(info.user, case.cluster.superuser());
     assert!(info.superuser);
     assert!(info.can_dump, "{info:?}");
@@ -98,35 +105,61 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
     let dir = tempfile::tempdir().unwrap();
     let written = case
         .source(&db)
-        .dump(&dump_options("conf", dir.path()), &Reporter::silent(), &CancellationToken::new())
+        .dump(
+            &dump_options("conf", dir.path()),
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap_or_else(|e| panic!("dump failed: {e} ({:?})", e.hint()));
     assert!(written.path.starts_with(dir.path()));
     assert_eq!(written.manifest.backup_id, "conformance-conf");
     let files: Vec<_> = files_under(dir.path());
-    assert_eq!(files.len(), 2, "the archive and its .sha256 only: {files:?}");
+    assert_eq!(
+        files.len(),
+        2,
+        "the archive and its .sha256 only: {files:?}"
+    );
 
     // pg_restore lists the dump.
     let dump = dir.path().join("database.dump");
     {
         let mut out = std::fs::File::create(&dump).unwrap();
-        archive::copy_member(&written.path, DATABASE_MEMBER, &mut out, &Reporter::silent(), &CancellationToken::new())
-            .unwrap();
+        archive::copy_member(
+            &written.path,
+            DATABASE_MEMBER,
+            &mut out,
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
+        .unwrap();
     }
     let listing = std::process::Command::new(pg.bin("pg_restore"))
         .arg("-l")
         .arg(&dump)
         .output()
         .unwrap();
-    assert!(listing.status.success(), "{}", String::from_utf8_lossy(&listing.stderr));
+    assert!(
+        listing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
     let listing = String::from_utf8_lossy(&listing.stdout);
     assert!(listing.contains("TABLE DATA public orders"), "{listing}");
 
     // Row counts: the manifest's equal the source's, table by table.
     let tables = &written.manifest.tables;
-    assert!(tables.len() >= crate::fixture_facts::SOME_TABLES.len(), "{} tables", tables.len());
+    assert!(
+        tables.len() >= crate::fixture_facts::SOME_TABLES.len(),
+        "{} tables",
+        tables.len()
+    );
     for t in tables {
-        let q = format!("SELECT count(*) FROM {}.{}", ident(&t.schema), ident(&t.table));
+        let q = format!(
+            "SELECT count(*) FROM {}.{}",
+            ident(&t.schema),
+            ident(&t.table)
+        );
         let n: u64 = pg.psql(&db, &q).trim().parse().unwrap();
         assert_eq!(t.rows, n, "{}.{}", t.schema, t.table);
     }
@@ -139,10 +172,18 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
         ..Default::default()
     };
     let target = case.source(&dst);
-    let plan = target.plan_restore(&written.path, &opts, &Reporter::silent()).await.unwrap();
+    let plan = target
+        .plan_restore(&written.path, &opts, &Reporter::silent())
+        .await
+        .unwrap();
     assert!(plan.target_empty && plan.blockers.is_empty(), "{plan:?}");
     let report = target
-        .restore(&written.path, &opts, &Reporter::silent(), &CancellationToken::new())
+        .restore(
+            &written.path,
+            &opts,
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap_or_else(|e| panic!("restore failed: {e} ({:?})", e.hint()));
     assert!(report.ok, "{:?}", report.tables);
@@ -159,13 +200,20 @@ pub async fn wrong_password_is_auth(case: &DatabaseCase<'_>) {
     let e = src.describe().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
     assert!(!e.is_temporary());
-    assert!(!e.message().contains("not-the-password"), "the password leaked: {e}");
+    assert!(
+        !e.message().contains("not-the-password"),
+        "the password leaked: {e}"
+    );
     if let (Some(before), Some(now)) = (before, case.connections.map(|c| c())) {
         assert_eq!(now - before, 1, "a permanent failure was retried");
     }
     let dir = tempfile::tempdir().unwrap();
     let e = src
-        .dump(&dump_options("auth", dir.path()), &Reporter::silent(), &CancellationToken::new())
+        .dump(
+            &dump_options("auth", dir.path()),
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
@@ -211,7 +259,11 @@ pub async fn cancel_leaves_nothing(case: &DatabaseCase<'_>) {
         .unwrap_err();
     assert!(cancel.is_cancelled(), "the dump never streamed");
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
-    assert_eq!(files_under(dir.path()), Vec::<PathBuf>::new(), "left behind");
+    assert_eq!(
+        files_under(dir.path()),
+        Vec::<PathBuf>::new(),
+        "left behind"
+    );
     pg.drop_db(&db);
 }
 

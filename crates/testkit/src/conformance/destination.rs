@@ -17,11 +17,18 @@ pub async fn check_destination(dest: &dyn Destination, leftovers: &dyn Fn() -> V
     cancelled_put_leaves_nothing(dest, leftovers).await;
     delete_rules(dest).await;
     names(dest).await;
-    assert_eq!(leftovers(), Vec::<String>::new(), "{}: leftovers", dest.location());
+    assert_eq!(
+        leftovers(),
+        Vec::<String>::new(),
+        "{}: leftovers",
+        dest.location()
+    );
 }
 
 fn content(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 async fn put_bytes(
@@ -51,26 +58,50 @@ pub async fn put_then_read_back(dest: &dyn Destination) {
         .unwrap_or_else(|e| panic!("{loc}: put failed: {e}"));
     assert_eq!(stored.name, name, "{loc}");
     assert_eq!(stored.size, bytes.len() as u64, "{loc}");
-    assert_eq!(stored.sha256.as_deref(), Some(sha256_hex(&bytes).as_str()), "{loc}: put's sha256");
+    assert_eq!(
+        stored.sha256.as_deref(),
+        Some(sha256_hex(&bytes).as_str()),
+        "{loc}: put's sha256"
+    );
     let sidecar = format!("{name}.sha256");
-    let line = format!("{}  proj_20261122_101500_database.tar.gz\n", sha256_hex(&bytes));
-    put_bytes(dest, &sidecar, line.as_bytes(), false).await.unwrap();
+    let line = format!(
+        "{}  proj_20261122_101500_database.tar.gz\n",
+        sha256_hex(&bytes)
+    );
+    put_bytes(dest, &sidecar, line.as_bytes(), false)
+        .await
+        .unwrap();
     let empty = "proj/empty";
     let s = put_bytes(dest, empty, b"", false).await.unwrap();
     assert_eq!(s.size, 0, "{loc}: empty object");
 
     let listed = dest.list("proj/").await.unwrap();
     let names: Vec<&str> = listed.iter().map(|o| o.name.as_str()).collect();
-    assert_eq!(names, vec![empty, name, sidecar.as_str()], "{loc}: sorted listing");
+    assert_eq!(
+        names,
+        vec![empty, name, sidecar.as_str()],
+        "{loc}: sorted listing"
+    );
     assert_eq!(listed[1].size, bytes.len() as u64, "{loc}");
-    assert!(dest.list("nothing-here/").await.unwrap().is_empty(), "{loc}");
+    assert!(
+        dest.list("nothing-here/").await.unwrap().is_empty(),
+        "{loc}"
+    );
 
-    let st = dest.stat(name).await.unwrap().expect("stat of a put object");
+    let st = dest
+        .stat(name)
+        .await
+        .unwrap()
+        .expect("stat of a put object");
     assert_eq!(st.size, bytes.len() as u64, "{loc}");
     if let Some(sha) = &st.sha256 {
         assert_eq!(*sha, sha256_hex(&bytes), "{loc}: stat's sha256");
     }
-    assert_eq!(dest.sha256(name).await.unwrap(), sha256_hex(&bytes), "{loc}");
+    assert_eq!(
+        dest.sha256(name).await.unwrap(),
+        sha256_hex(&bytes),
+        "{loc}"
+    );
     assert_eq!(dest.sha256(empty).await.unwrap(), sha256_hex(b""), "{loc}");
     assert!(dest.stat("proj/missing").await.unwrap().is_none(), "{loc}");
     let e = dest.sha256("proj/missing").await.unwrap_err();
@@ -88,10 +119,18 @@ pub async fn overwrite_rules(dest: &dyn Destination) {
     let e = put_bytes(dest, "ow/x", &b, false).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{loc}: {e}");
     assert!(!e.is_temporary(), "{loc}: already_exists is permanent");
-    assert_eq!(dest.sha256("ow/x").await.unwrap(), sha256_hex(&a), "{loc}: kept");
+    assert_eq!(
+        dest.sha256("ow/x").await.unwrap(),
+        sha256_hex(&a),
+        "{loc}: kept"
+    );
     let s = put_bytes(dest, "ow/x", &b, true).await.unwrap();
     assert_eq!(s.size, b.len() as u64, "{loc}");
-    assert_eq!(dest.sha256("ow/x").await.unwrap(), sha256_hex(&b), "{loc}: replaced");
+    assert_eq!(
+        dest.sha256("ow/x").await.unwrap(),
+        sha256_hex(&b),
+        "{loc}: replaced"
+    );
     assert_eq!(dest.list("ow/").await.unwrap().len(), 1, "{loc}");
     assert!(dest.delete("ow/x").await.unwrap());
 }
@@ -99,22 +138,41 @@ pub async fn overwrite_rules(dest: &dyn Destination) {
 /// A body that fails midway (a read error, a full disk, a cut connection): the put fails with
 /// that error and nothing is visible — not under the name, not in a listing, no leftovers. An
 /// overwrite that fails keeps the old object.
-pub async fn failed_put_leaves_nothing(dest: &dyn Destination, leftovers: &dyn Fn() -> Vec<String>) {
+pub async fn failed_put_leaves_nothing(
+    dest: &dyn Destination,
+    leftovers: &dyn Fn() -> Vec<String>,
+) {
     let loc = dest.location();
     for error in [
         Error::io("reading the archive", std::io::Error::from_raw_os_error(28)), // ENOSPC
-        Error::new(ErrorKind::Integrity, "the source file changed while it was read"),
+        Error::new(
+            ErrorKind::Integrity,
+            "the source file changed while it was read",
+        ),
     ] {
         let kind = error.kind();
-        let body = FailingBody { good: 200_000, error };
+        let body = FailingBody {
+            good: 200_000,
+            error,
+        };
         let e = dest
             .put("atomic/half", &body, PutOptions::default())
             .await
             .unwrap_err();
         assert_eq!(e.kind(), kind, "{loc}: the body's error comes through: {e}");
-        assert!(dest.stat("atomic/half").await.unwrap().is_none(), "{loc}: half object visible");
-        assert!(dest.list("").await.unwrap().is_empty(), "{loc}: listing shows a failed put");
-        assert_eq!(leftovers(), Vec::<String>::new(), "{loc}: leftovers of a failed put");
+        assert!(
+            dest.stat("atomic/half").await.unwrap().is_none(),
+            "{loc}: half object visible"
+        );
+        assert!(
+            dest.list("").await.unwrap().is_empty(),
+            "{loc}: listing shows a failed put"
+        );
+        assert_eq!(
+            leftovers(),
+            Vec::<String>::new(),
+            "{loc}: leftovers of a failed put"
+        );
     }
     let old = content(1000, 4);
     put_bytes(dest, "atomic/keep", &old, false).await.unwrap();
@@ -125,13 +183,20 @@ pub async fn failed_put_leaves_nothing(dest: &dyn Destination, leftovers: &dyn F
     dest.put("atomic/keep", &body, PutOptions { overwrite: true })
         .await
         .unwrap_err();
-    assert_eq!(dest.sha256("atomic/keep").await.unwrap(), sha256_hex(&old), "{loc}: a failed overwrite kept the old object");
+    assert_eq!(
+        dest.sha256("atomic/keep").await.unwrap(),
+        sha256_hex(&old),
+        "{loc}: a failed overwrite kept the old object"
+    );
     assert!(dest.delete("atomic/keep").await.unwrap());
     assert_eq!(leftovers(), Vec::<String>::new(), "{loc}");
 }
 
 /// A put whose future is dropped midway (a cancelled job) leaves nothing.
-pub async fn cancelled_put_leaves_nothing(dest: &dyn Destination, leftovers: &dyn Fn() -> Vec<String>) {
+pub async fn cancelled_put_leaves_nothing(
+    dest: &dyn Destination,
+    leftovers: &dyn Fn() -> Vec<String>,
+) {
     let loc = dest.location();
     let body = StallingBody { good: 100_000 };
     let put = dest.put("cancel/x", &body, PutOptions::default());
@@ -139,7 +204,11 @@ pub async fn cancelled_put_leaves_nothing(dest: &dyn Destination, leftovers: &dy
     assert!(r.is_err(), "{loc}: a put of a stalled body finished");
     assert!(dest.stat("cancel/x").await.unwrap().is_none(), "{loc}");
     assert!(dest.list("").await.unwrap().is_empty(), "{loc}");
-    assert_eq!(leftovers(), Vec::<String>::new(), "{loc}: leftovers of a cancelled put");
+    assert_eq!(
+        leftovers(),
+        Vec::<String>::new(),
+        "{loc}: leftovers of a cancelled put"
+    );
 }
 
 /// delete: true when it removed something, false (not an error) when there was nothing.
@@ -166,11 +235,21 @@ pub async fn names(dest: &dyn Destination) {
         put_bytes(dest, n, &bytes, false)
             .await
             .unwrap_or_else(|e| panic!("{loc}: put {n:?}: {e}"));
-        assert_eq!(dest.sha256(n).await.unwrap(), sha256_hex(&bytes), "{loc}: {n:?}");
+        assert_eq!(
+            dest.sha256(n).await.unwrap(),
+            sha256_hex(&bytes),
+            "{loc}: {n:?}"
+        );
     }
     let mut want: Vec<&str> = odd.to_vec();
     want.sort();
-    let listed: Vec<String> = dest.list("").await.unwrap().into_iter().map(|o| o.name).collect();
+    let listed: Vec<String> = dest
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
     assert_eq!(listed, want, "{loc}");
     for bad in ["", "/abs", "a//b", "../up", "a/../b", "back\\slash"] {
         let e = put_bytes(dest, bad, b"x", false).await.unwrap_err();

@@ -1,9 +1,7 @@
 //! The [`ObjectSource`] and [`ApiSource`] contracts.
 
 use super::sha256_hex;
-use offsite_core::sources::{
-    collect, ApiSource, ByteRange, GetRequest, ListRequest, ObjectSource,
-};
+use offsite_core::sources::{collect, ApiSource, ByteRange, GetRequest, ListRequest, ObjectSource};
 use offsite_core::ErrorKind;
 use std::collections::BTreeMap;
 
@@ -37,14 +35,25 @@ pub async fn check_object_source(src: &dyn ObjectSource, seed: Seed<'_>) {
     want.insert("empty".into(), Vec::new());
     want.insert(
         "big.bin".into(),
-        (0..1_500_000u32).map(|j| (j.wrapping_mul(7) % 256) as u8).collect(),
+        (0..1_500_000u32)
+            .map(|j| (j.wrapping_mul(7) % 256) as u8)
+            .collect(),
     );
     for (k, v) in &want {
-        let ct = if k.ends_with(".txt") { Some("text/plain") } else { None };
+        let ct = if k.ends_with(".txt") {
+            Some("text/plain")
+        } else {
+            None
+        };
         seed("conf-odd", k, v, ct);
     }
     for i in 0..1234u32 {
-        seed("conf-many", &format!("obj/{i:05}"), format!("object {i}").as_bytes(), Some("text/plain"));
+        seed(
+            "conf-many",
+            &format!("obj/{i:05}"),
+            format!("object {i}").as_bytes(),
+            Some("text/plain"),
+        );
     }
     seed("conf-many", "other/one", b"1", None);
 
@@ -56,7 +65,13 @@ pub async fn check_object_source(src: &dyn ObjectSource, seed: Seed<'_>) {
 }
 
 pub async fn buckets_are_listed(src: &dyn ObjectSource) {
-    let names: Vec<String> = src.list_buckets().await.unwrap().into_iter().map(|b| b.name).collect();
+    let names: Vec<String> = src
+        .list_buckets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
     for b in ["conf-odd", "conf-many"] {
         assert!(names.contains(&b.to_string()), "{b} not in {names:?}");
     }
@@ -122,7 +137,11 @@ pub async fn gets_return_exact_bytes(src: &dyn ObjectSource, want: &BTreeMap<Str
             None => break,
         }
     }
-    assert_eq!(listed.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "odd keys listed as stored");
+    assert_eq!(
+        listed.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "odd keys listed as stored"
+    );
     for (key, bytes) in want {
         let body = src
             .get_object("conf-odd", key, &GetRequest::default())
@@ -134,7 +153,9 @@ pub async fn gets_return_exact_bytes(src: &dyn ObjectSource, want: &BTreeMap<Str
         assert_eq!(body.range, 0..bytes.len() as u64);
         let expected_ct = key.ends_with(".txt").then_some("text/plain");
         assert_eq!(body.info.content_type.as_deref(), expected_ct, "{key:?}");
-        let got = collect(body.stream).await.unwrap_or_else(|e| panic!("reading {key:?}: {e}"));
+        let got = collect(body.stream)
+            .await
+            .unwrap_or_else(|e| panic!("reading {key:?}: {e}"));
         assert_eq!(got.len(), bytes.len(), "{key:?}");
         assert_eq!(sha256_hex(&got), sha256_hex(bytes), "{key:?}: content");
     }
@@ -143,14 +164,27 @@ pub async fn gets_return_exact_bytes(src: &dyn ObjectSource, want: &BTreeMap<Str
 /// Ranges return exactly their bytes; `If-Match` with a stale ETag is a permanent `conflict`.
 pub async fn ranges_and_if_match(src: &dyn ObjectSource, big: &[u8]) {
     for (range, want) in [
-        (ByteRange { start: 10, end: Some(20) }, &big[10..20]),
+        (
+            ByteRange {
+                start: 10,
+                end: Some(20),
+            },
+            &big[10..20],
+        ),
         (ByteRange::from(1_000_000), &big[1_000_000..]),
         (ByteRange::from(big.len() as u64), &big[big.len()..]),
     ] {
-        let req = GetRequest { range: Some(range), if_match: None };
+        let req = GetRequest {
+            range: Some(range),
+            if_match: None,
+        };
         let body = src.get_object("conf-odd", "big.bin", &req).await.unwrap();
         assert_eq!(body.info.size, big.len() as u64, "the whole object's size");
-        assert_eq!(body.range.end - body.range.start, want.len() as u64, "{range:?}");
+        assert_eq!(
+            body.range.end - body.range.start,
+            want.len() as u64,
+            "{range:?}"
+        );
         assert_eq!(collect(body.stream).await.unwrap(), want, "{range:?}");
     }
     let etag = src
@@ -159,11 +193,20 @@ pub async fn ranges_and_if_match(src: &dyn ObjectSource, big: &[u8]) {
         .unwrap()
         .info
         .etag;
-    let req = GetRequest { range: Some(ByteRange::from(5)), if_match: etag };
+    let req = GetRequest {
+        range: Some(ByteRange::from(5)),
+        if_match: etag,
+    };
     let body = src.get_object("conf-odd", "big.bin", &req).await.unwrap();
     assert_eq!(collect(body.stream).await.unwrap(), &big[5..]);
-    let req = GetRequest { range: None, if_match: Some("not-the-etag".into()) };
-    let e = src.get_object("conf-odd", "big.bin", &req).await.unwrap_err();
+    let req = GetRequest {
+        range: None,
+        if_match: Some("not-the-etag".into()),
+    };
+    let e = src
+        .get_object("conf-odd", "big.bin", &req)
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
     assert!(!e.is_temporary());
 }
@@ -171,12 +214,21 @@ pub async fn ranges_and_if_match(src: &dyn ObjectSource, big: &[u8]) {
 /// A missing bucket or object is `not_found`, permanent (a vanished object is recorded, not
 /// retried).
 pub async fn missing_things_are_not_found(src: &dyn ObjectSource) {
-    let e = src.get_object("conf-odd", "no/such/key", &GetRequest::default()).await.unwrap_err();
+    let e = src
+        .get_object("conf-odd", "no/such/key", &GetRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(!e.is_temporary());
-    let e = src.list_objects("conf-no-such-bucket", &ListRequest::default()).await.unwrap_err();
+    let e = src
+        .list_objects("conf-no-such-bucket", &ListRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-    let e = src.get_object("conf-no-such-bucket", "x", &GetRequest::default()).await.unwrap_err();
+    let e = src
+        .get_object("conf-no-such-bucket", "x", &GetRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
@@ -195,13 +247,20 @@ pub async fn check_api_source(
         "nested": {"list": [1, 2, 3], "ünïcødé": "✓"}
     });
     seed_doc("/v1/projects/abc/config/auth", doc.clone());
-    assert_eq!(api.get_json("/v1/projects/abc/config/auth").await.unwrap(), doc);
+    assert_eq!(
+        api.get_json("/v1/projects/abc/config/auth").await.unwrap(),
+        doc
+    );
     let e = api.get_json("/v1/projects/abc/nothing").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(!e.is_temporary());
     let e = api.get_json("v1/relative").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    for (status, kind) in [(401, ErrorKind::Auth), (403, ErrorKind::Permission), (404, ErrorKind::NotFound)] {
+    for (status, kind) in [
+        (401, ErrorKind::Auth),
+        (403, ErrorKind::Permission),
+        (404, ErrorKind::NotFound),
+    ] {
         let path = format!("/v1/status/{status}");
         seed_status(&path, status);
         let e = api.get_json(&path).await.unwrap_err();

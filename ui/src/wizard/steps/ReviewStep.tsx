@@ -3,6 +3,7 @@
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatTime } from "../../components/format";
 import { needsConsent, readyPlan, restoreDisabledReasons } from "../steps";
+import { SelectionPicker } from "./SelectionPicker";
 import type { StepProps } from "./types";
 
 const LIST_LIMIT = 50;
@@ -65,6 +66,13 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
         </dd>
       </dl>
 
+      <SelectionPicker
+        tables={plan.backup_tables}
+        selection={state.selection}
+        plan={plan.selection}
+        onChange={(selection) => dispatch({ type: "setSelection", selection })}
+      />
+
       <div className="wizard-lists">
         <TableList title="Will be created" items={plan.will_create} testId="wizard-will-create" />
         <TableList title="Will be replaced" items={plan.will_replace} testId="wizard-will-replace" />
@@ -81,7 +89,17 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
       {plan.missing_roles.length > 0 && (
         <div className="notice notice-warn" data-testid="wizard-missing-roles">
           <p className="notice-title">The target server lacks roles the backup uses</p>
-          <p className="mono small">{plan.missing_roles.join(", ")}</p>
+          <ul className="small" data-testid="wizard-roles-to-create">
+            {plan.roles_to_create.map((r) => (
+              <li key={r.name}>
+                <span className="mono">{r.name}</span>
+                {r.attributes.length > 0 && <span className="mono muted"> {r.attributes.join(" ")}</span>}
+                {r.member_of.length > 0 && <span> · member of {r.member_of.join(", ")}</span>}
+                {r.left_out.length > 0 && <span> · without {r.left_out.join(", ")} (needs a superuser)</span>}
+                {r.needs_password && <span> · set a password afterwards</span>}
+              </li>
+            ))}
+          </ul>
           <label>
             <input
               type="checkbox"
@@ -89,8 +107,66 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
               onChange={(e) => dispatch({ type: "setCreateRoles", on: e.target.checked })}
               data-testid="wizard-create-roles"
             />{" "}
-            Create them (as roles that cannot log in)
+            Create them as the backup describes them (attributes and memberships, no passwords)
           </label>
+        </div>
+      )}
+
+      {plan.managed_schemas.length > 0 && (
+        <div className="notice notice-neutral" data-testid="wizard-managed">
+          <p className="notice-title">Schemas the target already has, owned by other roles</p>
+          <p className="small muted">
+            Their objects are kept as the target has them; the backup's rows go into their empty tables and
+            the backup's objects they lack are added.
+          </p>
+          <ul className="small">
+            {plan.managed_schemas.map((m) => (
+              <li key={m.schema} data-testid={`wizard-managed-${m.schema}`}>
+                <span className="mono">{m.schema}</span> (owned by {m.owner}): {m.kept_objects} object(s) kept
+                {m.load_rows.length > 0 && <> · rows loaded into {m.load_rows.join(", ")}</>}
+                {m.kept_rows.length > 0 && <> · rows kept: {m.kept_rows.join("; ")}</>}
+                {m.added.length > 0 && <> · added: {m.added.join("; ")}</>}
+                {m.notes.map((n) => (
+                  <div key={n} className="muted">
+                    {n}
+                  </div>
+                ))}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+
+      {(plan.owned_by_others.length > 0 || plan.superuser_only.length > 0) && (
+        <div className="notice notice-warn" data-testid="wizard-owners">
+          <p className="notice-title">
+            {plan.connecting_role} cannot create or own everything the backup holds on this server
+          </p>
+          <ul className="small">
+            {plan.owned_by_others.map((o) => (
+              <li key={o.role}>
+                owned by <span className="mono">{o.role}</span>: {o.objects.join(", ")}
+              </li>
+            ))}
+            {plan.superuser_only.length > 0 && <li>needs a superuser: {plan.superuser_only.join(", ")}</li>}
+          </ul>
+          <p className="small muted">Connect as a superuser to restore them as they are, or:</p>
+          <label>
+            <input
+              type="checkbox"
+              checked={state.noOwner}
+              onChange={(e) => dispatch({ type: "setNoOwner", on: e.target.checked })}
+              data-testid="wizard-no-owner"
+            />{" "}
+            Restore them owned by {plan.connecting_role}; leave out what cannot change owner (listed below)
+          </label>
+          {plan.left_out.length > 0 && (
+            <ul className="small mono" data-testid="wizard-left-out">
+              {plan.left_out.map((l) => (
+                <li key={l}>{l}</li>
+              ))}
+            </ul>
+          )}
         </div>
       )}
 

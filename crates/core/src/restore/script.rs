@@ -1,0 +1,1066 @@
+//! What a restore does entry by entry when the target is not a blank database on a server the
+//! connecting role commands: another server without the backup's roles, a fresh Supabase project
+//! whose platform already made `auth`, `storage` and the rest, a connecting role that is not a
+//! superuser. Decided over the backup's whole table of contents and what the target holds
+//! ([`TargetFacts`]), and shown in the plan before anything runs.
+//!
+//! - **Schemas managed by others.** When the connecting role is not a superuser, a schema the
+//!   target already has and that another role owns (Supabase's `auth`, `storage`, …) is the
+//!   platform's: its objects are kept as they are; the backup's rows go into its existing tables
+//!   when those are empty (the backup's columns must all exist there; extra target columns get
+//!   their defaults), parents before children; the backup's objects it lacks (a policy on
+//!   `storage.objects`, a trigger on `auth.users`, a table of the user's own) are added.
+//! - **Owners.** An object owned by a role the connecting role cannot act for (not itself, not a
+//!   role it is a member of, not a role this restore creates) is a blocker, unless the user chose
+//!   to restore such objects owned by the connecting role (`no_owner`); then what cannot change
+//!   owner (a policy, a trigger, default privileges) is left out, listed.
+//! - **Superuser only.** An event trigger the target lacks needs a superuser; with `no_owner` it
+//!   is left out, listed; otherwise a blocker.
+//! - **Already there.** A publication, event trigger or extension comment the target has is kept.
+
+use super::roles::RolePlan;
+use super::toc::{table_columns, FullToc, Item};
+use crate::error::Result;
+use crate::project::ConnSpec;
+use crate::restore::quote_ident;
+use serde::Serialize;
+use sqlx::postgres::PgConnection;
+use sqlx::Row;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A schema of the target that another role owns, as the restore treats it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ManagedSchema {
+    pub schema: String,
+    pub owner: String,
+    /// Tables whose rows the backup loads into the target's existing (empty) table.
+    pub load_rows: Vec<String>,
+    /// Tables the target already holds rows in: kept as they are, the backup's rows not loaded.
+    pub kept_rows: Vec<String>,
+    /// The backup's objects the target lacks, added (a policy, a trigger, a table).
+    pub added: Vec<String>,
+    /// How many of the backup's objects the target already has (kept as the target has them).
+    pub kept_objects: u64,
+    /// Differences between the backup's and the target's tables that the load handles.
+    pub notes: Vec<String>,
+}
+
+/// Objects owned by a role the connecting role cannot act for.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OwnedByOthers {
+    pub role: String,
+    pub objects: Vec<String>,
+}
+
+/// What the target is like, read before anything changes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TargetFacts {
+    pub user: String,
+    pub superuser: bool,
+    pub createrole: bool,
+    /// Every role of the target, and whether the connecting role can act for it: is it, or holds
+    /// its privileges (a member that inherits them). Membership alone is not enough: after
+    /// `ALTER … OWNER TO role` the restore still has to fill the object.
+    pub roles: BTreeMap<String, bool>,
+    /// Schema → owner.
+    pub schemas: BTreeMap<String, String>,
+    /// Schemas treated as managed by others (see the module).
+    pub managed: BTreeSet<String>,
+    /// Objects of the managed schemas, by kind, as (schema, name) or (schema, "table name").
+    pub relations: BTreeMap<(String, String), Relation>,
+    pub routines: BTreeSet<(String, String)>,
+    pub types: BTreeSet<(String, String)>,
+    pub on_tables: BTreeSet<(&'static str, String, String)>,
+    pub sequences_used: BTreeMap<(String, String), bool>,
+    /// Foreign keys of tables of managed schemas: the table, the constraint's name and its
+    /// definition (names qualified).
+    pub fks: Vec<((String, String), String, String)>,
+    pub publications: BTreeSet<String>,
+    pub publication_tables: BTreeSet<(String, String, String)>,
+    pub event_triggers: BTreeSet<String>,
+    pub extensions: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Relation {
+    pub owner: String,
+    /// Rows it holds (counted up to 100,000), for tables.
+    pub rows: u64,
+    pub rls: bool,
+    /// (name, generated) of its columns.
+    pub columns: Vec<(String, bool)>,
+}
+
+impl TargetFacts {
+    fn can_act_for(&self, role: &str, created: &BTreeSet<String>) -> bool {
+        self.superuser
+            || role.is_empty()
+            || role == self.user
+            || self.roles.get(role).copied().unwrap_or(false)
+            || created.contains(role)
+    }
+}
+
+/// Read what the decisions need from the target. `toc` says which schemas matter.
+pub(crate) async fn read_facts(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &FullToc,
+) -> Result<TargetFacts> {
+    let e = |e| spec.map_sqlx(e);
+    let mut f = TargetFacts::default();
+    let row = sqlx::query(
+        "SELECT current_user::text, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(e)?;
+    (f.user, f.superuser, f.createrole) = (row.get(0), row.get(1), row.get(2));
+    for r in
+        sqlx::query("SELECT rolname::text, pg_has_role(current_user, oid, 'USAGE') FROM pg_roles")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(e)?
+    {
+        f.roles.insert(r.get(0), r.get(1));
+    }
+    for r in sqlx::query("SELECT nspname::text, pg_get_userbyid(nspowner)::text FROM pg_namespace")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(e)?
+    {
+        f.schemas.insert(r.get(0), r.get(1));
+    }
+    f.publications = sqlx::query_scalar("SELECT pubname::text FROM pg_publication")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(e)?
+        .into_iter()
+        .collect();
+    for r in sqlx::query(
+        "SELECT pubname::text, schemaname::text, tablename::text FROM pg_publication_tables",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e)?
+    {
+        f.publication_tables.insert((r.get(0), r.get(1), r.get(2)));
+    }
+    f.event_triggers = sqlx::query_scalar("SELECT evtname::text FROM pg_event_trigger")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(e)?
+        .into_iter()
+        .collect();
+    f.extensions = sqlx::query_scalar("SELECT extname::text FROM pg_extension")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(e)?
+        .into_iter()
+        .collect();
+
+    if f.superuser {
+        return Ok(f);
+    }
+    let backup_schemas: BTreeSet<&str> = toc
+        .items
+        .iter()
+        .map(|i| {
+            if i.desc == "SCHEMA" {
+                i.tag.as_str()
+            } else {
+                i.schema.as_str()
+            }
+        })
+        .collect();
+    f.managed = f
+        .schemas
+        .iter()
+        .filter(|(s, owner)| {
+            backup_schemas.contains(s.as_str()) && **owner != f.user && s.as_str() != "public"
+        })
+        .map(|(s, _)| s.clone())
+        .collect();
+    if f.managed.is_empty() {
+        return Ok(f);
+    }
+    let managed: Vec<String> = f.managed.iter().cloned().collect();
+    for r in sqlx::query(
+        "SELECT n.nspname::text, c.relname::text, pg_get_userbyid(c.relowner)::text, c.relrowsecurity,
+                c.relkind::text, c.oid::int8
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','v','m','f','S','i','I')",
+    )
+    .bind(&managed)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e)?
+    {
+        let (s, n, kind): (String, String, String) = (r.get(0), r.get(1), r.get(4));
+        let mut rel = Relation {
+            owner: r.get(2),
+            rls: r.get(3),
+            ..Default::default()
+        };
+        if kind == "S" {
+            f.sequences_used.insert((s.clone(), n.clone()), false);
+        }
+        if kind == "r" || kind == "p" {
+            let oid: i64 = r.get(5);
+            rel.columns = sqlx::query(
+                "SELECT attname::text, attgenerated <> '' FROM pg_attribute
+                  WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            )
+            .bind(oid)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(e)?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+            let count = format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {}.{} LIMIT 100000) x",
+                quote_ident(&s),
+                quote_ident(&n)
+            );
+            // A table the connecting role may not read counts as holding rows: it is kept.
+            rel.rows = match sqlx::query_scalar::<_, i64>(&count).fetch_one(&mut *conn).await {
+                Ok(n) => n as u64,
+                Err(sqlx::Error::Database(_)) => u64::MAX,
+                Err(err) => return Err(spec.map_sqlx(err)),
+            };
+        }
+        f.relations.insert((s, n), rel);
+    }
+    let keys: Vec<(String, String)> = f.sequences_used.keys().cloned().collect();
+    for (s, n) in keys {
+        let q = format!(
+            "SELECT is_called FROM {}.{}",
+            quote_ident(&s),
+            quote_ident(&n)
+        );
+        let used = sqlx::query_scalar::<_, bool>(&q)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap_or(true);
+        f.sequences_used.insert((s, n), used);
+    }
+    sqlx::query("SELECT set_config('search_path', '', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(e)?;
+    for r in sqlx::query(
+        "SELECT n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')'
+           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)",
+    )
+    .bind(&managed)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e)?
+    {
+        f.routines.insert((r.get(0), r.get(1)));
+    }
+    for r in sqlx::query(
+        "SELECT cn.nspname::text, c.relname::text, o.conname::text, pg_get_constraintdef(o.oid)
+           FROM pg_constraint o
+           JOIN pg_class c ON c.oid = o.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+          WHERE o.contype = 'f' AND cn.nspname = ANY($1) ORDER BY 1, 2, 3",
+    )
+    .bind(&managed)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e)?
+    {
+        f.fks.push(((r.get(0), r.get(1)), r.get(2), r.get(3)));
+    }
+    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(e)?;
+    for r in sqlx::query(
+        "SELECT n.nspname::text, t.typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+          WHERE n.nspname = ANY($1)",
+    )
+    .bind(&managed)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(e)?
+    {
+        f.types.insert((r.get(0), r.get(1)));
+    }
+    for (kind, sql) in [
+        ("CONSTRAINT", "SELECT n.nspname::text, c.relname || ' ' || o.conname FROM pg_constraint o JOIN pg_class c ON c.oid = o.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)"),
+        ("TRIGGER", "SELECT n.nspname::text, c.relname || ' ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND n.nspname = ANY($1)"),
+        ("POLICY", "SELECT n.nspname::text, c.relname || ' ' || p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)"),
+        ("RULE", "SELECT n.nspname::text, c.relname || ' ' || r.rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1)"),
+    ] {
+        for r in sqlx::query(sql).bind(&managed).fetch_all(&mut *conn).await.map_err(e)? {
+            f.on_tables.insert((kind, r.get(0), r.get(1)));
+        }
+    }
+    Ok(f)
+}
+
+/// What the restore does, entry by entry, and what the plan says about it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Decisions {
+    /// List lines (0-based) left out of the restore, with why.
+    pub skip: BTreeMap<usize, String>,
+    /// Roles whose `ALTER … OWNER TO role;` statements are dropped: their objects stay owned by
+    /// the connecting role.
+    pub drop_owner_of: BTreeSet<String>,
+    /// SQL run first, in the restore's transaction (roles, temporary memberships).
+    pub preamble: Vec<String>,
+    /// SQL run last, before COMMIT (temporary memberships revoked).
+    pub postamble: Vec<String>,
+    pub managed: Vec<ManagedSchema>,
+    pub owned_by_others: Vec<OwnedByOthers>,
+    pub superuser_only: Vec<String>,
+    pub left_out: Vec<String>,
+    pub blockers: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Decisions {
+    /// Whether the restore must go through the script path (psql, one transaction) rather than
+    /// a plain `pg_restore`.
+    pub fn needs_script(&self) -> bool {
+        !(self.skip.is_empty() && self.drop_owner_of.is_empty() && self.preamble.is_empty())
+    }
+}
+
+/// Kinds whose owner can be the connecting role instead (their `ALTER … OWNER TO` is dropped).
+fn re_ownable(desc: &str) -> bool {
+    matches!(
+        desc,
+        "TABLE"
+            | "VIEW"
+            | "MATERIALIZED VIEW"
+            | "FOREIGN TABLE"
+            | "SEQUENCE"
+            | "FUNCTION"
+            | "PROCEDURE"
+            | "AGGREGATE"
+            | "TYPE"
+            | "DOMAIN"
+            | "SCHEMA"
+            | "COLLATION"
+            | "CONVERSION"
+            | "TEXT SEARCH CONFIGURATION"
+            | "TEXT SEARCH DICTIONARY"
+            | "OPERATOR"
+            | "OPERATOR CLASS"
+            | "OPERATOR FAMILY"
+            | "STATISTICS"
+            | "LARGE OBJECT"
+            | "BLOB"
+            | "BLOB METADATA"
+            | "PUBLICATION"
+            | "SERVER"
+            | "FOREIGN DATA WRAPPER"
+            | "EVENT TRIGGER"
+    )
+}
+
+/// Kinds that exist only through their owner's act and carry no owner of their own.
+fn not_owned(desc: &str) -> bool {
+    matches!(
+        desc,
+        "TABLE DATA"
+            | "SEQUENCE SET"
+            | "SEQUENCE OWNED BY"
+            | "COMMENT"
+            | "ACL"
+            | "SECURITY LABEL"
+            | "DEFAULT"
+            | "EXTENSION"
+            | "SEARCHPATH"
+            | "STDSTRINGS"
+            | "ENCODING"
+            | "DATABASE"
+            | "DATABASE PROPERTIES"
+            | "TABLE ATTACH"
+            | "INDEX ATTACH"
+            | "PUBLICATION TABLE"
+            | "PUBLICATION TABLES IN SCHEMA"
+            | "BLOBS"
+            | "LARGE OBJECTS"
+            | "SHELL TYPE"
+    )
+}
+
+/// Decide. `replace`: the user's schemas are replaced (the clean phase handles them; here only
+/// the managed schemas and the owners matter). `roles`: what `--create-roles` creates (empty
+/// when the user did not choose it).
+pub(crate) fn decide(
+    toc: &FullToc,
+    f: &TargetFacts,
+    roles: &RolePlan,
+    no_owner: bool,
+    replace: bool,
+    only: Option<&BTreeSet<usize>>,
+) -> Decisions {
+    let mut d = Decisions::default();
+    if let Some(only) = only {
+        for it in &toc.items {
+            if !only.contains(&it.line) {
+                d.skip.insert(it.line, "not selected".into());
+            }
+        }
+    }
+    let by_id = toc.by_id();
+    let created: BTreeSet<String> = roles.create.iter().map(|r| r.name.clone()).collect();
+    d.preamble.extend(roles.sql.iter().cloned());
+
+    let mut managed: BTreeMap<String, ManagedSchema> = f
+        .managed
+        .iter()
+        .map(|s| {
+            (
+                s.clone(),
+                ManagedSchema {
+                    schema: s.clone(),
+                    owner: f.schemas.get(s).cloned().unwrap_or_default(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    // Entries of managed schemas that are kept as the target has them (their dependents, such as
+    // comments and privileges, are kept too).
+    let mut kept_ids: BTreeSet<i32> = BTreeSet::new();
+    let mut loads: Vec<(usize, (String, String))> = Vec::new();
+    // The owner that matters for an entry: the target's table for what hangs on an existing one.
+    let mut effective_owner: HashMap<usize, String> = HashMap::new();
+
+    for (i, it) in toc.items.iter().enumerate() {
+        if d.skip.contains_key(&it.line) {
+            continue;
+        }
+        let schema_of_entry = if it.desc == "SCHEMA" {
+            it.tag.as_str()
+        } else {
+            it.schema.as_str()
+        };
+        let about_schema = matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL")
+            && it.schema == "-"
+            && it
+                .tag
+                .strip_prefix("SCHEMA ")
+                .is_some_and(|s| f.managed.contains(s));
+        if let Some(m) = managed.get_mut(schema_of_entry).filter(|_| !about_schema) {
+            let s = &it.schema;
+            let table_of = || {
+                it.tag
+                    .split_once(' ')
+                    .map(|(t, _)| t.to_string())
+                    .unwrap_or_default()
+            };
+            let exists = match it.desc {
+                "SCHEMA" => true,
+                "TABLE" | "VIEW" | "MATERIALIZED VIEW" | "FOREIGN TABLE" | "SEQUENCE" | "INDEX" => {
+                    f.relations.contains_key(&(s.clone(), it.tag.clone()))
+                }
+                "FUNCTION" | "PROCEDURE" | "AGGREGATE" => {
+                    f.routines.contains(&(s.clone(), it.tag.clone()))
+                }
+                "TYPE" | "DOMAIN" => f.types.contains(&(s.clone(), it.tag.clone())),
+                "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" => {
+                    f.on_tables
+                        .contains(&("CONSTRAINT", s.clone(), it.tag.clone()))
+                }
+                "TRIGGER" | "POLICY" | "RULE" => {
+                    f.on_tables.contains(&(it.desc, s.clone(), it.tag.clone()))
+                }
+                "ROW SECURITY" => f
+                    .relations
+                    .get(&(s.clone(), it.tag.clone()))
+                    .is_some_and(|r| r.rls),
+                "DEFAULT" | "SEQUENCE OWNED BY" => {
+                    let rel = if it.desc == "DEFAULT" {
+                        table_of()
+                    } else {
+                        it.tag.clone()
+                    };
+                    f.relations.contains_key(&(s.clone(), rel))
+                }
+                "SEQUENCE SET" => f
+                    .sequences_used
+                    .get(&(s.clone(), it.tag.clone()))
+                    .copied()
+                    .unwrap_or(false),
+                "COMMENT" | "ACL" | "SECURITY LABEL" => {
+                    // About an object the target has: keep the target's.
+                    it.deps.is_empty() || it.deps.iter().any(|dep| kept_ids.contains(dep))
+                }
+                "TABLE DATA" => {
+                    let key = (s.clone(), it.tag.clone());
+                    match f.relations.get(&key) {
+                        None => false,
+                        Some(rel) if rel.rows > 0 => {
+                            let held = if rel.rows == u64::MAX {
+                                "rows the connecting role cannot read".to_string()
+                            } else if rel.rows >= 100_000 {
+                                "100,000 rows or more".to_string()
+                            } else {
+                                format!("{} row(s)", rel.rows)
+                            };
+                            m.kept_rows
+                                .push(format!("{s}.{} (the target holds {held})", it.tag));
+                            d.skip.insert(
+                                it.line,
+                                format!("{s}.{}: the target's rows are kept", it.tag),
+                            );
+                            continue;
+                        }
+                        Some(rel) => {
+                            // Every column the backup fills must exist, and not be generated.
+                            let backup_cols = toc
+                                .items
+                                .iter()
+                                .find(|t| t.desc == "TABLE" && t.schema == *s && t.tag == it.tag)
+                                .and_then(|t| table_columns(&t.sql));
+                            match backup_cols {
+                                Some(cols) => {
+                                    let target: BTreeMap<&str, bool> =
+                                        rel.columns.iter().map(|(n, g)| (n.as_str(), *g)).collect();
+                                    let missing: Vec<&str> = cols
+                                        .iter()
+                                        .filter(|(n, g)| !*g && target.get(n.as_str()) != Some(&false))
+                                        .map(|(n, _)| n.as_str())
+                                        .collect();
+                                    if !missing.is_empty() {
+                                        d.blockers.push(format!(
+                                            "{s}.{}: the target's table lacks column(s) the backup holds data in ({}); its rows cannot be loaded without losing them",
+                                            it.tag,
+                                            missing.join(", ")
+                                        ));
+                                    }
+                                    let names: BTreeSet<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+                                    let extra: Vec<&str> = rel
+                                        .columns
+                                        .iter()
+                                        .filter(|(n, g)| !g && !names.contains(n.as_str()))
+                                        .map(|(n, _)| n.as_str())
+                                        .collect();
+                                    if !extra.is_empty() {
+                                        m.notes.push(format!(
+                                            "{s}.{}: the target has column(s) the backup lacks ({}); they get their defaults",
+                                            it.tag,
+                                            extra.join(", ")
+                                        ));
+                                    }
+                                }
+                                None => d.warnings.push(format!(
+                                    "{s}.{}: the backup's columns could not be read; its rows are loaded as they are",
+                                    it.tag
+                                )),
+                            }
+                            m.load_rows.push(format!("{s}.{}", it.tag));
+                            loads.push((it.line, key));
+                            continue;
+                        }
+                    }
+                }
+                _ => false,
+            };
+            if exists {
+                kept_ids.insert(it.id);
+                if !matches!(
+                    it.desc,
+                    "SCHEMA" | "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET"
+                ) {
+                    m.kept_objects += 1;
+                }
+                d.skip.insert(
+                    it.line,
+                    format!(
+                        "{}: {} already has it (managed by {})",
+                        it.label(),
+                        s,
+                        m.owner
+                    ),
+                );
+                continue;
+            }
+            if !matches!(
+                it.desc,
+                "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET" | "TABLE DATA"
+            ) {
+                m.added.push(it.label());
+            }
+            // What hangs on a table of the target is owned by that table's owner.
+            if let Some(rel) = f.relations.get(&(s.clone(), table_of())) {
+                if matches!(
+                    it.desc,
+                    "TRIGGER"
+                        | "POLICY"
+                        | "RULE"
+                        | "CONSTRAINT"
+                        | "FK CONSTRAINT"
+                        | "CHECK CONSTRAINT"
+                        | "ROW SECURITY"
+                ) {
+                    effective_owner.insert(i, rel.owner.clone());
+                }
+            }
+            if it.desc == "INDEX" {
+                // CREATE INDEX … ON s.t: the target's table when it has it.
+                if let Some(t) = index_table(&it.sql) {
+                    if let Some(rel) = f.relations.get(&t) {
+                        effective_owner.insert(i, rel.owner.clone());
+                    }
+                }
+            }
+            if it.desc == "ROW SECURITY" {
+                if let Some(rel) = f.relations.get(&(s.clone(), it.tag.clone())) {
+                    effective_owner.insert(i, rel.owner.clone());
+                }
+            }
+            continue;
+        }
+        if about_schema {
+            d.skip.insert(
+                it.line,
+                format!("{}: kept as the target has it", it.label()),
+            );
+            continue;
+        }
+        if replace {
+            // The clean phase drops and recreates what the backup holds outside managed schemas.
+            continue;
+        }
+        match it.desc {
+            "PUBLICATION" if f.publications.contains(&it.tag) => {
+                kept_ids.insert(it.id);
+                d.skip.insert(
+                    it.line,
+                    format!("publication {}: the target already has it", it.tag),
+                );
+            }
+            "PUBLICATION TABLE" => {
+                if let Some((publ, table)) = it.tag.split_once(' ') {
+                    if f.publication_tables.contains(&(
+                        publ.to_string(),
+                        it.schema.clone(),
+                        table.to_string(),
+                    )) {
+                        d.skip.insert(
+                            it.line,
+                            format!("{}.{table} is already in publication {publ}", it.schema),
+                        );
+                    }
+                }
+            }
+            "EVENT TRIGGER" if f.event_triggers.contains(&it.tag) => {
+                kept_ids.insert(it.id);
+                d.skip.insert(
+                    it.line,
+                    format!("event trigger {}: the target already has it", it.tag),
+                );
+            }
+            "COMMENT" | "ACL" | "SECURITY LABEL"
+                if it.deps.iter().any(|dep| kept_ids.contains(dep))
+                    || it
+                        .tag
+                        .strip_prefix("EXTENSION ")
+                        .and_then(|x| super::toc::take_ident(x))
+                        .is_some_and(|(x, _)| f.extensions.contains(&x)) =>
+            {
+                d.skip.insert(
+                    it.line,
+                    format!("{}: kept as the target has it", it.label()),
+                );
+            }
+            "SCHEMA" if f.schemas.contains_key(&it.tag) => {
+                d.skip.insert(
+                    it.line,
+                    format!("schema {}: the target already has it", it.tag),
+                );
+                if !it.owner.is_empty()
+                    && f.schemas.get(&it.tag) != Some(&it.owner)
+                    && f.can_act_for(&it.owner, &created)
+                    && (f.superuser || f.schemas.get(&it.tag) == Some(&f.user))
+                {
+                    d.postamble.push(format!(
+                        "ALTER SCHEMA {} OWNER TO {};",
+                        quote_ident(&it.tag),
+                        quote_ident(&it.owner)
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // Superuser-only objects and owners.
+    let mut others: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, it) in toc.items.iter().enumerate() {
+        if d.skip.contains_key(&it.line) {
+            continue;
+        }
+        if it.desc == "EVENT TRIGGER" && !f.superuser {
+            d.superuser_only.push(it.label());
+            if no_owner {
+                d.skip.insert(
+                    it.line,
+                    format!("{}: only a superuser can create it", it.label()),
+                );
+                d.left_out
+                    .push(format!("{} (only a superuser can create it)", it.label()));
+                skip_dependents(toc, &by_id, it.id, &mut d);
+            }
+            continue;
+        }
+        if not_owned(it.desc) {
+            continue;
+        }
+        let owner = effective_owner.get(&i).unwrap_or(&it.owner);
+        if f.can_act_for(owner, &created) {
+            continue;
+        }
+        others.entry(owner.clone()).or_default().push(it.label());
+        if no_owner {
+            if re_ownable(it.desc) {
+                d.drop_owner_of.insert(owner.clone());
+            } else {
+                d.skip.insert(
+                    it.line,
+                    format!(
+                        "{}: needs role {owner}, which {} cannot act for",
+                        it.label(),
+                        f.user
+                    ),
+                );
+                d.left_out.push(format!(
+                    "{} (it belongs to {owner}; {} cannot act for that role)",
+                    it.label(),
+                    f.user
+                ));
+                skip_dependents(toc, &by_id, it.id, &mut d);
+            }
+        }
+    }
+    d.owned_by_others = others
+        .into_iter()
+        .map(|(role, objects)| OwnedByOthers { role, objects })
+        .collect();
+    if !d.owned_by_others.is_empty() && !no_owner {
+        let list: Vec<String> = d
+            .owned_by_others
+            .iter()
+            .map(|o| format!("{} ({})", o.role, shorten(&o.objects)))
+            .collect();
+        d.blockers.push(format!(
+            "{} cannot act for the role(s) owning some of the backup's objects: {}; connect as a superuser, or restore them owned by {} (--no-owner: what cannot change owner, such as policies and triggers on such a role's tables, is then left out and listed)",
+            f.user,
+            list.join("; "),
+            f.user
+        ));
+    }
+    if !d.superuser_only.is_empty() && !no_owner {
+        d.blockers.push(format!(
+            "only a superuser can create {}; connect as a superuser, or leave them out (--no-owner)",
+            d.superuser_only.join(", ")
+        ));
+    }
+
+    // Roles this restore creates are acted for through a membership held for the transaction.
+    if !f.superuser {
+        let owners: BTreeSet<&str> = toc
+            .items
+            .iter()
+            .filter(|it| !d.skip.contains_key(&it.line))
+            .map(|it| it.owner.as_str())
+            .collect();
+        for r in &roles.create {
+            if owners.contains(r.name.as_str()) {
+                d.preamble
+                    .push(format!("GRANT {} TO CURRENT_USER;", quote_ident(&r.name)));
+                d.postamble.push(format!(
+                    "REVOKE {} FROM CURRENT_USER;",
+                    quote_ident(&r.name)
+                ));
+            }
+        }
+    }
+
+    // Rows go into managed tables in the dump's order (a streamed dump cannot be read out of
+    // order), so their foreign keys are dropped for the load and added back — checked — at the
+    // end of the same transaction.
+    let loaded: BTreeSet<&(String, String)> = loads.iter().map(|(_, k)| k).collect();
+    for ((s, t), name, def) in &f.fks {
+        if loaded.contains(&(s.clone(), t.clone())) {
+            let table = format!("{}.{}", quote_ident(s), quote_ident(t));
+            d.preamble.push(format!(
+                "ALTER TABLE {table} DROP CONSTRAINT {};",
+                quote_ident(name)
+            ));
+            d.postamble.push(format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {} {def};",
+                quote_ident(name)
+            ));
+        }
+    }
+
+    d.managed = managed.into_values().collect();
+    d
+}
+
+/// Leave out the comments, privileges and labels of a left-out entry too.
+fn skip_dependents(toc: &FullToc, _by_id: &HashMap<i32, usize>, id: i32, d: &mut Decisions) {
+    for it in &toc.items {
+        if matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL") && it.deps.contains(&id) {
+            d.skip.insert(
+                it.line,
+                format!("{}: goes with what it is about", it.label()),
+            );
+        }
+    }
+}
+
+/// `CREATE [UNIQUE] INDEX name ON [ONLY] schema.table …` → (schema, table), unquoted.
+pub(crate) fn index_table(sql: &str) -> Option<(String, String)> {
+    let at = sql.find(" ON ")?;
+    let rest = sql[at + 4..].trim_start();
+    let rest = rest.strip_prefix("ONLY ").unwrap_or(rest);
+    let (schema, rest) = super::toc::take_ident(rest)?;
+    let rest = rest.strip_prefix('.')?;
+    let (table, _) = super::toc::take_ident(rest)?;
+    Some((schema, table))
+}
+
+fn shorten(items: &[String]) -> String {
+    if items.len() <= 3 {
+        items.join(", ")
+    } else {
+        format!("{}, and {} more", items[..3].join(", "), items.len() - 3)
+    }
+}
+
+/// The list pg_restore reads, skipped lines commented out.
+pub(crate) fn build_list(list: &str, skip: &BTreeMap<usize, String>) -> String {
+    let mut out = String::with_capacity(list.len() + 64);
+    for (i, line) in list.lines().enumerate() {
+        if skip.contains_key(&i) {
+            out.push(';');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Items for the plan: the labels of entries of `items` matching `pred`.
+#[allow(dead_code)]
+pub(crate) fn labels(items: &[Item], pred: impl Fn(&Item) -> bool) -> Vec<String> {
+    items.iter().filter(|i| pred(i)).map(Item::label).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::roles::{parse_globals, plan_roles};
+    use super::super::toc::parse_line;
+    use super::*;
+
+    fn toc(lines: &[&str]) -> FullToc {
+        let list = lines.join("\n");
+        let items = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| parse_line(l, i))
+            .collect();
+        FullToc { list, items }
+    }
+
+    fn supabase_target() -> TargetFacts {
+        let mut f = TargetFacts {
+            user: "postgres".into(),
+            ..Default::default()
+        };
+        for (r, member) in [
+            ("postgres", true),
+            ("supabase_admin", false),
+            ("supabase_auth_admin", true),
+            ("service_role", false),
+        ] {
+            f.roles.insert(r.into(), member);
+        }
+        f.schemas
+            .insert("auth".into(), "supabase_auth_admin".into());
+        f.schemas
+            .insert("public".into(), "pg_database_owner".into());
+        f.managed.insert("auth".into());
+        f.relations.insert(
+            ("auth".into(), "users".into()),
+            Relation {
+                owner: "supabase_auth_admin".into(),
+                rows: 0,
+                rls: false,
+                columns: vec![
+                    ("id".into(), false),
+                    ("email".into(), false),
+                    ("is_sso_user".into(), false),
+                ],
+            },
+        );
+        f.relations.insert(
+            ("auth".into(), "schema_migrations".into()),
+            Relation {
+                owner: "supabase_auth_admin".into(),
+                rows: 2,
+                ..Default::default()
+            },
+        );
+        f.relations.insert(
+            ("auth".into(), "refresh_tokens".into()),
+            Relation {
+                owner: "supabase_auth_admin".into(),
+                columns: vec![("id".into(), false), ("user_id".into(), false)],
+                ..Default::default()
+            },
+        );
+        f.fks.push((
+            ("auth".into(), "refresh_tokens".into()),
+            "refresh_tokens_user_id_fkey".into(),
+            "FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE".into(),
+        ));
+        f.routines.insert(("auth".into(), "uid()".into()));
+        f.publications.insert("supabase_realtime".into());
+        f
+    }
+
+    #[test]
+    fn a_fresh_supabase_project_keeps_the_platform_and_takes_the_users_objects() {
+        let mut t = toc(&[
+            "10; 2615 1 SCHEMA - auth supabase_auth_admin",
+            "11; 1255 2 FUNCTION auth uid() supabase_auth_admin",
+            "12; 1259 3 TABLE auth users supabase_auth_admin",
+            "13; 1259 4 TABLE auth refresh_tokens supabase_auth_admin",
+            "14; 1259 5 TABLE auth schema_migrations supabase_auth_admin",
+            "15; 0 0 COMMENT auth TABLE users supabase_auth_admin",
+            "16; 0 3 TABLE DATA auth refresh_tokens supabase_auth_admin",
+            "17; 0 3 TABLE DATA auth schema_migrations supabase_auth_admin",
+            "18; 0 3 TABLE DATA auth users supabase_auth_admin",
+            "19; 2620 6 TRIGGER auth users on_auth_user_created supabase_auth_admin",
+            "20; 6104 7 PUBLICATION - supabase_realtime postgres",
+            "21; 3466 8 EVENT TRIGGER - ddl_watch postgres",
+            "22; 2613 9 LARGE OBJECT - 4242 service_role",
+            "23; 1259 10 TABLE public profiles postgres",
+        ]);
+        t.items[2].sql =
+            "CREATE TABLE auth.users (\n    id uuid NOT NULL,\n    email text\n);\n".into();
+        t.items[3].sql =
+            "CREATE TABLE auth.refresh_tokens (\n    id bigint NOT NULL,\n    user_id uuid\n);\n"
+                .into();
+        t.items[5].deps = vec![12];
+        let f = supabase_target();
+        let d = decide(&t, &f, &RolePlan::default(), false, false, None);
+        let skipped: Vec<usize> = d.skip.keys().copied().collect();
+        // schema, uid(), the three tables, the comment, the migrations' rows, the publication.
+        assert_eq!(skipped, vec![0, 1, 2, 3, 4, 5, 7, 10], "{:#?}", d.skip);
+        let m = &d.managed[0];
+        assert_eq!(m.load_rows, vec!["auth.refresh_tokens", "auth.users"]);
+        assert_eq!(m.kept_rows.len(), 1);
+        assert!(m.kept_rows[0].starts_with("auth.schema_migrations (the target holds 2 row(s))"));
+        assert_eq!(m.added, vec!["trigger on_auth_user_created on auth.users"]);
+        assert!(m.notes[0].contains("is_sso_user"), "{:?}", m.notes);
+        // The tokens' foreign key is dropped for the load, added back (checked) at the end.
+        assert_eq!(d.preamble, vec!["ALTER TABLE \"auth\".\"refresh_tokens\" DROP CONSTRAINT \"refresh_tokens_user_id_fkey\";"]);
+        assert_eq!(d.postamble, vec!["ALTER TABLE \"auth\".\"refresh_tokens\" ADD CONSTRAINT \"refresh_tokens_user_id_fkey\" FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;"]);
+        // The event trigger needs a superuser; the large object belongs to service_role.
+        assert_eq!(d.superuser_only, vec!["event trigger ddl_watch"]);
+        assert_eq!(
+            d.owned_by_others,
+            vec![OwnedByOthers {
+                role: "service_role".into(),
+                objects: vec!["large object 4242".into()]
+            }]
+        );
+        assert_eq!(d.blockers.len(), 2, "{:?}", d.blockers);
+
+        // With --no-owner: the event trigger is left out, the large object becomes postgres's.
+        let d = decide(&t, &f, &RolePlan::default(), true, false, None);
+        assert!(d.blockers.is_empty(), "{:?}", d.blockers);
+        assert!(d.skip.contains_key(&11));
+        assert!(!d.skip.contains_key(&12));
+        assert_eq!(
+            d.drop_owner_of,
+            BTreeSet::from(["service_role".to_string()])
+        );
+        assert_eq!(
+            d.left_out,
+            vec!["event trigger ddl_watch (only a superuser can create it)"]
+        );
+
+        let list = build_list(&t.list, &d.skip);
+        let lines: Vec<&str> = list.lines().collect();
+        assert_eq!(
+            lines[6],
+            "16; 0 3 TABLE DATA auth refresh_tokens supabase_auth_admin"
+        );
+        assert_eq!(
+            lines[7],
+            ";17; 0 3 TABLE DATA auth schema_migrations supabase_auth_admin"
+        );
+        assert_eq!(lines.len(), t.list.lines().count());
+    }
+
+    #[test]
+    fn a_backup_column_the_target_lacks_blocks() {
+        let mut t = toc(&[
+            "12; 1259 3 TABLE auth users x",
+            "18; 0 3 TABLE DATA auth users x",
+        ]);
+        t.items[0].sql =
+            "CREATE TABLE auth.users (\n    id uuid NOT NULL,\n    legacy_col text\n);\n".into();
+        let d = decide(
+            &t,
+            &supabase_target(),
+            &RolePlan::default(),
+            true,
+            false,
+            None,
+        );
+        assert_eq!(d.blockers.len(), 1);
+        assert!(d.blockers[0].contains("legacy_col"), "{:?}", d.blockers);
+    }
+
+    #[test]
+    fn created_roles_are_acted_for_through_a_membership_held_for_the_transaction() {
+        let g = parse_globals("CREATE ROLE app;\nALTER ROLE app WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB NOLOGIN NOREPLICATION NOBYPASSRLS;\n");
+        let mut f = supabase_target();
+        f.managed.clear();
+        let roles = plan_roles(
+            Some(&g),
+            &["app".into()],
+            &f.roles.keys().cloned().collect(),
+            false,
+        );
+        let t = toc(&["23; 1259 10 TABLE public things app"]);
+        let d = decide(&t, &f, &roles, false, false, None);
+        assert!(d.blockers.is_empty(), "{:?}", d.blockers);
+        assert_eq!(
+            d.preamble,
+            vec![
+                "CREATE ROLE \"app\" WITH INHERIT;",
+                "GRANT \"app\" TO CURRENT_USER;"
+            ]
+        );
+        assert_eq!(d.postamble, vec!["REVOKE \"app\" FROM CURRENT_USER;"]);
+    }
+
+    #[test]
+    fn index_tables_are_read_from_their_sql() {
+        assert_eq!(
+            index_table("CREATE UNIQUE INDEX bucketid_objname ON storage.objects USING btree (bucket_id, name);"),
+            Some(("storage".into(), "objects".into()))
+        );
+        assert_eq!(
+            index_table("CREATE INDEX i ON ONLY public.\"Odd\" USING btree (a);"),
+            Some(("public".into(), "Odd".into()))
+        );
+    }
+}

@@ -1,0 +1,828 @@
+//! Selective restore: chosen schemas or tables of a backup (their data, their definitions, or
+//! both), into the original database, another one, or a side schema — with what hangs on the
+//! tables (indexes, constraints, triggers, policies, sequences, comments, privileges, partitions)
+//! and what they need that the target lacks (types, domains, functions, collations), and the
+//! dependencies that would break named before anything runs.
+//!
+//! Decided over the backup's table of contents and its dependencies ([`FullToc`]); the result is
+//! the set of entries to restore. Into a side schema, the selection (from one schema, `S`) is
+//! restored under `S`'s own name in a fresh schema while the real `S` is renamed aside for the
+//! length of the transaction, then the fresh one is renamed to the side name: pg_dump's SQL
+//! qualifies every name, so this is the only way to move it without rewriting SQL.
+
+use super::toc::{take_ident, FullToc, Item};
+use crate::error::{Error, ErrorKind, Result};
+use crate::restore::quote_ident;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What of the selected objects is restored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum SelectWhat {
+    /// Definitions and rows.
+    #[default]
+    Both,
+    /// Rows only, into the target's existing tables.
+    Data,
+    /// Definitions only, no rows.
+    Schema,
+}
+
+/// A choice of what to restore. Empty: the whole backup.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Selection {
+    /// Whole schemas.
+    #[serde(default)]
+    pub schemas: Vec<String>,
+    /// Tables, `schema.table` or `table` (in `public`).
+    #[serde(default)]
+    pub tables: Vec<String>,
+    #[serde(default)]
+    pub what: SelectWhat,
+    /// Restore into this new schema instead of the original one (tables of one schema only).
+    #[serde(default)]
+    pub into_schema: Option<String>,
+}
+
+impl Selection {
+    pub fn is_whole(&self) -> bool {
+        self.schemas.is_empty() && self.tables.is_empty()
+    }
+}
+
+/// The selection as the plan shows it.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SelectionPlan {
+    /// Tables restored (`schema.table`, as in the backup).
+    pub tables: Vec<String>,
+    pub what: SelectWhat,
+    /// The schema restored into, when not the original.
+    pub into_schema: Option<String>,
+    /// Objects the selection needs that the target lacks, restored with it.
+    pub dependencies: Vec<String>,
+    /// Dependencies that break or need care: foreign keys to tables not restored, views over
+    /// restored tables that are not restored.
+    pub notes: Vec<String>,
+}
+
+/// The outcome: which entries are restored, and the SQL around them (side schema).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selected {
+    pub include: BTreeSet<usize>,
+    pub plan: SelectionPlan,
+    /// `(schema, table)` of the selected tables as the backup names them.
+    pub tables: BTreeSet<(String, String)>,
+    /// Side schema: the original schema.
+    pub from_schema: Option<String>,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+    pub blockers: Vec<String>,
+}
+
+/// What the target has, for the selection: `(schema, name)` of its relations, types, routines
+/// (name with argument types), collations; its schemas and extensions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TargetNames {
+    pub relations: BTreeSet<(String, String)>,
+    pub types: BTreeSet<(String, String)>,
+    pub routines: BTreeSet<(String, String)>,
+    pub collations: BTreeSet<(String, String)>,
+    pub schemas: BTreeSet<String>,
+    pub extensions: BTreeSet<String>,
+    pub publications: BTreeSet<String>,
+}
+
+impl TargetNames {
+    fn has(&self, it: &Item) -> bool {
+        let key = (it.schema.clone(), it.tag.clone());
+        match it.desc {
+            "TABLE" | "VIEW" | "MATERIALIZED VIEW" | "SEQUENCE" | "FOREIGN TABLE" => {
+                self.relations.contains(&key)
+            }
+            "TYPE" | "DOMAIN" | "SHELL TYPE" => self.types.contains(&key),
+            "FUNCTION" | "PROCEDURE" | "AGGREGATE" => self.routines.contains(&key),
+            "COLLATION" => self.collations.contains(&key),
+            "SCHEMA" => self.schemas.contains(&it.tag),
+            "EXTENSION" => self.extensions.contains(&it.tag),
+            _ => false,
+        }
+    }
+}
+
+/// Read [`TargetNames`] from the target.
+pub(crate) async fn read_names(
+    conn: &mut sqlx::postgres::PgConnection,
+    spec: &crate::project::ConnSpec,
+) -> Result<TargetNames> {
+    use sqlx::Row;
+    let e = |e| spec.map_sqlx(e);
+    let pairs = |rows: Vec<sqlx::postgres::PgRow>| -> BTreeSet<(String, String)> {
+        rows.into_iter().map(|r| (r.get(0), r.get(1))).collect()
+    };
+    let mut t = TargetNames::default();
+    t.relations = pairs(
+        sqlx::query("SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','S','f')")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(e)?,
+    );
+    t.types = pairs(
+        sqlx::query("SELECT n.nspname::text, t.typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(e)?,
+    );
+    t.collations = pairs(
+        sqlx::query("SELECT n.nspname::text, c.collname::text FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(e)?,
+    );
+    sqlx::query("SELECT set_config('search_path', '', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(e)?;
+    t.routines = pairs(
+        sqlx::query("SELECT n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')' FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog','information_schema')")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(e)?,
+    );
+    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(e)?;
+    for (sql, into) in [
+        ("SELECT nspname::text FROM pg_namespace", &mut t.schemas),
+        ("SELECT extname::text FROM pg_extension", &mut t.extensions),
+        (
+            "SELECT pubname::text FROM pg_publication",
+            &mut t.publications,
+        ),
+    ] {
+        *into = sqlx::query_scalar::<_, String>(sql)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(e)?
+            .into_iter()
+            .collect();
+    }
+    Ok(t)
+}
+
+/// Kinds that belong to the table they depend on.
+const ATTACHED: &[&str] = &[
+    "INDEX",
+    "CONSTRAINT",
+    "CHECK CONSTRAINT",
+    "TRIGGER",
+    "POLICY",
+    "ROW SECURITY",
+    "DEFAULT",
+    "RULE",
+    "COMMENT",
+    "ACL",
+    "SECURITY LABEL",
+    "SEQUENCE",
+    "SEQUENCE OWNED BY",
+    "TABLE ATTACH",
+    "INDEX ATTACH",
+    "STATISTICS",
+];
+
+/// Kinds a selected object may need from elsewhere in the backup.
+const NEEDED: &[&str] = &[
+    "TYPE",
+    "DOMAIN",
+    "SHELL TYPE",
+    "FUNCTION",
+    "PROCEDURE",
+    "AGGREGATE",
+    "COLLATION",
+    "SCHEMA",
+    "EXTENSION",
+    "SEQUENCE",
+    "TEXT SEARCH CONFIGURATION",
+    "TEXT SEARCH DICTIONARY",
+    "OPERATOR",
+    "OPERATOR CLASS",
+    "OPERATOR FAMILY",
+    "CONVERSION",
+];
+
+/// Session settings every restore keeps.
+const ALWAYS: &[&str] = &[
+    "ENCODING",
+    "STDSTRINGS",
+    "SEARCHPATH",
+    "DATABASE PROPERTIES",
+];
+
+/// `schema.table` (quoted parts allowed) or `table` (in `public`).
+pub(crate) fn parse_table(s: &str) -> Result<(String, String)> {
+    let bad = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("{s:?} is not a table name: write schema.table (or table, for public)"),
+        )
+    };
+    let (first, rest) = take_ident(s.trim()).ok_or_else(bad)?;
+    if rest.is_empty() {
+        return Ok(("public".into(), first));
+    }
+    let rest = rest.strip_prefix('.').ok_or_else(bad)?;
+    let (second, rest) = take_ident(rest).ok_or_else(bad)?;
+    if !rest.is_empty() {
+        return Err(bad());
+    }
+    Ok((first, second))
+}
+
+/// Decide what the selection restores. `target` is what the target has.
+pub(crate) fn select(toc: &FullToc, sel: &Selection, target: &TargetNames) -> Result<Selected> {
+    let by_id: HashMap<i32, usize> = toc.by_id();
+    let items = &toc.items;
+    let table_items: BTreeMap<(String, String), usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.desc == "TABLE")
+        .map(|(n, i)| ((i.schema.clone(), i.tag.clone()), n))
+        .collect();
+    let mut out = Selected {
+        plan: SelectionPlan {
+            what: sel.what,
+            into_schema: sel.into_schema.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut inc: BTreeSet<usize> = BTreeSet::new();
+
+    // The roots.
+    let mut schemas: BTreeSet<String> = BTreeSet::new();
+    for s in &sel.schemas {
+        let known = items
+            .iter()
+            .any(|i| i.schema == *s || (i.desc == "SCHEMA" && i.tag == *s));
+        if !known {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("the backup has no schema {s:?}"),
+            )
+            .with_hint(format!("schemas in the backup: {}", list_schemas(toc))));
+        }
+        schemas.insert(s.clone());
+    }
+    for (n, it) in items.iter().enumerate() {
+        let in_schema = schemas.contains(&it.schema)
+            || (it.desc == "SCHEMA" && schemas.contains(&it.tag))
+            || (it.schema == "-"
+                && it
+                    .tag
+                    .strip_prefix("SCHEMA ")
+                    .and_then(take_ident)
+                    .is_some_and(|(s, _)| schemas.contains(&s)));
+        if in_schema {
+            inc.insert(n);
+        }
+    }
+    for t in &sel.tables {
+        let key = parse_table(t)?;
+        let Some(&n) = table_items.get(&key) else {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("the backup has no table {}.{}", key.0, key.1),
+            )
+            .with_hint({
+                let same: Vec<String> = table_items
+                    .keys()
+                    .filter(|(s, _)| *s == key.0)
+                    .map(|(s, t)| format!("{s}.{t}"))
+                    .collect();
+                if same.is_empty() {
+                    format!(
+                        "tables in the backup: {}",
+                        shorten(
+                            table_items
+                                .keys()
+                                .map(|(s, t)| format!("{s}.{t}"))
+                                .collect()
+                        )
+                    )
+                } else {
+                    format!(
+                        "tables of schema {} in the backup: {}",
+                        key.0,
+                        shorten(same)
+                    )
+                }
+            }));
+        };
+        inc.insert(n);
+    }
+
+    // What hangs on the selected tables, and partitions of selected parents.
+    loop {
+        let keys: BTreeSet<(String, String)> = inc
+            .iter()
+            .filter(|n| items[**n].desc == "TABLE")
+            .map(|n| (items[*n].schema.clone(), items[*n].tag.clone()))
+            .collect();
+        let tables_in: BTreeSet<i32> = inc
+            .iter()
+            .filter(|n| {
+                matches!(
+                    items[**n].desc,
+                    "TABLE" | "SEQUENCE" | "VIEW" | "MATERIALIZED VIEW"
+                )
+            })
+            .map(|n| items[*n].id)
+            .collect();
+        let before = inc.len();
+        for (n, it) in items.iter().enumerate() {
+            if inc.contains(&n) {
+                continue;
+            }
+            let on_selected = it.deps.iter().any(|d| tables_in.contains(d))
+                && own_table(it).is_none_or(|t| keys.contains(&t));
+            let attach = (ATTACHED.contains(&it.desc) && on_selected)
+                || (it.desc == "TABLE"
+                    && on_selected
+                    && it
+                        .deps
+                        .iter()
+                        .any(|d| by_id.get(d).is_some_and(|&p| items[p].desc == "TABLE")));
+            if attach {
+                inc.insert(n);
+            }
+        }
+        if inc.len() == before {
+            break;
+        }
+    }
+    let selected_tables: BTreeSet<(String, String)> = inc
+        .iter()
+        .filter(|n| items[**n].desc == "TABLE")
+        .map(|n| (items[*n].schema.clone(), items[*n].tag.clone()))
+        .collect();
+    let side = sel.into_schema.clone();
+    if let Some(side) = &side {
+        let from: BTreeSet<&String> = selected_tables.iter().map(|(s, _)| s).collect();
+        if from.len() != 1 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a side schema takes tables of one schema",
+            )
+            .with_hint("choose tables of one schema, or restore them under their own names"));
+        }
+        out.from_schema = from.into_iter().next().cloned();
+        if target.schemas.contains(side) {
+            out.blockers.push(format!(
+                "the target already has a schema {side}: choose a new name for the side schema"
+            ));
+        }
+        if sel.what == SelectWhat::Data {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "rows only cannot go into a side schema: it has no tables yet",
+            ));
+        }
+    }
+    let from = out.from_schema.clone();
+
+    // Foreign keys: from selected tables, and into them.
+    let table_of_constraint = |it: &Item| -> Option<(String, String)> {
+        match it.desc {
+            "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" => it
+                .tag
+                .split_once(' ')
+                .map(|(t, _)| (it.schema.clone(), t.to_string())),
+            "INDEX" => super::script::index_table(&it.sql),
+            "TABLE" => Some((it.schema.clone(), it.tag.clone())),
+            _ => None,
+        }
+    };
+    for (n, it) in items.iter().enumerate() {
+        if it.desc != "FK CONSTRAINT" {
+            continue;
+        }
+        let Some(child) = table_of_constraint(it) else {
+            continue;
+        };
+        let parents: BTreeSet<(String, String)> = it
+            .deps
+            .iter()
+            .filter_map(|d| by_id.get(d).map(|&p| &items[p]))
+            .filter_map(table_of_constraint)
+            .filter(|t| *t != child)
+            .collect();
+        let child_in = selected_tables.contains(&child);
+        let parent_in = parents.iter().all(|p| selected_tables.contains(p));
+        let (cn, name) = (
+            format!("{}.{}", child.0, child.1),
+            it.tag.split_once(' ').map(|x| x.1).unwrap_or(&it.tag),
+        );
+        let parents_shown = parents
+            .iter()
+            .map(|(s, t)| format!("{s}.{t}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if child_in && !parent_in {
+            let parents_exist = parents.iter().all(|p| target.relations.contains(p));
+            if side.is_none() && parents_exist {
+                inc.insert(n);
+                out.plan.notes.push(format!(
+                    "foreign key {name} of {cn} references {parents_shown}, which is not restored: the target's must hold the referenced rows"
+                ));
+            } else {
+                inc.remove(&n);
+                out.plan.notes.push(format!(
+                    "foreign key {name} of {cn} is left out: it references {parents_shown}, which is not restored{}",
+                    if side.is_some() { " into the side schema" } else { " and the target lacks" }
+                ));
+            }
+        } else if !child_in && parents.iter().any(|p| selected_tables.contains(p)) {
+            if side.is_none() && target.relations.contains(&child) && sel.what != SelectWhat::Data {
+                inc.insert(n);
+                out.plan.notes.push(format!(
+                    "foreign key {name} of {cn} (not restored) into the restored table(s) is added back: {cn}'s rows must match"
+                ));
+            } else if sel.what != SelectWhat::Data {
+                out.plan.notes.push(format!(
+                    "foreign key {name} of {cn}, which is not restored, references the restored table(s): it is not restored"
+                ));
+            }
+        }
+    }
+    // Views over selected tables that are not selected.
+    let rel_ids: BTreeSet<i32> = selected_tables
+        .iter()
+        .filter_map(|k| table_items.get(k).map(|&n| items[n].id))
+        .collect();
+    for (n, it) in items.iter().enumerate() {
+        if matches!(it.desc, "VIEW" | "MATERIALIZED VIEW")
+            && !inc.contains(&n)
+            && it.deps.iter().any(|d| rel_ids.contains(d))
+        {
+            out.plan.notes.push(format!(
+                "{} reads the restored table(s) and is not restored{}",
+                it.label(),
+                if side.is_none() { "; if the target has it, replacing the tables drops it (see what will be dropped)" } else { "" }
+            ));
+        }
+    }
+
+    // What the selection needs that the target lacks (into a side schema: everything of the
+    // original schema it needs, since the fresh schema holds nothing).
+    if sel.what != SelectWhat::Data {
+        let mut stack: Vec<usize> = inc.iter().copied().collect();
+        while let Some(n) = stack.pop() {
+            for d in &items[n].deps {
+                let Some(&p) = by_id.get(d) else { continue };
+                let dep = &items[p];
+                if inc.contains(&p) || !NEEDED.contains(&dep.desc) {
+                    continue;
+                }
+                let into_side = from.as_ref().is_some_and(|f| dep.schema == *f);
+                if dep.desc == "SCHEMA" && from.as_ref().is_some_and(|f| dep.tag == *f) {
+                    continue;
+                }
+                if into_side || !target.has(dep) {
+                    inc.insert(p);
+                    out.plan.dependencies.push(dep.label());
+                    stack.push(p);
+                }
+            }
+        }
+        // Their comments and privileges come along.
+        let ids: BTreeSet<i32> = inc.iter().map(|n| items[*n].id).collect();
+        for (n, it) in items.iter().enumerate() {
+            if matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL")
+                && it.deps.iter().any(|d| ids.contains(d))
+            {
+                inc.insert(n);
+            }
+        }
+    }
+
+    // Rows or definitions only.
+    let sequences: BTreeSet<(String, String)> = inc
+        .iter()
+        .filter(|n| items[**n].desc == "SEQUENCE")
+        .map(|n| (items[*n].schema.clone(), items[*n].tag.clone()))
+        .collect();
+    for (n, it) in items.iter().enumerate() {
+        let key = (it.schema.clone(), it.tag.clone());
+        let data = match it.desc {
+            "TABLE DATA" => selected_tables.contains(&key),
+            "SEQUENCE SET" => sequences.contains(&key),
+            _ => false,
+        };
+        if data && sel.what != SelectWhat::Schema {
+            inc.insert(n);
+        }
+    }
+    if sel.what == SelectWhat::Data {
+        inc.retain(|n| matches!(items[*n].desc, "TABLE DATA" | "SEQUENCE SET"));
+        out.plan.dependencies.clear();
+    }
+    if side.is_some() {
+        // The fresh schema is made by the restore itself.
+        inc.retain(|n| !(items[*n].desc == "SCHEMA" && Some(&items[*n].tag) == from.as_ref()));
+    }
+    for (n, it) in items.iter().enumerate() {
+        if ALWAYS.contains(&it.desc) {
+            inc.insert(n);
+        }
+    }
+
+    if let (Some(side), Some(from)) = (&side, &from) {
+        let aside = format!(
+            "{from}_offsite_aside_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        if target.schemas.contains(from) {
+            out.before.push(format!(
+                "ALTER SCHEMA {} RENAME TO {};",
+                quote_ident(from),
+                quote_ident(&aside)
+            ));
+        }
+        out.before
+            .push(format!("CREATE SCHEMA {};", quote_ident(from)));
+        out.after.push(format!(
+            "ALTER SCHEMA {} RENAME TO {};",
+            quote_ident(from),
+            quote_ident(side)
+        ));
+        if target.schemas.contains(from) {
+            out.after.push(format!(
+                "ALTER SCHEMA {} RENAME TO {};",
+                quote_ident(&aside),
+                quote_ident(from)
+            ));
+        }
+    }
+    out.plan.tables = selected_tables
+        .iter()
+        .map(|(s, t)| format!("{s}.{t}"))
+        .collect();
+    out.plan.dependencies.sort();
+    out.plan.dependencies.dedup();
+    out.tables = selected_tables;
+    out.include = inc.iter().map(|n| items[*n].line).collect();
+    Ok(out)
+}
+
+/// The table an entry belongs to, for kinds bound to one table.
+fn own_table(it: &Item) -> Option<(String, String)> {
+    match it.desc {
+        "CONSTRAINT" | "CHECK CONSTRAINT" | "TRIGGER" | "POLICY" | "RULE" | "DEFAULT" => it
+            .tag
+            .split_once(' ')
+            .map(|(t, _)| (it.schema.clone(), t.to_string())),
+        "ROW SECURITY" => Some((it.schema.clone(), it.tag.clone())),
+        "INDEX" => super::script::index_table(&it.sql),
+        _ => None,
+    }
+}
+
+fn list_schemas(toc: &FullToc) -> String {
+    let s: BTreeSet<&str> = toc
+        .items
+        .iter()
+        .filter(|i| i.schema != "-")
+        .map(|i| i.schema.as_str())
+        .collect();
+    s.into_iter().collect::<Vec<_>>().join(", ")
+}
+
+fn shorten(items: Vec<String>) -> String {
+    if items.len() <= 30 {
+        items.join(", ")
+    } else {
+        format!("{}, and {} more", items[..30].join(", "), items.len() - 30)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::toc::parse_line;
+    use super::*;
+
+    fn toc(lines: &[(&str, &[i32], &str)]) -> FullToc {
+        let list = lines.iter().map(|l| l.0).collect::<Vec<_>>().join("\n");
+        let items = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (l, deps, sql))| {
+                let mut it = parse_line(l, i).unwrap();
+                it.deps = deps.to_vec();
+                it.sql = sql.to_string();
+                it
+            })
+            .collect();
+        FullToc { list, items }
+    }
+
+    fn shop() -> FullToc {
+        toc(&[
+            ("1; 0 0 ENCODING - ENCODING ", &[], ""),
+            ("10; 1247 1 TYPE public order_status postgres", &[], ""),
+            ("11; 1259 2 TABLE public customers postgres", &[], ""),
+            ("12; 1259 3 TABLE public orders postgres", &[10], ""),
+            (
+                "13; 1259 4 SEQUENCE public orders_id_seq postgres",
+                &[12],
+                "",
+            ),
+            ("14; 1259 5 TABLE public order_items postgres", &[], ""),
+            ("15; 1259 6 VIEW public big_orders postgres", &[12], ""),
+            ("16; 0 3 TABLE DATA public orders postgres", &[], ""),
+            ("17; 0 2 TABLE DATA public customers postgres", &[], ""),
+            (
+                "18; 0 0 SEQUENCE SET public orders_id_seq postgres",
+                &[],
+                "",
+            ),
+            (
+                "19; 2606 7 CONSTRAINT public orders orders_pkey postgres",
+                &[12],
+                "",
+            ),
+            (
+                "20; 2606 8 CONSTRAINT public customers customers_pkey postgres",
+                &[11],
+                "",
+            ),
+            (
+                "21; 1259 9 INDEX public orders_at_idx postgres",
+                &[12],
+                "CREATE INDEX orders_at_idx ON public.orders USING btree (at);",
+            ),
+            (
+                "22; 2606 10 FK CONSTRAINT public orders orders_customer_fkey postgres",
+                &[20, 11, 12],
+                "",
+            ),
+            (
+                "23; 2606 11 FK CONSTRAINT public order_items order_items_order_fkey postgres",
+                &[19, 12, 14],
+                "",
+            ),
+            ("24; 0 0 COMMENT public TABLE orders postgres", &[12], ""),
+            ("25; 0 0 ACL public TABLE customers postgres", &[11], ""),
+            ("26; 3256 12 POLICY public orders own postgres", &[12], ""),
+        ])
+    }
+
+    fn included(t: &FullToc, s: &Selected) -> Vec<String> {
+        t.items
+            .iter()
+            .filter(|i| s.include.contains(&i.line))
+            .map(|i| format!("{} {}", i.desc, i.tag))
+            .collect()
+    }
+
+    #[test]
+    fn a_table_comes_with_what_hangs_on_it_and_what_the_target_lacks() {
+        let t = shop();
+        let mut target = TargetNames::default();
+        target
+            .relations
+            .insert(("public".into(), "customers".into()));
+        target
+            .relations
+            .insert(("public".into(), "order_items".into()));
+        let sel = Selection {
+            tables: vec!["orders".into()],
+            ..Default::default()
+        };
+        let s = select(&t, &sel, &target).unwrap();
+        assert_eq!(
+            included(&t, &s),
+            vec![
+                "ENCODING ENCODING",
+                "TYPE order_status",
+                "TABLE orders",
+                "SEQUENCE orders_id_seq",
+                "TABLE DATA orders",
+                "SEQUENCE SET orders_id_seq",
+                "CONSTRAINT orders orders_pkey",
+                "INDEX orders_at_idx",
+                "FK CONSTRAINT orders orders_customer_fkey",
+                "FK CONSTRAINT order_items order_items_order_fkey",
+                "COMMENT TABLE orders",
+                "POLICY orders own",
+            ]
+        );
+        assert_eq!(s.plan.tables, vec!["public.orders"]);
+        assert_eq!(s.plan.dependencies, vec!["type public.order_status"]);
+        assert_eq!(s.plan.notes.len(), 3, "{:#?}", s.plan.notes);
+        assert!(
+            s.plan.notes[0].contains("orders_customer_fkey")
+                && s.plan.notes[0].contains("must hold")
+        );
+        assert!(
+            s.plan.notes[1].contains("order_items_order_fkey")
+                && s.plan.notes[1].contains("added back")
+        );
+        assert!(s.plan.notes[2].contains("view public.big_orders"));
+
+        // The target has the type (the original database): it is not restored again.
+        target
+            .types
+            .insert(("public".into(), "order_status".into()));
+        let s = select(&t, &sel, &target).unwrap();
+        assert!(s.plan.dependencies.is_empty());
+        assert!(!included(&t, &s).contains(&"TYPE order_status".to_string()));
+    }
+
+    #[test]
+    fn a_new_database_gets_no_foreign_keys_to_what_it_lacks() {
+        let t = shop();
+        let sel = Selection {
+            tables: vec!["public.orders".into()],
+            what: SelectWhat::Schema,
+            ..Default::default()
+        };
+        let s = select(&t, &sel, &TargetNames::default()).unwrap();
+        let inc = included(&t, &s);
+        assert!(
+            !inc.iter().any(|i| i.starts_with("FK CONSTRAINT")),
+            "{inc:?}"
+        );
+        assert!(
+            !inc.iter()
+                .any(|i| i.starts_with("TABLE DATA") || i.starts_with("SEQUENCE SET")),
+            "{inc:?}"
+        );
+        assert!(s.plan.notes.iter().any(|n| n.contains("left out")));
+    }
+
+    #[test]
+    fn rows_only_and_side_schemas() {
+        let t = shop();
+        let sel = Selection {
+            tables: vec!["orders".into()],
+            what: SelectWhat::Data,
+            ..Default::default()
+        };
+        let s = select(&t, &sel, &TargetNames::default()).unwrap();
+        assert_eq!(
+            included(&t, &s),
+            vec![
+                "ENCODING ENCODING",
+                "TABLE DATA orders",
+                "SEQUENCE SET orders_id_seq"
+            ]
+        );
+
+        let mut target = TargetNames::default();
+        target.schemas.insert("public".into());
+        let sel = Selection {
+            tables: vec!["orders".into()],
+            into_schema: Some("restored".into()),
+            ..Default::default()
+        };
+        let s = select(&t, &sel, &target).unwrap();
+        assert!(
+            s.before[0].starts_with("ALTER SCHEMA \"public\" RENAME TO \"public_offsite_aside_")
+        );
+        assert_eq!(s.before[1], "CREATE SCHEMA \"public\";");
+        assert_eq!(
+            s.after[0],
+            "ALTER SCHEMA \"public\" RENAME TO \"restored\";"
+        );
+        assert!(s.after[1].ends_with("RENAME TO \"public\";"));
+        // The type goes into the side schema with the table.
+        assert_eq!(s.plan.dependencies, vec!["type public.order_status"]);
+        target.schemas.insert("restored".into());
+        assert_eq!(select(&t, &sel, &target).unwrap().blockers.len(), 1);
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_what_there_is() {
+        let t = shop();
+        let e = select(
+            &t,
+            &Selection {
+                tables: vec!["nope".into()],
+                ..Default::default()
+            },
+            &TargetNames::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.hint().unwrap().contains("public.orders"));
+        assert_eq!(
+            parse_table("\"Odd\".\"T x\"").unwrap(),
+            ("Odd".into(), "T x".into())
+        );
+        assert!(parse_table("a.b.c").is_err());
+    }
+}
