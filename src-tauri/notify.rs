@@ -108,6 +108,7 @@ fn what(kind: JobKind, label: &str) -> String {
         JobKind::Verify => format!("Verification of {label}"),
         JobKind::Restore => format!("Restore into {label}"),
         JobKind::Import => format!("Import of {label}"),
+        JobKind::Prune => format!("Pruning of {label}"),
     }
 }
 

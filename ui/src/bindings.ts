@@ -396,7 +396,7 @@ export type JobFinished = {
 };
 
 /**  What a job does. */
-export type JobKind = "backup" | "verify" | "restore" | "import";
+export type JobKind = "backup" | "verify" | "restore" | "import" | "prune";
 
 /**
  *  Progress of a running job (throttled by the engine: ≈ every 150 ms, the first and the last

@@ -1,6 +1,7 @@
 //! `offsite`: the headless command line over the Offsite engine.
 
 mod output;
+mod schedule_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use offsite_core::archive;
@@ -58,6 +59,25 @@ enum Command {
     Inspect { archive: PathBuf },
     /// Restore an archive into a database (a URL or a project name).
     Restore(RestoreArgs),
+    /// Set, list, show, pause or clear a project's backup and verify schedules.
+    #[command(subcommand)]
+    Schedule(schedule_cmd::ScheduleCmd),
+    /// Set or show a project's retention policy.
+    #[command(subcommand)]
+    Retention(schedule_cmd::RetentionCmd),
+    /// Remove the backups a project's retention policy does not keep (archive, .sha256, entry).
+    Prune {
+        name: String,
+        /// List what would be kept (and why) and removed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run what is due now, once (for a systemd timer, cron or a Kubernetes CronJob).
+    RunDue,
+    /// Run schedules in the foreground until SIGTERM (containers).
+    Daemon,
+    /// Each project's newest good backup, next run and whether it is overdue (exit 6 if one is).
+    Status { name: Option<String> },
 }
 
 #[derive(Subcommand)]
@@ -222,6 +242,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Test-only: `OFFSITE_TEST_NOW=2026-11-20T02:30:00Z` makes "now" that fixed time (schedules,
+/// overdue, backup times), so tests move the clock instead of waiting. Not for production use.
+const TEST_NOW_ENV: &str = "OFFSITE_TEST_NOW";
+
+fn test_clock() -> Result<Option<offsite_core::clock::SharedClock>> {
+    match std::env::var(TEST_NOW_ENV) {
+        Ok(v) if !v.trim().is_empty() => {
+            let at = offsite_core::catalog::parse_timestamp(&v)?;
+            Ok(Some(offsite_core::clock::ManualClock::new(at)))
+        }
+        _ => Ok(None),
+    }
+}
+
 fn read_password_stdin() -> Result<String> {
     let mut line = String::new();
     std::io::stdin()
@@ -284,12 +318,13 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
     }
     let secrets =
         secrets::store_named(&std::env::var(secrets::SECRET_STORE_ENV).unwrap_or_default())?;
-    let engine = Engine::open(
-        EngineConfig::new(Arc::from(secrets))
-            .data_dir(cli.data_dir.clone())
-            .pg_bin(cli.pg_bin.clone()),
-    )
-    .await?;
+    let mut config = EngineConfig::new(Arc::from(secrets))
+        .data_dir(cli.data_dir.clone())
+        .pg_bin(cli.pg_bin.clone());
+    if let Some(now) = test_clock()? {
+        config = config.clock(now);
+    }
+    let engine = Engine::open(config).await?;
     // Every job of the command line: its trigger, a progress bar on a terminal, Ctrl-C.
     let job = |label: &str| -> JobStart {
         let sink: Arc<dyn Progress> = if cli.json || !std::io::stderr().is_terminal() {
@@ -380,6 +415,14 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         }
         Command::Inspect { .. } => unreachable!("handled above"),
         Command::Restore(args) => return restore(&engine, args, out, job("restoring")).await,
+        Command::Schedule(cmd) => return schedule_cmd::schedule(&engine, cmd, out).await,
+        Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
+        Command::Prune { name, dry_run } => {
+            return schedule_cmd::prune(&engine, name, dry_run, out, job("pruning")).await
+        }
+        Command::RunDue => return schedule_cmd::run_due(&engine, out).await,
+        Command::Daemon => return schedule_cmd::daemon(&engine, out, cancel.clone()).await,
+        Command::Status { name } => return schedule_cmd::status(&engine, name, out).await,
     }
     Ok(0)
 }

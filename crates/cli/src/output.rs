@@ -26,7 +26,7 @@ impl Out {
         self.json
     }
 
-    fn emit<T: Serialize>(&self, value: &T) {
+    pub(crate) fn emit<T: Serialize>(&self, value: &T) {
         println!(
             "{}",
             serde_json::to_string_pretty(value).expect("serializable")

@@ -6,13 +6,16 @@
 //! runs, progress through one [`crate::progress::Progress`] sink, and an end: succeeded, failed
 //! (with the error's code, message and hint) or cancelled.
 
-use crate::catalog::{BackupRecord, BackupRow, Catalog, ChangeBatch, JobRecord, Project};
+use crate::catalog::{
+    BackupRecord, BackupRow, Catalog, ChangeBatch, JobRecord, Project, ScheduleKind,
+};
 use crate::clock::{self, SharedClock};
 use crate::error::{Error, ErrorKind, Result};
 use crate::import::ImportPreview;
 use crate::ops::{self, *};
 use crate::project::{ConnSpec, TlsMode};
 use crate::restore::{RestorePlan, RestoreTarget};
+use crate::schedule::RetentionPolicy;
 use crate::secrets::{self, project_password_key, Lookup, SecretStore};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -258,6 +261,63 @@ impl Engine {
     /// backup).
     pub async fn delete_backup(&self, opts: DeleteOptions) -> Result<DeleteOutcome> {
         ops::delete::run(self, opts).await
+    }
+
+    // ---- schedules and retention ----
+
+    /// Set (replace) a project's backup or verify schedule; returns it with its next 5 runs.
+    pub async fn set_schedule(&self, req: SetSchedule) -> Result<ScheduleView> {
+        ops::schedule::set(self, req).await
+    }
+    /// Every schedule, of one project (by name) or of all.
+    pub async fn schedules(&self, project: Option<&str>) -> Result<Vec<ScheduleView>> {
+        ops::schedule::list(self, project).await
+    }
+    /// Remove a project's schedule of this kind; whether there was one.
+    pub async fn clear_schedule(&self, project: &str, kind: ScheduleKind) -> Result<bool> {
+        ops::schedule::clear(self, project, kind).await
+    }
+    /// Pause (or resume) a project's schedule of this kind.
+    pub async fn pause_schedule(
+        &self,
+        project: &str,
+        kind: ScheduleKind,
+        paused: bool,
+    ) -> Result<()> {
+        ops::schedule::pause(self, project, kind, paused).await
+    }
+    /// Set (replace) a project's retention policy; `time_zone` for its periods (`None`: local).
+    pub async fn set_retention(
+        &self,
+        project: &str,
+        policy: RetentionPolicy,
+        time_zone: Option<&str>,
+    ) -> Result<RetentionView> {
+        ops::schedule::set_retention(self, project, policy, time_zone).await
+    }
+    /// A project's retention policy.
+    pub async fn retention(&self, project: &str) -> Result<RetentionView> {
+        ops::schedule::retention(self, project).await
+    }
+    /// Preview (`dry_run`) or apply a project's retention policy (a `prune` job).
+    pub async fn prune(&self, opts: PruneOptions, start: JobStart) -> Result<PruneOutcome> {
+        ops::prune::run(self, opts, start).await
+    }
+    /// Pause every schedule until `until` (`None`: resume); missed slots then run once.
+    pub async fn pause_all_schedules(&self, until: Option<time::OffsetDateTime>) -> Result<()> {
+        ops::schedule::pause_all(self, until).await
+    }
+    /// Until when every schedule is paused (`None`: not paused now).
+    pub async fn schedules_paused_until(&self) -> Result<Option<String>> {
+        ops::schedule::paused_until(self, self.clock.now()).await
+    }
+    /// Run what is due now (the clock's now), once.
+    pub async fn run_due(&self) -> Result<RunDueReport> {
+        ops::schedule::run_due(self, self.clock.now()).await
+    }
+    /// Each project's (or one project's) newest good backup, next run and overdue state now.
+    pub async fn status(&self, project: Option<&str>) -> Result<Vec<ProjectStatus>> {
+        ops::schedule::status(self, project, self.clock.now()).await
     }
 
     // ---- for the operations ----

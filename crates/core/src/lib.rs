@@ -20,6 +20,7 @@ pub mod project;
 mod replace;
 pub mod restore;
 pub mod retry;
+pub mod schedule;
 pub mod secrets;
 pub mod sources;
 

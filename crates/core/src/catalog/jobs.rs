@@ -23,6 +23,7 @@ text_enum! {
         Verify = "verify",
         Restore = "restore",
         Import = "import",
+        Prune = "prune",
     }
 }
 
@@ -557,6 +558,7 @@ mod tests {
             JobKind::Verify,
             JobKind::Restore,
             JobKind::Import,
+            JobKind::Prune,
         ] {
             assert_eq!(JobKind::parse(k.as_str()), Some(k));
         }

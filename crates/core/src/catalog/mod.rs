@@ -11,6 +11,8 @@
 //! - `copies.rs`: where a backup is kept, one row per copy (the local archive now; other folders
 //!   and buckets next), the local one written with its backup in one transaction;
 //! - `jobs.rs`: every backup, verify, restore and import run, and its outcome;
+//! - `schedules.rs`: backup and verify schedules (the slot each last claimed) and retention
+//!   policies, one of each per project;
 //! - `settings.rs`: small preferences;
 //! - `changes.rs`: the change feed that triggers fill from projects, backups and jobs.
 //!
@@ -46,6 +48,7 @@ mod changes;
 mod copies;
 mod jobs;
 mod projects;
+mod schedules;
 mod settings;
 mod sql;
 #[cfg(test)]
@@ -58,6 +61,7 @@ pub use changes::{Change, ChangeBatch, ChangeEntity, ChangeOp, KEEP_CHANGES};
 pub use copies::{BackupCopy, LOCAL_DESTINATION};
 pub use jobs::{new_job_id, JobKind, JobOutcome, JobRecord, JobState, INTERRUPTED_MESSAGE};
 pub use projects::{NewProject, Project};
+pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub(crate) use sql::db_error;
 pub use timestamps::{format_timestamp, parse_timestamp};
 pub use validate::{validate_db_url, validate_project_name, BACKUP_TYPES, TLS_MODES};

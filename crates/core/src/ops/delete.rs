@@ -2,6 +2,7 @@
 //! only when it still holds this very backup.
 
 use crate::archive::{self, manifest::Manifest};
+use crate::catalog::{BackupRecord, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::runner;
@@ -39,6 +40,17 @@ pub(crate) async fn run(engine: &Engine, opts: DeleteOptions) -> Result<DeleteOu
     let record = engine.catalog.backup(&backup_id).await?;
     let project = engine.catalog.project_by_id(&record.project_id).await?;
     let _lock = runner::lock_project(engine, &project)?;
+    delete_locked(engine, &record, &project, delete_file).await
+}
+
+/// [`run`] for a caller that holds the project's lock already (a prune job): the same checks,
+/// the file only when it still holds this backup, then the catalog row.
+pub(crate) async fn delete_locked(
+    engine: &Engine,
+    record: &BackupRecord,
+    project: &Project,
+    delete_file: bool,
+) -> Result<DeleteOutcome> {
     let path = PathBuf::from(&record.path);
     let mut file_deleted = false;
     if delete_file && path.symlink_metadata().is_ok() {
@@ -90,7 +102,7 @@ pub(crate) async fn run(engine: &Engine, opts: DeleteOptions) -> Result<DeleteOu
     }
     engine.catalog.remove_backup(&record.id).await?;
     Ok(DeleteOutcome {
-        path: record.path,
+        path: record.path.clone(),
         file_deleted,
     })
 }

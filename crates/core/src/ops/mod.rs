@@ -12,6 +12,8 @@
 //! | `restore`    | plan, then restore and validate; restore targets                      |
 //! | `import`     | import a file as a backup of a project                                |
 //! | `delete`     | delete a backup (and its file, when it is still that backup)          |
+//! | `prune`      | apply a retention policy: preview, or a prune job removing backups   |
+//! | `schedule`   | schedules, retention policies, run what is due, project status       |
 //! | `projects`   | add / change / remove / test projects; the shared requests; summaries |
 //! | `settings`   | the engine's settings, plain settings, pg_dump tools                  |
 //! | `queries`    | projects, backups and jobs as lists                                   |
@@ -21,9 +23,11 @@ pub mod delete;
 pub mod import;
 pub mod job;
 pub mod projects;
+pub mod prune;
 pub(crate) mod queries;
 pub mod restore;
 pub(crate) mod runner;
+pub mod schedule;
 pub mod settings;
 pub mod verify;
 
@@ -34,7 +38,11 @@ pub use job::{new_job_id, JobStart, JobTrigger};
 pub use projects::{
     AddProject, ConnectionReport, ProjectConnection, ProjectSummary, UpdateProject,
 };
+pub use prune::{KeptBackup, PruneOptions, PruneOutcome, RemovedBackup, SkippedBackup};
 pub use restore::{RestoreOutcome, RestoreRequest, RestoreTo};
 pub use runner::ProjectLock;
+pub use schedule::{
+    DueRun, ProjectStatus, RetentionView, RunDueReport, ScheduleView, ScheduleWhat, SetSchedule,
+};
 pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};
 pub use verify::{VerifyOptions, VerifyOutcome};

@@ -178,8 +178,21 @@ pub(crate) async fn owner_of_archive(
 
 /// One job per project at a time, across processes: an exclusive lock on a file in the data
 /// folder, released when the guard drops (or the process dies).
+///
+/// A lock found held is tried again for a moment: a lock just released can stay held for a few
+/// milliseconds by a child process another thread is starting (the child's copy of the open file
+/// lives until its `exec`), which is not another job.
 pub(crate) fn lock_project(engine: &Engine, project: &Project) -> Result<ProjectLock> {
-    match try_lock(&lock_path(engine, &format!("{}.lock", project.id))?)? {
+    let path = lock_path(engine, &format!("{}.lock", project.id))?;
+    let mut found = try_lock(&path)?;
+    for _ in 0..10 {
+        if found.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        found = try_lock(&path)?;
+    }
+    match found {
         Some(file) => Ok(ProjectLock(file)),
         None => Err(Error::new(
             ErrorKind::Busy,

@@ -1,0 +1,402 @@
+//! `offsite schedule | retention | prune | run-due | status | daemon`: schedules that run
+//! themselves, headless (systemd timer, cron, Kubernetes CronJob) or next to the app; both share
+//! the catalog, and a slot claimed by one is never run by the other.
+
+use crate::output::Out;
+use clap::{ArgGroup, Args, Subcommand};
+use offsite_core::catalog::ScheduleKind;
+use offsite_core::ops::{
+    PruneOptions, PruneOutcome, RetentionView, RunDueReport, ScheduleView, ScheduleWhat,
+    SetSchedule,
+};
+use offsite_core::schedule::{RetentionPolicy, ScheduleSpec, Within};
+use offsite_core::{Engine, Error, JobStart, Result};
+use serde_json::json;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Exit code of `status` when a project is overdue.
+pub const OVERDUE: u8 = 6;
+
+#[derive(Subcommand)]
+pub enum ScheduleCmd {
+    /// Set (replace) a project's backup schedule, or with --verify its verify schedule.
+    Set(SetArgs),
+    /// List every schedule with its next runs.
+    List,
+    /// Show a project's schedules with their next 5 runs.
+    Show { name: String },
+    /// Remove a project's backup schedule (or, with --verify, its verify schedule).
+    Clear {
+        name: String,
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Pause a project's backup schedule (or its verify schedule).
+    Pause {
+        name: String,
+        #[arg(long)]
+        verify: bool,
+    },
+    /// Resume a paused schedule.
+    Resume {
+        name: String,
+        #[arg(long)]
+        verify: bool,
+    },
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("when").required(true).args(["every", "daily", "weekly", "monthly", "cron"])))]
+pub struct SetArgs {
+    name: String,
+    /// Every N hours from midnight: 1h to 24h (6h runs at 00:00, 06:00, 12:00, 18:00).
+    #[arg(long, value_name = "Nh")]
+    every: Option<String>,
+    /// Every day at HH:MM (24-hour clock).
+    #[arg(long, value_name = "HH:MM")]
+    daily: Option<String>,
+    /// On the given days at HH:MM: --weekly mon,thu 02:30
+    #[arg(long, num_args = 2, value_names = ["DAYS", "HH:MM"])]
+    weekly: Option<Vec<String>>,
+    /// On day D of each month at HH:MM (shorter months: their last day): --monthly 1 03:00
+    #[arg(long, num_args = 2, value_names = ["D", "HH:MM"])]
+    monthly: Option<Vec<String>>,
+    /// A 5-field cron expression: "minute hour day-of-month month day-of-week".
+    #[arg(long, value_name = "EXPR")]
+    cron: Option<String>,
+    /// Schedule verification of the project's backups instead of backups.
+    #[arg(long)]
+    verify: bool,
+    /// With --verify: check only the newest N backups (default: all).
+    #[arg(long, value_name = "N", requires = "verify")]
+    newest: Option<u32>,
+    /// The time zone of the times (IANA name such as Europe/Berlin; default: this computer's).
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum RetentionCmd {
+    /// Set (replace) a project's retention policy; no rule keeps everything.
+    Set(RetentionArgs),
+    /// Show a project's retention policy.
+    Show { name: String },
+}
+
+#[derive(Args)]
+pub struct RetentionArgs {
+    name: String,
+    /// Keep the N newest backups.
+    #[arg(long, value_name = "N")]
+    keep_last: Option<u32>,
+    /// Keep the newest backup of each of the N newest hours that have one.
+    #[arg(long, value_name = "N")]
+    keep_hourly: Option<u32>,
+    /// … of each of the N newest days.
+    #[arg(long, value_name = "N")]
+    keep_daily: Option<u32>,
+    /// … of each of the N newest ISO weeks.
+    #[arg(long, value_name = "N")]
+    keep_weekly: Option<u32>,
+    /// … of each of the N newest months.
+    #[arg(long, value_name = "N")]
+    keep_monthly: Option<u32>,
+    /// … of each of the N newest years.
+    #[arg(long, value_name = "N")]
+    keep_yearly: Option<u32>,
+    /// Keep every backup within DUR of the newest one: 36h, 30d, 8w, 6m, 1y (or 1y6m).
+    #[arg(long, value_name = "DUR")]
+    keep_within: Option<String>,
+    /// The time zone periods are counted in (default: this computer's).
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+}
+
+fn kind(verify: bool) -> ScheduleKind {
+    if verify {
+        ScheduleKind::Verify
+    } else {
+        ScheduleKind::Backup
+    }
+}
+
+fn spec_of(a: &SetArgs) -> Result<ScheduleSpec> {
+    let pair = |v: &Vec<String>| (v[0].clone(), v[1].clone());
+    if let Some(n) = &a.every {
+        ScheduleSpec::every(n)
+    } else if let Some(t) = &a.daily {
+        ScheduleSpec::daily(t)
+    } else if let Some(v) = &a.weekly {
+        let (d, t) = pair(v);
+        ScheduleSpec::weekly(&d, &t)
+    } else if let Some(v) = &a.monthly {
+        let (d, t) = pair(v);
+        ScheduleSpec::monthly(&d, &t)
+    } else if let Some(c) = &a.cron {
+        ScheduleSpec::cron(c)
+    } else {
+        Err(Error::invalid("no schedule given")
+            .with_hint("give one of --every, --daily, --weekly, --monthly or --cron"))
+    }
+}
+
+pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8> {
+    match cmd {
+        ScheduleCmd::Set(a) => {
+            let spec = spec_of(&a)?;
+            let what = if a.verify {
+                ScheduleWhat::Verify { newest: a.newest }
+            } else {
+                ScheduleWhat::Backup
+            };
+            let v = engine
+                .set_schedule(SetSchedule {
+                    project: a.name,
+                    spec,
+                    what,
+                    time_zone: a.tz,
+                })
+                .await?;
+            if out.json() {
+                out.emit(&json!({ "schedule": v }));
+            } else {
+                print_schedule(&v);
+            }
+        }
+        ScheduleCmd::List => schedules(out, &engine.schedules(None).await?),
+        ScheduleCmd::Show { name } => schedules(out, &engine.schedules(Some(&name)).await?),
+        ScheduleCmd::Clear { name, verify } => {
+            let k = kind(verify);
+            let had = engine.clear_schedule(&name, k).await?;
+            let message = if had {
+                format!("removed the {} schedule of {name}", k.as_str())
+            } else {
+                format!("{name} had no {} schedule", k.as_str())
+            };
+            if out.json() {
+                out.emit(&json!({ "ok": true, "cleared": had, "message": message }));
+            } else {
+                println!("{message}");
+            }
+        }
+        ScheduleCmd::Pause { name, verify } => {
+            return pause(engine, &name, verify, true, out).await
+        }
+        ScheduleCmd::Resume { name, verify } => {
+            return pause(engine, &name, verify, false, out).await
+        }
+    }
+    Ok(0)
+}
+
+async fn pause(engine: &Engine, name: &str, verify: bool, paused: bool, out: &Out) -> Result<u8> {
+    let k = kind(verify);
+    engine.pause_schedule(name, k, paused).await?;
+    out.done(&format!(
+        "{} the {} schedule of {name}",
+        if paused { "paused" } else { "resumed" },
+        k.as_str()
+    ));
+    Ok(0)
+}
+
+fn schedules(out: &Out, vs: &[ScheduleView]) {
+    if out.json() {
+        out.emit(&json!({ "schedules": vs }));
+    } else if vs.is_empty() {
+        println!("no schedules yet: add one with `offsite schedule set NAME --daily 02:30`");
+    } else {
+        for v in vs {
+            print_schedule(v);
+        }
+    }
+}
+
+fn print_schedule(v: &ScheduleView) {
+    let what = match (v.kind.as_str(), v.verify_newest) {
+        ("verify", Some(n)) => format!("verify newest {n}"),
+        ("verify", None) => "verify all".to_string(),
+        (k, _) => k.to_string(),
+    };
+    println!(
+        "{:<20} {:<18} {} ({}){}",
+        v.project,
+        what,
+        v.spec,
+        v.time_zone,
+        if v.paused { "  PAUSED" } else { "" }
+    );
+    for r in &v.next_runs {
+        println!("    next: {r}");
+    }
+}
+
+pub async fn retention(engine: &Engine, cmd: RetentionCmd, out: &Out) -> Result<u8> {
+    let v = match cmd {
+        RetentionCmd::Set(a) => {
+            let policy = RetentionPolicy {
+                keep_last: a.keep_last,
+                keep_hourly: a.keep_hourly,
+                keep_daily: a.keep_daily,
+                keep_weekly: a.keep_weekly,
+                keep_monthly: a.keep_monthly,
+                keep_yearly: a.keep_yearly,
+                keep_within: a
+                    .keep_within
+                    .as_deref()
+                    .map(str::parse::<Within>)
+                    .transpose()?,
+            };
+            engine
+                .set_retention(&a.name, policy, a.tz.as_deref())
+                .await?
+        }
+        RetentionCmd::Show { name } => engine.retention(&name).await?,
+    };
+    print_retention(out, &v);
+    Ok(0)
+}
+
+fn print_retention(out: &Out, v: &RetentionView) {
+    if out.json() {
+        out.emit(&json!({ "retention": v }));
+    } else {
+        println!("{}: {} (periods in {})", v.project, v.rules, v.time_zone);
+    }
+}
+
+pub async fn prune(
+    engine: &Engine,
+    name: String,
+    dry_run: bool,
+    out: &Out,
+    job: JobStart,
+) -> Result<u8> {
+    let o = engine
+        .prune(
+            PruneOptions {
+                project: name,
+                dry_run,
+            },
+            job,
+        )
+        .await?;
+    print_prune(out, &o);
+    Ok(if o.skipped.is_empty() { 0 } else { 1 })
+}
+
+fn print_prune(out: &Out, o: &PruneOutcome) {
+    if out.json() {
+        out.emit(o);
+        return;
+    }
+    println!("{}: {} (periods in {})", o.project, o.policy, o.time_zone);
+    for k in &o.kept {
+        println!(
+            "keep    {}  {}  {}",
+            k.created_at,
+            k.id,
+            k.reasons.join(", ")
+        );
+    }
+    let verb = if o.dry_run { "would remove" } else { "removed" };
+    for r in &o.removed {
+        println!("{verb:<7} {}  {}  {}", r.created_at, r.id, r.path);
+    }
+    for s in &o.skipped {
+        println!("left    {}  {}: {}", s.id, s.path, s.error.message);
+    }
+}
+
+pub async fn run_due(engine: &Engine, out: &Out) -> Result<u8> {
+    let report = engine.run_due().await?;
+    print_run_due(out, &report);
+    Ok(if report.failed() { 1 } else { 0 })
+}
+
+fn print_run_due(out: &Out, r: &RunDueReport) {
+    if out.json() {
+        out.emit(r);
+        return;
+    }
+    if r.runs.is_empty() {
+        println!("nothing is due");
+    }
+    for run in &r.runs {
+        let detail = match (&run.skipped, &run.error) {
+            (Some(why), _) => why.clone(),
+            (_, Some(e)) => match &run.retry_at {
+                Some(at) => format!("{} (tried again at {at})", e.message),
+                None => e.message.clone(),
+            },
+            _ => run.backup_id.clone().unwrap_or_default(),
+        };
+        println!(
+            "{:<20} {:<7} {} {:<9} {:<9} {}",
+            run.project,
+            run.kind,
+            run.slot,
+            run.trigger.as_str(),
+            run.state,
+            detail
+        );
+    }
+}
+
+pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<u8> {
+    let projects = engine.status(name.as_deref()).await?;
+    if out.json() {
+        out.emit(&json!({ "projects": projects }));
+    } else {
+        for p in &projects {
+            println!(
+                "{:<20} last good: {:<25} next: {:<25} {}",
+                p.name,
+                p.last_good.as_deref().unwrap_or("never"),
+                p.next_run
+                    .as_deref()
+                    .unwrap_or(if p.paused { "paused" } else { "-" }),
+                if p.overdue { "OVERDUE" } else { "" }
+            );
+        }
+    }
+    Ok(if projects.iter().any(|p| p.overdue) {
+        OVERDUE
+    } else {
+        0
+    })
+}
+
+/// Run schedules in the foreground until Ctrl-C / SIGTERM: what is due, every 60 seconds (the
+/// due computation reads the wall clock, so a sleep of the machine only delays the check).
+pub async fn daemon(engine: &Engine, out: &Out, cancel: CancellationToken) -> Result<u8> {
+    #[cfg(unix)]
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if let Ok(mut term) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            {
+                term.recv().await;
+                cancel.cancel();
+            }
+        });
+    }
+    while !cancel.is_cancelled() {
+        match engine.run_due().await {
+            // JSON Lines: one compact document per check that ran something.
+            Ok(report) if !report.runs.is_empty() && out.json() => {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default())
+            }
+            Ok(report) if !report.runs.is_empty() => print_run_due(out, &report),
+            Ok(_) => {}
+            Err(e) => out.error(&e),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,501 @@
+//! `offsite schedule | retention | prune | run-due | status` as scripts use them: JSON, exit
+//! codes (2 for bad input, changing nothing; 6 when a project is overdue), and — against a real
+//! PostgreSQL cluster — scheduled backups through `run-due`, retention, and two `run-due`
+//! processes racing for one slot. Headless: secrets from the environment
+//! (`OFFSITE_SECRET_STORE=env`), "now" from the test-only `OFFSITE_TEST_NOW`.
+
+use offsite_core::secrets::{env_var_for_key, project_password_key};
+use offsite_testkit::TestCluster;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+struct Cli {
+    data: tempfile::TempDir,
+    home: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli {
+            data: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
+        }
+    }
+
+    fn cmd(&self, now: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
+        c.arg("--json")
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(args);
+        for var in [
+            "PGPASSWORD",
+            "PGHOST",
+            "PGPORT",
+            "PGUSER",
+            "PGDATABASE",
+            "OFFSITE_PG_BIN",
+        ] {
+            c.env_remove(var);
+        }
+        let home = self.home.path();
+        c.env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("OFFSITE_SECRET_STORE", "env")
+            .env("TZ", "Europe/Berlin")
+            .env("OFFSITE_TEST_NOW", now)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, now: &str, args: &[&str]) -> Output {
+        self.cmd(now, args).output().unwrap()
+    }
+
+    /// Runs with --json at `now`, asserts the exit code, returns the one JSON document.
+    fn json(&self, now: &str, args: &[&str], code: i32) -> Value {
+        let out = self.run(now, args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: stdout={stdout} stderr={}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON document ({e}): {stdout}"))
+    }
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+const T0: &str = "2026-11-20T10:00:00Z";
+
+#[test]
+fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
+    let cli = Cli::new();
+    cli.json(
+        T0,
+        &[
+            "project",
+            "add",
+            "shop",
+            "--db",
+            "postgres://app@db.example.com/shop",
+        ],
+        0,
+    );
+    let set = cli.json(T0, &["schedule", "set", "shop", "--daily", "02:30"], 0);
+    let sched = &set["schedule"];
+    assert_eq!(s(&sched["spec"]), "daily 02:30");
+    assert_eq!(
+        s(&sched["time_zone"]),
+        "Europe/Berlin",
+        "TZ is the default zone"
+    );
+    assert_eq!(s(&sched["kind"]), "backup");
+    let next: Vec<&str> = sched["next_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(s)
+        .collect();
+    assert_eq!(next.len(), 5);
+    assert_eq!(next[0], "2026-11-21T01:30:00.000Z");
+    cli.json(
+        T0,
+        &[
+            "schedule",
+            "set",
+            "shop",
+            "--verify",
+            "--newest",
+            "3",
+            "--weekly",
+            "mon,thu",
+            "04:00",
+            "--tz",
+            "America/New_York",
+        ],
+        0,
+    );
+    let before = cli.json(T0, &["schedule", "show", "shop"], 0);
+    let list = before["schedules"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(s(&list[1]["spec"]), "weekly mon,thu 04:00");
+    assert_eq!(list[1]["verify_newest"], 3);
+    assert_eq!(s(&list[1]["next_runs"][0]), "2026-11-23T09:00:00.000Z");
+    let retention = cli.json(
+        T0,
+        &[
+            "retention",
+            "set",
+            "shop",
+            "--keep-last",
+            "3",
+            "--keep-daily",
+            "7",
+            "--keep-within",
+            "30d",
+            "--tz",
+            "UTC",
+        ],
+        0,
+    );
+    assert_eq!(
+        s(&retention["retention"]["rules"]),
+        "keep-last 3, keep-daily 7, keep-within 30d"
+    );
+    assert_eq!(retention["retention"]["policy"]["keep_within"], "30d");
+    let retention_before = cli.json(T0, &["retention", "show", "shop"], 0);
+
+    // Bad input: exit 2, a clear message and hint, nothing changed.
+    for (args, code, needle) in [
+        (
+            &["schedule", "set", "shop", "--daily", "25:00"][..],
+            "invalid_input",
+            "25:00",
+        ),
+        (
+            &["schedule", "set", "shop", "--cron", "61 * * * *"][..],
+            "invalid_input",
+            "cron",
+        ),
+        (
+            &["schedule", "set", "shop", "--cron", "0 3 * *"][..],
+            "invalid_input",
+            "4 field",
+        ),
+        (
+            &["schedule", "set", "shop", "--every", "0h"][..],
+            "invalid_input",
+            "0h",
+        ),
+        (
+            &["schedule", "set", "shop", "--weekly", "mon,funday", "02:00"][..],
+            "invalid_input",
+            "funday",
+        ),
+        (
+            &["schedule", "set", "shop", "--monthly", "32", "02:00"][..],
+            "invalid_input",
+            "32",
+        ),
+        (
+            &[
+                "schedule",
+                "set",
+                "shop",
+                "--daily",
+                "02:00",
+                "--tz",
+                "Mars/Olympus",
+            ][..],
+            "invalid_input",
+            "Mars/Olympus",
+        ),
+        (
+            &[
+                "schedule", "set", "shop", "--verify", "--newest", "0", "--daily", "02:00",
+            ][..],
+            "invalid_input",
+            "--newest",
+        ),
+        (
+            &["schedule", "set", "nope", "--daily", "02:00"][..],
+            "not_found",
+            "nope",
+        ),
+        (
+            &["retention", "set", "shop", "--keep-last", "0"][..],
+            "invalid_input",
+            "--keep-last",
+        ),
+        (
+            &["retention", "set", "shop", "--keep-within", "3x"][..],
+            "invalid_input",
+            "3x",
+        ),
+        (
+            &["retention", "set", "nope", "--keep-last", "1"][..],
+            "not_found",
+            "nope",
+        ),
+        (&["prune", "nope"][..], "not_found", "nope"),
+        (&["status", "nope"][..], "not_found", "nope"),
+    ] {
+        let err = cli.json(T0, args, 2);
+        let e = &err["error"];
+        assert_eq!(s(&e["code"]), code, "{args:?}: {err}");
+        assert!(s(&e["message"]).contains(needle), "{args:?}: {err}");
+        assert!(e["hint"].is_string(), "{args:?}: {err}");
+    }
+    // Usage errors (clap): exit 2 too.
+    for args in [
+        &["schedule", "set", "shop"][..],
+        &[
+            "schedule", "set", "shop", "--daily", "02:00", "--every", "6h",
+        ][..],
+        &[
+            "schedule", "set", "shop", "--newest", "2", "--daily", "02:00",
+        ][..],
+        &["retention", "set", "shop", "--keep-last", "-1"][..],
+    ] {
+        assert_eq!(cli.run(T0, args).status.code(), Some(2), "{args:?}");
+    }
+    assert_eq!(cli.json(T0, &["schedule", "show", "shop"], 0), before);
+    assert_eq!(
+        cli.json(T0, &["retention", "show", "shop"], 0),
+        retention_before
+    );
+
+    // Status: not overdue 25 hours after the schedule was set without a backup; a second later it
+    // is (exit 6).
+    let st = cli.json("2026-11-21T11:00:00Z", &["status"], 0);
+    let p = &st["projects"][0];
+    assert_eq!(s(&p["name"]), "shop");
+    assert_eq!(p["overdue"], false);
+    assert_eq!(p["last_good"], Value::Null);
+    assert_eq!(
+        s(&p["next_run"]),
+        "2026-11-21T01:30:00.000Z",
+        "the slot due now"
+    );
+    let st = cli.json("2026-11-21T11:00:01Z", &["status", "shop"], 6);
+    assert_eq!(st["projects"][0]["overdue"], true);
+
+    // Pause, resume, clear.
+    cli.json(T0, &["schedule", "pause", "shop"], 0);
+    let st = cli.json("2026-11-25T12:00:00Z", &["status"], 0);
+    assert_eq!(st["projects"][0]["paused"], true);
+    cli.json(T0, &["schedule", "resume", "shop"], 0);
+    let cleared = cli.json(T0, &["schedule", "clear", "shop", "--verify"], 0);
+    assert_eq!(cleared["cleared"], true);
+    let cleared = cli.json(T0, &["schedule", "clear", "shop", "--verify"], 0);
+    assert_eq!(cleared["cleared"], false);
+    let list = cli.json(T0, &["schedule", "list"], 0);
+    assert_eq!(list["schedules"].as_array().unwrap().len(), 1);
+    // Nothing due yet, nothing run.
+    let due = cli.json(T0, &["run-due"], 0);
+    assert_eq!(due["runs"].as_array().unwrap().len(), 0);
+}
+
+fn project_with_password(pg: &TestCluster, cli: &mut Cli, name: &str) {
+    let db = pg.unique_db(name);
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3);",
+    );
+    cli.env.push((
+        env_var_for_key(&project_password_key(name)),
+        pg.superuser_password().to_string(),
+    ));
+    cli.json(T0, &["project", "add", name, "--db", &pg.url(&db)], 0);
+}
+
+#[test]
+fn run_due_backs_up_on_schedule_and_prune_removes_what_the_policy_does_not_keep() {
+    let pg = TestCluster::shared();
+    let mut cli = Cli::new();
+    project_with_password(pg, &mut cli, "sched-cli");
+    cli.json(
+        T0,
+        &[
+            "schedule",
+            "set",
+            "sched-cli",
+            "--every",
+            "6h",
+            "--tz",
+            "UTC",
+        ],
+        0,
+    );
+    cli.json(
+        T0,
+        &[
+            "retention",
+            "set",
+            "sched-cli",
+            "--keep-last",
+            "1",
+            "--tz",
+            "UTC",
+        ],
+        0,
+    );
+
+    let first = cli.json("2026-11-20T12:00:10Z", &["run-due"], 0);
+    let run = &first["runs"][0];
+    assert_eq!(s(&run["state"]), "succeeded", "{first}");
+    assert_eq!(s(&run["trigger"]), "schedule");
+    assert_eq!(s(&run["slot"]), "2026-11-20T12:00:00.000Z");
+    let first_id = s(&run["backup_id"]).to_string();
+    // The same slot is not run twice.
+    let again = cli.json("2026-11-20T12:05:00Z", &["run-due"], 0);
+    assert_eq!(again["runs"].as_array().unwrap().len(), 0);
+
+    // A day later (slots missed): one catch-up run; retention removes the first backup.
+    let second = cli.json("2026-11-21T13:00:00Z", &["run-due"], 0);
+    let runs = second["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{second}");
+    assert_eq!(s(&runs[0]["trigger"]), "catch_up");
+    assert_eq!(s(&runs[0]["slot"]), "2026-11-21T12:00:00.000Z");
+    assert_eq!(runs[0]["pruned"][0], first_id.as_str());
+    let backups = cli.json("2026-11-21T13:00:00Z", &["backups", "sched-cli"], 0);
+    let list = backups["backups"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    let kept_id = s(&list[0]["id"]).to_string();
+    let status = cli.json("2026-11-21T13:00:00Z", &["status"], 0);
+    assert_eq!(
+        s(&status["projects"][0]["last_good"]),
+        "2026-11-21T13:00:00.000Z"
+    );
+
+    // A manual backup, then prune: the dry run lists, the real one removes file and entry.
+    let manual = cli.json("2026-11-21T14:00:00Z", &["backup", "sched-cli"], 0);
+    let manual_id = s(&manual["id"]).to_string();
+    let preview = cli.json(
+        "2026-11-21T14:00:00Z",
+        &["prune", "sched-cli", "--dry-run"],
+        0,
+    );
+    assert_eq!(preview["dry_run"], true);
+    assert_eq!(s(&preview["kept"][0]["id"]), manual_id);
+    assert_eq!(
+        s(&preview["kept"][0]["created_at"]),
+        "2026-11-21T14:00:00.000Z"
+    );
+    let reasons: Vec<&str> = preview["kept"][0]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(s)
+        .collect();
+    assert_eq!(reasons, vec!["last 1", "newest successful"]);
+    assert_eq!(s(&preview["removed"][0]["id"]), kept_id);
+    let old_path = PathBuf::from(s(&preview["removed"][0]["path"]));
+    assert!(old_path.is_file(), "a dry run deletes nothing");
+    let pruned = cli.json("2026-11-21T14:00:00Z", &["prune", "sched-cli"], 0);
+    assert_eq!(pruned["dry_run"], false);
+    assert!(pruned["job_id"].is_string());
+    assert_eq!(s(&pruned["removed"][0]["id"]), kept_id);
+    assert!(!old_path.exists());
+    let backups = cli.json("2026-11-21T14:00:00Z", &["backups", "sched-cli"], 0);
+    assert_eq!(backups["backups"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn two_run_due_processes_racing_run_one_slot_once() {
+    let pg = TestCluster::shared();
+    let mut cli = Cli::new();
+    project_with_password(pg, &mut cli, "race-cli");
+    cli.json(
+        T0,
+        &[
+            "schedule", "set", "race-cli", "--every", "6h", "--tz", "UTC",
+        ],
+        0,
+    );
+    for (round, now) in [
+        "2026-11-20T12:00:05Z",
+        "2026-11-20T18:00:05Z",
+        "2026-11-21T00:00:05Z",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                cli.cmd(now, &["run-due"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut succeeded = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{stdout} {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: Value = serde_json::from_str(&stdout).unwrap();
+            succeeded += v["runs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["state"] == "succeeded")
+                .count();
+        }
+        assert_eq!(succeeded, 1, "round {round}: one slot, one run");
+        let backups = cli.json(now, &["backups", "race-cli"], 0);
+        assert_eq!(backups["backups"].as_array().unwrap().len(), round + 1);
+    }
+}
+
+#[test]
+fn daemon_runs_what_is_due_and_stops_on_sigterm() {
+    let pg = TestCluster::shared();
+    let mut cli = Cli::new();
+    project_with_password(pg, &mut cli, "daemon-cli");
+    cli.json(
+        T0,
+        &[
+            "schedule",
+            "set",
+            "daemon-cli",
+            "--every",
+            "6h",
+            "--tz",
+            "UTC",
+        ],
+        0,
+    );
+    let now = "2026-11-20T12:00:05Z";
+    let child = cli
+        .cmd(now, &["daemon"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let b = cli.json(now, &["backups", "daemon-cli"], 0);
+        if b["backups"].as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon made no backup"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let kill = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"succeeded\""), "{stdout}");
+}

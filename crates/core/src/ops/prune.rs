@@ -1,0 +1,212 @@
+//! Retention: which of a project's backups its policy keeps (a preview changes nothing), and the
+//! `prune` job that removes the others — each archive and its `.sha256` only when the file still
+//! holds that backup (the delete operation's check), then its catalog row. A backup whose file
+//! now holds something else is left alone and reported as skipped.
+//!
+//! The decision is `schedule::retention::decide`; it is taken again under the project's lock,
+//! so no other job of the project (a backup, a verify, a restore using an archive) runs while
+//! backups are removed.
+
+use crate::catalog::{
+    parse_timestamp, BackupRecord, BackupStatus, JobKind, Project, RetentionRecord,
+};
+use crate::engine::Engine;
+use crate::error::{ErrorPayload, Result};
+use crate::ops::delete;
+use crate::ops::job::JobStart;
+use crate::ops::runner;
+use crate::schedule::retention::{decide, Candidate, Decision};
+use crate::schedule::{RetentionPolicy, Zone};
+use serde::Serialize;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// Which project to prune, and whether only to preview.
+#[derive(Debug, Clone, Default)]
+pub struct PruneOptions {
+    pub project: String,
+    /// List what would be kept and removed; change nothing.
+    pub dry_run: bool,
+}
+
+/// A backup the policy keeps.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct KeptBackup {
+    pub id: String,
+    pub created_at: String,
+    pub path: String,
+    /// Why (`last 1`, `daily 2026-11-20`, `weekly 2026-W47`, `within 30d`, `newest verified`…).
+    pub reasons: Vec<String>,
+}
+
+/// A backup the policy removes (or, in a preview, would remove).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RemovedBackup {
+    pub id: String,
+    pub created_at: String,
+    pub path: String,
+    /// Whether its archive was deleted (false in a preview, or when the file was already gone).
+    pub file_deleted: bool,
+}
+
+/// A backup the policy would remove but that was left alone (its file now holds another
+/// backup, or could not be deleted).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SkippedBackup {
+    pub id: String,
+    pub path: String,
+    pub error: ErrorPayload,
+}
+
+/// What a prune kept and removed.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PruneOutcome {
+    pub project: String,
+    pub dry_run: bool,
+    /// The policy in words (`keep-last 3, keep-daily 7`; `keep everything` without one).
+    pub policy: String,
+    /// The zone its periods are counted in.
+    pub time_zone: String,
+    /// The prune job (none for a preview, or when nothing was to be removed).
+    pub job_id: Option<String>,
+    pub kept: Vec<KeptBackup>,
+    pub removed: Vec<RemovedBackup>,
+    pub skipped: Vec<SkippedBackup>,
+}
+
+/// A project's policy and the zone of its periods (no policy: keep everything, local zone).
+pub(crate) fn policy_of(record: Option<&RetentionRecord>) -> Result<(RetentionPolicy, Zone)> {
+    match record {
+        Some(r) => Ok((r.policy()?, Zone::named(&r.time_zone)?)),
+        None => Ok((RetentionPolicy::default(), Zone::local())),
+    }
+}
+
+/// The policy's decision over a project's backups at `now`.
+fn plan(
+    policy: &RetentionPolicy,
+    zone: &Zone,
+    now: OffsetDateTime,
+    backups: &[BackupRecord],
+) -> Result<Vec<Decision>> {
+    let candidates = backups
+        .iter()
+        .map(|b| {
+            Ok(Candidate {
+                id: b.id.clone(),
+                created_at: parse_timestamp(&b.created_at)?,
+                status: BackupStatus::parse(&b.status).unwrap_or(BackupStatus::Unverified),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(decide(policy, zone, now, &candidates))
+}
+
+fn outcome_of(
+    project: &Project,
+    dry_run: bool,
+    policy: &RetentionPolicy,
+    zone: &Zone,
+    decisions: &[Decision],
+    backups: &[BackupRecord],
+) -> PruneOutcome {
+    let by_id: HashMap<&str, &BackupRecord> = backups.iter().map(|b| (b.id.as_str(), b)).collect();
+    let mut out = PruneOutcome {
+        project: project.name.clone(),
+        dry_run,
+        policy: policy.describe(),
+        time_zone: zone.name().to_string(),
+        job_id: None,
+        kept: Vec::new(),
+        removed: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for d in decisions {
+        let Some(b) = by_id.get(d.id.as_str()) else {
+            continue;
+        };
+        if d.keep {
+            out.kept.push(KeptBackup {
+                id: b.id.clone(),
+                created_at: b.created_at.clone(),
+                path: b.path.clone(),
+                reasons: d.reasons.clone(),
+            });
+        } else {
+            out.removed.push(RemovedBackup {
+                id: b.id.clone(),
+                created_at: b.created_at.clone(),
+                path: b.path.clone(),
+                file_deleted: false,
+            });
+        }
+    }
+    out
+}
+
+/// Preview or apply a project's retention policy (see the module's description).
+pub(crate) async fn run(
+    engine: &Engine,
+    opts: PruneOptions,
+    start: JobStart,
+) -> Result<PruneOutcome> {
+    let project = engine.catalog.project(&opts.project).await?;
+    let record = engine.catalog.retention(&project.id).await?;
+    let (policy, zone) = policy_of(record.as_ref())?;
+    let backups = engine.catalog.backups(&project.id).await?;
+    let decisions = plan(&policy, &zone, engine.clock.now(), &backups)?;
+    let preview = outcome_of(&project, true, &policy, &zone, &decisions, &backups);
+    if opts.dry_run || preview.removed.is_empty() {
+        return Ok(PruneOutcome {
+            dry_run: opts.dry_run,
+            ..preview
+        });
+    }
+    let project = &project;
+    let (policy, zone) = (&policy, &zone);
+    let (job_id, mut outcome) = runner::run(
+        engine,
+        JobKind::Prune,
+        Some(project),
+        start,
+        |_| None,
+        |job| async move {
+            // Decide again under the lock: the list may have changed meanwhile.
+            let backups = engine.catalog.backups(&project.id).await?;
+            let decisions = plan(policy, zone, engine.clock.now(), &backups)?;
+            let mut out = outcome_of(project, false, policy, zone, &decisions, &backups);
+            let by_id: HashMap<&str, &BackupRecord> =
+                backups.iter().map(|b| (b.id.as_str(), b)).collect();
+            let mut removed = Vec::new();
+            for r in std::mem::take(&mut out.removed) {
+                job.check_cancelled()?;
+                let Some(record) = by_id.get(r.id.as_str()) else {
+                    continue;
+                };
+                match delete::delete_locked(engine, record, project, true).await {
+                    Ok(done) => removed.push(RemovedBackup {
+                        file_deleted: done.file_deleted,
+                        ..r
+                    }),
+                    Err(e) => {
+                        tracing::warn!(backup = %r.id, "prune left a backup alone: {e}");
+                        out.skipped.push(SkippedBackup {
+                            id: r.id,
+                            path: r.path,
+                            error: ErrorPayload::from(&e),
+                        });
+                    }
+                }
+            }
+            out.removed = removed;
+            Ok(out)
+        },
+    )
+    .await?;
+    outcome.job_id = Some(job_id);
+    Ok(outcome)
+}

@@ -1,0 +1,651 @@
+//! Schedules as the engine runs them: set / list / clear / pause a project's backup and verify
+//! schedules and its retention policy, run what is due ([`run_due`]), and each project's status
+//! (newest good backup, next run, overdue).
+//!
+//! `run_due(now)` runs each due schedule once: it claims the slot in the catalog first (one
+//! conditional UPDATE: of the app and the command line racing, one wins, the other skips), then
+//! runs the job with trigger `schedule` or `catch_up`; after a successful scheduled backup it
+//! applies the project's retention policy (a `prune` job, trigger `retention`). When the project
+//! is busy with another job (its lock is held), the slot is given back and runs at the next check.
+//! A run that fails with a temporary error (connection, rate limit) is tried again 5, 15 and 60
+//! minutes later (trigger `retry`, claimed the same way), then escalated; any other failure is
+//! escalated at once. A scheduled backup whose process was killed (its job is failed as
+//! `interrupted` when Offsite next starts) is retried at the next check.
+
+use crate::catalog::{
+    format_timestamp, parse_timestamp, BackupStatus, NewSchedule, Project, ScheduleKind,
+    ScheduleRecord,
+};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, ErrorPayload, Result};
+use crate::ops::job::{new_job_id, JobStart, JobTrigger};
+use crate::ops::prune::{self, PruneOptions};
+use crate::ops::{BackupOptions, VerifyOptions};
+use crate::schedule::{self, RetentionPolicy, ScheduleSpec, Zone};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// What a schedule runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleWhat {
+    /// A backup of the project.
+    Backup,
+    /// Verify the newest N backups (`None`: all).
+    Verify { newest: Option<u32> },
+}
+
+/// Set (replace) a project's backup or verify schedule.
+#[derive(Debug, Clone)]
+pub struct SetSchedule {
+    pub project: String,
+    pub spec: ScheduleSpec,
+    pub what: ScheduleWhat,
+    /// IANA zone of the spec's times (`None`: this computer's zone, see [`Zone::local`]).
+    pub time_zone: Option<String>,
+}
+
+/// A schedule as the command line and the window show it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ScheduleView {
+    pub project: String,
+    /// `backup` or `verify`.
+    pub kind: String,
+    /// When it runs (`daily 02:30`).
+    pub spec: String,
+    pub time_zone: String,
+    /// A verify schedule: how many of the newest backups it checks (`None`: all).
+    pub verify_newest: Option<u32>,
+    pub paused: bool,
+    pub created_at: String,
+    /// The newest slot a runner claimed.
+    pub last_slot: Option<String>,
+    /// When a failed run of the last slot is tried again.
+    pub retry_at: Option<String>,
+    /// The next runs (5); the first is a slot that is due now when one is.
+    pub next_runs: Vec<String>,
+}
+
+/// A project's retention policy as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionView {
+    pub project: String,
+    /// The rules (off ones absent or null).
+    pub policy: RetentionPolicy,
+    /// The rules in words.
+    pub rules: String,
+    /// The zone periods are counted in.
+    pub time_zone: String,
+    /// When it was set (`None`: never; everything is kept).
+    pub updated_at: Option<String>,
+}
+
+/// One schedule's run in [`run_due`].
+#[derive(Debug, Clone, Serialize)]
+pub struct DueRun {
+    pub project: String,
+    pub kind: String,
+    /// The slot it ran for.
+    pub slot: String,
+    pub trigger: JobTrigger,
+    /// Which retry of the slot's run this is (0: the first try).
+    pub attempt: u32,
+    /// `succeeded`, `failed` or `skipped`.
+    pub state: String,
+    /// Why it was skipped (claimed by another runner, project busy).
+    pub skipped: Option<String>,
+    /// The jobs it ran (one backup; one verify per backup checked).
+    pub job_ids: Vec<String>,
+    /// The backup a scheduled backup made.
+    pub backup_id: Option<String>,
+    /// Verify schedules: backups found corrupt.
+    pub corrupt: Vec<String>,
+    pub error: Option<ErrorPayload>,
+    /// A temporary failure: when the run is tried again.
+    pub retry_at: Option<String>,
+    /// A failure no retry will fix (or the last retry failed): someone has to act.
+    pub escalated: bool,
+    /// After a backup: the retention job and what it removed.
+    pub prune_job_id: Option<String>,
+    pub pruned: Vec<String>,
+}
+
+/// After a temporary failure a scheduled run is tried again this much later (then 15 and 60
+/// minutes); when the last retry fails too, the failure is escalated.
+pub const RETRY_BACKOFF: [time::Duration; 3] = [
+    time::Duration::minutes(5),
+    time::Duration::minutes(15),
+    time::Duration::minutes(60),
+];
+
+/// What [`run_due`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDueReport {
+    pub now: String,
+    /// Every schedule is paused until then (the tray's "Pause schedules"); nothing ran.
+    pub paused_until: Option<String>,
+    pub runs: Vec<DueRun>,
+}
+
+/// The setting that pauses every schedule until a time (RFC 3339 UTC).
+pub const PAUSED_UNTIL_SETTING: &str = "schedules_paused_until";
+
+/// Pause every schedule until `until` (`None`: resume). Slots missed meanwhile run once, as a
+/// catch-up, when the pause ends.
+pub(crate) async fn pause_all(engine: &Engine, until: Option<OffsetDateTime>) -> Result<()> {
+    match until {
+        Some(t) => {
+            engine
+                .catalog
+                .set_setting(PAUSED_UNTIL_SETTING, &format_timestamp(t))
+                .await
+        }
+        None => engine.catalog.remove_setting(PAUSED_UNTIL_SETTING).await,
+    }
+}
+
+/// Until when every schedule is paused, if it is at `now`.
+pub(crate) async fn paused_until(engine: &Engine, now: OffsetDateTime) -> Result<Option<String>> {
+    let Some(v) = engine.catalog.setting(PAUSED_UNTIL_SETTING).await? else {
+        return Ok(None);
+    };
+    Ok(parse_timestamp(&v).ok().filter(|t| *t > now).map(|_| v))
+}
+
+impl RunDueReport {
+    /// Whether a run failed.
+    pub fn failed(&self) -> bool {
+        self.runs.iter().any(|r| r.state == "failed")
+    }
+}
+
+/// A project's schedule state.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ProjectStatus {
+    pub name: String,
+    /// The newest good backup's time (succeeded, not known corrupt, file not missing).
+    pub last_good: Option<String>,
+    /// The backup schedule's next run (`None`: no schedule, or paused).
+    pub next_run: Option<String>,
+    /// No good backup for longer than the schedule's longest gap plus the grace (1 hour).
+    pub overdue: bool,
+    /// The backup schedule (`daily 02:30`), if any.
+    pub schedule: Option<String>,
+    pub paused: bool,
+}
+
+fn kind_of(what: ScheduleWhat) -> ScheduleKind {
+    match what {
+        ScheduleWhat::Backup => ScheduleKind::Backup,
+        ScheduleWhat::Verify { .. } => ScheduleKind::Verify,
+    }
+}
+
+fn zone_of(name: Option<&str>) -> Result<Zone> {
+    match name {
+        Some(n) => Zone::named(n),
+        None => Ok(Zone::local()),
+    }
+}
+
+/// A stored schedule's spec, zone and times.
+struct Parsed {
+    spec: ScheduleSpec,
+    zone: Zone,
+    created_at: OffsetDateTime,
+    last_slot: Option<OffsetDateTime>,
+}
+
+fn parse(s: &ScheduleRecord) -> Result<Parsed> {
+    Ok(Parsed {
+        spec: s.spec.parse()?,
+        zone: Zone::named(&s.time_zone)?,
+        created_at: parse_timestamp(&s.created_at)?,
+        last_slot: s.last_slot.as_deref().map(parse_timestamp).transpose()?,
+    })
+}
+
+fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<ScheduleView> {
+    let p = parse(s)?;
+    let mut next_runs = Vec::new();
+    if let Some(first) = schedule::next_run(&p.spec, &p.zone, p.created_at, p.last_slot, now) {
+        next_runs.push(first);
+        next_runs.extend(schedule::preview(&p.spec, &p.zone, first, 4));
+    }
+    Ok(ScheduleView {
+        project: project.to_string(),
+        kind: s.kind.clone(),
+        spec: s.spec.clone(),
+        time_zone: s.time_zone.clone(),
+        verify_newest: s.verify_newest,
+        paused: s.paused,
+        created_at: s.created_at.clone(),
+        last_slot: s.last_slot.clone(),
+        retry_at: s.retry_at.clone(),
+        next_runs: next_runs.into_iter().map(format_timestamp).collect(),
+    })
+}
+
+/// Set (replace) a schedule; returns it with its next 5 runs.
+pub(crate) async fn set(engine: &Engine, req: SetSchedule) -> Result<ScheduleView> {
+    let zone = zone_of(req.time_zone.as_deref())?;
+    if let ScheduleWhat::Verify { newest: Some(0) } = req.what {
+        return Err(Error::invalid("--newest must be at least 1")
+            .with_hint("leave --newest out to verify every backup"));
+    }
+    let project = engine.catalog.project(&req.project).await?;
+    let record = engine
+        .catalog
+        .set_schedule(&NewSchedule {
+            project_id: project.id.clone(),
+            kind: kind_of(req.what),
+            spec: req.spec.to_string(),
+            time_zone: zone.name().to_string(),
+            verify_newest: match req.what {
+                ScheduleWhat::Verify { newest } => newest,
+                ScheduleWhat::Backup => None,
+            },
+        })
+        .await?;
+    view(&project.name, &record, engine.clock.now())
+}
+
+/// Every schedule (of one project, by name, or of all).
+pub(crate) async fn list(engine: &Engine, project: Option<&str>) -> Result<Vec<ScheduleView>> {
+    let now = engine.clock.now();
+    let projects = engine.catalog.projects().await?;
+    let only = match project {
+        Some(name) => Some(engine.catalog.project(name).await?.id),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for s in engine.catalog.schedules(only.as_deref()).await? {
+        let name = projects
+            .iter()
+            .find(|p| p.id == s.project_id)
+            .map(|p| p.name.as_str())
+            .unwrap_or_default();
+        out.push(view(name, &s, now)?);
+    }
+    Ok(out)
+}
+
+/// Remove a project's schedule of this kind; whether there was one.
+pub(crate) async fn clear(engine: &Engine, project: &str, kind: ScheduleKind) -> Result<bool> {
+    let p = engine.catalog.project(project).await?;
+    engine.catalog.remove_schedule(&p.id, kind).await
+}
+
+/// Pause or resume a project's schedule of this kind.
+pub(crate) async fn pause(
+    engine: &Engine,
+    project: &str,
+    kind: ScheduleKind,
+    paused: bool,
+) -> Result<()> {
+    let p = engine.catalog.project(project).await?;
+    engine
+        .catalog
+        .set_schedule_paused(&p.id, kind, paused)
+        .await
+}
+
+/// Set (replace) a project's retention policy.
+pub(crate) async fn set_retention(
+    engine: &Engine,
+    project: &str,
+    policy: RetentionPolicy,
+    time_zone: Option<&str>,
+) -> Result<RetentionView> {
+    policy.validate()?;
+    let zone = zone_of(time_zone)?;
+    let p = engine.catalog.project(project).await?;
+    engine
+        .catalog
+        .set_retention(&p.id, &policy, zone.name())
+        .await?;
+    retention(engine, project).await
+}
+
+/// A project's retention policy.
+pub(crate) async fn retention(engine: &Engine, project: &str) -> Result<RetentionView> {
+    let p = engine.catalog.project(project).await?;
+    let record = engine.catalog.retention(&p.id).await?;
+    let (policy, zone) = prune::policy_of(record.as_ref())?;
+    Ok(RetentionView {
+        project: p.name,
+        rules: policy.describe(),
+        policy,
+        time_zone: zone.name().to_string(),
+        updated_at: record.map(|r| r.updated_at),
+    })
+}
+
+/// Each project's status at `now` (one project by name, or all).
+pub(crate) async fn status(
+    engine: &Engine,
+    project: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Vec<ProjectStatus>> {
+    let projects = match project {
+        Some(name) => vec![engine.catalog.project(name).await?],
+        None => engine.catalog.projects().await?,
+    };
+    let mut out = Vec::new();
+    for p in projects {
+        let last_good = engine
+            .catalog
+            .backup_rows(&p.id)
+            .await?
+            .into_iter()
+            .find(|b| {
+                matches!(
+                    BackupStatus::parse(&b.status),
+                    Some(BackupStatus::Verified | BackupStatus::Unverified)
+                )
+            })
+            .map(|b| b.created_at);
+        let sched = engine.catalog.schedule(&p.id, ScheduleKind::Backup).await?;
+        let (mut next_run, mut overdue) = (None, false);
+        if let Some(s) = sched.as_ref().filter(|s| !s.paused) {
+            let parsed = parse(s)?;
+            let good = last_good.as_deref().map(parse_timestamp).transpose()?;
+            next_run = schedule::next_run(
+                &parsed.spec,
+                &parsed.zone,
+                parsed.created_at,
+                parsed.last_slot,
+                now,
+            )
+            .map(format_timestamp);
+            // A pending retry comes before the next slot.
+            if let Some(r) = &s.retry_at {
+                if next_run.as_ref().is_none_or(|n| r < n) {
+                    next_run = Some(r.clone());
+                }
+            }
+            overdue = schedule::overdue(
+                &parsed.spec,
+                &parsed.zone,
+                parsed.created_at,
+                good,
+                now,
+                schedule::DEFAULT_GRACE,
+            );
+        }
+        out.push(ProjectStatus {
+            name: p.name,
+            last_good,
+            next_run,
+            overdue,
+            schedule: sched.as_ref().map(|s| s.spec.clone()),
+            paused: sched.as_ref().is_some_and(|s| s.paused),
+        });
+    }
+    Ok(out)
+}
+
+/// Run every schedule that is due at `now`, once (see the module's description).
+pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunDueReport> {
+    let mut runs = Vec::new();
+    if let Some(until) = paused_until(engine, now).await? {
+        return Ok(RunDueReport {
+            now: format_timestamp(now),
+            paused_until: Some(until),
+            runs,
+        });
+    }
+    for s in engine.catalog.schedules(None).await? {
+        if s.paused {
+            continue;
+        }
+        let parsed = match parse(&s) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(schedule = %s.id, "a schedule cannot be read: {e}");
+                continue;
+            }
+        };
+        let due = schedule::due(
+            &parsed.spec,
+            &parsed.zone,
+            parsed.created_at,
+            parsed.last_slot,
+            now,
+        );
+        let retry_at = match s.retry_at.as_deref().map(parse_timestamp).transpose() {
+            Ok(r) => r.filter(|at| *at <= now),
+            Err(_) => None,
+        };
+        // A new slot supersedes a pending retry of the last one; a run whose process was killed
+        // (its job failed as interrupted) is retried at once.
+        let (slot, trigger, attempt, interrupted) = match (due, retry_at, s.last_slot.as_deref()) {
+            (Some(d), _, _) => (format_timestamp(d.slot), d.trigger, 0, None),
+            (None, Some(_), Some(last)) => {
+                (last.to_string(), JobTrigger::Retry, s.retry_attempt, None)
+            }
+            (None, None, Some(last)) if (s.retry_attempt as usize) < RETRY_BACKOFF.len() => {
+                match interrupted_job(engine, &s).await? {
+                    Some(old) => (
+                        last.to_string(),
+                        JobTrigger::Retry,
+                        s.retry_attempt + 1,
+                        Some(old),
+                    ),
+                    None => continue,
+                }
+            }
+            _ => continue,
+        };
+        let job_id = new_job_id();
+        let project = engine.catalog.project_by_id(&s.project_id).await?;
+        let mut run = DueRun {
+            project: project.name.clone(),
+            kind: s.kind.clone(),
+            slot: slot.clone(),
+            trigger,
+            attempt,
+            state: "skipped".to_string(),
+            skipped: None,
+            job_ids: Vec::new(),
+            backup_id: None,
+            corrupt: Vec::new(),
+            error: None,
+            retry_at: None,
+            escalated: false,
+            prune_job_id: None,
+            pruned: Vec::new(),
+        };
+        // Claim first (one conditional UPDATE): only the runner that wins the slot (or the
+        // retry) touches the project. A project busy with another job gives it back below, so it
+        // runs at the next check instead of failing.
+        let claimed = match (&interrupted, trigger, s.retry_at.as_deref()) {
+            (Some(old), _, _) => {
+                engine
+                    .catalog
+                    .claim_interrupted_retry(&s.id, old, &job_id)
+                    .await?
+            }
+            (None, JobTrigger::Retry, Some(at)) => {
+                engine.catalog.claim_schedule_retry(&s.id, at).await?
+            }
+            _ => engine.catalog.claim_schedule_slot(&s.id, &slot).await?,
+        };
+        if !claimed {
+            run.skipped = Some("another runner has claimed this run".to_string());
+            runs.push(run);
+            continue;
+        }
+        let result = match ScheduleKind::parse(&s.kind) {
+            Some(ScheduleKind::Backup) => {
+                // Remembered, so that a run whose process is killed is retried.
+                if interrupted.is_none() {
+                    engine
+                        .catalog
+                        .set_schedule_job(&s.id, &slot, &job_id)
+                        .await?;
+                }
+                run_backup(engine, &project, &job_id, trigger, &mut run).await
+            }
+            Some(ScheduleKind::Verify) => {
+                run_verify(engine, &project, s.verify_newest, trigger, &mut run).await
+            }
+            None => Err(Error::internal(format!(
+                "unknown schedule kind {:?}",
+                s.kind
+            ))),
+        };
+        match result {
+            Ok(()) => run.state = "succeeded".to_string(),
+            Err(e) if e.kind() == ErrorKind::Busy => {
+                // Another job took the project between the claim and the start: give it back.
+                match (&interrupted, trigger, s.retry_at.as_deref()) {
+                    (Some(old), _, _) => engine.catalog.set_schedule_job(&s.id, &slot, old).await?,
+                    (None, JobTrigger::Retry, Some(at)) => {
+                        engine
+                            .catalog
+                            .schedule_retry(&s.id, &slot, attempt, at)
+                            .await?
+                    }
+                    _ => {
+                        engine
+                            .catalog
+                            .release_schedule_slot(&s.id, &slot, s.last_slot.as_deref())
+                            .await?
+                    }
+                }
+                run.skipped = Some(e.message().to_string());
+            }
+            Err(e) => {
+                run.state = "failed".to_string();
+                // Temporary failures (connection, rate limit) are tried again later; the rest,
+                // and the last retry, are reported for a person to act on.
+                match RETRY_BACKOFF
+                    .get(attempt as usize)
+                    .filter(|_| e.is_temporary())
+                {
+                    Some(wait) => {
+                        let at = format_timestamp(now + *wait);
+                        engine
+                            .catalog
+                            .schedule_retry(&s.id, &slot, attempt + 1, &at)
+                            .await?;
+                        run.retry_at = Some(at);
+                    }
+                    None => run.escalated = true,
+                }
+                run.error = Some(ErrorPayload::from(&e));
+            }
+        }
+        runs.push(run);
+    }
+    Ok(RunDueReport {
+        now: format_timestamp(now),
+        paused_until: None,
+        runs,
+    })
+}
+
+/// The last run's backup job, when its process was killed (the job is failed as interrupted).
+async fn interrupted_job(engine: &Engine, s: &ScheduleRecord) -> Result<Option<String>> {
+    let Some(id) = s.last_job_id.as_deref() else {
+        return Ok(None);
+    };
+    match engine.catalog.job(id).await {
+        Ok(job) if job.state == "failed" && job.error_code.as_deref() == Some("interrupted") => {
+            Ok(Some(job.id))
+        }
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn run_backup(
+    engine: &Engine,
+    project: &Project,
+    job_id: &str,
+    trigger: JobTrigger,
+    run: &mut DueRun,
+) -> Result<()> {
+    let id = job_id.to_string();
+    run.job_ids.push(id.clone());
+    let outcome = crate::ops::backup::run(
+        engine,
+        BackupOptions::project(&project.name),
+        JobStart::new(trigger).id(id),
+    )
+    .await?;
+    run.backup_id = Some(outcome.backup.id);
+    // Retention after every successful scheduled backup (a failure here does not fail the
+    // backup: it is recorded in its own job).
+    match prune::run(
+        engine,
+        PruneOptions {
+            project: project.name.clone(),
+            dry_run: false,
+        },
+        JobStart::new(JobTrigger::Retention),
+    )
+    .await
+    {
+        Ok(p) => {
+            run.prune_job_id = p.job_id;
+            run.pruned = p.removed.into_iter().map(|r| r.id).collect();
+        }
+        Err(e) => {
+            tracing::warn!(project = %project.name, "retention after a scheduled backup failed: {e}")
+        }
+    }
+    Ok(())
+}
+
+async fn run_verify(
+    engine: &Engine,
+    project: &Project,
+    newest: Option<u32>,
+    trigger: JobTrigger,
+    run: &mut DueRun,
+) -> Result<()> {
+    let backups = engine.catalog.backup_rows(&project.id).await?;
+    let take = newest.map_or(backups.len(), |n| n as usize);
+    let mut first_error = None;
+    for b in backups.into_iter().take(take) {
+        let id = new_job_id();
+        run.job_ids.push(id.clone());
+        match crate::ops::verify::run(
+            engine,
+            VerifyOptions::path(&b.path),
+            JobStart::new(trigger).id(id),
+        )
+        .await
+        {
+            Ok(o) if !o.report.ok => run.corrupt.push(b.id),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Busy => return Err(e),
+            Err(e) => {
+                if e.kind() == ErrorKind::NotFound {
+                    let _ = engine
+                        .catalog
+                        .set_backup_status(&b.id, BackupStatus::Missing)
+                        .await;
+                }
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None if !run.corrupt.is_empty() => Err(Error::new(
+            ErrorKind::Integrity,
+            format!(
+                "{} backup(s) of {} are corrupt",
+                run.corrupt.len(),
+                project.name
+            ),
+        )
+        .with_hint("see `offsite backups NAME`; take a new backup")),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,27 @@
+//! Schedules and retention: when a project's backups and verifications run, what is due now
+//! (wall clock, never timers), catch-up after sleep, overdue projects, and which backups a
+//! retention policy keeps. Everything here is a pure function of its inputs (a spec, a time
+//! zone, what the catalog recorded, `now`), so it is tested by moving a clock, not by waiting.
+//!
+//! | file           | what                                                               |
+//! |----------------|--------------------------------------------------------------------|
+//! | `zone.rs`      | IANA time zones; wall-clock times on the days the clocks change   |
+//! | `spec.rs`      | every N hours / daily / weekly / monthly / cron, parsed and shown  |
+//! | `next.rs`      | the next runs, a preview, the newest missed slot, the longest gap |
+//! | `due.rs`       | what is due now (`schedule` or `catch_up`), overdue               |
+//! | `retention.rs` | keep-last / hourly / daily / weekly / monthly / yearly / within    |
+//!
+//! Running what is due (claiming a slot in the catalog, the jobs, pruning) is `ops/schedule.rs`
+//! and `ops/prune.rs`; the catalog's tables are `catalog/schedules.rs`.
+
+pub mod due;
+pub mod next;
+pub mod retention;
+pub mod spec;
+pub mod zone;
+
+pub use due::{due, next_run, overdue, Due, DEFAULT_GRACE, ON_TIME};
+pub use next::{latest_in, longest_gap, next_after, preview};
+pub use retention::{Candidate, Decision, RetentionPolicy, Within};
+pub use spec::{ScheduleSpec, TimeOfDay, Weekdays};
+pub use zone::Zone;

@@ -1,0 +1,598 @@
+//! Schedules against a real PostgreSQL server, time moved by a manual clock: a schedule fires via
+//! `run_due`, a backup runs (trigger `schedule`), retention after it removes exactly the expected
+//! archives, sidecars and rows (in a `prune` job), three days asleep is one `catch_up` run, two
+//! runners racing for one slot run it once, and prune leaves alone a file that now holds
+//! another backup.
+
+use crate::common::env_configured;
+use offsite_core::archive;
+use offsite_core::catalog::{parse_timestamp, ScheduleKind};
+use offsite_core::clock::ManualClock;
+use offsite_core::ops::{PruneOptions, ScheduleWhat, SetSchedule};
+use offsite_core::schedule::{RetentionPolicy, ScheduleSpec};
+use offsite_core::{AddProject, Engine, EngineConfig, JobStart, JobTrigger};
+use offsite_testkit::TestCluster;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use time::macros::datetime;
+use time::Duration;
+
+async fn add_project(pg: &TestCluster, engine: &Engine, name: &str) {
+    let db = pg.unique_db(name);
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2);",
+    );
+    engine
+        .add_project(AddProject::url(name, pg.url_with_password(&db)))
+        .await
+        .unwrap();
+}
+
+async fn every_6h(engine: &Engine, name: &str) {
+    engine
+        .set_schedule(SetSchedule {
+            project: name.to_string(),
+            spec: ScheduleSpec::every("6h").unwrap(),
+            what: ScheduleWhat::Backup,
+            time_zone: Some("UTC".to_string()),
+        })
+        .await
+        .unwrap();
+}
+
+fn files_in(dir: &std::path::Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schedules_fire_back_up_catch_up_once_and_prune_exactly() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 00:30 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    add_project(pg, engine, "sched").await;
+    every_6h(engine, "sched").await;
+    engine
+        .set_retention(
+            "sched",
+            RetentionPolicy {
+                keep_last: Some(2),
+                ..Default::default()
+            },
+            Some("UTC"),
+        )
+        .await
+        .unwrap();
+    // A new schedule waits for its first slot.
+    assert!(engine.run_due().await.unwrap().runs.is_empty());
+
+    // 06:00, 12:00, 18:00: one on-time backup each; retention keeps the last 2.
+    let mut made = Vec::new();
+    for at in [
+        datetime!(2026-11-20 06:01 UTC),
+        datetime!(2026-11-20 12:00 UTC),
+        datetime!(2026-11-20 18:29 UTC),
+    ] {
+        clock.set(at);
+        let report = engine.run_due().await.unwrap();
+        assert_eq!(report.runs.len(), 1, "{report:?}");
+        let run = &report.runs[0];
+        assert_eq!(run.state, "succeeded", "{run:?}");
+        assert_eq!(run.trigger, JobTrigger::Schedule);
+        let job = engine.catalog().job(&run.job_ids[0]).await.unwrap();
+        assert_eq!(
+            (job.kind.as_str(), job.trigger.as_str()),
+            ("backup", "schedule")
+        );
+        made.push(
+            engine
+                .backup_record(run.backup_id.as_deref().unwrap())
+                .await
+                .unwrap(),
+        );
+        // Checked again at once: nothing more is due.
+        assert!(engine.run_due().await.unwrap().runs.is_empty());
+    }
+    let dir = PathBuf::from(&made[0].path).parent().unwrap().to_path_buf();
+    let first = PathBuf::from(&made[0].path);
+    // The third backup's retention removed the first: archive, sidecar and row, in a prune job.
+    assert!(!first.exists());
+    assert!(!archive::sidecar_path(&first).exists());
+    assert!(engine.backup_record(&made[0].id).await.is_err());
+    let left: Vec<String> = engine
+        .backups("sched")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(left, vec![made[2].id.clone(), made[1].id.clone()]);
+    let expected_files: BTreeSet<String> = made[1..]
+        .iter()
+        .flat_map(|b| {
+            let p = PathBuf::from(&b.path);
+            [
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                archive::sidecar_path(&p)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            ]
+        })
+        .collect();
+    assert_eq!(files_in(&dir), expected_files);
+    let jobs = engine.jobs(Some("sched"), 100).await.unwrap();
+    let prunes: Vec<_> = jobs.iter().filter(|j| j.kind == "prune").collect();
+    assert_eq!(
+        prunes.len(),
+        1,
+        "one prune job: only the third backup had one to remove"
+    );
+    assert_eq!(prunes[0].trigger, "retention");
+    assert_eq!(prunes[0].state, "succeeded");
+
+    // Three days asleep: exactly one run, a catch-up, for the newest missed slot.
+    clock.set(datetime!(2026-11-23 20:15 UTC));
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    assert_eq!(report.runs[0].trigger, JobTrigger::CatchUp);
+    assert_eq!(report.runs[0].slot, "2026-11-23T18:00:00.000Z");
+    let job = engine
+        .catalog()
+        .job(&report.runs[0].job_ids[0])
+        .await
+        .unwrap();
+    assert_eq!(job.trigger, "catch_up");
+    assert!(engine.run_due().await.unwrap().runs.is_empty());
+    clock.advance(Duration::minutes(30));
+    assert!(engine.run_due().await.unwrap().runs.is_empty());
+    assert_eq!(engine.backups("sched").await.unwrap().len(), 2);
+
+    // Status: the newest good backup, the next slot, not overdue; 7 hours later it is.
+    let st = engine.status(Some("sched")).await.unwrap();
+    assert_eq!(st[0].next_run.as_deref(), Some("2026-11-24T00:00:00.000Z"));
+    assert_eq!(st[0].last_good.as_deref(), Some("2026-11-23T20:15:00.000Z"));
+    assert!(!st[0].overdue);
+    engine
+        .pause_schedule("sched", ScheduleKind::Backup, true)
+        .await
+        .unwrap();
+    clock.advance(Duration::hours(8));
+    assert!(engine.run_due().await.unwrap().runs.is_empty(), "paused");
+    assert!(
+        !engine.status(None).await.unwrap()[0].overdue,
+        "paused is not overdue"
+    );
+    engine
+        .pause_schedule("sched", ScheduleKind::Backup, false)
+        .await
+        .unwrap();
+    assert!(engine.status(None).await.unwrap()[0].overdue);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runners_racing_for_one_slot_run_it_once() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    add_project(pg, &env.engine, "race").await;
+    every_6h(&env.engine, "race").await;
+    // A second engine on the same data folder (and secret store): what the app and the command
+    // line are.
+    let other = Engine::open(
+        EngineConfig::new(env.secrets.clone())
+            .data_dir(env.engine.data_dir().to_path_buf())
+            .clock(clock.clone()),
+    )
+    .await
+    .unwrap();
+    clock.set(datetime!(2026-11-20 06:00:30 UTC));
+    let (a, b) = tokio::join!(env.engine.run_due(), other.run_due());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let ran: Vec<_> = a
+        .runs
+        .iter()
+        .chain(b.runs.iter())
+        .filter(|r| r.state == "succeeded")
+        .collect();
+    assert_eq!(ran.len(), 1, "{a:?} {b:?}");
+    assert_eq!(env.engine.backups("race").await.unwrap().len(), 1);
+    let backups_jobs = env
+        .engine
+        .jobs(Some("race"), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.kind == "backup")
+        .count();
+    assert_eq!(backups_jobs, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_leaves_alone_a_file_that_now_holds_another_backup() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 10:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    add_project(pg, engine, "swap").await;
+    let mut paths = Vec::new();
+    for _ in 0..3 {
+        let o = engine
+            .backup(
+                offsite_core::BackupOptions::project("swap"),
+                JobStart::default(),
+            )
+            .await
+            .unwrap();
+        paths.push((o.backup.id.clone(), PathBuf::from(&o.backup.path)));
+        clock.advance(Duration::hours(1));
+    }
+    // The oldest archive's file now holds the middle backup (copied over it).
+    std::fs::copy(&paths[1].1, &paths[0].1).unwrap();
+    engine
+        .set_retention(
+            "swap",
+            RetentionPolicy {
+                keep_last: Some(1),
+                ..Default::default()
+            },
+            Some("UTC"),
+        )
+        .await
+        .unwrap();
+    let preview = engine
+        .prune(
+            PruneOptions {
+                project: "swap".into(),
+                dry_run: true,
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(preview.kept.len(), 1);
+    assert_eq!(preview.kept[0].reasons, vec!["last 1", "newest successful"]);
+    assert_eq!(preview.removed.len(), 2);
+    assert!(preview.job_id.is_none());
+    assert_eq!(
+        engine.backups("swap").await.unwrap().len(),
+        3,
+        "a preview changes nothing"
+    );
+    let done = engine
+        .prune(
+            PruneOptions {
+                project: "swap".into(),
+                dry_run: false,
+            },
+            JobStart::new(JobTrigger::Cli),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.removed.len(), 1);
+    assert_eq!(done.removed[0].id, paths[1].0);
+    assert!(done.removed[0].file_deleted);
+    assert!(!paths[1].1.exists());
+    assert_eq!(done.skipped.len(), 1);
+    assert_eq!(done.skipped[0].id, paths[0].0);
+    assert_eq!(done.skipped[0].error.code.code(), "conflict");
+    assert!(paths[0].1.exists(), "the file holding another backup stays");
+    let ids: Vec<String> = engine
+        .backups("swap")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(ids, vec![paths[2].0.clone(), paths[0].0.clone()]);
+    let job = engine
+        .catalog()
+        .job(done.job_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!((job.kind.as_str(), job.trigger.as_str()), ("prune", "cli"));
+    assert_eq!(parse_timestamp(&job.started_at).unwrap(), clock_now(&clock));
+}
+
+fn clock_now(c: &ManualClock) -> time::OffsetDateTime {
+    offsite_core::clock::Clock::now(c)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_newest() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    add_project(pg, engine, "busy").await;
+    every_6h(engine, "busy").await;
+    let project = engine.project("busy").await.unwrap();
+
+    // Another job holds the project's lock (the app backing up by hand): the slot is not lost.
+    let lock_path = engine
+        .data_dir()
+        .join("locks")
+        .join(format!("{}.lock", project.id));
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let held = std::fs::File::create(&lock_path).unwrap();
+    held.try_lock().unwrap();
+    clock.set(datetime!(2026-11-20 06:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1);
+    assert_eq!(report.runs[0].state, "skipped");
+    assert!(report.runs[0]
+        .skipped
+        .as_deref()
+        .unwrap()
+        .contains("another job"));
+    drop(held);
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "the slot was given back: {report:?}");
+    assert_eq!(report.runs[0].state, "succeeded");
+    assert_eq!(report.runs[0].slot, "2026-11-20T06:00:00.000Z");
+
+    // A second backup, then a verify schedule of the newest one.
+    clock.set(datetime!(2026-11-20 12:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    let newest = report.runs[0].backup_id.clone().unwrap();
+    engine
+        .set_schedule(SetSchedule {
+            project: "busy".into(),
+            spec: ScheduleSpec::daily("13:00").unwrap(),
+            what: ScheduleWhat::Verify { newest: Some(1) },
+            time_zone: Some("UTC".into()),
+        })
+        .await
+        .unwrap();
+    clock.set(datetime!(2026-11-20 13:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let run = &report.runs[0];
+    assert_eq!(
+        (run.kind.as_str(), run.state.as_str()),
+        ("verify", "succeeded")
+    );
+    assert_eq!(run.job_ids.len(), 1);
+    let job = engine.catalog().job(&run.job_ids[0]).await.unwrap();
+    assert_eq!(
+        (job.kind.as_str(), job.trigger.as_str()),
+        ("verify", "schedule")
+    );
+    assert_eq!(
+        engine.backup_record(&newest).await.unwrap().status,
+        "verified"
+    );
+    let older: Vec<_> = engine
+        .backups("busy")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.id != newest)
+        .collect();
+    assert_eq!(older[0].status, "unverified", "only the newest 1");
+
+    // The newest archive damaged: the next verify run fails, naming it corrupt.
+    let path = PathBuf::from(&engine.backup_record(&newest).await.unwrap().path);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    // (No new backup meanwhile: the backup schedule is paused.)
+    engine
+        .pause_schedule("busy", ScheduleKind::Backup, true)
+        .await
+        .unwrap();
+    clock.set(datetime!(2026-11-21 13:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    let verify = report.runs.iter().find(|r| r.kind == "verify").unwrap();
+    assert_eq!(verify.state, "failed", "{report:?}");
+    assert_eq!(verify.corrupt, vec![newest.clone()]);
+    assert_eq!(verify.error.as_ref().unwrap().code.code(), "integrity");
+    assert_eq!(
+        engine.backup_record(&newest).await.unwrap().status,
+        "corrupt"
+    );
+    // A corrupt backup is not the project's last good one.
+    let st = engine.status(Some("busy")).await.unwrap();
+    assert_ne!(st[0].last_good.as_deref(), Some("2026-11-20T12:00:10.000Z"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_temporary_failure_is_retried_after_5_15_60_minutes_then_escalated() {
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    // Nothing listens on port 1: connection refused, a temporary failure.
+    engine
+        .add_project(AddProject::url(
+            "down",
+            "postgres://postgres@127.0.0.1:1/db?sslmode=disable",
+        ))
+        .await
+        .unwrap();
+    every_6h(engine, "down").await;
+    let start = datetime!(2026-11-20 06:00:10 UTC);
+    clock.set(start);
+    let report = engine.run_due().await.unwrap();
+    let run = &report.runs[0];
+    assert_eq!(run.state, "failed", "{run:?}");
+    assert_eq!(
+        run.error.as_ref().unwrap().code.code(),
+        "connection",
+        "{run:?}"
+    );
+    assert_eq!(run.retry_at.as_deref(), Some("2026-11-20T06:05:10.000Z"));
+    assert!(!run.escalated);
+    let st = engine.status(Some("down")).await.unwrap();
+    assert_eq!(st[0].next_run.as_deref(), Some("2026-11-20T06:05:10.000Z"));
+    // Not before its time; then retries 1, 2, 3 with growing waits; the third is escalated.
+    clock.set(start + Duration::minutes(4));
+    assert!(engine.run_due().await.unwrap().runs.is_empty());
+    let mut at = start + Duration::minutes(5);
+    for (attempt, next_wait) in [(1, Some(15)), (2, Some(60)), (3, None)] {
+        clock.set(at);
+        let report = engine.run_due().await.unwrap();
+        assert_eq!(report.runs.len(), 1, "{report:?}");
+        let run = &report.runs[0];
+        assert_eq!(run.trigger, JobTrigger::Retry);
+        assert_eq!(run.attempt, attempt);
+        assert_eq!(run.slot, "2026-11-20T06:00:00.000Z");
+        let job = engine.catalog().job(&run.job_ids[0]).await.unwrap();
+        assert_eq!(
+            (job.trigger.as_str(), job.state.as_str()),
+            ("retry", "failed")
+        );
+        match next_wait {
+            Some(m) => {
+                at += Duration::minutes(m);
+                assert_eq!(
+                    run.retry_at.as_deref(),
+                    Some(&*offsite_core::catalog::format_timestamp(at))
+                );
+                assert!(!run.escalated);
+            }
+            None => {
+                assert_eq!(run.retry_at, None);
+                assert!(run.escalated);
+            }
+        }
+    }
+    clock.advance(Duration::hours(1));
+    assert!(
+        engine.run_due().await.unwrap().runs.is_empty(),
+        "no more retries"
+    );
+    // The next slot is a fresh start.
+    clock.set(datetime!(2026-11-20 12:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs[0].trigger, JobTrigger::Schedule);
+    assert_eq!(report.runs[0].attempt, 0);
+    assert_eq!(
+        report.runs[0].retry_at.as_deref(),
+        Some("2026-11-20T12:05:10.000Z")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_failure_is_escalated_at_once() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    let db = pg.unique_db("wrongpw");
+    let user = pg.superuser();
+    let url = pg.url(&db).replace(
+        &format!("://{user}@"),
+        &format!("://{user}:wrong-password@"),
+    );
+    engine
+        .add_project(AddProject::url("wrongpw", url))
+        .await
+        .unwrap();
+    every_6h(engine, "wrongpw").await;
+    clock.set(datetime!(2026-11-20 06:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    let run = &report.runs[0];
+    assert_eq!(run.state, "failed");
+    assert_eq!(run.error.as_ref().unwrap().code.code(), "auth", "{run:?}");
+    assert!(run.escalated);
+    assert_eq!(run.retry_at, None);
+    clock.advance(Duration::minutes(10));
+    assert!(engine.run_due().await.unwrap().runs.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_backup_whose_process_was_killed_is_recorded_interrupted_and_retried() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    add_project(pg, &env.engine, "killed").await;
+    every_6h(&env.engine, "killed").await;
+    clock.set(datetime!(2026-11-20 06:00:10 UTC));
+    // What a runner killed mid-backup leaves: the slot claimed, its job recorded as running.
+    let catalog = env.engine.catalog();
+    let project = env.engine.project("killed").await.unwrap();
+    let s = catalog
+        .schedule(&project.id, ScheduleKind::Backup)
+        .await
+        .unwrap()
+        .unwrap();
+    let slot = "2026-11-20T06:00:00.000Z";
+    assert!(catalog.claim_schedule_slot(&s.id, slot).await.unwrap());
+    let job_id = offsite_core::catalog::new_job_id();
+    catalog
+        .start_job_triggered(
+            &job_id,
+            offsite_core::catalog::JobKind::Backup,
+            Some(&project.id),
+            "schedule",
+        )
+        .await
+        .unwrap();
+    catalog
+        .set_schedule_job(&s.id, slot, &job_id)
+        .await
+        .unwrap();
+    // The next start records it as interrupted; the next check retries the slot, once.
+    let next = Engine::open(
+        EngineConfig::new(env.secrets.clone())
+            .data_dir(env.engine.data_dir().to_path_buf())
+            .clock(clock.clone()),
+    )
+    .await
+    .unwrap();
+    let job = next.catalog().job(&job_id).await.unwrap();
+    assert_eq!(
+        (job.state.as_str(), job.error_code.as_deref()),
+        ("failed", Some("interrupted"))
+    );
+    clock.advance(Duration::minutes(1));
+    let report = next.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let run = &report.runs[0];
+    assert_eq!(
+        (run.state.as_str(), run.trigger),
+        ("succeeded", JobTrigger::Retry)
+    );
+    assert_eq!((run.slot.as_str(), run.attempt), (slot, 1));
+    let retry = next.catalog().job(&run.job_ids[0]).await.unwrap();
+    assert_eq!(retry.trigger, "retry");
+    assert!(next.run_due().await.unwrap().runs.is_empty());
+    assert_eq!(next.backups("killed").await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pausing_every_schedule_for_an_hour_then_one_catch_up() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    add_project(pg, engine, "pauseall").await;
+    every_6h(engine, "pauseall").await;
+    engine
+        .pause_all_schedules(Some(datetime!(2026-11-20 07:00 UTC)))
+        .await
+        .unwrap();
+    clock.set(datetime!(2026-11-20 06:00:10 UTC));
+    let report = engine.run_due().await.unwrap();
+    assert!(report.runs.is_empty());
+    assert_eq!(
+        report.paused_until.as_deref(),
+        Some("2026-11-20T07:00:00.000Z")
+    );
+    assert!(engine.schedules_paused_until().await.unwrap().is_some());
+    clock.set(datetime!(2026-11-20 07:00:10 UTC));
+    assert_eq!(engine.schedules_paused_until().await.unwrap(), None);
+    let report = engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1);
+    assert_eq!(report.runs[0].trigger, JobTrigger::CatchUp);
+    assert_eq!(report.runs[0].state, "succeeded");
+}
