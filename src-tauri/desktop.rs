@@ -50,6 +50,7 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
         .manage(Desktop::default())
+        .manage(crate::tray::ScheduleState::default())
         .on_window_event(on_window_event)
 }
 
@@ -81,6 +82,9 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>) {
     let handle = app.clone();
     app.state::<JobRegistry>()
         .on_finished(move |done| job_finished(&handle, done));
+
+    // Scheduled backups and verifications, overdue alerts.
+    crate::scheduler::start(app);
 
     // A click on a job's notification opens the app on its project (Linux: as far as the
     // notification server reports clicks; see the plugin's `on_action`).

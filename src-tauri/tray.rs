@@ -8,7 +8,7 @@ use crate::commands;
 use crate::jobs::JobRegistry;
 use crate::Shell;
 use offsite_core::catalog::{JobKind, JobRecord};
-use offsite_core::ops::ProjectSummary;
+use offsite_core::ops::{ProjectStatus, ProjectSummary};
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
@@ -18,6 +18,66 @@ const OPEN: &str = "open";
 const BACKUP_ALL: &str = "backup-all";
 const QUIT: &str = "quit";
 const PROJECT_PREFIX: &str = "project:";
+const PAUSE_HOUR: &str = "pause-hour";
+const PAUSE_TOMORROW: &str = "pause-tomorrow";
+const RESUME: &str = "resume";
+
+/// What the scheduler last saw, for the tray: each project's status and whether every schedule
+/// is paused (until when). Managed state.
+#[derive(Default)]
+pub struct ScheduleState {
+    statuses: std::sync::Mutex<Vec<ProjectStatus>>,
+}
+
+/// The tooltip: how many projects are overdue, else the next scheduled run.
+pub fn tooltip(statuses: &[ProjectStatus], paused_until: Option<&str>) -> String {
+    let overdue = statuses.iter().filter(|s| s.overdue).count();
+    let mut parts = vec!["Offsite".to_string()];
+    if overdue > 0 {
+        parts.push(format!(
+            "{overdue} project{} overdue",
+            if overdue == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(until) = paused_until {
+        parts.push(format!("schedules paused until {}", short_time(until)));
+    } else if let Some((name, at)) = statuses
+        .iter()
+        .filter_map(|s| s.next_run.as_deref().map(|t| (s.name.as_str(), t)))
+        .min_by(|a, b| a.1.cmp(b.1))
+    {
+        parts.push(format!("next: {name} at {}", short_time(at)));
+    }
+    parts.join(" — ")
+}
+
+/// A project line's schedule part: `overdue`, `next 2026-11-23 02:30 UTC`, or nothing.
+pub fn schedule_part(status: Option<&ProjectStatus>) -> String {
+    match status {
+        Some(s) if s.overdue => " · OVERDUE".into(),
+        Some(s) if s.paused => " · schedule paused".into(),
+        Some(ProjectStatus {
+            next_run: Some(at), ..
+        }) => format!(" · next {}", short_time(at)),
+        _ => String::new(),
+    }
+}
+
+/// The scheduler's latest statuses: kept for the menu, shown in the tooltip.
+pub fn set_schedule_state<R: Runtime>(app: &AppHandle<R>, statuses: &[ProjectStatus]) {
+    let Some(state) = app.try_state::<ScheduleState>() else {
+        return;
+    };
+    let changed = {
+        let mut s = state.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = format!("{s:?}") != format!("{statuses:?}");
+        *s = statuses.to_vec();
+        changed
+    };
+    if changed {
+        refresh(app);
+    }
+}
 
 /// `2024-05-01T10:00:00.000Z` → `2024-05-01 10:00 UTC` (other shapes as they are).
 pub fn short_time(timestamp: &str) -> String {
@@ -77,19 +137,41 @@ async fn project_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)>
             return Vec::new();
         }
     };
+    let statuses: Vec<ProjectStatus> = app
+        .try_state::<ScheduleState>()
+        .map(|s| s.statuses.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        .unwrap_or_default();
     let mut out = Vec::new();
     for summary in summaries {
         let name = summary.project.name.clone();
         let jobs = engine.jobs(Some(&name), 50).await.unwrap_or_default();
         let last = jobs.iter().find(|j| j.kind == JobKind::Backup.as_str());
-        out.push((name, project_label(&summary, last)));
+        let status = statuses.iter().find(|s| s.name == name);
+        out.push((
+            name,
+            format!("{}{}", project_label(&summary, last), schedule_part(status)),
+        ));
     }
     out
+}
+
+/// The tooltip and whether schedules are paused, from the catalog and the scheduler's state.
+async fn schedule_summary<R: Runtime>(app: &AppHandle<R>) -> (String, Option<String>) {
+    let statuses: Vec<ProjectStatus> = app
+        .try_state::<ScheduleState>()
+        .map(|s| s.statuses.lock().unwrap_or_else(|p| p.into_inner()).clone())
+        .unwrap_or_default();
+    let paused = match app.state::<Shell>().engine() {
+        Ok(engine) => engine.schedules_paused_until().await.ok().flatten(),
+        Err(_) => None,
+    };
+    (tooltip(&statuses, paused.as_deref()), paused)
 }
 
 fn build_menu<R: Runtime>(
     app: &AppHandle<R>,
     projects: &[(String, String)],
+    paused: Option<&str>,
 ) -> tauri::Result<Menu<R>> {
     let menu = Menu::new(app)?;
     menu.append(&MenuItem::with_id(
@@ -126,6 +208,34 @@ fn build_menu<R: Runtime>(
         )?)?;
     }
     menu.append(&PredefinedMenuItem::separator(app)?)?;
+    match paused {
+        Some(until) => {
+            menu.append(&MenuItem::with_id(
+                app,
+                RESUME,
+                format!("Resume schedules (paused until {})", short_time(until)),
+                true,
+                None::<&str>,
+            )?)?;
+        }
+        None => {
+            menu.append(&MenuItem::with_id(
+                app,
+                PAUSE_HOUR,
+                "Pause schedules for 1 hour",
+                true,
+                None::<&str>,
+            )?)?;
+            menu.append(&MenuItem::with_id(
+                app,
+                PAUSE_TOMORROW,
+                "Pause schedules until tomorrow",
+                true,
+                None::<&str>,
+            )?)?;
+        }
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
     menu.append(&MenuItem::with_id(
         app,
         QUIT,
@@ -140,7 +250,7 @@ fn build_menu<R: Runtime>(
 /// returned, never raised: the app goes on without a tray.
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
     let build = || -> tauri::Result<()> {
-        let menu = build_menu(app, &[])?;
+        let menu = build_menu(app, &[], None)?;
         TrayIconBuilder::with_id(TRAY_ID)
             .icon(tauri::include_image!("icons/tray.png"))
             .tooltip("Offsite")
@@ -168,7 +278,10 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
             return;
         };
         let projects = project_labels(&app).await;
-        let result = build_menu(&app, &projects).and_then(|menu| tray.set_menu(Some(menu)));
+        let (tip, paused) = schedule_summary(&app).await;
+        let _ = tray.set_tooltip(Some(tip));
+        let result = build_menu(&app, &projects, paused.as_deref())
+            .and_then(|menu| tray.set_menu(Some(menu)));
         if let Err(e) = result {
             eprintln!("warning: could not update the tray menu: {e}");
         }
@@ -180,8 +293,37 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
         OPEN => crate::desktop::show_main_window(app),
         BACKUP_ALL => back_up_all(app),
         QUIT => quit(app),
+        PAUSE_HOUR => pause(app, Some(time::Duration::hours(1))),
+        PAUSE_TOMORROW => pause(app, Some(until_tomorrow())),
+        RESUME => pause(app, None),
         _ => {}
     }
+}
+
+/// From now until tomorrow 06:00 local time.
+fn until_tomorrow() -> time::Duration {
+    let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    let now = time::OffsetDateTime::now_utc().to_offset(offset);
+    let tomorrow = now.date().next_day().unwrap_or(now.date());
+    let at = tomorrow.with_hms(6, 0, 0).map(|t| t.assume_offset(offset));
+    match at {
+        Ok(at) => at - now,
+        Err(_) => time::Duration::hours(12),
+    }
+}
+
+/// Pause every schedule for `how_long` (`None`: resume).
+fn pause<R: Runtime>(app: &AppHandle<R>, how_long: Option<time::Duration>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Ok(engine) = app.state::<Shell>().engine() {
+            let until = how_long.map(|d| time::OffsetDateTime::now_utc() + d);
+            if let Err(e) = engine.pause_all_schedules(until).await {
+                eprintln!("warning: could not pause the schedules: {e}");
+            }
+        }
+        refresh(&app);
+    });
 }
 
 /// Quit: cancel the running jobs (so none leaves partial files behind), give them a few seconds
@@ -323,6 +465,37 @@ mod tests {
             project_label(&summary("R&D", None), None),
             "R&&D — never backed up"
         );
+    }
+
+    fn status(name: &str, next: Option<&str>, overdue: bool) -> ProjectStatus {
+        ProjectStatus {
+            name: name.into(),
+            last_good: None,
+            next_run: next.map(Into::into),
+            overdue,
+            schedule: Some("daily 02:30".into()),
+            paused: false,
+        }
+    }
+
+    #[test]
+    fn the_tooltip_counts_overdue_projects_and_names_the_next_run() {
+        assert_eq!(tooltip(&[], None), "Offsite");
+        let s = [
+            status("shop", Some("2026-11-23T02:30:00.000Z"), false),
+            status("blog", Some("2026-11-22T20:00:00.000Z"), true),
+        ];
+        assert_eq!(
+            tooltip(&s, None),
+            "Offsite — 1 project overdue — next: blog at 2026-11-22 20:00 UTC"
+        );
+        assert_eq!(
+            tooltip(&s, Some("2026-11-23T06:00:00.000Z")),
+            "Offsite — 1 project overdue — schedules paused until 2026-11-23 06:00 UTC"
+        );
+        assert_eq!(schedule_part(Some(&s[1])), " · OVERDUE");
+        assert_eq!(schedule_part(Some(&s[0])), " · next 2026-11-23 02:30 UTC");
+        assert_eq!(schedule_part(None), "");
     }
 
     #[test]
