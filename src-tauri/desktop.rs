@@ -13,6 +13,8 @@ use tauri::{AppHandle, Manager, Runtime, Window, WindowEvent};
 use tauri_specta::Event;
 
 pub const MAIN_WINDOW: &str = "main";
+/// The argument the login start passes: start minimised to the tray.
+pub const STARTED_AT_LOGIN: &str = "--minimised";
 
 /// Asks the window to show a project (a click on a job's notification). Event name:
 /// `open-project`.
@@ -48,6 +50,10 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             show_main_window(app)
         }))
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![STARTED_AT_LOGIN]),
+        ))
         .plugin(tauri_plugin_dialog::init())
         .manage(Desktop::default())
         .manage(crate::tray::ScheduleState::default())
@@ -75,7 +81,8 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>) {
         }
         Err(_) => false,
     };
-    if !(tray && minimised) {
+    let at_login = std::env::args().any(|a| a == STARTED_AT_LOGIN);
+    if !(tray && (minimised || at_login)) {
         show_main_window(app);
     }
 

@@ -67,6 +67,8 @@ macro_rules! specta_builder {
                 commands::settings::get_desktop_settings,
                 commands::settings::set_desktop_settings,
                 commands::settings::detect_tools,
+                commands::settings::get_autostart::<$runtime>,
+                commands::settings::set_autostart::<$runtime>,
                 commands::backups::delete_backup,
                 commands::backups::show_in_folder,
                 commands::pick_path::<$runtime>,

@@ -219,6 +219,12 @@ pub fn next_wait(statuses: &[ProjectStatus], now: OffsetDateTime) -> Duration {
 pub fn start<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
+        // Leftovers of a killed run go first (never a running job's files).
+        if let Ok(engine) = app.state::<Shell>().engine() {
+            if let Err(e) = engine.sweep_temp_files().await {
+                eprintln!("warning: sweeping temporary files: {e}");
+            }
+        }
         loop {
             let wait = match app.state::<Shell>().engine() {
                 Ok(engine) => check(&app, engine).await,

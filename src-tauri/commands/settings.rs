@@ -45,6 +45,9 @@ pub struct DesktopSettings {
     /// Start with the window hidden in the tray (default off; ignored without a tray).
     pub start_minimised: bool,
     pub theme: Theme,
+    /// Notifications of scheduled backups and verifications: `always` (default), `failures`
+    /// only, or `never` (sent whether or not the window is visible).
+    pub schedule_notifications: ScheduleNotifications,
     /// A project's last backup is "stale" when older than this many days (default 2).
     pub stale_after_days: u32,
     /// Backups of projects without their own folder go to `<this>/<project>`; `null`: the
@@ -52,6 +55,32 @@ pub struct DesktopSettings {
     pub default_backup_dir: Option<String>,
     /// The folder of pg_dump/pg_restore; `null`: search.
     pub pg_bin: Option<String>,
+}
+
+/// When scheduled runs are announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleNotifications {
+    Always,
+    Failures,
+    Never,
+}
+
+impl ScheduleNotifications {
+    fn from_setting(v: Option<&str>) -> Self {
+        match crate::scheduler::schedule_notify(v) {
+            crate::scheduler::ScheduleNotify::Always => ScheduleNotifications::Always,
+            crate::scheduler::ScheduleNotify::Failures => ScheduleNotifications::Failures,
+            crate::scheduler::ScheduleNotify::Never => ScheduleNotifications::Never,
+        }
+    }
+    fn as_str(self) -> &'static str {
+        match self {
+            ScheduleNotifications::Always => "always",
+            ScheduleNotifications::Failures => "failures",
+            ScheduleNotifications::Never => "never",
+        }
+    }
 }
 
 const START_MINIMISED_SETTING: &str = "desktop.start_minimised";
@@ -85,6 +114,11 @@ pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopS
         ),
         start_minimised: start_minimised(engine).await,
         theme: Theme::parse(get(THEME_SETTING).await?.as_deref()),
+        schedule_notifications: ScheduleNotifications::from_setting(
+            get(crate::scheduler::SCHEDULE_NOTIFICATIONS_SETTING)
+                .await?
+                .as_deref(),
+        ),
         stale_after_days,
         default_backup_dir: saved.default_backup_dir,
         pg_bin: saved.pg_bin,
@@ -126,6 +160,10 @@ pub async fn set_desktop_settings(
                 crate::notify::setting_value(settings.start_minimised),
             ),
             (THEME_SETTING, settings.theme.as_str()),
+            (
+                crate::scheduler::SCHEDULE_NOTIFICATIONS_SETTING,
+                settings.schedule_notifications.as_str(),
+            ),
             (STALE_DAYS_SETTING, stale.as_str()),
         ])
         .await
@@ -142,4 +180,52 @@ pub async fn set_desktop_settings(
 #[specta::specta]
 pub async fn detect_tools(shell: State<'_, Shell>) -> CmdResult<ToolsReport> {
     shell.engine()?.tools().await.map_err(err)
+}
+
+/// Whether Offsite starts at login (minimised to the tray). `false` where the platform's
+/// autostart is not available (and in the mock runtime of the tests).
+#[tauri::command]
+#[specta::specta]
+pub async fn get_autostart<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> CmdResult<bool> {
+    use tauri::Manager;
+    use tauri_plugin_autostart::ManagerExt;
+    if app
+        .try_state::<tauri_plugin_autostart::AutoLaunchManager>()
+        .is_none()
+    {
+        return Ok(false);
+    }
+    Ok(app.autolaunch().is_enabled().unwrap_or(false))
+}
+
+/// Start Offsite at login (minimised to the tray), or not; returns the new state.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_autostart<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    on: bool,
+) -> CmdResult<bool> {
+    use tauri::Manager;
+    use tauri_plugin_autostart::ManagerExt;
+    if app
+        .try_state::<tauri_plugin_autostart::AutoLaunchManager>()
+        .is_none()
+    {
+        return Err(err(Error::new(
+            offsite_core::ErrorKind::Io,
+            "starting at login is not available here",
+        )
+        .with_hint(
+            "start Offsite from your desktop's autostart settings instead",
+        )));
+    }
+    let m = app.autolaunch();
+    let done = if on { m.enable() } else { m.disable() };
+    done.map_err(|e| {
+        err(Error::new(
+            offsite_core::ErrorKind::Io,
+            format!("could not change starting at login: {e}"),
+        ))
+    })?;
+    Ok(m.is_enabled().unwrap_or(on))
 }

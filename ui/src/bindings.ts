@@ -69,6 +69,13 @@ export const commands = {
 	/**  The pg_dump/pg_restore pairs on this machine with their versions, and the one configured. */
 	detectTools: () => typedError<ToolsReport, ErrorPayload>(__TAURI_INVOKE("detect_tools")),
 	/**
+	 *  Whether Offsite starts at login (minimised to the tray). `false` where the platform's
+	 *  autostart is not available (and in the mock runtime of the tests).
+	 */
+	getAutostart: () => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("get_autostart")),
+	/**  Start Offsite at login (minimised to the tray), or not; returns the new state. */
+	setAutostart: (on: boolean) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("set_autostart", { on })),
+	/**
 	 *  Remove a backup from the list and, when `delete_file`, delete its archive and `.sha256`.
 	 *  The file is deleted only if it still holds this very backup (never another project's data);
 	 *  otherwise the error `conflict` says why and nothing changes.
@@ -225,6 +232,11 @@ export type DesktopSettings = {
 	/**  Start with the window hidden in the tray (default off; ignored without a tray). */
 	start_minimised: boolean,
 	theme: Theme,
+	/**
+	 *  Notifications of scheduled backups and verifications: `always` (default), `failures`
+	 *  only, or `never` (sent whether or not the window is visible).
+	 */
+	schedule_notifications: ScheduleNotifications,
 	/**  A project's last backup is "stale" when older than this many days (default 2). */
 	stale_after_days: number,
 	/**
@@ -761,6 +773,9 @@ export type RoleToCreate = {
 	/**  It can log in but has no password: set one after the restore. */
 	needs_password: boolean,
 };
+
+/**  When scheduled runs are announced. */
+export type ScheduleNotifications = "always" | "failures" | "never";
 
 /**  What of the selected objects is restored. */
 export type SelectWhat = 

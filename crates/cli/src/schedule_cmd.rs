@@ -310,6 +310,10 @@ fn print_prune(out: &Out, o: &PruneOutcome) {
 }
 
 pub async fn run_due(engine: &Engine, out: &Out) -> Result<u8> {
+    // Leftovers of a killed run go first (never a running job's files).
+    if let Err(e) = engine.sweep_temp_files().await {
+        eprintln!("warning: sweeping temporary files: {e}");
+    }
     let report = engine.run_due().await?;
     print_run_due(out, &report);
     Ok(if report.failed() { 1 } else { 0 })
@@ -371,6 +375,9 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
 /// Run schedules in the foreground until Ctrl-C / SIGTERM: what is due, every 60 seconds (the
 /// due computation reads the wall clock, so a sleep of the machine only delays the check).
 pub async fn daemon(engine: &Engine, out: &Out, cancel: CancellationToken) -> Result<u8> {
+    if let Err(e) = engine.sweep_temp_files().await {
+        eprintln!("warning: sweeping temporary files: {e}");
+    }
     #[cfg(unix)]
     {
         let cancel = cancel.clone();

@@ -288,7 +288,7 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
     assert_eq!(due["runs"].as_array().unwrap().len(), 0);
 }
 
-fn project_with_password(pg: &TestCluster, cli: &mut Cli, name: &str) {
+fn project_with_password(pg: &TestCluster, cli: &mut Cli, name: &str) -> String {
     let db = pg.unique_db(name);
     pg.psql(
         &db,
@@ -299,6 +299,7 @@ fn project_with_password(pg: &TestCluster, cli: &mut Cli, name: &str) {
         pg.superuser_password().to_string(),
     ));
     cli.json(T0, &["project", "add", name, "--db", &pg.url(&db)], 0);
+    db
 }
 
 #[test]
@@ -498,4 +499,88 @@ fn daemon_runs_what_is_due_and_stops_on_sigterm() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("\"succeeded\""), "{stdout}");
+}
+
+#[test]
+fn a_run_due_killed_mid_backup_leaves_an_interrupted_job_a_retry_and_no_temporary_file() {
+    let pg = TestCluster::shared();
+    let mut cli = Cli::new();
+    let db_name = project_with_password(pg, &mut cli, "sched-kill");
+    // Enough rows that the backup is still writing when it is killed.
+    pg.psql(
+        &db_name,
+        "CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 20) AS v FROM generate_series(1, 600000) g",
+    );
+    cli.json(
+        T0,
+        &[
+            "schedule",
+            "set",
+            "sched-kill",
+            "--every",
+            "6h",
+            "--tz",
+            "UTC",
+        ],
+        0,
+    );
+    let folder = cli.data.path().join("backups").join("sched-kill");
+    let temp_files = || -> Vec<PathBuf> {
+        std::fs::read_dir(&folder)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".offsite-tmp-")
+            })
+            .collect()
+    };
+    let later = "2026-11-20T12:00:05Z";
+    let mut child = cli
+        .cmd(later, &["run-due"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while temp_files().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backup never started writing"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run-due ended before it could be killed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !temp_files().is_empty(),
+        "the killed run left its temporary files"
+    );
+
+    // The next run-due: the leftovers are swept, the killed job is recorded as interrupted, and
+    // the slot's run is tried again (and succeeds).
+    let report = cli.json(later, &["run-due"], 0);
+    assert!(temp_files().is_empty(), "swept: {:?}", temp_files());
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{report}");
+    assert_eq!(runs[0]["trigger"], "retry", "{report}");
+    assert_eq!(runs[0]["state"], "succeeded", "{report}");
+    let backups = cli.json(later, &["backups", "sched-kill"], 0);
+    assert_eq!(backups["backups"].as_array().unwrap().len(), 1, "{backups}");
+    // Only archives (and their checksums) are left in the folder.
+    for f in std::fs::read_dir(&folder).unwrap().flatten() {
+        let n = f.file_name().to_string_lossy().into_owned();
+        assert!(
+            n.ends_with(".tar.gz") || n.ends_with(".sha256") || n == ".offsite-folder.lock",
+            "left over: {n}"
+        );
+    }
 }

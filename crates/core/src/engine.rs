@@ -312,6 +312,11 @@ impl Engine {
         ops::schedule::paused_until(self, self.clock.now()).await
     }
     /// Run what is due now (the clock's now), once.
+    /// Remove the temporary files killed runs left in the folders Offsite writes to (never a
+    /// running job's: see [`crate::tempfiles`]); returns what was removed.
+    pub async fn sweep_temp_files(&self) -> Result<Vec<std::path::PathBuf>> {
+        ops::sweep::sweep(self).await
+    }
     pub async fn run_due(&self) -> Result<RunDueReport> {
         ops::schedule::run_due(self, self.clock.now()).await
     }

@@ -142,11 +142,12 @@ pub(crate) fn sample(dump_len: usize, level: u32) -> Sample {
     }
 }
 
-/// Names in a folder, sorted.
+/// Names in a folder, sorted (without the folder's lock, `.offsite-folder.lock`: not data).
 pub(crate) fn names_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != crate::tempfiles::LOCK_NAME)
             .collect(),
         Err(_) => Vec::new(),
     };

@@ -37,6 +37,8 @@ pub struct ArchiveWriter {
     file_name: String,
     level: u32,
     members: Vec<Pending>,
+    /// The folder's lock, shared: a sweep of leftovers keeps away while this writer works.
+    _in_use: crate::tempfiles::FolderInUse,
 }
 
 enum Pending {
@@ -151,6 +153,7 @@ impl ArchiveWriter {
             return Err(already_exists(&final_path));
         }
         Ok(ArchiveWriter {
+            _in_use: crate::tempfiles::in_use(dest_dir)?,
             dir: dest_dir.to_path_buf(),
             file_name: file_name.to_string(),
             level,

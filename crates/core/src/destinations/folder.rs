@@ -91,6 +91,12 @@ impl Destination for FolderDestination {
             "{TEMP_PREFIX}{}-{base}",
             uuid::Uuid::new_v4().simple()
         ));
+        let _in_use = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || crate::tempfiles::in_use(&dir))
+                .await
+                .map_err(|e| Error::internal(format!("locking a folder: {e}")))??
+        };
         let guard = TempGuard(Some(tmp.clone()));
 
         let writing = format!("writing {}", target.display());
@@ -158,7 +164,9 @@ impl Destination for FolderDestination {
                     let Ok(file_name) = entry.file_name().into_string() else {
                         continue; // not a name this destination could have written
                     };
-                    if file_name.starts_with(TEMP_PREFIX) {
+                    if file_name.starts_with(TEMP_PREFIX)
+                        || file_name == crate::tempfiles::LOCK_NAME
+                    {
                         continue;
                     }
                     let name = if rel.is_empty() {

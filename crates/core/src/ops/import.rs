@@ -321,6 +321,7 @@ fn copy_into(
         File::open(src).map_err(|e| Error::io(format!("opening {}", src.display()), e))?;
     let total = input.metadata().map(|m| m.len()).ok();
     reporter.phase(Phase::Packing, total);
+    let _in_use = crate::tempfiles::in_use(dest)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".offsite-tmp-")
         .tempfile_in(dest)

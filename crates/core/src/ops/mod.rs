@@ -29,6 +29,7 @@ pub mod restore;
 pub(crate) mod runner;
 pub mod schedule;
 pub mod settings;
+pub(crate) mod sweep;
 pub mod verify;
 
 pub use backup::{BackupOptions, BackupOutcome};

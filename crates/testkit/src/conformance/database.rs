@@ -71,6 +71,10 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
+        // A folder's lock (`.offsite-folder.lock`, see offsite_core::tempfiles) is not data.
+        if e.file_name() == ".offsite-folder.lock" {
+            continue;
+        }
         if p.is_dir() {
             out.extend(files_under(&p));
         } else {
