@@ -34,6 +34,17 @@ const COMMANDS: &[&str] = &[
     "delete_backup",
     "show_in_folder",
     "pick_path",
+    "list_schedules",
+    "set_schedule",
+    "pause_schedule",
+    "clear_schedule",
+    "preview_schedule",
+    "get_retention",
+    "set_retention",
+    "preview_prune",
+    "apply_retention",
+    "project_status",
+    "job_history",
 ];
 
 fn main() {
