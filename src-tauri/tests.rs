@@ -755,7 +755,7 @@ fn schedules_set_list_preview_pause_and_clear_over_ipc() {
     assert_eq!(preview["time_zone"], "UTC");
     let runs = preview["next_runs"].as_array().unwrap();
     assert_eq!(runs.len(), 5, "{preview}");
-    assert!(runs.iter().all(|r| r.as_str().unwrap().ends_with("T02:30:00Z")));
+    assert!(runs.iter().all(|r| r.as_str().unwrap().ends_with("T02:30:00.000Z")));
     assert_eq!(
         invoke(&t, "list_schedules", json!({ "project": "shop" })).unwrap(),
         json!([])
