@@ -755,7 +755,9 @@ fn schedules_set_list_preview_pause_and_clear_over_ipc() {
     assert_eq!(preview["time_zone"], "UTC");
     let runs = preview["next_runs"].as_array().unwrap();
     assert_eq!(runs.len(), 5, "{preview}");
-    assert!(runs.iter().all(|r| r.as_str().unwrap().ends_with("T02:30:00.000Z")));
+    assert!(runs
+        .iter()
+        .all(|r| r.as_str().unwrap().ends_with("T02:30:00.000Z")));
     assert_eq!(
         invoke(&t, "list_schedules", json!({ "project": "shop" })).unwrap(),
         json!([])
@@ -769,8 +771,12 @@ fn schedules_set_list_preview_pause_and_clear_over_ipc() {
         json!({ "kind": "weekly", "days": [], "time": "02:30" }),
         json!({ "kind": "monthly", "day": 32, "time": "02:30" }),
     ] {
-        let e = invoke(&t, "preview_schedule", json!({ "when": bad, "timeZone": null }))
-            .unwrap_err();
+        let e = invoke(
+            &t,
+            "preview_schedule",
+            json!({ "when": bad, "timeZone": null }),
+        )
+        .unwrap_err();
         assert_eq!(e["code"], "invalid_input", "{bad}: {e}");
         assert!(e["hint"].is_string(), "{e}");
         let e = invoke(
@@ -834,11 +840,21 @@ fn schedules_set_list_preview_pause_and_clear_over_ipc() {
     assert_eq!(status[0]["next_run"], Value::Null);
 
     assert_eq!(
-        invoke(&t, "clear_schedule", json!({ "project": "shop", "kind": "backup" })).unwrap(),
+        invoke(
+            &t,
+            "clear_schedule",
+            json!({ "project": "shop", "kind": "backup" })
+        )
+        .unwrap(),
         json!(true)
     );
     assert_eq!(
-        invoke(&t, "clear_schedule", json!({ "project": "shop", "kind": "backup" })).unwrap(),
+        invoke(
+            &t,
+            "clear_schedule",
+            json!({ "project": "shop", "kind": "backup" })
+        )
+        .unwrap(),
         json!(false)
     );
     let listed = invoke(&t, "list_schedules", json!({ "project": "shop" })).unwrap();
@@ -941,11 +957,18 @@ fn job_history_filters_by_project_kind_trigger_and_state() {
     assert_eq!(ids(json!({ "trigger": "schedule" })), ["j1", "j3"]);
     assert_eq!(ids(json!({ "state": "failed" })), ["j2"]);
     assert_eq!(
-        ids(json!({ "project": "shop", "kind": "backup", "trigger": "schedule", "state": "succeeded" })),
+        ids(
+            json!({ "project": "shop", "kind": "backup", "trigger": "schedule", "state": "succeeded" })
+        ),
         ["j1"]
     );
     assert_eq!(ids(json!({ "limit": 2 })).len(), 2);
-    let e = invoke(&t, "job_history", json!({ "filter": { "project": "nope" } })).unwrap_err();
+    let e = invoke(
+        &t,
+        "job_history",
+        json!({ "filter": { "project": "nope" } }),
+    )
+    .unwrap_err();
     assert_eq!(e["code"], "not_found");
     assert!(invoke(&t, "job_history", json!({ "filter": { "kind": "dance" } })).is_err());
 }

@@ -23,14 +23,26 @@ pub const PREVIEW_RUNS: usize = 5;
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum ScheduleWhen {
     /// Every N hours from midnight (1 to 24).
-    Every { hours: u32 },
-    Daily { time: String },
+    Every {
+        hours: u32,
+    },
+    Daily {
+        time: String,
+    },
     /// On the given days (`mon`…`sun`) at a time.
-    Weekly { days: Vec<String>, time: String },
+    Weekly {
+        days: Vec<String>,
+        time: String,
+    },
     /// On day D (1 to 31; shorter months: their last day) at a time.
-    Monthly { day: u32, time: String },
+    Monthly {
+        day: u32,
+        time: String,
+    },
     /// A 5-field cron expression.
-    Cron { expr: String },
+    Cron {
+        expr: String,
+    },
 }
 
 impl ScheduleWhen {

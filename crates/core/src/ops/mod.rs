@@ -38,13 +38,13 @@ pub use job::{new_job_id, JobStart, JobTrigger};
 pub use projects::{
     AddProject, ConnectionReport, ProjectConnection, ProjectSummary, UpdateProject,
 };
-pub use queries::{JobFilter, HISTORY_LIMIT};
 pub use prune::{KeptBackup, PruneOptions, PruneOutcome, RemovedBackup, SkippedBackup};
+pub use queries::{JobFilter, HISTORY_LIMIT};
 pub use restore::{RestoreOutcome, RestoreRequest, RestoreTo};
 pub use runner::ProjectLock;
 pub use schedule::{
-    DueRun, ProjectStatus, RetentionView, RunDueReport, SchedulePreview, ScheduleView, ScheduleWhat,
-    SetSchedule,
+    DueRun, ProjectStatus, RetentionView, RunDueReport, SchedulePreview, ScheduleView,
+    ScheduleWhat, SetSchedule,
 };
 pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};
 pub use verify::{VerifyOptions, VerifyOutcome};

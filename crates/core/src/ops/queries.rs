@@ -2,10 +2,10 @@
 //! project name (ids stay inside the engine).
 
 use crate::catalog::{BackupRecord, BackupRow, ChangeBatch, JobKind, JobRecord, JobState, Project};
-use crate::ops::job::JobTrigger;
-use serde::{Deserialize, Serialize};
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::ops::job::JobTrigger;
+use serde::{Deserialize, Serialize};
 
 pub(crate) async fn projects(engine: &Engine) -> Result<Vec<Project>> {
     engine.catalog.projects().await
