@@ -75,10 +75,7 @@ async fn run(engine: Engine, start: Option<i64>, emit: impl Fn(CatalogChanged)) 
             Err(e) => {
                 // Said once per outage (the catalog busy for longer than its timeout, say).
                 if !failing {
-                    eprintln!(
-                        "offsite: reading the catalog's changes failed: {}",
-                        e.message()
-                    );
+                    eprintln!("offsite: reading the catalog's changes failed: {}", e.message());
                 }
                 failing = true;
             }
