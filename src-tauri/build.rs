@@ -31,9 +31,22 @@ const COMMANDS: &[&str] = &[
     "get_desktop_settings",
     "set_desktop_settings",
     "detect_tools",
+    "get_autostart",
+    "set_autostart",
     "delete_backup",
     "show_in_folder",
     "pick_path",
+    "list_schedules",
+    "set_schedule",
+    "pause_schedule",
+    "clear_schedule",
+    "preview_schedule",
+    "get_retention",
+    "set_retention",
+    "preview_prune",
+    "apply_retention",
+    "project_status",
+    "job_history",
 ];
 
 fn main() {

@@ -72,6 +72,17 @@ macro_rules! specta_builder {
                 commands::backups::delete_backup,
                 commands::backups::show_in_folder,
                 commands::pick_path::<$runtime>,
+                commands::schedules::list_schedules,
+                commands::schedules::set_schedule,
+                commands::schedules::pause_schedule,
+                commands::schedules::clear_schedule,
+                commands::schedules::preview_schedule,
+                commands::schedules::get_retention,
+                commands::schedules::set_retention,
+                commands::schedules::preview_prune,
+                commands::schedules::apply_retention,
+                commands::schedules::project_status,
+                commands::schedules::job_history,
             ])
             .events(tauri_specta::collect_events![
                 JobProgress,

@@ -260,12 +260,18 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
         got,
         json!({
             "notifications": true, "start_minimised": false, "theme": "system",
+            "schedule_notifications": "always",
             "stale_after_days": 2, "default_backup_dir": null, "pg_bin": null
         })
     );
+    // Starting at login: not available in the mock runtime (no plugin), said clearly.
+    assert_eq!(invoke(&t, "get_autostart", json!({})).unwrap(), json!(false));
+    let e = invoke(&t, "set_autostart", json!({ "on": true })).unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("not available"), "{e}");
     let folder = t.data_dir.path().join("copies");
     let wanted = json!({
         "notifications": false, "start_minimised": true, "theme": "dark",
+        "schedule_notifications": "failures",
         "stale_after_days": 7, "default_backup_dir": folder.display().to_string(), "pg_bin": null
     });
     let saved = invoke(&t, "set_desktop_settings", json!({ "settings": wanted })).unwrap();
@@ -720,4 +726,255 @@ fn changes_made_elsewhere_reach_the_window_as_catalog_changed_events() {
     assert_eq!(change["op"], json!("upsert"));
     assert_eq!(change["project_id"], json!(added.id));
     assert!(change["seq"].as_i64().unwrap() > 0);
+}
+
+fn add_shop(t: &TestApp) {
+    invoke(
+        t,
+        "add_project",
+        json!({ "request": {
+            "name": "shop",
+            "connection": { "url": "postgres://app@db.example.com:5432/shop" },
+            "tls": null, "password": "pw", "backup_dir": null,
+        }}),
+    )
+    .unwrap();
+}
+
+#[test]
+fn schedules_set_list_preview_pause_and_clear_over_ipc() {
+    let t = test_app();
+    add_shop(&t);
+    assert_eq!(
+        invoke(&t, "list_schedules", json!({ "project": "shop" })).unwrap(),
+        json!([])
+    );
+
+    // A preview saves nothing.
+    let preview = invoke(
+        &t,
+        "preview_schedule",
+        json!({ "when": { "kind": "weekly", "days": ["mon", "thu"], "time": "02:30" }, "timeZone": "UTC" }),
+    )
+    .unwrap();
+    assert_eq!(preview["spec"], "weekly mon,thu 02:30");
+    assert_eq!(preview["time_zone"], "UTC");
+    let runs = preview["next_runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 5, "{preview}");
+    assert!(runs
+        .iter()
+        .all(|r| r.as_str().unwrap().ends_with("T02:30:00.000Z")));
+    assert_eq!(
+        invoke(&t, "list_schedules", json!({ "project": "shop" })).unwrap(),
+        json!([])
+    );
+
+    // Bad input: a clear error with a hint, and nothing saved.
+    for bad in [
+        json!({ "kind": "daily", "time": "25:00" }),
+        json!({ "kind": "cron", "expr": "0 3 * *" }),
+        json!({ "kind": "every", "hours": 0 }),
+        json!({ "kind": "weekly", "days": [], "time": "02:30" }),
+        json!({ "kind": "monthly", "day": 32, "time": "02:30" }),
+    ] {
+        let e = invoke(
+            &t,
+            "preview_schedule",
+            json!({ "when": bad, "timeZone": null }),
+        )
+        .unwrap_err();
+        assert_eq!(e["code"], "invalid_input", "{bad}: {e}");
+        assert!(e["hint"].is_string(), "{e}");
+        let e = invoke(
+            &t,
+            "set_schedule",
+            json!({ "project": "shop", "kind": "backup", "when": bad, "paused": false, "verifyNewest": null, "timeZone": null }),
+        )
+        .unwrap_err();
+        assert_eq!(e["code"], "invalid_input", "{e}");
+    }
+    assert_eq!(
+        invoke(&t, "list_schedules", json!({ "project": null })).unwrap(),
+        json!([])
+    );
+
+    let set = invoke(
+        &t,
+        "set_schedule",
+        json!({ "project": "shop", "kind": "backup", "when": { "kind": "daily", "time": "02:30" },
+                "paused": false, "verifyNewest": null, "timeZone": "Europe/Berlin" }),
+    )
+    .unwrap();
+    assert_eq!(set["spec"], "daily 02:30");
+    assert_eq!(set["kind"], "backup");
+    assert_eq!(set["time_zone"], "Europe/Berlin");
+    assert_eq!(set["paused"], false);
+    assert_eq!(set["next_runs"].as_array().unwrap().len(), 5);
+    let verify = invoke(
+        &t,
+        "set_schedule",
+        json!({ "project": "shop", "kind": "verify", "when": { "kind": "monthly", "day": 1, "time": "04:00" },
+                "paused": true, "verifyNewest": 3, "timeZone": "UTC" }),
+    )
+    .unwrap();
+    assert_eq!(verify["paused"], true);
+    assert_eq!(verify["verify_newest"], 3);
+
+    let listed = invoke(&t, "list_schedules", json!({ "project": "shop" })).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    let backup = listed.iter().find(|s| s["kind"] == "backup").unwrap();
+    assert_eq!(backup["spec"], "daily 02:30");
+    let verify = listed.iter().find(|s| s["kind"] == "verify").unwrap();
+    assert_eq!(verify["spec"], "monthly 1 04:00");
+    assert_eq!(verify["paused"], true);
+
+    // The home screen's status: the next run of the backup schedule, not overdue yet.
+    let status = invoke(&t, "project_status", json!({})).unwrap();
+    assert_eq!(status[0]["name"], "shop");
+    assert_eq!(status[0]["schedule"], "daily 02:30");
+    assert_eq!(status[0]["next_run"], backup["next_runs"][0]);
+    assert_eq!(status[0]["overdue"], false);
+    invoke(
+        &t,
+        "pause_schedule",
+        json!({ "project": "shop", "kind": "backup", "paused": true }),
+    )
+    .unwrap();
+    let status = invoke(&t, "project_status", json!({})).unwrap();
+    assert_eq!(status[0]["paused"], true);
+    assert_eq!(status[0]["next_run"], Value::Null);
+
+    assert_eq!(
+        invoke(
+            &t,
+            "clear_schedule",
+            json!({ "project": "shop", "kind": "backup" })
+        )
+        .unwrap(),
+        json!(true)
+    );
+    assert_eq!(
+        invoke(
+            &t,
+            "clear_schedule",
+            json!({ "project": "shop", "kind": "backup" })
+        )
+        .unwrap(),
+        json!(false)
+    );
+    let listed = invoke(&t, "list_schedules", json!({ "project": "shop" })).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let e = invoke(&t, "list_schedules", json!({ "project": "nope" })).unwrap_err();
+    assert_eq!(e["code"], "not_found");
+}
+
+#[test]
+fn retention_get_set_and_preview_over_ipc() {
+    let t = test_app();
+    add_shop(&t);
+    let empty = invoke(&t, "get_retention", json!({ "project": "shop" })).unwrap();
+    assert_eq!(empty["rules"], "keep everything");
+    assert_eq!(empty["updated_at"], Value::Null);
+
+    let set = invoke(
+        &t,
+        "set_retention",
+        json!({ "project": "shop", "policy": { "keep_last": 3, "keep_daily": 7, "keep_within": "30d" }, "timeZone": "UTC" }),
+    )
+    .unwrap();
+    assert_eq!(set["rules"], "keep-last 3, keep-daily 7, keep-within 30d");
+    assert_eq!(set["policy"]["keep_within"], "30d");
+    assert_eq!(set["time_zone"], "UTC");
+    let got = invoke(&t, "get_retention", json!({ "project": "shop" })).unwrap();
+    assert_eq!(got["policy"], set["policy"]);
+
+    let e = invoke(
+        &t,
+        "set_retention",
+        json!({ "project": "shop", "policy": { "keep_last": 0 }, "timeZone": null }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "invalid_input", "{e}");
+    assert!(e["hint"].is_string());
+    let e = invoke(
+        &t,
+        "set_retention",
+        json!({ "project": "shop", "policy": { "keep_within": "3 fortnights" }, "timeZone": null }),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("duration"), "{e}");
+    // Unchanged by the refused ones.
+    let got = invoke(&t, "get_retention", json!({ "project": "shop" })).unwrap();
+    assert_eq!(got["rules"], "keep-last 3, keep-daily 7, keep-within 30d");
+
+    let preview = invoke(&t, "preview_prune", json!({ "project": "shop" })).unwrap();
+    assert_eq!(preview["dry_run"], true);
+    assert_eq!(preview["kept"], json!([]));
+    assert_eq!(preview["removed"], json!([]));
+    let applied = invoke(&t, "apply_retention", json!({ "project": "shop" })).unwrap();
+    assert_eq!(applied["dry_run"], false);
+}
+
+#[test]
+fn job_history_filters_by_project_kind_trigger_and_state() {
+    use offsite_core::catalog::{JobKind, JobOutcome};
+    let t = test_app();
+    add_shop(&t);
+    let engine = t._app.state::<Shell>().engine().unwrap().clone();
+    let shop = tauri::async_runtime::block_on(engine.project("shop")).unwrap();
+    let catalog = engine.catalog();
+    let record = |id: &str, kind, project: Option<&str>, trigger: &str, ok: bool| {
+        tauri::async_runtime::block_on(async {
+            catalog
+                .start_job_triggered(id, kind, project, trigger)
+                .await
+                .unwrap();
+            let outcome = if ok {
+                JobOutcome::Succeeded { backup_id: None }
+            } else {
+                JobOutcome::Failed {
+                    code: "connection".into(),
+                    message: "refused".into(),
+                    hint: None,
+                }
+            };
+            catalog.finish_job(id, outcome).await.unwrap();
+        })
+    };
+    record("j1", JobKind::Backup, Some(&shop.id), "schedule", true);
+    record("j2", JobKind::Backup, Some(&shop.id), "manual", false);
+    record("j3", JobKind::Verify, Some(&shop.id), "schedule", true);
+    record("j4", JobKind::Restore, None, "cli", true);
+    let ids = |filter: Value| -> Vec<String> {
+        let mut v: Vec<String> = invoke(&t, "job_history", json!({ "filter": filter }))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(json!({})), ["j1", "j2", "j3", "j4"]);
+    assert_eq!(ids(json!({ "project": "shop" })), ["j1", "j2", "j3"]);
+    assert_eq!(ids(json!({ "kind": "backup" })), ["j1", "j2"]);
+    assert_eq!(ids(json!({ "trigger": "schedule" })), ["j1", "j3"]);
+    assert_eq!(ids(json!({ "state": "failed" })), ["j2"]);
+    assert_eq!(
+        ids(
+            json!({ "project": "shop", "kind": "backup", "trigger": "schedule", "state": "succeeded" })
+        ),
+        ["j1"]
+    );
+    assert_eq!(ids(json!({ "limit": 2 })).len(), 2);
+    let e = invoke(
+        &t,
+        "job_history",
+        json!({ "filter": { "project": "nope" } }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "not_found");
+    assert!(invoke(&t, "job_history", json!({ "filter": { "kind": "dance" } })).is_err());
 }

@@ -9,6 +9,7 @@
 pub mod backups;
 pub mod jobs;
 pub mod projects;
+pub mod schedules;
 pub mod settings;
 
 pub use settings::DesktopSettings;

@@ -52,6 +52,7 @@ describe("App", () => {
     const settings: DesktopSettings = {
       notifications: true,
       start_minimised: false,
+      schedule_notifications: "always",
       theme: "dark",
       stale_after_days: 2,
       default_backup_dir: null,

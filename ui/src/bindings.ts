@@ -88,6 +88,35 @@ export const commands = {
 	showInFolder: (backupId: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("show_in_folder", { backupId })),
 	/**  Show the native open-file or folder dialog; the chosen path, or `null` when cancelled. */
 	pickPath: (kind: PickKind, title: string | null) => typedError<string | null, ErrorPayload>(__TAURI_INVOKE("pick_path", { kind, title })),
+	/**  Every schedule of a project (by name), or of all projects; each with its next 5 runs. */
+	listSchedules: (project: string | null) => typedError<ScheduleView[], ErrorPayload>(__TAURI_INVOKE("list_schedules", { project })),
+	/**
+	 *  Set (replace) a project's backup or verify schedule; `paused` saves it paused. A verify
+	 *  schedule checks the newest `verify_newest` backups (`null`: all). `time_zone`: an IANA name
+	 *  (`null`: this computer's zone). Returns the schedule with its next 5 runs.
+	 */
+	setSchedule: (project: string, kind: ScheduleKind, when: ScheduleWhen, paused: boolean, verifyNewest: number | null, timeZone: string | null) => typedError<ScheduleView, ErrorPayload>(__TAURI_INVOKE("set_schedule", { project, kind, when, paused, verifyNewest, timeZone })),
+	/**  Pause (`true`) or resume a project's schedule of this kind. */
+	pauseSchedule: (project: string, kind: ScheduleKind, paused: boolean) => typedError<null, ErrorPayload>(__TAURI_INVOKE("pause_schedule", { project, kind, paused })),
+	/**  Remove a project's schedule of this kind; whether there was one. */
+	clearSchedule: (project: string, kind: ScheduleKind) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("clear_schedule", { project, kind })),
+	/**  The next 5 runs of a spec as if it were saved now (nothing is saved): the editor's preview. */
+	previewSchedule: (when: ScheduleWhen, timeZone: string | null) => typedError<SchedulePreview, ErrorPayload>(__TAURI_INVOKE("preview_schedule", { when, timeZone })),
+	/**  A project's retention policy (no rules: everything is kept) and the zone of its periods. */
+	getRetention: (project: string) => typedError<RetentionView, ErrorPayload>(__TAURI_INVOKE("get_retention", { project })),
+	/**
+	 *  Set (replace) a project's retention policy (`keep_within`: `36h`, `30d`, `8w`, `6m`, `1y`;
+	 *  counts at least 1; no rule keeps everything). `time_zone`: `null` for this computer's.
+	 */
+	setRetention: (project: string, policy: RetentionPolicy, timeZone: string | null) => typedError<RetentionView, ErrorPayload>(__TAURI_INVOKE("set_retention", { project, policy, timeZone })),
+	/**  What the saved policy keeps (with reasons) and would remove now; changes nothing. */
+	previewPrune: (project: string) => typedError<PruneOutcome, ErrorPayload>(__TAURI_INVOKE("preview_prune", { project })),
+	/**  Apply the saved policy now (a `prune` job): removes what it does not keep. */
+	applyRetention: (project: string) => typedError<PruneOutcome, ErrorPayload>(__TAURI_INVOKE("apply_retention", { project })),
+	/**  Every project's newest good backup, next run and whether it is overdue, now. */
+	projectStatus: () => typedError<ProjectStatus[], ErrorPayload>(__TAURI_INVOKE("project_status")),
+	/**  The newest jobs of every project matching the filter (project, kind, trigger, state). */
+	jobHistory: (filter: JobFilter) => typedError<JobRecord[], ErrorPayload>(__TAURI_INVOKE("job_history", { filter })),
 };
 
 /** Events */
@@ -391,6 +420,17 @@ export type ImportTo =
 /**  A new project, created for the import (removed again if the import fails). */
 ({ new_project: NewProjectRequest }) & { project?: never };
 
+/**  Which jobs a history lists: every given filter must match (`None`: any). */
+export type JobFilter = {
+	/**  A project, by name. */
+	project?: string | null,
+	kind?: JobKind | null,
+	trigger?: JobTrigger | null,
+	state?: JobState | null,
+	/**  At most this many, newest first (default 500). */
+	limit?: number | null,
+};
+
 /**
  *  A job ended. Emitted exactly once per job started by a `start_*` command. Event name:
  *  `job-finished`.
@@ -472,6 +512,33 @@ export type JobResult =
 project: string; 
 /**  Whether the import created that project. */
 created_project: boolean; backup: BackupRecord };
+
+/**  Where a job is in its life. */
+export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed";
+
+/**  What started a job; recorded in the job's row (`jobs.trigger`). */
+export type JobTrigger = 
+/**  A person, in the window (or a test). */
+"manual" | 
+/**  A schedule came due. */
+"schedule" | 
+/**  A schedule missed while the computer slept or Offsite was closed. */
+"catch_up" | 
+/**  Another attempt after a failure. */
+"retry" | 
+/**  The `offsite` command line. */
+"cli" | 
+/**  The retention policy. */
+"retention";
+
+/**  A backup the policy keeps. */
+export type KeptBackup = {
+	id: string,
+	created_at: string,
+	path: string,
+	/**  Why (`last 1`, `daily 2026-11-20`, `weekly 2026-W47`, `within 30d`, `newest verified`…). */
+	reasons: string[],
+};
 
 /**  A schema of the target that another role owns, as the restore treats it. */
 export type ManagedSchema = {
@@ -610,6 +677,20 @@ export type ProjectChanges = {
 	backup_dir: string | null,
 };
 
+/**  A project's schedule state. */
+export type ProjectStatus = {
+	name: string,
+	/**  The newest good backup's time (succeeded, not known corrupt, file not missing). */
+	last_good: string | null,
+	/**  The backup schedule's next run (`None`: no schedule, or paused). */
+	next_run: string | null,
+	/**  No good backup for longer than the schedule's longest gap plus the grace (1 hour). */
+	overdue: boolean,
+	/**  The backup schedule (`daily 02:30`), if any. */
+	schedule: string | null,
+	paused: boolean,
+};
+
 /**  A project with its newest backup. */
 export type ProjectSummary = {
 	project: Project,
@@ -620,6 +701,30 @@ export type ProjectSummary = {
 	last_backup: BackupRecord | null,
 	/**  How many backups the catalog records. */
 	backup_count: number,
+};
+
+/**  What a prune kept and removed. */
+export type PruneOutcome = {
+	project: string,
+	dry_run: boolean,
+	/**  The policy in words (`keep-last 3, keep-daily 7`; `keep everything` without one). */
+	policy: string,
+	/**  The zone its periods are counted in. */
+	time_zone: string,
+	/**  The prune job (none for a preview, or when nothing was to be removed). */
+	job_id: string | null,
+	kept: KeptBackup[],
+	removed: RemovedBackup[],
+	skipped: SkippedBackup[],
+};
+
+/**  A backup the policy removes (or, in a preview, would remove). */
+export type RemovedBackup = {
+	id: string,
+	created_at: string,
+	path: string,
+	/**  Whether its archive was deleted (false in a preview, or when the file was already gone). */
+	file_deleted: boolean,
 };
 
 /**  What the user consented to. */
@@ -742,6 +847,31 @@ export type RestoreTo = ({ project: string }) & { connection?: never } | ({ conn
 	password: string | null,
 } }) & { project?: never };
 
+/**  A retention policy. `None` rules are off; counts are at least 1. */
+export type RetentionPolicy = {
+	keep_last?: number | null,
+	keep_hourly?: number | null,
+	keep_daily?: number | null,
+	keep_weekly?: number | null,
+	keep_monthly?: number | null,
+	keep_yearly?: number | null,
+	/**  A duration: `36h`, `30d`, `8w`, `6m`, `1y`, `1y6m`. */
+	keep_within?: string | null,
+};
+
+/**  A project's retention policy as shown. */
+export type RetentionView = {
+	project: string,
+	/**  The rules (off ones absent or null). */
+	policy: RetentionPolicy,
+	/**  The rules in words. */
+	rules: string,
+	/**  The zone periods are counted in. */
+	time_zone: string,
+	/**  When it was set (`None`: never; everything is kept). */
+	updated_at: string | null,
+};
+
 /**  "waiting N s before retry k of M: <reason>". */
 export type RetryWait = {
 	/**  How long the job waits before the next try, in milliseconds. */
@@ -774,8 +904,54 @@ export type RoleToCreate = {
 	needs_password: boolean,
 };
 
+/**  What a schedule runs. */
+export type ScheduleKind = "backup" | "verify";
+
 /**  When scheduled runs are announced. */
 export type ScheduleNotifications = "always" | "failures" | "never";
+
+/**  The runs a spec would have if it were saved now (the editor's preview; nothing is saved). */
+export type SchedulePreview = {
+	/**  The spec in its one text form (`daily 02:30`). */
+	spec: string,
+	time_zone: string,
+	/**
+	 *  The next `n` runs (RFC 3339, UTC): like a schedule set at `now`, it waits for its first
+	 *  slot.
+	 */
+	next_runs: string[],
+};
+
+/**  A schedule as the command line and the window show it. */
+export type ScheduleView = {
+	project: string,
+	/**  `backup` or `verify`. */
+	kind: string,
+	/**  When it runs (`daily 02:30`). */
+	spec: string,
+	time_zone: string,
+	/**  A verify schedule: how many of the newest backups it checks (`None`: all). */
+	verify_newest: number | null,
+	paused: boolean,
+	created_at: string,
+	/**  The newest slot a runner claimed. */
+	last_slot: string | null,
+	/**  When a failed run of the last slot is tried again. */
+	retry_at: string | null,
+	/**  The next runs (5); the first is a slot that is due now when one is. */
+	next_runs: string[],
+};
+
+/**  When a schedule runs, as the editor's fields hold it (times are `HH:MM`, 24-hour clock). */
+export type ScheduleWhen = 
+/**  Every N hours from midnight (1 to 24). */
+{ kind: "every"; hours: number } | { kind: "daily"; time: string } | 
+/**  On the given days (`mon`…`sun`) at a time. */
+{ kind: "weekly"; days: string[]; time: string } | 
+/**  On day D (1 to 31; shorter months: their last day) at a time. */
+{ kind: "monthly"; day: number; time: string } | 
+/**  A 5-field cron expression. */
+{ kind: "cron"; expr: string };
 
 /**  What of the selected objects is restored. */
 export type SelectWhat = 
@@ -825,6 +1001,16 @@ export type SidecarStatus = { status: "match" } |
  *  empty and the report's `problems` say why).
  */
 { status: "mismatch"; expected: string };
+
+/**
+ *  A backup the policy would remove but that was left alone (its file now holds another
+ *  backup, or could not be deleted).
+ */
+export type SkippedBackup = {
+	id: string,
+	path: string,
+	error: ErrorPayload,
+};
 
 /**  Where the data came from (never with credentials). */
 export type SourceInfo = {

@@ -15,7 +15,7 @@ use crate::import::ImportPreview;
 use crate::ops::{self, *};
 use crate::project::{ConnSpec, TlsMode};
 use crate::restore::{RestorePlan, RestoreTarget};
-use crate::schedule::RetentionPolicy;
+use crate::schedule::{RetentionPolicy, ScheduleSpec};
 use crate::secrets::{self, project_password_key, Lookup, SecretStore};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -214,6 +214,10 @@ impl Engine {
     pub async fn jobs(&self, project: Option<&str>, limit: u32) -> Result<Vec<JobRecord>> {
         ops::queries::jobs(self, project, limit).await
     }
+    /// The newest jobs matching a filter (project, kind, trigger, state), newest first.
+    pub async fn job_history(&self, filter: &JobFilter) -> Result<Vec<JobRecord>> {
+        ops::queries::job_history(self, filter).await
+    }
     /// Show a running job as cancelling (its runner's token does the stopping).
     pub async fn mark_cancelling(&self, job_id: &str) -> Result<bool> {
         ops::queries::mark_cancelling(self, job_id).await
@@ -268,6 +272,15 @@ impl Engine {
     /// Set (replace) a project's backup or verify schedule; returns it with its next 5 runs.
     pub async fn set_schedule(&self, req: SetSchedule) -> Result<ScheduleView> {
         ops::schedule::set(self, req).await
+    }
+    /// The next `n` runs a spec would have if set now (nothing is saved).
+    pub fn preview_schedule(
+        &self,
+        spec: &ScheduleSpec,
+        time_zone: Option<&str>,
+        n: usize,
+    ) -> Result<SchedulePreview> {
+        ops::schedule::preview(spec, time_zone, self.clock.now(), n)
     }
     /// Every schedule, of one project (by name) or of all.
     pub async fn schedules(&self, project: Option<&str>) -> Result<Vec<ScheduleView>> {

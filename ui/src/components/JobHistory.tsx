@@ -34,38 +34,80 @@ export function JobHistory({ project }: { project: string }) {
   return (
     <details className="history" data-testid="job-history">
       <summary data-testid="job-history-toggle">Recent jobs ({jobs.length})</summary>
-      <table className="history-table">
-        <thead>
-          <tr>
-            <th>Started</th>
-            <th>Job</th>
-            <th>State</th>
-            <th className="num">Bytes</th>
-            <th className="num">Took</th>
-            <th>Problem</th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.map((j) => (
-            <tr key={j.id} data-testid="job-history-row" data-state={j.state}>
-              <td>{formatTime(j.started_at)}</td>
-              <td>{j.kind}</td>
-              <td className={`state-${j.state}`}>{STATE_LABEL[j.state] ?? j.state}</td>
-              <td className="num">{formatBytes(j.bytes_done)}</td>
-              <td className="num">{duration(j)}</td>
-              <td className="problem">
-                {j.error_code && errorDisplay(j.error_code).failure && (
-                  <>
-                    <strong>{errorDisplay(j.error_code).title}</strong>
-                    {j.error_message ? `: ${j.error_message}` : ""}
-                    {j.error_hint && <span className="muted"> — {j.error_hint}</span>}
-                  </>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <JobTable jobs={jobs} />
     </details>
+  );
+}
+
+const TRIGGER_WORDS: Record<string, string> = {
+  manual: "Manual",
+  schedule: "Schedule",
+  catch_up: "Catch-up",
+  retry: "Retry",
+  cli: "Command line",
+  retention: "Retention",
+};
+
+/**
+ * Jobs as a table. With `projectNames` (project id → name) it has a Project column and a Trigger
+ * column (the history of every project).
+ */
+export function JobTable({
+  jobs,
+  projectNames,
+  testId = "job-history-row",
+}: {
+  jobs: JobRecord[];
+  projectNames?: Record<string, string>;
+  testId?: string;
+}) {
+  const all = projectNames !== undefined;
+  return (
+    <table className="history-table">
+      <thead>
+        <tr>
+          <th>Started</th>
+          {all && <th>Project</th>}
+          <th>Job</th>
+          {all && <th>Trigger</th>}
+          <th>State</th>
+          <th className="num">Bytes</th>
+          <th className="num">Took</th>
+          <th>Problem</th>
+        </tr>
+      </thead>
+      <tbody>
+        {jobs.map((j) => (
+          <tr
+            key={j.id}
+            data-testid={testId}
+            data-state={j.state}
+            data-kind={j.kind}
+            data-trigger={j.trigger ?? "manual"}
+          >
+            <td>{formatTime(j.started_at)}</td>
+            {all && (
+              <td data-testid={`${testId}-project`}>
+                {j.project_id ? (projectNames[j.project_id] ?? "(removed project)") : "—"}
+              </td>
+            )}
+            <td>{j.kind}</td>
+            {all && <td>{TRIGGER_WORDS[j.trigger ?? "manual"] ?? j.trigger}</td>}
+            <td className={`state-${j.state}`}>{STATE_LABEL[j.state] ?? j.state}</td>
+            <td className="num">{formatBytes(j.bytes_done)}</td>
+            <td className="num">{duration(j)}</td>
+            <td className="problem">
+              {j.error_code && errorDisplay(j.error_code).failure && (
+                <>
+                  <strong>{errorDisplay(j.error_code).title}</strong>
+                  {j.error_message ? `: ${j.error_message}` : ""}
+                  {j.error_hint && <span className="muted"> — {j.error_hint}</span>}
+                </>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -6,6 +6,7 @@ import { useSubscription } from "../ipc/subscribe";
 import { AddProject } from "./AddProject";
 import { ProjectPage } from "./ProjectPage";
 import { ProjectsHome } from "./ProjectsHome";
+import { History } from "./History";
 import { Settings } from "./Settings";
 import { RestoreWizard } from "../wizard/RestoreWizard";
 import { DropZone } from "../dropzone/DropZone";
@@ -16,6 +17,7 @@ export type Route =
   | { screen: "add" }
   | { screen: "edit"; name: string }
   | { screen: "settings" }
+  | { screen: "history" }
   | { screen: "project"; name: string }
   | { screen: "restore"; name: string; path?: string };
 
@@ -85,6 +87,7 @@ export function Main({
             onOpen={(name) => setRoute({ screen: "project", name })}
             onAdd={() => setRoute({ screen: "add" })}
             onSettings={() => setRoute({ screen: "settings" })}
+            onHistory={() => setRoute({ screen: "history" })}
           />
         )}
         {route.screen === "add" && (
@@ -103,6 +106,7 @@ export function Main({
           />
         )}
         {route.screen === "settings" && <Settings onBack={() => setRoute({ screen: "home" })} />}
+        {route.screen === "history" && <History onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "project" && (
           <ProjectPage
             name={route.name}

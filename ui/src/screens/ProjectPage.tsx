@@ -9,6 +9,8 @@ import { keys, localChange, type Resource, useBackups, useJobActions, useLiveJob
 import { VirtualList } from "../components/VirtualList";
 import { ImportButton } from "../dropzone/importRequest";
 import { DeleteBackupDialog } from "./DeleteBackupDialog";
+import { ScheduleSection } from "../schedules/ScheduleSection";
+import { RetentionSection } from "../schedules/RetentionSection";
 
 export const ROW_HEIGHT = 34;
 export const LIST_HEIGHT = 340;
@@ -212,6 +214,9 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
           />
         )}
       </section>
+
+      <ScheduleSection project={name} />
+      <RetentionSection project={name} />
     </section>
   );
 }

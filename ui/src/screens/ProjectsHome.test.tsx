@@ -1,3 +1,4 @@
+import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
@@ -128,6 +129,7 @@ describe("ProjectsHome", () => {
     const settings = {
       notifications: true,
       start_minimised: false,
+      schedule_notifications: "always" as const,
       theme: "system" as const,
       stale_after_days: 5,
       default_backup_dir: null,
@@ -165,5 +167,63 @@ describe("ProjectsHome", () => {
     await screen.findByTestId("empty-state");
     fireEvent.click(screen.getByTestId("open-settings"));
     expect(onSettings).toHaveBeenCalledOnce();
+  });
+  it("shows each card's schedule state, next run and an overdue badge", async () => {
+    const now = Date.now();
+    const old = backup(0, { created_at: new Date(now - 3 * 86400_000).toISOString() });
+    mockIPC((cmd) => {
+      if (cmd === "list_projects") return [summary("shop", old), summary("blog", null), summary("docs", null)];
+      if (cmd === "list_jobs") return [];
+      if (cmd === "project_status") {
+        return [
+          { name: "shop", last_good: old.created_at, next_run: "2026-11-22T01:30:00Z", overdue: true, schedule: "daily 02:30", paused: false },
+          { name: "blog", last_good: null, next_run: null, overdue: false, schedule: "every 6h", paused: true },
+          { name: "docs", last_good: null, next_run: null, overdue: false, schedule: null, paused: false },
+        ];
+      }
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    renderHome();
+    await waitFor(() => expect(screen.getAllByTestId("project-schedule")).toHaveLength(3));
+    const [shop, blog, docs] = screen.getAllByTestId("project-card") as [HTMLElement, HTMLElement, HTMLElement];
+    expect(shop).toHaveAttribute("data-overdue", "true");
+    expect(within(shop).getByTestId("project-overdue")).toHaveTextContent("Overdue");
+    expect(within(shop).getByTestId("project-schedule-state")).toHaveAttribute("data-state", "on");
+    expect(within(shop).getByTestId("project-next-run")).toHaveAttribute("title", "2026-11-22T01:30:00Z");
+    expect(within(blog).queryByTestId("project-overdue")).not.toBeInTheDocument();
+    expect(within(blog).getByTestId("project-schedule-state")).toHaveAttribute("data-state", "paused");
+    expect(within(blog).queryByTestId("project-next-run")).not.toBeInTheDocument();
+    expect(within(docs).getByTestId("project-schedule-state")).toHaveAttribute("data-state", "none");
+    expect(docs).toHaveAttribute("data-overdue", "false");
+  });
+
+  it("refreshes the schedule line when the catalog says a project changed (the CLI set a schedule)", async () => {
+    let scheduled = false;
+    mockIPC(
+      (cmd) => {
+        if (cmd === "list_projects") return [summary("shop", null)];
+        if (cmd === "get_project") return summary("shop", null);
+        if (cmd === "list_jobs") return [];
+        if (cmd === "project_status") {
+          return [
+            scheduled
+              ? { name: "shop", last_good: null, next_run: "2026-11-22T01:30:00Z", overdue: false, schedule: "daily 02:30", paused: false }
+              : { name: "shop", last_good: null, next_run: null, overdue: false, schedule: null, paused: false },
+          ];
+        }
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    renderHome();
+    const state = await screen.findByTestId("project-schedule-state");
+    expect(state).toHaveAttribute("data-state", "none");
+    scheduled = true;
+    await emit("catalog-changed", {
+      changes: [{ seq: 9, entity: "project", id: "p-shop", project_id: "p-shop", op: "upsert" }],
+      reload_all: false,
+    });
+    await waitFor(() => expect(screen.getByTestId("project-schedule-state")).toHaveAttribute("data-state", "on"));
+    expect(screen.getByTestId("project-next-run")).toBeInTheDocument();
   });
 });

@@ -1,9 +1,18 @@
 import { useMemo, useState } from "react";
-import type { ErrorPayload, JobRecord, ProjectSummary } from "../bindings";
+import type { ErrorPayload, JobRecord, ProjectStatus, ProjectSummary } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { errorTitle } from "../ipc/errorDisplay";
 import { databaseHost, formatAgo, formatBytes, formatTime } from "../components/format";
-import { keys, type Resource, useJobActions, useJobs, useLiveJobs, useProjects, useReload } from "../store";
+import {
+  keys,
+  type Resource,
+  useJobActions,
+  useJobs,
+  useLiveJobs,
+  useProjectStatus,
+  useProjects,
+  useReload,
+} from "../store";
 import { phaseLabel } from "../components/JobPanel";
 import { ImportButton } from "../dropzone/importRequest";
 import { DEFAULT_STALE_AFTER_DAYS, useStaleAfterDays } from "../settings/appSettings";
@@ -47,7 +56,47 @@ type Props = {
   onAdd: () => void;
   /** Open the settings screen (the toolbar's Settings button; absent: no button). */
   onSettings?: () => void;
+  /** Open the history of every job (the toolbar's History button; absent: no button). */
+  onHistory?: () => void;
 };
+
+export type ScheduleState = "on" | "paused" | "none";
+
+/** A card's schedule state from the project's status (none known: "none"). */
+export function scheduleState(status: ProjectStatus | undefined): ScheduleState {
+  if (!status?.schedule) return "none";
+  return status.paused ? "paused" : "on";
+}
+
+/** The schedule line of a project card: state, next run, overdue. */
+function ScheduleLine({ status }: { status: ProjectStatus | undefined }) {
+  const state = scheduleState(status);
+  return (
+    <span className="small" data-testid="project-schedule" data-schedule={state}>
+      {status?.overdue && (
+        <span
+          className="badge badge-failed"
+          title={`No good backup since ${status.last_good ? formatTime(status.last_good) : "the schedule began"}`}
+          data-testid="project-overdue"
+        >
+          Overdue
+        </span>
+      )}{" "}
+      <span className="muted" data-testid="project-schedule-state" data-state={state}>
+        {state === "none" ? "No schedule" : state === "paused" ? "Schedule paused" : "Scheduled"}
+      </span>
+      {state === "on" && status?.next_run && (
+        <span className="muted">
+          {" "}
+          · next{" "}
+          <span data-testid="project-next-run" title={status.next_run}>
+            {formatTime(status.next_run)}
+          </span>
+        </span>
+      )}
+    </span>
+  );
+}
 
 type Load =
   | { status: "loading" }
@@ -68,9 +117,16 @@ function combine(projects: Resource<ProjectSummary[]>, jobs: Resource<JobRecord[
   return { status: "ready", projects: projects.data, lastJobs };
 }
 
-export function ProjectsHome({ onOpen, onAdd, onSettings }: Props) {
+export function ProjectsHome({ onOpen, onAdd, onSettings, onHistory }: Props) {
   const staleAfterDays = useStaleAfterDays();
   const projects = useProjects();
+  const statusList = useProjectStatus();
+  // A status that cannot be read shows no schedule line (the cards still work).
+  const statuses = useMemo(() => {
+    const m: Record<string, ProjectStatus> = {};
+    if (statusList.status === "ready") for (const st of statusList.data) m[st.name] = st;
+    return m;
+  }, [statusList]);
   const history = useJobs();
   const load = useMemo(() => combine(projects, history), [projects, history]);
   const [startErrors, setStartErrors] = useState<Record<string, ErrorPayload>>({});
@@ -152,6 +208,11 @@ export function ProjectsHome({ onOpen, onAdd, onSettings }: Props) {
           Projects
         </h2>
         <span className="spacer" />
+        {onHistory && (
+          <button type="button" className="btn btn-quiet" onClick={onHistory} data-testid="open-history">
+            History
+          </button>
+        )}
         {settingsButton}
         <ImportButton className="btn btn-quiet" />
         <button type="button" className="btn" onClick={onAdd} data-testid="add-project">
@@ -168,7 +229,14 @@ export function ProjectsHome({ onOpen, onAdd, onSettings }: Props) {
           const running = jobs.find((j) => j.project === p.name && j.kind === "backup" && !j.finished);
           const startError = startErrors[p.name];
           return (
-            <li key={p.id} className="card" data-testid="project-card" data-project={p.name} data-state={state}>
+            <li
+              key={p.id}
+              className="card"
+              data-testid="project-card"
+              data-project={p.name}
+              data-state={state}
+              data-overdue={String(Boolean(statuses[p.name]?.overdue))}
+            >
               <div className="card-main">
                 <h3 className="card-title">
                   <button
@@ -213,6 +281,7 @@ export function ProjectsHome({ onOpen, onAdd, onSettings }: Props) {
                     No backup yet
                   </span>
                 )}
+                {statusList.status === "ready" && <ScheduleLine status={statuses[p.name]} />}
               </div>
               <div className="card-actions">
                 <button

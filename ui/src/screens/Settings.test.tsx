@@ -7,6 +7,7 @@ import { fromDraft, joinPath, Settings } from "./Settings";
 const saved: DesktopSettings = {
   notifications: true,
   start_minimised: false,
+  schedule_notifications: "always",
   theme: "system",
   stale_after_days: 2,
   default_backup_dir: null,
@@ -45,6 +46,8 @@ function mock(handlers: Handlers = {}, settings: DesktopSettings = saved, report
         return report;
       case "app_info":
         return info;
+      case "get_autostart":
+        return false;
       default:
         throw new Error(`unexpected command ${cmd}`);
     }
@@ -123,6 +126,7 @@ describe("Settings", () => {
         settings: {
           notifications: false,
           start_minimised: true,
+          schedule_notifications: "always",
           theme: "dark",
           stale_after_days: 5,
           default_backup_dir: "/mnt/offsite",
@@ -231,6 +235,7 @@ describe("Settings", () => {
     const draft = {
       notifications: true,
       start_minimised: false,
+      schedule_notifications: "always" as const,
       theme: "system" as const,
       stale_after_days: "3650",
       default_backup_dir: " ",
@@ -240,5 +245,41 @@ describe("Settings", () => {
     expect(fromDraft(draft)).toEqual({ settings: { ...saved, stale_after_days: 3650 } });
     expect(fromDraft({ ...draft, stale_after_days: "3651" })).toHaveProperty("staleError");
     expect(fromDraft({ ...draft, stale_after_days: "2.5" })).toHaveProperty("staleError");
+  });
+});
+
+describe("Settings: schedules", () => {
+  it("turns starting at login on at once, and saves when scheduled runs are announced", async () => {
+    const calls = mock({
+      set_autostart: (a) => a.on,
+      set_desktop_settings: (a) => a.settings,
+    });
+    render(<Settings onBack={vi.fn()} />);
+    const box = await screen.findByTestId("settings-autostart");
+    await waitFor(() => expect(box).not.toBeDisabled());
+    expect(box).not.toBeChecked();
+    fireEvent.click(box);
+    await waitFor(() => expect(box).toBeChecked());
+    expect(calls.filter((c) => c.cmd === "set_autostart").map((c) => c.args)).toEqual([{ on: true }]);
+
+    type("settings-schedule-notifications", "failures");
+    fireEvent.click(screen.getByTestId("settings-save"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "set_desktop_settings")).toBe(true));
+    const sent = calls.find((c) => c.cmd === "set_desktop_settings")!.args.settings as DesktopSettings;
+    expect(sent.schedule_notifications).toBe("failures");
+  });
+
+  it("says why starting at login cannot be turned on", async () => {
+    mock({
+      set_autostart: () => {
+        throw { code: "io", message: "starting at login is not available here", hint: null, retryable: false };
+      },
+    });
+    render(<Settings onBack={vi.fn()} />);
+    const box = await screen.findByTestId("settings-autostart");
+    await waitFor(() => expect(box).not.toBeDisabled());
+    fireEvent.click(box);
+    expect(await screen.findByTestId("settings-autostart-error")).toHaveTextContent("not available");
+    expect(box).not.toBeChecked();
   });
 });

@@ -4,6 +4,7 @@ import {
   commands,
   type DesktopSettings,
   type ErrorPayload,
+  type ScheduleNotifications,
   type Theme,
   type ToolsReport,
 } from "../bindings";
@@ -21,6 +22,7 @@ export function joinPath(base: string, ...parts: string[]): string {
 type Draft = {
   notifications: boolean;
   start_minimised: boolean;
+  schedule_notifications: ScheduleNotifications;
   theme: Theme;
   stale_after_days: string;
   default_backup_dir: string;
@@ -34,6 +36,7 @@ function toDraft(s: DesktopSettings, tools: ToolsReport | null): Draft {
   return {
     notifications: s.notifications,
     start_minimised: s.start_minimised,
+    schedule_notifications: s.schedule_notifications,
     theme: s.theme,
     stale_after_days: String(s.stale_after_days),
     default_backup_dir: s.default_backup_dir ?? "",
@@ -53,6 +56,7 @@ export function fromDraft(d: Draft): { settings: DesktopSettings } | { staleErro
     settings: {
       notifications: d.notifications,
       start_minimised: d.start_minimised,
+      schedule_notifications: d.schedule_notifications,
       theme: d.theme,
       stale_after_days: Number(days),
       default_backup_dir: d.default_backup_dir.trim() || null,
@@ -78,10 +82,17 @@ export function Settings({ onBack }: Props) {
   const [savedState, setSavedState] = useState<"clean" | "dirty" | "saved">("clean");
   const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
   const [pickError, setPickError] = useState<ErrorPayload | null>(null);
+  /** Starting at login: applied at once (it is the desktop's, not a saved preference). */
+  const [autostart, setAutostartState] = useState<boolean | null>(null);
+  const [autostartError, setAutostartError] = useState<ErrorPayload | null>(null);
 
   const refresh = useCallback(async () => {
     setLoad({ status: "loading" });
     try {
+      void commands
+        .getAutostart()
+        .then((r) => setAutostartState(r.status === "ok" ? r.data : false))
+        .catch(() => setAutostartState(false));
       const [settings, tools, info] = await Promise.all([
         commands.getDesktopSettings(),
         commands.detectTools().catch((e: unknown) => ({ status: "error" as const, error: toErrorPayload(e) })),
@@ -121,6 +132,17 @@ export function Settings({ onBack }: Props) {
       if (key === "pg_custom") set("pg_choice", "custom");
     } catch (e) {
       setPickError(toErrorPayload(e));
+    }
+  };
+
+  const toggleAutostart = async (on: boolean) => {
+    setAutostartError(null);
+    try {
+      const r = await commands.setAutostart(on);
+      if (r.status === "ok") setAutostartState(r.data);
+      else setAutostartError(toErrorPayload(r.error));
+    } catch (err) {
+      setAutostartError(toErrorPayload(err));
     }
   };
 
@@ -375,6 +397,29 @@ export function Settings({ onBack }: Props) {
               data-testid="settings-start-minimised"
             />
             Start minimised to the tray
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              checked={autostart === true}
+              disabled={autostart === null}
+              onChange={(e) => void toggleAutostart(e.target.checked)}
+              data-testid="settings-autostart"
+            />
+            Start Offsite when I log in (in the tray), so scheduled backups run
+          </label>
+          {autostartError && <ErrorNotice error={autostartError} testId="settings-autostart-error" />}
+          <label>
+            Notify about scheduled backups and verifications{" "}
+            <select
+              value={draft.schedule_notifications}
+              onChange={(e) => set("schedule_notifications", e.target.value as ScheduleNotifications)}
+              data-testid="settings-schedule-notifications"
+            >
+              <option value="always">always</option>
+              <option value="failures">only when one fails</option>
+              <option value="never">never</option>
+            </select>
           </label>
         </fieldset>
 

@@ -6,6 +6,7 @@ import { AppSettingsProvider, applyTheme, useStaleAfterDays } from "./appSetting
 const base: DesktopSettings = {
   notifications: true,
   start_minimised: false,
+  schedule_notifications: "always",
   theme: "system",
   stale_after_days: 2,
   default_backup_dir: null,

@@ -12,7 +12,15 @@ import {
   useState,
   useSyncExternalStore,
 } from "react";
-import type { BackupRow, JobRecord, ProjectSummary } from "../bindings";
+import type {
+  BackupRow,
+  JobFilter,
+  JobRecord,
+  ProjectStatus,
+  ProjectSummary,
+  RetentionView,
+  ScheduleView,
+} from "../bindings";
 import { AppStore, type Key, keys, keyString, type LiveJob, type Resource, type StoreOptions } from "./store";
 
 const StoreContext = createContext<AppStore | null>(null);
@@ -78,6 +86,26 @@ export function useBackups(project: string): Resource<BackupRow[]> {
 /** The newest jobs the catalog recorded: of one project, or of all. */
 export function useJobs(project?: string): Resource<JobRecord[]> {
   return useResource<JobRecord[]>(keys.jobs(project ?? null));
+}
+
+/** Every project's next run, schedule state, overdue flag and newest good backup. */
+export function useProjectStatus(): Resource<ProjectStatus[]> {
+  return useResource<ProjectStatus[]>(keys.status());
+}
+
+/** A project's schedules (backup, verify), each with its next runs. */
+export function useSchedules(project: string): Resource<ScheduleView[]> {
+  return useResource<ScheduleView[]>(keys.schedules(project));
+}
+
+/** A project's retention policy. */
+export function useRetention(project: string): Resource<RetentionView> {
+  return useResource<RetentionView>(keys.retention(project));
+}
+
+/** Every job of every project matching `filter`, newest first (the history screen). */
+export function useJobHistory(filter: JobFilter): Resource<JobRecord[]> {
+  return useResource<JobRecord[]>(keys.history(filter));
 }
 
 /** Fetch `key` again now (a Retry button). */

@@ -18,6 +18,7 @@ import {
   type ErrorPayload,
   events,
   type ImportTo,
+  type JobFilter,
   type JobFinished,
   type JobKind,
   type JobProgress,
@@ -37,7 +38,11 @@ export type Key =
   | { kind: "projects" }
   | { kind: "project"; name: string }
   | { kind: "backups"; project: string }
-  | { kind: "jobs"; project: string | null };
+  | { kind: "jobs"; project: string | null }
+  | { kind: "status" }
+  | { kind: "schedules"; project: string }
+  | { kind: "retention"; project: string }
+  | { kind: "history"; filter: JobFilter };
 
 /** How many jobs the history lists: of one project, and of all (the home screen's last states). */
 export const JOBS_LIMIT_PROJECT = 20;
@@ -48,7 +53,24 @@ export const keys = {
   project: (name: string): Key => ({ kind: "project", name }),
   backups: (project: string): Key => ({ kind: "backups", project }),
   jobs: (project?: string | null): Key => ({ kind: "jobs", project: project ?? null }),
+  /** Every project's next run, overdue state and newest good backup. */
+  status: (): Key => ({ kind: "status" }),
+  schedules: (project: string): Key => ({ kind: "schedules", project }),
+  retention: (project: string): Key => ({ kind: "retention", project }),
+  /** Every job of every project matching a filter (the history screen). */
+  history: (filter: JobFilter): Key => ({ kind: "history", filter: normalFilter(filter) }),
 };
+
+/** A filter with every field present (null: any), so equal filters share one key. */
+export function normalFilter(f: JobFilter): JobFilter {
+  return {
+    project: f.project ?? null,
+    kind: f.kind ?? null,
+    trigger: f.trigger ?? null,
+    state: f.state ?? null,
+    limit: f.limit ?? null,
+  };
+}
 
 export function keyString(k: Key): string {
   switch (k.kind) {
@@ -60,6 +82,16 @@ export function keyString(k: Key): string {
       return `backups:${k.project}`;
     case "jobs":
       return k.project === null ? "jobs:*" : `jobs:${k.project}`;
+    case "status":
+      return "status";
+    case "schedules":
+      return `schedules:${k.project}`;
+    case "retention":
+      return `retention:${k.project}`;
+    case "history": {
+      const f = normalFilter(k.filter);
+      return `history:${JSON.stringify([f.project, f.kind, f.trigger, f.state, f.limit])}`;
+    }
   }
 }
 
@@ -371,12 +403,24 @@ export class AppStore {
       switch (c.entity) {
         case "project": {
           mark(keys.projects());
+          // A project change is also a change of its schedules or retention policy (the
+          // catalog's triggers name the project): its status, schedules and policy may differ.
+          mark(keys.status());
           const name = this.names.get(c.id);
-          if (name !== undefined) mark(keys.project(name));
+          if (name !== undefined) {
+            mark(keys.project(name));
+            mark(keys.schedules(name));
+            mark(keys.retention(name));
+          } else {
+            for (const e of this.entries.values()) {
+              if (e.key.kind === "schedules" || e.key.kind === "retention") mark(e.key);
+            }
+          }
           if (c.op === "delete") this.names.delete(c.id); // a new project may take its name
           break;
         }
         case "backup": {
+          mark(keys.status()); // the newest good backup, overdue
           const name = this.projectOfBackup(c);
           if (name !== null) {
             mark(keys.backups(name));
@@ -394,6 +438,7 @@ export class AppStore {
         case "job": {
           const name = (c.project_id !== null ? this.names.get(c.project_id) : undefined) ?? this.live[c.id]?.project ?? null;
           mark(keys.jobs(null));
+          for (const e of this.entries.values()) if (e.key.kind === "history") mark(e.key);
           if (name) mark(keys.jobs(name));
           else if (c.project_id !== null || !this.live[c.id]) {
             for (const e of this.entries.values()) if (e.key.kind === "jobs") mark(e.key);
@@ -496,6 +541,14 @@ export class AppStore {
           return await commands.listBackups(key.project);
         case "jobs":
           return await commands.listJobs(key.project, key.project === null ? JOBS_LIMIT_ALL : JOBS_LIMIT_PROJECT);
+        case "status":
+          return await commands.projectStatus();
+        case "schedules":
+          return await commands.listSchedules(key.project);
+        case "retention":
+          return await commands.getRetention(key.project);
+        case "history":
+          return await commands.jobHistory(normalFilter(key.filter));
       }
     } catch (e) {
       return { status: "error", error: e };

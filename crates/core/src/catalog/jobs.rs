@@ -306,6 +306,36 @@ impl Catalog {
         .map_err(|e| db_error("listing jobs", e))
     }
 
+    /// The newest `limit` jobs matching every given filter (`None`: any): of one project, of one
+    /// kind (`backup`…), with one trigger (`schedule`…), in one state (`failed`…).
+    pub async fn jobs_filtered(
+        &self,
+        project_id: Option<&str>,
+        kind: Option<&str>,
+        trigger: Option<&str>,
+        state: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>> {
+        sqlx::query_as::<_, JobRecord>(&format!(
+            "SELECT {JOB_COLS} FROM jobs WHERE (? IS NULL OR project_id = ?) \
+             AND (? IS NULL OR kind = ?) AND (? IS NULL OR \"trigger\" = ?) \
+             AND (? IS NULL OR state = ?) \
+             ORDER BY started_at DESC, rowid DESC LIMIT ?"
+        ))
+        .bind(project_id)
+        .bind(project_id)
+        .bind(kind)
+        .bind(kind)
+        .bind(trigger)
+        .bind(trigger)
+        .bind(state)
+        .bind(state)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("listing jobs", e))
+    }
+
     /// After a crash: jobs still `running` become `failed` ("interrupted (Offsite stopped while it
     /// ran)"), jobs still `cancelling` become `cancelled`. Returns how many were changed.
     ///

@@ -1,9 +1,11 @@
 //! What the window, the command line and the agent read: projects, their backups and jobs, by
 //! project name (ids stay inside the engine).
 
-use crate::catalog::{BackupRecord, BackupRow, ChangeBatch, JobRecord, Project};
+use crate::catalog::{BackupRecord, BackupRow, ChangeBatch, JobKind, JobRecord, JobState, Project};
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::ops::job::JobTrigger;
+use serde::{Deserialize, Serialize};
 
 pub(crate) async fn projects(engine: &Engine) -> Result<Vec<Project>> {
     engine.catalog.projects().await
@@ -41,6 +43,41 @@ pub(crate) async fn jobs(
         None => None,
     };
     engine.catalog.jobs(project_id.as_deref(), limit).await
+}
+
+/// Which jobs a history lists: every given filter must match (`None`: any).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(default)]
+pub struct JobFilter {
+    /// A project, by name.
+    pub project: Option<String>,
+    pub kind: Option<JobKind>,
+    pub trigger: Option<JobTrigger>,
+    pub state: Option<JobState>,
+    /// At most this many, newest first (default 500).
+    pub limit: Option<u32>,
+}
+
+/// How many jobs a history lists when its filter does not say.
+pub const HISTORY_LIMIT: u32 = 500;
+
+/// The newest jobs matching `filter`, newest first (the history screen; `offsite jobs`).
+pub(crate) async fn job_history(engine: &Engine, filter: &JobFilter) -> Result<Vec<JobRecord>> {
+    let project_id = match &filter.project {
+        Some(name) => Some(engine.catalog.project(name).await?.id),
+        None => None,
+    };
+    engine
+        .catalog
+        .jobs_filtered(
+            project_id.as_deref(),
+            filter.kind.map(|k| k.as_str()),
+            filter.trigger.map(|t| t.as_str()),
+            filter.state.map(|s| s.as_str()),
+            filter.limit.unwrap_or(HISTORY_LIMIT),
+        )
+        .await
 }
 
 /// Show a running job as "cancelling" in job lists (its token is cancelled by whoever runs it).

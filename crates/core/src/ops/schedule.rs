@@ -68,6 +68,7 @@ pub struct ScheduleView {
 
 /// A project's retention policy as shown.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RetentionView {
     pub project: String,
     /// The rules (off ones absent or null).
@@ -224,6 +225,41 @@ fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<Schedu
         last_slot: s.last_slot.clone(),
         retry_at: s.retry_at.clone(),
         next_runs: next_runs.into_iter().map(format_timestamp).collect(),
+    })
+}
+
+/// The runs a spec would have if it were saved now (the editor's preview; nothing is saved).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SchedulePreview {
+    /// The spec in its one text form (`daily 02:30`).
+    pub spec: String,
+    pub time_zone: String,
+    /// The next `n` runs (RFC 3339, UTC): like a schedule set at `now`, it waits for its first
+    /// slot.
+    pub next_runs: Vec<String>,
+}
+
+/// The next `n` runs of `spec` in `time_zone` (`None`: this computer's) for a schedule set at
+/// `now` — the same runs [`set`] would report. Pure: reads and writes nothing.
+pub fn preview(
+    spec: &ScheduleSpec,
+    time_zone: Option<&str>,
+    now: OffsetDateTime,
+    n: usize,
+) -> Result<SchedulePreview> {
+    let zone = zone_of(time_zone)?;
+    let mut runs = Vec::with_capacity(n);
+    if n > 0 {
+        if let Some(first) = schedule::next_run(spec, &zone, now, None, now) {
+            runs.push(first);
+            runs.extend(schedule::preview(spec, &zone, first, n - 1));
+        }
+    }
+    Ok(SchedulePreview {
+        spec: spec.to_string(),
+        time_zone: zone.name().to_string(),
+        next_runs: runs.into_iter().map(format_timestamp).collect(),
     })
 }
 
@@ -647,5 +683,43 @@ async fn run_verify(
         )
         .with_hint("see `offsite backups NAME`; take a new backup")),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn preview_lists_the_next_runs_of_an_unsaved_spec_in_its_zone() {
+        let now = datetime!(2026-03-27 12:00 UTC);
+        let spec = ScheduleSpec::daily("02:30").unwrap();
+        let p = preview(&spec, Some("Europe/Berlin"), now, 5).unwrap();
+        assert_eq!(p.spec, "daily 02:30");
+        assert_eq!(p.time_zone, "Europe/Berlin");
+        // 02:30 does not exist on 2026-03-29 in Berlin: that day runs at 03:00 (CEST), once.
+        assert_eq!(
+            p.next_runs,
+            [
+                "2026-03-28T01:30:00.000Z",
+                "2026-03-29T01:00:00.000Z",
+                "2026-03-30T00:30:00.000Z",
+                "2026-03-31T00:30:00.000Z",
+                "2026-04-01T00:30:00.000Z",
+            ]
+        );
+        let weekly = ScheduleSpec::weekly("mon,thu", "02:30").unwrap();
+        let w = preview(&weekly, Some("UTC"), now, 3).unwrap();
+        assert_eq!(
+            w.next_runs,
+            [
+                "2026-03-30T02:30:00.000Z",
+                "2026-04-02T02:30:00.000Z",
+                "2026-04-06T02:30:00.000Z",
+            ]
+        );
+        assert!(preview(&spec, Some("Mars/Olympus"), now, 5).is_err());
+        assert!(preview(&spec, None, now, 0).unwrap().next_runs.is_empty());
     }
 }

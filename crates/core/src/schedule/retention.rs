@@ -24,6 +24,7 @@ use time::OffsetDateTime;
 
 /// A retention policy. `None` rules are off; counts are at least 1.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(default)]
 pub struct RetentionPolicy {
     pub keep_last: Option<u32>,
@@ -32,6 +33,8 @@ pub struct RetentionPolicy {
     pub keep_weekly: Option<u32>,
     pub keep_monthly: Option<u32>,
     pub keep_yearly: Option<u32>,
+    /// A duration: `36h`, `30d`, `8w`, `6m`, `1y`, `1y6m`.
+    #[cfg_attr(feature = "specta", specta(type = Option<String>))]
     pub keep_within: Option<Within>,
 }
 

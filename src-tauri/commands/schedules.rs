@@ -1,0 +1,220 @@
+//! Schedules, retention and history: a project's backup and verify schedules (set, clear, pause,
+//! a preview of the next runs of an unsaved spec), its retention policy (get, set, a preview of
+//! what it keeps and removes, apply now), every project's status (next run, overdue, last good
+//! backup) and the job history with filters.
+
+use super::{err, CmdResult};
+use crate::Shell;
+use offsite_core::catalog::{JobRecord, ScheduleKind};
+use offsite_core::ops::{
+    JobFilter, ProjectStatus, PruneOptions, PruneOutcome, RetentionView, SchedulePreview,
+    ScheduleView, ScheduleWhat, SetSchedule,
+};
+use offsite_core::schedule::{RetentionPolicy, ScheduleSpec};
+use offsite_core::{JobStart, Result};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+
+/// How many runs a preview lists.
+pub const PREVIEW_RUNS: usize = 5;
+
+/// When a schedule runs, as the editor's fields hold it (times are `HH:MM`, 24-hour clock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ScheduleWhen {
+    /// Every N hours from midnight (1 to 24).
+    Every {
+        hours: u32,
+    },
+    Daily {
+        time: String,
+    },
+    /// On the given days (`mon`…`sun`) at a time.
+    Weekly {
+        days: Vec<String>,
+        time: String,
+    },
+    /// On day D (1 to 31; shorter months: their last day) at a time.
+    Monthly {
+        day: u32,
+        time: String,
+    },
+    /// A 5-field cron expression.
+    Cron {
+        expr: String,
+    },
+}
+
+impl ScheduleWhen {
+    /// The engine's spec; bad input is an `invalid_input` error with a hint.
+    pub fn spec(&self) -> Result<ScheduleSpec> {
+        match self {
+            ScheduleWhen::Every { hours } => ScheduleSpec::every(&format!("{hours}h")),
+            ScheduleWhen::Daily { time } => ScheduleSpec::daily(time),
+            ScheduleWhen::Weekly { days, time } => ScheduleSpec::weekly(&days.join(","), time),
+            ScheduleWhen::Monthly { day, time } => ScheduleSpec::monthly(&day.to_string(), time),
+            ScheduleWhen::Cron { expr } => ScheduleSpec::cron(expr),
+        }
+    }
+}
+
+/// Every schedule of a project (by name), or of all projects; each with its next 5 runs.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_schedules(
+    shell: State<'_, Shell>,
+    project: Option<String>,
+) -> CmdResult<Vec<ScheduleView>> {
+    shell
+        .engine()?
+        .schedules(project.as_deref())
+        .await
+        .map_err(err)
+}
+
+/// Set (replace) a project's backup or verify schedule; `paused` saves it paused. A verify
+/// schedule checks the newest `verify_newest` backups (`null`: all). `time_zone`: an IANA name
+/// (`null`: this computer's zone). Returns the schedule with its next 5 runs.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_schedule(
+    shell: State<'_, Shell>,
+    project: String,
+    kind: ScheduleKind,
+    when: ScheduleWhen,
+    paused: bool,
+    verify_newest: Option<u32>,
+    time_zone: Option<String>,
+) -> CmdResult<ScheduleView> {
+    let engine = shell.engine()?;
+    let what = match kind {
+        ScheduleKind::Backup => ScheduleWhat::Backup,
+        ScheduleKind::Verify => ScheduleWhat::Verify {
+            newest: verify_newest,
+        },
+    };
+    let spec = when.spec().map_err(err)?;
+    let mut view = engine
+        .set_schedule(SetSchedule {
+            project: project.clone(),
+            spec,
+            what,
+            time_zone,
+        })
+        .await
+        .map_err(err)?;
+    if paused {
+        engine
+            .pause_schedule(&project, kind, true)
+            .await
+            .map_err(err)?;
+        view.paused = true;
+    }
+    Ok(view)
+}
+
+/// Pause (`true`) or resume a project's schedule of this kind.
+#[tauri::command]
+#[specta::specta]
+pub async fn pause_schedule(
+    shell: State<'_, Shell>,
+    project: String,
+    kind: ScheduleKind,
+    paused: bool,
+) -> CmdResult<()> {
+    shell
+        .engine()?
+        .pause_schedule(&project, kind, paused)
+        .await
+        .map_err(err)
+}
+
+/// Remove a project's schedule of this kind; whether there was one.
+#[tauri::command]
+#[specta::specta]
+pub async fn clear_schedule(
+    shell: State<'_, Shell>,
+    project: String,
+    kind: ScheduleKind,
+) -> CmdResult<bool> {
+    shell
+        .engine()?
+        .clear_schedule(&project, kind)
+        .await
+        .map_err(err)
+}
+
+/// The next 5 runs of a spec as if it were saved now (nothing is saved): the editor's preview.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_schedule(
+    shell: State<'_, Shell>,
+    when: ScheduleWhen,
+    time_zone: Option<String>,
+) -> CmdResult<SchedulePreview> {
+    let engine = shell.engine()?;
+    let spec = when.spec().map_err(err)?;
+    engine
+        .preview_schedule(&spec, time_zone.as_deref(), PREVIEW_RUNS)
+        .map_err(err)
+}
+
+/// A project's retention policy (no rules: everything is kept) and the zone of its periods.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_retention(shell: State<'_, Shell>, project: String) -> CmdResult<RetentionView> {
+    shell.engine()?.retention(&project).await.map_err(err)
+}
+
+/// Set (replace) a project's retention policy (`keep_within`: `36h`, `30d`, `8w`, `6m`, `1y`;
+/// counts at least 1; no rule keeps everything). `time_zone`: `null` for this computer's.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_retention(
+    shell: State<'_, Shell>,
+    project: String,
+    policy: RetentionPolicy,
+    time_zone: Option<String>,
+) -> CmdResult<RetentionView> {
+    shell
+        .engine()?
+        .set_retention(&project, policy, time_zone.as_deref())
+        .await
+        .map_err(err)
+}
+
+/// What the saved policy keeps (with reasons) and would remove now; changes nothing.
+#[tauri::command]
+#[specta::specta]
+pub async fn preview_prune(shell: State<'_, Shell>, project: String) -> CmdResult<PruneOutcome> {
+    prune(&shell, project, true).await
+}
+
+/// Apply the saved policy now (a `prune` job): removes what it does not keep.
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_retention(shell: State<'_, Shell>, project: String) -> CmdResult<PruneOutcome> {
+    prune(&shell, project, false).await
+}
+
+async fn prune(shell: &Shell, project: String, dry_run: bool) -> CmdResult<PruneOutcome> {
+    shell
+        .engine()?
+        .prune(PruneOptions { project, dry_run }, JobStart::default())
+        .await
+        .map_err(err)
+}
+
+/// Every project's newest good backup, next run and whether it is overdue, now.
+#[tauri::command]
+#[specta::specta]
+pub async fn project_status(shell: State<'_, Shell>) -> CmdResult<Vec<ProjectStatus>> {
+    shell.engine()?.status(None).await.map_err(err)
+}
+
+/// The newest jobs of every project matching the filter (project, kind, trigger, state).
+#[tauri::command]
+#[specta::specta]
+pub async fn job_history(shell: State<'_, Shell>, filter: JobFilter) -> CmdResult<Vec<JobRecord>> {
+    shell.engine()?.job_history(&filter).await.map_err(err)
+}

@@ -1,0 +1,271 @@
+// A project's retention policy: the rules (restic's keep-last / hourly / daily / weekly / monthly /
+// yearly / within, combined with OR; an empty policy keeps everything), the zone its periods are
+// counted in, a preview of what the saved policy keeps (and why) and removes, and Apply now.
+import { useEffect, useState } from "react";
+import { commands, type ErrorPayload, type PruneOutcome, type RetentionPolicy, type RetentionView } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { formatTime } from "../components/format";
+import { toErrorPayload } from "../ipc/errors";
+import { keys, useRetention, useStore } from "../store";
+
+type CountRule = "keep_last" | "keep_hourly" | "keep_daily" | "keep_weekly" | "keep_monthly" | "keep_yearly";
+
+const COUNT_RULES: [CountRule, string][] = [
+  ["keep_last", "Keep last"],
+  ["keep_hourly", "Hourly"],
+  ["keep_daily", "Daily"],
+  ["keep_weekly", "Weekly (ISO weeks)"],
+  ["keep_monthly", "Monthly"],
+  ["keep_yearly", "Yearly"],
+];
+
+type Fields = Record<CountRule | "keep_within", string>;
+
+const EMPTY: Fields = {
+  keep_last: "",
+  keep_hourly: "",
+  keep_daily: "",
+  keep_weekly: "",
+  keep_monthly: "",
+  keep_yearly: "",
+  keep_within: "",
+};
+
+function fieldsOf(p: RetentionPolicy): Fields {
+  const s = (n: number | null | undefined) => (n === null || n === undefined ? "" : String(n));
+  return {
+    keep_last: s(p.keep_last),
+    keep_hourly: s(p.keep_hourly),
+    keep_daily: s(p.keep_daily),
+    keep_weekly: s(p.keep_weekly),
+    keep_monthly: s(p.keep_monthly),
+    keep_yearly: s(p.keep_yearly),
+    keep_within: p.keep_within ?? "",
+  };
+}
+
+/** The policy the fields say (an empty field: the rule is off; a bad number goes to the engine as 0). */
+export function policyOf(f: Fields): RetentionPolicy {
+  const n = (s: string) => {
+    if (s.trim() === "") return null;
+    const v = Number.parseInt(s, 10);
+    return Number.isFinite(v) && v >= 0 ? v : 0;
+  };
+  return {
+    keep_last: n(f.keep_last),
+    keep_hourly: n(f.keep_hourly),
+    keep_daily: n(f.keep_daily),
+    keep_weekly: n(f.keep_weekly),
+    keep_monthly: n(f.keep_monthly),
+    keep_yearly: n(f.keep_yearly),
+    keep_within: f.keep_within.trim() === "" ? null : f.keep_within.trim(),
+  };
+}
+
+async function call<T>(p: Promise<{ status: "ok"; data: T } | { status: "error"; error: unknown }>) {
+  try {
+    const r = await p;
+    return r.status === "ok" ? ({ ok: true, data: r.data } as const) : ({ ok: false, error: toErrorPayload(r.error) } as const);
+  } catch (e) {
+    return { ok: false, error: toErrorPayload(e) } as const;
+  }
+}
+
+/** Every backup of a prune outcome, newest first: kept with reasons, or removed. */
+export function PruneList({ outcome }: { outcome: PruneOutcome }) {
+  const rows = [
+    ...outcome.kept.map((k) => ({ id: k.id, created_at: k.created_at, path: k.path, reasons: k.reasons, keep: true })),
+    ...outcome.removed.map((r) => ({ id: r.id, created_at: r.created_at, path: r.path, reasons: [] as string[], keep: false })),
+  ].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  if (rows.length === 0) {
+    return (
+      <p className="muted small" data-testid="retention-preview-empty">
+        No backups yet.
+      </p>
+    );
+  }
+  return (
+    <table className="history-table" data-testid="retention-preview-list">
+      <thead>
+        <tr>
+          <th>Backup</th>
+          <th>Outcome</th>
+          <th>Path</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.id} data-testid="retention-row" data-backup={r.id} data-keep={String(r.keep)}>
+            <td>{formatTime(r.created_at)}</td>
+            <td className={r.keep ? "state-succeeded" : "state-failed"} data-testid="retention-row-outcome">
+              {r.keep ? `Kept: ${r.reasons.join(", ")}` : outcome.dry_run ? "Would be removed" : "Removed"}
+            </td>
+            <td className="mono path" title={r.path}>
+              <bdi>{r.path}</bdi>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function RetentionSection({ project }: { project: string }) {
+  const retention = useRetention(project);
+  const store = useStore();
+  const [fields, setFields] = useState<Fields>(EMPTY);
+  const [dirty, setDirty] = useState(false);
+  const [error, setError] = useState<ErrorPayload | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [preview, setPreview] = useState<PruneOutcome | null>(null);
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const view: RetentionView | null = retention.status === "ready" ? retention.data : null;
+  useEffect(() => {
+    if (view && !dirty) setFields(fieldsOf(view.policy));
+  }, [view, dirty]);
+
+  const edit = (name: keyof Fields, value: string) => {
+    setDirty(true);
+    setNotice(null);
+    setPreview(null);
+    setConfirming(false);
+    setFields((f) => ({ ...f, [name]: value }));
+  };
+
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    const r = await call(commands.setRetention(project, policyOf(fields), null));
+    setBusy(false);
+    if (!r.ok) return setError(r.error);
+    setDirty(false);
+    setNotice(`Retention saved: ${r.data.rules}.`);
+    store.reload(keys.retention(project));
+  };
+
+  const showPreview = async () => {
+    setBusy(true);
+    setError(null);
+    setConfirming(false);
+    const r = await call(commands.previewPrune(project));
+    setBusy(false);
+    if (!r.ok) return setError(r.error);
+    setPreview(r.data);
+  };
+
+  const apply = async () => {
+    setBusy(true);
+    setError(null);
+    setConfirming(false);
+    const r = await call(commands.applyRetention(project));
+    setBusy(false);
+    if (!r.ok) return setError(r.error);
+    setPreview(r.data);
+    const n = r.data.removed.length;
+    setNotice(n === 0 ? "Nothing to remove." : `Removed ${n} backup${n === 1 ? "" : "s"}.`);
+    store.reload(keys.backups(project));
+    store.reload(keys.project(project));
+  };
+
+  return (
+    <section className="panel" aria-label="Retention" data-testid="retention-section">
+      <h2 className="panel-title">Retention</h2>
+      {retention.status === "loading" && (
+        <p className="muted small" data-testid="retention-loading">
+          Loading the retention policy…
+        </p>
+      )}
+      {retention.status === "error" && (
+        <ErrorNotice error={retention.error} testId="retention-error" onRetry={() => store.reload(keys.retention(project))} />
+      )}
+      {view && (
+        <p className="small" data-testid="retention-rules">
+          Saved policy: <strong>{view.rules}</strong>. Options combine: a backup any rule keeps is kept; the newest good
+          backup is never removed. Periods are counted in{" "}
+          <span data-testid="retention-zone">{view.time_zone}</span>.
+        </p>
+      )}
+      <div className="form" data-testid="retention-editor">
+        <div className="field-grid">
+          {COUNT_RULES.map(([name, label]) => (
+            <label key={name} className="field">
+              <span>{label}</span>
+              <input
+                type="number"
+                min={1}
+                placeholder="off"
+                value={fields[name]}
+                onChange={(e) => edit(name, e.target.value)}
+                data-testid={`retention-${name.replace("keep_", "")}`}
+              />
+            </label>
+          ))}
+          <label className="field">
+            <span>Keep within (36h, 30d, 8w, 6m, 1y)</span>
+            <input
+              type="text"
+              placeholder="off"
+              value={fields.keep_within}
+              onChange={(e) => edit("keep_within", e.target.value)}
+              data-testid="retention-within"
+            />
+          </label>
+        </div>
+        {error && <ErrorNotice error={error} testId="retention-action-error" />}
+        {notice && (
+          <p className="notice notice-ok small" role="status" data-testid="retention-notice">
+            {notice}
+          </p>
+        )}
+        <div className="form-actions">
+          <button type="button" className="btn btn-primary" onClick={() => void save()} disabled={busy} data-testid="retention-save">
+            Save policy
+          </button>
+          <button
+            type="button"
+            className="btn"
+            onClick={() => void showPreview()}
+            disabled={busy || dirty}
+            title={dirty ? "Save the policy to preview it" : "What the saved policy keeps and removes now"}
+            data-testid="retention-preview"
+          >
+            Preview
+          </button>
+          {!confirming ? (
+            <button
+              type="button"
+              className="btn btn-danger"
+              onClick={() => setConfirming(true)}
+              disabled={busy || dirty}
+              data-testid="retention-apply"
+            >
+              Apply now…
+            </button>
+          ) : (
+            <>
+              <span className="small">Delete every backup the saved policy does not keep?</span>
+              <button type="button" className="btn btn-danger" onClick={() => void apply()} data-testid="retention-apply-confirm">
+                Delete them
+              </button>
+              <button type="button" className="btn btn-quiet" onClick={() => setConfirming(false)} data-testid="retention-apply-cancel">
+                Cancel
+              </button>
+            </>
+          )}
+        </div>
+      </div>
+      {preview && (
+        <div data-testid="retention-preview-result" data-dry-run={String(preview.dry_run)}>
+          <p className="small muted">
+            {preview.dry_run ? "Preview" : "Applied"} of “{preview.policy}” (zone {preview.time_zone}):{" "}
+            {preview.kept.length} kept, {preview.removed.length} {preview.dry_run ? "would be removed" : "removed"}
+            {preview.skipped.length > 0 ? `, ${preview.skipped.length} left alone` : ""}.
+          </p>
+          <PruneList outcome={preview} />
+        </div>
+      )}
+    </section>
+  );
+}

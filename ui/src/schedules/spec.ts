@@ -1,0 +1,127 @@
+// The schedule editor's form, the engine's spec text (`daily 02:30`, `weekly mon,thu 02:30`,
+// `monthly 15 02:30`, `every 6h`, `cron 0 3 * * 1-5`) and the spec in words. The engine checks
+// every value (and says what is wrong, with a hint); nothing here validates beyond shaping input.
+import type { ScheduleWhen } from "../bindings";
+
+export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+export type Day = (typeof DAYS)[number];
+
+export const DAY_NAMES: Record<Day, string> = {
+  mon: "Monday",
+  tue: "Tuesday",
+  wed: "Wednesday",
+  thu: "Thursday",
+  fri: "Friday",
+  sat: "Saturday",
+  sun: "Sunday",
+};
+
+export type WhenKind = ScheduleWhen["kind"];
+
+/** What the editor's fields hold (all of them, whatever kind is chosen). */
+export type ScheduleForm = {
+  kind: WhenKind;
+  hours: string;
+  time: string;
+  days: Day[];
+  day: string;
+  cron: string;
+  paused: boolean;
+  /** Verify schedules: check only the newest N backups ("" = all). */
+  newest: string;
+};
+
+export const DEFAULT_FORM: ScheduleForm = {
+  kind: "daily",
+  hours: "6",
+  time: "02:30",
+  days: ["mon"],
+  day: "1",
+  cron: "30 2 * * *",
+  paused: false,
+  newest: "",
+};
+
+/** A number typed into a field; NaN-free (a bad number is sent as given, for the engine to refuse). */
+function int(s: string): number {
+  const n = Number.parseInt(s.trim(), 10);
+  return Number.isFinite(n) && n >= 0 ? n : 0;
+}
+
+/** The command's argument for the form's kind. */
+export function whenOf(f: ScheduleForm): ScheduleWhen {
+  switch (f.kind) {
+    case "every":
+      return { kind: "every", hours: int(f.hours) };
+    case "daily":
+      return { kind: "daily", time: f.time };
+    case "weekly":
+      return { kind: "weekly", days: DAYS.filter((d) => f.days.includes(d)), time: f.time };
+    case "monthly":
+      return { kind: "monthly", day: int(f.day), time: f.time };
+    case "cron":
+      return { kind: "cron", expr: f.cron };
+  }
+}
+
+/** The form for a saved spec (unknown text: the defaults). */
+export function formOf(spec: string, paused: boolean, newest: number | null): ScheduleForm {
+  const base: ScheduleForm = { ...DEFAULT_FORM, paused, newest: newest === null ? "" : String(newest) };
+  const parts = spec.trim().split(/\s+/);
+  const [head, a, b] = parts;
+  switch (head) {
+    case "every":
+      return { ...base, kind: "every", hours: (a ?? "").replace(/h$/, "") };
+    case "daily":
+      return { ...base, kind: "daily", time: a ?? base.time };
+    case "weekly":
+      return {
+        ...base,
+        kind: "weekly",
+        days: (a ?? "").split(",").filter((d): d is Day => (DAYS as readonly string[]).includes(d)),
+        time: b ?? base.time,
+      };
+    case "monthly":
+      return { ...base, kind: "monthly", day: a ?? base.day, time: b ?? base.time };
+    case "cron":
+      return { ...base, kind: "cron", cron: parts.slice(1).join(" ") };
+    default:
+      return base;
+  }
+}
+
+function list(words: string[]): string {
+  if (words.length <= 1) return words.join("");
+  return `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+}
+
+function ordinal(n: number): string {
+  const s = n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th");
+  return `${n}${s}`;
+}
+
+/** A saved spec in words: "Every day at 02:30", "Mondays and Thursdays at 02:30". */
+export function describeSpec(spec: string): string {
+  const parts = spec.trim().split(/\s+/);
+  const [head, a, b] = parts;
+  switch (head) {
+    case "every": {
+      const n = Number.parseInt(a ?? "", 10);
+      return n === 1 ? "Every hour" : n === 24 ? "Every day at 00:00" : `Every ${n} hours from midnight`;
+    }
+    case "daily":
+      return `Every day at ${a}`;
+    case "weekly": {
+      const days = (a ?? "").split(",").map((d) => `${DAY_NAMES[d as Day] ?? d}s`);
+      return `${list(days)} at ${b}`;
+    }
+    case "monthly": {
+      const d = Number.parseInt(a ?? "", 10);
+      return `Monthly on the ${ordinal(d)} at ${b}${d > 28 ? " (shorter months: their last day)" : ""}`;
+    }
+    case "cron":
+      return `Cron “${parts.slice(1).join(" ")}”`;
+    default:
+      return spec;
+  }
+}

@@ -1,0 +1,111 @@
+// Every job of every project, as the catalog recorded it (this window's, earlier sessions', the
+// command line's, the scheduler's): the audit trail, filtered by project, kind, trigger and state.
+import { useMemo, useState } from "react";
+import type { JobFilter, JobKind, JobState, JobTrigger } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { JobTable } from "../components/JobHistory";
+import { keys, useJobHistory, useProjects, useReload } from "../store";
+
+const KINDS: JobKind[] = ["backup", "verify", "restore", "import", "prune"];
+const TRIGGERS: JobTrigger[] = ["manual", "schedule", "catch_up", "retry", "cli", "retention"];
+const STATES: JobState[] = ["running", "cancelling", "cancelled", "succeeded", "failed"];
+
+export const TRIGGER_LABEL: Record<JobTrigger, string> = {
+  manual: "Manual",
+  schedule: "Schedule",
+  catch_up: "Catch-up",
+  retry: "Retry",
+  cli: "Command line",
+  retention: "Retention",
+};
+
+export function History({ onBack }: { onBack: () => void }) {
+  const [filter, setFilter] = useState<JobFilter>({ project: null, kind: null, trigger: null, state: null, limit: null });
+  const jobs = useJobHistory(filter);
+  const projects = useProjects();
+  const reload = useReload();
+  const names = useMemo(() => {
+    const m: Record<string, string> = {};
+    if (projects.status === "ready") for (const s of projects.data) m[s.project.id] = s.project.name;
+    return m;
+  }, [projects]);
+
+  const select = <K extends "project" | "kind" | "trigger" | "state">(name: K, value: string) =>
+    setFilter((f) => ({ ...f, [name]: value === "" ? null : value }));
+
+  return (
+    <section aria-labelledby="history-title" data-testid="history">
+      <div className="toolbar">
+        <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="back-home">
+          ← Projects
+        </button>
+        <h2 id="history-title" className="screen-title">
+          History
+        </h2>
+      </div>
+      <div className="field-grid" data-testid="history-filters">
+        <label className="field">
+          <span>Project</span>
+          <select value={filter.project ?? ""} onChange={(e) => select("project", e.target.value)} data-testid="history-project">
+            <option value="">All projects</option>
+            {projects.status === "ready" &&
+              projects.data.map((s) => (
+                <option key={s.project.id} value={s.project.name}>
+                  {s.project.name}
+                </option>
+              ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>Kind</span>
+          <select value={filter.kind ?? ""} onChange={(e) => select("kind", e.target.value)} data-testid="history-kind">
+            <option value="">Any kind</option>
+            {KINDS.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>Trigger</span>
+          <select value={filter.trigger ?? ""} onChange={(e) => select("trigger", e.target.value)} data-testid="history-trigger">
+            <option value="">Any trigger</option>
+            {TRIGGERS.map((t) => (
+              <option key={t} value={t}>
+                {TRIGGER_LABEL[t]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field">
+          <span>State</span>
+          <select value={filter.state ?? ""} onChange={(e) => select("state", e.target.value)} data-testid="history-state">
+            <option value="">Any state</option>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {jobs.status === "loading" && (
+        <p className="muted" data-testid="history-loading">
+          Loading jobs…
+        </p>
+      )}
+      {jobs.status === "error" && (
+        <ErrorNotice error={jobs.error} testId="history-error" onRetry={() => reload(keys.history(filter))} />
+      )}
+      {jobs.status === "ready" && jobs.data.length === 0 && (
+        <p className="muted" data-testid="history-empty">
+          No jobs match.
+        </p>
+      )}
+      {jobs.status === "ready" && jobs.data.length > 0 && (
+        <JobTable jobs={jobs.data} projectNames={names} testId="history-row" />
+      )}
+    </section>
+  );
+}
