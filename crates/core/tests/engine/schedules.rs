@@ -41,11 +41,13 @@ async fn every_6h(engine: &Engine, name: &str) {
         .unwrap();
 }
 
+/// The names in a folder, but its lock (`.offsite-folder.lock`: not data).
 fn files_in(dir: &std::path::Path) -> BTreeSet<String> {
     std::fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n != offsite_core::tempfiles::LOCK_NAME)
                 .collect()
         })
         .unwrap_or_default()
