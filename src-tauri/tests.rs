@@ -265,9 +265,15 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
         })
     );
     // Starting at login: not available in the mock runtime (no plugin), said clearly.
-    assert_eq!(invoke(&t, "get_autostart", json!({})).unwrap(), json!(false));
+    assert_eq!(
+        invoke(&t, "get_autostart", json!({})).unwrap(),
+        json!(false)
+    );
     let e = invoke(&t, "set_autostart", json!({ "on": true })).unwrap_err();
-    assert!(e["message"].as_str().unwrap().contains("not available"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("not available"),
+        "{e}"
+    );
     let folder = t.data_dir.path().join("copies");
     let wanted = json!({
         "notifications": false, "start_minimised": true, "theme": "dark",

@@ -70,6 +70,10 @@ function setup(schedules: ScheduleView[] = []) {
         return { ...saved, spec: specOf(a.when as ScheduleWhen), paused: a.paused as boolean };
       case "clear_schedule":
         return true;
+      case "get_autostart":
+        return false;
+      case "set_autostart":
+        return a.on;
       default:
         throw new Error(`unexpected command ${cmd}`);
     }
@@ -139,6 +143,16 @@ describe("ScheduleSection", () => {
       verifyNewest: null,
       timeZone: null,
     });
+  });
+
+  it("offers to start Offsite at login once a schedule is saved, and turns it on", async () => {
+    const calls = setup();
+    await screen.findAllByTestId("schedule-preview-run");
+    fireEvent.click(screen.getByTestId("schedule-save"));
+    await screen.findByTestId("schedule-saved");
+    fireEvent.click(await screen.findByTestId("schedule-autostart-on"));
+    expect(await screen.findByTestId("schedule-autostart-done")).toHaveTextContent("start at login");
+    expect(calls.filter((c) => c.cmd === "set_autostart").map((c) => c.args)).toEqual([{ on: true }]);
   });
 
   it("saves a verify schedule of the newest N backups, and clears it", async () => {

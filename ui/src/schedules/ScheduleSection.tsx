@@ -86,6 +86,8 @@ export function ScheduleSection({ project, previewDelayMs = 300 }: Props) {
   const [preview, setPreview] = useState<Preview>({ status: "idle" });
   const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
+  /** After a schedule is saved: offer to start Offsite at login, when it does not yet. */
+  const [offerAutostart, setOfferAutostart] = useState<"no" | "offer" | "on" | "failed">("no");
   const [busy, setBusy] = useState(false);
 
   const list = schedules.status === "ready" ? schedules.data : [];
@@ -140,6 +142,15 @@ export function ScheduleSection({ project, previewDelayMs = 300 }: Props) {
     setTouched(false);
     setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(r.data.spec)}.`);
     refresh();
+    // Schedules run while Offsite runs: offer to start it at login (once it is on, never again).
+    void call(commands.getAutostart()).then((a) => {
+      if (a.ok && !a.data && !r.data.paused) setOfferAutostart("offer");
+    });
+  };
+
+  const startAtLogin = async () => {
+    const a = await call(commands.setAutostart(true));
+    setOfferAutostart(a.ok && a.data ? "on" : "failed");
   };
 
   const clear = async () => {
@@ -315,6 +326,28 @@ export function ScheduleSection({ project, previewDelayMs = 300 }: Props) {
         </div>
 
         {saveError && <ErrorNotice error={saveError} testId="schedule-save-error" />}
+        {offerAutostart === "offer" && (
+          <div className="notice notice-neutral small" data-testid="schedule-autostart-offer">
+            Schedules run while Offsite runs (the window may be closed: it stays in the tray). Start Offsite when you
+            log in, so they run after a restart too?{" "}
+            <button type="button" className="btn btn-small" onClick={() => void startAtLogin()} data-testid="schedule-autostart-on">
+              Start at login
+            </button>{" "}
+            <button type="button" className="btn btn-quiet btn-small" onClick={() => setOfferAutostart("no")}>
+              Not now
+            </button>
+          </div>
+        )}
+        {offerAutostart === "on" && (
+          <p className="notice notice-ok small" role="status" data-testid="schedule-autostart-done">
+            Offsite will start at login, minimised to the tray.
+          </p>
+        )}
+        {offerAutostart === "failed" && (
+          <p className="notice notice-warn small" data-testid="schedule-autostart-failed">
+            Starting at login could not be turned on here; add Offsite to your desktop's startup applications.
+          </p>
+        )}
         {saved && (
           <p className="notice notice-ok small" role="status" data-testid="schedule-saved">
             {saved}

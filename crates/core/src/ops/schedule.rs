@@ -128,6 +128,38 @@ pub struct RunDueReport {
     pub runs: Vec<DueRun>,
 }
 
+/// Before a catch-up backup (the first check after a wake-up or a start), a random delay of up
+/// to this long spreads many projects' runs.
+pub const CATCH_UP_JITTER: std::time::Duration = std::time::Duration::from_secs(3);
+/// A catch-up backup waits for its database while it cannot be reached (a laptop's network
+/// comes back a little after the laptop): it asks again after each of these waits (about 3
+/// minutes in all), then runs anyway (and a failure takes the usual retries).
+pub const CATCH_UP_WAITS: [std::time::Duration; 4] = [
+    std::time::Duration::from_secs(10),
+    std::time::Duration::from_secs(20),
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(90),
+];
+
+/// Wait (bounded) until the project's database answers; returns how many times it did not.
+async fn wait_for_source(engine: &Engine, project: &str) -> usize {
+    let mut misses = 0;
+    for wait in CATCH_UP_WAITS {
+        match engine.test_project(project).await {
+            Err(e) if e.is_temporary() => {
+                misses += 1;
+                tracing::info!(
+                    project,
+                    "the database does not answer yet ({e}); waiting {wait:?} before the catch-up"
+                );
+                tokio::time::sleep(wait).await;
+            }
+            _ => return misses,
+        }
+    }
+    misses
+}
+
 /// The setting that pauses every schedule until a time (RFC 3339 UTC).
 pub const PAUSED_UNTIL_SETTING: &str = "schedules_paused_until";
 
@@ -515,6 +547,12 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
         }
         let result = match ScheduleKind::parse(&s.kind) {
             Some(ScheduleKind::Backup) => {
+                if trigger == JobTrigger::CatchUp {
+                    // After a wake-up: spread the projects, and give the network a moment.
+                    let jitter = fastrand::u64(0..=CATCH_UP_JITTER.as_millis() as u64);
+                    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+                    wait_for_source(engine, &project.name).await;
+                }
                 // Remembered, so that a run whose process is killed is retried.
                 if interrupted.is_none() {
                     engine

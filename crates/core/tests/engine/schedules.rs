@@ -598,3 +598,43 @@ async fn pausing_every_schedule_for_an_hour_then_one_catch_up() {
     assert_eq!(report.runs[0].trigger, JobTrigger::CatchUp);
     assert_eq!(report.runs[0].state, "succeeded");
 }
+
+/// A laptop wakes up before its network: the catch-up waits for the database (bounded) instead
+/// of recording a failure at once, then backs up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_catch_up_waits_for_the_database_to_answer() {
+    let pg = TestCluster::start();
+    let clock = ManualClock::new(datetime!(2026-11-20 00:30 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    add_project(&pg, engine, "waking").await;
+    every_6h(engine, "waking").await;
+    // Asleep for three days; the server is unreachable as the laptop wakes, back 3 s later.
+    clock.set(datetime!(2026-11-23 09:00 UTC));
+    pg.stop();
+    let started = std::time::Instant::now();
+    let server = std::thread::scope(|s| {
+        let back = s.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            pg.restart();
+        });
+        let report = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(engine.run_due())
+        })
+        .unwrap();
+        back.join().unwrap();
+        report
+    });
+    assert_eq!(server.runs.len(), 1, "{server:?}");
+    let run = &server.runs[0];
+    assert_eq!(run.trigger, JobTrigger::CatchUp);
+    assert_eq!(run.state, "succeeded", "{run:?}");
+    assert!(
+        started.elapsed() >= offsite_core::ops::schedule::CATCH_UP_WAITS[0],
+        "it waited for the server"
+    );
+    // No failed job was recorded on the way.
+    let jobs = engine.jobs(Some("waking"), 10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].state, "succeeded");
+}
