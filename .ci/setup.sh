@@ -25,6 +25,8 @@ APT_PACKAGES=(
     # end-to-end tests (tests/e2e): X server, WebDriver for WebKitGTK; window screenshots
     # (ImageMagick's import + xwininfo/xprop from x11-utils); icons
     xvfb xauth webkit2gtk-driver imagemagick x11-utils
+    # e2e: move the app's wall clock (libfaketime) to see a project become overdue
+    faketime
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------

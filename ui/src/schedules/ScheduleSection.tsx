@@ -34,7 +34,7 @@ async function call<T>(p: Promise<{ status: "ok"; data: T } | { status: "error";
 function SavedSchedule({ kind, view }: { kind: ScheduleKind; view: ScheduleView | undefined }) {
   const state = !view ? "none" : view.paused ? "paused" : "on";
   return (
-    <div className="kv" data-testid={`schedule-${kind}`} data-state={state}>
+    <div className="schedule-line" style={{ margin: "4px 0" }} data-testid={`schedule-${kind}`} data-state={state}>
       <strong>{KIND_LABEL[kind]}</strong>{" "}
       {!view ? (
         <span className="muted" data-testid={`schedule-${kind}-none`}>
