@@ -316,6 +316,65 @@ impl Catalog {
     }
 }
 
+/// The setting-key prefix of a deletion in progress: `pending_delete.<backup id>` → a note of
+/// what to delete (JSON: the archive's path and the backup id its manifest holds).
+pub const PENDING_DELETE_PREFIX: &str = "pending_delete.";
+
+impl Catalog {
+    /// Remove a backup's row and, in the same transaction, record that its archive (`note`: what
+    /// to delete) is to be deleted. A crash before the files are gone then leaves the backup fully gone (no
+    /// row) with its files deleted at the next start ([`Catalog::pending_deletions`]).
+    pub async fn remove_backup_deleting(&self, backup_id: &str, note: &str) -> Result<()> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| db_error("starting a transaction", e))?;
+        let done = sqlx::query("DELETE FROM backups WHERE id = ?")
+            .bind(backup_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(&format!("removing backup {backup_id}"), e))?;
+        if done.rows_affected() == 0 {
+            return Err(backup_not_found(backup_id));
+        }
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(format!("{PENDING_DELETE_PREFIX}{backup_id}"))
+        .bind(note)
+        .bind(self.now())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error("recording a deletion", e))?;
+        tx.commit()
+            .await
+            .map_err(|e| db_error(&format!("removing backup {backup_id}"), e))
+    }
+
+    /// Deletions recorded by [`Catalog::remove_backup_deleting`] whose files may still exist:
+    /// (backup id, note).
+    pub async fn pending_deletions(&self) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT key, value FROM settings WHERE key LIKE 'pending\\_delete.%' ESCAPE '\\'",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("reading pending deletions", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, v)| (k[PENDING_DELETE_PREFIX.len()..].to_string(), v))
+            .collect())
+    }
+
+    /// A recorded deletion is complete.
+    pub async fn deletion_done(&self, backup_id: &str) -> Result<()> {
+        self.remove_setting(&format!("{PENDING_DELETE_PREFIX}{backup_id}"))
+            .await
+    }
+}
+
 type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 fn backup_not_found(id: &str) -> Error {

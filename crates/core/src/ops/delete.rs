@@ -90,19 +90,75 @@ pub(crate) async fn delete_locked(
                 found.backup_id, found.project
             )));
         }
-        std::fs::remove_file(&path)
-            .map_err(|e| Error::io(format!("deleting {}", path.display()), e))?;
+        // The row goes first, with a note that the files are to go: a crash from here on leaves
+        // the backup fully gone, its files deleted at the next start (`finish_pending`).
+        let note = serde_json::json!({
+            "path": record.path,
+            "archive_backup_id": found.backup_id,
+        })
+        .to_string();
+        engine
+            .catalog
+            .remove_backup_deleting(&record.id, &note)
+            .await?;
+        remove_files(&path)?;
         file_deleted = true;
-        let sidecar = archive::sidecar_path(&path);
-        if sidecar.is_file() {
-            if let Err(e) = std::fs::remove_file(&sidecar) {
-                tracing::warn!("could not delete {}: {e}", sidecar.display());
-            }
-        }
+        engine.catalog.deletion_done(&record.id).await?;
+        return Ok(DeleteOutcome {
+            path: record.path.clone(),
+            file_deleted,
+        });
     }
     engine.catalog.remove_backup(&record.id).await?;
     Ok(DeleteOutcome {
         path: record.path.clone(),
         file_deleted,
     })
+}
+
+/// Delete an archive and its `.sha256`.
+fn remove_files(path: &std::path::Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(format!("deleting {}", path.display()), e)),
+    }
+    let sidecar = archive::sidecar_path(path);
+    if sidecar.is_file() {
+        if let Err(e) = std::fs::remove_file(&sidecar) {
+            tracing::warn!("could not delete {}: {e}", sidecar.display());
+        }
+    }
+    Ok(())
+}
+
+/// Finish the deletions a crash interrupted (their rows are already gone): delete each archive
+/// still there when it still holds that backup, then forget the deletion. Returns the paths
+/// deleted.
+pub(crate) async fn finish_pending(engine: &Engine) -> Result<Vec<PathBuf>> {
+    let mut done = Vec::new();
+    for (backup_id, note) in engine.catalog.pending_deletions().await? {
+        let note: serde_json::Value = serde_json::from_str(&note).unwrap_or_default();
+        let (Some(path), Some(archive_id)) = (
+            note["path"].as_str().map(PathBuf::from),
+            note["archive_backup_id"].as_str().map(str::to_string),
+        ) else {
+            engine.catalog.deletion_done(&backup_id).await?;
+            continue;
+        };
+        if path.is_file() {
+            let p = path.clone();
+            let holds = tokio::task::spawn_blocking(move || archive::reader::read_manifest(&p))
+                .await
+                .map_err(|e| Error::internal(format!("reading the archive failed: {e}")))?
+                .map(|m| m.backup_id == archive_id)
+                .unwrap_or(false);
+            if holds {
+                remove_files(&path)?;
+                done.push(path);
+            }
+        }
+        engine.catalog.deletion_done(&backup_id).await?;
+    }
+    Ok(done)
 }

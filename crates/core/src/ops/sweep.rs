@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 /// Sweep every folder Offsite writes to; returns what was removed.
 pub(crate) async fn sweep(engine: &Engine) -> Result<Vec<PathBuf>> {
+    // Deletions a crash interrupted: the rows are gone, the files go now.
+    let finished = crate::ops::delete::finish_pending(engine).await?;
     let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
     for p in engine.catalog.projects().await? {
         dirs.insert(engine.backup_dir_of(&p));
@@ -17,7 +19,7 @@ pub(crate) async fn sweep(engine: &Engine) -> Result<Vec<PathBuf>> {
     dirs.insert(engine.data_dir.join("safety-backups"));
     let dirs: Vec<PathBuf> = dirs.into_iter().collect();
     tokio::task::spawn_blocking(move || {
-        let mut removed = Vec::new();
+        let mut removed = finished;
         for d in dirs {
             match crate::tempfiles::sweep(&d) {
                 Ok(r) => removed.extend(r),

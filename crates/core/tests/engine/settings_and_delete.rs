@@ -269,3 +269,64 @@ async fn plain_settings_are_shared_and_the_engine_s_own_keys_go_through_set_sett
     assert_eq!(engine.settings(), EngineSettings::default());
     assert_eq!(engine.setting("pg_bin").await.unwrap(), None);
 }
+
+/// A crash between removing a backup's row and deleting its files (prune, delete) leaves the
+/// backup fully gone: the next start deletes the files the catalog said were going.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deletion_cut_short_is_finished_at_the_next_start() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let engine = &env.engine;
+    let path = project_with_backup(pg, engine, "cutshort").await;
+    let id = backup_id_of(engine, "cutshort").await;
+    let sidecar = offsite_core::archive::sidecar_path(&path);
+    assert!(path.is_file() && sidecar.is_file());
+    // The process dies right after the row is removed (the first step of a deletion).
+    let manifest_id = |p: &Path| {
+        offsite_core::archive::reader::read_manifest(p)
+            .unwrap()
+            .backup_id
+    };
+    let note = |p: &Path| {
+        serde_json::json!({ "path": p.to_str().unwrap(), "archive_backup_id": manifest_id(p) })
+            .to_string()
+    };
+    engine
+        .catalog()
+        .remove_backup_deleting(&id, &note(&path))
+        .await
+        .unwrap();
+    assert!(
+        engine.backups("cutshort").await.unwrap().is_empty(),
+        "fully gone from the list"
+    );
+    assert!(path.is_file(), "its files are still there");
+    // The next start.
+    let removed = engine.sweep_temp_files().await.unwrap();
+    assert!(removed.contains(&path), "{removed:?}");
+    assert!(!path.exists() && !sidecar.exists());
+    assert!(engine
+        .catalog()
+        .pending_deletions()
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A recorded deletion whose path now holds another backup leaves that file alone.
+    let other = project_with_backup(pg, engine, "cutshort2").await;
+    engine
+        .catalog()
+        .remove_backup_deleting(&backup_id_of(engine, "cutshort2").await, &note(&other))
+        .await
+        .unwrap();
+    let third = project_with_backup(pg, engine, "cutshort3").await;
+    std::fs::copy(&third, &other).unwrap();
+    engine.sweep_temp_files().await.unwrap();
+    assert!(other.is_file(), "a file that is now another backup is kept");
+    assert!(engine
+        .catalog()
+        .pending_deletions()
+        .await
+        .unwrap()
+        .is_empty());
+}
