@@ -37,6 +37,7 @@ const COMMANDS: &[&str] = &[
     "show_in_folder",
     "pick_path",
     "list_schedules",
+    "removal_forecast",
     "set_schedule",
     "pause_schedule",
     "clear_schedule",

@@ -73,6 +73,7 @@ macro_rules! specta_builder {
                 commands::backups::show_in_folder,
                 commands::pick_path::<$runtime>,
                 commands::schedules::list_schedules,
+                commands::schedules::removal_forecast,
                 commands::schedules::set_schedule,
                 commands::schedules::pause_schedule,
                 commands::schedules::clear_schedule,

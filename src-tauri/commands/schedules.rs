@@ -190,6 +190,21 @@ pub async fn preview_prune(shell: State<'_, Shell>, project: String) -> CmdResul
     prune(&shell, project, true).await
 }
 
+/// When retention is expected to remove each of a project's backups (assuming the backup
+/// schedule runs on time): the backups list shows it, so nothing disappears by surprise.
+#[tauri::command]
+#[specta::specta]
+pub async fn removal_forecast(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<Vec<offsite_core::ops::prune::RemovalForecast>> {
+    shell
+        .engine()?
+        .removal_forecast(&project)
+        .await
+        .map_err(err)
+}
+
 /// Apply the saved policy now (a `prune` job): removes what it does not keep.
 #[tauri::command]
 #[specta::specta]

@@ -317,6 +317,14 @@ impl Engine {
         ops::prune::run(self, opts, start).await
     }
     /// Pause every schedule until `until` (`None`: resume); missed slots then run once.
+    /// When retention is expected to remove each of a project's backups (see
+    /// [`ops::prune::forecast`]).
+    pub async fn removal_forecast(
+        &self,
+        project: &str,
+    ) -> Result<Vec<ops::prune::RemovalForecast>> {
+        ops::prune::forecast(self, project).await
+    }
     pub async fn pause_all_schedules(&self, until: Option<time::OffsetDateTime>) -> Result<()> {
         ops::schedule::pause_all(self, until).await
     }

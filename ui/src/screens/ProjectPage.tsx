@@ -1,5 +1,11 @@
-import { useMemo, useState } from "react";
-import { type BackupRow, commands, type ErrorPayload, type ProjectSummary } from "../bindings";
+import { useEffect, useMemo, useState } from "react";
+import {
+  type BackupRow,
+  commands,
+  type ErrorPayload,
+  type ProjectSummary,
+  type RemovalForecast,
+} from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { databaseHost, databaseName, formatBytes, formatTime } from "../components/format";
@@ -79,6 +85,22 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
   };
 
   const backups = load.status === "ready" ? load.backups : [];
+  // When retention is expected to remove each backup (nothing disappears by surprise); asked again
+  // whenever the list changes (a new backup, a prune, a changed policy shows up as a change).
+  const [forecast, setForecast] = useState<Map<string, RemovalForecast>>(new Map());
+  useEffect(() => {
+    let stale = false;
+    if (load.status !== "ready") return;
+    void commands
+      .removalForecast(name)
+      .then((r) => {
+        if (!stale && r.status === "ok") setForecast(new Map(r.data.map((f) => [f.backup_id, f])));
+      })
+      .catch(() => {});
+    return () => {
+      stale = true;
+    };
+  }, [load, name]);
   const index = selectedId === null ? -1 : backups.findIndex((b) => b.id === selectedId);
   const selected = index >= 0 ? index : null;
   const current = selected !== null ? backups[selected] : undefined;
@@ -211,6 +233,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
             selected={selected}
             onSelect={(i) => setSelectedId(backups[i]?.id ?? null)}
             onVerify={(i) => void verify(backups[i])}
+            forecast={forecast}
           />
         )}
       </section>
@@ -227,9 +250,19 @@ type ListProps = {
   onSelect: (i: number) => void;
   onVerify: (i: number) => void;
   height?: number;
+  /** When retention is expected to remove each backup, by id. */
+  forecast?: Map<string, RemovalForecast>;
 };
 
-export function BackupList({ backups, selected, onSelect, onVerify, height = LIST_HEIGHT }: ListProps) {
+/** A backup's expected removal, for its row. */
+export function removalLabel(f: RemovalForecast | undefined): string {
+  if (!f) return "";
+  if (f.next_prune) return "goes at next prune";
+  if (f.removed_at) return `until ~${formatTime(f.removed_at)}`;
+  return "kept";
+}
+
+export function BackupList({ backups, selected, onSelect, onVerify, height = LIST_HEIGHT, forecast }: ListProps) {
   return (
     <VirtualList
       items={backups}
@@ -247,6 +280,7 @@ export function BackupList({ backups, selected, onSelect, onVerify, height = LIS
           <span>Type</span>
           <span className="num">Size</span>
           <span>Verified</span>
+          <span>Retention</span>
           <span>Path</span>
         </div>
       }
@@ -263,6 +297,13 @@ export function BackupList({ backups, selected, onSelect, onVerify, height = LIS
           >
             {STATUS_LABEL[b.status] ?? b.status}
             {b.verified_at ? ` · ${formatTime(b.verified_at)}` : ""}
+          </span>
+          <span
+            className="small muted"
+            data-testid="backup-removal"
+            title="When the retention policy is expected to remove it, if the schedule runs on time"
+          >
+            {removalLabel(forecast?.get(b.id))}
           </span>
           <span className="mono path" title={b.path} data-testid="backup-path">
             <bdi>{b.path}</bdi>

@@ -80,7 +80,7 @@ describe("screens on the store", () => {
     await waitFor(() => expect(screen.getAllByTestId("backups-row")).toHaveLength(3));
     expect(screen.getByTestId("backup-count")).toHaveTextContent("3");
     expect(screen.getAllByTestId("backups-row")[0]).toHaveTextContent("shop_0_database.tar.gz");
-    expect(calls.sort()).toEqual(["get_project", "list_backups"]);
+    expect(calls.sort()).toEqual(["get_project", "list_backups", "removal_forecast"]);
   });
 
   it("shows a backup the catalog-changed event names on the open project page (the app's own adapter)", async () => {

@@ -8,7 +8,8 @@
 //! backups are removed.
 
 use crate::catalog::{
-    parse_timestamp, BackupRecord, BackupStatus, JobKind, Project, RetentionRecord,
+    format_timestamp, parse_timestamp, BackupRecord, BackupStatus, JobKind, Project,
+    RetentionRecord,
 };
 use crate::engine::Engine;
 use crate::error::{ErrorPayload, Result};
@@ -209,4 +210,127 @@ pub(crate) async fn run(
     .await?;
     outcome.job_id = Some(job_id);
     Ok(outcome)
+}
+
+/// When a backup is expected to be removed by retention.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RemovalForecast {
+    pub backup_id: String,
+    /// The scheduled run after which retention removes it (RFC 3339 UTC); `None` with
+    /// `next_prune` false: kept for as long as the forecast looks ahead.
+    pub removed_at: Option<String>,
+    /// The policy removes it now: at the next prune (after the next scheduled backup, or on
+    /// demand).
+    pub next_prune: bool,
+}
+
+/// How many future runs of the backup schedule the forecast looks ahead.
+pub const FORECAST_RUNS: usize = 400;
+
+/// For each backup of `project`: when retention is expected to remove it, assuming the backup
+/// schedule runs and succeeds on time (each run adds a backup, then retention applies, as
+/// `run_due` does). Without a policy nothing is removed; without a backup schedule only what the
+/// policy removes now (at the next prune).
+pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<RemovalForecast>> {
+    let project = engine.catalog.project(project).await?;
+    let record = engine.catalog.retention(&project.id).await?;
+    let backups = engine.catalog.backups(&project.id).await?;
+    let none = |b: &BackupRecord| RemovalForecast {
+        backup_id: b.id.clone(),
+        removed_at: None,
+        next_prune: false,
+    };
+    let Some(record) = record else {
+        return Ok(backups.iter().map(none).collect());
+    };
+    let (policy, zone) = policy_of(Some(&record))?;
+    if policy.is_empty() {
+        return Ok(backups.iter().map(none).collect());
+    }
+    let now = engine.clock.now();
+    let mut candidates = backups
+        .iter()
+        .map(|b| {
+            Ok(Candidate {
+                id: b.id.clone(),
+                created_at: parse_timestamp(&b.created_at)?,
+                status: BackupStatus::parse(&b.status).unwrap_or(BackupStatus::Unverified),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut out: HashMap<String, RemovalForecast> = HashMap::new();
+    for d in decide(&policy, &zone, now, &candidates) {
+        if !d.keep {
+            out.insert(
+                d.id.clone(),
+                RemovalForecast {
+                    backup_id: d.id,
+                    removed_at: None,
+                    next_prune: true,
+                },
+            );
+        }
+    }
+    candidates.retain(|c| !out.contains_key(&c.id));
+    // The backup schedule's future runs, each a new (good) backup followed by retention.
+    let schedule = engine
+        .catalog
+        .schedules(Some(&project.id))
+        .await?
+        .into_iter()
+        .find(|s| s.kind == "backup" && !s.paused);
+    if let Some(s) = schedule {
+        let spec: crate::schedule::ScheduleSpec = s.spec.parse()?;
+        let szone = Zone::named(&s.time_zone)?;
+        let first = crate::schedule::next_run(
+            &spec,
+            &szone,
+            parse_timestamp(&s.created_at)?,
+            s.last_slot.as_deref().map(parse_timestamp).transpose()?,
+            now,
+        );
+        if let Some(first) = first {
+            let mut runs = vec![first];
+            runs.extend(crate::schedule::preview(
+                &spec,
+                &szone,
+                first,
+                FORECAST_RUNS - 1,
+            ));
+            for (i, at) in runs.into_iter().enumerate() {
+                if candidates.iter().all(|c| c.id.starts_with("future-")) {
+                    break;
+                }
+                candidates.push(Candidate {
+                    id: format!("future-{i}"),
+                    created_at: at,
+                    status: BackupStatus::Unverified,
+                });
+                let decisions = decide(&policy, &zone, at, &candidates);
+                let gone: std::collections::HashSet<String> = decisions
+                    .into_iter()
+                    .filter(|d| !d.keep)
+                    .map(|d| d.id)
+                    .collect();
+                for id in &gone {
+                    if !id.starts_with("future-") {
+                        out.insert(
+                            id.clone(),
+                            RemovalForecast {
+                                backup_id: id.clone(),
+                                removed_at: Some(format_timestamp(at)),
+                                next_prune: false,
+                            },
+                        );
+                    }
+                }
+                candidates.retain(|c| !gone.contains(&c.id));
+            }
+        }
+    }
+    Ok(backups
+        .iter()
+        .map(|b| out.remove(&b.id).unwrap_or_else(|| none(b)))
+        .collect())
 }

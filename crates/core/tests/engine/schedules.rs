@@ -638,3 +638,69 @@ async fn a_catch_up_waits_for_the_database_to_answer() {
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0].state, "succeeded");
 }
+
+/// The backups list can say when each backup goes: keep-last 2 with a daily schedule removes
+/// the oldest of three now, the next at the next run, the newest at the run after.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_backup_s_expected_removal_follows_the_schedule_and_the_policy() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 00:30 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    add_project(pg, engine, "forecast").await;
+    let mut ids = Vec::new();
+    for at in [
+        datetime!(2026-11-20 01:00 UTC),
+        datetime!(2026-11-20 02:00 UTC),
+        datetime!(2026-11-20 03:00 UTC),
+    ] {
+        clock.set(at);
+        let o = engine
+            .backup(
+                offsite_core::ops::BackupOptions::project("forecast"),
+                JobStart::default(),
+            )
+            .await
+            .unwrap();
+        ids.push(o.backup.id.clone());
+    }
+    // No policy: nothing is expected to go.
+    let f = engine.removal_forecast("forecast").await.unwrap();
+    assert!(
+        f.iter().all(|x| x.removed_at.is_none() && !x.next_prune),
+        "{f:?}"
+    );
+    engine
+        .set_retention(
+            "forecast",
+            RetentionPolicy {
+                keep_last: Some(2),
+                ..Default::default()
+            },
+            Some("UTC"),
+        )
+        .await
+        .unwrap();
+    engine
+        .set_schedule(SetSchedule {
+            project: "forecast".to_string(),
+            spec: ScheduleSpec::daily("04:00").unwrap(),
+            what: ScheduleWhat::Backup,
+            time_zone: Some("UTC".to_string()),
+        })
+        .await
+        .unwrap();
+    let f = engine.removal_forecast("forecast").await.unwrap();
+    let of = |id: &str| f.iter().find(|x| x.backup_id == id).unwrap().clone();
+    assert!(of(&ids[0]).next_prune, "{f:?}");
+    assert_eq!(
+        of(&ids[1]).removed_at.as_deref(),
+        Some("2026-11-20T04:00:00.000Z"),
+        "{f:?}"
+    );
+    assert_eq!(
+        of(&ids[2]).removed_at.as_deref(),
+        Some("2026-11-21T04:00:00.000Z"),
+        "{f:?}"
+    );
+}
