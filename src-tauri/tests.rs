@@ -260,7 +260,7 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
         got,
         json!({
             "notifications": true, "start_minimised": false, "theme": "system",
-            "schedule_notifications": "always",
+            "schedule_notifications": "always", "schedule_concurrency": 1,
             "stale_after_days": 2, "default_backup_dir": null, "pg_bin": null
         })
     );
@@ -277,7 +277,7 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
     let folder = t.data_dir.path().join("copies");
     let wanted = json!({
         "notifications": false, "start_minimised": true, "theme": "dark",
-        "schedule_notifications": "failures",
+        "schedule_notifications": "failures", "schedule_concurrency": 2,
         "stale_after_days": 7, "default_backup_dir": folder.display().to_string(), "pg_bin": null
     });
     let saved = invoke(&t, "set_desktop_settings", json!({ "settings": wanted })).unwrap();

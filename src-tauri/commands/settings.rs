@@ -48,6 +48,8 @@ pub struct DesktopSettings {
     /// Notifications of scheduled backups and verifications: `always` (default), `failures`
     /// only, or `never` (sent whether or not the window is visible).
     pub schedule_notifications: ScheduleNotifications,
+    /// How many scheduled runs may run at once, 1 (default) to 4 (never two on one project).
+    pub schedule_concurrency: u32,
     /// A project's last backup is "stale" when older than this many days (default 2).
     pub stale_after_days: u32,
     /// Backups of projects without their own folder go to `<this>/<project>`; `null`: the
@@ -119,6 +121,7 @@ pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopS
                 .await?
                 .as_deref(),
         ),
+        schedule_concurrency: engine.schedule_concurrency().await as u32,
         stale_after_days,
         default_backup_dir: saved.default_backup_dir,
         pg_bin: saved.pg_bin,
@@ -140,6 +143,13 @@ pub async fn set_desktop_settings(
             settings.stale_after_days
         ))
         .with_hint("use a number of days from 1 to 3650")));
+    }
+    if !(1..=4).contains(&settings.schedule_concurrency) {
+        return Err(err(Error::invalid(format!(
+            "{} scheduled runs at once is not allowed",
+            settings.schedule_concurrency
+        ))
+        .with_hint("choose 1 (one at a time) to 4")));
     }
     let saved = engine
         .set_settings(EngineSettings {
@@ -166,6 +176,10 @@ pub async fn set_desktop_settings(
             ),
             (STALE_DAYS_SETTING, stale.as_str()),
         ])
+        .await
+        .map_err(err)?;
+    engine
+        .set_schedule_concurrency(settings.schedule_concurrency)
         .await
         .map_err(err)?;
     Ok(DesktopSettings {

@@ -53,6 +53,7 @@ describe("App", () => {
       notifications: true,
       start_minimised: false,
       schedule_notifications: "always",
+      schedule_concurrency: 1,
       theme: "dark",
       stale_after_days: 2,
       default_backup_dir: null,

@@ -271,6 +271,8 @@ export type DesktopSettings = {
 	 *  only, or `never` (sent whether or not the window is visible).
 	 */
 	schedule_notifications: ScheduleNotifications,
+	/**  How many scheduled runs may run at once, 1 (default) to 4 (never two on one project). */
+	schedule_concurrency: number,
 	/**  A project's last backup is "stale" when older than this many days (default 2). */
 	stale_after_days: number,
 	/**

@@ -44,6 +44,9 @@ pub enum ScheduleCmd {
         #[arg(long)]
         verify: bool,
     },
+    /// How many due runs may run at once (1, the default, to 4; never two on one project).
+    /// Without N: show it.
+    Concurrency { n: Option<u32> },
 }
 
 #[derive(Args)]
@@ -185,6 +188,17 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
         }
         ScheduleCmd::Resume { name, verify } => {
             return pause(engine, &name, verify, false, out).await
+        }
+        ScheduleCmd::Concurrency { n } => {
+            if let Some(n) = n {
+                engine.set_schedule_concurrency(n).await?;
+            }
+            let now = engine.schedule_concurrency().await;
+            if out.json() {
+                out.emit(&json!({ "concurrency": now }));
+            } else {
+                println!("due runs at once: {now}");
+            }
         }
     }
     Ok(0)

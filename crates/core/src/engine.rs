@@ -317,6 +317,14 @@ impl Engine {
         ops::prune::run(self, opts, start).await
     }
     /// Pause every schedule until `until` (`None`: resume); missed slots then run once.
+    /// How many due runs may run at once (1–4; default 1).
+    pub async fn schedule_concurrency(&self) -> usize {
+        ops::schedule::concurrency(self).await
+    }
+    /// Set how many due runs may run at once (1–4).
+    pub async fn set_schedule_concurrency(&self, n: u32) -> Result<()> {
+        ops::schedule::set_concurrency(self, n).await
+    }
     /// When retention is expected to remove each of a project's backups (see
     /// [`ops::prune::forecast`]).
     pub async fn removal_forecast(

@@ -130,6 +130,7 @@ describe("ProjectsHome", () => {
       notifications: true,
       start_minimised: false,
       schedule_notifications: "always" as const,
+      schedule_concurrency: 1,
       theme: "system" as const,
       stale_after_days: 5,
       default_backup_dir: null,

@@ -23,6 +23,7 @@ type Draft = {
   notifications: boolean;
   start_minimised: boolean;
   schedule_notifications: ScheduleNotifications;
+  schedule_concurrency: number;
   theme: Theme;
   stale_after_days: string;
   default_backup_dir: string;
@@ -37,6 +38,7 @@ function toDraft(s: DesktopSettings, tools: ToolsReport | null): Draft {
     notifications: s.notifications,
     start_minimised: s.start_minimised,
     schedule_notifications: s.schedule_notifications,
+    schedule_concurrency: s.schedule_concurrency,
     theme: s.theme,
     stale_after_days: String(s.stale_after_days),
     default_backup_dir: s.default_backup_dir ?? "",
@@ -57,6 +59,7 @@ export function fromDraft(d: Draft): { settings: DesktopSettings } | { staleErro
       notifications: d.notifications,
       start_minimised: d.start_minimised,
       schedule_notifications: d.schedule_notifications,
+      schedule_concurrency: d.schedule_concurrency,
       theme: d.theme,
       stale_after_days: Number(days),
       default_backup_dir: d.default_backup_dir.trim() || null,
@@ -420,6 +423,20 @@ export function Settings({ onBack }: Props) {
               <option value="failures">only when one fails</option>
               <option value="never">never</option>
             </select>
+          </label>
+          <label>
+            Scheduled runs at once{" "}
+            <select
+              value={String(draft.schedule_concurrency)}
+              onChange={(e) => set("schedule_concurrency", Number(e.target.value))}
+              data-testid="settings-schedule-concurrency"
+            >
+              <option value="1">1 (one after the other)</option>
+              <option value="2">2</option>
+              <option value="3">3</option>
+              <option value="4">4</option>
+            </select>{" "}
+            <span className="muted small">never two on one project</span>
           </label>
         </fieldset>
 

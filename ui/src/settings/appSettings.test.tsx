@@ -7,6 +7,7 @@ const base: DesktopSettings = {
   notifications: true,
   start_minimised: false,
   schedule_notifications: "always",
+  schedule_concurrency: 1,
   theme: "system",
   stale_after_days: 2,
   default_backup_dir: null,

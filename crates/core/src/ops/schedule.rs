@@ -456,7 +456,9 @@ pub(crate) async fn status(
 
 /// Run every schedule that is due at `now`, once (see the module's description).
 pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunDueReport> {
+    use futures::StreamExt;
     let mut runs = Vec::new();
+    let mut items = Vec::new();
     if let Some(until) = paused_until(engine, now).await? {
         return Ok(RunDueReport {
             now: format_timestamp(now),
@@ -506,119 +508,183 @@ pub(crate) async fn run_due(engine: &Engine, now: OffsetDateTime) -> Result<RunD
             }
             _ => continue,
         };
-        let job_id = new_job_id();
-        let project = engine.catalog.project_by_id(&s.project_id).await?;
-        let mut run = DueRun {
-            project: project.name.clone(),
-            kind: s.kind.clone(),
-            slot: slot.clone(),
+        items.push(DueItem {
+            s,
+            slot,
             trigger,
             attempt,
-            state: "skipped".to_string(),
-            skipped: None,
-            job_ids: Vec::new(),
-            backup_id: None,
-            corrupt: Vec::new(),
-            error: None,
-            retry_at: None,
-            escalated: false,
-            prune_job_id: None,
-            pruned: Vec::new(),
-        };
-        // Claim first (one conditional UPDATE): only the runner that wins the slot (or the
-        // retry) touches the project. A project busy with another job gives it back below, so it
-        // runs at the next check instead of failing.
-        let claimed = match (&interrupted, trigger, s.retry_at.as_deref()) {
-            (Some(old), _, _) => {
-                engine
-                    .catalog
-                    .claim_interrupted_retry(&s.id, old, &job_id)
-                    .await?
-            }
-            (None, JobTrigger::Retry, Some(at)) => {
-                engine.catalog.claim_schedule_retry(&s.id, at).await?
-            }
-            _ => engine.catalog.claim_schedule_slot(&s.id, &slot).await?,
-        };
-        if !claimed {
-            run.skipped = Some("another runner has claimed this run".to_string());
-            runs.push(run);
-            continue;
-        }
-        let result = match ScheduleKind::parse(&s.kind) {
-            Some(ScheduleKind::Backup) => {
-                if trigger == JobTrigger::CatchUp {
-                    // After a wake-up: spread the projects, and give the network a moment.
-                    let jitter = fastrand::u64(0..=CATCH_UP_JITTER.as_millis() as u64);
-                    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
-                    wait_for_source(engine, &project.name).await;
-                }
-                // Remembered, so that a run whose process is killed is retried.
-                if interrupted.is_none() {
-                    engine
-                        .catalog
-                        .set_schedule_job(&s.id, &slot, &job_id)
-                        .await?;
-                }
-                run_backup(engine, &project, &job_id, trigger, &mut run).await
-            }
-            Some(ScheduleKind::Verify) => {
-                run_verify(engine, &project, s.verify_newest, trigger, &mut run).await
-            }
-            None => Err(Error::internal(format!(
-                "unknown schedule kind {:?}",
-                s.kind
-            ))),
-        };
-        match result {
-            Ok(()) => run.state = "succeeded".to_string(),
-            Err(e) if e.kind() == ErrorKind::Busy => {
-                // Another job took the project between the claim and the start: give it back.
-                match (&interrupted, trigger, s.retry_at.as_deref()) {
-                    (Some(old), _, _) => engine.catalog.set_schedule_job(&s.id, &slot, old).await?,
-                    (None, JobTrigger::Retry, Some(at)) => {
-                        engine
-                            .catalog
-                            .schedule_retry(&s.id, &slot, attempt, at)
-                            .await?
-                    }
-                    _ => {
-                        engine
-                            .catalog
-                            .release_schedule_slot(&s.id, &slot, s.last_slot.as_deref())
-                            .await?
-                    }
-                }
-                run.skipped = Some(e.message().to_string());
-            }
-            Err(e) => {
-                run.state = "failed".to_string();
-                // Temporary failures (connection, rate limit) are tried again later; the rest,
-                // and the last retry, are reported for a person to act on.
-                match RETRY_BACKOFF
-                    .get(attempt as usize)
-                    .filter(|_| e.is_temporary())
-                {
-                    Some(wait) => {
-                        let at = format_timestamp(now + *wait);
-                        engine
-                            .catalog
-                            .schedule_retry(&s.id, &slot, attempt + 1, &at)
-                            .await?;
-                        run.retry_at = Some(at);
-                    }
-                    None => run.escalated = true,
-                }
-                run.error = Some(ErrorPayload::from(&e));
-            }
-        }
-        runs.push(run);
+            interrupted,
+        });
+    }
+    // Due work runs one job at a time, or up to the `schedule_concurrency` setting (2–4); never
+    // two on one project (the project lock: the loser gives its slot back).
+    let parallel = concurrency(engine).await;
+    let results: Vec<Result<DueRun>> = futures::stream::iter(items)
+        .map(|item| run_one(engine, item, now))
+        .buffered(parallel)
+        .collect()
+        .await;
+    for r in results {
+        runs.push(r?);
     }
     Ok(RunDueReport {
         now: format_timestamp(now),
         paused_until: None,
         runs,
     })
+}
+
+/// A schedule's run that is due, before it is claimed.
+struct DueItem {
+    s: ScheduleRecord,
+    slot: String,
+    trigger: JobTrigger,
+    attempt: u32,
+    interrupted: Option<String>,
+}
+
+/// The setting: how many due runs may run at once (1–4; default 1).
+pub const CONCURRENCY_SETTING: &str = "schedule_concurrency";
+
+/// Set how many due runs may run at once (1–4).
+pub(crate) async fn set_concurrency(engine: &Engine, n: u32) -> Result<()> {
+    if !(1..=4).contains(&n) {
+        return Err(Error::invalid(format!("{n} runs at once is not allowed"))
+            .with_hint("choose 1 (one at a time, the default) to 4"));
+    }
+    engine
+        .catalog
+        .set_setting(CONCURRENCY_SETTING, &n.to_string())
+        .await
+}
+
+pub(crate) async fn concurrency(engine: &Engine) -> usize {
+    engine
+        .catalog
+        .setting(CONCURRENCY_SETTING)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, 4)
+}
+
+/// Claim and run one due run.
+async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<DueRun> {
+    let DueItem {
+        s,
+        slot,
+        trigger,
+        attempt,
+        interrupted,
+    } = item;
+    let job_id = new_job_id();
+    let project = engine.catalog.project_by_id(&s.project_id).await?;
+    let mut run = DueRun {
+        project: project.name.clone(),
+        kind: s.kind.clone(),
+        slot: slot.clone(),
+        trigger,
+        attempt,
+        state: "skipped".to_string(),
+        skipped: None,
+        job_ids: Vec::new(),
+        backup_id: None,
+        corrupt: Vec::new(),
+        error: None,
+        retry_at: None,
+        escalated: false,
+        prune_job_id: None,
+        pruned: Vec::new(),
+    };
+    // Claim first (one conditional UPDATE): only the runner that wins the slot (or the
+    // retry) touches the project. A project busy with another job gives it back below, so it
+    // runs at the next check instead of failing.
+    let claimed = match (&interrupted, trigger, s.retry_at.as_deref()) {
+        (Some(old), _, _) => {
+            engine
+                .catalog
+                .claim_interrupted_retry(&s.id, old, &job_id)
+                .await?
+        }
+        (None, JobTrigger::Retry, Some(at)) => {
+            engine.catalog.claim_schedule_retry(&s.id, at).await?
+        }
+        _ => engine.catalog.claim_schedule_slot(&s.id, &slot).await?,
+    };
+    if !claimed {
+        run.skipped = Some("another runner has claimed this run".to_string());
+        return Ok(run);
+    }
+    let result = match ScheduleKind::parse(&s.kind) {
+        Some(ScheduleKind::Backup) => {
+            if trigger == JobTrigger::CatchUp {
+                // After a wake-up: spread the projects, and give the network a moment.
+                let jitter = fastrand::u64(0..=CATCH_UP_JITTER.as_millis() as u64);
+                tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+                wait_for_source(engine, &project.name).await;
+            }
+            // Remembered, so that a run whose process is killed is retried.
+            if interrupted.is_none() {
+                engine
+                    .catalog
+                    .set_schedule_job(&s.id, &slot, &job_id)
+                    .await?;
+            }
+            run_backup(engine, &project, &job_id, trigger, &mut run).await
+        }
+        Some(ScheduleKind::Verify) => {
+            run_verify(engine, &project, s.verify_newest, trigger, &mut run).await
+        }
+        None => Err(Error::internal(format!(
+            "unknown schedule kind {:?}",
+            s.kind
+        ))),
+    };
+    match result {
+        Ok(()) => run.state = "succeeded".to_string(),
+        Err(e) if e.kind() == ErrorKind::Busy => {
+            // Another job took the project between the claim and the start: give it back.
+            match (&interrupted, trigger, s.retry_at.as_deref()) {
+                (Some(old), _, _) => engine.catalog.set_schedule_job(&s.id, &slot, old).await?,
+                (None, JobTrigger::Retry, Some(at)) => {
+                    engine
+                        .catalog
+                        .schedule_retry(&s.id, &slot, attempt, at)
+                        .await?
+                }
+                _ => {
+                    engine
+                        .catalog
+                        .release_schedule_slot(&s.id, &slot, s.last_slot.as_deref())
+                        .await?
+                }
+            }
+            run.skipped = Some(e.message().to_string());
+        }
+        Err(e) => {
+            run.state = "failed".to_string();
+            // Temporary failures (connection, rate limit) are tried again later; the rest,
+            // and the last retry, are reported for a person to act on.
+            match RETRY_BACKOFF
+                .get(attempt as usize)
+                .filter(|_| e.is_temporary())
+            {
+                Some(wait) => {
+                    let at = format_timestamp(now + *wait);
+                    engine
+                        .catalog
+                        .schedule_retry(&s.id, &slot, attempt + 1, &at)
+                        .await?;
+                    run.retry_at = Some(at);
+                }
+                None => run.escalated = true,
+            }
+            run.error = Some(ErrorPayload::from(&e));
+        }
+    }
+    Ok(run)
 }
 
 /// The last run's backup job, when its process was killed (the job is failed as interrupted).

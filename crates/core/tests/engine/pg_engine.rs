@@ -434,10 +434,10 @@ async fn too_old_pg_dump_says_what_to_install() {
 
 /// Hold an ACCESS EXCLUSIVE lock on `table` in a separate psql session, so that pg_dump (which
 /// locks every table first) waits: the backup is then reliably "mid-way".
-struct TableLock(std::process::Child);
+pub(crate) struct TableLock(std::process::Child);
 
 impl TableLock {
-    fn hold(pg: &TestCluster, db: &str, table: &str) -> TableLock {
+    pub(crate) fn hold(pg: &TestCluster, db: &str, table: &str) -> TableLock {
         let child = pg
             .command(pg.bin("psql"))
             .args(["-X", "-d", db, "-c"])

@@ -704,3 +704,68 @@ async fn each_backup_s_expected_removal_follows_the_schedule_and_the_policy() {
         "{f:?}"
     );
 }
+
+/// With `schedule concurrency 2`, two projects' due backups run at once: one finishes while the
+/// other waits for a lock; with the default (1) they run one after the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn due_runs_go_two_at_a_time_when_the_setting_allows() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 00:30 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    assert_eq!(
+        engine.schedule_concurrency().await,
+        1,
+        "one at a time by default"
+    );
+    assert!(engine.set_schedule_concurrency(5).await.is_err());
+    engine.set_schedule_concurrency(2).await.unwrap();
+    let mut dbs = Vec::new();
+    for name in ["par_a", "par_b"] {
+        let db = pg.unique_db(name);
+        pg.psql(
+            &db,
+            "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+        );
+        engine
+            .add_project(AddProject::url(name, pg.url_with_password(&db)))
+            .await
+            .unwrap();
+        every_6h(engine, name).await;
+        dbs.push(db);
+    }
+    clock.set(datetime!(2026-11-20 06:01 UTC));
+    // par_a's dump waits for a lock; par_b's backup must finish meanwhile.
+    let lock = crate::pg_engine::TableLock::hold(pg, &dbs[0], "t");
+    let run = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_due().await }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if !engine.backups("par_b").await.unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "par_b did not run beside the blocked par_a"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        engine.backups("par_a").await.unwrap().is_empty(),
+        "par_a is still waiting"
+    );
+    // Release the lock now (ending the holder's session; its pg_sleep would hold it on).
+    pg.psql(
+        &dbs[0],
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE relation = 't'::regclass AND mode = 'AccessExclusiveLock' AND granted",
+    );
+    drop(lock);
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.runs.len(), 2);
+    assert!(
+        report.runs.iter().all(|r| r.state == "succeeded"),
+        "{report:?}"
+    );
+}
