@@ -4,7 +4,8 @@
 # HOME / XDG folders and an empty data folder (OFFSITE_DATA_DIR), lets it sit idle, then prints
 # RSS and PSS (/proc/PID/smaps_rollup) of offsite-desktop and every process below it
 # (WebKitWebProcess, WebKitNetworkProcess, …) and the totals. Nothing is asserted: it prints
-# numbers (the target is a total PSS ≤ 150 MB).
+# numbers (the target is a total PSS ≤ 150 MB), and the CPU time the idle app used (user +
+# system, app and WebKit processes) as a share of one core.
 #
 #   bash tests/perf/idle-memory.sh                      # build if the binary is missing, 1 run
 #   bash tests/perf/idle-memory.sh --runs 3 --idle 15   # 3 launches, 15 s idle each
@@ -122,8 +123,27 @@ if [[ "${1:-}" == --inner ]]; then
             [[ "$comms" == *WebKitWebProces* ]] && break
             sleep 0.1
         done
+        # CPU time (user + system, clock ticks) of the app and its WebKit processes over the idle
+        # period: what the idle app costs (schedules are checked at least once a minute).
+        cpu_ticks() {
+            local t=0 p v
+            for p in $(descendants "$app_pid"); do
+                v=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat" 2>/dev/null) || continue
+                t=$((t + ${v:-0}))
+            done
+            echo "$t"
+        }
+        # The window's first render and loads are not idleness: measure from SETTLE s on.
+        sleep "${SETTLE:-15}"
+        ticks0=$(cpu_ticks)
+        idle_from=$(date +%s.%N)
         sleep "$IDLE"
+        ticks1=$(cpu_ticks)
+        idle_s=$(bc -l <<<"$(date +%s.%N) - $idle_from")
+        hz=$(getconf CLK_TCK)
+        cpu_s=$(bc -l <<<"($ticks1 - $ticks0) / $hz")
         echo
+        printf 'CPU while idle: %.2f s of CPU in %.1f s = %.2f %% of one core\n' "$cpu_s" "$idle_s" "$(bc -l <<<"100 * $cpu_s / $idle_s")"
         # PSS splits shared file pages among every process mapping them: other WebKitGTK apps
         # running on the machine (another test run) lower this app's PSS. Say so.
         others=0
@@ -214,7 +234,7 @@ env_note="$(env | grep -E '^(WEBKIT_|MALLOC_|GDK_|LIBGL_|GSK_|OFFSITE_WEBKIT_)' 
 
 # The session's own chatter (dbus-daemon, portals, the app's warnings) goes to a log, shown on failure.
 status=0
-APP="$APP" RUN_TMP="$RUN_TMP" RUNS="$runs" IDLE="$idle" DATA_DIR="$data_dir" MAPS="$maps" \
+APP="$APP" RUN_TMP="$RUN_TMP" RUNS="$runs" IDLE="$idle" DATA_DIR="$data_dir" MAPS="$maps" SETTLE="${OFFSITE_PERF_SETTLE:-15}" \
     bash "$ROOT/.ci/with-keyring" bash "${BASH_SOURCE[0]}" --inner 2>"$RUN_TMP/session.log" || status=$?
 if ((status != 0)); then
     tail -40 "$RUN_TMP/session.log" >&2
