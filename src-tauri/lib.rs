@@ -10,6 +10,7 @@ mod commands;
 mod desktop;
 mod jobs;
 pub mod notify;
+pub mod resume;
 pub mod scheduler;
 pub mod tray;
 

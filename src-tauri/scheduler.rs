@@ -4,9 +4,10 @@
 //! scheduled run in a notification, and says when a project is overdue (once a day per project).
 //!
 //! The loop checks at least every 60 s, and sooner when a run is due sooner. tokio's timers use
-//! a monotonic clock that stops while the machine sleeps: after a resume the next check comes
-//! within a minute of waking, and computes what is due from the wall clock. (logind's
-//! `PrepareForSleep` signal is not listened to: the minute is the bound.)
+//! a monotonic clock that stops while the machine sleeps: a resume (logind's
+//! `PrepareForSleep(false)` on the system bus, see `resume.rs`) wakes the loop at once, and where
+//! it cannot be heard the next check comes within a minute of waking; either way what is due is
+//! computed from the wall clock.
 //!
 //! What a notification says is pure and tested here; sending goes through `notify::send`.
 
@@ -218,6 +219,19 @@ pub fn next_wait(statuses: &[ProjectStatus], now: OffsetDateTime) -> Duration {
 /// Start the loop (the real app only).
 pub fn start<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
+    // A resume (logind's PrepareForSleep(false)) wakes the loop at once.
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    {
+        let wake = wake.clone();
+        tauri::async_runtime::spawn(async move {
+            let waker = wake.clone();
+            if let Err(e) = crate::resume::watch(None, move || waker.notify_one()).await {
+                eprintln!(
+                    "note: resumes from sleep are not heard ({e}); the schedules are checked within a minute after one"
+                );
+            }
+        });
+    }
     tauri::async_runtime::spawn(async move {
         // Leftovers of a killed run go first (never a running job's files).
         if let Ok(engine) = app.state::<Shell>().engine() {
@@ -230,7 +244,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
                 Ok(engine) => check(&app, engine).await,
                 Err(_) => return, // no catalog: nothing is scheduled
             };
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = wake.notified() => {}
+            }
         }
     });
 }
