@@ -91,6 +91,11 @@ export const commands = {
 	/**  Every schedule of a project (by name), or of all projects; each with its next 5 runs. */
 	listSchedules: (project: string | null) => typedError<ScheduleView[], ErrorPayload>(__TAURI_INVOKE("list_schedules", { project })),
 	/**
+	 *  When retention is expected to remove each of a project's backups (assuming the backup
+	 *  schedule runs on time): the backups list shows it, so nothing disappears by surprise.
+	 */
+	removalForecast: (project: string) => typedError<RemovalForecast[], ErrorPayload>(__TAURI_INVOKE("removal_forecast", { project })),
+	/**
 	 *  Set (replace) a project's backup or verify schedule; `paused` saves it paused. A verify
 	 *  schedule checks the newest `verify_newest` backups (`null`: all). `time_zone`: an IANA name
 	 *  (`null`: this computer's zone). Returns the schedule with its next 5 runs.
@@ -266,6 +271,8 @@ export type DesktopSettings = {
 	 *  only, or `never` (sent whether or not the window is visible).
 	 */
 	schedule_notifications: ScheduleNotifications,
+	/**  How many scheduled runs may run at once, 1 (default) to 4 (never two on one project). */
+	schedule_concurrency: number,
 	/**  A project's last backup is "stale" when older than this many days (default 2). */
 	stale_after_days: number,
 	/**
@@ -716,6 +723,21 @@ export type PruneOutcome = {
 	kept: KeptBackup[],
 	removed: RemovedBackup[],
 	skipped: SkippedBackup[],
+};
+
+/**  When a backup is expected to be removed by retention. */
+export type RemovalForecast = {
+	backup_id: string,
+	/**
+	 *  The scheduled run after which retention removes it (RFC 3339 UTC); `None` with
+	 *  `next_prune` false: kept for as long as the forecast looks ahead.
+	 */
+	removed_at: string | null,
+	/**
+	 *  The policy removes it now: at the next prune (after the next scheduled backup, or on
+	 *  demand).
+	 */
+	next_prune: boolean,
 };
 
 /**  A backup the policy removes (or, in a preview, would remove). */
