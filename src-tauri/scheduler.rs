@@ -13,7 +13,7 @@
 
 use crate::notify::{self, human_duration, human_size, NotificationText};
 use crate::Shell;
-use offsite_core::catalog::JobRecord;
+use offsite_core::catalog::{format_timestamp, parse_timestamp, JobRecord};
 use offsite_core::ops::{DueRun, ProjectStatus};
 use offsite_core::Engine;
 use std::time::Duration;
@@ -80,8 +80,7 @@ pub fn size_change(size: u64, previous: u64) -> String {
 /// `2026-11-22T10:05:00.000Z` → `10:05` in the local zone (`offset`), with the date when it is
 /// not `today`.
 pub fn local_time(timestamp: &str, offset: time::UtcOffset, today: time::Date) -> String {
-    let Ok(t) = OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
-    else {
+    let Ok(t) = parse_timestamp(timestamp) else {
         return timestamp.to_string();
     };
     let t = t.to_offset(offset);
@@ -188,9 +187,7 @@ pub fn overdue_text(
 
 /// An overdue project is said to be so at most once a day.
 pub fn overdue_due(last_notified: Option<&str>, now: OffsetDateTime) -> bool {
-    match last_notified
-        .and_then(|v| OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok())
-    {
+    match last_notified.and_then(|v| parse_timestamp(v).ok()) {
         Some(t) => now - t >= time::Duration::days(1),
         None => true,
     }
@@ -202,9 +199,7 @@ pub fn next_wait(statuses: &[ProjectStatus], now: OffsetDateTime) -> Duration {
     let earliest = statuses
         .iter()
         .filter_map(|s| s.next_run.as_deref())
-        .filter_map(|t| {
-            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        })
+        .filter_map(|t| parse_timestamp(t).ok())
         .min();
     match earliest {
         Some(t) if t > now => {
@@ -287,9 +282,7 @@ async fn check<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> Duration {
         }
         let today = now.to_offset(offset).date();
         notify::send(app, &overdue_text(s, offset, today));
-        let stamp = now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let stamp = format_timestamp(now);
         if let Err(e) = engine
             .set_plain_settings(&[(key.as_str(), stamp.as_str())])
             .await
@@ -323,8 +316,7 @@ async fn facts_of(engine: &Engine, run: &DueRun) -> RunFacts {
 }
 
 fn duration_of(job: &JobRecord) -> Option<Duration> {
-    let parse =
-        |s: &str| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok();
+    let parse = |s: &str| parse_timestamp(s).ok();
     let (a, b) = (parse(&job.started_at)?, parse(job.finished_at.as_deref()?)?);
     Some(Duration::from_millis(
         (b - a).whole_milliseconds().max(0) as u64

@@ -10,6 +10,7 @@
 //!
 //! Prints a table (measured, target, pass/miss) and one JSON line.
 
+use clap::Parser;
 use offsite_core::catalog::{BackupStatus, Catalog, NewProject};
 use offsite_core::schedule::{Candidate, RetentionPolicy, Within, Zone};
 use std::path::PathBuf;
@@ -26,20 +27,20 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+#[derive(clap::Parser)]
+#[command(
+    about = "What schedules cost when nothing happens (retention over 10,000 backups, run-due with nothing due)"
+)]
+struct Args {
+    /// The `offsite` binary (default: beside this one).
+    #[arg(long)]
+    offsite_bin: Option<PathBuf>,
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut bin: Option<PathBuf> = None;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--offsite-bin" => bin = args.next().map(PathBuf::from),
-            _ => {
-                eprintln!("usage: offsite-bench-schedules [--offsite-bin PATH]");
-                std::process::exit(2)
-            }
-        }
-    }
-    let bin = bin.unwrap_or_else(|| {
+    let args = Args::parse();
+    let bin = args.offsite_bin.unwrap_or_else(|| {
         std::env::current_exe()
             .expect("current_exe")
             .with_file_name("offsite")
@@ -58,7 +59,11 @@ async fn main() {
         .map(|i| Candidate {
             id: format!("b{i:05}"),
             created_at: start + time::Duration::minutes(47 * i),
-            status: if i % 97 == 0 { BackupStatus::Corrupt } else { BackupStatus::Unverified },
+            status: if i % 97 == 0 {
+                BackupStatus::Corrupt
+            } else {
+                BackupStatus::Unverified
+            },
         })
         .collect();
     let policy = RetentionPolicy {
@@ -106,13 +111,25 @@ async fn main() {
             let out = Command::new(&bin)
                 .arg("--data-dir")
                 .arg(&data)
-                .args(["schedule", "set", &format!("p{i:02}"), "--daily", "02:30", "--tz", "UTC"])
+                .args([
+                    "schedule",
+                    "set",
+                    &format!("p{i:02}"),
+                    "--daily",
+                    "02:30",
+                    "--tz",
+                    "UTC",
+                ])
                 .env("OFFSITE_SECRET_STORE", "env")
                 .env("HOME", dir.path())
                 .env("OFFSITE_TEST_NOW", "2029-12-01T12:00:00Z")
                 .output()
                 .expect("schedule set");
-            assert!(out.status.success(), "schedule set: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "schedule set: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
     let mut times = Vec::new();
@@ -130,7 +147,11 @@ async fn main() {
             .output()
             .expect("run-due");
         times.push(t.elapsed());
-        assert!(out.status.success(), "run-due: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "run-due: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let run_due = median(times);
 
@@ -143,8 +164,16 @@ async fn main() {
     };
     println!("| metric | measured (median of 7) | target | |");
     println!("|---|---:|---|---|");
-    row("retention decision, 10,000 backups (7 rules)", retention, 50.0);
-    row("`offsite run-due`, 50 scheduled projects, nothing due", run_due, 100.0);
+    row(
+        "retention decision, 10,000 backups (7 rules)",
+        retention,
+        50.0,
+    );
+    row(
+        "`offsite run-due`, 50 scheduled projects, nothing due",
+        run_due,
+        100.0,
+    );
     println!(
         "{}",
         serde_json::json!({

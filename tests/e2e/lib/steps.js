@@ -38,6 +38,21 @@ export function pgDumpCustom(database, file) {
 }
 
 /** Polls `check` every `intervalMs` until it returns a truthy value; returns it. */
+/**
+ * The `offsite` command line run.sh built (OFFSITE_E2E_CLI), on the data folder `dataDir()` names
+ * (the app's), as a user would run it in a terminal: `offsite(...args)` returns stdout.
+ */
+export function offsiteCli(dataDir) {
+  const cli = process.env.OFFSITE_E2E_CLI;
+  assert.ok(cli, "OFFSITE_E2E_CLI is set (run.sh builds the offsite binary)");
+  return (...args) =>
+    execFileSync(cli, ["--data-dir", dataDir(), ...args], {
+      env: { ...process.env, OFFSITE_PG_BIN: pg.bin },
+      stdio: ["ignore", "pipe", "inherit"],
+      encoding: "utf8",
+    });
+}
+
 export async function until(browser, label, check, { timeoutMs = 120_000, intervalMs = 100 } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

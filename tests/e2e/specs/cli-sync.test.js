@@ -3,28 +3,18 @@
 // `offsite` command line (another process on the same data folder and keychain) appear in the
 // open window within a second or two, without any click.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp, recordMetric } from "../lib/app.js";
-import { pg, psql, requirePg, until } from "../lib/steps.js";
+import { pg, psql, requirePg, until, offsiteCli } from "../lib/steps.js";
 
-/** The `offsite` binary run.sh built (OFFSITE_E2E_CLI). */
-const cli = process.env.OFFSITE_E2E_CLI;
 
 describe("the window sees changes made by the command line", () => {
   let app;
   let $;
-  /** Runs `offsite --data-dir <the app's> ARGS…` like a user in a terminal; returns stdout. */
-  const offsite = (...args) =>
-    execFileSync(cli, ["--data-dir", app.dataDir, ...args], {
-      env: { ...process.env, OFFSITE_PG_BIN: pg.bin },
-      stdio: ["ignore", "pipe", "inherit"],
-      encoding: "utf8",
-    });
+  const offsite = offsiteCli(() => app.dataDir);
 
   before(async () => {
     requirePg();
-    assert.ok(cli, "OFFSITE_E2E_CLI is set (run.sh builds the offsite binary)");
     psql("postgres", "DROP DATABASE IF EXISTS clisync");
     psql("postgres", "CREATE DATABASE clisync");
     psql("clisync", "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g");

@@ -4,14 +4,12 @@
 // server) is three days later announced as failed and overdue — in notifications a test server
 // on the session bus receives — and its card shows the Overdue badge.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp } from "../lib/app.js";
 import { startNotificationServer } from "../lib/notifications.js";
-import { pg, psql, requirePg, until } from "../lib/steps.js";
+import { pg, psql, requirePg, until, offsiteCli } from "../lib/steps.js";
 
-const cli = process.env.OFFSITE_E2E_CLI;
 const LIBFAKETIME = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1"].find(
   (p) => fs.existsSync(p),
 );
@@ -21,16 +19,10 @@ describe("a project that has gone too long without a good backup is overdue", ()
   let $;
   let server;
   let dataDir;
-  const offsite = (...args) =>
-    execFileSync(cli, ["--data-dir", dataDir, ...args], {
-      env: { ...process.env, OFFSITE_PG_BIN: pg.bin },
-      stdio: ["ignore", "pipe", "inherit"],
-      encoding: "utf8",
-    });
+  const offsite = offsiteCli(() => dataDir);
 
   before(async () => {
     requirePg();
-    assert.ok(cli, "OFFSITE_E2E_CLI is set (run.sh builds the offsite binary)");
     assert.ok(LIBFAKETIME, "libfaketime is installed (Debian package faketime; .ci/setup.sh installs it)");
     psql("postgres", "DROP DATABASE IF EXISTS overdue_src");
     psql("postgres", "DROP ROLE IF EXISTS overdue_user");

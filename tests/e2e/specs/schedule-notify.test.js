@@ -5,29 +5,21 @@
 // (it owns org.freedesktop.Notifications, as a desktop's daemon does) receives; its text is
 // asserted.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp, recordMetric } from "../lib/app.js";
 import { startNotificationServer } from "../lib/notifications.js";
-import { pg, psql, requirePg, until } from "../lib/steps.js";
+import { pg, psql, requirePg, until, offsiteCli } from "../lib/steps.js";
 
-const cli = process.env.OFFSITE_E2E_CLI;
 
 describe("a scheduled backup runs by itself, hidden in the tray, and announces itself", () => {
   let app;
   let $;
   let server;
   let dataDir;
-  const offsite = (...args) =>
-    execFileSync(cli, ["--data-dir", dataDir, ...args], {
-      env: { ...process.env, OFFSITE_PG_BIN: pg.bin },
-      stdio: ["ignore", "pipe", "inherit"],
-      encoding: "utf8",
-    });
+  const offsite = offsiteCli(() => dataDir);
 
   before(async () => {
     requirePg();
-    assert.ok(cli, "OFFSITE_E2E_CLI is set (run.sh builds the offsite binary)");
     psql("postgres", "DROP DATABASE IF EXISTS sched_src");
     psql("postgres", "CREATE DATABASE sched_src");
     psql("sched_src", "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g");

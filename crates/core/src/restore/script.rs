@@ -19,7 +19,7 @@
 //! - **Already there.** A publication, event trigger or extension comment the target has is kept.
 
 use super::roles::RolePlan;
-use super::toc::{table_columns, FullToc, Item};
+use super::toc::{table_columns, FullToc};
 use crate::error::Result;
 use crate::project::ConnSpec;
 use crate::restore::quote_ident;
@@ -410,7 +410,6 @@ pub(crate) fn decide(
             }
         }
     }
-    let by_id = toc.by_id();
     let created: BTreeSet<String> = roles.create.iter().map(|r| r.name.clone()).collect();
     d.preamble.extend(roles.sql.iter().cloned());
 
@@ -710,7 +709,7 @@ pub(crate) fn decide(
                 );
                 d.left_out
                     .push(format!("{} (only a superuser can create it)", it.label()));
-                skip_dependents(toc, &by_id, it.id, &mut d);
+                skip_dependents(toc, it.id, &mut d);
             }
             continue;
         }
@@ -739,7 +738,7 @@ pub(crate) fn decide(
                     it.label(),
                     f.user
                 ));
-                skip_dependents(toc, &by_id, it.id, &mut d);
+                skip_dependents(toc, it.id, &mut d);
             }
         }
     }
@@ -810,7 +809,7 @@ pub(crate) fn decide(
 }
 
 /// Leave out the comments, privileges and labels of a left-out entry too.
-fn skip_dependents(toc: &FullToc, _by_id: &HashMap<i32, usize>, id: i32, d: &mut Decisions) {
+fn skip_dependents(toc: &FullToc, id: i32, d: &mut Decisions) {
     for it in &toc.items {
         if matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL") && it.deps.contains(&id) {
             d.skip.insert(
@@ -851,12 +850,6 @@ pub(crate) fn build_list(list: &str, skip: &BTreeMap<usize, String>) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Items for the plan: the labels of entries of `items` matching `pred`.
-#[allow(dead_code)]
-pub(crate) fn labels(items: &[Item], pred: impl Fn(&Item) -> bool) -> Vec<String> {
-    items.iter().filter(|i| pred(i)).map(Item::label).collect()
 }
 
 #[cfg(test)]
