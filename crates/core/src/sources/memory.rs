@@ -4,7 +4,7 @@
 
 use super::{
     ApiSource, BucketInfo, ByteStream, GetRequest, ListRequest, ObjectBody, ObjectInfo, ObjectPage,
-    ObjectSource,
+    ObjectSource, ObjectTarget, PutBody, PutRequest,
 };
 use crate::error::{Error, ErrorKind, Result};
 use async_trait::async_trait;
@@ -32,6 +32,8 @@ struct StoredObject {
     etag: String,
     last_modified: OffsetDateTime,
     content_type: Option<String>,
+    cache_control: Option<String>,
+    metadata: BTreeMap<String, String>,
 }
 
 /// An object store in memory.
@@ -40,6 +42,7 @@ pub struct MemoryObjectSource {
     buckets: Mutex<BTreeMap<String, BTreeMap<String, StoredObject>>>,
     gets: AtomicUsize,
     lists: AtomicUsize,
+    puts: AtomicUsize,
 }
 
 impl MemoryObjectSource {
@@ -69,6 +72,8 @@ impl MemoryObjectSource {
                 etag,
                 last_modified: OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
                 content_type: content_type.map(str::to_string),
+                cache_control: None,
+                metadata: BTreeMap::new(),
             },
         );
     }
@@ -87,6 +92,25 @@ impl MemoryObjectSource {
     }
 
     /// How many `list_objects` calls were answered.
+    /// How many `put_object` calls stored an object.
+    pub fn put_count(&self) -> usize {
+        self.puts.load(Ordering::SeqCst)
+    }
+
+    /// Set an object's cache control and user metadata (as an upload with them would).
+    pub fn set_headers(
+        &self,
+        bucket: &str,
+        key: &str,
+        cache_control: Option<&str>,
+        metadata: BTreeMap<String, String>,
+    ) {
+        if let Some(o) = self.lock().get_mut(bucket).and_then(|b| b.get_mut(key)) {
+            o.cache_control = cache_control.map(str::to_string);
+            o.metadata = metadata;
+        }
+    }
+
     pub fn list_count(&self) -> usize {
         self.lists.load(Ordering::SeqCst)
     }
@@ -103,6 +127,17 @@ fn info_of(key: &str, o: &StoredObject) -> ObjectInfo {
         etag: Some(o.etag.clone()),
         last_modified: Some(o.last_modified),
         content_type: o.content_type.clone(),
+        cache_control: o.cache_control.clone(),
+        metadata: o.metadata.clone(),
+    }
+}
+
+/// What a listing shows of an object (no cache control or metadata, as S3's ListObjectsV2).
+fn listed_of(key: &str, o: &StoredObject) -> ObjectInfo {
+    ObjectInfo {
+        cache_control: None,
+        metadata: BTreeMap::new(),
+        ..info_of(key, o)
     }
 }
 
@@ -136,7 +171,7 @@ impl ObjectSource for MemoryObjectSource {
             .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
             .filter(|(k, _)| k.starts_with(prefix))
             .take(page_size + 1)
-            .map(|(k, o)| info_of(k, o))
+            .map(|(k, o)| listed_of(k, o))
             .collect();
         let next = if page.len() > page_size {
             page.truncate(page_size);
@@ -181,6 +216,61 @@ impl ObjectSource for MemoryObjectSource {
             range,
             stream,
         })
+    }
+}
+
+#[async_trait]
+impl ObjectTarget for MemoryObjectSource {
+    async fn create_bucket(&self, bucket: &str) -> Result<bool> {
+        let mut buckets = self.lock();
+        if buckets.contains_key(bucket) {
+            return Ok(false);
+        }
+        buckets.insert(bucket.to_string(), BTreeMap::new());
+        Ok(true)
+    }
+
+    async fn head_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>> {
+        let buckets = self.lock();
+        let objects = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
+        Ok(objects.get(key).map(|o| info_of(key, o)))
+    }
+
+    async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: PutBody,
+        req: &PutRequest,
+    ) -> Result<ObjectInfo> {
+        let body = match body {
+            PutBody::Bytes(b) => b,
+            PutBody::File(path) => Bytes::from(std::fs::read(&path).map_err(|e| {
+                Error::io(format!("reading {} to upload it", path.display()), e)
+            })?),
+        };
+        self.puts.fetch_add(1, Ordering::SeqCst);
+        let etag = hex::encode(&ring::digest::digest(&ring::digest::SHA256, &body).as_ref()[..16]);
+        let stored = StoredObject {
+            body,
+            etag,
+            last_modified: OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_001),
+            content_type: req.content_type.clone(),
+            cache_control: req.cache_control.clone(),
+            metadata: req.metadata.clone(),
+        };
+        let info = info_of(key, &stored);
+        let mut buckets = self.lock();
+        let objects = buckets.get_mut(bucket).ok_or_else(|| no_bucket(bucket))?;
+        objects.insert(key.to_string(), stored);
+        Ok(info)
+    }
+
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
+        let mut buckets = self.lock();
+        let objects = buckets.get_mut(bucket).ok_or_else(|| no_bucket(bucket))?;
+        objects.remove(key);
+        Ok(())
     }
 }
 

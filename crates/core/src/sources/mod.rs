@@ -28,6 +28,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -120,6 +121,25 @@ pub struct ObjectInfo {
     pub etag: Option<String>,
     pub last_modified: Option<OffsetDateTime>,
     pub content_type: Option<String>,
+    /// `Cache-Control` (from a GET or HEAD; listings do not carry it).
+    pub cache_control: Option<String>,
+    /// User metadata (`x-amz-meta-*`, names lower-case without the prefix; from a GET or HEAD).
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ObjectInfo {
+    /// An object as a listing row: key, size, ETag, last modified; the rest unknown.
+    pub fn listed(key: impl Into<String>, size: u64) -> Self {
+        ObjectInfo {
+            key: key.into(),
+            size,
+            etag: None,
+            last_modified: None,
+            content_type: None,
+            cache_control: None,
+            metadata: BTreeMap::new(),
+        }
+    }
 }
 
 /// One page of a listing. Keys come in ascending byte order; `next` continues after this page.
@@ -213,6 +233,45 @@ pub trait ObjectSource: Send + Sync {
 
     /// An object's body as a stream (or a range of it).
     async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody>;
+}
+
+/// The body of an upload: in memory, or a file on disk (large objects).
+#[derive(Debug, Clone)]
+pub enum PutBody {
+    Bytes(Bytes),
+    File(PathBuf),
+}
+
+/// How to store an object (what S3 keeps beside the bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PutRequest {
+    pub content_type: Option<String>,
+    pub cache_control: Option<String>,
+    /// User metadata (sent as `x-amz-meta-<name>`).
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// An object store to restore into (storage restores): an [`ObjectSource`] that also writes.
+#[async_trait]
+pub trait ObjectTarget: ObjectSource {
+    /// Create `bucket`. An existing bucket the credentials own is not an error (returns `false`);
+    /// `true` when it was created.
+    async fn create_bucket(&self, bucket: &str) -> Result<bool>;
+
+    /// An object's facts (with content type, cache control and metadata), `None` when absent.
+    async fn head_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>>;
+
+    /// Store an object (replacing one with the same key). Returns its facts as stored.
+    async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: PutBody,
+        req: &PutRequest,
+    ) -> Result<ObjectInfo>;
+
+    /// Remove an object (absent is not an error).
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<()>;
 }
 
 // ---------------------------------------------------------------------------------------------
