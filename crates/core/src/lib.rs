@@ -23,6 +23,7 @@ pub mod retry;
 pub mod schedule;
 pub mod secrets;
 pub mod sources;
+pub mod storage;
 pub mod tempfiles;
 
 pub use engine::{Engine, EngineConfig};
