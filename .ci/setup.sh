@@ -4,6 +4,8 @@
 #     gnome-keyring and dbus (keychain tests), Xvfb and WebKitWebDriver (end-to-end tests), …
 #   - the UI's npm dependencies (ui/, and tests/e2e/ when it is a Node project)
 #   - tauri-driver (cargo install, into $CARGO_HOME/bin)
+#   - moto's S3 server (PyPI `moto[server]`, in a virtualenv at /opt/offsite/moto-venv) for the
+#     storage tests against a real S3-compatible server on 127.0.0.1
 # Idempotent and fast when everything is present (no apt-get update unless something is missing).
 # Uses sudo only when not root. Prints one line per step.
 set -euo pipefail
@@ -27,6 +29,8 @@ APT_PACKAGES=(
     xvfb xauth webkit2gtk-driver imagemagick x11-utils
     # e2e: move the app's wall clock (libfaketime) to see a project become overdue
     faketime
+    # storage tests: a virtualenv for moto's S3 server (below)
+    python3-venv
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------
@@ -89,3 +93,16 @@ fi
 # WebKitWebDriver comes from webkit2gtk-driver (above); the e2e run fails loudly without it.
 command -v WebKitWebDriver >/dev/null \
     || { ci_log "WebKitWebDriver: missing although webkit2gtk-driver is installed"; exit 1; }
+
+# ---- moto: an S3-compatible server for the storage tests (crates/testkit/src/s3.rs) ------------
+MOTO_VENV=/opt/offsite/moto-venv
+if [[ -x "$MOTO_VENV/bin/moto_server" ]]; then
+    ci_log "moto: present ($MOTO_VENV)"
+else
+    ci_log "moto: pip install 'moto[server]' into $MOTO_VENV"
+    as_root mkdir -p "$(dirname "$MOTO_VENV")"
+    as_root python3 -m venv "$MOTO_VENV"
+    as_root "$MOTO_VENV/bin/pip" install -q 'moto[server]>=5,<6'
+    [[ -x "$MOTO_VENV/bin/moto_server" ]] || { ci_log "moto: install failed"; exit 1; }
+    ci_log "moto: installed"
+fi

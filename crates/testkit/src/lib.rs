@@ -28,10 +28,12 @@ mod cluster;
 pub mod conformance;
 pub mod faults;
 pub mod proxy;
+pub mod s3;
 mod snapshot;
 
 pub use cluster::TestCluster;
 pub use proxy::FaultProxy;
+pub use s3::{HttpFault, HttpFaultProxy, MotoServer};
 pub use snapshot::{
     fidelity_snapshot, schema_dump, FidelitySnapshot, LargeObjectInfo, SequenceState,
 };

@@ -243,12 +243,13 @@ impl ObjectTarget for MemoryObjectSource {
         body: PutBody,
         req: &PutRequest,
     ) -> Result<ObjectInfo> {
-        let body = match body {
-            PutBody::Bytes(b) => b,
-            PutBody::File(path) => Bytes::from(std::fs::read(&path).map_err(|e| {
-                Error::io(format!("reading {} to upload it", path.display()), e)
-            })?),
-        };
+        let body =
+            match body {
+                PutBody::Bytes(b) => b,
+                PutBody::File(path) => Bytes::from(std::fs::read(&path).map_err(|e| {
+                    Error::io(format!("reading {} to upload it", path.display()), e)
+                })?),
+            };
         self.puts.fetch_add(1, Ordering::SeqCst);
         let etag = hex::encode(&ring::digest::digest(&ring::digest::SHA256, &body).as_ref()[..16]);
         let stored = StoredObject {

@@ -19,6 +19,7 @@
 
 pub mod memory;
 pub mod postgres;
+pub mod s3;
 
 use crate::archive::Written;
 use crate::error::{Error, Result};

@@ -77,8 +77,10 @@ pub fn check_bucket_name(name: &str) -> Result<()> {
         || name.len() > 255
         || name.contains(['/', '\\', '\0']);
     if bad {
-        return Err(Error::invalid(format!("{name:?} is not a bucket name Offsite can store"))
-            .with_hint("bucket names are one path segment: letters, digits, '.', '-', '_'"));
+        return Err(
+            Error::invalid(format!("{name:?} is not a bucket name Offsite can store"))
+                .with_hint("bucket names are one path segment: letters, digits, '.', '-', '_'"),
+        );
     }
     Ok(())
 }
@@ -102,7 +104,10 @@ pub fn member_name(bucket: &str, key: &str) -> (String, bool) {
     } else {
         let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
         (
-            format!("{STORAGE_PREFIX}{bucket}/{ENCODED_DIR}/{}", hex::encode(digest)),
+            format!(
+                "{STORAGE_PREFIX}{bucket}/{ENCODED_DIR}/{}",
+                hex::encode(digest)
+            ),
             true,
         )
     }
@@ -186,16 +191,38 @@ mod tests {
 
     #[test]
     fn safe_keys_keep_their_names_and_odd_ones_are_encoded_inside_the_bucket() {
-        assert_eq!(member_name("b", "a/b.png"), ("storage/b/a/b.png".into(), false));
-        assert_eq!(member_name("b", "ünï côdé/x y"), ("storage/b/ünï côdé/x y".into(), false));
-        for odd in ["../etc/passwd", "a//b", "/lead", "a/./b", ".", "..", "a/..", "", ".offsite-key/x", "C:x"] {
+        assert_eq!(
+            member_name("b", "a/b.png"),
+            ("storage/b/a/b.png".into(), false)
+        );
+        assert_eq!(
+            member_name("b", "ünï côdé/x y"),
+            ("storage/b/ünï côdé/x y".into(), false)
+        );
+        for odd in [
+            "../etc/passwd",
+            "a//b",
+            "/lead",
+            "a/./b",
+            ".",
+            "..",
+            "a/..",
+            "",
+            ".offsite-key/x",
+            "C:x",
+        ] {
             let (name, encoded) = member_name("b", odd);
             assert!(encoded, "{odd:?}");
             assert!(name.starts_with("storage/b/.offsite-key/"), "{name}");
-            assert!(crate::archive::check_member_name(&name, false).is_ok(), "{name}");
+            assert!(
+                crate::archive::check_member_name(&name, false).is_ok(),
+                "{name}"
+            );
         }
         assert_ne!(member_name("b", "a//b").0, member_name("b", "a/./b").0);
-        assert!(member_name("b", ".emptyFolderPlaceholder").0 == "storage/b/.emptyFolderPlaceholder");
+        assert!(
+            member_name("b", ".emptyFolderPlaceholder").0 == "storage/b/.emptyFolderPlaceholder"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod new_server;
 mod pg_engine;
 mod replace;
 mod restore_errors;
+mod s3_store;
 mod schedules;
 mod selective;
 mod settings_and_delete;
