@@ -104,6 +104,18 @@ pub fn project_password_key(project_name: &str) -> String {
     format!("project:{project_name}{DB_PASSWORD_SUFFIX}")
 }
 
+/// The key of a project's S3 secret access key: `project:<name>:s3-secret`
+/// (headless: `OFFSITE_PASSWORD_PROJECT_<NAME>_S3_SECRET`, or `OFFSITE_S3_SECRET_ACCESS_KEY`).
+pub fn project_s3_secret_key(project_name: &str) -> String {
+    format!("project:{project_name}:s3-secret")
+}
+
+/// The key of a project's Supabase personal access token: `project:<name>:supabase-token`
+/// (headless: `OFFSITE_PASSWORD_PROJECT_<NAME>_SUPABASE_TOKEN`, or `SUPABASE_ACCESS_TOKEN`).
+pub fn project_supabase_token_key(project_name: &str) -> String {
+    format!("project:{project_name}:supabase-token")
+}
+
 /// The environment variable [`EnvStore`] reads for `key`: `OFFSITE_PASSWORD_` followed by the key
 /// in upper case, every character other than A-Z and 0-9 replaced by `_`
 /// (`project:shop:db-password` → `OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD`).

@@ -9,7 +9,7 @@ use crate::project::ConnSpec;
 pub const TLS_MODES: &[&str] = &["disable", "prefer", "require", "verify-full"];
 
 /// The backup types of the archive format.
-pub const BACKUP_TYPES: &[&str] = &["full", "database", "storage", "config"];
+pub const BACKUP_TYPES: &[&str] = &["full", "database", "storage", "config", "incremental"];
 
 /// The characters a project name may use, as said in error messages.
 const NAME_RULE: &str =

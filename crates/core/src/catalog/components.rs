@@ -1,0 +1,160 @@
+//! The `project_components` table: what a project has beside its database — an S3-compatible
+//! storage component, a Supabase project (Management API) — and its default backup type. One
+//! JSON document per project; never a secret (those are in the keychain, see
+//! [`crate::secrets::project_s3_secret_key`] and [`crate::secrets::project_supabase_token_key`]).
+
+use super::sql::db_error;
+use super::Catalog;
+use crate::error::{Error, Result};
+use crate::storage::BucketSelection;
+use serde::{Deserialize, Serialize};
+
+/// A project's storage component: an S3-compatible endpoint and which buckets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StorageComponent {
+    /// `https://<ref>.storage.supabase.co/storage/v1/s3`, `http://127.0.0.1:9000`, …; `None`: AWS.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    /// Path-style addressing (Supabase, MinIO, most self-hosted stores).
+    #[serde(default = "yes")]
+    pub path_style: bool,
+    #[serde(default)]
+    pub buckets: BucketSelection,
+    /// Downloads in flight (default 16).
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A project's Supabase side (for the configuration component).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SupabaseComponent {
+    /// The project ref (`abcdefghijklmnopqrst`).
+    pub project_ref: String,
+    /// The Management API (default `https://api.supabase.com`; tests point it elsewhere).
+    #[serde(default)]
+    pub api_url: Option<String>,
+}
+
+/// Everything a project has beside its database connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Components {
+    #[serde(default)]
+    pub storage: Option<StorageComponent>,
+    #[serde(default)]
+    pub supabase: Option<SupabaseComponent>,
+    /// `database` (default), `full`, `storage`, `config` or `incremental`: what a backup without
+    /// `--type` (and every scheduled backup) makes.
+    #[serde(default)]
+    pub default_type: Option<String>,
+}
+
+impl Components {
+    pub fn is_empty(&self) -> bool {
+        *self == Components::default()
+    }
+}
+
+impl Catalog {
+    /// The project's components (empty when none were set).
+    pub async fn components(&self, project_id: &str) -> Result<Components> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT doc FROM project_components WHERE project_id = ?")
+                .bind(project_id)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(|e| db_error("reading a project's components", e))?;
+        match row {
+            None => Ok(Components::default()),
+            Some((doc,)) => serde_json::from_str(&doc).map_err(|e| {
+                Error::new(
+                    crate::ErrorKind::Catalog,
+                    format!("a project's components could not be read: {e}"),
+                )
+            }),
+        }
+    }
+
+    /// Save the project's components (replacing what was there).
+    pub async fn set_components(&self, project_id: &str, c: &Components) -> Result<()> {
+        if let Some(t) = &c.default_type {
+            super::validate::validate_backup_type(t)?;
+        }
+        if let Some(s) = &c.storage {
+            if s.region.trim().is_empty() || s.access_key_id.trim().is_empty() {
+                return Err(Error::invalid(
+                    "the storage component needs a region and an access key id",
+                ));
+            }
+        }
+        let doc = serde_json::to_string(c).map_err(|e| Error::internal(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO project_components (project_id, doc, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT(project_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+        )
+        .bind(project_id)
+        .bind(&doc)
+        .bind(self.now())
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("saving a project's components", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::NewProject;
+
+    #[tokio::test]
+    async fn components_round_trip_and_go_with_their_project() {
+        let cat = Catalog::open_in_memory().await.unwrap();
+        let p = cat
+            .add_project(&NewProject {
+                name: "shop".into(),
+                db_url: "postgres://u@h:5432/d".into(),
+                tls_mode: "prefer".into(),
+                backup_dir: None,
+            })
+            .await
+            .unwrap();
+        assert!(cat.components(&p.id).await.unwrap().is_empty());
+        let c = Components {
+            storage: Some(StorageComponent {
+                endpoint: Some("https://abc.storage.supabase.co/storage/v1/s3".into()),
+                region: "eu-central-1".into(),
+                access_key_id: "AKID".into(),
+                path_style: true,
+                buckets: BucketSelection::Only(vec!["avatars".into()]),
+                concurrency: None,
+            }),
+            supabase: Some(SupabaseComponent {
+                project_ref: "abc".into(),
+                api_url: None,
+            }),
+            default_type: Some("full".into()),
+        };
+        cat.set_components(&p.id, &c).await.unwrap();
+        assert_eq!(cat.components(&p.id).await.unwrap(), c);
+        let bad = Components {
+            default_type: Some("weekly".into()),
+            ..c.clone()
+        };
+        assert!(cat.set_components(&p.id, &bad).await.is_err());
+        assert_eq!(
+            cat.components(&p.id).await.unwrap(),
+            c,
+            "a refused change keeps the old"
+        );
+        cat.remove_project("shop").await.unwrap();
+        assert!(cat.components(&p.id).await.unwrap().is_empty());
+    }
+}
