@@ -8,6 +8,7 @@ use offsite_core::sources::supabase_api::ManagementApiOptions;
 use offsite_core::sources::{ApiClient, ApiSource, ManagementApi};
 use offsite_core::ErrorKind;
 use offsite_testkit::conformance::{object, quick_retries, sha256_hex};
+use offsite_testkit::faults::{FaultPlan, Faulty};
 use offsite_testkit::management_api::{
     FAKE_FUNCTION_SECRETS, FAKE_SECRETS, FUNCTION_SLUGS, PROJECT_REF, TOKEN,
 };
@@ -71,6 +72,13 @@ async fn management_api_conforms_bare_and_guarded() {
         quick_retries(),
     );
     object::check_api_source(&guarded, &doc, &status).await;
+
+    // Behind a fault injector (resets, 503s, 429s on every other call), retried.
+    let faulty = Faulty::new(client(&fake), FaultPlan::flaky(0));
+    let counters = faulty.counters();
+    let retried = Retrying::new(faulty, quick_retries());
+    object::check_api_source(&retried, &doc, &status).await;
+    assert!(counters.failed() >= 3, "{}", counters.failed());
     assert!(fake
         .requests()
         .iter()
@@ -565,4 +573,78 @@ async fn transport_failures_are_temporary_connection_errors() {
     )
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn temporary_failures_of_bodies_and_patches_are_retried() {
+    let fake = FakeManagementApi::start();
+    let r = format!("/v1/projects/{PROJECT_REF}");
+    let api = Retrying::new(client(&fake), quick_retries());
+    fake.fail_next(&format!("{r}/functions/hello-world/body"), 503, 2);
+    fake.fail_next(&format!("{r}/config/storage"), 502, 1);
+    let archived = fetch(&api, true).await.unwrap();
+    assert_eq!(
+        archived.file("supabase/functions/hello-world/body.eszip"),
+        Some(FakeManagementApi::function_body("hello-world").as_slice())
+    );
+    assert_eq!(fake.request_count(), 17 + 3);
+
+    let mut storage = fake.doc(&format!("{r}/config/storage")).unwrap();
+    storage["fileSizeLimit"] = json!(1);
+    fake.serve_json(&format!("{r}/config/storage"), storage);
+    let current = fetch(&api, true).await.unwrap();
+    let chosen = config::diff(&archived, &current);
+    assert_eq!(chosen.len(), 1, "{chosen:?}");
+    fake.fail_next(&format!("{r}/config/storage"), 429, 1);
+    let t0 = Instant::now();
+    let report = config::apply_settings(
+        &api,
+        PROJECT_REF,
+        &chosen,
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(t0.elapsed() >= Duration::from_secs(1), "Retry-After: 1");
+    assert_eq!(report.applied.len(), 1);
+    let patches = fake.patches();
+    assert_eq!(patches.len(), 2, "the 429, then the write");
+    assert_eq!(patches[1].1, json!({"fileSizeLimit": 52428800}));
+    assert_eq!(
+        fake.doc(&format!("{r}/config/storage")).unwrap()["fileSizeLimit"],
+        52428800
+    );
+}
+
+#[tokio::test]
+async fn cancel_stops_a_fetch_and_an_apply() {
+    let fake = FakeManagementApi::start();
+    let api = client(&fake);
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let e = config::fetch_config(
+        &api,
+        PROJECT_REF,
+        &ConfigOptions::default(),
+        &Reporter::silent(),
+        &cancel,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    let d = SettingDiff {
+        file: "supabase/auth.json".into(),
+        setting: "site_url".into(),
+        archived: Some(json!("https://a.example.com")),
+        current: Some(json!("https://b.example.com")),
+        writable: true,
+        redacted: false,
+    };
+    let e = config::apply_settings(&api, PROJECT_REF, &[d], &Reporter::silent(), &cancel)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    assert!(e.message().contains("no setting was changed"), "{e}");
+    assert_eq!(fake.request_count(), 0);
 }

@@ -3,7 +3,7 @@
 //! `packages/api/src/generated/openapi.json`), checks the bearer token, records every request
 //! (method, path, whether it carried the token, body, when), merges `PATCH` bodies into the
 //! documents it serves, and can be told to answer 401/403 to everything, any status for one
-//! path, or 429 with `Retry-After` to the next N requests.
+//! path (always, or the next N times), or 429 with `Retry-After` to the next N requests.
 //!
 //! Its project holds fake secrets ([`FAKE_SECRETS`]) in the places real ones live, so a test can
 //! search everything Offsite produced for them.
@@ -105,6 +105,8 @@ struct State {
     routes: BTreeMap<String, Answer>,
     patch_answers: BTreeMap<String, PatchAnswer>,
     failing_patches: BTreeMap<String, u16>,
+    /// path → (status, times): temporary failures of one path.
+    transient: BTreeMap<String, (u16, u32)>,
     fail_all: Option<u16>,
     rate_limited: u32,
     retry_after_secs: u64,
@@ -150,6 +152,7 @@ impl FakeManagementApi {
             routes: BTreeMap::new(),
             patch_answers: BTreeMap::new(),
             failing_patches: BTreeMap::new(),
+            transient: BTreeMap::new(),
             fail_all: None,
             rate_limited: 0,
             retry_after_secs: 0,
@@ -263,6 +266,14 @@ impl FakeManagementApi {
     /// careless server might), so callers must keep it out of their own error text.
     pub fn fail_patch(&self, path: &str, status: u16) {
         self.lock().failing_patches.insert(path.to_string(), status);
+    }
+
+    /// Answer the next `times` requests for `path` (any method) with `status` (a 503, a 429
+    /// with `Retry-After: 1`), then as usual.
+    pub fn fail_next(&self, path: &str, status: u16, times: u32) {
+        self.lock()
+            .transient
+            .insert(path.to_string(), (status, times));
     }
 
     /// Every request so far, in order.
@@ -496,6 +507,20 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
             st.retry_after_secs.to_string().parse().expect("header"),
         );
         return r;
+    }
+    if let Some((status, times)) = st.transient.get_mut(&path) {
+        if *times > 0 {
+            *times -= 1;
+            let mut r = respond(&Answer::json(
+                *status,
+                &json!({"message": "temporarily unavailable"}),
+            ));
+            if *status == 429 {
+                r.headers_mut()
+                    .insert(hyper::header::RETRY_AFTER, "1".parse().expect("header"));
+            }
+            return r;
+        }
     }
     if let Some(status) = st.fail_all {
         return respond(&Answer::json(status, &json!({"message": "Unauthorized"})));
