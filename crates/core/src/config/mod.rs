@@ -49,6 +49,9 @@ use serde_json::Value;
 use std::fmt;
 use tokio_util::sync::CancellationToken;
 
+/// The archive folder the snapshot's files live in (`config/supabase/auth.json`).
+pub const ARCHIVE_DIR: &str = "config";
+
 /// Which settings of a document go back with `PATCH` to the path it was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Writable {
@@ -290,6 +293,13 @@ impl ConfigSnapshot {
             redactions,
             missing: Vec::new(),
         }
+    }
+
+    /// The files as archive members: `(config/<name>, bytes)`.
+    pub fn archive_members(&self) -> impl Iterator<Item = (String, &[u8])> {
+        self.files
+            .iter()
+            .map(|(n, b)| (format!("{ARCHIVE_DIR}/{n}"), b.as_slice()))
     }
 
     /// The bytes of file `name`.
@@ -625,5 +635,7 @@ mod tests {
             crate::destinations::sha256_hex(&auth)
         );
         assert!(json["files"][0].get("bytes").is_none());
+        let members: Vec<String> = snap.archive_members().map(|(n, _)| n).collect();
+        assert_eq!(members[0], "config/supabase/auth.json");
     }
 }

@@ -15,7 +15,7 @@ pub const REDACTED: &str = "<redacted>";
 
 /// Names ending like a secret that are public by design (anon/publishable keys are shipped to
 /// browsers).
-pub const PUBLIC_NAMES: &[&str] = &["anon_key", "publishable_key", "public_key", "jwks_url"];
+pub const PUBLIC_NAMES: &[&str] = &["anon_key", "publishable_key", "public_key"];
 
 /// Name endings that mark a secret.
 const SECRET_SUFFIXES: &[&str] = &[
@@ -36,6 +36,8 @@ const SECRET_NAMES: &[&str] = &[
     "password",
     "root_key",
     "service_role_key",
+    // Phone numbers with fixed OTPs: whoever has them can sign in as those numbers.
+    "sms_test_otp",
 ];
 
 /// Whether a setting called `name` holds a secret.
@@ -68,7 +70,7 @@ fn walk(v: &mut Value, pointer: &mut String, out: &mut Vec<String>) {
                 let len = pointer.len();
                 pointer.push('/');
                 pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
-                if is_secret_name(k) && holds_something(child) {
+                if (is_secret_name(k) && holds_something(child)) || url_with_password(child) {
                     *child = Value::String(REDACTED.to_string());
                     out.push(pointer.clone());
                 } else {
@@ -82,12 +84,30 @@ fn walk(v: &mut Value, pointer: &mut String, out: &mut Vec<String>) {
                 let len = pointer.len();
                 pointer.push('/');
                 pointer.push_str(&i.to_string());
-                walk(child, pointer, out);
+                if url_with_password(child) {
+                    *child = Value::String(REDACTED.to_string());
+                    out.push(pointer.clone());
+                } else {
+                    walk(child, pointer, out);
+                }
                 pointer.truncate(len);
             }
         }
         _ => {}
     }
+}
+
+/// A string that is a URL carrying a password (the dashboard's `[YOUR-PASSWORD]` placeholder
+/// is not one).
+fn url_with_password(v: &Value) -> bool {
+    let Some(s) = v.as_str() else { return false };
+    if !s.contains("://") || !s.contains('@') {
+        return false;
+    }
+    url::Url::parse(s)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+        .is_some_and(|p| !p.is_empty() && p != "[YOUR-PASSWORD]" && p != "%5BYOUR-PASSWORD%5D")
 }
 
 /// Whether `v` is, or holds anywhere inside it, the [`REDACTED`] marker.
@@ -159,21 +179,39 @@ mod tests {
             "external_gitlab_secret": "",
             "external_google_secret": "g-s",
             "nested": {"sms_vonage_api_key": "vk", "a/b_key": "x", "ok": 1},
-            "list": [{"webhook_secret": "w"}],
+            "list": [{"webhook_secret": "w"}, "https://u:pw-in-url@hooks.example.com/x"],
+            "hook_send_email_uri": "https://hook:pw-in-uri@hooks.example.com/send",
+            "connection_string": "postgresql://postgres.ref:[YOUR-PASSWORD]@pooler.example.com:6543/postgres",
+            "sms_test_otp": "+15550001=123456",
         });
         let got = redact(&mut doc);
         assert_eq!(
             got,
             [
                 "/external_google_secret",
+                "/hook_send_email_uri",
                 "/list/0/webhook_secret",
+                "/list/1",
                 "/nested/a~1b_key",
                 "/nested/sms_vonage_api_key",
+                "/sms_test_otp",
                 "/smtp_pass"
             ]
         );
+        assert!(doc["connection_string"]
+            .as_str()
+            .unwrap()
+            .contains("[YOUR-PASSWORD]"));
         let text = doc.to_string();
-        for secret in ["hunter2", "g-s", "\"vk\"", "\"w\""] {
+        for secret in [
+            "hunter2",
+            "g-s",
+            "\"vk\"",
+            "\"w\"",
+            "pw-in-url",
+            "pw-in-uri",
+            "123456",
+        ] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         assert_eq!(doc["smtp_user"], "mailer");
