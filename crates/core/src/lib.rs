@@ -8,6 +8,7 @@ pub mod archive;
 pub mod backup;
 pub mod catalog;
 pub mod clock;
+pub mod config;
 pub mod destinations;
 pub mod engine;
 pub mod error;

@@ -23,6 +23,7 @@ use crate::destinations::{Destination, PutBody, PutOptions, StoredObject};
 use crate::error::{Error, Result};
 use crate::progress::{Reporter, RetryWait};
 use crate::restore::{RestoreOptions, RestorePlan, RestoreReport};
+use crate::sources::supabase_api::{ApiBytes, ApiClient};
 use crate::sources::{
     ApiSource, BucketInfo, ByteRange, ByteStream, DatabaseInfo, DatabaseSource, DumpOptions,
     GetRequest, ListRequest, ObjectBody, ObjectPage, ObjectSource,
@@ -298,6 +299,21 @@ impl<T: ApiSource + ?Sized> ApiSource for Retrying<T> {
     }
 }
 
+/// A PATCH sets values, so it is repeated like a GET after a temporary failure.
+#[async_trait]
+impl<T: ApiClient + ?Sized> ApiClient for Retrying<T> {
+    async fn get_bytes(&self, path: &str) -> Result<ApiBytes> {
+        self.run(&format!("GET {path}"), move || self.inner.get_bytes(path))
+            .await
+    }
+    async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+        self.run(&format!("PATCH {path}"), move || {
+            self.inner.patch_json(path, body)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl<T: ObjectSource + ?Sized + 'static> ObjectSource for Retrying<T> {
     async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
@@ -569,6 +585,18 @@ impl<T: ApiSource + ?Sized> ApiSource for RateLimited<T> {
     async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
         self.bucket.acquire().await;
         self.inner.get_json(path).await
+    }
+}
+
+#[async_trait]
+impl<T: ApiClient + ?Sized> ApiClient for RateLimited<T> {
+    async fn get_bytes(&self, path: &str) -> Result<ApiBytes> {
+        self.bucket.acquire().await;
+        self.inner.get_bytes(path).await
+    }
+    async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+        self.bucket.acquire().await;
+        self.inner.patch_json(path, body).await
     }
 }
 

@@ -11,6 +11,8 @@
 //! * [`conformance`]: the shared conformance suite of the engine's source and destination traits;
 //!   [`faults::Faulty`] (a fault-injecting wrapper) and [`FaultProxy`] (a TCP proxy that drops or
 //!   cuts connections to a real server) for running it under faults.
+//! * [`FakeManagementApi`]: a fake Supabase Management API on 127.0.0.1 (documented shapes,
+//!   planted fake secrets, recorded requests, 401/403/404/429 on request).
 //!
 //! ```no_run
 //! use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
@@ -27,11 +29,13 @@
 mod cluster;
 pub mod conformance;
 pub mod faults;
+pub mod management_api;
 pub mod proxy;
 pub mod s3;
 mod snapshot;
 
 pub use cluster::TestCluster;
+pub use management_api::FakeManagementApi;
 pub use proxy::FaultProxy;
 pub use s3::{HttpFault, HttpFaultProxy, MotoServer};
 pub use snapshot::{

@@ -3,7 +3,8 @@
 //! * [`DatabaseSource`]: a database to back up and restore into (PostgreSQL: [`postgres`]).
 //! * [`ObjectSource`]: an object store to pull files from (S3-compatible buckets, issue 10).
 //! * [`ApiSource`]: an HTTP API that answers JSON documents by path (the Supabase Management
-//!   API, issue 10).
+//!   API: [`supabase_api::ManagementApi`], which also answers bytes and takes settings back,
+//!   [`ApiClient`]).
 //!
 //! The traits are object-safe (`async_trait`), so callers hold `Arc<dyn ObjectSource>` and the
 //! wrappers in [`crate::retry`] ([`Retrying`](crate::retry::Retrying),
@@ -20,6 +21,7 @@
 pub mod memory;
 pub mod postgres;
 pub mod s3;
+pub mod supabase_api;
 
 use crate::archive::Written;
 use crate::error::{Error, Result};
@@ -35,6 +37,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 pub use postgres::PostgresSource;
+pub use supabase_api::{ApiBytes, ApiClient, ManagementApi};
 
 /// A stream of bytes (an object's body, an upload). An `Err` item ends the stream: the bytes
 /// before it are valid, the rest never came (a cut connection is a temporary error).

@@ -1,0 +1,598 @@
+//! A fake Supabase Management API on 127.0.0.1 for one project: it answers documents shaped as
+//! the API's OpenAPI document describes them (github.com/supabase/cli,
+//! `packages/api/src/generated/openapi.json`), checks the bearer token, records every request
+//! (method, path, whether it carried the token, body, when), merges `PATCH` bodies into the
+//! documents it serves, and can be told to answer 401/403 to everything, any status for one
+//! path (always, or the next N times), or 429 with `Retry-After` to the next N requests.
+//!
+//! Its project holds fake secrets ([`FAKE_SECRETS`]) in the places real ones live, so a test can
+//! search everything Offsite produced for them.
+//!
+//! It runs on its own thread with its own runtime (it works under any test harness) and stops
+//! when dropped.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The token the fake API accepts.
+pub const TOKEN: &str = "sbp_fake_0123456789abcdef0123456789abcdef01";
+/// The fake project's ref.
+pub const PROJECT_REF: &str = "abcdefghijklmnopqrst";
+
+/// Secret values planted in the fake project's configuration (auth, PostgREST). None of them may
+/// appear in a redacted snapshot.
+pub const FAKE_SECRETS: &[&str] = &[
+    "FAKE-smtp-pass-2f9c1e",
+    "FAKE-google-oauth-secret-77ab",
+    "FAKE-apple-oauth-secret-12cd",
+    "v1,whsec_FAKEhookSecret3e5f",
+    "FAKE-twilio-auth-token-3c1d",
+    "FAKE-vonage-api-key-91aa",
+    "FAKE-vonage-api-secret-0b0b",
+    "FAKE-captcha-secret-5e5e",
+    "FAKE-auth-jwt-secret-4242",
+    "FAKE-postgrest-jwt-secret-9f9f",
+    "FAKE-messagebird-access-key-7a7a",
+];
+
+/// Secret values of the fake project's Edge Function secrets (`/secrets` answers only their
+/// SHA-256 digests, as the real API does).
+pub const FAKE_FUNCTION_SECRETS: &[(&str, &str)] = &[
+    ("STRIPE_SECRET_KEY", "FAKE-sk_live_stripe-6b6b"),
+    ("OPENAI_API_KEY", "FAKE-openai-key-8c8c"),
+];
+
+/// The fake project's Edge Functions (slugs).
+pub const FUNCTION_SLUGS: &[&str] = &["hello-world", "stripe-webhook"];
+
+/// One request as the fake API saw it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// An `Authorization` header was sent.
+    pub had_auth_header: bool,
+    /// It was `Bearer <TOKEN>`.
+    pub authorized: bool,
+    pub body: Vec<u8>,
+    pub at: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+    content_type: String,
+    content_encoding: Option<String>,
+}
+
+impl Answer {
+    fn json(status: u16, v: &Value) -> Self {
+        Answer {
+            status,
+            body: serde_json::to_vec(v).expect("json"),
+            content_type: "application/json".into(),
+            content_encoding: None,
+        }
+    }
+}
+
+/// How a successful `PATCH` is answered (the real endpoints differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PatchAnswer {
+    /// 200 with the updated document (auth, PostgREST).
+    Document,
+    /// 200 without a body (storage).
+    Empty,
+    /// 204 (realtime).
+    NoContent,
+}
+
+#[derive(Debug)]
+struct State {
+    token: String,
+    routes: BTreeMap<String, Answer>,
+    patch_answers: BTreeMap<String, PatchAnswer>,
+    failing_patches: BTreeMap<String, u16>,
+    /// path → (status, times): temporary failures of one path.
+    transient: BTreeMap<String, (u16, u32)>,
+    fail_all: Option<u16>,
+    rate_limited: u32,
+    retry_after_secs: u64,
+    requests: Vec<RecordedRequest>,
+}
+
+/// The fake API (see the module's description). Dropping it stops the server.
+pub struct FakeManagementApi {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::fmt::Debug for FakeManagementApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeManagementApi")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FakeManagementApi {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl FakeManagementApi {
+    /// Serve the fake project [`PROJECT_REF`] (every documented endpoint Offsite reads; SSO
+    /// providers answer 404 as for a project without SAML), accepting [`TOKEN`].
+    pub fn start() -> Self {
+        let api = Self::empty(TOKEN);
+        api.load_fixture();
+        api
+    }
+
+    /// Serve nothing (every path 404) until told, accepting `token`.
+    pub fn empty(token: &str) -> Self {
+        let state = Arc::new(Mutex::new(State {
+            token: token.to_string(),
+            routes: BTreeMap::new(),
+            patch_answers: BTreeMap::new(),
+            failing_patches: BTreeMap::new(),
+            transient: BTreeMap::new(),
+            fail_all: None,
+            rate_limited: 0,
+            retry_after_secs: 0,
+            requests: Vec::new(),
+        }));
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("testkit: bind the fake API");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("fake API address");
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let st = state.clone();
+        std::thread::Builder::new()
+            .name("fake-management-api".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("fake API runtime");
+                rt.block_on(async move {
+                    let listener =
+                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                    loop {
+                        let conn = tokio::select! {
+                            c = listener.accept() => c,
+                            _ = &mut stopped => break,
+                        };
+                        let Ok((stream, _)) = conn else { continue };
+                        let st = st.clone();
+                        tokio::spawn(async move {
+                            let service = service_fn(move |req| {
+                                let st = st.clone();
+                                async move { Ok::<_, Infallible>(handle(&st, req).await) }
+                            });
+                            let _ = http1::Builder::new()
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        });
+                    }
+                });
+            })
+            .expect("spawn the fake API");
+        FakeManagementApi {
+            addr,
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Answer `GET path` with `doc`.
+    pub fn serve_json(&self, path: &str, doc: Value) {
+        self.lock()
+            .routes
+            .insert(path.to_string(), Answer::json(200, &doc));
+    }
+
+    /// Answer `GET path` with raw bytes.
+    pub fn serve_bytes(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        content_type: &str,
+        content_encoding: Option<&str>,
+    ) {
+        self.lock().routes.insert(
+            path.to_string(),
+            Answer {
+                status: 200,
+                body: bytes.to_vec(),
+                content_type: content_type.into(),
+                content_encoding: content_encoding.map(str::to_string),
+            },
+        );
+    }
+
+    /// Answer every request for `path` with `status` and a JSON `{"message"}` body.
+    pub fn serve_status(&self, path: &str, status: u16) {
+        let message = match status {
+            404 => "Not found",
+            403 => "Forbidden action",
+            401 => "Unauthorized",
+            _ => "Failed",
+        };
+        self.lock().routes.insert(
+            path.to_string(),
+            Answer::json(status, &json!({ "message": message })),
+        );
+    }
+
+    /// Answer every request with `status` (401, 403…) until called with `None`.
+    pub fn fail_all(&self, status: Option<u16>) {
+        self.lock().fail_all = status;
+    }
+
+    /// Answer the next `times` requests with 429 and `Retry-After: <retry_after_secs>`.
+    pub fn rate_limit(&self, times: u32, retry_after_secs: u64) {
+        let mut st = self.lock();
+        st.rate_limited = times;
+        st.retry_after_secs = retry_after_secs;
+    }
+
+    /// Refuse `PATCH path` with `status`; the error message echoes the request body (as a
+    /// careless server might), so callers must keep it out of their own error text.
+    pub fn fail_patch(&self, path: &str, status: u16) {
+        self.lock().failing_patches.insert(path.to_string(), status);
+    }
+
+    /// Answer the next `times` requests for `path` (any method) with `status` (a 503, a 429
+    /// with `Retry-After: 1`), then as usual.
+    pub fn fail_next(&self, path: &str, status: u16, times: u32) {
+        self.lock()
+            .transient
+            .insert(path.to_string(), (status, times));
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// How many requests arrived.
+    pub fn request_count(&self) -> usize {
+        self.lock().requests.len()
+    }
+
+    /// The `PATCH` requests so far: path and JSON body.
+    pub fn patches(&self) -> Vec<(String, Value)> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.method == "PATCH")
+            .map(|r| {
+                (
+                    r.path.clone(),
+                    serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+                )
+            })
+            .collect()
+    }
+
+    /// The JSON document served at `path` now (after merged `PATCH`es).
+    pub fn doc(&self, path: &str) -> Option<Value> {
+        let st = self.lock();
+        let a = st.routes.get(path)?;
+        serde_json::from_slice(&a.body).ok()
+    }
+
+    /// The deployed bundle of function `slug` (as served).
+    pub fn function_body(slug: &str) -> Vec<u8> {
+        // An eszip starts with its magic; the rest is arbitrary (not UTF-8).
+        let mut b = b"ESZIP2.3".to_vec();
+        b.extend_from_slice(slug.as_bytes());
+        b.extend((0..=255u8).cycle().take(40_000).map(|x| x ^ 0xA5));
+        b
+    }
+
+    fn load_fixture(&self) {
+        let r = format!("/v1/projects/{PROJECT_REF}");
+        let s = FAKE_SECRETS;
+        self.serve_json(
+            &r,
+            json!({
+                "id": PROJECT_REF, "ref": PROJECT_REF, "organization_id": "fakeorg",
+                "organization_slug": "fakeorg", "name": "Shop", "region": "eu-central-1",
+                "created_at": "2025-03-01T10:00:00.000Z", "status": "ACTIVE_HEALTHY",
+                "database": {"host": format!("db.{PROJECT_REF}.supabase.co"),
+                             "version": "15.8.1.085", "postgres_engine": "15",
+                             "release_channel": "ga"}
+            }),
+        );
+        let mut auth = json!({
+            "sms_provider": "twilio", "sms_twilio_account_sid": "ACfake0001",
+            "sms_twilio_auth_token": s[4], "sms_twilio_message_service_sid": "MGfake0001",
+            "sms_vonage_api_key": s[5], "sms_vonage_api_secret": s[6],
+            "sms_vonage_from": "Shop", "sms_messagebird_access_key": s[10],
+            "security_captcha_enabled": true, "security_captcha_provider": "hcaptcha",
+            "security_captcha_secret": s[7],
+            "password_min_length": 10, "password_hibp_enabled": true,
+            "rate_limit_email_sent": 30, "rate_limit_token_refresh": 150,
+            "refresh_token_rotation_enabled": true,
+            "custom_oauth_max_providers": 3, "saml_enabled": false
+        });
+        let first = json!({
+                "site_url": "https://shop.example.com",
+                "uri_allow_list": "https://shop.example.com/**",
+                "disable_signup": false, "jwt_exp": 3600, "jwt_secret": s[8],
+                "mailer_autoconfirm": false, "mailer_otp_exp": 3600,
+                "mailer_subjects_invite": "You have been invited",
+                "smtp_admin_email": "noreply@example.com", "smtp_host": "smtp.example.com",
+                "smtp_port": "587", "smtp_user": "mailer", "smtp_pass": s[0],
+                "smtp_sender_name": "Shop", "smtp_max_frequency": 60,
+                "external_email_enabled": true, "external_phone_enabled": true,
+                "external_google_enabled": true,
+                "external_google_client_id": "1234-fake.apps.googleusercontent.com",
+                "external_google_secret": s[1], "external_google_additional_client_ids": "",
+                "external_apple_enabled": true, "external_apple_client_id": "com.example.shop",
+                "external_apple_secret": s[2],
+                "external_github_enabled": false, "external_github_client_id": null,
+                "external_github_secret": null,
+                "hook_custom_access_token_enabled": true,
+                "hook_custom_access_token_uri": "pg-functions://postgres/public/custom_claims",
+                "hook_custom_access_token_secrets": s[3]
+        });
+        for (k, v) in first.as_object().expect("object") {
+            auth[k] = v.clone();
+        }
+        self.serve_json(&format!("{r}/config/auth"), auth);
+        self.serve_json(
+            &format!("{r}/postgrest"),
+            json!({"db_schema": "public,storage,graphql_public", "max_rows": 1000,
+                   "db_extra_search_path": "public,extensions", "db_pool": null,
+                   "jwt_secret": s[9]}),
+        );
+        self.serve_json(
+            &format!("{r}/config/storage"),
+            json!({"fileSizeLimit": 52428800,
+                   "features": {"imageTransformation": {"enabled": true},
+                                "s3Protocol": {"enabled": true},
+                                "icebergCatalog": {"enabled": false, "maxNamespaces": 0,
+                                                   "maxTables": 0, "maxCatalogs": 0},
+                                "vectorBuckets": {"enabled": false, "maxBuckets": 0,
+                                                  "maxIndexes": 0}},
+                   "capabilities": {"list_v2": true, "iceberg_catalog": false},
+                   "external": {"upstreamTarget": "main"},
+                   "migrationVersion": "add-search-v2-sort-support",
+                   "databasePoolMode": "recycled"}),
+        );
+        self.serve_json(
+            &format!("{r}/config/realtime"),
+            json!({"private_only": false, "connection_pool": 2, "max_concurrent_users": 200,
+                   "max_events_per_second": 100, "max_bytes_per_second": 100000,
+                   "max_channels_per_client": 100, "max_joins_per_second": 100,
+                   "max_presence_events_per_second": 100, "max_payload_size_in_kb": 100,
+                   "suspend": false, "presence_enabled": true}),
+        );
+        self.serve_json(
+            &format!("{r}/config/database/pooler"),
+            json!([{"identifier": PROJECT_REF, "database_type": "PRIMARY",
+                    "is_using_scram_auth": true, "db_user": "postgres",
+                    "db_host": "aws-0-eu-central-1.pooler.supabase.com", "db_port": 6543,
+                    "db_name": "postgres",
+                    "connection_string": format!("postgresql://postgres.{PROJECT_REF}:[YOUR-PASSWORD]@aws-0-eu-central-1.pooler.supabase.com:6543/postgres"),
+                    "connectionString": format!("postgresql://postgres.{PROJECT_REF}:[YOUR-PASSWORD]@aws-0-eu-central-1.pooler.supabase.com:6543/postgres"),
+                    "default_pool_size": 15, "max_client_conn": 200,
+                    "pool_mode": "transaction"}]),
+        );
+        self.serve_json(
+            &format!("{r}/config/database/postgres"),
+            json!({"statement_timeout": "8s", "max_connections": 60, "work_mem": "4MB"}),
+        );
+        self.serve_json(
+            &format!("{r}/network-restrictions"),
+            json!({"entitlement": "allowed",
+                   "config": {"dbAllowedCidrs": ["203.0.113.0/24"], "dbAllowedCidrsV6": []},
+                   "status": "applied", "applied_at": "2025-06-01T00:00:00Z"}),
+        );
+        self.serve_json(
+            &format!("{r}/ssl-enforcement"),
+            json!({"currentConfig": {"database": true}, "appliedSuccessfully": true}),
+        );
+        // A project without SAML: the documented 404.
+        self.lock().routes.insert(
+            format!("{r}/config/auth/sso/providers"),
+            Answer::json(
+                404,
+                &json!({"message": "SAML 2.0 support is not enabled for this project"}),
+            ),
+        );
+        self.serve_json(&format!("{r}/config/auth/third-party-auth"), json!([]));
+        let functions: Vec<Value> = FUNCTION_SLUGS
+            .iter()
+            .enumerate()
+            .map(|(i, slug)| {
+                json!({"id": format!("00000000-0000-0000-0000-00000000000{i}"), "slug": slug,
+                       "name": slug, "status": "ACTIVE", "version": 3 + i,
+                       "created_at": 1740823200000u64, "updated_at": 1748736000000u64,
+                       "verify_jwt": i == 0, "import_map": false,
+                       "entrypoint_path": format!("file:///tmp/functions/{slug}/index.ts"),
+                       "ezbr_sha256": crate::conformance::sha256_hex(&Self::function_body(slug))})
+            })
+            .collect();
+        self.serve_json(&format!("{r}/functions"), Value::Array(functions.clone()));
+        for (slug, meta) in FUNCTION_SLUGS.iter().zip(functions) {
+            self.serve_json(&format!("{r}/functions/{slug}"), meta);
+            self.serve_bytes(
+                &format!("{r}/functions/{slug}/body"),
+                &Self::function_body(slug),
+                "application/octet-stream",
+                None,
+            );
+        }
+        let secrets: Vec<Value> = FAKE_FUNCTION_SECRETS
+            .iter()
+            .map(|(name, value)| {
+                json!({"name": name, "value": crate::conformance::sha256_hex(value.as_bytes()),
+                       "updated_at": "2025-05-01T00:00:00Z"})
+            })
+            .collect();
+        self.serve_json(&format!("{r}/secrets"), Value::Array(secrets));
+        let mut st = self.lock();
+        st.patch_answers
+            .insert(format!("{r}/config/storage"), PatchAnswer::Empty);
+        st.patch_answers
+            .insert(format!("{r}/config/realtime"), PatchAnswer::NoContent);
+    }
+}
+
+async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let method = req.method().to_string();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let auth = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+    let authorized = auth.as_deref() == Some(format!("Bearer {}", st.token).as_str());
+    st.requests.push(RecordedRequest {
+        method: method.clone(),
+        path: path.clone(),
+        had_auth_header: auth.is_some(),
+        authorized,
+        body: body.clone(),
+        at: Instant::now(),
+    });
+    if st.rate_limited > 0 {
+        st.rate_limited -= 1;
+        let mut r = respond(&Answer::json(
+            429,
+            &json!({"message": "ThrottlerException: Too Many Requests"}),
+        ));
+        r.headers_mut().insert(
+            hyper::header::RETRY_AFTER,
+            st.retry_after_secs.to_string().parse().expect("header"),
+        );
+        return r;
+    }
+    if let Some((status, times)) = st.transient.get_mut(&path) {
+        if *times > 0 {
+            *times -= 1;
+            let mut r = respond(&Answer::json(
+                *status,
+                &json!({"message": "temporarily unavailable"}),
+            ));
+            if *status == 429 {
+                r.headers_mut()
+                    .insert(hyper::header::RETRY_AFTER, "1".parse().expect("header"));
+            }
+            return r;
+        }
+    }
+    if let Some(status) = st.fail_all {
+        return respond(&Answer::json(status, &json!({"message": "Unauthorized"})));
+    }
+    if !authorized {
+        return respond(&Answer::json(401, &json!({"message": "Unauthorized"})));
+    }
+    match method.as_str() {
+        "GET" => match st.routes.get(&path) {
+            Some(a) => respond(a),
+            None => respond(&Answer::json(404, &json!({"message": "Not found"}))),
+        },
+        "PATCH" => {
+            if let Some(status) = st.failing_patches.get(&path) {
+                let echo = String::from_utf8_lossy(&body).to_string();
+                return respond(&Answer::json(
+                    *status,
+                    &json!({ "message": format!("invalid settings: {echo}") }),
+                ));
+            }
+            let answer = st
+                .patch_answers
+                .get(&path)
+                .copied()
+                .unwrap_or(PatchAnswer::Document);
+            let Some(route) = st.routes.get_mut(&path) else {
+                return respond(&Answer::json(404, &json!({"message": "Not found"})));
+            };
+            if route.status != 200 {
+                return respond(route);
+            }
+            let (Ok(Value::Object(mut doc)), Ok(Value::Object(patch))) = (
+                serde_json::from_slice::<Value>(&route.body),
+                serde_json::from_slice::<Value>(&body),
+            ) else {
+                return respond(&Answer::json(400, &json!({"message": "Bad Request"})));
+            };
+            for (k, v) in patch {
+                doc.insert(k, v);
+            }
+            let doc = Value::Object(doc);
+            *route = Answer::json(200, &doc);
+            match answer {
+                PatchAnswer::Document => respond(&Answer::json(200, &doc)),
+                PatchAnswer::Empty => respond(&Answer {
+                    status: 200,
+                    body: Vec::new(),
+                    content_type: "text/plain".into(),
+                    content_encoding: None,
+                }),
+                PatchAnswer::NoContent => respond(&Answer {
+                    status: 204,
+                    body: Vec::new(),
+                    content_type: "text/plain".into(),
+                    content_encoding: None,
+                }),
+            }
+        }
+        _ => respond(&Answer::json(
+            405,
+            &json!({"message": "Method Not Allowed"}),
+        )),
+    }
+}
+
+fn respond(a: &Answer) -> Response<Full<Bytes>> {
+    let mut b = Response::builder()
+        .status(a.status)
+        .header(hyper::header::CONTENT_TYPE, a.content_type.as_str());
+    if let Some(enc) = &a.content_encoding {
+        b = b.header(hyper::header::CONTENT_ENCODING, enc.as_str());
+    }
+    b.body(Full::new(Bytes::from(a.body.clone())))
+        .expect("response")
+}
