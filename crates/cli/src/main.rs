@@ -1,5 +1,6 @@
 //! `offsite`: the headless command line over the Offsite engine.
 
+mod components_cmd;
 mod output;
 mod schedule_cmd;
 
@@ -112,7 +113,24 @@ enum ProjectCmd {
         /// Folder for this project's backups.
         #[arg(long, value_name = "DIR")]
         backup_dir: Option<PathBuf>,
+        #[command(flatten)]
+        components: components_cmd::ComponentArgs,
     },
+    /// Set or show a project's storage and Supabase settings and default backup type (the same
+    /// flags as `project add`); without flags, show them.
+    Components {
+        name: String,
+        #[command(flatten)]
+        components: components_cmd::ComponentArgs,
+        /// Remove the project's storage (and its stored secret).
+        #[arg(long)]
+        remove_storage: bool,
+        /// Remove the project's Supabase ref (and its stored token).
+        #[arg(long)]
+        remove_supabase: bool,
+    },
+    /// List the project's buckets with object counts and sizes, and check the keys can read them.
+    TestStorage { name: String },
     /// List projects.
     List,
     /// Show one project.
@@ -348,16 +366,22 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 password_stdin,
                 tls,
                 backup_dir,
+                components,
             } => {
-                let password = if password_stdin {
-                    Some(read_password_stdin()?)
-                } else {
-                    None
-                };
+                let mut stdin = components_cmd::StdinSecrets::read(
+                    usize::from(password_stdin) + components.stdin_lines(),
+                )?;
+                let password = if password_stdin { stdin.next() } else { None };
                 let tls = tls.map(|t| t.parse::<TlsMode>()).transpose()?;
-                let connection = match db {
-                    Some(url) => ProjectConnection::Url(url),
-                    None => fields_from_flags_and_env(host, port, user, dbname, |k| {
+                let quick = components
+                    .supabase
+                    .as_deref()
+                    .map(components_cmd::parse_supabase)
+                    .transpose()?;
+                let connection = match (db, &quick) {
+                    (Some(url), _) => ProjectConnection::Url(url),
+                    (None, Some(q)) if host.is_none() => ProjectConnection::Url(q.db_url.clone()),
+                    (None, _) => fields_from_flags_and_env(host, port, user, dbname, |k| {
                         std::env::var(k).ok()
                     })?,
                 };
@@ -370,7 +394,50 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                         backup_dir,
                     })
                     .await?;
+                // The project exists only with every part it was asked for.
+                if let Err(e) = components
+                    .apply(&engine, &p.name, &mut stdin, quick.as_ref())
+                    .await
+                {
+                    let _ = engine.remove_project(&p.name).await;
+                    return Err(e);
+                }
                 out.project(&p, &engine.backup_dir_of(&p));
+            }
+            ProjectCmd::Components {
+                name,
+                components,
+                remove_storage,
+                remove_supabase,
+            } => {
+                let mut stdin = components_cmd::StdinSecrets::read(components.stdin_lines())?;
+                if remove_storage {
+                    engine.set_storage(&name, None).await?;
+                }
+                if remove_supabase {
+                    engine.set_supabase(&name, None).await?;
+                }
+                let quick = components
+                    .supabase
+                    .as_deref()
+                    .map(components_cmd::parse_supabase)
+                    .transpose()?;
+                components
+                    .apply(&engine, &name, &mut stdin, quick.as_ref())
+                    .await?;
+                components_cmd::print_components(&out, &name, &engine.components(&name).await?);
+            }
+            ProjectCmd::TestStorage { name } => {
+                let report = engine.test_storage(&name).await?;
+                components_cmd::print_storage_test(&out, &report);
+                if !report.missing.is_empty()
+                    || report
+                        .buckets
+                        .iter()
+                        .any(|b| b.readable == Some(false) || b.error.is_some())
+                {
+                    return Ok(exit::FAILURE);
+                }
             }
             ProjectCmd::List => out.projects(&engine.projects().await?),
             ProjectCmd::Show { name } => {

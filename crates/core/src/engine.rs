@@ -158,6 +158,38 @@ impl Engine {
     pub async fn update_project(&self, name: &str, change: UpdateProject) -> Result<Project> {
         ops::projects::update(self, name, change).await
     }
+    /// A project's components beside its database (storage, Supabase, default backup type).
+    pub async fn components(&self, project: &str) -> Result<crate::catalog::Components> {
+        ops::components::components(self, project).await
+    }
+    /// Set (or with `None` remove) a project's storage; its secret goes to the keychain.
+    pub async fn set_storage(
+        &self,
+        project: &str,
+        settings: Option<ops::StorageSettings>,
+    ) -> Result<crate::catalog::Components> {
+        ops::components::set_storage(self, project, settings).await
+    }
+    /// Set (or with `None` remove) a project's Supabase ref and access token (keychain).
+    pub async fn set_supabase(
+        &self,
+        project: &str,
+        settings: Option<ops::SupabaseSettings>,
+    ) -> Result<crate::catalog::Components> {
+        ops::components::set_supabase(self, project, settings).await
+    }
+    /// Set the type of backup a project makes by default (and on schedule).
+    pub async fn set_default_backup_type(
+        &self,
+        project: &str,
+        backup_type: &str,
+    ) -> Result<crate::catalog::Components> {
+        ops::components::set_default_type(self, project, backup_type).await
+    }
+    /// "Test storage": buckets with object counts and sizes, and whether objects can be read.
+    pub async fn test_storage(&self, project: &str) -> Result<ops::StorageTestReport> {
+        ops::components::test_storage(self, project).await
+    }
     /// Remove a project and its password; its backup files stay on disk.
     pub async fn remove_project(&self, name: &str) -> Result<()> {
         ops::projects::remove(self, name).await

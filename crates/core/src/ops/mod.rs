@@ -8,6 +8,7 @@
 //! | `job`        | [`JobStart`], [`JobTrigger`]                                           |
 //! | `runner`     | the job runner, project and job locks, interrupted jobs at start-up  |
 //! | `backup`     | back up a project's database                                          |
+//! | `components` | a project's storage and Supabase settings, default type; test storage |
 //! | `verify`     | verify an archive (and record the result)                            |
 //! | `restore`    | plan, then restore and validate; restore targets                      |
 //! | `import`     | import a file as a backup of a project                                |
@@ -19,6 +20,7 @@
 //! | `queries`    | projects, backups and jobs as lists                                   |
 
 pub mod backup;
+pub mod components;
 pub mod delete;
 pub mod import;
 pub mod job;
@@ -33,6 +35,7 @@ pub(crate) mod sweep;
 pub mod verify;
 
 pub use backup::{BackupOptions, BackupOutcome};
+pub use components::{BucketTest, StorageSettings, StorageTestReport, SupabaseSettings};
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub use import::{ImportInto, ImportOptions, ImportOutcome};
 pub use job::{new_job_id, JobStart, JobTrigger};

@@ -1,0 +1,396 @@
+//! A project's components beside its database: storage (S3-compatible buckets) and its Supabase
+//! project (configuration through the Management API), and its default backup type. Secrets go
+//! to the keychain (`project:<name>:s3-secret`, `project:<name>:supabase-token`), never to the
+//! catalog; headless runs may give them as `OFFSITE_S3_SECRET_ACCESS_KEY` / `SUPABASE_ACCESS_TOKEN`.
+
+use crate::catalog::{Components, Project, StorageComponent, SupabaseComponent};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::retry::{RetryPolicy, Retrying};
+use crate::secrets::{self, project_s3_secret_key, project_supabase_token_key, Lookup};
+use crate::sources::s3::{S3Config, S3Store};
+use crate::sources::{ByteRange, GetRequest, ListRequest, ObjectSource};
+use crate::storage::BucketSelection;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// The environment variable a headless run may give the S3 secret in.
+pub const S3_SECRET_ENV: &str = "OFFSITE_S3_SECRET_ACCESS_KEY";
+/// The environment variable a headless run may give the Supabase access token in.
+pub const SUPABASE_TOKEN_ENV: &str = "SUPABASE_ACCESS_TOKEN";
+
+/// Storage settings as the window and the CLI send them (the secret is write-only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StorageSettings {
+    /// `https://<ref>.storage.supabase.co/storage/v1/s3`, …; empty or `null`: AWS.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    /// Stored in the keychain; `null` keeps the stored one. Never returned.
+    pub secret_access_key: Option<String>,
+    pub path_style: bool,
+    pub buckets: BucketSelection,
+    pub concurrency: Option<u32>,
+}
+
+/// The Supabase side as sent (the token is write-only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SupabaseSettings {
+    pub project_ref: String,
+    pub api_url: Option<String>,
+    /// Stored in the keychain; `null` keeps the stored one. Never returned.
+    pub access_token: Option<String>,
+}
+
+/// What "Test storage" found.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StorageTestReport {
+    pub endpoint: String,
+    pub buckets: Vec<BucketTest>,
+    /// Chosen buckets the keys cannot see.
+    pub missing: Vec<String>,
+}
+
+/// One bucket in a [`StorageTestReport`].
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BucketTest {
+    pub name: String,
+    pub objects: u64,
+    pub bytes: u64,
+    /// `false` when counting stopped at [`TEST_COUNT_LIMIT`] objects.
+    pub complete: bool,
+    /// Whether an object could be read (`null`: the bucket is empty).
+    pub readable: Option<bool>,
+    /// Why listing or reading failed.
+    pub error: Option<String>,
+}
+
+/// Counting a bucket for "Test" stops after this many objects.
+pub const TEST_COUNT_LIMIT: u64 = 100_000;
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn secret_of(engine: &Engine, key: &str, env: &str, what: &str) -> Result<Option<String>> {
+    match secrets::lookup(engine.secrets.as_ref(), key)? {
+        Lookup::Found(v) => Ok(Some(v)),
+        Lookup::Missing => Ok(std::env::var(env).ok().filter(|v| !v.is_empty())),
+        Lookup::Unavailable(e) => match std::env::var(env).ok().filter(|v| !v.is_empty()) {
+            Some(v) => Ok(Some(v)),
+            None => Err(Error::new(
+                ErrorKind::KeychainUnavailable,
+                format!(
+                    "the {what} is in the keychain, which cannot be reached: {}",
+                    e.message()
+                ),
+            )
+            .with_hint(format!(
+                "without a keychain set {env} (or OFFSITE_SECRET_STORE=env and {})",
+                secrets::env_var_for_key(key)
+            ))),
+        },
+    }
+}
+
+pub(crate) async fn components(engine: &Engine, project: &str) -> Result<Components> {
+    let p = engine.catalog.project(project).await?;
+    engine.catalog.components(&p.id).await
+}
+
+pub(crate) async fn set_storage(
+    engine: &Engine,
+    project: &str,
+    settings: Option<StorageSettings>,
+) -> Result<Components> {
+    let p = engine.catalog.project(project).await?;
+    let mut c = engine.catalog.components(&p.id).await?;
+    let key = project_s3_secret_key(&p.name);
+    match settings {
+        None => {
+            c.storage = None;
+            engine.catalog.set_components(&p.id, &c).await?;
+            let _ = engine.secrets.delete(&key);
+        }
+        Some(s) => {
+            let storage = StorageComponent {
+                endpoint: non_empty(s.endpoint),
+                region: s.region.trim().to_string(),
+                access_key_id: s.access_key_id.trim().to_string(),
+                path_style: s.path_style,
+                buckets: s.buckets,
+                concurrency: s.concurrency.map(|n| n.clamp(1, 64)),
+            };
+            // Refuse what cannot work before saving anything (the secret is checked below).
+            S3Config {
+                endpoint: storage.endpoint.clone(),
+                region: storage.region.clone(),
+                access_key_id: storage.access_key_id.clone(),
+                secret_access_key: "x".into(),
+                path_style: storage.path_style,
+            }
+            .validate()?;
+            let secret = non_empty(s.secret_access_key);
+            if secret.is_none() && secret_of(engine, &key, S3_SECRET_ENV, "S3 secret")?.is_none() {
+                return Err(Error::new(ErrorKind::Secrets, "the S3 secret access key is missing")
+                    .with_hint("give it once (--s3-secret-stdin, or OFFSITE_S3_SECRET_ACCESS_KEY); it is kept in the keychain"));
+            }
+            c.storage = Some(storage);
+            if let Some(secret) = secret {
+                engine.secrets.set(&key, &secret)?;
+            }
+            engine.catalog.set_components(&p.id, &c).await?;
+        }
+    }
+    Ok(c)
+}
+
+pub(crate) async fn set_supabase(
+    engine: &Engine,
+    project: &str,
+    settings: Option<SupabaseSettings>,
+) -> Result<Components> {
+    let p = engine.catalog.project(project).await?;
+    let mut c = engine.catalog.components(&p.id).await?;
+    let key = project_supabase_token_key(&p.name);
+    match settings {
+        None => {
+            c.supabase = None;
+            engine.catalog.set_components(&p.id, &c).await?;
+            let _ = engine.secrets.delete(&key);
+        }
+        Some(s) => {
+            let project_ref = s.project_ref.trim().to_string();
+            if project_ref.is_empty()
+                || !project_ref
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+            {
+                return Err(Error::invalid(format!(
+                    "{project_ref:?} is not a Supabase project ref"
+                ))
+                .with_hint("the ref is the 20 letters in https://<ref>.supabase.co"));
+            }
+            let token = non_empty(s.access_token);
+            if token.is_none()
+                && secret_of(engine, &key, SUPABASE_TOKEN_ENV, "Supabase access token")?.is_none()
+            {
+                return Err(Error::new(ErrorKind::Secrets, "the Supabase access token is missing")
+                    .with_hint("create a personal access token at https://supabase.com/dashboard/account/tokens and give it once (--supabase-token-stdin, or SUPABASE_ACCESS_TOKEN)"));
+            }
+            c.supabase = Some(SupabaseComponent {
+                project_ref,
+                api_url: non_empty(s.api_url),
+            });
+            if let Some(t) = token {
+                engine.secrets.set(&key, &t)?;
+            }
+            engine.catalog.set_components(&p.id, &c).await?;
+        }
+    }
+    Ok(c)
+}
+
+pub(crate) async fn set_default_type(
+    engine: &Engine,
+    project: &str,
+    backup_type: &str,
+) -> Result<Components> {
+    let p = engine.catalog.project(project).await?;
+    let mut c = engine.catalog.components(&p.id).await?;
+    let t = backup_type.trim().to_ascii_lowercase();
+    check_type_fits(&c, &t)?;
+    c.default_type = if t == "database" { None } else { Some(t) };
+    engine.catalog.set_components(&p.id, &c).await?;
+    Ok(c)
+}
+
+/// A backup type the project can make: `storage`/`incremental` need storage, `config` needs the
+/// Supabase project.
+pub(crate) fn check_type_fits(c: &Components, t: &str) -> Result<()> {
+    crate::catalog::BACKUP_TYPES
+        .contains(&t)
+        .then_some(())
+        .ok_or_else(|| {
+            Error::invalid(format!("unknown backup type {t:?}"))
+                .with_hint("use one of: full, database, storage, config, incremental")
+        })?;
+    match t {
+        "storage" | "incremental" if c.storage.is_none() => Err(Error::invalid(format!(
+            "a {t} backup needs the project's storage"
+        ))
+        .with_hint("set it first: offsite project storage NAME --s3-endpoint … (or in the project's settings)")),
+        "config" if c.supabase.is_none() => Err(Error::invalid(
+            "a config backup needs the project's Supabase ref and access token",
+        )
+        .with_hint("set them first: offsite project supabase NAME --ref REF --supabase-token-stdin")),
+        _ => Ok(()),
+    }
+}
+
+/// The project's storage as a source (retrying, resuming), with its settings; `None` when it
+/// has no storage component.
+pub(crate) async fn storage_of(
+    engine: &Engine,
+    project: &Project,
+) -> Result<Option<(Arc<dyn ObjectSource>, StorageComponent)>> {
+    let c = engine.catalog.components(&project.id).await?;
+    let Some(storage) = c.storage else {
+        return Ok(None);
+    };
+    let key = project_s3_secret_key(&project.name);
+    let secret = secret_of(engine, &key, S3_SECRET_ENV, "S3 secret")?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Secrets,
+            format!("the S3 secret access key of project {:?} is missing", project.name),
+        )
+        .with_hint(format!(
+            "set it again (offsite project storage {} … --s3-secret-stdin) or give it as {S3_SECRET_ENV}",
+            project.name
+        ))
+    })?;
+    let store = S3Store::new(&S3Config {
+        endpoint: storage.endpoint.clone(),
+        region: storage.region.clone(),
+        access_key_id: storage.access_key_id.clone(),
+        secret_access_key: secret,
+        path_style: storage.path_style,
+    })?;
+    let source: Arc<dyn ObjectSource> = Arc::new(Retrying::new(store, RetryPolicy::default()));
+    Ok(Some((source, storage)))
+}
+
+/// The project's Supabase access token and settings; `None` without a Supabase component.
+pub(crate) async fn supabase_of(
+    engine: &Engine,
+    project: &Project,
+) -> Result<Option<(SupabaseComponent, String)>> {
+    let c = engine.catalog.components(&project.id).await?;
+    let Some(supabase) = c.supabase else {
+        return Ok(None);
+    };
+    let key = project_supabase_token_key(&project.name);
+    let token =
+        secret_of(engine, &key, SUPABASE_TOKEN_ENV, "Supabase access token")?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Secrets,
+                format!(
+                    "the Supabase access token of project {:?} is missing",
+                    project.name
+                ),
+            )
+            .with_hint(format!("set it again or give it as {SUPABASE_TOKEN_ENV}"))
+        })?;
+    Ok(Some((supabase, token)))
+}
+
+/// "Test storage": the buckets the keys see, with object counts and sizes, and whether an object
+/// can be read. Keys that cannot list fail with `auth`/`permission` and a hint.
+pub(crate) async fn test_storage(engine: &Engine, project: &str) -> Result<StorageTestReport> {
+    let p = engine.catalog.project(project).await?;
+    let (source, storage) = storage_of(engine, &p).await?.ok_or_else(|| {
+        Error::invalid(format!("project {project:?} has no storage"))
+            .with_hint("set it first: offsite project storage NAME --s3-endpoint …")
+    })?;
+    test_source(
+        source.as_ref(),
+        &storage.buckets,
+        storage
+            .endpoint
+            .clone()
+            .unwrap_or_else(|| format!("AWS ({})", storage.region)),
+    )
+    .await
+}
+
+/// [`test_storage`] on any source.
+pub async fn test_source(
+    source: &dyn ObjectSource,
+    selection: &BucketSelection,
+    endpoint: String,
+) -> Result<StorageTestReport> {
+    let listed = source.list_buckets().await?;
+    let names: Vec<String> = listed.iter().map(|b| b.name.clone()).collect();
+    let missing = match selection {
+        BucketSelection::All => Vec::new(),
+        BucketSelection::Only(chosen) => chosen
+            .iter()
+            .filter(|c| !names.contains(c))
+            .cloned()
+            .collect(),
+    };
+    let mut buckets = Vec::new();
+    for name in names.into_iter().filter(|n| selection.includes(n)) {
+        let mut t = BucketTest {
+            name: name.clone(),
+            objects: 0,
+            bytes: 0,
+            complete: true,
+            readable: None,
+            error: None,
+        };
+        let mut req = ListRequest::default();
+        let mut first: Option<String> = None;
+        loop {
+            match source.list_objects(&name, &req).await {
+                Ok(page) => {
+                    for o in &page.objects {
+                        t.objects += 1;
+                        t.bytes += o.size;
+                        if first.is_none() && o.size > 0 {
+                            first = Some(o.key.clone());
+                        }
+                    }
+                    if t.objects >= TEST_COUNT_LIMIT && page.next.is_some() {
+                        t.complete = false;
+                        break;
+                    }
+                    match page.next {
+                        Some(n) => req.continuation = Some(n),
+                        None => break,
+                    }
+                }
+                Err(e) => {
+                    t.error = Some(format!("cannot list: {}", e.message()));
+                    t.complete = false;
+                    break;
+                }
+            }
+        }
+        if let Some(key) = first {
+            let read = source
+                .get_object(
+                    &name,
+                    &key,
+                    &GetRequest {
+                        range: Some(ByteRange {
+                            start: 0,
+                            end: Some(1),
+                        }),
+                        if_match: None,
+                    },
+                )
+                .await;
+            match read {
+                Ok(body) => {
+                    let ok = crate::sources::collect(body.stream).await.is_ok();
+                    t.readable = Some(ok);
+                }
+                Err(e) => {
+                    t.readable = Some(false);
+                    t.error = Some(format!("cannot read objects: {}", e.message()));
+                }
+            }
+        }
+        buckets.push(t);
+    }
+    Ok(StorageTestReport {
+        endpoint,
+        buckets,
+        missing,
+    })
+}
