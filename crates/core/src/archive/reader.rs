@@ -85,13 +85,13 @@ fn not_archive(path: &Path, why: &str) -> Error {
     .with_hint("choose a .tar.gz that Offsite made (a file named <project>_<date>_<type>.tar.gz)")
 }
 
-fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {
+pub(super) fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {
     Error::integrity(format!("{}: {what}: {e}", path.display()))
         .with_hint("the archive is damaged; use another copy of this backup")
 }
 
 /// Opens an archive and checks the gzip magic bytes.
-fn open_archive(path: &Path) -> Result<File> {
+pub(super) fn open_archive(path: &Path) -> Result<File> {
     let mut f =
         File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut magic = [0u8; 2];
@@ -111,7 +111,7 @@ fn open_archive(path: &Path) -> Result<File> {
 /// Reads the first entry, which must be `metadata.json`, and parses it. Errors are
 /// [`ErrorKind::UnsupportedFormat`] when this is not an Offsite archive (of a version we read)
 /// and [`ErrorKind::Integrity`] when it is damaged. Returns the raw JSON too.
-fn read_manifest_entry<R: Read>(
+pub(super) fn read_manifest_entry<R: Read>(
     tar: &mut TarReader<R>,
     path: &Path,
 ) -> Result<(Manifest, Vec<u8>)> {
