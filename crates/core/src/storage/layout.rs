@@ -83,14 +83,15 @@ pub fn check_bucket_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether `key` can be stored under its own name.
+/// Whether `key` can be stored under its own name (a segment longer than 255 bytes, which no
+/// common file system can create, is not).
 pub fn key_is_safe(key: &str) -> bool {
     !key.is_empty()
         && !key.starts_with('/')
         && !key.contains(['\0', '\\'])
         && !key.starts_with(&format!("{ENCODED_DIR}/"))
         && key != ENCODED_DIR
-        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.len() <= 255)
         // Windows drive prefix on the first segment, as the archive's own check refuses it.
         && !(key.len() >= 2 && key.as_bytes()[1] == b':' && key.as_bytes()[0].is_ascii_alphabetic())
 }
@@ -196,6 +197,8 @@ mod tests {
         }
         assert_ne!(member_name("b", "a//b").0, member_name("b", "a/./b").0);
         assert!(member_name("b", ".emptyFolderPlaceholder").0 == "storage/b/.emptyFolderPlaceholder");
+        assert!(!member_name("b", &"ß".repeat(127)).1);
+        assert!(member_name("b", &format!("a/{}", "ß".repeat(128))).1);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! * [`pull`]: pulling buckets from an [`ObjectSource`](crate::sources::ObjectSource) into an
 //!   archive being written (streamed listing, concurrent downloads, incremental reuse).
 
+pub mod check;
 pub mod layout;
 pub mod pull;
 

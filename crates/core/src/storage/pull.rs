@@ -530,7 +530,7 @@ impl<'p> PullState<'p> {
         let err = |e| Error::io("writing the storage.json spool", e);
         // `rest` is `{...}`: splice its fields after the objects array.
         self.doc.out.write_all(b"],").map_err(err)?;
-        self.doc.out.write_all(rest[1..].as_bytes()).map_err(err)?;
+        self.doc.out.write_all(&rest.as_bytes()[1..]).map_err(err)?;
         self.doc.out.flush().map_err(err)?;
         let file = self
             .doc
