@@ -723,3 +723,100 @@ fn fixture_manifest(dir: &Path) -> PathBuf {
         .unwrap()
         .path
 }
+
+/// A store of `n` generated objects (bodies made on request, nothing held): for memory
+/// measurements with many objects.
+struct Synthetic {
+    n: usize,
+}
+
+impl Synthetic {
+    fn size(i: usize) -> usize {
+        // 1 KB to 8 KB, and every 1,000th object 1 MB.
+        if i % 1000 == 999 {
+            1 << 20
+        } else {
+            1024 + (i * 7919) % 7168
+        }
+    }
+    fn index(key: &str) -> usize {
+        key.trim_start_matches("obj/").parse().unwrap()
+    }
+}
+
+#[async_trait]
+impl ObjectSource for Synthetic {
+    async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+        Ok(vec![BucketInfo {
+            name: "bulk".into(),
+            created: None,
+        }])
+    }
+    async fn list_objects(&self, _bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
+        let start = req
+            .continuation
+            .as_deref()
+            .map_or(0, |c| c.parse().unwrap());
+        let end = (start + req.page_size.unwrap_or(1000)).min(self.n);
+        Ok(ObjectPage {
+            objects: (start..end)
+                .map(|i| {
+                    let mut o = offsite_core::sources::ObjectInfo::listed(
+                        format!("obj/{i:07}"),
+                        Self::size(i) as u64,
+                    );
+                    o.etag = Some(format!("e{i}"));
+                    o
+                })
+                .collect(),
+            next: (end < self.n).then(|| end.to_string()),
+        })
+    }
+    async fn get_object(&self, _bucket: &str, key: &str, _req: &GetRequest) -> Result<ObjectBody> {
+        let i = Self::index(key);
+        let size = Self::size(i);
+        let mut info = offsite_core::sources::ObjectInfo::listed(key, size as u64);
+        info.etag = Some(format!("e{i}"));
+        let data = bytes::Bytes::from(body(i, size));
+        Ok(ObjectBody {
+            info,
+            range: 0..size as u64,
+            stream: offsite_core::sources::memory::chunked(data),
+        })
+    }
+}
+
+fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        / 1024
+}
+
+/// Peak memory of a pull of 100,000 objects (1–8 KB, every 1,000th 1 MB). Run alone, it measures
+/// the whole process: `cargo test -p offsite-core --test storage_pull -- --ignored --exact
+/// memory_stays_flat_with_100k_objects --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: about a minute, and needs the process to itself"]
+async fn memory_stays_flat_with_100k_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let src: Arc<dyn ObjectSource> = Arc::new(Synthetic { n: 100_000 });
+    let mut opts = options();
+    opts.page_size = Some(1000);
+    opts.concurrency = 16;
+    let started = std::time::Instant::now();
+    let w = pull(dir.path(), src, opts).await.unwrap();
+    let peak = peak_rss_mib();
+    println!(
+        "100,000 objects, {} MB, archive {} MB, {:.1} s, peak RSS {peak} MiB",
+        w.manifest.storage.unwrap().bytes >> 20,
+        w.size >> 20,
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(w.manifest.storage.unwrap().objects, 100_000);
+    assert!(peak <= 100, "peak RSS {peak} MiB");
+}
