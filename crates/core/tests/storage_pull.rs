@@ -53,6 +53,9 @@ fn odd_keys() -> Vec<String> {
         "dir/".into(),
         format!("long/{}/{}/é.bin", "ß".repeat(LONG), "ü".repeat(LONG)),
         format!("seg/{}", "x".repeat(300)),
+        // A key below another key's name: `clash` is a file, so `clash/inner` cannot be.
+        "clash".into(),
+        "clash/inner".into(),
     ]
 }
 
@@ -233,14 +236,14 @@ async fn odd_keys_round_trip_and_gnu_tar_extracts_inside_the_folder() {
     let counts = w.manifest.storage.unwrap();
     assert_eq!(
         (counts.buckets, counts.objects, counts.vanished),
-        (3, 71, 0)
+        (3, 73, 0)
     );
-    assert_eq!(counts.downloaded_objects, 71);
+    assert_eq!(counts.downloaded_objects, 73);
     assert!(w.manifest.components.contains_key("storage"));
 
     let (out, doc) = extract(&w);
     let root = out.path().join("x");
-    assert_eq!(doc.objects.len(), 71);
+    assert_eq!(doc.objects.len(), 73);
     assert_eq!(doc.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
     let names: Vec<&str> = doc.buckets.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(names, ["avatars", "docs", "empty-bucket"]);
@@ -261,6 +264,25 @@ async fn odd_keys_round_trip_and_gnu_tar_extracts_inside_the_folder() {
     for k in odd_keys() {
         assert!(doc.objects.iter().any(|o| o.key == k), "{k:?} missing");
     }
+    let member_of = |k: &str| {
+        doc.objects
+            .iter()
+            .find(|o| o.key == k)
+            .unwrap()
+            .member
+            .clone()
+    };
+    assert_eq!(member_of("clash").as_deref(), Some("storage/avatars/clash"));
+    assert!(member_of("clash/inner")
+        .unwrap()
+        .starts_with("storage/avatars/.offsite-key/"));
+    assert!(member_of("a//b")
+        .unwrap()
+        .starts_with("storage/avatars/.offsite-key/"));
+    assert_eq!(
+        member_of("ünï côdé/x y.png").as_deref(),
+        Some("storage/avatars/ünï côdé/x y.png")
+    );
     let d1 = doc.objects.iter().find(|o| o.key == "d/001.txt").unwrap();
     assert_eq!(d1.cache_control.as_deref(), Some("max-age=60"));
     assert_eq!(d1.metadata.get("owner").map(String::as_str), Some("u1"));
@@ -294,8 +316,8 @@ async fn odd_keys_round_trip_and_gnu_tar_extracts_inside_the_folder() {
     assert!(listed.status.success());
     assert_eq!(
         String::from_utf8(listed.stdout).unwrap().lines().count(),
-        73,
-        "metadata.json, storage.json and 71 objects"
+        75,
+        "metadata.json, storage.json and 73 objects"
     );
 
     let ups = updates.lock().unwrap();
@@ -390,7 +412,7 @@ async fn a_vanished_object_is_listed_not_a_failure() {
         ("docs", "d/007.txt")
     );
     assert!(doc.objects.iter().all(|o| o.key != "d/007.txt"));
-    assert_eq!(doc.objects.len(), 70);
+    assert_eq!(doc.objects.len(), 72);
     let docs = doc.buckets.iter().find(|b| b.name == "docs").unwrap();
     assert_eq!(docs.objects, 59);
 }
@@ -644,7 +666,7 @@ async fn config_only_and_full_compositions() {
         .unwrap();
     assert!(w.path.to_str().unwrap().ends_with("_full.tar.gz"));
     let read = archive::read_manifest(&w.path).unwrap();
-    assert_eq!(read.counts["storage"].items, 71);
+    assert_eq!(read.counts["storage"].items, 73);
     assert_eq!(read.counts["config"].items, 2);
     assert!(
         archive::verify(&w.path, &Reporter::silent(), &CancellationToken::new())

@@ -265,6 +265,9 @@ struct PullState<'p> {
     /// Previous member name → what to copy it as (full archives over a previous one).
     copies: HashMap<String, Copy>,
     incremental: bool,
+    /// Member names of this bucket's objects so far (a key under another key's name, `a` then
+    /// `a/b`, cannot be a file below a file: it gets an encoded name).
+    files: std::collections::HashSet<String>,
     budget: Arc<Semaphore>,
     concurrency: usize,
     page_size: Option<usize>,
@@ -307,6 +310,7 @@ impl<'p> PullState<'p> {
             prev_doc,
             copies: HashMap::new(),
             incremental: opts.incremental,
+            files: std::collections::HashSet::new(),
             budget: Arc::new(Semaphore::new(MEMORY_BUDGET as usize)),
             concurrency: opts.concurrency.max(1),
             page_size: opts.page_size,
@@ -356,6 +360,7 @@ impl<'p> PullState<'p> {
                 objects: 0,
                 bytes: 0,
             });
+            self.files.clear();
             let mut continuation = None;
             loop {
                 if cancel.is_cancelled() {
@@ -373,7 +378,8 @@ impl<'p> PullState<'p> {
                 for info in page.objects {
                     let seq = self.next_seq;
                     self.next_seq += 1;
-                    if let Some(done) = self.reuse(bucket, &info) {
+                    let member = self.member_for(bucket, &info.key);
+                    if let Some(done) = self.reuse(bucket, &info, &member) {
                         self.ready.insert(seq, (bi, done));
                         continue;
                     }
@@ -385,6 +391,7 @@ impl<'p> PullState<'p> {
                         source: source.clone(),
                         bucket: bucket.clone(),
                         info,
+                        member,
                         tx: tx.clone(),
                         budget: self.budget.clone(),
                         tmp_dir: self.tmp_dir.clone(),
@@ -403,9 +410,32 @@ impl<'p> PullState<'p> {
         Ok(())
     }
 
+    /// The member for `key`: [`member_name`], or the encoded name when a folder of the plain
+    /// name is already an object's file (keys come in ascending order, so `a` precedes `a/b`).
+    fn member_for(&mut self, bucket: &str, key: &str) -> String {
+        let (plain, encoded) = member_name(bucket, key);
+        let under_a_file = !encoded
+            && plain
+                .match_indices('/')
+                .any(|(i, _)| self.files.contains(&plain[..i]));
+        let member = if under_a_file {
+            let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+            format!(
+                "{}{bucket}/{}/{}",
+                super::STORAGE_PREFIX,
+                super::layout::ENCODED_DIR,
+                hex::encode(digest)
+            )
+        } else {
+            plain
+        };
+        self.files.insert(member.clone());
+        member
+    }
+
     /// The object's entry when its bytes need no download (unchanged since the previous
     /// backup); schedules a copy for full archives.
-    fn reuse(&mut self, bucket: &str, info: &ObjectInfo) -> Option<Done> {
+    fn reuse(&mut self, bucket: &str, info: &ObjectInfo, member: &str) -> Option<Done> {
         let doc = self.prev_doc?;
         let &i = self.previous.get(&(bucket, info.key.as_str()))?;
         self.prev_seen[i] = true;
@@ -426,7 +456,7 @@ impl<'p> PullState<'p> {
         } else {
             // Bytes only in an older base: download them again.
             let from = prev.member.clone()?;
-            let (member, _) = member_name(bucket, &info.key);
+            let member = member.to_string();
             self.copies.insert(
                 from,
                 Copy {
@@ -547,6 +577,7 @@ struct Download {
     source: Arc<dyn ObjectSource>,
     bucket: String,
     info: ObjectInfo,
+    member: String,
     tx: mpsc::Sender<ToWrite>,
     budget: Arc<Semaphore>,
     tmp_dir: PathBuf,
@@ -665,7 +696,7 @@ impl Download {
             None => Body::Memory(mem),
         };
         let sha256 = hex::encode(ctx.finish().as_ref());
-        let (member, _) = member_name(bucket, key);
+        let member = self.member.clone();
         let fmt_time = |t: Option<time::OffsetDateTime>| {
             t.and_then(|t| {
                 t.format(&time::format_description::well_known::Rfc3339)
