@@ -9,7 +9,9 @@
 //! A key is stored under its own name when it is a safe relative path (no empty, `.` or `..`
 //! segment, no leading `/`, no NUL or backslash, not under `.offsite-key/`); otherwise under the
 //! SHA-256 of the key (so two keys never share a member), and `storage.json` keeps the real key.
-//! Extraction with GNU tar therefore never leaves `storage/<bucket>/`.
+//! Extraction with GNU tar therefore never leaves `storage/<bucket>/`. A key below another
+//! key's name (`a`, then `a/b`: a file cannot also be a folder) is encoded too, by the pull;
+//! an [`ObjectEntry`]'s `member` is always the authority on where an object's bytes are.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

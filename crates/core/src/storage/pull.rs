@@ -135,6 +135,10 @@ enum Done {
 /// writer. `created_at` is the manifest's (RFC 3339; tar mtimes). Reports
 /// [`Phase::Downloading`] in object bytes. On error or cancel, nothing is added and every
 /// temporary file is removed (the caller drops the writer).
+///
+/// `source` should be wrapped in [`Retrying`](crate::retry::Retrying) (and
+/// [`RateLimited`](crate::retry::RateLimited) where the store asks for it): this function
+/// retries nothing itself, and a cut body is resumed by the wrapper.
 pub async fn pull_into(
     source: Arc<dyn ObjectSource>,
     writer: &mut ArchiveWriter,
@@ -522,7 +526,8 @@ impl<'p> PullState<'p> {
                 .objects
                 .iter()
                 .zip(&self.prev_seen)
-                .filter(|(_, seen)| !**seen)
+                // Only buckets pulled now: an unselected bucket is not a deletion.
+                .filter(|(o, seen)| !**seen && self.buckets.iter().any(|b| b.name == o.bucket))
                 .map(|(o, _)| VanishedObject {
                     bucket: o.bucket.clone(),
                     key: o.key.clone(),
