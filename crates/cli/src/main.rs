@@ -466,6 +466,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 project: name,
                 dest,
                 compression_level: level,
+                ..Default::default()
             };
             let outcome = engine.backup(opts, job("backing up")).await?;
             out.backup(&outcome);

@@ -779,6 +779,10 @@ pub(crate) fn wrap_dump(
                 .to_string()
         }),
         tables_note: Some(TABLES_NOT_RECORDED.to_string()),
+        counts: Default::default(),
+        storage: None,
+        redactions: Vec::new(),
+        base_backup_id: None,
     };
     writer.finish(manifest, reporter, cancel)
 }

@@ -16,6 +16,8 @@ pub enum Phase {
     Connecting,
     Counting,
     Dumping,
+    /// Downloading a project's storage objects (bytes of object data).
+    Downloading,
     Globals,
     Packing,
     Syncing,
@@ -33,6 +35,7 @@ impl Phase {
             Phase::Connecting => "connecting",
             Phase::Counting => "counting rows",
             Phase::Dumping => "dumping",
+            Phase::Downloading => "downloading files",
             Phase::Globals => "reading roles",
             Phase::Packing => "packing",
             Phase::Syncing => "syncing to disk",
@@ -206,6 +209,12 @@ impl Reporter {
         let mut s = self.inner.state.lock().unwrap();
         s.bytes_done = bytes_done;
         self.send(&mut s, false, false);
+    }
+
+    /// Report the current counters now (the end of a phase's work), whatever the throttle says.
+    pub fn report_now(&self) {
+        let mut s = self.inner.state.lock().unwrap();
+        self.send(&mut s, false, true);
     }
 
     /// The last update; always reported.

@@ -18,6 +18,8 @@ pub enum BackupType {
     Database,
     Storage,
     Config,
+    /// Storage objects changed since a base backup (`base_backup_id`), plus the full listing.
+    Incremental,
 }
 
 impl BackupType {
@@ -27,6 +29,7 @@ impl BackupType {
             BackupType::Database => "database",
             BackupType::Storage => "storage",
             BackupType::Config => "config",
+            BackupType::Incremental => "incremental",
         }
     }
 }
@@ -104,6 +107,47 @@ pub struct Manifest {
     /// Why `tables` is empty when row counts were not recorded (an imported pg_dump file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tables_note: Option<String>,
+    /// Per-component counts: "database" (tables, dump bytes), "storage" (objects, bytes),
+    /// "config" (files, bytes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counts: BTreeMap<String, ComponentCount>,
+    /// What the storage component holds and how it was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageCounts>,
+    /// Configuration fields replaced by a placeholder (secrets; paths like `auth.smtp_pass`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redactions: Vec<String>,
+    /// Incremental archives: the backup holding the unchanged objects' bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_backup_id: Option<String>,
+}
+
+/// How many things of a component an archive holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ComponentCount {
+    /// Tables, objects or files.
+    pub items: u64,
+    /// Bytes of the component's members (storage: of the objects, in the archive or its base).
+    pub bytes: u64,
+}
+
+/// The storage component's counts (`storage.json` has the details).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StorageCounts {
+    pub buckets: u64,
+    pub objects: u64,
+    pub bytes: u64,
+    /// Downloaded from the store for this archive.
+    pub downloaded_objects: u64,
+    pub downloaded_bytes: u64,
+    /// Taken from the previous backup (copied, or referenced by an incremental).
+    pub reused_objects: u64,
+    /// Listed but gone before they could be read.
+    pub vanished: u64,
+    /// Incremental: objects of the base that are gone.
+    pub deleted: u64,
 }
 
 impl Manifest {

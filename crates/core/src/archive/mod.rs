@@ -15,19 +15,23 @@
 //! - `tarfmt`: tar header encoding and a small streaming tar parser (strict, no links)
 //! - `pipeline`: the reader threads (file read + hash, member hashing) used by the reader
 
+pub mod fragment;
 pub mod manifest;
 mod pargz;
 mod pipeline;
 pub mod reader;
+mod scan;
 mod tarfmt;
 #[cfg(test)]
 mod testutil;
 pub mod writer;
 
+pub use fragment::{Fragment, FragmentWriter};
 pub use manifest::*;
 pub use reader::{
     copy_member, extract_all, read_manifest, verify, MemberCheck, SidecarStatus, VerifyReport,
 };
+pub use scan::for_each_member;
 pub use writer::{ArchiveWriter, SpoolWriter, SpooledMember, Written};
 
 use crate::error::{Error, ErrorKind, Result};

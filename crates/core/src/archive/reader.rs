@@ -85,13 +85,13 @@ fn not_archive(path: &Path, why: &str) -> Error {
     .with_hint("choose a .tar.gz that Offsite made (a file named <project>_<date>_<type>.tar.gz)")
 }
 
-fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {
+pub(super) fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {
     Error::integrity(format!("{}: {what}: {e}", path.display()))
         .with_hint("the archive is damaged; use another copy of this backup")
 }
 
 /// Opens an archive and checks the gzip magic bytes.
-fn open_archive(path: &Path) -> Result<File> {
+pub(super) fn open_archive(path: &Path) -> Result<File> {
     let mut f =
         File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut magic = [0u8; 2];
@@ -111,7 +111,7 @@ fn open_archive(path: &Path) -> Result<File> {
 /// Reads the first entry, which must be `metadata.json`, and parses it. Errors are
 /// [`ErrorKind::UnsupportedFormat`] when this is not an Offsite archive (of a version we read)
 /// and [`ErrorKind::Integrity`] when it is damaged. Returns the raw JSON too.
-fn read_manifest_entry<R: Read>(
+pub(super) fn read_manifest_entry<R: Read>(
     tar: &mut TarReader<R>,
     path: &Path,
 ) -> Result<(Manifest, Vec<u8>)> {
@@ -363,6 +363,8 @@ fn verify_body(
     let mut seen_extra: Vec<String> = Vec::new();
     // Set when the stream broke and reading stopped.
     let mut stopped: Option<String> = None;
+    // The bytes of storage.json, when the archive has one.
+    let mut storage_doc: Option<Vec<u8>> = None;
 
     loop {
         if cancel.is_cancelled() {
@@ -445,7 +447,20 @@ fn verify_body(
             continue;
         }
         let tag = body.checks.len();
-        let streamed = stream_member(tar, hasher, None, cancel)?;
+        // storage.json is also checked against the manifest (after the loop).
+        let keep_doc = header.name == crate::storage::STORAGE_DOC
+            && header.size <= crate::storage::check::MAX_DOC_SIZE
+            && expected.is_some();
+        let mut doc_bytes = Vec::new();
+        let mut keep = |b: &[u8]| {
+            doc_bytes.extend_from_slice(b);
+            Ok(())
+        };
+        let sink: Option<Sink> = if keep_doc { Some(&mut keep) } else { None };
+        let streamed = stream_member(tar, hasher, sink, cancel)?;
+        if keep_doc && streamed.is_ok() {
+            storage_doc = Some(doc_bytes);
+        }
         hasher.end(tag);
         match streamed {
             Ok(n) => {
@@ -488,6 +503,21 @@ fn verify_body(
         }
     }
 
+    if let Some(raw) = storage_doc {
+        let problems = crate::storage::check::check_doc(&raw, &manifest);
+        if !problems.is_empty() {
+            if let Some(c) = body
+                .checks
+                .iter_mut()
+                .find(|c| c.name == crate::storage::STORAGE_DOC && c.ok)
+            {
+                c.ok = false;
+                c.problem = Some(problems[0].clone());
+                c.problem_kind = Some(ErrorKind::Integrity);
+            }
+            body.problems.extend(problems);
+        }
+    }
     for (i, m) in manifest.members.iter().enumerate() {
         if seen[i] {
             continue;

@@ -26,6 +26,10 @@ pub(crate) fn manifest() -> Manifest {
         roles: Vec::new(),
         globals_note: None,
         tables_note: None,
+        counts: Default::default(),
+        storage: None,
+        redactions: Vec::new(),
+        base_backup_id: None,
     }
 }
 

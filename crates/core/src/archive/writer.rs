@@ -13,6 +13,7 @@
 //! Compression itself runs on all cores (see `pargz`). The archive is hashed while it is
 //! written, so producing `<archive>.sha256` costs no second read.
 
+use super::fragment::{Fragment, FragmentWriter};
 use super::pargz::ParGz;
 use super::tarfmt::{file_header, padding, ZEROS};
 use super::{
@@ -54,29 +55,35 @@ enum Pending {
         sha256: String,
     },
     Spooled(SpooledMember),
+    /// Complete tar entries, compressed (see [`super::fragment`]).
+    Fragment(Fragment),
 }
 
 impl Pending {
-    fn name(&self) -> &str {
+    /// The names of the members this adds.
+    fn names(&self) -> Vec<&str> {
         match self {
-            Pending::Bytes { name, .. } | Pending::File { name, .. } => name,
-            Pending::Spooled(m) => &m.name,
+            Pending::Bytes { name, .. } | Pending::File { name, .. } => vec![name],
+            Pending::Spooled(m) => vec![&m.name],
+            Pending::Fragment(f) => f.members().iter().map(|m| m.name.as_str()).collect(),
         }
     }
 
-    fn entry(&self) -> MemberEntry {
+    /// The manifest entries of the members this adds, in archive order.
+    fn entries(&self) -> Vec<MemberEntry> {
         let (name, size, sha256) = match self {
             Pending::Bytes { name, data, sha256 } => (name, data.len() as u64, sha256),
             Pending::File {
                 name, size, sha256, ..
             } => (name, *size, sha256),
             Pending::Spooled(m) => (&m.name, m.size, &m.sha256),
+            Pending::Fragment(f) => return f.members().to_vec(),
         };
-        MemberEntry {
+        vec![MemberEntry {
             name: name.clone(),
             size,
             sha256: sha256.clone(),
-        }
+        }]
     }
 
     /// Bytes the packing phase processes for this member (compressed size for a spool).
@@ -85,6 +92,7 @@ impl Pending {
             Pending::Bytes { data, .. } => data.len() as u64,
             Pending::File { size, .. } => *size,
             Pending::Spooled(m) => m.compressed_len,
+            Pending::Fragment(f) => f.compressed_size(),
         }
     }
 }
@@ -106,7 +114,7 @@ fn invalid_name(name: &str, why: &str) -> Error {
     Error::invalid(format!("invalid archive member name {name:?}: {why}"))
 }
 
-fn check_name(name: &str) -> Result<()> {
+pub(super) fn check_name(name: &str) -> Result<()> {
     check_member_name(name, false).map_err(|why| invalid_name(name, &why))?;
     if name == MANIFEST_NAME {
         return Err(invalid_name(name, "reserved for the manifest"));
@@ -114,7 +122,7 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn temp_in(dir: &Path) -> Result<(File, TempPath)> {
+pub(super) fn temp_in(dir: &Path) -> Result<(File, TempPath)> {
     let t = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .tempfile_in(dir)
@@ -178,6 +186,30 @@ impl ArchiveWriter {
 
     pub fn add_spooled(&mut self, m: SpooledMember) {
         self.members.push(Pending::Spooled(m));
+    }
+
+    /// A writer of complete tar entries (many members, e.g. a bucket's objects) compressed into
+    /// a temporary spool as they are written; pass the finished [`Fragment`] to
+    /// [`add_fragment`](Self::add_fragment). `created_at` is the manifest's (members' mtime).
+    pub fn fragment(&self, created_at: &str) -> Result<FragmentWriter> {
+        let (file, path) = temp_in(&self.dir)?;
+        Ok(FragmentWriter::new(
+            file,
+            path,
+            self.level,
+            mtime_of(created_at),
+        ))
+    }
+
+    /// Adds the members of a finished fragment, at this position. Their names are checked by
+    /// [`finish`](Self::finish).
+    pub fn add_fragment(&mut self, f: Fragment) {
+        self.members.push(Pending::Fragment(f));
+    }
+
+    /// The folder the archive is written to (temporary files of callers belong here too).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// A small member held in memory (globals.sql, storage.json, ...). The name is checked by
@@ -249,10 +281,11 @@ impl ArchiveWriter {
     fn validate(&self) -> Result<()> {
         let mut seen = HashSet::new();
         for m in &self.members {
-            let name = m.name();
-            check_name(name)?;
-            if !seen.insert(name) {
-                return Err(invalid_name(name, "added twice"));
+            for name in m.names() {
+                check_name(name)?;
+                if !seen.insert(name) {
+                    return Err(invalid_name(name, "added twice"));
+                }
             }
         }
         Ok(())
@@ -272,8 +305,12 @@ impl ArchiveWriter {
         }
 
         manifest.format_version = FORMAT_VERSION;
-        manifest.members = self.members.iter().map(Pending::entry).collect();
-        for (component, member) in [("database", DATABASE_MEMBER), ("globals", GLOBALS_MEMBER)] {
+        manifest.members = self.members.iter().flat_map(Pending::entries).collect();
+        for (component, member) in [
+            ("database", DATABASE_MEMBER),
+            ("globals", GLOBALS_MEMBER),
+            ("storage", crate::storage::STORAGE_DOC),
+        ] {
             if let Some(m) = manifest.member(member) {
                 let sha = m.sha256.clone();
                 manifest
@@ -307,10 +344,22 @@ impl ArchiveWriter {
             if cancel.is_cancelled() {
                 return Err(Error::cancelled());
             }
-            let entry = m.entry();
+            if let Pending::Fragment(f) = m {
+                // Whole tar entries, compressed already: copied verbatim.
+                let copied = copy_spool(&mut gz, f.file_mut(), reporter, cancel, &io_err)?;
+                if copied != f.compressed_size() {
+                    return Err(Error::internal(format!(
+                        "a fragment spool is {copied} bytes, expected {}",
+                        f.compressed_size()
+                    )));
+                }
+                continue;
+            }
+            let entry = m.entries().remove(0);
             gz.write_all(&file_header(&entry.name, entry.size, mtime))
                 .map_err(io_err)?;
             match m {
+                Pending::Fragment(_) => unreachable!("handled above"),
                 Pending::Bytes { data, .. } => {
                     gz.write_all(data).map_err(io_err)?;
                     reporter.advance(data.len() as u64);
@@ -389,7 +438,11 @@ impl fmt::Debug for ArchiveWriter {
             .field("file_name", &self.file_name)
             .field(
                 "members",
-                &self.members.iter().map(Pending::name).collect::<Vec<_>>(),
+                &self
+                    .members
+                    .iter()
+                    .flat_map(Pending::names)
+                    .collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -404,7 +457,7 @@ fn already_exists(path: &Path) -> Error {
 }
 
 /// The tar mtime of every member: the manifest's `created_at` (now if it does not parse).
-fn mtime_of(created_at: &str) -> u64 {
+pub(super) fn mtime_of(created_at: &str) -> u64 {
     time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc().unix_timestamp())

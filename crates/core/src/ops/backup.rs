@@ -2,13 +2,15 @@
 //! the catalog (or, on any failure, nothing left behind).
 
 use crate::archive;
-use crate::backup::{self as pg_backup, BackupSource};
+use crate::archive::BackupType;
+use crate::backup::{
+    self as pg_backup, BackupSource, ComposeRequest, ConfigInput, DatabaseInput, StorageInput,
+};
 use crate::catalog::{BackupRecord, JobKind, NewBackup};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ops::job::JobStart;
 use crate::ops::runner;
-use crate::sources::{DatabaseSource, DumpOptions, PostgresSource};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -21,6 +23,27 @@ pub struct BackupOptions {
     pub dest: Option<PathBuf>,
     /// gzip level 0–9 (default: [`pg_backup::DEFAULT_COMPRESSION_LEVEL`]).
     pub compression_level: Option<u32>,
+    /// The archive's type. `None`: from the components given (the database alone when there
+    /// are no others: `database`; with storage and/or config: `full`). `storage`, `config` and
+    /// `incremental` leave the database out.
+    pub backup_type: Option<BackupType>,
+    /// The storage component (buckets to pull), when the project has one.
+    pub storage: Option<StorageInput>,
+    /// The configuration component (files already fetched and redacted).
+    pub config: Option<ConfigInput>,
+}
+
+impl BackupOptions {
+    /// The archive type and whether the database is part of it.
+    fn kind(&self) -> (BackupType, bool) {
+        let incremental = self.storage.as_ref().is_some_and(|s| s.options.incremental);
+        match self.backup_type {
+            Some(t) => (t, matches!(t, BackupType::Full | BackupType::Database)),
+            None if incremental => (BackupType::Incremental, false),
+            None if self.storage.is_some() || self.config.is_some() => (BackupType::Full, true),
+            None => (BackupType::Database, true),
+        }
+    }
 }
 
 impl BackupOptions {
@@ -62,25 +85,31 @@ pub(crate) async fn run(
         start,
         |b: &BackupRecord| Some(b.id.clone()),
         |job| async move {
-            let src = BackupSource {
-                project: project.name.clone(),
-                spec: engine.spec_of(project)?,
-                password: engine.password_of(project).await?,
+            let (backup_type, with_database) = opts.kind();
+            let database = if with_database {
+                Some(DatabaseInput {
+                    source: BackupSource {
+                        project: project.name.clone(),
+                        spec: engine.spec_of(project)?,
+                        password: engine.password_of(project).await?,
+                    },
+                    pg_bin: engine.pg_bin(),
+                })
+            } else {
+                None
             };
-            let popts = pg_backup::BackupOptions {
+            let request = ComposeRequest {
+                project: project.name.clone(),
                 dest_dir: opts.dest.unwrap_or_else(|| engine.backup_dir_of(project)),
                 compression_level,
-                pg_bin: engine.pg_bin(),
                 backup_id: uuid::Uuid::new_v4().to_string(),
                 created_at: engine.clock.now(),
+                backup_type,
+                database,
+                storage: opts.storage,
+                config: opts.config,
             };
-            let written = PostgresSource::for_backup(&src, &popts)
-                .dump(
-                    &DumpOptions::for_backup(&src, &popts),
-                    &job.reporter,
-                    &job.cancel,
-                )
-                .await?;
+            let written = pg_backup::compose(request, &job.reporter, &job.cancel).await?;
             let new = NewBackup {
                 project_id: project.id.clone(),
                 path: written.path.clone(),

@@ -9,7 +9,9 @@
 //! A key is stored under its own name when it is a safe relative path (no empty, `.` or `..`
 //! segment, no leading `/`, no NUL or backslash, not under `.offsite-key/`); otherwise under the
 //! SHA-256 of the key (so two keys never share a member), and `storage.json` keeps the real key.
-//! Extraction with GNU tar therefore never leaves `storage/<bucket>/`.
+//! Extraction with GNU tar therefore never leaves `storage/<bucket>/`. A key below another
+//! key's name (`a`, then `a/b`: a file cannot also be a folder) is encoded too, by the pull;
+//! an [`ObjectEntry`]'s `member` is always the authority on where an object's bytes are.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -85,14 +87,15 @@ pub fn check_bucket_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether `key` can be stored under its own name.
+/// Whether `key` can be stored under its own name (a segment longer than 255 bytes, which no
+/// common file system can create, is not).
 pub fn key_is_safe(key: &str) -> bool {
     !key.is_empty()
         && !key.starts_with('/')
         && !key.contains(['\0', '\\'])
         && !key.starts_with(&format!("{ENCODED_DIR}/"))
         && key != ENCODED_DIR
-        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.len() <= 255)
         // Windows drive prefix on the first segment, as the archive's own check refuses it.
         && !(key.len() >= 2 && key.as_bytes()[1] == b':' && key.as_bytes()[0].is_ascii_alphabetic())
 }
@@ -223,6 +226,8 @@ mod tests {
         assert!(
             member_name("b", ".emptyFolderPlaceholder").0 == "storage/b/.emptyFolderPlaceholder"
         );
+        assert!(!member_name("b", &"ß".repeat(127)).1);
+        assert!(member_name("b", &format!("a/{}", "ß".repeat(128))).1);
     }
 
     #[test]

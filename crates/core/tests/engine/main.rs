@@ -9,6 +9,7 @@ mod catalog;
 mod clock_and_triggers;
 mod common;
 mod conformance;
+mod full_backup;
 mod import;
 mod keychain_unavailable;
 mod new_server;

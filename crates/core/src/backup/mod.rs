@@ -9,9 +9,13 @@
 //! - Everything is written under temporary names in the destination and renamed only after it
 //!   all succeeded and was fsynced; on failure or cancel nothing is left behind.
 
+pub mod compose;
+
+pub use compose::{compose, ComposeRequest, ConfigInput, DatabaseInput, StorageInput};
+
 use crate::archive::{
-    ArchiveWriter, BackupType, Manifest, SourceInfo, TableCount, Versions, Written,
-    DATABASE_MEMBER, FORMAT_VERSION, GLOBALS_MEMBER,
+    ArchiveWriter, BackupType, SourceInfo, TableCount, Versions, Written, DATABASE_MEMBER,
+    GLOBALS_MEMBER,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgproc;
@@ -19,7 +23,6 @@ use crate::pgtools::{self, PgTools};
 use crate::progress::{Phase, Reporter};
 use crate::project::{server_info, ConnSpec, ServerInfo};
 use sqlx::{Connection, PgConnection, Row};
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
@@ -69,13 +72,53 @@ pub async fn backup_database(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Written> {
+    compose::compose(
+        compose::ComposeRequest {
+            project: src.project.clone(),
+            dest_dir: opts.dest_dir.clone(),
+            compression_level: opts.compression_level,
+            backup_id: opts.backup_id.clone(),
+            created_at: opts.created_at,
+            backup_type: BackupType::Database,
+            database: Some(compose::DatabaseInput {
+                source: src.clone(),
+                pg_bin: opts.pg_bin.clone(),
+            }),
+            storage: None,
+            config: None,
+        },
+        reporter,
+        cancel,
+    )
+    .await
+}
+
+/// What the database part of an archive adds to its manifest.
+#[derive(Debug, Clone)]
+pub(crate) struct DatabasePart {
+    pub versions: Versions,
+    pub source: SourceInfo,
+    pub tables: Vec<TableCount>,
+    pub roles: Vec<String>,
+    pub globals_note: Option<String>,
+    /// Size of `database.dump`.
+    pub dump_bytes: u64,
+}
+
+/// Dump the database of `src` into `writer`: `database.dump` (pg_dump -Fc -Z0, spooled while it
+/// runs) and `globals.sql`, with exact row counts taken in the dump's own snapshot.
+pub(crate) async fn dump_database_into(
+    writer: &mut ArchiveWriter,
+    src: &BackupSource,
+    pg_bin: Option<&Path>,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<DatabasePart> {
     reporter.phase(Phase::Connecting, None);
     let password = src.password.as_deref();
     let mut conn = src.spec.connect(password).await?;
     let info = server_info(&mut conn, &src.spec).await?;
-    let tools = pgtools::find_for(info.major(), opts.pg_bin.as_deref())?;
-    std::fs::create_dir_all(&opts.dest_dir)
-        .map_err(|e| Error::io(format!("creating {}", opts.dest_dir.display()), e))?;
+    let tools = pgtools::find_for(info.major(), pg_bin)?;
 
     // One snapshot for the dump and the counts.
     sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -88,19 +131,6 @@ pub async fn backup_database(
         .map_err(|e| src.spec.map_sqlx(e))?;
     let tables = list_tables(&mut conn, &src.spec).await?;
     let roles = referenced_roles(&mut conn, &src.spec).await?;
-
-    let created = opts.created_at;
-    let mut writer = {
-        // Two backups of one project within a second: take the next free second for the name.
-        let mut at = created;
-        loop {
-            let name = archive_file_name(&src.project, at, BackupType::Database);
-            if !opts.dest_dir.join(&name).exists() {
-                break ArchiveWriter::create(&opts.dest_dir, &name, opts.compression_level)?;
-            }
-            at += time::Duration::seconds(1);
-        }
-    };
 
     reporter.phase(Phase::Dumping, Some(info.database_size));
     let dump_cancel = cancel.child_token();
@@ -157,6 +187,7 @@ pub async fn backup_database(
     // The snapshot is no longer needed.
     let _ = sqlx::query("COMMIT").execute(&mut conn).await;
     let _ = conn.close().await;
+    let dump_bytes = spooled.size();
     writer.add_spooled(spooled);
 
     reporter.phase(Phase::Globals, None);
@@ -170,34 +201,18 @@ pub async fn backup_database(
     if cancel.is_cancelled() {
         return Err(Error::cancelled());
     }
-
-    let manifest = Manifest {
-        format_version: FORMAT_VERSION,
-        backup_id: opts.backup_id.clone(),
-        project: src.project.clone(),
-        backup_type: BackupType::Database,
-        created_at: created
-            .format(&time::format_description::well_known::Rfc3339)
-            .expect("rfc3339"),
+    Ok(DatabasePart {
         versions: Versions {
             tool: crate::tool_version(),
             server: Some(info.version.clone()),
             pg_dump: Some(tools.version_line.clone()),
         },
         source: source_info(&src.spec, &info),
-        members: Vec::new(),
-        components: BTreeMap::new(),
         tables: counts,
         roles,
         globals_note,
-        tables_note: None,
-    };
-    let (reporter2, cancel2) = (reporter.clone(), cancel.clone());
-    let written =
-        tokio::task::spawn_blocking(move || writer.finish(manifest, &reporter2, &cancel2))
-            .await
-            .map_err(|e| Error::internal(format!("packing task failed: {e}")))??;
-    Ok(written)
+        dump_bytes,
+    })
 }
 
 fn source_info(spec: &ConnSpec, info: &ServerInfo) -> SourceInfo {
