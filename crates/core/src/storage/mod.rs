@@ -2,10 +2,17 @@
 //!
 //! * [`layout`]: where objects go in the archive (`storage/<bucket>/<key>`, encoded names for
 //!   keys that cannot be safe member paths) and the `storage.json` document that lists them.
+//! * [`restore`]: putting a backup's objects back into an S3-compatible store or a folder
+//!   (plan, then execute).
 
 pub mod layout;
+pub mod restore;
 
 pub use layout::{
     member_name, BucketEntry, BucketSelection, BucketSettings, ObjectEntry, StorageDoc,
     STORAGE_DOC, STORAGE_PREFIX,
+};
+pub use restore::{
+    plan_storage_restore, restore_storage, BucketOutcome, BucketPlan, StoragePlan,
+    StorageRestoreOptions, StorageRestoreReport, StorageTargetRef,
 };
