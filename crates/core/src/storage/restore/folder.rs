@@ -30,10 +30,7 @@ fn place(key: &str, dirs: &HashSet<String>) -> (Vec<String>, bool) {
         (key.split('/').map(str::to_string).collect(), false)
     } else {
         let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
-        (
-            vec![ENCODED_DIR.to_string(), hex::encode(digest)],
-            true,
-        )
+        (vec![ENCODED_DIR.to_string(), hex::encode(digest)], true)
     }
 }
 
@@ -102,7 +99,9 @@ fn existing(dir: &Path, bucket: &str, segs: &[String]) -> Existing {
             Ok(_) if last => {
                 return Existing::Blocked(format!("{} exists and is not a file", p.display()))
             }
-            Ok(_) => return Existing::Blocked(format!("{} exists and is not a folder", p.display())),
+            Ok(_) => {
+                return Existing::Blocked(format!("{} exists and is not a folder", p.display()))
+            }
         }
     }
     Existing::Missing
@@ -224,7 +223,12 @@ fn write_verified(
     let mut tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .tempfile_in(parent)
-        .map_err(|e| Error::io(format!("creating a temporary file in {}", parent.display()), e))?;
+        .map_err(|e| {
+            Error::io(
+                format!("creating a temporary file in {}", parent.display()),
+                e,
+            )
+        })?;
     let mut h = Hashing::new(r, false);
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -266,7 +270,12 @@ fn write_keys_file(bucket_dir: &Path, entries: &BTreeMap<String, String>) -> Res
     let mut tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .tempfile_in(bucket_dir)
-        .map_err(|e| Error::io(format!("creating a temporary file in {}", bucket_dir.display()), e))?;
+        .map_err(|e| {
+            Error::io(
+                format!("creating a temporary file in {}", bucket_dir.display()),
+                e,
+            )
+        })?;
     tmp.write_all(&text)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;

@@ -268,9 +268,11 @@ pub async fn plan_storage_restore(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<StoragePlan> {
-    Ok(prepare(archive, resolve_base, target, opts, reporter, cancel)
-        .await?
-        .plan)
+    Ok(
+        prepare(archive, resolve_base, target, opts, reporter, cancel)
+            .await?
+            .plan,
+    )
 }
 
 /// Plan, then restore the storage component of `archive` into `target`: missing buckets are
@@ -330,7 +332,10 @@ async fn prepare(
         .zip(srcs)
         .map(|(&obj, src)| {
             let name = &archives[0].doc.objects[obj].bucket;
-            let bucket = buckets.iter().position(|b| &b.name == name).expect("selected");
+            let bucket = buckets
+                .iter()
+                .position(|b| &b.name == name)
+                .expect("selected");
             Item { obj, bucket, src }
         })
         .collect();
@@ -340,7 +345,9 @@ async fn prepare(
         items,
     };
     match target {
-        StorageTargetRef::Store(store) => store::plan(store.as_ref(), sel, opts, reporter, cancel).await,
+        StorageTargetRef::Store(store) => {
+            store::plan(store.as_ref(), sel, opts, reporter, cancel).await
+        }
         StorageTargetRef::Folder(dir) => folder::plan(dir, sel, opts, cancel).await,
     }
 }
@@ -382,7 +389,11 @@ fn select(main: &ArchiveDoc, opts: &StorageRestoreOptions) -> Result<(Vec<SelBuc
     let mut targets: BTreeMap<String, String> = BTreeMap::new();
     for name in names.iter().filter(|n| opts.buckets.includes(n)) {
         check_bucket_name(name)?;
-        let target = opts.bucket_map.get(*name).cloned().unwrap_or(name.to_string());
+        let target = opts
+            .bucket_map
+            .get(*name)
+            .cloned()
+            .unwrap_or(name.to_string());
         if let Some(other) = targets.insert(target.clone(), name.to_string()) {
             return Err(Error::invalid(format!(
                 "buckets {other:?} and {name:?} would both be restored into {target:?}"
@@ -500,7 +511,10 @@ fn build_plan(
         }
     }
     let main = &sel.archives[0];
-    let mut warnings: Vec<String> = buckets.iter().filter_map(|b| b.settings_note.clone()).collect();
+    let mut warnings: Vec<String> = buckets
+        .iter()
+        .filter_map(|b| b.settings_note.clone())
+        .collect();
     let kept: u64 = buckets.iter().map(|b| b.keep_different).sum();
     if kept > 0 {
         warnings.push(format!(

@@ -84,7 +84,9 @@ pub(super) async fn locate_all(
     }
     let mut archives = vec![main];
     while !pending.is_empty() {
-        let this = archives.last().expect("the chain starts with the chosen archive");
+        let this = archives
+            .last()
+            .expect("the chain starts with the chosen archive");
         let Some(base_id) = this.doc.base_backup_id.clone() else {
             return Err(Error::integrity(format!(
                 "{}: {STORAGE_DOC} lists objects without archive members but names no base backup",
@@ -175,7 +177,9 @@ fn check_member(a: &ArchiveDoc, entry: &ObjectEntry, member: &str) -> Result<()>
         .with_hint("the archive is damaged or was not written by Offsite; use another copy")
     };
     if !member.starts_with(STORAGE_PREFIX) || check_member_name(member, false).is_err() {
-        return Err(bad(format!("member name {member:?} is not a storage member")));
+        return Err(bad(format!(
+            "member name {member:?} is not a storage member"
+        )));
     }
     match a.manifest.member(member) {
         None => Err(bad(format!("member {member} is not in the manifest"))),

@@ -85,7 +85,11 @@ pub(super) async fn plan(
 
     let mut start = 0usize;
     for (bi, b) in sel.buckets.iter().enumerate() {
-        let end = start + sel.items[start..].iter().take_while(|it| it.bucket == bi).count();
+        let end = start
+            + sel.items[start..]
+                .iter()
+                .take_while(|it| it.bucket == bi)
+                .count();
         if exists[bi] {
             let mut i = start;
             let mut continuation: Option<String> = None;
@@ -101,7 +105,9 @@ pub(super) async fn plan(
                 };
                 let what = format!("listing objects of {}", b.target);
                 let page = policy
-                    .run(&what, reporter, cancel, || store.list_objects(&b.target, &req))
+                    .run(&what, reporter, cancel, || {
+                        store.list_objects(&b.target, &req)
+                    })
                     .await?;
                 for t in page.objects {
                     // The merge below relies on ascending keys; a store that lists otherwise
@@ -154,7 +160,9 @@ pub(super) async fn plan(
                 let what = format!("reading {bucket}/{} to compare it", e.key);
                 let r = policy
                     .run(&what, reporter, cancel, || async move {
-                        let body = store.get_object(bucket, &e.key, &GetRequest::default()).await?;
+                        let body = store
+                            .get_object(bucket, &e.key, &GetRequest::default())
+                            .await?;
                         let mut stream = body.stream;
                         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
                         let mut n = 0u64;

@@ -4,8 +4,8 @@ use crate::error::ErrorKind;
 use crate::progress::ProgressUpdate;
 use crate::sources::memory::MemoryObjectSource;
 use crate::sources::{
-    collect, BucketInfo, GetRequest, ListRequest, ObjectBody, ObjectInfo, ObjectPage,
-    ObjectSource, PutBody, PutRequest,
+    collect, BucketInfo, GetRequest, ListRequest, ObjectBody, ObjectInfo, ObjectPage, ObjectSource,
+    PutBody, PutRequest,
 };
 use crate::storage::layout::{member_name, BucketEntry, ObjectEntry, StorageDoc, STORAGE_DOC};
 use async_trait::async_trait;
@@ -276,7 +276,10 @@ async fn round_trip_into_a_store_then_a_second_run_skips_everything() {
     assert_eq!(plan.upload, 5);
     let total: u64 = objs.iter().map(|o| o.body.len() as u64).sum();
     assert_eq!(plan.upload_bytes, total);
-    assert_eq!((plan.identical, plan.overwrite_count, plan.delete), (0, 0, 0));
+    assert_eq!(
+        (plan.identical, plan.overwrite_count, plan.delete),
+        (0, 0, 0)
+    );
     assert!(plan.buckets.iter().all(|b| b.create), "{plan:#?}");
     assert_eq!(mem.put_count(), 0, "planning writes nothing");
     assert!(bucket_names(&mem).await.is_empty());
@@ -307,7 +310,11 @@ async fn round_trip_into_a_store_then_a_second_run_skips_everything() {
     assert_eq!(report.skipped_bytes, total);
     assert!(report.created_buckets.is_empty());
     assert_eq!(mem.put_count(), 5, "nothing uploaded the second time");
-    assert_eq!(mem.get_count(), 5, "only the test's own reads: MD5 ETags compare");
+    assert_eq!(
+        mem.get_count(),
+        5,
+        "only the test's own reads: MD5 ETags compare"
+    );
 }
 
 #[tokio::test]
@@ -318,7 +325,12 @@ async fn identical_content_is_recognised_whatever_the_etags_say() {
     let changed = obj("b", "changed", b"new content".to_vec());
     let resized = obj("b", "resized", b"longer content".to_vec());
     let mut spec = Spec {
-        objects: vec![same_md5.clone(), multipart.clone(), changed.clone(), resized.clone()],
+        objects: vec![
+            same_md5.clone(),
+            multipart.clone(),
+            changed.clone(),
+            resized.clone(),
+        ],
         ..Spec::default()
     };
     // The archive's ETag of `same-md5` came from a multipart upload: the target's plain MD5
@@ -327,7 +339,14 @@ async fn identical_content_is_recognised_whatever_the_etags_say() {
         let a = write_archive(dir.path(), "b-1", std::mem::take(&mut spec));
         let mut doc: StorageDoc = {
             let mut raw = Vec::new();
-            crate::archive::copy_member(&a, STORAGE_DOC, &mut raw, &Reporter::silent(), &CancellationToken::new()).unwrap();
+            crate::archive::copy_member(
+                &a,
+                STORAGE_DOC,
+                &mut raw,
+                &Reporter::silent(),
+                &CancellationToken::new(),
+            )
+            .unwrap();
             serde_json::from_slice(&raw).unwrap()
         };
         for o in &mut doc.objects {
@@ -341,9 +360,13 @@ async fn identical_content_is_recognised_whatever_the_etags_say() {
         for o in [&same_md5, &multipart, &changed, &resized] {
             w.add_bytes(&member_name(&o.bucket, &o.key).0, o.body.clone());
         }
-        w.finish(manifest("b-1"), &Reporter::silent(), &CancellationToken::new())
-            .unwrap()
-            .path
+        w.finish(
+            manifest("b-1"),
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
+        .unwrap()
+        .path
     };
     let mem = Arc::new(MemoryObjectSource::new());
     mem.insert("b", "same-md5", same_md5.body.clone(), None);
@@ -358,7 +381,11 @@ async fn identical_content_is_recognised_whatever_the_etags_say() {
     assert_eq!(plan.identical, 2, "{plan:#?}");
     assert_eq!(plan.overwrite_count, 2);
     assert_eq!(plan.buckets[0].overwrite_sample, vec!["changed", "resized"]);
-    assert_eq!(mem.get_count(), 1, "only the multipart object was downloaded to compare");
+    assert_eq!(
+        mem.get_count(),
+        1,
+        "only the multipart object was downloaded to compare"
+    );
 
     let report = restore(&archive, &store_of(&mem), &StorageRestoreOptions::default())
         .await
@@ -375,7 +402,10 @@ async fn mirror_deletes_extra_objects_only_when_asked() {
         dir.path(),
         "b-1",
         Spec {
-            objects: vec![obj("b", "a.txt", b"aaa".to_vec()), obj("b", "c.txt", b"ccc".to_vec())],
+            objects: vec![
+                obj("b", "a.txt", b"aaa".to_vec()),
+                obj("b", "c.txt", b"ccc".to_vec()),
+            ],
             ..Spec::default()
         },
     );
@@ -405,17 +435,24 @@ async fn mirror_deletes_extra_objects_only_when_asked() {
     let plan = plan_of(&archive, &target, &mirror).await.unwrap();
     assert_eq!((plan.upload, plan.identical, plan.delete), (0, 2, 2));
     assert_eq!(plan.delete_bytes, 12);
-    assert_eq!(plan.buckets[0].delete_sample, vec!["b-extra.txt", "z-extra.txt"]);
+    assert_eq!(
+        plan.buckets[0].delete_sample,
+        vec!["b-extra.txt", "z-extra.txt"]
+    );
     let report = restore(&archive, &target, &mirror).await.unwrap();
     assert_eq!((report.deleted, report.deleted_bytes), (2, 12));
     assert_eq!(keys_of(&mem, "b").await, vec!["a.txt", "c.txt"]);
-    assert_eq!(keys_of(&mem, "other").await, vec!["keep.txt"], "other buckets untouched");
+    assert_eq!(
+        keys_of(&mem, "other").await,
+        vec!["keep.txt"],
+        "other buckets untouched"
+    );
 }
 
 #[tokio::test]
 async fn listing_is_paged_and_merged_in_key_order() {
     let dir = tempfile::tempdir().unwrap();
-    // 2,500 objects: three listing pages; every other one already in the target.
+    // 2,500 objects, every other one already in the target: 1,251 there, two listing pages.
     let objs: Vec<Obj> = (0..2500)
         .map(|i| obj("b", &format!("k/{i:05}"), format!("body {i}").into_bytes()))
         .collect();
@@ -438,7 +475,7 @@ async fn listing_is_paged_and_merged_in_key_order() {
     };
     let plan = plan_of(&archive, &store_of(&mem), &mirror).await.unwrap();
     assert_eq!((plan.upload, plan.identical, plan.delete), (1250, 1250, 1));
-    assert_eq!(mem.list_count(), 3);
+    assert_eq!(mem.list_count(), 2);
     restore(&archive, &store_of(&mem), &mirror).await.unwrap();
     assert_eq!(keys_of_all(&mem, "b").await.len(), 2500);
 }
@@ -555,7 +592,12 @@ async fn settings_s3_cannot_set_are_named_in_the_plan() {
         .await
         .unwrap();
     let note = plan.buckets[0].settings_note.clone().unwrap();
-    for part in ["public", "file size limit 1048576", "image/png", "database component"] {
+    for part in [
+        "public",
+        "file size limit 1048576",
+        "image/png",
+        "database component",
+    ] {
         assert!(note.contains(part), "{part}: {note}");
     }
     assert!(plan.warnings.contains(&note));
@@ -611,7 +653,12 @@ async fn incremental_backups_read_unchanged_objects_from_their_base() {
     .await
     .unwrap();
     assert_eq!(asked.lock().unwrap().clone(), vec!["b-base"]);
-    let ids: Vec<&str> = report.plan.sources.iter().map(|s| s.backup_id.as_str()).collect();
+    let ids: Vec<&str> = report
+        .plan
+        .sources
+        .iter()
+        .map(|s| s.backup_id.as_str())
+        .collect();
     assert_eq!(ids, vec!["b-incr", "b-base"]);
     assert_eq!(report.uploaded, 2);
     assert_eq!(keys_of(&mem, "b").await, vec!["a.txt", "c.txt"]);
@@ -658,9 +705,13 @@ async fn a_missing_base_fails_before_anything_is_written() {
         buckets: BucketSelection::Only(vec!["new".into()]),
         ..StorageRestoreOptions::default()
     };
-    let r = restore(&only_new, &StorageTargetRef::Folder(folder.path().into()), &opts)
-        .await
-        .unwrap();
+    let r = restore(
+        &only_new,
+        &StorageTargetRef::Folder(folder.path().into()),
+        &opts,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.uploaded, 1);
 }
 
@@ -690,7 +741,11 @@ async fn a_member_that_differs_from_storage_json_is_never_uploaded() {
         assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
         assert!(e.message().contains("b-bad"), "{e}");
     }
-    assert_eq!(mem.put_count(), 0, "checked against the manifest before anything");
+    assert_eq!(
+        mem.put_count(),
+        0,
+        "checked against the manifest before anything"
+    );
 }
 
 #[tokio::test]
@@ -721,16 +776,23 @@ async fn bytes_damaged_inside_the_archive_are_caught_while_reading() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
-    assert!(e.message().contains("uploaded before the restore stopped"), "{e}");
+    assert!(
+        e.message().contains("uploaded before the restore stopped"),
+        "{e}"
+    );
     assert!(
         mem.head_object("b", "b-bad").await.unwrap().is_none(),
         "the damaged object was not uploaded"
     );
 
     let folder = tempfile::tempdir().unwrap();
-    let e = restore(&archive, &StorageTargetRef::Folder(folder.path().into()), &StorageRestoreOptions::default())
-        .await
-        .unwrap_err();
+    let e = restore(
+        &archive,
+        &StorageTargetRef::Folder(folder.path().into()),
+        &StorageRestoreOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     assert!(!folder.path().join("b/b-bad").exists());
     assert!(tmp_files(folder.path()).is_empty());
@@ -836,13 +898,23 @@ async fn uploads_are_retried_and_a_lasting_failure_stops_the_restore() {
     assert_eq!(e.kind(), ErrorKind::Permission, "{e}");
     assert!(e.message().contains("uploading b/k05"), "{e}");
     assert!(e.message().contains("AccessDenied"), "{e}");
-    assert!(e.message().contains("were uploaded before the restore stopped"), "{e}");
+    assert!(
+        e.message()
+            .contains("were uploaded before the restore stopped"),
+        "{e}"
+    );
     assert!(e.message().contains("nothing was deleted"), "{e}");
     let keys = keys_of(&mem, "b").await;
-    assert!(keys.contains(&"zz-extra".to_string()), "mirror deleted nothing");
+    assert!(
+        keys.contains(&"zz-extra".to_string()),
+        "mirror deleted nothing"
+    );
     assert!(!keys.contains(&"k05".to_string()));
     let uploaded = keys.len() - 1;
-    assert!(e.message().contains(&format!("{uploaded} objects")), "{uploaded}: {e}");
+    assert!(
+        e.message().contains(&format!("{uploaded} objects")),
+        "{uploaded}: {e}"
+    );
 }
 
 #[tokio::test]
@@ -877,8 +949,10 @@ async fn progress_counts_the_bytes_uploaded() {
     let total: u64 = objs.iter().map(|o| o.body.len() as u64).sum();
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0].phase, Phase::Planning);
-    let restoring: Vec<&ProgressUpdate> =
-        seen.iter().filter(|u| u.phase == Phase::Restoring).collect();
+    let restoring: Vec<&ProgressUpdate> = seen
+        .iter()
+        .filter(|u| u.phase == Phase::Restoring)
+        .collect();
     assert_eq!(restoring[0].bytes_done, 0);
     assert_eq!(restoring[0].bytes_total, Some(total));
     assert_eq!(restoring.last().unwrap().bytes_done, total);
@@ -897,7 +971,10 @@ fn tmp_files(dir: &Path) -> Vec<PathBuf> {
             if e.file_type().unwrap().is_dir() {
                 stack.push(p.clone());
             }
-            if e.file_name().to_string_lossy().starts_with(crate::archive::TMP_PREFIX) {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(crate::archive::TMP_PREFIX)
+            {
                 out.push(p);
             }
         }
@@ -937,7 +1014,10 @@ async fn a_folder_restore_keeps_odd_keys_inside_the_folder() {
         obj("b", "ok/x.txt", b"ok".to_vec()),
         obj("b", "a/b", b"a/b".to_vec()),
     ];
-    objs.extend(odd.iter().map(|k| obj("b", k, format!("odd {k}").into_bytes())));
+    objs.extend(
+        odd.iter()
+            .map(|k| obj("b", k, format!("odd {k}").into_bytes())),
+    );
     let archive = write_archive(
         &archives,
         "b-1",
@@ -973,17 +1053,26 @@ async fn a_folder_restore_keeps_odd_keys_inside_the_folder() {
             "{k}"
         );
     }
-    assert_eq!(names_in(&out.join("b")), vec![".offsite-key", ".offsite-keys.json", "a", "ok"]);
+    assert_eq!(
+        names_in(&out.join("b")),
+        vec![".offsite-key", ".offsite-keys.json", "a", "ok"]
+    );
     assert!(tmp_files(&out).is_empty());
 
     // Again: everything is identical, nothing is written, the map stays.
-    let before = std::fs::metadata(out.join("b/ok/x.txt")).unwrap().modified().unwrap();
+    let before = std::fs::metadata(out.join("b/ok/x.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let report = restore(&archive, &target, &StorageRestoreOptions::default())
         .await
         .unwrap();
     assert_eq!((report.uploaded, report.skipped), (0, objs.len() as u64));
     assert_eq!(
-        std::fs::metadata(out.join("b/ok/x.txt")).unwrap().modified().unwrap(),
+        std::fs::metadata(out.join("b/ok/x.txt"))
+            .unwrap()
+            .modified()
+            .unwrap(),
         before
     );
     let again: BTreeMap<String, String> =
@@ -998,7 +1087,10 @@ async fn a_folder_keeps_different_files_unless_overwrite_is_set() {
         dir.path(),
         "b-1",
         Spec {
-            objects: vec![obj("b", "a.txt", b"backup".to_vec()), obj("b", "n.txt", b"new".to_vec())],
+            objects: vec![
+                obj("b", "a.txt", b"backup".to_vec()),
+                obj("b", "n.txt", b"new".to_vec()),
+            ],
             ..Spec::default()
         },
     );
@@ -1008,11 +1100,23 @@ async fn a_folder_keeps_different_files_unless_overwrite_is_set() {
     std::fs::write(out.path().join("b/other.txt"), b"untouched").unwrap();
     let target = StorageTargetRef::Folder(out.path().into());
 
-    let plan = plan_of(&archive, &target, &StorageRestoreOptions::default()).await.unwrap();
-    assert_eq!((plan.upload, plan.keep_different, plan.overwrite_count), (1, 1, 0));
+    let plan = plan_of(&archive, &target, &StorageRestoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (plan.upload, plan.keep_different, plan.overwrite_count),
+        (1, 1, 0)
+    );
     assert!(!plan.buckets[0].create);
-    assert!(plan.warnings.iter().any(|w| w.contains("1 existing files differ")), "{plan:#?}");
-    let r = restore(&archive, &target, &StorageRestoreOptions::default()).await.unwrap();
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("1 existing files differ")),
+        "{plan:#?}"
+    );
+    let r = restore(&archive, &target, &StorageRestoreOptions::default())
+        .await
+        .unwrap();
     assert_eq!((r.uploaded, r.kept), (1, 1));
     assert_eq!(std::fs::read(out.path().join("b/a.txt")).unwrap(), b"mine!");
     assert_eq!(std::fs::read(out.path().join("b/n.txt")).unwrap(), b"new");
@@ -1022,10 +1126,19 @@ async fn a_folder_keeps_different_files_unless_overwrite_is_set() {
         ..StorageRestoreOptions::default()
     };
     let plan = plan_of(&archive, &target, &overwrite).await.unwrap();
-    assert_eq!((plan.upload, plan.overwrite_count, plan.identical), (1, 1, 1));
+    assert_eq!(
+        (plan.upload, plan.overwrite_count, plan.identical),
+        (1, 1, 1)
+    );
     restore(&archive, &target, &overwrite).await.unwrap();
-    assert_eq!(std::fs::read(out.path().join("b/a.txt")).unwrap(), b"backup");
-    assert_eq!(std::fs::read(out.path().join("b/other.txt")).unwrap(), b"untouched");
+    assert_eq!(
+        std::fs::read(out.path().join("b/a.txt")).unwrap(),
+        b"backup"
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("b/other.txt")).unwrap(),
+        b"untouched"
+    );
 
     let mirror = StorageRestoreOptions {
         mirror: true,
@@ -1053,10 +1166,14 @@ async fn a_folder_restore_never_follows_a_symlink_out() {
     std::fs::create_dir(out.path().join("b")).unwrap();
     std::os::unix::fs::symlink(outside.path(), out.path().join("b/sub")).unwrap();
     let target = StorageTargetRef::Folder(out.path().into());
-    let plan = plan_of(&archive, &target, &StorageRestoreOptions::default()).await.unwrap();
+    let plan = plan_of(&archive, &target, &StorageRestoreOptions::default())
+        .await
+        .unwrap();
     assert_eq!(plan.blockers.len(), 1, "{plan:#?}");
     assert!(plan.blockers[0].contains("symbolic link"), "{plan:#?}");
-    let e = restore(&archive, &target, &StorageRestoreOptions::default()).await.unwrap_err();
+    let e = restore(&archive, &target, &StorageRestoreOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     assert!(names_in(outside.path()).is_empty());
 }
