@@ -119,7 +119,8 @@ pub(super) async fn plan(
             "mirror mode deletes objects of an object store; a restore into a folder never deletes files",
         ));
     }
-    match std::fs::symlink_metadata(dir) {
+    // The folder itself was chosen by the user: it may be reached through a symlink.
+    match std::fs::metadata(dir) {
         Ok(md) if md.is_dir() => {}
         Ok(_) => {
             return Err(Error::invalid(format!(

@@ -515,6 +515,18 @@ fn build_plan(
         .iter()
         .filter_map(|b| b.settings_note.clone())
         .collect();
+    let vanished = main
+        .doc
+        .vanished
+        .iter()
+        .filter(|v| sel.buckets.iter().any(|b| b.name == v.bucket))
+        .count();
+    if vanished > 0 {
+        warnings.push(format!(
+            "{vanished} objects were deleted while backup {} was taken and are not in it",
+            main.manifest.backup_id
+        ));
+    }
     let kept: u64 = buckets.iter().map(|b| b.keep_different).sum();
     if kept > 0 {
         warnings.push(format!(

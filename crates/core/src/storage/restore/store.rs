@@ -181,10 +181,12 @@ pub(super) async fn plan(
         .collect()
         .await;
     for (i, same) in fetched {
-        decisions[i] = if same? {
-            Decision::Identical
-        } else {
-            Decision::Overwrite
+        decisions[i] = match same {
+            Ok(true) => Decision::Identical,
+            Ok(false) => Decision::Overwrite,
+            // Gone since it was listed: it will simply be uploaded.
+            Err(e) if e.kind() == ErrorKind::NotFound => Decision::New,
+            Err(e) => return Err(e),
         };
     }
 

@@ -242,6 +242,11 @@ fn typical() -> Vec<Obj> {
         obj("avatars", "big.bin", noise(300_000, 2)),
         obj("avatars", "empty", Vec::new()),
         obj("docs", "ünï côdé/readme.txt", b"hello".to_vec()),
+        obj(
+            "docs",
+            &format!("{}/long.txt", "deep-folder".repeat(20)),
+            b"long".to_vec(),
+        ),
     ]
 }
 
@@ -272,8 +277,8 @@ async fn round_trip_into_a_store_then_a_second_run_skips_everything() {
 
     let plan = plan_of(&archive, &target, &opts).await.unwrap();
     assert_eq!(plan.backup_id, "b-1");
-    assert_eq!(plan.objects, 5);
-    assert_eq!(plan.upload, 5);
+    assert_eq!(plan.objects, 6);
+    assert_eq!(plan.upload, 6);
     let total: u64 = objs.iter().map(|o| o.body.len() as u64).sum();
     assert_eq!(plan.upload_bytes, total);
     assert_eq!(
@@ -285,10 +290,10 @@ async fn round_trip_into_a_store_then_a_second_run_skips_everything() {
     assert!(bucket_names(&mem).await.is_empty());
 
     let report = restore(&archive, &target, &opts).await.unwrap();
-    assert_eq!(report.uploaded, 5);
+    assert_eq!(report.uploaded, 6);
     assert_eq!(report.uploaded_bytes, total);
     assert_eq!(report.created_buckets, vec!["avatars", "docs"]);
-    assert_eq!(mem.put_count(), 5);
+    assert_eq!(mem.put_count(), 6);
     for o in &objs {
         assert_eq!(body_of(&mem, &o.bucket, &o.key).await, o.body, "{}", o.key);
         let head = mem.head_object(&o.bucket, &o.key).await.unwrap().unwrap();
@@ -303,16 +308,16 @@ async fn round_trip_into_a_store_then_a_second_run_skips_everything() {
     );
 
     let again = plan_of(&archive, &target, &opts).await.unwrap();
-    assert_eq!((again.upload, again.identical), (0, 5), "{again:#?}");
+    assert_eq!((again.upload, again.identical), (0, 6), "{again:#?}");
     assert!(again.buckets.iter().all(|b| !b.create));
     let report = restore(&archive, &target, &opts).await.unwrap();
-    assert_eq!((report.uploaded, report.skipped), (0, 5));
+    assert_eq!((report.uploaded, report.skipped), (0, 6));
     assert_eq!(report.skipped_bytes, total);
     assert!(report.created_buckets.is_empty());
-    assert_eq!(mem.put_count(), 5, "nothing uploaded the second time");
+    assert_eq!(mem.put_count(), 6, "nothing uploaded the second time");
     assert_eq!(
         mem.get_count(),
-        5,
+        6,
         "only the test's own reads: MD5 ETags compare"
     );
 }
@@ -665,6 +670,122 @@ async fn incremental_backups_read_unchanged_objects_from_their_base() {
     for o in &objs {
         assert_eq!(body_of(&mem, "b", &o.key).await, o.body);
     }
+}
+
+#[tokio::test]
+async fn a_chain_of_incremental_backups_is_followed_to_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, incr, objs) = incremental(dir.path());
+    let d = obj("b", "d.txt", b"new in the second incremental".to_vec());
+    let incr2 = write_archive(
+        dir.path(),
+        "b-incr2",
+        Spec {
+            objects: vec![d.clone()],
+            in_base: objs.clone(),
+            base: Some("b-incr".into()),
+            ..Spec::default()
+        },
+    );
+    let resolve = |id: &str| match id {
+        "b-incr" => Some(incr.clone()),
+        "b-base" => Some(base.clone()),
+        _ => None,
+    };
+    let folder = tempfile::tempdir().unwrap();
+    let report = restore_storage(
+        &incr2,
+        &resolve,
+        &StorageTargetRef::Folder(folder.path().into()),
+        &StorageRestoreOptions::default(),
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let ids: Vec<&str> = report
+        .plan
+        .sources
+        .iter()
+        .map(|s| s.backup_id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["b-incr2", "b-incr", "b-base"]);
+    assert_eq!(
+        names_in(&folder.path().join("b")),
+        vec!["a.txt", "c.txt", "d.txt"]
+    );
+    for o in objs.iter().chain([&d]) {
+        assert_eq!(
+            std::fs::read(folder.path().join("b").join(&o.key)).unwrap(),
+            o.body
+        );
+    }
+
+    // A base that is another backup than the one asked for is refused.
+    let wrong = |_: &str| Some(base.clone());
+    let e = plan_storage_restore(
+        &incr2,
+        &wrong,
+        &StorageTargetRef::Folder(folder.path().into()),
+        &StorageRestoreOptions::default(),
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    assert!(
+        e.message()
+            .contains("given as backup b-incr but is backup b-base"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_upload_stops_taking_new_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let objs: Vec<Obj> = (0..40)
+        .map(|i| obj("b", &format!("k{i:02}"), noise(2000, i)))
+        .collect();
+    let archive = write_archive(
+        dir.path(),
+        "b-1",
+        Spec {
+            objects: objs,
+            ..Spec::default()
+        },
+    );
+    let cancel = CancellationToken::new();
+    let sink = {
+        let cancel = cancel.clone();
+        move |u: &ProgressUpdate| {
+            if u.phase == Phase::Restoring && u.bytes_done > 0 {
+                cancel.cancel();
+            }
+        }
+    };
+    let reporter = Reporter::with_interval(Arc::new(sink), "j", Duration::ZERO);
+    let mem = Arc::new(MemoryObjectSource::new());
+    let opts = StorageRestoreOptions {
+        concurrency: 2,
+        ..StorageRestoreOptions::default()
+    };
+    let e = restore_storage(
+        &archive,
+        &no_base,
+        &store_of(&mem),
+        &opts,
+        &reporter,
+        &cancel,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    assert!(
+        mem.put_count() >= 1 && mem.put_count() < 40,
+        "{}",
+        mem.put_count()
+    );
 }
 
 #[tokio::test]
