@@ -13,6 +13,6 @@ pub use layout::{
     STORAGE_DOC, STORAGE_PREFIX,
 };
 pub use restore::{
-    plan_storage_restore, restore_storage, BucketOutcome, BucketPlan, StoragePlan,
-    StorageRestoreOptions, StorageRestoreReport, StorageTargetRef,
+    plan_storage_restore, restore_storage, BucketOutcome, BucketPlan, ResolveBase, SourceArchive,
+    StoragePlan, StorageRestoreOptions, StorageRestoreReport, StorageTargetRef,
 };

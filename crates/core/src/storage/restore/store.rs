@@ -416,6 +416,7 @@ async fn upload_from(
         .values()
         .map(|&i| (i, sel.entry(&sel.items[i]).clone()))
         .collect();
+    let expected = entries.len();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Ready>>(opts.concurrency);
     let producer = {
         let path = sel.archives[a].path.clone();
@@ -437,6 +438,7 @@ async fn upload_from(
     };
     drop(tx);
 
+    let mut done = 0usize;
     let mut inflight = FuturesUnordered::new();
     let mut failure: Option<Error> = None;
     let mut open = true;
@@ -447,6 +449,7 @@ async fn upload_from(
                 let item = &sel.items[i];
                 match r {
                     Ok(()) => {
+                        done += 1;
                         let size = sel.entry(item).size;
                         report.uploaded += 1;
                         report.uploaded_bytes += size;
@@ -478,7 +481,14 @@ async fn upload_from(
     // Stop the reader (it may wait to hand over the next body) and wait for it.
     producer.1.cancel();
     drop(rx);
-    let _ = producer.0.await;
+    if let Err(e) = producer.0.await {
+        failure.get_or_insert(Error::internal(format!("reading the archive: {e}")));
+    }
+    if failure.is_none() && done != expected {
+        failure = Some(Error::internal(format!(
+            "{done} of {expected} objects were read from the archive"
+        )));
+    }
     match failure {
         None => Ok(()),
         Some(e) if e.kind() == ErrorKind::Cancelled => Err(e),
