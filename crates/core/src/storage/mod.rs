@@ -4,13 +4,20 @@
 //!   keys that cannot be safe member paths) and the `storage.json` document that lists them.
 //! * [`pull`]: pulling buckets from an [`ObjectSource`](crate::sources::ObjectSource) into an
 //!   archive being written (streamed listing, concurrent downloads, incremental reuse).
+//! * [`restore`]: putting a backup's objects back into an S3-compatible store or a folder
+//!   (plan, then execute).
 
 pub mod check;
 pub mod layout;
 pub mod pull;
+pub mod restore;
 
 pub use layout::{
     member_name, BucketEntry, BucketSelection, BucketSettings, ObjectEntry, StorageDoc,
     VanishedObject, STORAGE_DOC, STORAGE_PREFIX,
 };
 pub use pull::{pull_into, PreviousStorage, PullOptions, PullSummary};
+pub use restore::{
+    plan_storage_restore, restore_storage, BucketOutcome, BucketPlan, ResolveBase, SourceArchive,
+    StoragePlan, StorageRestoreOptions, StorageRestoreReport, StorageTargetRef,
+};
