@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// One setting that differs between an archived snapshot and the project now (a row of the
 /// restore plan's side-by-side view).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SettingDiff {
     /// The snapshot file (`supabase/auth.json`).
     pub file: String,
@@ -47,6 +48,7 @@ pub struct SkippedSetting {
 
 /// What [`apply_settings`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ApplyReport {
     pub applied: Vec<AppliedSetting>,
     pub skipped: Vec<SkippedSetting>,
