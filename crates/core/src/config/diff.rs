@@ -33,6 +33,7 @@ pub struct SettingDiff {
 
 /// A setting written back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AppliedSetting {
     pub file: String,
     pub setting: String,
@@ -40,6 +41,7 @@ pub struct AppliedSetting {
 
 /// A chosen setting that was not written, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SkippedSetting {
     pub file: String,
     pub setting: String,
