@@ -87,12 +87,22 @@ async fn target_of(engine: &Engine, to: &StorageRestoreTo) -> Result<StorageTarg
     })
 }
 
-/// Every registered backup's file by id: where incremental restores find their bases.
-async fn backup_files(engine: &Engine) -> Result<BTreeMap<String, PathBuf>> {
+/// Every registered backup's file by the backup id its manifest carries (what an incremental's
+/// `base_backup_id` names) and by its catalog id: where incremental restores find their bases.
+pub(crate) async fn backup_files(engine: &Engine) -> Result<BTreeMap<String, PathBuf>> {
     let mut out = BTreeMap::new();
     for p in engine.catalog.projects().await? {
         for b in engine.catalog.backups(&p.id).await? {
-            out.insert(b.id.clone(), PathBuf::from(&b.path));
+            let path = PathBuf::from(&b.path);
+            if let Some(id) = b
+                .manifest_json
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<crate::archive::Manifest>(j).ok())
+                .map(|m| m.backup_id)
+            {
+                out.insert(id, path.clone());
+            }
+            out.insert(b.id.clone(), path);
         }
     }
     Ok(out)

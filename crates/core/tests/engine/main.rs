@@ -21,3 +21,4 @@ mod schedules;
 mod selective;
 mod settings_and_delete;
 mod sockets;
+mod storage_components;
