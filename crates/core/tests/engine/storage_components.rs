@@ -310,6 +310,8 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
     }
     let now_objects = contents(&direct, "avatars").await;
     proxy.reset_counts();
+    // Backup times have whole seconds: the incremental is newer than its base.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let inc = env
         .engine
         .backup(
@@ -338,6 +340,73 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
         im.member("database.dump").is_none(),
         "an incremental holds storage changes only"
     );
+
+    // Verify checks the chain; retention keeps the base a kept incremental needs.
+    let v = env
+        .engine
+        .verify(
+            offsite_core::VerifyOptions::path(&inc_path),
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert!(v.report.ok, "{:?}", v.report.problems);
+    let aside = full_path.with_extension("aside");
+    std::fs::rename(&full_path, &aside).unwrap();
+    let v = env
+        .engine
+        .verify(
+            offsite_core::VerifyOptions::path(&inc_path),
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert!(!v.report.ok);
+    assert!(
+        v.report.problems.iter().any(|p| p.contains("base backup")),
+        "{:?}",
+        v.report.problems
+    );
+    std::fs::rename(&aside, &full_path).unwrap();
+    // With its base back, it verifies again (and is counted as good again).
+    let v = env
+        .engine
+        .verify(
+            offsite_core::VerifyOptions::path(&inc_path),
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert!(v.report.ok, "{:?}", v.report.problems);
+    env.engine
+        .set_retention(
+            "sb",
+            offsite_core::schedule::RetentionPolicy {
+                keep_last: Some(1),
+                ..Default::default()
+            },
+            Some("UTC"),
+        )
+        .await
+        .unwrap();
+    let preview = env
+        .engine
+        .prune(
+            offsite_core::ops::PruneOptions {
+                project: "sb".into(),
+                dry_run: true,
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    let kept: Vec<&str> = preview.kept.iter().map(|k| k.id.as_str()).collect();
+    assert!(
+        kept.contains(&inc.backup.id.as_str()) && kept.contains(&full.backup.id.as_str()),
+        "{:#?}",
+        preview.kept
+    );
+    assert!(preview.removed.is_empty(), "{:?}", preview.removed);
 
     // The chain restored into a folder equals the bucket now.
     let out = tempfile::tempdir().unwrap();
