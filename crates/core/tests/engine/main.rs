@@ -8,6 +8,7 @@
 mod catalog;
 mod clock_and_triggers;
 mod common;
+mod config_component;
 mod conformance;
 mod full_backup;
 mod import;
