@@ -116,7 +116,9 @@ pub async fn restore_storage(
         overwrite,
     };
     let plan = engine.plan_storage_restore(&req).await?;
-    print_plan(out, &plan);
+    if dry_run || !out.json() {
+        print_plan(out, &plan); // with --json the report below carries the plan
+    }
     if dry_run {
         return Ok(if plan.blockers.is_empty() { 0 } else { 5 });
     }
