@@ -13,8 +13,9 @@ use std::io::BufRead;
 /// A project's storage (S3-compatible) and Supabase settings, as flags.
 #[derive(Args, Debug, Default, Clone)]
 pub struct ComponentArgs {
-    /// A Supabase project URL (https://REF.supabase.co) or ref: fills in the database host
-    /// (db.REF.supabase.co, user postgres, TLS required), the storage endpoint
+    /// A Supabase project URL (https://REF.supabase.co) or ref: fills in the database (the
+    /// direct host db.REF.supabase.co, user postgres, TLS required — or, when it does not answer
+    /// from here and a token is given, the session pooler), the storage endpoint
     /// (https://REF.storage.supabase.co/storage/v1/s3) and the project ref.
     #[arg(long, value_name = "URL|REF")]
     pub supabase: Option<String>,
@@ -68,7 +69,6 @@ pub struct ComponentArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupabaseQuick {
     pub project_ref: String,
-    pub db_url: String,
     pub storage_endpoint: String,
 }
 
@@ -99,9 +99,6 @@ pub fn parse_supabase(input: &str) -> Result<SupabaseQuick> {
     }
     Ok(SupabaseQuick {
         project_ref: project_ref.to_string(),
-        db_url: format!(
-            "postgresql://postgres@db.{project_ref}.supabase.co:5432/postgres?sslmode=require"
-        ),
         storage_endpoint: format!("https://{project_ref}.storage.supabase.co/storage/v1/s3"),
     })
 }
@@ -134,6 +131,10 @@ impl StdinSecrets {
     }
     pub fn next(&mut self) -> Option<String> {
         self.lines.pop()
+    }
+    /// The last line (the token, when `--supabase-token-stdin` is given), without taking it.
+    pub fn last(&self) -> Option<&str> {
+        self.lines.first().map(String::as_str)
     }
 }
 
@@ -328,8 +329,8 @@ mod tests {
     fn supabase_urls_and_refs_give_the_project_addresses() {
         let want = SupabaseQuick {
             project_ref: "abcdefghijklmnopqrst".into(),
-            db_url: "postgresql://postgres@db.abcdefghijklmnopqrst.supabase.co:5432/postgres?sslmode=require".into(),
-            storage_endpoint: "https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3".into(),
+            storage_endpoint: "https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3"
+                .into(),
         };
         for input in [
             "https://abcdefghijklmnopqrst.supabase.co",

@@ -409,7 +409,24 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     .transpose()?;
                 let connection = match (db, &quick) {
                     (Some(url), _) => ProjectConnection::Url(url),
-                    (None, Some(q)) if host.is_none() => ProjectConnection::Url(q.db_url.clone()),
+                    (None, Some(q)) if host.is_none() => {
+                        // The direct host, or the session pooler when it does not answer from here.
+                        let token = if components.supabase_token_stdin {
+                            stdin.last().map(str::to_string)
+                        } else {
+                            std::env::var(offsite_core::ops::components::SUPABASE_TOKEN_ENV).ok()
+                        };
+                        let d = offsite_core::ops::components::supabase_database(
+                            &q.project_ref,
+                            token.as_deref(),
+                            components.supabase_api.as_deref(),
+                        )
+                        .await?;
+                        if let Some(note) = &d.note {
+                            eprintln!("note: {note}");
+                        }
+                        ProjectConnection::Url(d.url)
+                    }
                     (None, _) => fields_from_flags_and_env(host, port, user, dbname, |k| {
                         std::env::var(k).ok()
                     })?,

@@ -404,3 +404,102 @@ pub async fn test_source(
         missing,
     })
 }
+
+/// How a Supabase project's database is reached from here (the quick add).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupabaseDatabase {
+    /// A libpq URL without a password.
+    pub url: String,
+    /// Set when the session pooler was chosen, saying why.
+    pub note: Option<String>,
+}
+
+/// Whether `host:port` answers a TCP connection within `timeout` (any of its addresses).
+pub async fn reachable(host: &str, port: u16, timeout: std::time::Duration) -> bool {
+    let Ok(Ok(addrs)) = tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await
+    else {
+        return false;
+    };
+    for addr in addrs {
+        if let Ok(Ok(_)) = tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// The database of Supabase project `project_ref`: the direct host (`db.<ref>.supabase.co`,
+/// IPv6-only on many projects) when it answers from here, else the session pooler (IPv4; user
+/// `postgres.<ref>`, port 5432) as the Management API describes it — which needs the access
+/// token. Without one, the direct host is kept and the note says what to do.
+pub async fn supabase_database(
+    project_ref: &str,
+    token: Option<&str>,
+    api_url: Option<&str>,
+) -> Result<SupabaseDatabase> {
+    supabase_database_via(
+        &format!("db.{project_ref}.supabase.co"),
+        5432,
+        project_ref,
+        token,
+        api_url,
+    )
+    .await
+}
+
+/// [`supabase_database`] with the direct host and port given (tests).
+pub async fn supabase_database_via(
+    direct_host: &str,
+    direct_port: u16,
+    project_ref: &str,
+    token: Option<&str>,
+    api_url: Option<&str>,
+) -> Result<SupabaseDatabase> {
+    let direct =
+        format!("postgresql://postgres@{direct_host}:{direct_port}/postgres?sslmode=require");
+    if reachable(direct_host, direct_port, std::time::Duration::from_secs(5)).await {
+        return Ok(SupabaseDatabase {
+            url: direct,
+            note: None,
+        });
+    }
+    let Some(token) = token else {
+        return Ok(SupabaseDatabase {
+            url: direct,
+            note: Some(format!(
+                "{direct_host} does not answer from here (it may be IPv6-only); give an access token (--supabase-token-stdin) to use the session pooler instead, or --db with the pooler's URL from the dashboard"
+            )),
+        });
+    };
+    let mut o = crate::sources::supabase_api::ManagementApiOptions::default();
+    if let Some(u) = api_url {
+        o.base_url = u.to_string();
+    }
+    let api = crate::sources::supabase_api::ManagementApi::with_options(token, o)?
+        .guarded(RetryPolicy::default());
+    let doc = crate::sources::ApiSource::get_json(
+        &api,
+        &format!("/v1/projects/{project_ref}/config/database/pooler"),
+    )
+    .await?;
+    let entries = doc.as_array().cloned().unwrap_or_else(|| vec![doc.clone()]);
+    let primary = entries
+        .iter()
+        .find(|e| e["database_type"] == "PRIMARY")
+        .or_else(|| entries.first())
+        .ok_or_else(|| Error::not_found("the project has no connection pooler"))?;
+    let host = primary["db_host"].as_str().ok_or_else(|| {
+        Error::new(
+            ErrorKind::UnsupportedFormat,
+            "the pooler configuration has no db_host",
+        )
+    })?;
+    let db = primary["db_name"].as_str().unwrap_or("postgres");
+    Ok(SupabaseDatabase {
+        url: format!("postgresql://postgres.{project_ref}@{host}:5432/{db}?sslmode=require"),
+        note: Some(format!(
+            "{direct_host} does not answer from here (IPv6-only?): using the session pooler {host}:5432"
+        )),
+    })
+}

@@ -121,3 +121,48 @@ async fn a_config_backup_is_redacted_and_restores_setting_by_setting() {
         "only the chosen setting"
     );
 }
+
+#[tokio::test]
+async fn the_quick_add_uses_the_session_pooler_when_the_direct_host_does_not_answer() {
+    use offsite_core::ops::components::supabase_database_via;
+    let fake = FakeManagementApi::start();
+    // A direct host that answers: kept.
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = open.local_addr().unwrap().port();
+    let d = supabase_database_via(
+        "127.0.0.1",
+        port,
+        PROJECT_REF,
+        Some(TOKEN),
+        Some(&fake.base_url()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        d.url,
+        format!("postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=require")
+    );
+    assert_eq!(d.note, None);
+    drop(open);
+    // One that does not: the session pooler the API describes (IPv4, user postgres.<ref>).
+    let d = supabase_database_via(
+        "127.0.0.1",
+        port,
+        PROJECT_REF,
+        Some(TOKEN),
+        Some(&fake.base_url()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        d.url,
+        format!("postgresql://postgres.{PROJECT_REF}@aws-0-eu-central-1.pooler.supabase.com:5432/postgres?sslmode=require")
+    );
+    assert!(d.note.unwrap().contains("session pooler"));
+    // Without a token: the direct host, and a note saying what to do.
+    let d = supabase_database_via("127.0.0.1", port, PROJECT_REF, None, None)
+        .await
+        .unwrap();
+    assert!(d.url.contains("127.0.0.1"));
+    assert!(d.note.unwrap().contains("--supabase-token-stdin"));
+}
