@@ -21,6 +21,22 @@ export const commands = {
 	 *  `password`) as typed into the add-project form.
 	 */
 	testConnection: (name: string | null, connection: Connection | null, tls: TlsMode | null, password: string | null) => typedError<ConnectionReport, ErrorPayload>(__TAURI_INVOKE("test_connection", { name, connection, tls, password })),
+	/**  The project's storage, Supabase ref and default backup type (never a secret). */
+	getComponents: (project: string) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("get_components", { project })),
+	/**  Set (or with `null` remove, with its secret) the project's storage. */
+	setStorage: (project: string, settings: StorageSettings | null) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_storage", { project, settings })),
+	/**  Set (or with `null` remove, with its token) the project's Supabase ref and access token. */
+	setSupabase: (project: string, settings: SupabaseSettings | null) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_supabase", { project, settings })),
+	/**
+	 *  The type of backup "Back up now" and the schedule make by default (`database`, `full`,
+	 *  `storage`, `config`, `incremental`); refused when the project lacks what the type needs.
+	 */
+	setDefaultBackupType: (project: string, backupType: string) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_default_backup_type", { project, backupType })),
+	/**
+	 *  "Test storage": the buckets the keys see, with object counts, sizes and whether an object
+	 *  can be read.
+	 */
+	testStorage: (project: string) => typedError<StorageTestReport, ErrorPayload>(__TAURI_INVOKE("test_storage", { project })),
 	/**
 	 *  A project's local backups, newest first, as the list shows them (no checksums or manifests:
 	 *  10,000 rows must arrive quickly; `inspect_archive` reads one archive's manifest).
@@ -30,9 +46,10 @@ export const commands = {
 	listJobs: (project: string | null, limit: number | null) => typedError<JobRecord[], ErrorPayload>(__TAURI_INVOKE("list_jobs", { project, limit })),
 	/**
 	 *  Start a backup of `project`; returns the job id at once. Progress: `job-progress` events,
-	 *  then one `job-finished` (its `result.backup` is the new archive).
+	 *  then one `job-finished` (its `result.backup` is the new archive). `backup_type` `null`: the
+	 *  project's default type; the engine adds the storage and configuration the type asks for.
 	 */
-	startBackup: (project: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_backup", { project })),
+	startBackup: (project: string, backupType: BackupType | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_backup", { project, backupType })),
 	/**  Start verifying an archive; returns the job id at once (see `start_backup`). */
 	startVerify: (path: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_verify", { path })),
 	/**  The restore plan: what would be created, replaced and kept (changes nothing). */
@@ -186,7 +203,29 @@ export type BackupTable = {
 	table: string,
 };
 
-export type BackupType = "full" | "database" | "storage" | "config";
+export type BackupType = "full" | "database" | "storage" | "config" | 
+/**  Storage objects changed since a base backup (`base_backup_id`), plus the full listing. */
+"incremental";
+
+/**  Which buckets a project's storage component covers. */
+export type BucketSelection = 
+/**  Every bucket the keys can list. */
+{ kind: "all" } | 
+/**  Only these. */
+{ kind: "only"; names: string[] };
+
+/**  One bucket in a [`StorageTestReport`]. */
+export type BucketTest = {
+	name: string,
+	objects: number,
+	bytes: number,
+	/**  `false` when counting stopped at [`TEST_COUNT_LIMIT`] objects. */
+	complete: boolean,
+	/**  Whether an object could be read (`null`: the bucket is empty). */
+	readable: boolean | null,
+	/**  Why listing or reading failed. */
+	error: string | null,
+};
 
 /**  Something changed in the catalog. Event name: `catalog-changed`. */
 export type CatalogChanged = {
@@ -213,6 +252,25 @@ export type ChangeEntity = "project" | "backup" | "job";
 
 /**  Whether the record now exists (`upsert`: added or changed) or is gone. */
 export type ChangeOp = "upsert" | "delete";
+
+/**  How many things of a component an archive holds. */
+export type ComponentCount = {
+	/**  Tables, objects or files. */
+	items: number,
+	/**  Bytes of the component's members (storage: of the objects, in the archive or its base). */
+	bytes: number,
+};
+
+/**  Everything a project has beside its database connection. */
+export type Components = {
+	storage?: StorageComponent | null,
+	supabase?: SupabaseComponent | null,
+	/**
+	 *  `database` (default), `full`, `storage`, `config` or `incremental`: what a backup without
+	 *  `--type` (and every scheduled backup) makes.
+	 */
+	default_type?: string | null,
+};
 
 /**  Where a database is: a URL, or its parts. */
 export type Connection = 
@@ -587,6 +645,17 @@ export type Manifest = {
 	globals_note?: string | null,
 	/**  Why `tables` is empty when row counts were not recorded (an imported pg_dump file). */
 	tables_note?: string | null,
+	/**
+	 *  Per-component counts: "database" (tables, dump bytes), "storage" (objects, bytes),
+	 *  "config" (files, bytes).
+	 */
+	counts?: { [key in string]: ComponentCount },
+	/**  What the storage component holds and how it was made. */
+	storage?: StorageCounts | null,
+	/**  Configuration fields replaced by a placeholder (secrets; paths like `auth.smtp_pass`). */
+	redactions?: string[],
+	/**  Incremental archives: the backup holding the unchanged objects' bytes. */
+	base_backup_id?: string | null,
 };
 
 /**  The check of one member. */
@@ -654,7 +723,9 @@ export type PgTools = {
 };
 
 /**  What a job is doing right now. */
-export type Phase = "connecting" | "counting" | "dumping" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | "done";
+export type Phase = "connecting" | "counting" | "dumping" | 
+/**  Downloading a project's storage objects (bytes of object data). */
+"downloading" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | "done";
 
 /**  What to choose in a native dialog. */
 export type PickKind = 
@@ -1041,6 +1112,72 @@ export type SourceInfo = {
 	database: string | null,
 	database_size: number | null,
 	encoding: string | null,
+};
+
+/**  A project's storage component: an S3-compatible endpoint and which buckets. */
+export type StorageComponent = {
+	/**  `https://<ref>.storage.supabase.co/storage/v1/s3`, `http://127.0.0.1:9000`, …; `None`: AWS. */
+	endpoint: string | null,
+	region: string,
+	access_key_id: string,
+	/**  Path-style addressing (Supabase, MinIO, most self-hosted stores). */
+	path_style?: boolean,
+	buckets?: BucketSelection,
+	/**  Downloads in flight (default 16). */
+	concurrency?: number | null,
+};
+
+/**  The storage component's counts (`storage.json` has the details). */
+export type StorageCounts = {
+	buckets: number,
+	objects: number,
+	bytes: number,
+	/**  Downloaded from the store for this archive. */
+	downloaded_objects: number,
+	downloaded_bytes: number,
+	/**  Taken from the previous backup (copied, or referenced by an incremental). */
+	reused_objects: number,
+	/**  Listed but gone before they could be read. */
+	vanished: number,
+	/**  Incremental: objects of the base that are gone. */
+	deleted: number,
+};
+
+/**  Storage settings as the window and the CLI send them (the secret is write-only). */
+export type StorageSettings = {
+	/**  `https://<ref>.storage.supabase.co/storage/v1/s3`, …; empty or `null`: AWS. */
+	endpoint: string | null,
+	region: string,
+	access_key_id: string,
+	/**  Stored in the keychain; `null` keeps the stored one. Never returned. */
+	secret_access_key: string | null,
+	path_style: boolean,
+	buckets: BucketSelection,
+	concurrency: number | null,
+};
+
+/**  What "Test storage" found. */
+export type StorageTestReport = {
+	endpoint: string,
+	buckets: BucketTest[],
+	/**  Chosen buckets the keys cannot see. */
+	missing: string[],
+};
+
+/**  A project's Supabase side (for the configuration component). */
+export type SupabaseComponent = {
+	/**  The project ref (`abcdefghijklmnopqrst`). */
+	project_ref: string,
+	/**  The Management API (default `https://api.supabase.com`; tests point it elsewhere). */
+	api_url?: string | null,
+};
+
+/**  The Supabase side as sent (the token is write-only). */
+export type SupabaseSettings = {
+	project_ref: string,
+	api_url: string | null,
+	/**  Stored in the keychain; `null` keeps the stored one. Never returned. */
+	access_token: string | null,
 };
 
 export type TableCheck = {

@@ -9,6 +9,7 @@ const PHASES: Record<Phase, string> = {
   connecting: "Connecting",
   counting: "Counting rows",
   dumping: "Dumping the database",
+  downloading: "Downloading storage objects",
   globals: "Reading roles",
   packing: "Packing the archive",
   syncing: "Writing to disk",

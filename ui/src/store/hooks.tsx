@@ -14,6 +14,7 @@ import {
 } from "react";
 import type {
   BackupRow,
+  Components,
   JobFilter,
   JobRecord,
   ProjectStatus,
@@ -101,6 +102,11 @@ export function useSchedules(project: string): Resource<ScheduleView[]> {
 /** A project's retention policy. */
 export function useRetention(project: string): Resource<RetentionView> {
   return useResource<RetentionView>(keys.retention(project));
+}
+
+/** A project's storage, Supabase ref and default backup type. */
+export function useComponents(project: string): Resource<Components> {
+  return useResource<Components>(keys.components(project));
 }
 
 /** Every job of every project matching `filter`, newest first (the history screen). */
