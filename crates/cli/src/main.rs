@@ -2,6 +2,7 @@
 
 mod components_cmd;
 mod output;
+mod restore_components_cmd;
 mod schedule_cmd;
 
 use clap::{Args, Parser, Subcommand};
@@ -51,6 +52,11 @@ enum Command {
         /// gzip level, 0 (none) to 9 (smallest, slowest). The default balances size and speed.
         #[arg(long, env = "OFFSITE_COMPRESSION_LEVEL", value_name = "N")]
         level: Option<u32>,
+        /// full (database, storage and configuration), database, storage, config or incremental
+        /// (storage changes since the last full/storage backup). Default: the project's default
+        /// type (`project components NAME --default-type`), else database.
+        #[arg(long = "type", value_name = "TYPE")]
+        backup_type: Option<String>,
     },
     /// List a project's local backups with size, date and verified state.
     Backups { name: String },
@@ -144,13 +150,36 @@ enum ProjectCmd {
     Password { name: String },
 }
 
-#[derive(Args)]
+#[derive(Args, Clone)]
 struct RestoreArgs {
     archive: PathBuf,
     /// Target: a libpq URL (postgres://USER@HOST:PORT/DATABASE, or
     /// postgresql://USER@/DATABASE?host=/SOCKET/FOLDER), or the name of a saved project.
+    /// Needed for the database and configuration; storage may go to --storage-to instead.
     #[arg(long, value_name = "URL")]
-    to: String,
+    to: Option<String>,
+    /// What to restore: database, storage, config (comma-separated) or all. Default: the
+    /// database (or what the backup has, when it has no database).
+    #[arg(long, value_name = "LIST")]
+    components: Option<String>,
+    /// Storage: only these buckets (comma-separated; default all in the backup).
+    #[arg(long, value_name = "B1,B2")]
+    buckets: Option<String>,
+    /// Storage: into a folder (DIR/<bucket>/<key>) or the bucket store of a saved project
+    /// (default: the --to project's).
+    #[arg(long, value_name = "DIR|PROJECT")]
+    storage_to: Option<String>,
+    /// Storage: also delete the target's objects the backup does not have (asks to type
+    /// "mirror", or --yes).
+    #[arg(long)]
+    mirror: bool,
+    /// Storage into a folder: replace files whose content differs (default: keep them).
+    #[arg(long)]
+    overwrite: bool,
+    /// Configuration: write back these settings (FILE:SETTING,… as the plan lists them, or
+    /// all-writable). Without it the differences are shown and nothing is written.
+    #[arg(long, value_name = "LIST")]
+    config_settings: Option<String>,
     /// Show the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -461,11 +490,20 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 out.done(&format!("saved the password of project {name}"));
             }
         },
-        Command::Backup { name, dest, level } => {
+        Command::Backup {
+            name,
+            dest,
+            level,
+            backup_type,
+        } => {
             let opts = BackupOptions {
                 project: name,
                 dest,
                 compression_level: level,
+                backup_type: backup_type
+                    .as_deref()
+                    .map(offsite_core::ops::parse_backup_type)
+                    .transpose()?,
                 ..Default::default()
             };
             let outcome = engine.backup(opts, job("backing up")).await?;
@@ -482,7 +520,53 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             }
         }
         Command::Inspect { .. } => unreachable!("handled above"),
-        Command::Restore(args) => return restore(&engine, args, out, job("restoring")).await,
+        Command::Restore(args) => {
+            use restore_components_cmd::{self as rc, Part};
+            let parts = rc::parts(args.components.as_deref(), &args.archive)?;
+            let mut code = 0;
+            if parts.contains(&Part::Storage) {
+                // Storage first checks its target before the database is touched.
+                rc::storage_target(args.storage_to.as_deref(), args.to.as_deref())?;
+            }
+            if parts.contains(&Part::Database) {
+                let a = RestoreArgs { ..args.clone() };
+                code = restore(&engine, a, out, job("restoring")).await?;
+                if code != 0 {
+                    return Ok(code);
+                }
+            }
+            if parts.contains(&Part::Storage) {
+                let to = rc::storage_target(args.storage_to.as_deref(), args.to.as_deref())?;
+                code = rc::restore_storage(
+                    &engine,
+                    &args.archive,
+                    to,
+                    args.buckets.as_deref(),
+                    args.mirror,
+                    args.overwrite,
+                    args.dry_run,
+                    args.yes,
+                    out,
+                    job("restoring storage"),
+                )
+                .await?;
+                if code != 0 {
+                    return Ok(code);
+                }
+            }
+            if parts.contains(&Part::Config) {
+                code = rc::restore_config(
+                    &engine,
+                    &args.archive,
+                    args.to.as_deref(),
+                    args.config_settings.as_deref(),
+                    args.dry_run,
+                    out,
+                )
+                .await?;
+            }
+            return Ok(code);
+        }
         Command::Schedule(cmd) => return schedule_cmd::schedule(&engine, cmd, out).await,
         Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
         Command::Prune { name, dry_run } => {
@@ -496,7 +580,11 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
 }
 
 async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -> Result<u8> {
-    let mut to = RestoreTo::url_or_project(&args.to, None);
+    let to_arg = args.to.as_deref().ok_or_else(|| {
+        Error::invalid("restoring the database needs --to URL|PROJECT")
+            .with_hint("or restore only the storage: --components storage --storage-to DIR|PROJECT")
+    })?;
+    let mut to = RestoreTo::url_or_project(to_arg, None);
     let url = match &mut to {
         RestoreTo::Connection { password, .. } => {
             if args.password_stdin {

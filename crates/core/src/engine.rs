@@ -190,6 +190,38 @@ impl Engine {
     pub async fn test_storage(&self, project: &str) -> Result<ops::StorageTestReport> {
         ops::components::test_storage(self, project).await
     }
+    /// What restoring an archive's storage would do (changes nothing).
+    pub async fn plan_storage_restore(
+        &self,
+        req: &ops::StorageRestoreRequest,
+    ) -> Result<crate::storage::StoragePlan> {
+        ops::restore_components::plan_storage(self, req).await
+    }
+    /// Restore an archive's storage into a project's storage or a folder, as a job.
+    pub async fn restore_storage(
+        &self,
+        req: ops::StorageRestoreRequest,
+        start: JobStart,
+    ) -> Result<ops::StorageRestoreOutcome> {
+        ops::restore_components::run_storage(self, req, start).await
+    }
+    /// The configuration settings an archive holds that differ from the project's current ones.
+    pub async fn plan_config_restore(
+        &self,
+        archive: &std::path::Path,
+        project: &str,
+    ) -> Result<ops::ConfigRestorePlan> {
+        ops::restore_components::plan_config(self, archive, project).await
+    }
+    /// Write back the chosen settings (`file:setting`, or the setting's name) through the API.
+    pub async fn apply_config(
+        &self,
+        archive: &std::path::Path,
+        project: &str,
+        settings: &[String],
+    ) -> Result<crate::config::ApplyReport> {
+        ops::restore_components::apply_config(self, archive, project, settings).await
+    }
     /// Remove a project and its password; its backup files stay on disk.
     pub async fn remove_project(&self, name: &str) -> Result<()> {
         ops::projects::remove(self, name).await

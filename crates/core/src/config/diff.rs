@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// One setting that differs between an archived snapshot and the project now (a row of the
 /// restore plan's side-by-side view).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SettingDiff {
     /// The snapshot file (`supabase/auth.json`).
     pub file: String,
@@ -32,6 +33,7 @@ pub struct SettingDiff {
 
 /// A setting written back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AppliedSetting {
     pub file: String,
     pub setting: String,
@@ -39,6 +41,7 @@ pub struct AppliedSetting {
 
 /// A chosen setting that was not written, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SkippedSetting {
     pub file: String,
     pub setting: String,
@@ -47,6 +50,7 @@ pub struct SkippedSetting {
 
 /// What [`apply_settings`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ApplyReport {
     pub applied: Vec<AppliedSetting>,
     pub skipped: Vec<SkippedSetting>,

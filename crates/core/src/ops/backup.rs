@@ -85,6 +85,9 @@ pub(crate) async fn run(
         start,
         |b: &BackupRecord| Some(b.id.clone()),
         |job| async move {
+            let mut opts = opts;
+            super::backup_inputs::fill(engine, project, &mut opts, &job.reporter, &job.cancel)
+                .await?;
             let (backup_type, with_database) = opts.kind();
             let database = if with_database {
                 Some(DatabaseInput {

@@ -232,12 +232,11 @@ pub(crate) fn check_type_fits(c: &Components, t: &str) -> Result<()> {
     }
 }
 
-/// The project's storage as a source (retrying, resuming), with its settings; `None` when it
-/// has no storage component.
-pub(crate) async fn storage_of(
+/// The project's storage store (no retry wrapper: restores retry per upload themselves).
+pub(crate) async fn store_of(
     engine: &Engine,
     project: &Project,
-) -> Result<Option<(Arc<dyn ObjectSource>, StorageComponent)>> {
+) -> Result<Option<(S3Store, StorageComponent)>> {
     let c = engine.catalog.components(&project.id).await?;
     let Some(storage) = c.storage else {
         return Ok(None);
@@ -260,8 +259,19 @@ pub(crate) async fn storage_of(
         secret_access_key: secret,
         path_style: storage.path_style,
     })?;
-    let source: Arc<dyn ObjectSource> = Arc::new(Retrying::new(store, RetryPolicy::default()));
-    Ok(Some((source, storage)))
+    Ok(Some((store, storage)))
+}
+
+/// The project's storage as a source (retrying, resuming), with its settings; `None` when it
+/// has no storage component.
+pub(crate) async fn storage_of(
+    engine: &Engine,
+    project: &Project,
+) -> Result<Option<(Arc<dyn ObjectSource>, StorageComponent)>> {
+    Ok(store_of(engine, project).await?.map(|(store, storage)| {
+        let source: Arc<dyn ObjectSource> = Arc::new(Retrying::new(store, RetryPolicy::default()));
+        (source, storage)
+    }))
 }
 
 /// The project's Supabase access token and settings; `None` without a Supabase component.

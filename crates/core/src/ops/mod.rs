@@ -20,6 +20,7 @@
 //! | `queries`    | projects, backups and jobs as lists                                   |
 
 pub mod backup;
+pub(crate) mod backup_inputs;
 pub mod components;
 pub mod delete;
 pub mod import;
@@ -28,6 +29,7 @@ pub mod projects;
 pub mod prune;
 pub(crate) mod queries;
 pub mod restore;
+pub mod restore_components;
 pub(crate) mod runner;
 pub mod schedule;
 pub mod settings;
@@ -35,6 +37,7 @@ pub(crate) mod sweep;
 pub mod verify;
 
 pub use backup::{BackupOptions, BackupOutcome};
+pub use backup_inputs::parse_backup_type;
 pub use components::{BucketTest, StorageSettings, StorageTestReport, SupabaseSettings};
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub use import::{ImportInto, ImportOptions, ImportOutcome};
@@ -45,6 +48,9 @@ pub use projects::{
 pub use prune::{KeptBackup, PruneOptions, PruneOutcome, RemovedBackup, SkippedBackup};
 pub use queries::{JobFilter, HISTORY_LIMIT};
 pub use restore::{RestoreOutcome, RestoreRequest, RestoreTo};
+pub use restore_components::{
+    ConfigRestorePlan, StorageRestoreOutcome, StorageRestoreRequest, StorageRestoreTo,
+};
 pub use runner::ProjectLock;
 pub use schedule::{
     DueRun, ProjectStatus, RetentionView, RunDueReport, SchedulePreview, ScheduleView,

@@ -104,7 +104,58 @@ fn plan(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(decide(policy, zone, now, &candidates))
+    let mut decisions = decide(policy, zone, now, &candidates);
+    keep_bases(&mut decisions, backups);
+    Ok(decisions)
+}
+
+/// The backup id an archive's manifest carries, and the base it builds on (incrementals).
+fn ids_of(b: &BackupRecord) -> (Option<String>, Option<String>) {
+    match b
+        .manifest_json
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<crate::archive::Manifest>(j).ok())
+    {
+        Some(m) => (Some(m.backup_id), m.base_backup_id),
+        None => (None, None),
+    }
+}
+
+/// A kept incremental keeps the backup it builds on (and that one's base, …): retention never
+/// removes a base that a kept incremental needs.
+fn keep_bases(decisions: &mut [Decision], backups: &[BackupRecord]) {
+    let ids: HashMap<&str, (Option<String>, Option<String>)> =
+        backups.iter().map(|b| (b.id.as_str(), ids_of(b))).collect();
+    let made: HashMap<&str, &str> = backups
+        .iter()
+        .map(|b| (b.id.as_str(), b.created_at.as_str()))
+        .collect();
+    loop {
+        let mut changed = false;
+        let needed: Vec<(String, String)> = decisions
+            .iter()
+            .filter(|d| d.keep)
+            .filter_map(|d| {
+                let base = ids.get(d.id.as_str())?.1.clone()?;
+                Some((base, made.get(d.id.as_str())?.to_string()))
+            })
+            .collect();
+        for (base, by) in needed {
+            for d in decisions.iter_mut() {
+                let (manifest_id, _) = ids.get(d.id.as_str()).cloned().unwrap_or_default();
+                let is_base = manifest_id.as_deref() == Some(base.as_str()) || d.id == base;
+                let reason = format!("base of a kept incremental ({by})");
+                if is_base && !d.reasons.contains(&reason) {
+                    d.keep = true;
+                    d.reasons.push(reason);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 fn outcome_of(
@@ -333,4 +384,64 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
         .iter()
         .map(|b| out.remove(&b.id).unwrap_or_else(|| none(b)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, kind: &str, manifest_id: &str, base: Option<&str>) -> BackupRecord {
+        let manifest = serde_json::json!({
+            "format_version": 1, "backup_id": manifest_id, "project": "p", "type": kind,
+            "created_at": "2026-11-20T00:00:00Z", "versions": {"tool": "t", "server": null, "pg_dump": null},
+            "members": [], "base_backup_id": base,
+        });
+        BackupRecord {
+            id: id.into(),
+            project_id: "p".into(),
+            path: format!("/b/{id}"),
+            size: 1,
+            sha256: "x".into(),
+            backup_type: kind.into(),
+            created_at: format!("2026-11-2{}T00:00:00Z", id.len()),
+            verified_at: None,
+            status: "verified".into(),
+            verify_problem: None,
+            manifest_json: Some(manifest.to_string()),
+            job_id: None,
+        }
+    }
+
+    fn decision(id: &str, keep: bool) -> Decision {
+        Decision {
+            id: id.into(),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            keep,
+            reasons: if keep { vec!["last 1".into()] } else { vec![] },
+        }
+    }
+
+    #[test]
+    fn a_kept_incremental_keeps_its_base_and_a_removed_one_does_not() {
+        let backups = vec![
+            record("full1", "full", "m-full1", None),
+            record("inc1", "incremental", "m-inc1", Some("m-full1")),
+            record("full0", "full", "m-full0", None),
+            record("inc0", "incremental", "m-inc0", Some("m-full0")),
+        ];
+        let mut d = vec![
+            decision("inc1", true),
+            decision("full1", false),
+            decision("inc0", false),
+            decision("full0", false),
+        ];
+        keep_bases(&mut d, &backups);
+        let kept: Vec<&str> = d.iter().filter(|d| d.keep).map(|d| d.id.as_str()).collect();
+        assert_eq!(kept, vec!["inc1", "full1"]);
+        assert!(
+            d[1].reasons[0].starts_with("base of a kept incremental"),
+            "{:?}",
+            d[1].reasons
+        );
+    }
 }

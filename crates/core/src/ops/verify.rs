@@ -53,6 +53,11 @@ pub(crate) async fn run(
         |_| None,
         |job| async move {
             let mut report = verify_file(path, &job.reporter, &job.cancel).await?;
+            // An incremental is only as good as its chain: every base must still be there.
+            if let Some(missing) = missing_base(engine, report.manifest.as_ref()).await? {
+                report.ok = false;
+                report.problems.push(missing);
+            }
             if let Some(b) = known {
                 // The catalog remembers the archive's checksum too: a replaced file with a
                 // matching new sidecar is still caught.
@@ -99,4 +104,36 @@ pub(crate) async fn verify_file(
     tokio::task::spawn_blocking(move || archive::verify(&p, &r, &c))
         .await
         .map_err(|e| Error::internal(format!("verify task failed: {e}")))?
+}
+
+/// Why an incremental archive's chain is incomplete (a base backup not in the catalog or its
+/// file gone), following bases of bases.
+async fn missing_base(
+    engine: &Engine,
+    manifest: Option<&crate::archive::Manifest>,
+) -> Result<Option<String>> {
+    let Some(mut base) = manifest.and_then(|m| m.base_backup_id.clone()) else {
+        return Ok(None);
+    };
+    let files = crate::ops::restore_components::backup_files(engine).await?;
+    for _ in 0..64 {
+        let Some(path) = files.get(&base) else {
+            return Ok(Some(format!(
+                "the base backup {base} this incremental builds on is not in the catalog: its unchanged objects cannot be restored"
+            )));
+        };
+        if !path.is_file() {
+            return Ok(Some(format!(
+                "the base backup {base} ({}) is missing: its unchanged objects cannot be restored",
+                path.display()
+            )));
+        }
+        match crate::archive::read_manifest(path)?.base_backup_id {
+            Some(next) => base = next,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(
+        "the chain of base backups is too long (a loop?)".into(),
+    ))
 }

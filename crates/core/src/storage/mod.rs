@@ -21,3 +21,11 @@ pub use restore::{
     plan_storage_restore, restore_storage, BucketOutcome, BucketPlan, ResolveBase, SourceArchive,
     StoragePlan, StorageRestoreOptions, StorageRestoreReport, StorageTargetRef,
 };
+
+/// The `storage.json` of an archive (checked against its manifest).
+pub fn read_storage_doc(
+    path: &std::path::Path,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> crate::error::Result<StorageDoc> {
+    restore::source::open_archive_doc(path, cancel).map(|a| a.doc)
+}

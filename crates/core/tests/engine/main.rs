@@ -8,6 +8,7 @@
 mod catalog;
 mod clock_and_triggers;
 mod common;
+mod config_component;
 mod conformance;
 mod full_backup;
 mod import;
@@ -21,3 +22,4 @@ mod schedules;
 mod selective;
 mod settings_and_delete;
 mod sockets;
+mod storage_components;

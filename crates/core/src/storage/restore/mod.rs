@@ -16,7 +16,7 @@
 //! fails the plan, before anything is written.
 
 mod folder;
-mod source;
+pub(crate) mod source;
 mod store;
 #[cfg(test)]
 mod tests;

@@ -17,14 +17,14 @@ const MAX_CHAIN: usize = 64;
 
 /// One archive with its storage document.
 #[derive(Debug)]
-pub(super) struct ArchiveDoc {
+pub(crate) struct ArchiveDoc {
     pub path: PathBuf,
     pub manifest: Manifest,
     pub doc: StorageDoc,
 }
 
 /// Reads the manifest and `storage.json` of `path` (checked against the manifest).
-pub(super) fn open_archive_doc(path: &Path, cancel: &CancellationToken) -> Result<ArchiveDoc> {
+pub(crate) fn open_archive_doc(path: &Path, cancel: &CancellationToken) -> Result<ArchiveDoc> {
     let manifest = archive::read_manifest(path)?;
     if manifest.member(STORAGE_DOC).is_none() {
         return Err(Error::invalid(format!(
