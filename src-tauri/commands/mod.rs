@@ -10,6 +10,7 @@ pub mod backups;
 pub mod components;
 pub mod jobs;
 pub mod projects;
+pub mod restore_components;
 pub mod schedules;
 pub mod settings;
 

@@ -140,6 +140,7 @@ export function useJobActions() {
     () => ({
       startBackup: store.startBackup,
       startVerify: store.startVerify,
+      startStorageRestore: store.startStorageRestore,
       startImport: store.startImport,
       cancel: store.cancel,
       dismiss: store.dismiss,

@@ -24,6 +24,7 @@ import {
   type JobKind,
   type JobProgress,
   type ProjectSummary,
+  type StorageRestoreRequest,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { type Change, type ChangeSource, catalogChanges } from "./changes";
@@ -295,6 +296,10 @@ export class AppStore {
   /** Back up `project`; `type` null: the project's default type. */
   startBackup = (project: string, type: BackupType | null = null) =>
     this.start("backup", project, project, () => commands.startBackup(project, type));
+
+  /** Restore an archive's storage (into `request.to`); the job shows under `project`. */
+  startStorageRestore = (project: string, request: StorageRestoreRequest) =>
+    this.start("restore", project, request.archive, () => commands.startStorageRestore(request));
 
   startVerify = (project: string, path: string) =>
     this.start("verify", project, path, () => commands.startVerify(path));
