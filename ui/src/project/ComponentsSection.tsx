@@ -567,7 +567,7 @@ export function StorageTestView({ report }: { report: StorageTestReport }) {
 function DefaultTypeField({ components, onChange }: { components: Components; onChange: (t: BackupType) => void }) {
   const id = useId();
   return (
-    <div className="field">
+    <div className="field components-default">
       <label htmlFor={`${id}-type`}>Default backup type (“Back up now” and schedules)</label>
       <select
         id={`${id}-type`}

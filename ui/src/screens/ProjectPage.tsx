@@ -165,7 +165,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
           Verify
         </button>
         <select
-          className="btn"
+          className="backup-type-select"
           aria-label="Type of backup"
           value={backupType}
           onChange={(e) => setPickedType(e.target.value as BackupType)}
