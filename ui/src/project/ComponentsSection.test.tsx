@@ -119,9 +119,15 @@ describe("ComponentsSection", () => {
     expect(screen.getByTestId("components-storage-form")).toBeInTheDocument();
   });
 
-  it("removes the storage", async () => {
+  it("removes the storage after asking once more", async () => {
     const calls = setup(withStorage);
     fireEvent.click(await screen.findByTestId("components-storage-remove"));
+    expect(screen.getByTestId("components-remove-confirm")).toHaveTextContent("secret access key");
+    fireEvent.click(screen.getByTestId("components-remove-no"));
+    expect(screen.queryByTestId("components-remove-confirm")).not.toBeInTheDocument();
+    expect(calls.some((c) => c.cmd === "set_storage")).toBe(false);
+    fireEvent.click(screen.getByTestId("components-storage-remove"));
+    fireEvent.click(screen.getByTestId("components-remove-yes"));
     await waitFor(() => expect(calls.find((c) => c.cmd === "set_storage")?.args).toEqual({ project: "shop", settings: null }));
     expect(await screen.findByTestId("components-storage-none")).toBeInTheDocument();
   });

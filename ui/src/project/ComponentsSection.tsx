@@ -69,6 +69,8 @@ export function ComponentsSection({ project }: { project: string }) {
   const [error, setError] = useState<ErrorPayload | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState<"storage" | "supabase" | null>(null);
+  // Removing deletes a secret from the keychain: asked once more.
+  const [removing, setRemoving] = useState<"storage" | "supabase" | null>(null);
   const [test, setTest] = useState<
     { status: "idle" } | { status: "testing" } | { status: "ok"; report: StorageTestReport } | { status: "error"; error: ErrorPayload }
   >({ status: "idle" });
@@ -77,6 +79,7 @@ export function ComponentsSection({ project }: { project: string }) {
 
   const saved = (message: string) => {
     setError(null);
+    setRemoving(null);
     setNotice(message);
     setEditing(null);
     store.reload(keys.components(project));
@@ -157,10 +160,10 @@ export function ComponentsSection({ project }: { project: string }) {
                     <button
                       type="button"
                       className="btn btn-small btn-danger"
-                      onClick={() => void removeStorage()}
+                      onClick={() => setRemoving("storage")}
                       data-testid="components-storage-remove"
                     >
-                      Remove storage
+                      Remove storage…
                     </button>
                   </>
                 )}
@@ -188,16 +191,43 @@ export function ComponentsSection({ project }: { project: string }) {
                   <button
                     type="button"
                     className="btn btn-small btn-danger"
-                    onClick={() => void removeSupabase()}
+                    onClick={() => setRemoving("supabase")}
                     data-testid="components-supabase-remove"
                   >
-                    Remove Supabase
+                    Remove Supabase…
                   </button>
                 )}
               </div>
             </div>
           </div>
 
+          {removing && (
+            <div className="notice notice-warn small" role="alert" data-testid="components-remove-confirm">
+              <p>
+                {removing === "storage"
+                  ? "Remove the storage settings and delete its secret access key from the keychain? Backups already made keep their storage."
+                  : "Remove the Supabase project and delete its access token from the keychain? Backups already made keep their configuration."}
+              </p>
+              <div className="form-actions">
+                <button
+                  type="button"
+                  className="btn btn-small btn-danger"
+                  onClick={() => void (removing === "storage" ? removeStorage() : removeSupabase())}
+                  data-testid="components-remove-yes"
+                >
+                  Remove
+                </button>
+                <button
+                  type="button"
+                  className="btn btn-small btn-quiet"
+                  onClick={() => setRemoving(null)}
+                  data-testid="components-remove-no"
+                >
+                  Keep
+                </button>
+              </div>
+            </div>
+          )}
           {editing === "storage" && (
             <StorageForm
               project={project}
