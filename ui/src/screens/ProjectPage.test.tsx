@@ -137,7 +137,7 @@ describe("ProjectPage", () => {
     expect(await screen.findByTestId("backups-empty")).toBeInTheDocument();
     fireEvent.click(screen.getByTestId("backup-now"));
     await waitFor(() =>
-      expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: "database" }),
+      expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: null }),
     );
     expect(await screen.findByTestId("backup-now")).toBeDisabled();
   });

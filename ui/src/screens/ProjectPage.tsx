@@ -82,7 +82,8 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
 
   const backUp = async () => {
     setActionError(null);
-    const started = await startBackup(name, backupType);
+    // Not picked: null, and the engine makes the project's default type (as the schedule does).
+    const started = await startBackup(name, pickedType);
     if (!started.ok) setActionError(started.error);
   };
 
