@@ -10,9 +10,12 @@
 
 use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
-use offsite_core::ops::{BackupOutcome, ImportOutcome, RestoreOutcome, VerifyOutcome};
+use offsite_core::ops::{
+    BackupOutcome, ImportOutcome, RestoreOutcome, StorageRestoreOutcome, VerifyOutcome,
+};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate, RetryWait};
 use offsite_core::restore::RestoreReport;
+use offsite_core::storage::StorageRestoreReport;
 use offsite_core::{ErrorPayload, JobStart, JobTrigger};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -71,6 +74,8 @@ pub enum JobResult {
     },
     /// `report.ok`: every table holds the rows the backup recorded.
     Restore { report: RestoreReport },
+    /// A backup's storage written into a store or a folder.
+    StorageRestore { report: StorageRestoreReport },
     /// The backup an import registered, and the project it now belongs to.
     Import {
         /// The project's name.
@@ -114,6 +119,11 @@ impl From<ImportOutcome> for JobResult {
             created_project: o.created_project,
             backup: o.backup,
         }
+    }
+}
+impl From<StorageRestoreOutcome> for JobResult {
+    fn from(o: StorageRestoreOutcome) -> Self {
+        JobResult::StorageRestore { report: o.report }
     }
 }
 impl From<RestoreOutcome> for JobResult {

@@ -195,6 +195,16 @@ pub fn job_text(done: &JobDone) -> NotificationText {
                 )
             }
         }
+        (Some(JobResult::StorageRestore { report }), _) => (
+            format!("{what} finished"),
+            format!(
+                "{} objects written ({}), {} identical skipped, {} deleted; took {took}",
+                report.uploaded,
+                human_size(report.uploaded_bytes),
+                report.skipped,
+                report.deleted
+            ),
+        ),
         (None, Some(e)) if e.code == offsite_core::ErrorKind::Cancelled => (
             format!("{what} cancelled"),
             format!("Stopped after {took}; nothing partial was kept."),

@@ -986,3 +986,5 @@ fn job_history_filters_by_project_kind_trigger_and_state() {
     assert_eq!(e["code"], "not_found");
     assert!(invoke(&t, "job_history", json!({ "filter": { "kind": "dance" } })).is_err());
 }
+
+mod components;

@@ -4,6 +4,7 @@
 use super::{err, CmdResult};
 use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
+use offsite_core::archive::manifest::BackupType;
 use offsite_core::catalog::{JobKind, JobRecord};
 use offsite_core::restore::{RestoreOptions, RestorePlan, Selection};
 use offsite_core::{
@@ -26,7 +27,8 @@ pub async fn list_jobs(
 }
 
 /// Start a backup of `project`; returns the job id at once. Progress: `job-progress` events,
-/// then one `job-finished` (its `result.backup` is the new archive).
+/// then one `job-finished` (its `result.backup` is the new archive). `backup_type` `null`: the
+/// project's default type; the engine adds the storage and configuration the type asks for.
 #[tauri::command]
 #[specta::specta]
 pub fn start_backup<R: Runtime>(
@@ -34,23 +36,26 @@ pub fn start_backup<R: Runtime>(
     shell: State<'_, Shell>,
     jobs: State<'_, JobRegistry>,
     project: String,
+    backup_type: Option<BackupType>,
 ) -> CmdResult<String> {
-    start_backup_job(app, &shell, &jobs, project)
+    start_backup_job(app, &shell, &jobs, project, backup_type)
 }
 
-/// What `start_backup` does; also the tray's "Back up all now".
+/// What `start_backup` does; also the tray's "Back up all now" (with `backup_type` `None`).
 pub(crate) fn start_backup_job<R: Runtime>(
     app: AppHandle<R>,
     shell: &Shell,
     jobs: &JobRegistry,
     project: String,
+    backup_type: Option<BackupType>,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let subject = JobSubject {
         project: Some(project.clone()),
         label: project.clone(),
     };
-    let opts = BackupOptions::project(project);
+    let mut opts = BackupOptions::project(project);
+    opts.backup_type = backup_type;
     Ok(spawn_job(
         app,
         jobs,

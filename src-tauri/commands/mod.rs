@@ -1,4 +1,4 @@
-//! IPC commands, by subject: [`projects`], [`backups`], [`jobs`], [`settings`], and here what
+//! IPC commands, by subject: [`projects`], [`components`], [`backups`], [`jobs`], [`settings`], and here what
 //! belongs to none (the app's info, native dialogs). Each command is a few lines: arguments →
 //! managed state → one engine call → the error as `{ code, message, hint, retryable }`
 //! ([`ErrorPayload`]).
@@ -7,8 +7,10 @@
 //! no response or event carries one.
 
 pub mod backups;
+pub mod components;
 pub mod jobs;
 pub mod projects;
+pub mod restore_components;
 pub mod schedules;
 pub mod settings;
 

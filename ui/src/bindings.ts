@@ -21,6 +21,22 @@ export const commands = {
 	 *  `password`) as typed into the add-project form.
 	 */
 	testConnection: (name: string | null, connection: Connection | null, tls: TlsMode | null, password: string | null) => typedError<ConnectionReport, ErrorPayload>(__TAURI_INVOKE("test_connection", { name, connection, tls, password })),
+	/**  The project's storage, Supabase ref and default backup type (never a secret). */
+	getComponents: (project: string) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("get_components", { project })),
+	/**  Set (or with `null` remove, with its secret) the project's storage. */
+	setStorage: (project: string, settings: StorageSettings | null) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_storage", { project, settings })),
+	/**  Set (or with `null` remove, with its token) the project's Supabase ref and access token. */
+	setSupabase: (project: string, settings: SupabaseSettings | null) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_supabase", { project, settings })),
+	/**
+	 *  The type of backup "Back up now" and the schedule make by default (`database`, `full`,
+	 *  `storage`, `config`, `incremental`); refused when the project lacks what the type needs.
+	 */
+	setDefaultBackupType: (project: string, backupType: string) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_default_backup_type", { project, backupType })),
+	/**
+	 *  "Test storage": the buckets the keys see, with object counts, sizes and whether an object
+	 *  can be read.
+	 */
+	testStorage: (project: string) => typedError<StorageTestReport, ErrorPayload>(__TAURI_INVOKE("test_storage", { project })),
 	/**
 	 *  A project's local backups, newest first, as the list shows them (no checksums or manifests:
 	 *  10,000 rows must arrive quickly; `inspect_archive` reads one archive's manifest).
@@ -30,15 +46,28 @@ export const commands = {
 	listJobs: (project: string | null, limit: number | null) => typedError<JobRecord[], ErrorPayload>(__TAURI_INVOKE("list_jobs", { project, limit })),
 	/**
 	 *  Start a backup of `project`; returns the job id at once. Progress: `job-progress` events,
-	 *  then one `job-finished` (its `result.backup` is the new archive).
+	 *  then one `job-finished` (its `result.backup` is the new archive). `backup_type` `null`: the
+	 *  project's default type; the engine adds the storage and configuration the type asks for.
 	 */
-	startBackup: (project: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_backup", { project })),
+	startBackup: (project: string, backupType: BackupType | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_backup", { project, backupType })),
 	/**  Start verifying an archive; returns the job id at once (see `start_backup`). */
 	startVerify: (path: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_verify", { path })),
 	/**  The restore plan: what would be created, replaced and kept (changes nothing). */
 	planRestore: (path: string, target: RestoreTo, choices: RestoreChoices) => typedError<RestorePlan, ErrorPayload>(__TAURI_INVOKE("plan_restore", { path, target, choices })),
 	/**  Start a restore; returns the job id at once (see `start_backup`). */
 	startRestore: (path: string, target: RestoreTo, choices: RestoreChoices) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_restore", { path, target, choices })),
+	/**  What restoring the archive's storage would do, per bucket (changes nothing). */
+	planStorageRestore: (request: StorageRestoreRequest) => typedError<StoragePlan, ErrorPayload>(__TAURI_INVOKE("plan_storage_restore", { request })),
+	/**
+	 *  Start restoring the archive's storage; returns the job id at once (`job-finished` carries
+	 *  `result.kind == "storage_restore"`). Mirror mode deletes objects: the window asks for typed
+	 *  consent before it sends `mirror: true`.
+	 */
+	startStorageRestore: (request: StorageRestoreRequest) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_storage_restore", { request })),
+	/**  The archived configuration settings that differ from the project's current ones. */
+	planConfigRestore: (path: string, project: string) => typedError<ConfigRestorePlan, ErrorPayload>(__TAURI_INVOKE("plan_config_restore", { path, project })),
+	/**  Write the chosen settings (`file:setting`) back to the project through the Management API. */
+	applyConfig: (path: string, project: string, settings: string[]) => typedError<ApplyReport, ErrorPayload>(__TAURI_INVOKE("apply_config", { path, project, settings })),
 	/**
 	 *  Ask a running job of this app to stop; it ends with `job-finished` (error code `cancelled`).
 	 *  Returns false when the job is not running (any more).
@@ -145,6 +174,18 @@ export type AppInfo = {
 	data_dir: string,
 };
 
+/**  A setting written back. */
+export type AppliedSetting = {
+	file: string,
+	setting: string,
+};
+
+/**  What [`apply_settings`] did. */
+export type ApplyReport = {
+	applied: AppliedSetting[],
+	skipped: SkippedSetting[],
+};
+
 /**  One local copy of a backup. */
 export type BackupRecord = {
 	id: string,
@@ -186,7 +227,83 @@ export type BackupTable = {
 	table: string,
 };
 
-export type BackupType = "full" | "database" | "storage" | "config";
+export type BackupType = "full" | "database" | "storage" | "config" | 
+/**  Storage objects changed since a base backup (`base_backup_id`), plus the full listing. */
+"incremental";
+
+/**  What a storage restore did, per bucket. */
+export type BucketOutcome = {
+	bucket: string,
+	target_bucket: string,
+	created: boolean,
+	uploaded: number,
+	uploaded_bytes: number,
+	skipped: number,
+	kept: number,
+	deleted: number,
+};
+
+/**  What restoring one bucket does. */
+export type BucketPlan = {
+	/**  The bucket's name in the backup. */
+	bucket: string,
+	/**  Its name in the target (differs when mapped). */
+	target_bucket: string,
+	/**  The target lacks it: it will be created (a folder: `<dir>/<bucket>`). */
+	create: boolean,
+	/**  Objects of the backup in this bucket, and their bytes. */
+	objects: number,
+	bytes: number,
+	/**  Objects that will be written (new ones and those replacing different content). */
+	upload: number,
+	upload_bytes: number,
+	/**  Of `upload`: how many replace an object whose content differs. */
+	overwrite: number,
+	/**  Identical objects the target already has: skipped. */
+	identical: number,
+	/**  Folder targets without `overwrite`: existing files whose content differs, kept. */
+	keep_different: number,
+	/**  Objects of the target the backup does not have: deleted in mirror mode, else kept. */
+	extra: number,
+	/**  Mirror mode: objects of the target that will be deleted, and their bytes. */
+	delete: number,
+	delete_bytes: number,
+	/**  The first keys that will be overwritten (at most 20). */
+	overwrite_sample: string[],
+	/**  The first keys that will be deleted (at most 20). */
+	delete_sample: string[],
+	/**  The bucket's settings as backed up (not applied through S3: see `settings_note`). */
+	settings: BucketSettings | null,
+	settings_note: string | null,
+};
+
+/**  Which buckets a project's storage component covers. */
+export type BucketSelection = 
+/**  Every bucket the keys can list. */
+{ kind: "all" } | 
+/**  Only these. */
+{ kind: "only"; names: string[] };
+
+/**  A bucket's settings (Supabase: the `storage.buckets` row; plain S3: none known). */
+export type BucketSettings = {
+	public: boolean | null,
+	/**  Largest object size, bytes. */
+	file_size_limit: number | null,
+	allowed_mime_types: string[] | null,
+};
+
+/**  One bucket in a [`StorageTestReport`]. */
+export type BucketTest = {
+	name: string,
+	objects: number,
+	bytes: number,
+	/**  `false` when counting stopped at [`TEST_COUNT_LIMIT`] objects. */
+	complete: boolean,
+	/**  Whether an object could be read (`null`: the bucket is empty). */
+	readable: boolean | null,
+	/**  Why listing or reading failed. */
+	error: string | null,
+};
 
 /**  Something changed in the catalog. Event name: `catalog-changed`. */
 export type CatalogChanged = {
@@ -213,6 +330,34 @@ export type ChangeEntity = "project" | "backup" | "job";
 
 /**  Whether the record now exists (`upsert`: added or changed) or is gone. */
 export type ChangeOp = "upsert" | "delete";
+
+/**  How many things of a component an archive holds. */
+export type ComponentCount = {
+	/**  Tables, objects or files. */
+	items: number,
+	/**  Bytes of the component's members (storage: of the objects, in the archive or its base). */
+	bytes: number,
+};
+
+/**  Everything a project has beside its database connection. */
+export type Components = {
+	storage?: StorageComponent | null,
+	supabase?: SupabaseComponent | null,
+	/**
+	 *  `database` (default), `full`, `storage`, `config` or `incremental`: what a backup without
+	 *  `--type` (and every scheduled backup) makes.
+	 */
+	default_type?: string | null,
+};
+
+/**  What restoring a backup's configuration would change. */
+export type ConfigRestorePlan = {
+	project_ref: string,
+	/**  Settings whose archived value differs from the project's current one. */
+	diffs: SettingDiff[],
+	/**  Settings that were redacted in the backup (never written back). */
+	redacted: string[],
+};
 
 /**  Where a database is: a URL, or its parts. */
 export type Connection = 
@@ -513,6 +658,8 @@ export type JobResult =
 { kind: "verify"; backup_id: string | null; report: VerifyReport } | 
 /**  `report.ok`: every table holds the rows the backup recorded. */
 { kind: "restore"; report: RestoreReport } | 
+/**  A backup's storage written into a store or a folder. */
+{ kind: "storage_restore"; report: StorageRestoreReport } | 
 /**  The backup an import registered, and the project it now belongs to. */
 { kind: "import"; 
 /**  The project's name. */
@@ -587,6 +734,17 @@ export type Manifest = {
 	globals_note?: string | null,
 	/**  Why `tables` is empty when row counts were not recorded (an imported pg_dump file). */
 	tables_note?: string | null,
+	/**
+	 *  Per-component counts: "database" (tables, dump bytes), "storage" (objects, bytes),
+	 *  "config" (files, bytes).
+	 */
+	counts?: { [key in string]: ComponentCount },
+	/**  What the storage component holds and how it was made. */
+	storage?: StorageCounts | null,
+	/**  Configuration fields replaced by a placeholder (secrets; paths like `auth.smtp_pass`). */
+	redactions?: string[],
+	/**  Incremental archives: the backup holding the unchanged objects' bytes. */
+	base_backup_id?: string | null,
 };
 
 /**  The check of one member. */
@@ -654,7 +812,9 @@ export type PgTools = {
 };
 
 /**  What a job is doing right now. */
-export type Phase = "connecting" | "counting" | "dumping" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | "done";
+export type Phase = "connecting" | "counting" | "dumping" | 
+/**  Downloading a project's storage objects (bytes of object data). */
+"downloading" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | "done";
 
 /**  What to choose in a native dialog. */
 export type PickKind = 
@@ -1011,6 +1171,28 @@ export type SelectionPlan = {
 	notes: string[],
 };
 
+/**
+ *  One setting that differs between an archived snapshot and the project now (a row of the
+ *  restore plan's side-by-side view).
+ */
+export type SettingDiff = {
+	/**  The snapshot file (`supabase/auth.json`). */
+	file: string,
+	/**  The top-level setting (`site_url`); `""` for a whole file (lists, function bundles). */
+	setting: string,
+	/**
+	 *  The archived value (`None`: not in the archive). A file that is not JSON shows as
+	 *  `{"size": n, "sha256": "…"}`.
+	 */
+	archived: Value | null,
+	/**  The value now (`None`: the project does not have it). */
+	current: Value | null,
+	/**  Whether [`apply_settings`] can write the archived value back. */
+	writable: boolean,
+	/**  A side was redacted: its value is unknown, and it is never written. */
+	redacted: boolean,
+};
+
 /**  How `<archive>.sha256` compares with the archive. */
 export type SidecarStatus = { status: "match" } | 
 /**
@@ -1034,6 +1216,19 @@ export type SkippedBackup = {
 	error: ErrorPayload,
 };
 
+/**  A chosen setting that was not written, and why. */
+export type SkippedSetting = {
+	file: string,
+	setting: string,
+	reason: string,
+};
+
+/**  A backup archive the objects' bytes are read from. */
+export type SourceArchive = {
+	backup_id: string,
+	path: string,
+};
+
 /**  Where the data came from (never with credentials). */
 export type SourceInfo = {
 	host: string | null,
@@ -1041,6 +1236,140 @@ export type SourceInfo = {
 	database: string | null,
 	database_size: number | null,
 	encoding: string | null,
+};
+
+/**  A project's storage component: an S3-compatible endpoint and which buckets. */
+export type StorageComponent = {
+	/**  `https://<ref>.storage.supabase.co/storage/v1/s3`, `http://127.0.0.1:9000`, …; `None`: AWS. */
+	endpoint: string | null,
+	region: string,
+	access_key_id: string,
+	/**  Path-style addressing (Supabase, MinIO, most self-hosted stores). */
+	path_style?: boolean,
+	buckets?: BucketSelection,
+	/**  Downloads in flight (default 16). */
+	concurrency?: number | null,
+};
+
+/**  The storage component's counts (`storage.json` has the details). */
+export type StorageCounts = {
+	buckets: number,
+	objects: number,
+	bytes: number,
+	/**  Downloaded from the store for this archive. */
+	downloaded_objects: number,
+	downloaded_bytes: number,
+	/**  Taken from the previous backup (copied, or referenced by an incremental). */
+	reused_objects: number,
+	/**  Listed but gone before they could be read. */
+	vanished: number,
+	/**  Incremental: objects of the base that are gone. */
+	deleted: number,
+};
+
+/**  What a storage restore will do. Serialized for `--dry-run` and the wizard's review. */
+export type StoragePlan = {
+	archive: string,
+	backup_id: string,
+	project: string,
+	created_at: string,
+	/**  The archives the bytes come from: the backup, then the base backups it needs. */
+	sources: SourceArchive[],
+	/**  "object store" or "folder <path>". */
+	target: string,
+	mirror: boolean,
+	overwrite: boolean,
+	buckets: BucketPlan[],
+	/**  Sums over `buckets`. */
+	objects: number,
+	bytes: number,
+	upload: number,
+	upload_bytes: number,
+	overwrite_count: number,
+	identical: number,
+	keep_different: number,
+	delete: number,
+	delete_bytes: number,
+	/**  Why execution would refuse, if it would. */
+	blockers: string[],
+	warnings: string[],
+};
+
+/**  The result of [`restore_storage`]. */
+export type StorageRestoreReport = {
+	plan: StoragePlan,
+	/**  Buckets created in the target. */
+	created_buckets: string[],
+	/**  Objects written, and their bytes. */
+	uploaded: number,
+	uploaded_bytes: number,
+	/**  Identical objects left as they were. */
+	skipped: number,
+	skipped_bytes: number,
+	/**  Folder targets: different files kept (no `overwrite`). */
+	kept: number,
+	/**  Mirror mode: objects deleted, and their bytes. */
+	deleted: number,
+	deleted_bytes: number,
+	buckets: BucketOutcome[],
+	duration_ms: number,
+};
+
+/**  A storage restore, as asked. */
+export type StorageRestoreRequest = {
+	archive: string,
+	to: StorageRestoreTo,
+	buckets?: BucketSelection,
+	/**  Restore bucket `a` of the backup into bucket `b`. */
+	bucket_map?: { [key in string]: string },
+	/**  Delete the target's objects the backup does not have (typed consent in the UI/CLI). */
+	mirror?: boolean,
+	/**  Folders: replace files whose content differs. */
+	overwrite?: boolean,
+};
+
+/**  Where a storage restore goes. */
+export type StorageRestoreTo = 
+/**  The storage of a saved project (the same one, or another). */
+{ kind: "project"; value: string } | 
+/**  Files in a local folder (`<dir>/<bucket>/<key>`). */
+{ kind: "folder"; value: string };
+
+/**  Storage settings as the window and the CLI send them (the secret is write-only). */
+export type StorageSettings = {
+	/**  `https://<ref>.storage.supabase.co/storage/v1/s3`, …; empty or `null`: AWS. */
+	endpoint: string | null,
+	region: string,
+	access_key_id: string,
+	/**  Stored in the keychain; `null` keeps the stored one. Never returned. */
+	secret_access_key: string | null,
+	path_style: boolean,
+	buckets: BucketSelection,
+	concurrency: number | null,
+};
+
+/**  What "Test storage" found. */
+export type StorageTestReport = {
+	endpoint: string,
+	buckets: BucketTest[],
+	/**  Chosen buckets the keys cannot see. */
+	missing: string[],
+};
+
+/**  A project's Supabase side (for the configuration component). */
+export type SupabaseComponent = {
+	/**  The project ref (`abcdefghijklmnopqrst`). */
+	project_ref: string,
+	/**  The Management API (default `https://api.supabase.com`; tests point it elsewhere). */
+	api_url?: string | null,
+};
+
+/**  The Supabase side as sent (the token is write-only). */
+export type SupabaseSettings = {
+	project_ref: string,
+	api_url: string | null,
+	/**  Stored in the keychain; `null` keeps the stored one. Never returned. */
+	access_token: string | null,
 };
 
 export type TableCheck = {
@@ -1086,6 +1415,8 @@ export type ToolsReport = {
 	/**  Every pair found (the configured folder first), with its version. */
 	found: PgTools[],
 };
+
+export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 
 /**  The result of [`verify`]. */
 export type VerifyReport = {

@@ -9,6 +9,7 @@ const PHASES: Record<Phase, string> = {
   connecting: "Connecting",
   counting: "Counting rows",
   dumping: "Dumping the database",
+  downloading: "Downloading storage objects",
   globals: "Reading roles",
   packing: "Packing the archive",
   syncing: "Writing to disk",
@@ -114,6 +115,8 @@ function resultText(f: JobFinished): string {
       return r.report.ok ? "Restored; every table holds the recorded rows" : "Restored, but row counts differ";
     case "import":
       return `Imported into ${r.project}: ${formatBytes(r.backup.size)}`;
+    case "storage_restore":
+      return `Storage restored: ${r.report.uploaded.toLocaleString("en-US")} objects written (${formatBytes(r.report.uploaded_bytes)}), ${r.report.skipped.toLocaleString("en-US")} identical skipped${r.report.deleted ? `, ${r.report.deleted.toLocaleString("en-US")} deleted` : ""}`;
   }
 }
 

@@ -159,6 +159,85 @@ describe("AddProject", () => {
     });
   });
 
+  it("Supabase quick add fills the database, storage endpoint and ref; all are saved with their secrets", async () => {
+    const calls: { cmd: string; args: unknown }[] = [];
+    mockIPC((cmd, args) => {
+      calls.push({ cmd, args });
+      if (cmd === "add_project") return summary("abcdefghijklmnopqrst", null);
+      if (cmd === "set_storage" || cmd === "set_supabase") return { storage: null, supabase: null, default_type: null };
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const onSaved = vi.fn();
+    render(<AddProject onSaved={onSaved} onCancel={vi.fn()} />);
+    type("supabase-url", "https://nope.example.com");
+    fireEvent.click(screen.getByTestId("supabase-fill"));
+    expect(screen.getByTestId("supabase-url-error")).toBeInTheDocument();
+    type("supabase-url", "https://abcdefghijklmnopqrst.supabase.co");
+    fireEvent.click(screen.getByTestId("supabase-fill"));
+    expect(screen.queryByTestId("supabase-url-error")).not.toBeInTheDocument();
+    expect(screen.getByTestId("field-name")).toHaveValue("abcdefghijklmnopqrst");
+    expect(screen.getByTestId("field-host")).toHaveValue("db.abcdefghijklmnopqrst.supabase.co");
+    expect(screen.getByTestId("field-user")).toHaveValue("postgres");
+    expect(screen.getByTestId("field-tls")).toHaveValue("require");
+    expect(screen.getByTestId("add-s3-endpoint")).toHaveValue("https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3");
+    expect(screen.getByTestId("add-supabase-ref")).toHaveValue("abcdefghijklmnopqrst");
+
+    // Storage without its secret, a ref without a token: refused before anything is saved.
+    type("add-s3-key-id", "AKID");
+    fireEvent.click(screen.getByTestId("add-save"));
+    const problems = await screen.findByTestId("add-components-problems");
+    expect(problems).toHaveTextContent("secret access key");
+    expect(problems).toHaveTextContent("access token");
+    expect(calls).toEqual([]);
+
+    type("add-s3-secret", "s3cret");
+    type("add-supabase-token", "sbp_token");
+    type("add-s3-buckets", "avatars, docs");
+    fireEvent.click(screen.getByTestId("add-save"));
+    await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
+    expect(calls.map((c) => c.cmd)).toEqual(["add_project", "set_storage", "set_supabase"]);
+    expect(calls[1]?.args).toEqual({
+      project: "abcdefghijklmnopqrst",
+      settings: {
+        endpoint: "https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3",
+        region: "us-east-1",
+        access_key_id: "AKID",
+        secret_access_key: "s3cret",
+        path_style: true,
+        buckets: { kind: "only", names: ["avatars", "docs"] },
+        concurrency: null,
+      },
+    });
+    expect(calls[2]?.args).toEqual({
+      project: "abcdefghijklmnopqrst",
+      settings: { project_ref: "abcdefghijklmnopqrst", api_url: null, access_token: "sbp_token" },
+    });
+  });
+
+  it("when the storage part is refused after the project was added, says so and offers to open it", async () => {
+    mockIPC((cmd) => {
+      if (cmd === "add_project") return summary("shop", null);
+      if (cmd === "set_storage")
+        return Promise.reject({ code: "invalid_input", message: "not a URL: ftp://x", hint: null, retryable: false });
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const onSaved = vi.fn();
+    render(<AddProject onSaved={onSaved} onCancel={vi.fn()} />);
+    type("field-name", "shop");
+    type("field-url", "postgres://postgres@db.example.com/postgres");
+    type("add-s3-endpoint", "ftp://x");
+    type("add-s3-key-id", "AKID");
+    type("add-s3-secret", "s3cret");
+    fireEvent.click(screen.getByTestId("add-save"));
+    expect(await screen.findByTestId("components-save-error")).toHaveTextContent("not a URL");
+    expect(screen.getByTestId("components-partly-saved")).toBeInTheDocument();
+    expect(screen.getByTestId("add-s3-secret")).toHaveValue("");
+    expect(onSaved).not.toHaveBeenCalled();
+    expect(screen.getByTestId("add-save")).toHaveTextContent("Open the project");
+    fireEvent.click(screen.getByTestId("add-save"));
+    expect(onSaved).toHaveBeenCalledOnce();
+  });
+
   it("puts a chosen backup folder in the add form; a cancelled dialog leaves it", async () => {
     let answer: string | null = "/mnt/offsite/shop";
     const requests: unknown[] = [];

@@ -14,6 +14,41 @@ import { keys, localChange, useOptionalStore } from "../store";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
 import { Dialog } from "../components/Dialog";
+import { parseBuckets, supabaseQuickAdd, supabaseRef } from "../project/backupTypes";
+
+/** The optional storage and Supabase parts of a new project (secrets go to the keychain). */
+export type ComponentValues = {
+  supabaseUrl: string;
+  endpoint: string;
+  region: string;
+  keyId: string;
+  secret: string;
+  buckets: string;
+  ref: string;
+  token: string;
+};
+
+export const EMPTY_COMPONENTS: ComponentValues = {
+  supabaseUrl: "",
+  endpoint: "",
+  region: "us-east-1",
+  keyId: "",
+  secret: "",
+  buckets: "all",
+  ref: "",
+  token: "",
+};
+
+/** Whether storage / Supabase were asked for, and what is missing for them. */
+export function componentProblems(c: ComponentValues): string[] {
+  const problems: string[] = [];
+  const storage = c.endpoint.trim() !== "" || c.keyId.trim() !== "" || c.secret !== "";
+  if (storage && (c.keyId.trim() === "" || c.secret === ""))
+    problems.push("Storage needs an access key id and its secret access key.");
+  if (c.ref.trim() !== "" && c.token === "") problems.push("The Supabase project needs an access token.");
+  if (c.token !== "" && c.ref.trim() === "") problems.push("Enter the Supabase project ref for the token.");
+  return problems;
+}
 
 export type FormValues = {
   name: string;
@@ -153,6 +188,61 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
   const [pickError, setPickError] = useState<ErrorPayload | null>(null);
   const [edit, setEdit] = useState<EditLoad>({ status: editing ? "loading" : "ready", initial: EMPTY_FORM } as EditLoad);
   const [removing, setRemoving] = useState(false);
+  const [comp, setComp] = useState<ComponentValues>(EMPTY_COMPONENTS);
+  const [compProblems, setCompProblems] = useState<string[]>([]);
+  const [quickAddError, setQuickAddError] = useState<string | null>(null);
+  // Saved, but its storage or Supabase part was refused: the error, and the project to open.
+  const [partlySaved, setPartlySaved] = useState<{ project: ProjectSummary; error: ErrorPayload } | null>(null);
+  const setC = <K extends keyof ComponentValues>(key: K, value: ComponentValues[K]) => {
+    setComp((old) => ({ ...old, [key]: value }));
+    setCompProblems([]);
+  };
+
+  const quickAdd = () => {
+    const ref = supabaseRef(comp.supabaseUrl);
+    if (!ref) return setQuickAddError("Paste the project URL, https://REF.supabase.co, or its 20-letter ref.");
+    setQuickAddError(null);
+    const q = supabaseQuickAdd(ref);
+    setV((old) => ({
+      ...old,
+      name: old.name.trim() ? old.name : ref,
+      mode: "fields",
+      host: q.host,
+      port: q.port,
+      user: q.user,
+      database: q.database,
+      tls: q.tls,
+    }));
+    setErrors({});
+    setComp((old) => ({ ...old, endpoint: q.endpoint, ref: q.ref }));
+  };
+
+  /** After the project was added: its storage and Supabase parts, when given. */
+  const saveComponents = async (name: string): Promise<ErrorPayload | null> => {
+    try {
+      if (comp.endpoint.trim() || comp.keyId.trim()) {
+        const r = await commands.setStorage(name, {
+          endpoint: comp.endpoint.trim() || null,
+          region: comp.region.trim() || "us-east-1",
+          access_key_id: comp.keyId.trim(),
+          secret_access_key: comp.secret,
+          path_style: true,
+          buckets: parseBuckets(comp.buckets),
+          concurrency: null,
+        });
+        if (r.status === "error") return toErrorPayload(r.error);
+      }
+      if (comp.ref.trim()) {
+        const r = await commands.setSupabase(name, { project_ref: comp.ref.trim(), api_url: null, access_token: comp.token });
+        if (r.status === "error") return toErrorPayload(r.error);
+      }
+      return null;
+    } catch (e) {
+      return toErrorPayload(e);
+    } finally {
+      setComp((old) => ({ ...old, secret: "", token: "" }));
+    }
+  };
   const removeButton = useRef<HTMLButtonElement>(null);
 
   const loadProject = useCallback(async () => {
@@ -219,6 +309,7 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
+    if (partlySaved) return onSaved(partlySaved.project);
     const errs = validate(v);
     setErrors(errs);
     setSaveError(null);
@@ -226,6 +317,9 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
       focusFirstError(errs);
       return;
     }
+    const problems = editing ? [] : componentProblems(comp);
+    setCompProblems(problems);
+    if (problems.length > 0) return;
     setSaving(true);
     try {
       const result = editing
@@ -241,6 +335,11 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
         setV((old) => ({ ...old, password: "" }));
         const saved = result.data.project.id;
         store?.apply([localChange("project", saved, saved)]);
+        const partError = editing ? null : await saveComponents(result.data.project.name);
+        if (partError) {
+          setPartlySaved({ project: result.data, error: partError });
+          return;
+        }
         onSaved(result.data);
         return;
       }
@@ -421,6 +520,127 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
           {pickError && <ErrorNotice error={pickError} testId="pick-error" />}
         </div>
 
+        {!editing && (
+          <details className="components-add" data-testid="add-components">
+            <summary>Storage &amp; Supabase (optional)</summary>
+            <div className="field">
+              <label htmlFor={`${id}-supabase-url`}>Supabase project URL</label>
+              <div className="path-row">
+                <input
+                  id={`${id}-supabase-url`}
+                  value={comp.supabaseUrl}
+                  onChange={(e) => setC("supabaseUrl", e.target.value)}
+                  placeholder="https://REF.supabase.co"
+                  autoComplete="off"
+                  spellCheck={false}
+                  data-testid="supabase-url"
+                />
+                <button type="button" className="btn" onClick={quickAdd} data-testid="supabase-fill">
+                  Fill in
+                </button>
+              </div>
+              <p className="field-help">
+                Fills in the database (db.REF.supabase.co, user postgres, TLS required), the storage endpoint and the ref.
+              </p>
+              {quickAddError && (
+                <p className="field-error" data-testid="supabase-url-error">
+                  {quickAddError}
+                </p>
+              )}
+            </div>
+            <div className="field">
+              <label htmlFor={`${id}-s3-endpoint`}>Storage endpoint (S3)</label>
+              <input
+                id={`${id}-s3-endpoint`}
+                value={comp.endpoint}
+                onChange={(e) => setC("endpoint", e.target.value)}
+                placeholder="https://REF.storage.supabase.co/storage/v1/s3"
+                autoComplete="off"
+                spellCheck={false}
+                data-testid="add-s3-endpoint"
+              />
+            </div>
+            <div className="field-grid">
+              <div className="field">
+                <label htmlFor={`${id}-s3-region`}>Region</label>
+                <input
+                  id={`${id}-s3-region`}
+                  value={comp.region}
+                  onChange={(e) => setC("region", e.target.value)}
+                  autoComplete="off"
+                  data-testid="add-s3-region"
+                />
+              </div>
+              <div className="field">
+                <label htmlFor={`${id}-s3-key-id`}>Access key id</label>
+                <input
+                  id={`${id}-s3-key-id`}
+                  value={comp.keyId}
+                  onChange={(e) => setC("keyId", e.target.value)}
+                  autoComplete="off"
+                  spellCheck={false}
+                  data-testid="add-s3-key-id"
+                />
+              </div>
+              <div className="field">
+                <label htmlFor={`${id}-s3-secret`}>Secret access key</label>
+                <input
+                  id={`${id}-s3-secret`}
+                  type="password"
+                  value={comp.secret}
+                  onChange={(e) => setC("secret", e.target.value)}
+                  autoComplete="new-password"
+                  data-testid="add-s3-secret"
+                />
+              </div>
+              <div className="field">
+                <label htmlFor={`${id}-s3-buckets`}>Buckets (all, or names)</label>
+                <input
+                  id={`${id}-s3-buckets`}
+                  value={comp.buckets}
+                  onChange={(e) => setC("buckets", e.target.value)}
+                  autoComplete="off"
+                  spellCheck={false}
+                  data-testid="add-s3-buckets"
+                />
+              </div>
+            </div>
+            <div className="field-grid">
+              <div className="field">
+                <label htmlFor={`${id}-supabase-ref`}>Supabase project ref</label>
+                <input
+                  id={`${id}-supabase-ref`}
+                  value={comp.ref}
+                  onChange={(e) => setC("ref", e.target.value)}
+                  autoComplete="off"
+                  spellCheck={false}
+                  data-testid="add-supabase-ref"
+                />
+              </div>
+              <div className="field">
+                <label htmlFor={`${id}-supabase-token`}>Access token</label>
+                <input
+                  id={`${id}-supabase-token`}
+                  type="password"
+                  value={comp.token}
+                  onChange={(e) => setC("token", e.target.value)}
+                  autoComplete="new-password"
+                  placeholder="sbp_…"
+                  data-testid="add-supabase-token"
+                />
+              </div>
+            </div>
+            <p className="field-help">Secrets go to your system keychain and are never shown again.</p>
+            {compProblems.length > 0 && (
+              <ul className="field-error" data-testid="add-components-problems">
+                {compProblems.map((p) => (
+                  <li key={p}>{p}</li>
+                ))}
+              </ul>
+            )}
+          </details>
+        )}
+
         <div className="form-actions">
           <button
             type="button"
@@ -436,13 +656,21 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
             Cancel
           </button>
           <button type="submit" className="btn btn-primary" disabled={saving} data-testid={`${prefix}-save`}>
-            {saving ? "Saving…" : editing ? "Save changes" : "Save"}
+            {saving ? "Saving…" : editing ? "Save changes" : partlySaved ? "Open the project" : "Save"}
           </button>
         </div>
 
         {test.status === "ok" && <ConnectionReportView report={test.report} />}
         {test.status === "error" && <ErrorNotice error={test.error} testId="test-error" />}
         {saveError && <ErrorNotice error={saveError} testId="save-error" />}
+        {partlySaved && (
+          <>
+            <p className="notice notice-warn small" data-testid="components-partly-saved">
+              The project was saved; its storage or Supabase part was not. Set it on the project's page.
+            </p>
+            <ErrorNotice error={partlySaved.error} testId="components-save-error" />
+          </>
+        )}
       </form>
 
       {editing && (

@@ -23,6 +23,8 @@ function setup(backups = many, extra: Extra = {}) {
           return summary("shop", backups[0] ?? null, backups.length);
         case "list_backups":
           return backups;
+        case "get_components":
+          return { storage: null, supabase: null, default_type: null };
         case "start_backup":
           return "job-b";
         case "start_verify":
@@ -134,8 +136,38 @@ describe("ProjectPage", () => {
     const calls = setup([]);
     expect(await screen.findByTestId("backups-empty")).toBeInTheDocument();
     fireEvent.click(screen.getByTestId("backup-now"));
-    await waitFor(() => expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop" }));
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: null }),
+    );
     expect(await screen.findByTestId("backup-now")).toBeDisabled();
+  });
+
+  it("backs up with the project's default type, or the one picked; types it cannot make are disabled", async () => {
+    const calls = setup([], {
+      get_components: () => ({
+        storage: {
+          endpoint: "http://127.0.0.1:9000",
+          region: "us-east-1",
+          access_key_id: "AKID",
+          path_style: true,
+          buckets: { kind: "all" },
+          concurrency: null,
+        },
+        supabase: null,
+        default_type: "full",
+      }),
+    });
+    const picker = await screen.findByTestId("backup-type");
+    await waitFor(() => expect(picker).toHaveValue("full"));
+    const option = (t: string) => picker.querySelector(`option[value=${t}]`) as HTMLOptionElement;
+    expect(option("config").disabled).toBe(true);
+    expect(option("config").title).toMatch(/Supabase/);
+    expect(option("storage").disabled).toBe(false);
+    fireEvent.change(picker, { target: { value: "storage" } });
+    fireEvent.click(screen.getByTestId("backup-now"));
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: "storage" }),
+    );
   });
 
   it("deletes the selected backup after confirmation, file included by default", async () => {

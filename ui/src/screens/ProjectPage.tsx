@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import {
   type BackupRow,
+  type BackupType,
   commands,
   type ErrorPayload,
   type ProjectSummary,
@@ -11,12 +12,25 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { databaseHost, databaseName, formatBytes, formatTime } from "../components/format";
 import { JobHistory } from "../components/JobHistory";
 import { JobPanel } from "../components/JobPanel";
-import { keys, localChange, type Resource, useBackups, useJobActions, useLiveJobs, useProject, useStore } from "../store";
+import {
+  keys,
+  localChange,
+  type Resource,
+  useBackups,
+  useComponents,
+  useJobActions,
+  useLiveJobs,
+  useProject,
+  useStore,
+} from "../store";
 import { VirtualList } from "../components/VirtualList";
 import { ImportButton } from "../dropzone/importRequest";
 import { DeleteBackupDialog } from "./DeleteBackupDialog";
 import { ScheduleSection } from "../schedules/ScheduleSection";
 import { RetentionSection } from "../schedules/RetentionSection";
+import { BackupTypeOptions, ComponentsSection } from "../project/ComponentsSection";
+import { defaultType } from "../project/backupTypes";
+import { BackupContents } from "../project/BackupContents";
 
 export const ROW_HEIGHT = 34;
 export const LIST_HEIGHT = 340;
@@ -60,9 +74,16 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
     store.reload(keys.backups(name));
   };
 
+  const components = useComponents(name);
+  const projectDefault = defaultType(components.status === "ready" ? components.data : null);
+  // The type "Back up now" makes: the project's default until the user picks another.
+  const [pickedType, setPickedType] = useState<BackupType | null>(null);
+  const backupType = pickedType ?? projectDefault;
+
   const backUp = async () => {
     setActionError(null);
-    const started = await startBackup(name);
+    // Not picked: null, and the engine makes the project's default type (as the schedule does).
+    const started = await startBackup(name, pickedType);
     if (!started.ok) setActionError(started.error);
   };
 
@@ -144,6 +165,15 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
         >
           Verify
         </button>
+        <select
+          className="backup-type-select"
+          aria-label="Type of backup"
+          value={backupType}
+          onChange={(e) => setPickedType(e.target.value as BackupType)}
+          data-testid="backup-type"
+        >
+          <BackupTypeOptions components={components.status === "ready" ? components.data : null} />
+        </select>
         <button
           type="button"
           className="btn btn-primary"
@@ -216,6 +246,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
             Delete…
           </button>
         </div>
+        <BackupContents backup={current} />
         {load.status === "loading" && (
           <p className="muted" data-testid="backups-loading">
             Loading backups…
@@ -238,6 +269,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
         )}
       </section>
 
+      <ComponentsSection project={name} />
       <ScheduleSection project={name} />
       <RetentionSection project={name} />
     </section>

@@ -14,6 +14,7 @@ import {
 } from "react";
 import type {
   BackupRow,
+  Components,
   JobFilter,
   JobRecord,
   ProjectStatus,
@@ -103,6 +104,11 @@ export function useRetention(project: string): Resource<RetentionView> {
   return useResource<RetentionView>(keys.retention(project));
 }
 
+/** A project's storage, Supabase ref and default backup type. */
+export function useComponents(project: string): Resource<Components> {
+  return useResource<Components>(keys.components(project));
+}
+
 /** Every job of every project matching `filter`, newest first (the history screen). */
 export function useJobHistory(filter: JobFilter): Resource<JobRecord[]> {
   return useResource<JobRecord[]>(keys.history(filter));
@@ -134,6 +140,7 @@ export function useJobActions() {
     () => ({
       startBackup: store.startBackup,
       startVerify: store.startVerify,
+      startStorageRestore: store.startStorageRestore,
       startImport: store.startImport,
       cancel: store.cancel,
       dismiss: store.dismiss,

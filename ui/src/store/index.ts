@@ -3,6 +3,7 @@ export { type Change, type ChangeBatch, type ChangeSource, catalogChanges, chang
 export {
   StoreProvider,
   useBackups,
+  useComponents,
   useJobActions,
   useJobHistory,
   useJobs,

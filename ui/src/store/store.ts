@@ -14,6 +14,7 @@
 //   its id are kept on the job and merged when it is registered.
 import {
   type BackupRow,
+  type BackupType,
   commands,
   type ErrorPayload,
   events,
@@ -23,6 +24,7 @@ import {
   type JobKind,
   type JobProgress,
   type ProjectSummary,
+  type StorageRestoreRequest,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { type Change, type ChangeSource, catalogChanges } from "./changes";
@@ -42,6 +44,7 @@ export type Key =
   | { kind: "status" }
   | { kind: "schedules"; project: string }
   | { kind: "retention"; project: string }
+  | { kind: "components"; project: string }
   | { kind: "history"; filter: JobFilter };
 
 /** How many jobs the history lists: of one project, and of all (the home screen's last states). */
@@ -57,6 +60,8 @@ export const keys = {
   status: (): Key => ({ kind: "status" }),
   schedules: (project: string): Key => ({ kind: "schedules", project }),
   retention: (project: string): Key => ({ kind: "retention", project }),
+  /** A project's storage, Supabase ref and default backup type (never a secret). */
+  components: (project: string): Key => ({ kind: "components", project }),
   /** Every job of every project matching a filter (the history screen). */
   history: (filter: JobFilter): Key => ({ kind: "history", filter: normalFilter(filter) }),
 };
@@ -88,6 +93,8 @@ export function keyString(k: Key): string {
       return `schedules:${k.project}`;
     case "retention":
       return `retention:${k.project}`;
+    case "components":
+      return `components:${k.project}`;
     case "history": {
       const f = normalFilter(k.filter);
       return `history:${JSON.stringify([f.project, f.kind, f.trigger, f.state, f.limit])}`;
@@ -286,7 +293,13 @@ export class AppStore {
     }
   }
 
-  startBackup = (project: string) => this.start("backup", project, project, () => commands.startBackup(project));
+  /** Back up `project`; `type` null: the project's default type. */
+  startBackup = (project: string, type: BackupType | null = null) =>
+    this.start("backup", project, project, () => commands.startBackup(project, type));
+
+  /** Restore an archive's storage (into `request.to`); the job shows under `project`. */
+  startStorageRestore = (project: string, request: StorageRestoreRequest) =>
+    this.start("restore", project, request.archive, () => commands.startStorageRestore(request));
 
   startVerify = (project: string, path: string) =>
     this.start("verify", project, path, () => commands.startVerify(path));
@@ -411,9 +424,10 @@ export class AppStore {
             mark(keys.project(name));
             mark(keys.schedules(name));
             mark(keys.retention(name));
+            mark(keys.components(name));
           } else {
             for (const e of this.entries.values()) {
-              if (e.key.kind === "schedules" || e.key.kind === "retention") mark(e.key);
+              if (e.key.kind === "schedules" || e.key.kind === "retention" || e.key.kind === "components") mark(e.key);
             }
           }
           if (c.op === "delete") this.names.delete(c.id); // a new project may take its name
@@ -547,6 +561,8 @@ export class AppStore {
           return await commands.listSchedules(key.project);
         case "retention":
           return await commands.getRetention(key.project);
+        case "components":
+          return await commands.getComponents(key.project);
         case "history":
           return await commands.jobHistory(normalFilter(key.filter));
       }

@@ -2,7 +2,7 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { ErrorPayload, JobFinished, JobProgress, RestorePlan } from "../bindings";
+import type { ErrorPayload, JobFinished, JobProgress, RestorePlan, VerifyReport } from "../bindings";
 import { backup, summary } from "../screens/fixtures";
 import { corruptReport, fullPlan, plan, restoreFinished, restoreReport, verifyReport } from "./fixtures";
 import { StoreProvider } from "../store";
@@ -87,6 +87,8 @@ async function toTarget(calls: Call[]) {
   await act(() => emit("job-finished", verified()));
   expect(await screen.findByTestId("wizard-verify-result")).toHaveAttribute("data-ok", "true");
   expect(screen.getAllByTestId("wizard-verify-member")).toHaveLength(2);
+  // A database-only backup: nothing else to choose.
+  expect(screen.queryByTestId("wizard-components")).not.toBeInTheDocument();
   fireEvent.click($("wizard-next"));
   await screen.findByTestId("wizard-target");
 }
@@ -301,6 +303,25 @@ describe("RestoreWizard", () => {
     // Back keeps the choice.
     fireEvent.click($("wizard-back"));
     expect(screen.getAllByTestId("wizard-backup-radio")[1]).toBeChecked();
+  });
+
+  it("offers what to restore after checking a backup with storage and configuration", async () => {
+    const { calls } = setup();
+    fireEvent.click((await screen.findAllByTestId("wizard-backup-radio"))[0]!);
+    fireEvent.click($("wizard-next"));
+    await waitFor(() => expect(called(calls, "start_verify")).toHaveLength(1));
+    const base = verifyReport();
+    const withComponents = {
+      ...base,
+      manifest: { counts: { storage: { items: 3, bytes: 30 }, config: { items: 2, bytes: 20 } } },
+    } as unknown as VerifyReport;
+    await act(() => emit("job-finished", verified(withComponents)));
+    expect(await screen.findByTestId("wizard-components")).toBeInTheDocument();
+    expect($("wizard-components-storage")).not.toBeChecked();
+    expect($("wizard-components-config")).not.toBeChecked();
+    expect($("wizard-components-database")).toBeChecked();
+    // The database goes on as before.
+    expect($("wizard-next")).toBeEnabled();
   });
 
   it("takes a file chosen in the native open dialog", async () => {

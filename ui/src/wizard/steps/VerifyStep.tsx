@@ -2,6 +2,7 @@
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatBytes } from "../../components/format";
 import type { WizardState } from "../steps";
+import { ComponentsRestore } from "./ComponentsRestore";
 import { Progress } from "./Progress";
 
 export function VerifyStep({ state, onRetry }: { state: WizardState; onRetry: () => void }) {
@@ -76,6 +77,9 @@ export function VerifyStep({ state, onRetry }: { state: WizardState; onRetry: ()
             <button type="button" className="btn" onClick={onRetry} data-testid="wizard-verify-retry">
               Check again
             </button>
+          )}
+          {v.report.ok && state.source && (
+            <ComponentsRestore archive={state.source.path} manifest={v.report.manifest} project={state.project} />
           )}
         </>
       )}

@@ -1,0 +1,135 @@
+// e2e: needs postgres
+// A project's storage end to end: a project added with the command line, its storage set through
+// the project page's "Storage & configuration" form (the secret typed once, then only "stored in
+// the keychain"), "Test storage" against a real S3-compatible server (moto) listing its buckets
+// with object counts, and the default backup type, which "Back up now" then starts from.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { byTestId, freePort, launchApp } from "../lib/app.js";
+import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
+
+const MOTO = "/opt/offsite/moto-venv/bin/moto_server";
+
+describe("storage & configuration on the project page", () => {
+  let app;
+  let $;
+  let moto;
+  let endpoint;
+  const offsite = offsiteCli(() => app.dataDir);
+
+  before(async () => {
+    requirePg();
+    psql("postgres", "DROP DATABASE IF EXISTS storageshop");
+    psql("postgres", "CREATE DATABASE storageshop");
+    const port = await freePort();
+    endpoint = `http://127.0.0.1:${port}`;
+    moto = spawn(MOTO, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore", detached: true });
+    for (let i = 0; ; i++) {
+      const up = await fetch(`${endpoint}/`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) break;
+      if (i > 150) assert.fail(`moto did not start on ${endpoint}`);
+      await sleep(100);
+    }
+    // Two buckets as a Supabase project might have: avatars (3 objects) and docs (1).
+    const put = async (p, body) => {
+      const r = await fetch(`${endpoint}/${p}`, { method: "PUT", body });
+      assert.ok(r.ok, `PUT ${p}: ${r.status}`);
+    };
+    await put("avatars");
+    await put("docs");
+    await put("avatars/u1.png", "x".repeat(2048));
+    await put("avatars/u2.png", "y".repeat(1024));
+    await put("avatars/nested/u3.png", "z");
+    await put("docs/readme.txt", "hello");
+    app = await launchApp({ name: "storage", env: { OFFSITE_PG_BIN: pg.bin } });
+    $ = (id) => app.browser.$(byTestId(id));
+  });
+
+  after(async () => {
+    await app?.close();
+    if (moto?.pid) {
+      try {
+        process.kill(-moto.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it("sets a project's storage on its page; the secret is never shown", async () => {
+    await $("empty-state").waitForDisplayed({ timeout: 30_000 });
+    const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/storageshop?sslmode=disable`;
+    offsite("project", "add", "storageshop", "--db", url);
+    await until(app.browser, "the project card", async () => $("project-open-storageshop").isExisting(), {
+      timeoutMs: 10_000,
+    });
+    await $("project-open-storageshop").click();
+    await $("project-page").waitForDisplayed({ timeout: 30_000 });
+    await $("components-storage-none").waitForDisplayed();
+    // Without storage, the storage types cannot be picked.
+    assert.equal(await $("backup-type").$("option[value=storage]").getAttribute("disabled"), "true");
+
+    await $("components-storage-edit").click();
+    await $("components-storage-form").waitForDisplayed();
+    await $("components-field-endpoint").setValue(endpoint);
+    await $("components-field-key-id").setValue("AKIDE2E");
+    await $("components-field-secret").setValue("e2e-secret-value");
+    await $("components-storage-save").click();
+    await $("components-storage-endpoint").waitForDisplayed({ timeout: 10_000 });
+    assert.equal(await $("components-storage-endpoint").getText(), endpoint);
+    assert.equal(await $("components-storage-key-id").getText(), "AKIDE2E");
+    assert.equal(await $("components-storage-buckets").getText(), "all buckets");
+    assert.equal(await $("components-storage-secret").getText(), "stored in the keychain");
+    const section = await $("components-section").getText();
+    assert.ok(!section.includes("e2e-secret-value"), "the secret is not on the page");
+    // What the CLI sees in the same catalog: the settings, never the secret.
+    const shown = offsite("--json", "project", "components", "storageshop");
+    assert.ok(shown.includes("AKIDE2E") && !shown.includes("e2e-secret-value"), shown);
+    await $("components-section").scrollIntoView();
+    await app.screenshot("01-storage-set");
+  });
+
+  it("tests the storage: the server's buckets with their object counts", async () => {
+    await $("components-test").click();
+    await until(app.browser, "the storage test", async () =>
+      (await $("components-test-report").isExisting()) || (await $("components-test-error").isExisting()),
+    );
+    if (await $("components-test-error").isExisting()) {
+      assert.fail(`test storage failed: ${await $("components-test-error").getText()}`);
+    }
+    const rows = await app.browser.$$(byTestId("components-test-row"));
+    const byName = {};
+    for (const row of rows) {
+      const cells = [];
+      for (const td of await row.$$("td")) cells.push((await td.getText()).trim());
+      byName[await row.getAttribute("data-bucket")] = cells;
+    }
+    // Bucket, objects, size, readable.
+    assert.deepEqual(byName, {
+      avatars: ["avatars", "3", "3.0 KB", "yes"],
+      docs: ["docs", "1", "5 B", "yes"],
+    });
+    await $("components-test-report").scrollIntoView();
+    await app.screenshot("02-storage-tested");
+  });
+
+  it("makes storage the default type; Back up now starts from it", async () => {
+    await $("components-default-type").selectByAttribute("value", "storage");
+    await until(app.browser, "the saved default type", async () =>
+      (await $("components-notice").isExisting()) && /storage/.test(await $("components-notice").getText()),
+    );
+    await until(app.browser, "Back up now picks the default", async () =>
+      (await $("backup-type").getValue()) === "storage",
+    );
+    assert.match(offsite("--json", "project", "components", "storageshop"), /"default_type":\s*"storage"/);
+    // Config needs the Supabase project: still disabled.
+    assert.equal(await $("backup-type").$("option[value=config]").getAttribute("disabled"), "true");
+    await $("project-title").scrollIntoView();
+    await app.screenshot("03-default-type");
+  });
+});
