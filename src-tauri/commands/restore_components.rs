@@ -9,7 +9,6 @@ use offsite_core::catalog::JobKind;
 use offsite_core::config::ApplyReport;
 use offsite_core::ops::{ConfigRestorePlan, StorageRestoreRequest, StorageRestoreTo};
 use offsite_core::storage::StoragePlan;
-use offsite_core::Error;
 use std::path::PathBuf;
 use tauri::{AppHandle, Runtime, State};
 
@@ -51,16 +50,7 @@ pub fn start_storage_restore<R: Runtime>(
         &jobs,
         JobKind::Restore,
         subject,
-        // The engine's storage restore future is not `Send` for every lifetime (rustc's
-        // "not general enough" with its resolver closure), so it runs on a blocking thread of
-        // its own, driven there by the shared runtime.
-        |start| async move {
-            tauri::async_runtime::spawn_blocking(move || {
-                tauri::async_runtime::block_on(engine.restore_storage(request, start))
-            })
-            .await
-            .map_err(|e| Error::internal(format!("the storage restore stopped: {e}")))?
-        },
+        |start| async move { engine.restore_storage(request, start).await },
     ))
 }
 

@@ -108,6 +108,10 @@ pub(crate) async fn backup_files(engine: &Engine) -> Result<BTreeMap<String, Pat
     Ok(out)
 }
 
+/// Where a base backup's file is, by id (a named type: a closure over `&str` would make the
+/// job's future lose `Send`).
+type Resolver = Box<dyn Fn(&str) -> Option<PathBuf> + Send + Sync>;
+
 fn options(req: &StorageRestoreRequest) -> StorageRestoreOptions {
     StorageRestoreOptions {
         buckets: req.buckets.clone(),
@@ -125,10 +129,10 @@ pub(crate) async fn plan_storage(
 ) -> Result<StoragePlan> {
     let target = target_of(engine, &req.to).await?;
     let files = backup_files(engine).await?;
-    let resolve = move |id: &str| files.get(id).cloned();
+    let resolve: Resolver = Box::new(move |id: &str| files.get(id).cloned());
     plan_storage_restore(
         &req.archive,
-        &resolve,
+        &*resolve,
         &target,
         &options(req),
         &Reporter::silent(),
@@ -158,8 +162,8 @@ pub(crate) async fn run_storage(
         |job| {
             let (target, opts, archive) = (&target, &opts, &req.archive);
             async move {
-                let resolve = move |id: &str| files.get(id).cloned();
-                restore_storage(archive, &resolve, target, opts, &job.reporter, &job.cancel).await
+                let resolve: Resolver = Box::new(move |id: &str| files.get(id).cloned());
+                restore_storage(archive, &*resolve, target, opts, &job.reporter, &job.cancel).await
             }
         },
     )

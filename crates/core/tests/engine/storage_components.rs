@@ -442,3 +442,12 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
         assert_eq!(&got, bytes, "{key:?}");
     }
 }
+
+/// The desktop shell spawns these on tokio tasks: their futures must be `Send`.
+#[allow(dead_code)]
+fn restore_futures_are_send(engine: &offsite_core::Engine, req: StorageRestoreRequest) {
+    fn send<T: Send>(_: T) {}
+    send(engine.restore_storage(req.clone(), JobStart::default()));
+    send(engine.plan_storage_restore(&req));
+    send(engine.backup(BackupOptions::project("x"), JobStart::default()));
+}

@@ -356,16 +356,19 @@ pub(super) async fn execute(
     }
 
     // Mirror mode, after everything was uploaded.
-    let deleted: Vec<(usize, u64, Result<()>)> = futures::stream::iter(&deletions)
+    // Owned items: a closure over borrowed ones makes the job's future lose `Send`.
+    let deleted: Vec<(usize, u64, Result<()>)> = futures::stream::iter(deletions.clone())
         .map(|(bi, key, size)| {
-            let bucket = sel.buckets[*bi].target.as_str();
+            let bucket = sel.buckets[bi].target.clone();
             let store = &store;
             async move {
                 let what = format!("deleting {bucket}/{key}");
                 let r = policy
-                    .run(&what, reporter, cancel, || store.delete_object(bucket, key))
+                    .run(&what, reporter, cancel, || {
+                        store.delete_object(&bucket, &key)
+                    })
                     .await;
-                (*bi, *size, r)
+                (bi, size, r)
             }
         })
         .buffer_unordered(opts.concurrency)
