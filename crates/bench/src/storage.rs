@@ -173,6 +173,9 @@ impl Ctx {
             .arg(format!(":s3:{BUCKET}"))
             .arg(dest)
             .args(extra)
+            // rclone 1.60's AWS SDK refuses a CA bundle over plain HTTP ("unsupported
+            // transport"); the endpoint is http://127.0.0.1 anyway.
+            .env_remove("AWS_CA_BUNDLE")
             .env("RCLONE_CONFIG", &conf)
             .env("RCLONE_S3_PROVIDER", "Other")
             .env("RCLONE_S3_ENDPOINT", server.endpoint())
