@@ -419,6 +419,17 @@ fn main() {
         let _ = std::fs::remove_dir_all(ctx.work.join(d));
     }
 
+    // The timed table now (the RSS runs over large buckets take long on s3s-fs).
+    let mut json = report_timed(
+        &args,
+        &ctx,
+        &fx,
+        &changed_desc,
+        &rows,
+        &rclone_version,
+        &load_start,
+    );
+
     // 4. Peak RSS over bucket sizes.
     let small = SizeRange {
         min: 1024,
@@ -448,33 +459,23 @@ fn main() {
         rss.push((n, f.bytes, m, r));
     }
 
-    report(
-        &args,
-        &ctx,
-        &fx,
-        &changed_desc,
-        &rows,
-        &rss,
-        &rclone_version,
-        &load_start,
-    );
+    report_rss(&rss, &mut json);
     if args.keep {
         let kept = tmp.keep();
         eprintln!("kept: {}", kept.display());
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn report(
+/// Prints the timed table and the targets; returns the JSON fields so far.
+fn report_timed(
     args: &Args,
     ctx: &Ctx,
     fx: &Fixture,
     changed: &str,
     rows: &[Row],
-    rss: &[(usize, u64, Measured, Measured)],
     rclone_version: &str,
     load_start: &str,
-) {
+) -> serde_json::Map<String, serde_json::Value> {
     let row = |id: &str| rows.iter().find(|r| r.id == id).expect("row");
     let secs = |id: &str| row(id).m.secs();
     let best_full = secs("b").min(secs("c"));
@@ -535,6 +536,25 @@ fn report(
         "| for context: (d0) vs (f) (no ETags listed: Offsite downloads everything again) | {:.2}× | |",
         ratio("d0")
     );
+    let mut json = serde_json::Map::new();
+    for r in rows {
+        json.insert(format!("{}_secs", r.id), r.m.secs().into());
+        json.insert(format!("{}_rss_mib", r.id), mib(r.m.maxrss_kib).into());
+    }
+    json.insert("full_vs_best_rclone".into(), ratio_full.into());
+    json.insert("next_full_vs_rclone_rerun".into(), ratio("d").into());
+    json.insert("incremental_vs_rclone_rerun".into(), ratio("e").into());
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    json
+}
+
+/// Prints the peak-RSS table and the JSON line.
+fn report_rss(
+    rss: &[(usize, u64, Measured, Measured)],
+    json: &mut serde_json::Map<String, serde_json::Value>,
+) {
+    let verdict = |ok: bool| if ok { "pass" } else { "miss" };
     println!();
     println!("Peak RSS (ru_maxrss) on buckets of 1–8 KiB objects (smaller objects keep the 100,000-object bucket ≈ 0.45 GB):");
     println!();
@@ -563,18 +583,10 @@ fn report(
             verdict(hi / lo <= 1.2)
         );
     }
-    let mut json = serde_json::Map::new();
-    for r in rows {
-        json.insert(format!("{}_secs", r.id), r.m.secs().into());
-        json.insert(format!("{}_rss_mib", r.id), mib(r.m.maxrss_kib).into());
-    }
-    json.insert("full_vs_best_rclone".into(), ratio_full.into());
-    json.insert("next_full_vs_rclone_rerun".into(), ratio("d").into());
-    json.insert("incremental_vs_rclone_rerun".into(), ratio("e").into());
     for (n, _, m, r) in rss {
         json.insert(format!("rss_{n}_offsite_mib"), mib(m.maxrss_kib).into());
         json.insert(format!("rss_{n}_rclone_mib"), mib(r.maxrss_kib).into());
     }
     println!();
-    println!("{}", serde_json::Value::Object(json));
+    println!("{}", serde_json::Value::Object(json.clone()));
 }
