@@ -1,0 +1,166 @@
+//! The measured side of `offsite-bench-storage`: one storage backup of an s3s-fs bucket through
+//! the real backup path (`compose` → `pull_into` → finished, fsynced archive), run as a child
+//! process of the benchmark so its wall time and peak RSS are its own.
+
+use crate::storage_fixture::{listed_etag, ACCESS_KEY, SECRET_KEY};
+use async_trait::async_trait;
+use offsite_core::archive::{self, BackupType};
+use offsite_core::backup::{compose, ComposeRequest, StorageInput};
+use offsite_core::progress::Reporter;
+use offsite_core::retry::{RetryPolicy, Retrying};
+use offsite_core::sources::s3::{S3Config, S3Store};
+use offsite_core::sources::{
+    BucketInfo, GetRequest, ListRequest, ObjectBody, ObjectPage, ObjectSource,
+};
+use offsite_core::storage::{PreviousStorage, PullOptions, StorageDoc, STORAGE_DOC};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// What the hidden `pull` subcommand takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PullArgs {
+    /// s3s-fs endpoint (`http://127.0.0.1:PORT`).
+    #[arg(long)]
+    pub endpoint: String,
+    /// Folder the archive goes to.
+    #[arg(long)]
+    pub dest: PathBuf,
+    /// The previous archive (its unchanged objects are not downloaded again).
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
+    /// An incremental archive (needs --previous).
+    #[arg(long)]
+    pub incremental: bool,
+    /// gzip level.
+    #[arg(long)]
+    pub compression: u32,
+    /// Fill the ETags s3s-fs leaves out of its listings from its own records in this folder
+    /// (what S3, MinIO and Supabase Storage list).
+    #[arg(long)]
+    pub listing_etags: Option<PathBuf>,
+}
+
+/// An object source whose listing rows carry the ETag s3s-fs keeps for each object (its
+/// ListObjectsV2 answers have none; every other S3 implementation lists them).
+struct ListedEtags {
+    inner: Arc<dyn ObjectSource>,
+    root: PathBuf,
+}
+
+#[async_trait]
+impl ObjectSource for ListedEtags {
+    async fn list_buckets(&self) -> offsite_core::Result<Vec<BucketInfo>> {
+        self.inner.list_buckets().await
+    }
+
+    async fn list_objects(
+        &self,
+        bucket: &str,
+        req: &ListRequest,
+    ) -> offsite_core::Result<ObjectPage> {
+        let mut page = self.inner.list_objects(bucket, req).await?;
+        for o in &mut page.objects {
+            if o.etag.is_none() {
+                o.etag = listed_etag(&self.root, bucket, &o.key);
+            }
+        }
+        Ok(page)
+    }
+
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        req: &GetRequest,
+    ) -> offsite_core::Result<ObjectBody> {
+        self.inner.get_object(bucket, key, req).await
+    }
+}
+
+/// Runs one pull and prints one JSON line (archive, size, counts, seconds); exit code 1 on error.
+pub fn run(args: PullArgs) -> i32 {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match rt.block_on(pull(args)) {
+        Ok(line) => {
+            println!("{line}");
+            0
+        }
+        Err(e) => {
+            eprintln!("pull failed: {e}");
+            1
+        }
+    }
+}
+
+async fn pull(a: PullArgs) -> offsite_core::Result<serde_json::Value> {
+    let t0 = Instant::now();
+    let cancel = CancellationToken::new();
+    let store = S3Store::new(&S3Config {
+        endpoint: Some(a.endpoint.clone()),
+        region: "us-east-1".into(),
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: SECRET_KEY.into(),
+        path_style: true,
+    })?;
+    let mut source: Arc<dyn ObjectSource> = Arc::new(Retrying::new(store, RetryPolicy::default()));
+    if let Some(root) = a.listing_etags.clone() {
+        source = Arc::new(ListedEtags {
+            inner: source,
+            root,
+        });
+    }
+    let previous = match &a.previous {
+        None => None,
+        Some(p) => {
+            let manifest = archive::read_manifest(p)?;
+            let mut raw = Vec::new();
+            archive::copy_member(p, STORAGE_DOC, &mut raw, &Reporter::silent(), &cancel)?;
+            let doc: StorageDoc = serde_json::from_slice(&raw)
+                .map_err(|e| offsite_core::Error::internal(format!("storage.json: {e}")))?;
+            Some(PreviousStorage {
+                backup_id: manifest.backup_id,
+                archive: p.clone(),
+                doc,
+            })
+        }
+    };
+    let options = PullOptions {
+        endpoint: Some(a.endpoint.clone()),
+        previous,
+        incremental: a.incremental,
+        ..PullOptions::default()
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let created_at = now.replace_nanosecond(0).unwrap_or(now);
+    let written = compose(
+        ComposeRequest {
+            project: "bench".into(),
+            dest_dir: a.dest.clone(),
+            compression_level: a.compression,
+            backup_id: format!("bench-{}", now.unix_timestamp_nanos()),
+            created_at,
+            backup_type: if a.incremental {
+                BackupType::Incremental
+            } else {
+                BackupType::Storage
+            },
+            database: None,
+            storage: Some(StorageInput { source, options }),
+            config: None,
+        },
+        &Reporter::silent(),
+        &cancel,
+    )
+    .await?;
+    Ok(serde_json::json!({
+        "archive": written.path,
+        "size": written.size,
+        "storage": written.manifest.storage,
+        "secs": t0.elapsed().as_secs_f64(),
+    }))
+}
