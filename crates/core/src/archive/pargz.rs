@@ -211,6 +211,11 @@ fn compress_worker(
         // Holding the lock only while waiting for the next job; released before compressing.
         let job = jobs.lock().unwrap().recv();
         let Ok((seq, block)) = job else { return };
+        let level = if level.level() > 0 && incompressible(&block) {
+            Compression::none()
+        } else {
+            level
+        };
         let mut enc = GzEncoder::new(pool.take(), level);
         // Writing into a Vec cannot fail.
         let compressed = enc
@@ -221,6 +226,29 @@ fn compress_worker(
         if out.send((seq, compressed)).is_err() {
             return; // the writer failed
         }
+    }
+}
+
+/// How much of a block is test-compressed: more than deflate's 32 KiB window, so repeats that
+/// deflate would find show up in the sample too.
+const SAMPLE: usize = 64 * 1024;
+
+/// Whether deflating `block` would not pay: its first 64 KiB shrink by less than 3 % at level 1.
+/// Such blocks (already-compressed images, archives, encrypted or random bytes, common in storage
+/// buckets) are stored (deflate level 0: a copy plus the CRC) instead of being compressed for
+/// nothing — gzip on incompressible data was most of a storage pull's CPU time.
+fn incompressible(block: &[u8]) -> bool {
+    if block.len() < 4096 {
+        return false;
+    }
+    let sample = &block[..block.len().min(SAMPLE)];
+    let mut enc = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(sample.len() + 1024),
+        Compression::fast(),
+    );
+    match enc.write_all(sample).and_then(|_| enc.finish()) {
+        Ok(out) => out.len() * 100 >= sample.len() * 97,
+        Err(_) => false,
     }
 }
 
@@ -309,5 +337,45 @@ mod tests {
             None => gz.finish().err().expect("must fail"),
         };
         assert!(crate::error::is_disk_full(&err), "{err:?}");
+    }
+
+    #[test]
+    fn incompressible_blocks_are_stored_and_compressible_ones_still_shrink() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let random: Vec<u8> = (0..CHUNK)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let text: Vec<u8> = b"INSERT INTO t VALUES (1, 'hello world');\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(CHUNK)
+            .collect();
+        // A random 1 KiB block repeated: high byte entropy, yet deflate finds the repeats.
+        let repeated: Vec<u8> = random[..1024].iter().copied().cycle().take(CHUNK).collect();
+        assert!(incompressible(&random));
+        assert!(!incompressible(&text));
+        assert!(!incompressible(&repeated));
+        for (data, max_ratio) in [(&random, 1.01), (&text, 0.05), (&repeated, 0.05)] {
+            let mut gz = ParGz::new(Vec::new(), 6);
+            gz.write_all(data).unwrap();
+            let out = gz.finish().unwrap();
+            assert!(
+                (out.len() as f64) < data.len() as f64 * max_ratio,
+                "{} of {}",
+                out.len(),
+                data.len()
+            );
+            let mut back = Vec::new();
+            flate2::read::MultiGzDecoder::new(&out[..])
+                .read_to_end(&mut back)
+                .unwrap();
+            assert!(back == *data, "round trip");
+        }
     }
 }
