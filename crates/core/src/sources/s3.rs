@@ -296,6 +296,18 @@ fn classify(status: u16, code: &str, msg: String, retry_after: Option<Duration>)
     }
 }
 
+/// User metadata as the engine keeps it: names in lower case.
+fn user_metadata(
+    m: Option<&std::collections::HashMap<String, String>>,
+) -> BTreeMap<String, String> {
+    m.map(|m| {
+        m.iter()
+            .map(|(k, v)| (k.to_lowercase(), v.clone()))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 fn unquote(etag: &str) -> String {
     etag.trim()
         .trim_start_matches("W/")
@@ -482,14 +494,7 @@ impl ObjectSource for S3Store {
             last_modified: out.last_modified().and_then(time_of),
             content_type: out.content_type().map(str::to_string),
             cache_control: out.cache_control().map(str::to_string),
-            metadata: out
-                .metadata()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.to_lowercase(), v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            metadata: user_metadata(out.metadata()),
         };
         Ok(ObjectBody {
             info,
@@ -573,14 +578,7 @@ impl ObjectTarget for S3Store {
                 last_modified: out.last_modified().and_then(time_of),
                 content_type: out.content_type().map(str::to_string),
                 cache_control: out.cache_control().map(str::to_string),
-                metadata: out
-                    .metadata()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| (k.to_lowercase(), v.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                metadata: user_metadata(out.metadata()),
             })),
             Err(e) => {
                 let err = self.error(&format!("looking up {bucket}/{key}"), e);
