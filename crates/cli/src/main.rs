@@ -40,10 +40,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Add, list, show, test or remove projects, or replace a stored password.
+    /// Add, list, show, test or remove projects; their storage and Supabase settings; passwords.
     #[command(subcommand)]
     Project(ProjectCmd),
-    /// Back up a project's database; prints the archive path.
+    /// Back up a project (database, storage, configuration: --type, else the project's default);
+    /// prints the archive path.
     Backup {
         name: String,
         /// Folder for the archive (default: the project's backup folder).
@@ -64,7 +65,8 @@ enum Command {
     Verify { archive: PathBuf },
     /// Show an archive's manifest.
     Inspect { archive: PathBuf },
-    /// Restore an archive into a database (a URL or a project name).
+    /// Restore an archive by component: the database into a URL or project, storage into a
+    /// project's buckets or a folder, configuration setting by setting.
     Restore(RestoreArgs),
     /// Set, list, show, pause or clear a project's backup and verify schedules.
     #[command(subcommand)]
