@@ -2,9 +2,15 @@
 // A project's storage end to end: a project added with the command line, its storage set through
 // the project page's "Storage & configuration" form (the secret typed once, then only "stored in
 // the keychain"), "Test storage" against a real S3-compatible server (moto) listing its buckets
-// with object counts, and the default backup type, which "Back up now" then starts from.
+// with object counts, and the default backup type, which "Back up now" then starts from. Then the
+// restore wizard's "What to restore" step: the storage backup planned and restored into a folder
+// (byte-identical files), and planned into the project's own storage (everything identical:
+// nothing to write), with mirror mode waiting for the typed word.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { byTestId, freePort, launchApp } from "../lib/app.js";
@@ -17,6 +23,7 @@ describe("storage & configuration on the project page", () => {
   let $;
   let moto;
   let endpoint;
+  let restoreDir;
   const offsite = offsiteCli(() => app.dataDir);
 
   before(async () => {
@@ -52,6 +59,7 @@ describe("storage & configuration on the project page", () => {
 
   after(async () => {
     await app?.close();
+    if (restoreDir) rmSync(restoreDir, { recursive: true, force: true });
     if (moto?.pid) {
       try {
         process.kill(-moto.pid, "SIGTERM");
@@ -131,5 +139,86 @@ describe("storage & configuration on the project page", () => {
     assert.equal(await $("backup-type").$("option[value=config]").getAttribute("disabled"), "true");
     await $("project-title").scrollIntoView();
     await app.screenshot("03-default-type");
+  });
+
+  it("backs up the storage, then restores it by component through the wizard", async () => {
+    await $("backup-now").click();
+    await until(app.browser, "backup finished", async () => $("job-finished").isExisting(), { timeoutMs: 60_000 });
+    const finished = await $("job-finished");
+    if ((await finished.getAttribute("data-ok")) !== "true") assert.fail(`backup failed: ${await finished.getText()}`);
+    await until(app.browser, "backup row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
+
+    await $("restore-open").click();
+    await $("restore-wizard").waitForDisplayed();
+    await $("wizard-backup-radio").waitForDisplayed();
+    await $("wizard-backup-radio").click();
+    await $("wizard-next").click();
+    await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting(), { timeoutMs: 30_000 });
+    assert.equal(await $("wizard-verify-result").getAttribute("data-ok"), "true");
+
+    // The archive holds storage: the component choice is offered, nothing planned yet.
+    await $("wizard-components").waitForDisplayed();
+    assert.equal(await $("wizard-storage").isExisting(), false);
+    await $("wizard-components-storage").click();
+    await $("wizard-storage").waitForDisplayed();
+    assert.equal(await $("wizard-storage-run").isEnabled(), false, "Restore waits for a plan");
+
+    // Into a folder: every object, byte for byte.
+    restoreDir = mkdtempSync(join(tmpdir(), "offsite-e2e-storage-"));
+    await $("wizard-storage-to-folder").click();
+    await $("wizard-storage-folder").setValue(restoreDir);
+    await $("wizard-storage-plan").click();
+    await until(app.browser, "the storage plan", async () =>
+      (await $("wizard-storage-planned").isExisting()) || (await $("wizard-components-error").isExisting()),
+    );
+    if (await $("wizard-components-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-components-error").getText()}`);
+    assert.match(await $("wizard-storage-summary").getText(), /^4 objects to write \(3\.0 KB\), 0 overwritten, 0 identical skipped/);
+    const planned = {};
+    for (const row of await app.browser.$$(byTestId("wizard-storage-bucket"))) {
+      const cells = [];
+      for (const td of await row.$$("td")) cells.push((await td.getText()).trim());
+      planned[await row.getAttribute("data-bucket")] = cells.slice(1, 3);
+    }
+    assert.deepEqual(planned, { avatars: ["3", "3 (3.0 KB)"], docs: ["1", "1 (5 B)"] });
+    await $("wizard-storage-planned").scrollIntoView();
+    await app.screenshot("04-storage-restore-planned");
+
+    await $("wizard-storage-run").click();
+    await $("wizard-components-notice").waitForDisplayed({ timeout: 10_000 });
+    const want = {
+      "avatars/u1.png": "x".repeat(2048),
+      "avatars/u2.png": "y".repeat(1024),
+      "avatars/nested/u3.png": "z",
+      "docs/readme.txt": "hello",
+    };
+    await until(
+      app.browser,
+      "the restored files",
+      async () => Object.keys(want).every((f) => existsSync(join(restoreDir, f))),
+      { timeoutMs: 30_000 },
+    );
+    for (const [f, body] of Object.entries(want)) {
+      assert.equal(readFileSync(join(restoreDir, f), "utf8"), body, f);
+    }
+
+    // Into the project's own storage, which still holds the same objects: nothing to write.
+    await $("wizard-storage-to-project").click();
+    assert.equal(await $("wizard-storage-folder").isExisting(), false);
+    await $("wizard-storage-mirror").click();
+    await $("wizard-storage-consent").waitForDisplayed();
+    await $("wizard-storage-plan").click();
+    await until(app.browser, "the second plan", async () =>
+      (await $("wizard-storage-planned").isExisting()) || (await $("wizard-components-error").isExisting()),
+    );
+    if (await $("wizard-components-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-components-error").getText()}`);
+    assert.match(
+      await $("wizard-storage-summary").getText(),
+      /^0 objects to write \(0 B\), 0 overwritten, 4 identical skipped, 0 deleted \(0 B\)/,
+    );
+    assert.equal(await $("wizard-storage-run").isEnabled(), false, "mirror waits for the typed word");
+    await $("wizard-storage-consent").setValue("mirror");
+    await until(app.browser, "Restore enabled", async () => $("wizard-storage-run").isEnabled());
+    await $("wizard-storage-planned").scrollIntoView();
+    await app.screenshot("05-storage-restore-identical");
   });
 });

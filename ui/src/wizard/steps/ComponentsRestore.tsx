@@ -188,7 +188,13 @@ export function ComponentsRestore({ archive, manifest, project }: Props) {
           <fieldset className="segmented">
             <legend>Into</legend>
             <label>
-              <input type="radio" name={`${id}-to`} checked={!toFolder} onChange={() => changed(setToFolder)(false)} />
+              <input
+                type="radio"
+                name={`${id}-to`}
+                checked={!toFolder}
+                onChange={() => changed(setToFolder)(false)}
+                data-testid="wizard-storage-to-project"
+              />
               {project}’s storage
             </label>
             <label>
