@@ -196,6 +196,10 @@ impl Fragment {
     pub fn members(&self) -> &[MemberEntry] {
         &self.members
     }
+    /// Moves the entries out (the archive's manifest takes them over: one copy in memory).
+    pub(super) fn take_members(&mut self) -> Vec<MemberEntry> {
+        std::mem::take(&mut self.members)
+    }
     /// Size of the compressed spool.
     pub fn compressed_size(&self) -> u64 {
         self.compressed_len

@@ -305,7 +305,15 @@ impl ArchiveWriter {
         }
 
         manifest.format_version = FORMAT_VERSION;
-        manifest.members = self.members.iter().flat_map(Pending::entries).collect();
+        // Fragments hand their entries over (a bucket's objects: one copy in memory, not two).
+        let mut members = Vec::new();
+        for m in &mut self.members {
+            match m {
+                Pending::Fragment(f) => members.append(&mut f.take_members()),
+                other => members.extend(other.entries()),
+            }
+        }
+        manifest.members = members;
         for (component, member) in [
             ("database", DATABASE_MEMBER),
             ("globals", GLOBALS_MEMBER),
@@ -319,8 +327,13 @@ impl ArchiveWriter {
                     .or_insert(sha);
             }
         }
-        let meta = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| Error::internal(format!("serializing the manifest: {e}")))?;
+        // Streamed twice (its size first, for the tar header), never held whole: with many
+        // storage objects it is megabytes.
+        let meta_len = {
+            let mut counter = CountingWriter(0);
+            write_manifest(&mut counter, &manifest)?;
+            counter.0
+        };
         let mtime = mtime_of(&manifest.created_at);
 
         // `tmp_path` is declared before `gz` so that on error the file is closed before the
@@ -329,16 +342,24 @@ impl ArchiveWriter {
         let mut gz = ParGz::new(HashingWriter::new(tmp_file), self.level);
         let io_err = |e: io::Error| Error::io(format!("writing {}", final_path.display()), e);
 
-        let total =
-            meta.len() as u64 + self.members.iter().map(Pending::packing_bytes).sum::<u64>();
+        let total = meta_len + self.members.iter().map(Pending::packing_bytes).sum::<u64>();
         reporter.phase(Phase::Packing, Some(total));
 
-        gz.write_all(&file_header(MANIFEST_NAME, meta.len() as u64, mtime))
+        gz.write_all(&file_header(MANIFEST_NAME, meta_len, mtime))
             .map_err(io_err)?;
-        gz.write_all(&meta).map_err(io_err)?;
-        gz.write_all(&ZEROS[..padding(meta.len() as u64)])
-            .map_err(io_err)?;
-        reporter.advance(meta.len() as u64);
+        let mut into_gz = GzSink {
+            gz: &mut gz,
+            written: 0,
+        };
+        write_manifest(&mut into_gz, &manifest)?;
+        if into_gz.written != meta_len {
+            return Err(Error::internal(format!(
+                "the manifest serialized to {} bytes, then {meta_len}",
+                into_gz.written
+            )));
+        }
+        gz.write_all(&ZEROS[..padding(meta_len)]).map_err(io_err)?;
+        reporter.advance(meta_len);
 
         for m in &mut self.members {
             if cancel.is_cancelled() {
@@ -445,6 +466,45 @@ impl fmt::Debug for ArchiveWriter {
                     .collect::<Vec<_>>(),
             )
             .finish()
+    }
+}
+
+/// `metadata.json` as written (pretty JSON), through a buffer.
+fn write_manifest(out: &mut dyn Write, manifest: &Manifest) -> Result<()> {
+    let mut buf = io::BufWriter::with_capacity(64 << 10, out);
+    serde_json::to_writer_pretty(&mut buf, manifest)
+        .map_err(|e| Error::internal(format!("serializing the manifest: {e}")))?;
+    buf.flush()
+        .map_err(|e| Error::io("writing the manifest", e))
+}
+
+/// Counts bytes, keeps none.
+struct CountingWriter(u64);
+
+impl Write for CountingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes into the archive's compressor, counting.
+struct GzSink<'a> {
+    gz: &'a mut ParGz<HashingWriter>,
+    written: u64,
+}
+
+impl Write for GzSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.gz.write_all(buf)?;
+        self.written += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

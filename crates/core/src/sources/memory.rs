@@ -175,27 +175,55 @@ impl ObjectSource for MemoryObjectSource {
     async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
         self.lists.fetch_add(1, Ordering::SeqCst);
         let buckets = self.lock();
-        let objects = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
+        let stored = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
         let page_size = req.page_size.unwrap_or(1000).max(1);
         let prefix = req.prefix.as_deref().unwrap_or("");
-        // The continuation token is the last key of the previous page.
+        let delimiter = req.delimiter.as_deref().filter(|d| !d.is_empty());
+        // The continuation token is the last key (or common prefix) of the previous page.
         let after = req.continuation.as_deref();
-        let mut page: Vec<ObjectInfo> = objects
-            .iter()
-            .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
-            .filter(|(k, _)| k.starts_with(prefix))
-            .take(page_size + 1)
-            .map(|(k, o)| listed_of(k, o))
-            .collect();
-        let next = if page.len() > page_size {
-            page.truncate(page_size);
-            page.last().map(|o| o.key.clone())
-        } else {
-            None
-        };
+        let mut objects = Vec::new();
+        let mut prefixes: Vec<String> = Vec::new();
+        let mut last: Option<String> = None;
+        let mut more = false;
+        for (k, o) in stored {
+            if after.is_some_and(|a| k.as_str() <= a) || !k.starts_with(prefix) {
+                continue;
+            }
+            // After a common prefix, everything under it was listed already.
+            if let (Some(a), Some(d)) = (after, delimiter) {
+                if a.ends_with(d) && k.starts_with(a) {
+                    continue;
+                }
+            }
+            let grouped = delimiter.and_then(|d| {
+                k[prefix.len()..]
+                    .find(d)
+                    .map(|i| k[..prefix.len() + i + d.len()].to_string())
+            });
+            if let Some(p) = &grouped {
+                if prefixes.last() == Some(p) {
+                    continue;
+                }
+            }
+            if objects.len() + prefixes.len() == page_size {
+                more = true;
+                break;
+            }
+            match grouped {
+                Some(p) => {
+                    last = Some(p.clone());
+                    prefixes.push(p);
+                }
+                None => {
+                    last = Some(k.clone());
+                    objects.push(listed_of(k, o));
+                }
+            }
+        }
         Ok(ObjectPage {
-            objects: page,
-            next,
+            objects,
+            prefixes,
+            next: if more { last } else { None },
         })
     }
 

@@ -150,6 +150,10 @@ impl ObjectInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ObjectPage {
     pub objects: Vec<ObjectInfo>,
+    /// With a [`ListRequest::delimiter`]: the common prefixes of this page (each ending with
+    /// the delimiter), ascending. A store that ignores the delimiter leaves it empty and lists
+    /// every key (callers check).
+    pub prefixes: Vec<String>,
     /// The continuation token for the next page; `None` on the last page.
     pub next: Option<String>,
 }
@@ -163,6 +167,9 @@ pub struct ListRequest {
     pub continuation: Option<String>,
     /// Largest page wanted (the store may return fewer; 1,000 when `None`).
     pub page_size: Option<usize>,
+    /// Group keys that hold this after the prefix into [`ObjectPage::prefixes`] (S3's
+    /// `delimiter`, usually `/`).
+    pub delimiter: Option<String>,
 }
 
 /// Bytes `start..end` of an object (`end` exclusive; `None`: to the end).

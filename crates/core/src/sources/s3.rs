@@ -377,6 +377,7 @@ impl ObjectSource for S3Store {
             .bucket(bucket)
             .set_prefix(req.prefix.clone())
             .set_continuation_token(req.continuation.clone())
+            .set_delimiter(req.delimiter.clone())
             .max_keys(page_size)
             .send()
             .await
@@ -409,7 +410,16 @@ impl ObjectSource for S3Store {
         } else {
             None
         };
-        Ok(ObjectPage { objects, next })
+        let prefixes = out
+            .common_prefixes()
+            .iter()
+            .filter_map(|p| p.prefix().map(str::to_string))
+            .collect();
+        Ok(ObjectPage {
+            objects,
+            prefixes,
+            next,
+        })
     }
 
     async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody> {

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod layout;
+pub mod listing;
 pub mod pull;
 pub mod restore;
 

@@ -9,6 +9,8 @@
 //!        └────────▶ storage.json spool, in listing order          into a fragment (pargz)
 //! ```
 //!
+//! The listing comes folder by folder, several folders at once ([`super::listing`]).
+//!
 //! Memory stays flat with the number of objects: the listing is read a page at a time, at most
 //! `concurrency` downloads run, bodies held in memory share a fixed budget, `storage.json` is
 //! written to a temporary file as entries complete (in listing order), and the archive's
@@ -26,7 +28,7 @@ use super::layout::{
 use crate::archive::{ArchiveWriter, FragmentWriter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{Phase, Reporter};
-use crate::sources::{GetRequest, ListRequest, ObjectInfo, ObjectSource};
+use crate::sources::{GetRequest, ObjectInfo, ObjectSource};
 use futures::StreamExt;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -365,20 +367,19 @@ impl<'p> PullState<'p> {
                 bytes: 0,
             });
             self.files.clear();
-            let mut continuation = None;
+            let mut listing = super::listing::BucketListing::start(
+                source.clone(),
+                bucket.clone(),
+                self.page_size,
+            );
             loop {
-                if cancel.is_cancelled() {
-                    return Err(Error::cancelled());
-                }
-                let req = ListRequest {
-                    prefix: None,
-                    continuation: continuation.take(),
-                    page_size: self.page_size,
-                };
                 let page = tokio::select! {
-                    p = source.list_objects(bucket, &req) => p?,
+                    p = listing.next() => p,
                     _ = cancel.cancelled() => return Err(Error::cancelled()),
                 };
+                let Some(page) = page else { break };
+                let page = page?;
+                let last = page.objects.last().map(|o| o.key.clone());
                 for info in page.objects {
                     let seq = self.next_seq;
                     self.next_seq += 1;
@@ -405,13 +406,24 @@ impl<'p> PullState<'p> {
                     tasks.spawn(async move { (seq, bi, job.run().await) });
                 }
                 self.flush()?;
-                match page.next {
-                    Some(n) => continuation = Some(n),
-                    None => break,
+                if let (true, Some(last)) = (page.ascending_from_here, last) {
+                    self.forget_files_before(bucket, &last);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Keys come in ascending order from here on: a file whose folder (`f/`) sorts wholly
+    /// before `key` can no longer be anyone's folder, so it is forgotten (memory stays flat).
+    fn forget_files_before(&mut self, bucket: &str, key: &str) {
+        let (plain, _) = member_name(bucket, key);
+        self.files.retain(|f| {
+            let mut after_folder = String::with_capacity(f.len() + 1);
+            after_folder.push_str(f);
+            after_folder.push('0'); // the first string after every "f/…"
+            after_folder.as_str() > plain.as_str()
+        });
     }
 
     /// The member for `key`: [`member_name`], or the encoded name when a folder of the plain
@@ -433,7 +445,10 @@ impl<'p> PullState<'p> {
         } else {
             plain
         };
-        self.files.insert(member.clone());
+        if !encoded && !under_a_file {
+            // Encoded names are never a plain key's folder.
+            self.files.insert(member.clone());
+        }
         member
     }
 

@@ -59,6 +59,7 @@ pub async fn check_object_source(src: &dyn ObjectSource, seed: Seed<'_>) {
 
     buckets_are_listed(src).await;
     listing_pages_through_everything(src).await;
+    listing_groups_by_delimiter(src).await;
     gets_return_exact_bytes(src, &want).await;
     ranges_and_if_match(src, &want["big.bin"]).await;
     missing_things_are_not_found(src).await;
@@ -120,6 +121,39 @@ pub async fn listing_pages_through_everything(src: &dyn ObjectSource) {
     let got: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(got, vec!["other/one"]);
     assert_eq!(page.next, None);
+}
+
+/// With a `/` delimiter, `conf-many` lists as two common prefixes and no objects, paging
+/// through prefixes one at a time (a continuation after a prefix skips everything under it);
+/// under `obj/`, the delimiter changes nothing.
+pub async fn listing_groups_by_delimiter(src: &dyn ObjectSource) {
+    let mut req = ListRequest {
+        delimiter: Some("/".into()),
+        page_size: Some(1),
+        ..Default::default()
+    };
+    let mut prefixes = Vec::new();
+    for _ in 0..5 {
+        let page = src.list_objects("conf-many", &req).await.unwrap();
+        assert!(page.objects.is_empty(), "{:?}", page.objects);
+        assert!(page.prefixes.len() <= 1, "{:?}", page.prefixes);
+        prefixes.extend(page.prefixes);
+        match page.next {
+            Some(n) => req.continuation = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(prefixes, vec!["obj/".to_string(), "other/".to_string()]);
+
+    let req = ListRequest {
+        prefix: Some("other/".into()),
+        delimiter: Some("/".into()),
+        ..Default::default()
+    };
+    let page = src.list_objects("conf-many", &req).await.unwrap();
+    let got: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(got, vec!["other/one"]);
+    assert!(page.prefixes.is_empty());
 }
 
 /// Every object (odd keys, empty, 1.5 MB) comes back byte for byte, with its listed size, ETag

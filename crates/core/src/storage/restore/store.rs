@@ -102,6 +102,7 @@ pub(super) async fn plan(
                     prefix: None,
                     continuation: continuation.clone(),
                     page_size: Some(PAGE),
+                    delimiter: None,
                 };
                 let what = format!("listing objects of {}", b.target);
                 let page = policy

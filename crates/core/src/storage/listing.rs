@@ -1,0 +1,294 @@
+//! One bucket's listing for a pull: pages in the order the pull records them.
+//!
+//! A plain ListObjectsV2 loop is one request at a time, and stores that keep objects as files
+//! (MinIO's and s3s-fs's folders, Supabase Storage's file backend) sort the whole bucket for
+//! every page. When the bucket's top level has a few folders (`/`-delimited common prefixes:
+//! `avatars/`, `<user id>/`, …), each folder is listed on its own, up to [`LISTERS`] at once,
+//! and their pages are handed on folder by folder, in ascending order:
+//!
+//! ```text
+//!  probe: delimiter "/"  ──▶ top-level objects (one page) ──▶ first
+//!                        └─▶ folders a/ b/ c/ …  ──▶ listed in parallel, handed on a/ then b/ …
+//! ```
+//!
+//! Many folders (more than [`MAX_FOLDERS`]), a top level that needs more than one page, or a
+//! store that ignores the delimiter: the plain loop. Memory stays bounded: each folder's lister
+//! holds at most two pages it has not handed on.
+
+use crate::error::{Error, Result};
+use crate::sources::{ListRequest, ObjectInfo, ObjectSource};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Folders listed at once.
+pub const LISTERS: usize = 4;
+/// More top-level folders than this: one plain listing (a request per tiny folder would cost
+/// more than it saves).
+pub const MAX_FOLDERS: usize = 64;
+const DELIMITER: &str = "/";
+
+/// A page of objects, in the order they are recorded.
+#[derive(Debug)]
+pub struct ListedPage {
+    pub objects: Vec<ObjectInfo>,
+    /// Every later key is greater than every key of this page (false for the top-level page of a
+    /// folder-by-folder listing: the folders' keys sort before some top-level keys).
+    pub ascending_from_here: bool,
+}
+
+/// The pages of one bucket, produced in the background.
+pub struct BucketListing {
+    rx: mpsc::Receiver<Result<ListedPage>>,
+    _task: AbortOnDrop,
+}
+
+impl BucketListing {
+    /// Starts listing `bucket` (`page_size`: the store's default when `None`).
+    pub fn start(source: Arc<dyn ObjectSource>, bucket: String, page_size: Option<usize>) -> Self {
+        let (tx, rx) = mpsc::channel(2);
+        let task = tokio::spawn(async move {
+            if let Err(e) = produce(&source, &bucket, page_size, &tx).await {
+                let _ = tx.send(Err(e)).await;
+            }
+        });
+        BucketListing {
+            rx,
+            _task: AbortOnDrop(task),
+        }
+    }
+
+    /// The next page; `None` at the end. After an error, nothing more comes.
+    pub async fn next(&mut self) -> Option<Result<ListedPage>> {
+        self.rx.recv().await
+    }
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+type Tx = mpsc::Sender<Result<ListedPage>>;
+
+async fn produce(
+    source: &Arc<dyn ObjectSource>,
+    bucket: &str,
+    page_size: Option<usize>,
+    tx: &Tx,
+) -> Result<()> {
+    let probe = ListRequest {
+        delimiter: Some(DELIMITER.into()),
+        page_size,
+        ..Default::default()
+    };
+    let page = source.list_objects(bucket, &probe).await?;
+    let ignored_delimiter = page.objects.iter().any(|o| o.key.contains(DELIMITER));
+    if ignored_delimiter {
+        // The store listed everything: this is the plain listing's first page.
+        let next = page.next;
+        if !send(tx, page.objects, true).await {
+            return Ok(());
+        }
+        return match next {
+            Some(n) => {
+                plain(source, bucket, None, Some(n), page_size, |p| {
+                    send(tx, p, true)
+                })
+                .await
+            }
+            None => Ok(()),
+        };
+    }
+    let folders = page.prefixes.len();
+    if page.next.is_none() && folders == 0 {
+        send(tx, page.objects, true).await;
+        return Ok(());
+    }
+    if page.next.is_some() || folders > MAX_FOLDERS {
+        return plain(source, bucket, None, None, page_size, |p| send(tx, p, true)).await;
+    }
+    if !send(tx, page.objects, false).await {
+        return Ok(());
+    }
+    by_folder(source, bucket, page.prefixes, page_size, tx).await
+}
+
+/// Hands `objects` on; `false` when nobody listens any more.
+async fn send(tx: &Tx, objects: Vec<ObjectInfo>, ascending_from_here: bool) -> bool {
+    tx.send(Ok(ListedPage {
+        objects,
+        ascending_from_here,
+    }))
+    .await
+    .is_ok()
+}
+
+/// The plain loop over `prefix` from `continuation`; `each` gets every page and returns `false`
+/// to stop.
+async fn plain<F, Fut>(
+    source: &Arc<dyn ObjectSource>,
+    bucket: &str,
+    prefix: Option<&str>,
+    mut continuation: Option<String>,
+    page_size: Option<usize>,
+    mut each: F,
+) -> Result<()>
+where
+    F: FnMut(Vec<ObjectInfo>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    loop {
+        let req = ListRequest {
+            prefix: prefix.map(str::to_string),
+            continuation: continuation.take(),
+            page_size,
+            delimiter: None,
+        };
+        let page = source.list_objects(bucket, &req).await?;
+        if let Some(p) = prefix {
+            if let Some(o) = page.objects.iter().find(|o| !o.key.starts_with(p)) {
+                return Err(Error::integrity(format!(
+                    "listing bucket {bucket:?} under {p:?}, the store answered key {:?}",
+                    o.key
+                ))
+                .with_hint("the store does not filter listings by prefix; report this"));
+            }
+        }
+        if !each(page.objects).await {
+            return Ok(());
+        }
+        match page.next {
+            Some(n) => continuation = Some(n),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Lists each folder on its own, [`LISTERS`] at once, handing their pages on in folder order.
+async fn by_folder(
+    source: &Arc<dyn ObjectSource>,
+    bucket: &str,
+    folders: Vec<String>,
+    page_size: Option<usize>,
+    tx: &Tx,
+) -> Result<()> {
+    let spawn = |folder: String| {
+        let (ftx, frx) = mpsc::channel::<Result<Vec<ObjectInfo>>>(2);
+        let (source, bucket) = (source.clone(), bucket.to_string());
+        let task = tokio::spawn(async move {
+            let r = plain(&source, &bucket, Some(&folder), None, page_size, |p| {
+                let ftx = ftx.clone();
+                async move { ftx.send(Ok(p)).await.is_ok() }
+            })
+            .await;
+            if let Err(e) = r {
+                let _ = ftx.send(Err(e)).await;
+            }
+        });
+        (AbortOnDrop(task), frx)
+    };
+    let mut waiting: VecDeque<String> = folders.into();
+    let mut running = VecDeque::new();
+    while running.len() < LISTERS {
+        match waiting.pop_front() {
+            Some(f) => running.push_back(spawn(f)),
+            None => break,
+        }
+    }
+    while let Some((task, mut rx)) = running.pop_front() {
+        while let Some(page) = rx.recv().await {
+            let page = page?;
+            if !send(tx, page, true).await {
+                return Ok(());
+            }
+        }
+        drop(task);
+        if let Some(f) = waiting.pop_front() {
+            running.push_back(spawn(f));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::memory::MemoryObjectSource;
+
+    async fn keys_of(src: Arc<MemoryObjectSource>, page_size: usize) -> Vec<(String, bool)> {
+        let mut l = BucketListing::start(src, "b".into(), Some(page_size));
+        let mut out = Vec::new();
+        while let Some(p) = l.next().await {
+            let p = p.unwrap();
+            for o in p.objects {
+                out.push((o.key, p.ascending_from_here));
+            }
+        }
+        out
+    }
+
+    fn store(keys: &[&str]) -> Arc<MemoryObjectSource> {
+        let s = MemoryObjectSource::new();
+        s.create_bucket("b");
+        for k in keys {
+            s.insert("b", k, k.as_bytes().to_vec(), None);
+        }
+        Arc::new(s)
+    }
+
+    #[tokio::test]
+    async fn folders_are_listed_one_by_one_top_level_first() {
+        let mut keys = vec!["z", "a", "a!", "/lead"];
+        let many: Vec<String> = (0..50)
+            .flat_map(|i| {
+                ["a/", "b/x/", "c/"]
+                    .into_iter()
+                    .map(move |p| format!("{p}{i:03}"))
+            })
+            .collect();
+        keys.extend(many.iter().map(String::as_str));
+        let src = store(&keys);
+        let got = keys_of(src.clone(), 7).await;
+        let names: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+        // Top level first (ascending), then each folder in order, each ascending.
+        let mut top: Vec<&str> = keys.iter().copied().filter(|k| !k.contains('/')).collect();
+        top.sort();
+        let mut want = top.clone();
+        for f in ["/", "a/", "b/", "c/"] {
+            let mut under: Vec<&str> = keys.iter().copied().filter(|k| k.starts_with(f)).collect();
+            under.sort();
+            want.extend(under);
+        }
+        assert_eq!(names, want);
+        assert!(got[..top.len()].iter().all(|(_, asc)| !asc));
+        assert!(got[top.len()..].iter().all(|(_, asc)| *asc));
+        // Probe + 4 folders (150 keys in pages of 7 plus the one under "/").
+        assert!(src.list_count() >= 5);
+    }
+
+    #[tokio::test]
+    async fn a_flat_bucket_or_many_folders_is_one_plain_listing() {
+        let flat: Vec<String> = (0..30).map(|i| format!("k{i:02}")).collect();
+        let src = store(&flat.iter().map(String::as_str).collect::<Vec<_>>());
+        let got = keys_of(src, 7).await;
+        assert_eq!(got.len(), 30);
+        assert!(got.iter().all(|(_, asc)| *asc));
+        let names: Vec<String> = got.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(names, flat);
+
+        let folders: Vec<String> = (0..(MAX_FOLDERS + 1))
+            .map(|i| format!("f{i:03}/x"))
+            .collect();
+        let src = store(&folders.iter().map(String::as_str).collect::<Vec<_>>());
+        let got = keys_of(src.clone(), 1000).await;
+        let names: Vec<String> = got.into_iter().map(|(k, _)| k).collect();
+        assert_eq!(names, folders);
+        // The probe, then one plain page: no request per folder.
+        assert_eq!(src.list_count(), 2);
+    }
+}
