@@ -29,12 +29,14 @@
 mod cluster;
 pub mod conformance;
 pub mod faults;
+pub mod file_server;
 pub mod management_api;
 pub mod proxy;
 pub mod s3;
 mod snapshot;
 
 pub use cluster::TestCluster;
+pub use file_server::{ExpiryStyle, FileServer};
 pub use management_api::FakeManagementApi;
 pub use proxy::FaultProxy;
 pub use s3::{HttpFault, HttpFaultProxy, MotoServer};
