@@ -233,43 +233,50 @@ fn first_pem_cert(pem: &str) -> Result<Vec<u8>> {
         .ok_or_else(|| Error::invalid("no PEM certificate found"))
 }
 
-/// The pinned-certificate mismatch somewhere in an error's source chain (reqwest → hyper → io →
-/// rustls), if that is why it failed.
-pub(crate) fn find_mismatch(
+/// Every error in a chain, looking inside `io::Error`s too (their `source()` skips the error they
+/// wrap, and reqwest's connector nests them: io → io → rustls).
+fn for_each_in_chain(
     mut e: Option<&(dyn std::error::Error + 'static)>,
-) -> Option<FingerprintMismatch> {
+    f: &mut dyn FnMut(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
     while let Some(s) = e {
-        if let Some(m) = s.downcast_ref::<FingerprintMismatch>() {
-            return Some(m.clone());
-        }
-        let rustls_err = s.downcast_ref::<rustls::Error>().or_else(|| {
-            s.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(CertificateError::Other(o))) = rustls_err {
-            if let Some(m) = o.0.downcast_ref::<FingerprintMismatch>() {
-                return Some(m.clone());
+        let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(s);
+        while let Some(i) = inner {
+            if f(i) {
+                return true;
             }
-        }
-        e = s.source();
-    }
-    None
-}
-
-/// Whether a TLS failure (any rustls error) is somewhere in the chain.
-pub(crate) fn is_tls_failure(mut e: Option<&(dyn std::error::Error + 'static)>) -> bool {
-    while let Some(s) = e {
-        if s.downcast_ref::<rustls::Error>().is_some()
-            || s.downcast_ref::<std::io::Error>()
+            inner = i
+                .downcast_ref::<std::io::Error>()
                 .and_then(|io| io.get_ref())
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-        {
-            return true;
+                .map(|x| x as &(dyn std::error::Error + 'static));
         }
         e = s.source();
     }
     false
+}
+
+/// The pinned-certificate mismatch somewhere in an error's source chain (reqwest → hyper → io →
+/// rustls), if that is why it failed.
+pub(crate) fn find_mismatch(
+    e: Option<&(dyn std::error::Error + 'static)>,
+) -> Option<FingerprintMismatch> {
+    let mut found = None;
+    for_each_in_chain(e, &mut |s| {
+        if let Some(m) = s.downcast_ref::<FingerprintMismatch>() {
+            found = Some(m.clone());
+        } else if let Some(rustls::Error::InvalidCertificate(CertificateError::Other(o))) =
+            s.downcast_ref::<rustls::Error>()
+        {
+            found = o.0.downcast_ref::<FingerprintMismatch>().cloned();
+        }
+        found.is_some()
+    });
+    found
+}
+
+/// Whether a TLS failure (any rustls error) is somewhere in the chain.
+pub(crate) fn is_tls_failure(e: Option<&(dyn std::error::Error + 'static)>) -> bool {
+    for_each_in_chain(e, &mut |s| s.downcast_ref::<rustls::Error>().is_some())
 }
 
 #[cfg(test)]
@@ -305,6 +312,7 @@ mod tests {
             rustls::OtherError(Arc::new(m.clone())),
         ));
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls_err);
+        // As reqwest's connector nests it: io(Other) → io(InvalidData) → rustls.
         let outer = std::io::Error::other(io);
         assert_eq!(find_mismatch(Some(&outer)), Some(m.clone()));
         assert!(is_tls_failure(Some(&outer)));
