@@ -458,9 +458,21 @@ async fn content_length_larger_than_the_body_is_resumed() {
     let src = s.url().with_size(SIZE as u64);
     let d = s.get(&src).await.unwrap();
     s.assert_file(&s.data);
-    // Everything came in the first answer; the second is an empty-range check that ends it.
-    assert!(d.requests <= 2, "{d:?}");
+    // Everything came in the first answer, and the promised size says it is complete.
+    assert_eq!(d.requests, 1, "{d:?}");
     assert_eq!(d.bytes_received, SIZE as u64);
+
+    // Without a promised size: the resume's `416 bytes */SIZE` says the file was complete.
+    std::fs::remove_file(s.dest()).unwrap();
+    s.proxy.reset_counts();
+    s.proxy
+        .inject(Some("GET"), HttpFault::ContentLengthDelta(1000), 1);
+    let d = s.get(&s.url()).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.restarts), (2, 0), "{d:?}");
+    let ex = s.proxy.exchanges();
+    assert_eq!(ex[1].status, 416);
+    assert_eq!(s.proxy.body_bytes(), SIZE as u64);
 }
 
 #[tokio::test]

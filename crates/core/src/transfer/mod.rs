@@ -566,6 +566,16 @@ impl Downloader {
                 }
             }
             416 if ranged => {
+                // `Content-Range: bytes */N` with N = what we have: the file was complete (a
+                // Content-Length that promised more than there was).
+                let total = headers
+                    .get(reqwest::header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().strip_prefix("bytes */"))
+                    .and_then(|n| n.trim().parse::<u64>().ok());
+                if total == Some(st.pos) && url.size.is_none_or(|s| s == st.pos) {
+                    return Outcome::Done;
+                }
                 return Outcome::Restart("the server cannot serve the rest (416)".into());
             }
             _ => {
