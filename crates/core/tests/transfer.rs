@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use offsite_core::progress::{Phase, ProgressUpdate, Reporter};
 use offsite_core::retry::RetryPolicy;
 use offsite_core::transfer::{
-    part_path, ClientOptions, DownloadUrl, Downloaded, Downloader, Fingerprint, TlsTrust,
-    TransferPolicy, UrlSource,
+    part_path, server_fingerprint, ClientOptions, DownloadUrl, Downloaded, Downloader, Fingerprint,
+    TlsTrust, TransferPolicy, UrlSource,
 };
 use offsite_core::{ErrorKind, Result};
 use offsite_testkit::file_server::self_signed;
@@ -530,6 +530,25 @@ async fn not_found_fails_at_once() {
 }
 
 #[tokio::test]
+async fn a_forged_signed_url_is_refused_at_once() {
+    let s = Setup::new();
+    s.server.require_signed_urls(ExpiryStyle::S3);
+    let signed = s.server.signed_url("f.bin", 3600);
+    let forged = signed.replace("sig=", "sig=00");
+    let url =
+        DownloadUrl::parse(&forged.replace(&s.server.endpoint(), &s.proxy.endpoint())).unwrap();
+    let e = s.get(&url).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Permission, "{e}");
+    assert!(!e.message().contains("sig"), "{e}");
+    assert_eq!(
+        s.proxy.requests(),
+        1,
+        "a 403 that is not an expiry is permanent"
+    );
+    s.assert_nothing();
+}
+
+#[tokio::test]
 async fn bearer_token_is_sent_and_never_shown() {
     let s = Setup::new();
     s.server.require_bearer("s3cret-token");
@@ -664,6 +683,12 @@ async fn tls_pinned_fingerprint_accepts_its_certificate_and_names_a_changed_one(
     assert!(t0.elapsed() < Duration::from_secs(5), "not retried");
     assert!(server_b.requests().is_empty(), "no request got through");
     assert!(!dest.exists() && !part_path(&dest).exists());
+    // Trust on first use: what the server shows, read without sending a request.
+    let seen = server_fingerprint(&server_b.url("f.bin"), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(seen, Fingerprint::of_der(&der_b));
+    assert!(server_b.requests().is_empty());
     // The platform's store does not know a self-signed certificate either.
     let e = client(TlsTrust::Platform)
         .download(&url, &dest, &Reporter::silent(), &CancellationToken::new())

@@ -285,6 +285,11 @@ impl Downloader {
         &self.policy
     }
 
+    /// The HTTP client (for other requests to the same server, with the same TLS trust).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// Download the file `source` names to `dest` (which must not exist; its folder must). See
     /// the module's rules.
     pub async fn download(
@@ -642,6 +647,35 @@ impl Downloader {
             )),
             _ => Outcome::Done,
         }
+    }
+}
+
+/// The fingerprint of the certificate an HTTPS server shows (trust on first use: show it to the
+/// user to compare with the one the server printed, then pin it with [`TlsTrust::Pinned`]). The
+/// handshake is abandoned as soon as the certificate arrived: no request is sent.
+pub async fn server_fingerprint(url: &str, connect_timeout: Duration) -> Result<Fingerprint> {
+    let u = DownloadUrl::parse(url)?;
+    if u.url.scheme() != "https" {
+        return Err(Error::invalid("only an https server has a certificate"));
+    }
+    let probe = Downloader::new(
+        &ClientOptions {
+            // No certificate has this fingerprint: the verifier reports what it was shown.
+            tls: TlsTrust::Pinned(Fingerprint([0; 32])),
+            connect_timeout,
+            idle_timeout: connect_timeout,
+        },
+        TransferPolicy::default(),
+    )?;
+    let what = format!("reading the certificate of {}", redact_url(&u.url));
+    match probe.client.head(u.url.clone()).send().await {
+        Ok(_) => Err(Error::internal(format!(
+            "{what}: the handshake did not fail"
+        ))),
+        Err(e) => match tls::find_mismatch(Some(&e)) {
+            Some(m) => Ok(m.got),
+            None => Err(transport_error(&what, e)),
+        },
     }
 }
 
