@@ -26,6 +26,7 @@ pub mod secrets;
 pub mod sources;
 pub mod storage;
 pub mod tempfiles;
+pub mod transfer;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{Error, ErrorKind, ErrorPayload, Result};

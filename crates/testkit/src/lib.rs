@@ -29,15 +29,19 @@
 mod cluster;
 pub mod conformance;
 pub mod faults;
+pub mod file_server;
+pub mod http_proxy;
 pub mod management_api;
 pub mod proxy;
 pub mod s3;
 mod snapshot;
 
 pub use cluster::TestCluster;
+pub use file_server::{ExpiryStyle, FileServer};
+pub use http_proxy::{HttpExchange, HttpFault, HttpFaultProxy};
 pub use management_api::FakeManagementApi;
 pub use proxy::FaultProxy;
-pub use s3::{HttpFault, HttpFaultProxy, MotoServer};
+pub use s3::MotoServer;
 pub use snapshot::{
     fidelity_snapshot, schema_dump, FidelitySnapshot, LargeObjectInfo, SequenceState,
 };

@@ -1,0 +1,336 @@
+//! The `.part` file a download streams into: created exclusively beside the destination, written
+//! by one thread and hashed (SHA-256) by another while the network task reads on, so neither the
+//! disk nor the hash slows the socket. Commands keep their order per thread: data, "start over"
+//! (truncate and reset the hash), "finish" (fsync and report the digest).
+//!
+//! The file is removed when the [`PartFile`] is dropped without [`PartFile::commit`]: an error,
+//! a cancel or a panic leaves nothing behind.
+
+use crate::error::{Error, ErrorKind, Result};
+use bytes::Bytes;
+use ring::digest::{Context, SHA256};
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Chunks in flight to each thread (reqwest chunks are a few KiB to a few hundred KiB).
+const DEPTH: usize = 16;
+
+enum Cmd {
+    Data(Bytes),
+    Truncate,
+    Finish(oneshot::Sender<std::io::Result<[u8; 32]>>),
+}
+
+/// A `.part` file being written (see the module's rules).
+pub(crate) struct PartFile {
+    path: PathBuf,
+    write_tx: Option<mpsc::Sender<Cmd>>,
+    hash_tx: Option<mpsc::Sender<Cmd>>,
+    writer: Option<JoinHandle<()>>,
+    hasher: Option<JoinHandle<()>>,
+    /// The first write error (the writer stops at it).
+    failed: Arc<Mutex<Option<std::io::Error>>>,
+    committed: bool,
+}
+
+impl PartFile {
+    /// `<dest>.part`, created exclusively (an existing one is another download's, or a crashed
+    /// one's: refused, never overwritten).
+    pub(crate) fn create(dest: &Path) -> Result<PartFile> {
+        let path = part_path(dest);
+        let opened = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path);
+        let file = opened.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("{} already exists", path.display()),
+                )
+                .with_hint(
+                    "another download to the same file is running, or an earlier one was \
+                     killed; when none is running, delete the .part file and try again",
+                )
+            } else {
+                Error::io(format!("creating {}", path.display()), e)
+            }
+        })?;
+        let failed = Arc::new(Mutex::new(None));
+        let (write_tx, mut write_rx) = mpsc::channel::<Cmd>(DEPTH);
+        let (hash_tx, mut hash_rx) = mpsc::channel::<Cmd>(DEPTH);
+        let f2 = failed.clone();
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut file = file;
+            let mut behind = WriteBehind::default();
+            while let Some(cmd) = write_rx.blocking_recv() {
+                let r = match cmd {
+                    Cmd::Data(b) => file.write_all(&b).map(|_| behind.wrote(&file, b.len())),
+                    Cmd::Truncate => {
+                        behind = WriteBehind::default();
+                        file.set_len(0)
+                            .and_then(|_| file.seek(SeekFrom::Start(0)))
+                            .map(|_| ())
+                    }
+                    Cmd::Finish(reply) => {
+                        let r = file.flush().and_then(|_| file.sync_all());
+                        let failed = r.is_err();
+                        let _ = reply.send(r.map(|_| [0u8; 32]));
+                        if failed {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                if let Err(e) = r {
+                    *f2.lock().unwrap() = Some(e);
+                    return; // drops the receiver: the next send fails at once
+                }
+            }
+        });
+        let hasher = tokio::task::spawn_blocking(move || {
+            let mut ctx = Context::new(&SHA256);
+            while let Some(cmd) = hash_rx.blocking_recv() {
+                match cmd {
+                    Cmd::Data(b) => ctx.update(&b),
+                    Cmd::Truncate => ctx = Context::new(&SHA256),
+                    Cmd::Finish(reply) => {
+                        let mut out = [0u8; 32];
+                        out.copy_from_slice(ctx.clone().finish().as_ref());
+                        let _ = reply.send(Ok(out));
+                    }
+                }
+            }
+        });
+        Ok(PartFile {
+            path,
+            write_tx: Some(write_tx),
+            hash_tx: Some(hash_tx),
+            writer: Some(writer),
+            hasher: Some(hasher),
+            failed,
+            committed: false,
+        })
+    }
+
+    /// The writer's error, as the engine's error (ENOSPC → `disk_full`).
+    fn write_error(&self) -> Error {
+        match self.failed.lock().unwrap().take() {
+            Some(e) => Error::io(format!("writing {}", self.path.display()), e),
+            None => Error::internal(format!("the writer of {} stopped", self.path.display())),
+        }
+    }
+
+    async fn send(&self, make: impl Fn() -> Cmd) -> Result<()> {
+        let (Some(w), Some(h)) = (&self.write_tx, &self.hash_tx) else {
+            return Err(Error::internal("the .part file is closed"));
+        };
+        if w.send(make()).await.is_err() {
+            return Err(self.write_error());
+        }
+        if h.send(make()).await.is_err() {
+            return Err(Error::internal("the hashing thread stopped"));
+        }
+        Ok(())
+    }
+
+    /// Append a chunk (written and hashed in the background).
+    pub(crate) async fn write(&self, chunk: Bytes) -> Result<()> {
+        self.send(|| Cmd::Data(chunk.clone())).await
+    }
+
+    /// Start over: empty the file and the hash.
+    pub(crate) async fn truncate(&self) -> Result<()> {
+        self.send(|| Cmd::Truncate).await
+    }
+
+    /// Wait for every byte to be on disk (fsync) and return the SHA-256 of what was written.
+    pub(crate) async fn finish(&self) -> Result<[u8; 32]> {
+        let (Some(w), Some(h)) = (&self.write_tx, &self.hash_tx) else {
+            return Err(Error::internal("the .part file is closed"));
+        };
+        let (wtx, wrx) = oneshot::channel();
+        let (htx, hrx) = oneshot::channel();
+        if w.send(Cmd::Finish(wtx)).await.is_err() {
+            return Err(self.write_error());
+        }
+        h.send(Cmd::Finish(htx))
+            .await
+            .map_err(|_| Error::internal("the hashing thread stopped"))?;
+        match wrx.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(Error::io(format!("syncing {}", self.path.display()), e)),
+            Err(_) => return Err(self.write_error()),
+        }
+        match hrx.await {
+            Ok(Ok(d)) => Ok(d),
+            _ => Err(Error::internal("the hashing thread stopped")),
+        }
+    }
+
+    /// Stop both threads and wait for them (the file is closed afterwards).
+    async fn stop(&mut self) {
+        self.write_tx.take();
+        self.hash_tx.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.await;
+        }
+        if let Some(h) = self.hasher.take() {
+            let _ = h.await;
+        }
+    }
+
+    /// Rename the finished file to `dest` (after [`finish`](Self::finish)) and fsync the folder.
+    pub(crate) async fn commit(mut self, dest: &Path) -> Result<()> {
+        self.stop().await;
+        std::fs::rename(&self.path, dest).map_err(|e| {
+            Error::io(
+                format!("renaming {} to {}", self.path.display(), dest.display()),
+                e,
+            )
+        })?;
+        self.committed = true;
+        sync_dir(dest);
+        Ok(())
+    }
+
+    /// Close and remove the file (what [`Drop`] does, but waiting for the writer first).
+    pub(crate) async fn discard(mut self) {
+        self.stop().await;
+        // Drop removes it.
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        self.write_tx.take();
+        self.hash_tx.take();
+        if !self.committed {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(target: "offsite::transfer", "cannot remove {}: {e}", self.path.display());
+                }
+            }
+        }
+    }
+}
+
+/// Write-behind: every [`WRITE_BEHIND`] bytes the kernel is asked to start writing the new
+/// window to disk (and the writer waits for the window before it, long done by then), so the
+/// fsync before the rename finds little left to write and the page cache holds few dirty pages
+/// of a large download. Linux only (`sync_file_range`); elsewhere the final fsync does it all.
+#[derive(Default)]
+struct WriteBehind {
+    written: u64,
+    started: u64,
+    prev: Option<(u64, u64)>,
+}
+
+const WRITE_BEHIND: u64 = 16 * 1024 * 1024;
+
+impl WriteBehind {
+    fn wrote(&mut self, file: &File, n: usize) {
+        self.written += n as u64;
+        if self.written - self.started < WRITE_BEHIND {
+            return;
+        }
+        let window = (self.started, self.written - self.started);
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = file.as_raw_fd();
+            // SAFETY: plain syscalls on an open descriptor; failures only lose the hint.
+            unsafe {
+                libc::sync_file_range(
+                    fd,
+                    window.0 as i64,
+                    window.1 as i64,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+                if let Some((off, len)) = self.prev {
+                    libc::sync_file_range(
+                        fd,
+                        off as i64,
+                        len as i64,
+                        libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                            | libc::SYNC_FILE_RANGE_WRITE
+                            | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+                    );
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = file;
+        self.prev = Some(window);
+        self.started = self.written;
+    }
+}
+
+/// `<dest>.part`
+pub fn part_path(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    dest.with_file_name(name)
+}
+
+/// fsync the folder holding `path` (the rename is durable); best effort where folders cannot be
+/// opened (Windows).
+fn sync_dir(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_hashes_truncates_and_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f.bin");
+        let part = PartFile::create(&dest).unwrap();
+        assert!(part_path(&dest).exists());
+        assert_eq!(
+            PartFile::create(&dest).err().unwrap().kind(),
+            ErrorKind::AlreadyExists
+        );
+        part.write(Bytes::from_static(b"garbage")).await.unwrap();
+        part.truncate().await.unwrap();
+        part.write(Bytes::from_static(b"hello ")).await.unwrap();
+        part.write(Bytes::from_static(b"world")).await.unwrap();
+        let d = part.finish().await.unwrap();
+        assert_eq!(
+            hex::encode(d),
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+        part.commit(&dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"hello world");
+        assert!(!part_path(&dest).exists());
+    }
+
+    #[tokio::test]
+    async fn dropped_part_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("g.bin");
+        let part = PartFile::create(&dest).unwrap();
+        part.write(Bytes::from_static(b"x")).await.unwrap();
+        part.discard().await;
+        assert!(!part_path(&dest).exists());
+        assert!(!dest.exists());
+    }
+}

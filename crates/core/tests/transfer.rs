@@ -1,0 +1,768 @@
+//! The one download path (`offsite_core::transfer`) against a real HTTP(S) file server
+//! (testkit's `FileServer`: strong ETags, Range/If-Range, expiring signed URLs) behind the real
+//! fault-injecting HTTP proxy (testkit's `HttpFaultProxy`), two sides over TCP. Every scenario
+//! ends in a byte-identical file or a clear error, and never leaves a `.part` behind; resumes are
+//! proven by the body bytes the proxy really passed, not assumed.
+
+use async_trait::async_trait;
+use offsite_core::progress::{Phase, ProgressUpdate, Reporter};
+use offsite_core::retry::RetryPolicy;
+use offsite_core::transfer::{
+    part_path, server_fingerprint, ClientOptions, DownloadUrl, Downloaded, Downloader, Fingerprint,
+    TlsTrust, TransferPolicy, UrlSource,
+};
+use offsite_core::{ErrorKind, Result};
+use offsite_testkit::file_server::self_signed;
+use offsite_testkit::{ExpiryStyle, FileServer, HttpFault, HttpFaultProxy};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const SIZE: usize = 1024 * 1024;
+
+/// Deterministic, incompressible-looking bytes.
+fn content(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// SHA-256 from the system's `sha256sum` (independent of the engine's hashing).
+fn sha256_hex(b: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child.stdin.take().unwrap().write_all(b).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace().next().unwrap().to_string()
+}
+
+/// Quick retries: 10 ms doubling to 100 ms, 8 failed tries in a row, 30 s without a byte.
+fn quick() -> TransferPolicy {
+    TransferPolicy {
+        retry: RetryPolicy {
+            max_attempts: 8,
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(100),
+            max_total: Duration::from_secs(30),
+            jitter: false,
+        },
+        ..TransferPolicy::default()
+    }
+}
+
+fn downloader() -> Downloader {
+    Downloader::new(&ClientOptions::default(), quick()).unwrap()
+}
+
+struct Setup {
+    server: FileServer,
+    proxy: HttpFaultProxy,
+    data: Vec<u8>,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let server = FileServer::start();
+        let data = content(1, SIZE);
+        server.put("f.bin", &data);
+        let proxy = HttpFaultProxy::start(server.addr());
+        Setup {
+            server,
+            proxy,
+            data,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    /// The file's URL through the proxy.
+    fn url(&self) -> DownloadUrl {
+        DownloadUrl::parse(&format!("{}/files/f.bin", self.proxy.endpoint())).unwrap()
+    }
+    fn dest(&self) -> PathBuf {
+        self.dir.path().join("f.bin")
+    }
+    async fn get(&self, src: &dyn UrlSource) -> Result<Downloaded> {
+        downloader()
+            .download(
+                src,
+                &self.dest(),
+                &Reporter::silent(),
+                &CancellationToken::new(),
+            )
+            .await
+    }
+    /// The file is there, byte-identical to `want`, and no `.part` is left.
+    fn assert_file(&self, want: &[u8]) {
+        let got = std::fs::read(self.dest()).unwrap();
+        assert!(
+            got == want,
+            "the downloaded file differs ({} vs {} bytes)",
+            got.len(),
+            want.len()
+        );
+        self.assert_no_part();
+    }
+    fn assert_no_part(&self) {
+        assert!(!part_path(&self.dest()).exists(), ".part left behind");
+        let left: Vec<_> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().ends_with(".part"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+    /// Nothing at all at the destination.
+    fn assert_nothing(&self) {
+        assert!(!self.dest().exists());
+        self.assert_no_part();
+    }
+}
+
+/// A source of signed URLs that counts how often it was asked, and for fresh ones.
+struct Signer<'a> {
+    server: &'a FileServer,
+    proxy: &'a HttpFaultProxy,
+    asked: AtomicU32,
+    refreshed: AtomicU32,
+}
+
+#[async_trait]
+impl UrlSource for Signer<'_> {
+    async fn url(&self, refresh: bool) -> Result<DownloadUrl> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        if refresh {
+            self.refreshed.fetch_add(1, Ordering::SeqCst);
+        }
+        let signed = self.server.signed_url("f.bin", 3600);
+        let through_proxy = signed.replace(&self.server.endpoint(), &self.proxy.endpoint());
+        DownloadUrl::parse(&through_proxy)
+    }
+}
+
+#[tokio::test]
+async fn plain_download_reports_progress_and_proves_the_hash() {
+    let s = Setup::new();
+    let seen = Arc::new(Mutex::new(Vec::<ProgressUpdate>::new()));
+    let s2 = seen.clone();
+    let reporter = Reporter::with_interval(
+        Arc::new(move |u: &ProgressUpdate| s2.lock().unwrap().push(u.clone())),
+        "j",
+        Duration::ZERO,
+    );
+    let src = s
+        .url()
+        .with_size(SIZE as u64)
+        .with_sha256(sha256_hex(&s.data));
+    let d = downloader()
+        .download(&src, &s.dest(), &reporter, &CancellationToken::new())
+        .await
+        .unwrap();
+    s.assert_file(&s.data);
+    assert_eq!(d.size, SIZE as u64);
+    assert_eq!(d.sha256, sha256_hex(&s.data));
+    assert_eq!((d.requests, d.resumes, d.restarts, d.retries), (1, 0, 0, 0));
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().all(|u| u.phase == Phase::Downloading),
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|u| u.bytes_total == Some(SIZE as u64)));
+    assert_eq!(seen.last().unwrap().bytes_done, SIZE as u64);
+    assert!(seen.iter().any(|u| u.bytes_per_sec > 0.0));
+    // A destination that exists is refused, and nothing is touched.
+    let e = s.get(&src).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+    s.assert_file(&s.data);
+}
+
+#[tokio::test]
+async fn cut_after_n_bytes_resumes_with_range_and_if_range() {
+    let s = Setup::new();
+    s.proxy
+        .inject(Some("GET"), HttpFault::CutBodyAfter(300_000), 1);
+    let d = s.get(&s.url()).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.resumes, d.restarts), (2, 1, 0));
+    let ex = s.proxy.exchanges();
+    assert_eq!(ex.len(), 2);
+    assert_eq!(ex[0].body_bytes, 300_000);
+    assert_eq!(ex[1].status, 206);
+    assert_eq!(ex[1].range.as_deref(), Some("bytes=300000-"));
+    // Pinned to the first answer's strong ETag.
+    assert_eq!(s.server.requests()[1].if_range, ex[1].if_range);
+    assert_eq!(
+        ex[1].if_range.as_deref(),
+        Some(format!("\"v1-{SIZE}\"").as_str())
+    );
+    // Resume proven: not one byte came twice.
+    assert_eq!(s.proxy.body_bytes(), SIZE as u64);
+    assert_eq!(d.bytes_received, SIZE as u64);
+}
+
+#[tokio::test]
+async fn cut_repeatedly_every_byte_comes_once() {
+    let s = Setup::new();
+    // Five cuts, each after 150 kB of head + body.
+    s.proxy.inject(Some("GET"), HttpFault::CutAfter(150_000), 5);
+    let src = s.url().with_sha256(sha256_hex(&s.data));
+    let d = s.get(&src).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.resumes, d.restarts), (6, 5, 0));
+    assert_eq!(s.proxy.body_bytes(), SIZE as u64, "a resume re-sent bytes");
+    let ranges: Vec<_> = s
+        .proxy
+        .exchanges()
+        .iter()
+        .map(|x| x.range.clone())
+        .collect();
+    assert_eq!(ranges[0], None);
+    assert!(ranges[1..].iter().all(|r| r.is_some()), "{ranges:?}");
+}
+
+#[tokio::test]
+async fn server_ignoring_range_starts_over_from_its_200() {
+    let s = Setup::new();
+    s.proxy
+        .inject(Some("GET"), HttpFault::CutBodyAfter(400_000), 1);
+    s.proxy.inject(Some("GET"), HttpFault::StripRange, 1);
+    let d = s.get(&s.url()).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.resumes, d.restarts), (2, 1, 1));
+    let ex = s.proxy.exchanges();
+    assert_eq!(ex[1].status, 200);
+    assert_eq!(s.proxy.body_bytes(), 400_000 + SIZE as u64);
+}
+
+#[tokio::test]
+async fn etag_change_with_if_range_gets_the_new_file_whole() {
+    let s = Setup::new();
+    let v2 = content(2, SIZE + 1234);
+    // The file changes before the second request.
+    s.server.replace_at_request("f.bin", 2, &v2);
+    s.proxy
+        .inject(Some("GET"), HttpFault::CutBodyAfter(500_000), 1);
+    let d = s.get(&s.url()).await.unwrap();
+    s.assert_file(&v2);
+    assert_eq!(d.restarts, 1);
+    let ex = s.proxy.exchanges();
+    assert_eq!(
+        ex[1].status, 200,
+        "If-Range must have made the server send it whole"
+    );
+    assert_eq!(d.sha256, sha256_hex(&v2));
+}
+
+#[tokio::test]
+async fn etag_change_behind_a_range_is_detected_and_started_over() {
+    let s = Setup::new();
+    let v2 = content(3, SIZE);
+    s.server.replace_at_request("f.bin", 2, &v2);
+    s.proxy
+        .inject(Some("GET"), HttpFault::CutBodyAfter(500_000), 1);
+    // A cache that drops If-Range: the server sends a range of the new version (206).
+    s.proxy.inject(Some("GET"), HttpFault::StripIfRange, 1);
+    let d = s.get(&s.url()).await.unwrap();
+    s.assert_file(&v2);
+    assert_eq!((d.requests, d.restarts), (3, 1));
+    let ex = s.proxy.exchanges();
+    assert_eq!(ex[1].status, 206);
+    assert!(ex[2].range.is_none(), "the restart asks for the whole file");
+    // Nothing of the mismatched range was kept: it was refused before its body was read.
+    assert_eq!(ex[2].status, 200);
+}
+
+async fn expiry_mid_download(style: ExpiryStyle) {
+    let s = Setup::new();
+    s.server.require_signed_urls(style);
+    // The URL dies after the first request (the one the proxy cuts).
+    s.server.expire_after(1);
+    s.proxy
+        .inject(Some("GET"), HttpFault::CutBodyAfter(250_000), 1);
+    let signer = Signer {
+        server: &s.server,
+        proxy: &s.proxy,
+        asked: AtomicU32::new(0),
+        refreshed: AtomicU32::new(0),
+    };
+    let d = s.get(&signer).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!(signer.refreshed.load(Ordering::SeqCst), 1);
+    assert_eq!(d.refreshes, 1);
+    let statuses: Vec<u16> = s.server.requests().iter().map(|r| r.status).collect();
+    let expired = match style {
+        ExpiryStyle::S3 => 403,
+        ExpiryStyle::Agent(code) => code,
+    };
+    assert_eq!(statuses, vec![200, expired, 206]);
+    // Resumed with the fresh URL, not restarted.
+    assert_eq!(
+        s.proxy.exchanges()[2].range.as_deref(),
+        Some("bytes=250000-")
+    );
+    assert_eq!(d.bytes_received, SIZE as u64);
+    assert_eq!(d.restarts, 0);
+}
+
+#[tokio::test]
+async fn s3_url_expires_mid_download_fresh_url_resumes() {
+    expiry_mid_download(ExpiryStyle::S3).await;
+}
+
+#[tokio::test]
+async fn agent_url_expires_mid_download_fresh_url_resumes() {
+    expiry_mid_download(ExpiryStyle::Agent(410)).await;
+}
+
+#[tokio::test]
+async fn an_expired_url_that_cannot_be_renewed_is_an_auth_error() {
+    let s = Setup::new();
+    s.server.require_signed_urls(ExpiryStyle::Agent(401));
+    let signed = s.server.signed_url("f.bin", 3600);
+    s.server.expire_all();
+    let url =
+        DownloadUrl::parse(&signed.replace(&s.server.endpoint(), &s.proxy.endpoint())).unwrap();
+    let e = s.get(&url).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+    assert!(!e.message().contains("sig="), "{e}");
+    s.assert_nothing();
+}
+
+#[tokio::test]
+async fn burst_of_500s_is_retried() {
+    let s = Setup::new();
+    s.proxy.inject(
+        Some("GET"),
+        HttpFault::Respond {
+            status: 500,
+            headers: vec![],
+            body: "boom".into(),
+        },
+        3,
+    );
+    let d = s.get(&s.url()).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.retries), (4, 3));
+}
+
+#[tokio::test]
+async fn burst_of_503s_midway_is_retried_and_resumed() {
+    let s = Setup::new();
+    s.proxy
+        .inject(Some("GET"), HttpFault::CutBodyAfter(200_000), 1);
+    s.proxy.inject(
+        Some("GET"),
+        HttpFault::Respond {
+            status: 503,
+            headers: vec![("Retry-After".into(), "0".into())],
+            body: "<Error><Code>SlowDown</Code></Error>".into(),
+        },
+        4,
+    );
+    let d = s.get(&s.url()).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.resumes, d.retries), (6, 5, 5));
+    assert_eq!(s.proxy.body_bytes() - 4 * 36, SIZE as u64);
+}
+
+#[tokio::test]
+async fn rate_limit_waits_for_retry_after() {
+    let s = Setup::new();
+    // Status(429) answers with `Retry-After: 1`; the policy's own waits are 10 ms.
+    s.proxy.inject(Some("GET"), HttpFault::Status(429), 1);
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let w2 = waits.clone();
+    let reporter = Reporter::with_interval(
+        Arc::new(move |u: &ProgressUpdate| {
+            if let Some(r) = &u.retry {
+                w2.lock().unwrap().push(r.wait_ms);
+            }
+        }),
+        "j",
+        Duration::ZERO,
+    );
+    let t0 = Instant::now();
+    let d = downloader()
+        .download(&s.url(), &s.dest(), &reporter, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(t0.elapsed() >= Duration::from_secs(1), "{:?}", t0.elapsed());
+    assert_eq!(*waits.lock().unwrap(), vec![1000]);
+    assert_eq!(d.retries, 1);
+    s.assert_file(&s.data);
+}
+
+#[tokio::test]
+async fn slow_drip_completes() {
+    let s = Setup::new();
+    s.proxy.inject(
+        Some("GET"),
+        HttpFault::Drip {
+            chunk: 32 * 1024,
+            pause_ms: 5,
+        },
+        1,
+    );
+    let d = s.get(&s.url()).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.retries), (1, 0));
+}
+
+#[tokio::test]
+async fn stalled_connection_times_out_and_resumes() {
+    let s = Setup::new();
+    s.proxy
+        .inject(Some("GET"), HttpFault::StallAfter(100_000), 1);
+    let opts = ClientOptions {
+        idle_timeout: Duration::from_millis(500),
+        ..ClientOptions::default()
+    };
+    let t0 = Instant::now();
+    let d = Downloader::new(&opts, quick())
+        .unwrap()
+        .download(
+            &s.url(),
+            &s.dest(),
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.resumes), (2, 1));
+    assert_eq!(
+        s.proxy.exchanges()[1].range.as_deref(),
+        Some("bytes=100000-")
+    );
+}
+
+#[tokio::test]
+async fn content_length_larger_than_the_body_is_resumed() {
+    let s = Setup::new();
+    // The head promises 1000 bytes more than come; then a clean close.
+    s.proxy
+        .inject(Some("GET"), HttpFault::ContentLengthDelta(1000), 1);
+    let src = s.url().with_size(SIZE as u64);
+    let d = s.get(&src).await.unwrap();
+    s.assert_file(&s.data);
+    // Everything came in the first answer, and the promised size says it is complete.
+    assert_eq!(d.requests, 1, "{d:?}");
+    assert_eq!(d.bytes_received, SIZE as u64);
+
+    // Without a promised size: the resume's `416 bytes */SIZE` says the file was complete.
+    std::fs::remove_file(s.dest()).unwrap();
+    s.proxy.reset_counts();
+    s.proxy
+        .inject(Some("GET"), HttpFault::ContentLengthDelta(1000), 1);
+    let d = s.get(&s.url()).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.restarts), (2, 0), "{d:?}");
+    let ex = s.proxy.exchanges();
+    assert_eq!(ex[1].status, 416);
+    assert_eq!(s.proxy.body_bytes(), SIZE as u64);
+}
+
+#[tokio::test]
+async fn content_length_smaller_than_the_file_is_not_accepted() {
+    let s = Setup::new();
+    // The head says 1000 bytes fewer; the body stops there, cleanly. The promised size exposes it.
+    s.proxy
+        .inject(Some("GET"), HttpFault::ContentLengthDelta(-1000), 1);
+    let src = s.url().with_size(SIZE as u64);
+    let d = s.get(&src).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.resumes), (2, 1));
+    let ex = s.proxy.exchanges();
+    assert_eq!(ex[1].range, Some(format!("bytes={}-", SIZE - 1000)));
+    assert_eq!(s.proxy.body_bytes(), SIZE as u64);
+}
+
+#[tokio::test]
+async fn truncated_body_with_a_clean_close_is_resumed_and_proven_by_hash() {
+    let s = Setup::new();
+    // No size promised: only Content-Length tells the body is short.
+    s.proxy
+        .inject(Some("GET"), HttpFault::CutBodyAfter(SIZE as u64 - 1), 1);
+    let src = s.url().with_sha256(sha256_hex(&s.data));
+    let d = s.get(&src).await.unwrap();
+    s.assert_file(&s.data);
+    assert_eq!((d.requests, d.resumes), (2, 1));
+    assert_eq!(s.proxy.exchanges()[1].body_bytes, 1);
+}
+
+#[tokio::test]
+async fn sha256_mismatch_fails_at_once_and_keeps_nothing() {
+    let s = Setup::new();
+    let src = s.url().with_sha256(sha256_hex(b"something else"));
+    let e = s.get(&src).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    assert!(e.message().contains("SHA-256 mismatch"), "{e}");
+    assert_eq!(
+        s.proxy.requests(),
+        1,
+        "a clean download that mismatches is not repeated"
+    );
+    s.assert_nothing();
+}
+
+#[tokio::test]
+async fn not_found_fails_at_once() {
+    let s = Setup::new();
+    let url = DownloadUrl::parse(&format!("{}/files/missing.bin", s.proxy.endpoint())).unwrap();
+    let e = s.get(&url).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    assert!(e.message().contains("404"), "{e}");
+    assert_eq!(s.proxy.requests(), 1);
+    s.assert_nothing();
+}
+
+#[tokio::test]
+async fn a_forged_signed_url_is_refused_at_once() {
+    let s = Setup::new();
+    s.server.require_signed_urls(ExpiryStyle::S3);
+    let signed = s.server.signed_url("f.bin", 3600);
+    let forged = signed.replace("sig=", "sig=00");
+    let url =
+        DownloadUrl::parse(&forged.replace(&s.server.endpoint(), &s.proxy.endpoint())).unwrap();
+    let e = s.get(&url).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Permission, "{e}");
+    assert!(!e.message().contains("sig"), "{e}");
+    assert_eq!(
+        s.proxy.requests(),
+        1,
+        "a 403 that is not an expiry is permanent"
+    );
+    s.assert_nothing();
+}
+
+#[tokio::test]
+async fn bearer_token_is_sent_and_never_shown() {
+    let s = Setup::new();
+    s.server.require_bearer("s3cret-token");
+    let e = s
+        .get(&s.url().bearer("wrong-token").unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+    assert!(!format!("{e} {:?}", e.hint()).contains("wrong-token"));
+    assert_eq!(s.proxy.requests(), 1, "401 is permanent");
+    s.assert_nothing();
+    s.get(&s.url().bearer("s3cret-token").unwrap())
+        .await
+        .unwrap();
+    s.assert_file(&s.data);
+}
+
+#[tokio::test]
+async fn a_server_that_keeps_failing_is_given_up_on() {
+    let s = Setup::new();
+    s.proxy.inject(
+        Some("GET"),
+        HttpFault::Respond {
+            status: 502,
+            headers: vec![],
+            body: String::new(),
+        },
+        100,
+    );
+    let e = s.get(&s.url()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(e.message().contains("gave up after 8 failed tries"), "{e}");
+    assert_eq!(s.proxy.requests(), 8);
+    s.assert_nothing();
+}
+
+#[tokio::test]
+async fn cancel_midway_is_prompt_and_keeps_nothing() {
+    let s = Setup::new();
+    s.proxy.inject(
+        Some("GET"),
+        HttpFault::Drip {
+            chunk: 16 * 1024,
+            pause_ms: 30,
+        },
+        1,
+    );
+    let cancel = CancellationToken::new();
+    let c2 = cancel.clone();
+    let cancelled_at = Arc::new(Mutex::new(None::<Instant>));
+    let at2 = cancelled_at.clone();
+    let reporter = Reporter::with_interval(
+        Arc::new(move |u: &ProgressUpdate| {
+            if u.bytes_done > 200_000 && !c2.is_cancelled() {
+                *at2.lock().unwrap() = Some(Instant::now());
+                c2.cancel();
+            }
+        }),
+        "j",
+        Duration::ZERO,
+    );
+    let e = downloader()
+        .download(&s.url(), &s.dest(), &reporter, &cancel)
+        .await
+        .unwrap_err();
+    let at = cancelled_at.lock().unwrap().expect("cancelled midway");
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    assert!(
+        at.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        at.elapsed()
+    );
+    s.assert_nothing();
+}
+
+#[tokio::test]
+async fn tls_pinned_fingerprint_accepts_its_certificate_and_names_a_changed_one() {
+    let (cert_a, key_a, der_a) = self_signed();
+    let (cert_b, key_b, der_b) = self_signed();
+    let data = content(9, 300_000);
+    let dir = tempfile::tempdir().unwrap();
+    let pinned_a = Fingerprint::of_der(&der_a);
+    assert_eq!(Fingerprint::of_pem(&cert_a).unwrap(), pinned_a);
+    let client = |trust| {
+        Downloader::new(
+            &ClientOptions {
+                tls: trust,
+                ..ClientOptions::default()
+            },
+            quick(),
+        )
+        .unwrap()
+    };
+
+    // The pinned certificate: downloads.
+    let server_a = FileServer::start_tls(&cert_a, &key_a);
+    server_a.put("f.bin", &data);
+    let dest = dir.path().join("a.bin");
+    let url = DownloadUrl::parse(&server_a.url("f.bin")).unwrap();
+    client(TlsTrust::Pinned(pinned_a))
+        .download(&url, &dest, &Reporter::silent(), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    // Trusting it as a root works too (the name 127.0.0.1 is in it).
+    let dest = dir.path().join("root.bin");
+    client(TlsTrust::RootCert(cert_a.clone().into_bytes()))
+        .download(&url, &dest, &Reporter::silent(), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+
+    // The server now shows another certificate: a clear, permanent error naming both.
+    let server_b = FileServer::start_tls(&cert_b, &key_b);
+    server_b.put("f.bin", &data);
+    let dest = dir.path().join("b.bin");
+    let url = DownloadUrl::parse(&server_b.url("f.bin")).unwrap();
+    let t0 = Instant::now();
+    let e = client(TlsTrust::Pinned(pinned_a))
+        .download(&url, &dest, &Reporter::silent(), &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(!e.is_temporary() && !e.is_retryable(), "{e:?}");
+    let msg = e.message();
+    assert!(msg.contains(&pinned_a.to_string()), "{msg}");
+    assert!(
+        msg.contains(&Fingerprint::of_der(&der_b).to_string()),
+        "{msg}"
+    );
+    assert!(msg.contains("certificate changed"), "{msg}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "not retried");
+    assert!(server_b.requests().is_empty(), "no request got through");
+    assert!(!dest.exists() && !part_path(&dest).exists());
+    // Trust on first use: what the server shows, read without sending a request.
+    let seen = server_fingerprint(&server_b.url("f.bin"), Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(seen, Fingerprint::of_der(&der_b));
+    assert!(server_b.requests().is_empty());
+    // The platform's store does not know a self-signed certificate either.
+    let e = client(TlsTrust::Platform)
+        .download(&url, &dest, &Reporter::silent(), &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Connection);
+    assert!(!e.is_temporary(), "{e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full disk: a real 512 KiB tmpfs, mounted in a private mount namespace (`unshare`) by a child
+// run of this test binary, so it works without touching the machine's mounts.
+
+const CHILD_ENV: &str = "OFFSITE_TRANSFER_FULL_DISK_URL";
+
+#[tokio::test]
+async fn full_disk_is_disk_full_and_leaves_no_part() {
+    let s = Setup::new();
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount"])
+        .arg(&exe)
+        .args([
+            "--exact",
+            "full_disk_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, s.url().url.as_str())
+        .output()
+        .expect("run unshare (util-linux) to mount a small tmpfs in a private namespace");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("FULL-DISK-CHILD-OK"),
+        "the full-disk child failed (needs user namespaces: `unshare --user --map-root-user \
+         --mount` must work):\n{text}"
+    );
+}
+
+/// The child side of [`full_disk_is_disk_full_and_leaves_no_part`]; does nothing unless started
+/// by it.
+#[tokio::test]
+async fn full_disk_child() {
+    let Ok(url) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .expect("mount");
+    assert!(status.success(), "mount a tmpfs in the private namespace");
+    let dest = dir.path().join("f.bin");
+    let e = downloader()
+        .download(
+            &DownloadUrl::parse(&url).unwrap(),
+            &dest,
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DiskFull, "{e}");
+    assert!(e.hint().unwrap().contains("free some space"), "{e:?}");
+    assert!(!dest.exists(), "nothing at the destination");
+    assert!(!part_path(&dest).exists(), ".part left on the full disk");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let _ = std::process::Command::new("umount")
+        .arg(dir.path())
+        .status();
+    println!("FULL-DISK-CHILD-OK");
+}

@@ -1,0 +1,461 @@
+//! [`HttpFaultProxy`]: an HTTP/1.1 proxy on 127.0.0.1 that forwards one request per connection
+//! (it turns every request into `Connection: close`) and injects faults into chosen requests:
+//! canned answers (5xx, 429 with `Retry-After`, an expired-URL `403`…), answers cut after N bytes
+//! (with or without their head), slow drips, stalls, a `Content-Length` that lies, and requests
+//! whose `Range` / `If-Range` it drops (a server that ignores ranges, or serves a range of a file
+//! that changed). It counts requests by method and records every exchange with the body bytes it
+//! really passed to the client, so a test can prove what a resume re-sent. Dropping it stops
+//! accepting.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// What the proxy does to the next requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpFault {
+    /// Answer with this status (and `Retry-After: 1`) without asking the server.
+    Status(u16),
+    /// Answer this without asking the server.
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// Forward, then cut the answer after this many bytes (headers included).
+    CutAfter(u64),
+    /// Forward the head, then cut (a clean close) after this many bytes of body.
+    CutBodyAfter(u64),
+    /// Forward the head and this many bytes of body, then send nothing more while keeping the
+    /// connection open (until the client gives up, or a minute).
+    StallAfter(u64),
+    /// Forward, sending the answer in small pieces with a pause between them.
+    Drip { chunk: usize, pause_ms: u64 },
+    /// Forward without the request's `Range` and `If-Range` (the server answers `200`).
+    StripRange,
+    /// Forward without the request's `If-Range` (a range of whatever the file is now).
+    StripIfRange,
+    /// Forward, with the answer's `Content-Length` changed by this many bytes; the body passes
+    /// as it is (cut at the new length when that is shorter), then the connection closes.
+    ContentLengthDelta(i64),
+}
+
+/// One request through the proxy and what the client got back.
+#[derive(Debug, Clone)]
+pub struct HttpExchange {
+    pub method: String,
+    /// The path without its query (signatures stay out of test output).
+    pub path: String,
+    /// The request's `Range` as it arrived from the client.
+    pub range: Option<String>,
+    /// The request's `If-Range` as it arrived from the client.
+    pub if_range: Option<String>,
+    /// The status the client got (0 when none).
+    pub status: u16,
+    /// Body bytes passed to the client.
+    pub body_bytes: u64,
+    pub fault: Option<HttpFault>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    stop: AtomicBool,
+    /// (only requests whose method is this, or any when `None`; fault; how many more times)
+    faults: Mutex<Vec<(Option<String>, HttpFault, u32)>>,
+    requests: AtomicU32,
+    gets: AtomicU32,
+    puts: AtomicU32,
+    injected: AtomicU32,
+    bytes_to_client: AtomicU64,
+    exchanges: Mutex<Vec<HttpExchange>>,
+}
+
+/// The proxy (see the module's rules).
+pub struct HttpFaultProxy {
+    addr: SocketAddr,
+    state: Arc<ProxyState>,
+}
+
+impl HttpFaultProxy {
+    pub fn start(upstream: SocketAddr) -> HttpFaultProxy {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind the HTTP proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let state = Arc::new(ProxyState::default());
+        let st = state.clone();
+        thread::Builder::new()
+            .name("http-fault-proxy".into())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    if st.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(client) = conn else { continue };
+                    let st = st.clone();
+                    thread::spawn(move || {
+                        let _ = serve(client, upstream, &st);
+                    });
+                }
+            })
+            .expect("spawn the HTTP proxy");
+        HttpFaultProxy { addr, state }
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Apply `fault` to the next `times` requests with this method (`None`: any method).
+    pub fn inject(&self, method: Option<&str>, fault: HttpFault, times: u32) {
+        self.state
+            .faults
+            .lock()
+            .unwrap()
+            .push((method.map(str::to_string), fault, times));
+    }
+
+    /// Forget faults not applied yet.
+    pub fn clear(&self) {
+        self.state.faults.lock().unwrap().clear();
+    }
+
+    pub fn requests(&self) -> u32 {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+    /// Object downloads (GET requests other than listings), forwarded or faulted.
+    pub fn gets(&self) -> u32 {
+        self.state.gets.load(Ordering::SeqCst)
+    }
+    pub fn puts(&self) -> u32 {
+        self.state.puts.load(Ordering::SeqCst)
+    }
+    /// Faults applied so far.
+    pub fn injected(&self) -> u32 {
+        self.state.injected.load(Ordering::SeqCst)
+    }
+    /// Every exchange so far, in the order they ended.
+    pub fn exchanges(&self) -> Vec<HttpExchange> {
+        self.state.exchanges.lock().unwrap().clone()
+    }
+    /// Body bytes passed to clients, all exchanges together.
+    pub fn body_bytes(&self) -> u64 {
+        self.exchanges().iter().map(|x| x.body_bytes).sum()
+    }
+    /// Reset the counters and the record of exchanges.
+    pub fn reset_counts(&self) {
+        self.state.requests.store(0, Ordering::SeqCst);
+        self.state.gets.store(0, Ordering::SeqCst);
+        self.state.puts.store(0, Ordering::SeqCst);
+        self.state.injected.store(0, Ordering::SeqCst);
+        self.state.exchanges.lock().unwrap().clear();
+    }
+}
+
+impl Drop for HttpFaultProxy {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr); // wake the accept loop
+    }
+}
+
+/// Whether a GET is a listing (`GET /`, `GET /bucket?list-type=2…`) rather than an object.
+fn is_listing(path: &str) -> bool {
+    let p = path.split('?').next().unwrap_or("");
+    path.contains("list-type=")
+        || p.trim_start_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .count()
+            <= 1
+}
+
+fn take_fault(st: &ProxyState, method: &str, path: &str) -> Option<HttpFault> {
+    // A GET fault applies to object downloads only, never to listings.
+    let is_listing = is_listing(path);
+    let mut faults = st.faults.lock().unwrap();
+    let i = faults.iter().position(|(m, _, n)| {
+        *n > 0
+            && match m {
+                None => true,
+                Some(m) => m.eq_ignore_ascii_case(method) && !(method == "GET" && is_listing),
+            }
+    })?;
+    faults[i].2 -= 1;
+    let f = faults[i].1.clone();
+    if faults[i].2 == 0 {
+        faults.remove(i);
+    }
+    Some(f)
+}
+
+fn canned(fault: &HttpFault) -> Option<String> {
+    match fault {
+        HttpFault::Status(code) => {
+            let code = *code;
+            let reason = match code {
+                429 => "Too Many Requests",
+                500 => "Internal Server Error",
+                502 => "Bad Gateway",
+                503 => "Service Unavailable",
+                _ => "Injected",
+            };
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>injected by the test proxy</Message></Error>",
+                if code == 429 { "TooManyRequests" } else if code == 503 { "SlowDown" } else { "InternalError" }
+            );
+            Some(format!(
+                "HTTP/1.1 {code} {reason}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{xml}",
+                xml.len()
+            ))
+        }
+        HttpFault::Respond {
+            status,
+            headers,
+            body,
+        } => {
+            let mut r = format!("HTTP/1.1 {status} Injected\r\n");
+            for (k, v) in headers {
+                r.push_str(&format!("{k}: {v}\r\n"));
+            }
+            r.push_str(&format!(
+                "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ));
+            Some(r)
+        }
+        _ => None,
+    }
+}
+
+fn serve(client: TcpStream, upstream: SocketAddr, st: &ProxyState) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    // The request head.
+    let mut lines = Vec::new();
+    let mut content_length = 0usize;
+    let mut request_line = String::new();
+    let (mut range, mut if_range) = (None, None);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if request_line.is_empty() {
+            request_line = line.clone();
+            continue;
+        }
+        if line == "\r\n" || line == "\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("connection:") || lower.starts_with("keep-alive:") {
+            continue;
+        }
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("range:") {
+            range = Some(line[6..].trim().to_string());
+        }
+        if lower.starts_with("if-range:") {
+            if_range = Some(line[9..].trim().to_string());
+        }
+        lines.push((lower, line));
+    }
+    let mut body = vec![0u8; content_length];
+    reader.read_exact(&mut body)?;
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    st.requests.fetch_add(1, Ordering::SeqCst);
+    match method.as_str() {
+        "GET" if !is_listing(&path) => st.gets.fetch_add(1, Ordering::SeqCst),
+        "PUT" => st.puts.fetch_add(1, Ordering::SeqCst),
+        _ => 0,
+    };
+    let fault = take_fault(st, &method, &path);
+    if fault.is_some() {
+        st.injected.fetch_add(1, Ordering::SeqCst);
+    }
+    let mut ex = HttpExchange {
+        method: method.clone(),
+        path: path.split('?').next().unwrap_or("").to_string(),
+        range,
+        if_range,
+        status: 0,
+        body_bytes: 0,
+        fault: fault.clone(),
+    };
+    let r = exchange(
+        client,
+        upstream,
+        st,
+        &request_line,
+        &lines,
+        &body,
+        fault,
+        &mut ex,
+    );
+    st.exchanges.lock().unwrap().push(ex);
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn exchange(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    st: &ProxyState,
+    request_line: &str,
+    lines: &[(String, String)],
+    body: &[u8],
+    fault: Option<HttpFault>,
+    ex: &mut HttpExchange,
+) -> std::io::Result<()> {
+    if let Some(resp) = fault.as_ref().and_then(canned) {
+        ex.status = resp
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        ex.body_bytes = resp
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.len() as u64)
+            .unwrap_or(0);
+        client.write_all(resp.as_bytes())?;
+        let _ = client.shutdown(Shutdown::Both);
+        return Ok(());
+    }
+    let mut head = request_line.as_bytes().to_vec();
+    for (lower, line) in lines {
+        let strip = match fault {
+            Some(HttpFault::StripRange) => {
+                lower.starts_with("range:") || lower.starts_with("if-range:")
+            }
+            Some(HttpFault::StripIfRange) => lower.starts_with("if-range:"),
+            _ => false,
+        };
+        if !strip {
+            head.extend_from_slice(line.as_bytes());
+        }
+    }
+    head.extend_from_slice(b"Connection: close\r\n\r\n");
+    let mut up = TcpStream::connect(upstream)?;
+    up.write_all(&head)?;
+    up.write_all(body)?;
+
+    // The answer's head (rewritten when the fault says so), then its body.
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pending = Vec::new();
+    let head_end = loop {
+        let n = up.read(&mut buf)?;
+        if n == 0 {
+            // No complete head: pass on what came.
+            client.write_all(&pending)?;
+            let _ = client.shutdown(Shutdown::Both);
+            return Ok(());
+        }
+        pending.extend_from_slice(&buf[..n]);
+        if let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let rest = pending.split_off(head_end);
+    let mut resp_head = String::from_utf8_lossy(&pending).into_owned();
+    ex.status = resp_head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut body_limit: Option<u64> = match fault {
+        Some(HttpFault::CutBodyAfter(n)) | Some(HttpFault::StallAfter(n)) => Some(n),
+        _ => None,
+    };
+    if let Some(HttpFault::ContentLengthDelta(delta)) = fault {
+        let mut out = String::new();
+        for line in resp_head.split_inclusive("\r\n") {
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                let real: i64 = v.trim().parse().unwrap_or(0);
+                let lied = (real + delta).max(0);
+                body_limit = Some(lied as u64);
+                out.push_str(&format!("Content-Length: {lied}\r\n"));
+            } else {
+                out.push_str(line);
+            }
+        }
+        resp_head = out;
+    }
+    // CutAfter counts the head too.
+    let mut sent: u64 = 0;
+    let total_limit = match fault {
+        Some(HttpFault::CutAfter(n)) => Some(n),
+        _ => None,
+    };
+    let mut emit = |client: &mut TcpStream,
+                    data: &[u8],
+                    is_body: bool,
+                    ex: &mut HttpExchange|
+     -> std::io::Result<bool> {
+        let mut take = data.len();
+        if let Some(limit) = total_limit {
+            take = take.min(limit.saturating_sub(sent) as usize);
+        }
+        if is_body {
+            if let Some(limit) = body_limit {
+                take = take.min(limit.saturating_sub(ex.body_bytes) as usize);
+            }
+        }
+        match &fault {
+            Some(HttpFault::Drip { chunk, pause_ms }) => {
+                for piece in data[..take].chunks((*chunk).max(1)) {
+                    client.write_all(piece)?;
+                    client.flush()?;
+                    if is_body {
+                        ex.body_bytes += piece.len() as u64;
+                    }
+                    thread::sleep(Duration::from_millis(*pause_ms));
+                }
+            }
+            _ => {
+                client.write_all(&data[..take])?;
+                if is_body {
+                    ex.body_bytes += take as u64;
+                }
+            }
+        }
+        sent += take as u64;
+        st.bytes_to_client.fetch_add(take as u64, Ordering::Relaxed);
+        Ok(take == data.len())
+    };
+    let mut go_on = emit(&mut client, resp_head.as_bytes(), false, ex)?;
+    if go_on && !rest.is_empty() {
+        go_on = emit(&mut client, &rest, true, ex)?;
+    }
+    while go_on {
+        let n = up.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        go_on = emit(&mut client, &buf[..n], true, ex)?;
+    }
+    if !go_on {
+        if let Some(HttpFault::StallAfter(_)) = fault {
+            // Hold the connection open, silent, until the client gives up.
+            let _ = client.set_read_timeout(Some(Duration::from_secs(60)));
+            let mut sink = [0u8; 1024];
+            while let Ok(n) = client.read(&mut sink) {
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = client.shutdown(Shutdown::Both);
+    Ok(())
+}
