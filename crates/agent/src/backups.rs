@@ -408,39 +408,55 @@ pub async fn delete(agent: &Agent, project: &str, backup_id: &str) -> ApiResult<
     Ok(())
 }
 
-/// The archive of a completed backup: (path, file name, size, sha256).
+/// The archive of a completed backup: (path, file name, size, sha256). 409 `not_ready` while
+/// it is being made; 404 when it failed, was deleted or never existed.
 pub async fn archive_of(
     agent: &Agent,
     project: Option<&str>,
     backup_id: &str,
 ) -> ApiResult<(std::path::PathBuf, String, u64, String)> {
     check_backup_id(backup_id)?;
-    let not_ready = || {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "not_ready",
-            "the backup has no archive (still being made, failed or deleted)",
-        )
-    };
-    let record = match project {
-        Some(p) => find(agent, p, backup_id).await?.1.ok_or_else(not_ready)?,
+    let gone = || ApiError::not_found(format!("backup {backup_id} has no archive"));
+    let running = agent
+        .current
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .any(|r| r.id == backup_id);
+    let (job, record) = match project {
+        _ if running => return Err(not_ready(backup_id)),
+        Some(p) => find(agent, p, backup_id).await?,
         None => {
-            let job = agent
-                .engine
-                .catalog()
-                .job(backup_id)
-                .await
-                .map_err(|_| ApiError::not_found("no such backup"))?;
-            let b = job.backup_id.ok_or_else(not_ready)?;
-            agent
-                .engine
-                .backup_record(&b)
-                .await
-                .map_err(|_| ApiError::not_found("no such backup"))?
+            let job = match agent.engine.catalog().job(backup_id).await {
+                Ok(j) if j.kind == "backup" => j,
+                Ok(_) => return Err(gone()),
+                Err(e) if e.kind() == ErrorKind::NotFound => return Err(gone()),
+                Err(e) => return Err(e.into()),
+            };
+            let record = match &job.backup_id {
+                Some(b) => agent.engine.backup_record(b).await.ok(),
+                None => None,
+            };
+            (job, record)
         }
     };
-    let name = file_name(&record.path).ok_or_else(|| ApiError::not_found("no archive file"))?;
+    if matches!(job.state.as_str(), "running" | "cancelling") {
+        return Err(not_ready(backup_id));
+    }
+    let record = record.ok_or_else(gone)?;
+    let name = file_name(&record.path).ok_or_else(gone)?;
     Ok((record.path.clone().into(), name, record.size, record.sha256))
+}
+
+fn not_ready(backup_id: &str) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::CONFLICT,
+        "not_ready",
+        "the backup is still being made",
+    )
+    .with_hint("poll its status until COMPLETED");
+    e.backup_id = Some(backup_id.to_string());
+    e
 }
 
 /// A signed download URL for a completed backup, valid for the configured time.
