@@ -30,6 +30,8 @@ pub const ROUTES: &[(&str, &str)] = &[
         "get",
         "/platform/projects/{id}/backups/{backup_id}/download",
     ),
+    ("put", "/platform/projects/{id}/backup-schedule"),
+    ("get", "/platform/projects/{id}/backup-schedule"),
     ("get", "/files/{backup_id}/{file_name}"),
     ("get", "/openapi.json"),
     ("get", "/healthz"),
@@ -53,6 +55,10 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route(
             "/platform/projects/{id}/backups/{backup_id}/download",
             get(download),
+        )
+        .route(
+            "/platform/projects/{id}/backup-schedule",
+            get(get_schedule).put(put_schedule),
         )
         .route_layer(middleware::from_fn_with_state(agent.clone(), authenticate));
     Router::new()
@@ -143,17 +149,7 @@ async fn create_backup(
     body: Result<Json<CreateBackup>, JsonRejection>,
 ) -> ApiResult<Response> {
     authorize(&agent, &token, &id, true)?;
-    let Json(req) = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is too large",
-            )
-        } else {
-            ApiError::new(e.status(), "invalid_input", e.body_text())
-        }
-    })?;
+    let Json(req) = body.map_err(json_rejection)?;
     let created = backups::start(&agent, &id, req).await?;
     Ok((StatusCode::ACCEPTED, Json(created)).into_response())
 }
@@ -184,6 +180,38 @@ async fn delete_backup(
     authorize(&agent, &token, &id, true)?;
     backups::delete(&agent, &id, &backup_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn get_schedule(
+    State(agent): State<Arc<Agent>>,
+    Extension(token): Extension<TokenRecord>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    authorize(&agent, &token, &id, false)?;
+    Ok(Json(crate::schedule::get(&agent, &id).await?).into_response())
+}
+
+async fn put_schedule(
+    State(agent): State<Arc<Agent>>,
+    Extension(token): Extension<TokenRecord>,
+    Path(id): Path<String>,
+    body: Result<Json<crate::schedule::PutSchedule>, JsonRejection>,
+) -> ApiResult<Response> {
+    authorize(&agent, &token, &id, true)?;
+    let Json(req) = body.map_err(json_rejection)?;
+    Ok(Json(crate::schedule::put(&agent, &id, req).await?).into_response())
+}
+
+fn json_rejection(e: JsonRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        )
+    } else {
+        ApiError::new(e.status(), "invalid_input", e.body_text())
+    }
 }
 
 /// The base of download URLs: the configured public URL, else the request's Host.

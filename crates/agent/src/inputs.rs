@@ -4,27 +4,79 @@
 //! and listed in the manifest's redactions).
 
 use crate::config::ProjectConfig;
-use crate::error::{ApiError, ApiResult};
 use offsite_core::archive::BackupType;
 use offsite_core::backup::{ConfigInput, StorageInput};
 use offsite_core::config::redact::REDACTED;
+use offsite_core::ops::{BackupInputs, ProvidedInputs};
 use offsite_core::sources::folder::FolderSource;
 use offsite_core::storage::PullOptions;
-use std::sync::Arc;
+use offsite_core::{Error, Result};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// The engine's [`BackupInputs`] on the agent: the configured folders and files of each
+/// project, for API-triggered and scheduled backups alike (a scheduled backup takes the type
+/// set with the schedule, else `FULL`).
+pub struct AgentInputs {
+    projects: BTreeMap<String, ProjectConfig>,
+    /// The type of each project's scheduled backups.
+    pub(crate) scheduled: RwLock<BTreeMap<String, BackupType>>,
+}
+
+impl AgentInputs {
+    pub fn new(projects: BTreeMap<String, ProjectConfig>) -> Self {
+        AgentInputs {
+            projects,
+            scheduled: RwLock::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl BackupInputs for AgentInputs {
+    fn inputs(
+        &self,
+        project: &str,
+        backup_type: Option<BackupType>,
+    ) -> Result<Option<ProvidedInputs>> {
+        let Some(p) = self.projects.get(project) else {
+            return Ok(None);
+        };
+        let backup_type = backup_type
+            .or_else(|| {
+                self.scheduled
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(project)
+                    .copied()
+            })
+            .unwrap_or(BackupType::Full);
+        let (storage, config) = for_type(p, backup_type)?;
+        Ok(Some(ProvidedInputs {
+            backup_type,
+            storage,
+            config,
+        }))
+    }
+}
 
 /// The storage and configuration inputs of a backup of `backup_type`.
 pub fn for_type(
     p: &ProjectConfig,
     backup_type: BackupType,
-) -> ApiResult<(Option<StorageInput>, Option<ConfigInput>)> {
+) -> Result<(Option<StorageInput>, Option<ConfigInput>)> {
+    if backup_type == BackupType::Incremental {
+        return Err(Error::invalid(
+            "the agent makes FULL, DATABASE, STORAGE and CONFIG backups",
+        ));
+    }
     let want_storage = matches!(backup_type, BackupType::Full | BackupType::Storage);
     let want_config = matches!(backup_type, BackupType::Full | BackupType::Config);
     if backup_type == BackupType::Storage && p.storage_dir.is_none() {
-        return Err(ApiError::bad_request("this project has no storage_dir")
+        return Err(Error::invalid("this project has no storage_dir")
             .with_hint("set storage_dir in the agent's configuration"));
     }
     if backup_type == BackupType::Config && p.config_files.is_empty() {
-        return Err(ApiError::bad_request("this project has no config_files")
+        return Err(Error::invalid("this project has no config_files")
             .with_hint("list them in config_files in the agent's configuration"));
     }
     let storage = match (&p.storage_dir, want_storage) {
@@ -47,20 +99,16 @@ pub fn for_type(
 }
 
 /// Read the configuration files, redacting `.env` files.
-pub fn config_input(p: &ProjectConfig) -> ApiResult<ConfigInput> {
+pub fn config_input(p: &ProjectConfig) -> Result<ConfigInput> {
     let mut files = Vec::new();
     let mut redactions = Vec::new();
     for path in &p.config_files {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
-            .ok_or_else(|| ApiError::bad_request("a config file has no usable name"))?;
-        let bytes = std::fs::read(path).map_err(|e| {
-            ApiError::from(offsite_core::Error::io(
-                format!("reading the config file {}", path.display()),
-                e,
-            ))
-        })?;
+            .ok_or_else(|| Error::invalid("a config file has no usable name"))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::io(format!("reading the config file {}", path.display()), e))?;
         let member = format!("files/{name}");
         let bytes = if is_env_file(name) {
             let (text, keys) = redact_env(&String::from_utf8_lossy(&bytes));

@@ -7,6 +7,7 @@
 //! * [`tokens`]: bearer tokens, stored hashed; per project and read-only when asked.
 //! * [`api`]: the routes (SupaManager's backup design), authentication, the audit log, signed
 //!   downloads with Range / If-Range; [`openapi`] documents them.
+//! * [`schedule`]: the projects' backup schedules, run by the agent.
 //! * [`tls`]: the given certificate or a self-signed one, and its fingerprint.
 //! * [`server::serve`]: run it.
 
@@ -18,6 +19,7 @@ pub mod error;
 mod files;
 pub mod inputs;
 pub mod openapi;
+pub mod schedule;
 pub mod server;
 pub mod signing;
 pub mod state;

@@ -97,6 +97,27 @@ pub fn document() -> Value {
         }
     });
     auth_errors(&mut download);
+    let mut put_schedule = json!({
+        "operationId": "putBackupSchedule",
+        "summary": "Set (replace) or remove the project's backup schedule, run by the agent",
+        "parameters": params(&["id"]),
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PutSchedule"}}}},
+        "responses": {
+            "200": {"description": "the schedule now", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}},
+            "400": error_response("not a schedule, an unknown type or zone, or a type the project cannot make"),
+            "413": error_response("the request body is too large")
+        }
+    });
+    auth_errors(&mut put_schedule);
+    let mut get_schedule = json!({
+        "operationId": "getBackupSchedule",
+        "summary": "The project's backup schedule",
+        "parameters": params(&["id"]),
+        "responses": {
+            "200": {"description": "the schedule (enabled: false when there is none)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}}
+        }
+    });
+    auth_errors(&mut get_schedule);
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -109,6 +130,7 @@ pub fn document() -> Value {
             "/platform/projects/{id}/backups": {"post": create, "get": list},
             "/platform/projects/{id}/backups/{backup_id}": {"get": status, "delete": delete},
             "/platform/projects/{id}/backups/{backup_id}/download": {"get": download},
+            "/platform/projects/{id}/backup-schedule": {"put": put_schedule, "get": get_schedule},
             "/files/{backup_id}/{file_name}": {"get": {
                 "operationId": "downloadFile",
                 "summary": "The archive (from a signed URL). Range and If-Range with a strong ETag \"sha256:<hex>\".",
@@ -182,6 +204,26 @@ pub fn document() -> Value {
                         "expires_at": {"type": "string", "format": "date-time"},
                         "size": {"type": "integer", "format": "int64"},
                         "sha256": {"type": "string"}
+                    }
+                },
+                "PutSchedule": {
+                    "type": "object",
+                    "properties": {
+                        "schedule": {"type": "string", "description": "every 6h, daily 02:30, weekly mon,thu 02:30, monthly 1 03:00, cron 30 2 * * *"},
+                        "time_zone": {"type": "string", "description": "IANA zone of the times (default: the agent host's)"},
+                        "type": {"type": "string", "enum": ["FULL", "DATABASE", "STORAGE", "CONFIG"], "description": "default FULL"},
+                        "enabled": {"type": "boolean", "description": "false removes the schedule"}
+                    }
+                },
+                "Schedule": {
+                    "type": "object", "required": ["enabled"],
+                    "properties": {
+                        "enabled": {"type": "boolean"},
+                        "schedule": {"type": "string"},
+                        "time_zone": {"type": "string"},
+                        "type": {"type": "string", "enum": ["FULL", "DATABASE", "STORAGE", "CONFIG"]},
+                        "paused": {"type": "boolean"},
+                        "next_runs": {"type": "array", "items": {"type": "string", "format": "date-time"}}
                     }
                 },
                 "Error": {

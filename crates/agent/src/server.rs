@@ -59,6 +59,10 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("reading the bound address", e))?;
+    tokio::spawn(crate::schedule::run_schedules(
+        agent.clone(),
+        cancel.clone(),
+    ));
     let app = crate::api::router(agent).into_make_service();
     let handle = axum_server::Handle::new();
     {

@@ -4,6 +4,7 @@
 use crate::audit::AuditLog;
 use crate::config::AgentConfig;
 use crate::files::create_private_dir;
+use crate::inputs::AgentInputs;
 use crate::signing::UrlSigner;
 use crate::tokens::TokenStore;
 use offsite_core::secrets::MemoryStore;
@@ -43,6 +44,8 @@ pub struct Agent {
     pub tokens: TokenStore,
     pub signer: UrlSigner,
     pub audit: AuditLog,
+    /// The projects' folders and files, and the types of their scheduled backups.
+    pub inputs: Arc<AgentInputs>,
     /// Whether the agent serves TLS (download URLs use `https`).
     pub tls: bool,
     /// The backup each project is making now (one at a time), by project id.
@@ -56,14 +59,27 @@ impl Agent {
     /// secret store, and bring the engine's projects in line with the configuration (database
     /// URL and password).
     pub async fn open(config: AgentConfig, tls: bool) -> Result<Arc<Agent>> {
+        Self::open_with_clock(config, tls, None).await
+    }
+
+    /// [`Agent::open`] with another clock for the engine (tests move it to make schedules due).
+    pub async fn open_with_clock(
+        config: AgentConfig,
+        tls: bool,
+        clock: Option<offsite_core::clock::SharedClock>,
+    ) -> Result<Arc<Agent>> {
         create_private_dir(&config.data_dir)?;
         let secrets = Arc::new(MemoryStore::new());
-        let engine = Engine::open(
-            EngineConfig::new(secrets)
-                .data_dir(config.engine_dir())
-                .pg_bin(config.pg_bin.clone()),
-        )
-        .await?;
+        let inputs = Arc::new(AgentInputs::new(config.projects.clone()));
+        crate::schedule::load_types(&config.data_dir, &inputs)?;
+        let mut engine_config = EngineConfig::new(secrets)
+            .data_dir(config.engine_dir())
+            .pg_bin(config.pg_bin.clone())
+            .inputs(inputs.clone());
+        if let Some(clock) = clock {
+            engine_config = engine_config.clock(clock);
+        }
+        let engine = Engine::open(engine_config).await?;
         for (id, p) in &config.projects {
             let password = p.password()?;
             match engine.project(id).await {
@@ -97,6 +113,7 @@ impl Agent {
             tokens: TokenStore::new(&config.data_dir),
             signer,
             audit,
+            inputs,
             tls,
             config,
             current: Mutex::new(HashMap::new()),
