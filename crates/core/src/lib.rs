@@ -15,6 +15,7 @@ pub mod error;
 pub mod import;
 pub mod ops;
 pub mod pgproc;
+pub mod plainsql;
 pub mod pgtools;
 pub mod progress;
 pub mod project;
