@@ -1,6 +1,7 @@
 //! Importing a file the user dropped or opened: an Offsite archive, a plain `pg_dump`
-//! custom-format file, or a project export (the DESIGN.md layout without a valid
-//! `metadata.json`, as a `.tar.gz` or a folder).
+//! custom-format file, a project export (the DESIGN.md layout without a valid
+//! `metadata.json`, as a `.tar.gz` or a folder), or a plain SQL dump (`pg_dump` plain format or
+//! `pg_dumpall` output, `.sql` or `.sql.gz`; see [`crate::plainsql`]).
 //!
 //! [`inspect`] only reads (a tarball's `database.dump` is extracted into a private temporary
 //! folder to let `pg_restore -l` read its header). [`wrap_dump`] packs a dump into a proper
@@ -9,10 +10,11 @@
 
 use crate::archive::{
     self, ArchiveWriter, BackupType, Manifest, MemberEntry, SourceInfo, TableCount, Versions,
-    Written, DATABASE_MEMBER, FORMAT_VERSION, GLOBALS_MEMBER,
+    Written, DATABASE_MEMBER, DATABASE_SQL_MEMBER, FORMAT_VERSION, GLOBALS_MEMBER,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgtools;
+use crate::plainsql::scan::{self as plain_scan, PlainSqlInfo};
 use crate::progress::{Phase, Reporter};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -44,6 +46,12 @@ pub enum ImportKind {
     /// A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`) as a
     /// `.tar.gz` or a folder, without a valid `metadata.json`.
     ProjectExport,
+    /// A plain SQL dump of one database (`pg_dump` plain format, or any psql script), `.sql` or
+    /// `.sql.gz`.
+    PlainSql,
+    /// `pg_dumpall` output (roles and several databases), `.sql` or `.sql.gz`: one database is
+    /// imported, with the roles.
+    PgDumpall,
 }
 
 /// The header of a custom-format dump, as `pg_restore -l` prints it.
@@ -94,6 +102,10 @@ pub struct ImportPreview {
     pub has_globals: bool,
     /// Things worth saying before importing (parts that are not imported, …).
     pub notes: Vec<String>,
+    /// A plain SQL dump's details (kinds `plain_sql` and `pg_dumpall`): its databases, roles, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub plain: Option<PlainSqlInfo>,
 }
 
 /// The error for anything that is not a recognised backup.
@@ -108,7 +120,7 @@ pub fn unsupported(path: &Path, why: &str) -> Error {
         ),
     )
     .with_hint(
-        "drop an Offsite archive (.tar.gz), a pg_dump custom-format file (pg_dump -Fc), or a project export (a .tar.gz or folder holding database.dump)",
+        "drop an Offsite archive (.tar.gz), a pg_dump file (custom format, or plain SQL as .sql or .sql.gz), pg_dumpall output, or a project export (a .tar.gz or folder holding database.dump)",
     )
 }
 
@@ -119,6 +131,9 @@ pub(crate) enum DumpSource {
     File(PathBuf),
     /// A member of an export tarball; `root` is "" or "<top>/".
     Tar { root: String },
+    /// A plain SQL file (maybe gzip-compressed); `connects`: it holds `\connect` (one database
+    /// of it is taken).
+    Plain { connects: bool },
 }
 
 /// What [`inspect`] found, with what the import needs.
@@ -127,6 +142,76 @@ pub(crate) struct Inspected {
     pub dump: Option<DumpSource>,
     /// A folder's globals.sql.
     pub globals_file: Option<PathBuf>,
+    /// The database to take from a plain SQL file that holds several (`pg_dumpall`); checked
+    /// by [`Inspected::choose_database`].
+    pub database: Option<String>,
+}
+
+impl Inspected {
+    /// Choose the database to import from a plain SQL file: required when it holds more than
+    /// one, refused (listing them) when it holds none of that name or the file is not a plain
+    /// SQL file with databases.
+    pub(crate) fn choose_database(&mut self, asked: Option<&str>) -> Result<()> {
+        let plain = match (&self.dump, &self.preview.plain) {
+            (Some(DumpSource::Plain { connects: true }), Some(p)) => p,
+            _ => {
+                return match asked {
+                    Some(_) => Err(Error::new(
+                        ErrorKind::InvalidInput,
+                        "choosing a database only applies to a pg_dumpall file (or a plain SQL dump made with pg_dump --create)",
+                    )
+                    .with_hint("import the file without --database")),
+                    None => Ok(()),
+                }
+            }
+        };
+        let dbs = &plain.databases;
+        let chosen = match asked {
+            Some(a) => dbs
+                .iter()
+                .find(|d| d.name == a)
+                .map(|d| d.name.clone())
+                .ok_or_else(|| plain_scan::choose_database_error(dbs, Some(a)))?,
+            None if dbs.len() == 1 => dbs[0].name.clone(),
+            None if dbs.is_empty() => {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedFormat,
+                    "the SQL dump holds no database with objects in it: nothing to import",
+                )
+                .with_hint("use a dump that holds a database"))
+            }
+            None => return Err(plain_scan::choose_database_error(dbs, None)),
+        };
+        if let Some(d) = dbs.iter().find(|d| d.name == chosen) {
+            self.preview.tables = tables_of(&d.tables);
+        }
+        self.preview.project = Some(chosen.clone());
+        self.preview.source.database = Some(chosen.clone());
+        if let Some(h) = self.preview.dump.as_mut() {
+            h.database = Some(chosen.clone());
+            h.tables = dbs
+                .iter()
+                .find(|d| d.name == chosen)
+                .map(|d| d.tables.clone())
+                .unwrap_or_default();
+        }
+        self.database = Some(chosen);
+        Ok(())
+    }
+}
+
+fn tables_of(names: &[String]) -> Vec<TableCount> {
+    names
+        .iter()
+        .map(|t| {
+            let (schema, table) = t.split_once('.').unwrap_or(("", t));
+            TableCount {
+                schema: schema.to_string(),
+                table: table.to_string(),
+                rows: 0,
+            }
+        })
+        .collect()
 }
 
 /// Recognise `path` and describe it. Reads only; a tarball's `database.dump` is extracted into a
@@ -161,15 +246,21 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
             preview,
             dump: Some(DumpSource::File(path.to_path_buf())),
             globals_file: None,
+            database: None,
         });
     }
-    if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+    let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
+    if (gzip || looks_like_text(&magic[..n])) && plain_scan::sniff(path)? {
+        return inspect_plain(path, md.len());
+    }
+    if gzip {
         match archive::read_manifest(path) {
             Ok(m) => {
                 return Ok(Inspected {
                     preview: archive_preview(path, md.len(), m),
                     dump: None,
                     globals_file: None,
+                    database: None,
                 })
             }
             Err(e) if e.kind() == ErrorKind::UnsupportedFormat && !is_newer_format(&e) => {}
@@ -180,7 +271,7 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
     if looks_like_text(&magic[..n]) {
         return Err(unsupported(
             path,
-            "a text file (a plain SQL dump is not supported: make one with pg_dump -Fc)",
+            "a text file that is not SQL (no pg_dump header, and it does not start with an SQL statement)",
         ));
     }
     Err(unsupported(path, "unknown file type"))
@@ -233,6 +324,7 @@ fn archive_preview(path: &Path, size: u64, m: Manifest) -> ImportPreview {
         members: m.members,
         dump: None,
         notes,
+        plain: None,
     }
 }
 
@@ -275,7 +367,93 @@ fn dump_preview(
         has_globals,
         notes: vec![TABLES_NOT_RECORDED.to_string()],
         dump: Some(header),
+        plain: None,
     }
+}
+
+/// The note an imported plain SQL dump's manifest carries instead of row counts.
+pub const PLAIN_TABLES_NOT_RECORDED: &str =
+    "row counts were not recorded: this backup was imported from a plain SQL dump, so a restore cannot compare them";
+
+/// A plain SQL file (`.sql`, `.sql.gz`, pg_dumpall output): read once to describe it.
+fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
+    let sc = plain_scan::scan(path, &CancellationToken::new())?;
+    let header = DumpHeader {
+        created: sc.started.clone(),
+        created_at: sc.started.as_deref().and_then(parse_created),
+        database: None,
+        toc_entries: None,
+        dump_version: None,
+        server_version: sc.server_version.clone(),
+        pg_dump_version: sc.pg_dump_version.clone(),
+        tables: sc.tables.clone(),
+    };
+    let kind = if sc.info.dumpall {
+        ImportKind::PgDumpall
+    } else {
+        ImportKind::PlainSql
+    };
+    let mut notes = vec![PLAIN_TABLES_NOT_RECORDED.to_string()];
+    notes.push(
+        "a plain SQL dump is restored through psql, all of it in one transaction; choosing schemas or tables to restore is not available for it"
+            .to_string(),
+    );
+    if !sc.info.from_pg_dump {
+        notes.push(
+            "the file has no pg_dump header: it is imported as a psql script (meta-commands other than pg_dump's are refused at restore)"
+                .to_string(),
+        );
+    }
+    if sc.connects {
+        let names: Vec<&str> = sc.info.databases.iter().map(|d| d.name.as_str()).collect();
+        if names.len() > 1 {
+            notes.push(format!(
+                "the file holds {} databases ({}): one is imported, chosen with --database",
+                names.len(),
+                names.join(", ")
+            ));
+        }
+    }
+    if sc.info.dumpall && !sc.info.roles.is_empty() {
+        notes.push(format!(
+            "its roles ({}) are kept in the backup's globals.sql without passwords; a restore can create those it needs (--create-roles)",
+            sc.info.roles.join(", ")
+        ));
+    }
+    let single = sc.info.databases.len() == 1;
+    let mut preview = ImportPreview {
+        path: path.to_path_buf(),
+        kind,
+        size,
+        project: None,
+        backup_type: BackupType::Database.as_str().to_string(),
+        created_at: header.created_at.clone(),
+        source: SourceInfo::default(),
+        server_version: header.server_version.clone(),
+        pg_dump_version: header.pg_dump_version.clone(),
+        tables: tables_of(&sc.tables),
+        rows_recorded: false,
+        members: vec![entry(DATABASE_SQL_MEMBER, sc.info.sql_bytes)],
+        dump: Some(header),
+        has_globals: sc.info.dumpall && !sc.info.roles.is_empty(),
+        notes,
+        plain: Some(sc.info.clone()),
+    };
+    if preview.has_globals {
+        preview.members.push(entry(GLOBALS_MEMBER, 0));
+    }
+    let mut inspected = Inspected {
+        preview,
+        dump: Some(DumpSource::Plain {
+            connects: sc.connects,
+        }),
+        globals_file: None,
+        database: None,
+    };
+    if sc.connects && single {
+        inspected.choose_database(None)?;
+    }
+    Ok(inspected)
 }
 
 // ---- pg_restore -l ----------------------------------------------------------------------------
@@ -392,6 +570,7 @@ fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
         preview,
         dump: Some(DumpSource::File(dump)),
         globals_file: has_globals.then_some(globals),
+        database: None,
     })
 }
 
@@ -569,6 +748,7 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
         preview,
         dump: Some(DumpSource::Tar { root }),
         globals_file: None,
+        database: None,
     })
 }
 
@@ -697,9 +877,50 @@ pub(crate) fn wrap_dump(
     };
     // Reading the dump in (the writer then reports its own packing).
     reporter.phase(Phase::Packing, Some(preview.size));
-    let mut spool = writer.spool(DATABASE_MEMBER)?;
+    let plain = matches!(inspected.dump, Some(DumpSource::Plain { .. }));
+    let mut spool = writer.spool(if plain {
+        DATABASE_SQL_MEMBER
+    } else {
+        DATABASE_MEMBER
+    })?;
     let mut globals: Option<Vec<u8>> = None;
+    let mut roles: Vec<String> = Vec::new();
     match inspected.dump.as_ref() {
+        Some(DumpSource::Plain { connects }) => {
+            let database = match (connects, inspected.database.as_deref()) {
+                (false, _) => None,
+                (true, Some(d)) => Some(d),
+                (true, None) => {
+                    return Err(plain_scan::choose_database_error(
+                        preview
+                            .plain
+                            .as_ref()
+                            .map(|p| p.databases.as_slice())
+                            .unwrap_or(&[]),
+                        None,
+                    ))
+                }
+            };
+            let mut g = Vec::new();
+            // The compressed file's size is what the packing phase counts.
+            let total = preview.plain.as_ref().map(|p| p.sql_bytes).unwrap_or(0);
+            reporter.phase(Phase::Packing, Some(total));
+            let ex = plain_scan::extract(
+                &preview.path,
+                database,
+                &mut spool,
+                Some(&mut g),
+                &mut |n| reporter.advance(n),
+                cancel,
+            )?;
+            roles = ex.roles;
+            if !g.is_empty() {
+                let mut text =
+                    b"--\n-- Roles (from a pg_dumpall file, without passwords)\n--\n\n".to_vec();
+                text.extend_from_slice(&g);
+                globals = Some(text);
+            }
+        }
         Some(DumpSource::File(p)) => {
             let mut f =
                 File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
@@ -744,6 +965,7 @@ pub(crate) fn wrap_dump(
     }
     let spooled = spool.finish()?;
     writer.add_spooled(spooled);
+    let has_globals = globals.is_some();
     if let Some(g) = globals {
         writer.add_bytes(GLOBALS_MEMBER, g);
     }
@@ -773,12 +995,24 @@ pub(crate) fn wrap_dump(
         members: Vec::new(),
         components: BTreeMap::new(),
         tables: Vec::new(),
-        roles: Vec::new(),
-        globals_note: (!preview.has_globals).then(|| {
-            "roles and grants were not saved: the imported dump came without globals.sql"
-                .to_string()
+        roles,
+        globals_note: (!has_globals).then(|| {
+            if plain {
+                "roles and grants were not saved: the imported SQL dump holds no roles (only a pg_dumpall file does)"
+                    .to_string()
+            } else {
+                "roles and grants were not saved: the imported dump came without globals.sql"
+                    .to_string()
+            }
         }),
-        tables_note: Some(TABLES_NOT_RECORDED.to_string()),
+        tables_note: Some(
+            if plain {
+                PLAIN_TABLES_NOT_RECORDED
+            } else {
+                TABLES_NOT_RECORDED
+            }
+            .to_string(),
+        ),
         counts: Default::default(),
         storage: None,
         redactions: Vec::new(),

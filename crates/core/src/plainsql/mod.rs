@@ -495,8 +495,14 @@ mod tests {
         assert_eq!(tx_control(b"commit;"), Some(TxControl::Commit));
         assert_eq!(tx_control(b"ROLLBACK;"), Some(TxControl::Other));
         assert_eq!(tx_control(b"COMMIT AND CHAIN;"), Some(TxControl::Other));
-        assert_eq!(tx_control(b"PREPARE TRANSACTION 'x';"), Some(TxControl::Other));
-        assert_eq!(tx_control(b"/* x */ START TRANSACTION;"), Some(TxControl::Begin));
+        assert_eq!(
+            tx_control(b"PREPARE TRANSACTION 'x';"),
+            Some(TxControl::Other)
+        );
+        assert_eq!(
+            tx_control(b"/* x */ START TRANSACTION;"),
+            Some(TxControl::Begin)
+        );
         assert_eq!(tx_control(b"SELECT 1;"), None);
         assert_eq!(tx_control(b"BEGINNING;"), None);
     }
@@ -506,7 +512,13 @@ mod tests {
         let h = entry_header(b"-- Name: t id; Type: DEFAULT; Schema: public; Owner: postgres\n")
             .unwrap();
         assert_eq!(
-            (h.tag.as_str(), h.desc.as_str(), h.schema.as_str(), h.owner.as_str(), h.data),
+            (
+                h.tag.as_str(),
+                h.desc.as_str(),
+                h.schema.as_str(),
+                h.owner.as_str(),
+                h.data
+            ),
             ("t id", "DEFAULT", "public", "postgres", false)
         );
         let h = entry_header(

@@ -61,7 +61,8 @@ pub struct Scanned {
 
 /// Opens a plain SQL file, decompressing a gzip one.
 pub fn open(path: &Path) -> Result<(Box<dyn Read + Send>, bool)> {
-    let mut f = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut f =
+        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let mut magic = [0u8; 2];
     let n = f
         .read(&mut magic)
@@ -117,8 +118,22 @@ pub fn sniff(path: &Path) -> Result<bool> {
         }
     });
     const FIRST: &[&str] = &[
-        "SET", "SELECT", "CREATE", "ALTER", "INSERT", "COPY", "BEGIN", "START", "DROP", "COMMENT",
-        "GRANT", "REVOKE", "DO", "\\connect", "\\c", "\\restrict",
+        "SET",
+        "SELECT",
+        "CREATE",
+        "ALTER",
+        "INSERT",
+        "COPY",
+        "BEGIN",
+        "START",
+        "DROP",
+        "COMMENT",
+        "GRANT",
+        "REVOKE",
+        "DO",
+        "\\connect",
+        "\\c",
+        "\\restrict",
     ];
     Ok(found.is_some_and(|w| w.first().is_some_and(|w| FIRST.contains(&w.as_str()))))
 }
@@ -288,7 +303,10 @@ pub fn scan(path: &Path, cancel: &CancellationToken) -> Result<Scanned> {
                     if !matches!(h.desc.as_str(), "DATABASE" | "DATABASE PROPERTIES") {
                         with_objects.insert(db.clone());
                     }
-                    if matches!(h.desc.as_str(), "BLOB" | "BLOBS" | "LARGE OBJECT" | "LARGE OBJECTS" | "BLOB METADATA") {
+                    if matches!(
+                        h.desc.as_str(),
+                        "BLOB" | "BLOBS" | "LARGE OBJECT" | "LARGE OBJECTS" | "BLOB METADATA"
+                    ) {
                         sc.info.large_objects = true;
                     }
                     if !h.data && h.desc == "TABLE" && (own || !walk.seen_connect) {
@@ -384,7 +402,12 @@ pub fn scan(path: &Path, cancel: &CancellationToken) -> Result<Scanned> {
         // Databases with objects, or created by the file; template1/postgres with nothing in
         // them are not offered.
         let mut names: Vec<String> = Vec::new();
-        for d in dbs.iter().map(|d| d.name.clone()).chain(created.iter().cloned()).chain(with_objects.iter().cloned()) {
+        for d in dbs
+            .iter()
+            .map(|d| d.name.clone())
+            .chain(created.iter().cloned())
+            .chain(with_objects.iter().cloned())
+        {
             if !d.is_empty() && !names.contains(&d) {
                 names.push(d);
             }
@@ -446,7 +469,9 @@ pub fn extract(
                 let w: Vec<&str> = w.iter().map(String::as_str).collect();
                 if matches!(
                     w.as_slice(),
-                    ["CREATE" | "ALTER", "ROLE" | "USER", ..] | ["GRANT", ..] | ["COMMENT", "ON", "ROLE"]
+                    ["CREATE" | "ALTER", "ROLE" | "USER", ..]
+                        | ["GRANT", ..]
+                        | ["COMMENT", "ON", "ROLE"]
                 ) {
                     g.extend_from_slice(&strip_passwords(s));
                 }
@@ -529,7 +554,10 @@ fn grantees(stmt: &[u8]) -> Vec<String> {
 /// `… PASSWORD '…'` left out of role statements (backups never hold password hashes).
 pub fn strip_passwords(stmt: &[u8]) -> Vec<u8> {
     let w = leading_words(stmt, 2);
-    if !(w.len() == 2 && matches!(w[0].as_str(), "CREATE" | "ALTER") && matches!(w[1].as_str(), "ROLE" | "USER")) {
+    if !(w.len() == 2
+        && matches!(w[0].as_str(), "CREATE" | "ALTER")
+        && matches!(w[1].as_str(), "ROLE" | "USER"))
+    {
         return stmt.to_vec();
     }
     let mut out = Vec::with_capacity(stmt.len());
