@@ -320,7 +320,7 @@ pub fn scan(path: &Path, cancel: &CancellationToken) -> Result<Scanned> {
                         }
                     }
                 }
-                if !line.trim().is_empty() {
+                if !line.trim().is_empty() && line.trim() != "--" {
                     last_comment = line;
                 }
             }
@@ -347,8 +347,11 @@ pub fn scan(path: &Path, cancel: &CancellationToken) -> Result<Scanned> {
                     last_comment.clear();
                 }
             }
-            Piece::Meta(_) => {
-                last_comment.clear();
+            Piece::Meta(m) => {
+                let (name, _) = meta_command(m);
+                if name != "restrict" && name != "unrestrict" {
+                    last_comment.clear();
+                }
             }
             Piece::CopyData(_) => {}
         }
