@@ -8,8 +8,8 @@ use offsite_core::restore::RestoreOptions;
 use offsite_core::{
     AddProject, ErrorKind, ImportInto, ImportOptions, JobStart, ProjectConnection, RestoreRequest,
 };
-use offsite_testkit::{fidelity_snapshot, schema_dump};
 use offsite_testkit::TestCluster;
+use offsite_testkit::{fidelity_snapshot, schema_dump};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
