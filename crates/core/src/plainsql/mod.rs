@@ -156,7 +156,7 @@ impl Splitter {
                         end + 1
                     };
                     let tail = self.stmt.split_off(cut);
-                    let stmt = std::mem::replace(&mut self.stmt, Vec::new());
+                    let stmt = std::mem::take(&mut self.stmt);
                     self.scanned = 0;
                     self.in_copy = is_copy_from_stdin(&stmt);
                     out(Piece::Statement(stmt))?;

@@ -466,3 +466,38 @@ async fn pg_dumpall_one_database_with_its_roles() {
         "t|t"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_plain_archive_is_refused_and_the_target_stays_empty() {
+    let pg = TestCluster::shared();
+    let src = fixture_db(pg, "plain_bad_src");
+    let env = env().await;
+    let file = env.dir.path().join("dump.sql");
+    std::fs::write(&file, pg_dump_plain(pg, &src)).unwrap();
+    let path = import_new(&env, &file, new_project(pg, "bad", &src), None).await;
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    let bad = env.dir.path().join("bad.tar.gz");
+    std::fs::write(&bad, &bytes).unwrap();
+    let dst = pg.unique_db("plain_bad_dst");
+    let e = env
+        .engine
+        .restore(
+            RestoreRequest::new(&bad, target(pg, &dst)),
+            JobStart::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::Integrity | ErrorKind::UnsupportedFormat
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        pg.psql(&dst, "SELECT count(*) FROM pg_class WHERE relnamespace IN ('public'::regnamespace) OR relname = 'orders'"),
+        "0"
+    );
+}
