@@ -235,6 +235,8 @@ impl ObjectSource for FolderSource {
             };
             Ok(ObjectPage {
                 objects: page,
+                // The delimiter is ignored: every key is listed (callers check).
+                prefixes: Vec::new(),
                 next,
             })
         })
