@@ -267,6 +267,14 @@ pub fn print_components(out: &Out, project: &str, c: &Components) {
         Some(s) => println!("  supabase: project ref {}", s.project_ref),
         None => println!("  supabase: none (no configuration backups)"),
     }
+    if let Some(s) = &c.server {
+        println!(
+            "  backup server: {} project {} ({})",
+            s.url,
+            s.project,
+            s.fingerprint.as_deref().unwrap_or("no TLS")
+        );
+    }
 }
 
 pub fn print_storage_test(out: &Out, r: &StorageTestReport) {

@@ -3,6 +3,7 @@
 mod components_cmd;
 mod import_cmd;
 mod output;
+mod remote_cmd;
 mod restore_components_cmd;
 mod schedule_cmd;
 mod serve_cmd;
@@ -60,7 +61,14 @@ enum Command {
         /// type (`project components NAME --default-type`), else database.
         #[arg(long = "type", value_name = "TYPE")]
         backup_type: Option<String>,
+        /// Make the backup on the project's backup server (`project add --server`), follow its
+        /// progress, then download, verify and register the archive here.
+        #[arg(long, conflicts_with_all = ["dest", "level"])]
+        remote: bool,
     },
+    /// Download the backups the project's backup server has and this catalog does not (each
+    /// verified and registered); prints their paths. A second pull downloads nothing.
+    Pull { name: String },
     /// List a project's local backups with size, date and verified state.
     Backups { name: String },
     /// Check an archive's checksums; exit 0 when intact, 4 naming the first bad member.
@@ -131,6 +139,8 @@ enum ProjectCmd {
         backup_dir: Option<PathBuf>,
         #[command(flatten)]
         components: components_cmd::ComponentArgs,
+        #[command(flatten)]
+        server: remote_cmd::ServerArgs,
     },
     /// Set or show a project's storage and Supabase settings and default backup type (the same
     /// flags as `project add`); without flags, show them.
@@ -144,6 +154,11 @@ enum ProjectCmd {
         /// Remove the project's Supabase ref (and its stored token).
         #[arg(long)]
         remove_supabase: bool,
+        #[command(flatten)]
+        server: remote_cmd::ServerArgs,
+        /// Remove the project's backup server (and its stored token).
+        #[arg(long)]
+        remove_server: bool,
     },
     /// List the project's buckets with object counts and sizes, and check the keys can read them.
     TestStorage { name: String },
@@ -409,9 +424,10 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 tls,
                 backup_dir,
                 components,
+                server,
             } => {
                 let mut stdin = components_cmd::StdinSecrets::read(
-                    usize::from(password_stdin) + components.stdin_lines(),
+                    usize::from(password_stdin) + components.stdin_lines() + server.stdin_lines(),
                 )?;
                 let password = if password_stdin { stdin.next() } else { None };
                 let tls = tls.map(|t| t.parse::<TlsMode>()).transpose()?;
@@ -454,10 +470,14 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     })
                     .await?;
                 // The project exists only with every part it was asked for.
-                if let Err(e) = components
+                let applied = match components
                     .apply(&engine, &p.name, &mut stdin, quick.as_ref())
                     .await
                 {
+                    Ok(_) => server.apply(&engine, &p.name, stdin.next()).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = applied {
                     let _ = engine.remove_project(&p.name).await;
                     return Err(e);
                 }
@@ -468,8 +488,15 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 components,
                 remove_storage,
                 remove_supabase,
+                server,
+                remove_server,
             } => {
-                let mut stdin = components_cmd::StdinSecrets::read(components.stdin_lines())?;
+                let mut stdin = components_cmd::StdinSecrets::read(
+                    components.stdin_lines() + server.stdin_lines(),
+                )?;
+                if remove_server {
+                    offsite_core::ops::remote::set_server(&engine, &name, None).await?;
+                }
                 if remove_storage {
                     engine.set_storage(&name, None).await?;
                 }
@@ -484,6 +511,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 components
                     .apply(&engine, &name, &mut stdin, quick.as_ref())
                     .await?;
+                server.apply(&engine, &name, stdin.next()).await?;
                 components_cmd::print_components(&out, &name, &engine.components(&name).await?);
             }
             ProjectCmd::TestStorage { name } => {
@@ -525,7 +553,18 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             dest,
             level,
             backup_type,
+            remote,
         } => {
+            if remote {
+                return remote_cmd::backup(
+                    &engine,
+                    &name,
+                    backup_type.as_deref(),
+                    out,
+                    job("backing up on the server"),
+                )
+                .await;
+            }
             let opts = BackupOptions {
                 project: name,
                 dest,
@@ -538,6 +577,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             };
             let outcome = engine.backup(opts, job("backing up")).await?;
             out.backup(&outcome);
+        }
+        Command::Pull { name } => {
+            return remote_cmd::pull(&engine, &name, out, job("pulling")).await
         }
         Command::Backups { name } => out.backups(&engine.backups(&name).await?),
         Command::Verify { archive: path } => {

@@ -1,7 +1,7 @@
 //! The `project_components` table: what a project has beside its database — an S3-compatible
 //! storage component, a Supabase project (Management API) — and its default backup type. One
 //! JSON document per project; never a secret (those are in the keychain, see
-//! [`crate::secrets::project_s3_secret_key`] and [`crate::secrets::project_supabase_token_key`]).
+//! [`crate::secrets::project_s3_secret_key`] and [`crate::secrets::project_supabase_token_key`], `project:<name>:server-token`).
 
 use super::sql::db_error;
 use super::Catalog;
@@ -42,6 +42,22 @@ pub struct SupabaseComponent {
     pub api_url: Option<String>,
 }
 
+/// A project's backup server: an Offsite agent (`offsite serve`) that makes the backups next to
+/// the database; the laptop triggers them and downloads the archives. Its token is in the
+/// keychain (`project:<name>:server-token`), never here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ServerComponent {
+    /// `https://HOST:PORT/` (what `offsite serve` prints).
+    pub url: String,
+    /// The project's id on the agent (a name from its config file).
+    pub project: String,
+    /// The pinned certificate fingerprint (`SHA256:<hex>`), compared by the user when the
+    /// server was added; `None` only for an `http://` server.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+}
+
 /// Everything a project has beside its database connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -54,6 +70,9 @@ pub struct Components {
     /// `--type` (and every scheduled backup) makes.
     #[serde(default)]
     pub default_type: Option<String>,
+    /// The backup server (an Offsite agent), when the project has one.
+    #[serde(default)]
+    pub server: Option<ServerComponent>,
 }
 
 impl Components {
@@ -141,7 +160,16 @@ mod tests {
                 api_url: None,
             }),
             default_type: Some("full".into()),
+            server: Some(ServerComponent {
+                url: "https://backup.example.com:8443/".into(),
+                project: "shop".into(),
+                fingerprint: Some(format!("SHA256:{}", "ab".repeat(32))),
+            }),
         };
+        // Documents saved before the server existed still read.
+        let old: Components =
+            serde_json::from_str(r#"{"storage":null,"default_type":"full"}"#).unwrap();
+        assert_eq!(old.server, None);
         cat.set_components(&p.id, &c).await.unwrap();
         assert_eq!(cat.components(&p.id).await.unwrap(), c);
         let bad = Components {

@@ -72,11 +72,16 @@ pub struct BucketTest {
 /// Counting a bucket for "Test" stops after this many objects.
 pub const TEST_COUNT_LIMIT: u64 = 100_000;
 
-fn non_empty(s: Option<String>) -> Option<String> {
+pub(super) fn non_empty(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
 }
 
-fn secret_of(engine: &Engine, key: &str, env: &str, what: &str) -> Result<Option<String>> {
+pub(super) fn secret_of(
+    engine: &Engine,
+    key: &str,
+    env: &str,
+    what: &str,
+) -> Result<Option<String>> {
     match secrets::lookup(engine.secrets.as_ref(), key)? {
         Lookup::Found(v) => Ok(Some(v)),
         Lookup::Missing => Ok(std::env::var(env).ok().filter(|v| !v.is_empty())),

@@ -154,7 +154,7 @@ async fn into_folder(
     r
 }
 
-async fn import_into(
+pub(super) async fn import_into(
     engine: &Engine,
     inspected: Inspected,
     project: &Project,

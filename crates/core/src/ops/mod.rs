@@ -28,6 +28,7 @@ pub mod job;
 pub mod projects;
 pub mod prune;
 pub(crate) mod queries;
+pub mod remote;
 pub mod restore;
 pub mod restore_components;
 pub(crate) mod runner;

@@ -1,0 +1,146 @@
+//! A project's backup server (an Offsite agent): the `--server` flags of `project add` and
+//! `project components`, `offsite backup NAME --remote` and `offsite pull NAME`.
+
+use crate::output::Out;
+use clap::Args;
+use offsite_core::ops::remote::{self, ServerSettings};
+use offsite_core::ops::BackupOutcome;
+use offsite_core::{Engine, Error, ErrorKind, JobStart, Result};
+use serde_json::json;
+use std::io::{BufRead, IsTerminal, Write};
+
+/// A project's backup server, as flags.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ServerArgs {
+    /// The project's backup server: an Offsite agent (`offsite serve`) at https://HOST:PORT.
+    /// `backup NAME --remote` makes backups there; `pull NAME` downloads them.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The project's id on the server (a project name in the agent's config file).
+    #[arg(long, value_name = "ID", requires = "server")]
+    pub server_project: Option<String>,
+    /// Read the server's token (`offsite serve token create` on the server) from standard input
+    /// (the last line, after the password, S3 secret and Supabase token). Without it:
+    /// $OFFSITE_SERVER_TOKEN. Kept in the keychain.
+    #[arg(long, requires = "server")]
+    pub token_stdin: bool,
+    /// Trust the server's certificate with this fingerprint (as `offsite serve` printed it)
+    /// without asking. Without it, the fingerprint is shown and asked about on a terminal.
+    #[arg(long, value_name = "SHA256:…", requires = "server")]
+    pub trust_fingerprint: Option<String>,
+}
+
+impl ServerArgs {
+    pub fn stdin_lines(&self) -> usize {
+        usize::from(self.token_stdin)
+    }
+
+    /// Set the project's server (after its other components; `token` is the stdin line).
+    pub async fn apply(&self, engine: &Engine, project: &str, token: Option<String>) -> Result<()> {
+        let Some(url) = &self.server else {
+            return Ok(());
+        };
+        let server_project = self.server_project.clone().ok_or_else(|| {
+            Error::invalid("--server needs --server-project ID")
+                .with_hint("the project's name in the agent's config file (`[projects.ID]`)")
+        })?;
+        let fingerprint = match &self.trust_fingerprint {
+            Some(f) => Some(f.clone()),
+            None => match remote::server_fingerprint(url).await? {
+                None => {
+                    eprintln!(
+                        "warning: {url} is plain HTTP: the token and the backups cross the network unencrypted"
+                    );
+                    None
+                }
+                Some(shown) => Some(confirm_fingerprint(url, &shown.to_string())?),
+            },
+        };
+        remote::set_server(
+            engine,
+            project,
+            Some(ServerSettings {
+                url: url.clone(),
+                project: server_project,
+                token,
+                fingerprint,
+            }),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Trust on first use: show the fingerprint; on a terminal ask, otherwise refuse naming it.
+fn confirm_fingerprint(url: &str, shown: &str) -> Result<String> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let refuse = || {
+        Error::new(
+            ErrorKind::NeedsConsent,
+            format!("the server {url} shows the certificate fingerprint {shown}, which is not confirmed"),
+        )
+        .with_hint(format!(
+            "compare it with the fingerprint `offsite serve` printed on the server; if they are \
+             the same, run again with --trust-fingerprint {shown}"
+        ))
+    };
+    if !interactive {
+        return Err(refuse());
+    }
+    eprintln!("The server {url} shows the TLS certificate fingerprint");
+    eprintln!("  {shown}");
+    eprint!("Is it the one `offsite serve` printed on the server? Trust it [y/N]: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok();
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(shown.to_string())
+    } else {
+        Err(refuse())
+    }
+}
+
+/// `offsite backup NAME --remote`.
+pub async fn backup(
+    engine: &Engine,
+    name: &str,
+    backup_type: Option<&str>,
+    out: &Out,
+    job: JobStart,
+) -> Result<u8> {
+    let o = remote::backup(engine, name, backup_type, job).await?;
+    out.backup(&BackupOutcome {
+        job_id: o.job_id,
+        backup: o.backup,
+    });
+    Ok(0)
+}
+
+/// `offsite pull NAME`.
+pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Result<u8> {
+    let o = remote::pull(engine, name, job).await?;
+    if out.json() {
+        out.emit(&json!({
+            "downloaded": o.downloaded,
+            "already_local": o.already_local,
+            "in_progress": o.in_progress,
+        }));
+        return Ok(0);
+    }
+    for b in &o.downloaded {
+        println!("{}", b.path);
+    }
+    let mut summary = format!(
+        "{} new backup(s) downloaded and verified, {} already here",
+        o.downloaded.len(),
+        o.already_local
+    );
+    if o.in_progress > 0 {
+        summary.push_str(&format!(
+            ", {} still being made on the server",
+            o.in_progress
+        ));
+    }
+    eprintln!("{summary}");
+    Ok(0)
+}

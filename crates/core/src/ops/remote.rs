@@ -1,0 +1,415 @@
+//! A project's backup server (an Offsite agent, `offsite serve`): set it (trust on first use of
+//! its certificate), trigger a backup there and bring the archive home, and pull the server's
+//! finished backups the catalog does not have yet.
+//!
+//! A downloaded archive goes through the one download path ([`crate::transfer`]: `.part` file,
+//! resume, fresh signed URLs, size and SHA-256 checked), then through the import of an Offsite
+//! archive already in the backup folder ([`super::import::import_into`]): verified member by
+//! member, `.sha256` written, registered and marked verified. On any failure nothing is left:
+//! no `.part`, no archive, no catalog entry.
+//!
+//! The token is in the keychain (`project:<name>:server-token`), or for headless runs in
+//! `OFFSITE_SERVER_TOKEN`; never in the catalog, an error or a log.
+
+use super::components::{non_empty, secret_of};
+use super::import::import_into;
+use super::runner::{self, RunningJob};
+use crate::catalog::{BackupRecord, Components, JobKind, Project, ServerComponent};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::import::{self, ImportKind};
+use crate::ops::job::JobStart;
+use crate::sources::agent::{parse_server_url, AgentBackup, AgentClient};
+use crate::transfer::Fingerprint;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+/// The environment variable a headless run may give the server token in.
+pub const SERVER_TOKEN_ENV: &str = "OFFSITE_SERVER_TOKEN";
+
+/// The keychain key of a project's backup-server token: `project:<name>:server-token`.
+pub fn project_server_token_key(project_name: &str) -> String {
+    format!("project:{project_name}:server-token")
+}
+
+/// A backup server as the window and the CLI send it (the token is write-only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ServerSettings {
+    /// `https://HOST:PORT`.
+    pub url: String,
+    /// The project's id on the agent.
+    pub project: String,
+    /// Stored in the keychain; `null` keeps the stored one. Never returned.
+    pub token: Option<String>,
+    /// The certificate fingerprint the user compared (`SHA256:…`), required for `https`: the
+    /// server must show exactly this certificate now (see [`server_fingerprint`]).
+    pub fingerprint: Option<String>,
+}
+
+/// The fingerprint of the certificate the server at `url` shows now (trust on first use: show
+/// it, let the user compare it with the one `offsite serve` printed, then save it with
+/// [`set_server`]). `None` for an `http://` server.
+pub async fn server_fingerprint(url: &str) -> Result<Option<Fingerprint>> {
+    let u = parse_server_url(url)?;
+    if u.scheme() != "https" {
+        return Ok(None);
+    }
+    crate::transfer::server_fingerprint(u.as_str(), Duration::from_secs(15))
+        .await
+        .map(Some)
+}
+
+/// Set (or with `None` remove) a project's backup server. For `https`, the fingerprint given
+/// must be the one the server shows now (a mismatch names both); the token is checked against
+/// the server (`GET …/backups`) before anything is saved.
+pub async fn set_server(
+    engine: &Engine,
+    project: &str,
+    settings: Option<ServerSettings>,
+) -> Result<Components> {
+    let p = engine.catalog.project(project).await?;
+    let mut c = engine.catalog.components(&p.id).await?;
+    let key = project_server_token_key(&p.name);
+    let Some(s) = settings else {
+        c.server = None;
+        engine.catalog.set_components(&p.id, &c).await?;
+        let _ = engine.secrets.delete(&key);
+        return Ok(c);
+    };
+    let url = parse_server_url(&s.url)?;
+    let fingerprint = match url.scheme() {
+        "https" => {
+            let given: Fingerprint = non_empty(s.fingerprint)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NeedsConsent,
+                        "the server's certificate fingerprint was not confirmed",
+                    )
+                    .with_hint("compare the fingerprint the server shows with the one `offsite serve` printed, then pass it with --trust-fingerprint SHA256:…")
+                })?
+                .parse()?;
+            let shown = server_fingerprint(url.as_str()).await?;
+            if shown != Some(given) {
+                let m = crate::transfer::FingerprintMismatch {
+                    expected: given,
+                    got: shown.unwrap_or(Fingerprint([0; 32])),
+                };
+                return Err(m.to_error());
+            }
+            Some(given)
+        }
+        _ => None,
+    };
+    let given = non_empty(s.token);
+    let token = match given.clone() {
+        Some(t) => t,
+        None => {
+            secret_of(engine, &key, SERVER_TOKEN_ENV, "backup server token")?.ok_or_else(|| {
+                Error::new(ErrorKind::Secrets, "the backup server's token is missing").with_hint(
+                    "create one on the server (`offsite serve token create --project ID`) and \
+                     give it once (--token-stdin, or OFFSITE_SERVER_TOKEN)",
+                )
+            })?
+        }
+    };
+    let server = ServerComponent {
+        url: url.to_string(),
+        project: s.project.trim().to_string(),
+        fingerprint: fingerprint.map(|f| f.to_string()),
+    };
+    // The server, the project id and the token work together, or nothing is saved.
+    let client = AgentClient::new(&server.url, &server.project, &token, fingerprint)?;
+    client.backups().await?;
+    if let Some(t) = given {
+        engine.secrets.set(&key, &t)?;
+    }
+    c.server = Some(server);
+    engine.catalog.set_components(&p.id, &c).await?;
+    Ok(c)
+}
+
+/// The agent client of a project (its server, pinned fingerprint and token).
+pub async fn client_of(engine: &Engine, project: &Project) -> Result<AgentClient> {
+    let c = engine.catalog.components(&project.id).await?;
+    let s = c.server.ok_or_else(|| {
+        Error::invalid(format!("project {} has no backup server", project.name)).with_hint(
+            "add one: offsite project components NAME --server https://HOST:PORT --server-project ID --token-stdin",
+        )
+    })?;
+    client_for(engine, project, &s)
+}
+
+fn client_for(engine: &Engine, project: &Project, s: &ServerComponent) -> Result<AgentClient> {
+    let key = project_server_token_key(&project.name);
+    let token = secret_of(engine, &key, SERVER_TOKEN_ENV, "backup server token")?.ok_or_else(
+        || {
+            Error::new(ErrorKind::Secrets, "the backup server's token is missing").with_hint(
+                "give it again: offsite project components NAME --server URL --server-project ID --token-stdin (or set OFFSITE_SERVER_TOKEN)",
+            )
+        },
+    )?;
+    let fp = s.fingerprint.as_deref().map(str::parse).transpose()?;
+    let mut client = AgentClient::new(&s.url, &s.project, &token, fp)?;
+    if let Some(ms) = std::env::var(POLL_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        client.poll_interval = Duration::from_millis(ms.max(50));
+    }
+    Ok(client)
+}
+
+/// How often the status of a remote backup is asked for, in milliseconds (default 1000).
+pub const POLL_ENV: &str = "OFFSITE_SERVER_POLL_MS";
+
+/// What `backup --remote` made.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RemoteBackupOutcome {
+    pub job_id: String,
+    /// The backup's id on the server.
+    pub server_backup_id: String,
+    pub backup: BackupRecord,
+}
+
+/// Trigger a backup of `project` on its server (`backup_type`: full, database, storage or
+/// config; default: the project's default type, else full), follow its progress, download,
+/// verify and register the archive — one job.
+pub async fn backup(
+    engine: &Engine,
+    project: &str,
+    backup_type: Option<&str>,
+    start: JobStart,
+) -> Result<RemoteBackupOutcome> {
+    let p = engine.catalog.project(project).await?;
+    let comps = engine.catalog.components(&p.id).await?;
+    let t = match backup_type.or(comps.default_type.as_deref()) {
+        Some(t) => super::parse_backup_type(t)?,
+        None => crate::archive::BackupType::Full,
+    };
+    if t == crate::archive::BackupType::Incremental {
+        return Err(Error::invalid(
+            "a backup server makes full, database, storage or config backups",
+        ));
+    }
+    let client = client_of(engine, &p).await?;
+    let (pr, cr) = (&p, &client);
+    let (job_id, (server_id, backup)) = runner::run(
+        engine,
+        JobKind::Backup,
+        Some(&p),
+        start,
+        |(_, b): &(String, BackupRecord)| Some(b.id.clone()),
+        |job| async move {
+            let created = cr.start_backup(t.as_str()).await?;
+            let done = cr
+                .wait(&created.backup_id, &job.reporter, &job.cancel)
+                .await?;
+            let record = fetch(engine, pr, cr, &done, &job).await?;
+            Ok((created.backup_id, record))
+        },
+    )
+    .await?;
+    Ok(RemoteBackupOutcome {
+        job_id,
+        server_backup_id: server_id,
+        backup,
+    })
+}
+
+/// What `pull` did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PullOutcome {
+    /// The archives downloaded and registered (one import job each).
+    pub downloaded: Vec<BackupRecord>,
+    /// Completed backups on the server the catalog already had.
+    pub already_local: u32,
+    /// Backups still being made on the server (fetched by a later pull).
+    pub in_progress: u32,
+}
+
+/// Download the server's completed backups of `project` that the catalog does not have (by
+/// their SHA-256), oldest first, each verified and registered by its own job (`start` is used
+/// for each, with a new id). Stops at the first failure (what was registered stays).
+pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<PullOutcome> {
+    let p = engine.catalog.project(project).await?;
+    let client = client_of(engine, &p).await?;
+    let mut out = PullOutcome::default();
+    let listed = client.backups().await?;
+    let local: std::collections::HashSet<String> = engine
+        .catalog
+        .backups(&p.id)
+        .await?
+        .into_iter()
+        .map(|b| b.sha256.to_ascii_lowercase())
+        .collect();
+    let mut todo = Vec::new();
+    for b in listed.into_iter().rev() {
+        if b.status == "CREATING" {
+            out.in_progress += 1;
+        } else if !b.is_completed() {
+            continue;
+        } else if b
+            .sha256
+            .as_deref()
+            .is_some_and(|s| local.contains(&s.to_ascii_lowercase()))
+        {
+            out.already_local += 1;
+        } else {
+            todo.push(b);
+        }
+    }
+    for b in todo {
+        let job_start = JobStart {
+            id: None,
+            ..start.clone()
+        };
+        let (p2, client2) = (&p, &client);
+        let (_, record) = runner::run(
+            engine,
+            JobKind::Import,
+            Some(&p),
+            job_start,
+            |r: &BackupRecord| Some(r.id.clone()),
+            |job| async move { fetch(engine, p2, client2, &b, &job).await },
+        )
+        .await?;
+        out.downloaded.push(record);
+    }
+    Ok(out)
+}
+
+/// A file name the server gave, if it is a plain archive name; else one made from the id.
+fn local_name(b: &AgentBackup) -> String {
+    let ok = |n: &str| {
+        n.len() <= 200
+            && n.ends_with(".tar.gz")
+            && !n.starts_with('.')
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    match b.file_name.as_deref() {
+        Some(n) if ok(n) => n.to_string(),
+        _ => format!(
+            "remote_{}.tar.gz",
+            b.backup_id
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        ),
+    }
+}
+
+/// Download a completed backup into the project's backup folder, verify and register it; on
+/// failure remove what was written.
+async fn fetch(
+    engine: &Engine,
+    project: &Project,
+    client: &AgentClient,
+    b: &AgentBackup,
+    job: &RunningJob,
+) -> Result<BackupRecord> {
+    let dir = engine.backup_dir_of(project);
+    let dir_existed = dir.is_dir();
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let target = dir.join(local_name(b));
+    let r = fetch_into(engine, project, client, b, &target, job).await;
+    if r.is_err() {
+        let _ = std::fs::remove_file(&target);
+        if !dir_existed {
+            let _ = std::fs::remove_dir(&dir); // only when empty
+        }
+    }
+    r
+}
+
+async fn fetch_into(
+    engine: &Engine,
+    project: &Project,
+    client: &AgentClient,
+    b: &AgentBackup,
+    target: &Path,
+    job: &RunningJob,
+) -> Result<BackupRecord> {
+    if target.symlink_metadata().is_ok() {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!("{} already exists", target.display()),
+        )
+        .with_hint("a file of that name is already in the project's backup folder"));
+    }
+    let source = client.archive(&b.backup_id);
+    client
+        .downloader()
+        .download(&source, target, &job.reporter, &job.cancel)
+        .await?;
+    job.check_cancelled()?;
+    let inspected = {
+        let (t, bin) = (target.to_path_buf(), engine.pg_bin());
+        tokio::task::spawn_blocking(move || import::inspect_full(&t, bin.as_deref()))
+            .await
+            .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
+    };
+    if inspected.preview.kind != ImportKind::OffsiteArchive {
+        return Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            format!(
+                "the server {} sent a file that is not an Offsite archive",
+                client.server()
+            ),
+        ));
+    }
+    let dir = target
+        .parent()
+        .ok_or_else(|| Error::internal("the archive has no folder"))?;
+    import_into(engine, inspected, project, dir, true, job).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(name: Option<&str>) -> AgentBackup {
+        AgentBackup {
+            backup_id: "0b1e-77".into(),
+            project: "shop".into(),
+            status: "COMPLETED".into(),
+            progress: 100,
+            created_at: String::new(),
+            completed_at: None,
+            backup_type: None,
+            size: None,
+            sha256: None,
+            file_name: name.map(str::to_string),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn server_file_names_cannot_leave_the_folder() {
+        assert_eq!(
+            local_name(&b(Some("shop_20261123_010203_full.tar.gz"))),
+            "shop_20261123_010203_full.tar.gz"
+        );
+        for bad in [
+            "../x.tar.gz",
+            "/etc/x.tar.gz",
+            ".x.tar.gz",
+            "a/b.tar.gz",
+            "x.sh",
+        ] {
+            assert_eq!(local_name(&b(Some(bad))), "remote_0b1e77.tar.gz", "{bad}");
+        }
+        assert_eq!(local_name(&b(None)), "remote_0b1e77.tar.gz");
+    }
+
+    #[test]
+    fn the_token_key_is_the_projects() {
+        assert_eq!(
+            project_server_token_key("shop"),
+            "project:shop:server-token"
+        );
+    }
+}

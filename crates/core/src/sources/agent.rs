@@ -1,0 +1,518 @@
+//! A client for an Offsite agent (`offsite serve`): trigger a backup on the server, follow its
+//! progress, list its backups and hand out the signed download URL of one as a
+//! [`UrlSource`] (asked again for a fresh URL when one expired mid-way).
+//!
+//! Every request goes through the [`Downloader`]'s HTTP client, so the agent's pinned
+//! certificate ([`TlsTrust::Pinned`]) applies to the API calls as to the download. The bearer
+//! token is sent in a header marked sensitive and never appears in an error: messages name the
+//! server by its address without query. Answers map to the engine's error kinds: `401` → `auth`,
+//! `403` → `permission`, `404` → `not_found`, `409` → `busy` (naming the running backup),
+//! `400`/`413`/`422` → `invalid_input`, `429` → `rate_limited`, `5xx` → `connection`.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::progress::{Phase, Reporter};
+use crate::transfer::{
+    redact_url, tls, ClientOptions, DownloadUrl, Downloader, Fingerprint, TlsTrust, TransferPolicy,
+    UrlSource,
+};
+use async_trait::async_trait;
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A backup as the agent describes it (`GET …/backups/{backup_id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AgentBackup {
+    pub backup_id: String,
+    pub project: String,
+    /// `CREATING`, `COMPLETED` or `FAILED`.
+    pub status: String,
+    /// 0–100.
+    pub progress: u8,
+    pub created_at: String,
+    #[serde(default)]
+    pub completed_at: Option<String>,
+    #[serde(default, rename = "type")]
+    pub backup_type: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub error: Option<AgentBackupError>,
+}
+
+impl AgentBackup {
+    pub fn is_completed(&self) -> bool {
+        self.status == "COMPLETED"
+    }
+    pub fn is_failed(&self) -> bool {
+        self.status == "FAILED"
+    }
+}
+
+/// Why a backup failed on the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AgentBackupError {
+    pub code: String,
+    pub message: String,
+}
+
+/// The answer to `POST …/backups`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Created {
+    pub backup_id: String,
+    #[serde(default)]
+    pub progress: u8,
+    #[serde(default)]
+    pub estimated_time: Option<u64>,
+}
+
+/// A signed, expiring link to a backup's archive.
+#[derive(Clone, Deserialize)]
+pub struct DownloadLink {
+    pub download_url: String,
+    pub expires_at: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+impl std::fmt::Debug for DownloadLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = url::Url::parse(&self.download_url)
+            .map(|u| redact_url(&u))
+            .unwrap_or_default();
+        f.debug_struct("DownloadLink")
+            .field("download_url", &url)
+            .field("expires_at", &self.expires_at)
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
+/// The agent's error body.
+#[derive(Debug, Default, Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    hint: Option<String>,
+    #[serde(default)]
+    backup_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BackupList {
+    backups: Vec<AgentBackup>,
+}
+
+/// One project on one agent, with its token.
+pub struct AgentClient {
+    base: url::Url,
+    project: String,
+    token: String,
+    downloader: Downloader,
+    /// How often [`AgentClient::wait`] asks for the status.
+    pub poll_interval: Duration,
+}
+
+impl std::fmt::Debug for AgentClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentClient")
+            .field("base", &redact_url(&self.base))
+            .field("project", &self.project)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parse an agent's address (`https://HOST:PORT`, or `http://` for an agent run with
+/// `--insecure-http` behind something else that encrypts).
+pub fn parse_server_url(url: &str) -> Result<url::Url> {
+    let mut u = url::Url::parse(url.trim()).map_err(|_| {
+        Error::invalid(format!("{url:?} is not a server address"))
+            .with_hint("give it as https://HOST:PORT (what `offsite serve` prints)")
+    })?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err(
+            Error::invalid(format!("{url:?} is not an http(s) server address"))
+                .with_hint("give it as https://HOST:PORT (what `offsite serve` prints)"),
+        );
+    }
+    if !u.username().is_empty() || u.password().is_some() || u.query().is_some() {
+        return Err(
+            Error::invalid("the server address must not hold a user, password or query")
+                .with_hint("the token is given with --token-stdin or OFFSITE_SERVER_TOKEN"),
+        );
+    }
+    u.set_fragment(None);
+    if !u.path().ends_with('/') {
+        let p = format!("{}/", u.path());
+        u.set_path(&p);
+    }
+    Ok(u)
+}
+
+/// A project id as the agent accepts it (its config's names): no `/`, `..` or control chars.
+fn check_segment(what: &str, s: &str) -> Result<()> {
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("{s:?} is not a valid {what}")))
+    }
+}
+
+impl AgentClient {
+    /// A client for `project` on the agent at `url`, trusting exactly the certificate
+    /// `fingerprint` (required for `https`; `None` only for `http`).
+    pub fn new(
+        url: &str,
+        project: &str,
+        token: &str,
+        fingerprint: Option<Fingerprint>,
+    ) -> Result<Self> {
+        let base = parse_server_url(url)?;
+        check_segment("server project id", project)?;
+        let tls = match (base.scheme(), fingerprint) {
+            ("https", Some(fp)) => TlsTrust::Pinned(fp),
+            ("https", None) => {
+                return Err(
+                    Error::invalid("the server's certificate fingerprint is not known")
+                        .with_hint("add the server again to compare and trust its fingerprint"),
+                )
+            }
+            _ => TlsTrust::Platform,
+        };
+        if token.trim().is_empty() {
+            return Err(Error::new(ErrorKind::Secrets, "no token for the backup server")
+                .with_hint("create one on the server (`offsite serve token create`) and give it with --token-stdin or OFFSITE_SERVER_TOKEN"));
+        }
+        let opts = ClientOptions {
+            tls,
+            ..Default::default()
+        };
+        Ok(AgentClient {
+            base,
+            project: project.to_string(),
+            token: token.trim().to_string(),
+            downloader: Downloader::new(&opts, TransferPolicy::default())?,
+            poll_interval: Duration::from_secs(1),
+        })
+    }
+
+    /// The downloader (its client trusts the pinned certificate).
+    pub fn downloader(&self) -> &Downloader {
+        &self.downloader
+    }
+
+    /// The server's address, for messages.
+    pub fn server(&self) -> String {
+        redact_url(&self.base)
+    }
+
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    fn url(&self, tail: &str) -> Result<url::Url> {
+        self.base
+            .join(&format!("platform/projects/{}/{tail}", self.project))
+            .map_err(|e| Error::internal(format!("building the server URL: {e}")))
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        tail: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T> {
+        let url = self.url(tail)?;
+        let what = format!("the backup server {}", redact_url(&url));
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.token))
+            .map_err(|_| Error::invalid("the server token holds characters a header cannot"))?;
+        auth.set_sensitive(true);
+        let mut req = self
+            .downloader
+            .client()
+            .request(method, url)
+            .header(AUTHORIZATION, auth)
+            .timeout(Duration::from_secs(60));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(|e| transport_error(&what, e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = resp.bytes().await.map_err(|e| transport_error(&what, e))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                Error::new(
+                    ErrorKind::Connection,
+                    format!("{what}: an answer Offsite cannot read: {e}"),
+                )
+                .retryable(false)
+                .with_hint("is this address an Offsite agent (`offsite serve`)?")
+            });
+        }
+        let api: ApiError = serde_json::from_slice(&bytes).unwrap_or_default();
+        Err(api_error(&what, status.as_u16(), api, retry_after))
+    }
+
+    /// Start a backup of `backup_type` (`FULL`, `DATABASE`, `STORAGE`, `CONFIG`); `busy` when
+    /// one is running (the error names it).
+    pub async fn start_backup(&self, backup_type: &str) -> Result<Created> {
+        self.call(
+            reqwest::Method::POST,
+            "backups",
+            Some(serde_json::json!({ "type": backup_type.to_ascii_uppercase() })),
+        )
+        .await
+    }
+
+    /// One backup's status.
+    pub async fn backup(&self, backup_id: &str) -> Result<AgentBackup> {
+        check_segment("backup id", backup_id)?;
+        self.call(reqwest::Method::GET, &format!("backups/{backup_id}"), None)
+            .await
+    }
+
+    /// The project's backups on the server, newest first.
+    pub async fn backups(&self) -> Result<Vec<AgentBackup>> {
+        let l: BackupList = self.call(reqwest::Method::GET, "backups", None).await?;
+        Ok(l.backups)
+    }
+
+    /// A fresh signed link to a completed backup's archive.
+    pub async fn download_link(&self, backup_id: &str) -> Result<DownloadLink> {
+        check_segment("backup id", backup_id)?;
+        self.call(
+            reqwest::Method::GET,
+            &format!("backups/{backup_id}/download"),
+            None,
+        )
+        .await
+    }
+
+    /// Follow a backup until it is completed (returned) or failed (its error), reporting its
+    /// percentage as the `dumping` phase (done/total of 100). A cancel stops waiting (the
+    /// server goes on; `pull` fetches the result later).
+    pub async fn wait(
+        &self,
+        backup_id: &str,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<AgentBackup> {
+        reporter.phase(Phase::Dumping, Some(100));
+        let mut temporary_failures = 0u32;
+        loop {
+            match self.backup(backup_id).await {
+                Ok(b) if b.is_completed() => {
+                    reporter.set_done(100);
+                    reporter.report_now();
+                    return Ok(b);
+                }
+                Ok(b) if b.is_failed() => {
+                    let (code, msg) = b
+                        .error
+                        .map(|e| (e.code, e.message))
+                        .unwrap_or_else(|| ("failed".into(), "no reason given".into()));
+                    return Err(Error::new(
+                        ErrorKind::ToolFailed,
+                        format!(
+                            "the backup {backup_id} failed on the server {} ({code}): {msg}",
+                            self.server()
+                        ),
+                    )
+                    .retryable(false)
+                    .with_hint("see the agent's log on the server; nothing was downloaded"));
+                }
+                Ok(b) => {
+                    temporary_failures = 0;
+                    reporter.set_done(u64::from(b.progress.min(99)));
+                }
+                Err(e) if e.is_temporary() && temporary_failures < 10 => {
+                    temporary_failures += 1;
+                }
+                Err(e) => return Err(e),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.poll_interval) => {}
+                _ = cancel.cancelled() => {
+                    return Err(Error::cancelled().with_hint(format!(
+                        "the backup {backup_id} goes on on the server; `offsite pull` fetches it when done"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The archive of `backup` as a [`UrlSource`] (a fresh signed URL when asked to refresh).
+    pub fn archive(&self, backup_id: &str) -> AgentArchive<'_> {
+        AgentArchive {
+            client: self,
+            backup_id: backup_id.to_string(),
+        }
+    }
+}
+
+/// One backup's archive on an agent (see [`AgentClient::archive`]).
+pub struct AgentArchive<'a> {
+    client: &'a AgentClient,
+    backup_id: String,
+}
+
+#[async_trait]
+impl UrlSource for AgentArchive<'_> {
+    async fn url(&self, _refresh: bool) -> Result<DownloadUrl> {
+        // Every call asks the agent: a first URL is as fresh as a refreshed one.
+        let link = self.client.download_link(&self.backup_id).await?;
+        let u = self
+            .client
+            .base
+            .join(&link.download_url)
+            .map_err(|_| Error::invalid("the server gave a download URL that is not valid"))?;
+        if u.scheme() != self.client.base.scheme() || u.host() != self.client.base.host() {
+            // The pinned certificate belongs to the agent: its URLs stay on it.
+            return Err(Error::new(
+                ErrorKind::Permission,
+                format!(
+                    "the server {} sent a download URL of another server ({})",
+                    self.client.server(),
+                    redact_url(&u)
+                ),
+            )
+            .retryable(false));
+        }
+        Ok(DownloadUrl::new(u)
+            .with_size(link.size)
+            .with_sha256(link.sha256.to_ascii_lowercase()))
+    }
+}
+
+/// An error answer as the engine's error (never with the token: the agent does not echo it).
+fn api_error(what: &str, status: u16, api: ApiError, retry_after: Option<Duration>) -> Error {
+    let text = if api.message.is_empty() {
+        format!("{what}: HTTP {status}")
+    } else {
+        format!("{what}: {}", api.message)
+    };
+    let e = match status {
+        401 => Error::new(ErrorKind::Auth, text).with_hint(
+            "the server did not accept the token (wrong, revoked or expired): create one with \
+             `offsite serve token create` on the server and give it again (--token-stdin)",
+        ),
+        403 => Error::new(ErrorKind::Permission, text).with_hint(
+            "the token is not allowed this (another project, or read-only): use a token made \
+             for this project",
+        ),
+        404 => Error::new(ErrorKind::NotFound, text),
+        409 if api.code == "backup_running" => {
+            let running = api.backup_id.clone().unwrap_or_else(|| "?".into());
+            Error::new(
+                ErrorKind::Busy,
+                format!("{text} (backup {running} is running)"),
+            )
+            .with_hint(format!(
+                "wait for backup {running} to finish, then `offsite pull` fetches it"
+            ))
+        }
+        409 => Error::new(ErrorKind::Conflict, text),
+        400 | 413 | 422 => Error::new(ErrorKind::InvalidInput, text),
+        429 => Error::rate_limited(text, retry_after),
+        500..=599 => Error::new(ErrorKind::Connection, text).with_retry_after(retry_after),
+        _ => Error::new(ErrorKind::Connection, text).retryable(false),
+    };
+    match (api.hint, e.hint().is_none()) {
+        (Some(h), true) => e.with_hint(h),
+        _ => e,
+    }
+}
+
+/// No answer: a changed pinned certificate names both fingerprints (permanent); other TLS
+/// failures are permanent; the rest temporary.
+fn transport_error(what: &str, e: reqwest::Error) -> Error {
+    if let Some(m) = tls::find_mismatch(Some(&e)) {
+        return m.to_error().context(what);
+    }
+    let tls_failed = tls::is_tls_failure(Some(&e));
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    if tls_failed {
+        return Error::new(ErrorKind::Connection, format!("{what}: TLS failed: {text}"))
+            .retryable(false);
+    }
+    Error::new(ErrorKind::Connection, format!("{what}: {text}"))
+        .with_hint("check that the server is running and reachable from here")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_are_checked() {
+        let u = parse_server_url("https://backup.example.com:8443").unwrap();
+        assert_eq!(u.as_str(), "https://backup.example.com:8443/");
+        assert!(parse_server_url("ftp://x").is_err());
+        assert!(parse_server_url("https://user:pw@x").is_err());
+        assert!(parse_server_url("https://x/?token=1").is_err());
+        assert!(check_segment("p", "../etc").is_err());
+        assert!(check_segment("p", "shop-1").is_ok());
+    }
+
+    #[test]
+    fn answers_map_to_error_kinds() {
+        let e = api_error(
+            "s",
+            409,
+            ApiError {
+                code: "backup_running".into(),
+                message: "a backup of shop is being made".into(),
+                backup_id: Some("abc".into()),
+                ..Default::default()
+            },
+            None,
+        );
+        assert_eq!(e.kind(), ErrorKind::Busy);
+        assert!(e.message().contains("abc"), "{}", e.message());
+        let e = api_error("s", 401, ApiError::default(), None);
+        assert_eq!(e.kind(), ErrorKind::Auth);
+        let e = api_error("s", 403, ApiError::default(), None);
+        assert_eq!(e.kind(), ErrorKind::Permission);
+        let e = api_error("s", 503, ApiError::default(), None);
+        assert!(e.is_temporary());
+    }
+
+    #[test]
+    fn the_token_stays_out_of_debug_output() {
+        let c = AgentClient::new("http://127.0.0.1:9/", "shop", "tok-secret-123", None).unwrap();
+        assert!(!format!("{c:?}").contains("tok-secret-123"));
+    }
+}
