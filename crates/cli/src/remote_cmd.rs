@@ -53,7 +53,7 @@ impl ServerArgs {
                     );
                     None
                 }
-                Some(shown) => Some(confirm_fingerprint(url, &shown.to_string())?),
+                Some(shown) => Some(confirm_fingerprint(url, &colon_form(&shown))?),
             },
         };
         remote::set_server(
@@ -69,6 +69,12 @@ impl ServerArgs {
         .await?;
         Ok(())
     }
+}
+
+/// `SHA256:AB:CD:…`, as `offsite serve` prints it (easier to compare by eye).
+fn colon_form(fp: &offsite_core::transfer::Fingerprint) -> String {
+    let hex: Vec<String> = fp.0.iter().map(|b| format!("{b:02X}")).collect();
+    format!("SHA256:{}", hex.join(":"))
 }
 
 /// Trust on first use: show the fingerprint; on a terminal ask, otherwise refuse naming it.
