@@ -531,3 +531,105 @@ async fn a_download_cut_by_the_proxy_resumes_into_the_same_bytes() {
     );
     assert_eq!(laptop.backups().len(), 2);
 }
+
+/// The interactive way: the token from standard input into the OS keychain (run under
+/// `.ci/with-keyring`), used by later commands without any environment; removing the server
+/// or the project removes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_lives_in_the_keychain() {
+    use offsite_core::secrets::{KeychainStore, SecretStore};
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "this test uses the real OS keychain: run it through .ci/with-keyring"
+    );
+    let db = database(100);
+    let agent = start_agent(&db, "127.0.0.1:0", false);
+    let fp = agent.fingerprint.clone().unwrap();
+    let token = agent.token();
+    let data = tempfile::tempdir().unwrap();
+    let name = format!("remote-kc-{}", std::process::id());
+    let key = format!("project:{name}:server-token");
+    let keychain = KeychainStore::default();
+    let run = |args: &[&str], stdin: Option<&str>| -> Output {
+        use std::io::Write;
+        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
+        c.arg("--data-dir").arg(data.path()).args(args);
+        for var in [
+            "PGPASSWORD",
+            "OFFSITE_SECRET_STORE",
+            "OFFSITE_SERVER_TOKEN",
+            "OFFSITE_PG_BIN",
+        ] {
+            c.env_remove(var);
+        }
+        let mut child = c
+            .env("OFFSITE_SERVER_POLL_MS", "200")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
+    };
+    let db_url = TestCluster::shared().url(&db);
+    let out = run(
+        &[
+            "project",
+            "add",
+            &name,
+            "--db",
+            &db_url,
+            "--server",
+            &agent.url,
+            "--server-project",
+            "shop",
+            "--token-stdin",
+            "--trust-fingerprint",
+            &fp,
+        ],
+        Some(&format!("{token}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(keychain.get(&key).unwrap().as_deref(), Some(token.as_str()));
+    let mut files = 0;
+    walk(data.path(), &mut |p| {
+        files += 1;
+        let bytes = std::fs::read(p).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&token),
+            "the token is in {}",
+            p.display()
+        );
+    });
+    assert!(files > 0);
+    let out = run(&["--json", "backup", &name, "--remote"], None);
+    let v = json_of(&out, 0, &["backup", "--remote"]);
+    assert_same_as_agents(&agent, Path::new(v["path"].as_str().unwrap()));
+    // Removing the server removes its token.
+    let out = run(
+        &["--json", "project", "components", &name, "--remove-server"],
+        None,
+    );
+    let v = json_of(&out, 0, &["--remove-server"]);
+    assert!(v["components"]["server"].is_null(), "{v}");
+    assert_eq!(keychain.get(&key).unwrap(), None);
+    let out = run(&["--json", "pull", &name], None);
+    let v = json_of(&out, 2, &["pull"]);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no backup server"),
+        "{v}"
+    );
+    let _ = run(&["project", "remove", &name], None);
+}

@@ -268,6 +268,14 @@ pub(crate) async fn remove(engine: &Engine, name: &str) -> Result<()> {
     let project = engine.catalog.project(name).await?;
     let _lock = runner::lock_project(engine, &project)?;
     engine.catalog.remove_project(&project.name).await?;
+    // The components' secrets go with it (best effort, as the password below).
+    for key in [
+        crate::secrets::project_s3_secret_key(&project.name),
+        crate::secrets::project_supabase_token_key(&project.name),
+        super::remote::project_server_token_key(&project.name),
+    ] {
+        let _ = engine.secrets.delete(&key);
+    }
     match engine.secrets.delete(&project_password_key(&project.name)) {
         // Headless, without a keychain: the project is gone; a password it may have had in a
         // keychain this process cannot reach stays there (nothing else can be done from here).
