@@ -251,7 +251,10 @@ impl AgentClient {
             .header(AUTHORIZATION, auth)
             .timeout(Duration::from_secs(60));
         if let Some(b) = body {
-            req = req.json(&b);
+            // (core's reqwest has no `json` feature)
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(b.to_string());
         }
         let resp = req.send().await.map_err(|e| transport_error(&what, e))?;
         let status = resp.status();
