@@ -1,6 +1,7 @@
 //! `offsite`: the headless command line over the Offsite engine.
 
 mod components_cmd;
+mod import_cmd;
 mod output;
 mod restore_components_cmd;
 mod schedule_cmd;
@@ -65,6 +66,10 @@ enum Command {
     Verify { archive: PathBuf },
     /// Show an archive's manifest.
     Inspect { archive: PathBuf },
+    /// Import a file as a verified backup of a project: an Offsite archive, a pg_dump file
+    /// (custom format, or plain SQL as .sql / .sql.gz), pg_dumpall output (one database, with
+    /// --database), or a project export. Prints the archive path.
+    Import(import_cmd::ImportArgs),
     /// Restore an archive by component: the database into a URL or project, storage into a
     /// project's buckets or a folder, configuration setting by setting.
     Restore(RestoreArgs),
@@ -539,6 +544,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             }
         }
         Command::Inspect { .. } => unreachable!("handled above"),
+        Command::Import(args) => {
+            return import_cmd::import(&engine, args, out, job("importing")).await
+        }
         Command::Restore(args) => {
             use restore_components_cmd::{self as rc, Part};
             let parts = rc::parts(args.components.as_deref(), &args.archive)?;

@@ -2,7 +2,7 @@
 //! restore (the database part is `restore` in main.rs).
 
 use crate::output::Out;
-use offsite_core::archive::read_manifest;
+use offsite_core::archive::{self, read_manifest};
 use offsite_core::ops::{StorageRestoreRequest, StorageRestoreTo};
 use offsite_core::storage::{BucketSelection, StoragePlan};
 use offsite_core::{Engine, Error, ErrorKind, JobStart, Result};
@@ -21,7 +21,8 @@ pub enum Part {
 /// `database,storage,config` (or `all`); `None` → what the archive has, the database first.
 pub fn parts(given: Option<&str>, archive: &Path) -> Result<Vec<Part>> {
     let manifest = read_manifest(archive)?;
-    let has_db = manifest.member("database.dump").is_some();
+    let has_db = manifest.member(archive::DATABASE_MEMBER).is_some()
+        || manifest.member(archive::DATABASE_SQL_MEMBER).is_some();
     let has_storage = manifest.member("storage.json").is_some();
     let has_config = manifest
         .members

@@ -1,6 +1,7 @@
 //! Importing a file the user dropped or opened: an Offsite archive, a plain `pg_dump`
-//! custom-format file, or a project export (the DESIGN.md layout without a valid
-//! `metadata.json`, as a `.tar.gz` or a folder).
+//! custom-format file, a project export (the DESIGN.md layout without a valid
+//! `metadata.json`, as a `.tar.gz` or a folder), or a plain SQL dump (`pg_dump` plain format or
+//! `pg_dumpall` output, `.sql` or `.sql.gz`; see [`crate::plainsql`]).
 //!
 //! [`inspect`] only reads (a tarball's `database.dump` is extracted into a private temporary
 //! folder to let `pg_restore -l` read its header). [`wrap_dump`] packs a dump into a proper
@@ -9,11 +10,16 @@
 
 use crate::archive::{
     self, ArchiveWriter, BackupType, Manifest, MemberEntry, SourceInfo, TableCount, Versions,
-    Written, DATABASE_MEMBER, FORMAT_VERSION, GLOBALS_MEMBER,
+    Written, DATABASE_MEMBER, DATABASE_SQL_MEMBER, FORMAT_VERSION, GLOBALS_MEMBER,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgtools;
+use crate::plainsql::scan::{self as plain_scan, PlainSqlInfo};
+
+mod plain;
 use crate::progress::{Phase, Reporter};
+use plain::inspect_plain;
+pub use plain::PLAIN_TABLES_NOT_RECORDED;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -44,6 +50,12 @@ pub enum ImportKind {
     /// A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`) as a
     /// `.tar.gz` or a folder, without a valid `metadata.json`.
     ProjectExport,
+    /// A plain SQL dump of one database (`pg_dump` plain format, or any psql script), `.sql` or
+    /// `.sql.gz`.
+    PlainSql,
+    /// `pg_dumpall` output (roles and several databases), `.sql` or `.sql.gz`: one database is
+    /// imported, with the roles.
+    PgDumpall,
 }
 
 /// The header of a custom-format dump, as `pg_restore -l` prints it.
@@ -94,6 +106,10 @@ pub struct ImportPreview {
     pub has_globals: bool,
     /// Things worth saying before importing (parts that are not imported, …).
     pub notes: Vec<String>,
+    /// A plain SQL dump's details (kinds `plain_sql` and `pg_dumpall`): its databases, roles, …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub plain: Option<PlainSqlInfo>,
 }
 
 /// The error for anything that is not a recognised backup.
@@ -108,7 +124,7 @@ pub fn unsupported(path: &Path, why: &str) -> Error {
         ),
     )
     .with_hint(
-        "drop an Offsite archive (.tar.gz), a pg_dump custom-format file (pg_dump -Fc), or a project export (a .tar.gz or folder holding database.dump)",
+        "drop an Offsite archive (.tar.gz), a pg_dump file (custom format, or plain SQL as .sql or .sql.gz), pg_dumpall output, or a project export (a .tar.gz or folder holding database.dump)",
     )
 }
 
@@ -119,6 +135,9 @@ pub(crate) enum DumpSource {
     File(PathBuf),
     /// A member of an export tarball; `root` is "" or "<top>/".
     Tar { root: String },
+    /// A plain SQL file (maybe gzip-compressed); `connects`: it holds `\connect` (one database
+    /// of it is taken).
+    Plain { connects: bool },
 }
 
 /// What [`inspect`] found, with what the import needs.
@@ -127,6 +146,9 @@ pub(crate) struct Inspected {
     pub dump: Option<DumpSource>,
     /// A folder's globals.sql.
     pub globals_file: Option<PathBuf>,
+    /// The database to take from a plain SQL file that holds several (`pg_dumpall`); checked
+    /// by [`Inspected::choose_database`].
+    pub database: Option<String>,
 }
 
 /// Recognise `path` and describe it. Reads only; a tarball's `database.dump` is extracted into a
@@ -161,15 +183,21 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
             preview,
             dump: Some(DumpSource::File(path.to_path_buf())),
             globals_file: None,
+            database: None,
         });
     }
-    if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+    let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
+    if (gzip || looks_like_text(&magic[..n])) && plain_scan::sniff(path)? {
+        return inspect_plain(path, md.len());
+    }
+    if gzip {
         match archive::read_manifest(path) {
             Ok(m) => {
                 return Ok(Inspected {
                     preview: archive_preview(path, md.len(), m),
                     dump: None,
                     globals_file: None,
+                    database: None,
                 })
             }
             Err(e) if e.kind() == ErrorKind::UnsupportedFormat && !is_newer_format(&e) => {}
@@ -180,7 +208,7 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
     if looks_like_text(&magic[..n]) {
         return Err(unsupported(
             path,
-            "a text file (a plain SQL dump is not supported: make one with pg_dump -Fc)",
+            "a text file that is not SQL (no pg_dump header, and it does not start with an SQL statement)",
         ));
     }
     Err(unsupported(path, "unknown file type"))
@@ -233,6 +261,7 @@ fn archive_preview(path: &Path, size: u64, m: Manifest) -> ImportPreview {
         members: m.members,
         dump: None,
         notes,
+        plain: None,
     }
 }
 
@@ -275,6 +304,7 @@ fn dump_preview(
         has_globals,
         notes: vec![TABLES_NOT_RECORDED.to_string()],
         dump: Some(header),
+        plain: None,
     }
 }
 
@@ -392,6 +422,7 @@ fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
         preview,
         dump: Some(DumpSource::File(dump)),
         globals_file: has_globals.then_some(globals),
+        database: None,
     })
 }
 
@@ -569,6 +600,7 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
         preview,
         dump: Some(DumpSource::Tar { root }),
         globals_file: None,
+        database: None,
     })
 }
 
@@ -696,10 +728,55 @@ pub(crate) fn wrap_dump(
         }
     };
     // Reading the dump in (the writer then reports its own packing).
-    reporter.phase(Phase::Packing, Some(preview.size));
-    let mut spool = writer.spool(DATABASE_MEMBER)?;
+    let plain = matches!(inspected.dump, Some(DumpSource::Plain { .. }));
+    // A plain SQL file counts its (uncompressed) SQL, read through the splitter.
+    reporter.phase(
+        Phase::Packing,
+        Some(match &preview.plain {
+            Some(p) if plain => p.sql_bytes,
+            _ => preview.size,
+        }),
+    );
+    let mut spool = writer.spool(if plain {
+        DATABASE_SQL_MEMBER
+    } else {
+        DATABASE_MEMBER
+    })?;
     let mut globals: Option<Vec<u8>> = None;
+    let mut roles: Vec<String> = Vec::new();
     match inspected.dump.as_ref() {
+        Some(DumpSource::Plain { connects }) => {
+            let database = match (connects, inspected.database.as_deref()) {
+                (false, _) => None,
+                (true, Some(d)) => Some(d),
+                (true, None) => {
+                    return Err(plain_scan::choose_database_error(
+                        preview
+                            .plain
+                            .as_ref()
+                            .map(|p| p.databases.as_slice())
+                            .unwrap_or(&[]),
+                        None,
+                    ))
+                }
+            };
+            let mut g = Vec::new();
+            let ex = plain_scan::extract(
+                &preview.path,
+                database,
+                &mut spool,
+                Some(&mut g),
+                &mut |n| reporter.advance(n),
+                cancel,
+            )?;
+            roles = ex.roles;
+            if !g.is_empty() {
+                let mut text =
+                    b"--\n-- Roles (from a pg_dumpall file, without passwords)\n--\n\n".to_vec();
+                text.extend_from_slice(&g);
+                globals = Some(text);
+            }
+        }
         Some(DumpSource::File(p)) => {
             let mut f =
                 File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
@@ -744,6 +821,7 @@ pub(crate) fn wrap_dump(
     }
     let spooled = spool.finish()?;
     writer.add_spooled(spooled);
+    let has_globals = globals.is_some();
     if let Some(g) = globals {
         writer.add_bytes(GLOBALS_MEMBER, g);
     }
@@ -773,12 +851,24 @@ pub(crate) fn wrap_dump(
         members: Vec::new(),
         components: BTreeMap::new(),
         tables: Vec::new(),
-        roles: Vec::new(),
-        globals_note: (!preview.has_globals).then(|| {
-            "roles and grants were not saved: the imported dump came without globals.sql"
-                .to_string()
+        roles,
+        globals_note: (!has_globals).then(|| {
+            if plain {
+                "roles and grants were not saved: the imported SQL dump holds no roles (only a pg_dumpall file does)"
+                    .to_string()
+            } else {
+                "roles and grants were not saved: the imported dump came without globals.sql"
+                    .to_string()
+            }
         }),
-        tables_note: Some(TABLES_NOT_RECORDED.to_string()),
+        tables_note: Some(
+            if plain {
+                PLAIN_TABLES_NOT_RECORDED
+            } else {
+                TABLES_NOT_RECORDED
+            }
+            .to_string(),
+        ),
         counts: Default::default(),
         storage: None,
         redactions: Vec::new(),

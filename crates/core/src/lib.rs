@@ -16,6 +16,7 @@ pub mod import;
 pub mod ops;
 pub mod pgproc;
 pub mod pgtools;
+pub mod plainsql;
 pub mod progress;
 pub mod project;
 mod replace;

@@ -697,7 +697,7 @@ pub(crate) fn run(
 
 /// The endings (` OWNER TO role;\n`) of the owner statements to leave out, with the role
 /// written as pg_restore writes it (quoted only when it must be).
-fn owner_suffixes(roles: &BTreeSet<String>) -> Vec<Vec<u8>> {
+pub(crate) fn owner_suffixes(roles: &BTreeSet<String>) -> Vec<Vec<u8>> {
     roles
         .iter()
         .map(|r| format!(" OWNER TO {};\n", fmt_id(r)).into_bytes())

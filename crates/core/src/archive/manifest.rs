@@ -9,6 +9,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const MANIFEST_NAME: &str = "metadata.json";
 pub const DATABASE_MEMBER: &str = "database.dump";
 pub const GLOBALS_MEMBER: &str = "globals.sql";
+/// The database as a plain SQL script (an imported `pg_dump` plain file or one database of a
+/// `pg_dumpall` file), restored through psql; an archive holds it instead of `database.dump`.
+pub const DATABASE_SQL_MEMBER: &str = "database.sql";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -1,5 +1,5 @@
 //! The import job: a dropped or opened file (an Offsite archive, a pg_dump file, a project
-//! export) becomes a backup of a project, in its backup folder and in the catalog. Recognising
+//! export, a plain SQL dump or pg_dumpall file) becomes a backup of a project, in its backup folder and in the catalog. Recognising
 //! and packing files is [`crate::import`]'s; this module is the job around it.
 
 use crate::archive::{self, VerifyReport};
@@ -35,6 +35,9 @@ pub struct ImportOptions {
     /// Also verify the archive a pg_dump file or export is packed into (an Offsite archive is
     /// always verified first). Default: true.
     pub verify: bool,
+    /// The database to take from a `pg_dumpall` file (required when it holds more than one;
+    /// refused for other files).
+    pub database: Option<String>,
 }
 
 impl ImportOptions {
@@ -44,6 +47,7 @@ impl ImportOptions {
             path: path.into(),
             into,
             verify: true,
+            database: None,
         }
     }
 }
@@ -78,7 +82,12 @@ pub(crate) async fn run(
     opts: ImportOptions,
     start: JobStart,
 ) -> Result<ImportOutcome> {
-    let ImportOptions { path, into, verify } = opts;
+    let ImportOptions {
+        path,
+        into,
+        verify,
+        database,
+    } = opts;
     let existing = &match &into {
         ImportInto::Existing { project } => Some(engine.catalog.project(project).await?),
         ImportInto::New(_) => None,
@@ -91,12 +100,13 @@ pub(crate) async fn run(
         |(_, _, b): &(Project, bool, BackupRecord)| Some(b.id.clone()),
         |job| async move {
             job.reporter.phase(Phase::Planning, None);
-            let inspected = {
+            let mut inspected = {
                 let (p, bin) = (path.clone(), engine.pg_bin());
                 tokio::task::spawn_blocking(move || import::inspect_full(&p, bin.as_deref()))
                     .await
                     .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
             };
+            inspected.choose_database(database.as_deref())?;
             job.check_cancelled()?;
             let (project, created) = match (existing, into) {
                 (Some(p), _) => (p.clone(), false),

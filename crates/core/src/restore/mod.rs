@@ -9,6 +9,7 @@
 //! member's SHA-256 has been checked: a corrupt archive is detected before pg_restore can commit.
 //! Replacing a non-empty database needs explicit consent and takes a safety backup first.
 
+mod plain;
 mod roles;
 mod script;
 mod select;
@@ -18,7 +19,9 @@ pub use roles::RoleToCreate;
 pub use script::{ManagedSchema, OwnedByOthers};
 pub use select::{SelectWhat, Selection, SelectionPlan};
 
-use crate::archive::{self, Manifest, TableCount, DATABASE_MEMBER, GLOBALS_MEMBER};
+use crate::archive::{
+    self, Manifest, TableCount, DATABASE_MEMBER, DATABASE_SQL_MEMBER, GLOBALS_MEMBER,
+};
 use crate::backup::{self, BackupOptions, BackupSource};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgproc;
@@ -183,6 +186,8 @@ pub struct Prepared {
     /// Rows only: the tables' enabled triggers, disabled for the load and enabled after.
     pub(crate) triggers: (Vec<String>, Vec<String>),
     pub(crate) clean_phase_runs: bool,
+    /// The backup's database is plain SQL (`database.sql`), restored through psql.
+    pub(crate) plain: bool,
 }
 
 /// Compute the plan. Changes nothing.
@@ -215,21 +220,36 @@ pub async fn plan(
         .await
         .map_err(join_err)??
     };
-    if manifest.member(DATABASE_MEMBER).is_none() {
+    let plain = manifest.member(DATABASE_MEMBER).is_none()
+        && manifest.member(DATABASE_SQL_MEMBER).is_some();
+    if manifest.member(DATABASE_MEMBER).is_none() && !plain {
         return Err(Error::new(
             ErrorKind::UnsupportedFormat,
             "this archive holds no database.dump",
         )
         .with_hint("choose a database or full backup"));
     }
+    if plain && !opts.selection.is_whole() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "this backup is a plain SQL dump: choosing schemas or tables to restore is not available for it",
+        )
+        .with_hint("restore the whole backup (without a selection)"));
+    }
     let mut conn = target.spec.connect(target.password.as_deref()).await?;
     let info = server_info(&mut conn, &target.spec).await?;
     let tools = pgtools::find_for(info.major(), opts.pg_bin.as_deref())?;
     let toc = {
         let (tools, p) = (tools.clone(), archive_path.to_path_buf());
-        tokio::task::spawn_blocking(move || toc::read(&tools, &p))
-            .await
-            .map_err(join_err)??
+        tokio::task::spawn_blocking(move || {
+            if plain {
+                plain::read_toc(&p)
+            } else {
+                toc::read(&tools, &p)
+            }
+        })
+        .await
+        .map_err(join_err)??
     };
     let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
     let backup_schemas: Vec<String> = toc
@@ -489,6 +509,18 @@ pub async fn plan(
                 .into(),
         );
     }
+    if plain && toc.items.is_empty() {
+        warnings.push(
+            "the SQL dump has no pg_dump entry headers (-- Name: …; Type: …): the plan cannot say what it creates or replaces, and --replace drops nothing first"
+                .into(),
+        );
+    }
+    if plain {
+        warnings.push(
+            "this backup is a plain SQL dump: it is restored through psql in one transaction (the dump's own BEGIN/COMMIT left out); pg_dump recorded no dependencies between its objects, so what the plan says about them is less certain"
+                .into(),
+        );
+    }
     if tools.major < manifest_dump_major(&manifest).unwrap_or(0) {
         warnings.push(format!(
             "pg_restore {} is older than the pg_dump that wrote this backup; restoring may fail",
@@ -504,8 +536,16 @@ pub async fn plan(
         target: target.spec.to_url(),
         target_database: target.spec.database.clone(),
         target_server_version: info.version.clone(),
-        pg_restore: tools.pg_restore().display().to_string(),
-        pg_restore_version: tools.version_line.replacen("pg_dump", "pg_restore", 1),
+        pg_restore: if plain {
+            tools.psql().display().to_string()
+        } else {
+            tools.pg_restore().display().to_string()
+        },
+        pg_restore_version: tools.version_line.replacen(
+            "pg_dump",
+            if plain { "psql" } else { "pg_restore" },
+            1,
+        ),
         target_empty,
         existing: existing.into_iter().take(200).collect(),
         will_replace,
@@ -558,6 +598,7 @@ pub async fn plan(
         truncate,
         triggers: (trigger_off, trigger_on),
         clean_phase_runs,
+        plain,
     })
 }
 
@@ -624,6 +665,7 @@ pub async fn execute(
         truncate,
         triggers,
         clean_phase_runs,
+        plain,
     } = prepared;
     let started = Instant::now();
     if let Some(first) = plan.blockers.first() {
@@ -688,7 +730,13 @@ pub async fn execute(
 
     reporter.phase(
         Phase::Restoring,
-        manifest.member(DATABASE_MEMBER).map(|m| m.size),
+        manifest
+            .member(if plain {
+                DATABASE_SQL_MEMBER
+            } else {
+                DATABASE_MEMBER
+            })
+            .map(|m| m.size),
     );
     let replacing = clean_phase_runs;
     let restore_result = {
@@ -699,7 +747,7 @@ pub async fn execute(
             plan.archive.clone(),
         );
         let (reporter, cancel) = (reporter.clone(), cancel.clone());
-        if replacing || decisions.needs_script() || selected.is_some() {
+        if plain || replacing || decisions.needs_script() || selected.is_some() {
             let mut skip = decisions.skip.clone();
             let mut script = replace::Script {
                 before: decisions.preamble.clone(),
@@ -738,21 +786,39 @@ pub async fn execute(
                     script.before.extend(clean.after.iter().cloned());
                 }
             }
-            let list = script::build_list(&toc.list, &skip);
-            tokio::task::spawn_blocking(move || {
-                replace::run(
-                    &tools,
-                    &spec,
-                    pw.as_deref(),
-                    &path,
-                    &script,
-                    &list,
-                    &reporter,
-                    &cancel,
-                )
-            })
-            .await
-            .map_err(join_err)?
+            if plain {
+                let skip: BTreeSet<usize> = skip.keys().copied().collect();
+                tokio::task::spawn_blocking(move || {
+                    plain::run(
+                        &tools,
+                        &spec,
+                        pw.as_deref(),
+                        &path,
+                        &script,
+                        skip,
+                        &reporter,
+                        &cancel,
+                    )
+                })
+                .await
+                .map_err(join_err)?
+            } else {
+                let list = script::build_list(&toc.list, &skip);
+                tokio::task::spawn_blocking(move || {
+                    replace::run(
+                        &tools,
+                        &spec,
+                        pw.as_deref(),
+                        &path,
+                        &script,
+                        &list,
+                        &reporter,
+                        &cancel,
+                    )
+                })
+                .await
+                .map_err(join_err)?
+            }
         } else {
             tokio::task::spawn_blocking(move || {
                 run_pg_restore(&tools, &spec, pw.as_deref(), &path, &reporter, &cancel)

@@ -139,6 +139,11 @@ impl FullToc {
     }
 }
 
+/// The kind named `desc` as one of pg_dump's (`None` for a kind this build does not know).
+pub(crate) fn static_desc(desc: &str) -> Option<&'static str> {
+    DESCS.iter().find(|d| **d == desc).copied()
+}
+
 /// Parse one line of `pg_restore -l`: `ID; CATALOG OID DESC SCHEMA TAG OWNER`.
 pub(crate) fn parse_line(line: &str, index: usize) -> Option<Item> {
     if line.starts_with(';') {

@@ -15,6 +15,7 @@ mod import;
 mod keychain_unavailable;
 mod new_server;
 mod pg_engine;
+mod plain_sql;
 mod replace;
 mod restore_errors;
 mod s3_store;

@@ -1,0 +1,255 @@
+//! `offsite import` as a cron job on a server uses it: no keychain (`OFFSITE_SECRET_STORE=env`,
+//! the password in `PGPASSWORD`), `--json`, exit codes; a `.sql.gz` made by the real pg_dump
+//! and a `pg_dumpall` file, imported and restored into real PostgreSQL clusters.
+
+use offsite_testkit::TestCluster;
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+struct Cli {
+    data: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli {
+            data: tempfile::tempdir().unwrap(),
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, pg: &TestCluster, args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
+        c.arg("--json")
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(args);
+        for var in [
+            "PGHOST",
+            "PGPORT",
+            "PGUSER",
+            "PGDATABASE",
+            "OFFSITE_PG_BIN",
+            "DBUS_SESSION_BUS_ADDRESS",
+        ] {
+            c.env_remove(var);
+        }
+        let home = self.home.path();
+        c.env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("OFFSITE_SECRET_STORE", "env")
+            .env("PGPASSWORD", pg.superuser_password())
+            .stdin(Stdio::null());
+        c.output().unwrap()
+    }
+
+    fn json(&self, pg: &TestCluster, args: &[&str], code: i32) -> Value {
+        let out = self.run(pg, args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: stdout={stdout} stderr={}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {stdout}"))
+    }
+}
+
+fn run_ok(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn a_cron_sql_gz_is_imported_and_restored_through_the_cli() {
+    let pg = TestCluster::shared();
+    let src = pg.unique_db("cli_plain_src");
+    pg.psql(
+        &src,
+        "CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 777) g; SELECT lo_from_bytea(0, '\\x0011223344');",
+    );
+    let cli = Cli::new();
+    let file = cli.data.path().join("nightly.sql.gz");
+    let sql = run_ok(pg.command("pg_dump").args(pg.conn_args()).arg(&src));
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&file).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&sql).unwrap();
+    gz.finish().unwrap();
+
+    let preview = cli.json(pg, &["import", p(&file), "--preview"], 0);
+    assert_eq!(preview["preview"]["kind"], "plain_sql", "{preview}");
+    assert_eq!(preview["preview"]["plain"]["compressed"], true);
+    assert_eq!(preview["preview"]["tables"][0]["table"], "notes");
+
+    // Where it goes must be said; --database is for pg_dumpall files only.
+    let out = cli.run(pg, &["import", p(&file)]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = pg.url(&src);
+    let e = cli.json(
+        pg,
+        &[
+            "import",
+            p(&file),
+            "--new-project",
+            "nightly",
+            "--db",
+            &url,
+            "--database",
+            "x",
+        ],
+        2,
+    );
+    assert_eq!(e["error"]["code"], "invalid_input", "{e}");
+
+    let o = cli.json(
+        pg,
+        &["import", p(&file), "--new-project", "nightly", "--db", &url],
+        0,
+    );
+    assert_eq!(o["project"], "nightly");
+    assert_eq!(o["created_project"], true);
+    assert_eq!(o["backup"]["status"], "verified");
+    let archive = o["backup"]["path"].as_str().unwrap().to_string();
+    assert!(Path::new(&archive).exists());
+    let listed = cli.json(pg, &["backups", "nightly"], 0);
+    assert_eq!(listed["backups"].as_array().unwrap().len(), 1);
+
+    // A second import of the same file into the existing project adds a second backup.
+    let again = cli.json(pg, &["import", p(&file), "--project", "nightly"], 0);
+    assert_ne!(again["backup"]["path"], o["backup"]["path"]);
+
+    let dst = pg.unique_db("cli_plain_dst");
+    let r = cli.json(
+        pg,
+        &["restore", &archive, "--to", &pg.url(&dst), "--yes"],
+        0,
+    );
+    assert!(r.to_string().contains("psql"), "{r}");
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "777");
+    assert_eq!(
+        pg.psql(
+            &dst,
+            "SELECT encode(lo_get(oid), 'hex') FROM pg_largeobject_metadata"
+        ),
+        "0011223344"
+    );
+    // Into the now non-empty copy: consent is needed (exit 5), --replace gives it.
+    let e = cli.json(
+        pg,
+        &["restore", &archive, "--to", &pg.url(&dst), "--yes"],
+        5,
+    );
+    assert_eq!(e["error"]["code"], "needs_consent", "{e}");
+    pg.psql(&dst, "DELETE FROM notes WHERE id > 5");
+    cli.json(
+        pg,
+        &[
+            "restore",
+            &archive,
+            "--to",
+            &pg.url(&dst),
+            "--yes",
+            "--replace",
+        ],
+        0,
+    );
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "777");
+}
+
+#[test]
+fn a_pg_dumpall_file_needs_its_database_named() {
+    let pg = &TestCluster::start();
+    pg.psql("postgres", "CREATE ROLE cli_app NOLOGIN;");
+    pg.create_db("shop");
+    pg.psql(
+        "shop",
+        "CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 42); ALTER TABLE orders OWNER TO cli_app;",
+    );
+    pg.create_db("crm");
+    pg.psql("crm", "CREATE TABLE contacts (id int);");
+    let cli = Cli::new();
+    let file = cli.data.path().join("cluster.sql");
+    std::fs::write(&file, run_ok(pg.command("pg_dumpall").args(pg.conn_args()))).unwrap();
+    let url = pg.url("postgres");
+
+    let e = cli.json(
+        pg,
+        &["import", p(&file), "--new-project", "cluster", "--db", &url],
+        2,
+    );
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("shop") && msg.contains("crm"), "{e}");
+    assert!(
+        e["error"]["hint"].as_str().unwrap().contains("--database"),
+        "{e}"
+    );
+    let listed = cli.json(pg, &["project", "list"], 0);
+    assert!(!listed.to_string().contains("cluster"), "{listed}");
+
+    let o = cli.json(
+        pg,
+        &[
+            "import",
+            p(&file),
+            "--new-project",
+            "cluster",
+            "--db",
+            &url,
+            "--database",
+            "shop",
+        ],
+        0,
+    );
+    let archive = o["backup"]["path"].as_str().unwrap().to_string();
+    pg.create_db("shop_copy");
+    pg.drop_db("shop");
+    pg.psql("postgres", "DROP ROLE cli_app;");
+    // The role is gone from the server: the restore needs --create-roles, and then makes it.
+    let e = cli.json(
+        pg,
+        &["restore", &archive, "--to", &pg.url("shop_copy"), "--yes"],
+        2,
+    );
+    assert!(e.to_string().contains("cli_app"), "{e}");
+    cli.json(
+        pg,
+        &[
+            "restore",
+            &archive,
+            "--to",
+            &pg.url("shop_copy"),
+            "--yes",
+            "--create-roles",
+        ],
+        0,
+    );
+    assert_eq!(
+        pg.psql(
+            "shop_copy",
+            "SELECT count(*), min(tableowner) FROM orders, pg_tables WHERE tablename = 'orders'"
+        ),
+        "42|cli_app"
+    );
+}

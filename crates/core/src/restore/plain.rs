@@ -1,0 +1,418 @@
+//! Restoring a plain SQL backup (`database.sql`: an imported `pg_dump` plain file or one
+//! database of a `pg_dumpall` file) through psql, all or nothing.
+//!
+//! The plan is the same as for a custom-format dump: its table of contents is read from the
+//! `-- Name: …; Type: …; Schema: …; Owner: …` headers pg_dump writes before every entry, so
+//! the target's state, the clean phase of `--replace`, the roles and the ownership decisions
+//! are computed by the same code. What a plain dump does not have: dependencies between
+//! entries (none are recorded) and a way to pick schemas or tables (refused in the plan).
+//!
+//! Execution streams the member through [`crate::plainsql::Splitter`] into ONE psql session
+//! with `ON_ERROR_STOP=1`: `BEGIN`, the script's statements before, the dump's SQL, the
+//! statements after, and `COMMIT` only once psql ran everything and the member's SHA-256 was
+//! verified at its end. The dump's own `BEGIN;` / `COMMIT;` (pg_dump writes them around large
+//! objects) are left out, so nothing commits early; `ROLLBACK`, `PREPARE TRANSACTION` and the
+//! like are refused; so is every psql meta-command but pg_dump's `\restrict` / `\unrestrict`
+//! (left out: the stream never leaves SQL mode, and an older psql does not know them).
+
+use crate::archive::{self, DATABASE_SQL_MEMBER};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pgproc;
+use crate::pgtools::PgTools;
+use crate::plainsql::{self, entry_header, meta_command, tx_control, Piece, Splitter, TxControl};
+use crate::progress::Reporter;
+use crate::project::ConnSpec;
+use crate::replace::Script;
+use crate::restore::toc::{self, FullToc, Item};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use tokio_util::sync::CancellationToken;
+
+/// Largest SQL kept per entry for the plan's decisions (a huge function body is cut).
+const MAX_ENTRY_SQL: usize = 1 << 20;
+
+/// The table of contents of the archive's `database.sql`, from its entry headers. Entry `line`s
+/// count every header in order: [`run`] leaves out the entries whose number it is given.
+pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
+    let mut items: Vec<Item> = Vec::new();
+    let mut entry: Option<usize> = None;
+    let mut count = 0usize;
+    let mut current: Option<usize> = None; // index into items
+    let mut splitter = Splitter::new();
+    let mut on_piece = |p: Piece| -> std::result::Result<(), std::convert::Infallible> {
+        match &p {
+            Piece::Between(b) => {
+                if let Some(h) = entry_header(b) {
+                    entry = Some(count);
+                    count += 1;
+                    current = None;
+                    if let Some(desc) = toc::static_desc(&h.desc) {
+                        items.push(Item {
+                            id: count as i32,
+                            desc,
+                            schema: h.schema,
+                            tag: h.tag,
+                            owner: h.owner,
+                            line: entry.unwrap_or(0),
+                            deps: Vec::new(),
+                            sql: String::new(),
+                        });
+                        current = (!h.data).then(|| items.len() - 1);
+                    }
+                }
+            }
+            Piece::Statement(s) => {
+                if let Some(i) = current {
+                    if items[i].sql.len() + s.len() <= MAX_ENTRY_SQL {
+                        items[i].sql.push_str(&String::from_utf8_lossy(s));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    };
+    let mut sink = SplitSink {
+        splitter: &mut splitter,
+        f: &mut on_piece,
+    };
+    archive::copy_member(
+        archive_path,
+        DATABASE_SQL_MEMBER,
+        &mut sink,
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )?;
+    let _ = splitter.finish(&mut on_piece);
+    Ok(FullToc {
+        list: String::new(),
+        items,
+    })
+}
+
+/// A `Write` that feeds a [`Splitter`].
+struct SplitSink<'a, F> {
+    splitter: &'a mut Splitter,
+    f: &'a mut F,
+}
+
+impl<F: FnMut(Piece) -> std::result::Result<(), std::convert::Infallible>> Write
+    for SplitSink<'_, F>
+{
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.splitter.push(buf, self.f);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the filter between the archive and psql does with each piece of the dump.
+pub(crate) struct Filter {
+    skip: BTreeSet<usize>,
+    owner_suffixes: Vec<Vec<u8>>,
+    entry: Option<usize>,
+    count: usize,
+    skipping_copy: bool,
+    in_copy: bool,
+    /// Why the dump cannot be restored (a refused meta-command or transaction statement).
+    pub refused: Option<Error>,
+}
+
+/// What to do with a piece.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Pass,
+    Drop,
+    Refuse,
+}
+
+impl Filter {
+    pub(crate) fn new(skip: BTreeSet<usize>, drop_owner_of: &BTreeSet<String>) -> Self {
+        Filter {
+            skip,
+            owner_suffixes: crate::replace::owner_suffixes(drop_owner_of),
+            entry: None,
+            count: 0,
+            skipping_copy: false,
+            in_copy: false,
+            refused: None,
+        }
+    }
+
+    pub(crate) fn judge(&mut self, p: &Piece) -> Verdict {
+        let skipped = self.entry.is_some_and(|e| self.skip.contains(&e));
+        match p {
+            Piece::Between(b) => {
+                if entry_header(b).is_some() {
+                    self.entry = Some(self.count);
+                    self.count += 1;
+                }
+                Verdict::Pass
+            }
+            Piece::CopyData(d) => {
+                if plainsql::trim_eol(d) == b"\\." {
+                    self.in_copy = false;
+                }
+                if self.skipping_copy {
+                    if !self.in_copy {
+                        self.skipping_copy = false;
+                    }
+                    Verdict::Drop
+                } else {
+                    Verdict::Pass
+                }
+            }
+            Piece::Meta(m) => {
+                let (name, _) = meta_command(m);
+                if name == "restrict" || name == "unrestrict" {
+                    return Verdict::Drop;
+                }
+                self.refused = Some(
+                    Error::new(
+                        ErrorKind::UnsupportedFormat,
+                        format!(
+                            "the SQL dump runs the psql command \\{name}, which a restore does not run (only pg_dump's \\restrict and \\unrestrict are accepted)"
+                        ),
+                    )
+                    .with_hint("nothing was restored; remove the command from the dump, or restore it with psql yourself"),
+                );
+                Verdict::Refuse
+            }
+            Piece::Statement(s) => {
+                let copy = is_copy(s);
+                if copy {
+                    self.in_copy = true;
+                }
+                if skipped {
+                    if copy {
+                        self.skipping_copy = true;
+                    }
+                    return Verdict::Drop;
+                }
+                match tx_control(s) {
+                    Some(TxControl::Begin | TxControl::Commit) => return Verdict::Drop,
+                    Some(TxControl::Other) => {
+                        let text = String::from_utf8_lossy(s);
+                        let first: String = text.trim().chars().take(60).collect();
+                        self.refused = Some(
+                            Error::new(
+                                ErrorKind::UnsupportedFormat,
+                                format!(
+                                    "the SQL dump ends or splits its own transaction ({first}): it cannot be restored all or nothing"
+                                ),
+                            )
+                            .with_hint("nothing was restored; remove that statement from the dump, or restore it with psql yourself"),
+                        );
+                        return Verdict::Refuse;
+                    }
+                    None => {}
+                }
+                if !self.owner_suffixes.is_empty() {
+                    let mut t = s.trim_ascii_end().to_vec();
+                    t.push(b'\n');
+                    if t.starts_with(b"ALTER ")
+                        && self.owner_suffixes.iter().any(|o| t.ends_with(o))
+                    {
+                        return Verdict::Drop;
+                    }
+                }
+                Verdict::Pass
+            }
+        }
+    }
+}
+
+fn is_copy(s: &[u8]) -> bool {
+    // The splitter decides COPY data; a statement starting with COPY and ending FROM stdin.
+    let w = plainsql::leading_words(s, 1);
+    w.first().map(String::as_str) == Some("COPY")
+        && String::from_utf8_lossy(s)
+            .to_ascii_uppercase()
+            .contains("FROM STDIN")
+}
+
+/// The writer between the archive and psql: splits, filters, writes what passes.
+struct FilterSink<W: Write> {
+    splitter: Splitter,
+    filter: Filter,
+    out: W,
+}
+
+impl<W: Write> FilterSink<W> {
+    fn emit(filter: &mut Filter, out: &mut W, p: Piece) -> std::io::Result<()> {
+        match filter.judge(&p) {
+            Verdict::Pass => out.write_all(p.bytes()),
+            Verdict::Drop => Ok(()),
+            Verdict::Refuse => Err(std::io::Error::other("refused")),
+        }
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        let (filter, out) = (&mut self.filter, &mut self.out);
+        let clean = self.splitter.finish(&mut |p| Self::emit(filter, out, p))?;
+        if !clean {
+            self.filter.refused = Some(
+                Error::integrity("the SQL dump ends inside a statement or COPY data").with_hint(
+                    "nothing was restored; the backup's SQL is cut off: use another copy",
+                ),
+            );
+            return Err(std::io::Error::other("refused"));
+        }
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Write for FilterSink<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (filter, out) = (&mut self.filter, &mut self.out);
+        self.splitter
+            .push(buf, &mut |p| Self::emit(filter, out, p))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Run the restore of a plain SQL backup: `BEGIN`, `script.before`, the dump's SQL without the
+/// entries in `skip` (and without the owner statements of `script.drop_owner_of`),
+/// `script.after`, then `COMMIT` — only when all of it succeeded and the member's checksum was
+/// verified. On any failure psql is stopped before `COMMIT` and the server rolls back.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run(
+    tools: &PgTools,
+    spec: &ConnSpec,
+    password: Option<&str>,
+    archive_path: &Path,
+    script: &Script,
+    skip: BTreeSet<usize>,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let mut psql = pgproc::command(&tools.psql(), spec, password);
+    psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"])
+        .arg(format!("--dbname={}", spec.dbname_conninfo()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null());
+    let (psql, psql_in, _, psql_err) = pgproc::Guarded::spawn(psql, "psql", cancel)?;
+    let psql_in = std::io::BufWriter::with_capacity(256 * 1024, psql_in.expect("stdin piped"));
+
+    let mut preamble = String::from("SET client_min_messages = error;\nBEGIN;\n");
+    for s in &script.before {
+        preamble.push_str(s);
+        preamble.push('\n');
+    }
+    let mut sink = FilterSink {
+        splitter: Splitter::new(),
+        filter: Filter::new(skip, &script.drop_owner_of),
+        out: psql_in,
+    };
+    let started = sink.out.write_all(preamble.as_bytes());
+    let fed = match started {
+        Err(e) => Err(Error::io("feeding psql", e)),
+        Ok(()) => archive::copy_member(
+            archive_path,
+            DATABASE_SQL_MEMBER,
+            &mut sink,
+            reporter,
+            cancel,
+        )
+        .and_then(|_| sink.finish().map_err(|e| Error::io("feeding psql", e))),
+    };
+    let refused = sink.filter.refused.take();
+    let all_good = fed.is_ok() && refused.is_none() && !cancel.is_cancelled();
+    let mut psql_in = sink.out;
+    let mut ended = Ok(());
+    if all_good {
+        let mut end = String::new();
+        for s in &script.after {
+            end.push_str(s);
+            end.push('\n');
+        }
+        end.push_str("COMMIT;\n");
+        ended = psql_in
+            .write_all(end.as_bytes())
+            .and_then(|_| psql_in.flush());
+    } else {
+        // No COMMIT ever reaches psql: the session ends and the server rolls everything back.
+        psql.kill();
+    }
+    drop(psql_in);
+    let psql_status = psql.wait()?;
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    let psql_text = psql_err.finish();
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    match fed {
+        // A damaged archive first (psql never got to COMMIT).
+        Err(e) if e.kind() != ErrorKind::Io => return Err(e),
+        _ if !psql_status.success() => {
+            return Err(
+                pgproc::tool_error("psql", psql_status, &psql_text, password)
+                    .context("restoring into the target"),
+            )
+        }
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    ended.map_err(|e| Error::io("feeding psql", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filtered(sql: &[u8], skip: &[usize], owners: &[&str]) -> (String, Option<Error>) {
+        let owners: BTreeSet<String> = owners.iter().map(|s| s.to_string()).collect();
+        let mut sink = FilterSink {
+            splitter: Splitter::new(),
+            filter: Filter::new(skip.iter().copied().collect(), &owners),
+            out: Vec::new(),
+        };
+        let r = sink.write_all(sql).and_then(|_| sink.finish());
+        let refused = sink.filter.refused.take();
+        assert_eq!(r.is_err(), refused.is_some());
+        (String::from_utf8(sink.out).unwrap(), refused)
+    }
+
+    #[test]
+    fn leaves_out_the_dumps_transaction_and_restrict() {
+        let sql = b"\\restrict k\nSET a = 1;\n--\n-- Name: t; Type: TABLE; Schema: public; Owner: alice\n--\n\nCREATE TABLE public.t (a text);\nALTER TABLE public.t OWNER TO alice;\n--\n-- Data for Name: t; Type: TABLE DATA; Schema: public; Owner: alice\n--\n\nCOPY public.t (a) FROM stdin;\nBEGIN;\nCOMMIT;\n\\.\n\n--\n-- Data for Name: BLOBS; Type: BLOBS; Schema: -; Owner: -\n--\n\nBEGIN;\n\nSELECT pg_catalog.lo_open('1', 131072);\n\nCOMMIT;\n\n\\unrestrict k\n";
+        let (out, refused) = filtered(sql, &[], &[]);
+        assert!(refused.is_none());
+        assert!(!out.contains("restrict"), "{out}");
+        assert!(
+            out.contains("COPY public.t (a) FROM stdin;\nBEGIN;\nCOMMIT;\n\\.\n"),
+            "{out}"
+        );
+        assert!(!out.contains("\nBEGIN;\n\nSELECT"), "{out}");
+        assert!(!out.contains("\nCOMMIT;\n\n"), "{out}");
+        assert!(out.contains("ALTER TABLE public.t OWNER TO alice;"));
+
+        // Entry 1 (the data) skipped with its COPY rows; the owner statement left out.
+        let (out, _) = filtered(sql, &[1], &["alice"]);
+        assert!(!out.contains("COPY"), "{out}");
+        assert!(!out.contains("BEGIN;\nCOMMIT;\n\\."), "{out}");
+        assert!(!out.contains("OWNER TO alice"), "{out}");
+        assert!(out.contains("lo_open"), "{out}");
+    }
+
+    #[test]
+    fn refuses_what_would_break_all_or_nothing() {
+        let (_, r) = filtered(b"CREATE TABLE a (x int);\nROLLBACK;\n", &[], &[]);
+        assert_eq!(r.unwrap().kind(), ErrorKind::UnsupportedFormat);
+        let (_, r) = filtered(b"SELECT 1;\n\\connect other\nSELECT 2;\n", &[], &[]);
+        assert!(r.unwrap().message().contains("\\connect"));
+        let (_, r) = filtered(b"SELECT 1;\n\\! rm -rf /\n", &[], &[]);
+        assert!(r.is_some());
+        let (_, r) = filtered(b"COPY t FROM stdin;\n1\n", &[], &[]);
+        assert_eq!(r.unwrap().kind(), ErrorKind::Integrity);
+    }
+}
