@@ -510,7 +510,7 @@ fn raw_body_status(method: &str, base: &str, path: &str, token: &str, len: usize
     use std::io::Write;
     let addr = base.trim_start_matches("http://").to_string();
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    let mut body = format!("{{\"type\": \"DATABASE\", \"pad\": \"");
+    let mut body = String::from("{\"type\": \"DATABASE\", \"pad\": \"");
     body.push_str(&"x".repeat(len));
     body.push_str("\"}");
     write!(
