@@ -1021,11 +1021,21 @@ async fn idle_memory_is_small() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let status = std::fs::read_to_string(format!("/proc/{}/status", agent.pid())).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS");
-    println!("agent idle RSS: {:.1} MiB ({kib} kB)", kib as f64 / 1024.0);
-    assert!(kib < 64 * 1024, "the idle agent uses {kib} kB");
+    let kib = |field: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{field} in {status}"))
+    };
+    let (rss, anon, file) = (kib("VmRSS:"), kib("RssAnon:"), kib("RssFile:"));
+    println!(
+        "agent idle RSS: {:.1} MiB (heap and stacks {:.1} MiB, mapped binary {:.1} MiB)",
+        rss as f64 / 1024.0,
+        anon as f64 / 1024.0,
+        file as f64 / 1024.0
+    );
+    // The debug binary's mapped pages dominate; what the agent allocates is small.
+    assert!(anon < 16 * 1024, "the idle agent allocated {anon} kB");
+    assert!(rss < 64 * 1024, "the idle agent uses {rss} kB");
 }
