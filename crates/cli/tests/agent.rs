@@ -1039,3 +1039,59 @@ async fn idle_memory_is_small() {
     assert!(anon < 16 * 1024, "the idle agent allocated {anon} kB");
     assert!(rss < 64 * 1024, "the idle agent uses {rss} kB");
 }
+
+/// SIGTERM (systemd, Kubernetes) while a backup runs: the agent cancels it, leaves no file
+/// behind, records the cancel, and exits 0.
+#[tokio::test]
+async fn sigterm_cancels_a_running_backup_and_leaves_nothing() {
+    let fx = fixture(300_000);
+    let mut agent = start(&fx, "", true);
+    let token = agent.token(&[]);
+    let c = http();
+    let (s, created) = send(
+        &c,
+        reqwest::Method::POST,
+        &backups_url(&agent, "shop"),
+        Some(&token),
+        Some(json!({"type": "DATABASE"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{created}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &agent.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Some(st) = agent.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "the agent did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let archives = agent.data_dir().join("engine/backups/shop");
+    let left: Vec<_> = std::fs::read_dir(&archives)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                // The folder's lock file (kept; it marks a folder Offsite writes to).
+                .filter(|n| n != ".offsite-folder.lock")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let engine = offsite_core::Engine::open(
+        offsite_core::EngineConfig::new(Arc::new(offsite_core::secrets::MemoryStore::new()))
+            .data_dir(agent.data_dir().join("engine")),
+    )
+    .await
+    .unwrap();
+    let job = engine
+        .catalog()
+        .job(created["backup_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(job.state, "cancelled", "{job:?}");
+}
