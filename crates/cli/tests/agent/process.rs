@@ -105,6 +105,27 @@ async fn tls_with_a_self_signed_certificate_pinned_by_fingerprint() {
             & 0o777
     };
     assert_eq!(key_mode, 0o600);
+    // A given certificate and key (tls_cert/tls_key) are served instead of a self-signed one.
+    let given = tempfile::tempdir().unwrap();
+    let (cert, key) = (given.path().join("c.pem"), given.path().join("k.pem"));
+    std::fs::copy(&cert_path, &cert).unwrap();
+    std::fs::copy(agent.data_dir().join("tls/key.pem"), &key).unwrap();
+    let second = start(
+        &fx,
+        &format!("tls_cert = {cert:?}\ntls_key = {key:?}"),
+        false,
+    );
+    assert_eq!(second.fingerprint.as_deref(), Some(fp.as_str()));
+    assert!(
+        !second.data_dir().join("tls").exists(),
+        "no self-signed certificate is made when one is given"
+    );
+    let r = pinned
+        .get(format!("{}/healthz", second.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }
 
 #[tokio::test]
