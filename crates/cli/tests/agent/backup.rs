@@ -143,6 +143,12 @@ async fn a_full_backup_through_the_api_downloads_as_a_verified_archive() {
         .unwrap();
     assert_eq!(stale.status(), StatusCode::OK);
     assert_eq!(stale.bytes().await.unwrap().len() as u64, size);
+    // HEAD: the facts without the body.
+    let head = c.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-length"], size.to_string().as_str());
+    assert_eq!(head.headers()["etag"], etag.as_str());
+    assert!(head.bytes().await.unwrap().is_empty());
     let past = c
         .get(&url)
         .header("Range", format!("bytes={size}-"))
