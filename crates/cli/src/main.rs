@@ -5,6 +5,7 @@ mod import_cmd;
 mod output;
 mod restore_components_cmd;
 mod schedule_cmd;
+mod serve_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use offsite_core::archive;
@@ -92,6 +93,8 @@ enum Command {
     Daemon,
     /// Each project's newest good backup, next run and whether it is overdue (exit 6 if one is).
     Status { name: Option<String> },
+    /// Run the agent: an HTTP API that makes backups on this host (see `serve --help`).
+    Serve(serve_cmd::ServeArgs),
 }
 
 #[derive(Subcommand)]
@@ -370,6 +373,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         out.inspect(path, &manifest);
         return Ok(0);
     }
+    if let Command::Serve(args) = &cli.command {
+        return serve_cmd::run(args, cli.data_dir.clone(), cli.pg_bin.clone(), out, cancel).await;
+    }
     let secrets =
         secrets::store_named(&std::env::var(secrets::SECRET_STORE_ENV).unwrap_or_default())?;
     let mut config = EngineConfig::new(Arc::from(secrets))
@@ -543,7 +549,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 return Ok(exit::INTEGRITY);
             }
         }
-        Command::Inspect { .. } => unreachable!("handled above"),
+        Command::Inspect { .. } | Command::Serve(_) => unreachable!("handled above"),
         Command::Import(args) => {
             return import_cmd::import(&engine, args, out, job("importing")).await
         }

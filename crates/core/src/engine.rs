@@ -30,6 +30,9 @@ pub struct EngineConfig {
     pub pg_bin: Option<PathBuf>,
     /// Where "now" comes from (default: the system clock).
     pub clock: SharedClock,
+    /// Storage and configuration inputs from outside the catalog (the agent's local folders and
+    /// files), asked first by every backup that was not given its inputs.
+    pub inputs: Option<Arc<dyn ops::BackupInputs>>,
 }
 
 impl EngineConfig {
@@ -40,6 +43,7 @@ impl EngineConfig {
             secrets,
             pg_bin: None,
             clock: clock::system(),
+            inputs: None,
         }
     }
     /// Another data folder (`None`: the platform default).
@@ -57,6 +61,11 @@ impl EngineConfig {
         self.clock = clock;
         self
     }
+    /// Backup inputs from outside the catalog (see [`ops::BackupInputs`]).
+    pub fn inputs(mut self, inputs: Arc<dyn ops::BackupInputs>) -> Self {
+        self.inputs = Some(inputs);
+        self
+    }
 }
 
 /// The engine. Cheap to clone: clones share the catalog, the secret store and the settings.
@@ -70,6 +79,8 @@ pub struct Engine {
     /// The saved settings (shared by every clone of this engine).
     pub(crate) settings: Arc<RwLock<EngineSettings>>,
     pub(crate) clock: SharedClock,
+    /// See [`EngineConfig::inputs`].
+    pub(crate) inputs: Option<Arc<dyn ops::BackupInputs>>,
 }
 
 impl Engine {
@@ -89,6 +100,7 @@ impl Engine {
             pg_bin_configured: config.pg_bin,
             settings: Arc::new(RwLock::new(settings)),
             clock: config.clock,
+            inputs: config.inputs,
         };
         ops::runner::fail_interrupted_jobs(&engine).await?;
         Ok(engine)

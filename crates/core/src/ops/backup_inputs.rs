@@ -34,8 +34,29 @@ pub fn parse_backup_type(s: &str) -> Result<BackupType> {
     })
 }
 
-/// Fill `opts.storage` / `opts.config` / `opts.backup_type` from the project's components when
-/// the caller did not give them.
+/// A backup's storage and configuration from outside the catalog: the agent (`offsite serve`)
+/// backs up a local storage folder and configuration files its own configuration names.
+pub trait BackupInputs: Send + Sync {
+    /// The inputs of a backup of `project` (`backup_type`: what the caller asked for; `None`
+    /// for a scheduled backup, where the provider picks). `Ok(None)`: none from here (the
+    /// project's components in the catalog are used).
+    fn inputs(
+        &self,
+        project: &str,
+        backup_type: Option<BackupType>,
+    ) -> Result<Option<ProvidedInputs>>;
+}
+
+/// What a [`BackupInputs`] provides for one backup.
+#[derive(Debug, Clone)]
+pub struct ProvidedInputs {
+    pub backup_type: BackupType,
+    pub storage: Option<StorageInput>,
+    pub config: Option<ConfigInput>,
+}
+
+/// Fill `opts.storage` / `opts.config` / `opts.backup_type` from the engine's
+/// [`BackupInputs`], else the project's components, when the caller did not give them.
 pub(crate) async fn fill(
     engine: &Engine,
     project: &Project,
@@ -45,6 +66,14 @@ pub(crate) async fn fill(
 ) -> Result<()> {
     if opts.storage.is_some() || opts.config.is_some() {
         return Ok(()); // given explicitly (tests, the agent)
+    }
+    if let Some(provider) = &engine.inputs {
+        if let Some(p) = provider.inputs(&project.name, opts.backup_type)? {
+            opts.storage = p.storage;
+            opts.config = p.config;
+            opts.backup_type = Some(p.backup_type);
+            return Ok(());
+        }
     }
     let comps = engine.catalog.components(&project.id).await?;
     let wanted = match opts.backup_type {

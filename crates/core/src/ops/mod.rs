@@ -37,7 +37,7 @@ pub(crate) mod sweep;
 pub mod verify;
 
 pub use backup::{BackupOptions, BackupOutcome};
-pub use backup_inputs::parse_backup_type;
+pub use backup_inputs::{parse_backup_type, BackupInputs, ProvidedInputs};
 pub use components::{BucketTest, StorageSettings, StorageTestReport, SupabaseSettings};
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub use import::{ImportInto, ImportOptions, ImportOutcome};

@@ -18,6 +18,7 @@
 //! A 429 is [`ErrorKind::RateLimited`](crate::ErrorKind::RateLimited), with the server's
 //! `Retry-After` in [`Error::retry_after`].
 
+pub mod folder;
 pub mod memory;
 pub mod postgres;
 pub mod s3;

@@ -1,0 +1,540 @@
+//! Backups through the API: start one (a job of the agent's engine, one per project at a time),
+//! its status and progress, the list, deletion and signed download URLs.
+
+use crate::error::{ApiError, ApiResult};
+use crate::inputs;
+use crate::state::{Agent, Running};
+use axum::http::StatusCode;
+use offsite_core::archive::BackupType;
+use offsite_core::catalog::{format_timestamp, BackupRecord, JobKind, JobRecord};
+use offsite_core::ops::{JobFilter, JobStart, JobTrigger};
+use offsite_core::progress::{Phase, ProgressUpdate};
+use offsite_core::{BackupOptions, DeleteOptions, ErrorKind};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::atomic::AtomicU8;
+use std::sync::Arc;
+
+/// `POST /platform/projects/{id}/backups` body.
+#[derive(Debug, Deserialize)]
+pub struct CreateBackup {
+    /// `FULL`, `DATABASE`, `STORAGE` or `CONFIG`.
+    #[serde(rename = "type")]
+    pub backup_type: String,
+    /// `"gzip"` (default level), `"none"`, or a gzip level 0–9.
+    #[serde(default)]
+    pub compression: Option<serde_json::Value>,
+    /// Encryption is not offered by the agent yet: only `false`/`"none"`/absent.
+    #[serde(default)]
+    pub encryption: Option<serde_json::Value>,
+}
+
+/// The answer to a new backup (202).
+#[derive(Debug, Serialize)]
+pub struct Created {
+    pub backup_id: String,
+    pub status: &'static str,
+    pub progress: u8,
+    /// Seconds, from the project's last successful backup (`null` before the first).
+    pub estimated_time: Option<u64>,
+}
+
+/// An error of a failed backup.
+#[derive(Debug, Serialize)]
+pub struct BackupError {
+    pub code: String,
+    pub message: String,
+}
+
+/// A backup as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct BackupView {
+    pub backup_id: String,
+    pub project: String,
+    /// `FULL`, `DATABASE`, `STORAGE`, `CONFIG` (or `INCREMENTAL`); `null` when unknown.
+    #[serde(rename = "type")]
+    pub backup_type: Option<String>,
+    /// `CREATING`, `COMPLETED` or `FAILED`.
+    pub status: &'static str,
+    pub progress: u8,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    pub file_name: Option<String>,
+    pub error: Option<BackupError>,
+}
+
+/// `GET …/download`.
+#[derive(Debug, Serialize)]
+pub struct DownloadLink {
+    pub download_url: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A backup id: a UUID in its canonical lower-case form (nothing else reaches the catalog).
+pub fn check_backup_id(id: &str) -> ApiResult<()> {
+    match uuid::Uuid::parse_str(id) {
+        Ok(u) if u.hyphenated().to_string() == id => Ok(()),
+        _ => Err(ApiError::bad_request("not a backup id")
+            .with_hint("backup ids are UUIDs as the API returned them")),
+    }
+}
+
+fn parse_type(s: &str) -> ApiResult<BackupType> {
+    Ok(match s.to_ascii_uppercase().as_str() {
+        "FULL" => BackupType::Full,
+        "DATABASE" => BackupType::Database,
+        "STORAGE" => BackupType::Storage,
+        "CONFIG" => BackupType::Config,
+        _ => {
+            return Err(ApiError::bad_request(format!("unknown backup type {s:?}"))
+                .with_hint("use FULL, DATABASE, STORAGE or CONFIG"))
+        }
+    })
+}
+
+fn parse_compression(v: &Option<serde_json::Value>) -> ApiResult<Option<u32>> {
+    use serde_json::Value;
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("gzip") => Ok(None),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => Ok(Some(0)),
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|l| l <= 9) => {
+            Ok(n.as_u64().map(|l| l as u32))
+        }
+        _ => Err(ApiError::bad_request(
+            "compression must be \"gzip\", \"none\" or 0–9",
+        )),
+    }
+}
+
+fn check_encryption(v: &Option<serde_json::Value>) -> ApiResult<()> {
+    use serde_json::Value;
+    match v {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(()),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => Ok(()),
+        _ => Err(
+            ApiError::bad_request("this agent does not encrypt archives")
+                .with_hint("leave encryption out; encrypt the copies on the receiving side"),
+        ),
+    }
+}
+
+/// Map an engine progress report to 0–100 (phases weighted as a database backup spends time).
+fn percent(u: &ProgressUpdate) -> u8 {
+    let frac = match u.bytes_total {
+        Some(t) if t > 0 => (u.bytes_done as f64 / t as f64).clamp(0.0, 1.0),
+        _ => 0.5,
+    };
+    let (from, to) = match u.phase {
+        Phase::Connecting | Phase::Planning => (0.0, 3.0),
+        Phase::Counting => (3.0, 8.0),
+        Phase::Dumping | Phase::Downloading => (8.0, 80.0),
+        Phase::Globals => (80.0, 82.0),
+        Phase::Packing => (82.0, 92.0),
+        Phase::Syncing => (92.0, 95.0),
+        Phase::Verifying | Phase::Validating => (95.0, 99.0),
+        Phase::Done => (99.0, 99.0),
+        _ => (0.0, 0.0),
+    };
+    (from + (to - from) * frac) as u8
+}
+
+async fn estimate(agent: &Agent, project: &str) -> Option<u64> {
+    let jobs = agent
+        .engine
+        .job_history(&JobFilter {
+            project: Some(project.to_string()),
+            kind: Some(JobKind::Backup),
+            state: Some(offsite_core::catalog::JobState::Succeeded),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .ok()?;
+    let j = jobs.first()?;
+    let start = offsite_core::catalog::parse_timestamp(&j.started_at).ok()?;
+    let end = offsite_core::catalog::parse_timestamp(j.finished_at.as_deref()?).ok()?;
+    Some((end - start).whole_seconds().max(1) as u64)
+}
+
+/// Start a backup of `project` (already authorised); 409 while one runs.
+pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiResult<Created> {
+    let backup_type = parse_type(&req.backup_type)?;
+    let compression_level = parse_compression(&req.compression)?;
+    check_encryption(&req.encryption)?;
+    let pc = agent
+        .config
+        .projects
+        .get(project)
+        .ok_or_else(|| ApiError::not_found(format!("no project {project:?}")))?
+        .clone();
+    let (storage, config) = inputs::for_type(&pc, backup_type)?;
+    let estimated_time = estimate(agent, project).await;
+    let id = offsite_core::ops::new_job_id();
+    let running = Arc::new(Running {
+        id: id.clone(),
+        project: project.to_string(),
+        backup_type: format!("{backup_type:?}").to_ascii_uppercase(),
+        progress: AtomicU8::new(0),
+        created_at: format_timestamp(time::OffsetDateTime::now_utc()),
+    });
+    {
+        let mut current = agent.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = current.get(project) {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "backup_running",
+                format!("a backup of {project} is being made"),
+            )
+            .with_hint("wait for it: GET the backup_id given here");
+            e.backup_id = Some(r.id.clone());
+            return Err(e);
+        }
+        current.insert(project.to_string(), running.clone());
+    }
+    agent
+        .started
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), running.clone());
+    let opts = BackupOptions {
+        project: project.to_string(),
+        compression_level,
+        backup_type: Some(backup_type),
+        storage,
+        config,
+        ..Default::default()
+    };
+    let sink_state = running.clone();
+    let sink = Arc::new(move |u: &ProgressUpdate| sink_state.advance(percent(u)));
+    let start = JobStart::new(JobTrigger::Manual)
+        .id(id.clone())
+        .progress(sink)
+        .cancel(agent.shutdown.child_token());
+    let agent2 = agent.clone();
+    let project2 = project.to_string();
+    tokio::spawn(async move {
+        let result = agent2.engine.backup(opts, start).await;
+        if let Err(e) = &result {
+            tracing::warn!(project = %project2, code = e.code(), "backup failed: {}", e.message());
+        }
+        agent2
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&project2);
+    });
+    Ok(Created {
+        backup_id: id,
+        status: "CREATING",
+        progress: 0,
+        estimated_time,
+    })
+}
+
+fn file_name(path: &str) -> Option<String> {
+    Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+}
+
+/// The job (of this project, a backup) and its backup record when it has one.
+async fn find(
+    agent: &Agent,
+    project: &str,
+    backup_id: &str,
+) -> ApiResult<(JobRecord, Option<BackupRecord>)> {
+    let missing = || ApiError::not_found(format!("no backup {backup_id} in project {project}"));
+    let p = agent
+        .engine
+        .project(project)
+        .await
+        .map_err(ApiError::from)?;
+    let job = match agent.engine.catalog().job(backup_id).await {
+        Ok(j) => j,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Err(missing()),
+        Err(e) => return Err(e.into()),
+    };
+    if job.project_id.as_deref() != Some(p.id.as_str()) || job.kind != "backup" {
+        return Err(missing());
+    }
+    let record = match &job.backup_id {
+        Some(b) => match agent.engine.backup_record(b).await {
+            Ok(r) => Some(r),
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    Ok((job, record))
+}
+
+fn view(
+    agent: &Agent,
+    project: &str,
+    job: &JobRecord,
+    record: Option<&BackupRecord>,
+) -> BackupView {
+    let started = agent.started(&job.id);
+    let (status, progress) = match job.state.as_str() {
+        "running" | "cancelling" => (
+            "CREATING",
+            started.as_ref().map(|r| r.progress()).unwrap_or(0),
+        ),
+        "succeeded" => ("COMPLETED", 100),
+        _ => (
+            "FAILED",
+            started.as_ref().map(|r| r.progress()).unwrap_or(0),
+        ),
+    };
+    let error = (status == "FAILED").then(|| BackupError {
+        code: job.error_code.clone().unwrap_or_else(|| "cancelled".into()),
+        message: job
+            .error_message
+            .clone()
+            .unwrap_or_else(|| "the backup was cancelled".into()),
+    });
+    BackupView {
+        backup_id: job.id.clone(),
+        project: project.to_string(),
+        backup_type: record
+            .map(|r| r.backup_type.to_ascii_uppercase())
+            .or_else(|| started.as_ref().map(|r| r.backup_type.clone())),
+        status,
+        progress,
+        created_at: job.started_at.clone(),
+        completed_at: job.finished_at.clone(),
+        size: record.map(|r| r.size),
+        sha256: record.map(|r| r.sha256.clone()),
+        file_name: record.and_then(|r| file_name(&r.path)),
+        error,
+    }
+}
+
+fn creating_view(r: &Running) -> BackupView {
+    BackupView {
+        backup_id: r.id.clone(),
+        project: r.project.clone(),
+        backup_type: Some(r.backup_type.clone()),
+        status: "CREATING",
+        progress: r.progress(),
+        created_at: r.created_at.clone(),
+        completed_at: None,
+        size: None,
+        sha256: None,
+        file_name: None,
+        error: None,
+    }
+}
+
+/// One backup's status.
+pub async fn status(agent: &Agent, project: &str, backup_id: &str) -> ApiResult<BackupView> {
+    check_backup_id(backup_id)?;
+    match find(agent, project, backup_id).await {
+        Ok((job, record)) => {
+            if job.state == "succeeded" && record.is_none() {
+                // Deleted since.
+                return Err(ApiError::not_found(format!(
+                    "no backup {backup_id} in project {project}"
+                )));
+            }
+            Ok(view(agent, project, &job, record.as_ref()))
+        }
+        // Started a moment ago: the job's row is not written yet.
+        Err(e) if e.status == StatusCode::NOT_FOUND => match agent.running(project) {
+            Some(r) if r.id == backup_id => Ok(creating_view(&r)),
+            _ => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// A project's backups, newest first (deleted ones left out).
+pub async fn list(agent: &Agent, project: &str) -> ApiResult<Vec<BackupView>> {
+    let jobs = agent
+        .engine
+        .job_history(&JobFilter {
+            project: Some(project.to_string()),
+            kind: Some(JobKind::Backup),
+            ..Default::default()
+        })
+        .await?;
+    let mut out = Vec::new();
+    if let Some(r) = agent.running(project) {
+        if !jobs.iter().any(|j| j.id == r.id) {
+            out.push(creating_view(&r));
+        }
+    }
+    for job in &jobs {
+        let record = match &job.backup_id {
+            Some(b) => agent.engine.backup_record(b).await.ok(),
+            None => None,
+        };
+        if job.state == "succeeded" && record.is_none() {
+            continue;
+        }
+        out.push(view(agent, project, job, record.as_ref()));
+    }
+    Ok(out)
+}
+
+/// Delete a finished backup: its archive, `.sha256` and catalog entry.
+pub async fn delete(agent: &Agent, project: &str, backup_id: &str) -> ApiResult<()> {
+    check_backup_id(backup_id)?;
+    if agent.running(project).is_some_and(|r| r.id == backup_id) {
+        let mut e = ApiError::new(
+            StatusCode::CONFLICT,
+            "backup_running",
+            "the backup is still being made",
+        );
+        e.backup_id = Some(backup_id.to_string());
+        return Err(e);
+    }
+    let (_, record) = find(agent, project, backup_id).await?;
+    let record =
+        record.ok_or_else(|| ApiError::not_found(format!("backup {backup_id} has no archive")))?;
+    agent
+        .engine
+        .delete_backup(DeleteOptions {
+            backup_id: record.id,
+            delete_file: true,
+        })
+        .await?;
+    Ok(())
+}
+
+/// The archive of a completed backup: (path, file name, size, sha256). 409 `not_ready` while
+/// it is being made; 404 when it failed, was deleted or never existed.
+pub async fn archive_of(
+    agent: &Agent,
+    project: Option<&str>,
+    backup_id: &str,
+) -> ApiResult<(std::path::PathBuf, String, u64, String)> {
+    check_backup_id(backup_id)?;
+    let gone = || ApiError::not_found(format!("backup {backup_id} has no archive"));
+    let running = agent
+        .current
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .values()
+        .any(|r| r.id == backup_id);
+    let (job, record) = match project {
+        _ if running => return Err(not_ready(backup_id)),
+        Some(p) => find(agent, p, backup_id).await?,
+        None => {
+            let job = match agent.engine.catalog().job(backup_id).await {
+                Ok(j) if j.kind == "backup" => j,
+                Ok(_) => return Err(gone()),
+                Err(e) if e.kind() == ErrorKind::NotFound => return Err(gone()),
+                Err(e) => return Err(e.into()),
+            };
+            let record = match &job.backup_id {
+                Some(b) => agent.engine.backup_record(b).await.ok(),
+                None => None,
+            };
+            (job, record)
+        }
+    };
+    if matches!(job.state.as_str(), "running" | "cancelling") {
+        return Err(not_ready(backup_id));
+    }
+    let record = record.ok_or_else(gone)?;
+    let name = file_name(&record.path).ok_or_else(gone)?;
+    Ok((record.path.clone().into(), name, record.size, record.sha256))
+}
+
+fn not_ready(backup_id: &str) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::CONFLICT,
+        "not_ready",
+        "the backup is still being made",
+    )
+    .with_hint("poll its status until COMPLETED");
+    e.backup_id = Some(backup_id.to_string());
+    e
+}
+
+/// A signed download URL for a completed backup, valid for the configured time.
+pub async fn download_link(
+    agent: &Agent,
+    project: &str,
+    backup_id: &str,
+    base_url: &str,
+) -> ApiResult<DownloadLink> {
+    let (_, name, size, sha256) = archive_of(agent, Some(project), backup_id).await?;
+    let ttl = agent.config.download_ttl();
+    let expires = time::OffsetDateTime::now_utc() + ttl;
+    let exp = expires.unix_timestamp();
+    let sig = agent.signer.sign(backup_id, &name, exp);
+    let name_enc = percent_encode(&name);
+    Ok(DownloadLink {
+        download_url: format!(
+            "{}/files/{backup_id}/{name_enc}?expires={exp}&signature={sig}",
+            base_url.trim_end_matches('/')
+        ),
+        expires_at: format_timestamp(
+            time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(expires),
+        ),
+        size,
+        sha256,
+    })
+}
+
+/// Percent-encode a file name for a URL path segment (archive names are plain ASCII; this is
+/// for safety).
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_ids_are_canonical_uuids_only() {
+        assert!(check_backup_id("0b8e5f0e-3c1e-4c55-9a55-1b2c3d4e5f60").is_ok());
+        for bad in [
+            "../../etc/passwd",
+            "/etc/passwd",
+            "0B8E5F0E-3C1E-4C55-9A55-1B2C3D4E5F60",
+            "0b8e5f0e3c1e4c559a551b2c3d4e5f60",
+            "",
+        ] {
+            assert_eq!(
+                check_backup_id(bad).unwrap_err().status,
+                StatusCode::BAD_REQUEST
+            );
+        }
+    }
+
+    #[test]
+    fn types_compression_and_encryption_are_checked() {
+        assert_eq!(parse_type("full").unwrap(), BackupType::Full);
+        assert!(parse_type("INCREMENTAL").is_err());
+        assert_eq!(
+            parse_compression(&Some(serde_json::json!(3))).unwrap(),
+            Some(3)
+        );
+        assert_eq!(
+            parse_compression(&Some(serde_json::json!("none"))).unwrap(),
+            Some(0)
+        );
+        assert!(parse_compression(&Some(serde_json::json!(12))).is_err());
+        assert!(check_encryption(&Some(serde_json::json!(true))).is_err());
+        assert!(check_encryption(&Some(serde_json::json!(false))).is_ok());
+    }
+}

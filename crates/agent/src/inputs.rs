@@ -1,0 +1,203 @@
+//! What a backup of a configured project takes beside its database: the storage folder (its
+//! first-level folders are buckets) and the configuration files (packed under
+//! `config/files/<name>`; the values of `.env` files replaced by `<redacted>`, their keys kept
+//! and listed in the manifest's redactions).
+
+use crate::config::ProjectConfig;
+use offsite_core::archive::BackupType;
+use offsite_core::backup::{ConfigInput, StorageInput};
+use offsite_core::config::redact::REDACTED;
+use offsite_core::ops::{BackupInputs, ProvidedInputs};
+use offsite_core::retry::{RetryPolicy, Retrying};
+use offsite_core::sources::folder::FolderSource;
+use offsite_core::sources::s3::{S3Config, S3Store};
+use offsite_core::storage::BucketSelection;
+use offsite_core::storage::PullOptions;
+use offsite_core::{Error, Result};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// The engine's [`BackupInputs`] on the agent: the configured folders and files of each
+/// project, for API-triggered and scheduled backups alike (a scheduled backup takes the type
+/// set with the schedule, else `FULL`).
+pub struct AgentInputs {
+    projects: BTreeMap<String, ProjectConfig>,
+    /// The type of each project's scheduled backups.
+    pub(crate) scheduled: RwLock<BTreeMap<String, BackupType>>,
+}
+
+impl AgentInputs {
+    pub fn new(projects: BTreeMap<String, ProjectConfig>) -> Self {
+        AgentInputs {
+            projects,
+            scheduled: RwLock::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl BackupInputs for AgentInputs {
+    fn inputs(
+        &self,
+        project: &str,
+        backup_type: Option<BackupType>,
+    ) -> Result<Option<ProvidedInputs>> {
+        let Some(p) = self.projects.get(project) else {
+            return Ok(None);
+        };
+        let backup_type = backup_type
+            .or_else(|| {
+                self.scheduled
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(project)
+                    .copied()
+            })
+            .unwrap_or(BackupType::Full);
+        let (storage, config) = for_type(p, backup_type)?;
+        Ok(Some(ProvidedInputs {
+            backup_type,
+            storage,
+            config,
+        }))
+    }
+}
+
+/// The storage and configuration inputs of a backup of `backup_type`.
+pub fn for_type(
+    p: &ProjectConfig,
+    backup_type: BackupType,
+) -> Result<(Option<StorageInput>, Option<ConfigInput>)> {
+    if backup_type == BackupType::Incremental {
+        return Err(Error::invalid(
+            "the agent makes FULL, DATABASE, STORAGE and CONFIG backups",
+        ));
+    }
+    let want_storage = matches!(backup_type, BackupType::Full | BackupType::Storage);
+    let want_config = matches!(backup_type, BackupType::Full | BackupType::Config);
+    if backup_type == BackupType::Storage && p.storage_dir.is_none() && p.s3.is_none() {
+        return Err(Error::invalid("this project has no storage")
+            .with_hint("set storage_dir or [projects.<id>.s3] in the agent's configuration"));
+    }
+    if backup_type == BackupType::Config && p.config_files.is_empty() {
+        return Err(Error::invalid("this project has no config_files")
+            .with_hint("list them in config_files in the agent's configuration"));
+    }
+    let storage = match (&p.storage_dir, &p.s3, want_storage) {
+        (_, _, false) => None,
+        (Some(dir), _, true) => Some(StorageInput {
+            source: Arc::new(FolderSource::new(dir)),
+            options: PullOptions {
+                concurrency: 8,
+                endpoint: Some(format!("file://{}", dir.display())),
+                ..Default::default()
+            },
+        }),
+        (None, Some(s3), true) => {
+            let cfg = S3Config {
+                endpoint: Some(s3.endpoint.clone()),
+                region: s3.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret()?,
+                path_style: s3.path_style.unwrap_or(true),
+            };
+            let store = S3Store::new(&cfg)?;
+            Some(StorageInput {
+                source: Arc::new(Retrying::new(store, RetryPolicy::default())),
+                options: PullOptions {
+                    buckets: if s3.buckets.is_empty() {
+                        BucketSelection::All
+                    } else {
+                        BucketSelection::Only(s3.buckets.clone())
+                    },
+                    endpoint: Some(cfg.location()),
+                    ..Default::default()
+                },
+            })
+        }
+        (None, None, true) => None,
+    };
+    let config = if want_config && !p.config_files.is_empty() {
+        Some(config_input(p)?)
+    } else {
+        None
+    };
+    Ok((storage, config))
+}
+
+/// Read the configuration files, redacting `.env` files.
+pub fn config_input(p: &ProjectConfig) -> Result<ConfigInput> {
+    let mut files = Vec::new();
+    let mut redactions = Vec::new();
+    for path in &p.config_files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Error::invalid("a config file has no usable name"))?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::io(format!("reading the config file {}", path.display()), e))?;
+        let member = format!("files/{name}");
+        let bytes = if is_env_file(name) {
+            let (text, keys) = redact_env(&String::from_utf8_lossy(&bytes));
+            redactions.extend(keys.into_iter().map(|k| format!("{member}:{k}")));
+            text.into_bytes()
+        } else {
+            bytes
+        };
+        files.push((member, bytes));
+    }
+    Ok(ConfigInput { files, redactions })
+}
+
+fn is_env_file(name: &str) -> bool {
+    name == ".env" || name.starts_with(".env.") || name.ends_with(".env")
+}
+
+/// Replace every value of a dotenv file (`KEY=value`, `export KEY=value`) by `<redacted>`;
+/// comments and blank lines stay. Returns the text and the keys whose values were replaced.
+pub fn redact_env(text: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut keys = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let ending = &line[body.len()..];
+        let trimmed = body.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            out.push_str(line);
+            continue;
+        }
+        match body.split_once('=') {
+            Some((key, value)) => {
+                let k = key.trim().trim_start_matches("export ").trim().to_string();
+                if value.trim().is_empty() {
+                    out.push_str(line);
+                } else {
+                    out.push_str(key);
+                    out.push('=');
+                    out.push_str(REDACTED);
+                    out.push_str(ending);
+                    keys.push(k);
+                }
+            }
+            None => out.push_str(line),
+        }
+    }
+    (out, keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_are_redacted_keys_and_comments_kept() {
+        let (text, keys) = redact_env(
+            "# Supabase\nPOSTGRES_PASSWORD=hunter2\nexport JWT_SECRET=\"abc=def\"\n\nEMPTY=\nNOEQUALS\r\nANON_KEY=x",
+        );
+        assert_eq!(
+            text,
+            "# Supabase\nPOSTGRES_PASSWORD=<redacted>\nexport JWT_SECRET=<redacted>\n\nEMPTY=\nNOEQUALS\r\nANON_KEY=<redacted>"
+        );
+        assert_eq!(keys, vec!["POSTGRES_PASSWORD", "JWT_SECRET", "ANON_KEY"]);
+        assert!(!text.contains("hunter2") && !text.contains("abc"));
+    }
+}

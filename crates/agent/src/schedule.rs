@@ -1,0 +1,193 @@
+//! `PUT|GET /platform/projects/{id}/backup-schedule`: the project's backup schedule, kept in the
+//! agent's engine (the schedules module: wall-clock due times, catch-up, retries, retention)
+//! and run by the agent itself ([`run_schedules`]). The type of the scheduled backups is the
+//! agent's own (`schedule-types.json` in the data folder; default `FULL`).
+
+use crate::error::{ApiError, ApiResult};
+use crate::files::write_atomic;
+use crate::inputs::AgentInputs;
+use crate::state::Agent;
+use offsite_core::archive::BackupType;
+use offsite_core::catalog::ScheduleKind;
+use offsite_core::ops::{ScheduleWhat, SetSchedule};
+use offsite_core::schedule::ScheduleSpec;
+use offsite_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The file in the data folder.
+pub const TYPES_FILE: &str = "schedule-types.json";
+
+/// `PUT …/backup-schedule` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutSchedule {
+    /// `every 6h`, `daily 02:30`, `weekly mon,thu 02:30`, `monthly 1 03:00`, `cron 30 2 * * *`.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// IANA zone of the times (default: the agent host's zone).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// `FULL` (default), `DATABASE`, `STORAGE` or `CONFIG`.
+    #[serde(default, rename = "type")]
+    pub backup_type: Option<String>,
+    /// `false` removes the schedule.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// A schedule as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct ScheduleOut {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub backup_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
+    /// The next runs (RFC 3339).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub next_runs: Vec<String>,
+}
+
+fn type_name(t: BackupType) -> String {
+    format!("{t:?}").to_ascii_uppercase()
+}
+
+/// Read the scheduled types into `inputs` (at start).
+pub fn load_types(data_dir: &Path, inputs: &AgentInputs) -> Result<()> {
+    let path = data_dir.join(TYPES_FILE);
+    let map: BTreeMap<String, String> = match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map_err(|e| Error::invalid(format!("{} is damaged: {e}", path.display())))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+    };
+    let mut w = inputs.scheduled.write().unwrap_or_else(|e| e.into_inner());
+    for (p, t) in map {
+        w.insert(p, offsite_core::ops::parse_backup_type(&t)?);
+    }
+    Ok(())
+}
+
+fn save_types(agent: &Agent) -> Result<()> {
+    let map: BTreeMap<String, String> = agent
+        .inputs
+        .scheduled
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(p, t)| (p.clone(), t.as_str().to_string()))
+        .collect();
+    let bytes = serde_json::to_vec_pretty(&map).map_err(|e| Error::internal(e.to_string()))?;
+    write_atomic(&agent.config.data_dir.join(TYPES_FILE), &bytes, false)
+}
+
+/// The project's backup schedule.
+pub async fn get(agent: &Agent, project: &str) -> ApiResult<ScheduleOut> {
+    let views = agent.engine.schedules(Some(project)).await?;
+    let Some(v) = views.into_iter().find(|v| v.kind == "backup") else {
+        return Ok(ScheduleOut {
+            enabled: false,
+            schedule: None,
+            time_zone: None,
+            backup_type: None,
+            paused: None,
+            next_runs: Vec::new(),
+        });
+    };
+    let t = agent
+        .inputs
+        .scheduled
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(project)
+        .copied()
+        .unwrap_or(BackupType::Full);
+    Ok(ScheduleOut {
+        enabled: true,
+        schedule: Some(v.spec.clone()),
+        time_zone: Some(v.time_zone.clone()),
+        backup_type: Some(type_name(t)),
+        paused: Some(v.paused),
+        next_runs: v.next_runs.clone(),
+    })
+}
+
+/// Set (replace) or remove the project's backup schedule.
+pub async fn put(agent: &Agent, project: &str, req: PutSchedule) -> ApiResult<ScheduleOut> {
+    if req.enabled == Some(false) {
+        agent
+            .engine
+            .clear_schedule(project, ScheduleKind::Backup)
+            .await?;
+        return get(agent, project).await;
+    }
+    let text = req.schedule.as_deref().ok_or_else(|| {
+        ApiError::bad_request("no schedule given").with_hint(
+            "e.g. {\"schedule\": \"daily 02:30\", \"type\": \"FULL\"}, or {\"enabled\": false}",
+        )
+    })?;
+    let spec: ScheduleSpec = text.parse()?;
+    let backup_type = match req.backup_type.as_deref() {
+        None => BackupType::Full,
+        Some(t) => match t.to_ascii_uppercase().as_str() {
+            "FULL" => BackupType::Full,
+            "DATABASE" => BackupType::Database,
+            "STORAGE" => BackupType::Storage,
+            "CONFIG" => BackupType::Config,
+            _ => {
+                return Err(ApiError::bad_request(format!("unknown backup type {t:?}"))
+                    .with_hint("use FULL, DATABASE, STORAGE or CONFIG"))
+            }
+        },
+    };
+    // The project must be able to make that type (storage folder, config files).
+    let pc = agent
+        .config
+        .projects
+        .get(project)
+        .ok_or_else(|| ApiError::not_found(format!("no project {project:?}")))?;
+    crate::inputs::for_type(pc, backup_type)?;
+    agent
+        .engine
+        .set_schedule(SetSchedule {
+            project: project.to_string(),
+            spec,
+            what: ScheduleWhat::Backup,
+            time_zone: req.time_zone.clone(),
+        })
+        .await?;
+    agent
+        .inputs
+        .scheduled
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(project.to_string(), backup_type);
+    save_types(agent)?;
+    get(agent, project).await
+}
+
+/// Run due schedules once a minute until `cancel`.
+pub async fn run_schedules(agent: std::sync::Arc<Agent>, cancel: CancellationToken) {
+    while !cancel.is_cancelled() {
+        match agent.engine.run_due().await {
+            Ok(report) => {
+                for run in &report.runs {
+                    tracing::info!(project = %run.project, state = %run.state, "scheduled backup");
+                }
+            }
+            Err(e) => tracing::warn!("running due schedules: {}", e.message()),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+        }
+    }
+}

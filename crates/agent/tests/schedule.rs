@@ -1,0 +1,115 @@
+//! The agent runs its own schedules: `PUT backup-schedule`, then when the slot comes due the
+//! engine's scheduler makes a backup with the agent's inputs (storage folder, config files) —
+//! the same archive an API-triggered FULL backup makes. A real PostgreSQL; a moved clock.
+
+use offsite_agent::schedule::{self, PutSchedule};
+use offsite_agent::{Agent, AgentConfig, ProjectConfig};
+use offsite_core::clock::ManualClock;
+use offsite_testkit::TestCluster;
+use std::collections::BTreeMap;
+
+#[tokio::test]
+async fn a_scheduled_backup_runs_with_the_agents_folders_and_files() {
+    let c = TestCluster::shared();
+    let db = c.unique_db("agent_sched");
+    c.psql(
+        &db,
+        "CREATE TABLE t(id int); INSERT INTO t VALUES (1), (2);",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(files.join("storage/media/x")).unwrap();
+    std::fs::write(files.join("storage/media/x/y.bin"), b"object").unwrap();
+    std::fs::write(files.join(".env"), "JWT_SECRET=topsecret\n").unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, format!("{}\n", c.superuser_password())).unwrap();
+    let mut config = AgentConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+    config.pg_bin = Some(c.bin_dir().to_path_buf());
+    config.projects = BTreeMap::from([(
+        "shop".to_string(),
+        ProjectConfig {
+            database_url: c.url(&db),
+            password_env: None,
+            password_file: Some(pw),
+            storage_dir: Some(files.join("storage")),
+            config_files: vec![files.join(".env")],
+            s3: None,
+        },
+    )]);
+    let start = offsite_core::catalog::parse_timestamp("2026-11-20T01:00:00Z").unwrap();
+    let clock = ManualClock::new(start);
+    let agent = Agent::open_with_clock(config.clone(), false, Some(clock.clone()))
+        .await
+        .unwrap();
+    // A type the project cannot make, and a bad schedule, are refused.
+    let e = schedule::put(
+        &agent,
+        "shop",
+        PutSchedule {
+            schedule: Some("sometimes".into()),
+            time_zone: None,
+            backup_type: None,
+            enabled: None,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.status.as_u16(), 400);
+    let set = schedule::put(
+        &agent,
+        "shop",
+        PutSchedule {
+            schedule: Some("daily 02:30".into()),
+            time_zone: Some("UTC".into()),
+            backup_type: Some("FULL".into()),
+            enabled: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(set.enabled);
+    assert_eq!(set.backup_type.as_deref(), Some("FULL"));
+    assert!(
+        set.next_runs[0].starts_with("2026-11-20T02:30:00"),
+        "{:?}",
+        set.next_runs
+    );
+    // Not due yet; then due.
+    assert!(agent.engine.run_due().await.unwrap().runs.is_empty());
+    clock.advance(time::Duration::minutes(91));
+    let report = agent.engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    assert_eq!(report.runs[0].state, "succeeded", "{report:?}");
+    let backups = agent.engine.backups("shop").await.unwrap();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(backups[0].backup_type, "full");
+    let manifest =
+        offsite_core::archive::read_manifest(std::path::Path::new(&backups[0].path)).unwrap();
+    assert!(manifest.member("database.dump").is_some());
+    assert!(manifest.member("storage/media/x/y.bin").is_some());
+    assert!(manifest.member("config/files/.env").is_some());
+    assert!(!serde_json::to_string(&manifest)
+        .unwrap()
+        .contains("topsecret"));
+    // The type survives a restart; `enabled: false` removes the schedule.
+    drop(agent);
+    let agent = Agent::open_with_clock(config, false, Some(clock))
+        .await
+        .unwrap();
+    let got = schedule::get(&agent, "shop").await.unwrap();
+    assert_eq!(got.backup_type.as_deref(), Some("FULL"));
+    assert_eq!(got.schedule.as_deref(), Some("daily 02:30"));
+    let off = schedule::put(
+        &agent,
+        "shop",
+        PutSchedule {
+            schedule: None,
+            time_zone: None,
+            backup_type: None,
+            enabled: Some(false),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!off.enabled);
+}
