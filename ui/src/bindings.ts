@@ -87,7 +87,7 @@ export const commands = {
 	 *  backup }` (`project`: the name). An Offsite archive is always verified first; `verify` also
 	 *  verifies the archive an imported pg_dump file or export is packed into.
 	 */
-	startImport: (path: string, into: ImportTo, verify: boolean) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_import", { path, into, verify })),
+	startImport: (path: string, into: ImportTo, verify: boolean, database: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_import", { path, into, verify, database })),
 	/**  The app's preferences. */
 	getDesktopSettings: () => typedError<DesktopSettings, ErrorPayload>(__TAURI_INVOKE("get_desktop_settings")),
 	/**
@@ -533,7 +533,17 @@ export type ImportKind =
  *  A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`) as a
  *  `.tar.gz` or a folder, without a valid `metadata.json`.
  */
-"project_export";
+"project_export" | 
+/**
+ *  A plain SQL dump of one database (`pg_dump` plain format, or any psql script), `.sql` or
+ *  `.sql.gz`.
+ */
+"plain_sql" | 
+/**
+ *  `pg_dumpall` output (roles and several databases), `.sql` or `.sql.gz`: one database is
+ *  imported, with the roles.
+ */
+"pg_dumpall";
 
 /**  What a dropped file holds, before anything is imported. */
 export type ImportPreview = {
@@ -563,6 +573,8 @@ export type ImportPreview = {
 	has_globals: boolean,
 	/**  Things worth saying before importing (parts that are not imported, …). */
 	notes: string[],
+	/**  A plain SQL dump's details (kinds `plain_sql` and `pg_dumpall`): its databases, roles, … */
+	plain?: PlainSqlInfo | null,
 };
 
 /**  Where an imported file goes. */
@@ -822,6 +834,34 @@ export type PickKind =
 "import_file" | 
 /**  A folder (for backups). */
 "folder";
+
+/**  One database of a `pg_dumpall` (or `pg_dump --create`) file. */
+export type PlainDatabase = {
+	name: string,
+	/**  `schema.table` of the tables it creates. */
+	tables: string[],
+};
+
+/**  What a plain SQL file holds, for the import preview. */
+export type PlainSqlInfo = {
+	/**  gzip-compressed (`.sql.gz`). */
+	compressed: boolean,
+	/**  `pg_dumpall` output (a cluster: roles and several databases). */
+	dumpall: boolean,
+	/**  Written by pg_dump / pg_dumpall (their header comment), not by some other tool. */
+	from_pg_dump: boolean,
+	/**
+	 *  The databases the file connects to and holds objects of (`\connect`), with their
+	 *  tables. Empty for a plain `pg_dump` file of one database (see the preview's `tables`).
+	 */
+	databases: PlainDatabase[],
+	/**  Roles the file creates (`CREATE ROLE`, a `pg_dumpall` file's globals). */
+	roles: string[],
+	/**  It holds large objects. */
+	large_objects: boolean,
+	/**  Uncompressed size of the SQL. */
+	sql_bytes: number,
+};
 
 /**  A project in the catalog. */
 export type Project = {
