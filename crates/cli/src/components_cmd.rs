@@ -140,9 +140,9 @@ impl StdinSecrets {
     pub fn next(&mut self) -> Option<String> {
         self.lines.pop()
     }
-    /// The last line (the token, when `--supabase-token-stdin` is given), without taking it.
-    pub fn last(&self) -> Option<&str> {
-        self.lines.first().map(String::as_str)
+    /// The line `n` before the last (0: the last), without taking it.
+    pub fn nth_from_end(&self, n: usize) -> Option<&str> {
+        self.lines.get(n).map(String::as_str)
     }
 }
 

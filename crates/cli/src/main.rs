@@ -445,7 +445,8 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     (None, Some(q)) if host.is_none() => {
                         // The direct host, or the session pooler when it does not answer from here.
                         let token = if components.supabase_token_stdin {
-                            stdin.last().map(str::to_string)
+                            // (the server token, when also read, comes after it)
+                            stdin.nth_from_end(server.stdin_lines()).map(str::to_string)
                         } else {
                             std::env::var(offsite_core::ops::components::SUPABASE_TOKEN_ENV).ok()
                         };
