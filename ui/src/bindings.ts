@@ -38,6 +38,29 @@ export const commands = {
 	 */
 	testStorage: (project: string) => typedError<StorageTestReport, ErrorPayload>(__TAURI_INVOKE("test_storage", { project })),
 	/**
+	 *  The fingerprint of the TLS certificate the server at `url` shows now (`SHA256:AB:CD:…`), for
+	 *  the user to compare with the one `offsite serve` printed; `null` for a plain `http://` server.
+	 */
+	serverFingerprint: (url: string) => typedError<string | null, ErrorPayload>(__TAURI_INVOKE("server_fingerprint", { url })),
+	/**
+	 *  Set (or with `null` remove, with its token) the project's backup server. For `https` the
+	 *  fingerprint must be the one the server shows now; the token (`null`: keep the stored one) is
+	 *  checked against the server before anything is saved, then kept in the keychain.
+	 */
+	setServer: (project: string, settings: ServerSettings | null) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_server", { project, settings })),
+	/**
+	 *  Start a backup of `project` on its backup server; returns the job id at once. Progress: the
+	 *  server's, then the download's bytes; `job-finished` carries `result.backup`, the downloaded
+	 *  archive, verified and registered. `backup_type` `null`: the project's default type.
+	 */
+	startRemoteBackup: (project: string, backupType: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_remote_backup", { project, backupType })),
+	/**
+	 *  Start downloading the server's finished backups of `project` this computer does not have
+	 *  (each verified and registered); returns the job id at once. `job-finished` carries
+	 *  `result: { kind: "pull", downloaded, already_local, in_progress }`.
+	 */
+	startPull: (project: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_pull", { project })),
+	/**
 	 *  A project's local backups, newest first, as the list shows them (no checksums or manifests:
 	 *  10,000 rows must arrive quickly; `inspect_archive` reads one archive's manifest).
 	 */
@@ -348,6 +371,8 @@ export type Components = {
 	 *  `--type` (and every scheduled backup) makes.
 	 */
 	default_type?: string | null,
+	/**  The backup server (an Offsite agent), when the project has one. */
+	server?: ServerComponent | null,
 };
 
 /**  What restoring a backup's configuration would change. */
@@ -533,7 +558,17 @@ export type ImportKind =
  *  A project export (`database.dump`, maybe `globals.sql`, `storage/`, `config/`) as a
  *  `.tar.gz` or a folder, without a valid `metadata.json`.
  */
-"project_export";
+"project_export" | 
+/**
+ *  A plain SQL dump of one database (`pg_dump` plain format, or any psql script), `.sql` or
+ *  `.sql.gz`.
+ */
+"plain_sql" | 
+/**
+ *  `pg_dumpall` output (roles and several databases), `.sql` or `.sql.gz`: one database is
+ *  imported, with the roles.
+ */
+"pg_dumpall";
 
 /**  What a dropped file holds, before anything is imported. */
 export type ImportPreview = {
@@ -563,6 +598,8 @@ export type ImportPreview = {
 	has_globals: boolean,
 	/**  Things worth saying before importing (parts that are not imported, …). */
 	notes: string[],
+	/**  A plain SQL dump's details (kinds `plain_sql` and `pg_dumpall`): its databases, roles, … */
+	plain?: PlainSqlInfo | null,
 };
 
 /**  Where an imported file goes. */
@@ -660,6 +697,11 @@ export type JobResult =
 { kind: "restore"; report: RestoreReport } | 
 /**  A backup's storage written into a store or a folder. */
 { kind: "storage_restore"; report: StorageRestoreReport } | 
+/**
+ *  The backups a pull from the project's backup server downloaded (each verified and
+ *  registered), how many the catalog already had, and how many the server is still making.
+ */
+{ kind: "pull"; downloaded: BackupRecord[]; already_local: number; in_progress: number } | 
 /**  The backup an import registered, and the project it now belongs to. */
 { kind: "import"; 
 /**  The project's name. */
@@ -822,6 +864,34 @@ export type PickKind =
 "import_file" | 
 /**  A folder (for backups). */
 "folder";
+
+/**  One database of a `pg_dumpall` (or `pg_dump --create`) file. */
+export type PlainDatabase = {
+	name: string,
+	/**  `schema.table` of the tables it creates. */
+	tables: string[],
+};
+
+/**  What a plain SQL file holds, for the import preview. */
+export type PlainSqlInfo = {
+	/**  gzip-compressed (`.sql.gz`). */
+	compressed: boolean,
+	/**  `pg_dumpall` output (a cluster: roles and several databases). */
+	dumpall: boolean,
+	/**  Written by pg_dump / pg_dumpall (their header comment), not by some other tool. */
+	from_pg_dump: boolean,
+	/**
+	 *  The databases the file connects to and holds objects of (`\connect`), with their
+	 *  tables. Empty for a plain `pg_dump` file of one database (see the preview's `tables`).
+	 */
+	databases: PlainDatabase[],
+	/**  Roles the file creates (`CREATE ROLE`, a `pg_dumpall` file's globals). */
+	roles: string[],
+	/**  It holds large objects. */
+	large_objects: boolean,
+	/**  Uncompressed size of the SQL. */
+	sql_bytes: number,
+};
 
 /**  A project in the catalog. */
 export type Project = {
@@ -1169,6 +1239,38 @@ export type SelectionPlan = {
 	 *  restored tables that are not restored.
 	 */
 	notes: string[],
+};
+
+/**
+ *  A project's backup server: an Offsite agent (`offsite serve`) that makes the backups next to
+ *  the database; the laptop triggers them and downloads the archives. Its token is in the
+ *  keychain (`project:<name>:server-token`), never here.
+ */
+export type ServerComponent = {
+	/**  `https://HOST:PORT/` (what `offsite serve` prints). */
+	url: string,
+	/**  The project's id on the agent (a name from its config file). */
+	project: string,
+	/**
+	 *  The pinned certificate fingerprint (`SHA256:<hex>`), compared by the user when the
+	 *  server was added; `None` only for an `http://` server.
+	 */
+	fingerprint?: string | null,
+};
+
+/**  A backup server as the window and the CLI send it (the token is write-only). */
+export type ServerSettings = {
+	/**  `https://HOST:PORT`. */
+	url: string,
+	/**  The project's id on the agent. */
+	project: string,
+	/**  Stored in the keychain; `null` keeps the stored one. Never returned. */
+	token: string | null,
+	/**
+	 *  The certificate fingerprint the user compared (`SHA256:…`), required for `https`: the
+	 *  server must show exactly this certificate now (see [`server_fingerprint`]).
+	 */
+	fingerprint: string | null,
 };
 
 /**

@@ -14,6 +14,8 @@ export const KIND_LABELS: Record<ImportKind, string> = {
   offsite_archive: "Offsite archive",
   pg_dump: "pg_dump file",
   project_export: "Project export",
+  plain_sql: "Plain SQL dump",
+  pg_dumpall: "pg_dumpall file",
 };
 
 function failure(error: unknown): Inspected {
