@@ -31,6 +31,9 @@ APT_PACKAGES=(
     faketime
     # storage tests: a virtualenv for moto's S3 server (below)
     python3-venv
+    # transfer tests and bench: curl (the peer of the download bench), unshare (a private tmpfs
+    # for the full-disk test: util-linux), sha256sum (coreutils)
+    curl util-linux coreutils
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------

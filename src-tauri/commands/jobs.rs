@@ -218,6 +218,7 @@ pub fn start_import<R: Runtime>(
     path: String,
     into: ImportTo,
     verify: bool,
+    database: Option<String>,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     if let ImportTo::NewProject(request) = &into {
@@ -234,6 +235,7 @@ pub fn start_import<R: Runtime>(
     };
     let opts = ImportOptions {
         verify,
+        database,
         ..ImportOptions::new(path, into)
     };
     Ok(spawn_job(

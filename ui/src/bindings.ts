@@ -110,7 +110,7 @@ export const commands = {
 	 *  backup }` (`project`: the name). An Offsite archive is always verified first; `verify` also
 	 *  verifies the archive an imported pg_dump file or export is packed into.
 	 */
-	startImport: (path: string, into: ImportTo, verify: boolean) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_import", { path, into, verify })),
+	startImport: (path: string, into: ImportTo, verify: boolean, database: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_import", { path, into, verify, database })),
 	/**  The app's preferences. */
 	getDesktopSettings: () => typedError<DesktopSettings, ErrorPayload>(__TAURI_INVOKE("get_desktop_settings")),
 	/**

@@ -214,7 +214,8 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
     let sink = Arc::new(move |u: &ProgressUpdate| sink_state.advance(percent(u)));
     let start = JobStart::new(JobTrigger::Manual)
         .id(id.clone())
-        .progress(sink);
+        .progress(sink)
+        .cancel(agent.shutdown.child_token());
     let agent2 = agent.clone();
     let project2 = project.to_string();
     tokio::spawn(async move {

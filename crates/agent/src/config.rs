@@ -13,6 +13,15 @@
 //! password_env = "SHOP_DB_PASSWORD"        # or: password_file = "/etc/offsite/shop.password"
 //! storage_dir = "/srv/supabase/volumes/storage"
 //! config_files = ["/srv/supabase/docker-compose.yml", "/srv/supabase/.env"]
+//!
+//! [projects.saas]                          # storage over S3 instead of a folder
+//! database_url = "postgres://postgres@db.internal:5432/postgres"
+//! password_file = "/etc/offsite/saas.password"
+//! [projects.saas.s3]
+//! endpoint = "https://abc.supabase.co/storage/v1/s3"
+//! access_key_id = "…"
+//! secret_env = "SAAS_S3_SECRET"            # or: secret_file = "…"
+//! buckets = ["avatars"]                    # default: every bucket the keys list
 //! ```
 //!
 //! Passwords never live in the file: a database URL with a password in it is refused.
@@ -49,35 +58,87 @@ pub struct ProjectConfig {
     /// Configuration files packed under `config/files/<name>` (`.env` values redacted).
     #[serde(default)]
     pub config_files: Vec<PathBuf>,
+    /// Instead of `storage_dir`: an S3-compatible endpoint (Supabase Storage's S3 endpoint,
+    /// MinIO, …).
+    #[serde(default)]
+    pub s3: Option<S3SourceConfig>,
+}
+
+/// `[projects.<id>.s3]`: where the project's storage objects are, over S3. The secret key is
+/// named (environment variable or file), never written here.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct S3SourceConfig {
+    /// `https://host[:port][/path]` (Supabase: `https://<ref>.supabase.co/storage/v1/s3`).
+    pub endpoint: String,
+    /// Default `us-east-1`.
+    #[serde(default)]
+    pub region: Option<String>,
+    pub access_key_id: String,
+    /// The environment variable holding the secret access key.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// A file holding the secret access key (first line).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// Only these buckets (default: every bucket the keys can list).
+    #[serde(default)]
+    pub buckets: Vec<String>,
+    /// Path-style addressing (default true: Supabase, MinIO and most self-hosted stores).
+    #[serde(default)]
+    pub path_style: Option<bool>,
+}
+
+impl S3SourceConfig {
+    /// The secret access key from `secret_env` or `secret_file`.
+    pub fn secret(&self) -> Result<String> {
+        read_secret(
+            self.secret_env.as_deref(),
+            self.secret_file.as_deref(),
+            "S3 secret key",
+        )?
+        .ok_or_else(|| {
+            Error::invalid("the S3 source needs secret_env or secret_file")
+                .with_hint("name the variable or file that holds the secret access key")
+        })
+    }
+}
+
+/// A secret from the named environment variable or file (errors name them, never the value).
+fn read_secret(env: Option<&str>, file: Option<&Path>, what: &str) -> Result<Option<String>> {
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Ok(Some(v)),
+            _ => Err(Error::invalid(format!(
+                "the environment variable {var} (the {what}) is not set"
+            ))
+            .with_hint("set it in the agent's environment (systemd: EnvironmentFile=; Kubernetes: a Secret)")),
+        };
+    }
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::io(format!("reading the {what} file {}", file.display()), e))?;
+        let v = text.lines().next().unwrap_or("").to_string();
+        if v.is_empty() {
+            return Err(Error::invalid(format!(
+                "the {what} file {} is empty",
+                file.display()
+            )));
+        }
+        return Ok(Some(v));
+    }
+    Ok(None)
 }
 
 impl ProjectConfig {
     /// The database password from `password_env` or `password_file` (`None`: neither given).
     /// Errors name the variable or file, never the value.
     pub fn password(&self) -> Result<Option<String>> {
-        if let Some(var) = &self.password_env {
-            return match std::env::var(var) {
-                Ok(v) if !v.is_empty() => Ok(Some(v)),
-                _ => Err(Error::invalid(format!(
-                    "the environment variable {var} (password_env) is not set"
-                ))
-                .with_hint("set it in the agent's environment (systemd: EnvironmentFile=; Kubernetes: a Secret)")),
-            };
-        }
-        if let Some(file) = &self.password_file {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                Error::io(format!("reading the password file {}", file.display()), e)
-            })?;
-            let pw = text.lines().next().unwrap_or("").to_string();
-            if pw.is_empty() {
-                return Err(Error::invalid(format!(
-                    "the password file {} is empty",
-                    file.display()
-                )));
-            }
-            return Ok(Some(pw));
-        }
-        Ok(None)
+        read_secret(
+            self.password_env.as_deref(),
+            self.password_file.as_deref(),
+            "database password",
+        )
     }
 }
 
@@ -151,6 +212,9 @@ impl AgentConfig {
         for p in c.projects.values_mut() {
             p.password_file.as_mut().map(abs);
             p.storage_dir.as_mut().map(abs);
+            if let Some(s3) = p.s3.as_mut() {
+                s3.secret_file.as_mut().map(abs);
+            }
             p.config_files.iter_mut().for_each(abs);
         }
         c.check()?;
@@ -190,6 +254,18 @@ impl AgentConfig {
                 return Err(Error::invalid(format!(
                     "project {id}: give password_env or password_file, not both"
                 )));
+            }
+            if p.storage_dir.is_some() && p.s3.is_some() {
+                return Err(Error::invalid(format!(
+                    "project {id}: give storage_dir or [s3], not both"
+                )));
+            }
+            if let Some(s3) = &p.s3 {
+                if s3.secret_env.is_some() == s3.secret_file.is_some() {
+                    return Err(Error::invalid(format!(
+                        "project {id}: [s3] needs exactly one of secret_env and secret_file"
+                    )));
+                }
             }
             for f in &p.config_files {
                 if f.file_name().is_none() {
@@ -293,6 +369,7 @@ config_files = ["compose/docker-compose.yml"]
             password_file: Some(file),
             storage_dir: None,
             config_files: vec![],
+            s3: None,
         };
         assert_eq!(p.password().unwrap().as_deref(), Some("s3cret"));
         let p = ProjectConfig {
@@ -302,5 +379,11 @@ config_files = ["compose/docker-compose.yml"]
         };
         let e = p.password().unwrap_err();
         assert!(e.message().contains("OFFSITE_AGENT_TEST_UNSET_VAR"));
+        let e = AgentConfig::parse(
+            "listen = \"127.0.0.1:1\"\ndata_dir = \"/d\"\n[projects.a]\ndatabase_url = \"postgres://u@h/db\"\nstorage_dir = \"/s\"\n[projects.a.s3]\nendpoint = \"http://h\"\naccess_key_id = \"k\"\nsecret_env = \"S\"\n",
+            Path::new("/"),
+        )
+        .unwrap_err();
+        assert!(e.message().contains("not both"), "{e}");
     }
 }

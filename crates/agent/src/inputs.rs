@@ -8,7 +8,10 @@ use offsite_core::archive::BackupType;
 use offsite_core::backup::{ConfigInput, StorageInput};
 use offsite_core::config::redact::REDACTED;
 use offsite_core::ops::{BackupInputs, ProvidedInputs};
+use offsite_core::retry::{RetryPolicy, Retrying};
 use offsite_core::sources::folder::FolderSource;
+use offsite_core::sources::s3::{S3Config, S3Store};
+use offsite_core::storage::BucketSelection;
 use offsite_core::storage::PullOptions;
 use offsite_core::{Error, Result};
 use std::collections::BTreeMap;
@@ -71,16 +74,17 @@ pub fn for_type(
     }
     let want_storage = matches!(backup_type, BackupType::Full | BackupType::Storage);
     let want_config = matches!(backup_type, BackupType::Full | BackupType::Config);
-    if backup_type == BackupType::Storage && p.storage_dir.is_none() {
-        return Err(Error::invalid("this project has no storage_dir")
-            .with_hint("set storage_dir in the agent's configuration"));
+    if backup_type == BackupType::Storage && p.storage_dir.is_none() && p.s3.is_none() {
+        return Err(Error::invalid("this project has no storage")
+            .with_hint("set storage_dir or [projects.<id>.s3] in the agent's configuration"));
     }
     if backup_type == BackupType::Config && p.config_files.is_empty() {
         return Err(Error::invalid("this project has no config_files")
             .with_hint("list them in config_files in the agent's configuration"));
     }
-    let storage = match (&p.storage_dir, want_storage) {
-        (Some(dir), true) => Some(StorageInput {
+    let storage = match (&p.storage_dir, &p.s3, want_storage) {
+        (_, _, false) => None,
+        (Some(dir), _, true) => Some(StorageInput {
             source: Arc::new(FolderSource::new(dir)),
             options: PullOptions {
                 concurrency: 8,
@@ -88,7 +92,29 @@ pub fn for_type(
                 ..Default::default()
             },
         }),
-        _ => None,
+        (None, Some(s3), true) => {
+            let cfg = S3Config {
+                endpoint: Some(s3.endpoint.clone()),
+                region: s3.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret()?,
+                path_style: s3.path_style.unwrap_or(true),
+            };
+            let store = S3Store::new(&cfg)?;
+            Some(StorageInput {
+                source: Arc::new(Retrying::new(store, RetryPolicy::default())),
+                options: PullOptions {
+                    buckets: if s3.buckets.is_empty() {
+                        BucketSelection::All
+                    } else {
+                        BucketSelection::Only(s3.buckets.clone())
+                    },
+                    endpoint: Some(cfg.location()),
+                    ..Default::default()
+                },
+            })
+        }
+        (None, None, true) => None,
     };
     let config = if want_config && !p.config_files.is_empty() {
         Some(config_input(p)?)

@@ -51,6 +51,10 @@ pub async fn serve(
     };
     let listen = config.listen;
     let agent = Agent::open(config, !insecure).await?;
+    // What a killed run left behind (temporary archive names) goes first.
+    if let Err(e) = agent.engine.sweep_temp_files().await {
+        tracing::warn!("sweeping temporary files: {}", e.message());
+    }
     let listener = std::net::TcpListener::bind(listen)
         .map_err(|e| Error::io(format!("listening on {listen}"), e))?;
     listener
@@ -63,7 +67,7 @@ pub async fn serve(
         agent.clone(),
         cancel.clone(),
     ));
-    let app = crate::api::router(agent).into_make_service();
+    let app = crate::api::router(agent.clone()).into_make_service();
     let handle = axum_server::Handle::new();
     {
         let handle = handle.clone();
@@ -102,5 +106,13 @@ pub async fn serve(
                 .await
         }
     }
-    .map_err(|e| Error::io("serving", e))
+    .map_err(|e| Error::io("serving", e))?;
+    // Stopped: running backups are cancelled (they remove what they wrote and record the
+    // cancel); wait for them a little.
+    agent.shutdown.cancel();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while agent.running_count() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(())
 }

@@ -52,6 +52,8 @@ pub struct Agent {
     pub(crate) current: Mutex<HashMap<String, Arc<Running>>>,
     /// Every backup started since the agent started, by backup id.
     pub(crate) started: Mutex<HashMap<String, Arc<Running>>>,
+    /// Cancelled when the agent stops: running backups stop and remove what they wrote.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Agent {
@@ -118,7 +120,13 @@ impl Agent {
             config,
             current: Mutex::new(HashMap::new()),
             started: Mutex::new(HashMap::new()),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }))
+    }
+
+    /// How many backups are being made now.
+    pub fn running_count(&self) -> usize {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// The backup `project` is making now, if any.

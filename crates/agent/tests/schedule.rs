@@ -33,6 +33,7 @@ async fn a_scheduled_backup_runs_with_the_agents_folders_and_files() {
             password_file: Some(pw),
             storage_dir: Some(files.join("storage")),
             config_files: vec![files.join(".env")],
+            s3: None,
         },
     )]);
     let start = offsite_core::catalog::parse_timestamp("2026-11-20T01:00:00Z").unwrap();

@@ -63,6 +63,14 @@ pub struct ComponentArgs {
     /// storage, config or incremental.
     #[arg(long, value_name = "TYPE")]
     pub default_type: Option<String>,
+    /// An artifact bucket: dumps made elsewhere (`.sql.gz`, pg_dump files, Offsite archives)
+    /// that `offsite pull` downloads and imports. With it, the --s3-* flags (endpoint, region,
+    /// key id, secret) are this bucket's, not the storage component's.
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub artifacts: Option<String>,
+    /// With --artifacts: only objects whose name matches this glob (`*`, `?`), e.g. '*.sql.gz'.
+    #[arg(long, value_name = "GLOB", requires = "artifacts")]
+    pub pattern: Option<String>,
 }
 
 /// A Supabase project as pasted: its ref and the addresses derived from it.
@@ -169,7 +177,28 @@ impl ComponentArgs {
         } else {
             None
         };
-        if self.wants_storage() {
+        if let Some(location) = &self.artifacts {
+            let key_id = self
+                .s3_key_id
+                .clone()
+                .ok_or_else(|| Error::invalid("--artifacts needs --s3-key-id (and the secret)"))?;
+            last = Some(
+                offsite_core::ops::artifacts::set_artifacts(
+                    engine,
+                    project,
+                    Some(offsite_core::ops::artifacts::ArtifactsSettings {
+                        location: location.clone(),
+                        endpoint: self.s3_endpoint.clone(),
+                        region: self.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
+                        access_key_id: key_id,
+                        secret_access_key: s3_secret.clone(),
+                        path_style: !self.s3_virtual_hosted,
+                        pattern: self.pattern.clone(),
+                    }),
+                )
+                .await?,
+            );
+        } else if self.wants_storage() {
             let key_id = self.s3_key_id.clone().ok_or_else(|| {
                 Error::invalid("--s3-key-id is needed with the other --s3-* flags")
                     .with_hint("Supabase: Project Settings → Storage → S3 access keys")
@@ -266,6 +295,16 @@ pub fn print_components(out: &Out, project: &str, c: &Components) {
     match &c.supabase {
         Some(s) => println!("  supabase: project ref {}", s.project_ref),
         None => println!("  supabase: none (no configuration backups)"),
+    }
+    if let Some(a) = &c.artifacts {
+        println!(
+            "  artifact bucket: s3://{}/{} at {} (pattern {}, {} imported)",
+            a.bucket,
+            a.prefix,
+            a.endpoint.as_deref().unwrap_or("AWS"),
+            a.pattern.as_deref().unwrap_or("*"),
+            a.imported.len()
+        );
     }
     if let Some(s) = &c.server {
         println!(

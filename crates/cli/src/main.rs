@@ -159,6 +159,9 @@ enum ProjectCmd {
         /// Remove the project's backup server (and its stored token).
         #[arg(long)]
         remove_server: bool,
+        /// Remove the project's artifact bucket (and its stored secret).
+        #[arg(long)]
+        remove_artifacts: bool,
     },
     /// List the project's buckets with object counts and sizes, and check the keys can read them.
     TestStorage { name: String },
@@ -282,6 +285,7 @@ fn exit_code(e: &Error) -> u8 {
 }
 
 fn main() -> ExitCode {
+    offsite_core::allocator::limit_malloc_arenas();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -490,10 +494,14 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 remove_supabase,
                 server,
                 remove_server,
+                remove_artifacts,
             } => {
                 let mut stdin = components_cmd::StdinSecrets::read(
                     components.stdin_lines() + server.stdin_lines(),
                 )?;
+                if remove_artifacts {
+                    offsite_core::ops::artifacts::set_artifacts(&engine, &name, None).await?;
+                }
                 if remove_server {
                     offsite_core::ops::remote::set_server(&engine, &name, None).await?;
                 }

@@ -122,18 +122,36 @@ pub async fn backup(
     Ok(0)
 }
 
-/// `offsite pull NAME`.
+/// `offsite pull NAME`: the backup server's new backups, then the artifact bucket's new files.
 pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Result<u8> {
-    let o = remote::pull(engine, name, job).await?;
+    let comps = engine.components(name).await?;
+    if comps.server.is_none() && comps.artifacts.is_none() {
+        return Err(Error::invalid(format!(
+            "project {name} has no backup server and no artifact bucket"
+        ))
+        .with_hint(
+            "add one: offsite project components NAME --server https://HOST:PORT --server-project ID, or --artifacts s3://BUCKET/PREFIX --s3-endpoint URL --s3-key-id ID",
+        ));
+    }
+    let o = match comps.server {
+        Some(_) => remote::pull(engine, name, job.clone()).await?,
+        None => Default::default(),
+    };
+    let a = match comps.artifacts {
+        Some(_) => offsite_core::ops::artifacts::pull(engine, name, job).await?,
+        None => Default::default(),
+    };
     if out.json() {
         out.emit(&json!({
             "downloaded": o.downloaded,
             "already_local": o.already_local,
             "in_progress": o.in_progress,
+            "imported": a.imported,
+            "already_imported": a.already_imported,
         }));
         return Ok(0);
     }
-    for b in &o.downloaded {
+    for b in o.downloaded.iter().chain(&a.imported) {
         println!("{}", b.path);
     }
     let mut summary = format!(
@@ -145,6 +163,13 @@ pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Resu
         summary.push_str(&format!(
             ", {} still being made on the server",
             o.in_progress
+        ));
+    }
+    if a.imported.len() + a.already_imported as usize > 0 {
+        summary.push_str(&format!(
+            "; {} artifact(s) imported, {} imported before",
+            a.imported.len(),
+            a.already_imported
         ));
     }
     eprintln!("{summary}");

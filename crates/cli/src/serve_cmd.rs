@@ -24,8 +24,9 @@ const DEFAULT_LISTEN: &str = "0.0.0.0:8443";
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = false)]
 pub struct ServeArgs {
-    /// The agent's configuration (TOML: listen, data_dir, tls_cert/tls_key, [projects.<id>]).
-    /// Without it: --data-dir DIR, whose agent.toml is read when present.
+    /// The agent's configuration (TOML: listen, data_dir, tls_cert/tls_key, [projects.<id>]);
+    /// its data_dir wins over --data-dir. Without it: --data-dir DIR, whose agent.toml is read
+    /// when present.
     #[arg(long, global = true, env = "OFFSITE_AGENT_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Address to listen on (overrides the file; default 0.0.0.0:8443).
@@ -92,7 +93,8 @@ fn resolve(
             )
         }
     };
-    if let Some(dir) = data_dir {
+    // With --config the file's data_dir wins (OFFSITE_DATA_DIR of a shell must not move it).
+    if let (None, Some(dir)) = (&args.config, data_dir) {
         config.data_dir = std::path::absolute(&dir).unwrap_or(dir);
     }
     if let Some(l) = args.listen {

@@ -4,6 +4,7 @@
 //! operation, one job runner) → catalog / secrets / sources / archive → remote systems and disk.
 //! Errors are [`Error`]; progress goes through [`progress::Progress`].
 
+pub mod allocator;
 pub mod archive;
 pub mod backup;
 pub mod catalog;

@@ -64,7 +64,7 @@ function fakeSource() {
 
 type Answers = {
   projects?: ProjectSummary[];
-  startImport?: (args: { path: string; into: ImportTo; verify: boolean }) => unknown;
+  startImport?: (args: { path: string; into: ImportTo; verify: boolean; database: string | null }) => unknown;
   pick?: string | null;
 };
 
@@ -183,6 +183,44 @@ describe("DropZone", () => {
     expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
   });
 
+  it("asks which database to take from a pg_dumpall file that holds several", async () => {
+    const src = fakeSource();
+    const started: unknown[] = [];
+    mockInspect(
+      preview({
+        kind: "pg_dumpall",
+        plain: {
+          compressed: false,
+          dumpall: true,
+          from_pg_dump: true,
+          databases: [
+            { name: "app", tables: ["public.orders"] },
+            { name: "crm", tables: ["public.leads"] },
+          ],
+          roles: ["app_owner"],
+          large_objects: false,
+          sql_bytes: 4096,
+        },
+      }),
+      {
+        projects: [summary("shop", null)],
+        startImport: (args) => {
+          started.push(args);
+          return "job-8";
+        },
+      },
+    );
+    renderZone(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
+    await src.send({ type: "drop", paths: [PATH], position: pos });
+    await waitFor(() => expect(screen.getByTestId("import-project")).toHaveValue("shop"));
+    fireEvent.click(screen.getByTestId("import-start"));
+    expect(screen.getByTestId("import-form-error")).toHaveTextContent("Choose the database");
+    expect(started).toEqual([]);
+    fireEvent.change(screen.getByTestId("import-database"), { target: { value: "crm" } });
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(started).toEqual([{ path: PATH, into: { project: "shop" }, verify: true, database: "crm" }]));
+  });
+
   it("imports into the existing project of the same name, shows progress, then offers to open or restore it", async () => {
     const src = fakeSource();
     const started: unknown[] = [];
@@ -199,7 +237,7 @@ describe("DropZone", () => {
     await src.send({ type: "drop", paths: [PATH], position: pos });
     await waitFor(() => expect(screen.getByTestId("import-project")).toHaveValue("shop"));
     fireEvent.click(screen.getByTestId("import-start"));
-    await waitFor(() => expect(started).toEqual([{ path: PATH, into: { project: "shop" }, verify: true }]));
+    await waitFor(() => expect(started).toEqual([{ path: PATH, into: { project: "shop" }, verify: true, database: null }]));
     expect(await screen.findByTestId("import-progress")).toBeInTheDocument();
     await act(() =>
       emit("job-progress", { job_id: "job-7", phase: "verifying", bytes_done: 2048, bytes_total: 4196, bytes_per_sec: null, finished: false }),
@@ -254,6 +292,7 @@ describe("DropZone", () => {
         {
           path: PATH,
           verify: true,
+          database: null,
           into: {
             new_project: {
               name: "legacy-db",

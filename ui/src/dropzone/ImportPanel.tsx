@@ -46,6 +46,9 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
   const [name, setName] = useState(() => suggestName(preview));
   const [url, setUrl] = useState(() => suggestUrl(preview));
   const [password, setPassword] = useState("");
+  // A pg_dumpall file holding several databases: the one to take.
+  const databases = preview.plain?.databases.map((d) => d.name) ?? [];
+  const [database, setDatabase] = useState(() => (databases.length === 1 ? databases[0]! : ""));
   const [jobId, setJobId] = useState<string | null>(null);
   const [startError, setStartError] = useState<ErrorPayload | null>(null);
   const [formError, setFormError] = useState<string | null>(null);
@@ -70,6 +73,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
     setStartError(null);
     setFormError(null);
     let into: ImportTo;
+    if (databases.length > 1 && !database) return setFormError("Choose the database to take from this pg_dumpall file.");
     if (mode === "existing") {
       if (!existing) return setFormError("Choose a project.");
       into = { project: existing };
@@ -89,7 +93,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
       };
     }
     try {
-      const started = await startImport(preview.path, into);
+      const started = await startImport(preview.path, into, databases.length > 1 ? database : null);
       if (started.ok) {
         setJobId(started.id);
         setPassword("");
@@ -206,6 +210,24 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
             />
           </label>
         </div>
+      )}
+      {databases.length > 1 && (
+        <label className="field import-field">
+          <span>Database to take from this pg_dumpall file (its roles come along)</span>
+          <select
+            value={database}
+            onChange={(e) => setDatabase(e.target.value)}
+            disabled={disabled}
+            data-testid="import-database"
+          >
+            <option value="">Choose…</option>
+            {databases.map((d) => (
+              <option key={d} value={d}>
+                {d}
+              </option>
+            ))}
+          </select>
+        </label>
       )}
       <p className="muted small">
         {preview.kind === "offsite_archive"

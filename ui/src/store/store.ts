@@ -311,10 +311,13 @@ export class AppStore {
   startVerify = (project: string, path: string) =>
     this.start("verify", project, path, () => commands.startVerify(path));
 
-  /** Import `path` into a project (verified first); the job's project is the target's name. */
-  startImport = (path: string, into: ImportTo) =>
+  /**
+   * Import `path` into a project (verified first); the job's project is the target's name.
+   * `database`: the one to take from a `pg_dumpall` file that holds several.
+   */
+  startImport = (path: string, into: ImportTo, database: string | null = null) =>
     this.start("import", "project" in into && into.project ? into.project : (into.new_project?.name ?? ""), path, () =>
-      commands.startImport(path, into, true),
+      commands.startImport(path, into, true, database),
     );
 
   /**

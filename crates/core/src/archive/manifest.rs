@@ -157,4 +157,52 @@ impl Manifest {
     pub fn member(&self, name: &str) -> Option<&MemberEntry> {
         self.members.iter().find(|m| m.name == name)
     }
+
+    /// The manifest as the catalog keeps it: without the storage objects' members (one per
+    /// object; `storage.json`, whose checksum stays listed, has them all), so a backup of a
+    /// large bucket neither bloats the catalog nor costs megabytes each time it is read. Takes
+    /// `&mut self` only to set the member list aside while serializing (no copy of it).
+    pub fn catalog_json(&mut self) -> Option<String> {
+        let all = std::mem::take(&mut self.members);
+        self.members = all
+            .iter()
+            .filter(|m| !m.name.starts_with(crate::storage::STORAGE_PREFIX))
+            .cloned()
+            .collect();
+        let json = serde_json::to_string(self).ok();
+        self.members = all;
+        json
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_copy_leaves_out_storage_objects_only() {
+        let mut m = crate::archive::testutil::manifest();
+        let entry = |name: &str| MemberEntry {
+            name: name.into(),
+            size: 1,
+            sha256: "ab".repeat(32),
+        };
+        m.members = vec![
+            entry("database.dump"),
+            entry("storage.json"),
+            entry("storage/avatars/a.png"),
+            entry("storage/avatars/b.png"),
+            entry("config/supabase/auth.json"),
+        ];
+        let before = m.members.clone();
+        let json = m.catalog_json().expect("serializes");
+        let slim: Manifest = serde_json::from_str(&json).expect("parses back");
+        let names: Vec<&str> = slim.members.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["database.dump", "storage.json", "config/supabase/auth.json"]
+        );
+        assert_eq!(slim.backup_id, m.backup_id);
+        assert_eq!(m.members, before, "the manifest itself keeps every member");
+    }
 }

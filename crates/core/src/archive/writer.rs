@@ -316,6 +316,7 @@ impl ArchiveWriter {
         manifest.members = members;
         for (component, member) in [
             ("database", DATABASE_MEMBER),
+            ("database", super::DATABASE_SQL_MEMBER),
             ("globals", GLOBALS_MEMBER),
             ("storage", crate::storage::STORAGE_DOC),
         ] {

@@ -58,6 +58,36 @@ pub struct ServerComponent {
     pub fingerprint: Option<String>,
 }
 
+/// A project's artifact bucket: dumps made elsewhere, pulled and imported
+/// ([`crate::ops::artifacts`]). Its secret key is in the keychain
+/// (`project:<name>:artifacts-secret`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ArtifactsComponent {
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    #[serde(default = "yes")]
+    pub path_style: bool,
+    pub bucket: String,
+    #[serde(default)]
+    pub prefix: String,
+    /// A glob on the object's name (`*.sql.gz`); `None`: every object.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// The objects imported so far (skipped by the next pull while their ETag is the same).
+    #[serde(default)]
+    pub imported: Vec<ImportedArtifact>,
+}
+
+/// One object of an artifact bucket that was imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportedArtifact {
+    pub key: String,
+    pub etag: String,
+}
+
 /// Everything a project has beside its database connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -73,6 +103,9 @@ pub struct Components {
     /// The backup server (an Offsite agent), when the project has one.
     #[serde(default)]
     pub server: Option<ServerComponent>,
+    /// The artifact bucket, when the project has one.
+    #[serde(default)]
+    pub artifacts: Option<ArtifactsComponent>,
 }
 
 impl Components {
@@ -165,6 +198,7 @@ mod tests {
                 project: "shop".into(),
                 fingerprint: Some(format!("SHA256:{}", "ab".repeat(32))),
             }),
+            artifacts: None,
         };
         // Documents saved before the server existed still read.
         let old: Components =

@@ -59,7 +59,10 @@ mod validate;
 
 pub use backups::{BackupRecord, BackupRow, BackupStatus, NewBackup};
 pub use changes::{Change, ChangeBatch, ChangeEntity, ChangeOp, KEEP_CHANGES};
-pub use components::{Components, ServerComponent, StorageComponent, SupabaseComponent};
+pub use components::{
+    ArtifactsComponent, Components, ImportedArtifact, ServerComponent, StorageComponent,
+    SupabaseComponent,
+};
 pub use copies::{BackupCopy, LOCAL_DESTINATION};
 pub use jobs::{new_job_id, JobKind, JobOutcome, JobRecord, JobState, INTERRUPTED_MESSAGE};
 pub use projects::{NewProject, Project};

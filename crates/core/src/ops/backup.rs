@@ -112,7 +112,7 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let written = pg_backup::compose(request, &job.reporter, &job.cancel).await?;
+            let mut written = pg_backup::compose(request, &job.reporter, &job.cancel).await?;
             let new = NewBackup {
                 project_id: project.id.clone(),
                 path: written.path.clone(),
@@ -120,7 +120,7 @@ pub(crate) async fn run(
                 sha256: written.sha256.clone(),
                 backup_type: written.manifest.backup_type.as_str().to_string(),
                 created_at: written.manifest.created_at.clone(),
-                manifest_json: serde_json::to_string(&written.manifest).ok(),
+                manifest_json: written.manifest.catalog_json(),
                 job_id: Some(job.id.clone()),
             };
             match engine.catalog.add_backup(&new).await {

@@ -270,7 +270,7 @@ pub(super) async fn import_into(
             };
             (written.path, report)
         };
-        let manifest = archive::read_manifest(&target)?;
+        let mut manifest = archive::read_manifest(&target)?;
         let size = std::fs::metadata(&target)
             .map_err(|e| Error::io(format!("reading {}", target.display()), e))?
             .len();
@@ -288,7 +288,7 @@ pub(super) async fn import_into(
                 sha256,
                 backup_type: manifest.backup_type.as_str().to_string(),
                 created_at: manifest.created_at.clone(),
-                manifest_json: serde_json::to_string(&manifest).ok(),
+                manifest_json: manifest.catalog_json(),
                 job_id: Some(job.id.clone()),
             })
             .await?;

@@ -19,6 +19,7 @@
 //! | `settings`   | the engine's settings, plain settings, pg_dump tools                  |
 //! | `queries`    | projects, backups and jobs as lists                                   |
 
+pub mod artifacts;
 pub mod backup;
 pub(crate) mod backup_inputs;
 pub mod components;

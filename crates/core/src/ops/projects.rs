@@ -273,6 +273,7 @@ pub(crate) async fn remove(engine: &Engine, name: &str) -> Result<()> {
         crate::secrets::project_s3_secret_key(&project.name),
         crate::secrets::project_supabase_token_key(&project.name),
         super::remote::project_server_token_key(&project.name),
+        super::artifacts::project_artifacts_secret_key(&project.name),
     ] {
         let _ = engine.secrets.delete(&key);
     }

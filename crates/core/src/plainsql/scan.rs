@@ -610,6 +610,74 @@ pub fn choose_database_error(databases: &[PlainDatabase], asked: Option<&str>) -
 mod tests {
     use super::*;
 
+    /// Shaped like pg_dumpall output (roles, template1, a created database, postgres).
+    const CLUSTER: &str = "--\n-- PostgreSQL database cluster dump\n--\n\n\\restrict k0\n\nSET default_transaction_read_only = off;\n\n--\n-- Roles\n--\n\nCREATE ROLE app;\nALTER ROLE app WITH NOSUPERUSER LOGIN PASSWORD 'SCRAM-SHA-256$4096:x$y:z';\nGRANT app TO postgres GRANTED BY postgres;\n\n\\unrestrict k0\n\n--\n-- Databases\n--\n\n--\n-- Database \"template1\" dump\n--\n\n\\connect template1\n\n--\n-- PostgreSQL database dump\n--\n\n-- Dumped from database version 15.18 (Debian)\n-- Dumped by pg_dump version 15.18 (Debian)\n\nSET a = 1;\n\n--\n-- PostgreSQL database dump complete\n--\n\n--\n-- Database \"shop\" dump\n--\n\n--\n-- PostgreSQL database dump\n--\n\n\\restrict k1\n\nSET a = 1;\n\n--\n-- Name: shop; Type: DATABASE; Schema: -; Owner: app\n--\n\nCREATE DATABASE shop WITH TEMPLATE = template0;\n\n\nALTER DATABASE shop OWNER TO app;\n\n\\unrestrict k1\n\\connect shop\n\\restrict k1\n\nSET a = 1;\n\n--\n-- Name: t; Type: TABLE; Schema: public; Owner: app\n--\n\nCREATE TABLE public.t (a text);\n\n--\n-- Data for Name: t; Type: TABLE DATA; Schema: public; Owner: app\n--\n\nCOPY public.t (a) FROM stdin;\n-- Database \"x\" dump\n\\connect evil\n\\.\n\n--\n-- Name: TABLE t; Type: ACL; Schema: public; Owner: app\n--\n\nGRANT SELECT ON TABLE public.t TO reader;\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict k1\n\n--\n-- Database \"postgres\" dump\n--\n\n\\connect postgres\n\nSET a = 1;\n\n--\n-- PostgreSQL database cluster dump complete\n--\n\n";
+
+    #[test]
+    fn a_cluster_dump_is_described_and_one_database_taken_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("all.sql");
+        std::fs::write(&file, CLUSTER).unwrap();
+        assert!(sniff(&file).unwrap());
+        let sc = scan(&file, &CancellationToken::new()).unwrap();
+        assert!(sc.info.dumpall && sc.info.from_pg_dump && sc.connects);
+        assert_eq!(
+            sc.info.databases,
+            vec![PlainDatabase {
+                name: "shop".into(),
+                tables: vec!["public.t".into()]
+            }],
+            "template1 and postgres hold nothing; COPY data is not read as commands"
+        );
+        assert_eq!(sc.info.roles, vec!["app".to_string()]);
+        assert_eq!(sc.server_version.as_deref(), Some("15.18"));
+
+        let mut sql = Vec::new();
+        let mut globals = Vec::new();
+        let ex = extract(
+            &file,
+            Some("shop"),
+            &mut sql,
+            Some(&mut globals),
+            &mut |_| {},
+            &CancellationToken::new(),
+        )
+        .unwrap();
+        let sql = String::from_utf8(sql).unwrap();
+        assert!(sql.starts_with("\nSET a = 1;\n"), "{sql}");
+        assert!(sql.contains(
+            "COPY public.t (a) FROM stdin;\n-- Database \"x\" dump\n\\connect evil\n\\.\n"
+        ));
+        assert!(
+            !sql.contains("CREATE DATABASE")
+                && !sql.contains("\\connect shop")
+                && !sql.contains("restrict"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("-- PostgreSQL database dump complete\n")
+                && !sql.contains("postgres")
+                && !sql.contains("template1"),
+            "{sql}"
+        );
+        assert_eq!(ex.roles, vec!["app".to_string(), "reader".to_string()]);
+        let globals = String::from_utf8(globals).unwrap();
+        assert_eq!(
+            globals,
+            "CREATE ROLE app;\nALTER ROLE app WITH NOSUPERUSER LOGIN;\nGRANT app TO postgres GRANTED BY postgres;\n"
+        );
+
+        // Cut off: refused.
+        let cut = dir.path().join("cut.sql");
+        std::fs::write(&cut, &CLUSTER[..CLUSTER.find("-- Name: TABLE t").unwrap()]).unwrap();
+        let e = scan(&cut, &CancellationToken::new()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+        // Not SQL.
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "not a backup\n").unwrap();
+        assert!(!sniff(&text).unwrap());
+    }
+
     #[test]
     fn connect_targets() {
         assert_eq!(connect_target("shop"), "shop");

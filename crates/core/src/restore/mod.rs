@@ -509,6 +509,12 @@ pub async fn plan(
                 .into(),
         );
     }
+    if plain && toc.items.is_empty() {
+        warnings.push(
+            "the SQL dump has no pg_dump entry headers (-- Name: …; Type: …): the plan cannot say what it creates or replaces, and --replace drops nothing first"
+                .into(),
+        );
+    }
     if plain {
         warnings.push(
             "this backup is a plain SQL dump: it is restored through psql in one transaction (the dump's own BEGIN/COMMIT left out); pg_dump recorded no dependencies between its objects, so what the plan says about them is less certain"

@@ -233,9 +233,9 @@ impl ObjectSource for FolderSource {
             } else {
                 None
             };
+            // The delimiter is not applied: every key is listed (the pull's listing notices).
             Ok(ObjectPage {
                 objects: page,
-                // The delimiter is ignored: every key is listed (callers check).
                 prefixes: Vec::new(),
                 next,
             })

@@ -501,3 +501,75 @@ async fn a_damaged_plain_archive_is_refused_and_the_target_stays_empty() {
         "0"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hand_written_script_restores_and_shell_commands_are_refused() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let file = env.dir.path().join("seed.sql");
+    std::fs::write(
+        &file,
+        "CREATE TABLE hand (id int, note text);\nINSERT INTO hand VALUES (1, 'a;b'), (2, $$x\nCOMMIT;$$);\nBEGIN;\nINSERT INTO hand VALUES (3, NULL);\nCOMMIT;\n",
+    )
+    .unwrap();
+    let p = env.engine.inspect_import(&file).await.unwrap();
+    assert_eq!(p.kind, ImportKind::PlainSql);
+    assert!(!p.plain.as_ref().unwrap().from_pg_dump);
+    let db = pg.unique_db("plain_hand");
+    let path = import_new(&env, &file, new_project(pg, "hand", &db), None).await;
+    let r = env
+        .engine
+        .restore(
+            RestoreRequest::new(&path, target(pg, &db)),
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        r.report
+            .plan
+            .warnings
+            .iter()
+            .any(|w| w.contains("no pg_dump entry headers")),
+        "{:?}",
+        r.report.plan.warnings
+    );
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM hand"), "3");
+
+    // A psql shell escape in a script is never run: refused, nothing restored.
+    let evil = env.dir.path().join("evil.sql");
+    let marker = env.dir.path().join("ran");
+    std::fs::write(
+        &evil,
+        format!(
+            "CREATE TABLE evil (id int);\n\\! touch {}\nINSERT INTO evil VALUES (1);\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let path = import_new(
+        &env,
+        &evil,
+        ImportInto::Existing {
+            project: "hand".into(),
+        },
+        None,
+    )
+    .await;
+    let dst = pg.unique_db("plain_evil");
+    let e = env
+        .engine
+        .restore(
+            RestoreRequest::new(&path, target(pg, &dst)),
+            JobStart::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnsupportedFormat, "{e}");
+    assert!(e.message().contains("\\!"), "{e}");
+    assert!(!marker.exists());
+    assert_eq!(
+        pg.psql(&dst, "SELECT count(*) FROM pg_class WHERE relname = 'evil'"),
+        "0"
+    );
+}

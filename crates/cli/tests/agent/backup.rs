@@ -1,0 +1,228 @@
+//! A backup through the API: progress, a signed download, ranges, a verified archive, delete,
+//! the audit log.
+
+use super::*;
+
+#[tokio::test]
+async fn a_full_backup_through_the_api_downloads_as_a_verified_archive() {
+    let fx = fixture(2_000);
+    let agent = start(&fx, "", true);
+    let token = agent.token(&["--project", "shop"]);
+    let c = http();
+    let (s, created) = send(
+        &c,
+        reqwest::Method::POST,
+        &backups_url(&agent, "shop"),
+        Some(&token),
+        Some(json!({"type": "FULL", "compression": "gzip"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{created}");
+    assert_eq!(created["status"], "CREATING");
+    assert_eq!(created["progress"], 0);
+    assert!(created.get("estimated_time").is_some());
+    let id = created["backup_id"].as_str().unwrap().to_string();
+    let status_url = format!("{}/{id}", backups_url(&agent, "shop"));
+    let (done, seen) = wait_done(&c, &status_url, &token).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["progress"], 100);
+    assert_eq!(done["type"], "FULL");
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "progress went back: {seen:?}"
+    );
+    let size = done["size"].as_u64().unwrap();
+    let sha = done["sha256"].as_str().unwrap().to_string();
+    // Listed.
+    let (s, list) = send(
+        &c,
+        reqwest::Method::GET,
+        &backups_url(&agent, "shop"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["backups"][0]["backup_id"], id.as_str());
+    // A signed URL, downloaded whole and in ranges.
+    let (s, link) = send(
+        &c,
+        reqwest::Method::GET,
+        &format!("{status_url}/download"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{link}");
+    assert_eq!(link["size"], size);
+    assert_eq!(link["sha256"], sha.as_str());
+    let expires = offsite_core::catalog::parse_timestamp(link["expires_at"].as_str().unwrap())
+        .unwrap()
+        .unix_timestamp();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let ttl = expires - now;
+    assert!(ttl > 55 * 60 && ttl <= 3600, "{ttl}");
+    let url = link["download_url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&agent.url), "{url}");
+    let resp = c.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(etag, format!("\"sha256:{sha}\""));
+    assert_eq!(resp.headers()["accept-ranges"], "bytes");
+    let bytes = resp.bytes().await.unwrap();
+    assert_eq!(bytes.len() as u64, size);
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join(done["file_name"].as_str().unwrap());
+    std::fs::write(&file, &bytes).unwrap();
+    assert_eq!(offsite_core::archive::sha256_file(&file).unwrap(), sha);
+    let report =
+        offsite_core::archive::verify(&file, &Reporter::silent(), &CancellationToken::new())
+            .unwrap();
+    assert!(report.ok, "{report:?}");
+    let manifest = offsite_core::archive::read_manifest(&file).unwrap();
+    for m in [
+        "database.dump",
+        "storage/avatars/a.png",
+        "storage/avatars/team/b.txt",
+        "storage/docs/readme.md",
+        "config/files/docker-compose.yml",
+        "config/files/.env",
+    ] {
+        assert!(manifest.member(m).is_some(), "{m} is not in the archive");
+    }
+    assert_eq!(
+        member(&file, "storage/avatars/team/b.txt").unwrap(),
+        b"hello from storage"
+    );
+    let env = String::from_utf8(member(&file, "config/files/.env").unwrap()).unwrap();
+    assert!(
+        env.contains("POSTGRES_PASSWORD=<redacted>") && env.contains("SITE_URL=<redacted>"),
+        "{env}"
+    );
+    assert!(!env.contains("very-secret-pw"));
+    let manifest_text = serde_json::to_string(&manifest).unwrap();
+    assert!(
+        manifest_text.contains("files/.env:POSTGRES_PASSWORD"),
+        "{manifest_text}"
+    );
+    assert!(!manifest_text.contains("very-secret-pw"));
+    // Range, and If-Range: the same ETag resumes, another one gets the whole file.
+    let part = c
+        .get(&url)
+        .header("Range", "bytes=10-99")
+        .header("If-Range", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 10-99/{size}").as_str()
+    );
+    assert_eq!(&part.bytes().await.unwrap()[..], &bytes[10..100]);
+    let tail = c
+        .get(&url)
+        .header("Range", format!("bytes={}-", size - 7))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        &tail.bytes().await.unwrap()[..],
+        &bytes[size as usize - 7..]
+    );
+    let stale = c
+        .get(&url)
+        .header("Range", "bytes=10-99")
+        .header("If-Range", "\"sha256:0000\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+    assert_eq!(stale.bytes().await.unwrap().len() as u64, size);
+    // HEAD: the facts without the body.
+    let head = c.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-length"], size.to_string().as_str());
+    assert_eq!(head.headers()["etag"], etag.as_str());
+    assert!(head.bytes().await.unwrap().is_empty());
+    let past = c
+        .get(&url)
+        .header("Range", format!("bytes={size}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(past.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    // A second backup has an estimate from the first.
+    let (s, second) = send(
+        &c,
+        reqwest::Method::POST,
+        &backups_url(&agent, "shop"),
+        Some(&token),
+        Some(json!({"type": "DATABASE"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{second}");
+    assert!(second["estimated_time"].as_u64().is_some(), "{second}");
+    let second_url = format!(
+        "{}/{}",
+        backups_url(&agent, "shop"),
+        second["backup_id"].as_str().unwrap()
+    );
+    let (d2, _) = wait_done(&c, &second_url, &token).await;
+    assert_eq!(d2["status"], "COMPLETED", "{d2}");
+    assert_eq!(d2["type"], "DATABASE");
+    // Delete: gone from the API, the disk and the file route.
+    let (s, _) = send(&c, reqwest::Method::DELETE, &status_url, Some(&token), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = send(&c, reqwest::Method::GET, &status_url, Some(&token), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get(&url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let (_, list) = send(
+        &c,
+        reqwest::Method::GET,
+        &backups_url(&agent, "shop"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(list["backups"].as_array().unwrap().len(), 1, "{list}");
+    let archives = agent.data_dir().join("engine/backups/shop");
+    let names: Vec<_> = std::fs::read_dir(&archives)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| *n == done["file_name"].as_str().unwrap()),
+        "{names:?}"
+    );
+    // The audit log: every call, with the token's id, never the token or a signature.
+    let audit = std::fs::read_to_string(agent.data_dir().join("audit.log")).unwrap();
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 10, "{audit}");
+    assert!(lines
+        .iter()
+        .any(|l| l["method"] == "POST" && l["status"] == 202 && l["token_id"].is_string()));
+    assert!(lines
+        .iter()
+        .any(|l| l["method"] == "DELETE" && l["status"] == 204));
+    assert!(lines
+        .iter()
+        .any(|l| l["path"].as_str().unwrap().starts_with("/files/") && l["status"] == 206));
+    assert!(
+        !audit.contains(&token) && !audit.contains(&token[20..]),
+        "the token is in the audit log"
+    );
+    assert!(!audit.contains("signature"), "{audit}");
+}

@@ -1,0 +1,385 @@
+//! A project's artifact bucket: dumps something else already makes (a cron `pg_dump` that drops
+//! `.sql.gz` files into a bucket, a SaaS's nightly dumps) pulled down and imported.
+//!
+//! `pull` lists the objects under the prefix whose name matches the pattern, skips the ones
+//! already imported (their key and ETag are remembered in the component), downloads each through
+//! the one download path ([`crate::transfer`], a presigned GET URL that is signed again when it
+//! expires), checked against a `<key>.sha256` sidecar object when there is one, then imports it
+//! ([`super::import::run`]: an Offsite archive is verified and copied; a pg_dump or plain SQL
+//! file is packed into a verified archive). The secret key is in the keychain
+//! (`project:<name>:artifacts-secret`) or `OFFSITE_S3_SECRET_ACCESS_KEY`.
+
+use super::components::{non_empty, secret_of, S3_SECRET_ENV};
+use super::import::{ImportInto, ImportOptions};
+use crate::catalog::{ArtifactsComponent, BackupRecord, Components};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::job::JobStart;
+use crate::sources::s3::{S3Config, S3Store};
+use crate::sources::{ListRequest, ObjectInfo, ObjectSource};
+use crate::transfer::{ClientOptions, DownloadUrl, Downloader, TransferPolicy, UrlSource};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The keychain key of a project's artifact-bucket secret: `project:<name>:artifacts-secret`.
+pub fn project_artifacts_secret_key(project_name: &str) -> String {
+    format!("project:{project_name}:artifacts-secret")
+}
+
+/// An artifact bucket as the CLI and the window send it (the secret is write-only).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ArtifactsSettings {
+    /// `s3://BUCKET/PREFIX`.
+    pub location: String,
+    /// The S3-compatible endpoint (`None`: AWS).
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    /// Stored in the keychain; `null` keeps the stored one. Never returned.
+    pub secret_access_key: Option<String>,
+    pub path_style: bool,
+    /// A glob on the object's name under the prefix (`*` and `?`), e.g. `*.sql.gz`.
+    pub pattern: Option<String>,
+}
+
+/// `s3://BUCKET/PREFIX` → (bucket, prefix).
+pub fn parse_location(s: &str) -> Result<(String, String)> {
+    let rest = s
+        .trim()
+        .strip_prefix("s3://")
+        .ok_or_else(|| Error::invalid(format!("{s:?} is not an s3://BUCKET/PREFIX location")))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(Error::invalid("the artifact location names no bucket"));
+    }
+    Ok((bucket.to_string(), prefix.to_string()))
+}
+
+/// Set (or with `None` remove) a project's artifact bucket (the keys are checked by listing).
+pub async fn set_artifacts(
+    engine: &Engine,
+    project: &str,
+    settings: Option<ArtifactsSettings>,
+) -> Result<Components> {
+    let p = engine.catalog.project(project).await?;
+    let mut c = engine.catalog.components(&p.id).await?;
+    let key = project_artifacts_secret_key(&p.name);
+    let Some(s) = settings else {
+        c.artifacts = None;
+        engine.catalog.set_components(&p.id, &c).await?;
+        let _ = engine.secrets.delete(&key);
+        return Ok(c);
+    };
+    let (bucket, prefix) = parse_location(&s.location)?;
+    let given = non_empty(s.secret_access_key);
+    let secret = match given.clone() {
+        Some(v) => v,
+        None => {
+            secret_of(engine, &key, S3_SECRET_ENV, "artifact bucket secret")?.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Secrets,
+                    "the artifact bucket's secret key is missing",
+                )
+                .with_hint("give it once (--s3-secret-stdin, or OFFSITE_S3_SECRET_ACCESS_KEY)")
+            })?
+        }
+    };
+    let a = ArtifactsComponent {
+        endpoint: non_empty(s.endpoint),
+        region: s.region.trim().to_string(),
+        access_key_id: s.access_key_id.trim().to_string(),
+        path_style: s.path_style,
+        bucket,
+        prefix,
+        pattern: non_empty(s.pattern),
+        imported: c
+            .artifacts
+            .take()
+            .map(|old| old.imported)
+            .unwrap_or_default(),
+    };
+    let store = S3Store::new(&config_of(&a, secret))?;
+    store
+        .list_objects(
+            &a.bucket,
+            &ListRequest {
+                prefix: Some(a.prefix.clone()),
+                page_size: Some(1),
+                ..Default::default()
+            },
+        )
+        .await?;
+    if let Some(v) = given {
+        engine.secrets.set(&key, &v)?;
+    }
+    c.artifacts = Some(a);
+    engine.catalog.set_components(&p.id, &c).await?;
+    Ok(c)
+}
+
+fn config_of(a: &ArtifactsComponent, secret: String) -> S3Config {
+    S3Config {
+        endpoint: a.endpoint.clone(),
+        region: a.region.clone(),
+        access_key_id: a.access_key_id.clone(),
+        secret_access_key: secret,
+        path_style: a.path_style,
+    }
+}
+
+/// What an artifact pull did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ArtifactPullOutcome {
+    /// The backups the new artifacts became (one import job each).
+    pub imported: Vec<BackupRecord>,
+    /// Matching artifacts imported before (same key and ETag).
+    pub already_imported: u32,
+}
+
+/// `*` (any run of characters) and `?` (one) on the whole name.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// A presigned GET of one object, signed again on refresh.
+struct Presigned<'a> {
+    store: &'a S3Store,
+    bucket: String,
+    key: String,
+    size: u64,
+    sha256: Option<String>,
+}
+
+async fn presign(store: &S3Store, bucket: &str, key: &str) -> Result<url::Url> {
+    let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(900))
+        .map_err(|e| Error::internal(format!("presigning: {e}")))?;
+    let req = store
+        .sdk_client()
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(cfg)
+        .await
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Connection,
+                format!("signing a download of {bucket}/{key}: {e}"),
+            )
+        })?;
+    url::Url::parse(req.uri()).map_err(|_| Error::internal("the presigned URL is not valid"))
+}
+
+#[async_trait]
+impl UrlSource for Presigned<'_> {
+    async fn url(&self, _refresh: bool) -> Result<DownloadUrl> {
+        let u = presign(self.store, &self.bucket, &self.key).await?;
+        let mut d = DownloadUrl::new(u).with_size(self.size);
+        if let Some(s) = &self.sha256 {
+            d = d.with_sha256(s.clone());
+        }
+        Ok(d)
+    }
+}
+
+/// The SHA-256 a `.sha256` sidecar object names (`<hex>  <name>` or just `<hex>`).
+async fn sidecar_sha(dl: &Downloader, store: &S3Store, bucket: &str, key: &str) -> Result<String> {
+    let u = presign(store, bucket, key).await?;
+    let what = format!("reading {bucket}/{key}");
+    let resp = dl.client().get(u).send().await.map_err(|e| {
+        Error::new(
+            ErrorKind::Connection,
+            format!("{what}: {}", e.without_url()),
+        )
+    })?;
+    if !resp.status().is_success() {
+        return Err(Error::new(
+            ErrorKind::Connection,
+            format!("{what}: HTTP {}", resp.status()),
+        ));
+    }
+    let text = resp.text().await.map_err(|e| {
+        Error::new(
+            ErrorKind::Connection,
+            format!("{what}: {}", e.without_url()),
+        )
+    })?;
+    let hex = text
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::integrity(format!(
+            "{bucket}/{key} does not hold a SHA-256"
+        )));
+    }
+    Ok(hex)
+}
+
+/// Pull the project's artifact bucket (see the module's description). Stops at the first
+/// failure; what was imported before it stays (and is remembered).
+pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<ArtifactPullOutcome> {
+    let p = engine.catalog.project(project).await?;
+    let comps = engine.catalog.components(&p.id).await?;
+    let a = comps
+        .artifacts
+        .clone()
+        .ok_or_else(|| Error::invalid(format!("project {} has no artifact bucket", p.name)))?;
+    let key = project_artifacts_secret_key(&p.name);
+    let secret =
+        secret_of(engine, &key, S3_SECRET_ENV, "artifact bucket secret")?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Secrets,
+                "the artifact bucket's secret key is missing",
+            )
+        })?;
+    let store = S3Store::new(&config_of(&a, secret))?;
+    let mut objects: Vec<ObjectInfo> = Vec::new();
+    let mut continuation = None;
+    loop {
+        let page = store
+            .list_objects(
+                &a.bucket,
+                &ListRequest {
+                    prefix: Some(a.prefix.clone()),
+                    continuation: continuation.clone(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        objects.extend(page.objects);
+        match page.next {
+            Some(n) => continuation = Some(n),
+            None => break,
+        }
+    }
+    let keys: std::collections::HashSet<String> = objects.iter().map(|o| o.key.clone()).collect();
+    let dl = Downloader::new(&ClientOptions::default(), TransferPolicy::default())?;
+    let mut out = ArtifactPullOutcome::default();
+    for o in &objects {
+        let name = o.key[a.prefix.len().min(o.key.len())..].trim_start_matches('/');
+        let file = name.rsplit('/').next().unwrap_or(name);
+        if o.key.ends_with(".sha256") || file.is_empty() || file.starts_with('.') {
+            continue;
+        }
+        if let Some(pat) = &a.pattern {
+            if !glob_match(pat, name) && !glob_match(pat, file) {
+                continue;
+            }
+        }
+        let etag = o.etag.clone().unwrap_or_default();
+        if a.imported.iter().any(|i| i.key == o.key && i.etag == etag) {
+            out.already_imported += 1;
+            continue;
+        }
+        let sidecar = format!("{}.sha256", o.key);
+        let sha256 = if keys.contains(&sidecar) {
+            Some(sidecar_sha(&dl, &store, &a.bucket, &sidecar).await?)
+        } else {
+            None
+        };
+        let dir = engine.backup_dir_of(&p);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let _in_use = crate::tempfiles::in_use(&dir)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".offsite-tmp-")
+            .tempdir_in(&dir)
+            .map_err(|e| {
+                Error::io(
+                    format!("creating a temporary folder in {}", dir.display()),
+                    e,
+                )
+            })?;
+        let safe: String = file
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = tmp.path().join(safe);
+        let source = Presigned {
+            store: &store,
+            bucket: a.bucket.clone(),
+            key: o.key.clone(),
+            size: o.size,
+            sha256,
+        };
+        let reporter = crate::progress::Reporter::new(start.progress.clone(), "artifact");
+        dl.download(&source, &path, &reporter, &start.cancel)
+            .await?;
+        let outcome = super::import::run(
+            engine,
+            ImportOptions::new(
+                &path,
+                ImportInto::Existing {
+                    project: p.name.clone(),
+                },
+            ),
+            JobStart {
+                id: None,
+                ..start.clone()
+            },
+        )
+        .await?;
+        drop(tmp);
+        // Remember it (read again: another process may have changed the components).
+        let mut c = engine.catalog.components(&p.id).await?;
+        if let Some(cur) = c.artifacts.as_mut() {
+            cur.imported.push(crate::catalog::ImportedArtifact {
+                key: o.key.clone(),
+                etag,
+            });
+            engine.catalog.set_components(&p.id, &c).await?;
+        }
+        out.imported.push(outcome.backup);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_and_locations() {
+        assert!(glob_match("*.sql.gz", "shop-2026-11-23.sql.gz"));
+        assert!(!glob_match("*.sql.gz", "shop.sql"));
+        assert!(glob_match("shop-????.dump", "shop-2026.dump"));
+        assert!(glob_match("*", "x"));
+        assert_eq!(
+            parse_location("s3://dumps/nightly/").unwrap(),
+            ("dumps".into(), "nightly/".into())
+        );
+        assert_eq!(
+            parse_location("s3://dumps").unwrap(),
+            ("dumps".into(), "".into())
+        );
+        assert!(parse_location("https://x").is_err());
+    }
+}
