@@ -209,6 +209,24 @@ export type ApplyReport = {
 	skipped: SkippedSetting[],
 };
 
+/**
+ *  A project's artifact bucket: dumps made elsewhere, pulled and imported
+ *  ([`crate::ops::artifacts`]). Its secret key is in the keychain
+ *  (`project:<name>:artifacts-secret`).
+ */
+export type ArtifactsComponent = {
+	endpoint: string | null,
+	region: string,
+	access_key_id: string,
+	path_style?: boolean,
+	bucket: string,
+	prefix?: string,
+	/**  A glob on the object's name (`*.sql.gz`); `None`: every object. */
+	pattern?: string | null,
+	/**  The objects imported so far (skipped by the next pull while their ETag is the same). */
+	imported?: ImportedArtifact[],
+};
+
 /**  One local copy of a backup. */
 export type BackupRecord = {
 	id: string,
@@ -373,6 +391,8 @@ export type Components = {
 	default_type?: string | null,
 	/**  The backup server (an Offsite agent), when the project has one. */
 	server?: ServerComponent | null,
+	/**  The artifact bucket, when the project has one. */
+	artifacts?: ArtifactsComponent | null,
 };
 
 /**  What restoring a backup's configuration would change. */
@@ -608,6 +628,12 @@ export type ImportTo =
 ({ project: string }) & { new_project?: never } | 
 /**  A new project, created for the import (removed again if the import fails). */
 ({ new_project: NewProjectRequest }) & { project?: never };
+
+/**  One object of an artifact bucket that was imported. */
+export type ImportedArtifact = {
+	key: string,
+	etag: string,
+};
 
 /**  Which jobs a history lists: every given filter must match (`None`: any). */
 export type JobFilter = {
