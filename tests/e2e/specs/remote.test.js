@@ -197,10 +197,11 @@ password_env = "${PASSWORD_ENV}"
     const onAgent = archivesUnder(join(agentDir, "data"));
     assert.equal(onAgent.length, 1, `one archive on the agent: ${onAgent.join(", ")}`);
     assert.equal(sha256(localPath), sha256(onAgent[0]));
-    const listed = JSON.parse(offsite("--json", "list", "remoteshop"));
-    const rows = Array.isArray(listed) ? listed : (listed.backups ?? []);
-    assert.equal(rows.length, 1, JSON.stringify(listed));
+    // The catalog (as the command line reads it): one backup, verified, with the agent's SHA-256.
+    const rows = JSON.parse(offsite("--json", "backups", "remoteshop")).backups;
+    assert.equal(rows.length, 1, JSON.stringify(rows));
     assert.equal(rows[0].sha256, sha256(onAgent[0]));
+    assert.equal(rows[0].status, "verified");
     await $("server-section").scrollIntoView();
     await app.screenshot("04-server-backup-done");
     await $("backup-count").scrollIntoView();
