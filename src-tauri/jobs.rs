@@ -10,6 +10,7 @@
 
 use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
+use offsite_core::ops::remote::{PullOutcome, RemoteBackupOutcome};
 use offsite_core::ops::{
     BackupOutcome, ImportOutcome, RestoreOutcome, StorageRestoreOutcome, VerifyOutcome,
 };
@@ -76,6 +77,13 @@ pub enum JobResult {
     Restore { report: RestoreReport },
     /// A backup's storage written into a store or a folder.
     StorageRestore { report: StorageRestoreReport },
+    /// The backups a pull from the project's backup server downloaded (each verified and
+    /// registered), how many the catalog already had, and how many the server is still making.
+    Pull {
+        downloaded: Vec<BackupRecord>,
+        already_local: u32,
+        in_progress: u32,
+    },
     /// The backup an import registered, and the project it now belongs to.
     Import {
         /// The project's name.
@@ -102,6 +110,20 @@ pub struct JobFinished {
 impl From<BackupOutcome> for JobResult {
     fn from(o: BackupOutcome) -> Self {
         JobResult::Backup { backup: o.backup }
+    }
+}
+impl From<RemoteBackupOutcome> for JobResult {
+    fn from(o: RemoteBackupOutcome) -> Self {
+        JobResult::Backup { backup: o.backup }
+    }
+}
+impl From<PullOutcome> for JobResult {
+    fn from(o: PullOutcome) -> Self {
+        JobResult::Pull {
+            downloaded: o.downloaded,
+            already_local: o.already_local,
+            in_progress: o.in_progress,
+        }
     }
 }
 impl From<VerifyOutcome> for JobResult {

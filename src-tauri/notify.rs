@@ -205,6 +205,20 @@ pub fn job_text(done: &JobDone) -> NotificationText {
                 report.deleted
             ),
         ),
+        (
+            Some(JobResult::Pull {
+                downloaded,
+                already_local,
+                in_progress,
+            }),
+            _,
+        ) => (
+            format!("{what} finished"),
+            format!(
+                "{} new backup(s) downloaded and verified, {already_local} already here, {in_progress} still being made on the server; took {took}",
+                downloaded.len()
+            ),
+        ),
         (None, Some(e)) if e.code == offsite_core::ErrorKind::Cancelled => (
             format!("{what} cancelled"),
             format!("Stopped after {took}; nothing partial was kept."),

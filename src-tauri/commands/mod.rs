@@ -1,4 +1,4 @@
-//! IPC commands, by subject: [`projects`], [`components`], [`backups`], [`jobs`], [`settings`], and here what
+//! IPC commands, by subject: [`projects`], [`components`], [`backups`], [`jobs`], [`remote`], [`settings`], and here what
 //! belongs to none (the app's info, native dialogs). Each command is a few lines: arguments →
 //! managed state → one engine call → the error as `{ code, message, hint, retryable }`
 //! ([`ErrorPayload`]).
@@ -10,6 +10,7 @@ pub mod backups;
 pub mod components;
 pub mod jobs;
 pub mod projects;
+pub mod remote;
 pub mod restore_components;
 pub mod schedules;
 pub mod settings;

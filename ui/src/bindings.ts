@@ -38,6 +38,29 @@ export const commands = {
 	 */
 	testStorage: (project: string) => typedError<StorageTestReport, ErrorPayload>(__TAURI_INVOKE("test_storage", { project })),
 	/**
+	 *  The fingerprint of the TLS certificate the server at `url` shows now (`SHA256:AB:CD:…`), for
+	 *  the user to compare with the one `offsite serve` printed; `null` for a plain `http://` server.
+	 */
+	serverFingerprint: (url: string) => typedError<string | null, ErrorPayload>(__TAURI_INVOKE("server_fingerprint", { url })),
+	/**
+	 *  Set (or with `null` remove, with its token) the project's backup server. For `https` the
+	 *  fingerprint must be the one the server shows now; the token (`null`: keep the stored one) is
+	 *  checked against the server before anything is saved, then kept in the keychain.
+	 */
+	setServer: (project: string, settings: ServerSettings | null) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_server", { project, settings })),
+	/**
+	 *  Start a backup of `project` on its backup server; returns the job id at once. Progress: the
+	 *  server's, then the download's bytes; `job-finished` carries `result.backup`, the downloaded
+	 *  archive, verified and registered. `backup_type` `null`: the project's default type.
+	 */
+	startRemoteBackup: (project: string, backupType: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_remote_backup", { project, backupType })),
+	/**
+	 *  Start downloading the server's finished backups of `project` this computer does not have
+	 *  (each verified and registered); returns the job id at once. `job-finished` carries
+	 *  `result: { kind: "pull", downloaded, already_local, in_progress }`.
+	 */
+	startPull: (project: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_pull", { project })),
+	/**
 	 *  A project's local backups, newest first, as the list shows them (no checksums or manifests:
 	 *  10,000 rows must arrive quickly; `inspect_archive` reads one archive's manifest).
 	 */
@@ -184,6 +207,24 @@ export type AppliedSetting = {
 export type ApplyReport = {
 	applied: AppliedSetting[],
 	skipped: SkippedSetting[],
+};
+
+/**
+ *  A project's artifact bucket: dumps made elsewhere, pulled and imported
+ *  ([`crate::ops::artifacts`]). Its secret key is in the keychain
+ *  (`project:<name>:artifacts-secret`).
+ */
+export type ArtifactsComponent = {
+	endpoint: string | null,
+	region: string,
+	access_key_id: string,
+	path_style?: boolean,
+	bucket: string,
+	prefix?: string,
+	/**  A glob on the object's name (`*.sql.gz`); `None`: every object. */
+	pattern?: string | null,
+	/**  The objects imported so far (skipped by the next pull while their ETag is the same). */
+	imported?: ImportedArtifact[],
 };
 
 /**  One local copy of a backup. */
@@ -348,6 +389,10 @@ export type Components = {
 	 *  `--type` (and every scheduled backup) makes.
 	 */
 	default_type?: string | null,
+	/**  The backup server (an Offsite agent), when the project has one. */
+	server?: ServerComponent | null,
+	/**  The artifact bucket, when the project has one. */
+	artifacts?: ArtifactsComponent | null,
 };
 
 /**  What restoring a backup's configuration would change. */
@@ -584,6 +629,12 @@ export type ImportTo =
 /**  A new project, created for the import (removed again if the import fails). */
 ({ new_project: NewProjectRequest }) & { project?: never };
 
+/**  One object of an artifact bucket that was imported. */
+export type ImportedArtifact = {
+	key: string,
+	etag: string,
+};
+
 /**  Which jobs a history lists: every given filter must match (`None`: any). */
 export type JobFilter = {
 	/**  A project, by name. */
@@ -672,6 +723,11 @@ export type JobResult =
 { kind: "restore"; report: RestoreReport } | 
 /**  A backup's storage written into a store or a folder. */
 { kind: "storage_restore"; report: StorageRestoreReport } | 
+/**
+ *  The backups a pull from the project's backup server downloaded (each verified and
+ *  registered), how many the catalog already had, and how many the server is still making.
+ */
+{ kind: "pull"; downloaded: BackupRecord[]; already_local: number; in_progress: number } | 
 /**  The backup an import registered, and the project it now belongs to. */
 { kind: "import"; 
 /**  The project's name. */
@@ -1209,6 +1265,38 @@ export type SelectionPlan = {
 	 *  restored tables that are not restored.
 	 */
 	notes: string[],
+};
+
+/**
+ *  A project's backup server: an Offsite agent (`offsite serve`) that makes the backups next to
+ *  the database; the laptop triggers them and downloads the archives. Its token is in the
+ *  keychain (`project:<name>:server-token`), never here.
+ */
+export type ServerComponent = {
+	/**  `https://HOST:PORT/` (what `offsite serve` prints). */
+	url: string,
+	/**  The project's id on the agent (a name from its config file). */
+	project: string,
+	/**
+	 *  The pinned certificate fingerprint (`SHA256:<hex>`), compared by the user when the
+	 *  server was added; `None` only for an `http://` server.
+	 */
+	fingerprint?: string | null,
+};
+
+/**  A backup server as the window and the CLI send it (the token is write-only). */
+export type ServerSettings = {
+	/**  `https://HOST:PORT`. */
+	url: string,
+	/**  The project's id on the agent. */
+	project: string,
+	/**  Stored in the keychain; `null` keeps the stored one. Never returned. */
+	token: string | null,
+	/**
+	 *  The certificate fingerprint the user compared (`SHA256:…`), required for `https`: the
+	 *  server must show exactly this certificate now (see [`server_fingerprint`]).
+	 */
+	fingerprint: string | null,
 };
 
 /**

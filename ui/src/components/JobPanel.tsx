@@ -115,6 +115,8 @@ function resultText(f: JobFinished): string {
       return r.report.ok ? "Restored; every table holds the recorded rows" : "Restored, but row counts differ";
     case "import":
       return `Imported into ${r.project}: ${formatBytes(r.backup.size)}`;
+    case "pull":
+      return `Pulled from the backup server: ${r.downloaded.length} new backup(s) downloaded and verified, ${r.already_local} already here`;
     case "storage_restore":
       return `Storage restored: ${r.report.uploaded.toLocaleString("en-US")} objects written (${formatBytes(r.report.uploaded_bytes)}), ${r.report.skipped.toLocaleString("en-US")} identical skipped${r.report.deleted ? `, ${r.report.deleted.toLocaleString("en-US")} deleted` : ""}`;
   }

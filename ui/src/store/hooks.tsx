@@ -140,6 +140,8 @@ export function useJobActions() {
     () => ({
       startBackup: store.startBackup,
       startVerify: store.startVerify,
+      startRemoteBackup: store.startRemoteBackup,
+      startPull: store.startPull,
       startStorageRestore: store.startStorageRestore,
       startImport: store.startImport,
       cancel: store.cancel,

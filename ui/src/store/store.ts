@@ -297,6 +297,13 @@ export class AppStore {
   startBackup = (project: string, type: BackupType | null = null) =>
     this.start("backup", project, project, () => commands.startBackup(project, type));
 
+  /** Back up `project` on its backup server and download the archive (verified, registered). */
+  startRemoteBackup = (project: string, type: BackupType | null = null) =>
+    this.start("backup", project, project, () => commands.startRemoteBackup(project, type));
+
+  /** Download the backups the project's server has and this computer does not. */
+  startPull = (project: string) => this.start("import", project, project, () => commands.startPull(project));
+
   /** Restore an archive's storage (into `request.to`); the job shows under `project`. */
   startStorageRestore = (project: string, request: StorageRestoreRequest) =>
     this.start("restore", project, request.archive, () => commands.startStorageRestore(request));

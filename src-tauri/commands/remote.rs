@@ -1,0 +1,137 @@
+//! A project's backup server (an Offsite agent, `offsite serve`): its certificate fingerprint
+//! (trust on first use: shown for the user to compare before saving), set or remove it (the
+//! token goes into the keychain and never comes out), a backup made on the server and brought
+//! home, and a pull of the server's backups this computer does not have — both jobs.
+
+use super::{err, CmdResult};
+use crate::jobs::{spawn_job, EventProgress, JobRegistry, JobSubject};
+use crate::Shell;
+use offsite_core::catalog::{Components, JobKind};
+use offsite_core::ops::remote::{self, ServerSettings};
+use offsite_core::progress::{Progress, ProgressUpdate};
+use offsite_core::transfer::Fingerprint;
+use std::sync::Arc;
+use tauri::{AppHandle, Runtime, State};
+
+/// `SHA256:AB:CD:…`, as `offsite serve` prints it (easier to compare by eye); the engine reads
+/// this form back.
+pub fn colon_form(fp: &Fingerprint) -> String {
+    let hex: Vec<String> = fp.0.iter().map(|b| format!("{b:02X}")).collect();
+    format!("SHA256:{}", hex.join(":"))
+}
+
+/// The fingerprint of the TLS certificate the server at `url` shows now (`SHA256:AB:CD:…`), for
+/// the user to compare with the one `offsite serve` printed; `null` for a plain `http://` server.
+#[tauri::command]
+#[specta::specta]
+pub async fn server_fingerprint(url: String) -> CmdResult<Option<String>> {
+    let fp = remote::server_fingerprint(&url).await.map_err(err)?;
+    Ok(fp.as_ref().map(colon_form))
+}
+
+/// Set (or with `null` remove, with its token) the project's backup server. For `https` the
+/// fingerprint must be the one the server shows now; the token (`null`: keep the stored one) is
+/// checked against the server before anything is saved, then kept in the keychain.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_server(
+    shell: State<'_, Shell>,
+    project: String,
+    settings: Option<ServerSettings>,
+) -> CmdResult<Components> {
+    let engine = shell.engine()?;
+    remote::set_server(engine, &project, settings)
+        .await
+        .map_err(err)
+}
+
+/// Start a backup of `project` on its backup server; returns the job id at once. Progress: the
+/// server's, then the download's bytes; `job-finished` carries `result.backup`, the downloaded
+/// archive, verified and registered. `backup_type` `null`: the project's default type.
+#[tauri::command]
+#[specta::specta]
+pub fn start_remote_backup<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    jobs: State<'_, JobRegistry>,
+    project: String,
+    backup_type: Option<String>,
+) -> CmdResult<String> {
+    let engine = shell.engine()?.clone();
+    let subject = JobSubject {
+        project: Some(project.clone()),
+        label: project.clone(),
+    };
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Backup,
+        subject,
+        |start| async move { remote::backup(&engine, &project, backup_type.as_deref(), start).await },
+    ))
+}
+
+/// Start downloading the server's finished backups of `project` this computer does not have
+/// (each verified and registered); returns the job id at once. `job-finished` carries
+/// `result: { kind: "pull", downloaded, already_local, in_progress }`.
+#[tauri::command]
+#[specta::specta]
+pub fn start_pull<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    jobs: State<'_, JobRegistry>,
+    project: String,
+) -> CmdResult<String> {
+    let engine = shell.engine()?.clone();
+    let subject = JobSubject {
+        project: Some(project.clone()),
+        label: project.clone(),
+    };
+    let events = app.clone();
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Import,
+        subject,
+        |start| async move {
+            // The engine records one job per downloaded backup, each with its own id; the window
+            // follows this one job, so every update is sent under its id.
+            let id = start.id.clone().unwrap_or_default();
+            let sink: Arc<dyn Progress> = Arc::new(SameJob {
+                job_id: id,
+                inner: EventProgress::new(events),
+            });
+            remote::pull(&engine, &project, start.progress(sink)).await
+        },
+    ))
+}
+
+/// Progress of the jobs a pull runs, reported under the pull's own job id (and never as the
+/// last update: `job-finished` ends the pull).
+struct SameJob<R: Runtime> {
+    job_id: String,
+    inner: EventProgress<R>,
+}
+
+impl<R: Runtime> Progress for SameJob<R> {
+    fn report(&self, update: &ProgressUpdate) {
+        let mut u = update.clone();
+        u.job_id = self.job_id.clone();
+        u.finished = false;
+        self.inner.report(&u);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_is_shown_as_offsite_serve_prints_it_and_reads_back() {
+        let fp = Fingerprint([0xab; 32]);
+        let shown = colon_form(&fp);
+        assert!(shown.starts_with("SHA256:AB:AB:"));
+        assert_eq!(shown.len(), "SHA256:".len() + 32 * 3 - 1);
+        assert_eq!(shown.parse::<Fingerprint>().unwrap(), fp);
+    }
+}

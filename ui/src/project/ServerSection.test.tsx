@@ -1,0 +1,210 @@
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import type { BackupRecord, Components, JobFinished, JobProgress } from "../bindings";
+import { StoreProvider } from "../store";
+import { fingerprintDisplay, ServerSection, serverResultText } from "./ServerSection";
+
+type Call = { cmd: string; args: Record<string, unknown> };
+type Extra = Record<string, (args: Record<string, unknown>) => unknown>;
+
+const SHOWN = `SHA256:${Array(32).fill("AB").join(":")}`;
+const STORED = `SHA256:${"ab".repeat(32)}`;
+const TOKEN = "ofs_tok_secret_value_123456";
+
+const none: Components = { storage: null, supabase: null, default_type: null, server: null };
+const withServer: Components = {
+  ...none,
+  server: { url: "https://10.0.0.5:8443/", project: "shop", fingerprint: STORED },
+};
+
+function setup(initial: Components, extra: Extra = {}) {
+  const calls: Call[] = [];
+  let current = initial;
+  mockIPC(
+    (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      const handler = extra[cmd];
+      if (handler) return handler(a);
+      switch (cmd) {
+        case "get_components":
+          return current;
+        case "server_fingerprint":
+          return SHOWN;
+        case "set_server": {
+          const s = a.settings as { url: string; project: string } | null;
+          current = { ...current, server: s ? { url: `${s.url}/`, project: s.project, fingerprint: STORED } : null };
+          return current;
+        }
+        case "start_remote_backup":
+          return "job-r";
+        case "start_pull":
+          return "job-p";
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  render(
+    <StoreProvider>
+      <ServerSection project="shop" />
+    </StoreProvider>,
+  );
+  return calls;
+}
+
+const record: BackupRecord = {
+  id: "b1",
+  project_id: "p1",
+  path: "/backups/shop/shop_full_20261123.tar.gz",
+  size: 2048,
+  sha256: "ff".repeat(32),
+  backup_type: "database",
+  created_at: "2026-11-23T02:00:00Z",
+  verified_at: "2026-11-23T02:00:05Z",
+  status: "verified",
+  verify_problem: null,
+  manifest_json: null,
+  job_id: "job-r",
+};
+
+const progress = (p: Partial<JobProgress>): JobProgress => ({
+  job_id: "job-r",
+  phase: "dumping",
+  bytes_done: 0,
+  bytes_total: null,
+  bytes_per_sec: 0,
+  finished: false,
+  ...p,
+});
+
+describe("ServerSection", () => {
+  it("shows a fingerprint as offsite serve prints it", () => {
+    expect(fingerprintDisplay(STORED)).toBe(SHOWN);
+    expect(fingerprintDisplay(SHOWN)).toBe(SHOWN);
+    expect(fingerprintDisplay("garbage")).toBe("garbage");
+  });
+
+  it("adds a server: save only after the certificate was checked, with the fingerprint shown; the token never comes back", async () => {
+    const calls = setup(none);
+    expect(await screen.findByTestId("server-none")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("server-edit"));
+    fireEvent.change(screen.getByTestId("server-field-url"), { target: { value: " https://10.0.0.5:8443 " } });
+    fireEvent.change(screen.getByTestId("server-field-project"), { target: { value: "shop" } });
+    fireEvent.change(screen.getByTestId("server-field-token"), { target: { value: TOKEN } });
+    expect(screen.getByTestId("server-field-token")).toHaveAttribute("type", "password");
+    expect(screen.getByTestId("server-save")).toBeDisabled();
+
+    fireEvent.click(screen.getByTestId("server-check-button"));
+    expect(await screen.findByTestId("server-check-fingerprint")).toHaveTextContent(SHOWN);
+    expect(calls.find((c) => c.cmd === "server_fingerprint")?.args).toEqual({ url: "https://10.0.0.5:8443" });
+    expect(screen.getByTestId("server-save")).toBeEnabled();
+    fireEvent.click(screen.getByTestId("server-save"));
+
+    expect(await screen.findByTestId("server-url")).toHaveTextContent("https://10.0.0.5:8443/");
+    expect(calls.find((c) => c.cmd === "set_server")?.args).toEqual({
+      project: "shop",
+      settings: { url: "https://10.0.0.5:8443", project: "shop", token: TOKEN, fingerprint: SHOWN },
+    });
+    expect(screen.getByTestId("server-project")).toHaveTextContent("shop");
+    expect(screen.getByTestId("server-token")).toHaveTextContent("stored in the keychain");
+    expect(screen.getByTestId("server-fingerprint")).toHaveTextContent(SHOWN);
+    expect(screen.getByTestId("server-section").textContent).not.toContain(TOKEN);
+    expect(screen.queryByTestId("server-form")).not.toBeInTheDocument();
+  });
+
+  it("another URL than the one checked must be checked again", async () => {
+    setup(none);
+    fireEvent.click(await screen.findByTestId("server-edit"));
+    fireEvent.change(screen.getByTestId("server-field-url"), { target: { value: "https://a:8443" } });
+    fireEvent.change(screen.getByTestId("server-field-project"), { target: { value: "shop" } });
+    fireEvent.change(screen.getByTestId("server-field-token"), { target: { value: TOKEN } });
+    fireEvent.click(screen.getByTestId("server-check-button"));
+    await screen.findByTestId("server-check-fingerprint");
+    fireEvent.change(screen.getByTestId("server-field-url"), { target: { value: "https://b:8443" } });
+    expect(screen.queryByTestId("server-check-fingerprint")).not.toBeInTheDocument();
+    expect(screen.getByTestId("server-save")).toBeDisabled();
+  });
+
+  it("shows why saving was refused (a wrong token), and saves nothing", async () => {
+    setup(none, {
+      set_server: () => {
+        throw { code: "auth", message: "the server refused the token", hint: null, retryable: false };
+      },
+    });
+    fireEvent.click(await screen.findByTestId("server-edit"));
+    fireEvent.change(screen.getByTestId("server-field-url"), { target: { value: "https://a:8443" } });
+    fireEvent.change(screen.getByTestId("server-field-project"), { target: { value: "shop" } });
+    fireEvent.change(screen.getByTestId("server-field-token"), { target: { value: "wrong" } });
+    fireEvent.click(screen.getByTestId("server-check-button"));
+    await screen.findByTestId("server-check-fingerprint");
+    fireEvent.click(screen.getByTestId("server-save"));
+    expect(await screen.findByTestId("server-form-error")).toHaveTextContent("the server refused the token");
+    expect(screen.getByTestId("server-none")).toBeInTheDocument();
+    expect(screen.getByTestId("server-field-token")).toHaveValue("");
+  });
+
+  it("backs up on the server: progress, then the downloaded backup, verified", async () => {
+    const calls = setup(withServer);
+    fireEvent.click(await screen.findByTestId("server-backup"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "start_remote_backup")).toBe(true));
+    // No default type: a database backup, as "Back up now" makes.
+    expect(calls.find((c) => c.cmd === "start_remote_backup")?.args).toEqual({ project: "shop", backupType: "database" });
+    expect(await screen.findByTestId("server-job-phase")).toHaveTextContent("Starting…");
+    expect(screen.getByTestId("server-backup")).toBeDisabled();
+
+    await act(() => emit("job-progress", progress({ phase: "dumping", bytes_done: 40, bytes_total: 100 })));
+    expect(screen.getByTestId("server-job-phase")).toHaveTextContent("Dumping the database 40 %");
+    expect(screen.getByTestId("server-job-progress")).toHaveAttribute("aria-valuenow", "40");
+    await act(() =>
+      emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 2048, bytes_per_sec: 1024 })),
+    );
+    expect(screen.getByTestId("server-job-phase")).toHaveTextContent("1.0 KB of 2.0 KB");
+    expect(screen.getByTestId("server-job-progress")).toHaveAttribute("aria-valuenow", "50");
+
+    const done: JobFinished = { job_id: "job-r", kind: "backup", ok: true, error: null, result: { kind: "backup", backup: record } };
+    await act(() => emit("job-finished", done));
+    const result = await screen.findByTestId("server-job-result");
+    expect(result).toHaveAttribute("data-ok", "true");
+    expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KB.");
+    expect(screen.getByTestId("server-job-path")).toHaveTextContent(record.path);
+    expect(screen.getByTestId("server-backup")).toBeEnabled();
+  });
+
+  it("pulls: counts what came, what was here, what the server is still making; failures show their error", async () => {
+    setup(withServer);
+    fireEvent.click(await screen.findByTestId("server-pull"));
+    await screen.findByTestId("server-job-phase");
+    const pulled: JobFinished = {
+      job_id: "job-p",
+      kind: "import",
+      ok: true,
+      error: null,
+      result: { kind: "pull", downloaded: [record], already_local: 2, in_progress: 1 },
+    };
+    await act(() => emit("job-finished", pulled));
+    expect(await screen.findByTestId("server-job-result")).toHaveTextContent(
+      "1 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server.",
+    );
+    expect(
+      serverResultText({
+        job_id: "x",
+        kind: "backup",
+        ok: false,
+        error: { code: "connection", message: "the server's certificate changed", hint: null, retryable: false },
+        result: null,
+      }),
+    ).not.toBe("");
+  });
+
+  it("removes the server (and its token) after a second question", async () => {
+    const calls = setup(withServer);
+    fireEvent.click(await screen.findByTestId("server-remove"));
+    fireEvent.click(screen.getByTestId("server-remove-yes"));
+    expect(await screen.findByTestId("server-none")).toBeInTheDocument();
+    expect(calls.find((c) => c.cmd === "set_server")?.args).toEqual({ project: "shop", settings: null });
+  });
+});

@@ -1,0 +1,402 @@
+// A project's "Backup server": an Offsite agent (`offsite serve`) next to the database that makes
+// the backups; this computer triggers them and downloads the archives. Adding one is trust on
+// first use: "Check certificate" shows the fingerprint the server presents, the user compares it
+// with the one `offsite serve` printed, then saves. The token goes into the keychain and never
+// comes back. "Back up on server" and "Pull new" are jobs: their progress and result show here
+// (and in the project's job panel); the downloaded backups appear, verified, in the backup list.
+import { type FormEvent, useId, useState } from "react";
+import { commands, type Components, type ErrorPayload, type JobFinished, type ServerComponent } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { formatBytes } from "../components/format";
+import { fraction, phaseLabel } from "../components/JobPanel";
+import { errorDisplay } from "../ipc/errorDisplay";
+import { toErrorPayload } from "../ipc/errors";
+import { defaultType } from "./backupTypes";
+import { keys, useComponents, useJobActions, useLiveJob, useStore } from "../store";
+
+type Call<T> = { ok: true; data: T } | { ok: false; error: ErrorPayload };
+
+async function call<T>(p: Promise<{ status: "ok"; data: T } | { status: "error"; error: unknown }>): Promise<Call<T>> {
+  try {
+    const r = await p;
+    return r.status === "ok" ? { ok: true, data: r.data } : { ok: false, error: toErrorPayload(r.error) };
+  } catch (e) {
+    return { ok: false, error: toErrorPayload(e) };
+  }
+}
+
+/** `SHA256:abcd…` (as stored) shown as `SHA256:AB:CD:…` (as `offsite serve` prints it). */
+export function fingerprintDisplay(fp: string): string {
+  const hex = fp.replace(/^sha256:/i, "").replace(/:/g, "");
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) return fp;
+  return `SHA256:${(hex.toUpperCase().match(/../g) ?? []).join(":")}`;
+}
+
+/** What a finished server job did, in a sentence. */
+export function serverResultText(f: JobFinished): string {
+  if (!f.ok) return errorDisplay(f.error?.code).outcome;
+  const r = f.result;
+  if (r?.kind === "backup") {
+    const verified = r.backup.status === "verified" ? "verified" : r.backup.status;
+    return `Backup downloaded and ${verified}: ${formatBytes(r.backup.size)}.`;
+  }
+  if (r?.kind === "pull") {
+    const parts = [`${r.downloaded.length} new backup(s) downloaded and verified`, `${r.already_local} already here`];
+    if (r.in_progress > 0) parts.push(`${r.in_progress} still being made on the server`);
+    return `${parts.join(", ")}.`;
+  }
+  return "Done.";
+}
+
+export function ServerSection({ project }: { project: string }) {
+  const components = useComponents(project);
+  const store = useStore();
+  const { startRemoteBackup, startPull } = useJobActions();
+  const [editing, setEditing] = useState(false);
+  const [removing, setRemoving] = useState(false);
+  const [error, setError] = useState<ErrorPayload | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [jobId, setJobId] = useState<string | null>(null);
+  const job = useLiveJob(jobId);
+  const running = job !== null && job.finished === null;
+
+  const c: Components | null = components.status === "ready" ? components.data : null;
+  const server = c?.server ?? null;
+
+  const saved = (message: string) => {
+    setError(null);
+    setRemoving(false);
+    setEditing(false);
+    setNotice(message);
+    store.reload(keys.components(project));
+  };
+
+  const remove = async () => {
+    setNotice(null);
+    const r = await call(commands.setServer(project, null));
+    if (!r.ok) return setError(r.error);
+    saved("Backup server removed, with its token.");
+  };
+
+  const start = async (which: "backup" | "pull") => {
+    setError(null);
+    setNotice(null);
+    // The project's default type; a server makes no incremental backups: a database one instead.
+    const t = defaultType(c);
+    const started =
+      which === "backup" ? await startRemoteBackup(project, t === "incremental" ? "database" : t) : await startPull(project);
+    if (!started.ok) return setError(started.error);
+    setJobId(started.id);
+  };
+
+  return (
+    <section className="panel" aria-label="Backup server" data-testid="server-section">
+      <h2 className="panel-title">Backup server</h2>
+      {components.status === "error" && (
+        <ErrorNotice error={components.error} testId="server-load-error" onRetry={() => store.reload(keys.components(project))} />
+      )}
+      {c && (
+        <>
+          {server ? (
+            <ServerView server={server} />
+          ) : (
+            <p className="muted small" data-testid="server-none">
+              No backup server. An Offsite agent (<span className="mono">offsite serve</span>) next to the database makes
+              the backups there; this computer starts them and downloads the archives.
+            </p>
+          )}
+          <div className="form-actions">
+            {server && (
+              <>
+                <button
+                  type="button"
+                  className="btn btn-small btn-primary"
+                  onClick={() => void start("backup")}
+                  disabled={running}
+                  data-testid="server-backup"
+                >
+                  Back up on server
+                </button>
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  onClick={() => void start("pull")}
+                  disabled={running}
+                  data-testid="server-pull"
+                >
+                  Pull new
+                </button>
+              </>
+            )}
+            <button
+              type="button"
+              className="btn btn-small"
+              onClick={() => setEditing(!editing)}
+              disabled={running}
+              data-testid="server-edit"
+            >
+              {server ? "Edit server…" : "Add backup server…"}
+            </button>
+            {server && (
+              <button
+                type="button"
+                className="btn btn-small btn-danger"
+                onClick={() => setRemoving(true)}
+                disabled={running}
+                data-testid="server-remove"
+              >
+                Remove server…
+              </button>
+            )}
+          </div>
+          {removing && (
+            <div className="notice notice-warn small" role="alert" data-testid="server-remove-confirm">
+              <p>
+                Remove the backup server and delete its token from the keychain? Backups already downloaded stay; the
+                server keeps its own.
+              </p>
+              <div className="form-actions">
+                <button type="button" className="btn btn-small btn-danger" onClick={() => void remove()} data-testid="server-remove-yes">
+                  Remove
+                </button>
+                <button type="button" className="btn btn-small btn-quiet" onClick={() => setRemoving(false)} data-testid="server-remove-no">
+                  Keep
+                </button>
+              </div>
+            </div>
+          )}
+          {editing && (
+            <ServerForm
+              project={project}
+              current={server}
+              onCancel={() => setEditing(false)}
+              onSaved={() => saved("Backup server saved; its token is in the keychain.")}
+            />
+          )}
+        </>
+      )}
+      {job && (
+        <div className="server-job" data-testid="server-job" data-job-id={job.id}>
+          {job.finished === null ? (
+            <>
+              <p className="small" aria-live="polite" data-testid="server-job-phase">
+                {job.progress ? phaseLabel(job.progress.phase) : "Starting…"}
+                {job.progress && job.progress.bytes_done > 0 && (
+                  <span className="muted" data-testid="server-job-bytes">
+                    {" "}
+                    {job.progress.phase === "dumping" && job.progress.bytes_total === 100
+                      ? `${job.progress.bytes_done} %`
+                      : `${formatBytes(job.progress.bytes_done)}${
+                          job.progress.bytes_total ? ` of ${formatBytes(job.progress.bytes_total)}` : ""
+                        }`}
+                  </span>
+                )}
+              </p>
+              <ProgressBar value={job.progress ? fraction(job.progress) : null} />
+            </>
+          ) : (
+            <>
+              <p
+                className={`notice small ${job.finished.ok ? "notice-ok" : "notice-warn"}`}
+                role="status"
+                data-testid="server-job-result"
+                data-ok={String(job.finished.ok)}
+              >
+                {serverResultText(job.finished)}
+              </p>
+              {job.finished.result?.kind === "backup" && (
+                <p className="mono small" data-testid="server-job-path">
+                  {job.finished.result.backup.path}
+                </p>
+              )}
+              {!job.finished.ok && job.finished.error && <ErrorNotice error={job.finished.error} testId="server-job-error" />}
+            </>
+          )}
+        </div>
+      )}
+      {error && <ErrorNotice error={error} testId="server-error" />}
+      {notice && (
+        <p className="notice notice-ok small" role="status" data-testid="server-notice">
+          {notice}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function ProgressBar({ value }: { value: number | null }) {
+  const percent = value === null ? null : Math.round(value * 100);
+  return (
+    <div
+      className={`progress${percent === null ? " progress-indeterminate" : ""}`}
+      role="progressbar"
+      aria-label="Backup server progress"
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={percent ?? undefined}
+      data-testid="server-job-progress"
+    >
+      <div className="progress-fill" style={{ width: percent === null ? undefined : `${percent}%` }} />
+    </div>
+  );
+}
+
+function ServerView({ server }: { server: ServerComponent }) {
+  return (
+    <dl className="kv small" data-testid="server-view">
+      <dt>Server</dt>
+      <dd className="mono" data-testid="server-url">
+        {server.url}
+      </dd>
+      <dt>Project on the server</dt>
+      <dd className="mono" data-testid="server-project">
+        {server.project}
+      </dd>
+      <dt>Token</dt>
+      <dd className="muted" data-testid="server-token">
+        stored in the keychain
+      </dd>
+      <dt>Certificate</dt>
+      <dd className="mono" data-testid="server-fingerprint">
+        {server.fingerprint ? fingerprintDisplay(server.fingerprint) : "none: plain HTTP, not encrypted"}
+      </dd>
+    </dl>
+  );
+}
+
+type Checked = { status: "idle" } | { status: "checking" } | { status: "shown"; url: string; fingerprint: string | null };
+
+function ServerForm({
+  project,
+  current,
+  onCancel,
+  onSaved,
+}: {
+  project: string;
+  current: ServerComponent | null;
+  onCancel: () => void;
+  onSaved: (c: Components) => void;
+}) {
+  const id = useId();
+  const [url, setUrl] = useState(current?.url ?? "");
+  const [serverProject, setServerProject] = useState(current?.project ?? "");
+  const [token, setToken] = useState("");
+  const [checked, setChecked] = useState<Checked>({ status: "idle" });
+  const [error, setError] = useState<ErrorPayload | null>(null);
+  const [busy, setBusy] = useState(false);
+  // The fingerprint shown belongs to the URL it was checked for: another URL is checked again.
+  const shown = checked.status === "shown" && checked.url === url.trim() ? checked : null;
+
+  const check = async () => {
+    setError(null);
+    setChecked({ status: "checking" });
+    const u = url.trim();
+    const r = await call(commands.serverFingerprint(u));
+    if (!r.ok) {
+      setChecked({ status: "idle" });
+      return setError(r.error);
+    }
+    setChecked({ status: "shown", url: u, fingerprint: r.data });
+  };
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!shown) return;
+    setBusy(true);
+    setError(null);
+    const r = await call(
+      commands.setServer(project, {
+        url: url.trim(),
+        project: serverProject.trim(),
+        // Empty keeps the stored token.
+        token: token === "" ? null : token,
+        fingerprint: shown.fingerprint,
+      }),
+    );
+    setBusy(false);
+    setToken("");
+    if (!r.ok) return setError(r.error);
+    onSaved(r.data);
+  };
+
+  return (
+    <form className="form" onSubmit={save} noValidate data-testid="server-form">
+      <div className="field-grid">
+        <div className="field">
+          <label htmlFor={`${id}-url`}>Server URL</label>
+          <input
+            id={`${id}-url`}
+            value={url}
+            onChange={(e) => setUrl(e.target.value)}
+            placeholder="https://HOST:PORT (what offsite serve printed)"
+            autoComplete="off"
+            spellCheck={false}
+            data-testid="server-field-url"
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-project`}>Project on the server</label>
+          <input
+            id={`${id}-project`}
+            value={serverProject}
+            onChange={(e) => setServerProject(e.target.value)}
+            placeholder="its name in the agent's agent.toml"
+            autoComplete="off"
+            spellCheck={false}
+            data-testid="server-field-project"
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-token`}>Token</label>
+          <input
+            id={`${id}-token`}
+            type="password"
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+            autoComplete="new-password"
+            placeholder={current ? "leave empty to keep the stored one" : "offsite serve token create --project ID"}
+            data-testid="server-field-token"
+          />
+        </div>
+      </div>
+      {shown &&
+        (shown.fingerprint ? (
+          <div className="notice small" data-testid="server-check">
+            <p>The server shows this certificate fingerprint. Compare it with the one offsite serve printed on the server:</p>
+            <p className="mono" data-testid="server-check-fingerprint">
+              {shown.fingerprint}
+            </p>
+            <p className="muted">Save only if they are the same.</p>
+          </div>
+        ) : (
+          <p className="notice notice-warn small" data-testid="server-check-plain">
+            Plain HTTP: the token and the backups cross the network unencrypted.
+          </p>
+        ))}
+      {error && <ErrorNotice error={error} testId="server-form-error" />}
+      <div className="form-actions">
+        <button
+          type="button"
+          className="btn"
+          onClick={() => void check()}
+          disabled={url.trim() === "" || checked.status === "checking"}
+          data-testid="server-check-button"
+        >
+          {checked.status === "checking" ? "Checking…" : "Check certificate"}
+        </button>
+        <button
+          type="submit"
+          className="btn btn-primary"
+          disabled={!shown || busy || serverProject.trim() === "" || (!current && token === "")}
+          title={shown ? undefined : "Check the certificate first"}
+          data-testid="server-save"
+        >
+          {busy ? "Saving…" : shown?.fingerprint ? "Trust and save" : "Save"}
+        </button>
+        <button type="button" className="btn btn-quiet" onClick={onCancel} data-testid="server-cancel">
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
