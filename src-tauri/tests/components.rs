@@ -11,7 +11,7 @@ fn storage_and_supabase_settings_are_saved_and_secrets_never_come_back() {
     let empty = invoke(&t, "get_components", json!({ "project": "shop" })).unwrap();
     assert_eq!(
         empty,
-        json!({ "storage": null, "supabase": null, "default_type": null })
+        json!({ "storage": null, "supabase": null, "default_type": null, "server": null, "artifacts": null })
     );
 
     // A first storage without a secret is refused, and nothing is saved.
