@@ -168,10 +168,15 @@ password_env = "${PASSWORD_ENV}"
       "the server job's end",
       async () => {
         if (await $("server-job-phase").isExisting()) {
-          seen.add(await $("server-job-phase").getText());
-          if (seen.size === 1) {
-            await $("server-job").scrollIntoView();
-            await app.screenshot("03-server-backup-running");
+          try {
+            seen.add(await $("server-job-phase").getText());
+            if (seen.size === 1) {
+              await $("server-job").scrollIntoView();
+              await app.screenshot("03-server-backup-running");
+            }
+          } catch (e) {
+            // The job ended between the two looks (the phase line is gone): the result decides.
+            if (!(await $("server-job-result").isExisting())) throw e;
           }
         }
         return $("server-job-result").isExisting();
