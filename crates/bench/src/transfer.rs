@@ -112,6 +112,9 @@ fn get(url: String, dest: PathBuf, size: Option<u64>, sha256: Option<String>) ->
             }
             Err(e) => {
                 eprintln!("download failed: {} ({})", e, e.code());
+                if let Some(h) = e.hint() {
+                    eprintln!("hint: {h}");
+                }
                 1
             }
         }
