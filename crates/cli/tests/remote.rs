@@ -211,6 +211,27 @@ impl Laptop {
         self.run_with_token(&self.token, args)
     }
 
+    /// `--json ARGS` with "now" at `now` (the test-only `OFFSITE_TEST_NOW`), for schedules.
+    fn json_at(&self, now: &str, args: &[&str], code: i32) -> Value {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
+        c.arg("--data-dir")
+            .arg(self.data.path())
+            .arg("--json")
+            .args(args);
+        for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
+            c.env_remove(var);
+        }
+        let out = c
+            .env("OFFSITE_SECRET_STORE", "env")
+            .env("OFFSITE_SERVER_TOKEN", &self.token)
+            .env("OFFSITE_SERVER_POLL_MS", "200")
+            .env("OFFSITE_TEST_NOW", now)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        json_of(&out, code, args)
+    }
+
     fn json(&self, args: &[&str], code: i32) -> Value {
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
@@ -632,4 +653,60 @@ async fn the_token_lives_in_the_keychain() {
         "{v}"
     );
     let _ = run(&["project", "remove", &name], None);
+}
+
+/// Schedules trigger remote backups too: a due run of a project with a backup server makes the
+/// backup on the server and lands its archive, verified, in the laptop's catalog (trigger
+/// `schedule`); when the server is down, the run fails as temporary and a retry is planned.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_backup_of_a_project_with_a_server_runs_on_the_server() {
+    let db = database(2_000);
+    let mut agent = start_agent(&db, "127.0.0.1:0", true);
+    let laptop = Laptop::new(&agent.token());
+    let db_url = TestCluster::shared().url(&db);
+    let t0 = "2026-11-20T09:00:00Z";
+    laptop.json_at(
+        t0,
+        &[
+            "project",
+            "add",
+            "shop",
+            "--db",
+            &db_url,
+            "--server",
+            &agent.url,
+            "--server-project",
+            "shop",
+        ],
+        0,
+    );
+    laptop.json_at(
+        t0,
+        &["schedule", "set", "shop", "--every", "6h", "--tz", "UTC"],
+        0,
+    );
+
+    let due = laptop.json_at("2026-11-20T12:00:10Z", &["run-due"], 0);
+    let run = &due["runs"][0];
+    assert_eq!(run["state"], "succeeded", "{due}");
+    assert_eq!(run["trigger"], "schedule", "{due}");
+    assert_eq!(agent.archives().len(), 1, "the server made the backup");
+    let backups = laptop.backups();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(backups[0]["id"], run["backup_id"], "{due}");
+    assert_eq!(backups[0]["status"], "verified");
+    assert_same_as_agents(&agent, Path::new(backups[0]["path"].as_str().unwrap()));
+
+    // The server is gone at the next slot: a temporary failure, retried later, nothing new.
+    let _ = agent.child.kill();
+    let _ = agent.child.wait();
+    // (`run-due` exits 1 when a run failed.)
+    let due = laptop.json_at("2026-11-20T18:00:10Z", &["run-due"], 1);
+    let run = &due["runs"][0];
+    assert_eq!(run["state"], "failed", "{due}");
+    assert_eq!(run["error"]["code"], "connection", "{due}");
+    assert!(run["retry_at"].is_string(), "a retry is planned: {due}");
+    assert_eq!(laptop.backups().len(), 1);
+    let (parts, _) = laptop.files();
+    assert!(parts.is_empty(), "{parts:?}");
 }

@@ -142,15 +142,26 @@ pub const CATCH_UP_WAITS: [std::time::Duration; 4] = [
 ];
 
 /// Wait (bounded) until the project's database answers; returns how many times it did not.
+/// Whether what a scheduled backup reads from answers: the project's backup server when it has
+/// one (its list of backups), else its database.
+async fn source_answers(engine: &Engine, project: &str) -> Result<()> {
+    let p = engine.catalog.project(project).await?;
+    if engine.catalog.components(&p.id).await?.server.is_some() {
+        let client = crate::ops::remote::client_of(engine, &p).await?;
+        return client.backups().await.map(|_| ());
+    }
+    engine.test_project(project).await.map(|_| ())
+}
+
 async fn wait_for_source(engine: &Engine, project: &str) -> usize {
     let mut misses = 0;
     for wait in CATCH_UP_WAITS {
-        match engine.test_project(project).await {
+        match source_answers(engine, project).await {
             Err(e) if e.is_temporary() => {
                 misses += 1;
                 tracing::info!(
                     project,
-                    "the database does not answer yet ({e}); waiting {wait:?} before the catch-up"
+                    "the source does not answer yet ({e}); waiting {wait:?} before the catch-up"
                 );
                 tokio::time::sleep(wait).await;
             }
@@ -711,13 +722,30 @@ async fn run_backup(
 ) -> Result<()> {
     let id = job_id.to_string();
     run.job_ids.push(id.clone());
-    let outcome = crate::ops::backup::run(
-        engine,
-        BackupOptions::project(&project.name),
-        JobStart::new(trigger).id(id),
-    )
-    .await?;
-    run.backup_id = Some(outcome.backup.id);
+    // A project with a backup server is backed up there (made next to the database, then
+    // downloaded, verified and registered), as "Back up now" on its server does.
+    let has_server = engine
+        .catalog
+        .components(&project.id)
+        .await?
+        .server
+        .is_some();
+    let backup_id = if has_server {
+        crate::ops::remote::backup(engine, &project.name, None, JobStart::new(trigger).id(id))
+            .await?
+            .backup
+            .id
+    } else {
+        crate::ops::backup::run(
+            engine,
+            BackupOptions::project(&project.name),
+            JobStart::new(trigger).id(id),
+        )
+        .await?
+        .backup
+        .id
+    };
+    run.backup_id = Some(backup_id);
     // Retention after every successful scheduled backup (a failure here does not fail the
     // backup: it is recorded in its own job).
     match prune::run(
