@@ -882,7 +882,12 @@ export type PgTools = {
 /**  What a job is doing right now. */
 export type Phase = "connecting" | "counting" | "dumping" | 
 /**  Downloading a project's storage objects (bytes of object data). */
-"downloading" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | "done";
+"downloading" | 
+/**
+ *  A backup server (an Offsite agent) makes the backup: `bytes_done` / `bytes_total` are
+ *  its percentage (of 100), not bytes.
+ */
+"on_server" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | "done";
 
 /**  What to choose in a native dialog. */
 export type PickKind = 

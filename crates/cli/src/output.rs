@@ -3,7 +3,7 @@
 use offsite_core::archive::{Manifest, SidecarStatus, VerifyReport};
 use offsite_core::catalog::{BackupRecord, Project};
 use offsite_core::ops::{BackupOutcome, ConnectionReport, RestoreOutcome};
-use offsite_core::progress::{Progress, ProgressUpdate};
+use offsite_core::progress::{Phase, Progress, ProgressUpdate};
 use offsite_core::restore::RestorePlan;
 use offsite_core::{Error, ErrorPayload};
 use serde::Serialize;
@@ -415,23 +415,32 @@ impl Out {
     }
 }
 
-/// A progress bar on stderr.
+/// A progress bar on stderr: bytes, speed and time left; a percentage while a backup server
+/// makes the backup (its phase counts percent, not bytes).
 pub struct ProgressBar {
     bar: indicatif::ProgressBar,
+    percent: std::sync::atomic::AtomicBool,
+}
+
+const BYTES_TEMPLATE: &str =
+    "{prefix} {msg:16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}";
+const PERCENT_TEMPLATE: &str = "{prefix} {msg:16} [{bar:30}] {pos}% {eta}";
+
+fn style(template: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .expect("template")
+        .progress_chars("=> ")
 }
 
 impl ProgressBar {
     pub fn new(label: &str) -> Self {
         let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{prefix} {msg:16} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-            )
-            .expect("template")
-            .progress_chars("=> "),
-        );
+        bar.set_style(style(BYTES_TEMPLATE));
         bar.set_prefix(label.to_string());
-        ProgressBar { bar }
+        ProgressBar {
+            bar,
+            percent: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 }
 
@@ -440,6 +449,18 @@ impl Progress for ProgressBar {
         if u.finished {
             self.bar.finish_and_clear();
             return;
+        }
+        let percent = u.phase == Phase::OnServer;
+        if self
+            .percent
+            .swap(percent, std::sync::atomic::Ordering::Relaxed)
+            != percent
+        {
+            self.bar.set_style(style(if percent {
+                PERCENT_TEMPLATE
+            } else {
+                BYTES_TEMPLATE
+            }));
         }
         match &u.retry {
             Some(wait) => self.bar.set_message(wait.to_string()),

@@ -18,6 +18,9 @@ pub enum Phase {
     Dumping,
     /// Downloading a project's storage objects (bytes of object data).
     Downloading,
+    /// A backup server (an Offsite agent) makes the backup: `bytes_done` / `bytes_total` are
+    /// its percentage (of 100), not bytes.
+    OnServer,
     Globals,
     Packing,
     Syncing,
@@ -36,6 +39,7 @@ impl Phase {
             Phase::Counting => "counting rows",
             Phase::Dumping => "dumping",
             Phase::Downloading => "downloading files",
+            Phase::OnServer => "backing up on the server",
             Phase::Globals => "reading roles",
             Phase::Packing => "packing",
             Phase::Syncing => "syncing to disk",

@@ -89,6 +89,15 @@ describe("JobPanel", () => {
     expect(screen.getByTestId("job-progress")).not.toHaveAttribute("aria-valuenow");
     expect(screen.getByTestId("job-eta")).toHaveTextContent("—");
 
+    // A backup server's progress counts percent, not bytes: no "45 B of 100 B", no B/s.
+    await act(() =>
+      emit("job-progress", progress({ phase: "on_server", bytes_done: 45, bytes_total: 100, bytes_per_sec: 3 })),
+    );
+    expect(screen.getByTestId("job-phase")).toHaveTextContent("Backing up on the server");
+    expect(screen.getByTestId("job-bytes")).toHaveTextContent(/^45%$/);
+    expect(screen.getByTestId("job-progress")).toHaveAttribute("aria-valuenow", "45");
+    expect(screen.getByTestId("job-throughput")).toHaveTextContent("—");
+
     fireEvent.click(screen.getByTestId("job-cancel"));
     await waitFor(() => expect(calls.some((c) => c.cmd === "cancel_job")).toBe(true));
     expect(calls.find((c) => c.cmd === "cancel_job")?.args).toEqual({ jobId: "job-1" });

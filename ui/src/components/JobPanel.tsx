@@ -10,6 +10,7 @@ const PHASES: Record<Phase, string> = {
   counting: "Counting rows",
   dumping: "Dumping the database",
   downloading: "Downloading storage objects",
+  on_server: "Backing up on the server",
   globals: "Reading roles",
   packing: "Packing the archive",
   syncing: "Writing to disk",
@@ -29,6 +30,20 @@ export function phaseLabel(phase: Phase): string {
 export function fraction(p: JobProgress): number | null {
   if (p.bytes_total === null || p.bytes_total <= 0) return null;
   return Math.min(1, Math.max(0, p.bytes_done / p.bytes_total));
+}
+
+/** The phase counts percent (a backup server's progress), not bytes. */
+export function countsPercent(p: JobProgress): boolean {
+  return p.phase === "on_server";
+}
+
+/** What is done, as the phase counts it: "45%" or "2.0 KB of 4.0 KB (50%)". */
+export function doneText(p: JobProgress): string {
+  if (countsPercent(p)) return `${p.bytes_done}%`;
+  const f = fraction(p);
+  return `${formatBytes(p.bytes_done)}${p.bytes_total !== null ? ` of ${formatBytes(p.bytes_total)}` : ""}${
+    f !== null ? ` (${Math.round(f * 100)}%)` : ""
+  }`;
 }
 
 /** Seconds left, when total and throughput are known. */
@@ -83,14 +98,12 @@ export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => 
         <div>
           <dt>Done</dt>
           <dd data-testid="job-bytes">
-            {p ? formatBytes(p.bytes_done) : "—"}
-            {p && p.bytes_total !== null ? ` of ${formatBytes(p.bytes_total)}` : ""}
-            {percent !== null ? ` (${percent}%)` : ""}
+            {p ? doneText(p) : "—"}
           </dd>
         </div>
         <div>
           <dt>Speed</dt>
-          <dd data-testid="job-throughput">{p?.bytes_per_sec ? `${formatBytes(p.bytes_per_sec)}/s` : "—"}</dd>
+          <dd data-testid="job-throughput">{p?.bytes_per_sec && !countsPercent(p) ? `${formatBytes(p.bytes_per_sec)}/s` : "—"}</dd>
         </div>
         <div>
           <dt>Time left</dt>

@@ -156,8 +156,8 @@ describe("ServerSection", () => {
     expect(await screen.findByTestId("server-job-phase")).toHaveTextContent("Starting…");
     expect(screen.getByTestId("server-backup")).toBeDisabled();
 
-    await act(() => emit("job-progress", progress({ phase: "dumping", bytes_done: 40, bytes_total: 100 })));
-    expect(screen.getByTestId("server-job-phase")).toHaveTextContent("Dumping the database 40 %");
+    await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 40, bytes_total: 100 })));
+    expect(screen.getByTestId("server-job-phase")).toHaveTextContent("Backing up on the server 40%");
     expect(screen.getByTestId("server-job-progress")).toHaveAttribute("aria-valuenow", "40");
     await act(() =>
       emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 2048, bytes_per_sec: 1024 })),

@@ -8,7 +8,7 @@ import { type FormEvent, useId, useState } from "react";
 import { commands, type Components, type ErrorPayload, type JobFinished, type ServerComponent } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
-import { fraction, phaseLabel } from "../components/JobPanel";
+import { doneText, fraction, phaseLabel } from "../components/JobPanel";
 import { errorDisplay } from "../ipc/errorDisplay";
 import { toErrorPayload } from "../ipc/errors";
 import { defaultType } from "./backupTypes";
@@ -184,11 +184,7 @@ export function ServerSection({ project }: { project: string }) {
                 {job.progress && job.progress.bytes_done > 0 && (
                   <span className="muted" data-testid="server-job-bytes">
                     {" "}
-                    {job.progress.phase === "dumping" && job.progress.bytes_total === 100
-                      ? `${job.progress.bytes_done} %`
-                      : `${formatBytes(job.progress.bytes_done)}${
-                          job.progress.bytes_total ? ` of ${formatBytes(job.progress.bytes_total)}` : ""
-                        }`}
+                    {doneText(job.progress)}
                   </span>
                 )}
               </p>

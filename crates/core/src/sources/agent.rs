@@ -315,7 +315,7 @@ impl AgentClient {
     }
 
     /// Follow a backup until it is completed (returned) or failed (its error), reporting its
-    /// percentage as the `dumping` phase (done/total of 100). A cancel stops waiting (the
+    /// percentage as the `on_server` phase (done/total of 100). A cancel stops waiting (the
     /// server goes on; `pull` fetches the result later).
     pub async fn wait(
         &self,
@@ -323,7 +323,7 @@ impl AgentClient {
         reporter: &Reporter,
         cancel: &CancellationToken,
     ) -> Result<AgentBackup> {
-        reporter.phase(Phase::Dumping, Some(100));
+        reporter.phase(Phase::OnServer, Some(100));
         let mut temporary_failures = 0u32;
         loop {
             match self.backup(backup_id).await {
