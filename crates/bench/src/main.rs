@@ -4,6 +4,7 @@
 //!
 //! Run: `cargo build --release -p offsite-cli && cargo run --release -p offsite-bench -- --size-mb 500 --runs 3`
 
+mod agent;
 mod dataset;
 mod measure;
 mod report;
@@ -64,6 +65,10 @@ struct Args {
     /// Skip the extra diagnostic measurement `pg_dump -Fc -Z0` (what Offsite runs internally).
     #[arg(long)]
     no_diagnostics: bool,
+    /// Also time the agent's own backup of the large dataset (`offsite serve` next to the
+    /// cluster, triggered over HTTP, timed from the request to `COMPLETED`) against the CLI's.
+    #[arg(long)]
+    agent: bool,
 }
 
 fn main() {
@@ -355,6 +360,19 @@ fn run(args: &Args) -> Result<(), String> {
         }
     }
 
+    let bench_agent = match (&off, args.agent) {
+        (Some(o), true) => {
+            eprintln!("starting the agent (offsite serve)…");
+            Some(agent::BenchAgent::start(
+                &o.bin,
+                &pg,
+                &o.url("bench_large"),
+                &w.join("agent"),
+            )?)
+        }
+        _ => None,
+    };
+
     // ---- runs -------------------------------------------------------------------------------
     let mut r = Results::default();
     let fp_file = w.join("large.sql");
@@ -483,6 +501,23 @@ fn run(args: &Args) -> Result<(), String> {
                 m.maxrss_kib as f64 / 1024.0
             );
             archive = Some((path, size));
+        }
+
+        // c2. the agent's own backup of the same database
+        if let Some(a) = &bench_agent {
+            let run = a.backup()?;
+            r.add(
+                "agent_secs",
+                "Agent backup time (request → COMPLETED)",
+                "s",
+                run.secs,
+            );
+            r.add("agent_mib", "Agent archive size", "MiB", mib(run.size));
+            eprintln!(
+                "  agent backup         {:7.2} s  {:8.1} MiB",
+                run.secs,
+                mib(run.size)
+            );
         }
 
         // d. verify vs sha256sum
@@ -859,6 +894,16 @@ fn verdicts(r: &Results, raw_only: bool) -> Vec<Verdict> {
         3.0,
         "uncompressed member bytes/s vs sha256sum of the -Fp dump",
     ));
+    if r.median("agent_secs").is_some() {
+        let agent = m("agent_secs");
+        v.push(Verdict::at_least(
+            "agent's backup speed vs the local CLI's",
+            format!("{off:.2} s / {agent:.2} s"),
+            off / agent,
+            1.0,
+            "t_cli / t_agent (same database, same machine)",
+        ));
+    }
     let (rl, rs) = (m("off_rss"), m("small_rss"));
     v.push(Verdict::at_most(
         "peak RSS, large dataset",
