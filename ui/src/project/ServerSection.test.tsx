@@ -112,6 +112,7 @@ describe("ServerSection", () => {
     expect(screen.getByTestId("server-project")).toHaveTextContent("shop");
     expect(screen.getByTestId("server-token")).toHaveTextContent("stored in the keychain");
     expect(screen.getByTestId("server-fingerprint")).toHaveTextContent(SHOWN);
+    expect(screen.getByTestId("server-scheduled")).toHaveTextContent("run on this server");
     expect(screen.getByTestId("server-section").textContent).not.toContain(TOKEN);
     expect(screen.queryByTestId("server-form")).not.toBeInTheDocument();
   });

@@ -256,6 +256,10 @@ function ServerView({ server }: { server: ServerComponent }) {
       <dd className="mono" data-testid="server-fingerprint">
         {server.fingerprint ? fingerprintDisplay(server.fingerprint) : "none: plain HTTP, not encrypted"}
       </dd>
+      <dt>Scheduled backups</dt>
+      <dd className="muted" data-testid="server-scheduled">
+        run on this server, then download here
+      </dd>
     </dl>
   );
 }
