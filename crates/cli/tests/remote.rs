@@ -710,3 +710,93 @@ async fn a_scheduled_backup_of_a_project_with_a_server_runs_on_the_server() {
     let (parts, _) = laptop.files();
     assert!(parts.is_empty(), "{parts:?}");
 }
+
+/// A pull killed mid-download (SIGKILL: no chance to clean up) leaves its `.part`; the next pull
+/// is not blocked by it: it takes the stale file over, and ends with the agent's archive byte
+/// for byte, registered once, no `.part` left.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_killed_mid_download_does_not_block_the_next_one() {
+    let db = database(40_000);
+    let agent = start_agent(&db, "127.0.0.1:0", true);
+    let token = agent.token();
+    let client = agent.client(&token);
+    let created = client.start_backup("DATABASE").await.unwrap();
+    client
+        .wait(
+            &created.backup_id,
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    let proxy = HttpFaultProxy::start(agent.addr());
+    let laptop = Laptop::new(&token);
+    let db_url = TestCluster::shared().url(&db);
+    let add = laptop.run(&[
+        "project",
+        "add",
+        "shop",
+        "--db",
+        &db_url,
+        "--server",
+        &proxy.endpoint(),
+        "--server-project",
+        "shop",
+    ]);
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    // The file comes slowly: 4 KiB every 50 ms.
+    proxy.inject(
+        Some("GET"),
+        HttpFault::Drip {
+            chunk: 4096,
+            pause_ms: 50,
+        },
+        10,
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_offsite"))
+        .arg("--data-dir")
+        .arg(laptop.data.path())
+        .args(["pull", "shop"])
+        .env("OFFSITE_SECRET_STORE", "env")
+        .env("OFFSITE_SERVER_TOKEN", &token)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let part = loop {
+        let (parts, _) = laptop.files();
+        if let Some(p) = parts.first() {
+            if std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) > 20_000 {
+                break p.clone();
+            }
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the pull ended before it could be killed"
+        );
+        assert!(Instant::now() < deadline, "no .part appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(part.exists(), "the killed pull left its .part");
+    assert_eq!(laptop.backups().len(), 0);
+
+    proxy.clear();
+    let pulled = laptop.json(&["pull", "shop"], 0);
+    let got = pulled["downloaded"].as_array().unwrap();
+    assert_eq!(got.len(), 1, "{pulled}");
+    assert_same_as_agents(&agent, Path::new(got[0]["path"].as_str().unwrap()));
+    let (parts, archives) = laptop.files();
+    assert!(parts.is_empty(), "{parts:?}");
+    assert_eq!(archives.len(), 1, "{archives:?}");
+    let backups = laptop.backups();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(backups[0]["status"], "verified");
+}

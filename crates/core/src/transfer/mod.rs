@@ -2,8 +2,9 @@
 //! of an artifact bucket — goes through [`Downloader::download`].
 //!
 //! Rules:
-//! - The bytes stream into `<dest>.part` beside the destination, created exclusively (an existing
-//!   `.part` is refused, never reused), written and SHA-256-hashed on two threads while the
+//! - The bytes stream into `<dest>.part` beside the destination, created exclusively and locked
+//!   (a `.part` another download holds is refused; one a killed download left is removed and
+//!   started afresh, never spliced), written and SHA-256-hashed on two threads while the
 //!   socket is read. Only when the size and the SHA-256 match what the [`UrlSource`] promised
 //!   (when it promised anything) is the file fsynced and renamed into place (then the folder is
 //!   fsynced). On any error, a cancel, or a dropped future, the `.part` is removed.

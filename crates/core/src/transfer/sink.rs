@@ -4,7 +4,10 @@
 //! (truncate and reset the hash), "finish" (fsync and report the digest).
 //!
 //! The file is removed when the [`PartFile`] is dropped without [`PartFile::commit`]: an error,
-//! a cancel or a panic leaves nothing behind.
+//! a cancel or a panic leaves nothing behind. While a download runs its `.part` is locked
+//! (`flock`, exclusive): a second download to the same file is refused, and a `.part` nobody
+//! holds — what a killed process left — is removed and started afresh instead of blocking every
+//! later download.
 
 use crate::error::{Error, ErrorKind, Result};
 use bytes::Bytes;
@@ -35,6 +38,9 @@ pub(crate) struct PartFile {
     /// The first write error (the writer stops at it).
     failed: Arc<Mutex<Option<std::io::Error>>>,
     committed: bool,
+    /// A second handle on the file holding its exclusive lock while the download runs (until
+    /// after the rename): another process finding the `.part` knows it is in use.
+    _lock: File,
 }
 
 impl PartFile {
@@ -42,24 +48,7 @@ impl PartFile {
     /// one's: refused, never overwritten).
     pub(crate) fn create(dest: &Path) -> Result<PartFile> {
         let path = part_path(dest);
-        let opened = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path);
-        let file = opened.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!("{} already exists", path.display()),
-                )
-                .with_hint(
-                    "another download to the same file is running, or an earlier one was \
-                     killed; when none is running, delete the .part file and try again",
-                )
-            } else {
-                Error::io(format!("creating {}", path.display()), e)
-            }
-        })?;
+        let (file, lock) = open_part(&path, true)?;
         let failed = Arc::new(Mutex::new(None));
         let (write_tx, mut write_rx) = mpsc::channel::<Cmd>(DEPTH);
         let (hash_tx, mut hash_rx) = mpsc::channel::<Cmd>(DEPTH);
@@ -114,6 +103,7 @@ impl PartFile {
             hasher: Some(hasher),
             failed,
             committed: false,
+            _lock: lock,
         })
     }
 
@@ -270,6 +260,55 @@ impl WriteBehind {
     }
 }
 
+/// Create `path` exclusively and lock it (the writer's handle, the lock's handle). An existing
+/// `.part` that another download holds locked is refused; one nobody holds is what a killed
+/// download left behind: it is removed and created afresh (once).
+fn open_part(path: &Path, retry_stale: bool) -> Result<(File, File)> {
+    let in_use = || {
+        Error::new(
+            ErrorKind::AlreadyExists,
+            format!("{} already exists", path.display()),
+        )
+        .with_hint("another download to the same file is running; wait for it to finish")
+    };
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path);
+    match opened {
+        Ok(file) => {
+            let lock = File::open(path)
+                .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+            match lock.try_lock() {
+                Ok(()) => Ok((file, lock)),
+                // Another process found it stale and took it between our create and lock.
+                Err(std::fs::TryLockError::WouldBlock) => Err(in_use()),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    Err(Error::io(format!("locking {}", path.display()), e))
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let old = File::open(path)
+                .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+            match old.try_lock() {
+                Ok(()) if retry_stale => {
+                    tracing::info!(target: "offsite::transfer", "removing {}, left by a download that was killed", path.display());
+                    std::fs::remove_file(path)
+                        .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+                    drop(old);
+                    open_part(path, false)
+                }
+                Ok(()) | Err(std::fs::TryLockError::WouldBlock) => Err(in_use()),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    Err(Error::io(format!("locking {}", path.display()), e))
+                }
+            }
+        }
+        Err(e) => Err(Error::io(format!("creating {}", path.display()), e)),
+    }
+}
+
 /// `<dest>.part`
 pub fn part_path(dest: &Path) -> PathBuf {
     let mut name = dest.file_name().unwrap_or_default().to_os_string();
@@ -332,5 +371,33 @@ mod tests {
         part.discard().await;
         assert!(!part_path(&dest).exists());
         assert!(!dest.exists());
+    }
+
+    #[tokio::test]
+    async fn a_part_in_use_is_refused_and_a_stale_one_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("h.bin");
+        let first = PartFile::create(&dest).unwrap();
+        first.write(Bytes::from_static(b"first")).await.unwrap();
+        // In use by a running download: refused, its bytes untouched.
+        let e = PartFile::create(&dest).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        assert!(e.hint().unwrap().contains("running"), "{e:?}");
+        first.finish().await.unwrap();
+        assert_eq!(std::fs::read(part_path(&dest)).unwrap(), b"first");
+        drop(first);
+
+        // What a killed download leaves: a `.part` nobody holds. Taken over from scratch.
+        std::fs::write(part_path(&dest), b"left by a killed run").unwrap();
+        let second = PartFile::create(&dest).unwrap();
+        second.write(Bytes::from_static(b"new")).await.unwrap();
+        let digest = second.finish().await.unwrap();
+        second.commit(&dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        assert_eq!(
+            hex::encode(digest),
+            hex::encode(ring::digest::digest(&SHA256, b"new"))
+        );
+        assert!(!part_path(&dest).exists());
     }
 }
