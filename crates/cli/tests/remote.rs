@@ -712,8 +712,8 @@ async fn a_scheduled_backup_of_a_project_with_a_server_runs_on_the_server() {
 }
 
 /// A pull killed mid-download (SIGKILL: no chance to clean up) leaves its `.part`; the next pull
-/// is not blocked by it: it takes the stale file over, and ends with the agent's archive byte
-/// for byte, registered once, no `.part` left.
+/// is not blocked by it: it resumes from the bytes already there (`Range` + `If-Range`), and
+/// ends with the agent's archive byte for byte, registered once, no `.part` left.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pull_killed_mid_download_does_not_block_the_next_one() {
     let db = database(40_000);
@@ -721,13 +721,15 @@ async fn a_pull_killed_mid_download_does_not_block_the_next_one() {
     let token = agent.token();
     let client = agent.client(&token);
     let created = client.start_backup("DATABASE").await.unwrap();
-    client
+    let made_size = client
         .wait(
             &created.backup_id,
             &Reporter::silent(),
             &CancellationToken::new(),
         )
         .await
+        .unwrap()
+        .size
         .unwrap();
     let proxy = HttpFaultProxy::start(agent.addr());
     let laptop = Laptop::new(&token);
@@ -788,11 +790,41 @@ async fn a_pull_killed_mid_download_does_not_block_the_next_one() {
     assert!(part.exists(), "the killed pull left its .part");
     assert_eq!(laptop.backups().len(), 0);
 
+    let kept = std::fs::metadata(&part).unwrap().len();
+    // The killed download's exchange is recorded when its connection closes: wait for it, so
+    // what follows counts the next pull only.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !proxy
+        .exchanges()
+        .iter()
+        .any(|e| e.path.starts_with("/files/"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the cut download was not recorded"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     proxy.clear();
+    proxy.reset_counts();
     let pulled = laptop.json(&["pull", "shop"], 0);
     let got = pulled["downloaded"].as_array().unwrap();
     assert_eq!(got.len(), 1, "{pulled}");
     assert_same_as_agents(&agent, Path::new(got[0]["path"].as_str().unwrap()));
+    // It went on from the killed pull's bytes instead of fetching them again.
+    let files: Vec<_> = proxy
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/files/"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(
+        files[0].range.as_deref(),
+        Some(format!("bytes={kept}-").as_str()),
+        "{files:?}"
+    );
+    assert_eq!(files[0].status, 206, "{files:?}");
+    assert_eq!(files[0].body_bytes, made_size - kept, "{files:?}");
     let (parts, archives) = laptop.files();
     assert!(parts.is_empty(), "{parts:?}");
     assert_eq!(archives.len(), 1, "{archives:?}");

@@ -3,11 +3,14 @@
 //!
 //! Rules:
 //! - The bytes stream into `<dest>.part` beside the destination, created exclusively and locked
-//!   (a `.part` another download holds is refused; one a killed download left is removed and
-//!   started afresh, never spliced), written and SHA-256-hashed on two threads while the
-//!   socket is read. Only when the size and the SHA-256 match what the [`UrlSource`] promised
-//!   (when it promised anything) is the file fsynced and renamed into place (then the folder is
-//!   fsynced). On any error, a cancel, or a dropped future, the `.part` is removed.
+//!   (a `.part` another download holds is refused), written and SHA-256-hashed on two threads
+//!   while the socket is read. Only when the size and the SHA-256 match what the [`UrlSource`]
+//!   promised (when it promised anything) is the file fsynced and renamed into place (then the
+//!   folder is fsynced). On any error, a cancel, or a dropped future, the `.part` is removed.
+//! - A `.part` a *killed* download left (nobody holds its lock) is resumed when the SHA-256 is
+//!   known and the file recorded its answer's validator (an extended attribute, Linux): its
+//!   bytes are hashed again and the rest is asked for with `Range` + `If-Range`. Otherwise it is
+//!   removed and the download starts afresh.
 //! - A cut body is resumed with `Range: bytes=N-` and `If-Range:` the strong ETag of the first
 //!   answer (its `Last-Modified` when it had no strong ETag). A `200` to a ranged request means
 //!   the file changed or the server ignores ranges: the `.part` is emptied and filled again from
@@ -310,12 +313,22 @@ impl Downloader {
             u = source.url(false) => u?,
             _ = cancel.cancelled() => return Err(Error::cancelled()),
         };
-        let part = PartFile::create(dest)?;
+        // A `.part` a killed download left is resumed only when the SHA-256 is known (which
+        // proves the spliced result; a mismatch starts over once).
+        let resume = url.sha256.is_some();
+        let d = dest.to_path_buf();
+        let (part, resumed) = tokio::task::spawn_blocking(move || PartFile::open(&d, resume))
+            .await
+            .map_err(|e| Error::internal(format!("opening the .part file failed: {e}")))??;
+        let (pos, validator) = match resumed {
+            Some(r) => (r.len, Some(r.validator)),
+            None => (0, None),
+        };
         let mut st = State {
-            pos: 0,
+            pos,
             total: url.size,
-            validator: None,
-            spliced: false,
+            spliced: validator.is_some(),
+            validator,
             announced: false,
             stats: Downloaded {
                 path: dest.to_path_buf(),
@@ -362,6 +375,7 @@ impl Downloader {
         let mut mismatch_restart = false;
         if !st.announced && st.total.is_some() {
             reporter.phase(Phase::Downloading, st.total);
+            reporter.set_done(st.pos);
             st.announced = true;
         }
         loop {
@@ -467,6 +481,7 @@ impl Downloader {
         reporter: &Reporter,
     ) -> Result<()> {
         part.truncate().await?;
+        part.forget();
         st.pos = 0;
         st.total = url.size;
         st.validator = None;
@@ -532,6 +547,10 @@ impl Downloader {
                     }
                 }
                 st.validator = Validator::from_headers(headers);
+                match &st.validator {
+                    Some(v) => part.remember(v),
+                    None => part.forget(),
+                }
                 st.total = url.size.or(resp.content_length());
             }
             206 => {
@@ -563,6 +582,9 @@ impl Downloader {
                 }
                 if st.validator.is_none() {
                     st.validator = Validator::from_headers(headers);
+                    if let Some(v) = &st.validator {
+                        part.remember(v);
+                    }
                 }
                 if st.total.is_none() {
                     st.total = cr.total;

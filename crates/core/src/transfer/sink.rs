@@ -9,6 +9,7 @@
 //! holds — what a killed process left — is removed and started afresh instead of blocking every
 //! later download.
 
+use super::http::Validator;
 use crate::error::{Error, ErrorKind, Result};
 use bytes::Bytes;
 use ring::digest::{Context, SHA256};
@@ -40,15 +41,41 @@ pub(crate) struct PartFile {
     committed: bool,
     /// A second handle on the file holding its exclusive lock while the download runs (until
     /// after the rename): another process finding the `.part` knows it is in use.
-    _lock: File,
+    lock: File,
 }
 
 impl PartFile {
-    /// `<dest>.part`, created exclusively (an existing one is another download's, or a crashed
-    /// one's: refused, never overwritten).
+    /// `<dest>.part`, created exclusively (one another download holds is refused; one a killed
+    /// download left is started afresh).
     pub(crate) fn create(dest: &Path) -> Result<PartFile> {
+        Ok(Self::open(dest, false)?.0)
+    }
+
+    /// As [`create`](Self::create), but with `resume` a `.part` a killed download left is
+    /// taken over with its bytes when it recorded the validator of the answer they came from
+    /// ([`remember`](Self::remember)): the bytes are hashed again, and the caller goes on with
+    /// a ranged request (blocking: call it off the async threads).
+    pub(crate) fn open(dest: &Path, resume: bool) -> Result<(PartFile, Option<Resumed>)> {
         let path = part_path(dest);
-        let (file, lock) = open_part(&path, true)?;
+        let (mut file, lock, resumed) = open_part(&path, true, resume)?;
+        let mut ctx = Context::new(&SHA256);
+        if let Some(r) = &resumed {
+            let mut reader = File::open(&path)
+                .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+            let mut buf = vec![0u8; 1 << 20];
+            let mut left = r.len;
+            while left > 0 {
+                let n = std::io::Read::read(&mut reader, &mut buf[..left.min(1 << 20) as usize])
+                    .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+                if n == 0 {
+                    break;
+                }
+                ctx.update(&buf[..n]);
+                left -= n as u64;
+            }
+            file.seek(SeekFrom::Start(r.len))
+                .map_err(|e| Error::io(format!("seeking in {}", path.display()), e))?;
+        }
         let failed = Arc::new(Mutex::new(None));
         let (write_tx, mut write_rx) = mpsc::channel::<Cmd>(DEPTH);
         let (hash_tx, mut hash_rx) = mpsc::channel::<Cmd>(DEPTH);
@@ -82,7 +109,7 @@ impl PartFile {
             }
         });
         let hasher = tokio::task::spawn_blocking(move || {
-            let mut ctx = Context::new(&SHA256);
+            let mut ctx = ctx;
             while let Some(cmd) = hash_rx.blocking_recv() {
                 match cmd {
                     Cmd::Data(b) => ctx.update(&b),
@@ -95,16 +122,31 @@ impl PartFile {
                 }
             }
         });
-        Ok(PartFile {
-            path,
-            write_tx: Some(write_tx),
-            hash_tx: Some(hash_tx),
-            writer: Some(writer),
-            hasher: Some(hasher),
-            failed,
-            committed: false,
-            _lock: lock,
-        })
+        Ok((
+            PartFile {
+                path,
+                write_tx: Some(write_tx),
+                hash_tx: Some(hash_tx),
+                writer: Some(writer),
+                hasher: Some(hasher),
+                failed,
+                committed: false,
+                lock,
+            },
+            resumed,
+        ))
+    }
+
+    /// Record on the file (an extended attribute) the validator of the answer its bytes come
+    /// from, so that a download killed midway can be resumed by the next one. Best effort: a
+    /// file system without extended attributes only loses the resume.
+    pub(crate) fn remember(&self, v: &Validator) {
+        set_validator(&self.lock, Some(v));
+    }
+
+    /// Forget the validator (the file starts over).
+    pub(crate) fn forget(&self) {
+        set_validator(&self.lock, None);
     }
 
     /// The writer's error, as the engine's error (ENOSPC → `disk_full`).
@@ -260,10 +302,87 @@ impl WriteBehind {
     }
 }
 
+/// A `.part` a killed download left, taken over with its bytes.
+#[derive(Debug)]
+pub(crate) struct Resumed {
+    /// Bytes already there.
+    pub len: u64,
+    /// The validator of the answer they came from.
+    pub validator: Validator,
+}
+
+/// The extended attribute holding a `.part`'s validator (`E:<etag>` or `L:<last-modified>`).
+const VALIDATOR_XATTR: &str = "user.offsite.validator";
+
+fn set_validator(file: &File, v: Option<&Validator>) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let name = std::ffi::CString::new(VALIDATOR_XATTR).expect("no NUL");
+        let fd = file.as_raw_fd();
+        // SAFETY: plain syscalls on an open descriptor with valid buffers; failures only lose
+        // the resume.
+        unsafe {
+            match v {
+                Some(v) => {
+                    let value = match v {
+                        Validator::ETag(e) => format!("E:{e}"),
+                        Validator::LastModified(l) => format!("L:{l}"),
+                    };
+                    libc::fsetxattr(fd, name.as_ptr(), value.as_ptr().cast(), value.len(), 0);
+                }
+                None => {
+                    libc::fremovexattr(fd, name.as_ptr());
+                }
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, v);
+}
+
+fn validator_of(file: &File) -> Option<Validator> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let name = std::ffi::CString::new(VALIDATOR_XATTR).expect("no NUL");
+        let mut buf = vec![0u8; 1024];
+        // SAFETY: as above; the kernel writes at most `buf.len()` bytes.
+        let n = unsafe {
+            libc::fgetxattr(
+                file.as_raw_fd(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if n <= 0 {
+            return None;
+        }
+        let value = std::str::from_utf8(&buf[..n as usize]).ok()?;
+        if let Some(e) = value.strip_prefix("E:") {
+            return Some(Validator::ETag(e.to_string()));
+        }
+        value
+            .strip_prefix("L:")
+            .map(|l| Validator::LastModified(l.to_string()))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        None
+    }
+}
+
 /// Create `path` exclusively and lock it (the writer's handle, the lock's handle). An existing
 /// `.part` that another download holds locked is refused; one nobody holds is what a killed
-/// download left behind: it is removed and created afresh (once).
-fn open_part(path: &Path, retry_stale: bool) -> Result<(File, File)> {
+/// download left behind: with `resume`, taken over when it has bytes and their validator;
+/// otherwise removed and created afresh (once).
+fn open_part(
+    path: &Path,
+    retry_stale: bool,
+    resume: bool,
+) -> Result<(File, File, Option<Resumed>)> {
     let in_use = || {
         Error::new(
             ErrorKind::AlreadyExists,
@@ -280,7 +399,7 @@ fn open_part(path: &Path, retry_stale: bool) -> Result<(File, File)> {
             let lock = File::open(path)
                 .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
             match lock.try_lock() {
-                Ok(()) => Ok((file, lock)),
+                Ok(()) => Ok((file, lock, None)),
                 // Another process found it stale and took it between our create and lock.
                 Err(std::fs::TryLockError::WouldBlock) => Err(in_use()),
                 Err(std::fs::TryLockError::Error(e)) => {
@@ -293,11 +412,20 @@ fn open_part(path: &Path, retry_stale: bool) -> Result<(File, File)> {
                 .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
             match old.try_lock() {
                 Ok(()) if retry_stale => {
+                    let len = old.metadata().map(|m| m.len()).unwrap_or(0);
+                    if let Some(validator) = validator_of(&old).filter(|_| resume && len > 0) {
+                        let file = std::fs::OpenOptions::new()
+                            .write(true)
+                            .open(path)
+                            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+                        tracing::info!(target: "offsite::transfer", "resuming {} ({len} bytes), left by a download that was killed", path.display());
+                        return Ok((file, old, Some(Resumed { len, validator })));
+                    }
                     tracing::info!(target: "offsite::transfer", "removing {}, left by a download that was killed", path.display());
                     std::fs::remove_file(path)
                         .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
                     drop(old);
-                    open_part(path, false)
+                    open_part(path, false, false)
                 }
                 Ok(()) | Err(std::fs::TryLockError::WouldBlock) => Err(in_use()),
                 Err(std::fs::TryLockError::Error(e)) => {
@@ -399,5 +527,45 @@ mod tests {
             hex::encode(ring::digest::digest(&SHA256, b"new"))
         );
         assert!(!part_path(&dest).exists());
+    }
+
+    #[tokio::test]
+    async fn a_killed_downloads_part_with_its_validator_is_resumed_with_its_bytes_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("r.bin");
+        // What a killed download leaves: its bytes and, on the file, the answer's validator.
+        std::fs::write(part_path(&dest), b"hello ").unwrap();
+        let etag = Validator::ETag("\"v1\"".into());
+        set_validator(&File::open(part_path(&dest)).unwrap(), Some(&etag));
+
+        let (part, resumed) = PartFile::open(&dest, true).unwrap();
+        let r = resumed.expect("resumed");
+        assert_eq!(r.len, 6);
+        assert_eq!(r.validator, etag);
+        part.write(Bytes::from_static(b"world")).await.unwrap();
+        let digest = part.finish().await.unwrap();
+        part.commit(&dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"hello world");
+        assert_eq!(
+            hex::encode(digest),
+            hex::encode(ring::digest::digest(&SHA256, b"hello world"))
+        );
+
+        // Not allowed to resume (no SHA-256 to prove the result), or no validator: afresh.
+        let dest2 = dir.path().join("s.bin");
+        std::fs::write(part_path(&dest2), b"old").unwrap();
+        set_validator(&File::open(part_path(&dest2)).unwrap(), Some(&etag));
+        let (part, resumed) = PartFile::open(&dest2, false).unwrap();
+        assert!(resumed.is_none());
+        part.write(Bytes::from_static(b"new")).await.unwrap();
+        part.finish().await.unwrap();
+        part.commit(&dest2).await.unwrap();
+        assert_eq!(std::fs::read(&dest2).unwrap(), b"new");
+        let dest3 = dir.path().join("t.bin");
+        std::fs::write(part_path(&dest3), b"old").unwrap();
+        let (part, resumed) = PartFile::open(&dest3, true).unwrap();
+        assert!(resumed.is_none());
+        part.discard().await;
+        assert!(!part_path(&dest3).exists());
     }
 }
