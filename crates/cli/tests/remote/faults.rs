@@ -16,8 +16,9 @@
 //! `server.rs`'s `backup_server_trust_remote_backup_pull_wrong_token_and_changed_certificate`:
 //! the proxy speaks plain HTTP.)
 
-use super::{assert_same_as_agents, database, json_of, start_agent, Agent, Laptop};
-use offsite_core::progress::Reporter;
+use super::{
+    assert_same_as_agents, backup_on_agent, database, json_of, start_agent, Agent, Laptop,
+};
 use offsite_core::transfer::url_expired_body;
 use offsite_testkit::http_proxy::{HttpExchange, HttpFault, HttpFaultProxy};
 use offsite_testkit::TestCluster;
@@ -26,7 +27,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
 
 /// The agent and the backup every scenario downloads.
 struct Shared {
@@ -555,15 +555,7 @@ fn every_fault_between_cli_and_agent_ends_identical_or_clean() {
     let token = agent.token();
     let made = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let client = agent.client(&token);
-        let created = client.start_backup("DATABASE").await.unwrap();
-        client
-            .wait(
-                &created.backup_id,
-                &Reporter::silent(),
-                &CancellationToken::new(),
-            )
-            .await
-            .unwrap()
+        backup_on_agent(&client).await
     });
     let size = made.size.unwrap();
     assert!(size > 400_000, "the archive is big enough to cut: {size}");

@@ -12,7 +12,8 @@
 mod faults;
 mod server;
 
-use offsite_core::sources::agent::AgentClient;
+use offsite_core::progress::Reporter;
+use offsite_core::sources::agent::{AgentBackup, AgentClient};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::io::BufRead;
@@ -20,6 +21,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 pub const DB_PASSWORD_ENV: &str = "REMOTE_TEST_SHOP_PASSWORD";
 
@@ -77,6 +79,19 @@ impl Agent {
         let fp = self.fingerprint.as_deref().map(|f| f.parse().unwrap());
         AgentClient::new(&self.url, "shop", token, fp).unwrap()
     }
+}
+
+/// A database backup made on the agent through its API, waited for.
+pub async fn backup_on_agent(client: &AgentClient) -> AgentBackup {
+    let created = client.start_backup("DATABASE").await.unwrap();
+    client
+        .wait(
+            &created.backup_id,
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap()
 }
 
 pub fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {

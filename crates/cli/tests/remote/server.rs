@@ -6,15 +6,14 @@
 //! fault proxy resumes into the same bytes (the whole matrix of faults is in `faults.rs`).
 
 use super::{
-    assert_same_as_agents, database, free_port, json_of, plain, start_agent, walk, Laptop,
+    assert_same_as_agents, backup_on_agent, database, free_port, json_of, plain, start_agent, walk,
+    Laptop,
 };
-use offsite_core::progress::Reporter;
 use offsite_testkit::http_proxy::{HttpFault, HttpFaultProxy};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certificate() {
@@ -97,15 +96,7 @@ async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certific
     // Two more backups made on the server (by its schedule, say): pull fetches exactly those.
     let client = agent.client(&token);
     for _ in 0..2 {
-        let created = client.start_backup("DATABASE").await.unwrap();
-        client
-            .wait(
-                &created.backup_id,
-                &Reporter::silent(),
-                &CancellationToken::new(),
-            )
-            .await
-            .unwrap();
+        backup_on_agent(&client).await;
     }
     let pulled = laptop.json(&["pull", "shop"], 0);
     assert_eq!(
@@ -172,15 +163,7 @@ async fn a_download_cut_by_the_proxy_resumes_into_the_same_bytes() {
     let token = agent.token();
     // A backup on the server, made before the laptop pulls.
     let client = agent.client(&token);
-    let created = client.start_backup("DATABASE").await.unwrap();
-    let made = client
-        .wait(
-            &created.backup_id,
-            &Reporter::silent(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+    let made = backup_on_agent(&client).await;
     let size = made.size.unwrap();
     assert!(size > 400_000, "the archive is big enough to cut: {size}");
     let proxy = HttpFaultProxy::start(agent.addr());
@@ -216,15 +199,7 @@ async fn a_download_cut_by_the_proxy_resumes_into_the_same_bytes() {
 
     // A download cut, whose resume the server then refuses for good (the archive was deleted
     // meanwhile): a clear error, no `.part`, no archive, nothing registered.
-    let created = client.start_backup("DATABASE").await.unwrap();
-    client
-        .wait(
-            &created.backup_id,
-            &Reporter::silent(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+    backup_on_agent(&client).await;
     proxy.clear();
     proxy.inject(Some("GET"), HttpFault::CutBodyAfter(150_000), 3);
     proxy.inject(Some("GET"), HttpFault::Status(404), 20);
