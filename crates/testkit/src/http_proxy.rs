@@ -1,18 +1,21 @@
 //! [`HttpFaultProxy`]: an HTTP/1.1 proxy on 127.0.0.1 that forwards one request per connection
-//! (it turns every request into `Connection: close`) and injects faults into chosen requests:
-//! canned answers (5xx, 429 with `Retry-After`, an expired-URL `403`…), answers cut after N bytes
-//! (with or without their head), slow drips, stalls, a `Content-Length` that lies, and requests
-//! whose `Range` / `If-Range` it drops (a server that ignores ranges, or serves a range of a file
-//! that changed). It counts requests by method and records every exchange with the body bytes it
-//! really passed to the client, so a test can prove what a resume re-sent. Dropping it stops
-//! accepting.
+//! (it turns every request into `Connection: close`) and injects faults into chosen requests
+//! (by method, and optionally by path prefix): canned answers (5xx, 429 with `Retry-After`, an
+//! expired-URL `403`/`410`…), answers cut after N bytes (with or without their head, by a clean
+//! close or a reset), slow drips, stalls, a `Content-Length` that lies, answer headers replaced
+//! or removed (a changed `ETag`, a body without a length), a body byte flipped, and requests whose
+//! `Range` / `If-Range` it drops (a server that ignores ranges, or serves a range of a file that
+//! changed); [`HttpFault::All`] applies several to one request. It counts requests by method and
+//! records every exchange with the body bytes it really passed to the client and when it
+//! arrived, so a test can prove what a resume re-sent and how long a client waited. Dropping it
+//! stops accepting.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the proxy does to the next requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +32,9 @@ pub enum HttpFault {
     CutAfter(u64),
     /// Forward the head, then cut (a clean close) after this many bytes of body.
     CutBodyAfter(u64),
+    /// Forward the head and this many bytes of body, then reset the connection (`RST`, after
+    /// the client's side acknowledged what was sent, for up to 2 s).
+    ResetBodyAfter(u64),
     /// Forward the head and this many bytes of body, then send nothing more while keeping the
     /// connection open (until the client gives up, or a minute).
     StallAfter(u64),
@@ -41,6 +47,26 @@ pub enum HttpFault {
     /// Forward, with the answer's `Content-Length` changed by this many bytes; the body passes
     /// as it is (cut at the new length when that is shorter), then the connection closes.
     ContentLengthDelta(i64),
+    /// Forward, with the answer's header `name` set to `value` (added when missing), or removed
+    /// when `value` is `None` (without `Content-Length`, the body ends when the connection
+    /// closes).
+    SetHeader { name: String, value: Option<String> },
+    /// Forward, with the body byte at this offset (of this answer's body) inverted.
+    CorruptBodyAt(u64),
+    /// Several of the above on one request (a canned answer, if any, wins). Empty: forward
+    /// unchanged (injected before another fault for the same requests, it lets the first ones
+    /// through).
+    All(Vec<HttpFault>),
+}
+
+impl HttpFault {
+    /// This fault and those it holds, flat.
+    fn flat(&self) -> Vec<&HttpFault> {
+        match self {
+            HttpFault::All(v) => v.iter().flat_map(HttpFault::flat).collect(),
+            f => vec![f],
+        }
+    }
 }
 
 /// One request through the proxy and what the client got back.
@@ -55,16 +81,28 @@ pub struct HttpExchange {
     pub if_range: Option<String>,
     /// The status the client got (0 when none).
     pub status: u16,
+    /// When the proxy had read the request.
+    pub at: Instant,
     /// Body bytes passed to the client.
     pub body_bytes: u64,
     pub fault: Option<HttpFault>,
 }
 
+/// A fault waiting for its requests.
+struct Pending {
+    /// Only requests with this method (any when `None`).
+    method: Option<String>,
+    /// Only requests whose path (without query) starts with this.
+    path_prefix: Option<String>,
+    fault: HttpFault,
+    /// How many more times.
+    times: u32,
+}
+
 #[derive(Default)]
 struct ProxyState {
     stop: AtomicBool,
-    /// (only requests whose method is this, or any when `None`; fault; how many more times)
-    faults: Mutex<Vec<(Option<String>, HttpFault, u32)>>,
+    faults: Mutex<Vec<Pending>>,
     requests: AtomicU32,
     gets: AtomicU32,
     puts: AtomicU32,
@@ -112,13 +150,32 @@ impl HttpFaultProxy {
         self.addr
     }
 
-    /// Apply `fault` to the next `times` requests with this method (`None`: any method).
+    /// Apply `fault` to the next `times` requests with this method (`None`: any method; a GET
+    /// fault skips listings, see [`HttpFaultProxy::gets`]). A request takes the first fault
+    /// injected (and not used up) that matches it.
     pub fn inject(&self, method: Option<&str>, fault: HttpFault, times: u32) {
-        self.state
-            .faults
-            .lock()
-            .unwrap()
-            .push((method.map(str::to_string), fault, times));
+        self.push(method, None, fault, times);
+    }
+
+    /// Apply `fault` to the next `times` requests with this method (`None`: any) whose path,
+    /// without its query, starts with `path_prefix` (listings included).
+    pub fn inject_path(
+        &self,
+        method: Option<&str>,
+        path_prefix: &str,
+        fault: HttpFault,
+        times: u32,
+    ) {
+        self.push(method, Some(path_prefix), fault, times);
+    }
+
+    fn push(&self, method: Option<&str>, path_prefix: Option<&str>, fault: HttpFault, times: u32) {
+        self.state.faults.lock().unwrap().push(Pending {
+            method: method.map(str::to_string),
+            path_prefix: path_prefix.map(str::to_string),
+            fault,
+            times,
+        });
     }
 
     /// Forget faults not applied yet.
@@ -177,19 +234,28 @@ fn is_listing(path: &str) -> bool {
 }
 
 fn take_fault(st: &ProxyState, method: &str, path: &str) -> Option<HttpFault> {
-    // A GET fault applies to object downloads only, never to listings.
+    // A GET fault without a path applies to object downloads only, never to listings.
     let is_listing = is_listing(path);
+    let bare = path.split('?').next().unwrap_or("");
     let mut faults = st.faults.lock().unwrap();
-    let i = faults.iter().position(|(m, _, n)| {
-        *n > 0
-            && match m {
-                None => true,
-                Some(m) => m.eq_ignore_ascii_case(method) && !(method == "GET" && is_listing),
+    let i = faults.iter().position(|p| {
+        p.times > 0
+            && match &p.path_prefix {
+                Some(prefix) => {
+                    bare.starts_with(prefix.as_str())
+                        && p.method
+                            .as_deref()
+                            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                }
+                None => match &p.method {
+                    None => true,
+                    Some(m) => m.eq_ignore_ascii_case(method) && !(method == "GET" && is_listing),
+                },
             }
     })?;
-    faults[i].2 -= 1;
-    let f = faults[i].1.clone();
-    if faults[i].2 == 0 {
+    faults[i].times -= 1;
+    let f = faults[i].fault.clone();
+    if faults[i].times == 0 {
         faults.remove(i);
     }
     Some(f)
@@ -274,6 +340,7 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: &ProxyState) -> std::io::R
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let path = parts.next().unwrap_or("").to_string();
+    let at = Instant::now();
     st.requests.fetch_add(1, Ordering::SeqCst);
     match method.as_str() {
         "GET" if !is_listing(&path) => st.gets.fetch_add(1, Ordering::SeqCst),
@@ -290,6 +357,7 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: &ProxyState) -> std::io::R
         range,
         if_range,
         status: 0,
+        at,
         body_bytes: 0,
         fault: fault.clone(),
     };
@@ -318,7 +386,8 @@ fn exchange(
     fault: Option<HttpFault>,
     ex: &mut HttpExchange,
 ) -> std::io::Result<()> {
-    if let Some(resp) = fault.as_ref().and_then(canned) {
+    let faults: Vec<&HttpFault> = fault.as_ref().map(HttpFault::flat).unwrap_or_default();
+    if let Some(resp) = faults.iter().find_map(|f| canned(f)) {
         ex.status = resp
             .split_whitespace()
             .nth(1)
@@ -332,15 +401,12 @@ fn exchange(
         let _ = client.shutdown(Shutdown::Both);
         return Ok(());
     }
+    let strip_range = faults.iter().any(|f| matches!(f, HttpFault::StripRange));
+    let strip_if_range = strip_range || faults.iter().any(|f| matches!(f, HttpFault::StripIfRange));
     let mut head = request_line.as_bytes().to_vec();
     for (lower, line) in lines {
-        let strip = match fault {
-            Some(HttpFault::StripRange) => {
-                lower.starts_with("range:") || lower.starts_with("if-range:")
-            }
-            Some(HttpFault::StripIfRange) => lower.starts_with("if-range:"),
-            _ => false,
-        };
+        let strip = (strip_range && lower.starts_with("range:"))
+            || (strip_if_range && lower.starts_with("if-range:"));
         if !strip {
             head.extend_from_slice(line.as_bytes());
         }
@@ -373,30 +439,65 @@ fn exchange(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let mut body_limit: Option<u64> = match fault {
-        Some(HttpFault::CutBodyAfter(n)) | Some(HttpFault::StallAfter(n)) => Some(n),
-        _ => None,
-    };
-    if let Some(HttpFault::ContentLengthDelta(delta)) = fault {
-        let mut out = String::new();
-        for line in resp_head.split_inclusive("\r\n") {
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                let real: i64 = v.trim().parse().unwrap_or(0);
-                let lied = (real + delta).max(0);
-                body_limit = Some(lied as u64);
-                out.push_str(&format!("Content-Length: {lied}\r\n"));
-            } else {
-                out.push_str(line);
+    // Body bytes to pass at most, and the fault that stops there.
+    let mut body_limit: Option<u64> = None;
+    let mut limit_by = |n: u64| body_limit = Some(body_limit.map_or(n, |l| l.min(n)));
+    for f in &faults {
+        match f {
+            HttpFault::CutBodyAfter(n)
+            | HttpFault::StallAfter(n)
+            | HttpFault::ResetBodyAfter(n) => limit_by(*n),
+            HttpFault::ContentLengthDelta(delta) => {
+                let mut out = String::new();
+                for line in resp_head.split_inclusive("\r\n") {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        let real: i64 = v.trim().parse().unwrap_or(0);
+                        let lied = (real + delta).max(0);
+                        limit_by(lied as u64);
+                        out.push_str(&format!("Content-Length: {lied}\r\n"));
+                    } else {
+                        out.push_str(line);
+                    }
+                }
+                resp_head = out;
             }
+            HttpFault::SetHeader { name, value } => {
+                let prefix = format!("{}:", name.to_ascii_lowercase());
+                let mut out = String::new();
+                for line in resp_head.split_inclusive("\r\n") {
+                    if line.to_ascii_lowercase().starts_with(&prefix) {
+                        continue;
+                    }
+                    if line == "\r\n" {
+                        if let Some(v) = value {
+                            out.push_str(&format!("{name}: {v}\r\n"));
+                        }
+                    }
+                    out.push_str(line);
+                }
+                resp_head = out;
+            }
+            _ => {}
         }
-        resp_head = out;
     }
-    // CutAfter counts the head too.
-    let mut sent: u64 = 0;
-    let total_limit = match fault {
-        Some(HttpFault::CutAfter(n)) => Some(n),
+    let stall = faults.iter().any(|f| matches!(f, HttpFault::StallAfter(_)));
+    let reset = faults
+        .iter()
+        .any(|f| matches!(f, HttpFault::ResetBodyAfter(_)));
+    let drip = faults.iter().find_map(|f| match f {
+        HttpFault::Drip { chunk, pause_ms } => Some(((*chunk).max(1), *pause_ms)),
         _ => None,
-    };
+    });
+    let corrupt_at = faults.iter().find_map(|f| match f {
+        HttpFault::CorruptBodyAt(n) => Some(*n),
+        _ => None,
+    });
+    // CutAfter counts the head too.
+    let total_limit = faults.iter().find_map(|f| match f {
+        HttpFault::CutAfter(n) => Some(*n),
+        _ => None,
+    });
+    let mut sent: u64 = 0;
     let mut emit = |client: &mut TcpStream,
                     data: &[u8],
                     is_body: bool,
@@ -411,19 +512,26 @@ fn exchange(
                 take = take.min(limit.saturating_sub(ex.body_bytes) as usize);
             }
         }
-        match &fault {
-            Some(HttpFault::Drip { chunk, pause_ms }) => {
-                for piece in data[..take].chunks((*chunk).max(1)) {
+        let whole = take == data.len();
+        let mut data = data[..take].to_vec();
+        if let Some(at) = corrupt_at.filter(|_| is_body) {
+            if (ex.body_bytes..ex.body_bytes + take as u64).contains(&at) {
+                data[(at - ex.body_bytes) as usize] ^= 0xff;
+            }
+        }
+        match drip {
+            Some((chunk, pause_ms)) => {
+                for piece in data.chunks(chunk) {
                     client.write_all(piece)?;
                     client.flush()?;
                     if is_body {
                         ex.body_bytes += piece.len() as u64;
                     }
-                    thread::sleep(Duration::from_millis(*pause_ms));
+                    thread::sleep(Duration::from_millis(pause_ms));
                 }
             }
-            _ => {
-                client.write_all(&data[..take])?;
+            None => {
+                client.write_all(&data)?;
                 if is_body {
                     ex.body_bytes += take as u64;
                 }
@@ -431,7 +539,7 @@ fn exchange(
         }
         sent += take as u64;
         st.bytes_to_client.fetch_add(take as u64, Ordering::Relaxed);
-        Ok(take == data.len())
+        Ok(whole)
     };
     let mut go_on = emit(&mut client, resp_head.as_bytes(), false, ex)?;
     if go_on && !rest.is_empty() {
@@ -444,18 +552,51 @@ fn exchange(
         }
         go_on = emit(&mut client, &buf[..n], true, ex)?;
     }
-    if !go_on {
-        if let Some(HttpFault::StallAfter(_)) = fault {
-            // Hold the connection open, silent, until the client gives up.
-            let _ = client.set_read_timeout(Some(Duration::from_secs(60)));
-            let mut sink = [0u8; 1024];
-            while let Ok(n) = client.read(&mut sink) {
-                if n == 0 {
-                    break;
-                }
+    if !go_on && stall {
+        // Hold the connection open, silent, until the client gives up.
+        let _ = client.set_read_timeout(Some(Duration::from_secs(60)));
+        let mut sink = [0u8; 1024];
+        while let Ok(n) = client.read(&mut sink) {
+            if n == 0 {
+                break;
             }
         }
     }
+    if !go_on && reset {
+        reset_connection(&client);
+        return Ok(()); // the reset happens when the last handle closes
+    }
     let _ = client.shutdown(Shutdown::Both);
     Ok(())
+}
+
+/// Make the socket's close a reset (`SO_LINGER` 0), once the client acknowledged what was sent
+/// (its send queue empty, for up to 2 s).
+fn reset_connection(client: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let fd = client.as_raw_fd();
+    let until = Instant::now() + Duration::from_secs(2);
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: `fd` is an open socket; TIOCOUTQ writes one int.
+        let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+        if r != 0 || queued == 0 || Instant::now() > until {
+            break;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid `linger` of the size given, on an open socket.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const libc::c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
 }

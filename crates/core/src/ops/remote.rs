@@ -119,8 +119,10 @@ pub async fn set_server(
         project: s.project.trim().to_string(),
         fingerprint: fingerprint.map(|f| f.to_string()),
     };
-    // The server, the project id and the token work together, or nothing is saved.
-    let client = AgentClient::new(&server.url, &server.project, &token, fingerprint)?;
+    // The server, the project id and the token work together, or nothing is saved. Asked once:
+    // someone is waiting for the answer, and a wrong address should fail at once.
+    let mut client = AgentClient::new(&server.url, &server.project, &token, fingerprint)?;
+    client.api_retry.max_attempts = 1;
     client.backups().await?;
     if let Some(t) = given {
         engine.secrets.set(&key, &t)?;

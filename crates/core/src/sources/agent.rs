@@ -8,9 +8,16 @@
 //! server by its address without query. Answers map to the engine's error kinds: `401` → `auth`,
 //! `403` → `permission`, `404` → `not_found`, `409` → `busy` (naming the running backup),
 //! `400`/`413`/`422` → `invalid_input`, `429` → `rate_limited`, `5xx` → `connection`.
+//!
+//! The reading calls (the list, a backup's status, a download link) are tried again after a
+//! temporary failure — no answer, a `5xx`, a `429` (after its `Retry-After`) — as
+//! [`AgentClient::api_retry`] says (by default 5 tries within a minute), so one `503` from a
+//! proxy in front of the agent does not end a `pull`. Starting a backup (`POST`) is tried once:
+//! repeating it could start a second backup.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{Phase, Reporter};
+use crate::retry::RetryPolicy;
 use crate::transfer::{
     redact_url, tls, ClientOptions, DownloadUrl, Downloader, Fingerprint, TlsTrust, TransferPolicy,
     UrlSource,
@@ -122,6 +129,9 @@ pub struct AgentClient {
     downloader: Downloader,
     /// How often [`AgentClient::wait`] asks for the status.
     pub poll_interval: Duration,
+    /// How the reading calls (`GET`) are tried again after a temporary failure (see the
+    /// module's rules); `max_attempts: 1` tries once.
+    pub api_retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for AgentClient {
@@ -210,6 +220,13 @@ impl AgentClient {
             token: token.trim().to_string(),
             downloader: Downloader::new(&opts, TransferPolicy::default())?,
             poll_interval: Duration::from_secs(1),
+            api_retry: RetryPolicy {
+                max_attempts: 5,
+                min_delay: Duration::from_millis(500),
+                max_delay: Duration::from_secs(10),
+                max_total: Duration::from_secs(60),
+                jitter: true,
+            },
         })
     }
 
@@ -233,6 +250,7 @@ impl AgentClient {
             .map_err(|e| Error::internal(format!("building the server URL: {e}")))
     }
 
+    /// One API call; a `GET` is tried again after temporary failures ([`Self::api_retry`]).
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
         method: reqwest::Method,
@@ -240,6 +258,24 @@ impl AgentClient {
         body: Option<serde_json::Value>,
     ) -> Result<T> {
         let url = self.url(tail)?;
+        if method != reqwest::Method::GET || self.api_retry.max_attempts <= 1 {
+            return self.call_once(method, url, body).await;
+        }
+        // (The failure names the server and the path; this only adds the tries.)
+        let what = "calling the backup server";
+        self.api_retry
+            .run(what, &Reporter::silent(), &CancellationToken::new(), || {
+                self.call_once(method.clone(), url.clone(), body.clone())
+            })
+            .await
+    }
+
+    async fn call_once<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        body: Option<serde_json::Value>,
+    ) -> Result<T> {
         let what = format!("the backup server {}", redact_url(&url));
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.token))
             .map_err(|_| Error::invalid("the server token holds characters a header cannot"))?;
@@ -351,7 +387,8 @@ impl AgentClient {
                     temporary_failures = 0;
                     reporter.set_done(u64::from(b.progress.min(99)));
                 }
-                Err(e) if e.is_temporary() && temporary_failures < 10 => {
+                // (Each status call has been tried again already: a few more polls suffice.)
+                Err(e) if e.is_temporary() && temporary_failures < 3 => {
                     temporary_failures += 1;
                 }
                 Err(e) => return Err(e),

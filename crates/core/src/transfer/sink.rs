@@ -47,6 +47,7 @@ pub(crate) struct PartFile {
 impl PartFile {
     /// `<dest>.part`, created exclusively (one another download holds is refused; one a killed
     /// download left is started afresh).
+    #[cfg(test)]
     pub(crate) fn create(dest: &Path) -> Result<PartFile> {
         Ok(Self::open(dest, false)?.0)
     }

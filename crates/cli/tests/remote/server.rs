@@ -3,306 +3,17 @@
 //! certificate's fingerprint; `backup --remote` ends with the agent's archive, byte for byte,
 //! verified and registered; `pull` fetches only what is missing; a wrong token and a changed
 //! certificate fail clearly with nothing registered and no `.part` left; a download cut by the
-//! fault proxy resumes into the same bytes.
-//!
-//! The CLI runs with `OFFSITE_SECRET_STORE=env` and the token in `OFFSITE_SERVER_TOKEN` (the
-//! headless way); the agent's API is also driven directly through `offsite_core`'s client.
+//! fault proxy resumes into the same bytes (the whole matrix of faults is in `faults.rs`).
 
-use offsite_core::progress::Reporter;
-use offsite_core::sources::agent::AgentClient;
+use super::{
+    assert_same_as_agents, backup_on_agent, database, free_port, json_of, plain, start_agent, walk,
+    Laptop,
+};
 use offsite_testkit::http_proxy::{HttpFault, HttpFaultProxy};
 use offsite_testkit::TestCluster;
-use serde_json::Value;
-use std::io::BufRead;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
-
-const DB_PASSWORD_ENV: &str = "REMOTE_TEST_SHOP_PASSWORD";
-
-struct Agent {
-    child: Child,
-    url: String,
-    fingerprint: Option<String>,
-    dir: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Agent {
-    /// `offsite serve --config F token create --project shop`.
-    fn token(&self) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_offsite"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&self.config)
-            .args(["token", "create", "--project", "shop"])
-            .env_remove("OFFSITE_DATA_DIR")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
-    fn addr(&self) -> SocketAddr {
-        let hostport = self.url.split("://").nth(1).unwrap().trim_end_matches('/');
-        hostport.parse().unwrap()
-    }
-
-    /// The archives the agent wrote.
-    fn archives(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        walk(&self.dir.path().join("data"), &mut |p| {
-            if p.to_string_lossy().ends_with(".tar.gz") {
-                out.push(p.to_path_buf());
-            }
-        });
-        out
-    }
-
-    fn client(&self, token: &str) -> AgentClient {
-        let fp = self.fingerprint.as_deref().map(|f| f.parse().unwrap());
-        AgentClient::new(&self.url, "shop", token, fp).unwrap()
-    }
-}
-
-fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, f);
-        } else {
-            f(&p);
-        }
-    }
-}
-
-/// A database with `rows` rows of text.
-fn database(rows: u32) -> String {
-    let c = TestCluster::shared();
-    let db = c.unique_db("remote");
-    c.psql(
-        &db,
-        &format!(
-            "CREATE TABLE orders(id int primary key, note text); \
-             INSERT INTO orders SELECT g, md5(g::text) || md5((g * 7)::text) FROM generate_series(1, {rows}) g;"
-        ),
-    );
-    db
-}
-
-/// Start `offsite serve` on `listen` (TLS with its self-signed certificate unless `insecure`).
-fn start_agent(db: &str, listen: &str, insecure: bool) -> Agent {
-    let c = TestCluster::shared();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"listen = "{listen}"
-data_dir = "data"
-pg_bin = {bin:?}
-
-[projects.shop]
-database_url = {url:?}
-password_env = "{DB_PASSWORD_ENV}"
-"#,
-            bin = c.bin_dir(),
-            url = c.url(db),
-        ),
-    )
-    .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_offsite"));
-    cmd.arg("serve").arg("--config").arg(&config);
-    if insecure {
-        cmd.arg("--insecure-http");
-    }
-    for var in ["PGPASSWORD", "OFFSITE_DATA_DIR", "OFFSITE_SECRET_STORE"] {
-        cmd.env_remove(var);
-    }
-    let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-    let mut child = cmd
-        .env(DB_PASSWORD_ENV, c.superuser_password())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("spawning offsite serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (mut url, mut fingerprint) = (None, None);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while url.is_none() || (!insecure && fingerprint.is_none()) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = rx.recv_timeout(left) else {
-            let _ = child.kill();
-            panic!(
-                "the agent did not start: {}",
-                std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default()
-            );
-        };
-        if let Some(u) = line.strip_prefix("offsite agent listening on ") {
-            url = Some(u.trim().to_string());
-        }
-        if let Some(fp) = line.strip_prefix("TLS certificate fingerprint: ") {
-            fingerprint = Some(fp.trim().to_string());
-        }
-    }
-    Agent {
-        child,
-        url: url.unwrap(),
-        fingerprint,
-        dir,
-        config,
-    }
-}
-
-/// The laptop: its own data folder, secrets from the environment.
-struct Laptop {
-    data: tempfile::TempDir,
-    token: String,
-}
-
-impl Laptop {
-    fn new(token: &str) -> Laptop {
-        Laptop {
-            data: tempfile::tempdir().unwrap(),
-            token: token.to_string(),
-        }
-    }
-
-    fn run_with_token(&self, token: &str, args: &[&str]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--data-dir").arg(self.data.path()).args(args);
-        for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
-            c.env_remove(var);
-        }
-        c.env("OFFSITE_SECRET_STORE", "env")
-            .env("OFFSITE_SERVER_TOKEN", token)
-            .env("OFFSITE_SERVER_POLL_MS", "200")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_token(&self.token, args)
-    }
-
-    /// `--json ARGS` with "now" at `now` (the test-only `OFFSITE_TEST_NOW`), for schedules.
-    fn json_at(&self, now: &str, args: &[&str], code: i32) -> Value {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--data-dir")
-            .arg(self.data.path())
-            .arg("--json")
-            .args(args);
-        for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
-            c.env_remove(var);
-        }
-        let out = c
-            .env("OFFSITE_SECRET_STORE", "env")
-            .env("OFFSITE_SERVER_TOKEN", &self.token)
-            .env("OFFSITE_SERVER_POLL_MS", "200")
-            .env("OFFSITE_TEST_NOW", now)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        json_of(&out, code, args)
-    }
-
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        json_of(&self.run(&full), code, args)
-    }
-
-    fn backups(&self) -> Vec<Value> {
-        self.json(&["backups", "shop"], 0)["backups"]
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-
-    /// `.part` files and archives anywhere in the data folder.
-    fn files(&self) -> (Vec<PathBuf>, Vec<PathBuf>) {
-        let (mut parts, mut archives) = (Vec::new(), Vec::new());
-        walk(self.data.path(), &mut |p| {
-            let s = p.to_string_lossy();
-            if s.ends_with(".part") {
-                parts.push(p.to_path_buf());
-            } else if s.ends_with(".tar.gz") {
-                archives.push(p.to_path_buf());
-            }
-        });
-        (parts, archives)
-    }
-}
-
-fn json_of(out: &Output, code: i32, what: &[&str]) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{what:?}: stdout={stdout} stderr={}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{what:?}: stdout is not one JSON document ({e}): {stdout}"))
-}
-
-/// The one archive of the agent whose bytes are those of `local`.
-fn assert_same_as_agents(agent: &Agent, local: &Path) {
-    let mine = std::fs::read(local).unwrap();
-    let found = agent
-        .archives()
-        .into_iter()
-        .filter(|a| std::fs::read(a).unwrap() == mine)
-        .count();
-    assert_eq!(
-        found,
-        1,
-        "{} is not byte-identical to an archive of the agent",
-        local.display()
-    );
-}
-
-/// `SHA256:<64 lowercase hex>`.
-fn plain(fp: &str) -> String {
-    fp.parse::<offsite_core::transfer::Fingerprint>()
-        .unwrap()
-        .to_string()
-}
-
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certificate() {
@@ -385,15 +96,7 @@ async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certific
     // Two more backups made on the server (by its schedule, say): pull fetches exactly those.
     let client = agent.client(&token);
     for _ in 0..2 {
-        let created = client.start_backup("DATABASE").await.unwrap();
-        client
-            .wait(
-                &created.backup_id,
-                &Reporter::silent(),
-                &CancellationToken::new(),
-            )
-            .await
-            .unwrap();
+        backup_on_agent(&client).await;
     }
     let pulled = laptop.json(&["pull", "shop"], 0);
     assert_eq!(
@@ -460,40 +163,13 @@ async fn a_download_cut_by_the_proxy_resumes_into_the_same_bytes() {
     let token = agent.token();
     // A backup on the server, made before the laptop pulls.
     let client = agent.client(&token);
-    let created = client.start_backup("DATABASE").await.unwrap();
-    let made = client
-        .wait(
-            &created.backup_id,
-            &Reporter::silent(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+    let made = backup_on_agent(&client).await;
     let size = made.size.unwrap();
     assert!(size > 400_000, "the archive is big enough to cut: {size}");
     let proxy = HttpFaultProxy::start(agent.addr());
     let laptop = Laptop::new(&token);
     let db_url = TestCluster::shared().url(&db);
-    let out = laptop.run(&[
-        "project",
-        "add",
-        "shop",
-        "--db",
-        &db_url,
-        "--server",
-        &proxy.endpoint(),
-        "--server-project",
-        "shop",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("plain HTTP"),
-        "plain HTTP is warned about"
-    );
+    laptop.add_plain_server(&db_url, &proxy.endpoint());
     // The list, the link, then the file: cut after 150 kB (the small JSON answers pass whole).
     proxy.reset_counts();
     proxy.inject(Some("GET"), HttpFault::CutBodyAfter(150_000), 3);
@@ -523,15 +199,7 @@ async fn a_download_cut_by_the_proxy_resumes_into_the_same_bytes() {
 
     // A download cut, whose resume the server then refuses for good (the archive was deleted
     // meanwhile): a clear error, no `.part`, no archive, nothing registered.
-    let created = client.start_backup("DATABASE").await.unwrap();
-    client
-        .wait(
-            &created.backup_id,
-            &Reporter::silent(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+    backup_on_agent(&client).await;
     proxy.clear();
     proxy.inject(Some("GET"), HttpFault::CutBodyAfter(150_000), 3);
     proxy.inject(Some("GET"), HttpFault::Status(404), 20);
@@ -720,17 +388,7 @@ async fn a_pull_killed_mid_download_does_not_block_the_next_one() {
     let agent = start_agent(&db, "127.0.0.1:0", true);
     let token = agent.token();
     let client = agent.client(&token);
-    let created = client.start_backup("DATABASE").await.unwrap();
-    let made_size = client
-        .wait(
-            &created.backup_id,
-            &Reporter::silent(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap()
-        .size
-        .unwrap();
+    let made_size = backup_on_agent(&client).await.size.unwrap();
     let proxy = HttpFaultProxy::start(agent.addr());
     let laptop = Laptop::new(&token);
     let db_url = TestCluster::shared().url(&db);
