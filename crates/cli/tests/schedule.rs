@@ -575,6 +575,39 @@ fn a_run_due_killed_mid_backup_leaves_an_interrupted_job_a_retry_and_no_temporar
     assert_eq!(runs[0]["state"], "succeeded", "{report}");
     let backups = cli.json(later, &["backups", "sched-kill"], 0);
     assert_eq!(backups["backups"].as_array().unwrap().len(), 1, "{backups}");
+    // The killed process's job is in the history as failed, `interrupted`, by the schedule;
+    // the retry is its own job.
+    let jobs = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let engine = offsite_core::Engine::open(
+            offsite_core::EngineConfig::new(std::sync::Arc::new(
+                offsite_core::secrets::MemoryStore::new(),
+            ))
+            .data_dir(cli.data.path().to_path_buf()),
+        )
+        .await
+        .unwrap();
+        engine
+            .job_history(&offsite_core::ops::JobFilter {
+                project: Some("sched-kill".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    });
+    let backup_jobs: Vec<_> = jobs.iter().filter(|j| j.kind == "backup").collect();
+    assert_eq!(backup_jobs.len(), 2, "{jobs:?}");
+    let killed = backup_jobs
+        .iter()
+        .find(|j| j.state == "failed")
+        .unwrap_or_else(|| panic!("no failed job: {jobs:?}"));
+    assert_eq!(
+        killed.error_code.as_deref(),
+        Some("interrupted"),
+        "{killed:?}"
+    );
+    assert_eq!(killed.trigger, "schedule", "{killed:?}");
+    let retried = backup_jobs.iter().find(|j| j.state == "succeeded").unwrap();
+    assert_eq!(retried.trigger, "retry", "{retried:?}");
     // Only archives (and their checksums) are left in the folder.
     for f in std::fs::read_dir(&folder).unwrap().flatten() {
         let n = f.file_name().to_string_lossy().into_owned();
