@@ -269,6 +269,30 @@ async fn prune_leaves_alone_a_file_that_now_holds_another_backup() {
         3,
         "a preview changes nothing"
     );
+    // While another job works on the project (a restore reading a backup holds its lock), a
+    // prune removes nothing: busy, every file and row still there.
+    let project = engine.project("swap").await.unwrap();
+    let lock_path = engine
+        .data_dir()
+        .join("locks")
+        .join(format!("{}.lock", project.id));
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let held = std::fs::File::create(&lock_path).unwrap();
+    held.try_lock().unwrap();
+    let busy = engine
+        .prune(
+            PruneOptions {
+                project: "swap".into(),
+                dry_run: false,
+            },
+            JobStart::new(JobTrigger::Cli),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(busy.kind(), offsite_core::ErrorKind::Busy, "{busy:?}");
+    assert!(paths.iter().all(|(_, p)| p.exists()));
+    assert_eq!(engine.backups("swap").await.unwrap().len(), 3);
+    drop(held);
     let done = engine
         .prune(
             PruneOptions {
