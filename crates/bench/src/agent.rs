@@ -1,7 +1,8 @@
 //! The agent's own backup, for `offsite-bench --agent`: `offsite serve` runs next to the bench's
 //! cluster (plain HTTP on 127.0.0.1, its own data folder), a token is made with `offsite serve
 //! token create`, and each run is timed from the `POST …/backups` to the moment the status says
-//! `COMPLETED` (polled every 50 ms through Offsite's own client).
+//! `COMPLETED` (polled every 50 ms through Offsite's own client), and by the agent's own record
+//! of the job (started → finished, what the verdict uses: no polling in it).
 
 use offsite_core::sources::agent::AgentClient;
 use offsite_testkit::TestCluster;
@@ -28,8 +29,18 @@ impl Drop for BenchAgent {
 
 /// One backup made by the agent.
 pub struct AgentRun {
+    /// From the request to seeing `COMPLETED` (includes up to one 50 ms poll).
     pub secs: f64,
+    /// The agent's own record of its job: started → finished.
+    pub job_secs: f64,
     pub size: u64,
+}
+
+fn secs_between(from: &str, to: &str) -> Option<f64> {
+    let parse = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+    };
+    Some((parse(to)? - parse(from)?).as_seconds_f64())
 }
 
 impl BenchAgent {
@@ -132,8 +143,20 @@ impl BenchAgent {
                     .await
                     .map_err(|e| format!("the agent's backup status: {e}"))?;
                 if b.is_completed() {
+                    let secs = t.elapsed().as_secs_f64();
+                    let job_secs = b
+                        .completed_at
+                        .as_deref()
+                        .and_then(|c| secs_between(&b.created_at, c))
+                        .ok_or_else(|| {
+                            format!(
+                                "the agent's backup has no usable times: {} → {:?}",
+                                b.created_at, b.completed_at
+                            )
+                        })?;
                     return Ok(AgentRun {
-                        secs: t.elapsed().as_secs_f64(),
+                        secs,
+                        job_secs,
                         size: b.size.unwrap_or_default(),
                     });
                 }
