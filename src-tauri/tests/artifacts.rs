@@ -31,6 +31,22 @@ fn custom_dump(pg: &TestCluster, db: &str) -> Vec<u8> {
     out.stdout
 }
 
+/// Put objects into the bucket `dumps`.
+fn put(s3: &S3Store, objects: Vec<(&str, Vec<u8>)>) {
+    tauri::async_runtime::block_on(async {
+        for (key, body) in objects {
+            s3.put_object(
+                "dumps",
+                key,
+                PutBody::Bytes(body.into()),
+                &PutRequest::default(),
+            )
+            .await
+            .unwrap();
+        }
+    });
+}
+
 fn settings(endpoint: &str, location: &str, secret: Option<&str>) -> Value {
     json!({
         "location": location, "endpoint": endpoint, "region": "us-east-1",
@@ -67,26 +83,18 @@ fn the_artifact_bucket_is_checked_saved_pulled_by_pull_new_and_removed_without_i
         path_style: true,
     })
     .unwrap();
-    tauri::async_runtime::block_on(async {
-        s3.create_bucket("dumps").await.unwrap();
-        for (key, body) in [
+    tauri::async_runtime::block_on(s3.create_bucket("dumps")).unwrap();
+    put(
+        &s3,
+        vec![
             ("nightly/shop-1.dump", dump.clone()),
             (
                 "nightly/shop-1.dump.sha256",
                 format!("{}  shop-1.dump\n", sha256_hex(&dump)).into_bytes(),
             ),
             ("nightly/notes.txt", b"not a dump".to_vec()),
-        ] {
-            s3.put_object(
-                "dumps",
-                key,
-                PutBody::Bytes(body.into()),
-                &PutRequest::default(),
-            )
-            .await
-            .unwrap();
-        }
-    });
+        ],
+    );
 
     let t = test_app();
     let events = job_events(&t);
@@ -230,24 +238,16 @@ fn the_artifact_bucket_is_checked_saved_pulled_by_pull_new_and_removed_without_i
     );
 
     // A new dump whose sidecar names another SHA-256: refused, nothing imported.
-    tauri::async_runtime::block_on(async {
-        for (key, body) in [
+    put(
+        &s3,
+        vec![
             ("nightly/shop-2.dump", dump.clone()),
             (
                 "nightly/shop-2.dump.sha256",
                 format!("{}\n", "0".repeat(64)).into_bytes(),
             ),
-        ] {
-            s3.put_object(
-                "dumps",
-                key,
-                PutBody::Bytes(body.into()),
-                &PutRequest::default(),
-            )
-            .await
-            .unwrap();
-        }
-    });
+        ],
+    );
     let job = invoke(&t, "start_pull", json!({ "project": "shop" })).unwrap();
     let (_, finished) = wait_for_job(&events, job.as_str().unwrap());
     assert_eq!(finished["ok"], false, "{finished}");

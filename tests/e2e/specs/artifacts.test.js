@@ -5,17 +5,14 @@
 // saving lists the bucket, an unknown bucket is refused with a hint), presses "Pull new", and the
 // dump appears in the backup list, verified, byte for byte the one in the bucket.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { byTestId, freePort, launchApp } from "../lib/app.js";
-import { offsiteCli, pg, pgDumpCustom, psql, requirePg, until } from "../lib/steps.js";
+import { byTestId, launchApp } from "../lib/app.js";
+import { offsiteCli, pg, pgDumpCustom, psql, requirePg, startMoto, until } from "../lib/steps.js";
 
-const MOTO = "/opt/offsite/moto-venv/bin/moto_server";
 const SECRET = "e2e-artifacts-secret-value";
 
 describe("the artifact bucket on the project page", () => {
@@ -38,22 +35,9 @@ describe("the artifact bucket on the project page", () => {
     const dump = readFileSync(dumpFile);
     dumpSha = createHash("sha256").update(dump).digest("hex");
 
-    const port = await freePort();
-    endpoint = `http://127.0.0.1:${port}`;
-    moto = spawn(MOTO, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore", detached: true });
-    for (let i = 0; ; i++) {
-      const up = await fetch(`${endpoint}/`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (up) break;
-      if (i > 150) assert.fail(`moto did not start on ${endpoint}`);
-      await sleep(100);
-    }
-    const put = async (p, body) => {
-      const r = await fetch(`${endpoint}/${p}`, { method: "PUT", body });
-      assert.ok(r.ok, `PUT ${p}: ${r.status}`);
-    };
+    moto = await startMoto();
+    endpoint = moto.endpoint;
+    const put = moto.put;
     await put("dumps");
     await put("dumps/nightly/shop-2026-11-23.dump", dump);
     await put("dumps/nightly/shop-2026-11-23.dump.sha256", `${dumpSha}  shop-2026-11-23.dump\n`);
@@ -65,13 +49,7 @@ describe("the artifact bucket on the project page", () => {
   after(async () => {
     await app?.close();
     if (work) rmSync(work, { recursive: true, force: true });
-    if (moto?.pid) {
-      try {
-        process.kill(-moto.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
+    moto?.stop();
   });
 
   it("sets the bucket: an unknown bucket is refused with a hint; the secret is never shown", async () => {

@@ -12,6 +12,7 @@ import { keys, useComponents, useJobActions, useLiveJob, useStore } from "../sto
 import { testErrorWithHint } from "./ComponentsSection";
 import { RemoteJobView } from "./RemoteJob";
 import { type S3Connection, S3ConnectionFields, s3Connection, s3Settings } from "./S3Fields";
+import { RemoveConfirm } from "../components/RemoveConfirm";
 
 /** `s3://BUCKET/PREFIX`, as the form takes it. */
 export function artifactsLocation(a: Pick<ArtifactsComponent, "bucket" | "prefix">): string {
@@ -113,20 +114,10 @@ export function ArtifactsSection({ project }: { project: string }) {
             )}
           </div>
           {removing && (
-            <div className="notice notice-warn small" role="alert" data-testid="artifacts-remove-confirm">
-              <p>
-                Remove the artifact bucket and delete its secret access key from the keychain? Backups already imported
-                stay; nothing in the bucket is touched.
-              </p>
-              <div className="form-actions">
-                <button type="button" className="btn btn-small btn-danger" onClick={() => void remove()} data-testid="artifacts-remove-yes">
-                  Remove
-                </button>
-                <button type="button" className="btn btn-small btn-quiet" onClick={() => setRemoving(false)} data-testid="artifacts-remove-no">
-                  Keep
-                </button>
-              </div>
-            </div>
+            <RemoveConfirm testId="artifacts-remove" onRemove={() => void remove()} onKeep={() => setRemoving(false)}>
+              Remove the artifact bucket and delete its secret access key from the keychain? Backups already imported
+              stay; nothing in the bucket is touched.
+            </RemoveConfirm>
           )}
           {editing && (
             <ArtifactsForm

@@ -18,6 +18,7 @@ import { keys, useComponents, useStore } from "../store";
 import { BACKUP_TYPES, bucketsLabel, defaultType, parseBuckets, typeUnavailable } from "./backupTypes";
 import { call } from "../ipc/call";
 import { S3ConnectionFields, type S3Connection, s3Connection, s3Settings } from "./S3Fields";
+import { RemoveConfirm } from "../components/RemoveConfirm";
 
 /** What to check when the storage test fails with a code whose engine error brought no hint. */
 const TEST_HINTS: Partial<Record<ErrorKind, string>> = {
@@ -183,31 +184,15 @@ export function ComponentsSection({ project }: { project: string }) {
           </div>
 
           {removing && (
-            <div className="notice notice-warn small" role="alert" data-testid="components-remove-confirm">
-              <p>
-                {removing === "storage"
-                  ? "Remove the storage settings and delete its secret access key from the keychain? Backups already made keep their storage."
-                  : "Remove the Supabase project and delete its access token from the keychain? Backups already made keep their configuration."}
-              </p>
-              <div className="form-actions">
-                <button
-                  type="button"
-                  className="btn btn-small btn-danger"
-                  onClick={() => void (removing === "storage" ? removeStorage() : removeSupabase())}
-                  data-testid="components-remove-yes"
-                >
-                  Remove
-                </button>
-                <button
-                  type="button"
-                  className="btn btn-small btn-quiet"
-                  onClick={() => setRemoving(null)}
-                  data-testid="components-remove-no"
-                >
-                  Keep
-                </button>
-              </div>
-            </div>
+            <RemoveConfirm
+              testId="components-remove"
+              onRemove={() => void (removing === "storage" ? removeStorage() : removeSupabase())}
+              onKeep={() => setRemoving(null)}
+            >
+              {removing === "storage"
+                ? "Remove the storage settings and delete its secret access key from the keychain? Backups already made keep their storage."
+                : "Remove the Supabase project and delete its access token from the keychain? Backups already made keep their configuration."}
+            </RemoveConfirm>
           )}
           {editing === "storage" && (
             <StorageForm

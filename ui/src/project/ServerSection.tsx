@@ -11,6 +11,7 @@ import { defaultType } from "./backupTypes";
 import { keys, useComponents, useJobActions, useLiveJob, useStore } from "../store";
 import { call } from "../ipc/call";
 import { RemoteJobView } from "./RemoteJob";
+import { RemoveConfirm } from "../components/RemoveConfirm";
 
 /** `SHA256:abcd…` (as stored) shown as `SHA256:AB:CD:…` (as `offsite serve` prints it). */
 export function fingerprintDisplay(fp: string): string {
@@ -121,20 +122,10 @@ export function ServerSection({ project }: { project: string }) {
             )}
           </div>
           {removing && (
-            <div className="notice notice-warn small" role="alert" data-testid="server-remove-confirm">
-              <p>
-                Remove the backup server and delete its token from the keychain? Backups already downloaded stay; the
-                server keeps its own.
-              </p>
-              <div className="form-actions">
-                <button type="button" className="btn btn-small btn-danger" onClick={() => void remove()} data-testid="server-remove-yes">
-                  Remove
-                </button>
-                <button type="button" className="btn btn-small btn-quiet" onClick={() => setRemoving(false)} data-testid="server-remove-no">
-                  Keep
-                </button>
-              </div>
-            </div>
+            <RemoveConfirm testId="server-remove" onRemove={() => void remove()} onKeep={() => setRemoving(false)}>
+              Remove the backup server and delete its token from the keychain? Backups already downloaded stay; the
+              server keeps its own.
+            </RemoveConfirm>
           )}
           {editing && (
             <ServerForm
