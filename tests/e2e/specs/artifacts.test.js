@@ -101,7 +101,7 @@ describe("the artifact bucket on the project page", () => {
     // The command line sees the same bucket in the catalog, never the secret.
     const shown = offsite("--json", "project", "components", "artifactshop");
     assert.ok(shown.includes('"dumps"') && !shown.includes(SECRET), shown);
-    await $("artifacts-section").scrollIntoView();
+    await $("artifacts-section").scrollIntoView({ block: "center" });
     await app.screenshot("02-bucket-saved");
   });
 
@@ -129,7 +129,7 @@ describe("the artifact bucket on the project page", () => {
     assert.equal(rows[0].status, "verified");
     const manifest = JSON.parse(offsite("--json", "inspect", rows[0].path));
     assert.equal(manifest.components.database, dumpSha, JSON.stringify(manifest));
-    await $("artifacts-section").scrollIntoView();
+    await $("artifacts-section").scrollIntoView({ block: "center" });
     await app.screenshot("03-pulled");
     await $("backup-count").scrollIntoView();
     await app.screenshot("04-backup-list");
