@@ -27,6 +27,7 @@ const COMMANDS: &[&str] = &[
     "set_server",
     "start_remote_backup",
     "start_pull",
+    "set_artifacts",
     "list_backups",
     "list_jobs",
     "start_backup",

@@ -10,7 +10,8 @@
 
 use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
-use offsite_core::ops::remote::{PullOutcome, RemoteBackupOutcome};
+use offsite_core::ops::artifacts::ArtifactPullOutcome;
+use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
 use offsite_core::ops::{
     BackupOutcome, ImportOutcome, RestoreOutcome, StorageRestoreOutcome, VerifyOutcome,
 };
@@ -77,12 +78,16 @@ pub enum JobResult {
     Restore { report: RestoreReport },
     /// A backup's storage written into a store or a folder.
     StorageRestore { report: StorageRestoreReport },
-    /// The backups a pull from the project's backup server downloaded (each verified and
-    /// registered), how many the catalog already had, and how many the server is still making.
+    /// A pull ("Pull new", `offsite pull`): `server` says whether the project has a backup
+    /// server; then the backups pulled from it (each verified and registered), how many the
+    /// catalog already had, and how many the server is still making (all empty without one).
+    /// `artifacts`: the artifact bucket's pull, `null` when the project has no bucket.
     Pull {
+        server: bool,
         downloaded: Vec<BackupRecord>,
         already_local: u32,
         in_progress: u32,
+        artifacts: Option<ArtifactPullOutcome>,
     },
     /// The backup an import registered, and the project it now belongs to.
     Import {
@@ -117,12 +122,16 @@ impl From<RemoteBackupOutcome> for JobResult {
         JobResult::Backup { backup: o.backup }
     }
 }
-impl From<PullOutcome> for JobResult {
-    fn from(o: PullOutcome) -> Self {
+impl From<PullAllOutcome> for JobResult {
+    fn from(o: PullAllOutcome) -> Self {
+        let server = o.server.is_some();
+        let s = o.server.unwrap_or_default();
         JobResult::Pull {
-            downloaded: o.downloaded,
-            already_local: o.already_local,
-            in_progress: o.in_progress,
+            server,
+            downloaded: s.downloaded,
+            already_local: s.already_local,
+            in_progress: s.in_progress,
+            artifacts: o.artifacts,
         }
     }
 }

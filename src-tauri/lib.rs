@@ -64,6 +64,7 @@ macro_rules! specta_builder {
                 commands::remote::set_server,
                 commands::remote::start_remote_backup::<$runtime>,
                 commands::remote::start_pull::<$runtime>,
+                commands::remote::set_artifacts,
                 commands::backups::list_backups,
                 commands::jobs::list_jobs,
                 commands::jobs::start_backup::<$runtime>,

@@ -207,18 +207,33 @@ pub fn job_text(done: &JobDone) -> NotificationText {
         ),
         (
             Some(JobResult::Pull {
+                server,
                 downloaded,
                 already_local,
                 in_progress,
+                artifacts,
             }),
             _,
-        ) => (
-            format!("{what} finished"),
-            format!(
-                "{} new backup(s) downloaded and verified, {already_local} already here, {in_progress} still being made on the server; took {took}",
-                downloaded.len()
-            ),
-        ),
+        ) => {
+            let mut parts = Vec::new();
+            if *server {
+                parts.push(format!(
+                    "{} new backup(s) downloaded and verified, {already_local} already here, {in_progress} still being made on the server",
+                    downloaded.len()
+                ));
+            }
+            if let Some(a) = artifacts {
+                parts.push(format!(
+                    "{} artifact(s) imported, {} imported before",
+                    a.imported.len(),
+                    a.already_imported
+                ));
+            }
+            (
+                format!("{what} finished"),
+                format!("{}; took {took}", parts.join("; ")),
+            )
+        }
         (None, Some(e)) if e.code == offsite_core::ErrorKind::Cancelled => (
             format!("{what} cancelled"),
             format!("Stopped after {took}; nothing partial was kept."),

@@ -988,3 +988,5 @@ fn job_history_filters_by_project_kind_trigger_and_state() {
 }
 
 mod components;
+
+mod artifacts;

@@ -1,12 +1,15 @@
 //! A project's backup server (an Offsite agent, `offsite serve`): its certificate fingerprint
 //! (trust on first use: shown for the user to compare before saving), set or remove it (the
 //! token goes into the keychain and never comes out), a backup made on the server and brought
-//! home, and a pull of the server's backups this computer does not have — both jobs.
+//! home; its artifact bucket (dumps made elsewhere, in an S3-compatible bucket: set or remove it,
+//! the secret key into the keychain); and a pull of what the server and the bucket have that
+//! this computer does not — both jobs.
 
 use super::{err, CmdResult};
 use crate::jobs::{spawn_job, EventProgress, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::catalog::{Components, JobKind};
+use offsite_core::ops::artifacts::{self, ArtifactsSettings};
 use offsite_core::ops::remote::{self, ServerSettings};
 use offsite_core::progress::{Progress, ProgressUpdate};
 use offsite_core::transfer::Fingerprint;
@@ -45,6 +48,22 @@ pub async fn set_server(
         .map_err(err)
 }
 
+/// Set (or with `null` remove, with its secret key) the project's artifact bucket. The keys are
+/// checked by listing the bucket under the prefix before anything is saved; the secret
+/// (`null`: keep the stored one) then goes into the keychain and is never returned.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_artifacts(
+    shell: State<'_, Shell>,
+    project: String,
+    settings: Option<ArtifactsSettings>,
+) -> CmdResult<Components> {
+    let engine = shell.engine()?;
+    artifacts::set_artifacts(engine, &project, settings)
+        .await
+        .map_err(err)
+}
+
 /// Start a backup of `project` on its backup server; returns the job id at once. Progress: the
 /// server's, then the download's bytes; `job-finished` carries `result.backup`, the downloaded
 /// archive, verified and registered. `backup_type` `null`: the project's default type.
@@ -71,9 +90,10 @@ pub fn start_remote_backup<R: Runtime>(
     ))
 }
 
-/// Start downloading the server's finished backups of `project` this computer does not have
-/// (each verified and registered); returns the job id at once. `job-finished` carries
-/// `result: { kind: "pull", downloaded, already_local, in_progress }`.
+/// Start pulling what `project`'s backup server and artifact bucket have that this computer does
+/// not (as `offsite pull`: the server's finished backups, then the bucket's new artifacts, each
+/// checked, verified and registered); returns the job id at once. `job-finished` carries
+/// `result: { kind: "pull", server, downloaded, already_local, in_progress, artifacts }`.
 #[tauri::command]
 #[specta::specta]
 pub fn start_pull<R: Runtime>(
@@ -101,7 +121,7 @@ pub fn start_pull<R: Runtime>(
                 job_id: id,
                 inner: EventProgress::new(events),
             });
-            remote::pull(&engine, &project, start.progress(sink)).await
+            remote::pull_all(&engine, &project, start.progress(sink)).await
         },
     ))
 }

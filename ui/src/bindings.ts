@@ -55,11 +55,18 @@ export const commands = {
 	 */
 	startRemoteBackup: (project: string, backupType: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_remote_backup", { project, backupType })),
 	/**
-	 *  Start downloading the server's finished backups of `project` this computer does not have
-	 *  (each verified and registered); returns the job id at once. `job-finished` carries
-	 *  `result: { kind: "pull", downloaded, already_local, in_progress }`.
+	 *  Start pulling what `project`'s backup server and artifact bucket have that this computer does
+	 *  not (as `offsite pull`: the server's finished backups, then the bucket's new artifacts, each
+	 *  checked, verified and registered); returns the job id at once. `job-finished` carries
+	 *  `result: { kind: "pull", server, downloaded, already_local, in_progress, artifacts }`.
 	 */
 	startPull: (project: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_pull", { project })),
+	/**
+	 *  Set (or with `null` remove, with its secret key) the project's artifact bucket. The keys are
+	 *  checked by listing the bucket under the prefix before anything is saved; the secret
+	 *  (`null`: keep the stored one) then goes into the keychain and is never returned.
+	 */
+	setArtifacts: (project: string, settings: ArtifactsSettings | null) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_artifacts", { project, settings })),
 	/**
 	 *  A project's local backups, newest first, as the list shows them (no checksums or manifests:
 	 *  10,000 rows must arrive quickly; `inspect_archive` reads one archive's manifest).
@@ -209,6 +216,14 @@ export type ApplyReport = {
 	skipped: SkippedSetting[],
 };
 
+/**  What an artifact pull did. */
+export type ArtifactPullOutcome = {
+	/**  The backups the new artifacts became (one import job each). */
+	imported: BackupRecord[],
+	/**  Matching artifacts imported before (same key and ETag). */
+	already_imported: number,
+};
+
 /**
  *  A project's artifact bucket: dumps made elsewhere, pulled and imported
  *  ([`crate::ops::artifacts`]). Its secret key is in the keychain
@@ -225,6 +240,21 @@ export type ArtifactsComponent = {
 	pattern?: string | null,
 	/**  The objects imported so far (skipped by the next pull while their ETag is the same). */
 	imported?: ImportedArtifact[],
+};
+
+/**  An artifact bucket as the CLI and the window send it (the secret is write-only). */
+export type ArtifactsSettings = {
+	/**  `s3://BUCKET/PREFIX`. */
+	location: string,
+	/**  The S3-compatible endpoint (`None`: AWS). */
+	endpoint: string | null,
+	region: string,
+	access_key_id: string,
+	/**  Stored in the keychain; `null` keeps the stored one. Never returned. */
+	secret_access_key: string | null,
+	path_style: boolean,
+	/**  A glob on the object's name under the prefix (`*` and `?`), e.g. `*.sql.gz`. */
+	pattern: string | null,
 };
 
 /**  One local copy of a backup. */
@@ -724,10 +754,12 @@ export type JobResult =
 /**  A backup's storage written into a store or a folder. */
 { kind: "storage_restore"; report: StorageRestoreReport } | 
 /**
- *  The backups a pull from the project's backup server downloaded (each verified and
- *  registered), how many the catalog already had, and how many the server is still making.
+ *  A pull ("Pull new", `offsite pull`): `server` says whether the project has a backup
+ *  server; then the backups pulled from it (each verified and registered), how many the
+ *  catalog already had, and how many the server is still making (all empty without one).
+ *  `artifacts`: the artifact bucket's pull, `null` when the project has no bucket.
  */
-{ kind: "pull"; downloaded: BackupRecord[]; already_local: number; in_progress: number } | 
+{ kind: "pull"; server: boolean; downloaded: BackupRecord[]; already_local: number; in_progress: number; artifacts: ArtifactPullOutcome | null } | 
 /**  The backup an import registered, and the project it now belongs to. */
 { kind: "import"; 
 /**  The project's name. */

@@ -124,23 +124,9 @@ pub async fn backup(
 
 /// `offsite pull NAME`: the backup server's new backups, then the artifact bucket's new files.
 pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Result<u8> {
-    let comps = engine.components(name).await?;
-    if comps.server.is_none() && comps.artifacts.is_none() {
-        return Err(Error::invalid(format!(
-            "project {name} has no backup server and no artifact bucket"
-        ))
-        .with_hint(
-            "add one: offsite project components NAME --server https://HOST:PORT --server-project ID, or --artifacts s3://BUCKET/PREFIX --s3-endpoint URL --s3-key-id ID",
-        ));
-    }
-    let o = match comps.server {
-        Some(_) => remote::pull(engine, name, job.clone()).await?,
-        None => Default::default(),
-    };
-    let a = match comps.artifacts {
-        Some(_) => offsite_core::ops::artifacts::pull(engine, name, job).await?,
-        None => Default::default(),
-    };
+    let all = remote::pull_all(engine, name, job).await?;
+    let o = all.server.unwrap_or_default();
+    let a = all.artifacts.unwrap_or_default();
     if out.json() {
         out.emit(&json!({
             "downloaded": o.downloaded,

@@ -1,10 +1,10 @@
 // Steps and helpers the specs share: the throwaway PostgreSQL server (from run.sh), polling, and
 // adding a project through the form as a user does.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { byTestId, diagnose, isStale } from "./app.js";
+import { byTestId, diagnose, freePort, isStale } from "./app.js";
 
 /** The throwaway cluster run.sh started for specs marked `// e2e: needs postgres`. */
 export const pg = {
@@ -26,6 +26,44 @@ export function psql(database, sql) {
     ["-h", pg.host, "-p", pg.port, "-U", pg.user, "-d", database, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql],
     { env: { ...process.env, PGPASSWORD: pg.password }, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" },
   ).trim();
+}
+
+/** Where .ci/setup.sh installs moto's S3 server. */
+const MOTO = "/opt/offsite/moto-venv/bin/moto_server";
+
+/**
+ * A real S3-compatible server (moto) on a free loopback port, up when this returns:
+ * `{ endpoint, put(path, body), stop() }` (`put("bucket")` makes a bucket, `put("bucket/key", body)`
+ * an object; moto accepts any keys). Call `stop()` in `after`.
+ */
+export async function startMoto() {
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child = spawn(MOTO, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore", detached: true });
+  const stop = () => {
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  for (let i = 0; ; i++) {
+    const up = await fetch(`${endpoint}/`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    if (i > 150) {
+      stop();
+      assert.fail(`moto did not start on ${endpoint}`);
+    }
+    await sleep(100);
+  }
+  const put = async (p, body) => {
+    const r = await fetch(`${endpoint}/${p}`, { method: "PUT", body });
+    assert.ok(r.ok, `PUT ${p}: ${r.status}`);
+  };
+  return { endpoint, put, stop };
 }
 
 /** `pg_dump -Fc` of `database` into `file`, as a user's own dump would be made. */

@@ -7,16 +7,12 @@
 // (byte-identical files), and planned into the project's own storage (everything identical:
 // nothing to write), with mirror mode waiting for the typed word.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { byTestId, freePort, launchApp } from "../lib/app.js";
-import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
-
-const MOTO = "/opt/offsite/moto-venv/bin/moto_server";
+import { byTestId, launchApp } from "../lib/app.js";
+import { offsiteCli, pg, psql, requirePg, startMoto, until } from "../lib/steps.js";
 
 describe("storage & configuration on the project page", () => {
   let app;
@@ -30,23 +26,10 @@ describe("storage & configuration on the project page", () => {
     requirePg();
     psql("postgres", "DROP DATABASE IF EXISTS storageshop");
     psql("postgres", "CREATE DATABASE storageshop");
-    const port = await freePort();
-    endpoint = `http://127.0.0.1:${port}`;
-    moto = spawn(MOTO, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore", detached: true });
-    for (let i = 0; ; i++) {
-      const up = await fetch(`${endpoint}/`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (up) break;
-      if (i > 150) assert.fail(`moto did not start on ${endpoint}`);
-      await sleep(100);
-    }
+    moto = await startMoto();
+    endpoint = moto.endpoint;
     // Two buckets as a Supabase project might have: avatars (3 objects) and docs (1).
-    const put = async (p, body) => {
-      const r = await fetch(`${endpoint}/${p}`, { method: "PUT", body });
-      assert.ok(r.ok, `PUT ${p}: ${r.status}`);
-    };
+    const put = moto.put;
     await put("avatars");
     await put("docs");
     await put("avatars/u1.png", "x".repeat(2048));
@@ -60,13 +43,7 @@ describe("storage & configuration on the project page", () => {
   after(async () => {
     await app?.close();
     if (restoreDir) rmSync(restoreDir, { recursive: true, force: true });
-    if (moto?.pid) {
-      try {
-        process.kill(-moto.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-    }
+    moto?.stop();
   });
 
   it("sets a project's storage on its page; the secret is never shown", async () => {

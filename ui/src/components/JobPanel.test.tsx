@@ -4,7 +4,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { useState } from "react";
 import { describe, expect, it } from "vitest";
 import type { JobFinished, JobProgress } from "../bindings";
-import { eta, fraction, JobPanel } from "./JobPanel";
+import { eta, fraction, JobPanel, pullSummary } from "./JobPanel";
 import { StoreProvider, useJobActions } from "../store";
 
 function StartButton() {
@@ -63,6 +63,19 @@ describe("JobPanel", () => {
     expect(fraction(progress({ bytes_done: 25, bytes_total: 100 }))).toBe(0.25);
     expect(eta(progress({ bytes_done: 25, bytes_total: 100, bytes_per_sec: 25 }))).toBe(3);
     expect(eta(progress({ bytes_done: 25, bytes_total: 100, bytes_per_sec: 0 }))).toBeNull();
+  });
+
+  it("says what a pull brought from the server and from the artifact bucket, each only when the project has it", () => {
+    const pull = { kind: "pull" as const, downloaded: [], already_local: 2, in_progress: 1 };
+    expect(pullSummary({ ...pull, server: true, artifacts: null })).toBe(
+      "0 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server.",
+    );
+    expect(pullSummary({ ...pull, server: true, artifacts: { imported: [], already_imported: 3 } })).toBe(
+      "0 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server; 0 artifact(s) imported and verified, 3 imported before.",
+    );
+    expect(pullSummary({ ...pull, server: false, artifacts: { imported: [], already_imported: 3 } })).toBe(
+      "0 artifact(s) imported and verified, 3 imported before.",
+    );
   });
 
   it("renders progress from job-progress events and offers Cancel", async () => {

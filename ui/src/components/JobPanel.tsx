@@ -114,6 +114,22 @@ export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => 
   );
 }
 
+type PullResult = Extract<NonNullable<JobFinished["result"]>, { kind: "pull" }>;
+
+/** What a pull ("Pull new") brought, from the backup server and from the artifact bucket. */
+export function pullSummary(r: PullResult): string {
+  const parts: string[] = [];
+  if (r.server) {
+    let s = `${r.downloaded.length} new backup(s) downloaded and verified, ${r.already_local} already here`;
+    if (r.in_progress > 0) s += `, ${r.in_progress} still being made on the server`;
+    parts.push(s);
+  }
+  if (r.artifacts) {
+    parts.push(`${r.artifacts.imported.length} artifact(s) imported and verified, ${r.artifacts.already_imported} imported before`);
+  }
+  return `${parts.join("; ")}.`;
+}
+
 function resultText(f: JobFinished): string {
   const r = f.result;
   if (!r) return "Finished";
@@ -129,7 +145,7 @@ function resultText(f: JobFinished): string {
     case "import":
       return `Imported into ${r.project}: ${formatBytes(r.backup.size)}`;
     case "pull":
-      return `Pulled from the backup server: ${r.downloaded.length} new backup(s) downloaded and verified, ${r.already_local} already here`;
+      return `Pulled: ${pullSummary(r)}`;
     case "storage_restore":
       return `Storage restored: ${r.report.uploaded.toLocaleString("en-US")} objects written (${formatBytes(r.report.uploaded_bytes)}), ${r.report.skipped.toLocaleString("en-US")} identical skipped${r.report.deleted ? `, ${r.report.deleted.toLocaleString("en-US")} deleted` : ""}`;
   }

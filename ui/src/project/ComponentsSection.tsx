@@ -14,20 +14,11 @@ import {
 } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
-import { toErrorPayload } from "../ipc/errors";
 import { keys, useComponents, useStore } from "../store";
 import { BACKUP_TYPES, bucketsLabel, defaultType, parseBuckets, typeUnavailable } from "./backupTypes";
-
-type Call<T> = { ok: true; data: T } | { ok: false; error: ErrorPayload };
-
-async function call<T>(p: Promise<{ status: "ok"; data: T } | { status: "error"; error: unknown }>): Promise<Call<T>> {
-  try {
-    const r = await p;
-    return r.status === "ok" ? { ok: true, data: r.data } : { ok: false, error: toErrorPayload(r.error) };
-  } catch (e) {
-    return { ok: false, error: toErrorPayload(e) };
-  }
-}
+import { call } from "../ipc/call";
+import { S3ConnectionFields, type S3Connection, s3Connection, s3Settings } from "./S3Fields";
+import { RemoveConfirm } from "../components/RemoveConfirm";
 
 /** What to check when the storage test fails with a code whose engine error brought no hint. */
 const TEST_HINTS: Partial<Record<ErrorKind, string>> = {
@@ -41,23 +32,14 @@ export function testErrorWithHint(e: ErrorPayload): ErrorPayload {
   return e.hint ? e : { ...e, hint: TEST_HINTS[e.code] ?? null };
 }
 
-type StorageFields = {
-  endpoint: string;
-  region: string;
-  accessKeyId: string;
-  secret: string;
-  pathStyle: boolean;
+type StorageFields = S3Connection & {
   allBuckets: boolean;
   buckets: string;
 };
 
 function storageFields(s: StorageComponent | null): StorageFields {
   return {
-    endpoint: s?.endpoint ?? "",
-    region: s?.region ?? "us-east-1",
-    accessKeyId: s?.access_key_id ?? "",
-    secret: "",
-    pathStyle: s?.path_style ?? true,
+    ...s3Connection(s),
     allBuckets: s?.buckets?.kind !== "only",
     buckets: s?.buckets?.kind === "only" ? s.buckets.names.join(", ") : "",
   };
@@ -202,31 +184,15 @@ export function ComponentsSection({ project }: { project: string }) {
           </div>
 
           {removing && (
-            <div className="notice notice-warn small" role="alert" data-testid="components-remove-confirm">
-              <p>
-                {removing === "storage"
-                  ? "Remove the storage settings and delete its secret access key from the keychain? Backups already made keep their storage."
-                  : "Remove the Supabase project and delete its access token from the keychain? Backups already made keep their configuration."}
-              </p>
-              <div className="form-actions">
-                <button
-                  type="button"
-                  className="btn btn-small btn-danger"
-                  onClick={() => void (removing === "storage" ? removeStorage() : removeSupabase())}
-                  data-testid="components-remove-yes"
-                >
-                  Remove
-                </button>
-                <button
-                  type="button"
-                  className="btn btn-small btn-quiet"
-                  onClick={() => setRemoving(null)}
-                  data-testid="components-remove-no"
-                >
-                  Keep
-                </button>
-              </div>
-            </div>
+            <RemoveConfirm
+              testId="components-remove"
+              onRemove={() => void (removing === "storage" ? removeStorage() : removeSupabase())}
+              onKeep={() => setRemoving(null)}
+            >
+              {removing === "storage"
+                ? "Remove the storage settings and delete its secret access key from the keychain? Backups already made keep their storage."
+                : "Remove the Supabase project and delete its access token from the keychain? Backups already made keep their configuration."}
+            </RemoveConfirm>
           )}
           {editing === "storage" && (
             <StorageForm
@@ -330,12 +296,7 @@ function StorageForm({
     setError(null);
     const r = await call(
       commands.setStorage(project, {
-        endpoint: f.endpoint.trim() || null,
-        region: f.region.trim(),
-        access_key_id: f.accessKeyId.trim(),
-        // Empty keeps the stored secret.
-        secret_access_key: f.secret === "" ? null : f.secret,
-        path_style: f.pathStyle,
+        ...s3Settings(f),
         buckets: f.allBuckets ? { kind: "all" } : parseBuckets(f.buckets),
         concurrency: current?.concurrency ?? null,
       }),
@@ -348,63 +309,7 @@ function StorageForm({
 
   return (
     <form className="form" onSubmit={save} noValidate data-testid="components-storage-form">
-      <div className="field">
-        <label htmlFor={`${id}-endpoint`}>Endpoint</label>
-        <input
-          id={`${id}-endpoint`}
-          value={f.endpoint}
-          onChange={(e) => set("endpoint", e.target.value)}
-          placeholder="https://REF.storage.supabase.co/storage/v1/s3 (empty: AWS S3)"
-          autoComplete="off"
-          spellCheck={false}
-          data-testid="components-field-endpoint"
-        />
-      </div>
-      <div className="field-grid">
-        <div className="field">
-          <label htmlFor={`${id}-region`}>Region</label>
-          <input
-            id={`${id}-region`}
-            value={f.region}
-            onChange={(e) => set("region", e.target.value)}
-            autoComplete="off"
-            spellCheck={false}
-            data-testid="components-field-region"
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-key-id`}>Access key id</label>
-          <input
-            id={`${id}-key-id`}
-            value={f.accessKeyId}
-            onChange={(e) => set("accessKeyId", e.target.value)}
-            autoComplete="off"
-            spellCheck={false}
-            data-testid="components-field-key-id"
-          />
-        </div>
-        <div className="field">
-          <label htmlFor={`${id}-secret`}>Secret access key</label>
-          <input
-            id={`${id}-secret`}
-            type="password"
-            value={f.secret}
-            onChange={(e) => set("secret", e.target.value)}
-            autoComplete="new-password"
-            placeholder={current ? "leave empty to keep the stored one" : undefined}
-            data-testid="components-field-secret"
-          />
-        </div>
-      </div>
-      <label className="check">
-        <input
-          type="checkbox"
-          checked={f.pathStyle}
-          onChange={(e) => set("pathStyle", e.target.checked)}
-          data-testid="components-field-path-style"
-        />{" "}
-        Path-style addressing (Supabase, MinIO and most self-hosted stores)
-      </label>
+      <S3ConnectionFields value={f} onChange={(patch) => setF((o) => ({ ...o, ...patch }))} hasStoredSecret={current !== null} testIdPrefix="components-field" />
       <fieldset className="segmented">
         <legend>Buckets</legend>
         <label>

@@ -4,7 +4,8 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { describe, expect, it } from "vitest";
 import type { BackupRecord, Components, JobFinished, JobProgress } from "../bindings";
 import { StoreProvider } from "../store";
-import { fingerprintDisplay, ServerSection, serverResultText } from "./ServerSection";
+import { remoteJobText } from "./RemoteJob";
+import { fingerprintDisplay, ServerSection } from "./ServerSection";
 
 type Call = { cmd: string; args: Record<string, unknown> };
 type Extra = Record<string, (args: Record<string, unknown>) => unknown>;
@@ -184,14 +185,14 @@ describe("ServerSection", () => {
       kind: "import",
       ok: true,
       error: null,
-      result: { kind: "pull", downloaded: [record], already_local: 2, in_progress: 1 },
+      result: { kind: "pull", server: true, downloaded: [record], already_local: 2, in_progress: 1, artifacts: null },
     };
     await act(() => emit("job-finished", pulled));
     expect(await screen.findByTestId("server-job-result")).toHaveTextContent(
       "1 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server.",
     );
     expect(
-      serverResultText({
+      remoteJobText({
         job_id: "x",
         kind: "backup",
         ok: false,

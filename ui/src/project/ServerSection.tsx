@@ -5,47 +5,19 @@
 // comes back. "Back up on server" and "Pull new" are jobs: their progress and result show here
 // (and in the project's job panel); the downloaded backups appear, verified, in the backup list.
 import { type FormEvent, useId, useState } from "react";
-import { commands, type Components, type ErrorPayload, type JobFinished, type ServerComponent } from "../bindings";
+import { commands, type Components, type ErrorPayload, type ServerComponent } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { formatBytes } from "../components/format";
-import { doneText, fraction, phaseLabel } from "../components/JobPanel";
-import { errorDisplay } from "../ipc/errorDisplay";
-import { toErrorPayload } from "../ipc/errors";
 import { defaultType } from "./backupTypes";
 import { keys, useComponents, useJobActions, useLiveJob, useStore } from "../store";
-
-type Call<T> = { ok: true; data: T } | { ok: false; error: ErrorPayload };
-
-async function call<T>(p: Promise<{ status: "ok"; data: T } | { status: "error"; error: unknown }>): Promise<Call<T>> {
-  try {
-    const r = await p;
-    return r.status === "ok" ? { ok: true, data: r.data } : { ok: false, error: toErrorPayload(r.error) };
-  } catch (e) {
-    return { ok: false, error: toErrorPayload(e) };
-  }
-}
+import { call } from "../ipc/call";
+import { RemoteJobView } from "./RemoteJob";
+import { RemoveConfirm } from "../components/RemoveConfirm";
 
 /** `SHA256:abcd…` (as stored) shown as `SHA256:AB:CD:…` (as `offsite serve` prints it). */
 export function fingerprintDisplay(fp: string): string {
   const hex = fp.replace(/^sha256:/i, "").replace(/:/g, "");
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) return fp;
   return `SHA256:${(hex.toUpperCase().match(/../g) ?? []).join(":")}`;
-}
-
-/** What a finished server job did, in a sentence. */
-export function serverResultText(f: JobFinished): string {
-  if (!f.ok) return errorDisplay(f.error?.code).outcome;
-  const r = f.result;
-  if (r?.kind === "backup") {
-    const verified = r.backup.status === "verified" ? "verified" : r.backup.status;
-    return `Backup downloaded and ${verified}: ${formatBytes(r.backup.size)}.`;
-  }
-  if (r?.kind === "pull") {
-    const parts = [`${r.downloaded.length} new backup(s) downloaded and verified`, `${r.already_local} already here`];
-    if (r.in_progress > 0) parts.push(`${r.in_progress} still being made on the server`);
-    return `${parts.join(", ")}.`;
-  }
-  return "Done.";
 }
 
 export function ServerSection({ project }: { project: string }) {
@@ -150,20 +122,10 @@ export function ServerSection({ project }: { project: string }) {
             )}
           </div>
           {removing && (
-            <div className="notice notice-warn small" role="alert" data-testid="server-remove-confirm">
-              <p>
-                Remove the backup server and delete its token from the keychain? Backups already downloaded stay; the
-                server keeps its own.
-              </p>
-              <div className="form-actions">
-                <button type="button" className="btn btn-small btn-danger" onClick={() => void remove()} data-testid="server-remove-yes">
-                  Remove
-                </button>
-                <button type="button" className="btn btn-small btn-quiet" onClick={() => setRemoving(false)} data-testid="server-remove-no">
-                  Keep
-                </button>
-              </div>
-            </div>
+            <RemoveConfirm testId="server-remove" onRemove={() => void remove()} onKeep={() => setRemoving(false)}>
+              Remove the backup server and delete its token from the keychain? Backups already downloaded stay; the
+              server keeps its own.
+            </RemoveConfirm>
           )}
           {editing && (
             <ServerForm
@@ -175,41 +137,7 @@ export function ServerSection({ project }: { project: string }) {
           )}
         </>
       )}
-      {job && (
-        <div className="server-job" data-testid="server-job" data-job-id={job.id}>
-          {job.finished === null ? (
-            <>
-              <p className="small" aria-live="polite" data-testid="server-job-phase">
-                {job.progress ? phaseLabel(job.progress.phase) : "Starting…"}
-                {job.progress && job.progress.bytes_done > 0 && (
-                  <span className="muted" data-testid="server-job-bytes">
-                    {" "}
-                    {doneText(job.progress)}
-                  </span>
-                )}
-              </p>
-              <ProgressBar value={job.progress ? fraction(job.progress) : null} />
-            </>
-          ) : (
-            <>
-              <p
-                className={`notice small ${job.finished.ok ? "notice-ok" : "notice-warn"}`}
-                role="status"
-                data-testid="server-job-result"
-                data-ok={String(job.finished.ok)}
-              >
-                {serverResultText(job.finished)}
-              </p>
-              {job.finished.result?.kind === "backup" && (
-                <p className="mono small" data-testid="server-job-path">
-                  {job.finished.result.backup.path}
-                </p>
-              )}
-              {!job.finished.ok && job.finished.error && <ErrorNotice error={job.finished.error} testId="server-job-error" />}
-            </>
-          )}
-        </div>
-      )}
+      {job && <RemoteJobView job={job} testId="server-job" label="Backup server progress" />}
       {error && <ErrorNotice error={error} testId="server-error" />}
       {notice && (
         <p className="notice notice-ok small" role="status" data-testid="server-notice">
@@ -217,23 +145,6 @@ export function ServerSection({ project }: { project: string }) {
         </p>
       )}
     </section>
-  );
-}
-
-function ProgressBar({ value }: { value: number | null }) {
-  const percent = value === null ? null : Math.round(value * 100);
-  return (
-    <div
-      className={`progress${percent === null ? " progress-indeterminate" : ""}`}
-      role="progressbar"
-      aria-label="Backup server progress"
-      aria-valuemin={0}
-      aria-valuemax={100}
-      aria-valuenow={percent ?? undefined}
-      data-testid="server-job-progress"
-    >
-      <div className="progress-fill" style={{ width: percent === null ? undefined : `${percent}%` }} />
-    </div>
   );
 }
 

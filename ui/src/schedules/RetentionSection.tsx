@@ -5,8 +5,8 @@ import { useEffect, useState } from "react";
 import { commands, type ErrorPayload, type PruneOutcome, type RetentionPolicy, type RetentionView } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatTime } from "../components/format";
-import { toErrorPayload } from "../ipc/errors";
 import { keys, useRetention, useStore } from "../store";
+import { call } from "../ipc/call";
 
 type CountRule = "keep_last" | "keep_hourly" | "keep_daily" | "keep_weekly" | "keep_monthly" | "keep_yearly";
 
@@ -60,15 +60,6 @@ export function policyOf(f: Fields): RetentionPolicy {
     keep_yearly: n(f.keep_yearly),
     keep_within: f.keep_within.trim() === "" ? null : f.keep_within.trim(),
   };
-}
-
-async function call<T>(p: Promise<{ status: "ok"; data: T } | { status: "error"; error: unknown }>) {
-  try {
-    const r = await p;
-    return r.status === "ok" ? ({ ok: true, data: r.data } as const) : ({ ok: false, error: toErrorPayload(r.error) } as const);
-  } catch (e) {
-    return { ok: false, error: toErrorPayload(e) } as const;
-  }
 }
 
 /** Every backup of a prune outcome, newest first: kept with reasons, or removed. */

@@ -5,9 +5,9 @@ import { useEffect, useState } from "react";
 import { commands, type ErrorPayload, type ScheduleKind, type SchedulePreview, type ScheduleView } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatTime } from "../components/format";
-import { toErrorPayload } from "../ipc/errors";
 import { keys, useSchedules, useStore } from "../store";
 import { DAY_NAMES, DAYS, DEFAULT_FORM, describeSpec, formOf, type ScheduleForm, whenOf, type WhenKind } from "./spec";
+import { call } from "../ipc/call";
 
 const KIND_LABEL: Record<ScheduleKind, string> = { backup: "Backup", verify: "Verify" };
 
@@ -20,15 +20,6 @@ const WHEN_LABEL: Record<WhenKind, string> = {
 };
 
 type Preview = { status: "idle" } | { status: "ok"; preview: SchedulePreview } | { status: "error"; error: ErrorPayload };
-
-async function call<T>(p: Promise<{ status: "ok"; data: T } | { status: "error"; error: unknown }>) {
-  try {
-    const r = await p;
-    return r.status === "ok" ? ({ ok: true, data: r.data } as const) : ({ ok: false, error: toErrorPayload(r.error) } as const);
-  } catch (e) {
-    return { ok: false, error: toErrorPayload(e) } as const;
-  }
-}
 
 /** The saved schedule of one kind, in one line. */
 function SavedSchedule({ kind, view }: { kind: ScheduleKind; view: ScheduleView | undefined }) {

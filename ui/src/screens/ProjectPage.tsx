@@ -29,6 +29,7 @@ import { DeleteBackupDialog } from "./DeleteBackupDialog";
 import { ScheduleSection } from "../schedules/ScheduleSection";
 import { RetentionSection } from "../schedules/RetentionSection";
 import { BackupTypeOptions, ComponentsSection } from "../project/ComponentsSection";
+import { ArtifactsSection } from "../project/ArtifactsSection";
 import { ServerSection } from "../project/ServerSection";
 import { defaultType } from "../project/backupTypes";
 import { BackupContents } from "../project/BackupContents";
@@ -272,6 +273,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
 
       <ComponentsSection project={name} />
       <ServerSection project={name} />
+      <ArtifactsSection project={name} />
       <ScheduleSection project={name} />
       <RetentionSection project={name} />
     </section>

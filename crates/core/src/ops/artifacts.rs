@@ -82,7 +82,10 @@ pub async fn set_artifacts(
                     ErrorKind::Secrets,
                     "the artifact bucket's secret key is missing",
                 )
-                .with_hint("give it once (--s3-secret-stdin, or OFFSITE_S3_SECRET_ACCESS_KEY)")
+                .with_hint(
+                    "give it once (the window's secret access key field, --s3-secret-stdin, \
+                     or OFFSITE_S3_SECRET_ACCESS_KEY); it is kept in the keychain",
+                )
             })?
         }
     };
@@ -110,13 +113,27 @@ pub async fn set_artifacts(
                 ..Default::default()
             },
         )
-        .await?;
+        .await
+        .map_err(|e| listing_error(e, &a))?;
     if let Some(v) = given {
         engine.secrets.set(&key, &v)?;
     }
     c.artifacts = Some(a);
     engine.catalog.set_components(&p.id, &c).await?;
     Ok(c)
+}
+
+/// A failed test listing, with what to check when the store gave no hint (an unknown bucket).
+fn listing_error(e: Error, a: &ArtifactsComponent) -> Error {
+    if e.kind() != ErrorKind::NotFound || e.hint().is_some() {
+        return e;
+    }
+    let at = a.endpoint.as_deref().unwrap_or("AWS S3");
+    let hint = format!(
+        "check the bucket's name in s3://{}/{} and that these keys see it at {at}",
+        a.bucket, a.prefix
+    );
+    e.with_hint(hint)
 }
 
 fn config_of(a: &ArtifactsComponent, secret: String) -> S3Config {

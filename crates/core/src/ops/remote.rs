@@ -284,6 +284,40 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Pul
     Ok(out)
 }
 
+/// What `pull_all` did: the backup server's pull and the artifact bucket's, each `None` when the
+/// project has no such thing.
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PullAllOutcome {
+    pub server: Option<PullOutcome>,
+    pub artifacts: Option<super::artifacts::ArtifactPullOutcome>,
+}
+
+/// `offsite pull` and the window's "Pull new": the backup server's new backups ([`pull`]), then
+/// the artifact bucket's new files ([`super::artifacts::pull`]). Refused (naming both) when the
+/// project has neither; stops at the first failure (what was registered stays).
+pub async fn pull_all(engine: &Engine, project: &str, start: JobStart) -> Result<PullAllOutcome> {
+    let p = engine.catalog.project(project).await?;
+    let comps = engine.catalog.components(&p.id).await?;
+    if comps.server.is_none() && comps.artifacts.is_none() {
+        return Err(Error::invalid(format!(
+            "project {} has no backup server and no artifact bucket",
+            p.name
+        ))
+        .with_hint(
+            "add one: in the window's Backup server or Artifact bucket section, or with offsite project components NAME --server https://HOST:PORT --server-project ID, or --artifacts s3://BUCKET/PREFIX --s3-endpoint URL --s3-key-id ID",
+        ));
+    }
+    let mut out = PullAllOutcome::default();
+    if comps.server.is_some() {
+        out.server = Some(pull(engine, &p.name, start.clone()).await?);
+    }
+    if comps.artifacts.is_some() {
+        out.artifacts = Some(super::artifacts::pull(engine, &p.name, start).await?);
+    }
+    Ok(out)
+}
+
 /// A file name the server gave, if it is a plain archive name; else one made from the id.
 fn local_name(b: &AgentBackup) -> String {
     let ok = |n: &str| {

@@ -15,18 +15,9 @@ import {
 } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatBytes } from "../../components/format";
-import { toErrorPayload } from "../../ipc/errors";
 import { parseBuckets } from "../../project/backupTypes";
 import { useJobActions } from "../../store";
-
-async function call<T>(p: Promise<{ status: "ok"; data: T } | { status: "error"; error: unknown }>) {
-  try {
-    const r = await p;
-    return r.status === "ok" ? ({ ok: true, data: r.data } as const) : ({ ok: false, error: toErrorPayload(r.error) } as const);
-  } catch (e) {
-    return { ok: false, error: toErrorPayload(e) } as const;
-  }
-}
+import { call } from "../../ipc/call";
 
 /** Whether the archive holds storage / configuration members (its manifest's counts). */
 export function archiveComponents(m: Manifest | null | undefined): { storage: boolean; config: boolean } {
