@@ -155,7 +155,7 @@ impl Ctx {
             cmd.arg("--incremental");
         }
         if listing_etags {
-            cmd.arg("--listing-etags").arg(root);
+            cmd.arg("--listing-etags").arg(etag_index(root, &self.work));
         }
         let (m, server_cpu) = measured(what, server, &mut cmd);
         let line = String::from_utf8_lossy(&m.stdout).trim().to_string();
@@ -187,6 +187,39 @@ impl Ctx {
             .env("RCLONE_S3_REGION", "us-east-1");
         measured(what, server, &mut cmd)
     }
+}
+
+/// Write (untimed, before a pull) the index of the ETags s3s-fs keeps for the bucket's objects,
+/// one `key<TAB>etag` line each, which the pull's listing rows are given (S3 lists ETags with
+/// the keys; s3s-fs does not, and reading its 10,000 record files inside the timed pull would
+/// measure the harness, not Offsite).
+fn etag_index(root: &Path, work: &Path) -> PathBuf {
+    let base = root.join(BUCKET);
+    let mut out = String::new();
+    let mut stack = vec![base.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if e.file_type().expect("file type").is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let key = p
+                .strip_prefix(&base)
+                .expect("under the bucket")
+                .to_string_lossy()
+                .into_owned();
+            if let Some(etag) = storage_fixture::listed_etag(root, BUCKET, &key) {
+                out.push_str(&key);
+                out.push('\t');
+                out.push_str(&etag);
+                out.push('\n');
+            }
+        }
+    }
+    let path = work.join("listing-etags.tsv");
+    std::fs::write(&path, out).expect("writing the ETag index");
+    path
 }
 
 /// Files and bytes under `dir`.

@@ -2,7 +2,7 @@
 //! the real backup path (`compose` → `pull_into` → finished, fsynced archive), run as a child
 //! process of the benchmark so its wall time and peak RSS are its own.
 
-use crate::storage_fixture::{listed_etag, ACCESS_KEY, SECRET_KEY};
+use crate::storage_fixture::{ACCESS_KEY, SECRET_KEY};
 use async_trait::async_trait;
 use offsite_core::archive::{self, BackupType};
 use offsite_core::backup::{compose, ComposeRequest, StorageInput};
@@ -36,8 +36,9 @@ pub struct PullArgs {
     /// gzip level.
     #[arg(long)]
     pub compression: u32,
-    /// Fill the ETags s3s-fs leaves out of its listings from its own records in this folder
-    /// (what S3, MinIO and Supabase Storage list).
+    /// Fill the ETags s3s-fs leaves out of its listings (what S3, MinIO and Supabase Storage
+    /// list) from this index of `key<TAB>etag` lines, written by the parent from s3s-fs's
+    /// records before the pull is timed.
     #[arg(long)]
     pub listing_etags: Option<PathBuf>,
 }
@@ -46,7 +47,8 @@ pub struct PullArgs {
 /// ListObjectsV2 answers have none; every other S3 implementation lists them).
 struct ListedEtags {
     inner: Arc<dyn ObjectSource>,
-    root: PathBuf,
+    /// key → ETag (the bench's one bucket), from the index the parent wrote.
+    etags: std::collections::HashMap<String, String>,
 }
 
 #[async_trait]
@@ -63,7 +65,7 @@ impl ObjectSource for ListedEtags {
         let mut page = self.inner.list_objects(bucket, req).await?;
         for o in &mut page.objects {
             if o.etag.is_none() {
-                o.etag = listed_etag(&self.root, bucket, &o.key);
+                o.etag = self.etags.get(&o.key).cloned();
             }
         }
         Ok(page)
@@ -110,10 +112,17 @@ async fn pull(a: PullArgs) -> offsite_core::Result<serde_json::Value> {
         path_style: true,
     })?;
     let mut source: Arc<dyn ObjectSource> = Arc::new(Retrying::new(store, RetryPolicy::default()));
-    if let Some(root) = a.listing_etags.clone() {
+    if let Some(index) = a.listing_etags.clone() {
+        let text = std::fs::read_to_string(&index)
+            .map_err(|e| offsite_core::Error::io(format!("reading {}", index.display()), e))?;
+        let etags = text
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(k, e)| (k.to_string(), e.to_string()))
+            .collect();
         source = Arc::new(ListedEtags {
             inner: source,
-            root,
+            etags,
         });
     }
     let previous = match &a.previous {
