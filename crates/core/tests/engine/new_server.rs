@@ -8,7 +8,7 @@ use offsite_core::error::ErrorKind;
 use offsite_core::project::ConnSpec;
 use offsite_core::restore::{RestoreOptions, RestoreTarget};
 use offsite_core::{JobStart, RestoreRequest};
-use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
+use offsite_testkit::{fidelity_snapshot, schema_dump, schema_dump_of, TestCluster};
 
 /// Attributes, memberships and settings of `roles`, one line each, comparable between servers.
 fn roles_of(pg: &TestCluster, roles: &[&str]) -> String {
@@ -405,20 +405,7 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
 
     // The user's own schemas as in the source.
     for schema in ["public", "\"MixedCase\""] {
-        let dump = |c: &TestCluster, db: &str| {
-            let o = c
-                .command("pg_dump")
-                .args(c.conn_args())
-                .args(["--schema-only", "--no-password", "-n", schema, "-d", db])
-                .output()
-                .unwrap();
-            assert!(o.status.success());
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let dump = |c: &TestCluster, db: &str| schema_dump_of(c, db, schema);
         // admin_note() is postgres's now: otherwise the same.
         let (got, want) = (
             dump(&pg, "proj"),
