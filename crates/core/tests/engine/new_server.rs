@@ -486,3 +486,88 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
     // Row-level security behaves as in the source.
     assert_eq!(rls_view(&pg, "proj"), rls_view(src_pg, &src));
 }
+
+/// The fresh project's platform is another version whose `auth.users` lacks a column the backup
+/// fills: the plan names the table and the column and refuses, the restore refuses the same way
+/// before touching anything, and the target is as it was (schema, rows, roles).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_managed_table_without_a_column_of_the_backup_is_refused_and_nothing_changes() {
+    let src_pg = TestCluster::shared();
+    let src = src_pg.unique_db("supa_col");
+    src_pg.load_supabase_fixture(&src);
+    src_pg.psql(
+        &src,
+        "CREATE TABLE auth.schema_migrations (version text PRIMARY KEY);
+         ALTER TABLE auth.schema_migrations OWNER TO supabase_auth_admin;
+         INSERT INTO auth.schema_migrations VALUES ('20240101');",
+    );
+    assert_ne!(
+        src_pg.psql(&src, "SELECT count(*) FROM auth.users"),
+        "0",
+        "the backup has users"
+    );
+    let env = env().await;
+    let archive = back_up(src_pg, &env, "supa_col", &src).await;
+    let (pg, pw) = fresh_supabase_project(src_pg, &src);
+    pg.psql("proj", "ALTER TABLE auth.users DROP COLUMN deleted_at");
+    let before = || {
+        (
+            schema_dump(&pg, "proj"),
+            fidelity_snapshot(&pg, "proj"),
+            roles_of(&pg, API_ROLES),
+            pg.psql(
+                "postgres",
+                "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database",
+            ),
+        )
+    };
+    let then = before();
+    // As postgres, with --no-owner: the column is the one thing in the way.
+    let req = RestoreRequest::new(&archive, target_on(&pg, "postgres", &pw, "proj")).options(
+        RestoreOptions {
+            no_owner: true,
+            ..Default::default()
+        },
+    );
+    let plan = env.engine.plan_restore(&req).await.unwrap();
+    assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
+    let blocker = &plan.blockers[0];
+    assert!(
+        blocker.starts_with(
+            "auth.users: the target's table lacks column(s) the backup holds data in (deleted_at)"
+        ),
+        "{blocker}"
+    );
+    assert!(
+        plan.managed_schemas
+            .iter()
+            .any(|m| m.schema == "auth" && m.load_rows.contains(&"auth.users".to_string())),
+        "{:?}",
+        plan.managed_schemas
+    );
+    let err = env
+        .engine
+        .restore(req, JobStart::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.message(), blocker.as_str());
+    let hint = err.hint().unwrap();
+    assert!(
+        hint.contains("nothing was changed")
+            && hint.contains("--dry-run")
+            && !hint.contains("roles"),
+        "{hint}"
+    );
+    // Nothing on the target changed.
+    let now = before();
+    assert!(
+        now.0 == then.0,
+        "the schema changed: {}",
+        first_diff(&then.0, &now.0)
+    );
+    now.1.assert_same_as(&then.1);
+    assert_eq!(now.2, then.2, "the roles changed");
+    assert_eq!(now.3, then.3, "databases were created or dropped");
+    assert_eq!(pg.psql("proj", "SELECT count(*) FROM auth.users"), "0");
+}
