@@ -113,9 +113,10 @@ export type Action =
   | { type: "cancelRefused" }
   | { type: "runFinished"; now: number; report: RestoreReport | null; error: ErrorPayload | null };
 
-/** The whole backup. */
+/** How the selection is being chosen: everything, whole schemas or tables; the tables' filter. */
 export type SelectionView = { mode: "all" | "schemas" | "tables"; filter: string };
 
+/** The whole backup. */
 export const EVERYTHING: Selection = { schemas: [], tables: [], what: "both", into_schema: null };
 
 /** A table as the restore takes it: both parts quoted, so any name is read back exactly. */
