@@ -39,6 +39,24 @@ describe("restore wizard: back up, restore into a new empty database, then over 
 
   after(async () => app?.close());
 
+  // From the last report, the wizard again: the backup, checked, restored over the project's own
+  // database, up to the review where the selection is chosen.
+  async function reviewOverTheOriginal() {
+    await $("wizard-done").click();
+    await $("project-page").waitForDisplayed();
+    await $("restore-open").click();
+    await $("wizard-backup-radio").waitForDisplayed();
+    await $("wizard-backup-radio").click();
+    await $("wizard-next").click();
+    await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting());
+    await $("wizard-next").click();
+    await $("wizard-target-this").waitForDisplayed();
+    await $("wizard-target-this").click();
+    await until(app.browser, "target status", async () => $("wizard-target-status").isExisting());
+    await $("wizard-next").click();
+    await $("wizard-selection").waitForDisplayed();
+  }
+
   it("adds the project and backs it up", async () => {
     await $("add-project").waitForDisplayed({ timeout: 30_000 });
     await $("add-project").click();
@@ -174,20 +192,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
   });
   it("brings back yesterday's orders next to today's, in a side schema, leaving today's untouched", async () => {
     psql(SOURCE_DB, "DELETE FROM orders WHERE id > 100");
-    await $("wizard-done").click();
-    await $("project-page").waitForDisplayed();
-    await $("restore-open").click();
-    await $("wizard-backup-radio").waitForDisplayed();
-    await $("wizard-backup-radio").click();
-    await $("wizard-next").click();
-    await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting());
-    await $("wizard-next").click();
-    await $("wizard-target-this").waitForDisplayed();
-    await $("wizard-target-this").click();
-    await until(app.browser, "target status", async () => $("wizard-target-status").isExisting());
-    await $("wizard-next").click();
-
-    await $("wizard-selection").waitForDisplayed();
+    await reviewOverTheOriginal();
     await $("wizard-select-some").click();
     const box = await app.browser.$('[data-testid="wizard-select-table"][data-table="public.orders"]');
     await box.waitForDisplayed();
@@ -211,20 +216,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
   });
 
   it("copies a whole schema, chosen with its table count, into a side schema", async () => {
-    await $("wizard-done").click();
-    await $("project-page").waitForDisplayed();
-    await $("restore-open").click();
-    await $("wizard-backup-radio").waitForDisplayed();
-    await $("wizard-backup-radio").click();
-    await $("wizard-next").click();
-    await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting());
-    await $("wizard-next").click();
-    await $("wizard-target-this").waitForDisplayed();
-    await $("wizard-target-this").click();
-    await until(app.browser, "target status", async () => $("wizard-target-status").isExisting());
-    await $("wizard-next").click();
-
-    await $("wizard-selection").waitForDisplayed();
+    await reviewOverTheOriginal();
     await $("wizard-select-schemas").click();
     const box = await app.browser.$('[data-testid="wizard-select-schema"][data-schema="public"]');
     await box.waitForDisplayed();

@@ -102,6 +102,15 @@ async function chooseUrl(calls: Call[]) {
   await waitFor(() => expect(called(calls, "plan_restore").length).toBeGreaterThan(0));
 }
 
+/** To the review step, restoring into another saved project, where the selection is chosen. */
+async function toSelection(calls: Call[]) {
+  await toTarget(calls);
+  fireEvent.click($("wizard-target-project"));
+  await screen.findByTestId("wizard-target-status");
+  fireEvent.click($("wizard-next"));
+  await screen.findByTestId("wizard-selection");
+}
+
 describe("RestoreWizard", () => {
   it("restores into a new, empty database and reports the rows per table", async () => {
     const { calls, onClose } = setup();
@@ -272,11 +281,7 @@ describe("RestoreWizard", () => {
           : plan();
       },
     });
-    await toTarget(calls);
-    fireEvent.click($("wizard-target-project"));
-    await screen.findByTestId("wizard-target-status");
-    fireEvent.click($("wizard-next"));
-    await screen.findByTestId("wizard-selection");
+    await toSelection(calls);
     fireEvent.click($("wizard-select-some"));
     const boxes = await screen.findAllByTestId("wizard-select-table");
     fireEvent.click(boxes.find((b) => b.getAttribute("data-table") === "public.orders")!);
@@ -312,11 +317,7 @@ describe("RestoreWizard", () => {
           : plan({ backup_tables: tables });
       },
     });
-    await toTarget(calls);
-    fireEvent.click($("wizard-target-project"));
-    await screen.findByTestId("wizard-target-status");
-    fireEvent.click($("wizard-next"));
-    await screen.findByTestId("wizard-selection");
+    await toSelection(calls);
     expect(screen.queryByTestId("wizard-select-schema-list")).not.toBeInTheDocument();
     fireEvent.click($("wizard-select-schemas"));
     const boxes = await screen.findAllByTestId("wizard-select-schema");
@@ -353,11 +354,7 @@ describe("RestoreWizard", () => {
 
   it("chooses schemas or tables one way at a time, and Everything drops both", async () => {
     const { calls } = setup();
-    await toTarget(calls);
-    fireEvent.click($("wizard-target-project"));
-    await screen.findByTestId("wizard-target-status");
-    fireEvent.click($("wizard-next"));
-    await screen.findByTestId("wizard-selection");
+    await toSelection(calls);
     fireEvent.click($("wizard-select-some"));
     fireEvent.change(await screen.findByTestId("wizard-select-filter"), { target: { value: "ord" } });
     const orders = screen.getAllByTestId("wizard-select-table");

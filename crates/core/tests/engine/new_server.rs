@@ -271,6 +271,18 @@ fn fresh_supabase_project(src_pg: &TestCluster, src: &str) -> (TestCluster, Stri
     (pg, pw.to_string())
 }
 
+/// The Supabase-shaped fixture in `src`, of an older platform than the fresh project's: one
+/// migration recorded.
+fn supabase_source(src_pg: &TestCluster, src: &str) {
+    src_pg.load_supabase_fixture(src);
+    src_pg.psql(
+        src,
+        "CREATE TABLE auth.schema_migrations (version text PRIMARY KEY);
+         ALTER TABLE auth.schema_migrations OWNER TO supabase_auth_admin;
+         INSERT INTO auth.schema_migrations VALUES ('20240101');",
+    );
+}
+
 /// Every row of `schema.table`, projected on `columns`, sorted.
 fn rows(pg: &TestCluster, db: &str, table: &str, columns: &str) -> String {
     pg.psql(
@@ -283,14 +295,10 @@ fn rows(pg: &TestCluster, db: &str, table: &str, columns: &str) -> String {
 async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_postgres() {
     let src_pg = TestCluster::shared();
     let src = src_pg.unique_db("supa");
-    src_pg.load_supabase_fixture(&src);
-    // The source's platform is older: one migration recorded.
+    supabase_source(src_pg, &src);
     src_pg.psql(
         &src,
-        "CREATE TABLE auth.schema_migrations (version text PRIMARY KEY);
-         ALTER TABLE auth.schema_migrations OWNER TO supabase_auth_admin;
-         INSERT INTO auth.schema_migrations VALUES ('20240101');
-         DO $$ BEGIN
+        "DO $$ BEGIN
            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'supabase_admin') THEN
              CREATE ROLE supabase_admin NOLOGIN;
            END IF;
@@ -494,13 +502,7 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
 async fn a_managed_table_without_a_column_of_the_backup_is_refused_and_nothing_changes() {
     let src_pg = TestCluster::shared();
     let src = src_pg.unique_db("supa_col");
-    src_pg.load_supabase_fixture(&src);
-    src_pg.psql(
-        &src,
-        "CREATE TABLE auth.schema_migrations (version text PRIMARY KEY);
-         ALTER TABLE auth.schema_migrations OWNER TO supabase_auth_admin;
-         INSERT INTO auth.schema_migrations VALUES ('20240101');",
-    );
+    supabase_source(src_pg, &src);
     assert_ne!(
         src_pg.psql(&src, "SELECT count(*) FROM auth.users"),
         "0",
