@@ -2,11 +2,11 @@
 //! variable unset, or pointing at nothing), no `OFFSITE_SECRET_STORE`, HOME and XDG folders
 //! empty. A project that needs no secret works; one that needs a secret fails with
 //! `keychain_unavailable` and a hint naming `OFFSITE_SECRET_STORE=env` and the variable to set;
-//! with those set, it works.
+//! with those set, it works. A backup made without a keychain restores without one, too.
 
 use offsite_core::secrets::{env_var_for_key, project_password_key};
 use offsite_testkit::conformance::database::files_under;
-use offsite_testkit::TestCluster;
+use offsite_testkit::{assert_same_schema, fidelity_snapshot, TestCluster};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -166,6 +166,21 @@ fn a_project_without_a_secret_needs_no_keychain() {
             .find(|t| t["table"] == "notes")
             .unwrap_or_else(|| panic!("{m}"));
         assert_eq!(notes["rows"], 321);
+        // And back, still without a keychain: into a fresh database on the same server (owned
+        // by the same role, as the source), where it is the source again, schema and every row.
+        let dst = pg.unique_db("headless_dst");
+        pg.psql(
+            &dst,
+            &format!("ALTER DATABASE {dst} OWNER TO {role}; ALTER SCHEMA public OWNER TO {role};"),
+        );
+        let to = url_as(pg, role, None, &dst);
+        let archive = path.to_str().unwrap();
+        let plan = cli.json(bus, &["restore", archive, "--to", &to, "--dry-run"], &[], 0);
+        assert_eq!(plan["target_empty"], Value::Bool(true), "{plan}");
+        let r = cli.json(bus, &["restore", archive, "--to", &to], &[], 0);
+        assert_eq!(r["report"]["ok"], Value::Bool(true), "{r}");
+        assert_same_schema(pg, &db, &dst);
+        fidelity_snapshot(pg, &dst).assert_same_as(&fidelity_snapshot(pg, &db));
         cli.json(bus, &["project", "remove", &name], &[], 0);
     }
     assert_eq!(cli.project_count(), 0);

@@ -43,7 +43,8 @@ pub use management_api::FakeManagementApi;
 pub use proxy::FaultProxy;
 pub use s3::MotoServer;
 pub use snapshot::{
-    fidelity_snapshot, schema_dump, FidelitySnapshot, LargeObjectInfo, SequenceState,
+    assert_same_schema, fidelity_snapshot, first_difference, schema_dump, schema_dump_of,
+    FidelitySnapshot, LargeObjectInfo, SequenceState,
 };
 
 /// The Supabase-shaped fixture (`fixtures/supabase_shaped.sql`). Load it as the superuser into a

@@ -291,19 +291,60 @@ pub(crate) fn decode_hex(hex: &str) -> Vec<u8> {
 /// `pg_dump --schema-only` of `db`, without the `\restrict KEY` / `\unrestrict KEY` lines that
 /// pg_dump ≥ 15.14 writes with a random key, so two dumps of equal schemas compare equal.
 pub fn schema_dump(cluster: &TestCluster, db: &str) -> String {
+    pg_dump_schema(cluster, db, &[])
+}
+
+/// [`schema_dump`] of one schema of `db` (`pg_dump -n SCHEMA`: a pattern, so quote names with
+/// capitals, `"\"MixedCase\""`).
+pub fn schema_dump_of(cluster: &TestCluster, db: &str, schema: &str) -> String {
+    pg_dump_schema(cluster, db, &["-n", schema])
+}
+
+fn pg_dump_schema(cluster: &TestCluster, db: &str, extra: &[&str]) -> String {
     let out = cluster
         .command("pg_dump")
         .args(cluster.conn_args())
-        .args(["--schema-only", "--no-password", "-d", db])
+        .args(["--schema-only", "--no-password"])
+        .args(extra)
+        .args(["-d", db])
         .output()
         .expect("run pg_dump");
     if !out.status.success() {
         panic!(
-            "pg_dump --schema-only {db} failed: {}",
+            "pg_dump --schema-only {extra:?} {db} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
     strip_restrict_lines(&String::from_utf8(out.stdout).expect("pg_dump output is UTF-8"))
+}
+
+/// Panics, naming the first line that differs, unless `actual_db` has the schema of
+/// `expected_db` (their [`schema_dump`]s are equal).
+pub fn assert_same_schema(cluster: &TestCluster, expected_db: &str, actual_db: &str) {
+    let (want, got) = (
+        schema_dump(cluster, expected_db),
+        schema_dump(cluster, actual_db),
+    );
+    if want != got {
+        panic!(
+            "the schema of {actual_db} differs from {expected_db}'s: {}",
+            first_difference(&want, &got)
+        );
+    }
+}
+
+/// Where two texts first differ: the line number and both lines, or their line counts.
+pub fn first_difference(expected: &str, actual: &str) -> String {
+    for (i, (x, y)) in expected.lines().zip(actual.lines()).enumerate() {
+        if x != y {
+            return format!("line {}: expected {x:?}, found {y:?}", i + 1);
+        }
+    }
+    format!(
+        "{} lines expected, {} found",
+        expected.lines().count(),
+        actual.lines().count()
+    )
 }
 
 pub(crate) fn strip_restrict_lines(dump: &str) -> String {

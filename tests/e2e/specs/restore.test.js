@@ -39,6 +39,24 @@ describe("restore wizard: back up, restore into a new empty database, then over 
 
   after(async () => app?.close());
 
+  // From the last report, the wizard again: the backup, checked, restored over the project's own
+  // database, up to the review where the selection is chosen.
+  async function reviewOverTheOriginal() {
+    await $("wizard-done").click();
+    await $("project-page").waitForDisplayed();
+    await $("restore-open").click();
+    await $("wizard-backup-radio").waitForDisplayed();
+    await $("wizard-backup-radio").click();
+    await $("wizard-next").click();
+    await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting());
+    await $("wizard-next").click();
+    await $("wizard-target-this").waitForDisplayed();
+    await $("wizard-target-this").click();
+    await until(app.browser, "target status", async () => $("wizard-target-status").isExisting());
+    await $("wizard-next").click();
+    await $("wizard-selection").waitForDisplayed();
+  }
+
   it("adds the project and backs it up", async () => {
     await $("add-project").waitForDisplayed({ timeout: 30_000 });
     await $("add-project").click();
@@ -174,20 +192,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
   });
   it("brings back yesterday's orders next to today's, in a side schema, leaving today's untouched", async () => {
     psql(SOURCE_DB, "DELETE FROM orders WHERE id > 100");
-    await $("wizard-done").click();
-    await $("project-page").waitForDisplayed();
-    await $("restore-open").click();
-    await $("wizard-backup-radio").waitForDisplayed();
-    await $("wizard-backup-radio").click();
-    await $("wizard-next").click();
-    await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting());
-    await $("wizard-next").click();
-    await $("wizard-target-this").waitForDisplayed();
-    await $("wizard-target-this").click();
-    await until(app.browser, "target status", async () => $("wizard-target-status").isExisting());
-    await $("wizard-next").click();
-
-    await $("wizard-selection").waitForDisplayed();
+    await reviewOverTheOriginal();
     await $("wizard-select-some").click();
     const box = await app.browser.$('[data-testid="wizard-select-table"][data-table="public.orders"]');
     await box.waitForDisplayed();
@@ -207,6 +212,33 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     if ((await result.getAttribute("data-ok")) !== "true") assert.fail(`restore failed: ${await result.getText()}`);
     await app.screenshot("10-selection-report");
     assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM yesterday.orders"), String(ORDERS));
+    assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM public.orders"), "100", "today's orders untouched");
+  });
+
+  it("copies a whole schema, chosen with its table count, into a side schema", async () => {
+    await reviewOverTheOriginal();
+    await $("wizard-select-schemas").click();
+    const box = await app.browser.$('[data-testid="wizard-select-schema"][data-schema="public"]');
+    await box.waitForDisplayed();
+    assert.match(await $("wizard-select-schema-list").getText(), /public \(2 tables\)/);
+    await box.click();
+    await until(app.browser, "schema planned", async () => $("wizard-selection-plan").isExisting());
+    await $("wizard-select-side").setValue("lastweek");
+    await app.browser.keys("Enter");
+    await until(app.browser, "side schema planned", async () =>
+      /into schema lastweek/.test((await $("wizard-selection-plan").isExisting()) ? await $("wizard-selection-plan").getText() : ""),
+    );
+    assert.match(await $("wizard-selection-plan").getText(), /2 table\(s\) into schema lastweek/);
+    assert.equal(await $("wizard-select-schemas").isSelected(), true, "the choice stays after each new plan");
+    await until(app.browser, "Restore enabled", async () => $("wizard-restore").isEnabled());
+    await app.screenshot("11-schema-selection");
+    await $("wizard-restore").click();
+
+    await until(app.browser, "restore finished", async () => $("wizard-result").isExisting());
+    const result = await $("wizard-result");
+    if ((await result.getAttribute("data-ok")) !== "true") assert.fail(`restore failed: ${await result.getText()}`);
+    assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM lastweek.orders"), String(ORDERS));
+    assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM lastweek.customers"), String(CUSTOMERS));
     assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM public.orders"), "100", "today's orders untouched");
   });
 });

@@ -102,6 +102,15 @@ async function chooseUrl(calls: Call[]) {
   await waitFor(() => expect(called(calls, "plan_restore").length).toBeGreaterThan(0));
 }
 
+/** To the review step, restoring into another saved project, where the selection is chosen. */
+async function toSelection(calls: Call[]) {
+  await toTarget(calls);
+  fireEvent.click($("wizard-target-project"));
+  await screen.findByTestId("wizard-target-status");
+  fireEvent.click($("wizard-next"));
+  await screen.findByTestId("wizard-selection");
+}
+
 describe("RestoreWizard", () => {
   it("restores into a new, empty database and reports the rows per table", async () => {
     const { calls, onClose } = setup();
@@ -272,11 +281,7 @@ describe("RestoreWizard", () => {
           : plan();
       },
     });
-    await toTarget(calls);
-    fireEvent.click($("wizard-target-project"));
-    await screen.findByTestId("wizard-target-status");
-    fireEvent.click($("wizard-next"));
-    await screen.findByTestId("wizard-selection");
+    await toSelection(calls);
     fireEvent.click($("wizard-select-some"));
     const boxes = await screen.findAllByTestId("wizard-select-table");
     fireEvent.click(boxes.find((b) => b.getAttribute("data-table") === "public.orders")!);
@@ -287,6 +292,118 @@ describe("RestoreWizard", () => {
     );
     expect(await screen.findByTestId("wizard-selection-notes")).toHaveTextContent("orders_customer_fkey");
     expect($("wizard-selection-plan")).toHaveTextContent("type public.order_status");
+  });
+
+  it("restores chosen schemas: each is offered with its table count, the choice re-plans, the restore takes it", async () => {
+    const tables = [
+      { schema: "public", table: "customers" },
+      { schema: "public", table: "orders" },
+      { schema: "sales", table: "invoices" },
+    ];
+    const { calls } = setup({
+      plans: (args) => {
+        const sel = (args.choices as { selection?: { schemas?: string[] } }).selection;
+        return sel?.schemas?.length
+          ? plan({
+              backup_tables: tables,
+              selection: {
+                tables: ["sales.invoices"],
+                what: "both",
+                into_schema: null,
+                dependencies: ["schema sales"],
+                notes: ["foreign key invoices_customer_fkey of sales.invoices references public.customers"],
+              },
+            })
+          : plan({ backup_tables: tables });
+      },
+    });
+    await toSelection(calls);
+    expect(screen.queryByTestId("wizard-select-schema-list")).not.toBeInTheDocument();
+    fireEvent.click($("wizard-select-schemas"));
+    const boxes = await screen.findAllByTestId("wizard-select-schema");
+    expect(boxes.map((b) => b.getAttribute("data-schema"))).toEqual(["public", "sales"]);
+    expect($("wizard-select-schema-list")).toHaveTextContent("public (2 tables)");
+    expect($("wizard-select-schema-list")).toHaveTextContent("sales (1 table)");
+    expect(screen.queryByTestId("wizard-select-tables")).not.toBeInTheDocument();
+    fireEvent.click(boxes[1]!);
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { schemas: ["sales"], tables: [], what: "both", into_schema: null } },
+      }),
+    );
+    expect(await screen.findByTestId("wizard-selection-plan")).toHaveTextContent("Restoring 1 table(s)");
+    expect($("wizard-selection-plan")).toHaveTextContent("schema sales");
+    expect($("wizard-selection-notes")).toHaveTextContent("invoices_customer_fkey");
+    expect(screen.getAllByTestId("wizard-select-schema")[1]).toBeChecked();
+
+    // Rows only applies to the chosen schemas too.
+    fireEvent.change($("wizard-select-what"), { target: { value: "data" } });
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { schemas: ["sales"], what: "data" } },
+      }),
+    );
+
+    // The restore runs with the schemas the plan was made for.
+    fireEvent.click(await screen.findByTestId("wizard-restore"));
+    await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
+    expect(called(calls, "start_restore")[0]?.args).toMatchObject({
+      choices: { selection: { schemas: ["sales"], tables: [], what: "data" } },
+    });
+  });
+
+  it("chooses schemas or tables one way at a time, and Everything drops both", async () => {
+    const { calls } = setup();
+    await toSelection(calls);
+    fireEvent.click($("wizard-select-some"));
+    fireEvent.change(await screen.findByTestId("wizard-select-filter"), { target: { value: "ord" } });
+    const orders = screen.getAllByTestId("wizard-select-table");
+    expect(orders.map((b) => b.getAttribute("data-table"))).toEqual(["public.orders"]);
+    fireEvent.click(orders[0]!);
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { tables: ['"public"."orders"'] } },
+      }),
+    );
+    // The new plan keeps the way of choosing and the filter.
+    expect(await screen.findByTestId("wizard-select-some")).toBeChecked();
+    expect($("wizard-select-filter")).toHaveValue("ord");
+    expect($("wizard-select-table")).toBeChecked();
+    // Switching to schemas drops the chosen tables.
+    fireEvent.click($("wizard-select-schemas"));
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { schemas: [], tables: [] } },
+      }),
+    );
+    fireEvent.click(await screen.findByTestId("wizard-select-schema"));
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { schemas: ["public"], tables: [] } },
+      }),
+    );
+    // And back to tables drops the schemas; nothing is left checked.
+    fireEvent.click($("wizard-select-some"));
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { schemas: [], tables: [] } },
+      }),
+    );
+    for (const b of screen.getAllByTestId("wizard-select-table")) expect(b).not.toBeChecked();
+    fireEvent.click($("wizard-select-schemas"));
+    fireEvent.click(await screen.findByTestId("wizard-select-schema"));
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { schemas: ["public"] } },
+      }),
+    );
+    fireEvent.click($("wizard-select-all"));
+    await waitFor(() =>
+      expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({
+        choices: { selection: { schemas: [], tables: [], what: "both", into_schema: null } },
+      }),
+    );
+    expect(screen.queryByTestId("wizard-select-schema-list")).not.toBeInTheDocument();
   });
 
   it("does not go on with a damaged archive", async () => {

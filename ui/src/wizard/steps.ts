@@ -77,6 +77,11 @@ export type WizardState = {
   noOwner: boolean;
   /** What of the backup to restore (no tables: everything). */
   selection: Selection;
+  /**
+   * How the selection is being chosen (whole schemas or tables) and the table filter. Kept here,
+   * not in the picker: every change re-plans, and the picker is not shown while the plan is made.
+   */
+  selectionView: SelectionView;
   run: Run;
 };
 
@@ -100,12 +105,16 @@ export type Action =
   | { type: "setCreateRoles"; on: boolean }
   | { type: "setNoOwner"; on: boolean }
   | { type: "setSelection"; selection: Selection }
+  | { type: "setSelectionView"; view: Partial<SelectionView> }
   | { type: "confirm"; now: number }
   | { type: "runJob"; jobId: string }
   | { type: "runProgress"; progress: JobProgress }
   | { type: "cancelRequested" }
   | { type: "cancelRefused" }
   | { type: "runFinished"; now: number; report: RestoreReport | null; error: ErrorPayload | null };
+
+/** How the selection is being chosen: everything, whole schemas or tables; the tables' filter. */
+export type SelectionView = { mode: "all" | "schemas" | "tables"; filter: string };
 
 /** The whole backup. */
 export const EVERYTHING: Selection = { schemas: [], tables: [], what: "both", into_schema: null };
@@ -131,6 +140,7 @@ export function initialState(project: string): WizardState {
     createRoles: false,
     noOwner: false,
     selection: EVERYTHING,
+    selectionView: { mode: "all", filter: "" },
     run: { status: "idle" },
   };
 }
@@ -332,6 +342,8 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return s.step === "review" && JSON.stringify(s.selection) !== JSON.stringify(a.selection)
         ? { ...s, selection: a.selection, plan: { status: "idle" } }
         : s;
+    case "setSelectionView":
+      return s.step === "review" ? { ...s, selectionView: { ...s.selectionView, ...a.view } } : s;
     case "setNoOwner":
       return s.step === "review" && s.noOwner !== a.on ? { ...s, noOwner: a.on, plan: { status: "idle" } } : s;
     case "confirm":

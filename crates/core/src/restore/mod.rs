@@ -684,10 +684,16 @@ pub async fn execute(
                 ErrorKind::NeedsConsent,
                 "review with --dry-run, then run again with --replace (a safety backup is taken first)".to_string(),
             )
-        } else {
+        } else if !plan.missing_roles.is_empty() && !plan.create_roles {
             (
                 ErrorKind::InvalidInput,
                 "review the plan with --dry-run; create the missing roles, or run again with --create-roles".to_string(),
+            )
+        } else {
+            (
+                ErrorKind::InvalidInput,
+                "nothing was changed; the plan (--dry-run) lists what stops the restore"
+                    .to_string(),
             )
         };
         let message = if plan.blockers.len() > 1 {

@@ -92,11 +92,4 @@ pub async fn back_up(pg: &TestCluster, env: &Env, name: &str, db: &str) -> PathB
 }
 
 /// Where two texts first differ, for assertion messages.
-pub fn first_diff(a: &str, b: &str) -> String {
-    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
-        if x != y {
-            return format!("line {i}: {x:?} vs {y:?}");
-        }
-    }
-    format!("lengths {} vs {}", a.lines().count(), b.lines().count())
-}
+pub use offsite_testkit::first_difference as first_diff;

@@ -8,7 +8,7 @@ use offsite_core::error::ErrorKind;
 use offsite_core::project::ConnSpec;
 use offsite_core::restore::{RestoreOptions, RestoreTarget};
 use offsite_core::{JobStart, RestoreRequest};
-use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
+use offsite_testkit::{fidelity_snapshot, schema_dump, schema_dump_of, TestCluster};
 
 /// Attributes, memberships and settings of `roles`, one line each, comparable between servers.
 fn roles_of(pg: &TestCluster, roles: &[&str]) -> String {
@@ -271,6 +271,18 @@ fn fresh_supabase_project(src_pg: &TestCluster, src: &str) -> (TestCluster, Stri
     (pg, pw.to_string())
 }
 
+/// The Supabase-shaped fixture in `src`, of an older platform than the fresh project's: one
+/// migration recorded.
+fn supabase_source(src_pg: &TestCluster, src: &str) {
+    src_pg.load_supabase_fixture(src);
+    src_pg.psql(
+        src,
+        "CREATE TABLE auth.schema_migrations (version text PRIMARY KEY);
+         ALTER TABLE auth.schema_migrations OWNER TO supabase_auth_admin;
+         INSERT INTO auth.schema_migrations VALUES ('20240101');",
+    );
+}
+
 /// Every row of `schema.table`, projected on `columns`, sorted.
 fn rows(pg: &TestCluster, db: &str, table: &str, columns: &str) -> String {
     pg.psql(
@@ -283,14 +295,10 @@ fn rows(pg: &TestCluster, db: &str, table: &str, columns: &str) -> String {
 async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_postgres() {
     let src_pg = TestCluster::shared();
     let src = src_pg.unique_db("supa");
-    src_pg.load_supabase_fixture(&src);
-    // The source's platform is older: one migration recorded.
+    supabase_source(src_pg, &src);
     src_pg.psql(
         &src,
-        "CREATE TABLE auth.schema_migrations (version text PRIMARY KEY);
-         ALTER TABLE auth.schema_migrations OWNER TO supabase_auth_admin;
-         INSERT INTO auth.schema_migrations VALUES ('20240101');
-         DO $$ BEGIN
+        "DO $$ BEGIN
            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'supabase_admin') THEN
              CREATE ROLE supabase_admin NOLOGIN;
            END IF;
@@ -405,20 +413,7 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
 
     // The user's own schemas as in the source.
     for schema in ["public", "\"MixedCase\""] {
-        let dump = |c: &TestCluster, db: &str| {
-            let o = c
-                .command("pg_dump")
-                .args(c.conn_args())
-                .args(["--schema-only", "--no-password", "-n", schema, "-d", db])
-                .output()
-                .unwrap();
-            assert!(o.status.success());
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        };
+        let dump = |c: &TestCluster, db: &str| schema_dump_of(c, db, schema);
         // admin_note() is postgres's now: otherwise the same.
         let (got, want) = (
             dump(&pg, "proj"),
@@ -498,4 +493,83 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
     );
     // Row-level security behaves as in the source.
     assert_eq!(rls_view(&pg, "proj"), rls_view(src_pg, &src));
+}
+
+/// The fresh project's platform is another version whose `auth.users` lacks a column the backup
+/// fills: the plan names the table and the column and refuses, the restore refuses the same way
+/// before touching anything, and the target is as it was (schema, rows, roles).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_managed_table_without_a_column_of_the_backup_is_refused_and_nothing_changes() {
+    let src_pg = TestCluster::shared();
+    let src = src_pg.unique_db("supa_col");
+    supabase_source(src_pg, &src);
+    assert_ne!(
+        src_pg.psql(&src, "SELECT count(*) FROM auth.users"),
+        "0",
+        "the backup has users"
+    );
+    let env = env().await;
+    let archive = back_up(src_pg, &env, "supa_col", &src).await;
+    let (pg, pw) = fresh_supabase_project(src_pg, &src);
+    pg.psql("proj", "ALTER TABLE auth.users DROP COLUMN deleted_at");
+    let before = || {
+        (
+            schema_dump(&pg, "proj"),
+            fidelity_snapshot(&pg, "proj"),
+            roles_of(&pg, API_ROLES),
+            pg.psql(
+                "postgres",
+                "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database",
+            ),
+        )
+    };
+    let then = before();
+    // As postgres, with --no-owner: the column is the one thing in the way.
+    let req = RestoreRequest::new(&archive, target_on(&pg, "postgres", &pw, "proj")).options(
+        RestoreOptions {
+            no_owner: true,
+            ..Default::default()
+        },
+    );
+    let plan = env.engine.plan_restore(&req).await.unwrap();
+    assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
+    let blocker = &plan.blockers[0];
+    assert!(
+        blocker.starts_with(
+            "auth.users: the target's table lacks column(s) the backup holds data in (deleted_at)"
+        ),
+        "{blocker}"
+    );
+    assert!(
+        plan.managed_schemas
+            .iter()
+            .any(|m| m.schema == "auth" && m.load_rows.contains(&"auth.users".to_string())),
+        "{:?}",
+        plan.managed_schemas
+    );
+    let err = env
+        .engine
+        .restore(req, JobStart::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert_eq!(err.message(), blocker.as_str());
+    let hint = err.hint().unwrap();
+    assert!(
+        hint.contains("nothing was changed")
+            && hint.contains("--dry-run")
+            && !hint.contains("roles"),
+        "{hint}"
+    );
+    // Nothing on the target changed.
+    let now = before();
+    assert!(
+        now.0 == then.0,
+        "the schema changed: {}",
+        first_diff(&then.0, &now.0)
+    );
+    now.1.assert_same_as(&then.1);
+    assert_eq!(now.2, then.2, "the roles changed");
+    assert_eq!(now.3, then.3, "databases were created or dropped");
+    assert_eq!(pg.psql("proj", "SELECT count(*) FROM auth.users"), "0");
 }

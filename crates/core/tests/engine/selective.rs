@@ -6,7 +6,8 @@ use crate::common::*;
 use offsite_core::error::ErrorKind;
 use offsite_core::restore::{RestoreOptions, SelectWhat, Selection};
 use offsite_core::{JobStart, RestoreRequest};
-use offsite_testkit::{fidelity_snapshot, TestCluster};
+use offsite_testkit::{fidelity_snapshot, first_difference, schema_dump_of, TestCluster};
+use std::collections::BTreeMap;
 
 fn only(tables: &[&str]) -> Selection {
     Selection {
@@ -15,20 +16,37 @@ fn only(tables: &[&str]) -> Selection {
     }
 }
 
-/// `pg_dump --schema-only -n SCHEMA`, without the random `\restrict` lines.
-fn schema_of(pg: &TestCluster, db: &str, schema: &str) -> String {
-    let o = pg
-        .command("pg_dump")
-        .args(pg.conn_args())
-        .args(["--schema-only", "--no-password", "-n", schema, "-d", db])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout)
+/// A schema dump of `schema` (a name as the dump prints it in comments: `MixedCase`) read as if
+/// it were `as_schema`: its name in SQL (`q` quoted as in the dump) and in the entries' comments
+/// mapped, so a side schema's dump compares with the original's.
+fn mapped(dump: &str, schema: (&str, &str), as_schema: (&str, &str)) -> String {
+    let ((from, from_q), (to, to_q)) = (schema, as_schema);
+    dump.replace(&format!("Schema: {from};"), &format!("Schema: {to};"))
+        .replace(&format!("{from_q}."), &format!("{to_q}."))
+        .replace(&format!("SCHEMA {from_q}"), &format!("SCHEMA {to_q}"))
+        .replace(&format!("Name: {from};"), &format!("Name: {to};"))
+}
+
+/// A schema dump's entries: the `-- Name: …; Type: …; Schema: …` header → its statements (the
+/// comment lines around them, the session settings pg_dump writes before the first entry that
+/// needs them, and the dump's closing lines left out).
+fn entries(dump: &str) -> BTreeMap<String, String> {
+    let dump = dump
+        .split("\n-- PostgreSQL database dump complete")
+        .next()
+        .unwrap_or(dump)
         .lines()
-        .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+        .filter(|l| !l.starts_with("SET default_ta"))
         .collect::<Vec<_>>()
-        .join("\n")
+        .join("\n");
+    dump.split("\n-- Name: ")
+        .skip(1)
+        .map(|e| {
+            let (header, body) = e.split_once('\n').unwrap_or((e, ""));
+            let body = body.trim_matches(|c: char| c == '-' || c.is_whitespace());
+            (header.to_string(), body.to_string())
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -42,7 +60,7 @@ async fn yesterdays_orders_next_to_todays_in_a_side_schema() {
     // Today something went wrong.
     pg.psql(&src, "DELETE FROM public.orders WHERE id % 2 = 0");
     let today = fidelity_snapshot(pg, &src);
-    let public_before = schema_of(pg, &src, "public");
+    let public_before = schema_dump_of(pg, &src, "public");
 
     let req = RestoreRequest::new(&archive, target(pg, &src)).options(RestoreOptions {
         selection: Selection {
@@ -90,12 +108,52 @@ async fn yesterdays_orders_next_to_todays_in_a_side_schema() {
     for (table, rows) in &today.tables {
         assert_eq!(after.tables.get(table), Some(rows), "{table} untouched");
     }
-    assert_eq!(schema_of(pg, &src, "public"), public_before);
+    assert_eq!(schema_dump_of(pg, &src, "public"), public_before);
     // The trigger came along, on the side table, calling the side schema's copy.
     assert_eq!(
         pg.psql(&src, "SELECT tgfoid::regprocedure::text FROM pg_trigger WHERE tgrelid = 'yesterday.orders'::regclass AND tgname = 'orders_audit'"),
         "yesterday.audit()"
     );
+    // The side schema's definitions are the backup's, under the side name: the table, its
+    // sequence, key, trigger and grants, and what came along (the trigger's function) — all but
+    // the foreign key the plan said was left out.
+    let side_dump = schema_dump_of(pg, &src, "yesterday");
+    let side = entries(&mapped(
+        &side_dump,
+        ("yesterday", "yesterday"),
+        ("public", "public"),
+    ));
+    let original = entries(&public_before);
+    for header in [
+        "orders; Type: TABLE; Schema: public; Owner: postgres",
+        "orders_id_seq; Type: SEQUENCE; Schema: public; Owner: postgres",
+        "orders orders_pkey; Type: CONSTRAINT; Schema: public; Owner: postgres",
+        "orders orders_audit; Type: TRIGGER; Schema: public; Owner: postgres",
+        "TABLE orders; Type: ACL; Schema: public; Owner: postgres",
+    ] {
+        assert!(
+            side.contains_key(header),
+            "{header} in the side schema:\n{side_dump}"
+        );
+    }
+    assert!(
+        !side_dump.contains("yesterday.audit_log"),
+        "the function copy still writes the log in public:\n{side_dump}"
+    );
+    assert!(
+        !side.keys().any(|h| h.contains("orders_customer_id_fkey")),
+        "the foreign key was left out:\n{side_dump}"
+    );
+    for (header, body) in side.iter().filter(|(h, _)| !h.contains("Type: SCHEMA;")) {
+        let want = original
+            .get(header)
+            .unwrap_or_else(|| panic!("{header}: not in the source's public schema"));
+        assert!(
+            body == want,
+            "{header}: {}\n--- source:\n{want}\n--- side schema:\n{body}",
+            first_difference(want, body)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -106,7 +164,7 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
     let env = env().await;
     let archive = back_up(pg, &env, "sel_back", &src).await;
     let backed_up = fidelity_snapshot(pg, &src);
-    let public_before = schema_of(pg, &src, "public");
+    let public_before = schema_dump_of(pg, &src, "public");
 
     // Dropped by mistake (with the materialized view over it).
     pg.psql(&src, "DROP TABLE public.orders CASCADE");
@@ -167,7 +225,7 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
     }
     // Every definition about orders is the backup's again (the materialized view dropped with
     // the table earlier stays dropped: the plan said so).
-    let now = schema_of(pg, &src, "public");
+    let now = schema_dump_of(pg, &src, "public");
     assert!(!now.contains("order_notes"));
     for header in [
         "-- Name: orders; Type: TABLE;",
@@ -271,8 +329,8 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
         assert_eq!(copy.tables.get(t), backed_up.tables.get(t), "{t}");
     }
     assert_eq!(
-        schema_of(pg, &dst, "\"MixedCase\""),
-        schema_of(pg, &src, "\"MixedCase\"")
+        schema_dump_of(pg, &dst, "\"MixedCase\""),
+        schema_dump_of(pg, &src, "\"MixedCase\"")
     );
 
     // The same schema next to the original, in the source database itself.
@@ -296,6 +354,19 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
         assert_eq!(both.tables.get(&copy), Some(rows), "{copy}");
         assert_eq!(both.tables.get(t), Some(rows), "{t} untouched");
     }
+    // And the copy's definitions are the schema's, under the new name.
+    let copy = schema_dump_of(pg, &src, "mixed_copy");
+    let want = schema_dump_of(pg, &src, "\"MixedCase\"");
+    let got = mapped(
+        &copy,
+        ("mixed_copy", "mixed_copy"),
+        ("MixedCase", "\"MixedCase\""),
+    );
+    assert!(
+        got == want,
+        "the side schema's definitions differ: {}\n{copy}",
+        first_difference(&want, &got)
+    );
 
     // Unknown names are refused, naming what there is.
     let req = RestoreRequest::new(&archive, target(pg, &dst)).options(RestoreOptions {

@@ -10,22 +10,10 @@ use offsite_core::{
     AddProject, BackupOptions, ErrorKind, JobStart, ProjectConnection, RestoreRequest, RestoreTo,
     UpdateProject,
 };
-use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
+use offsite_testkit::{assert_same_schema, fidelity_snapshot, TestCluster};
 use std::path::{Path, PathBuf};
 
 use crate::common::{env, Env};
-
-fn assert_same_schema(pg: &TestCluster, a: &str, b: &str) {
-    let (x, y) = (schema_dump(pg, a), schema_dump(pg, b));
-    if x != y {
-        let line = x
-            .lines()
-            .zip(y.lines())
-            .position(|(l, r)| l != r)
-            .unwrap_or(0);
-        panic!("schema of {a} and {b} differ from line {line}");
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_backup_restore() {

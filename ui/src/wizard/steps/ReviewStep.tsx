@@ -76,7 +76,9 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
         tables={plan.backup_tables}
         selection={state.selection}
         plan={plan.selection}
+        view={state.selectionView}
         onChange={(selection) => dispatch({ type: "setSelection", selection })}
+        onView={(view) => dispatch({ type: "setSelectionView", view })}
       />
 
       <div className="wizard-lists">

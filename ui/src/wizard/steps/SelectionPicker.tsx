@@ -1,27 +1,42 @@
-// What of the backup to restore: everything, or chosen tables (definitions and rows, rows only,
-// or definitions only), under their own names or in a new schema beside the originals. Every
-// change asks for a new plan, which names what comes along and what would break.
+// What of the backup to restore: everything, chosen schemas (whole, with all they hold) or chosen
+// tables; definitions and rows, rows only, or definitions only; under their own names or in a new
+// schema beside the originals. Every change asks for a new plan, which names what comes along and
+// what would break.
 import { useState } from "react";
 import type { BackupTable, Selection, SelectWhat, SelectionPlan } from "../../bindings";
-import { EVERYTHING, tableArg } from "../steps";
+import { EVERYTHING, tableArg, type SelectionView } from "../steps";
 
 const SHOWN = 200;
+
+/** The backup's schemas, with how many tables each holds, in name order. */
+export function schemasOf(tables: BackupTable[]): { schema: string; tables: number }[] {
+  const counts = new Map<string, number>();
+  for (const t of tables) counts.set(t.schema, (counts.get(t.schema) ?? 0) + 1);
+  return [...counts]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([schema, n]) => ({ schema, tables: n }));
+}
 
 export function SelectionPicker({
   tables,
   selection,
   plan,
+  view,
   onChange,
+  onView,
 }: {
   tables: BackupTable[];
   selection: Selection;
   plan: SelectionPlan | null;
+  view: SelectionView;
   onChange: (s: Selection) => void;
+  onView: (v: Partial<SelectionView>) => void;
 }) {
   const chosen = new Set(selection.tables ?? []);
-  const some = chosen.size > 0 || (selection.schemas ?? []).length > 0;
-  const [open, setOpen] = useState(some);
-  const [filter, setFilter] = useState("");
+  const chosenSchemas = new Set(selection.schemas ?? []);
+  const mode = view.mode;
+  const open = mode !== "all";
+  const filter = view.filter;
   const [side, setSide] = useState(selection.into_schema ?? "");
   const f = filter.trim().toLowerCase();
   const visible = tables.filter((t) => !f || `${t.schema}.${t.table}`.toLowerCase().includes(f));
@@ -33,6 +48,19 @@ export function SelectionPicker({
     else next.delete(arg);
     onChange({ ...selection, tables: [...next] });
   };
+  const toggleSchema = (schema: string, on: boolean) => {
+    const next = new Set(chosenSchemas);
+    if (on) next.add(schema);
+    else next.delete(schema);
+    onChange({ ...selection, schemas: [...next] });
+  };
+  // Schemas and tables are chosen one way at a time: switching drops the other choice.
+  const choose = (m: SelectionView["mode"]) => {
+    onView({ mode: m });
+    if (m === "all") onChange(EVERYTHING);
+    else if (m === "schemas" && chosen.size > 0) onChange({ ...selection, tables: [] });
+    else if (m === "tables" && chosenSchemas.size > 0) onChange({ ...selection, schemas: [] });
+  };
 
   return (
     <div className="notice notice-neutral" data-testid="wizard-selection">
@@ -41,11 +69,8 @@ export function SelectionPicker({
         <input
           type="radio"
           name="wizard-what"
-          checked={!open}
-          onChange={() => {
-            setOpen(false);
-            onChange(EVERYTHING);
-          }}
+          checked={mode === "all"}
+          onChange={() => choose("all")}
           data-testid="wizard-select-all"
         />{" "}
         Everything in the backup
@@ -54,43 +79,75 @@ export function SelectionPicker({
         <input
           type="radio"
           name="wizard-what"
-          checked={open}
-          onChange={() => setOpen(true)}
+          checked={mode === "schemas"}
+          onChange={() => choose("schemas")}
+          data-testid="wizard-select-schemas"
+        />{" "}
+        Chosen schemas
+      </label>{" "}
+      <label>
+        <input
+          type="radio"
+          name="wizard-what"
+          checked={mode === "tables"}
+          onChange={() => choose("tables")}
           data-testid="wizard-select-some"
         />{" "}
         Chosen tables
       </label>
       {open && (
         <div className="wizard-select">
-          <input
-            type="search"
-            placeholder="Filter tables"
-            value={filter}
-            onChange={(e) => setFilter(e.target.value)}
-            data-testid="wizard-select-filter"
-          />
-          <ul className="mono small wizard-select-list" data-testid="wizard-select-tables">
-            {visible.slice(0, SHOWN).map((t) => {
-              const arg = tableArg(t.schema, t.table);
-              return (
-                <li key={arg}>
+          {mode === "schemas" && (
+            <ul className="mono small wizard-select-list" data-testid="wizard-select-schema-list">
+              {schemasOf(tables).map(({ schema, tables: n }) => (
+                <li key={schema}>
                   <label>
                     <input
                       type="checkbox"
-                      checked={chosen.has(arg)}
-                      onChange={(e) => toggle(t, e.target.checked)}
-                      data-testid="wizard-select-table"
-                      data-table={`${t.schema}.${t.table}`}
+                      checked={chosenSchemas.has(schema)}
+                      onChange={(e) => toggleSchema(schema, e.target.checked)}
+                      data-testid="wizard-select-schema"
+                      data-schema={schema}
                     />{" "}
-                    <bdi>
-                      {t.schema}.{t.table}
-                    </bdi>
+                    <bdi>{schema}</bdi> <span className="muted">({n === 1 ? "1 table" : `${n} tables`})</span>
                   </label>
                 </li>
-              );
-            })}
-            {visible.length > SHOWN && <li className="muted">… {visible.length - SHOWN} more: filter to find them</li>}
-          </ul>
+              ))}
+            </ul>
+          )}
+          {mode === "tables" && (
+            <>
+              <input
+                type="search"
+                placeholder="Filter tables"
+                value={filter}
+                onChange={(e) => onView({ filter: e.target.value })}
+                data-testid="wizard-select-filter"
+              />
+              <ul className="mono small wizard-select-list" data-testid="wizard-select-tables">
+                {visible.slice(0, SHOWN).map((t) => {
+                  const arg = tableArg(t.schema, t.table);
+                  return (
+                    <li key={arg}>
+                      <label>
+                        <input
+                          type="checkbox"
+                          checked={chosen.has(arg)}
+                          onChange={(e) => toggle(t, e.target.checked)}
+                          data-testid="wizard-select-table"
+                          data-table={`${t.schema}.${t.table}`}
+                        />{" "}
+                        <bdi>
+                          {t.schema}.{t.table}
+                        </bdi>
+                      </label>
+                    </li>
+                  );
+                })}
+                {visible.length > SHOWN && <li className="muted">… {visible.length - SHOWN} more: filter to find them</li>}
+              </ul>
+            </>
+          )}
           <label>
             Restore{" "}
             <select
