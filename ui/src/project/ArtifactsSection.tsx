@@ -8,7 +8,8 @@ import { type FormEvent, useEffect, useId, useState } from "react";
 import { type ArtifactsComponent, commands, type Components, type ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { call } from "../ipc/call";
-import { keys, useComponents, useJobActions, useLiveJob, useStore } from "../store";
+import { useJobActions } from "../store";
+import { useComponentPanel } from "./useComponentPanel";
 import { testErrorWithHint } from "./ComponentsSection";
 import { RemoteJobView } from "./RemoteJob";
 import { type S3Connection, S3ConnectionFields, s3Connection, s3Settings } from "./S3Fields";
@@ -20,27 +21,10 @@ export function artifactsLocation(a: Pick<ArtifactsComponent, "bucket" | "prefix
 }
 
 export function ArtifactsSection({ project }: { project: string }) {
-  const components = useComponents(project);
-  const store = useStore();
+  const { components, c, reload, editing, setEditing, removing, setRemoving, error, setError, notice, setNotice, job, setJobId, running, saved } =
+    useComponentPanel(project);
   const { startPull } = useJobActions();
-  const [editing, setEditing] = useState(false);
-  const [removing, setRemoving] = useState(false);
-  const [error, setError] = useState<ErrorPayload | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [jobId, setJobId] = useState<string | null>(null);
-  const job = useLiveJob(jobId);
-  const running = job !== null && job.finished === null;
-
-  const c: Components | null = components.status === "ready" ? components.data : null;
   const bucket = c?.artifacts ?? null;
-
-  const saved = (message: string) => {
-    setError(null);
-    setRemoving(false);
-    setEditing(false);
-    setNotice(message);
-    store.reload(keys.components(project));
-  };
 
   const remove = async () => {
     setNotice(null);
@@ -60,14 +44,14 @@ export function ArtifactsSection({ project }: { project: string }) {
   // The count of imported artifacts changes when a pull ends.
   const finishedId = job?.finished ? job.id : null;
   useEffect(() => {
-    if (finishedId !== null) store.reload(keys.components(project));
-  }, [finishedId, project, store]);
+    if (finishedId !== null) reload();
+  }, [finishedId, reload]);
 
   return (
     <section className="panel" aria-label="Artifact bucket" data-testid="artifacts-section">
       <h2 className="panel-title">Artifact bucket</h2>
       {components.status === "error" && (
-        <ErrorNotice error={components.error} testId="artifacts-load-error" onRetry={() => store.reload(keys.components(project))} />
+        <ErrorNotice error={components.error} testId="artifacts-load-error" onRetry={() => reload()} />
       )}
       {c && (
         <>

@@ -8,7 +8,8 @@ import { type FormEvent, useId, useState } from "react";
 import { commands, type Components, type ErrorPayload, type ServerComponent } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { defaultType } from "./backupTypes";
-import { keys, useComponents, useJobActions, useLiveJob, useStore } from "../store";
+import { useJobActions } from "../store";
+import { useComponentPanel } from "./useComponentPanel";
 import { call } from "../ipc/call";
 import { RemoteJobView } from "./RemoteJob";
 import { RemoveConfirm } from "../components/RemoveConfirm";
@@ -21,27 +22,10 @@ export function fingerprintDisplay(fp: string): string {
 }
 
 export function ServerSection({ project }: { project: string }) {
-  const components = useComponents(project);
-  const store = useStore();
+  const { components, c, reload, editing, setEditing, removing, setRemoving, error, setError, notice, setNotice, job, setJobId, running, saved } =
+    useComponentPanel(project);
   const { startRemoteBackup, startPull } = useJobActions();
-  const [editing, setEditing] = useState(false);
-  const [removing, setRemoving] = useState(false);
-  const [error, setError] = useState<ErrorPayload | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [jobId, setJobId] = useState<string | null>(null);
-  const job = useLiveJob(jobId);
-  const running = job !== null && job.finished === null;
-
-  const c: Components | null = components.status === "ready" ? components.data : null;
   const server = c?.server ?? null;
-
-  const saved = (message: string) => {
-    setError(null);
-    setRemoving(false);
-    setEditing(false);
-    setNotice(message);
-    store.reload(keys.components(project));
-  };
 
   const remove = async () => {
     setNotice(null);
@@ -65,7 +49,7 @@ export function ServerSection({ project }: { project: string }) {
     <section className="panel" aria-label="Backup server" data-testid="server-section">
       <h2 className="panel-title">Backup server</h2>
       {components.status === "error" && (
-        <ErrorNotice error={components.error} testId="server-load-error" onRetry={() => store.reload(keys.components(project))} />
+        <ErrorNotice error={components.error} testId="server-load-error" onRetry={() => reload()} />
       )}
       {c && (
         <>
