@@ -39,8 +39,10 @@ fn entries(dump: &str) -> BTreeMap<String, String> {
         .filter(|l| !l.starts_with("SET default_ta"))
         .collect::<Vec<_>>()
         .join("\n");
-    dump.split("\n-- Name: ")
-        .skip(1)
+    // The text before the first `-- Name:` header is the dump's preamble, not an entry.
+    let mut pieces = dump.split("\n-- Name: ");
+    pieces.next();
+    pieces
         .map(|e| {
             let (header, body) = e.split_once('\n').unwrap_or((e, ""));
             let body = body.trim_matches(|c: char| c == '-' || c.is_whitespace());
