@@ -217,7 +217,7 @@ impl ObjectSource for FolderSource {
     async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
         let dir = self.bucket_dir(bucket)?;
         let prefix = req.prefix.clone().unwrap_or_default();
-        let after = req.continuation.clone();
+        let after = req.continuation.clone().or_else(|| req.start_after.clone());
         let page_size = req.page_size.unwrap_or(1000).max(1);
         tokio::task::spawn_blocking(move || {
             let all = walk(&dir, &prefix)?;

@@ -181,12 +181,16 @@ impl ObjectSource for MemoryObjectSource {
         let delimiter = req.delimiter.as_deref().filter(|d| !d.is_empty());
         // The continuation token is the last key (or common prefix) of the previous page.
         let after = req.continuation.as_deref();
+        let start_after = req.start_after.as_deref().filter(|_| after.is_none());
         let mut objects = Vec::new();
         let mut prefixes: Vec<String> = Vec::new();
         let mut last: Option<String> = None;
         let mut more = false;
         for (k, o) in stored {
-            if after.is_some_and(|a| k.as_str() <= a) || !k.starts_with(prefix) {
+            if after.is_some_and(|a| k.as_str() <= a)
+                || start_after.is_some_and(|a| k.as_str() <= a)
+                || !k.starts_with(prefix)
+            {
                 continue;
             }
             // After a common prefix, everything under it was listed already.

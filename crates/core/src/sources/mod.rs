@@ -172,6 +172,9 @@ pub struct ListRequest {
     /// Group keys that hold this after the prefix into [`ObjectPage::prefixes`] (S3's
     /// `delimiter`, usually `/`).
     pub delimiter: Option<String>,
+    /// Only keys after this one (S3's `start-after`; ignored with a `continuation`). A store
+    /// may ignore it: callers that rely on it drop keys at or before it themselves.
+    pub start_after: Option<String>,
 }
 
 /// Bytes `start..end` of an object (`end` exclusive; `None`: to the end).

@@ -378,6 +378,7 @@ impl ObjectSource for S3Store {
             .set_prefix(req.prefix.clone())
             .set_continuation_token(req.continuation.clone())
             .set_delimiter(req.delimiter.clone())
+            .set_start_after(req.start_after.clone())
             .max_keys(page_size)
             .send()
             .await

@@ -96,7 +96,7 @@ async fn produce(
         }
         return match next {
             Some(n) => {
-                plain(source, bucket, None, Some(n), page_size, |p| {
+                plain(source, bucket, None, Some(n), None, page_size, |p| {
                     send(tx, p, true)
                 })
                 .await
@@ -110,7 +110,10 @@ async fn produce(
         return Ok(());
     }
     if page.next.is_some() || folders > MAX_FOLDERS {
-        return plain(source, bucket, None, None, page_size, |p| send(tx, p, true)).await;
+        return plain(source, bucket, None, None, None, page_size, |p| {
+            send(tx, p, true)
+        })
+        .await;
     }
     if !send(tx, page.objects, false).await {
         return Ok(());
@@ -128,13 +131,14 @@ async fn send(tx: &Tx, objects: Vec<ObjectInfo>, ascending_from_here: bool) -> b
     .is_ok()
 }
 
-/// The plain loop over `prefix` from `continuation`; `each` gets every page and returns `false`
-/// to stop.
+/// The plain loop over `prefix` from `continuation` (or, on the first request, keys after
+/// `start_after`); `each` gets every page and returns `false` to stop.
 async fn plain<F, Fut>(
     source: &Arc<dyn ObjectSource>,
     bucket: &str,
     prefix: Option<&str>,
     mut continuation: Option<String>,
+    start_after: Option<String>,
     page_size: Option<usize>,
     mut each: F,
 ) -> Result<()>
@@ -143,21 +147,83 @@ where
     Fut: std::future::Future<Output = bool>,
 {
     loop {
+        let token = continuation.take();
         let req = ListRequest {
             prefix: prefix.map(str::to_string),
-            continuation: continuation.take(),
+            // S3 ignores `start-after` once it continues a listing.
+            start_after: start_after.clone().filter(|_| token.is_none()),
+            continuation: token,
             page_size,
             delimiter: None,
         };
-        let page = source.list_objects(bucket, &req).await?;
-        if let Some(p) = prefix {
-            if let Some(o) = page.objects.iter().find(|o| !o.key.starts_with(p)) {
-                return Err(Error::integrity(format!(
-                    "listing bucket {bucket:?} under {p:?}, the store answered key {:?}",
-                    o.key
-                ))
-                .with_hint("the store does not filter listings by prefix; report this"));
+        let mut page = source.list_objects(bucket, &req).await?;
+        check_prefix(bucket, prefix, &page.objects)?;
+        if let Some(a) = &start_after {
+            // A store that ignores `start-after` lists those keys again: handed on already.
+            page.objects.retain(|o| o.key.as_str() > a.as_str());
+        }
+        if !each(page.objects).await {
+            return Ok(());
+        }
+        match page.next {
+            Some(n) => continuation = Some(n),
+            None => return Ok(()),
+        }
+    }
+}
+
+fn check_prefix(bucket: &str, prefix: Option<&str>, objects: &[ObjectInfo]) -> Result<()> {
+    let Some(p) = prefix else { return Ok(()) };
+    match objects.iter().find(|o| !o.key.starts_with(p)) {
+        Some(o) => Err(Error::integrity(format!(
+            "listing bucket {bucket:?} under {p:?}, the store answered key {:?}",
+            o.key
+        ))
+        .with_hint("the store does not filter listings by prefix; report this")),
+        None => Ok(()),
+    }
+}
+
+/// One top-level folder, its keys ascending. Listed with the delimiter first: a store that
+/// keeps objects as files (s3s-fs, a folder-backed server) then reads this one folder instead
+/// of walking the whole bucket for every page, and S3 answers the same pages either way. At
+/// the first subfolder, the objects before it are handed on and the rest of the folder is
+/// listed plainly after the last key handed on (one request more, keys still ascending).
+async fn list_folder<F, Fut>(
+    source: &Arc<dyn ObjectSource>,
+    bucket: &str,
+    folder: &str,
+    page_size: Option<usize>,
+    mut each: F,
+) -> Result<()>
+where
+    F: FnMut(Vec<ObjectInfo>) -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let mut continuation = None;
+    let mut last: Option<String> = None;
+    loop {
+        let req = ListRequest {
+            prefix: Some(folder.to_string()),
+            continuation: continuation.take(),
+            page_size,
+            delimiter: Some(DELIMITER.into()),
+            start_after: None,
+        };
+        let mut page = source.list_objects(bucket, &req).await?;
+        check_prefix(bucket, Some(folder), &page.objects)?;
+        if let Some(sub) = page.prefixes.iter().min().cloned() {
+            page.objects.retain(|o| o.key < sub);
+            if let Some(o) = page.objects.last() {
+                last = Some(o.key.clone());
             }
+            if !page.objects.is_empty() && !each(page.objects).await {
+                return Ok(());
+            }
+            return plain(source, bucket, Some(folder), None, last, page_size, each).await;
+        }
+        if let Some(o) = page.objects.last() {
+            last = Some(o.key.clone());
         }
         if !each(page.objects).await {
             return Ok(());
@@ -181,7 +247,7 @@ async fn by_folder(
         let (ftx, frx) = mpsc::channel::<Result<Vec<ObjectInfo>>>(2);
         let (source, bucket) = (source.clone(), bucket.to_string());
         let task = tokio::spawn(async move {
-            let r = plain(&source, &bucket, Some(&folder), None, page_size, |p| {
+            let r = list_folder(&source, &bucket, &folder, page_size, |p| {
                 let ftx = ftx.clone();
                 async move { ftx.send(Ok(p)).await.is_ok() }
             })
@@ -220,7 +286,7 @@ mod tests {
     use super::*;
     use crate::sources::memory::MemoryObjectSource;
 
-    async fn keys_of(src: Arc<MemoryObjectSource>, page_size: usize) -> Vec<(String, bool)> {
+    async fn keys_of(src: Arc<dyn ObjectSource>, page_size: usize) -> Vec<(String, bool)> {
         let mut l = BucketListing::start(src, "b".into(), Some(page_size));
         let mut out = Vec::new();
         while let Some(p) = l.next().await {
@@ -269,6 +335,103 @@ mod tests {
         assert!(got[top.len()..].iter().all(|(_, asc)| *asc));
         // Probe + 4 folders (150 keys in pages of 7 plus the one under "/").
         assert!(src.list_count() >= 5);
+    }
+
+    /// Forwards to a memory store, logging each listing request; optionally ignores
+    /// `start-after` as some stores do.
+    struct Logged {
+        inner: Arc<MemoryObjectSource>,
+        log: std::sync::Mutex<Vec<ListRequest>>,
+        ignore_start_after: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectSource for Logged {
+        async fn list_buckets(&self) -> Result<Vec<crate::sources::BucketInfo>> {
+            self.inner.list_buckets().await
+        }
+        async fn list_objects(
+            &self,
+            bucket: &str,
+            req: &ListRequest,
+        ) -> Result<crate::sources::ObjectPage> {
+            self.log.lock().unwrap().push(req.clone());
+            let mut req = req.clone();
+            if self.ignore_start_after {
+                req.start_after = None;
+            }
+            self.inner.list_objects(bucket, &req).await
+        }
+        async fn get_object(
+            &self,
+            bucket: &str,
+            key: &str,
+            req: &crate::sources::GetRequest,
+        ) -> Result<crate::sources::ObjectBody> {
+            self.inner.get_object(bucket, key, req).await
+        }
+    }
+
+    fn logged(keys: &[String], ignore_start_after: bool) -> Arc<Logged> {
+        Arc::new(Logged {
+            inner: store(&keys.iter().map(String::as_str).collect::<Vec<_>>()),
+            log: Default::default(),
+            ignore_start_after,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_flat_folder_is_listed_with_the_delimiter_only() {
+        // Stores that keep objects as files read one folder for a delimited listing, the whole
+        // bucket for a plain one: flat folders never need the plain one.
+        let keys: Vec<String> = (0..40)
+            .map(|i| format!("{}/k{i:03}", ["p", "q"][i % 2]))
+            .collect();
+        let src = logged(&keys, false);
+        let got = keys_of(src.clone(), 7).await;
+        let names: Vec<String> = got.into_iter().map(|(k, _)| k).collect();
+        let mut want = keys.clone();
+        want.sort();
+        assert_eq!(names, want);
+        let log = src.log.lock().unwrap();
+        // The probe, then 20 keys per folder in pages of 7: 3 requests each.
+        assert_eq!(log.len(), 1 + 2 * 3, "{log:?}");
+        assert!(log.iter().all(|r| r.delimiter.as_deref() == Some("/")));
+        assert!(log.iter().all(|r| r.start_after.is_none()));
+    }
+
+    #[tokio::test]
+    async fn subfolders_switch_to_a_plain_listing_after_the_last_key_handed_on() {
+        // Objects and subfolders interleave in key order ("a/b.txt" < "a/b/…" < "a/c");
+        // every key comes once, ascending, also from a store that ignores `start-after`.
+        let mut keys: Vec<String> = ["a/b.txt", "a/b/x", "a/b/y", "a/c", "a/d/e/f", "a/z", "b/1"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        keys.extend((0..30).map(|i| format!("a/a{i:02}")));
+        keys.extend((0..30).map(|i| format!("a/c{i:02}")));
+        let mut want = keys.clone();
+        want.sort();
+        for ignore_start_after in [false, true] {
+            let src = logged(&keys, ignore_start_after);
+            let got = keys_of(src.clone(), 4).await;
+            let names: Vec<String> = got.iter().map(|(k, _)| k.clone()).collect();
+            assert_eq!(names, want, "ignore_start_after: {ignore_start_after}");
+            assert!(got.iter().all(|(_, asc)| *asc));
+            let log = src.log.lock().unwrap();
+            let switched: Vec<&ListRequest> =
+                log.iter().filter(|r| r.start_after.is_some()).collect();
+            // Folder a/ switched once, after the keys before its first subfolder ("a/a29",
+            // "a/b.txt"): the first page with a subfolder; b/ never did.
+            assert_eq!(switched.len(), 1, "{log:?}");
+            assert_eq!(switched[0].prefix.as_deref(), Some("a/"));
+            assert!(switched[0].delimiter.is_none());
+            assert!(switched[0]
+                .start_after
+                .as_deref()
+                .unwrap()
+                .starts_with("a/"));
+        }
     }
 
     #[tokio::test]

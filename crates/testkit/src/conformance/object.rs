@@ -60,6 +60,7 @@ pub async fn check_object_source(src: &dyn ObjectSource, seed: Seed<'_>) {
     buckets_are_listed(src).await;
     listing_pages_through_everything(src).await;
     listing_groups_by_delimiter(src).await;
+    listing_starts_after(src).await;
     gets_return_exact_bytes(src, &want).await;
     ranges_and_if_match(src, &want["big.bin"]).await;
     missing_things_are_not_found(src).await;
@@ -154,6 +155,28 @@ pub async fn listing_groups_by_delimiter(src: &dyn ObjectSource) {
     let got: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(got, vec!["other/one"]);
     assert!(page.prefixes.is_empty());
+}
+
+/// `start_after` lists the keys after it (the pull's listing switches to it inside a folder
+/// with subfolders), continuing as usual.
+pub async fn listing_starts_after(src: &dyn ObjectSource) {
+    let mut req = ListRequest {
+        prefix: Some("obj/".into()),
+        start_after: Some("obj/01000".into()),
+        page_size: Some(100),
+        ..Default::default()
+    };
+    let mut keys = Vec::new();
+    loop {
+        let page = src.list_objects("conf-many", &req).await.unwrap();
+        keys.extend(page.objects.into_iter().map(|o| o.key));
+        match page.next {
+            Some(n) => req.continuation = Some(n),
+            None => break,
+        }
+    }
+    let want: Vec<String> = (1001..1234).map(|i| format!("obj/{i:05}")).collect();
+    assert_eq!(keys, want);
 }
 
 /// Every object (odd keys, empty, 1.5 MB) comes back byte for byte, with its listed size, ETag

@@ -103,6 +103,7 @@ pub(super) async fn plan(
                     continuation: continuation.clone(),
                     page_size: Some(PAGE),
                     delimiter: None,
+                    start_after: None,
                 };
                 let what = format!("listing objects of {}", b.target);
                 let page = policy
