@@ -11,6 +11,11 @@
 //!                        └─▶ folders a/ b/ c/ …  ──▶ listed in parallel, handed on a/ then b/ …
 //! ```
 //!
+//! Each folder is listed with the delimiter too, as long as it holds no subfolder: a store that
+//! keeps objects as files then reads that one folder per page instead of walking the whole
+//! bucket (s3s-fs does; for S3 the pages are the same). At a folder's first subfolder, the rest
+//! of it is listed plainly, after the last key handed on (`start-after`).
+//!
 //! Many folders (more than [`MAX_FOLDERS`]), a top level that needs more than one page, or a
 //! store that ignores the delimiter: the plain loop. Memory stays bounded: each folder's lister
 //! holds at most two pages it has not handed on.
