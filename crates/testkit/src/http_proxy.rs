@@ -75,6 +75,9 @@ pub struct HttpExchange {
     pub method: String,
     /// The path without its query (signatures stay out of test output).
     pub path: String,
+    /// The query's parameters, without the signature's (`X-Amz-*`, `Signature`, …): the
+    /// listing's `max-keys`, `prefix`, `delimiter`, `start-after`, `continuation-token`.
+    pub query: Vec<(String, String)>,
     /// The request's `Range` as it arrived from the client.
     pub range: Option<String>,
     /// The request's `If-Range` as it arrived from the client.
@@ -223,6 +226,26 @@ impl Drop for HttpFaultProxy {
 }
 
 /// Whether a GET is a listing (`GET /`, `GET /bucket?list-type=2…`) rather than an object.
+/// The query parameters of `path` that say what was asked, URL-decoded; none that sign.
+fn listing_query(path: &str) -> Vec<(String, String)> {
+    const KEPT: [&str; 7] = [
+        "list-type",
+        "max-keys",
+        "prefix",
+        "delimiter",
+        "start-after",
+        "continuation-token",
+        "encoding-type",
+    ];
+    let Some((_, q)) = path.split_once('?') else {
+        return Vec::new();
+    };
+    url::form_urlencoded::parse(q.as_bytes())
+        .filter(|(k, _)| KEPT.contains(&k.as_ref()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 fn is_listing(path: &str) -> bool {
     let p = path.split('?').next().unwrap_or("");
     path.contains("list-type=")
@@ -354,6 +377,7 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: &ProxyState) -> std::io::R
     let mut ex = HttpExchange {
         method: method.clone(),
         path: path.split('?').next().unwrap_or("").to_string(),
+        query: listing_query(&path),
         range,
         if_range,
         status: 0,

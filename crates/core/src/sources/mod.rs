@@ -167,7 +167,8 @@ pub struct ListRequest {
     pub prefix: Option<String>,
     /// Continue a listing: the `next` of the previous page.
     pub continuation: Option<String>,
-    /// Largest page wanted (the store may return fewer; 1,000 when `None`).
+    /// Largest page wanted (the store may return fewer; `None`: the source's own choice, 1,000
+    /// for most, [`s3::LIST_PAGE`] asked of S3-compatible stores).
     pub page_size: Option<usize>,
     /// Group keys that hold this after the prefix into [`ObjectPage::prefixes`] (S3's
     /// `delimiter`, usually `/`).

@@ -110,7 +110,17 @@ pub struct S3Store {
     client: aws_sdk_s3::Client,
     location: String,
     region: String,
+    /// The store refused a page larger than S3's 1,000 keys: ask for 1,000 from now on.
+    small_pages: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// Keys asked for per listing page when the caller leaves it to the store. S3, MinIO, R2 and
+/// Supabase Storage answer at most 1,000 whatever is asked; a store that keeps objects as files
+/// (s3s-fs) reads its folder once per page, so fewer, larger pages list it several times faster.
+/// A store that refuses the number (`400`) is asked for 1,000 from then on.
+pub const LIST_PAGE: usize = 5_000;
+/// What S3 answers at most, and what a store that refused [`LIST_PAGE`] is asked for.
+const S3_PAGE: usize = 1_000;
 
 impl fmt::Debug for S3Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -155,6 +165,7 @@ impl S3Store {
             client: aws_sdk_s3::Client::from_conf(b.build()),
             location: cfg.location(),
             region: cfg.region.trim().to_string(),
+            small_pages: Default::default(),
         })
     }
 
@@ -370,19 +381,36 @@ impl ObjectSource for S3Store {
     }
 
     async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
-        let page_size = req.page_size.unwrap_or(1000).clamp(1, 1000) as i32;
-        let out = self
-            .client
-            .list_objects_v2()
-            .bucket(bucket)
-            .set_prefix(req.prefix.clone())
-            .set_continuation_token(req.continuation.clone())
-            .set_delimiter(req.delimiter.clone())
-            .set_start_after(req.start_after.clone())
-            .max_keys(page_size)
-            .send()
-            .await
-            .map_err(|e| self.error(&format!("listing bucket {bucket:?}"), e))?;
+        use std::sync::atomic::Ordering;
+        let small = self.small_pages.load(Ordering::Relaxed);
+        let page_size = match req.page_size {
+            Some(n) => n.clamp(1, if small { S3_PAGE } else { LIST_PAGE }),
+            None if small => S3_PAGE,
+            None => LIST_PAGE,
+        };
+        let send = |page_size: usize| {
+            self.client
+                .list_objects_v2()
+                .bucket(bucket)
+                .set_prefix(req.prefix.clone())
+                .set_continuation_token(req.continuation.clone())
+                .set_delimiter(req.delimiter.clone())
+                .set_start_after(req.start_after.clone())
+                .max_keys(page_size as i32)
+                .send()
+        };
+        let out = match send(page_size).await {
+            Err(SdkError::ServiceError(se))
+                if page_size > S3_PAGE && se.raw().status().as_u16() == 400 =>
+            {
+                // S3 caps pages at 1,000 keys; this store refuses to be asked for more.
+                self.small_pages.store(true, Ordering::Relaxed);
+                drop(se);
+                send(S3_PAGE).await
+            }
+            other => other,
+        }
+        .map_err(|e| self.error(&format!("listing bucket {bucket:?}"), e))?;
         let objects = out
             .contents()
             .iter()

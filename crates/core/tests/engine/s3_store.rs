@@ -302,3 +302,92 @@ async fn faults_behind_the_proxy_end_in_the_exact_bytes_or_a_clear_error() {
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
     assert!(!e.message().contains(TEST_SECRET));
 }
+
+/// Listings ask for pages of [`LIST_PAGE`] keys (S3 answers 1,000 at most whatever is asked; a
+/// folder-backed store lists several times faster in fewer pages); a store that refuses that
+/// with `400` is asked again for 1,000, and for 1,000 from then on. A `400` to an ordinary page
+/// is the error it is, asked once.
+#[tokio::test]
+async fn a_store_that_refuses_large_listing_pages_is_asked_for_1000_keys_from_then_on() {
+    use offsite_core::sources::s3::LIST_PAGE;
+    let moto = MotoServer::start();
+    let direct = store(&moto.endpoint());
+    direct.create_bucket("pages").await.unwrap();
+    for k in ["a", "b", "c"] {
+        direct
+            .put_object(
+                "pages",
+                k,
+                PutBody::Bytes(Bytes::from_static(b"x")),
+                &PutRequest::default(),
+            )
+            .await
+            .unwrap();
+    }
+    let proxy = HttpFaultProxy::start(moto.addr());
+    let s3 = store(&proxy.endpoint());
+    // An exchange is recorded once the proxy has passed all of it on: wait for the last one.
+    let max_keys = |proxy: &HttpFaultProxy, n: usize| -> Vec<(u16, String)> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while proxy.exchanges().len() < n && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        proxy
+            .exchanges()
+            .iter()
+            .filter(|x| x.path == "/pages/")
+            .map(|x| {
+                let mk = x.query.iter().find(|(k, _)| k == "max-keys");
+                (x.status, mk.map(|(_, v)| v.clone()).unwrap_or_default())
+            })
+            .collect()
+    };
+    let keys = |p: offsite_core::sources::ObjectPage| -> Vec<String> {
+        p.objects.into_iter().map(|o| o.key).collect()
+    };
+
+    let page = s3
+        .list_objects("pages", &ListRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(keys(page), ["a", "b", "c"]);
+    assert_eq!(max_keys(&proxy, 1), [(200, LIST_PAGE.to_string())]);
+
+    let refusal = HttpFault::Respond {
+        status: 400,
+        headers: vec![("Content-Type".into(), "application/xml".into())],
+        body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InvalidArgument</Code>\
+               <Message>max-keys must be between 1 and 1000</Message></Error>"
+            .into(),
+    };
+    proxy.reset_counts();
+    proxy.inject_path(Some("GET"), "/pages/", refusal.clone(), 1);
+    let page = s3
+        .list_objects("pages", &ListRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(keys(page), ["a", "b", "c"]);
+    let page = s3
+        .list_objects("pages", &ListRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(keys(page), ["a", "b", "c"]);
+    assert_eq!(
+        max_keys(&proxy, 3),
+        [
+            (400, LIST_PAGE.to_string()),
+            (200, "1000".to_string()),
+            (200, "1000".to_string())
+        ]
+    );
+
+    // A 400 to a page of 1,000: an error, not asked again.
+    proxy.reset_counts();
+    proxy.inject_path(Some("GET"), "/pages/", refusal, 1);
+    let err = s3
+        .list_objects("pages", &ListRequest::default())
+        .await
+        .unwrap_err();
+    assert!(!err.is_temporary(), "{err}");
+    assert_eq!(max_keys(&proxy, 1), [(400, "1000".to_string())]);
+}
