@@ -804,7 +804,6 @@ fn copy_from_previous(
         }
         // Checked before it is written: read into memory or a temporary file, hashing.
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut buf = vec![0u8; crate::archive::CHUNK.min(size.max(1) as usize)];
         let read_err = |e| Error::io(format!("reading {name} from {}", archive.display()), e);
         let body = if size <= MEMORY_BODY_LIMIT {
             let mut data = Vec::with_capacity(size as usize);
@@ -817,6 +816,7 @@ fn copy_from_previous(
                 .tempfile_in(&dir)
                 .map_err(|e| Error::io("creating a temporary file", e))?
                 .into_parts();
+            let mut buf = vec![0u8; crate::archive::CHUNK];
             loop {
                 let n = r.read(&mut buf).map_err(read_err)?;
                 if n == 0 {
