@@ -29,11 +29,16 @@ pub(crate) struct Pool(Arc<Mutex<Vec<Vec<u8>>>>);
 impl Pool {
     const MAX: usize = 16;
 
-    /// An empty buffer with at least [`CHUNK`] bytes of capacity.
+    /// Room beyond a block for its compressed copy: a block that does not shrink comes out a
+    /// little larger (stored deflate blocks, gzip header and trailer). Without it the output
+    /// `Vec` doubles to 2 MiB, and the pool keeps those doubled buffers.
+    const SLACK: usize = 64 * 1024;
+
+    /// An empty buffer with at least [`CHUNK`] bytes (plus slack) of capacity.
     pub fn take(&self) -> Vec<u8> {
         let mut v = self.0.lock().unwrap().pop().unwrap_or_default();
         v.clear();
-        v.reserve(CHUNK);
+        v.reserve(CHUNK + Self::SLACK);
         v
     }
 
@@ -480,6 +485,12 @@ mod tests {
         // A random 1 KiB block repeated: high byte entropy, yet deflate finds the repeats.
         let repeated: Vec<u8> = random[..1024].iter().copied().cycle().take(CHUNK).collect();
         assert!(incompressible(&random));
+        // The stored copy of an incompressible block fits a pool buffer as it is (no doubling).
+        let pool = Pool::default();
+        let mut enc = GzEncoder::new(pool.take(), Compression::none());
+        let cap = enc.get_ref().capacity();
+        enc.write_all(&random).unwrap();
+        assert_eq!(enc.finish().unwrap().capacity(), cap);
         assert!(!incompressible(&text));
         assert!(!incompressible(&repeated));
         for (data, max_ratio) in [(&random, 1.01), (&text, 0.05), (&repeated, 0.05)] {
