@@ -19,7 +19,7 @@
 //! time includes the process start, its peak RSS is `ru_maxrss` from `wait4`.
 //!
 //!   cargo build --release -p offsite-bench --bin offsite-bench-storage
-//!   target/release/offsite-bench-storage [--objects 10000] [--rss-objects 10000,100000] [--quick] [--keep]
+//!   target/release/offsite-bench-storage [--objects 10000] [--rss-objects 10000,100000] [--quick] [--rss-only] [--keep]
 //!
 //! Needs `s3s-fs` (`cargo install s3s-fs@0.14.1 --locked --features binary`) and `rclone`
 //! (`apt-get install -y rclone`); fails when either is missing.
@@ -52,6 +52,9 @@ struct Args {
     /// A smoke run: 1,000 objects, RSS at 500 and 2,000.
     #[arg(long)]
     quick: bool,
+    /// Only the peak-RSS part (4.): no timed bucket, no timed table.
+    #[arg(long)]
+    rss_only: bool,
     /// Keep the work folder (its path is printed).
     #[arg(long)]
     keep: bool,
@@ -310,6 +313,60 @@ fn main() {
     let load_start = loadavg();
     eprintln!("work folder: {}", ctx.work.display());
 
+    let mut json = if args.rss_only {
+        serde_json::Map::new()
+    } else {
+        timed(&args, &ctx, &s3s, &rclone_version, &load_start)
+    };
+
+    // 4. Peak RSS over bucket sizes.
+    let small = SizeRange {
+        min: 1024,
+        max: 8 * 1024,
+    };
+    let mut rss: Vec<(usize, u64, Measured, Measured)> = Vec::new();
+    for &n in &args.rss_objects {
+        let root = ctx.work.join(format!("s3-rss-{n}"));
+        let t = Instant::now();
+        let f = storage_fixture::generate(&root, BUCKET, n, small, 3);
+        eprintln!(
+            "RSS fixture: {n} objects, {:.0} MiB in {:.1} s",
+            f.bytes as f64 / MIB,
+            t.elapsed().as_secs_f64()
+        );
+        let server = S3sFs::start(&s3s, &root, &ctx.work.join(format!("s3s-fs-{n}.log")));
+        eprintln!("RSS: Offsite pull of {n} objects …");
+        // No previous backup, so listed ETags serve no reuse: without the index the measured
+        // process does not hold the harness's key → ETag map (~150 B per object), only
+        // Offsite's own memory.
+        let (m, _, v) = ctx.offsite("RSS pull", &server, &root, None, false, false);
+        expect_objects("RSS pull", &v, n);
+        let _ = std::fs::remove_dir_all(ctx.work.join("archives"));
+        eprintln!("RSS: rclone copy of {n} objects …");
+        let dest = ctx.work.join("rclone-rss");
+        let (r, _) = ctx.rclone("RSS rclone", &server, &dest, &["--transfers", "16"]);
+        let _ = std::fs::remove_dir_all(&dest);
+        drop(server);
+        let _ = std::fs::remove_dir_all(&root);
+        rss.push((n, f.bytes, m, r));
+    }
+
+    report_rss(&rss, &mut json);
+    if args.keep {
+        let kept = tmp.keep();
+        eprintln!("kept: {}", kept.display());
+    }
+}
+
+/// Parts 1–3: the timed bucket, its full pulls, the 1 % change and the next pulls; prints the
+/// timed table and returns its JSON fields.
+fn timed(
+    args: &Args,
+    ctx: &Ctx,
+    s3s: &Path,
+    rclone_version: &str,
+    load_start: &str,
+) -> serde_json::Map<String, serde_json::Value> {
     // 1. The bucket.
     let root = ctx.work.join("s3");
     let big = SizeRange {
@@ -324,7 +381,7 @@ fn main() {
         fx.bytes as f64 / MIB,
         t.elapsed().as_secs_f64()
     );
-    let server = S3sFs::start(&s3s, &root, &ctx.work.join("s3s-fs.log"));
+    let server = S3sFs::start(s3s, &root, &ctx.work.join("s3s-fs.log"));
     let mut rows: Vec<Row> = Vec::new();
 
     // 2. Full pulls.
@@ -464,50 +521,15 @@ fn main() {
     }
 
     // The timed table now (the RSS runs over large buckets take long on s3s-fs).
-    let mut json = report_timed(
-        &args,
-        &ctx,
+    report_timed(
+        args,
+        ctx,
         &fx,
         &changed_desc,
         &rows,
-        &rclone_version,
-        &load_start,
-    );
-
-    // 4. Peak RSS over bucket sizes.
-    let small = SizeRange {
-        min: 1024,
-        max: 8 * 1024,
-    };
-    let mut rss: Vec<(usize, u64, Measured, Measured)> = Vec::new();
-    for &n in &args.rss_objects {
-        let root = ctx.work.join(format!("s3-rss-{n}"));
-        let t = Instant::now();
-        let f = storage_fixture::generate(&root, BUCKET, n, small, 3);
-        eprintln!(
-            "RSS fixture: {n} objects, {:.0} MiB in {:.1} s",
-            f.bytes as f64 / MIB,
-            t.elapsed().as_secs_f64()
-        );
-        let server = S3sFs::start(&s3s, &root, &ctx.work.join(format!("s3s-fs-{n}.log")));
-        eprintln!("RSS: Offsite pull of {n} objects …");
-        let (m, _, v) = ctx.offsite("RSS pull", &server, &root, None, false, true);
-        expect_objects("RSS pull", &v, n);
-        let _ = std::fs::remove_dir_all(ctx.work.join("archives"));
-        eprintln!("RSS: rclone copy of {n} objects …");
-        let dest = ctx.work.join("rclone-rss");
-        let (r, _) = ctx.rclone("RSS rclone", &server, &dest, &["--transfers", "16"]);
-        let _ = std::fs::remove_dir_all(&dest);
-        drop(server);
-        let _ = std::fs::remove_dir_all(&root);
-        rss.push((n, f.bytes, m, r));
-    }
-
-    report_rss(&rss, &mut json);
-    if args.keep {
-        let kept = tmp.keep();
-        eprintln!("kept: {}", kept.display());
-    }
+        rclone_version,
+        load_start,
+    )
 }
 
 /// Prints the timed table and the targets; returns the JSON fields so far.

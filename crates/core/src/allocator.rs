@@ -1,10 +1,10 @@
 //! Process-wide memory settings, applied once at the start of `main` (CLI, agent, desktop app).
 //!
 //! glibc's malloc gives every thread that allocates concurrently an arena of its own (up to 8
-//! per core). A storage pull keeps one small record per object for the whole run while worker
-//! threads allocate and free download buffers around them; spread over many arenas, those
-//! long-lived records pin pages that are never given back. Measured on a 100,000-object pull:
-//! 124 MiB peak RSS with glibc's default, 65 MiB with two arenas, at the same speed.
+//! per core). A storage pull's long-lived allocations (it kept one small record per object for
+//! the whole run then) sit among download buffers that worker threads allocate and free; spread
+//! over many arenas, they pin pages that are never given back. Measured on a 100,000-object
+//! pull: 124 MiB peak RSS with glibc's default, 65 MiB with two arenas, at the same speed.
 
 /// Arenas glibc may use (when `MALLOC_ARENA_MAX` does not say otherwise).
 pub const MALLOC_ARENAS: i32 = 2;

@@ -14,6 +14,7 @@ use offsite_core::sources::{
 };
 use offsite_core::storage::{
     BucketSelection, ObjectEntry, PreviousStorage, PullOptions, StorageDoc, STORAGE_DOC,
+    STORAGE_PREFIX,
 };
 use offsite_core::{ErrorKind, Result};
 use offsite_testkit::faults::{FaultPlan, Faulty};
@@ -232,7 +233,17 @@ async fn odd_keys_round_trip_and_gnu_tar_extracts_inside_the_folder() {
 
     let report = archive::verify(&w.path, &Reporter::silent(), &CancellationToken::new()).unwrap();
     assert!(report.ok, "{:?}", report.problems);
-    assert_eq!(w.manifest.members[0].name, STORAGE_DOC);
+    // `Written.manifest` lists the single members (storage.json); the archive's manifest lists
+    // every object too, in archive order, after storage.json.
+    let single: Vec<&str> = w.manifest.members.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(single, [STORAGE_DOC]);
+    let read = archive::read_manifest(&w.path).unwrap();
+    assert_eq!(read.members[0].name, STORAGE_DOC);
+    assert_eq!(read.members.len(), 1 + 73);
+    assert!(read.members[1..]
+        .iter()
+        .all(|m| m.name.starts_with(STORAGE_PREFIX)));
+    assert_eq!(read.components, w.manifest.components);
     let counts = w.manifest.storage.unwrap();
     assert_eq!(
         (counts.buckets, counts.objects, counts.vanished),
@@ -582,7 +593,10 @@ async fn changed_objects_only_are_downloaded_incremental_and_full() {
             assert_eq!(o.sha256, prev.sha256);
         }
     }
-    assert_eq!(inc.manifest.members.len(), 1 + 8);
+    assert_eq!(
+        archive::read_manifest(&inc.path).unwrap().members.len(),
+        1 + 8
+    );
 
     // Full over the previous archive: the same 8 downloads, everything else copied from it.
     let before = src.get_count();
@@ -650,12 +664,12 @@ async fn config_only_and_full_compositions() {
         .await
         .unwrap();
     assert!(w.path.to_str().unwrap().ends_with("_config.tar.gz"));
-    let names: Vec<&str> = w.manifest.members.iter().map(|m| m.name.as_str()).collect();
+    let read = archive::read_manifest(&w.path).unwrap();
+    let names: Vec<&str> = read.members.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(
         names,
         ["config/auth.json", "config/functions/hello/index.ts"]
     );
-    let read = archive::read_manifest(&w.path).unwrap();
     assert_eq!(read.redactions, ["auth.smtp_pass"]);
     assert_eq!(read.counts["config"].items, 2);
     assert!(read.components.contains_key("config"));

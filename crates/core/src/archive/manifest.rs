@@ -175,6 +175,89 @@ impl Manifest {
     }
 }
 
+/// The manifest as `metadata.json` holds it, with `members` given separately (the archive
+/// writer streams them from its pending members). Serializes exactly as [`Manifest`] does with
+/// those members: same fields, same order, same rules for leaving fields out.
+#[derive(Serialize)]
+pub(super) struct ManifestOut<'a, M: Serialize> {
+    format_version: u32,
+    backup_id: &'a str,
+    project: &'a str,
+    #[serde(rename = "type")]
+    backup_type: BackupType,
+    created_at: &'a str,
+    versions: &'a Versions,
+    source: &'a SourceInfo,
+    members: M,
+    components: &'a BTreeMap<String, String>,
+    tables: &'a [TableCount],
+    roles: &'a [String],
+    globals_note: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tables_note: Option<&'a String>,
+    #[serde(skip_serializing_if = "no_counts")]
+    counts: &'a BTreeMap<String, ComponentCount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage: Option<&'a StorageCounts>,
+    #[serde(skip_serializing_if = "no_redactions")]
+    redactions: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_backup_id: Option<&'a String>,
+}
+
+fn no_counts(c: &&BTreeMap<String, ComponentCount>) -> bool {
+    c.is_empty()
+}
+
+fn no_redactions(r: &&[String]) -> bool {
+    r.is_empty()
+}
+
+impl<'a, M: Serialize> ManifestOut<'a, M> {
+    /// `m`'s fields, `members` instead of `m.members`.
+    pub(super) fn new(m: &'a Manifest, members: M) -> Self {
+        // Every field named (no `..`): a field added to `Manifest` fails to compile here.
+        let Manifest {
+            format_version,
+            backup_id,
+            project,
+            backup_type,
+            created_at,
+            versions,
+            source,
+            members: _,
+            components,
+            tables,
+            roles,
+            globals_note,
+            tables_note,
+            counts,
+            storage,
+            redactions,
+            base_backup_id,
+        } = m;
+        ManifestOut {
+            format_version: *format_version,
+            backup_id,
+            project,
+            backup_type: *backup_type,
+            created_at,
+            versions,
+            source,
+            members,
+            components,
+            tables,
+            roles,
+            globals_note,
+            tables_note: tables_note.as_ref(),
+            counts,
+            storage: storage.as_ref(),
+            redactions,
+            base_backup_id: base_backup_id.as_ref(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +287,42 @@ mod tests {
         );
         assert_eq!(slim.backup_id, m.backup_id);
         assert_eq!(m.members, before, "the manifest itself keeps every member");
+    }
+
+    /// What the writer streams is byte for byte what serializing the manifest gives, with every
+    /// optional field both left out and present.
+    #[test]
+    fn the_streamed_manifest_serializes_as_the_manifest() {
+        let mut m = crate::archive::testutil::manifest();
+        m.members = vec![MemberEntry {
+            name: "database.dump".into(),
+            size: 7,
+            sha256: "cd".repeat(32),
+        }];
+        let same = |m: &Manifest| {
+            let streamed = serde_json::to_string_pretty(&ManifestOut::new(m, &m.members)).unwrap();
+            assert_eq!(streamed, serde_json::to_string_pretty(m).unwrap());
+        };
+        same(&m);
+        m.components.insert("database".into(), "cd".repeat(32));
+        m.tables.push(TableCount {
+            schema: "public".into(),
+            table: "t".into(),
+            rows: 3,
+        });
+        m.roles.push("app".into());
+        m.globals_note = Some("no roles".into());
+        m.tables_note = Some("imported".into());
+        m.counts
+            .insert("storage".into(), ComponentCount { items: 1, bytes: 2 });
+        m.storage = Some(StorageCounts {
+            objects: 4,
+            ..Default::default()
+        });
+        m.redactions.push("auth.smtp_pass".into());
+        m.base_backup_id = Some("b-0000".into());
+        m.source.host = Some("db.example".into());
+        m.versions.pg_dump = Some("pg_dump 15".into());
+        same(&m);
     }
 }

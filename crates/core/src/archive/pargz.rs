@@ -7,7 +7,11 @@
 //! matters because deflate at level 6 runs at well under 100 MB/s per core.
 //!
 //! [`ParGz::write_raw`] passes bytes through verbatim (an already-compressed spool), in order with
-//! the compressed blocks. Memory is bounded: channels are bounded and buffers are recycled.
+//! the compressed blocks. Memory is bounded: channels are bounded, buffers are recycled, and at
+//! most [`max_in_flight`] pieces are on their way at once (the writer thread puts pieces in order
+//! in memory, so without that bound raw pieces, read from a file far faster than a block
+//! compresses, would pile up behind a block still being compressed: 20+ MiB when an archive's
+//! multi-megabyte manifest was followed by a fragment's spool).
 
 use super::CHUNK;
 use flate2::write::GzEncoder;
@@ -15,7 +19,7 @@ use flate2::Compression;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 /// A small stack of reusable 1 MiB buffers, shared by all threads of one [`ParGz`].
@@ -25,11 +29,16 @@ pub(crate) struct Pool(Arc<Mutex<Vec<Vec<u8>>>>);
 impl Pool {
     const MAX: usize = 16;
 
-    /// An empty buffer with at least [`CHUNK`] bytes of capacity.
+    /// Room beyond a block for its compressed copy: a block that does not shrink comes out a
+    /// little larger (stored deflate blocks, gzip header and trailer). Without it the output
+    /// `Vec` doubles to 2 MiB, and the pool keeps those doubled buffers.
+    const SLACK: usize = 64 * 1024;
+
+    /// An empty buffer with at least [`CHUNK`] bytes (plus slack) of capacity.
     pub fn take(&self) -> Vec<u8> {
         let mut v = self.0.lock().unwrap().pop().unwrap_or_default();
         v.clear();
-        v.reserve(CHUNK);
+        v.reserve(CHUNK + Self::SLACK);
         v
     }
 
@@ -44,6 +53,52 @@ impl Pool {
 /// What flows to the writer thread, tagged with its position in the output.
 type Piece = (u64, Vec<u8>);
 
+/// How far the writer thread got: pieces written, and whether it stopped.
+#[derive(Default)]
+struct Progress {
+    state: Mutex<(u64, bool)>,
+    changed: Condvar,
+}
+
+impl Progress {
+    /// Waits until fewer than `limit` pieces before `seq` are unwritten (or the writer stopped:
+    /// sending then fails and reports why).
+    fn wait_for_room(&self, seq: u64, limit: u64) {
+        let mut st = self.state.lock().unwrap();
+        while !st.1 && seq >= st.0 + limit {
+            st = self.changed.wait(st).unwrap();
+        }
+    }
+
+    fn written(&self, count: u64) {
+        self.state.lock().unwrap().0 = count;
+        self.changed.notify_all();
+    }
+
+    #[cfg(test)]
+    fn count(&self) -> u64 {
+        self.state.lock().unwrap().0
+    }
+}
+
+/// Marks the writer stopped however it ends (error or panic included).
+struct Stopped(Arc<Progress>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.0.state.lock() {
+            st.1 = true;
+        }
+        self.0.changed.notify_all();
+    }
+}
+
+/// Pieces (1 MiB each, plus their compressed copies) on their way at most: what the channels
+/// hold anyway when compression is the bottleneck, 8 MiB on 2 cores.
+fn max_in_flight(workers: usize) -> u64 {
+    4 * workers as u64
+}
+
 pub(crate) struct ParGz<W: Write + Send + 'static> {
     pool: Pool,
     /// The block being filled.
@@ -52,6 +107,9 @@ pub(crate) struct ParGz<W: Write + Send + 'static> {
     seq: u64,
     jobs: Option<SyncSender<Piece>>,
     out: Option<SyncSender<Piece>>,
+    progress: Arc<Progress>,
+    /// [`max_in_flight`].
+    limit: u64,
     workers: Vec<JoinHandle<()>>,
     writer: Option<JoinHandle<io::Result<W>>>,
     /// Set once a thread failed; the error was already returned once.
@@ -80,9 +138,10 @@ impl<W: Write + Send + 'static> ParGz<W> {
                 std::thread::spawn(move || compress_worker(rx, tx, pool, level))
             })
             .collect();
+        let progress = Arc::new(Progress::default());
         let writer = {
-            let pool = pool.clone();
-            std::thread::spawn(move || write_worker(out, out_rx, pool))
+            let (pool, progress) = (pool.clone(), progress.clone());
+            std::thread::spawn(move || write_worker(out, out_rx, pool, progress))
         };
         ParGz {
             block: pool.take(),
@@ -90,6 +149,8 @@ impl<W: Write + Send + 'static> ParGz<W> {
             seq: 0,
             jobs: Some(jobs_tx),
             out: Some(out_tx),
+            progress,
+            limit: max_in_flight(n),
             workers,
             writer: Some(writer),
             dead: false,
@@ -138,10 +199,18 @@ impl<W: Write + Send + 'static> ParGz<W> {
         &self.pool
     }
 
+    /// The next piece's sequence number, once there is room for it.
     fn next_seq(&mut self) -> u64 {
         let s = self.seq;
+        self.progress.wait_for_room(s, self.limit);
         self.seq += 1;
         s
+    }
+
+    /// Pieces sent and not written yet.
+    #[cfg(test)]
+    fn in_flight(&self) -> u64 {
+        self.seq - self.progress.count()
     }
 
     fn send_block(&mut self) -> io::Result<()> {
@@ -252,15 +321,26 @@ fn incompressible(block: &[u8]) -> bool {
     }
 }
 
-fn write_worker<W: Write>(mut out: W, rx: Receiver<Piece>, pool: Pool) -> io::Result<W> {
+fn write_worker<W: Write>(
+    mut out: W,
+    rx: Receiver<Piece>,
+    pool: Pool,
+    progress: Arc<Progress>,
+) -> io::Result<W> {
+    let _stopped = Stopped(progress.clone());
     let mut next = 0u64;
+    // At most `max_in_flight` pieces (the producer waits for room).
     let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
     for (seq, data) in rx {
         pending.insert(seq, data);
+        let before = next;
         while let Some(data) = pending.remove(&next) {
             out.write_all(&data)?;
             pool.give(data);
             next += 1;
+        }
+        if next != before {
+            progress.written(next);
         }
     }
     if !pending.is_empty() {
@@ -303,6 +383,52 @@ mod tests {
         let mut want = text.clone();
         want.extend_from_slice(b"RAW PIECE");
         want.extend_from_slice(b"tail");
+        assert!(got == want, "decompressed output differs");
+    }
+
+    /// A slow disk.
+    struct Slow(Vec<u8>);
+    impl Write for Slow {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            self.0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn raw_pieces_do_not_pile_up_behind_a_block_being_compressed() {
+        // Blocks to compress (slow at level 9), then raw pieces far faster than the disk.
+        let text: Vec<u8> = (0..(CHUNK * 3))
+            .map(|i| b"abcdefghij"[i % 10] ^ (i / 4093) as u8)
+            .collect();
+        let mut gz = ParGz::new(Slow(Vec::new()), 9);
+        let limit = gz.limit;
+        gz.write_all(&text).unwrap();
+        let mut raw = GzEncoder::new(Vec::new(), Compression::new(1));
+        raw.write_all(b"RAW").unwrap();
+        let raw = raw.finish().unwrap();
+        let mut most = 0;
+        for _ in 0..64 {
+            let mut buf = gz.pool().take();
+            buf.extend_from_slice(&raw);
+            let len = buf.len();
+            gz.write_raw(buf, len).unwrap();
+            most = most.max(gz.in_flight());
+        }
+        assert!(most <= limit, "{most} pieces in flight, limit {limit}");
+        let out = gz.finish().unwrap().0;
+        let mut got = Vec::new();
+        flate2::bufread::MultiGzDecoder::new(&out[..])
+            .read_to_end(&mut got)
+            .unwrap();
+        let mut want = text;
+        for _ in 0..64 {
+            want.extend_from_slice(b"RAW");
+        }
         assert!(got == want, "decompressed output differs");
     }
 
@@ -359,6 +485,12 @@ mod tests {
         // A random 1 KiB block repeated: high byte entropy, yet deflate finds the repeats.
         let repeated: Vec<u8> = random[..1024].iter().copied().cycle().take(CHUNK).collect();
         assert!(incompressible(&random));
+        // The stored copy of an incompressible block fits a pool buffer as it is (no doubling).
+        let pool = Pool::default();
+        let mut enc = GzEncoder::new(pool.take(), Compression::none());
+        let cap = enc.get_ref().capacity();
+        enc.write_all(&random).unwrap();
+        assert_eq!(enc.finish().unwrap().capacity(), cap);
         assert!(!incompressible(&text));
         assert!(!incompressible(&repeated));
         for (data, max_ratio) in [(&random, 1.01), (&text, 0.05), (&repeated, 0.05)] {

@@ -23,8 +23,11 @@ pub fn for_each_member(
     let file = open_archive(path)?;
     let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, file));
     let mut tar = TarReader::new(gz);
-    let (manifest, _) = read_manifest_entry(&mut tar, path)?;
+    let (manifest, raw) = read_manifest_entry(&mut tar, path)?;
+    drop(raw);
     on_manifest(&manifest)?;
+    // Not needed while the members are read (with many objects it is megabytes).
+    drop(manifest);
     loop {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());

@@ -14,6 +14,7 @@
 //! written, so producing `<archive>.sha256` costs no second read.
 
 use super::fragment::{Fragment, FragmentWriter};
+use super::manifest::ManifestOut;
 use super::pargz::ParGz;
 use super::tarfmt::{file_header, padding, ZEROS};
 use super::{
@@ -22,6 +23,8 @@ use super::{
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{Phase, Reporter};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::fs::File;
@@ -60,30 +63,26 @@ enum Pending {
 }
 
 impl Pending {
-    /// The names of the members this adds.
-    fn names(&self) -> Vec<&str> {
+    /// Name, size and SHA-256 of a single member; `None` for a fragment (its entries are in its
+    /// index, see [`Fragment::entries`]).
+    fn single(&self) -> Option<(&str, u64, &str)> {
         match self {
-            Pending::Bytes { name, .. } | Pending::File { name, .. } => vec![name],
-            Pending::Spooled(m) => vec![&m.name],
-            Pending::Fragment(f) => f.members().iter().map(|m| m.name.as_str()).collect(),
+            Pending::Bytes { name, data, sha256 } => Some((name, data.len() as u64, sha256)),
+            Pending::File {
+                name, size, sha256, ..
+            } => Some((name, *size, sha256)),
+            Pending::Spooled(m) => Some((&m.name, m.size, &m.sha256)),
+            Pending::Fragment(_) => None,
         }
     }
 
-    /// The manifest entries of the members this adds, in archive order.
-    fn entries(&self) -> Vec<MemberEntry> {
-        let (name, size, sha256) = match self {
-            Pending::Bytes { name, data, sha256 } => (name, data.len() as u64, sha256),
-            Pending::File {
-                name, size, sha256, ..
-            } => (name, *size, sha256),
-            Pending::Spooled(m) => (&m.name, m.size, &m.sha256),
-            Pending::Fragment(f) => return f.members().to_vec(),
-        };
-        vec![MemberEntry {
-            name: name.clone(),
+    /// The manifest entry of a single member (`None` for a fragment).
+    fn entry(&self) -> Option<MemberEntry> {
+        self.single().map(|(name, size, sha256)| MemberEntry {
+            name: name.to_string(),
             size,
-            sha256: sha256.clone(),
-        }]
+            sha256: sha256.to_string(),
+        })
     }
 
     /// Bytes the packing phase processes for this member (compressed size for a spool).
@@ -106,7 +105,11 @@ pub struct Written {
     pub size: u64,
     /// SHA-256 of the archive file (also in `<archive>.sha256`).
     pub sha256: String,
-    /// The manifest as written, with `members` filled in.
+    /// The manifest as written (`format_version` and `components` filled in), except that
+    /// `members` lists only the members added singly (bytes, files, spools), in archive order:
+    /// the entries of fragments (a bucket's objects, one per object) are written into
+    /// `metadata.json` from their temporary index and never held in memory, so memory stays flat
+    /// with the object count. [`read_manifest`](super::read_manifest) of the archive has them all.
     pub manifest: Manifest,
 }
 
@@ -193,16 +196,20 @@ impl ArchiveWriter {
     /// [`add_fragment`](Self::add_fragment). `created_at` is the manifest's (members' mtime).
     pub fn fragment(&self, created_at: &str) -> Result<FragmentWriter> {
         let (file, path) = temp_in(&self.dir)?;
+        let index = temp_in(&self.dir)?;
         Ok(FragmentWriter::new(
             file,
             path,
+            index,
             self.level,
             mtime_of(created_at),
         ))
     }
 
-    /// Adds the members of a finished fragment, at this position. Their names are checked by
-    /// [`finish`](Self::finish).
+    /// Adds the members of a finished fragment, at this position. Their names were checked as
+    /// they were written; [`finish`](Self::finish) refuses one that is also a member added
+    /// singly. A fragment's names must be unique among all fragments' (a bucket's objects are,
+    /// by construction): checking that would hold every name in memory.
     pub fn add_fragment(&mut self, f: Fragment) {
         self.members.push(Pending::Fragment(f));
     }
@@ -260,8 +267,10 @@ impl ArchiveWriter {
         Ok(())
     }
 
-    /// Writes the archive: `metadata.json` first (with `manifest.members` filled in, in archive
-    /// order, and `format_version` set), then the members. It is written under a temporary
+    /// Writes the archive: `metadata.json` first (listing every member in archive order, with
+    /// `format_version` and `components` set; `manifest.members` is ignored), then the members.
+    /// The returned [`Written::manifest`] lists the single members only (see there). It is
+    /// written under a temporary
     /// name, synced, renamed to the final name (never replacing an existing file), then
     /// `<archive>.sha256` is written the same way and the folder is synced. Checks `cancel`
     /// between chunks. Reports [`Phase::Packing`] then [`Phase::Syncing`] (the caller finishes
@@ -278,14 +287,52 @@ impl ArchiveWriter {
         Ok(written)
     }
 
-    fn validate(&self) -> Result<()> {
-        let mut seen = HashSet::new();
+    /// Checks the names and fills in `components` from the members' checksums, in one pass over
+    /// every entry (fragments' read back from their index).
+    fn validate(&self, manifest: &mut Manifest) -> Result<()> {
+        let mut single = HashSet::new();
+        for (name, ..) in self.members.iter().filter_map(Pending::single) {
+            check_name(name)?;
+            if !single.insert(name) {
+                return Err(invalid_name(name, "added twice"));
+            }
+        }
+        let components = [
+            ("database", DATABASE_MEMBER),
+            ("database", super::DATABASE_SQL_MEMBER),
+            ("globals", GLOBALS_MEMBER),
+            ("storage", crate::storage::STORAGE_DOC),
+        ];
+        // The first member of each name, as `manifest.member` would find it.
+        let mut found: [Option<String>; 4] = Default::default();
+        let mut note = |name: &str, sha256: &str| {
+            if let Some(i) = components.iter().position(|(_, m)| *m == name) {
+                found[i].get_or_insert_with(|| sha256.to_string());
+            }
+        };
         for m in &self.members {
-            for name in m.names() {
-                check_name(name)?;
-                if !seen.insert(name) {
-                    return Err(invalid_name(name, "added twice"));
+            match m {
+                Pending::Fragment(f) => {
+                    for e in f.entries()? {
+                        let e = e?;
+                        if single.contains(e.name.as_str()) {
+                            return Err(invalid_name(&e.name, "added twice"));
+                        }
+                        note(&e.name, &e.sha256);
+                    }
                 }
+                other => {
+                    let (name, _, sha256) = other.single().expect("not a fragment");
+                    note(name, sha256);
+                }
+            }
+        }
+        for ((component, _), sha) in components.iter().zip(found) {
+            if let Some(sha) = sha {
+                manifest
+                    .components
+                    .entry(component.to_string())
+                    .or_insert(sha);
             }
         }
         Ok(())
@@ -298,41 +345,20 @@ impl ArchiveWriter {
         cancel: &CancellationToken,
         cleanup: &mut Cleanup,
     ) -> Result<Written> {
-        self.validate()?;
+        manifest.format_version = FORMAT_VERSION;
+        manifest.members.clear();
+        self.validate(&mut manifest)?;
         let final_path = self.dir.join(&self.file_name);
         if final_path.symlink_metadata().is_ok() {
             return Err(already_exists(&final_path));
         }
 
-        manifest.format_version = FORMAT_VERSION;
-        // Fragments hand their entries over (a bucket's objects: one copy in memory, not two).
-        let mut members = Vec::new();
-        for m in &mut self.members {
-            match m {
-                Pending::Fragment(f) => members.append(&mut f.take_members()),
-                other => members.extend(other.entries()),
-            }
-        }
-        manifest.members = members;
-        for (component, member) in [
-            ("database", DATABASE_MEMBER),
-            ("database", super::DATABASE_SQL_MEMBER),
-            ("globals", GLOBALS_MEMBER),
-            ("storage", crate::storage::STORAGE_DOC),
-        ] {
-            if let Some(m) = manifest.member(member) {
-                let sha = m.sha256.clone();
-                manifest
-                    .components
-                    .entry(component.to_string())
-                    .or_insert(sha);
-            }
-        }
-        // Streamed twice (its size first, for the tar header), never held whole: with many
-        // storage objects it is megabytes.
+        // Streamed twice (its size first, for the tar header), never held whole, and its
+        // member list is read from the pending members as it is written (fragments' entries
+        // from their index): with many storage objects it is megabytes.
         let meta_len = {
             let mut counter = CountingWriter(0);
-            write_manifest(&mut counter, &manifest)?;
+            write_manifest(&mut counter, &manifest, &self.members)?;
             counter.0
         };
         let mtime = mtime_of(&manifest.created_at);
@@ -352,7 +378,7 @@ impl ArchiveWriter {
             gz: &mut gz,
             written: 0,
         };
-        write_manifest(&mut into_gz, &manifest)?;
+        write_manifest(&mut into_gz, &manifest, &self.members)?;
         if into_gz.written != meta_len {
             return Err(Error::internal(format!(
                 "the manifest serialized to {} bytes, then {meta_len}",
@@ -377,7 +403,7 @@ impl ArchiveWriter {
                 }
                 continue;
             }
-            let entry = m.entries().remove(0);
+            let entry = m.entry().expect("not a fragment");
             gz.write_all(&file_header(&entry.name, entry.size, mtime))
                 .map_err(io_err)?;
             match m {
@@ -444,6 +470,8 @@ impl ArchiveWriter {
         cleanup.0.push(sidecar);
         sync_dir(&self.dir)?;
 
+        // The members added singly (fragments' entries stay in the archive only).
+        manifest.members = self.members.iter().filter_map(Pending::entry).collect();
         Ok(Written {
             path: final_path,
             size,
@@ -463,20 +491,73 @@ impl fmt::Debug for ArchiveWriter {
                 &self
                     .members
                     .iter()
-                    .flat_map(Pending::names)
+                    .map(|m| match m.single() {
+                        Some((name, ..)) => name.to_string(),
+                        None => format!(
+                            "(fragment of {})",
+                            match m {
+                                Pending::Fragment(f) => f.len(),
+                                _ => 0,
+                            }
+                        ),
+                    })
                     .collect::<Vec<_>>(),
             )
             .finish()
     }
 }
 
-/// `metadata.json` as written (pretty JSON), through a buffer.
-fn write_manifest(out: &mut dyn Write, manifest: &Manifest) -> Result<()> {
+/// `metadata.json` as written (pretty JSON), through a buffer: `manifest` with the entries of
+/// `pending` as its `members` (the same JSON as serializing the manifest with them filled in).
+fn write_manifest(out: &mut dyn Write, manifest: &Manifest, pending: &[Pending]) -> Result<()> {
+    let members = MembersOut {
+        pending,
+        failed: RefCell::new(None),
+    };
     let mut buf = io::BufWriter::with_capacity(64 << 10, out);
-    serde_json::to_writer_pretty(&mut buf, manifest)
-        .map_err(|e| Error::internal(format!("serializing the manifest: {e}")))?;
+    let written = serde_json::to_writer_pretty(&mut buf, &ManifestOut::new(manifest, &members));
+    if let Some(e) = members.failed.take() {
+        return Err(e);
+    }
+    written.map_err(|e| match e.io_error_kind() {
+        Some(_) => Error::io("writing the manifest", io::Error::from(e)),
+        None => Error::internal(format!("serializing the manifest: {e}")),
+    })?;
     buf.flush()
         .map_err(|e| Error::io("writing the manifest", e))
+}
+
+/// The entries of the pending members in archive order, as a JSON array, read as they are
+/// serialized (fragments' from their index files).
+struct MembersOut<'a> {
+    pending: &'a [Pending],
+    /// The error reading an index (serde's error only carries a message).
+    failed: RefCell<Option<Error>>,
+}
+
+impl MembersOut<'_> {
+    fn fail<E: serde::ser::Error>(&self, e: Error) -> E {
+        let msg = e.to_string();
+        *self.failed.borrow_mut() = Some(e);
+        E::custom(msg)
+    }
+}
+
+impl Serialize for MembersOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(None)?;
+        for p in self.pending {
+            match p {
+                Pending::Fragment(f) => {
+                    for e in f.entries().map_err(|e| self.fail(e))? {
+                        seq.serialize_element(&e.map_err(|e| self.fail(e))?)?;
+                    }
+                }
+                other => seq.serialize_element(&other.entry().expect("not a fragment"))?,
+            }
+        }
+        seq.end()
+    }
 }
 
 /// Counts bytes, keeps none.

@@ -14,8 +14,9 @@
 //! Memory stays flat with the number of objects: the listing is read a page at a time, at most
 //! `concurrency` downloads run, bodies held in memory share a fixed budget, `storage.json` is
 //! written to a temporary file as entries complete (in listing order), and the archive's
-//! members go to one compressed fragment. What grows with the object count is the manifest's
-//! member list (one entry per object) and, with a previous backup, its `StorageDoc`.
+//! members go to one compressed fragment whose member list (one entry per object, for the
+//! manifest) waits in a temporary file too. What grows with the object count is, with a previous
+//! backup, its `StorageDoc` and the index of it.
 //!
 //! A vanished object (gone between listing and download) is recorded, not a failure. A body
 //! whose length differs from the listing (after [`Retrying`](crate::retry::Retrying) resumed any
@@ -133,8 +134,8 @@ enum Done {
 }
 
 /// Pull the selected buckets of `source` into `writer`: `storage.json` and one member per
-/// object (`storage/<bucket>/<key>`, see [`super::layout`]), both as fragments added to the
-/// writer. `created_at` is the manifest's (RFC 3339; tar mtimes). Reports
+/// object (`storage/<bucket>/<key>`, see [`super::layout`]): `storage.json` as a spooled
+/// member, the objects as one fragment added to the writer. `created_at` is the manifest's (RFC 3339; tar mtimes). Reports
 /// [`Phase::Downloading`] in object bytes. On error or cancel, nothing is added and every
 /// temporary file is removed (the caller drops the writer).
 ///
@@ -199,15 +200,14 @@ pub async fn pull_into(
     let objects = frag.finish()?;
 
     let (doc_path, summary) = state.finish_doc(opts)?;
-    let mut doc_frag = writer.fragment(created_at)?;
-    let doc_sha = crate::archive::sha256_file(&doc_path)?;
-    let doc_size = std::fs::metadata(&doc_path)
-        .map_err(|e| Error::io("reading the storage.json spool", e))?
-        .len();
+    // A member of its own (not a fragment): the manifest `finish` returns lists it.
+    let mut doc = writer.spool(STORAGE_DOC)?;
     let mut f = std::fs::File::open(&doc_path)
         .map_err(|e| Error::io("reading the storage.json spool", e))?;
-    doc_frag.append_reader(STORAGE_DOC, doc_size, &doc_sha, &mut f)?;
-    writer.add_fragment(doc_frag.finish()?);
+    std::io::copy(&mut f, &mut doc).map_err(|e| Error::io("copying storage.json", e))?;
+    drop(f);
+    drop(doc_path);
+    writer.add_spooled(doc.finish()?);
     writer.add_fragment(objects);
     reporter.report_now();
     Ok(summary)
@@ -804,7 +804,6 @@ fn copy_from_previous(
         }
         // Checked before it is written: read into memory or a temporary file, hashing.
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        let mut buf = vec![0u8; crate::archive::CHUNK.min(size.max(1) as usize)];
         let read_err = |e| Error::io(format!("reading {name} from {}", archive.display()), e);
         let body = if size <= MEMORY_BODY_LIMIT {
             let mut data = Vec::with_capacity(size as usize);
@@ -817,6 +816,7 @@ fn copy_from_previous(
                 .tempfile_in(&dir)
                 .map_err(|e| Error::io("creating a temporary file", e))?
                 .into_parts();
+            let mut buf = vec![0u8; crate::archive::CHUNK];
             loop {
                 let n = r.read(&mut buf).map_err(read_err)?;
                 if n == 0 {
