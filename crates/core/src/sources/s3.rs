@@ -116,9 +116,10 @@ pub struct S3Store {
 
 /// Keys asked for per listing page when the caller leaves it to the store. S3, MinIO, R2 and
 /// Supabase Storage answer at most 1,000 whatever is asked; a store that keeps objects as files
-/// (s3s-fs) reads its folder once per page, so fewer, larger pages list it several times faster.
-/// A store that refuses the number (`400`) is asked for 1,000 from then on.
-pub const LIST_PAGE: usize = 5_000;
+/// (s3s-fs) reads its folder once per page, so fewer, larger pages list it faster. Not more:
+/// a pull holds up to about a dozen pages at once (≈ 0.5 MB each at this size), whatever the
+/// bucket's size. A store that refuses the number (`400`) is asked for 1,000 from then on.
+pub const LIST_PAGE: usize = 2_000;
 /// What S3 answers at most, and what a store that refused [`LIST_PAGE`] is asked for.
 const S3_PAGE: usize = 1_000;
 
