@@ -101,7 +101,7 @@ async fn produce(
         }
         return match next {
             Some(n) => {
-                plain(source, bucket, None, Some(n), None, page_size, |p| {
+                pages(source, bucket, None, Some(n), false, page_size, |p| {
                     send(tx, p, true)
                 })
                 .await
@@ -115,7 +115,7 @@ async fn produce(
         return Ok(());
     }
     if page.next.is_some() || folders > MAX_FOLDERS {
-        return plain(source, bucket, None, None, None, page_size, |p| {
+        return pages(source, bucket, None, None, false, page_size, |p| {
             send(tx, p, true)
         })
         .await;
@@ -136,14 +136,20 @@ async fn send(tx: &Tx, objects: Vec<ObjectInfo>, ascending_from_here: bool) -> b
     .is_ok()
 }
 
-/// The plain loop over `prefix` from `continuation` (or, on the first request, keys after
-/// `start_after`); `each` gets every page and returns `false` to stop.
-async fn plain<F, Fut>(
+/// The pages under `prefix` from `continuation`; `each` gets every page that has objects and
+/// returns `false` to stop.
+///
+/// `delimited` (one top-level folder, keys ascending): listed with the delimiter first, so a
+/// store that keeps objects as files (s3s-fs, a folder-backed server) reads this one folder
+/// instead of walking the whole bucket for every page; S3 answers the same pages either way. At
+/// the first subfolder, the objects before it are handed on and the rest is listed plainly
+/// after the last key handed on (`start-after`: one request more, keys still ascending).
+async fn pages<F, Fut>(
     source: &Arc<dyn ObjectSource>,
     bucket: &str,
     prefix: Option<&str>,
     mut continuation: Option<String>,
-    start_after: Option<String>,
+    delimited: bool,
     page_size: Option<usize>,
     mut each: F,
 ) -> Result<()>
@@ -151,6 +157,9 @@ where
     F: FnMut(Vec<ObjectInfo>) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    let mut delimiter = delimited.then(|| DELIMITER.to_string());
+    let mut start_after: Option<String> = None;
+    let mut last: Option<String> = None;
     loop {
         let token = continuation.take();
         let req = ListRequest {
@@ -159,7 +168,7 @@ where
             start_after: start_after.clone().filter(|_| token.is_none()),
             continuation: token,
             page_size,
-            delimiter: None,
+            delimiter: delimiter.clone(),
         };
         let mut page = source.list_objects(bucket, &req).await?;
         check_prefix(bucket, prefix, &page.objects)?;
@@ -167,8 +176,20 @@ where
             // A store that ignores `start-after` lists those keys again: handed on already.
             page.objects.retain(|o| o.key.as_str() > a.as_str());
         }
-        if !each(page.objects).await {
+        let subfolder = page.prefixes.iter().min().cloned();
+        if let Some(sub) = &subfolder {
+            page.objects.retain(|o| &o.key < sub);
+        }
+        if let Some(o) = page.objects.last() {
+            last = Some(o.key.clone());
+        }
+        if !page.objects.is_empty() && !each(page.objects).await {
             return Ok(());
+        }
+        if delimiter.is_some() && subfolder.is_some() {
+            delimiter = None;
+            start_after = last.clone();
+            continue;
         }
         match page.next {
             Some(n) => continuation = Some(n),
@@ -189,57 +210,6 @@ fn check_prefix(bucket: &str, prefix: Option<&str>, objects: &[ObjectInfo]) -> R
     }
 }
 
-/// One top-level folder, its keys ascending. Listed with the delimiter first: a store that
-/// keeps objects as files (s3s-fs, a folder-backed server) then reads this one folder instead
-/// of walking the whole bucket for every page, and S3 answers the same pages either way. At
-/// the first subfolder, the objects before it are handed on and the rest of the folder is
-/// listed plainly after the last key handed on (one request more, keys still ascending).
-async fn list_folder<F, Fut>(
-    source: &Arc<dyn ObjectSource>,
-    bucket: &str,
-    folder: &str,
-    page_size: Option<usize>,
-    mut each: F,
-) -> Result<()>
-where
-    F: FnMut(Vec<ObjectInfo>) -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let mut continuation = None;
-    let mut last: Option<String> = None;
-    loop {
-        let req = ListRequest {
-            prefix: Some(folder.to_string()),
-            continuation: continuation.take(),
-            page_size,
-            delimiter: Some(DELIMITER.into()),
-            start_after: None,
-        };
-        let mut page = source.list_objects(bucket, &req).await?;
-        check_prefix(bucket, Some(folder), &page.objects)?;
-        if let Some(sub) = page.prefixes.iter().min().cloned() {
-            page.objects.retain(|o| o.key < sub);
-            if let Some(o) = page.objects.last() {
-                last = Some(o.key.clone());
-            }
-            if !page.objects.is_empty() && !each(page.objects).await {
-                return Ok(());
-            }
-            return plain(source, bucket, Some(folder), None, last, page_size, each).await;
-        }
-        if let Some(o) = page.objects.last() {
-            last = Some(o.key.clone());
-        }
-        if !each(page.objects).await {
-            return Ok(());
-        }
-        match page.next {
-            Some(n) => continuation = Some(n),
-            None => return Ok(()),
-        }
-    }
-}
-
 /// Lists each folder on its own, [`LISTERS`] at once, handing their pages on in folder order.
 async fn by_folder(
     source: &Arc<dyn ObjectSource>,
@@ -252,10 +222,18 @@ async fn by_folder(
         let (ftx, frx) = mpsc::channel::<Result<Vec<ObjectInfo>>>(2);
         let (source, bucket) = (source.clone(), bucket.to_string());
         let task = tokio::spawn(async move {
-            let r = list_folder(&source, &bucket, &folder, page_size, |p| {
-                let ftx = ftx.clone();
-                async move { ftx.send(Ok(p)).await.is_ok() }
-            })
+            let r = pages(
+                &source,
+                &bucket,
+                Some(&folder),
+                None,
+                true,
+                page_size,
+                |p| {
+                    let ftx = ftx.clone();
+                    async move { ftx.send(Ok(p)).await.is_ok() }
+                },
+            )
             .await;
             if let Err(e) = r {
                 let _ = ftx.send(Err(e)).await;
