@@ -73,6 +73,14 @@ enum Cmd {
     /// One measured pull (used by the benchmark itself).
     #[command(hide = true)]
     Pull(storage_child::PullArgs),
+    /// Write a bucket of small objects (1–8 KiB, as the RSS runs use) into ROOT, for pulls by
+    /// hand (`s3s-fs … ROOT`, then `pull`).
+    #[command(hide = true)]
+    Fixture {
+        root: PathBuf,
+        #[arg(long)]
+        objects: usize,
+    },
 }
 
 /// One measured row.
@@ -277,8 +285,18 @@ fn mib(kib: u64) -> f64 {
 
 fn main() {
     let mut args = Args::parse();
-    if let Some(Cmd::Pull(p)) = args.cmd.take() {
-        std::process::exit(storage_child::run(p));
+    match args.cmd.take() {
+        Some(Cmd::Pull(p)) => std::process::exit(storage_child::run(p)),
+        Some(Cmd::Fixture { root, objects }) => {
+            let small = SizeRange {
+                min: 1024,
+                max: 8 * 1024,
+            };
+            let f = storage_fixture::generate(&root, BUCKET, objects, small, 3);
+            eprintln!("{} objects, {} bytes", f.objects, f.bytes);
+            return;
+        }
+        None => {}
     }
     if args.quick {
         args.objects = 1_000;

@@ -41,6 +41,13 @@ pub struct PullArgs {
     /// records before the pull is timed.
     #[arg(long)]
     pub listing_etags: Option<PathBuf>,
+    /// Print each phase's start (seconds since the process started) to stderr: where the time
+    /// of a pull goes.
+    #[arg(long)]
+    pub phases: bool,
+    /// Downloads in flight (Offsite's default when not given).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
 }
 
 /// An object source whose listing rows carry the ETag s3s-fs keeps for each object (its
@@ -103,6 +110,26 @@ pub fn run(args: PullArgs) -> i32 {
 
 async fn pull(a: PullArgs) -> offsite_core::Result<serde_json::Value> {
     let t0 = Instant::now();
+    let reporter = if a.phases {
+        let last = std::sync::Mutex::new(None);
+        Reporter::new(
+            Arc::new(move |u: &offsite_core::progress::ProgressUpdate| {
+                let mut last = last.lock().unwrap();
+                if *last != Some(u.phase) {
+                    *last = Some(u.phase);
+                    eprintln!("{:8.3} s  {}", t0.elapsed().as_secs_f64(), u.phase.label());
+                }
+            }),
+            "bench",
+        )
+    } else {
+        Reporter::silent()
+    };
+    let note = |what: &str| {
+        if a.phases {
+            eprintln!("{:8.3} s  {what}", t0.elapsed().as_secs_f64());
+        }
+    };
     let cancel = CancellationToken::new();
     let store = S3Store::new(&S3Config {
         endpoint: Some(a.endpoint.clone()),
@@ -125,6 +152,7 @@ async fn pull(a: PullArgs) -> offsite_core::Result<serde_json::Value> {
             etags,
         });
     }
+    note("start");
     let previous = match &a.previous {
         None => None,
         Some(p) => {
@@ -140,10 +168,14 @@ async fn pull(a: PullArgs) -> offsite_core::Result<serde_json::Value> {
             })
         }
     };
+    note("previous storage.json read");
     let options = PullOptions {
         endpoint: Some(a.endpoint.clone()),
         previous,
         incremental: a.incremental,
+        concurrency: a
+            .concurrency
+            .unwrap_or(offsite_core::storage::pull::DEFAULT_CONCURRENCY),
         ..PullOptions::default()
     };
     let now = time::OffsetDateTime::now_utc();
@@ -164,10 +196,11 @@ async fn pull(a: PullArgs) -> offsite_core::Result<serde_json::Value> {
             storage: Some(StorageInput { source, options }),
             config: None,
         },
-        &Reporter::silent(),
+        &reporter,
         &cancel,
     )
     .await?;
+    note("done");
     Ok(serde_json::json!({
         "archive": written.path,
         "size": written.size,

@@ -302,6 +302,10 @@ impl Fragment {
     pub(super) fn file_mut(&mut self) -> &mut File {
         &mut self.file
     }
+    /// The spool file, its temporary name and its length (the index is removed).
+    pub(super) fn into_spool(self) -> (File, TempPath, u64) {
+        (self.file, self.path, self.compressed_len)
+    }
 }
 
 /// The entries of a [`Fragment`], from [`Fragment::entries`].

@@ -16,6 +16,7 @@
 //! - `pipeline`: the reader threads (file read + hash, member hashing) used by the reader
 
 pub mod fragment;
+mod inplace;
 pub mod manifest;
 mod pargz;
 mod pipeline;

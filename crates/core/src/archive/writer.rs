@@ -41,6 +41,9 @@ pub struct ArchiveWriter {
     file_name: String,
     level: u32,
     members: Vec<Pending>,
+    /// Whether a large fragment may become the archive (see `inplace`); off only in tests of
+    /// the copy path.
+    in_place: bool,
     /// The folder's lock, shared: a sweep of leftovers keeps away while this writer works.
     _in_use: crate::tempfiles::FolderInUse,
 }
@@ -169,6 +172,7 @@ impl ArchiveWriter {
             file_name: file_name.to_string(),
             level,
             members: Vec::new(),
+            in_place: true,
         })
     }
 
@@ -212,6 +216,13 @@ impl ArchiveWriter {
     /// by construction): checking that would hold every name in memory.
     pub fn add_fragment(&mut self, f: Fragment) {
         self.members.push(Pending::Fragment(f));
+    }
+
+    /// Copies every fragment into the archive, as on filesystems that cannot insert ranges
+    /// (tests of that path).
+    #[doc(hidden)]
+    pub fn copy_fragments(&mut self) {
+        self.in_place = false;
     }
 
     /// The folder the archive is written to (temporary files of callers belong here too).
@@ -388,63 +399,40 @@ impl ArchiveWriter {
         gz.write_all(&ZEROS[..padding(meta_len)]).map_err(io_err)?;
         reporter.advance(meta_len);
 
-        for m in &mut self.members {
-            if cancel.is_cancelled() {
-                return Err(Error::cancelled());
-            }
-            if let Pending::Fragment(f) = m {
-                // Whole tar entries, compressed already: copied verbatim.
-                let copied = copy_spool(&mut gz, f.file_mut(), reporter, cancel, &io_err)?;
-                if copied != f.compressed_size() {
-                    return Err(Error::internal(format!(
-                        "a fragment spool is {copied} bytes, expected {}",
-                        f.compressed_size()
-                    )));
-                }
-                continue;
-            }
-            let entry = m.entry().expect("not a fragment");
-            gz.write_all(&file_header(&entry.name, entry.size, mtime))
-                .map_err(io_err)?;
-            match m {
-                Pending::Fragment(_) => unreachable!("handled above"),
-                Pending::Bytes { data, .. } => {
-                    gz.write_all(data).map_err(io_err)?;
-                    reporter.advance(data.len() as u64);
-                }
-                Pending::File {
-                    path, size, sha256, ..
-                } => {
-                    append_file(
-                        &mut gz,
-                        path,
-                        *size,
-                        sha256,
-                        &entry.name,
-                        reporter,
-                        cancel,
-                        &io_err,
-                    )?;
-                }
-                Pending::Spooled(s) => {
-                    // The spool is complete gzip member(s): end ours, copy it verbatim.
-                    let copied = copy_spool(&mut gz, &mut s.file, reporter, cancel, &io_err)?;
-                    if copied != s.compressed_len {
-                        return Err(Error::internal(format!(
-                            "spool of {} is {copied} bytes, expected {}",
-                            s.name, s.compressed_len
-                        )));
-                    }
-                }
-            }
-            gz.write_all(&ZEROS[..padding(entry.size)])
-                .map_err(io_err)?;
+        // The archive either is the head file with every member copied into it, or (a large
+        // fragment, a filesystem that inserts ranges) the fragment's spool with the head
+        // inserted in front of it (see `inplace`).
+        let adopt = self.adoptable(meta_len);
+        let head_end = adopt.map_or(self.members.len(), |(i, _)| i);
+        for m in &mut self.members[..head_end] {
+            write_member(&mut gz, m, mtime, reporter, cancel, &io_err)?;
         }
-        gz.write_all(&ZEROS).map_err(io_err)?; // end-of-archive marker
-        if cancel.is_cancelled() {
-            return Err(Error::cancelled());
-        }
-        let out = gz.finish().map_err(io_err)?;
+        let (out, tmp_path) = match adopt {
+            None => {
+                gz.write_all(&ZEROS).map_err(io_err)?; // end-of-archive marker
+                if cancel.is_cancelled() {
+                    return Err(Error::cancelled());
+                }
+                (gz.finish().map_err(io_err)?, tmp_path)
+            }
+            Some((i, block)) => {
+                let head = gz.finish().map_err(io_err)?;
+                let Pending::Fragment(frag) = self.members.remove(i) else {
+                    unreachable!("adoptable() picks a fragment")
+                };
+                let (hashed, path) =
+                    splice_head(head, tmp_path, frag, block, reporter, cancel, &io_err)?;
+                let mut gz = ParGz::new(hashed, self.level);
+                for m in &mut self.members[i..] {
+                    write_member(&mut gz, m, mtime, reporter, cancel, &io_err)?;
+                }
+                gz.write_all(&ZEROS).map_err(io_err)?; // end-of-archive marker
+                if cancel.is_cancelled() {
+                    return Err(Error::cancelled());
+                }
+                (gz.finish().map_err(io_err)?, path)
+            }
+        };
 
         reporter.phase(Phase::Syncing, None);
         let (file, size, sha256) = out.into_parts();
@@ -623,6 +611,205 @@ fn persist_noclobber(tmp: TempPath, dest: &Path) -> Result<()> {
     }
 }
 
+impl ArchiveWriter {
+    /// The fragment the archive is finished inside (see `inplace`), with the filesystem's block
+    /// size: the last fragment, when it is at least [`CHUNK`] and larger than everything that
+    /// would be copied around it, and the folder's filesystem can insert ranges.
+    fn adoptable(&mut self, meta_len: u64) -> Option<(usize, u64)> {
+        let i = self
+            .members
+            .iter()
+            .rposition(|m| matches!(m, Pending::Fragment(_)))?;
+        let size = self.members[i].packing_bytes();
+        let around = meta_len
+            + self
+                .members
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, m)| m.packing_bytes())
+                .sum::<u64>();
+        if !self.in_place || size < CHUNK as u64 || size < around {
+            return None;
+        }
+        let Pending::Fragment(f) = &mut self.members[i] else {
+            unreachable!("found as a fragment")
+        };
+        let block = super::inplace::insert_block(&self.dir, f.file_mut())?;
+        Some((i, block))
+    }
+}
+
+/// One pending member into the archive's compressor: tar header, bytes, padding (a fragment's
+/// or a spool's compressed bytes verbatim).
+fn write_member(
+    gz: &mut ParGz<HashingWriter>,
+    m: &mut Pending,
+    mtime: u64,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+    io_err: &dyn Fn(io::Error) -> Error,
+) -> Result<()> {
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    if let Pending::Fragment(f) = m {
+        // Whole tar entries, compressed already: copied verbatim.
+        let copied = copy_spool(gz, f.file_mut(), reporter, cancel, io_err)?;
+        if copied != f.compressed_size() {
+            return Err(Error::internal(format!(
+                "a fragment spool is {copied} bytes, expected {}",
+                f.compressed_size()
+            )));
+        }
+        return Ok(());
+    }
+    let entry = m.entry().expect("not a fragment");
+    gz.write_all(&file_header(&entry.name, entry.size, mtime))
+        .map_err(io_err)?;
+    match m {
+        Pending::Fragment(_) => unreachable!("handled above"),
+        Pending::Bytes { data, .. } => {
+            gz.write_all(data).map_err(io_err)?;
+            reporter.advance(data.len() as u64);
+        }
+        Pending::File {
+            path, size, sha256, ..
+        } => {
+            append_file(
+                gz,
+                path,
+                *size,
+                sha256,
+                &entry.name,
+                reporter,
+                cancel,
+                io_err,
+            )?;
+        }
+        Pending::Spooled(s) => {
+            // The spool is complete gzip member(s): end ours, copy it verbatim.
+            let copied = copy_spool(gz, &mut s.file, reporter, cancel, io_err)?;
+            if copied != s.compressed_len {
+                return Err(Error::internal(format!(
+                    "spool of {} is {copied} bytes, expected {}",
+                    s.name, s.compressed_len
+                )));
+            }
+        }
+    }
+    gz.write_all(&ZEROS[..padding(entry.size)])
+        .map_err(io_err)
+}
+
+#[cfg(not(unix))]
+fn splice_head(
+    _head: HashingWriter,
+    _head_path: TempPath,
+    _frag: Fragment,
+    _block: u64,
+    _reporter: &Reporter,
+    _cancel: &CancellationToken,
+    _io_err: &dyn Fn(io::Error) -> Error,
+) -> Result<(HashingWriter, TempPath)> {
+    unreachable!("inplace::insert_block is None off Linux")
+}
+
+/// Puts the finished head (every member before `frag`, hashed as it was written into
+/// `head_path`) in front of the fragment's compressed bytes inside the fragment's own spool
+/// file, padded to whole `block`s (see `inplace`), and hashes the fragment's bytes on. Returns
+/// the spool as the archive's writer, positioned at its end, and its temporary name (the
+/// archive's, until it is renamed). The fragment's bytes are synced to disk while they are
+/// hashed.
+#[cfg(unix)]
+fn splice_head(
+    mut head: HashingWriter,
+    head_path: TempPath,
+    frag: Fragment,
+    block: u64,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+    io_err: &dyn Fn(io::Error) -> Error,
+) -> Result<(HashingWriter, TempPath)> {
+    use super::inplace::{insert_range, padding_for, padding_member};
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+    let (file, path, compressed_len) = frag.into_spool();
+    let pad = padding_member(padding_for(head.count, block));
+    head.write_all(&pad).map_err(io_err)?;
+    let head_len = head.count;
+    insert_range(&file, head_len).map_err(io_err)?;
+    // The head into the hole.
+    let mut buf = vec![0u8; CHUNK];
+    head.file
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io("reading the archive's head", e))?;
+    let mut at = 0u64;
+    loop {
+        let n = super::pipeline::read_full(&mut head.file, &mut buf)
+            .map_err(|e| Error::io("reading the archive's head", e))?;
+        if n == 0 {
+            break;
+        }
+        file.write_all_at(&buf[..n], at).map_err(io_err)?;
+        at += n as u64;
+    }
+    if at != head_len {
+        return Err(Error::internal(format!(
+            "the archive's head is {at} bytes, expected {head_len}"
+        )));
+    }
+    let (_, count, ctx) = head.into_raw();
+    drop(head_path);
+
+    // The fragment's bytes, hashed after the head's, while the disk takes them.
+    let syncing = {
+        let f = file
+            .try_clone()
+            .map_err(|e| Error::io("syncing the archive", e))?;
+        std::thread::spawn(move || f.sync_data())
+    };
+    let mut hashed = HashingWriter {
+        file,
+        ctx,
+        count,
+    };
+    let hashing = (|| -> Result<()> {
+        hashed
+            .file
+            .seek(SeekFrom::Start(head_len))
+            .map_err(|e| Error::io("reading the archive", e))?;
+        let mut left = compressed_len;
+        while left > 0 {
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = (&mut hashed.file)
+                .take(want as u64)
+                .read(&mut buf[..want])
+                .map_err(|e| Error::io("reading the archive", e))?;
+            if n == 0 {
+                return Err(Error::internal("the fragment's spool ended early"));
+            }
+            hashed.hash_only(&buf[..n]);
+            reporter.advance(n as u64);
+            left -= n as u64;
+        }
+        Ok(())
+    })();
+    let synced = syncing
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")));
+    hashing?;
+    synced.map_err(|e| Error::io("syncing the archive", e))?;
+    hashed
+        .file
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Error::io("writing the archive", e))?;
+    Ok((hashed, path))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn append_file(
     gz: &mut ParGz<HashingWriter>,
@@ -721,6 +908,14 @@ impl HashingWriter {
             ctx: ring::digest::Context::new(&ring::digest::SHA256),
             count: 0,
         }
+    }
+    /// Counts and hashes bytes that are in the file already.
+    fn hash_only(&mut self, buf: &[u8]) {
+        self.ctx.update(buf);
+        self.count += buf.len() as u64;
+    }
+    fn into_raw(self) -> (File, u64, ring::digest::Context) {
+        (self.file, self.count, self.ctx)
     }
     fn into_parts(self) -> (File, u64, String) {
         (
@@ -1027,8 +1222,121 @@ mod tests {
 
     type CancelAt = Box<dyn Fn(&ProgressUpdate) -> bool + Send + Sync>;
 
-    /// Writes an archive with an 8 MiB spool; `cancel_at` decides from progress when to cancel.
+    /// An archive of a small member, a fragment of `entries` objects of ≈ 48 KiB (mostly
+    /// incompressible) and a member after it; `copy` takes the copy path.
+    fn with_fragment(dir: &std::path::Path, entries: usize, copy: bool) -> Written {
+        let mut w = ArchiveWriter::create(dir, ARCHIVE, 3).unwrap();
+        if copy {
+            w.copy_fragments();
+        }
+        w.add_bytes(GLOBALS_MEMBER, b"CREATE ROLE app;\n".to_vec());
+        let mut f = w.fragment("2026-11-23T10:00:00Z").unwrap();
+        for i in 0..entries {
+            let body = data(40_000 + (i * 977) % 17_000, i as u64 + 1);
+            let name = format!("storage/b/dir {}/obj-{i}.bin", i % 7);
+            f.append_bytes(&name, &body, &sha(&body)).unwrap();
+        }
+        w.add_fragment(f.finish().unwrap());
+        w.add_bytes("config/after.json", b"{\"after\": true}".to_vec());
+        w.finish(manifest(), &quiet(), &CancellationToken::new())
+            .unwrap()
+    }
+
+    /// Offsets of Offsite's padding members (an empty gzip member with an `OP` extra field).
+    fn padding_members(bytes: &[u8]) -> Vec<usize> {
+        let mut at = vec![0];
+        at.extend(gzip_member_ends(bytes));
+        at.pop();
+        at.into_iter()
+            .filter(|&o| bytes[o + 3] == 0x04 && &bytes[o + 12..o + 14] == b"OP")
+            .collect()
+    }
+
+    #[test]
+    fn a_large_fragment_becomes_the_archive_and_reads_as_the_copy_would() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let in_place = with_fragment(a.path(), 120, false);
+        let copied = with_fragment(b.path(), 120, true);
+        for (what, w, dir) in [("in place", &in_place, &a), ("copied", &copied, &b)] {
+            // Nothing else is left: no spool, no index, no head file.
+            assert_eq!(
+                names_in(dir.path()),
+                vec![ARCHIVE.to_string(), format!("{ARCHIVE}.sha256")],
+                "{what}"
+            );
+            assert_eq!(w.size, std::fs::metadata(&w.path).unwrap().len(), "{what}");
+            // The sidecar is what sha256sum says of the file.
+            let sums = tool(dir.path(), "sha256sum", &[ARCHIVE]);
+            assert_eq!(sums, format!("{}  {ARCHIVE}\n", w.sha256), "{what}");
+            tool(dir.path(), "sha256sum", &["-c", &format!("{ARCHIVE}.sha256")]);
+            tool(dir.path(), "gzip", &["-t", ARCHIVE]);
+            let report = verify(&w.path, &quiet(), &CancellationToken::new()).unwrap();
+            assert!(report.ok, "{what}: {report:#?}");
+            assert_eq!(report.members.len(), 122, "{what}");
+        }
+        // The in-place archive holds one padding member, where its head ends on a block
+        // boundary; the copied one none.
+        let bytes = std::fs::read(&in_place.path).unwrap();
+        let pads = padding_members(&bytes);
+        assert_eq!(pads.len(), 1, "in place: {pads:?}");
+        let pad_end = gzip_member_ends(&bytes)
+            .into_iter()
+            .find(|&e| e > pads[0])
+            .unwrap();
+        assert_eq!(pad_end % 4096, 0, "the head ends at {pad_end}");
+        assert_eq!(
+            padding_members(&std::fs::read(&copied.path).unwrap()),
+            Vec::<usize>::new()
+        );
+        assert!(in_place.size > copied.size && in_place.size < copied.size + 4096 + 26);
+        // Both are the same tar stream, byte for byte: GNU tar lists and extracts the same.
+        let tar_of = |p: &std::path::Path| {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(std::fs::File::open(p).unwrap())
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        };
+        assert!(tar_of(&in_place.path) == tar_of(&copied.path));
+        let listing = tool(a.path(), "tar", &["-tzf", ARCHIVE]);
+        let names: Vec<&str> = listing.lines().collect();
+        assert_eq!(names.len(), 123);
+        assert_eq!(names[0], MANIFEST_NAME);
+        assert_eq!(names[1], GLOBALS_MEMBER);
+        assert_eq!(names[122], "config/after.json");
+        let out = tempfile::tempdir().unwrap();
+        tool(
+            out.path(),
+            "tar",
+            &["-xzf", in_place.path.to_str().unwrap()],
+        );
+        let body = data(40_000 + (5 * 977) % 17_000, 6);
+        assert!(std::fs::read(out.path().join("storage/b/dir 5/obj-5.bin")).unwrap() == body);
+        assert_eq!(read_manifest(&in_place.path).unwrap().members.len(), 122);
+    }
+
+    #[test]
+    fn a_small_fragment_is_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = with_fragment(dir.path(), 3, false);
+        assert_eq!(
+            padding_members(&std::fs::read(&w.path).unwrap()),
+            Vec::<usize>::new()
+        );
+        assert!(verify(&w.path, &quiet(), &CancellationToken::new()).unwrap().ok);
+    }
+
+    /// Writes an archive with an 8 MiB spool (`fragment`: an 8 MiB fragment, finished in
+    /// place); `cancel_at` decides from progress when to cancel.
     fn finish_with(dir: &std::path::Path, cancel_at: CancelAt) -> crate::Error {
+        finish_with_fragment(dir, cancel_at, false)
+    }
+
+    fn finish_with_fragment(
+        dir: &std::path::Path,
+        cancel_at: CancelAt,
+        fragment: bool,
+    ) -> crate::Error {
         let cancel = CancellationToken::new();
         let token = cancel.clone();
         let sink = move |u: &ProgressUpdate| {
@@ -1038,9 +1346,19 @@ mod tests {
         };
         let reporter = Reporter::with_interval(Arc::new(sink), "t", Duration::ZERO);
         let mut w = ArchiveWriter::create(dir, ARCHIVE, 1).unwrap();
-        let mut spool = w.spool(DATABASE_MEMBER).unwrap();
-        spool.write_all(&data(8 << 20, 5)).unwrap();
-        w.add_spooled(spool.finish().unwrap());
+        if fragment {
+            let mut f = w.fragment("2026-11-23T10:00:00Z").unwrap();
+            for i in 0..64 {
+                let body = data(128 * 1024, i + 1);
+                f.append_bytes(&format!("storage/b/{i}"), &body, &sha(&body))
+                    .unwrap();
+            }
+            w.add_fragment(f.finish().unwrap());
+        } else {
+            let mut spool = w.spool(DATABASE_MEMBER).unwrap();
+            spool.write_all(&data(8 << 20, 5)).unwrap();
+            w.add_spooled(spool.finish().unwrap());
+        }
         w.add_bytes(GLOBALS_MEMBER, b"x".to_vec());
         w.finish(manifest(), &reporter, &cancel).unwrap_err()
     }
@@ -1061,6 +1379,32 @@ mod tests {
             assert_eq!(e.kind(), ErrorKind::Cancelled, "{when}: {e}");
             assert_eq!(names_in(dir.path()), Vec::<String>::new(), "{when}");
         }
+    }
+
+    #[test]
+    fn cancel_while_a_fragment_is_finished_in_place_leaves_nothing() {
+        let cases: [(&str, CancelAt); 3] = [
+            ("at once", Box::new(|_| true)),
+            (
+                // The head (a few KiB) is in front of the fragment by then: its bytes are
+                // being hashed.
+                "while hashing the fragment",
+                Box::new(|u| u.phase == Phase::Packing && u.bytes_done > (2 << 20)),
+            ),
+            ("while syncing", Box::new(|u| u.phase == Phase::Syncing)),
+        ];
+        for (when, cancel_at) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let e = finish_with_fragment(dir.path(), cancel_at, true);
+            assert_eq!(e.kind(), ErrorKind::Cancelled, "{when}: {e}");
+            assert_eq!(names_in(dir.path()), Vec::<String>::new(), "{when}");
+        }
+        // A late failure (the sidecar's name is taken) removes the archive made in place.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(format!("{ARCHIVE}.sha256"))).unwrap();
+        let e = finish_with_fragment(dir.path(), Box::new(|_| false), true);
+        assert_ne!(e.kind(), ErrorKind::Cancelled, "{e}");
+        assert_eq!(names_in(dir.path()), vec![format!("{ARCHIVE}.sha256")]);
     }
 
     #[test]
