@@ -29,6 +29,7 @@ pub mod sources;
 pub mod storage;
 pub mod tempfiles;
 pub mod transfer;
+mod writeback;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{Error, ErrorKind, ErrorPayload, Result};

@@ -19,6 +19,7 @@ use super::tarfmt::{file_header, padding, ZEROS};
 use super::writer::check_name;
 use super::MemberEntry;
 use crate::error::{Error, Result};
+use crate::writeback::WriteBehindFile;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -31,7 +32,7 @@ use tempfile::TempPath;
 /// without [`finish`](Self::finish) removes the spool and its index.
 pub struct FragmentWriter {
     // Declared before `path`: the file is closed before the spool is deleted.
-    gz: Option<ParGz<File>>,
+    gz: Option<ParGz<WriteBehindFile>>,
     path: Option<TempPath>,
     index: Option<IndexWriter>,
     mtime: u64,
@@ -99,7 +100,9 @@ impl FragmentWriter {
         mtime: u64,
     ) -> Self {
         FragmentWriter {
-            gz: Some(ParGz::new(file, level)),
+            // Written back as it comes: when the archive is finished around this spool (see
+            // `inplace`), its bytes are on disk by then.
+            gz: Some(ParGz::new(WriteBehindFile::new(file), level)),
             path: Some(path),
             index: Some(IndexWriter {
                 out: BufWriter::with_capacity(64 * 1024, index.0),
@@ -122,7 +125,7 @@ impl FragmentWriter {
         self.len() == 0
     }
 
-    fn gz(&mut self) -> Result<&mut ParGz<File>> {
+    fn gz(&mut self) -> Result<&mut ParGz<WriteBehindFile>> {
         if self.broken {
             return Err(Error::internal("a fragment write failed earlier"));
         }
@@ -234,7 +237,7 @@ impl FragmentWriter {
         self.gz()?;
         let gz = self.gz.take().expect("checked");
         let what = "writing a fragment spool";
-        let mut file = gz.finish().map_err(|e| Error::io(what, e))?;
+        let mut file = gz.finish().map_err(|e| Error::io(what, e))?.into_inner();
         let compressed_len = file.stream_position().map_err(|e| Error::io(what, e))?;
         let index = self.index.take().expect("index until finished");
         let count = index.count;

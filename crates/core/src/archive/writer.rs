@@ -717,10 +717,14 @@ fn splice_head(
 
 /// Puts the finished head (every member before `frag`, hashed as it was written into
 /// `head_path`) in front of the fragment's compressed bytes inside the fragment's own spool
-/// file, padded to whole `block`s (see `inplace`), and hashes the fragment's bytes on. Returns
-/// the spool as the archive's writer, positioned at its end, and its temporary name (the
-/// archive's, until it is renamed). The fragment's bytes are synced to disk while they are
-/// hashed.
+/// file, padded to whole `block`s (see `inplace`). Returns the spool as the archive's writer,
+/// positioned at its end with the hash of everything so far, and its temporary name (the
+/// archive's, until it is renamed).
+///
+/// The fragment's bytes are hashed first, while they are still in the page cache: inserting a
+/// range drops the file's cached pages, and reading 1.45 GB back from disk took 3.9 s where the
+/// cache serves it in about one. Inserting also writes back what is still dirty; the fragment
+/// was written back as it was written (`writeback`), so little is.
 #[cfg(unix)]
 fn splice_head(
     mut head: HashingWriter,
@@ -734,13 +738,38 @@ fn splice_head(
     use super::inplace::{insert_range, padding_for, padding_member};
     use std::io::Read;
     use std::os::unix::fs::FileExt;
-    let (file, path, compressed_len) = frag.into_spool();
+    let (mut file, path, compressed_len) = frag.into_spool();
     let pad = padding_member(padding_for(head.count, block));
     head.write_all(&pad).map_err(io_err)?;
     let head_len = head.count;
-    insert_range(&file, head_len).map_err(io_err)?;
-    // The head into the hole.
+
+    // The fragment's bytes, hashed after the head's.
     let mut buf = vec![0u8; CHUNK];
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io("reading the archive", e))?;
+    let mut left = compressed_len;
+    while left > 0 {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = (&mut file)
+            .take(want as u64)
+            .read(&mut buf[..want])
+            .map_err(|e| Error::io("reading the archive", e))?;
+        if n == 0 {
+            return Err(Error::internal("the fragment's spool ended early"));
+        }
+        head.hash_only(&buf[..n]);
+        reporter.advance(n as u64);
+        left -= n as u64;
+    }
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+
+    // The head into a hole in front of them.
+    insert_range(&file, head_len).map_err(io_err)?;
     head.file
         .seek(SeekFrom::Start(0))
         .map_err(|e| Error::io("reading the archive's head", e))?;
@@ -761,53 +790,9 @@ fn splice_head(
     }
     let (_, count, ctx) = head.into_raw();
     drop(head_path);
-
-    // The fragment's bytes, hashed after the head's, while the disk takes them.
-    let syncing = {
-        let f = file
-            .try_clone()
-            .map_err(|e| Error::io("syncing the archive", e))?;
-        std::thread::spawn(move || f.sync_data())
-    };
-    let mut hashed = HashingWriter {
-        file,
-        ctx,
-        count,
-    };
-    let hashing = (|| -> Result<()> {
-        hashed
-            .file
-            .seek(SeekFrom::Start(head_len))
-            .map_err(|e| Error::io("reading the archive", e))?;
-        let mut left = compressed_len;
-        while left > 0 {
-            if cancel.is_cancelled() {
-                return Err(Error::cancelled());
-            }
-            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            let n = (&mut hashed.file)
-                .take(want as u64)
-                .read(&mut buf[..want])
-                .map_err(|e| Error::io("reading the archive", e))?;
-            if n == 0 {
-                return Err(Error::internal("the fragment's spool ended early"));
-            }
-            hashed.hash_only(&buf[..n]);
-            reporter.advance(n as u64);
-            left -= n as u64;
-        }
-        Ok(())
-    })();
-    let synced = syncing
-        .join()
-        .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")));
-    hashing?;
-    synced.map_err(|e| Error::io("syncing the archive", e))?;
-    hashed
-        .file
-        .seek(SeekFrom::End(0))
+    file.seek(SeekFrom::End(0))
         .map_err(|e| Error::io("writing the archive", e))?;
-    Ok((hashed, path))
+    Ok((HashingWriter { file, ctx, count }, path))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -10,6 +10,7 @@
 //! later download.
 
 use super::http::Validator;
+use crate::writeback::WriteBehind;
 use crate::error::{Error, ErrorKind, Result};
 use bytes::Bytes;
 use ring::digest::{Context, SHA256};
@@ -251,64 +252,6 @@ impl Drop for PartFile {
                 }
             }
         }
-    }
-}
-
-/// Write-behind: every [`WRITE_BEHIND`] bytes the kernel is asked to start writing the new
-/// window to disk, and the writer waits for the window [`WINDOWS_IN_FLIGHT`] back (long done
-/// by then, unless the disk is slower than the network), so the fsync before the rename finds
-/// little left to write and the page cache holds few dirty pages of a large download. Linux only
-/// (`sync_file_range`); elsewhere the final fsync does it all.
-#[derive(Default)]
-struct WriteBehind {
-    written: u64,
-    started: u64,
-    in_flight: std::collections::VecDeque<(u64, u64)>,
-}
-
-const WRITE_BEHIND: u64 = 16 * 1024 * 1024;
-const WINDOWS_IN_FLIGHT: usize = 2;
-
-impl WriteBehind {
-    fn wrote(&mut self, file: &File, n: usize) {
-        self.written += n as u64;
-        if self.written - self.started < WRITE_BEHIND {
-            return;
-        }
-        let window = (self.started, self.written - self.started);
-        self.in_flight.push_back(window);
-        let wait_for = if self.in_flight.len() > WINDOWS_IN_FLIGHT {
-            self.in_flight.pop_front()
-        } else {
-            None
-        };
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let fd = file.as_raw_fd();
-            // SAFETY: plain syscalls on an open descriptor; failures only lose the hint.
-            unsafe {
-                libc::sync_file_range(
-                    fd,
-                    window.0 as i64,
-                    window.1 as i64,
-                    libc::SYNC_FILE_RANGE_WRITE,
-                );
-                if let Some((off, len)) = wait_for {
-                    libc::sync_file_range(
-                        fd,
-                        off as i64,
-                        len as i64,
-                        libc::SYNC_FILE_RANGE_WAIT_BEFORE
-                            | libc::SYNC_FILE_RANGE_WRITE
-                            | libc::SYNC_FILE_RANGE_WAIT_AFTER,
-                    );
-                }
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        let _ = (file, wait_for);
-        self.started = self.written;
     }
 }
 
