@@ -81,6 +81,20 @@ enum Cmd {
         #[arg(long)]
         objects: usize,
     },
+    /// Change 1 % of the timed bucket in ROOT (as step 3 does) and write the ETag index for
+    /// `pull --listing-etags` to INDEX_DIR/listing-etags.tsv.
+    #[command(hide = true)]
+    Change {
+        root: PathBuf,
+        index_dir: PathBuf,
+        #[arg(long)]
+        objects: usize,
+        #[arg(long, default_value_t = 2)]
+        seed: u64,
+        /// Only rewrite the 1 % (no deletions or additions).
+        #[arg(long)]
+        rewrite_only: bool,
+    },
 }
 
 /// One measured row.
@@ -296,6 +310,27 @@ fn main() {
             eprintln!("{} objects, {} bytes", f.objects, f.bytes);
             return;
         }
+        Some(Cmd::Change {
+            root,
+            index_dir,
+            objects,
+            seed,
+            rewrite_only,
+        }) => {
+            let big = SizeRange {
+                min: 1024,
+                max: 1 << 20,
+            };
+            let ch = storage_fixture::change(&root, BUCKET, objects, big, seed, rewrite_only);
+            eprintln!(
+                "{} rewritten, {} deleted, {} added; index {}",
+                ch.rewritten,
+                ch.deleted,
+                ch.added,
+                etag_index(&root, &index_dir).display()
+            );
+            return;
+        }
         None => {}
     }
     if args.quick {
@@ -455,7 +490,7 @@ fn timed(
     }
 
     // 3. 1 % changed, then the next pulls.
-    let ch = storage_fixture::change(&root, BUCKET, args.objects, big, 2);
+    let ch = storage_fixture::change(&root, BUCKET, args.objects, big, 2, false);
     let now_objects = fx.objects - ch.deleted + ch.added;
     let changed_desc = format!(
         "{} rewritten, {} deleted, {} added ({:.1} MiB new bytes)",

@@ -161,7 +161,14 @@ pub struct Changes {
 
 /// 1 % of a bucket of `n` objects changed: `n/100` rewritten with new content (same size, so
 /// only the ETag / modification time tells), `n/500` deleted, `n/500` added.
-pub fn change(root: &Path, bucket: &str, n: usize, sizes: SizeRange, seed: u64) -> Changes {
+pub fn change(
+    root: &Path,
+    bucket: &str,
+    n: usize,
+    sizes: SizeRange,
+    seed: u64,
+    rewrite_only: bool,
+) -> Changes {
     let mut rng = Rng::new(seed);
     let mut buf = Vec::new();
     let mut c = Changes::default();
@@ -175,7 +182,7 @@ pub fn change(root: &Path, bucket: &str, n: usize, sizes: SizeRange, seed: u64) 
         c.rewritten += 1;
         c.bytes_new += size;
     }
-    let few = (n / 500).max(1);
+    let few = if rewrite_only { 0 } else { (n / 500).max(1) };
     for j in 0..few {
         // Odd positions: never one of the rewritten ones (those are at j*step + 3 with step 100).
         delete_object(root, bucket, &key((j * step + 51) % n));
