@@ -18,6 +18,8 @@ pub(crate) struct WriteBehind {
     written: u64,
     started: u64,
     in_flight: std::collections::VecDeque<(u64, u64)>,
+    /// Only start writing, never wait (see [`WriteBehind::start_only`]).
+    no_wait: bool,
 }
 
 const WRITE_BEHIND: u64 = 16 * 1024 * 1024;
@@ -31,7 +33,10 @@ impl WriteBehind {
         }
         let window = (self.started, self.written - self.started);
         self.in_flight.push_back(window);
-        let wait_for = if self.in_flight.len() > WINDOWS_IN_FLIGHT {
+        let wait_for = if self.no_wait {
+            self.in_flight.clear();
+            None
+        } else if self.in_flight.len() > WINDOWS_IN_FLIGHT {
             self.in_flight.pop_front()
         } else {
             None
@@ -66,7 +71,20 @@ impl WriteBehind {
     }
 }
 
-/// A file written through [`WriteBehind`].
+impl WriteBehind {
+    /// Starts the writing of each window but never waits for one: for a writer that must not
+    /// stall while its producers hold memory (a storage pull's bodies wait for the fragment
+    /// writer: a wait for a slow moment of the disk let them pile up to the pull's 32 MiB
+    /// budget). What is still dirty at the end is written by the final sync.
+    pub(crate) fn start_only() -> Self {
+        WriteBehind {
+            no_wait: true,
+            ..WriteBehind::default()
+        }
+    }
+}
+
+/// A file written through [`WriteBehind`] (starting writeback, never waiting).
 pub(crate) struct WriteBehindFile {
     file: File,
     behind: WriteBehind,
@@ -76,7 +94,7 @@ impl WriteBehindFile {
     pub(crate) fn new(file: File) -> Self {
         WriteBehindFile {
             file,
-            behind: WriteBehind::default(),
+            behind: WriteBehind::start_only(),
         }
     }
 

@@ -43,9 +43,6 @@ impl Pool {
     }
 
     pub fn give(&self, v: Vec<u8>) {
-        if v.capacity() < CHUNK {
-            return; // a compressed block's small buffer: not worth keeping
-        }
         let mut stack = self.0.lock().unwrap();
         if stack.len() < Self::MAX {
             stack.push(v);
@@ -291,14 +288,7 @@ fn compress_worker(
         } else {
             level
         };
-        // A stored block needs a full-size buffer (from the pool); a compressed one a fraction
-        // of it, grown only as far as its output goes (untouched capacity costs no memory).
-        let buf = if level.level() == 0 {
-            pool.take()
-        } else {
-            Vec::with_capacity(block.len() / 4 + 4096)
-        };
-        let mut enc = GzEncoder::new(buf, level);
+        let mut enc = GzEncoder::new(pool.take(), level);
         // Writing into a Vec cannot fail.
         let compressed = enc
             .write_all(&block)

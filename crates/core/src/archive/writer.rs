@@ -10,6 +10,9 @@
 //! are hashed and gzip-compressed as they arrive into a temporary file next to the destination.
 //! At [`ArchiveWriter::finish`] the spool's compressed bytes are copied into the archive as they
 //! are — concatenated gzip members are one valid gzip stream — so nothing is compressed twice.
+//! A large fragment (a bucket's objects) is not copied at all where the filesystem allows: the
+//! head is inserted in front of it in its own spool file, which becomes the archive (see
+//! `inplace`).
 //! Compression itself runs on all cores (see `pargz`). The archive is hashed while it is
 //! written, so producing `<archive>.sha256` costs no second read.
 
