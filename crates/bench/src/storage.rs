@@ -701,13 +701,20 @@ fn report_rss(
         let max = rss.iter().map(|x| mib(x.2.maxrss_kib)).fold(0.0, f64::max);
         println!();
         println!(
-            "| target | measured | |\n|---|---:|---|\n| Offsite peak RSS ≤ 100 MiB at every size | {max:.1} MiB | {} |\n| flat: {} → {} objects ≤ 1.2× | {:.2}× | {} |",
-            verdict(max <= 100.0),
-            first.0,
-            last.0,
-            hi / lo,
-            verdict(hi / lo <= 1.2)
+            "| target | measured | |\n|---|---:|---|\n| Offsite peak RSS ≤ 100 MiB at every size | {max:.1} MiB | {} |",
+            verdict(max <= 100.0)
         );
+        if rss.len() > 1 {
+            println!(
+                "| flat: {} → {} objects ≤ 1.2× | {:.2}× | {} |",
+                first.0,
+                last.0,
+                hi / lo,
+                verdict(hi / lo <= 1.2)
+            );
+        } else {
+            println!("| flat | one bucket size measured: give two to --rss-objects | |");
+        }
     }
     for (n, _, m, r) in rss {
         json.insert(format!("rss_{n}_offsite_mib"), mib(m.maxrss_kib).into());
