@@ -13,13 +13,23 @@ use std::io::{self, Write};
 /// by then, unless the disk is slower than the network), so the fsync before the rename finds
 /// little left to write and the page cache holds few dirty pages of a large download. Linux only
 /// (`sync_file_range`); elsewhere the final fsync does it all.
-#[derive(Default)]
 pub(crate) struct WriteBehind {
     written: u64,
     started: u64,
     in_flight: std::collections::VecDeque<(u64, u64)>,
-    /// Only start writing, never wait (see [`WriteBehind::start_only`]).
-    no_wait: bool,
+    /// Whether the writer waits for old windows (false: see [`WriteBehind::start_only`]).
+    wait: bool,
+}
+
+impl Default for WriteBehind {
+    fn default() -> Self {
+        WriteBehind {
+            written: 0,
+            started: 0,
+            in_flight: std::collections::VecDeque::new(),
+            wait: true,
+        }
+    }
 }
 
 const WRITE_BEHIND: u64 = 16 * 1024 * 1024;
@@ -32,12 +42,13 @@ impl WriteBehind {
             return;
         }
         let window = (self.started, self.written - self.started);
-        self.in_flight.push_back(window);
-        let wait_for = if self.no_wait {
-            self.in_flight.clear();
-            None
-        } else if self.in_flight.len() > WINDOWS_IN_FLIGHT {
-            self.in_flight.pop_front()
+        let wait_for = if self.wait {
+            self.in_flight.push_back(window);
+            if self.in_flight.len() > WINDOWS_IN_FLIGHT {
+                self.in_flight.pop_front()
+            } else {
+                None
+            }
         } else {
             None
         };
@@ -69,16 +80,14 @@ impl WriteBehind {
         let _ = (file, wait_for);
         self.started = self.written;
     }
-}
 
-impl WriteBehind {
     /// Starts the writing of each window but never waits for one: for a writer that must not
     /// stall while its producers hold memory (a storage pull's bodies wait for the fragment
     /// writer: a wait for a slow moment of the disk let them pile up to the pull's 32 MiB
     /// budget). What is still dirty at the end is written by the final sync.
     pub(crate) fn start_only() -> Self {
         WriteBehind {
-            no_wait: true,
+            wait: false,
             ..WriteBehind::default()
         }
     }

@@ -10,8 +10,8 @@
 //! later download.
 
 use super::http::Validator;
-use crate::writeback::WriteBehind;
 use crate::error::{Error, ErrorKind, Result};
+use crate::writeback::WriteBehind;
 use bytes::Bytes;
 use ring::digest::{Context, SHA256};
 use std::fs::File;
