@@ -20,3 +20,20 @@ pub fn limit_malloc_arenas() {
         }
     }
 }
+
+/// Gives the pages of freed heap memory back to the system (glibc's `malloc_trim`, which also
+/// releases free pages in the middle of the heap, not only at its top).
+///
+/// A storage pull calls it after each listing page and before packing. Its downloads allocate
+/// and free bodies, listing pages and their XML all the time; glibc keeps the freed pages
+/// resident, so the pull's resident memory crept up with the run's length (10,000 → 100,000
+/// objects: anonymous memory 16 → 19–22 MiB, then a few more at packing). Trimmed, it follows
+/// what is in use. It costs a walk over the free chunks (well under a millisecond here) and the
+/// page faults of reusing released pages. Does nothing on other C libraries.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -181,6 +181,7 @@ pub async fn pull_into(
     if cancel.is_cancelled() {
         return Err(Error::cancelled());
     }
+    crate::allocator::release_free_memory();
 
     // Full archive over a previous one: copy the unchanged objects' bytes from it.
     if !state.copies.is_empty() {
@@ -201,7 +202,7 @@ pub async fn pull_into(
 
     let (doc_path, summary) = state.finish_doc(opts)?;
     // A member of its own (not a fragment): the manifest `finish` returns lists it.
-    let mut doc = writer.spool(STORAGE_DOC)?;
+    let mut doc = writer.spool_document(STORAGE_DOC)?;
     let mut f = std::fs::File::open(&doc_path)
         .map_err(|e| Error::io("reading the storage.json spool", e))?;
     std::io::copy(&mut f, &mut doc).map_err(|e| Error::io("copying storage.json", e))?;
@@ -409,6 +410,7 @@ impl<'p> PullState<'p> {
                 if let (true, Some(last)) = (page.ascending_from_here, last) {
                     self.forget_files_before(bucket, &last);
                 }
+                crate::allocator::release_free_memory();
             }
         }
         Ok(())
