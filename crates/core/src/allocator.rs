@@ -28,8 +28,9 @@ pub fn limit_malloc_arenas() {
 /// and free bodies, listing pages and their XML all the time; glibc keeps the freed pages
 /// resident, so the pull's resident memory crept up with the run's length (10,000 → 100,000
 /// objects: anonymous memory 16 → 19–22 MiB, then a few more at packing). Trimmed, it follows
-/// what is in use. It costs a walk over the free chunks (well under a millisecond here) and the
-/// page faults of reusing released pages. Does nothing on other C libraries.
+/// what is in use. It costs a walk over the free chunks and the page faults of reusing released
+/// pages: an incremental pull of 10,000 objects (10 pages, 10 trims) took 0.62–0.63 s with it,
+/// 0.70 s without. Does nothing on other C libraries.
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory; it is thread-safe.

@@ -16,7 +16,9 @@
 //! written to a temporary file as entries complete (in listing order), and the archive's
 //! members go to one compressed fragment whose member list (one entry per object, for the
 //! manifest) waits in a temporary file too. What grows with the object count is, with a previous
-//! backup, its `StorageDoc` and the index of it.
+//! backup, its `StorageDoc` and the index of it. Freed heap pages are given back after each
+//! listing page and before packing ([`crate::allocator::release_free_memory`]): glibc would keep
+//! them resident, and the peak would creep up with the run's length.
 //!
 //! A vanished object (gone between listing and download) is recorded, not a failure. A body
 //! whose length differs from the listing (after [`Retrying`](crate::retry::Retrying) resumed any
