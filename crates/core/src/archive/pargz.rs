@@ -403,10 +403,7 @@ mod tests {
         gz.write_all(b"tail").unwrap();
         let out = gz.finish().unwrap();
 
-        let mut got = Vec::new();
-        flate2::bufread::MultiGzDecoder::new(&out[..])
-            .read_to_end(&mut got)
-            .unwrap();
+        let got = gunzip(&out);
         let mut want = text.clone();
         want.extend_from_slice(b"RAW PIECE");
         want.extend_from_slice(b"tail");
@@ -424,6 +421,15 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    /// The whole of a multi-member gzip stream, decompressed.
+    fn gunzip(out: &[u8]) -> Vec<u8> {
+        let mut got = Vec::new();
+        flate2::bufread::MultiGzDecoder::new(out)
+            .read_to_end(&mut got)
+            .unwrap();
+        got
     }
 
     #[test]
@@ -447,11 +453,7 @@ mod tests {
             most = most.max(gz.in_flight());
         }
         assert!(most <= limit, "{most} pieces in flight, limit {limit}");
-        let out = gz.finish().unwrap().0;
-        let mut got = Vec::new();
-        flate2::bufread::MultiGzDecoder::new(&out[..])
-            .read_to_end(&mut got)
-            .unwrap();
+        let got = gunzip(&gz.finish().unwrap().0);
         let mut want = text;
         for _ in 0..64 {
             want.extend_from_slice(b"RAW");
@@ -481,11 +483,7 @@ mod tests {
         gz.document_mode(false);
         assert_eq!(gz.limit, full);
         gz.write_all(b"tail").unwrap();
-        let out = gz.finish().unwrap().0;
-        let mut got = Vec::new();
-        flate2::bufread::MultiGzDecoder::new(&out[..])
-            .read_to_end(&mut got)
-            .unwrap();
+        let got = gunzip(&gz.finish().unwrap().0);
         let mut want = text;
         want.extend_from_slice(b"tail");
         assert!(got == want, "decompressed output differs");
@@ -562,11 +560,7 @@ mod tests {
                 out.len(),
                 data.len()
             );
-            let mut back = Vec::new();
-            flate2::read::MultiGzDecoder::new(&out[..])
-                .read_to_end(&mut back)
-                .unwrap();
-            assert!(back == *data, "round trip");
+            assert!(gunzip(&out) == *data, "round trip");
         }
     }
 }
