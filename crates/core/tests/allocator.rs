@@ -31,5 +31,8 @@ fn freed_memory_behind_live_blocks_is_given_back() {
         "resident anonymous memory {before} KiB before, {after} KiB after: the freed 63 MiB \
          were not given back"
     );
-    assert!(kept.iter().all(|b| b.len() == 4096 && b[1] != 0), "live blocks intact");
+    assert!(
+        kept.iter().all(|b| b.len() == 4096 && b[1] != 0),
+        "live blocks intact"
+    );
 }

@@ -472,13 +472,19 @@ mod tests {
         gz.document_mode(true);
         let lean = gz.limit;
         assert_eq!(lean, gz.worker_count as u64);
-        assert!(lean < full, "document mode allows {lean}, the default {full}");
+        assert!(
+            lean < full,
+            "document mode allows {lean}, the default {full}"
+        );
         let mut most = 0;
         for piece in text.chunks(CHUNK / 4) {
             gz.write_all(piece).unwrap();
             most = most.max(gz.in_flight());
         }
-        assert!(most <= lean, "{most} pieces in flight in document mode, limit {lean}");
+        assert!(
+            most <= lean,
+            "{most} pieces in flight in document mode, limit {lean}"
+        );
         // Back to the full allowance, and the output is the text, in order.
         gz.document_mode(false);
         assert_eq!(gz.limit, full);
