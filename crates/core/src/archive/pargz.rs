@@ -102,12 +102,6 @@ fn max_in_flight(workers: usize) -> u64 {
     2 * workers as u64
 }
 
-/// Pieces on their way at most while a document is written ([`ParGz::document_mode`]): the one
-/// each worker compresses.
-fn document_in_flight(workers: usize) -> u64 {
-    workers as u64
-}
-
 pub(crate) struct ParGz<W: Write + Send + 'static> {
     pool: Pool,
     /// The block being filled.
@@ -117,10 +111,8 @@ pub(crate) struct ParGz<W: Write + Send + 'static> {
     jobs: Option<SyncSender<Piece>>,
     out: Option<SyncSender<Piece>>,
     progress: Arc<Progress>,
-    /// [`max_in_flight`] (or [`document_in_flight`]).
+    /// [`max_in_flight`].
     limit: u64,
-    /// Compression threads started.
-    worker_count: usize,
     workers: Vec<JoinHandle<()>>,
     writer: Option<JoinHandle<io::Result<W>>>,
     /// Set once a thread failed; the error was already returned once.
@@ -162,7 +154,6 @@ impl<W: Write + Send + 'static> ParGz<W> {
             out: Some(out_tx),
             progress,
             limit: max_in_flight(n),
-            worker_count: n,
             workers,
             writer: Some(writer),
             dead: false,
@@ -188,21 +179,6 @@ impl<W: Write + Send + 'static> ParGz<W> {
             return Ok(());
         }
         self.send_block()
-    }
-
-    /// While `on`, at most one piece per worker is on its way (see [`document_in_flight`]),
-    /// instead of [`max_in_flight`]: for a document of megabytes written from memory or a
-    /// spool (`storage.json`, `metadata.json`). Such a document keeps every piece it may have
-    /// in flight in use, a touched MiB each, so with the full allowance the peak RSS at the end
-    /// of a 100,000-object pull (a 25 MB `storage.json`, a 15 MB `metadata.json`) was 2 MiB
-    /// above a 10,000-object one's; it compresses in well under a second either way. A dump or
-    /// a fragment's spool keeps the full allowance.
-    pub fn document_mode(&mut self, on: bool) {
-        self.limit = if on {
-            document_in_flight(self.worker_count)
-        } else {
-            max_in_flight(self.worker_count)
-        };
     }
 
     /// Writes `buf[..len]` to the output verbatim, after everything written before. Take the
@@ -458,40 +434,6 @@ mod tests {
         for _ in 0..64 {
             want.extend_from_slice(b"RAW");
         }
-        assert!(got == want, "decompressed output differs");
-    }
-
-    #[test]
-    fn a_document_keeps_one_piece_per_worker_in_flight() {
-        // Compressible text at level 9 into a slow writer: pieces would queue up to the limit.
-        let text: Vec<u8> = (0..(CHUNK * 8))
-            .map(|i| b"{\"key\":\"objects/"[i % 16] ^ (i / 4093) as u8)
-            .collect();
-        let mut gz = ParGz::new(Slow(Vec::new()), 9);
-        let full = gz.limit;
-        gz.document_mode(true);
-        let lean = gz.limit;
-        assert_eq!(lean, gz.worker_count as u64);
-        assert!(
-            lean < full,
-            "document mode allows {lean}, the default {full}"
-        );
-        let mut most = 0;
-        for piece in text.chunks(CHUNK / 4) {
-            gz.write_all(piece).unwrap();
-            most = most.max(gz.in_flight());
-        }
-        assert!(
-            most <= lean,
-            "{most} pieces in flight in document mode, limit {lean}"
-        );
-        // Back to the full allowance, and the output is the text, in order.
-        gz.document_mode(false);
-        assert_eq!(gz.limit, full);
-        gz.write_all(b"tail").unwrap();
-        let got = gunzip(&gz.finish().unwrap().0);
-        let mut want = text;
-        want.extend_from_slice(b"tail");
         assert!(got == want, "decompressed output differs");
     }
 

@@ -194,17 +194,6 @@ impl ArchiveWriter {
         })
     }
 
-    /// As [`spool`](Self::spool), for a document of megabytes written at once (a pull's
-    /// `storage.json`): its compression keeps fewer pieces in flight
-    /// ([`ParGz::document_mode`]), so its memory does not grow with its size.
-    pub fn spool_document(&self, member_name: &str) -> Result<SpoolWriter> {
-        let mut spool = self.spool(member_name)?;
-        if let Some(gz) = spool.gz.as_mut() {
-            gz.document_mode(true);
-        }
-        Ok(spool)
-    }
-
     pub fn add_spooled(&mut self, m: SpooledMember) {
         self.members.push(Pending::Spooled(m));
     }
@@ -397,9 +386,6 @@ impl ArchiveWriter {
         let total = meta_len + self.members.iter().map(Pending::packing_bytes).sum::<u64>();
         reporter.phase(Phase::Packing, Some(total));
 
-        // The manifest (megabytes for a large bucket) as a document; the members after it at
-        // full speed.
-        gz.document_mode(true);
         gz.write_all(&file_header(MANIFEST_NAME, meta_len, mtime))
             .map_err(io_err)?;
         let mut into_gz = GzSink {
@@ -414,7 +400,6 @@ impl ArchiveWriter {
             )));
         }
         gz.write_all(&ZEROS[..padding(meta_len)]).map_err(io_err)?;
-        gz.document_mode(false);
         reporter.advance(meta_len);
 
         // The archive either is the head file with every member copied into it, or (a large

@@ -204,7 +204,7 @@ pub async fn pull_into(
 
     let (doc_path, summary) = state.finish_doc(opts)?;
     // A member of its own (not a fragment): the manifest `finish` returns lists it.
-    let mut doc = writer.spool_document(STORAGE_DOC)?;
+    let mut doc = writer.spool(STORAGE_DOC)?;
     let mut f = std::fs::File::open(&doc_path)
         .map_err(|e| Error::io("reading the storage.json spool", e))?;
     std::io::copy(&mut f, &mut doc).map_err(|e| Error::io("copying storage.json", e))?;
