@@ -2,7 +2,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    offsite_core::allocator::limit_malloc_arenas();
+    offsite_core::allocator::configure();
     // WebKitGTK's DMA-BUF renderer keeps ≈90 MiB more in the web process of an idle window
     // (measured: tests/perf/idle-memory.sh, 313 → 220 MiB PSS in total) and is a known cause of
     // blank windows on some GPU drivers; a list-and-forms app does not need it. Set before any

@@ -91,7 +91,7 @@ impl ObjectSource for ListedEtags {
 /// Runs one pull and prints one JSON line (archive, size, counts, seconds); exit code 1 on error.
 pub fn run(args: PullArgs) -> i32 {
     // As the `offsite` binary does at its start.
-    offsite_core::allocator::limit_malloc_arenas();
+    offsite_core::allocator::configure();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

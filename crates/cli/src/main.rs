@@ -285,7 +285,7 @@ fn exit_code(e: &Error) -> u8 {
 }
 
 fn main() -> ExitCode {
-    offsite_core::allocator::limit_malloc_arenas();
+    offsite_core::allocator::configure();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

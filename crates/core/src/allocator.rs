@@ -6,17 +6,46 @@
 //! over many arenas, they pin pages that are never given back. Measured on a 100,000-object
 //! pull: 124 MiB peak RSS with glibc's default, 65 MiB with two arenas, at the same speed.
 
+//!
+//! Blocks up to [`MMAP_THRESHOLD`] come from the heap, and the heap keeps up to
+//! [`TRIM_THRESHOLD`] of free memory at its top instead of handing it back at once. glibc's
+//! default moves both with the sizes it sees freed: a download's ≈ 400 KiB network chunks,
+//! allocated on one thread and freed on another, had it give pages back and take them again
+//! all the time (150 `madvise` calls and a page fault per 4 KiB of a 1 GiB download). Fixed
+//! thresholds, measured on that download (loopback, 2 cores): 0.2 CPU-seconds less in the kernel
+//! and ≈ 8 % less wall time, peak RSS +2 MiB. (A fixed mmap threshold of 256 KiB was worse than
+//! the default: every large chunk became a mapping of its own.) Memory a storage pull frees is
+//! still given back, by [`release_free_memory`].
+
 /// Arenas glibc may use (when `MALLOC_ARENA_MAX` does not say otherwise).
 pub const MALLOC_ARENAS: i32 = 2;
 
-/// Caps glibc's malloc arenas at [`MALLOC_ARENAS`] unless the environment sets
-/// `MALLOC_ARENA_MAX`. Call before other threads start. Does nothing on other C libraries.
-pub fn limit_malloc_arenas() {
+/// Blocks at least this large get a mapping of their own (glibc's `M_MMAP_THRESHOLD`).
+pub const MMAP_THRESHOLD: i32 = 4 << 20;
+
+/// Free memory at the top of a heap beyond this is given back (glibc's `M_TRIM_THRESHOLD`).
+pub const TRIM_THRESHOLD: i32 = 8 << 20;
+
+/// Applies this module's settings to glibc's malloc: [`MALLOC_ARENAS`] arenas unless the
+/// environment sets `MALLOC_ARENA_MAX`, and the fixed [`MMAP_THRESHOLD`] and [`TRIM_THRESHOLD`]
+/// unless it sets `GLIBC_TUNABLES`, `MALLOC_MMAP_THRESHOLD_` or `MALLOC_TRIM_THRESHOLD_`. Call
+/// first thing in `main`, before other threads start. Does nothing on other C libraries.
+pub fn configure() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+    {
+        let set = |name: &str| std::env::var_os(name).is_some();
         // SAFETY: mallopt only changes allocator parameters; called before threads start.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+            if !set("MALLOC_ARENA_MAX") {
+                libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS);
+            }
+            if !set("GLIBC_TUNABLES")
+                && !set("MALLOC_MMAP_THRESHOLD_")
+                && !set("MALLOC_TRIM_THRESHOLD_")
+            {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+            }
         }
     }
 }

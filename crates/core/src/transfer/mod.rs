@@ -621,6 +621,11 @@ impl Downloader {
                 return Outcome::Failed(status_error(&what, status, retry_after));
             }
         }
+        if let Some(t) = st.total {
+            if let Err(e) = part.reserve(t).await {
+                return Outcome::Failed(e);
+            }
+        }
         if !st.announced {
             reporter.phase(Phase::Downloading, st.total);
             reporter.set_done(st.pos);

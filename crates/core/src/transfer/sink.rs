@@ -21,14 +21,22 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// Chunks in flight to each thread (reqwest chunks are a few KiB to about half a MiB on
-/// loopback): enough that a writer waiting a moment for the disk does not stop the socket, few
-/// enough to bound the memory (256 took the peak RSS of a 1 GiB download to 127 MiB).
-const DEPTH: usize = 32;
+/// Chunks (reqwest's are a few KiB to about 400 KiB on loopback) are handed to the two threads
+/// in batches of at least this many bytes: one wake-up of each thread per batch instead of per
+/// chunk, and one `writev`. Measured on a 1 GiB loopback download (2 cores): futex calls fell
+/// from ≈ 13,000 to ≈ 4,000 and the wall time by ≈ 5 %.
+const BATCH: usize = 1 << 20;
+
+/// Batches in flight to each thread: enough that a writer waiting a moment for the disk does not
+/// stop the socket (12 MiB, what 32 single chunks were before), few enough to bound the memory
+/// (256 chunks took the peak RSS of a 1 GiB download to 127 MiB).
+const DEPTH: usize = 12;
 
 enum Cmd {
-    Data(Bytes),
+    Data(Arc<[Bytes]>),
     Truncate,
+    /// Allocate the file's blocks up to this length (writer only; see [`PartFile::reserve`]).
+    Reserve(u64, oneshot::Sender<std::io::Result<()>>),
     Finish(oneshot::Sender<std::io::Result<[u8; 32]>>),
 }
 
@@ -41,6 +49,8 @@ pub(crate) struct PartFile {
     hasher: Option<JoinHandle<()>>,
     /// The first write error (the writer stops at it).
     failed: Arc<Mutex<Option<std::io::Error>>>,
+    /// Chunks not yet handed on, and their bytes (see [`BATCH`]).
+    pending: Mutex<(Vec<Bytes>, usize)>,
     committed: bool,
     /// A second handle on the file holding its exclusive lock while the download runs (until
     /// after the rename): another process finding the `.part` knows it is in use.
@@ -89,12 +99,23 @@ impl PartFile {
             let mut behind = WriteBehind::default();
             while let Some(cmd) = write_rx.blocking_recv() {
                 let r = match cmd {
-                    Cmd::Data(b) => file.write_all(&b).map(|_| behind.wrote(&file, b.len())),
+                    Cmd::Data(b) => {
+                        write_all_vectored(&mut file, &b).map(|n| behind.wrote(&file, n))
+                    }
                     Cmd::Truncate => {
                         behind = WriteBehind::default();
                         file.set_len(0)
                             .and_then(|_| file.seek(SeekFrom::Start(0)))
                             .map(|_| ())
+                    }
+                    Cmd::Reserve(len, reply) => {
+                        let r = reserve(&file, len);
+                        let failed = r.is_err();
+                        let _ = reply.send(r);
+                        if failed {
+                            return;
+                        }
+                        continue;
                     }
                     Cmd::Finish(reply) => {
                         let r = file.flush().and_then(|_| file.sync_all());
@@ -116,8 +137,9 @@ impl PartFile {
             let mut ctx = ctx;
             while let Some(cmd) = hash_rx.blocking_recv() {
                 match cmd {
-                    Cmd::Data(b) => ctx.update(&b),
+                    Cmd::Data(b) => b.iter().for_each(|c| ctx.update(c)),
                     Cmd::Truncate => ctx = Context::new(&SHA256),
+                    Cmd::Reserve(..) => {}
                     Cmd::Finish(reply) => {
                         let mut out = [0u8; 32];
                         out.copy_from_slice(ctx.clone().finish().as_ref());
@@ -134,6 +156,7 @@ impl PartFile {
                 writer: Some(writer),
                 hasher: Some(hasher),
                 failed,
+                pending: Mutex::new((Vec::new(), 0)),
                 committed: false,
                 lock,
             },
@@ -174,18 +197,67 @@ impl PartFile {
         Ok(())
     }
 
-    /// Append a chunk (written and hashed in the background).
+    /// Append a chunk (written and hashed in the background, in batches of [`BATCH`] bytes).
     pub(crate) async fn write(&self, chunk: Bytes) -> Result<()> {
-        self.send(|| Cmd::Data(chunk.clone())).await
+        let full = {
+            let mut p = self.pending.lock().unwrap();
+            p.1 += chunk.len();
+            p.0.push(chunk);
+            p.1 >= BATCH
+        };
+        if full {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Hand the pending chunks on.
+    async fn flush(&self) -> Result<()> {
+        let batch: Arc<[Bytes]> = {
+            let mut p = self.pending.lock().unwrap();
+            p.1 = 0;
+            std::mem::take(&mut p.0).into()
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.send(|| Cmd::Data(batch.clone())).await
+    }
+
+    /// Allocate the file's blocks for `len` bytes before they arrive (its length stays what was
+    /// written, so a killed download's `.part` still says how much it holds). A disk without
+    /// room fails here, before a byte is downloaded, with `disk_full`; and writes into allocated
+    /// blocks skip the file system's delayed allocation: measured on a 1 GiB loopback download
+    /// (ext4, 2 cores), ≈ 4 % less wall time. A file system that cannot allocate ahead (tmpfs
+    /// can, FAT cannot) simply allocates as it writes.
+    pub(crate) async fn reserve(&self, len: u64) -> Result<()> {
+        let Some(w) = &self.write_tx else {
+            return Err(Error::internal("the .part file is closed"));
+        };
+        self.flush().await?;
+        let (tx, rx) = oneshot::channel();
+        if w.send(Cmd::Reserve(len, tx)).await.is_err() {
+            return Err(self.write_error());
+        }
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::io(
+                format!("making room for the {len} bytes of {}", self.path.display()),
+                e,
+            )),
+            Err(_) => Err(self.write_error()),
+        }
     }
 
     /// Start over: empty the file and the hash.
     pub(crate) async fn truncate(&self) -> Result<()> {
+        *self.pending.lock().unwrap() = (Vec::new(), 0);
         self.send(|| Cmd::Truncate).await
     }
 
     /// Wait for every byte to be on disk (fsync) and return the SHA-256 of what was written.
     pub(crate) async fn finish(&self) -> Result<[u8; 32]> {
+        self.flush().await?;
         let (Some(w), Some(h)) = (&self.write_tx, &self.hash_tx) else {
             return Err(Error::internal("the .part file is closed"));
         };
@@ -253,6 +325,62 @@ impl Drop for PartFile {
             }
         }
     }
+}
+
+/// `fallocate(FALLOC_FL_KEEP_SIZE)` of `0..len` (Linux); a file system that cannot is not an
+/// error, and neither is anything else where the call does not exist.
+fn reserve(file: &File, len: u64) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let Ok(len) = libc::off_t::try_from(len) else {
+            return Ok(());
+        };
+        if len == 0 {
+            return Ok(());
+        }
+        loop {
+            // SAFETY: a plain syscall on an open, writable descriptor.
+            let r = unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len) };
+            if r == 0 {
+                return Ok(());
+            }
+            let e = std::io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) | Some(libc::EIO) => {
+                    return Err(e)
+                }
+                // EOPNOTSUPP, ENOSYS and the like: allocate while writing.
+                _ => return Ok(()),
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, len);
+        Ok(())
+    }
+}
+
+/// `write_all` of several buffers, one `writev` at a time; the bytes written.
+fn write_all_vectored(file: &mut File, bufs: &[Bytes]) -> std::io::Result<usize> {
+    let total = bufs.iter().map(Bytes::len).sum();
+    let mut slices: Vec<std::io::IoSlice<'_>> = bufs
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| std::io::IoSlice::new(b))
+        .collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total)
 }
 
 /// A `.part` a killed download left, taken over with its bytes.
@@ -441,6 +569,59 @@ mod tests {
         part.commit(&dest).await.unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"hello world");
         assert!(!part_path(&dest).exists());
+    }
+
+    #[tokio::test]
+    async fn chunks_across_batches_arrive_whole_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("b.bin");
+        let part = PartFile::create(&dest).unwrap();
+        // Odd sizes around the batch size, an empty chunk among them, then a start over with
+        // chunks still pending (they must not reach the file).
+        part.write(Bytes::from(vec![1u8; BATCH / 2])).await.unwrap();
+        part.truncate().await.unwrap();
+        let mut want = Vec::new();
+        for (i, len) in [BATCH - 1, 0, 2, 7, BATCH * 2 + 3, 1]
+            .into_iter()
+            .enumerate()
+        {
+            let chunk: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            want.extend_from_slice(&chunk);
+            part.write(Bytes::from(chunk)).await.unwrap();
+        }
+        let digest = part.finish().await.unwrap();
+        part.commit(&dest).await.unwrap();
+        let got = std::fs::read(&dest).unwrap();
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "the file's bytes differ from what was written");
+        assert_eq!(
+            hex::encode(digest),
+            hex::encode(ring::digest::digest(&SHA256, &want))
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_reserved_part_holds_its_blocks_but_keeps_its_length() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("v.bin");
+        let part = PartFile::create(&dest).unwrap();
+        part.write(Bytes::from_static(b"head")).await.unwrap();
+        part.reserve(8 << 20).await.unwrap();
+        let meta = std::fs::metadata(part_path(&dest)).unwrap();
+        // What was written, not what was reserved: a killed download's `.part` says what it holds.
+        assert_eq!(meta.len(), 4);
+        assert!(
+            meta.blocks() * 512 >= 8 << 20,
+            "8 MiB allocated ahead ({} blocks); this test needs TMPDIR on a file system with \
+             fallocate (ext4, XFS, Btrfs, tmpfs)",
+            meta.blocks()
+        );
+        part.write(Bytes::from_static(b" tail")).await.unwrap();
+        part.finish().await.unwrap();
+        part.commit(&dest).await.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"head tail");
     }
 
     #[tokio::test]
