@@ -5,17 +5,17 @@
 //! the whole run then) sit among download buffers that worker threads allocate and free; spread
 //! over many arenas, they pin pages that are never given back. Measured on a 100,000-object
 //! pull: 124 MiB peak RSS with glibc's default, 65 MiB with two arenas, at the same speed.
-
 //!
-//! Blocks up to [`MMAP_THRESHOLD`] come from the heap, and the heap keeps up to
+//! Blocks up to [`MMAP_THRESHOLD`] come from the heap, and a heap keeps up to
 //! [`TRIM_THRESHOLD`] of free memory at its top instead of handing it back at once. glibc's
 //! default moves both with the sizes it sees freed: a download's ≈ 400 KiB network chunks,
-//! allocated on one thread and freed on another, had it give pages back and take them again
-//! all the time (150 `madvise` calls and a page fault per 4 KiB of a 1 GiB download). Fixed
-//! thresholds, measured on that download (loopback, 2 cores): 0.2 CPU-seconds less in the kernel
-//! and ≈ 8 % less wall time, peak RSS +2 MiB. (A fixed mmap threshold of 256 KiB was worse than
-//! the default: every large chunk became a mapping of its own.) Memory a storage pull frees is
-//! still given back, by [`release_free_memory`].
+//! allocated on one thread and freed on others, had it give pages back and fault them in again
+//! all the time (150 `madvise` calls in a 1 GiB download, a page fault per 4 KiB). With two
+//! arenas that churn doubled the CPU time of a download. Measured on a 1 GiB loopback download
+//! (2 cores, 5 runs each): 1.26–1.95 s with the defaults, 1.09–1.39 s with these thresholds
+//! (1.22–1.47 s with a 2 MiB trim threshold, no better with 8 MiB). A fixed mmap threshold alone
+//! (256 KiB was tried) is worse than the default: every large chunk becomes a mapping of its own.
+//! Memory a storage pull frees is still given back, by [`release_free_memory`].
 
 /// Arenas glibc may use (when `MALLOC_ARENA_MAX` does not say otherwise).
 pub const MALLOC_ARENAS: i32 = 2;
@@ -24,7 +24,7 @@ pub const MALLOC_ARENAS: i32 = 2;
 pub const MMAP_THRESHOLD: i32 = 4 << 20;
 
 /// Free memory at the top of a heap beyond this is given back (glibc's `M_TRIM_THRESHOLD`).
-pub const TRIM_THRESHOLD: i32 = 8 << 20;
+pub const TRIM_THRESHOLD: i32 = 4 << 20;
 
 /// Applies this module's settings to glibc's malloc: [`MALLOC_ARENAS`] arenas unless the
 /// environment sets `MALLOC_ARENA_MAX`, and the fixed [`MMAP_THRESHOLD`] and [`TRIM_THRESHOLD`]
