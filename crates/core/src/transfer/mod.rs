@@ -7,6 +7,8 @@
 //!   while the socket is read. Only when the size and the SHA-256 match what the [`UrlSource`]
 //!   promised (when it promised anything) is the file fsynced and renamed into place (then the
 //!   folder is fsynced). On any error, a cancel, or a dropped future, the `.part` is removed.
+//!   When the size is known, the `.part`'s blocks are reserved before its body is read
+//!   (`PartFile::reserve`): a disk without room fails at once with `disk_full`.
 //! - A `.part` a *killed* download left (nobody holds its lock) is resumed when the SHA-256 is
 //!   known and the file recorded its answer's validator (an extended attribute, Linux): its
 //!   bytes are hashed again and the rest is asked for with `Range` + `If-Range`. Otherwise it is
