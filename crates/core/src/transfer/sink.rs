@@ -49,8 +49,8 @@ pub(crate) struct PartFile {
     hasher: Option<JoinHandle<()>>,
     /// The first write error (the writer stops at it).
     failed: Arc<Mutex<Option<std::io::Error>>>,
-    /// Chunks not yet handed on, and their bytes (see [`BATCH`]).
-    pending: Mutex<(Vec<Bytes>, usize)>,
+    /// Chunks not yet handed on (see [`BATCH`]; a batch is a few chunks).
+    pending: Mutex<Vec<Bytes>>,
     committed: bool,
     /// A second handle on the file holding its exclusive lock while the download runs (until
     /// after the rename): another process finding the `.part` knows it is in use.
@@ -156,7 +156,7 @@ impl PartFile {
                 writer: Some(writer),
                 hasher: Some(hasher),
                 failed,
-                pending: Mutex::new((Vec::new(), 0)),
+                pending: Mutex::new(Vec::new()),
                 committed: false,
                 lock,
             },
@@ -201,9 +201,8 @@ impl PartFile {
     pub(crate) async fn write(&self, chunk: Bytes) -> Result<()> {
         let full = {
             let mut p = self.pending.lock().unwrap();
-            p.1 += chunk.len();
-            p.0.push(chunk);
-            p.1 >= BATCH
+            p.push(chunk);
+            p.iter().map(Bytes::len).sum::<usize>() >= BATCH
         };
         if full {
             self.flush().await?;
@@ -213,11 +212,7 @@ impl PartFile {
 
     /// Hand the pending chunks on.
     async fn flush(&self) -> Result<()> {
-        let batch: Arc<[Bytes]> = {
-            let mut p = self.pending.lock().unwrap();
-            p.1 = 0;
-            std::mem::take(&mut p.0).into()
-        };
+        let batch: Arc<[Bytes]> = { std::mem::take(&mut *self.pending.lock().unwrap()).into() };
         if batch.is_empty() {
             return Ok(());
         }
@@ -251,7 +246,7 @@ impl PartFile {
 
     /// Start over: empty the file and the hash.
     pub(crate) async fn truncate(&self) -> Result<()> {
-        *self.pending.lock().unwrap() = (Vec::new(), 0);
+        self.pending.lock().unwrap().clear();
         self.send(|| Cmd::Truncate).await
     }
 
