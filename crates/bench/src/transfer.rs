@@ -9,6 +9,9 @@
 //!    (c) Offsite's download (this binary's hidden `get` subcommand in a child process: `.part`,
 //!    SHA-256 while writing, size and SHA-256 checked, fsync, rename). The best run of each is
 //!    compared: target (c) ≥ 0.95× the speed of (a). The medians are printed beside it.
+//!    Before each run the free memory is warmed alike for every contender (`warm_memory`: on
+//!    this VM, memory free for a few seconds goes back to the host and costs ~1.7 s per GiB to
+//!    touch again; `--cold-memory` skips it).
 //! 3. A download through testkit's fault proxy, cut once at 50 % (a clean close mid-body): the
 //!    proxy counts the body bytes it passed; re-sent = passed − file size. Target ≤ 1 % of the
 //!    file.
@@ -50,6 +53,10 @@ struct Args {
     /// Where the work folder is created (default: the system's temp folder).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Do not warm the free memory before each run (see `warm_memory`): on a VM that hands
+    /// free pages back to its host, each run then pays whatever re-faulting its timing draws.
+    #[arg(long)]
+    cold_memory: bool,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -164,8 +171,34 @@ fn sync() {
     unsafe { libc::sync() };
 }
 
-fn run_measured(what: &str, cmd: &mut Command) -> Measured {
+/// Give the next run memory the machine already backs. On a VM with free page reporting (this
+/// Firecracker guest: virtio-balloon `REPORTING`), pages free for more than a few seconds are
+/// handed back to the host, and the next process to touch them waits for the host to fault
+/// them in again: writing 1 GiB into the page cache took 0.18 s with pages freed a moment
+/// before and 1.7–1.9 s with pages freed 5 s before (dd, measured 2026-11-23), to whichever
+/// contender came after a longer pause. Writing a throwaway file of `bytes` into the page cache
+/// and deleting it (never written back) leaves that much memory freshly freed and backed,
+/// before each run of each contender alike. A laptop has no host: its free memory is always
+/// there. `--cold-memory` skips this.
+fn warm_memory(dir: &Path, bytes: u64) {
+    let path = dir.join("warm-up.tmp");
+    let mut f = std::fs::File::create(&path).expect("create the warm-up file");
+    let buf = vec![0u8; 1 << 20];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        f.write_all(&buf[..n]).expect("write the warm-up file");
+        left -= n as u64;
+    }
+    drop(f);
+    std::fs::remove_file(&path).expect("remove the warm-up file");
+}
+
+fn run_measured(what: &str, cmd: &mut Command, warm: Option<(&Path, u64)>) -> Measured {
     sync();
+    if let Some((dir, bytes)) = warm {
+        warm_memory(dir, bytes);
+    }
     measure::run(cmd, None)
         .and_then(|m| m.check(what))
         .unwrap_or_else(|e| fail(&e))
@@ -225,6 +258,8 @@ fn main() {
 
     let out = work.path().join("out");
     std::fs::create_dir_all(&out).expect("out folder");
+    // Each run writes `size` into the page cache; the margin covers the processes' own memory.
+    let warm = (!args.cold_memory).then(|| (work.path(), size + (256 << 20)));
     let mut curl_runs = Vec::new();
     let mut curl_sync_runs = Vec::new();
     let mut offsite_runs = Vec::new();
@@ -234,6 +269,7 @@ fn main() {
         let m = run_measured(
             "curl -o",
             Command::new(&curl).args(["-sS", "-o"]).arg(&dest).arg(&url),
+            warm,
         );
         check_file(&dest, size, "curl");
         std::fs::remove_file(&dest).ok();
@@ -246,7 +282,11 @@ fn main() {
             url,
             dest.display()
         );
-        let m = run_measured("curl -o + sync", Command::new("sh").args(["-c", &script]));
+        let m = run_measured(
+            "curl -o + sync",
+            Command::new("sh").args(["-c", &script]),
+            warm,
+        );
         check_file(&dest, size, "curl + sync");
         std::fs::remove_file(&dest).ok();
         curl_sync_runs.push(m);
@@ -260,6 +300,7 @@ fn main() {
                 "--sha256",
                 &sha,
             ]),
+            warm,
         );
         check_file(&dest, size, "offsite");
         std::fs::remove_file(&dest).ok();
@@ -279,6 +320,7 @@ fn main() {
             "--sha256",
             &sha,
         ]),
+        warm,
     );
     check_file(&dest, size, "offsite (resumed)");
     let passed = proxy.body_bytes();
