@@ -10,7 +10,7 @@
 //!    SHA-256 while writing, size and SHA-256 checked, fsync, rename). The best run of each is
 //!    compared: target (c) ≥ 0.95× the speed of (a). The medians are printed beside it.
 //!    Before each run the free memory is warmed alike for every contender (`warm_memory`: on
-//!    this VM, memory free for a few seconds goes back to the host and costs ~1.7 s per GiB to
+//!    this VM, memory free for a few seconds goes back to the host and costs 1.2–1.9 s per GiB to
 //!    touch again; `--cold-memory` skips it).
 //! 3. A download through testkit's fault proxy, cut once at 50 % (a clean close mid-body): the
 //!    proxy counts the body bytes it passed; re-sent = passed − file size. Target ≤ 1 % of the
@@ -175,7 +175,7 @@ fn sync() {
 /// Firecracker guest: virtio-balloon `REPORTING`), pages free for more than a few seconds are
 /// handed back to the host, and the next process to touch them waits for the host to fault
 /// them in again: writing 1 GiB into the page cache took 0.18 s with pages freed a moment
-/// before and 1.7–1.9 s with pages freed 5 s before (dd, measured 2026-11-23), to whichever
+/// before and 1.2–1.9 s with pages freed 5 s before (dd, measured 2026-11-23), to whichever
 /// contender came after a longer pause. Writing a throwaway file of `bytes` into the page cache
 /// and deleting it (never written back) leaves that much memory freshly freed and backed,
 /// before each run of each contender alike. A laptop has no host: its free memory is always
@@ -353,8 +353,14 @@ fn main() {
     let resent_pct = resent as f64 * 100.0 / size as f64;
 
     println!(
-        "## offsite-bench-transfer: {} MiB on loopback, best of {}",
-        args.size_mb, args.runs
+        "## offsite-bench-transfer: {} MiB on loopback, best of {} ({})",
+        args.size_mb,
+        args.runs,
+        if args.cold_memory {
+            "--cold-memory: free memory not warmed before the runs"
+        } else {
+            "free memory warmed before each run"
+        }
     );
     println!();
     println!("{curl_version}");
