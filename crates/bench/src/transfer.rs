@@ -17,7 +17,7 @@
 //!    file.
 //!
 //!   cargo build --release -p offsite-bench --bin offsite-bench-transfer
-//!   target/release/offsite-bench-transfer [--size-mb 1024] [--runs 7] [--quick] [--keep]
+//!   target/release/offsite-bench-transfer [--size-mb 1024] [--runs 7] [--quick] [--keep] [--cold-memory]
 //!
 //! Needs `curl`; fails when it is missing.
 
