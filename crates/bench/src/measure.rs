@@ -350,3 +350,27 @@ fn stat_fields(pid: u32) -> Option<Vec<u64>> {
             .collect(),
     )
 }
+
+/// Give the next run memory the machine already backs. On a VM with free page reporting (this
+/// Firecracker guest: virtio-balloon `REPORTING`), pages free for more than a few seconds are
+/// handed back to the host, and the next process to touch them waits for the host to fault
+/// them in again: writing 1 GiB into the page cache took 0.18 s with pages freed a moment
+/// before and 1.2–1.9 s with pages freed 5 s before (dd, measured 2026-11-23), to whichever
+/// contender came after a longer pause. Writing a throwaway file of `bytes` into the page cache
+/// and deleting it (never written back) leaves that much memory freshly freed and backed,
+/// before each run of each contender alike. A laptop has no host: its free memory is always
+/// there. The benches' `--cold-memory` skips this.
+#[allow(dead_code)] // the database bench does not use it
+pub fn warm_memory(dir: &Path, bytes: u64) {
+    let path = dir.join("warm-up.tmp");
+    let mut f = std::fs::File::create(&path).expect("create the warm-up file");
+    let buf = vec![0u8; 1 << 20];
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        f.write_all(&buf[..n]).expect("write the warm-up file");
+        left -= n as u64;
+    }
+    drop(f);
+    std::fs::remove_file(&path).expect("remove the warm-up file");
+}

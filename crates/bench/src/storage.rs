@@ -15,11 +15,21 @@
 //! 4. Peak RSS of Offsite's pull (and of rclone's copy) on buckets of `--rss-objects` small
 //!    objects (1–8 KiB), each served by its own s3s-fs.
 //!
+//! s3s-fs never sets TCP_NODELAY on its connections: with Nagle's algorithm on, the body of a
+//! response written after its headers waits for the client's delayed ACK (up to 40 ms), which
+//! dominated the small objects' downloads of every client. Production S3 servers turn Nagle
+//! off, so by default the bench does too: s3s-fs runs with a preload library (built with `cc`
+//! into the work folder) that sets TCP_NODELAY on each accepted connection. `--server-nagle`
+//! runs s3s-fs as installed.
+//!
+//! Before each run of each contender the free memory is warmed alike (see
+//! `measure::warm_memory`; `--cold-memory` skips it), as the transfer bench does.
+//!
 //! Every Offsite pull runs in a child process (this binary's hidden `pull` subcommand): its wall
 //! time includes the process start, its peak RSS is `ru_maxrss` from `wait4`.
 //!
 //!   cargo build --release -p offsite-bench --bin offsite-bench-storage
-//!   target/release/offsite-bench-storage [--objects 10000] [--rss-objects 10000,100000] [--quick] [--rss-only] [--keep]
+//!   target/release/offsite-bench-storage [--objects 10000] [--rss-objects 10000,100000] [--quick] [--rss-only] [--keep] [--server-nagle] [--cold-memory]
 //!
 //! Needs `s3s-fs` (`cargo install s3s-fs@0.14.1 --locked --features binary`) and `rclone`
 //! (`apt-get install -y rclone`); fails when either is missing.
@@ -34,7 +44,7 @@ use measure::Measured;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-use storage_fixture::{Fixture, S3sFs, SizeRange};
+use storage_fixture::{Fixture, S3sFs, S3sFsCmd, SizeRange};
 
 const BUCKET: &str = "bench";
 const MIB: f64 = 1024.0 * 1024.0;
@@ -47,7 +57,7 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     objects: usize,
     /// Bucket sizes (objects of 1–8 KiB) for the peak-RSS comparison.
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    #[arg(long, value_delimiter = ',', default_value = "10000,30000,100000")]
     rss_objects: Vec<usize>,
     /// A smoke run: 1,000 objects, RSS at 500 and 2,000.
     #[arg(long)]
@@ -61,6 +71,17 @@ struct Args {
     /// gzip level of the archives (default: Offsite's default).
     #[arg(long)]
     compression: Option<u32>,
+    /// Run s3s-fs as installed: it never sets TCP_NODELAY, so the body of a response that
+    /// follows its headers waits up to 40 ms for the client's delayed ACK (Nagle's algorithm).
+    /// By default the bench turns Nagle off on s3s-fs's connections (a preload library built
+    /// with `cc`), as production S3 servers do.
+    #[arg(long)]
+    server_nagle: bool,
+    /// Do not warm the free memory before each run. On a VM that hands free pages back to its
+    /// host (this machine), whichever run comes after a pause pays for faulting them in again;
+    /// by default every run of every contender starts after the same warm-up.
+    #[arg(long)]
+    cold_memory: bool,
     /// Where the work folder is created (default: the system's temp folder).
     #[arg(long)]
     work_dir: Option<PathBuf>,
@@ -140,8 +161,15 @@ fn loadavg() -> String {
 }
 
 /// Runs `cmd` measured, with the server's CPU over the same span; exits on failure.
-fn measured(what: &str, server: &S3sFs, cmd: &mut Command) -> (Measured, f64) {
+/// Bytes of free memory warmed before each run (see [`measure::warm_memory`]): more than the
+/// largest run writes (the 1.45 GB archive or rclone's files).
+const WARM_BYTES: u64 = 1_750 << 20;
+
+fn measured(what: &str, server: &S3sFs, cmd: &mut Command, warm: Option<&Path>) -> (Measured, f64) {
     sync();
+    if let Some(dir) = warm {
+        measure::warm_memory(dir, WARM_BYTES);
+    }
     let c0 = cpu_of(server.pid());
     let m = measure::run(cmd, None)
         .and_then(|m| m.check(what))
@@ -154,6 +182,8 @@ struct Ctx {
     rclone: PathBuf,
     compression: u32,
     work: PathBuf,
+    /// Warm the free memory before each run (not `--cold-memory`).
+    warm: bool,
 }
 
 impl Ctx {
@@ -182,7 +212,7 @@ impl Ctx {
         if listing_etags {
             cmd.arg("--listing-etags").arg(etag_index(root, &self.work));
         }
-        let (m, server_cpu) = measured(what, server, &mut cmd);
+        let (m, server_cpu) = measured(what, server, &mut cmd, self.warm.then_some(&*self.work));
         let line = String::from_utf8_lossy(&m.stdout).trim().to_string();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
             storage_fixture::fail(&format!("{what}: bad output {line:?}: {e}"))
@@ -210,7 +240,7 @@ impl Ctx {
             .env("RCLONE_S3_ACCESS_KEY_ID", storage_fixture::ACCESS_KEY)
             .env("RCLONE_S3_SECRET_ACCESS_KEY", storage_fixture::SECRET_KEY)
             .env("RCLONE_S3_REGION", "us-east-1");
-        measured(what, server, &mut cmd)
+        measured(what, server, &mut cmd, self.warm.then_some(&*self.work))
     }
 }
 
@@ -340,7 +370,7 @@ fn main() {
     if args.objects < 500 {
         storage_fixture::fail("--objects must be at least 500 (1 % changed needs a few)");
     }
-    let s3s = storage_fixture::s3s_fs_path();
+    let s3s_bin = storage_fixture::s3s_fs_path();
     let rclone = storage_fixture::rclone_path();
     let rclone_version = Command::new(&rclone)
         .arg("version")
@@ -362,9 +392,18 @@ fn main() {
             .compression
             .unwrap_or(offsite_core::backup::DEFAULT_COMPRESSION_LEVEL),
         work: tmp.path().to_path_buf(),
+        warm: !args.cold_memory,
+    };
+    let s3s = S3sFsCmd {
+        bin: s3s_bin,
+        nodelay_shim: (!args.server_nagle).then(|| storage_fixture::build_nodelay_shim(&ctx.work)),
     };
     let load_start = loadavg();
     eprintln!("work folder: {}", ctx.work.display());
+    eprintln!("server: {}", s3s.describe());
+    if ctx.warm {
+        eprintln!("memory: warmed before each run ({} MiB written to the page cache and deleted; --cold-memory skips it)", WARM_BYTES >> 20);
+    }
 
     let mut json = if args.rss_only {
         serde_json::Map::new()
@@ -404,7 +443,12 @@ fn main() {
         rss.push((n, f.bytes, m, r));
     }
 
-    report_rss(&rss, &mut json);
+    json.insert(
+        "server_nodelay".into(),
+        s3s.nodelay_shim.is_some().into(),
+    );
+    json.insert("memory_warmed".into(), ctx.warm.into());
+    report_rss(&rss, &mut json, s3s.describe());
     if args.keep {
         let kept = tmp.keep();
         eprintln!("kept: {}", kept.display());
@@ -416,7 +460,7 @@ fn main() {
 fn timed(
     args: &Args,
     ctx: &Ctx,
-    s3s: &Path,
+    s3s: &S3sFsCmd,
     rclone_version: &str,
     load_start: &str,
 ) -> serde_json::Map<String, serde_json::Value> {
@@ -582,6 +626,7 @@ fn timed(
         &rows,
         rclone_version,
         load_start,
+        s3s.describe(),
     )
 }
 
@@ -594,6 +639,7 @@ fn report_timed(
     rows: &[Row],
     rclone_version: &str,
     load_start: &str,
+    server: &str,
 ) -> serde_json::Map<String, serde_json::Value> {
     let row = |id: &str| rows.iter().find(|r| r.id == id).expect("row");
     let secs = |id: &str| row(id).m.secs();
@@ -616,6 +662,15 @@ fn report_timed(
         ctx.compression,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         loadavg()
+    );
+    println!("Server: {server}.");
+    println!(
+        "Memory: {}.",
+        if ctx.warm {
+            "warmed before each run of each contender (a throwaway file written to the page cache and deleted)"
+        } else {
+            "not warmed (--cold-memory)"
+        }
     );
     println!("Objects 1 KiB–1 MiB (log-uniform), PRNG bytes, keys under 4 prefixes. 1 % change: {changed}.");
     println!();
@@ -679,10 +734,11 @@ fn report_timed(
 fn report_rss(
     rss: &[(usize, u64, Measured, Measured)],
     json: &mut serde_json::Map<String, serde_json::Value>,
+    server: &str,
 ) {
     let verdict = |ok: bool| if ok { "pass" } else { "miss" };
     println!();
-    println!("Peak RSS (ru_maxrss) on buckets of 1–8 KiB objects (smaller objects keep the 100,000-object bucket ≈ 0.45 GB):");
+    println!("Peak RSS (ru_maxrss) on buckets of 1–8 KiB objects (smaller objects keep the 100,000-object bucket ≈ 0.45 GB), {server}:");
     println!();
     println!("| objects | MiB | Offsite pull wall s | Offsite peak RSS MiB | rclone --transfers 16 wall s | rclone peak RSS MiB |");
     println!("|---:|---:|---:|---:|---:|---:|");

@@ -236,6 +236,76 @@ pub fn fail(msg: &str) -> ! {
     std::process::exit(2);
 }
 
+/// How s3s-fs is started: its binary, and the preload library that turns Nagle's algorithm off
+/// on the connections it accepts (`None`: as installed).
+pub struct S3sFsCmd {
+    pub bin: PathBuf,
+    pub nodelay_shim: Option<PathBuf>,
+}
+
+impl S3sFsCmd {
+    /// What the bench's header says of the server.
+    pub fn describe(&self) -> &'static str {
+        if self.nodelay_shim.is_some() {
+            "s3s-fs with TCP_NODELAY on its connections (as production S3 servers set it)"
+        } else {
+            "s3s-fs as installed (Nagle's algorithm on: small responses wait for delayed ACKs)"
+        }
+    }
+}
+
+/// The preload library's source: `accept`/`accept4` as libc's, then TCP_NODELAY on the new
+/// connection. s3s-fs (hyper's server, tokio's listener) never sets it, so a response's body
+/// written after its headers waits up to 40 ms for the client's delayed ACK (Nagle's algorithm);
+/// AWS S3, MinIO (Go turns Nagle off on every TCP connection) and nginx (`tcp_nodelay on`) do not
+/// make clients wait like that.
+const NODELAY_SHIM_C: &str = r#"#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+static int nodelay(int fd) {
+    if (fd >= 0) { int one = 1; setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); }
+    return fd;
+}
+int accept(int s, struct sockaddr *a, socklen_t *l) {
+    static int (*real)(int, struct sockaddr *, socklen_t *);
+    if (!real) real = dlsym(RTLD_NEXT, "accept");
+    return nodelay(real(s, a, l));
+}
+int accept4(int s, struct sockaddr *a, socklen_t *l, int flags) {
+    static int (*real)(int, struct sockaddr *, socklen_t *, int);
+    if (!real) real = dlsym(RTLD_NEXT, "accept4");
+    return nodelay(real(s, a, l, flags));
+}
+"#;
+
+/// Builds the TCP_NODELAY preload library into `dir` with the C compiler (`cc`, which Rust's
+/// linker needs anyway); exits saying what to do when it cannot.
+pub fn build_nodelay_shim(dir: &Path) -> PathBuf {
+    let src = dir.join("nodelay.c");
+    let lib = dir.join("libnodelay.so");
+    std::fs::write(&src, NODELAY_SHIM_C).expect("writing nodelay.c");
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("-ldl")
+        .output()
+        .unwrap_or_else(|e| {
+            fail(&format!(
+                "running cc for the TCP_NODELAY shim: {e} (install gcc, or pass --server-nagle)"
+            ))
+        });
+    if !out.status.success() {
+        fail(&format!(
+            "cc could not build the TCP_NODELAY shim: {} (or pass --server-nagle)",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    lib
+}
+
 /// A running s3s-fs serving `root` on a free loopback port; stopped when dropped.
 pub struct S3sFs {
     child: Child,
@@ -243,13 +313,17 @@ pub struct S3sFs {
 }
 
 impl S3sFs {
-    pub fn start(bin: &Path, root: &Path, log: &Path) -> S3sFs {
+    pub fn start(cmd: &S3sFsCmd, root: &Path, log: &Path) -> S3sFs {
         let port = {
             let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
             l.local_addr().expect("local addr").port()
         };
         let log = std::fs::File::create(log).expect("s3s-fs log");
-        let child = Command::new(bin)
+        let mut command = Command::new(&cmd.bin);
+        if let Some(shim) = &cmd.nodelay_shim {
+            command.env("LD_PRELOAD", shim);
+        }
+        let child = command
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
             .arg(root)
@@ -257,12 +331,22 @@ impl S3sFs {
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| fail(&format!("starting {}: {e}", bin.display())));
+            .unwrap_or_else(|e| fail(&format!("starting {}: {e}", cmd.bin.display())));
         let mut server = S3sFs { child, port };
         let t0 = Instant::now();
         loop {
             if let Ok(mut s) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
                 let _ = s.write_all(b"");
+                if let Some(shim) = &cmd.nodelay_shim {
+                    // A statically linked or setuid s3s-fs would ignore LD_PRELOAD: the
+                    // measurements would then be of the server as installed.
+                    let maps = std::fs::read_to_string(format!("/proc/{}/maps", server.pid()))
+                        .unwrap_or_default();
+                    if !maps.contains(&*shim.to_string_lossy()) {
+                        server.stop();
+                        fail("s3s-fs did not load the TCP_NODELAY shim (LD_PRELOAD); pass --server-nagle to measure it as installed");
+                    }
+                }
                 return server;
             }
             if let Ok(Some(st)) = server.child.try_wait() {
