@@ -443,10 +443,7 @@ fn main() {
         rss.push((n, f.bytes, m, r));
     }
 
-    json.insert(
-        "server_nodelay".into(),
-        s3s.nodelay_shim.is_some().into(),
-    );
+    json.insert("server_nodelay".into(), s3s.nodelay_shim.is_some().into());
     json.insert("memory_warmed".into(), ctx.warm.into());
     report_rss(&rss, &mut json, s3s.describe());
     if args.keep {

@@ -384,6 +384,41 @@ impl Drop for S3sFs {
 mod tests {
     use super::*;
 
+    /// The shim turns Nagle's algorithm off on the connections a process accepts (Python's
+    /// `accept` goes through libc's `accept4`, as tokio's does), and nothing does without it.
+    #[test]
+    fn the_nodelay_shim_sets_tcp_nodelay_on_accepted_connections() {
+        use std::io::{BufRead, BufReader};
+        let dir = tempfile::tempdir().unwrap();
+        let shim = build_nodelay_shim(dir.path());
+        let script = "import socket\n\
+            s = socket.socket()\n\
+            s.bind(('127.0.0.1', 0))\n\
+            s.listen(1)\n\
+            print(s.getsockname()[1], flush=True)\n\
+            c, _ = s.accept()\n\
+            print(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), flush=True)\n";
+        for (preload, want) in [(true, "1"), (false, "0")] {
+            let mut cmd = Command::new("python3");
+            cmd.args(["-c", script]).stdout(Stdio::piped());
+            if preload {
+                cmd.env("LD_PRELOAD", &shim);
+            }
+            let mut child = cmd
+                .spawn()
+                .expect("python3 (Debian: apt-get install python3)");
+            let mut out = BufReader::new(child.stdout.take().unwrap());
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            let port: u16 = line.trim().parse().expect("the port");
+            let _conn = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+            line.clear();
+            out.read_line(&mut line).unwrap();
+            assert!(child.wait().unwrap().success());
+            assert_eq!(line.trim(), want, "with the shim: {preload}");
+        }
+    }
+
     #[test]
     fn base64_matches_the_standard_alphabet() {
         assert_eq!(b64(""), "");
