@@ -17,8 +17,8 @@
 //!
 //! s3s-fs never sets TCP_NODELAY on its connections: with Nagle's algorithm on, the body of a
 //! response written after its headers waits for the client's delayed ACK (up to 40 ms), which
-//! dominated the small objects' downloads of every client. Production S3 servers turn Nagle
-//! off, so by default the bench does too: s3s-fs runs with a preload library (built with `cc`
+//! dominated the small objects' downloads of every client. MinIO (Go) and nginx turn Nagle off
+//! by default, so by default the bench does too: s3s-fs runs with a preload library (built with `cc`
 //! into the work folder) that sets TCP_NODELAY on each accepted connection. `--server-nagle`
 //! runs s3s-fs as installed.
 //!
@@ -74,7 +74,7 @@ struct Args {
     /// Run s3s-fs as installed: it never sets TCP_NODELAY, so the body of a response that
     /// follows its headers waits up to 40 ms for the client's delayed ACK (Nagle's algorithm).
     /// By default the bench turns Nagle off on s3s-fs's connections (a preload library built
-    /// with `cc`), as production S3 servers do.
+    /// with `cc`), as MinIO (Go) and nginx do by default.
     #[arg(long)]
     server_nagle: bool,
     /// Do not warm the free memory before each run. On a VM that hands free pages back to its

@@ -247,7 +247,7 @@ impl S3sFsCmd {
     /// What the bench's header says of the server.
     pub fn describe(&self) -> &'static str {
         if self.nodelay_shim.is_some() {
-            "s3s-fs with TCP_NODELAY on its connections (as production S3 servers set it)"
+            "s3s-fs with TCP_NODELAY on its connections (as MinIO and nginx set it by default)"
         } else {
             "s3s-fs as installed (Nagle's algorithm on: small responses wait for delayed ACKs)"
         }
@@ -257,7 +257,7 @@ impl S3sFsCmd {
 /// The preload library's source: `accept`/`accept4` as libc's, then TCP_NODELAY on the new
 /// connection. s3s-fs (hyper's server, tokio's listener) never sets it, so a response's body
 /// written after its headers waits up to 40 ms for the client's delayed ACK (Nagle's algorithm);
-/// AWS S3, MinIO (Go turns Nagle off on every TCP connection) and nginx (`tcp_nodelay on`) do not
+/// MinIO (Go turns Nagle off on every TCP connection) and nginx (`tcp_nodelay on`), by default, do not
 /// make clients wait like that.
 const NODELAY_SHIM_C: &str = r#"#define _GNU_SOURCE
 #include <dlfcn.h>
