@@ -700,3 +700,70 @@ async fn tls_pinned_fingerprint_accepts_its_certificate_and_names_a_changed_one(
 
 // A full disk: crates/bench/tests/transfer_full_disk.rs (the download runs as its own process in a
 // private mount namespace with a small tmpfs).
+
+/// The proxy lists exchanges in the order their requests arrived, not the order they ended: the
+/// tests above index them (`ex[1]` is the retry), and a cut answer can end after the retry that
+/// followed it began (seen under load).
+#[tokio::test]
+async fn proxy_exchanges_come_in_the_order_their_requests_arrived() {
+    let s = Setup::new();
+    // The first request's answer drips (a pause after every 64 KiB piece: about 0.5 s).
+    s.proxy.inject(
+        Some("GET"),
+        HttpFault::Drip {
+            chunk: 256 * 1024,
+            pause_ms: 30,
+        },
+        1,
+    );
+    let addr = s.proxy.addr();
+    // One request on a connection of its own; the whole answer, head and body.
+    let fetch = move |range: Option<&str>| {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        let range = range.map(|r| format!("Range: {r}\r\n")).unwrap_or_default();
+        write!(
+            c,
+            "GET /files/f.bin HTTP/1.1\r\nHost: x\r\n{range}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).unwrap();
+        answer
+    };
+    let slow = tokio::task::spawn_blocking(move || fetch(None));
+    let t0 = Instant::now();
+    while s.proxy.requests() < 1 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the proxy saw no request"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // A second request, sent while the first drips, ends first.
+    let fast = fetch(Some("bytes=0-9"));
+    assert!(
+        fast.starts_with(b"HTTP/1.1 206"),
+        "{:?}",
+        String::from_utf8_lossy(&fast[..40.min(fast.len())])
+    );
+    while s.proxy.exchanges().is_empty() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no exchange recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(
+        !slow.is_finished(),
+        "the first answer should still be dripping"
+    );
+    assert!(
+        slow.await.unwrap().len() > SIZE,
+        "the whole file and a head"
+    );
+    let ex = s.proxy.exchanges();
+    assert_eq!(ex.len(), 2);
+    assert_eq!(ex[0].range, None, "the first request first: {ex:?}");
+    assert_eq!(ex[1].range.as_deref(), Some("bytes=0-9"));
+}

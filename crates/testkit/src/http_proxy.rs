@@ -200,9 +200,14 @@ impl HttpFaultProxy {
     pub fn injected(&self) -> u32 {
         self.state.injected.load(Ordering::SeqCst)
     }
-    /// Every exchange so far, in the order they ended.
+    /// Every exchange so far, in the order their requests arrived.
     pub fn exchanges(&self) -> Vec<HttpExchange> {
-        self.state.exchanges.lock().unwrap().clone()
+        // In the order the requests arrived. Each is recorded when it ends, and a cut answer
+        // can end after the retry that followed it began (seen under load: `ex[1]` was the cut
+        // first request).
+        let mut all = self.state.exchanges.lock().unwrap().clone();
+        all.sort_by_key(|x| x.at);
+        all
     }
     /// Body bytes passed to clients, all exchanges together.
     pub fn body_bytes(&self) -> u64 {
