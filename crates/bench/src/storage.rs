@@ -623,7 +623,6 @@ fn timed(
         &rows,
         rclone_version,
         load_start,
-        s3s.describe(),
     )
 }
 
@@ -636,8 +635,8 @@ fn report_timed(
     rows: &[Row],
     rclone_version: &str,
     load_start: &str,
-    server: &str,
 ) -> serde_json::Map<String, serde_json::Value> {
+    let server = storage_fixture::describe_server(!args.server_nagle);
     let row = |id: &str| rows.iter().find(|r| r.id == id).expect("row");
     let secs = |id: &str| row(id).m.secs();
     let best_full = secs("b").min(secs("c"));

@@ -246,11 +246,16 @@ pub struct S3sFsCmd {
 impl S3sFsCmd {
     /// What the bench's header says of the server.
     pub fn describe(&self) -> &'static str {
-        if self.nodelay_shim.is_some() {
-            "s3s-fs with TCP_NODELAY on its connections (as MinIO and nginx set it by default)"
-        } else {
-            "s3s-fs as installed (Nagle's algorithm on: small responses wait for delayed ACKs)"
-        }
+        describe_server(self.nodelay_shim.is_some())
+    }
+}
+
+/// What the bench's header says of a server with (`true`) or without the shim.
+pub fn describe_server(nodelay: bool) -> &'static str {
+    if nodelay {
+        "s3s-fs with TCP_NODELAY on its connections (as MinIO and nginx set it by default)"
+    } else {
+        "s3s-fs as installed (Nagle's algorithm on: small responses wait for delayed ACKs)"
     }
 }
 
