@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 /// How many chunks may wait in each channel.
 const DEPTH: usize = 4;
 
-type FileMsg = io::Result<(Vec<u8>, usize)>;
+pub(crate) type FileMsg = io::Result<(Vec<u8>, usize)>;
 
 /// The tar stream the caller's body works on.
 pub(crate) type ArchiveStream = TarReader<MultiGzDecoder<ChunkReader>>;
@@ -115,8 +115,11 @@ fn cancelled_io() -> io::Error {
     io::Error::other("cancelled")
 }
 
-fn file_thread(
-    mut file: File,
+/// Reads `file` to its end in [`CHUNK`]s (buffers recycled through `free`) and sends them down
+/// `tx`; with `hash`, the SHA-256 of everything read. Stops early, sending the cancel marker, when
+/// `cancel` fires, and quietly when nobody listens.
+pub(crate) fn file_thread(
+    mut file: impl Read,
     tx: SyncSender<FileMsg>,
     free: Receiver<Vec<u8>>,
     hash: bool,

@@ -724,43 +724,30 @@ fn splice_head(
     io_err: &dyn Fn(io::Error) -> Error,
 ) -> Result<(HashingWriter, TempPath)> {
     use super::inplace::{insert_range, padding_for, padding_member};
-    use super::pipeline::read_full;
+    use super::pipeline::file_thread;
     let (mut file, path, compressed_len) = frag.into_spool();
     let pad = padding_member(padding_for(head.count, block));
     head.write_all(&pad).map_err(io_err)?;
     let head_len = head.count;
 
-    // The fragment's bytes, hashed after the head's. A thread of its own copies them out of the
-    // page cache while this one hashes: one after the other, the copy and the hash were about a
-    // second of a 1.45 GB pull's packing, with the other core idle.
+    // The fragment's bytes, hashed after the head's. The read pipeline's file thread copies them
+    // out of the page cache while this one hashes: one after the other, the copy and the hash
+    // were about a second of a 1.45 GB pull's packing, with the other core idle.
     file.seek(SeekFrom::Start(0))
         .map_err(|e| Error::io("reading the archive", e))?;
     let got = std::thread::scope(|s| -> Result<u64> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<(Vec<u8>, usize)>>(2);
-        let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let spool = &mut file;
-        s.spawn(move || {
-            let mut left = compressed_len;
-            while left > 0 {
-                let mut buf = free_rx.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
-                let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                let msg = read_full(spool, &mut buf[..want]).map(|n| (buf, n));
-                let n = msg.as_ref().map_or(0, |(_, n)| *n);
-                // Stops when the spool ends early (the caller counts) or nobody listens.
-                if tx.send(msg).is_err() || n < want {
-                    return;
-                }
-                left -= n as u64;
-            }
-        });
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
+        let (free_tx, free_rx) = std::sync::mpsc::channel();
+        let spool = io::Read::take(&mut file, compressed_len);
+        s.spawn(move || file_thread(spool, tx, free_rx, false, Some(reporter), cancel));
         let mut got = 0u64;
+        // Dropping `rx` on an early return stops the file thread at its next send.
         for msg in rx {
             if cancel.is_cancelled() {
                 return Err(Error::cancelled());
             }
             let (buf, n) = msg.map_err(|e| Error::io("reading the archive", e))?;
             head.hash_only(&buf[..n]);
-            reporter.advance(n as u64);
             got += n as u64;
             let _ = free_tx.send(buf);
         }
