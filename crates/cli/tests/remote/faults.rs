@@ -79,14 +79,12 @@ impl<'a> Case<'a> {
 
     /// The exchanges whose path starts with `prefix`, in the order they arrived.
     fn exchanges(&self, prefix: &str) -> Vec<HttpExchange> {
-        let mut v: Vec<_> = self
-            .proxy
+        // The proxy lists them in that order.
+        self.proxy
             .exchanges()
             .into_iter()
             .filter(|e| e.path.starts_with(prefix))
-            .collect();
-        v.sort_by_key(|e| e.at);
-        v
+            .collect()
     }
 
     fn files(&self) -> Vec<HttpExchange> {
