@@ -29,7 +29,7 @@
 //! time includes the process start, its peak RSS is `ru_maxrss` from `wait4`.
 //!
 //!   cargo build --release -p offsite-bench --bin offsite-bench-storage
-//!   target/release/offsite-bench-storage [--objects 10000] [--rss-objects 10000,100000] [--quick] [--rss-only] [--keep] [--server-nagle] [--cold-memory]
+//!   target/release/offsite-bench-storage [--objects 10000] [--rss-objects 10000,30000,100000] [--quick] [--rss-only] [--keep] [--server-nagle] [--cold-memory]
 //!
 //! Needs `s3s-fs` (`cargo install s3s-fs@0.14.1 --locked --features binary`) and `rclone`
 //! (`apt-get install -y rclone`); fails when either is missing.
