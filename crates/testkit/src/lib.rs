@@ -30,6 +30,7 @@ mod cluster;
 pub mod conformance;
 pub mod faults;
 pub mod file_server;
+pub mod fuzz;
 pub mod http_proxy;
 pub mod management_api;
 pub mod proxy;
