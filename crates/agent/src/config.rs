@@ -199,7 +199,7 @@ impl AgentConfig {
                 "the agent configuration is not valid: {}",
                 e.message()
             ))
-            .with_hint("see `offsite serve --help` and the README's agent section")
+            .with_hint("see `offsite serve --help` and docs/agent.md")
         })?;
         let abs = |p: &mut PathBuf| {
             if p.is_relative() {
