@@ -15,6 +15,7 @@
 //! - `tarfmt`: tar header encoding and a small streaming tar parser (strict, no links)
 //! - `pipeline`: the reader threads (file read + hash, member hashing) used by the reader
 
+mod document;
 pub mod fragment;
 mod inplace;
 pub mod manifest;
@@ -27,6 +28,7 @@ mod tarfmt;
 mod testutil;
 pub mod writer;
 
+pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
 pub use manifest::*;
 pub use reader::{
