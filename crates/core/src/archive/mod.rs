@@ -17,6 +17,8 @@
 
 mod document;
 pub mod fragment;
+#[cfg(test)]
+mod hostile;
 mod inplace;
 pub mod manifest;
 mod pargz;
