@@ -184,6 +184,13 @@ fn check_member(a: &ArchiveDoc, entry: &ObjectEntry, member: &str) -> Result<()>
             "member name {member:?} is not a storage member"
         )));
     }
+    // An object's bytes are in its own bucket's folder: never another bucket's object.
+    let own = format!("{STORAGE_PREFIX}{}/", entry.bucket);
+    if !member.starts_with(&own) {
+        return Err(bad(format!(
+            "member {member:?} is outside its bucket's folder {own:?}"
+        )));
+    }
     match a.manifest.member(member) {
         None => Err(bad(format!("member {member} is not in the manifest"))),
         Some(m) if m.size != entry.size || m.sha256 != entry.sha256 => Err(bad(format!(
