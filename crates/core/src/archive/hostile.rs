@@ -353,3 +353,29 @@ fn absurd_pax_records_and_header_numbers_are_refused() {
         assert_eq!(extract_err(&p).kind(), ErrorKind::Integrity, "{what}");
     }
 }
+
+#[test]
+fn a_gzip_bomb_sql_gz_import_ends_in_an_error_with_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = b"--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE public.t (\n";
+    let max = 16 << 20;
+    // One endless line, and one endless statement of empty lines: 256 MiB each, in a few KB.
+    for (what, unit) in [("line", b' '), ("statement", b'\n')] {
+        let mut bytes = gzip(head);
+        let mib = gzip(&vec![unit; 1 << 20]);
+        for _ in 0..256 {
+            bytes.extend_from_slice(&mib);
+        }
+        let p = put(dir.path(), "bomb.sql.gz", &bytes);
+        let before = peak_rss();
+        let e = crate::plainsql::scan::scan_within(&p, &CancellationToken::new(), max).unwrap_err();
+        let grew = peak_rss().saturating_sub(before);
+        assert_eq!(e.kind(), ErrorKind::UnsupportedFormat, "{what}: {e}");
+        assert!(
+            e.message().contains("longer than 16777216 bytes"),
+            "{what}: {e}"
+        );
+        assert!(e.hint().is_some());
+        assert!(grew < 128 << 20, "{what}: peak memory grew by {grew} bytes");
+    }
+}
