@@ -60,17 +60,6 @@ fn bomb(head: &[u8], zeros: u64, tail: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Peak resident memory of this process so far (VmHWM), in bytes.
-fn peak_rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .expect("VmHWM in /proc/self/status");
-    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kb * 1024
-}
-
 /// A writer that counts what it is given.
 #[derive(Default)]
 struct Count(u64);

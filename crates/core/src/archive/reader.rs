@@ -620,7 +620,7 @@ pub(crate) fn copy_member_within(
                     return Err(Error::integrity(format!(
                         "{}: member {member} is listed in the manifest but missing from the archive",
                         path.display()
-                    )))
+                    )).with_hint("the archive is damaged; use another copy of this backup"))
                 }
                 Err(e) => return Err(corrupt(path, &format!("looking for {member}"), &e)),
             };
@@ -790,14 +790,16 @@ fn extract_into(
                         "{}: member {} is not listed in the manifest",
                         path.display(),
                         header.name
-                    )));
+                    ))
+                    .with_hint("the archive is damaged; use another copy of this backup"));
                 };
                 if sizes[idx] != u64::MAX {
                     return Err(Error::integrity(format!(
                         "{}: member {} appears twice",
                         path.display(),
                         header.name
-                    )));
+                    ))
+                    .with_hint("the archive is damaged; use another copy of this backup"));
                 }
                 if header.size != manifest.members[idx].size {
                     return Err(oversized(
@@ -841,7 +843,8 @@ fn extract_into(
                 "{}: member {} is missing from the archive",
                 path.display(),
                 m.name
-            )));
+            ))
+            .with_hint("the archive is damaged; use another copy of this backup"));
         }
         if sizes[i] != m.size || outcome.hashes.get(&i) != Some(&m.sha256) {
             return Err(Error::integrity(format!(
