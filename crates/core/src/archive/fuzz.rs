@@ -16,11 +16,13 @@ use std::io::Read;
 use std::sync::OnceLock;
 use tokio_util::sync::CancellationToken;
 
-/// The kinds of error a damaged, foreign or crafted archive may end in.
+/// The kinds of error a damaged, foreign or crafted archive may end in (`invalid_input`: its
+/// manifest lacks the component asked for, e.g. no `storage.json`).
 fn expected_kind(k: ErrorKind) -> bool {
     matches!(
         k,
-        ErrorKind::Integrity
+        ErrorKind::InvalidInput
+            | ErrorKind::Integrity
             | ErrorKind::UnsupportedFormat
             | ErrorKind::UnsafePath
             | ErrorKind::NotFound
