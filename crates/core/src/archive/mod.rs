@@ -15,7 +15,12 @@
 //! - `tarfmt`: tar header encoding and a small streaming tar parser (strict, no links)
 //! - `pipeline`: the reader threads (file read + hash, member hashing) used by the reader
 
+mod document;
 pub mod fragment;
+#[cfg(test)]
+mod fuzz;
+#[cfg(test)]
+mod hostile;
 mod inplace;
 pub mod manifest;
 mod pargz;
@@ -27,6 +32,7 @@ mod tarfmt;
 mod testutil;
 pub mod writer;
 
+pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
 pub use manifest::*;
 pub use reader::{
@@ -79,17 +85,19 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// [`ErrorKind::Integrity`] error.
 pub fn read_sidecar(path: &Path) -> Result<Option<String>> {
     let sidecar = sidecar_path(path);
-    let mut text = String::new();
+    let mut raw = Vec::new();
     match std::fs::File::open(&sidecar) {
         Ok(f) => {
             // A checksum line is ~100 bytes; never read a huge file into memory.
             f.take(64 * 1024)
-                .read_to_string(&mut text)
+                .read_to_end(&mut raw)
                 .map_err(|e| Error::io(format!("reading {}", sidecar.display()), e))?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("opening {}", sidecar.display()), e)),
     }
+    // Not UTF-8 is not a checksum file either (an integrity finding, not an I/O error).
+    let text = String::from_utf8_lossy(&raw);
     parse_sidecar(&text).map(Some).ok_or_else(|| {
         Error::integrity(format!(
             "{} is not a sha256sum checksum file",

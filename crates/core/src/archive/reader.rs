@@ -569,6 +569,28 @@ pub fn copy_member(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<u64> {
+    copy_member_within(path, member, out, reporter, cancel, u64::MAX)
+}
+
+/// A member whose tar header and manifest disagree on its size, or larger than `max`: refused
+/// before a byte of it is read.
+fn oversized(path: &Path, member: &str, what: String) -> Error {
+    Error::integrity(format!("{}: member {member} {what}", path.display())).with_hint(
+        "the archive is damaged or was not made by Offsite; use another copy of this backup",
+    )
+}
+
+/// [`copy_member`], refusing (as [`ErrorKind::Integrity`], before reading it) a member the
+/// manifest says is larger than `max` bytes. Every member's tar header must give the size the
+/// manifest records, so no more than that is ever read.
+pub(crate) fn copy_member_within(
+    path: &Path,
+    member: &str,
+    out: &mut dyn Write,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+    max: u64,
+) -> Result<u64> {
     check_member_name(member, false).map_err(|why| unsafe_member(member, &why))?;
     let file = open_archive(path)?;
     let outcome = pipeline::run(
@@ -581,6 +603,16 @@ pub fn copy_member(
             let entry = manifest.member(member).ok_or_else(|| {
                 Error::not_found(format!("{} has no member {member:?}", path.display()))
             })?;
+            if entry.size > max {
+                return Err(oversized(
+                    path,
+                    member,
+                    format!(
+                        "is {} bytes according to the manifest; Offsite reads at most {max} bytes of it",
+                        entry.size
+                    ),
+                ));
+            }
             loop {
                 let header = match tar.next() {
                 Ok(Next::Entry(h)) => h,
@@ -588,7 +620,7 @@ pub fn copy_member(
                     return Err(Error::integrity(format!(
                         "{}: member {member} is listed in the manifest but missing from the archive",
                         path.display()
-                    )))
+                    )).with_hint("the archive is damaged; use another copy of this backup"))
                 }
                 Err(e) => return Err(corrupt(path, &format!("looking for {member}"), &e)),
             };
@@ -597,6 +629,16 @@ pub fn copy_member(
                 }
                 if header.name != member || header.kind != Kind::File {
                     continue;
+                }
+                if header.size != entry.size {
+                    return Err(oversized(
+                        path,
+                        member,
+                        format!(
+                            "is {} bytes in the archive, but the manifest says {}",
+                            header.size, entry.size
+                        ),
+                    ));
                 }
                 let mut sink = |b: &[u8]| {
                     out.write_all(b)
@@ -748,14 +790,26 @@ fn extract_into(
                         "{}: member {} is not listed in the manifest",
                         path.display(),
                         header.name
-                    )));
+                    ))
+                    .with_hint("the archive is damaged; use another copy of this backup"));
                 };
                 if sizes[idx] != u64::MAX {
                     return Err(Error::integrity(format!(
                         "{}: member {} appears twice",
                         path.display(),
                         header.name
-                    )));
+                    ))
+                    .with_hint("the archive is damaged; use another copy of this backup"));
+                }
+                if header.size != manifest.members[idx].size {
+                    return Err(oversized(
+                        path,
+                        &header.name,
+                        format!(
+                            "is {} bytes in the archive, but the manifest says {}",
+                            header.size, manifest.members[idx].size
+                        ),
+                    ));
                 }
                 if let Some(parent) = target.parent() {
                     std::fs::create_dir_all(parent)
@@ -789,7 +843,8 @@ fn extract_into(
                 "{}: member {} is missing from the archive",
                 path.display(),
                 m.name
-            )));
+            ))
+            .with_hint("the archive is damaged; use another copy of this backup"));
         }
         if sizes[i] != m.size || outcome.hashes.get(&i) != Some(&m.sha256) {
             return Err(Error::integrity(format!(

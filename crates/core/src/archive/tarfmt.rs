@@ -463,7 +463,7 @@ pub(crate) fn parse_num(field: &[u8]) -> Option<u64> {
 type PaxRecord = (Vec<u8>, Vec<u8>);
 
 /// Parses pax extended header records: `<len> <key>=<value>\n`.
-fn parse_pax(mut data: &[u8]) -> Result<Vec<PaxRecord>, String> {
+pub(super) fn parse_pax(mut data: &[u8]) -> Result<Vec<PaxRecord>, String> {
     let mut out = Vec::new();
     while !data.is_empty() {
         if data.iter().all(|&b| b == 0) {

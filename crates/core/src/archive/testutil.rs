@@ -246,3 +246,14 @@ pub(crate) fn gzip_member_ends(bytes: &[u8]) -> Vec<usize> {
     }
     ends
 }
+
+/// Peak resident memory of this process so far (VmHWM), in bytes.
+pub(crate) fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM in /proc/self/status");
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}

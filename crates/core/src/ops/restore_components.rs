@@ -180,12 +180,10 @@ fn archived_config(archive: &Path) -> Result<ConfigSnapshot> {
         .iter()
         .filter(|m| m.name.starts_with("config/"))
     {
-        let mut buf = Vec::new();
-        crate::archive::copy_member(
+        let buf = crate::archive::read_document(
             archive,
             &m.name,
-            &mut buf,
-            &Reporter::silent(),
+            crate::archive::MAX_SMALL_DOC,
             &CancellationToken::new(),
         )?;
         files.push((m.name["config/".len()..].to_string(), buf));

@@ -49,6 +49,10 @@ enum Quote {
     Block(u32),
 }
 
+/// The most a [`Splitter`] may hold of one line or statement (PostgreSQL's own limit for a query
+/// string or a COPY row): callers refuse input that would pass it ([`Splitter::pending`]).
+pub const MAX_PENDING: usize = 1 << 30;
+
 /// The streaming splitter: feed it bytes with [`Splitter::push`], take the pieces out of the
 /// callback; [`Splitter::finish`] at the end of the input.
 #[derive(Debug)]
@@ -78,6 +82,12 @@ impl Splitter {
             in_copy: false,
             scanned: 0,
         }
+    }
+
+    /// Bytes held of the current, incomplete line and statement: what feeding more input
+    /// without a line or statement end makes grow.
+    pub fn pending(&self) -> usize {
+        self.line.len() + self.stmt.len()
     }
 
     /// Feed the next bytes; complete pieces go to `out`.

@@ -263,6 +263,32 @@ impl Walk {
 /// "dump complete" trailer (else it was cut off); another SQL file must not end inside a
 /// statement or COPY data.
 pub fn scan(path: &Path, cancel: &CancellationToken) -> Result<Scanned> {
+    scan_within(path, cancel, super::MAX_PENDING)
+}
+
+/// Refuses input that would make `splitter` hold more than `max` bytes of one line or
+/// statement (a gzip bomb of one endless statement would otherwise fill memory).
+pub(crate) fn check_pending(
+    splitter: &Splitter,
+    more: usize,
+    max: usize,
+    path: &Path,
+) -> Result<()> {
+    if splitter.pending().saturating_add(more) <= max {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::UnsupportedFormat,
+        format!(
+            "{}: a line or statement of the SQL is longer than {max} bytes",
+            path.display()
+        ),
+    )
+    .with_hint("PostgreSQL itself accepts no statement or COPY row this long: the file is damaged or not a dump; use another copy"))
+}
+
+/// [`scan`] with the cap of [`check_pending`].
+pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -> Result<Scanned> {
     let (mut r, compressed) = open(path)?;
     let mut sc = Scanned::default();
     sc.info.compressed = compressed;
@@ -375,6 +401,7 @@ pub fn scan(path: &Path, cancel: &CancellationToken) -> Result<Scanned> {
             }
         };
         total += n as u64;
+        check_pending(&splitter, n, max, path)?;
         splitter.push(&buf[..n], &mut on_piece)?;
     }
     let clean = splitter.finish(&mut on_piece)?;
@@ -476,6 +503,17 @@ pub fn extract(
                         | ["GRANT", ..]
                         | ["COMMENT", "ON", "ROLE"]
                 ) {
+                    if g.len() + s.len() > crate::archive::MAX_SMALL_DOC as usize {
+                        return Err(Error::new(
+                            ErrorKind::UnsupportedFormat,
+                            format!(
+                                "{}: the roles part is larger than {} bytes",
+                                path.display(),
+                                crate::archive::MAX_SMALL_DOC
+                            ),
+                        )
+                        .with_hint("a pg_dumpall file's roles are a few KB: the file is damaged or not a dump; use another copy"));
+                    }
                     g.extend_from_slice(&strip_passwords(s));
                 }
             }
@@ -527,6 +565,7 @@ pub fn extract(
             }
         };
         advance(n as u64);
+        check_pending(&splitter, n, super::MAX_PENDING, path)?;
         splitter.push(&buf[..n], &mut on_piece)?;
     }
     splitter.finish(&mut on_piece)?;

@@ -203,12 +203,10 @@ pub async fn plan(
         tokio::task::spawn_blocking(move || -> Result<(Manifest, Option<String>)> {
             let m = archive::read_manifest(&p)?;
             let globals = if m.member(GLOBALS_MEMBER).is_some() {
-                let mut buf = Vec::new();
-                archive::copy_member(
+                let buf = archive::read_document(
                     &p,
                     GLOBALS_MEMBER,
-                    &mut buf,
-                    &Reporter::silent(),
+                    archive::MAX_SMALL_DOC,
                     &CancellationToken::new(),
                 )?;
                 Some(String::from_utf8_lossy(&buf).into_owned())
@@ -348,7 +346,7 @@ pub async fn plan(
         &manifest.roles,
         &target_roles,
         facts.superuser,
-    );
+    )?;
     let empty_roles = roles::RolePlan::default();
     let decisions = script::decide(
         &toc,

@@ -77,14 +77,19 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
     let mut sink = SplitSink {
         splitter: &mut splitter,
         f: &mut on_piece,
+        overflowed: false,
     };
-    archive::copy_member(
+    let copied = archive::copy_member(
         archive_path,
         DATABASE_SQL_MEMBER,
         &mut sink,
         &Reporter::silent(),
         &CancellationToken::new(),
-    )?;
+    );
+    if sink.overflowed {
+        return Err(too_long(archive_path));
+    }
+    copied?;
     let _ = splitter.finish(&mut on_piece);
     Ok(FullToc {
         list: String::new(),
@@ -92,16 +97,32 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
     })
 }
 
-/// A `Write` that feeds a [`Splitter`].
+/// A line or statement of the backup's SQL longer than [`plainsql::MAX_PENDING`].
+fn too_long(archive_path: &Path) -> Error {
+    Error::integrity(format!(
+        "{}: a line or statement of {DATABASE_SQL_MEMBER} is longer than {} bytes",
+        archive_path.display(),
+        plainsql::MAX_PENDING
+    ))
+    .with_hint("nothing was restored; PostgreSQL accepts no statement or COPY row this long: the archive is damaged or crafted, use another copy")
+}
+
+/// A `Write` that feeds a [`Splitter`], refusing input that would make it hold more than
+/// [`plainsql::MAX_PENDING`] bytes.
 struct SplitSink<'a, F> {
     splitter: &'a mut Splitter,
     f: &'a mut F,
+    overflowed: bool,
 }
 
 impl<F: FnMut(Piece) -> std::result::Result<(), std::convert::Infallible>> Write
     for SplitSink<'_, F>
 {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.splitter.pending().saturating_add(buf.len()) > plainsql::MAX_PENDING {
+            self.overflowed = true;
+            return Err(std::io::Error::other("statement too long"));
+        }
         let _ = self.splitter.push(buf, self.f);
         Ok(buf.len())
     }
@@ -267,6 +288,16 @@ impl<W: Write> FilterSink<W> {
 
 impl<W: Write> Write for FilterSink<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.splitter.pending().saturating_add(buf.len()) > plainsql::MAX_PENDING {
+            self.filter.refused = Some(
+                Error::integrity(format!(
+                    "a line or statement of the SQL dump is longer than {} bytes",
+                    plainsql::MAX_PENDING
+                ))
+                .with_hint("nothing was restored; PostgreSQL accepts no statement or COPY row this long: the archive is damaged or crafted, use another copy"),
+            );
+            return Err(std::io::Error::other("refused"));
+        }
         let (filter, out) = (&mut self.filter, &mut self.out);
         self.splitter
             .push(buf, &mut |p| Self::emit(filter, out, p))?;

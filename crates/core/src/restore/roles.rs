@@ -3,116 +3,13 @@
 //! its memberships — and the SQL that recreates the roles a backup needs on a server that lacks
 //! them, without passwords and without what the connecting role may not give.
 
-use super::toc::take_ident;
+mod parse;
+
+use crate::error::{Error, ErrorKind, Result};
 use crate::restore::quote_ident;
+pub(crate) use parse::{parse_globals, Globals, Membership};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
-
-/// A role as `globals.sql` describes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct GlobalRole {
-    /// The attribute words of its `ALTER ROLE … WITH`, e.g. `NOSUPERUSER`, `LOGIN`,
-    /// `CONNECTION LIMIT 5`, `VALID UNTIL '…'`.
-    pub attributes: Vec<String>,
-    /// Its `ALTER ROLE … SET …;` statements, as written.
-    pub settings: Vec<String>,
-}
-
-impl GlobalRole {
-    #[cfg(test)]
-    pub fn has(&self, attr: &str) -> bool {
-        self.attributes.iter().any(|a| a == attr)
-    }
-}
-
-/// `GRANT role TO member`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Membership {
-    pub role: String,
-    pub member: String,
-    pub admin: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Globals {
-    pub roles: BTreeMap<String, GlobalRole>,
-    pub memberships: Vec<Membership>,
-}
-
-/// Parse `pg_dumpall --globals-only` output. Lines it does not know are ignored.
-pub(crate) fn parse_globals(sql: &str) -> Globals {
-    let mut g = Globals::default();
-    for line in sql.lines() {
-        if let Some(rest) = line.strip_prefix("CREATE ROLE ") {
-            if let Some((name, _)) = take_ident(rest) {
-                g.roles.entry(name).or_default();
-            }
-        } else if let Some(rest) = line.strip_prefix("ALTER ROLE ") {
-            let Some((name, rest)) = take_ident(rest) else {
-                continue;
-            };
-            if let Some(attrs) = rest.strip_prefix(" WITH ") {
-                g.roles.entry(name).or_default().attributes =
-                    split_attributes(attrs.trim_end_matches(';'));
-            } else if rest.starts_with(" SET ") || rest.starts_with(" IN DATABASE ") {
-                g.roles
-                    .entry(name)
-                    .or_default()
-                    .settings
-                    .push(line.to_string());
-            }
-        } else if let Some(rest) = line.strip_prefix("GRANT ") {
-            let Some((role, rest)) = take_ident(rest) else {
-                continue;
-            };
-            let Some(rest) = rest.strip_prefix(" TO ") else {
-                continue;
-            };
-            let Some((member, rest)) = take_ident(rest) else {
-                continue;
-            };
-            g.memberships.push(Membership {
-                role,
-                member,
-                admin: rest.contains("WITH ADMIN OPTION") || rest.contains("ADMIN TRUE"),
-            });
-        }
-    }
-    g
-}
-
-/// `NOSUPERUSER INHERIT CONNECTION LIMIT 5 VALID UNTIL 'x y'` → its attributes.
-fn split_attributes(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut words = s.split(' ').filter(|w| !w.is_empty()).peekable();
-    while let Some(w) = words.next() {
-        match w {
-            "CONNECTION" => {
-                let limit = words.nth(1).unwrap_or("-1");
-                out.push(format!("CONNECTION LIMIT {limit}"));
-            }
-            "VALID" => {
-                words.next(); // UNTIL
-                let mut v = String::new();
-                for w in words.by_ref() {
-                    if !v.is_empty() {
-                        v.push(' ');
-                    }
-                    v.push_str(w);
-                    if v.len() > 1 && v.ends_with('\'') {
-                        break;
-                    }
-                }
-                out.push(format!("VALID UNTIL {v}"));
-            }
-            "PASSWORD" => {
-                words.next();
-            }
-            w => out.push(w.to_string()),
-        }
-    }
-    out
-}
+use std::collections::BTreeSet;
 
 /// A role the restore creates, for the plan.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -153,7 +50,7 @@ pub(crate) fn plan_roles(
     named: &[String],
     existing: &BTreeSet<String>,
     superuser: bool,
-) -> RolePlan {
+) -> Result<RolePlan> {
     let empty = Globals::default();
     let g = globals.unwrap_or(&empty);
     let mut wanted: BTreeSet<String> = named.iter().cloned().collect();
@@ -176,6 +73,22 @@ pub(crate) fn plan_roles(
     let created: BTreeSet<&String> = missing.iter().collect();
     let will_exist = |r: &String| existing.contains(r) || created.contains(r);
 
+    if let Some((name, why)) = missing
+        .iter()
+        .find_map(|n| g.invalid.get(n).map(|why| (n, why)))
+    {
+        return Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            format!(
+                "the backup's globals.sql describes role {} in a way Offsite does not recreate ({why})",
+                quote_ident(name)
+            ),
+        )
+        .with_hint(format!(
+            "nothing was changed; read the backup's globals.sql, create role {} on the target yourself, then restore again",
+            quote_ident(name)
+        )));
+    }
     let mut plan = RolePlan::default();
     let mut settings_sql = Vec::new();
     for name in &missing {
@@ -246,13 +159,14 @@ pub(crate) fn plan_roles(
         }
     }
     plan.sql.extend(settings_sql);
-    plan
+    Ok(plan)
 }
 
 /// Run `stmt`, turning a failure into a warning (a setting the connecting role may not set).
 fn guarded(stmt: &str) -> String {
+    // Neither the outer quote (`$tag$`) nor the inner one (`$tagq$`) may occur in `stmt`.
     let mut tag = String::from("offsite");
-    while stmt.contains(&format!("${tag}$")) {
+    while stmt.contains(&format!("${tag}$")) || stmt.contains(&format!("${tag}q$")) {
         tag.push('_');
     }
     format!(
@@ -293,7 +207,7 @@ GRANT anon TO postgres GRANTED BY postgres;
         );
         assert_eq!(
             g.roles["authenticator"].settings,
-            vec!["ALTER ROLE authenticator SET statement_timeout TO '8s';"]
+            vec!["ALTER ROLE \"authenticator\" SET \"statement_timeout\" TO '8s';"]
         );
         assert_eq!(g.memberships.len(), 3);
         assert!(g.memberships[1].admin && !g.memberships[0].admin);
@@ -308,7 +222,8 @@ GRANT anon TO postgres GRANTED BY postgres;
             &["anon".into(), "We ird".into(), "ghost".into()],
             &existing,
             true,
-        );
+        )
+        .unwrap();
         let names: Vec<&str> = p.create.iter().map(|c| c.name.as_str()).collect();
         // authenticator because anon is granted to it, admin because authenticator is.
         assert_eq!(
@@ -345,7 +260,7 @@ GRANT anon TO postgres GRANTED BY postgres;
             .sql
             .last()
             .unwrap()
-            .starts_with("DO $offsite$ BEGIN EXECUTE $offsiteq$ALTER ROLE authenticator SET"));
+            .starts_with("DO $offsite$ BEGIN EXECUTE $offsiteq$ALTER ROLE \"authenticator\" SET"));
     }
 
     #[test]
@@ -356,7 +271,8 @@ GRANT anon TO postgres GRANTED BY postgres;
             &["We ird".into(), "admin".into()],
             &BTreeSet::new(),
             false,
-        );
+        )
+        .unwrap();
         let weird = p.create.iter().find(|c| c.name == "We ird").unwrap();
         assert_eq!(weird.left_out, vec!["BYPASSRLS"]);
         let admin = p.create.iter().find(|c| c.name == "admin").unwrap();
@@ -365,5 +281,140 @@ GRANT anon TO postgres GRANTED BY postgres;
             .sql
             .iter()
             .any(|s| s.contains("SUPERUSER") && !s.contains("NOSUPERUSER")));
+    }
+
+    /// The preamble's statements for `globals` when `evil` is to be created.
+    fn plan_for(globals: &str) -> crate::Result<RolePlan> {
+        let g = parse_globals(globals);
+        plan_roles(Some(&g), &["evil".into()], &BTreeSet::new(), true)
+    }
+
+    #[test]
+    fn hostile_role_statements_refuse_the_plan_naming_the_role() {
+        let head = "CREATE ROLE evil;\n";
+        let attrs = "ALTER ROLE evil WITH NOSUPERUSER INHERIT LOGIN;\n";
+        let hostile = [
+            // psql meta-commands after the attributes, in them, after a statement end.
+            format!("{head}ALTER ROLE evil WITH LOGIN \\! touch /tmp/offsite-pwned;\n"),
+            format!("{head}ALTER ROLE evil WITH LOGIN\\! touch /tmp/offsite-pwned;\n"),
+            format!("{head}ALTER ROLE evil WITH LOGIN; \\! touch /tmp/offsite-pwned\n"),
+            // A second statement on the line.
+            format!("{head}ALTER ROLE evil WITH LOGIN; DROP DATABASE postgres;\n"),
+            format!("{head}ALTER ROLE evil WITH LOGIN; DROP TABLE t; --\n"),
+            // Unknown words, and words that are not attributes.
+            format!("{head}ALTER ROLE evil WITH LOGIN IN ROLE pg_execute_server_program;\n"),
+            format!("{head}ALTER ROLE evil WITH SYSID 10;\n"),
+            format!("{head}ALTER ROLE evil WITH login;\n"),
+            // Quote-breaking VALID UNTIL, connection limits that are not numbers.
+            format!("{head}ALTER ROLE evil WITH VALID UNTIL 'infinity'' \\! touch /tmp/x --';\n"),
+            format!("{head}ALTER ROLE evil WITH VALID UNTIL 'infinity' \\! touch /tmp/x;\n"),
+            format!("{head}ALTER ROLE evil WITH VALID UNTIL 'never\n\\! touch /tmp/x\n';\n"),
+            format!("{head}ALTER ROLE evil WITH CONNECTION LIMIT 5; \\! id\n"),
+            format!("{head}ALTER ROLE evil WITH CONNECTION LIMIT 1e9;\n"),
+            format!("{head}ALTER ROLE evil WITH CONNECTION LIMIT 99999999999;\n"),
+            // Settings: a second statement, a meta-command, an odd name, an unquoted value,
+            // an unclosed value, E'' strings.
+            format!("{head}{attrs}ALTER ROLE evil SET search_path TO 'public'; \\! id\n"),
+            format!("{head}{attrs}ALTER ROLE evil SET search_path TO 'public' \\! id;\n"),
+            format!("{head}{attrs}ALTER ROLE evil SET \"x; \\! id\" TO 'a';\n"),
+            format!("{head}{attrs}ALTER ROLE evil SET search_path TO public;\n"),
+            format!("{head}{attrs}ALTER ROLE evil SET search_path TO 'public;\n"),
+            format!("{head}{attrs}ALTER ROLE evil SET work_mem TO E'\\x27; \\\\! id';\n"),
+            format!("{head}{attrs}ALTER ROLE evil IN DATABASE x; \\! id\n"),
+            format!("{head}{attrs}ALTER ROLE evil RESET ALL; \\! id\n").replace("RESET", "SET"),
+            // Memberships of the role: anything after the member but the options pg_dumpall
+            // writes.
+            format!("{head}{attrs}CREATE ROLE anon;\nGRANT anon TO evil \\! id;\n"),
+            format!("{head}{attrs}CREATE ROLE anon;\nGRANT anon TO evil; \\! id\n"),
+            format!("{head}{attrs}CREATE ROLE anon;\nGRANT anon TO evil WITH ADMIN OPTION; DROP TABLE t;\n"),
+            format!("{head}{attrs}CREATE ROLE anon;\nGRANT anon TO evil GRANTED BY postgres \\! id;\n"),
+            // A role name with a control character.
+            "CREATE ROLE \"evil\";\nALTER ROLE \"evil\" WITH LOGIN;\nGRANT \"a\nb\" TO evil;\n".to_string(),
+        ];
+        for text in &hostile {
+            let e = plan_for(text).expect_err(text);
+            assert_eq!(e.kind(), ErrorKind::UnsupportedFormat, "{text}: {e}");
+            assert_eq!(e.code(), "unsupported_format");
+            assert!(e.message().contains("\"evil\""), "{text}: {e}");
+            assert!(e.hint().is_some_and(|h| h.contains("create role")), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_hostile_line_about_a_role_not_created_is_never_used() {
+        // `other` exists on the target: its statements are not used, so they do not matter.
+        let text = "CREATE ROLE evil;\nALTER ROLE evil WITH LOGIN;\nCREATE ROLE other;\nALTER ROLE other WITH LOGIN \\! id;\n";
+        let p = plan_for(text).unwrap();
+        assert_eq!(p.sql, vec!["CREATE ROLE \"evil\" WITH LOGIN;"]);
+        // Lines of kinds Offsite does not use never reach psql.
+        let text = "\\! id\nCREATE ROLE evil;\nSELECT 1; \\! id\nALTER ROLE evil WITH LOGIN;\nGRANT SET ON PARAMETER work_mem TO evil;\n\\restrict abc\n";
+        let p = plan_for(text).unwrap();
+        assert_eq!(p.sql, vec!["CREATE ROLE \"evil\" WITH LOGIN;"]);
+    }
+
+    #[test]
+    fn what_pg_dumpall_writes_is_written_again_by_offsite() {
+        let text = "CREATE ROLE evil;
+ALTER ROLE evil WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS CONNECTION LIMIT -1 VALID UNTIL 'infinity';
+CREATE ROLE anon;
+ALTER ROLE anon WITH NOLOGIN;
+ALTER ROLE evil SET search_path TO '$user', 'public', 'extensions';
+ALTER ROLE evil SET application_name TO 'it''s \\ odd';
+ALTER ROLE evil IN DATABASE \"my db\" SET \"pgrst.db_schemas\" TO 'public, storage';
+ALTER ROLE evil SET log_line_prefix TO 'two
+lines';
+GRANT anon TO evil WITH INHERIT TRUE GRANTED BY postgres;
+GRANT evil TO anon WITH ADMIN OPTION, INHERIT FALSE, SET TRUE GRANTED BY \"postgres\";
+";
+        let g = parse_globals(text);
+        assert!(g.invalid.is_empty(), "{:?}", g.invalid);
+        let evil = &g.roles["evil"];
+        assert!(evil.has("CONNECTION LIMIT -1") && evil.has("VALID UNTIL 'infinity'"));
+        assert_eq!(
+            evil.settings,
+            vec![
+                "ALTER ROLE \"evil\" SET \"search_path\" TO '$user', 'public', 'extensions';",
+                "ALTER ROLE \"evil\" SET \"application_name\" TO E'it''s \\\\ odd';",
+                "ALTER ROLE \"evil\" IN DATABASE \"my db\" SET \"pgrst.db_schemas\" TO 'public, storage';",
+                "ALTER ROLE \"evil\" SET \"log_line_prefix\" TO 'two\nlines';",
+            ]
+        );
+        assert_eq!(
+            g.memberships,
+            vec![
+                Membership {
+                    role: "anon".into(),
+                    member: "evil".into(),
+                    admin: false
+                },
+                Membership {
+                    role: "evil".into(),
+                    member: "anon".into(),
+                    admin: true
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_setting_holding_the_quote_tags_stays_quoted() {
+        for value in [
+            "$offsiteq$; CREATE TABLE pwned(); $offsiteq$",
+            "$offsite$ x $offsite_q$",
+        ] {
+            let stmt = format!("ALTER ROLE \"evil\" SET \"application_name\" TO '{value}';");
+            let sql = guarded(&stmt);
+            // The statement sits between two equal dollar quotes whose tag it does not contain.
+            let start = sql.find("EXECUTE $").unwrap() + "EXECUTE ".len();
+            let tag_len = sql[start + 1..].find('$').unwrap() + 2;
+            let tag = &sql[start..start + tag_len];
+            assert!(!stmt.contains(tag), "{tag} in {stmt}");
+            let body = &sql[start + tag_len..];
+            assert_eq!(&body[..stmt.len()], stmt);
+            assert!(body[stmt.len()..].starts_with(tag), "{sql}");
+            // ...and the outer quote's tag is not in it either.
+            let outer = &sql["DO ".len()..sql.find(" BEGIN").unwrap()];
+            assert!(!stmt.contains(outer), "{outer} in {stmt}");
+        }
     }
 }

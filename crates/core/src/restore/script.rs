@@ -1031,7 +1031,8 @@ mod tests {
             &["app".into()],
             &f.roles.keys().cloned().collect(),
             false,
-        );
+        )
+        .unwrap();
         let t = toc(&["23; 1259 10 TABLE public things app"]);
         let d = decide(&t, &f, &roles, false, false, None);
         assert!(d.blockers.is_empty(), "{:?}", d.blockers);

@@ -11,6 +11,7 @@ mod common;
 mod config_component;
 mod conformance;
 mod full_backup;
+mod hostile_archive;
 mod import;
 mod keychain_unavailable;
 mod new_server;

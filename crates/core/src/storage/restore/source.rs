@@ -4,7 +4,6 @@
 
 use crate::archive::{self, check_member_name, Manifest};
 use crate::error::{Error, ErrorKind, Result};
-use crate::progress::Reporter;
 use crate::storage::layout::{ObjectEntry, StorageDoc, STORAGE_DOC, STORAGE_PREFIX};
 use md5::Digest;
 use std::collections::{HashMap, HashSet};
@@ -34,8 +33,12 @@ pub(crate) fn open_archive_doc(path: &Path, cancel: &CancellationToken) -> Resul
         ))
         .with_hint("choose a full or storage backup"));
     }
-    let mut raw = Vec::new();
-    archive::copy_member(path, STORAGE_DOC, &mut raw, &Reporter::silent(), cancel)?;
+    let raw = archive::read_document(
+        path,
+        STORAGE_DOC,
+        crate::storage::check::MAX_DOC_SIZE,
+        cancel,
+    )?;
     let doc: StorageDoc = serde_json::from_slice(&raw).map_err(|e| {
         Error::new(
             ErrorKind::UnsupportedFormat,
@@ -179,6 +182,13 @@ fn check_member(a: &ArchiveDoc, entry: &ObjectEntry, member: &str) -> Result<()>
     if !member.starts_with(STORAGE_PREFIX) || check_member_name(member, false).is_err() {
         return Err(bad(format!(
             "member name {member:?} is not a storage member"
+        )));
+    }
+    // An object's bytes are in its own bucket's folder: never another bucket's object.
+    let own = format!("{STORAGE_PREFIX}{}/", entry.bucket);
+    if !member.starts_with(&own) {
+        return Err(bad(format!(
+            "member {member:?} is outside its bucket's folder {own:?}"
         )));
     }
     match a.manifest.member(member) {

@@ -2,6 +2,7 @@
 //! object store as the target) and [`folder`].
 
 mod folder;
+mod hostile;
 mod store;
 
 use super::*;

@@ -234,7 +234,7 @@ async fn listing_is_paged_and_merged_in_key_order() {
     assert_eq!(keys_of_all(&mem, "b").await.len(), 2500);
 }
 
-async fn keys_of_all(m: &MemoryObjectSource, bucket: &str) -> Vec<String> {
+pub(super) async fn keys_of_all(m: &MemoryObjectSource, bucket: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut req = ListRequest::default();
     loop {
