@@ -21,6 +21,7 @@ pub mod inputs;
 pub mod limits;
 pub mod openapi;
 pub mod range;
+pub mod redact;
 pub mod schedule;
 pub mod server;
 pub mod signing;
