@@ -492,3 +492,49 @@ async fn serve_file(
         .body(body)
         .map_err(|e| ApiError::from(offsite_core::Error::internal(e.to_string())).into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(offsite_testkit::fuzz::config())]
+        /// Request targets as a client may send them: whatever parses as a URI, the signed-URL
+        /// query and the backup id are read without panicking, and the audit line of any path
+        /// and method is one line of printable text, bounded in length, valid JSON.
+        #[test]
+        fn fuzz_agent_request_paths(
+            path in "\\PC{0,600}",
+            raw in prop::collection::vec(any::<u8>(), 0..600),
+            method in "[A-Za-z!#$%&'*+.^_`|~-]{1,64}",
+            segment in "[A-Za-z0-9%./_~-]{0,80}",
+            query in "[A-Za-z0-9%&=+./_~-]{0,200}",
+        ) {
+            let lossy = String::from_utf8_lossy(&raw).into_owned();
+            for p in [path.as_str(), lossy.as_str()] {
+                let line = crate::audit::format_line(&crate::audit::AuditEntry {
+                    time: "2026-11-24T01:00:00Z",
+                    token_id: Some("0123456789ab"),
+                    method: &method,
+                    path: p,
+                    status: 401,
+                    duration_ms: 3,
+                });
+                prop_assert!(line.len() <= 512, "{} bytes: {line}", line.len());
+                prop_assert!(!line.chars().any(char::is_control), "{line:?}");
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let logged = v["path"].as_str().unwrap();
+                prop_assert!(logged.len() <= crate::audit::MAX_LOGGED_PATH + 32);
+                prop_assert!(logged.bytes().all(|b| (0x21..0x7f).contains(&b) || b >= 0x80));
+            }
+            let target = format!("/files/{segment}/x.tar.gz?{query}");
+            if let Ok(uri) = target.parse::<axum::http::Uri>() {
+                if let Ok(Query(q)) = Query::<Signed>::try_from_uri(&uri) {
+                    let _ = q.expires.as_deref().map(str::parse::<i64>);
+                }
+            }
+            let _ = backups::check_backup_id(&segment);
+        }
+    }
+}
