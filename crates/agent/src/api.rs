@@ -11,13 +11,14 @@ use crate::state::Agent;
 use crate::tokens::TokenRecord;
 use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Every route the agent serves: (method, OpenAPI path). The OpenAPI document must list each.
@@ -72,9 +73,30 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .with_state(agent)
 }
 
-/// Outermost: one audit line per request (path without the query).
+/// Outermost: the failed-authentication throttle, then one audit line per request (path
+/// without the query, cut and escaped).
 async fn audit(State(agent): State<Arc<Agent>>, req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let public = matches!(req.uri().path(), "/healthz" | "/openapi.json");
+    if let (Some(ip), false) = (client, public) {
+        if let Some(retry_after) = agent.throttle.check(ip, started) {
+            // No line per refused request: the throttle's start and end are logged instead.
+            let mut r = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failures",
+                "too many failed authentications from this address",
+            )
+            .with_hint("wait for Retry-After seconds; check the token or the download URL")
+            .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return r;
+        }
+    }
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let response = next.run(req).await;
@@ -82,15 +104,53 @@ async fn audit(State(agent): State<Arc<Agent>>, req: Request, next: Next) -> Res
         .extensions()
         .get::<AuditTokenId>()
         .map(|t| t.0.clone());
+    let time = offsite_core::catalog::format_timestamp(time::OffsetDateTime::now_utc());
     agent.audit.append(&crate::audit::AuditEntry {
-        time: offsite_core::catalog::format_timestamp(time::OffsetDateTime::now_utc()),
+        time: &time,
         token_id: token_id.as_deref(),
         method: &method,
         path: &path,
         status: response.status().as_u16(),
         duration_ms: started.elapsed().as_millis() as u64,
     });
+    if let Some(ip) = client {
+        let status = response.status();
+        if token_id.is_none() && status.is_client_error() && !public {
+            if let Some(failures) = agent.throttle.failed(ip, started) {
+                tracing::warn!(client = %ip, "throttling a client after {failures} failed authentications");
+                agent.audit.note(&serde_json::json!({
+                    "time": time,
+                    "event": "client_throttled",
+                    "client": crate::throttle::client_key(ip).to_string(),
+                    "failures": failures,
+                    "window_secs": crate::throttle::WINDOW.as_secs(),
+                }));
+            }
+        }
+        for ended in agent.throttle.sweep(started) {
+            agent.audit.note(&serde_json::json!({
+                "time": time,
+                "event": "client_throttle_ended",
+                "client": ended.client.to_string(),
+                "failures": ended.failures,
+                "refused": ended.refused,
+            }));
+        }
+    }
     response
+}
+
+/// The answer when the tokens cannot be read: nothing about the file (the details go to the
+/// agent's log).
+fn tokens_unavailable(e: &offsite_core::Error) -> Response {
+    tracing::error!(code = e.code(), "reading the tokens: {}", e.message());
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "the agent cannot check credentials now",
+    )
+    .with_hint("the agent's operator will find the cause in the agent's log")
+    .into_response()
 }
 
 /// Bearer authentication of `/platform` routes.
@@ -106,10 +166,7 @@ async fn authenticate(State(agent): State<Arc<Agent>>, mut req: Request, next: N
         .map(str::trim);
     let record = match bearer.map(|t| agent.tokens.authenticate(t)) {
         Some(Ok(Some(r))) => r,
-        Some(Err(e)) => {
-            tracing::error!("reading the tokens: {}", e.message());
-            return ApiError::from(e).into_response();
-        }
+        Some(Err(e)) => return tokens_unavailable(&e),
         _ => {
             let mut r = ApiError::unauthorized().into_response();
             r.headers_mut().insert(
@@ -240,7 +297,10 @@ async fn download(
 ) -> ApiResult<Response> {
     authorize(&agent, &token, &id, false)?;
     let base = base_url(&agent, &headers)?;
-    Ok(Json(backups::download_link(&agent, &id, &backup_id, &base).await?).into_response())
+    Ok(
+        Json(backups::download_link(&agent, &token.id, &id, &backup_id, &base).await?)
+            .into_response(),
+    )
 }
 
 async fn openapi() -> Response {
@@ -254,56 +314,59 @@ async fn openapi() -> Response {
 #[derive(Deserialize)]
 struct Signed {
     expires: Option<String>,
+    /// The id of the token the URL was made for.
+    token: Option<String>,
     signature: Option<String>,
 }
 
-/// A single byte range of `Range: bytes=…` against `size`: `Ok(None)` for no usable range
-/// (serve the whole file), `Err(())` when it cannot be satisfied (416).
-fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, ()> {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None); // several ranges: the whole file instead
-    }
-    let Some((a, b)) = spec.trim().split_once('-') else {
-        return Ok(None);
-    };
-    let (a, b) = (a.trim(), b.trim());
-    let range = if a.is_empty() {
-        let n: u64 = b.parse().map_err(|_| ())?;
-        if n == 0 {
-            return Err(());
-        }
-        size.saturating_sub(n)..size
-    } else {
-        let start: u64 = a.parse().map_err(|_| ())?;
-        let end = if b.is_empty() {
-            size
-        } else {
-            b.parse::<u64>()
-                .map_err(|_| ())?
-                .saturating_add(1)
-                .min(size)
-        };
-        if start >= size || start >= end {
-            return Err(());
-        }
-        start..end
-    };
-    Ok(Some(range))
-}
-
-/// `GET|HEAD /files/{backup_id}/{file_name}?expires=…&signature=…`: the archive, with Range,
-/// If-Range and a strong ETag (`"sha256:<hex>"`).
+/// `GET|HEAD /files/{backup_id}/{file_name}?expires=…&token=…&signature=…`: the archive,
+/// with Range, If-Range and a strong ETag (`"sha256:<hex>"`). The URL works while its token
+/// is live: revoking the token revokes its download URLs.
 async fn file(
     State(agent): State<Arc<Agent>>,
     Path((backup_id, file_name)): Path<(String, String)>,
     Query(q): Query<Signed>,
     method: Method,
     headers: HeaderMap,
-) -> ApiResult<Response> {
-    backups::check_backup_id(&backup_id)?;
+) -> Response {
+    let (token_id, result) = match check_signed(&agent, &backup_id, &file_name, &q) {
+        Ok(token_id) => (
+            Some(token_id),
+            serve_file(&agent, &backup_id, &file_name, &method, &headers).await,
+        ),
+        Err(e) => (None, Err(e)),
+    };
+    let mut response = match result {
+        Ok(r) => r,
+        Err(SignedProblem::Api(e)) => e.into_response(),
+        Err(SignedProblem::Tokens(e)) => tokens_unavailable(&e),
+    };
+    if let Some(id) = token_id {
+        response.extensions_mut().insert(AuditTokenId(id));
+    }
+    response
+}
+
+enum SignedProblem {
+    Api(ApiError),
+    /// The tokens cannot be read (answered without details).
+    Tokens(offsite_core::Error),
+}
+
+impl From<ApiError> for SignedProblem {
+    fn from(e: ApiError) -> Self {
+        SignedProblem::Api(e)
+    }
+}
+
+/// The URL's signature, expiry and token: the token id when all is well.
+fn check_signed(
+    agent: &Agent,
+    backup_id: &str,
+    file_name: &str,
+    q: &Signed,
+) -> Result<String, SignedProblem> {
+    backups::check_backup_id(backup_id)?;
     let bad = || {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -316,26 +379,50 @@ async fn file(
         .as_deref()
         .and_then(|e| e.parse().ok())
         .ok_or_else(bad)?;
+    let token_id = q.token.as_deref().ok_or_else(bad)?;
     let signature = q.signature.as_deref().ok_or_else(bad)?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     match agent
         .signer
-        .check(&backup_id, &file_name, expires, signature, now)
+        .check(token_id, backup_id, file_name, expires, signature, now)
     {
         Ok(()) => {}
-        Err(crate::signing::SignatureProblem::Invalid) => return Err(bad()),
+        Err(crate::signing::SignatureProblem::Invalid) => return Err(bad().into()),
         Err(crate::signing::SignatureProblem::Expired) => {
             return Err(ApiError::new(
                 StatusCode::GONE,
                 "url_expired",
                 "the download URL has expired",
             )
-            .with_hint("ask for a fresh one: GET …/backups/{backup_id}/download"))
+            .with_hint("ask for a fresh one: GET …/backups/{backup_id}/download")
+            .into())
         }
     }
-    let (path, name, _, sha256) = backups::archive_of(&agent, None, &backup_id).await?;
+    match agent.tokens.is_live(token_id) {
+        Ok(true) => Ok(token_id.to_string()),
+        Ok(false) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "token_revoked",
+            "the token this download URL was made for has been revoked",
+        )
+        .with_hint("ask for a fresh URL with a live token")
+        .into()),
+        Err(e) => Err(SignedProblem::Tokens(e)),
+    }
+}
+
+/// The archive (or a part of it) once the URL is checked.
+async fn serve_file(
+    agent: &Agent,
+    backup_id: &str,
+    file_name: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, SignedProblem> {
+    use crate::range::{parse_range, RangeAnswer};
+    let (path, name, _, sha256) = backups::archive_of(agent, None, backup_id).await?;
     if name != file_name {
-        return Err(ApiError::not_found("no such file"));
+        return Err(ApiError::not_found("no such file").into());
     }
     let mut f = tokio::fs::File::open(&path)
         .await
@@ -350,10 +437,11 @@ async fn file(
         .get(header::IF_RANGE)
         .map(|v| v.to_str().ok() == Some(etag.as_str()))
         .unwrap_or(true);
-    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(r) if if_range_ok => match parse_range(r, size) {
-            Ok(r) => r,
-            Err(()) => {
+    let range = match headers.get(header::RANGE) {
+        Some(r) if if_range_ok => match r.to_str().map(|r| parse_range(r, size)) {
+            Ok(RangeAnswer::Part(r)) => Some(r),
+            Ok(RangeAnswer::Whole) => None,
+            Ok(RangeAnswer::Unsatisfiable) | Err(_) => {
                 return Ok((
                     StatusCode::RANGE_NOT_SATISFIABLE,
                     [
@@ -387,7 +475,7 @@ async fn file(
             format!("bytes {}-{}/{size}", span.start, span.end - 1),
         );
     }
-    let body = if method == Method::HEAD {
+    let body = if *method == Method::HEAD {
         Body::empty()
     } else {
         use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -402,22 +490,51 @@ async fn file(
     };
     builder
         .body(body)
-        .map_err(|e| ApiError::from(offsite_core::Error::internal(e.to_string())))
+        .map_err(|e| ApiError::from(offsite_core::Error::internal(e.to_string())).into())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_range;
+    use super::*;
+    use proptest::prelude::*;
 
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("bytes=0-9", 100), Ok(Some(0..10)));
-        assert_eq!(parse_range("bytes=90-", 100), Ok(Some(90..100)));
-        assert_eq!(parse_range("bytes=-10", 100), Ok(Some(90..100)));
-        assert_eq!(parse_range("bytes=50-500", 100), Ok(Some(50..100)));
-        assert_eq!(parse_range("bytes=100-", 100), Err(()));
-        assert_eq!(parse_range("bytes=5-2", 100), Err(()));
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), Ok(None));
-        assert_eq!(parse_range("items=0-1", 100), Ok(None));
+    proptest! {
+        #![proptest_config(offsite_testkit::fuzz::config())]
+        /// Request targets as a client may send them: whatever parses as a URI, the signed-URL
+        /// query and the backup id are read without panicking, and the audit line of any path
+        /// and method is one line of printable text, bounded in length, valid JSON.
+        #[test]
+        fn fuzz_agent_request_paths(
+            path in "\\PC{0,600}",
+            raw in prop::collection::vec(any::<u8>(), 0..600),
+            method in "[A-Za-z!#$%&'*+.^_`|~-]{1,64}",
+            segment in "[A-Za-z0-9%./_~-]{0,80}",
+            query in "[A-Za-z0-9%&=+./_~-]{0,200}",
+        ) {
+            let lossy = String::from_utf8_lossy(&raw).into_owned();
+            for p in [path.as_str(), lossy.as_str()] {
+                let line = crate::audit::format_line(&crate::audit::AuditEntry {
+                    time: "2026-11-24T01:00:00Z",
+                    token_id: Some("0123456789ab"),
+                    method: &method,
+                    path: p,
+                    status: 401,
+                    duration_ms: 3,
+                });
+                prop_assert!(line.len() <= 512, "{} bytes: {line}", line.len());
+                prop_assert!(!line.chars().any(char::is_control), "{line:?}");
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+                let logged = v["path"].as_str().unwrap();
+                prop_assert!(logged.len() <= crate::audit::MAX_LOGGED_PATH + 32);
+                prop_assert!(logged.chars().all(|c| c.is_ascii_graphic() || c == ' ' || c == '\u{2026}'), "{logged:?}");
+            }
+            let target = format!("/files/{segment}/x.tar.gz?{query}");
+            if let Ok(uri) = target.parse::<axum::http::Uri>() {
+                if let Ok(Query(q)) = Query::<Signed>::try_from_uri(&uri) {
+                    let _ = q.expires.as_deref().map(str::parse::<i64>);
+                }
+            }
+            let _ = backups::check_backup_id(&segment);
+        }
     }
 }

@@ -463,6 +463,7 @@ fn not_ready(backup_id: &str) -> ApiError {
 /// A signed download URL for a completed backup, valid for the configured time.
 pub async fn download_link(
     agent: &Agent,
+    token_id: &str,
     project: &str,
     backup_id: &str,
     base_url: &str,
@@ -471,11 +472,11 @@ pub async fn download_link(
     let ttl = agent.config.download_ttl();
     let expires = time::OffsetDateTime::now_utc() + ttl;
     let exp = expires.unix_timestamp();
-    let sig = agent.signer.sign(backup_id, &name, exp);
+    let sig = agent.signer.sign(token_id, backup_id, &name, exp);
     let name_enc = percent_encode(&name);
     Ok(DownloadLink {
         download_url: format!(
-            "{}/files/{backup_id}/{name_enc}?expires={exp}&signature={sig}",
+            "{}/files/{backup_id}/{name_enc}?expires={exp}&token={token_id}&signature={sig}",
             base_url.trim_end_matches('/')
         ),
         expires_at: format_timestamp(

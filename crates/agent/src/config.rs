@@ -7,6 +7,12 @@
 //! # tls_key = "/etc/offsite/key.pem"
 //! # public_url = "https://backup.example.com:8443"   # base of download URLs (default: the Host asked)
 //! # download_ttl_secs = 3600
+//! # header_read_timeout_secs = 10          # a client's time to send a request's headers
+//! # idle_timeout_secs = 60                 # nothing moving during a request
+//! # max_connections = 256
+//! # audit_log_max_bytes = 10485760         # audit.log rotates at this size …
+//! # audit_log_keep = 5                     # … keeping audit.log.1 … audit.log.5
+//! # auth_failures_per_minute = 20          # then 429 for that client until the minute ends
 //!
 //! [projects.shop]
 //! database_url = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -38,6 +44,20 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_DOWNLOAD_TTL_SECS: u64 = 3600;
 /// Default largest request body the API accepts.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// Default time a client has to send a request's headers (from the connection's start or the
+/// end of the previous response).
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+/// Default time nothing may move on a connection while a request is in flight.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+/// Default cap on concurrent connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default size at which `audit.log` is rotated.
+pub const DEFAULT_AUDIT_LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// Default number of rotated audit logs kept (`audit.log.1` … `audit.log.N`).
+pub const DEFAULT_AUDIT_LOG_KEEP: usize = 5;
+/// Default number of failed authentications a client may have in a minute before it is
+/// answered 429.
+pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 20;
 
 /// One project the agent backs up; its id (the key under `[projects]`) is `{id}` in the API.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -171,6 +191,24 @@ pub struct AgentConfig {
     /// Folder of pg_dump (default: search).
     #[serde(default)]
     pub pg_bin: Option<PathBuf>,
+    /// Seconds a client has to send a request's headers (default 10).
+    #[serde(default)]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds nothing may move on a connection while a request is in flight (default 60).
+    #[serde(default)]
+    pub idle_timeout_secs: Option<u64>,
+    /// Concurrent connections at most (default 256).
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// Size in bytes at which `audit.log` is rotated (default 10 MiB).
+    #[serde(default)]
+    pub audit_log_max_bytes: Option<u64>,
+    /// Rotated audit logs kept (default 5).
+    #[serde(default)]
+    pub audit_log_keep: Option<usize>,
+    /// Failed authentications per client address in a minute before 429 (default 20).
+    #[serde(default)]
+    pub auth_failures_per_minute: Option<u32>,
     #[serde(default)]
     pub projects: BTreeMap<String, ProjectConfig>,
 }
@@ -188,6 +226,12 @@ impl AgentConfig {
             download_ttl_secs: None,
             max_body_bytes: None,
             pg_bin: None,
+            header_read_timeout_secs: None,
+            idle_timeout_secs: None,
+            max_connections: None,
+            audit_log_max_bytes: None,
+            audit_log_keep: None,
+            auth_failures_per_minute: None,
             projects: BTreeMap::new(),
         }
     }
@@ -237,6 +281,23 @@ impl AgentConfig {
         }
         if self.download_ttl_secs == Some(0) {
             return Err(Error::invalid("download_ttl_secs must be at least 1"));
+        }
+        for (name, v) in [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("max_connections", self.max_connections.map(|n| n as u64)),
+            ("audit_log_max_bytes", self.audit_log_max_bytes),
+            (
+                "auth_failures_per_minute",
+                self.auth_failures_per_minute.map(u64::from),
+            ),
+        ] {
+            if v == Some(0) {
+                return Err(Error::invalid(format!("{name} must be at least 1")));
+            }
+        }
+        if self.audit_log_max_bytes.is_some_and(|b| b < 4096) {
+            return Err(Error::invalid("audit_log_max_bytes must be at least 4096"));
         }
         for (id, p) in &self.projects {
             validate_project_name(id)?;
@@ -292,6 +353,36 @@ impl AgentConfig {
     /// Largest request body.
     pub fn max_body(&self) -> usize {
         self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES)
+    }
+
+    /// The connection limits.
+    pub fn limits(&self) -> crate::limits::Limits {
+        use std::time::Duration;
+        crate::limits::Limits {
+            header_read_timeout: Duration::from_secs(
+                self.header_read_timeout_secs
+                    .unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_SECS),
+            ),
+            idle_timeout: Duration::from_secs(
+                self.idle_timeout_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS),
+            ),
+            max_connections: self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        }
+    }
+
+    /// Rotation of the audit log: (size at which it rotates, rotated files kept).
+    pub fn audit_rotation(&self) -> (u64, usize) {
+        (
+            self.audit_log_max_bytes
+                .unwrap_or(DEFAULT_AUDIT_LOG_MAX_BYTES),
+            self.audit_log_keep.unwrap_or(DEFAULT_AUDIT_LOG_KEEP),
+        )
+    }
+
+    /// Failed authentications per client and minute before 429.
+    pub fn auth_failures_per_minute(&self) -> u32 {
+        self.auth_failures_per_minute
+            .unwrap_or(DEFAULT_AUTH_FAILURES_PER_MINUTE)
     }
 }
 

@@ -1,12 +1,13 @@
 //! What a backup of a configured project takes beside its database: the storage folder (its
 //! first-level folders are buckets) and the configuration files (packed under
-//! `config/files/<name>`; the values of `.env` files replaced by `<redacted>`, their keys kept
-//! and listed in the manifest's redactions).
+//! `config/files/<name>`; the values of `.env` files and the `environment:` values of Compose
+//! files replaced by `<redacted>` (see [`crate::redact`]), their keys kept and listed in the
+//! manifest's redactions).
 
 use crate::config::ProjectConfig;
+pub use crate::redact::{redact_compose, redact_env};
 use offsite_core::archive::BackupType;
 use offsite_core::backup::{ConfigInput, StorageInput};
-use offsite_core::config::redact::REDACTED;
 use offsite_core::ops::{BackupInputs, ProvidedInputs};
 use offsite_core::retry::{RetryPolicy, Retrying};
 use offsite_core::sources::folder::FolderSource;
@@ -136,12 +137,19 @@ pub fn config_input(p: &ProjectConfig) -> Result<ConfigInput> {
         let bytes = std::fs::read(path)
             .map_err(|e| Error::io(format!("reading the config file {}", path.display()), e))?;
         let member = format!("files/{name}");
-        let bytes = if is_env_file(name) {
-            let (text, keys) = redact_env(&String::from_utf8_lossy(&bytes));
-            redactions.extend(keys.into_iter().map(|k| format!("{member}:{k}")));
-            text.into_bytes()
+        let redacted = if is_env_file(name) {
+            Some(redact_env(&String::from_utf8_lossy(&bytes)))
+        } else if is_compose_file(name) {
+            Some(redact_compose(&String::from_utf8_lossy(&bytes)))
         } else {
-            bytes
+            None
+        };
+        let bytes = match redacted {
+            Some((text, keys)) => {
+                redactions.extend(keys.into_iter().map(|k| format!("{member}:{k}")));
+                text.into_bytes()
+            }
+            None => bytes,
         };
         files.push((member, bytes));
     }
@@ -152,52 +160,8 @@ fn is_env_file(name: &str) -> bool {
     name == ".env" || name.starts_with(".env.") || name.ends_with(".env")
 }
 
-/// Replace every value of a dotenv file (`KEY=value`, `export KEY=value`) by `<redacted>`;
-/// comments and blank lines stay. Returns the text and the keys whose values were replaced.
-pub fn redact_env(text: &str) -> (String, Vec<String>) {
-    let mut out = String::with_capacity(text.len());
-    let mut keys = Vec::new();
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let ending = &line[body.len()..];
-        let trimmed = body.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            out.push_str(line);
-            continue;
-        }
-        match body.split_once('=') {
-            Some((key, value)) => {
-                let k = key.trim().trim_start_matches("export ").trim().to_string();
-                if value.trim().is_empty() {
-                    out.push_str(line);
-                } else {
-                    out.push_str(key);
-                    out.push('=');
-                    out.push_str(REDACTED);
-                    out.push_str(ending);
-                    keys.push(k);
-                }
-            }
-            None => out.push_str(line),
-        }
-    }
-    (out, keys)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_values_are_redacted_keys_and_comments_kept() {
-        let (text, keys) = redact_env(
-            "# Supabase\nPOSTGRES_PASSWORD=hunter2\nexport JWT_SECRET=\"abc=def\"\n\nEMPTY=\nNOEQUALS\r\nANON_KEY=x",
-        );
-        assert_eq!(
-            text,
-            "# Supabase\nPOSTGRES_PASSWORD=<redacted>\nexport JWT_SECRET=<redacted>\n\nEMPTY=\nNOEQUALS\r\nANON_KEY=<redacted>"
-        );
-        assert_eq!(keys, vec!["POSTGRES_PASSWORD", "JWT_SECRET", "ANON_KEY"]);
-        assert!(!text.contains("hunter2") && !text.contains("abc"));
-    }
+/// `docker-compose.yml`, `compose.yaml`, `docker-compose.prod.yml`…
+fn is_compose_file(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("compose") && (n.ends_with(".yml") || n.ends_with(".yaml"))
 }

@@ -18,11 +18,15 @@ pub mod config;
 pub mod error;
 mod files;
 pub mod inputs;
+pub mod limits;
 pub mod openapi;
+pub mod range;
+pub mod redact;
 pub mod schedule;
 pub mod server;
 pub mod signing;
 pub mod state;
+pub mod throttle;
 pub mod tls;
 pub mod tokens;
 

@@ -41,6 +41,16 @@ pub fn document() -> Value {
             error_response("the token is for another project, or read-only on a write"),
         );
         r.insert("404".into(), error_response("no such project or backup"));
+        r.insert(
+            "429".into(),
+            error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After"),
+        );
+        r.insert(
+            "503".into(),
+            error_response(
+                "the agent cannot check credentials now (`unavailable`; details in its log)",
+            ),
+        );
     };
     let mut create = json!({
         "operationId": "createBackup",
@@ -139,6 +149,7 @@ pub fn document() -> Value {
                     {"name": "backup_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
                     {"name": "file_name", "in": "path", "required": true, "schema": {"type": "string"}},
                     {"name": "expires", "in": "query", "required": true, "schema": {"type": "integer", "format": "int64"}},
+                    {"name": "token", "in": "query", "required": true, "description": "the id of the token the URL was made for (the URL stops working when that token is revoked)", "schema": {"type": "string"}},
                     {"name": "signature", "in": "query", "required": true, "schema": {"type": "string"}},
                     {"name": "Range", "in": "header", "required": false, "schema": {"type": "string"}},
                     {"name": "If-Range", "in": "header", "required": false, "schema": {"type": "string"}}
@@ -146,10 +157,11 @@ pub fn document() -> Value {
                 "responses": {
                     "200": {"description": "the whole file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                     "206": {"description": "the range asked for", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-                    "403": error_response("the signature does not match (`bad_signature`)"),
+                    "403": error_response("the signature does not match (`bad_signature`), or its token was revoked (`token_revoked`)"),
                     "404": error_response("no such file"),
                     "410": error_response("the URL has expired (`url_expired`): ask for a fresh one"),
-                    "416": {"description": "the range cannot be satisfied"}
+                    "416": {"description": "the range cannot be satisfied (also: more than 8 ranges, or a Range header over 256 bytes)"},
+                    "429": error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After")
                 }
             }},
             "/openapi.json": {"get": {
@@ -229,7 +241,7 @@ pub fn document() -> Value {
                 "Error": {
                     "type": "object", "required": ["code", "message"],
                     "properties": {
-                        "code": {"type": "string", "description": "stable: unauthorized, forbidden, not_found, invalid_input, backup_running, not_ready, payload_too_large, bad_signature, url_expired, or an engine error code"},
+                        "code": {"type": "string", "description": "stable: unauthorized, forbidden, not_found, invalid_input, backup_running, not_ready, payload_too_large, bad_signature, url_expired, token_revoked, too_many_failures, unavailable, or an engine error code"},
                         "message": {"type": "string"},
                         "hint": {"type": "string"},
                         "backup_id": {"type": "string", "format": "uuid", "description": "with backup_running: the running backup"}

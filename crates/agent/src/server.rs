@@ -2,6 +2,7 @@
 //! when asked), bind, announce, serve until cancelled.
 
 use crate::config::AgentConfig;
+use crate::limits::{Conns, LimitAcceptor, Limits};
 use crate::state::Agent;
 use crate::tls;
 use offsite_core::{Error, Result};
@@ -67,7 +68,7 @@ pub async fn serve(
         agent.clone(),
         cancel.clone(),
     ));
-    let app = crate::api::router(agent.clone()).into_make_service();
+    let app = crate::api::router(agent.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     {
         let handle = handle.clone();
@@ -77,6 +78,8 @@ pub async fn serve(
             handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
         });
     }
+    let limits = agent.config.limits();
+    let acceptor = LimitAcceptor::new(Conns::new(limits));
     match tls_files {
         Some((cert, key)) => {
             let rustls = tls::server_config(&cert, &key)?;
@@ -86,13 +89,14 @@ pub async fn serve(
                 fingerprint: Some(tls::fingerprint_of_file(&cert)?),
             };
             ready(&info);
-            axum_server::from_tcp_rustls(
-                listener,
+            let tls_acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
                 axum_server::tls_rustls::RustlsConfig::from_config(rustls),
             )
-            .handle(handle)
-            .serve(app)
-            .await
+            .handshake_timeout(limits.header_read_timeout)
+            .acceptor(acceptor);
+            let mut server = axum_server::from_tcp(listener).acceptor(tls_acceptor);
+            http1_limits(server.http_builder(), &limits);
+            server.handle(handle).serve(app).await
         }
         None => {
             ready(&ServeInfo {
@@ -100,10 +104,9 @@ pub async fn serve(
                 url: format!("http://{addr}"),
                 fingerprint: None,
             });
-            axum_server::from_tcp(listener)
-                .handle(handle)
-                .serve(app)
-                .await
+            let mut server = axum_server::from_tcp(listener).acceptor(acceptor);
+            http1_limits(server.http_builder(), &limits);
+            server.handle(handle).serve(app).await
         }
     }
     .map_err(|e| Error::io("serving", e))?;
@@ -115,4 +118,20 @@ pub async fn serve(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     Ok(())
+}
+
+/// Largest request head (request line and headers): larger ones are answered 431.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// hyper's own header-read timeout (it needs a timer) and the size of a request head.
+fn http1_limits(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    limits: &Limits,
+) {
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(100);
 }

@@ -1,7 +1,8 @@
-//! Signed download URLs: `/files/{backup_id}/{file_name}?expires=UNIX&signature=HEX`, where the
-//! signature is HMAC-SHA256 over the backup id, the file name and the expiry with a key made at
-//! first start (`url-signing.key` in the data folder, mode 0600). A URL is bound to one file and
-//! one expiry; changing either breaks the signature.
+//! Signed download URLs: `/files/{backup_id}/{file_name}?expires=UNIX&token=ID&signature=HEX`,
+//! where the signature is HMAC-SHA256 over the id of the token that asked for the URL, the
+//! backup id, the file name and the expiry, with a key made at first start (`url-signing.key` in
+//! the data folder, mode 0600). A URL is bound to one token, one file and one expiry; changing
+//! any breaks the signature, and the file route refuses it once its token is revoked.
 
 use crate::files::write_atomic;
 use offsite_core::{Error, Result};
@@ -26,8 +27,15 @@ pub struct UrlSigner {
     key: hmac::Key,
 }
 
-fn message(backup_id: &str, file_name: &str, expires: i64) -> Vec<u8> {
-    format!("offsite-download-v1\n{backup_id}\n{file_name}\n{expires}").into_bytes()
+fn message(token_id: &str, backup_id: &str, file_name: &str, expires: i64) -> Vec<u8> {
+    // Length-prefixed: no choice of parts can produce another's message.
+    let mut m = b"offsite-download-v2".to_vec();
+    for part in [token_id, backup_id, file_name] {
+        m.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        m.extend_from_slice(part.as_bytes());
+    }
+    m.extend_from_slice(&expires.to_be_bytes());
+    m
 }
 
 impl UrlSigner {
@@ -58,14 +66,18 @@ impl UrlSigner {
         })
     }
 
-    /// The signature (hex) of a URL for `file_name` of `backup_id` valid until `expires`.
-    pub fn sign(&self, backup_id: &str, file_name: &str, expires: i64) -> String {
-        hex::encode(hmac::sign(&self.key, &message(backup_id, file_name, expires)).as_ref())
+    /// The signature (hex) of a URL for `file_name` of `backup_id` asked for with the token
+    /// `token_id`, valid until `expires`.
+    pub fn sign(&self, token_id: &str, backup_id: &str, file_name: &str, expires: i64) -> String {
+        hex::encode(
+            hmac::sign(&self.key, &message(token_id, backup_id, file_name, expires)).as_ref(),
+        )
     }
 
     /// Check a signature (in constant time), then the expiry against `now` (Unix seconds).
     pub fn check(
         &self,
+        token_id: &str,
         backup_id: &str,
         file_name: &str,
         expires: i64,
@@ -73,8 +85,12 @@ impl UrlSigner {
         now: i64,
     ) -> std::result::Result<(), SignatureProblem> {
         let sig = hex::decode(signature).map_err(|_| SignatureProblem::Invalid)?;
-        hmac::verify(&self.key, &message(backup_id, file_name, expires), &sig)
-            .map_err(|_| SignatureProblem::Invalid)?;
+        hmac::verify(
+            &self.key,
+            &message(token_id, backup_id, file_name, expires),
+            &sig,
+        )
+        .map_err(|_| SignatureProblem::Invalid)?;
         if now >= expires {
             return Err(SignatureProblem::Expired);
         }
@@ -90,28 +106,33 @@ mod tests {
     fn signatures_bind_file_and_expiry_and_the_key_persists() {
         let dir = tempfile::tempdir().unwrap();
         let s = UrlSigner::load_or_create(dir.path()).unwrap();
-        let sig = s.sign("b1", "a.tar.gz", 1000);
-        assert_eq!(s.check("b1", "a.tar.gz", 1000, &sig, 999), Ok(()));
+        let sig = s.sign("t1", "b1", "a.tar.gz", 1000);
+        assert_eq!(s.check("t1", "b1", "a.tar.gz", 1000, &sig, 999), Ok(()));
         assert_eq!(
-            s.check("b1", "a.tar.gz", 1000, &sig, 1000),
+            s.check("t1", "b1", "a.tar.gz", 1000, &sig, 1000),
             Err(SignatureProblem::Expired)
         );
         assert_eq!(
-            s.check("b1", "a.tar.gz", 2000, &sig, 999),
+            s.check("t1", "b1", "a.tar.gz", 2000, &sig, 999),
             Err(SignatureProblem::Invalid),
             "a longer expiry is not signed"
         );
         assert_eq!(
-            s.check("b2", "a.tar.gz", 1000, &sig, 999),
+            s.check("t1", "b2", "a.tar.gz", 1000, &sig, 999),
             Err(SignatureProblem::Invalid)
         );
         assert_eq!(
-            s.check("b1", "a.tar.gz", 1000, "zz", 999),
+            s.check("t2", "b1", "a.tar.gz", 1000, &sig, 999),
+            Err(SignatureProblem::Invalid),
+            "another token's URL"
+        );
+        assert_eq!(
+            s.check("t1", "b1", "a.tar.gz", 1000, "zz", 999),
             Err(SignatureProblem::Invalid)
         );
         // The same key after a restart.
         let again = UrlSigner::load_or_create(dir.path()).unwrap();
-        assert_eq!(again.sign("b1", "a.tar.gz", 1000), sig);
+        assert_eq!(again.sign("t1", "b1", "a.tar.gz", 1000), sig);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -125,7 +146,7 @@ mod tests {
         let other = tempfile::tempdir().unwrap();
         let s2 = UrlSigner::load_or_create(other.path()).unwrap();
         assert_eq!(
-            s2.check("b1", "a.tar.gz", 1000, &sig, 999),
+            s2.check("t1", "b1", "a.tar.gz", 1000, &sig, 999),
             Err(SignatureProblem::Invalid)
         );
     }

@@ -44,6 +44,8 @@ pub struct Agent {
     pub tokens: TokenStore,
     pub signer: UrlSigner,
     pub audit: AuditLog,
+    /// Failed authentications per client (429 after too many).
+    pub throttle: crate::throttle::Throttle,
     /// The projects' folders and files, and the types of their scheduled backups.
     pub inputs: Arc<AgentInputs>,
     /// Whether the agent serves TLS (download URLs use `https`).
@@ -109,12 +111,15 @@ impl Agent {
             }
         }
         let signer = UrlSigner::load_or_create(&config.data_dir)?;
-        let audit = AuditLog::open(&config.data_dir)?;
+        let (audit_max, audit_keep) = config.audit_rotation();
+        let audit = AuditLog::open_with(&config.data_dir, audit_max, audit_keep)?;
+        let throttle = crate::throttle::Throttle::new(config.auth_failures_per_minute());
         Ok(Arc::new(Agent {
             engine,
             tokens: TokenStore::new(&config.data_dir),
             signer,
             audit,
+            throttle,
             inputs,
             tls,
             config,

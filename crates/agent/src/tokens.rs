@@ -147,6 +147,15 @@ impl TokenStore {
         Ok(t)
     }
 
+    /// Whether the token with this id exists and is not revoked.
+    pub fn is_live(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .read()?
+            .tokens
+            .iter()
+            .any(|t| t.id == id && t.revoked_at.is_none()))
+    }
+
     /// The live (not revoked) token record `token` belongs to, or `None`.
     pub fn authenticate(&self, token: &str) -> Result<Option<TokenRecord>> {
         let Some(rest) = token.strip_prefix(PREFIX) else {
@@ -205,8 +214,11 @@ mod tests {
         assert!(store.authenticate("Bearer").unwrap().is_none());
         let (other, other_token) = store.create(None, false).unwrap();
         assert!(other.allows("anything", true));
+        assert!(store.is_live(&rec.id).unwrap());
         store.revoke(&rec.id).unwrap();
         assert!(store.authenticate(&token).unwrap().is_none());
+        assert!(!store.is_live(&rec.id).unwrap());
+        assert!(!store.is_live("nope").unwrap());
         assert!(store.authenticate(&other_token).unwrap().is_some());
         assert_eq!(store.list().unwrap().len(), 2);
         assert_eq!(

@@ -3,10 +3,12 @@
 //! Supabase's `volumes/storage`, read by the agent on the same host).
 //!
 //! Only regular files count: symbolic links are not followed (a link could point anywhere on
-//! the host), hidden entries (`.name`) and names that are not UTF-8 are skipped. Keys asked for
+//! the host; on Unix not even one swapped in after the listing, see [`super::folder_fs`]),
+//! hidden entries (`.name`) and names that are not UTF-8 are skipped. Keys asked for
 //! are checked: no `..` or `.` parts, no empty parts, no absolute paths. The ETag is made from
 //! the file's modification time and size (it changes when the file does).
 
+use super::folder_fs::{io_error, is_bucket, open_file, walk, Meta};
 use super::{
     BucketInfo, ByteStream, GetRequest, ListRequest, ObjectBody, ObjectInfo, ObjectPage,
     ObjectSource,
@@ -49,17 +51,16 @@ impl FolderSource {
                 format!("{bucket:?} is not a bucket name"),
             ));
         }
-        let dir = self.root.join(bucket);
-        match std::fs::symlink_metadata(&dir) {
-            Ok(m) if m.is_dir() => Ok(dir),
-            Ok(_) => Err(no_bucket(bucket)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(no_bucket(bucket)),
-            Err(e) => Err(io_error(&dir, e)),
+        if is_bucket(&self.root, bucket)? {
+            Ok(self.root.join(bucket))
+        } else {
+            Err(no_bucket(bucket))
         }
     }
 
-    fn object_path(&self, bucket: &str, key: &str) -> Result<PathBuf> {
-        let dir = self.bucket_dir(bucket)?;
+    /// The parts of a key, checked: no `..` or `.` parts, no empty parts, no absolute paths.
+    fn key_parts<'k>(&self, bucket: &str, key: &'k str) -> Result<Vec<&'k str>> {
+        self.bucket_dir(bucket)?;
         let parts: Vec<&str> = key.split('/').collect();
         if key.is_empty()
             || key.contains(['\\', '\0'])
@@ -72,7 +73,7 @@ impl FolderSource {
                 format!("{key:?} is not a key this folder can hold"),
             ));
         }
-        Ok(parts.iter().fold(dir, |p, part| p.join(part)))
+        Ok(parts)
     }
 }
 
@@ -80,75 +81,21 @@ fn no_bucket(bucket: &str) -> Error {
     Error::not_found(format!("no bucket named {bucket:?}"))
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> Error {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied => Error::new(
-            ErrorKind::Permission,
-            format!("cannot read {}: {e}", path.display()),
-        ),
-        std::io::ErrorKind::NotFound => {
-            Error::not_found(format!("{} is not there", path.display()))
-        }
-        _ => Error::io(format!("reading {}", path.display()), e),
-    }
-}
-
-fn modified(m: &std::fs::Metadata) -> Option<OffsetDateTime> {
-    m.modified().ok().map(OffsetDateTime::from)
-}
-
-fn etag(m: &std::fs::Metadata) -> String {
+fn etag(m: &Meta) -> String {
     let nanos = m
-        .modified()
-        .ok()
+        .modified
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{nanos:x}-{:x}", m.len())
+    format!("{nanos:x}-{:x}", m.len)
 }
 
-fn info(key: String, m: &std::fs::Metadata) -> ObjectInfo {
+fn info(key: String, m: &Meta) -> ObjectInfo {
     ObjectInfo {
         etag: Some(etag(m)),
-        last_modified: modified(m),
-        ..ObjectInfo::listed(key, m.len())
+        last_modified: m.modified.map(OffsetDateTime::from),
+        ..ObjectInfo::listed(key, m.len)
     }
-}
-
-/// Every regular file below `dir` (not following links), as (key, metadata), sorted by key.
-fn walk(dir: &Path, prefix: &str) -> Result<Vec<(String, std::fs::Metadata)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![(dir.to_path_buf(), String::new())];
-    while let Some((d, rel)) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| io_error(&d, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| io_error(&d, e))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
-                tracing::warn!(folder = %d.display(), "skipping a file name that is not UTF-8");
-                continue;
-            };
-            if name.starts_with('.') {
-                continue;
-            }
-            let key = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            // Prune folders that cannot hold a key with the prefix.
-            if !(key.starts_with(prefix) || prefix.starts_with(&format!("{key}/"))) {
-                continue;
-            }
-            let m = entry.metadata().map_err(|e| io_error(&entry.path(), e))?;
-            if m.is_dir() {
-                stack.push((entry.path(), key));
-            } else if m.is_file() && key.starts_with(prefix) {
-                out.push((key, m));
-            }
-        }
-    }
-    out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    Ok(out)
 }
 
 fn read_stream(file: std::fs::File, left: u64) -> ByteStream {
@@ -215,12 +162,13 @@ impl ObjectSource for FolderSource {
     }
 
     async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
-        let dir = self.bucket_dir(bucket)?;
+        self.bucket_dir(bucket)?;
+        let (root, bucket) = (self.root.clone(), bucket.to_string());
         let prefix = req.prefix.clone().unwrap_or_default();
         let after = req.continuation.clone().or_else(|| req.start_after.clone());
         let page_size = req.page_size.unwrap_or(1000).max(1);
         tokio::task::spawn_blocking(move || {
-            let all = walk(&dir, &prefix)?;
+            let all = walk(&root, &bucket, &prefix)?;
             let mut page: Vec<ObjectInfo> = all
                 .into_iter()
                 .filter(|(k, _)| after.as_deref().is_none_or(|a| k.as_bytes() > a.as_bytes()))
@@ -245,24 +193,23 @@ impl ObjectSource for FolderSource {
     }
 
     async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody> {
-        let path = self.object_path(bucket, key)?;
+        let parts: Vec<String> = self
+            .key_parts(bucket, key)?
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let root = self.root.clone();
+        let path = parts.iter().fold(root.join(bucket), |p, part| p.join(part));
         let key = key.to_string();
         let req = req.clone();
         let bucket = bucket.to_string();
         tokio::task::spawn_blocking(move || {
             use std::io::{Seek, SeekFrom};
             let missing = || Error::not_found(format!("no object {key:?} in bucket {bucket:?}"));
-            // Not through a link: the file itself must be a regular file.
-            let lm = match std::fs::symlink_metadata(&path) {
-                Ok(m) => m,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
-                Err(e) => return Err(io_error(&path, e)),
-            };
-            if !lm.is_file() {
-                return Err(missing());
-            }
-            let mut file = std::fs::File::open(&path).map_err(|e| io_error(&path, e))?;
-            let m = file.metadata().map_err(|e| io_error(&path, e))?;
+            // Never through a link, not even one swapped in after the listing.
+            let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let mut file = open_file(&root, &bucket, &parts)?.ok_or_else(missing)?;
+            let m = Meta::from(&file.metadata().map_err(|e| io_error(&path, e))?);
             let info = info(key.clone(), &m);
             if let Some(want) = &req.if_match {
                 if Some(want) != info.etag.as_ref() {
@@ -273,8 +220,8 @@ impl ObjectSource for FolderSource {
                 }
             }
             let range = match req.range {
-                Some(r) => r.resolve(m.len())?,
-                None => 0..m.len(),
+                Some(r) => r.resolve(m.len)?,
+                None => 0..m.len,
             };
             file.seek(SeekFrom::Start(range.start))
                 .map_err(|e| io_error(&path, e))?;
@@ -453,7 +400,87 @@ mod tests {
                 .get_object("avatars", "link", &GetRequest::default())
                 .await
                 .unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::NotFound);
+            assert_eq!(e.kind(), ErrorKind::UnsafePath, "{e}");
+            // A bucket that is a link is no bucket.
+            std::os::unix::fs::symlink("/etc", d.path().join("etc-link")).unwrap();
+            let names: Vec<_> = s
+                .list_buckets()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|b| b.name)
+                .collect();
+            assert!(!names.contains(&"etc-link".to_string()));
+            let e = s
+                .get_object("etc-link", "hostname", &GetRequest::default())
+                .await
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
         }
+    }
+
+    /// A folder of a bucket swapped for a link to `/etc` between the listing and the read (and
+    /// a bucket swapped the same way): the read is refused, nothing of `/etc` comes out.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_link_swapped_in_after_the_listing_is_not_followed() {
+        let d = tree();
+        let w = |p: &str, b: &[u8]| std::fs::write(d.path().join(p), b).unwrap();
+        w("avatars/dir/passwd", b"not the real one");
+        let s = FolderSource::new(d.path());
+        let listed: Vec<_> = s
+            .list_objects("avatars", &ListRequest::default())
+            .await
+            .unwrap()
+            .objects
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        assert!(listed.contains(&"dir/passwd".to_string()), "{listed:?}");
+        // The swap: avatars/dir becomes a link to /etc.
+        std::fs::rename(d.path().join("avatars/dir"), d.path().join("avatars/.old")).unwrap();
+        std::os::unix::fs::symlink("/etc", d.path().join("avatars/dir")).unwrap();
+        assert!(
+            d.path().join("avatars/dir/passwd").is_file(),
+            "/etc/passwd exists"
+        );
+        let e = s
+            .get_object("avatars", "dir/passwd", &GetRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsafePath, "{e}");
+        assert!(e.hint().is_some());
+        // Listing again does not enter the link either.
+        let again = s
+            .list_objects("avatars", &ListRequest::default())
+            .await
+            .unwrap();
+        assert!(again.objects.iter().all(|o| !o.key.starts_with("dir/")));
+        // The bucket itself swapped.
+        std::fs::rename(d.path().join("docs"), d.path().join(".docs-old")).unwrap();
+        std::os::unix::fs::symlink("/etc", d.path().join("docs")).unwrap();
+        for e in [
+            s.get_object("docs", "passwd", &GetRequest::default())
+                .await
+                .unwrap_err(),
+            s.list_objects("docs", &ListRequest::default())
+                .await
+                .unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        }
+        // A FIFO in place of a file is no object (and does not hang the read).
+        let fifo = d.path().join("avatars/a.png");
+        std::fs::remove_file(&fifo).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let e = s
+            .get_object("avatars", "a.png", &GetRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod agent;
 pub mod folder;
+mod folder_fs;
 pub mod memory;
 pub mod postgres;
 pub mod s3;
