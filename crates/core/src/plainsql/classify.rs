@@ -72,6 +72,74 @@ impl ArbitrarySql {
     }
 }
 
+/// The statements of a script pg_dump does not write: the first [`Findings::KEEP`] and how
+/// many in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    pub first: Vec<ArbitrarySql>,
+    pub total: u64,
+}
+
+impl Findings {
+    /// How many are kept (the rest are only counted).
+    pub const KEEP: usize = 100;
+
+    pub fn add(&mut self, f: ArbitrarySql) {
+        self.total += 1;
+        if self.first.len() < Self::KEEP {
+            self.first.push(f);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// Every statement of `sql` (a whole script: split as psql does) classified in order.
+    pub fn of_script(sql: &[u8], mut classifier: Classifier) -> Findings {
+        let mut found = Findings::default();
+        let mut splitter = super::Splitter::new();
+        let mut on = |p: super::Piece| -> Result<(), std::convert::Infallible> {
+            if let super::Piece::Statement(s) = &p {
+                if let Some(f) = classifier.classify(s) {
+                    found.add(f);
+                }
+            }
+            Ok(())
+        };
+        let _ = splitter.push(sql, &mut on);
+        let _ = splitter.finish(&mut on);
+        found
+    }
+
+    /// The restore's refusal: `arbitrary_sql`, naming the count and the first statements.
+    pub fn refusal(&self) -> crate::error::Error {
+        let shown: Vec<String> = self
+            .first
+            .iter()
+            .take(3)
+            .map(ArbitrarySql::sentence)
+            .collect();
+        let more = self.total.saturating_sub(shown.len() as u64);
+        crate::error::Error::new(
+            crate::error::ErrorKind::ArbitrarySql,
+            format!(
+                "the backup's SQL holds {} statement(s) pg_dump never writes, which a restore runs only with your consent: {}{}",
+                self.total,
+                shown.join("; "),
+                if more > 0 {
+                    format!("; and {more} more (see --dry-run)")
+                } else {
+                    String::new()
+                }
+            ),
+        )
+        .with_hint(
+            "nothing was restored; review them (offsite restore --dry-run lists them); if you trust the file, pass --allow-arbitrary-sql",
+        )
+    }
+}
+
 /// Longest excerpt, in characters.
 pub const EXCERPT_CHARS: usize = 120;
 
