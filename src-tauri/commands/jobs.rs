@@ -114,6 +114,10 @@ pub struct RestoreChoices {
     /// Restore only these schemas or tables (empty: everything).
     #[serde(default)]
     pub selection: Selection,
+    /// Run the statements of the backup's SQL that pg_dump never writes (the plan's
+    /// `arbitrary_sql`); a separate consent from replacing.
+    #[serde(default)]
+    pub allow_arbitrary_sql: bool,
 }
 
 impl From<RestoreChoices> for RestoreOptions {
@@ -124,6 +128,7 @@ impl From<RestoreChoices> for RestoreOptions {
             create_roles: c.create_roles,
             no_owner: c.no_owner,
             selection: c.selection,
+            allow_arbitrary_sql: c.allow_arbitrary_sql,
             ..Default::default()
         }
     }

@@ -216,6 +216,31 @@ export type ApplyReport = {
 	skipped: SkippedSetting[],
 };
 
+/**  What a statement pg_dump never writes does. */
+export type ArbitraryKind = 
+/**  `COPY … FROM|TO PROGRAM`: a shell command on the database server. */
+"runs_program" | 
+/**  `COPY … FROM|TO 'file'`, `pg_read_file(…)`, `lo_import/lo_export`, `CREATE TABLESPACE`. */
+"server_files" | 
+/**  `ALTER SYSTEM`, libraries preloaded into later sessions. */
+"server_config" | 
+/**  A role made a superuser or given the server's file/program powers. */
+"superuser" | 
+/**  Code run now: `DO`, `CALL`, `LOAD`, a `SELECT` of functions other than pg_dump's. */
+"runs_code" | 
+/**  Any other statement pg_dump does not write. */
+"unrecognised";
+
+/**  One statement of a dump that pg_dump does not write. */
+export type ArbitrarySql = {
+	kind: ArbitraryKind,
+	/**
+	 *  The statement's start (at most [`EXCERPT_CHARS`] characters, whitespace runs as one
+	 *  space, control characters escaped, `PASSWORD '…'` and `password=…` masked).
+	 */
+	excerpt: string,
+};
+
 /**  What an artifact pull did. */
 export type ArtifactPullOutcome = {
 	/**  The backups the new artifacts became (one import job each). */
@@ -564,6 +589,12 @@ export type ErrorKind =
 "needs_consent" | 
 /**  The restored data does not match what the backup recorded. */
 "validation_failed" | 
+/**
+ *  A SQL dump holds statements pg_dump never writes (a program or file on the database
+ *  server, `ALTER SYSTEM`, a superuser role, `DO` blocks, …) and the caller did not consent
+ *  to running them (`--allow-arbitrary-sql`).
+ */
+"arbitrary_sql" | 
 /**  A secret store failed or refused (a damaged or ambiguous keychain entry, a read-only store). */
 "secrets" | 
 /**
@@ -954,6 +985,13 @@ export type PlainSqlInfo = {
 	large_objects: boolean,
 	/**  Uncompressed size of the SQL. */
 	sql_bytes: number,
+	/**
+	 *  Statements of the database's SQL that pg_dump never writes (the first
+	 *  [`PREVIEW_ARBITRARY`]): a restore runs them only with `--allow-arbitrary-sql`.
+	 */
+	arbitrary_sql: ArbitrarySql[],
+	/**  How many such statements the file holds in all. */
+	arbitrary_sql_total: number,
 };
 
 /**  A project in the catalog. */
@@ -1060,6 +1098,11 @@ export type RestoreChoices = {
 	no_owner?: boolean,
 	/**  Restore only these schemas or tables (empty: everything). */
 	selection?: Selection,
+	/**
+	 *  Run the statements of the backup's SQL that pg_dump never writes (the plan's
+	 *  `arbitrary_sql`); a separate consent from replacing.
+	 */
+	allow_arbitrary_sql?: boolean,
 };
 
 export type RestorePlan = {
@@ -1133,6 +1176,15 @@ export type RestorePlan = {
 	/**  Why execution would refuse, if it would. */
 	blockers: string[],
 	warnings: string[],
+	/**
+	 *  Statements of the backup's SQL that pg_dump never writes (the first 100): what each
+	 *  does on the database server, and its start. Restoring them needs
+	 *  `allow_arbitrary_sql`.
+	 */
+	arbitrary_sql: ArbitrarySql[],
+	/**  How many such statements there are in all. */
+	arbitrary_sql_total: number,
+	allow_arbitrary_sql: boolean,
 };
 
 export type RestoreReport = {

@@ -228,6 +228,12 @@ struct RestoreArgs {
     /// owners.
     #[arg(long)]
     no_owner: bool,
+    /// Run statements of the backup's SQL that pg_dump never writes (COPY … FROM PROGRAM,
+    /// COPY to or from a server file, ALTER SYSTEM, a SUPERUSER role, DO blocks, SELECT of other
+    /// functions, …; --dry-run lists them). Restored as a superuser they run programs and read
+    /// files on the database server: only for a file you trust.
+    #[arg(long)]
+    allow_arbitrary_sql: bool,
     /// Restore only this schema (repeatable), with everything in it.
     #[arg(long = "schema", value_name = "SCHEMA")]
     schemas: Vec<String>,
@@ -278,7 +284,7 @@ fn exit_code(e: &Error) -> u8 {
         | ErrorKind::UnsupportedFormat
         | ErrorKind::UnsafePath
         | ErrorKind::ValidationFailed => exit::INTEGRITY,
-        ErrorKind::NeedsConsent => exit::NEEDS_CONSENT,
+        ErrorKind::NeedsConsent | ErrorKind::ArbitrarySql => exit::NEEDS_CONSENT,
         ErrorKind::Cancelled => exit::CANCELLED,
         _ => exit::FAILURE,
     }
@@ -698,6 +704,7 @@ async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -
         no_safety_backup: args.no_safety_backup,
         create_roles: args.create_roles,
         no_owner: args.no_owner,
+        allow_arbitrary_sql: args.allow_arbitrary_sql,
         selection: Selection {
             schemas: args.schemas.clone(),
             tables: args.tables.clone(),

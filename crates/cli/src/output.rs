@@ -373,6 +373,24 @@ impl Out {
         for w in &p.warnings {
             println!("  warning: {w}");
         }
+        if p.arbitrary_sql_total > 0 {
+            println!(
+                "  SQL pg_dump never writes: {} statement(s){}",
+                p.arbitrary_sql_total,
+                if p.allow_arbitrary_sql {
+                    " (will run: --allow-arbitrary-sql)"
+                } else {
+                    " (--allow-arbitrary-sql runs them)"
+                }
+            );
+            for a in &p.arbitrary_sql {
+                println!("    {}", a.sentence());
+            }
+            let more = p.arbitrary_sql_total - p.arbitrary_sql.len() as u64;
+            if more > 0 {
+                println!("    … and {more} more");
+            }
+        }
         for b in &p.blockers {
             println!("  BLOCKED: {b}");
         }

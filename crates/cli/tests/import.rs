@@ -253,3 +253,117 @@ fn a_pg_dumpall_file_needs_its_database_named() {
         "42|cli_app"
     );
 }
+
+/// A dump holding `attack` before pg_dump's trailer.
+fn dump_with(pg: &TestCluster, src: &str, attack: &str) -> String {
+    let sql =
+        String::from_utf8(run_ok(pg.command("pg_dump").args(pg.conn_args()).arg(src))).unwrap();
+    let at = sql
+        .find("--\n-- PostgreSQL database dump complete")
+        .expect("pg_dump's trailer");
+    format!("{}{attack}\n\n{}", &sql[..at], &sql[at..])
+}
+
+#[test]
+fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
+    let pg = TestCluster::shared();
+    let src = pg.unique_db("cli_arbsql_src");
+    pg.psql(
+        &src,
+        "CREATE TABLE notes (id int PRIMARY KEY); INSERT INTO notes SELECT generate_series(1, 9);",
+    );
+    let cli = Cli::new();
+    let url = pg.url(&src);
+    let marker = format!("/tmp/offsite-cli-arbsql-{}-marker", std::process::id());
+    let hostile = cli.data.path().join("hostile.sql");
+    std::fs::write(
+        &hostile,
+        dump_with(
+            pg,
+            &src,
+            &format!("CREATE TABLE pwn (a text);\nCOPY pwn FROM PROGRAM 'touch {marker}';"),
+        ),
+    )
+    .unwrap();
+    let preview = cli.json(pg, &["import", p(&hostile), "--preview"], 0);
+    assert_eq!(
+        preview["preview"]["plain"]["arbitrary_sql"][0]["kind"], "runs_program",
+        "{preview}"
+    );
+    let o = cli.json(
+        pg,
+        &[
+            "import",
+            p(&hostile),
+            "--new-project",
+            "hostile",
+            "--db",
+            &url,
+        ],
+        0,
+    );
+    let archive = o["backup"]["path"].as_str().unwrap().to_string();
+    let dst = pg.unique_db("cli_arbsql_dst");
+    // The plan lists it and is blocked (exit 5)…
+    let plan = cli.json(
+        pg,
+        &["restore", &archive, "--to", &pg.url(&dst), "--dry-run"],
+        5,
+    );
+    assert_eq!(plan["arbitrary_sql_total"], 1, "{plan}");
+    assert!(plan["arbitrary_sql"][0]["excerpt"]
+        .as_str()
+        .unwrap()
+        .contains("FROM PROGRAM"));
+    // …the restore refuses it with its own code, and nothing ran.
+    let e = cli.json(
+        pg,
+        &["restore", &archive, "--to", &pg.url(&dst), "--yes"],
+        5,
+    );
+    assert_eq!(e["error"]["code"], "arbitrary_sql", "{e}");
+    assert!(e["error"]["hint"]
+        .as_str()
+        .unwrap()
+        .contains("--allow-arbitrary-sql"));
+    assert!(!Path::new(&marker).exists(), "the program ran");
+    assert_eq!(
+        pg.psql(
+            &dst,
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+        ),
+        "0"
+    );
+    // A harmless statement pg_dump never writes: refused, then restored with consent.
+    let harmless = cli.data.path().join("harmless.sql");
+    std::fs::write(
+        &harmless,
+        dump_with(pg, &src, "DO $$ BEGIN PERFORM 1; END $$;"),
+    )
+    .unwrap();
+    cli.json(pg, &["import", p(&harmless), "--project", "hostile"], 0);
+    let listed = cli.json(pg, &["backups", "hostile"], 0);
+    let newest = listed["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["path"].as_str().unwrap().to_string())
+        .find(|p| *p != archive)
+        .unwrap();
+    let e = cli.json(pg, &["restore", &newest, "--to", &pg.url(&dst), "--yes"], 5);
+    assert_eq!(e["error"]["code"], "arbitrary_sql", "{e}");
+    cli.json(
+        pg,
+        &[
+            "restore",
+            &newest,
+            "--to",
+            &pg.url(&dst),
+            "--yes",
+            "--allow-arbitrary-sql",
+        ],
+        0,
+    );
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "9");
+    assert!(!Path::new(&marker).exists());
+}

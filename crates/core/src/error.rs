@@ -50,6 +50,10 @@ pub enum ErrorKind {
     NeedsConsent,
     /// The restored data does not match what the backup recorded.
     ValidationFailed,
+    /// A SQL dump holds statements pg_dump never writes (a program or file on the database
+    /// server, `ALTER SYSTEM`, a superuser role, `DO` blocks, …) and the caller did not consent
+    /// to running them (`--allow-arbitrary-sql`).
+    ArbitrarySql,
     /// A secret store failed or refused (a damaged or ambiguous keychain entry, a read-only store).
     Secrets,
     /// The OS keychain cannot be reached (no D-Bus session or Secret Service, a locked keychain)
@@ -91,6 +95,7 @@ impl ErrorKind {
             ErrorKind::DiskFull => "disk_full",
             ErrorKind::NeedsConsent => "needs_consent",
             ErrorKind::ValidationFailed => "validation_failed",
+            ErrorKind::ArbitrarySql => "arbitrary_sql",
             ErrorKind::Secrets => "secrets",
             ErrorKind::KeychainUnavailable => "keychain_unavailable",
             ErrorKind::Catalog => "catalog",
@@ -139,6 +144,7 @@ impl ErrorKind {
         ErrorKind::DiskFull,
         ErrorKind::NeedsConsent,
         ErrorKind::ValidationFailed,
+        ErrorKind::ArbitrarySql,
         ErrorKind::Secrets,
         ErrorKind::KeychainUnavailable,
         ErrorKind::Catalog,

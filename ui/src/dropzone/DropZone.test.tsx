@@ -149,6 +149,36 @@ describe("DropZone", () => {
     expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
   });
 
+  it("says before packing that a plain SQL file holds statements pg_dump never writes", async () => {
+    const src = fakeSource();
+    mockInspect(
+      preview({
+        kind: "plain_sql",
+        project: "legacy",
+        rows_recorded: false,
+        members: [],
+        has_globals: false,
+        plain: {
+          compressed: false,
+          dumpall: false,
+          from_pg_dump: true,
+          databases: [],
+          roles: [],
+          large_objects: false,
+          sql_bytes: 4096,
+          arbitrary_sql: [{ kind: "runs_program", excerpt: "COPY t FROM PROGRAM 'id';" }],
+          arbitrary_sql_total: 2,
+        },
+      }),
+    );
+    renderZone(<DropZone subscribe={src.subscribe} onRestore={vi.fn()} />);
+    await src.send({ type: "drop", paths: [PATH], position: pos });
+    const box = await screen.findByTestId("drop-arbitrary-sql");
+    expect(box).toHaveAttribute("data-count", "2");
+    expect(box).toHaveTextContent("2 statement(s) pg_dump never writes");
+    expect(box).toHaveTextContent("COPY t FROM PROGRAM 'id';");
+  });
+
   it("says clearly when the file is not a backup Offsite can read", async () => {
     const src = fakeSource();
     mockInspect({ code: "unsupported_format", message: "not a gzip file", hint: null, retryable: false });
@@ -200,6 +230,8 @@ describe("DropZone", () => {
           roles: ["app_owner"],
           large_objects: false,
           sql_bytes: 4096,
+          arbitrary_sql: [],
+          arbitrary_sql_total: 0,
         },
       }),
       {

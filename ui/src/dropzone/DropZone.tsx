@@ -209,6 +209,21 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
           {p.tables.length > TABLES_SHOWN && <li className="muted">… and {p.tables.length - TABLES_SHOWN} more</li>}
         </ul>
       )}
+      {p.plain && p.plain.arbitrary_sql_total > 0 && (
+        <div className="notice notice-error small" data-testid="drop-arbitrary-sql" data-count={p.plain.arbitrary_sql_total}>
+          <p className="notice-title">
+            It holds {p.plain.arbitrary_sql_total} statement(s) pg_dump never writes: a restore runs them only if you
+            tick their own box. As a superuser they can run programs and read files on the database server.
+          </p>
+          <ul className="mono">
+            {p.plain.arbitrary_sql.map((a, i) => (
+              <li key={i}>
+                <bdi>{a.excerpt}</bdi>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {p.notes.length > 0 && (
         <ul className="notice notice-warn small" data-testid="drop-notes">
           {p.notes.map((n) => (

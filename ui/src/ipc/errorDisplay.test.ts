@@ -21,6 +21,7 @@ const KINDS: Record<ErrorKind, true> = {
   cancelled: true,
   disk_full: true,
   needs_consent: true,
+  arbitrary_sql: true,
   validation_failed: true,
   secrets: true,
   keychain_unavailable: true,

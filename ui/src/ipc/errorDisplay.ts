@@ -113,6 +113,14 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
       label: "Review the plan again",
     },
   }),
+  arbitrary_sql: failed("The backup runs SQL pg_dump never writes", {
+    offerRetry: false,
+    restore: {
+      text: "The backup's SQL holds statements pg_dump never writes. Review them in the plan; restore only if you trust the file.",
+      goto: "review",
+      label: "Back to the plan",
+    },
+  }),
   validation_failed: failed(GENERIC_TITLE, {
     restore: {
       text: "The restore ran, but the row counts do not match what the backup recorded.",

@@ -126,6 +126,7 @@ describe("RestoreWizard", () => {
         create_roles: false,
         no_owner: false,
         selection: { schemas: [], tables: [], what: "both", into_schema: null },
+        allow_arbitrary_sql: true,
       },
     });
     expect(called(calls, "start_restore")).toHaveLength(0);
@@ -143,7 +144,7 @@ describe("RestoreWizard", () => {
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
     expect(called(calls, "start_restore")[0]?.args).toMatchObject({
       path: backup(0).path,
-      choices: { replace: false, no_safety_backup: false, create_roles: false, no_owner: false },
+      choices: { replace: false, no_safety_backup: false, create_roles: false, no_owner: false, allow_arbitrary_sql: false },
     });
     expect(screen.queryByTestId("wizard-back")).not.toBeInTheDocument();
     expect($("wizard-close")).toBeDisabled();
@@ -223,6 +224,52 @@ describe("RestoreWizard", () => {
       choices: { create_roles: true },
     });
     expect(await screen.findByTestId("wizard-restore")).toBeEnabled();
+  });
+
+  it("names the statements pg_dump never writes and restores them only after their own checkbox", async () => {
+    const hostile = plan({
+      arbitrary_sql: [
+        { kind: "runs_program", excerpt: "COPY public.t FROM PROGRAM 'touch /tmp/marker';" },
+        { kind: "runs_code", excerpt: "DO $$ BEGIN PERFORM 1; END $$;" },
+      ],
+      arbitrary_sql_total: 3,
+    });
+    const { calls } = setup({ plans: () => hostile });
+    await toTarget(calls);
+    await chooseUrl(calls);
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    const notice = await screen.findByTestId("wizard-arbitrary-sql");
+    expect(notice).toHaveAttribute("data-count", "3");
+    const items = within($("wizard-arbitrary-sql-list")).getAllByRole("listitem");
+    expect(items[0]).toHaveTextContent("runs a program on the database server: COPY public.t FROM PROGRAM 'touch /tmp/marker';");
+    expect(items[1]).toHaveTextContent("runs code on the database server: DO $$ BEGIN PERFORM 1; END $$;");
+    expect(items[2]).toHaveTextContent("… and 1 more");
+    // The checkbox gates Restore; the empty target needs nothing else.
+    expect($("wizard-allow-arbitrary-sql")).not.toBeChecked();
+    expect($("wizard-restore")).toBeDisabled();
+    expect($("wizard-restore-reasons")).toHaveTextContent("pg_dump never writes");
+    const plans = called(calls, "plan_restore").length;
+    fireEvent.click($("wizard-allow-arbitrary-sql"));
+    expect($("wizard-restore")).toBeEnabled();
+    fireEvent.click($("wizard-allow-arbitrary-sql"));
+    expect($("wizard-restore")).toBeDisabled();
+    fireEvent.click($("wizard-allow-arbitrary-sql"));
+    expect(called(calls, "plan_restore")).toHaveLength(plans); // consent only: no new plan
+    fireEvent.click($("wizard-restore"));
+    await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
+    expect(called(calls, "start_restore")[0]?.args).toMatchObject({ choices: { allow_arbitrary_sql: true } });
+  });
+
+  it("restores a backup without such statements without asking", async () => {
+    const { calls } = setup();
+    await toTarget(calls);
+    await chooseUrl(calls);
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    await screen.findByTestId("wizard-plan");
+    expect(screen.queryByTestId("wizard-arbitrary-sql")).not.toBeInTheDocument();
+    expect($("wizard-restore")).toBeEnabled();
   });
 
   it("shows what the connecting role cannot own, and re-plans when those objects are to be the user's", async () => {

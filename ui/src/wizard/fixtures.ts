@@ -92,6 +92,9 @@ export function plan(over: Partial<RestorePlan> = {}): RestorePlan {
     rows: 1500,
     blockers: [],
     warnings: [],
+    arbitrary_sql: [],
+    arbitrary_sql_total: 0,
+    allow_arbitrary_sql: true,
     ...over,
   };
 }

@@ -122,7 +122,7 @@ describe("restore wizard steps", () => {
     const s = atReview(plan());
     expect(s.step).toBe("review");
     expect(canRestore(s)).toBe(true);
-    expect(runChoices(s)).toEqual({ replace: false, no_safety_backup: false, create_roles: false, no_owner: false, selection: EVERYTHING });
+    expect(runChoices(s)).toEqual({ replace: false, no_safety_backup: false, create_roles: false, no_owner: false, selection: EVERYTHING, allow_arbitrary_sql: false });
     expect(canNext(s)).toBe(false); // review moves on with "Restore" only
     const running = reducer(s, { type: "confirm", now: 1000 });
     expect(running.step).toBe("run");
@@ -140,13 +140,13 @@ describe("restore wizard steps", () => {
     expect(canRestore(s)).toBe(false);
     s = reducer(s, { type: "typeConsent", text: "shop_copy" });
     expect(canRestore(s)).toBe(true);
-    expect(runChoices(s)).toEqual({ replace: true, no_safety_backup: false, create_roles: false, no_owner: false, selection: EVERYTHING });
+    expect(runChoices(s)).toEqual({ replace: true, no_safety_backup: false, create_roles: false, no_owner: false, selection: EVERYTHING, allow_arbitrary_sql: false });
     s = reducer(s, { type: "setSafetyBackup", on: false });
     expect(runChoices(s).no_safety_backup).toBe(true);
     expect(s.plan.status).toBe("idle"); // made again with the new choice
     expect(s.consent).toBe("shop_copy"); // same target: the consent stays
     expect(canRestore(s)).toBe(false);
-    expect(planChoices(s)).toEqual({ replace: true, no_safety_backup: true, create_roles: false, no_owner: false, selection: EVERYTHING });
+    expect(planChoices(s)).toEqual({ replace: true, no_safety_backup: true, create_roles: false, no_owner: false, selection: EVERYTHING, allow_arbitrary_sql: true });
   });
 
   it("keeps Restore disabled while there are blockers, even with consent", () => {

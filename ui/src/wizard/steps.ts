@@ -75,6 +75,11 @@ export type WizardState = {
   createRoles: boolean;
   /** Restore objects of roles the connecting role cannot act for as its own. */
   noOwner: boolean;
+  /**
+   * Consent to run the statements of the backup's SQL that pg_dump never writes (the plan's
+   * `arbitrary_sql`): its own checkbox, apart from replacing. Cleared with the plan.
+   */
+  allowArbitrarySql: boolean;
   /** What of the backup to restore (no tables: everything). */
   selection: Selection;
   /**
@@ -104,6 +109,7 @@ export type Action =
   | { type: "setSafetyBackup"; on: boolean }
   | { type: "setCreateRoles"; on: boolean }
   | { type: "setNoOwner"; on: boolean }
+  | { type: "setAllowArbitrarySql"; on: boolean }
   | { type: "setSelection"; selection: Selection }
   | { type: "setSelectionView"; view: Partial<SelectionView> }
   | { type: "confirm"; now: number }
@@ -139,6 +145,7 @@ export function initialState(project: string): WizardState {
     safetyBackup: true,
     createRoles: false,
     noOwner: false,
+    allowArbitrarySql: false,
     selection: EVERYTHING,
     selectionView: { mode: "all", filter: "" },
     run: { status: "idle" },
@@ -171,8 +178,9 @@ export function restoreTo(s: WizardState): RestoreTo | null {
 }
 
 /**
- * Choices for planning. The plan is asked for as if replacing were allowed, so its blockers are
- * the ones consent cannot lift (missing roles, …); consent itself is the typed database name.
+ * Choices for planning. The plan is asked for as if replacing and running SQL pg_dump never
+ * writes were allowed, so its blockers are the ones consent cannot lift (missing roles, …);
+ * consent itself is the typed database name and the arbitrary-SQL checkbox.
  */
 export function planChoices(s: WizardState): RestoreChoices {
   return {
@@ -181,6 +189,7 @@ export function planChoices(s: WizardState): RestoreChoices {
     create_roles: s.createRoles,
     no_owner: s.noOwner,
     selection: s.selection,
+    allow_arbitrary_sql: true,
   };
 }
 
@@ -193,6 +202,7 @@ export function runChoices(s: WizardState): RestoreChoices {
     create_roles: s.createRoles,
     no_owner: s.noOwner,
     selection: s.selection,
+    allow_arbitrary_sql: s.allowArbitrarySql,
   };
 }
 
@@ -212,6 +222,12 @@ export function consentGiven(s: WizardState): boolean {
   return plan.target_empty || s.consent.trim() === plan.target_database;
 }
 
+/** The backup's SQL holds statements pg_dump never writes: they need their own checkbox. */
+export function needsArbitrarySqlConsent(s: WizardState): boolean {
+  const plan = readyPlan(s);
+  return plan !== null && plan.arbitrary_sql_total > 0;
+}
+
 export function blockers(s: WizardState): string[] {
   return readyPlan(s)?.blockers ?? [];
 }
@@ -222,6 +238,8 @@ export function restoreDisabledReasons(s: WizardState): string[] {
   if (s.plan.status === "loading") return ["The plan is being made."];
   if (!plan) return ["There is no plan yet."];
   const reasons = [...plan.blockers];
+  if (needsArbitrarySqlConsent(s) && !s.allowArbitrarySql)
+    reasons.push("Tick the box to run the statements pg_dump never writes, or restore another backup.");
   if (!consentGiven(s)) reasons.push(`Type the database name “${plan.target_database}” to confirm replacing it.`);
   return reasons;
 }
@@ -263,7 +281,7 @@ export function succeeded(s: WizardState): boolean {
 
 /** Drops the plan and the consent; an answer still on its way is then stale (ignored). */
 function resetPlan(s: WizardState): WizardState {
-  return { ...s, plan: { status: "idle" }, planSeq: s.planSeq + 1, consent: "" };
+  return { ...s, plan: { status: "idle" }, planSeq: s.planSeq + 1, consent: "", allowArbitrarySql: false };
 }
 
 function withSource(s: WizardState, source: Source | null): WizardState {
@@ -344,6 +362,9 @@ export function reducer(s: WizardState, a: Action): WizardState {
         : s;
     case "setSelectionView":
       return s.step === "review" ? { ...s, selectionView: { ...s.selectionView, ...a.view } } : s;
+    // Consent only: the plan does not change (it was made as if allowed).
+    case "setAllowArbitrarySql":
+      return s.step === "review" ? { ...s, allowArbitrarySql: a.on } : s;
     case "setNoOwner":
       return s.step === "review" && s.noOwner !== a.on ? { ...s, noOwner: a.on, plan: { status: "idle" } } : s;
     case "confirm":

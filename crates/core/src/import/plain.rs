@@ -109,6 +109,14 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
                 .to_string(),
         );
     }
+    if sc.info.arbitrary_sql_total > 0 {
+        let first: Vec<String> = sc.info.arbitrary_sql.iter().map(|f| f.sentence()).collect();
+        notes.push(format!(
+            "the file holds {} statement(s) pg_dump never writes; a restore runs them only with --allow-arbitrary-sql (as a superuser they can run programs and read files on the database server): {}",
+            sc.info.arbitrary_sql_total,
+            first.join("; ")
+        ));
+    }
     if sc.connects {
         let names: Vec<&str> = sc.info.databases.iter().map(|d| d.name.as_str()).collect();
         if names.len() > 1 {

@@ -14,6 +14,7 @@
 //! nested `/* */` comments, statements ending at a `;` outside all of those, backslash commands
 //! at the start of a line between statements, and the data of `COPY … FROM stdin` up to `\.`.
 
+pub mod classify;
 pub mod scan;
 
 /// One piece of a plain SQL script, as psql sees it. Every byte of the input is in exactly one

@@ -1,6 +1,7 @@
 //! Recognising, describing and unpacking plain SQL dump files (`.sql`, `.sql.gz`, `pg_dumpall`
 //! output).
 
+use super::classify::{ArbitrarySql, Classifier};
 use super::{entry_header, leading_words, meta_command, trim_eol, Piece, Splitter};
 use crate::error::{Error, ErrorKind, Result};
 use serde::Serialize;
@@ -32,7 +33,15 @@ pub struct PlainSqlInfo {
     pub large_objects: bool,
     /// Uncompressed size of the SQL.
     pub sql_bytes: u64,
+    /// Statements of the database's SQL that pg_dump never writes (the first
+    /// [`PREVIEW_ARBITRARY`]): a restore runs them only with `--allow-arbitrary-sql`.
+    pub arbitrary_sql: Vec<ArbitrarySql>,
+    /// How many such statements the file holds in all.
+    pub arbitrary_sql_total: u64,
 }
+
+/// How many statements pg_dump never writes the preview names.
+pub const PREVIEW_ARBITRARY: usize = 5;
 
 /// One database of a `pg_dumpall` (or `pg_dump --create`) file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -301,9 +310,22 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
     let mut roles: Vec<String> = Vec::new();
     let mut splitter = Splitter::new();
     let mut buf = vec![0u8; 1 << 20];
+    let mut classifier = Classifier::new();
     let mut on_piece = |p: Piece| -> Result<()> {
         let own = walk.step(&p);
         let db = walk.connected.clone().unwrap_or_default();
+        // A database's statements (not pg_dumpall's roles and CREATE DATABASE, which go
+        // elsewhere when packed).
+        if let Piece::Statement(s) = &p {
+            if own || (!walk.seen_connect && !sc.info.dumpall) {
+                if let Some(f) = classifier.classify(s) {
+                    sc.info.arbitrary_sql_total += 1;
+                    if sc.info.arbitrary_sql.len() < PREVIEW_ARBITRARY {
+                        sc.info.arbitrary_sql.push(f);
+                    }
+                }
+            }
+        }
         match &p {
             Piece::Between(b) => {
                 let line = String::from_utf8_lossy(trim_eol(b)).into_owned();

@@ -67,6 +67,10 @@ pub struct RestoreOptions {
     pub safety_dir: PathBuf,
     /// Restore only these schemas or tables (empty: the whole backup).
     pub selection: Selection,
+    /// Run the statements of the backup's SQL that pg_dump never writes (`COPY … FROM
+    /// PROGRAM`, `ALTER SYSTEM`, `DO` blocks, …: the plan's `arbitrary_sql`). Without it a
+    /// backup holding any is refused (`arbitrary_sql`).
+    pub allow_arbitrary_sql: bool,
     /// The time of the safety backup comes from it (the engine sets its own clock; `None`: the
     /// system clock).
     pub clock: Option<crate::clock::SharedClock>,
@@ -135,6 +139,13 @@ pub struct RestorePlan {
     /// Why execution would refuse, if it would.
     pub blockers: Vec<String>,
     pub warnings: Vec<String>,
+    /// Statements of the backup's SQL that pg_dump never writes (the first 100): what each
+    /// does on the database server, and its start. Restoring them needs
+    /// `allow_arbitrary_sql`.
+    pub arbitrary_sql: Vec<crate::plainsql::classify::ArbitrarySql>,
+    /// How many such statements there are in all.
+    pub arbitrary_sql_total: u64,
+    pub allow_arbitrary_sql: bool,
 }
 
 /// A table of the backup.
@@ -467,6 +478,9 @@ pub async fn plan(
     }
     blockers.extend(decisions.blockers.iter().cloned());
     warnings.extend(decisions.warnings.iter().cloned());
+    if let Some(b) = arbitrary_sql_blocker(&toc.arbitrary, opts.allow_arbitrary_sql) {
+        blockers.insert(0, b);
+    }
     if !decisions.left_out.is_empty() {
         warnings.push(format!(
             "{} object(s) will not be restored: {}",
@@ -584,6 +598,9 @@ pub async fn plan(
         },
         blockers,
         warnings,
+        arbitrary_sql: toc.arbitrary.first.clone(),
+        arbitrary_sql_total: toc.arbitrary.total,
+        allow_arbitrary_sql: opts.allow_arbitrary_sql,
     };
     Ok(Prepared {
         plan,
@@ -598,6 +615,20 @@ pub async fn plan(
         clean_phase_runs,
         plain,
     })
+}
+
+/// The plan's blocker for statements pg_dump never writes, without consent to them.
+fn arbitrary_sql_blocker(
+    found: &crate::plainsql::classify::Findings,
+    allowed: bool,
+) -> Option<String> {
+    if found.is_empty() || allowed {
+        return None;
+    }
+    Some(format!(
+        "the backup's SQL holds {} statement(s) pg_dump never writes (listed above): restoring them needs --allow-arbitrary-sql",
+        found.total
+    ))
 }
 
 fn manifest_dump_major(m: &Manifest) -> Option<u32> {
@@ -666,6 +697,10 @@ pub async fn execute(
         plain,
     } = prepared;
     let started = Instant::now();
+    // Statements pg_dump never writes, without consent: refused before anything else.
+    if !toc.arbitrary.is_empty() && !opts.allow_arbitrary_sql {
+        return Err(toc.arbitrary.refusal());
+    }
     if let Some(first) = plan.blockers.first() {
         let permission =
             (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty()) && !opts.no_owner;
@@ -792,6 +827,7 @@ pub async fn execute(
             }
             if plain {
                 let skip: BTreeSet<usize> = skip.keys().copied().collect();
+                let allow_arbitrary = opts.allow_arbitrary_sql;
                 tokio::task::spawn_blocking(move || {
                     plain::run(
                         &tools,
@@ -800,6 +836,7 @@ pub async fn execute(
                         &path,
                         &script,
                         skip,
+                        allow_arbitrary,
                         &reporter,
                         &cancel,
                     )

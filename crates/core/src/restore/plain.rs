@@ -19,6 +19,7 @@ use crate::archive::{self, DATABASE_SQL_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgproc;
 use crate::pgtools::PgTools;
+use crate::plainsql::classify::{Classifier, Findings};
 use crate::plainsql::{self, entry_header, meta_command, tx_control, Piece, Splitter, TxControl};
 use crate::progress::Reporter;
 use crate::project::ConnSpec;
@@ -40,6 +41,8 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
     let mut entry: Option<usize> = None;
     let mut count = 0usize;
     let mut current: Option<usize> = None; // index into items
+    let mut classifier = Classifier::new();
+    let mut arbitrary = Findings::default();
     let mut splitter = Splitter::new();
     let mut on_piece = |p: Piece| -> std::result::Result<(), std::convert::Infallible> {
         match &p {
@@ -64,6 +67,9 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
                 }
             }
             Piece::Statement(s) => {
+                if let Some(f) = classifier.classify(s) {
+                    arbitrary.add(f);
+                }
                 if let Some(i) = current {
                     if items[i].sql.len() + s.len() <= MAX_ENTRY_SQL {
                         items[i].sql.push_str(&String::from_utf8_lossy(s));
@@ -94,6 +100,7 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
     Ok(FullToc {
         list: String::new(),
         items,
+        arbitrary,
     })
 }
 
@@ -141,6 +148,8 @@ pub(crate) struct Filter {
     in_copy: bool,
     /// Why the dump cannot be restored (a refused meta-command or transaction statement).
     pub refused: Option<Error>,
+    /// Set unless the user consented to SQL pg_dump never writes: such a statement is refused.
+    arbitrary: Option<Classifier>,
 }
 
 /// What to do with a piece.
@@ -161,7 +170,23 @@ impl Filter {
             skipping_copy: false,
             in_copy: false,
             refused: None,
+            arbitrary: None,
         }
+    }
+
+    /// Refuse the first statement pg_dump never writes (no consent to arbitrary SQL).
+    pub(crate) fn refusing_arbitrary_sql(mut self, refuse: bool) -> Self {
+        self.arbitrary = refuse.then(Classifier::new);
+        self
+    }
+
+    /// The refusal of a statement pg_dump never writes, if it is one (the plan refuses such a
+    /// dump before anything runs; this holds even if the file changed since).
+    fn arbitrary_refusal(&mut self, s: &[u8]) -> Option<Error> {
+        let f = self.arbitrary.as_mut()?.classify(s)?;
+        let mut found = Findings::default();
+        found.add(f);
+        Some(found.refusal())
     }
 
     pub(crate) fn judge(&mut self, p: &Piece) -> Verdict {
@@ -204,6 +229,10 @@ impl Filter {
                 Verdict::Refuse
             }
             Piece::Statement(s) => {
+                if let Some(e) = self.arbitrary_refusal(s) {
+                    self.refused = Some(e);
+                    return Verdict::Refuse;
+                }
                 let copy = is_copy(s);
                 if copy {
                     self.in_copy = true;
@@ -320,6 +349,7 @@ pub(crate) fn run(
     archive_path: &Path,
     script: &Script,
     skip: BTreeSet<usize>,
+    allow_arbitrary_sql: bool,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
@@ -338,7 +368,8 @@ pub(crate) fn run(
     }
     let mut sink = FilterSink {
         splitter: Splitter::new(),
-        filter: Filter::new(skip, &script.drop_owner_of),
+        filter: Filter::new(skip, &script.drop_owner_of)
+            .refusing_arbitrary_sql(!allow_arbitrary_sql),
         out: psql_in,
     };
     let started = sink.out.write_all(preamble.as_bytes());

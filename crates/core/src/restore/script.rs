@@ -865,7 +865,11 @@ mod tests {
             .enumerate()
             .filter_map(|(i, l)| parse_line(l, i))
             .collect();
-        FullToc { list, items }
+        FullToc {
+            list,
+            items,
+            ..Default::default()
+        }
     }
 
     fn supabase_target() -> TargetFacts {

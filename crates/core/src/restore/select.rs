@@ -626,7 +626,11 @@ mod tests {
                 it
             })
             .collect();
-        FullToc { list, items }
+        FullToc {
+            list,
+            items,
+            ..Default::default()
+        }
     }
 
     fn shop() -> FullToc {

@@ -127,6 +127,8 @@ impl Item {
 pub(crate) struct FullToc {
     pub list: String,
     pub items: Vec<Item>,
+    /// The statements of its SQL that pg_dump never writes.
+    pub arbitrary: crate::plainsql::classify::Findings,
 }
 
 impl FullToc {
@@ -214,7 +216,16 @@ pub(crate) fn read(tools: &PgTools, archive_path: &Path) -> Result<FullToc> {
         "pg_restore --schema-only",
     )?;
     attach_sql(&mut items, &sql);
-    Ok(FullToc { list, items })
+    // What pg_restore will run of it (schema entries: data entries are COPY … FROM stdin).
+    let arbitrary = crate::plainsql::classify::Findings::of_script(
+        sql.as_bytes(),
+        crate::plainsql::classify::Classifier::for_pg_restore(),
+    );
+    Ok(FullToc {
+        list,
+        items,
+        arbitrary,
+    })
 }
 
 /// Run pg_restore over the archive's dump and return what it wrote to stdout.

@@ -2,7 +2,8 @@
 // consent before a non-empty database is replaced.
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatTime } from "../../components/format";
-import { needsConsent, readyPlan, restoreDisabledReasons } from "../steps";
+import type { ArbitraryKind, RestorePlan } from "../../bindings";
+import { needsArbitrarySqlConsent, needsConsent, readyPlan, restoreDisabledReasons } from "../steps";
 import { SelectionPicker } from "./SelectionPicker";
 import type { StepProps } from "./types";
 
@@ -24,6 +25,61 @@ function TableList({ title, items, testId }: { title: string; items: string[]; t
           {items.length > LIST_LIMIT && <li className="muted">… and {items.length - LIST_LIMIT} more</li>}
         </ul>
       )}
+    </div>
+  );
+}
+
+/** What each kind of statement does on the database server (as the engine words it). */
+const ARBITRARY_KIND: Record<ArbitraryKind, string> = {
+  runs_program: "runs a program on the database server",
+  server_files: "reads or writes files on the database server",
+  server_config: "changes the database server's configuration",
+  superuser: "gives a role superuser or server powers",
+  runs_code: "runs code on the database server",
+  unrecognised: "runs a statement pg_dump never writes",
+};
+
+/** The statements of the backup's SQL that pg_dump never writes, and their own consent. */
+function ArbitrarySql({
+  plan,
+  allowed,
+  onChange,
+}: {
+  plan: RestorePlan;
+  allowed: boolean;
+  onChange: (on: boolean) => void;
+}) {
+  const more = plan.arbitrary_sql_total - plan.arbitrary_sql.length;
+  return (
+    <div className="notice notice-error" data-testid="wizard-arbitrary-sql" data-count={plan.arbitrary_sql_total}>
+      <p className="notice-title">
+        This backup's SQL holds {plan.arbitrary_sql_total} statement(s) pg_dump never writes
+      </p>
+      <p className="small">
+        Restored as a superuser ({plan.connecting_role}
+        {plan.connecting_superuser ? " is one" : " is not one"}), statements like these can run programs and read or
+        write files on the database server. Run them only if you trust where the file came from.
+      </p>
+      <ul className="small" data-testid="wizard-arbitrary-sql-list">
+        {plan.arbitrary_sql.map((a, i) => (
+          <li key={i}>
+            {ARBITRARY_KIND[a.kind]}:{" "}
+            <code className="mono">
+              <bdi>{a.excerpt}</bdi>
+            </code>
+          </li>
+        ))}
+        {more > 0 && <li className="muted">… and {more} more</li>}
+      </ul>
+      <label>
+        <input
+          type="checkbox"
+          checked={allowed}
+          onChange={(e) => onChange(e.target.checked)}
+          data-testid="wizard-allow-arbitrary-sql"
+        />{" "}
+        I trust this file: run these {plan.arbitrary_sql_total} statement(s) on the target
+      </label>
     </div>
   );
 }
@@ -203,6 +259,14 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
             <li key={w}>{w}</li>
           ))}
         </ul>
+      )}
+
+      {needsArbitrarySqlConsent(state) && (
+        <ArbitrarySql
+          plan={plan}
+          allowed={state.allowArbitrarySql}
+          onChange={(on) => dispatch({ type: "setAllowArbitrarySql", on })}
+        />
       )}
 
       {plan.blockers.length > 0 && (
