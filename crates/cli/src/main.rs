@@ -404,6 +404,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         config = config.clock(now);
     }
     let engine = Engine::open(config).await?;
+    for note in engine.notes() {
+        eprintln!("offsite: {note}");
+    }
     // Every job of the command line: its trigger, a progress bar on a terminal, Ctrl-C.
     let job = |label: &str| -> JobStart {
         let sink: Arc<dyn Progress> = if cli.json || !std::io::stderr().is_terminal() {

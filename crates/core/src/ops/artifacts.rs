@@ -317,12 +317,10 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
             None
         };
         let dir = engine.backup_dir_of(&p);
-        std::fs::create_dir_all(&dir)
+        crate::private_fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let _in_use = crate::tempfiles::in_use(&dir)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".offsite-tmp-")
-            .tempdir_in(&dir)
+        let tmp = crate::private_fs::tempdir_in(&dir, ".offsite-tmp-")
             .map_err(|e| {
                 Error::io(
                     format!("creating a temporary folder in {}", dir.display()),

@@ -348,7 +348,7 @@ async fn fetch(
 ) -> Result<BackupRecord> {
     let dir = engine.backup_dir_of(project);
     let dir_existed = dir.is_dir();
-    std::fs::create_dir_all(&dir)
+    crate::private_fs::create_dir_all(&dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let target = dir.join(local_name(b));
     let r = fetch_into(engine, project, client, b, &target, job).await;
