@@ -170,6 +170,38 @@ pub fn parse_server_url(url: &str) -> Result<url::Url> {
     Ok(u)
 }
 
+/// `localhost` (and its subdomains), 127.0.0.0/8 or `::1`: traffic that never leaves this machine.
+pub fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+/// Refuses a plain `http://` server on another machine unless `insecure_http` (the user's
+/// explicit choice: `--insecure-http`, the server setting of the same name): the bearer token and
+/// the backups would cross the network unencrypted. Loopback is always allowed.
+pub fn check_plain_http(u: &url::Url, insecure_http: bool) -> Result<()> {
+    if u.scheme() != "http" || insecure_http || is_loopback(u) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::NeedsConsent,
+        format!(
+            "{} is plain HTTP on another machine: the server token and the backups would cross the network unencrypted",
+            redact_url(u)
+        ),
+    )
+    .with_hint(
+        "use the https:// address `offsite serve` prints; only if something else encrypts the way (a VPN, an SSH tunnel), add --insecure-http",
+    ))
+}
+
 /// A project id as the agent accepts it (its config's names): no `/`, `..` or control chars.
 fn check_segment(what: &str, s: &str) -> Result<()> {
     let ok = !s.is_empty()
@@ -187,14 +219,17 @@ fn check_segment(what: &str, s: &str) -> Result<()> {
 
 impl AgentClient {
     /// A client for `project` on the agent at `url`, trusting exactly the certificate
-    /// `fingerprint` (required for `https`; `None` only for `http`).
+    /// `fingerprint` (required for `https`; `None` only for `http`). Plain `http` to another
+    /// machine only with `insecure_http` ([`check_plain_http`]).
     pub fn new(
         url: &str,
         project: &str,
         token: &str,
         fingerprint: Option<Fingerprint>,
+        insecure_http: bool,
     ) -> Result<Self> {
         let base = parse_server_url(url)?;
+        check_plain_http(&base, insecure_http)?;
         check_segment("server project id", project)?;
         let tls = match (base.scheme(), fingerprint) {
             ("https", Some(fp)) => TlsTrust::Pinned(fp),
@@ -552,7 +587,7 @@ mod tests {
 
     #[test]
     fn the_token_stays_out_of_debug_output() {
-        let c = AgentClient::new("http://127.0.0.1:9/", "shop", "tok-secret-123", None).unwrap();
+        let c = AgentClient::new("http://127.0.0.1:9/", "shop", "tok-secret-123", None, false).unwrap();
         assert!(!format!("{c:?}").contains("tok-secret-123"));
     }
 }
