@@ -274,6 +274,7 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
     let store = S3Store::new(&config_of(&a, secret))?;
     let mut objects: Vec<ObjectInfo> = Vec::new();
     let mut continuation = None;
+    let mut guard = crate::sources::listing_guard::ListingGuard::default();
     loop {
         let page = store
             .list_objects(
@@ -285,6 +286,11 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
                 },
             )
             .await?;
+        guard.page(
+            &a.bucket,
+            page.objects.iter().map(|o| o.key.as_str()),
+            page.next.as_deref(),
+        )?;
         objects.extend(page.objects);
         match page.next {
             Some(n) => continuation = Some(n),

@@ -20,6 +20,7 @@
 
 pub mod agent;
 pub mod folder;
+pub mod listing_guard;
 pub mod memory;
 pub mod postgres;
 pub mod s3;

@@ -94,6 +94,7 @@ pub(super) async fn plan(
             let mut i = start;
             let mut continuation: Option<String> = None;
             let mut last: Option<String> = None;
+            let mut tokens = crate::sources::listing_guard::ListingGuard::default();
             loop {
                 if cancel.is_cancelled() {
                     return Err(Error::cancelled());
@@ -111,6 +112,8 @@ pub(super) async fn plan(
                         store.list_objects(&b.target, &req)
                     })
                     .await?;
+                // (Keys are checked below, with this merge's own error.)
+                tokens.token(&b.target, page.next.as_deref())?;
                 for t in page.objects {
                     // The merge below relies on ascending keys; a store that lists otherwise
                     // would make restored objects look extra (and mirror mode delete them).
