@@ -66,12 +66,12 @@ const TOKEN: &str = "offsite_tok_must-not-cross-the-network-0123456789";
 #[test]
 fn a_plain_http_server_on_another_machine_is_refused_before_its_token_is_sent() {
     let cli = Cli::new();
-    // 192.0.2.0/24 is TEST-NET-1: nothing is sent there (the refusal comes first; a test that
-    // sent anything would hang or fail on the connection instead of this code).
+    // `.invalid` names never resolve (RFC 6761): even a client that did not refuse would send
+    // nothing anywhere (it would fail on the connection instead, with another code). IP
+    // literals are covered by the unit tests of `check_plain_http`, which send nothing either.
     for server in [
-        "http://192.0.2.10:8443",
-        "http://backup.example.com:8443/",
-        "HTTP://[2001:db8::1]:8443",
+        "http://backup.invalid:8443",
+        "HTTP://Backup.Example.invalid/",
     ] {
         let (e, stderr) = cli.json(
             &[
@@ -92,7 +92,10 @@ fn a_plain_http_server_on_another_machine_is_refused_before_its_token_is_sent() 
         let msg = e["error"]["message"].as_str().unwrap();
         assert!(msg.contains("plain HTTP"), "{msg}");
         let hint = e["error"]["hint"].as_str().unwrap();
-        assert!(hint.contains("--insecure-http") && hint.contains("https://"), "{hint}");
+        assert!(
+            hint.contains("--insecure-http") && hint.contains("https://"),
+            "{hint}"
+        );
         assert!(!e.to_string().contains(TOKEN) && !stderr.contains(TOKEN));
         // Nothing registered: the project it was added with is gone again.
         let (list, _) = cli.json(&["project", "list"], &[], 0);
@@ -119,7 +122,8 @@ fn every_flag_that_takes_a_database_url_warns_about_ps_and_points_to_password_st
         let para = &rest[..rest.find("\n      -").unwrap_or(rest.len())];
         let flat = para.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            flat.contains("visible to every local user in `ps`") && flat.contains("--password-stdin"),
+            flat.contains("visible to every local user in `ps`")
+                && flat.contains("--password-stdin"),
             "{args:?} {flag}: {flat}"
         );
     }

@@ -96,7 +96,11 @@ async fn backup_import_extract_and_download_write_private_files_under_umask_022(
         .arg(&db)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let imported = engine
         .import(
             ImportOptions::new(
@@ -141,7 +145,11 @@ async fn backup_import_extract_and_download_write_private_files_under_umask_022(
         .iter()
         .map(|(p, _, _)| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for must in ["catalog.sqlite3", "catalog.sqlite3-wal", "catalog.sqlite3-shm"] {
+    for must in [
+        "catalog.sqlite3",
+        "catalog.sqlite3-wal",
+        "catalog.sqlite3-shm",
+    ] {
         assert!(names.iter().any(|n| n == must), "{must} in {names:?}");
     }
     assert!(

@@ -132,7 +132,11 @@ fn xml_escape(s: &str) -> String {
 }
 
 fn etag_of(body: &[u8]) -> String {
-    format!("\"{:016x}{:016x}\"", body.len(), body.iter().map(|&b| b as u64).sum::<u64>())
+    format!(
+        "\"{:016x}{:016x}\"",
+        body.len(),
+        body.iter().map(|&b| b as u64).sum::<u64>()
+    )
 }
 
 fn handle(
@@ -142,11 +146,10 @@ fn handle(
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
-    let query: BTreeMap<String, String> = url::form_urlencoded::parse(
-        req.uri().query().unwrap_or("").as_bytes(),
-    )
-    .into_owned()
-    .collect();
+    let query: BTreeMap<String, String> =
+        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     let s = st.lock().unwrap();
     let segments: Vec<&str> = path.trim_start_matches('/').splitn(2, '/').collect();
     let key = segments.get(1).copied().filter(|k| !k.is_empty());
@@ -180,7 +183,10 @@ fn handle(
             page.next.is_some()
         ));
         if let Some(t) = &token {
-            xml.push_str(&format!("<ContinuationToken>{}</ContinuationToken>", xml_escape(t)));
+            xml.push_str(&format!(
+                "<ContinuationToken>{}</ContinuationToken>",
+                xml_escape(t)
+            ));
         }
         if let Some(n) = &page.next {
             xml.push_str(&format!(

@@ -219,10 +219,13 @@ fn private_catalog(data_dir: &Path, file: &Path) -> Result<Vec<String>> {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => {
-            return Err(Error::io(format!("creating the catalog {}", file.display()), e)
-                .with_hint(format!(
-                    "choose a data folder Offsite can create and write to (set {DATA_DIR_ENV})"
-                )))
+            return Err(
+                Error::io(format!("creating the catalog {}", file.display()), e).with_hint(
+                    format!(
+                        "choose a data folder Offsite can create and write to (set {DATA_DIR_ENV})"
+                    ),
+                ),
+            )
         }
     }
     let mut notes = Vec::new();
@@ -231,7 +234,12 @@ fn private_catalog(data_dir: &Path, file: &Path) -> Result<Vec<String>> {
         s.push(suffix);
         PathBuf::from(s)
     };
-    for p in [data_dir.to_path_buf(), file.to_path_buf(), side("-wal"), side("-shm")] {
+    for p in [
+        data_dir.to_path_buf(),
+        file.to_path_buf(),
+        side("-wal"),
+        side("-shm"),
+    ] {
         match crate::private_fs::tighten(&p) {
             Ok(Some(old)) => {
                 let note = format!(

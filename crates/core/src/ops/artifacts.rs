@@ -326,13 +326,12 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
         crate::private_fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let _in_use = crate::tempfiles::in_use(&dir)?;
-        let tmp = crate::private_fs::tempdir_in(&dir, ".offsite-tmp-")
-            .map_err(|e| {
-                Error::io(
-                    format!("creating a temporary folder in {}", dir.display()),
-                    e,
-                )
-            })?;
+        let tmp = crate::private_fs::tempdir_in(&dir, ".offsite-tmp-").map_err(|e| {
+            Error::io(
+                format!("creating a temporary folder in {}", dir.display()),
+                e,
+            )
+        })?;
         let safe: String = file
             .chars()
             .map(|c| {

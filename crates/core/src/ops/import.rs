@@ -329,13 +329,12 @@ fn copy_into(
     let total = input.metadata().map(|m| m.len()).ok();
     reporter.phase(Phase::Packing, total);
     let _in_use = crate::tempfiles::in_use(dest)?;
-    let mut tmp = crate::private_fs::tempfile_in(dest, ".offsite-tmp-")
-        .map_err(|e| {
-            Error::io(
-                format!("creating a temporary file in {}", dest.display()),
-                e,
-            )
-        })?;
+    let mut tmp = crate::private_fs::tempfile_in(dest, ".offsite-tmp-").map_err(|e| {
+        Error::io(
+            format!("creating a temporary file in {}", dest.display()),
+            e,
+        )
+    })?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
         if cancel.is_cancelled() {

@@ -174,7 +174,9 @@ pub fn parse_server_url(url: &str) -> Result<url::Url> {
 pub fn is_loopback(u: &url::Url) -> bool {
     match u.host() {
         Some(url::Host::Ipv4(a)) => a.is_loopback(),
-        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => {
+            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
         Some(url::Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
             d == "localhost" || d.ends_with(".localhost")
@@ -587,7 +589,43 @@ mod tests {
 
     #[test]
     fn the_token_stays_out_of_debug_output() {
-        let c = AgentClient::new("http://127.0.0.1:9/", "shop", "tok-secret-123", None, false).unwrap();
+        let c =
+            AgentClient::new("http://127.0.0.1:9/", "shop", "tok-secret-123", None, false).unwrap();
         assert!(!format!("{c:?}").contains("tok-secret-123"));
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_needs_consent_loopback_does_not() {
+        // Nothing is sent: the client refuses while it is being made.
+        for url in [
+            "http://192.0.2.10:8443",
+            "http://10.1.2.3/",
+            "http://backup.example.com:8443",
+            "http://[2001:db8::1]:8443",
+            "http://localhost.example.com/",
+        ] {
+            let e = AgentClient::new(url, "shop", "tok-secret-123", None, false).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NeedsConsent, "{url}");
+            assert!(e.message().contains("plain HTTP"), "{e}");
+            assert!(e.hint().unwrap().contains("--insecure-http"), "{e:?}");
+            assert!(!format!("{e:?}").contains("tok-secret-123"));
+            // The explicit choice allows it.
+            AgentClient::new(url, "shop", "tok-secret-123", None, true).unwrap();
+        }
+        for url in [
+            "http://127.0.0.1:9/",
+            "http://127.8.9.10:9/",
+            "http://[::1]:9/",
+            "http://[::ffff:127.0.0.1]:9/",
+            "http://localhost:9/",
+            "http://LOCALHOST.:9/",
+            "http://agent.localhost:9/",
+        ] {
+            AgentClient::new(url, "shop", "tok-secret-123", None, false)
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        // https is never refused for being plain.
+        let fp: Fingerprint = format!("SHA256:{}", "ab".repeat(32)).parse().unwrap();
+        AgentClient::new("https://192.0.2.10:8443", "shop", "t", Some(fp), false).unwrap();
     }
 }

@@ -201,7 +201,9 @@ where
         guard.page(
             bucket,
             page.objects.iter().map(|o| o.key.as_str()),
-            page.next.as_deref().filter(|_| subfolder.is_none() || delimiter.is_none()),
+            page.next
+                .as_deref()
+                .filter(|_| subfolder.is_none() || delimiter.is_none()),
         )?;
         if let Some(o) = page.objects.last() {
             last = Some(o.key.clone());
@@ -212,6 +214,8 @@ where
         if delimiter.is_some() && subfolder.is_some() {
             delimiter = None;
             start_after = last.clone();
+            // A new listing (its own tokens), still after the last key handed on.
+            guard = ListingGuard::after(guard.last().map(str::to_string));
             continue;
         }
         match page.next {

@@ -221,13 +221,12 @@ fn write_verified(
     r: &mut dyn Read,
     cancel: &CancellationToken,
 ) -> Result<()> {
-    let mut tmp = crate::private_fs::tempfile_in(parent, TMP_PREFIX)
-        .map_err(|e| {
-            Error::io(
-                format!("creating a temporary file in {}", parent.display()),
-                e,
-            )
-        })?;
+    let mut tmp = crate::private_fs::tempfile_in(parent, TMP_PREFIX).map_err(|e| {
+        Error::io(
+            format!("creating a temporary file in {}", parent.display()),
+            e,
+        )
+    })?;
     let mut h = Hashing::new(r, false);
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -266,13 +265,12 @@ fn write_keys_file(bucket_dir: &Path, entries: &BTreeMap<String, String>) -> Res
     map.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
     let text = serde_json::to_vec_pretty(&map)
         .map_err(|e| Error::internal(format!("serializing {KEYS_FILE}: {e}")))?;
-    let mut tmp = crate::private_fs::tempfile_in(bucket_dir, TMP_PREFIX)
-        .map_err(|e| {
-            Error::io(
-                format!("creating a temporary file in {}", bucket_dir.display()),
-                e,
-            )
-        })?;
+    let mut tmp = crate::private_fs::tempfile_in(bucket_dir, TMP_PREFIX).map_err(|e| {
+        Error::io(
+            format!("creating a temporary file in {}", bucket_dir.display()),
+            e,
+        )
+    })?;
     tmp.write_all(&text)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;

@@ -534,13 +534,12 @@ fn read_verified(
         h.read_to_end(&mut data).map_err(read_err)?;
         (PutBody::Bytes(Bytes::from(data)), None)
     } else {
-        let tmp = crate::private_fs::tempfile_in(temp_dir, TMP_PREFIX)
-            .map_err(|e| {
-                Error::io(
-                    format!("creating a temporary file in {}", temp_dir.display()),
-                    e,
-                )
-            })?;
+        let tmp = crate::private_fs::tempfile_in(temp_dir, TMP_PREFIX).map_err(|e| {
+            Error::io(
+                format!("creating a temporary file in {}", temp_dir.display()),
+                e,
+            )
+        })?;
         let (mut file, path) = tmp.into_parts();
         loop {
             if cancel.is_cancelled() {
