@@ -629,6 +629,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         }
         Command::Restore(args) => {
             use restore_components_cmd::{self as rc, Part};
+            if let Some(to) = &args.to {
+                warn_password_in_url("--to", to);
+            }
             let parts = rc::parts(args.components.as_deref(), &args.archive)?;
             let mut code = 0;
             if parts.contains(&Part::Storage) {
@@ -687,9 +690,6 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
 }
 
 async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -> Result<u8> {
-    if let Some(to) = &args.to {
-        warn_password_in_url("--to", to);
-    }
     let to_arg = args.to.as_deref().ok_or_else(|| {
         Error::invalid("restoring the database needs --to URL|PROJECT")
             .with_hint("or restore only the storage: --components storage --storage-to DIR|PROJECT")
