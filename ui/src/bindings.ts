@@ -1371,6 +1371,11 @@ export type ServerComponent = {
 	 *  server was added; `None` only for an `http://` server.
 	 */
 	fingerprint?: string | null,
+	/**
+	 *  Plain `http://` to a server on another machine, chosen explicitly (`--insecure-http`):
+	 *  the token crosses the network unencrypted. Loopback needs no consent.
+	 */
+	insecure_http?: boolean,
 };
 
 /**  A backup server as the window and the CLI send it (the token is write-only). */
@@ -1386,6 +1391,11 @@ export type ServerSettings = {
 	 *  server must show exactly this certificate now (see [`server_fingerprint`]).
 	 */
 	fingerprint: string | null,
+	/**
+	 *  Allow plain `http://` to a server on another machine (`--insecure-http`): the token and
+	 *  the backups cross the network unencrypted. Loopback needs no consent.
+	 */
+	insecure_http?: boolean,
 };
 
 /**

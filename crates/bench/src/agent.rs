@@ -117,7 +117,7 @@ impl BenchAgent {
                 }
             }
         };
-        let mut client = AgentClient::new(&url, "bench", &token, None)
+        let mut client = AgentClient::new(&url, "bench", &token, None, false)
             .map_err(|e| format!("the agent's client: {e}"))?;
         client.poll_interval = Duration::from_millis(50);
         let rt = tokio::runtime::Builder::new_current_thread()

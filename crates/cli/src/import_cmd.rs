@@ -26,6 +26,9 @@ pub struct ImportArgs {
     #[arg(long, value_name = "NAME", requires = "db")]
     new_project: Option<String>,
     /// The new project's database: a libpq URL (a password in it is moved to the OS keychain).
+    /// A password written into the URL (postgres://USER:PASSWORD@…) is visible to every local
+    /// user in `ps` while offsite runs, and stays in the shell's history: leave it out and give
+    /// it with --password-stdin.
     #[arg(long, value_name = "URL", requires = "new_project")]
     db: Option<String>,
     /// TLS mode of the new project's connection (overrides the URL's sslmode).
@@ -55,6 +58,7 @@ pub async fn import(engine: &Engine, args: ImportArgs, out: &Out, job: JobStart)
     let into = match (args.project, args.new_project, args.db) {
         (Some(project), _, _) => ImportInto::Existing { project },
         (None, Some(name), Some(url)) => {
+            crate::warn_password_in_url("--db", &url);
             let password = if args.password_stdin {
                 Some(crate::read_password_stdin()?)
             } else {

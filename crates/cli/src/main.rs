@@ -112,7 +112,10 @@ enum ProjectCmd {
     Add {
         name: String,
         /// A libpq URL: postgres://USER@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full],
-        /// or with a socket folder postgresql://USER@/DATABASE?host=/var/run/postgresql[&port=5432]
+        /// or with a socket folder postgresql://USER@/DATABASE?host=/var/run/postgresql[&port=5432].
+        /// A password written into the URL (postgres://USER:PASSWORD@…) is visible to every
+        /// local user in `ps` while offsite runs, and stays in the shell's history: leave it out
+        /// and give it with --password-stdin.
         #[arg(long, value_name = "URL", conflicts_with_all = ["host", "port", "user", "dbname"])]
         db: Option<String>,
         /// Instead of --db: the server's host name or address, or a Unix socket folder (an
@@ -184,6 +187,9 @@ struct RestoreArgs {
     /// Target: a libpq URL (postgres://USER@HOST:PORT/DATABASE, or
     /// postgresql://USER@/DATABASE?host=/SOCKET/FOLDER), or the name of a saved project.
     /// Needed for the database and configuration; storage may go to --storage-to instead.
+    /// A password written into the URL (postgres://USER:PASSWORD@…) is visible to every local
+    /// user in `ps` while offsite runs, and stays in the shell's history: leave it out and give
+    /// it with --password-stdin.
     #[arg(long, value_name = "URL")]
     to: Option<String>,
     /// What to restore: database, storage, config (comma-separated) or all. Default: the
@@ -338,6 +344,17 @@ fn test_clock() -> Result<Option<offsite_core::clock::SharedClock>> {
     }
 }
 
+/// A password written into a URL flag was on the command line, which every local user can read
+/// (`ps`, /proc) while offsite runs: say so, and what to do instead. Never prints the password.
+pub(crate) fn warn_password_in_url(flag: &str, url: &str) {
+    if let Ok((_, Some(_))) = offsite_core::project::ConnSpec::parse_url(url) {
+        eprintln!(
+            "warning: the password in {flag} was visible to other local users (ps) while offsite ran; \
+             leave it out of the URL and give it with --password-stdin (and consider changing it)"
+        );
+    }
+}
+
 fn read_password_stdin() -> Result<String> {
     let mut line = String::new();
     std::io::stdin()
@@ -410,6 +427,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         config = config.clock(now);
     }
     let engine = Engine::open(config).await?;
+    for note in engine.notes() {
+        eprintln!("offsite: {note}");
+    }
     // Every job of the command line: its trigger, a progress bar on a terminal, Ctrl-C.
     let job = |label: &str| -> JobStart {
         let sink: Arc<dyn Progress> = if cli.json || !std::io::stderr().is_terminal() {
@@ -446,6 +466,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     .as_deref()
                     .map(components_cmd::parse_supabase)
                     .transpose()?;
+                if let Some(url) = &db {
+                    warn_password_in_url("--db", url);
+                }
                 let connection = match (db, &quick) {
                     (Some(url), _) => ProjectConnection::Url(url),
                     (None, Some(q)) if host.is_none() => {
@@ -612,6 +635,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         }
         Command::Restore(args) => {
             use restore_components_cmd::{self as rc, Part};
+            if let Some(to) = &args.to {
+                warn_password_in_url("--to", to);
+            }
             let parts = rc::parts(args.components.as_deref(), &args.archive)?;
             let mut code = 0;
             if parts.contains(&Part::Storage) {

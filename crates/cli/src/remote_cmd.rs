@@ -28,6 +28,11 @@ pub struct ServerArgs {
     /// without asking. Without it, the fingerprint is shown and asked about on a terminal.
     #[arg(long, value_name = "SHA256:…", requires = "server")]
     pub trust_fingerprint: Option<String>,
+    /// Allow a plain http:// server on another machine. Without it such a server is refused:
+    /// its token and the backups would cross the network unencrypted. Only when something else
+    /// encrypts the way (a VPN, an SSH tunnel); http to localhost needs no flag.
+    #[arg(long, requires = "server")]
+    pub insecure_http: bool,
 }
 
 impl ServerArgs {
@@ -44,6 +49,11 @@ impl ServerArgs {
             Error::invalid("--server needs --server-project ID")
                 .with_hint("the project's name in the agent's config file (`[projects.ID]`)")
         })?;
+        // Refused before anything is asked or sent (the token included).
+        offsite_core::sources::agent::check_plain_http(
+            &offsite_core::sources::agent::parse_server_url(url)?,
+            self.insecure_http,
+        )?;
         let fingerprint = match &self.trust_fingerprint {
             Some(f) => Some(f.clone()),
             None => match remote::server_fingerprint(url).await? {
@@ -64,6 +74,7 @@ impl ServerArgs {
                 project: server_project,
                 token,
                 fingerprint,
+                insecure_http: self.insecure_http,
             }),
         )
         .await?;

@@ -139,7 +139,7 @@ pub async fn run(
 }
 
 fn token(config: &AgentConfig, cmd: &TokenCmd, out: &Out) -> Result<u8> {
-    std::fs::create_dir_all(&config.data_dir)
+    offsite_core::private_fs::create_dir_all(&config.data_dir)
         .map_err(|e| Error::io(format!("creating {}", config.data_dir.display()), e))?;
     let store = TokenStore::new(&config.data_dir);
     match cmd {

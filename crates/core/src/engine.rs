@@ -112,6 +112,10 @@ impl Engine {
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
+    /// What opening the engine changed that the user should hear of (see [`Catalog::notes`]).
+    pub fn notes(&self) -> &[String] {
+        self.catalog.notes()
+    }
     /// The data folder (catalog, default backup folder, locks).
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

@@ -552,9 +552,7 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
         .map(|(_, s)| *s)
         .unwrap_or(0);
     let header = {
-        let tmp = tempfile::Builder::new()
-            .prefix("offsite-import-")
-            .tempdir()
+        let tmp = crate::private_fs::tempdir("offsite-import-")
             .map_err(|e| Error::io("creating a temporary folder", e))?;
         let dump = tmp.path().join(DATABASE_MEMBER);
         extract_member(path, &member, &dump, &cancel, Some(DUMP_HEAD))?;
@@ -619,10 +617,7 @@ fn extract_member(
             return Ok(());
         }
         found = true;
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(dest)
+        let mut out = crate::private_fs::create_new(dest)
             .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
         match limit {
             Some(n) => copy_with(&mut r.take(n), &mut out, cancel, None, member)?,

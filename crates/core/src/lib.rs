@@ -18,6 +18,7 @@ pub mod ops;
 pub mod pgproc;
 pub mod pgtools;
 pub mod plainsql;
+pub mod private_fs;
 pub mod progress;
 pub mod project;
 mod replace;

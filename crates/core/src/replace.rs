@@ -593,8 +593,8 @@ pub(crate) fn run(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
-    let mut list_file =
-        tempfile::NamedTempFile::new().map_err(|e| Error::io("writing the restore list", e))?;
+    let mut list_file = crate::private_fs::tempfile(".offsite-restore-list-")
+        .map_err(|e| Error::io("writing the restore list", e))?;
     list_file
         .write_all(list.as_bytes())
         .and_then(|_| list_file.flush())

@@ -341,6 +341,7 @@ impl<T: ObjectSource + ?Sized + 'static> ObjectSource for Retrying<T> {
             pos: body.range.start,
             end: body.range.end,
             current: std::mem::replace(&mut body.stream, Box::pin(futures::stream::empty())),
+            resumed: false,
             policy: self.policy.clone(),
             tries: Tries::new(&self.policy),
             reporter: self.reporter.clone(),
@@ -363,6 +364,8 @@ struct Resume<T: ?Sized, B> {
     pos: u64,
     end: u64,
     current: ByteStream,
+    /// `current` answers a ranged request of ours (a resume): it must not pass `end`.
+    resumed: bool,
     policy: RetryPolicy,
     /// The budget of cuts of this download (each resume spends one try).
     tries: Tries<B>,
@@ -382,6 +385,16 @@ where
         }
         loop {
             let cut = match self.current.next().await {
+                Some(Ok(chunk)) if self.resumed && self.pos + chunk.len() as u64 > self.end => {
+                    // More than the range asked for: never handed on.
+                    self.done = true;
+                    let e = Error::integrity(format!(
+                        "{}: the store sent more than the bytes {}..{} asked for",
+                        self.what, self.pos, self.end
+                    ))
+                    .with_hint("the store's answer is malformed (a broken or hostile server); nothing past the range was kept");
+                    return Some((Err(e), self));
+                }
                 Some(Ok(chunk)) => {
                     self.pos += chunk.len() as u64;
                     return Some((Ok(chunk), self));
@@ -425,7 +438,10 @@ where
                     ));
                     return Some((Err(e), self));
                 }
-                Ok(body) => self.current = body.stream,
+                Ok(body) => {
+                    self.current = body.stream;
+                    self.resumed = true;
+                }
                 Err(e) => {
                     self.done = true;
                     return Some((Err(e), self));

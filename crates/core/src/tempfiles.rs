@@ -23,7 +23,7 @@ pub struct FolderInUse(#[allow(dead_code)] File);
 
 fn open_lock(dir: &Path) -> Result<File> {
     let path = dir.join(LOCK_NAME);
-    File::options()
+    crate::private_fs::open_options()
         .create(true)
         .truncate(false)
         .write(true)

@@ -700,3 +700,30 @@ async fn tls_pinned_fingerprint_accepts_its_certificate_and_names_a_changed_one(
 
 // A full disk: crates/bench/tests/transfer_full_disk.rs (the download runs as its own process in a
 // private mount namespace with a small tmpfs).
+
+#[tokio::test]
+async fn a_range_answer_larger_than_it_announces_is_refused_and_keeps_nothing() {
+    // Hostile input: the resume's `206` announces ten bytes (`Content-Range`) but sends the whole
+    // rest. Nothing past the announced range may reach the file.
+    let s = Setup::new();
+    s.proxy
+        .inject(Some("GET"), HttpFault::CutBodyAfter(300_000), 1);
+    s.proxy.inject(
+        Some("GET"),
+        HttpFault::SetHeader {
+            name: "Content-Range".into(),
+            value: Some(format!("bytes 300000-300009/{SIZE}")),
+        },
+        1,
+    );
+    let e = s.get(&s.url()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    assert!(
+        e.message().contains("more than the range it announced"),
+        "{e}"
+    );
+    assert!(e.hint().unwrap().contains("nothing was kept"), "{e:?}");
+    let ex = s.proxy.exchanges();
+    assert_eq!((ex.len(), ex[1].status), (2, 206), "not retried: {ex:?}");
+    s.assert_nothing();
+}

@@ -28,6 +28,7 @@
 
 mod cluster;
 pub mod conformance;
+pub mod crafted_s3;
 pub mod faults;
 pub mod file_server;
 pub mod fuzz;

@@ -77,7 +77,7 @@ impl Agent {
 
     pub fn client(&self, token: &str) -> AgentClient {
         let fp = self.fingerprint.as_deref().map(|f| f.parse().unwrap());
-        AgentClient::new(&self.url, "shop", token, fp).unwrap()
+        AgentClient::new(&self.url, "shop", token, fp, false).unwrap()
     }
 }
 

@@ -76,10 +76,7 @@ pub(super) fn insert_block(dir: &Path, file: &File) -> Option<u64> {
     if !block.is_power_of_two() || block > MAX_BLOCK {
         return None;
     }
-    let probe = tempfile::Builder::new()
-        .prefix(super::TMP_PREFIX)
-        .tempfile_in(dir)
-        .ok()?;
+    let probe = crate::private_fs::tempfile_in(dir, super::TMP_PREFIX).ok()?;
     probe.as_file().set_len(2 * block).ok()?;
     insert_range(probe.as_file(), block).ok()?;
     Some(block)

@@ -696,7 +696,7 @@ pub fn extract_all(path: &Path, dest: &Path, cancel: &CancellationToken) -> Resu
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             // Not create_dir_all: a failed extraction must not leave parent folders behind.
-            std::fs::create_dir(dest)
+            crate::private_fs::create_dir(dest)
                 .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
             true
         }
@@ -733,10 +733,7 @@ fn extract_into(
         p
     };
     let create = |p: &Path| {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(p)
+        crate::private_fs::create_new(p)
             .map_err(|e| Error::io(format!("creating {}", p.display()), e))
     };
     let outcome = pipeline::run(
@@ -781,7 +778,7 @@ fn extract_into(
                 }
                 let target = target_of(&header.name);
                 if header.kind == Kind::Dir {
-                    std::fs::create_dir_all(&target)
+                    crate::private_fs::create_dir_all(&target)
                         .map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
                     continue;
                 }
@@ -812,7 +809,7 @@ fn extract_into(
                     ));
                 }
                 if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)
+                    crate::private_fs::create_dir_all(parent)
                         .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
                 }
                 let mut out = create(&target)?;

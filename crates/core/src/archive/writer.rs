@@ -132,9 +132,7 @@ pub(super) fn check_name(name: &str) -> Result<()> {
 }
 
 pub(super) fn temp_in(dir: &Path) -> Result<(File, TempPath)> {
-    let t = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
-        .tempfile_in(dir)
+    let t = crate::private_fs::tempfile_in(dir, TMP_PREFIX)
         .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
     Ok(t.into_parts())
 }

@@ -121,7 +121,7 @@ pub async fn compose(
     cancel: &CancellationToken,
 ) -> Result<Written> {
     check(&req)?;
-    std::fs::create_dir_all(&req.dest_dir)
+    crate::private_fs::create_dir_all(&req.dest_dir)
         .map_err(|e| Error::io(format!("creating {}", req.dest_dir.display()), e))?;
     let created_at = req
         .created_at

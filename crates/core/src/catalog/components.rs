@@ -56,6 +56,10 @@ pub struct ServerComponent {
     /// server was added; `None` only for an `http://` server.
     #[serde(default)]
     pub fingerprint: Option<String>,
+    /// Plain `http://` to a server on another machine, chosen explicitly (`--insecure-http`):
+    /// the token crosses the network unencrypted. Loopback needs no consent.
+    #[serde(default)]
+    pub insecure_http: bool,
 }
 
 /// A project's artifact bucket: dumps made elsewhere, pulled and imported
@@ -197,6 +201,7 @@ mod tests {
                 url: "https://backup.example.com:8443/".into(),
                 project: "shop".into(),
                 fingerprint: Some(format!("SHA256:{}", "ab".repeat(32))),
+                insecure_http: false,
             }),
             artifacts: None,
         };

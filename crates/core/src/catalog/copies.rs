@@ -401,6 +401,7 @@ mod tests {
         let c = Catalog {
             pool,
             clock: crate::clock::system(),
+            notes: Default::default(),
         };
         for b in c.backups("p").await.unwrap() {
             let copy = only_copy(&c, &b.id).await;

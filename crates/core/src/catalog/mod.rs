@@ -91,6 +91,8 @@ pub struct Catalog {
     pool: SqlitePool,
     /// Where "now" comes from for every time the catalog records.
     clock: SharedClock,
+    /// See [`Catalog::notes`].
+    notes: std::sync::Arc<Vec<String>>,
 }
 
 impl Catalog {
@@ -101,16 +103,19 @@ impl Catalog {
 
     /// [`Catalog::open`] with the clock that gives every time the catalog records.
     pub async fn open_with_clock(data_dir: &Path, clock: SharedClock) -> Result<Catalog> {
-        tokio::fs::create_dir_all(data_dir).await.map_err(|e| {
-            Error::io(
-                format!("creating the data folder {}", data_dir.display()),
-                e,
-            )
-            .with_hint(format!(
-                "choose a data folder Offsite can create and write to (set {DATA_DIR_ENV})"
-            ))
-        })?;
+        crate::private_fs::create_dir_all_async(data_dir)
+            .await
+            .map_err(|e| {
+                Error::io(
+                    format!("creating the data folder {}", data_dir.display()),
+                    e,
+                )
+                .with_hint(format!(
+                    "choose a data folder Offsite can create and write to (set {DATA_DIR_ENV})"
+                ))
+            })?;
         let file = data_dir.join(CATALOG_FILE);
+        let notes = private_catalog(data_dir, &file)?;
         let options = SqliteConnectOptions::new()
             .filename(&file)
             .create_if_missing(true)
@@ -123,7 +128,15 @@ impl Catalog {
             .connect_with(options)
             .await
             .map_err(|e| db_error(&format!("opening the catalog {}", file.display()), e))?;
-        Self::migrated(pool, clock).await
+        let mut catalog = Self::migrated(pool, clock).await?;
+        catalog.notes = std::sync::Arc::new(notes);
+        Ok(catalog)
+    }
+
+    /// What opening the catalog changed that the user should hear of (the data folder or the
+    /// catalog made private, when an older version left them readable by others).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// A private in-memory catalog (for tests): one connection, gone when the last clone drops.
@@ -149,7 +162,11 @@ impl Catalog {
 
     async fn migrated(pool: SqlitePool, clock: SharedClock) -> Result<Catalog> {
         MIGRATOR.run(&pool).await.map_err(migrate_error)?;
-        let catalog = Catalog { pool, clock };
+        let catalog = Catalog {
+            pool,
+            clock,
+            notes: Default::default(),
+        };
         catalog.prune_changes().await?;
         Ok(catalog)
     }
@@ -191,6 +208,61 @@ impl Catalog {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The catalog file is created 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm`
+/// the database file's mode); a data folder, catalog, `-wal` or `-shm` readable by others (left
+/// by an older version, or made under a loose umask) is made private, and said so (logged, and
+/// returned as notes for the caller to show).
+fn private_catalog(data_dir: &Path, file: &Path) -> Result<Vec<String>> {
+    match crate::private_fs::create_new(file) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(
+                Error::io(format!("creating the catalog {}", file.display()), e).with_hint(
+                    format!(
+                        "choose a data folder Offsite can create and write to (set {DATA_DIR_ENV})"
+                    ),
+                ),
+            )
+        }
+    }
+    let mut notes = Vec::new();
+    let side = |suffix: &str| {
+        let mut s = file.as_os_str().to_os_string();
+        s.push(suffix);
+        PathBuf::from(s)
+    };
+    for p in [
+        data_dir.to_path_buf(),
+        file.to_path_buf(),
+        side("-wal"),
+        side("-shm"),
+    ] {
+        match crate::private_fs::tighten(&p) {
+            Ok(Some(old)) => {
+                let note = format!(
+                    "{} was readable by other users (mode {old:04o}); made it private (mode {:04o})",
+                    p.display(),
+                    if p.is_dir() { crate::private_fs::DIR_MODE } else { crate::private_fs::FILE_MODE }
+                );
+                tracing::warn!(target: "offsite::catalog", "{note}");
+                notes.push(note);
+            }
+            Ok(None) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                let note = format!(
+                    "{} is readable by other users and could not be made private: {e}",
+                    p.display()
+                );
+                tracing::warn!(target: "offsite::catalog", "{note}");
+                notes.push(note);
+            }
+        }
+    }
+    Ok(notes)
 }
 
 /// [`Catalog::default_data_dir`] for a given value of `OFFSITE_DATA_DIR`.

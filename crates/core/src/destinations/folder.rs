@@ -80,7 +80,7 @@ impl Destination for FolderDestination {
             .parent()
             .expect("joined path has a parent")
             .to_path_buf();
-        tokio::fs::create_dir_all(&dir)
+        crate::private_fs::create_dir_all_async(&dir)
             .await
             .map_err(io(format!("creating {}", dir.display())))?;
         let base = target
@@ -100,7 +100,7 @@ impl Destination for FolderDestination {
         let guard = TempGuard(Some(tmp.clone()));
 
         let writing = format!("writing {}", target.display());
-        let mut file = tokio::fs::File::options()
+        let mut file = crate::private_fs::tokio_open_options()
             .write(true)
             .create_new(true)
             .open(&tmp)

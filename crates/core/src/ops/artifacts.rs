@@ -274,6 +274,7 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
     let store = S3Store::new(&config_of(&a, secret))?;
     let mut objects: Vec<ObjectInfo> = Vec::new();
     let mut continuation = None;
+    let mut guard = crate::sources::listing_guard::ListingGuard::default();
     loop {
         let page = store
             .list_objects(
@@ -285,6 +286,11 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
                 },
             )
             .await?;
+        guard.page(
+            &a.bucket,
+            page.objects.iter().map(|o| o.key.as_str()),
+            page.next.as_deref(),
+        )?;
         objects.extend(page.objects);
         match page.next {
             Some(n) => continuation = Some(n),
@@ -317,18 +323,15 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
             None
         };
         let dir = engine.backup_dir_of(&p);
-        std::fs::create_dir_all(&dir)
+        crate::private_fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let _in_use = crate::tempfiles::in_use(&dir)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(".offsite-tmp-")
-            .tempdir_in(&dir)
-            .map_err(|e| {
-                Error::io(
-                    format!("creating a temporary folder in {}", dir.display()),
-                    e,
-                )
-            })?;
+        let tmp = crate::private_fs::tempdir_in(&dir, ".offsite-tmp-").map_err(|e| {
+            Error::io(
+                format!("creating a temporary folder in {}", dir.display()),
+                e,
+            )
+        })?;
         let safe: String = file
             .chars()
             .map(|c| {

@@ -350,8 +350,16 @@ pub async fn test_source(
         };
         let mut req = ListRequest::default();
         let mut first: Option<String> = None;
+        let mut guard = crate::sources::listing_guard::ListingGuard::default();
         loop {
-            match source.list_objects(&name, &req).await {
+            match source.list_objects(&name, &req).await.and_then(|page| {
+                guard.page(
+                    &name,
+                    page.objects.iter().map(|o| o.key.as_str()),
+                    page.next.as_deref(),
+                )?;
+                Ok(page)
+            }) {
                 Ok(page) => {
                     for o in &page.objects {
                         t.objects += 1;

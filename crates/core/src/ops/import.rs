@@ -145,7 +145,7 @@ async fn into_folder(
 ) -> Result<BackupRecord> {
     let dest = engine.backup_dir_of(project);
     let dest_existed = dest.is_dir();
-    std::fs::create_dir_all(&dest)
+    crate::private_fs::create_dir_all(&dest)
         .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
     let r = import_into(engine, inspected, project, &dest, verify, job).await;
     if r.is_err() && !dest_existed {
@@ -223,10 +223,7 @@ pub(super) async fn import_into(
             let sidecar = archive::sidecar_path(&target);
             if !same || !sidecar.exists() {
                 let line = format!("{}  {}\n", report.file_sha256, name.to_string_lossy());
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&sidecar)
+                crate::private_fs::create_new(&sidecar)
                     .and_then(|mut f| {
                         use std::io::Write;
                         f.write_all(line.as_bytes())?;
@@ -332,15 +329,12 @@ fn copy_into(
     let total = input.metadata().map(|m| m.len()).ok();
     reporter.phase(Phase::Packing, total);
     let _in_use = crate::tempfiles::in_use(dest)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".offsite-tmp-")
-        .tempfile_in(dest)
-        .map_err(|e| {
-            Error::io(
-                format!("creating a temporary file in {}", dest.display()),
-                e,
-            )
-        })?;
+    let mut tmp = crate::private_fs::tempfile_in(dest, ".offsite-tmp-").map_err(|e| {
+        Error::io(
+            format!("creating a temporary file in {}", dest.display()),
+            e,
+        )
+    })?;
     let mut buf = vec![0u8; 1 << 20];
     loop {
         if cancel.is_cancelled() {

@@ -46,6 +46,10 @@ pub struct ServerSettings {
     /// The certificate fingerprint the user compared (`SHA256:…`), required for `https`: the
     /// server must show exactly this certificate now (see [`server_fingerprint`]).
     pub fingerprint: Option<String>,
+    /// Allow plain `http://` to a server on another machine (`--insecure-http`): the token and
+    /// the backups cross the network unencrypted. Loopback needs no consent.
+    #[serde(default)]
+    pub insecure_http: bool,
 }
 
 /// The fingerprint of the certificate the server at `url` shows now (trust on first use: show
@@ -79,6 +83,7 @@ pub async fn set_server(
         return Ok(c);
     };
     let url = parse_server_url(&s.url)?;
+    crate::sources::agent::check_plain_http(&url, s.insecure_http)?;
     let fingerprint = match url.scheme() {
         "https" => {
             let given: Fingerprint = non_empty(s.fingerprint)
@@ -118,10 +123,17 @@ pub async fn set_server(
         url: url.to_string(),
         project: s.project.trim().to_string(),
         fingerprint: fingerprint.map(|f| f.to_string()),
+        insecure_http: s.insecure_http && url.scheme() == "http",
     };
     // The server, the project id and the token work together, or nothing is saved. Asked once:
     // someone is waiting for the answer, and a wrong address should fail at once.
-    let mut client = AgentClient::new(&server.url, &server.project, &token, fingerprint)?;
+    let mut client = AgentClient::new(
+        &server.url,
+        &server.project,
+        &token,
+        fingerprint,
+        server.insecure_http,
+    )?;
     client.api_retry.max_attempts = 1;
     client.backups().await?;
     if let Some(t) = given {
@@ -153,7 +165,7 @@ fn client_for(engine: &Engine, project: &Project, s: &ServerComponent) -> Result
         },
     )?;
     let fp = s.fingerprint.as_deref().map(str::parse).transpose()?;
-    let mut client = AgentClient::new(&s.url, &s.project, &token, fp)?;
+    let mut client = AgentClient::new(&s.url, &s.project, &token, fp, s.insecure_http)?;
     if let Some(ms) = std::env::var(POLL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -348,7 +360,7 @@ async fn fetch(
 ) -> Result<BackupRecord> {
     let dir = engine.backup_dir_of(project);
     let dir_existed = dir.is_dir();
-    std::fs::create_dir_all(&dir)
+    crate::private_fs::create_dir_all(&dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let target = dir.join(local_name(b));
     let r = fetch_into(engine, project, client, b, &target, job).await;

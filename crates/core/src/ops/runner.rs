@@ -204,7 +204,7 @@ pub(crate) fn lock_project(engine: &Engine, project: &Project) -> Result<Project
 
 fn lock_path(engine: &Engine, name: &str) -> Result<PathBuf> {
     let dir = engine.data_dir.join("locks");
-    std::fs::create_dir_all(&dir)
+    crate::private_fs::create_dir_all(&dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     Ok(dir.join(name))
 }
@@ -212,7 +212,7 @@ fn lock_path(engine: &Engine, name: &str) -> Result<PathBuf> {
 /// An exclusive, non-blocking lock on `path` (created if missing); `None` when another holder
 /// has it. The OS releases it when the file closes or the process dies.
 fn try_lock(path: &Path) -> Result<Option<File>> {
-    let file = File::options()
+    let file = crate::private_fs::open_options()
         .create(true)
         .truncate(false)
         .write(true)

@@ -179,11 +179,9 @@ fn check_writable_dir(dir: &Path) -> Result<()> {
         ))
         .with_hint(hint));
     }
-    std::fs::create_dir_all(dir)
+    crate::private_fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e).with_hint(hint))?;
-    tempfile::Builder::new()
-        .prefix(".offsite-write-test-")
-        .tempfile_in(dir)
+    crate::private_fs::tempfile_in(dir, ".offsite-write-test-")
         .map(drop)
         .map_err(|e| Error::io(format!("writing in {}", dir.display()), e).with_hint(hint))
 }

@@ -190,6 +190,16 @@ pub(super) fn parse(input: &str) -> Result<(ConnSpec, Option<String>)> {
     {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(k, "name of a URL parameter")?;
+        let name_like = !key.is_empty()
+            && key.len() <= 64
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !name_like {
+            // Not echoed: text like this is often a misplaced `user:password@` (a `?` or `#`
+            // in it ends the address early), and error messages are shown and logged.
+            return Err(bad("it has a URL parameter whose name is not a name").with_hint(
+                "percent-encode special characters in the user and password (? becomes %3F, # %23, @ %40, / %2F)",
+            ));
+        }
         if !URL_PARAMETERS.contains(&key.as_str()) {
             return Err(Error::invalid(format!(
                 "the URL parameter {:?} is not supported",

@@ -170,6 +170,40 @@ pub fn parse_server_url(url: &str) -> Result<url::Url> {
     Ok(u)
 }
 
+/// `localhost` (and its subdomains), 127.0.0.0/8 or `::1`: traffic that never leaves this machine.
+pub fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => {
+            a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+/// Refuses a plain `http://` server on another machine unless `insecure_http` (the user's
+/// explicit choice: `--insecure-http`, the server setting of the same name): the bearer token and
+/// the backups would cross the network unencrypted. Loopback is always allowed.
+pub fn check_plain_http(u: &url::Url, insecure_http: bool) -> Result<()> {
+    if u.scheme() != "http" || insecure_http || is_loopback(u) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::NeedsConsent,
+        format!(
+            "{} is plain HTTP on another machine: the server token and the backups would cross the network unencrypted",
+            redact_url(u)
+        ),
+    )
+    .with_hint(
+        "use the https:// address `offsite serve` prints; only if something else encrypts the way (a VPN, an SSH tunnel), add --insecure-http",
+    ))
+}
+
 /// A project id as the agent accepts it (its config's names): no `/`, `..` or control chars.
 fn check_segment(what: &str, s: &str) -> Result<()> {
     let ok = !s.is_empty()
@@ -187,14 +221,17 @@ fn check_segment(what: &str, s: &str) -> Result<()> {
 
 impl AgentClient {
     /// A client for `project` on the agent at `url`, trusting exactly the certificate
-    /// `fingerprint` (required for `https`; `None` only for `http`).
+    /// `fingerprint` (required for `https`; `None` only for `http`). Plain `http` to another
+    /// machine only with `insecure_http` ([`check_plain_http`]).
     pub fn new(
         url: &str,
         project: &str,
         token: &str,
         fingerprint: Option<Fingerprint>,
+        insecure_http: bool,
     ) -> Result<Self> {
         let base = parse_server_url(url)?;
+        check_plain_http(&base, insecure_http)?;
         check_segment("server project id", project)?;
         let tls = match (base.scheme(), fingerprint) {
             ("https", Some(fp)) => TlsTrust::Pinned(fp),
@@ -552,7 +589,43 @@ mod tests {
 
     #[test]
     fn the_token_stays_out_of_debug_output() {
-        let c = AgentClient::new("http://127.0.0.1:9/", "shop", "tok-secret-123", None).unwrap();
+        let c =
+            AgentClient::new("http://127.0.0.1:9/", "shop", "tok-secret-123", None, false).unwrap();
         assert!(!format!("{c:?}").contains("tok-secret-123"));
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_needs_consent_loopback_does_not() {
+        // Nothing is sent: the client refuses while it is being made.
+        for url in [
+            "http://192.0.2.10:8443",
+            "http://10.1.2.3/",
+            "http://backup.example.com:8443",
+            "http://[2001:db8::1]:8443",
+            "http://localhost.example.com/",
+        ] {
+            let e = AgentClient::new(url, "shop", "tok-secret-123", None, false).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::NeedsConsent, "{url}");
+            assert!(e.message().contains("plain HTTP"), "{e}");
+            assert!(e.hint().unwrap().contains("--insecure-http"), "{e:?}");
+            assert!(!format!("{e:?}").contains("tok-secret-123"));
+            // The explicit choice allows it.
+            AgentClient::new(url, "shop", "tok-secret-123", None, true).unwrap();
+        }
+        for url in [
+            "http://127.0.0.1:9/",
+            "http://127.8.9.10:9/",
+            "http://[::1]:9/",
+            "http://[::ffff:127.0.0.1]:9/",
+            "http://localhost:9/",
+            "http://LOCALHOST.:9/",
+            "http://agent.localhost:9/",
+        ] {
+            AgentClient::new(url, "shop", "tok-secret-123", None, false)
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        // https is never refused for being plain.
+        let fp: Fingerprint = format!("SHA256:{}", "ab".repeat(32)).parse().unwrap();
+        AgentClient::new("https://192.0.2.10:8443", "shop", "t", Some(fp), false).unwrap();
     }
 }

@@ -21,6 +21,7 @@
 pub mod agent;
 pub mod folder;
 mod folder_fs;
+pub mod listing_guard;
 pub mod memory;
 pub mod postgres;
 pub mod s3;

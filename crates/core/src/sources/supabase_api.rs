@@ -215,13 +215,21 @@ impl ManagementApi {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, &*self.clock));
         // The API's own explanation ({"message": "..."}), short, for the error text.
-        let detail = resp
-            .bytes()
+        let detail = read_capped(resp, MAX_ERROR_BODY)
             .await
             .ok()
             .and_then(|b| api_message(&b))
             .map(|m| self.scrub(&m));
         Err(status_error(&what, status.as_u16(), detail, retry_after))
+    }
+
+    /// An answer's body, at most [`MAX_ANSWER_BYTES`].
+    async fn body(&self, resp: reqwest::Response, what: &str) -> Result<bytes::Bytes> {
+        match read_capped(resp, MAX_ANSWER_BYTES).await {
+            Ok(b) => Ok(b),
+            Err(ReadError::TooLarge) => Err(too_large(what)),
+            Err(ReadError::Transport(e)) => Err(self.transport(what, &e)),
+        }
     }
 
     /// A transport failure (no answer) as an error: `connection`, temporary unless it is a
@@ -306,6 +314,55 @@ fn status_error(
     }
 }
 
+/// The largest answer read from the Management API (a project's configuration documents are
+/// kilobytes; a function bundle a few megabytes). A longer one is refused while it is read,
+/// never held whole.
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+/// The most of an error answer read for its message.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// The body of `resp`, refused past `cap` bytes (read chunk by chunk; a `Content-Length` over
+/// the cap is refused before anything is read).
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> std::result::Result<bytes::Bytes, ReadError> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut out = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(ReadError::Transport)? {
+        if out.len() + chunk.len() > cap {
+            return Err(ReadError::TooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out.freeze())
+}
+
+enum ReadError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+fn too_large(what: &str) -> Error {
+    Error::integrity(format!(
+        "{what}: the answer is larger than {} MiB",
+        MAX_ANSWER_BYTES / (1024 * 1024)
+    ))
+    .with_hint("the Management API (or what answers in its place) sent far more than a configuration document; nothing was kept")
+}
+
+/// An answer's bytes as JSON: refused (never a panic) when over [`MAX_ANSWER_BYTES`], not JSON,
+/// or nested deeper than serde_json's limit.
+pub fn decode_json(what: &str, bytes: &[u8]) -> Result<serde_json::Value> {
+    if bytes.len() > MAX_ANSWER_BYTES {
+        return Err(too_large(what));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::integrity(format!("{what}: the answer is not JSON ({e})")))
+}
+
 /// The `message` (or `error`) of a JSON error body, at most 300 characters.
 fn api_message(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -365,9 +422,8 @@ impl ApiSource for ManagementApi {
     async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
         let what = format!("GET {path}");
         let resp = self.send(reqwest::Method::GET, path, true, None).await?;
-        let bytes = resp.bytes().await.map_err(|e| self.transport(&what, &e))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::integrity(format!("{what}: the answer is not JSON ({e})")))
+        let bytes = self.body(resp, &what).await?;
+        decode_json(&what, &bytes)
     }
 }
 
@@ -384,7 +440,7 @@ impl ApiClient for ManagementApi {
         };
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let content_encoding = header(reqwest::header::CONTENT_ENCODING);
-        let bytes = resp.bytes().await.map_err(|e| self.transport(&what, &e))?;
+        let bytes = self.body(resp, &what).await?;
         Ok(ApiBytes {
             bytes,
             content_type,
@@ -397,12 +453,11 @@ impl ApiClient for ManagementApi {
         let resp = self
             .send(reqwest::Method::PATCH, path, true, Some(body))
             .await?;
-        let bytes = resp.bytes().await.map_err(|e| self.transport(&what, &e))?;
+        let bytes = self.body(resp, &what).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(serde_json::Value::Null);
         }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::integrity(format!("{what}: the answer is not JSON ({e})")))
+        decode_json(&what, &bytes)
     }
 }
 

@@ -21,6 +21,7 @@
 //! holds at most two pages it has not handed on.
 
 use crate::error::{Error, Result};
+use crate::sources::listing_guard::ListingGuard;
 use crate::sources::{ListRequest, ObjectInfo, ObjectSource};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -92,6 +93,12 @@ async fn produce(
         ..Default::default()
     };
     let page = source.list_objects(bucket, &probe).await?;
+    let mut guard = ListingGuard::default();
+    guard.page(
+        bucket,
+        page.objects.iter().map(|o| o.key.as_str()),
+        page.next.as_deref(),
+    )?;
     let ignored_delimiter = page.objects.iter().any(|o| o.key.contains(DELIMITER));
     if ignored_delimiter {
         // The store listed everything: this is the plain listing's first page.
@@ -101,7 +108,7 @@ async fn produce(
         }
         return match next {
             Some(n) => {
-                pages(source, bucket, None, Some(n), false, page_size, |p| {
+                pages(source, bucket, None, Some(n), guard, page_size, |p| {
                     send(tx, p, true)
                 })
                 .await
@@ -115,7 +122,7 @@ async fn produce(
         return Ok(());
     }
     if page.next.is_some() || folders > MAX_FOLDERS {
-        return pages(source, bucket, None, None, false, page_size, |p| {
+        return pages(source, bucket, None, None, plain(), page_size, |p| {
             send(tx, p, true)
         })
         .await;
@@ -136,8 +143,15 @@ async fn send(tx: &Tx, objects: Vec<ObjectInfo>, ascending_from_here: bool) -> b
     .is_ok()
 }
 
+/// A plain listing from the start (no delimiter).
+fn plain() -> Option<ListingGuard> {
+    None
+}
+
 /// The pages under `prefix` from `continuation`; `each` gets every page that has objects and
-/// returns `false` to stop.
+/// returns `false` to stop. `plain_after`: a plain listing continuing what `ListingGuard` saw
+/// (`None`: from scratch); a delimited one is a folder's (`Some(folder)` in `prefix`).
+/// Every page passes a [`ListingGuard`]: no token twice, keys strictly ascending.
 ///
 /// `delimited` (one top-level folder, keys ascending): listed with the delimiter first, so a
 /// store that keeps objects as files (s3s-fs, a folder-backed server) reads this one folder
@@ -149,7 +163,7 @@ async fn pages<F, Fut>(
     bucket: &str,
     prefix: Option<&str>,
     mut continuation: Option<String>,
-    delimited: bool,
+    plain_after: impl Into<Delimited>,
     page_size: Option<usize>,
     mut each: F,
 ) -> Result<()>
@@ -157,6 +171,10 @@ where
     F: FnMut(Vec<ObjectInfo>) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    let (delimited, mut guard) = match plain_after.into() {
+        Delimited::Yes => (true, ListingGuard::default()),
+        Delimited::No(g) => (false, g.unwrap_or_default()),
+    };
     let mut delimiter = delimited.then(|| DELIMITER.to_string());
     let mut start_after: Option<String> = None;
     let mut last: Option<String> = None;
@@ -180,6 +198,13 @@ where
         if let Some(sub) = &subfolder {
             page.objects.retain(|o| &o.key < sub);
         }
+        guard.page(
+            bucket,
+            page.objects.iter().map(|o| o.key.as_str()),
+            page.next
+                .as_deref()
+                .filter(|_| subfolder.is_none() || delimiter.is_none()),
+        )?;
         if let Some(o) = page.objects.last() {
             last = Some(o.key.clone());
         }
@@ -189,12 +214,32 @@ where
         if delimiter.is_some() && subfolder.is_some() {
             delimiter = None;
             start_after = last.clone();
+            // A new listing (its own tokens), still after the last key handed on.
+            guard = ListingGuard::after(guard.last().map(str::to_string));
             continue;
         }
         match page.next {
             Some(n) => continuation = Some(n),
             None => return Ok(()),
         }
+    }
+}
+
+/// How [`pages`] lists: with the delimiter (a folder), or plainly (continuing a guard).
+enum Delimited {
+    Yes,
+    No(Option<ListingGuard>),
+}
+
+impl From<ListingGuard> for Delimited {
+    fn from(g: ListingGuard) -> Self {
+        Delimited::No(Some(g))
+    }
+}
+
+impl From<Option<ListingGuard>> for Delimited {
+    fn from(g: Option<ListingGuard>) -> Self {
+        Delimited::No(g)
     }
 }
 
@@ -227,7 +272,7 @@ async fn by_folder(
                 &bucket,
                 Some(&folder),
                 None,
-                true,
+                Delimited::Yes,
                 page_size,
                 |p| {
                     let ftx = ftx.clone();

@@ -285,9 +285,7 @@ struct PullState<'p> {
 
 impl<'p> PullState<'p> {
     fn new(writer: &ArchiveWriter, opts: &'p PullOptions) -> Result<Self> {
-        let (file, path) = tempfile::Builder::new()
-            .prefix(crate::archive::TMP_PREFIX)
-            .tempfile_in(writer.dir())
+        let (file, path) = crate::private_fs::tempfile_in(writer.dir(), crate::archive::TMP_PREFIX)
             .map_err(|e| Error::io("creating a temporary file", e))?
             .into_parts();
         let mut out = BufWriter::new(file);
@@ -672,9 +670,7 @@ impl Download {
         if in_memory && !replaced {
             mem.reserve_exact(expected as usize);
         } else {
-            let (f, p) = tempfile::Builder::new()
-                .prefix(crate::archive::TMP_PREFIX)
-                .tempfile_in(&self.tmp_dir)
+            let (f, p) = crate::private_fs::tempfile_in(&self.tmp_dir, crate::archive::TMP_PREFIX)
                 .map_err(|e| Error::io("creating a temporary file", e))?
                 .into_parts();
             file = Some((tokio::fs::File::from_std(f), p));
@@ -815,9 +811,7 @@ fn copy_from_previous(
             ctx.update(&data);
             Body::Memory(data)
         } else {
-            let (mut f, p) = tempfile::Builder::new()
-                .prefix(crate::archive::TMP_PREFIX)
-                .tempfile_in(&dir)
+            let (mut f, p) = crate::private_fs::tempfile_in(&dir, crate::archive::TMP_PREFIX)
                 .map_err(|e| Error::io("creating a temporary file", e))?
                 .into_parts();
             let mut buf = vec![0u8; crate::archive::CHUNK];

@@ -539,6 +539,8 @@ impl Downloader {
         };
         let status = resp.status().as_u16();
         let headers = resp.headers();
+        // A `206`'s end (exclusive): never a byte past what its Content-Range announced.
+        let mut range_end: Option<u64> = None;
         match status {
             200 => {
                 if st.pos > 0 {
@@ -591,6 +593,7 @@ impl Downloader {
                 if st.total.is_none() {
                     st.total = cr.total;
                 }
+                range_end = Some(cr.last + 1);
                 if st.pos > 0 {
                     st.spliced = true;
                 }
@@ -642,6 +645,17 @@ impl Downloader {
             match next {
                 Ok(Some(chunk)) => {
                     let len = chunk.len() as u64;
+                    if let Some(end) = range_end.filter(|&end| st.pos + len > end) {
+                        return Outcome::Failed(
+                            Error::integrity(format!(
+                                "{what}: the server sent more than the range it announced (bytes up to {})",
+                                end - 1
+                            ))
+                            .with_hint(
+                                "the server's partial answer is malformed (a broken or hostile server); nothing past the range was written and nothing was kept",
+                            ),
+                        );
+                    }
                     if let Some(t) = st.total {
                         if st.pos + len > t {
                             return Outcome::Failed(

@@ -466,7 +466,7 @@ fn open_part(
         )
         .with_hint("another download to the same file is running; wait for it to finish")
     };
-    let opened = std::fs::OpenOptions::new()
+    let opened = crate::private_fs::open_options()
         .write(true)
         .create_new(true)
         .open(path);
@@ -494,6 +494,8 @@ fn open_part(
                             .write(true)
                             .open(path)
                             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+                        // A `.part` an older version left readable by others.
+                        let _ = crate::private_fs::tighten(path);
                         tracing::info!(target: "offsite::transfer", "resuming {} ({len} bytes), left by a download that was killed", path.display());
                         return Ok((file, old, Some(Resumed { len, validator })));
                     }

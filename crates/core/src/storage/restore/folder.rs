@@ -204,7 +204,7 @@ fn make_folders(dir: &Path, bucket: &str, folders: &[String]) -> Result<PathBuf>
                     format!("{} is not a folder (or is a symbolic link)", p.display()),
                 ))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(&p)
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::private_fs::create_dir(&p)
                 .map_err(|e| Error::io(format!("creating {}", p.display()), e))?,
             Err(e) => return Err(Error::io(format!("checking {}", p.display()), e)),
         }
@@ -221,15 +221,12 @@ fn write_verified(
     r: &mut dyn Read,
     cancel: &CancellationToken,
 ) -> Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
-        .tempfile_in(parent)
-        .map_err(|e| {
-            Error::io(
-                format!("creating a temporary file in {}", parent.display()),
-                e,
-            )
-        })?;
+    let mut tmp = crate::private_fs::tempfile_in(parent, TMP_PREFIX).map_err(|e| {
+        Error::io(
+            format!("creating a temporary file in {}", parent.display()),
+            e,
+        )
+    })?;
     let mut h = Hashing::new(r, false);
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -268,15 +265,12 @@ fn write_keys_file(bucket_dir: &Path, entries: &BTreeMap<String, String>) -> Res
     map.extend(entries.iter().map(|(k, v)| (k.clone(), v.clone())));
     let text = serde_json::to_vec_pretty(&map)
         .map_err(|e| Error::internal(format!("serializing {KEYS_FILE}: {e}")))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
-        .tempfile_in(bucket_dir)
-        .map_err(|e| {
-            Error::io(
-                format!("creating a temporary file in {}", bucket_dir.display()),
-                e,
-            )
-        })?;
+    let mut tmp = crate::private_fs::tempfile_in(bucket_dir, TMP_PREFIX).map_err(|e| {
+        Error::io(
+            format!("creating a temporary file in {}", bucket_dir.display()),
+            e,
+        )
+    })?;
     tmp.write_all(&text)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
@@ -302,7 +296,7 @@ pub(super) async fn execute(
     let mut report = empty_report(plan);
     let (dir, reporter_c, cancel) = (dir.to_path_buf(), reporter.clone(), cancel.clone());
     blocking("restoring into the folder", move || {
-        std::fs::create_dir_all(&dir)
+        crate::private_fs::create_dir_all(&dir)
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let places = places(&sel);
         for (bi, b) in sel.buckets.iter().enumerate() {

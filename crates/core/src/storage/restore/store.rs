@@ -94,6 +94,7 @@ pub(super) async fn plan(
             let mut i = start;
             let mut continuation: Option<String> = None;
             let mut last: Option<String> = None;
+            let mut tokens = crate::sources::listing_guard::ListingGuard::default();
             loop {
                 if cancel.is_cancelled() {
                     return Err(Error::cancelled());
@@ -111,6 +112,8 @@ pub(super) async fn plan(
                         store.list_objects(&b.target, &req)
                     })
                     .await?;
+                // (Keys are checked below, with this merge's own error.)
+                tokens.token(&b.target, page.next.as_deref())?;
                 for t in page.objects {
                     // The merge below relies on ascending keys; a store that lists otherwise
                     // would make restored objects look extra (and mirror mode delete them).
@@ -531,15 +534,12 @@ fn read_verified(
         h.read_to_end(&mut data).map_err(read_err)?;
         (PutBody::Bytes(Bytes::from(data)), None)
     } else {
-        let tmp = tempfile::Builder::new()
-            .prefix(TMP_PREFIX)
-            .tempfile_in(temp_dir)
-            .map_err(|e| {
-                Error::io(
-                    format!("creating a temporary file in {}", temp_dir.display()),
-                    e,
-                )
-            })?;
+        let tmp = crate::private_fs::tempfile_in(temp_dir, TMP_PREFIX).map_err(|e| {
+            Error::io(
+                format!("creating a temporary file in {}", temp_dir.display()),
+                e,
+            )
+        })?;
         let (mut file, path) = tmp.into_parts();
         loop {
             if cancel.is_cancelled() {
