@@ -393,7 +393,7 @@ mod fuzz {
             "[ \t]{0,2}",
         )
             .prop_map(|(key, parts, form, export, sp)| {
-                let one = parts[0].replace('#', "x").replace(' ', "x");
+                let one = parts[0].replace(['#', ' '], "x");
                 let joined = parts.join("\n");
                 let value = match form {
                     0 => one,                                       // unquoted (no spaces, no #)
