@@ -477,4 +477,34 @@ config_files = ["compose/docker-compose.yml"]
         .unwrap_err();
         assert!(e.message().contains("not both"), "{e}");
     }
+
+    #[test]
+    fn connection_and_audit_limits_have_defaults_and_are_checked() {
+        let base = "listen = \"127.0.0.1:1\"\ndata_dir = \"/d\"\n";
+        let c = AgentConfig::parse(base, Path::new("/")).unwrap();
+        let l = c.limits();
+        assert_eq!(l.header_read_timeout.as_secs(), 10);
+        assert_eq!(l.idle_timeout.as_secs(), 60);
+        assert_eq!(l.max_connections, 256);
+        assert_eq!(c.audit_rotation(), (10 * 1024 * 1024, 5));
+        assert_eq!(c.auth_failures_per_minute(), 20);
+        let c = AgentConfig::parse(
+            &format!("{base}header_read_timeout_secs = 3\nidle_timeout_secs = 7\nmax_connections = 9\naudit_log_max_bytes = 8192\naudit_log_keep = 0\nauth_failures_per_minute = 4\n"),
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(c.limits().max_connections, 9);
+        assert_eq!(c.limits().idle_timeout.as_secs(), 7);
+        assert_eq!(c.audit_rotation(), (8192, 0));
+        assert_eq!(c.auth_failures_per_minute(), 4);
+        for bad in [
+            "header_read_timeout_secs = 0",
+            "max_connections = 0",
+            "auth_failures_per_minute = 0",
+            "audit_log_max_bytes = 100",
+        ] {
+            let e = AgentConfig::parse(&format!("{base}{bad}\n"), Path::new("/")).unwrap_err();
+            assert!(e.message().contains("at least"), "{bad}: {e}");
+        }
+    }
 }

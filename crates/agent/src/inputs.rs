@@ -165,3 +165,60 @@ fn is_compose_file(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.contains("compose") && (n.ends_with(".yml") || n.ends_with(".yaml"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the agent packs: the Compose file's `environment:` values and a multi-line `.env`
+    /// value are redacted (before, the Compose file went in as it was and the `.env` value's
+    /// later lines survived); other files go in unchanged.
+    #[test]
+    fn packed_config_files_have_no_environment_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let compose = w(
+            "docker-compose.yml",
+            "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: compose-map-secret\n  auth:\n    environment:\n      - JWT_SECRET=compose-list-secret\n",
+        );
+        let env = w(
+            ".env",
+            "KEY=\"-----BEGIN KEY-----\nenv-line-secret==\n-----END KEY-----\"\n",
+        );
+        let other = w("kong.yml", "environment:\n  LEFT: as-is\n");
+        let p = ProjectConfig {
+            database_url: "postgres://u@h/db".into(),
+            password_env: None,
+            password_file: None,
+            storage_dir: None,
+            config_files: vec![compose, env, other],
+            s3: None,
+        };
+        let input = config_input(&p).unwrap();
+        let all: String = input
+            .files
+            .iter()
+            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        for secret in [
+            "compose-map-secret",
+            "compose-list-secret",
+            "env-line-secret",
+        ] {
+            assert!(!all.contains(secret), "{secret} was packed:\n{all}");
+        }
+        assert!(all.contains("LEFT: as-is"), "not a Compose file: unchanged");
+        assert_eq!(
+            input.redactions,
+            vec![
+                "files/docker-compose.yml:POSTGRES_PASSWORD",
+                "files/docker-compose.yml:JWT_SECRET",
+                "files/.env:KEY"
+            ]
+        );
+    }
+}

@@ -393,7 +393,7 @@ mod fuzz {
             "[ \t]{0,2}",
         )
             .prop_map(|(key, parts, form, export, sp)| {
-                let one = parts[0].replace('#', "x").replace(' ', "x");
+                let one = parts[0].replace(['#', ' '], "x");
                 let joined = parts.join("\n");
                 let value = match form {
                     0 => one,                                       // unquoted (no spaces, no #)
@@ -437,6 +437,70 @@ mod fuzz {
             prop_assert!(
                 !rest.chars().any(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
                 "a value survived:\n{text}\n---\n{out}"
+            );
+        }
+    }
+
+    /// A Compose value: starts with `zq`, a marker nothing else in the file has.
+    fn compose_secret() -> impl Strategy<Value = String> {
+        "zq[a-z0-9=+/ -]{0,20}[a-z0-9]"
+    }
+
+    /// One service's `environment:` in one of the forms Compose accepts.
+    fn environment() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(("[A-Z_]{1,10}", compose_secret(), 0..6u8), 1..5),
+            any::<bool>(),
+        )
+            .prop_map(|(entries, compact)| {
+                let item = if compact { "    " } else { "      " };
+                let mut out = String::from("    environment:\n");
+                for (key, value, form) in entries {
+                    let line = match form {
+                        0 => format!("      {key}: {value}"),
+                        1 => format!("      {key}: \"{value}\""),
+                        2 => format!("      \"{key}\": '{value}'"),
+                        3 => format!("      {key}: |\n        {value}\n        {value}"),
+                        4 => format!("{item}- {key}={value}"),
+                        _ => format!("{item}- \"{key}={value}\""),
+                    };
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+                out
+            })
+    }
+
+    proptest! {
+        #![proptest_config(offsite_testkit::fuzz::config())]
+        /// Generated Compose files: no `environment:` value survives, in any form; what is not
+        /// under `environment:` is kept.
+        #[test]
+        fn fuzz_compose_redaction(
+            services in prop::collection::vec(
+                (environment(), any::<bool>(), any::<bool>()),
+                1..5,
+            ),
+        ) {
+            let mut text = String::from("services:\n");
+            for (i, (env, image_first, flow)) in services.iter().enumerate() {
+                text.push_str(&format!("  s{i}:\n"));
+                if *image_first {
+                    text.push_str("    image: postgres\n");
+                }
+                if *flow {
+                    text.push_str("    environment: {A: zqflow, B: zqflow2}\n");
+                } else {
+                    text.push_str(env);
+                }
+                text.push_str("    ports:\n      - 5432:5432\n");
+            }
+            let (out, _) = redact_compose(&text);
+            prop_assert!(!out.contains("zq"), "a value survived:\n{text}\n---\n{out}");
+            prop_assert_eq!(
+                out.matches("- 5432:5432").count(),
+                services.len(),
+                "{}", out
             );
         }
     }

@@ -235,9 +235,12 @@ mod imp {
             path.push(p);
             match std::fs::symlink_metadata(&path) {
                 Ok(m) if m.file_type().is_symlink() => {
-                    return Err(io_error(
-                        &path,
-                        std::io::Error::new(std::io::ErrorKind::Other, "a symbolic link"),
+                    return Err(Error::new(
+                        ErrorKind::UnsafePath,
+                        format!(
+                            "{} is a symbolic link: links are not followed",
+                            path.display()
+                        ),
                     ))
                 }
                 Ok(_) => {}
