@@ -463,38 +463,48 @@ struct TarFile {
 /// [`archive::extract_all`]: only regular files and folders with plain relative names; links,
 /// devices, absolute paths and `..` are [`ErrorKind::UnsafePath`] errors. Calls `each` for every
 /// regular file with a reader of its bytes.
+///
+/// It is read with the archive's own tar parser, which caps GNU long names and pax headers at
+/// 1 MiB: a tarball whose long-name entry claims gigabytes (a gzip bomb of a few KB) ends in an
+/// error instead of being read into memory.
 fn walk_tar(
     path: &Path,
     cancel: &CancellationToken,
     mut each: impl FnMut(&TarFile, &mut dyn Read) -> Result<()>,
 ) -> Result<()> {
+    use crate::archive::tarfmt::{Kind, Next, TarReader};
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
-    let mut tar = tar::Archive::new(gz);
-    let damaged = |e: std::io::Error| {
+    let mut tar = TarReader::new(gz);
+    let damaged = |e: &dyn std::fmt::Display| {
         Error::integrity(format!("{}: cannot read the tarball: {e}", path.display()))
             .with_hint("the file is damaged or not a tar.gz; use another copy")
     };
-    let entries = tar.entries().map_err(damaged)?;
     let mut any = false;
-    for entry in entries {
+    loop {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
         }
-        let mut entry = entry.map_err(damaged)?;
+        let header = match tar.next() {
+            Ok(Next::Entry(h)) => h,
+            Ok(Next::End | Next::Eof) => break,
+            Err(e) => return Err(damaged(&e)),
+        };
         any = true;
-        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let kind = entry.header().entry_type();
+        let raw = header.name.clone();
         let name = raw.strip_prefix("./").unwrap_or(&raw).to_string();
-        if name.is_empty() && kind.is_dir() {
+        let is_dir = header.kind == Kind::Dir;
+        if name.is_empty() && is_dir {
             continue; // "./" itself
         }
-        let is_dir = kind.is_dir();
-        if !(is_dir || kind.is_file()) {
+        if !(is_dir || header.kind == Kind::File) {
             return Err(archive::unsafe_member(
                 &raw,
                 "not a regular file or folder (link or device)",
             ));
+        }
+        if !header.utf8 {
+            return Err(archive::unsafe_member(&raw, "name is not valid UTF-8"));
         }
         if let Err(why) = archive::check_member_name(&name, is_dir) {
             return Err(archive::unsafe_member(&raw, &why));
@@ -502,13 +512,35 @@ fn walk_tar(
         if is_dir {
             continue;
         }
-        let size = entry.header().size().map_err(damaged)?;
-        each(&TarFile { name, size }, &mut entry)?;
+        let mut entry = TarEntryRead(&mut tar);
+        each(
+            &TarFile {
+                name,
+                size: header.size,
+            },
+            &mut entry,
+        )?;
     }
     if !any {
         return Err(unsupported(path, "an empty tarball"));
     }
     Ok(())
+}
+
+/// The current entry's bytes of a [`crate::archive::tarfmt::TarReader`] as a `Read`.
+struct TarEntryRead<'a, R>(&'a mut crate::archive::tarfmt::TarReader<R>);
+
+impl<R: Read> Read for TarEntryRead<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use crate::archive::tarfmt::TarError;
+        self.0.read(buf).map_err(|e| match e {
+            TarError::Truncated => std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the tarball is truncated",
+            ),
+            e => std::io::Error::other(e.to_string()),
+        })
+    }
 }
 
 /// The folder of the export inside the tarball ("" or "<top>/"), from its file names.

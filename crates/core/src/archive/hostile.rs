@@ -368,3 +368,21 @@ fn a_gzip_bomb_sql_gz_import_ends_in_an_error_with_bounded_memory() {
         assert!(grew < 128 << 20, "{what}: peak memory grew by {grew} bytes");
     }
 }
+
+#[test]
+fn a_gzip_bomb_tarball_import_ends_in_an_error_with_bounded_memory() {
+    // A project-export tarball whose GNU long-name (and pax) entry claims 4 GiB, of zeros that
+    // take a few KB: the import's tar walk used to read such an entry into memory whole.
+    let dir = tempfile::tempdir().unwrap();
+    for flag in [b'L', b'x'] {
+        let mut head = entry("./", b"", b'5');
+        head.extend(header("././@LongLink", 4 * GIB, flag));
+        let p = put(dir.path(), "export.tar.gz", &bomb(&head, 4 * GIB, &[]));
+        let before = peak_rss();
+        let e = crate::import::inspect(&p, None).unwrap_err();
+        let grew = peak_rss().saturating_sub(before);
+        assert_eq!(e.kind(), ErrorKind::UnsupportedFormat, "{e}");
+        assert!(e.hint().is_some(), "{e:?}");
+        assert!(grew < 256 << 20, "peak memory grew by {grew} bytes");
+    }
+}

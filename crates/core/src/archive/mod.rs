@@ -27,7 +27,7 @@ mod pargz;
 mod pipeline;
 pub mod reader;
 mod scan;
-mod tarfmt;
+pub(crate) mod tarfmt;
 #[cfg(test)]
 mod testutil;
 pub mod writer;

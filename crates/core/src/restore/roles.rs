@@ -3,6 +3,8 @@
 //! its memberships — and the SQL that recreates the roles a backup needs on a server that lacks
 //! them, without passwords and without what the connecting role may not give.
 
+#[cfg(test)]
+mod fuzz;
 mod parse;
 
 use crate::error::{Error, ErrorKind, Result};
