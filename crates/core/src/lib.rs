@@ -20,6 +20,7 @@ pub mod pgtools;
 pub mod plainsql;
 pub mod progress;
 pub mod project;
+pub mod psql_session;
 mod replace;
 pub mod restore;
 pub mod retry;

@@ -1,7 +1,7 @@
 //! Recognising, describing and unpacking plain SQL dump files (`.sql`, `.sql.gz`, `pg_dumpall`
 //! output).
 
-use super::{entry_header, leading_words, meta_command, trim_eol, Piece, Splitter};
+use super::{entry_header, leading_words, meta_command, trim_eol, LexError, Piece, Splitter};
 use crate::error::{Error, ErrorKind, Result};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -102,7 +102,7 @@ pub fn sniff(path: &Path) -> Result<bool> {
     }
     // The first statement or meta-command.
     let mut found = None;
-    let mut s = Splitter::new();
+    let mut s = Splitter::allowing_connect();
     let _ = s.push(head, &mut |p: Piece| -> std::result::Result<(), ()> {
         if found.is_none() {
             match &p {
@@ -273,7 +273,7 @@ pub fn scan(path: &Path, cancel: &CancellationToken) -> Result<Scanned> {
     let mut created: BTreeSet<String> = BTreeSet::new();
     let mut with_objects: BTreeSet<String> = BTreeSet::new();
     let mut roles: Vec<String> = Vec::new();
-    let mut splitter = Splitter::new();
+    let mut splitter = Splitter::allowing_connect();
     let mut buf = vec![0u8; 1 << 20];
     let mut on_piece = |p: Piece| -> Result<()> {
         let own = walk.step(&p);
@@ -375,9 +375,13 @@ pub fn scan(path: &Path, cancel: &CancellationToken) -> Result<Scanned> {
             }
         };
         total += n as u64;
-        splitter.push(&buf[..n], &mut on_piece)?;
+        splitter
+            .push(&buf[..n], &mut on_piece)
+            .map_err(|e| refused(&splitter, e, path))?;
     }
-    let clean = splitter.finish(&mut on_piece)?;
+    let clean = splitter
+        .finish(&mut on_piece)
+        .map_err(|e| refused(&splitter, e, path))?;
     sc.info.sql_bytes = total;
     let complete = if sc.info.dumpall {
         last_comment == "-- PostgreSQL database cluster dump complete"
@@ -458,7 +462,7 @@ pub fn extract(
     let mut walk = Walk::new();
     let mut ex = Extracted::default();
     let mut roles: BTreeSet<String> = BTreeSet::new();
-    let mut splitter = Splitter::new();
+    let mut splitter = Splitter::allowing_connect();
     let mut in_acl = false;
     let mut on_piece = |p: Piece| -> Result<()> {
         let own = walk.step(&p);
@@ -497,12 +501,11 @@ pub fn extract(
                 roles.extend(grantees(s));
             }
         }
-        if let Piece::Meta(m) = &p {
-            // The restore filter drops these; a copy without them is what psql -f runs too.
-            let (name, _) = meta_command(m);
-            if name == "restrict" || name == "unrestrict" {
-                return Ok(());
-            }
+        if let Piece::Meta(_) = &p {
+            // No meta-command goes into the archive's SQL: pg_dump's `\restrict` key would
+            // clash with the one a restore runs psql under (and is dropped there anyway), and
+            // `\connect` / `\encoding` belong to the pg_dumpall file, not to one database.
+            return Ok(());
         }
         out.write_all(p.bytes())
             .map_err(|e| Error::io("writing the database's SQL", e))?;
@@ -527,12 +530,31 @@ pub fn extract(
             }
         };
         advance(n as u64);
-        splitter.push(&buf[..n], &mut on_piece)?;
+        splitter
+            .push(&buf[..n], &mut on_piece)
+            .map_err(|e| refused(&splitter, e, path))?;
     }
-    splitter.finish(&mut on_piece)?;
+    splitter
+        .finish(&mut on_piece)
+        .map_err(|e| refused(&splitter, e, path))?;
     roles.remove("PUBLIC");
     ex.roles = roles.into_iter().collect();
     Ok(ex)
+}
+
+/// The splitter's refusal as the import's error (or `e` when it was not the splitter's).
+fn refused(splitter: &Splitter, e: Error, path: &Path) -> Error {
+    match splitter.failure() {
+        Some(l) => refusal(l, path),
+        None => e,
+    }
+}
+
+/// The import's error for SQL the splitter refused.
+pub fn refusal(l: &LexError, path: &Path) -> Error {
+    let e = l.to_error("nothing was imported");
+    Error::new(e.kind(), format!("{}: {}", path.display(), e.message()))
+        .with_hint(e.hint().unwrap_or_default().to_string())
 }
 
 /// The roles a `GRANT … TO a, b;` grants to.
