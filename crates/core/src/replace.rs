@@ -937,6 +937,37 @@ mod tests {
         assert_eq!(fmt_id("anon_2"), "anon_2");
     }
 
+    /// pg_restore writes what a (crafted) archive's entries hold: a psql command in it is
+    /// refused before psql sees it; pg_restore's own `\restrict` lines are left out.
+    #[test]
+    fn a_psql_command_in_pg_restores_sql_is_refused() {
+        let sql = b"\\restrict abc\nBEGIN;\nCREATE TABLE t (a int);\nCOMMENT ON TABLE t IS 'x'; \\! touch /tmp/x\nCOMMIT;\n";
+        let mut out = Vec::new();
+        let e = pump_without_commit(&sql[..], &mut out, &[]).unwrap_err();
+        let e = lex_refusal(&e).expect("the lexer's refusal");
+        assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
+        assert!(
+            e.message().contains("\\!") && e.message().contains("(line 4)"),
+            "{e}"
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("touch") && !out.contains("restrict"), "{out}");
+        // COPY data is data; a COPY pg_dump never writes is refused.
+        let mut out = Vec::new();
+        pump_without_commit(
+            &b"COPY public.t (a) FROM stdin;\n\\! not a command\n\\.\nCOMMIT;\n"[..],
+            &mut out,
+            &[],
+        )
+        .unwrap();
+        assert!(pump_without_commit(
+            &b"COPY t TO STDOUT /* FROM stdin */;\n\\! touch /tmp/x\n"[..],
+            &mut Vec::new(),
+            &[]
+        )
+        .is_err());
+    }
+
     #[test]
     fn the_final_commit_is_left_out() {
         let sql = b"BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\nCOMMIT;\n\n--\n-- done\n--\n\n\\unrestrict abc\n";

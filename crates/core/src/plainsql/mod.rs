@@ -628,14 +628,19 @@ pub fn check_own_sql(sql: &[u8]) -> Result<(), Error> {
             _ => Ok(()),
         }
     };
+    let refuse = |what: String| {
+        Error::new(
+            ErrorKind::UnsupportedFormat,
+            format!("refusing to run the SQL Offsite wrote around the restore (from the backup's roles or the plan): it {what}"),
+        )
+        .with_hint("nothing was restored; the backup's globals.sql or the target's names hold something psql would run as a command; restore without --create-roles, or report this")
+    };
     let clean = s
         .push(sql, &mut sink)
         .and_then(|_| s.finish(&mut sink))
-        .map_err(|e| Error::internal(format!("refusing to run SQL Offsite generated: {e}")))?;
+        .map_err(|e| refuse(e.to_string()))?;
     if !clean {
-        return Err(Error::internal(
-            "refusing to run SQL Offsite generated: it ends inside a statement or quote",
-        ));
+        return Err(refuse("ends inside a statement or a quote".into()));
     }
     Ok(())
 }
@@ -921,6 +926,21 @@ mod tests {
         let mut s = Splitter::allowing_connect();
         let mut ignore = |_: Piece| -> Result<(), LexError> { Ok(()) };
         assert!(s.push(b"\\connect shop \\! id\n", &mut ignore).is_err());
+    }
+
+    #[test]
+    fn offsites_own_sql_is_checked_too() {
+        check_own_sql(
+            b"BEGIN;\nCREATE ROLE \"a b\" WITH LOGIN;\nCOMMENT ON ROLE x IS 'it''s \\! fine';\n",
+        )
+        .unwrap();
+        // A role attribute smuggled out of a hostile globals.sql.
+        let e = check_own_sql(b"BEGIN;\nCREATE ROLE \"evil\" WITH LOGIN \\! touch /tmp/x;\n")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
+        assert!(e.message().contains("\\!"), "{e}");
+        assert!(e.hint().unwrap().starts_with("nothing was restored"));
+        assert!(check_own_sql(b"SELECT 'open;\n").is_err());
     }
 
     fn fragments() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {

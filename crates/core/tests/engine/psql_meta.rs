@@ -22,13 +22,20 @@ use crate::common::{env, files_under, target, Env};
 const HEAD: &str = "--\n-- PostgreSQL database dump\n--\n\nSET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\nCREATE TABLE public.t (a integer);\n\n";
 const TAIL: &str = "\n--\n-- PostgreSQL database dump complete\n--\n\n";
 
-/// Each hostile body (`M` is the marker's path): the line of the command, and the command the
-/// error names.
+/// Each hostile body (`M` is the marker's path): the line of the command, and what the error
+/// names. Every one of them, imported and restored with the build before this change (its
+/// `offsite import` then `offsite restore`, against psql 15.18), ran `touch` on the restoring
+/// machine.
 fn hostile(marker: &Path) -> Vec<(&'static str, String, u64, &'static str)> {
     let m = marker.display().to_string();
     // Line 10 is the first line of the body (after HEAD).
     vec![
-        ("mid-line", format!("SELECT 1; \\! touch {m}\n"), 10, "\\!"),
+        (
+            "mid-line",
+            format!("SELECT 1; \\! touch {m}\n;\n"),
+            10,
+            "\\!",
+        ),
         (
             "inside a statement, same line",
             format!("SELECT 1 \\! touch {m}\n;\n"),
@@ -43,7 +50,7 @@ fn hostile(marker: &Path) -> Vec<(&'static str, String, u64, &'static str)> {
         ),
         (
             "after a COPY whose comment fooled the detector",
-            format!("COPY public.t TO STDOUT /* FROM stdin */;\n\\! touch {m}\n"),
+            format!("COPY public.t TO STDOUT /* FROM stdin */;\n\\! touch {m}\n\\.\n"),
             11,
             "\\!",
         ),
@@ -55,13 +62,13 @@ fn hostile(marker: &Path) -> Vec<(&'static str, String, u64, &'static str)> {
         ),
         (
             "after a \\\\ separator",
-            format!("SELECT 1; \\o /dev/null \\\\ \\! touch {m}\n"),
+            format!("SELECT 1; \\o /dev/null \\\\ \\! touch {m}\n;\n"),
             10,
             "\\o",
         ),
         (
             "\\copy to a program",
-            format!("SELECT 1; \\copy (select 1) to program 'touch {m}'\n"),
+            format!("SELECT 1; \\copy (select 1) to program 'touch {m}'\n;\n"),
             10,
             "\\copy",
         ),
@@ -85,9 +92,15 @@ fn hostile(marker: &Path) -> Vec<(&'static str, String, u64, &'static str)> {
         ),
         (
             "a string continued after an E'' string",
-            format!("SELECT E'a'\n'\\' \\! touch {m}\n';\n"),
+            format!("SELECT E'a'\n'\\' \\! touch {m}\n';\n';\n"),
             11,
             "E'",
+        ),
+        (
+            "a comment psql does not see after 1e-",
+            format!("SELECT 1e-- \\! touch {m}\n;\n"),
+            10,
+            "followed by a letter or $",
         ),
     ]
 }
