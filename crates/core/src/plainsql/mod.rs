@@ -611,7 +611,9 @@ pub fn is_copy_from_stdin(stmt: &[u8]) -> bool {
             }
         }
     }
-    s == b" FROM stdin;"
+    // pg_dump writes `COPY %s %s FROM stdin;` with an empty column list for a table without
+    // columns: two spaces.
+    s == b" FROM stdin;" || s == b"  FROM stdin;"
 }
 
 /// Checks that SQL Offsite wrote itself (a preamble, role statements) holds no psql
@@ -902,6 +904,7 @@ mod tests {
         assert_eq!(stmts, 8, "{pieces:?}");
         assert!(is_copy_from_stdin(b"COPY public.t (a, b) FROM stdin;\n"));
         assert!(is_copy_from_stdin(b"COPY t FROM stdin;"));
+        assert!(is_copy_from_stdin(b"COPY public.empty  FROM stdin;\n"));
         assert!(!is_copy_from_stdin(b"COPY t TO STDOUT /* FROM stdin */;"));
         assert!(!is_copy_from_stdin(b"COPY t FROM stdin WITH (FORMAT csv);"));
         let mut s = Splitter::allowing_connect();
