@@ -254,6 +254,109 @@ fn a_pg_dumpall_file_needs_its_database_named() {
     );
 }
 
+/// Issue 22 item 1 through the CLI: a plain SQL dump whose psql commands would `touch` a file
+/// on this machine (mid-line; after a COPY whose comment once fooled the COPY detector) is
+/// refused by `offsite import`, and the same SQL as a crafted archive's `database.sql` by
+/// `offsite restore`; the file is never created, nothing is registered or restored.
+#[test]
+fn a_dump_that_would_run_a_command_is_refused_by_import_and_restore() {
+    let pg = TestCluster::shared();
+    let src = pg.unique_db("cli_meta_src");
+    let cli = Cli::new();
+    let marker = cli.data.path().join("marker");
+    let head = "--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE public.t (a integer);\n";
+    let tail = "\n--\n-- PostgreSQL database dump complete\n--\n\n";
+    let bodies = [
+        (format!("SELECT 1; \\! touch {}\n;\n", marker.display()), 6),
+        (
+            format!(
+                "COPY public.t TO STDOUT /* FROM stdin */;\n\\! touch {}\n\\.\n",
+                marker.display()
+            ),
+            7,
+        ),
+    ];
+    let good = cli.data.path().join("good.sql");
+    std::fs::write(
+        &good,
+        format!("{head}INSERT INTO public.t VALUES (1);\n{tail}"),
+    )
+    .unwrap();
+    let o = cli.json(
+        pg,
+        &[
+            "import",
+            p(&good),
+            "--new-project",
+            "metas",
+            "--db",
+            &pg.url(&src),
+        ],
+        0,
+    );
+    let good_archive = std::path::PathBuf::from(o["backup"]["path"].as_str().unwrap());
+    for (i, (body, line)) in bodies.iter().enumerate() {
+        let file = cli.data.path().join(format!("evil{i}.sql"));
+        let sql = format!("{head}{body}{tail}");
+        std::fs::write(&file, &sql).unwrap();
+        let e = cli.json(pg, &["import", p(&file), "--project", "metas"], 4);
+        assert_eq!(e["error"]["code"], "unsupported_format", "{e}");
+        let message = e["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("\\!") && message.contains(&format!("(line {line})")),
+            "{e}"
+        );
+        assert!(
+            e["error"]["hint"]
+                .as_str()
+                .unwrap()
+                .starts_with("nothing was imported"),
+            "{e}"
+        );
+        let listed = cli.json(pg, &["backups", "metas"], 0);
+        assert_eq!(listed["backups"].as_array().unwrap().len(), 1, "{listed}");
+
+        // The same SQL in a crafted archive (its checksums made to match).
+        let dir = cli.data.path().join(format!("crafted{i}"));
+        std::fs::create_dir(&dir).unwrap();
+        let manifest = offsite_core::archive::read_manifest(&good_archive).unwrap();
+        let name = good_archive.file_name().unwrap().to_str().unwrap();
+        let mut w = offsite_core::archive::ArchiveWriter::create(&dir, name, 1).unwrap();
+        w.add_bytes(offsite_core::archive::DATABASE_SQL_MEMBER, sql.into_bytes());
+        w.finish(
+            manifest,
+            &offsite_core::progress::Reporter::silent(),
+            &Default::default(),
+        )
+        .unwrap();
+        let dst = pg.unique_db("cli_meta_dst");
+        let e = cli.json(
+            pg,
+            &[
+                "restore",
+                p(&dir.join(name)),
+                "--to",
+                &pg.url(&dst),
+                "--yes",
+            ],
+            4,
+        );
+        assert_eq!(e["error"]["code"], "unsupported_format", "{e}");
+        assert!(
+            e["error"]["hint"]
+                .as_str()
+                .unwrap()
+                .starts_with("nothing was restored"),
+            "{e}"
+        );
+        assert!(!marker.exists(), "a command ran");
+        assert_eq!(
+            pg.psql(&dst, "SELECT count(*) FROM pg_class WHERE relname = 't'"),
+            "0"
+        );
+    }
+}
+
 /// A dump holding `attack` before pg_dump's trailer.
 fn dump_with(pg: &TestCluster, src: &str, attack: &str) -> String {
     let sql =

@@ -21,6 +21,7 @@ pub mod plainsql;
 pub mod private_fs;
 pub mod progress;
 pub mod project;
+pub mod psql_session;
 mod replace;
 pub mod restore;
 pub mod retry;

@@ -25,7 +25,7 @@ use crate::restore::quote_ident;
 use sqlx::postgres::PgConnection;
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Stdio;
 use tokio_util::sync::CancellationToken;
@@ -600,6 +600,10 @@ pub(crate) fn run(
         .and_then(|_| list_file.flush())
         .map_err(|e| Error::io("writing the restore list", e))?;
 
+    // Offsite's own SQL around pg_restore's, checked by the lexer; the session opens under
+    // Offsite's `\restrict` key where psql has it.
+    let (preamble, end) = crate::psql_session::script_sql(&script.before, &script.after)?;
+    let preamble = format!("{}{preamble}", crate::psql_session::opening(&tools.psql()));
     let mut psql = pgproc::command(&tools.psql(), spec, password);
     psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"])
         .arg(format!("--dbname={}", spec.dbname_conninfo()))
@@ -616,11 +620,6 @@ pub(crate) fn run(
     let (restore, restore_in, restore_out, restore_err) =
         pgproc::Guarded::spawn(restore, "pg_restore", cancel)?;
 
-    let mut preamble = String::from("SET client_min_messages = error;\nBEGIN;\n");
-    for s in &script.before {
-        preamble.push_str(s);
-        preamble.push('\n');
-    }
     let owner_lines = owner_suffixes(&script.drop_owner_of);
     let pump = {
         let out = restore_out.expect("stdout piped");
@@ -646,12 +645,6 @@ pub(crate) fn run(
     let all_good =
         fed.is_ok() && restore_status.success() && pumped.is_ok() && !cancel.is_cancelled();
     if all_good {
-        let mut end = String::new();
-        for s in &script.after {
-            end.push_str(s);
-            end.push('\n');
-        }
-        end.push_str("COMMIT;\n");
         let _ = psql_in
             .write_all(end.as_bytes())
             .and_then(|_| psql_in.flush());
@@ -669,9 +662,12 @@ pub(crate) fn run(
         pgproc::tool_error("psql", psql_status, &psql_text, password)
             .context("restoring into the target")
     };
-    // The cause first: a damaged archive; then psql stopping on its own (its stdin closed under
-    // the pump: an SQL error), which breaks pg_restore's output and the feed in turn; then
-    // pg_restore; then the rest.
+    // The cause first: SQL the lexer refused; a damaged archive; then psql stopping on its own
+    // (its stdin closed under the pump: an SQL error), which breaks pg_restore's output and the
+    // feed in turn; then pg_restore; then the rest.
+    if let Some(e) = pumped.as_ref().err().and_then(lex_refusal) {
+        return Err(e);
+    }
     match fed {
         Err(e) if e.kind() != ErrorKind::Io => return Err(e),
         _ if !psql_status.success() && (all_good || pumped.is_err()) => return Err(psql_error()),
@@ -798,51 +794,76 @@ const RESERVED: &[&str] = &[
 /// Copy pg_restore's SQL to psql, leaving out its final `COMMIT;` (the one of
 /// `--single-transaction`; only comments follow it): the caller commits. Statements
 /// `ALTER … OWNER TO role;` ending in one of `owner_lines` are left out too (outside COPY data).
+///
+/// pg_restore writes what the archive's entries hold, and a crafted archive can hold anything:
+/// the SQL goes through [`crate::plainsql::Splitter`] like a plain dump's, which refuses every
+/// psql meta-command but pg_restore's own `\restrict` / `\unrestrict` (left out: the session
+/// runs under Offsite's key). A refusal comes back as an `io::Error` wrapping the
+/// [`crate::plainsql::LexError`].
 fn pump_without_commit(
-    from: impl Read,
+    mut from: impl Read,
     to: &mut impl Write,
     owner_lines: &[Vec<u8>],
 ) -> std::io::Result<()> {
-    let mut from = BufReader::with_capacity(256 * 1024, from);
+    use crate::plainsql::{meta_kind, MetaKind, Piece, Splitter};
+    let mut splitter = Splitter::new();
     let mut pending: Vec<Vec<u8>> = Vec::new();
-    let mut line = Vec::new();
-    let mut in_copy = false;
-    loop {
-        line.clear();
-        if from.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        if in_copy {
-            in_copy = line != b"\\.\n";
-            to.write_all(&line)?;
-            continue;
-        }
-        if line.starts_with(b"COPY ") && line.ends_with(b" FROM stdin;\n") {
-            in_copy = true;
-        }
-        if !owner_lines.is_empty()
-            && line.starts_with(b"ALTER ")
-            && owner_lines.iter().any(|o| line.ends_with(o))
-        {
-            to.write_all(b"-- (owner left to the connecting role)\n")?;
-            continue;
-        }
-        if line == b"COMMIT;\n" {
-            for l in pending.drain(..) {
-                to.write_all(&l)?;
-            }
-            pending.push(line.clone());
-        } else if !pending.is_empty() {
-            pending.push(line.clone());
-            let t = line.trim_ascii();
-            if !(t.is_empty() || t.starts_with(b"--") || t.starts_with(b"\\unrestrict")) {
-                for l in pending.drain(..) {
-                    to.write_all(&l)?;
+    let mut on_piece = |p: Piece| -> std::io::Result<()> {
+        let bytes = match p {
+            Piece::Meta(m) => {
+                return match meta_kind(&m) {
+                    Some(MetaKind::Restrict | MetaKind::Unrestrict) => Ok(()),
+                    _ => Err(std::io::Error::other("a psql command in pg_restore's SQL")),
                 }
             }
-        } else {
-            to.write_all(&line)?;
+            Piece::Statement(s) => {
+                let mut t = s.trim_ascii_end().to_vec();
+                t.push(b'\n');
+                if !owner_lines.is_empty()
+                    && t.starts_with(b"ALTER ")
+                    && owner_lines.iter().any(|o| t.ends_with(o))
+                {
+                    b"-- (owner left to the connecting role)\n".to_vec()
+                } else if t == b"COMMIT;\n" {
+                    for l in pending.drain(..) {
+                        to.write_all(&l)?;
+                    }
+                    pending.push(s);
+                    return Ok(());
+                } else {
+                    s
+                }
+            }
+            Piece::Between(b) => {
+                if !pending.is_empty() {
+                    pending.push(b);
+                    return Ok(());
+                }
+                b
+            }
+            Piece::CopyData(d) => d,
+        };
+        for l in pending.drain(..) {
+            to.write_all(&l)?;
         }
+        to.write_all(&bytes)
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        splitter.push(&buf[..n], &mut on_piece)?;
+    }
+    if !splitter.finish_clean_only(&mut on_piece)? {
+        return Err(std::io::Error::other(crate::plainsql::LexError {
+            line: 0,
+            message: "ends inside a statement or COPY data (pg_restore's SQL)".into(),
+            meta: false,
+        }));
     }
     // What is still held back is pg_restore's final `COMMIT;` and what trails it: everything but
     // that COMMIT is passed on (Offsite commits itself, only once the dump proved whole).
@@ -852,6 +873,13 @@ fn pump_without_commit(
         to.write_all(&l)?;
     }
     to.flush()
+}
+
+/// The lexer's refusal inside an `io::Error` of [`pump_without_commit`].
+fn lex_refusal(e: &std::io::Error) -> Option<Error> {
+    e.get_ref()
+        .and_then(|r| r.downcast_ref::<crate::plainsql::LexError>())
+        .map(|l| l.to_error("nothing was restored"))
 }
 
 #[cfg(test)]
@@ -909,6 +937,37 @@ mod tests {
         assert_eq!(fmt_id("anon_2"), "anon_2");
     }
 
+    /// pg_restore writes what a (crafted) archive's entries hold: a psql command in it is
+    /// refused before psql sees it; pg_restore's own `\restrict` lines are left out.
+    #[test]
+    fn a_psql_command_in_pg_restores_sql_is_refused() {
+        let sql = b"\\restrict abc\nBEGIN;\nCREATE TABLE t (a int);\nCOMMENT ON TABLE t IS 'x'; \\! touch /tmp/x\nCOMMIT;\n";
+        let mut out = Vec::new();
+        let e = pump_without_commit(&sql[..], &mut out, &[]).unwrap_err();
+        let e = lex_refusal(&e).expect("the lexer's refusal");
+        assert_eq!(e.kind(), ErrorKind::UnsupportedFormat);
+        assert!(
+            e.message().contains("\\!") && e.message().contains("(line 4)"),
+            "{e}"
+        );
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("touch") && !out.contains("restrict"), "{out}");
+        // COPY data is data; a COPY pg_dump never writes is refused.
+        let mut out = Vec::new();
+        pump_without_commit(
+            &b"COPY public.t (a) FROM stdin;\n\\! not a command\n\\.\nCOMMIT;\n"[..],
+            &mut out,
+            &[],
+        )
+        .unwrap();
+        assert!(pump_without_commit(
+            &b"COPY t TO STDOUT /* FROM stdin */;\n\\! touch /tmp/x\n"[..],
+            &mut Vec::new(),
+            &[]
+        )
+        .is_err());
+    }
+
     #[test]
     fn the_final_commit_is_left_out() {
         let sql = b"BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\nCOMMIT;\n\n--\n-- done\n--\n\n\\unrestrict abc\n";
@@ -916,7 +975,7 @@ mod tests {
         pump_without_commit(&sql[..], &mut out, &[]).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\n\n--\n-- done\n--\n\n\\unrestrict abc\n"
+            "BEGIN;\nCREATE PROCEDURE p() AS $$\nCOMMIT;\nSELECT 1;\n$$;\n\n--\n-- done\n--\n\n"
         );
     }
 }

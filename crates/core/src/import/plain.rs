@@ -105,7 +105,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
     );
     if !sc.info.from_pg_dump {
         notes.push(
-            "the file has no pg_dump header: it is imported as a psql script (meta-commands other than pg_dump's are refused at restore)"
+            "the file has no pg_dump header: it is imported as a psql script (psql meta-commands in it are refused)"
                 .to_string(),
         );
     }

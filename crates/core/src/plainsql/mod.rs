@@ -9,13 +9,24 @@
 //! into psql ([`crate::restore`]'s plain path: the dump's own `BEGIN`/`COMMIT` left out, other
 //! meta-commands refused).
 //!
-//! The splitter follows psql's lexical rules for what matters here: single-quoted strings
-//! (`''` doubled; `E'…'` with backslash escapes), quoted identifiers, dollar quoting, `--` and
-//! nested `/* */` comments, statements ending at a `;` outside all of those, backslash commands
-//! at the start of a line between statements, and the data of `COPY … FROM stdin` up to `\.`.
+//! The splitter lexes like psql ([`lex`]): quotes of every kind, dollar quotes, comments,
+//! parentheses, and a backslash outside all of those starts a meta-command wherever it stands
+//! (mid-line, inside an open statement). Such a command stops the splitter with a
+//! [`LexError`] unless it is one pg_dump writes, on a line of its own between statements
+//! (`\restrict`/`\unrestrict`, and `\connect` where the consumer allows it). COPY data starts
+//! only after pg_dump's exact `COPY name (cols) FROM stdin;` and ends at psql's `\.` line.
+//!
+//! What is assumed: the psql it feeds starts with `standard_conforming_strings` on (Offsite's
+//! sessions pin it, see [`crate::restore`]); the splitter then follows pg_dump's
+//! `SET standard_conforming_strings = on|off;` and refuses any other way of changing it or the
+//! client encoding (a client-only encoding such as SJIS hides ASCII bytes from psql's lexer).
 
 pub mod classify;
+mod lex;
 pub mod scan;
+
+use crate::error::{Error, ErrorKind};
+use lex::{Lexer, Stop};
 
 /// One piece of a plain SQL script, as psql sees it. Every byte of the input is in exactly one
 /// piece, in order (concatenating the pieces gives the input back).
@@ -23,11 +34,14 @@ pub mod scan;
 pub enum Piece {
     /// Whitespace or a `--` comment line between statements (with its line end).
     Between(Vec<u8>),
-    /// A backslash command line (`\connect db`, `\restrict KEY`, `\.` outside COPY…), with its
-    /// line end.
+    /// One of the backslash commands pg_dump writes, on a line of its own between statements:
+    /// `\restrict KEY` / `\unrestrict KEY`, and — only from a [`Splitter::allowing_connect`] —
+    /// `\connect DB` and `\encoding SQL_ASCII`. Any other backslash command, wherever it
+    /// stands, stops the splitter with a [`LexError`] instead: no consumer ever sees one.
     Meta(Vec<u8>),
-    /// One SQL statement from its first character through its `;` (and the rest of that line
-    /// when only whitespace follows), or an unterminated tail at the end of the input.
+    /// One SQL statement (psql's query buffer) from its first character through its `;` (and
+    /// the rest of that line when only whitespace follows), or an unterminated tail at the end
+    /// of the input.
     Statement(Vec<u8>),
     /// One line of `COPY … FROM stdin` data, the terminating `\.` line included.
     CopyData(Vec<u8>),
@@ -41,18 +55,61 @@ impl Piece {
     }
 }
 
+/// Why the splitter refused the input: something psql would run itself (a meta-command), or
+/// bytes psql could read differently from Offsite. Nothing after it is split.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Quote {
-    None,
-    Single { escapes: bool },
-    Double,
-    Dollar(Vec<u8>),
-    Block(u32),
+pub struct LexError {
+    /// 1-based line of the input.
+    pub line: u64,
+    /// What was found, e.g. `the psql command \! (line 3)`.
+    pub message: String,
+    /// It is a backslash command (as opposed to a construct Offsite will not guess at).
+    pub meta: bool,
 }
 
 /// The most a [`Splitter`] may hold of one line or statement (PostgreSQL's own limit for a query
 /// string or a COPY row): callers refuse input that would pass it ([`Splitter::pending`]).
 pub const MAX_PENDING: usize = 1 << 30;
+
+impl std::fmt::Display for LexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LexError {}
+
+impl LexError {
+    /// The engine's error for it; `done` says what did not happen ("nothing was restored").
+    pub fn to_error(&self, done: &str) -> Error {
+        Error::new(
+            ErrorKind::UnsupportedFormat,
+            format!("the SQL dump {}", self.message),
+        )
+        .with_hint(format!(
+            "{done}; Offsite runs no psql command from a dump and refuses SQL it cannot read exactly as psql would. Remove it from the file, or run the file with psql yourself if you trust it"
+        ))
+    }
+}
+
+impl From<LexError> for Error {
+    fn from(e: LexError) -> Self {
+        e.to_error("nothing was imported or restored")
+    }
+}
+
+impl From<LexError> for std::io::Error {
+    fn from(e: LexError) -> Self {
+        std::io::Error::other(e)
+    }
+}
+
+impl From<LexError> for () {
+    fn from(_: LexError) -> Self {}
+}
+
+/// The longest statement or line the splitter holds (the server takes at most 1 GiB).
+const MAX_STATEMENT: usize = MAX_PENDING;
 
 /// The streaming splitter: feed it bytes with [`Splitter::push`], take the pieces out of the
 /// callback; [`Splitter::finish`] at the end of the input.
@@ -60,12 +117,16 @@ pub const MAX_PENDING: usize = 1 << 30;
 pub struct Splitter {
     /// The current, incomplete line.
     line: Vec<u8>,
-    /// The statement being collected (complete lines so far).
+    /// The statement being collected.
     stmt: Vec<u8>,
-    quote: Quote,
+    lexer: Lexer,
     in_copy: bool,
-    /// Bytes of the statement scanned so far (a statement's lines are scanned once).
-    scanned: usize,
+    /// Lines completed so far.
+    line_no: u64,
+    allow_connect: bool,
+    failed: Option<LexError>,
+    /// What [`report`] collects.
+    record: Option<Vec<StatementInfo>>,
 }
 
 impl Default for Splitter {
@@ -75,13 +136,17 @@ impl Default for Splitter {
 }
 
 impl Splitter {
+    /// A splitter for what is restored: no `\connect`.
     pub fn new() -> Self {
         Splitter {
             line: Vec::new(),
             stmt: Vec::new(),
-            quote: Quote::None,
+            lexer: Lexer::new(true),
             in_copy: false,
-            scanned: 0,
+            line_no: 0,
+            allow_connect: false,
+            failed: None,
+            record: None,
         }
     }
 
@@ -91,12 +156,30 @@ impl Splitter {
         self.line.len() + self.stmt.len()
     }
 
+    /// A splitter for reading a `pg_dumpall` file at import: pg_dumpall's `\connect DB` (and
+    /// the `\encoding SQL_ASCII` it writes before a `\connect` to an odd name) between
+    /// statements come out as [`Piece::Meta`].
+    pub fn allowing_connect() -> Self {
+        Splitter {
+            allow_connect: true,
+            ..Self::new()
+        }
+    }
+
+    /// Whether nothing is open: no statement, quote or COPY data (the unfinished line aside).
+    pub fn is_clean(&self) -> bool {
+        self.stmt.iter().all(|b| b.is_ascii_whitespace()) && !self.in_copy && self.lexer.at_rest()
+    }
+
     /// Feed the next bytes; complete pieces go to `out`.
-    pub fn push<E>(
+    pub fn push<E: From<LexError>>(
         &mut self,
         mut data: &[u8],
         out: &mut impl FnMut(Piece) -> Result<(), E>,
     ) -> Result<(), E> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone().into());
+        }
         while !data.is_empty() {
             match data.iter().position(|&b| b == b'\n') {
                 Some(i) => {
@@ -106,6 +189,11 @@ impl Splitter {
                     self.line_done(line, out)?;
                 }
                 None => {
+                    if self.line.len() + data.len() > MAX_STATEMENT {
+                        return Err(self
+                            .fail(self.line_no + 1, "has a line longer than 1 GiB", false)
+                            .into());
+                    }
                     self.line.extend_from_slice(data);
                     data = &[];
                 }
@@ -117,185 +205,457 @@ impl Splitter {
     /// The end of the input: what is left goes out (an unterminated statement as a
     /// [`Piece::Statement`]). Returns whether the input ended cleanly: not inside a statement,
     /// a quote or COPY data.
-    pub fn finish<E>(&mut self, out: &mut impl FnMut(Piece) -> Result<(), E>) -> Result<bool, E> {
+    pub fn finish<E: From<LexError>>(
+        &mut self,
+        out: &mut impl FnMut(Piece) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone().into());
+        }
         let line = std::mem::take(&mut self.line);
         if !line.is_empty() {
             self.line_done(line, out)?;
         }
-        let clean = self.stmt.iter().all(|b| b.is_ascii_whitespace()) && !self.in_copy;
+        let clean = self.is_clean();
         if !self.stmt.is_empty() {
+            let line_no = self.line_no;
+            self.end_statement(line_no)?;
+            self.note(line_no, false);
             let s = std::mem::take(&mut self.stmt);
             out(Piece::Statement(s))?;
         }
-        self.quote = Quote::None;
-        self.scanned = 0;
+        self.lexer = Lexer::new(self.lexer.std_strings);
         Ok(clean)
     }
 
-    fn line_done<E>(
+    /// As [`Splitter::finish`], but an input that does not end cleanly gives nothing more
+    /// out (its unterminated tail is held back, never fed to psql) and `Ok(false)`.
+    pub fn finish_clean_only<E: From<LexError>>(
+        &mut self,
+        out: &mut impl FnMut(Piece) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone().into());
+        }
+        let line = std::mem::take(&mut self.line);
+        if !line.is_empty() {
+            self.line_done(line, out)?;
+        }
+        if !self.is_clean() {
+            return Ok(false);
+        }
+        self.finish(out)
+    }
+
+    /// Why it stopped, when it refused the input.
+    pub fn failure(&self) -> Option<&LexError> {
+        self.failed.as_ref()
+    }
+
+    fn note(&mut self, line: u64, terminated: bool) {
+        if let Some(r) = &mut self.record {
+            r.push(StatementInfo {
+                text: self.stmt.clone(),
+                line,
+                terminated,
+                nonempty: self.lexer.nonempty,
+                real: self.lexer.real,
+                in_comment: matches!(self.lexer.mode, lex::Mode::Comment(_)),
+                copy: self.in_copy,
+            });
+        }
+    }
+
+    fn fail(&mut self, line: u64, what: &str, meta: bool) -> LexError {
+        let e = LexError {
+            line,
+            message: format!("{what} (line {line})"),
+            meta,
+        };
+        self.failed = Some(e.clone());
+        e
+    }
+
+    fn line_done<E: From<LexError>>(
         &mut self,
         line: Vec<u8>,
         out: &mut impl FnMut(Piece) -> Result<(), E>,
     ) -> Result<(), E> {
+        self.line_no += 1;
+        let n = self.line_no;
+        if line.contains(&0) {
+            return Err(self.fail(n, "holds a NUL byte", false).into());
+        }
         if self.in_copy {
-            let t = trim_eol(&line);
-            if t == b"\\." {
+            if line == b"\\.\n" || line == b"\\.\r\n" || line == b"\\." {
                 self.in_copy = false;
             }
             return out(Piece::CopyData(line));
         }
-        if self.stmt.is_empty() {
-            let t = trim_start(&line);
-            if t.is_empty() || t.starts_with(b"--") {
-                return out(Piece::Between(line));
-            }
-            if t.starts_with(b"\\") {
-                return out(Piece::Meta(line));
-            }
+        if self.stmt.len() + line.len() > MAX_STATEMENT {
+            return Err(self
+                .fail(n, "has a statement longer than 1 GiB", false)
+                .into());
         }
-        self.stmt.extend_from_slice(&line);
-        // Scan the new line for the end of the statement (maybe more than one statement).
+        // psql lexes the line without its `\n` (a `\r` stays).
+        let body_len = line.len() - usize::from(line.last() == Some(&b'\n'));
+        let body = &line[..body_len];
+        let mut pos = 0;
         loop {
-            match self.scan_from(self.scanned) {
-                Some(end) => {
-                    // The statement ends at `end` (the `;`); the rest of the line, when only
-                    // whitespace, goes with it.
-                    let rest = &self.stmt[end + 1..];
-                    let cut = if rest.iter().all(|b| b.is_ascii_whitespace()) {
-                        self.stmt.len()
-                    } else {
-                        end + 1
-                    };
-                    let tail = self.stmt.split_off(cut);
-                    let stmt = std::mem::take(&mut self.stmt);
-                    self.scanned = 0;
-                    self.in_copy = is_copy_from_stdin(&stmt);
-                    out(Piece::Statement(stmt))?;
-                    if tail.is_empty() {
+            if self.stmt.is_empty() && self.lexer.at_rest() {
+                match first_token(body, pos) {
+                    None => {
+                        if pos < line.len() {
+                            out(Piece::Between(line[pos..].to_vec()))?;
+                        }
                         return Ok(());
                     }
-                    // More on the same line: a new statement (no meta-commands mid-line).
-                    let t = trim_start(&tail);
-                    if t.starts_with(b"--") {
-                        return out(Piece::Between(tail));
+                    Some(k) if body[k] == b'\\' => {
+                        if k == 0 {
+                            if let Some(_kind) = allowed_meta(body, self.allow_connect) {
+                                return out(Piece::Meta(line));
+                            }
+                        }
+                        let what = backslash_what(&body[k..]);
+                        return Err(self.fail(n, &what, true).into());
                     }
-                    if self.in_copy {
-                        // `COPY … FROM stdin; data` on one line is not what pg_dump writes;
-                        // psql would read data from the next line on.
-                        return out(Piece::Between(tail));
-                    }
-                    self.stmt = tail;
+                    Some(_) => {}
                 }
-                None => {
-                    self.scanned = self.stmt.len();
+            }
+            match self.lexer.scan(body, pos) {
+                Stop::Eol => {
+                    self.stmt.extend_from_slice(&line[pos..]);
                     return Ok(());
                 }
+                Stop::Backslash(i) => {
+                    let what = backslash_what(&body[i..]);
+                    return Err(self.fail(n, &what, true).into());
+                }
+                Stop::Ambiguous(_, what) => {
+                    let what = format!("holds {what}, which psql versions read differently");
+                    return Err(self.fail(n, &what, false).into());
+                }
+                Stop::Semi(i) => {
+                    let rest_blank = body[i + 1..].iter().all(|b| b.is_ascii_whitespace());
+                    let cut = if rest_blank { line.len() } else { i + 1 };
+                    self.stmt.extend_from_slice(&line[pos..cut]);
+                    self.end_statement(n)?;
+                    self.note(n, true);
+                    self.lexer.next_statement();
+                    if self.in_copy && !rest_blank {
+                        return Err(self
+                            .fail(n, "has more on the line of a COPY … FROM stdin", false)
+                            .into());
+                    }
+                    let stmt = std::mem::take(&mut self.stmt);
+                    out(Piece::Statement(stmt))?;
+                    if rest_blank {
+                        return Ok(());
+                    }
+                    pos = i + 1;
+                }
             }
         }
     }
 
-    /// Scans `self.stmt[from..]` with the quote state; the index of a terminating `;`.
-    fn scan_from(&mut self, from: usize) -> Option<usize> {
-        let s = &self.stmt;
-        let mut i = from;
-        while i < s.len() {
-            let c = s[i];
-            match &mut self.quote {
-                Quote::Single { escapes } => {
-                    if *escapes && c == b'\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if c == b'\'' {
-                        if s.get(i + 1) == Some(&b'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        self.quote = Quote::None;
-                    }
-                }
-                Quote::Double => {
-                    if c == b'"' {
-                        self.quote = Quote::None;
-                    }
-                }
-                Quote::Dollar(tag) => {
-                    if c == b'$' && s[i..].starts_with(tag) {
-                        i += tag.len();
-                        self.quote = Quote::None;
-                        continue;
-                    }
-                }
-                Quote::Block(depth) => {
-                    if c == b'*' && s.get(i + 1) == Some(&b'/') {
-                        *depth -= 1;
-                        i += 2;
-                        if *depth == 0 {
-                            self.quote = Quote::None;
-                        }
-                        continue;
-                    }
-                    if c == b'/' && s.get(i + 1) == Some(&b'*') {
-                        *depth += 1;
-                        i += 2;
-                        continue;
-                    }
-                }
-                Quote::None => match c {
-                    b';' => return Some(i),
-                    b'\'' => {
-                        let escapes = i > 0
-                            && matches!(s[i - 1], b'E' | b'e')
-                            && (i < 2 || !is_ident_char(s[i - 2]));
-                        self.quote = Quote::Single { escapes };
-                    }
-                    b'"' => self.quote = Quote::Double,
-                    b'-' if s.get(i + 1) == Some(&b'-') => {
-                        // To the end of the line.
-                        match s[i..].iter().position(|&b| b == b'\n') {
-                            Some(n) => {
-                                i += n + 1;
-                                continue;
-                            }
-                            None => return None,
-                        }
-                    }
-                    b'/' if s.get(i + 1) == Some(&b'*') => {
-                        self.quote = Quote::Block(1);
-                        i += 2;
-                        continue;
-                    }
-                    b'$' if i == 0 || !is_ident_char(s[i - 1]) => {
-                        if let Some(tag) = dollar_tag(&s[i..]) {
-                            i += tag.len();
-                            self.quote = Quote::Dollar(tag);
-                            continue;
-                        }
-                    }
-                    _ => {}
-                },
+    /// The checks on a whole statement (psql's query buffer): COPY data starts only after
+    /// pg_dump's exact `COPY … FROM stdin;`; settings that change how psql lexes are followed
+    /// (pg_dump's `SET standard_conforming_strings`) or refused.
+    fn end_statement(&mut self, line: u64) -> Result<(), LexError> {
+        let stmt = &self.stmt;
+        if self.lexer.saw_copy && self.lexer.saw_stdin {
+            if !is_copy_from_stdin(stmt) {
+                return Err(self.fail(
+                    line,
+                    "has a COPY … FROM stdin in a form pg_dump does not write",
+                    false,
+                ));
             }
-            i += 1;
+            self.in_copy = true;
         }
-        None
+        match lex_setting(stmt, &self.lexer) {
+            Setting::None => Ok(()),
+            Setting::StdStrings(on) => {
+                self.lexer.std_strings = on;
+                Ok(())
+            }
+            Setting::Refused(what) => Err(self.fail(line, what, false)),
+        }
     }
 }
 
-fn is_ident_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 || b == b'$'
+/// The index of the first byte of `line[from..]` that is not whitespace or a `--` comment.
+fn first_token(line: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < line.len() {
+        match line[i] {
+            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => i += 1,
+            b'-' if line.get(i + 1) == Some(&b'-') => {
+                i = line[i..]
+                    .iter()
+                    .position(|&b| b == b'\r')
+                    .map_or(line.len(), |k| i + k);
+            }
+            _ => return Some(i),
+        }
+    }
+    None
 }
 
-/// `$tag$` at the start of `s` (tag empty or an identifier not starting with a digit).
-fn dollar_tag(s: &[u8]) -> Option<Vec<u8>> {
-    let rest = &s[1..];
-    let end = rest.iter().position(|&b| b == b'$')?;
-    let tag = &rest[..end];
-    let ok = tag.is_empty()
-        || (!tag[0].is_ascii_digit()
-            && tag
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80));
-    ok.then(|| s[..end + 2].to_vec())
+/// "runs the psql command \x" for the backslash at the start of `s`.
+fn backslash_what(s: &[u8]) -> String {
+    match s.get(1) {
+        Some(b';') | Some(b':') => format!("holds psql's \\{} escape outside quotes", s[1] as char),
+        _ => {
+            let name: String = String::from_utf8_lossy(&s[1..])
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '\\')
+                .take(32)
+                .collect();
+            format!("runs the psql command \\{name}")
+        }
+    }
+}
+
+/// What an allowed meta-command line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaKind {
+    Restrict,
+    Unrestrict,
+    Connect,
+    Encoding,
+}
+
+/// Whether `line` (without its `\n`, a trailing `\r` allowed) is exactly one of the
+/// meta-commands pg_dump / pg_dumpall write.
+fn allowed_meta(line: &[u8], allow_connect: bool) -> Option<MetaKind> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let key = |k: &[u8]| !k.is_empty() && k.iter().all(u8::is_ascii_alphanumeric);
+    if let Some(k) = line.strip_prefix(b"\\restrict ") {
+        return key(k).then_some(MetaKind::Restrict);
+    }
+    if let Some(k) = line.strip_prefix(b"\\unrestrict ") {
+        return key(k).then_some(MetaKind::Unrestrict);
+    }
+    if !allow_connect {
+        return None;
+    }
+    if line == b"\\encoding SQL_ASCII" {
+        return Some(MetaKind::Encoding);
+    }
+    let arg = line.strip_prefix(b"\\connect ")?;
+    let arg = arg.strip_prefix(b"-reuse-previous=on ").unwrap_or(arg);
+    let simple = !arg.is_empty()
+        && arg
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'.');
+    // `"…"` with `""` pairs only inside.
+    let quoted = arg.len() >= 2 && arg[0] == b'"' && arg[arg.len() - 1] == b'"' && {
+        let inner = &arg[1..arg.len() - 1];
+        let mut i = 0;
+        let mut ok = true;
+        while i < inner.len() {
+            if inner[i] == b'"' {
+                if inner.get(i + 1) != Some(&b'"') {
+                    ok = false;
+                    break;
+                }
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        ok
+    };
+    (simple || quoted).then_some(MetaKind::Connect)
+}
+
+/// The kind of an allowed meta-command piece (`None` for anything else).
+pub fn meta_kind(piece: &[u8]) -> Option<MetaKind> {
+    allowed_meta(trim_eol(piece), true)
+}
+
+enum Setting {
+    None,
+    StdStrings(bool),
+    Refused(&'static str),
+}
+
+/// Client encodings whose multi-byte characters can hide an ASCII quote or backslash from
+/// psql's lexer (`pg_valid_server_encoding` is false for them), by their normalised names.
+const UNSAFE_ENCODINGS: &[&str] = &[
+    "sjis",
+    "shiftjis",
+    "mskanji",
+    "win932",
+    "windows932",
+    "shiftjis2004",
+    "big5",
+    "win950",
+    "windows950",
+    "gbk",
+    "cp936",
+    "win936",
+    "windows936",
+    "uhc",
+    "win949",
+    "windows949",
+    "gb18030",
+    "johab",
+];
+
+/// Statements that change how psql lexes what follows.
+fn lex_setting(stmt: &[u8], lexer: &Lexer) -> Setting {
+    let w = &lexer.words;
+    let first = w.first().map(String::as_str);
+    if matches!(first, Some("set" | "reset")) {
+        let mut rest = &w[1..];
+        if matches!(rest.first().map(String::as_str), Some("session" | "local")) {
+            rest = &rest[1..];
+        }
+        let text = String::from_utf8_lossy(stmt);
+        let text = text.trim();
+        match rest.first().map(String::as_str) {
+            Some("standard_conforming_strings") => {
+                return match text {
+                    "SET standard_conforming_strings = on;" => Setting::StdStrings(true),
+                    "SET standard_conforming_strings = off;" => Setting::StdStrings(false),
+                    _ => Setting::Refused(
+                        "changes standard_conforming_strings in a way pg_dump does not",
+                    ),
+                };
+            }
+            Some("client_encoding") => {
+                let ok = text
+                    .strip_prefix("SET client_encoding = '")
+                    .and_then(|r| r.strip_suffix("';"))
+                    .is_some_and(|enc| {
+                        let norm: String = enc
+                            .chars()
+                            .filter(char::is_ascii_alphanumeric)
+                            .collect::<String>()
+                            .to_ascii_lowercase();
+                        !norm.is_empty()
+                            && enc
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                            && !UNSAFE_ENCODINGS.contains(&norm.as_str())
+                    });
+                return if ok {
+                    Setting::None
+                } else {
+                    Setting::Refused("sets a client encoding psql cannot lex safely (or not the way pg_dump does)")
+                };
+            }
+            Some("names") if first == Some("set") => {
+                return Setting::Refused("sets the client encoding with SET NAMES")
+            }
+            Some("all") if first == Some("reset") => {
+                return Setting::Refused("resets all settings (RESET ALL)")
+            }
+            _ => {}
+        }
+    }
+    if lexer.saw_set_config {
+        let t = String::from_utf8_lossy(stmt).to_ascii_lowercase();
+        if t.contains("standard_conforming_strings") || t.contains("client_encoding") {
+            return Setting::Refused(
+                "changes standard_conforming_strings or client_encoding through set_config",
+            );
+        }
+    }
+    Setting::None
+}
+
+/// pg_dump's exact `COPY name (cols) FROM stdin;` (the name qualified or not, each part bare
+/// or double-quoted; the column list optional): the only statement after which lines are
+/// COPY data.
+pub fn is_copy_from_stdin(stmt: &[u8]) -> bool {
+    let s = stmt.trim_ascii_end();
+    let Some(mut s) = s.strip_prefix(b"COPY ") else {
+        return false;
+    };
+    let ident = |s: &[u8]| -> Option<usize> {
+        if s.first() == Some(&b'"') {
+            let mut i = 1;
+            loop {
+                match s.get(i)? {
+                    b'"' if s.get(i + 1) == Some(&b'"') => i += 2,
+                    b'"' => return Some(i + 1),
+                    _ => i += 1,
+                }
+            }
+        }
+        let first = *s.first()?;
+        if !(first.is_ascii_alphabetic() || first == b'_' || first >= 0x80) {
+            return None;
+        }
+        Some(
+            s.iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80))
+                .unwrap_or(s.len()),
+        )
+    };
+    let n = match ident(s) {
+        Some(n) => n,
+        None => return false,
+    };
+    s = &s[n..];
+    if let Some(r) = s.strip_prefix(b".") {
+        let Some(n) = ident(r) else { return false };
+        s = &r[n..];
+    }
+    if let Some(mut r) = s.strip_prefix(b" (") {
+        loop {
+            let Some(n) = ident(r) else { return false };
+            r = &r[n..];
+            if let Some(more) = r.strip_prefix(b", ") {
+                r = more;
+                continue;
+            }
+            match r.strip_prefix(b")") {
+                Some(after) => {
+                    s = after;
+                    break;
+                }
+                None => return false,
+            }
+        }
+    }
+    // pg_dump writes `COPY %s %s FROM stdin;` with an empty column list for a table without
+    // columns: two spaces.
+    s == b" FROM stdin;" || s == b"  FROM stdin;"
+}
+
+/// Checks that SQL Offsite wrote itself (a preamble, role statements) holds no psql
+/// meta-command and nothing psql would lex differently, before it is written into psql.
+pub fn check_own_sql(sql: &[u8]) -> Result<(), Error> {
+    let mut s = Splitter::new();
+    let mut sink = |p: Piece| -> Result<(), LexError> {
+        match p {
+            Piece::Meta(_) | Piece::CopyData(_) => Err(LexError {
+                line: 0,
+                message: "Offsite's own SQL holds a psql command or COPY data".into(),
+                meta: true,
+            }),
+            _ => Ok(()),
+        }
+    };
+    let refuse = |what: String| {
+        Error::new(
+            ErrorKind::UnsupportedFormat,
+            format!("refusing to run the SQL Offsite wrote around the restore (from the backup's roles or the plan): it {what}"),
+        )
+        .with_hint("nothing was restored; the backup's globals.sql or the target's names hold something psql would run as a command; restore without --create-roles, or report this")
+    };
+    let clean = s
+        .push(sql, &mut sink)
+        .and_then(|_| s.finish(&mut sink))
+        .map_err(|e| refuse(e.to_string()))?;
+    if !clean {
+        return Err(refuse("ends inside a statement or a quote".into()));
+    }
+    Ok(())
 }
 
 pub(crate) fn trim_eol(line: &[u8]) -> &[u8] {
@@ -335,19 +695,32 @@ pub fn leading_words(stmt: &[u8], n: usize) -> Vec<String> {
         .collect()
 }
 
-/// `COPY … FROM stdin` (psql then reads data lines up to `\.`).
-fn is_copy_from_stdin(stmt: &[u8]) -> bool {
-    let w = leading_words(stmt, 1);
-    if w.first().map(String::as_str) != Some("COPY") {
-        return false;
-    }
-    let t = String::from_utf8_lossy(stmt).to_ascii_uppercase();
-    let t = t.trim_end().trim_end_matches(';');
-    // "FROM stdin" possibly followed by options: look at the words after the last FROM.
-    t.split_whitespace()
-        .collect::<Vec<_>>()
-        .windows(2)
-        .any(|w| w[0] == "FROM" && w[1].trim_end_matches(';') == "STDIN")
+/// One statement as [`report`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementInfo {
+    pub text: Vec<u8>,
+    /// The line psql sends it from (its `;`, or the last line for an unterminated tail).
+    pub line: u64,
+    pub terminated: bool,
+    /// psql's query buffer is not empty (something besides whitespace and `--` comments).
+    pub nonempty: bool,
+    /// The server runs something (a token besides comments and `;`).
+    pub real: bool,
+    /// It ends inside a `/* … */` comment (an unterminated tail).
+    pub in_comment: bool,
+    /// COPY data follows it.
+    pub copy: bool,
+}
+
+/// What psql would do with `input`, as Offsite's lexer sees it: the statements it would send,
+/// up to where the splitter stops (`Err`: a meta-command or something refused). For tests
+/// (the psql-as-oracle fuzz target) and diagnostics.
+pub fn report(input: &[u8]) -> (Vec<StatementInfo>, Option<LexError>) {
+    let mut s = Splitter::new();
+    s.record = Some(Vec::new());
+    let mut sink = |_: Piece| -> Result<(), LexError> { Ok(()) };
+    let r = s.push(input, &mut sink).and_then(|_| s.finish(&mut sink));
+    (s.record.take().unwrap_or_default(), r.err())
 }
 
 /// What a transaction-control statement is, for the restore filter.
@@ -421,128 +794,4 @@ pub fn entry_header(line: &[u8]) -> Option<EntryHeader> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn split(input: &[u8], chunk: usize) -> (Vec<Piece>, bool) {
-        let mut s = Splitter::new();
-        let mut out = Vec::new();
-        let mut f = |p: Piece| -> Result<(), ()> {
-            out.push(p);
-            Ok(())
-        };
-        for c in input.chunks(chunk.max(1)) {
-            s.push(c, &mut f).unwrap();
-        }
-        let clean = s.finish(&mut f).unwrap();
-        (out, clean)
-    }
-
-    const SQL: &[u8] = b"--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\nSET a = 1;\nCOMMENT ON TABLE public.t IS 'a\nCOMMIT;\nb';\nCREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $_$\nBEGIN;\nreturn 1; end$_$;\nCOPY public.t (a) FROM stdin;\nBEGIN;\n\\.x\n\\.\nBEGIN;\n\nSELECT pg_catalog.lowrite(0, '\\x00');\nCOMMIT;\nSELECT E'it\\'s;' ; SELECT /* ; /* ; */ */ 2;\nSELECT \"a;\"\n  FROM x;\n\\unrestrict abc\nSELECT 3";
-
-    #[test]
-    fn splits_like_psql_in_any_chunking() {
-        let (whole, clean) = split(SQL, SQL.len());
-        assert!(!clean, "ends inside a statement");
-        for n in [1, 2, 3, 7, 64] {
-            assert_eq!(split(SQL, n).0, whole, "chunk {n}");
-        }
-        let joined: Vec<u8> = whole.iter().flat_map(|p| p.bytes().to_vec()).collect();
-        assert_eq!(joined, SQL);
-        let stmts: Vec<String> = whole
-            .iter()
-            .filter_map(|p| match p {
-                Piece::Statement(s) => Some(String::from_utf8_lossy(s).into_owned()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            stmts,
-            vec![
-                "SET a = 1;\n",
-                "COMMENT ON TABLE public.t IS 'a\nCOMMIT;\nb';\n",
-                "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $_$\nBEGIN;\nreturn 1; end$_$;\n",
-                "COPY public.t (a) FROM stdin;\n",
-                "BEGIN;\n",
-                "SELECT pg_catalog.lowrite(0, '\\x00');\n",
-                "COMMIT;\n",
-                "SELECT E'it\\'s;' ;",
-                " SELECT /* ; /* ; */ */ 2;\n",
-                "SELECT \"a;\"\n  FROM x;\n",
-                "SELECT 3",
-            ]
-        );
-        let copy: Vec<&[u8]> = whole
-            .iter()
-            .filter_map(|p| match p {
-                Piece::CopyData(d) => Some(d.as_slice()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(copy, vec![&b"BEGIN;\n"[..], b"\\.x\n", b"\\.\n"]);
-        let metas: Vec<(String, String)> = whole
-            .iter()
-            .filter_map(|p| match p {
-                Piece::Meta(m) => Some(meta_command(m)),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            metas,
-            vec![
-                ("restrict".into(), "abc".into()),
-                ("unrestrict".into(), "abc".into())
-            ]
-        );
-        let (_, clean) = split(b"SELECT 1;\n", 3);
-        assert!(clean);
-        let (_, clean) = split(b"COPY t FROM stdin;\n1\n", 3);
-        assert!(!clean, "inside COPY data");
-    }
-
-    #[test]
-    fn transaction_control() {
-        assert_eq!(tx_control(b"BEGIN;\n"), Some(TxControl::Begin));
-        assert_eq!(tx_control(b"commit;"), Some(TxControl::Commit));
-        assert_eq!(tx_control(b"ROLLBACK;"), Some(TxControl::Other));
-        assert_eq!(tx_control(b"COMMIT AND CHAIN;"), Some(TxControl::Other));
-        assert_eq!(
-            tx_control(b"PREPARE TRANSACTION 'x';"),
-            Some(TxControl::Other)
-        );
-        assert_eq!(
-            tx_control(b"/* x */ START TRANSACTION;"),
-            Some(TxControl::Begin)
-        );
-        assert_eq!(tx_control(b"SELECT 1;"), None);
-        assert_eq!(tx_control(b"BEGINNING;"), None);
-    }
-
-    #[test]
-    fn entry_headers() {
-        let h = entry_header(b"-- Name: t id; Type: DEFAULT; Schema: public; Owner: postgres\n")
-            .unwrap();
-        assert_eq!(
-            (
-                h.tag.as_str(),
-                h.desc.as_str(),
-                h.schema.as_str(),
-                h.owner.as_str(),
-                h.data
-            ),
-            ("t id", "DEFAULT", "public", "postgres", false)
-        );
-        let h = entry_header(
-            b"-- Data for Name: orders; Type: TABLE DATA; Schema: app; Owner: alice\n",
-        )
-        .unwrap();
-        assert!(h.data);
-        assert_eq!(h.desc, "TABLE DATA");
-        let h = entry_header(
-            b"-- Name: t; Type: TABLE; Schema: public; Owner: postgres; Tablespace: fast\n",
-        )
-        .unwrap();
-        assert_eq!(h.owner, "postgres");
-        assert!(entry_header(b"-- Dumped by pg_dump version 15.8\n").is_none());
-    }
-}
+mod tests;

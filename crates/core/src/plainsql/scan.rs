@@ -2,7 +2,7 @@
 //! output).
 
 use super::classify::{ArbitrarySql, Classifier};
-use super::{entry_header, leading_words, meta_command, trim_eol, Piece, Splitter};
+use super::{entry_header, leading_words, meta_command, trim_eol, LexError, Piece, Splitter};
 use crate::error::{Error, ErrorKind, Result};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -111,7 +111,7 @@ pub fn sniff(path: &Path) -> Result<bool> {
     }
     // The first statement or meta-command.
     let mut found = None;
-    let mut s = Splitter::new();
+    let mut s = Splitter::allowing_connect();
     let _ = s.push(head, &mut |p: Piece| -> std::result::Result<(), ()> {
         if found.is_none() {
             match &p {
@@ -308,7 +308,7 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
     let mut created: BTreeSet<String> = BTreeSet::new();
     let mut with_objects: BTreeSet<String> = BTreeSet::new();
     let mut roles: Vec<String> = Vec::new();
-    let mut splitter = Splitter::new();
+    let mut splitter = Splitter::allowing_connect();
     let mut buf = vec![0u8; 1 << 20];
     let mut classifier = Classifier::new();
     let mut on_piece = |p: Piece| -> Result<()> {
@@ -424,9 +424,13 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
         };
         total += n as u64;
         check_pending(&splitter, n, max, path)?;
-        splitter.push(&buf[..n], &mut on_piece)?;
+        splitter
+            .push(&buf[..n], &mut on_piece)
+            .map_err(|e| refused(&splitter, e, path))?;
     }
-    let clean = splitter.finish(&mut on_piece)?;
+    let clean = splitter
+        .finish(&mut on_piece)
+        .map_err(|e| refused(&splitter, e, path))?;
     sc.info.sql_bytes = total;
     let complete = if sc.info.dumpall {
         last_comment == "-- PostgreSQL database cluster dump complete"
@@ -507,7 +511,7 @@ pub fn extract(
     let mut walk = Walk::new();
     let mut ex = Extracted::default();
     let mut roles: BTreeSet<String> = BTreeSet::new();
-    let mut splitter = Splitter::new();
+    let mut splitter = Splitter::allowing_connect();
     let mut in_acl = false;
     let mut on_piece = |p: Piece| -> Result<()> {
         let own = walk.step(&p);
@@ -557,12 +561,11 @@ pub fn extract(
                 roles.extend(grantees(s));
             }
         }
-        if let Piece::Meta(m) = &p {
-            // The restore filter drops these; a copy without them is what psql -f runs too.
-            let (name, _) = meta_command(m);
-            if name == "restrict" || name == "unrestrict" {
-                return Ok(());
-            }
+        if let Piece::Meta(_) = &p {
+            // No meta-command goes into the archive's SQL: pg_dump's `\restrict` key would
+            // clash with the one a restore runs psql under (and is dropped there anyway), and
+            // `\connect` / `\encoding` belong to the pg_dumpall file, not to one database.
+            return Ok(());
         }
         out.write_all(p.bytes())
             .map_err(|e| Error::io("writing the database's SQL", e))?;
@@ -588,12 +591,31 @@ pub fn extract(
         };
         advance(n as u64);
         check_pending(&splitter, n, super::MAX_PENDING, path)?;
-        splitter.push(&buf[..n], &mut on_piece)?;
+        splitter
+            .push(&buf[..n], &mut on_piece)
+            .map_err(|e| refused(&splitter, e, path))?;
     }
-    splitter.finish(&mut on_piece)?;
+    splitter
+        .finish(&mut on_piece)
+        .map_err(|e| refused(&splitter, e, path))?;
     roles.remove("PUBLIC");
     ex.roles = roles.into_iter().collect();
     Ok(ex)
+}
+
+/// The splitter's refusal as the import's error (or `e` when it was not the splitter's).
+fn refused(splitter: &Splitter, e: Error, path: &Path) -> Error {
+    match splitter.failure() {
+        Some(l) => refusal(l, path),
+        None => e,
+    }
+}
+
+/// The import's error for SQL the splitter refused.
+pub fn refusal(l: &LexError, path: &Path) -> Error {
+    let e = l.to_error("nothing was imported");
+    Error::new(e.kind(), format!("{}: {}", path.display(), e.message()))
+        .with_hint(e.hint().unwrap_or_default().to_string())
 }
 
 /// The roles a `GRANT … TO a, b;` grants to.

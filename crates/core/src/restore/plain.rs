@@ -13,14 +13,19 @@
 //! verified at its end. The dump's own `BEGIN;` / `COMMIT;` (pg_dump writes them around large
 //! objects) are left out, so nothing commits early; `ROLLBACK`, `PREPARE TRANSACTION` and the
 //! like are refused; so is every psql meta-command but pg_dump's `\restrict` / `\unrestrict`
-//! (left out: the stream never leaves SQL mode, and an older psql does not know them).
+//! (left out: the session runs under Offsite's own `\restrict` key, see
+//! [`crate::psql_session`]). The splitter refuses a backslash command wherever it stands
+//! (mid-line, inside a statement), and nothing of an input it refused or that ends inside a
+//! statement reaches psql.
 
 use crate::archive::{self, DATABASE_SQL_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgproc;
 use crate::pgtools::PgTools;
 use crate::plainsql::classify::{Classifier, Findings};
-use crate::plainsql::{self, entry_header, meta_command, tx_control, Piece, Splitter, TxControl};
+use crate::plainsql::{
+    self, entry_header, meta_kind, tx_control, LexError, MetaKind, Piece, Splitter, TxControl,
+};
 use crate::progress::Reporter;
 use crate::project::ConnSpec;
 use crate::replace::Script;
@@ -44,7 +49,7 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
     let mut classifier = Classifier::new();
     let mut arbitrary = Findings::default();
     let mut splitter = Splitter::new();
-    let mut on_piece = |p: Piece| -> std::result::Result<(), std::convert::Infallible> {
+    let mut on_piece = |p: Piece| -> std::result::Result<(), LexError> {
         match &p {
             Piece::Between(b) => {
                 if let Some(h) = entry_header(b) {
@@ -95,8 +100,14 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
     if sink.overflowed {
         return Err(too_long(archive_path));
     }
+    // A dump the splitter refuses is refused at the plan already.
+    if let Some(e) = splitter.failure() {
+        return Err(e.to_error("nothing was restored"));
+    }
     copied?;
-    let _ = splitter.finish(&mut on_piece);
+    if let Err(e) = splitter.finish(&mut on_piece) {
+        return Err(e.to_error("nothing was restored"));
+    }
     Ok(FullToc {
         list: String::new(),
         items,
@@ -122,15 +133,13 @@ struct SplitSink<'a, F> {
     overflowed: bool,
 }
 
-impl<F: FnMut(Piece) -> std::result::Result<(), std::convert::Infallible>> Write
-    for SplitSink<'_, F>
-{
+impl<F: FnMut(Piece) -> std::result::Result<(), LexError>> Write for SplitSink<'_, F> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.splitter.pending().saturating_add(buf.len()) > plainsql::MAX_PENDING {
             self.overflowed = true;
             return Err(std::io::Error::other("statement too long"));
         }
-        let _ = self.splitter.push(buf, self.f);
+        self.splitter.push(buf, self.f)?;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -213,10 +222,15 @@ impl Filter {
                 }
             }
             Piece::Meta(m) => {
-                let (name, _) = meta_command(m);
-                if name == "restrict" || name == "unrestrict" {
+                // pg_dump's own key is left out: the session runs under Offsite's.
+                if matches!(
+                    meta_kind(m),
+                    Some(MetaKind::Restrict | MetaKind::Unrestrict)
+                ) {
                     return Verdict::Drop;
                 }
+                // The restore's splitter gives out no other meta-command; refused all the same.
+                let name = plainsql::meta_command(m).0;
                 self.refused = Some(
                     Error::new(
                         ErrorKind::UnsupportedFormat,
@@ -277,12 +291,8 @@ impl Filter {
 }
 
 fn is_copy(s: &[u8]) -> bool {
-    // The splitter decides COPY data; a statement starting with COPY and ending FROM stdin.
-    let w = plainsql::leading_words(s, 1);
-    w.first().map(String::as_str) == Some("COPY")
-        && String::from_utf8_lossy(s)
-            .to_ascii_uppercase()
-            .contains("FROM STDIN")
+    // The splitter starts COPY data after exactly this form, and after nothing else.
+    plainsql::is_copy_from_stdin(s)
 }
 
 /// The writer between the archive and psql: splits, filters, writes what passes.
@@ -300,9 +310,22 @@ impl<W: Write> FilterSink<W> {
             Verdict::Refuse => Err(std::io::Error::other("refused")),
         }
     }
+    /// A refusal of the splitter becomes the filter's.
+    fn lexed<T>(&mut self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if let (Err(_), Some(e)) = (&r, self.splitter.failure()) {
+            if self.filter.refused.is_none() {
+                self.filter.refused = Some(e.to_error("nothing was restored"));
+            }
+        }
+        r
+    }
     fn finish(&mut self) -> std::io::Result<()> {
         let (filter, out) = (&mut self.filter, &mut self.out);
-        let clean = self.splitter.finish(&mut |p| Self::emit(filter, out, p))?;
+        // An unterminated tail is never written: psql would run it at its end of input.
+        let r = self
+            .splitter
+            .finish_clean_only(&mut |p| Self::emit(filter, out, p));
+        let clean = self.lexed(r)?;
         if !clean {
             self.filter.refused = Some(
                 Error::integrity("the SQL dump ends inside a statement or COPY data").with_hint(
@@ -328,8 +351,8 @@ impl<W: Write> Write for FilterSink<W> {
             return Err(std::io::Error::other("refused"));
         }
         let (filter, out) = (&mut self.filter, &mut self.out);
-        self.splitter
-            .push(buf, &mut |p| Self::emit(filter, out, p))?;
+        let r = self.splitter.push(buf, &mut |p| Self::emit(filter, out, p));
+        self.lexed(r)?;
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -353,6 +376,9 @@ pub(crate) fn run(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
+    // Offsite's own SQL around the dump, checked by the same lexer before psql sees it.
+    let (preamble, end) = crate::psql_session::script_sql(&script.before, &script.after)?;
+    let opening = crate::psql_session::opening(&tools.psql());
     let mut psql = pgproc::command(&tools.psql(), spec, password);
     psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"])
         .arg(format!("--dbname={}", spec.dbname_conninfo()))
@@ -360,12 +386,7 @@ pub(crate) fn run(
         .stdout(Stdio::null());
     let (psql, psql_in, _, psql_err) = pgproc::Guarded::spawn(psql, "psql", cancel)?;
     let psql_in = std::io::BufWriter::with_capacity(256 * 1024, psql_in.expect("stdin piped"));
-
-    let mut preamble = String::from("SET client_min_messages = error;\nBEGIN;\n");
-    for s in &script.before {
-        preamble.push_str(s);
-        preamble.push('\n');
-    }
+    let preamble = format!("{opening}{preamble}");
     let mut sink = FilterSink {
         splitter: Splitter::new(),
         filter: Filter::new(skip, &script.drop_owner_of)
@@ -389,12 +410,6 @@ pub(crate) fn run(
     let mut psql_in = sink.out;
     let mut ended = Ok(());
     if all_good {
-        let mut end = String::new();
-        for s in &script.after {
-            end.push_str(s);
-            end.push('\n');
-        }
-        end.push_str("COMMIT;\n");
         ended = psql_in
             .write_all(end.as_bytes())
             .and_then(|_| psql_in.flush());

@@ -536,7 +536,8 @@ async fn a_hand_written_script_restores_and_shell_commands_are_refused() {
     );
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM hand"), "3");
 
-    // A psql shell escape in a script is never run: refused, nothing restored.
+    // A psql shell escape in a script is never run: refused at import already, nothing
+    // imported (a crafted archive holding it is refused at restore: see `psql_meta`).
     let evil = env.dir.path().join("evil.sql");
     let marker = env.dir.path().join("ran");
     std::fs::write(
@@ -547,29 +548,31 @@ async fn a_hand_written_script_restores_and_shell_commands_are_refused() {
         ),
     )
     .unwrap();
-    let path = import_new(
-        &env,
-        &evil,
-        ImportInto::Existing {
-            project: "hand".into(),
-        },
-        None,
-    )
-    .await;
-    let dst = pg.unique_db("plain_evil");
+    let hand = env.engine.catalog().project("hand").await.unwrap();
+    let count = || async { env.engine.catalog().backups(&hand.id).await.unwrap().len() };
+    let before = count().await;
     let e = env
         .engine
-        .restore(
-            RestoreRequest::new(&path, target(pg, &dst)),
+        .import(
+            ImportOptions::new(
+                &evil,
+                ImportInto::Existing {
+                    project: "hand".into(),
+                },
+            ),
             JobStart::default(),
         )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnsupportedFormat, "{e}");
-    assert!(e.message().contains("\\!"), "{e}");
-    assert!(!marker.exists());
-    assert_eq!(
-        pg.psql(&dst, "SELECT count(*) FROM pg_class WHERE relname = 'evil'"),
-        "0"
+    assert!(
+        e.message().contains("\\!") && e.message().contains("(line 2)"),
+        "{e}"
     );
+    assert!(
+        e.hint().unwrap_or("").starts_with("nothing was imported"),
+        "{e:?}"
+    );
+    assert!(!marker.exists());
+    assert_eq!(count().await, before, "a backup was registered");
 }
