@@ -434,7 +434,7 @@ fn is_tx(t: &[Tok]) -> bool {
 /// `FROM|TO PROGRAM` anywhere, or a call of a denied function.
 fn program_or_denied_call(t: &[Tok]) -> Option<ArbitraryKind> {
     for (i, x) in t.iter().enumerate() {
-        if x.upper() == "PROGRAM" && i > 0 && matches!(t[i - 1].upper().as_str(), "FROM" | "TO") {
+        if x.is_word("PROGRAM") && i > 0 && (t[i - 1].is_word("FROM") || t[i - 1].is_word("TO")) {
             return Some(ArbitraryKind::RunsProgram);
         }
     }
@@ -729,8 +729,7 @@ fn grant(t: &[Tok]) -> Option<ArbitraryKind> {
 }
 
 fn has_word(t: &[Tok], w: &str) -> bool {
-    t.iter()
-        .any(|x| matches!(x, Tok::Word(_)) && x.upper() == w)
+    t.iter().any(|x| x.is_word(w))
 }
 
 fn has_sequence(t: &[Tok], seq: &[&str]) -> bool {
@@ -850,6 +849,10 @@ pub(crate) enum Tok<'a> {
 }
 
 impl Tok<'_> {
+    /// The keyword `w` (upper case), without allocating.
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self, Tok::Word(x) if x.eq_ignore_ascii_case(w.as_bytes()))
+    }
     fn upper(&self) -> String {
         match self {
             Tok::Word(w) => String::from_utf8_lossy(w).to_ascii_uppercase(),
