@@ -674,7 +674,8 @@ fn insert(t: &[Tok]) -> Option<ArbitraryKind> {
             Tok::Word(_) if !WORDS.contains(&x.upper().as_str()) => {
                 return Some(ArbitraryKind::RunsCode)
             }
-            Tok::Ident(_) | Tok::Dollar(_) | Tok::Other => return Some(ArbitraryKind::RunsCode),
+            // A dollar-quoted string is a string (pg_dump writes '…'; a hand-written script may not).
+            Tok::Ident(_) | Tok::Other => return Some(ArbitraryKind::RunsCode),
             Tok::Op(op) if *op != b"-" && *op != b"+" => return Some(ArbitraryKind::RunsCode),
             _ => {}
         }
