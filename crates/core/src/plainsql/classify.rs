@@ -22,6 +22,9 @@
 
 use serde::Serialize;
 
+mod lexer;
+pub(crate) use lexer::{Lexer, Tok};
+
 /// What a statement pg_dump never writes does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -434,7 +437,7 @@ fn is_tx(t: &[Tok]) -> bool {
 /// `FROM|TO PROGRAM` anywhere, or a call of a denied function.
 fn program_or_denied_call(t: &[Tok]) -> Option<ArbitraryKind> {
     for (i, x) in t.iter().enumerate() {
-        if x.upper() == "PROGRAM" && i > 0 && matches!(t[i - 1].upper().as_str(), "FROM" | "TO") {
+        if x.is_word("PROGRAM") && i > 0 && (t[i - 1].is_word("FROM") || t[i - 1].is_word("TO")) {
             return Some(ArbitraryKind::RunsProgram);
         }
     }
@@ -674,7 +677,8 @@ fn insert(t: &[Tok]) -> Option<ArbitraryKind> {
             Tok::Word(_) if !WORDS.contains(&x.upper().as_str()) => {
                 return Some(ArbitraryKind::RunsCode)
             }
-            Tok::Ident(_) | Tok::Dollar(_) | Tok::Other => return Some(ArbitraryKind::RunsCode),
+            // A dollar-quoted string is a string (pg_dump writes '…'; a hand-written script may not).
+            Tok::Ident(_) | Tok::Other => return Some(ArbitraryKind::RunsCode),
             Tok::Op(op) if *op != b"-" && *op != b"+" => return Some(ArbitraryKind::RunsCode),
             _ => {}
         }
@@ -729,8 +733,7 @@ fn grant(t: &[Tok]) -> Option<ArbitraryKind> {
 }
 
 fn has_word(t: &[Tok], w: &str) -> bool {
-    t.iter()
-        .any(|x| matches!(x, Tok::Word(_)) && x.upper() == w)
+    t.iter().any(|x| x.is_word(w))
 }
 
 fn has_sequence(t: &[Tok], seq: &[&str]) -> bool {
@@ -827,249 +830,6 @@ pub fn excerpt(stmt: &[u8]) -> String {
         out.push('…');
     }
     out
-}
-
-/// A token of SQL, as the server reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Tok<'a> {
-    /// A keyword or unquoted identifier.
-    Word(&'a [u8]),
-    /// A `"quoted identifier"` (inside, doubled quotes as written).
-    Ident(&'a [u8]),
-    /// A string constant's content (`'…'`, `E'…'`, `B'…'`, `X'…'`, `U&'…'`).
-    Str(&'a [u8]),
-    /// A dollar-quoted string's content.
-    Dollar(&'a [u8]),
-    Num,
-    /// `( ) [ ] , ; . =` and other single characters.
-    Punct(u8),
-    /// An operator (`::`, `<>`, `||`, `-`, …).
-    Op(&'a [u8]),
-    /// A parameter (`$1`) or a byte that starts nothing.
-    Other,
-}
-
-impl Tok<'_> {
-    fn upper(&self) -> String {
-        match self {
-            Tok::Word(w) => String::from_utf8_lossy(w).to_ascii_uppercase(),
-            Tok::Punct(c) => (*c as char).to_string(),
-            Tok::Op(o) => String::from_utf8_lossy(o).into_owned(),
-            _ => String::new(),
-        }
-    }
-    fn is_name(&self) -> bool {
-        matches!(self, Tok::Word(_) | Tok::Ident(_))
-    }
-    /// An identifier's name (unquoted words folded to lower case).
-    fn name(&self) -> String {
-        match self {
-            Tok::Word(w) => String::from_utf8_lossy(w).to_ascii_lowercase(),
-            Tok::Ident(w) => String::from_utf8_lossy(w).replace("\"\"", "\""),
-            _ => String::new(),
-        }
-    }
-}
-
-/// The tokenizer: the server's lexical rules for what matters here (comments nested, quotes
-/// with their escapes, dollar quotes, identifiers). An unterminated quote or comment runs to
-/// the end.
-#[derive(Clone)]
-pub(crate) struct Lexer<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-fn ident_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
-}
-
-fn ident_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
-}
-
-const OP_CHARS: &[u8] = b"+-*/<>=~!@#%^&|`?:";
-
-impl<'a> Lexer<'a> {
-    pub(crate) fn new(s: &'a [u8]) -> Self {
-        Lexer { s, i: 0 }
-    }
-
-    /// The next token with where it starts and ends.
-    fn next_span(&mut self) -> Option<(usize, usize, Tok<'a>)> {
-        self.skip_space();
-        let from = self.i;
-        let tok = self.next()?;
-        Some((from, self.i, tok))
-    }
-
-    /// Where the first token starts (comments and whitespace skipped).
-    fn first_token_start(mut self) -> Option<usize> {
-        self.skip_space();
-        (self.i < self.s.len()).then_some(self.i)
-    }
-
-    fn skip_space(&mut self) {
-        let s = self.s;
-        loop {
-            while self.i < s.len() && s[self.i].is_ascii_whitespace() {
-                self.i += 1;
-            }
-            if s[self.i..].starts_with(b"--") {
-                while self.i < s.len() && s[self.i] != b'\n' {
-                    self.i += 1;
-                }
-            } else if s[self.i..].starts_with(b"/*") {
-                let mut depth = 0usize;
-                while self.i < s.len() {
-                    if s[self.i..].starts_with(b"/*") {
-                        depth += 1;
-                        self.i += 2;
-                    } else if s[self.i..].starts_with(b"*/") {
-                        depth -= 1;
-                        self.i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        self.i += 1;
-                    }
-                }
-            } else {
-                return;
-            }
-        }
-    }
-
-    /// A quoted run from `self.i` (at the opening quote); returns its content.
-    fn quoted(&mut self, q: u8, escapes: bool) -> &'a [u8] {
-        let s = self.s;
-        self.i += 1;
-        let start = self.i;
-        while self.i < s.len() {
-            let c = s[self.i];
-            if escapes && c == b'\\' {
-                self.i += 2;
-                continue;
-            }
-            if c == q {
-                if s.get(self.i + 1) == Some(&q) {
-                    self.i += 2;
-                    continue;
-                }
-                let content = &s[start..self.i];
-                self.i += 1;
-                return content;
-            }
-            self.i += 1;
-        }
-        self.i = s.len();
-        &s[start..]
-    }
-}
-
-impl<'a> Iterator for Lexer<'a> {
-    type Item = Tok<'a>;
-
-    fn next(&mut self) -> Option<Tok<'a>> {
-        self.skip_space();
-        let s = self.s;
-        let c = *s.get(self.i)?;
-        // String constants with a prefix: E'…', B'…', X'…', N'…', U&'…'.
-        if matches!(c, b'E' | b'e' | b'B' | b'b' | b'X' | b'x' | b'N' | b'n')
-            && s.get(self.i + 1) == Some(&b'\'')
-        {
-            self.i += 1;
-            return Some(Tok::Str(self.quoted(b'\'', matches!(c, b'E' | b'e'))));
-        }
-        if matches!(c, b'U' | b'u') && s.get(self.i + 1) == Some(&b'&') {
-            match s.get(self.i + 2) {
-                Some(b'\'') => {
-                    self.i += 2;
-                    return Some(Tok::Str(self.quoted(b'\'', false)));
-                }
-                Some(b'"') => {
-                    self.i += 2;
-                    return Some(Tok::Ident(self.quoted(b'"', false)));
-                }
-                _ => {}
-            }
-        }
-        if ident_start(c) {
-            let start = self.i;
-            while self.i < s.len() && ident_char(s[self.i]) {
-                self.i += 1;
-            }
-            return Some(Tok::Word(&s[start..self.i]));
-        }
-        match c {
-            b'\'' => Some(Tok::Str(self.quoted(b'\'', false))),
-            b'"' => Some(Tok::Ident(self.quoted(b'"', false))),
-            b'$' => {
-                if let Some(tag) = super::dollar_tag(&s[self.i..]) {
-                    let start = self.i + tag.len();
-                    let end = s[start..]
-                        .windows(tag.len())
-                        .position(|w| w == tag.as_slice())
-                        .map(|p| start + p);
-                    return Some(match end {
-                        Some(e) => {
-                            self.i = e + tag.len();
-                            Tok::Dollar(&s[start..e])
-                        }
-                        None => {
-                            self.i = s.len();
-                            Tok::Dollar(&s[start..])
-                        }
-                    });
-                }
-                self.i += 1;
-                while self.i < s.len() && s[self.i].is_ascii_digit() {
-                    self.i += 1;
-                }
-                Some(Tok::Other)
-            }
-            b'0'..=b'9' => {
-                while self.i < s.len()
-                    && (s[self.i].is_ascii_alphanumeric() || s[self.i] == b'.' || s[self.i] == b'_')
-                {
-                    self.i += 1;
-                }
-                Some(Tok::Num)
-            }
-            b'.' if s.get(self.i + 1).is_some_and(u8::is_ascii_digit) => {
-                self.i += 1;
-                while self.i < s.len() && (s[self.i].is_ascii_alphanumeric() || s[self.i] == b'.') {
-                    self.i += 1;
-                }
-                Some(Tok::Num)
-            }
-            b'(' | b')' | b'[' | b']' | b',' | b';' | b'.' => {
-                self.i += 1;
-                Some(Tok::Punct(c))
-            }
-            c if OP_CHARS.contains(&c) => {
-                let start = self.i;
-                while self.i < s.len()
-                    && OP_CHARS.contains(&s[self.i])
-                    && !s[self.i..].starts_with(b"--")
-                    && !s[self.i..].starts_with(b"/*")
-                {
-                    self.i += 1;
-                }
-                let op = &s[start..self.i];
-                Some(if op == b"=" {
-                    Tok::Punct(b'=')
-                } else {
-                    Tok::Op(op)
-                })
-            }
-            _ => {
-                self.i += 1;
-                Some(Tok::Other)
-            }
-        }
-    }
 }
 
 /// [`Classifier::new`]`.classify(stmt)`: one statement on its own (function bodies assumed

@@ -78,6 +78,11 @@ fn pg_dumps_statements_are_not_arbitrary() {
     for s in PG_DUMP {
         assert_eq!(c.classify(s.as_bytes()), None, "{s}");
     }
+    // Not pg_dump's, but a literal all the same (a hand-written seed script).
+    assert_eq!(
+        c.classify(b"INSERT INTO hand VALUES (2, $$x\nCOMMIT;$$);"),
+        None
+    );
 }
 
 #[test]

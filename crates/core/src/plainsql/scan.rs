@@ -1,7 +1,7 @@
 //! Recognising, describing and unpacking plain SQL dump files (`.sql`, `.sql.gz`, `pg_dumpall`
 //! output).
 
-use super::classify::{ArbitrarySql, Classifier};
+use super::classify::{ArbitrarySql, Classifier, Findings};
 use super::{entry_header, leading_words, meta_command, trim_eol, LexError, Piece, Splitter};
 use crate::error::{Error, ErrorKind, Result};
 use serde::Serialize;
@@ -311,17 +311,20 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
     let mut splitter = Splitter::allowing_connect();
     let mut buf = vec![0u8; 1 << 20];
     let mut classifier = Classifier::new();
+    // Statements pg_dump never writes: of the databases (after their `\connect`), and of a
+    // file without `\connect` (before one: pg_dumpall's roles, `CREATE DATABASE` of
+    // `pg_dump --create`, which packing leaves out when a `\connect` follows).
+    let (mut in_dbs, mut before_connect) = (Findings::default(), Findings::default());
     let mut on_piece = |p: Piece| -> Result<()> {
         let own = walk.step(&p);
         let db = walk.connected.clone().unwrap_or_default();
-        // A database's statements (not pg_dumpall's roles and CREATE DATABASE, which go
-        // elsewhere when packed).
         if let Piece::Statement(s) = &p {
             if own || (!walk.seen_connect && !sc.info.dumpall) {
                 if let Some(f) = classifier.classify(s) {
-                    sc.info.arbitrary_sql_total += 1;
-                    if sc.info.arbitrary_sql.len() < PREVIEW_ARBITRARY {
-                        sc.info.arbitrary_sql.push(f);
+                    if own {
+                        in_dbs.add(f);
+                    } else {
+                        before_connect.add(f);
                     }
                 }
             }
@@ -452,6 +455,9 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
         .with_hint("the file was cut off while it was written or copied; use another copy"));
     }
     sc.connects = walk.seen_connect;
+    let found = if sc.connects { in_dbs } else { before_connect };
+    sc.info.arbitrary_sql_total = found.total;
+    sc.info.arbitrary_sql = found.first.into_iter().take(PREVIEW_ARBITRARY).collect();
     if !sc.connects {
         sc.tables = dbs.into_iter().flat_map(|d| d.tables).collect();
     } else {
@@ -759,6 +765,49 @@ mod tests {
         let text = dir.path().join("notes.txt");
         std::fs::write(&text, "not a backup\n").unwrap();
         assert!(!sniff(&text).unwrap());
+    }
+
+    #[test]
+    fn the_preview_counts_what_packing_keeps_of_sql_pg_dump_never_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        // pg_dump --create: CREATE DATABASE before \connect is left out when packed.
+        let created = dir.path().join("created.sql");
+        std::fs::write(&created, "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\n\n--\n-- Name: shop; Type: DATABASE; Schema: -; Owner: app\n--\n\nCREATE DATABASE shop WITH TEMPLATE = template0;\n\nALTER DATABASE shop OWNER TO app;\n\n\\connect shop\n\nSET check_function_bodies = false;\n\n--\n-- Name: t; Type: TABLE; Schema: public; Owner: app\n--\n\nCREATE TABLE public.t (a text);\n\nCOPY public.t (a) FROM PROGRAM 'id';\n\n--\n-- PostgreSQL database dump complete\n--\n\n").unwrap();
+        let sc = scan(&created, &CancellationToken::new()).unwrap();
+        assert_eq!(
+            sc.info.arbitrary_sql_total, 1,
+            "{:?}",
+            sc.info.arbitrary_sql
+        );
+        assert_eq!(
+            sc.info.arbitrary_sql[0].kind,
+            crate::plainsql::classify::ArbitraryKind::RunsProgram
+        );
+        // Without \connect everything counts, up to five named.
+        let plain = dir.path().join("plain.sql");
+        let mut sql =
+            String::from("--\n-- PostgreSQL database dump\n--\n\nCREATE ROLE x SUPERUSER;\n");
+        for i in 0..7 {
+            sql.push_str(&format!("DO $$ BEGIN PERFORM {i}; END $$;\n"));
+        }
+        sql.push_str("\n--\n-- PostgreSQL database dump complete\n--\n\n");
+        std::fs::write(&plain, sql).unwrap();
+        let sc = scan(&plain, &CancellationToken::new()).unwrap();
+        assert_eq!(sc.info.arbitrary_sql_total, 8);
+        assert_eq!(sc.info.arbitrary_sql.len(), PREVIEW_ARBITRARY);
+        assert_eq!(sc.info.arbitrary_sql[0].excerpt, "CREATE ROLE x SUPERUSER;");
+        // pg_dumpall's roles and databases are not the database's statements.
+        let all = dir.path().join("all.sql");
+        std::fs::write(&all, CLUSTER).unwrap();
+        let sc = scan(&all, &CancellationToken::new()).unwrap();
+        assert!(
+            sc.info
+                .arbitrary_sql
+                .iter()
+                .all(|f| f.excerpt == "SET a = 1;"),
+            "{:?}",
+            sc.info.arbitrary_sql
+        );
     }
 
     #[test]

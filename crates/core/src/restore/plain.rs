@@ -492,4 +492,30 @@ mod tests {
         let (_, r) = filtered(b"COPY t FROM stdin;\n1\n", &[], &[]);
         assert_eq!(r.unwrap().kind(), ErrorKind::Integrity);
     }
+
+    #[test]
+    fn without_consent_the_stream_stops_at_sql_pg_dump_never_writes() {
+        let sql = b"SET check_function_bodies = false;\nCREATE TABLE t (a text);\nCOPY t (a) FROM stdin;\nCOPY t FROM PROGRAM 'id';\n\\.\nCOPY t FROM PROGRAM 'id';\nCREATE TABLE after (a int);\n";
+        let mut sink = FilterSink {
+            splitter: Splitter::new(),
+            filter: Filter::new(BTreeSet::new(), &BTreeSet::new()).refusing_arbitrary_sql(true),
+            out: Vec::new(),
+        };
+        assert!(sink.write_all(sql).and_then(|_| sink.finish()).is_err());
+        let e = sink.filter.refused.take().unwrap();
+        assert_eq!(e.kind(), ErrorKind::ArbitrarySql);
+        let out = String::from_utf8(sink.out).unwrap();
+        // COPY data is data; the statement after it is refused, and nothing after it passes.
+        assert!(out.contains("COPY t FROM PROGRAM 'id';\n\\.\n"), "{out}");
+        assert!(!out.contains("after"), "{out}");
+        assert_eq!(out.matches("PROGRAM").count(), 1, "{out}");
+        // With consent it passes.
+        let mut sink = FilterSink {
+            splitter: Splitter::new(),
+            filter: Filter::new(BTreeSet::new(), &BTreeSet::new()).refusing_arbitrary_sql(false),
+            out: Vec::new(),
+        };
+        sink.write_all(sql).and_then(|_| sink.finish()).unwrap();
+        assert!(String::from_utf8(sink.out).unwrap().contains("after"));
+    }
 }
