@@ -19,6 +19,13 @@ pub struct ComponentArgs {
     /// (https://REF.storage.supabase.co/storage/v1/s3) and the project ref.
     #[arg(long, value_name = "URL|REF")]
     pub supabase: Option<String>,
+    /// With --supabase: Supabase's certificate authority (the dashboard's Database settings →
+    /// SSL configuration → Download certificate, prod-ca-2021.crt). The database is then
+    /// reached with sslmode=verify-full against it. Supabase's certificates are signed by this
+    /// CA, which no system trusts: without it, --supabase needs --tls require (encrypted, the
+    /// server not checked).
+    #[arg(long, value_name = "FILE", requires = "supabase")]
+    pub supabase_ca: Option<std::path::PathBuf>,
     /// S3-compatible endpoint of the project's storage (Supabase: Project Settings → Storage → S3
     /// connection). Without it but with --s3-key-id: AWS.
     #[arg(long, value_name = "URL")]

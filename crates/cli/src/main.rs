@@ -479,10 +479,23 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                         } else {
                             std::env::var(offsite_core::ops::components::SUPABASE_TOKEN_ENV).ok()
                         };
+                        use offsite_core::ops::supabase_tls::SupabaseTls;
+                        let check = match (&components.supabase_ca, tls) {
+                            (Some(ca), None | Some(TlsMode::VerifyFull)) => SupabaseTls::Verify(ca),
+                            (_, Some(TlsMode::Require)) => SupabaseTls::RequireUnverified,
+                            (Some(_), Some(other)) => {
+                                return Err(Error::invalid(format!(
+                                    "--supabase-ca is checked only with verify-full, not --tls {other}"
+                                ))
+                                .with_hint("leave out --tls (verify-full), or --supabase-ca with --tls require"))
+                            }
+                            (None, _) => SupabaseTls::Unchosen,
+                        };
                         let d = offsite_core::ops::components::supabase_database(
                             &q.project_ref,
                             token.as_deref(),
                             components.supabase_api.as_deref(),
+                            check,
                         )
                         .await?;
                         if let Some(note) = &d.note {

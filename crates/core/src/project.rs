@@ -71,6 +71,11 @@ pub struct ConnSpec {
     pub user: String,
     pub database: String,
     pub tls: TlsMode,
+    /// The certificate authority that must have signed the server's certificate (a PEM file,
+    /// an absolute path; the URL's `sslrootcert`), with `verify-full`. `None`: the system's
+    /// trusted roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 impl ConnSpec {
@@ -159,6 +164,9 @@ impl ConnSpec {
                 TlsMode::VerifyFull => PgSslMode::VerifyFull,
             })
             .log_statements(tracing::log::LevelFilter::Trace);
+        if let (TlsMode::VerifyFull, Some(ca)) = (tls, &self.ca_file) {
+            o = o.ssl_root_cert(ca.as_str());
+        }
         if let Some(p) = password {
             o = o.password(p);
         }
@@ -192,6 +200,14 @@ impl ConnSpec {
             ("PGCONNECT_TIMEOUT", "10".to_string()),
             ("PGAPPNAME", "offsite".to_string()),
         ];
+        // verify-full: the project's CA, else the system's roots as a bundle file (libpq 15
+        // has no `sslrootcert=system`, and without a root file it refuses verify-full) — the
+        // same roots sqlx checks against.
+        if self.tls == TlsMode::VerifyFull && !self.is_socket() {
+            if let Some(ca) = self.ca_file.clone().or_else(system_ca_bundle) {
+                env.push(("PGSSLROOTCERT", ca));
+            }
+        }
         if let Some(p) = password {
             env.push(("PGPASSWORD", p.to_string()));
         }
@@ -242,7 +258,26 @@ impl ConnSpec {
     }
 }
 
-const TLS_HINT: &str = "with verify-full the server's certificate must be signed by a trusted authority and name the host; use require to encrypt without checking it, or disable if the server has no TLS";
+const TLS_HINT: &str = "with verify-full the server's certificate must be signed by a trusted authority (the system's, or the sslrootcert file in the URL) and name the host; a Supabase project's is signed by Supabase's own CA: download it (dashboard, Database settings, SSL configuration) and give it with --supabase-ca FILE (or sslrootcert=FILE in the URL), or choose sslmode=require explicitly to encrypt without checking the server";
+
+/// Where the system's trusted roots are, as one PEM bundle (Debian/Ubuntu, Fedora/RHEL,
+/// openSUSE, Alpine, macOS); `SSL_CERT_FILE` first.
+pub fn system_ca_bundle() -> Option<String> {
+    std::env::var("SSL_CERT_FILE")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .into_iter()
+        .chain(
+            [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/ca-bundle.pem",
+                "/etc/ssl/cert.pem",
+            ]
+            .map(String::from),
+        )
+        .find(|p| std::path::Path::new(p).is_file())
+}
 
 /// rustls reports certificate problems as I/O errors.
 fn is_tls_failure(text: &str) -> bool {

@@ -648,3 +648,20 @@ async fn cancel_stops_a_fetch_and_an_apply() {
     assert!(e.message().contains("no setting was changed"), "{e}");
     assert_eq!(fake.request_count(), 0);
 }
+
+#[tokio::test]
+async fn an_answer_larger_than_the_cap_is_refused_while_it_is_read() {
+    // Hostile input: a Management API (or what answers in its place) sending 40 MiB for a
+    // configuration document. Refused with a clear error, never held whole.
+    let fake = FakeManagementApi::start();
+    let path = format!("/v1/projects/{PROJECT_REF}/config/auth");
+    let huge = vec![b' '; offsite_core::sources::supabase_api::MAX_ANSWER_BYTES + 1024];
+    fake.serve_bytes(&path, &huge, "application/json", None);
+    let api = client(&fake);
+    let e = api.get_json(&path).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    assert!(e.message().contains("larger than 32 MiB"), "{e}");
+    assert!(e.hint().unwrap().contains("nothing was kept"), "{e:?}");
+    let e = api.get_bytes(&path).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+}

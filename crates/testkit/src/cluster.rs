@@ -442,6 +442,39 @@ impl TestCluster {
             .unwrap_or(false)
     }
 
+    /// Turns TLS on with this server certificate and key (PEM; see `tls::TestCa`): written into
+    /// the data folder (the key 0600, as the server demands), `ssl = on`, configuration
+    /// reloaded. Panics when the server refuses them.
+    pub fn enable_tls(&self, cert_pem: &str, key_pem: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(self.data_dir.join("server.crt"), cert_pem).expect("write server.crt");
+        let key = self.data_dir.join("server.key");
+        std::fs::write(&key, key_pem).expect("write server.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
+        if let Some((uid, gid)) = self.run_as {
+            for f in ["server.crt", "server.key"] {
+                std::os::unix::fs::chown(self.data_dir.join(f), Some(uid), Some(gid))
+                    .expect("chown the TLS files to postgres");
+            }
+        }
+        self.psql("postgres", "ALTER SYSTEM SET ssl = on");
+        self.psql("postgres", "SELECT pg_reload_conf()");
+        for _ in 0..50 {
+            let log = self.server_log_tail();
+            if log.contains("could not load") || log.contains("private key file") {
+                panic!("testkit: the server refused the TLS files: {log}");
+            }
+            if self.psql("postgres", "SHOW ssl").trim() == "on" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!(
+            "testkit: the server did not turn TLS on: {}",
+            self.server_log_tail()
+        );
+    }
+
     /// Fast shutdown (`pg_ctl stop -m fast`), e.g. for "server went away mid-backup" tests.
     /// No-op when already stopped. [`restart`](Self::restart) brings it back on the same port.
     pub fn stop(&self) {

@@ -37,6 +37,7 @@ pub mod management_api;
 pub mod proxy;
 pub mod s3;
 mod snapshot;
+pub mod tls;
 
 pub use cluster::TestCluster;
 pub use file_server::{ExpiryStyle, FileServer};

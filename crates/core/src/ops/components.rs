@@ -445,11 +445,13 @@ pub async fn reachable(host: &str, port: u16, timeout: std::time::Duration) -> b
 /// The database of Supabase project `project_ref`: the direct host (`db.<ref>.supabase.co`,
 /// IPv6-only on many projects) when it answers from here, else the session pooler (IPv4; user
 /// `postgres.<ref>`, port 5432) as the Management API describes it — which needs the access
-/// token. Without one, the direct host is kept and the note says what to do.
+/// token. Without one, the direct host is kept and the note says what to do. TLS: `tls`
+/// ([`super::supabase_tls`]: verify-full against Supabase's CA file, or `require` when chosen).
 pub async fn supabase_database(
     project_ref: &str,
     token: Option<&str>,
     api_url: Option<&str>,
+    tls: super::supabase_tls::SupabaseTls<'_>,
 ) -> Result<SupabaseDatabase> {
     supabase_database_via(
         &format!("db.{project_ref}.supabase.co"),
@@ -457,8 +459,16 @@ pub async fn supabase_database(
         project_ref,
         token,
         api_url,
+        tls,
     )
     .await
+}
+
+fn with_note(note: Option<String>, more: Option<String>) -> Option<String> {
+    match (note, more) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    }
 }
 
 /// [`supabase_database`] with the direct host and port given (tests).
@@ -468,21 +478,23 @@ pub async fn supabase_database_via(
     project_ref: &str,
     token: Option<&str>,
     api_url: Option<&str>,
+    tls: super::supabase_tls::SupabaseTls<'_>,
 ) -> Result<SupabaseDatabase> {
-    let direct =
-        format!("postgresql://postgres@{direct_host}:{direct_port}/postgres?sslmode=require");
+    // Refused (no CA, no explicit `require`) before anything is asked of the network.
+    let (tls_params, tls_note) = super::supabase_tls::url_params(tls)?;
+    let direct = format!("postgresql://postgres@{direct_host}:{direct_port}/postgres?{tls_params}");
     if reachable(direct_host, direct_port, std::time::Duration::from_secs(5)).await {
         return Ok(SupabaseDatabase {
             url: direct,
-            note: None,
+            note: tls_note,
         });
     }
     let Some(token) = token else {
         return Ok(SupabaseDatabase {
             url: direct,
-            note: Some(format!(
+            note: with_note(Some(format!(
                 "{direct_host} does not answer from here (it may be IPv6-only); give an access token (--supabase-token-stdin) to use the session pooler instead, or --db with the pooler's URL from the dashboard"
-            )),
+            )), tls_note),
         });
     };
     let mut o = crate::sources::supabase_api::ManagementApiOptions::default();
@@ -508,11 +520,26 @@ pub async fn supabase_database_via(
             "the pooler configuration has no db_host",
         )
     })?;
+    // From the API's answer: a plain host name only (nothing that could add a parameter or
+    // another host to the URL), the database name percent-encoded.
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'));
+    if !host_ok {
+        return Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            "the pooler configuration's db_host is not a host name",
+        )
+        .with_hint("give --db with the pooler's URL from the dashboard instead"));
+    }
     let db = primary["db_name"].as_str().unwrap_or("postgres");
+    let db = percent_encoding::utf8_percent_encode(db, percent_encoding::NON_ALPHANUMERIC);
     Ok(SupabaseDatabase {
-        url: format!("postgresql://postgres.{project_ref}@{host}:5432/{db}?sslmode=require"),
-        note: Some(format!(
+        url: format!("postgresql://postgres.{project_ref}@{host}:5432/{db}?{tls_params}"),
+        note: with_note(Some(format!(
             "{direct_host} does not answer from here (IPv6-only?): using the session pooler {host}:5432"
-        )),
+        )), tls_note),
     })
 }

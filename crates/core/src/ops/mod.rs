@@ -35,6 +35,7 @@ pub mod restore_components;
 pub(crate) mod runner;
 pub mod schedule;
 pub mod settings;
+pub mod supabase_tls;
 pub(crate) mod sweep;
 pub mod verify;
 

@@ -53,12 +53,17 @@ impl ProjectConnection {
                     user: user.trim().to_string(),
                     database: database.trim().to_string(),
                     tls: TlsMode::default(),
+                    ca_file: None,
                 };
                 (spec, None)
             }
         };
         if let Some(tls) = tls {
             spec.tls = tls;
+            if tls != TlsMode::VerifyFull {
+                // The URL's certificate authority means nothing without verify-full.
+                spec.ca_file = None;
+            }
         }
         // A host that cannot be connected to exactly as written (a name with spaces, a relative
         // path, TLS over a socket) is refused, never replaced by something else.

@@ -13,7 +13,15 @@ use crate::error::{Error, Result};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// The query parameters Offsite understands (libpq's names).
-pub const URL_PARAMETERS: &[&str] = &["host", "port", "dbname", "user", "password", "sslmode"];
+pub const URL_PARAMETERS: &[&str] = &[
+    "host",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "sslmode",
+    "sslrootcert",
+];
 
 const URL_HINT: &str = "write it as postgres://USER@HOST:5432/DATABASE, or for a socket folder as postgresql://USER@/DATABASE?host=/var/run/postgresql (the password is asked for separately)";
 
@@ -137,6 +145,7 @@ pub(super) fn parse(input: &str) -> Result<(ConnSpec, Option<String>)> {
 
     let (mut user, mut host, mut port, mut database, mut password) = (None, None, None, None, None);
     let mut tls: Option<String> = None;
+    let mut ca_file: Option<String> = None;
     if let Some(ui) = userinfo {
         let (u, p) = match ui.split_once(':') {
             Some((u, p)) => (u, Some(p)),
@@ -236,6 +245,7 @@ pub(super) fn parse(input: &str) -> Result<(ConnSpec, Option<String>)> {
             "user" => set_once(&mut user, value, "user name")?,
             "password" => set_once(&mut password, value, "password")?,
             "sslmode" => tls = value,
+            "sslrootcert" => ca_file = value,
             _ => unreachable!("checked against URL_PARAMETERS"),
         }
     }
@@ -257,6 +267,7 @@ pub(super) fn parse(input: &str) -> Result<(ConnSpec, Option<String>)> {
             Some(t) => parse_tls(&t)?,
             None => TlsMode::Prefer,
         },
+        ca_file,
     };
     spec.validate()?;
     Ok((spec, password))
@@ -281,6 +292,9 @@ pub(super) fn format(spec: &ConnSpec) -> String {
     if spec.tls != TlsMode::Prefer {
         params.push(format!("sslmode={}", spec.tls));
     }
+    if let Some(ca) = &spec.ca_file {
+        params.push(format!("sslrootcert={}", utf8_percent_encode(ca, FOLDER)));
+    }
     if !params.is_empty() {
         url.push('?');
         url.push_str(&params.join("&"));
@@ -302,6 +316,22 @@ pub(super) fn validate(spec: &ConnSpec) -> Result<()> {
     if spec.port == 0 {
         return Err(Error::invalid("the port must be a number from 1 to 65535")
             .with_hint("PostgreSQL's usual port is 5432"));
+    }
+    if let Some(ca) = &spec.ca_file {
+        if spec.tls != TlsMode::VerifyFull {
+            return Err(Error::invalid(format!(
+                "sslrootcert is given with sslmode={}: a certificate authority is only checked with verify-full",
+                spec.tls
+            ))
+            .with_hint("use sslmode=verify-full with sslrootcert, or leave sslrootcert out"));
+        }
+        if !ca.starts_with('/') || ca.contains('\0') || ca.len() > 4096 {
+            return Err(Error::invalid(format!(
+                "sslrootcert {:?} is not an absolute path",
+                shorten(ca)
+            ))
+            .with_hint("give the certificate authority's file as an absolute path (/home/me/prod-ca-2021.crt)"));
+        }
     }
     let host = shorten(&spec.host);
     if spec.is_socket() {
@@ -350,6 +380,7 @@ mod tests {
             user: user.into(),
             database: database.into(),
             tls,
+            ca_file: None,
         }
     }
 

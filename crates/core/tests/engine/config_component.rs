@@ -125,6 +125,7 @@ async fn a_config_backup_is_redacted_and_restores_setting_by_setting() {
 #[tokio::test]
 async fn the_quick_add_uses_the_session_pooler_when_the_direct_host_does_not_answer() {
     use offsite_core::ops::components::supabase_database_via;
+    use offsite_core::ops::supabase_tls::SupabaseTls;
     let fake = FakeManagementApi::start();
     // A direct host that answers: kept.
     let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -135,6 +136,7 @@ async fn the_quick_add_uses_the_session_pooler_when_the_direct_host_does_not_ans
         PROJECT_REF,
         Some(TOKEN),
         Some(&fake.base_url()),
+        SupabaseTls::RequireUnverified,
     )
     .await
     .unwrap();
@@ -142,7 +144,7 @@ async fn the_quick_add_uses_the_session_pooler_when_the_direct_host_does_not_ans
         d.url,
         format!("postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=require")
     );
-    assert_eq!(d.note, None);
+    assert!(d.note.unwrap().contains("without checking the server"));
     drop(open);
     // One that does not: the session pooler the API describes (IPv4, user postgres.<ref>).
     let d = supabase_database_via(
@@ -151,6 +153,7 @@ async fn the_quick_add_uses_the_session_pooler_when_the_direct_host_does_not_ans
         PROJECT_REF,
         Some(TOKEN),
         Some(&fake.base_url()),
+        SupabaseTls::RequireUnverified,
     )
     .await
     .unwrap();
@@ -160,9 +163,99 @@ async fn the_quick_add_uses_the_session_pooler_when_the_direct_host_does_not_ans
     );
     assert!(d.note.unwrap().contains("session pooler"));
     // Without a token: the direct host, and a note saying what to do.
-    let d = supabase_database_via("127.0.0.1", port, PROJECT_REF, None, None)
-        .await
-        .unwrap();
+    let d = supabase_database_via(
+        "127.0.0.1",
+        port,
+        PROJECT_REF,
+        None,
+        None,
+        SupabaseTls::RequireUnverified,
+    )
+    .await
+    .unwrap();
     assert!(d.url.contains("127.0.0.1"));
     assert!(d.note.unwrap().contains("--supabase-token-stdin"));
+}
+
+#[tokio::test]
+async fn the_quick_add_verifies_against_supabases_ca_or_refuses_without_it() {
+    use offsite_core::ops::components::supabase_database_via;
+    use offsite_core::ops::supabase_tls::SupabaseTls;
+    let fake = FakeManagementApi::start();
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = open.local_addr().unwrap().port();
+    // No CA and no explicit `require`: refused before anything is asked, saying what to do.
+    let e = supabase_database_via(
+        "127.0.0.1",
+        port,
+        PROJECT_REF,
+        None,
+        None,
+        SupabaseTls::Unchosen,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), "needs_consent");
+    let hint = e.hint().unwrap();
+    assert!(
+        hint.contains("--supabase-ca") && hint.contains("--tls require"),
+        "{hint}"
+    );
+    // With the CA file: verify-full against it, for the direct host and for the pooler.
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("prod ca.crt");
+    std::fs::write(&ca, offsite_testkit::tls::TestCa::new("Test Root").pem()).unwrap();
+    let abs = std::fs::canonicalize(&ca).unwrap();
+    let d = supabase_database_via(
+        "127.0.0.1",
+        port,
+        PROJECT_REF,
+        None,
+        None,
+        SupabaseTls::Verify(&ca),
+    )
+    .await
+    .unwrap();
+    let (spec, _) = offsite_core::project::ConnSpec::parse_url(&d.url).unwrap();
+    assert_eq!(
+        spec.tls,
+        offsite_core::project::TlsMode::VerifyFull,
+        "{}",
+        d.url
+    );
+    assert_eq!(spec.ca_file.as_deref(), abs.to_str());
+    // Not Supabase's root: said, by its fingerprint.
+    assert!(d.note.unwrap().contains("is not Supabase Root 2021 CA"));
+    drop(open);
+    let d = supabase_database_via(
+        "127.0.0.1",
+        port,
+        PROJECT_REF,
+        Some(TOKEN),
+        Some(&fake.base_url()),
+        SupabaseTls::Verify(&ca),
+    )
+    .await
+    .unwrap();
+    assert!(
+        d.url
+            .contains("pooler.supabase.com:5432/postgres?sslmode=verify-full&sslrootcert="),
+        "{}",
+        d.url
+    );
+    // A file that is no certificate is refused.
+    let junk = dir.path().join("junk.crt");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let e = supabase_database_via(
+        "127.0.0.1",
+        port,
+        PROJECT_REF,
+        None,
+        None,
+        SupabaseTls::Verify(&junk),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), "invalid_input");
+    assert!(e.message().contains("no PEM certificate"), "{e}");
 }

@@ -36,6 +36,7 @@ impl DatabaseCase<'_> {
             user: self.cluster.superuser().into(),
             database: db.into(),
             tls: TlsMode::Disable,
+            ca_file: None,
         }
     }
     /// The source for `db` with the right password.
