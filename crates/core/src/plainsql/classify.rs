@@ -102,7 +102,7 @@ impl Findings {
     pub fn of_script(sql: &[u8], mut classifier: Classifier) -> Findings {
         let mut found = Findings::default();
         let mut splitter = super::Splitter::new();
-        let mut on = |p: super::Piece| -> Result<(), std::convert::Infallible> {
+        let mut on = |p: super::Piece| -> Result<(), super::LexError> {
             if let super::Piece::Statement(s) = &p {
                 if let Some(f) = classifier.classify(s) {
                     found.add(f);

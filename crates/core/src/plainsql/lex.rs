@@ -91,8 +91,8 @@ fn is_var_char(b: u8) -> bool {
     is_ident_start(b) || b.is_ascii_digit()
 }
 
-/// `$tag$` (or `$$`) at the start of `s`.
-fn dollar_tag(s: &[u8]) -> Option<usize> {
+/// `$tag$` (or `$$`) at the start of `s`: its length.
+pub(crate) fn dollar_tag(s: &[u8]) -> Option<usize> {
     let mut j = 1;
     if s.get(j).is_some_and(|&b| is_ident_start(b)) {
         j += 1;

@@ -181,7 +181,9 @@ impl<'a> Iterator for Lexer<'a> {
             b'\'' => Some(Tok::Str(self.quoted(b'\'', false))),
             b'"' => Some(Tok::Ident(self.quoted(b'"', false))),
             b'$' => {
-                if let Some(tag) = crate::plainsql::dollar_tag(&s[self.i..]) {
+                if let Some(tag) = crate::plainsql::lex::dollar_tag(&s[self.i..])
+                    .map(|n| s[self.i..self.i + n].to_vec())
+                {
                     let start = self.i + tag.len();
                     let end = s[start..]
                         .windows(tag.len())
