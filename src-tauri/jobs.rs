@@ -15,8 +15,8 @@ use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
 use offsite_core::ops::{
     BackupOutcome, ImportOutcome, RestoreOutcome, StorageRestoreOutcome, VerifyOutcome,
 };
+use offsite_core::postgres::restore::RestoreReport;
 use offsite_core::progress::{Phase, Progress, ProgressUpdate, RetryWait};
-use offsite_core::restore::RestoreReport;
 use offsite_core::storage::StorageRestoreReport;
 use offsite_core::{ErrorPayload, JobStart, JobTrigger};
 use serde::Serialize;

@@ -6,7 +6,7 @@ use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::archive::manifest::BackupType;
 use offsite_core::catalog::{JobKind, JobRecord};
-use offsite_core::restore::{RestoreOptions, RestorePlan, Selection};
+use offsite_core::postgres::restore::{RestoreOptions, RestorePlan, Selection};
 use offsite_core::{
     AddProject, BackupOptions, ImportInto, ImportOptions, RestoreRequest, RestoreTo, VerifyOptions,
 };

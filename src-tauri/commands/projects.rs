@@ -3,7 +3,7 @@
 use super::{err, CmdResult};
 use crate::Shell;
 use offsite_core::ops::{ConnectionReport, ProjectSummary};
-use offsite_core::project::TlsMode;
+use offsite_core::postgres::conn::TlsMode;
 use offsite_core::{AddProject, Error, ProjectConnection, UpdateProject};
 use tauri::State;
 

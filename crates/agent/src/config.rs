@@ -33,7 +33,7 @@
 //! Passwords never live in the file: a database URL with a password in it is refused.
 
 use offsite_core::catalog::validate_project_name;
-use offsite_core::project::ConnSpec;
+use offsite_core::postgres::conn::ConnSpec;
 use offsite_core::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@ use crate::output::Out;
 use clap::{ArgGroup, Args};
 use offsite_core::import::{ImportKind, ImportPreview};
 use offsite_core::ops::ImportOutcome;
-use offsite_core::project::TlsMode;
+use offsite_core::postgres::conn::TlsMode;
 use offsite_core::{
     AddProject, Engine, ImportInto, ImportOptions, JobStart, ProjectConnection, Result,
 };

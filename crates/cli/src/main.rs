@@ -10,9 +10,9 @@ mod serve_cmd;
 
 use clap::{Args, Parser, Subcommand};
 use offsite_core::archive;
+use offsite_core::postgres::conn::TlsMode;
+use offsite_core::postgres::restore::{RestoreOptions, SelectWhat, Selection};
 use offsite_core::progress::{NoProgress, Progress};
-use offsite_core::project::TlsMode;
-use offsite_core::restore::{RestoreOptions, SelectWhat, Selection};
 use offsite_core::{
     secrets, AddProject, BackupOptions, Engine, EngineConfig, Error, ErrorKind, JobStart,
     JobTrigger, ProjectConnection, RestoreRequest, RestoreTo, Result, VerifyOptions,
@@ -347,7 +347,7 @@ fn test_clock() -> Result<Option<offsite_core::clock::SharedClock>> {
 /// A password written into a URL flag was on the command line, which every local user can read
 /// (`ps`, /proc) while offsite runs: say so, and what to do instead. Never prints the password.
 pub(crate) fn warn_password_in_url(flag: &str, url: &str) {
-    if let Ok((_, Some(_))) = offsite_core::project::ConnSpec::parse_url(url) {
+    if let Ok((_, Some(_))) = offsite_core::postgres::conn::ConnSpec::parse_url(url) {
         eprintln!(
             "warning: the password in {flag} was visible to other local users (ps) while offsite ran; \
              leave it out of the URL and give it with --password-stdin (and consider changing it)"

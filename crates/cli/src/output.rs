@@ -3,8 +3,8 @@
 use offsite_core::archive::{Manifest, SidecarStatus, VerifyReport};
 use offsite_core::catalog::{BackupRecord, Project};
 use offsite_core::ops::{BackupOutcome, ConnectionReport, RestoreOutcome};
+use offsite_core::postgres::restore::RestorePlan;
 use offsite_core::progress::{Phase, Progress, ProgressUpdate};
-use offsite_core::restore::RestorePlan;
 use offsite_core::{Error, ErrorPayload};
 use serde::Serialize;
 use serde_json::json;
@@ -351,9 +351,9 @@ impl Out {
                 "  selection:   {} ({}){}",
                 sel.tables.join(", "),
                 match sel.what {
-                    offsite_core::restore::SelectWhat::Both => "definitions and rows",
-                    offsite_core::restore::SelectWhat::Data => "rows only",
-                    offsite_core::restore::SelectWhat::Schema => "definitions only",
+                    offsite_core::postgres::restore::SelectWhat::Both => "definitions and rows",
+                    offsite_core::postgres::restore::SelectWhat::Data => "rows only",
+                    offsite_core::postgres::restore::SelectWhat::Schema => "definitions only",
                 },
                 sel.into_schema
                     .as_deref()

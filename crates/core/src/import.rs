@@ -13,8 +13,8 @@ use crate::archive::{
     Written, DATABASE_MEMBER, DATABASE_SQL_MEMBER, FORMAT_VERSION, GLOBALS_MEMBER,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::pgtools;
 use crate::plainsql::scan::{self as plain_scan, PlainSqlInfo};
+use crate::postgres::tools;
 
 mod plain;
 use crate::progress::{Phase, Reporter};
@@ -312,7 +312,7 @@ fn dump_preview(
 
 /// Runs `pg_restore -l` (the newest one available) on a custom-format dump and parses its header.
 pub fn read_dump_header(dump: &Path, pg_bin: Option<&Path>) -> Result<DumpHeader> {
-    let tools = pgtools::newest(pg_bin)?;
+    let tools = tools::newest(pg_bin)?;
     let out = std::process::Command::new(tools.pg_restore())
         .arg("--list")
         .arg(dump)
@@ -320,7 +320,8 @@ pub fn read_dump_header(dump: &Path, pg_bin: Option<&Path>) -> Result<DumpHeader
         .output()
         .map_err(|e| Error::io("starting pg_restore", e))?;
     if !out.status.success() {
-        let detail = crate::pgproc::stderr_summary(&String::from_utf8_lossy(&out.stderr), None);
+        let detail =
+            crate::postgres::process::stderr_summary(&String::from_utf8_lossy(&out.stderr), None);
         return Err(Error::integrity(format!(
             "pg_restore cannot read {}: {detail}",
             dump.display(),

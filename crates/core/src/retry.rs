@@ -21,8 +21,8 @@ use crate::archive::Written;
 use crate::clock::Clock;
 use crate::destinations::{Destination, PutBody, PutOptions, StoredObject};
 use crate::error::{Error, Result};
+use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
 use crate::progress::{Reporter, RetryWait};
-use crate::restore::{RestoreOptions, RestorePlan, RestoreReport};
 use crate::sources::supabase_api::{ApiBytes, ApiClient};
 use crate::sources::{
     ApiSource, BucketInfo, ByteRange, ByteStream, DatabaseInfo, DatabaseSource, DumpOptions,

@@ -6,7 +6,7 @@
 
 use offsite_core::catalog::BackupStatus;
 use offsite_core::config::{diff, redact, ConfigSnapshot};
-use offsite_core::project::ConnSpec;
+use offsite_core::postgres::conn::ConnSpec;
 use offsite_core::schedule::retention::decide;
 use offsite_core::schedule::{next_after, Candidate, RetentionPolicy, ScheduleSpec, Within, Zone};
 use offsite_core::sources::supabase_api::{decode_json, MAX_ANSWER_BYTES};

@@ -4,7 +4,7 @@
 //! connections) and libpq (pg_dump, psql) — success with the right CA, a clear coded error with
 //! the wrong one (and libpq refuses too).
 
-use offsite_core::project::{ConnSpec, TlsMode};
+use offsite_core::postgres::conn::{ConnSpec, TlsMode};
 use offsite_core::ErrorKind;
 use offsite_testkit::tls::TestCa;
 use offsite_testkit::TestCluster;
@@ -147,5 +147,5 @@ fn a_ca_file_is_refused_with_a_weaker_mode_or_as_a_relative_path() {
         .iter()
         .find(|(k, _)| *k == "PGSSLROOTCERT")
         .map(|(_, v)| v.clone());
-    assert_eq!(root, offsite_core::project::system_ca_bundle());
+    assert_eq!(root, offsite_core::postgres::conn::system_ca_bundle());
 }

@@ -186,8 +186,9 @@ fn a_gzip_bomb_member_is_refused_before_it_is_read_with_bounded_memory() {
     let mut head = manifest_entry(&[(GLOBALS_MEMBER, 3 * GIB, zero_sha.clone())]);
     head.extend(header(GLOBALS_MEMBER, 3 * GIB, b'0'));
     let p = put(dir.path(), "bomb.tar.gz", &bomb(&head, 3 * GIB, &[]));
-    let (spec, _) = crate::project::ConnSpec::parse_url("postgres://x@127.0.0.1:1/db").unwrap();
-    let target = crate::restore::RestoreTarget {
+    let (spec, _) =
+        crate::postgres::conn::ConnSpec::parse_url("postgres://x@127.0.0.1:1/db").unwrap();
+    let target = crate::postgres::restore::RestoreTarget {
         spec,
         password: None,
     };
@@ -196,7 +197,7 @@ fn a_gzip_bomb_member_is_refused_before_it_is_read_with_bounded_memory() {
         .build()
         .unwrap();
     let e = rt
-        .block_on(crate::restore::plan(
+        .block_on(crate::postgres::restore::plan(
             &p,
             &target,
             &Default::default(),

@@ -18,10 +18,10 @@ use crate::archive::{
     GLOBALS_MEMBER,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::pgproc;
-use crate::pgtools::{self, PgTools};
+use crate::postgres::conn::{server_info, ConnSpec, ServerInfo};
+use crate::postgres::process;
+use crate::postgres::tools::{self, PgTools};
 use crate::progress::{Phase, Reporter};
-use crate::project::{server_info, ConnSpec, ServerInfo};
 use sqlx::{Connection, PgConnection, Row};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -118,7 +118,7 @@ pub(crate) async fn dump_database_into(
     let password = src.password.as_deref();
     let mut conn = src.spec.connect(password).await?;
     let info = server_info(&mut conn, &src.spec).await?;
-    let tools = pgtools::find_for(info.major(), pg_bin)?;
+    let tools = tools::find_for(info.major(), pg_bin)?;
 
     // One snapshot for the dump and the counts.
     sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -308,10 +308,10 @@ fn run_pg_dump(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<crate::archive::SpooledMember> {
-    let mut cmd = pgproc::command(&tools.pg_dump(), spec, password);
+    let mut cmd = process::command(&tools.pg_dump(), spec, password);
     cmd.args(["--format=custom", "--compress=0", "--no-password"])
         .arg(format!("--snapshot={snapshot}"));
-    let (child, _, stdout, stderr) = pgproc::Guarded::spawn(cmd, "pg_dump", cancel)?;
+    let (child, _, stdout, stderr) = process::Guarded::spawn(cmd, "pg_dump", cancel)?;
     let mut stdout = stdout.expect("stdout piped");
     let mut buf = vec![0u8; 1 << 20];
     let pumped: Result<()> = (|| loop {
@@ -340,7 +340,7 @@ fn run_pg_dump(
     }
     pumped?;
     if !status.success() {
-        return Err(pgproc::tool_error("pg_dump", status, &err_text, password));
+        return Err(process::tool_error("pg_dump", status, &err_text, password));
     }
     spool.finish()
 }
@@ -348,7 +348,7 @@ fn run_pg_dump(
 /// `pg_dumpall --globals-only --no-role-passwords`: roles and grants, readable without
 /// superuser and without any password hashes.
 fn dump_globals(tools: &PgTools, spec: &ConnSpec, password: Option<&str>) -> Result<String> {
-    let mut cmd = pgproc::command(&tools.pg_dumpall(), spec, password);
+    let mut cmd = process::command(&tools.pg_dumpall(), spec, password);
     cmd.args([
         "--globals-only",
         "--no-role-passwords",
@@ -360,7 +360,7 @@ fn dump_globals(tools: &PgTools, spec: &ConnSpec, password: Option<&str>) -> Res
         .output()
         .map_err(|e| Error::io("starting pg_dumpall", e))?;
     if !out.status.success() {
-        return Err(pgproc::tool_error(
+        return Err(process::tool_error(
             "pg_dumpall",
             out.status,
             &String::from_utf8_lossy(&out.stderr),

@@ -3,7 +3,7 @@
 //! URL (it may hold a password).
 
 use crate::error::{Error, Result};
-use crate::project::ConnSpec;
+use crate::postgres::conn::ConnSpec;
 
 /// The TLS modes a project may have (libpq's `sslmode` values Offsite supports).
 pub const TLS_MODES: &[&str] = &["disable", "prefer", "require", "verify-full"];

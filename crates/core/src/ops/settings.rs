@@ -7,7 +7,7 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::pgtools;
+use crate::postgres::tools;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -37,7 +37,7 @@ pub struct ToolsReport {
     /// ignored).
     pub configured_outside: bool,
     /// Every pair found (the configured folder first), with its version.
-    pub found: Vec<pgtools::PgTools>,
+    pub found: Vec<tools::PgTools>,
 }
 
 /// The engine's settings as saved in the catalog.
@@ -82,7 +82,7 @@ pub(crate) async fn save(engine: &Engine, new: EngineSettings) -> Result<EngineS
         }
         let found = tokio::task::spawn_blocking({
             let bin = bin.clone();
-            move || pgtools::discover(Some(&bin))
+            move || tools::discover(Some(&bin))
         })
         .await
         .map_err(|e| Error::internal(format!("looking for pg_dump failed: {e}")))?;
@@ -150,10 +150,10 @@ pub(crate) async fn tools(engine: &Engine) -> Result<ToolsReport> {
     let dir = configured.clone();
     let found = tokio::task::spawn_blocking(move || {
         let mut found = match &dir {
-            Some(d) => pgtools::discover(Some(d)),
+            Some(d) => tools::discover(Some(d)),
             None => Vec::new(),
         };
-        for t in pgtools::discover(None) {
+        for t in tools::discover(None) {
             if !found.iter().any(|f| f.dir == t.dir) {
                 found.push(t);
             }

@@ -6,7 +6,7 @@
 //! ([`scan`]), taking one database and the roles out of a `pg_dumpall` file when it is packed
 //! into an archive ([`scan::extract`]), reading a plain dump's table of contents from its
 //! `-- Name: …; Type: …` headers for the restore plan, and filtering the SQL a restore streams
-//! into psql ([`crate::restore`]'s plain path: the dump's own `BEGIN`/`COMMIT` left out, other
+//! into psql ([`crate::postgres::restore`]'s plain path: the dump's own `BEGIN`/`COMMIT` left out, other
 //! meta-commands refused).
 //!
 //! The splitter lexes like psql ([`lex`]): quotes of every kind, dollar quotes, comments,
@@ -17,7 +17,7 @@
 //! only after pg_dump's exact `COPY name (cols) FROM stdin;` and ends at psql's `\.` line.
 //!
 //! What is assumed: the psql it feeds starts with `standard_conforming_strings` on (Offsite's
-//! sessions pin it, see [`crate::restore`]); the splitter then follows pg_dump's
+//! sessions pin it, see [`crate::postgres::restore`]); the splitter then follows pg_dump's
 //! `SET standard_conforming_strings = on|off;` and refuses any other way of changing it or the
 //! client encoding (a client-only encoding such as SJIS hides ASCII bytes from psql's lexer).
 

@@ -29,8 +29,8 @@ pub mod supabase_api;
 
 use crate::archive::Written;
 use crate::error::{Error, Result};
+use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
 use crate::progress::Reporter;
-use crate::restore::{RestoreOptions, RestorePlan, RestoreReport};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;

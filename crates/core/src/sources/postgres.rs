@@ -7,10 +7,10 @@ use super::{DatabaseInfo, DatabaseSource, DumpOptions};
 use crate::archive::Written;
 use crate::backup::{self, BackupOptions, BackupSource};
 use crate::error::Result;
-use crate::pgtools;
+use crate::postgres::conn::{server_info, unreadable_objects, ConnSpec};
+use crate::postgres::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
+use crate::postgres::tools;
 use crate::progress::Reporter;
-use crate::project::{server_info, unreadable_objects, ConnSpec};
-use crate::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
@@ -103,18 +103,18 @@ impl DatabaseSource for PostgresSource {
         let mut conn = spec.connect(self.password.as_deref()).await?;
         let info = server_info(&mut conn, spec).await?;
         let unreadable = unreadable_objects(&mut conn, spec).await?;
-        let (pg_dump, pg_dump_problem) =
-            match pgtools::find_for(info.major(), self.pg_bin.as_deref()) {
-                Ok(t) => (Some(t), None),
-                Err(e) => (
-                    None,
-                    Some(format!(
-                        "{} ({})",
-                        e.message(),
-                        e.hint().unwrap_or_default()
-                    )),
-                ),
-            };
+        let (pg_dump, pg_dump_problem) = match tools::find_for(info.major(), self.pg_bin.as_deref())
+        {
+            Ok(t) => (Some(t), None),
+            Err(e) => (
+                None,
+                Some(format!(
+                    "{} ({})",
+                    e.message(),
+                    e.hint().unwrap_or_default()
+                )),
+            ),
+        };
         Ok(DatabaseInfo {
             server_version: info.version,
             database_size: info.database_size,

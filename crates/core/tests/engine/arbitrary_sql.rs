@@ -4,7 +4,7 @@
 //! Supabase-shaped fixture through the real pg_dump, plain and custom format — holds none.
 
 use offsite_core::plainsql::classify::{ArbitraryKind, Classifier, Findings};
-use offsite_core::restore::RestoreOptions;
+use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::{
     AddProject, ErrorKind, ImportInto, ImportOptions, JobStart, ProjectConnection, RestoreRequest,
 };

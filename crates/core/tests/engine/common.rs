@@ -2,9 +2,9 @@
 //! in-memory secret store, and small helpers.
 #![allow(dead_code)]
 
+use offsite_core::postgres::conn::ConnSpec;
+use offsite_core::postgres::restore::RestoreTarget;
 use offsite_core::progress::{NoProgress, Progress};
-use offsite_core::project::ConnSpec;
-use offsite_core::restore::RestoreTarget;
 use offsite_core::secrets::MemoryStore;
 use offsite_core::{Engine, EngineConfig, JobStart};
 use offsite_testkit::TestCluster;

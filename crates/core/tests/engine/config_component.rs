@@ -216,10 +216,10 @@ async fn the_quick_add_verifies_against_supabases_ca_or_refuses_without_it() {
     )
     .await
     .unwrap();
-    let (spec, _) = offsite_core::project::ConnSpec::parse_url(&d.url).unwrap();
+    let (spec, _) = offsite_core::postgres::conn::ConnSpec::parse_url(&d.url).unwrap();
     assert_eq!(
         spec.tls,
-        offsite_core::project::TlsMode::VerifyFull,
+        offsite_core::postgres::conn::TlsMode::VerifyFull,
         "{}",
         d.url
     );

@@ -7,8 +7,8 @@
 use offsite_core::destinations::{
     put_file, BytesBody, Destination, FolderDestination, MemoryDestination, PutOptions, TEMP_PREFIX,
 };
+use offsite_core::postgres::conn::ConnSpec;
 use offsite_core::progress::{ProgressUpdate, Reporter, RetryWait};
-use offsite_core::project::ConnSpec;
 use offsite_core::retry::{RateLimited, Retrying};
 use offsite_core::sources::memory::{MemoryApiSource, MemoryObjectSource};
 use offsite_core::sources::{

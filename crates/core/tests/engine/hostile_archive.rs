@@ -5,8 +5,8 @@
 
 use crate::common::*;
 use offsite_core::archive::{self, ArchiveWriter, Manifest, GLOBALS_MEMBER, MANIFEST_NAME};
+use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::progress::Reporter;
-use offsite_core::restore::RestoreOptions;
 use offsite_core::{ErrorKind, JobStart, RestoreRequest};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};

@@ -5,8 +5,8 @@
 
 use crate::common::*;
 use offsite_core::error::ErrorKind;
-use offsite_core::project::ConnSpec;
-use offsite_core::restore::{RestoreOptions, RestoreTarget};
+use offsite_core::postgres::conn::ConnSpec;
+use offsite_core::postgres::restore::{RestoreOptions, RestoreTarget};
 use offsite_core::{JobStart, RestoreRequest};
 use offsite_testkit::{fidelity_snapshot, schema_dump, schema_dump_of, TestCluster};
 

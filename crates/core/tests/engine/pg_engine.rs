@@ -3,8 +3,8 @@
 
 use offsite_core::archive;
 use offsite_core::catalog::JobRecord;
+use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::progress::{Progress, ProgressUpdate};
-use offsite_core::restore::RestoreOptions;
 use offsite_core::secrets::{project_password_key, SecretStore};
 use offsite_core::{
     AddProject, BackupOptions, Engine, ErrorKind, JobStart, ProjectConnection, RestoreRequest,

@@ -4,7 +4,7 @@
 
 use offsite_core::archive;
 use offsite_core::import::ImportKind;
-use offsite_core::restore::RestoreOptions;
+use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::{
     AddProject, ErrorKind, ImportInto, ImportOptions, JobStart, ProjectConnection, RestoreRequest,
 };

@@ -256,12 +256,13 @@ fn the_sessions_restrict_key_stops_a_command_the_lexer_missed() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("marker");
     let psql = pg.bin("psql");
-    let (major, minor) = offsite_core::psql_session::psql_version(&psql).expect("psql --version");
+    let (major, minor) =
+        offsite_core::postgres::session::psql_version(&psql).expect("psql --version");
     assert!(
-        offsite_core::psql_session::supports_restrict(major, minor),
+        offsite_core::postgres::session::supports_restrict(major, minor),
         "the test cluster's psql {major}.{minor} has no \\restrict: install a current minor release"
     );
-    let opening = offsite_core::psql_session::opening(&psql);
+    let opening = offsite_core::postgres::session::opening(&psql);
     assert!(opening.starts_with("\\restrict "), "{opening}");
     let attack = format!(
         "SELECT 1; \\! touch {}\nCREATE TABLE x (a int);\n",

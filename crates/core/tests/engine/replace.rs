@@ -2,7 +2,7 @@
 //! indexes, inherited constraints, a view and functions used by a default and a trigger: where
 //! `pg_restore --clean` fails (`cannot drop inherited constraint …`).
 
-use offsite_core::restore::RestoreOptions;
+use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::{ErrorKind, JobStart, RestoreRequest};
 use offsite_testkit::{fidelity_snapshot, schema_dump, FidelitySnapshot, TestCluster};
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use offsite_core::error::ErrorKind;
-use offsite_core::restore::{RestoreOptions, SelectWhat, Selection};
+use offsite_core::postgres::restore::{RestoreOptions, SelectWhat, Selection};
 use offsite_core::{JobStart, RestoreRequest};
 use offsite_testkit::{fidelity_snapshot, first_difference, schema_dump_of, TestCluster};
 use std::collections::BTreeMap;

@@ -4,8 +4,8 @@
 //! restore, with the restored database compared to the source.
 
 use offsite_core::archive;
-use offsite_core::project::TlsMode;
-use offsite_core::restore::RestoreTarget;
+use offsite_core::postgres::conn::TlsMode;
+use offsite_core::postgres::restore::RestoreTarget;
 use offsite_core::{
     AddProject, BackupOptions, ErrorKind, JobStart, ProjectConnection, RestoreRequest, RestoreTo,
     UpdateProject,

@@ -3,9 +3,9 @@
 
 use crate::TestCluster;
 use offsite_core::archive::{self, DATABASE_MEMBER};
+use offsite_core::postgres::conn::{ConnSpec, TlsMode};
+use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::progress::{Phase, ProgressUpdate, Reporter};
-use offsite_core::project::{ConnSpec, TlsMode};
-use offsite_core::restore::RestoreOptions;
 use offsite_core::sources::{DatabaseSource, DumpOptions};
 use offsite_core::ErrorKind;
 use std::path::{Path, PathBuf};

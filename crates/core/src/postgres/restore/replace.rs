@@ -17,11 +17,11 @@
 //! plan.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::pgproc;
-use crate::pgtools::PgTools;
+use crate::postgres::conn::ConnSpec;
+use crate::postgres::process;
+use crate::postgres::restore::quote_ident;
+use crate::postgres::tools::PgTools;
 use crate::progress::Reporter;
-use crate::project::ConnSpec;
-use crate::restore::quote_ident;
 use sqlx::postgres::PgConnection;
 use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,7 +80,7 @@ const KINDS: &[&str] = &[
 /// The entries of `toc` the clean phase cares about, outside the schemas `managed` (kept as the
 /// target has them).
 pub(crate) fn entries_of(
-    toc: &crate::restore::toc::FullToc,
+    toc: &crate::postgres::restore::toc::FullToc,
     managed: &BTreeSet<String>,
 ) -> Vec<TocEntry> {
     toc.items
@@ -602,23 +602,26 @@ pub(crate) fn run(
 
     // Offsite's own SQL around pg_restore's, checked by the lexer; the session opens under
     // Offsite's `\restrict` key where psql has it.
-    let (preamble, end) = crate::psql_session::script_sql(&script.before, &script.after)?;
-    let preamble = format!("{}{preamble}", crate::psql_session::opening(&tools.psql()));
-    let mut psql = pgproc::command(&tools.psql(), spec, password);
+    let (preamble, end) = crate::postgres::session::script_sql(&script.before, &script.after)?;
+    let preamble = format!(
+        "{}{preamble}",
+        crate::postgres::session::opening(&tools.psql())
+    );
+    let mut psql = process::command(&tools.psql(), spec, password);
     psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"])
         .arg(format!("--dbname={}", spec.dbname_conninfo()))
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
-    let (psql, psql_in, _, psql_err) = pgproc::Guarded::spawn(psql, "psql", cancel)?;
+    let (psql, psql_in, _, psql_err) = process::Guarded::spawn(psql, "psql", cancel)?;
     let mut psql_in = psql_in.expect("stdin piped");
 
-    let mut restore = pgproc::command(&tools.pg_restore(), spec, password);
+    let mut restore = process::command(&tools.pg_restore(), spec, password);
     restore
         .args(["--single-transaction", "--file=-"])
         .arg(format!("--use-list={}", list_file.path().display()))
         .stdin(Stdio::piped());
     let (restore, restore_in, restore_out, restore_err) =
-        pgproc::Guarded::spawn(restore, "pg_restore", cancel)?;
+        process::Guarded::spawn(restore, "pg_restore", cancel)?;
 
     let owner_lines = owner_suffixes(&script.drop_owner_of);
     let pump = {
@@ -630,7 +633,7 @@ pub(crate) fn run(
             (r, psql_in)
         })
     };
-    let fed = crate::restore::feed_dump(
+    let fed = crate::postgres::restore::feed_dump(
         archive_path,
         restore_in.expect("stdin piped"),
         &restore,
@@ -659,7 +662,7 @@ pub(crate) fn run(
     }
     let (psql_text, restore_text) = (psql_err.finish(), restore_err.finish());
     let psql_error = || {
-        pgproc::tool_error("psql", psql_status, &psql_text, password)
+        process::tool_error("psql", psql_status, &psql_text, password)
             .context("restoring into the target")
     };
     // The cause first: SQL the lexer refused; a damaged archive; then psql stopping on its own
@@ -672,7 +675,7 @@ pub(crate) fn run(
         Err(e) if e.kind() != ErrorKind::Io => return Err(e),
         _ if !psql_status.success() && (all_good || pumped.is_err()) => return Err(psql_error()),
         _ if !restore_status.success() => {
-            return Err(pgproc::tool_error(
+            return Err(process::tool_error(
                 "pg_restore",
                 restore_status,
                 &restore_text,

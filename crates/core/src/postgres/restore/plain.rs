@@ -14,22 +14,22 @@
 //! objects) are left out, so nothing commits early; `ROLLBACK`, `PREPARE TRANSACTION` and the
 //! like are refused; so is every psql meta-command but pg_dump's `\restrict` / `\unrestrict`
 //! (left out: the session runs under Offsite's own `\restrict` key, see
-//! [`crate::psql_session`]). The splitter refuses a backslash command wherever it stands
+//! [`crate::postgres::session`]). The splitter refuses a backslash command wherever it stands
 //! (mid-line, inside a statement), and nothing of an input it refused or that ends inside a
 //! statement reaches psql.
 
 use crate::archive::{self, DATABASE_SQL_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pgproc;
-use crate::pgtools::PgTools;
 use crate::plainsql::classify::{Classifier, Findings};
 use crate::plainsql::{
     self, entry_header, meta_kind, tx_control, LexError, MetaKind, Piece, Splitter, TxControl,
 };
+use crate::postgres::conn::ConnSpec;
+use crate::postgres::process;
+use crate::postgres::restore::replace::Script;
+use crate::postgres::restore::toc::{self, FullToc, Item};
+use crate::postgres::tools::PgTools;
 use crate::progress::Reporter;
-use crate::project::ConnSpec;
-use crate::replace::Script;
-use crate::restore::toc::{self, FullToc, Item};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
@@ -173,7 +173,7 @@ impl Filter {
     pub(crate) fn new(skip: BTreeSet<usize>, drop_owner_of: &BTreeSet<String>) -> Self {
         Filter {
             skip,
-            owner_suffixes: crate::replace::owner_suffixes(drop_owner_of),
+            owner_suffixes: crate::postgres::restore::replace::owner_suffixes(drop_owner_of),
             entry: None,
             count: 0,
             skipping_copy: false,
@@ -377,14 +377,14 @@ pub(crate) fn run(
     cancel: &CancellationToken,
 ) -> Result<()> {
     // Offsite's own SQL around the dump, checked by the same lexer before psql sees it.
-    let (preamble, end) = crate::psql_session::script_sql(&script.before, &script.after)?;
-    let opening = crate::psql_session::opening(&tools.psql());
-    let mut psql = pgproc::command(&tools.psql(), spec, password);
+    let (preamble, end) = crate::postgres::session::script_sql(&script.before, &script.after)?;
+    let opening = crate::postgres::session::opening(&tools.psql());
+    let mut psql = process::command(&tools.psql(), spec, password);
     psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"])
         .arg(format!("--dbname={}", spec.dbname_conninfo()))
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
-    let (psql, psql_in, _, psql_err) = pgproc::Guarded::spawn(psql, "psql", cancel)?;
+    let (psql, psql_in, _, psql_err) = process::Guarded::spawn(psql, "psql", cancel)?;
     let psql_in = std::io::BufWriter::with_capacity(256 * 1024, psql_in.expect("stdin piped"));
     let preamble = format!("{opening}{preamble}");
     let mut sink = FilterSink {
@@ -431,7 +431,7 @@ pub(crate) fn run(
         Err(e) if e.kind() != ErrorKind::Io => return Err(e),
         _ if !psql_status.success() => {
             return Err(
-                pgproc::tool_error("psql", psql_status, &psql_text, password)
+                process::tool_error("psql", psql_status, &psql_text, password)
                     .context("restoring into the target"),
             )
         }

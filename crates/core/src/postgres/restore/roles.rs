@@ -8,7 +8,7 @@ mod fuzz;
 mod parse;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::restore::quote_ident;
+use crate::postgres::restore::quote_ident;
 pub(crate) use parse::{parse_globals, Globals, Membership};
 use serde::Serialize;
 use std::collections::BTreeSet;

@@ -5,8 +5,8 @@
 
 use crate::archive::{self, DATABASE_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pgproc;
-use crate::pgtools::PgTools;
+use crate::postgres::process;
+use crate::postgres::tools::PgTools;
 use crate::progress::Reporter;
 use std::collections::HashMap;
 use std::io::Read;
@@ -241,7 +241,7 @@ fn run_pg_restore(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let cancel = CancellationToken::new();
-    let (child, stdin, stdout, stderr) = pgproc::Guarded::spawn(cmd, what, &cancel)?;
+    let (child, stdin, stdout, stderr) = process::Guarded::spawn(cmd, what, &cancel)?;
     let feeder = {
         let (path, mut stdin) = (archive_path.to_path_buf(), stdin.expect("stdin piped"));
         std::thread::spawn(move || {
@@ -272,7 +272,7 @@ fn run_pg_restore(
                 return Err(e);
             }
         }
-        return Err(pgproc::tool_error(what, status, &err, None)
+        return Err(process::tool_error(what, status, &err, None)
             .context("reading the backup's table of contents"));
     }
     Ok(String::from_utf8_lossy(&out).into_owned())

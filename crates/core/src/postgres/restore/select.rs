@@ -12,7 +12,7 @@
 
 use super::toc::{take_ident, FullToc, Item};
 use crate::error::{Error, ErrorKind, Result};
-use crate::restore::quote_ident;
+use crate::postgres::restore::quote_ident;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -116,7 +116,7 @@ impl TargetNames {
 /// Read [`TargetNames`] from the target.
 pub(crate) async fn read_names(
     conn: &mut sqlx::postgres::PgConnection,
-    spec: &crate::project::ConnSpec,
+    spec: &crate::postgres::conn::ConnSpec,
 ) -> Result<TargetNames> {
     use sqlx::Row;
     let e = |e| spec.map_sqlx(e);

@@ -10,6 +10,7 @@
 //! Replacing a non-empty database needs explicit consent and takes a safety backup first.
 
 mod plain;
+pub(crate) mod replace;
 mod roles;
 mod script;
 mod select;
@@ -24,11 +25,10 @@ use crate::archive::{
 };
 use crate::backup::{self, BackupOptions, BackupSource};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pgproc;
-use crate::pgtools::{self, PgTools};
+use crate::postgres::conn::{server_info, ConnSpec};
+use crate::postgres::process;
+use crate::postgres::tools::{self, PgTools};
 use crate::progress::{Phase, Reporter};
-use crate::project::{server_info, ConnSpec};
-use crate::replace;
 use serde::Serialize;
 use sqlx::{Connection, Row};
 use std::collections::BTreeSet;
@@ -247,7 +247,7 @@ pub async fn plan(
     }
     let mut conn = target.spec.connect(target.password.as_deref()).await?;
     let info = server_info(&mut conn, &target.spec).await?;
-    let tools = pgtools::find_for(info.major(), opts.pg_bin.as_deref())?;
+    let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
     let toc = {
         let (tools, p) = (tools.clone(), archive_path.to_path_buf());
         tokio::task::spawn_blocking(move || {
@@ -635,7 +635,7 @@ fn manifest_dump_major(m: &Manifest) -> Option<u32> {
     m.versions
         .pg_dump
         .as_deref()
-        .and_then(pgtools::parse_version)
+        .and_then(tools::parse_version)
         .map(|(major, _)| major)
 }
 
@@ -966,11 +966,11 @@ fn run_pg_restore(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
-    let mut cmd = pgproc::command(&tools.pg_restore(), spec, password);
+    let mut cmd = process::command(&tools.pg_restore(), spec, password);
     cmd.args(["--single-transaction", "--exit-on-error", "--no-password"])
         .arg(format!("--dbname={}", spec.dbname_conninfo()));
     cmd.stdin(Stdio::piped()).stdout(Stdio::null());
-    let (child, stdin, _, stderr) = pgproc::Guarded::spawn(cmd, "pg_restore", cancel)?;
+    let (child, stdin, _, stderr) = process::Guarded::spawn(cmd, "pg_restore", cancel)?;
     let fed = feed_dump(
         archive_path,
         stdin.expect("stdin piped"),
@@ -990,7 +990,7 @@ fn run_pg_restore(
         Ok(()) => {}
     }
     if !status.success() {
-        return Err(pgproc::tool_error(
+        return Err(process::tool_error(
             "pg_restore",
             status,
             &err_text,
@@ -1009,7 +1009,7 @@ fn run_pg_restore(
 pub(crate) fn feed_dump(
     archive_path: &Path,
     stdin: std::process::ChildStdin,
-    pg_restore: &pgproc::Guarded,
+    pg_restore: &process::Guarded,
     reporter: &Reporter,
     cancel: &CancellationToken,
     consumer_may_stop: bool,

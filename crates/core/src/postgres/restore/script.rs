@@ -21,8 +21,8 @@
 use super::roles::RolePlan;
 use super::toc::{table_columns, FullToc};
 use crate::error::Result;
-use crate::project::ConnSpec;
-use crate::restore::quote_ident;
+use crate::postgres::conn::ConnSpec;
+use crate::postgres::restore::quote_ident;
 use serde::Serialize;
 use sqlx::postgres::PgConnection;
 use sqlx::Row;

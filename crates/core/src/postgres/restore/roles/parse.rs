@@ -8,7 +8,7 @@
 //! psql).
 
 use super::super::toc::take_ident;
-use crate::restore::quote_ident;
+use crate::postgres::restore::quote_ident;
 use std::collections::BTreeMap;
 
 /// A role as `globals.sql` describes it.

@@ -32,7 +32,7 @@ pub fn psql_version(psql: &Path) -> Option<(u32, u32)> {
         return None;
     }
     let line = String::from_utf8_lossy(&out.stdout);
-    crate::pgtools::parse_version(line.lines().next()?)
+    crate::postgres::tools::parse_version(line.lines().next()?)
 }
 
 /// A random key for `\restrict` (alphanumeric, as psql requires).

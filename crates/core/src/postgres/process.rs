@@ -1,7 +1,7 @@
 //! Running the PostgreSQL client tools: environment, stderr capture, and error mapping.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::project::ConnSpec;
+use crate::postgres::conn::ConnSpec;
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
