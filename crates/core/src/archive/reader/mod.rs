@@ -1,0 +1,179 @@
+//! Reading an archive: the manifest, full verification, streaming one member, safe extraction.
+//!
+//! Everything is strict: only regular files and directories with plain relative names are
+//! accepted; links, devices, absolute paths and `..` are refused before anything is written.
+
+use super::pipeline::{self, ArchiveStream, MemberHasher, Outcome};
+use super::tarfmt::{Kind, Next, TarError, TarReader};
+use super::{Manifest, FORMAT_VERSION, MANIFEST_NAME, MAX_MANIFEST_SIZE};
+use crate::error::{Error, ErrorKind, Result};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+mod extract;
+mod verify;
+
+pub(crate) use extract::copy_member_within;
+pub use extract::{copy_member, extract_all};
+pub use verify::{verify, MemberCheck, SidecarStatus, VerifyReport};
+
+fn not_archive(path: &Path, why: &str) -> Error {
+    Error::new(
+        ErrorKind::UnsupportedFormat,
+        format!("not an Offsite archive: {}: {why}", path.display()),
+    )
+    .with_hint("choose a .tar.gz that Offsite made (a file named <project>_<date>_<type>.tar.gz)")
+}
+
+pub(super) fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {
+    Error::integrity(format!("{}: {what}: {e}", path.display()))
+        .with_hint("the archive is damaged; use another copy of this backup")
+}
+
+/// Opens an archive and checks the gzip magic bytes.
+pub(super) fn open_archive(path: &Path) -> Result<File> {
+    let mut f =
+        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut magic = [0u8; 2];
+    let n = pipeline::read_full(&mut f, &mut magic)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if n == 0 {
+        return Err(not_archive(path, "the file is empty"));
+    }
+    if n < 2 || magic != [0x1f, 0x8b] {
+        return Err(not_archive(path, "not a gzip-compressed tar file"));
+    }
+    f.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok(f)
+}
+
+/// Reads the first entry, which must be `metadata.json`, and parses it. Errors are
+/// [`ErrorKind::UnsupportedFormat`] when this is not an Offsite archive (of a version we read)
+/// and [`ErrorKind::Integrity`] when it is damaged. Returns the raw JSON too.
+pub(super) fn read_manifest_entry<R: Read>(
+    tar: &mut TarReader<R>,
+    path: &Path,
+) -> Result<(Manifest, Vec<u8>)> {
+    let header = match tar.next() {
+        Ok(Next::Entry(h)) => h,
+        Ok(Next::End | Next::Eof) => return Err(not_archive(path, "it contains no files")),
+        Err(TarError::BadHeader(why)) => return Err(not_archive(path, &why)),
+        // Less than one header block: whatever this is, it is not an archive.
+        Err(TarError::Truncated) => return Err(not_archive(path, "not a tar archive (too short)")),
+        Err(e @ TarError::Stream(_)) => return Err(corrupt(path, "reading metadata.json", &e)),
+    };
+    if header.name != MANIFEST_NAME || header.kind != Kind::File {
+        return Err(not_archive(
+            path,
+            &format!("the first member is {:?}, not {MANIFEST_NAME}", header.name),
+        ));
+    }
+    if header.size > MAX_MANIFEST_SIZE {
+        return Err(not_archive(
+            path,
+            &format!("{MANIFEST_NAME} is {} bytes, too large", header.size),
+        ));
+    }
+    let mut raw = vec![0u8; header.size as usize];
+    tar.fill(&mut raw)
+        .map_err(|e| corrupt(path, "reading metadata.json", &e))?;
+
+    // Check the version before the schema: a newer format may not parse as ours. Only the
+    // version is picked out (the rest is skipped, not built): a `serde_json::Value` of a
+    // manifest that lists 100,000 objects would take ~1 KB per member.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        format_version: Option<serde_json::Value>,
+    }
+    let invalid = |e: serde_json::Error| {
+        not_archive(path, &format!("{MANIFEST_NAME} is not valid JSON ({e})"))
+    };
+    let is_object = raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let version = if is_object {
+        serde_json::from_slice::<Head>(&raw)
+            .map_err(invalid)?
+            .format_version
+    } else {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&raw).map_err(invalid)?;
+        None
+    };
+    let version = version
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| not_archive(path, &format!("{MANIFEST_NAME} has no format_version")))?;
+    if version > FORMAT_VERSION as u64 {
+        return Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            format!(
+                "{} uses archive format {version}; this Offsite reads format {FORMAT_VERSION} and older",
+                path.display()
+            ),
+        )
+        .with_hint("upgrade Offsite to read this archive"));
+    }
+    let manifest: Manifest = serde_json::from_slice(&raw)
+        .map_err(|e| not_archive(path, &format!("{MANIFEST_NAME} is malformed ({e})")))?;
+    Ok((manifest, raw))
+}
+
+/// Reads the manifest (`metadata.json`, the first member) without reading further.
+pub fn read_manifest(path: &Path) -> Result<Manifest> {
+    let file = open_archive(path)?;
+    let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, file));
+    read_manifest_entry(&mut TarReader::new(gz), path).map(|(m, _)| m)
+}
+
+/// After the pipeline ran: a cancel or a read error of the file itself wins over whatever the
+/// body concluded (the body saw those only as a broken stream).
+fn pipeline_failure<T>(
+    path: &Path,
+    outcome: &Outcome<T>,
+    cancel: &CancellationToken,
+) -> Option<Error> {
+    if cancel.is_cancelled() {
+        return Some(Error::cancelled());
+    }
+    match &outcome.file {
+        Err(e) => Some(Error::io(
+            format!("reading {}", path.display()),
+            io::Error::new(e.kind(), e.to_string()),
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// Receives member bytes as they stream by (restore's pipe, an extracted file).
+type Sink<'a> = &'a mut dyn FnMut(&[u8]) -> Result<()>;
+
+/// Streams a member's data to the hash thread, and to `sink` first if given. Returns the bytes
+/// read; on a stream error, the bytes read before it and the error.
+fn stream_member(
+    tar: &mut ArchiveStream,
+    hasher: &MemberHasher,
+    mut sink: Option<Sink>,
+    cancel: &CancellationToken,
+) -> Result<std::result::Result<u64, (u64, TarError)>> {
+    let mut total = 0u64;
+    while tar.remaining() > 0 {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let mut buf = hasher.buffer();
+        match tar.fill(&mut buf) {
+            Ok(n) => {
+                if let Some(sink) = sink.as_mut() {
+                    sink(&buf[..n])?;
+                }
+                hasher.update(buf, n);
+                total += n as u64;
+            }
+            Err(e) => return Ok(Err((total, e))),
+        }
+    }
+    Ok(Ok(total))
+}
+
+#[cfg(test)]
+mod tests;
