@@ -27,6 +27,7 @@ use crate::backup::{self, BackupOptions, BackupSource};
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{server_info, ConnSpec};
 use crate::postgres::process;
+use crate::postgres::session::Target;
 use crate::postgres::tools::{self, PgTools};
 use crate::progress::{Phase, Reporter};
 use serde::Serialize;
@@ -830,9 +831,11 @@ pub async fn execute(
                 let allow_arbitrary = opts.allow_arbitrary_sql;
                 tokio::task::spawn_blocking(move || {
                     plain::run(
-                        &tools,
-                        &spec,
-                        pw.as_deref(),
+                        &Target {
+                            tools: &tools,
+                            spec: &spec,
+                            password: pw.as_deref(),
+                        },
                         &path,
                         &script,
                         skip,
@@ -847,9 +850,11 @@ pub async fn execute(
                 let list = script::build_list(&toc.list, &skip);
                 tokio::task::spawn_blocking(move || {
                     replace::run(
-                        &tools,
-                        &spec,
-                        pw.as_deref(),
+                        &Target {
+                            tools: &tools,
+                            spec: &spec,
+                            password: pw.as_deref(),
+                        },
                         &path,
                         &script,
                         &list,

@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::ConnSpec;
 use crate::postgres::process;
 use crate::postgres::restore::quote_ident;
-use crate::postgres::tools::PgTools;
+use crate::postgres::session::{Input, Target, Transaction};
 use crate::progress::Reporter;
 use sqlx::postgres::PgConnection;
 use sqlx::Row;
@@ -582,11 +582,8 @@ pub(crate) struct Script {
 /// Run a scripted restore: `BEGIN`, `script.before`, `pg_restore`'s SQL for `list`,
 /// `script.after`, then `COMMIT` only when all of it succeeded and the dump's checksum was
 /// verified.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
-    tools: &PgTools,
-    spec: &ConnSpec,
-    password: Option<&str>,
+    to: &Target<'_>,
     archive_path: &Path,
     script: &Script,
     list: &str,
@@ -602,20 +599,10 @@ pub(crate) fn run(
 
     // Offsite's own SQL around pg_restore's, checked by the lexer; the session opens under
     // Offsite's `\restrict` key where psql has it.
-    let (preamble, end) = crate::postgres::session::script_sql(&script.before, &script.after)?;
-    let preamble = format!(
-        "{}{preamble}",
-        crate::postgres::session::opening(&tools.psql())
-    );
-    let mut psql = process::command(&tools.psql(), spec, password);
-    psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"])
-        .arg(format!("--dbname={}", spec.dbname_conninfo()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null());
-    let (psql, psql_in, _, psql_err) = process::Guarded::spawn(psql, "psql", cancel)?;
-    let mut psql_in = psql_in.expect("stdin piped");
+    let (session, mut psql_in) = Transaction::open(to, &script.before, &script.after, cancel)?;
 
-    let mut restore = process::command(&tools.pg_restore(), spec, password);
+    let password = to.password;
+    let mut restore = process::command(&to.tools.pg_restore(), to.spec, password);
     restore
         .args(["--single-transaction", "--file=-"])
         .arg(format!("--use-list={}", list_file.path().display()))
@@ -626,9 +613,9 @@ pub(crate) fn run(
     let owner_lines = owner_suffixes(&script.drop_owner_of);
     let pump = {
         let out = restore_out.expect("stdout piped");
-        std::thread::spawn(move || -> (std::io::Result<()>, std::process::ChildStdin) {
+        std::thread::spawn(move || -> (std::io::Result<()>, Input) {
             let r = psql_in
-                .write_all(preamble.as_bytes())
+                .start()
                 .and_then(|_| pump_without_commit(out, &mut psql_in, &owner_lines));
             (r, psql_in)
         })
@@ -642,29 +629,14 @@ pub(crate) fn run(
         true,
     );
     let restore_status = restore.wait()?;
-    let (pumped, mut psql_in) = pump
+    let (pumped, psql_in) = pump
         .join()
         .map_err(|_| Error::internal("the restore's SQL pump panicked"))?;
     let all_good =
         fed.is_ok() && restore_status.success() && pumped.is_ok() && !cancel.is_cancelled();
-    if all_good {
-        let _ = psql_in
-            .write_all(end.as_bytes())
-            .and_then(|_| psql_in.flush());
-    } else {
-        // No COMMIT ever reaches psql: the session ends and the server rolls everything back.
-        psql.kill();
-    }
-    drop(psql_in);
-    let psql_status = psql.wait()?;
-    if cancel.is_cancelled() {
-        return Err(Error::cancelled());
-    }
-    let (psql_text, restore_text) = (psql_err.finish(), restore_err.finish());
-    let psql_error = || {
-        process::tool_error("psql", psql_status, &psql_text, password)
-            .context("restoring into the target")
-    };
+    let psql = session.finish(psql_in, all_good, cancel)?;
+    let restore_text = restore_err.finish();
+    let psql_error = || psql.error(password);
     // The cause first: SQL the lexer refused; a damaged archive; then psql stopping on its own
     // (its stdin closed under the pump: an SQL error), which breaks pg_restore's output and the
     // feed in turn; then pg_restore; then the rest.
@@ -673,7 +645,7 @@ pub(crate) fn run(
     }
     match fed {
         Err(e) if e.kind() != ErrorKind::Io => return Err(e),
-        _ if !psql_status.success() && (all_good || pumped.is_err()) => return Err(psql_error()),
+        _ if !psql.status.success() && (all_good || pumped.is_err()) => return Err(psql_error()),
         _ if !restore_status.success() => {
             return Err(process::tool_error(
                 "pg_restore",
@@ -688,7 +660,7 @@ pub(crate) fn run(
     if let Err(e) = pumped {
         return Err(Error::io("feeding psql", e));
     }
-    if !psql_status.success() {
+    if !psql.status.success() {
         return Err(psql_error());
     }
     Ok(())
