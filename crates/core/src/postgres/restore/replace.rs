@@ -281,8 +281,32 @@ pub(crate) async fn clean_phase(
         .await
         .map_err(|e| spec.map_sqlx(e))?;
     let mut cp = CleanPhase::default();
+    drop_relations(conn, spec, toc, &mut cp).await?;
+    drop_routines(conn, spec, toc, &mut cp).await?;
+    drop_types(conn, spec, toc, &mut cp).await?;
+    // Kinds whose DROP … IF EXISTS needs only the list's name.
+    for e in toc {
+        if let Some(sql) = by_name(e) {
+            cp.drops.push(sql);
+        }
+    }
+    drop_global_objects(conn, spec, toc, &mut cp).await?;
+    drop_blobs(toc, &mut cp);
+    keep_schemas(conn, spec, toc, &mut cp).await?;
+    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    Ok(cp)
+}
 
-    // Relations.
+/// The target's relations the backup has (sequences go with their tables, unlisted).
+async fn drop_relations(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     let rel_descs = [
         "TABLE",
         "VIEW",
@@ -306,9 +330,17 @@ pub(crate) async fn clean_phase(
     )
     .await?;
     // Sequences are not listed: they go with their tables.
-    sort_out(&mut cp, toc, &rel_descs, found, |d| d != "SEQUENCE");
+    sort_out(cp, toc, &rel_descs, found, |d| d != "SEQUENCE");
+    Ok(())
+}
 
-    // Routines.
+/// The target's routines the backup has.
+async fn drop_routines(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     let found = fetch_found(
         conn,
         spec,
@@ -325,14 +357,22 @@ pub(crate) async fn clean_phase(
     )
     .await?;
     sort_out(
-        &mut cp,
+        cp,
         toc,
         &["FUNCTION", "PROCEDURE", "AGGREGATE"],
         found,
         |_| true,
     );
+    Ok(())
+}
 
-    // Types and domains (not the row types of tables, not arrays, not multiranges).
+/// The target's types and domains the backup has (not the row types of tables, not arrays, not multiranges).
+async fn drop_types(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     let backup_types = want(toc, &["TYPE", "DOMAIN"]);
     let rows = sqlx::query(&format!(
         "SELECT n.nspname::text, t.typname::text, t.typtype::text, t.oid::int8
@@ -359,15 +399,16 @@ pub(crate) async fn clean_phase(
             cp.direct.insert(format!("pg_type:{oid}"));
         }
     }
+    Ok(())
+}
 
-    // Kinds whose DROP … IF EXISTS needs only the list's name.
-    for e in toc {
-        if let Some(sql) = by_name(e) {
-            cp.drops.push(sql);
-        }
-    }
-
-    // Event triggers, publications, large objects.
+/// The target's event triggers and publications the backup has.
+async fn drop_global_objects(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     for (desc, sql, stmt) in [
         (
             "EVENT TRIGGER",
@@ -394,6 +435,11 @@ pub(crate) async fn clean_phase(
             }
         }
     }
+    Ok(())
+}
+
+/// The backup's large objects, unlinked where the target has them.
+fn drop_blobs(toc: &[TocEntry], cp: &mut CleanPhase) {
     let blobs: Vec<u32> = toc
         .iter()
         .filter(|e| matches!(e.desc, "BLOB" | "LARGE OBJECT"))
@@ -409,8 +455,15 @@ pub(crate) async fn clean_phase(
             "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid IN ({list});"
         ));
     }
+}
 
-    // Schemas that exist are kept: their CREATE SCHEMA is left out, their owner set.
+/// Schemas that exist are kept: their CREATE SCHEMA is left out, their owner set.
+async fn keep_schemas(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     let schemas: BTreeSet<String> = sqlx::query_scalar("SELECT nspname::text FROM pg_namespace")
         .fetch_all(&mut *conn)
         .await
@@ -429,11 +482,7 @@ pub(crate) async fn clean_phase(
             }
         }
     }
-    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| spec.map_sqlx(e))?;
-    Ok(cp)
+    Ok(())
 }
 
 /// Every object of the target that a drop could take along: key, description, and the key of
