@@ -17,10 +17,11 @@
 //! - An object download cut midway is resumed with a range request from the first missing byte,
 //!   pinned to the object's ETag (`If-Match`), so the caller sees one uninterrupted stream.
 
-use crate::archive::Written;
+use crate::archive::{ArchiveWriter, Written};
 use crate::clock::Clock;
 use crate::destinations::{Destination, PutBody, PutOptions, StoredObject};
 use crate::error::{Error, Result};
+use crate::postgres::dump::DatabasePart;
 use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
 use crate::progress::{Reporter, RetryWait};
 use crate::sources::supabase_api::{ApiBytes, ApiClient};
@@ -28,9 +29,11 @@ use crate::sources::{
     ApiSource, BucketInfo, ByteRange, ByteStream, DatabaseInfo, DatabaseSource, DumpOptions,
     GetRequest, ListRequest, ObjectBody, ObjectPage, ObjectSource,
 };
+use crate::storage::BucketSettings;
 use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use futures::StreamExt;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -257,6 +260,21 @@ impl<T: DatabaseSource + ?Sized> DatabaseSource for Retrying<T> {
                 self.inner.dump(opts, reporter, cancel)
             })
             .await
+    }
+
+    /// Not repeated: what failed may have left part of the database in `writer`.
+    async fn dump_into(
+        &self,
+        writer: &mut ArchiveWriter,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<DatabasePart> {
+        self.inner.dump_into(writer, reporter, cancel).await
+    }
+
+    async fn bucket_settings(&self) -> Result<BTreeMap<String, BucketSettings>> {
+        let what = format!("reading the bucket settings of {}", self.location());
+        self.run(&what, move || self.inner.bucket_settings()).await
     }
 
     async fn plan_restore(

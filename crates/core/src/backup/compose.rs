@@ -6,14 +6,14 @@
 //! `storage/…`, `config/…`. Everything is written under temporary names in the destination and
 //! renamed only once complete and synced; on failure or cancel nothing is left behind.
 
-use super::{archive_file_name, dump_database_into, BackupSource};
+use super::archive_file_name;
 use crate::archive::{
     ArchiveWriter, BackupType, ComponentCount, Manifest, SourceInfo, StorageCounts, Versions,
     Written, FORMAT_VERSION,
 };
 use crate::error::{Error, Result};
 use crate::progress::Reporter;
-use crate::sources::ObjectSource;
+use crate::sources::{DatabaseSource, ObjectSource};
 use crate::storage::{pull_into, PullOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,12 +24,18 @@ use tokio_util::sync::CancellationToken;
 /// The folder configuration files go under in an archive.
 pub const CONFIG_PREFIX: &str = "config/";
 
-/// The database component: which database, and where its client tools are.
+/// The database component: the database, dumped through its [`DatabaseSource`].
 #[derive(Clone)]
 pub struct DatabaseInput {
-    pub source: BackupSource,
-    /// Configured folder of pg_dump (`None`: search).
-    pub pg_bin: Option<PathBuf>,
+    pub source: Arc<dyn DatabaseSource>,
+}
+
+impl std::fmt::Debug for DatabaseInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseInput")
+            .field("location", &self.source.location())
+            .finish()
+    }
 }
 
 /// The storage component: the store and what to pull from it.
@@ -163,14 +169,7 @@ pub async fn compose(
     };
 
     if let Some(db) = &req.database {
-        let part = dump_database_into(
-            &mut writer,
-            &db.source,
-            db.pg_bin.as_deref(),
-            reporter,
-            cancel,
-        )
-        .await?;
+        let part = db.source.dump_into(&mut writer, reporter, cancel).await?;
         manifest.versions = part.versions;
         manifest.source = part.source;
         manifest.counts.insert(

@@ -3,16 +3,16 @@
 
 use crate::archive;
 use crate::archive::BackupType;
-use crate::backup::{
-    self as pg_backup, BackupSource, ComposeRequest, ConfigInput, DatabaseInput, StorageInput,
-};
-use crate::catalog::{BackupRecord, JobKind, NewBackup};
+use crate::backup::{self as pg_backup, ComposeRequest, ConfigInput, DatabaseInput, StorageInput};
+use crate::catalog::{BackupRecord, JobKind, NewBackup, Project};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ops::job::JobStart;
 use crate::ops::runner;
+use crate::sources::{DatabaseSource, PostgresSource};
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What to back up, and how. Only `project` is required.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +56,18 @@ impl BackupOptions {
     }
 }
 
+/// The project's database, as the backup job reaches it.
+pub(crate) async fn database_of(
+    engine: &Engine,
+    project: &Project,
+) -> Result<Arc<dyn DatabaseSource>> {
+    Ok(Arc::new(PostgresSource::new(
+        engine.spec_of(project)?,
+        engine.password_of(project).await?,
+        engine.pg_bin(),
+    )))
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BackupOutcome {
@@ -91,12 +103,7 @@ pub(crate) async fn run(
             let (backup_type, with_database) = opts.kind();
             let database = if with_database {
                 Some(DatabaseInput {
-                    source: BackupSource {
-                        project: project.name.clone(),
-                        spec: engine.spec_of(project)?,
-                        password: engine.password_of(project).await?,
-                    },
-                    pg_bin: engine.pg_bin(),
+                    source: database_of(engine, project).await?,
                 })
             } else {
                 None

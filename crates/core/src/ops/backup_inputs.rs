@@ -164,41 +164,13 @@ async fn previous_storage(
     None
 }
 
-/// Bucket settings from the database's `storage.buckets` (Supabase), when it can be read.
+/// Bucket settings the project's database records (Supabase's `storage.buckets`), through its
+/// [`DatabaseSource`](crate::sources::DatabaseSource); none when they cannot be read.
 async fn bucket_settings(engine: &Engine, project: &Project) -> BTreeMap<String, BucketSettings> {
-    let mut out = BTreeMap::new();
-    let Ok(spec) = engine.spec_of(project) else {
-        return out;
+    let Ok(database) = crate::ops::backup::database_of(engine, project).await else {
+        return BTreeMap::new();
     };
-    let Ok(password) = engine.password_of(project).await else {
-        return out;
-    };
-    let Ok(mut conn) = spec.connect(password.as_deref()).await else {
-        return out;
-    };
-    let rows: std::result::Result<
-        Vec<(String, Option<bool>, Option<i64>, Option<Vec<String>>)>,
-        _,
-    > = sqlx::query_as(
-        "SELECT id::text, public, file_size_limit::bigint, allowed_mime_types::text[] \
-             FROM storage.buckets WHERE to_regclass('storage.buckets') IS NOT NULL",
-    )
-    .fetch_all(&mut conn)
-    .await;
-    if let Ok(rows) = rows {
-        for (id, public, limit, mimes) in rows {
-            out.insert(
-                id,
-                BucketSettings {
-                    public,
-                    file_size_limit: limit.map(|l| l.max(0) as u64),
-                    allowed_mime_types: mimes,
-                },
-            );
-        }
-    }
-    let _ = sqlx::Connection::close(conn).await;
-    out
+    database.bucket_settings().await.unwrap_or_default()
 }
 
 async fn fetch_project_config(

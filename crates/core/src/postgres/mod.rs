@@ -1,8 +1,10 @@
 //! Everything that speaks PostgreSQL: connection specs and URLs ([`conn`]), finding and matching
-//! `pg_dump`/`pg_restore`/`psql` ([`tools`]), the process runner ([`process`]), the psql session
-//! ([`session`]), and the database restore by step ([`restore`]).
+//! `pg_dump`/`pg_restore`/`psql` ([`tools`]), the process runner ([`process`]), the dump into an
+//! archive ([`dump`]), the one psql session ([`session`]), and the database restore by step
+//! ([`restore`]). The jobs reach it through [`crate::sources::PostgresSource`].
 
 pub mod conn;
+pub mod dump;
 pub mod process;
 pub mod restore;
 pub mod session;

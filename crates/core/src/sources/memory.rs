@@ -1,18 +1,29 @@
-//! In-memory sources for tests: an object store and a JSON API held in maps. They follow the
-//! traits' contracts exactly (ordering, paging, ranges, `If-Match`, error kinds) and count the
-//! calls they receive, so tests can assert "downloaded exactly these".
+//! In-memory sources for tests: an object store, a JSON API and a database held in maps. They
+//! follow the traits' contracts exactly (ordering, paging, ranges, `If-Match`, error kinds) and
+//! count the calls they receive, so tests can assert "downloaded exactly these".
 
 use super::{
-    ApiSource, BucketInfo, ByteStream, GetRequest, ListRequest, ObjectBody, ObjectInfo, ObjectPage,
-    ObjectSource, ObjectTarget, PutBody, PutRequest,
+    ApiSource, BucketInfo, ByteStream, DatabaseInfo, DatabaseSource, DumpOptions, GetRequest,
+    ListRequest, ObjectBody, ObjectInfo, ObjectPage, ObjectSource, ObjectTarget, PutBody,
+    PutRequest,
 };
+use crate::archive::{
+    ArchiveWriter, BackupType, SourceInfo, TableCount, Versions, Written, DATABASE_MEMBER,
+};
+use crate::backup::{compose, ComposeRequest, DatabaseInput};
 use crate::error::{Error, ErrorKind, Result};
+use crate::postgres::dump::DatabasePart;
+use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
+use crate::progress::Reporter;
+use crate::storage::BucketSettings;
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
 
 /// Bodies are streamed in chunks of this size (so a test can cut one midway).
 pub const CHUNK: usize = 16 * 1024;
@@ -365,5 +376,215 @@ impl ApiSource for MemoryApiSource {
             Some(answer) => answer.clone(),
             None => Err(Error::not_found(format!("nothing at {path}"))),
         }
+    }
+}
+
+/// A database in memory, for tests of what sits above a [`DatabaseSource`]: its dump is the
+/// bytes it was given (the archive's `database.dump`), with the row counts and the bucket
+/// settings it was given. Nothing can be restored into it.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryDatabase {
+    inner: Arc<MemoryDatabaseInner>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryDatabaseInner {
+    dump: Vec<u8>,
+    tables: Vec<TableCount>,
+    buckets: Mutex<BTreeMap<String, BucketSettings>>,
+    dumps: AtomicUsize,
+}
+
+impl MemoryDatabase {
+    /// A database whose dump is `dump`, with `tables` (schema, table, rows).
+    pub fn new(dump: impl Into<Vec<u8>>, tables: &[(&str, &str, u64)]) -> Self {
+        MemoryDatabase {
+            inner: Arc::new(MemoryDatabaseInner {
+                dump: dump.into(),
+                tables: tables
+                    .iter()
+                    .map(|(schema, table, rows)| TableCount {
+                        schema: schema.to_string(),
+                        table: table.to_string(),
+                        rows: *rows,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Record a bucket's settings (Supabase: a row of `storage.buckets`).
+    pub fn set_bucket(&self, id: &str, settings: BucketSettings) {
+        self.inner
+            .buckets
+            .lock()
+            .unwrap()
+            .insert(id.to_string(), settings);
+    }
+
+    /// How many dumps were taken (into an archive of their own or of a job).
+    pub fn dump_count(&self) -> usize {
+        self.inner.dumps.load(Ordering::SeqCst)
+    }
+}
+
+fn memory_cannot_restore() -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        "an in-memory database cannot be restored into",
+    )
+}
+
+#[async_trait]
+impl DatabaseSource for MemoryDatabase {
+    fn location(&self) -> String {
+        "memory://database".into()
+    }
+
+    async fn describe(&self) -> Result<DatabaseInfo> {
+        Ok(DatabaseInfo {
+            server_version: "memory".into(),
+            database_size: self.inner.dump.len() as u64,
+            user: "memory".into(),
+            superuser: false,
+            unreadable: Vec::new(),
+            can_dump: true,
+            pg_dump: None,
+            pg_dump_problem: None,
+        })
+    }
+
+    async fn dump(
+        &self,
+        opts: &DumpOptions,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<Written> {
+        let request = ComposeRequest {
+            project: opts.project.clone(),
+            dest_dir: opts.dest_dir.clone(),
+            compression_level: opts.compression_level,
+            backup_id: opts.backup_id.clone(),
+            created_at: opts.created_at,
+            backup_type: BackupType::Database,
+            database: Some(DatabaseInput {
+                source: Arc::new(self.clone()),
+            }),
+            storage: None,
+            config: None,
+        };
+        compose(request, reporter, cancel).await
+    }
+
+    async fn dump_into(
+        &self,
+        writer: &mut ArchiveWriter,
+        _reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<DatabasePart> {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        self.inner.dumps.fetch_add(1, Ordering::SeqCst);
+        writer.add_bytes(DATABASE_MEMBER, self.inner.dump.clone());
+        Ok(DatabasePart {
+            versions: Versions {
+                tool: crate::tool_version(),
+                server: Some("memory".into()),
+                pg_dump: None,
+            },
+            source: SourceInfo::default(),
+            tables: self.inner.tables.clone(),
+            roles: Vec::new(),
+            globals_note: Some("an in-memory database has no roles".into()),
+            dump_bytes: self.inner.dump.len() as u64,
+        })
+    }
+
+    async fn bucket_settings(&self) -> Result<BTreeMap<String, BucketSettings>> {
+        Ok(self.inner.buckets.lock().unwrap().clone())
+    }
+
+    async fn plan_restore(
+        &self,
+        _archive: &Path,
+        _opts: &RestoreOptions,
+        _reporter: &Reporter,
+    ) -> Result<RestorePlan> {
+        Err(memory_cannot_restore())
+    }
+
+    async fn restore(
+        &self,
+        _archive: &Path,
+        _opts: &RestoreOptions,
+        _reporter: &Reporter,
+        _cancel: &CancellationToken,
+    ) -> Result<RestoreReport> {
+        Err(memory_cannot_restore())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{copy_member, read_manifest};
+
+    #[tokio::test]
+    async fn a_memory_database_dumps_through_the_trait_into_a_job_archive() {
+        let db = MemoryDatabase::new(&b"PGDMP-in-memory"[..], &[("public", "t", 3)]);
+        db.set_bucket(
+            "avatars",
+            BucketSettings {
+                public: Some(true),
+                file_size_limit: Some(5),
+                allowed_mime_types: None,
+            },
+        );
+        let source: Arc<dyn DatabaseSource> = Arc::new(db.clone());
+        let settings = source.bucket_settings().await.unwrap();
+        assert_eq!(settings["avatars"].public, Some(true));
+        assert_eq!(settings["avatars"].file_size_limit, Some(5));
+
+        let dir = tempfile::tempdir().unwrap();
+        let request = ComposeRequest {
+            project: "mem".into(),
+            dest_dir: dir.path().to_path_buf(),
+            compression_level: 1,
+            backup_id: "b1".into(),
+            created_at: time::macros::datetime!(2026-11-21 10:15:00 UTC),
+            backup_type: BackupType::Database,
+            database: Some(DatabaseInput { source }),
+            storage: None,
+            config: None,
+        };
+        let cancel = CancellationToken::new();
+        let written = compose(request, &Reporter::silent(), &cancel)
+            .await
+            .unwrap();
+        assert_eq!(db.dump_count(), 1);
+        let manifest = read_manifest(&written.path).unwrap();
+        assert_eq!(manifest.tables.len(), 1);
+        assert_eq!(manifest.tables[0].rows, 3);
+        assert_eq!(manifest.versions.server.as_deref(), Some("memory"));
+        let mut out = Vec::new();
+        copy_member(
+            &written.path,
+            DATABASE_MEMBER,
+            &mut out,
+            &Reporter::silent(),
+            &cancel,
+        )
+        .unwrap();
+        assert_eq!(out, b"PGDMP-in-memory");
+        assert!(db
+            .plan_restore(
+                &written.path,
+                &RestoreOptions::default(),
+                &Reporter::silent()
+            )
+            .await
+            .is_err());
     }
 }

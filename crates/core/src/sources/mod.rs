@@ -27,10 +27,12 @@ pub mod postgres;
 pub mod s3;
 pub mod supabase_api;
 
-use crate::archive::Written;
+use crate::archive::{ArchiveWriter, Written};
 use crate::error::{Error, Result};
+use crate::postgres::dump::DatabasePart;
 use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
 use crate::progress::Reporter;
+use crate::storage::BucketSettings;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -90,6 +92,20 @@ pub trait DatabaseSource: Send + Sync {
         reporter: &Reporter,
         cancel: &CancellationToken,
     ) -> Result<Written>;
+
+    /// The database's part of an archive being written (the backup job's, with storage and
+    /// configuration beside it): its members added to `writer`, what it adds to the manifest
+    /// returned. Not repeatable on its own: `writer` may hold part of it after a failure.
+    async fn dump_into(
+        &self,
+        writer: &mut ArchiveWriter,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<DatabasePart>;
+
+    /// The settings of the storage buckets the database records, by bucket id (Supabase: the
+    /// rows of `storage.buckets`); empty when it records none.
+    async fn bucket_settings(&self) -> Result<BTreeMap<String, BucketSettings>>;
 
     /// What restoring `archive` into this database would do. Changes nothing.
     async fn plan_restore(

@@ -1,18 +1,22 @@
 //! PostgreSQL as a [`DatabaseSource`]: `pg_dump` / `pg_restore` / a live connection, behind the
-//! trait. The work itself is [`backup::backup_database`] and [`restore::plan`] /
-//! [`restore::execute`], unchanged; this type only holds where the server is, its password and
-//! which client tools to use.
+//! trait; how the backup and restore jobs reach a database. The work itself is
+//! [`crate::postgres::dump`] and [`restore::plan`] / [`restore::execute`]; this type only holds
+//! where the server is, its password and which client tools to use.
 
 use super::{DatabaseInfo, DatabaseSource, DumpOptions};
-use crate::archive::Written;
-use crate::backup::{self, BackupOptions, BackupSource};
+use crate::archive::{ArchiveWriter, BackupType, Written};
+use crate::backup::{compose, ComposeRequest, DatabaseInput};
 use crate::error::Result;
 use crate::postgres::conn::{server_info, unreadable_objects, ConnSpec};
+use crate::postgres::dump::{self, DatabasePart};
 use crate::postgres::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
 use crate::postgres::tools;
 use crate::progress::Reporter;
+use crate::storage::BucketSettings;
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// A PostgreSQL database: where it is, its password (kept out of `Debug`), and the configured
@@ -42,11 +46,6 @@ impl PostgresSource {
         }
     }
 
-    /// The source a backup job reads (what `backup::backup_database(src, opts, …)` took).
-    pub fn for_backup(src: &BackupSource, opts: &BackupOptions) -> Self {
-        Self::new(src.spec.clone(), src.password.clone(), opts.pg_bin.clone())
-    }
-
     /// The database a restore job writes into.
     pub fn for_restore(target: &RestoreTarget, opts: &RestoreOptions) -> Self {
         Self::new(
@@ -74,19 +73,6 @@ impl PostgresSource {
             opts.pg_bin = self.pg_bin.clone();
         }
         opts
-    }
-}
-
-impl DumpOptions {
-    /// The dump options of a backup job (what `backup::backup_database(src, opts, …)` took).
-    pub fn for_backup(src: &BackupSource, opts: &BackupOptions) -> Self {
-        DumpOptions {
-            project: src.project.clone(),
-            dest_dir: opts.dest_dir.clone(),
-            compression_level: opts.compression_level,
-            backup_id: opts.backup_id.clone(),
-            created_at: opts.created_at,
-        }
     }
 }
 
@@ -133,19 +119,45 @@ impl DatabaseSource for PostgresSource {
         reporter: &Reporter,
         cancel: &CancellationToken,
     ) -> Result<Written> {
-        let src = BackupSource {
-            project: opts.project.clone(),
-            spec: self.spec.clone(),
-            password: self.password.clone(),
-        };
-        let bopts = BackupOptions {
-            dest_dir: opts.dest_dir.clone(),
-            compression_level: opts.compression_level,
-            pg_bin: self.pg_bin.clone(),
-            backup_id: opts.backup_id.clone(),
-            created_at: opts.created_at,
-        };
-        backup::backup_database(&src, &bopts, reporter, cancel).await
+        compose(
+            ComposeRequest {
+                project: opts.project.clone(),
+                dest_dir: opts.dest_dir.clone(),
+                compression_level: opts.compression_level,
+                backup_id: opts.backup_id.clone(),
+                created_at: opts.created_at,
+                backup_type: BackupType::Database,
+                database: Some(DatabaseInput {
+                    source: Arc::new(self.clone()),
+                }),
+                storage: None,
+                config: None,
+            },
+            reporter,
+            cancel,
+        )
+        .await
+    }
+
+    async fn dump_into(
+        &self,
+        writer: &mut ArchiveWriter,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<DatabasePart> {
+        dump::dump_into(
+            writer,
+            &self.spec,
+            self.password.as_deref(),
+            self.pg_bin.as_deref(),
+            reporter,
+            cancel,
+        )
+        .await
+    }
+
+    async fn bucket_settings(&self) -> Result<BTreeMap<String, BucketSettings>> {
+        dump::bucket_settings(&self.spec, self.password.as_deref()).await
     }
 
     async fn plan_restore(

@@ -52,6 +52,7 @@ impl DatabaseCase<'_> {
 pub async fn check_database_source(case: &DatabaseCase<'_>) {
     describe(case).await;
     dump_then_restore(case).await;
+    bucket_settings(case).await;
     wrong_password_is_auth(case).await;
     unreachable_is_connection(case).await;
     cancel_leaves_nothing(case).await;
@@ -197,6 +198,35 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
     pg.drop_db(&db);
 }
 
+/// bucket_settings: none where the database records no buckets; the rows of Supabase's
+/// `storage.buckets` where it does.
+pub async fn bucket_settings(case: &DatabaseCase<'_>) {
+    let pg = case.cluster;
+    let plain = pg.unique_db("conf_nobuckets");
+    let none = case.source(&plain).bucket_settings().await.unwrap();
+    assert!(none.is_empty(), "{none:?}");
+    let db = pg.unique_db("conf_buckets");
+    pg.load_supabase_fixture(&db);
+    let got = case.source(&db).bucket_settings().await.unwrap();
+    assert_eq!(got.len(), 3, "{got:?}");
+    let avatars = &got["avatars"];
+    assert_eq!(avatars.public, Some(true));
+    assert_eq!(avatars.file_size_limit, Some(5_242_880));
+    assert_eq!(
+        avatars.allowed_mime_types.as_deref(),
+        Some(&["image/png".to_string(), "image/jpeg".to_string()][..])
+    );
+    let private = &got["private docs"];
+    assert_eq!(private.public, Some(false));
+    assert_eq!(private.file_size_limit, None);
+    assert_eq!(private.allowed_mime_types, None);
+    let unicode = &got["ünïcødé-✓"];
+    assert_eq!(unicode.file_size_limit, Some(0));
+    assert_eq!(unicode.allowed_mime_types.as_deref(), Some(&[][..]));
+    pg.drop_db(&db);
+    pg.drop_db(&plain);
+}
+
 /// A wrong password is `auth`, permanent, and not retried (one connection).
 pub async fn wrong_password_is_auth(case: &DatabaseCase<'_>) {
     let db = case.cluster.unique_db("conf_auth");
@@ -223,6 +253,8 @@ pub async fn wrong_password_is_auth(case: &DatabaseCase<'_>) {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
     assert!(files_under(dir.path()).is_empty());
+    let e = src.bucket_settings().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
 }
 
 /// Nothing listening: `connection`, temporary (so a retrying wrapper tries again and then says

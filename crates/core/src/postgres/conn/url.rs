@@ -137,31 +137,152 @@ pub(super) fn parse(input: &str) -> Result<(ConnSpec, Option<String>)> {
         Some((a, p)) => (a, Some(p)),
         None => (before_query, None),
     };
-    // The last '@' ends the user part, so a stray '@' in a password never becomes a host.
-    let (userinfo, hostport) = match authority.rfind('@') {
-        Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
-        None => (None, authority),
-    };
+    let mut parts = Parts::default();
+    parts.read_address(authority, path)?;
+    parts.read_query(query.unwrap_or_default())?;
+    parts.into_spec()
+}
 
-    let (mut user, mut host, mut port, mut database, mut password) = (None, None, None, None, None);
-    let mut tls: Option<String> = None;
-    let mut ca_file: Option<String> = None;
-    if let Some(ui) = userinfo {
-        let (u, p) = match ui.split_once(':') {
-            Some((u, p)) => (u, Some(p)),
-            None => (ui, None),
+/// What a URL gave so far.
+#[derive(Default)]
+struct Parts {
+    user: Option<String>,
+    host: Option<String>,
+    port: Option<String>,
+    database: Option<String>,
+    password: Option<String>,
+    tls: Option<String>,
+    ca_file: Option<String>,
+}
+
+impl Parts {
+    /// `[user[:password]@]host[:port]` and the path (the database).
+    fn read_address(&mut self, authority: &str, path: Option<&str>) -> Result<()> {
+        // The last '@' ends the user part, so a stray '@' in a password never becomes a host.
+        let (userinfo, hostport) = match authority.rfind('@') {
+            Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
+            None => (None, authority),
         };
-        user = non_empty(decode(u, "user name")?);
-        if let Some(p) = p {
-            password = non_empty(decode(p, "password")?);
+        if let Some(ui) = userinfo {
+            let (u, p) = match ui.split_once(':') {
+                Some((u, p)) => (u, Some(p)),
+                None => (ui, None),
+            };
+            self.user = non_empty(decode(u, "user name")?);
+            if let Some(p) = p {
+                self.password = non_empty(decode(p, "password")?);
+            }
         }
+        let (h, p) = split_host_port(hostport)?;
+        self.host = non_empty(decode(h, "host")?).or(self.host.take());
+        if let Some(p) = p.filter(|p| !p.is_empty()) {
+            self.port = Some(parse_port(p, "port")?.to_string());
+        }
+        if let Some(path) = path {
+            self.database = non_empty(decode(path, "database name")?);
+        }
+        Ok(())
     }
+
+    /// The `?key=value&…` parameters: known names only, each at most once.
+    fn read_query(&mut self, query: &str) -> Result<()> {
+        let mut seen: Vec<String> = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = decode(k, "name of a URL parameter")?;
+            let name_like = !key.is_empty()
+                && key.len() <= 64
+                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !name_like {
+                // Not echoed: text like this is often a misplaced `user:password@` (a `?` or `#`
+                // in it ends the address early), and error messages are shown and logged.
+                return Err(bad("it has a URL parameter whose name is not a name").with_hint(
+                    "percent-encode special characters in the user and password (? becomes %3F, # %23, @ %40, / %2F)",
+                ));
+            }
+            if !URL_PARAMETERS.contains(&key.as_str()) {
+                return Err(Error::invalid(format!(
+                    "the URL parameter {:?} is not supported",
+                    shorten(&key)
+                ))
+                .with_hint(format!(
+                    "Offsite understands only {}; remove {:?} from the URL",
+                    URL_PARAMETERS.join(", "),
+                    shorten(&key)
+                )));
+            }
+            if seen.contains(&key) {
+                return Err(bad(format!("it gives the parameter {key} twice")));
+            }
+            seen.push(key.clone());
+            let value = non_empty(decode(v, &format!("value of the parameter {key}"))?);
+            self.set_parameter(&key, value)?;
+        }
+        Ok(())
+    }
+
+    /// One known parameter; those the address also gives must agree with it.
+    fn set_parameter(&mut self, key: &str, value: Option<String>) -> Result<()> {
+        match key {
+            "host" => {
+                if value.as_deref().is_some_and(|v| v.contains(',')) {
+                    return Err(bad(
+                        "it names several hosts; Offsite connects to exactly one (give one host)",
+                    ));
+                }
+                set_once(&mut self.host, value, "host")?
+            }
+            "port" => {
+                let value = match value {
+                    Some(v) => Some(parse_port(&v, "parameter port")?.to_string()),
+                    None => None,
+                };
+                set_once(&mut self.port, value, "port")?
+            }
+            "dbname" => set_once(&mut self.database, value, "database name")?,
+            "user" => set_once(&mut self.user, value, "user name")?,
+            "password" => set_once(&mut self.password, value, "password")?,
+            "sslmode" => self.tls = value,
+            "sslrootcert" => self.ca_file = value,
+            _ => unreachable!("checked against URL_PARAMETERS"),
+        }
+        Ok(())
+    }
+
+    /// The spec, with libpq's defaults where Offsite follows them, and the password apart.
+    fn into_spec(self) -> Result<(ConnSpec, Option<String>)> {
+        let host = self.host.ok_or_else(|| {
+            bad("it names no host; Offsite does not guess one (libpq's default socket folder differs between systems)")
+                .with_hint("give a host name (postgres://USER@HOST:5432/DATABASE) or the socket folder (postgresql://USER@/DATABASE?host=/var/run/postgresql)")
+        })?;
+        let user = self.user.unwrap_or_else(|| "postgres".to_string());
+        let spec = ConnSpec {
+            host,
+            port: match self.port {
+                Some(p) => p.parse().expect("checked port"),
+                None => 5432,
+            },
+            database: self.database.unwrap_or_else(|| user.clone()),
+            user,
+            tls: match self.tls {
+                Some(t) => parse_tls(&t)?,
+                None => TlsMode::Prefer,
+            },
+            ca_file: self.ca_file,
+        };
+        spec.validate()?;
+        Ok((spec, self.password))
+    }
+}
+
+/// `host[:port]` or `[v6]:port`; one host only.
+fn split_host_port(hostport: &str) -> Result<(&str, Option<&str>)> {
     if hostport.contains(',') {
         return Err(bad(
             "it names several hosts; Offsite connects to exactly one (give one host)",
         ));
     }
-    let (h, p) = if let Some(inner) = hostport.strip_prefix('[') {
+    if let Some(inner) = hostport.strip_prefix('[') {
         let (addr, after) = inner
             .split_once(']')
             .ok_or_else(|| bad("an IPv6 address opened with [ is not closed with ]"))?;
@@ -173,104 +294,15 @@ pub(super) fn parse(input: &str) -> Result<(ConnSpec, Option<String>)> {
                     .ok_or_else(|| bad("only :PORT may follow an IPv6 address in brackets"))?,
             ),
         };
-        (addr, p)
-    } else {
-        match hostport.split_once(':') {
-            Some((_, p)) if p.contains(':') => {
-                return Err(bad("an IPv6 address must be written in brackets ([::1])"))
-            }
-            Some((h, p)) => (h, Some(p)),
-            None => (hostport, None),
-        }
-    };
-    host = non_empty(decode(h, "host")?).or(host);
-    if let Some(p) = p.filter(|p| !p.is_empty()) {
-        port = Some(parse_port(p, "port")?.to_string());
+        return Ok((addr, p));
     }
-    if let Some(path) = path {
-        database = non_empty(decode(path, "database name")?);
+    match hostport.split_once(':') {
+        Some((_, p)) if p.contains(':') => {
+            Err(bad("an IPv6 address must be written in brackets ([::1])"))
+        }
+        Some((h, p)) => Ok((h, Some(p))),
+        None => Ok((hostport, None)),
     }
-
-    let mut seen: Vec<String> = Vec::new();
-    for pair in query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = decode(k, "name of a URL parameter")?;
-        let name_like = !key.is_empty()
-            && key.len() <= 64
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !name_like {
-            // Not echoed: text like this is often a misplaced `user:password@` (a `?` or `#`
-            // in it ends the address early), and error messages are shown and logged.
-            return Err(bad("it has a URL parameter whose name is not a name").with_hint(
-                "percent-encode special characters in the user and password (? becomes %3F, # %23, @ %40, / %2F)",
-            ));
-        }
-        if !URL_PARAMETERS.contains(&key.as_str()) {
-            return Err(Error::invalid(format!(
-                "the URL parameter {:?} is not supported",
-                shorten(&key)
-            ))
-            .with_hint(format!(
-                "Offsite understands only {}; remove {:?} from the URL",
-                URL_PARAMETERS.join(", "),
-                shorten(&key)
-            )));
-        }
-        if seen.contains(&key) {
-            return Err(bad(format!("it gives the parameter {key} twice")));
-        }
-        seen.push(key.clone());
-        let value = non_empty(decode(v, &format!("value of the parameter {key}"))?);
-        match key.as_str() {
-            "host" => {
-                if value.as_deref().is_some_and(|v| v.contains(',')) {
-                    return Err(bad(
-                        "it names several hosts; Offsite connects to exactly one (give one host)",
-                    ));
-                }
-                set_once(&mut host, value, "host")?
-            }
-            "port" => {
-                let value = match value {
-                    Some(v) => Some(parse_port(&v, "parameter port")?.to_string()),
-                    None => None,
-                };
-                set_once(&mut port, value, "port")?
-            }
-            "dbname" => set_once(&mut database, value, "database name")?,
-            "user" => set_once(&mut user, value, "user name")?,
-            "password" => set_once(&mut password, value, "password")?,
-            "sslmode" => tls = value,
-            "sslrootcert" => ca_file = value,
-            _ => unreachable!("checked against URL_PARAMETERS"),
-        }
-    }
-
-    let host = host.ok_or_else(|| {
-        bad("it names no host; Offsite does not guess one (libpq's default socket folder differs between systems)")
-            .with_hint("give a host name (postgres://USER@HOST:5432/DATABASE) or the socket folder (postgresql://USER@/DATABASE?host=/var/run/postgresql)")
-    })?;
-    let user = user.unwrap_or_else(|| "postgres".to_string());
-    let spec = ConnSpec {
-        host,
-        port: match port {
-            Some(p) => p.parse().expect("checked port"),
-            None => 5432,
-        },
-        database: database.unwrap_or_else(|| user.clone()),
-        user,
-        tls: match tls {
-            Some(t) => parse_tls(&t)?,
-            None => TlsMode::Prefer,
-        },
-        ca_file,
-    };
-    spec.validate()?;
-    Ok((spec, password))
 }
 
 /// The canonical URL, without a password: `postgres://USER@HOST:PORT/DATABASE[?sslmode=…]`, or

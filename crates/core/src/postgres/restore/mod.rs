@@ -23,12 +23,14 @@ pub use select::{SelectWhat, Selection, SelectionPlan};
 use crate::archive::{
     self, Manifest, TableCount, DATABASE_MEMBER, DATABASE_SQL_MEMBER, GLOBALS_MEMBER,
 };
-use crate::backup::{self, BackupOptions, BackupSource};
+use crate::backup;
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{server_info, ConnSpec};
 use crate::postgres::process;
+use crate::postgres::session::Target;
 use crate::postgres::tools::{self, PgTools};
 use crate::progress::{Phase, Reporter};
+use crate::sources::{DatabaseSource, DumpOptions, PostgresSource};
 use serde::Serialize;
 use sqlx::{Connection, Row};
 use std::collections::BTreeSet;
@@ -742,22 +744,23 @@ pub async fn execute(
 
     let safety_backup = if plan.safety_backup {
         reporter.phase(Phase::SafetyBackup, None);
-        let src = BackupSource {
+        let source = PostgresSource::new(
+            target.spec.clone(),
+            target.password.clone(),
+            opts.pg_bin.clone(),
+        );
+        let dump_opts = DumpOptions {
             project: format!("safety-{}", sanitize(&target.spec.database)),
-            spec: target.spec.clone(),
-            password: target.password.clone(),
-        };
-        let bopts = BackupOptions {
             dest_dir: opts.safety_dir.clone(),
             compression_level: backup::DEFAULT_COMPRESSION_LEVEL,
-            pg_bin: opts.pg_bin.clone(),
             backup_id: uuid::Uuid::new_v4().to_string(),
             created_at: opts
                 .clock
                 .as_ref()
                 .map_or_else(time::OffsetDateTime::now_utc, |c| c.now()),
         };
-        let written = backup::backup_database(&src, &bopts, &Reporter::silent(), cancel)
+        let written = source
+            .dump(&dump_opts, &Reporter::silent(), cancel)
             .await
             .map_err(|e| {
                 e.context("the safety backup of the target failed, so nothing was restored")
@@ -830,9 +833,11 @@ pub async fn execute(
                 let allow_arbitrary = opts.allow_arbitrary_sql;
                 tokio::task::spawn_blocking(move || {
                     plain::run(
-                        &tools,
-                        &spec,
-                        pw.as_deref(),
+                        &Target {
+                            tools: &tools,
+                            spec: &spec,
+                            password: pw.as_deref(),
+                        },
                         &path,
                         &script,
                         skip,
@@ -847,9 +852,11 @@ pub async fn execute(
                 let list = script::build_list(&toc.list, &skip);
                 tokio::task::spawn_blocking(move || {
                     replace::run(
-                        &tools,
-                        &spec,
-                        pw.as_deref(),
+                        &Target {
+                            tools: &tools,
+                            spec: &spec,
+                            password: pw.as_deref(),
+                        },
                         &path,
                         &script,
                         &list,

@@ -24,16 +24,13 @@ use crate::plainsql::classify::{Classifier, Findings};
 use crate::plainsql::{
     self, entry_header, meta_kind, tx_control, LexError, MetaKind, Piece, Splitter, TxControl,
 };
-use crate::postgres::conn::ConnSpec;
-use crate::postgres::process;
 use crate::postgres::restore::replace::Script;
 use crate::postgres::restore::toc::{self, FullToc, Item};
-use crate::postgres::tools::PgTools;
+use crate::postgres::session::{Target, Transaction};
 use crate::progress::Reporter;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use tokio_util::sync::CancellationToken;
 
 /// Largest SQL kept per entry for the plan's decisions (a huge function body is cut).
@@ -364,11 +361,8 @@ impl<W: Write> Write for FilterSink<W> {
 /// entries in `skip` (and without the owner statements of `script.drop_owner_of`),
 /// `script.after`, then `COMMIT` — only when all of it succeeded and the member's checksum was
 /// verified. On any failure psql is stopped before `COMMIT` and the server rolls back.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
-    tools: &PgTools,
-    spec: &ConnSpec,
-    password: Option<&str>,
+    to: &Target<'_>,
     archive_path: &Path,
     script: &Script,
     skip: BTreeSet<usize>,
@@ -377,23 +371,14 @@ pub(crate) fn run(
     cancel: &CancellationToken,
 ) -> Result<()> {
     // Offsite's own SQL around the dump, checked by the same lexer before psql sees it.
-    let (preamble, end) = crate::postgres::session::script_sql(&script.before, &script.after)?;
-    let opening = crate::postgres::session::opening(&tools.psql());
-    let mut psql = process::command(&tools.psql(), spec, password);
-    psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"])
-        .arg(format!("--dbname={}", spec.dbname_conninfo()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null());
-    let (psql, psql_in, _, psql_err) = process::Guarded::spawn(psql, "psql", cancel)?;
-    let psql_in = std::io::BufWriter::with_capacity(256 * 1024, psql_in.expect("stdin piped"));
-    let preamble = format!("{opening}{preamble}");
+    let (session, mut psql_in) = Transaction::open(to, &script.before, &script.after, cancel)?;
+    let started = psql_in.start();
     let mut sink = FilterSink {
         splitter: Splitter::new(),
         filter: Filter::new(skip, &script.drop_owner_of)
             .refusing_arbitrary_sql(!allow_arbitrary_sql),
-        out: psql_in,
+        out: std::io::BufWriter::with_capacity(256 * 1024, psql_in),
     };
-    let started = sink.out.write_all(preamble.as_bytes());
     let fed = match started {
         Err(e) => Err(Error::io("feeding psql", e)),
         Ok(()) => archive::copy_member(
@@ -407,38 +392,20 @@ pub(crate) fn run(
     };
     let refused = sink.filter.refused.take();
     let all_good = fed.is_ok() && refused.is_none() && !cancel.is_cancelled();
-    let mut psql_in = sink.out;
-    let mut ended = Ok(());
-    if all_good {
-        ended = psql_in
-            .write_all(end.as_bytes())
-            .and_then(|_| psql_in.flush());
-    } else {
-        // No COMMIT ever reaches psql: the session ends and the server rolls everything back.
-        psql.kill();
-    }
-    drop(psql_in);
-    let psql_status = psql.wait()?;
-    if cancel.is_cancelled() {
-        return Err(Error::cancelled());
-    }
-    let psql_text = psql_err.finish();
+    // `finish` flushed the buffer; what is left in it after a failure is never sent.
+    let (psql_in, _) = sink.out.into_parts();
+    let psql = session.finish(psql_in, all_good, cancel)?;
     if let Some(e) = refused {
         return Err(e);
     }
     match fed {
         // A damaged archive first (psql never got to COMMIT).
         Err(e) if e.kind() != ErrorKind::Io => return Err(e),
-        _ if !psql_status.success() => {
-            return Err(
-                process::tool_error("psql", psql_status, &psql_text, password)
-                    .context("restoring into the target"),
-            )
-        }
+        _ if !psql.status.success() => return Err(psql.error(to.password)),
         Err(e) => return Err(e),
         Ok(()) => {}
     }
-    ended.map_err(|e| Error::io("feeding psql", e))?;
+    psql.commit_sent.map_err(|e| Error::io("feeding psql", e))?;
     Ok(())
 }
 

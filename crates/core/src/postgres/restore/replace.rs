@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::ConnSpec;
 use crate::postgres::process;
 use crate::postgres::restore::quote_ident;
-use crate::postgres::tools::PgTools;
+use crate::postgres::session::{Input, Target, Transaction};
 use crate::progress::Reporter;
 use sqlx::postgres::PgConnection;
 use sqlx::Row;
@@ -281,8 +281,32 @@ pub(crate) async fn clean_phase(
         .await
         .map_err(|e| spec.map_sqlx(e))?;
     let mut cp = CleanPhase::default();
+    drop_relations(conn, spec, toc, &mut cp).await?;
+    drop_routines(conn, spec, toc, &mut cp).await?;
+    drop_types(conn, spec, toc, &mut cp).await?;
+    // Kinds whose DROP … IF EXISTS needs only the list's name.
+    for e in toc {
+        if let Some(sql) = by_name(e) {
+            cp.drops.push(sql);
+        }
+    }
+    drop_global_objects(conn, spec, toc, &mut cp).await?;
+    drop_blobs(toc, &mut cp);
+    keep_schemas(conn, spec, toc, &mut cp).await?;
+    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    Ok(cp)
+}
 
-    // Relations.
+/// The target's relations the backup has (sequences go with their tables, unlisted).
+async fn drop_relations(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     let rel_descs = [
         "TABLE",
         "VIEW",
@@ -306,9 +330,17 @@ pub(crate) async fn clean_phase(
     )
     .await?;
     // Sequences are not listed: they go with their tables.
-    sort_out(&mut cp, toc, &rel_descs, found, |d| d != "SEQUENCE");
+    sort_out(cp, toc, &rel_descs, found, |d| d != "SEQUENCE");
+    Ok(())
+}
 
-    // Routines.
+/// The target's routines the backup has.
+async fn drop_routines(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     let found = fetch_found(
         conn,
         spec,
@@ -325,14 +357,22 @@ pub(crate) async fn clean_phase(
     )
     .await?;
     sort_out(
-        &mut cp,
+        cp,
         toc,
         &["FUNCTION", "PROCEDURE", "AGGREGATE"],
         found,
         |_| true,
     );
+    Ok(())
+}
 
-    // Types and domains (not the row types of tables, not arrays, not multiranges).
+/// The target's types and domains the backup has (not the row types of tables, not arrays, not multiranges).
+async fn drop_types(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     let backup_types = want(toc, &["TYPE", "DOMAIN"]);
     let rows = sqlx::query(&format!(
         "SELECT n.nspname::text, t.typname::text, t.typtype::text, t.oid::int8
@@ -359,15 +399,16 @@ pub(crate) async fn clean_phase(
             cp.direct.insert(format!("pg_type:{oid}"));
         }
     }
+    Ok(())
+}
 
-    // Kinds whose DROP … IF EXISTS needs only the list's name.
-    for e in toc {
-        if let Some(sql) = by_name(e) {
-            cp.drops.push(sql);
-        }
-    }
-
-    // Event triggers, publications, large objects.
+/// The target's event triggers and publications the backup has.
+async fn drop_global_objects(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     for (desc, sql, stmt) in [
         (
             "EVENT TRIGGER",
@@ -394,6 +435,11 @@ pub(crate) async fn clean_phase(
             }
         }
     }
+    Ok(())
+}
+
+/// The backup's large objects, unlinked where the target has them.
+fn drop_blobs(toc: &[TocEntry], cp: &mut CleanPhase) {
     let blobs: Vec<u32> = toc
         .iter()
         .filter(|e| matches!(e.desc, "BLOB" | "LARGE OBJECT"))
@@ -409,8 +455,15 @@ pub(crate) async fn clean_phase(
             "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid IN ({list});"
         ));
     }
+}
 
-    // Schemas that exist are kept: their CREATE SCHEMA is left out, their owner set.
+/// Schemas that exist are kept: their CREATE SCHEMA is left out, their owner set.
+async fn keep_schemas(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &[TocEntry],
+    cp: &mut CleanPhase,
+) -> Result<()> {
     let schemas: BTreeSet<String> = sqlx::query_scalar("SELECT nspname::text FROM pg_namespace")
         .fetch_all(&mut *conn)
         .await
@@ -429,11 +482,7 @@ pub(crate) async fn clean_phase(
             }
         }
     }
-    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| spec.map_sqlx(e))?;
-    Ok(cp)
+    Ok(())
 }
 
 /// Every object of the target that a drop could take along: key, description, and the key of
@@ -582,11 +631,8 @@ pub(crate) struct Script {
 /// Run a scripted restore: `BEGIN`, `script.before`, `pg_restore`'s SQL for `list`,
 /// `script.after`, then `COMMIT` only when all of it succeeded and the dump's checksum was
 /// verified.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn run(
-    tools: &PgTools,
-    spec: &ConnSpec,
-    password: Option<&str>,
+    to: &Target<'_>,
     archive_path: &Path,
     script: &Script,
     list: &str,
@@ -602,20 +648,10 @@ pub(crate) fn run(
 
     // Offsite's own SQL around pg_restore's, checked by the lexer; the session opens under
     // Offsite's `\restrict` key where psql has it.
-    let (preamble, end) = crate::postgres::session::script_sql(&script.before, &script.after)?;
-    let preamble = format!(
-        "{}{preamble}",
-        crate::postgres::session::opening(&tools.psql())
-    );
-    let mut psql = process::command(&tools.psql(), spec, password);
-    psql.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password"])
-        .arg(format!("--dbname={}", spec.dbname_conninfo()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null());
-    let (psql, psql_in, _, psql_err) = process::Guarded::spawn(psql, "psql", cancel)?;
-    let mut psql_in = psql_in.expect("stdin piped");
+    let (session, mut psql_in) = Transaction::open(to, &script.before, &script.after, cancel)?;
 
-    let mut restore = process::command(&tools.pg_restore(), spec, password);
+    let password = to.password;
+    let mut restore = process::command(&to.tools.pg_restore(), to.spec, password);
     restore
         .args(["--single-transaction", "--file=-"])
         .arg(format!("--use-list={}", list_file.path().display()))
@@ -626,9 +662,9 @@ pub(crate) fn run(
     let owner_lines = owner_suffixes(&script.drop_owner_of);
     let pump = {
         let out = restore_out.expect("stdout piped");
-        std::thread::spawn(move || -> (std::io::Result<()>, std::process::ChildStdin) {
+        std::thread::spawn(move || -> (std::io::Result<()>, Input) {
             let r = psql_in
-                .write_all(preamble.as_bytes())
+                .start()
                 .and_then(|_| pump_without_commit(out, &mut psql_in, &owner_lines));
             (r, psql_in)
         })
@@ -642,29 +678,14 @@ pub(crate) fn run(
         true,
     );
     let restore_status = restore.wait()?;
-    let (pumped, mut psql_in) = pump
+    let (pumped, psql_in) = pump
         .join()
         .map_err(|_| Error::internal("the restore's SQL pump panicked"))?;
     let all_good =
         fed.is_ok() && restore_status.success() && pumped.is_ok() && !cancel.is_cancelled();
-    if all_good {
-        let _ = psql_in
-            .write_all(end.as_bytes())
-            .and_then(|_| psql_in.flush());
-    } else {
-        // No COMMIT ever reaches psql: the session ends and the server rolls everything back.
-        psql.kill();
-    }
-    drop(psql_in);
-    let psql_status = psql.wait()?;
-    if cancel.is_cancelled() {
-        return Err(Error::cancelled());
-    }
-    let (psql_text, restore_text) = (psql_err.finish(), restore_err.finish());
-    let psql_error = || {
-        process::tool_error("psql", psql_status, &psql_text, password)
-            .context("restoring into the target")
-    };
+    let psql = session.finish(psql_in, all_good, cancel)?;
+    let restore_text = restore_err.finish();
+    let psql_error = || psql.error(password);
     // The cause first: SQL the lexer refused; a damaged archive; then psql stopping on its own
     // (its stdin closed under the pump: an SQL error), which breaks pg_restore's output and the
     // feed in turn; then pg_restore; then the rest.
@@ -673,7 +694,7 @@ pub(crate) fn run(
     }
     match fed {
         Err(e) if e.kind() != ErrorKind::Io => return Err(e),
-        _ if !psql_status.success() && (all_good || pumped.is_err()) => return Err(psql_error()),
+        _ if !psql.status.success() && (all_good || pumped.is_err()) => return Err(psql_error()),
         _ if !restore_status.success() => {
             return Err(process::tool_error(
                 "pg_restore",
@@ -688,7 +709,7 @@ pub(crate) fn run(
     if let Err(e) = pumped {
         return Err(Error::io("feeding psql", e));
     }
-    if !psql_status.success() {
+    if !psql.status.success() {
         return Err(psql_error());
     }
     Ok(())

@@ -123,25 +123,30 @@ pub(crate) async fn read_names(
     let pairs = |rows: Vec<sqlx::postgres::PgRow>| -> BTreeSet<(String, String)> {
         rows.into_iter().map(|r| (r.get(0), r.get(1))).collect()
     };
-    let mut t = TargetNames::default();
-    t.relations = pairs(
+    let relations = pairs(
         sqlx::query("SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p','v','m','S','f')")
             .fetch_all(&mut *conn)
             .await
             .map_err(e)?,
     );
-    t.types = pairs(
+    let types = pairs(
         sqlx::query("SELECT n.nspname::text, t.typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace")
             .fetch_all(&mut *conn)
             .await
             .map_err(e)?,
     );
-    t.collations = pairs(
+    let collations = pairs(
         sqlx::query("SELECT n.nspname::text, c.collname::text FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace")
             .fetch_all(&mut *conn)
             .await
             .map_err(e)?,
     );
+    let mut t = TargetNames {
+        relations,
+        types,
+        collations,
+        ..Default::default()
+    };
     sqlx::query("SELECT set_config('search_path', '', false)")
         .execute(&mut *conn)
         .await
@@ -244,14 +249,19 @@ pub(crate) fn parse_table(s: &str) -> Result<(String, String)> {
 
 /// Decide what the selection restores. `target` is what the target has.
 pub(crate) fn select(toc: &FullToc, sel: &Selection, target: &TargetNames) -> Result<Selected> {
-    let by_id: HashMap<i32, usize> = toc.by_id();
     let items = &toc.items;
-    let table_items: BTreeMap<(String, String), usize> = items
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| i.desc == "TABLE")
-        .map(|(n, i)| ((i.schema.clone(), i.tag.clone()), n))
-        .collect();
+    let cx = Cx {
+        items,
+        by_id: toc.by_id(),
+        table_items: items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.desc == "TABLE")
+            .map(|(n, i)| ((i.schema.clone(), i.tag.clone()), n))
+            .collect(),
+        sel,
+        target,
+    };
     let mut out = Selected {
         plan: SelectionPlan {
             what: sel.what,
@@ -260,312 +270,20 @@ pub(crate) fn select(toc: &FullToc, sel: &Selection, target: &TargetNames) -> Re
         },
         ..Default::default()
     };
-    let mut inc: BTreeSet<usize> = BTreeSet::new();
-
-    // The roots.
-    let mut schemas: BTreeSet<String> = BTreeSet::new();
-    for s in &sel.schemas {
-        let known = items
-            .iter()
-            .any(|i| i.schema == *s || (i.desc == "SCHEMA" && i.tag == *s));
-        if !known {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("the backup has no schema {s:?}"),
-            )
-            .with_hint(format!("schemas in the backup: {}", list_schemas(toc))));
-        }
-        schemas.insert(s.clone());
-    }
-    for (n, it) in items.iter().enumerate() {
-        let in_schema = schemas.contains(&it.schema)
-            || (it.desc == "SCHEMA" && schemas.contains(&it.tag))
-            || (it.schema == "-"
-                && it
-                    .tag
-                    .strip_prefix("SCHEMA ")
-                    .and_then(take_ident)
-                    .is_some_and(|(s, _)| schemas.contains(&s)));
-        if in_schema {
-            inc.insert(n);
-        }
-    }
-    for t in &sel.tables {
-        let key = parse_table(t)?;
-        let Some(&n) = table_items.get(&key) else {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("the backup has no table {}.{}", key.0, key.1),
-            )
-            .with_hint({
-                let same: Vec<String> = table_items
-                    .keys()
-                    .filter(|(s, _)| *s == key.0)
-                    .map(|(s, t)| format!("{s}.{t}"))
-                    .collect();
-                if same.is_empty() {
-                    format!(
-                        "tables in the backup: {}",
-                        shorten(
-                            table_items
-                                .keys()
-                                .map(|(s, t)| format!("{s}.{t}"))
-                                .collect()
-                        )
-                    )
-                } else {
-                    format!(
-                        "tables of schema {} in the backup: {}",
-                        key.0,
-                        shorten(same)
-                    )
-                }
-            }));
-        };
-        inc.insert(n);
-    }
-
-    // What hangs on the selected tables, and partitions of selected parents.
-    loop {
-        let keys: BTreeSet<(String, String)> = inc
-            .iter()
-            .filter(|n| items[**n].desc == "TABLE")
-            .map(|n| (items[*n].schema.clone(), items[*n].tag.clone()))
-            .collect();
-        let tables_in: BTreeSet<i32> = inc
-            .iter()
-            .filter(|n| {
-                matches!(
-                    items[**n].desc,
-                    "TABLE" | "SEQUENCE" | "VIEW" | "MATERIALIZED VIEW"
-                )
-            })
-            .map(|n| items[*n].id)
-            .collect();
-        let before = inc.len();
-        for (n, it) in items.iter().enumerate() {
-            if inc.contains(&n) {
-                continue;
-            }
-            let on_selected = it.deps.iter().any(|d| tables_in.contains(d))
-                && own_table(it).is_none_or(|t| keys.contains(&t));
-            let attach = (ATTACHED.contains(&it.desc) && on_selected)
-                || (it.desc == "TABLE"
-                    && on_selected
-                    && it
-                        .deps
-                        .iter()
-                        .any(|d| by_id.get(d).is_some_and(|&p| items[p].desc == "TABLE")));
-            if attach {
-                inc.insert(n);
-            }
-        }
-        if inc.len() == before {
-            break;
-        }
-    }
-    let selected_tables: BTreeSet<(String, String)> = inc
-        .iter()
-        .filter(|n| items[**n].desc == "TABLE")
-        .map(|n| (items[*n].schema.clone(), items[*n].tag.clone()))
-        .collect();
-    let side = sel.into_schema.clone();
-    if let Some(side) = &side {
-        let from: BTreeSet<&String> = selected_tables.iter().map(|(s, _)| s).collect();
-        if from.len() != 1 {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "a side schema takes tables of one schema",
-            )
-            .with_hint("choose tables of one schema, or restore them under their own names"));
-        }
-        out.from_schema = from.into_iter().next().cloned();
-        if target.schemas.contains(side) {
-            out.blockers.push(format!(
-                "the target already has a schema {side}: choose a new name for the side schema"
-            ));
-        }
-        if sel.what == SelectWhat::Data {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                "rows only cannot go into a side schema: it has no tables yet",
-            ));
-        }
-    }
-    let from = out.from_schema.clone();
-
-    // Foreign keys: from selected tables, and into them.
-    let table_of_constraint = |it: &Item| -> Option<(String, String)> {
-        match it.desc {
-            "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" => it
-                .tag
-                .split_once(' ')
-                .map(|(t, _)| (it.schema.clone(), t.to_string())),
-            "INDEX" => super::script::index_table(&it.sql),
-            "TABLE" => Some((it.schema.clone(), it.tag.clone())),
-            _ => None,
-        }
-    };
-    for (n, it) in items.iter().enumerate() {
-        if it.desc != "FK CONSTRAINT" {
-            continue;
-        }
-        let Some(child) = table_of_constraint(it) else {
-            continue;
-        };
-        let parents: BTreeSet<(String, String)> = it
-            .deps
-            .iter()
-            .filter_map(|d| by_id.get(d).map(|&p| &items[p]))
-            .filter_map(table_of_constraint)
-            .filter(|t| *t != child)
-            .collect();
-        let child_in = selected_tables.contains(&child);
-        let parent_in = parents.iter().all(|p| selected_tables.contains(p));
-        let (cn, name) = (
-            format!("{}.{}", child.0, child.1),
-            it.tag.split_once(' ').map(|x| x.1).unwrap_or(&it.tag),
-        );
-        let parents_shown = parents
-            .iter()
-            .map(|(s, t)| format!("{s}.{t}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if child_in && !parent_in {
-            let parents_exist = parents.iter().all(|p| target.relations.contains(p));
-            if side.is_none() && parents_exist {
-                inc.insert(n);
-                out.plan.notes.push(format!(
-                    "foreign key {name} of {cn} references {parents_shown}, which is not restored: the target's must hold the referenced rows"
-                ));
-            } else {
-                inc.remove(&n);
-                out.plan.notes.push(format!(
-                    "foreign key {name} of {cn} is left out: it references {parents_shown}, which is not restored{}",
-                    if side.is_some() { " into the side schema" } else { " and the target lacks" }
-                ));
-            }
-        } else if !child_in && parents.iter().any(|p| selected_tables.contains(p)) {
-            if side.is_none() && target.relations.contains(&child) && sel.what != SelectWhat::Data {
-                inc.insert(n);
-                out.plan.notes.push(format!(
-                    "foreign key {name} of {cn} (not restored) into the restored table(s) is added back: {cn}'s rows must match"
-                ));
-            } else if sel.what != SelectWhat::Data {
-                out.plan.notes.push(format!(
-                    "foreign key {name} of {cn}, which is not restored, references the restored table(s): it is not restored"
-                ));
-            }
-        }
-    }
-    // Views over selected tables that are not selected.
-    let rel_ids: BTreeSet<i32> = selected_tables
-        .iter()
-        .filter_map(|k| table_items.get(k).map(|&n| items[n].id))
-        .collect();
-    for (n, it) in items.iter().enumerate() {
-        if matches!(it.desc, "VIEW" | "MATERIALIZED VIEW")
-            && !inc.contains(&n)
-            && it.deps.iter().any(|d| rel_ids.contains(d))
-        {
-            out.plan.notes.push(format!(
-                "{} reads the restored table(s) and is not restored{}",
-                it.label(),
-                if side.is_none() { "; if the target has it, replacing the tables drops it (see what will be dropped)" } else { "" }
-            ));
-        }
-    }
-
-    // What the selection needs that the target lacks (into a side schema: everything of the
-    // original schema it needs, since the fresh schema holds nothing).
+    let mut inc = cx.roots(toc)?;
+    cx.attach_what_hangs_on(&mut inc);
+    let selected_tables = cx.tables_in(&inc);
+    cx.check_side_schema(&selected_tables, &mut out)?;
+    cx.foreign_keys(&selected_tables, &mut inc, &mut out);
+    cx.views_over(&selected_tables, &inc, &mut out);
     if sel.what != SelectWhat::Data {
-        let mut stack: Vec<usize> = inc.iter().copied().collect();
-        while let Some(n) = stack.pop() {
-            for d in &items[n].deps {
-                let Some(&p) = by_id.get(d) else { continue };
-                let dep = &items[p];
-                if inc.contains(&p) || !NEEDED.contains(&dep.desc) {
-                    continue;
-                }
-                let into_side = from.as_ref().is_some_and(|f| dep.schema == *f);
-                if dep.desc == "SCHEMA" && from.as_ref().is_some_and(|f| dep.tag == *f) {
-                    continue;
-                }
-                if into_side || !target.has(dep) {
-                    inc.insert(p);
-                    out.plan.dependencies.push(dep.label());
-                    stack.push(p);
-                }
-            }
-        }
-        // Their comments and privileges come along.
-        let ids: BTreeSet<i32> = inc.iter().map(|n| items[*n].id).collect();
-        for (n, it) in items.iter().enumerate() {
-            if matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL")
-                && it.deps.iter().any(|d| ids.contains(d))
-            {
-                inc.insert(n);
-            }
-        }
+        cx.needed(&mut inc, &mut out);
     }
-
-    // Rows or definitions only.
-    let sequences: BTreeSet<(String, String)> = inc
-        .iter()
-        .filter(|n| items[**n].desc == "SEQUENCE")
-        .map(|n| (items[*n].schema.clone(), items[*n].tag.clone()))
-        .collect();
-    for (n, it) in items.iter().enumerate() {
-        let key = (it.schema.clone(), it.tag.clone());
-        let data = match it.desc {
-            "TABLE DATA" => selected_tables.contains(&key),
-            "SEQUENCE SET" => sequences.contains(&key),
-            _ => false,
-        };
-        if data && sel.what != SelectWhat::Schema {
-            inc.insert(n);
-        }
-    }
-    if sel.what == SelectWhat::Data {
-        inc.retain(|n| matches!(items[*n].desc, "TABLE DATA" | "SEQUENCE SET"));
-        out.plan.dependencies.clear();
-    }
-    if side.is_some() {
-        // The fresh schema is made by the restore itself.
-        inc.retain(|n| !(items[*n].desc == "SCHEMA" && Some(&items[*n].tag) == from.as_ref()));
-    }
-    for (n, it) in items.iter().enumerate() {
-        if ALWAYS.contains(&it.desc) {
-            inc.insert(n);
-        }
-    }
-
-    if let (Some(side), Some(from)) = (&side, &from) {
-        let aside = format!(
-            "{from}_offsite_aside_{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
-        if target.schemas.contains(from) {
-            out.before.push(format!(
-                "ALTER SCHEMA {} RENAME TO {};",
-                quote_ident(from),
-                quote_ident(&aside)
-            ));
-        }
-        out.before
-            .push(format!("CREATE SCHEMA {};", quote_ident(from)));
-        out.after.push(format!(
-            "ALTER SCHEMA {} RENAME TO {};",
-            quote_ident(from),
-            quote_ident(side)
-        ));
-        if target.schemas.contains(from) {
-            out.after.push(format!(
-                "ALTER SCHEMA {} RENAME TO {};",
-                quote_ident(&aside),
-                quote_ident(from)
-            ));
-        }
+    cx.rows_or_definitions(&selected_tables, &mut inc, &mut out);
+    if let (Some(side), Some(from)) = (&sel.into_schema, &out.from_schema) {
+        let (before, after) = side_schema_sql(side, from, target.schemas.contains(from));
+        out.before.extend(before);
+        out.after.extend(after);
     }
     out.plan.tables = selected_tables
         .iter()
@@ -576,6 +294,379 @@ pub(crate) fn select(toc: &FullToc, sel: &Selection, target: &TargetNames) -> Re
     out.tables = selected_tables;
     out.include = inc.iter().map(|n| items[*n].line).collect();
     Ok(out)
+}
+
+/// What [`select`] decides over: the backup's entries and the choice.
+struct Cx<'a> {
+    items: &'a [Item],
+    by_id: HashMap<i32, usize>,
+    /// `(schema, table)` of the backup's tables, to their entry.
+    table_items: BTreeMap<(String, String), usize>,
+    sel: &'a Selection,
+    target: &'a TargetNames,
+}
+
+impl Cx<'_> {
+    /// `(schema, name)` of the entries of `inc` of kind `desc`.
+    fn keys_of(&self, inc: &BTreeSet<usize>, desc: &str) -> BTreeSet<(String, String)> {
+        inc.iter()
+            .filter(|n| self.items[**n].desc == desc)
+            .map(|n| (self.items[*n].schema.clone(), self.items[*n].tag.clone()))
+            .collect()
+    }
+
+    fn tables_in(&self, inc: &BTreeSet<usize>) -> BTreeSet<(String, String)> {
+        self.keys_of(inc, "TABLE")
+    }
+
+    /// The roots: the entries of the chosen schemas and the chosen tables.
+    fn roots(&self, toc: &FullToc) -> Result<BTreeSet<usize>> {
+        let mut inc = BTreeSet::new();
+        let mut schemas: BTreeSet<String> = BTreeSet::new();
+        for s in &self.sel.schemas {
+            let known = self
+                .items
+                .iter()
+                .any(|i| i.schema == *s || (i.desc == "SCHEMA" && i.tag == *s));
+            if !known {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("the backup has no schema {s:?}"),
+                )
+                .with_hint(format!("schemas in the backup: {}", list_schemas(toc))));
+            }
+            schemas.insert(s.clone());
+        }
+        for (n, it) in self.items.iter().enumerate() {
+            let in_schema = schemas.contains(&it.schema)
+                || (it.desc == "SCHEMA" && schemas.contains(&it.tag))
+                || (it.schema == "-"
+                    && it
+                        .tag
+                        .strip_prefix("SCHEMA ")
+                        .and_then(take_ident)
+                        .is_some_and(|(s, _)| schemas.contains(&s)));
+            if in_schema {
+                inc.insert(n);
+            }
+        }
+        for t in &self.sel.tables {
+            let key = parse_table(t)?;
+            let Some(&n) = self.table_items.get(&key) else {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("the backup has no table {}.{}", key.0, key.1),
+                )
+                .with_hint(self.tables_hint(&key.0)));
+            };
+            inc.insert(n);
+        }
+        Ok(inc)
+    }
+
+    /// The backup's tables, those of `schema` when it has any, for an unknown table's hint.
+    fn tables_hint(&self, schema: &str) -> String {
+        let same: Vec<String> = self
+            .table_items
+            .keys()
+            .filter(|(s, _)| *s == schema)
+            .map(|(s, t)| format!("{s}.{t}"))
+            .collect();
+        if same.is_empty() {
+            format!(
+                "tables in the backup: {}",
+                shorten(
+                    self.table_items
+                        .keys()
+                        .map(|(s, t)| format!("{s}.{t}"))
+                        .collect()
+                )
+            )
+        } else {
+            format!("tables of schema {schema} in the backup: {}", shorten(same))
+        }
+    }
+
+    /// What hangs on the selected tables, and partitions of selected parents, until nothing
+    /// more comes.
+    fn attach_what_hangs_on(&self, inc: &mut BTreeSet<usize>) {
+        let items = self.items;
+        loop {
+            let keys = self.tables_in(inc);
+            let tables_in: BTreeSet<i32> = inc
+                .iter()
+                .filter(|n| {
+                    matches!(
+                        items[**n].desc,
+                        "TABLE" | "SEQUENCE" | "VIEW" | "MATERIALIZED VIEW"
+                    )
+                })
+                .map(|n| items[*n].id)
+                .collect();
+            let before = inc.len();
+            for (n, it) in items.iter().enumerate() {
+                if inc.contains(&n) {
+                    continue;
+                }
+                let on_selected = it.deps.iter().any(|d| tables_in.contains(d))
+                    && own_table(it).is_none_or(|t| keys.contains(&t));
+                let attach = (ATTACHED.contains(&it.desc) && on_selected)
+                    || (it.desc == "TABLE"
+                        && on_selected
+                        && it
+                            .deps
+                            .iter()
+                            .any(|d| self.by_id.get(d).is_some_and(|&p| items[p].desc == "TABLE")));
+                if attach {
+                    inc.insert(n);
+                }
+            }
+            if inc.len() == before {
+                break;
+            }
+        }
+    }
+
+    /// Into a side schema: tables of one schema (`out.from_schema`), a side name the target
+    /// does not have, definitions with the rows.
+    fn check_side_schema(
+        &self,
+        selected_tables: &BTreeSet<(String, String)>,
+        out: &mut Selected,
+    ) -> Result<()> {
+        let Some(side) = &self.sel.into_schema else {
+            return Ok(());
+        };
+        let from: BTreeSet<&String> = selected_tables.iter().map(|(s, _)| s).collect();
+        if from.len() != 1 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a side schema takes tables of one schema",
+            )
+            .with_hint("choose tables of one schema, or restore them under their own names"));
+        }
+        out.from_schema = from.into_iter().next().cloned();
+        if self.target.schemas.contains(side) {
+            out.blockers.push(format!(
+                "the target already has a schema {side}: choose a new name for the side schema"
+            ));
+        }
+        if self.sel.what == SelectWhat::Data {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "rows only cannot go into a side schema: it has no tables yet",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Foreign keys from selected tables, and into them: kept, left out or added back, each
+    /// with a note.
+    fn foreign_keys(
+        &self,
+        selected_tables: &BTreeSet<(String, String)>,
+        inc: &mut BTreeSet<usize>,
+        out: &mut Selected,
+    ) {
+        let (items, target, sel) = (self.items, self.target, self.sel);
+        let side = sel.into_schema.is_some();
+        for (n, it) in items.iter().enumerate() {
+            if it.desc != "FK CONSTRAINT" {
+                continue;
+            }
+            let Some(child) = table_of_constraint(it) else {
+                continue;
+            };
+            let parents: BTreeSet<(String, String)> = it
+                .deps
+                .iter()
+                .filter_map(|d| self.by_id.get(d).map(|&p| &items[p]))
+                .filter_map(table_of_constraint)
+                .filter(|t| *t != child)
+                .collect();
+            let child_in = selected_tables.contains(&child);
+            let parent_in = parents.iter().all(|p| selected_tables.contains(p));
+            let (cn, name) = (
+                format!("{}.{}", child.0, child.1),
+                it.tag.split_once(' ').map(|x| x.1).unwrap_or(&it.tag),
+            );
+            let parents_shown = parents
+                .iter()
+                .map(|(s, t)| format!("{s}.{t}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if child_in && !parent_in {
+                let parents_exist = parents.iter().all(|p| target.relations.contains(p));
+                if !side && parents_exist {
+                    inc.insert(n);
+                    out.plan.notes.push(format!(
+                        "foreign key {name} of {cn} references {parents_shown}, which is not restored: the target's must hold the referenced rows"
+                    ));
+                } else {
+                    inc.remove(&n);
+                    out.plan.notes.push(format!(
+                        "foreign key {name} of {cn} is left out: it references {parents_shown}, which is not restored{}",
+                        if side { " into the side schema" } else { " and the target lacks" }
+                    ));
+                }
+            } else if !child_in && parents.iter().any(|p| selected_tables.contains(p)) {
+                if !side && target.relations.contains(&child) && sel.what != SelectWhat::Data {
+                    inc.insert(n);
+                    out.plan.notes.push(format!(
+                        "foreign key {name} of {cn} (not restored) into the restored table(s) is added back: {cn}'s rows must match"
+                    ));
+                } else if sel.what != SelectWhat::Data {
+                    out.plan.notes.push(format!(
+                        "foreign key {name} of {cn}, which is not restored, references the restored table(s): it is not restored"
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Views over selected tables that are not selected: a note each.
+    fn views_over(
+        &self,
+        selected_tables: &BTreeSet<(String, String)>,
+        inc: &BTreeSet<usize>,
+        out: &mut Selected,
+    ) {
+        let items = self.items;
+        let side = self.sel.into_schema.is_some();
+        let rel_ids: BTreeSet<i32> = selected_tables
+            .iter()
+            .filter_map(|k| self.table_items.get(k).map(|&n| items[n].id))
+            .collect();
+        for (n, it) in items.iter().enumerate() {
+            if matches!(it.desc, "VIEW" | "MATERIALIZED VIEW")
+                && !inc.contains(&n)
+                && it.deps.iter().any(|d| rel_ids.contains(d))
+            {
+                out.plan.notes.push(format!(
+                    "{} reads the restored table(s) and is not restored{}",
+                    it.label(),
+                    if !side { "; if the target has it, replacing the tables drops it (see what will be dropped)" } else { "" }
+                ));
+            }
+        }
+    }
+
+    /// What the selection needs that the target lacks (into a side schema: everything of the
+    /// original schema it needs, since the fresh schema holds nothing), with their comments
+    /// and privileges.
+    fn needed(&self, inc: &mut BTreeSet<usize>, out: &mut Selected) {
+        let items = self.items;
+        let from = out.from_schema.clone();
+        let mut stack: Vec<usize> = inc.iter().copied().collect();
+        while let Some(n) = stack.pop() {
+            for d in &items[n].deps {
+                let Some(&p) = self.by_id.get(d) else {
+                    continue;
+                };
+                let dep = &items[p];
+                if inc.contains(&p) || !NEEDED.contains(&dep.desc) {
+                    continue;
+                }
+                let into_side = from.as_ref().is_some_and(|f| dep.schema == *f);
+                if dep.desc == "SCHEMA" && from.as_ref().is_some_and(|f| dep.tag == *f) {
+                    continue;
+                }
+                if into_side || !self.target.has(dep) {
+                    inc.insert(p);
+                    out.plan.dependencies.push(dep.label());
+                    stack.push(p);
+                }
+            }
+        }
+        let ids: BTreeSet<i32> = inc.iter().map(|n| items[*n].id).collect();
+        for (n, it) in items.iter().enumerate() {
+            if matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL")
+                && it.deps.iter().any(|d| ids.contains(d))
+            {
+                inc.insert(n);
+            }
+        }
+    }
+
+    /// Rows or definitions only; the session settings every restore keeps.
+    fn rows_or_definitions(
+        &self,
+        selected_tables: &BTreeSet<(String, String)>,
+        inc: &mut BTreeSet<usize>,
+        out: &mut Selected,
+    ) {
+        let (items, what) = (self.items, self.sel.what);
+        let sequences = self.keys_of(inc, "SEQUENCE");
+        for (n, it) in items.iter().enumerate() {
+            let key = (it.schema.clone(), it.tag.clone());
+            let data = match it.desc {
+                "TABLE DATA" => selected_tables.contains(&key),
+                "SEQUENCE SET" => sequences.contains(&key),
+                _ => false,
+            };
+            if data && what != SelectWhat::Schema {
+                inc.insert(n);
+            }
+        }
+        if what == SelectWhat::Data {
+            inc.retain(|n| matches!(items[*n].desc, "TABLE DATA" | "SEQUENCE SET"));
+            out.plan.dependencies.clear();
+        }
+        if self.sel.into_schema.is_some() {
+            // The fresh schema is made by the restore itself.
+            let from = out.from_schema.as_ref();
+            inc.retain(|n| !(items[*n].desc == "SCHEMA" && Some(&items[*n].tag) == from));
+        }
+        for (n, it) in items.iter().enumerate() {
+            if ALWAYS.contains(&it.desc) {
+                inc.insert(n);
+            }
+        }
+    }
+}
+
+/// The table a constraint, index or table entry belongs to.
+fn table_of_constraint(it: &Item) -> Option<(String, String)> {
+    match it.desc {
+        "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" => it
+            .tag
+            .split_once(' ')
+            .map(|(t, _)| (it.schema.clone(), t.to_string())),
+        "INDEX" => super::script::index_table(&it.sql),
+        "TABLE" => Some((it.schema.clone(), it.tag.clone())),
+        _ => None,
+    }
+}
+
+/// The SQL around a restore into the side schema `side` of tables of `from`: the real `from`
+/// (when the target has it) renamed aside, a fresh `from`, renamed to `side` at the end.
+fn side_schema_sql(side: &str, from: &str, target_has_from: bool) -> (Vec<String>, Vec<String>) {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    let aside = format!(
+        "{from}_offsite_aside_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    if target_has_from {
+        before.push(format!(
+            "ALTER SCHEMA {} RENAME TO {};",
+            quote_ident(from),
+            quote_ident(&aside)
+        ));
+    }
+    before.push(format!("CREATE SCHEMA {};", quote_ident(from)));
+    after.push(format!(
+        "ALTER SCHEMA {} RENAME TO {};",
+        quote_ident(from),
+        quote_ident(side)
+    ));
+    if target_has_from {
+        after.push(format!(
+            "ALTER SCHEMA {} RENAME TO {};",
+            quote_ident(&aside),
+            quote_ident(from)
+        ));
+    }
+    (before, after)
 }
 
 /// The table an entry belongs to, for kinds bound to one table.

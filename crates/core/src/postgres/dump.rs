@@ -1,0 +1,350 @@
+//! The dump of a PostgreSQL database into an archive: one consistent snapshot →
+//! `database.dump` (custom format), `globals.sql`, exact per-table row counts (see DESIGN.md).
+//!
+//! How it stays fast and safe:
+//! - A REPEATABLE READ transaction exports its snapshot; `pg_dump --snapshot` dumps exactly that
+//!   state while the same transaction counts every table's rows, concurrently.
+//! - `pg_dump -Fc -Z0` (no compression in pg_dump, which is its slow part); the archive writer
+//!   hashes and gzips the stream as it arrives, in parallel with pg_dump.
+//!
+//! Reached through [`crate::sources::PostgresSource`], the [`crate::sources::DatabaseSource`]
+//! the backup and restore jobs use; the archive around it is [`crate::backup::compose`]'s.
+
+use crate::archive::{
+    ArchiveWriter, SourceInfo, TableCount, Versions, DATABASE_MEMBER, GLOBALS_MEMBER,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::postgres::conn::{server_info, ConnSpec, ServerInfo};
+use crate::postgres::process;
+use crate::postgres::tools::{self, PgTools};
+use crate::progress::{Phase, Reporter};
+use crate::storage::BucketSettings;
+use sqlx::{Connection, PgConnection, Row};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+/// What the database part of an archive adds to its manifest.
+#[derive(Debug, Clone)]
+pub struct DatabasePart {
+    pub versions: Versions,
+    pub source: SourceInfo,
+    pub tables: Vec<TableCount>,
+    pub roles: Vec<String>,
+    pub globals_note: Option<String>,
+    /// Size of `database.dump`.
+    pub dump_bytes: u64,
+}
+
+/// Dump the database at `spec` into `writer`: `database.dump` (pg_dump -Fc -Z0, spooled while
+/// it runs) and `globals.sql`, with exact row counts taken in the dump's own snapshot.
+/// `pg_bin`: the configured folder of pg_dump (`None`: search).
+pub(crate) async fn dump_into(
+    writer: &mut ArchiveWriter,
+    spec: &ConnSpec,
+    password: Option<&str>,
+    pg_bin: Option<&Path>,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<DatabasePart> {
+    reporter.phase(Phase::Connecting, None);
+    let mut conn = spec.connect(password).await?;
+    let info = server_info(&mut conn, spec).await?;
+    let tools = tools::find_for(info.major(), pg_bin)?;
+
+    // One snapshot for the dump and the counts.
+    sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    let tables = list_tables(&mut conn, spec).await?;
+    let roles = referenced_roles(&mut conn, spec).await?;
+
+    reporter.phase(Phase::Dumping, Some(info.database_size));
+    let dump_cancel = cancel.child_token();
+    let spool = writer.spool(DATABASE_MEMBER)?;
+    let dump = {
+        let (tools, spec, password, snapshot) = (
+            tools.clone(),
+            spec.clone(),
+            password.map(str::to_string),
+            snapshot.clone(),
+        );
+        let (reporter, dump_cancel) = (reporter.clone(), dump_cancel.clone());
+        tokio::task::spawn_blocking(move || {
+            run_pg_dump(
+                &tools,
+                &spec,
+                password.as_deref(),
+                &snapshot,
+                spool,
+                &reporter,
+                &dump_cancel,
+            )
+        })
+    };
+    // Count rows in the same snapshot while pg_dump streams. Whichever fails first ends the
+    // backup: a failed dump drops the counting (and its connection); a failed count stops the dump.
+    let join =
+        |r: std::result::Result<Result<crate::archive::SpooledMember>, tokio::task::JoinError>| {
+            r.map_err(|e| Error::internal(format!("dump task failed: {e}")))
+                .and_then(|r| r)
+        };
+    let (counts, spooled) = {
+        let counting = count_rows(&mut conn, spec, &tables);
+        tokio::pin!(counting, dump);
+        tokio::select! {
+            dumped = &mut dump => {
+                let spooled = join(dumped)?;
+                (counting.await?, spooled)
+            }
+            counts = &mut counting => {
+                if counts.is_err() {
+                    dump_cancel.cancel();
+                }
+                let dumped = join(dump.await);
+                if cancel.is_cancelled() {
+                    return Err(Error::cancelled());
+                }
+                // A counting failure stopped the dump: report the cause, not the induced cancel.
+                let counts = counts?;
+                (counts, dumped?)
+            }
+        }
+    };
+    // The snapshot is no longer needed.
+    let _ = sqlx::query("COMMIT").execute(&mut conn).await;
+    let _ = conn.close().await;
+    let dump_bytes = spooled.size();
+    writer.add_spooled(spooled);
+
+    reporter.phase(Phase::Globals, None);
+    let globals_note = match dump_globals(&tools, spec, password) {
+        Ok(sql) => {
+            writer.add_bytes(GLOBALS_MEMBER, sql.into_bytes());
+            None
+        }
+        Err(e) => Some(format!("roles and grants were not saved: {}", e.message())),
+    };
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    Ok(DatabasePart {
+        versions: Versions {
+            tool: crate::tool_version(),
+            server: Some(info.version.clone()),
+            pg_dump: Some(tools.version_line.clone()),
+        },
+        source: source_info(spec, &info),
+        tables: counts,
+        roles,
+        globals_note,
+        dump_bytes,
+    })
+}
+
+fn source_info(spec: &ConnSpec, info: &ServerInfo) -> SourceInfo {
+    SourceInfo {
+        host: Some(spec.host.clone()),
+        port: Some(spec.port),
+        database: Some(spec.database.clone()),
+        database_size: Some(info.database_size),
+        encoding: Some(info.encoding.clone()),
+    }
+}
+
+/// Tables whose data pg_dump writes: ordinary tables outside the system schemas that are not
+/// members of an extension.
+async fn list_tables(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+) -> Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT n.nspname::text, c.relname::text, format('%I.%I', n.nspname, c.relname)
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'r' AND c.relpersistence <> 't'
+            AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+          ORDER BY 1, 2",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// Roles that own the database's objects or are granted privileges or policies on them.
+async fn referenced_roles(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Vec<String>> {
+    sqlx::query_scalar(
+        "WITH user_ns AS (
+           SELECT oid, nspowner, nspacl FROM pg_namespace
+            WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%')
+         SELECT rolname::text FROM pg_roles WHERE oid IN (
+           SELECT nspowner FROM user_ns
+           UNION SELECT (aclexplode(nspacl)).grantee FROM user_ns WHERE nspacl IS NOT NULL
+           UNION SELECT relowner FROM pg_class WHERE relnamespace IN (SELECT oid FROM user_ns)
+           UNION SELECT (aclexplode(relacl)).grantee FROM pg_class
+                  WHERE relacl IS NOT NULL AND relnamespace IN (SELECT oid FROM user_ns)
+           UNION SELECT proowner FROM pg_proc WHERE pronamespace IN (SELECT oid FROM user_ns)
+           UNION SELECT (aclexplode(proacl)).grantee FROM pg_proc
+                  WHERE proacl IS NOT NULL AND pronamespace IN (SELECT oid FROM user_ns)
+           UNION SELECT typowner FROM pg_type WHERE typnamespace IN (SELECT oid FROM user_ns)
+           UNION SELECT unnest(polroles) FROM pg_policy
+           UNION SELECT lomowner FROM pg_largeobject_metadata
+           UNION SELECT defaclrole FROM pg_default_acl)
+         ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))
+}
+
+/// Exact row counts (run inside the snapshot transaction, or against a restored database).
+async fn count_rows(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    tables: &[(String, String, String)],
+) -> Result<Vec<TableCount>> {
+    let mut out = Vec::with_capacity(tables.len());
+    for (schema, table, qualified) in tables {
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {qualified}"))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| {
+                spec.map_sqlx(e)
+                    .context(format!("counting rows of {qualified}"))
+            })?;
+        out.push(TableCount {
+            schema: schema.clone(),
+            table: table.clone(),
+            rows: rows as u64,
+        });
+    }
+    Ok(out)
+}
+
+fn run_pg_dump(
+    tools: &PgTools,
+    spec: &ConnSpec,
+    password: Option<&str>,
+    snapshot: &str,
+    mut spool: crate::archive::SpoolWriter,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<crate::archive::SpooledMember> {
+    let mut cmd = process::command(&tools.pg_dump(), spec, password);
+    cmd.args(["--format=custom", "--compress=0", "--no-password"])
+        .arg(format!("--snapshot={snapshot}"));
+    let (child, _, stdout, stderr) = process::Guarded::spawn(cmd, "pg_dump", cancel)?;
+    let mut stdout = stdout.expect("stdout piped");
+    let mut buf = vec![0u8; 1 << 20];
+    let pumped: Result<()> = (|| loop {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let n = match stdout.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("reading pg_dump output", e)),
+        };
+        spool
+            .write_all(&buf[..n])
+            .map_err(|e| Error::io("writing the dump", e))?;
+        reporter.advance(n as u64);
+    })();
+    if pumped.is_err() {
+        child.kill();
+    }
+    drop(stdout);
+    let status = child.wait()?;
+    let err_text = stderr.finish();
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    pumped?;
+    if !status.success() {
+        return Err(process::tool_error("pg_dump", status, &err_text, password));
+    }
+    spool.finish()
+}
+
+/// `pg_dumpall --globals-only --no-role-passwords`: roles and grants, readable without
+/// superuser and without any password hashes.
+fn dump_globals(tools: &PgTools, spec: &ConnSpec, password: Option<&str>) -> Result<String> {
+    let mut cmd = process::command(&tools.pg_dumpall(), spec, password);
+    cmd.args([
+        "--globals-only",
+        "--no-role-passwords",
+        "--no-password",
+        "-l",
+        &spec.dbname_conninfo(),
+    ]);
+    let out = cmd
+        .output()
+        .map_err(|e| Error::io("starting pg_dumpall", e))?;
+    if !out.status.success() {
+        return Err(process::tool_error(
+            "pg_dumpall",
+            out.status,
+            &String::from_utf8_lossy(&out.stderr),
+            password,
+        ));
+    }
+    String::from_utf8(out.stdout)
+        .map_err(|_| Error::new(ErrorKind::ToolFailed, "pg_dumpall wrote invalid UTF-8"))
+}
+
+/// Bucket settings from the database's `storage.buckets` (Supabase), by bucket id; empty when
+/// the database has no such table.
+pub(crate) async fn bucket_settings(
+    spec: &ConnSpec,
+    password: Option<&str>,
+) -> Result<BTreeMap<String, BucketSettings>> {
+    let mut conn = spec.connect(password).await?;
+    let read = read_bucket_settings(&mut conn, spec).await;
+    let _ = conn.close().await;
+    read
+}
+
+async fn read_bucket_settings(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+) -> Result<BTreeMap<String, BucketSettings>> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('storage.buckets') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+    if !exists {
+        return Ok(BTreeMap::new());
+    }
+    /// id, public, file_size_limit, allowed_mime_types.
+    type BucketRow = (String, Option<bool>, Option<i64>, Option<Vec<String>>);
+    let rows: Vec<BucketRow> = sqlx::query_as(
+        "SELECT id::text, public, file_size_limit::bigint, allowed_mime_types::text[] \
+             FROM storage.buckets",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, public, limit, mimes)| {
+            let settings = BucketSettings {
+                public,
+                file_size_limit: limit.map(|l| l.max(0) as u64),
+                allowed_mime_types: mimes,
+            };
+            (id, settings)
+        })
+        .collect())
+}
