@@ -385,6 +385,7 @@ pub async fn plan(
         managed_schemas: decisions.managed.clone(),
         owned_by_others: decisions.owned_by_others.clone(),
         superuser_only: decisions.superuser_only.clone(),
+        platform_privileges: decisions.platform_privileges.clone(),
         left_out: decisions.left_out.clone(),
         replace: opts.replace,
         safety_backup,
