@@ -18,6 +18,7 @@ mod keychain_unavailable;
 mod new_server;
 mod pg_engine;
 mod plain_sql;
+mod platform_privileges;
 mod psql_meta;
 mod replace;
 mod restore_errors;

@@ -18,6 +18,8 @@
 //!   is left out, listed; otherwise a blocker.
 //! - **Already there.** A publication, event trigger or extension comment the target has is kept.
 
+mod privileges;
+
 use super::roles::RolePlan;
 use super::toc::{table_columns, FullToc};
 use crate::error::Result;
@@ -81,6 +83,9 @@ pub(crate) struct TargetFacts {
     pub publication_tables: BTreeSet<(String, String, String)>,
     pub event_triggers: BTreeSet<String>,
     pub extensions: BTreeSet<String>,
+    /// The target's objects of the backup's privileges on objects it does not create, by the
+    /// ACL entry's dump id (see [`privileges`]).
+    pub acl_objects: BTreeMap<i32, privileges::AclObject>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -164,6 +169,7 @@ pub(crate) async fn read_facts(
     if f.superuser {
         return Ok(f);
     }
+    f.acl_objects = privileges::read_acl_objects(conn, spec, toc).await?;
     let backup_schemas: BTreeSet<&str> = toc
         .items
         .iter()
@@ -179,7 +185,10 @@ pub(crate) async fn read_facts(
         .schemas
         .iter()
         .filter(|(s, owner)| {
-            backup_schemas.contains(s.as_str()) && **owner != f.user && s.as_str() != "public"
+            backup_schemas.contains(s.as_str())
+                && **owner != f.user
+                && s.as_str() != "public"
+                && !is_system_schema(s)
         })
         .map(|(s, _)| s.clone())
         .collect();
@@ -318,6 +327,9 @@ pub(crate) struct Decisions {
     pub managed: Vec<ManagedSchema>,
     pub owned_by_others: Vec<OwnedByOthers>,
     pub superuser_only: Vec<String>,
+    /// Objects of the target whose privileges are kept as the target has them (see
+    /// [`privileges`]).
+    pub platform_privileges: Vec<String>,
     pub left_out: Vec<String>,
     pub blockers: Vec<String>,
     pub warnings: Vec<String>,
@@ -694,6 +706,8 @@ pub(crate) fn decide(
         }
     }
 
+    privileges::keep_platform_privileges(toc, f, &mut d);
+
     // Superuser-only objects and owners.
     let mut others: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, it) in toc.items.iter().enumerate() {
@@ -712,6 +726,25 @@ pub(crate) fn decide(
                 skip_dependents(toc, it.id, &mut d);
             }
             continue;
+        }
+        if it.desc == "ACL" && !f.superuser {
+            if let Some(grantor) = privileges::foreign_grantor(&it.sql, &f.user) {
+                let what = format!(
+                    "privileges on {} granted by {grantor}",
+                    privileges::acl_label(it)
+                );
+                if no_owner {
+                    d.skip.insert(
+                        it.line,
+                        format!("{what}: only a superuser can grant in another role's name"),
+                    );
+                    d.left_out.push(format!(
+                        "{what} (only a superuser can grant in another role's name)"
+                    ));
+                }
+                others.entry(grantor).or_default().push(what);
+                continue;
+            }
         }
         if not_owned(it.desc) {
             continue;
@@ -806,6 +839,11 @@ pub(crate) fn decide(
 
     d.managed = managed.into_values().collect();
     d
+}
+
+/// The catalog's schemas: never a platform's schema of user objects.
+fn is_system_schema(s: &str) -> bool {
+    s == "information_schema" || s.starts_with("pg_")
 }
 
 /// Leave out the comments, privileges and labels of a left-out entry too.
