@@ -1,0 +1,472 @@
+//! Execution of a plan: the safety backup, then pg_restore (or psql) in one transaction fed
+//! from the archive, then the row counts compared.
+
+use super::{
+    join_err, plain, replace, script, validate, Prepared, RestoreOptions, RestoreReport,
+    RestoreTarget, SelectWhat,
+};
+use crate::archive::{self, DATABASE_MEMBER, DATABASE_SQL_MEMBER};
+use crate::backup::{self, BackupOptions, BackupSource};
+use crate::error::{Error, ErrorKind, Result};
+use crate::postgres::conn::ConnSpec;
+use crate::postgres::process;
+use crate::postgres::tools::PgTools;
+use crate::progress::{Phase, Reporter};
+use sqlx::Connection;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Execute a plan computed by [`plan`] with the same options.
+pub async fn execute(
+    prepared: Prepared,
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<RestoreReport> {
+    let Prepared {
+        plan,
+        manifest,
+        tools,
+        toc,
+        decisions,
+        superuser,
+        selected,
+        truncate,
+        triggers,
+        clean_phase_runs,
+        plain,
+    } = prepared;
+    let started = Instant::now();
+    // Statements pg_dump never writes, without consent: refused before anything else.
+    if !toc.arbitrary.is_empty() && !opts.allow_arbitrary_sql {
+        return Err(toc.arbitrary.refusal());
+    }
+    if let Some(first) = plan.blockers.first() {
+        let permission =
+            (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty()) && !opts.no_owner;
+        let (kind, hint) = if permission {
+            (
+                ErrorKind::Permission,
+                format!(
+                    "this is about the target's permissions: {} cannot create or own everything the backup holds; connect to the target as a superuser, or run again with --no-owner to restore those objects owned by {} (see the plan with --dry-run)",
+                    plan.connecting_role, plan.connecting_role
+                ),
+            )
+        } else if !plan.target_empty && !opts.replace {
+            (
+                ErrorKind::NeedsConsent,
+                "review with --dry-run, then run again with --replace (a safety backup is taken first)".to_string(),
+            )
+        } else if !plan.missing_roles.is_empty() && !plan.create_roles {
+            (
+                ErrorKind::InvalidInput,
+                "review the plan with --dry-run; create the missing roles, or run again with --create-roles".to_string(),
+            )
+        } else {
+            (
+                ErrorKind::InvalidInput,
+                "nothing was changed; the plan (--dry-run) lists what stops the restore"
+                    .to_string(),
+            )
+        };
+        let message = if plan.blockers.len() > 1 {
+            format!(
+                "{first} (and {} more problem(s): see --dry-run)",
+                plan.blockers.len() - 1
+            )
+        } else {
+            first.clone()
+        };
+        return Err(Error::new(kind, message).with_hint(hint));
+    }
+
+    let safety_backup = if plan.safety_backup {
+        reporter.phase(Phase::SafetyBackup, None);
+        let src = BackupSource {
+            project: format!("safety-{}", sanitize(&target.spec.database)),
+            spec: target.spec.clone(),
+            password: target.password.clone(),
+        };
+        let bopts = BackupOptions {
+            dest_dir: opts.safety_dir.clone(),
+            compression_level: backup::DEFAULT_COMPRESSION_LEVEL,
+            pg_bin: opts.pg_bin.clone(),
+            backup_id: uuid::Uuid::new_v4().to_string(),
+            created_at: opts
+                .clock
+                .as_ref()
+                .map_or_else(time::OffsetDateTime::now_utc, |c| c.now()),
+        };
+        let written = backup::backup_database(&src, &bopts, &Reporter::silent(), cancel)
+            .await
+            .map_err(|e| {
+                e.context("the safety backup of the target failed, so nothing was restored")
+            })?;
+        Some(written.path)
+    } else {
+        None
+    };
+
+    reporter.phase(
+        Phase::Restoring,
+        manifest
+            .member(if plain {
+                DATABASE_SQL_MEMBER
+            } else {
+                DATABASE_MEMBER
+            })
+            .map(|m| m.size),
+    );
+    let replacing = clean_phase_runs;
+    let restore_result = {
+        let (tools, spec, pw, path) = (
+            tools.clone(),
+            target.spec.clone(),
+            target.password.clone(),
+            plan.archive.clone(),
+        );
+        let (reporter, cancel) = (reporter.clone(), cancel.clone());
+        if plain || replacing || decisions.needs_script() || selected.is_some() {
+            let mut skip = decisions.skip.clone();
+            let mut script = replace::Script {
+                before: decisions.preamble.clone(),
+                after: decisions.postamble.clone(),
+                drop_owner_of: decisions.drop_owner_of.clone(),
+            };
+            if let Some(sel) = &selected {
+                script.before.splice(0..0, sel.before.iter().cloned());
+                script.after.extend(sel.after.iter().cloned());
+            }
+            if opts.replace {
+                script.before.extend(truncate.iter().cloned());
+            }
+            script.before.extend(triggers.0.iter().cloned());
+            script.after.extend(triggers.1.iter().cloned());
+            if replacing {
+                // The clean phase as the target is now (the plan may be a while old).
+                let mut conn = spec.connect(pw.as_deref()).await?;
+                let managed: BTreeSet<String> = plan
+                    .managed_schemas
+                    .iter()
+                    .map(|m| m.schema.clone())
+                    .collect();
+                let mut outside = replace::entries_of(&toc, &managed);
+                if let Some(sel) = &selected {
+                    outside.retain(|e| sel.include.contains(&e.line));
+                }
+                let clean = replace::clean_phase(&mut conn, &spec, &outside).await?;
+                let _ = conn.close().await;
+                for line in &clean.skip_lines {
+                    skip.entry(*line)
+                        .or_insert_with(|| "the target already has this schema".into());
+                }
+                script.before.extend(clean.drops.iter().cloned());
+                if superuser {
+                    script.before.extend(clean.after.iter().cloned());
+                }
+            }
+            if plain {
+                let skip: BTreeSet<usize> = skip.keys().copied().collect();
+                let allow_arbitrary = opts.allow_arbitrary_sql;
+                tokio::task::spawn_blocking(move || {
+                    plain::run(
+                        &tools,
+                        &spec,
+                        pw.as_deref(),
+                        &path,
+                        &script,
+                        skip,
+                        allow_arbitrary,
+                        &reporter,
+                        &cancel,
+                    )
+                })
+                .await
+                .map_err(join_err)?
+            } else {
+                let list = script::build_list(&toc.list, &skip);
+                tokio::task::spawn_blocking(move || {
+                    replace::run(
+                        &tools,
+                        &spec,
+                        pw.as_deref(),
+                        &path,
+                        &script,
+                        &list,
+                        &reporter,
+                        &cancel,
+                    )
+                })
+                .await
+                .map_err(join_err)?
+            }
+        } else {
+            tokio::task::spawn_blocking(move || {
+                run_pg_restore(&tools, &spec, pw.as_deref(), &path, &reporter, &cancel)
+            })
+            .await
+            .map_err(join_err)?
+        }
+    };
+    if let Err(e) = restore_result {
+        if e.kind() == ErrorKind::Cancelled {
+            return Err(Error::cancelled()
+                .with_hint("the restore was rolled back; the target is unchanged"));
+        }
+        let back = match &safety_backup {
+            Some(p) => format!("; the safety backup is at {}", p.display()),
+            None => String::new(),
+        };
+        let cause = if e.kind() == ErrorKind::Permission {
+            format!(
+                "The target refused a privilege {} lacks there: connect as a superuser, or run again with --no-owner to restore objects of roles it cannot act for as its own.",
+                plan.connecting_role
+            )
+        } else {
+            e.hint().unwrap_or("").to_string()
+        };
+        let hint = format!(
+            "the restore ran in one transaction and was rolled back, so the target is unchanged{back}. {cause}"
+        );
+        return Err(
+            Error::new(e.kind(), format!("restore failed: {}", e.message()))
+                .with_hint(hint.trim().to_string()),
+        );
+    }
+
+    reporter.phase(Phase::Validating, None);
+    let mut expected = manifest.tables.clone();
+    // Managed tables whose target rows were kept are not compared.
+    let kept: BTreeSet<String> = plan
+        .managed_schemas
+        .iter()
+        .flat_map(|m| m.kept_rows.iter())
+        .filter_map(|k| k.split(" (").next().map(str::to_string))
+        .collect();
+    expected.retain(|t| !kept.contains(&format!("{}.{}", t.schema, t.table)));
+    if let Some(sel) = &selected {
+        expected.retain(|t| sel.tables.contains(&(t.schema.clone(), t.table.clone())));
+        if opts.selection.what == SelectWhat::Schema {
+            expected.clear();
+        }
+        if let Some(side) = &opts.selection.into_schema {
+            for t in expected.iter_mut() {
+                t.schema = side.clone();
+            }
+        }
+    }
+    let tables = validate(target, &expected).await?;
+    let ok = tables.iter().all(|t| t.ok);
+    let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
+    let rows_not_recorded = (!rows_recorded).then(|| {
+        "row counts not recorded: this backup holds no row counts to compare, so the restored data was not validated".to_string()
+    });
+    Ok(RestoreReport {
+        plan,
+        ok,
+        rows_not_recorded,
+        duration_ms: started.elapsed().as_millis() as u64,
+        tables,
+        safety_backup,
+    })
+}
+
+fn run_pg_restore(
+    tools: &PgTools,
+    spec: &ConnSpec,
+    password: Option<&str>,
+    archive_path: &Path,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let mut cmd = process::command(&tools.pg_restore(), spec, password);
+    cmd.args(["--single-transaction", "--exit-on-error", "--no-password"])
+        .arg(format!("--dbname={}", spec.dbname_conninfo()));
+    cmd.stdin(Stdio::piped()).stdout(Stdio::null());
+    let (child, stdin, _, stderr) = process::Guarded::spawn(cmd, "pg_restore", cancel)?;
+    let fed = feed_dump(
+        archive_path,
+        stdin.expect("stdin piped"),
+        &child,
+        reporter,
+        cancel,
+        false,
+    );
+    let status = child.wait()?;
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    let err_text = stderr.finish();
+    match fed {
+        Err(e) if e.kind() == ErrorKind::Io && !status.success() => {} // broken pipe: pg_restore failed first
+        Err(e) => return Err(e),
+        Ok(()) => {}
+    }
+    if !status.success() {
+        return Err(process::tool_error(
+            "pg_restore",
+            status,
+            &err_text,
+            password,
+        ));
+    }
+    Ok(())
+}
+
+/// Stream the archive's dump into pg_restore's `stdin`, its last bytes held back until the
+/// member's checksum is verified; on any failure pg_restore is killed before the end of the
+/// stream reaches it, so its transaction never commits.
+///
+/// `consumer_may_stop`: pg_restore reads a list that may not need the whole dump and may exit
+/// before its end; the rest is still read and checked (the caller commits only then).
+pub(crate) fn feed_dump(
+    archive_path: &Path,
+    stdin: std::process::ChildStdin,
+    pg_restore: &process::Guarded,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+    consumer_may_stop: bool,
+) -> Result<()> {
+    let mut held = HoldBack::new(stdin, 256 * 1024);
+    held.consumer_may_stop = consumer_may_stop;
+    let fed = archive::copy_member(archive_path, DATABASE_MEMBER, &mut held, reporter, cancel)
+        .and_then(|_| {
+            held.release()
+                .map_err(|e| Error::io("feeding pg_restore", e))
+        });
+    if fed.is_err() {
+        pg_restore.kill();
+    }
+    fed
+}
+
+/// A writer that keeps the last `keep` bytes back until [`HoldBack::release`], so the consumer
+/// cannot see the end of the stream before the producer has checked it.
+struct HoldBack<W: Write> {
+    inner: Option<W>,
+    held: Vec<u8>,
+    keep: usize,
+    /// The consumer may stop reading before the end (pg_restore with a list that needs only the
+    /// start of the dump): the rest is then read and checked but goes nowhere.
+    consumer_may_stop: bool,
+    stopped: bool,
+}
+
+impl<W: Write> HoldBack<W> {
+    fn new(inner: W, keep: usize) -> Self {
+        HoldBack {
+            inner: Some(inner),
+            held: Vec::with_capacity(keep * 2),
+            keep,
+            consumer_may_stop: false,
+            stopped: false,
+        }
+    }
+    /// Write the held bytes and close the stream.
+    fn release(&mut self) -> std::io::Result<()> {
+        if let Some(mut w) = self.inner.take() {
+            if !self.stopped {
+                let r = w.write_all(&self.held).and_then(|_| w.flush());
+                self.tolerate(r)?;
+            }
+            self.held.clear();
+        }
+        Ok(())
+    }
+    fn tolerate(&mut self, r: std::io::Result<()>) -> std::io::Result<()> {
+        match r {
+            Err(e) if self.consumer_may_stop && e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.stopped = true;
+                Ok(())
+            }
+            r => r,
+        }
+    }
+}
+
+impl<W: Write> Write for HoldBack<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let w = self
+            .inner
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("stream already released"))?;
+        if self.stopped {
+            return Ok(buf.len());
+        }
+        self.held.extend_from_slice(buf);
+        if self.held.len() > 2 * self.keep {
+            let cut = self.held.len() - self.keep;
+            let r = w.write_all(&self.held[..cut]);
+            self.tolerate(r)?;
+            self.held.drain(..cut);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holdback_keeps_the_tail_until_released() {
+        let mut out = Vec::new();
+        {
+            let mut h = HoldBack::new(&mut out, 4);
+            h.write_all(b"0123456789abcdef").unwrap();
+            assert_eq!(h.held.len(), 4);
+            h.release().unwrap();
+            assert!(h.write(b"x").is_err());
+        }
+        assert_eq!(out, b"0123456789abcdef");
+        let mut out = Vec::new();
+        let mut h = HoldBack::new(&mut out, 1024);
+        h.write_all(b"short").unwrap();
+        drop(h);
+        assert!(
+            out.is_empty(),
+            "nothing reaches the consumer before release"
+        );
+    }
+
+    #[test]
+    fn holdback_reads_on_when_the_consumer_may_stop() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut strict = HoldBack::new(Closed, 2);
+        assert!(strict.write_all(b"0123456789").is_err());
+        let mut h = HoldBack::new(Closed, 2);
+        h.consumer_may_stop = true;
+        h.write_all(b"0123456789").unwrap();
+        h.write_all(b"more").unwrap();
+        h.release().unwrap();
+        assert!(h.stopped);
+    }
+}

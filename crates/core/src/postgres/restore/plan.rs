@@ -1,0 +1,490 @@
+//! The plan: what the target holds, what the backup creates, replaces and leaves out, and what
+//! stops the restore. Changes nothing.
+
+use super::{
+    join_err, plain, quote_ident, replace, roles, script, select, toc, BackupTable, Prepared,
+    RestoreOptions, RestorePlan, RestoreTarget, SelectWhat,
+};
+use crate::archive::{self, Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER, GLOBALS_MEMBER};
+use crate::error::{Error, ErrorKind, Result};
+use crate::postgres::conn::server_info;
+use crate::postgres::tools;
+use crate::progress::{Phase, Reporter};
+use sqlx::{Connection, Row};
+use std::collections::BTreeSet;
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+/// Compute the plan. Changes nothing.
+pub async fn plan(
+    archive_path: &Path,
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+    reporter: &Reporter,
+) -> Result<Prepared> {
+    reporter.phase(Phase::Planning, None);
+    let (manifest, globals) = {
+        let p = archive_path.to_path_buf();
+        tokio::task::spawn_blocking(move || -> Result<(Manifest, Option<String>)> {
+            let m = archive::read_manifest(&p)?;
+            let globals = if m.member(GLOBALS_MEMBER).is_some() {
+                let buf = archive::read_document(
+                    &p,
+                    GLOBALS_MEMBER,
+                    archive::MAX_SMALL_DOC,
+                    &CancellationToken::new(),
+                )?;
+                Some(String::from_utf8_lossy(&buf).into_owned())
+            } else {
+                None
+            };
+            Ok((m, globals))
+        })
+        .await
+        .map_err(join_err)??
+    };
+    let plain = manifest.member(DATABASE_MEMBER).is_none()
+        && manifest.member(DATABASE_SQL_MEMBER).is_some();
+    if manifest.member(DATABASE_MEMBER).is_none() && !plain {
+        return Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            "this archive holds no database.dump",
+        )
+        .with_hint("choose a database or full backup"));
+    }
+    if plain && !opts.selection.is_whole() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "this backup is a plain SQL dump: choosing schemas or tables to restore is not available for it",
+        )
+        .with_hint("restore the whole backup (without a selection)"));
+    }
+    let mut conn = target.spec.connect(target.password.as_deref()).await?;
+    let info = server_info(&mut conn, &target.spec).await?;
+    let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
+    let toc = {
+        let (tools, p) = (tools.clone(), archive_path.to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            if plain {
+                plain::read_toc(&p)
+            } else {
+                toc::read(&tools, &p)
+            }
+        })
+        .await
+        .map_err(join_err)??
+    };
+    let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
+    let backup_schemas: Vec<String> = toc
+        .items
+        .iter()
+        .filter(|i| i.desc == "SCHEMA")
+        .map(|i| i.tag.clone())
+        .collect();
+    let managed: Vec<String> = facts.managed.iter().cloned().collect();
+    let mut existing: Vec<String> = sqlx::query(EXISTING_OBJECTS)
+        .bind(&managed)
+        .bind(&backup_schemas)
+        .bind(facts.superuser)
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| target.spec.map_sqlx(e))?
+        .into_iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    let selected = if opts.selection.is_whole() {
+        None
+    } else {
+        let names = select::read_names(&mut conn, &target.spec).await?;
+        Some(select::select(&toc, &opts.selection, &names)?)
+    };
+    let what = opts.selection.what;
+    let side = opts.selection.into_schema.is_some();
+    // Outside the managed schemas (and within the selection), what replacing drops and
+    // recreates.
+    let mut outside: Vec<replace::TocEntry> = replace::entries_of(&toc, &facts.managed);
+    if let Some(sel) = &selected {
+        outside.retain(|e| sel.include.contains(&e.line));
+    }
+    let clean = replace::clean_phase(&mut conn, &target.spec, &outside).await?;
+    let mut sel_blockers = Vec::new();
+    let mut truncate = Vec::new();
+    let (mut trigger_off, mut trigger_on) = (Vec::new(), Vec::new());
+    if let Some(sel) = &selected {
+        // Only the selected objects count: those the target has are replaced.
+        existing = if side {
+            Vec::new()
+        } else if what == SelectWhat::Data {
+            let mut with_rows = Vec::new();
+            for (s, t) in &sel.tables {
+                let q = format!(
+                    "SELECT EXISTS (SELECT 1 FROM {}.{})",
+                    quote_ident(s),
+                    quote_ident(t)
+                );
+                match sqlx::query_scalar::<_, bool>(&q).fetch_one(&mut conn).await {
+                    Ok(has_rows) => {
+                        let table = format!("{}.{}", quote_ident(s), quote_ident(t));
+                        if has_rows {
+                            with_rows.push(format!("{s}.{t}"));
+                            truncate.push(format!("TRUNCATE TABLE {table};"));
+                        }
+                        // Loading rows is not a change the table's own triggers should see.
+                        let triggers: Vec<String> = sqlx::query_scalar(
+                            "SELECT tgname::text FROM pg_trigger
+                              WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgenabled = 'O'",
+                        )
+                        .bind(&table)
+                        .fetch_all(&mut conn)
+                        .await
+                        .map_err(|e| target.spec.map_sqlx(e))?;
+                        for tg in triggers {
+                            trigger_off.push(format!("ALTER TABLE {table} DISABLE TRIGGER {};", quote_ident(&tg)));
+                            trigger_on.push(format!("ALTER TABLE {table} ENABLE TRIGGER {};", quote_ident(&tg)));
+                        }
+                    }
+                    Err(sqlx::Error::Database(_)) => sel_blockers.push(format!(
+                        "rows only go into existing tables: the target lacks {s}.{t} (restore its definition too)"
+                    )),
+                    Err(e) => return Err(target.spec.map_sqlx(e)),
+                }
+            }
+            with_rows
+        } else {
+            clean.replaced.clone()
+        };
+    }
+    let target_empty = existing.is_empty();
+    let replacing = opts.replace && !target_empty;
+    let clean_phase_runs = replacing && !side && what != SelectWhat::Data;
+    let dependents = if clean_phase_runs {
+        Some(replace::dropped_dependents(&mut conn, &target.spec, &clean).await?)
+    } else {
+        None
+    };
+    let _ = conn.close().await;
+
+    let globals = globals.as_deref().map(roles::parse_globals);
+    let target_roles: BTreeSet<String> = facts.roles.keys().cloned().collect();
+    let role_plan = roles::plan_roles(
+        globals.as_ref(),
+        &manifest.roles,
+        &target_roles,
+        facts.superuser,
+    )?;
+    let empty_roles = roles::RolePlan::default();
+    let decisions = script::decide(
+        &toc,
+        &facts,
+        if opts.create_roles {
+            &role_plan
+        } else {
+            &empty_roles
+        },
+        opts.no_owner,
+        clean_phase_runs,
+        selected.as_ref().map(|s| &s.include),
+    );
+
+    let dropped = match &dependents {
+        Some(Ok(d)) => d.keys.clone(),
+        _ => BTreeSet::new(),
+    };
+    let replace::CleanPhase {
+        replaced: mut will_replace,
+        created: mut will_create,
+        kept,
+        ..
+    } = clean;
+    // What CASCADE takes along is not kept: the warning lists it.
+    let mut will_keep: Vec<String> = kept
+        .into_iter()
+        .filter(|(key, _)| !dropped.contains(key))
+        .map(|(_, label)| label)
+        .collect();
+    if let Some(sel) = &selected {
+        if let Some(side) = &opts.selection.into_schema {
+            // Everything is new, under the side schema; nothing of the target is touched.
+            let from = sel.from_schema.clone().unwrap_or_default();
+            will_create = will_create
+                .into_iter()
+                .chain(will_replace.drain(..))
+                .map(|l| l.replacen(&format!("{from}."), &format!("{side}."), 1))
+                .collect();
+            will_create.sort();
+            will_keep.clear();
+        } else if what == SelectWhat::Data {
+            // Rows only: no definition is created or replaced.
+            will_create.clear();
+            will_replace.clear();
+            will_keep.clear();
+        }
+    }
+
+    let missing_roles: Vec<String> = role_plan.create.iter().map(|r| r.name.clone()).collect();
+    let safety_backup = replacing && !opts.no_safety_backup;
+    let mut blockers = Vec::new();
+    let mut warnings = Vec::new();
+    if !target_empty && !opts.replace {
+        blockers.push(if selected.is_some() {
+            format!(
+                "the target already has {} of the selected objects ({}); restoring them needs --replace",
+                existing.len(),
+                existing.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            format!(
+                "the target database {} is not empty ({} objects); restoring into it needs --replace",
+                target.spec.database,
+                existing.len()
+            )
+        });
+    }
+    blockers.extend(sel_blockers);
+    if let Some(sel) = &selected {
+        blockers.extend(sel.blockers.iter().cloned());
+    }
+    if !missing_roles.is_empty() && !opts.create_roles {
+        blockers.push(format!(
+            "the target server lacks roles the backup uses: {}; create them (see globals.sql) or pass --create-roles",
+            missing_roles.join(", ")
+        ));
+    }
+    if !missing_roles.is_empty() && opts.create_roles && !facts.superuser && !facts.createrole {
+        blockers.push(format!(
+            "{} may not create roles (it is neither a superuser nor has CREATEROLE); connect as a role that may, or create {} first",
+            facts.user,
+            missing_roles.join(", ")
+        ));
+    }
+    if !missing_roles.is_empty() && globals.is_none() {
+        warnings.push(
+            "this backup holds no globals.sql: missing roles are created as plain NOLOGIN roles, without their attributes and memberships"
+                .into(),
+        );
+    }
+    let need_password: Vec<&str> = role_plan
+        .create
+        .iter()
+        .filter(|r| r.needs_password)
+        .map(|r| r.name.as_str())
+        .collect();
+    if opts.create_roles && !need_password.is_empty() {
+        warnings.push(format!(
+            "role(s) {} can log in but are created without a password (backups never hold password hashes): set one after the restore, e.g. ALTER ROLE {} PASSWORD '…' (or \\password {} in psql)",
+            need_password.join(", "),
+            quote_ident(need_password[0]),
+            need_password[0]
+        ));
+    }
+    let left_out_attrs: Vec<String> = role_plan
+        .create
+        .iter()
+        .filter(|r| !r.left_out.is_empty())
+        .map(|r| format!("{} without {}", r.name, r.left_out.join(", ")))
+        .collect();
+    if opts.create_roles && !left_out_attrs.is_empty() {
+        warnings.push(format!(
+            "{} is not a superuser, so some roles are created without attributes only a superuser can give: {}",
+            facts.user,
+            left_out_attrs.join("; ")
+        ));
+    }
+    blockers.extend(decisions.blockers.iter().cloned());
+    warnings.extend(decisions.warnings.iter().cloned());
+    if let Some(b) = arbitrary_sql_blocker(&toc.arbitrary, opts.allow_arbitrary_sql) {
+        blockers.insert(0, b);
+    }
+    if !decisions.left_out.is_empty() {
+        warnings.push(format!(
+            "{} object(s) will not be restored: {}",
+            decisions.left_out.len(),
+            decisions.left_out.join("; ")
+        ));
+    }
+    if replacing && opts.no_safety_backup {
+        warnings.push(
+            "no safety backup will be taken: replaced objects cannot be recovered by Offsite"
+                .into(),
+        );
+    }
+    if replacing && !will_keep.is_empty() {
+        warnings.push(format!(
+            "{} table(s), view(s) or function(s) in the target are not in the backup and will be kept",
+            will_keep.len()
+        ));
+    }
+    let will_drop = match &dependents {
+        Some(Ok(d)) => d.described.clone(),
+        _ => Vec::new(),
+    };
+    match dependents {
+        Some(Ok(gone)) if !gone.described.is_empty() => warnings.push(format!(
+            "{} object(s) in the target are not in the backup but depend on objects it replaces, and will be dropped with them: {}",
+            gone.described.len(),
+            gone.described.join("; ")
+        )),
+        Some(Err(why)) => blockers.push(format!(
+            "dropping the objects the backup replaces fails in the target: {why}"
+        )),
+        _ => {}
+    }
+    if manifest.tables.is_empty() && manifest.tables_note.is_some() {
+        warnings.push(
+            "row counts were not recorded in this backup: the restore cannot be validated by comparing them"
+                .into(),
+        );
+    }
+    if plain && toc.items.is_empty() {
+        warnings.push(
+            "the SQL dump has no pg_dump entry headers (-- Name: …; Type: …): the plan cannot say what it creates or replaces, and --replace drops nothing first"
+                .into(),
+        );
+    }
+    if plain {
+        warnings.push(
+            "this backup is a plain SQL dump: it is restored through psql in one transaction (the dump's own BEGIN/COMMIT left out); pg_dump recorded no dependencies between its objects, so what the plan says about them is less certain"
+                .into(),
+        );
+    }
+    if tools.major < manifest_dump_major(&manifest).unwrap_or(0) {
+        warnings.push(format!(
+            "pg_restore {} is older than the pg_dump that wrote this backup; restoring may fail",
+            tools.version()
+        ));
+    }
+    let plan = RestorePlan {
+        archive: archive_path.to_path_buf(),
+        backup_id: manifest.backup_id.clone(),
+        project: manifest.project.clone(),
+        created_at: manifest.created_at.clone(),
+        source_server_version: manifest.versions.server.clone(),
+        target: target.spec.to_url(),
+        target_database: target.spec.database.clone(),
+        target_server_version: info.version.clone(),
+        pg_restore: if plain {
+            tools.psql().display().to_string()
+        } else {
+            tools.pg_restore().display().to_string()
+        },
+        pg_restore_version: tools.version_line.replacen(
+            "pg_dump",
+            if plain { "psql" } else { "pg_restore" },
+            1,
+        ),
+        target_empty,
+        existing: existing.into_iter().take(200).collect(),
+        will_replace,
+        will_create,
+        will_keep,
+        will_drop,
+        missing_roles,
+        roles_to_create: role_plan.create.clone(),
+        connecting_role: facts.user.clone(),
+        connecting_superuser: facts.superuser,
+        managed_schemas: decisions.managed.clone(),
+        owned_by_others: decisions.owned_by_others.clone(),
+        superuser_only: decisions.superuser_only.clone(),
+        left_out: decisions.left_out.clone(),
+        replace: opts.replace,
+        safety_backup,
+        create_roles: opts.create_roles,
+        no_owner: opts.no_owner,
+        selection: selected.as_ref().map(|s| s.plan.clone()),
+        backup_tables: toc
+            .items
+            .iter()
+            .filter(|i| i.desc == "TABLE")
+            .map(|i| BackupTable {
+                schema: i.schema.clone(),
+                table: i.tag.clone(),
+            })
+            .collect(),
+        rows: match &selected {
+            None => manifest.tables.iter().map(|t| t.rows).sum(),
+            Some(_) if what == SelectWhat::Schema => 0,
+            Some(s) => manifest
+                .tables
+                .iter()
+                .filter(|t| s.tables.contains(&(t.schema.clone(), t.table.clone())))
+                .map(|t| t.rows)
+                .sum(),
+        },
+        blockers,
+        warnings,
+        arbitrary_sql: toc.arbitrary.first.clone(),
+        arbitrary_sql_total: toc.arbitrary.total,
+        allow_arbitrary_sql: opts.allow_arbitrary_sql,
+    };
+    Ok(Prepared {
+        plan,
+        manifest,
+        tools,
+        toc,
+        decisions,
+        superuser: facts.superuser,
+        selected,
+        truncate,
+        triggers: (trigger_off, trigger_on),
+        clean_phase_runs,
+        plain,
+    })
+}
+
+/// The plan's blocker for statements pg_dump never writes, without consent to them.
+fn arbitrary_sql_blocker(
+    found: &crate::plainsql::classify::Findings,
+    allowed: bool,
+) -> Option<String> {
+    if found.is_empty() || allowed {
+        return None;
+    }
+    Some(format!(
+        "the backup's SQL holds {} statement(s) pg_dump never writes (listed above): restoring them needs --allow-arbitrary-sql",
+        found.total
+    ))
+}
+
+fn manifest_dump_major(m: &Manifest) -> Option<u32> {
+    m.versions
+        .pg_dump
+        .as_deref()
+        .and_then(tools::parse_version)
+        .map(|(major, _)| major)
+}
+
+/// Everything in a database that makes it "not empty": not the empty `public` schema, not
+/// extensions and their members, not the schemas managed by others (`$1`), not a schema the
+/// backup has too (`$2`: it is kept) — but every object in it; and, when the connecting role is
+/// not a superuser (`$3` false), nothing owned by a role it cannot act for (the platform's).
+const EXISTING_OBJECTS: &str = "
+WITH ns AS (
+  SELECT oid, nspname, nspowner FROM pg_namespace
+   WHERE nspname NOT IN ('pg_catalog','information_schema') AND nspname NOT LIKE 'pg\\_%'
+     AND nspname <> ALL($1::text[])
+), ext AS (
+  SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
+)
+SELECT d FROM (
+  SELECT 'schema ' || quote_ident(nspname) AS d FROM ns
+   WHERE nspname <> 'public' AND nspname <> ALL($2::text[])
+     AND ($3 OR pg_has_role(nspowner, 'MEMBER'))
+     AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_namespace'::regclass AND objid = ns.oid)
+  UNION ALL
+  SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view '
+                        WHEN 'f' THEN 'foreign table ' ELSE 'table ' END || format('%I.%I', n.nspname, c.relname)
+    FROM pg_class c JOIN ns n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r','p','v','m','S','f') AND ($3 OR pg_has_role(c.relowner, 'MEMBER'))
+     AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_class'::regclass AND objid = c.oid)
+  UNION ALL
+  SELECT 'function ' || format('%I.%I', n.nspname, p.proname) FROM pg_proc p JOIN ns n ON n.oid = p.pronamespace
+   WHERE ($3 OR pg_has_role(p.proowner, 'MEMBER'))
+     AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_proc'::regclass AND objid = p.oid)
+  UNION ALL
+  SELECT 'type ' || format('%I.%I', n.nspname, t.typname) FROM pg_type t JOIN ns n ON n.oid = t.typnamespace
+   WHERE t.typtype IN ('e','d') AND ($3 OR pg_has_role(t.typowner, 'MEMBER'))
+     AND NOT EXISTS (SELECT 1 FROM ext WHERE classid = 'pg_type'::regclass AND objid = t.oid)
+  UNION ALL
+  SELECT 'large object ' || oid::text FROM pg_largeobject_metadata
+   WHERE ($3 OR pg_has_role(lomowner, 'MEMBER'))
+) x ORDER BY 1 LIMIT 1000";

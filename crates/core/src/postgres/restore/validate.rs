@@ -1,0 +1,33 @@
+//! Validation after a restore: the row counts of the target against the manifest's.
+
+use super::{quote_ident, RestoreTarget, TableCheck};
+use crate::archive::TableCount;
+use crate::error::Result;
+use sqlx::Connection;
+
+/// Compare row counts in the target with those the manifest recorded.
+pub async fn validate(target: &RestoreTarget, expected: &[TableCount]) -> Result<Vec<TableCheck>> {
+    let mut conn = target.spec.connect(target.password.as_deref()).await?;
+    let mut out = Vec::with_capacity(expected.len());
+    for t in expected {
+        let q = format!(
+            "SELECT count(*) FROM {}.{}",
+            quote_ident(&t.schema),
+            quote_ident(&t.table)
+        );
+        let actual = match sqlx::query_scalar::<_, i64>(&q).fetch_one(&mut conn).await {
+            Ok(n) => Some(n as u64),
+            Err(sqlx::Error::Database(_)) => None, // missing table
+            Err(e) => return Err(target.spec.map_sqlx(e)),
+        };
+        out.push(TableCheck {
+            schema: t.schema.clone(),
+            table: t.table.clone(),
+            expected: t.rows,
+            actual,
+            ok: actual == Some(t.rows),
+        });
+    }
+    let _ = conn.close().await;
+    Ok(out)
+}
