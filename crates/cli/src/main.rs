@@ -4,18 +4,17 @@ mod components_cmd;
 mod import_cmd;
 mod output;
 mod remote_cmd;
-mod restore_components_cmd;
+mod restore_cmd;
 mod schedule_cmd;
 mod serve_cmd;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use offsite_core::archive;
 use offsite_core::postgres::conn::TlsMode;
-use offsite_core::postgres::restore::{RestoreOptions, SelectWhat, Selection};
 use offsite_core::progress::{NoProgress, Progress};
 use offsite_core::{
     secrets, AddProject, BackupOptions, Engine, EngineConfig, Error, ErrorKind, JobStart,
-    JobTrigger, ProjectConnection, RestoreRequest, RestoreTo, Result, VerifyOptions,
+    JobTrigger, ProjectConnection, Result, VerifyOptions,
 };
 use output::{Out, ProgressBar};
 use std::io::{BufRead, IsTerminal};
@@ -81,7 +80,7 @@ enum Command {
     Import(import_cmd::ImportArgs),
     /// Restore an archive by component: the database into a URL or project, storage into a
     /// project's buckets or a folder, configuration setting by setting.
-    Restore(RestoreArgs),
+    Restore(restore_cmd::RestoreArgs),
     /// Set, list, show, pause or clear a project's backup and verify schedules.
     #[command(subcommand)]
     Schedule(schedule_cmd::ScheduleCmd),
@@ -181,92 +180,6 @@ enum ProjectCmd {
     Password { name: String },
 }
 
-#[derive(Args, Clone)]
-struct RestoreArgs {
-    archive: PathBuf,
-    /// Target: a libpq URL (postgres://USER@HOST:PORT/DATABASE, or
-    /// postgresql://USER@/DATABASE?host=/SOCKET/FOLDER), or the name of a saved project.
-    /// Needed for the database and configuration; storage may go to --storage-to instead.
-    /// A password written into the URL (postgres://USER:PASSWORD@…) is visible to every local
-    /// user in `ps` while offsite runs, and stays in the shell's history: leave it out and give
-    /// it with --password-stdin.
-    #[arg(long, value_name = "URL")]
-    to: Option<String>,
-    /// What to restore: database, storage, config (comma-separated) or all. Default: the
-    /// database (or what the backup has, when it has no database).
-    #[arg(long, value_name = "LIST")]
-    components: Option<String>,
-    /// Storage: only these buckets (comma-separated; default all in the backup).
-    #[arg(long, value_name = "B1,B2")]
-    buckets: Option<String>,
-    /// Storage: into a folder (DIR/<bucket>/<key>) or the bucket store of a saved project
-    /// (default: the --to project's).
-    #[arg(long, value_name = "DIR|PROJECT")]
-    storage_to: Option<String>,
-    /// Storage: also delete the target's objects the backup does not have (asks to type
-    /// "mirror", or --yes).
-    #[arg(long)]
-    mirror: bool,
-    /// Storage into a folder: replace files whose content differs (default: keep them).
-    #[arg(long)]
-    overwrite: bool,
-    /// Configuration: write back these settings (FILE:SETTING,… as the plan lists them, or
-    /// all-writable). Without it the differences are shown and nothing is written.
-    #[arg(long, value_name = "LIST")]
-    config_settings: Option<String>,
-    /// Show the plan and change nothing.
-    #[arg(long)]
-    dry_run: bool,
-    /// Allow restoring into a non-empty database (objects in the backup are replaced).
-    #[arg(long)]
-    replace: bool,
-    /// With --replace: do not take a safety backup of the target first.
-    #[arg(long)]
-    no_safety_backup: bool,
-    /// Create the roles the backup needs that the target server lacks, from the backup's
-    /// globals.sql: attributes and memberships, no passwords (SUPERUSER, REPLICATION and
-    /// BYPASSRLS only when you connect as a superuser). In the restore's transaction.
-    #[arg(long)]
-    create_roles: bool,
-    /// Restore objects owned by roles you cannot act for on the target as your own (e.g. into a
-    /// hosted project where you are not a superuser); what cannot change owner (their policies
-    /// and triggers, event triggers) is left out and listed in the plan. Other objects keep their
-    /// owners.
-    #[arg(long)]
-    no_owner: bool,
-    /// Run statements of the backup's SQL that pg_dump never writes (COPY … FROM PROGRAM,
-    /// COPY to or from a server file, ALTER SYSTEM, a SUPERUSER role, DO blocks, SELECT of other
-    /// functions, …; --dry-run lists them). Restored as a superuser they run programs and read
-    /// files on the database server: only for a file you trust.
-    #[arg(long)]
-    allow_arbitrary_sql: bool,
-    /// Restore only this schema (repeatable), with everything in it.
-    #[arg(long = "schema", value_name = "SCHEMA")]
-    schemas: Vec<String>,
-    /// Restore only this table (repeatable): SCHEMA.TABLE, or TABLE in public. Its indexes,
-    /// constraints, triggers, policies, sequences and partitions come along, and what it needs
-    /// that the target lacks (types, functions); the plan names foreign keys and views that break.
-    #[arg(long = "table", value_name = "TABLE")]
-    tables: Vec<String>,
-    /// With --schema/--table: rows only, into the target's existing tables (with --replace, tables
-    /// that hold rows are emptied first).
-    #[arg(long, conflicts_with = "schema_only")]
-    data_only: bool,
-    /// With --schema/--table: definitions only, no rows.
-    #[arg(long)]
-    schema_only: bool,
-    /// With --table: restore into this new schema next to the original, instead of under the
-    /// original names (e.g. to compare yesterday's orders with today's).
-    #[arg(long, value_name = "SCHEMA")]
-    into_schema: Option<String>,
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    yes: bool,
-    /// Read the target's password from standard input (first line).
-    #[arg(long)]
-    password_stdin: bool,
-}
-
 /// Exit codes scripts can rely on.
 mod exit {
     pub const FAILURE: u8 = 1;
@@ -355,7 +268,7 @@ pub(crate) fn warn_password_in_url(flag: &str, url: &str) {
     }
 }
 
-fn read_password_stdin() -> Result<String> {
+pub(crate) fn read_password_stdin() -> Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -647,54 +560,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             return import_cmd::import(&engine, args, out, job("importing")).await
         }
         Command::Restore(args) => {
-            use restore_components_cmd::{self as rc, Part};
-            if let Some(to) = &args.to {
-                warn_password_in_url("--to", to);
-            }
-            let parts = rc::parts(args.components.as_deref(), &args.archive)?;
-            let mut code = 0;
-            if parts.contains(&Part::Storage) {
-                // Storage first checks its target before the database is touched.
-                rc::storage_target(args.storage_to.as_deref(), args.to.as_deref())?;
-            }
-            if parts.contains(&Part::Database) {
-                let a = RestoreArgs { ..args.clone() };
-                code = restore(&engine, a, out, job("restoring")).await?;
-                if code != 0 {
-                    return Ok(code);
-                }
-            }
-            if parts.contains(&Part::Storage) {
-                let to = rc::storage_target(args.storage_to.as_deref(), args.to.as_deref())?;
-                code = rc::restore_storage(
-                    &engine,
-                    &args.archive,
-                    to,
-                    args.buckets.as_deref(),
-                    args.mirror,
-                    args.overwrite,
-                    args.dry_run,
-                    args.yes,
-                    out,
-                    job("restoring storage"),
-                )
-                .await?;
-                if code != 0 {
-                    return Ok(code);
-                }
-            }
-            if parts.contains(&Part::Config) {
-                code = rc::restore_config(
-                    &engine,
-                    &args.archive,
-                    args.to.as_deref(),
-                    args.config_settings.as_deref(),
-                    args.dry_run,
-                    out,
-                )
-                .await?;
-            }
-            return Ok(code);
+            return restore_cmd::restore(&engine, args, out, job("restoring")).await
         }
         Command::Schedule(cmd) => return schedule_cmd::schedule(&engine, cmd, out).await,
         Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
@@ -706,97 +572,6 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Status { name } => return schedule_cmd::status(&engine, name, out).await,
     }
     Ok(0)
-}
-
-async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -> Result<u8> {
-    let to_arg = args.to.as_deref().ok_or_else(|| {
-        Error::invalid("restoring the database needs --to URL|PROJECT")
-            .with_hint("or restore only the storage: --components storage --storage-to DIR|PROJECT")
-    })?;
-    let mut to = RestoreTo::url_or_project(to_arg, None);
-    let url = match &mut to {
-        RestoreTo::Connection { password, .. } => {
-            if args.password_stdin {
-                *password = Some(read_password_stdin()?);
-            }
-            true
-        }
-        RestoreTo::Project(_) => false,
-    };
-    let mut target = engine.restore_target(to).await?;
-    if url && target.password.is_none() {
-        // Headless: the standard PGPASSWORD.
-        target.password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
-    }
-    if (args.data_only || args.schema_only || args.into_schema.is_some())
-        && args.schemas.is_empty()
-        && args.tables.is_empty()
-    {
-        return Err(offsite_core::Error::new(
-            ErrorKind::InvalidInput,
-            "--data-only, --schema-only and --into-schema apply to a selection",
-        )
-        .with_hint("name what to restore with --table SCHEMA.TABLE or --schema SCHEMA"));
-    }
-    let request = RestoreRequest::new(&args.archive, target).options(RestoreOptions {
-        replace: args.replace,
-        no_safety_backup: args.no_safety_backup,
-        create_roles: args.create_roles,
-        no_owner: args.no_owner,
-        allow_arbitrary_sql: args.allow_arbitrary_sql,
-        selection: Selection {
-            schemas: args.schemas.clone(),
-            tables: args.tables.clone(),
-            what: if args.data_only {
-                SelectWhat::Data
-            } else if args.schema_only {
-                SelectWhat::Schema
-            } else {
-                SelectWhat::Both
-            },
-            into_schema: args.into_schema.clone(),
-        },
-        ..Default::default()
-    });
-    let plan = engine.plan_restore(&request).await?;
-    if args.dry_run {
-        out.plan(&plan);
-        return Ok(if plan.blockers.is_empty() {
-            0
-        } else {
-            exit::NEEDS_CONSENT
-        });
-    }
-    if !plan.target_empty && plan.blockers.is_empty() && !args.yes {
-        // Replacing data: the user types the database name, as in the desktop wizard.
-        if out.json() || !std::io::stdin().is_terminal() {
-            return Err(Error::new(
-                ErrorKind::NeedsConsent,
-                format!("restoring would replace data in {}", plan.target_database),
-            )
-            .with_hint("review with --dry-run, then pass --yes to confirm"));
-        }
-        out.plan(&plan);
-        eprint!(
-            "Type the database name ({}) to replace its contents: ",
-            plan.target_database
-        );
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer).ok();
-        if answer.trim() != plan.target_database {
-            return Err(Error::new(
-                ErrorKind::NeedsConsent,
-                "not confirmed; nothing was changed",
-            ));
-        }
-    }
-    let outcome = engine.restore(request, job).await?;
-    out.restore(&outcome);
-    Ok(if outcome.report.ok {
-        0
-    } else {
-        exit::INTEGRITY
-    })
 }
 
 #[cfg(test)]

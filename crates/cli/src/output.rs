@@ -2,8 +2,8 @@
 
 use offsite_core::archive::{Manifest, SidecarStatus, VerifyReport};
 use offsite_core::catalog::{BackupRecord, Project};
-use offsite_core::ops::{BackupOutcome, ConnectionReport, RestoreOutcome};
-use offsite_core::postgres::restore::RestorePlan;
+use offsite_core::ops::{BackupOutcome, ConnectionReport};
+use offsite_core::restore::{DatabasePlan, DatabaseReport};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate};
 use offsite_core::{Error, ErrorPayload};
 use serde::Serialize;
@@ -228,11 +228,8 @@ impl Out {
         }
     }
 
-    pub fn plan(&self, p: &RestorePlan) {
-        if self.json {
-            self.emit(p);
-            return;
-        }
+    /// The database section of a restore plan, for people.
+    pub fn plan(&self, p: &DatabasePlan) {
         println!("restore plan");
         println!(
             "  backup:      {} ({}, {})",
@@ -403,12 +400,8 @@ impl Out {
         }
     }
 
-    pub fn restore(&self, o: &RestoreOutcome) {
-        if self.json {
-            self.emit(o);
-            return;
-        }
-        let r = &o.report;
+    /// The database section of a restore report, for people.
+    pub fn restore(&self, r: &DatabaseReport) {
         for t in &r.tables {
             let actual = t
                 .actual

@@ -177,7 +177,7 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
         ],
         0,
     );
-    assert_eq!(plan["target_empty"], Value::Bool(true));
+    assert_eq!(plan["database"]["target_empty"], Value::Bool(true));
     assert!(
         !plan.to_string().contains(&pw),
         "the plan must not carry the password"
@@ -237,7 +237,7 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
         ],
         0,
     );
-    assert!(r["report"]["safety_backup"].is_string());
+    assert!(r["report"]["database"]["safety_backup"].is_string());
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "1234");
 
     // One table next to the original, in a side schema.
@@ -255,10 +255,10 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
         0,
     );
     assert_eq!(
-        r["report"]["plan"]["selection"]["tables"][0],
+        r["report"]["database"]["plan"]["selection"]["tables"][0],
         "public.notes"
     );
-    assert_eq!(r["report"]["tables"][0]["schema"], "yesterday");
+    assert_eq!(r["report"]["database"]["tables"][0]["schema"], "yesterday");
     assert_eq!(
         pg.psql(&dst, "SELECT count(*) FROM yesterday.notes"),
         "1234"
@@ -490,7 +490,7 @@ fn a_socket_only_server_through_the_cli() {
     let dst = pg.unique_db("sockclidst");
     let to = format!("postgresql:///{dst}?host={dir}&port={port}");
     let plan = cli.json(&["restore", &path, "--to", &to, "--dry-run"], 0);
-    assert_eq!(plan["target_empty"], Value::Bool(true));
+    assert_eq!(plan["database"]["target_empty"], Value::Bool(true));
     let r = cli.json(&["restore", &path, "--to", &to], 0);
     assert_eq!(r["report"]["ok"], Value::Bool(true), "{r}");
     offsite_testkit::fidelity_snapshot(&pg, &dst)

@@ -413,8 +413,8 @@ fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
         &["restore", &archive, "--to", &pg.url(&dst), "--dry-run"],
         5,
     );
-    assert_eq!(plan["arbitrary_sql_total"], 1, "{plan}");
-    assert!(plan["arbitrary_sql"][0]["excerpt"]
+    assert_eq!(plan["database"]["arbitrary_sql_total"], 1, "{plan}");
+    assert!(plan["database"]["arbitrary_sql"][0]["excerpt"]
         .as_str()
         .unwrap()
         .contains("FROM PROGRAM"));

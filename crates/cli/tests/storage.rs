@@ -196,7 +196,7 @@ fn storage_through_the_cli_with_the_secret_in_the_keychain() {
         0,
         "restore --dry-run",
     );
-    assert_eq!(plan["storage_plan"]["buckets"][0]["upload"], objects.len());
+    assert_eq!(plan["storage"]["buckets"][0]["upload"], objects.len());
     assert!(!target.join("media").exists(), "a dry run writes nothing");
     let done = json(
         &offsite(
@@ -214,7 +214,7 @@ fn storage_through_the_cli_with_the_secret_in_the_keychain() {
         0,
         "restore",
     );
-    assert_eq!(done["storage"]["uploaded"], objects.len());
+    assert_eq!(done["report"]["storage"]["uploaded"], objects.len());
     assert_eq!(
         std::fs::read(target.join("media/a/two.bin")).unwrap(),
         objects[1].1

@@ -14,7 +14,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::import::ImportPreview;
 use crate::ops::{self, *};
 use crate::postgres::conn::{ConnSpec, TlsMode};
-use crate::postgres::restore::{RestorePlan, RestoreTarget};
+use crate::restore::{RestoreOutcome, RestorePlan, RestoreRequest};
 use crate::schedule::{RetentionPolicy, ScheduleSpec};
 use crate::secrets::{self, project_password_key, Lookup, SecretStore};
 use std::path::{Path, PathBuf};
@@ -206,38 +206,6 @@ impl Engine {
     pub async fn test_storage(&self, project: &str) -> Result<ops::StorageTestReport> {
         ops::components::test_storage(self, project).await
     }
-    /// What restoring an archive's storage would do (changes nothing).
-    pub async fn plan_storage_restore(
-        &self,
-        req: &ops::StorageRestoreRequest,
-    ) -> Result<crate::storage::StoragePlan> {
-        ops::restore_components::plan_storage(self, req).await
-    }
-    /// Restore an archive's storage into a project's storage or a folder, as a job.
-    pub async fn restore_storage(
-        &self,
-        req: ops::StorageRestoreRequest,
-        start: JobStart,
-    ) -> Result<ops::StorageRestoreOutcome> {
-        ops::restore_components::run_storage(self, req, start).await
-    }
-    /// The configuration settings an archive holds that differ from the project's current ones.
-    pub async fn plan_config_restore(
-        &self,
-        archive: &std::path::Path,
-        project: &str,
-    ) -> Result<ops::ConfigRestorePlan> {
-        ops::restore_components::plan_config(self, archive, project).await
-    }
-    /// Write back the chosen settings (`file:setting`, or the setting's name) through the API.
-    pub async fn apply_config(
-        &self,
-        archive: &std::path::Path,
-        project: &str,
-        settings: &[String],
-    ) -> Result<crate::config::ApplyReport> {
-        ops::restore_components::apply_config(self, archive, project, settings).await
-    }
     /// Remove a project and its password; its backup files stay on disk.
     pub async fn remove_project(&self, name: &str) -> Result<()> {
         ops::projects::remove(self, name).await
@@ -321,15 +289,21 @@ impl Engine {
     pub async fn verify(&self, opts: VerifyOptions, start: JobStart) -> Result<VerifyOutcome> {
         ops::verify::run(self, opts, start).await
     }
-    /// A restore target: a saved project (its connection and password) or a connection.
-    pub async fn restore_target(&self, to: RestoreTo) -> Result<RestoreTarget> {
-        ops::restore::target(self, to).await
+    /// The connection and password a database target resolves to (a saved project's, or the
+    /// connection's).
+    pub async fn restore_target(
+        &self,
+        to: &crate::restore::DatabaseTo,
+    ) -> Result<crate::postgres::restore::RestoreTarget> {
+        ops::restore_parts::database_target(self, to).await
     }
-    /// The restore plan (changes nothing).
+    /// The plan of a restore, a section per component asked for (changes nothing): what
+    /// `--dry-run` prints and the wizard reviews.
     pub async fn plan_restore(&self, req: &RestoreRequest) -> Result<RestorePlan> {
         ops::restore::plan(self, req).await
     }
-    /// Plan, execute and validate a restore (a job).
+    /// Restore the components asked for as one job (database, then storage, then
+    /// configuration), with one report.
     pub async fn restore(&self, req: RestoreRequest, start: JobStart) -> Result<RestoreOutcome> {
         ops::restore::run(self, req, start).await
     }

@@ -19,6 +19,7 @@ pub mod plainsql;
 pub mod postgres;
 pub mod private_fs;
 pub mod progress;
+pub mod restore;
 pub mod retry;
 pub mod schedule;
 pub mod secrets;
@@ -30,9 +31,10 @@ mod writeback;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{Error, ErrorKind, ErrorPayload, Result};
+pub use restore::{RestorePlan, RestoreRequest};
 pub use ops::{
     AddProject, BackupOptions, DeleteOptions, ImportInto, ImportOptions, JobStart, JobTrigger,
-    ProjectConnection, RestoreRequest, RestoreTo, UpdateProject, VerifyOptions,
+    ProjectConnection, UpdateProject, VerifyOptions,
 };
 
 /// "offsite 0.1.0", recorded in every manifest.

@@ -72,6 +72,11 @@ pub struct ProgressUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(optional))]
     pub retry: Option<RetryWait>,
+    /// A restore of several components: the one it is on (absent: not a restore, or between
+    /// components).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub component: Option<crate::restore::Component>,
 }
 
 /// "waiting N s before retry k of M: <reason>".
@@ -143,6 +148,7 @@ struct ReporterState {
     peak: (u64, Option<u64>),
     /// A wait to announce with the next update.
     retry: Option<RetryWait>,
+    component: Option<crate::restore::Component>,
 }
 
 impl Reporter {
@@ -175,6 +181,7 @@ impl Reporter {
                     last_sent: None,
                     peak: (0, None),
                     retry: None,
+                    component: None,
                 }),
             }),
         }
@@ -192,6 +199,12 @@ impl Reporter {
         s.bytes_done = 0;
         s.bytes_total = bytes_total;
         self.send(&mut s, false, true);
+    }
+
+    /// A restore of several components moves on to `component` (`None`: done with them); the
+    /// updates that follow name it.
+    pub fn component(&self, component: Option<crate::restore::Component>) {
+        self.inner.state.lock().unwrap().component = component;
     }
 
     /// Announce a wait before a retry; always reported (the phase and counters stay).
@@ -263,6 +276,7 @@ impl Reporter {
             },
             finished,
             retry: s.retry.take(),
+            component: s.component,
         };
         self.inner.sink.report(&update);
     }

@@ -10,7 +10,7 @@
 //! | `backup`     | back up a project's database                                          |
 //! | `components` | a project's storage and Supabase settings, default type; test storage |
 //! | `verify`     | verify an archive (and record the result)                            |
-//! | `restore`    | plan, then restore and validate; restore targets                      |
+//! | `restore`    | the restore job: one plan, then database, storage, configuration      |
 //! | `import`     | import a file as a backup of a project                                |
 //! | `delete`     | delete a backup (and its file, when it is still that backup)          |
 //! | `prune`      | apply a retention policy: preview, or a prune job removing backups   |
@@ -30,8 +30,8 @@ pub mod projects;
 pub mod prune;
 pub(crate) mod queries;
 pub mod remote;
-pub mod restore;
-pub mod restore_components;
+pub(crate) mod restore;
+pub(crate) mod restore_parts;
 pub(crate) mod runner;
 pub mod schedule;
 pub mod settings;
@@ -50,10 +50,6 @@ pub use projects::{
 };
 pub use prune::{KeptBackup, PruneOptions, PruneOutcome, RemovedBackup, SkippedBackup};
 pub use queries::{JobFilter, HISTORY_LIMIT};
-pub use restore::{RestoreOutcome, RestoreRequest, RestoreTo};
-pub use restore_components::{
-    ConfigRestorePlan, StorageRestoreOutcome, StorageRestoreRequest, StorageRestoreTo,
-};
 pub use runner::ProjectLock;
 pub use schedule::{
     DueRun, ProjectStatus, RetentionView, RunDueReport, SchedulePreview, ScheduleView,

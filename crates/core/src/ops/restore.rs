@@ -1,160 +1,236 @@
-//! The restore job: plan (changes nothing), then execute the plan and validate the row counts,
-//! as one job. Also where a restore target comes from: a saved project, or a connection.
+//! The restore job: the one plan of a [`RestoreRequest`] (changes nothing), and its execution
+//! as ONE job: the database (planned, executed, row counts validated), then the storage, then
+//! the configuration, with one report. A failure stops the job; its error says what was
+//! restored and what not.
 
-use crate::catalog::JobKind;
+use crate::catalog::{JobKind, Project};
 use crate::engine::Engine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops::job::JobStart;
-use crate::ops::projects::ProjectConnection;
-use crate::ops::runner;
-use crate::postgres::conn::TlsMode;
-use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
-use crate::progress::Reporter;
-use crate::sources::{DatabaseSource, PostgresSource};
-use serde::{Deserialize, Serialize};
+use crate::ops::restore_parts as parts;
+use crate::ops::runner::{self, RunningJob};
+use crate::postgres::restore::{RestoreOptions, RestoreTarget};
+use crate::restore::{
+    Component, ConfigReport, RestoreOutcome, RestorePlan, RestoreReport,
+    RestoreRequest, StorageRestore, StorageTo,
+};
+use crate::sources::supabase_api::GuardedManagementApi;
+use crate::storage::{StorageRestoreOptions, StorageTargetRef};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Instant;
 
-/// What to restore where, with the user's consent ([`RestoreOptions`]).
-#[derive(Clone)]
-pub struct RestoreRequest {
-    pub archive: PathBuf,
-    pub target: RestoreTarget,
-    /// `pg_bin`, `safety_dir` and `clock` left empty are filled in by the engine.
-    pub options: RestoreOptions,
+/// A request with each section's target found (connections, stores, APIs): what planning and
+/// executing need.
+struct Resolved {
+    archive: PathBuf,
+    database: Option<(RestoreTarget, RestoreOptions)>,
+    storage: Option<ResolvedStorage>,
+    config: Option<(crate::restore::ConfigRestore, String, GuardedManagementApi)>,
 }
 
-impl RestoreRequest {
-    /// Restore `archive` into `target` with the default options (an empty target only).
-    pub fn new(archive: impl Into<PathBuf>, target: RestoreTarget) -> Self {
-        RestoreRequest {
-            archive: archive.into(),
-            target,
-            options: RestoreOptions::default(),
-        }
+struct ResolvedStorage {
+    target: StorageTargetRef,
+    opts: StorageRestoreOptions,
+    files: BTreeMap<String, PathBuf>,
+}
+
+async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
+    if req.components().is_empty() {
+        return Err(Error::invalid("nothing to restore: no component chosen")
+            .with_hint("choose the database, the storage or the configuration"));
     }
-    /// The same request with these options.
-    pub fn options(mut self, options: RestoreOptions) -> Self {
-        self.options = options;
-        self
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct RestoreOutcome {
-    pub job_id: String,
-    pub report: RestoreReport,
-}
-
-/// Where to restore to: a saved project, or a connection (with its password). The same request
-/// from the window, the command line (`--to URL|PROJECT`) and the agent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum RestoreTo {
-    Project(String),
-    Connection {
-        connection: ProjectConnection,
-        tls: Option<TlsMode>,
-        password: Option<String>,
-    },
-}
-
-impl RestoreTo {
-    /// The command line's `--to`: a URL (anything with `://`) or a project's name; `password`
-    /// (when given) wins over one in the URL and is ignored for a project (its own is used).
-    pub fn url_or_project(to: &str, password: Option<String>) -> RestoreTo {
-        if to.contains("://") {
-            RestoreTo::Connection {
-                connection: ProjectConnection::Url(to.to_string()),
-                tls: None,
-                password,
-            }
-        } else {
-            RestoreTo::Project(to.to_string())
+    let database = match &req.database {
+        Some(d) => Some((
+            parts::database_target(engine, &d.to).await?,
+            parts::database_options(engine, &d.options),
+        )),
+        None => None,
+    };
+    let storage = match &req.storage {
+        Some(s) => Some(resolve_storage(engine, s).await?),
+        None => None,
+    };
+    let config = match &req.config {
+        Some(c) => {
+            let (project_ref, api) = parts::config_api(engine, &c.project).await?;
+            Some((c.clone(), project_ref, api))
         }
-    }
-
-    /// The target for people: the project's name, or "DATABASE on HOST".
-    pub fn label(&self) -> String {
-        match self {
-            RestoreTo::Project(name) => name.clone(),
-            RestoreTo::Connection { connection, .. } => connection.label(),
-        }
-    }
+        None => None,
+    };
+    Ok(Resolved {
+        archive: req.archive.clone(),
+        database,
+        storage,
+        config,
+    })
 }
 
-/// The connection and password of a restore target.
-pub(crate) async fn target(engine: &Engine, to: RestoreTo) -> Result<RestoreTarget> {
-    match to {
-        RestoreTo::Project(name) => {
-            let project = engine.catalog.project(&name).await?;
-            Ok(RestoreTarget {
-                spec: engine.spec_of(&project)?,
-                password: engine.password_of(&project).await?,
-            })
-        }
-        RestoreTo::Connection {
-            connection,
-            tls,
-            password,
-        } => {
-            let (spec, url_password) = connection.parse(tls)?;
-            Ok(RestoreTarget {
-                spec,
-                password: password.filter(|p| !p.is_empty()).or(url_password),
-            })
-        }
-    }
+async fn resolve_storage(engine: &Engine, s: &StorageRestore) -> Result<ResolvedStorage> {
+    Ok(ResolvedStorage {
+        target: parts::storage_target(engine, &s.to).await?,
+        opts: parts::storage_options(s),
+        files: parts::backup_files(engine).await?,
+    })
 }
 
-/// The restore plan (changes nothing).
+/// The sections of the plan except the database's (which the database's execution plans
+/// again itself, in its transaction's view of the target).
+async fn plan_storage_config(r: &Resolved, with_storage: bool) -> Result<RestorePlan> {
+    let storage = match &r.storage {
+        Some(s) if with_storage => {
+            Some(parts::plan_storage(&r.archive, s.files.clone(), &s.target, &s.opts).await?)
+        }
+        _ => None,
+    };
+    let config = match &r.config {
+        Some((c, project_ref, api)) => {
+            Some(parts::plan_config(&r.archive, c, project_ref, api).await?)
+        }
+        None => None,
+    };
+    Ok(RestorePlan {
+        archive: r.archive.clone(),
+        database: None,
+        storage,
+        config,
+    })
+}
+
+/// The restore plan, a section per component asked for (changes nothing).
 pub(crate) async fn plan(engine: &Engine, req: &RestoreRequest) -> Result<RestorePlan> {
-    let opts = options(engine, &req.options);
-    PostgresSource::for_restore(&req.target, &opts)
-        .plan_restore(&req.archive, &opts, &Reporter::silent())
-        .await
+    let r = resolve(engine, req).await?;
+    let mut plan = plan_storage_config(&r, true).await?;
+    if let Some((target, opts)) = &r.database {
+        plan.database = Some(parts::plan_database(&r.archive, target, opts).await?);
+    }
+    Ok(plan)
 }
 
-/// Plan and execute a restore as one job (holding the lock of the project the archive belongs
-/// to, when the catalog knows it).
+/// The project whose lock the job holds: the archive's (when the catalog knows it), else the
+/// storage's or configuration's target project.
+async fn job_project(engine: &Engine, req: &RestoreRequest) -> Result<Option<Project>> {
+    if let Some((_, p)) = runner::owner_of_archive(engine, &req.archive).await? {
+        return Ok(Some(p));
+    }
+    let name = match (&req.storage, &req.config) {
+        (Some(StorageRestore { to: StorageTo::Project(name), .. }), _) => Some(name),
+        (_, Some(c)) => Some(&c.project),
+        _ => None,
+    };
+    match name {
+        Some(n) => Ok(Some(engine.catalog.project(n).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Plan and execute a restore as one job with one report.
 pub(crate) async fn run(
     engine: &Engine,
     req: RestoreRequest,
     start: JobStart,
 ) -> Result<RestoreOutcome> {
-    let opts = &options(engine, &req.options);
-    let (archive, target) = (&req.archive, &req.target);
-    let project = runner::owner_of_archive(engine, archive)
-        .await?
-        .map(|(_, p)| p);
+    let r = resolve(engine, &req).await?;
+    let project = job_project(engine, &req).await?;
     let (job_id, report) = runner::run(
         engine,
         JobKind::Restore,
         project.as_ref(),
         start,
         |_| None,
-        |job| async move {
-            PostgresSource::for_restore(target, opts)
-                .restore(archive, opts, &job.reporter, &job.cancel)
-                .await
-        },
+        |job| execute(&r, job),
     )
     .await?;
     Ok(RestoreOutcome { job_id, report })
 }
 
-/// The options with the engine's pg_dump folder, safety-backup folder and clock.
-fn options(engine: &Engine, opts: &RestoreOptions) -> RestoreOptions {
-    let mut o = opts.clone();
-    if o.pg_bin.is_none() {
-        o.pg_bin = engine.pg_bin();
+/// The job's body: refuse on the storage's and configuration's blockers before anything is
+/// changed, then restore each component in turn (the database plans and refuses on its own
+/// blockers before it changes anything).
+async fn execute(r: &Resolved, job: RunningJob) -> Result<RestoreReport> {
+    let started = Instant::now();
+    let mut report = RestoreReport {
+        archive: r.archive.clone(),
+        database: None,
+        storage: None,
+        config: None,
+        ok: true,
+        duration_ms: 0,
+    };
+    // The storage's own execution plans again and refuses on its blockers: planned here only
+    // when a database restore comes first, so that it is not touched for nothing.
+    let ahead = plan_storage_config(r, r.database.is_some()).await?;
+    let blockers = ahead.blockers();
+    if !blockers.is_empty() {
+        return Err(Error::invalid(format!(
+            "the restore cannot go ahead: {}; nothing was changed",
+            blockers.join("; ")
+        ))
+        .with_hint("review it with --dry-run (offsite restore ARCHIVE … --dry-run)"));
     }
-    if o.safety_dir.as_os_str().is_empty() {
-        o.safety_dir = engine.data_dir.join("safety-backups");
+    if let Some((target, opts)) = &r.database {
+        job.reporter.component(Some(Component::Database));
+        let d = parts::restore_database(&r.archive, target, opts, &job.reporter, &job.cancel)
+            .await
+            .map_err(|e| stopped(e, Component::Database, &report, r))?;
+        report.ok &= d.ok;
+        report.database = Some(d);
     }
-    if o.clock.is_none() {
-        o.clock = Some(engine.clock.clone());
+    if let Some(s) = &r.storage {
+        job.reporter.component(Some(Component::Storage));
+        let done = parts::restore_storage_part(
+            &r.archive,
+            s.files.clone(),
+            &s.target,
+            &s.opts,
+            &job.reporter,
+            &job.cancel,
+        )
+        .await
+        .map_err(|e| stopped(e, Component::Storage, &report, r))?;
+        report.storage = Some(done);
     }
-    o
+    if let (Some((_, _, api)), Some(plan)) = (&r.config, ahead.config) {
+        job.reporter.component(Some(Component::Config));
+        let applied = parts::apply_config(&plan, api, &job.reporter, &job.cancel)
+            .await
+            .map_err(|e| stopped(e, Component::Config, &report, r))?;
+        report.config = Some(ConfigReport { plan, applied });
+    }
+    job.reporter.component(None);
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// The error of the component that failed, saying what was restored before it and what not.
+fn stopped(e: Error, failed: Component, report: &RestoreReport, r: &Resolved) -> Error {
+    let asked = [
+        (Component::Database, r.database.is_some()),
+        (Component::Storage, r.storage.is_some()),
+        (Component::Config, r.config.is_some()),
+    ];
+    let done: Vec<&str> = report
+        .plan()
+        .components()
+        .into_iter()
+        .map(Component::label)
+        .collect();
+    let not: Vec<&str> = asked
+        .iter()
+        .filter(|(c, a)| *a && *c >= failed)
+        .map(|(c, _)| c.label())
+        .collect();
+    if done.is_empty() && not.len() == 1 {
+        return e; // one component: its own error says it all
+    }
+    e.context(format!(
+        "restoring the {} failed (restored: {}; not restored: {})",
+        failed.label(),
+        if done.is_empty() {
+            "nothing".to_string()
+        } else {
+            done.join(", ")
+        },
+        not.join(", ")
+    ))
 }

@@ -115,7 +115,7 @@ async fn missing_base(
     let Some(mut base) = manifest.and_then(|m| m.base_backup_id.clone()) else {
         return Ok(None);
     };
-    let files = crate::ops::restore_components::backup_files(engine).await?;
+    let files = crate::ops::restore_parts::backup_files(engine).await?;
     for _ in 0..64 {
         let Some(path) = files.get(&base) else {
             return Ok(Some(format!(

@@ -884,6 +884,7 @@ mod tests {
             bytes_per_sec: 100.0,
             finished: false,
             retry: None,
+            component: None,
         };
         assert_eq!(eta(&u), Some(Duration::from_secs(10)));
         assert_eq!(

@@ -4,7 +4,7 @@
 //! Supabase-shaped fixture through the real pg_dump, plain and custom format — holds none.
 
 use offsite_core::plainsql::classify::{ArbitraryKind, Classifier, Findings};
-use offsite_core::postgres::restore::RestoreOptions;
+use offsite_core::restore::DatabaseOptions;
 use offsite_core::{
     AddProject, ErrorKind, ImportInto, ImportOptions, JobStart, ProjectConnection, RestoreRequest,
 };
@@ -85,6 +85,8 @@ async fn what_pg_dump_writes_of_the_supabase_fixture_is_not_arbitrary() {
         .engine
         .plan_restore(&RestoreRequest::new(&archive, target(pg, &dst)))
         .await
+        .unwrap()
+        .database
         .unwrap();
     assert_eq!(plan.arbitrary_sql_total, 0, "{:?}", plan.arbitrary_sql);
     assert!(!plan.blockers.iter().any(|b| b.contains("arbitrary")));
@@ -161,7 +163,9 @@ async fn hostile_statements_in_an_imported_dump_are_refused_without_consent() {
 
         let dst = pg.unique_db("arbsql_dst");
         let req = RestoreRequest::new(&archive, target(pg, &dst));
-        let plan = env.engine.plan_restore(&req).await.unwrap();
+        let plan = env.engine.plan_restore(&req).await.unwrap()
+        .database
+        .unwrap();
         assert_eq!(plan.arbitrary_sql_total, 1, "{attack}");
         assert_eq!(plan.arbitrary_sql[0].kind, *kind, "{attack}");
         assert!(
@@ -214,7 +218,7 @@ async fn hostile_statements_in_an_imported_dump_are_refused_without_consent() {
     let r = env
         .engine
         .restore(
-            RestoreRequest::new(&archive, target(pg, &dst)).options(RestoreOptions {
+            RestoreRequest::new(&archive, target(pg, &dst)).options(DatabaseOptions {
                 allow_arbitrary_sql: true,
                 ..Default::default()
             }),
@@ -222,7 +226,7 @@ async fn hostile_statements_in_an_imported_dump_are_refused_without_consent() {
         )
         .await
         .unwrap();
-    assert!(r.report.plan.allow_arbitrary_sql && r.report.plan.blockers.is_empty());
+    assert!(r.report.database.as_ref().unwrap().plan.allow_arbitrary_sql && r.report.database.as_ref().unwrap().plan.blockers.is_empty());
     assert!(Path::new(&marker).exists(), "COPY … FROM PROGRAM ran");
     let _ = std::fs::remove_file(&marker);
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM public.notes"), "50");
@@ -258,7 +262,7 @@ async fn a_harmless_do_block_restores_with_consent() {
     let r = env
         .engine
         .restore(
-            RestoreRequest::new(&archive, target(pg, &dst)).options(RestoreOptions {
+            RestoreRequest::new(&archive, target(pg, &dst)).options(DatabaseOptions {
                 allow_arbitrary_sql: true,
                 ..Default::default()
             }),
@@ -266,7 +270,7 @@ async fn a_harmless_do_block_restores_with_consent() {
         )
         .await
         .unwrap();
-    assert_eq!(r.report.plan.arbitrary_sql_total, 1);
+    assert_eq!(r.report.database.as_ref().unwrap().plan.arbitrary_sql_total, 1);
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM public.t"), "2");
 }
 

@@ -2,8 +2,7 @@
 //! in-memory secret store, and small helpers.
 #![allow(dead_code)]
 
-use offsite_core::postgres::conn::ConnSpec;
-use offsite_core::postgres::restore::RestoreTarget;
+use offsite_core::restore::DatabaseTo;
 use offsite_core::progress::{NoProgress, Progress};
 use offsite_core::secrets::MemoryStore;
 use offsite_core::{Engine, EngineConfig, JobStart};
@@ -52,9 +51,8 @@ pub fn start(sink: Arc<dyn Progress>, cancel: CancellationToken) -> JobStart {
 pub use offsite_testkit::conformance::database::files_under;
 
 /// The cluster's database `db` as a restore target, with the superuser's password.
-pub fn target(pg: &TestCluster, db: &str) -> RestoreTarget {
-    let (spec, password) = ConnSpec::parse_url(&pg.url_with_password(db)).unwrap();
-    RestoreTarget { spec, password }
+pub fn target(pg: &TestCluster, db: &str) -> DatabaseTo {
+    DatabaseTo::url_or_project(&pg.url_with_password(db), None)
 }
 
 /// A new database holding what `sql` creates, added as project `name` and backed up: the

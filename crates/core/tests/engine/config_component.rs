@@ -6,7 +6,8 @@
 use crate::common::env;
 use offsite_core::archive::{self, BackupType};
 use offsite_core::ops::SupabaseSettings;
-use offsite_core::{AddProject, BackupOptions, ErrorKind, JobStart};
+use offsite_core::restore::ConfigRestore;
+use offsite_core::{AddProject, BackupOptions, ErrorKind, JobStart, RestoreRequest};
 use offsite_testkit::management_api::{FakeManagementApi, FAKE_SECRETS, PROJECT_REF, TOKEN};
 use serde_json::json;
 use std::path::PathBuf;
@@ -96,7 +97,19 @@ async fn a_config_backup_is_redacted_and_restores_setting_by_setting() {
     auth["site_url"] = json!("https://drifted.example.com");
     auth["password_min_length"] = json!(6);
     fake.serve_json(&format!("{r}/config/auth"), auth);
-    let plan = env.engine.plan_config_restore(&path, "sb").await.unwrap();
+    let config = |settings: Vec<String>| {
+        RestoreRequest::from_archive(&path).config(ConfigRestore {
+            project: "sb".into(),
+            settings,
+        })
+    };
+    let plan = env
+        .engine
+        .plan_restore(&config(Vec::new()))
+        .await
+        .unwrap()
+        .config
+        .unwrap();
     let site = plan
         .diffs
         .iter()
@@ -109,9 +122,16 @@ async fn a_config_backup_is_redacted_and_restores_setting_by_setting() {
         .any(|d| d.setting == "password_min_length"));
     let applied = env
         .engine
-        .apply_config(&path, "sb", &["supabase/auth.json:site_url".to_string()])
+        .restore(
+            config(vec!["supabase/auth.json:site_url".to_string()]),
+            JobStart::default(),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .report
+        .config
+        .unwrap()
+        .applied;
     assert_eq!(applied.applied.len(), 1);
     let patches = fake.patches();
     assert_eq!(patches.len(), 1, "{patches:?}");

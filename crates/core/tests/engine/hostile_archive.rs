@@ -5,7 +5,7 @@
 
 use crate::common::*;
 use offsite_core::archive::{self, ArchiveWriter, Manifest, GLOBALS_MEMBER, MANIFEST_NAME};
-use offsite_core::postgres::restore::RestoreOptions;
+use offsite_core::restore::DatabaseOptions;
 use offsite_core::progress::Reporter;
 use offsite_core::{ErrorKind, JobStart, RestoreRequest};
 use offsite_testkit::TestCluster;
@@ -98,7 +98,7 @@ async fn hostile_role_statements_in_globals_sql_are_refused_and_run_nothing() {
             &format!("evilsrc_20261121_10150{i}_database.tar.gz"),
             globals,
         );
-        let req = RestoreRequest::new(&archive, target(pg, &dst)).options(RestoreOptions {
+        let req = RestoreRequest::new(&archive, target(pg, &dst)).options(DatabaseOptions {
             create_roles: true,
             replace: true,
             no_safety_backup: true,
@@ -134,12 +134,12 @@ async fn hostile_role_statements_in_globals_sql_are_refused_and_run_nothing() {
         &benign,
     );
     let fresh = pg.unique_db("evilok");
-    let req = RestoreRequest::new(&archive, target(pg, &fresh)).options(RestoreOptions {
+    let req = RestoreRequest::new(&archive, target(pg, &fresh)).options(DatabaseOptions {
         create_roles: true,
         ..Default::default()
     });
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.tables);
+    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
     assert_eq!(
         pg.psql(
             "postgres",

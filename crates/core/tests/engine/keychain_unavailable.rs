@@ -5,8 +5,8 @@
 use offsite_core::secrets::{env_var_for_key, headless_hint, SecretStore};
 use offsite_core::{
     AddProject, BackupOptions, Engine, EngineConfig, Error, ErrorKind, JobStart, RestoreRequest,
-    RestoreTo,
 };
+use offsite_core::restore::DatabaseTo;
 use offsite_testkit::TestCluster;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -90,18 +90,18 @@ async fn without_a_keychain_what_needs_no_password_works_and_the_rest_says_what_
         .await
         .unwrap();
     let target = engine
-        .restore_target(RestoreTo::Project("dst".into()))
+        .restore_target(&DatabaseTo::Project("dst".into()))
         .await
         .unwrap();
     assert!(target.password.is_none());
     let r = engine
         .restore(
-            RestoreRequest::new(PathBuf::from(&b.backup.path), target),
+            RestoreRequest::new(PathBuf::from(&b.backup.path), DatabaseTo::Project("dst".into())),
             JobStart::default(),
         )
         .await
         .unwrap();
-    assert!(r.report.ok, "{:?}", r.report.tables);
+    assert!(r.report.ok, "{:?}", r.report.database.as_ref().unwrap().tables);
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM t"), "42");
     assert!(
         store.calls.load(Ordering::SeqCst) >= 3,
@@ -123,7 +123,7 @@ async fn without_a_keychain_what_needs_no_password_works_and_the_rest_says_what_
             .unwrap_err(),
         engine.test_project("needs").await.unwrap_err(),
         engine
-            .restore_target(RestoreTo::Project("needs".into()))
+            .restore_target(&DatabaseTo::Project("needs".into()))
             .await
             .err()
             .unwrap(),

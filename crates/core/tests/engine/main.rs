@@ -16,6 +16,7 @@ mod hostile_archive;
 mod import;
 mod keychain_unavailable;
 mod new_server;
+mod one_restore;
 mod pg_engine;
 mod plain_sql;
 mod platform_privileges;

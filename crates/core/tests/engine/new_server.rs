@@ -5,8 +5,7 @@
 
 use crate::common::*;
 use offsite_core::error::ErrorKind;
-use offsite_core::postgres::conn::ConnSpec;
-use offsite_core::postgres::restore::{RestoreOptions, RestoreTarget};
+use offsite_core::restore::{DatabaseOptions, DatabaseTo};
 use offsite_core::{JobStart, RestoreRequest};
 use offsite_testkit::{fidelity_snapshot, schema_dump, schema_dump_of, TestCluster};
 
@@ -74,13 +73,11 @@ fn rls_view(pg: &TestCluster, db: &str) -> String {
     out
 }
 
-fn target_on(pg: &TestCluster, user: &str, password: &str, db: &str) -> RestoreTarget {
-    let (spec, _) =
-        ConnSpec::parse_url(&format!("postgres://{user}@127.0.0.1:{}/{db}", pg.port())).unwrap();
-    RestoreTarget {
-        spec,
-        password: Some(password.to_string()),
-    }
+fn target_on(pg: &TestCluster, user: &str, password: &str, db: &str) -> DatabaseTo {
+    DatabaseTo::url_or_project(
+        &format!("postgres://{user}@127.0.0.1:{}/{db}", pg.port()),
+        Some(password.to_string()),
+    )
 }
 
 const API_ROLES: &[&str] = &[
@@ -110,6 +107,8 @@ async fn a_new_server_gets_the_roles_with_attributes_and_memberships_and_rls_beh
         .engine
         .plan_restore(&RestoreRequest::new(&archive, target.clone()))
         .await
+        .unwrap()
+        .database
         .unwrap();
     for r in API_ROLES {
         assert!(
@@ -158,11 +157,13 @@ async fn a_new_server_gets_the_roles_with_attributes_and_memberships_and_rls_beh
         "nothing was created"
     );
 
-    let req = RestoreRequest::new(&archive, target).options(RestoreOptions {
+    let req = RestoreRequest::new(&archive, target).options(DatabaseOptions {
         create_roles: true,
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env.engine.plan_restore(&req).await.unwrap()
+        .database
+        .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     assert!(
         plan.warnings
@@ -172,7 +173,7 @@ async fn a_new_server_gets_the_roles_with_attributes_and_memberships_and_rls_beh
         plan.warnings
     );
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.tables);
+    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
 
     // The roles as on the source: attributes, memberships, settings.
     assert_eq!(roles_of(&other, API_ROLES), roles_of(pg, API_ROLES));
@@ -315,6 +316,8 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
         .engine
         .plan_restore(&RestoreRequest::new(&archive, target.clone()))
         .await
+        .unwrap()
+        .database
         .unwrap();
     assert!(!plan.connecting_superuser);
     assert!(
@@ -395,11 +398,13 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
     );
     assert_eq!(pg.psql("proj", "SELECT count(*) FROM auth.users"), "0");
 
-    let req = RestoreRequest::new(&archive, target).options(RestoreOptions {
+    let req = RestoreRequest::new(&archive, target).options(DatabaseOptions {
         no_owner: true,
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env.engine.plan_restore(&req).await.unwrap()
+        .database
+        .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     assert!(
         plan.left_out
@@ -409,7 +414,7 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
         plan.left_out
     );
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.tables);
+    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
 
     // The user's own schemas as in the source.
     for schema in ["public", "\"MixedCase\""] {
@@ -526,12 +531,14 @@ async fn a_managed_table_without_a_column_of_the_backup_is_refused_and_nothing_c
     let then = before();
     // As postgres, with --no-owner: the column is the one thing in the way.
     let req = RestoreRequest::new(&archive, target_on(&pg, "postgres", &pw, "proj")).options(
-        RestoreOptions {
+        DatabaseOptions {
             no_owner: true,
             ..Default::default()
         },
     );
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env.engine.plan_restore(&req).await.unwrap()
+        .database
+        .unwrap();
     assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
     let blocker = &plan.blockers[0];
     assert!(

@@ -4,7 +4,7 @@
 
 use offsite_core::archive;
 use offsite_core::import::ImportKind;
-use offsite_core::postgres::restore::RestoreOptions;
+use offsite_core::restore::DatabaseOptions;
 use offsite_core::{
     AddProject, ErrorKind, ImportInto, ImportOptions, JobStart, ProjectConnection, RestoreRequest,
 };
@@ -75,8 +75,8 @@ fn new_project(pg: &TestCluster, name: &str, db: &str) -> ImportInto {
     })
 }
 
-fn replace() -> RestoreOptions {
-    RestoreOptions {
+fn replace() -> DatabaseOptions {
+    DatabaseOptions {
         replace: true,
         ..Default::default()
     }
@@ -172,11 +172,11 @@ async fn sql_gz_from_pg_dump_imports_and_restores_identically() {
         .await
         .unwrap();
     assert!(
-        r.report.plan.pg_restore.ends_with("psql"),
+        r.report.database.as_ref().unwrap().plan.pg_restore.ends_with("psql"),
         "{}",
-        r.report.plan.pg_restore
+        r.report.database.as_ref().unwrap().plan.pg_restore
     );
-    assert!(r.report.rows_not_recorded.is_some());
+    assert!(r.report.database.as_ref().unwrap().rows_not_recorded.is_some());
     let source = fidelity_snapshot(pg, &src);
     assert_eq!(source.large_objects.len(), 1);
     fidelity_snapshot(pg, &dst).assert_same_as(&source);
@@ -205,13 +205,13 @@ async fn sql_gz_from_pg_dump_imports_and_restores_identically() {
         )
         .await
         .unwrap();
-    assert!(r.report.plan.replace && !r.report.plan.target_empty);
+    assert!(r.report.database.as_ref().unwrap().plan.replace && !r.report.database.as_ref().unwrap().plan.target_empty);
     assert!(
-        r.report.plan.will_replace.iter().any(|t| t == "app.orders"),
+        r.report.database.as_ref().unwrap().plan.will_replace.iter().any(|t| t == "app.orders"),
         "{:?}",
-        r.report.plan.will_replace
+        r.report.database.as_ref().unwrap().plan.will_replace
     );
-    let safety = r.report.safety_backup.as_ref().expect("a safety backup");
+    let safety = r.report.database.as_ref().unwrap().safety_backup.as_ref().expect("a safety backup");
     assert!(safety.exists());
     let after = fidelity_snapshot(pg, &dst);
     let mut expected = source.clone();
@@ -421,7 +421,9 @@ async fn pg_dumpall_one_database_with_its_roles() {
     // --create-roles they are created (membership too) and the data arrives.
     let dst = target_pg.unique_db("shop_copy");
     let req = RestoreRequest::new(&path, target(&target_pg, &dst));
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env.engine.plan_restore(&req).await.unwrap()
+        .database
+        .unwrap();
     assert!(
         plan.missing_roles.contains(&"plain_owner".to_string()),
         "{:?}",
@@ -442,7 +444,7 @@ async fn pg_dumpall_one_database_with_its_roles() {
     );
     env.engine
         .restore(
-            req.options(RestoreOptions {
+            req.options(DatabaseOptions {
                 create_roles: true,
                 ..Default::default()
             }),
@@ -527,12 +529,12 @@ async fn a_hand_written_script_restores_and_shell_commands_are_refused() {
         .unwrap();
     assert!(
         r.report
-            .plan
+            .database.as_ref().unwrap().plan
             .warnings
             .iter()
             .any(|w| w.contains("no pg_dump entry headers")),
         "{:?}",
-        r.report.plan.warnings
+        r.report.database.as_ref().unwrap().plan.warnings
     );
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM hand"), "3");
 

@@ -2,7 +2,7 @@
 //! indexes, inherited constraints, a view and functions used by a default and a trigger: where
 //! `pg_restore --clean` fails (`cannot drop inherited constraint …`).
 
-use offsite_core::postgres::restore::RestoreOptions;
+use offsite_core::restore::DatabaseOptions;
 use offsite_core::{ErrorKind, JobStart, RestoreRequest};
 use offsite_testkit::{fidelity_snapshot, schema_dump, FidelitySnapshot, TestCluster};
 use std::path::PathBuf;
@@ -65,7 +65,7 @@ async fn replace_over(
     pg: &TestCluster,
     archive: &std::path::Path,
     db: &str,
-) -> offsite_core::Result<offsite_core::ops::restore::RestoreOutcome> {
+) -> offsite_core::Result<offsite_core::restore::RestoreOutcome> {
     env.engine
         .restore(
             RestoreRequest::new(archive, target(pg, db)).options(replace()),
@@ -86,8 +86,8 @@ fn assert_same(pg: &TestCluster, db: &str, schema: &str, data: &FidelitySnapshot
     assert_eq!(&fidelity_snapshot(pg, db), data);
 }
 
-fn replace() -> RestoreOptions {
-    RestoreOptions {
+fn replace() -> DatabaseOptions {
+    DatabaseOptions {
         replace: true,
         ..Default::default()
     }
@@ -110,6 +110,8 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
         .engine
         .plan_restore(&RestoreRequest::new(&path, target(pg, &db)).options(replace()))
         .await
+        .unwrap()
+        .database
         .unwrap();
     assert!(plan.blockers.is_empty(), "{plan:?}");
     for t in [
@@ -148,8 +150,8 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
     );
 
     let r = replace_over(&env, pg, &path, &db).await.unwrap();
-    assert!(r.report.ok, "{:?}", r.report.tables);
-    assert!(r.report.safety_backup.is_some());
+    assert!(r.report.ok, "{:?}", r.report.database.as_ref().unwrap().tables);
+    assert!(r.report.database.as_ref().unwrap().safety_backup.is_some());
     assert_same(pg, &db, &schema_then, &data_then);
     // The default and the trigger use the restored functions.
     assert_eq!(
@@ -247,6 +249,8 @@ async fn objects_not_in_the_backup_are_kept_but_lose_what_hangs_on_replaced_ones
         .engine
         .plan_restore(&RestoreRequest::new(&path, target(pg, &db)).options(replace()))
         .await
+        .unwrap()
+        .database
         .unwrap();
     assert_eq!(plan.will_keep, vec!["public.notes".to_string()]);
     assert_eq!(
@@ -300,6 +304,6 @@ async fn replace_over_the_supabase_shaped_database_restores_it_exactly() {
     );
 
     let r = replace_over(&env, pg, &path, &db).await.unwrap();
-    assert!(r.report.ok, "{:?}", r.report.tables);
+    assert!(r.report.ok, "{:?}", r.report.database.as_ref().unwrap().tables);
     assert_same(pg, &db, &schema_then, &data_then);
 }

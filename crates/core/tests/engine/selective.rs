@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use offsite_core::error::ErrorKind;
-use offsite_core::postgres::restore::{RestoreOptions, SelectWhat, Selection};
+use offsite_core::restore::{DatabaseOptions, SelectWhat, Selection};
 use offsite_core::{JobStart, RestoreRequest};
 use offsite_testkit::{fidelity_snapshot, first_difference, schema_dump_of, TestCluster};
 use std::collections::BTreeMap;
@@ -64,14 +64,16 @@ async fn yesterdays_orders_next_to_todays_in_a_side_schema() {
     let today = fidelity_snapshot(pg, &src);
     let public_before = schema_dump_of(pg, &src, "public");
 
-    let req = RestoreRequest::new(&archive, target(pg, &src)).options(RestoreOptions {
+    let req = RestoreRequest::new(&archive, target(pg, &src)).options(DatabaseOptions {
         selection: Selection {
             into_schema: Some("yesterday".into()),
             ..only(&["public.orders"])
         },
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env.engine.plan_restore(&req).await.unwrap()
+        .database
+        .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     assert!(
         plan.target_empty,
@@ -97,9 +99,9 @@ async fn yesterdays_orders_next_to_todays_in_a_side_schema() {
     );
     assert_eq!(plan.rows, backed_up.rows("public.orders").len() as u64);
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.tables);
-    assert_eq!(out.report.tables.len(), 1);
-    assert_eq!(out.report.tables[0].schema, "yesterday");
+    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
+    assert_eq!(out.report.database.as_ref().unwrap().tables.len(), 1);
+    assert_eq!(out.report.database.as_ref().unwrap().tables[0].schema, "yesterday");
 
     let after = fidelity_snapshot(pg, &src);
     assert_eq!(
@@ -170,11 +172,13 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
 
     // Dropped by mistake (with the materialized view over it).
     pg.psql(&src, "DROP TABLE public.orders CASCADE");
-    let req = RestoreRequest::new(&archive, target(pg, &src)).options(RestoreOptions {
+    let req = RestoreRequest::new(&archive, target(pg, &src)).options(DatabaseOptions {
         selection: only(&["orders"]),
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env.engine.plan_restore(&req).await.unwrap()
+        .database
+        .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     assert!(
         plan.selection.as_ref().unwrap().dependencies.is_empty(),
@@ -194,7 +198,7 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
         &src,
         "CREATE VIEW public.order_notes AS SELECT id, note FROM public.orders",
     );
-    let req = RestoreRequest::new(&archive, target(pg, &src)).options(RestoreOptions {
+    let req = RestoreRequest::new(&archive, target(pg, &src)).options(DatabaseOptions {
         selection: only(&["orders"]),
         ..Default::default()
     });
@@ -204,12 +208,14 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NeedsConsent, "{err}");
-    let req = req.options(RestoreOptions {
+    let req = req.options(DatabaseOptions {
         selection: only(&["orders"]),
         replace: true,
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env.engine.plan_restore(&req).await.unwrap()
+        .database
+        .unwrap();
     assert_eq!(plan.will_replace, vec!["public.orders"]);
     assert!(
         plan.will_drop.iter().any(|d| d.contains("order_notes")),
@@ -217,7 +223,7 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
         plan.will_drop
     );
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok && out.report.safety_backup.is_some());
+    assert!(out.report.ok && out.report.database.as_ref().unwrap().safety_backup.is_some());
     let after = fidelity_snapshot(pg, &src);
     assert_eq!(after.rows("public.orders"), backed_up.rows("public.orders"));
     for (table, rows) in &backed_up.tables {
@@ -265,7 +271,7 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
     let audit_before = backed_up.rows("public.audit_log").len();
 
     pg.psql(&src, "ALTER TABLE public.orders DISABLE TRIGGER orders_audit; DELETE FROM public.orders; ALTER TABLE public.orders ENABLE TRIGGER orders_audit;");
-    let data = |replace| RestoreOptions {
+    let data = |replace| DatabaseOptions {
         selection: Selection {
             what: SelectWhat::Data,
             ..only(&["public.orders"])
@@ -309,17 +315,19 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
 
     // One schema into a new database: its tables and what they need.
     let dst = pg.unique_db("sel_new");
-    let req = RestoreRequest::new(&archive, target(pg, &dst)).options(RestoreOptions {
+    let req = RestoreRequest::new(&archive, target(pg, &dst)).options(DatabaseOptions {
         selection: Selection {
             schemas: vec!["MixedCase".into()],
             ..Default::default()
         },
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env.engine.plan_restore(&req).await.unwrap()
+        .database
+        .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.tables);
+    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
     let copy = fidelity_snapshot(pg, &dst);
     let mixed: Vec<&String> = backed_up
         .tables
@@ -336,7 +344,7 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
     );
 
     // The same schema next to the original, in the source database itself.
-    let req = RestoreRequest::new(&archive, target(pg, &src)).options(RestoreOptions {
+    let req = RestoreRequest::new(&archive, target(pg, &src)).options(DatabaseOptions {
         selection: Selection {
             schemas: vec!["MixedCase".into()],
             into_schema: Some("mixed_copy".into()),
@@ -345,7 +353,7 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
         ..Default::default()
     });
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.tables);
+    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
     let both = fidelity_snapshot(pg, &src);
     for (t, rows) in backed_up
         .tables
@@ -371,7 +379,7 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
     );
 
     // Unknown names are refused, naming what there is.
-    let req = RestoreRequest::new(&archive, target(pg, &dst)).options(RestoreOptions {
+    let req = RestoreRequest::new(&archive, target(pg, &dst)).options(DatabaseOptions {
         selection: only(&["public.nope"]),
         ..Default::default()
     });

@@ -6,8 +6,9 @@
 use offsite_core::archive;
 use offsite_core::postgres::conn::TlsMode;
 use offsite_core::postgres::restore::RestoreTarget;
+use offsite_core::restore::DatabaseTo;
 use offsite_core::{
-    AddProject, BackupOptions, ErrorKind, JobStart, ProjectConnection, RestoreRequest, RestoreTo,
+    AddProject, BackupOptions, ErrorKind, JobStart, ProjectConnection, RestoreRequest,
     UpdateProject,
 };
 use offsite_testkit::{assert_same_schema, fidelity_snapshot, TestCluster};
@@ -127,7 +128,7 @@ async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_bac
     let dst = pg.unique_db("dst it's");
     let target = env
         .engine
-        .restore_target(RestoreTo::url_or_project(
+        .restore_target(&DatabaseTo::url_or_project(
             &format!(
                 "postgresql:///{}?host={dir}&port={port}",
                 offsite_testkit::percent_encode(&dst)
@@ -143,7 +144,7 @@ async fn a_project_over_a_unix_socket_round_trips_through_add_show_edit_test_bac
     let dst2 = pg.unique_db("dst2");
     let mut target = env
         .engine
-        .restore_target(RestoreTo::Project("local-fields".into()))
+        .restore_target(&DatabaseTo::Project("local-fields".into()))
         .await
         .unwrap();
     target.spec = target.spec.with_database(&dst2);
@@ -161,10 +162,10 @@ async fn restore_and_compare(
 ) {
     let restored = env
         .engine
-        .restore(RestoreRequest::new(path, target), JobStart::default())
+        .restore(RestoreRequest::new(path, target.into()), JobStart::default())
         .await
         .unwrap();
-    assert!(restored.report.ok, "{:?}", restored.report.tables);
+    assert!(restored.report.ok, "{:?}", restored.report.database.as_ref().unwrap().tables);
     fidelity_snapshot(pg, dst).assert_same_as(&fidelity_snapshot(pg, src));
     assert_same_schema(pg, src, dst);
 }
@@ -234,18 +235,18 @@ async fn database_names_that_look_like_settings_stay_names() {
         .unwrap();
     let mut target = env
         .engine
-        .restore_target(RestoreTo::url_or_project(&url(dst), None))
+        .restore_target(&DatabaseTo::url_or_project(&url(dst), None))
         .await
         .unwrap();
     target.password = Some(pg.superuser_password().into());
     let restored = env
         .engine
         .restore(
-            RestoreRequest::new(&outcome.backup.path, target),
+            RestoreRequest::new(&outcome.backup.path, target.into()),
             JobStart::default(),
         )
         .await
         .unwrap();
-    assert!(restored.report.ok, "{:?}", restored.report.tables);
+    assert!(restored.report.ok, "{:?}", restored.report.database.as_ref().unwrap().tables);
     assert_eq!(pg.psql(&as_conninfo(dst), "SELECT count(*) FROM t"), "42");
 }

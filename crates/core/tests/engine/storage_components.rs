@@ -8,7 +8,8 @@
 use crate::common::{env, target};
 use bytes::Bytes;
 use offsite_core::archive::{self, BackupType};
-use offsite_core::ops::{StorageRestoreRequest, StorageRestoreTo, StorageSettings};
+use offsite_core::ops::StorageSettings;
+use offsite_core::restore::{StorageRestore, StorageTo};
 use offsite_core::sources::s3::{S3Config, S3Store};
 use offsite_core::sources::{
     collect, GetRequest, ListRequest, ObjectSource, ObjectTarget, PutBody, PutRequest,
@@ -255,33 +256,44 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
         .set_storage("copy", Some(settings(&moto2.endpoint())))
         .await
         .unwrap();
-    let req = StorageRestoreRequest {
-        archive: full_path.clone(),
-        to: StorageRestoreTo::Project("copy".into()),
+    let req = RestoreRequest::from_archive(&full_path).storage(StorageRestore {
+        to: StorageTo::Project("copy".into()),
         buckets: BucketSelection::All,
         bucket_map: Default::default(),
         mirror: false,
         overwrite: false,
-    };
-    let plan = env.engine.plan_storage_restore(&req).await.unwrap();
+    });
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .storage
+        .unwrap();
     assert!(plan.buckets[0].create, "the bucket is created");
     assert_eq!(plan.buckets[0].upload, keys.len() as u64);
     let done = env
         .engine
-        .restore_storage(req.clone(), JobStart::default())
+        .restore(req.clone(), JobStart::default())
         .await
+        .unwrap()
+        .report
+        .storage
         .unwrap();
-    assert_eq!(done.report.uploaded, keys.len() as u64);
+    assert_eq!(done.uploaded, keys.len() as u64);
     let copy = store(&moto2.endpoint());
     assert_eq!(contents(&copy, "avatars").await, source_objects);
     // Again: everything is identical, nothing uploaded.
     let again = env
         .engine
-        .restore_storage(req, JobStart::default())
+        .restore(req, JobStart::default())
         .await
+        .unwrap()
+        .report
+        .storage
         .unwrap();
     assert_eq!(
-        (again.report.uploaded, again.report.skipped),
+        (again.uploaded, again.skipped),
         (0, keys.len() as u64)
     );
 
@@ -412,20 +424,18 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
     let out = tempfile::tempdir().unwrap();
     let folder = env
         .engine
-        .restore_storage(
-            StorageRestoreRequest {
-                archive: inc_path,
-                to: StorageRestoreTo::Folder(out.path().to_path_buf()),
-                buckets: BucketSelection::All,
-                bucket_map: Default::default(),
-                mirror: false,
-                overwrite: false,
-            },
+        .restore(
+            RestoreRequest::from_archive(inc_path).storage(StorageRestore::new(StorageTo::Folder(
+                out.path().to_path_buf(),
+            ))),
             JobStart::default(),
         )
         .await
+        .unwrap()
+        .report
+        .storage
         .unwrap();
-    assert_eq!(folder.report.uploaded, now_objects.len() as u64);
+    assert_eq!(folder.uploaded, now_objects.len() as u64);
     let idx: BTreeMap<String, String> =
         std::fs::read(out.path().join("avatars/.offsite-keys.json"))
             .ok()
@@ -445,9 +455,9 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
 
 /// The desktop shell spawns these on tokio tasks: their futures must be `Send`.
 #[allow(dead_code)]
-fn restore_futures_are_send(engine: &offsite_core::Engine, req: StorageRestoreRequest) {
+fn restore_futures_are_send(engine: &offsite_core::Engine, req: RestoreRequest) {
     fn send<T: Send>(_: T) {}
-    send(engine.restore_storage(req.clone(), JobStart::default()));
-    send(engine.plan_storage_restore(&req));
+    send(engine.restore(req.clone(), JobStart::default()));
+    send(engine.plan_restore(&req));
     send(engine.backup(BackupOptions::project("x"), JobStart::default()));
 }

@@ -1,0 +1,511 @@
+//! `offsite restore`: its flags become ONE restore request (database, storage and
+//! configuration components), the engine plans it as ONE plan (`--dry-run` prints it), the
+//! consents are asked, and the engine restores it as ONE job with one report.
+
+use crate::output::Out;
+use crate::{exit, read_password_stdin, warn_password_in_url};
+use clap::Args;
+use offsite_core::archive::{self, read_manifest};
+use offsite_core::restore::{
+    ConfigPlan, ConfigRestore, DatabaseOptions, DatabaseTo, RestoreOutcome, SelectWhat, Selection,
+    StorageRestore, StorageTo,
+};
+use offsite_core::storage::{BucketSelection, StoragePlan};
+use offsite_core::{Engine, Error, ErrorKind, JobStart, RestorePlan, RestoreRequest, Result};
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Clone)]
+pub struct RestoreArgs {
+    archive: PathBuf,
+    /// Target: a libpq URL (postgres://USER@HOST:PORT/DATABASE, or
+    /// postgresql://USER@/DATABASE?host=/SOCKET/FOLDER), or the name of a saved project.
+    /// Needed for the database and configuration; storage may go to --storage-to instead.
+    /// A password written into the URL (postgres://USER:PASSWORD@…) is visible to every local
+    /// user in `ps` while offsite runs, and stays in the shell's history: leave it out and give
+    /// it with --password-stdin.
+    #[arg(long, value_name = "URL")]
+    to: Option<String>,
+    /// What to restore: database, storage, config (comma-separated) or all. Default: the
+    /// database (or what the backup has, when it has no database).
+    #[arg(long, value_name = "LIST")]
+    components: Option<String>,
+    /// Storage: only these buckets (comma-separated; default all in the backup).
+    #[arg(long, value_name = "B1,B2")]
+    buckets: Option<String>,
+    /// Storage: into a folder (DIR/<bucket>/<key>) or the bucket store of a saved project
+    /// (default: the --to project's).
+    #[arg(long, value_name = "DIR|PROJECT")]
+    storage_to: Option<String>,
+    /// Storage: also delete the target's objects the backup does not have (asks to type
+    /// "mirror", or --yes).
+    #[arg(long)]
+    mirror: bool,
+    /// Storage into a folder: replace files whose content differs (default: keep them).
+    #[arg(long)]
+    overwrite: bool,
+    /// Configuration: write back these settings (FILE:SETTING,… as the plan lists them, or
+    /// all-writable). Without it the differences are shown and nothing is written.
+    #[arg(long, value_name = "LIST")]
+    config_settings: Option<String>,
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Allow restoring into a non-empty database (objects in the backup are replaced).
+    #[arg(long)]
+    replace: bool,
+    /// With --replace: do not take a safety backup of the target first.
+    #[arg(long)]
+    no_safety_backup: bool,
+    /// Create the roles the backup needs that the target server lacks, from the backup's
+    /// globals.sql: attributes and memberships, no passwords (SUPERUSER, REPLICATION and
+    /// BYPASSRLS only when you connect as a superuser). In the restore's transaction.
+    #[arg(long)]
+    create_roles: bool,
+    /// Restore objects owned by roles you cannot act for on the target as your own (e.g. into a
+    /// hosted project where you are not a superuser); what cannot change owner (their policies
+    /// and triggers, event triggers) is left out and listed in the plan. Other objects keep their
+    /// owners.
+    #[arg(long)]
+    no_owner: bool,
+    /// Run statements of the backup's SQL that pg_dump never writes (COPY … FROM PROGRAM,
+    /// COPY to or from a server file, ALTER SYSTEM, a SUPERUSER role, DO blocks, SELECT of other
+    /// functions, …; --dry-run lists them). Restored as a superuser they run programs and read
+    /// files on the database server: only for a file you trust.
+    #[arg(long)]
+    allow_arbitrary_sql: bool,
+    /// Restore only this schema (repeatable), with everything in it.
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    schemas: Vec<String>,
+    /// Restore only this table (repeatable): SCHEMA.TABLE, or TABLE in public. Its indexes,
+    /// constraints, triggers, policies, sequences and partitions come along, and what it needs
+    /// that the target lacks (types, functions); the plan names foreign keys and views that break.
+    #[arg(long = "table", value_name = "TABLE")]
+    tables: Vec<String>,
+    /// With --schema/--table: rows only, into the target's existing tables (with --replace, tables
+    /// that hold rows are emptied first).
+    #[arg(long, conflicts_with = "schema_only")]
+    data_only: bool,
+    /// With --schema/--table: definitions only, no rows.
+    #[arg(long)]
+    schema_only: bool,
+    /// With --table: restore into this new schema next to the original, instead of under the
+    /// original names (e.g. to compare yesterday's orders with today's).
+    #[arg(long, value_name = "SCHEMA")]
+    into_schema: Option<String>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+    /// Read the target's password from standard input (first line).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+/// The parts of a backup a restore can put back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Database,
+    Storage,
+    Config,
+}
+
+/// `database,storage,config` (or `all`); `None` → what the archive has, the database first.
+fn parts(given: Option<&str>, archive: &Path) -> Result<Vec<Part>> {
+    let manifest = read_manifest(archive)?;
+    let has_db = manifest.member(archive::DATABASE_MEMBER).is_some()
+        || manifest.member(archive::DATABASE_SQL_MEMBER).is_some();
+    let has_storage = manifest.member("storage.json").is_some();
+    let has_config = manifest
+        .members
+        .iter()
+        .any(|m| m.name.starts_with("config/"));
+    let Some(given) = given else {
+        // As before: the database alone, unless the backup has none.
+        return Ok(if has_db {
+            vec![Part::Database]
+        } else if has_storage {
+            vec![Part::Storage]
+        } else if has_config {
+            vec![Part::Config]
+        } else {
+            vec![Part::Database]
+        });
+    };
+    let mut out = Vec::new();
+    for p in given.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (part, present) = match p {
+            "all" => {
+                if has_db {
+                    out.push(Part::Database)
+                }
+                if has_storage {
+                    out.push(Part::Storage)
+                }
+                if has_config {
+                    out.push(Part::Config)
+                }
+                continue;
+            }
+            "database" | "db" => (Part::Database, has_db),
+            "storage" => (Part::Storage, has_storage),
+            "config" | "configuration" => (Part::Config, has_config),
+            other => {
+                return Err(Error::invalid(format!("unknown component {other:?}"))
+                    .with_hint("use database, storage, config (comma-separated) or all"))
+            }
+        };
+        if !present {
+            return Err(Error::invalid(format!(
+                "this backup ({}) has no {p} component",
+                manifest.backup_type.as_str()
+            ))
+            .with_hint("see what it holds with `offsite inspect ARCHIVE`"));
+        }
+        if !out.contains(&part) {
+            out.push(part);
+        }
+    }
+    Ok(out)
+}
+
+/// Where the storage goes: `--storage-to DIR|PROJECT`, else the `--to` project.
+fn storage_target(storage_to: Option<&str>, to: Option<&str>) -> Result<StorageTo> {
+    let pick = storage_to.or(to).ok_or_else(|| {
+        Error::invalid("a storage restore needs a target").with_hint(
+            "--storage-to DIR (files) or --storage-to PROJECT (its bucket store), or --to PROJECT",
+        )
+    })?;
+    let looks_like_path = pick.starts_with('/') || pick.starts_with('.') || pick.contains('/');
+    Ok(if looks_like_path {
+        StorageTo::Folder(PathBuf::from(pick))
+    } else {
+        StorageTo::Project(pick.to_string())
+    })
+}
+
+
+impl RestoreArgs {
+    /// The flags as the one restore request (asks for the password on stdin when told to).
+    fn request(&self, parts: &[Part]) -> Result<RestoreRequest> {
+        let mut req = RestoreRequest::from_archive(&self.archive);
+        if parts.contains(&Part::Database) {
+            req.database = Some(offsite_core::restore::DatabaseRestore {
+                to: self.database_to()?,
+                options: self.database_options()?,
+            });
+        }
+        if parts.contains(&Part::Storage) {
+            req.storage = Some(StorageRestore {
+                to: storage_target(self.storage_to.as_deref(), self.to.as_deref())?,
+                buckets: match &self.buckets {
+                    Some(b) => BucketSelection::parse(b)?,
+                    None => BucketSelection::All,
+                },
+                bucket_map: Default::default(),
+                mirror: self.mirror,
+                overwrite: self.overwrite,
+            });
+        }
+        if parts.contains(&Part::Config) {
+            let project = self.to.clone().ok_or_else(|| {
+                Error::invalid("a configuration restore needs the project to write to")
+                    .with_hint("--to PROJECT (a saved project with a Supabase ref and token)")
+            })?;
+            let settings = self
+                .config_settings
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            req.config = Some(ConfigRestore { project, settings });
+        }
+        Ok(req)
+    }
+
+    fn database_to(&self) -> Result<DatabaseTo> {
+        let to = self.to.as_deref().ok_or_else(|| {
+            Error::invalid("restoring the database needs --to URL|PROJECT").with_hint(
+                "or restore only the storage: --components storage --storage-to DIR|PROJECT",
+            )
+        })?;
+        let mut to = DatabaseTo::url_or_project(to, None);
+        if let DatabaseTo::Connection {
+            password,
+            connection: offsite_core::ProjectConnection::Url(url),
+            ..
+        } = &mut to
+        {
+            if self.password_stdin {
+                *password = Some(read_password_stdin()?);
+            } else if matches!(
+                offsite_core::postgres::conn::ConnSpec::parse_url(url),
+                Ok((_, None))
+            ) {
+                // Headless: the standard PGPASSWORD, when the URL has none.
+                *password = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty());
+            }
+        }
+        Ok(to)
+    }
+
+    fn database_options(&self) -> Result<DatabaseOptions> {
+        if (self.data_only || self.schema_only || self.into_schema.is_some())
+            && self.schemas.is_empty()
+            && self.tables.is_empty()
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "--data-only, --schema-only and --into-schema apply to a selection",
+            )
+            .with_hint("name what to restore with --table SCHEMA.TABLE or --schema SCHEMA"));
+        }
+        Ok(DatabaseOptions {
+            replace: self.replace,
+            no_safety_backup: self.no_safety_backup,
+            create_roles: self.create_roles,
+            no_owner: self.no_owner,
+            allow_arbitrary_sql: self.allow_arbitrary_sql,
+            selection: Selection {
+                schemas: self.schemas.clone(),
+                tables: self.tables.clone(),
+                what: if self.data_only {
+                    SelectWhat::Data
+                } else if self.schema_only {
+                    SelectWhat::Schema
+                } else {
+                    SelectWhat::Both
+                },
+                into_schema: self.into_schema.clone(),
+            },
+        })
+    }
+}
+
+/// `offsite restore`: one request, one plan, the consents, one job.
+pub async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -> Result<u8> {
+    if let Some(to) = &args.to {
+        warn_password_in_url("--to", to);
+    }
+    let parts = parts(args.components.as_deref(), &args.archive)?;
+    let request = args.request(&parts)?;
+    let plan = engine.plan_restore(&request).await?;
+    if args.dry_run {
+        print_plan(out, &plan);
+        return Ok(if plan.blockers().is_empty() {
+            0
+        } else {
+            exit::NEEDS_CONSENT
+        });
+    }
+    if let Some(s) = &plan.storage {
+        if !s.blockers.is_empty() {
+            return Err(Error::new(
+                ErrorKind::NeedsConsent,
+                format!(
+                    "the storage restore cannot go ahead: {}",
+                    s.blockers.join("; ")
+                ),
+            ));
+        }
+    }
+    if let Some(c) = &plan.config {
+        if !c.blockers.is_empty() {
+            return Err(Error::invalid(c.blockers.join("; ")).with_hint(
+                "see the settings that differ with `offsite restore ARCHIVE --to PROJECT --components config --dry-run`",
+            ));
+        }
+    }
+    consent(&args, out, &plan)?;
+    let config_only_nothing_chosen =
+        parts == [Part::Config] && request.config.as_ref().is_some_and(|c| c.settings.is_empty());
+    if config_only_nothing_chosen {
+        // Nothing to write: the differences are shown, no job runs.
+        print_plan(out, &plan);
+        let differs = plan.config.as_ref().is_some_and(|c| !c.diffs.is_empty());
+        if differs && !out.json() {
+            println!("nothing written: choose settings with --config-settings FILE:SETTING,… (or --config-settings all-writable)");
+        }
+        return Ok(0);
+    }
+    if !out.json() {
+        // The sections the database's own output does not show before the run.
+        if let Some(s) = &plan.storage {
+            print_storage_plan(s);
+        }
+        if let Some(c) = &plan.config {
+            print_config_plan(c);
+        }
+    }
+    let outcome = engine.restore(request, job).await?;
+    print_outcome(out, &outcome);
+    Ok(if outcome.report.ok {
+        0
+    } else {
+        exit::INTEGRITY
+    })
+}
+
+/// Replacing data in a database: the user types its name; mirror mode deleting objects: the
+/// user types "mirror" (or `--yes` for both).
+fn consent(args: &RestoreArgs, out: &Out, plan: &RestorePlan) -> Result<()> {
+    if args.yes {
+        return Ok(());
+    }
+    let interactive = !out.json() && std::io::stdin().is_terminal();
+    if let Some(d) = &plan.database {
+        if !d.target_empty && d.blockers.is_empty() {
+            if !interactive {
+                return Err(Error::new(
+                    ErrorKind::NeedsConsent,
+                    format!("restoring would replace data in {}", d.target_database),
+                )
+                .with_hint("review with --dry-run, then pass --yes to confirm"));
+            }
+            out.plan(d);
+            eprint!(
+                "Type the database name ({}) to replace its contents: ",
+                d.target_database
+            );
+            ask(&d.target_database)?;
+        }
+    }
+    if let Some(s) = &plan.storage {
+        let deletes: u64 = s.buckets.iter().map(|b| b.delete).sum();
+        if s.mirror && deletes > 0 {
+            if !interactive {
+                return Err(Error::new(
+                    ErrorKind::NeedsConsent,
+                    format!("mirror mode would delete {deletes} object(s) in the target"),
+                )
+                .with_hint("review with --dry-run, then pass --yes to confirm"));
+            }
+            eprint!("Mirror mode deletes {deletes} object(s) the backup does not have. Type \"mirror\" to go ahead: ");
+            ask("mirror")?;
+        }
+    }
+    Ok(())
+}
+
+fn ask(expected: &str) -> Result<()> {
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok();
+    if answer.trim() != expected {
+        return Err(Error::new(
+            ErrorKind::NeedsConsent,
+            "not confirmed; nothing was changed",
+        ));
+    }
+    Ok(())
+}
+
+/// The one plan: as one JSON document, or section by section.
+fn print_plan(out: &Out, plan: &RestorePlan) {
+    if out.json() {
+        out.emit(plan);
+        return;
+    }
+    if let Some(d) = &plan.database {
+        out.plan(d);
+    }
+    if let Some(s) = &plan.storage {
+        print_storage_plan(s);
+    }
+    if let Some(c) = &plan.config {
+        print_config_plan(c);
+    }
+}
+
+/// The one report: as one JSON document, or section by section.
+fn print_outcome(out: &Out, o: &RestoreOutcome) {
+    if out.json() {
+        out.emit(o);
+        return;
+    }
+    let r = &o.report;
+    if let Some(d) = &r.database {
+        out.restore(d);
+    }
+    if let Some(r) = &r.storage {
+        println!(
+            "storage restored: {} uploaded ({} bytes), {} identical skipped, {} kept, {} deleted; buckets created: {}",
+            r.uploaded,
+            r.uploaded_bytes,
+            r.skipped,
+            r.kept,
+            r.deleted,
+            if r.created_buckets.is_empty() { "none".to_string() } else { r.created_buckets.join(", ") }
+        );
+    }
+    if let Some(c) = &r.config {
+        println!(
+            "configuration: {} setting(s) written back, {} skipped",
+            c.applied.applied.len(),
+            c.applied.skipped.len()
+        );
+    }
+}
+
+fn print_storage_plan(p: &StoragePlan) {
+    println!(
+        "storage: backup {} of {} → {}",
+        p.backup_id, p.project, p.target
+    );
+    for b in &p.buckets {
+        println!(
+            "  {:<24} {}{} to upload ({} bytes), {} overwrite different content, {} identical skipped{}",
+            b.target_bucket,
+            if b.create { "(new bucket) " } else { "" },
+            b.upload,
+            b.upload_bytes,
+            b.overwrite,
+            b.identical,
+            if p.mirror { format!(", {} deleted (mirror)", b.delete) } else { String::new() }
+        );
+    }
+    for w in &p.warnings {
+        println!("  note: {w}");
+    }
+    for b in &p.blockers {
+        println!("  BLOCKED: {b}");
+    }
+}
+
+fn print_config_plan(plan: &ConfigPlan) {
+    println!(
+        "configuration: {} setting(s) differ from project {}",
+        plan.diffs.len(),
+        plan.project_ref
+    );
+    for d in &plan.diffs {
+        let show = |v: &Option<serde_json::Value>| {
+            let s = v
+                .as_ref()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "(none)".into());
+            if s.len() > 40 {
+                format!(
+                    "{}…",
+                    &s[..s.char_indices().nth(39).map(|(i, _)| i).unwrap_or(s.len())]
+                )
+            } else {
+                s
+            }
+        };
+        println!(
+            "  {}:{:<32} backup {:<42} now {:<42}{}",
+            d.file,
+            d.setting,
+            show(&d.archived),
+            show(&d.current),
+            if d.redacted {
+                " (redacted: not written)"
+            } else if !d.writable {
+                " (cannot be written back)"
+            } else {
+                ""
+            }
+        );
+    }
+}
