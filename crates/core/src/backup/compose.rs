@@ -13,7 +13,7 @@ use crate::archive::{
 };
 use crate::error::{Error, Result};
 use crate::progress::Reporter;
-use crate::sources::{DatabaseSource, ObjectSource};
+use crate::sources::{DatabaseSource, DumpOptions, ObjectSource};
 use crate::storage::{pull_into, PullOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -117,6 +117,27 @@ fn check(req: &ComposeRequest) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A `database` archive of `source` alone (what [`DatabaseSource::dump`] makes).
+pub async fn database_only(
+    source: Arc<dyn DatabaseSource>,
+    opts: &DumpOptions,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Written> {
+    let request = ComposeRequest {
+        project: opts.project.clone(),
+        dest_dir: opts.dest_dir.clone(),
+        compression_level: opts.compression_level,
+        backup_id: opts.backup_id.clone(),
+        created_at: opts.created_at,
+        backup_type: BackupType::Database,
+        database: Some(DatabaseInput { source }),
+        storage: None,
+        config: None,
+    };
+    compose(request, reporter, cancel).await
 }
 
 /// Write one archive with the requested components into `req.dest_dir`. Returns the written,

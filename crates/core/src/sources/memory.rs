@@ -7,10 +7,8 @@ use super::{
     ListRequest, ObjectBody, ObjectInfo, ObjectPage, ObjectSource, ObjectTarget, PutBody,
     PutRequest,
 };
-use crate::archive::{
-    ArchiveWriter, BackupType, SourceInfo, TableCount, Versions, Written, DATABASE_MEMBER,
-};
-use crate::backup::{compose, ComposeRequest, DatabaseInput};
+use crate::archive::{ArchiveWriter, SourceInfo, TableCount, Versions, Written, DATABASE_MEMBER};
+use crate::backup::compose;
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::dump::DatabasePart;
 use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
@@ -461,20 +459,7 @@ impl DatabaseSource for MemoryDatabase {
         reporter: &Reporter,
         cancel: &CancellationToken,
     ) -> Result<Written> {
-        let request = ComposeRequest {
-            project: opts.project.clone(),
-            dest_dir: opts.dest_dir.clone(),
-            compression_level: opts.compression_level,
-            backup_id: opts.backup_id.clone(),
-            created_at: opts.created_at,
-            backup_type: BackupType::Database,
-            database: Some(DatabaseInput {
-                source: Arc::new(self.clone()),
-            }),
-            storage: None,
-            config: None,
-        };
-        compose(request, reporter, cancel).await
+        compose::database_only(Arc::new(self.clone()), opts, reporter, cancel).await
     }
 
     async fn dump_into(
@@ -529,7 +514,8 @@ impl DatabaseSource for MemoryDatabase {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::{copy_member, read_manifest};
+    use crate::archive::{copy_member, read_manifest, BackupType};
+    use crate::backup::compose::{compose, ComposeRequest, DatabaseInput};
 
     #[tokio::test]
     async fn a_memory_database_dumps_through_the_trait_into_a_job_archive() {

@@ -4,8 +4,8 @@
 //! where the server is, its password and which client tools to use.
 
 use super::{DatabaseInfo, DatabaseSource, DumpOptions};
-use crate::archive::{ArchiveWriter, BackupType, Written};
-use crate::backup::{compose, ComposeRequest, DatabaseInput};
+use crate::archive::{ArchiveWriter, Written};
+use crate::backup::compose;
 use crate::error::Result;
 use crate::postgres::conn::{server_info, unreadable_objects, ConnSpec};
 use crate::postgres::dump::{self, DatabasePart};
@@ -119,24 +119,7 @@ impl DatabaseSource for PostgresSource {
         reporter: &Reporter,
         cancel: &CancellationToken,
     ) -> Result<Written> {
-        compose(
-            ComposeRequest {
-                project: opts.project.clone(),
-                dest_dir: opts.dest_dir.clone(),
-                compression_level: opts.compression_level,
-                backup_id: opts.backup_id.clone(),
-                created_at: opts.created_at,
-                backup_type: BackupType::Database,
-                database: Some(DatabaseInput {
-                    source: Arc::new(self.clone()),
-                }),
-                storage: None,
-                config: None,
-            },
-            reporter,
-            cancel,
-        )
-        .await
+        compose::database_only(Arc::new(self.clone()), opts, reporter, cancel).await
     }
 
     async fn dump_into(
