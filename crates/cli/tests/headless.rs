@@ -176,7 +176,11 @@ fn a_project_without_a_secret_needs_no_keychain() {
         let to = url_as(pg, role, None, &dst);
         let archive = path.to_str().unwrap();
         let plan = cli.json(bus, &["restore", archive, "--to", &to, "--dry-run"], &[], 0);
-        assert_eq!(plan["database"]["target_empty"], Value::Bool(true), "{plan}");
+        assert_eq!(
+            plan["database"]["target_empty"],
+            Value::Bool(true),
+            "{plan}"
+        );
         let r = cli.json(bus, &["restore", archive, "--to", &to], &[], 0);
         assert_eq!(r["report"]["ok"], Value::Bool(true), "{r}");
         assert_same_schema(pg, &db, &dst);

@@ -31,11 +31,11 @@ mod writeback;
 
 pub use engine::{Engine, EngineConfig};
 pub use error::{Error, ErrorKind, ErrorPayload, Result};
-pub use restore::{RestorePlan, RestoreRequest};
 pub use ops::{
     AddProject, BackupOptions, DeleteOptions, ImportInto, ImportOptions, JobStart, JobTrigger,
     ProjectConnection, UpdateProject, VerifyOptions,
 };
+pub use restore::{RestorePlan, RestoreRequest};
 
 /// "offsite 0.1.0", recorded in every manifest.
 pub fn tool_version() -> String {

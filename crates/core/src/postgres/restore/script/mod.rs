@@ -18,10 +18,11 @@
 //!   is left out, listed; otherwise a blocker.
 //! - **Already there.** A publication, event trigger or extension comment the target has is kept.
 
+mod managed;
 mod privileges;
 
 use super::roles::RolePlan;
-use super::toc::{table_columns, FullToc};
+use super::toc::{FullToc, Item};
 use crate::error::Result;
 use crate::postgres::conn::ConnSpec;
 use crate::postgres::restore::quote_ident;
@@ -343,6 +344,18 @@ impl Decisions {
     }
 }
 
+/// What the first pass over the entries gathers for the later ones.
+#[derive(Default)]
+pub(super) struct Pass {
+    /// Entries of managed schemas kept as the target has them (their dependents, such as
+    /// comments and privileges, are kept too).
+    pub kept_ids: BTreeSet<i32>,
+    /// Rows loaded into managed tables: (list line, table).
+    pub loads: Vec<(usize, (String, String))>,
+    /// The owner that matters for an entry: the target's table for what hangs on an existing one.
+    pub effective_owner: HashMap<usize, String>,
+}
+
 /// Kinds whose owner can be the connecting role instead (their `ALTER … OWNER TO` is dropped).
 fn re_ownable(desc: &str) -> bool {
     matches!(
@@ -439,12 +452,7 @@ pub(crate) fn decide(
             )
         })
         .collect();
-    // Entries of managed schemas that are kept as the target has them (their dependents, such as
-    // comments and privileges, are kept too).
-    let mut kept_ids: BTreeSet<i32> = BTreeSet::new();
-    let mut loads: Vec<(usize, (String, String))> = Vec::new();
-    // The owner that matters for an entry: the target's table for what hangs on an existing one.
-    let mut effective_owner: HashMap<usize, String> = HashMap::new();
+    let mut p = Pass::default();
 
     for (i, it) in toc.items.iter().enumerate() {
         if d.skip.contains_key(&it.line) {
@@ -462,174 +470,7 @@ pub(crate) fn decide(
                 .strip_prefix("SCHEMA ")
                 .is_some_and(|s| f.managed.contains(s));
         if let Some(m) = managed.get_mut(schema_of_entry).filter(|_| !about_schema) {
-            let s = &it.schema;
-            let table_of = || {
-                it.tag
-                    .split_once(' ')
-                    .map(|(t, _)| t.to_string())
-                    .unwrap_or_default()
-            };
-            let exists = match it.desc {
-                "SCHEMA" => true,
-                "TABLE" | "VIEW" | "MATERIALIZED VIEW" | "FOREIGN TABLE" | "SEQUENCE" | "INDEX" => {
-                    f.relations.contains_key(&(s.clone(), it.tag.clone()))
-                }
-                "FUNCTION" | "PROCEDURE" | "AGGREGATE" => {
-                    f.routines.contains(&(s.clone(), it.tag.clone()))
-                }
-                "TYPE" | "DOMAIN" => f.types.contains(&(s.clone(), it.tag.clone())),
-                "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" => {
-                    f.on_tables
-                        .contains(&("CONSTRAINT", s.clone(), it.tag.clone()))
-                }
-                "TRIGGER" | "POLICY" | "RULE" => {
-                    f.on_tables.contains(&(it.desc, s.clone(), it.tag.clone()))
-                }
-                "ROW SECURITY" => f
-                    .relations
-                    .get(&(s.clone(), it.tag.clone()))
-                    .is_some_and(|r| r.rls),
-                "DEFAULT" | "SEQUENCE OWNED BY" => {
-                    let rel = if it.desc == "DEFAULT" {
-                        table_of()
-                    } else {
-                        it.tag.clone()
-                    };
-                    f.relations.contains_key(&(s.clone(), rel))
-                }
-                "SEQUENCE SET" => f
-                    .sequences_used
-                    .get(&(s.clone(), it.tag.clone()))
-                    .copied()
-                    .unwrap_or(false),
-                "COMMENT" | "ACL" | "SECURITY LABEL" => {
-                    // About an object the target has: keep the target's.
-                    it.deps.is_empty() || it.deps.iter().any(|dep| kept_ids.contains(dep))
-                }
-                "TABLE DATA" => {
-                    let key = (s.clone(), it.tag.clone());
-                    match f.relations.get(&key) {
-                        None => false,
-                        Some(rel) if rel.rows > 0 => {
-                            let held = if rel.rows == u64::MAX {
-                                "rows the connecting role cannot read".to_string()
-                            } else if rel.rows >= 100_000 {
-                                "100,000 rows or more".to_string()
-                            } else {
-                                format!("{} row(s)", rel.rows)
-                            };
-                            m.kept_rows
-                                .push(format!("{s}.{} (the target holds {held})", it.tag));
-                            d.skip.insert(
-                                it.line,
-                                format!("{s}.{}: the target's rows are kept", it.tag),
-                            );
-                            continue;
-                        }
-                        Some(rel) => {
-                            // Every column the backup fills must exist, and not be generated.
-                            let backup_cols = toc
-                                .items
-                                .iter()
-                                .find(|t| t.desc == "TABLE" && t.schema == *s && t.tag == it.tag)
-                                .and_then(|t| table_columns(&t.sql));
-                            match backup_cols {
-                                Some(cols) => {
-                                    let target: BTreeMap<&str, bool> =
-                                        rel.columns.iter().map(|(n, g)| (n.as_str(), *g)).collect();
-                                    let missing: Vec<&str> = cols
-                                        .iter()
-                                        .filter(|(n, g)| !*g && target.get(n.as_str()) != Some(&false))
-                                        .map(|(n, _)| n.as_str())
-                                        .collect();
-                                    if !missing.is_empty() {
-                                        d.blockers.push(format!(
-                                            "{s}.{}: the target's table lacks column(s) the backup holds data in ({}); its rows cannot be loaded without losing them",
-                                            it.tag,
-                                            missing.join(", ")
-                                        ));
-                                    }
-                                    let names: BTreeSet<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
-                                    let extra: Vec<&str> = rel
-                                        .columns
-                                        .iter()
-                                        .filter(|(n, g)| !g && !names.contains(n.as_str()))
-                                        .map(|(n, _)| n.as_str())
-                                        .collect();
-                                    if !extra.is_empty() {
-                                        m.notes.push(format!(
-                                            "{s}.{}: the target has column(s) the backup lacks ({}); they get their defaults",
-                                            it.tag,
-                                            extra.join(", ")
-                                        ));
-                                    }
-                                }
-                                None => d.warnings.push(format!(
-                                    "{s}.{}: the backup's columns could not be read; its rows are loaded as they are",
-                                    it.tag
-                                )),
-                            }
-                            m.load_rows.push(format!("{s}.{}", it.tag));
-                            loads.push((it.line, key));
-                            continue;
-                        }
-                    }
-                }
-                _ => false,
-            };
-            if exists {
-                kept_ids.insert(it.id);
-                if !matches!(
-                    it.desc,
-                    "SCHEMA" | "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET"
-                ) {
-                    m.kept_objects += 1;
-                }
-                d.skip.insert(
-                    it.line,
-                    format!(
-                        "{}: {} already has it (managed by {})",
-                        it.label(),
-                        s,
-                        m.owner
-                    ),
-                );
-                continue;
-            }
-            if !matches!(
-                it.desc,
-                "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET" | "TABLE DATA"
-            ) {
-                m.added.push(it.label());
-            }
-            // What hangs on a table of the target is owned by that table's owner.
-            if let Some(rel) = f.relations.get(&(s.clone(), table_of())) {
-                if matches!(
-                    it.desc,
-                    "TRIGGER"
-                        | "POLICY"
-                        | "RULE"
-                        | "CONSTRAINT"
-                        | "FK CONSTRAINT"
-                        | "CHECK CONSTRAINT"
-                        | "ROW SECURITY"
-                ) {
-                    effective_owner.insert(i, rel.owner.clone());
-                }
-            }
-            if it.desc == "INDEX" {
-                // CREATE INDEX … ON s.t: the target's table when it has it.
-                if let Some(t) = index_table(&it.sql) {
-                    if let Some(rel) = f.relations.get(&t) {
-                        effective_owner.insert(i, rel.owner.clone());
-                    }
-                }
-            }
-            if it.desc == "ROW SECURITY" {
-                if let Some(rel) = f.relations.get(&(s.clone(), it.tag.clone())) {
-                    effective_owner.insert(i, rel.owner.clone());
-                }
-            }
+            managed::entry(toc, f, i, it, m, &mut d, &mut p);
             continue;
         }
         if about_schema {
@@ -643,71 +484,97 @@ pub(crate) fn decide(
             // The clean phase drops and recreates what the backup holds outside managed schemas.
             continue;
         }
-        match it.desc {
-            "PUBLICATION" if f.publications.contains(&it.tag) => {
-                kept_ids.insert(it.id);
-                d.skip.insert(
-                    it.line,
-                    format!("publication {}: the target already has it", it.tag),
-                );
-            }
-            "PUBLICATION TABLE" => {
-                if let Some((publ, table)) = it.tag.split_once(' ') {
-                    if f.publication_tables.contains(&(
-                        publ.to_string(),
-                        it.schema.clone(),
-                        table.to_string(),
-                    )) {
-                        d.skip.insert(
-                            it.line,
-                            format!("{}.{table} is already in publication {publ}", it.schema),
-                        );
-                    }
-                }
-            }
-            "EVENT TRIGGER" if f.event_triggers.contains(&it.tag) => {
-                kept_ids.insert(it.id);
-                d.skip.insert(
-                    it.line,
-                    format!("event trigger {}: the target already has it", it.tag),
-                );
-            }
-            "COMMENT" | "ACL" | "SECURITY LABEL"
-                if it.deps.iter().any(|dep| kept_ids.contains(dep))
-                    || it
-                        .tag
-                        .strip_prefix("EXTENSION ")
-                        .and_then(|x| super::toc::take_ident(x))
-                        .is_some_and(|(x, _)| f.extensions.contains(&x)) =>
-            {
-                d.skip.insert(
-                    it.line,
-                    format!("{}: kept as the target has it", it.label()),
-                );
-            }
-            "SCHEMA" if f.schemas.contains_key(&it.tag) => {
-                d.skip.insert(
-                    it.line,
-                    format!("schema {}: the target already has it", it.tag),
-                );
-                if !it.owner.is_empty()
-                    && f.schemas.get(&it.tag) != Some(&it.owner)
-                    && f.can_act_for(&it.owner, &created)
-                    && (f.superuser || f.schemas.get(&it.tag) == Some(&f.user))
-                {
-                    d.postamble.push(format!(
-                        "ALTER SCHEMA {} OWNER TO {};",
-                        quote_ident(&it.tag),
-                        quote_ident(&it.owner)
-                    ));
-                }
-            }
-            _ => {}
-        }
+        already_there(it, f, &created, &mut d, &mut p);
     }
 
     privileges::keep_platform_privileges(toc, f, &mut d);
+    owners(toc, f, &created, no_owner, &p, &mut d);
+    memberships_and_loads(toc, f, roles, &p, &mut d);
+    d.managed = managed.into_values().collect();
+    d
+}
 
+/// Outside the managed schemas, when not replacing: what the target already has is kept.
+fn already_there(
+    it: &Item,
+    f: &TargetFacts,
+    created: &BTreeSet<String>,
+    d: &mut Decisions,
+    p: &mut Pass,
+) {
+    match it.desc {
+        "PUBLICATION" if f.publications.contains(&it.tag) => {
+            p.kept_ids.insert(it.id);
+            d.skip.insert(
+                it.line,
+                format!("publication {}: the target already has it", it.tag),
+            );
+        }
+        "PUBLICATION TABLE" => {
+            if let Some((publ, table)) = it.tag.split_once(' ') {
+                if f.publication_tables.contains(&(
+                    publ.to_string(),
+                    it.schema.clone(),
+                    table.to_string(),
+                )) {
+                    d.skip.insert(
+                        it.line,
+                        format!("{}.{table} is already in publication {publ}", it.schema),
+                    );
+                }
+            }
+        }
+        "EVENT TRIGGER" if f.event_triggers.contains(&it.tag) => {
+            p.kept_ids.insert(it.id);
+            d.skip.insert(
+                it.line,
+                format!("event trigger {}: the target already has it", it.tag),
+            );
+        }
+        "COMMENT" | "ACL" | "SECURITY LABEL"
+            if it.deps.iter().any(|dep| p.kept_ids.contains(dep))
+                || it
+                    .tag
+                    .strip_prefix("EXTENSION ")
+                    .and_then(|x| super::toc::take_ident(x))
+                    .is_some_and(|(x, _)| f.extensions.contains(&x)) =>
+        {
+            d.skip.insert(
+                it.line,
+                format!("{}: kept as the target has it", it.label()),
+            );
+        }
+        "SCHEMA" if f.schemas.contains_key(&it.tag) => {
+            d.skip.insert(
+                it.line,
+                format!("schema {}: the target already has it", it.tag),
+            );
+            if !it.owner.is_empty()
+                && f.schemas.get(&it.tag) != Some(&it.owner)
+                && f.can_act_for(&it.owner, created)
+                && (f.superuser || f.schemas.get(&it.tag) == Some(&f.user))
+            {
+                d.postamble.push(format!(
+                    "ALTER SCHEMA {} OWNER TO {};",
+                    quote_ident(&it.tag),
+                    quote_ident(&it.owner)
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Superuser-only objects, and objects (or grants) of roles the connecting role cannot act for:
+/// blockers, or with `no_owner` restored as its own or left out.
+fn owners(
+    toc: &FullToc,
+    f: &TargetFacts,
+    created: &BTreeSet<String>,
+    no_owner: bool,
+    p: &Pass,
+    d: &mut Decisions,
+) {
     // Superuser-only objects and owners.
     let mut others: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, it) in toc.items.iter().enumerate() {
@@ -723,7 +590,7 @@ pub(crate) fn decide(
                 );
                 d.left_out
                     .push(format!("{} (only a superuser can create it)", it.label()));
-                skip_dependents(toc, it.id, &mut d);
+                skip_dependents(toc, it.id, d);
             }
             continue;
         }
@@ -749,8 +616,8 @@ pub(crate) fn decide(
         if not_owned(it.desc) {
             continue;
         }
-        let owner = effective_owner.get(&i).unwrap_or(&it.owner);
-        if f.can_act_for(owner, &created) {
+        let owner = p.effective_owner.get(&i).unwrap_or(&it.owner);
+        if f.can_act_for(owner, created) {
             continue;
         }
         others.entry(owner.clone()).or_default().push(it.label());
@@ -771,7 +638,7 @@ pub(crate) fn decide(
                     it.label(),
                     f.user
                 ));
-                skip_dependents(toc, it.id, &mut d);
+                skip_dependents(toc, it.id, d);
             }
         }
     }
@@ -798,7 +665,17 @@ pub(crate) fn decide(
             d.superuser_only.join(", ")
         ));
     }
+}
 
+/// Memberships held for the transaction (roles this restore creates), and the foreign keys of
+/// managed tables that take rows, dropped for the load and added back.
+fn memberships_and_loads(
+    toc: &FullToc,
+    f: &TargetFacts,
+    roles: &RolePlan,
+    p: &Pass,
+    d: &mut Decisions,
+) {
     // Roles this restore creates are acted for through a membership held for the transaction.
     if !f.superuser {
         let owners: BTreeSet<&str> = toc
@@ -822,7 +699,7 @@ pub(crate) fn decide(
     // Rows go into managed tables in the dump's order (a streamed dump cannot be read out of
     // order), so their foreign keys are dropped for the load and added back — checked — at the
     // end of the same transaction.
-    let loaded: BTreeSet<&(String, String)> = loads.iter().map(|(_, k)| k).collect();
+    let loaded: BTreeSet<&(String, String)> = p.loads.iter().map(|(_, k)| k).collect();
     for ((s, t), name, def) in &f.fks {
         if loaded.contains(&(s.clone(), t.clone())) {
             let table = format!("{}.{}", quote_ident(s), quote_ident(t));
@@ -836,9 +713,6 @@ pub(crate) fn decide(
             ));
         }
     }
-
-    d.managed = managed.into_values().collect();
-    d
 }
 
 /// The catalog's schemas: never a platform's schema of user objects.
