@@ -115,36 +115,13 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
             let connection = match (db, &quick) {
                 (Some(url), _) => ProjectConnection::Url(url),
                 (None, Some(q)) if host.is_none() => {
-                    // The direct host, or the session pooler when it does not answer from here.
                     let token = if components.supabase_token_stdin {
                         // (the server token, when also read, comes after it)
                         stdin.nth_from_end(server.stdin_lines()).map(str::to_string)
                     } else {
                         std::env::var(offsite_core::ops::components::SUPABASE_TOKEN_ENV).ok()
                     };
-                    use offsite_core::ops::supabase_tls::SupabaseTls;
-                    let check = match (&components.supabase_ca, tls) {
-                        (Some(ca), None | Some(TlsMode::VerifyFull)) => SupabaseTls::Verify(ca),
-                        (_, Some(TlsMode::Require)) => SupabaseTls::RequireUnverified,
-                        (Some(_), Some(other)) => return Err(Error::invalid(format!(
-                            "--supabase-ca is checked only with verify-full, not --tls {other}"
-                        ))
-                        .with_hint(
-                            "leave out --tls (verify-full), or --supabase-ca with --tls require",
-                        )),
-                        (None, _) => SupabaseTls::Unchosen,
-                    };
-                    let d = offsite_core::ops::components::supabase_database(
-                        &q.project_ref,
-                        token.as_deref(),
-                        components.supabase_api.as_deref(),
-                        check,
-                    )
-                    .await?;
-                    if let Some(note) = &d.note {
-                        eprintln!("note: {note}");
-                    }
-                    ProjectConnection::Url(d.url)
+                    supabase_connection(q, &components, token, tls).await?
                 }
                 (None, _) => {
                     fields_from_flags_and_env(host, port, user, dbname, |k| std::env::var(k).ok())?
@@ -180,10 +157,10 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                 components.stdin_lines() + server.stdin_lines(),
             )?;
             if remove_artifacts {
-                offsite_core::ops::artifacts::set_artifacts(&engine, &name, None).await?;
+                offsite_core::ops::artifacts::set_artifacts(engine, &name, None).await?;
             }
             if remove_server {
-                offsite_core::ops::remote::set_server(&engine, &name, None).await?;
+                offsite_core::ops::remote::set_server(engine, &name, None).await?;
             }
             if remove_storage {
                 engine.set_storage(&name, None).await?;
@@ -197,14 +174,14 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                 .map(components_cmd::parse_supabase)
                 .transpose()?;
             components
-                .apply(&engine, &name, &mut stdin, quick.as_ref())
+                .apply(engine, &name, &mut stdin, quick.as_ref())
                 .await?;
-            server.apply(&engine, &name, stdin.next()).await?;
-            components_cmd::print_components(&out, &name, &engine.components(&name).await?);
+            server.apply(engine, &name, stdin.next()).await?;
+            components_cmd::print_components(out, &name, &engine.components(&name).await?);
         }
         ProjectCmd::TestStorage { name } => {
             let report = engine.test_storage(&name).await?;
-            components_cmd::print_storage_test(&out, &report);
+            components_cmd::print_storage_test(out, &report);
             if !report.missing.is_empty()
                 || report
                     .buckets
@@ -237,6 +214,39 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// The quick add's database: the direct host, or the session pooler when it does not answer
+/// from here (`token`: the Supabase access token, to ask for the pooler).
+async fn supabase_connection(
+    q: &components_cmd::SupabaseQuick,
+    components: &components_cmd::ComponentArgs,
+    token: Option<String>,
+    tls: Option<TlsMode>,
+) -> Result<ProjectConnection> {
+    use offsite_core::ops::supabase_tls::SupabaseTls;
+    let check = match (&components.supabase_ca, tls) {
+        (Some(ca), None | Some(TlsMode::VerifyFull)) => SupabaseTls::Verify(ca),
+        (_, Some(TlsMode::Require)) => SupabaseTls::RequireUnverified,
+        (Some(_), Some(other)) => {
+            return Err(Error::invalid(format!(
+                "--supabase-ca is checked only with verify-full, not --tls {other}"
+            ))
+            .with_hint("leave out --tls (verify-full), or --supabase-ca with --tls require"))
+        }
+        (None, _) => SupabaseTls::Unchosen,
+    };
+    let d = offsite_core::ops::components::supabase_database(
+        &q.project_ref,
+        token.as_deref(),
+        components.supabase_api.as_deref(),
+        check,
+    )
+    .await?;
+    if let Some(note) = &d.note {
+        eprintln!("note: {note}");
+    }
+    Ok(ProjectConnection::Url(d.url))
 }
 
 /// `project add` without `--db`: each part from its flag, else from libpq's variable (`PGHOST`,
