@@ -18,6 +18,7 @@ const COMMANDS: &[&str] = &[
     "update_project",
     "remove_project",
     "test_connection",
+    "supabase_project",
     "get_components",
     "set_storage",
     "set_supabase",

@@ -55,6 +55,7 @@ macro_rules! specta_builder {
                 commands::projects::update_project,
                 commands::projects::remove_project,
                 commands::projects::test_connection,
+                commands::projects::supabase_project,
                 commands::components::get_components,
                 commands::components::set_storage,
                 commands::components::set_supabase,

@@ -988,5 +988,7 @@ fn job_history_filters_by_project_kind_trigger_and_state() {
 }
 
 mod components;
+mod projects_add;
+mod settings;
 
 mod artifacts;

@@ -2,7 +2,8 @@
 
 use super::{err, CmdResult};
 use crate::Shell;
-use offsite_core::ops::{ConnectionReport, ProjectSummary};
+use offsite_core::ops::supabase_project::SupabaseProject;
+use offsite_core::ops::{ConnectionReport, NewComponents, ProjectSummary};
 use offsite_core::postgres::conn::TlsMode;
 use offsite_core::{AddProject, Error, ProjectConnection, UpdateProject};
 use tauri::State;
@@ -21,14 +22,20 @@ pub async fn get_project(shell: State<'_, Shell>, name: String) -> CmdResult<Pro
     engine.project_summary(project).await.map_err(err)
 }
 
+/// Adds the project with its parts (storage, Supabase, …), all or nothing: when any part or
+/// secret is refused, nothing is registered and no secret is kept.
 #[tauri::command]
 #[specta::specta]
 pub async fn add_project(
     shell: State<'_, Shell>,
     request: AddProject,
+    components: Option<NewComponents>,
 ) -> CmdResult<ProjectSummary> {
     let engine = shell.engine()?;
-    let project = engine.add_project(request).await.map_err(err)?;
+    let (project, _) = engine
+        .add_project_with_components(request, components.unwrap_or_default())
+        .await
+        .map_err(err)?;
     engine.project_summary(project).await.map_err(err)
 }
 
@@ -70,4 +77,12 @@ pub async fn test_connection(
             "give either a project name or a connection",
         ))),
     }
+}
+
+/// The Supabase project a pasted URL, ref or connection string names, and what the quick add
+/// fills in for it (the engine's one reading of it; an `invalid_input` error otherwise).
+#[tauri::command]
+#[specta::specta]
+pub async fn supabase_project(input: String) -> CmdResult<SupabaseProject> {
+    offsite_core::ops::supabase_project::parse(&input).map_err(err)
 }

@@ -3,6 +3,7 @@
 
 use super::{err, CmdResult};
 use crate::Shell;
+use offsite_core::ops::settings::SettingsChange;
 use offsite_core::ops::{EngineSettings, ToolsReport};
 use offsite_core::{Engine, Error};
 use serde::{Deserialize, Serialize};
@@ -129,7 +130,8 @@ pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopS
 }
 
 /// Check and save the preferences; returns them as saved. A backup folder that cannot be
-/// written or a pg_dump folder without working tools is an error, and then nothing is saved.
+/// written, a pg_dump folder without working tools or a concurrency out of range is an error,
+/// and then nothing is saved.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_desktop_settings(
@@ -144,42 +146,35 @@ pub async fn set_desktop_settings(
         ))
         .with_hint("use a number of days from 1 to 3650")));
     }
-    if !(1..=4).contains(&settings.schedule_concurrency) {
-        return Err(err(Error::invalid(format!(
-            "{} scheduled runs at once is not allowed",
-            settings.schedule_concurrency
-        ))
-        .with_hint("choose 1 (one at a time) to 4")));
-    }
-    let saved = engine
-        .set_settings(EngineSettings {
-            default_backup_dir: settings.default_backup_dir.clone(),
-            pg_bin: settings.pg_bin.clone(),
-        })
-        .await
-        .map_err(err)?;
+    // One engine call: every part checked (the folders, the concurrency), then all saved, or
+    // nothing.
     let stale = settings.stale_after_days.to_string();
-    engine
-        .set_plain_settings(&[
-            (
-                crate::notify::NOTIFICATIONS_SETTING,
-                crate::notify::setting_value(settings.notifications),
-            ),
-            (
-                START_MINIMISED_SETTING,
-                crate::notify::setting_value(settings.start_minimised),
-            ),
-            (THEME_SETTING, settings.theme.as_str()),
-            (
-                crate::scheduler::SCHEDULE_NOTIFICATIONS_SETTING,
-                settings.schedule_notifications.as_str(),
-            ),
-            (STALE_DAYS_SETTING, stale.as_str()),
-        ])
-        .await
-        .map_err(err)?;
-    engine
-        .set_schedule_concurrency(settings.schedule_concurrency)
+    let plain = [
+        (
+            crate::notify::NOTIFICATIONS_SETTING,
+            crate::notify::setting_value(settings.notifications),
+        ),
+        (
+            START_MINIMISED_SETTING,
+            crate::notify::setting_value(settings.start_minimised),
+        ),
+        (THEME_SETTING, settings.theme.as_str()),
+        (
+            crate::scheduler::SCHEDULE_NOTIFICATIONS_SETTING,
+            settings.schedule_notifications.as_str(),
+        ),
+        (STALE_DAYS_SETTING, stale.as_str()),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let saved = engine
+        .save_settings(SettingsChange {
+            engine: EngineSettings {
+                default_backup_dir: settings.default_backup_dir.clone(),
+                pg_bin: settings.pg_bin.clone(),
+            },
+            plain: plain.to_vec(),
+            schedule_concurrency: Some(settings.schedule_concurrency),
+        })
         .await
         .map_err(err)?;
     Ok(DesktopSettings {

@@ -12,7 +12,11 @@ export const commands = {
 	appInfo: () => typedError<AppInfo, ErrorPayload>(__TAURI_INVOKE("app_info")),
 	listProjects: () => typedError<ProjectSummary[], ErrorPayload>(__TAURI_INVOKE("list_projects")),
 	getProject: (name: string) => typedError<ProjectSummary, ErrorPayload>(__TAURI_INVOKE("get_project", { name })),
-	addProject: (request: NewProjectRequest) => typedError<ProjectSummary, ErrorPayload>(__TAURI_INVOKE("add_project", { request })),
+	/**
+	 *  Adds the project with its parts (storage, Supabase, …), all or nothing: when any part or
+	 *  secret is refused, nothing is registered and no secret is kept.
+	 */
+	addProject: (request: NewProjectRequest, components: NewComponents | null) => typedError<ProjectSummary, ErrorPayload>(__TAURI_INVOKE("add_project", { request, components })),
 	updateProject: (name: string, changes: ProjectChanges) => typedError<ProjectSummary, ErrorPayload>(__TAURI_INVOKE("update_project", { name, changes })),
 	/**  Removes the project, its catalog rows and its stored password. Backup files stay on disk. */
 	removeProject: (name: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("remove_project", { name })),
@@ -21,6 +25,11 @@ export const commands = {
 	 *  `password`) as typed into the add-project form.
 	 */
 	testConnection: (name: string | null, connection: Connection | null, tls: TlsMode | null, password: string | null) => typedError<ConnectionReport, ErrorPayload>(__TAURI_INVOKE("test_connection", { name, connection, tls, password })),
+	/**
+	 *  The Supabase project a pasted URL, ref or connection string names, and what the quick add
+	 *  fills in for it (the engine's one reading of it; an `invalid_input` error otherwise).
+	 */
+	supabaseProject: (input: string) => typedError<SupabaseProject, ErrorPayload>(__TAURI_INVOKE("supabase_project", { input })),
 	/**  The project's storage, Supabase ref and default backup type (never a secret). */
 	getComponents: (project: string) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("get_components", { project })),
 	/**  Set (or with `null` remove, with its secret) the project's storage. */
@@ -122,7 +131,8 @@ export const commands = {
 	getDesktopSettings: () => typedError<DesktopSettings, ErrorPayload>(__TAURI_INVOKE("get_desktop_settings")),
 	/**
 	 *  Check and save the preferences; returns them as saved. A backup folder that cannot be
-	 *  written or a pg_dump folder without working tools is an error, and then nothing is saved.
+	 *  written, a pg_dump folder without working tools or a concurrency out of range is an error,
+	 *  and then nothing is saved.
 	 */
 	setDesktopSettings: (settings: DesktopSettings) => typedError<DesktopSettings, ErrorPayload>(__TAURI_INVOKE("set_desktop_settings", { settings })),
 	/**  The pg_dump/pg_restore pairs on this machine with their versions, and the one configured. */
@@ -903,6 +913,19 @@ export type MemberEntry = {
 	sha256: string,
 };
 
+/**  The parts of a new project beside its database (each `null`: none). */
+export type NewComponents = {
+	storage: StorageSettings | null,
+	supabase: SupabaseSettings | null,
+	/**
+	 *  `database` (the default), `full`, `storage`, `config` or `incremental`; it must fit the
+	 *  parts given.
+	 */
+	default_type: string | null,
+	artifacts?: ArtifactsSettings | null,
+	server?: ServerSettings | null,
+};
+
 /**
  *  A project to add (the window's add form, `offsite project add`, an import into a new
  *  project).
@@ -1589,6 +1612,20 @@ export type SupabaseComponent = {
 	project_ref: string,
 	/**  The Management API (default `https://api.supabase.com`; tests point it elsewhere). */
 	api_url?: string | null,
+};
+
+/**  A Supabase project and what the quick add fills in for it. */
+export type SupabaseProject = {
+	project_ref: string,
+	/**  The direct database host, `db.<ref>.supabase.co`. */
+	db_host: string,
+	db_port: number,
+	db_user: string,
+	db_name: string,
+	/**  TLS is required (Supabase's certificates are signed by its own CA). */
+	tls: TlsMode,
+	/**  The storage's S3 endpoint, `https://<ref>.storage.supabase.co/storage/v1/s3`. */
+	storage_endpoint: string,
 };
 
 /**  The Supabase side as sent (the token is write-only). */

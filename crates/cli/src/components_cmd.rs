@@ -4,7 +4,8 @@
 use crate::output::Out;
 use clap::Args;
 use offsite_core::catalog::Components;
-use offsite_core::ops::{StorageSettings, StorageTestReport, SupabaseSettings};
+use offsite_core::ops::supabase_project;
+use offsite_core::ops::{NewComponents, StorageSettings, StorageTestReport, SupabaseSettings};
 use offsite_core::storage::BucketSelection;
 use offsite_core::{Engine, Error, Result};
 use serde_json::json;
@@ -80,42 +81,13 @@ pub struct ComponentArgs {
     pub pattern: Option<String>,
 }
 
-/// A Supabase project as pasted: its ref and the addresses derived from it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SupabaseQuick {
-    pub project_ref: String,
-    pub storage_endpoint: String,
-}
+/// A Supabase project as pasted (parsed by the engine: [`supabase_project::parse`]).
+pub use offsite_core::ops::supabase_project::SupabaseProject as SupabaseQuick;
 
-/// `https://REF.supabase.co[/…]`, `REF.supabase.co`, `db.REF.supabase.co` or a bare ref.
+/// `https://REF.supabase.co[/…]`, `REF.supabase.co`, `db.REF.supabase.co`, a bare ref, or a
+/// connection string (direct or the session pooler's).
 pub fn parse_supabase(input: &str) -> Result<SupabaseQuick> {
-    let s = input.trim().trim_end_matches('/');
-    let host = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .unwrap_or(s);
-    let host = host.split('/').next().unwrap_or("");
-    let host = host.strip_prefix("db.").unwrap_or(host);
-    let project_ref = host
-        .strip_suffix(".supabase.co")
-        .or_else(|| host.strip_suffix(".storage.supabase.co"))
-        .unwrap_or(host)
-        .trim_end_matches(".storage");
-    let ok = (15..=40).contains(&project_ref.len())
-        && project_ref
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if !ok {
-        return Err(
-            Error::invalid(format!("{input:?} is not a Supabase project URL or ref")).with_hint(
-                "paste the project URL from the dashboard (https://<ref>.supabase.co) or its ref",
-            ),
-        );
-    }
-    Ok(SupabaseQuick {
-        project_ref: project_ref.to_string(),
-        storage_endpoint: format!("https://{project_ref}.storage.supabase.co/storage/v1/s3"),
-    })
+    supabase_project::parse(input)
 }
 
 /// Reads the `-stdin` secrets in their fixed order (password, S3 secret, token), one line each.
@@ -165,15 +137,42 @@ impl ComponentArgs {
         usize::from(self.s3_secret_stdin) + usize::from(self.supabase_token_stdin)
     }
 
-    /// Apply the flags to a project (storage, Supabase, default type), in that order.
+    /// Apply the flags to an existing project (artifact bucket or storage, Supabase, default
+    /// type), in that order.
     pub async fn apply(
         &self,
         engine: &Engine,
         project: &str,
         stdin: &mut StdinSecrets,
         quick: Option<&SupabaseQuick>,
-    ) -> Result<Option<Components>> {
-        let mut last = None;
+    ) -> Result<()> {
+        let parts = self.parts(stdin, quick)?;
+        if let Some(a) = parts.artifacts {
+            offsite_core::ops::artifacts::set_artifacts(engine, project, Some(a)).await?;
+        }
+        if let Some(s) = parts.storage {
+            engine.set_storage(project, Some(s)).await?;
+        }
+        if let Some(s) = parts.supabase {
+            engine.set_supabase(project, Some(s)).await?;
+        }
+        if let Some(t) = &parts.default_type {
+            engine.set_default_backup_type(project, t).await?;
+        }
+        Ok(())
+    }
+
+    /// The parts the flags ask for (the secrets from `stdin` or the environment); nothing is
+    /// saved.
+    pub fn parts(
+        &self,
+        stdin: &mut StdinSecrets,
+        quick: Option<&SupabaseQuick>,
+    ) -> Result<NewComponents> {
+        let mut parts = NewComponents {
+            default_type: self.default_type.clone(),
+            ..Default::default()
+        };
         let s3_secret = if self.s3_secret_stdin {
             stdin.next()
         } else {
@@ -189,22 +188,15 @@ impl ComponentArgs {
                 .s3_key_id
                 .clone()
                 .ok_or_else(|| Error::invalid("--artifacts needs --s3-key-id (and the secret)"))?;
-            last = Some(
-                offsite_core::ops::artifacts::set_artifacts(
-                    engine,
-                    project,
-                    Some(offsite_core::ops::artifacts::ArtifactsSettings {
-                        location: location.clone(),
-                        endpoint: self.s3_endpoint.clone(),
-                        region: self.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
-                        access_key_id: key_id,
-                        secret_access_key: s3_secret.clone(),
-                        path_style: !self.s3_virtual_hosted,
-                        pattern: self.pattern.clone(),
-                    }),
-                )
-                .await?,
-            );
+            parts.artifacts = Some(offsite_core::ops::ArtifactsSettings {
+                location: location.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                region: self.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: key_id,
+                secret_access_key: s3_secret.clone(),
+                path_style: !self.s3_virtual_hosted,
+                pattern: self.pattern.clone(),
+            });
         } else if self.wants_storage() {
             let key_id = self.s3_key_id.clone().ok_or_else(|| {
                 Error::invalid("--s3-key-id is needed with the other --s3-* flags")
@@ -218,57 +210,34 @@ impl ComponentArgs {
                 Some(b) => BucketSelection::parse(b)?,
                 None => BucketSelection::All,
             };
-            last = Some(
-                engine
-                    .set_storage(
-                        project,
-                        Some(StorageSettings {
-                            endpoint,
-                            region: self.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
-                            access_key_id: key_id,
-                            secret_access_key: s3_secret.or_else(|| {
-                                std::env::var(offsite_core::ops::components::S3_SECRET_ENV).ok()
-                            }),
-                            path_style: !self.s3_virtual_hosted,
-                            buckets,
-                            concurrency: self.s3_concurrency,
-                        }),
-                    )
-                    .await?,
-            );
+            parts.storage = Some(StorageSettings {
+                endpoint,
+                region: self.s3_region.clone().unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: key_id,
+                secret_access_key: s3_secret
+                    .or_else(|| std::env::var(offsite_core::ops::components::S3_SECRET_ENV).ok()),
+                path_style: !self.s3_virtual_hosted,
+                buckets,
+                concurrency: self.s3_concurrency,
+            });
         }
         let supabase_ref = self
             .supabase_ref
             .clone()
             .or_else(|| quick.map(|q| q.project_ref.clone()));
-        if self.wants_supabase()
-            || (quick.is_some()
-                && (token.is_some()
-                    || std::env::var(offsite_core::ops::components::SUPABASE_TOKEN_ENV).is_ok()))
+        let env_token = || std::env::var(offsite_core::ops::components::SUPABASE_TOKEN_ENV).ok();
+        if self.wants_supabase() || (quick.is_some() && (token.is_some() || env_token().is_some()))
         {
             let project_ref = supabase_ref.ok_or_else(|| {
                 Error::invalid("--supabase-ref is needed with --supabase-token-stdin")
             })?;
-            last = Some(
-                engine
-                    .set_supabase(
-                        project,
-                        Some(SupabaseSettings {
-                            project_ref,
-                            api_url: self.supabase_api.clone(),
-                            access_token: token.or_else(|| {
-                                std::env::var(offsite_core::ops::components::SUPABASE_TOKEN_ENV)
-                                    .ok()
-                            }),
-                        }),
-                    )
-                    .await?,
-            );
+            parts.supabase = Some(SupabaseSettings {
+                project_ref,
+                api_url: self.supabase_api.clone(),
+                access_token: token.or_else(env_token),
+            });
         }
-        if let Some(t) = &self.default_type {
-            last = Some(engine.set_default_backup_type(project, t).await?);
-        }
-        Ok(last)
+        Ok(parts)
     }
 }
 
@@ -372,32 +341,5 @@ fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn supabase_urls_and_refs_give_the_project_addresses() {
-        let want = SupabaseQuick {
-            project_ref: "abcdefghijklmnopqrst".into(),
-            storage_endpoint: "https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3"
-                .into(),
-        };
-        for input in [
-            "https://abcdefghijklmnopqrst.supabase.co",
-            "https://abcdefghijklmnopqrst.supabase.co/",
-            "abcdefghijklmnopqrst.supabase.co",
-            "db.abcdefghijklmnopqrst.supabase.co",
-            "abcdefghijklmnopqrst",
-            " https://abcdefghijklmnopqrst.supabase.co/rest/v1 ",
-        ] {
-            assert_eq!(parse_supabase(input).unwrap(), want, "{input}");
-        }
-        for bad in ["", "https://example.com", "ABC", "has space", "a.b.c"] {
-            assert!(parse_supabase(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -42,8 +42,17 @@ impl ServerArgs {
 
     /// Set the project's server (after its other components; `token` is the stdin line).
     pub async fn apply(&self, engine: &Engine, project: &str, token: Option<String>) -> Result<()> {
+        if let Some(settings) = self.settings(token).await? {
+            remote::set_server(engine, project, Some(settings)).await?;
+        }
+        Ok(())
+    }
+
+    /// The server the flags name (its fingerprint confirmed on a terminal), `None` without
+    /// `--server`; `token` is the stdin line.
+    pub async fn settings(&self, token: Option<String>) -> Result<Option<ServerSettings>> {
         let Some(url) = &self.server else {
-            return Ok(());
+            return Ok(None);
         };
         let server_project = self.server_project.clone().ok_or_else(|| {
             Error::invalid("--server needs --server-project ID")
@@ -66,19 +75,13 @@ impl ServerArgs {
                 Some(shown) => Some(confirm_fingerprint(url, &colon_form(&shown))?),
             },
         };
-        remote::set_server(
-            engine,
-            project,
-            Some(ServerSettings {
-                url: url.clone(),
-                project: server_project,
-                token,
-                fingerprint,
-                insecure_http: self.insecure_http,
-            }),
-        )
-        .await?;
-        Ok(())
+        Ok(Some(ServerSettings {
+            url: url.clone(),
+            project: server_project,
+            token,
+            fingerprint,
+            insecure_http: self.insecure_http,
+        }))
     }
 }
 

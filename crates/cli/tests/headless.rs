@@ -292,3 +292,205 @@ fn with_offsite_secret_store_env_a_password_protected_project_backs_up() {
     );
     assert_eq!(s(&err["error"]["code"]), "auth", "{err}");
 }
+
+impl Headless {
+    /// Runs with `input` on standard input.
+    fn run_with_stdin(&self, bus: Bus, args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
+        use std::io::Write;
+        let mut c = self.cmd(bus, args);
+        c.envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// `project add` with a part whose secret cannot be stored: one engine call, so nothing is
+/// registered — not the project, not its other parts.
+#[test]
+fn project_add_with_a_secret_that_cannot_be_stored_leaves_nothing() {
+    let cli = Headless::new();
+    let name = "half";
+    let pw_var = env_var_for_key(&project_password_key(name));
+    let add = [
+        "project",
+        "add",
+        name,
+        "--db",
+        "postgres://app@127.0.0.1:1/shop",
+        "--password-stdin",
+        "--s3-endpoint",
+        "https://s3.example.com",
+        "--s3-key-id",
+        "AKID",
+        "--s3-secret-stdin",
+        "--default-type",
+        "full",
+    ];
+    // Without a keychain: the first secret cannot be stored.
+    let out = cli.run_with_stdin(Bus::Nowhere, &add, &[], "db-pw\ns3-secret\n");
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(s(&err["error"]["code"]), "keychain_unavailable", "{err}");
+    assert_eq!(cli.project_count(), 0, "nothing registered");
+    // With OFFSITE_SECRET_STORE=env the password is the one its variable holds (accepted), the
+    // S3 secret is not (refused): the second write fails, and still nothing is registered.
+    let env = [("OFFSITE_SECRET_STORE", "env"), (pw_var.as_str(), "db-pw")];
+    let out = cli.run_with_stdin(Bus::Unset, &add, &env, "db-pw\nanother-s3-secret\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{stdout}");
+    let err: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(s(&err["error"]["code"]), "secrets", "{err}");
+    assert!(!stdout.contains("another-s3-secret"), "{stdout}");
+    assert_eq!(cli.project_count(), 0, "nothing registered");
+    let shown = cli.run(Bus::Unset, &["project", "components", name], &env);
+    assert_eq!(shown.status.code(), Some(2), "{shown:?}");
+}
+
+/// The documented variable of the S3 secret serves a headless `project add` (given it, the
+/// read-only environment store does not refuse it) and then `backup`, which reads the same one.
+#[test]
+fn with_offsite_secret_store_env_the_documented_s3_variable_serves_add_and_backup() {
+    use offsite_core::sources::s3::{S3Config, S3Store};
+    use offsite_core::sources::{ObjectTarget, PutBody, PutRequest};
+    use offsite_testkit::s3::{TEST_KEY_ID, TEST_SECRET};
+    let moto = offsite_testkit::MotoServer::start();
+    let endpoint = moto.endpoint();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let s3 = S3Store::new(&S3Config {
+            endpoint: Some(endpoint.clone()),
+            region: "us-east-1".into(),
+            access_key_id: TEST_KEY_ID.into(),
+            secret_access_key: TEST_SECRET.into(),
+            path_style: true,
+        })
+        .unwrap();
+        s3.create_bucket("media").await.unwrap();
+        s3.put_object(
+            "media",
+            "a/one.txt",
+            PutBody::Bytes(b"one".to_vec().into()),
+            &PutRequest::default(),
+        )
+        .await
+        .unwrap();
+    });
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("headless_s3");
+    pg.psql(&db, "CREATE TABLE t (id int); INSERT INTO t VALUES (1);");
+    let cli = Headless::new();
+    let name = "env-s3";
+    let pw_var = env_var_for_key(&project_password_key(name));
+    let env = [
+        ("OFFSITE_SECRET_STORE", "env"),
+        (pw_var.as_str(), pg.superuser_password()),
+        ("OFFSITE_S3_SECRET_ACCESS_KEY", TEST_SECRET),
+    ];
+    let added = cli.json(
+        Bus::Unset,
+        &[
+            "project",
+            "add",
+            name,
+            "--db",
+            &pg.url(&db),
+            "--s3-endpoint",
+            &endpoint,
+            "--s3-key-id",
+            TEST_KEY_ID,
+            "--buckets",
+            "media",
+            "--default-type",
+            "full",
+        ],
+        &env,
+        0,
+    );
+    assert_eq!(s(&added["project"]["name"]), name);
+    assert!(!added.to_string().contains(TEST_SECRET));
+    let b = cli.json(Bus::Unset, &["backup", name], &env, 0);
+    let path = backed_up_file(&b);
+    assert!(path.to_str().unwrap().ends_with("_full.tar.gz"), "{b}");
+    let m = cli.json(Bus::Unset, &["inspect", path.to_str().unwrap()], &[], 0);
+    assert!(
+        m.to_string().contains("a/one.txt") || m.to_string().contains("media"),
+        "{m}"
+    );
+    // The same variable is what the backup read: without it, the storage cannot be reached.
+    let env_without = [
+        ("OFFSITE_SECRET_STORE", "env"),
+        (pw_var.as_str(), pg.superuser_password()),
+    ];
+    let out = cli.run(Bus::Unset, &["backup", name], &env_without);
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("OFFSITE_S3_SECRET_ACCESS_KEY"),
+        "{out:?}"
+    );
+}
+
+/// The Supabase inputs the CLI and the window once read differently, and what the engine's one
+/// reading of them gives (the same table is checked through IPC in src-tauri/tests.rs).
+const SUPABASE_INPUTS: [(&str, Option<&str>); 6] = [
+    ("abcdefghijklmnopqrst", Some("abcdefghijklmnopqrst")),
+    (
+        "https://abcdefghijklmnopqrst.supabase.co",
+        Some("abcdefghijklmnopqrst"),
+    ),
+    (
+        "postgresql://postgres.abcdefghijklmnopqrst@aws-0-eu-central-1.pooler.supabase.com:5432/postgres",
+        Some("abcdefghijklmnopqrst"),
+    ),
+    ("abcdefghijklmnopqrs", None),
+    ("abcdefghijklmnopqrstu", None),
+    ("abcdefghijklmnopqrstuvwxyz0123456789abcd", None),
+];
+
+#[test]
+fn supabase_refs_and_urls_are_read_by_the_engine() {
+    let cli = Headless::new();
+    let env = [
+        ("OFFSITE_SECRET_STORE", "env"),
+        ("SUPABASE_ACCESS_TOKEN", "sbp_from_env"),
+    ];
+    for (i, (input, want)) in SUPABASE_INPUTS.into_iter().enumerate() {
+        let name = format!("sb{i}");
+        let args = [
+            "project",
+            "add",
+            &name,
+            "--db",
+            "postgres://app@127.0.0.1:1/shop",
+            "--supabase",
+            input,
+        ];
+        match want {
+            Some(r) => {
+                cli.json(Bus::Unset, &args, &env, 0);
+                let shown = cli.json(Bus::Unset, &["project", "components", &name], &env, 0);
+                assert_eq!(
+                    s(&shown["components"]["supabase"]["project_ref"]),
+                    r,
+                    "{input}"
+                );
+            }
+            None => {
+                let err = cli.json(Bus::Unset, &args, &env, 2);
+                assert_eq!(s(&err["error"]["code"]), "invalid_input", "{input}: {err}");
+                assert!(
+                    s(&err["error"]["message"]).contains("not a Supabase project URL or ref"),
+                    "{input}: {err}"
+                );
+            }
+        }
+    }
+    assert_eq!(cli.project_count(), 3);
+}

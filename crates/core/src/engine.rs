@@ -150,6 +150,14 @@ impl Engine {
     pub async fn set_settings(&self, new: EngineSettings) -> Result<EngineSettings> {
         ops::settings::save(self, new).await
     }
+    /// Save the engine's settings, plain settings and the scheduled runs' concurrency at once:
+    /// every part is checked first, then all are saved in one transaction, or none.
+    pub async fn save_settings(
+        &self,
+        change: ops::settings::SettingsChange,
+    ) -> Result<EngineSettings> {
+        ops::settings::save_all(self, change).await
+    }
     /// A plain setting (the desktop's preferences; never a secret).
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         ops::settings::get(self, key).await
@@ -169,6 +177,16 @@ impl Engine {
     /// catalog).
     pub async fn add_project(&self, req: AddProject) -> Result<Project> {
         ops::projects::add(self, req).await
+    }
+    /// Add a project with its parts (storage, Supabase, default type, artifact bucket, backup
+    /// server): everything is checked, its secrets written and the project registered with its
+    /// parts in one transaction — or, on any failure, no secret is left and nothing registered.
+    pub async fn add_project_with_components(
+        &self,
+        req: AddProject,
+        parts: ops::NewComponents,
+    ) -> Result<(Project, crate::catalog::Components)> {
+        ops::new_project::add(self, req, parts).await
     }
     /// Change a project (`None` keeps a value); a rename moves its password along.
     pub async fn update_project(&self, name: &str, change: UpdateProject) -> Result<Project> {

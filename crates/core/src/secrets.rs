@@ -32,6 +32,28 @@ pub const PGPASSWORD_ENV: &str = "PGPASSWORD";
 
 const DB_PASSWORD_SUFFIX: &str = ":db-password";
 
+/// The variable a headless run gives a project's S3 secret access key (storage and artifact
+/// bucket) in.
+pub const S3_SECRET_ENV: &str = "OFFSITE_S3_SECRET_ACCESS_KEY";
+/// The variable a headless run gives a project's Supabase access token in.
+pub const SUPABASE_TOKEN_ENV: &str = "SUPABASE_ACCESS_TOKEN";
+/// The variable a headless run gives a project's backup-server token in.
+pub const SERVER_TOKEN_ENV: &str = "OFFSITE_SERVER_TOKEN";
+
+/// The one documented variable for the secret under `key` (besides the per-key variable of
+/// [`env_var_for_key`]): `PGPASSWORD` for a database password, [`S3_SECRET_ENV`],
+/// [`SUPABASE_TOKEN_ENV`], [`SERVER_TOKEN_ENV`]; `None` for other keys.
+pub fn shared_env_for_key(key: &str) -> Option<&'static str> {
+    let kind = key.rsplit(':').next().unwrap_or("");
+    match kind {
+        "db-password" => Some(PGPASSWORD_ENV),
+        "s3-secret" | "artifacts-secret" => Some(S3_SECRET_ENV),
+        "supabase-token" => Some(SUPABASE_TOKEN_ENV),
+        "server-token" => Some(SERVER_TOKEN_ENV),
+        _ => None,
+    }
+}
+
 #[cfg(target_os = "macos")]
 const KEYCHAIN_CHECK: &str = "is the login keychain unlocked?";
 #[cfg(target_os = "windows")]
@@ -331,9 +353,12 @@ impl SecretStore for MemoryStore {
 
 /// Read-only secrets from the environment, for headless use.
 ///
-/// `get(key)` returns `$OFFSITE_PASSWORD_<KEY>` (see [`env_var_for_key`]) when set; otherwise,
-/// for a database-password key (`…:db-password`, see [`project_password_key`]), `$PGPASSWORD`.
-/// Other keys (not database passwords) never get `PGPASSWORD`. Empty variables count as unset.
+/// `get(key)` returns `$OFFSITE_PASSWORD_<KEY>` (see [`env_var_for_key`]) when set; otherwise the
+/// secret's documented variable ([`shared_env_for_key`]): for a database-password key
+/// (`…:db-password`, see [`project_password_key`]) `$PGPASSWORD`, for an S3 secret
+/// `$OFFSITE_S3_SECRET_ACCESS_KEY`, and so on. Other keys (not database passwords) never get
+/// `PGPASSWORD`. Empty variables count as unset. A write is accepted only when the environment
+/// already gives the key that very secret.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct EnvStore;
 
@@ -363,23 +388,36 @@ impl SecretStore for EnvStore {
         if let Some(secret) = read_env(&env_var_for_key(key))? {
             return Ok(Some(secret));
         }
-        if key.ends_with(DB_PASSWORD_SUFFIX) {
-            return read_env(PGPASSWORD_ENV);
+        match shared_env_for_key(key) {
+            Some(var) => read_env(var),
+            None => Ok(None),
         }
-        Ok(None)
     }
 
-    fn set(&self, key: &str, _secret: &str) -> Result<()> {
+    /// Read-only: a write succeeds only when the environment already gives `key` exactly this
+    /// secret (a `project add` handed the secret its variable holds), so nothing is lost.
+    fn set(&self, key: &str, secret: &str) -> Result<()> {
         check_key(key)?;
-        Err(
-            Error::new(ErrorKind::Secrets, "the environment store is read-only").with_hint(
-                format!(
-            "set {} (or {PGPASSWORD_ENV} for a database password) in the environment instead, \
-             or use {SECRET_STORE_ENV}=keychain to save it in the OS keychain",
-            env_var_for_key(key)
-        ),
-            ),
-        )
+        if self.get(key)?.as_deref() == Some(secret) {
+            return Ok(());
+        }
+        let shared = shared_env_for_key(key)
+            .map(|v| format!(" (or {v})"))
+            .unwrap_or_default();
+        let hint = if key.ends_with(DB_PASSWORD_SUFFIX) {
+            format!(
+                "set {}{shared} for a database password in the environment instead, \
+                 or use {SECRET_STORE_ENV}=keychain to save it in the OS keychain",
+                env_var_for_key(key)
+            )
+        } else {
+            format!(
+                "set {}{shared} in the environment instead, or use {SECRET_STORE_ENV}=keychain \
+                 to save it in the OS keychain",
+                env_var_for_key(key)
+            )
+        };
+        Err(Error::new(ErrorKind::Secrets, "the environment store is read-only").with_hint(hint))
     }
 
     fn delete(&self, key: &str) -> Result<()> {
@@ -641,6 +679,7 @@ mod tests {
         let _env = EnvGuard::new(&[
             (PGPASSWORD_ENV, Some("pg-pw")),
             (&env_var_for_key(&key), None),
+            (S3_SECRET_ENV, None),
         ]);
         let s = EnvStore::new();
         assert_eq!(s.name(), "env");
@@ -706,6 +745,34 @@ mod tests {
         );
         assert!(!hint.contains("hunter2"));
         EnvStore.delete(&key).unwrap();
+    }
+
+    #[test]
+    fn env_store_gives_each_secret_its_documented_variable_and_takes_what_it_holds() {
+        let s3 = project_s3_secret_key("envshop4");
+        let token = project_supabase_token_key("envshop4");
+        let _env = EnvGuard::new(&[
+            (S3_SECRET_ENV, Some("s3-from-env")),
+            (SUPABASE_TOKEN_ENV, None),
+            (&env_var_for_key(&s3), None),
+            (&env_var_for_key(&token), None),
+        ]);
+        assert_eq!(EnvStore.get(&s3).unwrap().as_deref(), Some("s3-from-env"));
+        assert_eq!(EnvStore.get(&token).unwrap(), None);
+        // `project add` handed the secret its variable holds: nothing to write, accepted.
+        EnvStore.set(&s3, "s3-from-env").unwrap();
+        // Anything else cannot be kept: refused, naming the variables.
+        let e = EnvStore.set(&s3, "another").unwrap_err();
+        assert_eq!(e.message(), "the environment store is read-only");
+        assert!(e.hint().unwrap().contains(S3_SECRET_ENV), "{:?}", e.hint());
+        assert!(!e.hint().unwrap().contains("another"));
+        let e = EnvStore.set(&token, "sbp").unwrap_err();
+        assert!(e.hint().unwrap().contains(SUPABASE_TOKEN_ENV));
+        // The per-project variable wins over the shared one.
+        std::env::set_var(env_var_for_key(&s3), "s3-own");
+        assert_eq!(EnvStore.get(&s3).unwrap().as_deref(), Some("s3-own"));
+        EnvStore.set(&s3, "s3-own").unwrap();
+        assert!(EnvStore.set(&s3, "s3-from-env").is_err());
     }
 
     #[test]

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Runs the keychain integration tests (crates/core/tests/keychain.rs) against a real Secret
+# Runs the keychain integration tests (crates/core/tests/keychain.rs, keychain_killed.rs) against a real Secret
 # Service: a throwaway gnome-keyring in a private D-Bus session, with HOME and the XDG folders in a
 # temporary folder, so nothing is read from or written to the real home folder or keyring.
 #
 # Usage: crates/core/tests/run-keychain-tests.sh [cargo test options] [-- test binary options]
 #   e.g. crates/core/tests/run-keychain-tests.sh --locked -- --nocapture
-# Every argument is passed on to `cargo test -p offsite-core --test keychain`.
+# Every argument is passed on to `cargo test -p offsite-core --test keychain --test keychain_killed`.
 # Needs: dbus (dbus-run-session, dbus-send) and gnome-keyring (gnome-keyring-daemon).
 # Exits non-zero when the keyring cannot be started or any test fails (never skips).
 set -euo pipefail
@@ -91,4 +91,4 @@ keyring_pid=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org
     | awk '/uint32/ { print $2 }')
 log "gnome-keyring (pid $keyring_pid) is up on $DBUS_SESSION_BUS_ADDRESS"
 
-cargo test -p offsite-core --test keychain "$@"
+cargo test -p offsite-core --test keychain --test keychain_killed "$@"

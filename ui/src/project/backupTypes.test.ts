@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketsLabel, defaultType, parseBuckets, supabaseQuickAdd, supabaseRef, typeUnavailable } from "./backupTypes";
+import { bucketsLabel, defaultType, parseBuckets, typeUnavailable } from "./backupTypes";
 
 const none = { storage: null, supabase: null, default_type: null };
 
@@ -25,19 +25,5 @@ describe("backup types", () => {
     expect(parseBuckets("a, b,,a ")).toEqual({ kind: "only", names: ["a", "b"] });
     expect(bucketsLabel({ kind: "all" })).toBe("all buckets");
     expect(bucketsLabel({ kind: "only", names: ["a", "b"] })).toBe("a, b");
-  });
-
-  it("reads a Supabase ref from the project URL or the ref itself", () => {
-    expect(supabaseRef("https://abcdefghijklmnopqrst.supabase.co")).toBe("abcdefghijklmnopqrst");
-    expect(supabaseRef(" https://ABCDEFGHIJKLMNOPQRST.supabase.co/ ")).toBe("abcdefghijklmnopqrst");
-    expect(supabaseRef("abcdefghijklmnopqrst")).toBe("abcdefghijklmnopqrst");
-    expect(supabaseRef("https://example.com")).toBeNull();
-    expect(supabaseRef("short")).toBeNull();
-    expect(supabaseQuickAdd("abcdefghijklmnopqrst")).toMatchObject({
-      host: "db.abcdefghijklmnopqrst.supabase.co",
-      user: "postgres",
-      tls: "require",
-      endpoint: "https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3",
-    });
   });
 });

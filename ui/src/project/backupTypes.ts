@@ -40,23 +40,3 @@ export function parseBuckets(text: string): BucketSelection {
     .filter((s) => s !== "");
   return names.length === 0 ? { kind: "all" } : { kind: "only", names: [...new Set(names)] };
 }
-
-/** The ref of a Supabase project from its URL (`https://REF.supabase.co`) or the ref itself. */
-export function supabaseRef(input: string): string | null {
-  const t = input.trim().toLowerCase();
-  const m = /^(?:https?:\/\/)?([a-z0-9]{20})(?:\.supabase\.(?:co|in))?\/?$/.exec(t);
-  return m ? m[1]! : null;
-}
-
-/** What the Supabase quick add fills in for a ref. */
-export function supabaseQuickAdd(ref: string) {
-  return {
-    host: `db.${ref}.supabase.co`,
-    port: "5432",
-    user: "postgres",
-    database: "postgres",
-    tls: "require" as const,
-    endpoint: `https://${ref}.storage.supabase.co/storage/v1/s3`,
-    ref,
-  };
-}

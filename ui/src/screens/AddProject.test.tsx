@@ -156,6 +156,7 @@ describe("AddProject", () => {
         password: null,
         backup_dir: null,
       },
+      components: null,
     });
   });
 
@@ -164,18 +165,45 @@ describe("AddProject", () => {
     mockIPC((cmd, args) => {
       calls.push({ cmd, args });
       if (cmd === "add_project") return summary("abcdefghijklmnopqrst", null);
-      if (cmd === "set_storage" || cmd === "set_supabase") return { storage: null, supabase: null, default_type: null };
+      // The engine reads what was pasted; the form only shows its answer.
+      if (cmd === "supabase_project") {
+        const input = (args as { input: string }).input;
+        if (input !== "https://abcdefghijklmnopqrst.supabase.co")
+          return Promise.reject({
+            code: "invalid_input",
+            message: `"${input}" is not a Supabase project URL or ref`,
+            hint: null,
+            retryable: false,
+          });
+        return {
+          project_ref: "abcdefghijklmnopqrst",
+          db_host: "db.abcdefghijklmnopqrst.supabase.co",
+          db_port: 5432,
+          db_user: "postgres",
+          db_name: "postgres",
+          tls: "require",
+          storage_endpoint: "https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3",
+        };
+      }
       throw new Error(`unexpected command ${cmd}`);
     });
+    const saving = () => calls.filter((c) => c.cmd !== "supabase_project");
     const onSaved = vi.fn();
     render(<AddProject onSaved={onSaved} onCancel={vi.fn()} />);
     type("supabase-url", "https://nope.example.com");
     fireEvent.click(screen.getByTestId("supabase-fill"));
-    expect(screen.getByTestId("supabase-url-error")).toBeInTheDocument();
+    const refused = await screen.findByTestId("supabase-url-error");
+    expect(refused).toHaveAttribute("data-code", "invalid_input");
+    expect(refused).toHaveTextContent("not a Supabase project URL or ref");
     type("supabase-url", "https://abcdefghijklmnopqrst.supabase.co");
     fireEvent.click(screen.getByTestId("supabase-fill"));
-    expect(screen.queryByTestId("supabase-url-error")).not.toBeInTheDocument();
+    await waitFor(() => expect(screen.queryByTestId("supabase-url-error")).not.toBeInTheDocument());
+    expect(calls.filter((c) => c.cmd === "supabase_project").map((c) => c.args)).toEqual([
+      { input: "https://nope.example.com" },
+      { input: "https://abcdefghijklmnopqrst.supabase.co" },
+    ]);
     expect(screen.getByTestId("field-name")).toHaveValue("abcdefghijklmnopqrst");
+    expect(screen.getByTestId("field-port")).toHaveValue("5432");
     expect(screen.getByTestId("field-host")).toHaveValue("db.abcdefghijklmnopqrst.supabase.co");
     expect(screen.getByTestId("field-user")).toHaveValue("postgres");
     expect(screen.getByTestId("field-tls")).toHaveValue("require");
@@ -188,17 +216,17 @@ describe("AddProject", () => {
     const problems = await screen.findByTestId("add-components-problems");
     expect(problems).toHaveTextContent("secret access key");
     expect(problems).toHaveTextContent("access token");
-    expect(calls).toEqual([]);
+    expect(saving()).toEqual([]);
 
     type("add-s3-secret", "s3cret");
     type("add-supabase-token", "sbp_token");
     type("add-s3-buckets", "avatars, docs");
     fireEvent.click(screen.getByTestId("add-save"));
     await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
-    expect(calls.map((c) => c.cmd)).toEqual(["add_project", "set_storage", "set_supabase"]);
-    expect(calls[1]?.args).toEqual({
-      project: "abcdefghijklmnopqrst",
-      settings: {
+    // One call: the project with its parts, all or nothing.
+    expect(saving().map((c) => c.cmd)).toEqual(["add_project"]);
+    expect((saving()[0]?.args as { components: unknown }).components).toEqual({
+      storage: {
         endpoint: "https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3",
         region: "us-east-1",
         access_key_id: "AKID",
@@ -207,17 +235,18 @@ describe("AddProject", () => {
         buckets: { kind: "only", names: ["avatars", "docs"] },
         concurrency: null,
       },
-    });
-    expect(calls[2]?.args).toEqual({
-      project: "abcdefghijklmnopqrst",
-      settings: { project_ref: "abcdefghijklmnopqrst", api_url: null, access_token: "sbp_token" },
+      supabase: { project_ref: "abcdefghijklmnopqrst", api_url: null, access_token: "sbp_token" },
+      default_type: null,
+      artifacts: null,
+      server: null,
     });
   });
 
-  it("when the storage part is refused after the project was added, says so and offers to open it", async () => {
+  it("when the storage part is refused, nothing was saved: the error shows and the form stays to fix it", async () => {
+    const calls: string[] = [];
     mockIPC((cmd) => {
-      if (cmd === "add_project") return summary("shop", null);
-      if (cmd === "set_storage")
+      calls.push(cmd);
+      if (cmd === "add_project")
         return Promise.reject({ code: "invalid_input", message: "not a URL: ftp://x", hint: null, retryable: false });
       throw new Error(`unexpected command ${cmd}`);
     });
@@ -229,13 +258,23 @@ describe("AddProject", () => {
     type("add-s3-key-id", "AKID");
     type("add-s3-secret", "s3cret");
     fireEvent.click(screen.getByTestId("add-save"));
-    expect(await screen.findByTestId("components-save-error")).toHaveTextContent("not a URL");
-    expect(screen.getByTestId("components-partly-saved")).toBeInTheDocument();
-    expect(screen.getByTestId("add-s3-secret")).toHaveValue("");
+    expect(await screen.findByTestId("save-error")).toHaveTextContent("not a URL");
+    // No "partly saved" state: the engine added nothing, so there is no project to open.
+    expect(screen.queryByTestId("components-partly-saved")).not.toBeInTheDocument();
+    expect(calls).toEqual(["add_project"]);
     expect(onSaved).not.toHaveBeenCalled();
-    expect(screen.getByTestId("add-save")).toHaveTextContent("Open the project");
+    expect(screen.getByTestId("add-save")).toHaveTextContent("Save");
+    expect(screen.getByTestId("add-s3-secret")).toHaveValue("s3cret");
+    // Fixed and saved again: one more call, and the project is handed back.
+    mockIPC((cmd) => {
+      calls.push(cmd);
+      if (cmd === "add_project") return summary("shop", null);
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    type("add-s3-endpoint", "https://s3.example.com");
     fireEvent.click(screen.getByTestId("add-save"));
-    expect(onSaved).toHaveBeenCalledOnce();
+    await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
+    expect(calls).toEqual(["add_project", "add_project"]);
   });
 
   it("puts a chosen backup folder in the add form; a cancelled dialog leaves it", async () => {

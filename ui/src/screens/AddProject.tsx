@@ -4,8 +4,10 @@ import {
   type Connection,
   type ConnectionReport,
   type ErrorPayload,
+  type NewComponents,
   type ProjectChanges,
   type ProjectSummary,
+  type SupabaseProject,
   type TlsMode,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
@@ -14,7 +16,7 @@ import { keys, localChange, useOptionalStore } from "../store";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
 import { Dialog } from "../components/Dialog";
-import { parseBuckets, supabaseQuickAdd, supabaseRef } from "../project/backupTypes";
+import { parseBuckets } from "../project/backupTypes";
 
 /** The optional storage and Supabase parts of a new project (secrets go to the keychain). */
 export type ComponentValues = {
@@ -48,6 +50,33 @@ export function componentProblems(c: ComponentValues): string[] {
   if (c.ref.trim() !== "" && c.token === "") problems.push("The Supabase project needs an access token.");
   if (c.token !== "" && c.ref.trim() === "") problems.push("Enter the Supabase project ref for the token.");
   return problems;
+}
+
+/**
+ * The parts of the new project as the engine takes them with it, in the same call (all or
+ * nothing); `null` when none is given.
+ */
+export function toComponents(c: ComponentValues): NewComponents | null {
+  const storage = c.endpoint.trim() !== "" || c.keyId.trim() !== "";
+  const supabase = c.ref.trim() !== "";
+  if (!storage && !supabase) return null;
+  return {
+    storage: storage
+      ? {
+          endpoint: c.endpoint.trim() || null,
+          region: c.region.trim() || "us-east-1",
+          access_key_id: c.keyId.trim(),
+          secret_access_key: c.secret,
+          path_style: true,
+          buckets: parseBuckets(c.buckets),
+          concurrency: null,
+        }
+      : null,
+    supabase: supabase ? { project_ref: c.ref.trim(), api_url: null, access_token: c.token } : null,
+    default_type: null,
+    artifacts: null,
+    server: null,
+  };
 }
 
 export type FormValues = {
@@ -190,59 +219,37 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
   const [removing, setRemoving] = useState(false);
   const [comp, setComp] = useState<ComponentValues>(EMPTY_COMPONENTS);
   const [compProblems, setCompProblems] = useState<string[]>([]);
-  const [quickAddError, setQuickAddError] = useState<string | null>(null);
-  // Saved, but its storage or Supabase part was refused: the error, and the project to open.
-  const [partlySaved, setPartlySaved] = useState<{ project: ProjectSummary; error: ErrorPayload } | null>(null);
+  const [quickAddError, setQuickAddError] = useState<ErrorPayload | null>(null);
   const setC = <K extends keyof ComponentValues>(key: K, value: ComponentValues[K]) => {
     setComp((old) => ({ ...old, [key]: value }));
     setCompProblems([]);
   };
 
-  const quickAdd = () => {
-    const ref = supabaseRef(comp.supabaseUrl);
-    if (!ref) return setQuickAddError("Paste the project URL, https://REF.supabase.co, or its 20-letter ref.");
+  /** The engine reads what was pasted (URL, ref or connection string) and says what to fill in. */
+  const quickAdd = async () => {
+    let q: SupabaseProject;
+    try {
+      const result = await commands.supabaseProject(comp.supabaseUrl);
+      if (result.status === "error") return setQuickAddError(toErrorPayload(result.error));
+      q = result.data;
+    } catch (e) {
+      return setQuickAddError(toErrorPayload(e));
+    }
     setQuickAddError(null);
-    const q = supabaseQuickAdd(ref);
     setV((old) => ({
       ...old,
-      name: old.name.trim() ? old.name : ref,
+      name: old.name.trim() ? old.name : q.project_ref,
       mode: "fields",
-      host: q.host,
-      port: q.port,
-      user: q.user,
-      database: q.database,
+      host: q.db_host,
+      port: String(q.db_port),
+      user: q.db_user,
+      database: q.db_name,
       tls: q.tls,
     }));
     setErrors({});
-    setComp((old) => ({ ...old, endpoint: q.endpoint, ref: q.ref }));
+    setComp((old) => ({ ...old, endpoint: q.storage_endpoint, ref: q.project_ref }));
   };
 
-  /** After the project was added: its storage and Supabase parts, when given. */
-  const saveComponents = async (name: string): Promise<ErrorPayload | null> => {
-    try {
-      if (comp.endpoint.trim() || comp.keyId.trim()) {
-        const r = await commands.setStorage(name, {
-          endpoint: comp.endpoint.trim() || null,
-          region: comp.region.trim() || "us-east-1",
-          access_key_id: comp.keyId.trim(),
-          secret_access_key: comp.secret,
-          path_style: true,
-          buckets: parseBuckets(comp.buckets),
-          concurrency: null,
-        });
-        if (r.status === "error") return toErrorPayload(r.error);
-      }
-      if (comp.ref.trim()) {
-        const r = await commands.setSupabase(name, { project_ref: comp.ref.trim(), api_url: null, access_token: comp.token });
-        if (r.status === "error") return toErrorPayload(r.error);
-      }
-      return null;
-    } catch (e) {
-      return toErrorPayload(e);
-    } finally {
-      setComp((old) => ({ ...old, secret: "", token: "" }));
-    }
-  };
   const removeButton = useRef<HTMLButtonElement>(null);
 
   const loadProject = useCallback(async () => {
@@ -309,7 +316,6 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
-    if (partlySaved) return onSaved(partlySaved.project);
     const errs = validate(v);
     setErrors(errs);
     setSaveError(null);
@@ -324,22 +330,22 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
     try {
       const result = editing
         ? await commands.updateProject(editName, projectChanges(initial, v))
-        : await commands.addProject({
-            name: v.name.trim(),
-            connection: toConnection(v),
-            tls: v.tls,
-            password: v.password || null,
-            backup_dir: v.backupDir.trim() || null,
-          });
+        : await commands.addProject(
+            {
+              name: v.name.trim(),
+              connection: toConnection(v),
+              tls: v.tls,
+              password: v.password || null,
+              backup_dir: v.backupDir.trim() || null,
+            },
+            // Its parts go in the same call: the engine adds all of it, or nothing.
+            toComponents(comp),
+          );
       if (result.status === "ok") {
         setV((old) => ({ ...old, password: "" }));
+        setComp((old) => ({ ...old, secret: "", token: "" }));
         const saved = result.data.project.id;
         store?.apply([localChange("project", saved, saved)]);
-        const partError = editing ? null : await saveComponents(result.data.project.name);
-        if (partError) {
-          setPartlySaved({ project: result.data, error: partError });
-          return;
-        }
         onSaved(result.data);
         return;
       }
@@ -535,7 +541,7 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
                   spellCheck={false}
                   data-testid="supabase-url"
                 />
-                <button type="button" className="btn" onClick={quickAdd} data-testid="supabase-fill">
+                <button type="button" className="btn" onClick={() => void quickAdd()} data-testid="supabase-fill">
                   Fill in
                 </button>
               </div>
@@ -543,8 +549,8 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
                 Fills in the database (db.REF.supabase.co, user postgres, TLS required), the storage endpoint and the ref.
               </p>
               {quickAddError && (
-                <p className="field-error" data-testid="supabase-url-error">
-                  {quickAddError}
+                <p className="field-error" data-testid="supabase-url-error" data-code={quickAddError.code}>
+                  {quickAddError.message}
                 </p>
               )}
             </div>
@@ -656,21 +662,13 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
             Cancel
           </button>
           <button type="submit" className="btn btn-primary" disabled={saving} data-testid={`${prefix}-save`}>
-            {saving ? "Saving…" : editing ? "Save changes" : partlySaved ? "Open the project" : "Save"}
+            {saving ? "Saving…" : editing ? "Save changes" : "Save"}
           </button>
         </div>
 
         {test.status === "ok" && <ConnectionReportView report={test.report} />}
         {test.status === "error" && <ErrorNotice error={test.error} testId="test-error" />}
         {saveError && <ErrorNotice error={saveError} testId="save-error" />}
-        {partlySaved && (
-          <>
-            <p className="notice notice-warn small" data-testid="components-partly-saved">
-              The project was saved; its storage or Supabase part was not. Set it on the project's page.
-            </p>
-            <ErrorNotice error={partlySaved.error} testId="components-save-error" />
-          </>
-        )}
       </form>
 
       {editing && (

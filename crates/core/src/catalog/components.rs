@@ -118,6 +118,21 @@ impl Components {
     }
 }
 
+/// The stored form of `c`, after checking what the catalog requires of it.
+pub(super) fn component_doc(c: &Components) -> Result<String> {
+    if let Some(t) = &c.default_type {
+        super::validate::validate_backup_type(t)?;
+    }
+    if let Some(s) = &c.storage {
+        if s.region.trim().is_empty() || s.access_key_id.trim().is_empty() {
+            return Err(Error::invalid(
+                "the storage component needs a region and an access key id",
+            ));
+        }
+    }
+    serde_json::to_string(c).map_err(|e| Error::internal(e.to_string()))
+}
+
 impl Catalog {
     /// The project's components (empty when none were set).
     pub async fn components(&self, project_id: &str) -> Result<Components> {
@@ -140,17 +155,7 @@ impl Catalog {
 
     /// Save the project's components (replacing what was there).
     pub async fn set_components(&self, project_id: &str, c: &Components) -> Result<()> {
-        if let Some(t) = &c.default_type {
-            super::validate::validate_backup_type(t)?;
-        }
-        if let Some(s) = &c.storage {
-            if s.region.trim().is_empty() || s.access_key_id.trim().is_empty() {
-                return Err(Error::invalid(
-                    "the storage component needs a region and an access key id",
-                ));
-            }
-        }
-        let doc = serde_json::to_string(c).map_err(|e| Error::internal(e.to_string()))?;
+        let doc = component_doc(c)?;
         sqlx::query(
             "INSERT INTO project_components (project_id, doc, updated_at) VALUES (?, ?, ?) \
              ON CONFLICT(project_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",

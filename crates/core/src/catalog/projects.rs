@@ -41,9 +41,22 @@ const LIST_HINT: &str = "see the projects with `offsite project list`";
 impl Catalog {
     /// Add a project. Its name must be free (ignoring case) and its URL must not hold a password.
     pub async fn add_project(&self, p: &NewProject) -> Result<Project> {
+        self.add_project_with_components(p, &super::Components::default())
+            .await
+    }
+
+    /// Add a project and its components in one transaction: both are saved, or neither.
+    pub async fn add_project_with_components(
+        &self,
+        p: &NewProject,
+        components: &super::Components,
+    ) -> Result<Project> {
         validate_project_name(&p.name)?;
         let db_url = validate_db_url(&p.db_url)?;
         validate_tls_mode(&p.tls_mode)?;
+        let doc = (!components.is_empty())
+            .then(|| super::components::component_doc(components))
+            .transpose()?;
         let project = Project {
             id: new_id(),
             name: p.name.clone(),
@@ -52,6 +65,8 @@ impl Catalog {
             backup_dir: non_empty(p.backup_dir.as_deref()),
             created_at: self.now(),
         };
+        let what = format!("adding project {:?}", p.name);
+        let mut tx = self.pool().begin().await.map_err(|e| db_error(&what, e))?;
         sqlx::query(&format!(
             "INSERT INTO projects ({PROJECT_COLS}) VALUES (?, ?, ?, ?, ?, ?)"
         ))
@@ -61,10 +76,38 @@ impl Catalog {
         .bind(&project.tls_mode)
         .bind(&project.backup_dir)
         .bind(&project.created_at)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(|e| save_error(&p.name, "adding", e))?;
+        if let Some(doc) = doc {
+            sqlx::query(
+                "INSERT INTO project_components (project_id, doc, updated_at) VALUES (?, ?, ?)",
+            )
+            .bind(&project.id)
+            .bind(&doc)
+            .bind(&project.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error("saving a project's components", e))?;
+        }
+        // Dropping `tx` on an error above rolls both back.
+        tx.commit().await.map_err(|e| db_error(&what, e))?;
         Ok(project)
+    }
+
+    /// Whether a project named `name` may be added: `AlreadyExists` when the name is taken
+    /// (ignoring case).
+    pub async fn check_name_free(&self, name: &str) -> Result<()> {
+        validate_project_name(name)?;
+        match self.project(name).await {
+            Ok(_) => Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("a project named {name:?} already exists"),
+            )
+            .with_hint("choose another name (names are compared ignoring case); see the projects with `offsite project list`")),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// The project with this name (names match ignoring case).

@@ -34,6 +34,35 @@ impl Catalog {
     }
 
     /// Remove a setting (no error when it is not set).
+    /// Set (`Some`) or remove (`None`) several settings in one transaction: all, or none.
+    pub async fn set_settings_together(&self, values: &[(&str, Option<&str>)]) -> Result<()> {
+        if values.iter().any(|(k, _)| k.is_empty()) {
+            return Err(Error::invalid("a setting needs a name"));
+        }
+        let what = "saving settings";
+        let mut tx = self.pool().begin().await.map_err(|e| db_error(what, e))?;
+        let now = self.now();
+        for (key, value) in values {
+            let done = match value {
+                Some(v) => sqlx::query(
+                    "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) \
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(v)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await,
+                None => sqlx::query("DELETE FROM settings WHERE key = ?")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await,
+            };
+            done.map_err(|e| db_error(&format!("saving setting {key:?}"), e))?;
+        }
+        tx.commit().await.map_err(|e| db_error(what, e))
+    }
+
     pub async fn remove_setting(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM settings WHERE key = ?")
             .bind(key)

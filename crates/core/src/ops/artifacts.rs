@@ -72,12 +72,34 @@ pub async fn set_artifacts(
         let _ = engine.secrets.delete(&key);
         return Ok(c);
     };
+    let imported = c
+        .artifacts
+        .take()
+        .map(|old| old.imported)
+        .unwrap_or_default();
+    let (a, given) = prepare(engine, &key, s, imported).await?;
+    if let Some(v) = given {
+        engine.secrets.set(&key, &v)?;
+    }
+    c.artifacts = Some(a);
+    engine.catalog.set_components(&p.id, &c).await?;
+    Ok(c)
+}
+
+/// The artifact bucket `s` describes, its keys checked by listing, and the secret to store
+/// (`None`: the one under `key` or in the environment is used); nothing is written.
+pub(crate) async fn prepare(
+    engine: &Engine,
+    key: &str,
+    s: ArtifactsSettings,
+    imported: Vec<crate::catalog::ImportedArtifact>,
+) -> Result<(ArtifactsComponent, Option<String>)> {
     let (bucket, prefix) = parse_location(&s.location)?;
     let given = non_empty(s.secret_access_key);
     let secret = match given.clone() {
         Some(v) => v,
         None => {
-            secret_of(engine, &key, S3_SECRET_ENV, "artifact bucket secret")?.ok_or_else(|| {
+            secret_of(engine, key, S3_SECRET_ENV, "artifact bucket secret")?.ok_or_else(|| {
                 Error::new(
                     ErrorKind::Secrets,
                     "the artifact bucket's secret key is missing",
@@ -97,11 +119,7 @@ pub async fn set_artifacts(
         bucket,
         prefix,
         pattern: non_empty(s.pattern),
-        imported: c
-            .artifacts
-            .take()
-            .map(|old| old.imported)
-            .unwrap_or_default(),
+        imported,
     };
     let store = S3Store::new(&config_of(&a, secret))?;
     store
@@ -115,12 +133,7 @@ pub async fn set_artifacts(
         )
         .await
         .map_err(|e| listing_error(e, &a))?;
-    if let Some(v) = given {
-        engine.secrets.set(&key, &v)?;
-    }
-    c.artifacts = Some(a);
-    engine.catalog.set_components(&p.id, &c).await?;
-    Ok(c)
+    Ok((a, given))
 }
 
 /// A failed test listing, with what to check when the store gave no hint (an unknown bucket).

@@ -14,10 +14,9 @@ use crate::storage::BucketSelection;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// The environment variable a headless run may give the S3 secret in.
-pub const S3_SECRET_ENV: &str = "OFFSITE_S3_SECRET_ACCESS_KEY";
-/// The environment variable a headless run may give the Supabase access token in.
-pub const SUPABASE_TOKEN_ENV: &str = "SUPABASE_ACCESS_TOKEN";
+/// The environment variables a headless run may give the S3 secret and the Supabase access
+/// token in (see [`secrets::shared_env_for_key`]).
+pub use crate::secrets::{S3_SECRET_ENV, SUPABASE_TOKEN_ENV};
 
 /// Storage settings as the window and the CLI send them (the secret is write-only).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -122,28 +121,7 @@ pub(crate) async fn set_storage(
             let _ = engine.secrets.delete(&key);
         }
         Some(s) => {
-            let storage = StorageComponent {
-                endpoint: non_empty(s.endpoint),
-                region: s.region.trim().to_string(),
-                access_key_id: s.access_key_id.trim().to_string(),
-                path_style: s.path_style,
-                buckets: s.buckets,
-                concurrency: s.concurrency.map(|n| n.clamp(1, 64)),
-            };
-            // Refuse what cannot work before saving anything (the secret is checked below).
-            S3Config {
-                endpoint: storage.endpoint.clone(),
-                region: storage.region.clone(),
-                access_key_id: storage.access_key_id.clone(),
-                secret_access_key: "x".into(),
-                path_style: storage.path_style,
-            }
-            .validate()?;
-            let secret = non_empty(s.secret_access_key);
-            if secret.is_none() && secret_of(engine, &key, S3_SECRET_ENV, "S3 secret")?.is_none() {
-                return Err(Error::new(ErrorKind::Secrets, "the S3 secret access key is missing")
-                    .with_hint("give it once (--s3-secret-stdin, or OFFSITE_S3_SECRET_ACCESS_KEY); it is kept in the keychain"));
-            }
+            let (storage, secret) = prepare_storage(engine, &key, s)?;
             c.storage = Some(storage);
             if let Some(secret) = secret {
                 engine.secrets.set(&key, &secret)?;
@@ -152,6 +130,38 @@ pub(crate) async fn set_storage(
         }
     }
     Ok(c)
+}
+
+/// The storage `s` describes, checked, and the secret to store (`None`: the one under `key` or
+/// in the environment is used); nothing is written.
+pub(crate) fn prepare_storage(
+    engine: &Engine,
+    key: &str,
+    s: StorageSettings,
+) -> Result<(StorageComponent, Option<String>)> {
+    let storage = StorageComponent {
+        endpoint: non_empty(s.endpoint),
+        region: s.region.trim().to_string(),
+        access_key_id: s.access_key_id.trim().to_string(),
+        path_style: s.path_style,
+        buckets: s.buckets,
+        concurrency: s.concurrency.map(|n| n.clamp(1, 64)),
+    };
+    // Refuse what cannot work before saving anything (the secret is checked below).
+    S3Config {
+        endpoint: storage.endpoint.clone(),
+        region: storage.region.clone(),
+        access_key_id: storage.access_key_id.clone(),
+        secret_access_key: "x".into(),
+        path_style: storage.path_style,
+    }
+    .validate()?;
+    let secret = non_empty(s.secret_access_key);
+    if secret.is_none() && secret_of(engine, key, S3_SECRET_ENV, "S3 secret")?.is_none() {
+        return Err(Error::new(ErrorKind::Secrets, "the S3 secret access key is missing")
+            .with_hint("give it once (--s3-secret-stdin, or OFFSITE_S3_SECRET_ACCESS_KEY); it is kept in the keychain"));
+    }
+    Ok((storage, secret))
 }
 
 pub(crate) async fn set_supabase(
@@ -169,28 +179,8 @@ pub(crate) async fn set_supabase(
             let _ = engine.secrets.delete(&key);
         }
         Some(s) => {
-            let project_ref = s.project_ref.trim().to_string();
-            if project_ref.is_empty()
-                || !project_ref
-                    .chars()
-                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
-            {
-                return Err(Error::invalid(format!(
-                    "{project_ref:?} is not a Supabase project ref"
-                ))
-                .with_hint("the ref is the 20 letters in https://<ref>.supabase.co"));
-            }
-            let token = non_empty(s.access_token);
-            if token.is_none()
-                && secret_of(engine, &key, SUPABASE_TOKEN_ENV, "Supabase access token")?.is_none()
-            {
-                return Err(Error::new(ErrorKind::Secrets, "the Supabase access token is missing")
-                    .with_hint("create a personal access token at https://supabase.com/dashboard/account/tokens and give it once (--supabase-token-stdin, or SUPABASE_ACCESS_TOKEN)"));
-            }
-            c.supabase = Some(SupabaseComponent {
-                project_ref,
-                api_url: non_empty(s.api_url),
-            });
+            let (supabase, token) = prepare_supabase(engine, &key, s)?;
+            c.supabase = Some(supabase);
             if let Some(t) = token {
                 engine.secrets.set(&key, &t)?;
             }
@@ -200,6 +190,38 @@ pub(crate) async fn set_supabase(
     Ok(c)
 }
 
+/// The Supabase project `s` describes, checked, and the token to store (`None`: the one under
+/// `key` or in the environment is used); nothing is written.
+pub(crate) fn prepare_supabase(
+    engine: &Engine,
+    key: &str,
+    s: SupabaseSettings,
+) -> Result<(SupabaseComponent, Option<String>)> {
+    let project_ref = s.project_ref.trim().to_string();
+    if project_ref.is_empty()
+        || !project_ref
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit())
+    {
+        return Err(
+            Error::invalid(format!("{project_ref:?} is not a Supabase project ref"))
+                .with_hint("the ref is the 20 letters in https://<ref>.supabase.co"),
+        );
+    }
+    let token = non_empty(s.access_token);
+    if token.is_none()
+        && secret_of(engine, key, SUPABASE_TOKEN_ENV, "Supabase access token")?.is_none()
+    {
+        return Err(Error::new(ErrorKind::Secrets, "the Supabase access token is missing")
+            .with_hint("create a personal access token at https://supabase.com/dashboard/account/tokens and give it once (--supabase-token-stdin, or SUPABASE_ACCESS_TOKEN)"));
+    }
+    let supabase = SupabaseComponent {
+        project_ref,
+        api_url: non_empty(s.api_url),
+    };
+    Ok((supabase, token))
+}
+
 pub(crate) async fn set_default_type(
     engine: &Engine,
     project: &str,
@@ -207,11 +229,17 @@ pub(crate) async fn set_default_type(
 ) -> Result<Components> {
     let p = engine.catalog.project(project).await?;
     let mut c = engine.catalog.components(&p.id).await?;
-    let t = backup_type.trim().to_ascii_lowercase();
-    check_type_fits(&c, &t)?;
-    c.default_type = if t == "database" { None } else { Some(t) };
+    c.default_type = default_type_for(&c, backup_type)?;
     engine.catalog.set_components(&p.id, &c).await?;
     Ok(c)
+}
+
+/// What `backup_type` is stored as (`None` for the default, `database`), once the project's
+/// components `c` can make it.
+pub(crate) fn default_type_for(c: &Components, backup_type: &str) -> Result<Option<String>> {
+    let t = backup_type.trim().to_ascii_lowercase();
+    check_type_fits(c, &t)?;
+    Ok(if t == "database" { None } else { Some(t) })
 }
 
 /// A backup type the project can make: `storage`/`incremental` need storage, `config` needs the

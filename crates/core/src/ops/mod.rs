@@ -26,6 +26,7 @@ pub mod components;
 pub mod delete;
 pub mod import;
 pub mod job;
+pub mod new_project;
 pub mod projects;
 pub mod prune;
 pub(crate) mod queries;
@@ -35,21 +36,25 @@ pub(crate) mod restore_parts;
 pub(crate) mod runner;
 pub mod schedule;
 pub mod settings;
+pub mod supabase_project;
 pub mod supabase_tls;
 pub(crate) mod sweep;
 pub mod verify;
 
+pub use artifacts::ArtifactsSettings;
 pub use backup::{BackupOptions, BackupOutcome};
 pub use backup_inputs::{parse_backup_type, BackupInputs, ProvidedInputs};
 pub use components::{BucketTest, StorageSettings, StorageTestReport, SupabaseSettings};
 pub use delete::{DeleteOptions, DeleteOutcome};
 pub use import::{ImportInto, ImportOptions, ImportOutcome};
 pub use job::{new_job_id, JobStart, JobTrigger};
+pub use new_project::NewComponents;
 pub use projects::{
     AddProject, ConnectionReport, ProjectConnection, ProjectSummary, UpdateProject,
 };
 pub use prune::{KeptBackup, PruneOptions, PruneOutcome, RemovedBackup, SkippedBackup};
 pub use queries::{JobFilter, HISTORY_LIMIT};
+pub use remote::ServerSettings;
 pub use runner::ProjectLock;
 pub use schedule::{
     DueRun, ProjectStatus, RetentionView, RunDueReport, SchedulePreview, ScheduleView,

@@ -163,11 +163,12 @@ fn given(password: Option<String>) -> Option<String> {
     password.filter(|p| !p.is_empty())
 }
 
-pub(crate) async fn add(engine: &Engine, req: AddProject) -> Result<Project> {
+/// The catalog row `req` asks for (its connection checked), and the password to store.
+pub(crate) fn new_project(req: AddProject) -> Result<(NewProject, Option<String>)> {
     let (spec, url_password) = req.connection.parse(req.tls)?;
     let password = given(req.password).or(url_password);
     let new = NewProject {
-        name: req.name.clone(),
+        name: req.name,
         db_url: spec.to_url(),
         tls_mode: spec.tls.as_str().to_string(),
         backup_dir: req
@@ -175,18 +176,14 @@ pub(crate) async fn add(engine: &Engine, req: AddProject) -> Result<Project> {
             .map(|d| d.display().to_string())
             .filter(|d| !d.trim().is_empty()),
     };
-    let project = engine.catalog.add_project(&new).await?;
-    if let Some(pw) = password {
-        // The row exists only if the secret could be stored: nothing half-written.
-        if let Err(e) = engine
-            .secrets
-            .set(&project_password_key(&project.name), &pw)
-        {
-            let _ = engine.catalog.remove_project(&project.name).await;
-            return Err(e);
-        }
-    }
-    Ok(project)
+    Ok((new, password))
+}
+
+/// Add a project without other parts (see [`super::new_project`]): its row exists only if its
+/// password could be stored.
+pub(crate) async fn add(engine: &Engine, req: AddProject) -> Result<Project> {
+    let parts = super::new_project::NewComponents::default();
+    Ok(super::new_project::add(engine, req, parts).await?.0)
 }
 
 /// Change a project: name, connection (a password in a URL is moved to the secret store), TLS

@@ -26,7 +26,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The environment variable a headless run may give the server token in.
-pub const SERVER_TOKEN_ENV: &str = "OFFSITE_SERVER_TOKEN";
+pub use crate::secrets::SERVER_TOKEN_ENV;
 
 /// The keychain key of a project's backup-server token: `project:<name>:server-token`.
 pub fn project_server_token_key(project_name: &str) -> String {
@@ -82,6 +82,23 @@ pub async fn set_server(
         let _ = engine.secrets.delete(&key);
         return Ok(c);
     };
+    let (server, given) = prepare(engine, &key, s).await?;
+    if let Some(t) = given {
+        engine.secrets.set(&key, &t)?;
+    }
+    c.server = Some(server);
+    engine.catalog.set_components(&p.id, &c).await?;
+    Ok(c)
+}
+
+/// The backup server `s` describes, checked against the server (its certificate, the project
+/// id and the token), and the token to store (`None`: the one under `key` or in the
+/// environment is used); nothing is written.
+pub(crate) async fn prepare(
+    engine: &Engine,
+    key: &str,
+    s: ServerSettings,
+) -> Result<(ServerComponent, Option<String>)> {
     let url = parse_server_url(&s.url)?;
     crate::sources::agent::check_plain_http(&url, s.insecure_http)?;
     let fingerprint = match url.scheme() {
@@ -111,7 +128,7 @@ pub async fn set_server(
     let token = match given.clone() {
         Some(t) => t,
         None => {
-            secret_of(engine, &key, SERVER_TOKEN_ENV, "backup server token")?.ok_or_else(|| {
+            secret_of(engine, key, SERVER_TOKEN_ENV, "backup server token")?.ok_or_else(|| {
                 Error::new(ErrorKind::Secrets, "the backup server's token is missing").with_hint(
                     "create one on the server (`offsite serve token create --project ID`) and \
                      give it once (--token-stdin, or OFFSITE_SERVER_TOKEN)",
@@ -136,12 +153,7 @@ pub async fn set_server(
     )?;
     client.api_retry.max_attempts = 1;
     client.backups().await?;
-    if let Some(t) = given {
-        engine.secrets.set(&key, &t)?;
-    }
-    c.server = Some(server);
-    engine.catalog.set_components(&p.id, &c).await?;
-    Ok(c)
+    Ok((server, given))
 }
 
 /// The agent client of a project (its server, pinned fingerprint and token).

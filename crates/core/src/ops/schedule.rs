@@ -557,12 +557,18 @@ struct DueItem {
 /// The setting: how many due runs may run at once (1–4; default 1).
 pub const CONCURRENCY_SETTING: &str = "schedule_concurrency";
 
-/// Set how many due runs may run at once (1–4).
-pub(crate) async fn set_concurrency(engine: &Engine, n: u32) -> Result<()> {
+/// How many due runs may run at once: 1 to 4.
+pub(crate) fn check_concurrency(n: u32) -> Result<()> {
     if !(1..=4).contains(&n) {
         return Err(Error::invalid(format!("{n} runs at once is not allowed"))
             .with_hint("choose 1 (one at a time, the default) to 4"));
     }
+    Ok(())
+}
+
+/// Set how many due runs may run at once (1–4).
+pub(crate) async fn set_concurrency(engine: &Engine, n: u32) -> Result<()> {
+    check_concurrency(n)?;
     engine
         .catalog
         .set_setting(CONCURRENCY_SETTING, &n.to_string())

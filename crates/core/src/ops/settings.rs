@@ -60,6 +60,65 @@ pub(crate) fn current(engine: &Engine) -> EngineSettings {
 /// path that can be created and written; a pg_bin folder must hold pg_dump and pg_restore
 /// that run. Nothing is saved when either is wrong.
 pub(crate) async fn save(engine: &Engine, new: EngineSettings) -> Result<EngineSettings> {
+    save_all(
+        engine,
+        SettingsChange {
+            engine: new,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Everything a settings screen saves at once: the engine's settings, plain settings (the
+/// desktop's preferences) and how many scheduled runs may run at once.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    pub engine: EngineSettings,
+    /// Never the engine's own keys (those are `engine`).
+    pub plain: Vec<(String, String)>,
+    /// `None` keeps it.
+    pub schedule_concurrency: Option<u32>,
+}
+
+/// Check every part of `change`, then save it all in one catalog transaction: when any part is
+/// wrong (a folder that cannot be written, no pg_dump, an engine key among the plain ones, a
+/// concurrency out of range) nothing is saved. Returns the engine's settings as saved.
+pub(crate) async fn save_all(engine: &Engine, change: SettingsChange) -> Result<EngineSettings> {
+    let new = checked(change.engine).await?;
+    for (key, _) in &change.plain {
+        check_key(key)?;
+        if key.is_empty() {
+            return Err(Error::invalid("a setting needs a name"));
+        }
+    }
+    let concurrency = change
+        .schedule_concurrency
+        .map(|n| super::schedule::check_concurrency(n).map(|_| n.to_string()))
+        .transpose()?;
+    let mut values: Vec<(&str, Option<&str>)> = vec![
+        (BACKUP_DIR_SETTING, new.default_backup_dir.as_deref()),
+        (PG_BIN_SETTING, new.pg_bin.as_deref()),
+    ];
+    values.extend(
+        change
+            .plain
+            .iter()
+            .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+    );
+    if let Some(n) = &concurrency {
+        values.push((super::schedule::CONCURRENCY_SETTING, Some(n.as_str())));
+    }
+    engine.catalog.set_settings_together(&values).await?;
+    match engine.settings.write() {
+        Ok(mut s) => *s = new.clone(),
+        Err(poisoned) => *poisoned.into_inner() = new.clone(),
+    }
+    Ok(new)
+}
+
+/// The engine's settings cleaned and checked (nothing saved).
+async fn checked(new: EngineSettings) -> Result<EngineSettings> {
     let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let new = EngineSettings {
         default_backup_dir: clean(new.default_backup_dir),
@@ -96,20 +155,6 @@ pub(crate) async fn save(engine: &Engine, new: EngineSettings) -> Result<EngineS
                  clear the setting to search the usual places",
             ));
         }
-    }
-    let catalog = &engine.catalog;
-    for (key, value) in [
-        (BACKUP_DIR_SETTING, &new.default_backup_dir),
-        (PG_BIN_SETTING, &new.pg_bin),
-    ] {
-        match value {
-            Some(v) => catalog.set_setting(key, v).await?,
-            None => catalog.remove_setting(key).await?,
-        }
-    }
-    match engine.settings.write() {
-        Ok(mut s) => *s = new.clone(),
-        Err(poisoned) => *poisoned.into_inner() = new.clone(),
     }
     Ok(new)
 }
@@ -184,4 +229,82 @@ fn check_writable_dir(dir: &Path) -> Result<()> {
     crate::private_fs::tempfile_in(dir, ".offsite-write-test-")
         .map(drop)
         .map_err(|e| Error::io(format!("writing in {}", dir.display()), e).with_hint(hint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::MemoryStore;
+    use crate::EngineConfig;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn one_wrong_part_leaves_every_setting_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(
+            EngineConfig::new(Arc::new(MemoryStore::new())).data_dir(Some(dir.path().into())),
+        )
+        .await
+        .unwrap();
+        let first = dir.path().join("first");
+        let good = SettingsChange {
+            engine: EngineSettings {
+                default_backup_dir: Some(first.display().to_string()),
+                pg_bin: None,
+            },
+            plain: vec![("desktop.theme".into(), "dark".into())],
+            schedule_concurrency: Some(2),
+        };
+        save_all(&engine, good.clone()).await.unwrap();
+        let snapshot = || async {
+            (
+                engine.settings().default_backup_dir,
+                engine.catalog.setting(BACKUP_DIR_SETTING).await.unwrap(),
+                engine.catalog.setting("desktop.theme").await.unwrap(),
+                engine.catalog.setting("desktop.other").await.unwrap(),
+                engine
+                    .catalog
+                    .setting(super::super::schedule::CONCURRENCY_SETTING)
+                    .await
+                    .unwrap(),
+            )
+        };
+        let before = snapshot().await;
+        assert_eq!(before.2.as_deref(), Some("dark"));
+        assert_eq!(before.4.as_deref(), Some("2"));
+        // Each change below is fine but for one part; each is refused whole.
+        let changed = |f: &dyn Fn(&mut SettingsChange)| {
+            let mut c = SettingsChange {
+                engine: EngineSettings {
+                    default_backup_dir: Some(dir.path().join("second").display().to_string()),
+                    pg_bin: None,
+                },
+                plain: vec![
+                    ("desktop.theme".into(), "light".into()),
+                    ("desktop.other".into(), "x".into()),
+                ],
+                schedule_concurrency: Some(3),
+            };
+            f(&mut c);
+            c
+        };
+        let wrong = [
+            changed(&|c| c.schedule_concurrency = Some(9)),
+            changed(&|c| c.engine.pg_bin = Some("relative/bin".into())),
+            changed(&|c| c.engine.default_backup_dir = Some("not/absolute".into())),
+            changed(&|c| c.plain.push((PG_BIN_SETTING.into(), "/usr/bin".into()))),
+        ];
+        for c in wrong {
+            let e = save_all(&engine, c.clone()).await.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{c:?}: {e}");
+            assert_eq!(snapshot().await, before, "{c:?}");
+        }
+        // And the same change without the wrong part is saved whole.
+        save_all(&engine, changed(&|_| {})).await.unwrap();
+        let after = snapshot().await;
+        assert_eq!(after.2.as_deref(), Some("light"));
+        assert_eq!(after.3.as_deref(), Some("x"));
+        assert_eq!(after.4.as_deref(), Some("3"));
+        assert!(after.1.unwrap().ends_with("second"));
+    }
 }

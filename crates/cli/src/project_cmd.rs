@@ -1,0 +1,368 @@
+//! `offsite project …`: add (one engine call with every part asked for), components, list, show,
+//! test, remove, password.
+
+use crate::output::Out;
+use crate::{components_cmd, exit, read_password_stdin, remote_cmd, warn_password_in_url};
+use clap::Subcommand;
+use offsite_core::postgres::conn::TlsMode;
+use offsite_core::{AddProject, Engine, Error, ProjectConnection, Result};
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum ProjectCmd {
+    /// Add a project. A password in the URL is moved to the OS keychain. Without --db and
+    /// --host, the connection comes from PGHOST, PGPORT, PGUSER and PGDATABASE.
+    Add {
+        name: String,
+        /// A libpq URL: postgres://USER@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full],
+        /// or with a socket folder postgresql://USER@/DATABASE?host=/var/run/postgresql[&port=5432].
+        /// A password written into the URL (postgres://USER:PASSWORD@…) is visible to every
+        /// local user in `ps` while offsite runs, and stays in the shell's history: leave it out
+        /// and give it with --password-stdin.
+        #[arg(long, value_name = "URL", conflicts_with_all = ["host", "port", "user", "dbname"])]
+        db: Option<String>,
+        /// Instead of --db: the server's host name or address, or a Unix socket folder (an
+        /// absolute path such as /var/run/postgresql). Default: $PGHOST.
+        #[arg(long)]
+        host: Option<String>,
+        /// The port (default: $PGPORT, then 5432).
+        #[arg(long)]
+        port: Option<u16>,
+        /// The role to connect as (default: $PGUSER, then postgres).
+        #[arg(long)]
+        user: Option<String>,
+        /// The database (default: $PGDATABASE, then the user name).
+        #[arg(long)]
+        dbname: Option<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// TLS mode (overrides the URL's sslmode).
+        #[arg(long, value_name = "MODE")]
+        tls: Option<String>,
+        /// Folder for this project's backups.
+        #[arg(long, value_name = "DIR")]
+        backup_dir: Option<PathBuf>,
+        #[command(flatten)]
+        components: components_cmd::ComponentArgs,
+        #[command(flatten)]
+        server: remote_cmd::ServerArgs,
+    },
+    /// Set or show a project's storage and Supabase settings and default backup type (the same
+    /// flags as `project add`); without flags, show them.
+    Components {
+        name: String,
+        #[command(flatten)]
+        components: components_cmd::ComponentArgs,
+        /// Remove the project's storage (and its stored secret).
+        #[arg(long)]
+        remove_storage: bool,
+        /// Remove the project's Supabase ref (and its stored token).
+        #[arg(long)]
+        remove_supabase: bool,
+        #[command(flatten)]
+        server: remote_cmd::ServerArgs,
+        /// Remove the project's backup server (and its stored token).
+        #[arg(long)]
+        remove_server: bool,
+        /// Remove the project's artifact bucket (and its stored secret).
+        #[arg(long)]
+        remove_artifacts: bool,
+    },
+    /// List the project's buckets with object counts and sizes, and check the keys can read them.
+    TestStorage { name: String },
+    /// List projects.
+    List,
+    /// Show one project.
+    Show { name: String },
+    /// Connect and report server version, size and permission problems.
+    Test { name: String },
+    /// Remove a project and its stored password (backup files are kept).
+    Remove { name: String },
+    /// Replace a project's stored password with the first line of standard input (into the OS
+    /// keychain, or nowhere with OFFSITE_SECRET_STORE=env).
+    Password { name: String },
+}
+
+pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
+    match cmd {
+        ProjectCmd::Add {
+            name,
+            db,
+            host,
+            port,
+            user,
+            dbname,
+            password_stdin,
+            tls,
+            backup_dir,
+            components,
+            server,
+        } => {
+            let mut stdin = components_cmd::StdinSecrets::read(
+                usize::from(password_stdin) + components.stdin_lines() + server.stdin_lines(),
+            )?;
+            let password = if password_stdin { stdin.next() } else { None };
+            let tls = tls.map(|t| t.parse::<TlsMode>()).transpose()?;
+            let quick = components
+                .supabase
+                .as_deref()
+                .map(components_cmd::parse_supabase)
+                .transpose()?;
+            if let Some(url) = &db {
+                warn_password_in_url("--db", url);
+            }
+            let connection = match (db, &quick) {
+                (Some(url), _) => ProjectConnection::Url(url),
+                (None, Some(q)) if host.is_none() => {
+                    let token = if components.supabase_token_stdin {
+                        // (the server token, when also read, comes after it)
+                        stdin.nth_from_end(server.stdin_lines()).map(str::to_string)
+                    } else {
+                        std::env::var(offsite_core::ops::components::SUPABASE_TOKEN_ENV).ok()
+                    };
+                    supabase_connection(q, &components, token, tls).await?
+                }
+                (None, _) => {
+                    fields_from_flags_and_env(host, port, user, dbname, |k| std::env::var(k).ok())?
+                }
+            };
+            let mut parts = components.parts(&mut stdin, quick.as_ref())?;
+            parts.server = server.settings(stdin.next()).await?;
+            // One engine call: the project exists only with every part it was asked for.
+            let (p, _) = engine
+                .add_project_with_components(
+                    AddProject {
+                        name,
+                        connection,
+                        password,
+                        tls,
+                        backup_dir,
+                    },
+                    parts,
+                )
+                .await?;
+            out.project(&p, &engine.backup_dir_of(&p));
+        }
+        ProjectCmd::Components {
+            name,
+            components,
+            remove_storage,
+            remove_supabase,
+            server,
+            remove_server,
+            remove_artifacts,
+        } => {
+            let mut stdin = components_cmd::StdinSecrets::read(
+                components.stdin_lines() + server.stdin_lines(),
+            )?;
+            if remove_artifacts {
+                offsite_core::ops::artifacts::set_artifacts(engine, &name, None).await?;
+            }
+            if remove_server {
+                offsite_core::ops::remote::set_server(engine, &name, None).await?;
+            }
+            if remove_storage {
+                engine.set_storage(&name, None).await?;
+            }
+            if remove_supabase {
+                engine.set_supabase(&name, None).await?;
+            }
+            let quick = components
+                .supabase
+                .as_deref()
+                .map(components_cmd::parse_supabase)
+                .transpose()?;
+            components
+                .apply(engine, &name, &mut stdin, quick.as_ref())
+                .await?;
+            server.apply(engine, &name, stdin.next()).await?;
+            components_cmd::print_components(out, &name, &engine.components(&name).await?);
+        }
+        ProjectCmd::TestStorage { name } => {
+            let report = engine.test_storage(&name).await?;
+            components_cmd::print_storage_test(out, &report);
+            if !report.missing.is_empty()
+                || report
+                    .buckets
+                    .iter()
+                    .any(|b| b.readable == Some(false) || b.error.is_some())
+            {
+                return Ok(exit::FAILURE);
+            }
+        }
+        ProjectCmd::List => out.projects(&engine.projects().await?),
+        ProjectCmd::Show { name } => {
+            let p = engine.project(&name).await?;
+            out.project(&p, &engine.backup_dir_of(&p));
+        }
+        ProjectCmd::Test { name } => {
+            let report = engine.test_project(&name).await?;
+            out.connection(&report);
+            if !report.can_dump {
+                return Ok(exit::FAILURE);
+            }
+        }
+        ProjectCmd::Remove { name } => {
+            engine.remove_project(&name).await?;
+            out.done(&format!("removed project {name} (backup files were kept)"));
+        }
+        ProjectCmd::Password { name } => {
+            let password = read_password_stdin()?;
+            engine.set_password(&name, &password).await?;
+            out.done(&format!("saved the password of project {name}"));
+        }
+    }
+    Ok(0)
+}
+
+/// The quick add's database: the direct host, or the session pooler when it does not answer
+/// from here (`token`: the Supabase access token, to ask for the pooler).
+async fn supabase_connection(
+    q: &components_cmd::SupabaseQuick,
+    components: &components_cmd::ComponentArgs,
+    token: Option<String>,
+    tls: Option<TlsMode>,
+) -> Result<ProjectConnection> {
+    use offsite_core::ops::supabase_tls::SupabaseTls;
+    let check = match (&components.supabase_ca, tls) {
+        (Some(ca), None | Some(TlsMode::VerifyFull)) => SupabaseTls::Verify(ca),
+        (_, Some(TlsMode::Require)) => SupabaseTls::RequireUnverified,
+        (Some(_), Some(other)) => {
+            return Err(Error::invalid(format!(
+                "--supabase-ca is checked only with verify-full, not --tls {other}"
+            ))
+            .with_hint("leave out --tls (verify-full), or --supabase-ca with --tls require"))
+        }
+        (None, _) => SupabaseTls::Unchosen,
+    };
+    let d = offsite_core::ops::components::supabase_database(
+        &q.project_ref,
+        token.as_deref(),
+        components.supabase_api.as_deref(),
+        check,
+    )
+    .await?;
+    if let Some(note) = &d.note {
+        eprintln!("note: {note}");
+    }
+    Ok(ProjectConnection::Url(d.url))
+}
+
+/// `project add` without `--db`: each part from its flag, else from libpq's variable (`PGHOST`,
+/// `PGPORT`, `PGUSER`, `PGDATABASE`), else the default (port 5432, user postgres, database = user).
+/// There is no default host: without `--host` and `PGHOST` nothing is guessed.
+fn fields_from_flags_and_env(
+    host: Option<String>,
+    port: Option<u16>,
+    user: Option<String>,
+    dbname: Option<String>,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<ProjectConnection> {
+    let var = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+    let host = host.or_else(|| var("PGHOST")).ok_or_else(|| {
+        Error::invalid("no database given: neither --db nor --host, and PGHOST is not set")
+            .with_hint("give --db URL, or --host HOST (a host name, or a socket folder such as /var/run/postgresql), or set PGHOST")
+    })?;
+    let port = match port {
+        Some(p) => p,
+        None => match var("PGPORT") {
+            None => 5432,
+            Some(p) => p.trim().parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+                Error::invalid("PGPORT is not a port number")
+                    .with_hint("set PGPORT to a number from 1 to 65535, or give --port")
+            })?,
+        },
+    };
+    let user = user
+        .or_else(|| var("PGUSER"))
+        .unwrap_or_else(|| "postgres".to_string());
+    let database = dbname
+        .or_else(|| var("PGDATABASE"))
+        .unwrap_or_else(|| user.clone());
+    Ok(ProjectConnection::Fields {
+        host,
+        port: Some(port),
+        user,
+        database,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use offsite_core::ErrorKind;
+
+    fn env_of<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn fields(host: &str, port: u16, user: &str, database: &str) -> ProjectConnection {
+        ProjectConnection::Fields {
+            host: host.into(),
+            port: Some(port),
+            user: user.into(),
+            database: database.into(),
+        }
+    }
+
+    #[test]
+    fn flags_win_then_libpq_variables_then_defaults() {
+        let pg = [
+            ("PGHOST", "/var/run/postgresql"),
+            ("PGPORT", "5433"),
+            ("PGUSER", "app"),
+            ("PGDATABASE", "shop"),
+        ];
+        // Nothing given: all from the environment.
+        let c = fields_from_flags_and_env(None, None, None, None, env_of(&pg)).unwrap();
+        assert_eq!(c, fields("/var/run/postgresql", 5433, "app", "shop"));
+        // Flags win over variables, one by one.
+        let c = fields_from_flags_and_env(
+            Some("db.example.com".into()),
+            Some(6543),
+            None,
+            Some("other".into()),
+            env_of(&pg),
+        )
+        .unwrap();
+        assert_eq!(c, fields("db.example.com", 6543, "app", "other"));
+        // No variables: the defaults (database = user).
+        let c =
+            fields_from_flags_and_env(Some("h".into()), None, Some("me".into()), None, env_of(&[]))
+                .unwrap();
+        assert_eq!(c, fields("h", 5432, "me", "me"));
+        let c = fields_from_flags_and_env(
+            Some("h".into()),
+            None,
+            None,
+            None,
+            env_of(&[("PGUSER", "")]),
+        )
+        .unwrap();
+        assert_eq!(c, fields("h", 5432, "postgres", "postgres"));
+    }
+
+    #[test]
+    fn no_host_anywhere_and_a_bad_pgport_are_refused() {
+        let e = fields_from_flags_and_env(None, None, None, None, env_of(&[("PGHOST", " ")]))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("PGHOST"), "{}", e.message());
+        assert!(e.hint().unwrap().contains("--host"));
+        let e = fields_from_flags_and_env(
+            Some("h".into()),
+            None,
+            None,
+            None,
+            env_of(&[("PGPORT", "fivefour")]),
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().contains("PGPORT"), "{}", e.message());
+    }
+}

@@ -1,0 +1,33 @@
+//! The app's preferences are saved by one engine call: a wrong part leaves every one unchanged.
+
+use super::*;
+
+#[test]
+fn a_concurrency_out_of_range_leaves_every_preference_unchanged() {
+    let t = test_app();
+    let folder = t.data_dir.path().join("copies");
+    let wanted = json!({
+        "notifications": false, "start_minimised": true, "theme": "dark",
+        "schedule_notifications": "failures", "schedule_concurrency": 2,
+        "stale_after_days": 7, "default_backup_dir": folder.display().to_string(), "pg_bin": null
+    });
+    invoke(&t, "set_desktop_settings", json!({ "settings": wanted })).unwrap();
+    // Everything changed, the concurrency out of range: refused by the engine, nothing saved
+    // (not the folder, not the theme, not the notifications).
+    let other = t.data_dir.path().join("elsewhere");
+    let bad = json!({
+        "notifications": true, "start_minimised": false, "theme": "light",
+        "schedule_notifications": "never", "schedule_concurrency": 9,
+        "stale_after_days": 30, "default_backup_dir": other.display().to_string(), "pg_bin": null
+    });
+    let e = invoke(&t, "set_desktop_settings", json!({ "settings": bad })).unwrap_err();
+    assert_eq!(e["code"], "invalid_input", "{e}");
+    assert!(
+        e["message"].as_str().unwrap().contains("9 runs at once"),
+        "{e}"
+    );
+    assert_eq!(
+        invoke(&t, "get_desktop_settings", json!({})).unwrap(),
+        wanted
+    );
+}
