@@ -66,23 +66,9 @@ pub fn tray_notice() -> NotificationText {
     }
 }
 
-/// "12.3 MB", "512 bytes" (decimal units).
+/// "12.3 MiB", "512 B": the one convention of every front end (`offsite_core::units`).
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
-    if bytes < 1000 {
-        return if bytes == 1 {
-            "1 byte".into()
-        } else {
-            format!("{bytes} bytes")
-        };
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 999.95 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
+    offsite_core::units::format_bytes(bytes)
 }
 
 /// "less than a second", "42 s", "3 min 5 s", "1 h 2 min".
@@ -336,7 +322,7 @@ mod tests {
         assert_eq!(text.title, "Backup of shop finished");
         assert_eq!(
             text.body,
-            "12.3 MB in 3 min 5 s · shop_20240501_100000_database.tar.gz"
+            "11.8 MiB in 3 min 5 s · shop_20240501_100000_database.tar.gz"
         );
         assert_eq!(text.project.as_deref(), Some("shop"));
     }
@@ -356,7 +342,7 @@ mod tests {
         let text = job_text(&d);
         assert_eq!(
             text.body,
-            "2.0 MB added to the new project legacy in 3 min 5 s"
+            "1.9 MiB added to the new project legacy in 3 min 5 s"
         );
         assert_eq!(text.project.as_deref(), Some("legacy"));
     }
@@ -429,7 +415,7 @@ mod tests {
             text.title,
             "Verification of shop.tar.gz: the archive is intact"
         );
-        assert_eq!(text.body, "2.5 GB checked in 3 min 5 s");
+        assert_eq!(text.body, "2.3 GiB checked in 3 min 5 s");
         assert_eq!(text.project, None);
 
         report.ok = false;
@@ -452,12 +438,11 @@ mod tests {
 
     #[test]
     fn sizes_and_durations_read_well() {
-        assert_eq!(human_size(0), "0 bytes");
-        assert_eq!(human_size(1), "1 byte");
-        assert_eq!(human_size(999), "999 bytes");
-        assert_eq!(human_size(1_000), "1.0 kB");
-        assert_eq!(human_size(999_999), "1.0 MB");
-        assert_eq!(human_size(3_400_000_000_000), "3.4 TB");
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1024), "1.0 KiB");
+        assert_eq!(human_size(1_572_864), "1.5 MiB");
+        assert_eq!(human_size(2_147_483_648), "2.0 GiB");
         assert_eq!(
             human_duration(Duration::from_millis(300)),
             "less than a second"

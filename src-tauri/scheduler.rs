@@ -3,7 +3,9 @@
 //! so a laptop that slept catches up with exactly one run per schedule), announces each
 //! scheduled run in a notification, and says when a project is overdue (once a day per project).
 //!
-//! The loop checks at least every 60 s, and sooner when a run is due sooner. tokio's timers use
+//! The loop is the engine's (`Engine::run_schedules`, shared with `offsite daemon` and the agent);
+//! this file is what the desktop does with each check. It checks at least every 60 s, and sooner
+//! when a run is due sooner. tokio's timers use
 //! a monotonic clock that stops while the machine sleeps: a resume (logind's
 //! `PrepareForSleep(false)` on the system bus, see `resume.rs`) wakes the loop at once, and where
 //! it cannot be heard the next check comes within a minute of waking; either way what is due is
@@ -14,18 +16,17 @@
 use crate::notify::{self, human_duration, human_size, NotificationText};
 use crate::Shell;
 use offsite_core::catalog::{format_timestamp, parse_timestamp, JobRecord};
-use offsite_core::ops::{DueRun, ProjectStatus};
-use offsite_core::Engine;
+use offsite_core::ops::{DueListener, DueRun, LoopOptions, ProjectStatus, RunDueReport};
+use offsite_core::{Engine, Result};
 use std::time::Duration;
 use tauri::{AppHandle, Manager, Runtime};
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
 
 /// Catalog setting: notifications of scheduled runs, `always` (default), `failures` or `never`.
 pub const SCHEDULE_NOTIFICATIONS_SETTING: &str = "desktop.schedule_notifications";
 /// Catalog setting per project (`…<project>`): when it was last said to be overdue.
 pub const OVERDUE_NOTIFIED_PREFIX: &str = "desktop.overdue_notified.";
-/// The longest wait between two checks.
-pub const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// When scheduled runs are announced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +65,7 @@ pub struct RunFacts {
     pub duration: Option<Duration>,
 }
 
-/// `+1.2 MB` / `−300 kB` / `same size`.
+/// `+1.2 MiB` / `−300.0 KiB` / `same size`.
 pub fn size_change(size: u64, previous: u64) -> String {
     match size.cmp(&previous) {
         std::cmp::Ordering::Equal => "same size as the last backup".into(),
@@ -193,31 +194,13 @@ pub fn overdue_due(last_notified: Option<&str>, now: OffsetDateTime) -> bool {
     }
 }
 
-/// How long to wait before the next check: until the earliest next run (at least 1 s), at most
-/// [`MAX_WAIT`].
-pub fn next_wait(statuses: &[ProjectStatus], now: OffsetDateTime) -> Duration {
-    let earliest = statuses
-        .iter()
-        .filter_map(|s| s.next_run.as_deref())
-        .filter_map(|t| parse_timestamp(t).ok())
-        .min();
-    match earliest {
-        Some(t) if t > now => {
-            let secs = (t - now).whole_milliseconds().max(1000) as u64;
-            Duration::from_millis(secs).min(MAX_WAIT)
-        }
-        Some(_) => Duration::from_secs(1),
-        None => MAX_WAIT,
-    }
-}
-
-/// Start the loop (the real app only).
+/// Start the loop (the real app only): the engine's one schedule loop, with notifications.
 pub fn start<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     // A resume (logind's PrepareForSleep(false)) wakes the loop at once.
-    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let options = LoopOptions::default();
     {
-        let wake = wake.clone();
+        let wake = options.wake.clone();
         tauri::async_runtime::spawn(async move {
             let waker = wake.clone();
             if let Err(e) = crate::resume::watch(None, move || waker.notify_one()).await {
@@ -228,70 +211,74 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
         });
     }
     tauri::async_runtime::spawn(async move {
+        let shell = app.state::<Shell>();
+        let Ok(engine) = shell.engine() else {
+            return; // no catalog: nothing is scheduled
+        };
         // Leftovers of a killed run go first (never a running job's files).
-        if let Ok(engine) = app.state::<Shell>().engine() {
-            if let Err(e) = engine.sweep_temp_files().await {
-                eprintln!("warning: sweeping temporary files: {e}");
-            }
+        if let Err(e) = engine.sweep_temp_files().await {
+            eprintln!("warning: sweeping temporary files: {e}");
         }
-        loop {
-            let wait = match app.state::<Shell>().engine() {
-                Ok(engine) => check(&app, engine).await,
-                Err(_) => return, // no catalog: nothing is scheduled
-            };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = wake.notified() => {}
-            }
-        }
+        let notifier = Notifier { app: app.clone() };
+        engine
+            .run_schedules(&notifier, options, CancellationToken::new())
+            .await;
     });
 }
 
-/// One check: run what is due, announce it, say what is overdue; returns the wait until the
-/// next check.
-async fn check<R: Runtime>(app: &AppHandle<R>, engine: &Engine) -> Duration {
-    let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
-    match engine.run_due().await {
-        Ok(report) => {
-            if !report.runs.is_empty() {
-                crate::tray::refresh(app);
-            }
-            let mode = schedule_notify(
-                engine
-                    .setting(SCHEDULE_NOTIFICATIONS_SETTING)
-                    .await
-                    .ok()
-                    .flatten()
-                    .as_deref(),
-            );
-            for run in report.runs.iter().filter(|r| announce(mode, r)) {
-                let facts = facts_of(engine, run).await;
-                let today = OffsetDateTime::now_utc().to_offset(offset).date();
-                notify::send(app, &run_text(run, &facts, offset, today));
-            }
+/// The desktop's announcements: a notification per scheduled run (as the setting says), the
+/// tray's state, and overdue projects (once a day each).
+struct Notifier<R: Runtime> {
+    app: AppHandle<R>,
+}
+
+impl<R: Runtime> DueListener for Notifier<R> {
+    async fn checked(&self, engine: &Engine, report: &Result<RunDueReport>) {
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => return eprintln!("warning: checking the schedules failed: {e}"),
+        };
+        if report.runs.is_empty() {
+            return;
         }
-        Err(e) => eprintln!("warning: checking the schedules failed: {e}"),
-    }
-    let statuses = engine.status(None).await.unwrap_or_default();
-    let now = OffsetDateTime::now_utc();
-    for s in statuses.iter().filter(|s| s.overdue) {
-        let key = format!("{OVERDUE_NOTIFIED_PREFIX}{}", s.name);
-        let last = engine.setting(&key).await.ok().flatten();
-        if !overdue_due(last.as_deref(), now) {
-            continue;
-        }
-        let today = now.to_offset(offset).date();
-        notify::send(app, &overdue_text(s, offset, today));
-        let stamp = format_timestamp(now);
-        if let Err(e) = engine
-            .set_plain_settings(&[(key.as_str(), stamp.as_str())])
-            .await
-        {
-            eprintln!("warning: could not save a setting: {e}");
+        crate::tray::refresh(&self.app);
+        let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+        let mode = schedule_notify(
+            engine
+                .setting(SCHEDULE_NOTIFICATIONS_SETTING)
+                .await
+                .ok()
+                .flatten()
+                .as_deref(),
+        );
+        for run in report.runs.iter().filter(|r| announce(mode, r)) {
+            let facts = facts_of(engine, run).await;
+            let today = OffsetDateTime::now_utc().to_offset(offset).date();
+            notify::send(&self.app, &run_text(run, &facts, offset, today));
         }
     }
-    crate::tray::set_schedule_state(app, &statuses);
-    next_wait(&statuses, now)
+
+    async fn statuses(&self, engine: &Engine, statuses: &[ProjectStatus]) {
+        let offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+        let now = OffsetDateTime::now_utc();
+        for s in statuses.iter().filter(|s| s.overdue) {
+            let key = format!("{OVERDUE_NOTIFIED_PREFIX}{}", s.name);
+            let last = engine.setting(&key).await.ok().flatten();
+            if !overdue_due(last.as_deref(), now) {
+                continue;
+            }
+            let today = now.to_offset(offset).date();
+            notify::send(&self.app, &overdue_text(s, offset, today));
+            let stamp = format_timestamp(now);
+            if let Err(e) = engine
+                .set_plain_settings(&[(key.as_str(), stamp.as_str())])
+                .await
+            {
+                eprintln!("warning: could not save a setting: {e}");
+            }
+        }
+        crate::tray::set_schedule_state(&self.app, statuses);
+    }
 }
 
 /// Size, the previous backup's size and the duration of a run, from the catalog.
@@ -396,7 +383,7 @@ mod tests {
             date!(2026 - 11 - 22),
         );
         assert_eq!(t.title, "shop: scheduled backup done");
-        assert_eq!(t.body, "12.3 MB · in 4 s · +1.2 MB since the last backup");
+        assert_eq!(t.body, "11.7 MiB · in 4 s · +1.1 MiB since the last backup");
         assert_eq!(t.project.as_deref(), Some("shop"));
     }
 
@@ -443,29 +430,5 @@ mod tests {
         assert!(overdue_due(None, now));
         assert!(!overdue_due(Some("2026-11-22T01:00:00Z"), now));
         assert!(overdue_due(Some("2026-11-21T11:59:00Z"), now));
-    }
-
-    #[test]
-    fn the_next_check_is_at_the_next_run_but_within_a_minute() {
-        let now = datetime!(2026-11-22 12:00 UTC);
-        assert_eq!(next_wait(&[], now), MAX_WAIT);
-        assert_eq!(
-            next_wait(
-                &[
-                    status("a", Some("2026-11-22T12:00:20.000Z")),
-                    status("b", Some("2026-11-22T13:00:00.000Z"))
-                ],
-                now
-            ),
-            Duration::from_secs(20)
-        );
-        assert_eq!(
-            next_wait(&[status("a", Some("2026-11-22T11:00:00.000Z"))], now),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            next_wait(&[status("a", Some("2026-11-22T12:30:00.000Z"))], now),
-            MAX_WAIT
-        );
     }
 }

@@ -766,6 +766,11 @@ fn schedules_set_list_preview_pause_and_clear_over_ipc() {
     )
     .unwrap();
     assert_eq!(preview["spec"], "weekly mon,thu 02:30");
+    // The spec comes back typed, as the engine read it (the window parses no text).
+    assert_eq!(
+        preview["when"],
+        json!({ "kind": "weekly", "days": ["mon", "thu"], "time": "02:30" })
+    );
     assert_eq!(preview["time_zone"], "UTC");
     let runs = preview["next_runs"].as_array().unwrap();
     assert_eq!(runs.len(), 5, "{preview}");
@@ -833,8 +838,13 @@ fn schedules_set_list_preview_pause_and_clear_over_ipc() {
     assert_eq!(listed.len(), 2);
     let backup = listed.iter().find(|s| s["kind"] == "backup").unwrap();
     assert_eq!(backup["spec"], "daily 02:30");
+    assert_eq!(backup["when"], json!({ "kind": "daily", "time": "02:30" }));
     let verify = listed.iter().find(|s| s["kind"] == "verify").unwrap();
     assert_eq!(verify["spec"], "monthly 1 04:00");
+    assert_eq!(
+        verify["when"],
+        json!({ "kind": "monthly", "day": 1, "time": "04:00" })
+    );
     assert_eq!(verify["paused"], true);
 
     // The home screen's status: the next run of the backup schedule, not overdue yet.

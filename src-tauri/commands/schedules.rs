@@ -10,53 +10,12 @@ use offsite_core::ops::{
     JobFilter, ProjectStatus, PruneOptions, PruneOutcome, RetentionView, SchedulePreview,
     ScheduleView, ScheduleWhat, SetSchedule,
 };
-use offsite_core::schedule::{RetentionPolicy, ScheduleSpec};
-use offsite_core::{JobStart, Result};
-use serde::{Deserialize, Serialize};
+use offsite_core::schedule::{RetentionPolicy, ScheduleWhen};
+use offsite_core::JobStart;
 use tauri::State;
 
 /// How many runs a preview lists.
 pub const PREVIEW_RUNS: usize = 5;
-
-/// When a schedule runs, as the editor's fields hold it (times are `HH:MM`, 24-hour clock).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum ScheduleWhen {
-    /// Every N hours from midnight (1 to 24).
-    Every {
-        hours: u32,
-    },
-    Daily {
-        time: String,
-    },
-    /// On the given days (`mon`…`sun`) at a time.
-    Weekly {
-        days: Vec<String>,
-        time: String,
-    },
-    /// On day D (1 to 31; shorter months: their last day) at a time.
-    Monthly {
-        day: u32,
-        time: String,
-    },
-    /// A 5-field cron expression.
-    Cron {
-        expr: String,
-    },
-}
-
-impl ScheduleWhen {
-    /// The engine's spec; bad input is an `invalid_input` error with a hint.
-    pub fn spec(&self) -> Result<ScheduleSpec> {
-        match self {
-            ScheduleWhen::Every { hours } => ScheduleSpec::every(&format!("{hours}h")),
-            ScheduleWhen::Daily { time } => ScheduleSpec::daily(time),
-            ScheduleWhen::Weekly { days, time } => ScheduleSpec::weekly(&days.join(","), time),
-            ScheduleWhen::Monthly { day, time } => ScheduleSpec::monthly(&day.to_string(), time),
-            ScheduleWhen::Cron { expr } => ScheduleSpec::cron(expr),
-        }
-    }
-}
 
 /// Every schedule of a project (by name), or of all projects; each with its next 5 runs.
 #[tauri::command]

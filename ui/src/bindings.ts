@@ -1304,6 +1304,8 @@ export type ScheduleNotifications = "always" | "failures" | "never";
 export type SchedulePreview = {
 	/**  The spec in its one text form (`daily 02:30`). */
 	spec: string,
+	/**  The same, as a typed value (what the window reads). */
+	when: ScheduleWhen,
 	time_zone: string,
 	/**
 	 *  The next `n` runs (RFC 3339, UTC): like a schedule set at `now`, it waits for its first
@@ -1315,10 +1317,11 @@ export type SchedulePreview = {
 /**  A schedule as the command line and the window show it. */
 export type ScheduleView = {
 	project: string,
-	/**  `backup` or `verify`. */
-	kind: string,
+	kind: ScheduleKind,
 	/**  When it runs (`daily 02:30`). */
 	spec: string,
+	/**  The same, as a typed value (what the window reads). */
+	when: ScheduleWhen,
 	time_zone: string,
 	/**  A verify schedule: how many of the newest backups it checks (`None`: all). */
 	verify_newest: number | null,

@@ -9,13 +9,12 @@ use crate::inputs::AgentInputs;
 use crate::state::Agent;
 use offsite_core::archive::BackupType;
 use offsite_core::catalog::ScheduleKind;
-use offsite_core::ops::{ScheduleWhat, SetSchedule};
+use offsite_core::ops::{DueListener, LoopOptions, RunDueReport, ScheduleWhat, SetSchedule};
 use offsite_core::schedule::ScheduleSpec;
-use offsite_core::{Error, Result};
+use offsite_core::{Engine, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The file in the data folder.
@@ -92,7 +91,7 @@ fn save_types(agent: &Agent) -> Result<()> {
 /// The project's backup schedule.
 pub async fn get(agent: &Agent, project: &str) -> ApiResult<ScheduleOut> {
     let views = agent.engine.schedules(Some(project)).await?;
-    let Some(v) = views.into_iter().find(|v| v.kind == "backup") else {
+    let Some(v) = views.into_iter().find(|v| v.kind == ScheduleKind::Backup) else {
         return Ok(ScheduleOut {
             enabled: false,
             schedule: None,
@@ -174,20 +173,26 @@ pub async fn put(agent: &Agent, project: &str, req: PutSchedule) -> ApiResult<Sc
     get(agent, project).await
 }
 
-/// Run due schedules once a minute until `cancel`.
+/// Run due schedules until `cancel`: the engine's one schedule loop, logging each run.
 pub async fn run_schedules(agent: std::sync::Arc<Agent>, cancel: CancellationToken) {
-    while !cancel.is_cancelled() {
-        match agent.engine.run_due().await {
+    agent
+        .engine
+        .run_schedules(&LogRuns, LoopOptions::default(), cancel)
+        .await
+}
+
+/// The agent's announcements: a log line per scheduled run.
+struct LogRuns;
+
+impl DueListener for LogRuns {
+    async fn checked(&self, _engine: &Engine, report: &Result<RunDueReport>) {
+        match report {
             Ok(report) => {
                 for run in &report.runs {
                     tracing::info!(project = %run.project, state = %run.state, "scheduled backup");
                 }
             }
             Err(e) => tracing::warn!("running due schedules: {}", e.message()),
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
         }
     }
 }

@@ -117,7 +117,7 @@ fn print_preview(out: &Out, p: &ImportPreview) {
             ""
         }
     );
-    println!("size:        {}", indicatif::HumanBytes(p.size));
+    println!("size:        {}", offsite_core::units::format_bytes(p.size));
     if let Some(project) = &p.project {
         println!("database:    {project}");
     }

@@ -5,6 +5,7 @@ use offsite_core::catalog::{BackupRecord, Project};
 use offsite_core::ops::{BackupOutcome, ConnectionReport};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate};
 use offsite_core::restore::{DatabasePlan, DatabaseReport};
+use offsite_core::units::format_bytes as human_size;
 use offsite_core::{Error, ErrorPayload};
 use serde::Serialize;
 use serde_json::json;
@@ -12,10 +13,6 @@ use std::path::Path;
 
 pub struct Out {
     json: bool,
-}
-
-fn human_size(bytes: u64) -> String {
-    indicatif::HumanBytes(bytes).to_string()
 }
 
 impl Out {
@@ -445,8 +442,20 @@ const BYTES_TEMPLATE: &str =
 const PERCENT_TEMPLATE: &str = "{prefix} {msg:16} [{bar:30}] {pos}% {eta}";
 
 fn style(template: &str) -> indicatif::ProgressStyle {
+    use indicatif::ProgressState;
+    use std::fmt::Write;
+    // Sizes in the one convention (offsite_core::units), not indicatif's own.
     indicatif::ProgressStyle::with_template(template)
         .expect("template")
+        .with_key("bytes", |s: &ProgressState, w: &mut dyn Write| {
+            let _ = w.write_str(&human_size(s.pos()));
+        })
+        .with_key("total_bytes", |s: &ProgressState, w: &mut dyn Write| {
+            let _ = w.write_str(&human_size(s.len().unwrap_or(0)));
+        })
+        .with_key("bytes_per_sec", |s: &ProgressState, w: &mut dyn Write| {
+            let _ = write!(w, "{}/s", human_size(s.per_sec() as u64));
+        })
         .progress_chars("=> ")
 }
 

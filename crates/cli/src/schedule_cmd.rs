@@ -6,13 +6,12 @@ use crate::output::Out;
 use clap::{ArgGroup, Args, Subcommand};
 use offsite_core::catalog::ScheduleKind;
 use offsite_core::ops::{
-    PruneOptions, PruneOutcome, RetentionView, RunDueReport, ScheduleView, ScheduleWhat,
-    SetSchedule,
+    DueListener, LoopOptions, PruneOptions, PruneOutcome, RetentionView, RunDueReport,
+    ScheduleView, ScheduleWhat, SetSchedule,
 };
 use offsite_core::schedule::{RetentionPolicy, ScheduleSpec, Within};
 use offsite_core::{Engine, Error, JobStart, Result};
 use serde_json::json;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Exit code of `status` when a project is overdue.
@@ -386,8 +385,9 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
     })
 }
 
-/// Run schedules in the foreground until Ctrl-C / SIGTERM: what is due, every 60 seconds (the
-/// due computation reads the wall clock, so a sleep of the machine only delays the check).
+/// Run schedules in the foreground until Ctrl-C / SIGTERM: the engine's one schedule loop (due
+/// times from the wall clock, a check at least every 60 seconds, so a sleep of the machine only
+/// delays the check), printing what each check ran.
 pub async fn daemon(engine: &Engine, out: &Out, cancel: CancellationToken) -> Result<u8> {
     if let Err(e) = engine.sweep_temp_files().await {
         eprintln!("warning: sweeping temporary files: {e}");
@@ -404,20 +404,27 @@ pub async fn daemon(engine: &Engine, out: &Out, cancel: CancellationToken) -> Re
             }
         });
     }
-    while !cancel.is_cancelled() {
-        match engine.run_due().await {
+    engine
+        .run_schedules(&Printer { out }, LoopOptions::default(), cancel)
+        .await;
+    Ok(0)
+}
+
+/// `offsite daemon`'s announcements: each check that ran something, on standard output.
+struct Printer<'a> {
+    out: &'a Out,
+}
+
+impl DueListener for Printer<'_> {
+    async fn checked(&self, _engine: &Engine, report: &Result<RunDueReport>) {
+        match report {
             // JSON Lines: one compact document per check that ran something.
-            Ok(report) if !report.runs.is_empty() && out.json() => {
-                println!("{}", serde_json::to_string(&report).unwrap_or_default())
+            Ok(report) if !report.runs.is_empty() && self.out.json() => {
+                println!("{}", serde_json::to_string(report).unwrap_or_default())
             }
-            Ok(report) if !report.runs.is_empty() => print_run_due(out, &report),
+            Ok(report) if !report.runs.is_empty() => print_run_due(self.out, report),
             Ok(_) => {}
-            Err(e) => out.error(&e),
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            Err(e) => self.out.error(e),
         }
     }
-    Ok(0)
 }

@@ -412,14 +412,23 @@ impl Engine {
     pub async fn schedules_paused_until(&self) -> Result<Option<String>> {
         ops::schedule::paused_until(self, self.clock.now()).await
     }
-    /// Run what is due now (the clock's now), once.
     /// Remove the temporary files killed runs left in the folders Offsite writes to (never a
     /// running job's: see [`crate::tempfiles`]); returns what was removed.
     pub async fn sweep_temp_files(&self) -> Result<Vec<std::path::PathBuf>> {
         ops::sweep::sweep(self).await
     }
+    /// Run what is due now (the clock's now), once.
     pub async fn run_due(&self) -> Result<RunDueReport> {
         ops::schedule::run_due(self, self.clock.now()).await
+    }
+    /// Run schedules in the background until `cancel` (see [`ops::due_loop`]).
+    pub async fn run_schedules<L: ops::DueListener>(
+        &self,
+        listener: &L,
+        options: ops::LoopOptions,
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        ops::due_loop::run_schedules(self, listener, options, cancel).await
     }
     /// Each project's (or one project's) newest good backup, next run and overdue state now.
     pub async fn status(&self, project: Option<&str>) -> Result<Vec<ProjectStatus>> {

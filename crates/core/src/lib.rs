@@ -27,6 +27,7 @@ pub mod sources;
 pub mod storage;
 pub mod tempfiles;
 pub mod transfer;
+pub mod units;
 mod writeback;
 
 pub use engine::{Engine, EngineConfig};

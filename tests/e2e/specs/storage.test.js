@@ -96,7 +96,7 @@ describe("storage & configuration on the project page", () => {
     }
     // Bucket, objects, size, readable.
     assert.deepEqual(byName, {
-      avatars: ["avatars", "3", "3.0 KB", "yes"],
+      avatars: ["avatars", "3", "3.0 KiB", "yes"],
       docs: ["docs", "1", "5 B", "yes"],
     });
     await $("components-test-report").scrollIntoView();
@@ -149,14 +149,14 @@ describe("storage & configuration on the project page", () => {
       (await $("wizard-storage-planned").isExisting()) || (await $("wizard-components-error").isExisting()),
     );
     if (await $("wizard-components-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-components-error").getText()}`);
-    assert.match(await $("wizard-storage-summary").getText(), /^4 objects to write \(3\.0 KB\), 0 overwritten, 0 identical skipped/);
+    assert.match(await $("wizard-storage-summary").getText(), /^4 objects to write \(3\.0 KiB\), 0 overwritten, 0 identical skipped/);
     const planned = {};
     for (const row of await app.browser.$$(byTestId("wizard-storage-bucket"))) {
       const cells = [];
       for (const td of await row.$$("td")) cells.push((await td.getText()).trim());
       planned[await row.getAttribute("data-bucket")] = cells.slice(1, 3);
     }
-    assert.deepEqual(planned, { avatars: ["3", "3 (3.0 KB)"], docs: ["1", "1 (5 B)"] });
+    assert.deepEqual(planned, { avatars: ["3", "3 (3.0 KiB)"], docs: ["1", "1 (5 B)"] });
     await $("wizard-storage-planned").scrollIntoView();
     await app.screenshot("04-storage-restore-planned");
 

@@ -93,8 +93,8 @@ describe("JobPanel", () => {
     );
     expect(screen.getByTestId("job-phase")).toHaveTextContent("Verifying checksums");
     expect(screen.getByTestId("job-progress")).toHaveAttribute("aria-valuenow", "50");
-    expect(screen.getByTestId("job-bytes")).toHaveTextContent("512 MB of 1.0 GB (50%)");
-    expect(screen.getByTestId("job-throughput")).toHaveTextContent("64 MB/s");
+    expect(screen.getByTestId("job-bytes")).toHaveTextContent("512.0 MiB of 1.0 GiB (50%)");
+    expect(screen.getByTestId("job-throughput")).toHaveTextContent("64.0 MiB/s");
     expect(screen.getByTestId("job-eta")).toHaveTextContent("8s");
 
     // Unknown total: an indeterminate bar, no ETA.

@@ -37,7 +37,7 @@ export function countsPercent(p: JobProgress): boolean {
   return p.phase === "on_server";
 }
 
-/** What is done, as the phase counts it: "45%" or "2.0 KB of 4.0 KB (50%)". */
+/** What is done, as the phase counts it: "45%" or "2.0 KiB of 4.0 KiB (50%)". */
 export function doneText(p: JobProgress): string {
   if (countsPercent(p)) return `${p.bytes_done}%`;
   const f = fraction(p);

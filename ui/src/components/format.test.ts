@@ -2,10 +2,23 @@ import { describe, expect, it } from "vitest";
 import { databaseHost, databaseName, formatAgo, formatBytes, formatDuration } from "./format";
 
 describe("format", () => {
+  it("formats sizes as the engine does (the vectors of offsite_core::units)", () => {
+    const vectors: [number, string][] = [
+      [0, "0 B"],
+      [1, "1 B"],
+      [1023, "1023 B"],
+      [1024, "1.0 KiB"],
+      [1536, "1.5 KiB"],
+      [1_048_575, "1.0 MiB"],
+      [1_572_864, "1.5 MiB"],
+      [44_040_192, "42.0 MiB"],
+      [2_147_483_648, "2.0 GiB"],
+      [3_298_534_883_328, "3.0 TiB"],
+    ];
+    for (const [bytes, text] of vectors) expect(formatBytes(bytes)).toBe(text);
+  });
+
   it("formats bytes, durations and ages", () => {
-    expect(formatBytes(0)).toBe("0 B");
-    expect(formatBytes(1536)).toBe("1.5 KB");
-    expect(formatBytes(42 * 1024 * 1024)).toBe("42 MB");
     expect(formatBytes(null)).toBe("—");
     expect(formatDuration(5)).toBe("5s");
     expect(formatDuration(185)).toBe("3m 05s");

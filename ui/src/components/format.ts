@@ -1,18 +1,23 @@
 // Small, pure formatting helpers shared by the screens.
 
-const UNITS = ["B", "KB", "MB", "GB", "TB"];
+const UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
 
-/** 1536 → "1.5 KB" (powers of 1024, one decimal below 10). */
+/**
+ * 1536 → "1.5 KiB": the one convention of every front end (the engine's
+ * `offsite_core::units::format_bytes`, with the same test vectors): IEC units, whole bytes below
+ * 1 KiB, one decimal above.
+ */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return "—";
-  let value = bytes;
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
+  let value = bytes / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
+  // 1023.96 KiB would round to "1024.0 KiB": that is 1.0 MiB.
+  while (value >= 1023.95 && unit < UNITS.length - 1) {
     value /= 1024;
     unit += 1;
   }
-  const digits = unit === 0 || value >= 10 ? 0 : 1;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
+  return `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
 /** Seconds → "1h 02m", "3m 05s", "12s". */

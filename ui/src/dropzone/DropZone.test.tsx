@@ -274,7 +274,7 @@ describe("DropZone", () => {
     await act(() =>
       emit("job-progress", { job_id: "job-7", phase: "verifying", bytes_done: 2048, bytes_total: 4196, bytes_per_sec: null, finished: false }),
     );
-    expect(screen.getByTestId("import-phase")).toHaveTextContent("2.0 KB");
+    expect(screen.getByTestId("import-phase")).toHaveTextContent("2.0 KiB");
     const imported = backup(1, { path: "/data/backups/shop/shop_20261121_120000_database.tar.gz", status: "verified" });
     const done: JobFinished = {
       job_id: "job-7",

@@ -164,14 +164,14 @@ describe("ServerSection", () => {
     await act(() =>
       emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 2048, bytes_per_sec: 1024 })),
     );
-    expect(screen.getByTestId("server-job-phase")).toHaveTextContent("1.0 KB of 2.0 KB");
+    expect(screen.getByTestId("server-job-phase")).toHaveTextContent("1.0 KiB of 2.0 KiB");
     expect(screen.getByTestId("server-job-progress")).toHaveAttribute("aria-valuenow", "50");
 
     const done: JobFinished = { job_id: "job-r", kind: "backup", ok: true, error: null, result: { kind: "backup", backup: record } };
     await act(() => emit("job-finished", done));
     const result = await screen.findByTestId("server-job-result");
     expect(result).toHaveAttribute("data-ok", "true");
-    expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KB.");
+    expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KiB.");
     expect(screen.getByTestId("server-job-path")).toHaveTextContent(record.path);
     expect(screen.getByTestId("server-backup")).toBeEnabled();
   });

@@ -20,6 +20,7 @@ const saved: ScheduleView = {
   project: "shop",
   kind: "backup",
   spec: "daily 02:30",
+  when: { kind: "daily", time: "02:30" },
   time_zone: "Europe/Berlin",
   verify_newest: null,
   paused: false,
@@ -64,10 +65,10 @@ function setup(schedules: ScheduleView[] = []) {
             retryable: false,
           });
         }
-        return { spec: specOf(when), time_zone: "Europe/Berlin", next_runs: RUNS };
+        return { spec: specOf(when), when, time_zone: "Europe/Berlin", next_runs: RUNS };
       }
       case "set_schedule":
-        return { ...saved, spec: specOf(a.when as ScheduleWhen), paused: a.paused as boolean };
+        return { ...saved, spec: specOf(a.when as ScheduleWhen), when: a.when as ScheduleWhen, paused: a.paused as boolean };
       case "clear_schedule":
         return true;
       case "get_autostart":
@@ -156,7 +157,9 @@ describe("ScheduleSection", () => {
   });
 
   it("saves a verify schedule of the newest N backups, and clears it", async () => {
-    const calls = setup([{ ...saved, kind: "verify", spec: "monthly 1 04:00", verify_newest: 3 }]);
+    const calls = setup([
+      { ...saved, kind: "verify", spec: "monthly 1 04:00", when: { kind: "monthly", day: 1, time: "04:00" }, verify_newest: 3 },
+    ]);
     await screen.findByTestId("schedule-verify-spec");
     fireEvent.change(screen.getByTestId("schedule-what"), { target: { value: "verify" } });
     await waitFor(() => expect(screen.getByTestId("schedule-kind")).toHaveValue("monthly"));
@@ -181,7 +184,9 @@ describe("ScheduleSection", () => {
       if (cmd === "set_schedule") {
         return Promise.reject({ code: "not_found", message: "no project named shop", hint: "see the list", retryable: false });
       }
-      if (cmd === "preview_schedule") return { spec: "daily 02:30", time_zone: "UTC", next_runs: RUNS };
+      if (cmd === "preview_schedule") {
+        return { spec: "daily 02:30", when: { kind: "daily", time: "02:30" }, time_zone: "UTC", next_runs: RUNS };
+      }
       return [];
     });
     fireEvent.click(await screen.findByTestId("schedule-save"));
@@ -193,12 +198,19 @@ describe("ScheduleSection", () => {
 
 describe("schedule specs", () => {
   it("reads and writes every kind", () => {
-    expect(describeSpec("every 6h")).toBe("Every 6 hours from midnight");
-    expect(describeSpec("weekly mon,thu 02:30")).toBe("Mondays and Thursdays at 02:30");
-    expect(describeSpec("monthly 31 03:00")).toContain("on the 31st at 03:00");
-    expect(describeSpec("cron 0 3 * * 1-5")).toBe("Cron “0 3 * * 1-5”");
-    for (const spec of ["every 6h", "daily 02:30", "weekly mon,thu 02:30", "monthly 15 02:30", "cron 0 3 * * 1-5"]) {
-      expect(specOf(whenOf(formOf(spec, false, null)))).toBe(spec);
+    expect(describeSpec({ kind: "every", hours: 6 })).toBe("Every 6 hours from midnight");
+    expect(describeSpec({ kind: "weekly", days: ["mon", "thu"], time: "02:30" })).toBe("Mondays and Thursdays at 02:30");
+    expect(describeSpec({ kind: "monthly", day: 31, time: "03:00" })).toContain("on the 31st at 03:00");
+    expect(describeSpec({ kind: "cron", expr: "0 3 * * 1-5" })).toBe("Cron “0 3 * * 1-5”");
+    const whens: ScheduleWhen[] = [
+      { kind: "every", hours: 6 },
+      { kind: "daily", time: "02:30" },
+      { kind: "weekly", days: ["mon", "thu"], time: "02:30" },
+      { kind: "monthly", day: 15, time: "02:30" },
+      { kind: "cron", expr: "0 3 * * 1-5" },
+    ];
+    for (const when of whens) {
+      expect(whenOf(formOf(when, false, null))).toEqual(when);
     }
   });
 });

@@ -37,7 +37,7 @@ function SavedSchedule({ kind, view }: { kind: ScheduleKind; view: ScheduleView 
             {view.paused ? "Paused" : "On"}
           </span>{" "}
           <span data-testid={`schedule-${kind}-spec`} title={view.spec}>
-            {describeSpec(view.spec)}
+            {describeSpec(view.when)}
           </span>
           {kind === "verify" && (
             <span className="muted small">
@@ -87,7 +87,7 @@ export function ScheduleSection({ project, previewDelayMs = 300 }: Props) {
   // The editor starts from the saved schedule of the chosen kind (until the user edits).
   useEffect(() => {
     if (touched) return;
-    setForm(current ? formOf(current.spec, current.paused, current.verify_newest) : DEFAULT_FORM);
+    setForm(current ? formOf(current.when, current.paused, current.verify_newest) : DEFAULT_FORM);
   }, [current?.spec, current?.paused, current?.verify_newest, touched]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const when = whenOf(form);
@@ -131,7 +131,7 @@ export function ScheduleSection({ project, previewDelayMs = 300 }: Props) {
       return;
     }
     setTouched(false);
-    setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(r.data.spec)}.`);
+    setSaved(`${KIND_LABEL[what]} schedule saved: ${describeSpec(r.data.when)}.`);
     refresh();
     // Schedules run while Offsite runs: offer to start it at login (once it is on, never again).
     void call(commands.getAutostart()).then((a) => {
@@ -301,7 +301,7 @@ export function ScheduleSection({ project, previewDelayMs = 300 }: Props) {
           {preview.status === "ok" && (
             <>
               <p className="small muted" data-testid="schedule-preview-zone">
-                Next 5 runs of “{describeSpec(preview.preview.spec)}”, in this computer’s time (schedule zone{" "}
+                Next 5 runs of “{describeSpec(preview.preview.when)}”, in this computer’s time (schedule zone{" "}
                 {preview.preview.time_zone}):
               </p>
               <ol className="small" data-testid="schedule-preview-runs">

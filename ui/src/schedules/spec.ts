@@ -1,6 +1,6 @@
-// The schedule editor's form, the engine's spec text (`daily 02:30`, `weekly mon,thu 02:30`,
-// `monthly 15 02:30`, `every 6h`, `cron 0 3 * * 1-5`) and the spec in words. The engine checks
-// every value (and says what is wrong, with a hint); nothing here validates beyond shaping input.
+// The schedule editor's form, the engine's typed spec (`ScheduleWhen`, sent and read over IPC:
+// no spec text is parsed here) and the spec in words. The engine checks every value (and says
+// what is wrong, with a hint); nothing here validates beyond shaping input.
 import type { ScheduleWhen } from "../bindings";
 
 export const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
@@ -64,29 +64,25 @@ export function whenOf(f: ScheduleForm): ScheduleWhen {
   }
 }
 
-/** The form for a saved spec (unknown text: the defaults). */
-export function formOf(spec: string, paused: boolean, newest: number | null): ScheduleForm {
+/** The form for a saved spec (the engine's typed value). */
+export function formOf(when: ScheduleWhen, paused: boolean, newest: number | null): ScheduleForm {
   const base: ScheduleForm = { ...DEFAULT_FORM, paused, newest: newest === null ? "" : String(newest) };
-  const parts = spec.trim().split(/\s+/);
-  const [head, a, b] = parts;
-  switch (head) {
+  switch (when.kind) {
     case "every":
-      return { ...base, kind: "every", hours: (a ?? "").replace(/h$/, "") };
+      return { ...base, kind: "every", hours: String(when.hours) };
     case "daily":
-      return { ...base, kind: "daily", time: a ?? base.time };
+      return { ...base, kind: "daily", time: when.time };
     case "weekly":
       return {
         ...base,
         kind: "weekly",
-        days: (a ?? "").split(",").filter((d): d is Day => (DAYS as readonly string[]).includes(d)),
-        time: b ?? base.time,
+        days: when.days.filter((d): d is Day => (DAYS as readonly string[]).includes(d)),
+        time: when.time,
       };
     case "monthly":
-      return { ...base, kind: "monthly", day: a ?? base.day, time: b ?? base.time };
+      return { ...base, kind: "monthly", day: String(when.day), time: when.time };
     case "cron":
-      return { ...base, kind: "cron", cron: parts.slice(1).join(" ") };
-    default:
-      return base;
+      return { ...base, kind: "cron", cron: when.expr };
   }
 }
 
@@ -101,27 +97,23 @@ function ordinal(n: number): string {
 }
 
 /** A saved spec in words: "Every day at 02:30", "Mondays and Thursdays at 02:30". */
-export function describeSpec(spec: string): string {
-  const parts = spec.trim().split(/\s+/);
-  const [head, a, b] = parts;
-  switch (head) {
+export function describeSpec(when: ScheduleWhen): string {
+  switch (when.kind) {
     case "every": {
-      const n = Number.parseInt(a ?? "", 10);
+      const n = when.hours;
       return n === 1 ? "Every hour" : n === 24 ? "Every day at 00:00" : `Every ${n} hours from midnight`;
     }
     case "daily":
-      return `Every day at ${a}`;
+      return `Every day at ${when.time}`;
     case "weekly": {
-      const days = (a ?? "").split(",").map((d) => `${DAY_NAMES[d as Day] ?? d}s`);
-      return `${list(days)} at ${b}`;
+      const days = when.days.map((d) => `${DAY_NAMES[d as Day] ?? d}s`);
+      return `${list(days)} at ${when.time}`;
     }
     case "monthly": {
-      const d = Number.parseInt(a ?? "", 10);
-      return `Monthly on the ${ordinal(d)} at ${b}${d > 28 ? " (shorter months: their last day)" : ""}`;
+      const d = when.day;
+      return `Monthly on the ${ordinal(d)} at ${when.time}${d > 28 ? " (shorter months: their last day)" : ""}`;
     }
     case "cron":
-      return `Cron “${parts.slice(1).join(" ")}”`;
-    default:
-      return spec;
+      return `Cron “${when.expr}”`;
   }
 }

@@ -88,7 +88,7 @@ describe("AddProject", () => {
     const shown = await screen.findByTestId("test-report");
     expect(shown).toHaveAttribute("data-ok", "false");
     expect(screen.getByTestId("report-version")).toHaveTextContent("PostgreSQL 16.4");
-    expect(screen.getByTestId("report-size")).toHaveTextContent("42 MB");
+    expect(screen.getByTestId("report-size")).toHaveTextContent("42.0 MiB");
     expect(screen.getByTestId("report-pg-dump")).toHaveTextContent("pg_dump (PostgreSQL) 16.4");
     expect(screen.getByTestId("report-permissions")).toHaveTextContent("public.secrets");
     expect(seen[0]).toEqual({

@@ -68,7 +68,7 @@ describe("ProjectPage", () => {
     expect(rows.length).toBeGreaterThan(5);
     expect(rows.length).toBeLessThan(40);
     expect(rows[0]).toHaveTextContent("shop_0_database.tar.gz");
-    expect(rows[0]).toHaveTextContent("1.0 MB");
+    expect(rows[0]).toHaveTextContent("1.0 MiB");
     expect(rows[0]).toHaveTextContent("Not verified");
   });
 
@@ -107,7 +107,7 @@ describe("ProjectPage", () => {
       },
     };
     await act(() => emit("job-finished", done));
-    expect(await screen.findByTestId("job-result")).toHaveTextContent("Archive intact: 2.0 KB checked");
+    expect(await screen.findByTestId("job-result")).toHaveTextContent("Archive intact: 2.0 KiB checked");
     await waitFor(() => expect(calls.filter((c) => c.cmd === "list_backups").length).toBeGreaterThan(listed));
   });
 

@@ -59,7 +59,7 @@ describe("ProjectsHome", () => {
     const [shop, blog] = cards as [HTMLElement, HTMLElement];
     expect(shop).toHaveAttribute("data-state", "ok");
     expect(within(shop).getByTestId("project-host")).toHaveTextContent("db.shop.example.com:5432");
-    expect(within(shop).getByTestId("project-last-backup")).toHaveTextContent("1 hour ago · 5.0 MB");
+    expect(within(shop).getByTestId("project-last-backup")).toHaveTextContent("1 hour ago · 5.0 MiB");
     expect(blog).toHaveAttribute("data-state", "never");
     expect(within(blog).getByTestId("project-state")).toHaveTextContent("Never backed up");
     expect(within(blog).getByTestId("backup-now-blog")).toBeEnabled();

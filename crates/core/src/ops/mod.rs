@@ -15,6 +15,7 @@
 //! | `delete`     | delete a backup (and its file, when it is still that backup)          |
 //! | `prune`      | apply a retention policy: preview, or a prune job removing backups   |
 //! | `schedule`   | schedules, retention policies, run what is due, project status       |
+//! | `due_loop`   | the background loop every front end runs schedules with              |
 //! | `projects`   | add / change / remove / test projects; the shared requests; summaries |
 //! | `settings`   | the engine's settings, plain settings, pg_dump tools                  |
 //! | `queries`    | projects, backups and jobs as lists                                   |
@@ -24,6 +25,7 @@ pub mod backup;
 pub(crate) mod backup_inputs;
 pub mod components;
 pub mod delete;
+pub mod due_loop;
 pub mod import;
 pub mod job;
 pub mod new_project;
@@ -46,6 +48,7 @@ pub use backup::{BackupOptions, BackupOutcome};
 pub use backup_inputs::{parse_backup_type, BackupInputs, ProvidedInputs};
 pub use components::{BucketTest, StorageSettings, StorageTestReport, SupabaseSettings};
 pub use delete::{DeleteOptions, DeleteOutcome};
+pub use due_loop::{run_schedules, DueListener, LoopOptions};
 pub use import::{ImportInto, ImportOptions, ImportOutcome};
 pub use job::{new_job_id, JobStart, JobTrigger};
 pub use new_project::NewComponents;

@@ -21,7 +21,7 @@ use crate::error::{Error, ErrorKind, ErrorPayload, Result};
 use crate::ops::job::{new_job_id, JobStart, JobTrigger};
 use crate::ops::prune::{self, PruneOptions};
 use crate::ops::{BackupOptions, VerifyOptions};
-use crate::schedule::{self, RetentionPolicy, ScheduleSpec, Zone};
+use crate::schedule::{self, RetentionPolicy, ScheduleSpec, ScheduleWhen, Zone};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -49,10 +49,11 @@ pub struct SetSchedule {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ScheduleView {
     pub project: String,
-    /// `backup` or `verify`.
-    pub kind: String,
+    pub kind: ScheduleKind,
     /// When it runs (`daily 02:30`).
     pub spec: String,
+    /// The same, as a typed value (what the window reads).
+    pub when: ScheduleWhen,
     pub time_zone: String,
     /// A verify schedule: how many of the newest backups it checks (`None`: all).
     pub verify_newest: Option<u32>,
@@ -257,10 +258,13 @@ fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<Schedu
         next_runs.push(first);
         next_runs.extend(schedule::preview(&p.spec, &p.zone, first, 4));
     }
+    let kind = ScheduleKind::parse(&s.kind)
+        .ok_or_else(|| Error::internal(format!("unknown schedule kind {:?}", s.kind)))?;
     Ok(ScheduleView {
         project: project.to_string(),
-        kind: s.kind.clone(),
+        kind,
         spec: s.spec.clone(),
+        when: ScheduleWhen::of(&p.spec),
         time_zone: s.time_zone.clone(),
         verify_newest: s.verify_newest,
         paused: s.paused,
@@ -277,6 +281,8 @@ fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<Schedu
 pub struct SchedulePreview {
     /// The spec in its one text form (`daily 02:30`).
     pub spec: String,
+    /// The same, as a typed value (what the window reads).
+    pub when: ScheduleWhen,
     pub time_zone: String,
     /// The next `n` runs (RFC 3339, UTC): like a schedule set at `now`, it waits for its first
     /// slot.
@@ -301,6 +307,7 @@ pub fn preview(
     }
     Ok(SchedulePreview {
         spec: spec.to_string(),
+        when: ScheduleWhen::of(spec),
         time_zone: zone.name().to_string(),
         next_runs: runs.into_iter().map(format_timestamp).collect(),
     })

@@ -7,6 +7,7 @@
 //! |----------------|--------------------------------------------------------------------|
 //! | `zone.rs`      | IANA time zones; wall-clock times on the days the clocks change   |
 //! | `spec.rs`      | every N hours / daily / weekly / monthly / cron, parsed and shown  |
+//! | `when.rs`      | a spec as a typed value (IPC both ways), validated by `spec.rs`    |
 //! | `next.rs`      | the next runs, a preview, the newest missed slot, the longest gap |
 //! | `due.rs`       | what is due now (`schedule` or `catch_up`), overdue               |
 //! | `retention.rs` | keep-last / hourly / daily / weekly / monthly / yearly / within    |
@@ -18,10 +19,12 @@ pub mod due;
 pub mod next;
 pub mod retention;
 pub mod spec;
+pub mod when;
 pub mod zone;
 
 pub use due::{due, next_run, overdue, Due, DEFAULT_GRACE, ON_TIME};
 pub use next::{latest_in, longest_gap, next_after, preview};
 pub use retention::{Candidate, Decision, RetentionPolicy, Within};
 pub use spec::{ScheduleSpec, TimeOfDay, Weekdays};
+pub use when::ScheduleWhen;
 pub use zone::Zone;

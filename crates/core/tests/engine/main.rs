@@ -24,6 +24,7 @@ mod psql_meta;
 mod replace;
 mod restore_errors;
 mod s3_store;
+mod schedule_loop;
 mod schedules;
 mod selective;
 mod settings_and_delete;

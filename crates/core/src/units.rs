@@ -1,0 +1,45 @@
+//! Sizes as people read them, one convention everywhere Offsite shows one (the command line, the
+//! desktop's notifications, the window — `ui/src/components/format.ts` follows the same rule and
+//! the same test vectors): IEC units (powers of 1024), whole bytes below 1 KiB, one decimal
+//! above: `0 B`, `1023 B`, `1.0 KiB`, `1.5 MiB`, `2.0 GiB`.
+
+const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+
+/// `1536` → `1.5 KiB` (see the module's description).
+pub fn format_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    // 1023.96 KiB would round to "1024.0 KiB": that is 1.0 MiB.
+    while value >= 1023.95 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same vectors as `ui/src/components/format.test.ts`.
+    #[test]
+    fn sizes_are_iec_with_one_decimal() {
+        for (bytes, text) in [
+            (0u64, "0 B"),
+            (1, "1 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (1536, "1.5 KiB"),
+            (1_048_575, "1.0 MiB"),
+            (1_572_864, "1.5 MiB"),
+            (44_040_192, "42.0 MiB"),
+            (2_147_483_648, "2.0 GiB"),
+            (3_298_534_883_328, "3.0 TiB"),
+        ] {
+            assert_eq!(format_bytes(bytes), text, "{bytes}");
+        }
+    }
+}
