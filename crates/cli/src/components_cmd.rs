@@ -316,7 +316,7 @@ pub fn print_storage_test(out: &Out, r: &StorageTestReport) {
             "  {:<30} {:>16}  {:>12}  {}{}",
             b.name,
             count,
-            human_bytes(b.bytes),
+            offsite_core::units::format_bytes(b.bytes),
             read,
             b.error
                 .as_deref()
@@ -329,17 +329,3 @@ pub fn print_storage_test(out: &Out, r: &StorageTestReport) {
     }
 }
 
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
