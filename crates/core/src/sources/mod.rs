@@ -29,7 +29,7 @@ pub mod supabase_api;
 
 use crate::archive::Written;
 use crate::error::{Error, Result};
-use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
+use crate::postgres::restore::{RestoreOptions, DatabasePlan, DatabaseReport};
 use crate::progress::Reporter;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -97,7 +97,7 @@ pub trait DatabaseSource: Send + Sync {
         archive: &Path,
         opts: &RestoreOptions,
         reporter: &Reporter,
-    ) -> Result<RestorePlan>;
+    ) -> Result<DatabasePlan>;
 
     /// Plan, then restore `archive` into this database and compare the row counts.
     async fn restore(
@@ -106,7 +106,7 @@ pub trait DatabaseSource: Send + Sync {
         opts: &RestoreOptions,
         reporter: &Reporter,
         cancel: &CancellationToken,
-    ) -> Result<RestoreReport>;
+    ) -> Result<DatabaseReport>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ use crate::archive::Written;
 use crate::backup::{self, BackupOptions, BackupSource};
 use crate::error::Result;
 use crate::postgres::conn::{server_info, unreadable_objects, ConnSpec};
-use crate::postgres::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
+use crate::postgres::restore::{self, RestoreOptions, DatabasePlan, DatabaseReport, RestoreTarget};
 use crate::postgres::tools;
 use crate::progress::Reporter;
 use async_trait::async_trait;
@@ -153,7 +153,7 @@ impl DatabaseSource for PostgresSource {
         archive: &Path,
         opts: &RestoreOptions,
         reporter: &Reporter,
-    ) -> Result<RestorePlan> {
+    ) -> Result<DatabasePlan> {
         let opts = self.restore_options(opts);
         Ok(restore::plan(archive, &self.target(), &opts, reporter)
             .await?
@@ -166,7 +166,7 @@ impl DatabaseSource for PostgresSource {
         opts: &RestoreOptions,
         reporter: &Reporter,
         cancel: &CancellationToken,
-    ) -> Result<RestoreReport> {
+    ) -> Result<DatabaseReport> {
         let opts = self.restore_options(opts);
         let target = self.target();
         let prepared = restore::plan(archive, &target, &opts, reporter).await?;

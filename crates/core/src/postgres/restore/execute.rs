@@ -2,7 +2,7 @@
 //! from the archive, then the row counts compared.
 
 use super::{
-    join_err, plain, replace, script, validate, Prepared, RestoreOptions, RestoreReport,
+    join_err, plain, replace, script, validate, Prepared, RestoreOptions, DatabaseReport,
     RestoreTarget, SelectWhat,
 };
 use crate::archive::{self, DATABASE_MEMBER, DATABASE_SQL_MEMBER};
@@ -27,7 +27,7 @@ pub async fn execute(
     opts: &RestoreOptions,
     reporter: &Reporter,
     cancel: &CancellationToken,
-) -> Result<RestoreReport> {
+) -> Result<DatabaseReport> {
     let Prepared {
         plan,
         manifest,
@@ -266,7 +266,7 @@ pub async fn execute(
     let rows_not_recorded = (!rows_recorded).then(|| {
         "row counts not recorded: this backup holds no row counts to compare, so the restored data was not validated".to_string()
     });
-    Ok(RestoreReport {
+    Ok(DatabaseReport {
         plan,
         ok,
         rows_not_recorded,

@@ -3,7 +3,7 @@
 
 use super::{
     join_err, plain, quote_ident, replace, roles, script, select, toc, BackupTable, Prepared,
-    RestoreOptions, RestorePlan, RestoreTarget, SelectWhat,
+    RestoreOptions, DatabasePlan, RestoreTarget, SelectWhat,
 };
 use crate::archive::{self, Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER, GLOBALS_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
@@ -353,7 +353,7 @@ pub async fn plan(
             tools.version()
         ));
     }
-    let plan = RestorePlan {
+    let plan = DatabasePlan {
         archive: archive_path.to_path_buf(),
         backup_id: manifest.backup_id.clone(),
         project: manifest.project.clone(),
