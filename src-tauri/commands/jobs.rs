@@ -102,7 +102,10 @@ fn file_name(path: &str) -> String {
 /// configuration): what would be created, replaced, uploaded and written (changes nothing).
 #[tauri::command]
 #[specta::specta]
-pub async fn plan_restore(shell: State<'_, Shell>, request: RestoreRequest) -> CmdResult<RestorePlan> {
+pub async fn plan_restore(
+    shell: State<'_, Shell>,
+    request: RestoreRequest,
+) -> CmdResult<RestorePlan> {
     let engine = shell.engine()?;
     engine.plan_restore(&request).await.map_err(err)
 }

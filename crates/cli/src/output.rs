@@ -3,8 +3,8 @@
 use offsite_core::archive::{Manifest, SidecarStatus, VerifyReport};
 use offsite_core::catalog::{BackupRecord, Project};
 use offsite_core::ops::{BackupOutcome, ConnectionReport};
-use offsite_core::restore::{DatabasePlan, DatabaseReport};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate};
+use offsite_core::restore::{DatabasePlan, DatabaseReport};
 use offsite_core::{Error, ErrorPayload};
 use serde::Serialize;
 use serde_json::json;

@@ -183,7 +183,6 @@ fn storage_target(storage_to: Option<&str>, to: Option<&str>) -> Result<StorageT
     })
 }
 
-
 impl RestoreArgs {
     /// The flags as the one restore request (asks for the password on stdin when told to).
     fn request(&self, parts: &[Part]) -> Result<RestoreRequest> {
@@ -318,8 +317,11 @@ pub async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStar
         }
     }
     consent(&args, out, &plan)?;
-    let config_only_nothing_chosen =
-        parts == [Part::Config] && request.config.as_ref().is_some_and(|c| c.settings.is_empty());
+    let config_only_nothing_chosen = parts == [Part::Config]
+        && request
+            .config
+            .as_ref()
+            .is_some_and(|c| c.settings.is_empty());
     if config_only_nothing_chosen {
         // Nothing to write: the differences are shown, no job runs.
         print_plan(out, &plan);

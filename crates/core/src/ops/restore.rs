@@ -11,8 +11,8 @@ use crate::ops::restore_parts as parts;
 use crate::ops::runner::{self, RunningJob};
 use crate::postgres::restore::{RestoreOptions, RestoreTarget};
 use crate::restore::{
-    Component, ConfigReport, RestoreOutcome, RestorePlan, RestoreReport,
-    RestoreRequest, StorageRestore, StorageTo,
+    Component, ConfigReport, RestoreOutcome, RestorePlan, RestoreReport, RestoreRequest,
+    StorageRestore, StorageTo,
 };
 use crate::sources::supabase_api::GuardedManagementApi;
 use crate::storage::{StorageRestoreOptions, StorageTargetRef};
@@ -114,7 +114,13 @@ async fn job_project(engine: &Engine, req: &RestoreRequest) -> Result<Option<Pro
         return Ok(Some(p));
     }
     let name = match (&req.storage, &req.config) {
-        (Some(StorageRestore { to: StorageTo::Project(name), .. }), _) => Some(name),
+        (
+            Some(StorageRestore {
+                to: StorageTo::Project(name),
+                ..
+            }),
+            _,
+        ) => Some(name),
         (_, Some(c)) => Some(&c.project),
         _ => None,
     };

@@ -163,9 +163,13 @@ async fn hostile_statements_in_an_imported_dump_are_refused_without_consent() {
 
         let dst = pg.unique_db("arbsql_dst");
         let req = RestoreRequest::new(&archive, target(pg, &dst));
-        let plan = env.engine.plan_restore(&req).await.unwrap()
-        .database
-        .unwrap();
+        let plan = env
+            .engine
+            .plan_restore(&req)
+            .await
+            .unwrap()
+            .database
+            .unwrap();
         assert_eq!(plan.arbitrary_sql_total, 1, "{attack}");
         assert_eq!(plan.arbitrary_sql[0].kind, *kind, "{attack}");
         assert!(
@@ -226,7 +230,10 @@ async fn hostile_statements_in_an_imported_dump_are_refused_without_consent() {
         )
         .await
         .unwrap();
-    assert!(r.report.database.as_ref().unwrap().plan.allow_arbitrary_sql && r.report.database.as_ref().unwrap().plan.blockers.is_empty());
+    assert!(
+        r.report.database.as_ref().unwrap().plan.allow_arbitrary_sql
+            && r.report.database.as_ref().unwrap().plan.blockers.is_empty()
+    );
     assert!(Path::new(&marker).exists(), "COPY … FROM PROGRAM ran");
     let _ = std::fs::remove_file(&marker);
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM public.notes"), "50");
@@ -270,7 +277,10 @@ async fn a_harmless_do_block_restores_with_consent() {
         )
         .await
         .unwrap();
-    assert_eq!(r.report.database.as_ref().unwrap().plan.arbitrary_sql_total, 1);
+    assert_eq!(
+        r.report.database.as_ref().unwrap().plan.arbitrary_sql_total,
+        1
+    );
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM public.t"), "2");
 }
 

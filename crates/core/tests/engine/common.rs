@@ -2,8 +2,8 @@
 //! in-memory secret store, and small helpers.
 #![allow(dead_code)]
 
-use offsite_core::restore::DatabaseTo;
 use offsite_core::progress::{NoProgress, Progress};
+use offsite_core::restore::DatabaseTo;
 use offsite_core::secrets::MemoryStore;
 use offsite_core::{Engine, EngineConfig, JobStart};
 use offsite_testkit::TestCluster;

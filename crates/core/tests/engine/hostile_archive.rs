@@ -5,8 +5,8 @@
 
 use crate::common::*;
 use offsite_core::archive::{self, ArchiveWriter, Manifest, GLOBALS_MEMBER, MANIFEST_NAME};
-use offsite_core::restore::DatabaseOptions;
 use offsite_core::progress::Reporter;
+use offsite_core::restore::DatabaseOptions;
 use offsite_core::{ErrorKind, JobStart, RestoreRequest};
 use offsite_testkit::TestCluster;
 use std::path::{Path, PathBuf};
@@ -139,7 +139,11 @@ async fn hostile_role_statements_in_globals_sql_are_refused_and_run_nothing() {
         ..Default::default()
     });
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
     assert_eq!(
         pg.psql(
             "postgres",

@@ -143,13 +143,19 @@ async fn plain_pg_dump_previews_imports_and_restores() {
         .unwrap();
     assert!(r
         .report
-        .database.as_ref().unwrap().rows_not_recorded
+        .database
+        .as_ref()
+        .unwrap()
+        .rows_not_recorded
         .as_deref()
         .unwrap()
         .contains("not recorded"));
     assert!(r
         .report
-        .database.as_ref().unwrap().plan
+        .database
+        .as_ref()
+        .unwrap()
+        .plan
         .warnings
         .iter()
         .any(|w| w.contains("not recorded")));

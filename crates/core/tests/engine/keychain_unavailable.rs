@@ -2,11 +2,11 @@
 //! needs no password works — backup, test, restore into a project — and what needs one fails
 //! with `keychain_unavailable`, naming `OFFSITE_SECRET_STORE=env` and the variable to set.
 
+use offsite_core::restore::DatabaseTo;
 use offsite_core::secrets::{env_var_for_key, headless_hint, SecretStore};
 use offsite_core::{
     AddProject, BackupOptions, Engine, EngineConfig, Error, ErrorKind, JobStart, RestoreRequest,
 };
-use offsite_core::restore::DatabaseTo;
 use offsite_testkit::TestCluster;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,12 +96,19 @@ async fn without_a_keychain_what_needs_no_password_works_and_the_rest_says_what_
     assert!(target.password.is_none());
     let r = engine
         .restore(
-            RestoreRequest::new(PathBuf::from(&b.backup.path), DatabaseTo::Project("dst".into())),
+            RestoreRequest::new(
+                PathBuf::from(&b.backup.path),
+                DatabaseTo::Project("dst".into()),
+            ),
             JobStart::default(),
         )
         .await
         .unwrap();
-    assert!(r.report.ok, "{:?}", r.report.database.as_ref().unwrap().tables);
+    assert!(
+        r.report.ok,
+        "{:?}",
+        r.report.database.as_ref().unwrap().tables
+    );
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM t"), "42");
     assert!(
         store.calls.load(Ordering::SeqCst) >= 3,

@@ -161,7 +161,11 @@ async fn a_new_server_gets_the_roles_with_attributes_and_memberships_and_rls_beh
         create_roles: true,
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap()
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
         .database
         .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
@@ -173,7 +177,11 @@ async fn a_new_server_gets_the_roles_with_attributes_and_memberships_and_rls_beh
         plan.warnings
     );
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
 
     // The roles as on the source: attributes, memberships, settings.
     assert_eq!(roles_of(&other, API_ROLES), roles_of(pg, API_ROLES));
@@ -402,7 +410,11 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
         no_owner: true,
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap()
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
         .database
         .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
@@ -414,7 +426,11 @@ async fn a_fresh_supabase_project_takes_the_users_schemas_data_and_objects_as_po
         plan.left_out
     );
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
 
     // The user's own schemas as in the source.
     for schema in ["public", "\"MixedCase\""] {
@@ -536,7 +552,11 @@ async fn a_managed_table_without_a_column_of_the_backup_is_refused_and_nothing_c
             ..Default::default()
         },
     );
-    let plan = env.engine.plan_restore(&req).await.unwrap()
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
         .database
         .unwrap();
     assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);

@@ -48,7 +48,10 @@ const OBJECTS: usize = 12;
 async fn full_backup(pg: &TestCluster, env: &crate::common::Env) -> PathBuf {
     let db = pg.unique_db("onerestore");
     pg.load_supabase_fixture(&db);
-    pg.psql(&db, "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 42) g");
+    pg.psql(
+        &db,
+        "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 42) g",
+    );
     let moto = MotoServer::start();
     let s3 = store(&moto.endpoint());
     s3.create_bucket("avatars").await.unwrap();
@@ -104,9 +107,8 @@ async fn fresh_project(
 }
 
 fn both(archive: &PathBuf, project: &str) -> RestoreRequest {
-    RestoreRequest::new(archive, DatabaseTo::Project(project.into())).storage(
-        StorageRestore::new(StorageTo::Project(project.into())),
-    )
+    RestoreRequest::new(archive, DatabaseTo::Project(project.into()))
+        .storage(StorageRestore::new(StorageTo::Project(project.into())))
 }
 
 async fn restore_jobs(env: &crate::common::Env) -> Vec<offsite_core::catalog::JobRecord> {
@@ -138,7 +140,13 @@ async fn one_request_restores_database_and_storage_in_one_job_with_one_report() 
     assert!(plan.database.as_ref().unwrap().target_empty);
     assert_eq!(plan.storage.as_ref().unwrap().upload, OBJECTS as u64);
     assert!(plan.config.is_none());
-    assert_eq!(pg.psql(&fresh, "SELECT count(*) FROM pg_tables WHERE tablename = 't'"), "0");
+    assert_eq!(
+        pg.psql(
+            &fresh,
+            "SELECT count(*) FROM pg_tables WHERE tablename = 't'"
+        ),
+        "0"
+    );
 
     // The run: one job, its progress naming the component it is on.
     let seen: Arc<Mutex<Vec<Option<Component>>>> = Arc::default();
@@ -166,7 +174,10 @@ async fn one_request_restores_database_and_storage_in_one_job_with_one_report() 
     assert!(r.ok);
     let db = r.database.as_ref().expect("the database section");
     assert!(db.ok, "{:?}", db.tables);
-    assert_eq!(r.storage.as_ref().expect("the storage section").uploaded, OBJECTS as u64);
+    assert_eq!(
+        r.storage.as_ref().expect("the storage section").uploaded,
+        OBJECTS as u64
+    );
     assert!(r.config.is_none());
     assert_eq!(pg.psql(&fresh, "SELECT count(*) FROM t"), "42");
     let page = store(&moto2.endpoint())
@@ -203,8 +214,9 @@ async fn a_storage_failure_after_the_database_says_what_was_restored_and_what_no
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Permission, "{e}");
     assert!(
-        e.message()
-            .starts_with("restoring the storage failed (restored: database; not restored: storage)"),
+        e.message().starts_with(
+            "restoring the storage failed (restored: database; not restored: storage)"
+        ),
         "{e}"
     );
     // The database part is done, and the one job failed with that error.

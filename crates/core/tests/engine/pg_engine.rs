@@ -3,8 +3,8 @@
 
 use offsite_core::archive;
 use offsite_core::catalog::JobRecord;
-use offsite_core::restore::DatabaseOptions;
 use offsite_core::progress::{Progress, ProgressUpdate};
+use offsite_core::restore::DatabaseOptions;
 use offsite_core::secrets::{project_password_key, SecretStore};
 use offsite_core::{
     AddProject, BackupOptions, Engine, ErrorKind, JobStart, ProjectConnection, RestoreRequest,
@@ -183,9 +183,22 @@ async fn supabase_shaped_backup_restores_identically() {
         )
         .await
         .unwrap();
-    assert!(restored.report.ok, "{:?}", restored.report.database.as_ref().unwrap().tables);
-    assert_eq!(restored.report.database.as_ref().unwrap().tables.len(), manifest.tables.len());
-    assert!(restored.report.database.as_ref().unwrap().safety_backup.is_none());
+    assert!(
+        restored.report.ok,
+        "{:?}",
+        restored.report.database.as_ref().unwrap().tables
+    );
+    assert_eq!(
+        restored.report.database.as_ref().unwrap().tables.len(),
+        manifest.tables.len()
+    );
+    assert!(restored
+        .report
+        .database
+        .as_ref()
+        .unwrap()
+        .safety_backup
+        .is_none());
     fidelity_snapshot(pg, &dst).assert_same_as(&fidelity_snapshot(pg, &src));
     let (a, b) = (schema_dump(pg, &src), schema_dump(pg, &dst));
     assert!(a == b, "schema differs:\n{}", first_diff(&a, &b));
@@ -260,7 +273,14 @@ async fn non_empty_target_needs_consent_then_gets_a_safety_backup() {
         "tables not in the backup are kept"
     );
     // The safety backup holds the state before the restore.
-    let safety = r.report.database.as_ref().unwrap().safety_backup.clone().expect("a safety backup was taken");
+    let safety = r
+        .report
+        .database
+        .as_ref()
+        .unwrap()
+        .safety_backup
+        .clone()
+        .expect("a safety backup was taken");
     let m = archive::read_manifest(&safety).unwrap();
     assert_eq!(m.tables.iter().find(|t| t.table == "t").unwrap().rows, 5001);
     assert!(

@@ -172,11 +172,23 @@ async fn sql_gz_from_pg_dump_imports_and_restores_identically() {
         .await
         .unwrap();
     assert!(
-        r.report.database.as_ref().unwrap().plan.pg_restore.ends_with("psql"),
+        r.report
+            .database
+            .as_ref()
+            .unwrap()
+            .plan
+            .pg_restore
+            .ends_with("psql"),
         "{}",
         r.report.database.as_ref().unwrap().plan.pg_restore
     );
-    assert!(r.report.database.as_ref().unwrap().rows_not_recorded.is_some());
+    assert!(r
+        .report
+        .database
+        .as_ref()
+        .unwrap()
+        .rows_not_recorded
+        .is_some());
     let source = fidelity_snapshot(pg, &src);
     assert_eq!(source.large_objects.len(), 1);
     fidelity_snapshot(pg, &dst).assert_same_as(&source);
@@ -205,13 +217,30 @@ async fn sql_gz_from_pg_dump_imports_and_restores_identically() {
         )
         .await
         .unwrap();
-    assert!(r.report.database.as_ref().unwrap().plan.replace && !r.report.database.as_ref().unwrap().plan.target_empty);
     assert!(
-        r.report.database.as_ref().unwrap().plan.will_replace.iter().any(|t| t == "app.orders"),
+        r.report.database.as_ref().unwrap().plan.replace
+            && !r.report.database.as_ref().unwrap().plan.target_empty
+    );
+    assert!(
+        r.report
+            .database
+            .as_ref()
+            .unwrap()
+            .plan
+            .will_replace
+            .iter()
+            .any(|t| t == "app.orders"),
         "{:?}",
         r.report.database.as_ref().unwrap().plan.will_replace
     );
-    let safety = r.report.database.as_ref().unwrap().safety_backup.as_ref().expect("a safety backup");
+    let safety = r
+        .report
+        .database
+        .as_ref()
+        .unwrap()
+        .safety_backup
+        .as_ref()
+        .expect("a safety backup");
     assert!(safety.exists());
     let after = fidelity_snapshot(pg, &dst);
     let mut expected = source.clone();
@@ -421,7 +450,11 @@ async fn pg_dumpall_one_database_with_its_roles() {
     // --create-roles they are created (membership too) and the data arrives.
     let dst = target_pg.unique_db("shop_copy");
     let req = RestoreRequest::new(&path, target(&target_pg, &dst));
-    let plan = env.engine.plan_restore(&req).await.unwrap()
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
         .database
         .unwrap();
     assert!(
@@ -529,7 +562,10 @@ async fn a_hand_written_script_restores_and_shell_commands_are_refused() {
         .unwrap();
     assert!(
         r.report
-            .database.as_ref().unwrap().plan
+            .database
+            .as_ref()
+            .unwrap()
+            .plan
             .warnings
             .iter()
             .any(|w| w.contains("no pg_dump entry headers")),

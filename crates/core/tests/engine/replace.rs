@@ -150,7 +150,11 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
     );
 
     let r = replace_over(&env, pg, &path, &db).await.unwrap();
-    assert!(r.report.ok, "{:?}", r.report.database.as_ref().unwrap().tables);
+    assert!(
+        r.report.ok,
+        "{:?}",
+        r.report.database.as_ref().unwrap().tables
+    );
     assert!(r.report.database.as_ref().unwrap().safety_backup.is_some());
     assert_same(pg, &db, &schema_then, &data_then);
     // The default and the trigger use the restored functions.
@@ -304,6 +308,10 @@ async fn replace_over_the_supabase_shaped_database_restores_it_exactly() {
     );
 
     let r = replace_over(&env, pg, &path, &db).await.unwrap();
-    assert!(r.report.ok, "{:?}", r.report.database.as_ref().unwrap().tables);
+    assert!(
+        r.report.ok,
+        "{:?}",
+        r.report.database.as_ref().unwrap().tables
+    );
     assert_same(pg, &db, &schema_then, &data_then);
 }

@@ -71,7 +71,11 @@ async fn yesterdays_orders_next_to_todays_in_a_side_schema() {
         },
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap()
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
         .database
         .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
@@ -99,9 +103,16 @@ async fn yesterdays_orders_next_to_todays_in_a_side_schema() {
     );
     assert_eq!(plan.rows, backed_up.rows("public.orders").len() as u64);
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
     assert_eq!(out.report.database.as_ref().unwrap().tables.len(), 1);
-    assert_eq!(out.report.database.as_ref().unwrap().tables[0].schema, "yesterday");
+    assert_eq!(
+        out.report.database.as_ref().unwrap().tables[0].schema,
+        "yesterday"
+    );
 
     let after = fidelity_snapshot(pg, &src);
     assert_eq!(
@@ -176,7 +187,11 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
         selection: only(&["orders"]),
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap()
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
         .database
         .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
@@ -213,7 +228,11 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
         replace: true,
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap()
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
         .database
         .unwrap();
     assert_eq!(plan.will_replace, vec!["public.orders"]);
@@ -223,7 +242,16 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
         plan.will_drop
     );
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok && out.report.database.as_ref().unwrap().safety_backup.is_some());
+    assert!(
+        out.report.ok
+            && out
+                .report
+                .database
+                .as_ref()
+                .unwrap()
+                .safety_backup
+                .is_some()
+    );
     let after = fidelity_snapshot(pg, &src);
     assert_eq!(after.rows("public.orders"), backed_up.rows("public.orders"));
     for (table, rows) in &backed_up.tables {
@@ -322,12 +350,20 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
         },
         ..Default::default()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap()
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
         .database
         .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
     let copy = fidelity_snapshot(pg, &dst);
     let mixed: Vec<&String> = backed_up
         .tables
@@ -353,7 +389,11 @@ async fn rows_only_into_the_existing_table_and_a_schema_into_a_new_database() {
         ..Default::default()
     });
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.database.as_ref().unwrap().tables);
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
     let both = fidelity_snapshot(pg, &src);
     for (t, rows) in backed_up
         .tables

@@ -162,10 +162,17 @@ async fn restore_and_compare(
 ) {
     let restored = env
         .engine
-        .restore(RestoreRequest::new(path, target.into()), JobStart::default())
+        .restore(
+            RestoreRequest::new(path, target.into()),
+            JobStart::default(),
+        )
         .await
         .unwrap();
-    assert!(restored.report.ok, "{:?}", restored.report.database.as_ref().unwrap().tables);
+    assert!(
+        restored.report.ok,
+        "{:?}",
+        restored.report.database.as_ref().unwrap().tables
+    );
     fidelity_snapshot(pg, dst).assert_same_as(&fidelity_snapshot(pg, src));
     assert_same_schema(pg, src, dst);
 }
@@ -247,6 +254,10 @@ async fn database_names_that_look_like_settings_stay_names() {
         )
         .await
         .unwrap();
-    assert!(restored.report.ok, "{:?}", restored.report.database.as_ref().unwrap().tables);
+    assert!(
+        restored.report.ok,
+        "{:?}",
+        restored.report.database.as_ref().unwrap().tables
+    );
     assert_eq!(pg.psql(&as_conninfo(dst), "SELECT count(*) FROM t"), "42");
 }

@@ -292,10 +292,7 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
         .report
         .storage
         .unwrap();
-    assert_eq!(
-        (again.uploaded, again.skipped),
-        (0, keys.len() as u64)
-    );
+    assert_eq!((again.uploaded, again.skipped), (0, keys.len() as u64));
 
     // 1 % changed, some deleted, some added: the incremental downloads exactly those.
     direct
