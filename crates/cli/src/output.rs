@@ -340,6 +340,13 @@ impl Out {
         if !p.superuser_only.is_empty() {
             println!("  needs a superuser: {}", p.superuser_only.join(", "));
         }
+        if !p.platform_privileges.is_empty() {
+            println!(
+                "  privileges kept as the target has them ({} may not grant on what the platform owns): {}",
+                p.connecting_role,
+                p.platform_privileges.join(", ")
+            );
+        }
         for l in &p.left_out {
             println!("  left out: {l}");
         }

@@ -58,6 +58,14 @@ pub fn supabase_fixture_sql() -> &'static str {
     include_str!("../fixtures/supabase_shaped.sql")
 }
 
+/// The platform's side of a Supabase project (`fixtures/supabase_platform.sql`): the roles
+/// (`postgres` not a superuser), the platform's schemas and its privileges on objects it owns
+/// (`pg_catalog.lo_export` / `lo_import`, an extension's function). Load it as the bootstrap
+/// superuser `supabase_admin` into a new database owned by `postgres`.
+pub fn supabase_platform_sql() -> &'static str {
+    include_str!("../fixtures/supabase_platform.sql")
+}
+
 /// What the fixture is known to contain, for assertions that do not want to hard-code numbers.
 pub mod fixture_facts {
     /// Large objects created with fixed oids: (oid, size in bytes, md5 of the bytes).

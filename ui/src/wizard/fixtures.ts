@@ -79,6 +79,7 @@ export function plan(over: Partial<DatabasePlan> = {}): DatabasePlan {
     managed_schemas: [],
     owned_by_others: [],
     superuser_only: [],
+    platform_privileges: [],
     left_out: [],
     replace: true,
     safety_backup: false,

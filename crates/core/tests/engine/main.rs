@@ -19,6 +19,7 @@ mod new_server;
 mod one_restore;
 mod pg_engine;
 mod plain_sql;
+mod platform_privileges;
 mod psql_meta;
 mod replace;
 mod restore_errors;

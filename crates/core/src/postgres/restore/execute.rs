@@ -2,8 +2,8 @@
 //! from the archive, then the row counts compared.
 
 use super::{
-    join_err, plain, replace, script, validate, Prepared, RestoreOptions, DatabaseReport,
-    RestoreTarget, SelectWhat,
+    join_err, plain, replace, script, validate, DatabasePlan, DatabaseReport, Prepared,
+    RestoreOptions, RestoreTarget, SelectWhat,
 };
 use crate::archive::{self, DATABASE_MEMBER, DATABASE_SQL_MEMBER};
 use crate::backup::{self, BackupOptions, BackupSource};
@@ -15,7 +15,7 @@ use crate::progress::{Phase, Reporter};
 use sqlx::Connection;
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -46,68 +46,13 @@ pub async fn execute(
     if !toc.arbitrary.is_empty() && !opts.allow_arbitrary_sql {
         return Err(toc.arbitrary.refusal());
     }
-    if let Some(first) = plan.blockers.first() {
-        let permission =
-            (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty()) && !opts.no_owner;
-        let (kind, hint) = if permission {
-            (
-                ErrorKind::Permission,
-                format!(
-                    "this is about the target's permissions: {} cannot create or own everything the backup holds; connect to the target as a superuser, or run again with --no-owner to restore those objects owned by {} (see the plan with --dry-run)",
-                    plan.connecting_role, plan.connecting_role
-                ),
-            )
-        } else if !plan.target_empty && !opts.replace {
-            (
-                ErrorKind::NeedsConsent,
-                "review with --dry-run, then run again with --replace (a safety backup is taken first)".to_string(),
-            )
-        } else if !plan.missing_roles.is_empty() && !plan.create_roles {
-            (
-                ErrorKind::InvalidInput,
-                "review the plan with --dry-run; create the missing roles, or run again with --create-roles".to_string(),
-            )
-        } else {
-            (
-                ErrorKind::InvalidInput,
-                "nothing was changed; the plan (--dry-run) lists what stops the restore"
-                    .to_string(),
-            )
-        };
-        let message = if plan.blockers.len() > 1 {
-            format!(
-                "{first} (and {} more problem(s): see --dry-run)",
-                plan.blockers.len() - 1
-            )
-        } else {
-            first.clone()
-        };
-        return Err(Error::new(kind, message).with_hint(hint));
+    if let Some(refused) = refusal(&plan, opts) {
+        return Err(refused);
     }
 
     let safety_backup = if plan.safety_backup {
         reporter.phase(Phase::SafetyBackup, None);
-        let src = BackupSource {
-            project: format!("safety-{}", sanitize(&target.spec.database)),
-            spec: target.spec.clone(),
-            password: target.password.clone(),
-        };
-        let bopts = BackupOptions {
-            dest_dir: opts.safety_dir.clone(),
-            compression_level: backup::DEFAULT_COMPRESSION_LEVEL,
-            pg_bin: opts.pg_bin.clone(),
-            backup_id: uuid::Uuid::new_v4().to_string(),
-            created_at: opts
-                .clock
-                .as_ref()
-                .map_or_else(time::OffsetDateTime::now_utc, |c| c.now()),
-        };
-        let written = backup::backup_database(&src, &bopts, &Reporter::silent(), cancel)
-            .await
-            .map_err(|e| {
-                e.context("the safety backup of the target failed, so nothing was restored")
-            })?;
-        Some(written.path)
+        Some(take_safety_backup(target, opts, cancel).await?)
     } else {
         None
     };
@@ -214,29 +159,7 @@ pub async fn execute(
         }
     };
     if let Err(e) = restore_result {
-        if e.kind() == ErrorKind::Cancelled {
-            return Err(Error::cancelled()
-                .with_hint("the restore was rolled back; the target is unchanged"));
-        }
-        let back = match &safety_backup {
-            Some(p) => format!("; the safety backup is at {}", p.display()),
-            None => String::new(),
-        };
-        let cause = if e.kind() == ErrorKind::Permission {
-            format!(
-                "The target refused a privilege {} lacks there: connect as a superuser, or run again with --no-owner to restore objects of roles it cannot act for as its own.",
-                plan.connecting_role
-            )
-        } else {
-            e.hint().unwrap_or("").to_string()
-        };
-        let hint = format!(
-            "the restore ran in one transaction and was rolled back, so the target is unchanged{back}. {cause}"
-        );
-        return Err(
-            Error::new(e.kind(), format!("restore failed: {}", e.message()))
-                .with_hint(hint.trim().to_string()),
-        );
+        return Err(failure(e, safety_backup.as_deref(), &plan.connecting_role));
     }
 
     reporter.phase(Phase::Validating, None);
@@ -274,6 +197,101 @@ pub async fn execute(
         tables,
         safety_backup,
     })
+}
+
+/// Why execution refuses a plan with blockers (the first blocker, and a hint by its kind).
+fn refusal(plan: &DatabasePlan, opts: &RestoreOptions) -> Option<Error> {
+    let first = plan.blockers.first()?;
+    let permission =
+        (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty()) && !opts.no_owner;
+    let (kind, hint) = if permission {
+        (
+            ErrorKind::Permission,
+            format!(
+                "this is about the target's permissions: {} cannot create or own everything the backup holds; connect to the target as a superuser, or run again with --no-owner to restore those objects owned by {} (see the plan with --dry-run)",
+                plan.connecting_role, plan.connecting_role
+            ),
+        )
+    } else if !plan.target_empty && !opts.replace {
+        (
+            ErrorKind::NeedsConsent,
+            "review with --dry-run, then run again with --replace (a safety backup is taken first)"
+                .to_string(),
+        )
+    } else if !plan.missing_roles.is_empty() && !plan.create_roles {
+        (
+            ErrorKind::InvalidInput,
+            "review the plan with --dry-run; create the missing roles, or run again with --create-roles".to_string(),
+        )
+    } else {
+        (
+            ErrorKind::InvalidInput,
+            "nothing was changed; the plan (--dry-run) lists what stops the restore".to_string(),
+        )
+    };
+    let message = if plan.blockers.len() > 1 {
+        format!(
+            "{first} (and {} more problem(s): see --dry-run)",
+            plan.blockers.len() - 1
+        )
+    } else {
+        first.clone()
+    };
+    Some(Error::new(kind, message).with_hint(hint))
+}
+
+/// A backup of the target as it is, before replacing anything in it.
+async fn take_safety_backup(
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+    cancel: &CancellationToken,
+) -> Result<PathBuf> {
+    let src = BackupSource {
+        project: format!("safety-{}", sanitize(&target.spec.database)),
+        spec: target.spec.clone(),
+        password: target.password.clone(),
+    };
+    let bopts = BackupOptions {
+        dest_dir: opts.safety_dir.clone(),
+        compression_level: backup::DEFAULT_COMPRESSION_LEVEL,
+        pg_bin: opts.pg_bin.clone(),
+        backup_id: uuid::Uuid::new_v4().to_string(),
+        created_at: opts
+            .clock
+            .as_ref()
+            .map_or_else(time::OffsetDateTime::now_utc, |c| c.now()),
+    };
+    let written = backup::backup_database(&src, &bopts, &Reporter::silent(), cancel)
+        .await
+        .map_err(|e| {
+            e.context("the safety backup of the target failed, so nothing was restored")
+        })?;
+    Ok(written.path)
+}
+
+/// The error of a restore that failed (and was rolled back), with where the safety backup is.
+fn failure(e: Error, safety_backup: Option<&Path>, connecting_role: &str) -> Error {
+    if e.kind() == ErrorKind::Cancelled {
+        return Error::cancelled()
+            .with_hint("the restore was rolled back; the target is unchanged");
+    }
+    let back = match safety_backup {
+        Some(p) => format!("; the safety backup is at {}", p.display()),
+        None => String::new(),
+    };
+    let cause = if e.kind() == ErrorKind::Permission {
+        format!(
+            "The target refused a privilege {} lacks there: connect as a superuser, or run again with --no-owner to restore objects of roles it cannot act for as its own.",
+            connecting_role
+        )
+    } else {
+        e.hint().unwrap_or("").to_string()
+    };
+    let hint = format!(
+        "the restore ran in one transaction and was rolled back, so the target is unchanged{back}. {cause}"
+    );
+    Error::new(e.kind(), format!("restore failed: {}", e.message()))
+        .with_hint(hint.trim().to_string())
 }
 
 fn run_pg_restore(

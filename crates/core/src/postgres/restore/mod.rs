@@ -120,6 +120,12 @@ pub struct DatabasePlan {
     pub owned_by_others: Vec<OwnedByOthers>,
     /// Objects only a superuser can create (event triggers).
     pub superuser_only: Vec<String>,
+    /// Objects the target's platform owns (a `pg_catalog` function, an extension's function, a
+    /// platform schema) whose privileges the backup sets and the connecting role may not grant
+    /// (it neither acts for the owner nor holds the grant option): their privileges are kept as
+    /// the target has them. `function pg_catalog.lo_export(oid, text) (owner supabase_admin)`.
+    #[serde(default)]
+    pub platform_privileges: Vec<String>,
     /// What will not be restored, and why (chosen with `no_owner`).
     pub left_out: Vec<String>,
     pub replace: bool,

@@ -2,8 +2,8 @@
 //! stops the restore. Changes nothing.
 
 use super::{
-    join_err, plain, quote_ident, replace, roles, script, select, toc, BackupTable, Prepared,
-    RestoreOptions, DatabasePlan, RestoreTarget, SelectWhat,
+    join_err, plain, quote_ident, replace, roles, script, select, toc, BackupTable, DatabasePlan,
+    Prepared, RestoreOptions, RestoreTarget, SelectWhat,
 };
 use crate::archive::{self, Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER, GLOBALS_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
@@ -23,57 +23,11 @@ pub async fn plan(
     reporter: &Reporter,
 ) -> Result<Prepared> {
     reporter.phase(Phase::Planning, None);
-    let (manifest, globals) = {
-        let p = archive_path.to_path_buf();
-        tokio::task::spawn_blocking(move || -> Result<(Manifest, Option<String>)> {
-            let m = archive::read_manifest(&p)?;
-            let globals = if m.member(GLOBALS_MEMBER).is_some() {
-                let buf = archive::read_document(
-                    &p,
-                    GLOBALS_MEMBER,
-                    archive::MAX_SMALL_DOC,
-                    &CancellationToken::new(),
-                )?;
-                Some(String::from_utf8_lossy(&buf).into_owned())
-            } else {
-                None
-            };
-            Ok((m, globals))
-        })
-        .await
-        .map_err(join_err)??
-    };
-    let plain = manifest.member(DATABASE_MEMBER).is_none()
-        && manifest.member(DATABASE_SQL_MEMBER).is_some();
-    if manifest.member(DATABASE_MEMBER).is_none() && !plain {
-        return Err(Error::new(
-            ErrorKind::UnsupportedFormat,
-            "this archive holds no database.dump",
-        )
-        .with_hint("choose a database or full backup"));
-    }
-    if plain && !opts.selection.is_whole() {
-        return Err(Error::new(
-            ErrorKind::InvalidInput,
-            "this backup is a plain SQL dump: choosing schemas or tables to restore is not available for it",
-        )
-        .with_hint("restore the whole backup (without a selection)"));
-    }
+    let (manifest, globals, plain) = read_archive(archive_path, opts).await?;
     let mut conn = target.spec.connect(target.password.as_deref()).await?;
     let info = server_info(&mut conn, &target.spec).await?;
     let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
-    let toc = {
-        let (tools, p) = (tools.clone(), archive_path.to_path_buf());
-        tokio::task::spawn_blocking(move || {
-            if plain {
-                plain::read_toc(&p)
-            } else {
-                toc::read(&tools, &p)
-            }
-        })
-        .await
-        .map_err(join_err)??
-    };
+    let toc = read_toc(&tools, archive_path, plain).await?;
     let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
     let backup_schemas: Vec<String> = toc
         .items
@@ -107,49 +61,14 @@ pub async fn plan(
         outside.retain(|e| sel.include.contains(&e.line));
     }
     let clean = replace::clean_phase(&mut conn, &target.spec, &outside).await?;
-    let mut sel_blockers = Vec::new();
-    let mut truncate = Vec::new();
-    let (mut trigger_off, mut trigger_on) = (Vec::new(), Vec::new());
+    let mut rows_only = RowsOnly::default();
     if let Some(sel) = &selected {
         // Only the selected objects count: those the target has are replaced.
         existing = if side {
             Vec::new()
         } else if what == SelectWhat::Data {
-            let mut with_rows = Vec::new();
-            for (s, t) in &sel.tables {
-                let q = format!(
-                    "SELECT EXISTS (SELECT 1 FROM {}.{})",
-                    quote_ident(s),
-                    quote_ident(t)
-                );
-                match sqlx::query_scalar::<_, bool>(&q).fetch_one(&mut conn).await {
-                    Ok(has_rows) => {
-                        let table = format!("{}.{}", quote_ident(s), quote_ident(t));
-                        if has_rows {
-                            with_rows.push(format!("{s}.{t}"));
-                            truncate.push(format!("TRUNCATE TABLE {table};"));
-                        }
-                        // Loading rows is not a change the table's own triggers should see.
-                        let triggers: Vec<String> = sqlx::query_scalar(
-                            "SELECT tgname::text FROM pg_trigger
-                              WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgenabled = 'O'",
-                        )
-                        .bind(&table)
-                        .fetch_all(&mut conn)
-                        .await
-                        .map_err(|e| target.spec.map_sqlx(e))?;
-                        for tg in triggers {
-                            trigger_off.push(format!("ALTER TABLE {table} DISABLE TRIGGER {};", quote_ident(&tg)));
-                            trigger_on.push(format!("ALTER TABLE {table} ENABLE TRIGGER {};", quote_ident(&tg)));
-                        }
-                    }
-                    Err(sqlx::Error::Database(_)) => sel_blockers.push(format!(
-                        "rows only go into existing tables: the target lacks {s}.{t} (restore its definition too)"
-                    )),
-                    Err(e) => return Err(target.spec.map_sqlx(e)),
-                }
-            }
-            with_rows
+            rows_only = RowsOnly::read(&mut conn, &target.spec, sel).await?;
+            rows_only.with_rows.clone()
         } else {
             clean.replaced.clone()
         };
@@ -190,36 +109,8 @@ pub async fn plan(
         Some(Ok(d)) => d.keys.clone(),
         _ => BTreeSet::new(),
     };
-    let replace::CleanPhase {
-        replaced: mut will_replace,
-        created: mut will_create,
-        kept,
-        ..
-    } = clean;
-    // What CASCADE takes along is not kept: the warning lists it.
-    let mut will_keep: Vec<String> = kept
-        .into_iter()
-        .filter(|(key, _)| !dropped.contains(key))
-        .map(|(_, label)| label)
-        .collect();
-    if let Some(sel) = &selected {
-        if let Some(side) = &opts.selection.into_schema {
-            // Everything is new, under the side schema; nothing of the target is touched.
-            let from = sel.from_schema.clone().unwrap_or_default();
-            will_create = will_create
-                .into_iter()
-                .chain(will_replace.drain(..))
-                .map(|l| l.replacen(&format!("{from}."), &format!("{side}."), 1))
-                .collect();
-            will_create.sort();
-            will_keep.clear();
-        } else if what == SelectWhat::Data {
-            // Rows only: no definition is created or replaced.
-            will_create.clear();
-            will_replace.clear();
-            will_keep.clear();
-        }
-    }
+    let (will_replace, will_create, will_keep) =
+        will_lists(clean, &dropped, selected.as_ref(), opts);
 
     let missing_roles: Vec<String> = role_plan.create.iter().map(|r| r.name.clone()).collect();
     let safety_backup = replacing && !opts.no_safety_backup;
@@ -240,56 +131,18 @@ pub async fn plan(
             )
         });
     }
-    blockers.extend(sel_blockers);
+    blockers.extend(rows_only.blockers);
     if let Some(sel) = &selected {
         blockers.extend(sel.blockers.iter().cloned());
     }
-    if !missing_roles.is_empty() && !opts.create_roles {
-        blockers.push(format!(
-            "the target server lacks roles the backup uses: {}; create them (see globals.sql) or pass --create-roles",
-            missing_roles.join(", ")
-        ));
-    }
-    if !missing_roles.is_empty() && opts.create_roles && !facts.superuser && !facts.createrole {
-        blockers.push(format!(
-            "{} may not create roles (it is neither a superuser nor has CREATEROLE); connect as a role that may, or create {} first",
-            facts.user,
-            missing_roles.join(", ")
-        ));
-    }
-    if !missing_roles.is_empty() && globals.is_none() {
-        warnings.push(
-            "this backup holds no globals.sql: missing roles are created as plain NOLOGIN roles, without their attributes and memberships"
-                .into(),
-        );
-    }
-    let need_password: Vec<&str> = role_plan
-        .create
-        .iter()
-        .filter(|r| r.needs_password)
-        .map(|r| r.name.as_str())
-        .collect();
-    if opts.create_roles && !need_password.is_empty() {
-        warnings.push(format!(
-            "role(s) {} can log in but are created without a password (backups never hold password hashes): set one after the restore, e.g. ALTER ROLE {} PASSWORD '…' (or \\password {} in psql)",
-            need_password.join(", "),
-            quote_ident(need_password[0]),
-            need_password[0]
-        ));
-    }
-    let left_out_attrs: Vec<String> = role_plan
-        .create
-        .iter()
-        .filter(|r| !r.left_out.is_empty())
-        .map(|r| format!("{} without {}", r.name, r.left_out.join(", ")))
-        .collect();
-    if opts.create_roles && !left_out_attrs.is_empty() {
-        warnings.push(format!(
-            "{} is not a superuser, so some roles are created without attributes only a superuser can give: {}",
-            facts.user,
-            left_out_attrs.join("; ")
-        ));
-    }
+    role_findings(
+        &role_plan,
+        globals.is_some(),
+        &facts,
+        opts,
+        &mut blockers,
+        &mut warnings,
+    );
     blockers.extend(decisions.blockers.iter().cloned());
     warnings.extend(decisions.warnings.iter().cloned());
     if let Some(b) = arbitrary_sql_blocker(&toc.arbitrary, opts.allow_arbitrary_sql) {
@@ -329,30 +182,7 @@ pub async fn plan(
         )),
         _ => {}
     }
-    if manifest.tables.is_empty() && manifest.tables_note.is_some() {
-        warnings.push(
-            "row counts were not recorded in this backup: the restore cannot be validated by comparing them"
-                .into(),
-        );
-    }
-    if plain && toc.items.is_empty() {
-        warnings.push(
-            "the SQL dump has no pg_dump entry headers (-- Name: …; Type: …): the plan cannot say what it creates or replaces, and --replace drops nothing first"
-                .into(),
-        );
-    }
-    if plain {
-        warnings.push(
-            "this backup is a plain SQL dump: it is restored through psql in one transaction (the dump's own BEGIN/COMMIT left out); pg_dump recorded no dependencies between its objects, so what the plan says about them is less certain"
-                .into(),
-        );
-    }
-    if tools.major < manifest_dump_major(&manifest).unwrap_or(0) {
-        warnings.push(format!(
-            "pg_restore {} is older than the pg_dump that wrote this backup; restoring may fail",
-            tools.version()
-        ));
-    }
+    backup_warnings(&manifest, plain, &toc, &tools, &mut warnings);
     let plan = DatabasePlan {
         archive: archive_path.to_path_buf(),
         backup_id: manifest.backup_id.clone(),
@@ -385,6 +215,7 @@ pub async fn plan(
         managed_schemas: decisions.managed.clone(),
         owned_by_others: decisions.owned_by_others.clone(),
         superuser_only: decisions.superuser_only.clone(),
+        platform_privileges: decisions.platform_privileges.clone(),
         left_out: decisions.left_out.clone(),
         replace: opts.replace,
         safety_backup,
@@ -424,11 +255,266 @@ pub async fn plan(
         decisions,
         superuser: facts.superuser,
         selected,
-        truncate,
-        triggers: (trigger_off, trigger_on),
+        truncate: rows_only.truncate,
+        triggers: (rows_only.trigger_off, rows_only.trigger_on),
         clean_phase_runs,
         plain,
     })
+}
+
+/// What the restore replaces, creates and keeps of the target's tables, views and functions
+/// (what the clean phase's `CASCADE` takes along, `dropped`, is not kept), as the selection
+/// changes them.
+fn will_lists(
+    clean: replace::CleanPhase,
+    dropped: &BTreeSet<String>,
+    selected: Option<&select::Selected>,
+    opts: &RestoreOptions,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let replace::CleanPhase {
+        replaced: mut will_replace,
+        created: mut will_create,
+        kept,
+        ..
+    } = clean;
+    // What CASCADE takes along is not kept: the warning lists it.
+    let mut will_keep: Vec<String> = kept
+        .into_iter()
+        .filter(|(key, _)| !dropped.contains(key))
+        .map(|(_, label)| label)
+        .collect();
+    if let Some(sel) = selected {
+        if let Some(side) = &opts.selection.into_schema {
+            // Everything is new, under the side schema; nothing of the target is touched.
+            let from = sel.from_schema.clone().unwrap_or_default();
+            will_create = will_create
+                .into_iter()
+                .chain(will_replace.drain(..))
+                .map(|l| l.replacen(&format!("{from}."), &format!("{side}."), 1))
+                .collect();
+            will_create.sort();
+            will_keep.clear();
+        } else if opts.selection.what == SelectWhat::Data {
+            // Rows only: no definition is created or replaced.
+            will_create.clear();
+            will_replace.clear();
+            will_keep.clear();
+        }
+    }
+    (will_replace, will_create, will_keep)
+}
+
+/// The archive's manifest and globals.sql, and whether its database is plain SQL; an archive
+/// without a database, or a selection of a plain SQL dump, is refused.
+async fn read_archive(
+    archive_path: &Path,
+    opts: &RestoreOptions,
+) -> Result<(Manifest, Option<String>, bool)> {
+    let (manifest, globals) = {
+        let p = archive_path.to_path_buf();
+        tokio::task::spawn_blocking(move || -> Result<(Manifest, Option<String>)> {
+            let m = archive::read_manifest(&p)?;
+            let globals = if m.member(GLOBALS_MEMBER).is_some() {
+                let buf = archive::read_document(
+                    &p,
+                    GLOBALS_MEMBER,
+                    archive::MAX_SMALL_DOC,
+                    &CancellationToken::new(),
+                )?;
+                Some(String::from_utf8_lossy(&buf).into_owned())
+            } else {
+                None
+            };
+            Ok((m, globals))
+        })
+        .await
+        .map_err(join_err)??
+    };
+    let plain = manifest.member(DATABASE_MEMBER).is_none()
+        && manifest.member(DATABASE_SQL_MEMBER).is_some();
+    if manifest.member(DATABASE_MEMBER).is_none() && !plain {
+        return Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            "this archive holds no database.dump",
+        )
+        .with_hint("choose a database or full backup"));
+    }
+    if plain && !opts.selection.is_whole() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "this backup is a plain SQL dump: choosing schemas or tables to restore is not available for it",
+        )
+        .with_hint("restore the whole backup (without a selection)"));
+    }
+    Ok((manifest, globals, plain))
+}
+
+/// The backup's whole table of contents (from pg_restore, or the plain SQL's headers).
+async fn read_toc(
+    tools: &tools::PgTools,
+    archive_path: &Path,
+    plain: bool,
+) -> Result<toc::FullToc> {
+    let toc = {
+        let (tools, p) = (tools.clone(), archive_path.to_path_buf());
+        tokio::task::spawn_blocking(move || {
+            if plain {
+                plain::read_toc(&p)
+            } else {
+                toc::read(&tools, &p)
+            }
+        })
+        .await
+        .map_err(join_err)??
+    };
+    Ok(toc)
+}
+
+/// Restoring rows only into the selected tables: those that hold rows (emptied first), their
+/// enabled triggers (disabled for the load), and the tables the target lacks (blockers).
+#[derive(Default)]
+struct RowsOnly {
+    with_rows: Vec<String>,
+    truncate: Vec<String>,
+    trigger_off: Vec<String>,
+    trigger_on: Vec<String>,
+    blockers: Vec<String>,
+}
+
+impl RowsOnly {
+    async fn read(
+        conn: &mut sqlx::PgConnection,
+        spec: &crate::postgres::conn::ConnSpec,
+        sel: &select::Selected,
+    ) -> Result<RowsOnly> {
+        let mut r = RowsOnly::default();
+        for (s, t) in &sel.tables {
+            let q = format!(
+                "SELECT EXISTS (SELECT 1 FROM {}.{})",
+                quote_ident(s),
+                quote_ident(t)
+            );
+            match sqlx::query_scalar::<_, bool>(&q).fetch_one(&mut *conn).await {
+                Ok(has_rows) => {
+                    let table = format!("{}.{}", quote_ident(s), quote_ident(t));
+                    if has_rows {
+                        r.with_rows.push(format!("{s}.{t}"));
+                        r.truncate.push(format!("TRUNCATE TABLE {table};"));
+                    }
+                    // Loading rows is not a change the table's own triggers should see.
+                    let triggers: Vec<String> = sqlx::query_scalar(
+                        "SELECT tgname::text FROM pg_trigger
+                          WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgenabled = 'O'",
+                    )
+                    .bind(&table)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(|e| spec.map_sqlx(e))?;
+                    for tg in triggers {
+                        r.trigger_off.push(format!("ALTER TABLE {table} DISABLE TRIGGER {};", quote_ident(&tg)));
+                        r.trigger_on.push(format!("ALTER TABLE {table} ENABLE TRIGGER {};", quote_ident(&tg)));
+                    }
+                }
+                Err(sqlx::Error::Database(_)) => r.blockers.push(format!(
+                    "rows only go into existing tables: the target lacks {s}.{t} (restore its definition too)"
+                )),
+                Err(e) => return Err(spec.map_sqlx(e)),
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// What the roles the backup needs stop, or warn of.
+fn role_findings(
+    role_plan: &roles::RolePlan,
+    has_globals: bool,
+    facts: &script::TargetFacts,
+    opts: &RestoreOptions,
+    blockers: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    let missing_roles: Vec<String> = role_plan.create.iter().map(|r| r.name.clone()).collect();
+    if !missing_roles.is_empty() && !opts.create_roles {
+        blockers.push(format!(
+            "the target server lacks roles the backup uses: {}; create them (see globals.sql) or pass --create-roles",
+            missing_roles.join(", ")
+        ));
+    }
+    if !missing_roles.is_empty() && opts.create_roles && !facts.superuser && !facts.createrole {
+        blockers.push(format!(
+            "{} may not create roles (it is neither a superuser nor has CREATEROLE); connect as a role that may, or create {} first",
+            facts.user,
+            missing_roles.join(", ")
+        ));
+    }
+    if !missing_roles.is_empty() && !has_globals {
+        warnings.push(
+            "this backup holds no globals.sql: missing roles are created as plain NOLOGIN roles, without their attributes and memberships"
+                .into(),
+        );
+    }
+    let need_password: Vec<&str> = role_plan
+        .create
+        .iter()
+        .filter(|r| r.needs_password)
+        .map(|r| r.name.as_str())
+        .collect();
+    if opts.create_roles && !need_password.is_empty() {
+        warnings.push(format!(
+            "role(s) {} can log in but are created without a password (backups never hold password hashes): set one after the restore, e.g. ALTER ROLE {} PASSWORD '…' (or \\password {} in psql)",
+            need_password.join(", "),
+            quote_ident(need_password[0]),
+            need_password[0]
+        ));
+    }
+    let left_out_attrs: Vec<String> = role_plan
+        .create
+        .iter()
+        .filter(|r| !r.left_out.is_empty())
+        .map(|r| format!("{} without {}", r.name, r.left_out.join(", ")))
+        .collect();
+    if opts.create_roles && !left_out_attrs.is_empty() {
+        warnings.push(format!(
+            "{} is not a superuser, so some roles are created without attributes only a superuser can give: {}",
+            facts.user,
+            left_out_attrs.join("; ")
+        ));
+    }
+}
+
+/// Warnings about the backup itself: no row counts, a plain SQL dump, an older pg_restore.
+fn backup_warnings(
+    manifest: &Manifest,
+    plain: bool,
+    toc: &toc::FullToc,
+    tools: &tools::PgTools,
+    warnings: &mut Vec<String>,
+) {
+    if manifest.tables.is_empty() && manifest.tables_note.is_some() {
+        warnings.push(
+            "row counts were not recorded in this backup: the restore cannot be validated by comparing them"
+                .into(),
+        );
+    }
+    if plain && toc.items.is_empty() {
+        warnings.push(
+            "the SQL dump has no pg_dump entry headers (-- Name: …; Type: …): the plan cannot say what it creates or replaces, and --replace drops nothing first"
+                .into(),
+        );
+    }
+    if plain {
+        warnings.push(
+            "this backup is a plain SQL dump: it is restored through psql in one transaction (the dump's own BEGIN/COMMIT left out); pg_dump recorded no dependencies between its objects, so what the plan says about them is less certain"
+                .into(),
+        );
+    }
+    if tools.major < manifest_dump_major(&manifest).unwrap_or(0) {
+        warnings.push(format!(
+            "pg_restore {} is older than the pg_dump that wrote this backup; restoring may fail",
+            tools.version()
+        ));
+    }
 }
 
 /// The plan's blocker for statements pg_dump never writes, without consent to them.

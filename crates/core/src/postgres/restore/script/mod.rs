@@ -18,14 +18,18 @@
 //!   is left out, listed; otherwise a blocker.
 //! - **Already there.** A publication, event trigger or extension comment the target has is kept.
 
+mod facts;
+mod managed;
+mod privileges;
+
+#[cfg(test)]
+use facts::Relation;
+pub(crate) use facts::{read_facts, TargetFacts};
+
 use super::roles::RolePlan;
-use super::toc::{table_columns, FullToc};
-use crate::error::Result;
-use crate::postgres::conn::ConnSpec;
+use super::toc::{FullToc, Item};
 use crate::postgres::restore::quote_ident;
 use serde::Serialize;
-use sqlx::postgres::PgConnection;
-use sqlx::Row;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A schema of the target that another role owns, as the restore treats it.
@@ -54,255 +58,6 @@ pub struct OwnedByOthers {
     pub objects: Vec<String>,
 }
 
-/// What the target is like, read before anything changes.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TargetFacts {
-    pub user: String,
-    pub superuser: bool,
-    pub createrole: bool,
-    /// Every role of the target, and whether the connecting role can act for it: is it, or holds
-    /// its privileges (a member that inherits them). Membership alone is not enough: after
-    /// `ALTER … OWNER TO role` the restore still has to fill the object.
-    pub roles: BTreeMap<String, bool>,
-    /// Schema → owner.
-    pub schemas: BTreeMap<String, String>,
-    /// Schemas treated as managed by others (see the module).
-    pub managed: BTreeSet<String>,
-    /// Objects of the managed schemas, by kind, as (schema, name) or (schema, "table name").
-    pub relations: BTreeMap<(String, String), Relation>,
-    pub routines: BTreeSet<(String, String)>,
-    pub types: BTreeSet<(String, String)>,
-    pub on_tables: BTreeSet<(&'static str, String, String)>,
-    pub sequences_used: BTreeMap<(String, String), bool>,
-    /// Foreign keys of tables of managed schemas: the table, the constraint's name and its
-    /// definition (names qualified).
-    pub fks: Vec<((String, String), String, String)>,
-    pub publications: BTreeSet<String>,
-    pub publication_tables: BTreeSet<(String, String, String)>,
-    pub event_triggers: BTreeSet<String>,
-    pub extensions: BTreeSet<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Relation {
-    pub owner: String,
-    /// Rows it holds (counted up to 100,000), for tables.
-    pub rows: u64,
-    pub rls: bool,
-    /// (name, generated) of its columns.
-    pub columns: Vec<(String, bool)>,
-}
-
-impl TargetFacts {
-    fn can_act_for(&self, role: &str, created: &BTreeSet<String>) -> bool {
-        self.superuser
-            || role.is_empty()
-            || role == self.user
-            || self.roles.get(role).copied().unwrap_or(false)
-            || created.contains(role)
-    }
-}
-
-/// Read what the decisions need from the target. `toc` says which schemas matter.
-pub(crate) async fn read_facts(
-    conn: &mut PgConnection,
-    spec: &ConnSpec,
-    toc: &FullToc,
-) -> Result<TargetFacts> {
-    let e = |e| spec.map_sqlx(e);
-    let mut f = TargetFacts::default();
-    let row = sqlx::query(
-        "SELECT current_user::text, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(e)?;
-    (f.user, f.superuser, f.createrole) = (row.get(0), row.get(1), row.get(2));
-    for r in
-        sqlx::query("SELECT rolname::text, pg_has_role(current_user, oid, 'USAGE') FROM pg_roles")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(e)?
-    {
-        f.roles.insert(r.get(0), r.get(1));
-    }
-    for r in sqlx::query("SELECT nspname::text, pg_get_userbyid(nspowner)::text FROM pg_namespace")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(e)?
-    {
-        f.schemas.insert(r.get(0), r.get(1));
-    }
-    f.publications = sqlx::query_scalar("SELECT pubname::text FROM pg_publication")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(e)?
-        .into_iter()
-        .collect();
-    for r in sqlx::query(
-        "SELECT pubname::text, schemaname::text, tablename::text FROM pg_publication_tables",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(e)?
-    {
-        f.publication_tables.insert((r.get(0), r.get(1), r.get(2)));
-    }
-    f.event_triggers = sqlx::query_scalar("SELECT evtname::text FROM pg_event_trigger")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(e)?
-        .into_iter()
-        .collect();
-    f.extensions = sqlx::query_scalar("SELECT extname::text FROM pg_extension")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(e)?
-        .into_iter()
-        .collect();
-
-    if f.superuser {
-        return Ok(f);
-    }
-    let backup_schemas: BTreeSet<&str> = toc
-        .items
-        .iter()
-        .map(|i| {
-            if i.desc == "SCHEMA" {
-                i.tag.as_str()
-            } else {
-                i.schema.as_str()
-            }
-        })
-        .collect();
-    f.managed = f
-        .schemas
-        .iter()
-        .filter(|(s, owner)| {
-            backup_schemas.contains(s.as_str()) && **owner != f.user && s.as_str() != "public"
-        })
-        .map(|(s, _)| s.clone())
-        .collect();
-    if f.managed.is_empty() {
-        return Ok(f);
-    }
-    let managed: Vec<String> = f.managed.iter().cloned().collect();
-    for r in sqlx::query(
-        "SELECT n.nspname::text, c.relname::text, pg_get_userbyid(c.relowner)::text, c.relrowsecurity,
-                c.relkind::text, c.oid::int8
-           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-          WHERE n.nspname = ANY($1) AND c.relkind IN ('r','p','v','m','f','S','i','I')",
-    )
-    .bind(&managed)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(e)?
-    {
-        let (s, n, kind): (String, String, String) = (r.get(0), r.get(1), r.get(4));
-        let mut rel = Relation {
-            owner: r.get(2),
-            rls: r.get(3),
-            ..Default::default()
-        };
-        if kind == "S" {
-            f.sequences_used.insert((s.clone(), n.clone()), false);
-        }
-        if kind == "r" || kind == "p" {
-            let oid: i64 = r.get(5);
-            rel.columns = sqlx::query(
-                "SELECT attname::text, attgenerated <> '' FROM pg_attribute
-                  WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            )
-            .bind(oid)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(e)?
-            .into_iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-            let count = format!(
-                "SELECT count(*) FROM (SELECT 1 FROM {}.{} LIMIT 100000) x",
-                quote_ident(&s),
-                quote_ident(&n)
-            );
-            // A table the connecting role may not read counts as holding rows: it is kept.
-            rel.rows = match sqlx::query_scalar::<_, i64>(&count).fetch_one(&mut *conn).await {
-                Ok(n) => n as u64,
-                Err(sqlx::Error::Database(_)) => u64::MAX,
-                Err(err) => return Err(spec.map_sqlx(err)),
-            };
-        }
-        f.relations.insert((s, n), rel);
-    }
-    let keys: Vec<(String, String)> = f.sequences_used.keys().cloned().collect();
-    for (s, n) in keys {
-        let q = format!(
-            "SELECT is_called FROM {}.{}",
-            quote_ident(&s),
-            quote_ident(&n)
-        );
-        let used = sqlx::query_scalar::<_, bool>(&q)
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap_or(true);
-        f.sequences_used.insert((s, n), used);
-    }
-    sqlx::query("SELECT set_config('search_path', '', false)")
-        .execute(&mut *conn)
-        .await
-        .map_err(e)?;
-    for r in sqlx::query(
-        "SELECT n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')'
-           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = ANY($1)",
-    )
-    .bind(&managed)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(e)?
-    {
-        f.routines.insert((r.get(0), r.get(1)));
-    }
-    for r in sqlx::query(
-        "SELECT cn.nspname::text, c.relname::text, o.conname::text, pg_get_constraintdef(o.oid)
-           FROM pg_constraint o
-           JOIN pg_class c ON c.oid = o.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
-          WHERE o.contype = 'f' AND cn.nspname = ANY($1) ORDER BY 1, 2, 3",
-    )
-    .bind(&managed)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(e)?
-    {
-        f.fks.push(((r.get(0), r.get(1)), r.get(2), r.get(3)));
-    }
-    sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
-        .execute(&mut *conn)
-        .await
-        .map_err(e)?;
-    for r in sqlx::query(
-        "SELECT n.nspname::text, t.typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-          WHERE n.nspname = ANY($1)",
-    )
-    .bind(&managed)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(e)?
-    {
-        f.types.insert((r.get(0), r.get(1)));
-    }
-    for (kind, sql) in [
-        ("CONSTRAINT", "SELECT n.nspname::text, c.relname || ' ' || o.conname FROM pg_constraint o JOIN pg_class c ON c.oid = o.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)"),
-        ("TRIGGER", "SELECT n.nspname::text, c.relname || ' ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal AND n.nspname = ANY($1)"),
-        ("POLICY", "SELECT n.nspname::text, c.relname || ' ' || p.polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1)"),
-        ("RULE", "SELECT n.nspname::text, c.relname || ' ' || r.rulename FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace WHERE r.rulename <> '_RETURN' AND n.nspname = ANY($1)"),
-    ] {
-        for r in sqlx::query(sql).bind(&managed).fetch_all(&mut *conn).await.map_err(e)? {
-            f.on_tables.insert((kind, r.get(0), r.get(1)));
-        }
-    }
-    Ok(f)
-}
-
 /// What the restore does, entry by entry, and what the plan says about it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Decisions {
@@ -318,6 +73,9 @@ pub(crate) struct Decisions {
     pub managed: Vec<ManagedSchema>,
     pub owned_by_others: Vec<OwnedByOthers>,
     pub superuser_only: Vec<String>,
+    /// Objects of the target whose privileges are kept as the target has them (see
+    /// [`privileges`]).
+    pub platform_privileges: Vec<String>,
     pub left_out: Vec<String>,
     pub blockers: Vec<String>,
     pub warnings: Vec<String>,
@@ -329,6 +87,18 @@ impl Decisions {
     pub fn needs_script(&self) -> bool {
         !(self.skip.is_empty() && self.drop_owner_of.is_empty() && self.preamble.is_empty())
     }
+}
+
+/// What the first pass over the entries gathers for the later ones.
+#[derive(Default)]
+pub(super) struct Pass {
+    /// Entries of managed schemas kept as the target has them (their dependents, such as
+    /// comments and privileges, are kept too).
+    pub kept_ids: BTreeSet<i32>,
+    /// Rows loaded into managed tables: (list line, table).
+    pub loads: Vec<(usize, (String, String))>,
+    /// The owner that matters for an entry: the target's table for what hangs on an existing one.
+    pub effective_owner: HashMap<usize, String>,
 }
 
 /// Kinds whose owner can be the connecting role instead (their `ALTER … OWNER TO` is dropped).
@@ -427,12 +197,7 @@ pub(crate) fn decide(
             )
         })
         .collect();
-    // Entries of managed schemas that are kept as the target has them (their dependents, such as
-    // comments and privileges, are kept too).
-    let mut kept_ids: BTreeSet<i32> = BTreeSet::new();
-    let mut loads: Vec<(usize, (String, String))> = Vec::new();
-    // The owner that matters for an entry: the target's table for what hangs on an existing one.
-    let mut effective_owner: HashMap<usize, String> = HashMap::new();
+    let mut p = Pass::default();
 
     for (i, it) in toc.items.iter().enumerate() {
         if d.skip.contains_key(&it.line) {
@@ -450,174 +215,7 @@ pub(crate) fn decide(
                 .strip_prefix("SCHEMA ")
                 .is_some_and(|s| f.managed.contains(s));
         if let Some(m) = managed.get_mut(schema_of_entry).filter(|_| !about_schema) {
-            let s = &it.schema;
-            let table_of = || {
-                it.tag
-                    .split_once(' ')
-                    .map(|(t, _)| t.to_string())
-                    .unwrap_or_default()
-            };
-            let exists = match it.desc {
-                "SCHEMA" => true,
-                "TABLE" | "VIEW" | "MATERIALIZED VIEW" | "FOREIGN TABLE" | "SEQUENCE" | "INDEX" => {
-                    f.relations.contains_key(&(s.clone(), it.tag.clone()))
-                }
-                "FUNCTION" | "PROCEDURE" | "AGGREGATE" => {
-                    f.routines.contains(&(s.clone(), it.tag.clone()))
-                }
-                "TYPE" | "DOMAIN" => f.types.contains(&(s.clone(), it.tag.clone())),
-                "CONSTRAINT" | "FK CONSTRAINT" | "CHECK CONSTRAINT" => {
-                    f.on_tables
-                        .contains(&("CONSTRAINT", s.clone(), it.tag.clone()))
-                }
-                "TRIGGER" | "POLICY" | "RULE" => {
-                    f.on_tables.contains(&(it.desc, s.clone(), it.tag.clone()))
-                }
-                "ROW SECURITY" => f
-                    .relations
-                    .get(&(s.clone(), it.tag.clone()))
-                    .is_some_and(|r| r.rls),
-                "DEFAULT" | "SEQUENCE OWNED BY" => {
-                    let rel = if it.desc == "DEFAULT" {
-                        table_of()
-                    } else {
-                        it.tag.clone()
-                    };
-                    f.relations.contains_key(&(s.clone(), rel))
-                }
-                "SEQUENCE SET" => f
-                    .sequences_used
-                    .get(&(s.clone(), it.tag.clone()))
-                    .copied()
-                    .unwrap_or(false),
-                "COMMENT" | "ACL" | "SECURITY LABEL" => {
-                    // About an object the target has: keep the target's.
-                    it.deps.is_empty() || it.deps.iter().any(|dep| kept_ids.contains(dep))
-                }
-                "TABLE DATA" => {
-                    let key = (s.clone(), it.tag.clone());
-                    match f.relations.get(&key) {
-                        None => false,
-                        Some(rel) if rel.rows > 0 => {
-                            let held = if rel.rows == u64::MAX {
-                                "rows the connecting role cannot read".to_string()
-                            } else if rel.rows >= 100_000 {
-                                "100,000 rows or more".to_string()
-                            } else {
-                                format!("{} row(s)", rel.rows)
-                            };
-                            m.kept_rows
-                                .push(format!("{s}.{} (the target holds {held})", it.tag));
-                            d.skip.insert(
-                                it.line,
-                                format!("{s}.{}: the target's rows are kept", it.tag),
-                            );
-                            continue;
-                        }
-                        Some(rel) => {
-                            // Every column the backup fills must exist, and not be generated.
-                            let backup_cols = toc
-                                .items
-                                .iter()
-                                .find(|t| t.desc == "TABLE" && t.schema == *s && t.tag == it.tag)
-                                .and_then(|t| table_columns(&t.sql));
-                            match backup_cols {
-                                Some(cols) => {
-                                    let target: BTreeMap<&str, bool> =
-                                        rel.columns.iter().map(|(n, g)| (n.as_str(), *g)).collect();
-                                    let missing: Vec<&str> = cols
-                                        .iter()
-                                        .filter(|(n, g)| !*g && target.get(n.as_str()) != Some(&false))
-                                        .map(|(n, _)| n.as_str())
-                                        .collect();
-                                    if !missing.is_empty() {
-                                        d.blockers.push(format!(
-                                            "{s}.{}: the target's table lacks column(s) the backup holds data in ({}); its rows cannot be loaded without losing them",
-                                            it.tag,
-                                            missing.join(", ")
-                                        ));
-                                    }
-                                    let names: BTreeSet<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
-                                    let extra: Vec<&str> = rel
-                                        .columns
-                                        .iter()
-                                        .filter(|(n, g)| !g && !names.contains(n.as_str()))
-                                        .map(|(n, _)| n.as_str())
-                                        .collect();
-                                    if !extra.is_empty() {
-                                        m.notes.push(format!(
-                                            "{s}.{}: the target has column(s) the backup lacks ({}); they get their defaults",
-                                            it.tag,
-                                            extra.join(", ")
-                                        ));
-                                    }
-                                }
-                                None => d.warnings.push(format!(
-                                    "{s}.{}: the backup's columns could not be read; its rows are loaded as they are",
-                                    it.tag
-                                )),
-                            }
-                            m.load_rows.push(format!("{s}.{}", it.tag));
-                            loads.push((it.line, key));
-                            continue;
-                        }
-                    }
-                }
-                _ => false,
-            };
-            if exists {
-                kept_ids.insert(it.id);
-                if !matches!(
-                    it.desc,
-                    "SCHEMA" | "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET"
-                ) {
-                    m.kept_objects += 1;
-                }
-                d.skip.insert(
-                    it.line,
-                    format!(
-                        "{}: {} already has it (managed by {})",
-                        it.label(),
-                        s,
-                        m.owner
-                    ),
-                );
-                continue;
-            }
-            if !matches!(
-                it.desc,
-                "COMMENT" | "ACL" | "SECURITY LABEL" | "SEQUENCE SET" | "TABLE DATA"
-            ) {
-                m.added.push(it.label());
-            }
-            // What hangs on a table of the target is owned by that table's owner.
-            if let Some(rel) = f.relations.get(&(s.clone(), table_of())) {
-                if matches!(
-                    it.desc,
-                    "TRIGGER"
-                        | "POLICY"
-                        | "RULE"
-                        | "CONSTRAINT"
-                        | "FK CONSTRAINT"
-                        | "CHECK CONSTRAINT"
-                        | "ROW SECURITY"
-                ) {
-                    effective_owner.insert(i, rel.owner.clone());
-                }
-            }
-            if it.desc == "INDEX" {
-                // CREATE INDEX … ON s.t: the target's table when it has it.
-                if let Some(t) = index_table(&it.sql) {
-                    if let Some(rel) = f.relations.get(&t) {
-                        effective_owner.insert(i, rel.owner.clone());
-                    }
-                }
-            }
-            if it.desc == "ROW SECURITY" {
-                if let Some(rel) = f.relations.get(&(s.clone(), it.tag.clone())) {
-                    effective_owner.insert(i, rel.owner.clone());
-                }
-            }
+            managed::entry(toc, f, i, it, m, &mut d, &mut p);
             continue;
         }
         if about_schema {
@@ -631,69 +229,97 @@ pub(crate) fn decide(
             // The clean phase drops and recreates what the backup holds outside managed schemas.
             continue;
         }
-        match it.desc {
-            "PUBLICATION" if f.publications.contains(&it.tag) => {
-                kept_ids.insert(it.id);
-                d.skip.insert(
-                    it.line,
-                    format!("publication {}: the target already has it", it.tag),
-                );
-            }
-            "PUBLICATION TABLE" => {
-                if let Some((publ, table)) = it.tag.split_once(' ') {
-                    if f.publication_tables.contains(&(
-                        publ.to_string(),
-                        it.schema.clone(),
-                        table.to_string(),
-                    )) {
-                        d.skip.insert(
-                            it.line,
-                            format!("{}.{table} is already in publication {publ}", it.schema),
-                        );
-                    }
-                }
-            }
-            "EVENT TRIGGER" if f.event_triggers.contains(&it.tag) => {
-                kept_ids.insert(it.id);
-                d.skip.insert(
-                    it.line,
-                    format!("event trigger {}: the target already has it", it.tag),
-                );
-            }
-            "COMMENT" | "ACL" | "SECURITY LABEL"
-                if it.deps.iter().any(|dep| kept_ids.contains(dep))
-                    || it
-                        .tag
-                        .strip_prefix("EXTENSION ")
-                        .and_then(|x| super::toc::take_ident(x))
-                        .is_some_and(|(x, _)| f.extensions.contains(&x)) =>
-            {
-                d.skip.insert(
-                    it.line,
-                    format!("{}: kept as the target has it", it.label()),
-                );
-            }
-            "SCHEMA" if f.schemas.contains_key(&it.tag) => {
-                d.skip.insert(
-                    it.line,
-                    format!("schema {}: the target already has it", it.tag),
-                );
-                if !it.owner.is_empty()
-                    && f.schemas.get(&it.tag) != Some(&it.owner)
-                    && f.can_act_for(&it.owner, &created)
-                    && (f.superuser || f.schemas.get(&it.tag) == Some(&f.user))
-                {
-                    d.postamble.push(format!(
-                        "ALTER SCHEMA {} OWNER TO {};",
-                        quote_ident(&it.tag),
-                        quote_ident(&it.owner)
-                    ));
-                }
-            }
-            _ => {}
-        }
+        already_there(it, f, &created, &mut d, &mut p);
     }
 
+    privileges::keep_platform_privileges(toc, f, &mut d);
+    owners(toc, f, &created, no_owner, &p, &mut d);
+    memberships_and_loads(toc, f, roles, &p, &mut d);
+    d.managed = managed.into_values().collect();
+    d
+}
+
+/// Outside the managed schemas, when not replacing: what the target already has is kept.
+fn already_there(
+    it: &Item,
+    f: &TargetFacts,
+    created: &BTreeSet<String>,
+    d: &mut Decisions,
+    p: &mut Pass,
+) {
+    match it.desc {
+        "PUBLICATION" if f.publications.contains(&it.tag) => {
+            p.kept_ids.insert(it.id);
+            d.skip.insert(
+                it.line,
+                format!("publication {}: the target already has it", it.tag),
+            );
+        }
+        "PUBLICATION TABLE" => {
+            if let Some((publ, table)) = it.tag.split_once(' ') {
+                if f.publication_tables.contains(&(
+                    publ.to_string(),
+                    it.schema.clone(),
+                    table.to_string(),
+                )) {
+                    d.skip.insert(
+                        it.line,
+                        format!("{}.{table} is already in publication {publ}", it.schema),
+                    );
+                }
+            }
+        }
+        "EVENT TRIGGER" if f.event_triggers.contains(&it.tag) => {
+            p.kept_ids.insert(it.id);
+            d.skip.insert(
+                it.line,
+                format!("event trigger {}: the target already has it", it.tag),
+            );
+        }
+        "COMMENT" | "ACL" | "SECURITY LABEL"
+            if it.deps.iter().any(|dep| p.kept_ids.contains(dep))
+                || it
+                    .tag
+                    .strip_prefix("EXTENSION ")
+                    .and_then(|x| super::toc::take_ident(x))
+                    .is_some_and(|(x, _)| f.extensions.contains(&x)) =>
+        {
+            d.skip.insert(
+                it.line,
+                format!("{}: kept as the target has it", it.label()),
+            );
+        }
+        "SCHEMA" if f.schemas.contains_key(&it.tag) => {
+            d.skip.insert(
+                it.line,
+                format!("schema {}: the target already has it", it.tag),
+            );
+            if !it.owner.is_empty()
+                && f.schemas.get(&it.tag) != Some(&it.owner)
+                && f.can_act_for(&it.owner, created)
+                && (f.superuser || f.schemas.get(&it.tag) == Some(&f.user))
+            {
+                d.postamble.push(format!(
+                    "ALTER SCHEMA {} OWNER TO {};",
+                    quote_ident(&it.tag),
+                    quote_ident(&it.owner)
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Superuser-only objects, and objects (or grants) of roles the connecting role cannot act for:
+/// blockers, or with `no_owner` restored as its own or left out.
+fn owners(
+    toc: &FullToc,
+    f: &TargetFacts,
+    created: &BTreeSet<String>,
+    no_owner: bool,
+    p: &Pass,
+    d: &mut Decisions,
+) {
     // Superuser-only objects and owners.
     let mut others: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, it) in toc.items.iter().enumerate() {
@@ -709,15 +335,34 @@ pub(crate) fn decide(
                 );
                 d.left_out
                     .push(format!("{} (only a superuser can create it)", it.label()));
-                skip_dependents(toc, it.id, &mut d);
+                skip_dependents(toc, it.id, d);
             }
             continue;
+        }
+        if it.desc == "ACL" && !f.superuser {
+            if let Some(grantor) = privileges::foreign_grantor(&it.sql, &f.user) {
+                let what = format!(
+                    "privileges on {} granted by {grantor}",
+                    privileges::acl_label(it)
+                );
+                if no_owner {
+                    d.skip.insert(
+                        it.line,
+                        format!("{what}: only a superuser can grant in another role's name"),
+                    );
+                    d.left_out.push(format!(
+                        "{what} (only a superuser can grant in another role's name)"
+                    ));
+                }
+                others.entry(grantor).or_default().push(what);
+                continue;
+            }
         }
         if not_owned(it.desc) {
             continue;
         }
-        let owner = effective_owner.get(&i).unwrap_or(&it.owner);
-        if f.can_act_for(owner, &created) {
+        let owner = p.effective_owner.get(&i).unwrap_or(&it.owner);
+        if f.can_act_for(owner, created) {
             continue;
         }
         others.entry(owner.clone()).or_default().push(it.label());
@@ -738,7 +383,7 @@ pub(crate) fn decide(
                     it.label(),
                     f.user
                 ));
-                skip_dependents(toc, it.id, &mut d);
+                skip_dependents(toc, it.id, d);
             }
         }
     }
@@ -765,7 +410,17 @@ pub(crate) fn decide(
             d.superuser_only.join(", ")
         ));
     }
+}
 
+/// Memberships held for the transaction (roles this restore creates), and the foreign keys of
+/// managed tables that take rows, dropped for the load and added back.
+fn memberships_and_loads(
+    toc: &FullToc,
+    f: &TargetFacts,
+    roles: &RolePlan,
+    p: &Pass,
+    d: &mut Decisions,
+) {
     // Roles this restore creates are acted for through a membership held for the transaction.
     if !f.superuser {
         let owners: BTreeSet<&str> = toc
@@ -789,7 +444,7 @@ pub(crate) fn decide(
     // Rows go into managed tables in the dump's order (a streamed dump cannot be read out of
     // order), so their foreign keys are dropped for the load and added back — checked — at the
     // end of the same transaction.
-    let loaded: BTreeSet<&(String, String)> = loads.iter().map(|(_, k)| k).collect();
+    let loaded: BTreeSet<&(String, String)> = p.loads.iter().map(|(_, k)| k).collect();
     for ((s, t), name, def) in &f.fks {
         if loaded.contains(&(s.clone(), t.clone())) {
             let table = format!("{}.{}", quote_ident(s), quote_ident(t));
@@ -803,9 +458,11 @@ pub(crate) fn decide(
             ));
         }
     }
+}
 
-    d.managed = managed.into_values().collect();
-    d
+/// The catalog's schemas: never a platform's schema of user objects.
+fn is_system_schema(s: &str) -> bool {
+    s == "information_schema" || s.starts_with("pg_")
 }
 
 /// Leave out the comments, privileges and labels of a left-out entry too.

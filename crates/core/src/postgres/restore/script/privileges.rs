@@ -1,0 +1,240 @@
+//! Privileges (the backup's `ACL` entries) the connecting role may not restore, found by the plan
+//! before anything runs. Only for a connecting role that is not a superuser.
+//!
+//! - **On what the target's platform owns.** An entry about an object the backup does not create
+//!   (a `pg_catalog` function such as `lo_export`, an extension's function, a platform schema)
+//!   that the target has, owned by a role the connecting role cannot act for, and on which it
+//!   holds no grant option: its `GRANT`/`REVOKE` would be refused ("permission denied for
+//!   function lo_export") or grant nothing. The entry is left out, the target's privileges are
+//!   kept as they are, and the object is listed (`platform_privileges`).
+//! - **Granted in another role's name.** pg_dump restores a privilege that a role other than the
+//!   owner granted under `SET SESSION AUTHORIZATION grantor`, which only a superuser may do: it
+//!   counts as an object of a role the connecting role cannot act for (a blocker; with
+//!   `no_owner`, left out and listed).
+
+use super::super::toc::{take_ident, FullToc, Item};
+use super::{Decisions, TargetFacts};
+use crate::error::Result;
+use crate::postgres::conn::ConnSpec;
+use sqlx::postgres::PgConnection;
+use sqlx::Row;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The target's object an ACL entry is about: its owner, and whether the connecting role holds
+/// a grant option on it (itself or through a role it has the privileges of).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct AclObject {
+    pub owner: String,
+    pub grantable: bool,
+}
+
+/// `(kind, schema, name)` of the object an ACL entry is about, as the lookup wants them: the
+/// function's signature as pg_dump writes it, other names unquoted. `None` for kinds not looked
+/// up.
+fn acl_object(it: &Item) -> Option<(&'static str, String, String)> {
+    let (kind, name) = it.tag.split_once(' ')?;
+    let plain = |name: &str| -> Option<String> {
+        let (n, rest) = take_ident(name)?;
+        rest.is_empty().then_some(n)
+    };
+    Some(match kind {
+        "FUNCTION" | "PROCEDURE" | "AGGREGATE" => ("FUNCTION", it.schema.clone(), name.into()),
+        "TABLE" | "SEQUENCE" => ("TABLE", it.schema.clone(), plain(name)?),
+        "COLUMN" => ("TABLE", it.schema.clone(), take_ident(name)?.0),
+        "TYPE" | "DOMAIN" => ("TYPE", it.schema.clone(), plain(name)?),
+        "SCHEMA" => ("SCHEMA", String::new(), plain(name)?),
+        "LANGUAGE" => ("LANGUAGE", String::new(), plain(name)?),
+        _ => return None,
+    })
+}
+
+/// The object of an ACL entry for people: `function pg_catalog.lo_export(oid, text)`.
+pub(super) fn acl_label(it: &Item) -> String {
+    let (kind, name) = it.tag.split_once(' ').unwrap_or(("", &it.tag));
+    let kind = kind.to_lowercase();
+    if it.schema == "-" || it.schema.is_empty() {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {}.{name}", it.schema)
+    }
+}
+
+const LOOKUP: &str = "
+SELECT e.i, o.owner, o.grantable
+  FROM unnest($1::int4[], $2::text[], $3::text[], $4::text[]) AS e(i, kind, nsp, name)
+ CROSS JOIN LATERAL (
+   SELECT pg_get_userbyid(p.proowner)::text AS owner,
+          has_function_privilege(p.oid, 'EXECUTE WITH GRANT OPTION') AS grantable
+     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE e.kind = 'FUNCTION' AND n.nspname = e.nsp
+      AND format('%s(%s)', quote_ident(p.proname), pg_get_function_identity_arguments(p.oid)) = e.name
+   UNION ALL
+   SELECT pg_get_userbyid(c.relowner)::text,
+          CASE WHEN c.relkind = 'S'
+               THEN has_sequence_privilege(c.oid, 'USAGE WITH GRANT OPTION, SELECT WITH GRANT OPTION, UPDATE WITH GRANT OPTION')
+               ELSE has_table_privilege(c.oid, 'SELECT WITH GRANT OPTION, INSERT WITH GRANT OPTION, UPDATE WITH GRANT OPTION, DELETE WITH GRANT OPTION, TRUNCATE WITH GRANT OPTION, REFERENCES WITH GRANT OPTION, TRIGGER WITH GRANT OPTION')
+                    OR has_any_column_privilege(c.oid, 'SELECT WITH GRANT OPTION, INSERT WITH GRANT OPTION, UPDATE WITH GRANT OPTION, REFERENCES WITH GRANT OPTION')
+          END
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE e.kind = 'TABLE' AND n.nspname = e.nsp AND c.relname = e.name
+   UNION ALL
+   SELECT pg_get_userbyid(t.typowner)::text, has_type_privilege(t.oid, 'USAGE WITH GRANT OPTION')
+     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE e.kind = 'TYPE' AND n.nspname = e.nsp AND t.typname = e.name
+   UNION ALL
+   SELECT pg_get_userbyid(nspowner)::text,
+          has_schema_privilege(oid, 'USAGE WITH GRANT OPTION, CREATE WITH GRANT OPTION')
+     FROM pg_namespace WHERE e.kind = 'SCHEMA' AND nspname = e.name
+   UNION ALL
+   SELECT pg_get_userbyid(lanowner)::text, has_language_privilege(oid, 'USAGE WITH GRANT OPTION')
+     FROM pg_language WHERE e.kind = 'LANGUAGE' AND lanname = e.name
+ ) o";
+
+/// The target's objects of the backup's ACL entries about objects the backup does not create,
+/// by the entry's dump id. Function signatures are compared as pg_dump writes them (types
+/// qualified unless in `pg_catalog`).
+pub(super) async fn read_acl_objects(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    toc: &FullToc,
+) -> Result<BTreeMap<i32, AclObject>> {
+    let e = |e| spec.map_sqlx(e);
+    let ids: BTreeSet<i32> = toc.items.iter().map(|i| i.id).collect();
+    let (mut id, mut kind, mut nsp, mut name) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for it in &toc.items {
+        if it.desc != "ACL" || it.deps.iter().any(|d| ids.contains(d)) {
+            continue;
+        }
+        if let Some((k, s, n)) = acl_object(it) {
+            id.push(it.id);
+            kind.push(k.to_string());
+            nsp.push(s);
+            name.push(n);
+        }
+    }
+    let mut out = BTreeMap::new();
+    if id.is_empty() {
+        return Ok(out);
+    }
+    let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(e)?;
+    sqlx::query("SELECT set_config('search_path', '', false)")
+        .execute(&mut *conn)
+        .await
+        .map_err(e)?;
+    let rows = sqlx::query(LOOKUP)
+        .bind(&id)
+        .bind(&kind)
+        .bind(&nsp)
+        .bind(&name)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(e);
+    sqlx::query("SELECT set_config('search_path', $1, false)")
+        .bind(&path)
+        .execute(&mut *conn)
+        .await
+        .map_err(e)?;
+    for r in rows? {
+        out.insert(
+            r.get::<i32, _>(0),
+            AclObject {
+                owner: r.get(1),
+                grantable: r.get(2),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Leave out the privileges of the target's objects the connecting role may not grant on,
+/// keeping the target's; list them.
+pub(super) fn keep_platform_privileges(toc: &FullToc, f: &TargetFacts, d: &mut Decisions) {
+    if f.superuser {
+        return;
+    }
+    for it in &toc.items {
+        if it.desc != "ACL" || d.skip.contains_key(&it.line) {
+            continue;
+        }
+        let Some(obj) = f.acl_objects.get(&it.id) else {
+            continue;
+        };
+        if obj.grantable || f.can_act_for(&obj.owner, &BTreeSet::new()) {
+            continue;
+        }
+        let what = acl_label(it);
+        d.skip.insert(
+            it.line,
+            format!(
+                "privileges on {what}: kept as the target has them ({} owns it; {} may not grant on it)",
+                obj.owner, f.user
+            ),
+        );
+        d.platform_privileges
+            .push(format!("{what} (owner {})", obj.owner));
+    }
+}
+
+/// The first role other than `user` an ACL entry's SQL grants in the name of
+/// (`SET SESSION AUTHORIZATION role;`).
+pub(super) fn foreign_grantor(sql: &str, user: &str) -> Option<String> {
+    sql.lines()
+        .filter_map(|l| l.trim().strip_prefix("SET SESSION AUTHORIZATION "))
+        .filter_map(|r| take_ident(r.trim_end_matches(';').trim()).map(|(n, _)| n))
+        .find(|r| r != user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::toc::parse_line;
+    use super::*;
+
+    #[test]
+    fn acl_entries_name_their_objects() {
+        let it = parse_line(
+            "4000; 0 0 ACL pg_catalog FUNCTION lo_export(oid, text) supabase_admin",
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            acl_object(&it),
+            Some((
+                "FUNCTION",
+                "pg_catalog".to_string(),
+                "lo_export(oid, text)".to_string()
+            ))
+        );
+        assert_eq!(acl_label(&it), "function pg_catalog.lo_export(oid, text)");
+        let it = parse_line("4001; 0 0 ACL public COLUMN \"Odd\".c postgres", 1).unwrap();
+        assert_eq!(
+            acl_object(&it),
+            Some(("TABLE", "public".to_string(), "Odd".to_string()))
+        );
+        let it = parse_line("4002; 0 0 ACL - SCHEMA graphql_public supabase_admin", 2).unwrap();
+        assert_eq!(
+            acl_object(&it),
+            Some(("SCHEMA", String::new(), "graphql_public".to_string()))
+        );
+        assert_eq!(acl_label(&it), "schema graphql_public");
+    }
+
+    #[test]
+    fn grants_in_another_roles_name_are_found() {
+        let sql = "GRANT ALL ON TABLE public.notes TO postgres;\nSET SESSION AUTHORIZATION \"fn admin\";\nGRANT SELECT ON TABLE public.notes TO authenticated;\nRESET SESSION AUTHORIZATION;\n";
+        assert_eq!(
+            foreign_grantor(sql, "postgres"),
+            Some("fn admin".to_string())
+        );
+        assert_eq!(
+            foreign_grantor("SET SESSION AUTHORIZATION postgres;\n", "postgres"),
+            None
+        );
+        assert_eq!(
+            foreign_grantor("GRANT ALL ON TABLE t TO x;", "postgres"),
+            None
+        );
+    }
+}
