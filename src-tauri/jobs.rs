@@ -12,12 +12,9 @@ use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
 use offsite_core::ops::artifacts::ArtifactPullOutcome;
 use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
-use offsite_core::ops::{
-    BackupOutcome, ImportOutcome, RestoreOutcome, StorageRestoreOutcome, VerifyOutcome,
-};
-use offsite_core::postgres::restore::RestoreReport;
+use offsite_core::ops::{BackupOutcome, ImportOutcome, VerifyOutcome};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate, RetryWait};
-use offsite_core::storage::StorageRestoreReport;
+use offsite_core::restore::{Component, RestoreOutcome, RestoreReport};
 use offsite_core::{ErrorPayload, JobStart, JobTrigger};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -46,6 +43,10 @@ pub struct JobProgress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(optional)]
     pub retry: Option<RetryWait>,
+    /// A restore: the component it is on (database, storage, configuration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub component: Option<Component>,
 }
 
 impl From<&ProgressUpdate> for JobProgress {
@@ -58,6 +59,7 @@ impl From<&ProgressUpdate> for JobProgress {
             bytes_per_sec: u.bytes_per_sec,
             finished: u.finished,
             retry: u.retry.clone(),
+            component: u.component,
         }
     }
 }
@@ -74,10 +76,9 @@ pub enum JobResult {
         backup_id: Option<String>,
         report: VerifyReport,
     },
-    /// `report.ok`: every table holds the rows the backup recorded.
+    /// One restore's report, a section per component restored (database, storage,
+    /// configuration); `report.ok`: every table holds the rows the backup recorded.
     Restore { report: RestoreReport },
-    /// A backup's storage written into a store or a folder.
-    StorageRestore { report: StorageRestoreReport },
     /// A pull ("Pull new", `offsite pull`): `server` says whether the project has a backup
     /// server; then the backups pulled from it (each verified and registered), how many the
     /// catalog already had, and how many the server is still making (all empty without one).
@@ -150,11 +151,6 @@ impl From<ImportOutcome> for JobResult {
             created_project: o.created_project,
             backup: o.backup,
         }
-    }
-}
-impl From<StorageRestoreOutcome> for JobResult {
-    fn from(o: StorageRestoreOutcome) -> Self {
-        JobResult::StorageRestore { report: o.report }
     }
 }
 impl From<RestoreOutcome> for JobResult {

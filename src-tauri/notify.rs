@@ -158,39 +158,7 @@ pub fn job_text(done: &JobDone) -> NotificationText {
                 )
             }
         }
-        (Some(JobResult::Restore { report }), _) => {
-            let tables = report.tables.len();
-            if report.rows_not_recorded.is_some() {
-                (
-                    format!("{what} finished"),
-                    format!("Restored in {took}; the backup recorded no row counts, so they were not compared"),
-                )
-            } else if report.ok {
-                (
-                    format!("{what} finished"),
-                    format!(
-                        "{tables} table{} restored, row counts match the backup; took {took}",
-                        if tables == 1 { "" } else { "s" }
-                    ),
-                )
-            } else {
-                let bad = report.tables.iter().filter(|t| !t.ok).count();
-                (
-                    format!("{what}: row counts differ"),
-                    format!("{bad} of {tables} tables do not hold the rows the backup recorded"),
-                )
-            }
-        }
-        (Some(JobResult::StorageRestore { report }), _) => (
-            format!("{what} finished"),
-            format!(
-                "{} objects written ({}), {} identical skipped, {} deleted; took {took}",
-                report.uploaded,
-                human_size(report.uploaded_bytes),
-                report.skipped,
-                report.deleted
-            ),
-        ),
+        (Some(JobResult::Restore { report }), _) => restore_text(&what, report, &took),
         (
             Some(JobResult::Pull {
                 server,
@@ -260,6 +228,52 @@ pub fn send<R: Runtime>(app: &AppHandle<R>, text: &NotificationText) {
     }
     if let Err(e) = builder.show() {
         eprintln!("warning: could not show a notification: {e}");
+    }
+}
+
+/// The notification of a restore: the database's row counts, then what the storage got.
+fn restore_text(
+    what: &str,
+    restore: &offsite_core::restore::RestoreReport,
+    took: &str,
+) -> (String, String) {
+    let database = restore.database.as_ref().map(|report| {
+                let tables = report.tables.len();
+                if report.rows_not_recorded.is_some() {
+                    (
+                        format!("{what} finished"),
+                        format!("Restored in {took}; the backup recorded no row counts, so they were not compared"),
+                    )
+                } else if report.ok {
+                    (
+                        format!("{what} finished"),
+                        format!(
+                            "{tables} table{} restored, row counts match the backup; took {took}",
+                            if tables == 1 { "" } else { "s" }
+                        ),
+                    )
+                } else {
+                    let bad = report.tables.iter().filter(|t| !t.ok).count();
+                    (
+                        format!("{what}: row counts differ"),
+                        format!("{bad} of {tables} tables do not hold the rows the backup recorded"),
+                    )
+                }
+    });
+    let storage = restore.storage.as_ref().map(|report| {
+        format!(
+            "{} objects written ({}), {} identical skipped, {} deleted; took {took}",
+            report.uploaded,
+            human_size(report.uploaded_bytes),
+            report.skipped,
+            report.deleted
+        )
+    });
+    match (database, storage) {
+        (Some((title, body)), Some(s)) => (title, format!("{body}\nStorage: {s}")),
+        (Some(d), None) => d,
+        (None, Some(s)) => (format!("{what} finished"), s),
+        (None, None) => (format!("{what} finished"), format!("Done in {took}")),
     }
 }
 

@@ -514,16 +514,20 @@ fn backup_and_verify_jobs_report_progress_and_results_over_events() {
     let plan = invoke(
         &t,
         "plan_restore",
-        json!({
-            "path": path,
-            "target": { "connection": { "connection": { "url": pg.url(&empty) }, "tls": "disable", "password": pg.superuser_password() } },
-            "choices": { "replace": false, "no_safety_backup": false, "create_roles": false, "no_owner": false },
-        }),
+        json!({ "request": {
+            "archive": path,
+            "database": {
+                "to": { "connection": { "connection": { "url": pg.url(&empty) }, "tls": "disable", "password": pg.superuser_password() } },
+                "options": { "replace": false, "no_safety_backup": false, "create_roles": false, "no_owner": false },
+            },
+            "storage": null,
+            "config": null,
+        } }),
     )
     .unwrap();
-    assert_eq!(plan["target_empty"], true, "{plan}");
+    assert_eq!(plan["database"]["target_empty"], true, "{plan}");
     assert!(
-        plan["will_create"]
+        plan["database"]["will_create"]
             .as_array()
             .unwrap()
             .iter()

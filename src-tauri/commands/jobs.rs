@@ -6,9 +6,10 @@ use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::archive::manifest::BackupType;
 use offsite_core::catalog::{JobKind, JobRecord};
-use offsite_core::postgres::restore::{RestoreOptions, RestorePlan, Selection};
+use offsite_core::restore::{DatabaseTo, StorageTo};
 use offsite_core::{
-    AddProject, BackupOptions, ImportInto, ImportOptions, RestoreRequest, RestoreTo, VerifyOptions,
+    AddProject, BackupOptions, ImportInto, ImportOptions, RestorePlan, RestoreRequest,
+    VerifyOptions,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
@@ -97,88 +98,57 @@ fn file_name(path: &str) -> String {
         .unwrap_or_else(|| path.to_string())
 }
 
-/// What the user consented to.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, specta::Type)]
-pub struct RestoreChoices {
-    /// Allow restoring into a non-empty database (objects in the backup are replaced).
-    pub replace: bool,
-    /// Skip the safety backup of a non-empty target.
-    pub no_safety_backup: bool,
-    /// Create the missing roles from the backup's globals.sql (attributes, memberships, no
-    /// passwords).
-    pub create_roles: bool,
-    /// Restore objects of roles the connecting role cannot act for as its own; leave out (listed)
-    /// what cannot change owner.
-    #[serde(default)]
-    pub no_owner: bool,
-    /// Restore only these schemas or tables (empty: everything).
-    #[serde(default)]
-    pub selection: Selection,
-    /// Run the statements of the backup's SQL that pg_dump never writes (the plan's
-    /// `arbitrary_sql`); a separate consent from replacing.
-    #[serde(default)]
-    pub allow_arbitrary_sql: bool,
-}
-
-impl From<RestoreChoices> for RestoreOptions {
-    fn from(c: RestoreChoices) -> Self {
-        RestoreOptions {
-            replace: c.replace,
-            no_safety_backup: c.no_safety_backup,
-            create_roles: c.create_roles,
-            no_owner: c.no_owner,
-            selection: c.selection,
-            allow_arbitrary_sql: c.allow_arbitrary_sql,
-            ..Default::default()
-        }
-    }
-}
-
-/// The restore plan: what would be created, replaced and kept (changes nothing).
+/// The one plan of a restore request, a section per component chosen (database, storage,
+/// configuration): what would be created, replaced, uploaded and written (changes nothing).
 #[tauri::command]
 #[specta::specta]
 pub async fn plan_restore(
     shell: State<'_, Shell>,
-    path: String,
-    target: RestoreTo,
-    choices: RestoreChoices,
+    request: RestoreRequest,
 ) -> CmdResult<RestorePlan> {
     let engine = shell.engine()?;
-    let target = engine.restore_target(target).await.map_err(err)?;
-    let request = RestoreRequest::new(path, target).options(choices.into());
     engine.plan_restore(&request).await.map_err(err)
 }
 
-/// Start a restore; returns the job id at once (see `start_backup`).
+/// Start a restore of the components the request chose, as ONE job (database, then storage,
+/// then configuration); returns the job id at once (see `start_backup`). `job-finished` carries
+/// its one report (`result.kind == "restore"`, a section per component). Mirror mode deletes
+/// objects: the window asks for typed consent before it sends `mirror: true`.
 #[tauri::command]
 #[specta::specta]
 pub fn start_restore<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
     jobs: State<'_, JobRegistry>,
-    path: String,
-    target: RestoreTo,
-    choices: RestoreChoices,
+    request: RestoreRequest,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
-    let subject = JobSubject {
-        project: match &target {
-            RestoreTo::Project(name) => Some(name.clone()),
-            RestoreTo::Connection { .. } => None,
-        },
-        label: target.label(),
-    };
+    let subject = restore_subject(&request);
     Ok(spawn_job(
         app,
         &jobs,
         JobKind::Restore,
         subject,
-        |start| async move {
-            let target = engine.restore_target(target).await?;
-            let request = RestoreRequest::new(path, target).options(choices.into());
-            engine.restore(request, start).await
-        },
+        |start| async move { engine.restore(request, start).await },
     ))
+}
+
+/// The project a restore is about (its first target that is a saved project), and its label.
+fn restore_subject(request: &RestoreRequest) -> JobSubject {
+    let database = request.database.as_ref().map(|d| &d.to);
+    let storage = request.storage.as_ref().map(|s| &s.to);
+    let project = match (database, storage) {
+        (Some(DatabaseTo::Project(name)), _) => Some(name.clone()),
+        (_, Some(StorageTo::Project(name))) => Some(name.clone()),
+        _ => request.config.as_ref().map(|c| c.project.clone()),
+    };
+    let label = match (database, storage) {
+        (Some(to), _) => to.label(),
+        (None, Some(StorageTo::Project(name))) => format!("storage of {name}"),
+        (None, Some(StorageTo::Folder(dir))) => dir.display().to_string(),
+        (None, None) => project.clone().unwrap_or_default(),
+    };
+    JobSubject { project, label }
 }
 
 /// Ask a running job of this app to stop; it ends with `job-finished` (error code `cancelled`).

@@ -11,7 +11,6 @@ pub mod components;
 pub mod jobs;
 pub mod projects;
 pub mod remote;
-pub mod restore_components;
 pub mod schedules;
 pub mod settings;
 

@@ -130,21 +130,21 @@ fn storage_restore_into_a_project_without_storage_is_refused_in_the_plan_and_the
     add_shop(&t);
     let archive = t.data_dir.path().join("shop_20261120_100000_full.tar.gz");
     let request = json!({
-        "archive": archive, "to": { "kind": "project", "value": "shop" },
-        "buckets": { "kind": "all" }, "bucket_map": {}, "mirror": false, "overwrite": false,
+        "archive": archive,
+        "database": null,
+        "storage": {
+            "to": { "kind": "project", "value": "shop" },
+            "buckets": { "kind": "all" }, "bucket_map": {}, "mirror": false, "overwrite": false,
+        },
+        "config": null,
     });
-    let e = invoke(
-        &t,
-        "plan_storage_restore",
-        json!({ "request": request.clone() }),
-    )
-    .unwrap_err();
+    let e = invoke(&t, "plan_restore", json!({ "request": request.clone() })).unwrap_err();
     assert_eq!(e["code"], "invalid_input", "{e}");
     assert!(e["message"].as_str().unwrap().contains("no storage"), "{e}");
     assert!(e["hint"].as_str().unwrap().contains("folder"), "{e}");
 
     let events = job_events(&t);
-    let job_id = invoke(&t, "start_storage_restore", json!({ "request": request })).unwrap();
+    let job_id = invoke(&t, "start_restore", json!({ "request": request })).unwrap();
     let (_, finished) = wait_for_job(&events, job_id.as_str().unwrap());
     assert_eq!(finished["kind"], "restore");
     assert_eq!(finished["ok"], false);
@@ -153,8 +153,11 @@ fn storage_restore_into_a_project_without_storage_is_refused_in_the_plan_and_the
     // The configuration needs the project's Supabase side (or a config archive).
     let e = invoke(
         &t,
-        "plan_config_restore",
-        json!({ "path": archive, "project": "shop" }),
+        "plan_restore",
+        json!({ "request": {
+            "archive": archive, "database": null, "storage": null,
+            "config": { "project": "shop", "settings": [] },
+        } }),
     )
     .unwrap_err();
     assert!(e["code"].is_string() && e["message"].is_string(), "{e}");

@@ -91,22 +91,18 @@ export const commands = {
 	startBackup: (project: string, backupType: BackupType | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_backup", { project, backupType })),
 	/**  Start verifying an archive; returns the job id at once (see `start_backup`). */
 	startVerify: (path: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_verify", { path })),
-	/**  The restore plan: what would be created, replaced and kept (changes nothing). */
-	planRestore: (path: string, target: RestoreTo, choices: RestoreChoices) => typedError<RestorePlan, ErrorPayload>(__TAURI_INVOKE("plan_restore", { path, target, choices })),
-	/**  Start a restore; returns the job id at once (see `start_backup`). */
-	startRestore: (path: string, target: RestoreTo, choices: RestoreChoices) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_restore", { path, target, choices })),
-	/**  What restoring the archive's storage would do, per bucket (changes nothing). */
-	planStorageRestore: (request: StorageRestoreRequest) => typedError<StoragePlan, ErrorPayload>(__TAURI_INVOKE("plan_storage_restore", { request })),
 	/**
-	 *  Start restoring the archive's storage; returns the job id at once (`job-finished` carries
-	 *  `result.kind == "storage_restore"`). Mirror mode deletes objects: the window asks for typed
-	 *  consent before it sends `mirror: true`.
+	 *  The one plan of a restore request, a section per component chosen (database, storage,
+	 *  configuration): what would be created, replaced, uploaded and written (changes nothing).
 	 */
-	startStorageRestore: (request: StorageRestoreRequest) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_storage_restore", { request })),
-	/**  The archived configuration settings that differ from the project's current ones. */
-	planConfigRestore: (path: string, project: string) => typedError<ConfigRestorePlan, ErrorPayload>(__TAURI_INVOKE("plan_config_restore", { path, project })),
-	/**  Write the chosen settings (`file:setting`) back to the project through the Management API. */
-	applyConfig: (path: string, project: string, settings: string[]) => typedError<ApplyReport, ErrorPayload>(__TAURI_INVOKE("apply_config", { path, project, settings })),
+	planRestore: (request: RestoreRequest) => typedError<RestorePlan, ErrorPayload>(__TAURI_INVOKE("plan_restore", { request })),
+	/**
+	 *  Start a restore of the components the request chose, as ONE job (database, then storage,
+	 *  then configuration); returns the job id at once (see `start_backup`). `job-finished` carries
+	 *  its one report (`result.kind == "restore"`, a section per component). Mirror mode deletes
+	 *  objects: the window asks for typed consent before it sends `mirror: true`.
+	 */
+	startRestore: (request: RestoreRequest) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_restore", { request })),
 	/**
 	 *  Ask a running job of this app to stop; it ends with `job-finished` (error code `cancelled`).
 	 *  Returns false when the job is not running (any more).
@@ -437,6 +433,9 @@ export type ChangeEntity = "project" | "backup" | "job";
 /**  Whether the record now exists (`upsert`: added or changed) or is gone. */
 export type ChangeOp = "upsert" | "delete";
 
+/**  A part of a backup a restore can put back. */
+export type Component = "database" | "storage" | "config";
+
 /**  How many things of a component an archive holds. */
 export type ComponentCount = {
 	/**  Tables, objects or files. */
@@ -460,13 +459,40 @@ export type Components = {
 	artifacts?: ArtifactsComponent | null,
 };
 
-/**  What restoring a backup's configuration would change. */
-export type ConfigRestorePlan = {
+/**  What restoring the configuration would change. */
+export type ConfigPlan = {
+	/**  The project written to (its name) and its Supabase ref. */
+	project: string,
 	project_ref: string,
 	/**  Settings whose archived value differs from the project's current one. */
 	diffs: SettingDiff[],
 	/**  Settings that were redacted in the backup (never written back). */
 	redacted: string[],
+	/**
+	 *  The settings that will be written back (`file:setting`, from the request's choice);
+	 *  empty: nothing is written.
+	 */
+	will_write: string[],
+	/**  Why execution would refuse, if it would. */
+	blockers: string[],
+};
+
+/**  What writing the configuration back did. */
+export type ConfigReport = {
+	plan: ConfigPlan,
+	applied: ApplyReport,
+};
+
+/**  The configuration component: the project written to, and the settings written back. */
+export type ConfigRestore = {
+	/**  A saved project with a Supabase ref and token. */
+	project: string,
+	/**
+	 *  The settings written back: `file:setting` as the plan lists them (or the setting's
+	 *  name), or `all-writable` for every writable, unredacted difference. Empty: the plan
+	 *  shows the differences and nothing is written.
+	 */
+	settings?: string[],
 };
 
 /**  Where a database is: a URL, or its parts. */
@@ -499,6 +525,146 @@ export type ConnectionReport = {
 	/**  Why no pg_dump fits, and what to install. */
 	pg_dump_problem: string | null,
 };
+
+/**  What the user consented to for the database, and what of it is restored. */
+export type DatabaseOptions = {
+	/**
+	 *  Allow restoring into a database that is not empty (objects in the backup are dropped and
+	 *  recreated; others are kept).
+	 */
+	replace?: boolean,
+	/**  Skip the safety backup of a non-empty target. */
+	no_safety_backup?: boolean,
+	/**
+	 *  Create the roles the backup needs that the target server lacks, from its globals.sql
+	 *  (attributes, memberships, no passwords), in the restore's transaction.
+	 */
+	create_roles?: boolean,
+	/**
+	 *  Restore objects of roles the connecting role cannot act for as its own; leave out
+	 *  (listed) what cannot change owner.
+	 */
+	no_owner?: boolean,
+	/**  Restore only these schemas or tables (empty: the whole backup). */
+	selection?: Selection,
+	/**
+	 *  Run the statements of the backup's SQL that pg_dump never writes (the plan's
+	 *  `arbitrary_sql`); a separate consent from replacing.
+	 */
+	allow_arbitrary_sql?: boolean,
+};
+
+export type DatabasePlan = {
+	archive: string,
+	backup_id: string,
+	project: string,
+	created_at: string,
+	source_server_version: string | null,
+	/**  The target, without any password. */
+	target: string,
+	target_database: string,
+	target_server_version: string,
+	pg_restore: string,
+	pg_restore_version: string,
+	target_empty: boolean,
+	/**  What the target holds now (first 200). */
+	existing: string[],
+	/**
+	 *  Tables (partitioned parents and partitions included), views and functions of the backup
+	 *  that exist in the target and will be dropped and recreated: `schema.table` for tables,
+	 *  `view schema.name`, `function schema.name(argument types)` and the like for the others.
+	 */
+	will_replace: string[],
+	/**  Tables, views and functions of the backup that the target lacks (named as above). */
+	will_create: string[],
+	/**
+	 *  Tables, views and functions of the target that are not in the backup and stay as they are
+	 *  (named as above). What the replace drops because it depends on replaced objects is not
+	 *  here but in a warning.
+	 */
+	will_keep: string[],
+	/**
+	 *  Objects of the target that are not in the backup but depend on objects it replaces, so
+	 *  replacing drops them too: a view over a replaced table, a partition added since the
+	 *  backup, a column default or trigger using a replaced function, a foreign key into a
+	 *  replaced table.
+	 */
+	will_drop: string[],
+	/**
+	 *  Roles the backup needs that the target server lacks (the roles its objects, grants and
+	 *  policies name, and the roles those are granted to).
+	 */
+	missing_roles: string[],
+	/**  What `--create-roles` creates for them (from the backup's globals.sql). */
+	roles_to_create: RoleToCreate[],
+	/**  The role the restore connects as, and whether it is a superuser. */
+	connecting_role: string,
+	connecting_superuser: boolean,
+	/**
+	 *  Schemas of the target that other roles own (a Supabase project's `auth`, `storage`, …):
+	 *  their objects are kept, the backup's rows loaded into their empty tables, the backup's
+	 *  objects they lack added.
+	 */
+	managed_schemas: ManagedSchema[],
+	/**  Objects owned by roles the connecting role cannot act for. */
+	owned_by_others: OwnedByOthers[],
+	/**  Objects only a superuser can create (event triggers). */
+	superuser_only: string[],
+	/**  What will not be restored, and why (chosen with `no_owner`). */
+	left_out: string[],
+	replace: boolean,
+	safety_backup: boolean,
+	create_roles: boolean,
+	no_owner: boolean,
+	/**  What of the backup is restored, when not all of it. */
+	selection: SelectionPlan | null,
+	/**  Every table of the backup, to choose from. */
+	backup_tables: BackupTable[],
+	/**  Total rows the backup recorded. */
+	rows: number,
+	/**  Why execution would refuse, if it would. */
+	blockers: string[],
+	warnings: string[],
+	/**
+	 *  Statements of the backup's SQL that pg_dump never writes (the first 100): what each
+	 *  does on the database server, and its start. Restoring them needs
+	 *  `allow_arbitrary_sql`.
+	 */
+	arbitrary_sql: ArbitrarySql[],
+	/**  How many such statements there are in all. */
+	arbitrary_sql_total: number,
+	allow_arbitrary_sql: boolean,
+};
+
+export type DatabaseReport = {
+	plan: DatabasePlan,
+	/**
+	 *  All tables hold the rows the manifest recorded (vacuously true when none were recorded:
+	 *  see `rows_not_recorded`).
+	 */
+	ok: boolean,
+	/**
+	 *  Set when the backup recorded no row counts (an imported pg_dump file): says that nothing
+	 *  was compared, so the restore is not validated. Absent when the counts were compared.
+	 */
+	rows_not_recorded?: string | null,
+	duration_ms: number,
+	tables: TableCheck[],
+	safety_backup: string | null,
+};
+
+/**  The database component: where, and with which consents. */
+export type DatabaseRestore = {
+	to: DatabaseTo,
+	options?: DatabaseOptions,
+};
+
+/**  Where the database goes: a saved project, or a connection (with its password). */
+export type DatabaseTo = ({ project: string }) & { connection?: never } | ({ connection: {
+	connection: Connection,
+	tls: TlsMode | null,
+	password: string | null,
+} }) & { project?: never };
 
 /**  What deleting a backup did. */
 export type DeleteOutcome = {
@@ -755,6 +921,8 @@ export type JobProgress = {
 	 *  ("waiting 4 s before try 3 of 5: connection reset"); the next update clears it.
 	 */
 	retry?: RetryWait | null,
+	/**  A restore: the component it is on (database, storage, configuration). */
+	component?: Component | null,
 };
 
 /**  A job in the catalog. */
@@ -790,10 +958,11 @@ export type JobResult =
  *  verification with `ok: false`).
  */
 { kind: "verify"; backup_id: string | null; report: VerifyReport } | 
-/**  `report.ok`: every table holds the rows the backup recorded. */
+/**
+ *  One restore's report, a section per component restored (database, storage,
+ *  configuration); `report.ok`: every table holds the rows the backup recorded.
+ */
 { kind: "restore"; report: RestoreReport } | 
-/**  A backup's storage written into a store or a folder. */
-{ kind: "storage_restore"; report: StorageRestoreReport } | 
 /**
  *  A pull ("Pull new", `offsite pull`): `server` says whether the project has a backup
  *  server; then the backups pulled from it (each verified and registered), how many the
@@ -1103,139 +1272,43 @@ export type RemovedBackup = {
 	file_deleted: boolean,
 };
 
-/**  What the user consented to. */
-export type RestoreChoices = {
-	/**  Allow restoring into a non-empty database (objects in the backup are replaced). */
-	replace: boolean,
-	/**  Skip the safety backup of a non-empty target. */
-	no_safety_backup: boolean,
-	/**
-	 *  Create the missing roles from the backup's globals.sql (attributes, memberships, no
-	 *  passwords).
-	 */
-	create_roles: boolean,
-	/**
-	 *  Restore objects of roles the connecting role cannot act for as its own; leave out (listed)
-	 *  what cannot change owner.
-	 */
-	no_owner?: boolean,
-	/**  Restore only these schemas or tables (empty: everything). */
-	selection?: Selection,
-	/**
-	 *  Run the statements of the backup's SQL that pg_dump never writes (the plan's
-	 *  `arbitrary_sql`); a separate consent from replacing.
-	 */
-	allow_arbitrary_sql?: boolean,
-};
-
+/**
+ *  What restoring a backup does: a section per component asked for (absent: not restored).
+ *  The same plan drives `--dry-run`, the wizard's review and the execution.
+ */
 export type RestorePlan = {
 	archive: string,
-	backup_id: string,
-	project: string,
-	created_at: string,
-	source_server_version: string | null,
-	/**  The target, without any password. */
-	target: string,
-	target_database: string,
-	target_server_version: string,
-	pg_restore: string,
-	pg_restore_version: string,
-	target_empty: boolean,
-	/**  What the target holds now (first 200). */
-	existing: string[],
-	/**
-	 *  Tables (partitioned parents and partitions included), views and functions of the backup
-	 *  that exist in the target and will be dropped and recreated: `schema.table` for tables,
-	 *  `view schema.name`, `function schema.name(argument types)` and the like for the others.
-	 */
-	will_replace: string[],
-	/**  Tables, views and functions of the backup that the target lacks (named as above). */
-	will_create: string[],
-	/**
-	 *  Tables, views and functions of the target that are not in the backup and stay as they are
-	 *  (named as above). What the replace drops because it depends on replaced objects is not
-	 *  here but in a warning.
-	 */
-	will_keep: string[],
-	/**
-	 *  Objects of the target that are not in the backup but depend on objects it replaces, so
-	 *  replacing drops them too: a view over a replaced table, a partition added since the
-	 *  backup, a column default or trigger using a replaced function, a foreign key into a
-	 *  replaced table.
-	 */
-	will_drop: string[],
-	/**
-	 *  Roles the backup needs that the target server lacks (the roles its objects, grants and
-	 *  policies name, and the roles those are granted to).
-	 */
-	missing_roles: string[],
-	/**  What `--create-roles` creates for them (from the backup's globals.sql). */
-	roles_to_create: RoleToCreate[],
-	/**  The role the restore connects as, and whether it is a superuser. */
-	connecting_role: string,
-	connecting_superuser: boolean,
-	/**
-	 *  Schemas of the target that other roles own (a Supabase project's `auth`, `storage`, …):
-	 *  their objects are kept, the backup's rows loaded into their empty tables, the backup's
-	 *  objects they lack added.
-	 */
-	managed_schemas: ManagedSchema[],
-	/**  Objects owned by roles the connecting role cannot act for. */
-	owned_by_others: OwnedByOthers[],
-	/**  Objects only a superuser can create (event triggers). */
-	superuser_only: string[],
-	/**  What will not be restored, and why (chosen with `no_owner`). */
-	left_out: string[],
-	replace: boolean,
-	safety_backup: boolean,
-	create_roles: boolean,
-	no_owner: boolean,
-	/**  What of the backup is restored, when not all of it. */
-	selection: SelectionPlan | null,
-	/**  Every table of the backup, to choose from. */
-	backup_tables: BackupTable[],
-	/**  Total rows the backup recorded. */
-	rows: number,
-	/**  Why execution would refuse, if it would. */
-	blockers: string[],
-	warnings: string[],
-	/**
-	 *  Statements of the backup's SQL that pg_dump never writes (the first 100): what each
-	 *  does on the database server, and its start. Restoring them needs
-	 *  `allow_arbitrary_sql`.
-	 */
-	arbitrary_sql: ArbitrarySql[],
-	/**  How many such statements there are in all. */
-	arbitrary_sql_total: number,
-	allow_arbitrary_sql: boolean,
+	database: DatabasePlan | null,
+	storage: StoragePlan | null,
+	config: ConfigPlan | null,
 };
 
+/**  What a restore did: a section per component restored, each with the plan it executed. */
 export type RestoreReport = {
-	plan: RestorePlan,
-	/**
-	 *  All tables hold the rows the manifest recorded (vacuously true when none were recorded:
-	 *  see `rows_not_recorded`).
-	 */
+	archive: string,
+	database: DatabaseReport | null,
+	storage: StorageRestoreReport | null,
+	config: ConfigReport | null,
+	/**  Every section that has one validated (the database's row counts). */
 	ok: boolean,
-	/**
-	 *  Set when the backup recorded no row counts (an imported pg_dump file): says that nothing
-	 *  was compared, so the restore is not validated. Absent when the counts were compared.
-	 */
-	rows_not_recorded?: string | null,
 	duration_ms: number,
-	tables: TableCheck[],
-	safety_backup: string | null,
 };
 
 /**
- *  Where to restore to: a saved project, or a connection (with its password). The same request
- *  from the window, the command line (`--to URL|PROJECT`) and the agent.
+ *  One restore: from a backup (`archive`), what (the components present, the database's
+ *  selection), to a target per component, and how (the consents of each component). The same
+ *  request from the window (it is the IPC argument), the command line and the agent.
  */
-export type RestoreTo = ({ project: string }) & { connection?: never } | ({ connection: {
-	connection: Connection,
-	tls: TlsMode | null,
-	password: string | null,
-} }) & { project?: never };
+export type RestoreRequest = {
+	/**  From: the backup file. */
+	archive: string,
+	/**  The database component (absent: not restored). */
+	database?: DatabaseRestore | null,
+	/**  The storage component (absent: not restored). */
+	storage?: StorageRestore | null,
+	/**  The configuration component (absent: not restored). */
+	config?: ConfigRestore | null,
+};
 
 /**  A retention policy. `None` rules are off; counts are at least 1. */
 export type RetentionPolicy = {
@@ -1548,6 +1621,18 @@ export type StoragePlan = {
 	warnings: string[],
 };
 
+/**  The storage component: where, which buckets, and how. */
+export type StorageRestore = {
+	to: StorageTo,
+	buckets?: BucketSelection,
+	/**  Restore bucket `a` of the backup into bucket `b`. */
+	bucket_map?: { [key in string]: string },
+	/**  Delete the target's objects the backup does not have (typed consent in the UI/CLI). */
+	mirror?: boolean,
+	/**  Folders: replace files whose content differs. */
+	overwrite?: boolean,
+};
+
 /**  The result of [`restore_storage`]. */
 export type StorageRestoreReport = {
 	plan: StoragePlan,
@@ -1567,26 +1652,6 @@ export type StorageRestoreReport = {
 	buckets: BucketOutcome[],
 	duration_ms: number,
 };
-
-/**  A storage restore, as asked. */
-export type StorageRestoreRequest = {
-	archive: string,
-	to: StorageRestoreTo,
-	buckets?: BucketSelection,
-	/**  Restore bucket `a` of the backup into bucket `b`. */
-	bucket_map?: { [key in string]: string },
-	/**  Delete the target's objects the backup does not have (typed consent in the UI/CLI). */
-	mirror?: boolean,
-	/**  Folders: replace files whose content differs. */
-	overwrite?: boolean,
-};
-
-/**  Where a storage restore goes. */
-export type StorageRestoreTo = 
-/**  The storage of a saved project (the same one, or another). */
-{ kind: "project"; value: string } | 
-/**  Files in a local folder (`<dir>/<bucket>/<key>`). */
-{ kind: "folder"; value: string };
 
 /**  Storage settings as the window and the CLI send them (the secret is write-only). */
 export type StorageSettings = {
@@ -1608,6 +1673,13 @@ export type StorageTestReport = {
 	/**  Chosen buckets the keys cannot see. */
 	missing: string[],
 };
+
+/**  Where the storage goes. */
+export type StorageTo = 
+/**  The storage of a saved project (the same one, or another). */
+{ kind: "project"; value: string } | 
+/**  Files in a local folder (`<dir>/<bucket>/<key>`). */
+{ kind: "folder"; value: string };
 
 /**  A project's Supabase side (for the configuration component). */
 export type SupabaseComponent = {

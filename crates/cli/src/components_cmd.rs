@@ -328,4 +328,3 @@ pub fn print_storage_test(out: &Out, r: &StorageTestReport) {
         println!("  {m:<30} MISSING: the keys cannot see this bucket");
     }
 }
-

@@ -22,7 +22,7 @@ use crate::clock::Clock;
 use crate::destinations::{Destination, PutBody, PutOptions, StoredObject};
 use crate::error::{Error, Result};
 use crate::postgres::dump::DatabasePart;
-use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
+use crate::postgres::restore::{DatabasePlan, DatabaseReport, RestoreOptions};
 use crate::progress::{Reporter, RetryWait};
 use crate::sources::supabase_api::{ApiBytes, ApiClient};
 use crate::sources::{
@@ -282,7 +282,7 @@ impl<T: DatabaseSource + ?Sized> DatabaseSource for Retrying<T> {
         archive: &Path,
         opts: &RestoreOptions,
         reporter: &Reporter,
-    ) -> Result<RestorePlan> {
+    ) -> Result<DatabasePlan> {
         let what = format!("planning the restore into {}", self.location());
         self.policy
             .run(&what, reporter, &self.cancel, move || {
@@ -299,7 +299,7 @@ impl<T: DatabaseSource + ?Sized> DatabaseSource for Retrying<T> {
         opts: &RestoreOptions,
         reporter: &Reporter,
         cancel: &CancellationToken,
-    ) -> Result<RestoreReport> {
+    ) -> Result<DatabaseReport> {
         let what = format!("restoring into {}", self.location());
         self.policy
             .run(&what, reporter, cancel, move || {

@@ -1,5 +1,5 @@
 import type { ReactNode } from "react";
-import type { JobFinished, JobProgress, Phase } from "../bindings";
+import type { Component as RestoreComponent, JobFinished, JobProgress, Phase, RestoreReport } from "../bindings";
 import { errorDisplay } from "../ipc/errorDisplay";
 import { ErrorNotice } from "./ErrorNotice";
 import { formatBytes, formatDuration } from "./format";
@@ -25,6 +25,14 @@ const PHASES: Record<Phase, string> = {
 export function phaseLabel(phase: Phase): string {
   return PHASES[phase] ?? phase;
 }
+
+/** The phase, and for a restore of several components the one it is on ("Storage: restoring"). */
+export function progressLabel(p: JobProgress): string {
+  const component = p.component ? COMPONENTS[p.component] : null;
+  return component ? `${component}: ${phaseLabel(p.phase).toLowerCase()}` : phaseLabel(p.phase);
+}
+
+const COMPONENTS: Record<RestoreComponent, string> = { database: "Database", storage: "Storage", config: "Configuration" };
 
 /** Fraction done (0–1) when the phase's total is known, else null. */
 export function fraction(p: JobProgress): number | null {
@@ -70,7 +78,7 @@ export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => 
       <div className="job-head">
         <span className="job-kind">{kindLabel(job)}</span>
         <span className="job-phase" aria-live="polite" data-testid="job-phase">
-          {p ? phaseLabel(p.phase) : "Starting…"}
+          {p ? progressLabel(p) : "Starting…"}
         </span>
         <span className="spacer" />
         <button
@@ -130,6 +138,25 @@ export function pullSummary(r: PullResult): string {
   return `${parts.join("; ")}.`;
 }
 
+/** One restore's report, section by section (database, storage, configuration). */
+function restoreText(r: RestoreReport): string {
+  const parts: string[] = [];
+  if (r.database) {
+    parts.push(r.database.ok ? "Restored; every table holds the recorded rows" : "Restored, but row counts differ");
+  }
+  if (r.storage) {
+    const s = r.storage;
+    parts.push(
+      `Storage restored: ${s.uploaded.toLocaleString("en-US")} objects written (${formatBytes(s.uploaded_bytes)}), ${s.skipped.toLocaleString("en-US")} identical skipped${s.deleted ? `, ${s.deleted.toLocaleString("en-US")} deleted` : ""}`,
+    );
+  }
+  if (r.config) {
+    const n = r.config.applied.applied.length;
+    parts.push(`Configuration: ${n} setting${n === 1 ? "" : "s"} written back`);
+  }
+  return parts.length ? parts.join(" · ") : "Restored";
+}
+
 function resultText(f: JobFinished): string {
   const r = f.result;
   if (!r) return "Finished";
@@ -141,13 +168,11 @@ function resultText(f: JobFinished): string {
         ? `Archive intact: ${formatBytes(r.report.bytes_verified)} checked`
         : `Archive damaged${r.report.first_bad ? `: ${r.report.first_bad}` : ""}`;
     case "restore":
-      return r.report.ok ? "Restored; every table holds the recorded rows" : "Restored, but row counts differ";
+      return restoreText(r.report);
     case "import":
       return `Imported into ${r.project}: ${formatBytes(r.backup.size)}`;
     case "pull":
       return `Pulled: ${pullSummary(r)}`;
-    case "storage_restore":
-      return `Storage restored: ${r.report.uploaded.toLocaleString("en-US")} objects written (${formatBytes(r.report.uploaded_bytes)}), ${r.report.skipped.toLocaleString("en-US")} identical skipped${r.report.deleted ? `, ${r.report.deleted.toLocaleString("en-US")} deleted` : ""}`;
   }
 }
 

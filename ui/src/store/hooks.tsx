@@ -142,7 +142,7 @@ export function useJobActions() {
       startVerify: store.startVerify,
       startRemoteBackup: store.startRemoteBackup,
       startPull: store.startPull,
-      startStorageRestore: store.startStorageRestore,
+      startRestore: store.startRestore,
       startImport: store.startImport,
       cancel: store.cancel,
       dismiss: store.dismiss,

@@ -24,7 +24,7 @@ import {
   type JobKind,
   type JobProgress,
   type ProjectSummary,
-  type StorageRestoreRequest,
+  type RestoreRequest,
 } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { type Change, type ChangeSource, catalogChanges } from "./changes";
@@ -304,9 +304,9 @@ export class AppStore {
   /** Download the backups the project's server has and this computer does not. */
   startPull = (project: string) => this.start("import", project, project, () => commands.startPull(project));
 
-  /** Restore an archive's storage (into `request.to`); the job shows under `project`. */
-  startStorageRestore = (project: string, request: StorageRestoreRequest) =>
-    this.start("restore", project, request.archive, () => commands.startStorageRestore(request));
+  /** Restore what the one request chose (database, storage, configuration) as one job; it shows under `project`. */
+  startRestore = (project: string, request: RestoreRequest) =>
+    this.start("restore", project, request.archive, () => commands.startRestore(request));
 
   startVerify = (project: string, path: string) =>
     this.start("verify", project, path, () => commands.startVerify(path));

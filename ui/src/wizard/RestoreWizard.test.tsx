@@ -2,26 +2,39 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { ErrorPayload, JobFinished, JobProgress, RestorePlan, VerifyReport } from "../bindings";
+import type { ErrorPayload, JobFinished, JobProgress, DatabasePlan, VerifyReport } from "../bindings";
 import { backup, summary } from "../screens/fixtures";
-import { corruptReport, fullPlan, plan, restoreFinished, restoreReport, verifyReport } from "./fixtures";
+import { corruptReport, fullPlan, onePlan, plan, restoreFinished, restoreReport, verifyReport } from "./fixtures";
 import { StoreProvider } from "../store";
 import { RestoreWizard } from "./RestoreWizard";
 
 type Call = { cmd: string; args: Record<string, unknown> };
 
 type Options = {
-  plans?: (args: Record<string, unknown>) => RestorePlan;
+  plans?: (args: Record<string, unknown>) => DatabasePlan;
   startRestore?: () => string | Promise<never>;
   pick?: string | null;
 };
+
+/**
+ * The wizard sends ONE restore request (`{ request: { archive, database: { to, options }, … } }`);
+ * the tests read its database section as `{ path, target, choices }`.
+ */
+function databaseArgs(args: Record<string, unknown>): Record<string, unknown> {
+  const request = args.request as { archive: string; database: { to: unknown; options: unknown } | null; storage: unknown; config: unknown } | undefined;
+  if (!request) return args;
+  expect(request.storage).toBeNull();
+  expect(request.config).toBeNull();
+  return { path: request.archive, target: request.database?.to, choices: request.database?.options };
+}
 
 function setup(opts: Options = {}) {
   const calls: Call[] = [];
   const onClose = vi.fn();
   mockIPC(
-    (cmd, args) => {
-      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
+    (cmd, raw) => {
+      const args = databaseArgs((raw ?? {}) as Record<string, unknown>);
+      calls.push({ cmd, args });
       switch (cmd) {
         case "list_backups":
           return [backup(0), backup(1)];
@@ -30,7 +43,7 @@ function setup(opts: Options = {}) {
         case "start_verify":
           return "job-v";
         case "plan_restore":
-          return (opts.plans ?? (() => plan()))((args ?? {}) as Record<string, unknown>);
+          return onePlan((opts.plans ?? (() => plan()))(args));
         case "start_restore":
           return opts.startRestore ? opts.startRestore() : "job-r";
         case "cancel_job":

@@ -14,6 +14,7 @@ import {
   planChoices,
   reducer,
   restoreTo,
+  restoreRequest,
   runChoices,
   STEP_TITLES,
   STEPS,
@@ -130,14 +131,14 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
   // ---- the plan: made on demand (target step) and again when a choice changes (review step)
   const plan = useCallback(async () => {
     const s = stateRef.current;
-    const path = s.source?.path;
-    const to = restoreTo(s);
-    if (!path || !to) return;
+    const request = restoreRequest(s, planChoices(s));
+    if (!request) return;
     const seq = s.planSeq + 1;
     dispatch({ type: "planStarted" });
     try {
-      const r = await commands.planRestore(path, to, planChoices(s));
-      if (r.status === "ok") dispatch({ type: "planLoaded", seq, plan: r.data });
+      const r = await commands.planRestore(request);
+      if (r.status === "ok" && r.data.database) dispatch({ type: "planLoaded", seq, plan: r.data.database });
+      else if (r.status === "ok") dispatch({ type: "planFailed", seq, error: { code: "internal", message: "The plan has no database section.", hint: null, retryable: false } });
       else dispatch({ type: "planFailed", seq, error: toErrorPayload(r.error) });
     } catch (e) {
       dispatch({ type: "planFailed", seq, error: toErrorPayload(e) });
@@ -162,20 +163,19 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
     if (restoreStarted.current) return;
     restoreStarted.current = true;
     const s = state;
-    const path = s.source?.path;
-    const to = restoreTo(s);
+    const request = restoreRequest(s, runChoices(s));
     const finish = (report: JobFinished["result"], error: ErrorPayload | null) =>
       dispatch({
         type: "runFinished",
         now: Date.now(),
-        report: report?.kind === "restore" ? report.report : null,
+        report: report?.kind === "restore" ? report.report.database : null,
         error,
       });
-    if (!path || !to) return finish(null, { code: "internal", message: "Nothing to restore.", hint: null, retryable: false });
+    if (!request) return finish(null, { code: "internal", message: "Nothing to restore.", hint: null, retryable: false });
     (async () => {
       await store.ready();
       try {
-        const started = await commands.startRestore(path, to, runChoices(s));
+        const started = await commands.startRestore(request);
         if (started.status === "error") return finish(null, toErrorPayload(started.error));
         const jobId = started.data;
         dispatch({ type: "runJob", jobId });

@@ -1,5 +1,5 @@
 // Test data for the restore wizard, shaped like the generated bindings' types.
-import type { JobFinished, RestorePlan, RestoreReport, VerifyReport } from "../bindings";
+import type { DatabasePlan, DatabaseReport, JobFinished, RestorePlan, RestoreReport, VerifyReport } from "../bindings";
 
 export const ARCHIVE = "/home/ada/.local/share/offsite/backups/shop/shop_20261121_120000_database.tar.gz";
 
@@ -54,7 +54,7 @@ export function corruptReport(): VerifyReport {
   };
 }
 
-export function plan(over: Partial<RestorePlan> = {}): RestorePlan {
+export function plan(over: Partial<DatabasePlan> = {}): DatabasePlan {
   return {
     archive: ARCHIVE,
     backup_id: "b-1",
@@ -100,7 +100,7 @@ export function plan(over: Partial<RestorePlan> = {}): RestorePlan {
   };
 }
 
-export const fullPlan = (): RestorePlan =>
+export const fullPlan = (): DatabasePlan =>
   plan({
     target_empty: false,
     existing: ["public.orders", "public.audit"],
@@ -111,7 +111,7 @@ export const fullPlan = (): RestorePlan =>
     warnings: ["1 table(s) in the target are not in the backup and will be kept"],
   });
 
-export function restoreReport(over: Partial<RestoreReport> = {}): RestoreReport {
+export function restoreReport(over: Partial<DatabaseReport> = {}): DatabaseReport {
   return {
     plan: plan(),
     ok: true,
@@ -125,6 +125,20 @@ export function restoreReport(over: Partial<RestoreReport> = {}): RestoreReport 
   };
 }
 
-export function restoreFinished(jobId: string, report: RestoreReport): JobFinished {
-  return { job_id: jobId, kind: "restore", ok: true, error: null, result: { kind: "restore", report } };
+/** A finished restore job whose one report has the database section only. */
+export function restoreFinished(jobId: string, report: DatabaseReport): JobFinished {
+  const one: RestoreReport = {
+    archive: report.plan.archive,
+    database: report,
+    storage: null,
+    config: null,
+    ok: report.ok,
+    duration_ms: report.duration_ms,
+  };
+  return { job_id: jobId, kind: "restore", ok: true, error: null, result: { kind: "restore", report: one } };
+}
+
+/** The one plan with the database section only. */
+export function onePlan(database: DatabasePlan): RestorePlan {
+  return { archive: database.archive, database, storage: null, config: null };
 }

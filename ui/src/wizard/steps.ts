@@ -4,10 +4,11 @@
 import type {
   ErrorPayload,
   JobProgress,
-  RestoreChoices,
-  RestorePlan,
-  RestoreReport,
-  RestoreTo,
+  DatabaseOptions,
+  DatabasePlan,
+  DatabaseReport,
+  DatabaseTo,
+  RestoreRequest,
   Selection,
   VerifyReport,
 } from "../bindings";
@@ -43,7 +44,7 @@ export type Verify =
 export type Plan =
   | { status: "idle" }
   | { status: "loading"; seq: number }
-  | { status: "ready"; seq: number; plan: RestorePlan }
+  | { status: "ready"; seq: number; plan: DatabasePlan }
   | { status: "error"; seq: number; error: ErrorPayload };
 
 export type Run =
@@ -53,7 +54,7 @@ export type Run =
       status: "finished";
       startedAt: number;
       finishedAt: number;
-      report: RestoreReport | null;
+      report: DatabaseReport | null;
       error: ErrorPayload | null;
     };
 
@@ -103,7 +104,7 @@ export type Action =
   | { type: "verifyFailed"; error: ErrorPayload }
   | { type: "chooseTarget"; target: Target }
   | { type: "planStarted" }
-  | { type: "planLoaded"; seq: number; plan: RestorePlan }
+  | { type: "planLoaded"; seq: number; plan: DatabasePlan }
   | { type: "planFailed"; seq: number; error: ErrorPayload }
   | { type: "typeConsent"; text: string }
   | { type: "setSafetyBackup"; on: boolean }
@@ -117,7 +118,7 @@ export type Action =
   | { type: "runProgress"; progress: JobProgress }
   | { type: "cancelRequested" }
   | { type: "cancelRefused" }
-  | { type: "runFinished"; now: number; report: RestoreReport | null; error: ErrorPayload | null };
+  | { type: "runFinished"; now: number; report: DatabaseReport | null; error: ErrorPayload | null };
 
 /** How the selection is being chosen: everything, whole schemas or tables; the tables' filter. */
 export type SelectionView = { mode: "all" | "schemas" | "tables"; filter: string };
@@ -161,7 +162,7 @@ export function sourcePath(s: WizardState): string | null {
 }
 
 /** The target as the commands take it; null while incomplete (an empty URL). */
-export function restoreTo(s: WizardState): RestoreTo | null {
+export function restoreTo(s: WizardState): DatabaseTo | null {
   const t = s.target;
   if (!t) return null;
   switch (t.kind) {
@@ -182,7 +183,7 @@ export function restoreTo(s: WizardState): RestoreTo | null {
  * writes were allowed, so its blockers are the ones consent cannot lift (missing roles, …);
  * consent itself is the typed database name and the arbitrary-SQL checkbox.
  */
-export function planChoices(s: WizardState): RestoreChoices {
+export function planChoices(s: WizardState): DatabaseOptions {
   return {
     replace: true,
     no_safety_backup: !s.safetyBackup,
@@ -194,7 +195,7 @@ export function planChoices(s: WizardState): RestoreChoices {
 }
 
 /** Choices for the restore itself: replace only when the plan saw a non-empty target. */
-export function runChoices(s: WizardState): RestoreChoices {
+export function runChoices(s: WizardState): DatabaseOptions {
   const plan = readyPlan(s);
   return {
     replace: plan ? !plan.target_empty : false,
@@ -206,7 +207,15 @@ export function runChoices(s: WizardState): RestoreChoices {
   };
 }
 
-export function readyPlan(s: WizardState): RestorePlan | null {
+/** The one restore request of the wizard: the database into the chosen target. */
+export function restoreRequest(s: WizardState, options: DatabaseOptions): RestoreRequest | null {
+  const archive = s.source?.path;
+  const to = restoreTo(s);
+  if (!archive || !to) return null;
+  return { archive, database: { to, options }, storage: null, config: null };
+}
+
+export function readyPlan(s: WizardState): DatabasePlan | null {
   return s.plan.status === "ready" ? s.plan.plan : null;
 }
 

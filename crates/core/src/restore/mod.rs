@@ -19,8 +19,7 @@ pub use crate::postgres::restore::{
     BackupTable, ManagedSchema, OwnedByOthers, RoleToCreate, SelectWhat, Selection, SelectionPlan,
     TableCheck,
 };
-// TODO(rename after the postgres/restore split lands)
-pub use crate::postgres::restore::{RestorePlan as DatabasePlan, RestoreReport as DatabaseReport};
+pub use crate::postgres::restore::{DatabasePlan, DatabaseReport};
 
 use crate::ops::projects::ProjectConnection;
 use crate::postgres::conn::TlsMode;

@@ -11,7 +11,7 @@ use crate::archive::{ArchiveWriter, SourceInfo, TableCount, Versions, Written, D
 use crate::backup::compose;
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::dump::DatabasePart;
-use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
+use crate::postgres::restore::{RestoreOptions, DatabasePlan, DatabaseReport};
 use crate::progress::Reporter;
 use crate::storage::BucketSettings;
 use async_trait::async_trait;
@@ -496,7 +496,7 @@ impl DatabaseSource for MemoryDatabase {
         _archive: &Path,
         _opts: &RestoreOptions,
         _reporter: &Reporter,
-    ) -> Result<RestorePlan> {
+    ) -> Result<DatabasePlan> {
         Err(memory_cannot_restore())
     }
 
@@ -506,7 +506,7 @@ impl DatabaseSource for MemoryDatabase {
         _opts: &RestoreOptions,
         _reporter: &Reporter,
         _cancel: &CancellationToken,
-    ) -> Result<RestoreReport> {
+    ) -> Result<DatabaseReport> {
         Err(memory_cannot_restore())
     }
 }

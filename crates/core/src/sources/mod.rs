@@ -30,7 +30,7 @@ pub mod supabase_api;
 use crate::archive::{ArchiveWriter, Written};
 use crate::error::{Error, Result};
 use crate::postgres::dump::DatabasePart;
-use crate::postgres::restore::{RestoreOptions, RestorePlan, RestoreReport};
+use crate::postgres::restore::{DatabasePlan, DatabaseReport, RestoreOptions};
 use crate::progress::Reporter;
 use crate::storage::BucketSettings;
 use async_trait::async_trait;
@@ -113,7 +113,7 @@ pub trait DatabaseSource: Send + Sync {
         archive: &Path,
         opts: &RestoreOptions,
         reporter: &Reporter,
-    ) -> Result<RestorePlan>;
+    ) -> Result<DatabasePlan>;
 
     /// Plan, then restore `archive` into this database and compare the row counts.
     async fn restore(
@@ -122,7 +122,7 @@ pub trait DatabaseSource: Send + Sync {
         opts: &RestoreOptions,
         reporter: &Reporter,
         cancel: &CancellationToken,
-    ) -> Result<RestoreReport>;
+    ) -> Result<DatabaseReport>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ use crate::backup::compose;
 use crate::error::Result;
 use crate::postgres::conn::{server_info, unreadable_objects, ConnSpec};
 use crate::postgres::dump::{self, DatabasePart};
-use crate::postgres::restore::{self, RestoreOptions, RestorePlan, RestoreReport, RestoreTarget};
+use crate::postgres::restore::{self, DatabasePlan, DatabaseReport, RestoreOptions, RestoreTarget};
 use crate::postgres::tools;
 use crate::progress::Reporter;
 use crate::storage::BucketSettings;
@@ -148,7 +148,7 @@ impl DatabaseSource for PostgresSource {
         archive: &Path,
         opts: &RestoreOptions,
         reporter: &Reporter,
-    ) -> Result<RestorePlan> {
+    ) -> Result<DatabasePlan> {
         let opts = self.restore_options(opts);
         Ok(restore::plan(archive, &self.target(), &opts, reporter)
             .await?
@@ -161,7 +161,7 @@ impl DatabaseSource for PostgresSource {
         opts: &RestoreOptions,
         reporter: &Reporter,
         cancel: &CancellationToken,
-    ) -> Result<RestoreReport> {
+    ) -> Result<DatabaseReport> {
         let opts = self.restore_options(opts);
         let target = self.target();
         let prepared = restore::plan(archive, &target, &opts, reporter).await?;

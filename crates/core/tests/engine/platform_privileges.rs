@@ -5,8 +5,7 @@
 
 use crate::common::*;
 use offsite_core::error::ErrorKind;
-use offsite_core::postgres::conn::ConnSpec;
-use offsite_core::postgres::restore::{RestoreOptions, RestoreTarget};
+use offsite_core::restore::{DatabaseOptions, DatabaseTo};
 use offsite_core::{JobStart, RestoreRequest};
 use offsite_testkit::{supabase_platform_sql, TestCluster};
 
@@ -29,19 +28,17 @@ fn supabase_cluster(dbs: &[&str]) -> TestCluster {
     pg
 }
 
-fn as_postgres(pg: &TestCluster, db: &str) -> RestoreTarget {
-    let (spec, _) =
-        ConnSpec::parse_url(&format!("postgres://postgres@127.0.0.1:{}/{db}", pg.port())).unwrap();
-    RestoreTarget {
-        spec,
-        password: Some(PW.to_string()),
-    }
+fn as_postgres(pg: &TestCluster, db: &str) -> DatabaseTo {
+    DatabaseTo::url_or_project(
+        &format!("postgres://postgres@127.0.0.1:{}/{db}", pg.port()),
+        Some(PW.to_string()),
+    )
 }
 
 /// The backup's grants on `lo_export` / `lo_import` hand out the server's files, so the plan
 /// lists them among the statements that need consent; the user reviewed and gave it.
-fn consented() -> RestoreOptions {
-    RestoreOptions {
+fn consented() -> DatabaseOptions {
+    DatabaseOptions {
         allow_arbitrary_sql: true,
         ..Default::default()
     }
@@ -79,7 +76,13 @@ async fn privileges_on_what_the_platform_owns_are_kept_and_the_plan_and_the_run_
     assert_ne!(target_acls, src_pg.psql("proj", PLATFORM_ACLS));
 
     let req = RestoreRequest::new(&archive, as_postgres(&pg, "proj")).options(consented());
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
     assert!(!plan.connecting_superuser);
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     for object in [
@@ -107,7 +110,11 @@ async fn privileges_on_what_the_platform_owns_are_kept_and_the_plan_and_the_run_
 
     // No blocker: the run succeeds, as the plan said.
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.tables);
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
     assert_eq!(
         pg.psql("proj", PLATFORM_ACLS),
         target_acls,
@@ -145,7 +152,13 @@ async fn a_privilege_granted_in_another_roles_name_is_a_blocker_the_run_would_hi
     let pg = supabase_cluster(&["proj"]);
 
     let req = RestoreRequest::new(&archive, as_postgres(&pg, "proj")).options(consented());
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
     assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
     assert!(
         plan.blockers[0].contains("supabase_functions_admin"),
@@ -189,11 +202,17 @@ async fn a_privilege_granted_in_another_roles_name_is_a_blocker_the_run_would_hi
         "nothing was restored"
     );
 
-    let req = req.options(RestoreOptions {
+    let req = req.options(DatabaseOptions {
         no_owner: true,
         ..consented()
     });
-    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     assert!(
         plan.left_out
@@ -203,7 +222,11 @@ async fn a_privilege_granted_in_another_roles_name_is_a_blocker_the_run_would_hi
         plan.left_out
     );
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
-    assert!(out.report.ok, "{:?}", out.report.tables);
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
     assert_eq!(pg.psql("proj", "SELECT count(*) FROM public.notes"), "25");
     assert_eq!(
         pg.psql(

@@ -1,7 +1,8 @@
+import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { ConfigRestorePlan, Manifest, StoragePlan } from "../../bindings";
+import type { ConfigPlan, JobFinished, Manifest, RestoreRequest, StoragePlan } from "../../bindings";
 import { StoreProvider } from "../../store";
 import { archiveComponents, ComponentsRestore } from "./ComponentsRestore";
 
@@ -67,7 +68,8 @@ const plan = (mirror: boolean): StoragePlan =>
     warnings: [],
   }) as unknown as StoragePlan;
 
-const configPlan: ConfigRestorePlan = {
+const configPlan: ConfigPlan = {
+  project: "shop",
   project_ref: "abcdefghijklmnopqrst",
   diffs: [
     { file: "supabase/auth.json", setting: "site_url", archived: "https://old.example", current: "https://new.example", writable: true, redacted: false },
@@ -75,6 +77,8 @@ const configPlan: ConfigRestorePlan = {
     { file: "supabase/functions.json", setting: "", archived: [1], current: [2], writable: false, redacted: false },
   ],
   redacted: ["supabase/auth.json:smtp_pass"],
+  will_write: [],
+  blockers: [],
 };
 
 function setup(manifest: Manifest | null = full) {
@@ -84,14 +88,39 @@ function setup(manifest: Manifest | null = full) {
       const a = (args ?? {}) as Record<string, unknown>;
       calls.push({ cmd, args: a });
       switch (cmd) {
-        case "plan_storage_restore":
-          return plan(Boolean((a.request as { mirror: boolean }).mirror));
-        case "start_storage_restore":
-          return "job-s";
-        case "plan_config_restore":
-          return configPlan;
-        case "apply_config":
-          return { applied: [{ file: "supabase/auth.json", setting: "site_url" }], skipped: [] };
+        case "plan_restore": {
+          const r = a.request as RestoreRequest;
+          return {
+            archive: r.archive,
+            database: null,
+            storage: r.storage ? plan(Boolean(r.storage.mirror)) : null,
+            config: r.config ? configPlan : null,
+          };
+        }
+        case "start_restore": {
+          const r = a.request as RestoreRequest;
+          if (!r.config) return "job-s";
+          // The configuration is written by the job; its one report says what was written.
+          const finished: JobFinished = {
+            job_id: "job-c",
+            kind: "restore",
+            ok: true,
+            error: null,
+            result: {
+              kind: "restore",
+              report: {
+                archive: r.archive,
+                database: null,
+                storage: null,
+                config: { plan: configPlan, applied: { applied: [{ file: "supabase/auth.json", setting: "site_url" }], skipped: [] } },
+                ok: true,
+                duration_ms: 10,
+              },
+            },
+          };
+          setTimeout(() => void emit("job-finished", finished), 0);
+          return "job-c";
+        }
         case "list_jobs":
           return [];
         default:
@@ -126,8 +155,13 @@ describe("ComponentsRestore", () => {
     expect(rows[0]).toHaveTextContent("avatars (created)");
     expect(rows[1]).toHaveTextContent("docs");
     expect(screen.getByTestId("wizard-storage-summary")).toHaveTextContent("2 objects to write (20 B), 0 overwritten, 1 identical skipped");
-    expect(calls.find((c) => c.cmd === "plan_storage_restore")?.args).toEqual({
-      request: { archive: ARCHIVE, to: { kind: "project", value: "shop" }, buckets: { kind: "all" }, bucket_map: {}, mirror: false, overwrite: false },
+    expect(calls.find((c) => c.cmd === "plan_restore")?.args).toEqual({
+      request: {
+        archive: ARCHIVE,
+        database: null,
+        storage: { to: { kind: "project", value: "shop" }, buckets: { kind: "all" }, bucket_map: {}, mirror: false, overwrite: false },
+        config: null,
+      },
     });
 
     // Mirror: a new plan, and Restore waits for the typed word.
@@ -140,8 +174,8 @@ describe("ComponentsRestore", () => {
     expect(screen.getByTestId("wizard-storage-run")).toBeDisabled();
     fireEvent.change(screen.getByTestId("wizard-storage-consent"), { target: { value: "mirror" } });
     fireEvent.click(screen.getByTestId("wizard-storage-run"));
-    await waitFor(() => expect(calls.some((c) => c.cmd === "start_storage_restore")).toBe(true));
-    expect((calls.find((c) => c.cmd === "start_storage_restore")?.args.request as { mirror: boolean }).mirror).toBe(true);
+    await waitFor(() => expect(calls.some((c) => c.cmd === "start_restore")).toBe(true));
+    expect((calls.find((c) => c.cmd === "start_restore")?.args.request as RestoreRequest).storage?.mirror).toBe(true);
     expect(await screen.findByTestId("wizard-components-notice")).toHaveTextContent("Storage restore started");
   });
 
@@ -155,7 +189,7 @@ describe("ComponentsRestore", () => {
     fireEvent.change(screen.getByTestId("wizard-storage-folder"), { target: { value: "/tmp/out" } });
     fireEvent.click(screen.getByTestId("wizard-storage-plan"));
     await screen.findByTestId("wizard-storage-planned");
-    expect(calls.find((c) => c.cmd === "plan_storage_restore")?.args.request).toMatchObject({
+    expect((calls.find((c) => c.cmd === "plan_restore")?.args.request as RestoreRequest).storage).toMatchObject({
       to: { kind: "folder", value: "/tmp/out" },
       buckets: { kind: "only", names: ["avatars"] },
     });
@@ -180,10 +214,13 @@ describe("ComponentsRestore", () => {
     expect(screen.getByTestId("wizard-config-apply")).toHaveTextContent("Write 1 setting back");
     fireEvent.click(screen.getByTestId("wizard-config-apply"));
     expect(await screen.findByTestId("wizard-components-notice")).toHaveTextContent("Wrote 1 setting back.");
-    expect(calls.find((c) => c.cmd === "apply_config")?.args).toEqual({
-      path: ARCHIVE,
-      project: "shop",
-      settings: ["supabase/auth.json:site_url"],
+    expect(calls.find((c) => c.cmd === "start_restore")?.args).toEqual({
+      request: {
+        archive: ARCHIVE,
+        database: null,
+        storage: null,
+        config: { project: "shop", settings: ["supabase/auth.json:site_url"] },
+      },
     });
   });
 });

@@ -6,17 +6,17 @@
 import { useId, useState } from "react";
 import {
   commands,
-  type ConfigRestorePlan,
+  type ConfigPlan,
   type ErrorPayload,
   type Manifest,
+  type RestoreRequest,
   type SettingDiff,
   type StoragePlan,
-  type StorageRestoreRequest,
 } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatBytes } from "../../components/format";
 import { parseBuckets } from "../../project/backupTypes";
-import { useJobActions } from "../../store";
+import { useJobActions, useStore } from "../../store";
 import { call } from "../../ipc/call";
 
 /** Whether the archive holds storage / configuration members (its manifest's counts). */
@@ -36,7 +36,8 @@ type Props = { archive: string; manifest: Manifest | null | undefined; project: 
 export function ComponentsRestore({ archive, manifest, project }: Props) {
   const has = archiveComponents(manifest);
   const id = useId();
-  const { startStorageRestore } = useJobActions();
+  const { startRestore } = useJobActions();
+  const store = useStore();
   const [storage, setStorage] = useState(false);
   const [config, setConfig] = useState(false);
   const [allBuckets, setAllBuckets] = useState(true);
@@ -47,20 +48,32 @@ export function ComponentsRestore({ archive, manifest, project }: Props) {
   const [overwrite, setOverwrite] = useState(false);
   const [consent, setConsent] = useState("");
   const [storagePlan, setStoragePlan] = useState<StoragePlan | null>(null);
-  const [configPlan, setConfigPlan] = useState<ConfigRestorePlan | null>(null);
+  const [configPlan, setConfigPlan] = useState<ConfigPlan | null>(null);
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [error, setError] = useState<ErrorPayload | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   if (!has.storage && !has.config) return null;
 
-  const request = (): StorageRestoreRequest => ({
+  // The one restore request, with the storage section only.
+  const request = (): RestoreRequest => ({
     archive,
-    to: toFolder ? { kind: "folder", value: folder.trim() } : { kind: "project", value: project },
-    buckets: allBuckets ? { kind: "all" } : parseBuckets(buckets),
-    bucket_map: {},
-    mirror,
-    overwrite,
+    database: null,
+    storage: {
+      to: toFolder ? { kind: "folder", value: folder.trim() } : { kind: "project", value: project },
+      buckets: allBuckets ? { kind: "all" } : parseBuckets(buckets),
+      bucket_map: {},
+      mirror,
+      overwrite,
+    },
+    config: null,
+  });
+  // The one restore request, with the configuration section only.
+  const configRequest = (settings: string[]): RestoreRequest => ({
+    archive,
+    database: null,
+    storage: null,
+    config: { project, settings },
   });
   // Any change of the storage choices makes the plan stale.
   const changed = <T,>(set: (v: T) => void) => (v: T) => {
@@ -73,15 +86,15 @@ export function ComponentsRestore({ archive, manifest, project }: Props) {
   const planStorage = async () => {
     setBusy(true);
     setError(null);
-    const r = await call(commands.planStorageRestore(request()));
+    const r = await call(commands.planRestore(request()));
     setBusy(false);
     if (!r.ok) return setError(r.error);
-    setStoragePlan(r.data);
+    setStoragePlan(r.data.storage);
   };
 
   const runStorage = async () => {
     setError(null);
-    const started = await startStorageRestore(project, request());
+    const started = await startRestore(project, request());
     if (!started.ok) return setError(started.error);
     setNotice("Storage restore started; its progress shows on the project's page.");
     setStoragePlan(null);
@@ -91,26 +104,36 @@ export function ComponentsRestore({ archive, manifest, project }: Props) {
   const planConfig = async () => {
     setBusy(true);
     setError(null);
-    const r = await call(commands.planConfigRestore(archive, project));
+    const r = await call(commands.planRestore(configRequest([])));
     setBusy(false);
     if (!r.ok) return setError(r.error);
-    setConfigPlan(r.data);
+    setConfigPlan(r.data.config);
     setChosen(new Set());
   };
 
   const applyConfig = async () => {
     setBusy(true);
     setError(null);
-    const r = await call(commands.applyConfig(archive, project, [...chosen]));
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
-    const skipped = r.data.skipped.length;
-    setNotice(
-      `Wrote ${r.data.applied.length} setting${r.data.applied.length === 1 ? "" : "s"} back` +
-        (skipped ? `; ${skipped} skipped.` : "."),
-    );
-    setConfigPlan(null);
-    setChosen(new Set());
+    const started = await startRestore(project, configRequest([...chosen]));
+    if (!started.ok) {
+      setBusy(false);
+      return setError(started.error);
+    }
+    store.follow(started.id, {
+      onProgress: () => {},
+      onFinished: (f) => {
+        setBusy(false);
+        const applied = f.result?.kind === "restore" ? f.result.report.config?.applied : undefined;
+        if (!f.ok || !applied) return setError(f.error ?? { code: "internal", message: "The configuration was not written.", hint: null, retryable: false });
+        const skipped = applied.skipped.length;
+        setNotice(
+          `Wrote ${applied.applied.length} setting${applied.applied.length === 1 ? "" : "s"} back` +
+            (skipped ? `; ${skipped} skipped.` : "."),
+        );
+        setConfigPlan(null);
+        setChosen(new Set());
+      },
+    });
   };
 
   return (
@@ -372,7 +395,7 @@ function ConfigDiffTable({
   chosen,
   onToggle,
 }: {
-  plan: ConfigRestorePlan;
+  plan: ConfigPlan;
   chosen: Set<string>;
   onToggle: (key: string, on: boolean) => void;
 }) {

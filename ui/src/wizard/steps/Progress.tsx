@@ -1,14 +1,14 @@
 // A job's progress as the wizard shows it (the check and the restore).
 import type { JobProgress } from "../../bindings";
 import { formatBytes, formatDuration } from "../../components/format";
-import { eta, fraction, phaseLabel } from "../../components/JobPanel";
+import { eta, fraction, progressLabel } from "../../components/JobPanel";
 
 export function Progress({ progress }: { progress: JobProgress | null }) {
   const f = progress ? fraction(progress) : null;
   const percent = f === null ? null : Math.round(f * 100);
   return (
     <div className="wizard-progress">
-      <p data-testid="wizard-phase">{progress ? phaseLabel(progress.phase) : "Starting…"}</p>
+      <p data-testid="wizard-phase">{progress ? progressLabel(progress) : "Starting…"}</p>
       <div
         className={`progress${percent === null ? " progress-indeterminate" : ""}`}
         role="progressbar"

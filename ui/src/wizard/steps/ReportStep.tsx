@@ -1,6 +1,6 @@
 // The last step: how the restore went, proved table by table (rows the backup recorded against
 // rows the target holds now), or why it failed and what to do, by error code.
-import type { RestoreReport } from "../../bindings";
+import type { DatabaseReport } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
 import { formatDuration } from "../../components/format";
@@ -9,7 +9,7 @@ import { failureAdvice, type Step, succeeded, type WizardState } from "../steps"
 type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
 
 /** Why row counts could not be compared (a backup imported from a plain pg_dump file). */
-function notRecorded(report: RestoreReport | null): string | null {
+function notRecorded(report: DatabaseReport | null): string | null {
   return report?.rows_not_recorded || null;
 }
 

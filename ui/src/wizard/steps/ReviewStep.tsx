@@ -2,7 +2,7 @@
 // consent before a non-empty database is replaced.
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatTime } from "../../components/format";
-import type { ArbitraryKind, RestorePlan } from "../../bindings";
+import type { ArbitraryKind, DatabasePlan } from "../../bindings";
 import { needsArbitrarySqlConsent, needsConsent, readyPlan, restoreDisabledReasons } from "../steps";
 import { SelectionPicker } from "./SelectionPicker";
 import type { StepProps } from "./types";
@@ -45,7 +45,7 @@ function ArbitrarySql({
   allowed,
   onChange,
 }: {
-  plan: RestorePlan;
+  plan: DatabasePlan;
   allowed: boolean;
   onChange: (on: boolean) => void;
 }) {

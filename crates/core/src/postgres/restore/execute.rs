@@ -2,8 +2,8 @@
 //! from the archive, then the row counts compared.
 
 use super::{
-    join_err, plain, replace, script, validate, Prepared, RestoreOptions, RestorePlan,
-    RestoreReport, RestoreTarget, SelectWhat,
+    join_err, plain, replace, script, validate, DatabasePlan, DatabaseReport, Prepared,
+    RestoreOptions, RestoreTarget, SelectWhat,
 };
 use crate::archive::{self, DATABASE_MEMBER, DATABASE_SQL_MEMBER};
 use crate::backup;
@@ -29,7 +29,7 @@ pub async fn execute(
     opts: &RestoreOptions,
     reporter: &Reporter,
     cancel: &CancellationToken,
-) -> Result<RestoreReport> {
+) -> Result<DatabaseReport> {
     let Prepared {
         plan,
         manifest,
@@ -195,7 +195,7 @@ pub async fn execute(
     let rows_not_recorded = (!rows_recorded).then(|| {
         "row counts not recorded: this backup holds no row counts to compare, so the restored data was not validated".to_string()
     });
-    Ok(RestoreReport {
+    Ok(DatabaseReport {
         plan,
         ok,
         rows_not_recorded,
@@ -206,7 +206,7 @@ pub async fn execute(
 }
 
 /// Why execution refuses a plan with blockers (the first blocker, and a hint by its kind).
-fn refusal(plan: &RestorePlan, opts: &RestoreOptions) -> Option<Error> {
+fn refusal(plan: &DatabasePlan, opts: &RestoreOptions) -> Option<Error> {
     let first = plan.blockers.first()?;
     let permission =
         (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty()) && !opts.no_owner;

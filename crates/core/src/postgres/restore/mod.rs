@@ -74,7 +74,7 @@ pub struct RestoreOptions {
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct RestorePlan {
+pub struct DatabasePlan {
     pub archive: PathBuf,
     pub backup_id: String,
     pub project: String,
@@ -170,8 +170,8 @@ pub struct TableCheck {
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct RestoreReport {
-    pub plan: RestorePlan,
+pub struct DatabaseReport {
+    pub plan: DatabasePlan,
     /// All tables hold the rows the manifest recorded (vacuously true when none were recorded:
     /// see `rows_not_recorded`).
     pub ok: bool,
@@ -187,7 +187,7 @@ pub struct RestoreReport {
 
 /// A computed plan with what executing it needs.
 pub struct Prepared {
-    pub plan: RestorePlan,
+    pub plan: DatabasePlan,
     pub(crate) manifest: Manifest,
     pub(crate) tools: PgTools,
     pub(crate) toc: toc::FullToc,

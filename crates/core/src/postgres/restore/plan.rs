@@ -2,8 +2,8 @@
 //! stops the restore. Changes nothing.
 
 use super::{
-    join_err, plain, quote_ident, replace, roles, script, select, toc, BackupTable, Prepared,
-    RestoreOptions, RestorePlan, RestoreTarget, SelectWhat,
+    join_err, plain, quote_ident, replace, roles, script, select, toc, BackupTable, DatabasePlan,
+    Prepared, RestoreOptions, RestoreTarget, SelectWhat,
 };
 use crate::archive::{self, Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER, GLOBALS_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
@@ -183,7 +183,7 @@ pub async fn plan(
         _ => {}
     }
     backup_warnings(&manifest, plain, &toc, &tools, &mut warnings);
-    let plan = RestorePlan {
+    let plan = DatabasePlan {
         archive: archive_path.to_path_buf(),
         backup_id: manifest.backup_id.clone(),
         project: manifest.project.clone(),
