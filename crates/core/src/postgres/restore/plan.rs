@@ -509,7 +509,7 @@ fn backup_warnings(
                 .into(),
         );
     }
-    if tools.major < manifest_dump_major(&manifest).unwrap_or(0) {
+    if tools.major < manifest_dump_major(manifest).unwrap_or(0) {
         warnings.push(format!(
             "pg_restore {} is older than the pg_dump that wrote this backup; restoring may fail",
             tools.version()
