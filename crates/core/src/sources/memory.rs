@@ -11,7 +11,7 @@ use crate::archive::{ArchiveWriter, SourceInfo, TableCount, Versions, Written, D
 use crate::backup::compose;
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::dump::DatabasePart;
-use crate::postgres::restore::{RestoreOptions, DatabasePlan, DatabaseReport};
+use crate::postgres::restore::{DatabasePlan, DatabaseReport, RestoreOptions};
 use crate::progress::Reporter;
 use crate::storage::BucketSettings;
 use async_trait::async_trait;

@@ -45,8 +45,9 @@ pub async fn execute(
     } = prepared;
     let started = Instant::now();
     // Statements pg_dump never writes, without consent: refused before anything else.
-    if !toc.arbitrary.is_empty() && !opts.allow_arbitrary_sql {
-        return Err(toc.arbitrary.refusal());
+    let arbitrary = super::plan::arbitrary_that_runs(&toc, &decisions.skip);
+    if !arbitrary.is_empty() && !opts.allow_arbitrary_sql {
+        return Err(arbitrary.refusal());
     }
     if let Some(refused) = refusal(&plan, opts) {
         return Err(refused);

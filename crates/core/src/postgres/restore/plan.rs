@@ -145,7 +145,8 @@ pub async fn plan(
     );
     blockers.extend(decisions.blockers.iter().cloned());
     warnings.extend(decisions.warnings.iter().cloned());
-    if let Some(b) = arbitrary_sql_blocker(&toc.arbitrary, opts.allow_arbitrary_sql) {
+    let arbitrary = arbitrary_that_runs(&toc, &decisions.skip);
+    if let Some(b) = arbitrary_sql_blocker(&arbitrary, opts.allow_arbitrary_sql) {
         blockers.insert(0, b);
     }
     if !decisions.left_out.is_empty() {
@@ -243,8 +244,8 @@ pub async fn plan(
         },
         blockers,
         warnings,
-        arbitrary_sql: toc.arbitrary.first.clone(),
-        arbitrary_sql_total: toc.arbitrary.total,
+        arbitrary_sql: arbitrary.first.clone(),
+        arbitrary_sql_total: arbitrary.total,
         allow_arbitrary_sql: opts.allow_arbitrary_sql,
     };
     Ok(Prepared {
@@ -518,6 +519,25 @@ fn backup_warnings(
 }
 
 /// The plan's blocker for statements pg_dump never writes, without consent to them.
+/// The statements pg_dump never writes among the entries that will run: an entry the plan leaves
+/// out (a privilege on what the target's platform owns, kept as the target has it) never reaches
+/// the server, so it asks for no consent.
+pub(super) fn arbitrary_that_runs(
+    toc: &super::toc::FullToc,
+    skip: &std::collections::BTreeMap<usize, String>,
+) -> crate::plainsql::classify::Findings {
+    use crate::plainsql::classify::{Classifier, Findings};
+    if toc.arbitrary.total == 0 || skip.is_empty() {
+        return toc.arbitrary.clone();
+    }
+    let mut kept = String::new();
+    for item in toc.items.iter().filter(|i| !skip.contains_key(&i.line)) {
+        kept.push_str(&item.sql);
+        kept.push('\n');
+    }
+    Findings::of_script(kept.as_bytes(), Classifier::for_pg_restore())
+}
+
 fn arbitrary_sql_blocker(
     found: &crate::plainsql::classify::Findings,
     allowed: bool,
