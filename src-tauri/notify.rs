@@ -95,6 +95,7 @@ fn what(kind: JobKind, label: &str) -> String {
         JobKind::Restore => format!("Restore into {label}"),
         JobKind::Import => format!("Import of {label}"),
         JobKind::Prune => format!("Pruning of {label}"),
+        JobKind::Pull => format!("Pull of {label}"),
     }
 }
 

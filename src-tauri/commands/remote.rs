@@ -86,7 +86,11 @@ pub fn start_remote_backup<R: Runtime>(
         &jobs,
         JobKind::Backup,
         subject,
-        |start| async move { remote::backup(&engine, &project, backup_type.as_deref(), start).await },
+        |start| async move {
+            engine
+                .remote_backup(&project, backup_type.as_deref(), start)
+                .await
+        },
     ))
 }
 
@@ -111,7 +115,7 @@ pub fn start_pull<R: Runtime>(
     Ok(spawn_job(
         app,
         &jobs,
-        JobKind::Import,
+        JobKind::Pull,
         subject,
         |start| async move {
             // The engine records one job per downloaded backup, each with its own id; the window
@@ -121,7 +125,7 @@ pub fn start_pull<R: Runtime>(
                 job_id: id,
                 inner: EventProgress::new(events),
             });
-            remote::pull_all(&engine, &project, start.progress(sink)).await
+            engine.pull(&project, start.progress(sink)).await
         },
     ))
 }

@@ -192,7 +192,7 @@ fn the_artifact_bucket_is_checked_saved_pulled_by_pull_new_and_removed_without_i
     let job = job.as_str().unwrap();
     let (progress, finished) = wait_for_job(&events, job);
     assert_eq!(finished["ok"], true, "{finished}");
-    assert_eq!(finished["kind"], "import", "{finished}");
+    assert_eq!(finished["kind"], "pull", "{finished}");
     let r = &finished["result"];
     assert_eq!(r["kind"], "pull", "{finished}");
     assert_eq!(r["server"], false, "{finished}");

@@ -899,8 +899,11 @@ export type JobFinished = {
 	result: JobResult | null,
 };
 
-/**  What a job does. */
-export type JobKind = "backup" | "verify" | "restore" | "import" | "prune";
+/**
+ *  What a job does. `pull`: one backup a backup server or artifact bucket had that this
+ *  computer did not, downloaded, verified and registered.
+ */
+export type JobKind = "backup" | "verify" | "restore" | "import" | "prune" | "pull";
 
 /**
  *  Progress of a running job (throttled by the engine: ≈ every 150 ms, the first and the last

@@ -1,6 +1,8 @@
 //! `offsite`: the headless command line over the Offsite engine.
 
 mod components_cmd;
+#[cfg(test)]
+mod docs_examples;
 mod import_cmd;
 mod output;
 mod project_cmd;

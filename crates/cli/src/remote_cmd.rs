@@ -128,7 +128,7 @@ pub async fn backup(
     out: &Out,
     job: JobStart,
 ) -> Result<u8> {
-    let o = remote::backup(engine, name, backup_type, job).await?;
+    let o = engine.remote_backup(name, backup_type, job).await?;
     out.backup(&BackupOutcome {
         job_id: o.job_id,
         backup: o.backup,
@@ -138,7 +138,7 @@ pub async fn backup(
 
 /// `offsite pull NAME`: the backup server's new backups, then the artifact bucket's new files.
 pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Result<u8> {
-    let all = remote::pull_all(engine, name, job).await?;
+    let all = engine.pull(name, job).await?;
     let o = all.server.unwrap_or_default();
     let a = all.artifacts.unwrap_or_default();
     if out.json() {

@@ -186,6 +186,30 @@ async fn a_bucket_of_sql_gz_dumps_is_pulled_checked_imported_and_restorable() {
         0,
     );
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "321");
+
+    // Each imported download is a pull in the job history, not an import (the refused one was
+    // refused while downloading, before its job).
+    let engine = offsite_core::Engine::open(
+        offsite_core::EngineConfig::new(std::sync::Arc::new(
+            offsite_core::secrets::MemoryStore::new(),
+        ))
+        .data_dir(d.to_path_buf()),
+    )
+    .await
+    .unwrap();
+    let jobs = engine
+        .job_history(&offsite_core::ops::JobFilter {
+            project: Some("shop".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<(&str, &str)> = jobs
+        .iter()
+        .filter(|j| j.kind != "restore")
+        .map(|j| (j.kind.as_str(), j.state.as_str()))
+        .collect();
+    assert_eq!(kinds, [("pull", "succeeded"); 2], "{jobs:?}");
 }
 
 fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -333,6 +333,25 @@ impl Engine {
     pub async fn import(&self, opts: ImportOptions, start: JobStart) -> Result<ImportOutcome> {
         ops::import::run(self, opts, start).await
     }
+    /// A backup made on the project's backup server, downloaded, verified and registered (a
+    /// job). `backup_type` `None`: the project's default type.
+    pub async fn remote_backup(
+        &self,
+        project: &str,
+        backup_type: Option<&str>,
+        start: JobStart,
+    ) -> Result<ops::remote::RemoteBackupOutcome> {
+        ops::remote::backup(self, project, backup_type, start).await
+    }
+    /// Pull what the project's backup server and artifact bucket have that this computer does
+    /// not: each download verified and registered by a job of kind [`crate::catalog::JobKind::Pull`].
+    pub async fn pull(
+        &self,
+        project: &str,
+        start: JobStart,
+    ) -> Result<ops::remote::PullAllOutcome> {
+        ops::remote::pull_all(self, project, start).await
+    }
     /// Delete a backup from the catalog and, when asked, its file (only if it is still this
     /// backup).
     pub async fn delete_backup(&self, opts: DeleteOptions) -> Result<DeleteOutcome> {

@@ -27,12 +27,22 @@ function StartButton() {
   );
 }
 
+function PullButton() {
+  const { startPull } = useJobActions();
+  return (
+    <button type="button" data-testid="pull" onClick={() => startPull("shop")}>
+      pull
+    </button>
+  );
+}
+
 function setup() {
   const calls: { cmd: string; args: unknown }[] = [];
   mockIPC(
     (cmd, args) => {
       calls.push({ cmd, args });
       if (cmd === "start_backup") return "job-1";
+      if (cmd === "start_pull") return "job-p";
       if (cmd === "cancel_job") return true;
       throw new Error(`unexpected command ${cmd}`);
     },
@@ -41,6 +51,7 @@ function setup() {
   render(
     <StoreProvider>
       <StartButton />
+      <PullButton />
       <JobPanel project="shop" />
     </StoreProvider>,
   );
@@ -58,6 +69,14 @@ const progress = (p: Partial<JobProgress>): JobProgress => ({
 });
 
 describe("JobPanel", () => {
+  it("shows a pull as a pull", async () => {
+    const calls = setup();
+    fireEvent.click(screen.getByTestId("pull"));
+    expect(await screen.findByTestId("job-running")).toBeInTheDocument();
+    expect(calls.find((c) => c.cmd === "start_pull")?.args).toEqual({ project: "shop" });
+    expect(screen.getByTestId("job-running")).toHaveTextContent("Pull");
+  });
+
   it("computes fraction and ETA only when they are known", () => {
     expect(fraction(progress({ bytes_done: 50 }))).toBeNull();
     expect(fraction(progress({ bytes_done: 25, bytes_total: 100 }))).toBe(0.25);

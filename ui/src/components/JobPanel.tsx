@@ -65,6 +65,7 @@ function kindLabel(job: LiveJob): string {
   if (kind === "backup") return "Backup";
   if (kind === "verify") return "Verify";
   if (kind === "restore") return "Restore";
+  if (kind === "pull") return "Pull";
   return "Job";
 }
 

@@ -182,7 +182,7 @@ describe("ServerSection", () => {
     await screen.findByTestId("server-job-phase");
     const pulled: JobFinished = {
       job_id: "job-p",
-      kind: "import",
+      kind: "pull",
       ok: true,
       error: null,
       result: { kind: "pull", server: true, downloaded: [record], already_local: 2, in_progress: 1, artifacts: null },

@@ -302,7 +302,7 @@ export class AppStore {
     this.start("backup", project, project, () => commands.startRemoteBackup(project, type));
 
   /** Download the backups the project's server has and this computer does not. */
-  startPull = (project: string) => this.start("import", project, project, () => commands.startPull(project));
+  startPull = (project: string) => this.start("pull", project, project, () => commands.startPull(project));
 
   /** Restore what the one request chose (database, storage, configuration) as one job; it shows under `project`. */
   startRestore = (project: string, request: RestoreRequest) =>

@@ -14,7 +14,8 @@ const INTERRUPTED_HINT: &str =
     "Offsite was closed or crashed while the job ran; nothing it was writing was kept as a backup. Run it again.";
 
 text_enum! {
-    /// What a job does.
+    /// What a job does. `pull`: one backup a backup server or artifact bucket had that this
+    /// computer did not, downloaded, verified and registered.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[cfg_attr(feature = "specta", derive(specta::Type))]
     #[serde(rename_all = "snake_case")]
@@ -24,6 +25,7 @@ text_enum! {
         Restore = "restore",
         Import = "import",
         Prune = "prune",
+        Pull = "pull",
     }
 }
 
@@ -589,6 +591,7 @@ mod tests {
             JobKind::Restore,
             JobKind::Import,
             JobKind::Prune,
+            JobKind::Pull,
         ] {
             assert_eq!(JobKind::parse(k.as_str()), Some(k));
         }

@@ -11,7 +11,7 @@
 
 use super::components::{non_empty, secret_of, S3_SECRET_ENV};
 use super::import::{ImportInto, ImportOptions};
-use crate::catalog::{ArtifactsComponent, BackupRecord, Components};
+use crate::catalog::{ArtifactsComponent, BackupRecord, Components, JobKind};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::job::JobStart;
@@ -366,8 +366,9 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
         let reporter = crate::progress::Reporter::new(start.progress.clone(), "artifact");
         dl.download(&source, &path, &reporter, &start.cancel)
             .await?;
-        let outcome = super::import::run(
+        let outcome = super::import::run_as(
             engine,
+            JobKind::Pull,
             ImportOptions::new(
                 &path,
                 ImportInto::Existing {

@@ -82,6 +82,16 @@ pub(crate) async fn run(
     opts: ImportOptions,
     start: JobStart,
 ) -> Result<ImportOutcome> {
+    run_as(engine, JobKind::Import, opts, start).await
+}
+
+/// [`run`], recorded as a job of `kind` (a pull's download is a pull).
+pub(crate) async fn run_as(
+    engine: &Engine,
+    kind: JobKind,
+    opts: ImportOptions,
+    start: JobStart,
+) -> Result<ImportOutcome> {
     let ImportOptions {
         path,
         into,
@@ -94,7 +104,7 @@ pub(crate) async fn run(
     };
     let (job_id, (project, created_project, backup)) = runner::run(
         engine,
-        JobKind::Import,
+        kind,
         existing.as_ref(),
         start,
         |(_, _, b): &(Project, bool, BackupRecord)| Some(b.id.clone()),

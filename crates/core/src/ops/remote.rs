@@ -249,7 +249,7 @@ pub async fn backup(
 #[derive(Debug, Clone, Default, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PullOutcome {
-    /// The archives downloaded and registered (one import job each).
+    /// The archives downloaded and registered (one pull job each).
     pub downloaded: Vec<BackupRecord>,
     /// Completed backups on the server the catalog already had.
     pub already_local: u32,
@@ -296,7 +296,7 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Pul
         let (p2, client2) = (&p, &client);
         let (_, record) = runner::run(
             engine,
-            JobKind::Import,
+            JobKind::Pull,
             Some(&p),
             job_start,
             |r: &BackupRecord| Some(r.id.clone()),
