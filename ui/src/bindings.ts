@@ -610,6 +610,13 @@ export type DatabasePlan = {
 	owned_by_others: OwnedByOthers[],
 	/**  Objects only a superuser can create (event triggers). */
 	superuser_only: string[],
+	/**
+	 *  Objects the target's platform owns (a `pg_catalog` function, an extension's function, a
+	 *  platform schema) whose privileges the backup sets and the connecting role may not grant
+	 *  (it neither acts for the owner nor holds the grant option): their privileges are kept as
+	 *  the target has them. `function pg_catalog.lo_export(oid, text) (owner supabase_admin)`.
+	 */
+	platform_privileges?: string[],
 	/**  What will not be restored, and why (chosen with `no_owner`). */
 	left_out: string[],
 	replace: boolean,
