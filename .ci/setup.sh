@@ -34,6 +34,8 @@ APT_PACKAGES=(
     # transfer tests and bench: curl (the peer of the download bench), unshare (a private tmpfs
     # for the full-disk test: util-linux), sha256sum (coreutils)
     curl util-linux coreutils
+    # packaging tests: systemd-analyze verify/security on the shipped units
+    systemd
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------
