@@ -24,7 +24,10 @@ fn verify(name: &str, text: &str) -> String {
         .arg(&path)
         .output()
         .expect("systemd-analyze (Debian package systemd; .ci/setup.sh installs it)");
-    assert!(out.status.success(), "systemd-analyze verify {name} failed: {out:?}");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify {name} failed: {out:?}"
+    );
     let mut said = String::from_utf8_lossy(&out.stderr).into_owned();
     said.push_str(&String::from_utf8_lossy(&out.stdout));
     said
@@ -35,7 +38,10 @@ fn the_systemd_units_verify_clean_and_keep_their_hardening() {
     for name in ["offsite-serve.service", "offsite-daemon.service"] {
         let text = unit(name);
         let said = verify(name, &text);
-        assert!(said.trim().is_empty(), "{name}: systemd-analyze verify says:\n{said}");
+        assert!(
+            said.trim().is_empty(),
+            "{name}: systemd-analyze verify says:\n{said}"
+        );
         for must in [
             "DynamicUser=yes",
             "StateDirectory=",
@@ -60,25 +66,49 @@ fn the_systemd_units_verify_clean_and_keep_their_hardening() {
 fn a_broken_unit_is_caught_by_the_check() {
     let text = unit("offsite-serve.service").replace("DynamicUser=yes", "DynamicUsr=yes");
     let said = verify("offsite-serve.service", &text);
-    assert!(said.contains("DynamicUsr"), "the check missed an unknown key: {said:?}");
+    assert!(
+        said.contains("DynamicUsr"),
+        "the check missed an unknown key: {said:?}"
+    );
 }
 
 #[test]
 fn the_containerfile_runs_the_agent_as_non_root_with_a_health_check() {
     let text = std::fs::read_to_string(repo().join("packaging/container/Containerfile")).unwrap();
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
-    let user = lines.iter().rfind(|l| l.starts_with("USER ")).expect("a USER line");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    let user = lines
+        .iter()
+        .rfind(|l| l.starts_with("USER "))
+        .expect("a USER line");
     let uid = user["USER ".len()..].split(':').next().unwrap();
-    assert!(uid.parse::<u32>().map(|u| u >= 1000).unwrap_or(false), "non-root numeric USER: {user}");
-    assert!(lines.iter().any(|l| l.starts_with("HEALTHCHECK")), "HEALTHCHECK");
+    assert!(
+        uid.parse::<u32>().map(|u| u >= 1000).unwrap_or(false),
+        "non-root numeric USER: {user}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("HEALTHCHECK")),
+        "HEALTHCHECK"
+    );
     assert!(text.contains("/healthz"), "the health check asks /healthz");
     for l in lines.iter().filter(|l| l.starts_with("FROM ")) {
-        assert!(!l.contains(":latest") && l.contains(':'), "pinned base image: {l}");
+        assert!(
+            !l.contains(":latest") && l.contains(':'),
+            "pinned base image: {l}"
+        );
     }
     assert!(text.contains("--locked"), "the build uses Cargo.lock");
     for major in 14..=18 {
-        assert!(text.contains(&format!("postgresql-client-{major}")), "client tools {major}");
+        assert!(
+            text.contains(&format!("postgresql-client-{major}")),
+            "client tools {major}"
+        );
     }
     let ignore = std::fs::read_to_string(repo().join(".containerignore")).unwrap();
-    assert!(ignore.lines().any(|l| l == "target/"), "the build context leaves target/ out");
+    assert!(
+        ignore.lines().any(|l| l == "target/"),
+        "the build context leaves target/ out"
+    );
 }

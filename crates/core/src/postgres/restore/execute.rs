@@ -81,34 +81,11 @@ pub async fn execute(
         let (reporter, cancel) = (reporter.clone(), cancel.clone());
         if plain || replacing || decisions.needs_script() || selected.is_some() {
             let mut skip = decisions.skip.clone();
-            let mut script = replace::Script {
-                before: decisions.preamble.clone(),
-                after: decisions.postamble.clone(),
-                drop_owner_of: decisions.drop_owner_of.clone(),
-            };
-            if let Some(sel) = &selected {
-                script.before.splice(0..0, sel.before.iter().cloned());
-                script.after.extend(sel.after.iter().cloned());
-            }
-            if opts.replace {
-                script.before.extend(truncate.iter().cloned());
-            }
-            script.before.extend(triggers.0.iter().cloned());
-            script.after.extend(triggers.1.iter().cloned());
+            let mut script = script_of(&decisions, selected.as_ref(), opts, &truncate, &triggers);
             if replacing {
                 // The clean phase as the target is now (the plan may be a while old).
-                let mut conn = spec.connect(pw.as_deref()).await?;
-                let managed: BTreeSet<String> = plan
-                    .managed_schemas
-                    .iter()
-                    .map(|m| m.schema.clone())
-                    .collect();
-                let mut outside = replace::entries_of(&toc, &managed);
-                if let Some(sel) = &selected {
-                    outside.retain(|e| sel.include.contains(&e.line));
-                }
-                let clean = replace::clean_phase(&mut conn, &spec, &outside).await?;
-                let _ = conn.close().await;
+                let clean =
+                    clean_phase_now(&spec, pw.as_deref(), &plan, &toc, selected.as_ref()).await?;
                 for line in &clean.skip_lines {
                     skip.entry(*line)
                         .or_insert_with(|| "the target already has this schema".into());
@@ -170,26 +147,7 @@ pub async fn execute(
     }
 
     reporter.phase(Phase::Validating, None);
-    let mut expected = manifest.tables.clone();
-    // Managed tables whose target rows were kept are not compared.
-    let kept: BTreeSet<String> = plan
-        .managed_schemas
-        .iter()
-        .flat_map(|m| m.kept_rows.iter())
-        .filter_map(|k| k.split(" (").next().map(str::to_string))
-        .collect();
-    expected.retain(|t| !kept.contains(&format!("{}.{}", t.schema, t.table)));
-    if let Some(sel) = &selected {
-        expected.retain(|t| sel.tables.contains(&(t.schema.clone(), t.table.clone())));
-        if opts.selection.what == SelectWhat::Schema {
-            expected.clear();
-        }
-        if let Some(side) = &opts.selection.into_schema {
-            for t in expected.iter_mut() {
-                t.schema = side.clone();
-            }
-        }
-    }
+    let expected = expected_tables(&manifest, &plan, selected.as_ref(), opts);
     let tables = validate(target, &expected).await?;
     let ok = tables.iter().all(|t| t.ok);
     let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
@@ -204,6 +162,86 @@ pub async fn execute(
         tables,
         safety_backup,
     })
+}
+
+/// The SQL run before and after the restored entries, in its transaction: the decisions'
+/// preamble and postamble, the selection's, the rows-only truncation and trigger switches.
+fn script_of(
+    decisions: &script::Decisions,
+    selected: Option<&super::select::Selected>,
+    opts: &RestoreOptions,
+    truncate: &[String],
+    triggers: &(Vec<String>, Vec<String>),
+) -> replace::Script {
+    let mut script = replace::Script {
+        before: decisions.preamble.clone(),
+        after: decisions.postamble.clone(),
+        drop_owner_of: decisions.drop_owner_of.clone(),
+    };
+    if let Some(sel) = selected {
+        script.before.splice(0..0, sel.before.iter().cloned());
+        script.after.extend(sel.after.iter().cloned());
+    }
+    if opts.replace {
+        script.before.extend(truncate.iter().cloned());
+    }
+    script.before.extend(triggers.0.iter().cloned());
+    script.after.extend(triggers.1.iter().cloned());
+    script
+}
+
+/// The clean phase as the target is now, outside the managed schemas and within the selection.
+async fn clean_phase_now(
+    spec: &ConnSpec,
+    password: Option<&str>,
+    plan: &DatabasePlan,
+    toc: &super::toc::FullToc,
+    selected: Option<&super::select::Selected>,
+) -> Result<replace::CleanPhase> {
+    let mut conn = spec.connect(password).await?;
+    let managed: BTreeSet<String> = plan
+        .managed_schemas
+        .iter()
+        .map(|m| m.schema.clone())
+        .collect();
+    let mut outside = replace::entries_of(toc, &managed);
+    if let Some(sel) = selected {
+        outside.retain(|e| sel.include.contains(&e.line));
+    }
+    let clean = replace::clean_phase(&mut conn, spec, &outside).await?;
+    let _ = conn.close().await;
+    Ok(clean)
+}
+
+/// The row counts the restored tables must have: the backup's, less the managed tables whose
+/// target rows were kept, within the selection (none for definitions only; renamed into the
+/// side schema).
+fn expected_tables(
+    manifest: &crate::archive::Manifest,
+    plan: &DatabasePlan,
+    selected: Option<&super::select::Selected>,
+    opts: &RestoreOptions,
+) -> Vec<crate::archive::TableCount> {
+    let mut expected = manifest.tables.clone();
+    let kept: BTreeSet<String> = plan
+        .managed_schemas
+        .iter()
+        .flat_map(|m| m.kept_rows.iter())
+        .filter_map(|k| k.split(" (").next().map(str::to_string))
+        .collect();
+    expected.retain(|t| !kept.contains(&format!("{}.{}", t.schema, t.table)));
+    if let Some(sel) = selected {
+        expected.retain(|t| sel.tables.contains(&(t.schema.clone(), t.table.clone())));
+        if opts.selection.what == SelectWhat::Schema {
+            expected.clear();
+        }
+        if let Some(side) = &opts.selection.into_schema {
+            for t in expected.iter_mut() {
+                t.schema = side.clone();
+            }
+        }
+    }
+    expected
 }
 
 /// Why execution refuses a plan with blockers (the first blocker, and a hint by its kind).

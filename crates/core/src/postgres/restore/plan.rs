@@ -29,58 +29,7 @@ pub async fn plan(
     let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
     let toc = read_toc(&tools, archive_path, plain).await?;
     let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
-    let backup_schemas: Vec<String> = toc
-        .items
-        .iter()
-        .filter(|i| i.desc == "SCHEMA")
-        .map(|i| i.tag.clone())
-        .collect();
-    let managed: Vec<String> = facts.managed.iter().cloned().collect();
-    let mut existing: Vec<String> = sqlx::query(EXISTING_OBJECTS)
-        .bind(&managed)
-        .bind(&backup_schemas)
-        .bind(facts.superuser)
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| target.spec.map_sqlx(e))?
-        .into_iter()
-        .map(|r| r.get::<String, _>(0))
-        .collect();
-    let selected = if opts.selection.is_whole() {
-        None
-    } else {
-        let names = select::read_names(&mut conn, &target.spec).await?;
-        Some(select::select(&toc, &opts.selection, &names)?)
-    };
-    let what = opts.selection.what;
-    let side = opts.selection.into_schema.is_some();
-    // Outside the managed schemas (and within the selection), what replacing drops and
-    // recreates.
-    let mut outside: Vec<replace::TocEntry> = replace::entries_of(&toc, &facts.managed);
-    if let Some(sel) = &selected {
-        outside.retain(|e| sel.include.contains(&e.line));
-    }
-    let clean = replace::clean_phase(&mut conn, &target.spec, &outside).await?;
-    let mut rows_only = RowsOnly::default();
-    if let Some(sel) = &selected {
-        // Only the selected objects count: those the target has are replaced.
-        existing = if side {
-            Vec::new()
-        } else if what == SelectWhat::Data {
-            rows_only = RowsOnly::read(&mut conn, &target.spec, sel).await?;
-            rows_only.with_rows.clone()
-        } else {
-            clean.replaced.clone()
-        };
-    }
-    let target_empty = existing.is_empty();
-    let replacing = opts.replace && !target_empty;
-    let clean_phase_runs = replacing && !side && what != SelectWhat::Data;
-    let dependents = if clean_phase_runs {
-        Some(replace::dropped_dependents(&mut conn, &target.spec, &clean).await?)
-    } else {
-        None
-    };
+    let seen = TargetState::read(&mut conn, target, opts, &toc, &facts).await?;
     let _ = conn.close().await;
 
     let globals = globals.as_deref().map(roles::parse_globals);
@@ -92,46 +41,42 @@ pub async fn plan(
         facts.superuser,
     )?;
     let empty_roles = roles::RolePlan::default();
+    let created = if opts.create_roles {
+        &role_plan
+    } else {
+        &empty_roles
+    };
     let decisions = script::decide(
         &toc,
         &facts,
-        if opts.create_roles {
-            &role_plan
-        } else {
-            &empty_roles
-        },
+        created,
         opts.no_owner,
-        clean_phase_runs,
-        selected.as_ref().map(|s| &s.include),
+        seen.clean_phase_runs,
+        seen.selected.as_ref().map(|s| &s.include),
     );
-
+    let arbitrary = arbitrary_that_runs(&toc, &decisions.skip);
+    let TargetState {
+        existing,
+        selected,
+        clean,
+        rows_only,
+        dependents,
+        clean_phase_runs,
+    } = seen;
+    let target_empty = existing.is_empty();
+    let replacing = opts.replace && !target_empty;
     let dropped = match &dependents {
         Some(Ok(d)) => d.keys.clone(),
         _ => BTreeSet::new(),
     };
     let (will_replace, will_create, will_keep) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
-
-    let missing_roles: Vec<String> = role_plan.create.iter().map(|r| r.name.clone()).collect();
-    let safety_backup = replacing && !opts.no_safety_backup;
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
     if !target_empty && !opts.replace {
-        blockers.push(if selected.is_some() {
-            format!(
-                "the target already has {} of the selected objects ({}); restoring them needs --replace",
-                existing.len(),
-                existing.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-            )
-        } else {
-            format!(
-                "the target database {} is not empty ({} objects); restoring into it needs --replace",
-                target.spec.database,
-                existing.len()
-            )
-        });
+        blockers.push(not_empty_blocker(&existing, selected.is_some(), target));
     }
-    blockers.extend(rows_only.blockers);
+    blockers.extend(rows_only.blockers.iter().cloned());
     if let Some(sel) = &selected {
         blockers.extend(sel.blockers.iter().cloned());
     }
@@ -145,45 +90,24 @@ pub async fn plan(
     );
     blockers.extend(decisions.blockers.iter().cloned());
     warnings.extend(decisions.warnings.iter().cloned());
-    let arbitrary = arbitrary_that_runs(&toc, &decisions.skip);
     if let Some(b) = arbitrary_sql_blocker(&arbitrary, opts.allow_arbitrary_sql) {
         blockers.insert(0, b);
     }
-    if !decisions.left_out.is_empty() {
-        warnings.push(format!(
-            "{} object(s) will not be restored: {}",
-            decisions.left_out.len(),
-            decisions.left_out.join("; ")
-        ));
-    }
-    if replacing && opts.no_safety_backup {
-        warnings.push(
-            "no safety backup will be taken: replaced objects cannot be recovered by Offsite"
-                .into(),
-        );
-    }
-    if replacing && !will_keep.is_empty() {
-        warnings.push(format!(
-            "{} table(s), view(s) or function(s) in the target are not in the backup and will be kept",
-            will_keep.len()
-        ));
-    }
+    replace_findings(
+        &decisions,
+        replacing,
+        opts,
+        &will_keep,
+        dependents.as_ref(),
+        &mut blockers,
+        &mut warnings,
+    );
+    backup_warnings(&manifest, plain, &toc, &tools, &mut warnings);
     let will_drop = match &dependents {
         Some(Ok(d)) => d.described.clone(),
         _ => Vec::new(),
     };
-    match dependents {
-        Some(Ok(gone)) if !gone.described.is_empty() => warnings.push(format!(
-            "{} object(s) in the target are not in the backup but depend on objects it replaces, and will be dropped with them: {}",
-            gone.described.len(),
-            gone.described.join("; ")
-        )),
-        Some(Err(why)) => blockers.push(format!(
-            "dropping the objects the backup replaces fails in the target: {why}"
-        )),
-        _ => {}
-    }
-    backup_warnings(&manifest, plain, &toc, &tools, &mut warnings);
+    let what = opts.selection.what;
     let plan = DatabasePlan {
         archive: archive_path.to_path_buf(),
         backup_id: manifest.backup_id.clone(),
@@ -193,23 +117,15 @@ pub async fn plan(
         target: target.spec.to_url(),
         target_database: target.spec.database.clone(),
         target_server_version: info.version.clone(),
-        pg_restore: if plain {
-            tools.psql().display().to_string()
-        } else {
-            tools.pg_restore().display().to_string()
-        },
-        pg_restore_version: tools.version_line.replacen(
-            "pg_dump",
-            if plain { "psql" } else { "pg_restore" },
-            1,
-        ),
+        pg_restore: restoring_tool(&tools, plain).0,
+        pg_restore_version: restoring_tool(&tools, plain).1,
         target_empty,
         existing: existing.into_iter().take(200).collect(),
         will_replace,
         will_create,
         will_keep,
         will_drop,
-        missing_roles,
+        missing_roles: role_plan.create.iter().map(|r| r.name.clone()).collect(),
         roles_to_create: role_plan.create.clone(),
         connecting_role: facts.user.clone(),
         connecting_superuser: facts.superuser,
@@ -219,29 +135,12 @@ pub async fn plan(
         platform_privileges: decisions.platform_privileges.clone(),
         left_out: decisions.left_out.clone(),
         replace: opts.replace,
-        safety_backup,
+        safety_backup: replacing && !opts.no_safety_backup,
         create_roles: opts.create_roles,
         no_owner: opts.no_owner,
         selection: selected.as_ref().map(|s| s.plan.clone()),
-        backup_tables: toc
-            .items
-            .iter()
-            .filter(|i| i.desc == "TABLE")
-            .map(|i| BackupTable {
-                schema: i.schema.clone(),
-                table: i.tag.clone(),
-            })
-            .collect(),
-        rows: match &selected {
-            None => manifest.tables.iter().map(|t| t.rows).sum(),
-            Some(_) if what == SelectWhat::Schema => 0,
-            Some(s) => manifest
-                .tables
-                .iter()
-                .filter(|t| s.tables.contains(&(t.schema.clone(), t.table.clone())))
-                .map(|t| t.rows)
-                .sum(),
-        },
+        backup_tables: backup_tables(&toc),
+        rows: rows_restored(&manifest, selected.as_ref(), what),
         blockers,
         warnings,
         arbitrary_sql: arbitrary.first.clone(),
@@ -261,6 +160,190 @@ pub async fn plan(
         clean_phase_runs,
         plain,
     })
+}
+
+/// What the target holds that the restore meets: the objects the backup would replace (all of
+/// them, or the selected ones), the selection resolved against the target's names, what the
+/// clean phase drops and what depends on it.
+struct TargetState {
+    existing: Vec<String>,
+    selected: Option<select::Selected>,
+    clean: replace::CleanPhase,
+    rows_only: RowsOnly,
+    dependents: Option<std::result::Result<replace::Dependents, String>>,
+    clean_phase_runs: bool,
+}
+
+impl TargetState {
+    async fn read(
+        conn: &mut sqlx::PgConnection,
+        target: &RestoreTarget,
+        opts: &RestoreOptions,
+        toc: &toc::FullToc,
+        facts: &script::TargetFacts,
+    ) -> Result<TargetState> {
+        let backup_schemas: Vec<String> = toc
+            .items
+            .iter()
+            .filter(|i| i.desc == "SCHEMA")
+            .map(|i| i.tag.clone())
+            .collect();
+        let managed: Vec<String> = facts.managed.iter().cloned().collect();
+        let mut existing: Vec<String> = sqlx::query(EXISTING_OBJECTS)
+            .bind(&managed)
+            .bind(&backup_schemas)
+            .bind(facts.superuser)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| target.spec.map_sqlx(e))?
+            .into_iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+        let selected = if opts.selection.is_whole() {
+            None
+        } else {
+            let names = select::read_names(conn, &target.spec).await?;
+            Some(select::select(toc, &opts.selection, &names)?)
+        };
+        let what = opts.selection.what;
+        let side = opts.selection.into_schema.is_some();
+        // Outside the managed schemas (and within the selection), what replacing drops and
+        // recreates.
+        let mut outside: Vec<replace::TocEntry> = replace::entries_of(toc, &facts.managed);
+        if let Some(sel) = &selected {
+            outside.retain(|e| sel.include.contains(&e.line));
+        }
+        let clean = replace::clean_phase(conn, &target.spec, &outside).await?;
+        let mut rows_only = RowsOnly::default();
+        if let Some(sel) = &selected {
+            // Only the selected objects count: those the target has are replaced.
+            existing = if side {
+                Vec::new()
+            } else if what == SelectWhat::Data {
+                rows_only = RowsOnly::read(conn, &target.spec, sel).await?;
+                rows_only.with_rows.clone()
+            } else {
+                clean.replaced.clone()
+            };
+        }
+        let replacing = opts.replace && !existing.is_empty();
+        let clean_phase_runs = replacing && !side && what != SelectWhat::Data;
+        let dependents = if clean_phase_runs {
+            Some(replace::dropped_dependents(conn, &target.spec, &clean).await?)
+        } else {
+            None
+        };
+        Ok(TargetState {
+            existing,
+            selected,
+            clean,
+            rows_only,
+            dependents,
+            clean_phase_runs,
+        })
+    }
+}
+
+/// The target is not empty and `--replace` was not given.
+fn not_empty_blocker(existing: &[String], selected: bool, target: &RestoreTarget) -> String {
+    if selected {
+        format!(
+            "the target already has {} of the selected objects ({}); restoring them needs --replace",
+            existing.len(),
+            existing.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )
+    } else {
+        format!(
+            "the target database {} is not empty ({} objects); restoring into it needs --replace",
+            target.spec.database,
+            existing.len()
+        )
+    }
+}
+
+/// What is left out, what replacing keeps, and what it drops along with what it replaces.
+fn replace_findings(
+    decisions: &script::Decisions,
+    replacing: bool,
+    opts: &RestoreOptions,
+    will_keep: &[String],
+    dependents: Option<&std::result::Result<replace::Dependents, String>>,
+    blockers: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    if !decisions.left_out.is_empty() {
+        warnings.push(format!(
+            "{} object(s) will not be restored: {}",
+            decisions.left_out.len(),
+            decisions.left_out.join("; ")
+        ));
+    }
+    if replacing && opts.no_safety_backup {
+        warnings.push(
+            "no safety backup will be taken: replaced objects cannot be recovered by Offsite"
+                .into(),
+        );
+    }
+    if replacing && !will_keep.is_empty() {
+        warnings.push(format!(
+            "{} table(s), view(s) or function(s) in the target are not in the backup and will be kept",
+            will_keep.len()
+        ));
+    }
+    match dependents {
+        Some(Ok(gone)) if !gone.described.is_empty() => warnings.push(format!(
+            "{} object(s) in the target are not in the backup but depend on objects it replaces, and will be dropped with them: {}",
+            gone.described.len(),
+            gone.described.join("; ")
+        )),
+        Some(Err(why)) => blockers.push(format!(
+            "dropping the objects the backup replaces fails in the target: {why}"
+        )),
+        _ => {}
+    }
+}
+
+/// The tool that restores (psql for a plain SQL dump, else pg_restore): its path and version.
+fn restoring_tool(tools: &crate::postgres::tools::PgTools, plain: bool) -> (String, String) {
+    let (path, name) = if plain {
+        (tools.psql(), "psql")
+    } else {
+        (tools.pg_restore(), "pg_restore")
+    };
+    (
+        path.display().to_string(),
+        tools.version_line.replacen("pg_dump", name, 1),
+    )
+}
+
+/// The backup's tables, as the plan lists them.
+fn backup_tables(toc: &toc::FullToc) -> Vec<BackupTable> {
+    toc.items
+        .iter()
+        .filter(|i| i.desc == "TABLE")
+        .map(|i| BackupTable {
+            schema: i.schema.clone(),
+            table: i.tag.clone(),
+        })
+        .collect()
+}
+
+/// How many rows the restore loads (of the selected tables; none for definitions only).
+fn rows_restored(
+    manifest: &Manifest,
+    selected: Option<&select::Selected>,
+    what: SelectWhat,
+) -> u64 {
+    match selected {
+        None => manifest.tables.iter().map(|t| t.rows).sum(),
+        Some(_) if what == SelectWhat::Schema => 0,
+        Some(s) => manifest
+            .tables
+            .iter()
+            .filter(|t| s.tables.contains(&(t.schema.clone(), t.table.clone())))
+            .map(|t| t.rows)
+            .sum(),
+    }
 }
 
 /// What the restore replaces, creates and keeps of the target's tables, views and functions
