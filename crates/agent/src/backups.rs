@@ -9,71 +9,13 @@ use offsite_core::archive::BackupType;
 use offsite_core::catalog::{format_timestamp, BackupRecord, JobKind, JobRecord};
 use offsite_core::ops::{JobFilter, JobStart, JobTrigger};
 use offsite_core::progress::{Phase, ProgressUpdate};
+pub use offsite_core::sources::agent_wire::{
+    AgentBackup as BackupView, AgentBackupError as BackupError, CreateBackup, Created, DownloadLink,
+};
 use offsite_core::{BackupOptions, DeleteOptions, ErrorKind};
-use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::atomic::AtomicU8;
 use std::sync::Arc;
-
-/// `POST /platform/projects/{id}/backups` body.
-#[derive(Debug, Deserialize)]
-pub struct CreateBackup {
-    /// `FULL`, `DATABASE`, `STORAGE` or `CONFIG`.
-    #[serde(rename = "type")]
-    pub backup_type: String,
-    /// `"gzip"` (default level), `"none"`, or a gzip level 0–9.
-    #[serde(default)]
-    pub compression: Option<serde_json::Value>,
-    /// Encryption is not offered by the agent yet: only `false`/`"none"`/absent.
-    #[serde(default)]
-    pub encryption: Option<serde_json::Value>,
-}
-
-/// The answer to a new backup (202).
-#[derive(Debug, Serialize)]
-pub struct Created {
-    pub backup_id: String,
-    pub status: &'static str,
-    pub progress: u8,
-    /// Seconds, from the project's last successful backup (`null` before the first).
-    pub estimated_time: Option<u64>,
-}
-
-/// An error of a failed backup.
-#[derive(Debug, Serialize)]
-pub struct BackupError {
-    pub code: String,
-    pub message: String,
-}
-
-/// A backup as the API shows it.
-#[derive(Debug, Serialize)]
-pub struct BackupView {
-    pub backup_id: String,
-    pub project: String,
-    /// `FULL`, `DATABASE`, `STORAGE`, `CONFIG` (or `INCREMENTAL`); `null` when unknown.
-    #[serde(rename = "type")]
-    pub backup_type: Option<String>,
-    /// `CREATING`, `COMPLETED` or `FAILED`.
-    pub status: &'static str,
-    pub progress: u8,
-    pub created_at: String,
-    pub completed_at: Option<String>,
-    pub size: Option<u64>,
-    pub sha256: Option<String>,
-    pub file_name: Option<String>,
-    pub error: Option<BackupError>,
-}
-
-/// `GET …/download`.
-#[derive(Debug, Serialize)]
-pub struct DownloadLink {
-    pub download_url: String,
-    /// RFC 3339.
-    pub expires_at: String,
-    pub size: u64,
-    pub sha256: String,
-}
 
 /// A backup id: a UUID in its canonical lower-case form (nothing else reaches the catalog).
 pub fn check_backup_id(id: &str) -> ApiResult<()> {
@@ -231,7 +173,7 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
     });
     Ok(Created {
         backup_id: id,
-        status: "CREATING",
+        status: "CREATING".into(),
         progress: 0,
         estimated_time,
     })
@@ -306,7 +248,7 @@ fn view(
         backup_type: record
             .map(|r| r.backup_type.to_ascii_uppercase())
             .or_else(|| started.as_ref().map(|r| r.backup_type.clone())),
-        status,
+        status: status.into(),
         progress,
         created_at: job.started_at.clone(),
         completed_at: job.finished_at.clone(),
@@ -322,7 +264,7 @@ fn creating_view(r: &Running) -> BackupView {
         backup_id: r.id.clone(),
         project: r.project.clone(),
         backup_type: Some(r.backup_type.clone()),
-        status: "CREATING",
+        status: "CREATING".into(),
         progress: r.progress(),
         created_at: r.created_at.clone(),
         completed_at: None,

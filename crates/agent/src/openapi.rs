@@ -293,4 +293,83 @@ mod tests {
             }
         }
     }
+
+    /// The documented schemas are the wire types' fields exactly (the types are defined once, in
+    /// `offsite_core::sources::agent_wire`, and used by the agent and the laptop's client).
+    #[test]
+    fn the_documented_schemas_are_the_wire_types() {
+        use offsite_core::sources::agent_wire::{
+            AgentBackup, AgentBackupError, CreateBackup, Created, DownloadLink,
+        };
+        fn keys(v: serde_json::Value) -> Vec<String> {
+            let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+            k.sort();
+            k
+        }
+        let doc = document();
+        let documented =
+            |name: &str| keys(doc["components"]["schemas"][name]["properties"].clone());
+        let error = AgentBackupError {
+            code: "c".into(),
+            message: "m".into(),
+        };
+        let samples = [
+            (
+                "CreateBackup",
+                serde_json::to_value(CreateBackup {
+                    backup_type: "FULL".into(),
+                    compression: Some(json!("gzip")),
+                    encryption: Some(json!(false)),
+                })
+                .unwrap(),
+            ),
+            (
+                "Created",
+                serde_json::to_value(Created {
+                    backup_id: "b".into(),
+                    status: "CREATING".into(),
+                    progress: 0,
+                    estimated_time: Some(1),
+                })
+                .unwrap(),
+            ),
+            (
+                "Backup",
+                serde_json::to_value(AgentBackup {
+                    backup_id: "b".into(),
+                    project: "p".into(),
+                    status: "FAILED".into(),
+                    progress: 1,
+                    created_at: "t".into(),
+                    completed_at: Some("t".into()),
+                    backup_type: Some("FULL".into()),
+                    size: Some(1),
+                    sha256: Some("s".into()),
+                    file_name: Some("f".into()),
+                    error: Some(error.clone()),
+                })
+                .unwrap(),
+            ),
+            (
+                "DownloadLink",
+                serde_json::to_value(DownloadLink {
+                    download_url: "https://x/".into(),
+                    expires_at: "t".into(),
+                    size: 1,
+                    sha256: "s".into(),
+                })
+                .unwrap(),
+            ),
+        ];
+        for (name, value) in samples {
+            assert_eq!(keys(value), documented(name), "schema {name}");
+        }
+        assert_eq!(
+            keys(serde_json::to_value(error).unwrap()),
+            keys(
+                doc["components"]["schemas"]["Backup"]["properties"]["error"]["properties"].clone()
+            ),
+            "the backup's error"
+        );
+    }
 }

@@ -24,84 +24,12 @@ use crate::transfer::{
 };
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// A backup as the agent describes it (`GET …/backups/{backup_id}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct AgentBackup {
-    pub backup_id: String,
-    pub project: String,
-    /// `CREATING`, `COMPLETED` or `FAILED`.
-    pub status: String,
-    /// 0–100.
-    pub progress: u8,
-    pub created_at: String,
-    #[serde(default)]
-    pub completed_at: Option<String>,
-    #[serde(default, rename = "type")]
-    pub backup_type: Option<String>,
-    #[serde(default)]
-    pub size: Option<u64>,
-    #[serde(default)]
-    pub sha256: Option<String>,
-    #[serde(default)]
-    pub file_name: Option<String>,
-    #[serde(default)]
-    pub error: Option<AgentBackupError>,
-}
-
-impl AgentBackup {
-    pub fn is_completed(&self) -> bool {
-        self.status == "COMPLETED"
-    }
-    pub fn is_failed(&self) -> bool {
-        self.status == "FAILED"
-    }
-}
-
-/// Why a backup failed on the agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct AgentBackupError {
-    pub code: String,
-    pub message: String,
-}
-
-/// The answer to `POST …/backups`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Created {
-    pub backup_id: String,
-    #[serde(default)]
-    pub progress: u8,
-    #[serde(default)]
-    pub estimated_time: Option<u64>,
-}
-
-/// A signed, expiring link to a backup's archive.
-#[derive(Clone, Deserialize)]
-pub struct DownloadLink {
-    pub download_url: String,
-    pub expires_at: String,
-    pub size: u64,
-    pub sha256: String,
-}
-
-impl std::fmt::Debug for DownloadLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let url = url::Url::parse(&self.download_url)
-            .map(|u| redact_url(&u))
-            .unwrap_or_default();
-        f.debug_struct("DownloadLink")
-            .field("download_url", &url)
-            .field("expires_at", &self.expires_at)
-            .field("size", &self.size)
-            .field("sha256", &self.sha256)
-            .finish()
-    }
-}
+use super::agent_wire::BackupList;
+pub use super::agent_wire::{AgentBackup, AgentBackupError, Created, DownloadLink};
 
 /// The agent's error body.
 #[derive(Debug, Default, Deserialize)]
@@ -114,11 +42,6 @@ struct ApiError {
     hint: Option<String>,
     #[serde(default)]
     backup_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct BackupList {
-    backups: Vec<AgentBackup>,
 }
 
 /// One project on one agent, with its token.

@@ -19,6 +19,7 @@
 //! `Retry-After` in [`Error::retry_after`].
 
 pub mod agent;
+pub mod agent_wire;
 pub mod folder;
 mod folder_fs;
 pub mod listing_guard;
