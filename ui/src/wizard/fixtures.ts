@@ -125,9 +125,9 @@ export function restoreReport(over: Partial<DatabaseReport> = {}): DatabaseRepor
   };
 }
 
-/** A finished restore job whose one report has the database section only. */
-export function restoreFinished(jobId: string, report: DatabaseReport): JobFinished {
-  const one: RestoreReport = {
+/** The one report with the database section only. */
+export function oneReport(report: DatabaseReport): RestoreReport {
+  return {
     archive: report.plan.archive,
     database: report,
     storage: null,
@@ -135,7 +135,11 @@ export function restoreFinished(jobId: string, report: DatabaseReport): JobFinis
     ok: report.ok,
     duration_ms: report.duration_ms,
   };
-  return { job_id: jobId, kind: "restore", ok: true, error: null, result: { kind: "restore", report: one } };
+}
+
+/** A finished restore job whose one report has the database section only. */
+export function restoreFinished(jobId: string, report: DatabaseReport): JobFinished {
+  return { job_id: jobId, kind: "restore", ok: true, error: null, result: { kind: "restore", report: oneReport(report) } };
 }
 
 /** The one plan with the database section only. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ErrorKind, ErrorPayload } from "../bindings";
-import { ARCHIVE, corruptReport, fullPlan, plan, restoreReport, verifyReport } from "./fixtures";
+import { ARCHIVE, corruptReport, fullPlan, onePlan, oneReport, plan, restoreReport, verifyReport } from "./fixtures";
 import {
   type Action,
   canBack,
@@ -33,7 +33,7 @@ function atReview(p = plan()): WizardState {
     { type: "chooseTarget", target: { kind: "url", url: "postgres://postgres@localhost/shop_copy", password: "pw" } },
     { type: "planStarted" },
   );
-  return run(s0, { type: "planLoaded", seq: s0.planSeq, plan: p }, { type: "next" });
+  return run(s0, { type: "planLoaded", seq: s0.planSeq, plan: onePlan(p) }, { type: "next" });
 }
 
 const err = (code: ErrorKind): ErrorPayload => ({ code, message: `${code} happened`, hint: "do this", retryable: false });
@@ -79,7 +79,7 @@ describe("restore wizard steps", () => {
     s = reducer(s, { type: "chooseTarget", target: { kind: "this" } });
     expect(restoreTo(s)).toEqual({ project: "shop" });
     expect(canNext(s)).toBe(false); // no plan for this target yet
-    s = run(s, { type: "planStarted" }, { type: "planLoaded", seq: s.planSeq + 1, plan: plan() });
+    s = run(s, { type: "planStarted" }, { type: "planLoaded", seq: s.planSeq + 1, plan: onePlan(plan()) });
     expect(canNext(s)).toBe(true);
   });
 
@@ -100,9 +100,9 @@ describe("restore wizard steps", () => {
     s = reducer(s, { type: "planStarted" });
     const older = s.planSeq;
     s = reducer(s, { type: "planStarted" });
-    const stale = reducer(s, { type: "planLoaded", seq: older, plan: fullPlan() });
+    const stale = reducer(s, { type: "planLoaded", seq: older, plan: onePlan(fullPlan()) });
     expect(stale.plan.status).toBe("loading");
-    const fresh = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: fullPlan() });
+    const fresh = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: onePlan(fullPlan()) });
     expect(fresh.plan.status).toBe("ready");
     expect(reducer(s, { type: "planFailed", seq: older, error: err("connection") }).plan.status).toBe("loading");
   });
@@ -113,7 +113,7 @@ describe("restore wizard steps", () => {
     s = reducer(s, { type: "planStarted" });
     const asked = s.planSeq;
     s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/b", password: "" } });
-    s = reducer(s, { type: "planLoaded", seq: asked, plan: plan({ target_database: "a" }) });
+    s = reducer(s, { type: "planLoaded", seq: asked, plan: onePlan(plan({ target_database: "a" })) });
     expect(s.plan.status).toBe("idle");
     expect(canNext(s)).toBe(false);
   });
@@ -159,7 +159,7 @@ describe("restore wizard steps", () => {
     // Asking for the roles to be created re-plans; the new plan has no blocker.
     s = run(s, { type: "setCreateRoles", on: true }, { type: "planStarted" });
     expect(canRestore(s)).toBe(false); // while the plan is being made
-    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: plan({ target_empty: false, create_roles: true }) });
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: onePlan(plan({ target_empty: false, create_roles: true })) });
     expect(canRestore(s)).toBe(true);
     expect(runChoices(s).create_roles).toBe(true);
   });
@@ -207,7 +207,7 @@ describe("restore wizard steps", () => {
       },
     );
     expect(s.run).toMatchObject({ status: "running", jobId: "r1", progress: { phase: "restoring" } });
-    s = reducer(s, { type: "runFinished", now: 3000, report: restoreReport(), error: null });
+    s = reducer(s, { type: "runFinished", now: 3000, report: oneReport(restoreReport()), error: null });
     expect(s.step).toBe("report");
     expect(succeeded(s)).toBe(true);
     expect(canBack(s)).toBe(false);
@@ -239,7 +239,7 @@ describe("restore wizard steps", () => {
     const s = run(atReview(), { type: "confirm", now: 0 }, {
       type: "runFinished",
       now: 1,
-      report: restoreReport({ ok: false }),
+      report: oneReport(restoreReport({ ok: false })),
       error: null,
     });
     expect(succeeded(s)).toBe(false);
@@ -259,14 +259,14 @@ describe("choosing what to restore", () => {
   it("quotes table names so any name reads back exactly, and a changed choice re-plans", () => {
     expect(tableArg("MixedCase", 'We"ird t')).toBe('"MixedCase"."We""ird t"');
     let s: WizardState = { ...initialState("shop"), step: "review" };
-    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: plan() });
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: onePlan(plan()) });
     const chosen = { ...EVERYTHING, tables: [tableArg("public", "orders")], into_schema: "yesterday" };
     s = reducer(s, { type: "setSelection", selection: chosen });
     expect(s.plan.status).toBe("idle");
     expect(planChoices(s).selection).toEqual(chosen);
     expect(runChoices(s).selection).toEqual(chosen);
     // The same choice again changes nothing.
-    const again = reducer({ ...s, plan: { status: "ready", seq: s.planSeq, plan: plan() } } as WizardState, {
+    const again = reducer({ ...s, plan: { status: "ready", seq: s.planSeq, plan: onePlan(plan()) } } as WizardState, {
       type: "setSelection",
       selection: { ...chosen },
     });

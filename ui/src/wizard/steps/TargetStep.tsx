@@ -124,7 +124,8 @@ function TargetStatus({ state, onRetry }: { state: WizardState; onRetry: () => v
       </p>
     );
   if (p.status === "error") return <ErrorNotice error={p.error} testId="wizard-plan-error" onRetry={onRetry} />;
-  const plan = p.plan;
+  const plan = p.plan.database;
+  if (!plan) return null;
   return (
     <div
       className={`notice ${plan.target_empty ? "notice-ok" : "notice-warn"}`}
