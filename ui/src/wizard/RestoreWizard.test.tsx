@@ -2,9 +2,28 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { ErrorPayload, JobFinished, JobProgress, DatabasePlan, VerifyReport } from "../bindings";
+import type {
+  DatabasePlan,
+  ErrorPayload,
+  JobFinished,
+  JobProgress,
+  RestorePlan,
+  RestoreReport,
+  RestoreRequest,
+  VerifyReport,
+} from "../bindings";
 import { backup, summary } from "../screens/fixtures";
-import { corruptReport, fullPlan, onePlan, plan, restoreFinished, restoreReport, verifyReport } from "./fixtures";
+import {
+  ARCHIVE,
+  corruptReport,
+  fullPlan,
+  onePlan,
+  plan,
+  restoreFinished,
+  restoreReport,
+  storagePlan,
+  verifyReport,
+} from "./fixtures";
 import { StoreProvider } from "../store";
 import { RestoreWizard } from "./RestoreWizard";
 
@@ -601,5 +620,131 @@ describe("RestoreWizard", () => {
     await screen.findAllByTestId("wizard-backup-radio");
     fireEvent.keyDown(document.body, { key: "Escape" });
     expect(onClose).toHaveBeenCalled();
+  });
+});
+
+describe("RestoreWizard: database and storage in one restore", () => {
+  const withStorage = {
+    ...verifyReport(),
+    manifest: { counts: { database: { items: 2, bytes: 10 }, storage: { items: 3, bytes: 30 } } },
+  } as unknown as VerifyReport;
+
+  function setupBoth() {
+    const calls: { cmd: string; request: RestoreRequest }[] = [];
+    mockIPC(
+      (cmd, raw) => {
+        const args = (raw ?? {}) as { request?: RestoreRequest };
+        if (args.request) calls.push({ cmd, request: args.request });
+        switch (cmd) {
+          case "list_backups":
+            return [backup(0), backup(1)];
+          case "list_projects":
+            return [summary("shop", null), summary("staging", null)];
+          case "start_verify":
+            return "job-v";
+          case "plan_restore": {
+            const r = args.request!;
+            const p: RestorePlan = {
+              archive: r.archive,
+              database: r.database ? plan() : null,
+              storage: r.storage ? storagePlan(Boolean(r.storage.mirror)) : null,
+              config: null,
+            };
+            return p;
+          }
+          case "start_restore":
+            return "job-r";
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(
+      <StoreProvider>
+        <RestoreWizard project="shop" onClose={vi.fn()} />
+      </StoreProvider>,
+    );
+    return calls;
+  }
+
+  it("plans both sections in one request, reviews both, runs one job and reports both", async () => {
+    const calls = setupBoth();
+    fireEvent.click((await screen.findAllByTestId("wizard-backup-radio"))[0]!);
+    fireEvent.click($("wizard-next"));
+    await act(() => emit("job-finished", verified(withStorage)));
+    fireEvent.click(await screen.findByTestId("wizard-components-storage"));
+    fireEvent.click($("wizard-storage-mirror"));
+    fireEvent.click($("wizard-next"));
+    await screen.findByTestId("wizard-target");
+    fireEvent.click($("wizard-target-project"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+
+    // The review: the one plan, with the database section and the storage section.
+    await screen.findByTestId("wizard-plan");
+    const plans = calls.filter((c) => c.cmd === "plan_restore");
+    expect(plans).toHaveLength(1);
+    expect(plans[0]!.request.database?.to).toEqual({ project: "staging" });
+    expect(plans[0]!.request.storage).toEqual({
+      to: { kind: "project", value: "shop" },
+      buckets: { kind: "all" },
+      bucket_map: {},
+      mirror: true,
+      overwrite: false,
+    });
+    expect($("wizard-will-create")).toBeInTheDocument();
+    const storage = $("wizard-plan-storage");
+    expect(within(storage).getAllByTestId("wizard-storage-bucket")).toHaveLength(2);
+    expect(within(storage).getByTestId("wizard-storage-summary")).toHaveTextContent("4 deleted");
+
+    // A mirror deletes: Restore waits for the typed word.
+    expect($("wizard-restore")).toBeDisabled();
+    expect($("wizard-restore-reasons")).toHaveTextContent("mirror");
+    fireEvent.change($("wizard-storage-consent"), { target: { value: "mirror" } });
+    expect($("wizard-restore")).toBeEnabled();
+    fireEvent.click($("wizard-restore"));
+
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "start_restore")).toHaveLength(1));
+    const started = calls.find((c) => c.cmd === "start_restore")!.request;
+    expect(started.database?.to).toEqual({ project: "staging" });
+    expect(started.storage?.mirror).toBe(true);
+    expect(started.config).toBeNull();
+
+    // The run names the component it is on.
+    await act(() => emit("job-progress", progress("job-r", { phase: "restoring", component: "storage" })));
+    await waitFor(() => expect($("wizard-phase")).toHaveTextContent(/^Storage: /));
+
+    const database = restoreReport();
+    const report: RestoreReport = {
+      archive: ARCHIVE,
+      database,
+      storage: {
+        plan: storagePlan(true),
+        created_buckets: ["avatars"],
+        uploaded: 2,
+        uploaded_bytes: 20,
+        skipped: 1,
+        skipped_bytes: 10,
+        kept: 0,
+        deleted: 4,
+        deleted_bytes: 40,
+        buckets: [
+          { bucket: "avatars", target_bucket: "avatars", created: true, uploaded: 2, uploaded_bytes: 20, skipped: 0, kept: 0, deleted: 0 },
+          { bucket: "docs", target_bucket: "docs", created: false, uploaded: 0, uploaded_bytes: 0, skipped: 1, kept: 0, deleted: 4 },
+        ],
+        duration_ms: 5,
+      },
+      config: null,
+      ok: true,
+      duration_ms: 70_000,
+    };
+    const finished: JobFinished = { job_id: "job-r", kind: "restore", ok: true, error: null, result: { kind: "restore", report } };
+    await act(() => emit("job-finished", finished));
+    expect(await screen.findByTestId("wizard-result")).toHaveAttribute("data-ok", "true");
+    expect(screen.getAllByTestId("wizard-table-row")).toHaveLength(2);
+    expect($("wizard-report-storage-summary")).toHaveTextContent("2 objects written (20 B), 1 identical skipped, 4 deleted");
+    expect(screen.getAllByTestId("wizard-report-bucket").map((r) => r.getAttribute("data-bucket"))).toEqual(["avatars", "docs"]);
+    expect(calls.filter((c) => c.cmd === "start_restore")).toHaveLength(1);
   });
 });

@@ -1,17 +1,20 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorKind, ErrorPayload } from "../bindings";
+import type { ConfigPlan, ErrorKind, ErrorPayload, StoragePlan, StorageRestoreReport } from "../bindings";
 import { ARCHIVE, corruptReport, fullPlan, onePlan, oneReport, plan, restoreReport, verifyReport } from "./fixtures";
 import {
   type Action,
+  blockers,
   canBack,
   canNext,
   canRestore,
   EVERYTHING,
   failureAdvice,
   initialState,
+  needsMirrorConsent,
   planChoices,
   reducer,
   restoreDisabledReasons,
+  restoreRequest,
   restoreTo,
   runChoices,
   succeeded,
@@ -271,5 +274,75 @@ describe("choosing what to restore", () => {
       selection: { ...chosen },
     });
     expect(again.plan.status).toBe("ready");
+  });
+});
+
+describe("one request, one plan, one report", () => {
+  const storage = {
+    project: "shop",
+    toFolder: false,
+    folder: "",
+    allBuckets: false,
+    buckets: "avatars, docs",
+    mirror: true,
+    overwrite: false,
+  };
+  const storagePlan = (blockers: string[] = [], mirror = true) =>
+    ({ mirror, blockers, buckets: [], warnings: [] }) as unknown as StoragePlan;
+  const configPlan = (blockers: string[] = []) =>
+    ({ project: "shop", project_ref: "r", diffs: [], redacted: [], will_write: [], blockers }) as ConfigPlan;
+
+  it("builds ONE request with the database and every chosen component", () => {
+    let s = atReview();
+    s = reducer(s, { type: "setStorage", choice: storage });
+    s = reducer(s, { type: "setConfig", choice: { project: "shop", settings: ["supabase/auth.json:site_url"] } });
+    expect(s.plan.status).toBe("idle"); // a changed choice makes the plan again
+    expect(restoreRequest(s, planChoices(s))).toEqual({
+      archive: ARCHIVE,
+      database: { to: restoreTo(s), options: planChoices(s) },
+      storage: {
+        to: { kind: "project", value: "shop" },
+        buckets: { kind: "only", names: ["avatars", "docs"] },
+        bucket_map: {},
+        mirror: true,
+        overwrite: false,
+      },
+      config: { project: "shop", settings: ["supabase/auth.json:site_url"] },
+    });
+    // A folder not yet typed: no request, no plan, no Next.
+    const folder = reducer(s, { type: "setStorage", choice: { ...storage, toFolder: true } });
+    expect(restoreRequest(folder, planChoices(folder))).toBeNull();
+  });
+
+  it("reviews every section: one list of blockers, and a mirror waits for the typed word", () => {
+    let s = reducer(atReview(), { type: "setStorage", choice: storage });
+    s = reducer(s, { type: "setConfig", choice: { project: "shop", settings: [] } });
+    s = run(s, { type: "planStarted" });
+    const whole = { ...onePlan(plan()), storage: storagePlan(["bucket avatars: access denied"]), config: configPlan(["no token"]) };
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: whole });
+    expect(blockers(s)).toEqual(["bucket avatars: access denied", "no token"]);
+    expect(canRestore(s)).toBe(false);
+    s = reducer(s, { type: "planStarted" });
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: { ...whole, storage: storagePlan(), config: configPlan() } });
+    expect(needsMirrorConsent(s)).toBe(true);
+    expect(restoreDisabledReasons(s)).toEqual([expect.stringContaining("mirror")]);
+    s = reducer(s, { type: "typeMirrorConsent", text: "mirro" });
+    expect(canRestore(s)).toBe(false);
+    s = reducer(s, { type: "typeMirrorConsent", text: " mirror " });
+    expect(canRestore(s)).toBe(true);
+  });
+
+  it("the run's report is the one report: a success only when it is ok", () => {
+    const s = run(reducer(atReview(), { type: "setStorage", choice: { ...storage, mirror: false } }), { type: "planStarted" });
+    const ready = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: { ...onePlan(plan()), storage: storagePlan([], false) } });
+    const storageReport = { plan: storagePlan([], false), buckets: [] } as unknown as StorageRestoreReport;
+    const done = run(ready, { type: "confirm", now: 0 }, {
+      type: "runFinished",
+      now: 1,
+      report: { ...oneReport(restoreReport()), storage: storageReport },
+      error: null,
+    });
+    expect(done.run).toMatchObject({ status: "finished", report: { storage: storageReport } });
+    expect(succeeded(done)).toBe(true);
   });
 });

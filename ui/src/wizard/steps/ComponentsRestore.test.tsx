@@ -1,85 +1,14 @@
 import { fireEvent, render, screen, within } from "@testing-library/react";
 import { useReducer } from "react";
 import { describe, expect, it, vi } from "vitest";
-import type { ConfigPlan, Manifest, StoragePlan } from "../../bindings";
-import { verifyReport } from "../fixtures";
+import type { Manifest } from "../../bindings";
+import { ARCHIVE, configPlan, storagePlan, verifyReport } from "../fixtures";
 import { initialState, planChoices, reducer, restoreRequest, type WizardState } from "../steps";
 import { archiveComponents, ComponentsRestore, ConfigDiffTable, StoragePlanView } from "./ComponentsRestore";
 
-const ARCHIVE = "/b/shop_20261120_100000_full.tar.gz";
 const full = {
   counts: { database: { items: 3, bytes: 10 }, storage: { items: 3, bytes: 30 }, config: { items: 2, bytes: 20 } },
 } as unknown as Manifest;
-
-export const storagePlan = (mirror: boolean): StoragePlan =>
-  ({
-    archive: ARCHIVE,
-    backup_id: "b1",
-    project: "shop",
-    created_at: "2026-11-20T10:00:00Z",
-    sources: [],
-    target: "object store",
-    mirror,
-    overwrite: false,
-    buckets: [
-      {
-        bucket: "avatars",
-        target_bucket: "avatars",
-        create: true,
-        objects: 2,
-        bytes: 20,
-        upload: 2,
-        upload_bytes: 20,
-        overwrite: 0,
-        identical: 0,
-        keep_different: 0,
-        extra: 0,
-        delete: 0,
-        delete_bytes: 0,
-        overwrite_sample: [],
-      },
-      {
-        bucket: "docs",
-        target_bucket: "docs",
-        create: false,
-        objects: 1,
-        bytes: 10,
-        upload: 0,
-        upload_bytes: 0,
-        overwrite: 0,
-        identical: 1,
-        keep_different: 0,
-        extra: 4,
-        delete: mirror ? 4 : 0,
-        delete_bytes: 0,
-        overwrite_sample: [],
-      },
-    ],
-    objects: 3,
-    bytes: 30,
-    upload: 2,
-    upload_bytes: 20,
-    overwrite_count: 0,
-    identical: 1,
-    keep_different: 0,
-    delete: mirror ? 4 : 0,
-    delete_bytes: 0,
-    blockers: [],
-    warnings: [],
-  }) as unknown as StoragePlan;
-
-export const configPlan: ConfigPlan = {
-  project: "shop",
-  project_ref: "abcdefghijklmnopqrst",
-  diffs: [
-    { file: "supabase/auth.json", setting: "site_url", archived: "https://old.example", current: "https://new.example", writable: true, redacted: false },
-    { file: "supabase/auth.json", setting: "smtp_pass", archived: "[redacted]", current: "x", writable: true, redacted: true },
-    { file: "supabase/functions.json", setting: "", archived: [1], current: [2], writable: false, redacted: false },
-  ],
-  redacted: ["supabase/auth.json:smtp_pass"],
-  will_write: [],
-  blockers: [],
-};
 
 /** A wizard on the check step of an intact archive holding `manifest`, into this project's database. */
 function atVerify(): WizardState {
