@@ -509,7 +509,9 @@ describe("RestoreWizard", () => {
     const base = verifyReport();
     const withComponents = {
       ...base,
-      manifest: { counts: { storage: { items: 3, bytes: 30 }, config: { items: 2, bytes: 20 } } },
+      manifest: {
+        counts: { database: { items: 2, bytes: 10 }, storage: { items: 3, bytes: 30 }, config: { items: 2, bytes: 20 } },
+      },
     } as unknown as VerifyReport;
     await act(() => emit("job-finished", verified(withComponents)));
     expect(await screen.findByTestId("wizard-components")).toBeInTheDocument();

@@ -136,8 +136,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
     dispatch({ type: "planStarted" });
     try {
       const r = await commands.planRestore(request);
-      if (r.status === "ok" && r.data.database) dispatch({ type: "planLoaded", seq, plan: r.data });
-      else if (r.status === "ok") dispatch({ type: "planFailed", seq, error: { code: "internal", message: "The plan has no database section.", hint: null, retryable: false } });
+      if (r.status === "ok") dispatch({ type: "planLoaded", seq, plan: r.data });
       else dispatch({ type: "planFailed", seq, error: toErrorPayload(r.error) });
     } catch (e) {
       dispatch({ type: "planFailed", seq, error: toErrorPayload(e) });

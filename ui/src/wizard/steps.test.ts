@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ConfigPlan, ErrorKind, ErrorPayload, StoragePlan, StorageRestoreReport } from "../bindings";
+import type { ConfigPlan, ErrorKind, ErrorPayload, StoragePlan, StorageRestoreReport, VerifyReport } from "../bindings";
 import { ARCHIVE, corruptReport, fullPlan, onePlan, oneReport, plan, restoreReport, verifyReport } from "./fixtures";
 import {
   type Action,
@@ -344,5 +344,38 @@ describe("one request, one plan, one report", () => {
     });
     expect(done.run).toMatchObject({ status: "finished", report: { storage: storageReport } });
     expect(succeeded(done)).toBe(true);
+  });
+});
+
+describe("an archive without a database", () => {
+  it("restores what it holds: no database section, no database target, no typed name", () => {
+    const storageOnly = {
+      ...verifyReport(),
+      manifest: { counts: { storage: { items: 4, bytes: 3000 } } },
+    } as unknown as VerifyReport;
+    let s = run(
+      initialState("shop"),
+      { type: "chooseBackup", backupId: "b-1", path: ARCHIVE },
+      { type: "next" },
+      { type: "verifyStarted" },
+      { type: "verifyDone", report: storageOnly },
+    );
+    expect(s.components.database).toBe(false);
+    expect(restoreRequest(s, planChoices(s))).toBeNull(); // nothing chosen yet
+    const choice = { project: "shop", toFolder: true, folder: "/tmp/out", allBuckets: true, buckets: "", mirror: false, overwrite: false };
+    s = run(s, { type: "setStorage", choice }, { type: "next" });
+    expect(s.step).toBe("target");
+    expect(restoreRequest(s, planChoices(s))).toEqual({
+      archive: ARCHIVE,
+      database: null,
+      storage: { to: { kind: "folder", value: "/tmp/out" }, buckets: { kind: "all" }, bucket_map: {}, mirror: false, overwrite: false },
+      config: null,
+    });
+    s = reducer(s, { type: "planStarted" });
+    const storage = { mirror: false, blockers: [], buckets: [], warnings: [] } as unknown as StoragePlan;
+    s = run(s, { type: "planLoaded", seq: s.planSeq, plan: { archive: ARCHIVE, database: null, storage, config: null } }, { type: "next" });
+    expect(s.step).toBe("review");
+    expect(restoreDisabledReasons(s)).toEqual([]);
+    expect(canRestore(s)).toBe(true);
   });
 });

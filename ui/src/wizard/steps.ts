@@ -11,6 +11,7 @@ import type {
   RestorePlan,
   RestoreReport,
   RestoreRequest,
+  Manifest,
   Selection,
   StorageRestore,
   VerifyReport,
@@ -78,8 +79,19 @@ export type StorageChoice = {
 /** The configuration component as chosen: the project written to and the settings written back. */
 export type ConfigChoice = { project: string; settings: string[] };
 
-/** The components restored beside the database (null: not restored). */
-export type Components = { storage: StorageChoice | null; config: ConfigChoice | null };
+/**
+ * What is restored: the database (unless the archive has none, or it is unticked), and beside it
+ * storage and configuration (null: not restored).
+ */
+export type Components = { database: boolean; storage: StorageChoice | null; config: ConfigChoice | null };
+
+/** Whether an archive holds a database (a storage or configuration backup does not). */
+export function archiveHasDatabase(m: Manifest | null | undefined): boolean {
+  if (!m) return true;
+  const counts = m.counts ?? {};
+  if ("database" in counts || "database" in (m.components ?? {})) return true;
+  return !("storage" in counts || m.storage || "config" in counts);
+}
 
 /** The word a storage mirror asks to be typed. */
 export const MIRROR_WORD = "mirror";
@@ -138,6 +150,7 @@ export type Action =
   | { type: "planFailed"; seq: number; error: ErrorPayload }
   | { type: "typeConsent"; text: string }
   | { type: "typeMirrorConsent"; text: string }
+  | { type: "setDatabase"; on: boolean }
   | { type: "setStorage"; choice: StorageChoice | null }
   | { type: "setConfig"; choice: ConfigChoice | null }
   | { type: "setSafetyBackup"; on: boolean }
@@ -177,7 +190,7 @@ export function initialState(project: string): WizardState {
     planSeq: 0,
     consent: "",
     mirrorConsent: "",
-    components: { storage: null, config: null },
+    components: { database: true, storage: null, config: null },
     safetyBackup: true,
     createRoles: false,
     noOwner: false,
@@ -266,12 +279,19 @@ function configSection(c: ConfigChoice): ConfigRestore {
  */
 export function restoreRequest(s: WizardState, options: DatabaseOptions): RestoreRequest | null {
   const archive = s.source?.path;
-  const to = restoreTo(s);
-  if (!archive || !to) return null;
-  const { storage, config } = s.components;
+  if (!archive) return null;
+  const { database, storage, config } = s.components;
+  const to = database ? restoreTo(s) : null;
+  if (database && !to) return null;
   const storageReq = storage ? storageSection(storage) : null;
   if (storage && !storageReq) return null;
-  return { archive, database: { to, options }, storage: storageReq, config: config ? configSection(config) : null };
+  if (!to && !storageReq && !config) return null; // nothing chosen
+  return {
+    archive,
+    database: to ? { to, options } : null,
+    storage: storageReq,
+    config: config ? configSection(config) : null,
+  };
 }
 
 /** The one plan, when it is made. */
@@ -292,7 +312,7 @@ export function needsConsent(s: WizardState): boolean {
 
 export function consentGiven(s: WizardState): boolean {
   const plan = readyPlan(s);
-  if (!plan) return false;
+  if (!plan) return readyRestorePlan(s) !== null; // no database section: nothing to replace
   return plan.target_empty || s.consent.trim() === plan.target_database;
 }
 
@@ -318,13 +338,13 @@ export function blockers(s: WizardState): string[] {
 export function restoreDisabledReasons(s: WizardState): string[] {
   const plan = readyPlan(s);
   if (s.plan.status === "loading") return ["The plan is being made."];
-  if (!plan) return ["There is no plan yet."];
+  if (!readyRestorePlan(s)) return ["There is no plan yet."];
   const reasons = blockers(s);
   if (needsMirrorConsent(s) && s.mirrorConsent.trim() !== MIRROR_WORD)
     reasons.push(`Type “${MIRROR_WORD}” to allow the storage restore to delete objects.`);
   if (needsArbitrarySqlConsent(s) && !s.allowArbitrarySql)
     reasons.push("Tick the box to run the statements pg_dump never writes, or restore another backup.");
-  if (!consentGiven(s)) reasons.push(`Type the database name “${plan.target_database}” to confirm replacing it.`);
+  if (plan && !consentGiven(s)) reasons.push(`Type the database name “${plan.target_database}” to confirm replacing it.`);
   return reasons;
 }
 
@@ -421,8 +441,12 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return s.verify.status === "running" ? { ...s, verify: { ...s.verify, jobId: a.jobId } } : s;
     case "verifyProgress":
       return s.verify.status === "running" ? { ...s, verify: { ...s.verify, progress: a.progress } } : s;
-    case "verifyDone":
-      return s.verify.status === "running" ? { ...s, verify: { status: "done", report: a.report } } : s;
+    case "verifyDone": {
+      if (s.verify.status !== "running") return s;
+      // An archive without a database (a storage or configuration backup) restores what it holds.
+      const database = archiveHasDatabase(a.report.manifest);
+      return { ...s, verify: { status: "done", report: a.report }, components: { ...s.components, database } };
+    }
     case "verifyFailed":
       return s.verify.status === "running" ? { ...s, verify: { status: "error", error: a.error } } : s;
     case "chooseTarget":
@@ -445,11 +469,16 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return s.step === "review" ? { ...s, mirrorConsent: a.text } : s;
     // What is restored beside the database: chosen before the run; a change makes the plan again
     // (an answer still on its way is stale). The typed consents stay: the targets are the same.
+    case "setDatabase":
     case "setStorage":
     case "setConfig": {
       if (s.step === "run" || s.step === "report") return s;
       const components =
-        a.type === "setStorage" ? { ...s.components, storage: a.choice } : { ...s.components, config: a.choice };
+        a.type === "setDatabase"
+          ? { ...s.components, database: a.on }
+          : a.type === "setStorage"
+            ? { ...s.components, storage: a.choice }
+            : { ...s.components, config: a.choice };
       if (JSON.stringify(components) === JSON.stringify(s.components)) return s;
       return { ...s, components, plan: { status: "idle" }, planSeq: s.planSeq + 1 };
     }

@@ -35,6 +35,7 @@ function setup(manifest: Manifest | null = full) {
         project="shop"
         projects={["staging"]}
         components={state.components}
+        onDatabase={(on) => dispatch({ type: "setDatabase", on })}
         onStorage={(choice) => dispatch({ type: "setStorage", choice })}
         onConfig={(choice) => dispatch({ type: "setConfig", choice })}
       />

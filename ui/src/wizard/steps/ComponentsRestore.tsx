@@ -6,7 +6,7 @@
 import { useId } from "react";
 import type { ConfigPlan, Manifest, StoragePlan } from "../../bindings";
 import { formatBytes } from "../../components/format";
-import { type ConfigChoice, type Components, type StorageChoice } from "../steps";
+import { archiveHasDatabase, type ConfigChoice, type Components, type StorageChoice } from "../steps";
 
 export { MIRROR_WORD } from "../steps";
 
@@ -32,12 +32,14 @@ type Props = {
   /** The other saved projects (storage can go into theirs). */
   projects: string[];
   components: Components;
+  onDatabase: (on: boolean) => void;
   onStorage: (choice: StorageChoice | null) => void;
   onConfig: (choice: ConfigChoice | null) => void;
 };
 
-export function ComponentsRestore({ manifest, project, projects, components, onStorage, onConfig }: Props) {
+export function ComponentsRestore({ manifest, project, projects, components, onDatabase, onStorage, onConfig }: Props) {
   const has = archiveComponents(manifest);
+  const hasDatabase = archiveHasDatabase(manifest);
   const id = useId();
   if (!has.storage && !has.config) return null;
   const storage = components.storage;
@@ -53,7 +55,14 @@ export function ComponentsRestore({ manifest, project, projects, components, onS
       </p>
       <fieldset className="checks">
         <label>
-          <input type="checkbox" checked disabled data-testid="wizard-components-database" /> Database
+          <input
+            type="checkbox"
+            checked={components.database}
+            disabled={!hasDatabase}
+            onChange={(e) => onDatabase(e.target.checked)}
+            data-testid="wizard-components-database"
+          />{" "}
+          Database{hasDatabase ? " (its target is chosen next)" : " (not in this backup)"}
         </label>
         {has.storage && (
           <label>

@@ -26,7 +26,9 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
   const advice = error ? failureAdvice(error.code) : whole && !whole.ok ? failureAdvice("validation_failed") : null;
   const mismatched = report?.tables.filter((t) => !t.ok).length ?? 0;
   const title = ok
-    ? "Restored: every table holds the rows the backup recorded"
+    ? report
+      ? "Restored: every table holds the rows the backup recorded"
+      : "Restored"
     : error && !errorDisplay(error.code).failure
       ? "Restore cancelled"
       : error

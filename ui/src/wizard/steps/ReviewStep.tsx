@@ -107,12 +107,123 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
       </p>
     );
   if (p.status === "error") return <ErrorNotice error={p.error} testId="wizard-plan-error" onRetry={onRetry} />;
-  const plan = readyPlan(state)!;
+  const plan = readyPlan(state);
   const whole = readyRestorePlan(state)!;
   const blocking = blockers(state);
   const reasons = restoreDisabledReasons(state);
   return (
     <div data-testid="wizard-plan">
+      {plan && <DatabaseSection state={state} dispatch={dispatch} plan={plan} />}
+
+      {whole.storage && (
+        <section className="wizard-section" data-testid="wizard-plan-storage">
+          <h4>Storage</h4>
+          <StoragePlanView plan={whole.storage} />
+        </section>
+      )}
+
+      {whole.config && state.components.config && (
+        <ConfigSection
+          plan={whole.config}
+          choice={state.components.config}
+          onChange={(choice) => dispatch({ type: "setConfig", choice })}
+        />
+      )}
+
+      {blocking.length > 0 && (
+        <div className="notice notice-error" role="alert" data-testid="wizard-blockers">
+          <p className="notice-title">The restore cannot run yet</p>
+          <ul>
+            {blocking.map((b) => (
+              <li key={b}>{b}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+
+      {plan && needsConsent(state) && (
+        <div className="field wizard-consent">
+          <label htmlFor="wizard-consent">
+            To replace the contents of <strong className="mono">{plan.target_database}</strong>, type its name:
+          </label>
+          <input
+            id="wizard-consent"
+            type="text"
+            className="mono"
+            autoComplete="off"
+            spellCheck={false}
+            value={state.consent}
+            onChange={(e) => dispatch({ type: "typeConsent", text: e.target.value })}
+            data-testid="wizard-consent"
+          />
+        </div>
+      )}
+
+      {needsMirrorConsent(state) && (
+        <div className="field wizard-consent">
+          <label htmlFor="wizard-storage-consent">
+            Mirror deletes the target’s objects the backup does not have. Type{" "}
+            <strong className="mono">{MIRROR_WORD}</strong> to allow it:
+          </label>
+          <input
+            id="wizard-storage-consent"
+            type="text"
+            className="mono"
+            autoComplete="off"
+            spellCheck={false}
+            value={state.mirrorConsent}
+            onChange={(e) => dispatch({ type: "typeMirrorConsent", text: e.target.value })}
+            data-testid="wizard-storage-consent"
+          />
+        </div>
+      )}
+
+      {reasons.length > 0 && (
+        <p className="muted small" data-testid="wizard-restore-reasons">
+          {reasons[reasons.length - 1]}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The configuration section: the settings that differ, side by side; the ones ticked are written. */
+function ConfigSection({
+  plan,
+  choice,
+  onChange,
+}: {
+  plan: ConfigPlan;
+  choice: ConfigChoice;
+  onChange: (choice: ConfigChoice) => void;
+}) {
+  const chosen = new Set(choice.settings);
+  return (
+    <section className="wizard-section" data-testid="wizard-config">
+      <h4>Configuration of {plan.project}</h4>
+      <p className="small" data-testid="wizard-config-will-write">
+        {plan.will_write.length === 0
+          ? "Nothing will be written back: tick the settings to restore."
+          : `Will write ${plan.will_write.length} setting${plan.will_write.length === 1 ? "" : "s"} back: ${plan.will_write.join(", ")}`}
+      </p>
+      <ConfigDiffTable
+        plan={plan}
+        chosen={chosen}
+        onToggle={(k, on) => {
+          const next = new Set(chosen);
+          if (on) next.add(k);
+          else next.delete(k);
+          onChange({ ...choice, settings: [...next] });
+        }}
+      />
+    </section>
+  );
+}
+
+/** The database section of the plan: what will be created, replaced and kept, and its choices. */
+function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: DatabasePlan }) {
+  return (
+    <>
       <dl className="kv">
         <dt>Backup</dt>
         <dd>
@@ -284,108 +395,6 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
           onChange={(on) => dispatch({ type: "setAllowArbitrarySql", on })}
         />
       )}
-
-      {whole.storage && (
-        <section className="wizard-section" data-testid="wizard-plan-storage">
-          <h4>Storage</h4>
-          <StoragePlanView plan={whole.storage} />
-        </section>
-      )}
-
-      {whole.config && state.components.config && (
-        <ConfigSection
-          plan={whole.config}
-          choice={state.components.config}
-          onChange={(choice) => dispatch({ type: "setConfig", choice })}
-        />
-      )}
-
-      {blocking.length > 0 && (
-        <div className="notice notice-error" role="alert" data-testid="wizard-blockers">
-          <p className="notice-title">The restore cannot run yet</p>
-          <ul>
-            {blocking.map((b) => (
-              <li key={b}>{b}</li>
-            ))}
-          </ul>
-        </div>
-      )}
-
-      {needsConsent(state) && (
-        <div className="field wizard-consent">
-          <label htmlFor="wizard-consent">
-            To replace the contents of <strong className="mono">{plan.target_database}</strong>, type its name:
-          </label>
-          <input
-            id="wizard-consent"
-            type="text"
-            className="mono"
-            autoComplete="off"
-            spellCheck={false}
-            value={state.consent}
-            onChange={(e) => dispatch({ type: "typeConsent", text: e.target.value })}
-            data-testid="wizard-consent"
-          />
-        </div>
-      )}
-
-      {needsMirrorConsent(state) && (
-        <div className="field wizard-consent">
-          <label htmlFor="wizard-storage-consent">
-            Mirror deletes the target’s objects the backup does not have. Type{" "}
-            <strong className="mono">{MIRROR_WORD}</strong> to allow it:
-          </label>
-          <input
-            id="wizard-storage-consent"
-            type="text"
-            className="mono"
-            autoComplete="off"
-            spellCheck={false}
-            value={state.mirrorConsent}
-            onChange={(e) => dispatch({ type: "typeMirrorConsent", text: e.target.value })}
-            data-testid="wizard-storage-consent"
-          />
-        </div>
-      )}
-
-      {reasons.length > 0 && (
-        <p className="muted small" data-testid="wizard-restore-reasons">
-          {reasons[reasons.length - 1]}
-        </p>
-      )}
-    </div>
-  );
-}
-
-/** The configuration section: the settings that differ, side by side; the ones ticked are written. */
-function ConfigSection({
-  plan,
-  choice,
-  onChange,
-}: {
-  plan: ConfigPlan;
-  choice: ConfigChoice;
-  onChange: (choice: ConfigChoice) => void;
-}) {
-  const chosen = new Set(choice.settings);
-  return (
-    <section className="wizard-section" data-testid="wizard-config">
-      <h4>Configuration of {plan.project}</h4>
-      <p className="small" data-testid="wizard-config-will-write">
-        {plan.will_write.length === 0
-          ? "Nothing will be written back: tick the settings to restore."
-          : `Will write ${plan.will_write.length} setting${plan.will_write.length === 1 ? "" : "s"} back: ${plan.will_write.join(", ")}`}
-      </p>
-      <ConfigDiffTable
-        plan={plan}
-        chosen={chosen}
-        onToggle={(k, on) => {
-          const next = new Set(chosen);
-          if (on) next.add(k);
-          else next.delete(k);
-          onChange({ ...choice, settings: [...next] });
-        }}
-      />
-    </section>
+    </>
   );
 }

@@ -16,6 +16,15 @@ export function TargetStep({
   const choose = (target: Target) => dispatch({ type: "chooseTarget", target });
   const firstOther = projects[0]?.project.name ?? "";
   const urlTarget = t?.kind === "url" ? t : { kind: "url" as const, url: "", password: "" };
+  if (!state.components.database)
+    return (
+      <div data-testid="wizard-target-components">
+        <p className="muted">
+          The database is not restored; where the storage and configuration go was chosen in the previous step.
+        </p>
+        <TargetStatus state={state} onRetry={onCheck} />
+      </div>
+    );
   return (
     <div>
       <fieldset className="wizard-choices">

@@ -92,6 +92,7 @@ export function VerifyStep({ state, dispatch, projects, onRetry }: Props) {
               project={state.project}
               projects={projects}
               components={state.components}
+              onDatabase={(on) => dispatch({ type: "setDatabase", on })}
               onStorage={(choice) => dispatch({ type: "setStorage", choice })}
               onConfig={(choice) => dispatch({ type: "setConfig", choice })}
             />
