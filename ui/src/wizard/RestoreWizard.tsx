@@ -258,6 +258,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
             cancelling={state.run.cancelling}
             canCancel={state.run.jobId !== null}
             onCancel={() => void cancel()}
+            onlyDatabase={!state.components.storage && !state.components.config}
           />
         )}
         {step === "report" && state.run.status === "finished" && (
