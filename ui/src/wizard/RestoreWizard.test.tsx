@@ -21,6 +21,7 @@ import {
   plan,
   restoreFinished,
   restoreReport,
+  configPlan,
   storagePlan,
   verifyReport,
 } from "./fixtures";
@@ -631,6 +632,11 @@ describe("RestoreWizard: database and storage in one restore", () => {
     manifest: { counts: { database: { items: 2, bytes: 10 }, storage: { items: 3, bytes: 30 } } },
   } as unknown as VerifyReport;
 
+  const withConfig = {
+    ...verifyReport(),
+    manifest: { counts: { database: { items: 2, bytes: 10 }, config: { items: 2, bytes: 20 } } },
+  } as unknown as VerifyReport;
+
   function setupBoth() {
     const calls: { cmd: string; request: RestoreRequest }[] = [];
     mockIPC(
@@ -650,7 +656,7 @@ describe("RestoreWizard: database and storage in one restore", () => {
               archive: r.archive,
               database: r.database ? plan() : null,
               storage: r.storage ? storagePlan(Boolean(r.storage.mirror)) : null,
-              config: null,
+              config: r.config ? { ...configPlan, will_write: r.config.settings ?? [] } : null,
             };
             return p;
           }
@@ -748,5 +754,44 @@ describe("RestoreWizard: database and storage in one restore", () => {
     expect($("wizard-report-storage-summary")).toHaveTextContent("2 objects written (20 B), 1 identical skipped, 4 deleted");
     expect(screen.getAllByTestId("wizard-report-bucket").map((r) => r.getAttribute("data-bucket"))).toEqual(["avatars", "docs"]);
     expect(calls.filter((c) => c.cmd === "start_restore")).toHaveLength(1);
+  });
+
+  it("reviews the configuration in the same plan: a ticked setting is planned again and written by the one job", async () => {
+    const calls = setupBoth();
+    fireEvent.click((await screen.findAllByTestId("wizard-backup-radio"))[0]!);
+    fireEvent.click($("wizard-next"));
+    await act(() => emit("job-finished", verified(withConfig)));
+    fireEvent.click(await screen.findByTestId("wizard-components-config"));
+    fireEvent.click($("wizard-next"));
+    await screen.findByTestId("wizard-target");
+    fireEvent.click($("wizard-target-this"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+
+    const table = await screen.findByTestId("wizard-config-diffs");
+    expect(within(table).getAllByTestId("wizard-config-diff")).toHaveLength(3);
+    expect($("wizard-config-will-write")).toHaveTextContent("Nothing will be written back");
+    fireEvent.click(within(table).getAllByTestId("wizard-config-choose")[0]!);
+    await waitFor(() => expect($("wizard-config-will-write")).toHaveTextContent("Will write 1 setting back: supabase/auth.json:site_url"));
+    const plans = calls.filter((c) => c.cmd === "plan_restore");
+    expect(plans).toHaveLength(2);
+    expect(plans[1]!.request.config).toEqual({ project: "shop", settings: ["supabase/auth.json:site_url"] });
+    expect(plans[1]!.request.database?.to).toEqual({ project: "shop" });
+
+    await waitFor(() => expect($("wizard-restore")).toBeEnabled());
+    fireEvent.click($("wizard-restore"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "start_restore")).toHaveLength(1));
+    expect(calls.find((c) => c.cmd === "start_restore")!.request.config?.settings).toEqual(["supabase/auth.json:site_url"]);
+    const report: RestoreReport = {
+      archive: ARCHIVE,
+      database: restoreReport(),
+      storage: null,
+      config: { plan: configPlan, applied: { applied: [{ file: "supabase/auth.json", setting: "site_url" }], skipped: [] } },
+      ok: true,
+      duration_ms: 1000,
+    };
+    await act(() => emit("job-finished", { job_id: "job-r", kind: "restore", ok: true, error: null, result: { kind: "restore", report } }));
+    expect(await screen.findByTestId("wizard-report-config-summary")).toHaveTextContent("Wrote 1 setting back to shop.");
+    expect(screen.getAllByTestId("wizard-table-row")).toHaveLength(2);
   });
 });

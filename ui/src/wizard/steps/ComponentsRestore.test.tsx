@@ -99,6 +99,8 @@ describe("ComponentsRestore", () => {
     const { request, latest } = setup();
     fireEvent.click(screen.getByTestId("wizard-components-config"));
     expect(request()?.config).toEqual({ project: "shop", settings: [] });
+    fireEvent.change(screen.getByTestId("wizard-config-project"), { target: { value: "staging" } });
+    expect(request()?.config).toEqual({ project: "staging", settings: [] });
     expect(request()?.database).not.toBeNull();
     expect(latest().plan.status).toBe("idle"); // a changed choice makes the plan again
   });

@@ -83,10 +83,26 @@ export function ComponentsRestore({ manifest, project, projects, components, onD
               onChange={(e) => onConfig(e.target.checked ? { project, settings: [] } : null)}
               data-testid="wizard-components-config"
             />{" "}
-            Configuration (the review compares it with {project}’s; you choose the settings written back there)
+            Configuration (the review compares it with the project’s; you choose the settings written back there)
           </label>
         )}
       </fieldset>
+      {components.config && (
+        <label className="field" data-testid="wizard-config-choice">
+          Configuration written back to{" "}
+          <select
+            value={components.config.project}
+            onChange={(e) => onConfig({ project: e.target.value, settings: [] })}
+            data-testid="wizard-config-project"
+          >
+            {[project, ...projects.filter((p) => p !== project)].map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
 
       {storage && (
         <div className="form" data-testid="wizard-storage">

@@ -277,6 +277,50 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
         )}
       </div>
 
+      <RolesAndOwners state={state} dispatch={dispatch} plan={plan} />
+
+      {!plan.target_empty && (
+        <div className="notice notice-neutral" data-testid="wizard-safety">
+          <label>
+            <input
+              type="checkbox"
+              checked={state.safetyBackup}
+              onChange={(e) => dispatch({ type: "setSafetyBackup", on: e.target.checked })}
+              data-testid="wizard-safety-backup"
+            />{" "}
+            Take a safety backup of {plan.target_database} first
+          </label>
+          <p className="small muted" data-testid="wizard-safety-note">
+            {plan.safety_backup
+              ? "A backup of the target as it is now is written before anything is replaced; the report gives its path."
+              : "No safety backup: what is replaced cannot be recovered by Offsite."}
+          </p>
+        </div>
+      )}
+
+      {plan.warnings.length > 0 && (
+        <ul className="notice notice-warn" data-testid="wizard-warnings">
+          {plan.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      )}
+
+      {needsArbitrarySqlConsent(state) && (
+        <ArbitrarySql
+          plan={plan}
+          allowed={state.allowArbitrarySql}
+          onChange={(on) => dispatch({ type: "setAllowArbitrarySql", on })}
+        />
+      )}
+    </>
+  );
+}
+
+/** What the target server lacks or another role owns: roles to create, managed schemas, owners. */
+function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabasePlan }) {
+  return (
+    <>
       {plan.missing_roles.length > 0 && (
         <div className="notice notice-warn" data-testid="wizard-missing-roles">
           <p className="notice-title">The target server lacks roles the backup uses</p>
@@ -359,41 +403,6 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
             </ul>
           )}
         </div>
-      )}
-
-      {!plan.target_empty && (
-        <div className="notice notice-neutral" data-testid="wizard-safety">
-          <label>
-            <input
-              type="checkbox"
-              checked={state.safetyBackup}
-              onChange={(e) => dispatch({ type: "setSafetyBackup", on: e.target.checked })}
-              data-testid="wizard-safety-backup"
-            />{" "}
-            Take a safety backup of {plan.target_database} first
-          </label>
-          <p className="small muted" data-testid="wizard-safety-note">
-            {plan.safety_backup
-              ? "A backup of the target as it is now is written before anything is replaced; the report gives its path."
-              : "No safety backup: what is replaced cannot be recovered by Offsite."}
-          </p>
-        </div>
-      )}
-
-      {plan.warnings.length > 0 && (
-        <ul className="notice notice-warn" data-testid="wizard-warnings">
-          {plan.warnings.map((w) => (
-            <li key={w}>{w}</li>
-          ))}
-        </ul>
-      )}
-
-      {needsArbitrarySqlConsent(state) && (
-        <ArbitrarySql
-          plan={plan}
-          allowed={state.allowArbitrarySql}
-          onChange={(on) => dispatch({ type: "setAllowArbitrarySql", on })}
-        />
       )}
     </>
   );
