@@ -362,6 +362,7 @@ describe("an archive without a database", () => {
     );
     expect(s.components.database).toBe(false);
     expect(restoreRequest(s, planChoices(s))).toBeNull(); // nothing chosen yet
+    expect(canNext(s)).toBe(false);
     const choice = { project: "shop", toFolder: true, folder: "/tmp/out", allBuckets: true, buckets: "", mirror: false, overwrite: false };
     s = run(s, { type: "setStorage", choice }, { type: "next" });
     expect(s.step).toBe("target");

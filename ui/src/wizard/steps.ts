@@ -358,7 +358,12 @@ export function canNext(s: WizardState): boolean {
     case "source":
       return Boolean(s.source && s.source.path.trim());
     case "verify":
-      return s.verify.status === "done" && s.verify.report.ok;
+      // An intact archive, and something of it to restore (a storage backup: a component ticked).
+      return (
+        s.verify.status === "done" &&
+        s.verify.report.ok &&
+        (s.components.database || s.components.storage !== null || s.components.config !== null)
+      );
     case "target":
       return restoreRequest(s, planChoices(s)) !== null && s.plan.status === "ready";
     default:
