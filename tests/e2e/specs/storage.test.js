@@ -3,9 +3,10 @@
 // the project page's "Storage & configuration" form (the secret typed once, then only "stored in
 // the keychain"), "Test storage" against a real S3-compatible server (moto) listing its buckets
 // with object counts, and the default backup type, which "Back up now" then starts from. Then the
-// restore wizard's "What to restore" step: the storage backup planned and restored into a folder
-// (byte-identical files), and planned into the project's own storage (everything identical:
-// nothing to write), with mirror mode waiting for the typed word.
+// restore wizard's "What to restore" choice: the storage backup planned and restored into a folder
+// (byte-identical files); then a full backup whose database AND storage are restored by ONE job
+// with one plan (the project's own storage: everything identical, nothing to write; mirror waits
+// for the typed word) and one report.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -118,7 +119,7 @@ describe("storage & configuration on the project page", () => {
     await app.screenshot("03-default-type");
   });
 
-  it("backs up the storage, then restores it by component through the wizard", async () => {
+  it("backs up the storage, then restores it into a folder through the wizard", async () => {
     await $("backup-now").click();
     await until(app.browser, "backup finished", async () => $("job-finished").isExisting(), { timeoutMs: 60_000 });
     const finished = await $("job-finished");
@@ -133,22 +134,27 @@ describe("storage & configuration on the project page", () => {
     await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting(), { timeoutMs: 30_000 });
     assert.equal(await $("wizard-verify-result").getAttribute("data-ok"), "true");
 
-    // The archive holds storage: the component choice is offered, nothing planned yet.
+    // The archive holds storage only: the component choice is offered, the database is not in it.
     await $("wizard-components").waitForDisplayed();
+    assert.equal(await $("wizard-components-database").isSelected(), false);
+    assert.equal(await $("wizard-components-database").isEnabled(), false);
     assert.equal(await $("wizard-storage").isExisting(), false);
     await $("wizard-components-storage").click();
     await $("wizard-storage").waitForDisplayed();
-    assert.equal(await $("wizard-storage-run").isEnabled(), false, "Restore waits for a plan");
 
-    // Into a folder: every object, byte for byte.
+    // Into a folder: every object, byte for byte. Planned on the way to the review.
     restoreDir = mkdtempSync(join(tmpdir(), "offsite-e2e-storage-"));
     await $("wizard-storage-to-folder").click();
     await $("wizard-storage-folder").setValue(restoreDir);
-    await $("wizard-storage-plan").click();
-    await until(app.browser, "the storage plan", async () =>
-      (await $("wizard-storage-planned").isExisting()) || (await $("wizard-components-error").isExisting()),
+    await $("wizard-next").click();
+    await $("wizard-target-components").waitForDisplayed();
+    await until(app.browser, "the plan", async () =>
+      (await $("wizard-next").isEnabled()) || (await $("wizard-plan-error").isExisting()),
     );
-    if (await $("wizard-components-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-components-error").getText()}`);
+    if (await $("wizard-plan-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-plan-error").getText()}`);
+    await $("wizard-next").click();
+    await $("wizard-plan-storage").waitForDisplayed();
+    assert.equal(await $("wizard-will-create").isExisting(), false, "no database section");
     assert.match(await $("wizard-storage-summary").getText(), /^4 objects to write \(3\.0 KiB\), 0 overwritten, 0 identical skipped/);
     const planned = {};
     for (const row of await app.browser.$$(byTestId("wizard-storage-bucket"))) {
@@ -157,45 +163,113 @@ describe("storage & configuration on the project page", () => {
       planned[await row.getAttribute("data-bucket")] = cells.slice(1, 3);
     }
     assert.deepEqual(planned, { avatars: ["3", "3 (3.0 KiB)"], docs: ["1", "1 (5 B)"] });
-    await $("wizard-storage-planned").scrollIntoView();
+    await $("wizard-plan-storage").scrollIntoView();
     await app.screenshot("04-storage-restore-planned");
 
-    await $("wizard-storage-run").click();
-    await $("wizard-components-notice").waitForDisplayed({ timeout: 10_000 });
+    assert.equal(await $("wizard-restore").isEnabled(), true);
+    await $("wizard-restore").click();
+    await until(app.browser, "restore finished", async () => $("wizard-result").isExisting(), { timeoutMs: 60_000 });
+    const result = await $("wizard-result");
+    if ((await result.getAttribute("data-ok")) !== "true") assert.fail(`restore failed: ${await result.getText()}`);
+    assert.match(await $("wizard-report-storage-summary").getText(), /^4 objects written \(3\.0 KiB\), 0 identical skipped/);
     const want = {
       "avatars/u1.png": "x".repeat(2048),
       "avatars/u2.png": "y".repeat(1024),
       "avatars/nested/u3.png": "z",
       "docs/readme.txt": "hello",
     };
-    await until(
-      app.browser,
-      "the restored files",
-      async () => Object.keys(want).every((f) => existsSync(join(restoreDir, f))),
-      { timeoutMs: 30_000 },
-    );
+    for (const f of Object.keys(want)) assert.ok(existsSync(join(restoreDir, f)), f);
     for (const [f, body] of Object.entries(want)) {
       assert.equal(readFileSync(join(restoreDir, f), "utf8"), body, f);
     }
+    await $("wizard-done").click();
+    await $("project-page").waitForDisplayed();
+  });
 
-    // Into the project's own storage, which still holds the same objects: nothing to write.
+  it("restores the database AND the storage in one job, with one report", async () => {
+    // A table in the project's database, so the full backup holds both.
+    psql("storageshop", "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, 'a'), (2, 'b')");
+    const restoreJobs = async () => (await app.browser.$$(`${byTestId("job-history-row")}[data-kind="restore"]`)).length;
+    const before = await restoreJobs();
+
+    await $("backup-type").selectByAttribute("value", "full");
+    await $("backup-now").click();
+    await until(app.browser, "the full backup", async () => (await app.browser.$$(byTestId("backups-row")).length) === 2, {
+      timeoutMs: 60_000,
+    });
+
+    await $("restore-open").click();
+    await $("restore-wizard").waitForDisplayed();
+    await $("wizard-backup-radio").waitForDisplayed();
+    let chosen = false;
+    for (const option of await app.browser.$$(byTestId("wizard-backup-option"))) {
+      if (/ · full · /.test(await option.getText())) {
+        await option.$(byTestId("wizard-backup-radio")).click();
+        chosen = true;
+        break;
+      }
+    }
+    assert.ok(chosen, "the full backup is offered");
+    await $("wizard-next").click();
+    await until(app.browser, "verify result", async () => $("wizard-verify-result").isExisting(), { timeoutMs: 30_000 });
+    assert.equal(await $("wizard-verify-result").getAttribute("data-ok"), "true");
+
+    // Database (ticked: the archive holds one) and storage, into the project's own storage with
+    // mirror: everything is identical, nothing is written or deleted.
+    await $("wizard-components").waitForDisplayed();
+    assert.equal(await $("wizard-components-database").isSelected(), true);
+    await $("wizard-components-storage").click();
     await $("wizard-storage-to-project").click();
-    assert.equal(await $("wizard-storage-folder").isExisting(), false);
     await $("wizard-storage-mirror").click();
-    await $("wizard-storage-consent").waitForDisplayed();
-    await $("wizard-storage-plan").click();
-    await until(app.browser, "the second plan", async () =>
-      (await $("wizard-storage-planned").isExisting()) || (await $("wizard-components-error").isExisting()),
+    await $("wizard-next").click();
+    await $("wizard-target-this").click();
+    await until(app.browser, "the plan", async () =>
+      (await $("wizard-next").isEnabled()) || (await $("wizard-plan-error").isExisting()),
     );
-    if (await $("wizard-components-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-components-error").getText()}`);
+    if (await $("wizard-plan-error").isExisting()) assert.fail(`plan failed: ${await $("wizard-plan-error").getText()}`);
+    await $("wizard-next").click();
+
+    // The review: the one plan, a section per component.
+    await $("wizard-plan").waitForDisplayed();
+    await $("wizard-will-replace").waitForDisplayed();
+    assert.match(await $("wizard-plan-storage").getText(), /Storage/);
     assert.match(
       await $("wizard-storage-summary").getText(),
       /^0 objects to write \(0 B\), 0 overwritten, 4 identical skipped, 0 deleted \(0 B\)/,
     );
-    assert.equal(await $("wizard-storage-run").isEnabled(), false, "mirror waits for the typed word");
+    // Two typed consents: the database's name (it is not empty) and the word for a mirror.
+    assert.equal(await $("wizard-restore").isEnabled(), false);
+    await $("wizard-consent").setValue("storageshop");
+    assert.equal(await $("wizard-restore").isEnabled(), false, "mirror waits for the typed word");
     await $("wizard-storage-consent").setValue("mirror");
-    await until(app.browser, "Restore enabled", async () => $("wizard-storage-run").isEnabled());
-    await $("wizard-storage-planned").scrollIntoView();
-    await app.screenshot("05-storage-restore-identical");
+    await until(app.browser, "Restore enabled", async () => $("wizard-restore").isEnabled());
+    await $("wizard-plan-storage").scrollIntoView();
+    await app.screenshot("05-one-restore-planned");
+    await $("wizard-restore").click();
+
+    await until(app.browser, "restore finished", async () => $("wizard-result").isExisting(), { timeoutMs: 60_000 });
+    const result = await $("wizard-result");
+    if ((await result.getAttribute("data-ok")) !== "true") assert.fail(`restore failed: ${await result.getText()}`);
+    // One report: the database's rows table by table, and the storage bucket by bucket.
+    const tables = await app.browser.$$(byTestId("wizard-table-row"));
+    const notes = [];
+    for (const row of tables) if ((await row.getAttribute("data-table")) === "public.notes") notes.push(row);
+    assert.equal(notes.length, 1);
+    assert.equal(await notes[0].getAttribute("data-actual"), "2");
+    assert.match(await $("wizard-report-storage-summary").getText(), /^0 objects written \(0 B\), 4 identical skipped, 0 deleted/);
+    const buckets = [];
+    for (const row of await app.browser.$$(byTestId("wizard-report-bucket"))) buckets.push(await row.getAttribute("data-bucket"));
+    assert.deepEqual(buckets.sort(), ["avatars", "docs"]);
+    await $("wizard-report-storage").scrollIntoView();
+    await app.screenshot("06-one-restore-report");
+
+    // ONE restore job for both components.
+    await $("wizard-done").click();
+    await $("project-page").waitForDisplayed();
+    await until(app.browser, "the restore in the job history", async () => (await restoreJobs()) === before + 1, {
+      timeoutMs: 10_000,
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await restoreJobs(), before + 1, "database and storage ran as one job");
   });
 });

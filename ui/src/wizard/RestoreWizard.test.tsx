@@ -2,9 +2,29 @@ import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import type { ErrorPayload, JobFinished, JobProgress, DatabasePlan, VerifyReport } from "../bindings";
+import type {
+  DatabasePlan,
+  ErrorPayload,
+  JobFinished,
+  JobProgress,
+  RestorePlan,
+  RestoreReport,
+  RestoreRequest,
+  VerifyReport,
+} from "../bindings";
 import { backup, summary } from "../screens/fixtures";
-import { corruptReport, fullPlan, onePlan, plan, restoreFinished, restoreReport, verifyReport } from "./fixtures";
+import {
+  ARCHIVE,
+  corruptReport,
+  fullPlan,
+  onePlan,
+  plan,
+  restoreFinished,
+  restoreReport,
+  configPlan,
+  storagePlan,
+  verifyReport,
+} from "./fixtures";
 import { StoreProvider } from "../store";
 import { RestoreWizard } from "./RestoreWizard";
 
@@ -490,7 +510,9 @@ describe("RestoreWizard", () => {
     const base = verifyReport();
     const withComponents = {
       ...base,
-      manifest: { counts: { storage: { items: 3, bytes: 30 }, config: { items: 2, bytes: 20 } } },
+      manifest: {
+        counts: { database: { items: 2, bytes: 10 }, storage: { items: 3, bytes: 30 }, config: { items: 2, bytes: 20 } },
+      },
     } as unknown as VerifyReport;
     await act(() => emit("job-finished", verified(withComponents)));
     expect(await screen.findByTestId("wizard-components")).toBeInTheDocument();
@@ -601,5 +623,175 @@ describe("RestoreWizard", () => {
     await screen.findAllByTestId("wizard-backup-radio");
     fireEvent.keyDown(document.body, { key: "Escape" });
     expect(onClose).toHaveBeenCalled();
+  });
+});
+
+describe("RestoreWizard: database and storage in one restore", () => {
+  const withStorage = {
+    ...verifyReport(),
+    manifest: { counts: { database: { items: 2, bytes: 10 }, storage: { items: 3, bytes: 30 } } },
+  } as unknown as VerifyReport;
+
+  const withConfig = {
+    ...verifyReport(),
+    manifest: { counts: { database: { items: 2, bytes: 10 }, config: { items: 2, bytes: 20 } } },
+  } as unknown as VerifyReport;
+
+  function setupBoth() {
+    const calls: { cmd: string; request: RestoreRequest }[] = [];
+    mockIPC(
+      (cmd, raw) => {
+        const args = (raw ?? {}) as { request?: RestoreRequest };
+        if (args.request) calls.push({ cmd, request: args.request });
+        switch (cmd) {
+          case "list_backups":
+            return [backup(0), backup(1)];
+          case "list_projects":
+            return [summary("shop", null), summary("staging", null)];
+          case "start_verify":
+            return "job-v";
+          case "plan_restore": {
+            const r = args.request!;
+            const p: RestorePlan = {
+              archive: r.archive,
+              database: r.database ? plan() : null,
+              storage: r.storage ? storagePlan(Boolean(r.storage.mirror)) : null,
+              config: r.config ? { ...configPlan, will_write: r.config.settings ?? [] } : null,
+            };
+            return p;
+          }
+          case "start_restore":
+            return "job-r";
+          default:
+            throw new Error(`unexpected command ${cmd}`);
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(
+      <StoreProvider>
+        <RestoreWizard project="shop" onClose={vi.fn()} />
+      </StoreProvider>,
+    );
+    return calls;
+  }
+
+  it("plans both sections in one request, reviews both, runs one job and reports both", async () => {
+    const calls = setupBoth();
+    fireEvent.click((await screen.findAllByTestId("wizard-backup-radio"))[0]!);
+    fireEvent.click($("wizard-next"));
+    await act(() => emit("job-finished", verified(withStorage)));
+    fireEvent.click(await screen.findByTestId("wizard-components-storage"));
+    fireEvent.click($("wizard-storage-mirror"));
+    fireEvent.click($("wizard-next"));
+    await screen.findByTestId("wizard-target");
+    fireEvent.click($("wizard-target-project"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+
+    // The review: the one plan, with the database section and the storage section.
+    await screen.findByTestId("wizard-plan");
+    const plans = calls.filter((c) => c.cmd === "plan_restore");
+    expect(plans).toHaveLength(1);
+    expect(plans[0]!.request.database?.to).toEqual({ project: "staging" });
+    expect(plans[0]!.request.storage).toEqual({
+      to: { kind: "project", value: "shop" },
+      buckets: { kind: "all" },
+      bucket_map: {},
+      mirror: true,
+      overwrite: false,
+    });
+    expect($("wizard-will-create")).toBeInTheDocument();
+    const storage = $("wizard-plan-storage");
+    expect(within(storage).getAllByTestId("wizard-storage-bucket")).toHaveLength(2);
+    expect(within(storage).getByTestId("wizard-storage-summary")).toHaveTextContent("4 deleted");
+
+    // A mirror deletes: Restore waits for the typed word.
+    expect($("wizard-restore")).toBeDisabled();
+    expect($("wizard-restore-reasons")).toHaveTextContent("mirror");
+    fireEvent.change($("wizard-storage-consent"), { target: { value: "mirror" } });
+    expect($("wizard-restore")).toBeEnabled();
+    fireEvent.click($("wizard-restore"));
+
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "start_restore")).toHaveLength(1));
+    const started = calls.find((c) => c.cmd === "start_restore")!.request;
+    expect(started.database?.to).toEqual({ project: "staging" });
+    expect(started.storage?.mirror).toBe(true);
+    expect(started.config).toBeNull();
+
+    // The run names the component it is on.
+    await act(() => emit("job-progress", progress("job-r", { phase: "restoring", component: "storage" })));
+    await waitFor(() => expect($("wizard-phase")).toHaveTextContent(/^Storage: /));
+
+    const database = restoreReport();
+    const report: RestoreReport = {
+      archive: ARCHIVE,
+      database,
+      storage: {
+        plan: storagePlan(true),
+        created_buckets: ["avatars"],
+        uploaded: 2,
+        uploaded_bytes: 20,
+        skipped: 1,
+        skipped_bytes: 10,
+        kept: 0,
+        deleted: 4,
+        deleted_bytes: 40,
+        buckets: [
+          { bucket: "avatars", target_bucket: "avatars", created: true, uploaded: 2, uploaded_bytes: 20, skipped: 0, kept: 0, deleted: 0 },
+          { bucket: "docs", target_bucket: "docs", created: false, uploaded: 0, uploaded_bytes: 0, skipped: 1, kept: 0, deleted: 4 },
+        ],
+        duration_ms: 5,
+      },
+      config: null,
+      ok: true,
+      duration_ms: 70_000,
+    };
+    const finished: JobFinished = { job_id: "job-r", kind: "restore", ok: true, error: null, result: { kind: "restore", report } };
+    await act(() => emit("job-finished", finished));
+    expect(await screen.findByTestId("wizard-result")).toHaveAttribute("data-ok", "true");
+    expect(screen.getAllByTestId("wizard-table-row")).toHaveLength(2);
+    expect($("wizard-report-storage-summary")).toHaveTextContent("2 objects written (20 B), 1 identical skipped, 4 deleted");
+    expect(screen.getAllByTestId("wizard-report-bucket").map((r) => r.getAttribute("data-bucket"))).toEqual(["avatars", "docs"]);
+    expect(calls.filter((c) => c.cmd === "start_restore")).toHaveLength(1);
+  });
+
+  it("reviews the configuration in the same plan: a ticked setting is planned again and written by the one job", async () => {
+    const calls = setupBoth();
+    fireEvent.click((await screen.findAllByTestId("wizard-backup-radio"))[0]!);
+    fireEvent.click($("wizard-next"));
+    await act(() => emit("job-finished", verified(withConfig)));
+    fireEvent.click(await screen.findByTestId("wizard-components-config"));
+    fireEvent.click($("wizard-next"));
+    await screen.findByTestId("wizard-target");
+    fireEvent.click($("wizard-target-this"));
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+
+    const table = await screen.findByTestId("wizard-config-diffs");
+    expect(within(table).getAllByTestId("wizard-config-diff")).toHaveLength(3);
+    expect($("wizard-config-will-write")).toHaveTextContent("Nothing will be written back");
+    fireEvent.click(within(table).getAllByTestId("wizard-config-choose")[0]!);
+    await waitFor(() => expect($("wizard-config-will-write")).toHaveTextContent("Will write 1 setting back: supabase/auth.json:site_url"));
+    const plans = calls.filter((c) => c.cmd === "plan_restore");
+    expect(plans).toHaveLength(2);
+    expect(plans[1]!.request.config).toEqual({ project: "shop", settings: ["supabase/auth.json:site_url"] });
+    expect(plans[1]!.request.database?.to).toEqual({ project: "shop" });
+
+    await waitFor(() => expect($("wizard-restore")).toBeEnabled());
+    fireEvent.click($("wizard-restore"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "start_restore")).toHaveLength(1));
+    expect(calls.find((c) => c.cmd === "start_restore")!.request.config?.settings).toEqual(["supabase/auth.json:site_url"]);
+    const report: RestoreReport = {
+      archive: ARCHIVE,
+      database: restoreReport(),
+      storage: null,
+      config: { plan: configPlan, applied: { applied: [{ file: "supabase/auth.json", setting: "site_url" }], skipped: [] } },
+      ok: true,
+      duration_ms: 1000,
+    };
+    await act(() => emit("job-finished", { job_id: "job-r", kind: "restore", ok: true, error: null, result: { kind: "restore", report } }));
+    expect(await screen.findByTestId("wizard-report-config-summary")).toHaveTextContent("Wrote 1 setting back to shop.");
+    expect(screen.getAllByTestId("wizard-table-row")).toHaveLength(2);
   });
 });

@@ -13,7 +13,6 @@ import {
   needsConsent,
   planChoices,
   reducer,
-  restoreTo,
   restoreRequest,
   runChoices,
   STEP_TITLES,
@@ -137,8 +136,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
     dispatch({ type: "planStarted" });
     try {
       const r = await commands.planRestore(request);
-      if (r.status === "ok" && r.data.database) dispatch({ type: "planLoaded", seq, plan: r.data.database });
-      else if (r.status === "ok") dispatch({ type: "planFailed", seq, error: { code: "internal", message: "The plan has no database section.", hint: null, retryable: false } });
+      if (r.status === "ok") dispatch({ type: "planLoaded", seq, plan: r.data });
       else dispatch({ type: "planFailed", seq, error: toErrorPayload(r.error) });
     } catch (e) {
       dispatch({ type: "planFailed", seq, error: toErrorPayload(e) });
@@ -147,13 +145,13 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
 
   const autoPlan =
     state.plan.status === "idle" &&
-    restoreTo(state) !== null &&
+    restoreRequest(state, planChoices(state)) !== null &&
     (state.step === "review" || (state.step === "target" && state.target?.kind !== "url"));
   useEffect(() => {
     if (autoPlan) void plan();
-  }, [autoPlan, plan, state.target]);
+  }, [autoPlan, plan, state.target, state.components]);
 
-  // ---- the restore: starts once, right after the confirmation
+  // ---- the restore: ONE job for every chosen component, started once, right after the confirmation
   const restoreStarted = useRef(false);
   useEffect(() => {
     if (state.step !== "run" || state.run.status !== "running" || state.run.jobId !== null) {
@@ -168,7 +166,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
       dispatch({
         type: "runFinished",
         now: Date.now(),
-        report: report?.kind === "restore" ? report.report.database : null,
+        report: report?.kind === "restore" ? report.report : null,
         error,
       });
     if (!request) return finish(null, { code: "internal", message: "Nothing to restore.", hint: null, retryable: false });
@@ -241,7 +239,14 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
         {step === "source" && (
           <SourceStep state={state} dispatch={dispatch} backups={backups} loadError={loadError} />
         )}
-        {step === "verify" && <VerifyStep state={state} onRetry={() => void startVerify()} />}
+        {step === "verify" && (
+          <VerifyStep
+            state={state}
+            dispatch={dispatch}
+            projects={projects.map((p) => p.project.name)}
+            onRetry={() => void startVerify()}
+          />
+        )}
         {step === "target" && (
           <TargetStep state={state} dispatch={dispatch} project={project} projects={projects} onCheck={() => void plan()} />
         )}
@@ -253,6 +258,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
             cancelling={state.run.cancelling}
             canCancel={state.run.jobId !== null}
             onCancel={() => void cancel()}
+            onlyDatabase={!state.components.storage && !state.components.config}
           />
         )}
         {step === "report" && state.run.status === "finished" && (

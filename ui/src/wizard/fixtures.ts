@@ -1,5 +1,14 @@
 // Test data for the restore wizard, shaped like the generated bindings' types.
-import type { DatabasePlan, DatabaseReport, JobFinished, RestorePlan, RestoreReport, VerifyReport } from "../bindings";
+import type {
+  ConfigPlan,
+  DatabasePlan,
+  DatabaseReport,
+  JobFinished,
+  RestorePlan,
+  RestoreReport,
+  StoragePlan,
+  VerifyReport,
+} from "../bindings";
 
 export const ARCHIVE = "/home/ada/.local/share/offsite/backups/shop/shop_20261121_120000_database.tar.gz";
 
@@ -125,9 +134,9 @@ export function restoreReport(over: Partial<DatabaseReport> = {}): DatabaseRepor
   };
 }
 
-/** A finished restore job whose one report has the database section only. */
-export function restoreFinished(jobId: string, report: DatabaseReport): JobFinished {
-  const one: RestoreReport = {
+/** The one report with the database section only. */
+export function oneReport(report: DatabaseReport): RestoreReport {
+  return {
     archive: report.plan.archive,
     database: report,
     storage: null,
@@ -135,10 +144,85 @@ export function restoreFinished(jobId: string, report: DatabaseReport): JobFinis
     ok: report.ok,
     duration_ms: report.duration_ms,
   };
-  return { job_id: jobId, kind: "restore", ok: true, error: null, result: { kind: "restore", report: one } };
+}
+
+/** A finished restore job whose one report has the database section only. */
+export function restoreFinished(jobId: string, report: DatabaseReport): JobFinished {
+  return { job_id: jobId, kind: "restore", ok: true, error: null, result: { kind: "restore", report: oneReport(report) } };
 }
 
 /** The one plan with the database section only. */
 export function onePlan(database: DatabasePlan): RestorePlan {
   return { archive: database.archive, database, storage: null, config: null };
 }
+
+/** The storage section of a plan: two buckets, one to create; in mirror mode 4 objects deleted. */
+export const storagePlan = (mirror: boolean): StoragePlan =>
+  ({
+    archive: ARCHIVE,
+    backup_id: "b1",
+    project: "shop",
+    created_at: "2026-11-20T10:00:00Z",
+    sources: [],
+    target: "object store",
+    mirror,
+    overwrite: false,
+    buckets: [
+      {
+        bucket: "avatars",
+        target_bucket: "avatars",
+        create: true,
+        objects: 2,
+        bytes: 20,
+        upload: 2,
+        upload_bytes: 20,
+        overwrite: 0,
+        identical: 0,
+        keep_different: 0,
+        extra: 0,
+        delete: 0,
+        delete_bytes: 0,
+        overwrite_sample: [],
+      },
+      {
+        bucket: "docs",
+        target_bucket: "docs",
+        create: false,
+        objects: 1,
+        bytes: 10,
+        upload: 0,
+        upload_bytes: 0,
+        overwrite: 0,
+        identical: 1,
+        keep_different: 0,
+        extra: 4,
+        delete: mirror ? 4 : 0,
+        delete_bytes: 0,
+        overwrite_sample: [],
+      },
+    ],
+    objects: 3,
+    bytes: 30,
+    upload: 2,
+    upload_bytes: 20,
+    overwrite_count: 0,
+    identical: 1,
+    keep_different: 0,
+    delete: mirror ? 4 : 0,
+    delete_bytes: 0,
+    blockers: [],
+    warnings: [],
+  }) as unknown as StoragePlan;
+
+export const configPlan: ConfigPlan = {
+  project: "shop",
+  project_ref: "abcdefghijklmnopqrst",
+  diffs: [
+    { file: "supabase/auth.json", setting: "site_url", archived: "https://old.example", current: "https://new.example", writable: true, redacted: false },
+    { file: "supabase/auth.json", setting: "smtp_pass", archived: "[redacted]", current: "x", writable: true, redacted: true },
+    { file: "supabase/functions.json", setting: "", archived: [1], current: [2], writable: false, redacted: false },
+  ],
+  redacted: ["supabase/auth.json:smtp_pass"],
+  will_write: [],
+  blockers: [],
+};

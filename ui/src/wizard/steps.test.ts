@@ -1,17 +1,20 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorKind, ErrorPayload } from "../bindings";
-import { ARCHIVE, corruptReport, fullPlan, plan, restoreReport, verifyReport } from "./fixtures";
+import type { ConfigPlan, ErrorKind, ErrorPayload, StoragePlan, StorageRestoreReport, VerifyReport } from "../bindings";
+import { ARCHIVE, corruptReport, fullPlan, onePlan, oneReport, plan, restoreReport, verifyReport } from "./fixtures";
 import {
   type Action,
+  blockers,
   canBack,
   canNext,
   canRestore,
   EVERYTHING,
   failureAdvice,
   initialState,
+  needsMirrorConsent,
   planChoices,
   reducer,
   restoreDisabledReasons,
+  restoreRequest,
   restoreTo,
   runChoices,
   succeeded,
@@ -33,7 +36,7 @@ function atReview(p = plan()): WizardState {
     { type: "chooseTarget", target: { kind: "url", url: "postgres://postgres@localhost/shop_copy", password: "pw" } },
     { type: "planStarted" },
   );
-  return run(s0, { type: "planLoaded", seq: s0.planSeq, plan: p }, { type: "next" });
+  return run(s0, { type: "planLoaded", seq: s0.planSeq, plan: onePlan(p) }, { type: "next" });
 }
 
 const err = (code: ErrorKind): ErrorPayload => ({ code, message: `${code} happened`, hint: "do this", retryable: false });
@@ -79,7 +82,7 @@ describe("restore wizard steps", () => {
     s = reducer(s, { type: "chooseTarget", target: { kind: "this" } });
     expect(restoreTo(s)).toEqual({ project: "shop" });
     expect(canNext(s)).toBe(false); // no plan for this target yet
-    s = run(s, { type: "planStarted" }, { type: "planLoaded", seq: s.planSeq + 1, plan: plan() });
+    s = run(s, { type: "planStarted" }, { type: "planLoaded", seq: s.planSeq + 1, plan: onePlan(plan()) });
     expect(canNext(s)).toBe(true);
   });
 
@@ -100,9 +103,9 @@ describe("restore wizard steps", () => {
     s = reducer(s, { type: "planStarted" });
     const older = s.planSeq;
     s = reducer(s, { type: "planStarted" });
-    const stale = reducer(s, { type: "planLoaded", seq: older, plan: fullPlan() });
+    const stale = reducer(s, { type: "planLoaded", seq: older, plan: onePlan(fullPlan()) });
     expect(stale.plan.status).toBe("loading");
-    const fresh = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: fullPlan() });
+    const fresh = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: onePlan(fullPlan()) });
     expect(fresh.plan.status).toBe("ready");
     expect(reducer(s, { type: "planFailed", seq: older, error: err("connection") }).plan.status).toBe("loading");
   });
@@ -113,7 +116,7 @@ describe("restore wizard steps", () => {
     s = reducer(s, { type: "planStarted" });
     const asked = s.planSeq;
     s = reducer(s, { type: "chooseTarget", target: { kind: "url", url: "postgres://u@h/b", password: "" } });
-    s = reducer(s, { type: "planLoaded", seq: asked, plan: plan({ target_database: "a" }) });
+    s = reducer(s, { type: "planLoaded", seq: asked, plan: onePlan(plan({ target_database: "a" })) });
     expect(s.plan.status).toBe("idle");
     expect(canNext(s)).toBe(false);
   });
@@ -159,7 +162,7 @@ describe("restore wizard steps", () => {
     // Asking for the roles to be created re-plans; the new plan has no blocker.
     s = run(s, { type: "setCreateRoles", on: true }, { type: "planStarted" });
     expect(canRestore(s)).toBe(false); // while the plan is being made
-    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: plan({ target_empty: false, create_roles: true }) });
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: onePlan(plan({ target_empty: false, create_roles: true })) });
     expect(canRestore(s)).toBe(true);
     expect(runChoices(s).create_roles).toBe(true);
   });
@@ -207,7 +210,7 @@ describe("restore wizard steps", () => {
       },
     );
     expect(s.run).toMatchObject({ status: "running", jobId: "r1", progress: { phase: "restoring" } });
-    s = reducer(s, { type: "runFinished", now: 3000, report: restoreReport(), error: null });
+    s = reducer(s, { type: "runFinished", now: 3000, report: oneReport(restoreReport()), error: null });
     expect(s.step).toBe("report");
     expect(succeeded(s)).toBe(true);
     expect(canBack(s)).toBe(false);
@@ -239,7 +242,7 @@ describe("restore wizard steps", () => {
     const s = run(atReview(), { type: "confirm", now: 0 }, {
       type: "runFinished",
       now: 1,
-      report: restoreReport({ ok: false }),
+      report: oneReport(restoreReport({ ok: false })),
       error: null,
     });
     expect(succeeded(s)).toBe(false);
@@ -259,17 +262,121 @@ describe("choosing what to restore", () => {
   it("quotes table names so any name reads back exactly, and a changed choice re-plans", () => {
     expect(tableArg("MixedCase", 'We"ird t')).toBe('"MixedCase"."We""ird t"');
     let s: WizardState = { ...initialState("shop"), step: "review" };
-    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: plan() });
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: onePlan(plan()) });
     const chosen = { ...EVERYTHING, tables: [tableArg("public", "orders")], into_schema: "yesterday" };
     s = reducer(s, { type: "setSelection", selection: chosen });
     expect(s.plan.status).toBe("idle");
     expect(planChoices(s).selection).toEqual(chosen);
     expect(runChoices(s).selection).toEqual(chosen);
     // The same choice again changes nothing.
-    const again = reducer({ ...s, plan: { status: "ready", seq: s.planSeq, plan: plan() } } as WizardState, {
+    const again = reducer({ ...s, plan: { status: "ready", seq: s.planSeq, plan: onePlan(plan()) } } as WizardState, {
       type: "setSelection",
       selection: { ...chosen },
     });
     expect(again.plan.status).toBe("ready");
+  });
+});
+
+describe("one request, one plan, one report", () => {
+  const storage = {
+    project: "shop",
+    toFolder: false,
+    folder: "",
+    allBuckets: false,
+    buckets: "avatars, docs",
+    mirror: true,
+    overwrite: false,
+  };
+  const storagePlan = (blockers: string[] = [], mirror = true) =>
+    ({ mirror, blockers, buckets: [], warnings: [] }) as unknown as StoragePlan;
+  const configPlan = (blockers: string[] = []) =>
+    ({ project: "shop", project_ref: "r", diffs: [], redacted: [], will_write: [], blockers }) as ConfigPlan;
+
+  it("builds ONE request with the database and every chosen component", () => {
+    let s = atReview();
+    s = reducer(s, { type: "setStorage", choice: storage });
+    s = reducer(s, { type: "setConfig", choice: { project: "shop", settings: ["supabase/auth.json:site_url"] } });
+    expect(s.plan.status).toBe("idle"); // a changed choice makes the plan again
+    expect(restoreRequest(s, planChoices(s))).toEqual({
+      archive: ARCHIVE,
+      database: { to: restoreTo(s), options: planChoices(s) },
+      storage: {
+        to: { kind: "project", value: "shop" },
+        buckets: { kind: "only", names: ["avatars", "docs"] },
+        bucket_map: {},
+        mirror: true,
+        overwrite: false,
+      },
+      config: { project: "shop", settings: ["supabase/auth.json:site_url"] },
+    });
+    // A folder not yet typed: no request, no plan, no Next.
+    const folder = reducer(s, { type: "setStorage", choice: { ...storage, toFolder: true } });
+    expect(restoreRequest(folder, planChoices(folder))).toBeNull();
+  });
+
+  it("reviews every section: one list of blockers, and a mirror waits for the typed word", () => {
+    let s = reducer(atReview(), { type: "setStorage", choice: storage });
+    s = reducer(s, { type: "setConfig", choice: { project: "shop", settings: [] } });
+    s = run(s, { type: "planStarted" });
+    const whole = { ...onePlan(plan()), storage: storagePlan(["bucket avatars: access denied"]), config: configPlan(["no token"]) };
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: whole });
+    expect(blockers(s)).toEqual(["bucket avatars: access denied", "no token"]);
+    expect(canRestore(s)).toBe(false);
+    s = reducer(s, { type: "planStarted" });
+    s = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: { ...whole, storage: storagePlan(), config: configPlan() } });
+    expect(needsMirrorConsent(s)).toBe(true);
+    expect(restoreDisabledReasons(s)).toEqual([expect.stringContaining("mirror")]);
+    s = reducer(s, { type: "typeMirrorConsent", text: "mirro" });
+    expect(canRestore(s)).toBe(false);
+    s = reducer(s, { type: "typeMirrorConsent", text: " mirror " });
+    expect(canRestore(s)).toBe(true);
+  });
+
+  it("the run's report is the one report: a success only when it is ok", () => {
+    const s = run(reducer(atReview(), { type: "setStorage", choice: { ...storage, mirror: false } }), { type: "planStarted" });
+    const ready = reducer(s, { type: "planLoaded", seq: s.planSeq, plan: { ...onePlan(plan()), storage: storagePlan([], false) } });
+    const storageReport = { plan: storagePlan([], false), buckets: [] } as unknown as StorageRestoreReport;
+    const done = run(ready, { type: "confirm", now: 0 }, {
+      type: "runFinished",
+      now: 1,
+      report: { ...oneReport(restoreReport()), storage: storageReport },
+      error: null,
+    });
+    expect(done.run).toMatchObject({ status: "finished", report: { storage: storageReport } });
+    expect(succeeded(done)).toBe(true);
+  });
+});
+
+describe("an archive without a database", () => {
+  it("restores what it holds: no database section, no database target, no typed name", () => {
+    const storageOnly = {
+      ...verifyReport(),
+      manifest: { counts: { storage: { items: 4, bytes: 3000 } } },
+    } as unknown as VerifyReport;
+    let s = run(
+      initialState("shop"),
+      { type: "chooseBackup", backupId: "b-1", path: ARCHIVE },
+      { type: "next" },
+      { type: "verifyStarted" },
+      { type: "verifyDone", report: storageOnly },
+    );
+    expect(s.components.database).toBe(false);
+    expect(restoreRequest(s, planChoices(s))).toBeNull(); // nothing chosen yet
+    expect(canNext(s)).toBe(false);
+    const choice = { project: "shop", toFolder: true, folder: "/tmp/out", allBuckets: true, buckets: "", mirror: false, overwrite: false };
+    s = run(s, { type: "setStorage", choice }, { type: "next" });
+    expect(s.step).toBe("target");
+    expect(restoreRequest(s, planChoices(s))).toEqual({
+      archive: ARCHIVE,
+      database: null,
+      storage: { to: { kind: "folder", value: "/tmp/out" }, buckets: { kind: "all" }, bucket_map: {}, mirror: false, overwrite: false },
+      config: null,
+    });
+    s = reducer(s, { type: "planStarted" });
+    const storage = { mirror: false, blockers: [], buckets: [], warnings: [] } as unknown as StoragePlan;
+    s = run(s, { type: "planLoaded", seq: s.planSeq, plan: { archive: ARCHIVE, database: null, storage, config: null } }, { type: "next" });
+    expect(s.step).toBe("review");
+    expect(restoreDisabledReasons(s)).toEqual([]);
+    expect(canRestore(s)).toBe(true);
   });
 });

@@ -2,17 +2,22 @@
 // nothing changes a database before the explicit "Restore" on the review step. The component
 // (RestoreWizard.tsx) runs the effects (commands, job events) and feeds their results back here.
 import type {
+  ConfigRestore,
   ErrorPayload,
   JobProgress,
   DatabaseOptions,
   DatabasePlan,
-  DatabaseReport,
   DatabaseTo,
+  RestorePlan,
+  RestoreReport,
   RestoreRequest,
+  Manifest,
   Selection,
+  StorageRestore,
   VerifyReport,
 } from "../bindings";
 import { errorDisplay } from "../ipc/errorDisplay";
+import { parseBuckets } from "../project/backupTypes";
 
 export const STEPS = ["source", "verify", "target", "review", "run", "report"] as const;
 export type Step = (typeof STEPS)[number];
@@ -44,7 +49,7 @@ export type Verify =
 export type Plan =
   | { status: "idle" }
   | { status: "loading"; seq: number }
-  | { status: "ready"; seq: number; plan: DatabasePlan }
+  | { status: "ready"; seq: number; plan: RestorePlan }
   | { status: "error"; seq: number; error: ErrorPayload };
 
 export type Run =
@@ -54,9 +59,42 @@ export type Run =
       status: "finished";
       startedAt: number;
       finishedAt: number;
-      report: DatabaseReport | null;
+      report: RestoreReport | null;
       error: ErrorPayload | null;
     };
+
+/** The storage component as chosen: into a saved project's storage or a folder, which buckets, how. */
+export type StorageChoice = {
+  /** The saved project whose storage is written (when not into a folder). */
+  project: string;
+  toFolder: boolean;
+  folder: string;
+  allBuckets: boolean;
+  /** The buckets, comma separated, when not all. */
+  buckets: string;
+  mirror: boolean;
+  overwrite: boolean;
+};
+
+/** The configuration component as chosen: the project written to and the settings written back. */
+export type ConfigChoice = { project: string; settings: string[] };
+
+/**
+ * What is restored: the database (unless the archive has none, or it is unticked), and beside it
+ * storage and configuration (null: not restored).
+ */
+export type Components = { database: boolean; storage: StorageChoice | null; config: ConfigChoice | null };
+
+/** Whether an archive holds a database (a storage or configuration backup does not). */
+export function archiveHasDatabase(m: Manifest | null | undefined): boolean {
+  if (!m) return true;
+  const counts = m.counts ?? {};
+  if ("database" in counts || "database" in (m.components ?? {})) return true;
+  return !("storage" in counts || m.storage || "config" in counts);
+}
+
+/** The word a storage mirror asks to be typed. */
+export const MIRROR_WORD = "mirror";
 
 export type WizardState = {
   step: Step;
@@ -72,6 +110,10 @@ export type WizardState = {
   planSeq: number;
   /** What the user typed to confirm replacing a non-empty database. */
   consent: string;
+  /** What the user typed to allow a storage mirror to delete objects. */
+  mirrorConsent: string;
+  /** Storage and configuration, restored in the same job as the database. */
+  components: Components;
   safetyBackup: boolean;
   createRoles: boolean;
   /** Restore objects of roles the connecting role cannot act for as its own. */
@@ -104,9 +146,13 @@ export type Action =
   | { type: "verifyFailed"; error: ErrorPayload }
   | { type: "chooseTarget"; target: Target }
   | { type: "planStarted" }
-  | { type: "planLoaded"; seq: number; plan: DatabasePlan }
+  | { type: "planLoaded"; seq: number; plan: RestorePlan }
   | { type: "planFailed"; seq: number; error: ErrorPayload }
   | { type: "typeConsent"; text: string }
+  | { type: "typeMirrorConsent"; text: string }
+  | { type: "setDatabase"; on: boolean }
+  | { type: "setStorage"; choice: StorageChoice | null }
+  | { type: "setConfig"; choice: ConfigChoice | null }
   | { type: "setSafetyBackup"; on: boolean }
   | { type: "setCreateRoles"; on: boolean }
   | { type: "setNoOwner"; on: boolean }
@@ -118,7 +164,7 @@ export type Action =
   | { type: "runProgress"; progress: JobProgress }
   | { type: "cancelRequested" }
   | { type: "cancelRefused" }
-  | { type: "runFinished"; now: number; report: DatabaseReport | null; error: ErrorPayload | null };
+  | { type: "runFinished"; now: number; report: RestoreReport | null; error: ErrorPayload | null };
 
 /** How the selection is being chosen: everything, whole schemas or tables; the tables' filter. */
 export type SelectionView = { mode: "all" | "schemas" | "tables"; filter: string };
@@ -143,6 +189,8 @@ export function initialState(project: string): WizardState {
     plan: { status: "idle" },
     planSeq: 0,
     consent: "",
+    mirrorConsent: "",
+    components: { database: true, storage: null, config: null },
     safetyBackup: true,
     createRoles: false,
     noOwner: false,
@@ -207,16 +255,53 @@ export function runChoices(s: WizardState): DatabaseOptions {
   };
 }
 
-/** The one restore request of the wizard: the database into the chosen target. */
-export function restoreRequest(s: WizardState, options: DatabaseOptions): RestoreRequest | null {
-  const archive = s.source?.path;
-  const to = restoreTo(s);
-  if (!archive || !to) return null;
-  return { archive, database: { to, options }, storage: null, config: null };
+/** The storage section of the request; null while incomplete (a folder not typed). */
+export function storageSection(c: StorageChoice): StorageRestore | null {
+  const folder = c.folder.trim();
+  if (c.toFolder && !folder) return null;
+  if (!c.toFolder && !c.project) return null;
+  return {
+    to: c.toFolder ? { kind: "folder", value: folder } : { kind: "project", value: c.project },
+    buckets: c.allBuckets ? { kind: "all" } : parseBuckets(c.buckets),
+    bucket_map: {},
+    mirror: c.mirror,
+    overwrite: c.overwrite,
+  };
 }
 
-export function readyPlan(s: WizardState): DatabasePlan | null {
+function configSection(c: ConfigChoice): ConfigRestore {
+  return { project: c.project, settings: c.settings };
+}
+
+/**
+ * The ONE restore request of the wizard: the database into the chosen target, and beside it every
+ * component chosen (storage, configuration). Null while a chosen section is incomplete.
+ */
+export function restoreRequest(s: WizardState, options: DatabaseOptions): RestoreRequest | null {
+  const archive = s.source?.path;
+  if (!archive) return null;
+  const { database, storage, config } = s.components;
+  const to = database ? restoreTo(s) : null;
+  if (database && !to) return null;
+  const storageReq = storage ? storageSection(storage) : null;
+  if (storage && !storageReq) return null;
+  if (!to && !storageReq && !config) return null; // nothing chosen
+  return {
+    archive,
+    database: to ? { to, options } : null,
+    storage: storageReq,
+    config: config ? configSection(config) : null,
+  };
+}
+
+/** The one plan, when it is made. */
+export function readyRestorePlan(s: WizardState): RestorePlan | null {
   return s.plan.status === "ready" ? s.plan.plan : null;
+}
+
+/** The plan's database section. */
+export function readyPlan(s: WizardState): DatabasePlan | null {
+  return readyRestorePlan(s)?.database ?? null;
 }
 
 /** Replacing a non-empty database needs its name typed exactly. */
@@ -227,7 +312,7 @@ export function needsConsent(s: WizardState): boolean {
 
 export function consentGiven(s: WizardState): boolean {
   const plan = readyPlan(s);
-  if (!plan) return false;
+  if (!plan) return readyRestorePlan(s) !== null; // no database section: nothing to replace
   return plan.target_empty || s.consent.trim() === plan.target_database;
 }
 
@@ -237,19 +322,29 @@ export function needsArbitrarySqlConsent(s: WizardState): boolean {
   return plan !== null && plan.arbitrary_sql_total > 0;
 }
 
+/** A storage mirror deletes objects: it needs the word typed. */
+export function needsMirrorConsent(s: WizardState): boolean {
+  return readyRestorePlan(s)?.storage?.mirror === true;
+}
+
+/** Every section's blockers, in one list (database, then storage, then configuration). */
 export function blockers(s: WizardState): string[] {
-  return readyPlan(s)?.blockers ?? [];
+  const p = readyRestorePlan(s);
+  if (!p) return [];
+  return [...(p.database?.blockers ?? []), ...(p.storage?.blockers ?? []), ...(p.config?.blockers ?? [])];
 }
 
 /** Why "Restore" is disabled (empty when it is enabled). */
 export function restoreDisabledReasons(s: WizardState): string[] {
   const plan = readyPlan(s);
   if (s.plan.status === "loading") return ["The plan is being made."];
-  if (!plan) return ["There is no plan yet."];
-  const reasons = [...plan.blockers];
+  if (!readyRestorePlan(s)) return ["There is no plan yet."];
+  const reasons = blockers(s);
+  if (needsMirrorConsent(s) && s.mirrorConsent.trim() !== MIRROR_WORD)
+    reasons.push(`Type “${MIRROR_WORD}” to allow the storage restore to delete objects.`);
   if (needsArbitrarySqlConsent(s) && !s.allowArbitrarySql)
     reasons.push("Tick the box to run the statements pg_dump never writes, or restore another backup.");
-  if (!consentGiven(s)) reasons.push(`Type the database name “${plan.target_database}” to confirm replacing it.`);
+  if (plan && !consentGiven(s)) reasons.push(`Type the database name “${plan.target_database}” to confirm replacing it.`);
   return reasons;
 }
 
@@ -263,9 +358,14 @@ export function canNext(s: WizardState): boolean {
     case "source":
       return Boolean(s.source && s.source.path.trim());
     case "verify":
-      return s.verify.status === "done" && s.verify.report.ok;
+      // An intact archive, and something of it to restore (a storage backup: a component ticked).
+      return (
+        s.verify.status === "done" &&
+        s.verify.report.ok &&
+        (s.components.database || s.components.storage !== null || s.components.config !== null)
+      );
     case "target":
-      return restoreTo(s) !== null && s.plan.status === "ready";
+      return restoreRequest(s, planChoices(s)) !== null && s.plan.status === "ready";
     default:
       return false; // review → "Restore"; run and report move by themselves
   }
@@ -290,7 +390,14 @@ export function succeeded(s: WizardState): boolean {
 
 /** Drops the plan and the consent; an answer still on its way is then stale (ignored). */
 function resetPlan(s: WizardState): WizardState {
-  return { ...s, plan: { status: "idle" }, planSeq: s.planSeq + 1, consent: "", allowArbitrarySql: false };
+  return {
+    ...s,
+    plan: { status: "idle" },
+    planSeq: s.planSeq + 1,
+    consent: "",
+    mirrorConsent: "",
+    allowArbitrarySql: false,
+  };
 }
 
 function withSource(s: WizardState, source: Source | null): WizardState {
@@ -339,8 +446,12 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return s.verify.status === "running" ? { ...s, verify: { ...s.verify, jobId: a.jobId } } : s;
     case "verifyProgress":
       return s.verify.status === "running" ? { ...s, verify: { ...s.verify, progress: a.progress } } : s;
-    case "verifyDone":
-      return s.verify.status === "running" ? { ...s, verify: { status: "done", report: a.report } } : s;
+    case "verifyDone": {
+      if (s.verify.status !== "running") return s;
+      // An archive without a database (a storage or configuration backup) restores what it holds.
+      const database = archiveHasDatabase(a.report.manifest);
+      return { ...s, verify: { status: "done", report: a.report }, components: { ...s.components, database } };
+    }
     case "verifyFailed":
       return s.verify.status === "running" ? { ...s, verify: { status: "error", error: a.error } } : s;
     case "chooseTarget":
@@ -359,6 +470,23 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return { ...s, plan: { status: "error", seq: a.seq, error: a.error } };
     case "typeConsent":
       return s.step === "review" ? { ...s, consent: a.text } : s;
+    case "typeMirrorConsent":
+      return s.step === "review" ? { ...s, mirrorConsent: a.text } : s;
+    // What is restored beside the database: chosen before the run; a change makes the plan again
+    // (an answer still on its way is stale). The typed consents stay: the targets are the same.
+    case "setDatabase":
+    case "setStorage":
+    case "setConfig": {
+      if (s.step === "run" || s.step === "report") return s;
+      const components =
+        a.type === "setDatabase"
+          ? { ...s.components, database: a.on }
+          : a.type === "setStorage"
+            ? { ...s.components, storage: a.choice }
+            : { ...s.components, config: a.choice };
+      if (JSON.stringify(components) === JSON.stringify(s.components)) return s;
+      return { ...s, components, plan: { status: "idle" }, planSeq: s.planSeq + 1 };
+    }
     // A changed choice changes the plan (safety backup, blockers): it is made again; the typed
     // consent stays, since the target is the same.
     case "setSafetyBackup":

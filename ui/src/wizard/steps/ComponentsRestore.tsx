@@ -1,23 +1,14 @@
-// "What to restore" for a backup that holds storage and/or configuration beside its database:
-// storage (all or chosen buckets, into the project's storage or a folder, mirror only after typed
-// consent) and configuration (the settings that differ, side by side, chosen one by one). Each is
-// planned first and changes nothing until its own button; the database goes on through the
-// wizard's next steps.
-import { useId, useState } from "react";
-import {
-  commands,
-  type ConfigPlan,
-  type ErrorPayload,
-  type Manifest,
-  type RestoreRequest,
-  type SettingDiff,
-  type StoragePlan,
-} from "../../bindings";
-import { ErrorNotice } from "../../components/ErrorNotice";
+// "What to restore" for a backup that holds storage and/or configuration beside its database: the
+// choice form of those components (storage: all or chosen buckets, into a saved project's storage
+// or a folder, mirror; configuration: the project written to). The choices go into the wizard's
+// ONE restore request: the review shows the one plan with a section per component, and "Restore"
+// runs them in one job. Nothing is planned or changed here.
+import { useId } from "react";
+import type { ConfigPlan, Manifest, StoragePlan } from "../../bindings";
 import { formatBytes } from "../../components/format";
-import { parseBuckets } from "../../project/backupTypes";
-import { useJobActions, useStore } from "../../store";
-import { call } from "../../ipc/call";
+import { archiveHasDatabase, type ConfigChoice, type Components, type StorageChoice } from "../steps";
+
+export { MIRROR_WORD } from "../steps";
 
 /** Whether the archive holds storage / configuration members (its manifest's counts). */
 export function archiveComponents(m: Manifest | null | undefined): { storage: boolean; config: boolean } {
@@ -25,134 +16,60 @@ export function archiveComponents(m: Manifest | null | undefined): { storage: bo
   return { storage: "storage" in counts || Boolean(m?.storage), config: "config" in counts };
 }
 
-/** The word mirror mode asks to be typed. */
-export const MIRROR_WORD = "mirror";
-
-const key = (d: SettingDiff) => (d.setting ? `${d.file}:${d.setting}` : d.file);
+/** A setting as the request names it: `file:setting`, or the file. */
+export const settingKey = (d: { file: string; setting: string }) => (d.setting ? `${d.file}:${d.setting}` : d.file);
 const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v));
 
-type Props = { archive: string; manifest: Manifest | null | undefined; project: string };
+/** The storage choice a ticked box starts with: every bucket into the project's own storage. */
+export function defaultStorage(project: string): StorageChoice {
+  return { project, toFolder: false, folder: "", allBuckets: true, buckets: "", mirror: false, overwrite: false };
+}
 
-export function ComponentsRestore({ archive, manifest, project }: Props) {
+type Props = {
+  manifest: Manifest | null | undefined;
+  /** The project the wizard was opened from. */
+  project: string;
+  /** The other saved projects (storage can go into theirs). */
+  projects: string[];
+  components: Components;
+  onDatabase: (on: boolean) => void;
+  onStorage: (choice: StorageChoice | null) => void;
+  onConfig: (choice: ConfigChoice | null) => void;
+};
+
+export function ComponentsRestore({ manifest, project, projects, components, onDatabase, onStorage, onConfig }: Props) {
   const has = archiveComponents(manifest);
+  const hasDatabase = archiveHasDatabase(manifest);
   const id = useId();
-  const { startRestore } = useJobActions();
-  const store = useStore();
-  const [storage, setStorage] = useState(false);
-  const [config, setConfig] = useState(false);
-  const [allBuckets, setAllBuckets] = useState(true);
-  const [buckets, setBuckets] = useState("");
-  const [toFolder, setToFolder] = useState(false);
-  const [folder, setFolder] = useState("");
-  const [mirror, setMirror] = useState(false);
-  const [overwrite, setOverwrite] = useState(false);
-  const [consent, setConsent] = useState("");
-  const [storagePlan, setStoragePlan] = useState<StoragePlan | null>(null);
-  const [configPlan, setConfigPlan] = useState<ConfigPlan | null>(null);
-  const [chosen, setChosen] = useState<Set<string>>(new Set());
-  const [error, setError] = useState<ErrorPayload | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   if (!has.storage && !has.config) return null;
-
-  // The one restore request, with the storage section only.
-  const request = (): RestoreRequest => ({
-    archive,
-    database: null,
-    storage: {
-      to: toFolder ? { kind: "folder", value: folder.trim() } : { kind: "project", value: project },
-      buckets: allBuckets ? { kind: "all" } : parseBuckets(buckets),
-      bucket_map: {},
-      mirror,
-      overwrite,
-    },
-    config: null,
-  });
-  // The one restore request, with the configuration section only.
-  const configRequest = (settings: string[]): RestoreRequest => ({
-    archive,
-    database: null,
-    storage: null,
-    config: { project, settings },
-  });
-  // Any change of the storage choices makes the plan stale.
-  const changed = <T,>(set: (v: T) => void) => (v: T) => {
-    set(v);
-    setStoragePlan(null);
-    setNotice(null);
-  };
-  const consentOk = !mirror || consent.trim() === MIRROR_WORD;
-
-  const planStorage = async () => {
-    setBusy(true);
-    setError(null);
-    const r = await call(commands.planRestore(request()));
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
-    setStoragePlan(r.data.storage);
-  };
-
-  const runStorage = async () => {
-    setError(null);
-    const started = await startRestore(project, request());
-    if (!started.ok) return setError(started.error);
-    setNotice("Storage restore started; its progress shows on the project's page.");
-    setStoragePlan(null);
-    setConsent("");
-  };
-
-  const planConfig = async () => {
-    setBusy(true);
-    setError(null);
-    const r = await call(commands.planRestore(configRequest([])));
-    setBusy(false);
-    if (!r.ok) return setError(r.error);
-    setConfigPlan(r.data.config);
-    setChosen(new Set());
-  };
-
-  const applyConfig = async () => {
-    setBusy(true);
-    setError(null);
-    const started = await startRestore(project, configRequest([...chosen]));
-    if (!started.ok) {
-      setBusy(false);
-      return setError(started.error);
-    }
-    store.follow(started.id, {
-      onProgress: () => {},
-      onFinished: (f) => {
-        setBusy(false);
-        const applied = f.result?.kind === "restore" ? f.result.report.config?.applied : undefined;
-        if (!f.ok || !applied) return setError(f.error ?? { code: "internal", message: "The configuration was not written.", hint: null, retryable: false });
-        const skipped = applied.skipped.length;
-        setNotice(
-          `Wrote ${applied.applied.length} setting${applied.applied.length === 1 ? "" : "s"} back` +
-            (skipped ? `; ${skipped} skipped.` : "."),
-        );
-        setConfigPlan(null);
-        setChosen(new Set());
-      },
-    });
-  };
+  const storage = components.storage;
+  const set = (patch: Partial<StorageChoice>) => storage && onStorage({ ...storage, ...patch });
 
   return (
     <section className="panel" aria-label="What to restore" data-testid="wizard-components">
       <h3>What to restore</h3>
       <p className="small muted">
         This backup also holds {[has.storage && "storage", has.config && "configuration"].filter(Boolean).join(" and ")}.
-        Each is planned and restored on its own here; the database continues with Next.
+        What you tick is restored with the database in one job: the review shows the plan of each before anything
+        changes.
       </p>
       <fieldset className="checks">
         <label>
-          <input type="checkbox" checked disabled data-testid="wizard-components-database" /> Database (next steps)
+          <input
+            type="checkbox"
+            checked={components.database}
+            disabled={!hasDatabase}
+            onChange={(e) => onDatabase(e.target.checked)}
+            data-testid="wizard-components-database"
+          />{" "}
+          Database{hasDatabase ? " (its target is chosen next)" : " (not in this backup)"}
         </label>
         {has.storage && (
           <label>
             <input
               type="checkbox"
-              checked={storage}
-              onChange={(e) => changed(setStorage)(e.target.checked)}
+              checked={storage !== null}
+              onChange={(e) => onStorage(e.target.checked ? defaultStorage(project) : null)}
               data-testid="wizard-components-storage"
             />{" "}
             Storage
@@ -162,39 +79,55 @@ export function ComponentsRestore({ archive, manifest, project }: Props) {
           <label>
             <input
               type="checkbox"
-              checked={config}
-              onChange={(e) => setConfig(e.target.checked)}
+              checked={components.config !== null}
+              onChange={(e) => onConfig(e.target.checked ? { project, settings: [] } : null)}
               data-testid="wizard-components-config"
             />{" "}
-            Configuration
+            Configuration (the review compares it with the project’s; you choose the settings written back there)
           </label>
         )}
       </fieldset>
+      {components.config && (
+        <label className="field" data-testid="wizard-config-choice">
+          Configuration written back to{" "}
+          <select
+            value={components.config.project}
+            onChange={(e) => onConfig({ project: e.target.value, settings: [] })}
+            data-testid="wizard-config-project"
+          >
+            {[project, ...projects.filter((p) => p !== project)].map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
 
       {storage && (
         <div className="form" data-testid="wizard-storage">
           <fieldset className="segmented">
             <legend>Buckets</legend>
             <label>
-              <input type="radio" name={`${id}-b`} checked={allBuckets} onChange={() => changed(setAllBuckets)(true)} />
+              <input type="radio" name={`${id}-b`} checked={storage.allBuckets} onChange={() => set({ allBuckets: true })} />
               All
             </label>
             <label>
               <input
                 type="radio"
                 name={`${id}-b`}
-                checked={!allBuckets}
-                onChange={() => changed(setAllBuckets)(false)}
+                checked={!storage.allBuckets}
+                onChange={() => set({ allBuckets: false })}
                 data-testid="wizard-storage-some"
               />
               Only these
             </label>
           </fieldset>
-          {!allBuckets && (
+          {!storage.allBuckets && (
             <input
               aria-label="Buckets, comma separated"
-              value={buckets}
-              onChange={(e) => changed(setBuckets)(e.target.value)}
+              value={storage.buckets}
+              onChange={(e) => set({ buckets: e.target.value })}
               placeholder="avatars, docs"
               data-testid="wizard-storage-buckets"
             />
@@ -205,28 +138,42 @@ export function ComponentsRestore({ archive, manifest, project }: Props) {
               <input
                 type="radio"
                 name={`${id}-to`}
-                checked={!toFolder}
-                onChange={() => changed(setToFolder)(false)}
+                checked={!storage.toFolder}
+                onChange={() => set({ toFolder: false })}
                 data-testid="wizard-storage-to-project"
               />
-              {project}’s storage
+              A project’s storage
             </label>
             <label>
               <input
                 type="radio"
                 name={`${id}-to`}
-                checked={toFolder}
-                onChange={() => changed(setToFolder)(true)}
+                checked={storage.toFolder}
+                onChange={() => set({ toFolder: true })}
                 data-testid="wizard-storage-to-folder"
               />
               A folder
             </label>
           </fieldset>
-          {toFolder && (
+          {!storage.toFolder && (
+            <select
+              aria-label="Project"
+              value={storage.project}
+              onChange={(e) => set({ project: e.target.value })}
+              data-testid="wizard-storage-project"
+            >
+              {[project, ...projects.filter((p) => p !== project)].map((p) => (
+                <option key={p} value={p}>
+                  {p}’s storage
+                </option>
+              ))}
+            </select>
+          )}
+          {storage.toFolder && (
             <input
               aria-label="Folder"
-              value={folder}
-              onChange={(e) => changed(setFolder)(e.target.value)}
+              value={storage.folder}
+              onChange={(e) => set({ folder: e.target.value })}
               placeholder="/path/to/folder"
               data-testid="wizard-storage-folder"
             />
@@ -234,8 +181,8 @@ export function ComponentsRestore({ archive, manifest, project }: Props) {
           <label className="check">
             <input
               type="checkbox"
-              checked={overwrite}
-              onChange={(e) => changed(setOverwrite)(e.target.checked)}
+              checked={storage.overwrite}
+              onChange={(e) => set({ overwrite: e.target.checked })}
               data-testid="wizard-storage-overwrite"
             />{" "}
             Replace files whose content differs (folders)
@@ -243,95 +190,13 @@ export function ComponentsRestore({ archive, manifest, project }: Props) {
           <label className="check">
             <input
               type="checkbox"
-              checked={mirror}
-              onChange={(e) => changed(setMirror)(e.target.checked)}
+              checked={storage.mirror}
+              onChange={(e) => set({ mirror: e.target.checked })}
               data-testid="wizard-storage-mirror"
             />{" "}
-            Mirror: delete objects the backup does not have
+            Mirror: delete objects the backup does not have (the review asks you to type “mirror”)
           </label>
-          {mirror && (
-            <div className="field">
-              <label htmlFor={`${id}-consent`}>
-                Mirror deletes objects. Type <span className="mono">{MIRROR_WORD}</span> to allow it
-              </label>
-              <input
-                id={`${id}-consent`}
-                value={consent}
-                onChange={(e) => setConsent(e.target.value)}
-                autoComplete="off"
-                data-testid="wizard-storage-consent"
-              />
-            </div>
-          )}
-          <div className="form-actions">
-            <button
-              type="button"
-              className="btn"
-              onClick={() => void planStorage()}
-              disabled={busy || (toFolder && !folder.trim())}
-              data-testid="wizard-storage-plan"
-            >
-              Plan storage restore
-            </button>
-            <button
-              type="button"
-              className="btn btn-primary"
-              onClick={() => void runStorage()}
-              disabled={!storagePlan || storagePlan.blockers.length > 0 || !consentOk}
-              title={!consentOk ? `Type ${MIRROR_WORD} to allow deleting` : undefined}
-              data-testid="wizard-storage-run"
-            >
-              Restore storage
-            </button>
-          </div>
-          {storagePlan && <StoragePlanView plan={storagePlan} />}
         </div>
-      )}
-
-      {config && (
-        <div className="form" data-testid="wizard-config">
-          <div className="form-actions">
-            <button
-              type="button"
-              className="btn"
-              onClick={() => void planConfig()}
-              disabled={busy}
-              data-testid="wizard-config-plan"
-            >
-              Compare with {project}’s configuration
-            </button>
-            <button
-              type="button"
-              className="btn btn-primary"
-              onClick={() => void applyConfig()}
-              disabled={busy || chosen.size === 0}
-              data-testid="wizard-config-apply"
-            >
-              Write {chosen.size} setting{chosen.size === 1 ? "" : "s"} back
-            </button>
-          </div>
-          {configPlan && (
-            <ConfigDiffTable
-              plan={configPlan}
-              chosen={chosen}
-              onToggle={(k, on) =>
-                setChosen((old) => {
-                  const next = new Set(old);
-                  if (on) next.add(k);
-                  else next.delete(k);
-                  return next;
-                })
-              }
-            />
-          )}
-        </div>
-      )}
-
-      {error && <ErrorNotice error={error} testId="wizard-components-error" />}
-      {notice && (
-        <p className="notice notice-ok small" role="status" data-testid="wizard-components-notice">
-          {notice}
-        </p>
       )}
     </section>
   );
@@ -376,11 +241,6 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
           ))}
         </tbody>
       </table>
-      {plan.blockers.map((b) => (
-        <p key={b} className="notice notice-error small" data-testid="wizard-storage-blocker">
-          {b}
-        </p>
-      ))}
       {plan.warnings.map((w) => (
         <p key={w} className="notice notice-warn small">
           {w}
@@ -390,7 +250,7 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
   );
 }
 
-function ConfigDiffTable({
+export function ConfigDiffTable({
   plan,
   chosen,
   onToggle,
@@ -417,7 +277,7 @@ function ConfigDiffTable({
       </thead>
       <tbody>
         {plan.diffs.map((d) => {
-          const k = key(d);
+          const k = settingKey(d);
           const why = d.redacted
             ? "Redacted in the backup: its value is unknown and never written back"
             : !d.writable

@@ -1,6 +1,8 @@
-// The last step: how the restore went, proved table by table (rows the backup recorded against
-// rows the target holds now), or why it failed and what to do, by error code.
-import type { DatabaseReport } from "../../bindings";
+// The last step: how the ONE restore went, a section per component: the database proved table by
+// table (rows the backup recorded against rows the target holds now), the storage bucket by
+// bucket, the configuration setting by setting; or why it failed and what to do, by error code.
+import type { ConfigReport, DatabaseReport, StorageRestoreReport } from "../../bindings";
+import { formatBytes } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
 import { formatDuration } from "../../components/format";
@@ -17,13 +19,16 @@ const count = (n: number | null) => (n === null ? "—" : n.toLocaleString("en-U
 
 export function ReportStep({ state, onGoto, onDone }: Props) {
   if (state.run.status !== "finished") return null;
-  const { report, error, startedAt, finishedAt } = state.run;
+  const { report: whole, error, startedAt, finishedAt } = state.run;
+  const report = whole?.database ?? null;
   const ok = succeeded(state);
-  const durationMs = report?.duration_ms ?? finishedAt - startedAt;
-  const advice = error ? failureAdvice(error.code) : report && !report.ok ? failureAdvice("validation_failed") : null;
+  const durationMs = whole?.duration_ms ?? finishedAt - startedAt;
+  const advice = error ? failureAdvice(error.code) : whole && !whole.ok ? failureAdvice("validation_failed") : null;
   const mismatched = report?.tables.filter((t) => !t.ok).length ?? 0;
   const title = ok
-    ? "Restored: every table holds the rows the backup recorded"
+    ? report
+      ? "Restored: every table holds the rows the backup recorded"
+      : "Restored"
     : error && !errorDisplay(error.code).failure
       ? "Restore cancelled"
       : error
@@ -91,6 +96,9 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
         </table>
       )}
 
+      {whole?.storage && <StorageSection report={whole.storage} />}
+      {whole?.config && <ConfigSection report={whole.config} />}
+
       {advice && (
         <p className="muted" data-testid="wizard-advice">
           {advice.text}
@@ -108,5 +116,79 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
         </button>
       </div>
     </div>
+  );
+}
+
+const n = (x: number) => x.toLocaleString("en-US");
+
+/** The storage section of the report: what was written, skipped, kept and deleted, per bucket. */
+function StorageSection({ report }: { report: StorageRestoreReport }) {
+  return (
+    <section className="wizard-section" data-testid="wizard-report-storage">
+      <h4>Storage</h4>
+      <p className="small" data-testid="wizard-report-storage-summary">
+        {n(report.uploaded)} objects written ({formatBytes(report.uploaded_bytes)}), {n(report.skipped)} identical
+        skipped
+        {report.kept ? `, ${n(report.kept)} different kept` : ""}
+        {report.plan.mirror ? `, ${n(report.deleted)} deleted (${formatBytes(report.deleted_bytes)})` : ""} — into{" "}
+        {report.plan.target}.
+      </p>
+      <table className="history-table wizard-table">
+        <thead>
+          <tr>
+            <th>Bucket</th>
+            <th className="num">Written</th>
+            <th className="num">Skipped</th>
+            <th className="num">Kept</th>
+            <th className="num">Deleted</th>
+          </tr>
+        </thead>
+        <tbody>
+          {report.buckets.map((b) => (
+            <tr key={b.bucket} data-testid="wizard-report-bucket" data-bucket={b.bucket} data-uploaded={b.uploaded}>
+              <td className="mono">
+                {b.bucket}
+                {b.target_bucket !== b.bucket ? ` → ${b.target_bucket}` : ""}
+                {b.created ? " (created)" : ""}
+              </td>
+              <td className="num">
+                {n(b.uploaded)} ({formatBytes(b.uploaded_bytes)})
+              </td>
+              <td className="num">{n(b.skipped)}</td>
+              <td className="num">{n(b.kept)}</td>
+              <td className="num">{n(b.deleted)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** The configuration section of the report: the settings written back, and those skipped. */
+function ConfigSection({ report }: { report: ConfigReport }) {
+  const { applied, skipped } = report.applied;
+  return (
+    <section className="wizard-section" data-testid="wizard-report-config">
+      <h4>Configuration</h4>
+      <p className="small" data-testid="wizard-report-config-summary">
+        {applied.length === 0 && skipped.length === 0
+          ? `Nothing written back to ${report.plan.project}.`
+          : `Wrote ${applied.length} setting${applied.length === 1 ? "" : "s"} back to ${report.plan.project}` +
+            (skipped.length ? `; ${skipped.length} skipped.` : ".")}
+      </p>
+      {(applied.length > 0 || skipped.length > 0) && (
+        <ul className="small mono">
+          {applied.map((a) => (
+            <li key={`${a.file}:${a.setting}`}>{a.setting ? `${a.file}:${a.setting}` : a.file}</li>
+          ))}
+          {skipped.map((x) => (
+            <li key={`skip-${x.file}:${x.setting}`} className="muted">
+              {x.setting ? `${x.file}:${x.setting}` : x.file}: skipped, {x.reason}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }

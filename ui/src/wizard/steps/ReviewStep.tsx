@@ -1,9 +1,23 @@
-// Step 4: the plan (what will be created, replaced and kept), the safety backup, and the typed
-// consent before a non-empty database is replaced.
+// Step 4: the ONE plan, a section per component of the request: the database (what will be
+// created, replaced and kept, the safety backup), the storage (objects written, skipped and
+// deleted per bucket), the configuration (the differences, and the settings that will be written);
+// every section's blockers in one list, and the typed consents (the database's name before a
+// non-empty database is replaced, "mirror" before a storage mirror deletes objects).
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatTime } from "../../components/format";
-import type { ArbitraryKind, DatabasePlan } from "../../bindings";
-import { needsArbitrarySqlConsent, needsConsent, readyPlan, restoreDisabledReasons } from "../steps";
+import type { ArbitraryKind, ConfigPlan, DatabasePlan } from "../../bindings";
+import {
+  blockers,
+  type ConfigChoice,
+  MIRROR_WORD,
+  needsArbitrarySqlConsent,
+  needsConsent,
+  needsMirrorConsent,
+  readyPlan,
+  readyRestorePlan,
+  restoreDisabledReasons,
+} from "../steps";
+import { ConfigDiffTable, StoragePlanView } from "./ComponentsRestore";
 import { SelectionPicker } from "./SelectionPicker";
 import type { StepProps } from "./types";
 
@@ -93,10 +107,123 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
       </p>
     );
   if (p.status === "error") return <ErrorNotice error={p.error} testId="wizard-plan-error" onRetry={onRetry} />;
-  const plan = readyPlan(state)!;
+  const plan = readyPlan(state);
+  const whole = readyRestorePlan(state)!;
+  const blocking = blockers(state);
   const reasons = restoreDisabledReasons(state);
   return (
     <div data-testid="wizard-plan">
+      {plan && <DatabaseSection state={state} dispatch={dispatch} plan={plan} />}
+
+      {whole.storage && (
+        <section className="wizard-section" data-testid="wizard-plan-storage">
+          <h4>Storage</h4>
+          <StoragePlanView plan={whole.storage} />
+        </section>
+      )}
+
+      {whole.config && state.components.config && (
+        <ConfigSection
+          plan={whole.config}
+          choice={state.components.config}
+          onChange={(choice) => dispatch({ type: "setConfig", choice })}
+        />
+      )}
+
+      {blocking.length > 0 && (
+        <div className="notice notice-error" role="alert" data-testid="wizard-blockers">
+          <p className="notice-title">The restore cannot run yet</p>
+          <ul>
+            {blocking.map((b) => (
+              <li key={b}>{b}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+
+      {plan && needsConsent(state) && (
+        <div className="field wizard-consent">
+          <label htmlFor="wizard-consent">
+            To replace the contents of <strong className="mono">{plan.target_database}</strong>, type its name:
+          </label>
+          <input
+            id="wizard-consent"
+            type="text"
+            className="mono"
+            autoComplete="off"
+            spellCheck={false}
+            value={state.consent}
+            onChange={(e) => dispatch({ type: "typeConsent", text: e.target.value })}
+            data-testid="wizard-consent"
+          />
+        </div>
+      )}
+
+      {needsMirrorConsent(state) && (
+        <div className="field wizard-consent">
+          <label htmlFor="wizard-storage-consent">
+            Mirror deletes the target’s objects the backup does not have. Type{" "}
+            <strong className="mono">{MIRROR_WORD}</strong> to allow it:
+          </label>
+          <input
+            id="wizard-storage-consent"
+            type="text"
+            className="mono"
+            autoComplete="off"
+            spellCheck={false}
+            value={state.mirrorConsent}
+            onChange={(e) => dispatch({ type: "typeMirrorConsent", text: e.target.value })}
+            data-testid="wizard-storage-consent"
+          />
+        </div>
+      )}
+
+      {reasons.length > 0 && (
+        <p className="muted small" data-testid="wizard-restore-reasons">
+          {reasons[reasons.length - 1]}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The configuration section: the settings that differ, side by side; the ones ticked are written. */
+function ConfigSection({
+  plan,
+  choice,
+  onChange,
+}: {
+  plan: ConfigPlan;
+  choice: ConfigChoice;
+  onChange: (choice: ConfigChoice) => void;
+}) {
+  const chosen = new Set(choice.settings);
+  return (
+    <section className="wizard-section" data-testid="wizard-config">
+      <h4>Configuration of {plan.project}</h4>
+      <p className="small" data-testid="wizard-config-will-write">
+        {plan.will_write.length === 0
+          ? "Nothing will be written back: tick the settings to restore."
+          : `Will write ${plan.will_write.length} setting${plan.will_write.length === 1 ? "" : "s"} back: ${plan.will_write.join(", ")}`}
+      </p>
+      <ConfigDiffTable
+        plan={plan}
+        chosen={chosen}
+        onToggle={(k, on) => {
+          const next = new Set(chosen);
+          if (on) next.add(k);
+          else next.delete(k);
+          onChange({ ...choice, settings: [...next] });
+        }}
+      />
+    </section>
+  );
+}
+
+/** The database section of the plan: what will be created, replaced and kept, and its choices. */
+function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: DatabasePlan }) {
+  return (
+    <>
       <dl className="kv">
         <dt>Backup</dt>
         <dd>
@@ -150,6 +277,50 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
         )}
       </div>
 
+      <RolesAndOwners state={state} dispatch={dispatch} plan={plan} />
+
+      {!plan.target_empty && (
+        <div className="notice notice-neutral" data-testid="wizard-safety">
+          <label>
+            <input
+              type="checkbox"
+              checked={state.safetyBackup}
+              onChange={(e) => dispatch({ type: "setSafetyBackup", on: e.target.checked })}
+              data-testid="wizard-safety-backup"
+            />{" "}
+            Take a safety backup of {plan.target_database} first
+          </label>
+          <p className="small muted" data-testid="wizard-safety-note">
+            {plan.safety_backup
+              ? "A backup of the target as it is now is written before anything is replaced; the report gives its path."
+              : "No safety backup: what is replaced cannot be recovered by Offsite."}
+          </p>
+        </div>
+      )}
+
+      {plan.warnings.length > 0 && (
+        <ul className="notice notice-warn" data-testid="wizard-warnings">
+          {plan.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      )}
+
+      {needsArbitrarySqlConsent(state) && (
+        <ArbitrarySql
+          plan={plan}
+          allowed={state.allowArbitrarySql}
+          onChange={(on) => dispatch({ type: "setAllowArbitrarySql", on })}
+        />
+      )}
+    </>
+  );
+}
+
+/** What the target server lacks or another role owns: roles to create, managed schemas, owners. */
+function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabasePlan }) {
+  return (
+    <>
       {plan.missing_roles.length > 0 && (
         <div className="notice notice-warn" data-testid="wizard-missing-roles">
           <p className="notice-title">The target server lacks roles the backup uses</p>
@@ -233,76 +404,6 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
           )}
         </div>
       )}
-
-      {!plan.target_empty && (
-        <div className="notice notice-neutral" data-testid="wizard-safety">
-          <label>
-            <input
-              type="checkbox"
-              checked={state.safetyBackup}
-              onChange={(e) => dispatch({ type: "setSafetyBackup", on: e.target.checked })}
-              data-testid="wizard-safety-backup"
-            />{" "}
-            Take a safety backup of {plan.target_database} first
-          </label>
-          <p className="small muted" data-testid="wizard-safety-note">
-            {plan.safety_backup
-              ? "A backup of the target as it is now is written before anything is replaced; the report gives its path."
-              : "No safety backup: what is replaced cannot be recovered by Offsite."}
-          </p>
-        </div>
-      )}
-
-      {plan.warnings.length > 0 && (
-        <ul className="notice notice-warn" data-testid="wizard-warnings">
-          {plan.warnings.map((w) => (
-            <li key={w}>{w}</li>
-          ))}
-        </ul>
-      )}
-
-      {needsArbitrarySqlConsent(state) && (
-        <ArbitrarySql
-          plan={plan}
-          allowed={state.allowArbitrarySql}
-          onChange={(on) => dispatch({ type: "setAllowArbitrarySql", on })}
-        />
-      )}
-
-      {plan.blockers.length > 0 && (
-        <div className="notice notice-error" role="alert" data-testid="wizard-blockers">
-          <p className="notice-title">The restore cannot run yet</p>
-          <ul>
-            {plan.blockers.map((b) => (
-              <li key={b}>{b}</li>
-            ))}
-          </ul>
-        </div>
-      )}
-
-      {needsConsent(state) && (
-        <div className="field wizard-consent">
-          <label htmlFor="wizard-consent">
-            To replace the contents of <strong className="mono">{plan.target_database}</strong>, type its name:
-          </label>
-          <input
-            id="wizard-consent"
-            type="text"
-            className="mono"
-            autoComplete="off"
-            spellCheck={false}
-            value={state.consent}
-            onChange={(e) => dispatch({ type: "typeConsent", text: e.target.value })}
-            data-testid="wizard-consent"
-          />
-        </div>
-      )}
-
-      {reasons.length > 0 && (
-        <p className="muted small" data-testid="wizard-restore-reasons">
-          {reasons[reasons.length - 1]}
-        </p>
-      )}
-    </div>
+    </>
   );
 }

@@ -10,12 +10,15 @@ export function RunStep({
   cancelling,
   canCancel,
   onCancel,
+  onlyDatabase = true,
 }: {
   progress: JobProgress | null;
   startedAt: number;
   cancelling: boolean;
   canCancel: boolean;
   onCancel: () => void;
+  /** Whether only the database is restored (storage and configuration are not transactional). */
+  onlyDatabase?: boolean;
 }) {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
@@ -26,8 +29,10 @@ export function RunStep({
     <div data-testid="wizard-running">
       <Progress progress={progress} />
       <p className="muted small" data-testid="wizard-elapsed">
-        Running for {formatDuration((now - startedAt) / 1000)}. The restore runs in one transaction: cancelling leaves
-        the target as it was.
+        Running for {formatDuration((now - startedAt) / 1000)}.{" "}
+        {onlyDatabase
+          ? "The restore runs in one transaction: cancelling leaves the target as it was."
+          : "One job restores each component in turn; the database's part runs in one transaction, objects and settings already written stay."}
       </p>
       <button
         type="button"

@@ -16,6 +16,15 @@ export function TargetStep({
   const choose = (target: Target) => dispatch({ type: "chooseTarget", target });
   const firstOther = projects[0]?.project.name ?? "";
   const urlTarget = t?.kind === "url" ? t : { kind: "url" as const, url: "", password: "" };
+  if (!state.components.database)
+    return (
+      <div data-testid="wizard-target-components">
+        <p className="muted">
+          The database is not restored; where the storage and configuration go was chosen in the previous step.
+        </p>
+        <TargetStatus state={state} onRetry={onCheck} />
+      </div>
+    );
   return (
     <div>
       <fieldset className="wizard-choices">
@@ -124,7 +133,8 @@ function TargetStatus({ state, onRetry }: { state: WizardState; onRetry: () => v
       </p>
     );
   if (p.status === "error") return <ErrorNotice error={p.error} testId="wizard-plan-error" onRetry={onRetry} />;
-  const plan = p.plan;
+  const plan = p.plan.database;
+  if (!plan) return null;
   return (
     <div
       className={`notice ${plan.target_empty ? "notice-ok" : "notice-warn"}`}

@@ -1,11 +1,19 @@
 // Step 2: the integrity check of the chosen archive, member by member.
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatBytes } from "../../components/format";
-import type { WizardState } from "../steps";
+import type { Action, WizardState } from "../steps";
 import { ComponentsRestore } from "./ComponentsRestore";
 import { Progress } from "./Progress";
 
-export function VerifyStep({ state, onRetry }: { state: WizardState; onRetry: () => void }) {
+type Props = {
+  state: WizardState;
+  dispatch: (a: Action) => void;
+  /** The other saved projects (where storage can go). */
+  projects: string[];
+  onRetry: () => void;
+};
+
+export function VerifyStep({ state, dispatch, projects, onRetry }: Props) {
   const v = state.verify;
   return (
     <div>
@@ -79,7 +87,15 @@ export function VerifyStep({ state, onRetry }: { state: WizardState; onRetry: ()
             </button>
           )}
           {v.report.ok && state.source && (
-            <ComponentsRestore archive={state.source.path} manifest={v.report.manifest} project={state.project} />
+            <ComponentsRestore
+              manifest={v.report.manifest}
+              project={state.project}
+              projects={projects}
+              components={state.components}
+              onDatabase={(on) => dispatch({ type: "setDatabase", on })}
+              onStorage={(choice) => dispatch({ type: "setStorage", choice })}
+              onConfig={(choice) => dispatch({ type: "setConfig", choice })}
+            />
           )}
         </>
       )}
