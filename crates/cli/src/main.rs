@@ -1,5 +1,8 @@
 //! `offsite`: the headless command line over the Offsite engine.
 
+// First: its print macros replace std's in every module below (see stdio.rs).
+#[macro_use]
+mod stdio;
 mod components_cmd;
 #[cfg(test)]
 mod docs_examples;
@@ -10,6 +13,7 @@ mod remote_cmd;
 mod restore_cmd;
 mod schedule_cmd;
 mod serve_cmd;
+mod usage;
 
 use clap::{Parser, Subcommand};
 use offsite_core::archive;
@@ -140,9 +144,8 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
+            let json = usage::json_requested(std::env::args_os());
+            return ExitCode::from(usage::report(e, json));
         }
     };
     tracing_subscriber::fmt()
@@ -160,13 +163,19 @@ fn main() -> ExitCode {
             }
         });
     }
-    match rt.block_on(run(cli, &out, cancel)) {
-        Ok(code) => ExitCode::from(code),
+    let code = match rt.block_on(run(cli, &out, cancel)) {
+        Ok(code) => code,
         Err(e) => {
             out.error(&e);
-            ExitCode::from(exit_code(&e))
+            exit_code(&e)
         }
-    }
+    };
+    // Output that could not be written (not a closed pipe: see stdio.rs) is a failure.
+    ExitCode::from(if code == 0 && stdio::failed() {
+        exit::FAILURE
+    } else {
+        code
+    })
 }
 
 /// Test-only: `OFFSITE_TEST_NOW=2026-11-20T02:30:00Z` makes "now" that fixed time (schedules,

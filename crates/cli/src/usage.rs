@@ -1,0 +1,96 @@
+//! Command lines clap refuses (a missing argument, an unknown subcommand or flag, a bad value):
+//! with `--json`, one JSON document on stdout in the shape of every other error; exit 2.
+
+use crate::output::Out;
+use offsite_core::Error;
+use std::ffi::OsString;
+
+/// Whether `--json` is among the arguments before `--`, found without clap (which may have
+/// failed to parse them).
+pub(crate) fn json_requested(args: impl IntoIterator<Item = OsString>) -> bool {
+    args.into_iter()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
+/// The engine's error for a command line clap refused: `invalid_input`, the message clap gave,
+/// and a hint with its tips, the usage line and where to read more.
+pub(crate) fn as_error(e: &clap::Error) -> Error {
+    let text = e.render().to_string();
+    let mut message = Vec::new();
+    let mut tips = Vec::new();
+    let mut usage: Option<String> = None;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = line.strip_prefix("Usage:") {
+            usage = Some(u.trim().to_string());
+        } else if let Some(t) = line.strip_prefix("tip:") {
+            tips.push(t.trim().to_string());
+        } else if line.starts_with("For more information") {
+            // Said below, with the command's own --help.
+        } else {
+            message.push(
+                line.strip_prefix("error:")
+                    .unwrap_or(line)
+                    .trim()
+                    .to_string(),
+            );
+        }
+    }
+    let mut hint = tips;
+    // The command's words (before its options and arguments) name its --help.
+    let command: Vec<&str> = usage
+        .as_deref()
+        .unwrap_or("offsite")
+        .split_whitespace()
+        .take_while(|w| !w.starts_with(['[', '<', '-']))
+        .collect();
+    if let Some(u) = &usage {
+        hint.push(format!("usage: {u}"));
+    }
+    hint.push(format!("see `{} --help`", command.join(" ")));
+    let message = if message.is_empty() {
+        "the command line is not valid".to_string()
+    } else {
+        message.join(" ")
+    };
+    Error::invalid(message).with_hint(hint.join("; "))
+}
+
+/// Report a command line clap refused, as text (clap's own) or as JSON; returns the exit code.
+/// `--help` and `--version` are not errors: they print as usual and exit 0.
+pub(crate) fn report(e: clap::Error, json: bool) -> u8 {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return 0;
+    }
+    if json {
+        Out::new(true).error(&as_error(&e));
+    } else {
+        let _ = e.print();
+    }
+    crate::exit::USAGE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn json_is_found_before_the_double_dash_only() {
+        assert!(json_requested(args(&["offsite", "--json", "backup"])));
+        assert!(json_requested(args(&["offsite", "backup", "--json"])));
+        assert!(!json_requested(args(&["offsite", "backup"])));
+        assert!(!json_requested(args(&[
+            "offsite", "backup", "--", "--json"
+        ])));
+        assert!(
+            !json_requested(args(&["--json"])),
+            "argv[0] is not an argument"
+        );
+    }
+}
