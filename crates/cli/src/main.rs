@@ -3,6 +3,7 @@
 // First: its print macros replace std's in every module below (see stdio.rs).
 #[macro_use]
 mod stdio;
+mod archive_arg;
 mod components_cmd;
 #[cfg(test)]
 mod docs_examples;
@@ -77,9 +78,17 @@ enum Command {
     /// List a project's local backups with size, date and verified state.
     Backups { name: String },
     /// Check an archive's checksums; exit 0 when intact, 4 naming the first bad member.
-    Verify { archive: PathBuf },
+    Verify {
+        /// The archive: its path, a backup id (either id `backups` or `inspect` shows, or a
+        /// unique start of one), or PROJECT:latest.
+        archive: PathBuf,
+    },
     /// Show an archive's manifest.
-    Inspect { archive: PathBuf },
+    Inspect {
+        /// The archive: its path, a backup id (either id `backups` or `inspect` shows, or a
+        /// unique start of one), or PROJECT:latest.
+        archive: PathBuf,
+    },
     /// Import a file as a verified backup of a project: an Offsite archive, a pg_dump file
     /// (custom format, or plain SQL as .sql / .sql.gz), pg_dumpall output (one database, with
     /// --database), or a project export. Prints the archive path.
@@ -218,11 +227,13 @@ pub(crate) fn read_password_stdin() -> Result<String> {
 }
 
 async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
-    // `inspect` needs no catalog.
+    // `inspect` of a file needs no catalog (a backup id or PROJECT:latest does, below).
     if let Command::Inspect { archive: path } = &cli.command {
-        let manifest = archive::read_manifest(path)?;
-        out.inspect(path, &manifest);
-        return Ok(0);
+        if std::fs::symlink_metadata(path).is_ok() {
+            let manifest = archive::read_manifest(path)?;
+            out.inspect(path, &manifest, None);
+            return Ok(0);
+        }
     }
     if let Command::Serve(args) = &cli.command {
         return serve_cmd::run(args, cli.data_dir.clone(), cli.pg_bin.clone(), out, cancel).await;
@@ -286,7 +297,8 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             return remote_cmd::pull(&engine, &name, out, job("pulling")).await
         }
         Command::Backups { name } => out.backups(&engine.backups(&name).await?),
-        Command::Verify { archive: path } => {
+        Command::Verify { archive: given } => {
+            let path = archive_arg::resolve(&engine, &given, out).await?.path;
             let outcome = engine
                 .verify(VerifyOptions::path(path), job("verifying"))
                 .await?;
@@ -295,7 +307,12 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 return Ok(exit::INTEGRITY);
             }
         }
-        Command::Inspect { .. } | Command::Serve(_) => unreachable!("handled above"),
+        Command::Inspect { archive: given } => {
+            let found = archive_arg::resolve(&engine, &given, out).await?;
+            let manifest = archive::read_manifest(&found.path)?;
+            out.inspect(&found.path, &manifest, found.backup_id.as_deref());
+        }
+        Command::Serve(_) => unreachable!("handled above"),
         Command::Import(args) => {
             return import_cmd::import(&engine, args, out, job("importing")).await
         }

@@ -138,7 +138,8 @@ impl Out {
                     (None, s) => s.to_string(),
                 };
                 println!(
-                    "{}  {:>10}  {:<28}  {}",
+                    "{}  {}  {:>10}  {:<28}  {}",
+                    b.id,
                     b.created_at,
                     human_size(b.size),
                     verified,
@@ -182,14 +183,18 @@ impl Out {
         }
     }
 
-    pub fn inspect(&self, path: &Path, m: &Manifest) {
+    /// An archive's manifest; `catalog_id`: the catalog's id of the backup, when known.
+    pub fn inspect(&self, path: &Path, m: &Manifest, catalog_id: Option<&str>) {
         if self.json {
             self.emit(m);
             return;
         }
         println!("archive:     {}", path.display());
         println!("format:      v{}", m.format_version);
-        println!("backup id:   {}", m.backup_id);
+        println!("backup id:   {} (the archive's own)", m.backup_id);
+        if let Some(id) = catalog_id {
+            println!("catalog id:  {id}");
+        }
         println!("project:     {}", m.project);
         println!("type:        {}", m.backup_type.as_str());
         println!("created:     {}", m.created_at);

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone)]
 pub struct RestoreArgs {
+    /// The backup: its path, a backup id (either id `backups` or `inspect` shows, or a unique
+    /// start of one), or PROJECT:latest.
     archive: PathBuf,
     /// Target: a libpq URL (postgres://USER@HOST:PORT/DATABASE, or
     /// postgresql://USER@/DATABASE?host=/SOCKET/FOLDER), or the name of a saved project.
@@ -283,10 +285,18 @@ impl RestoreArgs {
 }
 
 /// `offsite restore`: one request, one plan, the consents, one job.
-pub async fn restore(engine: &Engine, args: RestoreArgs, out: &Out, job: JobStart) -> Result<u8> {
+pub async fn restore(
+    engine: &Engine,
+    mut args: RestoreArgs,
+    out: &Out,
+    job: JobStart,
+) -> Result<u8> {
     if let Some(to) = &args.to {
         warn_password_in_url("--to", to);
     }
+    args.archive = crate::archive_arg::resolve(engine, &args.archive, out)
+        .await?
+        .path;
     let parts = parts(args.components.as_deref(), &args.archive)?;
     let request = args.request(&parts)?;
     let plan = engine.plan_restore(&request).await?;

@@ -276,6 +276,12 @@ impl Engine {
     pub async fn backup_record(&self, backup_id: &str) -> Result<BackupRecord> {
         ops::queries::backup(self, backup_id).await
     }
+    /// The archive `given` names: a path (an existing file always wins), a backup id (the
+    /// catalog's or the archive's own, or a unique start of either) or `PROJECT:latest` (its
+    /// newest backup whose file is here). `not_found`, with a hint, otherwise.
+    pub async fn resolve_archive(&self, given: &str) -> Result<ResolvedArchive> {
+        ops::resolve::resolve(self, given).await
+    }
     /// The newest `limit` jobs of a project (by name), or of all.
     pub async fn jobs(&self, project: Option<&str>, limit: u32) -> Result<Vec<JobRecord>> {
         ops::queries::jobs(self, project, limit).await
@@ -460,6 +466,12 @@ impl Engine {
         let (mut spec, _) = ConnSpec::parse_url(&project.db_url)?;
         spec.tls = project.tls_mode.parse()?;
         Ok(spec)
+    }
+
+    /// `e` with the hint that fits a rejected password of `project`'s database and the
+    /// secret store in use (see [`secrets::with_db_password_hint`]).
+    pub(crate) fn password_hint(&self, project: &str, e: Error) -> Error {
+        secrets::with_db_password_hint(e, self.secrets.as_ref(), project)
     }
 
     /// The project's stored password, if any. A keychain that cannot be reached (no D-Bus

@@ -124,7 +124,7 @@ pub fn unsupported(path: &Path, why: &str) -> Error {
         ),
     )
     .with_hint(
-        "drop an Offsite archive (.tar.gz), a pg_dump file (custom format, or plain SQL as .sql or .sql.gz), pg_dumpall output, or a project export (a .tar.gz or folder holding database.dump)",
+        "Offsite imports an Offsite archive (.tar.gz), a pg_dump file (custom format, or plain SQL as .sql or .sql.gz), pg_dumpall output, or a project export (a .tar.gz or folder holding database.dump)",
     )
 }
 
@@ -212,6 +212,23 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
         ));
     }
     Err(unsupported(path, "unknown file type"))
+}
+
+/// What a dump made elsewhere is, by its first bytes (at most 64 KiB, decompressed, are read):
+/// "a pg_dump custom-format file" or "a plain SQL dump"; `None` for anything else (an Offsite
+/// archive too). For errors that point to the import.
+pub(crate) fn foreign_dump_kind(path: &Path) -> Option<&'static str> {
+    let mut f = File::open(path).ok()?;
+    let mut magic = [0u8; 5];
+    let n = read_upto(&mut f, &mut magic).ok()?;
+    if n == 5 && &magic == b"PGDMP" {
+        return Some("a pg_dump custom-format file");
+    }
+    let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
+    if (gzip || looks_like_text(&magic[..n])) && plain_scan::sniff(path).unwrap_or(false) {
+        return Some("a plain SQL dump");
+    }
+    None
 }
 
 fn is_newer_format(e: &Error) -> bool {

@@ -79,6 +79,34 @@ pub fn headless_hint(key: &str) -> String {
     }
 }
 
+/// What to do when the server rejects project `project`'s database password, for the store in
+/// use: with the environment store (read-only) the variable to correct; else how to replace
+/// the saved password.
+pub fn db_password_hint(store: &dyn SecretStore, project: &str) -> String {
+    if store.name() == EnvStore.name() {
+        let var = env_var_for_key(&project_password_key(project));
+        format!(
+            "check the user name, and the password in {var} (or {PGPASSWORD_ENV}): with \
+             {SECRET_STORE_ENV}=env the password comes from the environment, so correct it there"
+        )
+    } else {
+        format!(
+            "check the user name and password (replace the saved password with `offsite project \
+             password {project}` reading it from standard input, or Edit… in the app)"
+        )
+    }
+}
+
+/// `e` with [`db_password_hint`] when it is a rejected database password (its hint is
+/// [`crate::postgres::conn::DB_AUTH_HINT`]) of project `project`; other errors as they are.
+pub fn with_db_password_hint(e: Error, store: &dyn SecretStore, project: &str) -> Error {
+    if e.kind() == ErrorKind::Auth && e.hint() == Some(crate::postgres::conn::DB_AUTH_HINT) {
+        e.with_hint(db_password_hint(store, project))
+    } else {
+        e
+    }
+}
+
 /// Where secrets are kept. Implementations must never put a secret into an error or a log line.
 pub trait SecretStore: Send + Sync {
     /// The secret stored under `key`, or `None` when there is none.

@@ -234,6 +234,40 @@ impl Catalog {
             .ok_or_else(|| backup_not_found(id))
     }
 
+    /// The backups an id names, without manifests: the catalog's id or the archive's own
+    /// (its manifest's `backup_id`), exactly; when none matches exactly, those whose catalog
+    /// or manifest id starts with `id` (at most 10). `id` must be letters, digits and `-`.
+    pub async fn backups_by_id(&self, id: &str) -> Result<Vec<BackupRecord>> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Ok(Vec::new());
+        }
+        // The archive's id, from the manifest the catalog keeps (NULL when there is none or it
+        // is not JSON).
+        const MANIFEST_ID: &str = "CASE WHEN json_valid(manifest_json) \
+             THEN json_extract(manifest_json, '$.backup_id') END";
+        let what = format!("looking up backup {id}");
+        let exact = sqlx::query_as::<_, BackupRecord>(&format!(
+            "SELECT {BACKUP_COLS_NO_MANIFEST} FROM backups WHERE id = ?1 OR {MANIFEST_ID} = ?1 \
+             {NEWEST_FIRST}"
+        ))
+        .bind(id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error(&what, e))?;
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+        // `id` holds no LIKE wildcards (checked above); ids are compared ignoring case.
+        sqlx::query_as::<_, BackupRecord>(&format!(
+            "SELECT {BACKUP_COLS_NO_MANIFEST} FROM backups \
+             WHERE id LIKE ?1 || '%' OR {MANIFEST_ID} LIKE ?1 || '%' {NEWEST_FIRST} LIMIT 10"
+        ))
+        .bind(id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error(&what, e))
+    }
+
     /// The first backup (`cols` of it) that `filter` (with one `?`, bound to `value`) selects.
     async fn backup_where(
         &self,

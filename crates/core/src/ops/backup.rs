@@ -119,7 +119,9 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let mut written = pg_backup::compose(request, &job.reporter, &job.cancel).await?;
+            let mut written = pg_backup::compose(request, &job.reporter, &job.cancel)
+                .await
+                .map_err(|e| engine.password_hint(&project.name, e))?;
             let new = NewBackup {
                 project_id: project.id.clone(),
                 path: written.path.clone(),

@@ -19,6 +19,7 @@
 //! | `projects`   | add / change / remove / test projects; the shared requests; summaries |
 //! | `settings`   | the engine's settings, plain settings, pg_dump tools                  |
 //! | `queries`    | projects, backups and jobs as lists                                   |
+//! | `resolve`    | which archive a path, a backup id or `PROJECT:latest` names           |
 
 pub mod artifacts;
 pub mod backup;
@@ -33,6 +34,7 @@ pub mod projects;
 pub mod prune;
 pub(crate) mod queries;
 pub mod remote;
+pub mod resolve;
 pub(crate) mod restore;
 pub(crate) mod restore_parts;
 pub(crate) mod runner;
@@ -58,6 +60,7 @@ pub use projects::{
 pub use prune::{KeptBackup, PruneOptions, PruneOutcome, RemovedBackup, SkippedBackup};
 pub use queries::{JobFilter, HISTORY_LIMIT};
 pub use remote::ServerSettings;
+pub use resolve::{ResolvedArchive, ResolvedBy};
 pub use runner::ProjectLock;
 pub use schedule::{
     DueRun, ProjectStatus, RetentionView, RunDueReport, SchedulePreview, ScheduleView,

@@ -301,7 +301,9 @@ pub(crate) async fn test(engine: &Engine, name: &str) -> Result<ConnectionReport
     let project = engine.catalog.project(name).await?;
     let spec = engine.spec_of(&project)?;
     let password = engine.password_of(&project).await?;
-    test_spec(&spec, password.as_deref(), engine.pg_bin().as_deref()).await
+    test_spec(&spec, password.as_deref(), engine.pg_bin().as_deref())
+        .await
+        .map_err(|e| engine.password_hint(&project.name, e))
 }
 
 /// "Test connection" of a connection that is not (yet) a project, as typed into a form.

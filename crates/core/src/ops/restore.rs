@@ -25,6 +25,8 @@ use std::time::Instant;
 struct Resolved {
     archive: PathBuf,
     database: Option<(RestoreTarget, RestoreOptions)>,
+    /// Into a saved project: its name, for the hint of a rejected password.
+    database_project: Option<String>,
     storage: Option<ResolvedStorage>,
     config: Option<(crate::restore::ConfigRestore, String, GuardedManagementApi)>,
 }
@@ -58,9 +60,17 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
         }
         None => None,
     };
+    let database_project = match &req.database {
+        Some(crate::restore::DatabaseRestore {
+            to: crate::restore::DatabaseTo::Project(name),
+            ..
+        }) => Some(name.clone()),
+        _ => None,
+    };
     Ok(Resolved {
         archive: req.archive.clone(),
         database,
+        database_project,
         storage,
         config,
     })
@@ -102,9 +112,21 @@ pub(crate) async fn plan(engine: &Engine, req: &RestoreRequest) -> Result<Restor
     let r = resolve(engine, req).await?;
     let mut plan = plan_storage_config(&r, true).await?;
     if let Some((target, opts)) = &r.database {
-        plan.database = Some(parts::plan_database(&r.archive, target, opts).await?);
+        plan.database = Some(
+            parts::plan_database(&r.archive, target, opts)
+                .await
+                .map_err(|e| password_hint(engine, &r, e))?,
+        );
     }
     Ok(plan)
+}
+
+/// A rejected password of a saved project's database: the hint that fits its secret store.
+fn password_hint(engine: &Engine, r: &Resolved, e: Error) -> Error {
+    match &r.database_project {
+        Some(name) => engine.password_hint(name, e),
+        None => e,
+    }
 }
 
 /// The project whose lock the job holds: the archive's (when the catalog knows it), else the
@@ -144,7 +166,7 @@ pub(crate) async fn run(
         project.as_ref(),
         start,
         |_| None,
-        |job| execute(&r, job),
+        |job| async { execute(&r, job).await.map_err(|e| password_hint(engine, &r, e)) },
     )
     .await?;
     Ok(RestoreOutcome { job_id, report })

@@ -62,6 +62,11 @@ impl fmt::Display for TlsMode {
     }
 }
 
+/// The hint of a rejected database password (or user name). Whose password it is, and where it
+/// comes from, only the engine knows: it replaces this hint for a saved project's connection
+/// ([`crate::secrets::with_db_password_hint`]).
+pub const DB_AUTH_HINT: &str = "check the user name and password";
+
 /// Where a database is, without secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -225,7 +230,7 @@ impl ConnSpec {
                         ErrorKind::Auth,
                         format!("the server rejected the credentials for {at}: {}", db.message()),
                     )
-                    .with_hint("check the user name and password (a saved project's password: Edit… in the app, or `offsite project password NAME` reading it from standard input)"),
+                    .with_hint(DB_AUTH_HINT),
                     "3D000" => Error::new(ErrorKind::NotFound, format!("database does not exist: {at}"))
                         .with_hint("create it first (createdb) or fix the database name in the URL"),
                     "42501" => Error::new(ErrorKind::Permission, format!("permission denied on {at}: {}", db.message()))

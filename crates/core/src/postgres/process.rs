@@ -249,7 +249,7 @@ pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str, secret: Option<&
             ErrorKind::Auth,
             format!("{tool}: the server rejected the credentials: {detail}"),
         )
-        .with_hint("check the user name and password stored for this project");
+        .with_hint(crate::postgres::conn::DB_AUTH_HINT);
     }
     if has(&[
         "aborting because of server version mismatch",

@@ -19,12 +19,35 @@ pub(crate) use extract::copy_member_within;
 pub use extract::{copy_member, extract_all};
 pub use verify::{verify, MemberCheck, SidecarStatus, VerifyReport};
 
+/// A file that is not an Offsite archive. A dump made elsewhere (pg_dump, psql SQL) is named,
+/// with the import that makes it one.
 fn not_archive(path: &Path, why: &str) -> Error {
+    let import = format!(
+        "`offsite import {} --project PROJECT` (the app: Import…)",
+        path.display()
+    );
+    let (why, hint) = match crate::import::foreign_dump_kind(path) {
+        Some(kind) => (
+            format!("{why}: it is {kind}"),
+            format!(
+                "import it as a backup of a project first: {import}; then verify or restore \
+                 that backup"
+            ),
+        ),
+        None => (
+            why.to_string(),
+            format!(
+                "choose a .tar.gz that Offsite made (a file named \
+                 <project>_<date>_<type>.tar.gz); a dump made elsewhere (pg_dump, pg_dumpall, \
+                 a project export) becomes one with {import}"
+            ),
+        ),
+    };
     Error::new(
         ErrorKind::UnsupportedFormat,
         format!("not an Offsite archive: {}: {why}", path.display()),
     )
-    .with_hint("choose a .tar.gz that Offsite made (a file named <project>_<date>_<type>.tar.gz)")
+    .with_hint(hint)
 }
 
 pub(super) fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {

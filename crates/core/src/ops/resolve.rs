@@ -1,0 +1,177 @@
+//! Which archive a user means: a path, a backup's id (the catalog's or the archive's own, or
+//! a unique start of either), or `PROJECT:latest`. What every command that takes an archive
+//! (verify, inspect, restore) resolves its argument with.
+
+use crate::catalog::{BackupRecord, BackupStatus};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The suffix that names a project's newest backup: `PROJECT:latest`.
+pub const LATEST_SUFFIX: &str = ":latest";
+
+/// The shortest start of an id that is looked up as one (shorter ones are too likely to be a
+/// mistyped path).
+pub const MIN_ID_PREFIX: usize = 4;
+
+/// An archive as the user named it, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ResolvedArchive {
+    /// The archive file.
+    pub path: PathBuf,
+    /// The catalog's id of the backup, when the catalog knows this file.
+    pub backup_id: Option<String>,
+    /// Its project, when the catalog knows this file.
+    pub project: Option<String>,
+    /// How it was named: `path`, `id` or `latest`.
+    pub by: ResolvedBy,
+}
+
+/// How an archive was named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ResolvedBy {
+    Path,
+    Id,
+    Latest,
+}
+
+fn how_to_see_ids() -> String {
+    "give the archive's path, a backup id (`offsite backups PROJECT` lists them; `offsite \
+     inspect ARCHIVE` shows an archive's own id: either works), or PROJECT:latest"
+        .to_string()
+}
+
+/// Resolve `given` (see the module's description). A path that exists always wins; then
+/// `PROJECT:latest`; then an id.
+pub(crate) async fn resolve(engine: &Engine, given: &str) -> Result<ResolvedArchive> {
+    let given_trimmed = given.trim();
+    if given_trimmed.is_empty() {
+        return Err(Error::invalid("no archive given").with_hint(how_to_see_ids()));
+    }
+    let path = Path::new(given);
+    if std::fs::symlink_metadata(path).is_ok() {
+        return by_path(engine, path).await;
+    }
+    if let Some(project) = given_trimmed.strip_suffix(LATEST_SUFFIX) {
+        return latest(engine, project).await;
+    }
+    by_id(engine, given_trimmed).await
+}
+
+/// An existing file: the catalog's record of it, if any.
+async fn by_path(engine: &Engine, path: &Path) -> Result<ResolvedArchive> {
+    let record = engine.catalog.backup_by_path(path).await.ok().flatten();
+    let (backup_id, project) = match record {
+        Some(r) => {
+            let project = project_name(engine, &r).await;
+            (Some(r.id), project)
+        }
+        None => (None, None),
+    };
+    Ok(ResolvedArchive {
+        path: path.to_path_buf(),
+        backup_id,
+        project,
+        by: ResolvedBy::Path,
+    })
+}
+
+async fn project_name(engine: &Engine, r: &BackupRecord) -> Option<String> {
+    engine
+        .catalog
+        .project_by_id(&r.project_id)
+        .await
+        .ok()
+        .map(|p| p.name)
+}
+
+/// The project's newest backup whose file is there: the newest that is not known to be
+/// corrupt, else the newest at all.
+async fn latest(engine: &Engine, project: &str) -> Result<ResolvedArchive> {
+    let p = engine.catalog.project(project).await?;
+    let present: Vec<BackupRecord> = engine
+        .catalog
+        .backups(&p.id)
+        .await?
+        .into_iter()
+        .filter(|b| Path::new(&b.path).is_file())
+        .collect();
+    let corrupt = BackupStatus::Corrupt.as_str();
+    let chosen = present
+        .iter()
+        .find(|b| b.status != corrupt)
+        .or_else(|| present.first())
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "project {:?} has no backup whose file is on this computer",
+                p.name
+            ))
+            .with_hint(format!(
+                "make one with `offsite backup {}`, or see what the catalog lists with `offsite \
+                 backups {}`",
+                p.name, p.name
+            ))
+        })?;
+    Ok(ResolvedArchive {
+        path: PathBuf::from(&chosen.path),
+        backup_id: Some(chosen.id.clone()),
+        project: Some(p.name),
+        by: ResolvedBy::Latest,
+    })
+}
+
+/// A backup id (either one), or a unique start of one.
+async fn by_id(engine: &Engine, id: &str) -> Result<ResolvedArchive> {
+    let not_found = || {
+        Error::not_found(format!(
+            "no such archive or backup: {id:?} is neither a file nor a backup id"
+        ))
+        .with_hint(how_to_see_ids())
+    };
+    let looks_like_id = id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !looks_like_id || id.len() < MIN_ID_PREFIX {
+        return Err(not_found());
+    }
+    let mut found = engine.catalog.backups_by_id(id).await?;
+    found.dedup_by(|a, b| a.id == b.id);
+    let record = match found.len() {
+        0 => return Err(not_found()),
+        1 => found.remove(0),
+        n => {
+            let shown: Vec<String> = found
+                .iter()
+                .map(|b| format!("{} ({})", b.id, b.created_at))
+                .collect();
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{id:?} matches {}{} backups: {}",
+                    if n >= 10 { "at least " } else { "" },
+                    n,
+                    shown.join(", ")
+                ),
+            )
+            .with_hint("give more of the id, or the whole id"));
+        }
+    };
+    if !Path::new(&record.path).is_file() {
+        return Err(Error::not_found(format!(
+            "backup {} is in the catalog, but its file is gone: {}",
+            record.id, record.path
+        ))
+        .with_hint(
+            "put the file back, or use another backup (`offsite backups PROJECT` lists them)",
+        ));
+    }
+    let project = project_name(engine, &record).await;
+    Ok(ResolvedArchive {
+        path: PathBuf::from(&record.path),
+        backup_id: Some(record.id),
+        project,
+        by: ResolvedBy::Id,
+    })
+}
