@@ -206,7 +206,11 @@ fn archives_are_named_by_path_id_or_latest() {
     let name = "ids-shop";
     let var = password_var(name);
     let env = [(var.as_str(), pg.superuser_password())];
-    cli.json(&["--json", "project", "add", name, "--db", &pg.url(&db)], &env, 0);
+    cli.json(
+        &["--json", "project", "add", name, "--db", &pg.url(&db)],
+        &env,
+        0,
+    );
     let older = cli.json(&["--json", "backup", name], &env, 0);
     let b = cli.json(&["--json", "backup", name], &env, 0);
     assert_ne!(older["id"], b["id"]);
@@ -303,7 +307,11 @@ fn env_store_auth_hint_names_the_variable() {
     let name = "env-hint";
     let var = password_var(name);
     let env = [(var.as_str(), "not-the-password")];
-    cli.json(&["--json", "project", "add", name, "--db", &pg.url(&db)], &env, 0);
+    cli.json(
+        &["--json", "project", "add", name, "--db", &pg.url(&db)],
+        &env,
+        0,
+    );
     for args in [
         &["--json", "backup", name][..],
         &["--json", "project", "test", name][..],
@@ -330,7 +338,14 @@ fn env_store_auth_hint_names_the_variable() {
         0,
     );
     let e = cli.json(
-        &["--json", "restore", s(&b["path"]), "--to", name, "--dry-run"],
+        &[
+            "--json",
+            "restore",
+            s(&b["path"]),
+            "--to",
+            name,
+            "--dry-run",
+        ],
         &env,
         3,
     );
@@ -371,7 +386,14 @@ fn a_pg_dump_file_given_as_an_archive_points_to_import() {
         let f = file.to_str().unwrap();
         for args in [
             &["--json", "verify", f][..],
-            &["--json", "restore", f, "--to", "postgres://u@h/db", "--dry-run"][..],
+            &[
+                "--json",
+                "restore",
+                f,
+                "--to",
+                "postgres://u@h/db",
+                "--dry-run",
+            ][..],
         ] {
             let e = cli.json(args, &[], 4);
             assert_eq!(e["error"]["code"], "unsupported_format", "{args:?}: {e}");
@@ -390,7 +412,10 @@ fn a_pg_dump_file_given_as_an_archive_points_to_import() {
     std::fs::write(&junk, [0u8, 1, 2, 3, 4, 5]).unwrap();
     let e = cli.json(&["--json", "verify", junk.to_str().unwrap()], &[], 4);
     let hint = s(&e["error"]["hint"]);
-    assert!(hint.contains("choose a .tar.gz that Offsite made"), "{hint}");
+    assert!(
+        hint.contains("choose a .tar.gz that Offsite made"),
+        "{hint}"
+    );
     assert!(!hint.to_lowercase().contains("drop"), "{hint}");
     // Importing what is not a dump: the hint lists what can be imported, without "drop".
     let e = cli.json(

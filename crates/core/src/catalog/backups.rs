@@ -425,6 +425,52 @@ mod tests {
     use time::OffsetDateTime;
 
     #[tokio::test]
+    async fn backups_by_id_match_either_id_exactly_else_by_their_start() {
+        let c = catalog().await;
+        let (dir, p) = shop(&c).await;
+        let mut ids = Vec::new();
+        for (i, manifest_id) in ["aaaa1111-x", "aaaa2222-y"].iter().enumerate() {
+            let path = dir
+                .path()
+                .join(format!("shop_2024050{}_100000_full.tar.gz", i + 1));
+            let mut nb = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
+            nb.manifest_json = Some(format!(r#"{{"backup_id":"{manifest_id}"}}"#));
+            ids.push(c.add_backup(&nb).await.unwrap().id);
+        }
+        // A manifest the catalog holds that is not JSON does not break the lookup.
+        let mut nb = new_backup(
+            &p.id,
+            &dir.path().join("odd.tar.gz"),
+            "2024-05-03T10:00:00Z",
+        );
+        nb.manifest_json = Some("not json".into());
+        c.add_backup(&nb).await.unwrap();
+        let found = |v: Vec<BackupRecord>| v.into_iter().map(|b| b.id).collect::<Vec<_>>();
+
+        assert_eq!(
+            found(c.backups_by_id(&ids[0]).await.unwrap()),
+            [ids[0].clone()]
+        );
+        assert_eq!(
+            found(c.backups_by_id("aaaa2222-y").await.unwrap()),
+            [ids[1].clone()]
+        );
+        assert_eq!(
+            found(c.backups_by_id("AAAA1").await.unwrap()),
+            [ids[0].clone()]
+        );
+        assert_eq!(c.backups_by_id("aaaa").await.unwrap().len(), 2, "ambiguous");
+        assert_eq!(
+            found(c.backups_by_id(&ids[1][..8]).await.unwrap()),
+            [ids[1].clone()]
+        );
+        // Wildcards and other characters are never looked up.
+        for odd in ["%", "a_a", "", "aaaa'--", "aaaa%"] {
+            assert!(c.backups_by_id(odd).await.unwrap().is_empty(), "{odd}");
+        }
+    }
+
+    #[tokio::test]
     async fn backups_roundtrip_newest_first() {
         let c = catalog().await;
         let (dir, p) = shop(&c).await;

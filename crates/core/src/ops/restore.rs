@@ -166,7 +166,11 @@ pub(crate) async fn run(
         project.as_ref(),
         start,
         |_| None,
-        |job| async { execute(&r, job).await.map_err(|e| password_hint(engine, &r, e)) },
+        |job| async {
+            execute(&r, job)
+                .await
+                .map_err(|e| password_hint(engine, &r, e))
+        },
     )
     .await?;
     Ok(RestoreOutcome { job_id, report })
