@@ -469,9 +469,9 @@ impl Engine {
     }
 
     /// `e` with the hint that fits a rejected password of `project`'s database and the
-    /// secret store in use (see [`secrets::with_db_password_hint`]).
+    /// secret store in use (see [`ops::password_hint`]).
     pub(crate) fn password_hint(&self, project: &str, e: Error) -> Error {
-        secrets::with_db_password_hint(e, self.secrets.as_ref(), project)
+        ops::password_hint::with_db_password_hint(e, self.secrets.as_ref(), project)
     }
 
     /// The project's stored password, if any. A keychain that cannot be reached (no D-Bus

@@ -79,37 +79,6 @@ pub fn headless_hint(key: &str) -> String {
     }
 }
 
-/// What to do when the server rejects project `project`'s database password, for the store in
-/// use: with the environment store (read-only) the variable to correct; with the keychain how
-/// to replace the saved password; else (a store given in memory, as the agent's) no command.
-pub fn db_password_hint(store: &dyn SecretStore, project: &str) -> String {
-    if store.name() == EnvStore.name() {
-        let var = env_var_for_key(&project_password_key(project));
-        format!(
-            "check the user name, and the password in {var} (or {PGPASSWORD_ENV}): with \
-             {SECRET_STORE_ENV}=env the password comes from the environment, so correct it there"
-        )
-    } else if store.name() == "keychain" || store.name() == "chain" {
-        format!(
-            "check the user name and password (replace the saved password with `offsite project \
-             password {project}` reading it from standard input, or Edit… in the app)"
-        )
-    } else {
-        // Given by whoever opened the engine (the agent: its configuration).
-        format!("check the user name and the password given for project {project:?}")
-    }
-}
-
-/// `e` with [`db_password_hint`] when it is a rejected database password (its hint is
-/// [`crate::postgres::conn::DB_AUTH_HINT`]) of project `project`; other errors as they are.
-pub fn with_db_password_hint(e: Error, store: &dyn SecretStore, project: &str) -> Error {
-    if e.kind() == ErrorKind::Auth && e.hint() == Some(crate::postgres::conn::DB_AUTH_HINT) {
-        e.with_hint(db_password_hint(store, project))
-    } else {
-        e
-    }
-}
-
 /// Where secrets are kept. Implementations must never put a secret into an error or a log line.
 pub trait SecretStore: Send + Sync {
     /// The secret stored under `key`, or `None` when there is none.
@@ -976,31 +945,5 @@ mod tests {
              environment of every offsite command"
         );
         assert_eq!(KeychainStore::default().service(), "dev.offsite.Offsite");
-    }
-    #[test]
-    fn a_rejected_password_hint_fits_the_store() {
-        let rejected = || {
-            Error::new(ErrorKind::Auth, "rejected").with_hint(crate::postgres::conn::DB_AUTH_HINT)
-        };
-        let env = with_db_password_hint(rejected(), &EnvStore, "my-shop");
-        let hint = env.hint().unwrap();
-        assert!(
-            hint.contains("OFFSITE_PASSWORD_PROJECT_MY_SHOP_DB_PASSWORD")
-                && hint.contains("PGPASSWORD"),
-            "{hint}"
-        );
-        assert!(!hint.contains("project password"), "{hint}");
-        let keychain = store_named("keychain").unwrap();
-        let e = with_db_password_hint(rejected(), keychain.as_ref(), "my-shop");
-        assert!(e
-            .hint()
-            .unwrap()
-            .contains("offsite project password my-shop"));
-        let e = with_db_password_hint(rejected(), &MemoryStore::new(), "my-shop");
-        assert!(!e.hint().unwrap().contains("offsite"), "{:?}", e.hint());
-        // Other errors keep their hints.
-        let other = Error::new(ErrorKind::Auth, "s3").with_hint("check the access key");
-        let e = with_db_password_hint(other, &EnvStore, "my-shop");
-        assert_eq!(e.hint(), Some("check the access key"));
     }
 }

@@ -16,6 +16,7 @@
 //! | `prune`      | apply a retention policy: preview, or a prune job removing backups   |
 //! | `schedule`   | schedules, retention policies, run what is due, project status       |
 //! | `due_loop`   | the background loop every front end runs schedules with              |
+//! | `password_hint` | the hint of a rejected database password, per secret store          |
 //! | `projects`   | add / change / remove / test projects; the shared requests; summaries |
 //! | `settings`   | the engine's settings, plain settings, pg_dump tools                  |
 //! | `queries`    | projects, backups and jobs as lists                                   |
@@ -30,6 +31,7 @@ pub mod due_loop;
 pub mod import;
 pub mod job;
 pub mod new_project;
+pub mod password_hint;
 pub mod projects;
 pub mod prune;
 pub(crate) mod queries;

@@ -64,7 +64,7 @@ impl fmt::Display for TlsMode {
 
 /// The hint of a rejected database password (or user name). Whose password it is, and where it
 /// comes from, only the engine knows: it replaces this hint for a saved project's connection
-/// ([`crate::secrets::with_db_password_hint`]).
+/// ([`crate::ops::password_hint`]).
 pub const DB_AUTH_HINT: &str = "check the user name and password";
 
 /// Where a database is, without secrets.

@@ -1,0 +1,72 @@
+//! The hint of a database password the server rejected, for a saved project: it depends on
+//! where the password came from (the secret store in use), which only the engine knows. The
+//! PostgreSQL layer gives such errors [`DB_AUTH_HINT`]; the engine replaces it
+//! ([`crate::Engine`]'s backup, restore into a project and "test connection").
+
+use crate::error::{Error, ErrorKind};
+use crate::postgres::conn::DB_AUTH_HINT;
+use crate::secrets::{
+    env_var_for_key, project_password_key, EnvStore, SecretStore, PGPASSWORD_ENV, SECRET_STORE_ENV,
+};
+
+/// What to do when the server rejects project `project`'s database password, for the store in
+/// use: with the environment store (read-only) the variable to correct; with the keychain how
+/// to replace the saved password; else (a store given in memory, as the agent's) no command.
+pub fn db_password_hint(store: &dyn SecretStore, project: &str) -> String {
+    if store.name() == EnvStore.name() {
+        let var = env_var_for_key(&project_password_key(project));
+        format!(
+            "check the user name, and the password in {var} (or {PGPASSWORD_ENV}): with \
+             {SECRET_STORE_ENV}=env the password comes from the environment, so correct it there"
+        )
+    } else if store.name() == "keychain" || store.name() == "chain" {
+        format!(
+            "check the user name and password (replace the saved password with `offsite project \
+             password {project}` reading it from standard input, or Edit… in the app)"
+        )
+    } else {
+        // Given by whoever opened the engine (the agent: its configuration).
+        format!("check the user name and the password given for project {project:?}")
+    }
+}
+
+/// `e` with [`db_password_hint`] when it is a rejected database password (its hint is
+/// [`DB_AUTH_HINT`]) of project `project`; other errors as they are.
+pub fn with_db_password_hint(e: Error, store: &dyn SecretStore, project: &str) -> Error {
+    if e.kind() == ErrorKind::Auth && e.hint() == Some(DB_AUTH_HINT) {
+        e.with_hint(db_password_hint(store, project))
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::{store_named, MemoryStore};
+
+    #[test]
+    fn a_rejected_password_hint_fits_the_store() {
+        let rejected = || Error::new(ErrorKind::Auth, "rejected").with_hint(DB_AUTH_HINT);
+        let env = with_db_password_hint(rejected(), &EnvStore, "my-shop");
+        let hint = env.hint().unwrap();
+        assert!(
+            hint.contains("OFFSITE_PASSWORD_PROJECT_MY_SHOP_DB_PASSWORD")
+                && hint.contains("PGPASSWORD"),
+            "{hint}"
+        );
+        assert!(!hint.contains("project password"), "{hint}");
+        let keychain = store_named("keychain").unwrap();
+        let e = with_db_password_hint(rejected(), keychain.as_ref(), "my-shop");
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("offsite project password my-shop"));
+        let e = with_db_password_hint(rejected(), &MemoryStore::new(), "my-shop");
+        assert!(!e.hint().unwrap().contains("offsite"), "{:?}", e.hint());
+        // Other errors keep their hints.
+        let other = Error::new(ErrorKind::Auth, "s3").with_hint("check the access key");
+        let e = with_db_password_hint(other, &EnvStore, "my-shop");
+        assert_eq!(e.hint(), Some("check the access key"));
+    }
+}
