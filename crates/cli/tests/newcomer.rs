@@ -142,7 +142,7 @@ fn many_backups(data: &Path, project: &str, n: usize) {
                     sha256: "ab".repeat(32),
                     backup_type: "database".into(),
                     created_at: format!("2026-01-01T00:{:02}:{:02}Z", i / 60 % 60, i % 60),
-                    manifest_json: Some(format!(r#"{{"backup_id":"m-{i}","note":"{note}"}}"#)),
+                    manifest_json: Some(format!(r#"{{"backup_id":"m-{i:05}","note":"{note}"}}"#)),
                     job_id: None,
                 })
                 .await
@@ -180,6 +180,21 @@ fn a_closed_stdout_ends_quietly() {
     let all = cli.json(&["--json", "backups", "big"], &[], 0);
     assert_eq!(all["backups"].as_array().unwrap().len(), 1200);
     assert!(all.to_string().len() > 1 << 20);
+
+    // Archives' own ids m-00000 … m-01199: "m-001" starts many of them (ambiguous, listed);
+    // "m-0119" only m-01190 … m-01199 (10 backups); "m-01199" one (whose file is empty: not an
+    // archive).
+    let e = cli.json(&["--json", "verify", "m-001"], &[], 2);
+    assert_eq!(e["error"]["code"], "invalid_input", "{e}");
+    assert!(
+        s(&e["error"]["message"]).contains("more than 10 backups"),
+        "{e}"
+    );
+    let e = cli.json(&["--json", "verify", "m-0119"], &[], 2);
+    assert!(s(&e["error"]["message"]).contains("of 10 backups"), "{e}");
+    let e = cli.json(&["--json", "inspect", "m-01199"], &[], 4);
+    assert_eq!(e["error"]["code"], "unsupported_format", "{e}");
+    assert!(s(&e["error"]["message"]).contains("big_01199_"), "{e}");
 }
 
 /// The environment store's variable for a project's database password.

@@ -236,7 +236,7 @@ impl Catalog {
 
     /// The backups an id names, without manifests: the catalog's id or the archive's own
     /// (its manifest's `backup_id`), exactly; when none matches exactly, those whose catalog
-    /// or manifest id starts with `id` (at most 10). `id` must be letters, digits and `-`.
+    /// or manifest id starts with `id` (at most 11: enough to say "more than 10"). `id` must be letters, digits and `-`.
     pub async fn backups_by_id(&self, id: &str) -> Result<Vec<BackupRecord>> {
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Ok(Vec::new());
@@ -260,7 +260,7 @@ impl Catalog {
         // `id` holds no LIKE wildcards (checked above); ids are compared ignoring case.
         sqlx::query_as::<_, BackupRecord>(&format!(
             "SELECT {BACKUP_COLS_NO_MANIFEST} FROM backups \
-             WHERE id LIKE ?1 || '%' OR {MANIFEST_ID} LIKE ?1 || '%' {NEWEST_FIRST} LIMIT 10"
+             WHERE id LIKE ?1 || '%' OR {MANIFEST_ID} LIKE ?1 || '%' {NEWEST_FIRST} LIMIT 11"
         ))
         .bind(id)
         .fetch_all(self.pool())

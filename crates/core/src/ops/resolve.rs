@@ -144,14 +144,18 @@ async fn by_id(engine: &Engine, id: &str) -> Result<ResolvedArchive> {
         n => {
             let shown: Vec<String> = found
                 .iter()
+                .take(10)
                 .map(|b| format!("{} ({})", b.id, b.created_at))
                 .collect();
+            let count = if n > 10 {
+                "more than 10".to_string()
+            } else {
+                n.to_string()
+            };
             return Err(Error::new(
                 ErrorKind::InvalidInput,
                 format!(
-                    "{id:?} matches {}{} backups: {}",
-                    if n >= 10 { "at least " } else { "" },
-                    n,
+                    "{id:?} starts the ids of {count} backups: {}",
                     shown.join(", ")
                 ),
             )
