@@ -18,6 +18,9 @@ pub(crate) fn json_requested(args: impl IntoIterator<Item = OsString>) -> bool {
 /// and a hint with its tips, the usage line and where to read more.
 pub(crate) fn as_error(e: &clap::Error) -> Error {
     let text = e.render().to_string();
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return missing_subcommand(&text);
+    }
     let mut message = Vec::new();
     let mut tips = Vec::new();
     let mut usage: Option<String> = None;
@@ -55,6 +58,34 @@ pub(crate) fn as_error(e: &clap::Error) -> Error {
         message.join(" ")
     };
     Error::invalid(message).with_hint(hint.join("; "))
+}
+
+/// A command given without its subcommand (`offsite project`): clap's text is the whole help;
+/// the error names the command and lists its subcommands.
+fn missing_subcommand(help: &str) -> Error {
+    let usage = help
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage:"))
+        .unwrap_or("offsite")
+        .trim();
+    let command: Vec<&str> = usage
+        .split_whitespace()
+        .take_while(|w| !w.starts_with(['[', '<', '-']))
+        .collect();
+    let command = command.join(" ");
+    // The first word of each line of the "Commands:" section.
+    let subcommands: Vec<&str> = help
+        .lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    Error::invalid(format!(
+        "`{command}` needs a subcommand: {}",
+        subcommands.join(", ")
+    ))
+    .with_hint(format!("usage: {usage}; see `{command} --help`"))
 }
 
 /// Report a command line clap refused, as text (clap's own) or as JSON; returns the exit code.

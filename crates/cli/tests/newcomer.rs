@@ -77,6 +77,8 @@ fn json_usage_errors_are_one_json_document() {
         &["--json", "backups", "shop", "--bogus"][..],
         &["--json", "backup", "shop", "--level", "abc"][..],
         &["--json", "restore", "x", "--to"][..],
+        &["--json", "project"][..],
+        &["--json"][..],
     ] {
         let e = cli.json(args, &[], 2);
         let err = &e["error"];
@@ -91,6 +93,13 @@ fn json_usage_errors_are_one_json_document() {
         s(&e["error"]["hint"]).contains("offsite backup --help"),
         "{e}"
     );
+    let e = cli.json(&["--json", "project"], &[], 2);
+    let message = s(&e["error"]["message"]);
+    assert!(
+        message.contains("`offsite project` needs a subcommand") && message.contains("add"),
+        "{e}"
+    );
+    assert!(message.len() < 300, "not the whole help: {e}");
     let e = cli.json(&["--json", "backpus", "shop"], &[], 2);
     assert!(s(&e["error"]["hint"]).contains("'backups'"), "{e}");
     let e = cli.json(&["--json", "backup", "shop", "--level", "abc"], &[], 2);
