@@ -6,14 +6,11 @@
 //! this computer does not — both jobs.
 
 use super::{err, CmdResult};
-use crate::jobs::{spawn_job, EventProgress, JobRegistry, JobSubject};
+use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::catalog::{Components, JobKind};
-use offsite_core::ops::artifacts::{self, ArtifactsSettings};
-use offsite_core::ops::remote::{self, ServerSettings};
-use offsite_core::progress::{Progress, ProgressUpdate};
+use offsite_core::ops::{ArtifactsSettings, ServerSettings};
 use offsite_core::transfer::Fingerprint;
-use std::sync::Arc;
 use tauri::{AppHandle, Runtime, State};
 
 /// `SHA256:AB:CD:…`, as `offsite serve` prints it (easier to compare by eye); the engine reads
@@ -27,8 +24,12 @@ pub fn colon_form(fp: &Fingerprint) -> String {
 /// the user to compare with the one `offsite serve` printed; `null` for a plain `http://` server.
 #[tauri::command]
 #[specta::specta]
-pub async fn server_fingerprint(url: String) -> CmdResult<Option<String>> {
-    let fp = remote::server_fingerprint(&url).await.map_err(err)?;
+pub async fn server_fingerprint(shell: State<'_, Shell>, url: String) -> CmdResult<Option<String>> {
+    let fp = shell
+        .engine()?
+        .server_fingerprint(&url)
+        .await
+        .map_err(err)?;
     Ok(fp.as_ref().map(colon_form))
 }
 
@@ -43,9 +44,7 @@ pub async fn set_server(
     settings: Option<ServerSettings>,
 ) -> CmdResult<Components> {
     let engine = shell.engine()?;
-    remote::set_server(engine, &project, settings)
-        .await
-        .map_err(err)
+    engine.set_server(&project, settings).await.map_err(err)
 }
 
 /// Set (or with `null` remove, with its secret key) the project's artifact bucket. The keys are
@@ -59,9 +58,7 @@ pub async fn set_artifacts(
     settings: Option<ArtifactsSettings>,
 ) -> CmdResult<Components> {
     let engine = shell.engine()?;
-    artifacts::set_artifacts(engine, &project, settings)
-        .await
-        .map_err(err)
+    engine.set_artifacts(&project, settings).await.map_err(err)
 }
 
 /// Start a backup of `project` on its backup server; returns the job id at once. Progress: the
@@ -96,7 +93,8 @@ pub fn start_remote_backup<R: Runtime>(
 
 /// Start pulling what `project`'s backup server and artifact bucket have that this computer does
 /// not (as `offsite pull`: the server's finished backups, then the bucket's new artifacts, each
-/// checked, verified and registered); returns the job id at once. `job-finished` carries
+/// checked, verified and registered), as one job with its own progress; returns the job id at
+/// once. `job-finished` carries
 /// `result: { kind: "pull", server, downloaded, already_local, in_progress, artifacts }`.
 #[tauri::command]
 #[specta::specta]
@@ -111,39 +109,13 @@ pub fn start_pull<R: Runtime>(
         project: Some(project.clone()),
         label: project.clone(),
     };
-    let events = app.clone();
     Ok(spawn_job(
         app,
         &jobs,
         JobKind::Pull,
         subject,
-        |start| async move {
-            // The engine records one job per downloaded backup, each with its own id; the window
-            // follows this one job, so every update is sent under its id.
-            let id = start.id.clone().unwrap_or_default();
-            let sink: Arc<dyn Progress> = Arc::new(SameJob {
-                job_id: id,
-                inner: EventProgress::new(events),
-            });
-            engine.pull(&project, start.progress(sink)).await
-        },
+        |start| async move { engine.pull(&project, start).await },
     ))
-}
-
-/// Progress of the jobs a pull runs, reported under the pull's own job id (and never as the
-/// last update: `job-finished` ends the pull).
-struct SameJob<R: Runtime> {
-    job_id: String,
-    inner: EventProgress<R>,
-}
-
-impl<R: Runtime> Progress for SameJob<R> {
-    fn report(&self, update: &ProgressUpdate) {
-        let mut u = update.clone();
-        u.job_id = self.job_id.clone();
-        u.finished = false;
-        self.inner.report(&u);
-    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! The artifact bucket through IPC, against a real S3 server (moto) and a real PostgreSQL:
 //! `set_artifacts` checks the keys by listing before saving (an unknown bucket and refused keys
 //! come back as errors with a hint, nothing saved), keeps the secret in the keychain and never
-//! returns it; "Pull new" (`start_pull`) pulls the bucket as `offsite pull` does: a `pg_dump -Fc`
-//! file with its `.sha256` sidecar is downloaded, checked, imported as a verified backup, and
-//! not pulled again; a file whose sidecar does not match is refused; removing the bucket deletes
-//! its secret.
+//! returns it; "Pull new" (`start_pull`) pulls the bucket as `offsite pull` does, as one job of
+//! kind pull with its own progress: a `pg_dump -Fc` file with its `.sha256` sidecar is
+//! downloaded, checked, imported as a verified backup, and not pulled again; a file whose
+//! sidecar does not match is refused; removing the bucket deletes its secret.
 
 use super::*;
 use offsite_core::destinations::sha256_hex;
@@ -202,10 +202,20 @@ fn the_artifact_bucket_is_checked_saved_pulled_by_pull_new_and_removed_without_i
     assert_eq!(r["artifacts"]["already_imported"], 0, "{finished}");
     assert_eq!(imported[0]["status"], "verified", "{finished}");
     assert!(!progress.is_empty(), "the pull reported no progress");
+    // One job with its own progress: finished once, by its last update.
+    let (last, before) = progress.split_last().unwrap();
     assert!(
-        progress.iter().all(|p| p["finished"] == false),
+        before.iter().all(|p| p["finished"] == false),
         "{progress:?}"
     );
+    assert_eq!(last["finished"], true, "{progress:?}");
+    assert_eq!(last["phase"], "done", "{progress:?}");
+    // The catalog records that one job (the refused pull above started none), of kind pull.
+    let jobs = invoke(&t, "list_jobs", json!({ "project": "shop", "limit": null })).unwrap();
+    let jobs = jobs.as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0]["id"], job, "{jobs:?}");
+    assert_eq!(jobs[0]["kind"], "pull", "{jobs:?}");
     assert!(!finished.to_string().contains(SECRET));
     let backups = invoke(&t, "list_backups", json!({ "project": "shop" })).unwrap();
     let backups = backups.as_array().unwrap();

@@ -66,7 +66,8 @@ export const commands = {
 	/**
 	 *  Start pulling what `project`'s backup server and artifact bucket have that this computer does
 	 *  not (as `offsite pull`: the server's finished backups, then the bucket's new artifacts, each
-	 *  checked, verified and registered); returns the job id at once. `job-finished` carries
+	 *  checked, verified and registered), as one job with its own progress; returns the job id at
+	 *  once. `job-finished` carries
 	 *  `result: { kind: "pull", server, downloaded, already_local, in_progress, artifacts }`.
 	 */
 	startPull: (project: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_pull", { project })),
@@ -249,7 +250,7 @@ export type ArbitrarySql = {
 
 /**  What an artifact pull did. */
 export type ArtifactPullOutcome = {
-	/**  The backups the new artifacts became (one import job each). */
+	/**  The backups the new artifacts became (registered by the pull's job). */
 	imported: BackupRecord[],
 	/**  Matching artifacts imported before (same key and ETag). */
 	already_imported: number,

@@ -9,16 +9,21 @@ use offsite_core::{Error, ErrorKind};
 use serde::Serialize;
 
 /// An API error response.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
+    /// Stable: unauthorized, forbidden, not_found, invalid_input, backup_running, not_ready,
+    /// payload_too_large, bad_signature, url_expired, token_revoked, too_many_failures,
+    /// unavailable, or an engine error code.
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// With `backup_running`: the backup being made.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uuid")]
     pub backup_id: Option<String>,
 }
 

@@ -1,7 +1,37 @@
-//! The OpenAPI 3 document of the agent's API, served at `GET /openapi.json` and committed as
+//! The OpenAPI 3.1 document of the agent's API, served at `GET /openapi.json` and committed as
 //! `crates/agent/openapi.json` (a test keeps the two equal and checks every route is in it).
+//!
+//! The paths (operations, parameters, status codes, auth) are declared here; every schema is
+//! generated from the types the API sends and reads (utoipa's `ToSchema`, derived on the wire
+//! types in `offsite_core::sources::agent_wire` and on the agent's own schedule and error
+//! bodies), so a field added to a type is in the document.
 
+use crate::error::ApiError;
+use crate::schedule::{PutSchedule, ScheduleOut};
+use offsite_core::sources::agent_wire::{BackupList, CreateBackup, Created, DownloadLink};
 use serde_json::{json, Value};
+
+/// Every schema the API's bodies use, generated from their types (with the types they use in
+/// turn), by name.
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(
+    CreateBackup,
+    Created,
+    BackupList,
+    DownloadLink,
+    PutSchedule,
+    ScheduleOut,
+    ApiError
+)))]
+struct Schemas;
+
+/// The `components.schemas` of the document.
+pub fn schemas() -> Value {
+    let components = <Schemas as utoipa::OpenApi>::openapi()
+        .components
+        .expect("the schemas are listed");
+    serde_json::to_value(components.schemas).expect("schemas are JSON")
+}
 
 fn error_response(description: &str) -> Value {
     json!({
@@ -69,10 +99,7 @@ pub fn document() -> Value {
         "operationId": "listBackups",
         "summary": "The project's backups, newest first",
         "parameters": params(&["id"]),
-        "responses": {"200": {"description": "the backups", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["backups"],
-            "properties": {"backups": {"type": "array", "items": {"$ref": "#/components/schemas/Backup"}}}
-        }}}}}
+        "responses": {"200": {"description": "the backups", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BackupList"}}}}}
     });
     auth_errors(&mut list);
     let mut status = json!({
@@ -129,7 +156,7 @@ pub fn document() -> Value {
     });
     auth_errors(&mut get_schedule);
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Offsite agent",
             "version": env!("CARGO_PKG_VERSION"),
@@ -175,79 +202,7 @@ pub fn document() -> Value {
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token from `offsite serve token create`"}},
-            "schemas": {
-                "CreateBackup": {
-                    "type": "object", "required": ["type"],
-                    "properties": {
-                        "type": {"type": "string", "enum": ["FULL", "DATABASE", "STORAGE", "CONFIG"]},
-                        "compression": {"description": "\"gzip\" (default level), \"none\", or a gzip level 0–9", "oneOf": [{"type": "string", "enum": ["gzip", "none"]}, {"type": "integer", "minimum": 0, "maximum": 9}]},
-                        "encryption": {"description": "not offered by the agent: false or \"none\"", "oneOf": [{"type": "boolean"}, {"type": "string"}]}
-                    }
-                },
-                "Created": {
-                    "type": "object", "required": ["backup_id", "status", "progress"],
-                    "properties": {
-                        "backup_id": {"type": "string", "format": "uuid"},
-                        "status": {"type": "string", "enum": ["CREATING"]},
-                        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-                        "estimated_time": {"type": "integer", "nullable": true, "description": "seconds, from the project's last successful backup"}
-                    }
-                },
-                "Backup": {
-                    "type": "object", "required": ["backup_id", "project", "status", "progress", "created_at"],
-                    "properties": {
-                        "backup_id": {"type": "string", "format": "uuid"},
-                        "project": {"type": "string"},
-                        "type": {"type": "string", "nullable": true, "enum": ["FULL", "DATABASE", "STORAGE", "CONFIG", "INCREMENTAL"]},
-                        "status": {"type": "string", "enum": ["CREATING", "COMPLETED", "FAILED"]},
-                        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-                        "created_at": {"type": "string", "format": "date-time"},
-                        "completed_at": {"type": "string", "format": "date-time", "nullable": true},
-                        "size": {"type": "integer", "format": "int64", "nullable": true},
-                        "sha256": {"type": "string", "nullable": true},
-                        "file_name": {"type": "string", "nullable": true},
-                        "error": {"nullable": true, "type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}
-                    }
-                },
-                "DownloadLink": {
-                    "type": "object", "required": ["download_url", "expires_at", "size", "sha256"],
-                    "properties": {
-                        "download_url": {"type": "string", "format": "uri"},
-                        "expires_at": {"type": "string", "format": "date-time"},
-                        "size": {"type": "integer", "format": "int64"},
-                        "sha256": {"type": "string"}
-                    }
-                },
-                "PutSchedule": {
-                    "type": "object",
-                    "properties": {
-                        "schedule": {"type": "string", "description": "every 6h, daily 02:30, weekly mon,thu 02:30, monthly 1 03:00, cron 30 2 * * *"},
-                        "time_zone": {"type": "string", "description": "IANA zone of the times (default: the agent host's)"},
-                        "type": {"type": "string", "enum": ["FULL", "DATABASE", "STORAGE", "CONFIG"], "description": "default FULL"},
-                        "enabled": {"type": "boolean", "description": "false removes the schedule"}
-                    }
-                },
-                "Schedule": {
-                    "type": "object", "required": ["enabled"],
-                    "properties": {
-                        "enabled": {"type": "boolean"},
-                        "schedule": {"type": "string"},
-                        "time_zone": {"type": "string"},
-                        "type": {"type": "string", "enum": ["FULL", "DATABASE", "STORAGE", "CONFIG"]},
-                        "paused": {"type": "boolean"},
-                        "next_runs": {"type": "array", "items": {"type": "string", "format": "date-time"}}
-                    }
-                },
-                "Error": {
-                    "type": "object", "required": ["code", "message"],
-                    "properties": {
-                        "code": {"type": "string", "description": "stable: unauthorized, forbidden, not_found, invalid_input, backup_running, not_ready, payload_too_large, bad_signature, url_expired, token_revoked, too_many_failures, unavailable, or an engine error code"},
-                        "message": {"type": "string"},
-                        "hint": {"type": "string"},
-                        "backup_id": {"type": "string", "format": "uuid", "description": "with backup_running: the running backup"}
-                    }
-                }
-            }
+            "schemas": schemas()
         }
     })
 }
@@ -289,6 +244,199 @@ mod tests {
                 assert!(
                     crate::api::ROUTES.contains(&(method.as_str(), path.as_str())),
                     "{method} {path} is documented but not routed"
+                );
+            }
+        }
+    }
+
+    /// Each type's schema in the document is the one generated from the type now, under the
+    /// name the paths refer to: a field added to a wire type cannot be left out.
+    #[test]
+    fn each_documented_schema_is_the_one_generated_from_its_type() {
+        use offsite_core::sources::agent_wire::{AgentBackup, AgentBackupError};
+        use utoipa::ToSchema;
+        fn generated<T: ToSchema>() -> (String, Value) {
+            (
+                T::name().into_owned(),
+                serde_json::to_value(T::schema()).unwrap(),
+            )
+        }
+        let doc = document();
+        let documented = doc["components"]["schemas"].as_object().unwrap();
+        let types = [
+            ("CreateBackup", generated::<CreateBackup>()),
+            ("Created", generated::<Created>()),
+            ("Backup", generated::<AgentBackup>()),
+            ("BackupList", generated::<BackupList>()),
+            ("AgentBackupError", generated::<AgentBackupError>()),
+            ("DownloadLink", generated::<DownloadLink>()),
+            ("PutSchedule", generated::<PutSchedule>()),
+            ("Schedule", generated::<ScheduleOut>()),
+            ("Error", generated::<ApiError>()),
+        ];
+        for (name, (generated_name, schema)) in &types {
+            assert_eq!(name, generated_name);
+            assert_eq!(documented.get(*name), Some(schema), "schema {name}");
+        }
+        // The generated schemas do not come from anywhere else: each one in the document is
+        // one of these types or a type one of them uses.
+        for name in documented.keys() {
+            assert!(
+                types.iter().any(|(n, _)| n == name)
+                    || doc_refs(&doc).contains(&format!("#/components/schemas/{name}")),
+                "{name} is in the document but no path or type uses it"
+            );
+        }
+    }
+
+    /// Every `$ref` in the document (`#/components/…`).
+    fn doc_refs(v: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        ("$ref", Value::String(r)) => out.push(r.clone()),
+                        _ => out.extend(doc_refs(v)),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| out.extend(doc_refs(v))),
+            _ => {}
+        }
+        out
+    }
+
+    /// Every reference in the document names a schema it has (a type used by a documented type
+    /// is generated with it).
+    #[test]
+    fn every_reference_in_the_document_resolves() {
+        let doc = document();
+        let refs = doc_refs(&doc);
+        assert!(refs.len() >= 20, "{refs:?}");
+        for r in refs {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{r} is not a schema reference"));
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{r} does not resolve"
+            );
+        }
+    }
+
+    /// What a type always sends is what its schema requires, and what it may leave out or send
+    /// as `null` is not required (the derive reads serde's `rename`, `default`, `skip` and
+    /// `skip_serializing_if`).
+    #[test]
+    fn required_fields_are_the_ones_always_sent() {
+        let doc = document();
+        let required = |name: &str| {
+            let mut r: Vec<String> = doc["components"]["schemas"][name]["required"]
+                .as_array()
+                .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            r.sort();
+            r
+        };
+        let always = |v: Value| {
+            let mut k: Vec<String> = v
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, _)| k.clone())
+                .collect();
+            k.sort();
+            k
+        };
+        let bare = offsite_core::sources::agent_wire::AgentBackup {
+            backup_id: "b".into(),
+            project: "p".into(),
+            status: "CREATING".into(),
+            progress: 0,
+            created_at: "t".into(),
+            completed_at: None,
+            backup_type: None,
+            size: None,
+            sha256: None,
+            file_name: None,
+            error: None,
+        };
+        assert_eq!(
+            always(serde_json::to_value(bare).unwrap()),
+            required("Backup")
+        );
+        let off = ScheduleOut {
+            enabled: false,
+            schedule: None,
+            time_zone: None,
+            backup_type: None,
+            paused: None,
+            next_runs: vec![],
+        };
+        assert_eq!(
+            always(serde_json::to_value(off).unwrap()),
+            required("Schedule")
+        );
+        let e = ApiError::not_found("x");
+        assert_eq!(always(serde_json::to_value(e).unwrap()), required("Error"));
+        let create = CreateBackup {
+            backup_type: "FULL".into(),
+            compression: None,
+            encryption: None,
+        };
+        assert_eq!(
+            always(serde_json::to_value(create).unwrap()),
+            required("CreateBackup")
+        );
+        assert_eq!(required("PutSchedule"), Vec::<String>::new());
+    }
+
+    /// Every route in the document is served by the router (answered by its handler, not by
+    /// the fallback or with 405), and a documented path answers no method the document does
+    /// not list.
+    #[tokio::test]
+    async fn every_documented_route_is_served_and_no_other() {
+        use axum::body::Body;
+        use axum::http::{Method, Request, StatusCode};
+        use tower_service::Service;
+        let dir = tempfile::tempdir().unwrap();
+        let config =
+            crate::AgentConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
+        let agent = crate::Agent::open(config, false).await.unwrap();
+        // A token for every project, so the methods of a path are told apart past the bearer
+        // check (which answers before a 405).
+        let (_, token) = agent.tokens.create(None, false).unwrap();
+        let mut router = crate::api::router(agent);
+        let doc = document();
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            let uri = path
+                .replace("{id}", "shop")
+                .replace("{backup_id}", "0b1e9a52-5f63-4a1b-9c6e-2b4f0f6f9d11")
+                .replace("{file_name}", "x.tar.gz");
+            for method in ["get", "post", "put", "delete", "patch"] {
+                let req = Request::builder()
+                    .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
+                    .uri(&uri)
+                    .header("content-type", "application/json")
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Body::from("{}"))
+                    .unwrap();
+                let resp = router.call(req).await.unwrap();
+                let status = resp.status();
+                let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                    .await
+                    .unwrap();
+                let fallback = status == StatusCode::NOT_FOUND
+                    && String::from_utf8_lossy(&body).contains("no such route");
+                let unrouted = fallback || status == StatusCode::METHOD_NOT_ALLOWED;
+                let documented = ops.get(method).is_some();
+                assert_eq!(
+                    documented,
+                    !unrouted,
+                    "{method} {path}: {status} {}",
+                    String::from_utf8_lossy(&body)
                 );
             }
         }
@@ -366,10 +514,29 @@ mod tests {
         }
         assert_eq!(
             keys(serde_json::to_value(error).unwrap()),
-            keys(
-                doc["components"]["schemas"]["Backup"]["properties"]["error"]["properties"].clone()
-            ),
+            documented("AgentBackupError"),
             "the backup's error"
         );
+        let schedule = ScheduleOut {
+            enabled: true,
+            schedule: Some("daily 02:30".into()),
+            time_zone: Some("UTC".into()),
+            backup_type: Some("FULL".into()),
+            paused: Some(false),
+            next_runs: vec!["t".into()],
+        };
+        let mut e = ApiError::not_found("m");
+        e.hint = Some("h".into());
+        e.backup_id = Some("b".into());
+        for (name, value) in [
+            ("Schedule", serde_json::to_value(schedule).unwrap()),
+            ("Error", serde_json::to_value(e).unwrap()),
+            (
+                "BackupList",
+                serde_json::to_value(BackupList { backups: vec![] }).unwrap(),
+            ),
+        ] {
+            assert_eq!(keys(value), documented(name), "schema {name}");
+        }
     }
 }

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub const TYPES_FILE: &str = "schedule-types.json";
 
 /// `PUT …/backup-schedule` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutSchedule {
     /// `every 6h`, `daily 02:30`, `weekly mon,thu 02:30`, `monthly 1 03:00`, `cron 30 2 * * *`.
@@ -32,6 +32,7 @@ pub struct PutSchedule {
     pub time_zone: Option<String>,
     /// `FULL` (default), `DATABASE`, `STORAGE` or `CONFIG`.
     #[serde(default, rename = "type")]
+    #[schema(value_type = Option<offsite_core::sources::agent_wire::BackupType>)]
     pub backup_type: Option<String>,
     /// `false` removes the schedule.
     #[serde(default)]
@@ -39,19 +40,25 @@ pub struct PutSchedule {
 }
 
 /// A schedule as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Schedule)]
 pub struct ScheduleOut {
+    /// `false`: the project has no schedule (nothing else is set then).
     pub enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// IANA zone of the times.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<offsite_core::sources::agent_wire::BackupType>)]
     pub backup_type: Option<String>,
+    /// Every schedule of the agent is paused for now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<bool>,
     /// The next runs (RFC 3339).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>, format = DateTime)]
     pub next_runs: Vec<String>,
 }
 

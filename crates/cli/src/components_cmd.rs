@@ -148,7 +148,7 @@ impl ComponentArgs {
     ) -> Result<()> {
         let parts = self.parts(stdin, quick)?;
         if let Some(a) = parts.artifacts {
-            offsite_core::ops::artifacts::set_artifacts(engine, project, Some(a)).await?;
+            engine.set_artifacts(project, Some(a)).await?;
         }
         if let Some(s) = parts.storage {
             engine.set_storage(project, Some(s)).await?;

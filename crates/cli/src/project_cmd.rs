@@ -128,7 +128,7 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                 }
             };
             let mut parts = components.parts(&mut stdin, quick.as_ref())?;
-            parts.server = server.settings(stdin.next()).await?;
+            parts.server = server.settings(engine, stdin.next()).await?;
             // One engine call: the project exists only with every part it was asked for.
             let (p, _) = engine
                 .add_project_with_components(
@@ -157,10 +157,10 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                 components.stdin_lines() + server.stdin_lines(),
             )?;
             if remove_artifacts {
-                offsite_core::ops::artifacts::set_artifacts(engine, &name, None).await?;
+                engine.set_artifacts(&name, None).await?;
             }
             if remove_server {
-                offsite_core::ops::remote::set_server(engine, &name, None).await?;
+                engine.set_server(&name, None).await?;
             }
             if remove_storage {
                 engine.set_storage(&name, None).await?;

@@ -3,8 +3,8 @@
 
 use crate::output::Out;
 use clap::Args;
-use offsite_core::ops::remote::{self, ServerSettings};
 use offsite_core::ops::BackupOutcome;
+use offsite_core::ops::ServerSettings;
 use offsite_core::{Engine, Error, ErrorKind, JobStart, Result};
 use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
@@ -42,15 +42,19 @@ impl ServerArgs {
 
     /// Set the project's server (after its other components; `token` is the stdin line).
     pub async fn apply(&self, engine: &Engine, project: &str, token: Option<String>) -> Result<()> {
-        if let Some(settings) = self.settings(token).await? {
-            remote::set_server(engine, project, Some(settings)).await?;
+        if let Some(settings) = self.settings(engine, token).await? {
+            engine.set_server(project, Some(settings)).await?;
         }
         Ok(())
     }
 
     /// The server the flags name (its fingerprint confirmed on a terminal), `None` without
     /// `--server`; `token` is the stdin line.
-    pub async fn settings(&self, token: Option<String>) -> Result<Option<ServerSettings>> {
+    pub async fn settings(
+        &self,
+        engine: &Engine,
+        token: Option<String>,
+    ) -> Result<Option<ServerSettings>> {
         let Some(url) = &self.server else {
             return Ok(None);
         };
@@ -65,7 +69,7 @@ impl ServerArgs {
         )?;
         let fingerprint = match &self.trust_fingerprint {
             Some(f) => Some(f.clone()),
-            None => match remote::server_fingerprint(url).await? {
+            None => match engine.server_fingerprint(url).await? {
                 None => {
                     eprintln!(
                         "warning: {url} is plain HTTP: the token and the backups cross the network unencrypted"

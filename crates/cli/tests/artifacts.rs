@@ -187,8 +187,9 @@ async fn a_bucket_of_sql_gz_dumps_is_pulled_checked_imported_and_restorable() {
     );
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "321");
 
-    // Each imported download is a pull in the job history, not an import (the refused one was
-    // refused while downloading, before its job).
+    // Each pull is one job of kind pull in the job history, never an import: the first failed
+    // at shop-2's sidecar (shop-1, imported before it, stays, registered by that job), the next
+    // two succeeded.
     let engine = offsite_core::Engine::open(
         offsite_core::EngineConfig::new(std::sync::Arc::new(
             offsite_core::secrets::MemoryStore::new(),
@@ -209,7 +210,17 @@ async fn a_bucket_of_sql_gz_dumps_is_pulled_checked_imported_and_restorable() {
         .filter(|j| j.kind != "restore")
         .map(|j| (j.kind.as_str(), j.state.as_str()))
         .collect();
-    assert_eq!(kinds, [("pull", "succeeded"); 2], "{jobs:?}");
+    assert_eq!(
+        kinds,
+        [
+            ("pull", "succeeded"),
+            ("pull", "succeeded"),
+            ("pull", "failed")
+        ],
+        "{jobs:?}"
+    );
+    let first = jobs.iter().rev().find(|j| j.kind == "pull").unwrap();
+    assert_eq!(list[0]["job_id"], first.id.as_str(), "{jobs:?}");
 }
 
 fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {

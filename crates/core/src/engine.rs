@@ -350,13 +350,42 @@ impl Engine {
         ops::remote::backup(self, project, backup_type, start).await
     }
     /// Pull what the project's backup server and artifact bucket have that this computer does
-    /// not: each download verified and registered by a job of kind [`crate::catalog::JobKind::Pull`].
+    /// not: one job of kind [`crate::catalog::JobKind::Pull`] (with its own progress), every
+    /// download verified and registered under its id.
     pub async fn pull(
         &self,
         project: &str,
         start: JobStart,
     ) -> Result<ops::remote::PullAllOutcome> {
-        ops::remote::pull_all(self, project, start).await
+        ops::remote::pull(self, project, start).await
+    }
+    /// The fingerprint of the TLS certificate the backup server at `url` shows now (trust on
+    /// first use: shown for the user to compare before [`Engine::set_server`]); `None` for a
+    /// plain `http://` server.
+    pub async fn server_fingerprint(
+        &self,
+        url: &str,
+    ) -> Result<Option<crate::transfer::Fingerprint>> {
+        ops::remote::server_fingerprint(url).await
+    }
+    /// Set (or with `None` remove, with its token) a project's backup server: for `https` the
+    /// fingerprint must be the one the server shows now, and the token is checked against the
+    /// server before anything is saved (the token into the keychain).
+    pub async fn set_server(
+        &self,
+        project: &str,
+        settings: Option<ops::ServerSettings>,
+    ) -> Result<crate::catalog::Components> {
+        ops::remote::set_server(self, project, settings).await
+    }
+    /// Set (or with `None` remove, with its secret key) a project's artifact bucket: the keys
+    /// are checked by listing the bucket before anything is saved (the secret into the keychain).
+    pub async fn set_artifacts(
+        &self,
+        project: &str,
+        settings: Option<ops::ArtifactsSettings>,
+    ) -> Result<crate::catalog::Components> {
+        ops::artifacts::set_artifacts(self, project, settings).await
     }
     /// Delete a backup from the catalog and, when asked, its file (only if it is still this
     /// backup).

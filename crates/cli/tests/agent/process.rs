@@ -145,7 +145,7 @@ async fn the_served_openapi_document_is_the_committed_one() {
     .unwrap();
     assert_eq!(served, committed);
     let doc: Value = serde_json::from_str(&served).unwrap();
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     for (method, route) in offsite_agent::api::ROUTES {
         assert!(doc["paths"][route][method].is_object(), "{method} {route}");
     }

@@ -108,6 +108,10 @@ async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certific
     for b in pulled["downloaded"].as_array().unwrap() {
         assert_same_as_agents(&agent, Path::new(b["path"].as_str().unwrap()));
     }
+    // One pull, one job: both downloads are registered by it.
+    let by = pulled["downloaded"][0]["job_id"].clone();
+    assert!(by.is_string(), "{pulled}");
+    assert_eq!(pulled["downloaded"][1]["job_id"], by, "{pulled}");
     assert_eq!(laptop.backups().len(), 3);
     // Idempotent.
     let again = laptop.json(&["pull", "shop"], 0);

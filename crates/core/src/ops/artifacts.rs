@@ -1,20 +1,19 @@
 //! A project's artifact bucket: dumps something else already makes (a cron `pg_dump` that drops
 //! `.sql.gz` files into a bucket, a SaaS's nightly dumps) pulled down and imported.
 //!
-//! `pull` lists the objects under the prefix whose name matches the pattern, skips the ones
+//! A pull ([`pull_in`], inside the pull's one job) lists the objects under the prefix whose name matches the pattern, skips the ones
 //! already imported (their key and ETag are remembered in the component), downloads each through
 //! the one download path ([`crate::transfer`], a presigned GET URL that is signed again when it
 //! expires), checked against a `<key>.sha256` sidecar object when there is one, then imports it
-//! ([`super::import::run`]: an Offsite archive is verified and copied; a pg_dump or plain SQL
+//! ([`super::import::run_in`], under the pull's job id: an Offsite archive is verified and copied; a pg_dump or plain SQL
 //! file is packed into a verified archive). The secret key is in the keychain
 //! (`project:<name>:artifacts-secret`) or `OFFSITE_S3_SECRET_ACCESS_KEY`.
 
 use super::components::{non_empty, secret_of, S3_SECRET_ENV};
-use super::import::{ImportInto, ImportOptions};
-use crate::catalog::{ArtifactsComponent, BackupRecord, Components, JobKind};
+use super::runner::RunningJob;
+use crate::catalog::{ArtifactsComponent, BackupRecord, Components, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ops::job::JobStart;
 use crate::sources::s3::{S3Config, S3Store};
 use crate::sources::{ListRequest, ObjectInfo, ObjectSource};
 use crate::transfer::{ClientOptions, DownloadUrl, Downloader, TransferPolicy, UrlSource};
@@ -58,7 +57,7 @@ pub fn parse_location(s: &str) -> Result<(String, String)> {
 }
 
 /// Set (or with `None` remove) a project's artifact bucket (the keys are checked by listing).
-pub async fn set_artifacts(
+pub(crate) async fn set_artifacts(
     engine: &Engine,
     project: &str,
     settings: Option<ArtifactsSettings>,
@@ -163,7 +162,7 @@ fn config_of(a: &ArtifactsComponent, secret: String) -> S3Config {
 #[derive(Debug, Clone, Default, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ArtifactPullOutcome {
-    /// The backups the new artifacts became (one import job each).
+    /// The backups the new artifacts became (registered by the pull's job).
     pub imported: Vec<BackupRecord>,
     /// Matching artifacts imported before (same key and ETag).
     pub already_imported: u32,
@@ -267,16 +266,19 @@ async fn sidecar_sha(dl: &Downloader, store: &S3Store, bucket: &str, key: &str) 
     Ok(hex)
 }
 
-/// Pull the project's artifact bucket (see the module's description). Stops at the first
-/// failure; what was imported before it stays (and is remembered).
-pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<ArtifactPullOutcome> {
-    let p = engine.catalog.project(project).await?;
-    let comps = engine.catalog.components(&p.id).await?;
-    let a = comps
-        .artifacts
-        .clone()
-        .ok_or_else(|| Error::invalid(format!("project {} has no artifact bucket", p.name)))?;
-    let key = project_artifacts_secret_key(&p.name);
+/// A project's artifact bucket, ready to be listed: its component and a store with its secret.
+pub(crate) struct Bucket {
+    a: ArtifactsComponent,
+    store: S3Store,
+}
+
+/// The artifact bucket of `project` (refused when it has none or its secret is missing).
+pub(crate) async fn bucket_of(engine: &Engine, project: &Project) -> Result<Bucket> {
+    let comps = engine.catalog.components(&project.id).await?;
+    let a = comps.artifacts.ok_or_else(|| {
+        Error::invalid(format!("project {} has no artifact bucket", project.name))
+    })?;
+    let key = project_artifacts_secret_key(&project.name);
     let secret =
         secret_of(engine, &key, S3_SECRET_ENV, "artifact bucket secret")?.ok_or_else(|| {
             Error::new(
@@ -285,6 +287,12 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
             )
         })?;
     let store = S3Store::new(&config_of(&a, secret))?;
+    Ok(Bucket { a, store })
+}
+
+/// Every object under the bucket's prefix (pages followed; a listing that loops is refused).
+async fn list_all(bucket: &Bucket) -> Result<Vec<ObjectInfo>> {
+    let (a, store) = (&bucket.a, &bucket.store);
     let mut objects: Vec<ObjectInfo> = Vec::new();
     let mut continuation = None;
     let mut guard = crate::sources::listing_guard::ListingGuard::default();
@@ -310,6 +318,20 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
             None => break,
         }
     }
+    Ok(objects)
+}
+
+/// Pull the project's artifact bucket (see the module's description) inside the pull's `job`:
+/// every download and import reports to its progress and registers under its id. Stops at the
+/// first failure; what was imported before it stays (and is remembered).
+pub(crate) async fn pull_in(
+    engine: &Engine,
+    project: &Project,
+    bucket: &Bucket,
+    job: &RunningJob,
+) -> Result<ArtifactPullOutcome> {
+    let a = &bucket.a;
+    let objects = list_all(bucket).await?;
     let keys: std::collections::HashSet<String> = objects.iter().map(|o| o.key.clone()).collect();
     let dl = Downloader::new(&ClientOptions::default(), TransferPolicy::default())?;
     let mut out = ArtifactPullOutcome::default();
@@ -329,71 +351,74 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Art
             out.already_imported += 1;
             continue;
         }
+        job.check_cancelled()?;
         let sidecar = format!("{}.sha256", o.key);
         let sha256 = if keys.contains(&sidecar) {
-            Some(sidecar_sha(&dl, &store, &a.bucket, &sidecar).await?)
+            Some(sidecar_sha(&dl, &bucket.store, &a.bucket, &sidecar).await?)
         } else {
             None
         };
-        let dir = engine.backup_dir_of(&p);
-        crate::private_fs::create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-        let _in_use = crate::tempfiles::in_use(&dir)?;
-        let tmp = crate::private_fs::tempdir_in(&dir, ".offsite-tmp-").map_err(|e| {
-            Error::io(
-                format!("creating a temporary folder in {}", dir.display()),
-                e,
-            )
-        })?;
-        let safe: String = file
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = tmp.path().join(safe);
-        let source = Presigned {
-            store: &store,
-            bucket: a.bucket.clone(),
-            key: o.key.clone(),
-            size: o.size,
-            sha256,
-        };
-        let reporter = crate::progress::Reporter::new(start.progress.clone(), "artifact");
-        dl.download(&source, &path, &reporter, &start.cancel)
-            .await?;
-        let outcome = super::import::run_as(
-            engine,
-            JobKind::Pull,
-            ImportOptions::new(
-                &path,
-                ImportInto::Existing {
-                    project: p.name.clone(),
-                },
-            ),
-            JobStart {
-                id: None,
-                ..start.clone()
-            },
-        )
-        .await?;
-        drop(tmp);
+        let backup = pull_one(engine, project, bucket, &dl, o, file, sha256, job).await?;
         // Remember it (read again: another process may have changed the components).
-        let mut c = engine.catalog.components(&p.id).await?;
+        let mut c = engine.catalog.components(&project.id).await?;
         if let Some(cur) = c.artifacts.as_mut() {
             cur.imported.push(crate::catalog::ImportedArtifact {
                 key: o.key.clone(),
                 etag,
             });
-            engine.catalog.set_components(&p.id, &c).await?;
+            engine.catalog.set_components(&project.id, &c).await?;
         }
-        out.imported.push(outcome.backup);
+        out.imported.push(backup);
     }
     Ok(out)
+}
+
+/// Download one object (named `file` under the prefix) into a temporary folder in the
+/// project's backup folder, checked against `sha256` when given, and import it.
+#[allow(clippy::too_many_arguments)]
+async fn pull_one(
+    engine: &Engine,
+    project: &Project,
+    bucket: &Bucket,
+    dl: &Downloader,
+    o: &ObjectInfo,
+    file: &str,
+    sha256: Option<String>,
+    job: &RunningJob,
+) -> Result<BackupRecord> {
+    let dir = engine.backup_dir_of(project);
+    crate::private_fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let _in_use = crate::tempfiles::in_use(&dir)?;
+    let tmp = crate::private_fs::tempdir_in(&dir, ".offsite-tmp-").map_err(|e| {
+        Error::io(
+            format!("creating a temporary folder in {}", dir.display()),
+            e,
+        )
+    })?;
+    let safe: String = file
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = tmp.path().join(safe);
+    let source = Presigned {
+        store: &bucket.store,
+        bucket: bucket.a.bucket.clone(),
+        key: o.key.clone(),
+        size: o.size,
+        sha256,
+    };
+    dl.download(&source, &path, &job.reporter, &job.cancel)
+        .await?;
+    let backup = super::import::run_in(engine, job, &path, project, true).await?;
+    drop(tmp);
+    Ok(backup)
 }
 
 #[cfg(test)]

@@ -82,16 +82,6 @@ pub(crate) async fn run(
     opts: ImportOptions,
     start: JobStart,
 ) -> Result<ImportOutcome> {
-    run_as(engine, JobKind::Import, opts, start).await
-}
-
-/// [`run`], recorded as a job of `kind` (a pull's download is a pull).
-pub(crate) async fn run_as(
-    engine: &Engine,
-    kind: JobKind,
-    opts: ImportOptions,
-    start: JobStart,
-) -> Result<ImportOutcome> {
     let ImportOptions {
         path,
         into,
@@ -104,20 +94,12 @@ pub(crate) async fn run_as(
     };
     let (job_id, (project, created_project, backup)) = runner::run(
         engine,
-        kind,
+        JobKind::Import,
         existing.as_ref(),
         start,
         |(_, _, b): &(Project, bool, BackupRecord)| Some(b.id.clone()),
         |job| async move {
-            job.reporter.phase(Phase::Planning, None);
-            let mut inspected = {
-                let (p, bin) = (path.clone(), engine.pg_bin());
-                tokio::task::spawn_blocking(move || import::inspect_full(&p, bin.as_deref()))
-                    .await
-                    .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
-            };
-            inspected.choose_database(database.as_deref())?;
-            job.check_cancelled()?;
+            let inspected = inspect_for(engine, &path, database.as_deref(), &job).await?;
             let (project, created) = match (existing, into) {
                 (Some(p), _) => (p.clone(), false),
                 (None, ImportInto::New(request)) => {
@@ -142,6 +124,40 @@ pub(crate) async fn run_as(
         created_project,
         backup,
     })
+}
+
+/// The body of an import of `path` into the existing `project`, inside the caller's `job` (a
+/// pull's): starts no job of its own, reports to the job's progress and registers the backup
+/// under the job's id. Undone completely on failure, as [`run`].
+pub(crate) async fn run_in(
+    engine: &Engine,
+    job: &RunningJob,
+    path: &Path,
+    project: &Project,
+    verify: bool,
+) -> Result<BackupRecord> {
+    let inspected = inspect_for(engine, path, None, job).await?;
+    into_folder(engine, inspected, project, verify, job).await
+}
+
+/// What the file at `path` is, for an import (with the database a `pg_dumpall` file's import
+/// takes).
+async fn inspect_for(
+    engine: &Engine,
+    path: &Path,
+    database: Option<&str>,
+    job: &RunningJob,
+) -> Result<Inspected> {
+    job.reporter.phase(Phase::Planning, None);
+    let mut inspected = {
+        let (p, bin) = (path.to_path_buf(), engine.pg_bin());
+        tokio::task::spawn_blocking(move || import::inspect_full(&p, bin.as_deref()))
+            .await
+            .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
+    };
+    inspected.choose_database(database)?;
+    job.check_cancelled()?;
+    Ok(inspected)
 }
 
 /// Place the import in the project's backup folder (created if needed, and removed again when

@@ -55,7 +55,7 @@ pub struct ServerSettings {
 /// The fingerprint of the certificate the server at `url` shows now (trust on first use: show
 /// it, let the user compare it with the one `offsite serve` printed, then save it with
 /// [`set_server`]). `None` for an `http://` server.
-pub async fn server_fingerprint(url: &str) -> Result<Option<Fingerprint>> {
+pub(crate) async fn server_fingerprint(url: &str) -> Result<Option<Fingerprint>> {
     let u = parse_server_url(url)?;
     if u.scheme() != "https" {
         return Ok(None);
@@ -68,7 +68,7 @@ pub async fn server_fingerprint(url: &str) -> Result<Option<Fingerprint>> {
 /// Set (or with `None` remove) a project's backup server. For `https`, the fingerprint given
 /// must be the one the server shows now (a mismatch names both); the token is checked against
 /// the server (`GET …/backups`) before anything is saved.
-pub async fn set_server(
+pub(crate) async fn set_server(
     engine: &Engine,
     project: &str,
     settings: Option<ServerSettings>,
@@ -157,7 +157,7 @@ pub(crate) async fn prepare(
 }
 
 /// The agent client of a project (its server, pinned fingerprint and token).
-pub async fn client_of(engine: &Engine, project: &Project) -> Result<AgentClient> {
+pub(crate) async fn client_of(engine: &Engine, project: &Project) -> Result<AgentClient> {
     let c = engine.catalog.components(&project.id).await?;
     let s = c.server.ok_or_else(|| {
         Error::invalid(format!("project {} has no backup server", project.name)).with_hint(
@@ -203,7 +203,7 @@ pub struct RemoteBackupOutcome {
 /// Trigger a backup of `project` on its server (`backup_type`: full, database, storage or
 /// config; default: the project's default type, else full), follow its progress, download,
 /// verify and register the archive — one job.
-pub async fn backup(
+pub(crate) async fn backup(
     engine: &Engine,
     project: &str,
     backup_type: Option<&str>,
@@ -245,11 +245,11 @@ pub async fn backup(
     })
 }
 
-/// What `pull` did.
+/// What the backup server's part of a pull did.
 #[derive(Debug, Clone, Default, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PullOutcome {
-    /// The archives downloaded and registered (one pull job each).
+    /// The archives downloaded and registered (each by the pull's job).
     pub downloaded: Vec<BackupRecord>,
     /// Completed backups on the server the catalog already had.
     pub already_local: u32,
@@ -258,16 +258,19 @@ pub struct PullOutcome {
 }
 
 /// Download the server's completed backups of `project` that the catalog does not have (by
-/// their SHA-256), oldest first, each verified and registered by its own job (`start` is used
-/// for each, with a new id). Stops at the first failure (what was registered stays).
-pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<PullOutcome> {
-    let p = engine.catalog.project(project).await?;
-    let client = client_of(engine, &p).await?;
+/// their SHA-256), oldest first, each verified and registered, inside the pull's `job`. Stops at
+/// the first failure (what was registered stays).
+async fn pull_server(
+    engine: &Engine,
+    project: &Project,
+    client: &AgentClient,
+    job: &RunningJob,
+) -> Result<PullOutcome> {
     let mut out = PullOutcome::default();
     let listed = client.backups().await?;
     let local: std::collections::HashSet<String> = engine
         .catalog
-        .backups(&p.id)
+        .backups(&project.id)
         .await?
         .into_iter()
         .map(|b| b.sha256.to_ascii_lowercase())
@@ -289,38 +292,34 @@ pub async fn pull(engine: &Engine, project: &str, start: JobStart) -> Result<Pul
         }
     }
     for b in todo {
-        let job_start = JobStart {
-            id: None,
-            ..start.clone()
-        };
-        let (p2, client2) = (&p, &client);
-        let (_, record) = runner::run(
-            engine,
-            JobKind::Pull,
-            Some(&p),
-            job_start,
-            |r: &BackupRecord| Some(r.id.clone()),
-            |job| async move { fetch(engine, p2, client2, &b, &job).await },
-        )
-        .await?;
-        out.downloaded.push(record);
+        job.check_cancelled()?;
+        out.downloaded
+            .push(fetch(engine, project, client, &b, job).await?);
     }
     Ok(out)
 }
 
-/// What `pull_all` did: the backup server's pull and the artifact bucket's, each `None` when the
+/// What a pull did: the backup server's part and the artifact bucket's, each `None` when the
 /// project has no such thing.
 #[derive(Debug, Clone, Default, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PullAllOutcome {
+    /// The pull's job (one job of kind pull, whatever it downloaded).
+    pub job_id: String,
     pub server: Option<PullOutcome>,
     pub artifacts: Option<super::artifacts::ArtifactPullOutcome>,
 }
 
-/// `offsite pull` and the window's "Pull new": the backup server's new backups ([`pull`]), then
-/// the artifact bucket's new files ([`super::artifacts::pull`]). Refused (naming both) when the
-/// project has neither; stops at the first failure (what was registered stays).
-pub async fn pull_all(engine: &Engine, project: &str, start: JobStart) -> Result<PullAllOutcome> {
+/// `offsite pull` and the window's "Pull new", as ONE job of kind pull: the backup server's new
+/// backups, then the artifact bucket's new files ([`super::artifacts::pull_in`]), each
+/// downloaded, checked, verified and registered under the pull's job id, with the pull's
+/// progress. Refused before the job starts (naming both) when the project has neither; stops at
+/// the first failure (what was registered stays, and the job fails).
+pub(crate) async fn pull(
+    engine: &Engine,
+    project: &str,
+    start: JobStart,
+) -> Result<PullAllOutcome> {
     let p = engine.catalog.project(project).await?;
     let comps = engine.catalog.components(&p.id).await?;
     if comps.server.is_none() && comps.artifacts.is_none() {
@@ -332,14 +331,47 @@ pub async fn pull_all(engine: &Engine, project: &str, start: JobStart) -> Result
             "add one: in the window's Backup server or Artifact bucket section, or with offsite project components NAME --server https://HOST:PORT --server-project ID, or --artifacts s3://BUCKET/PREFIX --s3-endpoint URL --s3-key-id ID",
         ));
     }
-    let mut out = PullAllOutcome::default();
-    if comps.server.is_some() {
-        out.server = Some(pull(engine, &p.name, start.clone()).await?);
-    }
-    if comps.artifacts.is_some() {
-        out.artifacts = Some(super::artifacts::pull(engine, &p.name, start).await?);
-    }
-    Ok(out)
+    let client = match &comps.server {
+        Some(s) => Some(client_for(engine, &p, s)?),
+        None => None,
+    };
+    let bucket = match &comps.artifacts {
+        Some(_) => Some(super::artifacts::bucket_of(engine, &p).await?),
+        None => None,
+    };
+    let pr = &p;
+    let (job_id, (server, artifacts)) = runner::run(
+        engine,
+        JobKind::Pull,
+        Some(&p),
+        start,
+        |(s, a): &(
+            Option<PullOutcome>,
+            Option<super::artifacts::ArtifactPullOutcome>,
+        )| {
+            // The newest backup the pull registered.
+            let from_bucket = a.as_ref().and_then(|a| a.imported.last());
+            let from_server = s.as_ref().and_then(|s| s.downloaded.last());
+            from_bucket.or(from_server).map(|b| b.id.clone())
+        },
+        |job| async move {
+            let server = match &client {
+                Some(c) => Some(pull_server(engine, pr, c, &job).await?),
+                None => None,
+            };
+            let artifacts = match &bucket {
+                Some(b) => Some(super::artifacts::pull_in(engine, pr, b, &job).await?),
+                None => None,
+            };
+            Ok((server, artifacts))
+        },
+    )
+    .await?;
+    Ok(PullAllOutcome {
+        job_id,
+        server,
+        artifacts,
+    })
 }
 
 /// A file name the server gave, if it is a plain archive name; else one made from the id.

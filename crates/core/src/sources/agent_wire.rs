@@ -1,26 +1,86 @@
 //! The agent's HTTP API types, defined once: `offsite serve` (crates/agent) answers with them and
-//! the laptop's client ([`super::agent`]) reads them. `crates/agent/openapi.json` documents them;
-//! a test there checks each documented schema's properties against these types.
+//! the laptop's client ([`super::agent`]) reads them. With the feature `openapi` (the agent's)
+//! they describe themselves (utoipa's `ToSchema`: fields, serde renames, what is required, doc
+//! comments as descriptions), and the agent's OpenAPI document (`crates/agent/openapi.json`) is
+//! generated from that; nothing of a schema is written by hand.
 
 use crate::transfer::redact_url;
 use serde::{Deserialize, Serialize};
 
 /// `POST /platform/projects/{id}/backups` body.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateBackup {
     /// `FULL`, `DATABASE`, `STORAGE` or `CONFIG`.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = BackupType))]
     pub backup_type: String,
     /// `"gzip"` (default level), `"none"`, or a gzip level 0–9.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Compression>))]
     pub compression: Option<serde_json::Value>,
     /// Encryption is not offered by the agent yet: only `false`/`"none"`/absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>))]
     pub encryption: Option<serde_json::Value>,
+}
+
+/// The types of backup the agent makes (a string on the wire).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "UPPERCASE")]
+pub enum BackupType {
+    Full,
+    Database,
+    Storage,
+    Config,
+}
+
+/// Every type a backup the agent lists may have (a string on the wire).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "UPPERCASE")]
+pub enum AnyBackupType {
+    Full,
+    Database,
+    Storage,
+    Config,
+    Incremental,
+}
+
+/// Where a backup on the agent is (a string on the wire).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "UPPERCASE")]
+pub enum BackupStatus {
+    Creating,
+    Completed,
+    Failed,
+}
+
+/// How a backup is compressed: a name, or a gzip level (a JSON value on the wire).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Compression {
+    /// `gzip` (the default level) or `none`.
+    Name(CompressionName),
+    /// A gzip level, 0–9.
+    Level(u8),
+}
+
+/// `gzip` (the default level) or `none`.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum CompressionName {
+    Gzip,
+    None,
 }
 
 /// `GET …/backups`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BackupList {
     pub backups: Vec<AgentBackup>,
 }
@@ -28,17 +88,24 @@ pub struct BackupList {
 /// A backup as the agent describes it (`GET …/backups/{backup_id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Backup))]
 pub struct AgentBackup {
+    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
     pub backup_id: String,
     pub project: String,
     /// `CREATING`, `COMPLETED` or `FAILED`.
+    #[cfg_attr(feature = "openapi", schema(value_type = BackupStatus))]
     pub status: String,
     /// 0–100.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
     pub progress: u8,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub completed_at: Option<String>,
     #[serde(default, rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<AnyBackupType>))]
     pub backup_type: Option<String>,
     #[serde(default)]
     pub size: Option<u64>,
@@ -62,6 +129,7 @@ impl AgentBackup {
 /// Why a backup failed on the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentBackupError {
     pub code: String,
     pub message: String,
@@ -69,12 +137,19 @@ pub struct AgentBackupError {
 
 /// The answer to `POST …/backups` (202).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Created {
+    #[cfg_attr(feature = "openapi", schema(format = "uuid"))]
     pub backup_id: String,
     /// `CREATING`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = BackupStatus, required = true))]
     pub status: String,
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 100, required = true)
+    )]
     pub progress: u8,
     /// Seconds, from the project's last successful backup (`null` before the first).
     #[serde(default)]
@@ -83,9 +158,12 @@ pub struct Created {
 
 /// A signed, expiring link to a backup's archive (`GET …/download`); its Debug hides the signature.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DownloadLink {
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
     pub download_url: String,
     /// RFC 3339.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub expires_at: String,
     pub size: u64,
     pub sha256: String,

@@ -21,6 +21,7 @@ mod pg_engine;
 mod plain_sql;
 mod platform_privileges;
 mod psql_meta;
+mod pull_job;
 mod replace;
 mod restore_errors;
 mod s3_store;
