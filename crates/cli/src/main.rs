@@ -3,6 +3,7 @@
 mod components_cmd;
 #[cfg(test)]
 mod docs_examples;
+mod history_cmd;
 mod import_cmd;
 mod output;
 mod project_cmd;
@@ -70,8 +71,15 @@ enum Command {
     /// Download the backups the project's backup server has and this catalog does not (each
     /// verified and registered); prints their paths. A second pull downloads nothing.
     Pull { name: String },
-    /// List a project's local backups with size, date and verified state.
+    /// List a project's local backups with size, date and verified state; a backup whose
+    /// archive file is gone is marked MISSING.
     Backups { name: String },
+    /// Remove a backup's entry from the catalog (e.g. one whose archive file was deleted); the
+    /// file, if still there, is left alone.
+    Forget(history_cmd::ForgetArgs),
+    /// The jobs Offsite ran (backups, verifications, restores, imports, retention), newest
+    /// first: the app's History screen.
+    History(history_cmd::HistoryArgs),
     /// Check an archive's checksums; exit 0 when intact, 4 naming the first bad member.
     Verify { archive: PathBuf },
     /// Show an archive's manifest.
@@ -276,7 +284,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Pull { name } => {
             return remote_cmd::pull(&engine, &name, out, job("pulling")).await
         }
-        Command::Backups { name } => out.backups(&engine.backups(&name).await?),
+        Command::Backups { name } => out.backups(&engine.backup_list(&name).await?),
+        Command::Forget(args) => return history_cmd::forget(&engine, args, out).await,
+        Command::History(args) => return history_cmd::history(&engine, args, out).await,
         Command::Verify { archive: path } => {
             let outcome = engine
                 .verify(VerifyOptions::path(path), job("verifying"))

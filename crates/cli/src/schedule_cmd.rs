@@ -14,6 +14,10 @@ use offsite_core::{Engine, Error, JobStart, Result};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+/// What `schedule set` says about who runs a schedule (nothing runs it by itself).
+pub const WHO_RUNS: &str = "schedules run only while something runs them: the Offsite app (in the \
+tray), `offsite run-due` from cron or a systemd timer, or `offsite daemon`";
+
 /// Exit code of `status` when a project is overdue.
 pub const OVERDUE: u8 = 6;
 
@@ -160,10 +164,16 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
                     time_zone: a.tz,
                 })
                 .await?;
+            let next = v.next_runs.first().cloned();
             if out.json() {
-                out.emit(&json!({ "schedule": v }));
+                out.emit(&json!({ "schedule": v, "next_run": next, "note": WHO_RUNS }));
             } else {
                 print_schedule(&v);
+                match next {
+                    Some(at) => println!("next run: {at}"),
+                    None => println!("next run: none"),
+                }
+                println!("note: {WHO_RUNS}");
             }
         }
         ScheduleCmd::List => schedules(out, &engine.schedules(None).await?),
@@ -358,6 +368,12 @@ fn print_run_due(out: &Out, r: &RunDueReport) {
             run.state,
             detail
         );
+        for p in &run.pruned_backups {
+            println!(
+                "{:<20} removed backup {} of {} ({}): {}",
+                run.project, p.id, p.created_at, p.path, p.reason
+            );
+        }
     }
 }
 
