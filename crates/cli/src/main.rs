@@ -3,6 +3,8 @@
 mod components_cmd;
 #[cfg(test)]
 mod docs_examples;
+#[cfg(test)]
+mod help_examples;
 mod history_cmd;
 mod import_cmd;
 mod output;
