@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone)]
 pub struct RestoreArgs {
+    /// The archive file (.tar.gz) to restore from.
     archive: PathBuf,
     /// Target: a libpq URL (postgres://USER@HOST:PORT/DATABASE, or
     /// postgresql://USER@/DATABASE?host=/SOCKET/FOLDER), or the name of a saved project.

@@ -115,22 +115,42 @@ const T0: &str = "2026-11-20T10:00:00Z";
 fn run_due_prints_each_backup_retention_removed() {
     let pg = TestCluster::shared();
     let mut cli = Cli::new(pg);
-    cli.project(pg, "eff-prune", "CREATE TABLE t (id int); INSERT INTO t VALUES (1);");
+    cli.project(
+        pg,
+        "eff-prune",
+        "CREATE TABLE t (id int); INSERT INTO t VALUES (1);",
+    );
     let at = Some(T0);
     cli.json(
         at,
-        &["schedule", "set", "eff-prune", "--every", "6h", "--tz", "UTC"],
+        &[
+            "schedule",
+            "set",
+            "eff-prune",
+            "--every",
+            "6h",
+            "--tz",
+            "UTC",
+        ],
         0,
     );
     cli.json(
         at,
-        &["retention", "set", "eff-prune", "--keep-last", "1", "--tz", "UTC"],
+        &[
+            "retention",
+            "set",
+            "eff-prune",
+            "--keep-last",
+            "1",
+            "--tz",
+            "UTC",
+        ],
         0,
     );
     let first = cli.json(Some("2026-11-20T12:00:10Z"), &["run-due"], 0);
     let first_id = s(&first["runs"][0]["backup_id"]).to_string();
-    let first_path = s(&cli.json(None, &["backups", "eff-prune"], 0)["backups"][0]["path"])
-        .to_string();
+    let first_path =
+        s(&cli.json(None, &["backups", "eff-prune"], 0)["backups"][0]["path"]).to_string();
 
     // Text: one line per removed backup, with its id, date, path and why.
     let second = cli.text(Some("2026-11-20T18:00:10Z"), &["run-due"], 0);
@@ -160,7 +180,11 @@ fn run_due_prints_each_backup_retention_removed() {
 fn history_lists_the_jobs_the_engine_recorded() {
     let pg = TestCluster::shared();
     let mut cli = Cli::new(pg);
-    cli.project(pg, "eff-hist", "CREATE TABLE t (id int); INSERT INTO t VALUES (1);");
+    cli.project(
+        pg,
+        "eff-hist",
+        "CREATE TABLE t (id int); INSERT INTO t VALUES (1);",
+    );
     let a = cli.json(None, &["backup", "eff-hist"], 0);
     let b = cli.json(None, &["backup", "eff-hist"], 0);
     cli.json(None, &["verify", s(&a["path"])], 0);
@@ -204,7 +228,15 @@ fn schedule_set_says_what_runs_schedules_and_when_the_next_run_is() {
     cli.project(pg, "eff-sched", "CREATE TABLE t (id int);");
     let out = cli.text(
         Some(T0),
-        &["schedule", "set", "eff-sched", "--daily", "02:30", "--tz", "UTC"],
+        &[
+            "schedule",
+            "set",
+            "eff-sched",
+            "--daily",
+            "02:30",
+            "--tz",
+            "UTC",
+        ],
         0,
     );
     assert!(
@@ -217,7 +249,15 @@ fn schedule_set_says_what_runs_schedules_and_when_the_next_run_is() {
     }
     let json = cli.json(
         Some(T0),
-        &["schedule", "set", "eff-sched", "--every", "6h", "--tz", "UTC"],
+        &[
+            "schedule",
+            "set",
+            "eff-sched",
+            "--every",
+            "6h",
+            "--tz",
+            "UTC",
+        ],
         0,
     );
     assert_eq!(s(&json["next_run"]), "2026-11-20T12:00:00.000Z", "{json}");
@@ -302,7 +342,10 @@ fn an_into_schema_plan_into_a_database_holding_tables_does_not_say_empty() {
         .lines()
         .find(|l| l.contains("target is:"))
         .unwrap();
-    assert!(!line.contains(": empty") && !line.ends_with("empty"), "{line}");
+    assert!(
+        !line.contains(": empty") && !line.ends_with("empty"),
+        "{line}"
+    );
     assert!(line.contains("NOT empty"), "{line}");
     assert!(line.contains("yesterday"), "{line}");
     let plan = cli.json(None, &args, 0);
@@ -325,26 +368,50 @@ fn an_imported_sql_dump_plan_labels_psql_and_does_not_claim_zero_rows() {
     let src = pg.unique_db("plan_sql_src");
     pg.psql(&src, SHOP);
     let file = cli.data.path().join("shop.sql");
-    let dumped = pg.command("pg_dump").args(pg.conn_args()).arg(&src).output().unwrap();
+    let dumped = pg
+        .command("pg_dump")
+        .args(pg.conn_args())
+        .arg(&src)
+        .output()
+        .unwrap();
     assert!(dumped.status.success());
     std::fs::write(&file, dumped.stdout).unwrap();
     let o = cli.json(
         None,
-        &["import", p(&file), "--new-project", "plan-sql", "--db", &pg.url(&src)],
+        &[
+            "import",
+            p(&file),
+            "--new-project",
+            "plan-sql",
+            "--db",
+            &pg.url(&src),
+        ],
         0,
     );
     let archive = s(&o["backup"]["path"]).to_string();
     let dst = pg.unique_db("plan_sql_dst");
-    let args = ["restore", archive.as_str(), "--to", &pg.url(&dst), "--dry-run"];
+    let args = [
+        "restore",
+        archive.as_str(),
+        "--to",
+        &pg.url(&dst),
+        "--dry-run",
+    ];
     let text = cli.text(None, &args, 0);
     assert!(
-        text.stdout.lines().any(|l| l.trim_start().starts_with("psql:")),
+        text.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("psql:")),
         "{}",
         text.stdout
     );
     assert!(!text.stdout.contains("pg_restore:"), "{}", text.stdout);
     assert!(!text.stdout.contains("0 row(s)"), "{}", text.stdout);
-    assert!(text.stdout.contains("row counts unknown"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("row counts unknown"),
+        "{}",
+        text.stdout
+    );
     let plan = cli.json(None, &args, 0);
     assert_eq!(plan["database"]["rows_recorded"], false, "{plan}");
     assert!(s(&plan["database"]["pg_restore_version"]).starts_with("psql"));
@@ -375,14 +442,22 @@ fn inspect_of_an_imported_custom_dump_lists_the_tables_its_preview_listed() {
     assert_eq!(previewed.len(), 4, "{preview}");
     let o = cli.json(
         None,
-        &["import", p(&file), "--new-project", "inspect-fc", "--db", &pg.url(&src)],
+        &[
+            "import",
+            p(&file),
+            "--new-project",
+            "inspect-fc",
+            "--db",
+            &pg.url(&src),
+        ],
         0,
     );
     let archive = s(&o["backup"]["path"]).to_string();
 
     let text = cli.text(None, &["inspect", &archive], 0);
     assert!(
-        text.stdout.contains("tables:      4 (row counts not recorded)"),
+        text.stdout
+            .contains("tables:      4 (row counts not recorded)"),
         "{}",
         text.stdout
     );
@@ -420,16 +495,36 @@ fn dry_run_of_a_refused_plan_exits_with_the_refused_restores_code() {
     let role = format!("newcomer_restorer_{}", std::process::id());
     pg.create_trusted_role(&role);
     let mine = pg.unique_db("plan_refused_mine");
-    pg.psql("postgres", &format!("ALTER DATABASE {mine} OWNER TO {role}"));
+    pg.psql(
+        "postgres",
+        &format!("ALTER DATABASE {mine} OWNER TO {role}"),
+    );
     let url = format!("postgres://{role}@127.0.0.1:{}/{mine}", pg.port());
     let refused = cli.json(None, &["restore", &path, "--to", &url, "--yes"], 7);
     assert_eq!(s(&refused["error"]["code"]), "permission", "{refused}");
-    let dry = cli.run(None, &["--json", "restore", &path, "--to", &url, "--dry-run"]);
+    let dry = cli.run(
+        None,
+        &["--json", "restore", &path, "--to", &url, "--dry-run"],
+    );
     assert_eq!(dry.code, Some(7), "{} {}", dry.stdout, dry.stderr);
 
     // Into the non-empty source without --replace: consent (exit 5) both ways.
-    let refused = cli.json(None, &["restore", &path, "--to", "plan-refused", "--yes"], 5);
+    let refused = cli.json(
+        None,
+        &["restore", &path, "--to", "plan-refused", "--yes"],
+        5,
+    );
     assert_eq!(s(&refused["error"]["code"]), "needs_consent", "{refused}");
-    let dry = cli.run(None, &["--json", "restore", &path, "--to", "plan-refused", "--dry-run"]);
+    let dry = cli.run(
+        None,
+        &[
+            "--json",
+            "restore",
+            &path,
+            "--to",
+            "plan-refused",
+            "--dry-run",
+        ],
+    );
     assert_eq!(dry.code, Some(5), "{} {}", dry.stdout, dry.stderr);
 }
