@@ -146,3 +146,33 @@ fn a_broken_help_example_is_caught() {
     let found = help_examples(&piped);
     assert!(parses(&words_of(&found[0])).is_ok(), "{found:?}");
 }
+
+/// docs/cli.md's one table of error codes and exit codes says what `exit_code` does, for every
+/// error kind.
+#[test]
+fn the_docs_table_of_error_and_exit_codes_is_what_offsite_does() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/cli.md"),
+    )
+    .unwrap();
+    let mut documented = std::collections::BTreeMap::new();
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let code = cells[1].trim_matches('`').to_string();
+        let exit: u8 = cells[2].trim_matches('`').parse().unwrap();
+        assert!(
+            documented.insert(code.clone(), exit).is_none(),
+            "{code} twice"
+        );
+    }
+    for &kind in offsite_core::ErrorKind::ALL {
+        let e = offsite_core::Error::new(kind, "x");
+        assert_eq!(
+            documented.get(kind.code()).copied(),
+            Some(super::exit_code(&e)),
+            "docs/cli.md: the exit code of `{}`",
+            kind.code()
+        );
+    }
+    assert_eq!(documented.len(), offsite_core::ErrorKind::ALL.len());
+}
