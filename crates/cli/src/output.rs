@@ -298,33 +298,7 @@ impl Out {
                 " (not a superuser)"
             }
         );
-        if !p.missing_roles.is_empty() {
-            println!(
-                "  missing roles: {}{}",
-                p.missing_roles.join(", "),
-                if p.create_roles {
-                    " (will be created)"
-                } else {
-                    " (--create-roles creates them)"
-                }
-            );
-            for r in &p.roles_to_create {
-                let mut line = format!("    {}: {}", r.name, r.attributes.join(" "));
-                if !r.member_of.is_empty() {
-                    line.push_str(&format!("; member of {}", r.member_of.join(", ")));
-                }
-                if !r.left_out.is_empty() {
-                    line.push_str(&format!("; WITHOUT {}", r.left_out.join(", ")));
-                }
-                if !r.settings.is_empty() {
-                    line.push_str(&format!("; {} setting(s)", r.settings.len()));
-                }
-                if r.needs_password {
-                    line.push_str("; needs a password afterwards");
-                }
-                println!("{line}");
-            }
-        }
+        plan_roles(p);
         for m in &p.managed_schemas {
             println!(
                 "  schema {} (owned by {}): kept as the target has it ({} object(s))",
@@ -449,6 +423,37 @@ impl Out {
             },
             r.duration_ms as f64 / 1000.0
         );
+    }
+}
+
+/// The plan's missing roles, and what `--create-roles` makes of them.
+fn plan_roles(p: &DatabasePlan) {
+    if !p.missing_roles.is_empty() {
+        println!(
+            "  missing roles: {}{}",
+            p.missing_roles.join(", "),
+            if p.create_roles {
+                " (will be created)"
+            } else {
+                " (--create-roles creates them)"
+            }
+        );
+        for r in &p.roles_to_create {
+            let mut line = format!("    {}: {}", r.name, r.attributes.join(" "));
+            if !r.member_of.is_empty() {
+                line.push_str(&format!("; member of {}", r.member_of.join(", ")));
+            }
+            if !r.left_out.is_empty() {
+                line.push_str(&format!("; WITHOUT {}", r.left_out.join(", ")));
+            }
+            if !r.settings.is_empty() {
+                line.push_str(&format!("; {} setting(s)", r.settings.len()));
+            }
+            if r.needs_password {
+                line.push_str("; needs a password afterwards");
+            }
+            println!("{line}");
+        }
     }
 }
 
