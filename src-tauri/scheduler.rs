@@ -334,6 +334,7 @@ mod tests {
             escalated: false,
             prune_job_id: None,
             pruned: Vec::new(),
+            pruned_backups: Vec::new(),
         }
     }
 

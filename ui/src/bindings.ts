@@ -565,10 +565,25 @@ export type DatabasePlan = {
 	target: string,
 	target_database: string,
 	target_server_version: string,
+	/**
+	 *  The tool that restores (psql for a plain SQL dump, else pg_restore): its path and its
+	 *  version line (`psql (PostgreSQL) 16.4`).
+	 */
 	pg_restore: string,
 	pg_restore_version: string,
+	/**
+	 *  The restore meets nothing in the target: none of what it creates exists there (with a
+	 *  selection: none of the selected objects; with `into_schema`: nothing, it all goes into
+	 *  a new schema). See `target_objects` for what the target holds at all.
+	 */
 	target_empty: boolean,
-	/**  What the target holds now (first 200). */
+	/**
+	 *  How many objects the target database holds (schemas, tables, views, functions, types
+	 *  and the like, outside the schemas other roles own), whether or not the restore touches
+	 *  them.
+	 */
+	target_objects?: number,
+	/**  What of the target the restore meets (first 200). */
 	existing: string[],
 	/**
 	 *  Tables (partitioned parents and partitions included), views and functions of the backup
@@ -630,6 +645,11 @@ export type DatabasePlan = {
 	backup_tables: BackupTable[],
 	/**  Total rows the backup recorded. */
 	rows: number,
+	/**
+	 *  Whether the backup recorded its row counts, so `rows` is what the restore loads; an
+	 *  imported pg_dump or SQL file did not (`rows` is then 0, and unknown).
+	 */
+	rows_recorded?: boolean,
 	/**  Why execution would refuse, if it would. */
 	blockers: string[],
 	warnings: string[],
@@ -1055,6 +1075,11 @@ export type Manifest = {
 	globals_note?: string | null,
 	/**  Why `tables` is empty when row counts were not recorded (an imported pg_dump file). */
 	tables_note?: string | null,
+	/**
+	 *  When row counts were not recorded (an imported pg_dump or SQL file): the tables whose
+	 *  data the dump holds, `schema.table`, as its import preview listed them.
+	 */
+	dump_tables?: string[],
 	/**
 	 *  Per-component counts: "database" (tables, dump bytes), "storage" (objects, bytes),
 	 *  "config" (files, bytes).

@@ -85,7 +85,7 @@ fn without_env_prefix(words: Vec<String>) -> Vec<String> {
 }
 
 /// The words of the command itself: up to the first pipe, list operator or redirection.
-fn command_words(joined: &str) -> Vec<String> {
+pub(crate) fn command_words(joined: &str) -> Vec<String> {
     joined
         .split('\u{0}')
         .take_while(|w| {
@@ -100,7 +100,7 @@ fn command_words(joined: &str) -> Vec<String> {
 }
 
 /// `Ok` when clap accepts the words (a `--help` or `--version` example included).
-fn parses(words: &[String]) -> Result<(), String> {
+pub(crate) fn parses(words: &[String]) -> Result<(), String> {
     match Cli::try_parse_from(words) {
         Ok(_) => Ok(()),
         Err(e) if matches!(e.kind(), ClapKind::DisplayHelp | ClapKind::DisplayVersion) => Ok(()),

@@ -7,6 +7,9 @@ mod archive_arg;
 mod components_cmd;
 #[cfg(test)]
 mod docs_examples;
+#[cfg(test)]
+mod help_examples;
+mod history_cmd;
 mod import_cmd;
 mod output;
 mod project_cmd;
@@ -32,16 +35,35 @@ use tokio_util::sync::CancellationToken;
 
 /// Back up PostgreSQL and Supabase projects into verified archives, and restore them.
 #[derive(Parser)]
-#[command(name = "offsite", version)]
+#[command(
+    name = "offsite",
+    version,
+    after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com/shop --password-stdin\n  \
+offsite backup shop\n  offsite backups shop --json\n\n\
+Exit codes and error codes: see docs/cli.md (0 ok, 1 failure, 2 bad input, 3 connection, \
+4 integrity, 5 needs consent, 6 overdue, 7 permission, 130 cancelled)."
+)]
 struct Cli {
     /// Data folder (catalog, default backup folder). Default: the platform's app-data folder.
-    #[arg(long, global = true, env = "OFFSITE_DATA_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "OFFSITE_DATA_DIR",
+        value_name = "DIR"
+    )]
     data_dir: Option<PathBuf>,
     /// Print one JSON document on stdout and nothing else there.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
     /// Folder with pg_dump/pg_restore to use instead of searching.
-    #[arg(long, global = true, env = "OFFSITE_PG_BIN", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "OFFSITE_PG_BIN",
+        value_name = "DIR"
+    )]
     pg_bin: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -51,10 +73,17 @@ struct Cli {
 enum Command {
     /// Add, list, show, test or remove projects; their storage and Supabase settings; passwords.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com/shop --password-stdin\n  offsite project list\n  offsite project test shop"
+    )]
     Project(project_cmd::ProjectCmd),
     /// Back up a project (database, storage, configuration: --type, else the project's default);
     /// prints the archive path.
+    #[command(
+        after_help = "Examples:\n  offsite backup shop\n  offsite backup shop --type full --dest /mnt/backups\n  offsite backup shop --remote --json"
+    )]
     Backup {
+        /// The project to back up (see `offsite project list`).
         name: String,
         /// Folder for the archive (default: the project's backup folder).
         #[arg(long, value_name = "DIR")]
@@ -74,16 +103,37 @@ enum Command {
     },
     /// Download the backups the project's backup server has and this catalog does not (each
     /// verified and registered); prints their paths. A second pull downloads nothing.
-    Pull { name: String },
-    /// List a project's local backups with size, date and verified state.
-    Backups { name: String },
+    #[command(after_help = "Examples:\n  offsite pull shop\n  offsite pull shop --json")]
+    Pull {
+        /// The project whose backup server (or artifact bucket) to pull from.
+        name: String,
+    },
+    /// List a project's local backups with size, date and verified state; a backup whose
+    /// archive file is gone is marked MISSING.
+    #[command(after_help = "Examples:\n  offsite backups shop\n  offsite backups shop --json")]
+    Backups {
+        /// The project whose backups to list.
+        name: String,
+    },
+    /// Remove a backup's entry from the catalog (e.g. one whose archive file was deleted); the
+    /// file, if still there, is left alone.
+    Forget(history_cmd::ForgetArgs),
+    /// The jobs Offsite ran (backups, verifications, restores, imports, retention), newest
+    /// first: the app's History screen.
+    History(history_cmd::HistoryArgs),
     /// Check an archive's checksums; exit 0 when intact, 4 naming the first bad member.
+    #[command(
+        after_help = "Examples:\n  offsite verify shop:latest\n  offsite verify ~/Offsite/backups/shop/shop-2026-11-20T023000Z-database.tar.gz\n  offsite verify 3f2a9c1e --json"
+    )]
     Verify {
         /// The archive: its path, a backup id (either id `backups` or `inspect` shows, or a
         /// unique start of one), or PROJECT:latest.
         archive: PathBuf,
     },
     /// Show an archive's manifest.
+    #[command(
+        after_help = "Examples:\n  offsite inspect shop:latest\n  offsite inspect shop-2026-11-20T023000Z-database.tar.gz --json"
+    )]
     Inspect {
         /// The archive: its path, a backup id (either id `backups` or `inspect` shows, or a
         /// unique start of one), or PROJECT:latest.
@@ -92,30 +142,53 @@ enum Command {
     /// Import a file as a verified backup of a project: an Offsite archive, a pg_dump file
     /// (custom format, or plain SQL as .sql / .sql.gz), pg_dumpall output (one database, with
     /// --database), or a project export. Prints the archive path.
+    #[command(
+        after_help = "Examples:\n  offsite import nightly.dump --preview\n  offsite import nightly.sql.gz --new-project nightly --db postgres://postgres@localhost/shop\n  offsite import cluster.sql --project shop --database shop"
+    )]
     Import(import_cmd::ImportArgs),
     /// Restore an archive by component: the database into a URL or project, storage into a
     /// project's buckets or a folder, configuration setting by setting.
+    #[command(
+        after_help = "Examples:\n  offsite restore shop.tar.gz --to postgres://postgres@localhost/shop_copy --dry-run\n  offsite restore shop.tar.gz --to shop --replace\n  offsite restore shop.tar.gz --to shop --table public.orders --into-schema yesterday\n  offsite restore shop.tar.gz --to shop --components storage --storage-to /tmp/files"
+    )]
     Restore(restore_cmd::RestoreArgs),
     /// Set, list, show, pause or clear a project's backup and verify schedules.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule list\n  offsite schedule pause shop"
+    )]
     Schedule(schedule_cmd::ScheduleCmd),
     /// Set or show a project's retention policy.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite retention set shop --keep-last 7 --keep-monthly 12\n  offsite retention show shop"
+    )]
     Retention(schedule_cmd::RetentionCmd),
     /// Remove the backups a project's retention policy does not keep (archive, .sha256, entry).
+    #[command(after_help = "Examples:\n  offsite prune shop --dry-run\n  offsite prune shop")]
     Prune {
+        /// The project whose backups to prune.
         name: String,
         /// List what would be kept (and why) and removed; change nothing.
         #[arg(long)]
         dry_run: bool,
     },
     /// Run what is due now, once (for a systemd timer, cron or a Kubernetes CronJob).
+    #[command(after_help = "Examples:\n  offsite run-due\n  offsite run-due --json")]
     RunDue,
     /// Run schedules in the foreground until SIGTERM (containers).
+    #[command(after_help = "Examples:\n  offsite daemon\n  offsite daemon --json")]
     Daemon,
     /// Each project's newest good backup, next run and whether it is overdue (exit 6 if one is).
-    Status { name: Option<String> },
+    #[command(after_help = "Examples:\n  offsite status\n  offsite status shop --json")]
+    Status {
+        /// Only this project (default: every project).
+        name: Option<String>,
+    },
     /// Run the agent: an HTTP API that makes backups on this host (see `serve --help`).
+    #[command(
+        after_help = "Examples:\n  offsite serve --config /etc/offsite/agent.toml\n  offsite serve token create --project shop\n  offsite serve fingerprint"
+    )]
     Serve(serve_cmd::ServeArgs),
 }
 
@@ -296,7 +369,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Pull { name } => {
             return remote_cmd::pull(&engine, &name, out, job("pulling")).await
         }
-        Command::Backups { name } => out.backups(&engine.backups(&name).await?),
+        Command::Backups { name } => out.backups(&engine.backup_list(&name).await?),
+        Command::Forget(args) => return history_cmd::forget(&engine, args, out).await,
+        Command::History(args) => return history_cmd::history(&engine, args, out).await,
         Command::Verify { archive: given } => {
             let path = archive_arg::resolve(&engine, &given, out).await?.path;
             let outcome = engine

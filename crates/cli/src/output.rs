@@ -1,8 +1,8 @@
 //! Everything the CLI prints: human-readable text, or exactly one JSON document on stdout.
 
 use offsite_core::archive::{Manifest, SidecarStatus, VerifyReport};
-use offsite_core::catalog::{BackupRecord, Project};
-use offsite_core::ops::{BackupOutcome, ConnectionReport};
+use offsite_core::catalog::Project;
+use offsite_core::ops::{BackupOutcome, ConnectionReport, ListedBackup};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate};
 use offsite_core::restore::{DatabasePlan, DatabaseReport};
 use offsite_core::units::format_bytes as human_size;
@@ -126,14 +126,17 @@ impl Out {
         }
     }
 
-    pub fn backups(&self, bs: &[BackupRecord]) {
+    pub fn backups(&self, listed: &[ListedBackup]) {
+        let missing = listed.iter().filter(|b| b.missing).count();
         if self.json {
-            self.emit(&json!({ "backups": bs }));
-        } else if bs.is_empty() {
+            self.emit(&json!({ "backups": listed }));
+        } else if listed.is_empty() {
             println!("no backups yet: run `offsite backup NAME`");
         } else {
-            for b in bs {
+            for l in listed {
+                let b = &l.record;
                 let verified = match (&b.verified_at, b.status.as_str()) {
+                    _ if l.missing => "MISSING (file deleted)".to_string(),
                     (Some(at), s) => format!("{s} {at}"),
                     (None, s) => s.to_string(),
                 };
@@ -146,6 +149,13 @@ impl Out {
                     b.path
                 );
             }
+        }
+        if missing > 0 {
+            eprintln!(
+                "{missing} backup(s) MISSING: the archive file is no longer at its path, so it cannot \
+                 be verified or restored. Put the file back, or remove the entry with \
+                 `offsite forget ID` (ids: `offsite backups NAME --json`)."
+            );
         }
     }
 
@@ -223,6 +233,16 @@ impl Out {
                 e.sha256
             );
         }
+        if m.tables.is_empty() && !m.dump_tables.is_empty() {
+            println!(
+                "tables:      {} (row counts not recorded)",
+                m.dump_tables.len()
+            );
+            for t in &m.dump_tables {
+                println!("  {t}");
+            }
+            return;
+        }
         let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
         println!("tables:      {} ({} rows)", m.tables.len(), rows);
         for t in &m.tables {
@@ -241,19 +261,21 @@ impl Out {
         );
         println!("  target:      {}", p.target);
         println!("  server:      PostgreSQL {}", p.target_server_version);
-        println!("  pg_restore:  {}", p.pg_restore_version);
+        // The tool that will run: psql for a plain SQL dump, else pg_restore.
+        let tool = Path::new(&p.pg_restore)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "pg_restore".into());
+        println!("  {:<12} {}", format!("{tool}:"), p.pg_restore_version);
+        println!("  target is:   {}", target_state(p));
         println!(
-            "  target is:   {}",
-            if p.target_empty {
-                "empty".to_string()
-            } else {
-                format!("NOT empty ({} objects)", p.existing.len())
-            }
-        );
-        println!(
-            "  will create: {} table(s), view(s), function(s), {} row(s)",
+            "  will create: {} table(s), view(s), function(s), {}",
             p.will_create.len(),
-            p.rows
+            if p.rows_recorded {
+                format!("{} row(s)", p.rows)
+            } else {
+                "row counts unknown (the backup is an imported dump that recorded none)".into()
+            }
         );
         if !p.will_replace.is_empty() {
             println!(
@@ -281,33 +303,7 @@ impl Out {
                 " (not a superuser)"
             }
         );
-        if !p.missing_roles.is_empty() {
-            println!(
-                "  missing roles: {}{}",
-                p.missing_roles.join(", "),
-                if p.create_roles {
-                    " (will be created)"
-                } else {
-                    " (--create-roles creates them)"
-                }
-            );
-            for r in &p.roles_to_create {
-                let mut line = format!("    {}: {}", r.name, r.attributes.join(" "));
-                if !r.member_of.is_empty() {
-                    line.push_str(&format!("; member of {}", r.member_of.join(", ")));
-                }
-                if !r.left_out.is_empty() {
-                    line.push_str(&format!("; WITHOUT {}", r.left_out.join(", ")));
-                }
-                if !r.settings.is_empty() {
-                    line.push_str(&format!("; {} setting(s)", r.settings.len()));
-                }
-                if r.needs_password {
-                    line.push_str("; needs a password afterwards");
-                }
-                println!("{line}");
-            }
-        }
+        plan_roles(p);
         for m in &p.managed_schemas {
             println!(
                 "  schema {} (owned by {}): kept as the target has it ({} object(s))",
@@ -432,6 +428,56 @@ impl Out {
             },
             r.duration_ms as f64 / 1000.0
         );
+    }
+}
+
+/// The plan's missing roles, and what `--create-roles` makes of them.
+fn plan_roles(p: &DatabasePlan) {
+    if !p.missing_roles.is_empty() {
+        println!(
+            "  missing roles: {}{}",
+            p.missing_roles.join(", "),
+            if p.create_roles {
+                " (will be created)"
+            } else {
+                " (--create-roles creates them)"
+            }
+        );
+        for r in &p.roles_to_create {
+            let mut line = format!("    {}: {}", r.name, r.attributes.join(" "));
+            if !r.member_of.is_empty() {
+                line.push_str(&format!("; member of {}", r.member_of.join(", ")));
+            }
+            if !r.left_out.is_empty() {
+                line.push_str(&format!("; WITHOUT {}", r.left_out.join(", ")));
+            }
+            if !r.settings.is_empty() {
+                line.push_str(&format!("; {} setting(s)", r.settings.len()));
+            }
+            if r.needs_password {
+                line.push_str("; needs a password afterwards");
+            }
+            println!("{line}");
+        }
+    }
+}
+
+/// What the plan found in the target, in words: what it holds, and what the restore meets.
+fn target_state(p: &DatabasePlan) -> String {
+    let into = p
+        .selection
+        .as_ref()
+        .and_then(|s| s.into_schema.as_deref())
+        .map(|s| format!(" (the selection goes into the new schema {s})"))
+        .unwrap_or_default();
+    match (p.target_empty, p.target_objects) {
+        (true, 0) => "empty".to_string(),
+        (true, n) => format!("NOT empty ({n} objects); the restore touches none of them{into}"),
+        (false, n) if p.selection.is_none() => format!("NOT empty ({n} objects)"),
+        (false, _) => format!(
+            "NOT empty ({} of the selected objects exist)",
+            p.existing.len()
+        ),
     }
 }
 

@@ -12,7 +12,11 @@ use std::path::PathBuf;
 pub enum ProjectCmd {
     /// Add a project. A password in the URL is moved to the OS keychain. Without --db and
     /// --host, the connection comes from PGHOST, PGPORT, PGUSER and PGDATABASE.
+    #[command(
+        after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com:5432/shop --password-stdin\n  offsite project add shop --host /var/run/postgresql --user postgres --dbname shop\n  offsite project add shop --supabase https://abcdefghijklmnop.supabase.co --supabase-ca prod-ca-2021.crt --password-stdin"
+    )]
     Add {
+        /// A name for the project (how every other command refers to it).
         name: String,
         /// A libpq URL: postgres://USER@HOST:PORT/DATABASE[?sslmode=disable|prefer|require|verify-full],
         /// or with a socket folder postgresql://USER@/DATABASE?host=/var/run/postgresql[&port=5432].
@@ -50,7 +54,11 @@ pub enum ProjectCmd {
     },
     /// Set or show a project's storage and Supabase settings and default backup type (the same
     /// flags as `project add`); without flags, show them.
+    #[command(
+        after_help = "Examples:\n  offsite project components shop\n  offsite project components shop --s3-endpoint https://s3.example.com --s3-key-id AKIA123 --s3-secret-stdin\n  offsite project components shop --default-type full\n  offsite project components shop --remove-storage"
+    )]
     Components {
+        /// The project (see `offsite project list`).
         name: String,
         #[command(flatten)]
         components: components_cmd::ComponentArgs,
@@ -70,18 +78,47 @@ pub enum ProjectCmd {
         remove_artifacts: bool,
     },
     /// List the project's buckets with object counts and sizes, and check the keys can read them.
-    TestStorage { name: String },
+    #[command(
+        after_help = "Examples:\n  offsite project test-storage shop\n  offsite project test-storage shop --json"
+    )]
+    TestStorage {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
     /// List projects.
+    #[command(after_help = "Examples:\n  offsite project list\n  offsite project list --json")]
     List,
     /// Show one project.
-    Show { name: String },
+    #[command(
+        after_help = "Examples:\n  offsite project show shop\n  offsite project show shop --json"
+    )]
+    Show {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
     /// Connect and report server version, size and permission problems.
-    Test { name: String },
+    #[command(
+        after_help = "Examples:\n  offsite project test shop\n  offsite project test shop --json"
+    )]
+    Test {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
     /// Remove a project and its stored password (backup files are kept).
-    Remove { name: String },
+    #[command(after_help = "Examples:\n  offsite project remove shop")]
+    Remove {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
     /// Replace a project's stored password with the first line of standard input (into the OS
     /// keychain, or nowhere with OFFSITE_SECRET_STORE=env).
-    Password { name: String },
+    #[command(
+        after_help = "Examples:\n  printf %s \"$PGPASSWORD\" | offsite project password shop"
+    )]
+    Password {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
 }
 
 pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {

@@ -302,29 +302,12 @@ pub async fn restore(
     let plan = engine.plan_restore(&request).await?;
     if args.dry_run {
         print_plan(out, &plan);
-        return Ok(if plan.blockers().is_empty() {
-            0
-        } else {
-            exit::NEEDS_CONSENT
-        });
+        // The code the restore itself would be refused with.
+        return Ok(refused(&plan).map_or(0, |e| crate::exit_code(&e)));
     }
-    if let Some(s) = &plan.storage {
-        if !s.blockers.is_empty() {
-            return Err(Error::new(
-                ErrorKind::NeedsConsent,
-                format!(
-                    "the storage restore cannot go ahead: {}",
-                    s.blockers.join("; ")
-                ),
-            ));
-        }
-    }
-    if let Some(c) = &plan.config {
-        if !c.blockers.is_empty() {
-            return Err(Error::invalid(c.blockers.join("; ")).with_hint(
-                "see the settings that differ with `offsite restore ARCHIVE --to PROJECT --components config --dry-run`",
-            ));
-        }
+    // The database's refusal comes from the engine when it runs (the same error).
+    if let Some(e) = storage_or_config_refusal(&plan) {
+        return Err(e);
     }
     consent(&args, out, &plan)?;
     let config_only_nothing_chosen = parts == [Part::Config]
@@ -357,6 +340,32 @@ pub async fn restore(
     } else {
         exit::INTEGRITY
     })
+}
+
+/// The error a restore of this plan is refused with, before it changes anything: the storage's
+/// blockers, then the configuration's, then the database's (the engine's own refusal, which it
+/// gives again when it runs). `None`: it goes ahead.
+fn refused(plan: &RestorePlan) -> Option<Error> {
+    storage_or_config_refusal(plan).or_else(|| plan.database.as_ref().and_then(|d| d.refusal()))
+}
+
+/// The storage's or the configuration's blockers, as the error the restore stops with.
+fn storage_or_config_refusal(plan: &RestorePlan) -> Option<Error> {
+    if let Some(s) = plan.storage.as_ref().filter(|s| !s.blockers.is_empty()) {
+        return Some(Error::new(
+            ErrorKind::NeedsConsent,
+            format!(
+                "the storage restore cannot go ahead: {}",
+                s.blockers.join("; ")
+            ),
+        ));
+    }
+    if let Some(c) = plan.config.as_ref().filter(|c| !c.blockers.is_empty()) {
+        return Some(Error::invalid(c.blockers.join("; ")).with_hint(
+            "see the settings that differ with `offsite restore ARCHIVE --to PROJECT --components config --dry-run`",
+        ));
+    }
+    None
 }
 
 /// Replacing data in a database: the user types its name; mirror mode deleting objects: the

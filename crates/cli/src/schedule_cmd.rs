@@ -14,43 +14,75 @@ use offsite_core::{Engine, Error, JobStart, Result};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+/// What `schedule set` says about who runs a schedule (nothing runs it by itself).
+pub const WHO_RUNS: &str = "schedules run only while something runs them: the Offsite app (in the \
+tray), `offsite run-due` from cron or a systemd timer, or `offsite daemon`";
+
 /// Exit code of `status` when a project is overdue.
 pub const OVERDUE: u8 = 6;
 
 #[derive(Subcommand)]
 pub enum ScheduleCmd {
     /// Set (replace) a project's backup schedule, or with --verify its verify schedule.
+    #[command(
+        after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule set shop --weekly mon,thu 02:30 --tz Europe/Berlin\n  offsite schedule set shop --every 6h\n  offsite schedule set shop --verify --newest 3 --cron \"0 4 * * 0\""
+    )]
     Set(SetArgs),
     /// List every schedule with its next runs.
+    #[command(after_help = "Examples:\n  offsite schedule list\n  offsite schedule list --json")]
     List,
     /// Show a project's schedules with their next 5 runs.
-    Show { name: String },
-    /// Remove a project's backup schedule (or, with --verify, its verify schedule).
-    Clear {
+    #[command(after_help = "Examples:\n  offsite schedule show shop")]
+    Show {
+        /// The project (see `offsite project list`).
         name: String,
+    },
+    /// Remove a project's backup schedule (or, with --verify, its verify schedule).
+    #[command(
+        after_help = "Examples:\n  offsite schedule clear shop\n  offsite schedule clear shop --verify"
+    )]
+    Clear {
+        /// The project (see `offsite project list`).
+        name: String,
+        /// The verify schedule instead of the backup schedule.
         #[arg(long)]
         verify: bool,
     },
     /// Pause a project's backup schedule (or its verify schedule).
+    #[command(
+        after_help = "Examples:\n  offsite schedule pause shop\n  offsite schedule pause shop --verify"
+    )]
     Pause {
+        /// The project (see `offsite project list`).
         name: String,
+        /// The verify schedule instead of the backup schedule.
         #[arg(long)]
         verify: bool,
     },
     /// Resume a paused schedule.
+    #[command(after_help = "Examples:\n  offsite schedule resume shop")]
     Resume {
+        /// The project (see `offsite project list`).
         name: String,
+        /// The verify schedule instead of the backup schedule.
         #[arg(long)]
         verify: bool,
     },
     /// How many due runs may run at once (1, the default, to 4; never two on one project).
     /// Without N: show it.
-    Concurrency { n: Option<u32> },
+    #[command(
+        after_help = "Examples:\n  offsite schedule concurrency\n  offsite schedule concurrency 2"
+    )]
+    Concurrency {
+        /// Due runs at once, 1 to 4 (without it: show the setting).
+        n: Option<u32>,
+    },
 }
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("when").required(true).args(["every", "daily", "weekly", "monthly", "cron"])))]
 pub struct SetArgs {
+    /// The project (see `offsite project list`).
     name: String,
     /// Every N hours from midnight: 1h to 24h (6h runs at 00:00, 06:00, 12:00, 18:00).
     #[arg(long, value_name = "Nh")]
@@ -81,13 +113,23 @@ pub struct SetArgs {
 #[derive(Subcommand)]
 pub enum RetentionCmd {
     /// Set (replace) a project's retention policy; no rule keeps everything.
+    #[command(
+        after_help = "Examples:\n  offsite retention set shop --keep-last 7\n  offsite retention set shop --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --tz UTC\n  offsite retention set shop --keep-within 30d"
+    )]
     Set(RetentionArgs),
     /// Show a project's retention policy.
-    Show { name: String },
+    #[command(
+        after_help = "Examples:\n  offsite retention show shop\n  offsite retention show shop --json"
+    )]
+    Show {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
 }
 
 #[derive(Args)]
 pub struct RetentionArgs {
+    /// The project (see `offsite project list`).
     name: String,
     /// Keep the N newest backups.
     #[arg(long, value_name = "N")]
@@ -160,10 +202,16 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
                     time_zone: a.tz,
                 })
                 .await?;
+            let next = v.next_runs.first().cloned();
             if out.json() {
-                out.emit(&json!({ "schedule": v }));
+                out.emit(&json!({ "schedule": v, "next_run": next, "note": WHO_RUNS }));
             } else {
                 print_schedule(&v);
+                match next {
+                    Some(at) => println!("next run: {at}"),
+                    None => println!("next run: none"),
+                }
+                println!("note: {WHO_RUNS}");
             }
         }
         ScheduleCmd::List => schedules(out, &engine.schedules(None).await?),
@@ -358,6 +406,12 @@ fn print_run_due(out: &Out, r: &RunDueReport) {
             run.state,
             detail
         );
+        for p in &run.pruned_backups {
+            println!(
+                "{:<20} removed backup {} of {} ({}): {}",
+                run.project, p.id, p.created_at, p.path, p.reason
+            );
+        }
     }
 }
 

@@ -50,15 +50,24 @@ pub struct ServeArgs {
 enum ServeCmd {
     /// Create, list or revoke API tokens (stored hashed in the data folder).
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite serve token create --project shop\n  offsite serve token list"
+    )]
     Token(TokenCmd),
     /// Print the SHA-256 fingerprint of the agent's TLS certificate (SHA256:AB:CD:…), making
     /// the self-signed one if there is none yet. Compare it with what the laptop shows.
+    #[command(
+        after_help = "Examples:\n  offsite serve fingerprint\n  offsite serve fingerprint --config /etc/offsite/agent.toml"
+    )]
     Fingerprint,
 }
 
 #[derive(Subcommand)]
 enum TokenCmd {
     /// Make a token and print it (once: only its hash is kept).
+    #[command(
+        after_help = "Examples:\n  offsite serve token create\n  offsite serve token create --project shop --read-only"
+    )]
     Create {
         /// Only for this project (repeatable; default: all projects).
         #[arg(long = "project", value_name = "P")]
@@ -68,9 +77,16 @@ enum TokenCmd {
         read_only: bool,
     },
     /// List tokens (id, projects, read-only, created, revoked; never the token).
+    #[command(
+        after_help = "Examples:\n  offsite serve token list\n  offsite serve token list --json"
+    )]
     List,
     /// Revoke a token by id; it is refused from the next request on.
-    Revoke { id: String },
+    #[command(after_help = "Examples:\n  offsite serve token revoke 3f2a9c")]
+    Revoke {
+        /// The token's id (as `offsite serve token list` shows it).
+        id: String,
+    },
 }
 
 /// The configuration: the file (or DIR/agent.toml), then the flags over it.

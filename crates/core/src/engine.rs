@@ -268,6 +268,10 @@ impl Engine {
     pub async fn backups(&self, project: &str) -> Result<Vec<BackupRecord>> {
         ops::queries::backups(self, project).await
     }
+    /// A project's backups, newest first, each marked `missing` when its archive file is gone.
+    pub async fn backup_list(&self, project: &str) -> Result<Vec<ops::ListedBackup>> {
+        ops::queries::backup_list(self, project).await
+    }
     /// A project's backups as a list shows them (no checksums, no manifests).
     pub async fn backup_rows(&self, project: &str) -> Result<Vec<BackupRow>> {
         ops::queries::backup_rows(self, project).await

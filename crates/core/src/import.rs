@@ -914,6 +914,15 @@ pub(crate) fn wrap_dump(
             }
             .to_string(),
         ),
+        // The tables the preview listed, so `inspect` lists them too.
+        dump_tables: preview
+            .tables
+            .iter()
+            .map(|t| match t.schema.as_str() {
+                "" => t.table.clone(),
+                s => format!("{s}.{}", t.table),
+            })
+            .collect(),
         counts: Default::default(),
         storage: None,
         redactions: Vec::new(),

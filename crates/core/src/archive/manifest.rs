@@ -110,6 +110,11 @@ pub struct Manifest {
     /// Why `tables` is empty when row counts were not recorded (an imported pg_dump file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tables_note: Option<String>,
+    /// When row counts were not recorded (an imported pg_dump or SQL file): the tables whose
+    /// data the dump holds, `schema.table`, as its import preview listed them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub dump_tables: Vec<String>,
     /// Per-component counts: "database" (tables, dump bytes), "storage" (objects, bytes),
     /// "config" (files, bytes).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -195,6 +200,8 @@ pub(super) struct ManifestOut<'a, M: Serialize> {
     globals_note: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tables_note: Option<&'a String>,
+    #[serde(skip_serializing_if = "no_redactions")]
+    dump_tables: &'a [String],
     #[serde(skip_serializing_if = "no_counts")]
     counts: &'a BTreeMap<String, ComponentCount>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -231,6 +238,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             roles,
             globals_note,
             tables_note,
+            dump_tables,
             counts,
             storage,
             redactions,
@@ -250,6 +258,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             roles,
             globals_note,
             tables_note: tables_note.as_ref(),
+            dump_tables,
             counts,
             storage: storage.as_ref(),
             redactions,

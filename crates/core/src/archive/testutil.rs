@@ -26,6 +26,7 @@ pub(crate) fn manifest() -> Manifest {
         roles: Vec::new(),
         globals_note: None,
         tables_note: None,
+        dump_tables: Vec::new(),
         counts: Default::default(),
         storage: None,
         redactions: Vec::new(),

@@ -183,6 +183,7 @@ pub async fn compose(
         roles: Vec::new(),
         globals_note: None,
         tables_note: None,
+        dump_tables: Vec::new(),
         counts: BTreeMap::new(),
         storage: None,
         redactions: Vec::new(),

@@ -60,13 +60,13 @@ pub use projects::{
     AddProject, ConnectionReport, ProjectConnection, ProjectSummary, UpdateProject,
 };
 pub use prune::{KeptBackup, PruneOptions, PruneOutcome, RemovedBackup, SkippedBackup};
-pub use queries::{JobFilter, HISTORY_LIMIT};
+pub use queries::{JobFilter, ListedBackup, HISTORY_LIMIT};
 pub use remote::ServerSettings;
 pub use resolve::{ResolvedArchive, ResolvedBy};
 pub use runner::ProjectLock;
 pub use schedule::{
-    DueRun, ProjectStatus, RetentionView, RunDueReport, SchedulePreview, ScheduleView,
-    ScheduleWhat, SetSchedule,
+    DueRun, ProjectStatus, PrunedBackup, RetentionView, RunDueReport, SchedulePreview,
+    ScheduleView, ScheduleWhat, SetSchedule,
 };
 pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};
 pub use verify::{VerifyOptions, VerifyOutcome};

@@ -23,6 +23,34 @@ pub(crate) async fn backups(engine: &Engine, project: &str) -> Result<Vec<Backup
 
 /// A project's backups as a list shows them (no checksums or manifests: 10,000 rows arrive
 /// quickly).
+/// A backup as `offsite backups` lists it: its record, and whether its archive is still on disk.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedBackup {
+    #[serde(flatten)]
+    pub record: BackupRecord,
+    /// The archive file is not at its path any more (deleted or moved by hand): nothing can be
+    /// verified or restored from this entry.
+    pub missing: bool,
+}
+
+/// A project's backups, newest first, each checked for its archive file on disk.
+pub(crate) async fn backup_list(engine: &Engine, project: &str) -> Result<Vec<ListedBackup>> {
+    let records = backups(engine, project).await?;
+    Ok(records
+        .into_iter()
+        .map(|record| {
+            // Only "not there" counts: a file we may not read is still there.
+            let missing = matches!(
+                std::fs::symlink_metadata(&record.path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound
+            );
+            ListedBackup { record, missing }
+        })
+        .collect())
+}
+
+/// A project's backups as a list shows them (no checksums or manifests: 10,000 rows arrive
+/// quickly).
 pub(crate) async fn backup_rows(engine: &Engine, project: &str) -> Result<Vec<BackupRow>> {
     let p = engine.catalog.project(project).await?;
     engine.catalog.backup_rows(&p.id).await

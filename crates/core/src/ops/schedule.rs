@@ -107,9 +107,22 @@ pub struct DueRun {
     pub retry_at: Option<String>,
     /// A failure no retry will fix (or the last retry failed): someone has to act.
     pub escalated: bool,
-    /// After a backup: the retention job and what it removed.
+    /// After a backup: the retention job and what it removed (ids; details in
+    /// `pruned_backups`).
     pub prune_job_id: Option<String>,
     pub pruned: Vec<String>,
+    /// The backups retention removed after this run: when they were made, where, and why.
+    pub pruned_backups: Vec<PrunedBackup>,
+}
+
+/// A backup the retention policy removed after a scheduled backup.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrunedBackup {
+    pub id: String,
+    pub created_at: String,
+    pub path: String,
+    /// Why it went: the policy that did not keep it (`not kept by keep-last 1`).
+    pub reason: String,
 }
 
 /// After a temporary failure a scheduled run is tried again this much later (then 15 and 60
@@ -621,6 +634,7 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
         escalated: false,
         prune_job_id: None,
         pruned: Vec::new(),
+        pruned_backups: Vec::new(),
     };
     // Claim first (one conditional UPDATE): only the runner that wins the slot (or the
     // retry) touches the project. A project busy with another job gives it back below, so it
@@ -773,7 +787,18 @@ async fn run_backup(
     {
         Ok(p) => {
             run.prune_job_id = p.job_id;
-            run.pruned = p.removed.into_iter().map(|r| r.id).collect();
+            let reason = format!("not kept by the retention policy ({})", p.policy);
+            run.pruned = p.removed.iter().map(|r| r.id.clone()).collect();
+            run.pruned_backups = p
+                .removed
+                .into_iter()
+                .map(|r| PrunedBackup {
+                    id: r.id,
+                    created_at: r.created_at,
+                    path: r.path,
+                    reason: reason.clone(),
+                })
+                .collect();
         }
         Err(e) => {
             tracing::warn!(project = %project.name, "retention after a scheduled backup failed: {e}")

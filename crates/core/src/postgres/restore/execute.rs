@@ -49,7 +49,7 @@ pub async fn execute(
     if !arbitrary.is_empty() && !opts.allow_arbitrary_sql {
         return Err(arbitrary.refusal());
     }
-    if let Some(refused) = refusal(&plan, opts) {
+    if let Some(refused) = refusal(&plan) {
         return Err(refused);
     }
 
@@ -245,10 +245,10 @@ fn expected_tables(
 }
 
 /// Why execution refuses a plan with blockers (the first blocker, and a hint by its kind).
-fn refusal(plan: &DatabasePlan, opts: &RestoreOptions) -> Option<Error> {
+pub(super) fn refusal(plan: &DatabasePlan) -> Option<Error> {
     let first = plan.blockers.first()?;
     let permission =
-        (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty()) && !opts.no_owner;
+        (!plan.owned_by_others.is_empty() || !plan.superuser_only.is_empty()) && !plan.no_owner;
     let (kind, hint) = if permission {
         (
             ErrorKind::Permission,
@@ -257,7 +257,7 @@ fn refusal(plan: &DatabasePlan, opts: &RestoreOptions) -> Option<Error> {
                 plan.connecting_role, plan.connecting_role
             ),
         )
-    } else if !plan.target_empty && !opts.replace {
+    } else if !plan.target_empty && !plan.replace {
         (
             ErrorKind::NeedsConsent,
             "review with --dry-run, then run again with --replace (a safety backup is taken first)"

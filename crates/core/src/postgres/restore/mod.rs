@@ -84,10 +84,20 @@ pub struct DatabasePlan {
     pub target: String,
     pub target_database: String,
     pub target_server_version: String,
+    /// The tool that restores (psql for a plain SQL dump, else pg_restore): its path and its
+    /// version line (`psql (PostgreSQL) 16.4`).
     pub pg_restore: String,
     pub pg_restore_version: String,
+    /// The restore meets nothing in the target: none of what it creates exists there (with a
+    /// selection: none of the selected objects; with `into_schema`: nothing, it all goes into
+    /// a new schema). See `target_objects` for what the target holds at all.
     pub target_empty: bool,
-    /// What the target holds now (first 200).
+    /// How many objects the target database holds (schemas, tables, views, functions, types
+    /// and the like, outside the schemas other roles own), whether or not the restore touches
+    /// them.
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub target_objects: u64,
+    /// What of the target the restore meets (first 200).
     pub existing: Vec<String>,
     /// Tables (partitioned parents and partitions included), views and functions of the backup
     /// that exist in the target and will be dropped and recreated: `schema.table` for tables,
@@ -138,6 +148,10 @@ pub struct DatabasePlan {
     pub backup_tables: Vec<BackupTable>,
     /// Total rows the backup recorded.
     pub rows: u64,
+    /// Whether the backup recorded its row counts, so `rows` is what the restore loads; an
+    /// imported pg_dump or SQL file did not (`rows` is then 0, and unknown).
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub rows_recorded: bool,
     /// Why execution would refuse, if it would.
     pub blockers: Vec<String>,
     pub warnings: Vec<String>,
@@ -209,6 +223,21 @@ pub(crate) fn quote_ident(s: &str) -> String {
 
 fn join_err(e: tokio::task::JoinError) -> Error {
     Error::internal(format!("worker task failed: {e}"))
+}
+
+impl DatabasePlan {
+    /// The error a restore of this plan is refused with, before it changes anything (`None`:
+    /// it goes ahead). `--dry-run` of a refused plan exits with the code of this error.
+    pub fn refusal(&self) -> Option<Error> {
+        if self.arbitrary_sql_total > 0 && !self.allow_arbitrary_sql {
+            let found = crate::plainsql::classify::Findings {
+                first: self.arbitrary_sql.clone(),
+                total: self.arbitrary_sql_total,
+            };
+            return Some(found.refusal());
+        }
+        execute::refusal(self)
+    }
 }
 
 #[cfg(test)]

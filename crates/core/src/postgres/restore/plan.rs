@@ -56,6 +56,7 @@ pub async fn plan(
     );
     let arbitrary = arbitrary_that_runs(&toc, &decisions.skip);
     let TargetState {
+        target_objects,
         existing,
         selected,
         clean,
@@ -120,6 +121,7 @@ pub async fn plan(
         pg_restore: restoring_tool(&tools, plain).0,
         pg_restore_version: restoring_tool(&tools, plain).1,
         target_empty,
+        target_objects,
         existing: existing.into_iter().take(200).collect(),
         will_replace,
         will_create,
@@ -141,6 +143,7 @@ pub async fn plan(
         selection: selected.as_ref().map(|s| s.plan.clone()),
         backup_tables: backup_tables(&toc),
         rows: rows_restored(&manifest, selected.as_ref(), what),
+        rows_recorded: !manifest.tables.is_empty() || manifest.tables_note.is_none(),
         blockers,
         warnings,
         arbitrary_sql: arbitrary.first.clone(),
@@ -166,6 +169,8 @@ pub async fn plan(
 /// them, or the selected ones), the selection resolved against the target's names, what the
 /// clean phase drops and what depends on it.
 struct TargetState {
+    /// How many objects the target holds at all (`existing` before the selection narrows it).
+    target_objects: u64,
     existing: Vec<String>,
     selected: Option<select::Selected>,
     clean: replace::CleanPhase,
@@ -199,6 +204,7 @@ impl TargetState {
             .into_iter()
             .map(|r| r.get::<String, _>(0))
             .collect();
+        let target_objects = existing.len() as u64;
         let selected = if opts.selection.is_whole() {
             None
         } else {
@@ -234,6 +240,7 @@ impl TargetState {
             None
         };
         Ok(TargetState {
+            target_objects,
             existing,
             selected,
             clean,

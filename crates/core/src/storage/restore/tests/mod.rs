@@ -101,6 +101,7 @@ fn manifest(id: &str) -> Manifest {
         roles: Vec::new(),
         globals_note: None,
         tables_note: None,
+        dump_tables: Vec::new(),
         counts: Default::default(),
         storage: None,
         redactions: Vec::new(),
