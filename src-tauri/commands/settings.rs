@@ -4,6 +4,7 @@
 use super::{err, CmdResult};
 use crate::Shell;
 use offsite_core::ops::settings::SettingsChange;
+use offsite_core::ops::updates;
 use offsite_core::ops::{EngineSettings, ToolsReport};
 use offsite_core::{Engine, Error};
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,14 @@ pub struct DesktopSettings {
     pub default_backup_dir: Option<String>,
     /// The folder of pg_dump/pg_restore; `null`: search.
     pub pg_bin: Option<String>,
+    /// Look for a new version of Offsite at most once a day (default on; absent from what an
+    /// older UI sends: on).
+    #[serde(default = "on")]
+    pub check_for_updates: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 /// When scheduled runs are announced.
@@ -126,6 +135,9 @@ pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopS
         stale_after_days,
         default_backup_dir: saved.default_backup_dir,
         pg_bin: saved.pg_bin,
+        check_for_updates: updates::checks_enabled(
+            get(updates::CHECK_FOR_UPDATES_SETTING).await?.as_deref(),
+        ),
     })
 }
 
@@ -164,6 +176,10 @@ pub async fn set_desktop_settings(
             settings.schedule_notifications.as_str(),
         ),
         (STALE_DAYS_SETTING, stale.as_str()),
+        (
+            updates::CHECK_FOR_UPDATES_SETTING,
+            updates::checks_setting_value(settings.check_for_updates),
+        ),
     ]
     .map(|(k, v)| (k.to_string(), v.to_string()));
     let saved = engine
