@@ -106,7 +106,7 @@ macro_rules! specta_builder {
                 JobFinished,
                 OpenProject,
                 CatalogChanged,
-                updates::UpdateStatus
+                $crate::updates::UpdateStatus
             ])
             // Byte counts (u64) cross as JavaScript numbers: exact up to 2^53 bytes (8 PiB), far
             // beyond any database this app backs up, and plain numbers are what the UI formats.

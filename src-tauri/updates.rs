@@ -130,6 +130,11 @@ impl Updates {
         }
     }
 
+    /// The update last offered, if any.
+    pub fn offered(&self) -> Option<Update> {
+        self.lock().offered.clone()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
