@@ -261,6 +261,13 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>) -> Result<UpdateStatus, Err
                 .with_hint("check for updates first"),
         ));
     };
+    let under_way = matches!(
+        app.state::<Updates>().lock().state,
+        UpdateState::Installing { .. } | UpdateState::WaitingForJobs { .. }
+    );
+    if under_way {
+        return status(app).await;
+    }
     let engine = engine(app)?;
     if let InstallGate::WaitForJobs { running } = engine
         .update_install_gate()

@@ -72,11 +72,14 @@ fn sign(key: &Path, file: &Path, version: &str) -> String {
     sig.trim().to_string()
 }
 
+/// Path → body.
+type Routes = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// An HTTP server on 127.0.0.1 answering GETs from a fixed table (404 otherwise); it records the
 /// paths asked for.
 struct Server {
     base: String,
-    routes: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    routes: Routes,
     asked: Arc<Mutex<Vec<String>>>,
 }
 
@@ -84,7 +87,7 @@ impl Server {
     fn start() -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let routes: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+        let routes: Routes = Arc::default();
         let asked: Arc<Mutex<Vec<String>>> = Arc::default();
         let (r, a) = (routes.clone(), asked.clone());
         std::thread::spawn(move || {
@@ -330,6 +333,9 @@ fn install_waits_while_a_job_runs() {
         status["state"],
         json!({ "kind": "waiting_for_jobs", "version": "9.9.9", "running": 1 })
     );
+    // Asked again: still waiting, one install under way.
+    let again = invoke(&t, "install_update", json!({})).unwrap();
+    assert_eq!(again["state"], status["state"]);
     // Nothing was downloaded (let alone installed) while the job runs.
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server.asked(), ["/latest"]);
