@@ -88,9 +88,11 @@ pub enum UpdateState {
     Installing {
         version: String,
     },
-    /// The last check or install failed (an install that failed leaves the offer).
+    /// The last check or install failed. `version`: the update that could not be installed
+    /// (it is still offered: "Install and restart" tries again).
     Failed {
         error: ErrorPayload,
+        version: Option<String>,
     },
 }
 
@@ -229,6 +231,7 @@ pub async fn check<R: Runtime>(
         Ok(None) => UpdateState::UpToDate,
         Err(e) => UpdateState::Failed {
             error: ErrorPayload::from(&update_error(e)),
+            version: None,
         },
     };
     set_state(app, state).await;
@@ -280,8 +283,9 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>) -> Result<UpdateStatus, Err
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
         // A failed install keeps the offer: "Install and restart" can be tried again.
-        if let Err(e) = install_when_idle(&handle, &engine, &update).await {
-            set_state(&handle, UpdateState::Failed { error: e }).await;
+        if let Err(error) = install_when_idle(&handle, &engine, &update).await {
+            let version = Some(update.version.clone());
+            set_state(&handle, UpdateState::Failed { error, version }).await;
         }
     });
     status(app).await

@@ -284,6 +284,26 @@ fn bad_signatures_are_refused_on_download() {
             .expect_err(what);
         assert_eq!(e.kind(), offsite_core::ErrorKind::Integrity, "{what}: {e}");
         assert!(e.to_string().contains("signature"), "{what}: {e}");
+        // "Install and restart" takes the same path: refused before anything is installed, and
+        // the window is told which update failed and why.
+        let status = invoke(&t, "install_update", json!({})).unwrap();
+        assert_ne!(status["state"]["kind"], "failed", "{what}: {status}");
+        let failed = wait_for(&t, |s| s["state"]["kind"] == "failed");
+        assert_eq!(failed["state"]["error"]["code"], "integrity", "{what}: {failed}");
+        assert_eq!(failed["state"]["version"], "9.9.9", "{what}: {failed}");
+    }
+}
+
+/// The update status once `done` says so (within 30 s).
+fn wait_for(t: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = invoke(t, "update_status", json!({})).unwrap();
+        if done(&status) {
+            return status;
+        }
+        assert!(std::time::Instant::now() < until, "still {status}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

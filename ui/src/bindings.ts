@@ -1796,8 +1796,11 @@ date: string | null } |
 { kind: "waiting_for_jobs"; version: string; running: number } | 
 /**  Downloading, verifying and installing; the app restarts when done. */
 { kind: "installing"; version: string } | 
-/**  The last check or install failed (an install that failed leaves the offer). */
-{ kind: "failed"; error: ErrorPayload };
+/**
+ *  The last check or install failed. `version`: the update that could not be installed
+ *  (it is still offered: "Install and restart" tries again).
+ */
+{ kind: "failed"; error: ErrorPayload; version: string | null };
 
 /**  The updater's state and settings. Event name: `update-status` (sent on every change). */
 export type UpdateStatus = {

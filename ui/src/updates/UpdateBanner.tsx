@@ -3,8 +3,8 @@ import { useUpdateStatus } from "./useUpdateStatus";
 
 /**
  * The offer of a new version above every screen: "Update X.Y.Z available — Install and restart"
- * with its release notes; then "waits for the running jobs" or "installing". Nothing otherwise
- * (checks and their failures are shown in Settings → Updates).
+ * with its release notes; then "waits for the running jobs", "installing", or why the install failed.
+ * Nothing otherwise (checks and their failures are shown in Settings → Updates).
  */
 export function UpdateBanner() {
   const { status, error, busy, install } = useUpdateStatus();
@@ -46,6 +46,26 @@ export function UpdateBanner() {
           Update {state.version} will be installed when the running {state.running === 1 ? "job has" : "jobs have"}{" "}
           ended ({state.running} running); Offsite then restarts.
         </p>
+      </div>
+    );
+  }
+  if (state.kind === "failed" && state.version) {
+    return (
+      <div className="notice notice-error update-banner" role="alert" data-testid="update-banner">
+        <p>
+          <strong data-testid="update-banner-title">Update {state.version} could not be installed</strong>{" "}
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void install()}
+            disabled={busy}
+            data-testid="update-install"
+          >
+            Try again
+          </button>
+        </p>
+        <ErrorNotice error={state.error} testId="update-install-failed" />
+        {error && <ErrorNotice error={error} testId="update-install-error" />}
       </div>
     );
   }

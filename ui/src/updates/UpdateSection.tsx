@@ -27,7 +27,7 @@ export function describeUpdate(status: UpdateStatus): string {
     case "installing":
       return `Installing update ${s.version}…`;
     case "failed":
-      return "The last check or install failed.";
+      return s.version ? `Update ${s.version} could not be installed.` : "The last check failed.";
   }
 }
 

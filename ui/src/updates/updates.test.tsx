@@ -82,6 +82,37 @@ describe("UpdateBanner", () => {
   });
 });
 
+describe("UpdateBanner: a refused install", () => {
+  it("says which update failed and why, and offers to try again", async () => {
+    const refused = status({
+      kind: "failed",
+      version: "9.9.9",
+      error: { code: "integrity", message: "the update's signature is not valid", hint: null, retryable: false },
+    });
+    const calls = mock({
+      update_status: () => status(offer),
+      install_update: () => status({ kind: "installing", version: "9.9.9" }),
+    });
+    render(<UpdateBanner />);
+    await screen.findByTestId("update-install");
+    await act(() => emit("update-status", refused));
+    expect(await screen.findByTestId("update-banner-title")).toHaveTextContent("Update 9.9.9 could not be installed");
+    expect(screen.getByTestId("update-install-failed")).toHaveAttribute("data-code", "integrity");
+    fireEvent.click(screen.getByTestId("update-install"));
+    await waitFor(() => expect(calls.filter((c) => c === "install_update")).toHaveLength(1));
+  });
+
+  it("shows nothing for a failed check (Settings shows it)", async () => {
+    mock({
+      update_status: () =>
+        status({ kind: "failed", version: null, error: { code: "connection", message: "x", hint: null, retryable: true } }),
+    });
+    render(<UpdateBanner />);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(screen.queryByTestId("update-banner")).not.toBeInTheDocument();
+  });
+});
+
 describe("UpdateSection", () => {
   it("switches automatic checks through the form and checks now on request", async () => {
     const calls = mock({
@@ -111,6 +142,7 @@ describe("UpdateSection", () => {
             hint: null,
             retryable: false,
           },
+          version: null,
         }),
     });
     const { unmount } = render(<UpdateSection checked={true} onChange={vi.fn()} />);
