@@ -64,7 +64,11 @@ export function UpdateBanner() {
             Try again
           </button>
         </p>
-        <ErrorNotice error={state.error} testId="update-install-failed" />
+        {/* Not ErrorNotice: its titles speak of archives ("The archive is damaged"). */}
+        <div data-testid="update-install-failed" data-code={state.error.code}>
+          <p data-testid="update-install-failed-message">{state.error.message}</p>
+          {state.error.hint && <p className="notice-hint">{state.error.hint}</p>}
+        </div>
         {error && <ErrorNotice error={error} testId="update-install-error" />}
       </div>
     );
