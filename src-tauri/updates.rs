@@ -264,22 +264,43 @@ pub async fn install<R: Runtime>(app: &AppHandle<R>) -> Result<UpdateStatus, Err
                 .with_hint("check for updates first"),
         ));
     };
-    let under_way = matches!(
-        app.state::<Updates>().lock().state,
-        UpdateState::Installing { .. } | UpdateState::WaitingForJobs { .. }
-    );
-    if under_way {
+    // Claimed in one step: a second "Install" while one waits or runs starts nothing.
+    let claimed = {
+        let updates = app.state::<Updates>();
+        let mut inner = updates.lock();
+        let under_way = matches!(
+            inner.state,
+            UpdateState::Installing { .. } | UpdateState::WaitingForJobs { .. }
+        );
+        if !under_way {
+            let version = update.version.clone();
+            inner.state = UpdateState::Installing { version };
+        }
+        !under_way
+    };
+    if !claimed {
         return status(app).await;
     }
-    let engine = engine(app)?;
-    if let InstallGate::WaitForJobs { running } = engine
-        .update_install_gate()
-        .await
-        .map_err(|e| ErrorPayload::from(&e))?
-    {
-        let version = update.version.clone();
-        set_state(app, UpdateState::WaitingForJobs { version, running }).await;
-    }
+    let version = Some(update.version.clone());
+    let gate = match engine(app) {
+        Ok(engine) => match engine.update_install_gate().await {
+            Ok(gate) => Ok((engine, gate)),
+            Err(e) => Err(ErrorPayload::from(&e)),
+        },
+        Err(e) => Err(e),
+    };
+    let engine = match gate {
+        Ok((engine, InstallGate::Now)) => engine,
+        Ok((engine, InstallGate::WaitForJobs { running })) => {
+            let version = update.version.clone();
+            set_state(app, UpdateState::WaitingForJobs { version, running }).await;
+            engine
+        }
+        Err(error) => {
+            set_state(app, UpdateState::Failed { error, version }).await;
+            return status(app).await;
+        }
+    };
     let handle = app.clone();
     tauri::async_runtime::spawn(async move {
         // A failed install keeps the offer: "Install and restart" can be tried again.

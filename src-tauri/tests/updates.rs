@@ -289,7 +289,10 @@ fn bad_signatures_are_refused_on_download() {
         let status = invoke(&t, "install_update", json!({})).unwrap();
         assert_ne!(status["state"]["kind"], "failed", "{what}: {status}");
         let failed = wait_for(&t, |s| s["state"]["kind"] == "failed");
-        assert_eq!(failed["state"]["error"]["code"], "integrity", "{what}: {failed}");
+        assert_eq!(
+            failed["state"]["error"]["code"], "integrity",
+            "{what}: {failed}"
+        );
         assert_eq!(failed["state"]["version"], "9.9.9", "{what}: {failed}");
     }
 }

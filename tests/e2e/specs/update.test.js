@@ -104,6 +104,7 @@ describe("updates: the offer and a refused package", () => {
     assert.match(await $("update-state").getText(), /Update 9\.9\.9 is available/);
     await $("update-notes").click();
     assert.match(await $("update-notes").getText(), /Restores are faster\./);
+    await app.browser.execute(() => window.scrollTo(0, 0));
     await app.screenshot("update-offered");
     assert.deepEqual(asked, ["/latest"]);
   });
@@ -118,6 +119,7 @@ describe("updates: the offer and a refused package", () => {
     assert.equal(await failed.getAttribute("data-code"), "integrity");
     assert.match(await $("update-banner-title").getText(), /Update 9\.9\.9 could not be installed/);
     assert.match(await $("update-install-failed-message").getText(), /signature/);
+    await app.browser.execute(() => window.scrollTo(0, 0));
     await app.screenshot("update-refused");
     assert.deepEqual(asked, ["/latest", "/pkg"]);
     // Still running: nothing was installed, nothing restarted.
