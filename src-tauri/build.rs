@@ -59,6 +59,9 @@ const COMMANDS: &[&str] = &[
     "apply_retention",
     "project_status",
     "job_history",
+    "update_status",
+    "check_for_update",
+    "install_update",
 ];
 
 fn main() {

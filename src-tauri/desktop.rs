@@ -55,6 +55,11 @@ pub fn plugins<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             Some(vec![STARTED_AT_LOGIN]),
         ))
         .plugin(tauri_plugin_dialog::init())
+        // Signed updates (its settings: tauri.conf.json `plugins.updater`; see crate::updates).
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .manage(crate::updates::Updates::new(
+            crate::updates::UpdateSource::from_env(),
+        ))
         .manage(Desktop::default())
         .manage(crate::tray::ScheduleState::default())
         .on_window_event(on_window_event)
@@ -92,6 +97,8 @@ pub fn setup<R: Runtime>(app: &AppHandle<R>) {
 
     // Scheduled backups and verifications, overdue alerts.
     crate::scheduler::start(app);
+    // Update checks: at most once a day, unless turned off (crate::updates).
+    crate::updates::spawn_checks(app);
 
     // A click on a job's notification opens the app on its project (Linux: as far as the
     // notification server reports clicks; see the plugin's `on_action`).

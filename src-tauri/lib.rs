@@ -13,6 +13,7 @@ pub mod notify;
 pub mod resume;
 pub mod scheduler;
 pub mod tray;
+pub mod updates;
 
 pub use changes::CatalogChanged;
 pub use commands::{AppInfo, DesktopSettings};
@@ -96,12 +97,16 @@ macro_rules! specta_builder {
                 commands::schedules::apply_retention,
                 commands::schedules::project_status,
                 commands::schedules::job_history,
+                commands::updates::update_status::<$runtime>,
+                commands::updates::check_for_update::<$runtime>,
+                commands::updates::install_update::<$runtime>,
             ])
             .events(tauri_specta::collect_events![
                 JobProgress,
                 JobFinished,
                 OpenProject,
-                CatalogChanged
+                CatalogChanged,
+                $crate::updates::UpdateStatus
             ])
             // Byte counts (u64) cross as JavaScript numbers: exact up to 2^53 bytes (8 PiB), far
             // beyond any database this app backs up, and plain numbers are what the UI formats.

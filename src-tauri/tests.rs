@@ -17,19 +17,21 @@ struct TestApp {
 }
 
 fn test_app() -> TestApp {
+    test_app_with(mock_builder(), mock_context(noop_assets()))
+}
+
+/// [`test_app`] from this builder and context (plugins, their configuration).
+fn test_app_with(
+    builder: tauri::Builder<MockRuntime>,
+    context: tauri::Context<MockRuntime>,
+) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let secrets = Arc::new(MemoryStore::new());
     let engine = tauri::async_runtime::block_on(Engine::open(
         EngineConfig::new(secrets.clone()).data_dir(data_dir.path().to_path_buf()),
     ))
     .unwrap();
-    let app = build_app(
-        mock_builder(),
-        specta_builder!(MockRuntime),
-        Ok(engine),
-        mock_context(noop_assets()),
-    )
-    .unwrap();
+    let app = build_app(builder, specta_builder!(MockRuntime), Ok(engine), context).unwrap();
     let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .unwrap();
@@ -261,7 +263,8 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
         json!({
             "notifications": true, "start_minimised": false, "theme": "system",
             "schedule_notifications": "always", "schedule_concurrency": 1,
-            "stale_after_days": 2, "default_backup_dir": null, "pg_bin": null
+            "stale_after_days": 2, "default_backup_dir": null, "pg_bin": null,
+            "check_for_updates": true
         })
     );
     // Starting at login: not available in the mock runtime (no plugin), said clearly.
@@ -278,7 +281,8 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
     let wanted = json!({
         "notifications": false, "start_minimised": true, "theme": "dark",
         "schedule_notifications": "failures", "schedule_concurrency": 2,
-        "stale_after_days": 7, "default_backup_dir": folder.display().to_string(), "pg_bin": null
+        "stale_after_days": 7, "default_backup_dir": folder.display().to_string(), "pg_bin": null,
+        "check_for_updates": false
     });
     let saved = invoke(&t, "set_desktop_settings", json!({ "settings": wanted })).unwrap();
     assert_eq!(saved, wanted);
@@ -1004,5 +1008,6 @@ fn job_history_filters_by_project_kind_trigger_and_state() {
 mod components;
 mod projects_add;
 mod settings;
+mod updates;
 
 mod artifacts;

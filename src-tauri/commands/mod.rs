@@ -13,6 +13,7 @@ pub mod projects;
 pub mod remote;
 pub mod schedules;
 pub mod settings;
+pub mod updates;
 
 pub use settings::DesktopSettings;
 

@@ -4,6 +4,7 @@
 use super::{err, CmdResult};
 use crate::Shell;
 use offsite_core::ops::settings::SettingsChange;
+use offsite_core::ops::updates;
 use offsite_core::ops::{EngineSettings, ToolsReport};
 use offsite_core::{Engine, Error};
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,10 @@ pub struct DesktopSettings {
     pub default_backup_dir: Option<String>,
     /// The folder of pg_dump/pg_restore; `null`: search.
     pub pg_bin: Option<String>,
+    /// Look for a new version of Offsite at most once a day (default on). Always set in what
+    /// the app returns; `null` or absent in what is saved (a UI that does not know it) keeps it.
+    #[serde(default)]
+    pub check_for_updates: Option<bool>,
 }
 
 /// When scheduled runs are announced.
@@ -99,6 +104,15 @@ pub(crate) async fn start_minimised(engine: &Engine) -> bool {
     )
 }
 
+/// Whether updates are checked (on unless turned off: catalogs from before the setting check).
+async fn checks_for_updates(engine: &Engine) -> CmdResult<bool> {
+    let saved = engine
+        .setting(updates::CHECK_FOR_UPDATES_SETTING)
+        .await
+        .map_err(err)?;
+    Ok(updates::checks_enabled(saved.as_deref()))
+}
+
 /// The app's preferences.
 #[tauri::command]
 #[specta::specta]
@@ -126,6 +140,7 @@ pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopS
         stale_after_days,
         default_backup_dir: saved.default_backup_dir,
         pg_bin: saved.pg_bin,
+        check_for_updates: Some(checks_for_updates(engine).await?),
     })
 }
 
@@ -166,13 +181,18 @@ pub async fn set_desktop_settings(
         (STALE_DAYS_SETTING, stale.as_str()),
     ]
     .map(|(k, v)| (k.to_string(), v.to_string()));
+    let mut plain = plain.to_vec();
+    if let Some(on) = settings.check_for_updates {
+        let value = updates::checks_setting_value(on);
+        plain.push((updates::CHECK_FOR_UPDATES_SETTING.into(), value.into()));
+    }
     let saved = engine
         .save_settings(SettingsChange {
             engine: EngineSettings {
                 default_backup_dir: settings.default_backup_dir.clone(),
                 pg_bin: settings.pg_bin.clone(),
             },
-            plain: plain.to_vec(),
+            plain,
             schedule_concurrency: Some(settings.schedule_concurrency),
         })
         .await
@@ -180,6 +200,7 @@ pub async fn set_desktop_settings(
     Ok(DesktopSettings {
         default_backup_dir: saved.default_backup_dir,
         pg_bin: saved.pg_bin,
+        check_for_updates: Some(checks_for_updates(engine).await?),
         ..settings
     })
 }

@@ -3,6 +3,7 @@ import { type AppInfo, commands, type ErrorPayload } from "./bindings";
 import { toErrorPayload } from "./ipc/errors";
 import { Main } from "./screens/Main";
 import { AppSettingsProvider } from "./settings/appSettings";
+import { UpdateBanner } from "./updates/UpdateBanner";
 
 type State =
   | { status: "loading" }
@@ -35,6 +36,8 @@ export function App() {
           <h1 data-testid="app-title">Offsite</h1>
           <p className="tagline">Verified offsite backups of your PostgreSQL and Supabase projects.</p>
         </header>
+
+        <UpdateBanner />
 
         <Main />
 

@@ -188,6 +188,15 @@ export const commands = {
 	projectStatus: () => typedError<ProjectStatus[], ErrorPayload>(__TAURI_INVOKE("project_status")),
 	/**  The newest jobs of every project matching the filter (project, kind, trigger, state). */
 	jobHistory: (filter: JobFilter) => typedError<JobRecord[], ErrorPayload>(__TAURI_INVOKE("job_history", { filter })),
+	/**  The updater's state, whether automatic checks are on and when the last check was. */
+	updateStatus: () => typedError<UpdateStatus, ErrorPayload>(__TAURI_INVOKE("update_status")),
+	/**  "Check now": ask the update server whatever the once-a-day rule says. */
+	checkForUpdate: () => typedError<UpdateStatus, ErrorPayload>(__TAURI_INVOKE("check_for_update")),
+	/**
+	 *  "Install and restart" the offered update: at once when no job runs, else when the running
+	 *  jobs have ended.
+	 */
+	installUpdate: () => typedError<UpdateStatus, ErrorPayload>(__TAURI_INVOKE("install_update")),
 };
 
 /** Events */
@@ -196,6 +205,7 @@ export const events = {
 	jobFinished: makeEvent<JobFinished, JobFinished>("job-finished"),
 	jobProgress: makeEvent<JobProgress, JobProgress>("job-progress"),
 	openProject: makeEvent<OpenProject, OpenProject>("open-project"),
+	updateStatus: makeEvent<UpdateStatus, UpdateStatus>("update-status"),
 };
 
 /* Types */
@@ -731,6 +741,11 @@ export type DesktopSettings = {
 	default_backup_dir: string | null,
 	/**  The folder of pg_dump/pg_restore; `null`: search. */
 	pg_bin: string | null,
+	/**
+	 *  Look for a new version of Offsite at most once a day (default on). Always set in what
+	 *  the app returns; `null` or absent in what is saved (a UI that does not know it) keeps it.
+	 */
+	check_for_updates?: boolean | null,
 };
 
 /**  The header of a custom-format dump, as `pg_restore -l` prints it. */
@@ -1789,6 +1804,39 @@ export type ToolsReport = {
 	configured_outside: boolean,
 	/**  Every pair found (the configured folder first), with its version. */
 	found: PgTools[],
+};
+
+/**  What the updater is doing (shown beside "check for updates"). */
+export type UpdateState = 
+/**  Nothing checked since the app started. */
+{ kind: "idle" } | 
+/**  This build has no update key (a development build or a build from source). */
+{ kind: "not_configured" } | { kind: "checking" } | { kind: "up_to_date" } | 
+/**  A newer version is offered: "Install and restart". */
+{ kind: "available"; version: string; 
+/**  The release notes. */
+notes: string | null; 
+/**  When it was published (RFC 3339). */
+date: string | null } | 
+/**  Install was asked for while jobs run: it starts when they have ended. */
+{ kind: "waiting_for_jobs"; version: string; running: number } | 
+/**  Downloading, verifying and installing; the app restarts when done. */
+{ kind: "installing"; version: string } | 
+/**
+ *  The last check or install failed. `version`: the update that could not be installed
+ *  (it is still offered: "Install and restart" tries again).
+ */
+{ kind: "failed"; error: ErrorPayload; version: string | null };
+
+/**  The updater's state and settings. Event name: `update-status` (sent on every change). */
+export type UpdateStatus = {
+	/**  The running app's version. */
+	current_version: string,
+	/**  Automatic checks are on (Settings → Updates). */
+	check_for_updates: boolean,
+	/**  When updates were last checked (RFC 3339), by this app or a previous run. */
+	last_check: string | null,
+	state: UpdateState,
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };

@@ -166,6 +166,23 @@ impl Engine {
     pub async fn set_plain_settings(&self, values: &[(&str, &str)]) -> Result<()> {
         ops::settings::set(self, values).await
     }
+    /// Whether the desktop's automatic update check is due now (at most once a day, by this
+    /// engine's clock; never when turned off).
+    pub async fn update_check_due(&self) -> Result<ops::updates::CheckDue> {
+        ops::updates::due(self).await
+    }
+    /// Save that updates were checked now; returns the time saved.
+    pub async fn record_update_check(&self) -> Result<time::OffsetDateTime> {
+        ops::updates::record_check(self).await
+    }
+    /// Whether updates are checked, and when they last were.
+    pub async fn update_policy(&self) -> Result<(bool, Option<time::OffsetDateTime>)> {
+        ops::updates::policy(self).await
+    }
+    /// Whether an update may be installed (restarting the app) now: no job running.
+    pub async fn update_install_gate(&self) -> Result<ops::updates::InstallGate> {
+        ops::updates::gate(self).await
+    }
     /// The pg_dump/pg_restore pairs on this machine, with their versions.
     pub async fn tools(&self) -> Result<ToolsReport> {
         ops::settings::tools(self).await

@@ -13,6 +13,7 @@ const saved: DesktopSettings = {
   stale_after_days: 2,
   default_backup_dir: null,
   pg_bin: null,
+  check_for_updates: true,
 };
 
 const tools: ToolsReport = {
@@ -133,6 +134,7 @@ describe("Settings", () => {
           stale_after_days: 5,
           default_backup_dir: "/mnt/offsite",
           pg_bin: "/usr/lib/postgresql/15/bin",
+          check_for_updates: true,
         },
       },
     ]);
@@ -141,6 +143,18 @@ describe("Settings", () => {
     // Editing again clears the saved note.
     fireEvent.click(screen.getByTestId("settings-notifications"));
     expect(screen.queryByTestId("settings-saved")).not.toBeInTheDocument();
+  });
+
+  it("saves 'check for updates' with the other settings", async () => {
+    const calls = mock({ set_desktop_settings: (a) => a.settings });
+    render(<Settings onBack={vi.fn()} />);
+    const box = await screen.findByTestId("settings-check-updates");
+    expect(box).toBeChecked();
+    fireEvent.click(box);
+    fireEvent.click(screen.getByTestId("settings-save"));
+    await screen.findByTestId("settings-saved");
+    const sent = calls.find((c) => c.cmd === "set_desktop_settings")?.args.settings as DesktopSettings;
+    expect(sent.check_for_updates).toBe(false);
   });
 
   it("saves 'Use default' and 'Search automatically' as null", async () => {
@@ -244,6 +258,7 @@ describe("Settings", () => {
       default_backup_dir: " ",
       pg_choice: "custom",
       pg_custom: " ",
+      check_for_updates: true,
     };
     expect(fromDraft(draft)).toEqual({ settings: { ...saved, stale_after_days: 3650 } });
     expect(fromDraft({ ...draft, stale_after_days: "3651" })).toHaveProperty("staleError");

@@ -11,6 +11,7 @@ import {
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useAppSettings } from "../settings/appSettings";
+import { UpdateSection } from "../updates/UpdateSection";
 
 /** `<base>/<child>` with the separator the base already uses (Windows paths use `\`). */
 export function joinPath(base: string, ...parts: string[]): string {
@@ -30,6 +31,7 @@ type Draft = {
   /** "auto" (search), "custom", or the folder of one detected pair. */
   pg_choice: string;
   pg_custom: string;
+  check_for_updates: boolean;
 };
 
 function toDraft(s: DesktopSettings, tools: ToolsReport | null): Draft {
@@ -44,6 +46,7 @@ function toDraft(s: DesktopSettings, tools: ToolsReport | null): Draft {
     default_backup_dir: s.default_backup_dir ?? "",
     pg_choice: s.pg_bin === null ? "auto" : detected ? s.pg_bin : "custom",
     pg_custom: s.pg_bin !== null && !detected ? s.pg_bin : "",
+    check_for_updates: s.check_for_updates ?? true,
   };
 }
 
@@ -64,6 +67,7 @@ export function fromDraft(d: Draft): { settings: DesktopSettings } | { staleErro
       stale_after_days: Number(days),
       default_backup_dir: d.default_backup_dir.trim() || null,
       pg_bin,
+      check_for_updates: d.check_for_updates,
     },
   };
 }
@@ -439,6 +443,8 @@ export function Settings({ onBack }: Props) {
             <span className="muted small">never two on one project</span>
           </label>
         </fieldset>
+
+        <UpdateSection checked={draft.check_for_updates} onChange={(on) => set("check_for_updates", on)} />
 
         <div className="form-actions">
           <span className="spacer" />

@@ -45,6 +45,7 @@ pub mod settings;
 pub mod supabase_project;
 pub mod supabase_tls;
 pub(crate) mod sweep;
+pub mod updates;
 pub mod verify;
 
 pub use artifacts::ArtifactsSettings;
