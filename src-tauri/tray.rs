@@ -7,7 +7,7 @@
 use crate::commands;
 use crate::jobs::JobRegistry;
 use crate::Shell;
-use offsite_core::catalog::{JobKind, JobRecord};
+use offsite_core::catalog::{JobKind, JobRecord, JobState};
 use offsite_core::ops::{ProjectStatus, ProjectSummary};
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -98,9 +98,9 @@ pub fn short_time(timestamp: &str) -> String {
 /// The state a project's tray line shows: its newest backup job decides (running, failed);
 /// otherwise its newest backup (ok with its time), or never.
 pub fn project_state(summary: &ProjectSummary, last_backup_job: Option<&JobRecord>) -> String {
-    match last_backup_job.map(|j| j.state.as_str()) {
-        Some("running" | "cancelling") => return "backing up…".into(),
-        Some("failed") => {
+    match last_backup_job.map(|j| j.state) {
+        Some(JobState::Running | JobState::Cancelling) => return "backing up…".into(),
+        Some(JobState::Failed) => {
             return match last_backup_job.and_then(|j| j.finished_at.as_deref()) {
                 Some(at) => format!("failed {}", short_time(at)),
                 None => "failed".into(),

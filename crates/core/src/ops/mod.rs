@@ -60,7 +60,7 @@ pub use queries::{JobFilter, HISTORY_LIMIT};
 pub use remote::ServerSettings;
 pub use runner::ProjectLock;
 pub use schedule::{
-    DueRun, ProjectStatus, RetentionView, RunDueReport, SchedulePreview, ScheduleView,
+    DueRun, DueRunState, ProjectStatus, RetentionView, RunDueReport, SchedulePreview, ScheduleView,
     ScheduleWhat, SetSchedule,
 };
 pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};
