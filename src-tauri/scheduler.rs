@@ -322,11 +322,11 @@ mod tests {
     fn run(kind: &str, state: &str) -> DueRun {
         DueRun {
             project: "shop".into(),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             slot: "2026-11-22T02:30:00.000Z".into(),
             trigger: JobTrigger::Schedule,
             attempt: 0,
-            state: state.into(),
+            state: state.parse().unwrap(),
             skipped: None,
             job_ids: vec!["j1".into()],
             backup_id: Some("b1".into()),

@@ -295,11 +295,10 @@ export type BackupRecord = {
 	path: string,
 	size: number,
 	sha256: string,
-	backup_type: string,
+	backup_type: BackupType,
 	created_at: string,
 	verified_at: string | null,
-	/**  See [`BackupStatus`]: `unverified`, `verified`, `corrupt` or `missing`. */
-	status: string,
+	status: BackupStatus,
 	/**  Why the last verification failed. */
 	verify_problem: string | null,
 	manifest_json: string | null,
@@ -315,13 +314,15 @@ export type BackupRow = {
 	id: string,
 	path: string,
 	size: number,
-	backup_type: string,
+	backup_type: BackupType,
 	created_at: string,
 	verified_at: string | null,
-	/**  See [`BackupStatus`]. */
-	status: string,
+	status: BackupStatus,
 	verify_problem: string | null,
 };
+
+/**  What is known about a backup file. */
+export type BackupStatus = "unverified" | "verified" | "corrupt" | "missing";
 
 /**  A table of the backup. */
 export type BackupTable = {
@@ -329,6 +330,7 @@ export type BackupTable = {
 	table: string,
 };
 
+/**  What a backup holds; the same word in the manifest, the catalog and JSON. */
 export type BackupType = "full" | "database" | "storage" | "config" | 
 /**  Storage objects changed since a base backup (`base_backup_id`), plus the full listing. */
 "incremental";
@@ -842,8 +844,8 @@ export type ImportPreview = {
 	size: number,
 	/**  The archive's project, or the dump's database name. */
 	project: string | null,
-	/**  "database", "full", … (an imported dump becomes "database"). */
-	backup_type: string,
+	/**  What the backup holds (an imported dump becomes `database`). */
+	backup_type: BackupType,
 	/**  RFC 3339 when known. */
 	created_at: string | null,
 	source: SourceInfo,
@@ -939,10 +941,8 @@ export type JobProgress = {
 export type JobRecord = {
 	id: string,
 	project_id: string | null,
-	/**  See [`JobKind`]. */
-	kind: string,
-	/**  See [`JobState`]. */
-	state: string,
+	kind: JobKind,
+	state: JobState,
 	started_at: string,
 	finished_at: string | null,
 	bytes_done: number,
@@ -952,11 +952,8 @@ export type JobRecord = {
 	error_hint: string | null,
 	/**  The backup a successful backup job made. */
 	backup_id: string | null,
-	/**
-	 *  What started it: `manual`, `schedule`, `catch_up`, `retry`, `cli` or `retention` (see
-	 *  `ops::JobTrigger`).
-	 */
-	trigger?: string,
+	/**  What started it. */
+	trigger?: JobTrigger,
 };
 
 /**  What a successful job produced. */

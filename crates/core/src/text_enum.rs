@@ -123,3 +123,147 @@ pub(crate) fn unknown_stored_word(what: &str, s: &str) -> String {
         quote(s)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::archive::BackupType;
+    use crate::catalog::{
+        BackupStatus, Catalog, ChangeEntity, ChangeOp, JobKind, JobState, JobTrigger, ScheduleKind,
+    };
+    use crate::error::ErrorKind;
+    use crate::ops::DueRunState;
+    use serde::{de::DeserializeOwned, Serialize};
+    use std::fmt::Debug;
+    use std::str::FromStr;
+
+    /// What every enum made with [`text_enum!`] offers, for the generic checks below.
+    trait Words:
+        Copy
+        + Debug
+        + PartialEq
+        + Serialize
+        + DeserializeOwned
+        + FromStr<Err = crate::Error>
+        + std::fmt::Display
+        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + for<'q> sqlx::Encode<'q, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>
+        + Send
+        + Unpin
+        + 'static
+    {
+        fn all() -> &'static [Self];
+        fn word(self) -> &'static str;
+    }
+
+    macro_rules! words {
+        ($($t:ty),+) => {$(
+            impl Words for $t {
+                fn all() -> &'static [Self] { <$t>::ALL }
+                fn word(self) -> &'static str { self.as_str() }
+            }
+        )+};
+    }
+    words!(
+        JobKind,
+        JobState,
+        JobTrigger,
+        BackupType,
+        BackupStatus,
+        ScheduleKind,
+        ChangeEntity,
+        ChangeOp,
+        DueRunState
+    );
+
+    /// Every variant of `T`, in order, has the word of `expected` (the strings the catalog and
+    /// the JSON carried before the enums), the same in SQLite (written and read back), in JSON,
+    /// through `Display` and through `FromStr`.
+    async fn same_words<T: Words>(c: &Catalog, expected: &[&str]) {
+        let words: Vec<_> = T::all().iter().map(|v| v.word()).collect();
+        assert_eq!(words, expected, "{}", std::any::type_name::<T>());
+        for &v in T::all() {
+            let w = v.word();
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{w}\""));
+            assert_eq!(serde_json::from_str::<T>(&format!("\"{w}\"")).unwrap(), v);
+            assert_eq!(v.to_string(), w);
+            assert_eq!(w.parse::<T>().unwrap(), v);
+            // Written as text: the stored value is the word itself.
+            let (stored, kind): (String, String) = sqlx::query_as("SELECT ?, typeof(?)")
+                .bind(v)
+                .bind(v)
+                .fetch_one(c.pool())
+                .await
+                .unwrap();
+            assert_eq!((stored.as_str(), kind.as_str()), (w, "text"));
+            // Read from text.
+            let read: T = sqlx::query_scalar("SELECT ?")
+                .bind(w)
+                .fetch_one(c.pool())
+                .await
+                .unwrap();
+            assert_eq!(read, v);
+        }
+        let e = "no such word".parse::<T>().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.hint().unwrap().contains(expected[0]), "{e:?}");
+        assert!(serde_json::from_str::<T>("\"no such word\"").is_err());
+    }
+
+    #[tokio::test]
+    async fn words_are_the_same_in_the_catalog_and_in_json() {
+        let c = Catalog::open_in_memory().await.unwrap();
+        same_words::<JobKind>(
+            &c,
+            &["backup", "verify", "restore", "import", "prune", "pull"],
+        )
+        .await;
+        same_words::<JobState>(
+            &c,
+            &["running", "cancelling", "cancelled", "succeeded", "failed"],
+        )
+        .await;
+        same_words::<JobTrigger>(
+            &c,
+            &[
+                "manual",
+                "schedule",
+                "catch_up",
+                "retry",
+                "cli",
+                "retention",
+            ],
+        )
+        .await;
+        same_words::<BackupType>(&c, crate::catalog::BACKUP_TYPES).await;
+        same_words::<BackupStatus>(&c, &["unverified", "verified", "corrupt", "missing"]).await;
+        same_words::<ScheduleKind>(&c, &["backup", "verify"]).await;
+        same_words::<ChangeEntity>(&c, &["project", "backup", "job"]).await;
+        same_words::<ChangeOp>(&c, &["upsert", "delete"]).await;
+        same_words::<DueRunState>(&c, &["succeeded", "failed", "skipped"]).await;
+    }
+
+    #[tokio::test]
+    async fn an_unknown_stored_word_is_a_catalog_error_naming_it() {
+        let c = Catalog::open_in_memory().await.unwrap();
+        let e = sqlx::query_scalar::<_, JobState>("SELECT 'exploded' AS state")
+            .fetch_one(c.pool())
+            .await
+            .unwrap_err();
+        let e = crate::catalog::db_error("reading a job", e);
+        assert_eq!(e.kind(), ErrorKind::Catalog);
+        assert_eq!(e.code(), "catalog");
+        assert!(
+            e.message().contains("unknown job state \"exploded\""),
+            "{e}"
+        );
+        // A hostile word is quoted short.
+        let long = "x".repeat(10_000);
+        let e = sqlx::query_scalar::<_, BackupType>("SELECT ?")
+            .bind(&long)
+            .fetch_one(c.pool())
+            .await
+            .unwrap_err();
+        assert!(e.to_string().len() < 300, "{e}");
+    }
+}

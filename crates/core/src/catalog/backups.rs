@@ -540,6 +540,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_backup_with_an_unknown_stored_word_is_a_coded_catalog_error() {
+        let c = catalog().await;
+        let (_dir, p, b) = shop_with_backup(&c).await;
+        for (column, word) in [("status", "shredded"), ("backup_type", "everything")] {
+            sqlx::query(&format!("UPDATE backups SET {column} = ? WHERE id = ?"))
+                .bind(word)
+                .bind(&b.id)
+                .execute(c.pool())
+                .await
+                .unwrap();
+            for e in [
+                c.backup(&b.id).await.unwrap_err(),
+                c.backups(&p.id).await.unwrap_err(),
+                c.backup_rows(&p.id).await.unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), ErrorKind::Catalog, "{e}");
+                assert!(e.message().contains(&format!("{word:?}")), "{e}");
+            }
+            sqlx::query("UPDATE backups SET status = ?, backup_type = ? WHERE id = ?")
+                .bind(b.status)
+                .bind(b.backup_type)
+                .bind(&b.id)
+                .execute(c.pool())
+                .await
+                .unwrap();
+            assert_eq!(c.backup(&b.id).await.unwrap(), b);
+        }
+    }
+
+    #[tokio::test]
     async fn record_verify_sets_status_time_and_problem() {
         let c = catalog().await;
         let (_dir, _p, b) = shop_with_backup(&c).await;

@@ -596,6 +596,42 @@ mod tests {
         assert_eq!(r.finished_at.as_deref(), Some("2030-01-02T04:05:20.000Z"));
     }
 
+    #[tokio::test]
+    async fn a_job_with_an_unknown_stored_word_is_a_coded_catalog_error() {
+        let c = catalog().await;
+        let j = c.start_job(JobKind::Backup, None).await.unwrap();
+        for (column, word) in [
+            ("state", "exploded"),
+            ("kind", "teleport"),
+            ("\"trigger\"", "moon"),
+        ] {
+            let good = c.job(&j.id).await.unwrap();
+            sqlx::query(&format!("UPDATE jobs SET {column} = ? WHERE id = ?"))
+                .bind(word)
+                .bind(&j.id)
+                .execute(c.pool())
+                .await
+                .unwrap();
+            for e in [
+                c.job(&j.id).await.unwrap_err(),
+                c.jobs(None, 10).await.unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), ErrorKind::Catalog, "{e}");
+                assert_eq!(e.code(), "catalog");
+                assert!(e.message().contains(&format!("{word:?}")), "{e}");
+            }
+            sqlx::query("UPDATE jobs SET kind = ?, state = ?, \"trigger\" = ? WHERE id = ?")
+                .bind(good.kind)
+                .bind(good.state)
+                .bind(good.trigger)
+                .bind(&j.id)
+                .execute(c.pool())
+                .await
+                .unwrap();
+            assert_eq!(c.job(&j.id).await.unwrap(), good);
+        }
+    }
+
     #[test]
     fn enums_roundtrip_their_strings() {
         for k in [
