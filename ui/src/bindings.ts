@@ -37,10 +37,10 @@ export const commands = {
 	/**  Set (or with `null` remove, with its token) the project's Supabase ref and access token. */
 	setSupabase: (project: string, settings: SupabaseSettings | null) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_supabase", { project, settings })),
 	/**
-	 *  The type of backup "Back up now" and the schedule make by default (`database`, `full`,
-	 *  `storage`, `config`, `incremental`); refused when the project lacks what the type needs.
+	 *  The type of backup "Back up now" and the schedule make by default; refused when the project
+	 *  lacks what the type needs.
 	 */
-	setDefaultBackupType: (project: string, backupType: string) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_default_backup_type", { project, backupType })),
+	setDefaultBackupType: (project: string, backupType: BackupType) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_default_backup_type", { project, backupType })),
 	/**
 	 *  "Test storage": the buckets the keys see, with object counts, sizes and whether an object
 	 *  can be read.
