@@ -283,7 +283,8 @@ mod tests {
     use super::*;
     use crate::jobs::{JobFinished, JobSubject};
     use offsite_core::archive::reader::{SidecarStatus, VerifyReport};
-    use offsite_core::catalog::BackupRecord;
+    use offsite_core::archive::BackupType;
+    use offsite_core::catalog::{BackupRecord, BackupStatus};
     use offsite_core::{ErrorKind, ErrorPayload};
 
     fn done(kind: JobKind, result: Option<JobResult>, error: Option<ErrorPayload>) -> JobDone {
@@ -311,10 +312,10 @@ mod tests {
                 path: "/home/me/backups/shop/shop_20240501_100000_database.tar.gz".into(),
                 size,
                 sha256: "0".repeat(64),
-                backup_type: "database".into(),
+                backup_type: BackupType::Database,
                 created_at: "2024-05-01T10:00:00.000Z".into(),
                 verified_at: None,
-                status: "unverified".into(),
+                status: BackupStatus::Unverified,
                 verify_problem: None,
                 manifest_json: None,
                 job_id: Some("job-1".into()),

@@ -15,8 +15,10 @@
 
 use crate::notify::{self, human_duration, human_size, NotificationText};
 use crate::Shell;
-use offsite_core::catalog::{format_timestamp, parse_timestamp, JobRecord};
-use offsite_core::ops::{DueListener, DueRun, LoopOptions, ProjectStatus, RunDueReport};
+use offsite_core::catalog::{format_timestamp, parse_timestamp, JobRecord, ScheduleKind};
+use offsite_core::ops::{
+    DueListener, DueRun, DueRunState, LoopOptions, ProjectStatus, RunDueReport,
+};
 use offsite_core::{Engine, Result};
 use std::time::Duration;
 use tauri::{AppHandle, Manager, Runtime};
@@ -48,10 +50,10 @@ pub fn schedule_notify(value: Option<&str>) -> ScheduleNotify {
 /// Whether `run` is announced under `mode`. Skipped runs (claimed by another runner, project
 /// busy: the slot runs later) never are.
 pub fn announce(mode: ScheduleNotify, run: &DueRun) -> bool {
-    match (mode, run.state.as_str()) {
-        (_, "skipped") => false,
+    match (mode, run.state) {
+        (_, DueRunState::Skipped) => false,
         (ScheduleNotify::Never, _) => false,
-        (ScheduleNotify::Failures, "succeeded") => !run.corrupt.is_empty(),
+        (ScheduleNotify::Failures, DueRunState::Succeeded) => !run.corrupt.is_empty(),
         _ => true,
     }
 }
@@ -100,21 +102,21 @@ pub fn run_text(
     offset: time::UtcOffset,
     today: time::Date,
 ) -> NotificationText {
-    let what = if run.kind == "verify" {
+    let what = if run.kind == ScheduleKind::Verify {
         "verification"
     } else {
         "backup"
     };
     let project = run.project.clone();
-    let (title, body) = match run.state.as_str() {
-        "succeeded" if run.kind == "verify" && !run.corrupt.is_empty() => (
+    let (title, body) = match run.state {
+        DueRunState::Succeeded if run.kind == ScheduleKind::Verify && !run.corrupt.is_empty() => (
             format!("{project}: a backup is damaged"),
             format!(
                 "The scheduled verification found {} damaged backup(s). Open the project to see which, and back up again.",
                 run.corrupt.len()
             ),
         ),
-        "succeeded" => {
+        DueRunState::Succeeded => {
             let mut parts = Vec::new();
             if let Some(size) = facts.size {
                 parts.push(human_size(size));
@@ -128,14 +130,14 @@ pub fn run_text(
             if !run.pruned.is_empty() {
                 parts.push(format!("{} old backup(s) removed by retention", run.pruned.len()));
             }
-            let title = if run.kind == "verify" {
+            let title = if run.kind == ScheduleKind::Verify {
                 format!("{project}: scheduled verification passed")
             } else {
                 format!("{project}: scheduled backup done")
             };
             (title, if parts.is_empty() { "Done.".into() } else { parts.join(" · ") })
         }
-        _ => {
+        DueRunState::Failed | DueRunState::Skipped => {
             let mut body = match &run.error {
                 Some(e) => match &e.hint {
                     Some(h) => format!("{} — {h}", e.message),
@@ -320,11 +322,11 @@ mod tests {
     fn run(kind: &str, state: &str) -> DueRun {
         DueRun {
             project: "shop".into(),
-            kind: kind.into(),
+            kind: kind.parse().unwrap(),
             slot: "2026-11-22T02:30:00.000Z".into(),
             trigger: JobTrigger::Schedule,
             attempt: 0,
-            state: state.into(),
+            state: state.parse().unwrap(),
             skipped: None,
             job_ids: vec!["j1".into()],
             backup_id: Some("b1".into()),

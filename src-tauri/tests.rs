@@ -953,7 +953,7 @@ fn job_history_filters_by_project_kind_trigger_and_state() {
     let record = |id: &str, kind, project: Option<&str>, trigger: &str, ok: bool| {
         tauri::async_runtime::block_on(async {
             catalog
-                .start_job_triggered(id, kind, project, trigger)
+                .start_job_triggered(id, kind, project, trigger.parse().unwrap())
                 .await
                 .unwrap();
             let outcome = if ok {

@@ -7,7 +7,7 @@
 use crate::commands;
 use crate::jobs::JobRegistry;
 use crate::Shell;
-use offsite_core::catalog::{JobKind, JobRecord};
+use offsite_core::catalog::{JobKind, JobRecord, JobState};
 use offsite_core::ops::{ProjectStatus, ProjectSummary};
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -98,9 +98,9 @@ pub fn short_time(timestamp: &str) -> String {
 /// The state a project's tray line shows: its newest backup job decides (running, failed);
 /// otherwise its newest backup (ok with its time), or never.
 pub fn project_state(summary: &ProjectSummary, last_backup_job: Option<&JobRecord>) -> String {
-    match last_backup_job.map(|j| j.state.as_str()) {
-        Some("running" | "cancelling") => return "backing up…".into(),
-        Some("failed") => {
+    match last_backup_job.map(|j| j.state) {
+        Some(JobState::Running | JobState::Cancelling) => return "backing up…".into(),
+        Some(JobState::Failed) => {
             return match last_backup_job.and_then(|j| j.finished_at.as_deref()) {
                 Some(at) => format!("failed {}", short_time(at)),
                 None => "failed".into(),
@@ -145,7 +145,7 @@ async fn project_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)>
     for summary in summaries {
         let name = summary.project.name.clone();
         let jobs = engine.jobs(Some(&name), 50).await.unwrap_or_default();
-        let last = jobs.iter().find(|j| j.kind == JobKind::Backup.as_str());
+        let last = jobs.iter().find(|j| j.kind == JobKind::Backup);
         let status = statuses.iter().find(|s| s.name == name);
         out.push((
             name,
@@ -379,7 +379,8 @@ fn back_up_all<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use offsite_core::catalog::{BackupRecord, Project};
+    use offsite_core::archive::BackupType;
+    use offsite_core::catalog::{BackupRecord, BackupStatus, JobTrigger, Project};
 
     fn summary(name: &str, last_backup_at: Option<&str>) -> ProjectSummary {
         ProjectSummary {
@@ -397,10 +398,10 @@ mod tests {
                 path: "/b/shop.tar.gz".into(),
                 size: 1,
                 sha256: "0".repeat(64),
-                backup_type: "database".into(),
+                backup_type: BackupType::Database,
                 created_at: at.into(),
                 verified_at: None,
-                status: "unverified".into(),
+                status: BackupStatus::Unverified,
                 verify_problem: None,
                 manifest_json: None,
                 job_id: None,
@@ -413,8 +414,8 @@ mod tests {
         JobRecord {
             id: "j1".into(),
             project_id: Some("p1".into()),
-            kind: "backup".into(),
-            state: state.into(),
+            kind: JobKind::Backup,
+            state: state.parse().unwrap(),
             started_at: "2024-05-02T09:00:00.000Z".into(),
             finished_at: finished_at.map(Into::into),
             bytes_done: 0,
@@ -423,7 +424,7 @@ mod tests {
             error_message: None,
             error_hint: None,
             backup_id: None,
-            trigger: "manual".into(),
+            trigger: JobTrigger::Manual,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use super::{err, CmdResult};
 use crate::Shell;
+use offsite_core::archive::BackupType;
 use offsite_core::catalog::Components;
 use offsite_core::ops::{StorageSettings, StorageTestReport, SupabaseSettings};
 use tauri::State;
@@ -39,18 +40,18 @@ pub async fn set_supabase(
     engine.set_supabase(&project, settings).await.map_err(err)
 }
 
-/// The type of backup "Back up now" and the schedule make by default (`database`, `full`,
-/// `storage`, `config`, `incremental`); refused when the project lacks what the type needs.
+/// The type of backup "Back up now" and the schedule make by default; refused when the project
+/// lacks what the type needs.
 #[tauri::command]
 #[specta::specta]
 pub async fn set_default_backup_type(
     shell: State<'_, Shell>,
     project: String,
-    backup_type: String,
+    backup_type: BackupType,
 ) -> CmdResult<Components> {
     let engine = shell.engine()?;
     engine
-        .set_default_backup_type(&project, &backup_type)
+        .set_default_backup_type(&project, backup_type.as_str())
         .await
         .map_err(err)
 }

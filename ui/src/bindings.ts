@@ -37,10 +37,10 @@ export const commands = {
 	/**  Set (or with `null` remove, with its token) the project's Supabase ref and access token. */
 	setSupabase: (project: string, settings: SupabaseSettings | null) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_supabase", { project, settings })),
 	/**
-	 *  The type of backup "Back up now" and the schedule make by default (`database`, `full`,
-	 *  `storage`, `config`, `incremental`); refused when the project lacks what the type needs.
+	 *  The type of backup "Back up now" and the schedule make by default; refused when the project
+	 *  lacks what the type needs.
 	 */
-	setDefaultBackupType: (project: string, backupType: string) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_default_backup_type", { project, backupType })),
+	setDefaultBackupType: (project: string, backupType: BackupType) => typedError<Components, ErrorPayload>(__TAURI_INVOKE("set_default_backup_type", { project, backupType })),
 	/**
 	 *  "Test storage": the buckets the keys see, with object counts, sizes and whether an object
 	 *  can be read.
@@ -306,11 +306,10 @@ export type BackupRecord = {
 	path: string,
 	size: number,
 	sha256: string,
-	backup_type: string,
+	backup_type: BackupType,
 	created_at: string,
 	verified_at: string | null,
-	/**  See [`BackupStatus`]: `unverified`, `verified`, `corrupt` or `missing`. */
-	status: string,
+	status: BackupStatus,
 	/**  Why the last verification failed. */
 	verify_problem: string | null,
 	manifest_json: string | null,
@@ -326,13 +325,15 @@ export type BackupRow = {
 	id: string,
 	path: string,
 	size: number,
-	backup_type: string,
+	backup_type: BackupType,
 	created_at: string,
 	verified_at: string | null,
-	/**  See [`BackupStatus`]. */
-	status: string,
+	status: BackupStatus,
 	verify_problem: string | null,
 };
+
+/**  What is known about a backup file. */
+export type BackupStatus = "unverified" | "verified" | "corrupt" | "missing";
 
 /**  A table of the backup. */
 export type BackupTable = {
@@ -340,6 +341,7 @@ export type BackupTable = {
 	table: string,
 };
 
+/**  What a backup holds; the same word in the manifest, the catalog and JSON. */
 export type BackupType = "full" | "database" | "storage" | "config" | 
 /**  Storage objects changed since a base backup (`base_backup_id`), plus the full listing. */
 "incremental";
@@ -878,8 +880,8 @@ export type ImportPreview = {
 	size: number,
 	/**  The archive's project, or the dump's database name. */
 	project: string | null,
-	/**  "database", "full", … (an imported dump becomes "database"). */
-	backup_type: string,
+	/**  What the backup holds (an imported dump becomes `database`). */
+	backup_type: BackupType,
 	/**  RFC 3339 when known. */
 	created_at: string | null,
 	source: SourceInfo,
@@ -975,10 +977,8 @@ export type JobProgress = {
 export type JobRecord = {
 	id: string,
 	project_id: string | null,
-	/**  See [`JobKind`]. */
-	kind: string,
-	/**  See [`JobState`]. */
-	state: string,
+	kind: JobKind,
+	state: JobState,
 	started_at: string,
 	finished_at: string | null,
 	bytes_done: number,
@@ -988,11 +988,8 @@ export type JobRecord = {
 	error_hint: string | null,
 	/**  The backup a successful backup job made. */
 	backup_id: string | null,
-	/**
-	 *  What started it: `manual`, `schedule`, `catch_up`, `retry`, `cli` or `retention` (see
-	 *  `ops::JobTrigger`).
-	 */
-	trigger?: string,
+	/**  What started it. */
+	trigger?: JobTrigger,
 };
 
 /**  What a successful job produced. */

@@ -6,7 +6,7 @@ use crate::inputs;
 use crate::state::{Agent, Running};
 use axum::http::StatusCode;
 use offsite_core::archive::BackupType;
-use offsite_core::catalog::{format_timestamp, BackupRecord, JobKind, JobRecord};
+use offsite_core::catalog::{format_timestamp, BackupRecord, JobKind, JobRecord, JobState};
 use offsite_core::ops::{JobFilter, JobStart, JobTrigger};
 use offsite_core::progress::{Phase, ProgressUpdate};
 pub use offsite_core::sources::agent_wire::{
@@ -203,7 +203,7 @@ async fn find(
         Err(e) if e.kind() == ErrorKind::NotFound => return Err(missing()),
         Err(e) => return Err(e.into()),
     };
-    if job.project_id.as_deref() != Some(p.id.as_str()) || job.kind != "backup" {
+    if job.project_id.as_deref() != Some(p.id.as_str()) || job.kind != JobKind::Backup {
         return Err(missing());
     }
     let record = match &job.backup_id {
@@ -224,13 +224,13 @@ fn view(
     record: Option<&BackupRecord>,
 ) -> BackupView {
     let started = agent.started(&job.id);
-    let (status, progress) = match job.state.as_str() {
-        "running" | "cancelling" => (
+    let (status, progress) = match job.state {
+        JobState::Running | JobState::Cancelling => (
             "CREATING",
             started.as_ref().map(|r| r.progress()).unwrap_or(0),
         ),
-        "succeeded" => ("COMPLETED", 100),
-        _ => (
+        JobState::Succeeded => ("COMPLETED", 100),
+        JobState::Failed | JobState::Cancelled => (
             "FAILED",
             started.as_ref().map(|r| r.progress()).unwrap_or(0),
         ),
@@ -246,7 +246,7 @@ fn view(
         backup_id: job.id.clone(),
         project: project.to_string(),
         backup_type: record
-            .map(|r| r.backup_type.to_ascii_uppercase())
+            .map(|r| r.backup_type.as_str().to_ascii_uppercase())
             .or_else(|| started.as_ref().map(|r| r.backup_type.clone())),
         status: status.into(),
         progress,
@@ -280,7 +280,7 @@ pub async fn status(agent: &Agent, project: &str, backup_id: &str) -> ApiResult<
     check_backup_id(backup_id)?;
     match find(agent, project, backup_id).await {
         Ok((job, record)) => {
-            if job.state == "succeeded" && record.is_none() {
+            if job.state == JobState::Succeeded && record.is_none() {
                 // Deleted since.
                 return Err(ApiError::not_found(format!(
                     "no backup {backup_id} in project {project}"
@@ -318,7 +318,7 @@ pub async fn list(agent: &Agent, project: &str) -> ApiResult<Vec<BackupView>> {
             Some(b) => agent.engine.backup_record(b).await.ok(),
             None => None,
         };
-        if job.state == "succeeded" && record.is_none() {
+        if job.state == JobState::Succeeded && record.is_none() {
             continue;
         }
         out.push(view(agent, project, job, record.as_ref()));
@@ -371,7 +371,7 @@ pub async fn archive_of(
         Some(p) => find(agent, p, backup_id).await?,
         None => {
             let job = match agent.engine.catalog().job(backup_id).await {
-                Ok(j) if j.kind == "backup" => j,
+                Ok(j) if j.kind == JobKind::Backup => j,
                 Ok(_) => return Err(gone()),
                 Err(e) if e.kind() == ErrorKind::NotFound => return Err(gone()),
                 Err(e) => return Err(e.into()),
@@ -383,7 +383,7 @@ pub async fn archive_of(
             (job, record)
         }
     };
-    if matches!(job.state.as_str(), "running" | "cancelling") {
+    if matches!(job.state, JobState::Running | JobState::Cancelling) {
         return Err(not_ready(backup_id));
     }
     let record = record.ok_or_else(gone)?;

@@ -4,7 +4,9 @@
 
 use offsite_agent::schedule::{self, PutSchedule};
 use offsite_agent::{Agent, AgentConfig, ProjectConfig};
+use offsite_core::archive::BackupType;
 use offsite_core::clock::ManualClock;
+use offsite_core::ops::DueRunState;
 use offsite_testkit::TestCluster;
 use std::collections::BTreeMap;
 
@@ -79,10 +81,10 @@ async fn a_scheduled_backup_runs_with_the_agents_folders_and_files() {
     clock.advance(time::Duration::minutes(91));
     let report = agent.engine.run_due().await.unwrap();
     assert_eq!(report.runs.len(), 1, "{report:?}");
-    assert_eq!(report.runs[0].state, "succeeded", "{report:?}");
+    assert_eq!(report.runs[0].state, DueRunState::Succeeded, "{report:?}");
     let backups = agent.engine.backups("shop").await.unwrap();
     assert_eq!(backups.len(), 1);
-    assert_eq!(backups[0].backup_type, "full");
+    assert_eq!(backups[0].backup_type, BackupType::Full);
     let manifest =
         offsite_core::archive::read_manifest(std::path::Path::new(&backups[0].path)).unwrap();
     assert!(manifest.member("database.dump").is_some());

@@ -71,7 +71,7 @@ async fn seed(data_dir: &PathBuf, name: &str, count: u64, tables: u64) -> offsit
     let backup_dir = data_dir.join("backups").join(name);
     // One backup an hour going back from a fixed instant: deterministic rows.
     let newest = offsite_core::catalog::parse_timestamp("2026-01-01T00:00:00Z")?;
-    let types = offsite_core::catalog::BACKUP_TYPES;
+    let types = offsite_core::archive::BackupType::ALL;
     for i in 0..count {
         let at = newest - Duration::from_secs(3600 * i);
         let rec = catalog
@@ -80,7 +80,7 @@ async fn seed(data_dir: &PathBuf, name: &str, count: u64, tables: u64) -> offsit
                 path: backup_dir.join(format!("{name}-{i:05}.offsite.tar.gz")),
                 size: 1_000_000 + (i * 7919) % 50_000_000,
                 sha256: format!("{:064x}", i as u128 * 0x9E37_79B9_7F4A_7C15),
-                backup_type: types[(i as usize) % types.len()].to_string(),
+                backup_type: types[(i as usize) % types.len()],
                 created_at: offsite_core::catalog::format_timestamp(at),
                 manifest_json: (tables > 0).then(|| manifest(name, i, tables)),
                 job_id: None,

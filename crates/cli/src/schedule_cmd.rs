@@ -275,10 +275,10 @@ fn schedules(out: &Out, vs: &[ScheduleView]) {
 }
 
 fn print_schedule(v: &ScheduleView) {
-    let what = match (v.kind.as_str(), v.verify_newest) {
-        ("verify", Some(n)) => format!("verify newest {n}"),
-        ("verify", None) => "verify all".to_string(),
-        (k, _) => k.to_string(),
+    let what = match (v.kind, v.verify_newest) {
+        (ScheduleKind::Verify, Some(n)) => format!("verify newest {n}"),
+        (ScheduleKind::Verify, None) => "verify all".to_string(),
+        (ScheduleKind::Backup, _) => v.kind.to_string(),
     };
     println!(
         "{:<20} {:<18} {} ({}){}",

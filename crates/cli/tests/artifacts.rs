@@ -3,6 +3,7 @@
 //! (presigned download), checked, imported as a verified archive and restored; a wrong sidecar
 //! is refused with nothing imported; a second pull imports nothing.
 
+use offsite_core::catalog::JobKind;
 use offsite_core::sources::s3::{S3Config, S3Store};
 use offsite_core::sources::{ObjectTarget, PutBody, PutRequest};
 use offsite_testkit::s3::{TEST_KEY_ID, TEST_SECRET};
@@ -207,7 +208,7 @@ async fn a_bucket_of_sql_gz_dumps_is_pulled_checked_imported_and_restorable() {
         .unwrap();
     let kinds: Vec<(&str, &str)> = jobs
         .iter()
-        .filter(|j| j.kind != "restore")
+        .filter(|j| j.kind != JobKind::Restore)
         .map(|j| (j.kind.as_str(), j.state.as_str()))
         .collect();
     assert_eq!(

@@ -4,6 +4,9 @@
 //! processes racing for one slot. Headless: secrets from the environment
 //! (`OFFSITE_SECRET_STORE=env`), "now" from the test-only `OFFSITE_TEST_NOW`.
 
+use offsite_core::catalog::JobKind;
+use offsite_core::catalog::JobState;
+use offsite_core::catalog::JobTrigger;
 use offsite_core::secrets::{env_var_for_key, project_password_key};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
@@ -594,20 +597,23 @@ fn a_run_due_killed_mid_backup_leaves_an_interrupted_job_a_retry_and_no_temporar
             .await
             .unwrap()
     });
-    let backup_jobs: Vec<_> = jobs.iter().filter(|j| j.kind == "backup").collect();
+    let backup_jobs: Vec<_> = jobs.iter().filter(|j| j.kind == JobKind::Backup).collect();
     assert_eq!(backup_jobs.len(), 2, "{jobs:?}");
     let killed = backup_jobs
         .iter()
-        .find(|j| j.state == "failed")
+        .find(|j| j.state == JobState::Failed)
         .unwrap_or_else(|| panic!("no failed job: {jobs:?}"));
     assert_eq!(
         killed.error_code.as_deref(),
         Some("interrupted"),
         "{killed:?}"
     );
-    assert_eq!(killed.trigger, "schedule", "{killed:?}");
-    let retried = backup_jobs.iter().find(|j| j.state == "succeeded").unwrap();
-    assert_eq!(retried.trigger, "retry", "{retried:?}");
+    assert_eq!(killed.trigger, JobTrigger::Schedule, "{killed:?}");
+    let retried = backup_jobs
+        .iter()
+        .find(|j| j.state == JobState::Succeeded)
+        .unwrap();
+    assert_eq!(retried.trigger, JobTrigger::Retry, "{retried:?}");
     // Only archives (and their checksums) are left in the folder.
     for f in std::fs::read_dir(&folder).unwrap().flatten() {
         let n = f.file_name().to_string_lossy().into_owned();

@@ -88,8 +88,8 @@ pub struct ImportPreview {
     pub size: u64,
     /// The archive's project, or the dump's database name.
     pub project: Option<String>,
-    /// "database", "full", … (an imported dump becomes "database").
-    pub backup_type: String,
+    /// What the backup holds (an imported dump becomes `database`).
+    pub backup_type: BackupType,
     /// RFC 3339 when known.
     pub created_at: Option<String>,
     pub source: SourceInfo,
@@ -267,7 +267,7 @@ fn archive_preview(path: &Path, size: u64, m: Manifest) -> ImportPreview {
         kind: ImportKind::OffsiteArchive,
         size,
         project: Some(m.project.clone()),
-        backup_type: m.backup_type.as_str().to_string(),
+        backup_type: m.backup_type,
         created_at: Some(m.created_at.clone()),
         server_version: m.versions.server.clone(),
         pg_dump_version: m.versions.pg_dump.clone(),
@@ -307,7 +307,7 @@ fn dump_preview(
         kind,
         size,
         project: header.database.clone(),
-        backup_type: BackupType::Database.as_str().to_string(),
+        backup_type: BackupType::Database,
         created_at: header.created_at.clone(),
         source: SourceInfo {
             database: header.database.clone(),

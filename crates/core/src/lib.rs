@@ -26,6 +26,7 @@ pub mod secrets;
 pub mod sources;
 pub mod storage;
 pub mod tempfiles;
+mod text_enum;
 pub mod transfer;
 pub mod units;
 mod writeback;

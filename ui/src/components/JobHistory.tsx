@@ -1,9 +1,9 @@
-import type { JobRecord } from "../bindings";
+import type { JobRecord, JobState, JobTrigger } from "../bindings";
 import { useJobs } from "../store";
 import { errorDisplay } from "../ipc/errorDisplay";
 import { formatBytes, formatDuration, formatTime } from "./format";
 
-const STATE_LABEL: Record<string, string> = {
+const STATE_LABEL: Record<JobState, string> = {
   running: "Running",
   cancelling: "Cancelling",
   cancelled: "Cancelled",
@@ -39,7 +39,7 @@ export function JobHistory({ project }: { project: string }) {
   );
 }
 
-const TRIGGER_WORDS: Record<string, string> = {
+const TRIGGER_WORDS: Record<JobTrigger, string> = {
   manual: "Manual",
   schedule: "Schedule",
   catch_up: "Catch-up",
@@ -92,8 +92,8 @@ export function JobTable({
               </td>
             )}
             <td>{j.kind}</td>
-            {all && <td>{TRIGGER_WORDS[j.trigger ?? "manual"] ?? j.trigger}</td>}
-            <td className={`state-${j.state}`}>{STATE_LABEL[j.state] ?? j.state}</td>
+            {all && <td>{TRIGGER_WORDS[j.trigger ?? "manual"]}</td>}
+            <td className={`state-${j.state}`}>{STATE_LABEL[j.state]}</td>
             <td className="num">{formatBytes(j.bytes_done)}</td>
             <td className="num">{duration(j)}</td>
             <td className="problem">

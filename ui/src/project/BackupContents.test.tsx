@@ -1,10 +1,10 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { BackupRow, Manifest } from "../bindings";
+import type { BackupRow, BackupType, Manifest } from "../bindings";
 import { BackupContents, contentsLabel } from "./BackupContents";
 
-const row = (backup_type: string): BackupRow => ({
+const row = (backup_type: BackupType): BackupRow => ({
   id: "b1",
   path: `/b/shop_20261120_100000_${backup_type}.tar.gz`,
   size: 1024,

@@ -1,10 +1,10 @@
 // What a storage, config, full or incremental backup holds, from its manifest (read for the one
 // selected backup only: the list itself never opens archives).
 import { useEffect, useState } from "react";
-import { type BackupRow, commands, type Manifest } from "../bindings";
+import { type BackupRow, type BackupType, commands, type Manifest } from "../bindings";
 import { formatBytes } from "../components/format";
 
-const WITH_COMPONENTS = new Set(["full", "storage", "config", "incremental"]);
+const WITH_COMPONENTS: ReadonlySet<BackupType> = new Set<BackupType>(["full", "storage", "config", "incremental"]);
 
 /** "1,234 objects in 2 buckets (5.0 MiB) · 12 configuration files", from a manifest. */
 export function contentsLabel(m: Manifest): string {

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
 import {
   type BackupRow,
+  type BackupStatus,
   type BackupType,
   commands,
   type ErrorPayload,
@@ -37,7 +38,7 @@ import { BackupContents } from "../project/BackupContents";
 export const ROW_HEIGHT = 34;
 export const LIST_HEIGHT = 340;
 
-const STATUS_LABEL: Record<string, string> = {
+const STATUS_LABEL: Record<BackupStatus, string> = {
   verified: "Verified",
   unverified: "Not verified",
   corrupt: "Corrupt",
@@ -331,7 +332,7 @@ export function BackupList({ backups, selected, onSelect, onVerify, height = LIS
             data-testid="backup-status"
             data-status={b.status}
           >
-            {STATUS_LABEL[b.status] ?? b.status}
+            {STATUS_LABEL[b.status]}
             {b.verified_at ? ` · ${formatTime(b.verified_at)}` : ""}
           </span>
           <span

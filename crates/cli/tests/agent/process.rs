@@ -2,6 +2,7 @@
 //! SIGTERM.
 
 use super::*;
+use offsite_core::catalog::JobState;
 
 #[tokio::test]
 async fn tls_with_a_self_signed_certificate_pinned_by_fingerprint() {
@@ -244,5 +245,5 @@ async fn sigterm_cancels_a_running_backup_and_leaves_nothing() {
         .job(created["backup_id"].as_str().unwrap())
         .await
         .unwrap();
-    assert_eq!(job.state, "cancelled", "{job:?}");
+    assert_eq!(job.state, JobState::Cancelled, "{job:?}");
 }

@@ -1,5 +1,6 @@
 //! `metadata.json`: the manifest of an archive (format v1, see DESIGN.md).
 
+use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -13,27 +14,18 @@ pub const GLOBALS_MEMBER: &str = "globals.sql";
 /// `pg_dumpall` file), restored through psql; an archive holds it instead of `database.dump`.
 pub const DATABASE_SQL_MEMBER: &str = "database.sql";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum BackupType {
-    Full,
-    Database,
-    Storage,
-    Config,
-    /// Storage objects changed since a base backup (`base_backup_id`), plus the full listing.
-    Incremental,
-}
-
-impl BackupType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackupType::Full => "full",
-            BackupType::Database => "database",
-            BackupType::Storage => "storage",
-            BackupType::Config => "config",
-            BackupType::Incremental => "incremental",
-        }
+text_enum! {
+    /// What a backup holds; the same word in the manifest, the catalog and JSON.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum BackupType as "backup type" {
+        Full = "full",
+        Database = "database",
+        Storage = "storage",
+        Config = "config",
+        /// Storage objects changed since a base backup (`base_backup_id`), plus the full listing.
+        Incremental = "incremental",
     }
 }
 

@@ -4,13 +4,14 @@
 
 use super::copies;
 use super::sql::{
-    changed_a_row, db_error, is_foreign_key_violation, is_unique_violation, new_id, text_enum,
-    to_i64,
+    changed_a_row, db_error, is_foreign_key_violation, is_unique_violation, new_id, to_i64,
 };
 use super::timestamps::{format_timestamp, parse_timestamp};
-use super::validate::{validate_backup_type, validate_sha256};
+use super::validate::validate_sha256;
 use super::Catalog;
+use crate::archive::BackupType;
 use crate::error::{Error, ErrorKind, Result};
+use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -23,8 +24,7 @@ pub struct NewBackup {
     pub size: u64,
     /// SHA-256 of the archive file, 64 hex digits.
     pub sha256: String,
-    /// One of [`super::BACKUP_TYPES`].
-    pub backup_type: String,
+    pub backup_type: BackupType,
     /// When the backup was taken (RFC 3339, any offset; stored normalized to UTC).
     pub created_at: String,
     pub manifest_json: Option<String>,
@@ -41,11 +41,10 @@ pub struct BackupRecord {
     pub path: String,
     pub size: u64,
     pub sha256: String,
-    pub backup_type: String,
+    pub backup_type: BackupType,
     pub created_at: String,
     pub verified_at: Option<String>,
-    /// See [`BackupStatus`]: `unverified`, `verified`, `corrupt` or `missing`.
-    pub status: String,
+    pub status: BackupStatus,
     /// Why the last verification failed.
     pub verify_problem: Option<String>,
     pub manifest_json: Option<String>,
@@ -61,11 +60,10 @@ pub struct BackupRow {
     pub id: String,
     pub path: String,
     pub size: u64,
-    pub backup_type: String,
+    pub backup_type: BackupType,
     pub created_at: String,
     pub verified_at: Option<String>,
-    /// See [`BackupStatus`].
-    pub status: String,
+    pub status: BackupStatus,
     pub verify_problem: Option<String>,
 }
 
@@ -74,7 +72,7 @@ text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[cfg_attr(feature = "specta", derive(specta::Type))]
     #[serde(rename_all = "snake_case")]
-    pub enum BackupStatus {
+    pub enum BackupStatus as "backup status" {
         Unverified = "unverified",
         Verified = "verified",
         Corrupt = "corrupt",
@@ -107,7 +105,6 @@ impl Catalog {
     /// Record a backup file. Its path must not be in the catalog already.
     pub async fn add_backup(&self, b: &NewBackup) -> Result<BackupRecord> {
         let sha256 = validate_sha256(&b.sha256)?;
-        validate_backup_type(&b.backup_type)?;
         let created_at = format_timestamp(parse_timestamp(&b.created_at)?);
         let size = to_i64(b.size, "backup size")?;
         let path = copies::local_location(&b.path).await?;
@@ -117,10 +114,10 @@ impl Catalog {
             path,
             size: b.size,
             sha256,
-            backup_type: b.backup_type.clone(),
+            backup_type: b.backup_type,
             created_at,
             verified_at: None,
-            status: BackupStatus::Unverified.as_str().to_string(),
+            status: BackupStatus::Unverified,
             verify_problem: None,
             manifest_json: b.manifest_json.clone(),
             job_id: b.job_id.clone(),
@@ -156,10 +153,10 @@ impl Catalog {
         .bind(&record.path)
         .bind(size)
         .bind(&record.sha256)
-        .bind(&record.backup_type)
+        .bind(record.backup_type)
         .bind(&record.created_at)
         .bind(&record.verified_at)
-        .bind(&record.status)
+        .bind(record.status)
         .bind(&record.verify_problem)
         .bind(&record.manifest_json)
         .bind(&record.job_id)
@@ -300,7 +297,7 @@ impl Catalog {
             "UPDATE backups SET verified_at = ?, status = ?, verify_problem = ? WHERE id = ?",
         )
         .bind(self.now())
-        .bind(status.as_str())
+        .bind(status)
         .bind(problem)
         .bind(backup_id);
         let what = format!("recording the verification of backup {backup_id}");
@@ -312,7 +309,7 @@ impl Catalog {
     /// copy's status follows.
     pub async fn set_backup_status(&self, backup_id: &str, status: BackupStatus) -> Result<()> {
         let update = sqlx::query("UPDATE backups SET status = ? WHERE id = ?")
-            .bind(status.as_str())
+            .bind(status)
             .bind(backup_id);
         self.update_backup(backup_id, update, &format!("updating backup {backup_id}"))
             .await
@@ -483,14 +480,14 @@ mod tests {
             .await
             .unwrap();
         let mut nb2 = new_backup(&p.id, &newer, "2024-05-02T10:00:00.5Z");
-        nb2.backup_type = "database".into();
+        nb2.backup_type = BackupType::Database;
         nb2.size = u64::MAX / 2;
         let b2 = c.add_backup(&nb2).await.unwrap();
 
         assert_eq!(b1.created_at, "2024-05-01T10:00:00.000Z");
         assert_eq!(b2.created_at, "2024-05-02T10:00:00.500Z");
         assert_eq!(b1.sha256, "ab".repeat(32));
-        assert_eq!(b1.status, "unverified");
+        assert_eq!(b1.status, BackupStatus::Unverified);
         assert_eq!(b1.verified_at, None);
         assert_eq!(
             b1.path,
@@ -529,10 +526,10 @@ mod tests {
                 id: b.id.clone(),
                 path: b.path.clone(),
                 size: b.size,
-                backup_type: b.backup_type.clone(),
+                backup_type: b.backup_type,
                 created_at: b.created_at.clone(),
                 verified_at: b.verified_at.clone(),
-                status: b.status.clone(),
+                status: b.status,
                 verify_problem: b.verify_problem.clone(),
             })
             .collect();
@@ -585,9 +582,8 @@ mod tests {
         let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
         bad.sha256 = "xyz".into();
         assert_eq!(kind(c.add_backup(&bad).await), ErrorKind::InvalidInput);
-        let mut bad = new_backup(&p.id, &path, "2024-05-01T10:00:00Z");
-        bad.backup_type = "everything".into();
-        let e = c.add_backup(&bad).await.unwrap_err();
+        // A backup type is a `BackupType`: an unknown one is refused where the word is parsed.
+        let e = "everything".parse::<BackupType>().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         assert!(e
             .hint()
@@ -624,6 +620,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_backup_with_an_unknown_stored_word_is_a_coded_catalog_error() {
+        let c = catalog().await;
+        let (_dir, p, b) = shop_with_backup(&c).await;
+        for (column, word) in [("status", "shredded"), ("backup_type", "everything")] {
+            sqlx::query(&format!("UPDATE backups SET {column} = ? WHERE id = ?"))
+                .bind(word)
+                .bind(&b.id)
+                .execute(c.pool())
+                .await
+                .unwrap();
+            for e in [
+                c.backup(&b.id).await.unwrap_err(),
+                c.backups(&p.id).await.unwrap_err(),
+                c.backup_rows(&p.id).await.unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), ErrorKind::Catalog, "{e}");
+                assert!(e.message().contains(&format!("{word:?}")), "{e}");
+            }
+            sqlx::query("UPDATE backups SET status = ?, backup_type = ? WHERE id = ?")
+                .bind(b.status)
+                .bind(b.backup_type)
+                .bind(&b.id)
+                .execute(c.pool())
+                .await
+                .unwrap();
+            assert_eq!(c.backup(&b.id).await.unwrap(), b);
+        }
+    }
+
+    #[tokio::test]
     async fn record_verify_sets_status_time_and_problem() {
         let c = catalog().await;
         let (_dir, _p, b) = shop_with_backup(&c).await;
@@ -632,7 +658,7 @@ mod tests {
             .await
             .unwrap();
         let r = c.backup(&b.id).await.unwrap();
-        assert_eq!(r.status, "corrupt");
+        assert_eq!(r.status, BackupStatus::Corrupt);
         assert_eq!(
             r.verify_problem.as_deref(),
             Some("database.dump: checksum mismatch")
@@ -642,7 +668,7 @@ mod tests {
 
         c.record_verify(&b.id, true, None).await.unwrap();
         let r = c.backup(&b.id).await.unwrap();
-        assert_eq!(r.status, "verified");
+        assert_eq!(r.status, BackupStatus::Verified);
         assert_eq!(r.verify_problem, None);
         assert!(r.verified_at.is_some());
 
@@ -674,7 +700,7 @@ mod tests {
         c.set_backup_status(&b.id, BackupStatus::Missing)
             .await
             .unwrap();
-        assert_eq!(c.backup(&b.id).await.unwrap().status, "missing");
+        assert_eq!(c.backup(&b.id).await.unwrap().status, BackupStatus::Missing);
         assert_eq!(
             kind(c.set_backup_status("nope", BackupStatus::Missing).await),
             ErrorKind::NotFound

@@ -6,9 +6,9 @@
 //! its `catalog-changed` event, so a backup made by the command line in another process appears
 //! in an open window. Rows hold ids only, never data or secrets.
 
-use super::sql::text_enum;
 use super::{db_error, Catalog};
 use crate::error::{Error, Result};
+use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
 /// How many rows the feed keeps; older ones are pruned when the catalog opens. A reader that fell
@@ -20,7 +20,7 @@ text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[cfg_attr(feature = "specta", derive(specta::Type))]
     #[serde(rename_all = "snake_case")]
-    pub enum ChangeEntity {
+    pub enum ChangeEntity as "change entity" {
         Project = "project",
         Backup = "backup",
         Job = "job",
@@ -32,7 +32,7 @@ text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[cfg_attr(feature = "specta", derive(specta::Type))]
     #[serde(rename_all = "snake_case")]
-    pub enum ChangeOp {
+    pub enum ChangeOp as "change op" {
         Upsert = "upsert",
         Delete = "delete",
     }
@@ -150,7 +150,7 @@ mod tests {
                 path: dir.path().join("a.tar.gz"),
                 size: 1,
                 sha256: "0".repeat(64),
-                backup_type: "database".into(),
+                backup_type: crate::archive::BackupType::Database,
                 created_at: "2024-05-01T10:00:00Z".into(),
                 manifest_json: None,
                 job_id: Some(job.id.clone()),

@@ -6,7 +6,7 @@
 //! recorded with it, verified and marked with it, removed with it (ON DELETE CASCADE).
 
 use super::sql::{db_error, new_id};
-use super::Catalog;
+use super::{BackupStatus, Catalog};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::SqliteConnection;
@@ -30,8 +30,8 @@ pub struct BackupCopy {
     pub size: u64,
     /// SHA-256 of the copy, 64 lower-case hex digits.
     pub sha256: String,
-    /// What the last check of this copy found; the words of [`super::BackupStatus`].
-    pub status: String,
+    /// What the last check of this copy found.
+    pub status: BackupStatus,
     pub verified_at: Option<String>,
     /// Why the last verification of this copy failed.
     pub verify_problem: Option<String>,
@@ -129,7 +129,7 @@ mod tests {
     use crate::catalog::testing::{
         catalog, catalog_at, new_backup, new_project, shop_with_backup, AT,
     };
-    use crate::catalog::{BackupRecord, BackupStatus, MIGRATOR};
+    use crate::catalog::{BackupRecord, MIGRATOR};
     use crate::error::ErrorKind;
 
     /// The one copy of backup `id` (panics unless there is exactly one).
@@ -161,7 +161,7 @@ mod tests {
                 location: b.path.clone(),
                 size: b.size,
                 sha256: b.sha256.clone(),
-                status: "unverified".into(),
+                status: BackupStatus::Unverified,
                 verified_at: None,
                 verify_problem: None,
                 // When it was recorded (the clock), not when the backup was taken.
@@ -174,7 +174,7 @@ mod tests {
             .await
             .unwrap();
         let copy = only_copy(&c, &b.id).await;
-        assert_eq!(copy.status, "corrupt");
+        assert_eq!(copy.status, BackupStatus::Corrupt);
         assert_eq!(
             copy.verified_at.as_deref(),
             Some("2030-01-02T04:04:05.000Z")
@@ -195,7 +195,7 @@ mod tests {
             .await
             .unwrap();
         let copy = only_copy(&c, &b.id).await;
-        assert_eq!(copy.status, "missing");
+        assert_eq!(copy.status, BackupStatus::Missing);
         assert_eq!(
             copy.verified_at.as_deref(),
             Some("2030-01-02T04:04:05.000Z")
@@ -299,7 +299,7 @@ mod tests {
             .await
             .unwrap();
         let statuses: Vec<_> = c.copies(&b.id).await.unwrap();
-        let statuses: Vec<_> = statuses.into_iter().map(|c| c.status).collect();
+        let statuses: Vec<_> = statuses.into_iter().map(|c| c.status.as_str()).collect();
         assert_eq!(statuses, ["missing", "unverified", "unverified"]);
     }
 
@@ -416,7 +416,7 @@ mod tests {
                     location: b.path.clone(),
                     size: 42,
                     sha256: b.sha256.clone(),
-                    status: b.status.clone(),
+                    status: b.status,
                     verified_at: b.verified_at.clone(),
                     verify_problem: b.verify_problem.clone(),
                     created_at: b.created_at.clone(),

@@ -2,9 +2,10 @@
 //! state, progress counters and outcome. A job of a process that went away is failed as
 //! interrupted at the next start ([`Catalog::fail_stale_jobs`]).
 
-use super::sql::{changed_a_row, db_error, is_foreign_key_violation, new_id, text_enum, to_i64};
+use super::sql::{changed_a_row, db_error, is_foreign_key_violation, new_id, to_i64};
 use super::Catalog;
 use crate::error::{Error, ErrorKind, Result};
+use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
 /// The error message of a job that was still running when its process went away.
@@ -19,7 +20,7 @@ text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[cfg_attr(feature = "specta", derive(specta::Type))]
     #[serde(rename_all = "snake_case")]
-    pub enum JobKind {
+    pub enum JobKind as "job kind" {
         Backup = "backup",
         Verify = "verify",
         Restore = "restore",
@@ -34,12 +35,34 @@ text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[cfg_attr(feature = "specta", derive(specta::Type))]
     #[serde(rename_all = "snake_case")]
-    pub enum JobState {
+    pub enum JobState as "job state" {
         Running = "running",
         Cancelling = "cancelling",
         Cancelled = "cancelled",
         Succeeded = "succeeded",
         Failed = "failed",
+    }
+}
+
+text_enum! {
+    /// What started a job; recorded in the job's row (`jobs.trigger`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum JobTrigger as "job trigger" {
+        /// A person, in the window (or a test).
+        #[default]
+        Manual = "manual",
+        /// A schedule came due.
+        Schedule = "schedule",
+        /// A schedule missed while the computer slept or Offsite was closed.
+        CatchUp = "catch_up",
+        /// Another attempt after a failure.
+        Retry = "retry",
+        /// The `offsite` command line.
+        Cli = "cli",
+        /// The retention policy.
+        Retention = "retention",
     }
 }
 
@@ -90,10 +113,8 @@ impl JobOutcome {
 pub struct JobRecord {
     pub id: String,
     pub project_id: Option<String>,
-    /// See [`JobKind`].
-    pub kind: String,
-    /// See [`JobState`].
-    pub state: String,
+    pub kind: JobKind,
+    pub state: JobState,
     pub started_at: String,
     pub finished_at: Option<String>,
     pub bytes_done: u64,
@@ -103,18 +124,14 @@ pub struct JobRecord {
     pub error_hint: Option<String>,
     /// The backup a successful backup job made.
     pub backup_id: Option<String>,
-    /// What started it: `manual`, `schedule`, `catch_up`, `retry`, `cli` or `retention` (see
-    /// `ops::JobTrigger`).
+    /// What started it.
     #[cfg_attr(feature = "specta", specta(optional))]
-    pub trigger: String,
+    pub trigger: JobTrigger,
 }
 
 /// The columns of [`JobRecord`], in its order (`trigger` is an SQL keyword: quoted).
 const JOB_COLS: &str = "id, project_id, kind, state, started_at, finished_at, bytes_done, \
                         bytes_total, error_code, error_message, error_hint, backup_id, \"trigger\"";
-
-/// The trigger of a job started without saying (see `ops::JobTrigger`).
-pub const DEFAULT_TRIGGER: &str = "manual";
 
 /// A fresh job id (what [`Catalog::start_job`] would pick).
 pub fn new_job_id() -> String {
@@ -135,30 +152,26 @@ impl Catalog {
         kind: JobKind,
         project_id: Option<&str>,
     ) -> Result<JobRecord> {
-        self.start_job_triggered(id, kind, project_id, DEFAULT_TRIGGER)
+        self.start_job_triggered(id, kind, project_id, JobTrigger::default())
             .await
     }
 
-    /// [`Catalog::start_job_with_id`] recording what started the job (`manual`, `schedule`,
-    /// `catch_up`, `retry`, `cli`, `retention`), in the same row.
+    /// [`Catalog::start_job_with_id`] recording what started the job, in the same row.
     pub async fn start_job_triggered(
         &self,
         id: &str,
         kind: JobKind,
         project_id: Option<&str>,
-        trigger: &str,
+        trigger: JobTrigger,
     ) -> Result<JobRecord> {
-        if trigger.is_empty() || !trigger.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-            return Err(Error::invalid(format!("{trigger:?} is not a job trigger")));
-        }
         if id.trim().is_empty() || id.len() > 64 {
             return Err(Error::invalid("a job id must be 1 to 64 characters"));
         }
         let job = JobRecord {
             id: id.to_string(),
             project_id: project_id.map(str::to_string),
-            kind: kind.as_str().to_string(),
-            state: JobState::Running.as_str().to_string(),
+            kind,
+            state: JobState::Running,
             started_at: self.now(),
             finished_at: None,
             bytes_done: 0,
@@ -167,7 +180,7 @@ impl Catalog {
             error_message: None,
             error_hint: None,
             backup_id: None,
-            trigger: trigger.to_string(),
+            trigger,
         };
         sqlx::query(
             "INSERT INTO jobs (id, project_id, kind, state, started_at, \"trigger\") \
@@ -175,10 +188,10 @@ impl Catalog {
         )
         .bind(&job.id)
         .bind(&job.project_id)
-        .bind(&job.kind)
-        .bind(&job.state)
+        .bind(job.kind)
+        .bind(job.state)
         .bind(&job.started_at)
-        .bind(&job.trigger)
+        .bind(job.trigger)
         .execute(self.pool())
         .await
         .map_err(|e| {
@@ -254,7 +267,7 @@ impl Catalog {
              error_code = ?, error_message = ?, error_hint = ? \
              WHERE id = ? AND (state IN ('running', 'cancelling') OR (state = 'failed' AND error_message = ?))",
         )
-        .bind(state.as_str())
+        .bind(state)
         .bind(self.now())
         .bind(&backup_id)
         .bind(&code)
@@ -313,9 +326,9 @@ impl Catalog {
     pub async fn jobs_filtered(
         &self,
         project_id: Option<&str>,
-        kind: Option<&str>,
-        trigger: Option<&str>,
-        state: Option<&str>,
+        kind: Option<JobKind>,
+        trigger: Option<JobTrigger>,
+        state: Option<JobState>,
         limit: u32,
     ) -> Result<Vec<JobRecord>> {
         sqlx::query_as::<_, JobRecord>(&format!(
@@ -386,8 +399,8 @@ mod tests {
         let c = catalog().await;
         let (dir, p) = shop(&c).await;
         let j = c.start_job(JobKind::Backup, Some(&p.id)).await.unwrap();
-        assert_eq!(j.state, "running");
-        assert_eq!(j.kind, "backup");
+        assert_eq!(j.state, JobState::Running);
+        assert_eq!(j.kind, JobKind::Backup);
         assert_eq!(j.project_id.as_deref(), Some(p.id.as_str()));
         assert_eq!(c.job(&j.id).await.unwrap(), j);
 
@@ -419,7 +432,7 @@ mod tests {
         .await
         .unwrap();
         let r = c.job(&j.id).await.unwrap();
-        assert_eq!(r.state, "succeeded");
+        assert_eq!(r.state, JobState::Succeeded);
         assert_eq!(r.backup_id.as_deref(), Some(b.id.as_str()));
         assert!(r.finished_at.is_some());
         assert_eq!(r.error_code, None);
@@ -431,7 +444,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Internal);
         assert!(e.message().contains("already finished"));
-        assert_eq!(c.job(&j.id).await.unwrap().state, "succeeded");
+        assert_eq!(c.job(&j.id).await.unwrap().state, JobState::Succeeded);
     }
 
     #[tokio::test]
@@ -444,7 +457,7 @@ mod tests {
             .await
             .unwrap();
         let r = c.job(&j.id).await.unwrap();
-        assert_eq!(r.state, "failed");
+        assert_eq!(r.state, JobState::Failed);
         assert_eq!(r.error_code.as_deref(), Some("integrity"));
         assert_eq!(
             r.error_message.as_deref(),
@@ -456,12 +469,12 @@ mod tests {
         let j = c.start_job(JobKind::Restore, None).await.unwrap();
         assert!(c.set_job_cancelling(&j.id).await.unwrap());
         assert!(!c.set_job_cancelling(&j.id).await.unwrap());
-        assert_eq!(c.job(&j.id).await.unwrap().state, "cancelling");
+        assert_eq!(c.job(&j.id).await.unwrap().state, JobState::Cancelling);
         c.finish_job(&j.id, JobOutcome::from_error(&Error::cancelled()))
             .await
             .unwrap();
         let r = c.job(&j.id).await.unwrap();
-        assert_eq!(r.state, "cancelled");
+        assert_eq!(r.state, JobState::Cancelled);
         assert!(r.finished_at.is_some() && r.error_code.is_none());
         assert!(!c.set_job_cancelling(&j.id).await.unwrap());
     }
@@ -502,7 +515,7 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        assert_eq!(c.job(&j.id).await.unwrap().state, "running");
+        assert_eq!(c.job(&j.id).await.unwrap().state, JobState::Running);
     }
 
     #[tokio::test]
@@ -543,14 +556,14 @@ mod tests {
 
         assert_eq!(c.fail_stale_jobs().await.unwrap(), 2);
         let r = c.job(&running.id).await.unwrap();
-        assert_eq!(r.state, "failed");
+        assert_eq!(r.state, JobState::Failed);
         assert_eq!(r.error_message.as_deref(), Some(INTERRUPTED_MESSAGE));
         assert_eq!(r.error_code.as_deref(), Some("internal"));
         assert!(r.error_hint.is_some() && r.finished_at.is_some());
         let r = c.job(&cancelling.id).await.unwrap();
-        assert_eq!(r.state, "cancelled");
+        assert_eq!(r.state, JobState::Cancelled);
         assert!(r.finished_at.is_some());
-        assert_eq!(c.job(&done.id).await.unwrap().state, "succeeded");
+        assert_eq!(c.job(&done.id).await.unwrap().state, JobState::Succeeded);
         assert_eq!(c.fail_stale_jobs().await.unwrap(), 0);
 
         // The process that really ran it may still report the real outcome.
@@ -558,7 +571,7 @@ mod tests {
             .await
             .unwrap();
         let r = c.job(&running.id).await.unwrap();
-        assert_eq!(r.state, "succeeded");
+        assert_eq!(r.state, JobState::Succeeded);
         assert_eq!(r.error_message, None);
     }
 
@@ -581,6 +594,42 @@ mod tests {
         c.fail_stale_jobs().await.unwrap();
         let r = c.job(&stale.id).await.unwrap();
         assert_eq!(r.finished_at.as_deref(), Some("2030-01-02T04:05:20.000Z"));
+    }
+
+    #[tokio::test]
+    async fn a_job_with_an_unknown_stored_word_is_a_coded_catalog_error() {
+        let c = catalog().await;
+        let j = c.start_job(JobKind::Backup, None).await.unwrap();
+        for (column, word) in [
+            ("state", "exploded"),
+            ("kind", "teleport"),
+            ("\"trigger\"", "moon"),
+        ] {
+            let good = c.job(&j.id).await.unwrap();
+            sqlx::query(&format!("UPDATE jobs SET {column} = ? WHERE id = ?"))
+                .bind(word)
+                .bind(&j.id)
+                .execute(c.pool())
+                .await
+                .unwrap();
+            for e in [
+                c.job(&j.id).await.unwrap_err(),
+                c.jobs(None, 10).await.unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), ErrorKind::Catalog, "{e}");
+                assert_eq!(e.code(), "catalog");
+                assert!(e.message().contains(&format!("{word:?}")), "{e}");
+            }
+            sqlx::query("UPDATE jobs SET kind = ?, state = ?, \"trigger\" = ? WHERE id = ?")
+                .bind(good.kind)
+                .bind(good.state)
+                .bind(good.trigger)
+                .bind(&j.id)
+                .execute(c.pool())
+                .await
+                .unwrap();
+            assert_eq!(c.job(&j.id).await.unwrap(), good);
+        }
     }
 
     #[test]

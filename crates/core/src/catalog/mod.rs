@@ -64,7 +64,9 @@ pub use components::{
     SupabaseComponent,
 };
 pub use copies::{BackupCopy, LOCAL_DESTINATION};
-pub use jobs::{new_job_id, JobKind, JobOutcome, JobRecord, JobState, INTERRUPTED_MESSAGE};
+pub use jobs::{
+    new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,
+};
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub(crate) use sql::db_error;

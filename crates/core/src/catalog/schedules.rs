@@ -5,10 +5,11 @@
 //! one conditional UPDATE ([`Catalog::claim_schedule_slot`]): of two runners racing for one slot,
 //! exactly one gets it. Specs are stored as text (`daily 02:30`); `crate::schedule` parses them.
 
-use super::sql::{changed_a_row, db_error, is_foreign_key_violation, new_id, text_enum};
+use super::sql::{changed_a_row, db_error, is_foreign_key_violation, new_id};
 use super::Catalog;
 use crate::error::{Error, Result};
 use crate::schedule::{RetentionPolicy, Within};
+use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
 text_enum! {
@@ -16,7 +17,7 @@ text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[cfg_attr(feature = "specta", derive(specta::Type))]
     #[serde(rename_all = "snake_case")]
-    pub enum ScheduleKind {
+    pub enum ScheduleKind as "schedule kind" {
         Backup = "backup",
         Verify = "verify",
     }
@@ -28,8 +29,7 @@ text_enum! {
 pub struct ScheduleRecord {
     pub id: String,
     pub project_id: String,
-    /// See [`ScheduleKind`].
-    pub kind: String,
+    pub kind: ScheduleKind,
     /// When it runs, as text (`daily 02:30`; see `schedule::ScheduleSpec`).
     pub spec: String,
     /// The IANA zone the spec's times are in.
@@ -126,7 +126,7 @@ impl Catalog {
         )
         .bind(&id)
         .bind(&s.project_id)
-        .bind(s.kind.as_str())
+        .bind(s.kind)
         .bind(&s.spec)
         .bind(&s.time_zone)
         .bind(s.verify_newest)
@@ -156,7 +156,7 @@ impl Catalog {
             "SELECT {SCHEDULE_COLS} FROM schedules WHERE project_id = ? AND kind = ?"
         ))
         .bind(project_id)
-        .bind(kind.as_str())
+        .bind(kind)
         .fetch_optional(self.pool())
         .await
         .map_err(|e| db_error("reading a schedule", e))
@@ -184,7 +184,7 @@ impl Catalog {
     pub async fn remove_schedule(&self, project_id: &str, kind: ScheduleKind) -> Result<bool> {
         let done = sqlx::query("DELETE FROM schedules WHERE project_id = ? AND kind = ?")
             .bind(project_id)
-            .bind(kind.as_str())
+            .bind(kind)
             .execute(self.pool())
             .await
             .map_err(|e| db_error("removing a schedule", e))?;
@@ -204,12 +204,12 @@ impl Catalog {
         .bind(paused)
         .bind(self.now())
         .bind(project_id)
-        .bind(kind.as_str())
+        .bind(kind)
         .execute(self.pool())
         .await
         .map_err(|e| db_error("pausing a schedule", e))?;
         changed_a_row(done, || {
-            Error::not_found(format!("the project has no {} schedule", kind.as_str()))
+            Error::not_found(format!("the project has no {kind} schedule"))
         })
     }
 

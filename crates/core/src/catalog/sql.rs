@@ -6,30 +6,6 @@ use crate::error::{Error, ErrorKind, Result};
 use sqlx::migrate::MigrateError;
 use sqlx::sqlite::SqliteQueryResult;
 
-/// An enum stored as text in a column: the enum as declared (attributes and all), with each
-/// variant's text after `=`, plus `as_str` and `parse` between the two.
-macro_rules! text_enum {
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident { $($variant:ident = $text:literal),+ $(,)? }
-    ) => {
-        $(#[$meta])*
-        $vis enum $name { $($variant),+ }
-
-        impl $name {
-            /// The text the catalog stores.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-            /// The value stored as `s` (`None` for text no variant has).
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-pub(super) use text_enum;
-
 /// A fresh row id (UUID v4).
 pub(super) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -28,7 +28,7 @@ pub fn new_backup(project_id: &str, path: &Path, created_at: &str) -> NewBackup 
         path: path.to_path_buf(),
         size: 1234,
         sha256: "AB".repeat(32),
-        backup_type: "full".to_string(),
+        backup_type: crate::archive::BackupType::Full,
         created_at: created_at.to_string(),
         manifest_json: Some(r#"{"format_version":1}"#.to_string()),
         job_id: None,

@@ -139,7 +139,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
         kind,
         size,
         project: None,
-        backup_type: BackupType::Database.as_str().to_string(),
+        backup_type: BackupType::Database,
         created_at: header.created_at.clone(),
         source: SourceInfo::default(),
         server_version: header.server_version.clone(),

@@ -127,7 +127,7 @@ pub(crate) async fn run(
                 path: written.path.clone(),
                 size: written.size,
                 sha256: written.sha256.clone(),
-                backup_type: written.manifest.backup_type.as_str().to_string(),
+                backup_type: written.manifest.backup_type,
                 created_at: written.manifest.created_at.clone(),
                 manifest_json: written.manifest.catalog_json(),
                 job_id: Some(job.id.clone()),

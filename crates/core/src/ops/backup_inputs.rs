@@ -135,7 +135,7 @@ async fn previous_storage(
     let backups = engine.catalog.backups(&project.id).await.ok()?;
     let mut candidates: Vec<_> = backups
         .into_iter()
-        .filter(|b| matches!(b.backup_type.as_str(), "full" | "storage"))
+        .filter(|b| matches!(b.backup_type, BackupType::Full | BackupType::Storage))
         .filter(|b| Path::new(&b.path).is_file())
         .collect();
     candidates.sort_by(|a, b| b.created_at.cmp(&a.created_at));

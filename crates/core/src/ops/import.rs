@@ -309,7 +309,7 @@ pub(super) async fn import_into(
                 path: target.clone(),
                 size,
                 sha256,
-                backup_type: manifest.backup_type.as_str().to_string(),
+                backup_type: manifest.backup_type,
                 created_at: manifest.created_at.clone(),
                 manifest_json: manifest.catalog_json(),
                 job_id: Some(job.id.clone()),

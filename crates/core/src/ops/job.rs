@@ -2,7 +2,6 @@
 //! where its progress goes and how it is cancelled.
 
 use crate::progress::{NoProgress, Progress};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -10,49 +9,7 @@ use tokio_util::sync::CancellationToken;
 pub use crate::catalog::new_job_id;
 
 /// What started a job; recorded in the job's row (`jobs.trigger`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum JobTrigger {
-    /// A person, in the window (or a test).
-    #[default]
-    Manual,
-    /// A schedule came due.
-    Schedule,
-    /// A schedule missed while the computer slept or Offsite was closed.
-    CatchUp,
-    /// Another attempt after a failure.
-    Retry,
-    /// The `offsite` command line.
-    Cli,
-    /// The retention policy.
-    Retention,
-}
-
-impl JobTrigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobTrigger::Manual => "manual",
-            JobTrigger::Schedule => "schedule",
-            JobTrigger::CatchUp => "catch_up",
-            JobTrigger::Retry => "retry",
-            JobTrigger::Cli => "cli",
-            JobTrigger::Retention => "retention",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "manual" => JobTrigger::Manual,
-            "schedule" => JobTrigger::Schedule,
-            "catch_up" => JobTrigger::CatchUp,
-            "retry" => JobTrigger::Retry,
-            "cli" => JobTrigger::Cli,
-            "retention" => JobTrigger::Retention,
-            _ => return None,
-        })
-    }
-}
+pub use crate::catalog::JobTrigger;
 
 /// How a job starts: its id, trigger, progress sink and cancellation token. The default is a
 /// manual job with a new id, no progress reports and a token nobody cancels.

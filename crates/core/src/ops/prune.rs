@@ -9,7 +9,7 @@
 
 use crate::catalog::{
     format_timestamp, parse_timestamp, BackupRecord, BackupStatus, JobKind, Project,
-    RetentionRecord,
+    RetentionRecord, ScheduleKind,
 };
 use crate::engine::Engine;
 use crate::error::{ErrorPayload, Result};
@@ -100,7 +100,7 @@ fn plan(
             Ok(Candidate {
                 id: b.id.clone(),
                 created_at: parse_timestamp(&b.created_at)?,
-                status: BackupStatus::parse(&b.status).unwrap_or(BackupStatus::Unverified),
+                status: b.status,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -306,7 +306,7 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
             Ok(Candidate {
                 id: b.id.clone(),
                 created_at: parse_timestamp(&b.created_at)?,
-                status: BackupStatus::parse(&b.status).unwrap_or(BackupStatus::Unverified),
+                status: b.status,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -330,7 +330,7 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
         .schedules(Some(&project.id))
         .await?
         .into_iter()
-        .find(|s| s.kind == "backup" && !s.paused);
+        .find(|s| s.kind == ScheduleKind::Backup && !s.paused);
     if let Some(s) = schedule {
         let spec: crate::schedule::ScheduleSpec = s.spec.parse()?;
         let szone = Zone::named(&s.time_zone)?;
@@ -402,10 +402,10 @@ mod tests {
             path: format!("/b/{id}"),
             size: 1,
             sha256: "x".into(),
-            backup_type: kind.into(),
+            backup_type: kind.parse().unwrap(),
             created_at: format!("2026-11-2{}T00:00:00Z", id.len()),
             verified_at: None,
-            status: "verified".into(),
+            status: BackupStatus::Verified,
             verify_problem: None,
             manifest_json: Some(manifest.to_string()),
             job_id: None,

@@ -100,9 +100,9 @@ pub(crate) async fn job_history(engine: &Engine, filter: &JobFilter) -> Result<V
         .catalog
         .jobs_filtered(
             project_id.as_deref(),
-            filter.kind.map(|k| k.as_str()),
-            filter.trigger.map(|t| t.as_str()),
-            filter.state.map(|s| s.as_str()),
+            filter.kind,
+            filter.trigger,
+            filter.state,
             filter.limit.unwrap_or(HISTORY_LIMIT),
         )
         .await

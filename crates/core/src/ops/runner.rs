@@ -13,10 +13,10 @@
 //! Cleaning up after a failure (nothing half-written, nothing registered) is the body's work:
 //! only the operation knows what it wrote.
 
-use crate::catalog::{new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, Project};
+use crate::catalog::{new_job_id, BackupRecord, JobKind, JobOutcome, JobRecord, JobState, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ops::job::JobStart;
+use crate::ops::job::{JobStart, JobTrigger};
 use crate::progress::Reporter;
 use std::fs::File;
 use std::future::Future;
@@ -77,7 +77,7 @@ where
         &id,
         kind,
         project.map(|p| p.id.as_str()),
-        start.trigger.as_str(),
+        start.trigger,
     )
     .await?;
     let reporter = Reporter::new(start.progress, job.id.clone());
@@ -110,7 +110,7 @@ async fn start_job(
     job_id: &str,
     kind: JobKind,
     project_id: Option<&str>,
-    trigger: &str,
+    trigger: JobTrigger,
 ) -> Result<(JobRecord, JobLock)> {
     let catalog = &engine.catalog;
     let job = catalog
@@ -140,7 +140,7 @@ async fn start_job(
 /// Offsite process (the app and the CLI at once) is left alone.
 pub(crate) async fn fail_interrupted_jobs(engine: &Engine) -> Result<()> {
     for job in engine.catalog.jobs(None, 10_000).await? {
-        if !matches!(job.state.as_str(), "running" | "cancelling") {
+        if !matches!(job.state, JobState::Running | JobState::Cancelling) {
             continue;
         }
         let path = lock_path(engine, &format!("job-{}.lock", job.id))?;

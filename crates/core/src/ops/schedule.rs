@@ -13,7 +13,7 @@
 //! `interrupted` when Offsite next starts) is retried at the next check.
 
 use crate::catalog::{
-    format_timestamp, parse_timestamp, BackupStatus, NewSchedule, Project, ScheduleKind,
+    format_timestamp, parse_timestamp, BackupStatus, JobState, NewSchedule, Project, ScheduleKind,
     ScheduleRecord,
 };
 use crate::engine::Engine;
@@ -22,7 +22,8 @@ use crate::ops::job::{new_job_id, JobStart, JobTrigger};
 use crate::ops::prune::{self, PruneOptions};
 use crate::ops::{BackupOptions, VerifyOptions};
 use crate::schedule::{self, RetentionPolicy, ScheduleSpec, ScheduleWhen, Zone};
-use serde::Serialize;
+use crate::text_enum::text_enum;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// What a schedule runs.
@@ -86,14 +87,13 @@ pub struct RetentionView {
 #[derive(Debug, Clone, Serialize)]
 pub struct DueRun {
     pub project: String,
-    pub kind: String,
+    pub kind: ScheduleKind,
     /// The slot it ran for.
     pub slot: String,
     pub trigger: JobTrigger,
     /// Which retry of the slot's run this is (0: the first try).
     pub attempt: u32,
-    /// `succeeded`, `failed` or `skipped`.
-    pub state: String,
+    pub state: DueRunState,
     /// Why it was skipped (claimed by another runner, project busy).
     pub skipped: Option<String>,
     /// The jobs it ran (one backup; one verify per backup checked).
@@ -123,6 +123,19 @@ pub struct PrunedBackup {
     pub path: String,
     /// Why it went: the policy that did not keep it (`not kept by keep-last 1`).
     pub reason: String,
+}
+
+text_enum! {
+    /// How a schedule's run in [`run_due`] ended.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum DueRunState as "run state" {
+        Succeeded = "succeeded",
+        Failed = "failed",
+        /// Not run: another runner claimed it, or the project was busy (see `skipped`).
+        Skipped = "skipped",
+    }
 }
 
 /// After a temporary failure a scheduled run is tried again this much later (then 15 and 60
@@ -213,7 +226,7 @@ pub(crate) async fn paused_until(engine: &Engine, now: OffsetDateTime) -> Result
 impl RunDueReport {
     /// Whether a run failed.
     pub fn failed(&self) -> bool {
-        self.runs.iter().any(|r| r.state == "failed")
+        self.runs.iter().any(|r| r.state == DueRunState::Failed)
     }
 }
 
@@ -271,11 +284,9 @@ fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<Schedu
         next_runs.push(first);
         next_runs.extend(schedule::preview(&p.spec, &p.zone, first, 4));
     }
-    let kind = ScheduleKind::parse(&s.kind)
-        .ok_or_else(|| Error::internal(format!("unknown schedule kind {:?}", s.kind)))?;
     Ok(ScheduleView {
         project: project.to_string(),
-        kind,
+        kind: s.kind,
         spec: s.spec.clone(),
         when: ScheduleWhen::of(&p.spec),
         time_zone: s.time_zone.clone(),
@@ -438,12 +449,7 @@ pub(crate) async fn status(
             .backup_rows(&p.id)
             .await?
             .into_iter()
-            .find(|b| {
-                matches!(
-                    BackupStatus::parse(&b.status),
-                    Some(BackupStatus::Verified | BackupStatus::Unverified)
-                )
-            })
+            .find(|b| matches!(b.status, BackupStatus::Verified | BackupStatus::Unverified))
             .map(|b| b.created_at);
         let sched = engine.catalog.schedule(&p.id, ScheduleKind::Backup).await?;
         let (mut next_run, mut overdue) = (None, false);
@@ -620,11 +626,11 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
     let project = engine.catalog.project_by_id(&s.project_id).await?;
     let mut run = DueRun {
         project: project.name.clone(),
-        kind: s.kind.clone(),
+        kind: s.kind,
         slot: slot.clone(),
         trigger,
         attempt,
-        state: "skipped".to_string(),
+        state: DueRunState::Skipped,
         skipped: None,
         job_ids: Vec::new(),
         backup_id: None,
@@ -655,8 +661,8 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
         run.skipped = Some("another runner has claimed this run".to_string());
         return Ok(run);
     }
-    let result = match ScheduleKind::parse(&s.kind) {
-        Some(ScheduleKind::Backup) => {
+    let result = match s.kind {
+        ScheduleKind::Backup => {
             if trigger == JobTrigger::CatchUp {
                 // After a wake-up: spread the projects, and give the network a moment.
                 let jitter = fastrand::u64(0..=CATCH_UP_JITTER.as_millis() as u64);
@@ -672,16 +678,12 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
             }
             run_backup(engine, &project, &job_id, trigger, &mut run).await
         }
-        Some(ScheduleKind::Verify) => {
+        ScheduleKind::Verify => {
             run_verify(engine, &project, s.verify_newest, trigger, &mut run).await
         }
-        None => Err(Error::internal(format!(
-            "unknown schedule kind {:?}",
-            s.kind
-        ))),
     };
     match result {
-        Ok(()) => run.state = "succeeded".to_string(),
+        Ok(()) => run.state = DueRunState::Succeeded,
         Err(e) if e.kind() == ErrorKind::Busy => {
             // Another job took the project between the claim and the start: give it back.
             match (&interrupted, trigger, s.retry_at.as_deref()) {
@@ -702,7 +704,7 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
             run.skipped = Some(e.message().to_string());
         }
         Err(e) => {
-            run.state = "failed".to_string();
+            run.state = DueRunState::Failed;
             // Temporary failures (connection, rate limit) are tried again later; the rest,
             // and the last retry, are reported for a person to act on.
             match RETRY_BACKOFF
@@ -731,7 +733,10 @@ async fn interrupted_job(engine: &Engine, s: &ScheduleRecord) -> Result<Option<S
         return Ok(None);
     };
     match engine.catalog.job(id).await {
-        Ok(job) if job.state == "failed" && job.error_code.as_deref() == Some("interrupted") => {
+        Ok(job)
+            if job.state == JobState::Failed
+                && job.error_code.as_deref() == Some("interrupted") =>
+        {
             Ok(Some(job.id))
         }
         Ok(_) => Ok(None),

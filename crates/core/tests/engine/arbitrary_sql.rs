@@ -3,6 +3,7 @@
 //! refuses it (`arbitrary_sql`) unless consented to, and what pg_dump really writes — the
 //! Supabase-shaped fixture through the real pg_dump, plain and custom format — holds none.
 
+use offsite_core::catalog::BackupStatus;
 use offsite_core::plainsql::classify::{ArbitraryKind, Classifier, Findings};
 use offsite_core::restore::DatabaseOptions;
 use offsite_core::{
@@ -42,7 +43,7 @@ async fn import(env: &Env, pg: &TestCluster, file: &Path, name: &str, src: &str)
         .import(ImportOptions::new(file, into), JobStart::default())
         .await
         .unwrap();
-    assert_eq!(o.backup.status, "verified");
+    assert_eq!(o.backup.status, BackupStatus::Verified);
     PathBuf::from(o.backup.path)
 }
 

@@ -1,6 +1,9 @@
 //! The catalog on disk: creating it, reopening it, upgrading a version-1 file, refusing a newer or
 //! damaged one, two processes at once, and recovering jobs after a crash.
 
+use offsite_core::archive::BackupType;
+use offsite_core::catalog::BackupStatus;
+use offsite_core::catalog::JobState;
 use offsite_core::catalog::{
     Catalog, JobKind, JobOutcome, NewBackup, NewProject, CATALOG_FILE, INTERRUPTED_MESSAGE,
     MIGRATOR,
@@ -25,7 +28,7 @@ fn new_backup(project_id: &str, path: &Path) -> NewBackup {
         path: path.to_path_buf(),
         size: 42,
         sha256: "0".repeat(64),
-        backup_type: "full".to_string(),
+        backup_type: BackupType::Full,
         created_at: "2024-05-01T10:00:00Z".to_string(),
         manifest_json: None,
         job_id: None,
@@ -145,10 +148,10 @@ async fn reopening_keeps_everything() {
         assert_eq!(c.project("shop").await.unwrap(), p);
         let backups = c.backups(&p.id).await.unwrap();
         assert_eq!(backups.len(), 1);
-        assert_eq!(backups[0].status, "verified");
+        assert_eq!(backups[0].status, BackupStatus::Verified);
         assert_eq!(c.backup_by_path(&archive).await.unwrap().unwrap().id, b.id);
         let j = c.job(&job.id).await.unwrap();
-        assert_eq!(j.state, "succeeded");
+        assert_eq!(j.state, JobState::Succeeded);
         assert_eq!(j.backup_id.as_deref(), Some(b.id.as_str()));
         assert_eq!(
             c.setting("default_backup_dir").await.unwrap().as_deref(),
@@ -237,14 +240,14 @@ async fn a_version_1_catalog_is_upgraded_with_its_rows_intact() {
     let b = c.backup("b1").await.unwrap();
     assert_eq!(b.path, "/mnt/b/legacy_20230102_030405_full.tar.gz");
     assert_eq!(b.size, 1_048_576);
-    assert_eq!(b.status, "verified");
+    assert_eq!(b.status, BackupStatus::Verified);
     assert_eq!(b.verified_at.as_deref(), Some("2023-01-03T00:00:00.000Z"));
     assert_eq!(b.verify_problem, None);
     assert_eq!(b.manifest_json.as_deref(), Some(r#"{"format_version":1}"#));
     assert_eq!(b.job_id.as_deref(), Some("j1"));
 
     let j = c.job("j1").await.unwrap();
-    assert_eq!(j.state, "succeeded");
+    assert_eq!(j.state, JobState::Succeeded);
     assert_eq!(j.backup_id.as_deref(), Some("b1"));
     assert_eq!((j.bytes_done, j.bytes_total), (0, None));
 
@@ -261,7 +264,7 @@ async fn a_version_1_catalog_is_upgraded_with_its_rows_intact() {
     // And so does crash recovery of a job version 1 left running.
     assert_eq!(c.fail_stale_jobs().await.unwrap(), 1);
     let j2 = c.job("j2").await.unwrap();
-    assert_eq!(j2.state, "failed");
+    assert_eq!(j2.state, JobState::Failed);
     assert_eq!((j2.bytes_done, j2.bytes_total), (10, Some(20)));
     c.remove_project("legacy").await.unwrap();
     assert!(c.jobs(None, 10).await.unwrap().is_empty());
@@ -337,10 +340,10 @@ async fn stale_jobs_of_a_crashed_process_are_failed_on_the_next_start() {
     };
 
     let c = Catalog::open(&dir).await.unwrap();
-    assert_eq!(c.job(&running).await.unwrap().state, "running");
+    assert_eq!(c.job(&running).await.unwrap().state, JobState::Running);
     assert_eq!(c.fail_stale_jobs().await.unwrap(), 2);
     let r = c.job(&running).await.unwrap();
-    assert_eq!(r.state, "failed");
+    assert_eq!(r.state, JobState::Failed);
     assert_eq!(r.error_message.as_deref(), Some(INTERRUPTED_MESSAGE));
     assert_eq!(
         r.error_message.as_deref(),
@@ -348,8 +351,8 @@ async fn stale_jobs_of_a_crashed_process_are_failed_on_the_next_start() {
     );
     assert!(r.finished_at.is_some());
     assert_eq!((r.bytes_done, r.bytes_total), (512, Some(1024)));
-    assert_eq!(c.job(&cancelling).await.unwrap().state, "cancelled");
-    assert_eq!(c.job(&finished).await.unwrap().state, "cancelled");
+    assert_eq!(c.job(&cancelling).await.unwrap().state, JobState::Cancelled);
+    assert_eq!(c.job(&finished).await.unwrap().state, JobState::Cancelled);
     assert_eq!(c.fail_stale_jobs().await.unwrap(), 0);
     c.close().await;
 }
@@ -391,7 +394,7 @@ async fn two_processes_can_write_at_once() {
             .await
             .unwrap()
             .iter()
-            .filter(|j| j.state == "succeeded")
+            .filter(|j| j.state == JobState::Succeeded)
             .count(),
         100
     );

@@ -5,6 +5,7 @@
 use crate::common::{env, env_configured, none};
 use offsite_core::archive;
 use offsite_core::catalog::parse_timestamp;
+use offsite_core::catalog::JobState;
 use offsite_core::clock::ManualClock;
 use offsite_core::{AddProject, BackupOptions, Engine, JobStart, JobTrigger, VerifyOptions};
 use offsite_testkit::TestCluster;
@@ -101,12 +102,18 @@ async fn every_job_records_its_trigger_and_the_id_it_was_given() {
 
     let catalog = env.engine.catalog();
     let trigger = |id: String| async move { catalog.job(&id).await.unwrap().trigger };
-    assert_eq!(trigger(manual.job_id).await, "manual");
-    assert_eq!(trigger(cli.job_id).await, "cli");
-    assert_eq!(trigger(scheduled.job_id.clone()).await, "schedule");
+    assert_eq!(trigger(manual.job_id).await, JobTrigger::Manual);
+    assert_eq!(trigger(cli.job_id).await, JobTrigger::Cli);
+    assert_eq!(
+        trigger(scheduled.job_id.clone()).await,
+        JobTrigger::Schedule
+    );
     let jobs = env.engine.jobs(Some("triggered"), 10).await.unwrap();
     assert_eq!(jobs.len(), 3);
-    assert!(jobs.iter().all(|j| j.state == "succeeded"), "{jobs:?}");
+    assert!(
+        jobs.iter().all(|j| j.state == JobState::Succeeded),
+        "{jobs:?}"
+    );
 
     // A job id already used is refused before anything runs; the first job stays as it was.
     let again = env

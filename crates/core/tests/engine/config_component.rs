@@ -65,7 +65,7 @@ async fn a_config_backup_is_redacted_and_restores_setting_by_setting() {
         .backup(BackupOptions::project("sb"), JobStart::default())
         .await
         .unwrap();
-    assert_eq!(out.backup.backup_type, "config");
+    assert_eq!(out.backup.backup_type, BackupType::Config);
     let path = PathBuf::from(&out.backup.path);
     let m = archive::read_manifest(&path).unwrap();
     assert!(m.member("database.dump").is_none());

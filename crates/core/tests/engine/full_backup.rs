@@ -47,7 +47,7 @@ async fn a_full_backup_holds_database_storage_and_config_and_gnu_tar_reads_it() 
         redactions: vec!["auth.smtp_pass".into()],
     });
     let out = env.engine.backup(opts, JobStart::default()).await.unwrap();
-    assert_eq!(out.backup.backup_type, "full");
+    assert_eq!(out.backup.backup_type, BackupType::Full);
     let path = std::path::PathBuf::from(&out.backup.path);
     assert!(
         out.backup.path.ends_with("_full.tar.gz"),
@@ -92,7 +92,7 @@ async fn a_full_backup_holds_database_storage_and_config_and_gnu_tar_reads_it() 
         .backup(BackupOptions::project("full"), JobStart::default())
         .await
         .unwrap();
-    assert_eq!(out.backup.backup_type, "database");
+    assert_eq!(out.backup.backup_type, BackupType::Database);
     let m = archive::read_manifest(std::path::Path::new(&out.backup.path)).unwrap();
     assert!(m.members.iter().all(|x| !x.name.starts_with("storage")));
     assert!(m.storage.is_none());

@@ -2,6 +2,10 @@
 //! a real PostgreSQL cluster (offsite_testkit) and the real pg_dump / pg_restore.
 
 use offsite_core::archive;
+use offsite_core::archive::BackupType;
+use offsite_core::catalog::BackupStatus;
+use offsite_core::catalog::JobKind;
+use offsite_core::catalog::JobState;
 use offsite_core::import::ImportKind;
 use offsite_core::{
     AddProject, BackupOptions, ErrorKind, ImportInto, ImportOptions, JobStart, ProjectConnection,
@@ -114,8 +118,8 @@ async fn plain_pg_dump_previews_imports_and_restores() {
         .await
         .unwrap();
     assert!(o.created_project);
-    assert_eq!(o.backup.status, "verified");
-    assert_eq!(o.backup.backup_type, "database");
+    assert_eq!(o.backup.status, BackupStatus::Verified);
+    assert_eq!(o.backup.backup_type, BackupType::Database);
     let path = PathBuf::from(&o.backup.path);
     assert!(path.starts_with(env.engine.data_dir().join("backups").join("dumped")));
     assert!(archive::sidecar_path(&path).exists());
@@ -189,7 +193,7 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     let p = env.engine.inspect_import(&file).await.unwrap();
     assert_eq!(p.kind, ImportKind::OffsiteArchive);
     assert_eq!(p.project.as_deref(), Some("shop"));
-    assert_eq!(p.backup_type, "database");
+    assert_eq!(p.backup_type, BackupType::Database);
     assert!(p.rows_recorded);
     assert_eq!(p.tables.len(), 1);
     assert_eq!(p.tables[0].rows, 300);
@@ -219,7 +223,7 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
         .unwrap();
     assert!(!o.created_project);
     assert_eq!(o.project.name, "mine");
-    assert_eq!(o.backup.status, "verified");
+    assert_eq!(o.backup.status, BackupStatus::Verified);
     assert_eq!(o.backup.sha256, made.backup.sha256);
     let copied = PathBuf::from(&o.backup.path);
     assert_eq!(
@@ -282,7 +286,7 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     let fresh = env.engine.catalog().project("fresh").await.unwrap();
     let list = env.engine.catalog().backups(&fresh.id).await.unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].status, "verified");
+    assert_eq!(list[0].status, BackupStatus::Verified);
 }
 
 /// A project export: database.dump (real pg_dump -Fc), globals.sql, storage/, config/.
@@ -361,7 +365,7 @@ async fn project_export_tarball_and_folder_import() {
         )
         .await
         .unwrap();
-    assert_eq!(o.backup.status, "unverified");
+    assert_eq!(o.backup.status, BackupStatus::Unverified);
     let path = PathBuf::from(&o.backup.path);
     let v = archive::verify(
         &path,
@@ -392,7 +396,7 @@ async fn project_export_tarball_and_folder_import() {
         .await
         .unwrap();
     assert_ne!(o2.backup.path, o.backup.path);
-    assert_eq!(o2.backup.status, "verified");
+    assert_eq!(o2.backup.status, BackupStatus::Verified);
 }
 
 /// A gzip tarball whose first member is `../x`, then a database.dump.
@@ -500,7 +504,7 @@ async fn bad_files_are_refused_and_leave_nothing() {
     let jobs = env.engine.catalog().jobs(None, 10).await.unwrap();
     assert!(jobs
         .iter()
-        .all(|j| j.kind == "import" && j.state == "failed"));
+        .all(|j| j.kind == JobKind::Import && j.state == JobState::Failed));
 }
 
 /// An archive made by a separate Offsite: (its env, the archive path).

@@ -6,6 +6,7 @@ use crate::common::env;
 use bytes::Bytes;
 use offsite_core::archive::BackupType;
 use offsite_core::catalog::JobKind;
+use offsite_core::catalog::JobState;
 use offsite_core::ops::{JobFilter, StorageSettings};
 use offsite_core::progress::ProgressUpdate;
 use offsite_core::restore::{Component, DatabaseTo, StorageRestore, StorageTo};
@@ -160,7 +161,7 @@ async fn one_request_restores_database_and_storage_in_one_job_with_one_report() 
     let jobs = restore_jobs(&env).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(jobs[0].id, out.job_id);
-    assert_eq!(jobs[0].state, "succeeded");
+    assert_eq!(jobs[0].state, JobState::Succeeded);
     let seen = seen.lock().unwrap().clone();
     let db_at = seen.iter().position(|c| *c == Some(Component::Database));
     let st_at = seen.iter().position(|c| *c == Some(Component::Storage));
@@ -223,7 +224,7 @@ async fn a_storage_failure_after_the_database_says_what_was_restored_and_what_no
     assert_eq!(pg.psql(&fresh, "SELECT count(*) FROM t"), "42");
     let jobs = restore_jobs(&env).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
-    assert_eq!(jobs[0].state, "failed");
+    assert_eq!(jobs[0].state, JobState::Failed);
     assert!(
         jobs[0]
             .error_message

@@ -2,7 +2,9 @@
 //! Supabase-shaped database, consent and safety backups, and every fault the issue lists.
 
 use offsite_core::archive;
+use offsite_core::catalog::BackupStatus;
 use offsite_core::catalog::JobRecord;
+use offsite_core::catalog::JobState;
 use offsite_core::progress::{Progress, ProgressUpdate};
 use offsite_core::restore::DatabaseOptions;
 use offsite_core::secrets::{project_password_key, SecretStore};
@@ -151,7 +153,7 @@ async fn supabase_shaped_backup_restores_identically() {
         .backup(&outcome.backup.id)
         .await
         .unwrap();
-    assert_eq!(rec.status, "verified");
+    assert_eq!(rec.status, BackupStatus::Verified);
     assert!(rec.verified_at.is_some());
 
     // Dry-run plan into an empty database changes nothing and says it is empty.
@@ -339,7 +341,7 @@ async fn corrupt_archive_is_refused_and_the_target_stays_empty() {
         "rolled back"
     );
     let job = last_job(&env.engine).await;
-    assert_eq!(job.state, "failed");
+    assert_eq!(job.state, JobState::Failed);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -642,7 +644,10 @@ async fn cancel_mid_backup_and_one_job_per_project() {
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e:?}");
     assert!(files_under(&dest).is_empty(), "{:?}", files_under(&dest));
     let jobs = env.engine.catalog().jobs(None, 10).await.unwrap();
-    assert!(jobs.iter().any(|j| j.state == "cancelled"), "{jobs:?}");
+    assert!(
+        jobs.iter().any(|j| j.state == JobState::Cancelled),
+        "{jobs:?}"
+    );
     assert!(pg_dump_pid_for(&db).is_none(), "pg_dump was stopped");
 }
 

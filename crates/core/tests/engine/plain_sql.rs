@@ -3,6 +3,7 @@
 //! PostgreSQL clusters and the real pg_dump, pg_dumpall and psql.
 
 use offsite_core::archive;
+use offsite_core::catalog::BackupStatus;
 use offsite_core::import::ImportKind;
 use offsite_core::restore::DatabaseOptions;
 use offsite_core::{
@@ -94,7 +95,7 @@ async fn import_new(env: &Env, file: &Path, into: ImportInto, db: Option<&str>) 
         )
         .await
         .unwrap();
-    assert_eq!(o.backup.status, "verified");
+    assert_eq!(o.backup.status, BackupStatus::Verified);
     PathBuf::from(o.backup.path)
 }
 

@@ -1,6 +1,7 @@
 //! A restore that fails on the real server says why: the server's first `ERROR:` line with its
 //! DETAIL/HINT/CONTEXT, even when pg_restore prints many lines after it.
 
+use offsite_core::catalog::JobState;
 use offsite_core::{AddProject, BackupOptions, ErrorKind, JobStart, RestoreRequest};
 use offsite_testkit::TestCluster;
 use std::path::PathBuf;
@@ -76,7 +77,7 @@ async fn a_failing_restore_reports_the_servers_first_error_and_its_context() {
 
     // The job's record says the same, and the target was left as it was (one transaction).
     let job = env.engine.catalog().jobs(None, 1).await.unwrap().remove(0);
-    assert_eq!(job.state, "failed");
+    assert_eq!(job.state, JobState::Failed);
     let recorded = job.error_message.unwrap_or_default();
     assert!(
         recorded.contains("ERROR:  item 1 is not in z_allowed"),

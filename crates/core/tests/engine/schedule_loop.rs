@@ -6,6 +6,7 @@
 
 use crate::common::env_configured;
 use offsite_core::clock::ManualClock;
+use offsite_core::ops::DueRunState;
 use offsite_core::ops::{
     DueListener, DueRun, LoopOptions, ProjectStatus, RunDueReport, ScheduleWhat, SetSchedule,
 };
@@ -114,7 +115,7 @@ async fn a_slot_passed_during_a_sleep_runs_once_not_twice() {
     );
     assert_eq!(runs[0].trigger, JobTrigger::CatchUp);
     assert_eq!(runs[0].slot, "2026-11-20T12:00:00.000Z");
-    assert_eq!(runs[0].state, "succeeded", "{:?}", runs[0].error);
+    assert_eq!(runs[0].state, DueRunState::Succeeded, "{:?}", runs[0].error);
     assert_eq!(engine.backups("loop").await.unwrap().len(), 1);
 
     // Cancelling ends the loop. Then a loop that would wait an hour: a wake-up (the desktop

@@ -6,8 +6,12 @@
 
 use crate::common::env_configured;
 use offsite_core::archive;
+use offsite_core::catalog::BackupStatus;
+use offsite_core::catalog::JobKind;
+use offsite_core::catalog::JobState;
 use offsite_core::catalog::{parse_timestamp, ScheduleKind};
 use offsite_core::clock::ManualClock;
+use offsite_core::ops::DueRunState;
 use offsite_core::ops::{PruneOptions, ScheduleWhat, SetSchedule};
 use offsite_core::schedule::{RetentionPolicy, ScheduleSpec};
 use offsite_core::{AddProject, Engine, EngineConfig, JobStart, JobTrigger};
@@ -86,7 +90,7 @@ async fn schedules_fire_back_up_catch_up_once_and_prune_exactly() {
         let report = engine.run_due().await.unwrap();
         assert_eq!(report.runs.len(), 1, "{report:?}");
         let run = &report.runs[0];
-        assert_eq!(run.state, "succeeded", "{run:?}");
+        assert_eq!(run.state, DueRunState::Succeeded, "{run:?}");
         assert_eq!(run.trigger, JobTrigger::Schedule);
         let job = engine.catalog().job(&run.job_ids[0]).await.unwrap();
         assert_eq!(
@@ -132,14 +136,14 @@ async fn schedules_fire_back_up_catch_up_once_and_prune_exactly() {
         .collect();
     assert_eq!(files_in(&dir), expected_files);
     let jobs = engine.jobs(Some("sched"), 100).await.unwrap();
-    let prunes: Vec<_> = jobs.iter().filter(|j| j.kind == "prune").collect();
+    let prunes: Vec<_> = jobs.iter().filter(|j| j.kind == JobKind::Prune).collect();
     assert_eq!(
         prunes.len(),
         1,
         "one prune job: only the third backup had one to remove"
     );
-    assert_eq!(prunes[0].trigger, "retention");
-    assert_eq!(prunes[0].state, "succeeded");
+    assert_eq!(prunes[0].trigger, JobTrigger::Retention);
+    assert_eq!(prunes[0].state, JobState::Succeeded);
 
     // Three days asleep: exactly one run, a catch-up, for the newest missed slot.
     clock.set(datetime!(2026-11-23 20:15 UTC));
@@ -152,7 +156,7 @@ async fn schedules_fire_back_up_catch_up_once_and_prune_exactly() {
         .job(&report.runs[0].job_ids[0])
         .await
         .unwrap();
-    assert_eq!(job.trigger, "catch_up");
+    assert_eq!(job.trigger, JobTrigger::CatchUp);
     assert!(engine.run_due().await.unwrap().runs.is_empty());
     clock.advance(Duration::minutes(30));
     assert!(engine.run_due().await.unwrap().runs.is_empty());
@@ -203,7 +207,7 @@ async fn two_runners_racing_for_one_slot_run_it_once() {
         .runs
         .iter()
         .chain(b.runs.iter())
-        .filter(|r| r.state == "succeeded")
+        .filter(|r| r.state == DueRunState::Succeeded)
         .collect();
     assert_eq!(ran.len(), 1, "{a:?} {b:?}");
     assert_eq!(env.engine.backups("race").await.unwrap().len(), 1);
@@ -213,7 +217,7 @@ async fn two_runners_racing_for_one_slot_run_it_once() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|j| j.kind == "backup")
+        .filter(|j| j.kind == JobKind::Backup)
         .count();
     assert_eq!(backups_jobs, 1);
 }
@@ -353,7 +357,7 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
     clock.set(datetime!(2026-11-20 06:00:10 UTC));
     let report = engine.run_due().await.unwrap();
     assert_eq!(report.runs.len(), 1);
-    assert_eq!(report.runs[0].state, "skipped");
+    assert_eq!(report.runs[0].state, DueRunState::Skipped);
     assert!(report.runs[0]
         .skipped
         .as_deref()
@@ -362,7 +366,7 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
     drop(held);
     let report = engine.run_due().await.unwrap();
     assert_eq!(report.runs.len(), 1, "the slot was given back: {report:?}");
-    assert_eq!(report.runs[0].state, "succeeded");
+    assert_eq!(report.runs[0].state, DueRunState::Succeeded);
     assert_eq!(report.runs[0].slot, "2026-11-20T06:00:00.000Z");
 
     // A second backup, then a verify schedule of the newest one.
@@ -394,7 +398,7 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
     );
     assert_eq!(
         engine.backup_record(&newest).await.unwrap().status,
-        "verified"
+        BackupStatus::Verified
     );
     let older: Vec<_> = engine
         .backups("busy")
@@ -403,7 +407,11 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
         .into_iter()
         .filter(|b| b.id != newest)
         .collect();
-    assert_eq!(older[0].status, "unverified", "only the newest 1");
+    assert_eq!(
+        older[0].status,
+        BackupStatus::Unverified,
+        "only the newest 1"
+    );
 
     // The newest archive damaged: the next verify run fails, naming it corrupt.
     let path = PathBuf::from(&engine.backup_record(&newest).await.unwrap().path);
@@ -418,13 +426,17 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
         .unwrap();
     clock.set(datetime!(2026-11-21 13:00:10 UTC));
     let report = engine.run_due().await.unwrap();
-    let verify = report.runs.iter().find(|r| r.kind == "verify").unwrap();
-    assert_eq!(verify.state, "failed", "{report:?}");
+    let verify = report
+        .runs
+        .iter()
+        .find(|r| r.kind == ScheduleKind::Verify)
+        .unwrap();
+    assert_eq!(verify.state, DueRunState::Failed, "{report:?}");
     assert_eq!(verify.corrupt, vec![newest.clone()]);
     assert_eq!(verify.error.as_ref().unwrap().code.code(), "integrity");
     assert_eq!(
         engine.backup_record(&newest).await.unwrap().status,
-        "corrupt"
+        BackupStatus::Corrupt
     );
     // A corrupt backup is not the project's last good one.
     let st = engine.status(Some("busy")).await.unwrap();
@@ -449,7 +461,7 @@ async fn a_temporary_failure_is_retried_after_5_15_60_minutes_then_escalated() {
     clock.set(start);
     let report = engine.run_due().await.unwrap();
     let run = &report.runs[0];
-    assert_eq!(run.state, "failed", "{run:?}");
+    assert_eq!(run.state, DueRunState::Failed, "{run:?}");
     assert_eq!(
         run.error.as_ref().unwrap().code.code(),
         "connection",
@@ -527,7 +539,7 @@ async fn a_permanent_failure_is_escalated_at_once() {
     clock.set(datetime!(2026-11-20 06:00:10 UTC));
     let report = engine.run_due().await.unwrap();
     let run = &report.runs[0];
-    assert_eq!(run.state, "failed");
+    assert_eq!(run.state, DueRunState::Failed);
     assert_eq!(run.error.as_ref().unwrap().code.code(), "auth", "{run:?}");
     assert!(run.escalated);
     assert_eq!(run.retry_at, None);
@@ -559,7 +571,7 @@ async fn a_scheduled_backup_whose_process_was_killed_is_recorded_interrupted_and
             &job_id,
             offsite_core::catalog::JobKind::Backup,
             Some(&project.id),
-            "schedule",
+            JobTrigger::Schedule,
         )
         .await
         .unwrap();
@@ -590,7 +602,7 @@ async fn a_scheduled_backup_whose_process_was_killed_is_recorded_interrupted_and
     );
     assert_eq!((run.slot.as_str(), run.attempt), (slot, 1));
     let retry = next.catalog().job(&run.job_ids[0]).await.unwrap();
-    assert_eq!(retry.trigger, "retry");
+    assert_eq!(retry.trigger, JobTrigger::Retry);
     assert!(next.run_due().await.unwrap().runs.is_empty());
     assert_eq!(next.backups("killed").await.unwrap().len(), 1);
 }
@@ -620,7 +632,7 @@ async fn pausing_every_schedule_for_an_hour_then_one_catch_up() {
     let report = engine.run_due().await.unwrap();
     assert_eq!(report.runs.len(), 1);
     assert_eq!(report.runs[0].trigger, JobTrigger::CatchUp);
-    assert_eq!(report.runs[0].state, "succeeded");
+    assert_eq!(report.runs[0].state, DueRunState::Succeeded);
 }
 
 /// A laptop wakes up before its network: the catch-up waits for the database (bounded) instead
@@ -652,7 +664,7 @@ async fn a_catch_up_waits_for_the_database_to_answer() {
     assert_eq!(server.runs.len(), 1, "{server:?}");
     let run = &server.runs[0];
     assert_eq!(run.trigger, JobTrigger::CatchUp);
-    assert_eq!(run.state, "succeeded", "{run:?}");
+    assert_eq!(run.state, DueRunState::Succeeded, "{run:?}");
     assert!(
         started.elapsed() >= offsite_core::ops::schedule::CATCH_UP_WAITS[0],
         "it waited for the server"
@@ -660,7 +672,7 @@ async fn a_catch_up_waits_for_the_database_to_answer() {
     // No failed job was recorded on the way.
     let jobs = engine.jobs(Some("waking"), 10).await.unwrap();
     assert_eq!(jobs.len(), 1, "{jobs:?}");
-    assert_eq!(jobs[0].state, "succeeded");
+    assert_eq!(jobs[0].state, JobState::Succeeded);
 }
 
 /// The backups list can say when each backup goes: keep-last 2 with a daily schedule removes
@@ -789,7 +801,10 @@ async fn due_runs_go_two_at_a_time_when_the_setting_allows() {
     let report = run.await.unwrap().unwrap();
     assert_eq!(report.runs.len(), 2);
     assert!(
-        report.runs.iter().all(|r| r.state == "succeeded"),
+        report
+            .runs
+            .iter()
+            .all(|r| r.state == DueRunState::Succeeded),
         "{report:?}"
     );
 }

@@ -206,7 +206,7 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
         .await
         .unwrap();
     assert_eq!(proxy.injected(), 4);
-    assert_eq!(full.backup.backup_type, "full");
+    assert_eq!(full.backup.backup_type, BackupType::Full);
     let full_path = PathBuf::from(&full.backup.path);
     let m = archive::read_manifest(&full_path).unwrap();
     assert!(m.member("database.dump").is_some());
@@ -332,7 +332,7 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
         )
         .await
         .unwrap();
-    assert_eq!(inc.backup.backup_type, "incremental");
+    assert_eq!(inc.backup.backup_type, BackupType::Incremental);
     assert_eq!(
         proxy.gets(),
         4,
