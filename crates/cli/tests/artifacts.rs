@@ -220,7 +220,7 @@ async fn a_bucket_of_sql_gz_dumps_is_pulled_checked_imported_and_restorable() {
         ],
         "{jobs:?}"
     );
-    let first = jobs.iter().rev().find(|j| j.kind == "pull").unwrap();
+    let first = jobs.iter().rev().find(|j| j.kind == JobKind::Pull).unwrap();
     assert_eq!(list[0]["job_id"], first.id.as_str(), "{jobs:?}");
 }
 

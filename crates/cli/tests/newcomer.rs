@@ -149,7 +149,7 @@ fn many_backups(data: &Path, project: &str, n: usize) {
                     path,
                     size: 1000 + i as u64,
                     sha256: "ab".repeat(32),
-                    backup_type: "database".into(),
+                    backup_type: offsite_core::archive::BackupType::Database,
                     created_at: format!("2026-01-01T00:{:02}:{:02}Z", i / 60 % 60, i % 60),
                     manifest_json: Some(format!(r#"{{"backup_id":"m-{i:05}","note":"{note}"}}"#)),
                     job_id: None,

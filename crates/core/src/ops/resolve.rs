@@ -100,7 +100,7 @@ async fn latest(engine: &Engine, project: &str) -> Result<ResolvedArchive> {
         .into_iter()
         .filter(|b| Path::new(&b.path).is_file())
         .collect();
-    let corrupt = BackupStatus::Corrupt.as_str();
+    let corrupt = BackupStatus::Corrupt;
     let chosen = present
         .iter()
         .find(|b| b.status != corrupt)

@@ -113,7 +113,7 @@ pub(crate) async fn gate(engine: &Engine) -> Result<InstallGate> {
     for state in [JobState::Running, JobState::Cancelling] {
         running += engine
             .catalog
-            .jobs_filtered(None, None, None, Some(state.as_str()), 1_000)
+            .jobs_filtered(None, None, None, Some(state), 1_000)
             .await?
             .len();
     }

@@ -120,12 +120,12 @@ async fn a_pull_is_one_job_of_kind_pull_whose_progress_carries_its_id() {
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     let job = &jobs[0];
     assert_eq!(job.id, "pull-one", "{job:?}");
-    assert_eq!(job.kind, "pull", "{job:?}");
-    assert_eq!(job.state, "succeeded", "{job:?}");
+    assert_eq!(job.kind.as_str(), "pull", "{job:?}");
+    assert_eq!(job.state.as_str(), "succeeded", "{job:?}");
     assert_eq!(job.backup_id.as_ref(), Some(&imported[1].id), "{job:?}");
     for b in imported {
         assert_eq!(b.job_id.as_deref(), Some("pull-one"), "{b:?}");
-        assert_eq!(b.status, "verified", "{b:?}");
+        assert_eq!(b.status.as_str(), "verified", "{b:?}");
     }
 
     // Its progress: under its id only, downloads and packing included, finished once, last.
