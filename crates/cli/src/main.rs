@@ -22,12 +22,15 @@ use output::{Out, ProgressBar};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use tokio_util::sync::CancellationToken;
+
+/// `offsite --version`: the version, the archive formats it reads, the catalog schema.
+static LONG_VERSION: LazyLock<String> = LazyLock::new(|| offsite_core::version_info().long());
 
 /// Back up PostgreSQL and Supabase projects into verified archives, and restore them.
 #[derive(Parser)]
-#[command(name = "offsite", version)]
+#[command(name = "offsite", version, long_version = LONG_VERSION.as_str())]
 struct Cli {
     /// Data folder (catalog, default backup folder). Default: the platform's app-data folder.
     #[arg(long, global = true, env = "OFFSITE_DATA_DIR", value_name = "DIR")]
