@@ -11,6 +11,7 @@ import {
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useAppSettings } from "../settings/appSettings";
+import { About } from "../settings/About";
 
 /** `<base>/<child>` with the separator the base already uses (Windows paths use `\`). */
 export function joinPath(base: string, ...parts: string[]): string {
@@ -458,6 +459,7 @@ export function Settings({ onBack }: Props) {
         {pickError && <ErrorNotice error={pickError} testId="settings-pick-error" />}
         {saveError && <ErrorNotice error={saveError} testId="settings-error" />}
       </form>
+      <About info={info} />
     </section>
   );
 }
