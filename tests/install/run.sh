@@ -151,7 +151,13 @@ done
 rpm -qp --recommends "$rpm_file" 2>/dev/null | grep -qx postgresql || die ".rpm does not recommend postgresql"
 rpm_root="$RUN_TMP/rpm-root"
 mkdir -p "$rpm_root"
-(cd "$rpm_root" && rpm2cpio "$rpm_file" | cpio -idm --quiet)
+rpm -K --nosignature "$rpm_file" >/dev/null || die "the .rpm's digests do not match: $(rpm -K --nosignature "$rpm_file" 2>&1)"
+# Debian's rpm2cpio (4.18) exits 1 on the packages tauri's rpm writer makes although it writes the
+# whole payload: its status is not used; the digests (above) and the files (below) are checked.
+rpm2cpio "$rpm_file" >"$RUN_TMP/rpm.cpio" 2>"$RUN_TMP/rpm2cpio.err" || true
+(cd "$rpm_root" && cpio -idm --quiet <"$RUN_TMP/rpm.cpio") || die "cpio could not unpack the .rpm's payload: $(cat "$RUN_TMP/rpm2cpio.err")"
+[[ "$(rpm -qlp "$rpm_file" | sort)" == "$(cd "$rpm_root" && find . -type f | sed 's,^\.,,' | sort)" ]] \
+    || die "the .rpm's payload does not hold the files its header lists"
 cmp -s "$rpm_root/usr/bin/offsite" "$CLI" || die "/usr/bin/offsite in the .rpm is not the CLI that was built"
 [[ -x "$rpm_root/usr/bin/offsite-desktop" && -f "$rpm_root/usr/share/applications/Offsite.desktop" ]] \
     || die "the .rpm lacks the app or its desktop entry: $(cd "$rpm_root" && find . -type f | head -20)"
@@ -172,7 +178,7 @@ grep -q '^catalog schema: ' "$ARTIFACTS/offsite-version.txt" || die "offsite --v
 [[ ! -e "$OFFSITE_DATA_DIR" ]] || die "the data folder exists before the first command"
 out="$("$offsite" project list 2>"$RUN_TMP/list.err")" || die "offsite project list failed: $(cat "$RUN_TMP/list.err")"
 json="$("$offsite" --json project list 2>"$RUN_TMP/list.err")" || die "offsite --json project list failed: $(cat "$RUN_TMP/list.err")"
-[[ "$json" == "[]" ]] || die "offsite --json project list on an empty data folder: $json"
+[[ "$(tr -d ' \n' <<<"$json")" == '{"projects":[]}' ]] || die "offsite --json project list on an empty data folder: $json"
 [[ -f "$OFFSITE_DATA_DIR/catalog.sqlite3" ]] || die "no catalog made in $OFFSITE_DATA_DIR"
 log "installed offsite: $(head -1 "$ARTIFACTS/offsite-version.txt"); project list: ${out:-<nothing>}"
 
@@ -197,16 +203,27 @@ for _ in $(seq 300); do
 done
 [[ -n "$window" ]] || die "no Offsite window within 30 s: $(tail -20 "$RUN_TMP/app.log")"
 log "first window $window after $((SECONDS - t_app)) s"
-# The window maps before the page paints: wait until the screen shows more than a blank window.
+# The window maps before the page paints, and the page then loads the (empty) catalog: the
+# screenshot is taken once the screen shows more than a blank window and has stopped changing
+# (three equal captures 0.5 s apart).
 shot="$ARTIFACTS/installed-app.png"
-colours=0
-for _ in $(seq 100); do
-    import -display "$DISPLAY" -window root "$shot" 2>/dev/null || true
-    colours="$(identify -format '%k' "$shot" 2>/dev/null || echo 0)"
-    ((colours > 50)) && break
-    sleep 0.2
+colours=0 previous="" same=0
+for _ in $(seq 120); do
+    import -display "$DISPLAY" -window root "$RUN_TMP/shot.png" 2>/dev/null || { sleep 0.5; continue; }
+    colours="$(identify -format '%k' "$RUN_TMP/shot.png" 2>/dev/null || echo 0)"
+    digest="$(identify -format '%#' "$RUN_TMP/shot.png" 2>/dev/null || echo none)"
+    if ((colours > 50)) && [[ "$digest" == "$previous" ]]; then
+        same=$((same + 1))
+        ((same >= 2)) && break
+    else
+        same=0
+    fi
+    previous="$digest"
+    sleep 0.5
 done
+cp "$RUN_TMP/shot.png" "$shot"
 ((colours > 50)) || die "the window stayed blank ($colours colours): $shot"
+((same >= 2)) || die "the window never settled within 60 s: $shot"
 log "screenshot: ${shot#"$ROOT"/} ($colours colours)"
 kill -TERM "$app_pid"
 for _ in $(seq 50); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
