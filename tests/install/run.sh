@@ -14,6 +14,7 @@
 #      the app, /usr/bin/offsite, the desktop entry (desktop-file-validate) and the icons;
 #   4. the .rpm: `rpm -qp --requires/--recommends` and its files (rpm2cpio);
 #   5. the installed `offsite --version` and `offsite project list` on an empty data folder;
+#      `cargo install --path crates/cli` into a temporary root (debug, reusing the target folder);
 #   6. the installed app under its own Xvfb (and D-Bus session) up to its first window: a
 #      screenshot into artifacts/install/, then it is stopped.
 # The AppImage is not built here: tauri's bundler downloads linuxdeploy and its plugins from
@@ -45,6 +46,8 @@ for tool in dpkg-deb dpkg dpkg-query rpm rpm2cpio cpio desktop-file-validate Xvf
 done
 [[ -x "$ROOT/ui/node_modules/.bin/tauri" ]] || die "ui/node_modules/.bin/tauri missing (run .ci/setup.sh)"
 
+# HOME moves to a temporary folder below (step 5): cargo and rustup keep their real homes.
+export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
 target_dir="${CARGO_TARGET_DIR:-$ROOT/target}"
 APP="$target_dir/debug/offsite-desktop"
 CLI="$target_dir/debug/offsite"
@@ -181,6 +184,18 @@ json="$("$offsite" --json project list 2>"$RUN_TMP/list.err")" || die "offsite -
 [[ "$(tr -d ' \n' <<<"$json")" == '{"projects":[]}' ]] || die "offsite --json project list on an empty data folder: $json"
 [[ -f "$OFFSITE_DATA_DIR/catalog.sqlite3" ]] || die "no catalog made in $OFFSITE_DATA_DIR"
 log "installed offsite: $(head -1 "$ARTIFACTS/offsite-version.txt"); project list: ${out:-<nothing>}"
+
+# `cargo install --path crates/cli` works: the debug profile and this target folder, so it reuses
+# what is built (the release script does the same in release).
+if [[ "${OFFSITE_INSTALL_SKIP_BUILD:-}" != 1 ]]; then
+    t0=$SECONDS
+    (cd "$ROOT" && CARGO_TARGET_DIR="$target_dir" cargo install --debug --locked --quiet --path crates/cli \
+        --root "$RUN_TMP/cargo-root") 2>"$RUN_TMP/cargo-install.err" \
+        || die "cargo install --path crates/cli failed: $(tail -20 "$RUN_TMP/cargo-install.err")"
+    [[ "$("$RUN_TMP/cargo-root/bin/offsite" --version | head -1)" == "offsite $version" ]] \
+        || die "the offsite cargo install made does not say $version"
+    log "cargo install --path crates/cli: $RUN_TMP/cargo-root/bin/offsite ($((SECONDS - t0)) s)"
+fi
 
 # ---- 6. the installed app, up to its first window ----------------------------------------------
 xvfb_start "$RUN_TMP" || die "no private X server"

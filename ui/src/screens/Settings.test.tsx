@@ -89,7 +89,8 @@ describe("Settings", () => {
   });
 
   it("shows an About section with the versions the engine reports", async () => {
-    mock({ app_info: () => ({ ...info, versions: { ...info.versions, archive_formats_read: [1, 2], archive_format: 2, catalog_schema: 9 } }) });
+    const versions = { version: "0.1.0", archive_format: 2, archive_formats_read: [1, 2], catalog_schema: 9 };
+    mock({ app_info: () => ({ ...info, versions }) });
     render(<Settings onBack={vi.fn()} />);
     const about = await screen.findByTestId("settings-about");
     expect(about).toHaveTextContent("About");
