@@ -56,6 +56,8 @@ version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' "$R
 
 # ---- 1. the binaries ---------------------------------------------------------------------------
 if [[ "${OFFSITE_INSTALL_SKIP_BUILD:-}" != 1 ]]; then
+    # ui/dist as the e2e step (or `npm --prefix ui run build`) left it: building it again would
+    # give it new times and make cargo rebuild the app the e2e step has just built.
     [[ -f "$ROOT/ui/dist/index.html" ]] || npm --prefix "$ROOT/ui" run build >&2 || die "UI build failed"
     t0=$SECONDS
     (cd "$ROOT" && CARGO_TARGET_DIR="$target_dir" cargo build -p offsite-desktop --features tauri/custom-protocol \
