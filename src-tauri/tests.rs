@@ -77,16 +77,7 @@ fn app_info_names_the_app_and_its_data_folder() {
     );
     assert!(info["name"].is_string());
     // The About section's versions: the engine's, as `offsite --version` prints them.
-    let v = offsite_core::version_info();
-    assert_eq!(
-        info["versions"]["version"],
-        json!(env!("CARGO_PKG_VERSION"))
-    );
-    assert_eq!(info["versions"]["catalog_schema"], json!(v.catalog_schema));
-    assert_eq!(
-        info["versions"]["archive_formats_read"],
-        json!(v.archive_formats_read)
-    );
+    assert_eq!(info["versions"], json!(offsite_core::version_info()));
 }
 
 #[test]
