@@ -36,6 +36,9 @@ APT_PACKAGES=(
     curl util-linux coreutils
     # packaging tests: systemd-analyze verify/security on the shipped units
     systemd
+    # install test (tests/install/run.sh): read the .rpm (rpm, rpm2cpio, cpio), check the .deb's
+    # desktop entry (desktop-file-validate)
+    rpm rpm2cpio cpio desktop-file-utils
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------

@@ -78,6 +78,8 @@ fn app_info_names_the_app_and_its_data_folder() {
         json!(t.data_dir.path().display().to_string())
     );
     assert!(info["name"].is_string());
+    // The About section's versions: the engine's, as `offsite --version` prints them.
+    assert_eq!(info["versions"], json!(offsite_core::version_info()));
 }
 
 #[test]

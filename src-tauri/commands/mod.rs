@@ -41,6 +41,9 @@ pub struct AppInfo {
     pub engine: String,
     /// Where the app keeps its catalog and settings.
     pub data_dir: String,
+    /// The engine's version and the archive formats and catalog schema it reads (the About
+    /// section shows them; `offsite --version` prints the same).
+    pub versions: offsite_core::VersionInfo,
 }
 
 /// Name, versions and data directory of the running app.
@@ -58,6 +61,7 @@ pub fn app_info<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> CmdRe
         version: package.version.to_string(),
         engine: offsite_core::tool_version(),
         data_dir: data_dir.display().to_string(),
+        versions: offsite_core::version_info(),
     })
 }
 

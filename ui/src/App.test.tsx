@@ -9,6 +9,7 @@ const info: AppInfo = {
   version: "0.1.0",
   engine: "offsite 0.1.0",
   data_dir: "/home/ada/.local/share/offsite",
+  versions: { version: "0.1.0", archive_format: 1, archive_formats_read: [1], catalog_schema: 7 },
 };
 
 describe("App", () => {

@@ -219,6 +219,11 @@ export type AppInfo = {
 	engine: string,
 	/**  Where the app keeps its catalog and settings. */
 	data_dir: string,
+	/**
+	 *  The engine's version and the archive formats and catalog schema it reads (the About
+	 *  section shows them; `offsite --version` prints the same).
+	 */
+	versions: VersionInfo,
 };
 
 /**  A setting written back. */
@@ -1862,6 +1867,21 @@ export type VerifyReport = {
 	problems: string[],
 	/**  The manifest, when it could be read. */
 	manifest: Manifest | null,
+};
+
+/**  The version of this build and of the formats it speaks. */
+export type VersionInfo = {
+	/**  The workspace version (`workspace.package.version`), e.g. "0.1.0". */
+	version: string,
+	/**  The archive format this build writes (`format_version` in `metadata.json`). */
+	archive_format: number,
+	/**  The archive formats this build reads: 1 up to and including this one. */
+	archive_formats_read: number[],
+	/**
+	 *  The catalog schema this build brings a catalog to (the newest migration's number); a
+	 *  catalog of a newer schema is refused.
+	 */
+	catalog_schema: number,
 };
 
 /**  Versions of the tools that made the archive and of the server it came from. */

@@ -30,14 +30,18 @@ use output::{Out, ProgressBar};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use tokio_util::sync::CancellationToken;
+
+/// `offsite --version`: the version, the archive formats it reads, the catalog schema.
+static LONG_VERSION: LazyLock<String> = LazyLock::new(|| offsite_core::version_info().long());
 
 /// Back up PostgreSQL and Supabase projects into verified archives, and restore them.
 #[derive(Parser)]
 #[command(
     name = "offsite",
     version,
+    long_version = LONG_VERSION.as_str(),
     after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com/shop --password-stdin\n  \
 offsite backup shop\n  offsite backups shop --json\n\n\
 Exit codes and error codes: see docs/cli.md (0 ok, 1 failure, 2 bad input, 3 connection, \

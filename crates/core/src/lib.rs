@@ -29,6 +29,7 @@ pub mod tempfiles;
 mod text_enum;
 pub mod transfer;
 pub mod units;
+pub mod version;
 mod writeback;
 
 pub use engine::{Engine, EngineConfig};
@@ -38,6 +39,7 @@ pub use ops::{
     ProjectConnection, UpdateProject, VerifyOptions,
 };
 pub use restore::{RestorePlan, RestoreRequest};
+pub use version::{version_info, VersionInfo};
 
 /// "offsite 0.1.0", recorded in every manifest.
 pub fn tool_version() -> String {

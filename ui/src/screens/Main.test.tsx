@@ -70,7 +70,13 @@ describe("Main", () => {
           case "detect_tools":
             return { configured: null, configured_outside: false, found: [] };
           case "app_info":
-            return { name: "Offsite", version: "0.1.0", engine: "offsite 0.1.0", data_dir: "/data" };
+            return {
+              name: "Offsite",
+              version: "0.1.0",
+              engine: "offsite 0.1.0",
+              data_dir: "/data",
+              versions: { version: "0.1.0", archive_format: 1, archive_formats_read: [1], catalog_schema: 7 },
+            };
           default:
             throw new Error(`unexpected command ${cmd}`);
         }

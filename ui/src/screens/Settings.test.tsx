@@ -30,6 +30,7 @@ const info: AppInfo = {
   version: "0.1.0",
   engine: "offsite 0.1.0",
   data_dir: "/home/ada/.local/share/offsite",
+  versions: { version: "0.1.0", archive_format: 1, archive_formats_read: [1], catalog_schema: 7 },
 };
 
 type Handlers = Partial<Record<string, (args: Record<string, unknown>) => unknown>>;
@@ -86,6 +87,29 @@ describe("Settings", () => {
     expect(found[0]).toHaveTextContent("pg_dump (PostgreSQL) 17.2");
     expect(found[1]).toHaveTextContent("pg_dump (PostgreSQL) 15.8");
     expect(screen.queryByTestId("settings-pg-outside")).not.toBeInTheDocument();
+  });
+
+  it("shows an About section with the versions the engine reports", async () => {
+    const versions = { version: "0.1.0", archive_format: 2, archive_formats_read: [1, 2], catalog_schema: 9 };
+    mock({ app_info: () => ({ ...info, versions }) });
+    render(<Settings onBack={vi.fn()} />);
+    const about = await screen.findByTestId("settings-about");
+    expect(about).toHaveTextContent("About");
+    expect(screen.getByTestId("about-version")).toHaveTextContent("Offsite 0.1.0");
+    expect(screen.getByTestId("about-archive-format")).toHaveTextContent("2 (reads 1, 2)");
+    expect(screen.getByTestId("about-catalog-schema")).toHaveTextContent("9");
+    expect(screen.getByTestId("about-data-dir")).toHaveTextContent("/home/ada/.local/share/offsite");
+  });
+
+  it("leaves the About section out when the app info cannot be read", async () => {
+    mock({
+      app_info: () => {
+        throw { code: "io", message: "no", hint: null, retryable: false };
+      },
+    });
+    render(<Settings onBack={vi.fn()} />);
+    expect(await screen.findByTestId("settings-form")).toBeInTheDocument();
+    expect(screen.queryByTestId("settings-about")).not.toBeInTheDocument();
   });
 
   it("selects the configured folder, and says when the command line or environment wins", async () => {

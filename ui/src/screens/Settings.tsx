@@ -12,6 +12,7 @@ import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { useAppSettings } from "../settings/appSettings";
 import { UpdateSection } from "../updates/UpdateSection";
+import { About } from "../settings/About";
 
 /** `<base>/<child>` with the separator the base already uses (Windows paths use `\`). */
 export function joinPath(base: string, ...parts: string[]): string {
@@ -464,6 +465,7 @@ export function Settings({ onBack }: Props) {
         {pickError && <ErrorNotice error={pickError} testId="settings-pick-error" />}
         {saveError && <ErrorNotice error={saveError} testId="settings-error" />}
       </form>
+      <About info={info} />
     </section>
   );
 }
