@@ -164,7 +164,18 @@ describe("AddProject", () => {
     const calls: { cmd: string; args: unknown }[] = [];
     mockIPC((cmd, args) => {
       calls.push({ cmd, args });
-      if (cmd === "add_project") return summary("abcdefghijklmnopqrst", null);
+      if (cmd === "add_project") {
+        // The engine checks the parts (as for the command line) and adds all or nothing.
+        const c = (args as { components: { storage: { secret_access_key: string } | null } }).components;
+        if (c.storage?.secret_access_key === "")
+          return Promise.reject({
+            code: "secrets",
+            message: "the S3 secret access key is missing",
+            hint: "give it once; it is kept in the keychain",
+            retryable: false,
+          });
+        return summary("abcdefghijklmnopqrst", null);
+      }
       // The engine reads what was pasted; the form only shows its answer.
       if (cmd === "supabase_project") {
         const input = (args as { input: string }).input;
@@ -210,22 +221,21 @@ describe("AddProject", () => {
     expect(screen.getByTestId("add-s3-endpoint")).toHaveValue("https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3");
     expect(screen.getByTestId("add-supabase-ref")).toHaveValue("abcdefghijklmnopqrst");
 
-    // Storage without its secret, a ref without a token: refused before anything is saved.
+    // Storage without its secret: the engine refuses the whole add, and the form stays.
     type("add-s3-key-id", "AKID");
     fireEvent.click(screen.getByTestId("add-save"));
-    const problems = await screen.findByTestId("add-components-problems");
-    expect(problems).toHaveTextContent("secret access key");
-    expect(problems).toHaveTextContent("access token");
-    expect(saving()).toEqual([]);
+    expect(await screen.findByTestId("save-error")).toHaveTextContent("secret access key");
+    expect(saving().map((c) => c.cmd)).toEqual(["add_project"]);
+    expect(onSaved).not.toHaveBeenCalled();
 
     type("add-s3-secret", "s3cret");
     type("add-supabase-token", "sbp_token");
     type("add-s3-buckets", "avatars, docs");
     fireEvent.click(screen.getByTestId("add-save"));
     await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
-    // One call: the project with its parts, all or nothing.
-    expect(saving().map((c) => c.cmd)).toEqual(["add_project"]);
-    expect((saving()[0]?.args as { components: unknown }).components).toEqual({
+    // One call per save: the project with its parts, all or nothing.
+    expect(saving().map((c) => c.cmd)).toEqual(["add_project", "add_project"]);
+    expect((saving()[1]?.args as { components: unknown }).components).toEqual({
       storage: {
         endpoint: "https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3",
         region: "us-east-1",
@@ -275,6 +285,37 @@ describe("AddProject", () => {
     fireEvent.click(screen.getByTestId("add-save"));
     await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
     expect(calls).toEqual(["add_project", "add_project"]);
+  });
+
+  it("leaves the parts' rules to the engine: a token without a ref is sent, and the engine's refusal shows", async () => {
+    const sent: unknown[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "add_project") {
+        sent.push((args as { components: unknown }).components);
+        return Promise.reject({
+          code: "invalid_input",
+          message: '"" is not a Supabase project ref',
+          hint: "the ref is the 20 letters in https://<ref>.supabase.co",
+          retryable: false,
+        });
+      }
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    render(<AddProject onSaved={vi.fn()} onCancel={vi.fn()} />);
+    type("field-name", "shop");
+    type("field-url", "postgres://postgres@db.example.com/postgres");
+    type("add-supabase-token", "sbp_x");
+    fireEvent.click(screen.getByTestId("add-save"));
+    expect(await screen.findByTestId("save-error")).toHaveTextContent("is not a Supabase project ref");
+    expect(sent).toEqual([
+      {
+        storage: null,
+        supabase: { project_ref: "", api_url: null, access_token: "sbp_x" },
+        default_type: null,
+        artifacts: null,
+        server: null,
+      },
+    ]);
   });
 
   it("puts a chosen backup folder in the add form; a cancelled dialog leaves it", async () => {

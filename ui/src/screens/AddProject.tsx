@@ -41,24 +41,15 @@ export const EMPTY_COMPONENTS: ComponentValues = {
   token: "",
 };
 
-/** Whether storage / Supabase were asked for, and what is missing for them. */
-export function componentProblems(c: ComponentValues): string[] {
-  const problems: string[] = [];
-  const storage = c.endpoint.trim() !== "" || c.keyId.trim() !== "" || c.secret !== "";
-  if (storage && (c.keyId.trim() === "" || c.secret === ""))
-    problems.push("Storage needs an access key id and its secret access key.");
-  if (c.ref.trim() !== "" && c.token === "") problems.push("The Supabase project needs an access token.");
-  if (c.token !== "" && c.ref.trim() === "") problems.push("Enter the Supabase project ref for the token.");
-  return problems;
-}
-
 /**
  * The parts of the new project as the engine takes them with it, in the same call (all or
- * nothing); `null` when none is given.
+ * nothing); `null` when none is given. A part is sent as soon as anything of it is typed: what
+ * it still lacks (a key id, a secret, a ref, a token) is the engine's to refuse, with its hint,
+ * so the app and the command line check the same rules once.
  */
 export function toComponents(c: ComponentValues): NewComponents | null {
-  const storage = c.endpoint.trim() !== "" || c.keyId.trim() !== "";
-  const supabase = c.ref.trim() !== "";
+  const storage = c.endpoint.trim() !== "" || c.keyId.trim() !== "" || c.secret !== "";
+  const supabase = c.ref.trim() !== "" || c.token !== "";
   if (!storage && !supabase) return null;
   return {
     storage: storage
@@ -218,11 +209,9 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
   const [edit, setEdit] = useState<EditLoad>({ status: editing ? "loading" : "ready", initial: EMPTY_FORM } as EditLoad);
   const [removing, setRemoving] = useState(false);
   const [comp, setComp] = useState<ComponentValues>(EMPTY_COMPONENTS);
-  const [compProblems, setCompProblems] = useState<string[]>([]);
   const [quickAddError, setQuickAddError] = useState<ErrorPayload | null>(null);
   const setC = <K extends keyof ComponentValues>(key: K, value: ComponentValues[K]) => {
     setComp((old) => ({ ...old, [key]: value }));
-    setCompProblems([]);
   };
 
   /** The engine reads what was pasted (URL, ref or connection string) and says what to fill in. */
@@ -323,9 +312,6 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
       focusFirstError(errs);
       return;
     }
-    const problems = editing ? [] : componentProblems(comp);
-    setCompProblems(problems);
-    if (problems.length > 0) return;
     setSaving(true);
     try {
       const result = editing
@@ -637,13 +623,6 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
               </div>
             </div>
             <p className="field-help">Secrets go to your system keychain and are never shown again.</p>
-            {compProblems.length > 0 && (
-              <ul className="field-error" data-testid="add-components-problems">
-                {compProblems.map((p) => (
-                  <li key={p}>{p}</li>
-                ))}
-              </ul>
-            )}
           </details>
         )}
 
