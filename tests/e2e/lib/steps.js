@@ -63,7 +63,14 @@ export async function startMoto() {
     const r = await fetch(`${endpoint}/${p}`, { method: "PUT", body });
     assert.ok(r.ok, `PUT ${p}: ${r.status}`);
   };
-  return { endpoint, put, stop };
+  /** The object's body, or null when there is none (404). */
+  const get = async (p) => {
+    const r = await fetch(`${endpoint}/${p}`);
+    if (r.status === 404) return null;
+    assert.ok(r.ok, `GET ${p}: ${r.status}`);
+    return r.text();
+  };
+  return { endpoint, put, get, stop };
 }
 
 /** `pg_dump -Fc` of `database` into `file`, as a user's own dump would be made. */

@@ -5,8 +5,9 @@
 // with object counts, and the default backup type, which "Back up now" then starts from. Then the
 // restore wizard's "What to restore" choice: the storage backup planned and restored into a folder
 // (byte-identical files); then a full backup whose database AND storage are restored by ONE job
-// with one plan (the project's own storage: everything identical, nothing to write; mirror waits
-// for the typed word) and one report.
+// with one plan (the project's own storage, changed since the backup: one object overwritten, one
+// added object deleted by the mirror, which waits for the typed word) and one report; afterwards
+// the database and the bucket hold what the backup held.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -198,6 +199,12 @@ describe("storage & configuration on the project page", () => {
       timeoutMs: 60_000,
     });
 
+    // Changes after the backup, which the restore must undo: a row, an object overwritten with
+    // other bytes, an object the backup never had (the mirror deletes it).
+    psql("storageshop", "INSERT INTO notes VALUES (3, 'after the backup')");
+    await moto.put("avatars/u2.png", "changed");
+    await moto.put("docs/extra.txt", "not in the backup");
+
     await $("restore-open").click();
     await $("restore-wizard").waitForDisplayed();
     await $("wizard-backup-radio").waitForDisplayed();
@@ -215,7 +222,7 @@ describe("storage & configuration on the project page", () => {
     assert.equal(await $("wizard-verify-result").getAttribute("data-ok"), "true");
 
     // Database (ticked: the archive holds one) and storage, into the project's own storage with
-    // mirror: everything is identical, nothing is written or deleted.
+    // mirror: u2.png is written back, extra.txt deleted, the other three are identical.
     await $("wizard-components").waitForDisplayed();
     assert.equal(await $("wizard-components-database").isSelected(), true);
     await $("wizard-components-storage").click();
@@ -235,7 +242,7 @@ describe("storage & configuration on the project page", () => {
     assert.match(await $("wizard-plan-storage").getText(), /Storage/);
     assert.match(
       await $("wizard-storage-summary").getText(),
-      /^0 objects to write \(0 B\), 0 overwritten, 4 identical skipped, 0 deleted \(0 B\)/,
+      /^1 objects to write \(1\.0 KiB\), 1 overwritten, 3 identical skipped, 1 deleted \(17 B\)/,
     );
     // Two typed consents: the database's name (it is not empty) and the word for a mirror.
     assert.equal(await $("wizard-restore").isEnabled(), false);
@@ -256,7 +263,10 @@ describe("storage & configuration on the project page", () => {
     for (const row of tables) if ((await row.getAttribute("data-table")) === "public.notes") notes.push(row);
     assert.equal(notes.length, 1);
     assert.equal(await notes[0].getAttribute("data-actual"), "2");
-    assert.match(await $("wizard-report-storage-summary").getText(), /^0 objects written \(0 B\), 4 identical skipped, 0 deleted/);
+    assert.match(
+      await $("wizard-report-storage-summary").getText(),
+      /^1 objects written \(1\.0 KiB\), 3 identical skipped, 1 deleted \(17 B\)/,
+    );
     const buckets = [];
     for (const row of await app.browser.$$(byTestId("wizard-report-bucket"))) buckets.push(await row.getAttribute("data-bucket"));
     assert.deepEqual(buckets.sort(), ["avatars", "docs"]);
@@ -271,5 +281,9 @@ describe("storage & configuration on the project page", () => {
     });
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(await restoreJobs(), before + 1, "database and storage ran as one job");
+    // What the backup held is back: the object's bytes, no extra object, the rows.
+    assert.equal(await moto.get("avatars/u2.png"), "y".repeat(1024));
+    assert.equal(await moto.get("docs/extra.txt"), null);
+    assert.equal(await moto.get("avatars/u1.png"), "x".repeat(2048));
   });
 });
