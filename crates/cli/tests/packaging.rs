@@ -1,6 +1,7 @@
 //! What ships beside the binaries: the systemd units pass `systemd-analyze verify` (with the real
-//! `offsite` binary as their ExecStart) and keep their hardening; the Containerfile keeps the rules
-//! a container linter would check (no image can be built here: no container engine).
+//! `offsite` binary as their ExecStart) and keep their hardening; the Containerfile passes
+//! hadolint with no finding and keeps its own rules (no image can be built here: no container
+//! engine).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -111,4 +112,42 @@ fn the_containerfile_runs_the_agent_as_non_root_with_a_health_check() {
         ignore.lines().any(|l| l == "target/"),
         "the build context leaves target/ out"
     );
+}
+
+/// hadolint from `.ci/setup.sh` (`OFFSITE_HADOLINT` names another one); missing fails the test.
+fn hadolint(path: &Path) -> std::process::Output {
+    let exe = std::env::var_os("OFFSITE_HADOLINT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/offsite/hadolint-venv/bin/hadolint"));
+    Command::new(&exe)
+        .arg("--no-color")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run .ci/setup.sh, which installs hadolint)", exe.display()))
+}
+
+#[test]
+fn the_containerfile_passes_hadolint_with_no_finding() {
+    let out = hadolint(&repo().join("packaging/container/Containerfile"));
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "hadolint: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_careless_containerfile_is_caught_by_hadolint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Containerfile");
+    std::fs::write(
+        &path,
+        "FROM debian:latest\nRUN apt-get update && apt-get install -y postgresql-client\n",
+    )
+    .unwrap();
+    let out = hadolint(&path);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("DL3007"), "the :latest tag is a finding: {said}");
 }
