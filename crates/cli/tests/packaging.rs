@@ -123,7 +123,12 @@ fn hadolint(path: &Path) -> std::process::Output {
         .arg("--no-color")
         .arg(path)
         .output()
-        .unwrap_or_else(|e| panic!("{}: {e} (run .ci/setup.sh, which installs hadolint)", exe.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run .ci/setup.sh, which installs hadolint)",
+                exe.display()
+            )
+        })
 }
 
 #[test]
@@ -149,5 +154,8 @@ fn a_careless_containerfile_is_caught_by_hadolint() {
     let out = hadolint(&path);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{said}");
-    assert!(said.contains("DL3007"), "the :latest tag is a finding: {said}");
+    assert!(
+        said.contains("DL3007"),
+        "the :latest tag is a finding: {said}"
+    );
 }

@@ -66,8 +66,8 @@ pub use remote::ServerSettings;
 pub use resolve::{ResolvedArchive, ResolvedBy};
 pub use runner::ProjectLock;
 pub use schedule::{
-    DueRun, DueRunState, ProjectStatus, PrunedBackup, RetentionView, RunDueReport,
-    SchedulePreview, ScheduleView, ScheduleWhat, SetSchedule,
+    DueRun, DueRunState, ProjectStatus, PrunedBackup, RetentionView, RunDueReport, SchedulePreview,
+    ScheduleView, ScheduleWhat, SetSchedule,
 };
 pub use settings::{EngineSettings, ToolsReport, BACKUP_DIR_SETTING, PG_BIN_SETTING};
 pub use verify::{VerifyOptions, VerifyOutcome};
