@@ -1,7 +1,7 @@
 // Steps and helpers the specs share: the throwaway PostgreSQL server (from run.sh), polling, and
 // adding a project through the form as a user does.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { byTestId, diagnose, freePort, isStale } from "./app.js";
@@ -30,6 +30,20 @@ export function psql(database, sql) {
 
 /** Where .ci/setup.sh installs moto's S3 server. */
 const MOTO = "/opt/offsite/moto-venv/bin/moto_server";
+const S3_SCRIPT = `
+import sys, boto3
+endpoint, op, path = sys.argv[1:4]
+bucket, _, key = path.partition("/")
+c = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id="AKIDE2E", aws_secret_access_key="e2e-secret-value")
+if op == "put":
+    c.put_object(Bucket=bucket, Key=key, Body=sys.stdin.buffer.read())
+else:
+    try:
+        sys.stdout.write(c.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+    except c.exceptions.NoSuchKey:
+        sys.exit(3)
+`;
 
 /**
  * A real S3-compatible server (moto) on a free loopback port, up when this returns:
@@ -63,14 +77,22 @@ export async function startMoto() {
     const r = await fetch(`${endpoint}/${p}`, { method: "PUT", body });
     assert.ok(r.ok, `PUT ${p}: ${r.status}`);
   };
-  /** The object's body, or null when there is none (404). */
-  const get = async (p) => {
-    const r = await fetch(`${endpoint}/${p}`);
-    if (r.status === 404) return null;
-    assert.ok(r.ok, `GET ${p}: ${r.status}`);
-    return r.text();
+  // Once the app has used the server with keys, moto answers unsigned requests with 403: these
+  // two sign theirs (boto3, from moto's own virtualenv), as a user's S3 client would.
+  const signed = (op, p, body) => {
+    const r = spawnSync(path.join(path.dirname(MOTO), "python"), ["-c", S3_SCRIPT, endpoint, op, p], {
+      input: body ?? "",
+      encoding: "utf8",
+    });
+    if (op === "get" && r.status === 3) return null;
+    assert.equal(r.status, 0, `${op} ${p}: ${r.stderr}`);
+    return r.stdout;
   };
-  return { endpoint, put, get, stop };
+  /** Writes the object, signed. */
+  const putSigned = async (p, body) => void signed("put", p, body);
+  /** The object's body, or null when there is none. */
+  const get = async (p) => signed("get", p);
+  return { endpoint, put, putSigned, get, stop };
 }
 
 /** `pg_dump -Fc` of `database` into `file`, as a user's own dump would be made. */

@@ -202,8 +202,8 @@ describe("storage & configuration on the project page", () => {
     // Changes after the backup, which the restore must undo: a row, an object overwritten with
     // other bytes, an object the backup never had (the mirror deletes it).
     psql("storageshop", "INSERT INTO notes VALUES (3, 'after the backup')");
-    await moto.put("avatars/u2.png", "changed");
-    await moto.put("docs/extra.txt", "not in the backup");
+    await moto.putSigned("avatars/u2.png", "changed");
+    await moto.putSigned("docs/extra.txt", "not in the backup");
 
     await $("restore-open").click();
     await $("restore-wizard").waitForDisplayed();
