@@ -242,7 +242,7 @@ describe("storage & configuration on the project page", () => {
     assert.match(await $("wizard-plan-storage").getText(), /Storage/);
     assert.match(
       await $("wizard-storage-summary").getText(),
-      /^1 objects to write \(1\.0 KiB\), 1 overwritten, 3 identical skipped, 1 deleted \(17 B\)/,
+      /^1 object to write \(1\.0 KiB\), 1 overwritten, 3 identical skipped, 1 deleted \(17 B\)/,
     );
     // Two typed consents: the database's name (it is not empty) and the word for a mirror.
     assert.equal(await $("wizard-restore").isEnabled(), false);
@@ -265,7 +265,7 @@ describe("storage & configuration on the project page", () => {
     assert.equal(await notes[0].getAttribute("data-actual"), "2");
     assert.match(
       await $("wizard-report-storage-summary").getText(),
-      /^1 objects written \(1\.0 KiB\), 3 identical skipped, 1 deleted \(17 B\)/,
+      /^1 object written \(1\.0 KiB\), 3 identical skipped, 1 deleted \(17 B\)/,
     );
     const buckets = [];
     for (const row of await app.browser.$$(byTestId("wizard-report-bucket"))) buckets.push(await row.getAttribute("data-bucket"));

@@ -2,7 +2,7 @@ import type { ReactNode } from "react";
 import type { Component as RestoreComponent, JobFinished, JobProgress, Phase, RestoreReport } from "../bindings";
 import { errorDisplay } from "../ipc/errorDisplay";
 import { ErrorNotice } from "./ErrorNotice";
-import { formatBytes, formatDuration } from "./format";
+import { countOf, formatBytes, formatDuration } from "./format";
 import { type LiveJob, useJobActions, useLiveJobs } from "../store";
 
 const PHASES: Record<Phase, string> = {
@@ -148,7 +148,7 @@ function restoreText(r: RestoreReport): string {
   if (r.storage) {
     const s = r.storage;
     parts.push(
-      `Storage restored: ${s.uploaded.toLocaleString("en-US")} objects written (${formatBytes(s.uploaded_bytes)}), ${s.skipped.toLocaleString("en-US")} identical skipped${s.deleted ? `, ${s.deleted.toLocaleString("en-US")} deleted` : ""}`,
+      `Storage restored: ${countOf(s.uploaded, "object")} written (${formatBytes(s.uploaded_bytes)}), ${s.skipped.toLocaleString("en-US")} identical skipped${s.deleted ? `, ${s.deleted.toLocaleString("en-US")} deleted` : ""}`,
     );
   }
   if (r.config) {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { databaseHost, databaseName, formatAgo, formatBytes, formatDuration } from "./format";
+import { countOf, databaseHost, databaseName, formatAgo, formatBytes, formatDuration } from "./format";
 
 describe("format", () => {
+  it("counts with the noun in the right number", () => {
+    expect(countOf(1, "object")).toBe("1 object");
+    expect(countOf(0, "object")).toBe("0 objects");
+    expect(countOf(2048, "object")).toBe("2,048 objects");
+    expect(countOf(2, "entry", "entries")).toBe("2 entries");
+  });
+
   it("formats sizes as the engine does (the vectors of offsite_core::units)", () => {
     const vectors: [number, string][] = [
       [0, "0 B"],

@@ -20,6 +20,11 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
+/** "1 object", "2 objects", "1,024 objects": a count with its noun. */
+export function countOf(n: number, noun: string, nouns = `${noun}s`): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? noun : nouns}`;
+}
+
 /** Seconds → "1h 02m", "3m 05s", "12s". */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "—";

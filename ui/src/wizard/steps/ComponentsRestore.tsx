@@ -5,7 +5,7 @@
 // runs them in one job. Nothing is planned or changed here.
 import { useId } from "react";
 import type { ConfigPlan, Manifest, StoragePlan } from "../../bindings";
-import { formatBytes } from "../../components/format";
+import { countOf, formatBytes } from "../../components/format";
 import { archiveHasDatabase, type ConfigChoice, type Components, type StorageChoice } from "../steps";
 
 export { MIRROR_WORD } from "../steps";
@@ -206,7 +206,7 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
   return (
     <div data-testid="wizard-storage-planned">
       <p className="small" data-testid="wizard-storage-summary">
-        {plan.upload.toLocaleString("en-US")} objects to write ({formatBytes(plan.upload_bytes)}), {plan.overwrite_count} overwritten,{" "}
+        {countOf(plan.upload, "object")} to write ({formatBytes(plan.upload_bytes)}), {plan.overwrite_count} overwritten,{" "}
         {plan.identical.toLocaleString("en-US")} identical skipped
         {plan.mirror ? `, ${plan.delete.toLocaleString("en-US")} deleted (${formatBytes(plan.delete_bytes)})` : ""} — into{" "}
         {plan.target}.

@@ -2,7 +2,7 @@
 // table (rows the backup recorded against rows the target holds now), the storage bucket by
 // bucket, the configuration setting by setting; or why it failed and what to do, by error code.
 import type { ConfigReport, DatabaseReport, StorageRestoreReport } from "../../bindings";
-import { formatBytes } from "../../components/format";
+import { countOf, formatBytes } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
 import { formatDuration } from "../../components/format";
@@ -127,7 +127,7 @@ function StorageSection({ report }: { report: StorageRestoreReport }) {
     <section className="wizard-section" data-testid="wizard-report-storage">
       <h4>Storage</h4>
       <p className="small" data-testid="wizard-report-storage-summary">
-        {n(report.uploaded)} objects written ({formatBytes(report.uploaded_bytes)}), {n(report.skipped)} identical
+        {countOf(report.uploaded, "object")} written ({formatBytes(report.uploaded_bytes)}), {n(report.skipped)} identical
         skipped
         {report.kept ? `, ${n(report.kept)} different kept` : ""}
         {report.plan.mirror ? `, ${n(report.deleted)} deleted (${formatBytes(report.deleted_bytes)})` : ""} — into{" "}
