@@ -199,6 +199,8 @@ password_env = "{DB_PASSWORD_ENV}"
 pub struct Laptop {
     pub data: tempfile::TempDir,
     pub token: String,
+    /// More environment for every command this laptop runs.
+    pub env: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 impl Laptop {
@@ -206,7 +208,13 @@ impl Laptop {
         Laptop {
             data: tempfile::tempdir().unwrap(),
             token: token.to_string(),
+            env: Default::default(),
         }
+    }
+
+    /// Sets `key` for every command run from now on.
+    pub fn set_env(&self, key: &str, value: &str) {
+        self.env.lock().unwrap().push((key.into(), value.into()));
     }
 
     pub fn run_with_token(&self, token: &str, args: &[&str]) -> Output {
@@ -218,6 +226,7 @@ impl Laptop {
         c.env("OFFSITE_SECRET_STORE", "env")
             .env("OFFSITE_SERVER_TOKEN", token)
             .env("OFFSITE_SERVER_POLL_MS", "200")
+            .envs(self.env.lock().unwrap().clone())
             .stdin(Stdio::null())
             .output()
             .unwrap()

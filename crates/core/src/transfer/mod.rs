@@ -169,13 +169,28 @@ pub struct ClientOptions {
     pub idle_timeout: Duration,
 }
 
+/// Names the seconds without a byte after which a download's connection counts as cut (1 to
+/// 3600; default 60): for links or proxies that pause longer, and for tests of the rule.
+pub const IDLE_TIMEOUT_ENV: &str = "OFFSITE_HTTP_IDLE_TIMEOUT";
+
+/// The idle timeout `value` (of [`IDLE_TIMEOUT_ENV`]) asks for; 60 s when unset or not a whole
+/// number of seconds from 1 to 3600.
+fn idle_timeout_from(value: Option<&str>) -> Duration {
+    value
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=3600).contains(s))
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(60))
+}
+
 impl Default for ClientOptions {
-    /// The platform's certificates, 30 s to connect, 60 s without a byte.
+    /// The platform's certificates, 30 s to connect, 60 s without a byte (or
+    /// [`IDLE_TIMEOUT_ENV`]'s).
     fn default() -> Self {
         ClientOptions {
             tls: TlsTrust::Platform,
             connect_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: idle_timeout_from(std::env::var(IDLE_TIMEOUT_ENV).ok().as_deref()),
         }
     }
 }
@@ -873,6 +888,17 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_idle_timeout_is_60_s_unless_a_sane_number_of_seconds_is_given() {
+        let secs = |v: Option<&str>| idle_timeout_from(v).as_secs();
+        assert_eq!(secs(None), 60);
+        assert_eq!(secs(Some("5")), 5);
+        assert_eq!(secs(Some(" 3600 ")), 3600);
+        for bad in ["0", "3601", "-1", "1.5", "", "soon", "99999999999999999999"] {
+            assert_eq!(secs(Some(bad)), 60, "{bad:?}");
+        }
+    }
 
     #[test]
     fn eta_from_speed() {
