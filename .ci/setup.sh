@@ -39,6 +39,9 @@ APT_PACKAGES=(
     # install test (tests/install/run.sh): read the .rpm (rpm, rpm2cpio, cpio), check the .deb's
     # desktop entry (desktop-file-validate)
     rpm rpm2cpio cpio desktop-file-utils
+    # encryption interop tests (the `age` CLI both ways) and rclone-remote destinations (+ the
+    # upload bench's peer, `rclone copyto`)
+    age rclone
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------
