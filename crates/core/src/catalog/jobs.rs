@@ -366,7 +366,7 @@ impl Catalog {
              WHERE state = 'running'",
         )
         .bind(&now)
-        .bind(ErrorKind::Internal.code())
+        .bind(ErrorKind::Interrupted.code())
         .bind(INTERRUPTED_MESSAGE)
         .bind(INTERRUPTED_HINT)
         .execute(&mut *tx)
@@ -558,7 +558,9 @@ mod tests {
         let r = c.job(&running.id).await.unwrap();
         assert_eq!(r.state, JobState::Failed);
         assert_eq!(r.error_message.as_deref(), Some(INTERRUPTED_MESSAGE));
-        assert_eq!(r.error_code.as_deref(), Some("internal"));
+        // The same code as the runner's own path (ops/runner.rs), which the scheduler's retry of
+        // an interrupted run looks for (ops/schedule.rs `interrupted_job`).
+        assert_eq!(r.error_code.as_deref(), Some("interrupted"));
         assert!(r.error_hint.is_some() && r.finished_at.is_some());
         let r = c.job(&cancelling.id).await.unwrap();
         assert_eq!(r.state, JobState::Cancelled);
