@@ -92,6 +92,14 @@ fn missing_subcommand(help: &str) -> Error {
 /// `--help` and `--version` are not errors: they print as usual and exit 0.
 pub(crate) fn report(e: clap::Error, json: bool) -> u8 {
     if !e.use_stderr() {
+        if json && e.kind() == clap::error::ErrorKind::DisplayVersion {
+            // `--json --version`: the same facts as the long version, as one JSON document.
+            match serde_json::to_string_pretty(&offsite_core::version_info()) {
+                Ok(doc) => println!("{doc}"),
+                Err(_) => return crate::exit::FAILURE,
+            }
+            return 0;
+        }
         let _ = e.print();
         return 0;
     }

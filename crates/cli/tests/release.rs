@@ -129,6 +129,29 @@ fn offsite_version_names_the_version_the_archive_formats_and_the_catalog_schema(
     );
 }
 
+/// `--json --version` is one JSON document with the same facts (scripts read it, not the text).
+#[test]
+fn offsite_json_version_is_one_json_document_with_the_same_facts() {
+    for args in [["--json", "--version"], ["--version", "--json"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_offsite"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let doc: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out:?}"));
+        let v = offsite_core::version_info();
+        assert_eq!(doc["version"], Value::from(workspace_version()), "{doc}");
+        assert_eq!(doc["archive_format"], Value::from(v.archive_format), "{doc}");
+        assert_eq!(doc["catalog_schema"], Value::from(v.catalog_schema), "{doc}");
+        assert_eq!(
+            doc["archive_formats_read"],
+            serde_json::to_value(&v.archive_formats_read).unwrap(),
+            "{doc}"
+        );
+    }
+}
+
 /// docs/versions.md states the numbers this build has; bumping either without the page fails.
 #[test]
 fn the_versions_page_and_the_changelog_match_this_build() {
