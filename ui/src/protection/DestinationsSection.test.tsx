@@ -68,10 +68,11 @@ describe("DestinationsSection", () => {
     fireEvent.change(screen.getByTestId("destination-field-name"), { target: { value: " usb " } });
     fireEvent.change(screen.getByTestId("destination-field-folder"), { target: { value: "/media/usb/offsite" } });
     fireEvent.change(screen.getByTestId("destination-field-keep-daily"), { target: { value: "7" } });
+    fireEvent.click(screen.getByTestId("destination-field-offsite"));
     fireEvent.click(screen.getByTestId("destination-save"));
     await screen.findByTestId("destinations-notice");
     expect(added).toHaveLength(1);
-    expect(added[0]).toMatchObject({ name: "usb", kind: "folder", folder: "/media/usb/offsite", retention: { keep_daily: 7 } });
+    expect(added[0]).toMatchObject({ name: "usb", kind: "folder", folder: "/media/usb/offsite", offsite: true, retention: { keep_daily: 7 } });
     expect(reload).toHaveBeenCalled();
     expect(screen.queryByTestId("destination-form")).toBeNull();
   });
@@ -169,12 +170,12 @@ describe("ProtectionSummary", () => {
         where={{
           backupId: "b1",
           localPresent: false,
-          copies: [{ destination: "nas", kind: "folder", state: "verified", at: "2026-11-24T09:01:00Z", problem: null }],
+          copies: [{ destination: "nas", kind: "folder", state: "stored", verified: true, at: "2026-11-24T09:01:00Z", problem: null }],
         }}
       />,
     );
     expect(screen.getByTestId("backup-where-local")).toHaveTextContent("file missing");
-    expect(screen.getByTestId("backup-where-copy")).toHaveAttribute("data-state", "verified");
+    expect(screen.getByTestId("backup-where-copy")).toHaveAttribute("data-state", "stored");
     expect(screen.getByTestId("backup-where-copy")).toHaveTextContent("nas");
   });
 });

@@ -27,6 +27,7 @@ export const EMPTY_FORM: DestinationForm = {
   folder: "",
   s3: { endpoint: "", region: "us-east-1", bucket: "", prefix: "", accessKeyId: "", secret: "", pathStyle: true },
   remote: "",
+  offsite: false,
   retention: {},
 };
 
@@ -303,6 +304,15 @@ export function DestinationAddForm({
               </button>
             )}
           </div>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={f.offsite}
+              onChange={(e) => set("offsite", e.target.checked)}
+              data-testid="destination-field-offsite"
+            />{" "}
+            Kept away from this computer (a drive taken home): counts as offsite
+          </label>
         </div>
       )}
       {f.kind === "s3" && (

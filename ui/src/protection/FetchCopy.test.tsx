@@ -4,8 +4,8 @@ import { FetchCopy, fetchable } from "./FetchCopy";
 import type { CopyView } from "./types";
 
 const copies: CopyView[] = [
-  { destination: "nas", kind: "folder", state: "verified", at: "2026-11-24T09:01:00Z", problem: null },
-  { destination: "b2", kind: "s3", state: "pending", at: "2026-11-24T09:00:00Z", problem: null },
+  { destination: "nas", kind: "folder", state: "stored", verified: true, at: "2026-11-24T09:01:00Z", problem: null },
+  { destination: "b2", kind: "s3", state: "pending", verified: false, at: "2026-11-24T09:00:00Z", problem: null },
 ];
 
 describe("FetchCopy", () => {

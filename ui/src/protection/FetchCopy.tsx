@@ -14,7 +14,7 @@ export type FetchState =
 
 /** Copies a backup can be fetched from (the engine recorded them as there). */
 export function fetchable(copies: CopyView[]): CopyView[] {
-  return copies.filter((c) => c.state === "copied" || c.state === "verified");
+  return copies.filter((c) => c.state === "stored");
 }
 
 export function FetchCopy({
@@ -47,7 +47,7 @@ export function FetchCopy({
                 onClick={() => onFetch(c.destination)}
                 data-testid="fetch-copy-from"
                 data-destination={c.destination}
-                title={`${DESTINATION_KIND_LABEL[c.kind]} · ${COPY_STATE_LABEL[c.state]}`}
+                title={`${c.kind ? DESTINATION_KIND_LABEL[c.kind] : ""} · ${COPY_STATE_LABEL[c.state]}`}
               >
                 Fetch from {c.destination}
               </button>

@@ -45,8 +45,9 @@ export function BackupWhere({ where }: { where: BackupLocations }) {
       </li>
       {where.copies.map((c) => (
         <li key={c.destination} data-testid="backup-where-copy" data-destination={c.destination} data-state={c.state}>
-          <strong>{c.destination}</strong> <span className="muted">({DESTINATION_KIND_LABEL[c.kind]})</span> ·{" "}
-          {COPY_STATE_LABEL[c.state]}
+          <strong>{c.destination}</strong>
+          {c.kind && <span className="muted"> ({DESTINATION_KIND_LABEL[c.kind]})</span>} · {COPY_STATE_LABEL[c.state]}
+          {c.verified ? " · checked" : ""}
           {c.at ? ` · ${formatTime(c.at)}` : ""}
           {c.problem ? <span className="muted"> · {c.problem}</span> : null}
         </li>

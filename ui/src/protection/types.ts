@@ -90,6 +90,8 @@ export type DestinationForm = {
   folder: string;
   s3: S3DestinationFields;
   remote: string;
+  /** A folder kept away from this computer (a drive taken home) counts as offsite. */
+  offsite: boolean;
   retention: RetentionPolicy;
 };
 
@@ -108,22 +110,20 @@ export type DestinationsApi = {
   test: (name: string) => Promise<Call<DestinationTest>>;
 };
 
-/** A copy's state (the catalog's `backup_copies.state`). */
-export type CopyState = "pending" | "uploading" | "copied" | "verified" | "failed" | "missing";
+/** A copy's state (the catalog's `backup_copies.state`): there, or waiting for its destination. */
+export type CopyState = "stored" | "pending";
 
 export const COPY_STATE_LABEL: Record<CopyState, string> = {
+  stored: "Stored",
   pending: "Pending",
-  uploading: "Uploading",
-  copied: "Copied",
-  verified: "Verified",
-  failed: "Failed",
-  missing: "Missing",
 };
 
 export type CopyView = {
   destination: string;
-  kind: DestinationKind;
+  kind: DestinationKind | null;
   state: CopyState;
+  /** Checked against its recorded SHA-256 (a deep check). */
+  verified: boolean;
   /** When it was uploaded (ISO), or since when it waits. */
   at: string | null;
   problem: string | null;
