@@ -122,6 +122,14 @@ describe("EncryptionSetup", () => {
     await screen.findByTestId("encryption-notice");
   });
 
+  it("opens the confirmation when asked from outside (a refused backup)", async () => {
+    const { api } = fakeApi();
+    const { rerender } = render(<EncryptionSetup settings={keyUnconfirmed} api={api} confirmRequest={0} />);
+    expect(screen.queryByTestId("encryption-confirm")).toBeNull();
+    rerender(<EncryptionSetup settings={keyUnconfirmed} api={api} confirmRequest={1} />);
+    expect(screen.getByTestId("encryption-confirm")).toBeInTheDocument();
+  });
+
   it("copies and saves the item through the given ways", async () => {
     const writeText = vi.fn(async () => {});
     Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });

@@ -3,7 +3,7 @@
 // to copy, save or print it, and then asks for it back: only when the engine accepts it (a
 // decryption test) is encryption active. The engine decides every rule (valid recipients, a
 // strong enough passphrase, the right key); this panel collects input and shows what it answers.
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, useEffect, useId, useRef, useState } from "react";
 import type { ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import {
@@ -48,17 +48,26 @@ type Props = {
   testId?: string;
   /** Whether this sets the default for new projects (words only). */
   isDefault?: boolean;
+  /** Changes (from 0) when something asks for the confirmation (a backup refused for it). */
+  confirmRequest?: number;
 };
 
-export function EncryptionSetup({ settings, api, onChanged, testId = "encryption", isDefault = false }: Props) {
+export function EncryptionSetup({ settings, api, onChanged, testId = "encryption", isDefault = false, confirmRequest = 0 }: Props) {
   const [stage, setStage] = useState<Stage>({ kind: "view" });
   const [notice, setNotice] = useState<string | null>(null);
+  const section = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (confirmRequest === 0) return;
+    setNotice(null);
+    setStage({ kind: "confirm" });
+    section.current?.scrollIntoView?.({ block: "center" });
+  }, [confirmRequest]);
   const pendingConfirm = settings !== null && settings.mode !== "off" && !settings.confirmed;
 
   const changed = (s: EncryptionView) => onChanged?.(s);
 
   return (
-    <section className="panel" aria-label={isDefault ? "Default encryption" : "Encryption"} data-testid={testId} id={testId}>
+    <section ref={section} className="panel" aria-label={isDefault ? "Default encryption" : "Encryption"} data-testid={testId}>
       <h2 className="panel-title">{isDefault ? "Encryption of new projects" : "Encryption"}</h2>
       {settings === null && <p className="muted small">Loading…</p>}
       {settings !== null && stage.kind === "view" && (

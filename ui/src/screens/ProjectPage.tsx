@@ -34,6 +34,14 @@ import { ArtifactsSection } from "../project/ArtifactsSection";
 import { ServerSection } from "../project/ServerSection";
 import { defaultType } from "../project/backupTypes";
 import { BackupContents } from "../project/BackupContents";
+import { errorDisplay } from "../ipc/errorDisplay";
+import {
+  DestinationsPanel,
+  EncryptionPanel,
+  ProtectionGlance,
+  SelectedBackupWhere,
+  useProtection,
+} from "../protection/ProtectionPanels";
 
 export const ROW_HEIGHT = 34;
 export const LIST_HEIGHT = 340;
@@ -72,6 +80,9 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
   const { startBackup, startVerify } = useJobActions();
   const running = useLiveJobs(name).filter((j) => !j.finished);
   const backingUp = running.some((j) => j.kind === "backup");
+  const protection = useProtection(name);
+  // Bumped by a refused backup's "Enter the recovery item…": the encryption panel opens it.
+  const [confirmRequest, setConfirmRequest] = useState(0);
   const refresh = () => {
     store.reload(keys.project(name));
     store.reload(keys.backups(name));
@@ -188,7 +199,19 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
         </button>
       </div>
 
+      <ProtectionGlance data={protection.data} />
+
       {actionError && <ErrorNotice error={actionError} testId="action-error" />}
+      {actionError && errorDisplay(actionError.code).backupFix && (
+        <button
+          type="button"
+          className="btn btn-small btn-primary"
+          onClick={() => setConfirmRequest((n) => n + 1)}
+          data-testid="action-error-fix"
+        >
+          {errorDisplay(actionError.code).backupFix?.label}
+        </button>
+      )}
       {notice && (
         <p className="notice notice-ok small" role="status" data-testid="action-notice">
           {notice}
@@ -250,6 +273,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
           </button>
         </div>
         <BackupContents backup={current} />
+        <SelectedBackupWhere data={protection.data} backup={current} />
         {load.status === "loading" && (
           <p className="muted" data-testid="backups-loading">
             Loading backups…
@@ -275,6 +299,8 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
       <ComponentsSection project={name} />
       <ServerSection project={name} />
       <ArtifactsSection project={name} />
+      <EncryptionPanel project={name} protection={protection} confirmRequest={confirmRequest} />
+      <DestinationsPanel project={name} protection={protection} />
       <ScheduleSection project={name} />
       <RetentionSection project={name} />
     </section>
