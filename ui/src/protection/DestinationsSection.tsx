@@ -283,7 +283,7 @@ export function DestinationAddForm({
       {f.kind === "folder" && (
         <div className="field">
           <label htmlFor={`${id}-folder`}>Folder</label>
-          <div className="input-row">
+          <div className="path-row">
             <input
               id={`${id}-folder`}
               value={f.folder}

@@ -158,7 +158,7 @@ export function EncryptionSummary({ settings, testId }: { settings: EncryptionVi
         <>
           <dt>Public key</dt>
           <dd className="mono path" data-testid={`${testId}-public-key`}>
-            {settings.publicKey}
+            <bdi>{settings.publicKey}</bdi>
           </dd>
         </>
       )}
@@ -172,7 +172,7 @@ export function EncryptionSummary({ settings, testId }: { settings: EncryptionVi
               <ul className="plain-list mono small">
                 {settings.recipients.map((r) => (
                   <li key={r} className="path">
-                    {r}
+                    <bdi>{r}</bdi>
                   </li>
                 ))}
               </ul>

@@ -18,6 +18,7 @@ import { EncryptionSetup } from "./EncryptionSetup";
 import { backupLocations, destinationsApi, destinationViews, encryptionApi, encryptionView, protectionView } from "./api";
 import { BackupWhere, ProtectionSummary } from "./ProtectionSummary";
 import type { LoadState } from "./types";
+import "./protection.css";
 
 type Data = {
   encryption: LoadState<EncryptionSettings>;
