@@ -96,6 +96,8 @@ fn what(kind: JobKind, label: &str) -> String {
         JobKind::Import => format!("Import of {label}"),
         JobKind::Prune => format!("Pruning of {label}"),
         JobKind::Pull => format!("Pull of {label}"),
+        JobKind::Sync => format!("Copies of {label}"),
+        JobKind::FetchCopy => format!("Fetching a copy of {label}"),
     }
 }
 

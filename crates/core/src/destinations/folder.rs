@@ -221,6 +221,27 @@ impl Destination for FolderDestination {
         .map_err(|e| Error::internal(format!("hashing task failed: {e}")))?
     }
 
+    async fn read(&self, name: &str) -> Result<crate::sources::ByteStream> {
+        let path = self.path_of(name)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err(Error::not_found(format!(
+                    "{name} is not in {}",
+                    self.location()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::not_found(format!(
+                    "{name} is not in {}",
+                    self.location()
+                )))
+            }
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+        super::PutBody::open(&super::FileBody { path }).await
+    }
+
     async fn delete(&self, name: &str) -> Result<bool> {
         let path = self.path_of(name)?;
         match tokio::fs::remove_file(&path).await {

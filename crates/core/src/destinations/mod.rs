@@ -126,6 +126,15 @@ pub trait Destination: Send + Sync {
 
     /// Remove an object; `Ok(false)` when there was none.
     async fn delete(&self, name: &str) -> Result<bool>;
+
+    /// A stream of a stored object's content (to fetch a copy back); `not_found` when it does
+    /// not exist. Destinations that cannot be read back say so.
+    async fn read(&self, name: &str) -> Result<ByteStream> {
+        Err(Error::invalid(format!(
+            "{name} cannot be read back from {}",
+            self.location()
+        )))
+    }
 }
 
 /// Put a local file (the usual case: an archive and its `.sha256`).
