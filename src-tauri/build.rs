@@ -62,6 +62,14 @@ const COMMANDS: &[&str] = &[
     "update_status",
     "check_for_update",
     "install_update",
+    "list_destinations",
+    "add_destination",
+    "remove_destination",
+    "test_destination",
+    "list_copies",
+    "get_protection",
+    "start_sync",
+    "start_fetch_copy",
 ];
 
 fn main() {

@@ -100,6 +100,14 @@ macro_rules! specta_builder {
                 commands::updates::update_status::<$runtime>,
                 commands::updates::check_for_update::<$runtime>,
                 commands::updates::install_update::<$runtime>,
+                commands::destinations::list_destinations,
+                commands::destinations::add_destination,
+                commands::destinations::remove_destination,
+                commands::destinations::test_destination,
+                commands::destinations::list_copies,
+                commands::destinations::get_protection,
+                commands::destinations::start_sync::<$runtime>,
+                commands::destinations::start_fetch_copy::<$runtime>,
             ])
             .events(tauri_specta::collect_events![
                 JobProgress,

@@ -162,6 +162,27 @@ pub fn job_text(done: &JobDone) -> NotificationText {
             }
         }
         (Some(JobResult::Restore { report }), _) => restore_text(&what, report, &took),
+        (Some(JobResult::Sync { outcome }), _) => (
+            format!("{what} finished"),
+            format!(
+                "{} copied, {} removed by retention, {} still pending ({took})",
+                outcome
+                    .copies
+                    .iter()
+                    .filter(|c| c.state == offsite_core::catalog::CopyState::Stored)
+                    .count(),
+                outcome.pruned.len(),
+                outcome.pending
+            ),
+        ),
+        (Some(JobResult::FetchCopy { outcome }), _) => (
+            format!("{what} finished"),
+            format!(
+                "{} fetched from {} and checked in {took}",
+                file_name(&outcome.path),
+                outcome.destination
+            ),
+        ),
         (
             Some(JobResult::Pull {
                 server,

@@ -67,10 +67,7 @@ pub async fn test_destination(
 /// Every backup of the project, newest first, with its copies (the local one first).
 #[tauri::command]
 #[specta::specta]
-pub async fn list_copies(
-    shell: State<'_, Shell>,
-    project: String,
-) -> CmdResult<Vec<BackupCopies>> {
+pub async fn list_copies(shell: State<'_, Shell>, project: String) -> CmdResult<Vec<BackupCopies>> {
     shell.engine()?.copies(&project).await.map_err(err)
 }
 
@@ -97,9 +94,13 @@ pub fn start_sync<R: Runtime>(
         label: project.clone(),
     };
     let opts = SyncOptions { project };
-    Ok(spawn_job(app, &jobs, JobKind::Sync, subject, |start| async move {
-        engine.sync(opts, start).await
-    }))
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Sync,
+        subject,
+        |start| async move { engine.sync(opts, start).await },
+    ))
 }
 
 /// Start fetching a backup's copy back from `destination` as its local archive (downloaded,

@@ -137,6 +137,14 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
       label: null,
     },
   }),
+  wrong_key: failed("The key or passphrase does not open it", {
+    offerRetry: false,
+    restore: {
+      text: "The archive is encrypted and the key or passphrase given does not open it. Choose the backup again with the right one.",
+      goto: "source",
+      label: "Choose the backup again",
+    },
+  }),
   secrets: failed("The keychain failed"),
   keychain_unavailable: failed("The keychain is unavailable", { restore: RESTORE_TARGET }),
   catalog: failed("A local error occurred"),

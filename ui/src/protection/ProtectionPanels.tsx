@@ -1,5 +1,5 @@
 // The project page's protection: the 3-2-1 state at a glance, where the selected backup lives,
-// the encryption panel and the destinations. Everything comes from the engine through the
+// and the destinations. Everything comes from the engine through the
 // generated commands, read again whenever the project's backups or jobs change (a backup, a
 // copy pushed by `sync`, a change from the command line).
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
@@ -8,58 +8,56 @@ import {
   type BackupRow,
   commands,
   type DestinationRecord,
-  type EncryptionSettings,
   type Protection,
 } from "../bindings";
 import { call } from "../ipc/call";
 import { useBackups, useJobs } from "../store";
 import { DestinationsSection } from "./DestinationsSection";
-import { EncryptionSetup } from "./EncryptionSetup";
-import { backupLocations, destinationsApi, destinationViews, encryptionApi, encryptionView, protectionView } from "./api";
+import { backupLocations, destinationsApi, destinationViews, protectionView } from "./api";
 import { BackupWhere, ProtectionSummary } from "./ProtectionSummary";
 import type { LoadState } from "./types";
 import "./protection.css";
 
 type Data = {
-  encryption: LoadState<EncryptionSettings>;
   destinations: LoadState<DestinationRecord[]>;
   copies: LoadState<BackupCopies[]>;
   protection: LoadState<Protection>;
-};
-
-const LOADING: Data = {
-  encryption: { status: "loading" },
-  destinations: { status: "loading" },
-  copies: { status: "loading" },
-  protection: { status: "loading" },
 };
 
 function loaded<T>(r: Awaited<ReturnType<typeof call<T>>>): LoadState<T> {
   return r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error };
 }
 
-/** The project's encryption, destinations, copies and 3-2-1 state; `reload` reads them again. */
+/**
+ * The project's destinations, copies and 3-2-1 state. The copies and the 3-2-1 state are read
+ * again when the project's backups or jobs change (a backup, a copy pushed by `sync`, a change
+ * from the command line); the destinations when this page changes them (`reload`).
+ */
 export function useProtection(project: string) {
-  const [data, setData] = useState<Data>(LOADING);
+  const [destinations, setDestinations] = useState<Data["destinations"]>({ status: "loading" });
+  const [views, setViews] = useState<Pick<Data, "copies" | "protection">>({
+    copies: { status: "loading" },
+    protection: { status: "loading" },
+  });
   const seq = useRef(0);
-  const reload = useCallback(() => {
+  const readCopies = useCallback(() => {
     const mine = ++seq.current;
-    void Promise.all([
-      call(commands.getEncryption(project)),
-      call(commands.listDestinations(project)),
-      call(commands.listCopies(project)),
-      call(commands.getProtection(project)),
-    ]).then(([e, d, c, p]) => {
-      if (mine !== seq.current) return; // a newer read is under way
-      setData({ encryption: loaded(e), destinations: loaded(d), copies: loaded(c), protection: loaded(p) });
+    void Promise.all([call(commands.listCopies(project)), call(commands.getProtection(project))]).then(([c, p]) => {
+      if (mine === seq.current) setViews({ copies: loaded(c), protection: loaded(p) }); // else a newer read is under way
     });
   }, [project]);
-  // Read again when the project's backups or jobs change (the store follows the catalog).
+  const readDestinations = useCallback(() => {
+    void call(commands.listDestinations(project)).then((d) => setDestinations(loaded(d)));
+  }, [project]);
+  useEffect(readDestinations, [readDestinations]);
   const backups = useBackups(project);
   const jobs = useJobs(project);
-  useEffect(() => {
-    reload();
-  }, [reload, backups, jobs]);
+  useEffect(readCopies, [readCopies, backups, jobs]);
+  const reload = useCallback(() => {
+    readDestinations();
+    readCopies();
+  }, [readDestinations, readCopies]);
+  const data: Data = useMemo(() => ({ destinations, ...views }), [destinations, views]);
   return { data, reload };
 }
 
@@ -79,29 +77,6 @@ export function SelectedBackupWhere({ data, backup }: { data: Data; backup: Back
   );
   if (!backup || !entry) return null;
   return <BackupWhere where={backupLocations(entry, backup.status !== "missing")} />;
-}
-
-/** The encryption panel; `confirmRequest` (see EncryptionSetup) opens its confirmation. */
-export function EncryptionPanel({
-  project,
-  protection,
-  confirmRequest,
-}: {
-  project: string;
-  protection: ProtectionData;
-  confirmRequest: number;
-}) {
-  const api = useMemo(() => encryptionApi(project), [project]);
-  const e = protection.data.encryption;
-  return (
-    <EncryptionSetup
-      key={project}
-      settings={e.status === "ready" ? encryptionView(e.data) : null}
-      api={api}
-      onChanged={() => protection.reload()}
-      confirmRequest={confirmRequest}
-    />
-  );
 }
 
 export function DestinationsPanel({ project, protection }: { project: string; protection: ProtectionData }) {

@@ -1,4 +1,4 @@
-// The engine's encryption, destinations and copies (generated bindings) mapped onto what the
+// The engine's destinations and copies (generated bindings) mapped onto what the
 // protection components draw and take (./types.ts), and back. No rule is decided here.
 import {
   type BackupCopies,
@@ -7,7 +7,6 @@ import {
   type DestinationRecord,
   type DestinationSpec,
   type DestinationTest as EngineTest,
-  type EncryptionSettings,
   type Protection,
   type RetentionPolicy,
 } from "../bindings";
@@ -19,32 +18,14 @@ import type {
   DestinationsApi,
   DestinationTest,
   DestinationView,
-  EncryptionApi,
-  EncryptionView,
   ProtectionView,
 } from "./types";
 
 /** The catalog's name for the copy in the project's own folder. */
 export const LOCAL = "local";
 
-export function encryptionView(s: EncryptionSettings): EncryptionView {
-  return { mode: s.mode, publicKey: s.public_key ?? null, recipients: s.recipients ?? [], confirmed: s.confirmed };
-}
-
 function mapped<A, B>(r: Call<A>, f: (a: A) => B): Call<B> {
   return r.ok ? { ok: true, data: f(r.data) } : r;
-}
-
-export function encryptionApi(project: string): EncryptionApi {
-  return {
-    set: async (req) =>
-      mapped(await call(commands.setEncryption(project, { mode: req.mode, passphrase: req.passphrase, recipients: req.recipients })), (r) => ({
-        settings: encryptionView(r.settings),
-        recoveryItem: r.recovery_item ?? null,
-      })),
-    confirm: async (item) => mapped(await call(commands.confirmRecovery(project, item)), encryptionView),
-    saveFile: async () => call(commands.saveRecoveryFile(project)),
-  };
 }
 
 const RULE_WORDS: [keyof RetentionPolicy, string][] = [

@@ -34,10 +34,8 @@ import { ArtifactsSection } from "../project/ArtifactsSection";
 import { ServerSection } from "../project/ServerSection";
 import { defaultType } from "../project/backupTypes";
 import { BackupContents } from "../project/BackupContents";
-import { errorDisplay } from "../ipc/errorDisplay";
 import {
   DestinationsPanel,
-  EncryptionPanel,
   ProtectionGlance,
   SelectedBackupWhere,
   useProtection,
@@ -81,8 +79,6 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
   const running = useLiveJobs(name).filter((j) => !j.finished);
   const backingUp = running.some((j) => j.kind === "backup");
   const protection = useProtection(name);
-  // Bumped by a refused backup's "Enter the recovery item…": the encryption panel opens it.
-  const [confirmRequest, setConfirmRequest] = useState(0);
   const refresh = () => {
     store.reload(keys.project(name));
     store.reload(keys.backups(name));
@@ -202,16 +198,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
       <ProtectionGlance data={protection.data} />
 
       {actionError && <ErrorNotice error={actionError} testId="action-error" />}
-      {actionError && errorDisplay(actionError.code).backupFix && (
-        <button
-          type="button"
-          className="btn btn-small btn-primary"
-          onClick={() => setConfirmRequest((n) => n + 1)}
-          data-testid="action-error-fix"
-        >
-          {errorDisplay(actionError.code).backupFix?.label}
-        </button>
-      )}
+
       {notice && (
         <p className="notice notice-ok small" role="status" data-testid="action-notice">
           {notice}
@@ -299,7 +286,6 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
       <ComponentsSection project={name} />
       <ServerSection project={name} />
       <ArtifactsSection project={name} />
-      <EncryptionPanel project={name} protection={protection} confirmRequest={confirmRequest} />
       <DestinationsPanel project={name} protection={protection} />
       <ScheduleSection project={name} />
       <RetentionSection project={name} />
