@@ -11,6 +11,7 @@ mod clock_and_triggers;
 mod common;
 mod config_component;
 mod conformance;
+mod encrypted;
 mod full_backup;
 mod hostile_archive;
 mod import;
