@@ -197,6 +197,24 @@ export const commands = {
 	 *  jobs have ended.
 	 */
 	installUpdate: () => typedError<UpdateStatus, ErrorPayload>(__TAURI_INVOKE("install_update")),
+	/**  The project's encryption (never a secret). */
+	getEncryption: (project: string) => typedError<EncryptionSettings, ErrorPayload>(__TAURI_INVOKE("get_encryption", { project })),
+	/**  Set the project's encryption; the answer carries the recovery item this once. */
+	setEncryption: (project: string, request: SetEncryption) => typedError<EncryptionSetup, ErrorPayload>(__TAURI_INVOKE("set_encryption", { project, request })),
+	/**
+	 *  The user entered the recovery item back: checked by decrypting (`wrong_key` when it does not
+	 *  open); then encryption is active.
+	 */
+	confirmRecovery: (project: string, item: string) => typedError<EncryptionSettings, ErrorPayload>(__TAURI_INVOKE("confirm_recovery", { project, item })),
+	/**
+	 *  Save the project's recovery item to a file chosen in the native save dialog (readable only
+	 *  by the user); `false` when the dialog was cancelled.
+	 */
+	saveRecoveryFile: (project: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("save_recovery_file", { project })),
+	/**  The encryption mode new projects start with (`off` until set). */
+	getDefaultEncryption: () => typedError<EncryptionMode, ErrorPayload>(__TAURI_INVOKE("get_default_encryption")),
+	/**  Set the encryption mode new projects start with (each sets up its own key or passphrase). */
+	setDefaultEncryption: (mode: EncryptionMode) => typedError<EncryptionMode, ErrorPayload>(__TAURI_INVOKE("set_default_encryption", { mode })),
 	/**  The project's destinations, by name. */
 	listDestinations: (project: string) => typedError<DestinationRecord[], ErrorPayload>(__TAURI_INVOKE("list_destinations", { project })),
 	/**  Add a destination; `secret` is an S3 destination's secret access key (to the keychain). */
@@ -283,6 +301,14 @@ export type ArbitrarySql = {
 	 *  space, control characters escaped, `PASSWORD '…'` and `password=…` masked).
 	 */
 	excerpt: string,
+};
+
+/**  How an archive is encrypted, as its manifest records it. */
+export type ArchiveEncryption = {
+	/**  `age`. */
+	format: string,
+	/**  The public keys it is encrypted to (`age1…`, `ssh-ed25519 …`), or `["passphrase"]`. */
+	recipients: string[],
 };
 
 /**  What an artifact pull did. */
@@ -895,6 +921,30 @@ export type DumpHeader = {
 	tables: string[],
 };
 
+/**  How a project's archives are encrypted. */
+export type EncryptionMode = "off" | "passphrase" | "key";
+
+/**  A project's encryption, as shown (never a secret). */
+export type EncryptionSettings = {
+	mode: EncryptionMode,
+	/**  Key mode: the laptop's `age1…` public key. */
+	public_key: string | null,
+	/**  Extra public recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`). */
+	recipients: string[],
+	/**  Whether the recovery item was entered back (always true when off). */
+	confirmed: boolean,
+};
+
+/**
+ *  What [`set`] returns: the settings, and in key mode the recovery item (the new
+ *  `AGE-SECRET-KEY-1…` line) — shown once, here; the user saves or prints it, then enters it
+ *  back ([`confirm`]). `None` for a passphrase (the user chose it) and for off.
+ */
+export type EncryptionSetup = {
+	settings: EncryptionSettings,
+	recovery_item: string | null,
+};
+
 /**  What went wrong, as a category a program can branch on. */
 export type ErrorKind = 
 /**  The caller asked for something malformed (bad URL, unknown option value, ...). */
@@ -1262,6 +1312,8 @@ export type Manifest = {
 	redactions?: string[],
 	/**  Incremental archives: the backup holding the unchanged objects' bytes. */
 	base_backup_id?: string | null,
+	/**  An encrypted archive (`.tar.gz.age`): how it was encrypted. Never a secret. */
+	encryption?: ArchiveEncryption | null,
 };
 
 /**  The check of one member. */
@@ -1770,6 +1822,15 @@ export type ServerSettings = {
 	insecure_http?: boolean,
 };
 
+/**  A change of a project's encryption. */
+export type SetEncryption = {
+	mode: EncryptionMode | null,
+	/**  Passphrase mode: the passphrase (required). */
+	passphrase: string | null,
+	/**  Key mode: extra public recipients. */
+	recipients?: string[],
+};
+
 /**
  *  One setting that differs between an archived snapshot and the project now (a row of the
  *  restore plan's side-by-side view).
@@ -2099,6 +2160,11 @@ export type VerifyReport = {
 	problems: string[],
 	/**  The manifest, when it could be read. */
 	manifest: Manifest | null,
+	/**
+	 *  An encrypted archive verified without its key: why its members were not checked (only
+	 *  the ciphertext's SHA-256 against `<archive>.sha256`). `None`: the contents were checked.
+	 */
+	contents_not_checked?: string | null,
 };
 
 /**  The version of this build and of the formats it speaks. */

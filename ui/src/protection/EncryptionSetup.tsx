@@ -215,7 +215,7 @@ function EncryptionForm({
     const request: EncryptionRequest = {
       mode,
       passphrase: mode === "passphrase" ? pass1 : null,
-      recipients: mode === "off" ? [] : parseRecipients(recipients),
+      recipients: mode === "key" ? parseRecipients(recipients) : [],
     };
     const r = await api.set(request);
     setBusy(false);
@@ -279,7 +279,7 @@ function EncryptionForm({
           </div>
         </div>
       )}
-      {mode !== "off" && (
+      {mode === "key" && (
         <div className="field">
           <label htmlFor={`${id}-recipients`}>Extra recipients (optional)</label>
           <textarea

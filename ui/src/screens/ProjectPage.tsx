@@ -34,6 +34,8 @@ import { ArtifactsSection } from "../project/ArtifactsSection";
 import { ServerSection } from "../project/ServerSection";
 import { defaultType } from "../project/backupTypes";
 import { BackupContents } from "../project/BackupContents";
+import { errorDisplay } from "../ipc/errorDisplay";
+import { EncryptionPanel } from "../protection/EncryptionPanel";
 import {
   DestinationsPanel,
   ProtectionGlance,
@@ -79,6 +81,9 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
   const running = useLiveJobs(name).filter((j) => !j.finished);
   const backingUp = running.some((j) => j.kind === "backup");
   const protection = useProtection(name);
+  // Bumped by a refused backup's "Enter the recovery item…": the encryption panel opens it.
+  const [confirmRequest, setConfirmRequest] = useState(0);
+  const backupFix = actionError ? errorDisplay(actionError.code).backupFix : null;
   const refresh = () => {
     store.reload(keys.project(name));
     store.reload(keys.backups(name));
@@ -198,6 +203,16 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
       <ProtectionGlance data={protection.data} />
 
       {actionError && <ErrorNotice error={actionError} testId="action-error" />}
+      {backupFix && (
+        <button
+          type="button"
+          className="btn btn-small btn-primary"
+          onClick={() => setConfirmRequest((n) => n + 1)}
+          data-testid="action-error-fix"
+        >
+          {backupFix.label}
+        </button>
+      )}
 
       {notice && (
         <p className="notice notice-ok small" role="status" data-testid="action-notice">
@@ -286,6 +301,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
       <ComponentsSection project={name} />
       <ServerSection project={name} />
       <ArtifactsSection project={name} />
+      <EncryptionPanel project={name} confirmRequest={confirmRequest} onChanged={() => setActionError(null)} />
       <DestinationsPanel project={name} protection={protection} />
       <ScheduleSection project={name} />
       <RetentionSection project={name} />

@@ -36,6 +36,7 @@ pub mod delete;
 pub mod destinations;
 pub mod due_loop;
 pub mod fetch_copy;
+pub mod encryption;
 pub mod import;
 pub mod job;
 pub mod new_project;

@@ -12,6 +12,7 @@ mod common;
 mod config_component;
 mod conformance;
 mod destinations;
+mod encrypted;
 mod full_backup;
 mod hostile_archive;
 mod import;
