@@ -8,7 +8,7 @@
 // there (the same bytes), the 3-2-1 view and "where it lives" say so.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -43,6 +43,7 @@ describe("encryption and copies on the project page", () => {
     psql("protectshop", "CREATE TABLE orders(id int primary key, note text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 2000) g;");
     work = mkdtempSync(join(tmpdir(), "offsite-e2e-protection-"));
     nasDir = join(work, "nas");
+    mkdirSync(nasDir);
     app = await launchApp({ name: "protection", env: { OFFSITE_PG_BIN: pg.bin } });
     $ = (id) => app.browser.$(byTestId(id));
   });
