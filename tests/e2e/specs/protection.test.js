@@ -91,8 +91,11 @@ describe("encryption and copies on the project page", () => {
     assert.equal(await $("encryption-recovery").isExisting(), false, "the item is shown only once");
     await $("encryption-confirm-cancel").click();
     assert.equal(await $("encryption-view").getAttribute("data-state"), "unconfirmed");
-    assert.equal(await backUp("the refused backup"), "refused");
-    assert.equal(await $("action-error").getAttribute("data-code"), "needs_consent");
+    // The backup job refuses it: nothing is written unencrypted or without a key the user kept.
+    await backUp("the refused backup");
+    await until(app.browser, "the refusal", async () => $("job-error").isExisting(), { timeoutMs: 30_000 });
+    assert.equal(await $("job-error").getAttribute("data-code"), "needs_consent");
+    assert.equal((await app.browser.$$(byTestId("backups-row"))).length, 0);
     await $("action-error-fix").click();
     await $("encryption-confirm").waitForDisplayed();
     await $("encryption-confirm").scrollIntoView({ block: "center" });
@@ -121,6 +124,7 @@ describe("encryption and copies on the project page", () => {
   it("backs up: the archive is .tar.gz.age and holds no key", async () => {
     const outcome = await backUp("the encrypted backup");
     assert.notEqual(outcome, "refused", (await $("action-error").isExisting()) ? await $("action-error").getText() : "");
+    assert.equal(await $("action-error-fix").isExisting(), false, "the way out is gone once confirmed");
     const finished = await $("job-finished");
     if ((await finished.getAttribute("data-ok")) !== "true") assert.fail(`backup failed: ${await finished.getText()}`);
     await until(app.browser, "the backup row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);

@@ -78,12 +78,19 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
   const [notice, setNotice] = useState<string | null>(null);
   const store = useStore();
   const { startBackup, startVerify } = useJobActions();
-  const running = useLiveJobs(name).filter((j) => !j.finished);
+  const liveJobs = useLiveJobs(name);
+  const running = liveJobs.filter((j) => !j.finished);
   const backingUp = running.some((j) => j.kind === "backup");
   const protection = useProtection(name);
   // Bumped by a refused backup's "Enter the recovery item…": the encryption panel opens it.
   const [confirmRequest, setConfirmRequest] = useState(0);
-  const backupFix = actionError ? errorDisplay(actionError.code).backupFix : null;
+  // A backup refused at its start (actionError) or by its job (unconfirmed encryption is refused
+  // by the backup job): the way out, until the user took it.
+  const lastBackup = liveJobs.find((j) => j.kind === "backup" && j.finished); // newest first
+  const [fixTaken, setFixTaken] = useState<string | null>(null);
+  const jobError = lastBackup?.finished?.ok === false && lastBackup.id !== fixTaken ? lastBackup.finished.error : null;
+  const refused = actionError ?? jobError;
+  const backupFix = refused ? errorDisplay(refused.code).backupFix : null;
   const refresh = () => {
     store.reload(keys.project(name));
     store.reload(keys.backups(name));
@@ -301,7 +308,14 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
       <ComponentsSection project={name} />
       <ServerSection project={name} />
       <ArtifactsSection project={name} />
-      <EncryptionPanel project={name} confirmRequest={confirmRequest} onChanged={() => setActionError(null)} />
+      <EncryptionPanel
+        project={name}
+        confirmRequest={confirmRequest}
+        onChanged={() => {
+          setActionError(null);
+          setFixTaken(lastBackup?.id ?? null);
+        }}
+      />
       <DestinationsPanel project={name} protection={protection} />
       <ScheduleSection project={name} />
       <RetentionSection project={name} />
