@@ -282,4 +282,30 @@ describe("ProjectPage", () => {
     fireEvent.click(screen.getByTestId("action-error-fix"));
     expect(await screen.findByTestId("encryption-confirm")).toBeInTheDocument();
   });
+  it("a backup job refused for unconfirmed encryption links to the confirmation until it is done", async () => {
+    let confirmed = false;
+    setup(many.slice(0, 1), {
+      get_encryption: () => ({ mode: "key", public_key: "age1pub", recipients: [], confirmed }),
+      confirm_recovery: () => {
+        confirmed = true;
+        return { mode: "key", public_key: "age1pub", recipients: [], confirmed };
+      },
+    });
+    await screen.findAllByTestId("backups-row");
+    fireEvent.click(screen.getByTestId("backup-now"));
+    const refused: JobFinished = {
+      job_id: "job-b",
+      kind: "backup",
+      ok: false,
+      error: { code: "needs_consent", message: "not confirmed yet", hint: null, retryable: false },
+      result: null,
+    };
+    await waitFor(() => expect(screen.getByTestId("backup-now")).toHaveTextContent("Backing up…"));
+    await act(() => emit("job-finished", refused));
+    fireEvent.click(await screen.findByTestId("action-error-fix"));
+    fireEvent.change(await screen.findByTestId("encryption-confirm-input"), { target: { value: "AGE-SECRET-KEY-1X" } });
+    fireEvent.click(screen.getByTestId("encryption-confirm-submit"));
+    await screen.findByTestId("encryption-notice");
+    await waitFor(() => expect(screen.queryByTestId("action-error-fix")).toBeNull());
+  });
 });
