@@ -172,7 +172,7 @@ describe("encryption and copies on the project page", () => {
     await app.browser.$$(byTestId("backups-row"))[0].click();
     await until(app.browser, "the copy's state", async () => {
       const c = await app.browser.$(`${byTestId("backup-where-copy")}[data-destination="nas"]`);
-      return (await c.isExisting()) && ["copied", "verified"].includes(await c.getAttribute("data-state"));
+      return (await c.isExisting()) && (await c.getAttribute("data-state")) === "stored";
     }, { timeoutMs: 30_000 });
     assert.equal(await $("backup-where-local").getAttribute("data-present"), "true");
     await until(app.browser, "two copies counted", async () => /2 of 3/.test(await $("protection-copies").getText()), {
