@@ -191,7 +191,7 @@ impl S3Store {
 }
 
 /// The status and headers of a raw response (both response types the SDK hands back).
-trait HttpStatus {
+pub(crate) trait HttpStatus {
     fn status_code(&self) -> u16;
     fn header(&self, name: &str) -> Option<String>;
 }
@@ -205,7 +205,7 @@ impl HttpStatus for aws_smithy_runtime_api::http::Response {
     }
 }
 
-fn map_error<E, R>(location: &str, what: &str, e: SdkError<E, R>) -> Error
+pub(crate) fn map_error<E, R>(location: &str, what: &str, e: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: HttpStatus + fmt::Debug,
@@ -270,7 +270,7 @@ where
     }
 }
 
-fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {
@@ -327,7 +327,7 @@ fn unquote(etag: &str) -> String {
         .to_string()
 }
 
-fn time_of(dt: &aws_smithy_types::DateTime) -> Option<OffsetDateTime> {
+pub(crate) fn time_of(dt: &aws_smithy_types::DateTime) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(dt.secs())
         .ok()
         .map(|t| t + time::Duration::nanoseconds(dt.subsec_nanos() as i64))
