@@ -250,7 +250,35 @@ impl S3Destination {
                 modified: out.last_modified().and_then(crate::sources::s3::time_of),
             })),
             Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 404 => Ok(None),
+            Err(SdkError::ServiceError(se)) if se.raw().status().as_u16() == 403 => {
+                // A HEAD answer has no body, so no code: bad keys and missing rights look the
+                // same. A one-key listing says which.
+                drop(se);
+                Err(self.explain_403(&format!("looking up {name}"), &key).await)
+            }
             Err(e) => Err(self.error(&format!("looking up {name}"), e)),
+        }
+    }
+
+    /// The error behind a `403` without a body: `auth` (bad keys) or `permission`.
+    async fn explain_403(&self, what: &str, key: &str) -> Error {
+        match self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(key)
+            .max_keys(1)
+            .send()
+            .await
+        {
+            Err(e) => self.error(what, e),
+            Ok(_) => Error::new(
+                ErrorKind::Permission,
+                format!("{what} at {}: access denied (HTTP 403)", self.location()),
+            )
+            .with_hint(
+                "these keys may not read objects in this bucket: grant them list, read, write and delete",
+            ),
         }
     }
 }

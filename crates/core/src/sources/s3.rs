@@ -293,6 +293,7 @@ fn classify(status: u16, code: &str, msg: String, retry_after: Option<Duration>)
         | (_, "SignatureDoesNotMatch")
         | (_, "InvalidToken")
         | (_, "ExpiredToken")
+        | (_, "NotSignedUp")
         | (401, _) => Error::new(ErrorKind::Auth, msg).with_hint(
             "check the access key id and secret (Supabase: Project Settings → Storage → S3 access keys)",
         ),
@@ -745,6 +746,7 @@ mod tests {
         assert_eq!(m(400, "NoSuchBucket"), ErrorKind::NotFound);
         assert_eq!(m(403, "InvalidAccessKeyId"), ErrorKind::Auth);
         assert_eq!(m(403, "SignatureDoesNotMatch"), ErrorKind::Auth);
+        assert_eq!(m(403, "NotSignedUp"), ErrorKind::Auth); // s3s: an unknown access key
         assert_eq!(m(403, "AccessDenied"), ErrorKind::Permission);
         assert_eq!(m(429, ""), ErrorKind::RateLimited);
         assert_eq!(m(503, "SlowDown"), ErrorKind::RateLimited);
