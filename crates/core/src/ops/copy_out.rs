@@ -14,7 +14,7 @@ use crate::catalog::{
     parse_timestamp, BackupRecord, BackupStatus, CopyState, CopyTarget, DestinationRecord, JobKind,
     Project,
 };
-use crate::destinations::{put_file, Destination, PutOptions};
+use crate::destinations::{put_file, Destination, FileBody, HashedBody, PutOptions};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, ErrorPayload, Result};
 use crate::ops::job::JobStart;
@@ -112,7 +112,15 @@ async fn upload(dest: &dyn Destination, backup: &BackupRecord, key: &str) -> Res
             .with_hint("move that file away, then run `offsite sync PROJECT`"))
         }
         None => {
-            let stored = put_file(dest, key, path, PutOptions::default()).await?;
+            // The archive's SHA-256 is known: a bucket stores it as metadata without reading
+            // the file twice, and checks the upload against it.
+            let body = HashedBody::new(
+                FileBody {
+                    path: path.to_path_buf(),
+                },
+                want.clone(),
+            );
+            let stored = dest.put(key, &body, PutOptions::default()).await?;
             if stored.size != backup.size || stored.sha256.as_deref() != Some(want.as_str()) {
                 let _ = dest.delete(key).await;
                 return Err(Error::integrity(format!(
