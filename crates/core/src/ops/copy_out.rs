@@ -394,3 +394,23 @@ fn kept_by(
         .map(|d| d.id)
         .collect())
 }
+
+/// How often the schedules' loop retries pending copies.
+pub const PENDING_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Sync every project that has pending copies (trigger `retry`); a project busy with another
+/// job waits for the next round. Returns what each sync did.
+pub(crate) async fn retry_pending(engine: &Engine) -> Result<Vec<SyncOutcome>> {
+    let mut out = Vec::new();
+    for id in engine.catalog.projects_with_pending_copies().await? {
+        let project = engine.catalog.project_by_id(&id).await?;
+        let opts = SyncOptions {
+            project: project.name.clone(),
+        };
+        match sync(engine, opts, JobStart::new(crate::ops::JobTrigger::Retry)).await {
+            Ok(s) => out.push(s),
+            Err(e) => tracing::warn!(project = %project.name, "retrying pending copies: {e}"),
+        }
+    }
+    Ok(out)
+}

@@ -537,3 +537,66 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
         None
     );
 }
+
+struct Checks(std::sync::atomic::AtomicUsize);
+
+impl offsite_core::ops::DueListener for Checks {
+    async fn checked(
+        &self,
+        _engine: &offsite_core::Engine,
+        _report: &offsite_core::Result<offsite_core::ops::RunDueReport>,
+    ) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_schedules_loop_retries_pending_copies() {
+    let pg = TestCluster::shared();
+    let env = env_configured(|c| c).await;
+    project(pg, &env, "retryloop").await;
+    let nas = env.dir.path().join("nas");
+    let e = &env.engine;
+    e.add_destination("retryloop", folder("nas", &nas, None), None)
+        .await
+        .unwrap();
+    let o = e
+        .backup(BackupOptions::project("retryloop"), JobStart::default())
+        .await
+        .unwrap();
+    assert_eq!(o.copies[0].state, CopyState::Pending);
+    std::fs::create_dir(&nas).unwrap();
+
+    let checks = std::sync::Arc::new(Checks(Default::default()));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let options = offsite_core::ops::LoopOptions {
+        max_wait: std::time::Duration::from_millis(50),
+        pending_retry: std::time::Duration::from_millis(100),
+        ..Default::default()
+    };
+    let task = {
+        let (engine, checks, cancel) = (e.clone(), checks.clone(), cancel.clone());
+        tokio::spawn(async move { engine.run_schedules(&*checks, options, cancel).await })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !e.protection("retryloop").await.unwrap().pending.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the loop never retried the copy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    task.await.unwrap();
+    assert!(nas
+        .join("retryloop")
+        .join(file_name(&o.backup.path))
+        .is_file());
+    let jobs = e.jobs(Some("retryloop"), 10).await.unwrap();
+    assert!(
+        jobs.iter()
+            .any(|j| j.kind == offsite_core::catalog::JobKind::Sync
+                && j.trigger == offsite_core::JobTrigger::Retry),
+        "{jobs:?}"
+    );
+}
