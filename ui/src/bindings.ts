@@ -953,7 +953,14 @@ export type JobFinished = {
  *  What a job does. `pull`: one backup a backup server or artifact bucket had that this
  *  computer did not, downloaded, verified and registered.
  */
-export type JobKind = "backup" | "verify" | "restore" | "import" | "prune" | "pull";
+export type JobKind = "backup" | "verify" | "restore" | "import" | "prune" | "pull" | 
+/**
+ *  Pending copies pushed to the project's destinations, and each destination's
+ *  retention applied.
+ */
+"sync" | 
+/**  A copy of a backup fetched back from a destination as its local archive. */
+"fetch_copy";
 
 /**
  *  Progress of a running job (throttled by the engine: ≈ every 150 ms, the first and the last
@@ -1195,7 +1202,11 @@ export type Phase = "connecting" | "counting" | "dumping" |
  *  A backup server (an Offsite agent) makes the backup: `bytes_done` / `bytes_total` are
  *  its percentage (of 100), not bytes.
  */
-"on_server" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | "done";
+"on_server" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | 
+/**  Copying an archive to the project's destinations (bytes of the archive). */
+"copying" | 
+/**  Fetching a copy back from a destination (bytes of the archive). */
+"fetching" | "done";
 
 /**  What to choose in a native dialog. */
 export type PickKind = 

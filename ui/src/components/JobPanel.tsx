@@ -19,6 +19,8 @@ const PHASES: Record<Phase, string> = {
   safety_backup: "Safety backup",
   restoring: "Restoring",
   validating: "Validating row counts",
+  copying: "Copying to destinations",
+  fetching: "Fetching a copy",
   done: "Done",
 };
 

@@ -315,9 +315,18 @@ async fn sync_one(
         Phase::Copying,
         Some(to_copy.iter().map(|b| b.size).sum::<u64>()),
     );
+    let mut down: Option<String> = None;
     for b in to_copy {
         job.check_cancelled()?;
-        copies.push(copy_to(engine, project, b, d, &job.cancel).await);
+        let r = match &down {
+            // The destination is down: the rest wait too, without an attempt each.
+            Some(why) => not_tried(engine, project, b, d, why).await?,
+            None => copy_to(engine, project, b, d, &job.cancel).await,
+        };
+        if let Some(e) = r.error.as_ref().filter(|e| destination_down(e.code)) {
+            down.get_or_insert_with(|| e.message.clone());
+        }
+        copies.push(r);
         job.reporter.advance(b.size);
     }
     // Not kept: removed from this destination only.
@@ -356,6 +365,53 @@ async fn sync_one(
         });
     }
     Ok(())
+}
+
+/// Errors that say the destination as a whole cannot take copies now.
+fn destination_down(code: ErrorKind) -> bool {
+    matches!(
+        code,
+        ErrorKind::Connection
+            | ErrorKind::RateLimited
+            | ErrorKind::Auth
+            | ErrorKind::Permission
+            | ErrorKind::DiskFull
+            | ErrorKind::KeychainUnavailable
+            | ErrorKind::ToolMissing
+    )
+}
+
+/// A copy not attempted because its destination is down: pending, with that reason.
+async fn not_tried(
+    engine: &Engine,
+    project: &Project,
+    backup: &BackupRecord,
+    d: &DestinationRecord,
+    why: &str,
+) -> Result<CopyResult> {
+    let key = object_key(project, backup);
+    let target = CopyTarget {
+        backup_id: backup.id.clone(),
+        destination: d.id.clone(),
+        location: key.clone(),
+        size: backup.size,
+        sha256: backup.sha256.to_ascii_lowercase(),
+    };
+    let e = Error::new(
+        ErrorKind::Connection,
+        format!("not tried: {} cannot take copies now ({why})", d.name),
+    );
+    engine
+        .catalog
+        .record_copy_pending(&target, e.message())
+        .await?;
+    Ok(CopyResult {
+        backup_id: backup.id.clone(),
+        destination: d.name.clone(),
+        state: CopyState::Pending,
+        location: key,
+        error: Some(ErrorPayload::from(&e)),
+    })
 }
 
 /// The backups a destination's policy keeps among `candidates` (all of them without a policy).

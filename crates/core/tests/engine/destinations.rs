@@ -600,3 +600,58 @@ async fn the_schedules_loop_retries_pending_copies() {
         "{jobs:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destination_that_is_down_is_tried_once_per_sync() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-24 09:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    project(pg, &env, "downonce").await;
+    let nas = env.dir.path().join("nas");
+    let e = &env.engine;
+    e.add_destination("downonce", folder("nas", &nas, None), None)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let o = e
+            .backup(BackupOptions::project("downonce"), JobStart::default())
+            .await
+            .unwrap();
+        assert_eq!(o.copies[0].state, CopyState::Pending);
+        clock.advance(time::Duration::hours(1));
+    }
+    let s = e
+        .sync(
+            SyncOptions {
+                project: "downonce".into(),
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((s.copies.len(), s.pending), (3, 3), "{s:?}");
+    let messages: Vec<&str> = s
+        .copies
+        .iter()
+        .map(|c| c.error.as_ref().unwrap().message.as_str())
+        .collect();
+    assert!(!messages[0].starts_with("not tried"), "{messages:?}");
+    assert!(
+        messages[1..]
+            .iter()
+            .all(|m| m.starts_with("not tried: nas cannot take copies now")),
+        "{messages:?}"
+    );
+    std::fs::create_dir(&nas).unwrap();
+    let s = e
+        .sync(
+            SyncOptions {
+                project: "downonce".into(),
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((s.copies.len(), s.pending), (3, 0), "{s:?}");
+    assert_eq!(archives_in(&nas, "downonce").len(), 3);
+}
