@@ -351,6 +351,20 @@ async fn a_copy_is_fetched_back_and_restored_after_the_local_file_is_deleted() {
     std::fs::remove_file(&path).unwrap();
     std::fs::remove_file(offsite_core::archive::sidecar_path(&path)).unwrap();
 
+    // Named by its id, the backup's hint says where to get it back.
+    let e2 = e.resolve_archive(&o.backup.id).await.unwrap_err();
+    assert_eq!(e2.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        e2.hint(),
+        Some(
+            format!(
+                "a destination holds a copy: fetch it back with `offsite fetch-copy fetchme {}`",
+                o.backup.id
+            )
+            .as_str()
+        )
+    );
+
     // A copy that does not match is not taken.
     let key = usb.join("fetchme").join(file_name(&o.backup.path));
     let mut bad = original.clone();
