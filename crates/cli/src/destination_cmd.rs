@@ -24,7 +24,7 @@ pub enum DestinationCmd {
     #[command(
         after_help = "Examples:\n  offsite destination add shop usb --folder /media/usb/offsite --keep-daily 7\n  printf %s \"$SECRET\" | offsite destination add shop bucket --s3 s3://my-backups/offsite --s3-endpoint https://s3.eu-central-1.amazonaws.com --s3-region eu-central-1 --s3-key-id AKIA123 --s3-secret-stdin --keep-monthly 12\n  offsite destination add shop nas --rclone nas:backups/offsite"
     )]
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List a project's destinations with their retention.
     #[command(
         after_help = "Examples:\n  offsite destination list shop\n  offsite destination list shop --json"
