@@ -60,6 +60,9 @@ struct Args {
     /// Run s3s-fs as installed (Nagle's algorithm on).
     #[arg(long)]
     server_nagle: bool,
+    /// Do not warm the free memory before each run (see offsite-bench-transfer).
+    #[arg(long)]
+    cold_memory: bool,
     /// Offsite's part size, MiB.
     #[arg(long, default_value_t = 8)]
     part_mb: usize,
@@ -193,9 +196,14 @@ fn sha256sum(path: &Path) -> String {
         .to_string()
 }
 
-fn run_measured(what: &str, cmd: &mut Command) -> Measured {
+fn run_measured(what: &str, cmd: &mut Command, warm: Option<(&Path, u64)>) -> Measured {
     // SAFETY: plain libc call (written pages of the previous run go to disk first).
     unsafe { libc::sync() };
+    if let Some((dir, bytes)) = warm {
+        // As offsite-bench-transfer does: free memory this VM handed back to its host is slow
+        // to touch again; warm it alike for every contender (see docs/benchmarks.md).
+        measure::warm_memory(dir, bytes);
+    }
     measure::run(cmd, None)
         .and_then(|m| m.check(what))
         .unwrap_or_else(|e| fail(&e))
@@ -267,6 +275,8 @@ fn main() {
     };
     let server = S3sFs::start(&cmd, &root, &work.path().join("s3s-fs.log"));
     let ep = server.endpoint();
+    // The server writes `size` into the page cache; the margin covers the processes' memory.
+    let warm = (!args.cold_memory).then(|| (work.path(), size + (256 << 20)));
     let rclone_version = Command::new(&rclone)
         .arg("version")
         .output()
@@ -285,6 +295,7 @@ fn main() {
             .arg(format!("{ACCESS_KEY}:{SECRET_KEY}"))
             .args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"])
             .arg(format!("{ep}/{BUCKET}/floor.bin")),
+        warm,
     );
     take_object(&root, "floor.bin", size, "curl -T");
 
@@ -308,6 +319,7 @@ fn main() {
                 .env("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY", SECRET_KEY)
                 .env("RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE", "true")
                 .env("RCLONE_CONFIG_BENCH_REGION", "us-east-1"),
+            warm,
         );
         take_object(&root, &key, size, "rclone");
         rc.push(m);
@@ -322,7 +334,7 @@ fn main() {
             if hashed {
                 c.args(["--sha256", &sha]);
             }
-            let m = run_measured("offsite put-s3", &mut c);
+            let m = run_measured("offsite put-s3", &mut c, warm);
             let v: serde_json::Value = serde_json::from_slice(m.stdout.trim_ascii())
                 .unwrap_or_else(|e| fail(&format!("bad output of the child: {e}")));
             if v["sha256"] != sha.as_str() {
