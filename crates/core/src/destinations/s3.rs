@@ -23,6 +23,10 @@
 //!   answers `NotImplemented` to it is asked again without.
 //! - Then checked: a `HEAD` must show the size streamed and the SHA-256 computed; otherwise the
 //!   object is deleted and the put fails with `integrity`.
+//!
+//! Behind [`crate::retry::Retrying`] (for `list`, `stat`, `delete`…), a put whose parts gave up
+//! after their own retries is tried again whole: give the destination a short policy
+//! ([`S3Destination::with_retry`]) or the wrapper one, not long ones to both.
 
 use super::{check_name, CheckState, Destination, DestinationCheck, PutBody, PutOptions, Sha256};
 use super::{StoredObject, TEMP_PREFIX};

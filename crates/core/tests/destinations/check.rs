@@ -38,7 +38,7 @@ async fn a_folder_on_a_drive_that_is_not_mounted_is_offline_not_an_error() {
         "check created the folder"
     );
     // Serialized for the UI as snake_case.
-    let json = serde_json::to_value(&d.check().await.unwrap()).unwrap();
+    let json = serde_json::to_value(d.check().await.unwrap()).unwrap();
     assert_eq!(json["state"], "offline");
 }
 

@@ -212,3 +212,48 @@ async fn wrong_credentials_are_auth_and_not_retried() {
         .next()
         .is_none());
 }
+
+/// The race the look-up before a put leaves open: another writer stores the name after our
+/// `HEAD` said it was free (here: the proxy answers that `HEAD` with a 404 although the object
+/// exists). The put's `If-None-Match: *` makes the store refuse: `already_exists`, and the
+/// other writer's object is kept. moto enforces it on single puts and on completions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_taken_after_the_look_up_is_not_replaced() {
+    let moto = moto_with("copies").await;
+    let proxy = HttpFaultProxy::start(moto.addr());
+    let dest = behind(&proxy, quick_retries());
+    let dir = tempfile::tempdir().unwrap();
+    for len in [1000, 11 * MIB] {
+        let theirs = random_file(dir.path(), "theirs", 500, 7);
+        put_file(&dest, "race.tar.gz", &theirs, PutOptions::default())
+            .await
+            .unwrap();
+        let ours = random_file(dir.path(), "ours", len, 8);
+        proxy.inject(
+            Some("HEAD"),
+            HttpFault::Respond {
+                status: 404,
+                headers: vec![],
+                body: String::new(),
+            },
+            1,
+        );
+        let e = put_file(&dest, "race.tar.gz", &ours, PutOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(proxy.injected(), 1);
+        proxy.reset_counts();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{len}: {e}");
+        assert_eq!(
+            dest.sha256("race.tar.gz").await.unwrap(),
+            sha256_hex(&std::fs::read(&theirs).unwrap()),
+            "{len}: the other writer's object was replaced"
+        );
+        assert_eq!(
+            bucket_leftovers(&moto.endpoint(), "copies", false),
+            vec!["f/race.tar.gz"],
+            "{len}"
+        );
+        assert!(dest.delete("race.tar.gz").await.unwrap());
+    }
+}
