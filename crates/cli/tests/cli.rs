@@ -709,16 +709,19 @@ fn a_wrong_password_is_replaced_with_project_password() {
     assert_eq!(e["error"]["code"], "not_found", "{e}");
 }
 
+/// Encryption through the command line: set up a key (recovery item printed once), backups
+/// refused until it is entered back, a wrong one refused with `wrong_key` (exit 8), then an
+/// encrypted backup the `age` CLI opens with the exported key, verified with and without it.
 #[test]
-fn destinations_copies_and_sync_through_the_cli() {
+fn encryption_setup_confirm_backup_verify_and_export() {
     let pg = TestCluster::shared();
-    let src = pg.unique_db("clidest");
+    let src = pg.unique_db("clienc");
     pg.psql(
         &src,
-        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);",
+        "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100);",
     );
     let cli = Cli::new();
-    let name = format!("cli-{src}");
+    let name = format!("enc-{src}");
     let pw = pg.superuser_password().to_string();
     let out = cli.run_stdin(
         &[
@@ -733,151 +736,135 @@ fn destinations_copies_and_sync_through_the_cli() {
         &format!("{pw}\n"),
     );
     json_of(&out, 0, &["project add"]);
-    let usb = cli.data.path().join("usb");
-    std::fs::create_dir(&usb).unwrap();
-    let nas = cli.data.path().join("nas");
-    let (usb_s, nas_s) = (usb.to_str().unwrap(), nas.to_str().unwrap());
-    let d = cli.json(
+    let keys = tempfile::tempdir().unwrap();
+    let extra = keys.path().join("extra.txt");
+    assert!(Command::new("age-keygen")
+        .arg("-o")
+        .arg(&extra)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let extra_pub = String::from_utf8(
+        Command::new("age-keygen")
+            .arg("-y")
+            .arg(&extra)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+
+    let setup = cli.json(
         &[
-            "destination",
-            "add",
+            "encryption",
+            "set",
             &name,
-            "usb",
-            "--folder",
-            usb_s,
-            "--keep-last",
-            "2",
+            "--generate-key",
+            "--recipient",
+            extra_pub.trim(),
         ],
         0,
     );
-    assert_eq!(s(&d["destination"]["kind"]), "folder");
-    assert_eq!(d["destination"]["retention"]["keep_last"], 2);
-    cli.json(&["destination", "add", &name, "nas", "--folder", nas_s], 0);
-    // Bad input: a relative folder, a reserved name, an S3 destination without its secret.
-    let e = cli.json(
-        &[
-            "destination",
-            "add",
-            &name,
-            "rel",
-            "--folder",
-            "relative/dir",
-        ],
-        2,
-    );
-    assert_eq!(s(&e["error"]["code"]), "invalid_input");
-    let e = cli.json(
-        &["destination", "add", &name, "local", "--folder", usb_s],
-        2,
-    );
-    assert_eq!(s(&e["error"]["code"]), "invalid_input");
-    let s3 = [
-        "destination",
-        "add",
-        &name,
-        "bucket",
-        "--s3",
-        "s3://offsite-cli/p",
-        "--s3-endpoint",
-        "http://127.0.0.1:9",
-        "--s3-region",
-        "us-east-1",
-        "--s3-key-id",
-        "AKIACLI",
-    ];
-    let e = cli.json(&s3, 2);
-    assert_eq!(s(&e["error"]["code"]), "invalid_input");
+    let item = s(&setup["recovery_item"]).to_string();
+    assert!(item.starts_with("AGE-SECRET-KEY-1"));
+    assert_eq!(setup["settings"]["confirmed"], Value::Bool(false));
+    // Two ways to choose are refused.
+    let both = cli.run(&["encryption", "set", &name, "--generate-key", "--off"]);
+    assert_eq!(both.status.code(), Some(2));
 
-    // The backup succeeds; the copy to the offline folder is pending (said on stderr).
-    let out = cli.run(&["backup", &name]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let refused = cli.json(&["backup", &name], 5);
+    assert_eq!(refused["error"]["code"], "needs_consent", "{refused}");
+    assert!(s(&refused["error"]["hint"]).contains("encryption confirm"));
+    let (stranger, _) = offsite_core::crypto::UserKey::generate();
+    let wrong = cli.run_stdin(
+        &["--json", "encryption", "confirm", &name],
+        stranger.expose_secret(),
     );
+    let wrong = json_of(&wrong, 8, &["encryption confirm (wrong)"]);
+    assert_eq!(wrong["error"]["code"], "wrong_key");
+    let ok = cli.run_stdin(
+        &["--json", "encryption", "confirm", &name],
+        &format!("{item}\n"),
+    );
+    assert_eq!(
+        json_of(&ok, 0, &["encryption confirm"])["confirmed"],
+        Value::Bool(true)
+    );
+
+    let backup = cli.json(&["backup", &name], 0);
+    let path = PathBuf::from(s(&backup["path"]));
+    assert!(path.to_string_lossy().ends_with(".tar.gz.age"), "{path:?}");
+    let verified = cli.json(&["verify", path.to_str().unwrap()], 0);
+    assert!(verified.get("contents_not_checked").is_none(), "{verified}");
+    assert!(!verified["members"].as_array().unwrap().is_empty());
+
+    // The exported key opens it with the age CLI.
+    let exported = cli.run(&["key", "export", &name]);
+    assert!(exported.status.success());
+    // The current key first (earlier identities of a project of this name follow it).
+    assert_eq!(
+        String::from_utf8_lossy(&exported.stdout).lines().next(),
+        Some(item.as_str())
+    );
+    let key_file = keys.path().join("laptop.txt");
+    std::fs::write(&key_file, &exported.stdout).unwrap();
+    let listed = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; age -d -i '{}' '{}' | tar tzf -",
+            key_file.display(),
+            path.display()
+        ))
+        .output()
+        .unwrap();
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("the copy to nas is pending"),
+        listed.status.success(),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&listed.stderr)
     );
-    let c = cli.json(&["copies", &name], 0);
-    let copies = c["backups"][0]["copies"].as_array().unwrap();
-    let states: Vec<(&str, &str)> = copies
-        .iter()
-        .map(|c| (s(&c["destination"]), s(&c["state"])))
-        .collect();
-    assert_eq!(
-        states,
-        [("local", "stored"), ("nas", "pending"), ("usb", "stored")]
-    );
-    assert_eq!(c["protection"]["pending"].as_array().unwrap().len(), 1);
-    assert!(s(&c["protection"]["summary"]).contains("copy to nas pending since"));
-    let t = cli.json(&["destination", "test", &name, "nas"], 3);
-    assert_eq!(t["test"]["offline"], true);
-    // Still offline: exit 3, still pending.
-    let sy = cli.json(&["sync", &name], 3);
-    assert_eq!(sy["sync"]["pending"], 1);
-    std::fs::create_dir(&nas).unwrap();
-    let sy = cli.json(&["sync", &name], 0);
-    assert_eq!(sy["sync"]["pending"], 0);
-    assert_eq!(s(&sy["sync"]["copies"][0]["state"]), "stored");
-    let file = std::path::Path::new(s(&c["backups"][0]["path"]))
-        .file_name()
-        .unwrap()
-        .to_owned();
-    assert!(nas.join(&name).join(&file).is_file());
-    let t = cli.json(&["destination", "test", &name, "nas"], 0);
-    assert_eq!(t["test"]["writable"], true);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("database.dump"));
 
-    // An S3 destination's secret comes on stdin and goes to the keychain, not the catalog.
-    let secret = "cli-planted-dest-secret-93b1";
-    let mut args = vec!["--json"];
-    args.extend_from_slice(&s3);
-    let out = cli.run_stdin(
-        &[&args[..], &["--s3-secret-stdin"]].concat(),
-        &format!("{secret}\n"),
+    // A copy elsewhere: ciphertext only without a key; every member with --key-stdin.
+    let other = tempfile::tempdir().unwrap();
+    let copy = other.path().join(path.file_name().unwrap());
+    std::fs::copy(&path, &copy).unwrap();
+    let mut sidecar = copy.clone().into_os_string();
+    sidecar.push(".sha256");
+    let mut orig_sidecar = path.clone().into_os_string();
+    orig_sidecar.push(".sha256");
+    std::fs::copy(&orig_sidecar, &sidecar).unwrap();
+    let plain = cli.json(&["verify", copy.to_str().unwrap()], 0);
+    assert!(
+        s(&plain["contents_not_checked"]).contains("not checked"),
+        "{plain}"
     );
-    let added = json_of(&out, 0, &["destination add --s3"]);
-    assert!(!added.to_string().contains(secret));
-    let keychain = KeychainStore::new(DEFAULT_SERVICE);
-    let key = offsite_core::secrets::destination_s3_secret_key(&name, "bucket");
-    assert_eq!(keychain.get(&key).unwrap().as_deref(), Some(secret));
-    let list = cli.json(&["destination", "list", &name], 0);
-    let names: Vec<&str> = list["destinations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| s(&d["name"]))
-        .collect();
-    assert_eq!(names, ["bucket", "nas", "usb"]);
-    for f in files_in(cli.data.path()) {
-        let bytes = std::fs::read(&f).unwrap();
+    let text = cli.run(&["verify", copy.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("contents not checked"));
+    let with_key = cli.run_stdin(
+        &["--json", "verify", copy.to_str().unwrap(), "--key-stdin"],
+        &std::fs::read_to_string(&extra).unwrap(),
+    );
+    let with_key = json_of(&with_key, 0, &["verify --key-stdin"]);
+    assert!(with_key.get("contents_not_checked").is_none());
+    let bad = cli.run_stdin(
+        &["--json", "verify", copy.to_str().unwrap(), "--key-stdin"],
+        stranger.expose_secret(),
+    );
+    assert_eq!(
+        json_of(&bad, 8, &["verify wrong key"])["error"]["code"],
+        "wrong_key"
+    );
+    let shown = cli.json(&["encryption", "show", &name], 0);
+    assert_eq!(shown["mode"], "key");
+    assert_eq!(shown["recipients"][0], extra_pub.trim());
+    // Nothing secret in the data folder (the catalog).
+    for f in offsite_testkit::conformance::database::files_under(cli.data.path()) {
+        let bytes = std::fs::read(&f).unwrap_or_default();
         assert!(
-            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-            "the S3 secret is in {}",
+            !bytes.windows(30).any(|w| w == &item.as_bytes()[16..46]),
+            "the identity is in {}",
             f.display()
         );
     }
-    let r = cli.json(&["destination", "remove", &name, "bucket"], 0);
-    assert_eq!(r["removed"]["copies_forgotten"], 0);
-    assert_eq!(keychain.get(&key).unwrap(), None);
-    let r = cli.json(&["destination", "remove", &name, "nas"], 0);
-    assert_eq!(r["removed"]["copies_forgotten"], 1);
-    assert!(nas.join(&name).join(&file).is_file(), "the files stay");
-    cli.json(&["project", "remove", &name], 0);
-}
-
-/// Every file under `dir`, recursively.
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_in(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

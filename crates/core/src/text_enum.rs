@@ -176,7 +176,8 @@ mod tests {
         ChangeOp,
         DueRunState,
         DestinationKind,
-        CopyState
+        CopyState,
+        crate::ops::encryption::EncryptionMode
     );
 
     /// Every variant of `T`, in order, has the word of `expected` (the strings the catalog and
@@ -255,6 +256,8 @@ mod tests {
         same_words::<DueRunState>(&c, &["succeeded", "failed", "skipped"]).await;
         same_words::<DestinationKind>(&c, &["folder", "s3", "rclone"]).await;
         same_words::<CopyState>(&c, &["stored", "pending"]).await;
+        same_words::<crate::ops::encryption::EncryptionMode>(&c, &["off", "passphrase", "key"])
+            .await;
     }
 
     #[tokio::test]

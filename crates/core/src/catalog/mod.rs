@@ -51,6 +51,7 @@ mod components;
 mod copies;
 mod dest_copies;
 mod destinations;
+mod encryption;
 mod jobs;
 mod projects;
 mod schedules;
@@ -72,6 +73,7 @@ pub use dest_copies::CopyTarget;
 pub use destinations::{
     location_of, DestinationKind, DestinationRecord, DestinationSpec, S3Target,
 };
+pub use encryption::EncryptionRow;
 pub use jobs::{
     new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,
 };

@@ -13,6 +13,7 @@ mod config_component;
 mod conformance;
 mod dest_s3;
 mod destinations;
+mod encrypted;
 mod full_backup;
 mod hostile_archive;
 mod import;
