@@ -3,13 +3,15 @@
 //! mounted) leaves the copy pending — the backup succeeds — until `sync` pushes it; each
 //! destination's retention prunes only its own copies; a copy is fetched back and restored
 //! after the local file was deleted; the catalog says exactly which copies exist; planted
-//! secrets are found in no file Offsite wrote.
+//! secrets (an S3 secret, a database password, an encryption passphrase, an age identity) are
+//! found in no file Offsite wrote, nor in what it answers.
 
 use crate::common::{env_configured, files_under, target, Env};
 use offsite_core::catalog::{
     CopyState, DestinationKind, DestinationSpec, S3Target, LOCAL_DESTINATION,
 };
 use offsite_core::clock::ManualClock;
+use offsite_core::ops::encryption::{EncryptionMode, SetEncryption};
 use offsite_core::ops::{FetchCopyOptions, PruneOptions, SyncOptions, VerifyOptions};
 use offsite_core::schedule::RetentionPolicy;
 use offsite_core::{AddProject, BackupOptions, ErrorKind, JobStart, RestoreRequest};
@@ -491,10 +493,60 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
             .as_deref(),
         Some(s3_secret)
     );
+    // Encrypted with a passphrase; a second project with an Offsite-made key (its identity in
+    // the keychain).
+    let passphrase = "PLANTED-passphrase-c0ffee-42";
+    let pass = SetEncryption {
+        mode: Some(EncryptionMode::Passphrase),
+        passphrase: Some(passphrase.into()),
+        recipients: vec![],
+    };
+    e.set_encryption("planted", pass).await.unwrap();
+    e.confirm_recovery("planted", passphrase).await.unwrap();
+    project(pg, &env, "plantkey").await;
+    e.add_destination("plantkey", folder("usb", &usb, None), None)
+        .await
+        .unwrap();
+    let key_mode = SetEncryption {
+        mode: Some(EncryptionMode::Key),
+        passphrase: None,
+        recipients: vec![],
+    };
+    let identity = e
+        .set_encryption("plantkey", key_mode)
+        .await
+        .unwrap()
+        .recovery_item
+        .unwrap();
+    e.confirm_recovery("plantkey", &identity).await.unwrap();
+    let secret_key_line = identity
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .expect("an age identity")
+        .to_string();
+    let k = e
+        .backup(BackupOptions::project("plantkey"), JobStart::default())
+        .await
+        .unwrap();
+    assert!(k.backup.path.ends_with(".tar.gz.age"), "{}", k.backup.path);
+    assert_eq!(k.copies[0].state, CopyState::Stored, "{:?}", k.copies);
+    ipc += &serde_json::to_string(&k).unwrap();
+    ipc += &serde_json::to_string(&e.encryption("plantkey").await.unwrap()).unwrap();
+
     let o = e
         .backup(BackupOptions::project("planted"), JobStart::default())
         .await
         .unwrap();
+    assert!(o.backup.path.ends_with(".tar.gz.age"), "{}", o.backup.path);
+    let copied = usb.join("planted").join(file_name(&o.backup.path));
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(&o.backup.path).unwrap()
+    );
+    assert!(usb
+        .join("planted")
+        .join(format!("{}.sha256", file_name(&o.backup.path)))
+        .is_file());
     ipc += &serde_json::to_string(&o).unwrap();
     ipc += &serde_json::to_string(
         &e.sync(
@@ -512,9 +564,11 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
     ipc += &serde_json::to_string(&e.destinations("planted").await.unwrap()).unwrap();
     ipc += &serde_json::to_string(&e.test_destination("planted", "bucket").await.unwrap()).unwrap();
     ipc += &serde_json::to_string(&e.jobs(Some("planted"), 100).await.unwrap()).unwrap();
-    e.verify(VerifyOptions::path(&o.backup.path), JobStart::default())
+    let v = e
+        .verify(VerifyOptions::path(&o.backup.path), JobStart::default())
         .await
         .unwrap();
+    ipc += &serde_json::to_string(&v).unwrap();
 
     // The catalog's WAL is folded in, so its file holds everything written.
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -524,7 +578,12 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
     let files = contents(env.dir.path());
     assert!(files.iter().any(|(p, _)| p.ends_with("catalog.sqlite3")));
     assert!(files.iter().any(|(p, _)| p.starts_with(&usb)));
-    for secret in [s3_secret, db_password.as_str()] {
+    for secret in [
+        s3_secret,
+        db_password.as_str(),
+        passphrase,
+        secret_key_line.as_str(),
+    ] {
         for (p, bytes) in &files {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
