@@ -5,6 +5,7 @@
 mod stdio;
 mod archive_arg;
 mod components_cmd;
+mod destination_cmd;
 #[cfg(test)]
 mod docs_examples;
 mod encryption_cmd;
@@ -192,6 +193,41 @@ enum Command {
         /// List what would be kept (and why) and removed; change nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Add, list, remove or test a project's destinations: folders, S3-compatible buckets and
+    /// rclone remotes its archives are copied to after each backup, each with its own retention.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite destination add shop usb --folder /media/usb/offsite --keep-daily 7\n  offsite destination list shop\n  offsite destination test shop usb"
+    )]
+    Destination(destination_cmd::DestinationCmd),
+    /// Every backup of a project and where its copies are (local, each destination), with their
+    /// state; and the project's 3-2-1 state.
+    #[command(after_help = "Examples:\n  offsite copies shop\n  offsite copies shop --json")]
+    Copies {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
+    /// Push a project's pending copies to its destinations now, and apply each destination's
+    /// retention (exit 3 while copies stay pending).
+    #[command(after_help = "Examples:\n  offsite sync shop\n  offsite sync shop --json")]
+    Sync {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
+    /// Fetch a backup's copy back from a destination when its local archive is gone (checked,
+    /// then registered as the local archive again), so verify and restore can use it.
+    #[command(
+        after_help = "Examples:\n  offsite fetch-copy shop 3f2a9c1e\n  offsite fetch-copy shop 3f2a9c1e --from usb"
+    )]
+    FetchCopy {
+        /// The project (see `offsite project list`).
+        name: String,
+        /// The backup's id (see `offsite copies NAME --json`).
+        backup_id: String,
+        /// The destination to fetch from (default: the first that holds a copy and answers).
+        #[arg(long, value_name = "DEST_NAME")]
+        from: Option<String>,
     },
     /// Run what is due now, once (for a systemd timer, cron or a Kubernetes CronJob).
     #[command(after_help = "Examples:\n  offsite run-due\n  offsite run-due --json")]
@@ -426,6 +462,32 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
         Command::Prune { name, dry_run } => {
             return schedule_cmd::prune(&engine, name, dry_run, out, job("pruning")).await
+        }
+        Command::Destination(cmd) => return destination_cmd::destination(&engine, cmd, out).await,
+        Command::Copies { name } => return destination_cmd::copies(&engine, &name, out).await,
+        Command::Sync { name } => {
+            return destination_cmd::sync(&engine, name, out, job("copying")).await
+        }
+        Command::FetchCopy {
+            name,
+            backup_id,
+            from,
+        } => {
+            let o = engine
+                .fetch_copy(
+                    offsite_core::ops::FetchCopyOptions {
+                        project: name,
+                        backup_id,
+                        destination: from,
+                    },
+                    job("fetching a copy"),
+                )
+                .await?;
+            if out.json() {
+                out.emit(&serde_json::json!({ "fetched": o }));
+            } else {
+                println!("{}", o.path);
+            }
         }
         Command::RunDue => return schedule_cmd::run_due(&engine, out).await,
         Command::Daemon => return schedule_cmd::daemon(&engine, out, cancel.clone()).await,

@@ -120,9 +120,18 @@ impl Out {
                 "size": o.backup.size,
                 "sha256": o.backup.sha256,
                 "created_at": o.backup.created_at,
+                "copies": o.copies,
             }));
         } else {
             println!("{}", o.backup.path);
+            for c in &o.copies {
+                if let Some(e) = &c.error {
+                    eprintln!(
+                        "offsite: the copy to {} is pending ({}); `offsite sync` tries again",
+                        c.destination, e.message
+                    );
+                }
+            }
         }
     }
 

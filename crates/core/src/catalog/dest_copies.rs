@@ -118,6 +118,17 @@ impl Catalog {
         .map_err(|e| db_error("listing a project's copies", e))
     }
 
+    /// The ids of the projects that have pending copies.
+    pub async fn projects_with_pending_copies(&self) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT b.project_id FROM backup_copies c JOIN backups b ON b.id = c.backup_id \
+             WHERE c.state = 'pending'",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("listing pending copies", e))
+    }
+
     /// Forget one copy (retention removed it, or a pending copy no longer wanted).
     pub async fn remove_copy(&self, copy_id: &str) -> Result<()> {
         sqlx::query("DELETE FROM backup_copies WHERE id = ?")

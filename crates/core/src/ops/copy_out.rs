@@ -14,7 +14,7 @@ use crate::catalog::{
     parse_timestamp, BackupRecord, BackupStatus, CopyState, CopyTarget, DestinationRecord, JobKind,
     Project,
 };
-use crate::destinations::{put_file, Destination, PutOptions};
+use crate::destinations::{put_file, Destination, FileBody, HashedBody, PutOptions};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, ErrorPayload, Result};
 use crate::ops::job::JobStart;
@@ -112,7 +112,15 @@ async fn upload(dest: &dyn Destination, backup: &BackupRecord, key: &str) -> Res
             .with_hint("move that file away, then run `offsite sync PROJECT`"))
         }
         None => {
-            let stored = put_file(dest, key, path, PutOptions::default()).await?;
+            // The archive's SHA-256 is known: a bucket stores it as metadata without reading
+            // the file twice, and checks the upload against it.
+            let body = HashedBody::new(
+                FileBody {
+                    path: path.to_path_buf(),
+                },
+                want.clone(),
+            );
+            let stored = dest.put(key, &body, PutOptions::default()).await?;
             if stored.size != backup.size || stored.sha256.as_deref() != Some(want.as_str()) {
                 let _ = dest.delete(key).await;
                 return Err(Error::integrity(format!(
@@ -307,9 +315,18 @@ async fn sync_one(
         Phase::Copying,
         Some(to_copy.iter().map(|b| b.size).sum::<u64>()),
     );
+    let mut down: Option<String> = None;
     for b in to_copy {
         job.check_cancelled()?;
-        copies.push(copy_to(engine, project, b, d, &job.cancel).await);
+        let r = match &down {
+            // The destination is down: the rest wait too, without an attempt each.
+            Some(why) => not_tried(engine, project, b, d, why).await?,
+            None => copy_to(engine, project, b, d, &job.cancel).await,
+        };
+        if let Some(e) = r.error.as_ref().filter(|e| destination_down(e.code)) {
+            down.get_or_insert_with(|| e.message.clone());
+        }
+        copies.push(r);
         job.reporter.advance(b.size);
     }
     // Not kept: removed from this destination only.
@@ -350,6 +367,53 @@ async fn sync_one(
     Ok(())
 }
 
+/// Errors that say the destination as a whole cannot take copies now.
+fn destination_down(code: ErrorKind) -> bool {
+    matches!(
+        code,
+        ErrorKind::Connection
+            | ErrorKind::RateLimited
+            | ErrorKind::Auth
+            | ErrorKind::Permission
+            | ErrorKind::DiskFull
+            | ErrorKind::KeychainUnavailable
+            | ErrorKind::ToolMissing
+    )
+}
+
+/// A copy not attempted because its destination is down: pending, with that reason.
+async fn not_tried(
+    engine: &Engine,
+    project: &Project,
+    backup: &BackupRecord,
+    d: &DestinationRecord,
+    why: &str,
+) -> Result<CopyResult> {
+    let key = object_key(project, backup);
+    let target = CopyTarget {
+        backup_id: backup.id.clone(),
+        destination: d.id.clone(),
+        location: key.clone(),
+        size: backup.size,
+        sha256: backup.sha256.to_ascii_lowercase(),
+    };
+    let e = Error::new(
+        ErrorKind::Connection,
+        format!("not tried: {} cannot take copies now ({why})", d.name),
+    );
+    engine
+        .catalog
+        .record_copy_pending(&target, e.message())
+        .await?;
+    Ok(CopyResult {
+        backup_id: backup.id.clone(),
+        destination: d.name.clone(),
+        state: CopyState::Pending,
+        location: key,
+        error: Some(ErrorPayload::from(&e)),
+    })
+}
+
 /// The backups a destination's policy keeps among `candidates` (all of them without a policy).
 fn kept_by(
     engine: &Engine,
@@ -385,4 +449,24 @@ fn kept_by(
         .filter(|d| d.keep)
         .map(|d| d.id)
         .collect())
+}
+
+/// How often the schedules' loop retries pending copies.
+pub const PENDING_RETRY_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Sync every project that has pending copies (trigger `retry`); a project busy with another
+/// job waits for the next round. Returns what each sync did.
+pub(crate) async fn retry_pending(engine: &Engine) -> Result<Vec<SyncOutcome>> {
+    let mut out = Vec::new();
+    for id in engine.catalog.projects_with_pending_copies().await? {
+        let project = engine.catalog.project_by_id(&id).await?;
+        let opts = SyncOptions {
+            project: project.name.clone(),
+        };
+        match sync(engine, opts, JobStart::new(crate::ops::JobTrigger::Retry)).await {
+            Ok(s) => out.push(s),
+            Err(e) => tracing::warn!(project = %project.name, "retrying pending copies: {e}"),
+        }
+    }
+    Ok(out)
 }

@@ -6,7 +6,10 @@
 use crate::catalog::{
     DestinationKind, DestinationRecord, DestinationSpec, Project, S3Target, LOCAL_DESTINATION,
 };
-use crate::destinations::{Destination, FolderDestination};
+use crate::destinations::{
+    CheckState, Destination, FolderDestination, RcloneConfig, RcloneDestination, S3Destination,
+    S3DestinationConfig,
+};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, ErrorPayload, Result};
 use crate::schedule::Zone;
@@ -38,6 +41,10 @@ pub struct DestinationTest {
     pub writable: bool,
     /// Room left, when known.
     pub free_bytes: Option<u64>,
+    /// The size of the whole space, when known.
+    pub total_bytes: Option<u64>,
+    /// What a person should know (why it is offline or not writable).
+    pub message: Option<String>,
     pub error: Option<ErrorPayload>,
 }
 
@@ -320,29 +327,37 @@ pub(crate) async fn open(
         DestinationKind::Folder => Ok(Box::new(FolderDestination::new(
             d.folder.clone().unwrap_or_default(),
         ))),
-        DestinationKind::S3 | DestinationKind::Rclone => {
-            let _ = (engine, project);
-            Err(Error::new(
-                ErrorKind::ToolMissing,
-                format!(
-                    "{} destinations are not supported by this build yet",
-                    d.kind
-                ),
-            ))
+        DestinationKind::S3 => {
+            let s3 =
+                d.s3.as_ref()
+                    .ok_or_else(|| Error::internal("an S3 destination without its bucket"))?;
+            let key = destination_s3_secret_key(&project.name, &d.name);
+            let secret = engine.secrets.get(&key)?.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Auth,
+                    format!("the secret access key of destination {} is not stored", d.name),
+                )
+                .with_hint(format!(
+                    "remove the destination and add it again with its secret (`offsite destination add {} {} … --s3-secret-stdin`)",
+                    project.name, d.name
+                ))
+            })?;
+            let cfg = S3DestinationConfig {
+                endpoint: Some(s3.endpoint.clone()),
+                region: s3.region.clone(),
+                bucket: s3.bucket.clone(),
+                prefix: s3.prefix.clone(),
+                access_key_id: s3.key_id.clone(),
+                secret_access_key: secret,
+                path_style: s3.path_style,
+            };
+            Ok(Box::new(S3Destination::new(&cfg)?))
         }
-    }
-}
-
-fn free_bytes(path: &Path) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        let s = rustix::fs::statvfs(path).ok()?;
-        Some(s.f_bavail.saturating_mul(s.f_frsize))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
+        DestinationKind::Rclone => Ok(Box::new(RcloneDestination::new(&RcloneConfig {
+            remote: d.rclone.clone().unwrap_or_default(),
+            program: None,
+            config_file: None,
+        })?)),
     }
 }
 
@@ -356,30 +371,31 @@ pub(crate) async fn test(engine: &Engine, project: &str, name: &str) -> Result<D
         offline: false,
         writable: false,
         free_bytes: None,
+        total_bytes: None,
+        message: None,
         error: None,
     };
     let dest = match open(engine, &project, &d).await {
         Ok(dest) => dest,
         Err(e) => {
             out.offline = e.kind() == ErrorKind::Connection;
+            out.message = Some(e.message().to_string());
             out.error = Some(ErrorPayload::from(&e));
             return Ok(out);
         }
     };
-    let probe = format!(".offsite-check-{}", uuid::Uuid::new_v4().simple());
-    let body = crate::destinations::BytesBody(bytes::Bytes::from_static(b"offsite check\n"));
-    match dest.put(&probe, &body, Default::default()).await {
-        Ok(_) => {
-            out.writable = true;
-            let _ = dest.delete(&probe).await;
+    match dest.check().await {
+        Ok(c) => {
+            out.offline = c.state == CheckState::Offline;
+            out.writable = c.writable;
+            out.free_bytes = c.free_bytes;
+            out.total_bytes = c.total_bytes;
+            out.message = c.message;
         }
         Err(e) => {
             out.offline = e.kind() == ErrorKind::Connection;
             out.error = Some(ErrorPayload::from(&e));
         }
-    }
-    if let Some(folder) = &d.folder {
-        out.free_bytes = free_bytes(Path::new(folder));
     }
     Ok(out)
 }

@@ -3,13 +3,15 @@
 //! mounted) leaves the copy pending — the backup succeeds — until `sync` pushes it; each
 //! destination's retention prunes only its own copies; a copy is fetched back and restored
 //! after the local file was deleted; the catalog says exactly which copies exist; planted
-//! secrets are found in no file Offsite wrote.
+//! secrets (an S3 secret, a database password, an encryption passphrase, an age identity) are
+//! found in no file Offsite wrote, nor in what it answers.
 
 use crate::common::{env_configured, files_under, target, Env};
 use offsite_core::catalog::{
     CopyState, DestinationKind, DestinationSpec, S3Target, LOCAL_DESTINATION,
 };
 use offsite_core::clock::ManualClock;
+use offsite_core::ops::encryption::{EncryptionMode, SetEncryption};
 use offsite_core::ops::{FetchCopyOptions, PruneOptions, SyncOptions, VerifyOptions};
 use offsite_core::schedule::RetentionPolicy;
 use offsite_core::{AddProject, BackupOptions, ErrorKind, JobStart, RestoreRequest};
@@ -351,6 +353,20 @@ async fn a_copy_is_fetched_back_and_restored_after_the_local_file_is_deleted() {
     std::fs::remove_file(&path).unwrap();
     std::fs::remove_file(offsite_core::archive::sidecar_path(&path)).unwrap();
 
+    // Named by its id, the backup's hint says where to get it back.
+    let e2 = e.resolve_archive(&o.backup.id).await.unwrap_err();
+    assert_eq!(e2.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        e2.hint(),
+        Some(
+            format!(
+                "a destination holds a copy: fetch it back with `offsite fetch-copy fetchme {}`",
+                o.backup.id
+            )
+            .as_str()
+        )
+    );
+
     // A copy that does not match is not taken.
     let key = usb.join("fetchme").join(file_name(&o.backup.path));
     let mut bad = original.clone();
@@ -477,10 +493,60 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
             .as_deref(),
         Some(s3_secret)
     );
+    // Encrypted with a passphrase; a second project with an Offsite-made key (its identity in
+    // the keychain).
+    let passphrase = "PLANTED-passphrase-c0ffee-42";
+    let pass = SetEncryption {
+        mode: Some(EncryptionMode::Passphrase),
+        passphrase: Some(passphrase.into()),
+        recipients: vec![],
+    };
+    e.set_encryption("planted", pass).await.unwrap();
+    e.confirm_recovery("planted", passphrase).await.unwrap();
+    project(pg, &env, "plantkey").await;
+    e.add_destination("plantkey", folder("usb", &usb, None), None)
+        .await
+        .unwrap();
+    let key_mode = SetEncryption {
+        mode: Some(EncryptionMode::Key),
+        passphrase: None,
+        recipients: vec![],
+    };
+    let identity = e
+        .set_encryption("plantkey", key_mode)
+        .await
+        .unwrap()
+        .recovery_item
+        .unwrap();
+    e.confirm_recovery("plantkey", &identity).await.unwrap();
+    let secret_key_line = identity
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .expect("an age identity")
+        .to_string();
+    let k = e
+        .backup(BackupOptions::project("plantkey"), JobStart::default())
+        .await
+        .unwrap();
+    assert!(k.backup.path.ends_with(".tar.gz.age"), "{}", k.backup.path);
+    assert_eq!(k.copies[0].state, CopyState::Stored, "{:?}", k.copies);
+    ipc += &serde_json::to_string(&k).unwrap();
+    ipc += &serde_json::to_string(&e.encryption("plantkey").await.unwrap()).unwrap();
+
     let o = e
         .backup(BackupOptions::project("planted"), JobStart::default())
         .await
         .unwrap();
+    assert!(o.backup.path.ends_with(".tar.gz.age"), "{}", o.backup.path);
+    let copied = usb.join("planted").join(file_name(&o.backup.path));
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(&o.backup.path).unwrap()
+    );
+    assert!(usb
+        .join("planted")
+        .join(format!("{}.sha256", file_name(&o.backup.path)))
+        .is_file());
     ipc += &serde_json::to_string(&o).unwrap();
     ipc += &serde_json::to_string(
         &e.sync(
@@ -498,9 +564,11 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
     ipc += &serde_json::to_string(&e.destinations("planted").await.unwrap()).unwrap();
     ipc += &serde_json::to_string(&e.test_destination("planted", "bucket").await.unwrap()).unwrap();
     ipc += &serde_json::to_string(&e.jobs(Some("planted"), 100).await.unwrap()).unwrap();
-    e.verify(VerifyOptions::path(&o.backup.path), JobStart::default())
+    let v = e
+        .verify(VerifyOptions::path(&o.backup.path), JobStart::default())
         .await
         .unwrap();
+    ipc += &serde_json::to_string(&v).unwrap();
 
     // The catalog's WAL is folded in, so its file holds everything written.
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -510,7 +578,12 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
     let files = contents(env.dir.path());
     assert!(files.iter().any(|(p, _)| p.ends_with("catalog.sqlite3")));
     assert!(files.iter().any(|(p, _)| p.starts_with(&usb)));
-    for secret in [s3_secret, db_password.as_str()] {
+    for secret in [
+        s3_secret,
+        db_password.as_str(),
+        passphrase,
+        secret_key_line.as_str(),
+    ] {
         for (p, bytes) in &files {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
@@ -536,4 +609,122 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
         offsite_core::secrets::SecretStore::get(env.secrets.as_ref(), &key).unwrap(),
         None
     );
+}
+
+struct Checks(std::sync::atomic::AtomicUsize);
+
+impl offsite_core::ops::DueListener for Checks {
+    async fn checked(
+        &self,
+        _engine: &offsite_core::Engine,
+        _report: &offsite_core::Result<offsite_core::ops::RunDueReport>,
+    ) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_schedules_loop_retries_pending_copies() {
+    let pg = TestCluster::shared();
+    let env = env_configured(|c| c).await;
+    project(pg, &env, "retryloop").await;
+    let nas = env.dir.path().join("nas");
+    let e = &env.engine;
+    e.add_destination("retryloop", folder("nas", &nas, None), None)
+        .await
+        .unwrap();
+    let o = e
+        .backup(BackupOptions::project("retryloop"), JobStart::default())
+        .await
+        .unwrap();
+    assert_eq!(o.copies[0].state, CopyState::Pending);
+    std::fs::create_dir(&nas).unwrap();
+
+    let checks = std::sync::Arc::new(Checks(Default::default()));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let options = offsite_core::ops::LoopOptions {
+        max_wait: std::time::Duration::from_millis(50),
+        pending_retry: std::time::Duration::from_millis(100),
+        ..Default::default()
+    };
+    let task = {
+        let (engine, checks, cancel) = (e.clone(), checks.clone(), cancel.clone());
+        tokio::spawn(async move { engine.run_schedules(&*checks, options, cancel).await })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !e.protection("retryloop").await.unwrap().pending.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the loop never retried the copy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    task.await.unwrap();
+    assert!(nas
+        .join("retryloop")
+        .join(file_name(&o.backup.path))
+        .is_file());
+    let jobs = e.jobs(Some("retryloop"), 10).await.unwrap();
+    assert!(
+        jobs.iter()
+            .any(|j| j.kind == offsite_core::catalog::JobKind::Sync
+                && j.trigger == offsite_core::JobTrigger::Retry),
+        "{jobs:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destination_that_is_down_is_tried_once_per_sync() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-24 09:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    project(pg, &env, "downonce").await;
+    let nas = env.dir.path().join("nas");
+    let e = &env.engine;
+    e.add_destination("downonce", folder("nas", &nas, None), None)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let o = e
+            .backup(BackupOptions::project("downonce"), JobStart::default())
+            .await
+            .unwrap();
+        assert_eq!(o.copies[0].state, CopyState::Pending);
+        clock.advance(time::Duration::hours(1));
+    }
+    let s = e
+        .sync(
+            SyncOptions {
+                project: "downonce".into(),
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((s.copies.len(), s.pending), (3, 3), "{s:?}");
+    let messages: Vec<&str> = s
+        .copies
+        .iter()
+        .map(|c| c.error.as_ref().unwrap().message.as_str())
+        .collect();
+    assert!(!messages[0].starts_with("not tried"), "{messages:?}");
+    assert!(
+        messages[1..]
+            .iter()
+            .all(|m| m.starts_with("not tried: nas cannot take copies now")),
+        "{messages:?}"
+    );
+    std::fs::create_dir(&nas).unwrap();
+    let s = e
+        .sync(
+            SyncOptions {
+                project: "downonce".into(),
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((s.copies.len(), s.pending), (3, 0), "{s:?}");
+    assert_eq!(archives_in(&nas, "downonce").len(), 3);
 }

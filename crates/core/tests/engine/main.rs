@@ -11,6 +11,7 @@ mod clock_and_triggers;
 mod common;
 mod config_component;
 mod conformance;
+mod dest_s3;
 mod destinations;
 mod encrypted;
 mod full_backup;
