@@ -900,6 +900,10 @@ export type DestinationTest = {
 	writable: boolean,
 	/**  Room left, when known. */
 	free_bytes: number | null,
+	/**  The size of the whole space, when known. */
+	total_bytes: number | null,
+	/**  What a person should know (why it is offline or not writable). */
+	message: string | null,
 	error: ErrorPayload | null,
 };
 
