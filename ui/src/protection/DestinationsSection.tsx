@@ -55,7 +55,8 @@ export function formComplete(f: DestinationForm): boolean {
 
 /** The test's answer in words. */
 export function testSummary(t: DestinationTest): string {
-  if (t.offline) return "Offline: not reachable now (a drive that is not mounted?). Copies wait until it is back.";
+  if (t.offline)
+    return `Offline${t.detail ? `: ${t.detail}` : ": not reachable now (a drive that is not mounted?)"}. Copies wait until it is back.`;
   const room = t.freeBytes !== null ? `${formatBytes(t.freeBytes)} free` : "free space unknown";
   return t.writable ? `Writable · ${room}` : `Not writable${t.detail ? `: ${t.detail}` : ""}`;
 }
