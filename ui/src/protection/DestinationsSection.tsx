@@ -3,7 +3,7 @@
 // the engine whether it is writable, how much room there is, or whether it is offline (a drive
 // that is not mounted is offline, not an error). Removing asks first; copies already made stay
 // where they are.
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, type ReactNode, useId, useState } from "react";
 import type { ErrorPayload, RetentionPolicy } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { RemoveConfirm } from "../components/RemoveConfirm";
@@ -316,39 +316,7 @@ export function DestinationAddForm({
           </label>
         </div>
       )}
-      {f.kind === "s3" && (
-        <>
-          {text("Endpoint", f.s3.endpoint, (v) => setS3({ endpoint: v }), "endpoint", "https://s3.example.com (empty: AWS S3)")}
-          <div className="field-grid">
-            {text("Region", f.s3.region, (v) => setS3({ region: v }), "region")}
-            {text("Bucket", f.s3.bucket, (v) => setS3({ bucket: v }), "bucket")}
-            {text("Prefix", f.s3.prefix, (v) => setS3({ prefix: v }), "prefix", "offsite/shop/")}
-          </div>
-          <div className="field-grid">
-            {text("Access key id", f.s3.accessKeyId, (v) => setS3({ accessKeyId: v }), "key-id")}
-            <div className="field">
-              <label htmlFor={`${id}-secret`}>Secret access key</label>
-              <input
-                id={`${id}-secret`}
-                type="password"
-                value={f.s3.secret}
-                onChange={(e) => setS3({ secret: e.target.value })}
-                autoComplete="new-password"
-                data-testid="destination-field-secret"
-              />
-            </div>
-          </div>
-          <label className="check">
-            <input
-              type="checkbox"
-              checked={f.s3.pathStyle}
-              onChange={(e) => setS3({ pathStyle: e.target.checked })}
-              data-testid="destination-field-path-style"
-            />{" "}
-            Path-style addressing (MinIO, Garage and most self-hosted stores)
-          </label>
-        </>
-      )}
+      {f.kind === "s3" && <S3DestinationFields value={f.s3} onChange={setS3} text={text} />}
       {f.kind === "rclone" &&
         text("Remote", f.remote, (v) => set("remote", v), "remote", "remote:path (from your rclone configuration)")}
       <fieldset className="field-grid" data-testid="destination-retention-fields">
@@ -385,6 +353,54 @@ export function DestinationAddForm({
         </button>
       </div>
     </form>
+  );
+}
+
+/** An S3 bucket's fields; the secret is write-only (it goes to the keychain). */
+function S3DestinationFields({
+  value,
+  onChange,
+  text,
+}: {
+  value: DestinationForm["s3"];
+  onChange: (patch: Partial<DestinationForm["s3"]>) => void;
+  text: (label: string, value: string, onChange: (v: string) => void, testId: string, placeholder?: string) => ReactNode;
+}) {
+  const id = useId();
+  const setS3 = onChange;
+  const f = { s3: value };
+  return (
+    <>
+          {text("Endpoint", f.s3.endpoint, (v) => setS3({ endpoint: v }), "endpoint", "https://s3.example.com (empty: AWS S3)")}
+          <div className="field-grid">
+            {text("Region", f.s3.region, (v) => setS3({ region: v }), "region")}
+            {text("Bucket", f.s3.bucket, (v) => setS3({ bucket: v }), "bucket")}
+            {text("Prefix", f.s3.prefix, (v) => setS3({ prefix: v }), "prefix", "offsite/shop/")}
+          </div>
+          <div className="field-grid">
+            {text("Access key id", f.s3.accessKeyId, (v) => setS3({ accessKeyId: v }), "key-id")}
+            <div className="field">
+              <label htmlFor={`${id}-secret`}>Secret access key</label>
+              <input
+                id={`${id}-secret`}
+                type="password"
+                value={f.s3.secret}
+                onChange={(e) => setS3({ secret: e.target.value })}
+                autoComplete="new-password"
+                data-testid="destination-field-secret"
+              />
+            </div>
+          </div>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={f.s3.pathStyle}
+              onChange={(e) => setS3({ pathStyle: e.target.checked })}
+              data-testid="destination-field-path-style"
+            />{" "}
+            Path-style addressing (MinIO, Garage and most self-hosted stores)
+          </label>
+        </>
   );
 }
 
