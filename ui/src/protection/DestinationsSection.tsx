@@ -368,39 +368,39 @@ function S3DestinationFields({
 }) {
   const id = useId();
   const setS3 = onChange;
-  const f = { s3: value };
+  const f = { s3: value }; // the same expressions as in the form they came from
   return (
     <>
-          {text("Endpoint", f.s3.endpoint, (v) => setS3({ endpoint: v }), "endpoint", "https://s3.example.com (empty: AWS S3)")}
-          <div className="field-grid">
-            {text("Region", f.s3.region, (v) => setS3({ region: v }), "region")}
-            {text("Bucket", f.s3.bucket, (v) => setS3({ bucket: v }), "bucket")}
-            {text("Prefix", f.s3.prefix, (v) => setS3({ prefix: v }), "prefix", "offsite/shop/")}
-          </div>
-          <div className="field-grid">
-            {text("Access key id", f.s3.accessKeyId, (v) => setS3({ accessKeyId: v }), "key-id")}
-            <div className="field">
-              <label htmlFor={`${id}-secret`}>Secret access key</label>
-              <input
-                id={`${id}-secret`}
-                type="password"
-                value={f.s3.secret}
-                onChange={(e) => setS3({ secret: e.target.value })}
-                autoComplete="new-password"
-                data-testid="destination-field-secret"
-              />
-            </div>
-          </div>
-          <label className="check">
-            <input
-              type="checkbox"
-              checked={f.s3.pathStyle}
-              onChange={(e) => setS3({ pathStyle: e.target.checked })}
-              data-testid="destination-field-path-style"
-            />{" "}
-            Path-style addressing (MinIO, Garage and most self-hosted stores)
-          </label>
-        </>
+      {text("Endpoint", f.s3.endpoint, (v) => setS3({ endpoint: v }), "endpoint", "https://s3.example.com (empty: AWS S3)")}
+      <div className="field-grid">
+        {text("Region", f.s3.region, (v) => setS3({ region: v }), "region")}
+        {text("Bucket", f.s3.bucket, (v) => setS3({ bucket: v }), "bucket")}
+        {text("Prefix", f.s3.prefix, (v) => setS3({ prefix: v }), "prefix", "offsite/shop/")}
+      </div>
+      <div className="field-grid">
+        {text("Access key id", f.s3.accessKeyId, (v) => setS3({ accessKeyId: v }), "key-id")}
+        <div className="field">
+          <label htmlFor={`${id}-secret`}>Secret access key</label>
+          <input
+            id={`${id}-secret`}
+            type="password"
+            value={f.s3.secret}
+            onChange={(e) => setS3({ secret: e.target.value })}
+            autoComplete="new-password"
+            data-testid="destination-field-secret"
+          />
+        </div>
+      </div>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={f.s3.pathStyle}
+          onChange={(e) => setS3({ pathStyle: e.target.checked })}
+          data-testid="destination-field-path-style"
+        />{" "}
+        Path-style addressing (MinIO, Garage and most self-hosted stores)
+      </label>
+    </>
   );
 }
 
