@@ -62,6 +62,20 @@ const COMMANDS: &[&str] = &[
     "update_status",
     "check_for_update",
     "install_update",
+    "get_encryption",
+    "set_encryption",
+    "confirm_recovery",
+    "save_recovery_file",
+    "get_default_encryption",
+    "set_default_encryption",
+    "list_destinations",
+    "add_destination",
+    "remove_destination",
+    "test_destination",
+    "list_copies",
+    "get_protection",
+    "start_sync",
+    "start_fetch_copy",
 ];
 
 fn main() {

@@ -12,7 +12,9 @@ use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
 use offsite_core::ops::artifacts::ArtifactPullOutcome;
 use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
-use offsite_core::ops::{BackupOutcome, ImportOutcome, VerifyOutcome};
+use offsite_core::ops::{
+    BackupOutcome, FetchCopyOutcome, ImportOutcome, SyncOutcome, VerifyOutcome,
+};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate, RetryWait};
 use offsite_core::restore::{Component, RestoreOutcome, RestoreReport};
 use offsite_core::{ErrorPayload, JobStart, JobTrigger};
@@ -98,6 +100,12 @@ pub enum JobResult {
         created_project: bool,
         backup: BackupRecord,
     },
+    /// Pending copies pushed to the project's destinations and each destination's retention
+    /// applied: every upload tried, what retention removed, how many copies still wait.
+    Sync { outcome: SyncOutcome },
+    /// A backup's copy fetched back from a destination, checked, and in place as its local
+    /// archive again.
+    FetchCopy { outcome: FetchCopyOutcome },
 }
 
 /// A job ended. Emitted exactly once per job started by a `start_*` command. Event name:
@@ -151,6 +159,16 @@ impl From<ImportOutcome> for JobResult {
             created_project: o.created_project,
             backup: o.backup,
         }
+    }
+}
+impl From<SyncOutcome> for JobResult {
+    fn from(outcome: SyncOutcome) -> Self {
+        JobResult::Sync { outcome }
+    }
+}
+impl From<FetchCopyOutcome> for JobResult {
+    fn from(outcome: FetchCopyOutcome) -> Self {
+        JobResult::FetchCopy { outcome }
     }
 }
 impl From<RestoreOutcome> for JobResult {

@@ -96,6 +96,8 @@ fn what(kind: JobKind, label: &str) -> String {
         JobKind::Import => format!("Import of {label}"),
         JobKind::Prune => format!("Pruning of {label}"),
         JobKind::Pull => format!("Pull of {label}"),
+        JobKind::Sync => format!("Copies of {label}"),
+        JobKind::FetchCopy => format!("Fetching a copy of {label}"),
     }
 }
 
@@ -160,6 +162,27 @@ pub fn job_text(done: &JobDone) -> NotificationText {
             }
         }
         (Some(JobResult::Restore { report }), _) => restore_text(&what, report, &took),
+        (Some(JobResult::Sync { outcome }), _) => (
+            format!("{what} finished"),
+            format!(
+                "{} copied, {} removed by retention, {} still pending ({took})",
+                outcome
+                    .copies
+                    .iter()
+                    .filter(|c| c.state == offsite_core::catalog::CopyState::Stored)
+                    .count(),
+                outcome.pruned.len(),
+                outcome.pending
+            ),
+        ),
+        (Some(JobResult::FetchCopy { outcome }), _) => (
+            format!("{what} finished"),
+            format!(
+                "{} fetched from {} and checked in {took}",
+                file_name(&outcome.path),
+                outcome.destination
+            ),
+        ),
         (
             Some(JobResult::Pull {
                 server,
@@ -413,6 +436,7 @@ mod tests {
             bytes_verified: 2_500_000_000,
             problems: Vec::new(),
             manifest: None,
+            contents_not_checked: None,
         };
         let mut d = done(
             JobKind::Verify,

@@ -1,4 +1,4 @@
-//! IPC commands, by subject: [`projects`], [`components`], [`backups`], [`jobs`], [`remote`], [`settings`], and here what
+//! IPC commands, by subject: [`projects`], [`components`], [`encryption`], [`destinations`], [`backups`], [`jobs`], [`remote`], [`settings`], and here what
 //! belongs to none (the app's info, native dialogs). Each command is a few lines: arguments →
 //! managed state → one engine call → the error as `{ code, message, hint, retryable }`
 //! ([`ErrorPayload`]).
@@ -8,6 +8,8 @@
 
 pub mod backups;
 pub mod components;
+pub mod destinations;
+pub mod encryption;
 pub mod jobs;
 pub mod projects;
 pub mod remote;

@@ -197,6 +197,46 @@ export const commands = {
 	 *  jobs have ended.
 	 */
 	installUpdate: () => typedError<UpdateStatus, ErrorPayload>(__TAURI_INVOKE("install_update")),
+	/**  The project's encryption (never a secret). */
+	getEncryption: (project: string) => typedError<EncryptionSettings, ErrorPayload>(__TAURI_INVOKE("get_encryption", { project })),
+	/**  Set the project's encryption; the answer carries the recovery item this once. */
+	setEncryption: (project: string, request: SetEncryption) => typedError<EncryptionSetup, ErrorPayload>(__TAURI_INVOKE("set_encryption", { project, request })),
+	/**
+	 *  The user entered the recovery item back: checked by decrypting (`wrong_key` when it does not
+	 *  open); then encryption is active.
+	 */
+	confirmRecovery: (project: string, item: string) => typedError<EncryptionSettings, ErrorPayload>(__TAURI_INVOKE("confirm_recovery", { project, item })),
+	/**
+	 *  Save the project's recovery item to a file chosen in the native save dialog (readable only
+	 *  by the user); `false` when the dialog was cancelled.
+	 */
+	saveRecoveryFile: (project: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("save_recovery_file", { project })),
+	/**  The encryption mode new projects start with (`off` until set). */
+	getDefaultEncryption: () => typedError<EncryptionMode, ErrorPayload>(__TAURI_INVOKE("get_default_encryption")),
+	/**  Set the encryption mode new projects start with (each sets up its own key or passphrase). */
+	setDefaultEncryption: (mode: EncryptionMode) => typedError<EncryptionMode, ErrorPayload>(__TAURI_INVOKE("set_default_encryption", { mode })),
+	/**  The project's destinations, by name. */
+	listDestinations: (project: string) => typedError<DestinationRecord[], ErrorPayload>(__TAURI_INVOKE("list_destinations", { project })),
+	/**  Add a destination; `secret` is an S3 destination's secret access key (to the keychain). */
+	addDestination: (project: string, spec: DestinationSpec, secret: string | null) => typedError<DestinationRecord, ErrorPayload>(__TAURI_INVOKE("add_destination", { project, spec, secret })),
+	/**  Remove a destination: its copies are forgotten, the files there left in place. */
+	removeDestination: (project: string, name: string) => typedError<RemovedDestination, ErrorPayload>(__TAURI_INVOKE("remove_destination", { project, name })),
+	/**  Whether a destination is writable, its free space when known, or that it is offline. */
+	testDestination: (project: string, name: string) => typedError<DestinationTest, ErrorPayload>(__TAURI_INVOKE("test_destination", { project, name })),
+	/**  Every backup of the project, newest first, with its copies (the local one first). */
+	listCopies: (project: string) => typedError<BackupCopies[], ErrorPayload>(__TAURI_INVOKE("list_copies", { project })),
+	/**  The project's 3-2-1 state at a glance. */
+	getProtection: (project: string) => typedError<Protection, ErrorPayload>(__TAURI_INVOKE("get_protection", { project })),
+	/**
+	 *  Start pushing the project's pending copies and applying each destination's retention;
+	 *  returns the job id at once (a `sync` job).
+	 */
+	startSync: (project: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_sync", { project })),
+	/**
+	 *  Start fetching a backup's copy back from `destination` as its local archive (downloaded,
+	 *  checked against the recorded SHA-256, then put in place); returns the job id at once.
+	 */
+	startFetchCopy: (project: string, backupId: string, destination: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_fetch_copy", { project, backupId, destination })),
 };
 
 /** Events */
@@ -263,6 +303,14 @@ export type ArbitrarySql = {
 	excerpt: string,
 };
 
+/**  How an archive is encrypted, as its manifest records it. */
+export type ArchiveEncryption = {
+	/**  `age`. */
+	format: string,
+	/**  The public keys it is encrypted to (`age1…`, `ssh-ed25519 …`), or `["passphrase"]`. */
+	recipients: string[],
+};
+
 /**  What an artifact pull did. */
 export type ArtifactPullOutcome = {
 	/**  The backups the new artifacts became (registered by the pull's job). */
@@ -302,6 +350,14 @@ export type ArtifactsSettings = {
 	path_style: boolean,
 	/**  A glob on the object's name under the prefix (`*` and `?`), e.g. `*.sql.gz`. */
 	pattern: string | null,
+};
+
+/**  A backup and where its copies are. */
+export type BackupCopies = {
+	backup_id: string,
+	created_at: string,
+	path: string,
+	copies: CopyView[],
 };
 
 /**  One local copy of a backup. */
@@ -544,6 +600,38 @@ export type ConnectionReport = {
 	pg_dump_problem: string | null,
 };
 
+/**  One attempt to copy a backup to a destination. */
+export type CopyResult = {
+	backup_id: string,
+	/**  The destination's name. */
+	destination: string,
+	/**  `stored` (there and checked) or `pending` (to be tried again). */
+	state: CopyState,
+	/**  The object key at the destination. */
+	location: string,
+	/**  Why it is pending. */
+	error: ErrorPayload | null,
+};
+
+/**  Whether a copy is at its destination. */
+export type CopyState = "stored" | "pending";
+
+/**  One copy of a backup, as shown. */
+export type CopyView = {
+	/**  `local` or the destination's name. */
+	destination: string,
+	kind: DestinationKind | null,
+	location: string,
+	state: CopyState,
+	status: BackupStatus,
+	size: number,
+	uploaded_at: string | null,
+	verified_at: string | null,
+	pending_since: string | null,
+	last_error: string | null,
+	attempts: number,
+};
+
 /**  What the user consented to for the database, and what of it is restored. */
 export type DatabaseOptions = {
 	/**
@@ -755,6 +843,70 @@ export type DesktopSettings = {
 	check_for_updates?: boolean | null,
 };
 
+/**  What kind of place a destination is. */
+export type DestinationKind = "folder" | "s3" | "rclone";
+
+/**  A destination as the catalog keeps it. */
+export type DestinationRecord = {
+	id: string,
+	project_id: string,
+	name: string,
+	kind: DestinationKind,
+	/**
+	 *  Where it is, for people: `/media/usb/offsite`, `s3://bucket/prefix (https://…)`,
+	 *  `rclone nas:backups`.
+	 */
+	location: string,
+	folder: string | null,
+	s3: S3Target | null,
+	rclone: string | null,
+	/**  Counts as offsite in the 3-2-1 view (always for S3 and rclone). */
+	offsite: boolean,
+	/**  Its own retention policy (`None`: it keeps every copy). */
+	retention: RetentionPolicy | null,
+	/**  The IANA zone its retention periods are counted in. */
+	retention_zone: string | null,
+	created_at: string,
+};
+
+/**
+ *  A destination to add: its name, kind and the one place matching the kind, and optionally its
+ *  own retention policy.
+ */
+export type DestinationSpec = {
+	name: string,
+	kind: DestinationKind | null,
+	/**  A folder destination: an absolute path (an external drive, a NAS mount). */
+	folder: string | null,
+	s3: S3Target | null,
+	/**  An rclone remote from the user's rclone configuration: `remote:path`. */
+	rclone: string | null,
+	/**
+	 *  A folder kept away from this computer (a drive taken home): counts as offsite in the
+	 *  3-2-1 view. S3 and rclone destinations are always offsite.
+	 */
+	offsite?: boolean,
+	/**  The destination's own retention policy (`None`: keep every copy there). */
+	retention: RetentionPolicy | null,
+};
+
+/**  What testing a destination found. */
+export type DestinationTest = {
+	name: string,
+	location: string,
+	/**  Not reachable now (a drive not mounted, a server not answering): copies wait. */
+	offline: boolean,
+	/**  A test object was written and removed. */
+	writable: boolean,
+	/**  Room left, when known. */
+	free_bytes: number | null,
+	/**  The size of the whole space, when known. */
+	total_bytes: number | null,
+	/**  What a person should know (why it is offline or not writable). */
+	message: string | null,
+	error: ErrorPayload | null,
+};
+
 /**  The header of a custom-format dump, as `pg_restore -l` prints it. */
 export type DumpHeader = {
 	/**  "Archive created at …" as printed. */
@@ -771,6 +923,30 @@ export type DumpHeader = {
 	pg_dump_version: string | null,
 	/**  Tables whose data the dump holds (TABLE DATA entries). */
 	tables: string[],
+};
+
+/**  How a project's archives are encrypted. */
+export type EncryptionMode = "off" | "passphrase" | "key";
+
+/**  A project's encryption, as shown (never a secret). */
+export type EncryptionSettings = {
+	mode: EncryptionMode,
+	/**  Key mode: the laptop's `age1…` public key. */
+	public_key: string | null,
+	/**  Extra public recipients (`age1…`, `ssh-ed25519 …`, `ssh-rsa …`). */
+	recipients: string[],
+	/**  Whether the recovery item was entered back (always true when off). */
+	confirmed: boolean,
+};
+
+/**
+ *  What [`set`] returns: the settings, and in key mode the recovery item (the new
+ *  `AGE-SECRET-KEY-1…` line) — shown once, here; the user saves or prints it, then enters it
+ *  back ([`confirm`]). `None` for a passphrase (the user chose it) and for off.
+ */
+export type EncryptionSetup = {
+	settings: EncryptionSettings,
+	recovery_item: string | null,
 };
 
 /**  What went wrong, as a category a program can branch on. */
@@ -821,6 +997,11 @@ export type ErrorKind =
  *  to running them (`--allow-arbitrary-sql`).
  */
 "arbitrary_sql" | 
+/**
+ *  An encrypted archive cannot be opened with the key or passphrase given (or none was
+ *  given): nobody can open it without the right one.
+ */
+"wrong_key" | 
 /**  A secret store failed or refused (a damaged or ambiguous keychain entry, a read-only store). */
 "secrets" | 
 /**
@@ -853,6 +1034,16 @@ export type ErrorPayload = {
 	message: string,
 	hint: string | null,
 	retryable: boolean,
+};
+
+/**  What fetching a copy did. */
+export type FetchCopyOutcome = {
+	job_id: string,
+	backup_id: string,
+	/**  The destination it came from. */
+	destination: string,
+	/**  The local archive, back in place. */
+	path: string,
 };
 
 /**  What kind of file it is. */
@@ -953,7 +1144,14 @@ export type JobFinished = {
  *  What a job does. `pull`: one backup a backup server or artifact bucket had that this
  *  computer did not, downloaded, verified and registered.
  */
-export type JobKind = "backup" | "verify" | "restore" | "import" | "prune" | "pull";
+export type JobKind = "backup" | "verify" | "restore" | "import" | "prune" | "pull" | 
+/**
+ *  Pending copies pushed to the project's destinations, and each destination's
+ *  retention applied.
+ */
+"sync" | 
+/**  A copy of a backup fetched back from a destination as its local archive. */
+"fetch_copy";
 
 /**
  *  Progress of a running job (throttled by the engine: ≈ every 150 ms, the first and the last
@@ -1023,7 +1221,17 @@ export type JobResult =
 /**  The project's name. */
 project: string; 
 /**  Whether the import created that project. */
-created_project: boolean; backup: BackupRecord };
+created_project: boolean; backup: BackupRecord } | 
+/**
+ *  Pending copies pushed to the project's destinations and each destination's retention
+ *  applied: every upload tried, what retention removed, how many copies still wait.
+ */
+{ kind: "sync"; outcome: SyncOutcome } | 
+/**
+ *  A backup's copy fetched back from a destination, checked, and in place as its local
+ *  archive again.
+ */
+{ kind: "fetch_copy"; outcome: FetchCopyOutcome };
 
 /**  Where a job is in its life. */
 export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed";
@@ -1108,6 +1316,8 @@ export type Manifest = {
 	redactions?: string[],
 	/**  Incremental archives: the backup holding the unchanged objects' bytes. */
 	base_backup_id?: string | null,
+	/**  An encrypted archive (`.tar.gz.age`): how it was encrypted. Never a secret. */
+	encryption?: ArchiveEncryption | null,
 };
 
 /**  The check of one member. */
@@ -1178,6 +1388,15 @@ export type OwnedByOthers = {
 	objects: string[],
 };
 
+/**  A copy waiting for its destination. */
+export type PendingCopy = {
+	backup_id: string,
+	destination: string,
+	since: string,
+	last_error: string | null,
+	attempts: number,
+};
+
 /**  One directory holding pg_dump and pg_restore of one version. */
 export type PgTools = {
 	dir: string,
@@ -1195,7 +1414,11 @@ export type Phase = "connecting" | "counting" | "dumping" |
  *  A backup server (an Offsite agent) makes the backup: `bytes_done` / `bytes_total` are
  *  its percentage (of 100), not bytes.
  */
-"on_server" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | "done";
+"on_server" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | 
+/**  Copying an archive to the project's destinations (bytes of the archive). */
+"copying" | 
+/**  Fetching a copy back from a destination (bytes of the archive). */
+"fetching" | "done";
 
 /**  What to choose in a native dialog. */
 export type PickKind = 
@@ -1286,6 +1509,26 @@ export type ProjectSummary = {
 	backup_count: number,
 };
 
+/**  A project's 3-2-1 state. */
+export type Protection = {
+	project: string,
+	/**  The newest backup (none yet: everything below is zero). */
+	newest_backup: string | null,
+	/**  Copies of the newest backup that exist (stored): the local archive and each destination. */
+	copies: number,
+	/**  Distinct media holding them (this computer, each destination). */
+	media: number,
+	/**  One of them is offsite (an S3 bucket, an rclone remote, or a folder marked offsite). */
+	offsite: boolean,
+	/**  Three copies, two media, one offsite. */
+	meets_321: boolean,
+	destinations: number,
+	/**  Every pending copy of the project, oldest first. */
+	pending: PendingCopy[],
+	/**  In words: "3 copies on 2 media, 1 offsite", "copy to nas pending since 2026-11-24T09:00:00.000Z". */
+	summary: string,
+};
+
 /**  What a prune kept and removed. */
 export type PruneOutcome = {
 	project: string,
@@ -1299,6 +1542,15 @@ export type PruneOutcome = {
 	kept: KeptBackup[],
 	removed: RemovedBackup[],
 	skipped: SkippedBackup[],
+};
+
+/**  A copy a destination's retention removed. */
+export type PrunedCopy = {
+	backup_id: string,
+	destination: string,
+	location: string,
+	/**  The object was deleted (false: it was only pending, nothing was there). */
+	deleted: boolean,
 };
 
 /**  When a backup is expected to be removed by retention. */
@@ -1323,6 +1575,16 @@ export type RemovedBackup = {
 	path: string,
 	/**  Whether its archive was deleted (false in a preview, or when the file was already gone). */
 	file_deleted: boolean,
+};
+
+/**  What removing a destination did. */
+export type RemovedDestination = {
+	name: string,
+	location: string,
+	/**  How many copies the catalog recorded there: forgotten, their files left where they are. */
+	copies_forgotten: number,
+	/**  In words: "2 copies in /media/usb were left in place; Offsite no longer tracks them". */
+	note: string,
 };
 
 /**
@@ -1418,6 +1680,20 @@ export type RoleToCreate = {
 	settings: string[],
 	/**  It can log in but has no password: set one after the restore. */
 	needs_password: boolean,
+};
+
+/**  An S3-compatible bucket (the secret access key is not here: it goes to the keychain). */
+export type S3Target = {
+	/**  `https://s3.eu-central-1.amazonaws.com`, `http://127.0.0.1:9000`. */
+	endpoint: string,
+	region: string,
+	bucket: string,
+	/**  Objects go under this prefix (no leading or trailing `/`; empty: the bucket's root). */
+	prefix: string,
+	/**  The access key id (not secret). */
+	key_id: string,
+	/**  Path-style addressing (`endpoint/bucket/key`), as MinIO and most self-hosted stores need. */
+	path_style: boolean,
 };
 
 /**  What a schedule runs. */
@@ -1548,6 +1824,15 @@ export type ServerSettings = {
 	 *  the backups cross the network unencrypted. Loopback needs no consent.
 	 */
 	insecure_http?: boolean,
+};
+
+/**  A change of a project's encryption. */
+export type SetEncryption = {
+	mode: EncryptionMode | null,
+	/**  Passphrase mode: the passphrase (required). */
+	passphrase: string | null,
+	/**  Key mode: extra public recipients. */
+	recipients?: string[],
 };
 
 /**
@@ -1764,6 +2049,18 @@ export type SupabaseSettings = {
 	access_token: string | null,
 };
 
+/**  What a sync did. */
+export type SyncOutcome = {
+	project: string,
+	job_id: string,
+	/**  Every upload tried. */
+	copies: CopyResult[],
+	/**  What each destination's retention removed. */
+	pruned: PrunedCopy[],
+	/**  Copies still pending afterwards. */
+	pending: number,
+};
+
 export type TableCheck = {
 	schema: string,
 	table: string,
@@ -1867,6 +2164,11 @@ export type VerifyReport = {
 	problems: string[],
 	/**  The manifest, when it could be read. */
 	manifest: Manifest | null,
+	/**
+	 *  An encrypted archive verified without its key: why its members were not checked (only
+	 *  the ciphertext's SHA-256 against `<archive>.sha256`). `None`: the contents were checked.
+	 */
+	contents_not_checked?: string | null,
 };
 
 /**  The version of this build and of the formats it speaks. */

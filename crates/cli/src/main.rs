@@ -5,8 +5,10 @@
 mod stdio;
 mod archive_arg;
 mod components_cmd;
+mod destination_cmd;
 #[cfg(test)]
 mod docs_examples;
+mod encryption_cmd;
 #[cfg(test)]
 mod help_examples;
 mod history_cmd;
@@ -45,7 +47,7 @@ static LONG_VERSION: LazyLock<String> = LazyLock::new(|| offsite_core::version_i
     after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com/shop --password-stdin\n  \
 offsite backup shop\n  offsite backups shop --json\n\n\
 Exit codes and error codes: see docs/cli.md (0 ok, 1 failure, 2 bad input, 3 connection, \
-4 integrity, 5 needs consent, 6 overdue, 7 permission, 130 cancelled)."
+4 integrity, 5 needs consent, 6 overdue, 7 permission, 8 wrong key, 130 cancelled)."
 )]
 struct Cli {
     /// Data folder (catalog, default backup folder). Default: the platform's app-data folder.
@@ -127,13 +129,28 @@ enum Command {
     History(history_cmd::HistoryArgs),
     /// Check an archive's checksums; exit 0 when intact, 4 naming the first bad member.
     #[command(
-        after_help = "Examples:\n  offsite verify shop:latest\n  offsite verify ~/Offsite/backups/shop/shop-2026-11-20T023000Z-database.tar.gz\n  offsite verify 3f2a9c1e --json"
+        after_help = "Examples:\n  offsite verify shop:latest\n  offsite verify ~/Offsite/backups/shop/shop-2026-11-20T023000Z-database.tar.gz\n  offsite verify 3f2a9c1e --json\n  offsite verify shop_20261120_023000_database.tar.gz.age --key-stdin < shop-key.txt"
     )]
     Verify {
         /// The archive: its path, a backup id (either id `backups` or `inspect` shows, or a
         /// unique start of one), or PROJECT:latest.
         archive: PathBuf,
+        /// An encrypted (.age) archive's key, read from standard input: an AGE-SECRET-KEY-1…
+        /// line (or identity file) or the passphrase. Default: the project's key from the
+        /// keychain; without any key only the ciphertext is checked against its .sha256.
+        #[arg(long)]
+        key_stdin: bool,
     },
+    /// A project's encryption (age): set it up, confirm the recovery item, show it.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite encryption set shop --generate-key\n  offsite encryption confirm shop < shop-recovery-key.txt\n  offsite encryption show shop"
+    )]
+    Encryption(encryption_cmd::EncryptionCmd),
+    /// A project's encryption key: print its recovery item.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  offsite key export shop > shop-key.txt")]
+    Key(encryption_cmd::KeyCmd),
     /// Show an archive's manifest.
     #[command(
         after_help = "Examples:\n  offsite inspect shop:latest\n  offsite inspect shop-2026-11-20T023000Z-database.tar.gz --json"
@@ -177,6 +194,41 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Add, list, remove or test a project's destinations: folders, S3-compatible buckets and
+    /// rclone remotes its archives are copied to after each backup, each with its own retention.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite destination add shop usb --folder /media/usb/offsite --keep-daily 7\n  offsite destination list shop\n  offsite destination test shop usb"
+    )]
+    Destination(destination_cmd::DestinationCmd),
+    /// Every backup of a project and where its copies are (local, each destination), with their
+    /// state; and the project's 3-2-1 state.
+    #[command(after_help = "Examples:\n  offsite copies shop\n  offsite copies shop --json")]
+    Copies {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
+    /// Push a project's pending copies to its destinations now, and apply each destination's
+    /// retention (exit 3 while copies stay pending).
+    #[command(after_help = "Examples:\n  offsite sync shop\n  offsite sync shop --json")]
+    Sync {
+        /// The project (see `offsite project list`).
+        name: String,
+    },
+    /// Fetch a backup's copy back from a destination when its local archive is gone (checked,
+    /// then registered as the local archive again), so verify and restore can use it.
+    #[command(
+        after_help = "Examples:\n  offsite fetch-copy shop 3f2a9c1e\n  offsite fetch-copy shop 3f2a9c1e --from usb"
+    )]
+    FetchCopy {
+        /// The project (see `offsite project list`).
+        name: String,
+        /// The backup's id (see `offsite copies NAME --json`).
+        backup_id: String,
+        /// The destination to fetch from (default: the first that holds a copy and answers).
+        #[arg(long, value_name = "DEST_NAME")]
+        from: Option<String>,
+    },
     /// Run what is due now, once (for a systemd timer, cron or a Kubernetes CronJob).
     #[command(after_help = "Examples:\n  offsite run-due\n  offsite run-due --json")]
     RunDue,
@@ -204,6 +256,7 @@ mod exit {
     pub const INTEGRITY: u8 = 4;
     pub const NEEDS_CONSENT: u8 = 5;
     pub const PERMISSION: u8 = 7;
+    pub const WRONG_KEY: u8 = 8;
     pub const CANCELLED: u8 = 130;
 }
 
@@ -220,6 +273,7 @@ fn exit_code(e: &Error) -> u8 {
         | ErrorKind::UnsafePath
         | ErrorKind::ValidationFailed => exit::INTEGRITY,
         ErrorKind::NeedsConsent | ErrorKind::ArbitrarySql => exit::NEEDS_CONSENT,
+        ErrorKind::WrongKey => exit::WRONG_KEY,
         ErrorKind::Cancelled => exit::CANCELLED,
         _ => exit::FAILURE,
     }
@@ -376,11 +430,15 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Backups { name } => out.backups(&engine.backup_list(&name).await?),
         Command::Forget(args) => return history_cmd::forget(&engine, args, out).await,
         Command::History(args) => return history_cmd::history(&engine, args, out).await,
-        Command::Verify { archive: given } => {
+        Command::Verify {
+            archive: given,
+            key_stdin,
+        } => {
+            let key = key_stdin.then(encryption_cmd::key_from_stdin).transpose()?;
             let path = archive_arg::resolve(&engine, &given, out).await?.path;
-            let outcome = engine
-                .verify(VerifyOptions::path(path), job("verifying"))
-                .await?;
+            let mut opts = VerifyOptions::path(path);
+            opts.key = key;
+            let outcome = engine.verify(opts, job("verifying")).await?;
             out.verify(&outcome.report);
             if !outcome.report.ok {
                 return Ok(exit::INTEGRITY);
@@ -398,10 +456,38 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Restore(args) => {
             return restore_cmd::restore(&engine, args, out, job("restoring")).await
         }
+        Command::Encryption(cmd) => return encryption_cmd::encryption(&engine, cmd, out).await,
+        Command::Key(cmd) => return encryption_cmd::key(&engine, cmd, out).await,
         Command::Schedule(cmd) => return schedule_cmd::schedule(&engine, cmd, out).await,
         Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
         Command::Prune { name, dry_run } => {
             return schedule_cmd::prune(&engine, name, dry_run, out, job("pruning")).await
+        }
+        Command::Destination(cmd) => return destination_cmd::destination(&engine, cmd, out).await,
+        Command::Copies { name } => return destination_cmd::copies(&engine, &name, out).await,
+        Command::Sync { name } => {
+            return destination_cmd::sync(&engine, name, out, job("copying")).await
+        }
+        Command::FetchCopy {
+            name,
+            backup_id,
+            from,
+        } => {
+            let o = engine
+                .fetch_copy(
+                    offsite_core::ops::FetchCopyOptions {
+                        project: name,
+                        backup_id,
+                        destination: from,
+                    },
+                    job("fetching a copy"),
+                )
+                .await?;
+            if out.json() {
+                out.emit(&serde_json::json!({ "fetched": o }));
+            } else {
+                println!("{}", o.path);
+            }
         }
         Command::RunDue => return schedule_cmd::run_due(&engine, out).await,
         Command::Daemon => return schedule_cmd::daemon(&engine, out, cancel.clone()).await,

@@ -120,9 +120,18 @@ impl Out {
                 "size": o.backup.size,
                 "sha256": o.backup.sha256,
                 "created_at": o.backup.created_at,
+                "copies": o.copies,
             }));
         } else {
             println!("{}", o.backup.path);
+            for c in &o.copies {
+                if let Some(e) = &c.error {
+                    eprintln!(
+                        "offsite: the copy to {} is pending ({}); `offsite sync` tries again",
+                        c.destination, e.message
+                    );
+                }
+            }
         }
     }
 
@@ -186,7 +195,14 @@ impl Out {
         for p in &r.problems {
             println!("problem: {p}");
         }
+        if let Some(note) = &r.contents_not_checked {
+            println!("note: {note} (give the key with --key-stdin to check them)");
+        }
         match &r.first_bad {
+            None if r.ok && r.contents_not_checked.is_some() => println!(
+                "ciphertext intact (contents not checked): {}",
+                r.archive.display()
+            ),
             None if r.ok => println!("intact: {}", r.archive.display()),
             Some(bad) => println!("CORRUPT: first bad member: {bad}"),
             None => println!("CORRUPT"),

@@ -136,6 +136,7 @@ pub async fn backup(
     out.backup(&BackupOutcome {
         job_id: o.job_id,
         backup: o.backup,
+        copies: Vec::new(),
     });
     Ok(0)
 }

@@ -245,6 +245,47 @@ impl Engine {
     pub async fn remove_project(&self, name: &str) -> Result<()> {
         ops::projects::remove(self, name).await
     }
+    /// A project's encryption settings (never a secret).
+    pub async fn encryption(&self, project: &str) -> Result<ops::encryption::EncryptionSettings> {
+        ops::encryption::get(self, project).await
+    }
+    /// Set, change or turn off a project's encryption; key mode returns the recovery item
+    /// (shown once, here). Confirm it with [`confirm_recovery`](Self::confirm_recovery).
+    pub async fn set_encryption(
+        &self,
+        project: &str,
+        req: ops::encryption::SetEncryption,
+    ) -> Result<ops::encryption::EncryptionSetup> {
+        ops::encryption::set(self, project, req).await
+    }
+    /// The user enters the recovery item back (wrong → `wrong_key`).
+    pub async fn confirm_recovery(
+        &self,
+        project: &str,
+        item: &str,
+    ) -> Result<ops::encryption::EncryptionSettings> {
+        ops::encryption::confirm(self, project, item).await
+    }
+    /// The project's recovery item (identity file or passphrase) from the keychain.
+    pub async fn export_key(&self, project: &str) -> Result<String> {
+        ops::encryption::export_key(self, project).await
+    }
+    /// The encryption mode new projects start with.
+    pub async fn default_encryption(&self) -> Result<ops::encryption::EncryptionMode> {
+        ops::encryption::default_mode(self).await
+    }
+    /// Set the encryption mode new projects start with.
+    pub async fn set_default_encryption(
+        &self,
+        mode: ops::encryption::EncryptionMode,
+    ) -> Result<()> {
+        self.catalog
+            .set_settings_together(&[(
+                ops::encryption::DEFAULT_ENCRYPTION_SETTING,
+                Some(mode.as_str()),
+            )])
+            .await
+    }
     /// Replace a project's stored password.
     pub async fn set_password(&self, name: &str, password: &str) -> Result<()> {
         ops::projects::set_password(self, name, password).await
@@ -463,6 +504,59 @@ impl Engine {
     pub async fn prune(&self, opts: PruneOptions, start: JobStart) -> Result<PruneOutcome> {
         ops::prune::run(self, opts, start).await
     }
+
+    // ---- destinations and copies ----
+
+    /// Add a destination to a project (an S3 `secret` goes to the keychain, never the catalog).
+    pub async fn add_destination(
+        &self,
+        project: &str,
+        spec: crate::catalog::DestinationSpec,
+        secret: Option<String>,
+    ) -> Result<crate::catalog::DestinationRecord> {
+        ops::destinations::add(self, project, spec, secret).await
+    }
+    /// A project's destinations, by name.
+    pub async fn destinations(
+        &self,
+        project: &str,
+    ) -> Result<Vec<crate::catalog::DestinationRecord>> {
+        ops::destinations::list(self, project).await
+    }
+    /// Remove a destination: the copies there are forgotten, their files left in place.
+    pub async fn remove_destination(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<RemovedDestination> {
+        ops::destinations::remove(self, project, name).await
+    }
+    /// Whether a destination is reachable and writable, and its free space when known.
+    pub async fn test_destination(&self, project: &str, name: &str) -> Result<DestinationTest> {
+        ops::destinations::test(self, project, name).await
+    }
+    /// Every backup of a project and where its copies are, with their state.
+    pub async fn copies(&self, project: &str) -> Result<Vec<BackupCopies>> {
+        ops::copies_view::copies(self, project).await
+    }
+    /// A project's 3-2-1 state at a glance.
+    pub async fn protection(&self, project: &str) -> Result<Protection> {
+        ops::copies_view::protection(self, project).await
+    }
+    /// Push pending copies and apply each destination's retention (a `sync` job).
+    pub async fn sync(&self, opts: SyncOptions, start: JobStart) -> Result<SyncOutcome> {
+        ops::copy_out::sync(self, opts, start).await
+    }
+    /// Fetch a copy of a backup back from a destination as its local archive (a `fetch_copy`
+    /// job), so restore and verify can use it.
+    pub async fn fetch_copy(
+        &self,
+        opts: FetchCopyOptions,
+        start: JobStart,
+    ) -> Result<FetchCopyOutcome> {
+        ops::fetch_copy::run(self, opts, start).await
+    }
+
     /// Pause every schedule until `until` (`None`: resume); missed slots then run once.
     /// How many due runs may run at once (1–4; default 1).
     pub async fn schedule_concurrency(&self) -> usize {

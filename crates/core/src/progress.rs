@@ -29,6 +29,10 @@ pub enum Phase {
     SafetyBackup,
     Restoring,
     Validating,
+    /// Copying an archive to the project's destinations (bytes of the archive).
+    Copying,
+    /// Fetching a copy back from a destination (bytes of the archive).
+    Fetching,
     Done,
 }
 
@@ -48,6 +52,8 @@ impl Phase {
             Phase::SafetyBackup => "safety backup",
             Phase::Restoring => "restoring",
             Phase::Validating => "validating",
+            Phase::Copying => "copying to destinations",
+            Phase::Fetching => "fetching a copy",
             Phase::Done => "done",
         }
     }

@@ -526,6 +526,16 @@ impl<T: Destination + ?Sized> Destination for Retrying<T> {
         let what = format!("deleting {name} in {}", self.location());
         self.run(&what, move || self.inner.delete(name)).await
     }
+
+    async fn deep_sha256(&self, name: &str) -> Result<String> {
+        let what = format!("reading {name} back from {}", self.location());
+        self.run(&what, move || self.inner.deep_sha256(name)).await
+    }
+
+    async fn check(&self) -> Result<crate::destinations::DestinationCheck> {
+        let what = format!("testing {}", self.location());
+        self.run(&what, move || self.inner.check()).await
+    }
 }
 
 /// The object stored under `name` when it holds exactly `body`'s bytes.
@@ -674,6 +684,14 @@ impl<T: Destination + ?Sized> Destination for RateLimited<T> {
     async fn delete(&self, name: &str) -> Result<bool> {
         self.bucket.acquire().await;
         self.inner.delete(name).await
+    }
+    async fn deep_sha256(&self, name: &str) -> Result<String> {
+        self.bucket.acquire().await;
+        self.inner.deep_sha256(name).await
+    }
+    async fn check(&self) -> Result<crate::destinations::DestinationCheck> {
+        self.bucket.acquire().await;
+        self.inner.check().await
     }
 }
 

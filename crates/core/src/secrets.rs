@@ -132,10 +132,29 @@ pub fn project_s3_secret_key(project_name: &str) -> String {
     format!("project:{project_name}:s3-secret")
 }
 
+/// The key of the S3 secret access key of a project's destination:
+/// `project:<name>:destination:<dest>:dest-s3-secret` (headless: the per-key variable of
+/// [`env_var_for_key`], e.g. `OFFSITE_PASSWORD_PROJECT_SHOP_DESTINATION_BUCKET_DEST_S3_SECRET`).
+pub fn destination_s3_secret_key(project_name: &str, destination: &str) -> String {
+    format!("project:{project_name}:destination:{destination}:dest-s3-secret")
+}
+
 /// The key of a project's Supabase personal access token: `project:<name>:supabase-token`
 /// (headless: `OFFSITE_PASSWORD_PROJECT_<NAME>_SUPABASE_TOKEN`, or `SUPABASE_ACCESS_TOKEN`).
 pub fn project_supabase_token_key(project_name: &str) -> String {
     format!("project:{project_name}:supabase-token")
+}
+
+/// The key of a project's encryption passphrase (passphrase mode):
+/// `project:<name>:encryption-passphrase`.
+pub fn project_encryption_passphrase_key(project_name: &str) -> String {
+    format!("project:{project_name}:encryption-passphrase")
+}
+
+/// The key of a project's age identity (`AGE-SECRET-KEY-1…`, key mode):
+/// `project:<name>:encryption-identity`.
+pub fn project_encryption_identity_key(project_name: &str) -> String {
+    format!("project:{project_name}:encryption-identity")
 }
 
 /// The environment variable [`EnvStore`] reads for `key`: `OFFSITE_PASSWORD_` followed by the key

@@ -128,7 +128,8 @@ pub(crate) fn unknown_stored_word(what: &str, s: &str) -> String {
 mod tests {
     use crate::archive::BackupType;
     use crate::catalog::{
-        BackupStatus, Catalog, ChangeEntity, ChangeOp, JobKind, JobState, JobTrigger, ScheduleKind,
+        BackupStatus, Catalog, ChangeEntity, ChangeOp, CopyState, DestinationKind, JobKind,
+        JobState, JobTrigger, ScheduleKind,
     };
     use crate::error::ErrorKind;
     use crate::ops::DueRunState;
@@ -173,7 +174,10 @@ mod tests {
         ScheduleKind,
         ChangeEntity,
         ChangeOp,
-        DueRunState
+        DueRunState,
+        DestinationKind,
+        CopyState,
+        crate::ops::encryption::EncryptionMode
     );
 
     /// Every variant of `T`, in order, has the word of `expected` (the strings the catalog and
@@ -215,7 +219,16 @@ mod tests {
         let c = Catalog::open_in_memory().await.unwrap();
         same_words::<JobKind>(
             &c,
-            &["backup", "verify", "restore", "import", "prune", "pull"],
+            &[
+                "backup",
+                "verify",
+                "restore",
+                "import",
+                "prune",
+                "pull",
+                "sync",
+                "fetch_copy",
+            ],
         )
         .await;
         same_words::<JobState>(
@@ -241,6 +254,10 @@ mod tests {
         same_words::<ChangeEntity>(&c, &["project", "backup", "job"]).await;
         same_words::<ChangeOp>(&c, &["upsert", "delete"]).await;
         same_words::<DueRunState>(&c, &["succeeded", "failed", "skipped"]).await;
+        same_words::<DestinationKind>(&c, &["folder", "s3", "rclone"]).await;
+        same_words::<CopyState>(&c, &["stored", "pending"]).await;
+        same_words::<crate::ops::encryption::EncryptionMode>(&c, &["off", "passphrase", "key"])
+            .await;
     }
 
     #[tokio::test]

@@ -247,6 +247,9 @@ impl<T: Send + Sync> PutBody for CutBody<'_, T> {
     fn size(&self) -> Option<u64> {
         self.body.size()
     }
+    fn sha256(&self) -> Option<String> {
+        self.body.sha256()
+    }
 }
 
 #[async_trait]
@@ -304,6 +307,14 @@ impl<T: Destination> Destination for Faulty<T> {
     async fn delete(&self, name: &str) -> Result<bool> {
         self.before_call("delete")?;
         self.inner.delete(name).await
+    }
+    async fn deep_sha256(&self, name: &str) -> Result<String> {
+        self.before_call("deep sha256")?;
+        self.inner.deep_sha256(name).await
+    }
+    async fn check(&self) -> Result<offsite_core::destinations::DestinationCheck> {
+        self.before_call("check")?;
+        self.inner.check().await
     }
 }
 

@@ -53,6 +53,9 @@ pub enum HttpFault {
     SetHeader { name: String, value: Option<String> },
     /// Forward, with the body byte at this offset (of this answer's body) inverted.
     CorruptBodyAt(u64),
+    /// Read the request's head and this many bytes of its body, then close the connection
+    /// without asking the server (an upload cut midway; the client sees its send fail).
+    CutRequestAfter(u64),
     /// Several of the above on one request (a canned answer, if any, wins). Empty: forward
     /// unchanged (injected before another fault for the same requests, it lets the first ones
     /// through).
@@ -363,11 +366,24 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: &ProxyState) -> std::io::R
         }
         lines.push((lower, line));
     }
-    let mut body = vec![0u8; content_length];
-    reader.read_exact(&mut body)?;
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let path = parts.next().unwrap_or("").to_string();
+    let fault = take_fault(st, &method, &path);
+    let cut_request = fault.as_ref().and_then(|f| {
+        f.flat().into_iter().find_map(|f| match f {
+            HttpFault::CutRequestAfter(n) => Some(*n),
+            _ => None,
+        })
+    });
+    let mut body = vec![0u8; content_length];
+    if let Some(n) = cut_request {
+        // Take part of the upload, then hang up (unread bytes make the close a reset).
+        let n = (n as usize).min(content_length);
+        reader.read_exact(&mut body[..n])?;
+    } else {
+        reader.read_exact(&mut body)?;
+    }
     let at = Instant::now();
     st.requests.fetch_add(1, Ordering::SeqCst);
     match method.as_str() {
@@ -375,9 +391,24 @@ fn serve(client: TcpStream, upstream: SocketAddr, st: &ProxyState) -> std::io::R
         "PUT" => st.puts.fetch_add(1, Ordering::SeqCst),
         _ => 0,
     };
-    let fault = take_fault(st, &method, &path);
     if fault.is_some() {
         st.injected.fetch_add(1, Ordering::SeqCst);
+    }
+    if cut_request.is_some() {
+        drop(reader);
+        let _ = client.shutdown(Shutdown::Both);
+        st.exchanges.lock().unwrap().push(HttpExchange {
+            method,
+            path: path.split('?').next().unwrap_or("").to_string(),
+            query: listing_query(&path),
+            range,
+            if_range,
+            status: 0,
+            at,
+            body_bytes: 0,
+            fault,
+        });
+        return Ok(());
     }
     let mut ex = HttpExchange {
         method: method.clone(),

@@ -116,3 +116,91 @@ fn free_port() -> u16 {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
     l.local_addr().expect("local addr").port()
 }
+
+/// The `s3s-fs` program (a folder served as S3, checking SigV4 signatures):
+/// `$OFFSITE_S3S_FS`, else `PATH`, else `~/.cargo/bin` (where `.ci/setup.sh` installs it).
+pub fn s3s_fs_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("OFFSITE_S3S_FS") {
+        return PathBuf::from(p);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("s3s-fs"))
+            .find(|p| p.is_file())
+    });
+    let in_cargo = || {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+        let p = home.join("bin/s3s-fs");
+        p.is_file().then_some(p)
+    };
+    on_path.or_else(in_cargo).unwrap_or_else(|| {
+        panic!(
+            "testkit: s3s-fs not found (PATH, ~/.cargo/bin, $OFFSITE_S3S_FS). Install it: \
+             cargo install s3s-fs@0.14.1 --locked --features binary (or run .ci/setup.sh)"
+        )
+    })
+}
+
+/// An s3s-fs server on a free loopback port serving a temporary folder, with the access key
+/// [`TEST_KEY_ID`] / [`TEST_SECRET`] (other keys are refused: `InvalidAccessKeyId` or
+/// `SignatureDoesNotMatch`). Buckets are the folder's sub-folders. Stopped when dropped.
+pub struct S3sFsServer {
+    child: Child,
+    port: u16,
+    root: tempfile::TempDir,
+}
+
+impl S3sFsServer {
+    pub fn start() -> S3sFsServer {
+        let bin = s3s_fs_path();
+        let root = tempfile::tempdir().expect("s3s-fs root");
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", TEST_KEY_ID, "--secret-key", TEST_SECRET])
+            .arg(root.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("testkit: starting {}: {e}", bin.display()));
+        let server = S3sFsServer { child, port, root };
+        let t0 = Instant::now();
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "testkit: s3s-fs did not listen on 127.0.0.1:{port} within 30 s"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// Make a bucket (a folder under the root).
+    pub fn create_bucket(&self, name: &str) {
+        std::fs::create_dir_all(self.root.path().join(name)).expect("bucket folder");
+    }
+
+    /// The folder served.
+    pub fn root(&self) -> &std::path::Path {
+        self.root.path()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for S3sFsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -19,6 +19,8 @@ const PHASES: Record<Phase, string> = {
   safety_backup: "Safety backup",
   restoring: "Restoring",
   validating: "Validating row counts",
+  copying: "Copying to destinations",
+  fetching: "Fetching a copy",
   done: "Done",
 };
 
@@ -174,6 +176,12 @@ function resultText(f: JobFinished): string {
       return `Imported into ${r.project}: ${formatBytes(r.backup.size)}`;
     case "pull":
       return `Pulled: ${pullSummary(r)}`;
+    case "sync": {
+      const stored = r.outcome.copies.filter((c) => c.state === "stored").length;
+      return `Copies: ${stored} pushed, ${r.outcome.pruned.length} removed by retention, ${r.outcome.pending} pending`;
+    }
+    case "fetch_copy":
+      return `Fetched from ${r.outcome.destination} and checked`;
   }
 }
 

@@ -22,6 +22,7 @@ const KINDS: Record<ErrorKind, true> = {
   disk_full: true,
   needs_consent: true,
   arbitrary_sql: true,
+  wrong_key: true,
   validation_failed: true,
   secrets: true,
   keychain_unavailable: true,

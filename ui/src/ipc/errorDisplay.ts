@@ -30,7 +30,12 @@ export type ErrorDisplay = {
   unreadableFile: boolean;
   /** The restore report's advice. */
   restore: RestoreAdvice;
+  /** Where a refused backup sends the user to fix it ("Back up now" on the project page). */
+  backupFix: BackupFix | null;
 };
+
+/** A refused backup's way out: a button with this label opens that part of the project page. */
+export type BackupFix = { target: "encryption"; label: string };
 
 const GENERIC_TITLE = "Something went wrong";
 
@@ -61,6 +66,7 @@ function failed(title: string, over: Partial<ErrorDisplay> = {}): ErrorDisplay {
     field: null,
     unreadableFile: false,
     restore: RESTORE_DEFAULT,
+    backupFix: null,
     ...over,
   };
 }
@@ -99,6 +105,7 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
     offerRetry: false,
     field: null,
     unreadableFile: false,
+    backupFix: null,
     restore: {
       text: "The restore was cancelled. It runs in one transaction, so the target was left as it was.",
       goto: "review",
@@ -107,6 +114,8 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
   },
   disk_full: failed("The disk is full"),
   needs_consent: failed(GENERIC_TITLE, {
+    // A backup is refused with it while encryption is set up but its recovery item not entered back.
+    backupFix: { target: "encryption", label: "Enter the recovery item…" },
     restore: {
       text: "The target database is not empty any more. Review the plan again and confirm replacing it.",
       goto: "review",
@@ -126,6 +135,14 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
       text: "The restore ran, but the row counts do not match what the backup recorded.",
       goto: null,
       label: null,
+    },
+  }),
+  wrong_key: failed("The key or passphrase does not open it", {
+    offerRetry: false,
+    restore: {
+      text: "The archive is encrypted and the key or passphrase given does not open it. Choose the backup again with the right one.",
+      goto: "source",
+      label: "Choose the backup again",
     },
   }),
   secrets: failed("The keychain failed"),

@@ -240,4 +240,72 @@ describe("ProjectPage", () => {
     expect(await screen.findByTestId("action-error")).toHaveAttribute("data-code", "not_found");
     expect(calls.find((c) => c.cmd === "show_in_folder")?.args).toEqual({ backupId: many[1]!.id });
   });
+  it("a backup refused for unconfirmed encryption links to the confirmation, and shows where a backup lives", async () => {
+    const backups = many.slice(0, 2);
+    setup(backups, {
+      start_backup: () => {
+        throw { code: "needs_consent", message: "Encryption is set up but not confirmed.", hint: null, retryable: false };
+      },
+      get_encryption: () => ({ mode: "key", public_key: "age1pub", recipients: [], confirmed: false }),
+      list_destinations: () => [],
+      get_protection: () => ({
+        project: "shop",
+        newest_backup: backups[0]?.id ?? null,
+        copies: 2,
+        media: 2,
+        offsite: false,
+        meets_321: false,
+        destinations: 1,
+        pending: [{ backup_id: backups[1]?.id ?? "", destination: "nas", since: "2026-11-24T09:00:00Z", last_error: null, attempts: 1 }],
+        summary: "",
+      }),
+      list_copies: () =>
+        backups.map((b) => ({
+          backup_id: b.id,
+          created_at: b.created_at,
+          path: b.path,
+          copies: [
+            { destination: "local", kind: null, location: b.path, state: "stored", status: "unverified", size: 1, uploaded_at: null, verified_at: null, pending_since: null, last_error: null, attempts: 0 },
+            { destination: "nas", kind: "folder", location: "shop/x", state: "stored", status: "unverified", size: 1, uploaded_at: "2026-11-24T09:01:00Z", verified_at: null, pending_since: null, last_error: null, attempts: 1 },
+          ],
+        })),
+    });
+    await screen.findAllByTestId("backups-row");
+    expect(await screen.findByTestId("protection-copies")).toHaveTextContent("2 of 3");
+    expect(screen.getByTestId("protection-pending")).toHaveTextContent("copy to nas pending since");
+    fireEvent.click(screen.getAllByTestId("backups-row")[0]!);
+    expect(await screen.findByTestId("backup-where-copy")).toHaveAttribute("data-destination", "nas");
+
+    fireEvent.click(screen.getByTestId("backup-now"));
+    expect(await screen.findByTestId("action-error")).toHaveAttribute("data-code", "needs_consent");
+    expect(screen.queryByTestId("encryption-confirm")).toBeNull();
+    fireEvent.click(screen.getByTestId("action-error-fix"));
+    expect(await screen.findByTestId("encryption-confirm")).toBeInTheDocument();
+  });
+  it("a backup job refused for unconfirmed encryption links to the confirmation until it is done", async () => {
+    let confirmed = false;
+    setup(many.slice(0, 1), {
+      get_encryption: () => ({ mode: "key", public_key: "age1pub", recipients: [], confirmed }),
+      confirm_recovery: () => {
+        confirmed = true;
+        return { mode: "key", public_key: "age1pub", recipients: [], confirmed };
+      },
+    });
+    await screen.findAllByTestId("backups-row");
+    fireEvent.click(screen.getByTestId("backup-now"));
+    const refused: JobFinished = {
+      job_id: "job-b",
+      kind: "backup",
+      ok: false,
+      error: { code: "needs_consent", message: "not confirmed yet", hint: null, retryable: false },
+      result: null,
+    };
+    await waitFor(() => expect(screen.getByTestId("backup-now")).toHaveTextContent("Backing up…"));
+    await act(() => emit("job-finished", refused));
+    fireEvent.click(await screen.findByTestId("action-error-fix"));
+    fireEvent.change(await screen.findByTestId("encryption-confirm-input"), { target: { value: "AGE-SECRET-KEY-1X" } });
+    fireEvent.click(screen.getByTestId("encryption-confirm-submit"));
+    await screen.findByTestId("encryption-notice");
+    await waitFor(() => expect(screen.queryByTestId("action-error-fix")).toBeNull());
+  });
 });

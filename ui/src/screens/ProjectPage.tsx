@@ -34,6 +34,14 @@ import { ArtifactsSection } from "../project/ArtifactsSection";
 import { ServerSection } from "../project/ServerSection";
 import { defaultType } from "../project/backupTypes";
 import { BackupContents } from "../project/BackupContents";
+import { errorDisplay } from "../ipc/errorDisplay";
+import { EncryptionPanel } from "../protection/EncryptionPanel";
+import {
+  DestinationsPanel,
+  ProtectionGlance,
+  SelectedBackupWhere,
+  useProtection,
+} from "../protection/ProtectionPanels";
 
 export const ROW_HEIGHT = 34;
 export const LIST_HEIGHT = 340;
@@ -70,8 +78,19 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
   const [notice, setNotice] = useState<string | null>(null);
   const store = useStore();
   const { startBackup, startVerify } = useJobActions();
-  const running = useLiveJobs(name).filter((j) => !j.finished);
+  const liveJobs = useLiveJobs(name);
+  const running = liveJobs.filter((j) => !j.finished);
   const backingUp = running.some((j) => j.kind === "backup");
+  const protection = useProtection(name);
+  // Bumped by a refused backup's "Enter the recovery item…": the encryption panel opens it.
+  const [confirmRequest, setConfirmRequest] = useState(0);
+  // A backup refused at its start (actionError) or by its job (unconfirmed encryption is refused
+  // by the backup job): the way out, until the user took it.
+  const lastBackup = liveJobs.find((j) => j.kind === "backup" && j.finished); // newest first
+  const [fixTaken, setFixTaken] = useState<string | null>(null);
+  const jobError = lastBackup?.finished?.ok === false && lastBackup.id !== fixTaken ? lastBackup.finished.error : null;
+  const refused = actionError ?? jobError;
+  const backupFix = refused ? errorDisplay(refused.code).backupFix : null;
   const refresh = () => {
     store.reload(keys.project(name));
     store.reload(keys.backups(name));
@@ -188,7 +207,20 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
         </button>
       </div>
 
+      <ProtectionGlance data={protection.data} />
+
       {actionError && <ErrorNotice error={actionError} testId="action-error" />}
+      {backupFix && (
+        <button
+          type="button"
+          className="btn btn-small btn-primary"
+          onClick={() => setConfirmRequest((n) => n + 1)}
+          data-testid="action-error-fix"
+        >
+          {backupFix.label}
+        </button>
+      )}
+
       {notice && (
         <p className="notice notice-ok small" role="status" data-testid="action-notice">
           {notice}
@@ -250,6 +282,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
           </button>
         </div>
         <BackupContents backup={current} />
+        <SelectedBackupWhere data={protection.data} backup={current} />
         {load.status === "loading" && (
           <p className="muted" data-testid="backups-loading">
             Loading backups…
@@ -275,6 +308,15 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
       <ComponentsSection project={name} />
       <ServerSection project={name} />
       <ArtifactsSection project={name} />
+      <EncryptionPanel
+        project={name}
+        confirmRequest={confirmRequest}
+        onChanged={() => {
+          setActionError(null);
+          setFixTaken(lastBackup?.id ?? null);
+        }}
+      />
+      <DestinationsPanel project={name} protection={protection} />
       <ScheduleSection project={name} />
       <RetentionSection project={name} />
     </section>

@@ -13,6 +13,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { useAppSettings } from "../settings/appSettings";
 import { UpdateSection } from "../updates/UpdateSection";
 import { About } from "../settings/About";
+import { DefaultEncryption } from "../protection/DefaultEncryption";
 
 /** `<base>/<child>` with the separator the base already uses (Windows paths use `\`). */
 export function joinPath(base: string, ...parts: string[]): string {
@@ -465,6 +466,7 @@ export function Settings({ onBack }: Props) {
         {pickError && <ErrorNotice error={pickError} testId="settings-pick-error" />}
         {saveError && <ErrorNotice error={saveError} testId="settings-error" />}
       </form>
+      <DefaultEncryption />
       <About info={info} />
     </section>
   );

@@ -43,6 +43,11 @@ describe("screens on the store", () => {
             return backups;
           case "list_jobs":
             return [];
+          case "list_destinations":
+          case "list_copies":
+            return [];
+          case "get_protection":
+            return { project: "shop", newest_backup: null, copies: 1, media: 1, offsite: false, meets_321: false, destinations: 0, pending: [], summary: "" };
           default:
             throw new Error(`unexpected command ${cmd}`);
         }
@@ -70,6 +75,8 @@ describe("screens on the store", () => {
     // let that settle so the calls below are only the change's.
     await act(() => store.ready());
     await act(() => new Promise((r) => setTimeout(r, 60)));
+    // The schedule editor's first preview (debounced after the page opened) is not the change's.
+    await waitFor(() => expect(calls).toContain("preview_schedule"), { timeout: 2000 });
 
     // The CLI (another process) writes a backup of shop; the catalog reports it.
     backups = [row(0), ...backups];
@@ -80,7 +87,8 @@ describe("screens on the store", () => {
     await waitFor(() => expect(screen.getAllByTestId("backups-row")).toHaveLength(3));
     expect(screen.getByTestId("backup-count")).toHaveTextContent("3");
     expect(screen.getAllByTestId("backups-row")[0]).toHaveTextContent("shop_0_database.tar.gz");
-    expect(calls.sort()).toEqual(["get_project", "list_backups", "removal_forecast"]);
+    // The page's 3-2-1 view and "where it lives" follow the backups too (issue 25).
+    expect(calls.sort()).toEqual(["get_project", "get_protection", "list_backups", "list_copies", "removal_forecast"]);
   });
 
   it("shows a backup the catalog-changed event names on the open project page (the app's own adapter)", async () => {

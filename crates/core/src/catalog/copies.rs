@@ -8,6 +8,7 @@
 use super::sql::{db_error, new_id};
 use super::{BackupStatus, Catalog};
 use crate::error::{Error, Result};
+use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 use sqlx::SqliteConnection;
 use std::path::Path;
@@ -37,11 +38,37 @@ pub struct BackupCopy {
     pub verify_problem: Option<String>,
     /// When the copy was recorded.
     pub created_at: String,
+    /// `stored` (there) or `pending` (not there yet; retried later). The local copy is stored.
+    pub state: CopyState,
+    /// When it was uploaded to its destination (copies at destinations).
+    pub uploaded_at: Option<String>,
+    /// A pending copy: since when.
+    pub pending_since: Option<String>,
+    /// A pending copy: why the last attempt failed.
+    pub last_error: Option<String>,
+    /// How many attempts to upload it failed.
+    pub attempts: u32,
+}
+
+text_enum! {
+    /// Whether a copy is at its destination.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum CopyState as "copy state" {
+        Stored = "stored",
+        Pending = "pending",
+    }
 }
 
 /// The columns of [`BackupCopy`], in its order.
-const COPY_COLS: &str = "id, backup_id, destination, location, size, sha256, status, verified_at, \
-                         verify_problem, created_at";
+pub(super) const COPY_COLS: &str = "id, backup_id, destination, location, size, sha256, status, \
+                         verified_at, verify_problem, created_at, state, uploaded_at, \
+                         pending_since, last_error, attempts";
+/// The columns a local copy is inserted with (the rest keep their defaults).
+const LOCAL_COLS: &str =
+    "id, backup_id, destination, location, size, sha256, status, verified_at, \
+                          verify_problem, created_at";
 
 impl Catalog {
     /// A backup's copies: the local one first, then the others in the order they were recorded.
@@ -91,7 +118,7 @@ pub(super) async fn insert_local(
     now: &str,
 ) -> std::result::Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO backup_copies ({COPY_COLS}) \
+        "INSERT INTO backup_copies ({LOCAL_COLS}) \
          SELECT ?, id, ?, path, size, sha256, status, verified_at, verify_problem, ? \
          FROM backups WHERE id = ?"
     ))
@@ -166,6 +193,11 @@ mod tests {
                 verify_problem: None,
                 // When it was recorded (the clock), not when the backup was taken.
                 created_at: "2030-01-02T03:04:05.000Z".into(),
+                state: CopyState::Stored,
+                uploaded_at: None,
+                pending_since: None,
+                last_error: None,
+                attempts: 0,
             }
         );
 
@@ -420,6 +452,11 @@ mod tests {
                     verified_at: b.verified_at.clone(),
                     verify_problem: b.verify_problem.clone(),
                     created_at: b.created_at.clone(),
+                    state: CopyState::Stored,
+                    uploaded_at: None,
+                    pending_since: None,
+                    last_error: None,
+                    attempts: 0,
                 }
             );
         }

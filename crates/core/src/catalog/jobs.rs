@@ -27,6 +27,11 @@ text_enum! {
         Import = "import",
         Prune = "prune",
         Pull = "pull",
+        /// Pending copies pushed to the project's destinations, and each destination's
+        /// retention applied.
+        Sync = "sync",
+        /// A copy of a backup fetched back from a destination as its local archive.
+        FetchCopy = "fetch_copy",
     }
 }
 
@@ -643,6 +648,8 @@ mod tests {
             JobKind::Import,
             JobKind::Prune,
             JobKind::Pull,
+            JobKind::Sync,
+            JobKind::FetchCopy,
         ] {
             assert_eq!(JobKind::parse(k.as_str()), Some(k));
         }

@@ -10,6 +10,8 @@
 //! - `backups.rs`: one row per backup, with its archive in the project's folder (`path`);
 //! - `copies.rs`: where a backup is kept, one row per copy (the local archive now; other folders
 //!   and buckets next), the local one written with its backup in one transaction;
+//! - `destinations.rs`: the places a project's archives are copied to (folder, S3, rclone), each
+//!   with its own retention; `dest_copies.rs`: the copies there (stored or pending);
 //! - `jobs.rs`: every backup, verify, restore and import run, and its outcome;
 //! - `schedules.rs`: backup and verify schedules (the slot each last claimed) and retention
 //!   policies, one of each per project;
@@ -47,6 +49,9 @@ mod backups;
 mod changes;
 mod components;
 mod copies;
+mod dest_copies;
+mod destinations;
+mod encryption;
 mod jobs;
 mod projects;
 mod schedules;
@@ -63,7 +68,12 @@ pub use components::{
     ArtifactsComponent, Components, ImportedArtifact, ServerComponent, StorageComponent,
     SupabaseComponent,
 };
-pub use copies::{BackupCopy, LOCAL_DESTINATION};
+pub use copies::{BackupCopy, CopyState, LOCAL_DESTINATION};
+pub use dest_copies::CopyTarget;
+pub use destinations::{
+    location_of, DestinationKind, DestinationRecord, DestinationSpec, S3Target,
+};
+pub use encryption::EncryptionRow;
 pub use jobs::{
     new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,
 };

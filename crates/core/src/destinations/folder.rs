@@ -4,8 +4,15 @@
 //! into place without replacing anything (`link(2)` fails when the name exists) or, with
 //! `overwrite`, renames over it; then fsyncs the folder. The temporary is removed on every
 //! failure, and when the future is dropped midway (a cancelled job).
+//!
+//! `check` says `offline` when the folder is missing (a removable drive that is not mounted:
+//! its mount point, or the folder on it, is gone), and otherwise probes it and reads the free
+//! space of its file system (`statvfs`).
 
-use super::{check_name, Destination, PutBody, PutOptions, Sha256, StoredObject, TEMP_PREFIX};
+use super::{
+    check_name, Destination, DestinationCheck, PutBody, PutOptions, Sha256, StoredObject,
+    TEMP_PREFIX,
+};
 use crate::error::{Error, ErrorKind, Result};
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -221,6 +228,52 @@ impl Destination for FolderDestination {
         .map_err(|e| Error::internal(format!("hashing task failed: {e}")))?
     }
 
+    async fn read(&self, name: &str) -> Result<crate::sources::ByteStream> {
+        let path = self.path_of(name)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                return Err(Error::not_found(format!(
+                    "{name} is not in {}",
+                    self.location()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::not_found(format!(
+                    "{name} is not in {}",
+                    self.location()
+                )))
+            }
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+        super::PutBody::open(&super::FileBody { path }).await
+    }
+
+    async fn check(&self) -> Result<DestinationCheck> {
+        match tokio::fs::metadata(&self.root).await {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::invalid(format!(
+                    "{} is not a folder",
+                    self.root.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(DestinationCheck::offline(format!(
+                    "{} is not there: if it is on a removable drive, connect and mount it",
+                    self.root.display()
+                )))
+            }
+            Err(e) => return Err(Error::io(format!("reading {}", self.root.display()), e)),
+        }
+        let mut c = super::check::probe(self).await?;
+        if let Some((free, total)) = free_space(&self.root) {
+            c.free_bytes = Some(free);
+            c.total_bytes = Some(total);
+        }
+        Ok(c)
+    }
+
     async fn delete(&self, name: &str) -> Result<bool> {
         let path = self.path_of(name)?;
         match tokio::fs::remove_file(&path).await {
@@ -229,4 +282,19 @@ impl Destination for FolderDestination {
             Err(e) => Err(Error::io(format!("deleting {}", path.display()), e)),
         }
     }
+}
+
+/// Free bytes (for an unprivileged writer) and the size of the file system holding `dir`.
+#[cfg(unix)]
+fn free_space(dir: &Path) -> Option<(u64, u64)> {
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some((
+        st.f_bavail.saturating_mul(st.f_frsize),
+        st.f_blocks.saturating_mul(st.f_frsize),
+    ))
+}
+
+#[cfg(not(unix))]
+fn free_space(_dir: &Path) -> Option<(u64, u64)> {
+    None
 }

@@ -93,6 +93,14 @@ impl Destination for MemoryDestination {
             .ok_or_else(|| Error::not_found(format!("{name} is not in memory")))
     }
 
+    async fn read(&self, name: &str) -> Result<crate::sources::ByteStream> {
+        check_name(name)?;
+        let bytes = self
+            .bytes(name)
+            .ok_or_else(|| Error::not_found(format!("{name} is not in memory")))?;
+        Ok(crate::sources::memory::chunked(bytes::Bytes::from(bytes)))
+    }
+
     async fn delete(&self, name: &str) -> Result<bool> {
         check_name(name)?;
         Ok(self.lock().remove(name).is_some())

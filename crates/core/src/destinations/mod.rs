@@ -1,5 +1,6 @@
 //! Where copies of archives go: one small trait, [`Destination`], with a folder
-//! ([`folder::FolderDestination`]) now and an S3-compatible bucket later.
+//! ([`folder::FolderDestination`]), an S3-compatible bucket ([`s3::S3Destination`]) and an rclone
+//! remote ([`rclone::RcloneDestination`]).
 //!
 //! The contract (checked by `offsite_testkit::conformance::destination` for every
 //! implementation, bare and behind a fault injector wrapped in [`crate::retry::Retrying`]):
@@ -14,8 +15,13 @@
 //! - Names are `/`-separated relative paths of non-empty segments, none `.` or `..`, no
 //!   backslash or NUL; spaces and unicode are fine. Anything else is `invalid_input`.
 
+mod check;
 pub mod folder;
 pub mod memory;
+pub mod rclone;
+mod rclone_run;
+pub mod s3;
+mod s3_upload;
 
 use crate::error::{Error, Result};
 use crate::sources::ByteStream;
@@ -25,8 +31,11 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
+pub use check::{CheckState, DestinationCheck};
 pub use folder::FolderDestination;
 pub use memory::MemoryDestination;
+pub use rclone::{RcloneConfig, RcloneDestination};
+pub use s3::{S3Destination, S3DestinationConfig};
 
 /// An object stored at a destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,6 +62,50 @@ pub trait PutBody: Send + Sync {
     async fn open(&self) -> Result<ByteStream>;
     /// Its size, when known in advance.
     fn size(&self) -> Option<u64>;
+    /// Its SHA-256 (hex), when known in advance (an archive's `.sha256`): a bucket stores it as
+    /// the object's metadata without reading the body twice, and the put fails with `integrity`
+    /// when the bytes streamed do not match it.
+    fn sha256(&self) -> Option<String> {
+        None
+    }
+    /// The local file holding exactly these bytes, when there is one (a tool such as rclone
+    /// can then read it itself instead of a copy spooled from the stream).
+    fn local_path(&self) -> Option<&Path> {
+        None
+    }
+}
+
+/// A body whose SHA-256 is known in advance (see [`PutBody::sha256`]).
+#[derive(Debug, Clone)]
+pub struct HashedBody<B> {
+    pub body: B,
+    /// Lower-case hex.
+    pub sha256: String,
+}
+
+impl<B> HashedBody<B> {
+    pub fn new(body: B, sha256: impl Into<String>) -> Self {
+        HashedBody {
+            body,
+            sha256: sha256.into().to_ascii_lowercase(),
+        }
+    }
+}
+
+#[async_trait]
+impl<B: PutBody> PutBody for HashedBody<B> {
+    async fn open(&self) -> Result<ByteStream> {
+        self.body.open().await
+    }
+    fn size(&self) -> Option<u64> {
+        self.body.size()
+    }
+    fn sha256(&self) -> Option<String> {
+        Some(self.sha256.clone())
+    }
+    fn local_path(&self) -> Option<&Path> {
+        self.body.local_path()
+    }
 }
 
 /// A file on local disk, streamed in 1 MiB pieces.
@@ -87,6 +140,9 @@ impl PutBody for FileBody {
     }
     fn size(&self) -> Option<u64> {
         std::fs::metadata(&self.path).ok().map(|m| m.len())
+    }
+    fn local_path(&self) -> Option<&Path> {
+        Some(&self.path)
     }
 }
 
@@ -126,6 +182,30 @@ pub trait Destination: Send + Sync {
 
     /// Remove an object; `Ok(false)` when there was none.
     async fn delete(&self, name: &str) -> Result<bool>;
+
+    /// A stream of a stored object's content (to fetch a copy back); `not_found` when it does
+    /// not exist. Destinations that cannot be read back say so.
+    async fn read(&self, name: &str) -> Result<ByteStream> {
+        Err(Error::invalid(format!(
+            "{name} cannot be read back from {}",
+            self.location()
+        )))
+    }
+
+    /// The SHA-256 of a stored object computed from its bytes, read back whole (the deep check
+    /// of a copy). The default is [`Destination::sha256`], which for a folder reads the file;
+    /// a bucket or remote that keeps the hash as metadata downloads the object instead.
+    async fn deep_sha256(&self, name: &str) -> Result<String> {
+        self.sha256(name).await
+    }
+
+    /// "Test destination": reachable and writable (a small probe object put and deleted), free
+    /// space when the destination knows it, or `offline` (a removable drive not mounted: a
+    /// state, not an error). Failures that say something is wrong (bad credentials, a missing
+    /// bucket, an unreachable server) are errors with their codes.
+    async fn check(&self) -> Result<DestinationCheck> {
+        check::probe(self).await
+    }
 }
 
 /// Put a local file (the usual case: an archive and its `.sha256`).

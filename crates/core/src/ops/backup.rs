@@ -73,6 +73,9 @@ pub(crate) async fn database_of(
 pub struct BackupOutcome {
     pub job_id: String,
     pub backup: BackupRecord,
+    /// Its copies to the project's destinations: stored, or pending (to be tried again; the
+    /// backup succeeded either way).
+    pub copies: Vec<super::copy_out::CopyResult>,
 }
 
 pub(crate) async fn run(
@@ -90,13 +93,15 @@ pub(crate) async fn run(
         .with_hint("use 0 (none) to 9 (smallest, slowest)"));
     }
     let project = &engine.catalog.project(&opts.project).await?;
-    let (job_id, backup) = runner::run(
+    let (job_id, (backup, copies)) = runner::run(
         engine,
         JobKind::Backup,
         Some(project),
         start,
-        |b: &BackupRecord| Some(b.id.clone()),
+        |(b, _): &(BackupRecord, Vec<super::copy_out::CopyResult>)| Some(b.id.clone()),
         |job| async move {
+            // Encryption that is on but not confirmed refuses before anything runs.
+            let encryption = super::encryption::for_backup(engine, project).await?;
             let mut opts = opts;
             super::backup_inputs::fill(engine, project, &mut opts, &job.reporter, &job.cancel)
                 .await?;
@@ -119,9 +124,10 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let mut written = pg_backup::compose(request, &job.reporter, &job.cancel)
-                .await
-                .map_err(|e| engine.password_hint(&project.name, e))?;
+            let mut written =
+                pg_backup::compose_encrypted(request, encryption, &job.reporter, &job.cancel)
+                    .await
+                    .map_err(|e| engine.password_hint(&project.name, e))?;
             let new = NewBackup {
                 project_id: project.id.clone(),
                 path: written.path.clone(),
@@ -133,7 +139,16 @@ pub(crate) async fn run(
                 job_id: Some(job.id.clone()),
             };
             match engine.catalog.add_backup(&new).await {
-                Ok(record) => Ok(record),
+                Ok(record) => {
+                    // A copy that fails is pending, never a failed backup.
+                    let copies = super::copy_out::after_backup(engine, project, &record, &job)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(project = %project.name, "copies not started: {e}");
+                            Vec::new()
+                        });
+                    Ok((record, copies))
+                }
                 Err(e) => {
                     // Not registered → not kept: a backup the catalog doesn't know is a stray file.
                     let _ = std::fs::remove_file(&written.path);
@@ -144,5 +159,9 @@ pub(crate) async fn run(
         },
     )
     .await?;
-    Ok(BackupOutcome { job_id, backup })
+    Ok(BackupOutcome {
+        job_id,
+        backup,
+        copies,
+    })
 }

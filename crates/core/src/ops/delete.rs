@@ -54,42 +54,7 @@ pub(crate) async fn delete_locked(
     let path = PathBuf::from(&record.path);
     let mut file_deleted = false;
     if delete_file && path.symlink_metadata().is_ok() {
-        let expected = record
-            .manifest_json
-            .as_deref()
-            .and_then(|m| serde_json::from_str::<Manifest>(m).ok())
-            .map(|m| m.backup_id);
-        let keep = "remove the backup from the list only, keeping the file";
-        let refused = |why: String| {
-            Error::new(
-                ErrorKind::Conflict,
-                format!("{} {why}; it was not deleted", path.display()),
-            )
-            .with_hint(keep)
-        };
-        if !path
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_file())
-        {
-            return Err(refused("is not a regular file".into()));
-        }
-        let p = path.clone();
-        let found = tokio::task::spawn_blocking(move || archive::reader::read_manifest(&p))
-            .await
-            .map_err(|e| Error::internal(format!("reading the archive failed: {e}")))?
-            .map_err(|e| refused(format!("cannot be read as this backup ({})", e.message())))?;
-        // This very backup: the same backup id (or, for an entry without a manifest, the
-        // same project).
-        let same = match &expected {
-            Some(id) => *id == found.backup_id,
-            None => found.project == project.name,
-        };
-        if !same {
-            return Err(refused(format!(
-                "now holds another backup ({} of {})",
-                found.backup_id, found.project
-            )));
-        }
+        let found = file_holds(record, project, &path).await?;
         // The row goes first, with a note that the files are to go: a crash from here on leaves
         // the backup fully gone, its files deleted at the next start (`finish_pending`).
         let note = serde_json::json!({
@@ -110,6 +75,72 @@ pub(crate) async fn delete_locked(
         });
     }
     engine.catalog.remove_backup(&record.id).await?;
+    Ok(DeleteOutcome {
+        path: record.path.clone(),
+        file_deleted,
+    })
+}
+
+/// Check that the file at `path` still holds `record`'s backup (its manifest names the same
+/// backup id, or, for an entry without a manifest, the same project). Returns its manifest.
+async fn file_holds(
+    record: &BackupRecord,
+    project: &Project,
+    path: &std::path::Path,
+) -> Result<Manifest> {
+    let expected = record
+        .manifest_json
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<Manifest>(m).ok())
+        .map(|m| m.backup_id);
+    let keep = "remove the backup from the list only, keeping the file";
+    let refused = |why: String| {
+        Error::new(
+            ErrorKind::Conflict,
+            format!("{} {why}; it was not deleted", path.display()),
+        )
+        .with_hint(keep)
+    };
+    if !path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_file())
+    {
+        return Err(refused("is not a regular file".into()));
+    }
+    let p = path.to_path_buf();
+    let found = tokio::task::spawn_blocking(move || archive::reader::read_manifest(&p))
+        .await
+        .map_err(|e| Error::internal(format!("reading the archive failed: {e}")))?
+        .map_err(|e| refused(format!("cannot be read as this backup ({})", e.message())))?;
+    let same = match &expected {
+        Some(id) => *id == found.backup_id,
+        None => found.project == project.name,
+    };
+    if !same {
+        return Err(refused(format!(
+            "now holds another backup ({} of {})",
+            found.backup_id, found.project
+        )));
+    }
+    Ok(found)
+}
+
+/// The local prune of a backup that has copies at destinations: its archive and `.sha256` are
+/// deleted (when the file still holds it) and its local copy forgotten; the backup stays in the
+/// catalog with its other copies (marked missing here). The caller holds the project's lock.
+pub(crate) async fn delete_local_copy_locked(
+    engine: &Engine,
+    record: &BackupRecord,
+    project: &Project,
+) -> Result<DeleteOutcome> {
+    let path = PathBuf::from(&record.path);
+    let mut file_deleted = false;
+    if path.symlink_metadata().is_ok() {
+        file_holds(record, project, &path).await?;
+        remove_files(&path)?;
+        file_deleted = true;
+    }
+    engine.catalog.drop_local_copy(&record.id).await?;
     Ok(DeleteOutcome {
         path: record.path.clone(),
         file_deleted,

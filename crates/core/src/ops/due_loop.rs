@@ -10,6 +10,8 @@
 //! that stops while a laptop sleeps, so after a wake-up the next check comes within a minute (or
 //! at once, when the front end hears the resume and calls [`LoopOptions::wake`]). Checks run one
 //! after another: a wake-up during a check is kept and starts the next check right after it.
+//! Copies a destination could not take (pending) are retried at the first check and then every
+//! [`LoopOptions::pending_retry`] (ten minutes).
 //! The loop ends when `cancel` is cancelled (a check in progress finishes first).
 
 use crate::catalog::parse_timestamp;
@@ -53,6 +55,8 @@ pub struct LoopOptions {
     pub max_wait: Duration,
     /// Notified (e.g. on a resume from sleep): the next check starts at once.
     pub wake: Arc<Notify>,
+    /// How often pending copies are retried (the first check retries them at once).
+    pub pending_retry: Duration,
 }
 
 impl Default for LoopOptions {
@@ -60,6 +64,7 @@ impl Default for LoopOptions {
         LoopOptions {
             max_wait: MAX_WAIT,
             wake: Arc::new(Notify::new()),
+            pending_retry: crate::ops::copy_out::PENDING_RETRY_EVERY,
         }
     }
 }
@@ -89,9 +94,17 @@ pub async fn run_schedules<L: DueListener>(
     options: LoopOptions,
     cancel: CancellationToken,
 ) {
+    let mut last_retry: Option<tokio::time::Instant> = None;
     while !cancel.is_cancelled() {
         let report = engine.run_due().await;
         listener.checked(engine, &report).await;
+        // Copies a destination could not take are tried again now and then.
+        if last_retry.is_none_or(|t| t.elapsed() >= options.pending_retry) {
+            last_retry = Some(tokio::time::Instant::now());
+            if let Err(e) = crate::ops::copy_out::retry_pending(engine).await {
+                tracing::warn!("retrying pending copies failed: {e}");
+            }
+        }
         let statuses = match engine.status(None).await {
             Ok(s) => s,
             Err(e) => {

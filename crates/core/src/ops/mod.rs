@@ -13,6 +13,10 @@
 //! | `restore`    | the restore job: one plan, then database, storage, configuration      |
 //! | `import`     | import a file as a backup of a project                                |
 //! | `delete`     | delete a backup (and its file, when it is still that backup)          |
+//! | `destinations` | a project's destinations: add (checked), list, remove, test        |
+//! | `copy_out`   | copies to destinations after a backup, pending ones, `sync` + retention |
+//! | `copies_view`| where every backup lives; the 3-2-1 state                            |
+//! | `fetch_copy` | fetch a copy back from a destination as the local archive            |
 //! | `prune`      | apply a retention policy: preview, or a prune job removing backups   |
 //! | `schedule`   | schedules, retention policies, run what is due, project status       |
 //! | `due_loop`   | the background loop every front end runs schedules with              |
@@ -26,8 +30,13 @@ pub mod artifacts;
 pub mod backup;
 pub(crate) mod backup_inputs;
 pub mod components;
+pub mod copies_view;
+pub mod copy_out;
 pub mod delete;
+pub mod destinations;
 pub mod due_loop;
+pub mod encryption;
+pub mod fetch_copy;
 pub mod import;
 pub mod job;
 pub mod new_project;
@@ -52,8 +61,12 @@ pub use artifacts::ArtifactsSettings;
 pub use backup::{BackupOptions, BackupOutcome};
 pub use backup_inputs::{parse_backup_type, BackupInputs, ProvidedInputs};
 pub use components::{BucketTest, StorageSettings, StorageTestReport, SupabaseSettings};
+pub use copies_view::{BackupCopies, CopyView, PendingCopy, Protection};
+pub use copy_out::{CopyResult, PrunedCopy, SyncOptions, SyncOutcome};
 pub use delete::{DeleteOptions, DeleteOutcome};
+pub use destinations::{DestinationTest, RemovedDestination};
 pub use due_loop::{run_schedules, DueListener, LoopOptions};
+pub use fetch_copy::{FetchCopyOptions, FetchCopyOutcome};
 pub use import::{ImportInto, ImportOptions, ImportOutcome};
 pub use job::{new_job_id, JobStart, JobTrigger};
 pub use new_project::NewComponents;

@@ -252,6 +252,8 @@ pub(crate) async fn update(engine: &Engine, name: &str, change: UpdateProject) -
             return Err(e);
         }
         secrets.delete(&old_key)?;
+        // The encryption secrets follow the name (older archives need them).
+        super::encryption::rename_secrets(secrets.as_ref(), &old_name, &project.name)?;
     }
     catalog.project_by_id(&project.id).await
 }
@@ -269,8 +271,13 @@ pub(crate) async fn set_password(engine: &Engine, name: &str, password: &str) ->
 pub(crate) async fn remove(engine: &Engine, name: &str) -> Result<()> {
     let project = engine.catalog.project(name).await?;
     let _lock = runner::lock_project(engine, &project)?;
+    let destinations = engine.catalog.destinations(&project.id).await?;
     engine.catalog.remove_project(&project.name).await?;
-    // The components' secrets go with it (best effort, as the password below).
+    // The components' and destinations' secrets go with it (best effort, as the password below).
+    for d in destinations {
+        let key = crate::secrets::destination_s3_secret_key(&project.name, &d.name);
+        let _ = engine.secrets.delete(&key);
+    }
     for key in [
         crate::secrets::project_s3_secret_key(&project.name),
         crate::secrets::project_supabase_token_key(&project.name),

@@ -3,6 +3,10 @@
 //! holds that backup (the delete operation's check), then its catalog row. A backup whose file
 //! now holds something else is left alone and reported as skipped.
 //!
+//! A backup that has copies at the project's destinations keeps them: the local policy removes
+//! only its local archive (the backup stays in the catalog with its other copies, which each
+//! destination's own policy prunes: `ops::copy_out`).
+//!
 //! The decision is `schedule::retention::decide`; it is taken again under the project's lock,
 //! so no other job of the project (a backup, a verify, a restore using an archive) runs while
 //! backups are removed.
@@ -85,6 +89,34 @@ pub(crate) fn policy_of(record: Option<&RetentionRecord>) -> Result<(RetentionPo
         Some(r) => Ok((r.policy()?, Zone::named(&r.time_zone)?)),
         None => Ok((RetentionPolicy::default(), Zone::local())),
     }
+}
+
+/// The backups whose archive is (recorded) in the project's folder: what the local policy
+/// decides over. A backup whose local archive was pruned while copies of it stay elsewhere is
+/// no longer the local policy's.
+async fn local_backups(engine: &Engine, project: &Project) -> Result<Vec<BackupRecord>> {
+    let local = engine.catalog.backups_with_local_copy(&project.id).await?;
+    let mut backups = engine.catalog.backups(&project.id).await?;
+    backups.retain(|b| local.contains(&b.id));
+    Ok(backups)
+}
+
+/// The backups with a stored copy at one of the project's destinations.
+async fn copied_elsewhere(
+    engine: &Engine,
+    project: &Project,
+) -> Result<std::collections::HashSet<String>> {
+    Ok(engine
+        .catalog
+        .project_copies(&project.id)
+        .await?
+        .into_iter()
+        .filter(|c| {
+            c.destination != crate::catalog::LOCAL_DESTINATION
+                && c.state == crate::catalog::CopyState::Stored
+        })
+        .map(|c| c.backup_id)
+        .collect())
 }
 
 /// The policy's decision over a project's backups at `now`.
@@ -209,7 +241,7 @@ pub(crate) async fn run(
     let project = engine.catalog.project(&opts.project).await?;
     let record = engine.catalog.retention(&project.id).await?;
     let (policy, zone) = policy_of(record.as_ref())?;
-    let backups = engine.catalog.backups(&project.id).await?;
+    let backups = local_backups(engine, &project).await?;
     let decisions = plan(&policy, &zone, engine.clock.now(), &backups)?;
     let preview = outcome_of(&project, true, &policy, &zone, &decisions, &backups);
     if opts.dry_run || preview.removed.is_empty() {
@@ -228,7 +260,8 @@ pub(crate) async fn run(
         |_| None,
         |job| async move {
             // Decide again under the lock: the list may have changed meanwhile.
-            let backups = engine.catalog.backups(&project.id).await?;
+            let backups = local_backups(engine, project).await?;
+            let elsewhere = copied_elsewhere(engine, project).await?;
             let decisions = plan(policy, zone, engine.clock.now(), &backups)?;
             let mut out = outcome_of(project, false, policy, zone, &decisions, &backups);
             let by_id: HashMap<&str, &BackupRecord> =
@@ -239,7 +272,14 @@ pub(crate) async fn run(
                 let Some(record) = by_id.get(r.id.as_str()) else {
                     continue;
                 };
-                match delete::delete_locked(engine, record, project, true).await {
+                // A backup with copies at destinations keeps them (their own retention
+                // decides): only its local archive goes.
+                let done = if elsewhere.contains(&r.id) {
+                    delete::delete_local_copy_locked(engine, record, project).await
+                } else {
+                    delete::delete_locked(engine, record, project, true).await
+                };
+                match done {
                     Ok(done) => removed.push(RemovedBackup {
                         file_deleted: done.file_deleted,
                         ..r

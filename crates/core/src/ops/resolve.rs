@@ -162,16 +162,27 @@ async fn by_id(engine: &Engine, id: &str) -> Result<ResolvedArchive> {
             .with_hint("give more of the id, or the whole id"));
         }
     };
+    let project = project_name(engine, &record).await;
     if !Path::new(&record.path).is_file() {
+        let copied = engine.catalog.copies(&record.id).await?.iter().any(|c| {
+            c.destination != crate::catalog::LOCAL_DESTINATION
+                && c.state == crate::catalog::CopyState::Stored
+        });
+        let hint = match (&project, copied) {
+            // A copy at a destination: fetch it back (the wizard offers the same).
+            (Some(p), true) => format!(
+                "a destination holds a copy: fetch it back with `offsite fetch-copy {p} {}`",
+                record.id
+            ),
+            _ => "put the file back, or use another backup (`offsite backups PROJECT` lists them)"
+                .to_string(),
+        };
         return Err(Error::not_found(format!(
             "backup {} is in the catalog, but its file is gone: {}",
             record.id, record.path
         ))
-        .with_hint(
-            "put the file back, or use another backup (`offsite backups PROJECT` lists them)",
-        ));
+        .with_hint(hint));
     }
-    let project = project_name(engine, &record).await;
     Ok(ResolvedArchive {
         path: PathBuf::from(&record.path),
         backup_id: Some(record.id),

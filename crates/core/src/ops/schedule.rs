@@ -809,6 +809,17 @@ async fn run_backup(
             tracing::warn!(project = %project.name, "retention after a scheduled backup failed: {e}")
         }
     }
+    // Then the destinations: pending copies retried, each one's own retention applied.
+    if !engine.catalog.destinations(&project.id).await?.is_empty() {
+        let sync = crate::ops::copy_out::SyncOptions {
+            project: project.name.clone(),
+        };
+        if let Err(e) =
+            crate::ops::copy_out::sync(engine, sync, JobStart::new(JobTrigger::Retention)).await
+        {
+            tracing::warn!(project = %project.name, "copies after a scheduled backup: {e}")
+        }
+    }
     Ok(())
 }
 

@@ -191,7 +191,7 @@ impl S3Store {
 }
 
 /// The status and headers of a raw response (both response types the SDK hands back).
-trait HttpStatus {
+pub(crate) trait HttpStatus {
     fn status_code(&self) -> u16;
     fn header(&self, name: &str) -> Option<String>;
 }
@@ -205,7 +205,7 @@ impl HttpStatus for aws_smithy_runtime_api::http::Response {
     }
 }
 
-fn map_error<E, R>(location: &str, what: &str, e: SdkError<E, R>) -> Error
+pub(crate) fn map_error<E, R>(location: &str, what: &str, e: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: HttpStatus + fmt::Debug,
@@ -270,7 +270,7 @@ where
     }
 }
 
-fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn source_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
     while let Some(s) = cur {
@@ -293,6 +293,7 @@ fn classify(status: u16, code: &str, msg: String, retry_after: Option<Duration>)
         | (_, "SignatureDoesNotMatch")
         | (_, "InvalidToken")
         | (_, "ExpiredToken")
+        | (_, "NotSignedUp")
         | (401, _) => Error::new(ErrorKind::Auth, msg).with_hint(
             "check the access key id and secret (Supabase: Project Settings → Storage → S3 access keys)",
         ),
@@ -327,7 +328,7 @@ fn unquote(etag: &str) -> String {
         .to_string()
 }
 
-fn time_of(dt: &aws_smithy_types::DateTime) -> Option<OffsetDateTime> {
+pub(crate) fn time_of(dt: &aws_smithy_types::DateTime) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(dt.secs())
         .ok()
         .map(|t| t + time::Duration::nanoseconds(dt.subsec_nanos() as i64))
@@ -745,6 +746,7 @@ mod tests {
         assert_eq!(m(400, "NoSuchBucket"), ErrorKind::NotFound);
         assert_eq!(m(403, "InvalidAccessKeyId"), ErrorKind::Auth);
         assert_eq!(m(403, "SignatureDoesNotMatch"), ErrorKind::Auth);
+        assert_eq!(m(403, "NotSignedUp"), ErrorKind::Auth); // s3s: an unknown access key
         assert_eq!(m(403, "AccessDenied"), ErrorKind::Permission);
         assert_eq!(m(429, ""), ErrorKind::RateLimited);
         assert_eq!(m(503, "SlowDown"), ErrorKind::RateLimited);

@@ -5,6 +5,7 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatBytes, formatTime } from "../../components/format";
 import { toErrorPayload } from "../../ipc/errors";
 import type { StepProps } from "./types";
+import { FetchCopyPanel } from "../../protection/FetchCopyPanel";
 
 /** How many of the project's backups the first step lists (newest first). */
 export const BACKUPS_SHOWN = 50;
@@ -18,6 +19,9 @@ export function SourceStep({
   const chosen = state.source;
   const shown = backups?.slice(0, BACKUPS_SHOWN) ?? [];
   const [pickError, setPickError] = useState<ErrorPayload | null>(null);
+  // The chosen backup's local file is gone: it may be fetched from one of its copies.
+  const chosenMissing =
+    chosen?.kind === "backup" && backups?.find((b) => b.id === chosen.backupId)?.status === "missing";
   return (
     <fieldset className="wizard-choices">
       <legend className="muted small">The backup to restore</legend>
@@ -47,6 +51,9 @@ export function SourceStep({
           </span>
         </label>
       ))}
+      {chosenMissing && chosen?.kind === "backup" && (
+        <FetchCopyPanel key={chosen.backupId} project={state.project} backupId={chosen.backupId} />
+      )}
       {backups !== null && backups.length > BACKUPS_SHOWN && (
         <p className="muted small">
           The newest {BACKUPS_SHOWN} of {backups.length} backups are listed; give an older one's path below.

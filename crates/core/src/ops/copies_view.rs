@@ -1,0 +1,193 @@
+//! Where a project's backups live ([`copies`]: every backup with its copies and their state) and
+//! its 3-2-1 state at a glance ([`protection`]): how many copies the newest backup has, on how
+//! many distinct media (the computer, each destination), whether one is offsite, and the copies
+//! that are pending (since when, why).
+
+use crate::catalog::{BackupCopy, CopyState, DestinationKind, LOCAL_DESTINATION};
+use crate::engine::Engine;
+use crate::error::Result;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// One copy of a backup, as shown.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CopyView {
+    /// `local` or the destination's name.
+    pub destination: String,
+    pub kind: Option<DestinationKind>,
+    pub location: String,
+    pub state: CopyState,
+    pub status: crate::catalog::BackupStatus,
+    pub size: u64,
+    pub uploaded_at: Option<String>,
+    pub verified_at: Option<String>,
+    pub pending_since: Option<String>,
+    pub last_error: Option<String>,
+    pub attempts: u32,
+}
+
+/// A backup and where its copies are.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BackupCopies {
+    pub backup_id: String,
+    pub created_at: String,
+    pub path: String,
+    pub copies: Vec<CopyView>,
+}
+
+/// A copy waiting for its destination.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PendingCopy {
+    pub backup_id: String,
+    pub destination: String,
+    pub since: String,
+    pub last_error: Option<String>,
+    pub attempts: u32,
+}
+
+/// A project's 3-2-1 state.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Protection {
+    pub project: String,
+    /// The newest backup (none yet: everything below is zero).
+    pub newest_backup: Option<String>,
+    /// Copies of the newest backup that exist (stored): the local archive and each destination.
+    pub copies: u32,
+    /// Distinct media holding them (this computer, each destination).
+    pub media: u32,
+    /// One of them is offsite (an S3 bucket, an rclone remote, or a folder marked offsite).
+    pub offsite: bool,
+    /// Three copies, two media, one offsite.
+    pub meets_321: bool,
+    pub destinations: u32,
+    /// Every pending copy of the project, oldest first.
+    pub pending: Vec<PendingCopy>,
+    /// In words: "3 copies on 2 media, 1 offsite", "copy to nas pending since 2026-11-24T09:00:00.000Z".
+    pub summary: String,
+}
+
+/// Every backup of the project, newest first, with its copies (local first).
+pub(crate) async fn copies(engine: &Engine, project: &str) -> Result<Vec<BackupCopies>> {
+    let p = engine.catalog.project(project).await?;
+    let dests: HashMap<String, (String, DestinationKind)> = engine
+        .catalog
+        .destinations(&p.id)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, (d.name, d.kind)))
+        .collect();
+    let mut by_backup: HashMap<String, Vec<BackupCopy>> = HashMap::new();
+    for c in engine.catalog.project_copies(&p.id).await? {
+        by_backup.entry(c.backup_id.clone()).or_default().push(c);
+    }
+    let view = |c: BackupCopy| {
+        let (name, kind) = match dests.get(&c.destination) {
+            Some((n, k)) => (n.clone(), Some(*k)),
+            None => (c.destination.clone(), None),
+        };
+        CopyView {
+            destination: name,
+            kind,
+            location: c.location,
+            state: c.state,
+            status: c.status,
+            size: c.size,
+            uploaded_at: c.uploaded_at,
+            verified_at: c.verified_at,
+            pending_since: c.pending_since,
+            last_error: c.last_error,
+            attempts: c.attempts,
+        }
+    };
+    Ok(engine
+        .catalog
+        .backups(&p.id)
+        .await?
+        .into_iter()
+        .map(|b| BackupCopies {
+            copies: by_backup
+                .remove(&b.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(view)
+                .collect(),
+            backup_id: b.id,
+            created_at: b.created_at,
+            path: b.path,
+        })
+        .collect())
+}
+
+/// The project's 3-2-1 state (see [`Protection`]).
+pub(crate) async fn protection(engine: &Engine, project: &str) -> Result<Protection> {
+    let p = engine.catalog.project(project).await?;
+    let dests = engine.catalog.destinations(&p.id).await?;
+    let all = copies(engine, project).await?;
+    let mut pending: Vec<PendingCopy> = all
+        .iter()
+        .flat_map(|b| {
+            b.copies
+                .iter()
+                .filter(|c| c.state == CopyState::Pending)
+                .map(|c| PendingCopy {
+                    backup_id: b.backup_id.clone(),
+                    destination: c.destination.clone(),
+                    since: c.pending_since.clone().unwrap_or_default(),
+                    last_error: c.last_error.clone(),
+                    attempts: c.attempts,
+                })
+        })
+        .collect();
+    pending.sort_by(|a, b| a.since.cmp(&b.since));
+    let newest = all.first();
+    let stored: Vec<&CopyView> = newest
+        .map(|b| {
+            b.copies
+                .iter()
+                .filter(|c| c.state == CopyState::Stored)
+                .collect()
+        })
+        .unwrap_or_default();
+    let copies = stored.len() as u32;
+    // The computer is one medium, each destination another.
+    let media = stored.len() as u32;
+    let offsite = stored.iter().any(|c| {
+        c.destination != LOCAL_DESTINATION
+            && dests.iter().any(|d| d.name == c.destination && d.offsite)
+    });
+    let meets_321 = copies >= 3 && media >= 2 && offsite;
+    let mut summary = match newest {
+        None => "no backup yet".to_string(),
+        Some(_) => format!(
+            "{copies} {} on {media} {}{}",
+            if copies == 1 { "copy" } else { "copies" },
+            if media == 1 { "medium" } else { "media" },
+            if offsite {
+                ", 1 offsite"
+            } else {
+                ", none offsite"
+            }
+        ),
+    };
+    if let Some(first) = pending.first() {
+        summary.push_str(&format!(
+            "; copy to {} pending since {}",
+            first.destination, first.since
+        ));
+    }
+    Ok(Protection {
+        project: p.name,
+        newest_backup: newest.map(|b| b.backup_id.clone()),
+        copies,
+        media,
+        offsite,
+        meets_321,
+        destinations: dests.len() as u32,
+        pending,
+        summary,
+    })
+}

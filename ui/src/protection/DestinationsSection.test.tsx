@@ -1,0 +1,181 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { DestinationsSection, formComplete, EMPTY_FORM, testSummary } from "./DestinationsSection";
+import { BackupWhere, ProtectionSummary, rules } from "./ProtectionSummary";
+import type { DestinationForm, DestinationsApi, DestinationTest, DestinationView } from "./types";
+
+const nas: DestinationView = {
+  name: "nas",
+  kind: "folder",
+  location: "/mnt/nas/offsite",
+  retention: "7 daily",
+  state: "pending",
+  pendingSince: "2026-11-24T09:00:00Z",
+  problem: null,
+};
+const bucket: DestinationView = {
+  name: "b2",
+  kind: "s3",
+  location: "s3://backups/shop/",
+  retention: null,
+  state: "ok",
+  pendingSince: null,
+  problem: null,
+};
+
+function fakeApi(over: Partial<DestinationsApi> = {}) {
+  const added: DestinationForm[] = [];
+  const removed: string[] = [];
+  const api: DestinationsApi = {
+    add: async (f) => {
+      added.push(f);
+      return { ok: true, data: null };
+    },
+    remove: async (n) => {
+      removed.push(n);
+      return { ok: true, data: null };
+    },
+    test: async (): Promise<{ ok: true; data: DestinationTest }> => ({
+      ok: true,
+      data: { writable: true, offline: false, freeBytes: 5 * 1024 ** 3, detail: null },
+    }),
+    ...over,
+  };
+  return { api, added, removed };
+}
+
+describe("DestinationsSection", () => {
+  it("lists each destination with kind, location, retention and state", () => {
+    const { api } = fakeApi();
+    render(<DestinationsSection destinations={{ status: "ready", data: [nas, bucket] }} api={api} reload={() => {}} />);
+    const rows = screen.getAllByTestId("destination");
+    expect(rows.map((r) => r.getAttribute("data-name"))).toEqual(["nas", "b2"]);
+    const first = within(rows[0]!);
+    expect(first.getByTestId("destination-kind")).toHaveTextContent("Folder");
+    expect(first.getByTestId("destination-location")).toHaveTextContent("/mnt/nas/offsite");
+    expect(first.getByTestId("destination-retention")).toHaveTextContent("7 daily");
+    expect(first.getByTestId("destination-state")).toHaveTextContent("Copies pending since");
+    expect(within(rows[1]!).getByTestId("destination-retention")).toHaveTextContent("every backup");
+  });
+
+  it("adds a folder destination with its retention, then reloads", async () => {
+    const { api, added } = fakeApi();
+    const reload = vi.fn();
+    render(<DestinationsSection destinations={{ status: "ready", data: [] }} api={api} reload={reload} />);
+    expect(screen.getByTestId("destinations-none")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("destination-add"));
+    expect(screen.getByTestId("destination-save")).toBeDisabled();
+    fireEvent.change(screen.getByTestId("destination-field-name"), { target: { value: " usb " } });
+    fireEvent.change(screen.getByTestId("destination-field-folder"), { target: { value: "/media/usb/offsite" } });
+    fireEvent.change(screen.getByTestId("destination-field-keep-daily"), { target: { value: "7" } });
+    fireEvent.click(screen.getByTestId("destination-field-offsite"));
+    fireEvent.click(screen.getByTestId("destination-save"));
+    await screen.findByTestId("destinations-notice");
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({ name: "usb", kind: "folder", folder: "/media/usb/offsite", offsite: true, retention: { keep_daily: 7 } });
+    expect(reload).toHaveBeenCalled();
+    expect(screen.queryByTestId("destination-form")).toBeNull();
+  });
+
+  it("collects an S3 bucket's fields and shows the engine's refusal, keeping the form open without the secret", async () => {
+    const { api, added } = fakeApi({
+      add: async (f) => {
+        added.push(f);
+        return { ok: false, error: { code: "auth", message: "The bucket refused the keys.", hint: null, retryable: false } };
+      },
+    });
+    render(<DestinationsSection destinations={{ status: "ready", data: [] }} api={api} reload={() => {}} />);
+    fireEvent.click(screen.getByTestId("destination-add"));
+    fireEvent.change(screen.getByTestId("destination-field-name"), { target: { value: "b2" } });
+    fireEvent.change(screen.getByTestId("destination-field-kind"), { target: { value: "s3" } });
+    fireEvent.change(screen.getByTestId("destination-field-endpoint"), { target: { value: "http://127.0.0.1:9000" } });
+    fireEvent.change(screen.getByTestId("destination-field-bucket"), { target: { value: "backups" } });
+    fireEvent.change(screen.getByTestId("destination-field-prefix"), { target: { value: "shop/" } });
+    fireEvent.change(screen.getByTestId("destination-field-key-id"), { target: { value: "AKID" } });
+    fireEvent.change(screen.getByTestId("destination-field-secret"), { target: { value: "s3cr3t" } });
+    fireEvent.click(screen.getByTestId("destination-field-path-style"));
+    fireEvent.click(screen.getByTestId("destination-save"));
+    expect(await screen.findByTestId("destination-form-error")).toHaveAttribute("data-code", "auth");
+    expect(added[0]?.s3).toEqual({
+      endpoint: "http://127.0.0.1:9000",
+      region: "us-east-1",
+      bucket: "backups",
+      prefix: "shop/",
+      accessKeyId: "AKID",
+      secret: "s3cr3t",
+      pathStyle: false,
+    });
+    expect(screen.getByTestId("destination-field-secret")).toHaveValue("");
+  });
+
+  it("tests a destination: writable with free space, or offline", async () => {
+    let answer: DestinationTest = { writable: true, offline: false, freeBytes: 5 * 1024 ** 3, detail: null };
+    const { api } = fakeApi({ test: async () => ({ ok: true, data: answer }) });
+    render(<DestinationsSection destinations={{ status: "ready", data: [nas] }} api={api} reload={() => {}} />);
+    fireEvent.click(screen.getByTestId("destination-test"));
+    const result = await screen.findByTestId("destination-test-result");
+    expect(result).toHaveTextContent("Writable · 5.0 GiB free");
+    answer = { writable: false, offline: true, freeBytes: null, detail: null };
+    fireEvent.click(screen.getByTestId("destination-test"));
+    await waitFor(() => expect(screen.getByTestId("destination-test-result")).toHaveAttribute("data-offline", "true"));
+    expect(screen.getByTestId("destination-test-result")).toHaveTextContent("Offline");
+  });
+
+  it("removes only after the confirmation", async () => {
+    const { api, removed } = fakeApi();
+    render(<DestinationsSection destinations={{ status: "ready", data: [nas] }} api={api} reload={() => {}} />);
+    fireEvent.click(screen.getByTestId("destination-remove"));
+    fireEvent.click(screen.getByTestId("destination-remove-no"));
+    expect(removed).toEqual([]);
+    fireEvent.click(screen.getByTestId("destination-remove"));
+    fireEvent.click(screen.getByTestId("destination-remove-yes"));
+    await screen.findByTestId("destinations-notice");
+    expect(removed).toEqual(["nas"]);
+  });
+
+  it("knows when a form is complete per kind", () => {
+    expect(formComplete({ ...EMPTY_FORM, name: "x", kind: "rclone", remote: "" })).toBe(false);
+    expect(formComplete({ ...EMPTY_FORM, name: "x", kind: "rclone", remote: "gdrive:offsite" })).toBe(true);
+    expect(formComplete({ ...EMPTY_FORM, name: "", kind: "folder", folder: "/x" })).toBe(false);
+    expect(testSummary({ writable: false, offline: false, freeBytes: null, detail: "read-only file system" })).toBe(
+      "Not writable: read-only file system",
+    );
+  });
+});
+
+describe("ProtectionSummary", () => {
+  it("shows each rule and what is pending", () => {
+    render(
+      <ProtectionSummary
+        protection={{ copies: 2, media: 2, offsite: false, pending: [{ destination: "nas", since: "2026-11-24T09:00:00Z" }] }}
+      />,
+    );
+    expect(screen.getByTestId("protection")).toHaveAttribute("data-met", "false");
+    expect(screen.getByTestId("protection-copies")).toHaveAttribute("data-met", "false");
+    expect(screen.getByTestId("protection-copies")).toHaveTextContent("2 of 3");
+    expect(screen.getByTestId("protection-media")).toHaveAttribute("data-met", "true");
+    expect(screen.getByTestId("protection-offsite")).toHaveTextContent("no");
+    expect(screen.getByTestId("protection-pending")).toHaveTextContent(/copy to nas pending since/);
+  });
+
+  it("is met with three copies on two media, one offsite", () => {
+    expect(rules({ copies: 3, media: 2, offsite: true, pending: [] }).every((r) => r.met)).toBe(true);
+    render(<ProtectionSummary protection={{ copies: 3, media: 2, offsite: true, pending: [] }} />);
+    expect(screen.getByTestId("protection-verdict")).toHaveTextContent("3-2-1: met");
+  });
+
+  it("shows where a backup lives", () => {
+    render(
+      <BackupWhere
+        where={{
+          backupId: "b1",
+          localPresent: false,
+          copies: [{ destination: "nas", kind: "folder", state: "stored", verified: true, at: "2026-11-24T09:01:00Z", problem: null }],
+        }}
+      />,
+    );
+    expect(screen.getByTestId("backup-where-local")).toHaveTextContent("file missing");
+    expect(screen.getByTestId("backup-where-copy")).toHaveAttribute("data-state", "stored");
+    expect(screen.getByTestId("backup-where-copy")).toHaveTextContent("nas");
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import type { DestinationRecord, Protection } from "../bindings";
+import { destinationSpec, destinationViews, protectionView, retentionWords } from "./api";
+import { EMPTY_FORM } from "./DestinationsSection";
+
+const record = (name: string, over: Partial<DestinationRecord> = {}): DestinationRecord => ({
+  id: `d-${name}`,
+  project_id: "p1",
+  name,
+  kind: "folder",
+  location: `/mnt/${name}`,
+  folder: `/mnt/${name}`,
+  s3: null,
+  rclone: null,
+  offsite: false,
+  retention: null,
+  retention_zone: null,
+  created_at: "2026-11-24T08:00:00Z",
+  ...over,
+});
+
+const protection = (pending: Protection["pending"]): Protection => ({
+  project: "shop",
+  newest_backup: "b2",
+  copies: 2,
+  media: 2,
+  offsite: false,
+  meets_321: false,
+  destinations: 2,
+  pending,
+  summary: "",
+});
+
+describe("the protection api mapping", () => {
+  it("sends a folder's spec without a secret, and an S3 bucket's secret apart from its spec", () => {
+    const folder = destinationSpec({ ...EMPTY_FORM, name: "usb", folder: " /media/usb ", offsite: true, retention: { keep_daily: 7, keep_weekly: null } });
+    expect(folder).toEqual({
+      spec: { name: "usb", kind: "folder", folder: "/media/usb", s3: null, rclone: null, offsite: true, retention: { keep_daily: 7 } },
+      secret: null,
+    });
+    const s3 = destinationSpec({
+      ...EMPTY_FORM,
+      name: "b2",
+      kind: "s3",
+      s3: { endpoint: "http://127.0.0.1:9000", region: "us-east-1", bucket: "backups", prefix: "/shop/", accessKeyId: "AKID", secret: "s3cr3t", pathStyle: true },
+    });
+    expect(s3.secret).toBe("s3cr3t");
+    expect(JSON.stringify(s3.spec)).not.toContain("s3cr3t");
+    expect(s3.spec.s3).toEqual({ endpoint: "http://127.0.0.1:9000", region: "us-east-1", bucket: "backups", prefix: "shop", key_id: "AKID", path_style: true });
+    expect(s3.spec.retention).toBeNull();
+  });
+
+  it("shows a destination with pending copies as pending since the oldest, failing when one has an error", () => {
+    const views = destinationViews(
+      [record("nas"), record("usb"), record("b2", { kind: "s3", location: "s3://backups/shop", retention: { keep_monthly: 12 } })],
+      protection([
+        { backup_id: "b1", destination: "nas", since: "2026-11-24T09:00:00Z", last_error: null, attempts: 1 },
+        { backup_id: "b2", destination: "nas", since: "2026-11-24T10:00:00Z", last_error: null, attempts: 1 },
+        { backup_id: "b2", destination: "usb", since: "2026-11-24T10:00:00Z", last_error: "offline", attempts: 3 },
+      ]),
+    );
+    expect(views.map((v) => [v.name, v.state, v.pendingSince])).toEqual([
+      ["nas", "pending", "2026-11-24T09:00:00Z"],
+      ["usb", "failing", "2026-11-24T10:00:00Z"],
+      ["b2", "ok", null],
+    ]);
+    expect(views[2]?.retention).toBe("12 monthly");
+  });
+
+  it("names each destination once in the 3-2-1 line, with its oldest pending copy", () => {
+    const v = protectionView(
+      protection([
+        { backup_id: "b2", destination: "nas", since: "2026-11-24T10:00:00Z", last_error: null, attempts: 1 },
+        { backup_id: "b1", destination: "nas", since: "2026-11-24T09:00:00Z", last_error: null, attempts: 1 },
+      ]),
+    );
+    expect(v).toEqual({ copies: 2, media: 2, offsite: false, pending: [{ destination: "nas", since: "2026-11-24T09:00:00Z" }] });
+  });
+
+  it("says a policy in words", () => {
+    expect(retentionWords(null)).toBeNull();
+    expect(retentionWords({})).toBeNull();
+    expect(retentionWords({ keep_last: 3, keep_daily: 7, keep_within: "30d" })).toBe("3 last, 7 daily, all within 30d");
+  });
+});
