@@ -263,6 +263,14 @@ export type ArbitrarySql = {
 	excerpt: string,
 };
 
+/**  How an archive is encrypted, as its manifest records it. */
+export type ArchiveEncryption = {
+	/**  `age`. */
+	format: string,
+	/**  The public keys it is encrypted to (`age1…`, `ssh-ed25519 …`), or `["passphrase"]`. */
+	recipients: string[],
+};
+
 /**  What an artifact pull did. */
 export type ArtifactPullOutcome = {
 	/**  The backups the new artifacts became (registered by the pull's job). */
@@ -821,6 +829,11 @@ export type ErrorKind =
  *  to running them (`--allow-arbitrary-sql`).
  */
 "arbitrary_sql" | 
+/**
+ *  An encrypted archive cannot be opened with the key or passphrase given (or none was
+ *  given): nobody can open it without the right one.
+ */
+"wrong_key" | 
 /**  A secret store failed or refused (a damaged or ambiguous keychain entry, a read-only store). */
 "secrets" | 
 /**
@@ -1115,6 +1128,8 @@ export type Manifest = {
 	redactions?: string[],
 	/**  Incremental archives: the backup holding the unchanged objects' bytes. */
 	base_backup_id?: string | null,
+	/**  An encrypted archive (`.tar.gz.age`): how it was encrypted. Never a secret. */
+	encryption?: ArchiveEncryption | null,
 };
 
 /**  The check of one member. */
@@ -1878,6 +1893,11 @@ export type VerifyReport = {
 	problems: string[],
 	/**  The manifest, when it could be read. */
 	manifest: Manifest | null,
+	/**
+	 *  An encrypted archive verified without its key: why its members were not checked (only
+	 *  the ciphertext's SHA-256 against `<archive>.sha256`). `None`: the contents were checked.
+	 */
+	contents_not_checked?: string | null,
 };
 
 /**  The version of this build and of the formats it speaks. */
