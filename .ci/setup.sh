@@ -3,7 +3,7 @@
 #   - apt packages: Tauri's build dependencies, libdbus, PostgreSQL 15 server binaries (+contrib),
 #     gnome-keyring and dbus (keychain tests), Xvfb and WebKitWebDriver (end-to-end tests), …
 #   - the UI's npm dependencies (ui/, and tests/e2e/ when it is a Node project)
-#   - tauri-driver and s3s-fs (cargo install, into $CARGO_HOME/bin)
+#   - tauri-driver (cargo install, into $CARGO_HOME/bin)
 #   - moto's S3 server (PyPI `moto[server]`, in a virtualenv at /opt/offsite/moto-venv) for the
 #     storage tests against a real S3-compatible server on 127.0.0.1
 # Idempotent and fast when everything is present (no apt-get update unless something is missing).
@@ -100,15 +100,6 @@ else
     ci_log "tauri-driver: cargo install tauri-driver --version ^2 --locked"
     cargo install tauri-driver --version '^2' --locked --quiet
     ci_log "tauri-driver: installed into $cargo_bin"
-fi
-# s3s-fs: a second S3-compatible server (a folder served as S3; it checks signatures), for the
-# destination tests (wrong credentials) and the storage/upload benches.
-if command -v s3s-fs >/dev/null || [[ -x "$cargo_bin/s3s-fs" ]]; then
-    ci_log "s3s-fs: present ($(command -v s3s-fs || echo "$cargo_bin/s3s-fs"))"
-else
-    ci_log "s3s-fs: cargo install s3s-fs@0.14.1 --locked --features binary"
-    cargo install s3s-fs@0.14.1 --locked --features binary --quiet
-    ci_log "s3s-fs: installed into $cargo_bin"
 fi
 # WebKitWebDriver comes from webkit2gtk-driver (above); the e2e run fails loudly without it.
 command -v WebKitWebDriver >/dev/null \

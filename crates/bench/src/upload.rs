@@ -17,8 +17,11 @@
 //!   cargo build --release -p offsite-bench --bin offsite-bench-upload
 //!   target/release/offsite-bench-upload [--size-mb 1024] [--runs 3] [--quick] [--keep]
 //!
-//! Needs `s3s-fs`, `rclone` and `curl`; fails when one is missing. The hidden `put-folder`
-//! subcommand (one `FolderDestination` put) serves the full-disk test.
+//! Needs `s3s-fs` (`cargo install s3s-fs@0.14.1 --locked --features binary`), `rclone` and
+//! `curl`; fails when one is missing. `--server moto` uploads to moto (testkit's, in memory)
+//! instead: what the smoke test runs (`tests/upload_smoke.rs`), so that `cargo test` needs no
+//! s3s-fs; its numbers say nothing. The hidden `put-folder` subcommand (one
+//! `FolderDestination` put) serves the full-disk test.
 
 #[allow(dead_code)]
 mod measure;
@@ -31,6 +34,7 @@ use offsite_core::destinations::{
     Destination, FileBody, FolderDestination, HashedBody, PutOptions, S3Destination,
     S3DestinationConfig,
 };
+use offsite_core::sources::ObjectTarget;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -60,6 +64,10 @@ struct Args {
     /// Run s3s-fs as installed (Nagle's algorithm on).
     #[arg(long)]
     server_nagle: bool,
+    /// The server: `s3s-fs` (what the numbers are measured on) or `moto` (testkit's moto,
+    /// for the smoke test: checks the bench runs; its speeds mean nothing).
+    #[arg(long, default_value = "s3s-fs", value_parser = ["s3s-fs", "moto"])]
+    server: String,
     /// Do not warm the free memory before each run (see offsite-bench-transfer).
     #[arg(long)]
     cold_memory: bool,
@@ -129,16 +137,7 @@ fn put_s3(
     part_mb: usize,
 ) -> i32 {
     runtime().block_on(async move {
-        let cfg = S3DestinationConfig {
-            endpoint: Some(endpoint),
-            region: "us-east-1".into(),
-            bucket: BUCKET.into(),
-            prefix: String::new(),
-            access_key_id: ACCESS_KEY.into(),
-            secret_access_key: SECRET_KEY.into(),
-            path_style: true,
-        };
-        let dest = match S3Destination::new(&cfg) {
+        let dest = match S3Destination::new(&dest_config(endpoint)) {
             Ok(d) => d.with_part_size(part_mb << 20),
             Err(e) => return report(Err(e)),
         };
@@ -152,6 +151,18 @@ fn put_s3(
         };
         report(r)
     })
+}
+
+fn dest_config(endpoint: String) -> S3DestinationConfig {
+    S3DestinationConfig {
+        endpoint: Some(endpoint),
+        region: "us-east-1".into(),
+        bucket: BUCKET.into(),
+        prefix: String::new(),
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: SECRET_KEY.into(),
+        path_style: true,
+    }
 }
 
 fn put_folder(file: PathBuf, dir: PathBuf, name: String) -> i32 {
@@ -209,18 +220,96 @@ fn run_measured(what: &str, cmd: &mut Command, warm: Option<(&Path, u64)>) -> Me
         .unwrap_or_else(|e| fail(&e))
 }
 
-/// The object `key` as s3s-fs stored it: its size; then it is removed (with s3s-fs's record).
-fn take_object(root: &Path, key: &str, size: u64, who: &str) {
-    let p = root.join(BUCKET).join(key);
-    let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-    if len != size {
-        fail(&format!(
-            "{who}: the server holds {len} bytes under {key}, expected {size}"
-        ));
+/// The server the uploads go to.
+enum Server {
+    /// s3s-fs serving `root` (the objects are files there).
+    S3sFs {
+        _server: S3sFs,
+        cmd: S3sFsCmd,
+        root: PathBuf,
+    },
+    /// moto, for the smoke test.
+    Moto(offsite_testkit::s3::MotoServer),
+}
+
+impl Server {
+    fn start(args: &Args, work: &Path) -> Server {
+        if args.server == "moto" {
+            let moto = offsite_testkit::s3::MotoServer::start();
+            runtime().block_on(async {
+                offsite_core::sources::s3::S3Store::new(&offsite_core::sources::s3::S3Config {
+                    endpoint: Some(moto.endpoint()),
+                    region: "us-east-1".into(),
+                    access_key_id: ACCESS_KEY.into(),
+                    secret_access_key: SECRET_KEY.into(),
+                    path_style: true,
+                })
+                .unwrap_or_else(|e| fail(&format!("moto client: {e}")))
+                .create_bucket(BUCKET)
+                .await
+                .unwrap_or_else(|e| fail(&format!("moto: create the bucket: {e}")))
+            });
+            return Server::Moto(moto);
+        }
+        let root = work.join("s3root");
+        std::fs::create_dir_all(root.join(BUCKET)).expect("bucket folder");
+        let cmd = S3sFsCmd {
+            bin: storage_fixture::s3s_fs_path(),
+            nodelay_shim: (!args.server_nagle).then(|| storage_fixture::build_nodelay_shim(work)),
+        };
+        let server = S3sFs::start(&cmd, &root, &work.join("s3s-fs.log"));
+        Server::S3sFs {
+            _server: server,
+            cmd,
+            root,
+        }
     }
-    std::fs::remove_file(&p).ok();
-    let record = storage_fixture::record_path(root, BUCKET, key);
-    std::fs::remove_file(record).ok();
+
+    fn endpoint(&self) -> String {
+        match self {
+            Server::S3sFs { _server, .. } => _server.endpoint(),
+            Server::Moto(m) => m.endpoint(),
+        }
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            Server::S3sFs { cmd, .. } => cmd.describe(),
+            Server::Moto(_) => "moto (in memory; a smoke run: the speeds mean nothing)",
+        }
+    }
+
+    /// The object `key` as the server stored it: its size; then it is removed.
+    fn take_object(&self, key: &str, size: u64, who: &str) {
+        let len = match self {
+            Server::S3sFs { root, .. } => {
+                let p = root.join(BUCKET).join(key);
+                let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+                std::fs::remove_file(&p).ok();
+                // With s3s-fs's record of it.
+                std::fs::remove_file(storage_fixture::record_path(root, BUCKET, key)).ok();
+                len
+            }
+            Server::Moto(m) => runtime().block_on(async {
+                let dest = S3Destination::new(&dest_config(m.endpoint()))
+                    .unwrap_or_else(|e| fail(&format!("moto client: {e}")));
+                let len = match dest.stat(key).await {
+                    Ok(Some(o)) => o.size,
+                    Ok(None) => 0,
+                    Err(e) => fail(&format!("{who}: HEAD {key}: {e}")),
+                };
+                dest.delete(key)
+                    .await
+                    .unwrap_or_else(|e| fail(&format!("{who}: delete {key}: {e}")));
+                len
+            }),
+        };
+        if len != size {
+            fail(&format!(
+                "{who}: the server holds {len} bytes under {key}, expected {size}"
+            ));
+        }
+    }
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -266,14 +355,7 @@ fn main() {
     eprintln!("writing {} MiB of PRNG bytes…", args.size_mb);
     write_file(&src, size);
     let sha = sha256sum(&src);
-    let root = work.path().join("s3root");
-    std::fs::create_dir_all(root.join(BUCKET)).expect("bucket folder");
-    let cmd = S3sFsCmd {
-        bin: storage_fixture::s3s_fs_path(),
-        nodelay_shim: (!args.server_nagle)
-            .then(|| storage_fixture::build_nodelay_shim(work.path())),
-    };
-    let server = S3sFs::start(&cmd, &root, &work.path().join("s3s-fs.log"));
+    let server = Server::start(&args, work.path());
     let ep = server.endpoint();
     // The server writes `size` into the page cache; the margin covers the processes' memory.
     let warm = (!args.cold_memory).then(|| (work.path(), size + (256 << 20)));
@@ -297,7 +379,7 @@ fn main() {
             .arg(format!("{ep}/{BUCKET}/floor.bin")),
         warm,
     );
-    take_object(&root, "floor.bin", size, "curl -T");
+    server.take_object("floor.bin", size, "curl -T");
 
     let (mut rc, mut ours, mut ours_unhashed) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..args.runs {
@@ -321,7 +403,7 @@ fn main() {
                 .env("RCLONE_CONFIG_BENCH_REGION", "us-east-1"),
             warm,
         );
-        take_object(&root, &key, size, "rclone");
+        server.take_object(&key, size, "rclone");
         rc.push(m);
 
         for (hashed, runs) in [(true, &mut ours), (false, &mut ours_unhashed)] {
@@ -340,16 +422,17 @@ fn main() {
             if v["sha256"] != sha.as_str() {
                 fail(&format!("offsite's upload reported {v}, expected {sha}"));
             }
-            take_object(&root, &key, size, "offsite");
+            server.take_object(&key, size, "offsite");
             runs.push(m);
         }
     }
+    let described = server.describe();
     drop(server);
     print_report(
         &args,
         size,
         &rclone_version,
-        &cmd,
+        described,
         &floor,
         &rc,
         &ours,
@@ -365,7 +448,7 @@ fn print_report(
     args: &Args,
     size: u64,
     rclone_version: &str,
-    cmd: &S3sFsCmd,
+    server: &str,
     floor: &Measured,
     rc: &[Measured],
     ours: &[Measured],
@@ -383,9 +466,7 @@ fn print_report(
     let r = best(rc);
     println!(
         "## offsite-bench-upload: {} MiB to {} on loopback, best of {}",
-        args.size_mb,
-        cmd.describe(),
-        args.runs
+        args.size_mb, server, args.runs
     );
     println!();
     println!(

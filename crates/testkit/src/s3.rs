@@ -46,6 +46,8 @@ pub fn moto_server_path() -> PathBuf {
 pub struct MotoServer {
     child: Child,
     port: u16,
+    key_id: String,
+    secret: String,
 }
 
 /// Credentials moto accepts (any), used by every test for clarity.
@@ -53,6 +55,8 @@ pub const TEST_KEY_ID: &str = "testing-key-id";
 pub const TEST_SECRET: &str = "testing-secret-key";
 
 impl MotoServer {
+    /// moto as it comes: every request is accepted, whatever its key or signature
+    /// ([`TEST_KEY_ID`] / [`TEST_SECRET`] are what tests send).
     pub fn start() -> MotoServer {
         let bin = moto_server_path();
         let port = free_port();
@@ -64,9 +68,97 @@ impl MotoServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("testkit: starting {}: {e}", bin.display()));
-        let server = MotoServer { child, port };
+        let server = MotoServer {
+            child,
+            port,
+            key_id: TEST_KEY_ID.into(),
+            secret: TEST_SECRET.into(),
+        };
         server.wait_ready(Duration::from_secs(30));
         server
+    }
+
+    /// moto checking every S3 request as AWS does: an IAM user with an access key allowed
+    /// `s3:*` is made through moto's IAM API, then authentication is switched on
+    /// (`/moto-api/reset-auth 0`, what `INITIAL_NO_AUTH_ACTION_COUNT=0` does from the start).
+    /// From then on a request signed with another key is refused with `InvalidAccessKeyId`, one
+    /// with a wrong secret with `SignatureDoesNotMatch` (both 403). The access key made is
+    /// [`Self::access_key_id`] / [`Self::secret_access_key`].
+    pub fn start_checking_signatures() -> MotoServer {
+        let mut server = MotoServer::start();
+        let user = "offsite-tests";
+        server.iam(&format!("Action=CreateUser&UserName={user}"));
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        server.iam(&format!(
+            "Action=PutUserPolicy&UserName={user}&PolicyName=s3&PolicyDocument={}",
+            form_encode(policy)
+        ));
+        let answer = server.iam(&format!("Action=CreateAccessKey&UserName={user}"));
+        server.key_id = xml_text(&answer, "AccessKeyId");
+        server.secret = xml_text(&answer, "SecretAccessKey");
+        let (status, body) = server.post("/moto-api/reset-auth", "text/plain", None, "0");
+        assert_eq!(status, 200, "testkit: moto reset-auth: {body}");
+        server
+    }
+
+    /// The access key moto accepts ([`TEST_KEY_ID`] unless it checks signatures).
+    pub fn access_key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// Its secret ([`TEST_SECRET`] unless it checks signatures).
+    pub fn secret_access_key(&self) -> &str {
+        &self.secret
+    }
+
+    /// One IAM query-API call while authentication is still off (moto routes a request by the
+    /// service named in its `Authorization` header; the signature is not looked at yet).
+    fn iam(&self, form: &str) -> String {
+        let auth = "AWS4-HMAC-SHA256 Credential=setup/20260101/us-east-1/iam/aws4_request, \
+                    SignedHeaders=host, Signature=00";
+        let body = format!("{form}&Version=2010-05-08");
+        let (status, answer) =
+            self.post("/", "application/x-www-form-urlencoded", Some(auth), &body);
+        assert_eq!(status, 200, "testkit: moto IAM {form}: {answer}");
+        answer
+    }
+
+    /// A POST over a fresh connection; the answer's status and (at most 1 MiB of) its body.
+    fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        auth: Option<&str>,
+        body: &str,
+    ) -> (u16, String) {
+        let mut s =
+            TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).expect("testkit: connect to moto");
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let auth = auth
+            .map(|a| format!("Authorization: {a}\r\n"))
+            .unwrap_or_default();
+        let req = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\n{auth}\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).expect("testkit: write to moto");
+        let mut answer = Vec::new();
+        s.take(1 << 20)
+            .read_to_end(&mut answer)
+            .expect("testkit: read moto's answer");
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
     }
 
     fn wait_ready(&self, limit: Duration) {
@@ -112,95 +204,29 @@ impl Drop for MotoServer {
     }
 }
 
+/// `application/x-www-form-urlencoded` value encoding.
+fn form_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The text of the first `<tag>…</tag>` in moto's answer (panics when there is none).
+fn xml_text(xml: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let text = xml
+        .split_once(&open)
+        .and_then(|(_, rest)| rest.split_once(&format!("</{tag}>")))
+        .map(|(t, _)| t.to_string());
+    text.unwrap_or_else(|| panic!("testkit: no <{tag}> in moto's answer: {xml}"))
+}
+
 fn free_port() -> u16 {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
     l.local_addr().expect("local addr").port()
-}
-
-/// The `s3s-fs` program (a folder served as S3, checking SigV4 signatures):
-/// `$OFFSITE_S3S_FS`, else `PATH`, else `~/.cargo/bin` (where `.ci/setup.sh` installs it).
-pub fn s3s_fs_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("OFFSITE_S3S_FS") {
-        return PathBuf::from(p);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("s3s-fs"))
-            .find(|p| p.is_file())
-    });
-    let in_cargo = || {
-        let home = std::env::var_os("CARGO_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-        let p = home.join("bin/s3s-fs");
-        p.is_file().then_some(p)
-    };
-    on_path.or_else(in_cargo).unwrap_or_else(|| {
-        panic!(
-            "testkit: s3s-fs not found (PATH, ~/.cargo/bin, $OFFSITE_S3S_FS). Install it: \
-             cargo install s3s-fs@0.14.1 --locked --features binary (or run .ci/setup.sh)"
-        )
-    })
-}
-
-/// An s3s-fs server on a free loopback port serving a temporary folder, with the access key
-/// [`TEST_KEY_ID`] / [`TEST_SECRET`] (other keys are refused: `InvalidAccessKeyId` or
-/// `SignatureDoesNotMatch`). Buckets are the folder's sub-folders. Stopped when dropped.
-pub struct S3sFsServer {
-    child: Child,
-    port: u16,
-    root: tempfile::TempDir,
-}
-
-impl S3sFsServer {
-    pub fn start() -> S3sFsServer {
-        let bin = s3s_fs_path();
-        let root = tempfile::tempdir().expect("s3s-fs root");
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", TEST_KEY_ID, "--secret-key", TEST_SECRET])
-            .arg(root.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("testkit: starting {}: {e}", bin.display()));
-        let server = S3sFsServer { child, port, root };
-        let t0 = Instant::now();
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "testkit: s3s-fs did not listen on 127.0.0.1:{port} within 30 s"
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    /// Make a bucket (a folder under the root).
-    pub fn create_bucket(&self, name: &str) {
-        std::fs::create_dir_all(self.root.path().join(name)).expect("bucket folder");
-    }
-
-    /// The folder served.
-    pub fn root(&self) -> &std::path::Path {
-        self.root.path()
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, self.port))
-    }
-
-    /// `http://127.0.0.1:<port>`
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for S3sFsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

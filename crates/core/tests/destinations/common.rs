@@ -1,4 +1,5 @@
-//! Shared set-up: a moto server with a bucket, S3 destinations on it, what is left behind.
+//! Shared set-up: a moto server with a bucket (as it comes, or checking signatures), S3
+//! destinations on it, what is left behind.
 
 use offsite_core::destinations::{S3Destination, S3DestinationConfig};
 use offsite_core::sources::s3::{S3Config, S3Store};
@@ -17,12 +18,21 @@ pub fn config(endpoint: &str, bucket: &str, prefix: &str) -> S3DestinationConfig
     }
 }
 
-pub async fn create_bucket(endpoint: &str, bucket: &str) {
+/// [`config`] with the access key `moto` accepts (its own when it checks signatures).
+pub fn config_on(moto: &MotoServer, bucket: &str, prefix: &str) -> S3DestinationConfig {
+    S3DestinationConfig {
+        access_key_id: moto.access_key_id().into(),
+        secret_access_key: moto.secret_access_key().into(),
+        ..config(&moto.endpoint(), bucket, prefix)
+    }
+}
+
+pub async fn create_bucket(moto: &MotoServer, bucket: &str) {
     let store = S3Store::new(&S3Config {
-        endpoint: Some(endpoint.to_string()),
+        endpoint: Some(moto.endpoint()),
         region: "us-east-1".into(),
-        access_key_id: TEST_KEY_ID.into(),
-        secret_access_key: TEST_SECRET.into(),
+        access_key_id: moto.access_key_id().into(),
+        secret_access_key: moto.secret_access_key().into(),
         path_style: true,
     })
     .unwrap();
@@ -32,21 +42,37 @@ pub async fn create_bucket(endpoint: &str, bucket: &str) {
 /// A moto server with `bucket` in it.
 pub async fn moto_with(bucket: &str) -> MotoServer {
     let moto = MotoServer::start();
-    create_bucket(&moto.endpoint(), bucket).await;
+    create_bucket(&moto, bucket).await;
+    moto
+}
+
+/// A moto server that checks every request's key and signature, with `bucket` in it.
+pub async fn signing_moto_with(bucket: &str) -> MotoServer {
+    let moto = MotoServer::start_checking_signatures();
+    create_bucket(&moto, bucket).await;
     moto
 }
 
 /// Every key in the bucket (all prefixes) and every unfinished multipart upload, asked on a
 /// thread of its own (the conformance suite's `leftovers` is synchronous), with a fresh client.
 pub fn bucket_leftovers(endpoint: &str, bucket: &str, temp_only: bool) -> Vec<String> {
-    let (endpoint, bucket) = (endpoint.to_string(), bucket.to_string());
+    bucket_leftovers_as(config(endpoint, bucket, ""), temp_only)
+}
+
+/// [`bucket_leftovers`] asked with the key (and of the bucket) in `cfg` (its prefix ignored).
+pub fn bucket_leftovers_as(cfg: S3DestinationConfig, temp_only: bool) -> Vec<String> {
+    let bucket = cfg.bucket.clone();
+    let cfg = S3DestinationConfig {
+        prefix: String::new(),
+        ..cfg
+    };
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async {
-            let d = S3Destination::new(&config(&endpoint, &bucket, "")).unwrap();
+            let d = S3Destination::new(&cfg).unwrap();
             let mut left: Vec<String> = d
                 .pending_uploads()
                 .await
@@ -88,24 +114,4 @@ pub fn random_file(dir: &std::path::Path, name: &str, len: usize, seed: u64) -> 
     let p = dir.join(name);
     std::fs::write(&p, &bytes).unwrap();
     p
-}
-
-/// What s3s-fs keeps of unfinished multipart uploads (it does not implement
-/// ListMultipartUploads): its `.upload-<id>.json` and `.upload_id-<id>.part-<n>` files.
-pub fn s3s_leftovers(root: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else if n.starts_with(".upload")
-                || n.contains(offsite_core::destinations::TEMP_PREFIX)
-            {
-                out.push(n);
-            }
-        }
-    }
-    out
 }

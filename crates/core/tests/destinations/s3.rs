@@ -1,8 +1,11 @@
-//! `S3Destination` on real S3 servers (moto and s3s-fs): the shared conformance suite, bare and
-//! behind faults with `Retrying`; multipart uploads with the SHA-256 as metadata; a body that
+//! `S3Destination` on a real S3 server (moto, as it comes and checking every request's
+//! signature): the shared conformance suite, bare and behind faults with `Retrying`; multipart uploads with the SHA-256 as metadata; a body that
 //! does not match its recorded SHA-256; a put cancelled between parts.
 
-use crate::common::{bucket_leftovers, config, moto_with, random_file, s3s_leftovers};
+use crate::common::{
+    bucket_leftovers, bucket_leftovers_as, config, config_on, moto_with, random_file,
+    signing_moto_with,
+};
 use futures::StreamExt;
 use offsite_core::destinations::s3::SHA256_METADATA;
 use offsite_core::destinations::{
@@ -13,7 +16,6 @@ use offsite_core::sources::ByteStream;
 use offsite_core::ErrorKind;
 use offsite_testkit::conformance::{destination, quick_retries, sha256_hex};
 use offsite_testkit::faults::{FaultPlan, Faulty};
-use offsite_testkit::s3::S3sFsServer;
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,12 +28,18 @@ async fn s3_destination_on_moto_conforms() {
     assert_eq!(bucket_leftovers(&ep, "copies", false), Vec::<String>::new());
 }
 
+/// Every request the destination makes (single and multipart puts with Content-MD5, the
+/// SHA-256 metadata, If-None-Match, listings, deletes, aborts) is signed as AWS checks it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_destination_on_s3s_fs_conforms() {
-    let s3s = S3sFsServer::start();
-    s3s.create_bucket("copies");
-    let dest = S3Destination::new(&config(&s3s.endpoint(), "copies", "")).unwrap();
-    destination::check_destination(&dest, &|| s3s_leftovers(s3s.root())).await;
+async fn s3_destination_on_moto_checking_signatures_conforms() {
+    let moto = signing_moto_with("copies").await;
+    let cfg = config_on(&moto, "copies", "");
+    let dest = S3Destination::new(&cfg).unwrap();
+    destination::check_destination(&dest, &|| bucket_leftovers_as(cfg.clone(), true)).await;
+    assert_eq!(
+        bucket_leftovers_as(cfg.clone(), false),
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,23 +62,13 @@ async fn s3_destination_behind_faults_with_retrying_conforms() {
 /// 5 parts, and nothing unfinished is left. A body without a known SHA-256 is hashed first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multipart_puts_store_whole_objects_with_their_sha256() {
-    for (i, server) in ["moto", "s3s-fs"].into_iter().enumerate() {
-        let (_moto, _s3s, ep);
-        if server == "moto" {
-            let m = moto_with("copies").await;
-            ep = m.endpoint();
-            _moto = Some(m);
-            _s3s = None;
-        } else {
-            let s = S3sFsServer::start();
-            s.create_bucket("copies");
-            ep = s.endpoint();
-            _s3s = Some(s);
-            _moto = None;
-        }
-        let dest = S3Destination::new(&config(&ep, "copies", "mp"))
-            .unwrap()
-            .with_part_size(5 << 20);
+    for (i, server) in ["moto", "moto checking signatures"].into_iter().enumerate() {
+        let moto = match i {
+            0 => moto_with("copies").await,
+            _ => signing_moto_with("copies").await,
+        };
+        let cfg = config_on(&moto, "copies", "mp");
+        let dest = S3Destination::new(&cfg).unwrap().with_part_size(5 << 20);
         let dir = tempfile::tempdir().unwrap();
         let src = random_file(dir.path(), "a.tar.gz", (21 << 20) + 123, i as u64);
         let want = sha256_hex(&std::fs::read(&src).unwrap());
@@ -94,13 +92,11 @@ async fn multipart_puts_store_whole_objects_with_their_sha256() {
             Some(&want),
             "{server}: metadata"
         );
-        if server == "moto" {
-            assert!(
-                head.e_tag().unwrap().ends_with("-5\""),
-                "{:?}",
-                head.e_tag()
-            );
-        }
+        assert!(
+            head.e_tag().unwrap().ends_with("-5\""),
+            "{server}: {:?}",
+            head.e_tag()
+        );
         let st = dest.stat("p/a.tar.gz").await.unwrap().unwrap();
         assert_eq!(st.sha256.as_deref(), Some(want.as_str()), "{server}");
         assert_eq!(
@@ -135,13 +131,11 @@ async fn multipart_puts_store_whole_objects_with_their_sha256() {
             .map(|o| o.name)
             .collect();
         assert_eq!(names, vec!["p/a.tar.gz"], "{server}");
-        match &_s3s {
-            Some(s) => assert_eq!(s3s_leftovers(s.root()), Vec::<String>::new()),
-            None => assert_eq!(
-                bucket_leftovers(&ep, "copies", false),
-                vec!["mp/p/a.tar.gz"]
-            ),
-        }
+        assert_eq!(
+            bucket_leftovers_as(cfg, false),
+            vec!["mp/p/a.tar.gz"],
+            "{server}"
+        );
     }
 }
 

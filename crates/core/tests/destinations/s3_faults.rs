@@ -1,14 +1,17 @@
-//! `S3Destination` against a real S3 server (moto; s3s-fs for credentials) behind testkit's
+//! `S3Destination` against a real S3 server (moto; moto checking signatures for credentials) behind testkit's
 //! HTTP fault proxy: uploads cut mid-part, 5xx, throttling (503 SlowDown), wrong credentials,
 //! a missing bucket. Afterwards no object and no unfinished upload is left, errors carry their
 //! codes, and retries happen where they help (per part: a cut part is sent again, not the file).
 
-use crate::common::{bucket_leftovers, config, moto_with, random_file};
+use crate::common::{
+    bucket_leftovers, bucket_leftovers_as, config, config_on, moto_with, random_file,
+    signing_moto_with,
+};
 use offsite_core::destinations::{put_file, Destination, PutOptions, S3Destination};
 use offsite_core::retry::RetryPolicy;
 use offsite_core::ErrorKind;
 use offsite_testkit::conformance::{quick_retries, sha256_hex};
-use offsite_testkit::s3::{HttpFault, HttpFaultProxy, S3sFsServer};
+use offsite_testkit::s3::{HttpFault, HttpFaultProxy};
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
@@ -184,10 +187,10 @@ async fn a_missing_bucket_is_not_found_with_a_hint_to_create_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_are_auth_and_not_retried() {
-    let s3s = S3sFsServer::start();
-    s3s.create_bucket("copies");
-    let proxy = HttpFaultProxy::start(s3s.addr());
-    let mut cfg = config(&proxy.endpoint(), "copies", "f");
+    let moto = signing_moto_with("copies").await;
+    let proxy = HttpFaultProxy::start(moto.addr());
+    let mut cfg = config_on(&moto, "copies", "f");
+    cfg.endpoint = Some(proxy.endpoint());
     cfg.secret_access_key = "not-the-secret-planted-123".into();
     let dest = S3Destination::new(&cfg)
         .unwrap()
@@ -203,14 +206,16 @@ async fn wrong_credentials_are_auth_and_not_retried() {
     assert_eq!(proxy.requests(), 2, "auth failures are not retried");
     let shown = format!("{e} {:?} {:?}", e.hint(), dest);
     assert!(!shown.contains("not-the-secret-planted-123"), "{shown}");
-    let mut cfg = config(&proxy.endpoint(), "copies", "f");
+    let mut cfg = config_on(&moto, "copies", "f");
+    cfg.endpoint = Some(proxy.endpoint());
     cfg.access_key_id = "nobody".into();
     let e = S3Destination::new(&cfg).unwrap().check().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
-    assert!(std::fs::read_dir(s3s.root().join("copies"))
-        .unwrap()
-        .next()
-        .is_none());
+    // Nothing was stored (asked with the right key).
+    assert_eq!(
+        bucket_leftovers_as(config_on(&moto, "copies", ""), false),
+        Vec::<String>::new()
+    );
 }
 
 /// The race the look-up before a put leaves open: another writer stores the name after our

@@ -102,7 +102,8 @@ fn an_encrypted_name_is_required_and_cancel_leaves_nothing() {
         ErrorKind::InvalidInput
     );
     drop(plain_named);
-    let cases: [(&str, Box<dyn Fn(&ProgressUpdate) -> bool + Send + Sync>); 2] = [
+    type CancelAt = Box<dyn Fn(&ProgressUpdate) -> bool + Send + Sync>;
+    let cases: [(&str, CancelAt); 2] = [
         (
             "while packing",
             Box::new(|u| u.phase == Phase::Packing && u.bytes_done > (1 << 20)),
