@@ -825,36 +825,7 @@ fn encryption_setup_confirm_backup_verify_and_export() {
     );
     assert!(String::from_utf8_lossy(&listed.stdout).contains("database.dump"));
 
-    // A copy elsewhere: ciphertext only without a key; every member with --key-stdin.
-    let other = tempfile::tempdir().unwrap();
-    let copy = other.path().join(path.file_name().unwrap());
-    std::fs::copy(&path, &copy).unwrap();
-    let mut sidecar = copy.clone().into_os_string();
-    sidecar.push(".sha256");
-    let mut orig_sidecar = path.clone().into_os_string();
-    orig_sidecar.push(".sha256");
-    std::fs::copy(&orig_sidecar, &sidecar).unwrap();
-    let plain = cli.json(&["verify", copy.to_str().unwrap()], 0);
-    assert!(
-        s(&plain["contents_not_checked"]).contains("not checked"),
-        "{plain}"
-    );
-    let text = cli.run(&["verify", copy.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("contents not checked"));
-    let with_key = cli.run_stdin(
-        &["--json", "verify", copy.to_str().unwrap(), "--key-stdin"],
-        &std::fs::read_to_string(&extra).unwrap(),
-    );
-    let with_key = json_of(&with_key, 0, &["verify --key-stdin"]);
-    assert!(with_key.get("contents_not_checked").is_none());
-    let bad = cli.run_stdin(
-        &["--json", "verify", copy.to_str().unwrap(), "--key-stdin"],
-        stranger.expose_secret(),
-    );
-    assert_eq!(
-        json_of(&bad, 8, &["verify wrong key"])["error"]["code"],
-        "wrong_key"
-    );
+    verify_a_copy(&cli, &path, &extra, stranger.expose_secret());
     let shown = cli.json(&["encryption", "show", &name], 0);
     assert_eq!(shown["mode"], "key");
     assert_eq!(shown["recipients"][0], extra_pub.trim());
@@ -867,4 +838,39 @@ fn encryption_setup_confirm_backup_verify_and_export() {
             f.display()
         );
     }
+}
+
+/// A copy of an encrypted archive elsewhere (unregistered): the ciphertext only without a key,
+/// every member with `--key-stdin`, `wrong_key` (exit 8) with a stranger's key.
+fn verify_a_copy(cli: &Cli, path: &Path, extra: &Path, stranger: &str) {
+    // A copy elsewhere: ciphertext only without a key; every member with --key-stdin.
+    let other = tempfile::tempdir().unwrap();
+    let copy = other.path().join(path.file_name().unwrap());
+    std::fs::copy(path, &copy).unwrap();
+    let mut sidecar = copy.clone().into_os_string();
+    sidecar.push(".sha256");
+    let mut orig_sidecar = path.to_path_buf().into_os_string();
+    orig_sidecar.push(".sha256");
+    std::fs::copy(&orig_sidecar, &sidecar).unwrap();
+    let plain = cli.json(&["verify", copy.to_str().unwrap()], 0);
+    assert!(
+        s(&plain["contents_not_checked"]).contains("not checked"),
+        "{plain}"
+    );
+    let text = cli.run(&["verify", copy.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("contents not checked"));
+    let with_key = cli.run_stdin(
+        &["--json", "verify", copy.to_str().unwrap(), "--key-stdin"],
+        &std::fs::read_to_string(extra).unwrap(),
+    );
+    let with_key = json_of(&with_key, 0, &["verify --key-stdin"]);
+    assert!(with_key.get("contents_not_checked").is_none());
+    let bad = cli.run_stdin(
+        &["--json", "verify", copy.to_str().unwrap(), "--key-stdin"],
+        stranger,
+    );
+    assert_eq!(
+        json_of(&bad, 8, &["verify wrong key"])["error"]["code"],
+        "wrong_key"
+    );
 }

@@ -7,6 +7,9 @@
 //!  progress (archive bytes)       ◀──────── recycled buffers ─────────
 //! ```
 //!
+//! A decrypting pipeline puts a [`ReadAhead`] thread in front (read + SHA-256 of the
+//! ciphertext), and the file thread decrypts what it gives.
+//!
 //! Both channels are bounded, so memory stays at a few MiB whatever the archive size, and
 //! buffers are recycled instead of reallocated. On 2 cores the decompressor gets one core and the
 //! two SHA-256 passes share the other.
@@ -21,68 +24,64 @@ use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use tokio_util::sync::CancellationToken;
 
-/// Reads a file, hashing and counting its bytes (and reporting them as progress): the raw side
-/// of a decrypting pipeline, whose file thread sees only plaintext. The hash is complete once
-/// a read returned end of file.
-pub(crate) struct RawHash<R> {
-    inner: R,
-    state: std::sync::Arc<std::sync::Mutex<RawState>>,
-    reporter: Option<Reporter>,
+/// A file read ahead by a thread of its own, in [`CHUNK`]s (buffers recycled), hashed and
+/// counted there (and reported as progress): the raw stage of a decrypting pipeline, so reading
+/// and hashing the ciphertext overlap with decrypting it (on the pipeline's file thread) and with
+/// gunzip + tar (on the calling thread). Reads give the file's bytes; the thread's result
+/// ([`FileRead`], the hash complete once the whole file was read) comes from
+/// [`ReadAheadResult::join`] once this reader is dropped.
+pub(crate) struct ReadAhead {
+    chunks: ChunkReader,
 }
 
-#[derive(Default)]
-pub(crate) struct RawState {
-    ctx: Option<ring::digest::Context>,
-    pub bytes: u64,
-    pub eof: bool,
+/// The outcome of a [`ReadAhead`]'s thread.
+pub(crate) struct ReadAheadResult {
+    handle: std::thread::JoinHandle<io::Result<FileRead>>,
 }
 
-impl RawState {
-    /// The SHA-256 of every byte read, when the reader reached the end.
-    pub fn sha256(&mut self) -> Option<String> {
-        if !self.eof {
-            return None;
-        }
-        self.ctx.take().map(|c| hex::encode(c.finish().as_ref()))
-    }
-}
-
-impl<R: Read> RawHash<R> {
-    pub fn new(
-        inner: R,
+impl ReadAhead {
+    pub fn spawn(
+        file: impl Read + Send + 'static,
+        hash: bool,
         reporter: Option<Reporter>,
-    ) -> (Self, std::sync::Arc<std::sync::Mutex<RawState>>) {
-        let state = std::sync::Arc::new(std::sync::Mutex::new(RawState {
-            ctx: Some(ring::digest::Context::new(&ring::digest::SHA256)),
-            ..RawState::default()
-        }));
+        cancel: CancellationToken,
+    ) -> (Self, ReadAheadResult) {
+        let (tx, rx) = sync_channel(DEPTH);
+        let (free_tx, free_rx) = channel();
+        let handle = std::thread::spawn(move || {
+            file_thread(file, tx, free_rx, hash, reporter.as_ref(), &cancel)
+        });
         (
-            RawHash {
-                inner,
-                state: state.clone(),
-                reporter,
+            ReadAhead {
+                chunks: ChunkReader::new(rx, free_tx),
             },
-            state,
+            ReadAheadResult { handle },
         )
     }
 }
 
-impl<R: Read> Read for RawHash<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if n == 0 {
-            st.eof = true;
-        } else {
-            if let Some(ctx) = st.ctx.as_mut() {
-                ctx.update(&buf[..n]);
-            }
-            st.bytes += n as u64;
-            if let Some(r) = &self.reporter {
-                r.advance(n as u64);
-            }
-        }
-        Ok(n)
+impl ReadAheadResult {
+    /// Waits for the thread: call it only once the [`ReadAhead`] is dropped (its thread stops at
+    /// its next send when nobody reads any more).
+    pub fn join(self) -> io::Result<FileRead> {
+        self.handle
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.chunks.read(out)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.chunks.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        self.chunks.consume(n)
     }
 }
 
@@ -315,7 +314,7 @@ pub(crate) fn run<T, E>(
 }
 
 /// [`run`] over any reader of the compressed archive (a decrypting one: the ciphertext's hash
-/// and progress are then the caller's, see [`RawHash`]): `hash` hashes what the reader gives,
+/// and progress are then the caller's, see [`ReadAhead`]): `hash` hashes what the reader gives,
 /// `drain` reads it to its end once `body` returns `Ok`.
 pub(crate) fn run_reader<T, E>(
     file: impl Read + Send,

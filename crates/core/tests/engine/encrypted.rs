@@ -209,26 +209,34 @@ async fn an_encrypted_backup_opens_with_age_for_each_recipient_and_verifies() {
     assert_eq!(e.kind(), ErrorKind::WrongKey, "{e}");
     assert!(e.hint().unwrap().contains("nobody can recover"));
 
+    damaged_copies_fail(&env, &copy, &bytes, &k2_text).await;
+    // The registered archive is untouched and still verifies.
+    assert!(verify(&env, &path, None).await.unwrap().ok);
+    assert_eq!(env.engine.backups("vault").await.unwrap().len(), 1);
+}
+
+/// A flipped byte in the middle, a cut, an empty file: verify fails (with the key and without).
+async fn damaged_copies_fail(env: &Env, copy: &Path, bytes: &[u8], k2_text: &str) {
     // Damage: a flipped byte in the middle, a cut, an empty file.
-    let key = || Some(UserKey::parse(&k2_text).unwrap());
-    let mut flipped = bytes.clone();
+    let key = || Some(UserKey::parse(k2_text).unwrap());
+    let mut flipped = bytes.to_vec();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x20;
-    std::fs::write(&copy, &flipped).unwrap();
-    let r = verify(&env, &copy, key()).await.unwrap();
+    std::fs::write(copy, &flipped).unwrap();
+    let r = verify(env, copy, key()).await.unwrap();
     assert!(!r.ok, "a tampered archive must fail");
     assert!(
         r.problems.iter().any(|p| p.contains("damaged")),
         "{:?}",
         r.problems
     );
-    let r = verify(&env, &copy, None).await.unwrap();
+    let r = verify(env, copy, None).await.unwrap();
     assert!(!r.ok, "the ciphertext no longer matches its .sha256");
-    std::fs::write(&copy, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    let r = verify(&env, &copy, key()).await.unwrap();
+    std::fs::write(copy, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let r = verify(env, copy, key()).await.unwrap();
     assert!(!r.ok, "a truncated archive must fail");
-    std::fs::write(&copy, b"").unwrap();
-    let e = verify(&env, &copy, key()).await.unwrap_err();
+    std::fs::write(copy, b"").unwrap();
+    let e = verify(env, copy, key()).await.unwrap_err();
     assert!(
         matches!(
             e.kind(),
@@ -237,9 +245,6 @@ async fn an_encrypted_backup_opens_with_age_for_each_recipient_and_verifies() {
         "{e}"
     );
     assert!(e.message().contains("empty"), "{e}");
-    // The registered archive is untouched and still verifies.
-    assert!(verify(&env, &path, None).await.unwrap().ok);
-    assert_eq!(env.engine.backups("vault").await.unwrap().len(), 1);
 }
 
 fn manifest_members(r: &offsite_core::archive::VerifyReport) -> usize {

@@ -123,12 +123,16 @@ pub fn verify_with(
 
     let body =
         |tar: &mut ArchiveStream, hasher: &MemberHasher| verify_body(tar, hasher, path, cancel);
-    let mut raw_state = None;
+    let mut raw_read = None;
     let outcome = if encrypted {
-        let (raw, state) = pipeline::RawHash::new(file, Some(reporter.clone()));
+        // Three stages: read + hash the ciphertext, decrypt, gunzip + tar (+ member hashing).
+        let (raw, result) =
+            pipeline::ReadAhead::spawn(file, true, Some(reporter.clone()), cancel.clone());
         let plain = crate::crypto::decrypt(raw, keys)?;
-        raw_state = Some(state);
-        pipeline::run_reader(plain, false, true, None, cancel, body)
+        let outcome = pipeline::run_reader(plain, false, true, None, cancel, body);
+        // The decrypting reader (and the ReadAhead in it) is dropped: the raw thread ends.
+        raw_read = Some(result.join());
+        outcome
     } else {
         pipeline::run(file, true, Some(reporter), cancel, body)
     };
@@ -195,11 +199,10 @@ pub fn verify_with(
         body.structural = true;
     }
     // The whole file's hash and size: the ciphertext's when encrypted.
-    let (read_sha, read_bytes) = match &raw_state {
-        Some(state) => {
-            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
-            (st.sha256(), st.bytes)
-        }
+    let (read_sha, read_bytes) = match &raw_read {
+        Some(Ok(raw)) => (raw.sha256.clone(), raw.bytes),
+        // The raw thread's read error reached the decrypting reader: reported above.
+        Some(Err(_)) => (None, 0),
         None => match outcome.file.as_ref().ok() {
             Some(f) => (f.sha256.clone(), f.bytes),
             None => (None, 0),
