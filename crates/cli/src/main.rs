@@ -204,6 +204,7 @@ mod exit {
     pub const INTEGRITY: u8 = 4;
     pub const NEEDS_CONSENT: u8 = 5;
     pub const PERMISSION: u8 = 7;
+    pub const WRONG_KEY: u8 = 8;
     pub const CANCELLED: u8 = 130;
 }
 
@@ -220,6 +221,7 @@ fn exit_code(e: &Error) -> u8 {
         | ErrorKind::UnsafePath
         | ErrorKind::ValidationFailed => exit::INTEGRITY,
         ErrorKind::NeedsConsent | ErrorKind::ArbitrarySql => exit::NEEDS_CONSENT,
+        ErrorKind::WrongKey => exit::WRONG_KEY,
         ErrorKind::Cancelled => exit::CANCELLED,
         _ => exit::FAILURE,
     }

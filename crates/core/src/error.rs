@@ -54,6 +54,9 @@ pub enum ErrorKind {
     /// server, `ALTER SYSTEM`, a superuser role, `DO` blocks, …) and the caller did not consent
     /// to running them (`--allow-arbitrary-sql`).
     ArbitrarySql,
+    /// An encrypted archive cannot be opened with the key or passphrase given (or none was
+    /// given): nobody can open it without the right one.
+    WrongKey,
     /// A secret store failed or refused (a damaged or ambiguous keychain entry, a read-only store).
     Secrets,
     /// The OS keychain cannot be reached (no D-Bus session or Secret Service, a locked keychain)
@@ -96,6 +99,7 @@ impl ErrorKind {
             ErrorKind::NeedsConsent => "needs_consent",
             ErrorKind::ValidationFailed => "validation_failed",
             ErrorKind::ArbitrarySql => "arbitrary_sql",
+            ErrorKind::WrongKey => "wrong_key",
             ErrorKind::Secrets => "secrets",
             ErrorKind::KeychainUnavailable => "keychain_unavailable",
             ErrorKind::Catalog => "catalog",
@@ -145,6 +149,7 @@ impl ErrorKind {
         ErrorKind::NeedsConsent,
         ErrorKind::ValidationFailed,
         ErrorKind::ArbitrarySql,
+        ErrorKind::WrongKey,
         ErrorKind::Secrets,
         ErrorKind::KeychainUnavailable,
         ErrorKind::Catalog,

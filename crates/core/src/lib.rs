@@ -10,6 +10,7 @@ pub mod backup;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod destinations;
 pub mod engine;
 pub mod error;
