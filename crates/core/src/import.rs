@@ -16,8 +16,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::plainsql::scan::{self as plain_scan, PlainSqlInfo};
 use crate::postgres::tools;
 
+mod encrypted;
 mod plain;
 use crate::progress::{Phase, Reporter};
+pub use encrypted::OPENSSL_UNAUTHENTICATED;
 use plain::inspect_plain;
 pub use plain::PLAIN_TABLES_NOT_RECORDED;
 use serde::{Deserialize, Serialize};
@@ -149,6 +151,9 @@ pub(crate) struct Inspected {
     /// The database to take from a plain SQL file that holds several (`pg_dumpall`); checked
     /// by [`Inspected::choose_database`].
     pub database: Option<String>,
+    /// The decrypted copy of an encrypted file (what the import reads; see
+    /// [`Inspected::read_path`]), removed when this is dropped.
+    pub plaintext: Option<encrypted::Decrypted>,
 }
 
 /// Recognise `path` and describe it. Reads only; a tarball's `database.dump` is extracted into a
@@ -157,7 +162,28 @@ pub fn inspect(path: &Path, pg_bin: Option<&Path>) -> Result<ImportPreview> {
     inspect_full(path, pg_bin).map(|i| i.preview)
 }
 
+/// [`inspect`] of a file that may be encrypted, with its passphrase or key.
+pub fn inspect_with_key(
+    path: &Path,
+    pg_bin: Option<&Path>,
+    key: Option<&crate::crypto::UserKey>,
+) -> Result<ImportPreview> {
+    inspect_full_with(path, pg_bin, key, None, &CancellationToken::new()).map(|i| i.preview)
+}
+
 pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
+    inspect_full_with(path, pg_bin, None, None, &CancellationToken::new())
+}
+
+/// [`inspect_full`] with the passphrase or key of an encrypted file (decrypted into a private
+/// temporary folder in `work`, or the system's; cancellable while it decrypts).
+pub(crate) fn inspect_full_with(
+    path: &Path,
+    pg_bin: Option<&Path>,
+    key: Option<&crate::crypto::UserKey>,
+    work: Option<&Path>,
+    cancel: &CancellationToken,
+) -> Result<Inspected> {
     let md =
         std::fs::metadata(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     if md.is_dir() {
@@ -169,14 +195,22 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
     if md.len() == 0 {
         return Err(unsupported(path, "the file is empty"));
     }
-    let mut magic = [0u8; 5];
+    let mut magic = [0u8; 8];
     let n = {
         let mut f =
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         read_upto(&mut f, &mut magic)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
     };
-    if n == 5 && &magic == b"PGDMP" {
+    if n >= 8 && crate::crypto::is_age(&age_head(path)?) {
+        let keys: Vec<crate::crypto::UserKey> = key.into_iter().cloned().collect();
+        return encrypted::inspect_age(path, md.len(), pg_bin, &keys, work, cancel);
+    }
+    if crate::crypto::openssl::is_openssl(&magic[..n]) {
+        return encrypted::inspect_openssl(path, md.len(), pg_bin, key, work, cancel);
+    }
+    let n = n.min(5);
+    if n == 5 && &magic[..5] == b"PGDMP" {
         let header = read_dump_header(path, pg_bin)?;
         let preview = dump_preview(path, ImportKind::PgDump, md.len(), header, false, vec![]);
         return Ok(Inspected {
@@ -184,10 +218,12 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
             dump: Some(DumpSource::File(path.to_path_buf())),
             globals_file: None,
             database: None,
+            plaintext: None,
         });
     }
+    let magic = &magic[..n];
     let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
-    if (gzip || looks_like_text(&magic[..n])) && plain_scan::sniff(path)? {
+    if (gzip || looks_like_text(magic)) && plain_scan::sniff(path)? {
         return inspect_plain(path, md.len());
     }
     if gzip {
@@ -198,6 +234,7 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
                     dump: None,
                     globals_file: None,
                     database: None,
+                    plaintext: None,
                 })
             }
             Err(e) if e.kind() == ErrorKind::UnsupportedFormat && !is_newer_format(&e) => {}
@@ -205,7 +242,7 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
         }
         return inspect_tarball(path, md.len(), pg_bin);
     }
-    if looks_like_text(&magic[..n]) {
+    if looks_like_text(magic) {
         return Err(unsupported(
             path,
             "a text file that is not SQL (no pg_dump header, and it does not start with an SQL statement)",
@@ -229,6 +266,17 @@ pub(crate) fn foreign_dump_kind(path: &Path) -> Option<&'static str> {
         return Some("a plain SQL dump");
     }
     None
+}
+
+/// The first 32 bytes of `path` (what [`crate::crypto::is_age`] needs).
+fn age_head(path: &Path) -> Result<Vec<u8>> {
+    let mut f =
+        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut head = vec![0u8; 32];
+    let n = read_upto(&mut f, &mut head)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    head.truncate(n);
+    Ok(head)
 }
 
 fn is_newer_format(e: &Error) -> bool {
@@ -441,6 +489,7 @@ fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
         dump: Some(DumpSource::File(dump)),
         globals_file: has_globals.then_some(globals),
         database: None,
+        plaintext: None,
     })
 }
 
@@ -649,6 +698,7 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
         dump: Some(DumpSource::Tar { root }),
         globals_file: None,
         database: None,
+        plaintext: None,
     })
 }
 
@@ -807,7 +857,7 @@ pub(crate) fn wrap_dump(
             };
             let mut g = Vec::new();
             let ex = plain_scan::extract(
-                &preview.path,
+                inspected.read_path(),
                 database,
                 &mut spool,
                 Some(&mut g),
@@ -844,7 +894,7 @@ pub(crate) fn wrap_dump(
         Some(DumpSource::Tar { root }) => {
             let member = format!("{root}{DATABASE_MEMBER}");
             let mut found = false;
-            walk_tar(&preview.path, cancel, |f, r| {
+            walk_tar(inspected.read_path(), cancel, |f, r| {
                 if f.name != member || found {
                     return Ok(());
                 }
@@ -858,8 +908,11 @@ pub(crate) fn wrap_dump(
                 )));
             }
             if preview.has_globals {
-                globals =
-                    read_tar_member(&preview.path, &format!("{root}{GLOBALS_MEMBER}"), cancel)?;
+                globals = read_tar_member(
+                    inspected.read_path(),
+                    &format!("{root}{GLOBALS_MEMBER}"),
+                    cancel,
+                )?;
             }
         }
         None => return Err(Error::internal("not a dump to wrap")),

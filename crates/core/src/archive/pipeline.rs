@@ -246,6 +246,20 @@ pub(crate) fn run<T, E>(
     cancel: &CancellationToken,
     body: impl FnOnce(&mut ArchiveStream, &MemberHasher) -> Result<T, E>,
 ) -> Outcome<Result<T, E>> {
+    run_with(file, whole_file, whole_file, reporter, cancel, body)
+}
+
+/// [`run`] over any byte source (a decrypting reader too): `hash` the whole file, and `drain` it
+/// (read it to its end once `body` returned `Ok`) separately.
+pub(crate) fn run_with<T, E>(
+    file: impl Read + Send,
+    hash: bool,
+    drain: bool,
+    reporter: Option<&Reporter>,
+    cancel: &CancellationToken,
+    body: impl FnOnce(&mut ArchiveStream, &MemberHasher) -> Result<T, E>,
+) -> Outcome<Result<T, E>> {
+    let whole_file = hash;
     std::thread::scope(|s| {
         let (file_tx, file_rx) = sync_channel(DEPTH);
         let (file_free_tx, file_free_rx) = channel();
@@ -264,7 +278,7 @@ pub(crate) fn run<T, E>(
         let value = body(&mut stream, &hasher);
         drop(hasher);
         let mut chunks = stream.into_inner().into_inner();
-        if whole_file && value.is_ok() {
+        if drain && value.is_ok() {
             chunks.drain();
         }
         drop(chunks); // the file thread stops at its next send

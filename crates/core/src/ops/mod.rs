@@ -28,6 +28,7 @@ pub(crate) mod backup_inputs;
 pub mod components;
 pub mod delete;
 pub mod due_loop;
+pub(crate) mod encrypted_read;
 pub mod import;
 pub mod job;
 pub mod new_project;

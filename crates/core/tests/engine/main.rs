@@ -17,6 +17,7 @@ mod import;
 mod keychain_unavailable;
 mod new_server;
 mod one_restore;
+mod openssl_import;
 mod pg_engine;
 mod plain_sql;
 mod platform_privileges;
