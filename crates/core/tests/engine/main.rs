@@ -5,6 +5,7 @@
 //! `cargo test -p offsite-core --test engine` runs them all; add a module path to run one part,
 //! e.g. `cargo test -p offsite-core --test engine pg_engine::`.
 
+mod age_interop;
 mod arbitrary_sql;
 mod catalog;
 mod clock_and_triggers;
