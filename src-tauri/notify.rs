@@ -413,6 +413,7 @@ mod tests {
             bytes_verified: 2_500_000_000,
             problems: Vec::new(),
             manifest: None,
+            contents_not_checked: None,
         };
         let mut d = done(
             JobKind::Verify,

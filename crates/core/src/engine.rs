@@ -250,6 +250,47 @@ impl Engine {
     pub async fn remove_project(&self, name: &str) -> Result<()> {
         ops::projects::remove(self, name).await
     }
+    /// A project's encryption settings (never a secret).
+    pub async fn encryption(&self, project: &str) -> Result<ops::encryption::EncryptionSettings> {
+        ops::encryption::get(self, project).await
+    }
+    /// Set, change or turn off a project's encryption; key mode returns the recovery item
+    /// (shown once, here). Confirm it with [`confirm_recovery`](Self::confirm_recovery).
+    pub async fn set_encryption(
+        &self,
+        project: &str,
+        req: ops::encryption::SetEncryption,
+    ) -> Result<ops::encryption::EncryptionSetup> {
+        ops::encryption::set(self, project, req).await
+    }
+    /// The user enters the recovery item back (wrong → `wrong_key`).
+    pub async fn confirm_recovery(
+        &self,
+        project: &str,
+        item: &str,
+    ) -> Result<ops::encryption::EncryptionSettings> {
+        ops::encryption::confirm(self, project, item).await
+    }
+    /// The project's recovery item (identity file or passphrase) from the keychain.
+    pub async fn export_key(&self, project: &str) -> Result<String> {
+        ops::encryption::export_key(self, project).await
+    }
+    /// The encryption mode new projects start with.
+    pub async fn default_encryption(&self) -> Result<ops::encryption::EncryptionMode> {
+        ops::encryption::default_mode(self).await
+    }
+    /// Set the encryption mode new projects start with.
+    pub async fn set_default_encryption(
+        &self,
+        mode: ops::encryption::EncryptionMode,
+    ) -> Result<()> {
+        self.catalog
+            .set_settings_together(&[(
+                ops::encryption::DEFAULT_ENCRYPTION_SETTING,
+                Some(mode.as_str()),
+            )])
+            .await
+    }
     /// Replace a project's stored password.
     pub async fn set_password(&self, name: &str, password: &str) -> Result<()> {
         ops::projects::set_password(self, name, password).await

@@ -980,6 +980,7 @@ pub(crate) fn wrap_dump(
         storage: None,
         redactions: Vec::new(),
         base_backup_id: None,
+        encryption: None,
     };
     writer.finish(manifest, reporter, cancel)
 }

@@ -138,6 +138,18 @@ pub fn project_supabase_token_key(project_name: &str) -> String {
     format!("project:{project_name}:supabase-token")
 }
 
+/// The key of a project's encryption passphrase (passphrase mode):
+/// `project:<name>:encryption-passphrase`.
+pub fn project_encryption_passphrase_key(project_name: &str) -> String {
+    format!("project:{project_name}:encryption-passphrase")
+}
+
+/// The key of a project's age identity (`AGE-SECRET-KEY-1…`, key mode):
+/// `project:<name>:encryption-identity`.
+pub fn project_encryption_identity_key(project_name: &str) -> String {
+    format!("project:{project_name}:encryption-identity")
+}
+
 /// The environment variable [`EnvStore`] reads for `key`: `OFFSITE_PASSWORD_` followed by the key
 /// in upper case, every character other than A-Z and 0-9 replaced by `_`
 /// (`project:shop:db-password` → `OFFSITE_PASSWORD_PROJECT_SHOP_DB_PASSWORD`).

@@ -173,7 +173,8 @@ mod tests {
         ScheduleKind,
         ChangeEntity,
         ChangeOp,
-        DueRunState
+        DueRunState,
+        crate::ops::encryption::EncryptionMode
     );
 
     /// Every variant of `T`, in order, has the word of `expected` (the strings the catalog and
@@ -241,6 +242,8 @@ mod tests {
         same_words::<ChangeEntity>(&c, &["project", "backup", "job"]).await;
         same_words::<ChangeOp>(&c, &["upsert", "delete"]).await;
         same_words::<DueRunState>(&c, &["succeeded", "failed", "skipped"]).await;
+        same_words::<crate::ops::encryption::EncryptionMode>(&c, &["off", "passphrase", "key"])
+            .await;
     }
 
     #[tokio::test]

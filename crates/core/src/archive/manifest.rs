@@ -120,6 +120,20 @@ pub struct Manifest {
     /// Incremental archives: the backup holding the unchanged objects' bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_backup_id: Option<String>,
+    /// An encrypted archive (`.tar.gz.age`): how it was encrypted. Never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub encryption: Option<ArchiveEncryption>,
+}
+
+/// How an archive is encrypted, as its manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ArchiveEncryption {
+    /// `age`.
+    pub format: String,
+    /// The public keys it is encrypted to (`age1…`, `ssh-ed25519 …`), or `["passphrase"]`.
+    pub recipients: Vec<String>,
 }
 
 /// How many things of a component an archive holds.
@@ -202,6 +216,8 @@ pub(super) struct ManifestOut<'a, M: Serialize> {
     redactions: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     base_backup_id: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encryption: Option<&'a ArchiveEncryption>,
 }
 
 fn no_counts(c: &&BTreeMap<String, ComponentCount>) -> bool {
@@ -235,6 +251,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             storage,
             redactions,
             base_backup_id,
+            encryption,
         } = m;
         ManifestOut {
             format_version: *format_version,
@@ -255,6 +272,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             storage: storage.as_ref(),
             redactions,
             base_backup_id: base_backup_id.as_ref(),
+            encryption: encryption.as_ref(),
         }
     }
 }

@@ -36,8 +36,8 @@ pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
 pub use manifest::*;
 pub use reader::{
-    copy_member, extract_all, is_encrypted, read_manifest, unlock, verify, MemberCheck,
-    SidecarStatus, Unlocked, VerifyReport,
+    copy_member, extract_all, is_encrypted, read_manifest, unlock, verify, verify_with,
+    MemberCheck, SidecarStatus, Unlocked, VerifyReport,
 };
 pub use scan::for_each_member;
 pub use writer::{ArchiveWriter, SpoolWriter, SpooledMember, Written};
@@ -64,6 +64,16 @@ pub fn sidecar_path(archive: &Path) -> PathBuf {
 }
 
 /// The lower-case hex SHA-256 of a file, read in 1 MiB chunks.
+/// Whether the file at `path` is age-encrypted (its first bytes; an empty or short file is not).
+pub fn is_encrypted_file(path: &Path) -> Result<bool> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut head = [0u8; 32];
+    let n = pipeline::read_full(&mut f, &mut head)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok(crate::crypto::is_age(&head[..n]))
+}
+
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;

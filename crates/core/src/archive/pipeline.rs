@@ -21,6 +21,71 @@ use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use tokio_util::sync::CancellationToken;
 
+/// Reads a file, hashing and counting its bytes (and reporting them as progress): the raw side
+/// of a decrypting pipeline, whose file thread sees only plaintext. The hash is complete once
+/// a read returned end of file.
+pub(crate) struct RawHash<R> {
+    inner: R,
+    state: std::sync::Arc<std::sync::Mutex<RawState>>,
+    reporter: Option<Reporter>,
+}
+
+#[derive(Default)]
+pub(crate) struct RawState {
+    ctx: Option<ring::digest::Context>,
+    pub bytes: u64,
+    pub eof: bool,
+}
+
+impl RawState {
+    /// The SHA-256 of every byte read, when the reader reached the end.
+    pub fn sha256(&mut self) -> Option<String> {
+        if !self.eof {
+            return None;
+        }
+        self.ctx.take().map(|c| hex::encode(c.finish().as_ref()))
+    }
+}
+
+impl<R: Read> RawHash<R> {
+    pub fn new(
+        inner: R,
+        reporter: Option<Reporter>,
+    ) -> (Self, std::sync::Arc<std::sync::Mutex<RawState>>) {
+        let state = std::sync::Arc::new(std::sync::Mutex::new(RawState {
+            ctx: Some(ring::digest::Context::new(&ring::digest::SHA256)),
+            ..RawState::default()
+        }));
+        (
+            RawHash {
+                inner,
+                state: state.clone(),
+                reporter,
+            },
+            state,
+        )
+    }
+}
+
+impl<R: Read> Read for RawHash<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if n == 0 {
+            st.eof = true;
+        } else {
+            if let Some(ctx) = st.ctx.as_mut() {
+                ctx.update(&buf[..n]);
+            }
+            st.bytes += n as u64;
+            if let Some(r) = &self.reporter {
+                r.advance(n as u64);
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// How many chunks may wait in each channel.
 const DEPTH: usize = 4;
 
@@ -246,12 +311,13 @@ pub(crate) fn run<T, E>(
     cancel: &CancellationToken,
     body: impl FnOnce(&mut ArchiveStream, &MemberHasher) -> Result<T, E>,
 ) -> Outcome<Result<T, E>> {
-    run_with(file, whole_file, whole_file, reporter, cancel, body)
+    run_reader(file, whole_file, whole_file, reporter, cancel, body)
 }
 
-/// [`run`] over any byte source (a decrypting reader too): `hash` the whole file, and `drain` it
-/// (read it to its end once `body` returned `Ok`) separately.
-pub(crate) fn run_with<T, E>(
+/// [`run`] over any reader of the compressed archive (a decrypting one: the ciphertext's hash
+/// and progress are then the caller's, see [`RawHash`]): `hash` hashes what the reader gives,
+/// `drain` reads it to its end once `body` returns `Ok`.
+pub(crate) fn run_reader<T, E>(
     file: impl Read + Send,
     hash: bool,
     drain: bool,
@@ -259,12 +325,12 @@ pub(crate) fn run_with<T, E>(
     cancel: &CancellationToken,
     body: impl FnOnce(&mut ArchiveStream, &MemberHasher) -> Result<T, E>,
 ) -> Outcome<Result<T, E>> {
-    let whole_file = hash;
+    let whole_file = drain;
     std::thread::scope(|s| {
         let (file_tx, file_rx) = sync_channel(DEPTH);
         let (file_free_tx, file_free_rx) = channel();
         let file_handle =
-            s.spawn(move || file_thread(file, file_tx, file_free_rx, whole_file, reporter, cancel));
+            s.spawn(move || file_thread(file, file_tx, file_free_rx, hash, reporter, cancel));
         let (hash_tx, hash_rx) = sync_channel(DEPTH);
         let (hash_free_tx, hash_free_rx) = channel();
         let hash_handle = s.spawn(move || hash_thread(hash_rx, hash_free_tx));
@@ -278,7 +344,7 @@ pub(crate) fn run_with<T, E>(
         let value = body(&mut stream, &hasher);
         drop(hasher);
         let mut chunks = stream.into_inner().into_inner();
-        if drain && value.is_ok() {
+        if whole_file && value.is_ok() {
             chunks.drain();
         }
         drop(chunks); // the file thread stops at its next send

@@ -31,6 +31,7 @@ pub(crate) fn manifest() -> Manifest {
         storage: None,
         redactions: Vec::new(),
         base_backup_id: None,
+        encryption: None,
     }
 }
 

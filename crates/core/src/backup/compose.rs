@@ -147,6 +147,18 @@ pub async fn compose(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Written> {
+    compose_encrypted(req, None, reporter, cancel).await
+}
+
+/// [`compose`], encrypted with `encryption` when given: the archive is
+/// `<name>.tar.gz.age` (an age file around the gzip'd tar) and its `.sha256` is the
+/// ciphertext's.
+pub async fn compose_encrypted(
+    req: ComposeRequest,
+    encryption: Option<crate::crypto::Encryption>,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Written> {
     check(&req)?;
     crate::private_fs::create_dir_all(&req.dest_dir)
         .map_err(|e| Error::io(format!("creating {}", req.dest_dir.display()), e))?;
@@ -158,9 +170,16 @@ pub async fn compose(
         // Two backups of one project within a second: take the next free second for the name.
         let mut at = req.created_at;
         loop {
-            let name = archive_file_name(&req.project, at, req.backup_type);
+            let mut name = archive_file_name(&req.project, at, req.backup_type);
+            if encryption.is_some() {
+                name.push_str(crate::crypto::AGE_SUFFIX);
+            }
             if !req.dest_dir.join(&name).exists() {
-                break ArchiveWriter::create(&req.dest_dir, &name, req.compression_level)?;
+                let mut w = ArchiveWriter::create(&req.dest_dir, &name, req.compression_level)?;
+                if let Some(enc) = encryption {
+                    w.encrypt(enc)?;
+                }
+                break w;
             }
             at += time::Duration::seconds(1);
         }
@@ -188,6 +207,7 @@ pub async fn compose(
         storage: None,
         redactions: Vec::new(),
         base_backup_id: None,
+        encryption: None,
     };
 
     if let Some(db) = &req.database {

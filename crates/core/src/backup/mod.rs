@@ -7,7 +7,9 @@
 
 pub mod compose;
 
-pub use compose::{compose, ComposeRequest, ConfigInput, DatabaseInput, StorageInput};
+pub use compose::{
+    compose, compose_encrypted, ComposeRequest, ConfigInput, DatabaseInput, StorageInput,
+};
 
 use crate::archive::BackupType;
 use std::path::Path;

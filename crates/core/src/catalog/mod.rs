@@ -47,6 +47,7 @@ mod backups;
 mod changes;
 mod components;
 mod copies;
+mod encryption;
 mod jobs;
 mod projects;
 mod schedules;
@@ -64,6 +65,7 @@ pub use components::{
     SupabaseComponent,
 };
 pub use copies::{BackupCopy, LOCAL_DESTINATION};
+pub use encryption::EncryptionRow;
 pub use jobs::{
     new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,
 };

@@ -97,6 +97,8 @@ pub(crate) async fn run(
         start,
         |b: &BackupRecord| Some(b.id.clone()),
         |job| async move {
+            // Encryption that is on but not confirmed refuses before anything runs.
+            let encryption = super::encryption::for_backup(engine, project).await?;
             let mut opts = opts;
             super::backup_inputs::fill(engine, project, &mut opts, &job.reporter, &job.cancel)
                 .await?;
@@ -119,9 +121,10 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let mut written = pg_backup::compose(request, &job.reporter, &job.cancel)
-                .await
-                .map_err(|e| engine.password_hint(&project.name, e))?;
+            let mut written =
+                pg_backup::compose_encrypted(request, encryption, &job.reporter, &job.cancel)
+                    .await
+                    .map_err(|e| engine.password_hint(&project.name, e))?;
             let new = NewBackup {
                 project_id: project.id.clone(),
                 path: written.path.clone(),

@@ -29,6 +29,7 @@ pub mod components;
 pub mod delete;
 pub mod due_loop;
 pub(crate) mod encrypted_read;
+pub mod encryption;
 pub mod import;
 pub mod job;
 pub mod new_project;

@@ -59,7 +59,15 @@ pub(crate) async fn add(
         .add_project_with_components(&new, &components)
         .await
     {
-        Ok(project) => Ok((project, components)),
+        Ok(project) => {
+            // The default encryption mode (a new project backs up once it is set up).
+            if let Err(e) = super::encryption::apply_default(engine, &project).await {
+                let _ = engine.catalog.remove_project(&project.name).await;
+                forget(engine.secrets.as_ref(), &writes);
+                return Err(e);
+            }
+            Ok((project, components))
+        }
         Err(e) => {
             forget(engine.secrets.as_ref(), &writes);
             Err(e)

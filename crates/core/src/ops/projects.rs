@@ -252,6 +252,8 @@ pub(crate) async fn update(engine: &Engine, name: &str, change: UpdateProject) -
             return Err(e);
         }
         secrets.delete(&old_key)?;
+        // The encryption secrets follow the name (older archives need them).
+        super::encryption::rename_secrets(secrets.as_ref(), &old_name, &project.name)?;
     }
     catalog.project_by_id(&project.id).await
 }

@@ -17,11 +17,17 @@ use tokio_util::sync::CancellationToken;
 pub struct VerifyOptions {
     /// The archive's path (registered or not).
     pub path: PathBuf,
+    /// The key of an encrypted archive (`--key-stdin`). `None`: the keys of the project the
+    /// archive belongs to, from the keychain; without any, only the ciphertext is checked.
+    pub key: Option<crate::crypto::UserKey>,
 }
 
 impl VerifyOptions {
     pub fn path(path: impl Into<PathBuf>) -> Self {
-        VerifyOptions { path: path.into() }
+        VerifyOptions {
+            path: path.into(),
+            key: None,
+        }
     }
 }
 
@@ -45,6 +51,13 @@ pub(crate) async fn run(
         None => (None, None),
     };
     let known = &known;
+    let keys = match (&opts.key, &project) {
+        (Some(k), _) => vec![k.clone()],
+        // A keychain that cannot be reached leaves the ciphertext check.
+        (None, Some(p)) => super::encryption::keys_of(engine, &p.name).unwrap_or_default(),
+        (None, None) => Vec::new(),
+    };
+    let keys = &keys;
     let (job_id, report) = runner::run(
         engine,
         JobKind::Verify,
@@ -52,7 +65,7 @@ pub(crate) async fn run(
         start,
         |_| None,
         |job| async move {
-            let mut report = verify_file(path, &job.reporter, &job.cancel).await?;
+            let mut report = verify_file_with(path, keys, &job.reporter, &job.cancel).await?;
             // An incremental is only as good as its chain: every base must still be there.
             if let Some(missing) = missing_base(engine, report.manifest.as_ref()).await? {
                 report.ok = false;
@@ -78,6 +91,10 @@ pub(crate) async fn run(
                     .first_bad
                     .as_ref()
                     .map(|m| format!("bad member: {m}"));
+                // Only the ciphertext checked: not "verified" (but a mismatch is corrupt).
+                if report.ok && report.contents_not_checked.is_some() {
+                    return Ok(report);
+                }
                 engine
                     .catalog
                     .record_verify(&b.id, report.ok, problem.as_deref())
@@ -100,8 +117,23 @@ pub(crate) async fn verify_file(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<VerifyReport> {
-    let (p, r, c) = (path.to_path_buf(), reporter.clone(), cancel.clone());
-    tokio::task::spawn_blocking(move || archive::verify(&p, &r, &c))
+    verify_file_with(path, &[], reporter, cancel).await
+}
+
+/// [`verify_file`] with the keys of an encrypted archive (see [`archive::verify_with`]).
+pub(crate) async fn verify_file_with(
+    path: &Path,
+    keys: &[crate::crypto::UserKey],
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<VerifyReport> {
+    let (p, r, c, k) = (
+        path.to_path_buf(),
+        reporter.clone(),
+        cancel.clone(),
+        keys.to_vec(),
+    );
+    tokio::task::spawn_blocking(move || archive::verify_with(&p, &k, &r, &c))
         .await
         .map_err(|e| Error::internal(format!("verify task failed: {e}")))?
 }

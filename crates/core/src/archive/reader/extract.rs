@@ -49,7 +49,7 @@ pub(crate) fn copy_member_within(
     let (file, encrypted) = open_input(path)?;
     // An encrypted archive is read to its end (not hashed): age authenticates its last chunk
     // there, so a cut-off or tampered file fails before the caller commits what it copied.
-    let outcome = pipeline::run_with(
+    let outcome = pipeline::run_reader(
         file,
         false,
         encrypted,
@@ -194,7 +194,7 @@ fn extract_into(
         crate::private_fs::create_new(p)
             .map_err(|e| Error::io(format!("creating {}", p.display()), e))
     };
-    let outcome = pipeline::run_with(
+    let outcome = pipeline::run_reader(
         file,
         false,
         encrypted,

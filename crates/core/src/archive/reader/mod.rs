@@ -12,6 +12,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
 
+mod ciphertext;
 mod extract;
 mod input;
 mod verify;
@@ -20,7 +21,7 @@ pub use input::{is_encrypted, unlock, Unlocked};
 
 pub(crate) use extract::copy_member_within;
 pub use extract::{copy_member, extract_all};
-pub use verify::{verify, MemberCheck, SidecarStatus, VerifyReport};
+pub use verify::{verify, verify_with, MemberCheck, SidecarStatus, VerifyReport};
 
 /// A file that is not an Offsite archive. A dump made elsewhere (pg_dump, psql SQL) is named,
 /// with the import that makes it one.

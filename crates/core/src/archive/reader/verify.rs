@@ -69,6 +69,11 @@ pub struct VerifyReport {
     pub problems: Vec<String>,
     /// The manifest, when it could be read.
     pub manifest: Option<Manifest>,
+    /// An encrypted archive verified without its key: why its members were not checked (only
+    /// the ciphertext's SHA-256 against `<archive>.sha256`). `None`: the contents were checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub contents_not_checked: Option<String>,
 }
 
 /// Re-reads the whole archive and checks it: the file's SHA-256 against `<archive>.sha256`, every
@@ -83,7 +88,29 @@ pub fn verify(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<VerifyReport> {
-    let file = open_archive(path)?;
+    verify_with(path, &[], reporter, cancel)
+}
+
+/// [`verify`], for an encrypted (`.age`) archive too: with `keys` it is decrypted as it is read
+/// and every member checked (a key that does not open it: `wrong_key`; damage: a finding);
+/// without, only the ciphertext's SHA-256 is checked against `<archive>.sha256`, and the report
+/// says the contents were not checked ([`VerifyReport::contents_not_checked`]).
+pub fn verify_with(
+    path: &Path,
+    keys: &[crate::crypto::UserKey],
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<VerifyReport> {
+    let encrypted = super::super::is_encrypted_file(path)?;
+    if encrypted && keys.is_empty() {
+        return super::ciphertext::verify_ciphertext(path, reporter, cancel);
+    }
+    let file = if encrypted {
+        std::fs::File::open(path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?
+    } else {
+        open_archive(path)?
+    };
     let size = file
         .metadata()
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
@@ -94,11 +121,40 @@ pub fn verify(
         .unwrap_or_default();
     reporter.phase(Phase::Verifying, Some(size));
 
-    let outcome = pipeline::run(file, true, Some(reporter), cancel, |tar, hasher| {
-        verify_body(tar, hasher, path, cancel)
-    });
-    if let Some(e) = pipeline_failure(path, &outcome, cancel) {
-        return Err(e);
+    let body =
+        |tar: &mut ArchiveStream, hasher: &MemberHasher| verify_body(tar, hasher, path, cancel);
+    let mut raw_state = None;
+    let outcome = if encrypted {
+        let (raw, state) = pipeline::RawHash::new(file, Some(reporter.clone()));
+        let plain = crate::crypto::decrypt(raw, keys)?;
+        raw_state = Some(state);
+        pipeline::run_reader(plain, false, true, None, cancel, body)
+    } else {
+        pipeline::run(file, true, Some(reporter), cancel, body)
+    };
+    // Damage found while decrypting (a chunk that fails authentication, an early end) is a
+    // finding about this file, not a failure to read it.
+    let mut damaged = None;
+    match &outcome.file {
+        Err(e)
+            if encrypted
+                && !cancel.is_cancelled()
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+                ) =>
+        {
+            damaged = Some(
+                crate::crypto::read_error(&file_name, std::io::Error::new(e.kind(), e.to_string()))
+                    .message()
+                    .to_string(),
+            );
+        }
+        _ => {
+            if let Some(e) = pipeline_failure(path, &outcome, cancel) {
+                return Err(e);
+            }
+        }
     }
     let mut body = match outcome.value {
         Ok(b) => b,
@@ -134,35 +190,33 @@ pub fn verify(
         }
     }
 
-    let file_read = outcome.file.as_ref().ok();
-    let file_sha256 = match file_read.and_then(|f| f.sha256.clone()) {
+    if let Some(why) = damaged {
+        body.problems.push(why);
+        body.structural = true;
+    }
+    // The whole file's hash and size: the ciphertext's when encrypted.
+    let (read_sha, read_bytes) = match &raw_state {
+        Some(state) => {
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            (st.sha256(), st.bytes)
+        }
+        None => match outcome.file.as_ref().ok() {
+            Some(f) => (f.sha256.clone(), f.bytes),
+            None => (None, 0),
+        },
+    };
+    let file_sha256 = match read_sha.clone() {
         Some(h) => h,
         // Reading stopped early (damaged manifest): hash the file on its own.
         None => super::super::sha256_file(path)?,
     };
-    if file_read.is_some_and(|f| f.sha256.is_some() && f.bytes != size) {
+    if read_sha.is_some() && read_bytes != size {
         body.problems.push(format!(
             "{file_name} changed size while it was being verified"
         ));
         body.structural = true;
     }
-    let sidecar = match read_sidecar(path) {
-        Ok(None) => SidecarStatus::Missing,
-        Ok(Some(h)) if h == file_sha256 => SidecarStatus::Match,
-        Ok(Some(h)) => {
-            body.problems.push(format!(
-                "{file_name}.sha256 records {h}, but the archive's SHA-256 is {file_sha256}"
-            ));
-            SidecarStatus::Mismatch { expected: h }
-        }
-        Err(e) => {
-            body.problems.push(e.message().to_string());
-            SidecarStatus::Mismatch {
-                expected: String::new(),
-            }
-        }
-    };
-
+    let sidecar = check_sidecar(path, &file_name, &file_sha256, &mut body.problems);
     let first_bad = body
         .checks
         .iter()
@@ -182,7 +236,33 @@ pub fn verify(
         first_bad,
         problems: body.problems,
         manifest: body.manifest,
+        contents_not_checked: None,
     })
+}
+
+/// How `<archive>.sha256` compares with the file's `file_sha256` (problems noted).
+pub(super) fn check_sidecar(
+    path: &Path,
+    file_name: &str,
+    file_sha256: &str,
+    problems: &mut Vec<String>,
+) -> SidecarStatus {
+    match read_sidecar(path) {
+        Ok(None) => SidecarStatus::Missing,
+        Ok(Some(h)) if h == file_sha256 => SidecarStatus::Match,
+        Ok(Some(h)) => {
+            problems.push(format!(
+                "{file_name}.sha256 records {h}, but the archive's SHA-256 is {file_sha256}"
+            ));
+            SidecarStatus::Mismatch { expected: h }
+        }
+        Err(e) => {
+            problems.push(e.message().to_string());
+            SidecarStatus::Mismatch {
+                expected: String::new(),
+            }
+        }
+    }
 }
 
 #[derive(Default)]

@@ -34,9 +34,11 @@ use tempfile::TempPath;
 use tokio_util::sync::CancellationToken;
 
 mod output;
+mod sink;
 mod spool;
 
 use output::{splice_head, write_manifest, write_member, CountingWriter, GzSink};
+use sink::ArchiveOut;
 pub use spool::{SpoolWriter, SpooledMember};
 
 /// Builds one archive in a destination folder. Nothing appears under the final name until
@@ -50,6 +52,8 @@ pub struct ArchiveWriter {
     /// Whether a large fragment may become the archive (see `inplace`); off only in tests of
     /// the copy path.
     in_place: bool,
+    /// Encrypt the archive (age) as it is written; see [`encrypt`](Self::encrypt).
+    encryption: Option<crate::crypto::Encryption>,
     /// The folder's lock, shared: a sweep of leftovers keeps away while this writer works.
     _in_use: crate::tempfiles::FolderInUse,
 }
@@ -177,6 +181,7 @@ impl ArchiveWriter {
             level,
             members: Vec::new(),
             in_place: true,
+            encryption: None,
         })
     }
 
@@ -227,6 +232,22 @@ impl ArchiveWriter {
     #[doc(hidden)]
     pub fn copy_fragments(&mut self) {
         self.in_place = false;
+    }
+
+    /// Encrypt the archive with `enc` as it is written (the file name must end in `.age`): the
+    /// compressed tar stream goes through age into the temporary file, so the archive file only
+    /// ever holds ciphertext, and its size, SHA-256 and `.sha256` are the ciphertext's. The
+    /// manifest (inside, encrypted) records the recipients (or "passphrase"), never a secret.
+    pub fn encrypt(&mut self, enc: crate::crypto::Encryption) -> Result<()> {
+        if !self.file_name.ends_with(crate::crypto::AGE_SUFFIX) {
+            return Err(Error::invalid(format!(
+                "an encrypted archive's name ends in .age, not {:?}",
+                self.file_name
+            )));
+        }
+        self.in_place = false;
+        self.encryption = Some(enc);
+        Ok(())
     }
 
     /// The folder the archive is written to (temporary files of callers belong here too).
@@ -362,6 +383,13 @@ impl ArchiveWriter {
     ) -> Result<Written> {
         manifest.format_version = FORMAT_VERSION;
         manifest.members.clear();
+        manifest.encryption =
+            self.encryption
+                .as_ref()
+                .map(|e| super::manifest::ArchiveEncryption {
+                    format: "age".into(),
+                    recipients: e.describe(),
+                });
         self.validate(&mut manifest)?;
         let final_path = self.dir.join(&self.file_name);
         if final_path.symlink_metadata().is_ok() {
@@ -381,7 +409,10 @@ impl ArchiveWriter {
         // `tmp_path` is declared before `gz` so that on error the file is closed before the
         // temporary name is removed.
         let (tmp_file, tmp_path) = temp_in(&self.dir)?;
-        let mut gz = ParGz::new(HashingWriter::new(tmp_file), self.level);
+        let mut gz = ParGz::new(
+            ArchiveOut::new(tmp_file, self.encryption.as_ref())?,
+            self.level,
+        );
         let io_err = |e: io::Error| Error::io(format!("writing {}", final_path.display()), e);
 
         let total = meta_len + self.members.iter().map(Pending::packing_bytes).sum::<u64>();
@@ -420,13 +451,13 @@ impl ArchiveWriter {
                 (gz.finish().map_err(io_err)?, tmp_path)
             }
             Some((i, block)) => {
-                let head = gz.finish().map_err(io_err)?;
+                let head = gz.finish().map_err(io_err)?.into_plain()?;
                 let Pending::Fragment(frag) = self.members.remove(i) else {
                     unreachable!("adoptable() picks a fragment")
                 };
                 let (hashed, path) =
                     splice_head(head, tmp_path, frag, block, reporter, cancel, &io_err)?;
-                let mut gz = ParGz::new(hashed, self.level);
+                let mut gz = ParGz::new(ArchiveOut::Plain(hashed), self.level);
                 for m in &mut self.members[i..] {
                     write_member(&mut gz, m, mtime, reporter, cancel, &io_err)?;
                 }
@@ -439,7 +470,7 @@ impl ArchiveWriter {
         };
 
         reporter.phase(Phase::Syncing, None);
-        let (file, size, sha256) = out.into_parts();
+        let (file, size, sha256) = out.finish().map_err(io_err)?.into_parts();
         file.sync_all()
             .map_err(|e| Error::io(format!("syncing {}", final_path.display()), e))?;
         drop(file);

@@ -6,6 +6,7 @@ use super::super::manifest::ManifestOut;
 use super::super::pargz::ParGz;
 use super::super::tarfmt::{file_header, padding, ZEROS};
 use super::super::{Manifest, CHUNK};
+use super::sink::ArchiveOut;
 use super::{HashingWriter, Pending};
 use crate::error::{Error, Result};
 use crate::progress::Reporter;
@@ -88,7 +89,7 @@ impl Write for CountingWriter {
 
 /// Writes into the archive's compressor, counting.
 pub(super) struct GzSink<'a> {
-    pub(super) gz: &'a mut ParGz<HashingWriter>,
+    pub(super) gz: &'a mut ParGz<ArchiveOut>,
     pub(super) written: u64,
 }
 
@@ -106,7 +107,7 @@ impl Write for GzSink<'_> {
 /// One pending member into the archive's compressor: tar header, bytes, padding (a fragment's
 /// or a spool's compressed bytes verbatim).
 pub(super) fn write_member(
-    gz: &mut ParGz<HashingWriter>,
+    gz: &mut ParGz<ArchiveOut>,
     m: &mut Pending,
     mtime: u64,
     reporter: &Reporter,
@@ -241,7 +242,7 @@ pub(super) fn splice_head(
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn append_file(
-    gz: &mut ParGz<HashingWriter>,
+    gz: &mut ParGz<ArchiveOut>,
     path: &Path,
     size: u64,
     sha256: &str,
@@ -284,7 +285,7 @@ pub(super) fn append_file(
 }
 
 pub(super) fn copy_spool(
-    gz: &mut ParGz<HashingWriter>,
+    gz: &mut ParGz<ArchiveOut>,
     spool: &mut File,
     reporter: &Reporter,
     cancel: &CancellationToken,

@@ -106,6 +106,7 @@ fn manifest(id: &str) -> Manifest {
         storage: None,
         redactions: Vec::new(),
         base_backup_id: None,
+        encryption: None,
     }
 }
 
