@@ -11,6 +11,7 @@ mod docs_examples;
 mod help_examples;
 mod history_cmd;
 mod import_cmd;
+mod key_stdin;
 mod output;
 mod project_cmd;
 mod remote_cmd;

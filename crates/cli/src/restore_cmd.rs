@@ -101,6 +101,11 @@ pub struct RestoreArgs {
     /// Read the target's password from standard input (first line).
     #[arg(long)]
     password_stdin: bool,
+    /// The archive is encrypted with a key that is not the project's own (an age file from
+    /// elsewhere, a recovery key): read its passphrase or key (an AGE-SECRET-KEY-1… identity
+    /// file) from standard input, to its end (after the password's line with --password-stdin).
+    #[arg(long)]
+    key_stdin: bool,
 }
 
 /// The parts of a backup a restore can put back.
@@ -221,6 +226,9 @@ impl RestoreArgs {
                 .filter(|s| !s.is_empty())
                 .collect();
             req.config = Some(ConfigRestore { project, settings });
+        }
+        if self.key_stdin {
+            req.key = Some(crate::key_stdin::read_key_stdin()?);
         }
         Ok(req)
     }

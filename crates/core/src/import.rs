@@ -168,11 +168,12 @@ pub fn inspect_with_key(
     pg_bin: Option<&Path>,
     key: Option<&crate::crypto::UserKey>,
 ) -> Result<ImportPreview> {
-    inspect_full_with(path, pg_bin, key, None, &CancellationToken::new()).map(|i| i.preview)
+    let keys = key.map(std::slice::from_ref).unwrap_or(&[]);
+    inspect_full_with(path, pg_bin, keys, None, &CancellationToken::new()).map(|i| i.preview)
 }
 
 pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
-    inspect_full_with(path, pg_bin, None, None, &CancellationToken::new())
+    inspect_full_with(path, pg_bin, &[], None, &CancellationToken::new())
 }
 
 /// [`inspect_full`] with the passphrase or key of an encrypted file (decrypted into a private
@@ -180,7 +181,7 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
 pub(crate) fn inspect_full_with(
     path: &Path,
     pg_bin: Option<&Path>,
-    key: Option<&crate::crypto::UserKey>,
+    keys: &[crate::crypto::UserKey],
     work: Option<&Path>,
     cancel: &CancellationToken,
 ) -> Result<Inspected> {
@@ -203,11 +204,10 @@ pub(crate) fn inspect_full_with(
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
     };
     if n >= 8 && crate::crypto::is_age(&age_head(path)?) {
-        let keys: Vec<crate::crypto::UserKey> = key.into_iter().cloned().collect();
-        return encrypted::inspect_age(path, md.len(), pg_bin, &keys, work, cancel);
+        return encrypted::inspect_age(path, md.len(), pg_bin, keys, work, cancel);
     }
     if crate::crypto::openssl::is_openssl(&magic[..n]) {
-        return encrypted::inspect_openssl(path, md.len(), pg_bin, key, work, cancel);
+        return encrypted::inspect_openssl(path, md.len(), pg_bin, keys, work, cancel);
     }
     let n = n.min(5);
     if n == 5 && &magic[..5] == b"PGDMP" {

@@ -110,26 +110,37 @@ pub(crate) fn decrypt_to_temp(
     })
 }
 
-/// Recognises and describes an `openssl enc` file, decrypted with `passphrase`.
+/// Recognises and describes an `openssl enc` file, decrypted with the first of `keys` (their
+/// text is the passphrase) that opens it.
 pub(crate) fn inspect_openssl(
     path: &Path,
     size: u64,
     pg_bin: Option<&Path>,
-    key: Option<&crate::crypto::UserKey>,
+    keys: &[crate::crypto::UserKey],
     work: Option<&Path>,
     cancel: &CancellationToken,
 ) -> Result<Inspected> {
-    let key = key.ok_or_else(|| key_required(path, "openssl enc"))?;
-    let passphrase = key.expose_secret();
-    let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let mut reader = OpensslReader::new(
-        BufReader::with_capacity(1 << 16, file),
-        passphrase.as_bytes(),
-    )
-    .map_err(|e| match e.kind() {
-        ErrorKind::UnsupportedFormat => unsupported(path, "a damaged openssl enc file"),
-        _ => e,
-    })?;
+    if keys.is_empty() {
+        return Err(key_required(path, "openssl enc"));
+    }
+    // The first key (the one given comes first) whose derivation yields a backup.
+    let mut opened = Err(openssl::wrong_passphrase());
+    for key in keys {
+        let file =
+            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        opened = OpensslReader::new(
+            BufReader::with_capacity(1 << 16, file),
+            key.expose_secret().as_bytes(),
+        )
+        .map_err(|e| match e.kind() {
+            ErrorKind::UnsupportedFormat => unsupported(path, "a damaged openssl enc file"),
+            _ => e,
+        });
+        if !matches!(&opened, Err(e) if e.kind() == ErrorKind::WrongKey) {
+            break;
+        }
+    }
+    let mut reader = opened?;
     let kdf = reader.kdf();
     let read_error = |e: std::io::Error| {
         match e.kind() {
@@ -141,7 +152,7 @@ pub(crate) fn inspect_openssl(
     }
     };
     let plain = decrypt_to_temp(&mut reader, &plain_name(path), work, cancel, &read_error)?;
-    let mut inspected = inspect_full_with(&plain.path, pg_bin, None, None, cancel).map_err(|e| {
+    let mut inspected = inspect_full_with(&plain.path, pg_bin, &[], None, cancel).map_err(|e| {
         match e.kind() {
             // The padding was right but the content is not a backup: a wrong passphrase whose
             // first bytes happened to look right, or a damaged file.
@@ -190,7 +201,7 @@ pub(crate) fn inspect_age(
     let read_error = |e: std::io::Error| crate::crypto::read_error(display_name(path), e);
     let mut plain = decrypt_to_temp(&mut reader, &plain_name(path), work, cancel, &read_error)?;
     plain.age = true;
-    let mut inspected = inspect_full_with(&plain.path, pg_bin, None, None, cancel)?;
+    let mut inspected = inspect_full_with(&plain.path, pg_bin, &[], None, cancel)?;
     inspected.preview.path = path.to_path_buf();
     inspected.preview.size = size;
     inspected.preview.notes.push(

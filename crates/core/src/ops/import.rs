@@ -108,8 +108,12 @@ pub(crate) async fn run(
         start,
         |(_, _, b): &(Project, bool, BackupRecord)| Some(b.id.clone()),
         |job| async move {
-            let inspected =
-                inspect_for(engine, &path, database.as_deref(), key.as_ref(), &job).await?;
+            // The key given first, then (into an existing project) the project's own.
+            let mut keys: Vec<_> = key.into_iter().collect();
+            if let Some(p) = existing {
+                keys.extend(super::encryption::keys_of(engine, &p.name).unwrap_or_default());
+            }
+            let inspected = inspect_for(engine, &path, database.as_deref(), keys, &job).await?;
             let (project, created) = match (existing, into) {
                 (Some(p), _) => (p.clone(), false),
                 (None, ImportInto::New(request)) => {
@@ -146,7 +150,8 @@ pub(crate) async fn run_in(
     project: &Project,
     verify: bool,
 ) -> Result<BackupRecord> {
-    let inspected = inspect_for(engine, path, None, None, job).await?;
+    let keys = super::encryption::keys_of(engine, &project.name).unwrap_or_default();
+    let inspected = inspect_for(engine, path, None, keys, job).await?;
     into_folder(engine, inspected, project, verify, job).await
 }
 
@@ -156,20 +161,19 @@ async fn inspect_for(
     engine: &Engine,
     path: &Path,
     database: Option<&str>,
-    key: Option<&crate::crypto::UserKey>,
+    keys: Vec<crate::crypto::UserKey>,
     job: &RunningJob,
 ) -> Result<Inspected> {
     job.reporter.phase(Phase::Planning, None);
     let mut inspected = {
-        let (p, bin, key, work, cancel) = (
+        let (p, bin, work, cancel) = (
             path.to_path_buf(),
             engine.pg_bin(),
-            key.cloned(),
             engine.decrypt_dir(),
             job.cancel.clone(),
         );
         tokio::task::spawn_blocking(move || {
-            import::inspect_full_with(&p, bin.as_deref(), key.as_ref(), Some(&work), &cancel)
+            import::inspect_full_with(&p, bin.as_deref(), &keys, Some(&work), &cancel)
         })
         .await
         .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??

@@ -11,6 +11,7 @@ mod catalog;
 mod clock_and_triggers;
 mod common;
 mod config_component;
+mod config_secrets;
 mod conformance;
 mod full_backup;
 mod hostile_archive;
