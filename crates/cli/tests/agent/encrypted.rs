@@ -146,7 +146,8 @@ async fn the_agent_encrypts_to_the_laptops_recipients_and_holds_no_key() {
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{} {}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM orders"), "700");
