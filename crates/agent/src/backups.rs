@@ -498,13 +498,17 @@ mod tests {
         );
         assert!(parse_compression(&Some(serde_json::json!(12))).is_err());
         assert!(parse_encryption(&Some(serde_json::json!(true))).is_err());
-        assert!(parse_encryption(&Some(serde_json::json!(false))).unwrap().is_none());
+        assert!(parse_encryption(&Some(serde_json::json!(false)))
+            .unwrap()
+            .is_none());
         assert!(parse_encryption(&Some(serde_json::json!({"passphrase": "x"}))).is_err());
         assert!(parse_encryption(&Some(serde_json::json!({"recipients": []}))).is_err());
         assert!(parse_encryption(&Some(serde_json::json!({"recipients": ["age1nope"]}))).is_err());
         let r = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
-        assert!(parse_encryption(&Some(serde_json::json!({"recipients": [r]})))
-            .unwrap()
-            .is_some());
+        assert!(
+            parse_encryption(&Some(serde_json::json!({"recipients": [r]})))
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -506,7 +506,7 @@ impl Cli {
             "{args:?}: stdout={stdout} stderr={}",
             String::from_utf8_lossy(&out.stderr)
         );
-                // The secret itself (the identity's key line, the passphrase) is never printed.
+        // The secret itself (the identity's key line, the passphrase) is never printed.
         let secret = input
             .lines()
             .find(|l| l.starts_with("AGE-SECRET-KEY-"))

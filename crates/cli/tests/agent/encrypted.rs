@@ -6,7 +6,11 @@ use super::*;
 
 fn run_ok(cmd: &mut Command) -> Vec<u8> {
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -111,7 +115,11 @@ async fn the_agent_encrypts_to_the_laptops_recipients_and_holds_no_key() {
     // anything that opens the archive.
     for f in files(agent.dir.path()) {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).to_string();
-        assert!(!text.contains("AGE-SECRET-KEY"), "{} holds a secret key", f.display());
+        assert!(
+            !text.contains("AGE-SECRET-KEY"),
+            "{} holds a secret key",
+            f.display()
+        );
     }
 
     // Each identity opens it alone with the age CLI; the laptop's key restores it.
@@ -141,7 +149,12 @@ async fn the_agent_encrypts_to_the_laptops_recipients_and_holds_no_key() {
     let mut child = restore.spawn().unwrap();
     {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(laptop_id.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(laptop_id.as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
     assert!(

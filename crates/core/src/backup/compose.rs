@@ -263,7 +263,8 @@ pub async fn compose_encrypted(
         // Configuration secrets are kept only in an encrypted archive: whatever reaches an
         // unencrypted one unredacted is redacted here.
         if !encrypted {
-            cfg.redactions.extend(crate::config::redact::redact_files(&mut cfg.files));
+            cfg.redactions
+                .extend(crate::config::redact::redact_files(&mut cfg.files));
             cfg.redactions.sort();
             cfg.redactions.dedup();
         }

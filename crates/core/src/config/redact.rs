@@ -76,7 +76,15 @@ pub fn redact_files(files: &mut [(String, Vec<u8>)]) -> Vec<String> {
         let Ok(mut doc) = serde_json::from_slice::<Value>(data) else {
             continue;
         };
-        let found = redact(&mut doc);
+        let original = doc.clone();
+        // A value that is already a redaction marker holds nothing secret.
+        let found: Vec<String> = redact(&mut doc)
+            .into_iter()
+            .filter(|p| {
+                !matches!(original.pointer(p).and_then(Value::as_str),
+                    Some(v) if v == REDACTED || v.eq_ignore_ascii_case("[redacted]"))
+            })
+            .collect();
         if found.is_empty() {
             continue;
         }
@@ -254,14 +262,31 @@ mod tests {
                 "supabase/auth.json".to_string(),
                 br#"{"smtp_pass":"s3cret","site_url":"https://x"}"#.to_vec(),
             ),
-            ("supabase/functions/f/body.eszip".to_string(), b"\x00smtp_pass".to_vec()),
-            ("supabase/project.json".to_string(), br#"{"name":"p"}"#.to_vec()),
+            (
+                "supabase/functions/f/body.eszip".to_string(),
+                b"\x00smtp_pass".to_vec(),
+            ),
+            (
+                "supabase/project.json".to_string(),
+                br#"{"name":"p"}"#.to_vec(),
+            ),
+            (
+                "redacted.json".to_string(),
+                br#"{"jwt_secret":"<redacted>","smtp_pass":"[redacted]"}"#.to_vec(),
+            ),
         ];
         let r = redact_files(&mut files);
         assert_eq!(r, vec!["supabase/auth.json#/smtp_pass".to_string()]);
         let auth = String::from_utf8(files[0].1.clone()).unwrap();
-        assert!(!auth.contains("s3cret") && auth.contains(REDACTED), "{auth}");
+        assert!(
+            !auth.contains("s3cret") && auth.contains(REDACTED),
+            "{auth}"
+        );
         assert_eq!(files[1].1, b"\x00smtp_pass".to_vec());
         assert_eq!(files[2].1, br#"{"name":"p"}"#.to_vec());
+        assert_eq!(
+            files[3].1,
+            br#"{"jwt_secret":"<redacted>","smtp_pass":"[redacted]"}"#.to_vec()
+        );
     }
 }

@@ -283,7 +283,8 @@ impl AgentClient {
         if !recipients.is_empty() {
             body["encryption"] = serde_json::json!({ "recipients": recipients });
         }
-        self.call(reqwest::Method::POST, "backups", Some(body)).await
+        self.call(reqwest::Method::POST, "backups", Some(body))
+            .await
     }
 
     /// One backup's status.

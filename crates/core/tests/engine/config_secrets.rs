@@ -72,7 +72,11 @@ async fn config_secrets_are_kept_only_in_encrypted_archives() {
     let plain = config_backup().await;
     assert!(plain.to_string_lossy().ends_with(".tar.gz"), "{plain:?}");
     let m = archive::read_manifest(&plain).unwrap();
-    assert!(m.redactions.iter().any(|r| r.contains("smtp_pass")), "{:?}", m.redactions);
+    assert!(
+        m.redactions.iter().any(|r| r.contains("smtp_pass")),
+        "{:?}",
+        m.redactions
+    );
     assert_eq!(secrets_in(&plain), Vec::<&str>::new());
 
     // Encrypted (key mode, recovery item confirmed): the secrets are kept.
