@@ -7,6 +7,7 @@ mod archive_arg;
 mod components_cmd;
 #[cfg(test)]
 mod docs_examples;
+mod encryption_cmd;
 #[cfg(test)]
 mod help_examples;
 mod history_cmd;
@@ -46,7 +47,7 @@ static LONG_VERSION: LazyLock<String> = LazyLock::new(|| offsite_core::version_i
     after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com/shop --password-stdin\n  \
 offsite backup shop\n  offsite backups shop --json\n\n\
 Exit codes and error codes: see docs/cli.md (0 ok, 1 failure, 2 bad input, 3 connection, \
-4 integrity, 5 needs consent, 6 overdue, 7 permission, 130 cancelled)."
+4 integrity, 5 needs consent, 6 overdue, 7 permission, 8 wrong key, 130 cancelled)."
 )]
 struct Cli {
     /// Data folder (catalog, default backup folder). Default: the platform's app-data folder.
@@ -128,13 +129,28 @@ enum Command {
     History(history_cmd::HistoryArgs),
     /// Check an archive's checksums; exit 0 when intact, 4 naming the first bad member.
     #[command(
-        after_help = "Examples:\n  offsite verify shop:latest\n  offsite verify ~/Offsite/backups/shop/shop-2026-11-20T023000Z-database.tar.gz\n  offsite verify 3f2a9c1e --json"
+        after_help = "Examples:\n  offsite verify shop:latest\n  offsite verify ~/Offsite/backups/shop/shop-2026-11-20T023000Z-database.tar.gz\n  offsite verify 3f2a9c1e --json\n  offsite verify shop_20261120_023000_database.tar.gz.age --key-stdin < shop-key.txt"
     )]
     Verify {
         /// The archive: its path, a backup id (either id `backups` or `inspect` shows, or a
         /// unique start of one), or PROJECT:latest.
         archive: PathBuf,
+        /// An encrypted (.age) archive's key, read from standard input: an AGE-SECRET-KEY-1…
+        /// line (or identity file) or the passphrase. Default: the project's key from the
+        /// keychain; without any key only the ciphertext is checked against its .sha256.
+        #[arg(long)]
+        key_stdin: bool,
     },
+    /// A project's encryption (age): set it up, confirm the recovery item, show it.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite encryption set shop --generate-key\n  offsite encryption confirm shop < shop-recovery-key.txt\n  offsite encryption show shop"
+    )]
+    Encryption(encryption_cmd::EncryptionCmd),
+    /// A project's encryption key: print its recovery item.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  offsite key export shop > shop-key.txt")]
+    Key(encryption_cmd::KeyCmd),
     /// Show an archive's manifest.
     #[command(
         after_help = "Examples:\n  offsite inspect shop:latest\n  offsite inspect shop-2026-11-20T023000Z-database.tar.gz --json"
@@ -379,11 +395,15 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Backups { name } => out.backups(&engine.backup_list(&name).await?),
         Command::Forget(args) => return history_cmd::forget(&engine, args, out).await,
         Command::History(args) => return history_cmd::history(&engine, args, out).await,
-        Command::Verify { archive: given } => {
+        Command::Verify {
+            archive: given,
+            key_stdin,
+        } => {
+            let key = key_stdin.then(encryption_cmd::key_from_stdin).transpose()?;
             let path = archive_arg::resolve(&engine, &given, out).await?.path;
-            let outcome = engine
-                .verify(VerifyOptions::path(path), job("verifying"))
-                .await?;
+            let mut opts = VerifyOptions::path(path);
+            opts.key = key;
+            let outcome = engine.verify(opts, job("verifying")).await?;
             out.verify(&outcome.report);
             if !outcome.report.ok {
                 return Ok(exit::INTEGRITY);
@@ -401,6 +421,8 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Restore(args) => {
             return restore_cmd::restore(&engine, args, out, job("restoring")).await
         }
+        Command::Encryption(cmd) => return encryption_cmd::encryption(&engine, cmd, out).await,
+        Command::Key(cmd) => return encryption_cmd::key(&engine, cmd, out).await,
         Command::Schedule(cmd) => return schedule_cmd::schedule(&engine, cmd, out).await,
         Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
         Command::Prune { name, dry_run } => {

@@ -186,7 +186,14 @@ impl Out {
         for p in &r.problems {
             println!("problem: {p}");
         }
+        if let Some(note) = &r.contents_not_checked {
+            println!("note: {note} (give the key with --key-stdin to check them)");
+        }
         match &r.first_bad {
+            None if r.ok && r.contents_not_checked.is_some() => println!(
+                "ciphertext intact (contents not checked): {}",
+                r.archive.display()
+            ),
             None if r.ok => println!("intact: {}", r.archive.display()),
             Some(bad) => println!("CORRUPT: first bad member: {bad}"),
             None => println!("CORRUPT"),

@@ -708,3 +708,169 @@ fn a_wrong_password_is_replaced_with_project_password() {
     let e = json_of(&out, 2, &["project", "password", "nosuch"]);
     assert_eq!(e["error"]["code"], "not_found", "{e}");
 }
+
+/// Encryption through the command line: set up a key (recovery item printed once), backups
+/// refused until it is entered back, a wrong one refused with `wrong_key` (exit 8), then an
+/// encrypted backup the `age` CLI opens with the exported key, verified with and without it.
+#[test]
+fn encryption_setup_confirm_backup_verify_and_export() {
+    let pg = TestCluster::shared();
+    let src = pg.unique_db("clienc");
+    pg.psql(
+        &src,
+        "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100);",
+    );
+    let cli = Cli::new();
+    let name = format!("enc-{src}");
+    let pw = pg.superuser_password().to_string();
+    let out = cli.run_stdin(
+        &[
+            "--json",
+            "project",
+            "add",
+            &name,
+            "--db",
+            &pg.url(&src),
+            "--password-stdin",
+        ],
+        &format!("{pw}\n"),
+    );
+    json_of(&out, 0, &["project add"]);
+    let keys = tempfile::tempdir().unwrap();
+    let extra = keys.path().join("extra.txt");
+    assert!(Command::new("age-keygen")
+        .arg("-o")
+        .arg(&extra)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let extra_pub = String::from_utf8(
+        Command::new("age-keygen")
+            .arg("-y")
+            .arg(&extra)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+
+    let setup = cli.json(
+        &[
+            "encryption",
+            "set",
+            &name,
+            "--generate-key",
+            "--recipient",
+            extra_pub.trim(),
+        ],
+        0,
+    );
+    let item = s(&setup["recovery_item"]).to_string();
+    assert!(item.starts_with("AGE-SECRET-KEY-1"));
+    assert_eq!(setup["settings"]["confirmed"], Value::Bool(false));
+    // Two ways to choose are refused.
+    let both = cli.run(&["encryption", "set", &name, "--generate-key", "--off"]);
+    assert_eq!(both.status.code(), Some(2));
+
+    let refused = cli.json(&["backup", &name], 5);
+    assert_eq!(refused["error"]["code"], "needs_consent", "{refused}");
+    assert!(s(&refused["error"]["hint"]).contains("encryption confirm"));
+    let (stranger, _) = offsite_core::crypto::UserKey::generate();
+    let wrong = cli.run_stdin(
+        &["--json", "encryption", "confirm", &name],
+        stranger.expose_secret(),
+    );
+    let wrong = json_of(&wrong, 8, &["encryption confirm (wrong)"]);
+    assert_eq!(wrong["error"]["code"], "wrong_key");
+    let ok = cli.run_stdin(
+        &["--json", "encryption", "confirm", &name],
+        &format!("{item}\n"),
+    );
+    assert_eq!(
+        json_of(&ok, 0, &["encryption confirm"])["confirmed"],
+        Value::Bool(true)
+    );
+
+    let backup = cli.json(&["backup", &name], 0);
+    let path = PathBuf::from(s(&backup["path"]));
+    assert!(path.to_string_lossy().ends_with(".tar.gz.age"), "{path:?}");
+    let verified = cli.json(&["verify", path.to_str().unwrap()], 0);
+    assert!(verified.get("contents_not_checked").is_none(), "{verified}");
+    assert!(!verified["members"].as_array().unwrap().is_empty());
+
+    // The exported key opens it with the age CLI.
+    let exported = cli.run(&["key", "export", &name]);
+    assert!(exported.status.success());
+    // The current key first (earlier identities of a project of this name follow it).
+    assert_eq!(
+        String::from_utf8_lossy(&exported.stdout).lines().next(),
+        Some(item.as_str())
+    );
+    let key_file = keys.path().join("laptop.txt");
+    std::fs::write(&key_file, &exported.stdout).unwrap();
+    let listed = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -o pipefail; age -d -i '{}' '{}' | tar tzf -",
+            key_file.display(),
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("database.dump"));
+
+    verify_a_copy(&cli, &path, &extra, stranger.expose_secret());
+    let shown = cli.json(&["encryption", "show", &name], 0);
+    assert_eq!(shown["mode"], "key");
+    assert_eq!(shown["recipients"][0], extra_pub.trim());
+    // Nothing secret in the data folder (the catalog).
+    for f in offsite_testkit::conformance::database::files_under(cli.data.path()) {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        assert!(
+            !bytes.windows(30).any(|w| w == &item.as_bytes()[16..46]),
+            "the identity is in {}",
+            f.display()
+        );
+    }
+}
+
+/// A copy of an encrypted archive elsewhere (unregistered): the ciphertext only without a key,
+/// every member with `--key-stdin`, `wrong_key` (exit 8) with a stranger's key.
+fn verify_a_copy(cli: &Cli, path: &Path, extra: &Path, stranger: &str) {
+    // A copy elsewhere: ciphertext only without a key; every member with --key-stdin.
+    let other = tempfile::tempdir().unwrap();
+    let copy = other.path().join(path.file_name().unwrap());
+    std::fs::copy(path, &copy).unwrap();
+    let mut sidecar = copy.clone().into_os_string();
+    sidecar.push(".sha256");
+    let mut orig_sidecar = path.to_path_buf().into_os_string();
+    orig_sidecar.push(".sha256");
+    std::fs::copy(&orig_sidecar, &sidecar).unwrap();
+    let plain = cli.json(&["verify", copy.to_str().unwrap()], 0);
+    assert!(
+        s(&plain["contents_not_checked"]).contains("not checked"),
+        "{plain}"
+    );
+    let text = cli.run(&["verify", copy.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("contents not checked"));
+    let with_key = cli.run_stdin(
+        &["--json", "verify", copy.to_str().unwrap(), "--key-stdin"],
+        &std::fs::read_to_string(extra).unwrap(),
+    );
+    let with_key = json_of(&with_key, 0, &["verify --key-stdin"]);
+    assert!(with_key.get("contents_not_checked").is_none());
+    let bad = cli.run_stdin(
+        &["--json", "verify", copy.to_str().unwrap(), "--key-stdin"],
+        stranger,
+    );
+    assert_eq!(
+        json_of(&bad, 8, &["verify wrong key"])["error"]["code"],
+        "wrong_key"
+    );
+}

@@ -85,7 +85,10 @@ fn recipients_round_trip_and_each_identity_opens_alone() {
     let cipher = encrypt(&enc, &plain);
     assert!(is_age(&cipher));
     assert!(!is_age(&plain));
-    assert_eq!(decrypt_all(&cipher, &[a.clone()]).unwrap(), plain);
+    assert_eq!(
+        decrypt_all(&cipher, std::slice::from_ref(&a)).unwrap(),
+        plain
+    );
     assert_eq!(decrypt_all(&cipher, &[b]).unwrap(), plain);
     let e = decrypt_all(&cipher, &[c]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WrongKey);

@@ -13,6 +13,7 @@ mod common;
 mod config_component;
 mod config_secrets;
 mod conformance;
+mod encrypted;
 mod full_backup;
 mod hostile_archive;
 mod import;

@@ -649,3 +649,5 @@ impl Write for HashingWriter {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_age;

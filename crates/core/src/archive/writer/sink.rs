@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 pub(super) enum ArchiveOut {
     Plain(HashingWriter),
-    Age(Box<EncryptWriter<HashingWriter>>),
+    Age(EncryptWriter<HashingWriter>),
 }
 
 impl ArchiveOut {
@@ -19,7 +19,7 @@ impl ArchiveOut {
         let hashed = HashingWriter::new(file);
         Ok(match enc {
             None => ArchiveOut::Plain(hashed),
-            Some(enc) => ArchiveOut::Age(Box::new(enc.wrap(hashed)?)),
+            Some(enc) => ArchiveOut::Age(enc.wrap(hashed)?),
         })
     }
 
