@@ -19,7 +19,7 @@ use crate::postgres::tools;
 mod encrypted;
 mod plain;
 use crate::progress::{Phase, Reporter};
-pub use encrypted::OPENSSL_UNAUTHENTICATED;
+pub use encrypted::{inspect_with_key, OPENSSL_UNAUTHENTICATED};
 use plain::inspect_plain;
 pub use plain::PLAIN_TABLES_NOT_RECORDED;
 use serde::{Deserialize, Serialize};
@@ -162,16 +162,6 @@ pub fn inspect(path: &Path, pg_bin: Option<&Path>) -> Result<ImportPreview> {
     inspect_full(path, pg_bin).map(|i| i.preview)
 }
 
-/// [`inspect`] of a file that may be encrypted, with its passphrase or key.
-pub fn inspect_with_key(
-    path: &Path,
-    pg_bin: Option<&Path>,
-    key: Option<&crate::crypto::UserKey>,
-) -> Result<ImportPreview> {
-    let keys = key.map(std::slice::from_ref).unwrap_or(&[]);
-    inspect_full_with(path, pg_bin, keys, None, &CancellationToken::new()).map(|i| i.preview)
-}
-
 pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
     inspect_full_with(path, pg_bin, &[], None, &CancellationToken::new())
 }
@@ -203,7 +193,7 @@ pub(crate) fn inspect_full_with(
         read_upto(&mut f, &mut magic)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
     };
-    if n >= 8 && crate::crypto::is_age(&age_head(path)?) {
+    if n >= 8 && crate::archive::is_encrypted(path) {
         return encrypted::inspect_age(path, md.len(), pg_bin, keys, work, cancel);
     }
     if crate::crypto::openssl::is_openssl(&magic[..n]) {
@@ -266,17 +256,6 @@ pub(crate) fn foreign_dump_kind(path: &Path) -> Option<&'static str> {
         return Some("a plain SQL dump");
     }
     None
-}
-
-/// The first 32 bytes of `path` (what [`crate::crypto::is_age`] needs).
-fn age_head(path: &Path) -> Result<Vec<u8>> {
-    let mut f =
-        File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let mut head = vec![0u8; 32];
-    let n = read_upto(&mut f, &mut head)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    head.truncate(n);
-    Ok(head)
 }
 
 fn is_newer_format(e: &Error) -> bool {

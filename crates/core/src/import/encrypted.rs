@@ -8,7 +8,7 @@
 //! dump read through by `pg_restore`, an Offsite archive's checksums when it is verified), and
 //! the preview says that tampering cannot be ruled out.
 
-use super::{inspect_full_with, unsupported, ImportKind, Inspected};
+use super::{inspect_full_with, unsupported, ImportKind, ImportPreview, Inspected};
 use crate::crypto::openssl::{self as openssl, OpensslReader};
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::tools;
@@ -265,4 +265,14 @@ impl Inspected {
             None => &self.preview.path,
         }
     }
+}
+
+/// [`super::inspect`] of a file that may be encrypted, with its passphrase or key.
+pub fn inspect_with_key(
+    path: &Path,
+    pg_bin: Option<&Path>,
+    key: Option<&crate::crypto::UserKey>,
+) -> Result<ImportPreview> {
+    let keys = key.map(std::slice::from_ref).unwrap_or(&[]);
+    super::inspect_full_with(path, pg_bin, keys, None, &CancellationToken::new()).map(|i| i.preview)
 }
