@@ -260,7 +260,7 @@ impl<R: Read> OpensslReader<R> {
             let eof = n < CHUNK;
             if eof {
                 self.done = true;
-                if self.pending.is_empty() || self.pending.len() % BLOCK != 0 {
+                if self.pending.is_empty() || !self.pending.len().is_multiple_of(BLOCK) {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the openssl-encrypted file is truncated",
