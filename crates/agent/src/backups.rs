@@ -54,15 +54,34 @@ fn parse_compression(v: &Option<serde_json::Value>) -> ApiResult<Option<u32>> {
     }
 }
 
-fn check_encryption(v: &Option<serde_json::Value>) -> ApiResult<()> {
+/// The encryption a backup request asks for: none, or to public keys only (the agent never holds
+/// a key that opens an archive; a passphrase or anything else is refused).
+fn parse_encryption(
+    v: &Option<serde_json::Value>,
+) -> ApiResult<Option<offsite_core::crypto::Encryption>> {
+    use offsite_core::sources::agent_wire::EncryptTo;
     use serde_json::Value;
+    let bad = |why: &str| {
+        ApiError::bad_request(format!("encryption: {why}")).with_hint(
+            "send {\"recipients\": [\"age1…\"]} (public keys only), or leave encryption out",
+        )
+    };
     match v {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(()),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => Ok(()),
-        _ => Err(
-            ApiError::bad_request("this agent does not encrypt archives")
-                .with_hint("leave encryption out; encrypt the copies on the receiving side"),
-        ),
+        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(None),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => Ok(None),
+        Some(o @ Value::Object(_)) => {
+            let to: EncryptTo = serde_json::from_value(o.clone())
+                .map_err(|_| bad("only \"recipients\" (public keys) is accepted"))?;
+            if to.recipients.is_empty() {
+                return Err(bad("no recipients"));
+            }
+            let recipients = offsite_core::crypto::parse_recipients(&to.recipients)
+                .map_err(|e| bad(e.message()))?;
+            offsite_core::crypto::Encryption::to_recipients(recipients)
+                .map(Some)
+                .map_err(|e| bad(e.message()))
+        }
+        _ => Err(bad("must be {\"recipients\": […]}, false or \"none\"")),
     }
 }
 
@@ -108,7 +127,7 @@ async fn estimate(agent: &Agent, project: &str) -> Option<u64> {
 pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiResult<Created> {
     let backup_type = parse_type(&req.backup_type)?;
     let compression_level = parse_compression(&req.compression)?;
-    check_encryption(&req.encryption)?;
+    let encryption = parse_encryption(&req.encryption)?;
     let pc = agent
         .config
         .projects
@@ -150,6 +169,7 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
         backup_type: Some(backup_type),
         storage,
         config,
+        encryption,
         ..Default::default()
     };
     let sink_state = running.clone();
@@ -477,7 +497,18 @@ mod tests {
             Some(0)
         );
         assert!(parse_compression(&Some(serde_json::json!(12))).is_err());
-        assert!(check_encryption(&Some(serde_json::json!(true))).is_err());
-        assert!(check_encryption(&Some(serde_json::json!(false))).is_ok());
+        assert!(parse_encryption(&Some(serde_json::json!(true))).is_err());
+        assert!(parse_encryption(&Some(serde_json::json!(false)))
+            .unwrap()
+            .is_none());
+        assert!(parse_encryption(&Some(serde_json::json!({"passphrase": "x"}))).is_err());
+        assert!(parse_encryption(&Some(serde_json::json!({"recipients": []}))).is_err());
+        assert!(parse_encryption(&Some(serde_json::json!({"recipients": ["age1nope"]}))).is_err());
+        let r = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+        assert!(
+            parse_encryption(&Some(serde_json::json!({"recipients": [r]})))
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -46,12 +46,22 @@ pub struct ImportArgs {
     /// Only say what the file holds; import nothing.
     #[arg(long)]
     preview: bool,
+    /// The file is encrypted (age, or openssl enc -aes-256-cbc): read its passphrase or key
+    /// (an AGE-SECRET-KEY-1… identity file) from standard input, to its end (after the
+    /// password's line with --password-stdin).
+    #[arg(long)]
+    key_stdin: bool,
 }
 
 /// Runs `offsite import`.
 pub async fn import(engine: &Engine, args: ImportArgs, out: &Out, job: JobStart) -> Result<u8> {
     if args.preview {
-        let p = engine.inspect_import(&args.file).await?;
+        let key = if args.key_stdin {
+            Some(crate::key_stdin::read_key_stdin()?)
+        } else {
+            None
+        };
+        let p = engine.inspect_import_with_key(&args.file, key).await?;
         print_preview(out, &p);
         return Ok(0);
     }
@@ -82,9 +92,15 @@ pub async fn import(engine: &Engine, args: ImportArgs, out: &Out, job: JobStart)
             ))
         }
     };
+    let key = if args.key_stdin {
+        Some(crate::key_stdin::read_key_stdin()?)
+    } else {
+        None
+    };
     let opts = ImportOptions {
         verify: !args.no_verify,
         database: args.database,
+        key,
         ..ImportOptions::new(args.file, into)
     };
     let outcome = engine.import(opts, job).await?;

@@ -13,6 +13,7 @@ mod encryption_cmd;
 mod help_examples;
 mod history_cmd;
 mod import_cmd;
+mod key_stdin;
 mod output;
 mod project_cmd;
 mod remote_cmd;

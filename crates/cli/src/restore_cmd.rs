@@ -101,6 +101,17 @@ pub struct RestoreArgs {
     /// Read the target's password from standard input (first line).
     #[arg(long)]
     password_stdin: bool,
+    /// The archive is encrypted with a key that is not the project's own (an age file from
+    /// elsewhere, a recovery key): read its passphrase or key (an AGE-SECRET-KEY-1… identity
+    /// file) from standard input, to its end (after the password's line with --password-stdin).
+    #[arg(long)]
+    key_stdin: bool,
+    /// The password, read before the key when both come on standard input.
+    #[arg(skip)]
+    password_read: Option<String>,
+    /// The key read with --key-stdin.
+    #[arg(skip)]
+    key: Option<offsite_core::crypto::UserKey>,
 }
 
 /// The parts of a backup a restore can put back.
@@ -222,6 +233,7 @@ impl RestoreArgs {
                 .collect();
             req.config = Some(ConfigRestore { project, settings });
         }
+        req.key = self.key.clone();
         Ok(req)
     }
 
@@ -239,7 +251,10 @@ impl RestoreArgs {
         } = &mut to
         {
             if self.password_stdin {
-                *password = Some(read_password_stdin()?);
+                *password = Some(match &self.password_read {
+                    Some(p) => p.clone(),
+                    None => read_password_stdin()?,
+                });
             } else if matches!(
                 offsite_core::postgres::conn::ConnSpec::parse_url(url),
                 Ok((_, None))
@@ -297,6 +312,15 @@ pub async fn restore(
     args.archive = crate::archive_arg::resolve(engine, &args.archive, out)
         .await?
         .path;
+    // The key of an encrypted archive (after the password's line when both come on stdin),
+    // unlocked while this command reads the archive.
+    if args.key_stdin {
+        if args.password_stdin {
+            args.password_read = Some(read_password_stdin()?);
+        }
+        args.key = Some(crate::key_stdin::read_key_stdin()?);
+    }
+    let _unlocked = archive::unlock(&args.archive, args.key.iter().cloned().collect());
     let parts = parts(args.components.as_deref(), &args.archive)?;
     let request = args.request(&parts)?;
     let plan = engine.plan_restore(&request).await?;

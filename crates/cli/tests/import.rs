@@ -470,3 +470,131 @@ fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "9");
     assert!(!Path::new(&marker).exists());
 }
+
+impl Cli {
+    /// [`Cli::json`] with `input` on standard input.
+    fn json_stdin(&self, pg: &TestCluster, args: &[&str], input: &str, code: i32) -> Value {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
+        c.arg("--json")
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(args);
+        for var in ["PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "OFFSITE_PG_BIN"] {
+            c.env_remove(var);
+        }
+        let home = self.home.path();
+        c.env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("OFFSITE_SECRET_STORE", "env")
+            .env("PGPASSWORD", pg.superuser_password())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: stdout={stdout} stderr={}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The secret itself (the identity's key line, the passphrase) is never printed.
+        let secret = input
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .unwrap_or(input.trim());
+        assert!(
+            !stdout.contains(secret) && !String::from_utf8_lossy(&out.stderr).contains(secret),
+            "the key was printed"
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {stdout}"))
+    }
+}
+
+#[test]
+fn age_encrypted_files_import_and_restore_with_key_stdin() {
+    let pg = TestCluster::shared();
+    let src = pg.unique_db("cli_age_src");
+    pg.psql(
+        &src,
+        "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 321) g;",
+    );
+    let cli = Cli::new();
+    let identity = String::from_utf8(run_ok(&mut Command::new("age-keygen"))).unwrap();
+    let recipient = identity
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .to_string();
+    let other = String::from_utf8(run_ok(&mut Command::new("age-keygen"))).unwrap();
+    let dump = cli.data.path().join("nightly.dump");
+    run_ok(
+        pg.command("pg_dump")
+            .args(pg.conn_args())
+            .args(["-Fc", "-f"])
+            .arg(&dump)
+            .arg(&src),
+    );
+    let enc = cli.data.path().join("nightly.dump.age");
+    run_ok(
+        Command::new("age")
+            .args(["-e", "-r", &recipient, "-o"])
+            .arg(&enc)
+            .arg(&dump),
+    );
+    let url = pg.url(&src);
+    let args = [
+        "import",
+        p(&enc),
+        "--new-project",
+        "nightly",
+        "--db",
+        &url,
+        "--key-stdin",
+    ];
+    // A key that is not a recipient: wrong_key, exit 8.
+    let e = cli.json_stdin(pg, &args, &other, 8);
+    assert_eq!(e["error"]["code"], "wrong_key", "{e}");
+    let preview = cli.json_stdin(
+        pg,
+        &["import", p(&enc), "--preview", "--key-stdin"],
+        &identity,
+        0,
+    );
+    assert_eq!(preview["preview"]["kind"], "pg_dump", "{preview}");
+    let o = cli.json_stdin(pg, &args, &identity, 0);
+    assert_eq!(o["backup"]["status"], "verified", "{o}");
+
+    // `offsite restore --key-stdin` of an archive encrypted with `age -e`.
+    let archive = o["backup"]["path"].as_str().unwrap().to_string();
+    let archive_age = cli.data.path().join("copy.tar.gz.age");
+    run_ok(
+        Command::new("age")
+            .args(["-e", "-r", &recipient, "-o"])
+            .arg(&archive_age)
+            .arg(&archive),
+    );
+    let dst = pg.unique_db("cli_age_dst");
+    let dst_url = pg.url(&dst);
+    let restore = [
+        "restore",
+        p(&archive_age),
+        "--to",
+        &dst_url,
+        "--yes",
+        "--key-stdin",
+    ];
+    let e = cli.json_stdin(pg, &restore, &other, 8);
+    assert_eq!(e["error"]["code"], "wrong_key", "{e}");
+    cli.json_stdin(pg, &restore, &identity, 0);
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "321");
+}

@@ -120,6 +120,11 @@ impl Engine {
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
+    /// Where encrypted imports are decrypted while they are imported (private temporary
+    /// folders, removed afterwards; swept at start-up after a killed run).
+    pub fn decrypt_dir(&self) -> PathBuf {
+        self.data_dir.join("decrypt")
+    }
     /// Where "now" comes from.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
@@ -395,7 +400,16 @@ impl Engine {
     }
     /// What a dropped file is (an Offsite archive, a pg_dump file, a project export). Reads only.
     pub async fn inspect_import(&self, path: &Path) -> Result<ImportPreview> {
-        ops::import::inspect(self, path).await
+        ops::import::inspect(self, path, None).await
+    }
+    /// [`Engine::inspect_import`] of a file that may be encrypted (`openssl enc`, age), with
+    /// its passphrase or key.
+    pub async fn inspect_import_with_key(
+        &self,
+        path: &Path,
+        key: Option<crate::crypto::UserKey>,
+    ) -> Result<ImportPreview> {
+        ops::import::inspect(self, path, key).await
     }
     /// Import a file as a backup of a project (a job; undone completely on failure).
     pub async fn import(&self, opts: ImportOptions, start: JobStart) -> Result<ImportOutcome> {

@@ -16,8 +16,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::plainsql::scan::{self as plain_scan, PlainSqlInfo};
 use crate::postgres::tools;
 
+mod encrypted;
 mod plain;
 use crate::progress::{Phase, Reporter};
+pub use encrypted::{inspect_with_key, OPENSSL_UNAUTHENTICATED};
 use plain::inspect_plain;
 pub use plain::PLAIN_TABLES_NOT_RECORDED;
 use serde::{Deserialize, Serialize};
@@ -149,6 +151,9 @@ pub(crate) struct Inspected {
     /// The database to take from a plain SQL file that holds several (`pg_dumpall`); checked
     /// by [`Inspected::choose_database`].
     pub database: Option<String>,
+    /// The decrypted copy of an encrypted file (what the import reads; see
+    /// [`Inspected::read_path`]), removed when this is dropped.
+    pub plaintext: Option<encrypted::Decrypted>,
 }
 
 /// Recognise `path` and describe it. Reads only; a tarball's `database.dump` is extracted into a
@@ -158,6 +163,18 @@ pub fn inspect(path: &Path, pg_bin: Option<&Path>) -> Result<ImportPreview> {
 }
 
 pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
+    inspect_full_with(path, pg_bin, &[], None, &CancellationToken::new())
+}
+
+/// [`inspect_full`] with the passphrase or key of an encrypted file (decrypted into a private
+/// temporary folder in `work`, or the system's; cancellable while it decrypts).
+pub(crate) fn inspect_full_with(
+    path: &Path,
+    pg_bin: Option<&Path>,
+    keys: &[crate::crypto::UserKey],
+    work: Option<&Path>,
+    cancel: &CancellationToken,
+) -> Result<Inspected> {
     let md =
         std::fs::metadata(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     if md.is_dir() {
@@ -169,14 +186,21 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
     if md.len() == 0 {
         return Err(unsupported(path, "the file is empty"));
     }
-    let mut magic = [0u8; 5];
+    let mut magic = [0u8; 8];
     let n = {
         let mut f =
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         read_upto(&mut f, &mut magic)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?
     };
-    if n == 5 && &magic == b"PGDMP" {
+    if n >= 8 && crate::archive::is_encrypted(path) {
+        return encrypted::inspect_age(path, md.len(), pg_bin, keys, work, cancel);
+    }
+    if crate::crypto::openssl::is_openssl(&magic[..n]) {
+        return encrypted::inspect_openssl(path, md.len(), pg_bin, keys, work, cancel);
+    }
+    let n = n.min(5);
+    if n == 5 && &magic[..5] == b"PGDMP" {
         let header = read_dump_header(path, pg_bin)?;
         let preview = dump_preview(path, ImportKind::PgDump, md.len(), header, false, vec![]);
         return Ok(Inspected {
@@ -184,10 +208,12 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
             dump: Some(DumpSource::File(path.to_path_buf())),
             globals_file: None,
             database: None,
+            plaintext: None,
         });
     }
+    let magic = &magic[..n];
     let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
-    if (gzip || looks_like_text(&magic[..n])) && plain_scan::sniff(path)? {
+    if (gzip || looks_like_text(magic)) && plain_scan::sniff(path)? {
         return inspect_plain(path, md.len());
     }
     if gzip {
@@ -198,6 +224,7 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
                     dump: None,
                     globals_file: None,
                     database: None,
+                    plaintext: None,
                 })
             }
             Err(e) if e.kind() == ErrorKind::UnsupportedFormat && !is_newer_format(&e) => {}
@@ -205,7 +232,7 @@ pub(crate) fn inspect_full(path: &Path, pg_bin: Option<&Path>) -> Result<Inspect
         }
         return inspect_tarball(path, md.len(), pg_bin);
     }
-    if looks_like_text(&magic[..n]) {
+    if looks_like_text(magic) {
         return Err(unsupported(
             path,
             "a text file that is not SQL (no pg_dump header, and it does not start with an SQL statement)",
@@ -441,6 +468,7 @@ fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
         dump: Some(DumpSource::File(dump)),
         globals_file: has_globals.then_some(globals),
         database: None,
+        plaintext: None,
     })
 }
 
@@ -649,6 +677,7 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
         dump: Some(DumpSource::Tar { root }),
         globals_file: None,
         database: None,
+        plaintext: None,
     })
 }
 
@@ -807,7 +836,7 @@ pub(crate) fn wrap_dump(
             };
             let mut g = Vec::new();
             let ex = plain_scan::extract(
-                &preview.path,
+                inspected.read_path(),
                 database,
                 &mut spool,
                 Some(&mut g),
@@ -844,7 +873,7 @@ pub(crate) fn wrap_dump(
         Some(DumpSource::Tar { root }) => {
             let member = format!("{root}{DATABASE_MEMBER}");
             let mut found = false;
-            walk_tar(&preview.path, cancel, |f, r| {
+            walk_tar(inspected.read_path(), cancel, |f, r| {
                 if f.name != member || found {
                     return Ok(());
                 }
@@ -858,8 +887,11 @@ pub(crate) fn wrap_dump(
                 )));
             }
             if preview.has_globals {
-                globals =
-                    read_tar_member(&preview.path, &format!("{root}{GLOBALS_MEMBER}"), cancel)?;
+                globals = read_tar_member(
+                    inspected.read_path(),
+                    &format!("{root}{GLOBALS_MEMBER}"),
+                    cancel,
+                )?;
             }
         }
         None => return Err(Error::internal("not a dump to wrap")),

@@ -7,6 +7,7 @@
 //! `backup.rs`, `security.rs` and `process.rs`.
 
 mod backup;
+mod encrypted;
 mod hostile;
 mod process;
 mod security;

@@ -121,7 +121,7 @@ async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certific
 
     // A wrong token: a clear auth error, without the token; nothing registered or left.
     let (_, archives_before) = laptop.files();
-    client.start_backup("DATABASE").await.unwrap(); // something new to pull
+    client.start_backup("DATABASE", &[]).await.unwrap(); // something new to pull
     tokio::time::sleep(Duration::from_millis(200)).await;
     for args in [
         &["--json", "backup", "shop", "--remote"][..],

@@ -36,8 +36,8 @@ pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
 pub use manifest::*;
 pub use reader::{
-    copy_member, extract_all, read_manifest, verify, verify_with, MemberCheck, SidecarStatus,
-    VerifyReport,
+    copy_member, extract_all, is_encrypted, read_manifest, unlock, verify, verify_with,
+    MemberCheck, SidecarStatus, Unlocked, VerifyReport,
 };
 pub use scan::for_each_member;
 pub use writer::{ArchiveWriter, SpoolWriter, SpooledMember, Written};

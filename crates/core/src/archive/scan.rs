@@ -1,7 +1,7 @@
 //! Reading an archive's members one after another in a single sequential pass (to copy some
 //! of them into a new archive).
 
-use super::reader::{corrupt, open_archive, read_manifest_entry};
+use super::reader::{corrupt, open_input, read_manifest_entry};
 use super::tarfmt::{Kind, Next, TarReader};
 use super::{unsafe_member, Manifest};
 use crate::error::{Error, Result};
@@ -20,7 +20,7 @@ pub fn for_each_member(
     on_manifest: &mut dyn FnMut(&Manifest) -> Result<()>,
     f: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
 ) -> Result<()> {
-    let file = open_archive(path)?;
+    let (file, _) = open_input(path)?;
     let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, file));
     let mut tar = TarReader::new(gz);
     let (manifest, raw) = read_manifest_entry(&mut tar, path)?;

@@ -160,6 +160,7 @@ pub async fn compose_encrypted(
     cancel: &CancellationToken,
 ) -> Result<Written> {
     check(&req)?;
+    let encrypted = encryption.is_some();
     crate::private_fs::create_dir_all(&req.dest_dir)
         .map_err(|e| Error::io(format!("creating {}", req.dest_dir.display()), e))?;
     let created_at = req
@@ -258,7 +259,15 @@ pub async fn compose_encrypted(
         }
     }
 
-    if let Some(cfg) = req.config {
+    if let Some(mut cfg) = req.config {
+        // Configuration secrets are kept only in an encrypted archive: whatever reaches an
+        // unencrypted one unredacted is redacted here.
+        if !encrypted {
+            cfg.redactions
+                .extend(crate::config::redact::redact_files(&mut cfg.files));
+            cfg.redactions.sort();
+            cfg.redactions.dedup();
+        }
         // The component's checksum covers every file's name and digest, in archive order.
         let mut listing = String::new();
         let mut bytes = 0u64;

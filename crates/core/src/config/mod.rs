@@ -210,6 +210,15 @@ impl Default for ConfigOptions {
     }
 }
 
+impl ConfigOptions {
+    /// The rule for a backup: configuration secrets are kept only in an archive that will be
+    /// encrypted; an unencrypted one gets them redacted (the archive writer redacts again what
+    /// reaches it unredacted, see [`redact::redact_files`]).
+    pub fn for_archive(encrypted: bool) -> Self {
+        ConfigOptions { redact: !encrypted }
+    }
+}
+
 /// Something the project does not have (the API answered 404).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigMissing {

@@ -63,6 +63,40 @@ pub fn redact(doc: &mut Value) -> Vec<String> {
     out
 }
 
+/// Redacts the JSON documents among configuration `files` (path under `config/`, bytes) in
+/// place — what an archive that is not encrypted must hold — and returns what was taken out, as
+/// `file#/json/pointer`, sorted. Files that are not JSON objects or arrays (function bundles,
+/// agent-side compose files, which their producer redacts) are left as they are.
+pub fn redact_files(files: &mut [(String, Vec<u8>)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, data) in files.iter_mut() {
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let Ok(mut doc) = serde_json::from_slice::<Value>(data) else {
+            continue;
+        };
+        let original = doc.clone();
+        // A value that is already a redaction marker holds nothing secret.
+        let found: Vec<String> = redact(&mut doc)
+            .into_iter()
+            .filter(|p| {
+                !matches!(original.pointer(p).and_then(Value::as_str),
+                    Some(v) if v == REDACTED || v.eq_ignore_ascii_case("[redacted]"))
+            })
+            .collect();
+        if found.is_empty() {
+            continue;
+        }
+        if let Ok(bytes) = serde_json::to_vec_pretty(&doc) {
+            *data = bytes;
+            out.extend(found.into_iter().map(|p| format!("{name}#{p}")));
+        }
+    }
+    out.sort();
+    out
+}
+
 fn walk(v: &mut Value, pointer: &mut String, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
@@ -219,5 +253,40 @@ mod tests {
         assert_eq!(doc["external_gitlab_secret"], "");
         assert!(contains_redacted(&doc["nested"]));
         assert!(!contains_redacted(&json!({"a": [1, "x"]})));
+    }
+
+    #[test]
+    fn files_that_reach_an_unencrypted_archive_are_redacted() {
+        let mut files = vec![
+            (
+                "supabase/auth.json".to_string(),
+                br#"{"smtp_pass":"s3cret","site_url":"https://x"}"#.to_vec(),
+            ),
+            (
+                "supabase/functions/f/body.eszip".to_string(),
+                b"\x00smtp_pass".to_vec(),
+            ),
+            (
+                "supabase/project.json".to_string(),
+                br#"{"name":"p"}"#.to_vec(),
+            ),
+            (
+                "redacted.json".to_string(),
+                br#"{"jwt_secret":"<redacted>","smtp_pass":"[redacted]"}"#.to_vec(),
+            ),
+        ];
+        let r = redact_files(&mut files);
+        assert_eq!(r, vec!["supabase/auth.json#/smtp_pass".to_string()]);
+        let auth = String::from_utf8(files[0].1.clone()).unwrap();
+        assert!(
+            !auth.contains("s3cret") && auth.contains(REDACTED),
+            "{auth}"
+        );
+        assert_eq!(files[1].1, b"\x00smtp_pass".to_vec());
+        assert_eq!(files[2].1, br#"{"name":"p"}"#.to_vec());
+        assert_eq!(
+            files[3].1,
+            br#"{"jwt_secret":"<redacted>","smtp_pass":"[redacted]"}"#.to_vec()
+        );
     }
 }

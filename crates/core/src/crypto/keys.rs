@@ -241,9 +241,14 @@ impl UserKey {
             )
         };
         match self.kind {
-            KeyKind::Passphrase => Ok(vec![Box::new(age::scrypt::Identity::new(
-                self.secret.clone(),
-            ))]),
+            KeyKind::Passphrase => {
+                let mut id = age::scrypt::Identity::new(self.secret.clone());
+                // The age CLI's passphrase files use work factor 18; the crate's default limit
+                // is calibrated to this machine's speed (lower in debug builds and on slow
+                // machines) and would refuse them. 22 is a few seconds of work at most.
+                id.set_max_work_factor(22);
+                Ok(vec![Box::new(id)])
+            }
             KeyKind::Identities => {
                 let file = age::IdentityFile::from_buffer(self.expose_secret().as_bytes())
                     .map_err(|_| refused())?;

@@ -15,6 +15,8 @@
 //! Streaming: memory is a chunk or two, whatever the file's size.
 
 mod keys;
+/// Reading `openssl enc -aes-256-cbc` files (imports from seed-style servers).
+pub mod openssl;
 mod stream;
 #[cfg(test)]
 mod tests;

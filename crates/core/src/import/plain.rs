@@ -162,6 +162,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
         }),
         globals_file: None,
         database: None,
+        plaintext: None,
     };
     if sc.connects && single {
         inspected.choose_database(None)?;

@@ -31,6 +31,9 @@ pub struct BackupOptions {
     pub storage: Option<StorageInput>,
     /// The configuration component (files already fetched and redacted).
     pub config: Option<ConfigInput>,
+    /// Encrypt the archive so (the agent: to the recipients the laptop sent), instead of the
+    /// project's own encryption settings.
+    pub encryption: Option<crate::crypto::Encryption>,
 }
 
 impl BackupOptions {
@@ -101,10 +104,20 @@ pub(crate) async fn run(
         |(b, _): &(BackupRecord, Vec<super::copy_out::CopyResult>)| Some(b.id.clone()),
         |job| async move {
             // Encryption that is on but not confirmed refuses before anything runs.
-            let encryption = super::encryption::for_backup(engine, project).await?;
             let mut opts = opts;
-            super::backup_inputs::fill(engine, project, &mut opts, &job.reporter, &job.cancel)
-                .await?;
+            let encryption = match opts.encryption.take() {
+                Some(e) => Some(e),
+                None => super::encryption::for_backup(engine, project).await?,
+            };
+            super::backup_inputs::fill(
+                engine,
+                project,
+                &mut opts,
+                encryption.is_some(),
+                &job.reporter,
+                &job.cancel,
+            )
+            .await?;
             let (backup_type, with_database) = opts.kind();
             let database = if with_database {
                 Some(DatabaseInput {

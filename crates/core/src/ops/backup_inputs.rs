@@ -57,10 +57,12 @@ pub struct ProvidedInputs {
 
 /// Fill `opts.storage` / `opts.config` / `opts.backup_type` from the engine's
 /// [`BackupInputs`], else the project's components, when the caller did not give them.
+/// `encrypted`: the archive will be encrypted (configuration secrets are then kept).
 pub(crate) async fn fill(
     engine: &Engine,
     project: &Project,
     opts: &mut BackupOptions,
+    encrypted: bool,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
@@ -119,7 +121,8 @@ pub(crate) async fn fill(
         }
     }
     if matches!(wanted, BackupType::Full | BackupType::Config) {
-        opts.config = fetch_project_config(engine, project, &comps, reporter, cancel).await?;
+        opts.config =
+            fetch_project_config(engine, project, &comps, encrypted, reporter, cancel).await?;
     }
     opts.backup_type = Some(kind);
     Ok(())
@@ -177,6 +180,7 @@ async fn fetch_project_config(
     engine: &Engine,
     project: &Project,
     comps: &Components,
+    encrypted: bool,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Option<ConfigInput>> {
@@ -200,7 +204,7 @@ async fn fetch_project_config(
     let snapshot = fetch_config(
         &api,
         &supabase.project_ref,
-        &ConfigOptions { redact: true },
+        &ConfigOptions::for_archive(encrypted),
         reporter,
         cancel,
     )

@@ -38,6 +38,8 @@ pub struct ImportOptions {
     /// The database to take from a `pg_dumpall` file (required when it holds more than one;
     /// refused for other files).
     pub database: Option<String>,
+    /// The passphrase or key of an encrypted file (`openssl enc`, age); redacted in `Debug`.
+    pub key: Option<crate::crypto::UserKey>,
 }
 
 impl ImportOptions {
@@ -48,6 +50,7 @@ impl ImportOptions {
             into,
             verify: true,
             database: None,
+            key: None,
         }
     }
 }
@@ -63,10 +66,15 @@ pub struct ImportOutcome {
     pub backup: BackupRecord,
 }
 
-/// What a dropped file is (an Offsite archive, a pg_dump file, a project export). Reads only.
-pub(crate) async fn inspect(engine: &Engine, path: &Path) -> Result<ImportPreview> {
+/// What a dropped file is (an Offsite archive, a pg_dump file, a project export; decrypted with
+/// `key` when it is encrypted). Reads only.
+pub(crate) async fn inspect(
+    engine: &Engine,
+    path: &Path,
+    key: Option<crate::crypto::UserKey>,
+) -> Result<ImportPreview> {
     let (p, bin) = (path.to_path_buf(), engine.pg_bin());
-    tokio::task::spawn_blocking(move || import::inspect(&p, bin.as_deref()))
+    tokio::task::spawn_blocking(move || import::inspect_with_key(&p, bin.as_deref(), key.as_ref()))
         .await
         .map_err(|e| Error::internal(format!("inspect task failed: {e}")))?
 }
@@ -87,6 +95,7 @@ pub(crate) async fn run(
         into,
         verify,
         database,
+        key,
     } = opts;
     let existing = &match &into {
         ImportInto::Existing { project } => Some(engine.catalog.project(project).await?),
@@ -99,7 +108,12 @@ pub(crate) async fn run(
         start,
         |(_, _, b): &(Project, bool, BackupRecord)| Some(b.id.clone()),
         |job| async move {
-            let inspected = inspect_for(engine, &path, database.as_deref(), &job).await?;
+            // The key given first, then (into an existing project) the project's own.
+            let mut keys: Vec<_> = key.into_iter().collect();
+            if let Some(p) = existing {
+                keys.extend(super::encryption::keys_of(engine, &p.name).unwrap_or_default());
+            }
+            let inspected = inspect_for(engine, &path, database.as_deref(), keys, &job).await?;
             let (project, created) = match (existing, into) {
                 (Some(p), _) => (p.clone(), false),
                 (None, ImportInto::New(request)) => {
@@ -136,7 +150,8 @@ pub(crate) async fn run_in(
     project: &Project,
     verify: bool,
 ) -> Result<BackupRecord> {
-    let inspected = inspect_for(engine, path, None, job).await?;
+    let keys = super::encryption::keys_of(engine, &project.name).unwrap_or_default();
+    let inspected = inspect_for(engine, path, None, keys, job).await?;
     into_folder(engine, inspected, project, verify, job).await
 }
 
@@ -146,14 +161,22 @@ async fn inspect_for(
     engine: &Engine,
     path: &Path,
     database: Option<&str>,
+    keys: Vec<crate::crypto::UserKey>,
     job: &RunningJob,
 ) -> Result<Inspected> {
     job.reporter.phase(Phase::Planning, None);
     let mut inspected = {
-        let (p, bin) = (path.to_path_buf(), engine.pg_bin());
-        tokio::task::spawn_blocking(move || import::inspect_full(&p, bin.as_deref()))
-            .await
-            .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
+        let (p, bin, work, cancel) = (
+            path.to_path_buf(),
+            engine.pg_bin(),
+            engine.decrypt_dir(),
+            job.cancel.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            import::inspect_full_with(&p, bin.as_deref(), &keys, Some(&work), &cancel)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
     };
     inspected.choose_database(database)?;
     job.check_cancelled()?;
@@ -189,7 +212,7 @@ pub(super) async fn import_into(
     job: &RunningJob,
 ) -> Result<BackupRecord> {
     let (reporter, cancel) = (&job.reporter, &job.cancel);
-    let src = inspected.preview.path.clone();
+    let src = inspected.read_path().to_path_buf();
     let damaged = |report: &VerifyReport, what: &str| {
         let bad = report.first_bad.clone().unwrap_or_else(|| "?".into());
         let why = report.problems.first().cloned().unwrap_or_default();
@@ -199,33 +222,50 @@ pub(super) async fn import_into(
     // Files this import created (removed again on failure).
     let mut placed: Vec<PathBuf> = Vec::new();
     let result = async {
-        let (target, report) = if inspected.preview.kind == ImportKind::OffsiteArchive {
+        let (target, manifest_of, report, file_sha256) = if inspected.preview.kind
+            == ImportKind::OffsiteArchive
+        {
             let report = verify_file(&src, reporter, cancel).await?;
             if !report.ok {
                 return Err(damaged(&report, "the archive"));
             }
-            if engine.catalog.backup_by_path(&src).await?.is_some() {
+            // An age-encrypted archive is kept encrypted: its ciphertext is what is copied
+            // (verified above through its decrypted copy).
+            let age = inspected.is_age();
+            let from = if age {
+                inspected.preview.path.clone()
+            } else {
+                src.clone()
+            };
+            if engine.catalog.backup_by_path(&from).await?.is_some() {
                 return Err(Error::new(
                     ErrorKind::AlreadyExists,
-                    format!("{} is already in the catalog", src.display()),
+                    format!("{} is already in the catalog", from.display()),
                 )
                 .with_hint("it is already a backup Offsite knows; nothing to import"));
             }
-            let same = match (src.parent().map(std::fs::canonicalize), dest.canonicalize()) {
+            let same = match (
+                from.parent().map(std::fs::canonicalize),
+                dest.canonicalize(),
+            ) {
                 (Some(Ok(a)), Ok(b)) => a == b,
                 _ => false,
             };
             // A file already in the folder keeps its name; a copy gets the name Offsite gives
             // its own archives (a download called "backup (1).tar.gz" becomes
-            // `<project>_<time>_<type>.tar.gz` again).
+            // `<project>_<time>_<type>.tar.gz` again, `.age` appended when encrypted).
             let name = match (same, canonical_archive_name(&src)) {
+                (false, Some(n)) if age => {
+                    std::ffi::OsString::from(format!("{n}{}", crate::crypto::AGE_SUFFIX))
+                }
                 (false, Some(n)) => std::ffi::OsString::from(n),
-                _ => src
+                _ => from
                     .file_name()
                     .ok_or_else(|| Error::invalid("the archive has no file name"))?
                     .to_owned(),
             };
             let target = dest.join(&name);
+            let mut file_sha256 = (!age).then(|| report.file_sha256.clone());
             if !same {
                 if target.symlink_metadata().is_ok() {
                     return Err(Error::new(
@@ -235,20 +275,31 @@ pub(super) async fn import_into(
                     .with_hint("a file of that name is already in the project's backup folder"));
                 }
                 let (s, d, r, c) = (
-                    src.clone(),
+                    from.clone(),
                     dest.to_path_buf(),
                     reporter.clone(),
                     cancel.clone(),
                 );
                 let t2 = target.clone();
-                tokio::task::spawn_blocking(move || copy_into(&s, &d, &t2, &r, &c))
-                    .await
-                    .map_err(|e| Error::internal(format!("copy task failed: {e}")))??;
+                let copied_sha =
+                    tokio::task::spawn_blocking(move || copy_into(&s, &d, &t2, &r, &c))
+                        .await
+                        .map_err(|e| Error::internal(format!("copy task failed: {e}")))??;
                 placed.push(target.clone());
+                file_sha256.get_or_insert(copied_sha);
             }
+            let file_sha256 = match file_sha256 {
+                Some(h) => h,
+                None => {
+                    let t = target.clone();
+                    tokio::task::spawn_blocking(move || archive::sha256_file(&t))
+                        .await
+                        .map_err(|e| Error::internal(format!("hash task failed: {e}")))??
+                }
+            };
             let sidecar = archive::sidecar_path(&target);
             if !same || !sidecar.exists() {
-                let line = format!("{}  {}\n", report.file_sha256, name.to_string_lossy());
+                let line = format!("{}  {}\n", file_sha256, name.to_string_lossy());
                 crate::private_fs::create_new(&sidecar)
                     .and_then(|mut f| {
                         use std::io::Write;
@@ -258,7 +309,7 @@ pub(super) async fn import_into(
                     .map_err(|e| Error::io(format!("writing {}", sidecar.display()), e))?;
                 placed.push(sidecar);
             }
-            (target, Some(report))
+            (target, src.clone(), Some(report), Some(file_sha256))
         } else {
             let (r, c, d, name, now) = (
                 reporter.clone(),
@@ -291,14 +342,16 @@ pub(super) async fn import_into(
             } else {
                 None
             };
-            (written.path, report)
+            let sha = report.as_ref().map(|r| r.file_sha256.clone());
+            (written.path.clone(), written.path, report, sha)
         };
-        let mut manifest = archive::read_manifest(&target)?;
+        // The manifest is read from what was verified (an encrypted archive's decrypted copy).
+        let mut manifest = archive::read_manifest(&manifest_of)?;
         let size = std::fs::metadata(&target)
             .map_err(|e| Error::io(format!("reading {}", target.display()), e))?
             .len();
-        let sha256 = match &report {
-            Some(r) => r.file_sha256.clone(),
+        let sha256 = match file_sha256 {
+            Some(h) => h,
             None => archive::read_sidecar(&target)?
                 .ok_or_else(|| Error::internal("the new archive has no .sha256"))?,
         };
@@ -341,14 +394,16 @@ fn canonical_archive_name(archive: &Path) -> Option<String> {
     Some(backup::archive_file_name(&m.project, at, m.backup_type))
 }
 
-/// Copies `src` to `target` (in `dest`) through a temporary file, synced, never replacing a file.
+/// Copies `src` to `target` (in `dest`) through a temporary file, synced, never replacing a file;
+/// returns the SHA-256 of what was copied.
 fn copy_into(
     src: &Path,
     dest: &Path,
     target: &Path,
     reporter: &Reporter,
     cancel: &CancellationToken,
-) -> Result<()> {
+) -> Result<String> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     use std::io::{Read, Write};
     let mut input =
         File::open(src).map_err(|e| Error::io(format!("opening {}", src.display()), e))?;
@@ -374,6 +429,7 @@ fn copy_into(
         };
         tmp.write_all(&buf[..n])
             .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+        ctx.update(&buf[..n]);
         reporter.advance(n as u64);
     }
     tmp.as_file()
@@ -381,5 +437,5 @@ fn copy_into(
         .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
     tmp.persist_noclobber(target)
         .map_err(|e| Error::io(format!("writing {}", target.display()), e.error))?;
-    Ok(())
+    Ok(hex::encode(ctx.finish().as_ref()))
 }

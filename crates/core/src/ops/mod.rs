@@ -35,6 +35,7 @@ pub mod copy_out;
 pub mod delete;
 pub mod destinations;
 pub mod due_loop;
+pub(crate) mod encrypted_read;
 pub mod encryption;
 pub mod fetch_copy;
 pub mod import;

@@ -229,7 +229,8 @@ pub(crate) async fn backup(
         start,
         |(_, b): &(String, BackupRecord)| Some(b.id.clone()),
         |job| async move {
-            let created = cr.start_backup(t.as_str()).await?;
+            let recipients = super::encrypted_read::agent_recipients(engine, pr).await?;
+            let created = cr.start_backup(t.as_str(), &recipients).await?;
             let done = cr
                 .wait(&created.backup_id, &job.reporter, &job.cancel)
                 .await?;
@@ -439,10 +440,19 @@ async fn fetch_into(
         .await?;
     job.check_cancelled()?;
     let inspected = {
-        let (t, bin) = (target.to_path_buf(), engine.pg_bin());
-        tokio::task::spawn_blocking(move || import::inspect_full(&t, bin.as_deref()))
-            .await
-            .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
+        // An archive the agent encrypted to the project's recipients opens with its keys.
+        let keys = super::encryption::keys_of(engine, &project.name).unwrap_or_default();
+        let (t, bin, work, cancel) = (
+            target.to_path_buf(),
+            engine.pg_bin(),
+            engine.decrypt_dir(),
+            job.cancel.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            import::inspect_full_with(&t, bin.as_deref(), &keys, Some(&work), &cancel)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("inspect task failed: {e}")))??
     };
     if inspected.preview.kind != ImportKind::OffsiteArchive {
         return Err(Error::new(

@@ -29,6 +29,8 @@ struct Resolved {
     database_project: Option<String>,
     storage: Option<ResolvedStorage>,
     config: Option<(crate::restore::ConfigRestore, String, GuardedManagementApi)>,
+    /// The keys of an encrypted archive, unlocked while the plan or job runs.
+    _unlocked: crate::archive::Unlocked,
 }
 
 struct ResolvedStorage {
@@ -60,6 +62,7 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
         }
         None => None,
     };
+    let _unlocked = crate::archive::unlock(&req.archive, archive_keys(engine, req).await?);
     let database_project = match &req.database {
         Some(crate::restore::DatabaseRestore {
             to: crate::restore::DatabaseTo::Project(name),
@@ -73,7 +76,19 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
         database_project,
         storage,
         config,
+        _unlocked,
     })
+}
+
+/// The keys that may open the archive of `req` (when it is encrypted): the one the request
+/// brings, and the project's own (from its keychain) when the catalog knows the archive.
+async fn archive_keys(
+    _engine: &Engine,
+    req: &RestoreRequest,
+) -> Result<Vec<crate::crypto::UserKey>> {
+    let mut keys: Vec<crate::crypto::UserKey> = req.key.iter().cloned().collect();
+    keys.extend(crate::ops::encrypted_read::project_keys_of_archive(_engine, &req.archive).await?);
+    Ok(keys)
 }
 
 async fn resolve_storage(engine: &Engine, s: &StorageRestore) -> Result<ResolvedStorage> {

@@ -17,6 +17,7 @@ pub(crate) async fn sweep(engine: &Engine) -> Result<Vec<PathBuf>> {
         dirs.insert(engine.backup_dir_of(&p));
     }
     dirs.insert(engine.data_dir.join("safety-backups"));
+    dirs.insert(engine.decrypt_dir());
     let dirs: Vec<PathBuf> = dirs.into_iter().collect();
     tokio::task::spawn_blocking(move || {
         let mut removed = finished;

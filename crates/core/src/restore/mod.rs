@@ -66,6 +66,22 @@ pub struct RestoreRequest {
     /// The configuration component (absent: not restored).
     #[serde(default)]
     pub config: Option<ConfigRestore>,
+    /// The passphrase or key of an age-encrypted archive, when it is not the project's own
+    /// (which is taken from the keychain). Never serialized; redacted in `Debug`.
+    #[serde(default, skip_serializing, deserialize_with = "de_key")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub key: Option<crate::crypto::UserKey>,
+}
+
+/// A key given as text (a passphrase, or `AGE-SECRET-KEY-1…` lines).
+fn de_key<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<crate::crypto::UserKey>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    text.map(|t| {
+        crate::crypto::UserKey::parse(&t).map_err(|e| serde::de::Error::custom(e.message()))
+    })
+    .transpose()
 }
 
 impl RestoreRequest {
@@ -80,6 +96,7 @@ impl RestoreRequest {
             }),
             storage: None,
             config: None,
+            key: None,
         }
     }
     /// Nothing to restore yet (add sections with [`Self::storage`] / [`Self::config`]).
@@ -89,7 +106,13 @@ impl RestoreRequest {
             database: None,
             storage: None,
             config: None,
+            key: None,
         }
+    }
+    /// The same request, decrypting the archive with `key`.
+    pub fn key(mut self, key: crate::crypto::UserKey) -> Self {
+        self.key = Some(key);
+        self
     }
     /// The same request with these database options.
     pub fn options(mut self, options: DatabaseOptions) -> Self {

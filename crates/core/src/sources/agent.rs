@@ -277,13 +277,14 @@ impl AgentClient {
 
     /// Start a backup of `backup_type` (`FULL`, `DATABASE`, `STORAGE`, `CONFIG`); `busy` when
     /// one is running (the error names it).
-    pub async fn start_backup(&self, backup_type: &str) -> Result<Created> {
-        self.call(
-            reqwest::Method::POST,
-            "backups",
-            Some(serde_json::json!({ "type": backup_type.to_ascii_uppercase() })),
-        )
-        .await
+    /// With `recipients`, the server encrypts the archive to those public keys.
+    pub async fn start_backup(&self, backup_type: &str, recipients: &[String]) -> Result<Created> {
+        let mut body = serde_json::json!({ "type": backup_type.to_ascii_uppercase() });
+        if !recipients.is_empty() {
+            body["encryption"] = serde_json::json!({ "recipients": recipients });
+        }
+        self.call(reqwest::Method::POST, "backups", Some(body))
+            .await
     }
 
     /// One backup's status.

@@ -19,10 +19,36 @@ pub struct CreateBackup {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Compression>))]
     pub compression: Option<serde_json::Value>,
-    /// Encryption is not offered by the agent yet: only `false`/`"none"`/absent.
+    /// `{"recipients": ["age1…", "ssh-ed25519 …"]}`: the archive is encrypted on the server to
+    /// these public keys (age format, `<name>.tar.gz.age`, its `.sha256` of the ciphertext), so
+    /// the server never holds a key that opens it. `false`, `"none"` or absent: not encrypted.
+    /// A passphrase is refused (the server would hold it).
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<BackupEncryption>))]
     pub encryption: Option<serde_json::Value>,
+}
+
+/// How the agent encrypts a backup (a JSON value on the wire).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum BackupEncryption {
+    /// `false`: not encrypted.
+    Off(bool),
+    /// `"none"`: not encrypted.
+    None(String),
+    /// Encrypted to public keys.
+    To(EncryptTo),
+}
+
+/// The public keys an archive is encrypted to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EncryptTo {
+    /// age (`age1…`) or SSH (`ssh-ed25519 …`, `ssh-rsa …`) public keys; each one opens the
+    /// archive alone. At least one.
+    pub recipients: Vec<String>,
 }
 
 /// The types of backup the agent makes (a string on the wire).

@@ -5,11 +5,13 @@
 //! `cargo test -p offsite-core --test engine` runs them all; add a module path to run one part,
 //! e.g. `cargo test -p offsite-core --test engine pg_engine::`.
 
+mod age_interop;
 mod arbitrary_sql;
 mod catalog;
 mod clock_and_triggers;
 mod common;
 mod config_component;
+mod config_secrets;
 mod conformance;
 mod dest_s3;
 mod destinations;
@@ -20,6 +22,7 @@ mod import;
 mod keychain_unavailable;
 mod new_server;
 mod one_restore;
+mod openssl_import;
 mod pg_engine;
 mod plain_sql;
 mod platform_privileges;

@@ -3,11 +3,10 @@
 use super::super::pipeline;
 use super::super::tarfmt::{Kind, Next, TarError};
 use super::super::{check_member_name, unsafe_member, Manifest, MANIFEST_NAME};
-use super::{corrupt, open_archive, pipeline_failure, read_manifest_entry, stream_member};
+use super::{corrupt, input_failure, open_input, read_manifest_entry, stream_member};
 use crate::error::{Error, Result};
 use crate::progress::Reporter;
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
@@ -47,10 +46,13 @@ pub(crate) fn copy_member_within(
     max: u64,
 ) -> Result<u64> {
     check_member_name(member, false).map_err(|why| unsafe_member(member, &why))?;
-    let file = open_archive(path)?;
-    let outcome = pipeline::run(
+    let (file, encrypted) = open_input(path)?;
+    // An encrypted archive is read to its end (not hashed): age authenticates its last chunk
+    // there, so a cut-off or tampered file fails before the caller commits what it copied.
+    let outcome = pipeline::run_reader(
         file,
         false,
+        encrypted,
         None,
         cancel,
         |tar, hasher| -> Result<(u64, String, u64)> {
@@ -110,7 +112,7 @@ pub(crate) fn copy_member_within(
             }
         },
     );
-    if let Some(e) = pipeline_failure(path, &outcome, cancel) {
+    if let Some(e) = input_failure(path, &outcome, cancel, encrypted) {
         return Err(e);
     }
     let (n, expected_sha, expected_size) = outcome.value?;
@@ -132,7 +134,7 @@ pub(crate) fn copy_member_within(
 /// any failure everything written is removed (and `dest` itself if this call created it).
 /// Returns the files written, in archive order.
 pub fn extract_all(path: &Path, dest: &Path, cancel: &CancellationToken) -> Result<Vec<PathBuf>> {
-    let file = open_archive(path)?;
+    let (file, encrypted) = open_input(path)?;
     let created = match std::fs::symlink_metadata(dest) {
         Ok(md) if md.is_dir() => {
             let mut entries = std::fs::read_dir(dest)
@@ -158,7 +160,7 @@ pub fn extract_all(path: &Path, dest: &Path, cancel: &CancellationToken) -> Resu
         Err(e) => return Err(Error::io(format!("checking {}", dest.display()), e)),
     };
 
-    let result = extract_into(file, path, dest, cancel);
+    let result = extract_into(file, encrypted, path, dest, cancel);
     if result.is_err() {
         // `dest` was empty (or new), so everything in it is ours.
         if created {
@@ -177,7 +179,8 @@ pub fn extract_all(path: &Path, dest: &Path, cancel: &CancellationToken) -> Resu
 }
 
 fn extract_into(
-    file: File,
+    file: super::Opened,
+    encrypted: bool,
     path: &Path,
     dest: &Path,
     cancel: &CancellationToken,
@@ -191,9 +194,10 @@ fn extract_into(
         crate::private_fs::create_new(p)
             .map_err(|e| Error::io(format!("creating {}", p.display()), e))
     };
-    let outcome = pipeline::run(
+    let outcome = pipeline::run_reader(
         file,
         false,
+        encrypted,
         None,
         cancel,
         |tar, hasher| -> Result<(Manifest, Vec<PathBuf>, Vec<u64>)> {
@@ -285,7 +289,7 @@ fn extract_into(
             Ok((manifest, written, sizes))
         },
     );
-    if let Some(e) = pipeline_failure(path, &outcome, cancel) {
+    if let Some(e) = input_failure(path, &outcome, cancel, encrypted) {
         return Err(e);
     }
     let (manifest, written, sizes) = outcome.value?;

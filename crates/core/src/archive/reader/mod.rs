@@ -14,7 +14,10 @@ use tokio_util::sync::CancellationToken;
 
 mod ciphertext;
 mod extract;
+mod input;
 mod verify;
+
+pub use input::{is_encrypted, unlock, Unlocked};
 
 pub(crate) use extract::copy_member_within;
 pub use extract::{copy_member, extract_all};
@@ -72,6 +75,26 @@ pub(super) fn open_archive(path: &Path) -> Result<File> {
     f.seek(SeekFrom::Start(0))
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok(f)
+}
+
+/// An archive's (decrypted) bytes, as the readers take them.
+pub(crate) type Opened = io::Chain<io::Cursor<Vec<u8>>, input::Input>;
+
+/// Opens an archive for reading — an age-encrypted one decrypted with the keys [`unlock`]ed for
+/// it — and checks the gzip magic bytes (of the plaintext). Returns whether it is encrypted.
+pub(crate) fn open_input(path: &Path) -> Result<(Opened, bool)> {
+    let mut input = input::Input::open(path)?;
+    let encrypted = input.is_encrypted();
+    let mut magic = [0u8; 2];
+    let n = pipeline::read_full(&mut input, &mut magic)
+        .map_err(|e| input::read_failure(path, encrypted, e))?;
+    if n == 0 {
+        return Err(not_archive(path, "the file is empty"));
+    }
+    if n < 2 || magic != [0x1f, 0x8b] {
+        return Err(not_archive(path, "not a gzip-compressed tar file"));
+    }
+    Ok((io::Cursor::new(magic[..n].to_vec()).chain(input), encrypted))
 }
 
 /// Reads the first entry, which must be `metadata.json`, and parses it. Errors are
@@ -143,8 +166,9 @@ pub(super) fn read_manifest_entry<R: Read>(
 }
 
 /// Reads the manifest (`metadata.json`, the first member) without reading further.
+/// An age-encrypted archive needs its key [`unlock`]ed (else `wrong_key`).
 pub fn read_manifest(path: &Path) -> Result<Manifest> {
-    let file = open_archive(path)?;
+    let (file, _) = open_input(path)?;
     let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, file));
     read_manifest_entry(&mut TarReader::new(gz), path).map(|(m, _)| m)
 }
@@ -162,6 +186,27 @@ fn pipeline_failure<T>(
     match &outcome.file {
         Err(e) => Some(Error::io(
             format!("reading {}", path.display()),
+            io::Error::new(e.kind(), e.to_string()),
+        )),
+        Ok(_) => None,
+    }
+}
+
+/// [`pipeline_failure`] of an archive opened with [`open_input`]: a decryption failure (damage
+/// or an early end of the ciphertext) is an integrity error.
+fn input_failure<T>(
+    path: &Path,
+    outcome: &Outcome<T>,
+    cancel: &CancellationToken,
+    encrypted: bool,
+) -> Option<Error> {
+    if cancel.is_cancelled() {
+        return Some(Error::cancelled());
+    }
+    match &outcome.file {
+        Err(e) => Some(input::read_failure(
+            path,
+            encrypted,
             io::Error::new(e.kind(), e.to_string()),
         )),
         Ok(_) => None,

@@ -268,8 +268,8 @@ pub(super) fn scan_members(
         Error::integrity(format!("{}: {what}", path.display()))
             .with_hint("the archive is damaged; use another copy of this backup")
     };
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    // An age-encrypted archive is decrypted as it streams (its key unlocked by the restore).
+    let (file, _) = crate::archive::reader::open_input(path)?;
     let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file));
     let mut tar = tar::Archive::new(gz);
     let entries = tar
