@@ -371,6 +371,15 @@ impl Engine {
     pub async fn backup(&self, opts: BackupOptions, start: JobStart) -> Result<BackupOutcome> {
         ops::backup::run(self, opts, start).await
     }
+    /// An archive's manifest; an encrypted one opened with `key` or its project's keys
+    /// (`wrong_key` without one that opens it).
+    pub async fn inspect_archive(
+        &self,
+        path: &std::path::Path,
+        key: Option<crate::crypto::UserKey>,
+    ) -> Result<crate::archive::Manifest> {
+        ops::verify::inspect(self, path, key).await
+    }
     /// Verify an archive; if the catalog knows it, record the result there (a job).
     pub async fn verify(&self, opts: VerifyOptions, start: JobStart) -> Result<VerifyOutcome> {
         ops::verify::run(self, opts, start).await

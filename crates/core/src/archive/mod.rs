@@ -36,8 +36,8 @@ pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
 pub use manifest::*;
 pub use reader::{
-    copy_member, extract_all, read_manifest, verify, verify_with, MemberCheck, SidecarStatus,
-    VerifyReport,
+    copy_member, extract_all, read_manifest, read_manifest_with, verify, verify_with, MemberCheck,
+    SidecarStatus, VerifyReport,
 };
 pub use scan::for_each_member;
 pub use writer::{ArchiveWriter, SpoolWriter, SpooledMember, Written};
@@ -71,7 +71,10 @@ pub fn is_encrypted_file(path: &Path) -> Result<bool> {
     let mut head = [0u8; 32];
     let n = pipeline::read_full(&mut f, &mut head)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    Ok(crate::crypto::is_age(&head[..n]))
+    // An empty file named `.age` is a damaged encrypted archive (`integrity` when opened), not
+    // some other format.
+    let empty_age = n == 0 && path.extension().is_some_and(|e| e == "age");
+    Ok(empty_age || crate::crypto::is_age(&head[..n]))
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
