@@ -154,12 +154,17 @@ enum Command {
     Key(encryption_cmd::KeyCmd),
     /// Show an archive's manifest.
     #[command(
-        after_help = "Examples:\n  offsite inspect shop:latest\n  offsite inspect shop-2026-11-20T023000Z-database.tar.gz --json"
+        after_help = "Examples:\n  offsite inspect shop:latest\n  offsite inspect shop-2026-11-20T023000Z-database.tar.gz --json\n  offsite inspect shop_20261120_023000_database.tar.gz.age --key-stdin < shop-key.txt"
     )]
     Inspect {
         /// The archive: its path, a backup id (either id `backups` or `inspect` shows, or a
         /// unique start of one), or PROJECT:latest.
         archive: PathBuf,
+        /// An encrypted archive's key (an AGE-SECRET-KEY-1… line, an SSH private key or the
+        /// passphrase), read from standard input. Without it, a project's own archives open
+        /// with the project's key from the keychain.
+        #[arg(long)]
+        key_stdin: bool,
     },
     /// Import a file as a verified backup of a project: an Offsite archive, a pg_dump file
     /// (custom format, or plain SQL as .sql / .sql.gz), pg_dumpall output (one database, with
@@ -360,9 +365,16 @@ pub(crate) fn read_password_stdin() -> Result<String> {
 
 async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
     // `inspect` of a file needs no catalog (a backup id or PROJECT:latest does, below).
-    if let Command::Inspect { archive: path } = &cli.command {
-        if std::fs::symlink_metadata(path).is_ok() {
-            let manifest = archive::read_manifest(path)?;
+    // An encrypted one without --key-stdin needs the catalog (whose project, which key).
+    if let Command::Inspect {
+        archive: path,
+        key_stdin,
+    } = &cli.command
+    {
+        let plain = !archive::is_encrypted_file(path).unwrap_or(true);
+        if std::fs::symlink_metadata(path).is_ok() && (plain || *key_stdin) {
+            let key = key_stdin.then(encryption_cmd::key_from_stdin).transpose()?;
+            let manifest = archive::read_manifest_with(path, key.as_slice())?;
             out.inspect(path, &manifest, None);
             return Ok(0);
         }
@@ -445,9 +457,13 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 return Ok(exit::INTEGRITY);
             }
         }
-        Command::Inspect { archive: given } => {
+        Command::Inspect {
+            archive: given,
+            key_stdin,
+        } => {
+            let key = key_stdin.then(encryption_cmd::key_from_stdin).transpose()?;
             let found = archive_arg::resolve(&engine, &given, out).await?;
-            let manifest = archive::read_manifest(&found.path)?;
+            let manifest = engine.inspect_archive(&found.path, key).await?;
             out.inspect(&found.path, &manifest, found.backup_id.as_deref());
         }
         Command::Serve(_) => unreachable!("handled above"),

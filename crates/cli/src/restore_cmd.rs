@@ -320,7 +320,9 @@ pub async fn restore(
         }
         args.key = Some(crate::key_stdin::read_key_stdin()?);
     }
-    let _unlocked = archive::unlock(&args.archive, args.key.iter().cloned().collect());
+    // With the project's own keys too (when the catalog knows the archive), so a project's
+    // encrypted backup restores without --key-stdin, as in the app.
+    let _unlocked = engine.unlock_archive(&args.archive, args.key.clone()).await?;
     let parts = parts(args.components.as_deref(), &args.archive)?;
     let request = args.request(&parts)?;
     let plan = engine.plan_restore(&request).await?;

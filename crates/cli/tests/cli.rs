@@ -799,6 +799,17 @@ fn encryption_setup_confirm_backup_verify_and_export() {
     assert!(verified.get("contents_not_checked").is_none(), "{verified}");
     assert!(!verified["members"].as_array().unwrap().is_empty());
 
+    // The project's own encrypted backup restores without --key-stdin (its key is in the
+    // keychain), by path and by PROJECT:latest, and holds the rows it had.
+    for (i, given) in [path.to_str().unwrap().to_string(), format!("{name}:latest")]
+        .iter()
+        .enumerate()
+    {
+        let dst = pg.unique_db(&format!("clienc_dst{i}"));
+        cli.json(&["restore", given, "--to", &pg.url_with_password(&dst)], 0);
+        assert_eq!(pg.psql(&dst, "SELECT count(*) FROM t"), "100", "{given}");
+    }
+
     // The exported key opens it with the age CLI.
     let exported = cli.run(&["key", "export", &name]);
     assert!(exported.status.success());
@@ -826,6 +837,7 @@ fn encryption_setup_confirm_backup_verify_and_export() {
     assert!(String::from_utf8_lossy(&listed.stdout).contains("database.dump"));
 
     verify_a_copy(&cli, &path, &extra, stranger.expose_secret());
+    inspect_encrypted(&cli, &path, &extra);
     let shown = cli.json(&["encryption", "show", &name], 0);
     assert_eq!(shown["mode"], "key");
     assert_eq!(shown["recipients"][0], extra_pub.trim());
@@ -838,6 +850,44 @@ fn encryption_setup_confirm_backup_verify_and_export() {
             f.display()
         );
     }
+}
+
+/// `inspect` of an encrypted archive: the project's own opens with its keychain key; a copy
+/// elsewhere needs `--key-stdin`, and without it is `wrong_key` (exit 8) saying it is encrypted
+/// and how to give the key; an empty `.age` file is `integrity` (exit 4).
+fn inspect_encrypted(cli: &Cli, path: &Path, extra: &Path) {
+    let own = cli.json(&["inspect", path.to_str().unwrap()], 0);
+    assert!(
+        own["members"].as_array().is_some_and(|m| !m.is_empty()),
+        "{own}"
+    );
+    let other = tempfile::tempdir().unwrap();
+    let copy = other.path().join(path.file_name().unwrap());
+    std::fs::copy(path, &copy).unwrap();
+    let no_key = cli.run(&["--json", "inspect", copy.to_str().unwrap()]);
+    let no_key = json_of(&no_key, 8, &["inspect without key"]);
+    assert_eq!(no_key["error"]["code"], "wrong_key", "{no_key}");
+    assert!(
+        s(&no_key["error"]["message"]).contains("encrypted"),
+        "{no_key}"
+    );
+    assert!(
+        s(&no_key["error"]["hint"]).contains("--key-stdin"),
+        "{no_key}"
+    );
+    let with_key = cli.run_stdin(
+        &["--json", "inspect", copy.to_str().unwrap(), "--key-stdin"],
+        &std::fs::read_to_string(extra).unwrap(),
+    );
+    let with_key = json_of(&with_key, 0, &["inspect --key-stdin"]);
+    assert_eq!(with_key["backup_id"], own["backup_id"], "{with_key}");
+    std::fs::write(&copy, b"").unwrap();
+    let empty = cli.run_stdin(
+        &["--json", "inspect", copy.to_str().unwrap(), "--key-stdin"],
+        &std::fs::read_to_string(extra).unwrap(),
+    );
+    let empty = json_of(&empty, 4, &["inspect an empty .age"]);
+    assert_eq!(empty["error"]["code"], "integrity", "{empty}");
 }
 
 /// A copy of an encrypted archive elsewhere (unregistered): the ciphertext only without a key,

@@ -376,6 +376,27 @@ impl Engine {
     pub async fn backup(&self, opts: BackupOptions, start: JobStart) -> Result<BackupOutcome> {
         ops::backup::run(self, opts, start).await
     }
+    /// An archive's manifest; an encrypted one opened with `key` or its project's keys
+    /// (`wrong_key` without one that opens it).
+    pub async fn inspect_archive(
+        &self,
+        path: &std::path::Path,
+        key: Option<crate::crypto::UserKey>,
+    ) -> Result<crate::archive::Manifest> {
+        ops::verify::inspect(self, path, key).await
+    }
+    /// Unlock an archive for the readers while the returned guard lives: with `key` (the user's)
+    /// and, when it is encrypted and the catalog knows its project, the project's own keys from
+    /// the keychain. A plain archive needs nothing (the guard holds no keys).
+    pub async fn unlock_archive(
+        &self,
+        path: &std::path::Path,
+        key: Option<crate::crypto::UserKey>,
+    ) -> Result<crate::archive::Unlocked> {
+        let mut keys: Vec<crate::crypto::UserKey> = key.into_iter().collect();
+        keys.extend(ops::encrypted_read::project_keys_of_archive(self, path).await?);
+        Ok(crate::archive::unlock(path, keys))
+    }
     /// Verify an archive; if the catalog knows it, record the result there (a job).
     pub async fn verify(&self, opts: VerifyOptions, start: JobStart) -> Result<VerifyOutcome> {
         ops::verify::run(self, opts, start).await

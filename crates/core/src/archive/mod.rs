@@ -36,8 +36,8 @@ pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
 pub use manifest::*;
 pub use reader::{
-    copy_member, extract_all, is_encrypted, read_manifest, unlock, verify, verify_with,
-    MemberCheck, SidecarStatus, Unlocked, VerifyReport,
+    copy_member, extract_all, is_encrypted, read_manifest, read_manifest_with, unlock, verify,
+    verify_with, MemberCheck, SidecarStatus, Unlocked, VerifyReport,
 };
 pub use scan::for_each_member;
 pub use writer::{ArchiveWriter, SpoolWriter, SpooledMember, Written};
@@ -63,7 +63,6 @@ pub fn sidecar_path(archive: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The lower-case hex SHA-256 of a file, read in 1 MiB chunks.
 /// Whether the file at `path` is age-encrypted (its first bytes; an empty or short file is not).
 pub fn is_encrypted_file(path: &Path) -> Result<bool> {
     let mut f = std::fs::File::open(path)
@@ -71,9 +70,13 @@ pub fn is_encrypted_file(path: &Path) -> Result<bool> {
     let mut head = [0u8; 32];
     let n = pipeline::read_full(&mut f, &mut head)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    Ok(crate::crypto::is_age(&head[..n]))
+    // An empty file named `.age` is a damaged encrypted archive (`integrity` when opened), not
+    // some other format.
+    let empty_age = n == 0 && path.extension().is_some_and(|e| e == "age");
+    Ok(empty_age || crate::crypto::is_age(&head[..n]))
 }
 
+/// The lower-case hex SHA-256 of a file, read in 1 MiB chunks.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = std::fs::File::open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;

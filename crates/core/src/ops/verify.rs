@@ -169,3 +169,28 @@ async fn missing_base(
         "the chain of base backups is too long (a loop?)".into(),
     ))
 }
+
+/// The manifest of an archive (`inspect`). An encrypted one is decrypted (as far as the manifest)
+/// with `key`, or else with the keys of the project the catalog says it belongs to; without any:
+/// `wrong_key`.
+pub(crate) async fn inspect(
+    engine: &Engine,
+    path: &Path,
+    key: Option<crate::crypto::UserKey>,
+) -> Result<crate::archive::Manifest> {
+    let keys = match key {
+        Some(k) => vec![k],
+        None if archive::is_encrypted_file(path)? => {
+            match runner::owner_of_archive(engine, path).await? {
+                // A keychain that cannot be reached: as without a key.
+                Some((_, p)) => super::encryption::keys_of(engine, &p.name).unwrap_or_default(),
+                None => Vec::new(),
+            }
+        }
+        None => Vec::new(),
+    };
+    let p = path.to_path_buf();
+    tokio::task::spawn_blocking(move || archive::read_manifest_with(&p, &keys))
+        .await
+        .map_err(|e| Error::internal(format!("inspect task failed: {e}")))?
+}

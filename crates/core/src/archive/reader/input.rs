@@ -68,7 +68,7 @@ impl Drop for Unlocked {
 }
 
 /// Every key unlocked for `path`.
-fn keys_for(path: &Path) -> Vec<UserKey> {
+pub(super) fn keys_for(path: &Path) -> Vec<UserKey> {
     let r = registry().lock().unwrap_or_else(|p| p.into_inner());
     r.get(&key_of(path))
         .map(|v| v.iter().flat_map(|(_, k)| k.iter().cloned()).collect())

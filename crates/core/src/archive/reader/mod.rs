@@ -165,12 +165,56 @@ pub(super) fn read_manifest_entry<R: Read>(
     Ok((manifest, raw))
 }
 
-/// Reads the manifest (`metadata.json`, the first member) without reading further.
-/// An age-encrypted archive needs its key [`unlock`]ed (else `wrong_key`).
+/// Reads the manifest (`metadata.json`, the first member) without reading further. An encrypted
+/// (`.age`) archive is decrypted with the keys [`unlock`]ed for it; without one that opens it:
+/// `wrong_key` (its manifest is inside the ciphertext; see [`read_manifest_with`]).
 pub fn read_manifest(path: &Path) -> Result<Manifest> {
-    let (file, _) = open_input(path)?;
+    read_manifest_with(path, &[])
+}
+
+/// [`read_manifest`], decrypting an encrypted archive with any of `keys` (and those [`unlock`]ed
+/// for it), only as far as the manifest. Without a key that opens it: `wrong_key`, saying whether
+/// a passphrase or which kind of key it needs; a damaged or empty one: `integrity`.
+pub fn read_manifest_with(path: &Path, keys: &[crate::crypto::UserKey]) -> Result<Manifest> {
+    if super::is_encrypted_file(path)? {
+        let mut all = keys.to_vec();
+        all.extend(input::keys_for(path));
+        let file =
+            File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let plain =
+            crate::crypto::decrypt(file, &all).map_err(|e| encrypted_error(path, &all, e))?;
+        let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, plain));
+        return read_manifest_entry(&mut TarReader::new(gz), path).map(|(m, _)| m);
+    }
+    let file = open_archive(path)?;
     let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, file));
     read_manifest_entry(&mut TarReader::new(gz), path).map(|(m, _)| m)
+}
+
+/// Names the file in an error opening an encrypted archive; without a key, says that the
+/// manifest is inside the ciphertext and how to give the key.
+fn encrypted_error(path: &Path, keys: &[crate::crypto::UserKey], e: Error) -> Error {
+    let hint = e.hint().unwrap_or_default().to_string();
+    if e.kind() == ErrorKind::WrongKey && keys.is_empty() {
+        return Error::new(
+            ErrorKind::WrongKey,
+            format!(
+                "{} is encrypted (age) and no key was given: its manifest is inside the \
+                 ciphertext",
+                path.display()
+            ),
+        )
+        .with_hint(format!(
+            "{hint}. Give it with --key-stdin (the app: Open with key…); a project's own \
+             archives open with the project's key from the keychain"
+        ));
+    }
+    let err = Error::new(e.kind(), format!("{}: {}", path.display(), e.message()));
+    if hint.is_empty() {
+        err
+    } else {
+        err.with_hint(hint)
+    }
 }
 
 /// After the pipeline ran: a cancel or a read error of the file itself wins over whatever the

@@ -124,3 +124,39 @@ fn an_encrypted_name_is_required_and_cancel_leaves_nothing() {
         assert_eq!(names_in(dir.path()), Vec::<String>::new(), "{when}");
     }
 }
+
+/// `read_manifest` of an encrypted archive: `wrong_key` without a key (saying it is encrypted),
+/// the manifest with one, `integrity` for a damaged or an empty `.age` file (an empty plain
+/// `.tar.gz` stays "not an archive").
+#[test]
+fn the_manifest_of_an_encrypted_archive_needs_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = UserKey::generate();
+    let enc = Encryption::to_recipients(vec![public]).unwrap();
+    let written = encrypted(dir.path(), enc, &CancellationToken::new(), &quiet()).unwrap();
+    let e = read_manifest(&written.path).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::WrongKey, "{e}");
+    assert!(e.message().contains("encrypted"), "{e}");
+    let m = read_manifest_with(&written.path, std::slice::from_ref(&key)).unwrap();
+    assert_eq!(m.backup_id, written.manifest.backup_id);
+    let (stranger, _) = UserKey::generate();
+    let e = read_manifest_with(&written.path, &[stranger]).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::WrongKey, "{e}");
+
+    let mut bytes = std::fs::read(&written.path).unwrap();
+    bytes.truncate(400); // past the header, inside the first chunk
+    std::fs::write(&written.path, &bytes).unwrap();
+    let e = read_manifest_with(&written.path, std::slice::from_ref(&key)).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Integrity, "{e}");
+
+    std::fs::write(&written.path, b"").unwrap();
+    let e = read_manifest_with(&written.path, std::slice::from_ref(&key)).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Integrity, "{e}");
+    let e = verify_with(&written.path, &[key], &quiet(), &CancellationToken::new()).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::Integrity, "{e}");
+    assert!(e.message().contains("empty"), "{e}");
+    let plain = dir.path().join("empty.tar.gz");
+    std::fs::write(&plain, b"").unwrap();
+    let e = read_manifest(&plain).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::UnsupportedFormat, "{e}");
+}
