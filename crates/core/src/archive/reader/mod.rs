@@ -205,8 +205,8 @@ fn encrypted_error(path: &Path, keys: &[crate::crypto::UserKey], e: Error) -> Er
             ),
         )
         .with_hint(format!(
-            "{hint}. Give it with --key-stdin (the app: Open with key…); a project's own \
-             archives open with the project's key from the keychain"
+            "{hint}. Give it with --key-stdin (the app opens a project's own archives with \
+             the project's key from the keychain; another key needs the command line for now)"
         ));
     }
     let err = Error::new(e.kind(), format!("{}: {}", path.display(), e.message()));
