@@ -211,170 +211,15 @@ pub(super) async fn import_into(
     verify: bool,
     job: &RunningJob,
 ) -> Result<BackupRecord> {
-    let (reporter, cancel) = (&job.reporter, &job.cancel);
-    let src = inspected.read_path().to_path_buf();
-    let damaged = |report: &VerifyReport, what: &str| {
-        let bad = report.first_bad.clone().unwrap_or_else(|| "?".into());
-        let why = report.problems.first().cloned().unwrap_or_default();
-        Error::integrity(format!("{what} is damaged: bad member {bad} ({why})"))
-            .with_hint("nothing was imported; use another copy of this backup")
-    };
     // Files this import created (removed again on failure).
     let mut placed: Vec<PathBuf> = Vec::new();
     let result = async {
-        let (target, manifest_of, report, file_sha256) = if inspected.preview.kind
-            == ImportKind::OffsiteArchive
-        {
-            let report = verify_file(&src, reporter, cancel).await?;
-            if !report.ok {
-                return Err(damaged(&report, "the archive"));
-            }
-            // An age-encrypted archive is kept encrypted: its ciphertext is what is copied
-            // (verified above through its decrypted copy).
-            let age = inspected.is_age();
-            let from = if age {
-                inspected.preview.path.clone()
-            } else {
-                src.clone()
-            };
-            if engine.catalog.backup_by_path(&from).await?.is_some() {
-                return Err(Error::new(
-                    ErrorKind::AlreadyExists,
-                    format!("{} is already in the catalog", from.display()),
-                )
-                .with_hint("it is already a backup Offsite knows; nothing to import"));
-            }
-            let same = match (
-                from.parent().map(std::fs::canonicalize),
-                dest.canonicalize(),
-            ) {
-                (Some(Ok(a)), Ok(b)) => a == b,
-                _ => false,
-            };
-            // A file already in the folder keeps its name; a copy gets the name Offsite gives
-            // its own archives (a download called "backup (1).tar.gz" becomes
-            // `<project>_<time>_<type>.tar.gz` again, `.age` appended when encrypted).
-            let name = match (same, canonical_archive_name(&src)) {
-                (false, Some(n)) if age => {
-                    std::ffi::OsString::from(format!("{n}{}", crate::crypto::AGE_SUFFIX))
-                }
-                (false, Some(n)) => std::ffi::OsString::from(n),
-                _ => from
-                    .file_name()
-                    .ok_or_else(|| Error::invalid("the archive has no file name"))?
-                    .to_owned(),
-            };
-            let target = dest.join(&name);
-            let mut file_sha256 = (!age).then(|| report.file_sha256.clone());
-            if !same {
-                if target.symlink_metadata().is_ok() {
-                    return Err(Error::new(
-                        ErrorKind::AlreadyExists,
-                        format!("{} already exists", target.display()),
-                    )
-                    .with_hint("a file of that name is already in the project's backup folder"));
-                }
-                let (s, d, r, c) = (
-                    from.clone(),
-                    dest.to_path_buf(),
-                    reporter.clone(),
-                    cancel.clone(),
-                );
-                let t2 = target.clone();
-                let copied_sha =
-                    tokio::task::spawn_blocking(move || copy_into(&s, &d, &t2, &r, &c))
-                        .await
-                        .map_err(|e| Error::internal(format!("copy task failed: {e}")))??;
-                placed.push(target.clone());
-                file_sha256.get_or_insert(copied_sha);
-            }
-            let file_sha256 = match file_sha256 {
-                Some(h) => h,
-                None => {
-                    let t = target.clone();
-                    tokio::task::spawn_blocking(move || archive::sha256_file(&t))
-                        .await
-                        .map_err(|e| Error::internal(format!("hash task failed: {e}")))??
-                }
-            };
-            let sidecar = archive::sidecar_path(&target);
-            if !same || !sidecar.exists() {
-                let line = format!("{}  {}\n", file_sha256, name.to_string_lossy());
-                crate::private_fs::create_new(&sidecar)
-                    .and_then(|mut f| {
-                        use std::io::Write;
-                        f.write_all(line.as_bytes())?;
-                        f.sync_all()
-                    })
-                    .map_err(|e| Error::io(format!("writing {}", sidecar.display()), e))?;
-                placed.push(sidecar);
-            }
-            (target, src.clone(), Some(report), Some(file_sha256))
+        let placed_file = if inspected.preview.kind == ImportKind::OffsiteArchive {
+            place_archive(engine, &inspected, dest, job, &mut placed).await?
         } else {
-            let (r, c, d, name, now) = (
-                reporter.clone(),
-                cancel.clone(),
-                dest.to_path_buf(),
-                project.name.clone(),
-                engine.clock.now(),
-            );
-            let written = tokio::task::spawn_blocking(move || {
-                import::wrap_dump(
-                    &inspected,
-                    &name,
-                    &d,
-                    backup::DEFAULT_COMPRESSION_LEVEL,
-                    now,
-                    &r,
-                    &c,
-                )
-            })
-            .await
-            .map_err(|e| Error::internal(format!("import task failed: {e}")))??;
-            placed.push(written.path.clone());
-            placed.push(archive::sidecar_path(&written.path));
-            let report = if verify {
-                let report = verify_file(&written.path, reporter, cancel).await?;
-                if !report.ok {
-                    return Err(damaged(&report, "the new archive"));
-                }
-                Some(report)
-            } else {
-                None
-            };
-            let sha = report.as_ref().map(|r| r.file_sha256.clone());
-            (written.path.clone(), written.path, report, sha)
+            wrap_foreign(engine, inspected, project, dest, verify, job, &mut placed).await?
         };
-        // The manifest is read from what was verified (an encrypted archive's decrypted copy).
-        let mut manifest = archive::read_manifest(&manifest_of)?;
-        let size = std::fs::metadata(&target)
-            .map_err(|e| Error::io(format!("reading {}", target.display()), e))?
-            .len();
-        let sha256 = match file_sha256 {
-            Some(h) => h,
-            None => archive::read_sidecar(&target)?
-                .ok_or_else(|| Error::internal("the new archive has no .sha256"))?,
-        };
-        let record = engine
-            .catalog
-            .add_backup(&NewBackup {
-                project_id: project.id.clone(),
-                path: target.clone(),
-                size,
-                sha256,
-                backup_type: manifest.backup_type,
-                created_at: manifest.created_at.clone(),
-                manifest_json: manifest.catalog_json(),
-                job_id: Some(job.id.clone()),
-            })
-            .await?;
-        if report.is_some() {
-            if let Err(e) = engine.catalog.record_verify(&record.id, true, None).await {
-                let _ = engine.catalog.remove_backup(&record.id).await;
-                return Err(e);
-            }
-        }
-        engine.catalog.backup(&record.id).await
+        register(engine, project, placed_file, job).await
     }
     .await;
     if result.is_err() {
@@ -383,6 +228,199 @@ pub(super) async fn import_into(
         }
     }
     result
+}
+
+/// What an import placed in the project's folder: the archive, the file its manifest is read
+/// from (an encrypted archive's decrypted copy), the verify report and the file's SHA-256.
+type Placed = (PathBuf, PathBuf, Option<VerifyReport>, Option<String>);
+
+fn damaged(report: &VerifyReport, what: &str) -> Error {
+    let bad = report.first_bad.clone().unwrap_or_else(|| "?".into());
+    let why = report.problems.first().cloned().unwrap_or_default();
+    Error::integrity(format!("{what} is damaged: bad member {bad} ({why})"))
+        .with_hint("nothing was imported; use another copy of this backup")
+}
+
+/// An Offsite archive: verified, then copied into the folder (or kept where it is when it is
+/// already there), with its `.sha256`.
+async fn place_archive(
+    engine: &Engine,
+    inspected: &Inspected,
+    dest: &Path,
+    job: &RunningJob,
+    placed: &mut Vec<PathBuf>,
+) -> Result<Placed> {
+    let (reporter, cancel) = (&job.reporter, &job.cancel);
+    let src = inspected.read_path().to_path_buf();
+    let report = verify_file(&src, reporter, cancel).await?;
+    if !report.ok {
+        return Err(damaged(&report, "the archive"));
+    }
+    // An age-encrypted archive is kept encrypted: its ciphertext is what is copied
+    // (verified above through its decrypted copy).
+    let age = inspected.is_age();
+    let from = if age {
+        inspected.preview.path.clone()
+    } else {
+        src.clone()
+    };
+    if engine.catalog.backup_by_path(&from).await?.is_some() {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!("{} is already in the catalog", from.display()),
+        )
+        .with_hint("it is already a backup Offsite knows; nothing to import"));
+    }
+    let same = match (
+        from.parent().map(std::fs::canonicalize),
+        dest.canonicalize(),
+    ) {
+        (Some(Ok(a)), Ok(b)) => a == b,
+        _ => false,
+    };
+    // A file already in the folder keeps its name; a copy gets the name Offsite gives
+    // its own archives (a download called "backup (1).tar.gz" becomes
+    // `<project>_<time>_<type>.tar.gz` again, `.age` appended when encrypted).
+    let name = match (same, canonical_archive_name(&src)) {
+        (false, Some(n)) if age => {
+            std::ffi::OsString::from(format!("{n}{}", crate::crypto::AGE_SUFFIX))
+        }
+        (false, Some(n)) => std::ffi::OsString::from(n),
+        _ => from
+            .file_name()
+            .ok_or_else(|| Error::invalid("the archive has no file name"))?
+            .to_owned(),
+    };
+    let target = dest.join(&name);
+    let mut file_sha256 = (!age).then(|| report.file_sha256.clone());
+    if !same {
+        if target.symlink_metadata().is_ok() {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("{} already exists", target.display()),
+            )
+            .with_hint("a file of that name is already in the project's backup folder"));
+        }
+        let (s, d, r, c) = (
+            from.clone(),
+            dest.to_path_buf(),
+            reporter.clone(),
+            cancel.clone(),
+        );
+        let t2 = target.clone();
+        let copied_sha = tokio::task::spawn_blocking(move || copy_into(&s, &d, &t2, &r, &c))
+            .await
+            .map_err(|e| Error::internal(format!("copy task failed: {e}")))??;
+        placed.push(target.clone());
+        file_sha256.get_or_insert(copied_sha);
+    }
+    let file_sha256 = match file_sha256 {
+        Some(h) => h,
+        None => {
+            let t = target.clone();
+            tokio::task::spawn_blocking(move || archive::sha256_file(&t))
+                .await
+                .map_err(|e| Error::internal(format!("hash task failed: {e}")))??
+        }
+    };
+    let sidecar = archive::sidecar_path(&target);
+    if !same || !sidecar.exists() {
+        let line = format!("{}  {}\n", file_sha256, name.to_string_lossy());
+        crate::private_fs::create_new(&sidecar)
+            .and_then(|mut f| {
+                use std::io::Write;
+                f.write_all(line.as_bytes())?;
+                f.sync_all()
+            })
+            .map_err(|e| Error::io(format!("writing {}", sidecar.display()), e))?;
+        placed.push(sidecar);
+    }
+    Ok((target, src.clone(), Some(report), Some(file_sha256)))
+}
+
+/// A foreign dump or export: wrapped into a new Offsite archive, verified when asked.
+async fn wrap_foreign(
+    engine: &Engine,
+    inspected: Inspected,
+    project: &Project,
+    dest: &Path,
+    verify: bool,
+    job: &RunningJob,
+    placed: &mut Vec<PathBuf>,
+) -> Result<Placed> {
+    let (reporter, cancel) = (&job.reporter, &job.cancel);
+    let (r, c, d, name, now) = (
+        reporter.clone(),
+        cancel.clone(),
+        dest.to_path_buf(),
+        project.name.clone(),
+        engine.clock.now(),
+    );
+    let written = tokio::task::spawn_blocking(move || {
+        import::wrap_dump(
+            &inspected,
+            &name,
+            &d,
+            backup::DEFAULT_COMPRESSION_LEVEL,
+            now,
+            &r,
+            &c,
+        )
+    })
+    .await
+    .map_err(|e| Error::internal(format!("import task failed: {e}")))??;
+    placed.push(written.path.clone());
+    placed.push(archive::sidecar_path(&written.path));
+    let report = if verify {
+        let report = verify_file(&written.path, reporter, cancel).await?;
+        if !report.ok {
+            return Err(damaged(&report, "the new archive"));
+        }
+        Some(report)
+    } else {
+        None
+    };
+    let sha = report.as_ref().map(|r| r.file_sha256.clone());
+    Ok((written.path.clone(), written.path, report, sha))
+}
+
+/// Registers what was placed (and its verification) in the catalog.
+async fn register(
+    engine: &Engine,
+    project: &Project,
+    (target, manifest_of, report, file_sha256): Placed,
+    job: &RunningJob,
+) -> Result<BackupRecord> {
+    // The manifest is read from what was verified (an encrypted archive's decrypted copy).
+    let mut manifest = archive::read_manifest(&manifest_of)?;
+    let size = std::fs::metadata(&target)
+        .map_err(|e| Error::io(format!("reading {}", target.display()), e))?
+        .len();
+    let sha256 = match file_sha256 {
+        Some(h) => h,
+        None => archive::read_sidecar(&target)?
+            .ok_or_else(|| Error::internal("the new archive has no .sha256"))?,
+    };
+    let record = engine
+        .catalog
+        .add_backup(&NewBackup {
+            project_id: project.id.clone(),
+            path: target.clone(),
+            size,
+            sha256,
+            backup_type: manifest.backup_type,
+            created_at: manifest.created_at.clone(),
+            manifest_json: manifest.catalog_json(),
+            job_id: Some(job.id.clone()),
+        })
+        .await?;
+    if report.is_some() {
+        if let Err(e) = engine.catalog.record_verify(&record.id, true, None).await {
+            let _ = engine.catalog.remove_backup(&record.id).await;
+            return Err(e);
+        }
+    }
+    engine.catalog.backup(&record.id).await
 }
 
 /// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz` from an archive's manifest, when its project name is

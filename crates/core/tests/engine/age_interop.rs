@@ -352,7 +352,8 @@ async fn damaged_age_files_restore_import_and_register_nothing() {
         (&tampered_end, id1.as_str(), &[ErrorKind::Integrity]),
         (&tampered_mid, id1.as_str(), &[ErrorKind::Integrity]),
         (&enc, id2.as_str(), &[ErrorKind::WrongKey]),
-        (&empty, id1.as_str(), &[ErrorKind::UnsupportedFormat]),
+        // An empty file named .age is a damaged encrypted archive (not another format).
+        (&empty, id1.as_str(), &[ErrorKind::Integrity]),
         (&header_only, id1.as_str(), &[ErrorKind::Integrity]),
     ];
     for (file, id, kinds) in cases {
@@ -379,7 +380,11 @@ async fn damaged_age_files_restore_import_and_register_nothing() {
             )
             .await
             .unwrap_err();
-        assert!(kinds.contains(&e.kind()), "import {file:?}: {e:?}");
+        // Import sniffs what a file is before anything else: an empty file is "not a backup
+        // Offsite can read" there, whatever its name (a restore names it damaged).
+        let import_kind_ok = kinds.contains(&e.kind())
+            || (file == empty.as_path() && e.kind() == ErrorKind::UnsupportedFormat);
+        assert!(import_kind_ok, "import {file:?}: {e:?}");
         assert_nothing_left(&env, "age_refused").await;
     }
     // The intact file restores (what failed above failed for its damage).
