@@ -101,7 +101,19 @@ async fn a_slot_passed_during_a_sleep_runs_once_not_twice() {
     // Awake at 05:00: the loop checks (at most 100 ms apart) and nothing is due.
     recorder.until_checks(3).await;
     assert!(recorder.runs().is_empty(), "{:?}", recorder.runs());
-    assert_eq!(recorder.statuses.load(Ordering::SeqCst), recorder.checks());
+    // Every check is followed by the projects' statuses (`checked` first, then `statuses`: read
+    // between the two, the count is one behind; wait, bounded, until it has caught up).
+    let checked = recorder.checks();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while recorder.statuses.load(Ordering::SeqCst) < checked {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{checked} checks but only {} status reports",
+            recorder.statuses.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(recorder.statuses.load(Ordering::SeqCst) <= recorder.checks());
 
     // The laptop sleeps until 13:00: the 06:00 and 12:00 slots pass while no timer runs.
     clock.set(datetime!(2026-11-20 13:00 UTC));
