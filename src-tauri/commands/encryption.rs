@@ -100,25 +100,9 @@ pub async fn save_recovery_file<R: Runtime>(
         }
     };
     let Some(path) = path else { return Ok(false) };
-    let item = engine.export_key(&project).await.map_err(err)?;
-    write_private(&path, &item).map_err(err)?;
+    engine
+        .save_recovery_item(&project, &path)
+        .await
+        .map_err(err)?;
     Ok(true)
-}
-
-/// Writes `text` (and a newline) to a new file only its owner can read.
-fn write_private(path: &std::path::Path, text: &str) -> offsite_core::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    f.write_all(format!("{}\n", text.trim_end()).as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }

@@ -275,6 +275,10 @@ impl Engine {
     pub async fn export_key(&self, project: &str) -> Result<String> {
         ops::encryption::export_key(self, project).await
     }
+    /// Save the project's recovery item to a file the user chose (mode 0600, replacing it).
+    pub async fn save_recovery_item(&self, project: &str, path: &std::path::Path) -> Result<()> {
+        ops::encryption::save_recovery_item(self, project, path).await
+    }
     /// The encryption mode new projects start with.
     pub async fn default_encryption(&self) -> Result<ops::encryption::EncryptionMode> {
         ops::encryption::default_mode(self).await

@@ -20,6 +20,7 @@ use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io::{Read, Write};
+use std::path::Path;
 
 text_enum! {
     /// How a project's archives are encrypted.
@@ -322,6 +323,28 @@ pub(crate) async fn export_key(engine: &Engine, project: &str) -> Result<String>
         .secrets
         .get(&key)?
         .ok_or_else(|| missing_secret(project))
+}
+
+/// Saves the recovery item to `path` (a file the user chose): written to a private temporary
+/// file beside it (mode 0600), fsynced, then renamed over `path`, so a file that already existed
+/// there (possibly readable by others) is replaced, not rewritten with its old permissions.
+pub(crate) async fn save_recovery_item(engine: &Engine, project: &str, path: &Path) -> Result<()> {
+    let item = export_key(engine, project).await?;
+    let what = || format!("writing {}", path.display());
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = crate::private_fs::tempfile_in(dir, ".offsite-tmp-recovery-")
+        .map_err(|e| Error::io(what(), e))?;
+    {
+        let f = tmp.as_file_mut();
+        f.write_all(format!("{}\n", item.trim_end()).as_bytes())
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io(what(), e))?;
+    }
+    tmp.persist(path).map_err(|e| Error::io(what(), e.error))?;
+    Ok(())
 }
 
 fn missing_secret(project: &str) -> Error {

@@ -269,3 +269,34 @@ async fn new_projects_start_with_the_default_mode_and_must_set_it_up() {
         .public_key
         .is_none());
 }
+
+/// The saved recovery item replaces a file that was there, readable by others, with one only its
+/// owner reads (the new file's mode, not the old file's), holding exactly the exported item.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_saved_recovery_item_replaces_a_readable_file_with_a_private_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let (engine, _store, dir) = engine().await;
+    engine
+        .set_encryption("shop", key_mode(vec![]))
+        .await
+        .unwrap();
+    let path = dir.path().join("saved").join("recovery.txt");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "old, readable by everyone").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    engine.save_recovery_item("shop", &path).await.unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        saved,
+        format!("{}\n", engine.export_key("shop").await.unwrap())
+    );
+    // Nothing temporary left beside it.
+    let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("recovery.txt")]);
+}
