@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod destinations;
+pub mod drill;
 pub mod engine;
 pub mod error;
 pub mod import;

@@ -1,0 +1,164 @@
+//! Restore drills: restore a backup into a throwaway cluster (or a scratch server the user
+//! names), prove its content against what was backed up, run the project's own validation
+//! queries, and write a signed report an auditor can check (issue 26; see DESIGN.md).
+//!
+//! The types here are the one shape every part shares: the runner fills a [`DrillReport`],
+//! `report` renders and signs it, the catalog keeps its summary, the front ends show it.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the report's JSON shape (bump when a field changes meaning).
+pub const REPORT_FORMAT: u32 = 1;
+
+/// The outcome of one named check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    /// The check could not be made this way; `detail` says why and what was checked instead.
+    NotComparable,
+    /// Not run, because an earlier step failed (e.g. no table checks after a failed restore).
+    Skipped,
+}
+
+/// One named check, with what was expected and what was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DrillCheck {
+    /// Stable id: `verify`, `restore`, `table:<schema>.<table>`, `large_objects`,
+    /// `query:<check id>`, `storage`, `config`, `rto`.
+    pub id: String,
+    /// What a person reads: "Table public.orders: rows and content".
+    pub title: String,
+    pub status: CheckStatus,
+    /// What the backup promised (e.g. "1204 rows, sha256 9f…"; ">= 1000").
+    #[serde(default)]
+    pub expected: Option<String>,
+    /// What the drill found.
+    #[serde(default)]
+    pub actual: Option<String>,
+    /// Why it failed / why it could not be compared, in words.
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// The drill's verdict: passed only when no check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    Failed,
+}
+
+/// Where the drill restored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DrillTargetInfo {
+    /// `throwaway` (a private cluster Offsite started) or `server` (a scratch server the user
+    /// named; its URL is never recorded, only host and database name).
+    pub kind: String,
+    /// "PostgreSQL 15.18".
+    pub server_version: String,
+    /// e.g. "localhost:5432/offsite_drill_01j…" (no user, no password) or "private socket".
+    pub location: String,
+}
+
+/// The machine and program that ran the drill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RanBy {
+    pub hostname: String,
+    /// "linux x86_64"
+    pub os: String,
+    /// "offsite 0.1.0"
+    pub offsite_version: String,
+    /// "pg_restore (PostgreSQL) 15.18"
+    pub pg_restore: Option<String>,
+}
+
+/// Everything a drill proved, as signed and stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DrillReport {
+    /// [`REPORT_FORMAT`].
+    pub format: u32,
+    pub drill_id: String,
+    pub project: String,
+    pub backup_id: String,
+    /// File name of the archive (no folder: folders can name people).
+    pub archive_name: String,
+    /// SHA-256 of the archive file as stored (the ciphertext when encrypted).
+    pub archive_sha256: String,
+    /// RFC 3339 UTC.
+    pub backup_created_at: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// RFC 3339 UTC.
+    pub finished_at: String,
+    /// The source server's version as recorded in the archive, e.g. "15.18".
+    pub source_server_version: Option<String>,
+    pub target: DrillTargetInfo,
+    pub checks: Vec<DrillCheck>,
+    pub verdict: Verdict,
+    /// Seconds from the start of the restore to a database that passed its checks (RTO).
+    pub rto_seconds: f64,
+    /// Size of the archive file.
+    pub archive_bytes: u64,
+    /// Size of the restored database (`pg_database_size`).
+    pub restored_database_bytes: Option<u64>,
+    /// Hours between the newest row the validation queries found and the backup's time, when a
+    /// freshness query gave one (the RPO, measured).
+    #[serde(default)]
+    pub rpo_hours: Option<f64>,
+    pub ran_by: RanBy,
+}
+
+impl DrillReport {
+    /// The verdict the checks imply: failed when any check failed.
+    pub fn verdict_of(checks: &[DrillCheck]) -> Verdict {
+        if checks.iter().any(|c| c.status == CheckStatus::Failed) {
+            Verdict::Failed
+        } else {
+            Verdict::Passed
+        }
+    }
+
+    /// The first failed check (what a notification names).
+    pub fn first_failure(&self) -> Option<&DrillCheck> {
+        self.checks.iter().find(|c| c.status == CheckStatus::Failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(id: &str, status: CheckStatus) -> DrillCheck {
+        DrillCheck {
+            id: id.into(),
+            title: id.into(),
+            status,
+            expected: None,
+            actual: None,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn a_drill_fails_when_any_check_failed_and_names_the_first() {
+        let ok = [
+            check("verify", CheckStatus::Passed),
+            check("t", CheckStatus::NotComparable),
+        ];
+        assert_eq!(DrillReport::verdict_of(&ok), Verdict::Passed);
+        let bad = [
+            check("verify", CheckStatus::Passed),
+            check("table:public.a", CheckStatus::Failed),
+            check("query:1", CheckStatus::Failed),
+        ];
+        assert_eq!(DrillReport::verdict_of(&bad), Verdict::Failed);
+    }
+}
