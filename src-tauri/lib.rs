@@ -122,6 +122,8 @@ macro_rules! specta_builder {
                 CatalogChanged,
                 $crate::updates::UpdateStatus
             ])
+            // The drill report (issue 26): its shape is the UI's before every command carries it.
+            .typ::<offsite_core::drill::DrillReport>()
             // Byte counts (u64) cross as JavaScript numbers: exact up to 2^53 bytes (8 PiB), far
             // beyond any database this app backs up, and plain numbers are what the UI formats.
             .dangerously_cast_bigints_to_number()

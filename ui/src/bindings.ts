@@ -507,6 +507,13 @@ export type ChangeEntity = "project" | "backup" | "job";
 /**  Whether the record now exists (`upsert`: added or changed) or is gone. */
 export type ChangeOp = "upsert" | "delete";
 
+/**  The outcome of one named check. */
+export type CheckStatus = "passed" | "failed" | 
+/**  The check could not be made this way; `detail` says why and what was checked instead. */
+"not_comparable" | 
+/**  Not run, because an earlier step failed (e.g. no table checks after a failed restore). */
+"skipped";
+
 /**  A part of a backup a restore can put back. */
 export type Component = "database" | "storage" | "config";
 
@@ -905,6 +912,73 @@ export type DestinationTest = {
 	/**  What a person should know (why it is offline or not writable). */
 	message: string | null,
 	error: ErrorPayload | null,
+};
+
+/**  One named check, with what was expected and what was found. */
+export type DrillCheck = {
+	/**
+	 *  Stable id: `verify`, `restore`, `table:<schema>.<table>`, `large_objects`,
+	 *  `query:<check id>`, `storage`, `config`, `rto`.
+	 */
+	id: string,
+	/**  What a person reads: "Table public.orders: rows and content". */
+	title: string,
+	status: CheckStatus,
+	/**  What the backup promised (e.g. "1204 rows, sha256 9f…"; ">= 1000"). */
+	expected?: string | null,
+	/**  What the drill found. */
+	actual?: string | null,
+	/**  Why it failed / why it could not be compared, in words. */
+	detail?: string | null,
+};
+
+/**  Everything a drill proved, as signed and stored. */
+export type DrillReport = {
+	/**  [`REPORT_FORMAT`]. */
+	format: number,
+	drill_id: string,
+	project: string,
+	backup_id: string,
+	/**  File name of the archive (no folder: folders can name people). */
+	archive_name: string,
+	/**  SHA-256 of the archive file as stored (the ciphertext when encrypted). */
+	archive_sha256: string,
+	/**  RFC 3339 UTC. */
+	backup_created_at: string,
+	/**  RFC 3339 UTC. */
+	started_at: string,
+	/**  RFC 3339 UTC. */
+	finished_at: string,
+	/**  The source server's version as recorded in the archive, e.g. "15.18". */
+	source_server_version: string | null,
+	target: DrillTargetInfo,
+	checks: DrillCheck[],
+	verdict: Verdict,
+	/**  Seconds from the start of the restore to a database that passed its checks (RTO). */
+	rto_seconds: number | null,
+	/**  Size of the archive file. */
+	archive_bytes: number,
+	/**  Size of the restored database (`pg_database_size`). */
+	restored_database_bytes: number | null,
+	/**
+	 *  Hours between the newest row the validation queries found and the backup's time, when a
+	 *  freshness query gave one (the RPO, measured).
+	 */
+	rpo_hours?: number | null,
+	ran_by: RanBy,
+};
+
+/**  Where the drill restored. */
+export type DrillTargetInfo = {
+	/**
+	 *  `throwaway` (a private cluster Offsite started) or `server` (a scratch server the user
+	 *  named; its URL is never recorded, only host and database name).
+	 */
+	kind: string,
+	/**  "PostgreSQL 15.18". */
+	server_version: string,
+	/**  e.g. "localhost:5432/offsite_drill_01j…" (no user, no password) or "private socket". */
+	location: string,
 };
 
 /**  The header of a custom-format dump, as `pg_restore -l` prints it. */
@@ -1553,6 +1627,17 @@ export type PrunedCopy = {
 	deleted: boolean,
 };
 
+/**  The machine and program that ran the drill. */
+export type RanBy = {
+	hostname: string,
+	/**  "linux x86_64" */
+	os: string,
+	/**  "offsite 0.1.0" */
+	offsite_version: string,
+	/**  "pg_restore (PostgreSQL) 15.18" */
+	pg_restore: string | null,
+};
+
 /**  When a backup is expected to be removed by retention. */
 export type RemovalForecast = {
 	backup_id: string,
@@ -2139,6 +2224,9 @@ export type UpdateStatus = {
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
+/**  The drill's verdict: passed only when no check failed. */
+export type Verdict = "passed" | "failed";
 
 /**  The result of [`verify`]. */
 export type VerifyReport = {

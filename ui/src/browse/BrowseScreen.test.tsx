@@ -1,0 +1,72 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { type BrowseApi, BrowseScreen, PAGE_SIZE } from "./BrowseScreen";
+
+const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
+
+/** A table of 120 rows "1".."120", note "n<i>"; the fake engine pages and filters it. */
+function fakeApi(): BrowseApi {
+  const all = Array.from({ length: 120 }, (_, i) => [String(i + 1), `n${i + 1}`]);
+  return {
+    contents: vi.fn(() =>
+      ok({
+        tables: [{ schema: "public", name: "orders", rows: 120, bytes: 4096, unreadable: null }],
+        objects: [{ bucket: "docs", key: "a.txt", size: 5, content_type: "text/plain" }],
+      }),
+    ),
+    rows: vi.fn((_a: string, _s: string, _t: string, offset: number, limit: number, filter: string) => {
+      const rows = all.filter((r) => filter === "" || r.some((v) => v.includes(filter)));
+      return ok({
+        columns: [
+          { name: "id", type: "integer" },
+          { name: "note", type: "text" },
+        ],
+        rows: rows.slice(offset, offset + limit),
+        offset,
+        more: offset + limit < rows.length,
+      });
+    }),
+    exportCsv: vi.fn(() => ok("/tmp/orders.csv")),
+    preview: vi.fn(() => ok({ kind: "text" as const, text: "hello", truncated: false })),
+    saveObject: vi.fn(() => ok(null)),
+  };
+}
+
+describe("BrowseScreen", () => {
+  it("opens a table, pages it, filters it and exports it", async () => {
+    const api = fakeApi();
+    render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} />);
+    fireEvent.click(await screen.findByTestId("browse-table"));
+    await waitFor(() => expect(screen.getAllByTestId("browse-row")).toHaveLength(PAGE_SIZE));
+    expect(screen.getByTestId("browse-range")).toHaveTextContent("Rows 1–50");
+    fireEvent.click(screen.getByTestId("browse-next"));
+    await waitFor(() => expect(screen.getByTestId("browse-range")).toHaveTextContent("Rows 51–100"));
+    expect(api.rows).toHaveBeenLastCalledWith("/b/shop.tar.gz", "public", "orders", 50, PAGE_SIZE, "");
+    fireEvent.change(screen.getByTestId("browse-filter"), { target: { value: "n11" } });
+    fireEvent.click(screen.getByTestId("browse-filter-apply"));
+    // A new filter starts at the first page: n11, n110..n119.
+    await waitFor(() => expect(screen.getAllByTestId("browse-row")).toHaveLength(11));
+    expect(screen.getByTestId("browse-range")).toHaveTextContent("Rows 1–11 matching “n11”");
+    fireEvent.click(screen.getByTestId("browse-export-csv"));
+    expect(await screen.findByTestId("browse-saved")).toHaveTextContent("/tmp/orders.csv");
+    expect(api.exportCsv).toHaveBeenCalledWith("/b/shop.tar.gz", "public", "orders");
+  });
+
+  it("previews an object; a cancelled save says nothing", async () => {
+    const api = fakeApi();
+    render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} />);
+    fireEvent.click(await screen.findByTestId("browse-object"));
+    expect(await screen.findByTestId("browse-preview-text")).toHaveTextContent("hello");
+    fireEvent.click(screen.getByTestId("browse-object-save"));
+    await waitFor(() => expect(api.saveObject).toHaveBeenCalledWith("/b/shop.tar.gz", "docs", "a.txt"));
+    expect(screen.queryByTestId("browse-saved")).toBeNull();
+  });
+
+  it("shows why an archive cannot be browsed", async () => {
+    const api = fakeApi();
+    api.contents = () =>
+      Promise.resolve({ ok: false as const, error: { code: "wrong_key", message: "cannot decrypt", hint: null, retryable: false } });
+    render(<BrowseScreen archive="/b/x.tar.gz.age" label="x" api={api} onBack={() => {}} />);
+    expect(await screen.findByTestId("browse-error")).toHaveAttribute("data-code", "wrong_key");
+  });
+});

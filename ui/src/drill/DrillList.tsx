@@ -1,0 +1,61 @@
+// A project's past drills, newest first: verdict, when, RTO, the backup drilled, the first
+// failed check. A click opens the drill's report.
+import { formatAgo, formatTime } from "../components/format";
+import { type DrillGlance, rtoLabel, VERDICT_LABEL } from "./text";
+
+export type DrillRow = DrillGlance & {
+  id: string;
+  backup_id: string;
+  started_at: string;
+};
+
+type Props = {
+  drills: readonly DrillRow[];
+  selected: string | null;
+  onOpen: (id: string) => void;
+  now?: number;
+};
+
+export function DrillList({ drills, selected, onOpen, now = Date.now() }: Props) {
+  if (drills.length === 0) {
+    return (
+      <p className="muted" data-testid="drills-empty">
+        No drill yet. A drill restores a backup somewhere safe and proves every table holds what was backed up.
+      </p>
+    );
+  }
+  return (
+    <table className="history-table" data-testid="drill-list">
+      <thead>
+        <tr>
+          <th>Verdict</th>
+          <th>When</th>
+          <th>Recovery time</th>
+          <th>Backup</th>
+          <th>Failed check</th>
+        </tr>
+      </thead>
+      <tbody>
+        {drills.map((d) => (
+          <tr
+            key={d.id}
+            className={d.id === selected ? "selected" : undefined}
+            data-testid="drill-row"
+            data-drill={d.id}
+            data-verdict={d.verdict}
+          >
+            <td>
+              <button type="button" className="link" onClick={() => onOpen(d.id)} data-testid="drill-open">
+                <span className={`badge badge-${d.verdict === "passed" ? "ok" : "failed"}`}>{VERDICT_LABEL[d.verdict]}</span>
+              </button>
+            </td>
+            <td title={formatTime(d.finished_at)}>{formatAgo(d.finished_at, now)}</td>
+            <td>{rtoLabel(d.rto_seconds).replace(/^RTO /, "")}</td>
+            <td className="mono small">{d.backup_id}</td>
+            <td className="small">{d.failed_check ?? ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

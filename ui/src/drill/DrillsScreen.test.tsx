@@ -1,0 +1,115 @@
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import { StoreProvider } from "../store";
+import { backup } from "../screens/fixtures";
+import type { DrillRow } from "./DrillList";
+import { type DrillApi, DrillsScreen, drillIdOf } from "./DrillsScreen";
+import { reportFixture } from "./fixtures";
+
+const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
+
+function fakeApi(over: Partial<DrillApi> = {}) {
+  const drills: DrillRow[] = [];
+  const api: DrillApi = {
+    list: vi.fn(() => ok([...drills])),
+    report: vi.fn((id: string) => ok(reportFixture({ drill_id: id }))),
+    verify: vi.fn(() => ok({ valid: true, detail: null })),
+    save: vi.fn(() => ok("/tmp/shop-drill.html")),
+    start: vi.fn(() => ok("job-d")),
+    defaultTarget: () => Promise.resolve({ kind: "throwaway" as const }),
+    checks: {
+      list: vi.fn(() => ok([])),
+      add: vi.fn(() => ok(null)),
+      remove: vi.fn(() => ok(null)),
+    },
+    ...over,
+  };
+  return { api, drills };
+}
+
+function mount(api: DrillApi) {
+  mockIPC(
+    (cmd) => {
+      if (cmd === "list_backups") return [backup(0), backup(1, { status: "corrupt" })];
+      if (cmd === "list_jobs") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    },
+    { shouldMockEvents: true },
+  );
+  render(
+    <StoreProvider>
+      <DrillsScreen project="shop" api={api} onBack={() => {}} />
+    </StoreProvider>,
+  );
+}
+
+describe("DrillsScreen", () => {
+  it("runs a drill, shows its progress, then lists it and opens its report with the signature", async () => {
+    const { api, drills } = fakeApi();
+    mount(api);
+    expect(await screen.findByTestId("drills-empty")).toBeInTheDocument();
+    // A corrupt backup is no choice for a drill.
+    await waitFor(() => expect(screen.getByTestId("drill-backup").querySelectorAll("option")).toHaveLength(2));
+    fireEvent.click(screen.getByTestId("drill-run"));
+    await waitFor(() => expect(api.start).toHaveBeenCalledWith("shop", { backup: null, target: { kind: "throwaway" } }));
+    await act(async () => {
+      await emit("job-progress", {
+        job_id: "job-d",
+        phase: "restoring",
+        bytes_done: 10,
+        bytes_total: 100,
+        bytes_per_sec: 5,
+        finished: false,
+      });
+    });
+    expect(await screen.findByTestId("job-running")).toHaveAttribute("data-job-id", "job-d");
+    expect(screen.getByTestId("drill-run")).toBeDisabled();
+    drills.push({
+      id: "d-1",
+      backup_id: "backup-0",
+      started_at: "2026-11-24T05:00:00Z",
+      finished_at: "2026-11-24T05:04:00Z",
+      verdict: "passed",
+      rto_seconds: 240,
+      failed_check: null,
+    });
+    await act(async () => {
+      await emit("job-finished", {
+        job_id: "job-d",
+        kind: "drill",
+        ok: true,
+        error: null,
+        result: { kind: "drill", report: reportFixture({ drill_id: "d-1" }) },
+      });
+    });
+    expect(await screen.findByTestId("drill-row")).toHaveAttribute("data-verdict", "passed");
+    expect(await screen.findByTestId("drill-report")).toHaveAttribute("data-verdict", "passed");
+    await waitFor(() => expect(screen.getByTestId("drill-signature")).toHaveAttribute("data-state", "valid"));
+    expect(api.report).toHaveBeenCalledWith("d-1");
+    fireEvent.click(screen.getByTestId("drill-report-save"));
+    expect(await screen.findByTestId("drill-report-saved")).toHaveTextContent("/tmp/shop-drill.html");
+  });
+
+  it("shows a refused start and keeps the form", async () => {
+    const { api } = fakeApi({
+      start: vi.fn(() =>
+        Promise.resolve({
+          ok: false as const,
+          error: { code: "not_found" as const, message: "no PostgreSQL server binaries found", hint: "install postgresql", retryable: false },
+        }),
+      ),
+    });
+    mount(api);
+    fireEvent.click(await screen.findByTestId("drill-run"));
+    expect(await screen.findByTestId("drill-start-error")).toHaveAttribute("data-code", "not_found");
+    expect(screen.queryByTestId("job-running")).toBeNull();
+  });
+
+  it("reads the drill id only from a drill job's result", () => {
+    expect(drillIdOf({ kind: "drill", report: { drill_id: "d-9" } })).toBe("d-9");
+    expect(drillIdOf({ kind: "backup", backup: {} })).toBeNull();
+    expect(drillIdOf(null)).toBeNull();
+  });
+});

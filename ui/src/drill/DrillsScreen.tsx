@@ -1,0 +1,195 @@
+// A project's restore drills: run one now (which backup, restored where), its progress while it
+// runs (the job's events, as backups and restores show theirs), the past drills, and a drill's
+// report with every check, its signature and "Save report…". Also the project's validation
+// queries, which every drill runs.
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { DrillReport, ErrorPayload } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import { FinishedView, ProgressView } from "../components/JobPanel";
+import { formatBytes } from "../components/format";
+import { useBackups, useJobActions, useLiveJob } from "../store";
+import type { Call } from "../ipc/call";
+import { DrillList, type DrillRow } from "./DrillList";
+import { DrillReportView, type SaveState, type SignatureState } from "./DrillReportView";
+import { DrillRunForm, type DrillRunRequest, type DrillTargetChoice } from "./DrillRunForm";
+import { type CheckRow, ValidationChecks } from "./ValidationChecks";
+import "./drill.css";
+
+/** What the screen asks of the app (the generated commands; tests pass their own). */
+export type DrillApi = {
+  list: (project: string) => Promise<Call<DrillRow[]>>;
+  report: (drillId: string) => Promise<Call<DrillReport>>;
+  verify: (drillId: string) => Promise<Call<{ valid: boolean; detail: string | null }>>;
+  /** The save dialog, then the printable page written; null when the dialog was cancelled. */
+  save: (drillId: string) => Promise<Call<string | null>>;
+  /** Starts the drill job; its id. */
+  start: (project: string, request: DrillRunRequest) => Promise<Call<string>>;
+  defaultTarget: () => Promise<DrillTargetChoice>;
+  checks: {
+    list: (project: string) => Promise<Call<CheckRow[]>>;
+    add: (project: string, sql: string, expect: string) => Promise<Call<unknown>>;
+    remove: (project: string, id: string) => Promise<Call<unknown>>;
+  };
+};
+
+type Load<T> = { status: "loading" } | { status: "ready"; data: T } | { status: "error"; error: ErrorPayload };
+
+type Props = { project: string; api: DrillApi; onBack: () => void };
+
+export function DrillsScreen({ project, api, onBack }: Props) {
+  const backups = useBackups(project);
+  const [drills, setDrills] = useState<Load<DrillRow[]>>({ status: "loading" });
+  const [selected, setSelected] = useState<string | null>(null);
+  const [report, setReport] = useState<Load<DrillReport> | null>(null);
+  const [signature, setSignature] = useState<SignatureState | undefined>(undefined);
+  const [save, setSave] = useState<SaveState>({ status: "idle" });
+  const [startError, setStartError] = useState<ErrorPayload | null>(null);
+  const [target, setTarget] = useState<DrillTargetChoice | null>(null);
+  const [checks, setChecks] = useState<Load<CheckRow[]>>({ status: "loading" });
+  const [checkError, setCheckError] = useState<ErrorPayload | null>(null);
+  const [jobId, setJobId] = useState<string | null>(null);
+  const job = useLiveJob(jobId);
+  const running = job !== null && !job.finished;
+  const { dismiss, cancel } = useJobActions();
+
+  const loadDrills = useCallback(async () => {
+    const r = await api.list(project);
+    setDrills(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
+  }, [api, project]);
+  const loadChecks = useCallback(async () => {
+    const r = await api.checks.list(project);
+    setChecks(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
+  }, [api, project]);
+
+  useEffect(() => {
+    void loadDrills();
+    void loadChecks();
+    void api.defaultTarget().then(setTarget);
+  }, [api, loadDrills, loadChecks]);
+
+  const open = useCallback(
+    async (id: string) => {
+      setSelected(id);
+      setReport({ status: "loading" });
+      setSave({ status: "idle" });
+      setSignature({ status: "checking" });
+      const r = await api.report(id);
+      setReport(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
+      const v = await api.verify(id);
+      setSignature(
+        v.ok ? { status: v.data.valid ? "valid" : "invalid", detail: v.data.detail } : { status: "unknown", error: v.error },
+      );
+    },
+    [api],
+  );
+
+  // The drill this screen started ended: the list learns it and its report opens.
+  const finishedId = job?.finished ? job.id : null;
+  useEffect(() => {
+    if (!finishedId || !job?.finished) return;
+    void loadDrills();
+    const drillId = drillIdOf(job.finished.result);
+    if (drillId) void open(drillId);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [finishedId]);
+
+  const run = async (request: DrillRunRequest) => {
+    setStartError(null);
+    const r = await api.start(project, request);
+    if (r.ok) setJobId(r.data);
+    else setStartError(r.error);
+  };
+
+  const saveReport = async () => {
+    if (!selected) return;
+    setSave({ status: "saving" });
+    const r = await api.save(selected);
+    if (!r.ok) setSave({ status: "error", error: r.error });
+    else setSave(r.data === null ? { status: "idle" } : { status: "saved", path: r.data });
+  };
+
+  const choices = useMemo(
+    () =>
+      backups.status === "ready"
+        ? backups.data
+            .filter((b) => b.status !== "corrupt" && b.status !== "missing")
+            .map((b) => ({ id: b.id, created_at: b.created_at, label: `${b.backup_type} · ${formatBytes(b.size)}` }))
+        : [],
+    [backups],
+  );
+
+  return (
+    <section aria-labelledby="drills-title" data-testid="drills-screen" data-project={project}>
+      <div className="toolbar">
+        <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="drills-back">
+          ← {project}
+        </button>
+        <h2 id="drills-title" className="screen-title">
+          Restore drills
+        </h2>
+      </div>
+      <p className="small muted">
+        A drill restores a backup somewhere safe, proves every table holds the rows that were backed up, runs your
+        validation queries, measures the recovery time and writes a signed report.
+      </p>
+
+      <section className="panel" aria-label="Run a drill">
+        <h3 className="panel-title">Run a drill</h3>
+        {target && <DrillRunForm backups={choices} defaultTarget={target} running={running} onRun={(r) => void run(r)} />}
+        {startError && <ErrorNotice error={startError} testId="drill-start-error" />}
+        {job && !job.finished && <ProgressView job={job} onCancel={() => void cancel(job.id)} />}
+        {job?.finished && (
+          <FinishedView
+            job={job}
+            onDismiss={() => {
+              dismiss(job.id);
+              setJobId(null);
+            }}
+          />
+        )}
+      </section>
+
+      <section className="panel" aria-label="Past drills">
+        <h3 className="panel-title">Past drills</h3>
+        {drills.status === "loading" && <p className="muted small">Loading drills…</p>}
+        {drills.status === "error" && <ErrorNotice error={drills.error} testId="drills-error" onRetry={() => void loadDrills()} />}
+        {drills.status === "ready" && <DrillList drills={drills.data} selected={selected} onOpen={(id) => void open(id)} />}
+      </section>
+
+      {report?.status === "loading" && <p className="muted small" data-testid="drill-report-loading">Loading the report…</p>}
+      {report?.status === "error" && <ErrorNotice error={report.error} testId="drill-report-error" />}
+      {report?.status === "ready" && (
+        <DrillReportView report={report.data} signature={signature} save={save} onSave={() => void saveReport()} />
+      )}
+
+      {checks.status === "error" && <ErrorNotice error={checks.error} testId="validation-checks-load-error" />}
+      {checks.status === "ready" && (
+        <ValidationChecks
+          checks={checks.data}
+          error={checkError}
+          onAdd={async (sql, expect) => {
+            const r = await api.checks.add(project, sql, expect);
+            if (!r.ok) return r.error;
+            await loadChecks();
+            return null;
+          }}
+          onRemove={(id) => {
+            setCheckError(null);
+            void api.checks.remove(project, id).then(async (r) => {
+              if (!r.ok) setCheckError(r.error);
+              await loadChecks();
+            });
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+/** The drill id a finished drill job carries (`result.kind == "drill"`). */
+export function drillIdOf(result: unknown): string | null {
+  if (typeof result !== "object" || result === null) return null;
+  const r = result as { kind?: unknown; report?: { drill_id?: unknown } };
+  if (r.kind !== "drill") return null;
+  return typeof r.report?.drill_id === "string" ? r.report.drill_id : null;
+}
