@@ -10,6 +10,7 @@
 
 use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
+use offsite_core::drill::DrillReport;
 use offsite_core::ops::artifacts::ArtifactPullOutcome;
 use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
 use offsite_core::ops::{
@@ -106,6 +107,9 @@ pub enum JobResult {
     /// A backup's copy fetched back from a destination, checked, and in place as its local
     /// archive again.
     FetchCopy { outcome: FetchCopyOutcome },
+    /// A restore drill ran to its end: its signed report (`report.verdict` says whether the
+    /// backup was proven; a failed drill is a successful job with a failed verdict).
+    Drill { report: DrillReport },
 }
 
 /// A job ended. Emitted exactly once per job started by a `start_*` command. Event name:

@@ -7,6 +7,7 @@
 
 use crate::jobs::{JobDone, JobResult};
 use offsite_core::catalog::JobKind;
+use offsite_core::drill::{CheckStatus, DrillReport};
 use std::time::Duration;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -162,6 +163,7 @@ pub fn job_text(done: &JobDone) -> NotificationText {
             }
         }
         (Some(JobResult::Restore { report }), _) => restore_text(&what, report, &took),
+        (Some(JobResult::Drill { report }), _) => drill_text(&what, report, &took),
         (Some(JobResult::Sync { outcome }), _) => (
             format!("{what} finished"),
             format!(
@@ -252,6 +254,42 @@ pub fn send<R: Runtime>(app: &AppHandle<R>, text: &NotificationText) {
     }
     if let Err(e) = builder.show() {
         eprintln!("warning: could not show a notification: {e}");
+    }
+}
+
+/// The notification of a drill: proven (with the RTO), or failed naming the first failed check
+/// with what it expected and found.
+fn drill_text(what: &str, report: &DrillReport, took: &str) -> (String, String) {
+    let checks = report.checks.len();
+    match report.first_failure() {
+        None => (
+            format!("{what} passed"),
+            format!(
+                "Proven restorable: {checks} check{} passed or compared; restore took {} (RTO); drill took {took}",
+                if checks == 1 { "" } else { "s" },
+                human_duration(Duration::from_secs_f64(report.rto_seconds.max(0.0)))
+            ),
+        ),
+        Some(check) => {
+            let failed = report
+                .checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Failed)
+                .count();
+            let mut body = check.title.clone();
+            match (&check.expected, &check.actual) {
+                (Some(e), Some(a)) => body.push_str(&format!(": expected {e}, found {a}")),
+                (Some(e), None) => body.push_str(&format!(": expected {e}")),
+                _ => {}
+            }
+            if let Some(detail) = &check.detail {
+                body.push_str(&format!(" ({detail})"));
+            }
+            if failed > 1 {
+                body.push_str(&format!("\n{} more check(s) failed.", failed - 1));
+            }
+            (format!("{what} failed: {}", check.title), body)
+        }
     }
 }
 
@@ -353,6 +391,90 @@ mod tests {
             hint: hint.map(Into::into),
             retryable: false,
         }
+    }
+
+    fn drill(failing: &[&str]) -> JobResult {
+        use offsite_core::drill::{DrillCheck, DrillTargetInfo, RanBy};
+        let check = |id: &str, status| DrillCheck {
+            id: id.into(),
+            title: format!("Table {id}: rows and content"),
+            status,
+            expected: Some("1204 rows".into()),
+            actual: Some(
+                if status == CheckStatus::Failed {
+                    "0 rows"
+                } else {
+                    "1204 rows"
+                }
+                .into(),
+            ),
+            detail: None,
+        };
+        let mut checks = vec![check("public.users", CheckStatus::Passed)];
+        checks.extend(failing.iter().map(|t| check(t, CheckStatus::Failed)));
+        let verdict = DrillReport::verdict_of(&checks);
+        JobResult::Drill {
+            report: DrillReport {
+                format: 1,
+                drill_id: "d1".into(),
+                project: "shop".into(),
+                backup_id: "b1".into(),
+                archive_name: "shop.tar.gz".into(),
+                archive_sha256: "0".repeat(64),
+                backup_created_at: "2026-11-24T04:00:00Z".into(),
+                started_at: "2026-11-24T05:00:00Z".into(),
+                finished_at: "2026-11-24T05:04:00Z".into(),
+                source_server_version: Some("15.18".into()),
+                target: DrillTargetInfo {
+                    kind: "throwaway".into(),
+                    server_version: "PostgreSQL 16.4".into(),
+                    location: "private socket".into(),
+                },
+                checks,
+                verdict,
+                rto_seconds: 240.0,
+                archive_bytes: 1024,
+                restored_database_bytes: None,
+                rpo_hours: None,
+                ran_by: RanBy {
+                    hostname: "h".into(),
+                    os: "linux x86_64".into(),
+                    offsite_version: "offsite 0.1.0".into(),
+                    pg_restore: None,
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn a_failed_drill_names_the_failed_check_with_expected_and_found() {
+        let text = job_text(&done(
+            JobKind::Restore,
+            Some(drill(&["public.orders", "public.items"])),
+            None,
+        ));
+        assert!(
+            text.title
+                .ends_with("failed: Table public.orders: rows and content"),
+            "{}",
+            text.title
+        );
+        assert!(
+            text.body.contains("expected 1204 rows, found 0 rows"),
+            "{}",
+            text.body
+        );
+        assert!(
+            text.body.contains("1 more check(s) failed"),
+            "{}",
+            text.body
+        );
+        assert_eq!(text.project.as_deref(), Some("shop"));
+
+        let passed = job_text(&done(JobKind::Restore, Some(drill(&[])), None));
+        assert!(passed.title.ends_with("passed"), "{}", passed.title);
+        assert!(passed.body.contains("Proven restorable"), "{}", passed.body);
+        assert!(passed.body.contains("4 min"), "{}", passed.body);
     }
 
     #[test]

@@ -116,3 +116,35 @@ pub async fn pick_path<R: Runtime>(
             .map_err(|e| err(Error::invalid(format!("not a local file: {e}")))),
     }
 }
+
+/// Show the native save dialog (`title`, suggested `file_name`); the chosen path, or `None` when
+/// cancelled. With [`PICK_ANSWER_ENV`] set (end-to-end tests) that path is the answer; when it
+/// names a folder, the suggested file name goes into it.
+pub(crate) async fn pick_save_path<R: Runtime>(
+    app: &AppHandle<R>,
+    title: &str,
+    file_name: &str,
+) -> CmdResult<Option<PathBuf>> {
+    if let Some(answer) = std::env::var_os(PICK_ANSWER_ENV) {
+        let answer = PathBuf::from(answer);
+        return Ok(Some(if answer.is_dir() {
+            answer.join(file_name)
+        } else {
+            answer
+        }));
+    }
+    let Some(dialog) = app.try_state::<tauri_plugin_dialog::Dialog<R>>() else {
+        return Err(err(Error::internal("the file dialog is not available")));
+    };
+    let builder = dialog.file().set_title(title).set_file_name(file_name);
+    let picked = tauri::async_runtime::spawn_blocking(move || builder.blocking_save_file())
+        .await
+        .map_err(|e| err(Error::internal(format!("the file dialog failed: {e}"))))?;
+    match picked {
+        None => Ok(None),
+        Some(p) => p
+            .into_path()
+            .map(Some)
+            .map_err(|e| err(Error::invalid(format!("not a local file: {e}")))),
+    }
+}

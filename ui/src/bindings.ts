@@ -1305,7 +1305,12 @@ created_project: boolean; backup: BackupRecord } |
  *  A backup's copy fetched back from a destination, checked, and in place as its local
  *  archive again.
  */
-{ kind: "fetch_copy"; outcome: FetchCopyOutcome };
+{ kind: "fetch_copy"; outcome: FetchCopyOutcome } | 
+/**
+ *  A restore drill ran to its end: its signed report (`report.verdict` says whether the
+ *  backup was proven; a failed drill is a successful job with a failed verdict).
+ */
+{ kind: "drill"; report: DrillReport };
 
 /**  Where a job is in its life. */
 export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed";

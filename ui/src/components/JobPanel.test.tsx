@@ -4,7 +4,8 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { useState } from "react";
 import { describe, expect, it } from "vitest";
 import type { JobFinished, JobProgress } from "../bindings";
-import { eta, fraction, JobPanel, pullSummary } from "./JobPanel";
+import { drillText, eta, fraction, JobPanel, pullSummary } from "./JobPanel";
+import { reportFixture } from "../drill/fixtures";
 import { StoreProvider, useJobActions } from "../store";
 
 function StartButton() {
@@ -75,6 +76,15 @@ describe("JobPanel", () => {
     expect(await screen.findByTestId("job-running")).toBeInTheDocument();
     expect(calls.find((c) => c.cmd === "start_pull")?.args).toEqual({ project: "shop" });
     expect(screen.getByTestId("job-running")).toHaveTextContent("Pull");
+  });
+
+  it("says a drill's verdict: proven with its RTO, or the first failed check", () => {
+    expect(drillText(reportFixture())).toBe("Drill passed: proven restorable · RTO 4 min");
+    const failed = reportFixture({
+      verdict: "failed",
+      checks: reportFixture().checks.map((c) => (c.id === "table:public.orders" ? { ...c, status: "failed" as const } : c)),
+    });
+    expect(drillText(failed)).toBe("Drill failed: Table public.orders: rows and content");
   });
 
   it("computes fraction and ETA only when they are known", () => {

@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
-import type { Component as RestoreComponent, JobFinished, JobProgress, Phase, RestoreReport } from "../bindings";
+import type { Component as RestoreComponent, DrillReport, JobFinished, JobProgress, Phase, RestoreReport } from "../bindings";
+import { rtoLabel } from "../drill/text";
 import { errorDisplay } from "../ipc/errorDisplay";
 import { ErrorNotice } from "./ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "./format";
@@ -160,6 +161,13 @@ function restoreText(r: RestoreReport): string {
   return parts.length ? parts.join(" · ") : "Restored";
 }
 
+/** A drill's outcome in one line: proven with its RTO, or the first failed check. */
+export function drillText(report: DrillReport): string {
+  if (report.verdict === "passed") return `Drill passed: proven restorable · ${rtoLabel(report.rto_seconds)}`;
+  const failed = report.checks.find((c) => c.status === "failed");
+  return `Drill failed${failed ? `: ${failed.title}` : ""}`;
+}
+
 function resultText(f: JobFinished): string {
   const r = f.result;
   if (!r) return "Finished";
@@ -182,13 +190,18 @@ function resultText(f: JobFinished): string {
     }
     case "fetch_copy":
       return `Fetched from ${r.outcome.destination} and checked`;
+    case "drill":
+      return drillText(r.report);
   }
 }
 
 export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () => void }) {
   const f = job.finished;
   if (!f) return null;
-  const intact = f.ok && !(f.result?.kind === "verify" && !f.result.report.ok);
+  const intact =
+    f.ok &&
+    !(f.result?.kind === "verify" && !f.result.report.ok) &&
+    !(f.result?.kind === "drill" && f.result.report.verdict !== "passed");
   const path = f.result?.kind === "backup" ? f.result.backup.path : f.result?.kind === "verify" ? f.result.report.archive : null;
   const problems = f.result?.kind === "verify" ? f.result.report.problems : [];
   return (
