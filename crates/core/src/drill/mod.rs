@@ -7,6 +7,12 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod cluster;
+pub(crate) mod run;
+pub mod scratch;
+pub(crate) mod storage_config;
+pub(crate) mod sweep;
+
 /// Version of the report's JSON shape (bump when a field changes meaning).
 pub const REPORT_FORMAT: u32 = 1;
 
