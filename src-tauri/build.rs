@@ -76,6 +76,9 @@ const COMMANDS: &[&str] = &[
     "get_protection",
     "start_sync",
     "start_fetch_copy",
+    "start_drill",
+    "list_drills",
+    "get_drill",
 ];
 
 fn main() {

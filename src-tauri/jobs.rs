@@ -12,6 +12,7 @@ use offsite_core::archive::reader::VerifyReport;
 use offsite_core::catalog::{BackupRecord, JobKind};
 use offsite_core::drill::DrillReport;
 use offsite_core::ops::artifacts::ArtifactPullOutcome;
+use offsite_core::ops::drill::DrillOutcome;
 use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
 use offsite_core::ops::{
     BackupOutcome, FetchCopyOutcome, ImportOutcome, SyncOutcome, VerifyOutcome,
@@ -173,6 +174,11 @@ impl From<SyncOutcome> for JobResult {
 impl From<FetchCopyOutcome> for JobResult {
     fn from(outcome: FetchCopyOutcome) -> Self {
         JobResult::FetchCopy { outcome }
+    }
+}
+impl From<DrillOutcome> for JobResult {
+    fn from(o: DrillOutcome) -> Self {
+        JobResult::Drill { report: o.report }
     }
 }
 impl From<RestoreOutcome> for JobResult {

@@ -114,6 +114,9 @@ macro_rules! specta_builder {
                 commands::destinations::get_protection,
                 commands::destinations::start_sync::<$runtime>,
                 commands::destinations::start_fetch_copy::<$runtime>,
+                commands::drills::start_drill::<$runtime>,
+                commands::drills::list_drills,
+                commands::drills::get_drill,
             ])
             .events(tauri_specta::collect_events![
                 JobProgress,
@@ -122,8 +125,6 @@ macro_rules! specta_builder {
                 CatalogChanged,
                 $crate::updates::UpdateStatus
             ])
-            // The drill report (issue 26): its shape is the UI's before every command carries it.
-            .typ::<offsite_core::drill::DrillReport>()
             // Byte counts (u64) cross as JavaScript numbers: exact up to 2^53 bytes (8 PiB), far
             // beyond any database this app backs up, and plain numbers are what the UI formats.
             .dangerously_cast_bigints_to_number()

@@ -472,7 +472,7 @@ mod tests {
         );
         assert_eq!(text.project.as_deref(), Some("shop"));
 
-        let passed = job_text(&done(JobKind::Restore, Some(drill(&[])), None));
+        let passed = job_text(&done(JobKind::Drill, Some(drill(&[])), None));
         assert!(passed.title.ends_with("passed"), "{}", passed.title);
         assert!(passed.body.contains("Proven restorable"), "{}", passed.body);
         assert!(passed.body.contains("4 min"), "{}", passed.body);

@@ -9,6 +9,7 @@
 pub mod backups;
 pub mod components;
 pub mod destinations;
+pub mod drills;
 pub mod encryption;
 pub mod jobs;
 pub mod projects;

@@ -237,6 +237,17 @@ export const commands = {
 	 *  checked against the recorded SHA-256, then put in place); returns the job id at once.
 	 */
 	startFetchCopy: (project: string, backupId: string, destination: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_fetch_copy", { project, backupId, destination })),
+	/**
+	 *  Start a drill of `project`: `backup` an id (or `null`: the newest good backup), `server` a
+	 *  scratch server's URL (or `null`: a throwaway cluster Offsite starts itself). Returns the job
+	 *  id at once; `job-finished` carries `result: { kind: "drill", report }` (a failed drill is a
+	 *  finished job whose report's verdict is `failed`).
+	 */
+	startDrill: (project: string, backup: string | null, server: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_drill", { project, backup, server })),
+	/**  A project's drills, newest first (without their reports). */
+	listDrills: (project: string) => typedError<DrillSummary[], ErrorPayload>(__TAURI_INVOKE("list_drills", { project })),
+	/**  One drill with its whole report. */
+	getDrill: (id: string) => typedError<DrillRecord, ErrorPayload>(__TAURI_INVOKE("get_drill", { id })),
 };
 
 /** Events */
@@ -932,6 +943,24 @@ export type DrillCheck = {
 	detail?: string | null,
 };
 
+/**  A drill as the catalog keeps it (the report is in [`DrillRecord::report`]). */
+export type DrillRecord = {
+	id: string,
+	project_id: string,
+	backup_id: string,
+	job_id: string | null,
+	started_at: string,
+	finished_at: string,
+	verdict: Verdict,
+	rto_seconds: number | null,
+	/**  The first failed check (what a notification names). */
+	failed_check_id: string | null,
+	failed_check_title: string | null,
+	/**  The report file written beside the catalog (`drills/<project>/<drill id>.json`). */
+	report_path: string | null,
+	report: DrillReport,
+};
+
 /**  Everything a drill proved, as signed and stored. */
 export type DrillReport = {
 	/**  [`REPORT_FORMAT`]. */
@@ -966,6 +995,19 @@ export type DrillReport = {
 	 */
 	rpo_hours?: number | null,
 	ran_by: RanBy,
+};
+
+/**  A drill without its report: what a list and a project card show. */
+export type DrillSummary = {
+	id: string,
+	backup_id: string,
+	started_at: string,
+	finished_at: string,
+	verdict: Verdict,
+	rto_seconds: number | null,
+	failed_check_id: string | null,
+	failed_check_title: string | null,
+	report_path: string | null,
 };
 
 /**  Where the drill restored. */
@@ -1225,7 +1267,12 @@ export type JobKind = "backup" | "verify" | "restore" | "import" | "prune" | "pu
  */
 "sync" | 
 /**  A copy of a backup fetched back from a destination as its local archive. */
-"fetch_copy";
+"fetch_copy" | 
+/**
+ *  A restore drill: the backup restored into a throwaway cluster or scratch server
+ *  and checked (issue 26).
+ */
+"drill";
 
 /**
  *  Progress of a running job (throttled by the engine: ≈ every 150 ms, the first and the last

@@ -69,6 +69,7 @@ function kindLabel(job: LiveJob): string {
   if (kind === "verify") return "Verify";
   if (kind === "restore") return "Restore";
   if (kind === "pull") return "Pull";
+  if (kind === "drill") return "Drill";
   return "Job";
 }
 

@@ -7,7 +7,7 @@ import type { DrillReport, ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FinishedView, ProgressView } from "../components/JobPanel";
 import { formatBytes } from "../components/format";
-import { useBackups, useJobActions, useLiveJob } from "../store";
+import { useBackups, useJobActions, useLiveJob, useLiveJobs } from "../store";
 import type { Call } from "../ipc/call";
 import { DrillList, type DrillRow } from "./DrillList";
 import { DrillReportView, type SaveState, type SignatureState } from "./DrillReportView";
@@ -19,13 +19,15 @@ import "./drill.css";
 export type DrillApi = {
   list: (project: string) => Promise<Call<DrillRow[]>>;
   report: (drillId: string) => Promise<Call<DrillReport>>;
-  verify: (drillId: string) => Promise<Call<{ valid: boolean; detail: string | null }>>;
+  /** Whether the report's signature verifies (absent: this build cannot check signatures). */
+  verify?: (drillId: string) => Promise<Call<{ valid: boolean; detail: string | null }>>;
   /** The save dialog, then the printable page written; null when the dialog was cancelled. */
-  save: (drillId: string) => Promise<Call<string | null>>;
+  save?: (drillId: string) => Promise<Call<string | null>>;
   /** Starts the drill job; its id. */
   start: (project: string, request: DrillRunRequest) => Promise<Call<string>>;
   defaultTarget: () => Promise<DrillTargetChoice>;
-  checks: {
+  /** The project's validation queries (absent: not in this build). */
+  checks?: {
     list: (project: string) => Promise<Call<CheckRow[]>>;
     add: (project: string, sql: string, expect: string) => Promise<Call<unknown>>;
     remove: (project: string, id: string) => Promise<Call<unknown>>;
@@ -48,7 +50,10 @@ export function DrillsScreen({ project, api, onBack }: Props) {
   const [checks, setChecks] = useState<Load<CheckRow[]>>({ status: "loading" });
   const [checkError, setCheckError] = useState<ErrorPayload | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
-  const job = useLiveJob(jobId);
+  const started = useLiveJob(jobId);
+  // Back on this screen while a drill of the project runs (started here before, or elsewhere).
+  const other = useLiveJobs(project).find((j) => j.kind === "drill" && !j.finished) ?? null;
+  const job = started ?? other;
   const running = job !== null && !job.finished;
   const { dismiss, cancel } = useJobActions();
 
@@ -57,13 +62,14 @@ export function DrillsScreen({ project, api, onBack }: Props) {
     setDrills(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
   }, [api, project]);
   const loadChecks = useCallback(async () => {
+    if (!api.checks) return;
     const r = await api.checks.list(project);
     setChecks(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
   }, [api, project]);
 
   useEffect(() => {
     void loadDrills();
-    void loadChecks();
+    if (api.checks) void loadChecks();
     void api.defaultTarget().then(setTarget);
   }, [api, loadDrills, loadChecks]);
 
@@ -72,9 +78,10 @@ export function DrillsScreen({ project, api, onBack }: Props) {
       setSelected(id);
       setReport({ status: "loading" });
       setSave({ status: "idle" });
-      setSignature({ status: "checking" });
+      setSignature(api.verify ? { status: "checking" } : undefined);
       const r = await api.report(id);
       setReport(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
+      if (!api.verify) return;
       const v = await api.verify(id);
       setSignature(
         v.ok ? { status: v.data.valid ? "valid" : "invalid", detail: v.data.detail } : { status: "unknown", error: v.error },
@@ -101,7 +108,7 @@ export function DrillsScreen({ project, api, onBack }: Props) {
   };
 
   const saveReport = async () => {
-    if (!selected) return;
+    if (!selected || !api.save) return;
     setSave({ status: "saving" });
     const r = await api.save(selected);
     if (!r.ok) setSave({ status: "error", error: r.error });
@@ -159,15 +166,21 @@ export function DrillsScreen({ project, api, onBack }: Props) {
       {report?.status === "loading" && <p className="muted small" data-testid="drill-report-loading">Loading the report…</p>}
       {report?.status === "error" && <ErrorNotice error={report.error} testId="drill-report-error" />}
       {report?.status === "ready" && (
-        <DrillReportView report={report.data} signature={signature} save={save} onSave={() => void saveReport()} />
+        <DrillReportView
+          report={report.data}
+          signature={signature}
+          save={save}
+          {...(api.save ? { onSave: () => void saveReport() } : {})}
+        />
       )}
 
-      {checks.status === "error" && <ErrorNotice error={checks.error} testId="validation-checks-load-error" />}
-      {checks.status === "ready" && (
+      {api.checks && checks.status === "error" && <ErrorNotice error={checks.error} testId="validation-checks-load-error" />}
+      {api.checks && checks.status === "ready" && (
         <ValidationChecks
           checks={checks.data}
           error={checkError}
           onAdd={async (sql, expect) => {
+            if (!api.checks) return null;
             const r = await api.checks.add(project, sql, expect);
             if (!r.ok) return r.error;
             await loadChecks();
@@ -175,7 +188,7 @@ export function DrillsScreen({ project, api, onBack }: Props) {
           }}
           onRemove={(id) => {
             setCheckError(null);
-            void api.checks.remove(project, id).then(async (r) => {
+            void api.checks?.remove(project, id).then(async (r) => {
               if (!r.ok) setCheckError(r.error);
               await loadChecks();
             });

@@ -9,6 +9,8 @@ import { ProjectsHome } from "./ProjectsHome";
 import { History } from "./History";
 import { Settings } from "./Settings";
 import { RestoreWizard } from "../wizard/RestoreWizard";
+import { DrillsScreen } from "../drill/DrillsScreen";
+import { useDrillApi } from "../drill/api";
 import { DropZone } from "../dropzone/DropZone";
 import { ImportRequestProvider } from "../dropzone/importRequest";
 
@@ -19,7 +21,8 @@ export type Route =
   | { screen: "settings" }
   | { screen: "history" }
   | { screen: "project"; name: string }
-  | { screen: "restore"; name: string; path?: string };
+  | { screen: "restore"; name: string; path?: string }
+  | { screen: "drills"; name: string };
 
 /** Calls back with the project named by each `open-project` event (a notification was clicked). */
 export type ListenOpenProject = (onOpen: (project: string) => void) => Promise<UnlistenFn>;
@@ -113,7 +116,11 @@ export function Main({
             onBack={() => setRoute({ screen: "home" })}
             onRestore={() => setRoute({ screen: "restore", name: route.name })}
             onEdit={() => setRoute({ screen: "edit", name: route.name })}
+            onDrills={() => setRoute({ screen: "drills", name: route.name })}
           />
+        )}
+        {route.screen === "drills" && (
+          <Drills project={route.name} onBack={() => setRoute({ screen: "project", name: route.name })} />
         )}
         {route.screen === "restore" && (
           <RestoreWizard
@@ -131,4 +138,10 @@ export function Main({
       </ImportRequestProvider>
     </StoreProvider>
   );
+}
+
+/** The drills screen with the app's commands (inside the store). */
+function Drills({ project, onBack }: { project: string; onBack: () => void }) {
+  const api = useDrillApi();
+  return <DrillsScreen project={project} api={api} onBack={onBack} />;
 }

@@ -11,7 +11,7 @@ const many = Array.from({ length: 10_000 }, (_, i) => backup(i));
 
 type Extra = Record<string, (args: unknown) => unknown>;
 
-function setup(backups = many, extra: Extra = {}) {
+function setup(backups = many, extra: Extra = {}, onDrills?: () => void) {
   const calls: { cmd: string; args: unknown }[] = [];
   mockIPC(
     (cmd, args) => {
@@ -54,13 +54,20 @@ function setup(backups = many, extra: Extra = {}) {
   );
   render(
     <StoreProvider>
-      <ProjectPage name="shop" onBack={vi.fn()} />
+      <ProjectPage name="shop" onBack={vi.fn()} {...(onDrills ? { onDrills } : {})} />
     </StoreProvider>,
   );
   return calls;
 }
 
 describe("ProjectPage", () => {
+  it("opens the project's drills from its toolbar", async () => {
+    const onDrills = vi.fn();
+    setup(many.slice(0, 2), {}, onDrills);
+    fireEvent.click(await screen.findByTestId("open-drills"));
+    expect(onDrills).toHaveBeenCalledTimes(1);
+  });
+
   it("lists 10,000 backups through a window of rows", async () => {
     setup();
     expect(await screen.findByTestId("backup-count")).toHaveTextContent("10000");

@@ -65,9 +65,16 @@ function combine(project: Resource<ProjectSummary>, backups: Resource<BackupRow[
   return { status: "ready", summary: project.data, backups: backups.data };
 }
 
-type Props = { name: string; onBack: () => void; onRestore?: () => void; onEdit?: () => void };
+type Props = {
+  name: string;
+  onBack: () => void;
+  onRestore?: () => void;
+  onEdit?: () => void;
+  /** Open the project's restore drills (absent: no button). */
+  onDrills?: () => void;
+};
 
-export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
+export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills }: Props) {
   const project = useProject(name);
   const backupList = useBackups(name);
   const load = useMemo(() => combine(project, backupList), [project, backupList]);
@@ -172,6 +179,11 @@ export function ProjectPage({ name, onBack, onRestore, onEdit }: Props) {
           </button>
         )}
         <ImportButton className="btn btn-quiet" />
+        {onDrills && (
+          <button type="button" className="btn" onClick={onDrills} data-testid="open-drills">
+            Drills…
+          </button>
+        )}
         {onRestore && (
           <button type="button" className="btn" onClick={onRestore} data-testid="restore-open">
             Restore…

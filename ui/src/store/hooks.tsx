@@ -144,6 +144,7 @@ export function useJobActions() {
       startPull: store.startPull,
       startRestore: store.startRestore,
       startImport: store.startImport,
+      startDrill: store.startDrill,
       cancel: store.cancel,
       dismiss: store.dismiss,
     }),

@@ -308,6 +308,10 @@ export class AppStore {
   startRestore = (project: string, request: RestoreRequest) =>
     this.start("restore", project, request.archive, () => commands.startRestore(request));
 
+  /** A restore drill of `project`: `backup` null is the newest good one; `server` null a throwaway cluster. */
+  startDrill = (project: string, backup: string | null, server: string | null) =>
+    this.start("drill", project, project, () => commands.startDrill(project, backup, server));
+
   startVerify = (project: string, path: string) =>
     this.start("verify", project, path, () => commands.startVerify(path));
 

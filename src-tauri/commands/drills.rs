@@ -1,0 +1,58 @@
+//! Restore drills: start one (a job of kind `drill`; `job-finished` carries its report), list a
+//! project's drills, read one with its report. A scratch server's URL goes in with the start
+//! and is never sent back (the report names only host and database).
+
+use super::{err, CmdResult};
+use crate::jobs::{spawn_job, JobRegistry, JobSubject};
+use crate::Shell;
+use offsite_core::catalog::{DrillRecord, DrillSummary, JobKind};
+use offsite_core::ops::drill::DrillOptions;
+use tauri::{AppHandle, Runtime, State};
+
+/// Start a drill of `project`: `backup` an id (or `null`: the newest good backup), `server` a
+/// scratch server's URL (or `null`: a throwaway cluster Offsite starts itself). Returns the job
+/// id at once; `job-finished` carries `result: { kind: "drill", report }` (a failed drill is a
+/// finished job whose report's verdict is `failed`).
+#[tauri::command]
+#[specta::specta]
+pub fn start_drill<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    jobs: State<'_, JobRegistry>,
+    project: String,
+    backup: Option<String>,
+    server: Option<String>,
+) -> CmdResult<String> {
+    let engine = shell.engine()?.clone();
+    let subject = JobSubject {
+        project: Some(project.clone()),
+        label: project.clone(),
+    };
+    let opts = DrillOptions {
+        project,
+        backup,
+        server,
+    };
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Drill,
+        subject,
+        |start| async move { engine.drill(opts, start).await },
+    ))
+}
+
+/// A project's drills, newest first (without their reports).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_drills(shell: State<'_, Shell>, project: String) -> CmdResult<Vec<DrillSummary>> {
+    let drills = shell.engine()?.drills(&project).await.map_err(err)?;
+    Ok(drills.iter().map(DrillSummary::from).collect())
+}
+
+/// One drill with its whole report.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_drill(shell: State<'_, Shell>, id: String) -> CmdResult<DrillRecord> {
+    shell.engine()?.drill_record(&id).await.map_err(err)
+}

@@ -1,0 +1,65 @@
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import type { DrillSummary } from "../bindings";
+import { Main } from "../screens/Main";
+import { summary } from "../screens/fixtures";
+import { reportFixture } from "./fixtures";
+
+const drill: DrillSummary = {
+  id: "d-1",
+  backup_id: "backup-0",
+  started_at: "2026-11-24T05:00:00Z",
+  finished_at: "2026-11-24T05:04:00Z",
+  verdict: "failed",
+  rto_seconds: 240,
+  failed_check_id: "table:public.orders",
+  failed_check_title: "Table public.orders: rows and content",
+  report_path: "/data/drills/shop/d-1.json",
+};
+
+describe("the drills screen in the app", () => {
+  it("lists the project's drills and starts a drill through start_drill", async () => {
+    const calls: { cmd: string; args: unknown }[] = [];
+    mockIPC(
+      (cmd, args) => {
+        calls.push({ cmd, args });
+        switch (cmd) {
+          case "list_projects":
+            return [summary("shop", null)];
+          case "get_project":
+            return summary("shop", null);
+          case "list_jobs":
+          case "list_backups":
+          case "list_schedules":
+          case "list_destinations":
+          case "list_copies":
+          case "removal_forecast":
+            return [];
+          case "list_drills":
+            return [drill];
+          case "get_drill":
+            return { ...drill, project_id: "p-shop", job_id: "j", report: reportFixture({ drill_id: "d-1" }) };
+          case "start_drill":
+            return "job-d";
+          default:
+            return null;
+        }
+      },
+      { shouldMockEvents: true },
+    );
+    render(<Main initial={{ screen: "drills", name: "shop" }} />);
+    const row = await screen.findByTestId("drill-row");
+    expect(row).toHaveAttribute("data-verdict", "failed");
+    expect(row).toHaveTextContent("Table public.orders: rows and content");
+    fireEvent.click(screen.getByTestId("drill-open"));
+    expect(await screen.findByTestId("drill-report")).toBeInTheDocument();
+    // This build has no signature check or save yet: neither is offered.
+    expect(screen.queryByTestId("drill-signature")).toBeNull();
+    expect(screen.queryByTestId("drill-report-save")).toBeNull();
+    fireEvent.click(screen.getByTestId("drill-run"));
+    await waitFor(() =>
+      expect(calls.find((c) => c.cmd === "start_drill")?.args).toEqual({ project: "shop", backup: null, server: null }),
+    );
+  });
+});

@@ -1,0 +1,47 @@
+// The drill screen's calls, through the generated commands. Parts whose engine side is not in
+// this build are absent (the screen then leaves them out: no dead buttons).
+import { useMemo } from "react";
+import { commands, type DrillSummary } from "../bindings";
+import { call } from "../ipc/call";
+import { useStore } from "../store";
+import type { DrillRow } from "./DrillList";
+import type { DrillApi } from "./DrillsScreen";
+
+/** A catalog drill summary as the list shows it. */
+export function drillRow(s: DrillSummary): DrillRow {
+  return {
+    id: s.id,
+    backup_id: s.backup_id,
+    started_at: s.started_at,
+    finished_at: s.finished_at,
+    verdict: s.verdict,
+    rto_seconds: s.rto_seconds,
+    failed_check: s.failed_check_title,
+  };
+}
+
+export function useDrillApi(): DrillApi {
+  const store = useStore();
+  return useMemo<DrillApi>(
+    () => ({
+      list: async (project) => {
+        const r = await call(commands.listDrills(project));
+        return r.ok ? { ok: true, data: r.data.map(drillRow) } : r;
+      },
+      report: async (id) => {
+        const r = await call(commands.getDrill(id));
+        return r.ok ? { ok: true, data: r.data.report } : r;
+      },
+      start: async (project, request) => {
+        const started = await store.startDrill(
+          project,
+          request.backup,
+          request.target.kind === "server" ? request.target.url : null,
+        );
+        return started.ok ? { ok: true, data: started.id } : started;
+      },
+      defaultTarget: () => Promise.resolve({ kind: "throwaway" }),
+    }),
+    [store],
+  );
+}
