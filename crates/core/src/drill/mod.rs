@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod expect;
+pub mod queries;
+
 /// Version of the report's JSON shape (bump when a field changes meaning).
 pub const REPORT_FORMAT: u32 = 1;
 
