@@ -84,16 +84,18 @@ fn without_env_prefix(words: Vec<String>) -> Vec<String> {
     words.into_iter().skip_while(is_env).collect()
 }
 
-/// The words of the command itself: up to the first pipe, list operator or redirection.
+/// The words of the command itself: up to the first pipe, list operator or redirection (a
+/// word with a space in it was quoted, so `--expect ">= 1000"` is an argument, not a redirection).
 pub(crate) fn command_words(joined: &str) -> Vec<String> {
     joined
         .split('\u{0}')
         .take_while(|w| {
-            !matches!(*w, "|" | "||" | "&&" | ";" | "&")
-                && !w.starts_with('>')
-                && !w.starts_with('<')
-                && !w.starts_with("2>")
-                && !w.starts_with("1>")
+            let redirect = !w.contains(' ')
+                && (w.starts_with('>')
+                    || w.starts_with('<')
+                    || w.starts_with("2>")
+                    || w.starts_with("1>"));
+            !matches!(*w, "|" | "||" | "&&" | ";" | "&") && !redirect
         })
         .map(str::to_string)
         .collect()

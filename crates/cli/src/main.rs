@@ -4,6 +4,7 @@
 #[macro_use]
 mod stdio;
 mod archive_arg;
+mod check_cmd;
 mod components_cmd;
 mod destination_cmd;
 #[cfg(test)]
@@ -190,6 +191,12 @@ enum Command {
         after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule list\n  offsite schedule pause shop"
     )]
     Schedule(schedule_cmd::ScheduleCmd),
+    /// A project's own validation queries, run by every restore drill: add, list, remove.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite check add shop --sql \"select count(*) from auth.users\" --expect \">= 1000\"\n  offsite check list shop\n  offsite check remove shop 3f2a9c1e"
+    )]
+    Check(check_cmd::CheckCmd),
     /// Set or show a project's retention policy.
     #[command(subcommand)]
     #[command(
@@ -485,6 +492,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Key(cmd) => return encryption_cmd::key(&engine, cmd, out).await,
         Command::Schedule(cmd) => return schedule_cmd::schedule(&engine, cmd, out).await,
         Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
+        Command::Check(cmd) => return check_cmd::check(&engine, cmd, out).await,
         Command::Prune { name, dry_run } => {
             return schedule_cmd::prune(&engine, name, dry_run, out, job("pruning")).await
         }

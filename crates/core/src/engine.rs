@@ -301,6 +301,31 @@ impl Engine {
     pub async fn set_password(&self, name: &str, password: &str) -> Result<()> {
         ops::projects::set_password(self, name, password).await
     }
+    /// Add a validation query every drill of project `name` runs (see `drill::queries`).
+    pub async fn add_validation_check(
+        &self,
+        name: &str,
+        title: Option<&str>,
+        sql: &str,
+        expect: &str,
+    ) -> Result<crate::catalog::ValidationCheck> {
+        ops::checks::add(self, name, title, sql, expect).await
+    }
+    /// Project `name`'s validation queries.
+    pub async fn validation_checks(
+        &self,
+        name: &str,
+    ) -> Result<Vec<crate::catalog::ValidationCheck>> {
+        ops::checks::list(self, name).await
+    }
+    /// Remove one of project `name`'s validation queries (its id, or a unique start of it).
+    pub async fn remove_validation_check(
+        &self,
+        name: &str,
+        id: &str,
+    ) -> Result<crate::catalog::ValidationCheck> {
+        ops::checks::remove(self, name, id).await
+    }
     /// "Test connection" of a saved project.
     pub async fn test_project(&self, name: &str) -> Result<ConnectionReport> {
         ops::projects::test(self, name).await

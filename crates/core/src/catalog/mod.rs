@@ -16,6 +16,7 @@
 //! - `schedules.rs`: backup and verify schedules (the slot each last claimed) and retention
 //!   policies, one of each per project;
 //! - `settings.rs`: small preferences;
+//! - `validation_checks.rs`: a project's own validation queries, run by every restore drill;
 //! - `changes.rs`: the change feed that triggers fill from projects, backups and jobs.
 //!
 //! What they share: `validate.rs` (what the catalog accepts), `timestamps.rs` (how it writes
@@ -62,6 +63,7 @@ mod sql;
 mod testing;
 mod timestamps;
 mod validate;
+mod validation_checks;
 
 pub use backups::{BackupRecord, BackupRow, BackupStatus, NewBackup};
 pub use changes::{Change, ChangeBatch, ChangeEntity, ChangeOp, KEEP_CHANGES};
@@ -84,6 +86,7 @@ pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub(crate) use sql::db_error;
 pub use timestamps::{format_timestamp, parse_timestamp};
 pub use validate::{validate_db_url, validate_project_name, BACKUP_TYPES, TLS_MODES};
+pub use validation_checks::ValidationCheck;
 
 use sql::migrate_error;
 

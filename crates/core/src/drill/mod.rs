@@ -12,6 +12,8 @@ pub(crate) mod run;
 pub mod scratch;
 pub(crate) mod storage_config;
 pub(crate) mod sweep;
+pub mod expect;
+pub mod queries;
 
 /// Version of the report's JSON shape (bump when a field changes meaning).
 pub const REPORT_FORMAT: u32 = 1;

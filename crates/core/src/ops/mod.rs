@@ -8,6 +8,7 @@
 //! | `job`        | [`JobStart`], [`JobTrigger`]                                           |
 //! | `runner`     | the job runner, project and job locks, interrupted jobs at start-up  |
 //! | `backup`     | back up a project's database                                          |
+//! | `checks`     | a project's validation queries (run by drills): add, list, remove     |
 //! | `components` | a project's storage and Supabase settings, default type; test storage |
 //! | `verify`     | verify an archive (and record the result)                            |
 //! | `restore`    | the restore job: one plan, then database, storage, configuration      |
@@ -30,6 +31,7 @@
 pub mod artifacts;
 pub mod backup;
 pub(crate) mod backup_inputs;
+pub mod checks;
 pub mod components;
 pub mod copies_view;
 pub mod copy_out;

@@ -37,3 +37,4 @@ mod selective;
 mod settings_and_delete;
 mod sockets;
 mod storage_components;
+mod validation;
