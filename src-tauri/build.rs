@@ -79,6 +79,9 @@ const COMMANDS: &[&str] = &[
     "start_drill",
     "list_drills",
     "get_drill",
+    "list_validation_checks",
+    "add_validation_check",
+    "remove_validation_check",
 ];
 
 fn main() {

@@ -117,6 +117,9 @@ macro_rules! specta_builder {
                 commands::drills::start_drill::<$runtime>,
                 commands::drills::list_drills,
                 commands::drills::get_drill,
+                commands::drills::list_validation_checks,
+                commands::drills::add_validation_check,
+                commands::drills::remove_validation_check,
             ])
             .events(tauri_specta::collect_events![
                 JobProgress,

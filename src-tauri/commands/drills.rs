@@ -1,11 +1,11 @@
 //! Restore drills: start one (a job of kind `drill`; `job-finished` carries its report), list a
-//! project's drills, read one with its report. A scratch server's URL goes in with the start
+//! project's drills, read one with its report; and the project's validation queries. A scratch server's URL goes in with the start
 //! and is never sent back (the report names only host and database).
 
 use super::{err, CmdResult};
 use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
-use offsite_core::catalog::{DrillRecord, DrillSummary, JobKind};
+use offsite_core::catalog::{DrillRecord, DrillSummary, JobKind, ValidationCheck};
 use offsite_core::ops::drill::DrillOptions;
 use tauri::{AppHandle, Runtime, State};
 
@@ -55,4 +55,48 @@ pub async fn list_drills(shell: State<'_, Shell>, project: String) -> CmdResult<
 #[specta::specta]
 pub async fn get_drill(shell: State<'_, Shell>, id: String) -> CmdResult<DrillRecord> {
     shell.engine()?.drill_record(&id).await.map_err(err)
+}
+
+/// A project's validation queries (each drill runs them on the restored copy).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_validation_checks(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<Vec<ValidationCheck>> {
+    let engine = shell.engine()?;
+    engine.validation_checks(&project).await.map_err(err)
+}
+
+/// Add a validation query: one read-only query returning one value, and what the value must be
+/// (`>= 1000`, `within 26h` …; the engine parses it and refuses what it cannot read).
+#[tauri::command]
+#[specta::specta]
+pub async fn add_validation_check(
+    shell: State<'_, Shell>,
+    project: String,
+    title: Option<String>,
+    sql: String,
+    expect: String,
+) -> CmdResult<ValidationCheck> {
+    let engine = shell.engine()?;
+    engine
+        .add_validation_check(&project, title.as_deref(), &sql, &expect)
+        .await
+        .map_err(err)
+}
+
+/// Remove one of a project's validation queries, by id.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_validation_check(
+    shell: State<'_, Shell>,
+    project: String,
+    id: String,
+) -> CmdResult<ValidationCheck> {
+    let engine = shell.engine()?;
+    engine
+        .remove_validation_check(&project, &id)
+        .await
+        .map_err(err)
 }

@@ -248,6 +248,15 @@ export const commands = {
 	listDrills: (project: string) => typedError<DrillSummary[], ErrorPayload>(__TAURI_INVOKE("list_drills", { project })),
 	/**  One drill with its whole report. */
 	getDrill: (id: string) => typedError<DrillRecord, ErrorPayload>(__TAURI_INVOKE("get_drill", { id })),
+	/**  A project's validation queries (each drill runs them on the restored copy). */
+	listValidationChecks: (project: string) => typedError<ValidationCheck[], ErrorPayload>(__TAURI_INVOKE("list_validation_checks", { project })),
+	/**
+	 *  Add a validation query: one read-only query returning one value, and what the value must be
+	 *  (`>= 1000`, `within 26h` …; the engine parses it and refuses what it cannot read).
+	 */
+	addValidationCheck: (project: string, title: string | null, sql: string, expect: string) => typedError<ValidationCheck, ErrorPayload>(__TAURI_INVOKE("add_validation_check", { project, title, sql, expect })),
+	/**  Remove one of a project's validation queries, by id. */
+	removeValidationCheck: (project: string, id: string) => typedError<ValidationCheck, ErrorPayload>(__TAURI_INVOKE("remove_validation_check", { project, id })),
 };
 
 /** Events */
@@ -1633,6 +1642,13 @@ export type ProjectSummary = {
 	last_backup: BackupRecord | null,
 	/**  How many backups the catalog records. */
 	backup_count: number,
+	/**  The newest restore drill (when, verdict, RTO), if any. */
+	last_drill?: DrillSummary | null,
+	/**
+	 *  The newest drill that passed: "proven restorable 3 days ago · RTO 4 min" (`None`:
+	 *  never proven).
+	 */
+	last_passed_drill?: DrillSummary | null,
 };
 
 /**  A project's 3-2-1 state. */
@@ -2273,6 +2289,18 @@ export type UpdateStatus = {
 	/**  When updates were last checked (RFC 3339), by this app or a previous run. */
 	last_check: string | null,
 	state: UpdateState,
+};
+
+/**  One validation query of a project. */
+export type ValidationCheck = {
+	id: string,
+	project_id: string,
+	/**  What a report calls it (`None`: the SQL itself). */
+	title: string | null,
+	sql: string,
+	/**  The expectation's canonical text (`>= 1000`, `within 26h`; see `drill::expect`). */
+	expect: string,
+	created_at: string,
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };

@@ -21,6 +21,7 @@ const drill: DrillSummary = {
 describe("the drills screen in the app", () => {
   it("lists the project's drills and starts a drill through start_drill", async () => {
     const calls: { cmd: string; args: unknown }[] = [];
+    const checks: { id: string; project_id: string; title: string | null; sql: string; expect: string; created_at: string }[] = [];
     mockIPC(
       (cmd, args) => {
         calls.push({ cmd, args });
@@ -42,6 +43,14 @@ describe("the drills screen in the app", () => {
             return { ...drill, project_id: "p-shop", job_id: "j", report: reportFixture({ drill_id: "d-1" }) };
           case "start_drill":
             return "job-d";
+          case "list_validation_checks":
+            return checks;
+          case "add_validation_check": {
+            const a = args as { sql: string; expect: string; title: string | null };
+            const c = { id: `c${checks.length + 1}`, project_id: "p-shop", title: a.title, sql: a.sql, expect: a.expect, created_at: "" };
+            checks.push(c);
+            return c;
+          }
           default:
             return null;
         }
@@ -61,5 +70,16 @@ describe("the drills screen in the app", () => {
     await waitFor(() =>
       expect(calls.find((c) => c.cmd === "start_drill")?.args).toEqual({ project: "shop", backup: null, server: null }),
     );
+    // A validation query goes to the engine and comes back in the list.
+    fireEvent.change(await screen.findByTestId("validation-check-sql"), { target: { value: "select count(*) from orders" } });
+    fireEvent.change(screen.getByTestId("validation-check-expect-input"), { target: { value: ">= 1000" } });
+    fireEvent.click(screen.getByTestId("validation-check-add"));
+    expect(await screen.findByTestId("validation-check")).toHaveTextContent("select count(*) from orders");
+    expect(calls.find((c) => c.cmd === "add_validation_check")?.args).toEqual({
+      project: "shop",
+      title: null,
+      sql: "select count(*) from orders",
+      expect: ">= 1000",
+    });
   });
 });

@@ -2,6 +2,7 @@
 // / "Never proven": the project card's and the project page's line about drills.
 import { formatTime } from "../components/format";
 import { type DrillGlance, provenLine } from "./text";
+import "./drill.css";
 
 type Props = {
   last: DrillGlance | null | undefined;

@@ -5,7 +5,7 @@ import { useState } from "react";
 import type { ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 
-export type CheckRow = { id: string; sql: string; expect: string };
+export type CheckRow = { id: string; sql: string; expect: string; title?: string | null };
 
 type Props = {
   checks: readonly CheckRow[];
@@ -51,6 +51,7 @@ export function ValidationChecks({ checks, onAdd, onRemove, error }: Props) {
         <ul className="check-list" data-testid="validation-check-list">
           {checks.map((c) => (
             <li key={c.id} data-testid="validation-check" data-check={c.id}>
+              {c.title && <strong>{c.title}: </strong>}
               <code className="mono">{c.sql}</code> <span className="muted">must be</span>{" "}
               <strong data-testid="validation-check-expect">{c.expect}</strong>{" "}
               <button

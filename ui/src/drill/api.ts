@@ -2,6 +2,7 @@
 // this build are absent (the screen then leaves them out: no dead buttons).
 import { useMemo } from "react";
 import { commands, type DrillSummary } from "../bindings";
+import type { DrillGlance } from "./text";
 import { call } from "../ipc/call";
 import { useStore } from "../store";
 import type { DrillRow } from "./DrillList";
@@ -41,7 +42,21 @@ export function useDrillApi(): DrillApi {
         return started.ok ? { ok: true, data: started.id } : started;
       },
       defaultTarget: () => Promise.resolve({ kind: "throwaway" }),
+      checks: {
+        list: async (project) => {
+          const r = await call(commands.listValidationChecks(project));
+          return r.ok ? { ok: true, data: r.data.map((c) => ({ id: c.id, sql: c.sql, expect: c.expect, title: c.title })) } : r;
+        },
+        add: (project, sql, expect) => call(commands.addValidationCheck(project, null, sql, expect)),
+        remove: (project, id) => call(commands.removeValidationCheck(project, id)),
+      },
     }),
     [store],
   );
+}
+
+/** What the project card and page say about a summary's drill. */
+export function glance(s: DrillSummary | null | undefined): DrillGlance | null {
+  if (!s) return null;
+  return { finished_at: s.finished_at, verdict: s.verdict, rto_seconds: s.rto_seconds, failed_check: s.failed_check_title };
 }

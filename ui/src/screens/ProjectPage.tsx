@@ -26,6 +26,8 @@ import {
 } from "../store";
 import { VirtualList } from "../components/VirtualList";
 import { ImportButton } from "../dropzone/importRequest";
+import { ProvenLine } from "../drill/ProvenLine";
+import { glance } from "../drill/api";
 import { DeleteBackupDialog } from "./DeleteBackupDialog";
 import { ScheduleSection } from "../schedules/ScheduleSection";
 import { RetentionSection } from "../schedules/RetentionSection";
@@ -220,6 +222,11 @@ export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills }: Props
       </div>
 
       <ProtectionGlance data={protection.data} />
+      {load.status === "ready" && (
+        <p className="small" data-testid="project-page-proven">
+          <ProvenLine last={glance(load.summary.last_drill)} lastPassed={glance(load.summary.last_passed_drill)} />
+        </p>
+      )}
 
       {actionError && <ErrorNotice error={actionError} testId="action-error" />}
       {backupFix && (

@@ -45,6 +45,38 @@ describe("ProjectsHome", () => {
     expect(onAdd).toHaveBeenCalledOnce();
   });
 
+  it("says on each card whether the project is proven restorable, and names a failed drill's check", async () => {
+    const now = Date.now();
+    const drill = (days: number, verdict: "passed" | "failed") => ({
+      id: `d${days}`,
+      backup_id: "backup-0",
+      started_at: new Date(now - days * 86400_000 - 300_000).toISOString(),
+      finished_at: new Date(now - days * 86400_000).toISOString(),
+      verdict,
+      rto_seconds: 240,
+      failed_check_id: verdict === "failed" ? "table:public.orders" : null,
+      failed_check_title: verdict === "failed" ? "Table public.orders" : null,
+      report_path: null,
+    });
+    mockIPC((cmd) => {
+      if (cmd === "list_projects")
+        return [
+          { ...summary("shop", null), last_drill: drill(3, "passed"), last_passed_drill: drill(3, "passed") },
+          { ...summary("blog", null), last_drill: drill(2, "failed"), last_passed_drill: null },
+          summary("wiki", null),
+        ];
+      if (cmd === "list_jobs") return [];
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    renderHome();
+    const cards = await screen.findAllByTestId("project-card");
+    const line = (i: number) => within(cards[i]!).getByTestId("project-proven");
+    expect(line(0)).toHaveTextContent("Proven restorable 3 days ago · RTO 4 min");
+    expect(line(0)).toHaveAttribute("data-state", "proven");
+    expect(line(1)).toHaveTextContent("Last drill failed 2 days ago: Table public.orders");
+    expect(line(2)).toHaveTextContent("Never proven");
+  });
+
   it("shows one card per project with host, last backup and state", async () => {
     const now = Date.now();
     const fresh = backup(0, { created_at: new Date(now - 3600_000).toISOString(), size: 5 * 1024 * 1024 });

@@ -15,6 +15,8 @@ import {
 } from "../store";
 import { phaseLabel } from "../components/JobPanel";
 import { ImportButton } from "../dropzone/importRequest";
+import { ProvenLine } from "../drill/ProvenLine";
+import { glance } from "../drill/api";
 import { DEFAULT_STALE_AFTER_DAYS, useStaleAfterDays } from "../settings/appSettings";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -281,6 +283,7 @@ export function ProjectsHome({ onOpen, onAdd, onSettings, onHistory }: Props) {
                     No backup yet
                   </span>
                 )}
+                <ProvenLine last={glance(summary.last_drill)} lastPassed={glance(summary.last_passed_drill)} />
                 {statusList.status === "ready" && <ScheduleLine status={statuses[p.name]} />}
               </div>
               <div className="card-actions">
