@@ -14,7 +14,7 @@ const INFLATE_INPUT: usize = 64 << 10;
 /// What a data block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockKind {
-    /// A TOC entry's data (TABLE DATA: COPY text; also SEQUENCE SET-less entries never have one).
+    /// A TOC entry's data (for TABLE DATA: COPY text, see [`super::CopyRows`]).
     Data,
     /// Large objects: per object an oid ([`DumpReader::next_large_object`]) and its bytes.
     LargeObjects,

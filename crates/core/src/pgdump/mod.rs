@@ -16,6 +16,7 @@
 
 mod block;
 mod copy_stmt;
+mod copy_text;
 #[cfg(test)]
 mod fuzz;
 mod source;
@@ -24,6 +25,7 @@ mod tests;
 
 pub use block::{io_error, BlockData, BlockInfo, BlockKind};
 pub use copy_stmt::{parse_copy_stmt, CopyTarget};
+pub use copy_text::{CopyRows, COPY_TERMINATOR};
 pub use source::{DataState, MAX_CHUNK, MAX_STRING};
 
 use crate::error::{Error, ErrorKind, Result};
