@@ -7,6 +7,7 @@
 pub mod allocator;
 pub mod archive;
 pub mod backup;
+pub mod browse;
 pub mod catalog;
 pub mod clock;
 pub mod config;

@@ -173,6 +173,62 @@ impl ArchiveSeeker {
     }
 }
 
+/// One member's bytes as a seekable reader (positions are within the member; reading stops at
+/// its end, seeking past it reads nothing).
+pub struct MemberReader<'a> {
+    seeker: &'a mut ArchiveSeeker,
+    span: MemberSpan,
+    pos: u64,
+}
+
+impl ArchiveSeeker {
+    /// A seekable reader of `span`'s bytes, at its start.
+    pub fn member_reader(&mut self, span: MemberSpan) -> MemberReader<'_> {
+        MemberReader {
+            seeker: self,
+            span,
+            pos: 0,
+        }
+    }
+}
+
+impl Read for MemberReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.span.size.saturating_sub(self.pos);
+        if left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let gz = &mut self.seeker.gz;
+        let at = self.span.data + self.pos;
+        if gz.position() != at {
+            gz.seek(SeekFrom::Start(at))?;
+        }
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        let got = gz.read(&mut buf[..n])?;
+        if got == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the archive ends inside member {}", self.span.name),
+            ));
+        }
+        self.pos += got as u64;
+        Ok(got)
+    }
+}
+
+impl Seek for MemberReader<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let base = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.span.size.checked_add_signed(d),
+        };
+        self.pos = base
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
+        Ok(self.pos)
+    }
+}
+
 #[cfg(test)]
 #[path = "random_tests.rs"]
 mod tests;

@@ -28,6 +28,7 @@
 
 pub mod artifacts;
 pub mod backup;
+pub mod browse;
 pub(crate) mod backup_inputs;
 pub mod components;
 pub mod copies_view;
