@@ -223,8 +223,8 @@ impl Seek for MemberReader<'_> {
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
             SeekFrom::End(d) => self.span.size.checked_add_signed(d),
         };
-        self.pos = base
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
+        self.pos =
+            base.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek out of range"))?;
         Ok(self.pos)
     }
 }

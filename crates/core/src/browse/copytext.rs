@@ -46,7 +46,11 @@ impl CopyRow {
 
     /// Field `i`: `None` for NULL (or no such field).
     pub fn field(&self, i: usize) -> Option<&[u8]> {
-        self.fields.get(i).copied().flatten().map(|(a, b)| &self.buf[a..b])
+        self.fields
+            .get(i)
+            .copied()
+            .flatten()
+            .map(|(a, b)| &self.buf[a..b])
     }
 
     pub fn fields(&self) -> impl Iterator<Item = Option<&[u8]>> + '_ {

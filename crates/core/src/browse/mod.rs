@@ -110,9 +110,7 @@ impl ColumnEquals {
     /// `COLUMN=VALUE` (spaces around the column name are dropped; the value is kept as given).
     pub fn parse(s: &str) -> crate::Result<Self> {
         let Some((column, value)) = s.split_once('=') else {
-            return Err(crate::Error::invalid(format!(
-                "{s:?} is not COLUMN=VALUE"
-            )));
+            return Err(crate::Error::invalid(format!("{s:?} is not COLUMN=VALUE")));
         };
         let column = column.trim();
         if column.is_empty() {

@@ -46,13 +46,21 @@ fn preview_kind(content_type: Option<&str>, key: &str) -> PreviewKind {
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
     let ext = key.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     let image_ext = ["png", "jpg", "jpeg", "gif", "webp", "bmp", "ico", "avif"];
-    let text_ext = ["txt", "md", "csv", "json", "xml", "html", "css", "js", "ts", "sql", "log", "yaml", "yml", "toml", "svg"];
+    let text_ext = [
+        "txt", "md", "csv", "json", "xml", "html", "css", "js", "ts", "sql", "log", "yaml", "yml",
+        "toml", "svg",
+    ];
     if ct.starts_with("image/") && ct != "image/svg+xml" || image_ext.contains(&ext.as_str()) {
         PreviewKind::Image
     } else if ct.starts_with("text/")
-        || ["application/json", "application/xml", "application/javascript", "image/svg+xml"]
-            .iter()
-            .any(|t| ct.starts_with(t))
+        || [
+            "application/json",
+            "application/xml",
+            "application/javascript",
+            "image/svg+xml",
+        ]
+        .iter()
+        .any(|t| ct.starts_with(t))
         || text_ext.contains(&ext.as_str())
     {
         PreviewKind::Text
@@ -85,7 +93,9 @@ pub fn list_objects(
     let limit = if q.limit == 0 { 100 } else { q.limit } as usize;
     let wanted = doc.objects.iter().filter(|o| {
         q.bucket.as_ref().is_none_or(|b| *b == o.bucket)
-            && q.prefix.as_ref().is_none_or(|p| o.key.starts_with(p.as_str()))
+            && q.prefix
+                .as_ref()
+                .is_none_or(|p| o.key.starts_with(p.as_str()))
     });
     let mut total = 0u64;
     let mut objects = Vec::new();
@@ -178,7 +188,8 @@ pub fn object_preview(
         ));
     }
     if out.kind == PreviewKind::None {
-        out.note.get_or_insert_with(|| "not a text or an image; save it to look at it".into());
+        out.note
+            .get_or_insert_with(|| "not a text or an image; save it to look at it".into());
         return Ok(out);
     }
     let n = entry.size.min(max);
@@ -250,9 +261,7 @@ pub fn save_object(
         ))
         .with_hint("the archive is damaged; use another copy of this backup"));
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(what(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(what(), e))?;
     tmp.persist(dest).map_err(|e| Error::io(what(), e.error))?;
     Ok(SavedObject {
         path: dest.display().to_string(),
@@ -266,7 +275,9 @@ pub(super) fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= c.len() {
                 out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);

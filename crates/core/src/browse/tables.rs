@@ -68,7 +68,10 @@ fn table_entries(dump: &DumpReader<MemberReader<'_>>) -> Vec<TableEntry> {
         .iter()
         .filter(|e| e.desc == "TABLE DATA")
         .filter_map(|e: &TocEntry| {
-            let target = e.copy_stmt.as_deref().and_then(|s| pgdump::parse_copy_stmt(s).ok());
+            let target = e
+                .copy_stmt
+                .as_deref()
+                .and_then(|s| pgdump::parse_copy_stmt(s).ok());
             let (schema, table, columns) = match target {
                 Some(t) => (t.schema, t.table, t.columns),
                 None => (e.namespace.clone()?, e.tag.clone(), Vec::new()),
@@ -86,8 +89,15 @@ fn table_entries(dump: &DumpReader<MemberReader<'_>>) -> Vec<TableEntry> {
 
 fn dump_error(path: &Path, e: Error) -> Error {
     if e.kind() == ErrorKind::Integrity || e.kind() == ErrorKind::UnsupportedFormat {
-        Error::new(e.kind(), format!("{}: {DATABASE_MEMBER}: {}", path.display(), e.message()))
-            .with_hint(e.hint().unwrap_or("use another copy of this backup").to_string())
+        Error::new(
+            e.kind(),
+            format!("{}: {DATABASE_MEMBER}: {}", path.display(), e.message()),
+        )
+        .with_hint(
+            e.hint()
+                .unwrap_or("use another copy of this backup")
+                .to_string(),
+        )
     } else {
         e
     }
@@ -201,10 +211,14 @@ fn with_table<T>(
             .with_hint("`offsite browse ARCHIVE` lists the tables it has")
         })?;
     dump.data_readable().map_err(|e| dump_error(path, e))?;
-    let at = recorded.as_ref().and_then(recorded_block).map(|(o, _)| o).or(match entry.state {
-        DataState::At(o) => Some(o),
-        _ => None,
-    });
+    let at = recorded
+        .as_ref()
+        .and_then(recorded_block)
+        .map(|(o, _)| o)
+        .or(match entry.state {
+            DataState::At(o) => Some(o),
+            _ => None,
+        });
     match at {
         Some(offset) => {
             let info = dump.seek_block(offset).map_err(|e| dump_error(path, e))?;
@@ -236,7 +250,10 @@ fn with_table<T>(
     let mut rows = TableRows {
         columns: entry.columns,
         total_rows: recorded.map(|c| c.rows),
-        lines: Box::new(BufReader::with_capacity(256 << 10, CopyRows::new(dump.data()))),
+        lines: Box::new(BufReader::with_capacity(
+            256 << 10,
+            CopyRows::new(dump.data()),
+        )),
     };
     f(&mut rows)
 }
@@ -257,7 +274,10 @@ impl TableRows<'_> {
         } else if n > MAX_ROW {
             return Err(Error::new(
                 ErrorKind::UnsupportedFormat,
-                format!("a row is larger than {} MiB; it is not read here", MAX_ROW >> 20),
+                format!(
+                    "a row is larger than {} MiB; it is not read here",
+                    MAX_ROW >> 20
+                ),
             ));
         }
         Ok(true)
@@ -293,16 +313,19 @@ pub fn rows_page(
     cancel: &CancellationToken,
 ) -> Result<RowPage> {
     with_table(path, schema, table, cancel, &mut |t| {
-        let col = match &filter.column_equals {
-            Some(eq) => Some(t.columns.iter().position(|c| *c == eq.column).ok_or_else(|| {
-                Error::invalid(format!(
-                    "{schema}.{table} has no column {:?} (its columns: {})",
-                    eq.column,
-                    t.columns.join(", ")
-                ))
-            })?),
-            None => None,
-        };
+        let col =
+            match &filter.column_equals {
+                Some(eq) => Some(t.columns.iter().position(|c| *c == eq.column).ok_or_else(
+                    || {
+                        Error::invalid(format!(
+                            "{schema}.{table} has no column {:?} (its columns: {})",
+                            eq.column,
+                            t.columns.join(", ")
+                        ))
+                    },
+                )?),
+                None => None,
+            };
         let needle = filter
             .contains
             .as_deref()
@@ -401,9 +424,7 @@ pub fn export_table_csv(
         out.flush().map_err(|e| Error::io(what(), e))?;
         Ok((rows, bytes))
     })?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(what(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(what(), e))?;
     tmp.persist(dest).map_err(|e| Error::io(what(), e.error))?;
     Ok(CsvExport {
         path: dest.display().to_string(),

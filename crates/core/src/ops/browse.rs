@@ -112,8 +112,11 @@ impl Engine {
         object_key: &str,
         dest: &Path,
     ) -> Result<SavedObject> {
-        let (b, k, d): (String, String, PathBuf) =
-            (bucket.to_string(), object_key.to_string(), dest.to_path_buf());
+        let (b, k, d): (String, String, PathBuf) = (
+            bucket.to_string(),
+            object_key.to_string(),
+            dest.to_path_buf(),
+        );
         unlocked(self, archive, key, move |p, c| {
             browse::save_object(p, &b, &k, &d, c)
         })

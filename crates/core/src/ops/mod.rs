@@ -28,8 +28,8 @@
 
 pub mod artifacts;
 pub mod backup;
-pub mod browse;
 pub(crate) mod backup_inputs;
+pub mod browse;
 pub mod components;
 pub mod copies_view;
 pub mod copy_out;
