@@ -7,6 +7,7 @@
 pub mod allocator;
 pub mod archive;
 pub mod backup;
+pub mod browse;
 pub mod catalog;
 pub mod clock;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod import;
 pub mod ops;
+pub mod pgdump;
 pub mod plainsql;
 pub mod postgres;
 pub mod private_fs;

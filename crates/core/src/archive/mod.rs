@@ -25,8 +25,10 @@ mod inplace;
 pub mod manifest;
 mod pargz;
 mod pipeline;
+pub mod random;
 pub mod reader;
 mod scan;
+pub(crate) mod seekgz;
 pub(crate) mod tarfmt;
 #[cfg(test)]
 mod testutil;

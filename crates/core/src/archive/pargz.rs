@@ -288,17 +288,36 @@ fn compress_worker(
         } else {
             level
         };
-        let mut enc = GzEncoder::new(pool.take(), level);
+        let mut enc = sized_member(pool.take(), level);
         // Writing into a Vec cannot fail.
-        let compressed = enc
+        let mut compressed = enc
             .write_all(&block)
             .and_then(|_| enc.finish())
             .expect("compressing into memory");
+        set_member_size(&mut compressed);
         pool.give(block);
         if out.send((seq, compressed)).is_err() {
             return; // the writer failed
         }
     }
+}
+
+/// A gzip member encoder whose header carries the extra subfield `OS` (see
+/// [`super::seekgz::SIZE_ID`]) with room for the member's size, filled in by
+/// [`set_member_size`] once it is known. A reader hops from member to member with it.
+fn sized_member(out: Vec<u8>, level: Compression) -> GzEncoder<Vec<u8>> {
+    let mut extra = super::seekgz::SIZE_ID.to_vec();
+    extra.extend_from_slice(&4u16.to_le_bytes());
+    extra.extend_from_slice(&[0; 4]);
+    flate2::GzBuilder::new().extra(extra).write(out, level)
+}
+
+/// Writes the whole member's length into the `OS` subfield of a member made by
+/// [`sized_member`] (header: 10 bytes, XLEN, then SI1 SI2 LEN and the value at 16..20).
+fn set_member_size(member: &mut [u8]) {
+    debug_assert_eq!(&member[12..14], &super::seekgz::SIZE_ID);
+    let len = u32::try_from(member.len()).expect("a gzip member of a 1 MiB block");
+    member[16..20].copy_from_slice(&len.to_le_bytes());
 }
 
 /// How much of a block is test-compressed (1/64 of a block: the test costs little next to

@@ -113,6 +113,14 @@ impl<R: Read> Read for DecryptReader<R> {
     }
 }
 
+/// Random access into the plaintext (age's STREAM chunks are authenticated one by one; each
+/// chunk read is checked).
+impl<R: Read + io::Seek> io::Seek for DecryptReader<R> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
 /// The hint of a [`ErrorKind::WrongKey`] error for a file encrypted with a passphrase or not.
 fn wrong_key_hint(scrypt: bool) -> String {
     let what = if scrypt {

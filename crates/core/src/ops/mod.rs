@@ -31,6 +31,7 @@
 pub mod artifacts;
 pub mod backup;
 pub(crate) mod backup_inputs;
+pub mod browse;
 pub mod checks;
 pub mod components;
 pub mod copies_view;

@@ -7,6 +7,7 @@
 
 mod age_interop;
 mod arbitrary_sql;
+mod browse;
 mod catalog;
 mod clock_and_triggers;
 mod common;

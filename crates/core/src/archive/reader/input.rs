@@ -134,6 +134,15 @@ impl Read for Input {
     }
 }
 
+impl io::Seek for Input {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        match self {
+            Input::Plain(f) => f.seek(pos),
+            Input::Age(r) => r.seek(pos),
+        }
+    }
+}
+
 /// A read error of an archive's bytes: the decryption's damage (`integrity`) for an encrypted
 /// one, else an I/O error.
 pub(crate) fn read_failure(path: &Path, encrypted: bool, e: io::Error) -> Error {

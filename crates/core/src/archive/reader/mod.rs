@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 mod ciphertext;
 mod extract;
-mod input;
+pub(crate) mod input;
 mod verify;
 
 pub use input::{is_encrypted, unlock, Unlocked};

@@ -1,0 +1,434 @@
+//! Tables of a backup's `database.dump`: listed from the dump's TOC, their rows streamed from
+//! their data block (reached at the offset the manifest or the TOC records, else found by
+//! reading the blocks in order).
+
+use super::copytext::{csv_header, CopyRow};
+use super::{BrowseTables, CsvExport, RowFilter, RowPage, TableInfo, MAX_ROW, MAX_SHOWN_VALUE};
+use crate::archive::random::{ArchiveSeeker, MemberReader, MemberSpan};
+use crate::archive::{Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pgdump::{self, BlockKind, CopyRows, DataState, DumpReader, TocEntry};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+/// The archive opened, its manifest read, its dump found.
+pub(super) struct Opened {
+    pub manifest: Manifest,
+    pub seeker: ArchiveSeeker,
+    pub dump: Option<MemberSpan>,
+    /// Why there is no readable dump.
+    pub note: Option<String>,
+}
+
+pub(super) fn open(path: &Path, cancel: &CancellationToken) -> Result<Opened> {
+    let manifest = crate::archive::read_manifest(path)?;
+    let mut seeker = ArchiveSeeker::open(path)?;
+    let mut note = None;
+    let dump = if manifest.member(DATABASE_MEMBER).is_some() {
+        let span = seeker.find(DATABASE_MEMBER, cancel)?.ok_or_else(|| {
+            Error::integrity(format!(
+                "{}: the manifest lists {DATABASE_MEMBER} but the archive has no such member",
+                path.display()
+            ))
+        })?;
+        Some(span)
+    } else {
+        note = Some(if manifest.member(DATABASE_SQL_MEMBER).is_some() {
+            "this backup holds the database as a plain SQL script (an imported pg_dump plain \
+             file): its tables' rows cannot be read without restoring it"
+                .to_string()
+        } else {
+            format!(
+                "this backup holds no database (a {} backup)",
+                manifest.backup_type
+            )
+        });
+        None
+    };
+    Ok(Opened {
+        manifest,
+        seeker,
+        dump,
+        note,
+    })
+}
+
+/// A TABLE DATA entry's schema, table and columns (from its COPY statement).
+struct TableEntry {
+    dump_id: i32,
+    schema: String,
+    table: String,
+    columns: Vec<String>,
+    state: DataState,
+}
+
+fn table_entries(dump: &DumpReader<MemberReader<'_>>) -> Vec<TableEntry> {
+    dump.toc()
+        .iter()
+        .filter(|e| e.desc == "TABLE DATA")
+        .filter_map(|e: &TocEntry| {
+            let target = e
+                .copy_stmt
+                .as_deref()
+                .and_then(|s| pgdump::parse_copy_stmt(s).ok());
+            let (schema, table, columns) = match target {
+                Some(t) => (t.schema, t.table, t.columns),
+                None => (e.namespace.clone()?, e.tag.clone(), Vec::new()),
+            };
+            Some(TableEntry {
+                dump_id: e.dump_id,
+                schema,
+                table,
+                columns,
+                state: e.data_state,
+            })
+        })
+        .collect()
+}
+
+fn dump_error(path: &Path, e: Error) -> Error {
+    if e.kind() == ErrorKind::Integrity || e.kind() == ErrorKind::UnsupportedFormat {
+        Error::new(
+            e.kind(),
+            format!("{}: {DATABASE_MEMBER}: {}", path.display(), e.message()),
+        )
+        .with_hint(
+            e.hint()
+                .unwrap_or("use another copy of this backup")
+                .to_string(),
+        )
+    } else {
+        e
+    }
+}
+
+/// The tables of the backup at `path`.
+pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTables> {
+    let mut o = open(path, cancel)?;
+    let m = &o.manifest;
+    let mut out = BrowseTables {
+        backup_id: m.backup_id.clone(),
+        project: m.project.clone(),
+        created_at: m.created_at.clone(),
+        readable: false,
+        note: o.note.clone(),
+        schemas: Vec::new(),
+        tables: Vec::new(),
+    };
+    let Some(span) = o.dump.clone() else {
+        // An imported plain SQL dump: the tables it has data for, unreadable.
+        for t in &m.dump_tables {
+            if let Some((schema, name)) = t.split_once('.') {
+                out.tables.push(TableInfo {
+                    schema: schema.into(),
+                    name: name.into(),
+                    rows: None,
+                    data_bytes: None,
+                    columns: Vec::new(),
+                    readable: false,
+                });
+            }
+        }
+        finish_schemas(&mut out);
+        return Ok(out);
+    };
+    let dump = DumpReader::new(o.seeker.member_reader(span)).map_err(|e| dump_error(path, e))?;
+    let readable = dump.data_readable();
+    out.readable = readable.is_ok();
+    if let Err(e) = readable {
+        out.note = Some(e.message().to_string());
+    }
+    for t in table_entries(&dump) {
+        let recorded = m
+            .tables
+            .iter()
+            .find(|c| c.schema == t.schema && c.table == t.table);
+        out.tables.push(TableInfo {
+            rows: recorded.map(|c| c.rows),
+            data_bytes: recorded.and_then(recorded_block).map(|(_, len)| len),
+            readable: out.readable,
+            schema: t.schema,
+            name: t.table,
+            columns: t.columns,
+        });
+    }
+    finish_schemas(&mut out);
+    Ok(out)
+}
+
+fn finish_schemas(out: &mut BrowseTables) {
+    let mut s: Vec<String> = out.tables.iter().map(|t| t.schema.clone()).collect();
+    s.sort();
+    s.dedup();
+    out.schemas = s;
+}
+
+/// Where the manifest says a table's data block is in the dump (offset, length).
+fn recorded_block(c: &crate::archive::TableCount) -> Option<(u64, u64)> {
+    let _ = c;
+    None
+}
+
+/// A table's rows, as lines of COPY text, positioned at its first row.
+struct TableRows<'a> {
+    columns: Vec<String>,
+    total_rows: Option<u64>,
+    lines: Box<dyn BufRead + 'a>,
+}
+
+/// Opens `schema.table`'s data in the archive and calls `f` with its rows.
+fn with_table<T>(
+    path: &Path,
+    schema: &str,
+    table: &str,
+    cancel: &CancellationToken,
+    f: &mut dyn FnMut(&mut TableRows<'_>) -> Result<T>,
+) -> Result<T> {
+    let mut o = open(path, cancel)?;
+    let Some(span) = o.dump.clone() else {
+        return Err(Error::new(
+            ErrorKind::UnsupportedFormat,
+            format!("{}: {}", path.display(), o.note.unwrap_or_default()),
+        ));
+    };
+    let recorded = o
+        .manifest
+        .tables
+        .iter()
+        .find(|c| c.schema == schema && c.table == table)
+        .cloned();
+    let mut dump =
+        DumpReader::new(o.seeker.member_reader(span)).map_err(|e| dump_error(path, e))?;
+    let entry = table_entries(&dump)
+        .into_iter()
+        .find(|t| t.schema == schema && t.table == table)
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "{}: the dump has no data for table {schema}.{table}",
+                path.display()
+            ))
+            .with_hint("`offsite browse ARCHIVE` lists the tables it has")
+        })?;
+    dump.data_readable().map_err(|e| dump_error(path, e))?;
+    let at = recorded
+        .as_ref()
+        .and_then(recorded_block)
+        .map(|(o, _)| o)
+        .or(match entry.state {
+            DataState::At(o) => Some(o),
+            _ => None,
+        });
+    match at {
+        Some(offset) => {
+            let info = dump.seek_block(offset).map_err(|e| dump_error(path, e))?;
+            if info.dump_id != entry.dump_id || info.kind != BlockKind::Data {
+                return Err(Error::integrity(format!(
+                    "{}: the data of {schema}.{table} is recorded at offset {offset} of \
+                     {DATABASE_MEMBER}, but another block is there",
+                    path.display()
+                ))
+                .with_hint("the backup's records do not match its dump; use another copy"));
+            }
+        }
+        None => loop {
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
+            match dump.next_block().map_err(|e| dump_error(path, e))? {
+                Some(b) if b.dump_id == entry.dump_id && b.kind == BlockKind::Data => break,
+                Some(_) => continue,
+                None => {
+                    return Err(Error::integrity(format!(
+                        "{}: {DATABASE_MEMBER} has no data block for {schema}.{table}",
+                        path.display()
+                    )))
+                }
+            }
+        },
+    }
+    let mut rows = TableRows {
+        columns: entry.columns,
+        total_rows: recorded.map(|c| c.rows),
+        lines: Box::new(BufReader::with_capacity(
+            256 << 10,
+            CopyRows::new(dump.data()),
+        )),
+    };
+    f(&mut rows)
+}
+
+impl TableRows<'_> {
+    /// The next row's line (without `\n`) into `line`; `false` at the end.
+    fn next_line(&mut self, line: &mut Vec<u8>) -> Result<bool> {
+        line.clear();
+        let n = (&mut self.lines)
+            .take(MAX_ROW as u64 + 1)
+            .read_until(b'\n', line)
+            .map_err(|e| pgdump::io_error(e, "reading the table's rows"))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        } else if n > MAX_ROW {
+            return Err(Error::new(
+                ErrorKind::UnsupportedFormat,
+                format!(
+                    "a row is larger than {} MiB; it is not read here",
+                    MAX_ROW >> 20
+                ),
+            ));
+        }
+        Ok(true)
+    }
+}
+
+/// Whether `row` matches `filter` (`col` is the index of the filter's column).
+fn matches(row: &CopyRow, filter: &RowFilter, needle: Option<&str>, col: Option<usize>) -> bool {
+    if let (Some(i), Some(eq)) = (col, &filter.column_equals) {
+        if row.field(i) != Some(eq.value.as_bytes()) {
+            return false;
+        }
+    }
+    match needle {
+        None => true,
+        Some(n) => row
+            .fields()
+            .flatten()
+            .any(|f| String::from_utf8_lossy(f).to_lowercase().contains(n)),
+    }
+}
+
+/// A page of `schema.table`'s rows: `limit` matching rows after skipping `offset` matching
+/// rows. Reads rows only up to the page's end.
+#[allow(clippy::too_many_arguments)]
+pub fn rows_page(
+    path: &Path,
+    schema: &str,
+    table: &str,
+    offset: u64,
+    limit: u32,
+    filter: &RowFilter,
+    cancel: &CancellationToken,
+) -> Result<RowPage> {
+    with_table(path, schema, table, cancel, &mut |t| {
+        let col =
+            match &filter.column_equals {
+                Some(eq) => Some(t.columns.iter().position(|c| *c == eq.column).ok_or_else(
+                    || {
+                        Error::invalid(format!(
+                            "{schema}.{table} has no column {:?} (its columns: {})",
+                            eq.column,
+                            t.columns.join(", ")
+                        ))
+                    },
+                )?),
+                None => None,
+            };
+        let needle = filter
+            .contains
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase);
+        let mut page = RowPage {
+            schema: schema.into(),
+            table: table.into(),
+            columns: t.columns.clone(),
+            rows: Vec::new(),
+            offset,
+            more: false,
+            scanned: 0,
+            total_rows: t.total_rows,
+            cut_values: false,
+        };
+        let (mut line, mut row, mut skipped) = (Vec::new(), CopyRow::default(), 0u64);
+        while t.next_line(&mut line)? {
+            if page.scanned % 4096 == 0 && cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
+            page.scanned += 1;
+            row.decode(&line);
+            if !matches(&row, filter, needle.as_deref(), col) {
+                continue;
+            }
+            if skipped < offset {
+                skipped += 1;
+                continue;
+            }
+            if page.rows.len() == limit as usize {
+                page.more = true;
+                page.scanned -= 1;
+                break;
+            }
+            page.rows.push(shown(&row, &mut page.cut_values));
+        }
+        Ok(page)
+    })
+}
+
+/// A row's values as shown: text, each cut to [`MAX_SHOWN_VALUE`] bytes.
+fn shown(row: &CopyRow, cut: &mut bool) -> Vec<Option<String>> {
+    row.fields()
+        .map(|f| {
+            f.map(|b| {
+                if b.len() > MAX_SHOWN_VALUE {
+                    *cut = true;
+                    let mut s = String::from_utf8_lossy(&b[..MAX_SHOWN_VALUE]).into_owned();
+                    s.push('…');
+                    s
+                } else {
+                    String::from_utf8_lossy(b).into_owned()
+                }
+            })
+        })
+        .collect()
+}
+
+/// Writes `schema.table` as CSV (with a header line) to `dest`: a private temporary file
+/// beside it (0600), synced, renamed over `dest`.
+pub fn export_table_csv(
+    path: &Path,
+    schema: &str,
+    table: &str,
+    dest: &Path,
+    cancel: &CancellationToken,
+) -> Result<CsvExport> {
+    let what = || format!("writing {}", dest.display());
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = crate::private_fs::tempfile_in(dir, ".offsite-tmp-csv-")
+        .map_err(|e| Error::io(what(), e))?;
+    let (rows, bytes) = with_table(path, schema, table, cancel, &mut |t| {
+        let mut out = std::io::BufWriter::with_capacity(256 << 10, tmp.as_file_mut());
+        let mut buf = Vec::with_capacity(64 << 10);
+        csv_header(&t.columns, &mut buf);
+        let (mut line, mut row, mut rows, mut bytes) = (Vec::new(), CopyRow::default(), 0u64, 0);
+        while t.next_line(&mut line)? {
+            if rows % 4096 == 0 && cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
+            row.decode(&line);
+            row.write_csv(&mut buf);
+            rows += 1;
+            if buf.len() >= 64 << 10 {
+                out.write_all(&buf).map_err(|e| Error::io(what(), e))?;
+                bytes += buf.len() as u64;
+                buf.clear();
+            }
+        }
+        out.write_all(&buf).map_err(|e| Error::io(what(), e))?;
+        bytes += buf.len() as u64;
+        out.flush().map_err(|e| Error::io(what(), e))?;
+        Ok((rows, bytes))
+    })?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(what(), e))?;
+    tmp.persist(dest).map_err(|e| Error::io(what(), e.error))?;
+    Ok(CsvExport {
+        path: dest.display().to_string(),
+        rows,
+        bytes,
+    })
+}
