@@ -82,6 +82,12 @@ const COMMANDS: &[&str] = &[
     "list_validation_checks",
     "add_validation_check",
     "remove_validation_check",
+    "browse_tables",
+    "browse_rows",
+    "export_table_csv",
+    "browse_objects",
+    "object_preview",
+    "save_object",
 ];
 
 fn main() {

@@ -120,6 +120,12 @@ macro_rules! specta_builder {
                 commands::drills::list_validation_checks,
                 commands::drills::add_validation_check,
                 commands::drills::remove_validation_check,
+                commands::browse::browse_tables,
+                commands::browse::browse_rows,
+                commands::browse::export_table_csv::<$runtime>,
+                commands::browse::browse_objects,
+                commands::browse::object_preview,
+                commands::browse::save_object::<$runtime>,
             ])
             .events(tauri_specta::collect_events![
                 JobProgress,

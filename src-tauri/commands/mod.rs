@@ -7,6 +7,7 @@
 //! no response or event carries one.
 
 pub mod backups;
+pub mod browse;
 pub mod components;
 pub mod destinations;
 pub mod drills;

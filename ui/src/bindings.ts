@@ -257,6 +257,24 @@ export const commands = {
 	addValidationCheck: (project: string, title: string | null, sql: string, expect: string) => typedError<ValidationCheck, ErrorPayload>(__TAURI_INVOKE("add_validation_check", { project, title, sql, expect })),
 	/**  Remove one of a project's validation queries, by id. */
 	removeValidationCheck: (project: string, id: string) => typedError<ValidationCheck, ErrorPayload>(__TAURI_INVOKE("remove_validation_check", { project, id })),
+	/**
+	 *  The tables of a backup's database: schemas, row counts and sizes as recorded, columns; and
+	 *  whether their rows can be read from this archive (`note` says why not).
+	 */
+	browseTables: (archive: string) => typedError<BrowseTables, ErrorPayload>(__TAURI_INVOKE("browse_tables", { archive })),
+	/**  A page of a table's rows: `limit` rows matching `filter` after the first `offset` of them. */
+	browseRows: (archive: string, schema: string, table: string, offset: number, limit: number, filter: RowFilter) => typedError<RowPage, ErrorPayload>(__TAURI_INVOKE("browse_rows", { archive, schema, table, offset, limit, filter })),
+	/**
+	 *  Ask where to save a table as CSV (as `COPY … TO … (FORMAT csv, HEADER)` writes it), then
+	 *  write it; `null` when the dialog was cancelled.
+	 */
+	exportTableCsv: (archive: string, schema: string, table: string) => typedError<CsvExport | null, ErrorPayload>(__TAURI_INVOKE("export_table_csv", { archive, schema, table })),
+	/**  A page of a backup's storage objects. */
+	browseObjects: (archive: string, query: ObjectQuery) => typedError<ObjectPage, ErrorPayload>(__TAURI_INVOKE("browse_objects", { archive, query })),
+	/**  A preview of one object: the start of a text, or a small image (base64). */
+	objectPreview: (archive: string, bucket: string, key: string) => typedError<ObjectPreview, ErrorPayload>(__TAURI_INVOKE("object_preview", { archive, bucket, key })),
+	/**  Ask where to save one object, then write it (its SHA-256 checked); `null` when cancelled. */
+	saveObject: (archive: string, bucket: string, key: string) => typedError<SavedObject | null, ErrorPayload>(__TAURI_INVOKE("save_object", { archive, bucket, key })),
 };
 
 /** Events */
@@ -427,6 +445,34 @@ export type BackupType = "full" | "database" | "storage" | "config" |
 /**  Storage objects changed since a base backup (`base_backup_id`), plus the full listing. */
 "incremental";
 
+/**  What a backup's database holds, table by table. */
+export type BrowseTables = {
+	backup_id: string,
+	project: string,
+	/**  RFC 3339. */
+	created_at: string,
+	/**  Whether table data can be read from this backup (false: `note` says why). */
+	readable: boolean,
+	/**
+	 *  Why the tables' data cannot be read (a plain SQL dump, an unsupported compression, no
+	 *  database in this backup).
+	 */
+	note: string | null,
+	/**  Schemas that hold tables, sorted. */
+	schemas: string[],
+	/**  Tables with data in the dump, in dump order. */
+	tables: TableInfo[],
+};
+
+/**  A bucket in `storage.json`. */
+export type BucketEntry = {
+	name: string,
+	settings?: BucketSettings | null,
+	/**  Objects of this bucket in the archive (incremental: in its full listing). */
+	objects: number,
+	bytes: number,
+};
+
 /**  What a storage restore did, per bucket. */
 export type BucketOutcome = {
 	bucket: string,
@@ -533,6 +579,12 @@ export type CheckStatus = "passed" | "failed" |
 "not_comparable" | 
 /**  Not run, because an earlier step failed (e.g. no table checks after a failed restore). */
 "skipped";
+
+/**  `column = value`. */
+export type ColumnEquals = {
+	column: string,
+	value: string,
+};
 
 /**  A part of a backup a restore can put back. */
 export type Component = "database" | "storage" | "config";
@@ -657,6 +709,13 @@ export type CopyView = {
 	pending_since: string | null,
 	last_error: string | null,
 	attempts: number,
+};
+
+/**  A table written as CSV. */
+export type CsvExport = {
+	path: string,
+	rows: number,
+	bytes: number,
 };
 
 /**  What the user consented to for the database, and what of it is restored. */
@@ -1508,6 +1567,58 @@ export type NewProjectRequest = {
 	backup_dir: string | null,
 };
 
+/**  One storage object. */
+export type ObjectInfo = {
+	bucket: string,
+	key: string,
+	size: number,
+	content_type: string | null,
+	last_modified: string | null,
+	sha256: string,
+	/**  False when the bytes are in the base backup (an incremental backup's unchanged object). */
+	in_archive: boolean,
+	/**  What a preview would show. */
+	preview: PreviewKind,
+};
+
+/**  A page of a backup's storage objects (from its `storage.json`). */
+export type ObjectPage = {
+	buckets: BucketEntry[],
+	objects: ObjectInfo[],
+	/**  Objects matching the query. */
+	total: number,
+	offset: number,
+	more: boolean,
+};
+
+/**  An object's preview: the first bytes of a text, or a whole (small) image. */
+export type ObjectPreview = {
+	bucket: string,
+	key: string,
+	size: number,
+	content_type: string | null,
+	kind: PreviewKind,
+	/**  `kind` text: the first bytes as text (invalid UTF-8 replaced). */
+	text: string | null,
+	/**  `kind` image: the bytes, base64 (standard alphabet, padded). */
+	image_base64: string | null,
+	/**  Whether `text` is only the start of the object. */
+	truncated: boolean,
+	/**  Why there is nothing to show (`kind` none): too large, not text or image, … */
+	note: string | null,
+};
+
+/**  Which storage objects to list. */
+export type ObjectQuery = {
+	/**  Only this bucket. */
+	bucket?: string | null,
+	/**  Only keys starting with this. */
+	prefix?: string | null,
+	offset?: number,
+	/**  At most this many (0: 100). */
+	limit?: number,
+};
+
 /**
  *  Asks the window to show a project (a click on a job's notification). Event name:
  *  `open-project`.
@@ -1596,6 +1707,9 @@ export type PlainSqlInfo = {
 	/**  How many such statements the file holds in all. */
 	arbitrary_sql_total: number,
 };
+
+/**  How an object can be previewed. */
+export type PreviewKind = "image" | "text" | "none";
 
 /**  A project in the catalog. */
 export type Project = {
@@ -1835,6 +1949,40 @@ export type RoleToCreate = {
 	needs_password: boolean,
 };
 
+/**  Which rows a page shows. Both parts are optional; a row must match every part given. */
+export type RowFilter = {
+	/**  Rows where some value contains this text (case-insensitive). */
+	contains?: string | null,
+	/**  Rows where this column's value is exactly this text (never a NULL). */
+	column_equals?: ColumnEquals | null,
+};
+
+/**  A page of a table's rows. */
+export type RowPage = {
+	schema: string,
+	table: string,
+	/**
+	 *  Column names, in the order of each row's values. Names only: the dump's COPY statement
+	 *  has no types.
+	 */
+	columns: string[],
+	/**
+	 *  Each value as text (COPY's text form: what `psql` shows), `None` for NULL. A value longer
+	 *  than [`MAX_SHOWN_VALUE`] bytes is cut (see `cut_values`).
+	 */
+	rows: ((string | null)[])[],
+	/**  Matching rows skipped before this page. */
+	offset: number,
+	/**  Whether more matching rows follow. */
+	more: boolean,
+	/**  Rows read to make this page (all rows up to its end, matching or not). */
+	scanned: number,
+	/**  The table's row count recorded at backup time. */
+	total_rows: number | null,
+	/**  Whether some value of this page was cut to [`MAX_SHOWN_VALUE`] bytes. */
+	cut_values: boolean,
+};
+
 /**  An S3-compatible bucket (the secret access key is not here: it goes to the keychain). */
 export type S3Target = {
 	/**  `https://s3.eu-central-1.amazonaws.com`, `http://127.0.0.1:9000`. */
@@ -1847,6 +1995,13 @@ export type S3Target = {
 	key_id: string,
 	/**  Path-style addressing (`endpoint/bucket/key`), as MinIO and most self-hosted stores need. */
 	path_style: boolean,
+};
+
+/**  An object saved to a file. */
+export type SavedObject = {
+	path: string,
+	bytes: number,
+	sha256: string,
 };
 
 /**  What a schedule runs. */
@@ -2227,6 +2382,20 @@ export type TableCount = {
 	schema: string,
 	table: string,
 	rows: number,
+};
+
+/**  One table of a backup. */
+export type TableInfo = {
+	schema: string,
+	name: string,
+	/**  Exact row count recorded at backup time (absent for imported dumps). */
+	rows: number | null,
+	/**  Bytes of the table's data in the dump (COPY text), when recorded. */
+	data_bytes: number | null,
+	/**  Column names (from the dump's COPY statement). */
+	columns: string[],
+	/**  Whether its rows can be read here. */
+	readable: boolean,
 };
 
 /**  How the window looks. */

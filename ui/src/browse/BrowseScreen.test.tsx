@@ -12,6 +12,8 @@ function fakeApi(): BrowseApi {
       ok({
         tables: [{ schema: "public", name: "orders", rows: 120, bytes: 4096, unreadable: null }],
         objects: [{ bucket: "docs", key: "a.txt", size: 5, content_type: "text/plain" }],
+        note: null,
+        moreObjects: 0,
       }),
     ),
     rows: vi.fn((_a: string, _s: string, _t: string, offset: number, limit: number, filter: string) => {

@@ -12,7 +12,14 @@ import "../drill/drill.css";
 
 export const PAGE_SIZE = 50;
 
-export type BrowseContents = { tables: TableEntry[]; objects: ObjectEntry[] };
+export type BrowseContents = {
+  tables: TableEntry[];
+  objects: ObjectEntry[];
+  /** Why the tables' rows cannot be read from this backup (null: they can). */
+  note: string | null;
+  /** More objects than listed. */
+  moreObjects: number;
+};
 
 /** What the screen asks of the app (the generated commands; tests pass their own). */
 export type BrowseApi = {
@@ -119,6 +126,11 @@ export function BrowseScreen({ archive, label, api, onBack }: Props) {
           <div className="browse-layout">
             <section className="panel" aria-label="Tables">
               <h3 className="panel-title">Tables</h3>
+              {contents.data.note && (
+                <p className="notice notice-neutral small" data-testid="browse-note">
+                  {contents.data.note}
+                </p>
+              )}
               <TableList
                 tables={contents.data.tables}
                 selected={table ? tableKey(table.schema, table.name) : null}
@@ -152,6 +164,12 @@ export function BrowseScreen({ archive, label, api, onBack }: Props) {
               preview={preview}
               onSave={(o) => void saveWith(() => api.saveObject(archive, o.bucket, o.key))}
             />
+            {contents.data.moreObjects > 0 && (
+              <p className="small muted" data-testid="browse-more-objects">
+                and {contents.data.moreObjects.toLocaleString("en-US")} more (the command line lists them all:{" "}
+                <code>offsite browse</code>)
+              </p>
+            )}
           </section>
         </>
       )}

@@ -5,7 +5,8 @@ import { useEffect, useState } from "react";
 import type { ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 
-export type Column = { name: string; type: string };
+/** A column; its SQL type when the engine knows it. */
+export type Column = { name: string; type: string | null };
 
 export type RowsPage = {
   columns: Column[];
@@ -87,8 +88,9 @@ export function TablePager({ table, state, pageSize, filter, onFilter, onPage, o
               <thead>
                 <tr>
                   {page.columns.map((c) => (
-                    <th key={c.name} title={c.type} data-testid="browse-column">
-                      {c.name} <span className="muted small">{c.type}</span>
+                    <th key={c.name} title={c.type ?? undefined} data-testid="browse-column">
+                      {c.name}
+                      {c.type && <span className="muted small"> {c.type}</span>}
                     </th>
                   ))}
                 </tr>

@@ -11,6 +11,8 @@ import { Settings } from "./Settings";
 import { RestoreWizard } from "../wizard/RestoreWizard";
 import { DrillsScreen } from "../drill/DrillsScreen";
 import { useDrillApi } from "../drill/api";
+import { BrowseScreen } from "../browse/BrowseScreen";
+import { browseApi } from "../browse/api";
 import { DropZone } from "../dropzone/DropZone";
 import { ImportRequestProvider } from "../dropzone/importRequest";
 
@@ -22,7 +24,8 @@ export type Route =
   | { screen: "history" }
   | { screen: "project"; name: string }
   | { screen: "restore"; name: string; path?: string }
-  | { screen: "drills"; name: string };
+  | { screen: "drills"; name: string }
+  | { screen: "browse"; name: string; path: string; label: string };
 
 /** Calls back with the project named by each `open-project` event (a notification was clicked). */
 export type ListenOpenProject = (onOpen: (project: string) => void) => Promise<UnlistenFn>;
@@ -117,6 +120,15 @@ export function Main({
             onRestore={() => setRoute({ screen: "restore", name: route.name })}
             onEdit={() => setRoute({ screen: "edit", name: route.name })}
             onDrills={() => setRoute({ screen: "drills", name: route.name })}
+            onBrowse={(backup) => setRoute({ screen: "browse", name: route.name, path: backup.path, label: backup.label })}
+          />
+        )}
+        {route.screen === "browse" && (
+          <BrowseScreen
+            archive={route.path}
+            label={route.label}
+            api={browseApi}
+            onBack={() => setRoute({ screen: "project", name: route.name })}
           />
         )}
         {route.screen === "drills" && (

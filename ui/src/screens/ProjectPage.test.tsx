@@ -11,7 +11,12 @@ const many = Array.from({ length: 10_000 }, (_, i) => backup(i));
 
 type Extra = Record<string, (args: unknown) => unknown>;
 
-function setup(backups = many, extra: Extra = {}, onDrills?: () => void) {
+function setup(
+  backups = many,
+  extra: Extra = {},
+  onDrills?: () => void,
+  onBrowse?: (b: { path: string; label: string }) => void,
+) {
   const calls: { cmd: string; args: unknown }[] = [];
   mockIPC(
     (cmd, args) => {
@@ -54,7 +59,7 @@ function setup(backups = many, extra: Extra = {}, onDrills?: () => void) {
   );
   render(
     <StoreProvider>
-      <ProjectPage name="shop" onBack={vi.fn()} {...(onDrills ? { onDrills } : {})} />
+      <ProjectPage name="shop" onBack={vi.fn()} {...(onDrills ? { onDrills } : {})} {...(onBrowse ? { onBrowse } : {})} />
     </StoreProvider>,
   );
   return calls;
@@ -66,6 +71,16 @@ describe("ProjectPage", () => {
     setup(many.slice(0, 2), {}, onDrills);
     fireEvent.click(await screen.findByTestId("open-drills"));
     expect(onDrills).toHaveBeenCalledTimes(1);
+  });
+
+  it("looks inside the selected backup", async () => {
+    const onBrowse = vi.fn();
+    setup(many.slice(0, 2), {}, undefined, onBrowse);
+    const look = await screen.findByTestId("browse-selected");
+    expect(look).toBeDisabled();
+    fireEvent.click((await screen.findAllByTestId("backups-row"))[1]!);
+    fireEvent.click(look);
+    expect(onBrowse).toHaveBeenCalledWith(expect.objectContaining({ path: many[1]!.path }));
   });
 
   it("lists 10,000 backups through a window of rows", async () => {

@@ -74,9 +74,11 @@ type Props = {
   onEdit?: () => void;
   /** Open the project's restore drills (absent: no button). */
   onDrills?: () => void;
+  /** Look inside a backup (absent: no button). */
+  onBrowse?: (backup: { path: string; label: string }) => void;
 };
 
-export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills }: Props) {
+export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrowse }: Props) {
   const project = useProject(name);
   const backupList = useBackups(name);
   const load = useMemo(() => combine(project, backupList), [project, backupList]);
@@ -274,6 +276,18 @@ export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills }: Props
             Backups <span className="muted small" data-testid="backup-count">{backups.length}</span>
           </h2>
           <span className="spacer" />
+          {onBrowse && (
+            <button
+              type="button"
+              className="btn btn-small"
+              onClick={() => current && onBrowse({ path: current.path, label: `${name} · ${formatTime(current.created_at)}` })}
+              disabled={!current || current.status === "missing"}
+              title={current ? "See its tables, rows and storage objects without restoring it" : "Select a backup"}
+              data-testid="browse-selected"
+            >
+              Look inside
+            </button>
+          )}
           <button
             type="button"
             className="btn btn-small"
