@@ -59,8 +59,12 @@ describe("a restore drill in the app", () => {
     if (outcome !== "report") await app.screenshot("02-drill-not-run");
     assert.equal(outcome, "report");
     assert.equal(await $("drill-report").getAttribute("data-verdict"), "passed");
-    const checks = await app.browser.$$(byTestId("drill-check"));
-    const ids = await Promise.all(checks.map((c) => c.getAttribute("data-check")));
+    const checks = [];
+    const ids = [];
+    for (const c of await app.browser.$$(byTestId("drill-check"))) {
+      checks.push(c);
+      ids.push(await c.getAttribute("data-check"));
+    }
     assert.ok(ids.includes("table:public.orders"), `checks: ${ids.join(", ")}`);
     assert.ok(ids.includes("table:public.customers"), `checks: ${ids.join(", ")}`);
     for (const c of checks) assert.notEqual(await c.getAttribute("data-status"), "failed");
@@ -72,7 +76,8 @@ describe("a restore drill in the app", () => {
     });
     await $("drill-report").scrollIntoView({ block: "start" });
     await app.screenshot("01-drill-report-passed");
-    const rows = await app.browser.$$(byTestId("drill-row"));
+    const rows = [];
+    for (const r of await app.browser.$$(byTestId("drill-row"))) rows.push(r);
     assert.equal(rows.length, 1);
     assert.equal(await rows[0].getAttribute("data-verdict"), "passed");
 
