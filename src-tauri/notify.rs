@@ -98,6 +98,7 @@ fn what(kind: JobKind, label: &str) -> String {
         JobKind::Pull => format!("Pull of {label}"),
         JobKind::Sync => format!("Copies of {label}"),
         JobKind::FetchCopy => format!("Fetching a copy of {label}"),
+        JobKind::Drill => format!("Restore drill of {label}"),
     }
 }
 

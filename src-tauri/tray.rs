@@ -407,6 +407,8 @@ mod tests {
                 job_id: None,
             }),
             backup_count: u32::from(last_backup_at.is_some()),
+            last_drill: None,
+            last_passed_drill: None,
         }
     }
 

@@ -9,6 +9,7 @@ mod components_cmd;
 mod destination_cmd;
 #[cfg(test)]
 mod docs_examples;
+mod drill_cmd;
 mod encryption_cmd;
 #[cfg(test)]
 mod help_examples;
@@ -49,7 +50,7 @@ static LONG_VERSION: LazyLock<String> = LazyLock::new(|| offsite_core::version_i
     after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com/shop --password-stdin\n  \
 offsite backup shop\n  offsite backups shop --json\n\n\
 Exit codes and error codes: see docs/cli.md (0 ok, 1 failure, 2 bad input, 3 connection, \
-4 integrity, 5 needs consent, 6 overdue, 7 permission, 8 wrong key, 130 cancelled)."
+4 integrity, 5 needs consent, 6 overdue, 7 permission, 8 wrong key, 9 drill failed, 130 cancelled)."
 )]
 struct Cli {
     /// Data folder (catalog, default backup folder). Default: the platform's app-data folder.
@@ -180,6 +181,10 @@ enum Command {
         after_help = "Examples:\n  offsite restore shop.tar.gz --to postgres://postgres@localhost/shop_copy --dry-run\n  offsite restore shop.tar.gz --to shop --replace\n  offsite restore shop.tar.gz --to shop --table public.orders --into-schema yesterday\n  offsite restore shop.tar.gz --to shop --components storage --storage-to /tmp/files"
     )]
     Restore(restore_cmd::RestoreArgs),
+    /// Prove a backup restores: restore it into a throwaway PostgreSQL cluster (or a scratch
+    /// server), check it, and write a report; prints the report's path (exit 0 passed, 9
+    /// failed). Also `drill list NAME`, `drill show ID`.
+    Drill(drill_cmd::DrillArgs),
     /// Set, list, show, pause or clear a project's backup and verify schedules.
     #[command(subcommand)]
     #[command(
@@ -448,6 +453,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             return remote_cmd::pull(&engine, &name, out, job("pulling")).await
         }
         Command::Backups { name } => out.backups(&engine.backup_list(&name).await?),
+        Command::Drill(args) => {
+            return drill_cmd::run(&engine, args, out, job("drilling")).await;
+        }
         Command::Forget(args) => return history_cmd::forget(&engine, args, out).await,
         Command::History(args) => return history_cmd::history(&engine, args, out).await,
         Command::Verify {

@@ -103,6 +103,8 @@ impl Engine {
             inputs: config.inputs,
         };
         ops::runner::fail_interrupted_jobs(&engine).await?;
+        // A drill killed on the way left its throwaway cluster running: stop and remove it.
+        ops::drill::sweep_clusters(&engine).await;
         Ok(engine)
     }
 
@@ -425,6 +427,24 @@ impl Engine {
         let mut keys: Vec<crate::crypto::UserKey> = key.into_iter().collect();
         keys.extend(ops::encrypted_read::project_keys_of_archive(self, path).await?);
         Ok(crate::archive::unlock(path, keys))
+    }
+    /// Run a restore drill as one job: restore a backup into a throwaway cluster (or a scratch
+    /// server), prove it, write and record the report. The report's verdict says whether it
+    /// passed; `Err` only when it could not be run.
+    pub async fn drill(
+        &self,
+        opts: ops::drill::DrillOptions,
+        start: JobStart,
+    ) -> Result<ops::drill::DrillOutcome> {
+        ops::drill::run(self, opts, start).await
+    }
+    /// A project's drills, newest first.
+    pub async fn drills(&self, project: &str) -> Result<Vec<crate::catalog::DrillRecord>> {
+        ops::drill::list(self, project).await
+    }
+    /// One drill (with its report) by id.
+    pub async fn drill_record(&self, id: &str) -> Result<crate::catalog::DrillRecord> {
+        ops::drill::record(self, id).await
     }
     /// Verify an archive; if the catalog knows it, record the result there (a job).
     pub async fn verify(&self, opts: VerifyOptions, start: JobStart) -> Result<VerifyOutcome> {

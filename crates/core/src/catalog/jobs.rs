@@ -32,6 +32,9 @@ text_enum! {
         Sync = "sync",
         /// A copy of a backup fetched back from a destination as its local archive.
         FetchCopy = "fetch_copy",
+        /// A restore drill: the backup restored into a throwaway cluster or scratch server
+        /// and checked (issue 26).
+        Drill = "drill",
     }
 }
 
@@ -650,6 +653,7 @@ mod tests {
             JobKind::Pull,
             JobKind::Sync,
             JobKind::FetchCopy,
+            JobKind::Drill,
         ] {
             assert_eq!(JobKind::parse(k.as_str()), Some(k));
         }

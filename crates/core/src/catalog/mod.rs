@@ -52,6 +52,7 @@ mod components;
 mod copies;
 mod dest_copies;
 mod destinations;
+mod drills;
 mod encryption;
 mod jobs;
 mod projects;
@@ -75,6 +76,7 @@ pub use dest_copies::CopyTarget;
 pub use destinations::{
     location_of, DestinationKind, DestinationRecord, DestinationSpec, S3Target,
 };
+pub use drills::{DrillRecord, DrillSummary};
 pub use encryption::EncryptionRow;
 pub use jobs::{
     new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,

@@ -7,6 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod cluster;
+pub(crate) mod run;
+pub mod scratch;
+pub(crate) mod storage_config;
+pub(crate) mod sweep;
 pub mod expect;
 pub mod queries;
 

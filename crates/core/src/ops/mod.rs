@@ -13,6 +13,7 @@
 //! | `verify`     | verify an archive (and record the result)                            |
 //! | `restore`    | the restore job: one plan, then database, storage, configuration      |
 //! | `import`     | import a file as a backup of a project                                |
+//! | `drill`      | restore drills: run one (a job), list them, read one back             |
 //! | `delete`     | delete a backup (and its file, when it is still that backup)          |
 //! | `destinations` | a project's destinations: add (checked), list, remove, test        |
 //! | `copy_out`   | copies to destinations after a backup, pending ones, `sync` + retention |
@@ -36,6 +37,7 @@ pub mod copies_view;
 pub mod copy_out;
 pub mod delete;
 pub mod destinations;
+pub mod drill;
 pub mod due_loop;
 pub(crate) mod encrypted_read;
 pub mod encryption;

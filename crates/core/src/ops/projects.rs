@@ -156,6 +156,13 @@ pub struct ProjectSummary {
     pub last_backup: Option<BackupRecord>,
     /// How many backups the catalog records.
     pub backup_count: u32,
+    /// The newest restore drill (when, verdict, RTO), if any.
+    #[serde(default)]
+    pub last_drill: Option<crate::catalog::DrillSummary>,
+    /// The newest drill that passed: "proven restorable 3 days ago · RTO 4 min" (`None`:
+    /// never proven).
+    #[serde(default)]
+    pub last_passed_drill: Option<crate::catalog::DrillSummary>,
 }
 
 /// A non-empty password.
@@ -343,7 +350,10 @@ async fn test_spec(
 /// full for a card).
 pub(crate) async fn summary(engine: &Engine, project: Project) -> Result<ProjectSummary> {
     let (count, last_backup) = engine.catalog.backup_summary(&project.id).await?;
+    let (last_drill, last_passed_drill) = engine.catalog.last_drills(&project.id).await?;
     Ok(ProjectSummary {
+        last_drill,
+        last_passed_drill,
         backup_count: u32::try_from(count).unwrap_or(u32::MAX),
         last_backup,
         project,

@@ -125,6 +125,7 @@ fn plan(
     zone: &Zone,
     now: OffsetDateTime,
     backups: &[BackupRecord],
+    proven: Option<&str>,
 ) -> Result<Vec<Decision>> {
     let candidates = backups
         .iter()
@@ -137,9 +138,23 @@ fn plan(
         })
         .collect::<Result<Vec<_>>>()?;
     let mut decisions = decide(policy, zone, now, &candidates);
+    keep_proven(&mut decisions, proven);
     keep_bases(&mut decisions, backups);
     Ok(decisions)
 }
+
+/// The backup of the newest passed restore drill is kept whatever the policy says: it is the
+/// one backup proven to restore.
+fn keep_proven(decisions: &mut [Decision], proven: Option<&str>) {
+    let Some(proven) = proven else { return };
+    for d in decisions.iter_mut().filter(|d| d.id == proven) {
+        d.keep = true;
+        d.reasons.push(PROVEN_REASON.to_string());
+    }
+}
+
+/// Why the newest passed drill's backup is kept.
+pub const PROVEN_REASON: &str = "newest passed drill";
 
 /// The backup id an archive's manifest carries, and the base it builds on (incrementals).
 fn ids_of(b: &BackupRecord) -> (Option<String>, Option<String>) {
@@ -242,7 +257,17 @@ pub(crate) async fn run(
     let record = engine.catalog.retention(&project.id).await?;
     let (policy, zone) = policy_of(record.as_ref())?;
     let backups = local_backups(engine, &project).await?;
-    let decisions = plan(&policy, &zone, engine.clock.now(), &backups)?;
+    let proven = engine
+        .catalog
+        .newest_passed_drill_backup(&project.id)
+        .await?;
+    let decisions = plan(
+        &policy,
+        &zone,
+        engine.clock.now(),
+        &backups,
+        proven.as_deref(),
+    )?;
     let preview = outcome_of(&project, true, &policy, &zone, &decisions, &backups);
     if opts.dry_run || preview.removed.is_empty() {
         return Ok(PruneOutcome {
@@ -262,7 +287,17 @@ pub(crate) async fn run(
             // Decide again under the lock: the list may have changed meanwhile.
             let backups = local_backups(engine, project).await?;
             let elsewhere = copied_elsewhere(engine, project).await?;
-            let decisions = plan(policy, zone, engine.clock.now(), &backups)?;
+            let proven = engine
+                .catalog
+                .newest_passed_drill_backup(&project.id)
+                .await?;
+            let decisions = plan(
+                policy,
+                zone,
+                engine.clock.now(),
+                &backups,
+                proven.as_deref(),
+            )?;
             let mut out = outcome_of(project, false, policy, zone, &decisions, &backups);
             let by_id: HashMap<&str, &BackupRecord> =
                 backups.iter().map(|b| (b.id.as_str(), b)).collect();
@@ -363,6 +398,14 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
             );
         }
     }
+    // The newest passed drill's backup stays (see `keep_proven`).
+    let proven = engine
+        .catalog
+        .newest_passed_drill_backup(&project.id)
+        .await?;
+    if let Some(p) = &proven {
+        out.remove(p);
+    }
     candidates.retain(|c| !out.contains_key(&c.id));
     // The backup schedule's future runs, each a new (good) backup followed by retention.
     let schedule = engine
@@ -401,7 +444,7 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
                 let decisions = decide(&policy, &zone, at, &candidates);
                 let gone: std::collections::HashSet<String> = decisions
                     .into_iter()
-                    .filter(|d| !d.keep)
+                    .filter(|d| !d.keep && proven.as_deref() != Some(d.id.as_str()))
                     .map(|d| d.id)
                     .collect();
                 for id in &gone {

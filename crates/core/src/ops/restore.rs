@@ -181,8 +181,8 @@ pub(crate) async fn run(
         project.as_ref(),
         start,
         |_| None,
-        |job| async {
-            execute(&r, job)
+        |job| async move {
+            execute(&r, &job)
                 .await
                 .map_err(|e| password_hint(engine, &r, e))
         },
@@ -191,10 +191,23 @@ pub(crate) async fn run(
     Ok(RestoreOutcome { job_id, report })
 }
 
+/// Restore `req` inside a job already running (a drill's): resolved and executed as
+/// [`run`] does, without a job (or project lock) of its own.
+pub(crate) async fn run_within(
+    engine: &Engine,
+    req: RestoreRequest,
+    job: &RunningJob,
+) -> Result<RestoreReport> {
+    let r = resolve(engine, &req).await?;
+    execute(&r, job)
+        .await
+        .map_err(|e| password_hint(engine, &r, e))
+}
+
 /// The job's body: refuse on the storage's and configuration's blockers before anything is
 /// changed, then restore each component in turn (the database plans and refuses on its own
 /// blockers before it changes anything).
-async fn execute(r: &Resolved, job: RunningJob) -> Result<RestoreReport> {
+async fn execute(r: &Resolved, job: &RunningJob) -> Result<RestoreReport> {
     let started = Instant::now();
     let mut report = RestoreReport {
         archive: r.archive.clone(),

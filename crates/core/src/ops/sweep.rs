@@ -19,8 +19,11 @@ pub(crate) async fn sweep(engine: &Engine) -> Result<Vec<PathBuf>> {
     dirs.insert(engine.data_dir.join("safety-backups"));
     dirs.insert(engine.decrypt_dir());
     let dirs: Vec<PathBuf> = dirs.into_iter().collect();
+    let data_dir = engine.data_dir.clone();
     tokio::task::spawn_blocking(move || {
         let mut removed = finished;
+        // Throwaway clusters of drills whose process is gone (stopped, then removed).
+        removed.extend(crate::drill::sweep::sweep(&data_dir));
         for d in dirs {
             match crate::tempfiles::sweep(&d) {
                 Ok(r) => removed.extend(r),

@@ -1,0 +1,190 @@
+//! `offsite drill NAME` (restore a backup into a throwaway cluster or a scratch server and prove
+//! it; prints the report's path and its checks; exit 0 passed, 9 failed), `offsite drill list
+//! NAME`, `offsite drill show ID`.
+
+use crate::output::Out;
+use clap::{Args, Subcommand};
+use offsite_core::catalog::DrillRecord;
+use offsite_core::drill::{CheckStatus, DrillCheck, DrillReport, Verdict};
+use offsite_core::ops::drill::DrillOptions;
+use offsite_core::{Engine, Error, JobStart, Result};
+use serde_json::json;
+
+/// The exit code of a drill that ran and failed a check (8 is `wrong_key`'s).
+pub const DRILL_FAILED: u8 = 9;
+
+#[derive(Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Examples:\n  offsite drill shop\n  offsite drill shop --backup latest --json\n  \
+offsite drill shop --server postgres://drill@localhost:5432/postgres\n  offsite drill list shop\n  \
+offsite drill show 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10"
+)]
+pub struct DrillArgs {
+    #[command(subcommand)]
+    pub cmd: Option<DrillCmd>,
+    /// The project whose backup to drill (see `offsite project list`).
+    #[arg(required = true)]
+    pub name: Option<String>,
+    /// The backup to drill: its id (or a unique start of one) or `latest`. Default: the
+    /// project's newest good backup with a database.
+    #[arg(long, value_name = "ID")]
+    pub backup: Option<String>,
+    /// Restore into a scratch server you name instead of a throwaway cluster: Offsite creates
+    /// `offsite_drill_<id>` there and drops it afterwards (the role needs CREATEDB).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum DrillCmd {
+    /// A project's drills, newest first.
+    #[command(
+        after_help = "Examples:\n  offsite drill list shop\n  offsite drill list shop --json"
+    )]
+    List {
+        /// The project.
+        name: String,
+    },
+    /// One drill's report: every check with what was expected and found.
+    #[command(
+        after_help = "Examples:\n  offsite drill show 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10\n  offsite drill show 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10 --json"
+    )]
+    Show {
+        /// The drill's id (see `offsite drill list NAME`).
+        id: String,
+    },
+}
+
+pub async fn run(engine: &Engine, args: DrillArgs, out: &Out, start: JobStart) -> Result<u8> {
+    match args.cmd {
+        Some(DrillCmd::List { name }) => {
+            let drills = engine.drills(&name).await?;
+            list(out, &drills);
+            Ok(0)
+        }
+        Some(DrillCmd::Show { id }) => {
+            let d = engine.drill_record(&id).await?;
+            if out.json() {
+                out.emit(&json!({ "drill": d }));
+            } else {
+                if let Some(p) = &d.report_path {
+                    println!("report:   {p}");
+                }
+                report(&d.report);
+            }
+            Ok(if d.verdict == Verdict::Passed {
+                0
+            } else {
+                DRILL_FAILED
+            })
+        }
+        None => {
+            let name = args
+                .name
+                .ok_or_else(|| Error::invalid("name the project to drill"))?;
+            if let Some(url) = &args.server {
+                crate::warn_password_in_url("--server", url);
+            }
+            let opts = DrillOptions {
+                project: name,
+                backup: args.backup,
+                server: args.server,
+            };
+            let outcome = engine.drill(opts, start).await?;
+            if out.json() {
+                out.emit(&json!({
+                    "drill_id": outcome.report.drill_id,
+                    "job_id": outcome.job_id,
+                    "verdict": outcome.report.verdict,
+                    "report_path": outcome.report_path,
+                    "report": outcome.report,
+                }));
+            } else {
+                println!("{}", outcome.report_path.display());
+                report(&outcome.report);
+            }
+            Ok(match outcome.report.verdict {
+                Verdict::Passed => 0,
+                Verdict::Failed => DRILL_FAILED,
+            })
+        }
+    }
+}
+
+fn list(out: &Out, drills: &[DrillRecord]) {
+    if out.json() {
+        let rows: Vec<_> = drills
+            .iter()
+            .map(offsite_core::catalog::DrillSummary::from)
+            .collect();
+        out.emit(&json!({ "drills": rows }));
+        return;
+    }
+    if drills.is_empty() {
+        println!("no drills yet");
+        return;
+    }
+    for d in drills {
+        println!(
+            "{}  {}  {:<6}  RTO {:>6.1} s  backup {}{}",
+            d.id,
+            d.started_at,
+            verdict_word(d.verdict),
+            d.rto_seconds,
+            d.backup_id,
+            d.failed_check_title
+                .as_deref()
+                .map(|t| format!("  failed: {t}"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Passed => "passed",
+        Verdict::Failed => "FAILED",
+    }
+}
+
+/// The report for people: the verdict, then one line per check.
+fn report(r: &DrillReport) {
+    println!(
+        "drill {}: {} (project {}, backup {}, {} on {}, RTO {:.1} s)",
+        r.drill_id,
+        verdict_word(r.verdict),
+        r.project,
+        r.backup_id,
+        r.target.kind,
+        r.target.server_version,
+        r.rto_seconds
+    );
+    for c in &r.checks {
+        check_line(c);
+    }
+}
+
+fn check_line(c: &DrillCheck) {
+    let mark = match c.status {
+        CheckStatus::Passed => "ok  ",
+        CheckStatus::Failed => "FAIL",
+        CheckStatus::NotComparable => "n/c ",
+        CheckStatus::Skipped => "skip",
+    };
+    println!("  {mark} {:<28} {}", c.id, c.title);
+    if c.status == CheckStatus::Failed {
+        if let Some(e) = &c.expected {
+            println!("         expected: {e}");
+        }
+        if let Some(a) = &c.actual {
+            println!("         found:    {a}");
+        }
+    }
+    if let Some(d) = &c.detail {
+        if c.status != CheckStatus::Passed {
+            println!("         {d}");
+        }
+    }
+}

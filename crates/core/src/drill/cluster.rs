@@ -1,0 +1,553 @@
+//! A private throwaway PostgreSQL cluster Offsite starts itself for a drill: server binaries
+//! found on this machine (as `pg_dump` is found, see [`crate::postgres::tools`]) with a major
+//! version ≥ the backup's server, `initdb` into a private folder (0700), a Unix socket in that
+//! folder and no TCP at all, stopped and removed afterwards whatever happens ([`Drop`] and
+//! [`ThrowawayCluster::stop`]); a drill killed on the way leaves an owner file that the next
+//! engine start finds and sweeps ([`super::sweep`]).
+//!
+//! `initdb` refuses to run as root: as root the server binaries run as the `postgres` OS user
+//! (the one the distribution packages create), or the error says what to do.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::postgres::conn::{ConnSpec, TlsMode};
+use crate::postgres::tools::{candidate_dirs, parse_version};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const EXE: &str = if cfg!(windows) { ".exe" } else { "" };
+/// The bootstrap superuser of a throwaway cluster.
+pub const SUPERUSER: &str = "postgres";
+/// The port number in the socket's name (no TCP: nothing listens on it).
+const PORT: u16 = 5432;
+/// The OS user server binaries run as when Offsite runs as root.
+const OS_USER: &str = "postgres";
+/// Where the owner files of running throwaway clusters are, under the data folder.
+pub const CLUSTERS_DIR: &str = "drill-clusters";
+
+/// A folder holding `initdb`, `pg_ctl` and `postgres` of one version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerBins {
+    pub dir: PathBuf,
+    /// First line of `postgres --version`.
+    pub version_line: String,
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl ServerBins {
+    fn bin(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}{EXE}"))
+    }
+}
+
+/// Every folder with server binaries: the configured pg_bin folder first, then `PATH` and the
+/// usual install locations (Debian/Ubuntu, RHEL, Homebrew, Postgres.app, MacPorts, EDB).
+pub fn discover_server_bins(configured: Option<&Path>) -> Vec<ServerBins> {
+    let mut dirs: Vec<PathBuf> = configured
+        .map(|c| candidate_dirs(Some(c)))
+        .unwrap_or_default();
+    dirs.extend(candidate_dirs(None));
+    if !cfg!(windows) {
+        // Homebrew's postgresql@N keeps the server binaries beside the client ones; the
+        // unversioned formula links them into the prefix's bin (on PATH or not).
+        dirs.extend(
+            [
+                "/opt/homebrew/bin",
+                "/usr/local/bin",
+                "/usr/local/pgsql/bin",
+            ]
+            .iter()
+            .map(PathBuf::from),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    let mut found = Vec::new();
+    for dir in dirs {
+        let postgres = dir.join(format!("postgres{EXE}"));
+        if !postgres.is_file()
+            || !dir.join(format!("initdb{EXE}")).is_file()
+            || !dir.join(format!("pg_ctl{EXE}")).is_file()
+        {
+            continue;
+        }
+        let canonical = std::fs::canonicalize(&postgres).unwrap_or(postgres.clone());
+        if !seen.insert(canonical) {
+            continue;
+        }
+        let Ok(out) = Command::new(&postgres).arg("--version").output() else {
+            continue;
+        };
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        if let Some((major, minor)) = parse_version(&line) {
+            found.push(ServerBins {
+                dir,
+                version_line: line,
+                major,
+                minor,
+            });
+        }
+    }
+    found
+}
+
+/// The server binaries for a backup of a `min_major` server: the same major if present, else
+/// the closest newer one. None: `tool_missing` saying what to install.
+pub fn choose_server_bins(found: &[ServerBins], min_major: u32) -> Result<ServerBins> {
+    let best = found
+        .iter()
+        .filter(|b| b.major >= min_major)
+        .min_by_key(|b| (b.major, std::cmp::Reverse(b.minor)));
+    if let Some(b) = best {
+        return Ok(b.clone());
+    }
+    let message = match found.iter().map(|b| b.major).max() {
+        Some(newest) => format!(
+            "the PostgreSQL server binaries found are version {newest}; a drill of a PostgreSQL {min_major} backup needs {min_major} or newer"
+        ),
+        None => "no PostgreSQL server binaries (initdb, pg_ctl, postgres) found for the drill's throwaway cluster".to_string(),
+    };
+    Err(Error::new(ErrorKind::ToolMissing, message).with_hint(format!(
+        "{}; or drill into a scratch server you name (offsite drill NAME --server URL). See docs/drills.md",
+        server_install_hint(min_major)
+    )))
+}
+
+/// What to install for the server binaries, on this platform.
+pub fn server_install_hint(major: u32) -> String {
+    if cfg!(target_os = "macos") {
+        format!("install the PostgreSQL {major} server: `brew install postgresql@{major}` or Postgres.app")
+    } else if cfg!(windows) {
+        format!("install PostgreSQL {major} with the EDB installer (the \"PostgreSQL Server\" component; the service need not run)")
+    } else {
+        format!("install the PostgreSQL {major} server binaries (Debian/Ubuntu: `sudo apt install postgresql-{major}`, from apt.postgresql.org if your release lacks it; Fedora/RHEL: `postgresql{major}-server`)")
+    }
+}
+
+/// The owner file of a running throwaway cluster (under `<data>/drill-clusters/`): JSON, held
+/// locked by the drill's process while the cluster lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OwnerFile {
+    pub pid: u32,
+    /// The cluster's private folder (data, socket, log).
+    pub root: PathBuf,
+    /// The server binaries' folder (its `pg_ctl` stops a leftover server).
+    pub bin_dir: PathBuf,
+}
+
+/// A running throwaway cluster. Stop it with [`ThrowawayCluster::stop`]; dropping it stops it
+/// too.
+pub struct ThrowawayCluster {
+    bins: ServerBins,
+    root: PathBuf,
+    owner_path: PathBuf,
+    /// Held (locked) while the cluster lives: the sweep leaves a locked owner file alone.
+    owner_lock: Option<File>,
+    run_as: Option<(u32, u32)>,
+    stopped: bool,
+}
+
+impl std::fmt::Debug for ThrowawayCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThrowawayCluster")
+            .field("root", &self.root)
+            .field("bins", &self.bins.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ThrowawayCluster {
+    /// `initdb` a private cluster for a drill `drill_id` and start it (blocking: run on a
+    /// blocking thread). `data_dir`: the engine's data folder.
+    pub fn start(data_dir: &Path, drill_id: &str, bins: ServerBins) -> Result<ThrowawayCluster> {
+        let run_as = server_os_user()?;
+        let clusters = data_dir.join(CLUSTERS_DIR);
+        crate::private_fs::create_dir_all(&clusters)
+            .map_err(|e| Error::io(format!("creating {}", clusters.display()), e))?;
+        let base = pick_base(&clusters, run_as);
+        let root = crate::private_fs::tempdir_in(&base, "offsite-drill-")
+            .map_err(|e| Error::io(format!("creating a folder in {}", base.display()), e))?
+            .keep();
+        let owner_path = clusters.join(format!("{drill_id}.owner"));
+        let owner = OwnerFile {
+            pid: std::process::id(),
+            root: root.clone(),
+            bin_dir: bins.dir.clone(),
+        };
+        let lock = write_owner(&owner_path, &owner);
+        let mut cluster = ThrowawayCluster {
+            bins,
+            root,
+            owner_path,
+            owner_lock: None,
+            run_as,
+            stopped: false,
+        };
+        // From here on, Drop stops and removes whatever was made.
+        cluster.owner_lock = Some(lock?);
+        if let Some((uid, gid)) = run_as {
+            std::os::unix::fs::chown(&cluster.root, Some(uid), Some(gid)).map_err(|e| {
+                Error::io(
+                    format!("handing {} to the postgres user", cluster.root.display()),
+                    e,
+                )
+            })?;
+        }
+        cluster.initdb()?;
+        cluster.start_server()?;
+        Ok(cluster)
+    }
+
+    /// The server's binaries.
+    pub fn bins(&self) -> &ServerBins {
+        &self.bins
+    }
+
+    /// The private folder (data, socket, log).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A connection to `database` over the private socket (no password: local trust, and only
+    /// this OS user — or root through the `postgres` user — can open the folder).
+    pub fn spec(&self, database: &str) -> ConnSpec {
+        ConnSpec {
+            host: self.root.display().to_string(),
+            port: PORT,
+            user: SUPERUSER.into(),
+            database: database.into(),
+            tls: TlsMode::Disable,
+            ca_file: None,
+        }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    fn server_cmd(&self, name: &str) -> Command {
+        let mut cmd = Command::new(self.bins.bin(name));
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("PG") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.current_dir(&self.root).stdin(Stdio::null());
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            if let Some((uid, gid)) = self.run_as {
+                cmd.uid(uid).gid(gid);
+            }
+            // Its own process group: a Ctrl-C in the terminal goes to Offsite, which stops it.
+            cmd.process_group(0);
+        }
+        cmd
+    }
+
+    fn initdb(&self) -> Result<()> {
+        let out = self
+            .server_cmd("initdb")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .arg("--locale=C")
+            .output()
+            .map_err(|e| Error::io("running initdb", e))?;
+        if !out.status.success() {
+            return Err(Error::new(
+                ErrorKind::ToolFailed,
+                format!(
+                    "initdb of the drill's throwaway cluster failed: {}",
+                    tail(&out.stderr)
+                ),
+            ));
+        }
+        let socket = self.root.display().to_string().replace('\'', "''");
+        let conf = format!(
+            "\n# --- offsite drill: private, socket only ---\n\
+             listen_addresses = ''\n\
+             unix_socket_directories = '{socket}'\n\
+             unix_socket_permissions = 0700\n\
+             port = {PORT}\n\
+             fsync = off\n\
+             synchronous_commit = off\n\
+             full_page_writes = off\n\
+             max_connections = 20\n\
+             log_timezone = 'UTC'\n"
+        );
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.data().join("postgresql.conf"))
+            .map_err(|e| Error::io("opening the drill cluster's postgresql.conf", e))?;
+        f.write_all(conf.as_bytes())
+            .map_err(|e| Error::io("writing the drill cluster's postgresql.conf", e))
+    }
+
+    fn start_server(&self) -> Result<()> {
+        let out = self
+            .server_cmd("pg_ctl")
+            .args(["start", "-w", "-t", "120", "-s", "-D"])
+            .arg(self.data())
+            .arg("-l")
+            .arg(self.root.join("server.log"))
+            .stdout(Stdio::null())
+            .output()
+            .map_err(|e| Error::io("running pg_ctl start", e))?;
+        if !out.status.success() {
+            let log = std::fs::read(self.root.join("server.log")).unwrap_or_default();
+            return Err(Error::new(
+                ErrorKind::ToolFailed,
+                format!(
+                    "starting the drill's throwaway cluster failed: {} {}",
+                    tail(&out.stderr),
+                    tail(&log)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Stop the server and remove its folder and owner file.
+    pub fn stop(mut self) -> Result<()> {
+        self.cleanup()
+    }
+
+    fn cleanup(&mut self) -> Result<()> {
+        if self.stopped {
+            return Ok(());
+        }
+        self.stopped = true;
+        stop_and_remove(&self.root, &self.bins.dir, self.run_as);
+        let _ = std::fs::remove_file(&self.owner_path);
+        self.owner_lock = None;
+        if self.root.exists() {
+            return Err(Error::new(
+                ErrorKind::Io,
+                format!(
+                    "could not remove the drill's cluster folder {}",
+                    self.root.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ThrowawayCluster {
+    fn drop(&mut self) {
+        if let Err(e) = self.cleanup() {
+            tracing::warn!("{e}");
+        }
+    }
+}
+
+/// Stop the server of a cluster folder (`pg_ctl stop -m immediate`, else kill its postmaster)
+/// and remove the folder.
+pub(crate) fn stop_and_remove(root: &Path, bin_dir: &Path, run_as: Option<(u32, u32)>) {
+    let data = root.join("data");
+    if data.join("postmaster.pid").exists() {
+        let mut cmd = Command::new(bin_dir.join(format!("pg_ctl{EXE}")));
+        cmd.args(["stop", "-w", "-t", "60", "-m", "immediate", "-D"])
+            .arg(&data)
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            if let Some((uid, gid)) = run_as {
+                cmd.uid(uid).gid(gid);
+            }
+        }
+        let stopped = cmd.status().map(|s| s.success()).unwrap_or(false);
+        if !stopped {
+            kill_postmaster(&data);
+        }
+    }
+    let _ = std::fs::remove_dir_all(root);
+}
+
+/// Kill the postmaster named in `data/postmaster.pid` when it is a process running on that data
+/// folder (Linux: its command line names the folder; elsewhere: trusted as written).
+fn kill_postmaster(data: &Path) {
+    let Ok(text) = std::fs::read_to_string(data.join("postmaster.pid")) else {
+        return;
+    };
+    let Some(pid) = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    else {
+        return;
+    };
+    let data_line = text.lines().nth(1).unwrap_or_default();
+    if pid <= 1 || data_line.trim() != data.display().to_string() {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: plain syscalls.
+        unsafe { libc::kill(pid, libc::SIGQUIT) };
+        for _ in 0..50 {
+            if unsafe { libc::kill(pid, 0) } != 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+fn write_owner(path: &Path, owner: &OwnerFile) -> Result<File> {
+    use std::io::Write;
+    let mut f = crate::private_fs::open_options()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+    f.try_lock()
+        .map_err(|_| Error::internal(format!("{} is locked", path.display())))?;
+    let json = serde_json::to_vec(owner).map_err(|e| Error::internal(e.to_string()))?;
+    f.write_all(&json)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    Ok(f)
+}
+
+/// The folder the cluster's private folder goes in: under the data folder, unless the socket
+/// path would be too long for a Unix socket or (as root) the `postgres` user cannot reach it;
+/// then the system's temporary folder (the owner file under the data folder still names it).
+fn pick_base(clusters: &Path, run_as: Option<(u32, u32)>) -> PathBuf {
+    // "/offsite-drill-XXXXXX/.s.PGSQL.5432" must fit in sun_path (104 bytes on macOS).
+    let fits = |p: &Path| p.as_os_str().len() + 40 < 100;
+    if fits(clusters) && reachable(clusters, run_as) {
+        return clusters.to_path_buf();
+    }
+    let tmp = std::env::temp_dir();
+    if fits(&tmp) && reachable(&tmp, run_as) {
+        tmp
+    } else {
+        PathBuf::from("/tmp")
+    }
+}
+
+#[cfg(unix)]
+fn reachable(dir: &Path, run_as: Option<(u32, u32)>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some((uid, gid)) = run_as else {
+        return true;
+    };
+    dir.ancestors().all(|p| {
+        std::fs::metadata(p)
+            .map(|m| {
+                let mode = m.mode();
+                mode & 0o001 != 0
+                    || (m.uid() == uid && mode & 0o100 != 0)
+                    || (m.gid() == gid && mode & 0o010 != 0)
+            })
+            .unwrap_or(false)
+    })
+}
+
+#[cfg(not(unix))]
+fn reachable(_dir: &Path, _run_as: Option<(u32, u32)>) -> bool {
+    true
+}
+
+/// As root: `(uid, gid)` of the `postgres` OS user the server binaries run as (initdb refuses
+/// root); an error saying what to do when there is none. Not root: `None`.
+#[cfg(unix)]
+pub(crate) fn server_os_user() -> Result<Option<(u32, u32)>> {
+    // SAFETY: plain syscall.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let name = std::ffi::CString::new(OS_USER).expect("no NUL");
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0u8; 16384];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: the buffers are valid for the call; the result points into `pwd`/`buf`.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            name.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() {
+        return Err(Error::new(
+            ErrorKind::Permission,
+            "Offsite runs as root, and PostgreSQL's initdb refuses to run as root, but there is no `postgres` OS user to run the drill's throwaway cluster as",
+        )
+        .with_hint("run Offsite as an ordinary user, create a `postgres` OS user (the distribution's postgresql package does), or drill into a scratch server (--server URL)"));
+    }
+    Ok(Some((pwd.pw_uid, pwd.pw_gid)))
+}
+
+#[cfg(not(unix))]
+pub(crate) fn server_os_user() -> Result<Option<(u32, u32)>> {
+    Ok(None)
+}
+
+fn tail(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let s = s.trim();
+    let start = s.len().saturating_sub(800);
+    let start = (start..=s.len())
+        .find(|i| s.is_char_boundary(*i))
+        .unwrap_or(s.len());
+    s[start..].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bins(major: u32, minor: u32) -> ServerBins {
+        ServerBins {
+            dir: format!("/x/{major}").into(),
+            version_line: format!("postgres (PostgreSQL) {major}.{minor}"),
+            major,
+            minor,
+        }
+    }
+
+    #[test]
+    fn chooses_the_closest_major_at_least_the_backups() {
+        let found = [bins(14, 1), bins(15, 3), bins(15, 9), bins(17, 0)];
+        assert_eq!(choose_server_bins(&found, 15).unwrap(), bins(15, 9));
+        assert_eq!(choose_server_bins(&found, 16).unwrap(), bins(17, 0));
+        assert_eq!(choose_server_bins(&found, 12).unwrap(), bins(14, 1));
+        let e = choose_server_bins(&found, 18).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ToolMissing);
+        assert!(e.message().contains("version 17"), "{}", e.message());
+        let e = choose_server_bins(&[], 15).unwrap_err();
+        assert!(e.message().contains("initdb"), "{}", e.message());
+        assert!(e.hint().unwrap().contains("15"), "{:?}", e.hint());
+    }
+
+    #[test]
+    fn finds_this_machines_server_binaries() {
+        // The test machine has Debian's postgresql-15 (the CI setup installs it).
+        let found = discover_server_bins(None);
+        assert!(
+            found
+                .iter()
+                .any(|b| b.major >= 15 && b.dir.join("initdb").is_file()),
+            "no server binaries found: {found:?}"
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! The drill job: pick the backup (the project's newest good one, or the one named), run the
+//! drill ([`crate::drill::run`]) as a job of kind `drill` under the project's lock, write the
+//! report file (`<data>/drills/<project>/<drill id>.json`, 0600 in a 0700 folder) and record the
+//! drill in the catalog. Listing and reading drills back.
+
+use crate::catalog::{BackupRecord, BackupStatus, DrillRecord, JobKind, Project};
+use crate::drill::run::DrillJob;
+use crate::drill::scratch::ScratchServer;
+use crate::drill::DrillReport;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::ops::job::JobStart;
+use crate::ops::runner;
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What to drill.
+#[derive(Debug, Clone, Default)]
+pub struct DrillOptions {
+    /// The project.
+    pub project: String,
+    /// A backup id (or a unique start of one), or `latest`; `None`: the project's newest good
+    /// backup with a database.
+    pub backup: Option<String>,
+    /// A scratch server's URL (`postgres://USER[:PASSWORD]@HOST:PORT/DB`); `None`: a throwaway
+    /// cluster Offsite starts itself. The password is used to connect and nowhere else.
+    pub server: Option<String>,
+}
+
+/// A finished drill: its job, its report (its verdict says whether it passed) and where the
+/// report file is.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DrillOutcome {
+    pub job_id: String,
+    pub report: DrillReport,
+    pub report_path: PathBuf,
+}
+
+/// Run a drill as one job.
+pub(crate) async fn run(
+    engine: &Engine,
+    opts: DrillOptions,
+    start: JobStart,
+) -> Result<DrillOutcome> {
+    let project = engine.catalog.project(&opts.project).await?;
+    let backup = pick_backup(engine, &project, opts.backup.as_deref()).await?;
+    let server = opts
+        .server
+        .as_deref()
+        .map(|url| ScratchServer::parse(url, None))
+        .transpose()?;
+    // A drill killed before this one left its cluster: stop and remove it first.
+    sweep_clusters(engine).await;
+    let drill_id = crate::catalog::new_job_id();
+    let job = DrillJob {
+        engine,
+        drill_id: drill_id.clone(),
+        project: project.clone(),
+        backup,
+        server,
+    };
+    let job = &job;
+    let project = &project;
+    let (job_id, (report, path)) = runner::run(
+        engine,
+        JobKind::Drill,
+        Some(project),
+        start,
+        |_| None,
+        |running| async move {
+            let report = crate::drill::run::execute(job, &running).await?;
+            let path = write_report(engine, project, &report)?;
+            engine
+                .catalog
+                .insert_drill(
+                    &project.id,
+                    Some(&running.id),
+                    &report,
+                    Some(&path.display().to_string()),
+                )
+                .await?;
+            Ok((report, path))
+        },
+    )
+    .await?;
+    Ok(DrillOutcome {
+        job_id,
+        report,
+        report_path: path,
+    })
+}
+
+/// Stop and remove the throwaway clusters of drills whose process is gone.
+pub(crate) async fn sweep_clusters(engine: &Engine) -> Vec<PathBuf> {
+    let data = engine.data_dir.clone();
+    tokio::task::spawn_blocking(move || crate::drill::sweep::sweep(&data))
+        .await
+        .unwrap_or_default()
+}
+
+/// The backup named (an id, a unique start of one, or `latest`), which must be the project's;
+/// by default the newest backup with a database whose file is here and not known corrupt.
+async fn pick_backup(
+    engine: &Engine,
+    project: &Project,
+    named: Option<&str>,
+) -> Result<BackupRecord> {
+    let backups = engine.catalog.backups(&project.id).await?;
+    match named.map(str::trim) {
+        None | Some("latest") | Some("") => backups
+            .into_iter()
+            .find(|b| {
+                b.status != BackupStatus::Corrupt
+                    && b.status != BackupStatus::Missing
+                    && has_database(b)
+                    && Path::new(&b.path).is_file()
+            })
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "project {:?} has no good backup with a database on this computer to drill",
+                    project.name
+                ))
+                .with_hint(format!("make one with `offsite backup {}`", project.name))
+            }),
+        Some(id) => {
+            let resolved = crate::ops::resolve::resolve(engine, id).await?;
+            let found = resolved
+                .backup_id
+                .as_deref()
+                .and_then(|bid| backups.iter().find(|b| b.id == bid));
+            found.cloned().ok_or_else(|| {
+                Error::not_found(format!(
+                    "{id:?} is not a backup of project {:?}",
+                    project.name
+                ))
+                .with_hint(format!(
+                    "`offsite backups {}` lists its backups",
+                    project.name
+                ))
+            })
+        }
+    }
+}
+
+fn has_database(b: &BackupRecord) -> bool {
+    use crate::archive::BackupType;
+    matches!(b.backup_type, BackupType::Database | BackupType::Full)
+}
+
+/// Write the report as `<data>/drills/<project>/<drill id>.json` (0600; folders 0700), through
+/// a temporary file renamed into place. (The `report` part of issue 26 extends this with the
+/// signature and the HTML page.)
+pub fn write_report(engine: &Engine, project: &Project, report: &DrillReport) -> Result<PathBuf> {
+    let dir = engine.data_dir.join("drills").join(&project.name);
+    crate::private_fs::create_dir_all(&dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let path = dir.join(format!("{}.json", report.drill_id));
+    let json = serde_json::to_vec_pretty(report)
+        .map_err(|e| Error::internal(format!("drill report to JSON: {e}")))?;
+    let mut tmp = crate::private_fs::tempfile_in(&dir, crate::tempfiles::TEMP_PREFIX)
+        .map_err(|e| Error::io(format!("creating a file in {}", dir.display()), e))?;
+    tmp.write_all(&json)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    tmp.persist(&path)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e.error))?;
+    Ok(path)
+}
+
+/// A project's drills, newest first.
+pub(crate) async fn list(engine: &Engine, project: &str) -> Result<Vec<DrillRecord>> {
+    let p = engine.catalog.project(project).await?;
+    engine.catalog.drills(&p.id).await
+}
+
+/// One drill by id.
+pub(crate) async fn record(engine: &Engine, id: &str) -> Result<DrillRecord> {
+    engine.catalog.drill(id.trim()).await
+}
