@@ -8,12 +8,14 @@
 use serde::{Deserialize, Serialize};
 
 pub mod cluster;
-pub(crate) mod run;
-pub mod scratch;
-pub(crate) mod storage_config;
-pub(crate) mod sweep;
 pub mod expect;
 pub mod queries;
+pub mod report_html;
+pub(crate) mod run;
+pub mod scratch;
+pub mod sign;
+pub(crate) mod storage_config;
+pub(crate) mod sweep;
 
 /// Version of the report's JSON shape (bump when a field changes meaning).
 pub const REPORT_FORMAT: u32 = 1;

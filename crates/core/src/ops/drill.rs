@@ -150,8 +150,8 @@ fn has_database(b: &BackupRecord) -> bool {
 }
 
 /// Write the report as `<data>/drills/<project>/<drill id>.json` (0600; folders 0700), through
-/// a temporary file renamed into place. (The `report` part of issue 26 extends this with the
-/// signature and the HTML page.)
+/// a temporary file renamed into place, with `<id>.signed.json` (the signed envelope) and
+/// `<id>.html` (the printable page) beside it (`ops::drill_report`).
 pub fn write_report(engine: &Engine, project: &Project, report: &DrillReport) -> Result<PathBuf> {
     let dir = engine.data_dir.join("drills").join(&project.name);
     crate::private_fs::create_dir_all(&dir)
@@ -166,6 +166,8 @@ pub fn write_report(engine: &Engine, project: &Project, report: &DrillReport) ->
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     tmp.persist(&path)
         .map_err(|e| Error::io(format!("writing {}", path.display()), e.error))?;
+    // Beside it: the DSSE envelope signing these exact bytes, and the printable page.
+    crate::ops::drill_report::write_beside(engine, &path, &json, report)?;
     Ok(path)
 }
 

@@ -38,6 +38,7 @@ pub mod copy_out;
 pub mod delete;
 pub mod destinations;
 pub mod drill;
+pub mod drill_report;
 pub mod due_loop;
 pub(crate) mod encrypted_read;
 pub mod encryption;
