@@ -178,7 +178,7 @@ pub fn render(report: &DrillReport, key_id: Option<&str>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::drill::{DrillCheck, DrillTargetInfo, RanBy, REPORT_FORMAT};
 

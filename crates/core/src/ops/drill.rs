@@ -63,7 +63,11 @@ pub(crate) async fn run(
     };
     let job = &job;
     let project = &project;
-    let (job_id, (report, path)) = runner::run(
+    // A drill that ran and failed a check is a failed job (its message names the check, so the
+    // job's notification does), but still an outcome with its report for the caller.
+    let failed: std::sync::Mutex<Option<(String, DrillReport, PathBuf)>> = Default::default();
+    let failed_ref = &failed;
+    let ran = runner::run(
         engine,
         JobKind::Drill,
         Some(project),
@@ -81,14 +85,38 @@ pub(crate) async fn run(
                     Some(&path.display().to_string()),
                 )
                 .await?;
+            if let Some(e) = failure_error(&report) {
+                *failed_ref.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((running.id.clone(), report, path));
+                return Err(e);
+            }
             Ok((report, path))
         },
     )
-    .await?;
+    .await;
+    let (job_id, (report, path)) = match ran {
+        Ok(done) => done,
+        Err(e) => match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some((job_id, report, path)) => (job_id, (report, path)),
+            None => return Err(e),
+        },
+    };
     Ok(DrillOutcome {
         job_id,
         report,
         report_path: path,
+    })
+}
+
+/// The error a drill that failed a check ends its job with (`validation_failed`): its message
+/// names the first failed check with what was expected and found (see
+/// [`DrillReport::failure_message`]). `None` when it passed.
+pub fn failure_error(report: &DrillReport) -> Option<Error> {
+    report.failure_message().map(|m| {
+        Error::new(crate::error::ErrorKind::ValidationFailed, m).with_hint(format!(
+            "see the report: `offsite drill show {}`",
+            report.drill_id
+        ))
     })
 }
 
