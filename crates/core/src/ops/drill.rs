@@ -53,7 +53,12 @@ pub(crate) async fn run(
         .transpose()?;
     // A drill killed before this one left its cluster: stop and remove it first.
     sweep_clusters(engine).await;
-    let drill_id = crate::catalog::new_job_id();
+    // The drill's id is its job's (a caller that follows the job's progress picks it).
+    let drill_id = start.id.clone().unwrap_or_else(crate::catalog::new_job_id);
+    let start = JobStart {
+        id: Some(drill_id.clone()),
+        ..start
+    };
     let job = DrillJob {
         engine,
         drill_id: drill_id.clone(),
