@@ -31,6 +31,8 @@ APT_PACKAGES=(
     faketime
     # storage tests: a virtualenv for moto's S3 server (below)
     python3-venv
+    # drill report tests: the documented Python verifier of a signed report (docs/drills.md)
+    python3-cryptography
     # transfer tests and bench: curl (the peer of the download bench), unshare (a private tmpfs
     # for the full-disk test: util-linux), sha256sum (coreutils)
     curl util-linux coreutils

@@ -1,6 +1,7 @@
 //! `offsite drill NAME` (restore a backup into a throwaway cluster or a scratch server and prove
 //! it; prints the report's path and its checks; exit 0 passed, 9 failed), `offsite drill list
-//! NAME`, `offsite drill show ID`.
+//! NAME`, `offsite drill show ID [--html FILE]`, `offsite drill public-key`, `offsite drill
+//! verify-report FILE` (those two and the page: `drill_report_cmd`).
 
 use crate::output::Out;
 use clap::{Args, Subcommand};
@@ -54,6 +55,27 @@ pub enum DrillCmd {
     Show {
         /// The drill's id (see `offsite drill list NAME`).
         id: String,
+        /// Also write the report as a printable HTML page to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
+    },
+    /// Print this machine's drill report signing key (Ed25519, PEM): give it to whoever checks
+    /// the reports.
+    #[command(
+        after_help = "Examples:\n  offsite drill public-key > offsite-drill-key.pem\n  offsite drill public-key --json"
+    )]
+    PublicKey,
+    /// Check a signed drill report (`<id>.signed.json`): exit 0 when its signature verifies,
+    /// 4 when it was edited or another key signed it.
+    #[command(
+        after_help = "Examples:\n  offsite drill verify-report 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10.signed.json\n  offsite drill verify-report report.signed.json --public-key offsite-drill-key.pem"
+    )]
+    VerifyReport {
+        /// The signed report (a DSSE envelope, as `offsite drill` writes it beside the report).
+        file: std::path::PathBuf,
+        /// The public key to check it with: a PEM file or its text (default: this machine's).
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
     },
 }
 
@@ -64,8 +86,15 @@ pub async fn run(engine: &Engine, args: DrillArgs, out: &Out, start: JobStart) -
             list(out, &drills);
             Ok(0)
         }
-        Some(DrillCmd::Show { id }) => {
+        Some(DrillCmd::PublicKey) => crate::drill_report_cmd::public_key(engine, out),
+        Some(DrillCmd::VerifyReport { file, public_key }) => {
+            crate::drill_report_cmd::verify(engine, &file, public_key.as_deref(), out)
+        }
+        Some(DrillCmd::Show { id, html }) => {
             let d = engine.drill_record(&id).await?;
+            if let Some(file) = &html {
+                crate::drill_report_cmd::write_html(engine, &id, file).await?;
+            }
             if out.json() {
                 out.emit(&json!({ "drill": d }));
             } else {

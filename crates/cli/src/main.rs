@@ -10,6 +10,7 @@ mod destination_cmd;
 #[cfg(test)]
 mod docs_examples;
 mod drill_cmd;
+mod drill_report_cmd;
 mod encryption_cmd;
 #[cfg(test)]
 mod help_examples;

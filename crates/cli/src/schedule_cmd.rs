@@ -23,9 +23,10 @@ pub const OVERDUE: u8 = 6;
 
 #[derive(Subcommand)]
 pub enum ScheduleCmd {
-    /// Set (replace) a project's backup schedule, or with --verify its verify schedule.
+    /// Set (replace) a project's backup schedule, or with --verify its verify schedule, or with
+    /// --drill its restore drill schedule (monthly on the 1st at 04:00 unless a time is given).
     #[command(
-        after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule set shop --weekly mon,thu 02:30 --tz Europe/Berlin\n  offsite schedule set shop --every 6h\n  offsite schedule set shop --verify --newest 3 --cron \"0 4 * * 0\""
+        after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule set shop --weekly mon,thu 02:30 --tz Europe/Berlin\n  offsite schedule set shop --every 6h\n  offsite schedule set shop --verify --newest 3 --cron \"0 4 * * 0\"\n  offsite schedule set shop --drill --monthly 1 04:00"
     )]
     Set(SetArgs),
     /// List every schedule with its next runs.
@@ -47,6 +48,9 @@ pub enum ScheduleCmd {
         /// The verify schedule instead of the backup schedule.
         #[arg(long)]
         verify: bool,
+        /// The drill schedule instead of the backup schedule.
+        #[arg(long, conflicts_with = "verify")]
+        drill: bool,
     },
     /// Pause a project's backup schedule (or its verify schedule).
     #[command(
@@ -58,6 +62,9 @@ pub enum ScheduleCmd {
         /// The verify schedule instead of the backup schedule.
         #[arg(long)]
         verify: bool,
+        /// The drill schedule instead of the backup schedule.
+        #[arg(long, conflicts_with = "verify")]
+        drill: bool,
     },
     /// Resume a paused schedule.
     #[command(after_help = "Examples:\n  offsite schedule resume shop")]
@@ -67,6 +74,9 @@ pub enum ScheduleCmd {
         /// The verify schedule instead of the backup schedule.
         #[arg(long)]
         verify: bool,
+        /// The drill schedule instead of the backup schedule.
+        #[arg(long, conflicts_with = "verify")]
+        drill: bool,
     },
     /// How many due runs may run at once (1, the default, to 4; never two on one project).
     /// Without N: show it.
@@ -80,7 +90,7 @@ pub enum ScheduleCmd {
 }
 
 #[derive(Args)]
-#[command(group(ArgGroup::new("when").required(true).args(["every", "daily", "weekly", "monthly", "cron"])))]
+#[command(group(ArgGroup::new("when").args(["every", "daily", "weekly", "monthly", "cron"])))]
 pub struct SetArgs {
     /// The project (see `offsite project list`).
     name: String,
@@ -102,6 +112,10 @@ pub struct SetArgs {
     /// Schedule verification of the project's backups instead of backups.
     #[arg(long)]
     verify: bool,
+    /// Schedule restore drills of the project's newest good backup instead of backups (default
+    /// time: --monthly 1 04:00).
+    #[arg(long, conflicts_with = "verify")]
+    drill: bool,
     /// With --verify: check only the newest N backups (default: all).
     #[arg(long, value_name = "N", requires = "verify")]
     newest: Option<u32>,
@@ -157,13 +171,18 @@ pub struct RetentionArgs {
     tz: Option<String>,
 }
 
-fn kind(verify: bool) -> ScheduleKind {
+fn kind(verify: bool, drill: bool) -> ScheduleKind {
     if verify {
         ScheduleKind::Verify
+    } else if drill {
+        ScheduleKind::Drill
     } else {
         ScheduleKind::Backup
     }
 }
+
+/// A drill schedule's time when none is given: monthly, on the 1st at 04:00.
+const DEFAULT_DRILL: (&str, &str) = ("1", "04:00");
 
 fn spec_of(a: &SetArgs) -> Result<ScheduleSpec> {
     let pair = |v: &Vec<String>| (v[0].clone(), v[1].clone());
@@ -179,6 +198,8 @@ fn spec_of(a: &SetArgs) -> Result<ScheduleSpec> {
         ScheduleSpec::monthly(&d, &t)
     } else if let Some(c) = &a.cron {
         ScheduleSpec::cron(c)
+    } else if a.drill {
+        ScheduleSpec::monthly(DEFAULT_DRILL.0, DEFAULT_DRILL.1)
     } else {
         Err(Error::invalid("no schedule given")
             .with_hint("give one of --every, --daily, --weekly, --monthly or --cron"))
@@ -191,6 +212,8 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
             let spec = spec_of(&a)?;
             let what = if a.verify {
                 ScheduleWhat::Verify { newest: a.newest }
+            } else if a.drill {
+                ScheduleWhat::Drill
             } else {
                 ScheduleWhat::Backup
             };
@@ -216,8 +239,12 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
         }
         ScheduleCmd::List => schedules(out, &engine.schedules(None).await?),
         ScheduleCmd::Show { name } => schedules(out, &engine.schedules(Some(&name)).await?),
-        ScheduleCmd::Clear { name, verify } => {
-            let k = kind(verify);
+        ScheduleCmd::Clear {
+            name,
+            verify,
+            drill,
+        } => {
+            let k = kind(verify, drill);
             let had = engine.clear_schedule(&name, k).await?;
             let message = if had {
                 format!("removed the {} schedule of {name}", k.as_str())
@@ -230,12 +257,16 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
                 println!("{message}");
             }
         }
-        ScheduleCmd::Pause { name, verify } => {
-            return pause(engine, &name, verify, true, out).await
-        }
-        ScheduleCmd::Resume { name, verify } => {
-            return pause(engine, &name, verify, false, out).await
-        }
+        ScheduleCmd::Pause {
+            name,
+            verify,
+            drill,
+        } => return pause(engine, &name, kind(verify, drill), true, out).await,
+        ScheduleCmd::Resume {
+            name,
+            verify,
+            drill,
+        } => return pause(engine, &name, kind(verify, drill), false, out).await,
         ScheduleCmd::Concurrency { n } => {
             if let Some(n) = n {
                 engine.set_schedule_concurrency(n).await?;
@@ -251,8 +282,13 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
     Ok(0)
 }
 
-async fn pause(engine: &Engine, name: &str, verify: bool, paused: bool, out: &Out) -> Result<u8> {
-    let k = kind(verify);
+async fn pause(
+    engine: &Engine,
+    name: &str,
+    k: ScheduleKind,
+    paused: bool,
+    out: &Out,
+) -> Result<u8> {
     engine.pause_schedule(name, k, paused).await?;
     out.done(&format!(
         "{} the {} schedule of {name}",
@@ -278,7 +314,7 @@ fn print_schedule(v: &ScheduleView) {
     let what = match (v.kind, v.verify_newest) {
         (ScheduleKind::Verify, Some(n)) => format!("verify newest {n}"),
         (ScheduleKind::Verify, None) => "verify all".to_string(),
-        (ScheduleKind::Backup, _) => v.kind.to_string(),
+        (ScheduleKind::Backup | ScheduleKind::Drill, _) => v.kind.to_string(),
     };
     println!(
         "{:<20} {:<18} {} ({}){}",

@@ -139,3 +139,281 @@ fn check_add_list_remove_and_a_malformed_expectation_is_refused() {
     let gone = cli.json(&["check", "remove", "shop", &id], 2);
     assert_eq!(gone["error"]["code"], "not_found", "{gone}");
 }
+
+mod signed_report {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use offsite_core::drill::sign::{SigningKey, PAYLOAD_TYPE};
+    use offsite_core::drill::{
+        CheckStatus, DrillCheck, DrillReport, DrillTargetInfo, RanBy, Verdict,
+    };
+    use std::path::{Path, PathBuf};
+
+    pub const KEY_ENV: &str = "OFFSITE_PASSWORD_DRILL_REPORT_SIGNING_KEY";
+
+    pub fn report() -> DrillReport {
+        DrillReport {
+            format: offsite_core::drill::REPORT_FORMAT,
+            drill_id: "0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10".into(),
+            project: "shop".into(),
+            backup_id: "3f2a9c1e".into(),
+            archive_name: "shop.tar.gz".into(),
+            archive_sha256: "ab".repeat(32),
+            backup_created_at: "2026-11-20T02:30:00.000Z".into(),
+            started_at: "2026-11-21T04:00:00.000Z".into(),
+            finished_at: "2026-11-21T04:03:00.000Z".into(),
+            source_server_version: Some("15.18".into()),
+            target: DrillTargetInfo {
+                kind: "throwaway".into(),
+                server_version: "PostgreSQL 15.18".into(),
+                location: "private socket".into(),
+            },
+            checks: vec![DrillCheck {
+                id: "restore".into(),
+                title: "Restore".into(),
+                status: CheckStatus::Passed,
+                expected: None,
+                actual: None,
+                detail: None,
+            }],
+            verdict: Verdict::Passed,
+            rto_seconds: 180.0,
+            archive_bytes: 1234,
+            restored_database_bytes: None,
+            rpo_hours: Some(3.5),
+            ran_by: RanBy {
+                hostname: "laptop".into(),
+                os: "linux x86_64".into(),
+                offsite_version: "offsite 0.1.0".into(),
+                pg_restore: None,
+            },
+        }
+    }
+
+    /// A CLI whose signing key comes from the environment (as a headless run's does), made by
+    /// openssl as docs/drills.md says.
+    pub struct Signer {
+        pub cli: Cli,
+        pub pkcs8_b64: String,
+        pub dir: tempfile::TempDir,
+    }
+
+    impl Signer {
+        pub fn new() -> Signer {
+            let out = Command::new("openssl")
+                .args(["genpkey", "-algorithm", "ed25519", "-outform", "DER"])
+                .output()
+                .expect("openssl (docs/drills.md makes a headless key with it)");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Signer {
+                cli: Cli::new(),
+                pkcs8_b64: STANDARD.encode(&out.stdout),
+                dir: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        pub fn run(&self, args: &[&str]) -> Output {
+            let mut full = vec!["--json"];
+            full.extend_from_slice(args);
+            self.cli
+                .cmd(&full)
+                .env("OFFSITE_SECRET_STORE", "env")
+                .env(KEY_ENV, &self.pkcs8_b64)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        }
+
+        pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+            let p = self.dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        }
+    }
+
+    pub fn sign_with(pkcs8_b64: &str, payload: &[u8]) -> Vec<u8> {
+        // The same key through the core's loader (a store holding the env's value).
+        let store = offsite_core::secrets::MemoryStore::default();
+        use offsite_core::secrets::SecretStore;
+        store
+            .set(offsite_core::drill::sign::SIGNING_KEY, pkcs8_b64)
+            .unwrap();
+        SigningKey::load_or_create(&store)
+            .unwrap()
+            .sign(payload)
+            .to_json()
+    }
+
+    fn code_and_error(out: &Output) -> (Option<i32>, String) {
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code(),
+            v["error"]["message"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
+    /// The documented snippet of `lang` from docs/drills.md.
+    fn snippet(lang: &str) -> String {
+        let page = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/drills.md"),
+        )
+        .unwrap();
+        let start = page
+            .find(&format!("```{lang}\n"))
+            .unwrap_or_else(|| panic!("docs/drills.md has no {lang} block"))
+            + lang.len()
+            + 4;
+        let len = page[start..].find("```").unwrap();
+        page[start..start + len].to_string()
+    }
+
+    #[test]
+    fn a_signed_report_verifies_and_an_edited_or_foreign_one_does_not() {
+        let s = Signer::new();
+        let payload = serde_json::to_vec_pretty(&report()).unwrap();
+        let good = s.file("good.signed.json", &sign_with(&s.pkcs8_b64, &payload));
+
+        // This machine's key (the environment's): valid.
+        let out = s.run(&["drill", "verify-report", good.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["valid"], true);
+        assert_eq!(v["report"]["backup_id"], "3f2a9c1e");
+
+        // The exported public key, as a file: valid too.
+        let pk = s.run(&["drill", "public-key"]);
+        assert_eq!(
+            pk.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&pk.stderr)
+        );
+        let pk: Value = serde_json::from_slice(&pk.stdout).unwrap();
+        let pem = s.file("key.pem", pk["public_key"].as_str().unwrap().as_bytes());
+        assert_eq!(v["key_id"], pk["key_id"]);
+        let out = s.run(&[
+            "drill",
+            "verify-report",
+            good.to_str().unwrap(),
+            "--public-key",
+            pem.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+
+        // One byte of the report edited (the verdict's first letter), the signature kept.
+        let mut env: Value = serde_json::from_slice(&std::fs::read(&good).unwrap()).unwrap();
+        let mut edited = payload.clone();
+        let at = edited.windows(8).position(|w| w == b"\"passed\"").unwrap();
+        edited[at + 1] = b'P';
+        env["payload"] = Value::from(STANDARD.encode(&edited));
+        let edited_file = s.file("edited.signed.json", &serde_json::to_vec(&env).unwrap());
+        let out = s.run(&["drill", "verify-report", edited_file.to_str().unwrap()]);
+        let (code, msg) = code_and_error(&out);
+        assert_eq!(code, Some(4), "{msg}");
+        assert!(msg.contains("changed after it was signed"), "{msg}");
+        // One byte of the file itself edited (a character of the base64 payload).
+        let mut raw = std::fs::read(&good).unwrap();
+        let text = String::from_utf8(raw.clone()).unwrap();
+        let p = text.find("\"payload\": \"").unwrap() + 20;
+        raw[p] = if raw[p] == b'A' { b'B' } else { b'A' };
+        let flipped = s.file("flipped.signed.json", &raw);
+        let (code, _) =
+            code_and_error(&s.run(&["drill", "verify-report", flipped.to_str().unwrap()]));
+        assert_eq!(code, Some(4));
+
+        // Signed by another key: refused, naming the other key.
+        let other = Signer::new();
+        let foreign = s.file(
+            "foreign.signed.json",
+            &sign_with(&other.pkcs8_b64, &payload),
+        );
+        let out = s.run(&["drill", "verify-report", foreign.to_str().unwrap()]);
+        let (code, msg) = code_and_error(&out);
+        assert_eq!(code, Some(4), "{msg}");
+        assert!(msg.contains("signed by another key"), "{msg}");
+
+        // The documented Python and Node snippets agree: valid, edited, foreign.
+        let py = s.file("verify.py", snippet("python").as_bytes());
+        let js = s.file("verify.js", snippet("js").as_bytes());
+        for (prog, script) in [("python3", &py), ("node", &js)] {
+            let run = |f: &Path| {
+                Command::new(prog)
+                    .arg(script)
+                    .arg(f)
+                    .arg(&pem)
+                    .output()
+                    .unwrap_or_else(|e| {
+                        panic!("{prog} is needed for this test (.ci/setup.sh installs it): {e}")
+                    })
+            };
+            let ok = run(&good);
+            assert!(
+                ok.status.success(),
+                "{prog}: {}",
+                String::from_utf8_lossy(&ok.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&ok.stdout).trim(),
+                "valid: shop 3f2a9c1e passed",
+                "{prog}"
+            );
+            for bad in [&edited_file, &flipped, &foreign] {
+                assert!(
+                    !run(bad).status.success(),
+                    "{prog} accepted {}",
+                    bad.display()
+                );
+            }
+        }
+        let _ = PAYLOAD_TYPE;
+    }
+
+    #[test]
+    fn without_a_key_verify_report_says_which_key_to_give() {
+        let cli = Cli::new();
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("r.signed.json");
+        std::fs::write(&f, b"{}").unwrap();
+        let v = cli.json(&["drill", "verify-report", f.to_str().unwrap()], 2);
+        assert!(
+            v["error"]["hint"]
+                .as_str()
+                .unwrap()
+                .contains("--public-key"),
+            "{v}"
+        );
+        // Not an envelope at all.
+        let key = Signer::new();
+        let pk = key.run(&["drill", "public-key"]);
+        let pk: Value = serde_json::from_slice(&pk.stdout).unwrap();
+        let pem = dir.path().join("k.pem");
+        std::fs::write(&pem, pk["public_key"].as_str().unwrap()).unwrap();
+        let v = cli.json(
+            &[
+                "drill",
+                "verify-report",
+                f.to_str().unwrap(),
+                "--public-key",
+                pem.to_str().unwrap(),
+            ],
+            4,
+        );
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a signed Offsite drill report"),
+            "{v}"
+        );
+    }
+}

@@ -438,6 +438,23 @@ impl Engine {
     ) -> Result<ops::drill::DrillOutcome> {
         ops::drill::run(self, opts, start).await
     }
+    /// This machine's drill report signing key (Ed25519, made on first use), as PEM.
+    pub fn drill_public_key(&self) -> Result<String> {
+        Ok(ops::drill_report::public_key(self)?.to_pem())
+    }
+    /// Check a signed drill report with `public_key` (a PEM file or its text; default: this
+    /// machine's key): the report when the signature verifies, `integrity` otherwise.
+    pub fn verify_drill_report(
+        &self,
+        file: &std::path::Path,
+        public_key: Option<&str>,
+    ) -> Result<crate::drill::sign::Verified> {
+        ops::drill_report::verify_file(self, file, public_key)
+    }
+    /// A recorded drill's report as a printable HTML page.
+    pub async fn drill_report_html(&self, id: &str) -> Result<String> {
+        ops::drill_report::html_of(self, id).await
+    }
     /// A project's drills, newest first.
     pub async fn drills(&self, project: &str) -> Result<Vec<crate::catalog::DrillRecord>> {
         ops::drill::list(self, project).await

@@ -228,6 +228,7 @@ mod tests {
                 "pull",
                 "sync",
                 "fetch_copy",
+                "drill",
             ],
         )
         .await;

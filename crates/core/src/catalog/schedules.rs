@@ -1,5 +1,5 @@
 //! The `schedules` and `retention_policies` tables (migration 0006): per project at most one
-//! backup schedule and one verify schedule, and one retention policy. Setting one replaces it.
+//! backup schedule, one verify schedule and one drill schedule, and one retention policy. Setting one replaces it.
 //!
 //! A runner (the app, `offsite run-due`, `offsite daemon`) claims a slot before running it with
 //! one conditional UPDATE ([`Catalog::claim_schedule_slot`]): of two runners racing for one slot,
@@ -20,6 +20,8 @@ text_enum! {
     pub enum ScheduleKind as "schedule kind" {
         Backup = "backup",
         Verify = "verify",
+        /// A restore drill of the newest good backup (issue 26).
+        Drill = "drill",
     }
 }
 

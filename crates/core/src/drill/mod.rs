@@ -8,12 +8,14 @@
 use serde::{Deserialize, Serialize};
 
 pub mod cluster;
-pub(crate) mod run;
-pub mod scratch;
-pub(crate) mod storage_config;
-pub(crate) mod sweep;
 pub mod expect;
 pub mod queries;
+pub mod report_html;
+pub(crate) mod run;
+pub mod scratch;
+pub mod sign;
+pub(crate) mod storage_config;
+pub(crate) mod sweep;
 
 /// Version of the report's JSON shape (bump when a field changes meaning).
 pub const REPORT_FORMAT: u32 = 1;
@@ -138,6 +140,35 @@ impl DrillReport {
     pub fn first_failure(&self) -> Option<&DrillCheck> {
         self.checks.iter().find(|c| c.status == CheckStatus::Failed)
     }
+
+    /// What a failed drill's job says (its notification shows it): the project, the first
+    /// failed check's title with what was expected and found, and how many more failed.
+    /// `None` when the drill passed.
+    pub fn failure_message(&self) -> Option<String> {
+        let first = self.first_failure()?;
+        let mut m = format!(
+            "the restore drill of {} failed: {}",
+            self.project, first.title
+        );
+        match (&first.expected, &first.actual) {
+            (Some(e), Some(a)) => m.push_str(&format!(" (expected {e}, found {a})")),
+            _ => {
+                if let Some(d) = &first.detail {
+                    m.push_str(&format!(" ({d})"));
+                }
+            }
+        }
+        let more = self
+            .checks
+            .iter()
+            .filter(|c| c.status == CheckStatus::Failed)
+            .count()
+            - 1;
+        if more > 0 {
+            m.push_str(&format!(" and {more} more check(s) failed"));
+        }
+        Some(m)
+    }
 }
 
 #[cfg(test)]
@@ -168,5 +199,23 @@ mod tests {
             check("query:1", CheckStatus::Failed),
         ];
         assert_eq!(DrillReport::verdict_of(&bad), Verdict::Failed);
+    }
+
+    #[test]
+    fn a_failed_drill_s_message_names_the_first_failed_check() {
+        let mut r = crate::drill::report_html::tests::sample();
+        let m = r.failure_message().unwrap();
+        assert_eq!(
+            m,
+            "the restore drill of shop failed: Table public.<script>alert(1)</script>: rows and \
+             content (expected 3 rows & \"sha\", found 2 rows)"
+        );
+        r.checks.push(check("query:1", CheckStatus::Failed));
+        assert!(r
+            .failure_message()
+            .unwrap()
+            .ends_with(" and 1 more check(s) failed"));
+        r.checks.retain(|c| c.status != CheckStatus::Failed);
+        assert_eq!(r.failure_message(), None);
     }
 }

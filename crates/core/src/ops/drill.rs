@@ -53,7 +53,12 @@ pub(crate) async fn run(
         .transpose()?;
     // A drill killed before this one left its cluster: stop and remove it first.
     sweep_clusters(engine).await;
-    let drill_id = crate::catalog::new_job_id();
+    // The drill's id is its job's (a caller that follows the job's progress picks it).
+    let drill_id = start.id.clone().unwrap_or_else(crate::catalog::new_job_id);
+    let start = JobStart {
+        id: Some(drill_id.clone()),
+        ..start
+    };
     let job = DrillJob {
         engine,
         drill_id: drill_id.clone(),
@@ -63,7 +68,11 @@ pub(crate) async fn run(
     };
     let job = &job;
     let project = &project;
-    let (job_id, (report, path)) = runner::run(
+    // A drill that ran and failed a check is a failed job (its message names the check, so the
+    // job's notification does), but still an outcome with its report for the caller.
+    let failed: std::sync::Mutex<Option<(String, DrillReport, PathBuf)>> = Default::default();
+    let failed_ref = &failed;
+    let ran = runner::run(
         engine,
         JobKind::Drill,
         Some(project),
@@ -81,14 +90,38 @@ pub(crate) async fn run(
                     Some(&path.display().to_string()),
                 )
                 .await?;
+            if let Some(e) = failure_error(&report) {
+                *failed_ref.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((running.id.clone(), report, path));
+                return Err(e);
+            }
             Ok((report, path))
         },
     )
-    .await?;
+    .await;
+    let (job_id, (report, path)) = match ran {
+        Ok(done) => done,
+        Err(e) => match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some((job_id, report, path)) => (job_id, (report, path)),
+            None => return Err(e),
+        },
+    };
     Ok(DrillOutcome {
         job_id,
         report,
         report_path: path,
+    })
+}
+
+/// The error a drill that failed a check ends its job with (`validation_failed`): its message
+/// names the first failed check with what was expected and found (see
+/// [`DrillReport::failure_message`]). `None` when it passed.
+pub fn failure_error(report: &DrillReport) -> Option<Error> {
+    report.failure_message().map(|m| {
+        Error::new(crate::error::ErrorKind::ValidationFailed, m).with_hint(format!(
+            "see the report: `offsite drill show {}`",
+            report.drill_id
+        ))
     })
 }
 
@@ -150,8 +183,8 @@ fn has_database(b: &BackupRecord) -> bool {
 }
 
 /// Write the report as `<data>/drills/<project>/<drill id>.json` (0600; folders 0700), through
-/// a temporary file renamed into place. (The `report` part of issue 26 extends this with the
-/// signature and the HTML page.)
+/// a temporary file renamed into place, with `<id>.signed.json` (the signed envelope) and
+/// `<id>.html` (the printable page) beside it (`ops::drill_report`).
 pub fn write_report(engine: &Engine, project: &Project, report: &DrillReport) -> Result<PathBuf> {
     let dir = engine.data_dir.join("drills").join(&project.name);
     crate::private_fs::create_dir_all(&dir)
@@ -166,6 +199,8 @@ pub fn write_report(engine: &Engine, project: &Project, report: &DrillReport) ->
         .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     tmp.persist(&path)
         .map_err(|e| Error::io(format!("writing {}", path.display()), e.error))?;
+    // Beside it: the DSSE envelope signing these exact bytes, and the printable page.
+    crate::ops::drill_report::write_beside(engine, &path, &json, report)?;
     Ok(path)
 }
 

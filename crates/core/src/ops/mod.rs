@@ -21,6 +21,7 @@
 //! | `fetch_copy` | fetch a copy back from a destination as the local archive            |
 //! | `prune`      | apply a retention policy: preview, or a prune job removing backups   |
 //! | `schedule`   | schedules, retention policies, run what is due, project status       |
+//! | `schedule_drill` | a drill schedule's run: a drill of the newest good backup; a failed drill fails the run naming its check |
 //! | `due_loop`   | the background loop every front end runs schedules with              |
 //! | `password_hint` | the hint of a rejected database password, per secret store          |
 //! | `projects`   | add / change / remove / test projects; the shared requests; summaries |
@@ -39,6 +40,7 @@ pub mod copy_out;
 pub mod delete;
 pub mod destinations;
 pub mod drill;
+pub mod drill_report;
 pub mod due_loop;
 pub(crate) mod encrypted_read;
 pub mod encryption;
@@ -56,6 +58,7 @@ pub(crate) mod restore;
 pub(crate) mod restore_parts;
 pub(crate) mod runner;
 pub mod schedule;
+pub(crate) mod schedule_drill;
 pub mod settings;
 pub mod supabase_project;
 pub mod supabase_tls;

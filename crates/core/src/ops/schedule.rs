@@ -1,6 +1,6 @@
-//! Schedules as the engine runs them: set / list / clear / pause a project's backup and verify
-//! schedules and its retention policy, run what is due ([`run_due`]), and each project's status
-//! (newest good backup, next run, overdue).
+//! Schedules as the engine runs them: set / list / clear / pause a project's backup, verify and
+//! drill schedules (a drill's run: `schedule_drill`) and its retention policy, run what is due
+//! ([`run_due`]), and each project's status (newest good backup, next run, overdue).
 //!
 //! `run_due(now)` runs each due schedule once: it claims the slot in the catalog first (one
 //! conditional UPDATE: of the app and the command line racing, one wins, the other skips), then
@@ -33,6 +33,8 @@ pub enum ScheduleWhat {
     Backup,
     /// Verify the newest N backups (`None`: all).
     Verify { newest: Option<u32> },
+    /// A restore drill of the newest good backup.
+    Drill,
 }
 
 /// Set (replace) a project's backup or verify schedule.
@@ -250,6 +252,7 @@ fn kind_of(what: ScheduleWhat) -> ScheduleKind {
     match what {
         ScheduleWhat::Backup => ScheduleKind::Backup,
         ScheduleWhat::Verify { .. } => ScheduleKind::Verify,
+        ScheduleWhat::Drill => ScheduleKind::Drill,
     }
 }
 
@@ -354,7 +357,7 @@ pub(crate) async fn set(engine: &Engine, req: SetSchedule) -> Result<ScheduleVie
             time_zone: zone.name().to_string(),
             verify_newest: match req.what {
                 ScheduleWhat::Verify { newest } => newest,
-                ScheduleWhat::Backup => None,
+                ScheduleWhat::Backup | ScheduleWhat::Drill => None,
             },
         })
         .await?;
@@ -680,6 +683,10 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
         }
         ScheduleKind::Verify => {
             run_verify(engine, &project, s.verify_newest, trigger, &mut run).await
+        }
+        ScheduleKind::Drill => {
+            crate::ops::schedule_drill::run_drill(engine, &project, &job_id, trigger, &mut run)
+                .await
         }
     };
     match result {

@@ -16,6 +16,7 @@ mod config_secrets;
 mod conformance;
 mod dest_s3;
 mod destinations;
+mod drills;
 mod encrypted;
 mod full_backup;
 mod hostile_archive;
