@@ -88,6 +88,8 @@ const COMMANDS: &[&str] = &[
     "browse_objects",
     "object_preview",
     "save_object",
+    "verify_drill_signature",
+    "save_drill_report",
 ];
 
 fn main() {

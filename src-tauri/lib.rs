@@ -117,6 +117,8 @@ macro_rules! specta_builder {
                 commands::drills::start_drill::<$runtime>,
                 commands::drills::list_drills,
                 commands::drills::get_drill,
+                commands::drills::verify_drill_signature,
+                commands::drills::save_drill_report::<$runtime>,
                 commands::drills::list_validation_checks,
                 commands::drills::add_validation_check,
                 commands::drills::remove_validation_check,

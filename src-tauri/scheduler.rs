@@ -102,10 +102,10 @@ pub fn run_text(
     offset: time::UtcOffset,
     today: time::Date,
 ) -> NotificationText {
-    let what = if run.kind == ScheduleKind::Verify {
-        "verification"
-    } else {
-        "backup"
+    let what = match run.kind {
+        ScheduleKind::Verify => "verification",
+        ScheduleKind::Drill => "restore drill",
+        ScheduleKind::Backup => "backup",
     };
     let project = run.project.clone();
     let (title, body) = match run.state {
@@ -130,10 +130,12 @@ pub fn run_text(
             if !run.pruned.is_empty() {
                 parts.push(format!("{} old backup(s) removed by retention", run.pruned.len()));
             }
-            let title = if run.kind == ScheduleKind::Verify {
-                format!("{project}: scheduled verification passed")
-            } else {
-                format!("{project}: scheduled backup done")
+            let title = match run.kind {
+                ScheduleKind::Verify => format!("{project}: scheduled verification passed"),
+                ScheduleKind::Drill => {
+                    format!("{project}: scheduled restore drill passed — proven restorable")
+                }
+                ScheduleKind::Backup => format!("{project}: scheduled backup done"),
             };
             (title, if parts.is_empty() { "Done.".into() } else { parts.join(" · ") })
         }
@@ -418,6 +420,42 @@ mod tests {
             t.body.ends_with("No more automatic tries: it needs you."),
             "{}",
             t.body
+        );
+    }
+
+    #[test]
+    fn a_failed_scheduled_drill_names_the_failed_check() {
+        let mut r = run("drill", "failed");
+        r.error = Some(ErrorPayload {
+            code: ErrorKind::ValidationFailed,
+            message: "Table public.orders: rows and content: expected 1204 rows, found 0 rows"
+                .into(),
+            hint: Some("see the report: `offsite drill show d1`".into()),
+            retryable: false,
+        });
+        r.escalated = true;
+        let t = run_text(
+            &r,
+            &RunFacts::default(),
+            offset!(UTC),
+            date!(2026 - 11 - 22),
+        );
+        assert_eq!(t.title, "shop: scheduled restore drill failed");
+        assert!(
+            t.body
+                .starts_with("Table public.orders: rows and content: expected 1204 rows"),
+            "{}",
+            t.body
+        );
+        let ok = run_text(
+            &run("drill", "succeeded"),
+            &RunFacts::default(),
+            offset!(UTC),
+            date!(2026 - 11 - 22),
+        );
+        assert_eq!(
+            ok.title,
+            "shop: scheduled restore drill passed — proven restorable"
         );
     }
 

@@ -2,11 +2,16 @@
 //! project's drills, read one with its report; and the project's validation queries. A scratch server's URL goes in with the start
 //! and is never sent back (the report names only host and database).
 
+use super::pick_save_path;
 use super::{err, CmdResult};
 use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::catalog::{DrillRecord, DrillSummary, JobKind, ValidationCheck};
 use offsite_core::ops::drill::DrillOptions;
+use offsite_core::ops::drill_report::signed_path;
+use offsite_core::{Error, ErrorKind};
+use serde::Serialize;
+use std::path::Path;
 use tauri::{AppHandle, Runtime, State};
 
 /// Start a drill of `project`: `backup` an id (or `null`: the newest good backup), `server` a
@@ -55,6 +60,76 @@ pub async fn list_drills(shell: State<'_, Shell>, project: String) -> CmdResult<
 #[specta::specta]
 pub async fn get_drill(shell: State<'_, Shell>, id: String) -> CmdResult<DrillRecord> {
     shell.engine()?.drill_record(&id).await.map_err(err)
+}
+
+/// Whether a recorded drill's signed report verifies.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ReportSignature {
+    /// The signature verifies with this machine's key, over exactly the report shown.
+    pub valid: bool,
+    /// The id of the key that verified it.
+    pub key_id: Option<String>,
+    /// Why it does not verify.
+    pub detail: Option<String>,
+}
+
+/// Check the signature of a recorded drill's report (`<id>.signed.json` beside its report) with
+/// this machine's key, and that the signed report is the one the catalog shows.
+#[tauri::command]
+#[specta::specta]
+pub async fn verify_drill_signature(
+    shell: State<'_, Shell>,
+    id: String,
+) -> CmdResult<ReportSignature> {
+    let engine = shell.engine()?;
+    let record = engine.drill_record(&id).await.map_err(err)?;
+    let invalid = |detail: String| ReportSignature {
+        valid: false,
+        key_id: None,
+        detail: Some(detail),
+    };
+    let Some(json) = record.report_path.as_deref() else {
+        return Ok(invalid("no report file was kept for this drill".into()));
+    };
+    match engine.verify_drill_report(&signed_path(Path::new(json)), None) {
+        Ok(v) if v.report == record.report => Ok(ReportSignature {
+            valid: true,
+            key_id: Some(v.key_id),
+            detail: None,
+        }),
+        Ok(_) => Ok(invalid(
+            "the signed report differs from the one the catalog holds".into(),
+        )),
+        Err(e) if matches!(e.kind(), ErrorKind::Integrity | ErrorKind::NotFound) => {
+            Ok(invalid(e.message().to_string()))
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// Ask where to save a drill's printable report (HTML), then write it; the path, or `null`
+/// when the dialog was cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_drill_report<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    id: String,
+) -> CmdResult<Option<String>> {
+    let engine = shell.engine()?;
+    let html = engine.drill_report_html(&id).await.map_err(err)?;
+    let name = format!(
+        "offsite-drill-{}.html",
+        id.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+    );
+    let Some(dest) = pick_save_path(&app, "Save the drill report", &name).await? else {
+        return Ok(None);
+    };
+    std::fs::write(&dest, html)
+        .map_err(|e| err(Error::io(format!("writing {}", dest.display()), e)))?;
+    Ok(Some(dest.display().to_string()))
 }
 
 /// A project's validation queries (each drill runs them on the restored copy).

@@ -31,7 +31,7 @@ pub async fn list_schedules(
         .map_err(err)
 }
 
-/// Set (replace) a project's backup or verify schedule; `paused` saves it paused. A verify
+/// Set (replace) a project's backup, verify or drill schedule; `paused` saves it paused. A verify
 /// schedule checks the newest `verify_newest` backups (`null`: all). `time_zone`: an IANA name
 /// (`null`: this computer's zone). Returns the schedule with its next 5 runs.
 #[tauri::command]
@@ -51,6 +51,7 @@ pub async fn set_schedule(
         ScheduleKind::Verify => ScheduleWhat::Verify {
             newest: verify_newest,
         },
+        ScheduleKind::Drill => ScheduleWhat::Drill,
     };
     let spec = when.spec().map_err(err)?;
     let mut view = engine

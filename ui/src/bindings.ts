@@ -162,7 +162,7 @@ export const commands = {
 	 */
 	removalForecast: (project: string) => typedError<RemovalForecast[], ErrorPayload>(__TAURI_INVOKE("removal_forecast", { project })),
 	/**
-	 *  Set (replace) a project's backup or verify schedule; `paused` saves it paused. A verify
+	 *  Set (replace) a project's backup, verify or drill schedule; `paused` saves it paused. A verify
 	 *  schedule checks the newest `verify_newest` backups (`null`: all). `time_zone`: an IANA name
 	 *  (`null`: this computer's zone). Returns the schedule with its next 5 runs.
 	 */
@@ -248,6 +248,16 @@ export const commands = {
 	listDrills: (project: string) => typedError<DrillSummary[], ErrorPayload>(__TAURI_INVOKE("list_drills", { project })),
 	/**  One drill with its whole report. */
 	getDrill: (id: string) => typedError<DrillRecord, ErrorPayload>(__TAURI_INVOKE("get_drill", { id })),
+	/**
+	 *  Check the signature of a recorded drill's report (`<id>.signed.json` beside its report) with
+	 *  this machine's key, and that the signed report is the one the catalog shows.
+	 */
+	verifyDrillSignature: (id: string) => typedError<ReportSignature, ErrorPayload>(__TAURI_INVOKE("verify_drill_signature", { id })),
+	/**
+	 *  Ask where to save a drill's printable report (HTML), then write it; the path, or `null`
+	 *  when the dialog was cancelled.
+	 */
+	saveDrillReport: (id: string) => typedError<string | null, ErrorPayload>(__TAURI_INVOKE("save_drill_report", { id })),
 	/**  A project's validation queries (each drill runs them on the restored copy). */
 	listValidationChecks: (project: string) => typedError<ValidationCheck[], ErrorPayload>(__TAURI_INVOKE("list_validation_checks", { project })),
 	/**
@@ -1854,6 +1864,16 @@ export type RemovedDestination = {
 	note: string,
 };
 
+/**  Whether a recorded drill's signed report verifies. */
+export type ReportSignature = {
+	/**  The signature verifies with this machine's key, over exactly the report shown. */
+	valid: boolean,
+	/**  The id of the key that verified it. */
+	key_id: string | null,
+	/**  Why it does not verify. */
+	detail: string | null,
+};
+
 /**
  *  What restoring a backup does: a section per component asked for (absent: not restored).
  *  The same plan drives `--dry-run`, the wizard's review and the execution.
@@ -2005,7 +2025,9 @@ export type SavedObject = {
 };
 
 /**  What a schedule runs. */
-export type ScheduleKind = "backup" | "verify";
+export type ScheduleKind = "backup" | "verify" | 
+/**  A restore drill of the newest good backup (issue 26). */
+"drill";
 
 /**  When scheduled runs are announced. */
 export type ScheduleNotifications = "always" | "failures" | "never";

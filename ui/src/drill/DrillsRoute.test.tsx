@@ -43,6 +43,10 @@ describe("the drills screen in the app", () => {
             return { ...drill, project_id: "p-shop", job_id: "j", report: reportFixture({ drill_id: "d-1" }) };
           case "start_drill":
             return "job-d";
+          case "verify_drill_signature":
+            return { valid: false, key_id: null, detail: "the signature does not match" };
+          case "save_drill_report":
+            return "/tmp/offsite-drill-d1.html";
           case "list_validation_checks":
             return checks;
           case "add_validation_check": {
@@ -63,9 +67,12 @@ describe("the drills screen in the app", () => {
     expect(row).toHaveTextContent("Table public.orders: rows and content");
     fireEvent.click(screen.getByTestId("drill-open"));
     expect(await screen.findByTestId("drill-report")).toBeInTheDocument();
-    // This build has no signature check or save yet: neither is offered.
-    expect(screen.queryByTestId("drill-signature")).toBeNull();
-    expect(screen.queryByTestId("drill-report-save")).toBeNull();
+    // An edited report says so.
+    await waitFor(() => expect(screen.getByTestId("drill-signature")).toHaveAttribute("data-state", "invalid"));
+    expect(screen.getByTestId("drill-signature")).toHaveTextContent("the signature does not match");
+    fireEvent.click(screen.getByTestId("drill-report-save"));
+    expect(await screen.findByTestId("drill-report-saved")).toHaveTextContent("/tmp/offsite-drill-d1.html");
+    expect(calls.find((c) => c.cmd === "save_drill_report")?.args).toEqual({ id: "d-1" });
     fireEvent.click(screen.getByTestId("drill-run"));
     await waitFor(() =>
       expect(calls.find((c) => c.cmd === "start_drill")?.args).toEqual({ project: "shop", backup: null, server: null }),

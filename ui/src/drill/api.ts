@@ -33,6 +33,11 @@ export function useDrillApi(): DrillApi {
         const r = await call(commands.getDrill(id));
         return r.ok ? { ok: true, data: r.data.report } : r;
       },
+      verify: async (id) => {
+        const r = await call(commands.verifyDrillSignature(id));
+        return r.ok ? { ok: true, data: { valid: r.data.valid, detail: r.data.detail } } : r;
+      },
+      save: (id) => call(commands.saveDrillReport(id)),
       start: async (project, request) => {
         const started = await store.startDrill(
           project,

@@ -100,6 +100,25 @@ describe("ScheduleSection", () => {
     await waitFor(() => expect(screen.getByTestId("schedule-time")).toHaveValue("02:30"));
   });
 
+  it("schedules a restore drill, monthly by default", async () => {
+    const calls = setup();
+    expect(await screen.findByTestId("schedule-drill")).toHaveAttribute("data-state", "none");
+    fireEvent.change(screen.getByTestId("schedule-what"), { target: { value: "drill" } });
+    await waitFor(() => expect(screen.getByTestId("schedule-kind")).toHaveValue("monthly"));
+    expect(screen.getByTestId("schedule-day")).toHaveValue(1);
+    expect(screen.getByTestId("schedule-time")).toHaveValue("04:00");
+    fireEvent.click(screen.getByTestId("schedule-save"));
+    expect(await screen.findByTestId("schedule-saved")).toHaveTextContent("Restore drill schedule saved");
+    expect(calls.find((c) => c.cmd === "set_schedule")?.args).toEqual({
+      project: "shop",
+      kind: "drill",
+      when: { kind: "monthly", day: 1, time: "04:00" },
+      paused: false,
+      verifyNewest: null,
+      timeZone: null,
+    });
+  });
+
   it("previews the next 5 runs of what is typed", async () => {
     const calls = setup();
     const runs = await screen.findAllByTestId("schedule-preview-run");

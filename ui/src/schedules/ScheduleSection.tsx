@@ -6,10 +6,10 @@ import { commands, type ErrorPayload, type ScheduleKind, type SchedulePreview, t
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatTime } from "../components/format";
 import { keys, useSchedules, useStore } from "../store";
-import { DAY_NAMES, DAYS, DEFAULT_FORM, describeSpec, formOf, type ScheduleForm, whenOf, type WhenKind } from "./spec";
+import { DAY_NAMES, DAYS, DEFAULT_FORM, defaultForm, describeSpec, formOf, type ScheduleForm, whenOf, type WhenKind } from "./spec";
 import { call } from "../ipc/call";
 
-const KIND_LABEL: Record<ScheduleKind, string> = { backup: "Backup", verify: "Verify" };
+const KIND_LABEL: Record<ScheduleKind, string> = { backup: "Backup", verify: "Verify", drill: "Restore drill" };
 
 const WHEN_LABEL: Record<WhenKind, string> = {
   every: "Every N hours",
@@ -87,8 +87,8 @@ export function ScheduleSection({ project, previewDelayMs = 300 }: Props) {
   // The editor starts from the saved schedule of the chosen kind (until the user edits).
   useEffect(() => {
     if (touched) return;
-    setForm(current ? formOf(current.when, current.paused, current.verify_newest) : DEFAULT_FORM);
-  }, [current?.spec, current?.paused, current?.verify_newest, touched]); // eslint-disable-line react-hooks/exhaustive-deps
+    setForm(current ? formOf(current.when, current.paused, current.verify_newest) : defaultForm(what));
+  }, [what, current?.spec, current?.paused, current?.verify_newest, touched]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const when = whenOf(form);
   const whenKey = JSON.stringify(when);
@@ -174,6 +174,7 @@ export function ScheduleSection({ project, previewDelayMs = 300 }: Props) {
         <>
           <SavedSchedule kind="backup" view={list.find((s) => s.kind === "backup")} />
           <SavedSchedule kind="verify" view={list.find((s) => s.kind === "verify")} />
+          <SavedSchedule kind="drill" view={list.find((s) => s.kind === "drill")} />
         </>
       )}
 
@@ -193,6 +194,7 @@ export function ScheduleSection({ project, previewDelayMs = 300 }: Props) {
             >
               <option value="backup">Back up the project</option>
               <option value="verify">Verify its backups</option>
+              <option value="drill">Run a restore drill (newest good backup)</option>
             </select>
           </label>
           <label className="field">

@@ -42,6 +42,14 @@ export const DEFAULT_FORM: ScheduleForm = {
   newest: "",
 };
 
+/** A drill schedule starts monthly (the 1st, 04:00): a restore drill proves a backup restores. */
+export const DRILL_DEFAULT_FORM: ScheduleForm = { ...DEFAULT_FORM, kind: "monthly", day: "1", time: "04:00" };
+
+/** What the editor starts from when the kind has no saved schedule. */
+export function defaultForm(kind: "backup" | "verify" | "drill"): ScheduleForm {
+  return kind === "drill" ? DRILL_DEFAULT_FORM : DEFAULT_FORM;
+}
+
 /** A number typed into a field; NaN-free (a bad number is sent as given, for the engine to refuse). */
 function int(s: string): number {
   const n = Number.parseInt(s.trim(), 10);
