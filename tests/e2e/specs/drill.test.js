@@ -5,6 +5,9 @@
 // passed report: every table named with its expected and found rows, the RTO, the signature
 // verifies. The project card then says "Proven restorable … · RTO …".
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp } from "../lib/app.js";
 import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
@@ -12,6 +15,7 @@ import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
 describe("a restore drill in the app", () => {
   let app;
   let $;
+  let work;
   const offsite = offsiteCli(() => app.dataDir);
 
   before(async () => {
@@ -23,13 +27,16 @@ describe("a restore drill in the app", () => {
       "CREATE TABLE orders(id int primary key, note text); INSERT INTO orders SELECT g, md5(g::text) FROM generate_series(1, 3000) g;" +
         "CREATE TABLE customers(id int primary key, name text); INSERT INTO customers SELECT g, 'c' || g FROM generate_series(1, 40) g;",
     );
-    app = await launchApp({ name: "drill", env: { OFFSITE_PG_BIN: pg.bin } });
+    work = mkdtempSync(join(tmpdir(), "offsite-e2e-drill-"));
+    // The save dialog's answer ("Save report…").
+    app = await launchApp({ name: "drill", env: { OFFSITE_PG_BIN: pg.bin, OFFSITE_TEST_PICK: join(work, "report.html") } });
     $ = (id) => app.browser.$(byTestId(id));
   });
 
   after(async () => {
     await app?.close();
     psql("postgres", "DROP DATABASE IF EXISTS drillshop");
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it("runs a drill on the newest backup and shows the passed report", async () => {
@@ -56,8 +63,13 @@ describe("a restore drill in the app", () => {
         ((await $("job-error").isExisting()) && "failed"),
       { timeoutMs: 240_000, intervalMs: 250 },
     );
-    if (outcome !== "report") await app.screenshot("02-drill-not-run");
+    if (outcome !== "report") await app.screenshot("00-drill-not-run");
     assert.equal(outcome, "report");
+    await until(app.browser, "the signature check", async () => (await $("drill-signature").getAttribute("data-state")) !== "checking", {
+      timeoutMs: 15_000,
+    });
+    await $("drill-report").scrollIntoView({ block: "start" });
+    await app.screenshot("01-drill-report");
     assert.equal(await $("drill-report").getAttribute("data-verdict"), "passed");
     const checks = [];
     const ids = [];
@@ -74,8 +86,13 @@ describe("a restore drill in the app", () => {
     await until(app.browser, "the signature check", async () => (await $("drill-signature").getAttribute("data-state")) === "valid", {
       timeoutMs: 15_000,
     });
-    await $("drill-report").scrollIntoView({ block: "start" });
-    await app.screenshot("01-drill-report-passed");
+    // Save report…: the printable page, naming the project and each table.
+    await $("drill-report-save").click();
+    await $("drill-report-saved").waitForDisplayed({ timeout: 15_000 });
+    const html = readFileSync(join(work, "report.html"), "utf8");
+    assert.match(html, /<html/i);
+    assert.match(html, /drillshop/);
+    assert.match(html, /public\.orders/);
     const rows = [];
     for (const r of await app.browser.$$(byTestId("drill-row"))) rows.push(r);
     assert.equal(rows.length, 1);

@@ -47,8 +47,6 @@ export function DrillsScreen({ project, api, onBack }: Props) {
   const [save, setSave] = useState<SaveState>({ status: "idle" });
   const [startError, setStartError] = useState<ErrorPayload | null>(null);
   const [target, setTarget] = useState<DrillTargetChoice | null>(null);
-  const [checks, setChecks] = useState<Load<CheckRow[]>>({ status: "loading" });
-  const [checkError, setCheckError] = useState<ErrorPayload | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
   const started = useLiveJob(jobId);
   // Back on this screen while a drill of the project runs (started here before, or elsewhere).
@@ -61,17 +59,11 @@ export function DrillsScreen({ project, api, onBack }: Props) {
     const r = await api.list(project);
     setDrills(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
   }, [api, project]);
-  const loadChecks = useCallback(async () => {
-    if (!api.checks) return;
-    const r = await api.checks.list(project);
-    setChecks(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
-  }, [api, project]);
 
   useEffect(() => {
     void loadDrills();
-    if (api.checks) void loadChecks();
     void api.defaultTarget().then(setTarget);
-  }, [api, loadDrills, loadChecks]);
+  }, [api, loadDrills]);
 
   const open = useCallback(
     async (id: string) => {
@@ -174,28 +166,42 @@ export function DrillsScreen({ project, api, onBack }: Props) {
         />
       )}
 
-      {api.checks && checks.status === "error" && <ErrorNotice error={checks.error} testId="validation-checks-load-error" />}
-      {api.checks && checks.status === "ready" && (
-        <ValidationChecks
-          checks={checks.data}
-          error={checkError}
-          onAdd={async (sql, expect) => {
-            if (!api.checks) return null;
-            const r = await api.checks.add(project, sql, expect);
-            if (!r.ok) return r.error;
-            await loadChecks();
-            return null;
-          }}
-          onRemove={(id) => {
-            setCheckError(null);
-            void api.checks?.remove(project, id).then(async (r) => {
-              if (!r.ok) setCheckError(r.error);
-              await loadChecks();
-            });
-          }}
-        />
-      )}
+      {api.checks && <ChecksPanel project={project} checksApi={api.checks} />}
     </section>
+  );
+}
+
+/** The project's validation queries: loaded, added and removed through the engine. */
+function ChecksPanel({ project, checksApi }: { project: string; checksApi: NonNullable<DrillApi["checks"]> }) {
+  const [checks, setChecks] = useState<Load<CheckRow[]>>({ status: "loading" });
+  const [error, setError] = useState<ErrorPayload | null>(null);
+  const load = useCallback(async () => {
+    const r = await checksApi.list(project);
+    setChecks(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
+  }, [checksApi, project]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  if (checks.status === "loading") return null;
+  if (checks.status === "error") return <ErrorNotice error={checks.error} testId="validation-checks-load-error" />;
+  return (
+    <ValidationChecks
+      checks={checks.data}
+      error={error}
+      onAdd={async (sql, expect) => {
+        const r = await checksApi.add(project, sql, expect);
+        if (!r.ok) return r.error;
+        await load();
+        return null;
+      }}
+      onRemove={(id) => {
+        setError(null);
+        void checksApi.remove(project, id).then(async (r) => {
+          if (!r.ok) setError(r.error);
+          await load();
+        });
+      }}
+    />
   );
 }
 
