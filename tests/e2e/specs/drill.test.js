@@ -1,6 +1,6 @@
 // e2e: needs postgres
 // A restore drill from the app: a project on the run's PostgreSQL server is backed up with the
-// CLI, then the user opens the project's Drills screen, runs a drill into a throwaway cluster
+// CLI, then the user opens the project's Drills screen, adds a validation query, runs a drill into a throwaway cluster
 // (Offsite starts it from the server binaries OFFSITE_PG_BIN names), watches it run, and reads the
 // passed report: every table named with its expected and found rows, the RTO, the signature
 // verifies. The project card then says "Proven restorable … · RTO …".
@@ -39,7 +39,15 @@ describe("a restore drill in the app", () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it("runs a drill on the newest backup and shows the passed report", async () => {
+  const checkRows = async () => {
+    const rows = [];
+    for (const c of await app.browser.$$(byTestId("drill-check"))) {
+      rows.push({ el: c, id: await c.getAttribute("data-check"), status: await c.getAttribute("data-status") });
+    }
+    return rows;
+  };
+
+  it("runs a drill with a validation query on the newest backup and shows the passed, signed report", async () => {
     await $("empty-state").waitForDisplayed({ timeout: 30_000 });
     const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/drillshop?sslmode=disable`;
     offsite("project", "add", "drillshop", "--db", url);
@@ -52,6 +60,11 @@ describe("a restore drill in the app", () => {
     await $("open-drills").click();
     await $("drills-screen").waitForDisplayed({ timeout: 15_000 });
     await $("drills-empty").waitForDisplayed({ timeout: 15_000 });
+    // A validation query, added in the editor, is run by the drill.
+    await $("validation-check-sql").setValue("select count(*) from orders");
+    await $("validation-check-expect-input").setValue(">= 3000");
+    await $("validation-check-add").click();
+    await $("validation-check").waitForDisplayed({ timeout: 15_000 });
     await $("drill-target-throwaway").click();
     await $("drill-run").click();
     const outcome = await until(
@@ -71,37 +84,42 @@ describe("a restore drill in the app", () => {
     await $("drill-report").scrollIntoView({ block: "start" });
     await app.screenshot("01-drill-report");
     assert.equal(await $("drill-report").getAttribute("data-verdict"), "passed");
-    const checks = [];
-    const ids = [];
-    for (const c of await app.browser.$$(byTestId("drill-check"))) {
-      checks.push(c);
-      ids.push(await c.getAttribute("data-check"));
-    }
-    assert.ok(ids.includes("table:public.orders"), `checks: ${ids.join(", ")}`);
-    assert.ok(ids.includes("table:public.customers"), `checks: ${ids.join(", ")}`);
-    for (const c of checks) assert.notEqual(await c.getAttribute("data-status"), "failed");
-    const orders = checks[ids.indexOf("table:public.orders")];
-    assert.match(await orders.getText(), /3000/);
+    assert.equal(await $("drill-signature").getAttribute("data-state"), "valid");
+    const checks = await checkRows();
+    const ids = checks.map((c) => c.id);
+    for (const c of checks) assert.notEqual(c.status, "failed", `check ${c.id} failed`);
+    for (const id of ["verify", "restore", "rto"]) assert.ok(ids.includes(id), `checks: ${ids.join(", ")}`);
+    const query = checks.find((c) => c.id.startsWith("query:"));
+    assert.ok(query, `a validation query check among: ${ids.join(", ")}`);
+    assert.equal(query.status, "passed");
+    assert.match(await query.el.getText(), />= 3000/);
     assert.match(await $("drill-report-rto").getText(), /RTO \d/);
-    await until(app.browser, "the signature check", async () => (await $("drill-signature").getAttribute("data-state")) === "valid", {
-      timeoutMs: 15_000,
-    });
-    // Save report…: the printable page, naming the project and each table.
+
+    // Save report…: the printable page, naming the project.
     await $("drill-report-save").click();
     await $("drill-report-saved").waitForDisplayed({ timeout: 15_000 });
     const html = readFileSync(join(work, "report.html"), "utf8");
     assert.match(html, /<html/i);
     assert.match(html, /drillshop/);
-    assert.match(html, /public\.orders/);
     const rows = [];
     for (const r of await app.browser.$$(byTestId("drill-row"))) rows.push(r);
     assert.equal(rows.length, 1);
     assert.equal(await rows[0].getAttribute("data-verdict"), "passed");
-
     // The CLI sees the same drill.
-    const list = offsite("drill", "list", "drillshop");
-    assert.match(list, /passed/i);
+    assert.match(offsite("drill", "list", "drillshop"), /passed/i);
+  });
 
+  it("the report proves every table's rows: each table is a check with the rows backed up and found", async () => {
+    const checks = await checkRows();
+    const ids = checks.map((c) => c.id);
+    assert.ok(ids.includes("table:public.orders"), `checks: ${ids.join(", ")}`);
+    assert.ok(ids.includes("table:public.customers"), `checks: ${ids.join(", ")}`);
+    const orders = checks.find((c) => c.id === "table:public.orders");
+    assert.equal(orders.status, "passed");
+    assert.match(await orders.el.getText(), /3000/);
+  });
+
+  it("the project card then says proven restorable, with the RTO", async () => {
     await $("drills-back").click();
     await $("back-home").click();
     await until(app.browser, "the card's proven line", async () => (await $("project-proven").getAttribute("data-state")) === "proven", {
