@@ -237,7 +237,9 @@ async fn referenced_roles(conn: &mut PgConnection, spec: &ConnSpec) -> Result<Ve
     .map_err(|e| spec.map_sqlx(e))
 }
 
-/// Exact row counts (run inside the snapshot transaction, or against a restored database).
+/// Exact row counts (run inside the snapshot transaction, or against a restored database): a
+/// table's own rows (`ONLY`: an inheritance parent's children have their own counts), the rows
+/// its COPY, and so its digest, holds.
 async fn count_rows(
     conn: &mut PgConnection,
     spec: &ConnSpec,
@@ -245,7 +247,7 @@ async fn count_rows(
 ) -> Result<Vec<TableCount>> {
     let mut out = Vec::with_capacity(tables.len());
     for (schema, table, qualified) in tables {
-        let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {qualified}"))
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ONLY {qualified}"))
             .fetch_one(&mut *conn)
             .await
             .map_err(|e| {
