@@ -289,3 +289,75 @@ pub fn attach(
         note: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::TableCount;
+    use crate::error::ErrorKind;
+
+    fn digest(table: &str, lines: u64) -> TableDigest {
+        TableDigest {
+            schema: "public".into(),
+            table: table.into(),
+            columns: vec!["a".into()],
+            sha256: "ab".repeat(32),
+            lines,
+            offset: 100,
+            length: 20,
+        }
+    }
+
+    #[test]
+    fn digests_attach_to_their_tables_and_a_disagreeing_count_fails_the_backup() {
+        let mut tables = vec![
+            TableCount::counted("public", "a", 2),
+            TableCount::counted("public", "b", 0),
+        ];
+        let found = DumpDigests {
+            tables: vec![digest("a", 2), digest("ext_config", 9)],
+            large_objects: None,
+            encoding: Some("UTF8".into()),
+        };
+        let inherited = vec![("bytea_output".to_string(), "hex".to_string())];
+        let content = attach(&mut tables, Ok(found.clone()), inherited.clone()).unwrap();
+        assert_eq!(tables[0].sha256.as_deref(), Some("ab".repeat(32).as_str()));
+        assert_eq!(
+            (tables[0].lines, tables[0].dump_offset),
+            (Some(2), Some(100))
+        );
+        assert_eq!(tables[1], TableCount::counted("public", "b", 0));
+        assert_eq!(content.settings["TimeZone"], "UTC");
+        assert_eq!(content.settings["client_encoding"], "UTF8");
+        assert_eq!(content.settings["bytea_output"], "hex");
+
+        let mut tables = vec![TableCount::counted("public", "a", 3)];
+        let err = attach(&mut tables, Ok(found), inherited.clone()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Integrity);
+        assert!(
+            err.message().contains("public.a holds 2 rows"),
+            "{}",
+            err.message()
+        );
+
+        // A dump the parser cannot read: the backup goes on, without digests, saying why.
+        let mut tables = vec![TableCount::counted("public", "a", 3)];
+        let content = attach(&mut tables, Err(Error::integrity("x")), inherited).unwrap();
+        assert!(content.note.unwrap().contains("not made"));
+        assert_eq!(tables[0].sha256, None);
+    }
+
+    #[test]
+    fn the_large_objects_digest_does_not_depend_on_dump_order() {
+        let a = (5u32, [1u8; 32]);
+        let b = (7u32, [2u8; 32]);
+        assert_eq!(
+            large_objects_digest(vec![a, b]),
+            large_objects_digest(vec![b, a])
+        );
+        assert_ne!(
+            large_objects_digest(vec![a, b]).sha256,
+            large_objects_digest(vec![(5, [2u8; 32]), (7, [1u8; 32])]).sha256
+        );
+    }
+}
