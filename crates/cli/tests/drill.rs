@@ -157,6 +157,19 @@ fn a_passed_drill_exits_0_a_sabotaged_one_exits_9_naming_the_table() {
             .any(|c| c.to_string().contains("public.victim")),
         "a failed check names the table: {failed:?}"
     );
+    // The content check of that table is the one that failed (per-table digests).
+    assert!(
+        failed.iter().any(|c| c["id"] == "table:public.victim"),
+        "{failed:?}"
+    );
+    let other: Vec<&Value> = bad["report"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == "table:public.other")
+        .collect();
+    assert_eq!(other.len(), 1, "{bad}");
+    assert_eq!(other[0]["status"], "passed");
     assert!(
         failed
             .iter()

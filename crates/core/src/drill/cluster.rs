@@ -172,7 +172,7 @@ impl ThrowawayCluster {
         crate::private_fs::create_dir_all(&clusters)
             .map_err(|e| Error::io(format!("creating {}", clusters.display()), e))?;
         let base = pick_base(&clusters, run_as);
-        let root = crate::private_fs::tempdir_in(&base, "offsite-drill-")
+        let root = crate::private_fs::tempdir_in(&base, &folder_prefix(drill_id))
             .map_err(|e| Error::io(format!("creating a folder in {}", base.display()), e))?
             .keep();
         let owner_path = clusters.join(format!("{drill_id}.owner"));
@@ -425,12 +425,23 @@ fn write_owner(path: &Path, owner: &OwnerFile) -> Result<File> {
     Ok(f)
 }
 
+/// How the private folder of drill `drill_id`'s cluster is named: `offsite-drill-<first 8
+/// characters of its id>-` and a random suffix (what `ps` and a folder listing show).
+pub fn folder_prefix(drill_id: &str) -> String {
+    let short: String = drill_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(8)
+        .collect();
+    format!("offsite-drill-{short}-")
+}
+
 /// The folder the cluster's private folder goes in: under the data folder, unless the socket
 /// path would be too long for a Unix socket or (as root) the `postgres` user cannot reach it;
 /// then the system's temporary folder (the owner file under the data folder still names it).
 fn pick_base(clusters: &Path, run_as: Option<(u32, u32)>) -> PathBuf {
-    // "/offsite-drill-XXXXXX/.s.PGSQL.5432" must fit in sun_path (104 bytes on macOS).
-    let fits = |p: &Path| p.as_os_str().len() + 40 < 100;
+    // "/offsite-drill-IIIIIIII-XXXXXX/.s.PGSQL.5432" must fit in sun_path (104 bytes on macOS).
+    let fits = |p: &Path| p.as_os_str().len() + 50 < 100;
     if fits(clusters) && reachable(clusters, run_as) {
         return clusters.to_path_buf();
     }

@@ -293,9 +293,11 @@ async fn prove(
     if db.is_some() {
         job.check_cancelled()?;
         let mut conn = spec.connect(target.server.password.as_deref()).await?;
-        // TODO(issue 26, helper `digests`, branch wt/digests): once merged, the per-table
-        // content checks go here:
-        // checks.extend(crate::drill::content::check_tables(&mut conn, manifest, …).await?);
+        // Every table's rows against what was backed up (row count + SHA-256 of its COPY
+        // rows, read back under the digests' session settings).
+        if let Some(m) = manifest {
+            checks.extend(crate::drill::content::check_tables(&mut conn, m, &job.cancel).await?);
+        }
         // The project's own validation queries (and the RPO a `within` check measures).
         let queries = d.engine.catalog.validation_checks(&d.project.id).await?;
         if !queries.is_empty() {

@@ -102,6 +102,32 @@ async fn a_drill_into_a_throwaway_cluster_passes_names_every_check_and_leaves_no
         "{:?}",
         check(r, "restore")
     );
+    // Every table's content, the partitions' and the generated column's table too, and the
+    // large objects: each a named check that passed.
+    for id in [
+        "table:public.drill_people",
+        "table:public.drill_events_2025",
+        "table:public.drill_events_2026",
+        "large_objects",
+    ] {
+        assert_eq!(
+            check(r, id).status,
+            CheckStatus::Passed,
+            "{id}: {:#?}",
+            r.checks
+        );
+    }
+    let tables = r
+        .checks
+        .iter()
+        .filter(|c| c.id.starts_with("table:"))
+        .count();
+    assert!(tables >= 4, "{:#?}", r.checks);
+    assert!(
+        r.checks.iter().all(|c| c.status != CheckStatus::Failed),
+        "{:#?}",
+        r.checks
+    );
     assert_eq!(r.target.kind, "throwaway");
     assert!(
         r.target.server_version.starts_with("PostgreSQL 1"),
@@ -136,8 +162,20 @@ async fn a_drill_into_a_throwaway_cluster_passes_names_every_check_and_leaves_no
     assert_eq!(summary.last_passed_drill.as_ref().unwrap().id, r.drill_id);
     // Nothing left: no cluster folder, no owner file, no server.
     assert!(leftovers(&env).is_empty(), "{:?}", leftovers(&env));
-    assert!(postgres_processes_under(env.engine.data_dir()).is_empty());
-    assert!(postgres_processes_under(Path::new("/tmp/offsite-drill-")).is_empty());
+    let mine = offsite_core::drill::cluster::folder_prefix(&r.drill_id);
+    assert!(
+        postgres_processes_under(Path::new(&mine)).is_empty(),
+        "{:?}",
+        postgres_processes_under(Path::new(&mine))
+    );
+    let tmp: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .chain(std::fs::read_dir("/tmp").unwrap())
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&mine))
+        .map(|e| e.path())
+        .collect();
+    assert!(tmp.is_empty(), "{tmp:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
