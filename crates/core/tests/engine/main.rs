@@ -15,6 +15,7 @@ mod config_secrets;
 mod conformance;
 mod dest_s3;
 mod destinations;
+mod drill_schedule;
 mod drills;
 mod encrypted;
 mod full_backup;
