@@ -51,6 +51,7 @@ pub async fn set_schedule(
         ScheduleKind::Verify => ScheduleWhat::Verify {
             newest: verify_newest,
         },
+        ScheduleKind::Drill => ScheduleWhat::Drill,
     };
     let spec = when.spec().map_err(err)?;
     let mut view = engine

@@ -907,6 +907,19 @@ export type DestinationTest = {
 	error: ErrorPayload | null,
 };
 
+/**  A drill without its report: what a list and a project card show. */
+export type DrillSummary = {
+	id: string,
+	backup_id: string,
+	started_at: string,
+	finished_at: string,
+	verdict: Verdict,
+	rto_seconds: number | null,
+	failed_check_id: string | null,
+	failed_check_title: string | null,
+	report_path: string | null,
+};
+
 /**  The header of a custom-format dump, as `pg_restore -l` prints it. */
 export type DumpHeader = {
 	/**  "Archive created at …" as printed. */
@@ -1151,7 +1164,12 @@ export type JobKind = "backup" | "verify" | "restore" | "import" | "prune" | "pu
  */
 "sync" | 
 /**  A copy of a backup fetched back from a destination as its local archive. */
-"fetch_copy";
+"fetch_copy" | 
+/**
+ *  A restore drill: the backup restored into a throwaway cluster or scratch server
+ *  and checked (issue 26).
+ */
+"drill";
 
 /**
  *  Progress of a running job (throttled by the engine: ≈ every 150 ms, the first and the last
@@ -1507,6 +1525,13 @@ export type ProjectSummary = {
 	last_backup: BackupRecord | null,
 	/**  How many backups the catalog records. */
 	backup_count: number,
+	/**  The newest restore drill (when, verdict, RTO), if any. */
+	last_drill?: DrillSummary | null,
+	/**
+	 *  The newest drill that passed: "proven restorable 3 days ago · RTO 4 min" (`None`:
+	 *  never proven).
+	 */
+	last_passed_drill?: DrillSummary | null,
 };
 
 /**  A project's 3-2-1 state. */
@@ -1697,7 +1722,9 @@ export type S3Target = {
 };
 
 /**  What a schedule runs. */
-export type ScheduleKind = "backup" | "verify";
+export type ScheduleKind = "backup" | "verify" | 
+/**  A restore drill of the newest good backup (issue 26). */
+"drill";
 
 /**  When scheduled runs are announced. */
 export type ScheduleNotifications = "always" | "failures" | "never";
@@ -2139,6 +2166,9 @@ export type UpdateStatus = {
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
+/**  The drill's verdict: passed only when no check failed. */
+export type Verdict = "passed" | "failed";
 
 /**  The result of [`verify`]. */
 export type VerifyReport = {

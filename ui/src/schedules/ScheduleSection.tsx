@@ -9,7 +9,7 @@ import { keys, useSchedules, useStore } from "../store";
 import { DAY_NAMES, DAYS, DEFAULT_FORM, describeSpec, formOf, type ScheduleForm, whenOf, type WhenKind } from "./spec";
 import { call } from "../ipc/call";
 
-const KIND_LABEL: Record<ScheduleKind, string> = { backup: "Backup", verify: "Verify" };
+const KIND_LABEL: Record<ScheduleKind, string> = { backup: "Backup", verify: "Verify", drill: "Restore drill" };
 
 const WHEN_LABEL: Record<WhenKind, string> = {
   every: "Every N hours",
