@@ -6,6 +6,7 @@
 
 mod agent;
 mod dataset;
+mod digests;
 mod measure;
 mod report;
 
@@ -65,6 +66,10 @@ struct Args {
     /// Skip the extra diagnostic measurement `pg_dump -Fc -Z0` (what Offsite runs internally).
     #[arg(long)]
     no_diagnostics: bool,
+    /// Only measure what the per-table digests cost a backup (Offsite's backup of the large
+    /// dataset with and without them, --runs times each); skips every other measurement.
+    #[arg(long)]
+    digests_only: bool,
     /// Also time the agent's own backup of the large dataset (`offsite serve` next to the
     /// cluster, triggered over HTTP, timed from the request to `COMPLETED`) against the CLI's.
     #[arg(long)]
@@ -358,6 +363,13 @@ fn run(args: &Args) -> Result<(), String> {
             c.args(["project", "add", name, "--db", &o.url(db)]);
             measure::run(&mut c, None)?.check(&format!("offsite project add {name}"))?;
         }
+    }
+
+    if args.digests_only {
+        let o = off
+            .as_ref()
+            .ok_or("--digests-only needs the offsite binary")?;
+        return digests::run(o, &pg, &srv, &w, args.runs);
     }
 
     let bench_agent = match (&off, args.agent) {

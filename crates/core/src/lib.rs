@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod import;
 pub mod ops;
+pub mod pgdump;
 pub mod plainsql;
 pub mod postgres;
 pub mod private_fs;

@@ -5,6 +5,8 @@
 //! The types here are the one shape every part shares: the runner fills a [`DrillReport`],
 //! `report` renders and signs it, the catalog keeps its summary, the front ends show it.
 
+pub mod content;
+
 use serde::{Deserialize, Serialize};
 
 pub mod cluster;

@@ -162,24 +162,18 @@ async fn run_one(
     // A second bound on the client side, in case the server's timeout is changed by the query.
     let guard = timeout + Duration::from_secs(10);
     let rows = tokio::time::timeout(guard, async {
-        sqlx::raw_sql(&begin)
-            .execute(&mut *conn)
+        sqlx::Executor::execute(&mut *conn, begin.as_str())
             .await
             .map_err(server_error)?;
-        let declared = sqlx::raw_sql(&format!(
-            "DECLARE offsite_validation NO SCROLL CURSOR FOR {stmt}\n"
-        ))
-        .execute(&mut *conn)
-        .await;
+        let declare = format!("DECLARE offsite_validation NO SCROLL CURSOR FOR {stmt}\n");
+        let declared = sqlx::Executor::execute(&mut *conn, declare.as_str()).await;
         let rows = match declared {
-            Ok(_) => sqlx::raw_sql("FETCH 2 FROM offsite_validation")
-                .fetch_all(&mut *conn)
+            Ok(_) => sqlx::Executor::fetch_all(&mut *conn, "FETCH 2 FROM offsite_validation")
                 .await
                 .map_err(server_error),
             Err(e) => Err(server_error(e)),
         };
-        sqlx::raw_sql("ROLLBACK")
-            .execute(&mut *conn)
+        sqlx::Executor::execute(&mut *conn, "ROLLBACK")
             .await
             .map_err(|e| RunError::ConnectionLost(e.to_string()))?;
         rows

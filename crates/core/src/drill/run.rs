@@ -61,6 +61,7 @@ pub(crate) async fn execute(d: &DrillJob<'_>, job: &RunningJob) -> Result<DrillR
         .map(|(major, _)| major);
     let mut target = None;
     let mut rto = 0.0;
+    let mut rpo_hours = None;
     let mut db_bytes = None;
     let mut pg_restore = None;
     if checks[0].status == CheckStatus::Passed {
@@ -73,6 +74,7 @@ pub(crate) async fn execute(d: &DrillJob<'_>, job: &RunningJob) -> Result<DrillR
         cleaned?;
         checks.extend(proved.checks);
         rto = proved.rto_seconds;
+        rpo_hours = proved.rpo_hours;
         db_bytes = proved.database_bytes;
         pg_restore = proved.pg_restore;
     } else {
@@ -116,7 +118,7 @@ pub(crate) async fn execute(d: &DrillJob<'_>, job: &RunningJob) -> Result<DrillR
         rto_seconds: rto,
         archive_bytes: d.backup.size,
         restored_database_bytes: db_bytes,
-        rpo_hours: None,
+        rpo_hours,
         ran_by: ran_by(pg_restore),
     })
 }
@@ -247,6 +249,7 @@ async fn stop_target(t: &mut Target) -> Result<()> {
 struct Proved {
     checks: Vec<DrillCheck>,
     rto_seconds: f64,
+    rpo_hours: Option<f64>,
     database_bytes: Option<u64>,
     pg_restore: Option<String>,
 }
@@ -286,15 +289,22 @@ async fn prove(
     let db = restored.ok().and_then(|r| r.database);
     let pg_restore = db.as_ref().map(|r| r.plan.pg_restore_version.clone());
     let mut database_bytes = None;
+    let mut rpo_hours = None;
     if db.is_some() {
         job.check_cancelled()?;
         let mut conn = spec.connect(target.server.password.as_deref()).await?;
         // TODO(issue 26, helper `digests`, branch wt/digests): once merged, the per-table
         // content checks go here:
         // checks.extend(crate::drill::content::check_tables(&mut conn, manifest, …).await?);
-        // TODO(issue 26, helper `report`, branch wt/report): once merged, the project's
-        // validation queries go here:
-        // checks.extend(crate::drill::queries::run_validation(…).await);
+        // The project's own validation queries (and the RPO a `within` check measures).
+        let queries = d.engine.catalog.validation_checks(&d.project.id).await?;
+        if !queries.is_empty() {
+            let made = crate::catalog::parse_timestamp(&d.backup.created_at)?;
+            let (found, rpo) =
+                crate::drill::queries::run_validation(&mut conn, &queries, made).await;
+            checks.extend(found);
+            rpo_hours = rpo;
+        }
         database_bytes =
             sqlx::query_scalar::<_, i64>("SELECT pg_database_size(current_database())")
                 .fetch_one(&mut conn)
@@ -321,6 +331,7 @@ async fn prove(
     Ok(Proved {
         checks,
         rto_seconds,
+        rpo_hours,
         database_bytes,
         pg_restore,
     })

@@ -214,3 +214,17 @@ pub(crate) async fn list(engine: &Engine, project: &str) -> Result<Vec<DrillReco
 pub(crate) async fn record(engine: &Engine, id: &str) -> Result<DrillRecord> {
     engine.catalog.drill(id.trim()).await
 }
+
+/// Compile-time guard: the drill's futures are `Send` for any lifetime (run_due and the app
+/// spawn them); a body that is not (e.g. sqlx's `raw_sql` over a borrowed `String` held across
+/// an await) fails here, not in a caller far away.
+#[allow(dead_code)]
+fn _futures_are_send(
+    engine: &Engine,
+    job: &DrillJob<'_>,
+    running: &crate::ops::runner::RunningJob,
+) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(run(engine, DrillOptions::default(), JobStart::default()));
+    is_send(crate::drill::run::execute(job, running));
+}

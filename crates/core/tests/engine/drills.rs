@@ -411,3 +411,68 @@ async fn retention_never_removes_the_backup_of_the_newest_passed_drill() {
     assert!(done.removed.iter().all(|r| r.id != older.id));
     assert!(Path::new(&older.path).is_file());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drill_runs_the_projects_validation_queries_and_fails_on_one_that_no_longer_holds() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = pg.unique_db("drillq");
+    pg.psql(
+        &db,
+        "CREATE TABLE public.orders AS SELECT g AS id, now() - g * interval '1 hour' AS created_at
+         FROM generate_series(1, 50) g;",
+    );
+    back_up(pg, &env, "q", &db).await;
+    let e = &env.engine;
+    let holds = e
+        .add_validation_check(
+            "q",
+            Some("orders"),
+            "select count(*) from public.orders",
+            ">= 50",
+        )
+        .await
+        .unwrap();
+    let fresh = e
+        .add_validation_check(
+            "q",
+            None,
+            "select max(created_at) from public.orders",
+            "within 26h",
+        )
+        .await
+        .unwrap();
+    let broken = e
+        .add_validation_check("q", None, "select count(*) from public.orders", ">= 1000")
+        .await
+        .unwrap();
+    let outcome = e
+        .drill(
+            DrillOptions {
+                project: "q".into(),
+                ..Default::default()
+            },
+            JobStart::default(),
+        )
+        .await;
+    // A failed drill: the outcome or (the job's error) — the catalog has its report either way.
+    let drills = e.drills("q").await.unwrap();
+    assert_eq!(drills.len(), 1, "{outcome:?}");
+    let r = &drills[0].report;
+    assert_eq!(r.verdict, Verdict::Failed);
+    let q = |id: &str| check(r, &format!("query:{id}")).status;
+    assert_eq!(q(&holds.id), CheckStatus::Passed, "{:#?}", r.checks);
+    assert_eq!(q(&fresh.id), CheckStatus::Passed, "{:#?}", r.checks);
+    assert_eq!(q(&broken.id), CheckStatus::Failed, "{:#?}", r.checks);
+    assert_eq!(
+        r.first_failure().unwrap().id,
+        format!("query:{}", broken.id)
+    );
+    assert_eq!(
+        drills[0].failed_check_id.as_deref(),
+        Some(format!("query:{}", broken.id).as_str())
+    );
+    let rpo = r.rpo_hours.expect("a within check measures the RPO");
+    assert!((0.0..2.0).contains(&rpo), "{rpo}");
+    assert_eq!(check(r, "restore").status, CheckStatus::Passed);
+}

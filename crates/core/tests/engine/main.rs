@@ -13,6 +13,7 @@ mod common;
 mod config_component;
 mod config_secrets;
 mod conformance;
+mod content_check;
 mod dest_s3;
 mod destinations;
 mod drill_schedule;
