@@ -417,3 +417,66 @@ mod signed_report {
         );
     }
 }
+
+#[test]
+fn schedule_set_drill_is_monthly_by_default_and_takes_the_other_forms() {
+    let cli = Cli::new();
+    cli.json(
+        &[
+            "project",
+            "add",
+            "shop",
+            "--db",
+            "postgres://postgres@127.0.0.1:1/shop",
+        ],
+        0,
+    );
+    let set = cli.json(&["schedule", "set", "shop", "--drill", "--tz", "UTC"], 0);
+    assert_eq!(set["schedule"]["kind"], "drill", "{set}");
+    assert_eq!(set["schedule"]["spec"], "monthly 1 04:00", "{set}");
+    let set = cli.json(
+        &[
+            "schedule", "set", "shop", "--drill", "--weekly", "sun", "03:00", "--tz", "UTC",
+        ],
+        0,
+    );
+    assert_eq!(set["schedule"]["spec"], "weekly sun 03:00", "{set}");
+    cli.json(
+        &["schedule", "set", "shop", "--daily", "02:30", "--tz", "UTC"],
+        0,
+    );
+    let shown = cli.json(&["schedule", "show", "shop"], 0);
+    let kinds: Vec<&str> = shown["schedules"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{shown}"))
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["backup", "drill"], "both kept: {shown}");
+    // A drill schedule is not a verify schedule; without --drill a time is still required.
+    assert_eq!(
+        cli.run(&["schedule", "set", "shop", "--drill", "--verify"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(cli.run(&["schedule", "set", "shop"]).status.code(), Some(2));
+    cli.json(&["schedule", "pause", "shop", "--drill"], 0);
+    let shown = cli.json(&["schedule", "show", "shop"], 0);
+    let drill = shown["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "drill")
+        .unwrap()
+        .clone();
+    assert_eq!(drill["paused"], true);
+    let cleared = cli.json(&["schedule", "clear", "shop", "--drill"], 0);
+    assert_eq!(cleared["cleared"], true);
+    let shown = cli.json(&["schedule", "show", "shop"], 0);
+    assert_eq!(
+        shown["schedules"].as_array().unwrap().len(),
+        1,
+        "the backup schedule stays"
+    );
+}

@@ -79,10 +79,10 @@ pub fn render(report: &DrillReport, key_id: Option<&str>) -> String {
         escape(&report.project),
         vword
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<h1>Restore drill: {}</h1><p><span class=\"verdict {vclass}\">{vword}</span> \
-         finished {}</p>\n",
+         finished {}</p>",
         escape(&report.project),
         escape(&report.finished_at)
     );

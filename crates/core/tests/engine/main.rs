@@ -17,6 +17,7 @@ mod conformance;
 mod content_check;
 mod dest_s3;
 mod destinations;
+mod drill_schedule;
 mod drills;
 mod encrypted;
 mod full_backup;
