@@ -322,11 +322,7 @@ fn dump_preview(
         .iter()
         .map(|t| {
             let (schema, table) = t.split_once('.').unwrap_or(("", t));
-            TableCount {
-                schema: schema.to_string(),
-                table: table.to_string(),
-                rows: 0,
-            }
+            TableCount::counted(schema, table, 0)
         })
         .collect();
     ImportPreview {
@@ -960,6 +956,7 @@ pub(crate) fn wrap_dump(
         redactions: Vec::new(),
         base_backup_id: None,
         encryption: None,
+        content: None,
     };
     writer.finish(manifest, reporter, cancel)
 }

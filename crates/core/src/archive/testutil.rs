@@ -32,6 +32,7 @@ pub(crate) fn manifest() -> Manifest {
         redactions: Vec::new(),
         base_backup_id: None,
         encryption: None,
+        content: None,
     }
 }
 

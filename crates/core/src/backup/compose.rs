@@ -209,6 +209,7 @@ pub async fn compose_encrypted(
         redactions: Vec::new(),
         base_backup_id: None,
         encryption: None,
+        content: None,
     };
 
     if let Some(db) = &req.database {
@@ -225,6 +226,7 @@ pub async fn compose_encrypted(
         manifest.tables = part.tables;
         manifest.roles = part.roles;
         manifest.globals_note = part.globals_note;
+        manifest.content = part.content;
     }
 
     if let Some(st) = &req.storage {

@@ -67,11 +67,7 @@ fn tables_of(names: &[String]) -> Vec<TableCount> {
         .iter()
         .map(|t| {
             let (schema, table) = t.split_once('.').unwrap_or(("", t));
-            TableCount {
-                schema: schema.to_string(),
-                table: table.to_string(),
-                rows: 0,
-            }
+            TableCount::counted(schema, table, 0)
         })
         .collect()
 }

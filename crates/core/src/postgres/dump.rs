@@ -11,10 +11,12 @@
 //! the backup and restore jobs use; the archive around it is [`crate::backup::compose`]'s.
 
 use crate::archive::{
-    ArchiveWriter, SourceInfo, TableCount, Versions, DATABASE_MEMBER, GLOBALS_MEMBER,
+    ArchiveWriter, ContentDigests, SourceInfo, TableCount, Versions, DATABASE_MEMBER,
+    GLOBALS_MEMBER,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{server_info, ConnSpec, ServerInfo};
+use crate::postgres::digest::{self, DigestTee, DumpDigests};
 use crate::postgres::process;
 use crate::postgres::tools::{self, PgTools};
 use crate::progress::{Phase, Reporter};
@@ -35,6 +37,8 @@ pub struct DatabasePart {
     pub globals_note: Option<String>,
     /// Size of `database.dump`.
     pub dump_bytes: u64,
+    /// What the per-table digests (in `tables`) were made under; `None` when not made.
+    pub content: Option<ContentDigests>,
 }
 
 /// Dump the database at `spec` into `writer`: `database.dump` (pg_dump -Fc -Z0, spooled while
@@ -64,6 +68,7 @@ pub(crate) async fn dump_into(
         .map_err(|e| spec.map_sqlx(e))?;
     let tables = list_tables(&mut conn, spec).await?;
     let roles = referenced_roles(&mut conn, spec).await?;
+    let inherited = inherited_settings(&mut conn, spec).await?;
 
     reporter.phase(Phase::Dumping, Some(info.database_size));
     let dump_cancel = cancel.child_token();
@@ -90,12 +95,11 @@ pub(crate) async fn dump_into(
     };
     // Count rows in the same snapshot while pg_dump streams. Whichever fails first ends the
     // backup: a failed dump drops the counting (and its connection); a failed count stops the dump.
-    let join =
-        |r: std::result::Result<Result<crate::archive::SpooledMember>, tokio::task::JoinError>| {
-            r.map_err(|e| Error::internal(format!("dump task failed: {e}")))
-                .and_then(|r| r)
-        };
-    let (counts, spooled) = {
+    let join = |r: std::result::Result<Result<Pumped>, tokio::task::JoinError>| {
+        r.map_err(|e| Error::internal(format!("dump task failed: {e}")))
+            .and_then(|r| r)
+    };
+    let (mut counts, (spooled, digests)) = {
         let counting = count_rows(&mut conn, spec, &tables);
         tokio::pin!(counting, dump);
         tokio::select! {
@@ -120,6 +124,10 @@ pub(crate) async fn dump_into(
     // The snapshot is no longer needed.
     let _ = sqlx::query("COMMIT").execute(&mut conn).await;
     let _ = conn.close().await;
+    let content = match digests {
+        Some(digests) => Some(digest::attach(&mut counts, digests, inherited)?),
+        None => None,
+    };
     let dump_bytes = spooled.size();
     writer.add_spooled(spooled);
 
@@ -145,8 +153,29 @@ pub(crate) async fn dump_into(
         roles,
         globals_note,
         dump_bytes,
+        content,
     })
 }
+
+/// The settings pg_dump's session inherits that shape COPY text ([`digest::INHERITED_SETTINGS`]).
+async fn inherited_settings(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for name in digest::INHERITED_SETTINGS {
+        let value: String = sqlx::query_scalar("SELECT current_setting($1)")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| spec.map_sqlx(e))?;
+        out.push((name.to_string(), value));
+    }
+    Ok(out)
+}
+
+/// The spooled dump and, unless turned off, its digests (or why they could not be made).
+type Pumped = (crate::archive::SpooledMember, Option<Result<DumpDigests>>);
 
 fn source_info(spec: &ConnSpec, info: &ServerInfo) -> SourceInfo {
     SourceInfo {
@@ -223,11 +252,7 @@ async fn count_rows(
                 spec.map_sqlx(e)
                     .context(format!("counting rows of {qualified}"))
             })?;
-        out.push(TableCount {
-            schema: schema.clone(),
-            table: table.clone(),
-            rows: rows as u64,
-        });
+        out.push(TableCount::counted(schema, table, rows as u64));
     }
     Ok(out)
 }
@@ -240,10 +265,14 @@ fn run_pg_dump(
     mut spool: crate::archive::SpoolWriter,
     reporter: &Reporter,
     cancel: &CancellationToken,
-) -> Result<crate::archive::SpooledMember> {
+) -> Result<Pumped> {
     let mut cmd = process::command(&tools.pg_dump(), spec, password);
     cmd.args(["--format=custom", "--compress=0", "--no-password"])
-        .arg(format!("--snapshot={snapshot}"));
+        .arg(format!("--snapshot={snapshot}"))
+        // timestamptz as UTC whatever the server's default (libpq sends it as the TimeZone
+        // startup parameter, which poolers accept): the table digests record it.
+        .env("PGTZ", "UTC");
+    let mut tee = DigestTee::start();
     let (child, _, stdout, stderr) = process::Guarded::spawn(cmd, "pg_dump", cancel)?;
     let mut stdout = stdout.expect("stdout piped");
     let mut buf = vec![0u8; 1 << 20];
@@ -260,6 +289,9 @@ fn run_pg_dump(
         spool
             .write_all(&buf[..n])
             .map_err(|e| Error::io("writing the dump", e))?;
+        if let Some(tee) = &mut tee {
+            tee.feed(&buf[..n]);
+        }
         reporter.advance(n as u64);
     })();
     if pumped.is_err() {
@@ -275,7 +307,8 @@ fn run_pg_dump(
     if !status.success() {
         return Err(process::tool_error("pg_dump", status, &err_text, password));
     }
-    spool.finish()
+    let spooled = spool.finish()?;
+    Ok((spooled, tee.map(DigestTee::finish)))
 }
 
 /// `pg_dumpall --globals-only --no-role-passwords`: roles and grants, readable without

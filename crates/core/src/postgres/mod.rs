@@ -4,6 +4,7 @@
 //! ([`restore`]). The jobs reach it through [`crate::sources::PostgresSource`].
 
 pub mod conn;
+pub mod digest;
 pub mod dump;
 pub mod process;
 pub mod restore;

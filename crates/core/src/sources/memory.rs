@@ -401,11 +401,7 @@ impl MemoryDatabase {
                 dump: dump.into(),
                 tables: tables
                     .iter()
-                    .map(|(schema, table, rows)| TableCount {
-                        schema: schema.to_string(),
-                        table: table.to_string(),
-                        rows: *rows,
-                    })
+                    .map(|(schema, table, rows)| TableCount::counted(*schema, *table, *rows))
                     .collect(),
                 ..Default::default()
             }),
@@ -484,6 +480,7 @@ impl DatabaseSource for MemoryDatabase {
             roles: Vec::new(),
             globals_note: Some("an in-memory database has no roles".into()),
             dump_bytes: self.inner.dump.len() as u64,
+            content: None,
         })
     }
 

@@ -107,6 +107,7 @@ fn manifest(id: &str) -> Manifest {
         redactions: Vec::new(),
         base_backup_id: None,
         encryption: None,
+        content: None,
     }
 }
 
