@@ -37,7 +37,12 @@ pub struct BrowseArgs {
     #[arg(long, requires = "objects")]
     bucket: Option<String>,
     /// Save one object (BUCKET/KEY) to FILE.
-    #[arg(long, value_name = "BUCKET/KEY", requires = "save", conflicts_with = "table")]
+    #[arg(
+        long,
+        value_name = "BUCKET/KEY",
+        requires = "save",
+        conflicts_with = "table"
+    )]
     object: Option<String>,
     /// Where --object is saved.
     #[arg(long, value_name = "FILE", requires = "object")]
@@ -109,10 +114,25 @@ pub async fn browse(engine: &Engine, a: BrowseArgs, out: &Out) -> Result<u8> {
         }
         for o in &page.objects {
             let ct = o.content_type.as_deref().unwrap_or("-");
-            let base = if o.in_archive { "" } else { "  (in the base backup)" };
-            println!("{}/{}\t{}\t{ct}{base}", o.bucket, o.key, format_bytes(o.size));
+            let base = if o.in_archive {
+                ""
+            } else {
+                "  (in the base backup)"
+            };
+            println!(
+                "{}/{}\t{}\t{ct}{base}",
+                o.bucket,
+                o.key,
+                format_bytes(o.size)
+            );
         }
-        footer("objects", page.offset, page.objects.len(), page.more, Some(page.total));
+        footer(
+            "objects",
+            page.offset,
+            page.objects.len(),
+            page.more,
+            Some(page.total),
+        );
         return Ok(0);
     }
     let Some(table) = &a.table else {
@@ -127,14 +147,19 @@ pub async fn browse(engine: &Engine, a: BrowseArgs, out: &Out) -> Result<u8> {
         }
         for t in &t.tables {
             let rows = t.rows.map_or("? rows".to_string(), |r| format!("{r} rows"));
-            let size = t.data_bytes.map(|b| format!("\t{}", format_bytes(b))).unwrap_or_default();
+            let size = t
+                .data_bytes
+                .map(|b| format!("\t{}", format_bytes(b)))
+                .unwrap_or_default();
             println!("{}.{}\t{rows}{size}", t.schema, t.name);
         }
         return Ok(0);
     };
     let (schema, name) = split_table(table)?;
     if let Some(dest) = &a.csv {
-        let done = engine.export_table_csv(&path, key, &schema, &name, dest).await?;
+        let done = engine
+            .export_table_csv(&path, key, &schema, &name, dest)
+            .await?;
         if out.json() {
             out.emit(&done);
         } else {
@@ -162,7 +187,11 @@ pub async fn browse(engine: &Engine, a: BrowseArgs, out: &Out) -> Result<u8> {
 fn cell(v: &Option<String>) -> String {
     match v {
         None => "NULL".into(),
-        Some(s) => s.escape_debug().to_string().replace("\\\"", "\"").replace("\\'", "'"),
+        Some(s) => s
+            .escape_debug()
+            .to_string()
+            .replace("\\\"", "\"")
+            .replace("\\'", "'"),
     }
 }
 
@@ -196,8 +225,14 @@ mod tests {
 
     #[test]
     fn table_names() {
-        assert_eq!(split_table("public.orders").unwrap(), ("public".into(), "orders".into()));
-        assert_eq!(split_table("orders").unwrap(), ("public".into(), "orders".into()));
+        assert_eq!(
+            split_table("public.orders").unwrap(),
+            ("public".into(), "orders".into())
+        );
+        assert_eq!(
+            split_table("orders").unwrap(),
+            ("public".into(), "orders".into())
+        );
         assert_eq!(
             split_table(r#""odd schema"."Tricky, ""t"".x""#).unwrap(),
             ("odd schema".into(), "Tricky, \"t\".x".into())

@@ -166,8 +166,7 @@ fn finish_schemas(out: &mut BrowseTables) {
 
 /// Where the manifest says a table's data block is in the dump (offset, length).
 fn recorded_block(c: &crate::archive::TableCount) -> Option<(u64, u64)> {
-    let _ = c;
-    None
+    Some((c.dump_offset?, c.dump_length?))
 }
 
 /// A table's rows, as lines of COPY text, positioned at its first row.
