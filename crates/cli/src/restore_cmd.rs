@@ -322,9 +322,7 @@ pub async fn restore(
     }
     // With the project's own keys too (when the catalog knows the archive), so a project's
     // encrypted backup restores without --key-stdin, as in the app.
-    let _unlocked = engine
-        .unlock_archive(&args.archive, args.key.clone())
-        .await?;
+    let _unlocked = engine.unlock_archive(&args.archive, args.key.clone()).await?;
     let parts = parts(args.components.as_deref(), &args.archive)?;
     let request = args.request(&parts)?;
     let plan = engine.plan_restore(&request).await?;

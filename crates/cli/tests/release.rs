@@ -142,16 +142,8 @@ fn offsite_json_version_is_one_json_document_with_the_same_facts() {
             .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out:?}"));
         let v = offsite_core::version_info();
         assert_eq!(doc["version"], Value::from(workspace_version()), "{doc}");
-        assert_eq!(
-            doc["archive_format"],
-            Value::from(v.archive_format),
-            "{doc}"
-        );
-        assert_eq!(
-            doc["catalog_schema"],
-            Value::from(v.catalog_schema),
-            "{doc}"
-        );
+        assert_eq!(doc["archive_format"], Value::from(v.archive_format), "{doc}");
+        assert_eq!(doc["catalog_schema"], Value::from(v.catalog_schema), "{doc}");
         assert_eq!(
             doc["archive_formats_read"],
             serde_json::to_value(&v.archive_formats_read).unwrap(),
