@@ -4,6 +4,7 @@
 #[macro_use]
 mod stdio;
 mod archive_arg;
+mod browse_cmd;
 mod check_cmd;
 mod components_cmd;
 mod destination_cmd;
@@ -169,6 +170,12 @@ enum Command {
         #[arg(long)]
         key_stdin: bool,
     },
+    /// Look inside a backup without restoring it: its tables (row counts, sizes), a table's
+    /// rows page by page with a filter, a table as CSV, its storage objects.
+    #[command(
+        after_help = "Examples:\n  offsite browse shop:latest\n  offsite browse shop:latest --table public.orders --limit 50 --offset 100\n  offsite browse shop:latest --table public.orders --filter acme --where status=paid\n  offsite browse shop:latest --table public.orders --csv orders.csv\n  offsite browse shop:latest --objects --bucket avatars\n  offsite browse shop:latest --object avatars/u1.png --save u1.png"
+    )]
+    Browse(browse_cmd::BrowseArgs),
     /// Import a file as a verified backup of a project: an Offsite archive, a pg_dump file
     /// (custom format, or plain SQL as .sql / .sql.gz), pg_dumpall output (one database, with
     /// --database), or a project export. Prints the archive path.
@@ -482,6 +489,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             let manifest = engine.inspect_archive(&found.path, key).await?;
             out.inspect(&found.path, &manifest, found.backup_id.as_deref());
         }
+        Command::Browse(args) => return browse_cmd::browse(&engine, args, out).await,
         Command::Serve(_) => unreachable!("handled above"),
         Command::Import(args) => {
             return import_cmd::import(&engine, args, out, job("importing")).await

@@ -7,7 +7,7 @@ use super::{BrowseTables, CsvExport, RowFilter, RowPage, TableInfo, MAX_ROW, MAX
 use crate::archive::random::{ArchiveSeeker, MemberReader, MemberSpan};
 use crate::archive::{Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pgdump::{self, BlockKind, CopyRows, DataState, DumpReader, TocEntry};
+use crate::pgdump::{self, BlockKind, DataState, DumpReader, TocEntry};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
@@ -54,6 +54,19 @@ pub(super) fn open(path: &Path, cancel: &CancellationToken) -> Result<Opened> {
     })
 }
 
+/// The dump, read through a buffer (its parser reads integers a byte at a time, and pg_dump
+/// without compression writes every row as a chunk of its own).
+type Dump<'a> = DumpReader<BufReader<MemberReader<'a>>>;
+
+fn dump_reader<'a>(
+    path: &Path,
+    seeker: &'a mut ArchiveSeeker,
+    span: MemberSpan,
+) -> Result<Dump<'a>> {
+    let r = BufReader::with_capacity(64 << 10, seeker.member_reader(span));
+    DumpReader::new(r).map_err(|e| dump_error(path, e))
+}
+
 /// A TABLE DATA entry's schema, table and columns (from its COPY statement).
 struct TableEntry {
     dump_id: i32,
@@ -63,7 +76,7 @@ struct TableEntry {
     state: DataState,
 }
 
-fn table_entries(dump: &DumpReader<MemberReader<'_>>) -> Vec<TableEntry> {
+fn table_entries(dump: &Dump<'_>) -> Vec<TableEntry> {
     dump.toc()
         .iter()
         .filter(|e| e.desc == "TABLE DATA")
@@ -133,7 +146,7 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
         finish_schemas(&mut out);
         return Ok(out);
     };
-    let dump = DumpReader::new(o.seeker.member_reader(span)).map_err(|e| dump_error(path, e))?;
+    let dump = dump_reader(path, &mut o.seeker, span)?;
     let readable = dump.data_readable();
     out.readable = readable.is_ok();
     if let Err(e) = readable {
@@ -166,8 +179,7 @@ fn finish_schemas(out: &mut BrowseTables) {
 
 /// Where the manifest says a table's data block is in the dump (offset, length).
 fn recorded_block(c: &crate::archive::TableCount) -> Option<(u64, u64)> {
-    let _ = c;
-    None
+    Some((c.dump_offset?, c.dump_length?))
 }
 
 /// A table's rows, as lines of COPY text, positioned at its first row.
@@ -198,8 +210,7 @@ fn with_table<T>(
         .iter()
         .find(|c| c.schema == schema && c.table == table)
         .cloned();
-    let mut dump =
-        DumpReader::new(o.seeker.member_reader(span)).map_err(|e| dump_error(path, e))?;
+    let mut dump = dump_reader(path, &mut o.seeker, span)?;
     let entry = table_entries(&dump)
         .into_iter()
         .find(|t| t.schema == schema && t.table == table)
@@ -250,10 +261,7 @@ fn with_table<T>(
     let mut rows = TableRows {
         columns: entry.columns,
         total_rows: recorded.map(|c| c.rows),
-        lines: Box::new(BufReader::with_capacity(
-            256 << 10,
-            CopyRows::new(dump.data()),
-        )),
+        lines: Box::new(BufReader::with_capacity(256 << 10, dump.data())),
     };
     f(&mut rows)
 }
@@ -267,10 +275,17 @@ impl TableRows<'_> {
             .read_until(b'\n', line)
             .map_err(|e| pgdump::io_error(e, "reading the table's rows"))?;
         if n == 0 {
-            return Ok(false);
+            return Err(Error::integrity(
+                "the table's data in the dump ends without COPY's end marker (\\.)",
+            ));
         }
         if line.last() == Some(&b'\n') {
             line.pop();
+            // `\.` alone ends COPY data (a backslash in a value is always escaped, so no row
+            // is `\.`); pg_dump writes it after every table's rows.
+            if line == b"\\." {
+                return Ok(false);
+            }
         } else if n > MAX_ROW {
             return Err(Error::new(
                 ErrorKind::UnsupportedFormat,

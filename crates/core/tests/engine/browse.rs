@@ -216,3 +216,203 @@ async fn rows_come_page_by_page_with_a_filter() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
+
+/// A copy of `archive` whose manifest `tamper` changed and whose dump `cut` shortened (the
+/// members' checksums are the new ones: the archive is consistent, its records are not).
+fn rewritten(
+    archive: &std::path::Path,
+    dir: &std::path::Path,
+    tamper: impl FnOnce(&mut offsite_core::archive::Manifest, u64),
+    cut: Option<u64>,
+) -> std::path::PathBuf {
+    use offsite_core::archive::{self, ArchiveWriter, DATABASE_MEMBER};
+    use offsite_core::progress::Reporter;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut m = archive::read_manifest(archive).unwrap();
+    let dump = dir.join("database.dump");
+    let mut f = std::fs::File::create(&dump).unwrap();
+    archive::copy_member(
+        archive,
+        DATABASE_MEMBER,
+        &mut f,
+        &Reporter::silent(),
+        &cancel,
+    )
+    .unwrap();
+    let size = f.metadata().unwrap().len();
+    if let Some(n) = cut {
+        f.set_len(n).unwrap();
+    }
+    drop(f);
+    tamper(&mut m, size);
+    m.members.clear();
+    m.components.clear();
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut w = ArchiveWriter::create(&out, "tampered_database.tar.gz", 3).unwrap();
+    w.add_file(DATABASE_MEMBER, &dump).unwrap();
+    w.finish(m, &Reporter::silent(), &cancel).unwrap().path
+}
+
+#[tokio::test]
+async fn recorded_offsets_outside_the_dump_and_cut_blocks_are_clear_errors() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (_db, archive) = backed_up_with(pg, &env, "browsehostile", TRICKY).await;
+    let e = &env.engine;
+    let m = offsite_core::archive::read_manifest(&archive).unwrap();
+    let many = m.tables.iter().find(|t| t.table == "many").unwrap().clone();
+    let first = m
+        .tables
+        .iter()
+        .find(|t| t.table == "first")
+        .unwrap()
+        .clone();
+    let (many_at, many_len) = (many.dump_offset.unwrap(), many.dump_length.unwrap());
+    let page = |p: std::path::PathBuf| async move {
+        e.browse_rows(&p, None, "public", "many", 0, 20000, RowFilter::default())
+            .await
+    };
+
+    let cases: Vec<(
+        &str,
+        Box<dyn FnOnce(&mut offsite_core::archive::Manifest, u64)>,
+        Option<u64>,
+        &str,
+    )> = vec![
+        (
+            "beyond",
+            Box::new(|m, size| {
+                m.tables
+                    .iter_mut()
+                    .find(|t| t.table == "many")
+                    .unwrap()
+                    .dump_offset = Some(size + 10)
+            }),
+            None,
+            "no data block at offset",
+        ),
+        (
+            "far beyond",
+            Box::new(|m, _| {
+                m.tables
+                    .iter_mut()
+                    .find(|t| t.table == "many")
+                    .unwrap()
+                    .dump_offset = Some(u64::MAX - 3)
+            }),
+            None,
+            "",
+        ),
+        (
+            "another block",
+            Box::new(move |m, _| {
+                m.tables
+                    .iter_mut()
+                    .find(|t| t.table == "many")
+                    .unwrap()
+                    .dump_offset = first.dump_offset
+            }),
+            None,
+            "another block is there",
+        ),
+        (
+            "not a block",
+            Box::new(|m, _| {
+                let t = m.tables.iter_mut().find(|t| t.table == "many").unwrap();
+                t.dump_offset = Some(t.dump_offset.unwrap() + 7)
+            }),
+            None,
+            "damaged",
+        ),
+        (
+            "cut",
+            Box::new(|_, _| {}),
+            Some(many_at + many_len / 2),
+            "damaged",
+        ),
+    ];
+    for (i, (what, tamper, cut, says)) in cases.into_iter().enumerate() {
+        let dir = env.dir.path().join(format!("case{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = rewritten(&archive, &dir, tamper, cut);
+        let err = page(bad.clone()).await.expect_err(what);
+        assert_eq!(err.kind(), ErrorKind::Integrity, "{what}: {err}");
+        assert!(err.message().contains(says), "{what}: {err}");
+        // The CSV export fails the same way and leaves no file.
+        let dest = dir.join("many.csv");
+        let err = e
+            .export_table_csv(&bad, None, "public", "many", &dest)
+            .await
+            .expect_err(what);
+        assert_eq!(err.kind(), ErrorKind::Integrity, "{what}: {err}");
+        assert!(!dest.exists(), "{what}");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with(".offsite-tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{what}: {leftovers:?}");
+    }
+    // The untouched archive reads.
+    assert_eq!(page(archive.clone()).await.unwrap().rows.len(), 20000);
+}
+
+#[tokio::test]
+async fn an_imported_plain_sql_dump_says_its_rows_cannot_be_read() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let src = pg.unique_db("browsesql");
+    pg.psql(
+        &src,
+        "CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);",
+    );
+    let sql = env.dir.path().join("dump.sql");
+    let out = pg
+        .command("pg_dump")
+        .args(["-Fp", "-d", &src, "-f"])
+        .arg(&sql)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.engine
+        .add_project(offsite_core::AddProject::url(
+            "browsesql",
+            pg.url_with_password(&src),
+        ))
+        .await
+        .unwrap();
+    let imported = env
+        .engine
+        .import(
+            offsite_core::ImportOptions::new(
+                &sql,
+                offsite_core::ops::import::ImportInto::Existing {
+                    project: "browsesql".into(),
+                },
+            ),
+            offsite_core::JobStart::default(),
+        )
+        .await
+        .unwrap();
+    let archive = std::path::PathBuf::from(&imported.backup.path);
+    let t = env.engine.browse_tables(&archive, None).await.unwrap();
+    assert!(!t.readable);
+    assert!(
+        t.note.as_deref().unwrap().contains("plain SQL"),
+        "{:?}",
+        t.note
+    );
+    assert!(t.tables.iter().all(|t| !t.readable));
+    let err = env
+        .engine
+        .browse_rows(&archive, None, "public", "t", 0, 10, RowFilter::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnsupportedFormat, "{err}");
+    assert!(err.message().contains("plain SQL"), "{err}");
+}

@@ -1,0 +1,189 @@
+//! `offsite browse` as scripts use it: the tables of a backup, a page of rows, a CSV export,
+//! storage-less backups saying so — and memory that does not grow with the table (peak RSS
+//! of the process, measured by GNU time).
+
+use offsite_testkit::TestCluster;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn offsite(data: &Path, pg: &TestCluster, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
+    c.arg("--data-dir").arg(data).args(args);
+    for var in ["PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "OFFSITE_PG_BIN"] {
+        c.env_remove(var);
+    }
+    c.env("OFFSITE_SECRET_STORE", "env")
+        .env("PGPASSWORD", pg.superuser_password())
+        .stdin(Stdio::null());
+    c
+}
+
+fn ok(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Runs `offsite args…` under GNU time: (its output, its peak RSS in KiB).
+fn measured(data: &Path, pg: &TestCluster, args: &[&str]) -> (Output, u64) {
+    let rss = tempfile::NamedTempFile::new().unwrap();
+    let inner = offsite(data, pg, args);
+    let mut c = Command::new("/usr/bin/time");
+    c.arg("-f").arg("%M").arg("-o").arg(rss.path());
+    c.arg(inner.get_program()).args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    let out = c
+        .stdin(Stdio::null())
+        .output()
+        .expect("this test needs GNU time (/usr/bin/time, Debian package `time`)");
+    let out = ok(out, &args.join(" "));
+    let kib = std::fs::read_to_string(rss.path())
+        .unwrap()
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (out, kib)
+}
+
+#[test]
+fn browse_lists_pages_and_exports_with_memory_that_does_not_grow_with_the_table() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("clibrowse");
+    // ~35 MB of COPY text in `big`, behind a small table in the dump.
+    pg.psql(
+        &db,
+        "CREATE TABLE public.a_small (id int, v text);
+         INSERT INTO public.a_small SELECT g, 'v' || g FROM generate_series(1, 50) g;
+         CREATE TABLE public.big (id bigint, body text);
+         INSERT INTO public.big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 250000) g;",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        offsite(d, pg, &["project", "add", "shop", "--db", &pg.url(&db)])
+            .output()
+            .unwrap(),
+        "project add",
+    );
+    let backup = json(&ok(
+        offsite(d, pg, &["--json", "backup", "shop"])
+            .output()
+            .unwrap(),
+        "backup",
+    ));
+    let archive = backup["path"].as_str().unwrap().to_string();
+
+    // The tables, named by PROJECT:latest.
+    let tables = json(&ok(
+        offsite(d, pg, &["--json", "browse", "shop:latest"])
+            .output()
+            .unwrap(),
+        "browse",
+    ));
+    assert_eq!(tables["readable"], true);
+    let big = tables["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "big")
+        .expect("big listed")
+        .clone();
+    assert_eq!(big["rows"], 250000);
+    assert!(big["data_bytes"].as_u64().unwrap() > 30_000_000, "{big}");
+
+    // A page deep in, in text.
+    let out = ok(
+        offsite(
+            d,
+            pg,
+            &[
+                "browse", &archive, "--table", "big", "--limit", "2", "--offset", "200000",
+            ],
+        )
+        .output()
+        .unwrap(),
+        "page",
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "id | body");
+    assert!(lines[1].starts_with("200001 | "), "{text}");
+    assert!(lines[2].starts_with("200002 | "), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("more with --offset 200002"));
+
+    // The CSV of the big table costs the memory of the small one's (it streams).
+    let small_csv = d.join("small.csv");
+    let big_csv = d.join("big.csv");
+    let (_, small_rss) = measured(
+        d,
+        pg,
+        &[
+            "browse",
+            &archive,
+            "--table",
+            "public.a_small",
+            "--csv",
+            small_csv.to_str().unwrap(),
+        ],
+    );
+    let (out, big_rss) = measured(
+        d,
+        pg,
+        &[
+            "--json",
+            "browse",
+            &archive,
+            "--table",
+            "public.big",
+            "--csv",
+            big_csv.to_str().unwrap(),
+        ],
+    );
+    let done = json(&out);
+    assert_eq!(done["rows"], 250000);
+    let csv_len = std::fs::metadata(&big_csv).unwrap().len();
+    assert!(csv_len > 30_000_000, "{csv_len}");
+    assert!(
+        big_rss < small_rss + 16 * 1024,
+        "peak RSS {big_rss} KiB exporting {csv_len} bytes vs {small_rss} KiB for 50 rows"
+    );
+    // A first page reads only what it shows.
+    let (out, page_rss) = measured(
+        d,
+        pg,
+        &["--json", "browse", &archive, "--table", "public.big"],
+    );
+    let page = json(&out);
+    assert_eq!(page["rows"].as_array().unwrap().len(), 20);
+    assert_eq!(page["scanned"], 20);
+    assert!(
+        page_rss < small_rss + 16 * 1024,
+        "{page_rss} KiB vs {small_rss} KiB"
+    );
+
+    // No storage in a database backup: said clearly.
+    let out = offsite(d, pg, &["--json", "browse", &archive, "--objects"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = json(&out);
+    assert_eq!(err["error"]["code"], "not_found", "{err}");
+}
