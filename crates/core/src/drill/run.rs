@@ -298,9 +298,13 @@ async fn prove(
         if let Some(m) = manifest {
             checks.extend(crate::drill::content::check_tables(&mut conn, m, &job.cancel).await?);
         }
-        // The project's own validation queries (and the RPO a `within` check measures).
+        // The project's own validation queries (and the RPO a `within` check measures), on a
+        // fresh session: the content checks set pg_dump's settings (an empty search_path among
+        // them), and the user's queries are written for an ordinary session.
         let queries = d.engine.catalog.validation_checks(&d.project.id).await?;
         if !queries.is_empty() {
+            drop(conn);
+            conn = spec.connect(target.server.password.as_deref()).await?;
             let made = crate::catalog::parse_timestamp(&d.backup.created_at)?;
             let (found, rpo) =
                 crate::drill::queries::run_validation(&mut conn, &queries, made).await;

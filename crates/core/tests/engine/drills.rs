@@ -475,7 +475,9 @@ async fn a_drill_runs_the_projects_validation_queries_and_fails_on_one_that_no_l
         .add_validation_check(
             "q",
             None,
-            "select max(created_at) from public.orders",
+            // Unqualified, as users write it: the drill's own session settings (pg_dump's empty
+            // search_path for the content checks) must not leak into the project's queries.
+            "select max(created_at) from orders",
             "within 26h",
         )
         .await
