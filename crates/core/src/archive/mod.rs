@@ -31,7 +31,7 @@ mod scan;
 pub(crate) mod seekgz;
 pub(crate) mod tarfmt;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 pub mod writer;
 
 pub use document::{read_document, MAX_SMALL_DOC};

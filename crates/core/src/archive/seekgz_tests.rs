@@ -123,7 +123,8 @@ fn hostile_size_fields_are_errors_not_loops_or_reads_outside() {
     let src = data(3 << 20);
     let good = pargz_stream(&src);
     let far = 2 << 20;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>)> = vec![
+    type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: Vec<(&str, Damage)> = vec![
         (
             "beyond the file",
             Box::new(|s| s[SIZE_AT..SIZE_AT + 4].copy_from_slice(&u32::MAX.to_le_bytes())),

@@ -242,10 +242,7 @@ pub fn save_object(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                drop(r);
-                return Err(s.read_error(&format!("reading {bucket}/{key}"), e));
-            }
+            Err(e) => return Err(s.read_error(&format!("reading {bucket}/{key}"), e)),
         };
         ctx.update(&buf[..n]);
         tmp.as_file_mut()

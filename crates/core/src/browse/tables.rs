@@ -359,7 +359,7 @@ pub fn rows_page(
         };
         let (mut line, mut row, mut skipped) = (Vec::new(), CopyRow::default(), 0u64);
         while t.next_line(&mut line)? {
-            if page.scanned % 4096 == 0 && cancel.is_cancelled() {
+            if page.scanned.is_multiple_of(4096) && cancel.is_cancelled() {
                 return Err(Error::cancelled());
             }
             page.scanned += 1;
@@ -422,7 +422,7 @@ pub fn export_table_csv(
         csv_header(&t.columns, &mut buf);
         let (mut line, mut row, mut rows, mut bytes) = (Vec::new(), CopyRow::default(), 0u64, 0);
         while t.next_line(&mut line)? {
-            if rows % 4096 == 0 && cancel.is_cancelled() {
+            if rows.is_multiple_of(4096) && cancel.is_cancelled() {
                 return Err(Error::cancelled());
             }
             row.decode(&line);

@@ -274,12 +274,8 @@ async fn recorded_offsets_outside_the_dump_and_cut_blocks_are_clear_errors() {
             .await
     };
 
-    let cases: Vec<(
-        &str,
-        Box<dyn FnOnce(&mut offsite_core::archive::Manifest, u64)>,
-        Option<u64>,
-        &str,
-    )> = vec![
+    type Tamper = Box<dyn FnOnce(&mut offsite_core::archive::Manifest, u64)>;
+    let cases: Vec<(&str, Tamper, Option<u64>, &str)> = vec![
         (
             "beyond",
             Box::new(|m, size| {
