@@ -11,16 +11,23 @@ pub const COPY_TERMINATOR: &[u8] = b"\\.\n\n\n";
 /// [`COPY_TERMINATOR`] (data without one is passed on whole).
 pub struct CopyRows<R> {
     inner: R,
-    /// Bytes read from `inner` but held back (they may be the terminator).
-    held: Vec<u8>,
+    /// Bytes read from `inner`: `buf[start..end]` not yet passed on (the last few may be the
+    /// terminator, so they are held back until the end).
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
     done: bool,
 }
+
+const HOLD: usize = 64 << 10;
 
 impl<R: Read> CopyRows<R> {
     pub fn new(inner: R) -> Self {
         CopyRows {
             inner,
-            held: Vec::with_capacity(64 << 10),
+            buf: vec![0u8; HOLD].into_boxed_slice(),
+            start: 0,
+            end: 0,
             done: false,
         }
     }
@@ -28,45 +35,45 @@ impl<R: Read> CopyRows<R> {
     pub fn into_inner(self) -> R {
         self.inner
     }
+
+    fn give(&mut self, out: &mut [u8], upto: usize) -> usize {
+        let n = out.len().min(upto - self.start);
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        n
+    }
 }
 
 impl<R: Read> Read for CopyRows<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         let keep = COPY_TERMINATOR.len();
+        if out.is_empty() {
+            return Ok(0);
+        }
         loop {
             if self.done {
-                let n = buf.len().min(self.held.len());
-                buf[..n].copy_from_slice(&self.held[..n]);
-                self.held.drain(..n);
-                return Ok(n);
+                let end = self.end;
+                return Ok(self.give(out, end));
             }
-            if self.held.len() > keep {
-                let n = buf.len().min(self.held.len() - keep);
-                buf[..n].copy_from_slice(&self.held[..n]);
-                self.held.drain(..n);
-                return Ok(n);
+            if self.end - self.start > keep {
+                let upto = self.end - keep;
+                return Ok(self.give(out, upto));
             }
-            let at = self.held.len();
-            self.held.resize(at + (64 << 10), 0);
-            let got = loop {
-                match self.inner.read(&mut self.held[at..]) {
+            // At most `keep` bytes held: move them to the front, read behind them.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            let n = loop {
+                match self.inner.read(&mut self.buf[self.end..]) {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    other => break other,
+                    other => break other?,
                 }
             };
-            let n = match got {
-                Ok(n) => n,
-                Err(e) => {
-                    self.held.truncate(at);
-                    return Err(e);
-                }
-            };
-            self.held.truncate(at + n);
+            self.end += n;
             if n == 0 {
                 self.done = true;
-                if self.held.ends_with(COPY_TERMINATOR) {
-                    let len = self.held.len() - keep;
-                    self.held.truncate(len);
+                if self.buf[..self.end].ends_with(COPY_TERMINATOR) {
+                    self.end -= keep;
                 }
             }
         }
