@@ -9,7 +9,7 @@ use crate::Shell;
 use offsite_core::catalog::{DrillRecord, DrillSummary, JobKind, ValidationCheck};
 use offsite_core::ops::drill::DrillOptions;
 use offsite_core::ops::drill_report::signed_path;
-use offsite_core::{Error, ErrorKind};
+use offsite_core::ErrorKind;
 use serde::Serialize;
 use std::path::Path;
 use tauri::{AppHandle, Runtime, State};
@@ -117,7 +117,6 @@ pub async fn save_drill_report<R: Runtime>(
     id: String,
 ) -> CmdResult<Option<String>> {
     let engine = shell.engine()?;
-    let html = engine.drill_report_html(&id).await.map_err(err)?;
     let name = format!(
         "offsite-drill-{}.html",
         id.chars()
@@ -127,8 +126,10 @@ pub async fn save_drill_report<R: Runtime>(
     let Some(dest) = pick_save_path(&app, "Save the drill report", &name).await? else {
         return Ok(None);
     };
-    std::fs::write(&dest, html)
-        .map_err(|e| err(Error::io(format!("writing {}", dest.display()), e)))?;
+    engine
+        .save_drill_report_html(&id, &dest)
+        .await
+        .map_err(err)?;
     Ok(Some(dest.display().to_string()))
 }
 

@@ -3,7 +3,7 @@
 
 use crate::output::Out;
 use offsite_core::drill::Verdict;
-use offsite_core::{Engine, Error, Result};
+use offsite_core::{Engine, Result};
 use serde_json::json;
 use std::path::Path;
 
@@ -37,8 +37,7 @@ pub fn verify(engine: &Engine, file: &Path, public_key: Option<&str>, out: &Out)
 }
 
 pub async fn write_html(engine: &Engine, id: &str, file: &Path) -> Result<()> {
-    let html = engine.drill_report_html(id).await?;
-    std::fs::write(file, html).map_err(|e| Error::io(format!("writing {}", file.display()), e))?;
+    engine.save_drill_report_html(id, file).await?;
     eprintln!("wrote {}", file.display());
     Ok(())
 }

@@ -455,6 +455,13 @@ impl Engine {
     pub async fn drill_report_html(&self, id: &str) -> Result<String> {
         ops::drill_report::html_of(self, id).await
     }
+    /// Save a recorded drill's printable page to `path` (private file, written whole or not at
+    /// all).
+    pub async fn save_drill_report_html(&self, id: &str, path: &std::path::Path) -> Result<()> {
+        let html = ops::drill_report::html_of(self, id).await?;
+        crate::private_fs::write_atomic(path, html.as_bytes())
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    }
     /// A project's drills, newest first.
     pub async fn drills(&self, project: &str) -> Result<Vec<crate::catalog::DrillRecord>> {
         ops::drill::list(self, project).await

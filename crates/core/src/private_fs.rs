@@ -85,6 +85,22 @@ pub fn tempfile_in(dir: &Path, prefix: &str) -> io::Result<tempfile::NamedTempFi
     b.tempfile_in(dir)
 }
 
+/// Write `bytes` to `path` as a whole or not at all: a private temporary file beside it
+/// ([`FILE_MODE`]), fsynced, renamed over `path` (so an existing readable file does not keep
+/// its mode, and a failure leaves the old file as it was).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile_in(dir, ".offsite-tmp-")?;
+    tmp.as_file_mut().write_all(bytes)?;
+    tmp.as_file_mut().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// A named temporary file in the system's temporary folder ([`FILE_MODE`]).
 pub fn tempfile(prefix: &str) -> io::Result<tempfile::NamedTempFile> {
     tempfile_in(&std::env::temp_dir(), prefix)

@@ -330,21 +330,8 @@ pub(crate) async fn export_key(engine: &Engine, project: &str) -> Result<String>
 /// there (possibly readable by others) is replaced, not rewritten with its old permissions.
 pub(crate) async fn save_recovery_item(engine: &Engine, project: &str, path: &Path) -> Result<()> {
     let item = export_key(engine, project).await?;
-    let what = || format!("writing {}", path.display());
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = crate::private_fs::tempfile_in(dir, ".offsite-tmp-recovery-")
-        .map_err(|e| Error::io(what(), e))?;
-    {
-        let f = tmp.as_file_mut();
-        f.write_all(format!("{}\n", item.trim_end()).as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| Error::io(what(), e))?;
-    }
-    tmp.persist(path).map_err(|e| Error::io(what(), e.error))?;
-    Ok(())
+    crate::private_fs::write_atomic(path, format!("{}\n", item.trim_end()).as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 fn missing_secret(project: &str) -> Error {

@@ -75,6 +75,26 @@ async fn a_monthly_drill_schedule_drills_the_newest_backup_and_a_failed_one_name
     let pem = engine.drill_public_key().unwrap();
     assert!(engine.verify_drill_report(&signed, Some(&pem)).is_ok());
     assert_eq!(engine.drill_report_html(&drills[0].id).await.unwrap(), html);
+    // Saved where the user chose: the same page, a private file even over a readable one.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("report.html");
+        std::fs::write(&dest, "old").unwrap();
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o644)).unwrap();
+        engine
+            .save_drill_report_html(&drills[0].id, &dest)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), html);
+        let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
 
     // The archive damaged on disk: next month's drill fails its verify check, and the run and
     // the drill's job say so, naming the check.
