@@ -34,6 +34,8 @@ describe("the project card's drill line", () => {
 
   it("reads the RTO as a person would", () => {
     expect(rtoLabel(42.4)).toBe("RTO 42 s");
+    expect(rtoLabel(0.2)).toBe("RTO under 1 s");
+    expect(rtoLabel(0)).toBe("RTO under 1 s");
     expect(rtoLabel(240)).toBe("RTO 4 min");
     expect(rtoLabel(3900)).toBe("RTO 1 h 5 min");
     expect(rtoLabel(7200)).toBe("RTO 2 h");

@@ -17,6 +17,8 @@ export type ProvenState = "proven" | "failed" | "never";
 /** "RTO 42 s", "RTO 4 min", "RTO 1 h 5 min" (rounded to what a person reads). */
 export function rtoLabel(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return "RTO —";
+  // Under a second is not "0 s": a fast restore still took time.
+  if (seconds < 1) return "RTO under 1 s";
   const s = Math.round(seconds);
   if (s < 60) return `RTO ${s} s`;
   const m = Math.round(s / 60);
