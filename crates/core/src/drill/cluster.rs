@@ -10,9 +10,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{ConnSpec, TlsMode};
-use crate::postgres::tools::{candidate_dirs, parse_version};
+use crate::postgres::tools::{candidate_dirs, probe_dirs};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -63,39 +62,15 @@ pub fn discover_server_bins(configured: Option<&Path>) -> Vec<ServerBins> {
             .map(PathBuf::from),
         );
     }
-    let mut seen = BTreeSet::new();
-    let mut found = Vec::new();
-    for dir in dirs {
-        let postgres = dir.join(format!("postgres{EXE}"));
-        if !postgres.is_file()
-            || !dir.join(format!("initdb{EXE}")).is_file()
-            || !dir.join(format!("pg_ctl{EXE}")).is_file()
-        {
-            continue;
-        }
-        let canonical = std::fs::canonicalize(&postgres).unwrap_or(postgres.clone());
-        if !seen.insert(canonical) {
-            continue;
-        }
-        let Ok(out) = Command::new(&postgres).arg("--version").output() else {
-            continue;
-        };
-        let line = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        if let Some((major, minor)) = parse_version(&line) {
-            found.push(ServerBins {
-                dir,
-                version_line: line,
-                major,
-                minor,
-            });
-        }
-    }
-    found
+    probe_dirs(dirs, "postgres", &["initdb", "pg_ctl"])
+        .into_iter()
+        .map(|(dir, version_line, major, minor)| ServerBins {
+            dir,
+            version_line,
+            major,
+            minor,
+        })
+        .collect()
 }
 
 /// The server binaries for a backup of a `min_major` server: the same major if present, else

@@ -123,18 +123,40 @@ fn expand_star(pattern: &str) -> Vec<PathBuf> {
 
 /// Run `pg_dump --version` in each candidate that also has pg_restore; one entry per directory.
 pub fn discover(configured: Option<&Path>) -> Vec<PgTools> {
+    probe_dirs(candidate_dirs(configured), "pg_dump", &["pg_restore"])
+        .into_iter()
+        .map(|(dir, version_line, major, minor)| PgTools {
+            dir,
+            version_line,
+            major,
+            minor,
+        })
+        .collect()
+}
+
+/// For each of `dirs` holding `main` and every one of `also`: `(dir, first line of
+/// main --version, major, minor)`, once per distinct `main` binary (symlinked folders count once).
+pub(crate) fn probe_dirs(
+    dirs: impl IntoIterator<Item = PathBuf>,
+    main: &str,
+    also: &[&str],
+) -> Vec<(PathBuf, String, u32, u32)> {
     let mut seen = BTreeSet::new();
     let mut found = Vec::new();
-    for dir in candidate_dirs(configured) {
-        let dump = dir.join(format!("pg_dump{EXE}"));
-        if !dump.is_file() || !dir.join(format!("pg_restore{EXE}")).is_file() {
+    for dir in dirs {
+        let bin = dir.join(format!("{main}{EXE}"));
+        if !bin.is_file()
+            || also
+                .iter()
+                .any(|a| !dir.join(format!("{a}{EXE}")).is_file())
+        {
             continue;
         }
-        let canonical = std::fs::canonicalize(&dump).unwrap_or(dump.clone());
+        let canonical = std::fs::canonicalize(&bin).unwrap_or(bin.clone());
         if !seen.insert(canonical) {
             continue;
         }
-        let Ok(out) = Command::new(&dump).arg("--version").output() else {
+        let Ok(out) = Command::new(&bin).arg("--version").output() else {
             continue;
         };
         let line = String::from_utf8_lossy(&out.stdout)
@@ -144,12 +166,7 @@ pub fn discover(configured: Option<&Path>) -> Vec<PgTools> {
             .trim()
             .to_string();
         if let Some((major, minor)) = parse_version(&line) {
-            found.push(PgTools {
-                dir,
-                version_line: line,
-                major,
-                minor,
-            });
+            found.push((dir, line, major, minor));
         }
     }
     found
