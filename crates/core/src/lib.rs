@@ -17,6 +17,7 @@ pub mod drill;
 pub mod engine;
 pub mod error;
 pub mod import;
+pub mod notify;
 pub mod ops;
 pub mod pgdump;
 pub mod plainsql;
