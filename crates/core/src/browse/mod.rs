@@ -8,7 +8,11 @@
 //! streamed row by row (never held), so memory stays bounded however large it is. See
 //! docs/browse.md.
 
+mod coltypes;
 mod copytext;
+mod create_table;
+#[cfg(test)]
+mod create_table_tests;
 mod objects;
 mod tables;
 #[cfg(test)]
@@ -52,6 +56,14 @@ pub struct TableInfo {
     pub data_bytes: Option<u64>,
     /// Column names (from the dump's COPY statement).
     pub columns: Vec<String>,
+    /// Each column's type as the dump's `CREATE TABLE` statement gives it (`numeric(10,2)[]`,
+    /// `timestamp with time zone`, …), in the order of `columns`; `None` when it cannot be read
+    /// from there (display only: never executed).
+    #[serde(default)]
+    pub column_types: Vec<Option<String>>,
+    /// Why some column types are not shown.
+    #[serde(default)]
+    pub types_note: Option<String>,
     /// Whether its rows can be read here.
     pub readable: bool,
 }
@@ -62,9 +74,14 @@ pub struct TableInfo {
 pub struct RowPage {
     pub schema: String,
     pub table: String,
-    /// Column names, in the order of each row's values. Names only: the dump's COPY statement
-    /// has no types.
+    /// Column names, in the order of each row's values.
     pub columns: Vec<String>,
+    /// Each column's type (as in [`TableInfo::column_types`]), in the order of `columns`.
+    #[serde(default)]
+    pub column_types: Vec<Option<String>>,
+    /// Why some column types are not shown.
+    #[serde(default)]
+    pub types_note: Option<String>,
     /// Each value as text (COPY's text form: what `psql` shows), `None` for NULL. A value longer
     /// than [`MAX_SHOWN_VALUE`] bytes is cut (see `cut_values`).
     pub rows: Vec<Vec<Option<String>>>,
@@ -142,12 +159,18 @@ pub struct ObjectQuery {
     /// Only keys starting with this.
     #[serde(default)]
     pub prefix: Option<String>,
+    /// Only objects whose `bucket/key` contains this text (case-insensitive).
+    #[serde(default)]
+    pub search: Option<String>,
     #[serde(default)]
     pub offset: u64,
-    /// At most this many (0: 100).
+    /// At most this many (0: 100; at most [`MAX_OBJECT_PAGE`]).
     #[serde(default)]
     pub limit: u32,
 }
+
+/// The most objects one page lists (a larger `limit` is cut to this; page on with `offset`).
+pub const MAX_OBJECT_PAGE: u32 = 1000;
 
 /// A page of a backup's storage objects (from its `storage.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,8 @@
 //! saved one at a time, read through [`ArchiveSeeker`] (no pass over the whole archive).
 
 use super::{
-    ObjectInfo, ObjectPage, ObjectPreview, ObjectQuery, PreviewKind, SavedObject, MAX_PREVIEW,
+    ObjectInfo, ObjectPage, ObjectPreview, ObjectQuery, PreviewKind, SavedObject, MAX_OBJECT_PAGE,
+    MAX_PREVIEW,
 };
 use crate::archive::random::{ArchiveSeeker, MemberSpan};
 use crate::error::{Error, ErrorKind, Result};
@@ -90,12 +91,22 @@ pub fn list_objects(
 ) -> Result<ObjectPage> {
     let mut s = ArchiveSeeker::open(path)?;
     let doc = storage_doc(&mut s, cancel)?;
-    let limit = if q.limit == 0 { 100 } else { q.limit } as usize;
+    let limit = if q.limit == 0 { 100 } else { q.limit }.min(MAX_OBJECT_PAGE) as usize;
+    let needle = q
+        .search
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase);
     let wanted = doc.objects.iter().filter(|o| {
         q.bucket.as_ref().is_none_or(|b| *b == o.bucket)
             && q.prefix
                 .as_ref()
                 .is_none_or(|p| o.key.starts_with(p.as_str()))
+            && needle.as_ref().is_none_or(|n| {
+                format!("{}/{}", o.bucket, o.key)
+                    .to_lowercase()
+                    .contains(n.as_str())
+            })
     });
     let mut total = 0u64;
     let mut objects = Vec::new();

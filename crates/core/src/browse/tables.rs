@@ -2,6 +2,7 @@
 //! their data block (reached at the offset the manifest or the TOC records, else found by
 //! reading the blocks in order).
 
+use super::coltypes::{ColumnTypes, Definitions};
 use super::copytext::{csv_header, CopyRow};
 use super::{BrowseTables, CsvExport, RowFilter, RowPage, TableInfo, MAX_ROW, MAX_SHOWN_VALUE};
 use crate::archive::random::{ArchiveSeeker, MemberReader, MemberSpan};
@@ -139,6 +140,8 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
                     rows: None,
                     data_bytes: None,
                     columns: Vec::new(),
+                    column_types: Vec::new(),
+                    types_note: None,
                     readable: false,
                 });
             }
@@ -152,7 +155,9 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
     if let Err(e) = readable {
         out.note = Some(e.message().to_string());
     }
+    let defs = Definitions::new(dump.toc());
     for t in table_entries(&dump) {
+        let types = defs.column_types(&t.schema, &t.table, &t.columns);
         let recorded = m
             .tables
             .iter()
@@ -164,6 +169,8 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
             schema: t.schema,
             name: t.table,
             columns: t.columns,
+            column_types: types.types,
+            types_note: types.note,
         });
     }
     finish_schemas(&mut out);
@@ -185,6 +192,7 @@ fn recorded_block(c: &crate::archive::TableCount) -> Option<(u64, u64)> {
 /// A table's rows, as lines of COPY text, positioned at its first row.
 struct TableRows<'a> {
     columns: Vec<String>,
+    types: ColumnTypes,
     total_rows: Option<u64>,
     lines: Box<dyn BufRead + 'a>,
 }
@@ -222,6 +230,7 @@ fn with_table<T>(
             .with_hint("`offsite browse ARCHIVE` lists the tables it has")
         })?;
     dump.data_readable().map_err(|e| dump_error(path, e))?;
+    let types = Definitions::new(dump.toc()).column_types(schema, table, &entry.columns);
     let at = recorded
         .as_ref()
         .and_then(recorded_block)
@@ -260,6 +269,7 @@ fn with_table<T>(
     }
     let mut rows = TableRows {
         columns: entry.columns,
+        types,
         total_rows: recorded.map(|c| c.rows),
         lines: Box::new(BufReader::with_capacity(256 << 10, dump.data())),
     };
@@ -350,6 +360,8 @@ pub fn rows_page(
             schema: schema.into(),
             table: table.into(),
             columns: t.columns.clone(),
+            column_types: t.types.types.clone(),
+            types_note: t.types.note.clone(),
             rows: Vec::new(),
             offset,
             more: false,

@@ -156,6 +156,66 @@ mod objects {
     }
 
     #[test]
+    fn every_object_is_reached_page_by_page_and_found_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let objects: Vec<ObjectEntry> = (0..1234)
+            .map(|i| {
+                let mut e = entry(&format!("u/{i:04}.png"), None, b"x", "image/png");
+                e.bucket = if i % 2 == 0 { "even" } else { "Odd" }.into();
+                e
+            })
+            .collect();
+        let doc = StorageDoc {
+            objects,
+            ..Default::default()
+        };
+        let mut w =
+            ArchiveWriter::create(dir.path(), "shop_20261124_100000_storage.tar.gz", 3).unwrap();
+        w.add_bytes(STORAGE_DOC, serde_json::to_vec(&doc).unwrap());
+        let c = CancellationToken::new();
+        let path = w.finish(manifest(), &quiet(), &c).unwrap().path;
+        // A limit past the cap is cut to it; paging reaches every object once.
+        let (mut seen, mut offset) = (Vec::new(), 0u64);
+        loop {
+            let q = ObjectQuery {
+                offset,
+                limit: u32::MAX,
+                ..Default::default()
+            };
+            let page = list_objects(&path, &q, &c).unwrap();
+            assert_eq!(page.total, 1234);
+            assert!(page.objects.len() <= MAX_OBJECT_PAGE as usize);
+            offset += page.objects.len() as u64;
+            seen.extend(
+                page.objects
+                    .into_iter()
+                    .map(|o| format!("{}/{}", o.bucket, o.key)),
+            );
+            if !page.more {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 1234);
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 1234);
+        // By name (case-insensitive, bucket/key), with paging over the matches.
+        let q = ObjectQuery {
+            search: Some("odd/U/11".into()),
+            limit: 3,
+            offset: 2,
+            ..Default::default()
+        };
+        let page = list_objects(&path, &q, &c).unwrap();
+        // Odd/u/1101, 1103, .., 1199: 50 matches.
+        assert_eq!(page.total, 50);
+        let keys: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, vec!["u/1105.png", "u/1107.png", "u/1109.png"]);
+        assert!(page.more);
+    }
+
+    #[test]
     fn an_object_whose_bytes_are_not_the_recorded_ones_is_not_saved() {
         let dir = tempfile::tempdir().unwrap();
         let (path, _) = archive(dir.path(), true);
