@@ -412,3 +412,148 @@ async fn an_imported_plain_sql_dump_says_its_rows_cannot_be_read() {
     assert_eq!(err.kind(), ErrorKind::UnsupportedFormat, "{err}");
     assert!(err.message().contains("plain SQL"), "{err}");
 }
+
+/// Tables whose columns have every kind of type text pg_dump writes: modifiers, arrays,
+/// multi-word types, quoted and schema-qualified names, enums, composites, domains, an
+/// inheritance child (whose inherited columns are not in its own CREATE TABLE), a partition,
+/// a typed table, a dropped column, generated, identity and serial columns, collations.
+const TYPED: &str = r#"
+CREATE TYPE public.mood AS ENUM ('sad', 'ok');
+CREATE TYPE public."Odd Type" AS (a int, "b, (c)" varchar(7));
+CREATE DOMAIN public.posint AS int CHECK (VALUE > 0);
+CREATE SCHEMA "S, (q)";
+CREATE TABLE "S, (q)"."Tab, ""x"" (y)" (
+  id int primary key,
+  "we""ird, (col)" numeric(10,2)[],
+  v varchar(20) default 'a,b''c(' not null,
+  ts timestamptz,
+  t timestamp(3) without time zone,
+  tt time(2) with time zone,
+  iv interval day to second(2),
+  g int generated always as (id * 2) stored,
+  c text collate "C",
+  m public.mood,
+  o public."Odd Type",
+  d public.posint,
+  ident bigint generated always as identity,
+  s serial,
+  dropped text,
+  b bit varying(5),
+  bits bit(3),
+  dp double precision,
+  ch "char",
+  nm name,
+  arr2 int[][],
+  j jsonb,
+  u uuid,
+  ip inet,
+  ch4 character(4),
+  constraint chk check (id > 0 and v <> ',')
+);
+ALTER TABLE "S, (q)"."Tab, ""x"" (y)" DROP COLUMN dropped;
+INSERT INTO "S, (q)"."Tab, ""x"" (y)" (id, v, m, d, b, bits) VALUES (1, 'x', 'ok', 5, B'101', B'010');
+CREATE TABLE public.parent (a int, b text);
+CREATE TABLE public.child (c date, e numeric(4,1)) INHERITS (public.parent);
+INSERT INTO public.child VALUES (1, 'one', '2026-01-01', 1.5);
+CREATE TABLE public.part (k int, v varchar(3)) PARTITION BY RANGE (k);
+CREATE TABLE public.part1 PARTITION OF public.part FOR VALUES FROM (0) TO (10);
+INSERT INTO public.part VALUES (1, 'a');
+CREATE TABLE public.typed OF public."Odd Type";
+INSERT INTO public.typed VALUES (1, 'x');
+"#;
+
+/// Every column's `format_type` in the source, by (schema, table, column), as pg_dump (which
+/// runs with an empty search_path) writes it.
+fn source_types(
+    pg: &TestCluster,
+    db: &str,
+) -> std::collections::HashMap<(String, String, String), String> {
+    let json = pg.psql(
+        db,
+        "SET search_path = ''; \
+         SELECT json_agg(json_build_array(c.table_schema, c.table_name, c.column_name, \
+                pg_catalog.format_type(a.atttypid, a.atttypmod))) \
+         FROM information_schema.columns c \
+         JOIN pg_catalog.pg_attribute a \
+           ON a.attrelid = pg_catalog.format('%I.%I', c.table_schema, c.table_name)::pg_catalog.regclass \
+          AND a.attname = c.column_name \
+         WHERE c.table_schema NOT IN ('pg_catalog', 'information_schema')",
+    );
+    let rows: Vec<(String, String, String, String)> = serde_json::from_str(&json).unwrap();
+    rows.into_iter()
+        .map(|(s, t, c, ty)| ((s, t, c), ty))
+        .collect()
+}
+
+#[tokio::test]
+async fn column_types_are_the_sources_format_type() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (db, archive) = backed_up_with(pg, &env, "browsetypes", TYPED).await;
+    let want = source_types(pg, &db);
+    let tables = env.engine.browse_tables(&archive, None).await.unwrap();
+    let mut checked = 0;
+    for t in &tables.tables {
+        assert_eq!(
+            t.columns.len(),
+            t.column_types.len(),
+            "{}.{}",
+            t.schema,
+            t.name
+        );
+        assert_eq!(t.types_note, None, "{}.{}", t.schema, t.name);
+        for (col, ty) in t.columns.iter().zip(&t.column_types) {
+            let key = (t.schema.clone(), t.name.clone(), col.clone());
+            let source = want
+                .get(&key)
+                .unwrap_or_else(|| panic!("{key:?} not in the source"));
+            assert_eq!(ty.as_ref(), Some(source), "{key:?}");
+            checked += 1;
+        }
+    }
+    // Every table with data was listed, and all their columns (generated ones are not in COPY).
+    for name in ["Tab, \"x\" (y)", "child", "parent", "part1", "typed"] {
+        assert!(tables.tables.iter().any(|t| t.name == name), "{name}");
+    }
+    assert!(checked >= 30, "{checked} columns checked");
+    let tab = tables
+        .tables
+        .iter()
+        .find(|t| t.name == "Tab, \"x\" (y)")
+        .unwrap();
+    let typed: Vec<(&str, Option<&str>)> = tab
+        .columns
+        .iter()
+        .map(String::as_str)
+        .zip(tab.column_types.iter().map(Option::as_deref))
+        .take(4)
+        .collect();
+    assert_eq!(
+        typed,
+        vec![
+            ("id", Some("integer")),
+            ("we\"ird, (col)", Some("numeric(10,2)[]")),
+            ("v", Some("character varying(20)")),
+            ("ts", Some("timestamp with time zone")),
+        ]
+    );
+    let child = tables.tables.iter().find(|t| t.name == "child").unwrap();
+    assert_eq!(child.columns, vec!["a", "b", "c", "e"]);
+    // A page carries the same types.
+    let page = env
+        .engine
+        .browse_rows(
+            &archive,
+            None,
+            "public",
+            "child",
+            0,
+            10,
+            RowFilter::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.column_types, child.column_types);
+    assert_eq!(page.types_note, None);
+    assert_eq!(page.rows[0][1].as_deref(), Some("one"));
+}

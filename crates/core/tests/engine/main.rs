@@ -8,6 +8,7 @@
 mod age_interop;
 mod arbitrary_sql;
 mod browse;
+mod browse_encrypted;
 mod catalog;
 mod clock_and_triggers;
 mod common;
