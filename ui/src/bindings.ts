@@ -1624,8 +1624,10 @@ export type ObjectQuery = {
 	bucket?: string | null,
 	/**  Only keys starting with this. */
 	prefix?: string | null,
+	/**  Only objects whose `bucket/key` contains this text (case-insensitive). */
+	search?: string | null,
 	offset?: number,
-	/**  At most this many (0: 100). */
+	/**  At most this many (0: 100; at most [`MAX_OBJECT_PAGE`]). */
 	limit?: number,
 };
 
@@ -1981,11 +1983,12 @@ export type RowFilter = {
 export type RowPage = {
 	schema: string,
 	table: string,
-	/**
-	 *  Column names, in the order of each row's values. Names only: the dump's COPY statement
-	 *  has no types.
-	 */
+	/**  Column names, in the order of each row's values. */
 	columns: string[],
+	/**  Each column's type (as in [`TableInfo::column_types`]), in the order of `columns`. */
+	column_types?: (string | null)[],
+	/**  Why some column types are not shown. */
+	types_note?: string | null,
 	/**
 	 *  Each value as text (COPY's text form: what `psql` shows), `None` for NULL. A value longer
 	 *  than [`MAX_SHOWN_VALUE`] bytes is cut (see `cut_values`).
@@ -2416,6 +2419,14 @@ export type TableInfo = {
 	data_bytes: number | null,
 	/**  Column names (from the dump's COPY statement). */
 	columns: string[],
+	/**
+	 *  Each column's type as the dump's `CREATE TABLE` statement gives it (`numeric(10,2)[]`,
+	 *  `timestamp with time zone`, …), in the order of `columns`; `None` when it cannot be read
+	 *  from there (display only: never executed).
+	 */
+	column_types?: (string | null)[],
+	/**  Why some column types are not shown. */
+	types_note?: string | null,
 	/**  Whether its rows can be read here. */
 	readable: boolean,
 };

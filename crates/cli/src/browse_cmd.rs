@@ -21,8 +21,9 @@ pub struct BrowseArgs {
     /// Matching rows (or objects) to skip first.
     #[arg(long, default_value_t = 0)]
     offset: u64,
-    /// Only rows where some value contains this text (case-insensitive).
-    #[arg(long, value_name = "TEXT", requires = "table")]
+    /// Only rows (with --table) or objects (with --objects: BUCKET/KEY) where some value
+    /// contains this text (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
     /// Only rows where a column's value is exactly this text.
     #[arg(long = "where", value_name = "COLUMN=VALUE", requires = "table")]
@@ -30,12 +31,19 @@ pub struct BrowseArgs {
     /// Write the whole table as CSV (as COPY … TO STDOUT WITH (FORMAT csv, HEADER) does).
     #[arg(long, value_name = "FILE", requires = "table", conflicts_with_all = ["filter", "where_"])]
     csv: Option<PathBuf>,
+    /// Show the table's columns and their types (from the dump's CREATE TABLE statement)
+    /// instead of its rows.
+    #[arg(long, requires = "table", conflicts_with_all = ["csv", "filter", "where_"])]
+    columns: bool,
     /// List the storage objects instead of the tables.
     #[arg(long, conflicts_with = "table")]
     objects: bool,
     /// Only objects of this bucket (with --objects).
     #[arg(long, requires = "objects")]
     bucket: Option<String>,
+    /// Only objects whose key starts with this (with --objects).
+    #[arg(long, requires = "objects")]
+    prefix: Option<String>,
     /// Save one object (BUCKET/KEY) to FILE.
     #[arg(
         long,
@@ -100,10 +108,14 @@ pub async fn browse(engine: &Engine, a: BrowseArgs, out: &Out) -> Result<u8> {
         }
         return Ok(0);
     }
+    if a.filter.is_some() && a.table.is_none() && !a.objects {
+        return Err(Error::invalid("--filter needs --table or --objects"));
+    }
     if a.objects {
         let q = ObjectQuery {
             bucket: a.bucket.clone(),
-            prefix: None,
+            prefix: a.prefix.clone(),
+            search: a.filter.clone(),
             offset: a.offset,
             limit: a.limit,
         };
@@ -156,6 +168,9 @@ pub async fn browse(engine: &Engine, a: BrowseArgs, out: &Out) -> Result<u8> {
         return Ok(0);
     };
     let (schema, name) = split_table(table)?;
+    if a.columns {
+        return columns(engine, &path, key, &schema, &name, out).await;
+    }
     if let Some(dest) = &a.csv {
         let done = engine
             .export_table_csv(&path, key, &schema, &name, dest)
@@ -183,6 +198,43 @@ pub async fn browse(engine: &Engine, a: BrowseArgs, out: &Out) -> Result<u8> {
     Ok(0)
 }
 
+/// `--columns`: each column's name and type, one a line (tab between); the note on standard
+/// error when some types cannot be read.
+async fn columns(
+    engine: &Engine,
+    path: &std::path::Path,
+    key: Option<offsite_core::crypto::UserKey>,
+    schema: &str,
+    name: &str,
+    out: &Out,
+) -> Result<u8> {
+    let tables = engine.browse_tables(path, key).await?;
+    let t = tables
+        .tables
+        .into_iter()
+        .find(|t| t.schema == schema && t.name == name)
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "{}: the dump has no data for table {schema}.{name}",
+                path.display()
+            ))
+            .with_hint("`offsite browse ARCHIVE` lists the tables it has")
+        })?;
+    if out.json() {
+        out.emit(&t);
+        return Ok(0);
+    }
+    for (i, c) in t.columns.iter().enumerate() {
+        let ty = t.column_types.get(i).cloned().flatten();
+        let ty = ty.map_or("?".to_string(), |t| cell(&Some(t)));
+        println!("{}\t{ty}", cell(&Some(c.clone())));
+    }
+    if let Some(note) = &t.types_note {
+        eprintln!("note: {note}");
+    }
+    Ok(0)
+}
+
 /// A value on one line: NULL shown as `NULL`, control characters escaped.
 fn cell(v: &Option<String>) -> String {
     match v {
@@ -197,6 +249,9 @@ fn cell(v: &Option<String>) -> String {
 
 fn print_page(p: &RowPage, filtered: bool) {
     println!("{}", p.columns.join(" | "));
+    if let Some(note) = &p.types_note {
+        eprintln!("note: {note}");
+    }
     for r in &p.rows {
         let cells: Vec<String> = r.iter().map(cell).collect();
         println!("{}", cells.join(" | "));

@@ -179,6 +179,50 @@ fn browse_lists_pages_and_exports_with_memory_that_does_not_grow_with_the_table(
         "{page_rss} KiB vs {small_rss} KiB"
     );
 
+    // The columns and their types, from the dump's CREATE TABLE statement.
+    let out = ok(
+        offsite(
+            d,
+            pg,
+            &["browse", &archive, "--table", "public.big", "--columns"],
+        )
+        .output()
+        .unwrap(),
+        "columns",
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "id\tbigint\nbody\ttext\n"
+    );
+    let cols = json(&ok(
+        offsite(
+            d,
+            pg,
+            &[
+                "--json",
+                "browse",
+                &archive,
+                "--table",
+                "a_small",
+                "--columns",
+            ],
+        )
+        .output()
+        .unwrap(),
+        "columns --json",
+    ));
+    assert_eq!(cols["columns"], serde_json::json!(["id", "v"]));
+    assert_eq!(cols["column_types"], serde_json::json!(["integer", "text"]));
+    assert_eq!(cols["types_note"], Value::Null);
+    // A page in JSON carries them too.
+    assert_eq!(page["column_types"], serde_json::json!(["bigint", "text"]));
+    // --filter names rows or objects: alone it is refused.
+    let out = offsite(d, pg, &["--json", "browse", &archive, "--filter", "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(json(&out)["error"]["code"], "invalid_input");
+
     // No storage in a database backup: said clearly.
     let out = offsite(d, pg, &["--json", "browse", &archive, "--objects"])
         .output()
@@ -186,4 +230,103 @@ fn browse_lists_pages_and_exports_with_memory_that_does_not_grow_with_the_table(
     assert!(!out.status.success());
     let err = json(&out);
     assert_eq!(err["error"]["code"], "not_found", "{err}");
+
+    objects_page_past_the_first_hundreds(d, pg, Path::new(&archive));
+}
+
+/// A storage archive of 1,200 objects (its `storage.json`, the manifest of `like`): every
+/// object reached with --offset, found with --prefix and --filter, pages capped at 1000.
+fn objects_page_past_the_first_hundreds(d: &Path, pg: &TestCluster, like: &Path) {
+    use offsite_core::archive::{self, ArchiveWriter};
+    use offsite_core::storage::{ObjectEntry, StorageDoc, STORAGE_DOC};
+    let mut m = archive::read_manifest(like).unwrap();
+    m.members.clear();
+    m.components.clear();
+    let doc = StorageDoc {
+        objects: (0..1200)
+            .map(|i| ObjectEntry {
+                bucket: if i < 600 { "avatars" } else { "docs" }.into(),
+                key: format!("k/{i:04}.txt"),
+                size: 1,
+                sha256: "0".repeat(64),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let dir = d.join("objects");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut w = ArchiveWriter::create(&dir, "shop_storage.tar.gz", 3).unwrap();
+    w.add_bytes(STORAGE_DOC, serde_json::to_vec(&doc).unwrap());
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let path = w
+        .finish(m, &offsite_core::progress::Reporter::silent(), &cancel)
+        .unwrap()
+        .path;
+    let path = path.to_str().unwrap();
+    let list = |extra: &[&str]| {
+        let mut args = vec!["--json", "browse", path, "--objects"];
+        args.extend_from_slice(extra);
+        json(&ok(
+            offsite(d, pg, &args).output().unwrap(),
+            &extra.join(" "),
+        ))
+    };
+    let keys = |v: &Value| -> Vec<String> {
+        v["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}/{}",
+                    o["bucket"].as_str().unwrap(),
+                    o["key"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let page = list(&["--limit", "5000"]);
+    assert_eq!(page["total"], 1200);
+    assert_eq!(keys(&page).len(), 1000);
+    assert_eq!(page["more"], true);
+    let rest = list(&["--limit", "5000", "--offset", "1000"]);
+    assert_eq!(
+        keys(&rest).first().map(String::as_str),
+        Some("docs/k/1000.txt")
+    );
+    assert_eq!(keys(&rest).len(), 200);
+    assert_eq!(rest["more"], false);
+    let p = list(&["--bucket", "docs", "--prefix", "k/11", "--limit", "3"]);
+    assert_eq!(p["total"], 100);
+    assert_eq!(
+        keys(&p),
+        vec!["docs/k/1100.txt", "docs/k/1101.txt", "docs/k/1102.txt"]
+    );
+    let p = list(&["--filter", "AVATARS/K/059"]);
+    assert_eq!(p["total"], 10);
+    assert_eq!(keys(&p)[9], "avatars/k/0599.txt");
+    // In text: one line per object, the range and how to go on.
+    let out = ok(
+        offsite(
+            d,
+            pg,
+            &[
+                "browse",
+                path,
+                "--objects",
+                "--offset",
+                "598",
+                "--limit",
+                "3",
+            ],
+        )
+        .output()
+        .unwrap(),
+        "objects text",
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("avatars/k/0598.txt\t"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("objects 599-601 of 1200; more with --offset 601"));
 }

@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
-import { type BrowseApi, BrowseScreen, PAGE_SIZE } from "./BrowseScreen";
+import { type BrowseApi, BrowseScreen, OBJECT_PAGE_SIZE, PAGE_SIZE } from "./BrowseScreen";
 
 const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
 
@@ -28,6 +28,7 @@ function fakeApi(): BrowseApi {
         more: offset + limit < rows.length,
       });
     }),
+    objects: vi.fn(() => ok({ objects: [], total: 0, more: false })),
     exportCsv: vi.fn(() => ok("/tmp/orders.csv")),
     preview: vi.fn(() => ok({ kind: "text" as const, text: "hello", truncated: false })),
     saveObject: vi.fn(() => ok(null)),
@@ -63,6 +64,37 @@ describe("BrowseScreen", () => {
     await waitFor(() => expect(api.saveObject).toHaveBeenCalledWith("/b/shop.tar.gz", "docs", "a.txt"));
     expect(screen.queryByTestId("browse-saved")).toBeNull();
   });
+
+  it("reaches every one of 650 objects with “Show more” and finds them by name", async () => {
+    const api = fakeApi();
+    const all = Array.from({ length: 650 }, (_, i) => ({ bucket: "avatars", key: `u/${String(i).padStart(4, "0")}.png`, size: 1, content_type: null }));
+    const first = all.slice(0, OBJECT_PAGE_SIZE);
+    api.contents = vi.fn(() => ok({ tables: [], objects: first, note: null, moreObjects: all.length - first.length }));
+    api.objects = vi.fn((_a: string, search: string, offset: number, limit: number) => {
+      const hits = all.filter((o) => `${o.bucket}/${o.key}`.toLowerCase().includes(search.toLowerCase()));
+      return ok({ objects: hits.slice(offset, offset + limit), total: hits.length, more: offset + limit < hits.length });
+    });
+    render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} />);
+    await waitFor(() => expect(screen.getAllByTestId("browse-object")).toHaveLength(OBJECT_PAGE_SIZE));
+    expect(screen.getByTestId("browse-objects-count")).toHaveTextContent(`200 of 650 objects`);
+    for (const shown of [400, 600, 650]) {
+      fireEvent.click(screen.getByTestId("browse-more-objects"));
+      await waitFor(() => expect(screen.getAllByTestId("browse-object")).toHaveLength(shown));
+    }
+    expect(api.objects).toHaveBeenLastCalledWith("/b/shop.tar.gz", "", 600, OBJECT_PAGE_SIZE);
+    expect(screen.queryByTestId("browse-more-objects")).toBeNull();
+    const keys = screen.getAllByTestId("browse-object").map((b) => b.getAttribute("data-key"));
+    expect(new Set(keys).size).toBe(650);
+    expect(keys[649]).toBe("avatars/u/0649.png");
+    // A search starts over from its first page.
+    fireEvent.change(screen.getByTestId("browse-object-filter"), { target: { value: "U/064" } });
+    fireEvent.click(screen.getByTestId("browse-object-filter-apply"));
+    await waitFor(() => expect(screen.getAllByTestId("browse-object")).toHaveLength(10));
+    expect(api.objects).toHaveBeenLastCalledWith("/b/shop.tar.gz", "U/064", 0, OBJECT_PAGE_SIZE);
+    expect(screen.getByTestId("browse-objects-count")).toHaveTextContent("10 of 10 objects matching “U/064”");
+    fireEvent.click(screen.getAllByTestId("browse-object")[0]!);
+    expect(await screen.findByTestId("browse-preview")).toHaveAttribute("data-key", "avatars/u/0640.png");
+  }, 30_000); // 650 rows rendered in jsdom on a loaded machine
 
   it("shows why an archive cannot be browsed", async () => {
     const api = fakeApi();

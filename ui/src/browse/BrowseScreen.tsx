@@ -1,16 +1,21 @@
 // "Look inside" a backup without restoring it: its schemas and tables (row counts, sizes), one
 // table's columns and rows page by page with a filter, "Export CSV…", and the storage objects with
 // a preview and "Save…". Everything is read from the archive by the engine; no server is needed.
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import type { ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import type { Call } from "../ipc/call";
 import { type ObjectEntry, ObjectList, objectKey, type Preview, type PreviewState } from "./ObjectList";
 import { type TableEntry, TableList, tableKey } from "./TableList";
 import { type PageState, type RowsPage, TablePager } from "./TablePager";
+import { type ObjectsPage, useObjects } from "./useObjects";
 import "../drill/drill.css";
 
+export type { ObjectsPage } from "./useObjects";
+
 export const PAGE_SIZE = 50;
+/** Storage objects listed at a time. */
+export const OBJECT_PAGE_SIZE = 200;
 
 export type BrowseContents = {
   tables: TableEntry[];
@@ -25,6 +30,8 @@ export type BrowseContents = {
 export type BrowseApi = {
   contents: (archive: string) => Promise<Call<BrowseContents>>;
   rows: (archive: string, schema: string, table: string, offset: number, limit: number, filter: string) => Promise<Call<RowsPage>>;
+  /** Objects whose `bucket/key` contains `search` (any case; "" for all), `limit` after `offset`. */
+  objects: (archive: string, search: string, offset: number, limit: number) => Promise<Call<ObjectsPage>>;
   /** Save dialog, then the CSV written; null when cancelled. */
   exportCsv: (archive: string, schema: string, table: string) => Promise<Call<string | null>>;
   preview: (archive: string, bucket: string, key: string) => Promise<Call<Preview>>;
@@ -47,6 +54,12 @@ export function BrowseScreen({ archive, label, api, onBack }: Props) {
   const [object, setObject] = useState<string | null>(null);
   const [preview, setPreview] = useState<PreviewState>({ status: "idle" });
   const [saved, setSaved] = useState<Saved>({ status: "idle" });
+  const ready = contents.status === "ready" ? contents.data : null;
+  const first = useMemo<ObjectsPage | null>(
+    () => (ready ? { objects: ready.objects, total: ready.objects.length + ready.moreObjects, more: ready.moreObjects > 0 } : null),
+    [ready],
+  );
+  const objects = useObjects(archive, first, api.objects, OBJECT_PAGE_SIZE);
 
   useEffect(() => {
     let stale = false;
@@ -158,18 +171,21 @@ export function BrowseScreen({ archive, label, api, onBack }: Props) {
           <section className="panel" aria-label="Storage objects">
             <h3 className="panel-title">Storage objects</h3>
             <ObjectList
-              objects={contents.data.objects}
+              objects={objects.state.list}
               selected={object}
               onSelect={(o) => void openObject(o)}
               preview={preview}
               onSave={(o) => void saveWith(() => api.saveObject(archive, o.bucket, o.key))}
+              paging={{
+                search: objects.state.search,
+                onSearch: objects.searchFor,
+                total: objects.state.total,
+                more: objects.state.more,
+                onMore: objects.showMore,
+                busy: objects.state.busy,
+              }}
             />
-            {contents.data.moreObjects > 0 && (
-              <p className="small muted" data-testid="browse-more-objects">
-                and {contents.data.moreObjects.toLocaleString("en-US")} more (the command line lists them all:{" "}
-                <code>offsite browse</code>)
-              </p>
-            )}
+            {objects.state.error && <ErrorNotice error={objects.state.error} testId="browse-objects-error" />}
           </section>
         </>
       )}

@@ -1,5 +1,6 @@
 // The storage objects of a backup: bucket, key, size; a selected object previews (an image, or
 // the start of a text) and can be saved to a file. The engine bounds what a preview reads.
+import { useEffect, useState } from "react";
 import type { ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
@@ -28,16 +29,29 @@ export function previewImageSrc(p: Extract<Preview, { kind: "image" }>): string 
   return `data:${mime};base64,${p.data_base64}`;
 }
 
+/** Paging and searching the list (the engine does both; absent: the list is all there is). */
+export type ObjectPaging = {
+  /** The search applied (part of `bucket/key`, any case; "" for all). */
+  search: string;
+  onSearch: (search: string) => void;
+  /** Objects matching the search in the backup. */
+  total: number;
+  more: boolean;
+  onMore: () => void;
+  busy: boolean;
+};
+
 type Props = {
   objects: readonly ObjectEntry[];
   selected: string | null;
   onSelect: (o: ObjectEntry) => void;
   preview: PreviewState;
   onSave?: (o: ObjectEntry) => void;
+  paging?: ObjectPaging;
 };
 
-export function ObjectList({ objects, selected, onSelect, preview, onSave }: Props) {
-  if (objects.length === 0) {
+export function ObjectList({ objects, selected, onSelect, preview, onSave, paging }: Props) {
+  if (objects.length === 0 && !paging?.search) {
     return (
       <p className="muted small" data-testid="browse-no-objects">
         This backup holds no storage objects.
@@ -47,6 +61,12 @@ export function ObjectList({ objects, selected, onSelect, preview, onSave }: Pro
   const current = objects.find((o) => objectKey(o) === selected) ?? null;
   return (
     <div className="browse-objects" data-testid="browse-objects">
+      {paging && <ObjectSearch paging={paging} />}
+      {objects.length === 0 && (
+        <p className="muted small" data-testid="browse-no-objects-match">
+          No object’s name contains “{paging?.search}”.
+        </p>
+      )}
       <ul className="browse-table-list">
         {objects.map((o) => {
           const k = objectKey(o);
@@ -60,6 +80,7 @@ export function ObjectList({ objects, selected, onSelect, preview, onSave }: Pro
           );
         })}
       </ul>
+      {paging && objects.length > 0 && <ObjectMore paging={paging} shown={objects.length} />}
       {current && (
         <div className="browse-preview" data-testid="browse-preview" data-key={objectKey(current)}>
           <div className="toolbar">
@@ -73,6 +94,51 @@ export function ObjectList({ objects, selected, onSelect, preview, onSave }: Pro
           </div>
           <PreviewBody state={preview} />
         </div>
+      )}
+    </div>
+  );
+}
+
+function ObjectSearch({ paging }: { paging: ObjectPaging }) {
+  // Edited freely; applied on Enter or "Find" (each is a new listing from the first object).
+  const [text, setText] = useState(paging.search);
+  useEffect(() => setText(paging.search), [paging.search]);
+  return (
+    <form
+      className="toolbar"
+      onSubmit={(e) => {
+        e.preventDefault();
+        paging.onSearch(text.trim());
+      }}
+    >
+      <input
+        className="grow"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        placeholder="Objects whose name contains…"
+        aria-label="Find objects by name"
+        data-testid="browse-object-filter"
+      />
+      <button type="submit" className="btn btn-small" disabled={paging.busy} data-testid="browse-object-filter-apply">
+        Find
+      </button>
+    </form>
+  );
+}
+
+function ObjectMore({ paging, shown }: { paging: ObjectPaging; shown: number }) {
+  const rest = Math.max(0, paging.total - shown);
+  return (
+    <div className="toolbar">
+      <span className="small muted" data-testid="browse-objects-count">
+        {shown.toLocaleString("en-US")} of {paging.total.toLocaleString("en-US")} objects
+        {paging.search ? ` matching “${paging.search}”` : ""}
+      </span>
+      <span className="spacer" />
+      {paging.more && (
+        <button type="button" className="btn btn-small" onClick={paging.onMore} disabled={paging.busy} data-testid="browse-more-objects">
+          {paging.busy ? "Loading…" : `Show more (${rest.toLocaleString("en-US")} more)`}
+        </button>
       )}
     </div>
   );

@@ -16,6 +16,8 @@ export type RowsPage = {
   offset: number;
   /** More rows follow this page. */
   more: boolean;
+  /** Why some column types are not shown. */
+  typesNote?: string | null;
 };
 
 export type PageState =
@@ -83,6 +85,11 @@ export function TablePager({ table, state, pageSize, filter, onFilter, onPage, o
       {state.status === "error" && <ErrorNotice error={state.error} testId="browse-rows-error" />}
       {page && (
         <>
+          {page.typesNote && (
+            <p className="small muted" data-testid="browse-types-note">
+              {page.typesNote}
+            </p>
+          )}
           <div className="browse-grid-wrap">
             <table className="history-table browse-grid" data-testid="browse-rows">
               <thead>

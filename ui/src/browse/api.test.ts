@@ -44,6 +44,53 @@ describe("browse api", () => {
     expect(r).toEqual({ ok: true, data: { columns: [{ name: "id", type: null }, { name: "v", type: null }], rows: [["1", null]], offset: 50, more: false } });
   });
 
+  it("asks for objects by name, page by page, and maps column types", async () => {
+    let sent: unknown = null;
+    mockIPC((cmd, args) => {
+      sent = args;
+      if (cmd === "browse_objects")
+        return {
+          buckets: [],
+          objects: [{ bucket: "b", key: "k/1", size: 3, content_type: null, last_modified: null, sha256: "00", in_archive: true, preview: "none" }],
+          total: 700,
+          offset: 600,
+          more: true,
+        };
+      return {
+        schema: "public",
+        table: "t",
+        columns: ["id", "v"],
+        column_types: ["integer", null],
+        types_note: "no type is shown for \"v\"",
+        rows: [],
+        offset: 0,
+        more: false,
+        scanned: 0,
+        total_rows: 0,
+        cut_values: false,
+      };
+    });
+    const o = await browseApi.objects("/a", "k/", 600, 200);
+    expect(sent).toEqual({ archive: "/a", query: { bucket: null, prefix: null, search: "k/", offset: 600, limit: 200 } });
+    expect(o).toEqual({ ok: true, data: { objects: [{ bucket: "b", key: "k/1", size: 3, content_type: null }], total: 700, more: true } });
+    await browseApi.objects("/a", "", 0, 200);
+    expect(sent).toEqual({ archive: "/a", query: { bucket: null, prefix: null, search: null, offset: 0, limit: 200 } });
+    const r = await browseApi.rows("/a", "public", "t", 0, 50, "");
+    expect(r).toEqual({
+      ok: true,
+      data: {
+        columns: [
+          { name: "id", type: "integer" },
+          { name: "v", type: null },
+        ],
+        rows: [],
+        offset: 0,
+        more: false,
+        typesNote: 'no type is shown for "v"',
+      },
+    });
+  });
+
   it("maps previews, saying why there is none", () => {
     const base = { bucket: "b", key: "k", size: 1, content_type: "image/png", text: null, image_base64: null, truncated: false, note: null };
     expect(preview({ ...base, kind: "image", image_base64: "AA==" })).toEqual({ kind: "image", mime: "image/png", data_base64: "AA==" });

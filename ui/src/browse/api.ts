@@ -1,14 +1,14 @@
 // The browse screen's calls, through the generated commands, and the engine's shapes as the
 // screen shows them.
-import { commands, type ObjectPreview, type RowPage, type TableInfo } from "../bindings";
+import { commands, type ObjectInfo, type ObjectPreview, type RowPage, type TableInfo } from "../bindings";
 import { call } from "../ipc/call";
-import type { BrowseApi } from "./BrowseScreen";
-import type { Preview } from "./ObjectList";
+import type { BrowseApi, ObjectsPage } from "./BrowseScreen";
+import type { ObjectEntry, Preview } from "./ObjectList";
 import type { TableEntry } from "./TableList";
 import type { RowsPage } from "./TablePager";
 
-/** How many storage objects the screen lists. */
-export const OBJECTS_SHOWN = 500;
+/** How many storage objects the screen asks for at a time ("Show more" asks for the next ones). */
+export const OBJECTS_PAGE = 200;
 
 export function tableEntry(t: TableInfo, note: string | null): TableEntry {
   return {
@@ -21,7 +21,11 @@ export function tableEntry(t: TableInfo, note: string | null): TableEntry {
 }
 
 export function rowsPage(p: RowPage): RowsPage {
-  return { columns: p.columns.map((name) => ({ name, type: null })), rows: p.rows, offset: p.offset, more: p.more };
+  // Older engines sent names only: their columns have no type.
+  const types: (string | null)[] = p.column_types ?? [];
+  const page: RowsPage = { columns: p.columns.map((name, i) => ({ name, type: types[i] ?? null })), rows: p.rows, offset: p.offset, more: p.more };
+  if (p.types_note) page.typesNote = p.types_note;
+  return page;
 }
 
 export function preview(p: ObjectPreview): Preview {
@@ -31,21 +35,31 @@ export function preview(p: ObjectPreview): Preview {
   return { kind: "none", reason: p.note ?? "No preview for this object: save it to open it." };
 }
 
+const objectEntry = (x: ObjectInfo): ObjectEntry => ({ bucket: x.bucket, key: x.key, size: x.size, content_type: x.content_type });
+
+/** A page of objects whose `bucket/key` contains `search` (case-insensitive; "" for all). */
+async function objects(archive: string, search: string, offset: number, limit: number) {
+  const r = await call(commands.browseObjects(archive, { bucket: null, prefix: null, search: search === "" ? null : search, offset, limit }));
+  if (!r.ok) return r;
+  const page: ObjectsPage = { objects: r.data.objects.map(objectEntry), total: r.data.total, more: r.data.more };
+  return { ok: true as const, data: page };
+}
+
 export const browseApi: BrowseApi = {
   contents: async (archive) => {
     const t = await call(commands.browseTables(archive));
     if (!t.ok) return t;
-    const o = await call(commands.browseObjects(archive, { bucket: null, prefix: null, offset: 0, limit: OBJECTS_SHOWN }));
+    const o = await objects(archive, "", 0, OBJECTS_PAGE);
     // A backup without storage has no objects to list (the engine says not_found).
     if (!o.ok && o.error.code !== "not_found") return o;
-    const objects = o.ok ? o.data.objects : [];
+    const first = o.ok ? o.data.objects : [];
     return {
       ok: true,
       data: {
         tables: t.data.tables.map((x) => tableEntry(x, t.data.note)),
         note: t.data.note,
-        objects: objects.map((x) => ({ bucket: x.bucket, key: x.key, size: x.size, content_type: x.content_type })),
-        moreObjects: o.ok ? Math.max(0, o.data.total - objects.length) : 0,
+        objects: first,
+        moreObjects: o.ok ? Math.max(0, o.data.total - first.length) : 0,
       },
     };
   },
@@ -55,6 +69,7 @@ export const browseApi: BrowseApi = {
     );
     return r.ok ? { ok: true, data: rowsPage(r.data) } : r;
   },
+  objects,
   exportCsv: async (archive, schema, table) => {
     const r = await call(commands.exportTableCsv(archive, schema, table));
     return r.ok ? { ok: true, data: r.data?.path ?? null } : r;

@@ -58,6 +58,13 @@ describe("browse: a table page by page", () => {
     expect(onPage).toHaveBeenLastCalledWith(0);
   });
 
+  it("says why some column types are not shown", () => {
+    const p = { ...page(0, 1, false), columns: [{ name: "id", type: null }], typesNote: "column types are not shown: no CREATE TABLE" };
+    render(<TablePager table="t" state={{ status: "ready", page: p }} pageSize={50} filter="" onFilter={() => {}} onPage={() => {}} />);
+    expect(screen.getAllByTestId("browse-column").map((c) => c.textContent)).toEqual(["id"]);
+    expect(screen.getByTestId("browse-types-note")).toHaveTextContent("no CREATE TABLE");
+  });
+
   it("applies the filter on submit and exports on request", () => {
     const onFilter = vi.fn();
     const onExport = vi.fn();
@@ -103,6 +110,31 @@ describe("browse: storage objects", () => {
       />,
     );
     expect(screen.getByTestId("browse-preview-image")).toHaveAttribute("src", "data:image/png;base64,iVBORw0KGgo=");
+  });
+
+  it("pages and finds objects: a count, “Show more”, a search that keeps its box when nothing matches", () => {
+    const onMore = vi.fn();
+    const onSearch = vi.fn();
+    const paging = { search: "", onSearch, total: 650, more: true, onMore, busy: false };
+    const { rerender } = render(<ObjectList objects={objects} selected={null} onSelect={() => {}} preview={{ status: "idle" }} paging={paging} />);
+    expect(screen.getByTestId("browse-objects-count")).toHaveTextContent("2 of 650 objects");
+    expect(screen.getByTestId("browse-more-objects")).toHaveTextContent("Show more (648 more)");
+    fireEvent.click(screen.getByTestId("browse-more-objects"));
+    expect(onMore).toHaveBeenCalledTimes(1);
+    fireEvent.change(screen.getByTestId("browse-object-filter"), { target: { value: " u/06 " } });
+    fireEvent.click(screen.getByTestId("browse-object-filter-apply"));
+    expect(onSearch).toHaveBeenCalledWith("u/06");
+    rerender(
+      <ObjectList objects={[]} selected={null} onSelect={() => {}} preview={{ status: "idle" }} paging={{ ...paging, search: "zzz", total: 0, more: false }} />,
+    );
+    expect(screen.getByTestId("browse-no-objects-match")).toHaveTextContent("No object’s name contains “zzz”");
+    expect(screen.getByTestId("browse-object-filter")).toHaveValue("zzz");
+    expect(screen.queryByTestId("browse-no-objects")).toBeNull();
+    rerender(
+      <ObjectList objects={objects} selected={null} onSelect={() => {}} preview={{ status: "idle" }} paging={{ ...paging, total: 2, more: false }} />,
+    );
+    expect(screen.queryByTestId("browse-more-objects")).toBeNull();
+    expect(screen.getByTestId("browse-objects-count")).toHaveTextContent("2 of 2 objects");
   });
 
   it("never inlines an SVG or a payload that is not base64", () => {
