@@ -64,6 +64,8 @@ describe("browse a backup in the app", () => {
     const columns = [];
     for (const c of await app.browser.$$(byTestId("browse-column"))) columns.push(await c.getText());
     assert.deepEqual(columns.map((c) => c.split(/\s/)[0]), ["id", "label"]);
+    // Each column's type, from the dump's CREATE TABLE statement.
+    assert.deepEqual(columns.map((c) => c.trim().split(/\s+/).slice(1).join(" ")), ["integer", "text"]);
     await app.screenshot("01-browse-first-page");
     await $("browse-next").click();
     await until(app.browser, "the second page", async () => /Rows 51–100/.test(await $("browse-range").getText()), { timeoutMs: 30_000 });

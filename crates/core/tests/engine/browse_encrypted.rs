@@ -285,4 +285,25 @@ async fn an_encrypted_backup_browses_with_its_key_and_a_wrong_key_leaves_nothing
         .unwrap();
     assert_eq!(std::fs::read(&saved).unwrap(), object_bytes(last));
     assert_eq!(s.bytes, object_bytes(last).len() as u64);
+
+    // A flipped byte in the first encrypted chunk (the manifest and the dump): with the key, the
+    // export is refused as damage and leaves nothing.
+    let mut bytes = std::fs::read(&copy).unwrap();
+    let body = bytes.windows(4).position(|w| w == b"\n---").unwrap();
+    let body = body + 1 + bytes[body + 1..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    bytes[body + 16 + 100] ^= 0x01;
+    let damaged = tempfile::tempdir().unwrap();
+    let bad = damaged.path().join(&name);
+    std::fs::write(&bad, &bytes).unwrap();
+    let dest = damaged.path().join("orders.csv");
+    let err = e
+        .export_table_csv(&bad, k(), "public", "orders", &dest)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Integrity, "{err}");
+    assert!(
+        others(damaged.path(), &name).is_empty(),
+        "{:?}",
+        others(damaged.path(), &name)
+    );
 }
