@@ -26,6 +26,8 @@ pub(crate) struct DrillJob<'a> {
     pub backup: BackupRecord,
     /// A scratch server the user named; `None`: a throwaway cluster.
     pub server: Option<ScratchServer>,
+    /// How many storage objects to check one by one, chosen at random; `None`: every object.
+    pub storage_sample: Option<u32>,
 }
 
 /// Where the drill restores, while it lives.
@@ -85,7 +87,10 @@ pub(crate) async fn execute(d: &DrillJob<'_>, job: &RunningJob) -> Result<DrillR
         ));
     }
     if let Some(m) = &manifest {
-        checks.extend(super::storage_config::checks(&archive, m, &verified, keys.clone()).await);
+        checks.extend(
+            super::storage_config::checks(&archive, m, &verified, keys.clone(), d.storage_sample)
+                .await,
+        );
     }
     let verdict = DrillReport::verdict_of(&checks);
     let target_info = target.map(|t| t.info).unwrap_or_else(|| DrillTargetInfo {
