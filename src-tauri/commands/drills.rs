@@ -143,7 +143,10 @@ pub async fn save_drill_report<R: Runtime>(
 /// check (never a password: only whether one is kept).
 #[tauri::command]
 #[specta::specta]
-pub async fn get_drill_settings(shell: State<'_, Shell>, project: String) -> CmdResult<DrillSettings> {
+pub async fn get_drill_settings(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<DrillSettings> {
     shell.engine()?.drill_settings(&project).await.map_err(err)
 }
 

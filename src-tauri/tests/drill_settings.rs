@@ -35,7 +35,10 @@ fn drill_settings_are_saved_and_the_password_never_comes_back() {
         json!({ "server_url": url, "server_password_saved": true, "storage_sample": 40 })
     );
     assert_eq!(
-        t.secrets.get(&server_password_key("shop")).unwrap().as_deref(),
+        t.secrets
+            .get(&server_password_key("shop"))
+            .unwrap()
+            .as_deref(),
         Some(secret)
     );
     assert_eq!(
