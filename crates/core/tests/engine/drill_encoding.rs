@@ -107,6 +107,13 @@ fn server_with_a_private_locale() -> tempfile::TempDir {
         real.join("postgres").display()
     );
     std::fs::write(bin.join("postgres"), wrapper).unwrap();
+    // The client tools (psql, createdb, pg_dump …): the real ones.
+    for e in std::fs::read_dir(&real).unwrap().flatten() {
+        let name = e.file_name();
+        if !bin.join(&name).exists() {
+            std::os::unix::fs::symlink(e.path(), bin.join(&name)).unwrap();
+        }
+    }
     std::os::unix::fs::symlink(
         "/usr/lib/postgresql/15/lib",
         root.path().join("lib/postgresql/15/lib"),
