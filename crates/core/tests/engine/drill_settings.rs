@@ -238,3 +238,55 @@ async fn a_scheduled_drill_restores_into_the_saved_scratch_server() {
         .location
         .starts_with(&format!("127.0.0.1:{}/", pg.port())));
 }
+
+/// The scratch server's password follows a renamed project and goes with a removed one.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_password_follows_a_rename_and_goes_with_the_project() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    env.engine
+        .add_project(offsite_core::AddProject::url(
+            "old",
+            pg.url_with_password("postgres"),
+        ))
+        .await
+        .unwrap();
+    env.engine
+        .set_drill_settings(
+            "old",
+            DrillSettingsChange {
+                target: Some(TargetSetting::Server(pg.url("postgres"))),
+                server_password: Some("moved-pw".into()),
+                storage_sample: None,
+            },
+        )
+        .await
+        .unwrap();
+    env.engine
+        .update_project(
+            "old",
+            offsite_core::ops::projects::UpdateProject {
+                name: Some("new".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.secrets.get(&server_password_key("old")).unwrap(), None);
+    assert_eq!(
+        env.secrets
+            .get(&server_password_key("new"))
+            .unwrap()
+            .as_deref(),
+        Some("moved-pw")
+    );
+    assert!(
+        env.engine
+            .drill_settings("new")
+            .await
+            .unwrap()
+            .server_password_saved
+    );
+    env.engine.remove_project("new").await.unwrap();
+    assert_eq!(env.secrets.get(&server_password_key("new")).unwrap(), None);
+}
