@@ -79,6 +79,8 @@ const COMMANDS: &[&str] = &[
     "start_drill",
     "list_drills",
     "get_drill",
+    "get_drill_settings",
+    "set_drill_settings",
     "list_validation_checks",
     "add_validation_check",
     "remove_validation_check",

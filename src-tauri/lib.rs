@@ -119,6 +119,8 @@ macro_rules! specta_builder {
                 commands::drills::get_drill,
                 commands::drills::verify_drill_signature,
                 commands::drills::save_drill_report::<$runtime>,
+                commands::drills::get_drill_settings,
+                commands::drills::set_drill_settings,
                 commands::drills::list_validation_checks,
                 commands::drills::add_validation_check,
                 commands::drills::remove_validation_check,

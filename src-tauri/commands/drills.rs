@@ -1,5 +1,6 @@
 //! Restore drills: start one (a job of kind `drill`; `job-finished` carries its report), list a
-//! project's drills, read one with its report; and the project's validation queries. A scratch server's URL goes in with the start
+//! project's drills, read one with its report; the project's drill settings and validation
+//! queries. A scratch server's URL goes in with the start
 //! and is never sent back (the report names only host and database).
 
 use super::pick_save_path;
@@ -7,6 +8,7 @@ use super::{err, CmdResult};
 use crate::jobs::{spawn_job, JobRegistry, JobSubject};
 use crate::Shell;
 use offsite_core::catalog::{DrillRecord, DrillSummary, JobKind, ValidationCheck};
+use offsite_core::drill::settings::{DrillSettings, DrillSettingsChange, TargetSetting};
 use offsite_core::ops::drill::DrillOptions;
 use offsite_core::ops::drill_report::signed_path;
 use offsite_core::ErrorKind;
@@ -33,10 +35,14 @@ pub fn start_drill<R: Runtime>(
         project: Some(project.clone()),
         label: project.clone(),
     };
+    // The app always names the target (the run form's default is the drill settings'): `null`
+    // is the throwaway cluster. A URL naming the saved server takes its saved password.
     let opts = DrillOptions {
         project,
         backup,
+        throwaway: server.is_none(),
         server,
+        server_password: None,
     };
     Ok(spawn_job(
         app,
@@ -131,6 +137,45 @@ pub async fn save_drill_report<R: Runtime>(
         .await
         .map_err(err)?;
     Ok(Some(dest.display().to_string()))
+}
+
+/// A project's drill settings: where its drills restore and how many storage objects they
+/// check (never a password: only whether one is kept).
+#[tauri::command]
+#[specta::specta]
+pub async fn get_drill_settings(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<DrillSettings> {
+    shell.engine()?.drill_settings(&project).await.map_err(err)
+}
+
+/// Save a project's drill settings: `server_url` the scratch server (no password in it; `null`:
+/// a throwaway cluster), `server_password` its password for the keychain (`null` or empty: keep
+/// the saved one for the same server), `storage_sample` how many objects a drill checks (`null`:
+/// every object). Returns them as saved.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_drill_settings(
+    shell: State<'_, Shell>,
+    project: String,
+    server_url: Option<String>,
+    server_password: Option<String>,
+    storage_sample: Option<u32>,
+) -> CmdResult<DrillSettings> {
+    let change = DrillSettingsChange {
+        target: Some(match server_url {
+            Some(url) => TargetSetting::Server(url),
+            None => TargetSetting::Throwaway,
+        }),
+        server_password: server_password.filter(|p| !p.is_empty()),
+        storage_sample: Some(storage_sample),
+    };
+    shell
+        .engine()?
+        .set_drill_settings(&project, change)
+        .await
+        .map_err(err)
 }
 
 /// A project's validation queries (each drill runs them on the restored copy).

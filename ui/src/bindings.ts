@@ -258,6 +258,18 @@ export const commands = {
 	 *  when the dialog was cancelled.
 	 */
 	saveDrillReport: (id: string) => typedError<string | null, ErrorPayload>(__TAURI_INVOKE("save_drill_report", { id })),
+	/**
+	 *  A project's drill settings: where its drills restore and how many storage objects they
+	 *  check (never a password: only whether one is kept).
+	 */
+	getDrillSettings: (project: string) => typedError<DrillSettings, ErrorPayload>(__TAURI_INVOKE("get_drill_settings", { project })),
+	/**
+	 *  Save a project's drill settings: `server_url` the scratch server (no password in it; `null`:
+	 *  a throwaway cluster), `server_password` its password for the keychain (`null` or empty: keep
+	 *  the saved one for the same server), `storage_sample` how many objects a drill checks (`null`:
+	 *  every object). Returns them as saved.
+	 */
+	setDrillSettings: (project: string, serverUrl: string | null, serverPassword: string | null, storageSample: number | null) => typedError<DrillSettings, ErrorPayload>(__TAURI_INVOKE("set_drill_settings", { project, serverUrl, serverPassword, storageSample })),
 	/**  A project's validation queries (each drill runs them on the restored copy). */
 	listValidationChecks: (project: string) => typedError<ValidationCheck[], ErrorPayload>(__TAURI_INVOKE("list_validation_checks", { project })),
 	/**
@@ -578,7 +590,9 @@ export type Change = {
 };
 
 /**  What kind of record changed. */
-export type ChangeEntity = "project" | "backup" | "job";
+export type ChangeEntity = "project" | "backup" | "job" | 
+/**  A restore drill recorded (or gone with its project); `project_id` names its project. */
+"drill";
 
 /**  Whether the record now exists (`upsert`: added or changed) or is gone. */
 export type ChangeOp = "upsert" | "delete";
@@ -1073,6 +1087,19 @@ export type DrillReport = {
 	 */
 	rpo_hours?: number | null,
 	ran_by: RanBy,
+};
+
+/**  A project's drill settings as the front ends show them (never a password). */
+export type DrillSettings = {
+	/**
+	 *  The scratch server drills restore into (no password); `None`: a throwaway cluster
+	 *  Offsite starts itself.
+	 */
+	server_url: string | null,
+	/**  A password for that server is kept (keychain, or the environment when headless). */
+	server_password_saved: boolean,
+	/**  How many storage objects a drill checks, chosen at random; `None`: every object. */
+	storage_sample: number | null,
 };
 
 /**  A drill without its report: what a list and a project card show. */

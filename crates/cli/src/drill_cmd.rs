@@ -1,11 +1,14 @@
 //! `offsite drill NAME` (restore a backup into a throwaway cluster or a scratch server and prove
-//! it; prints the report's path and its checks; exit 0 passed, 9 failed), `offsite drill list
-//! NAME`, `offsite drill show ID [--html FILE]`, `offsite drill public-key`, `offsite drill
+//! it; prints the report's path and its checks; exit 0 passed, 9 failed), `offsite drill config
+//! NAME` (where drills restore, the storage sample), `offsite drill list NAME`, `offsite drill show ID [--html FILE]`, `offsite drill public-key`, `offsite drill
 //! verify-report FILE` (those two and the page: `drill_report_cmd`).
 
 use crate::output::Out;
 use clap::{Args, Subcommand};
 use offsite_core::catalog::DrillRecord;
+use offsite_core::drill::settings::{
+    parse_storage_sample, DrillSettings, DrillSettingsChange, TargetSetting,
+};
 use offsite_core::drill::{CheckStatus, DrillCheck, DrillReport, Verdict};
 use offsite_core::ops::drill::DrillOptions;
 use offsite_core::{Engine, Error, JobStart, Result};
@@ -19,7 +22,7 @@ pub const DRILL_FAILED: u8 = 9;
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = "Examples:\n  offsite drill shop\n  offsite drill shop --backup latest --json\n  \
-offsite drill shop --server postgres://drill@localhost:5432/postgres\n  offsite drill list shop\n  \
+offsite drill shop --server postgres://drill@localhost:5432/postgres --password-stdin\n  offsite drill config shop --storage-sample 100\n  offsite drill list shop\n  \
 offsite drill show 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10"
 )]
 pub struct DrillArgs {
@@ -32,10 +35,39 @@ pub struct DrillArgs {
     /// project's newest good backup with a database.
     #[arg(long, value_name = "ID")]
     pub backup: Option<String>,
-    /// Restore into a scratch server you name instead of a throwaway cluster: Offsite creates
-    /// `offsite_drill_<id>` there and drops it afterwards (the role needs CREATEDB).
+    /// Restore into a scratch server you name (for this run; default: where `drill config`
+    /// says, a throwaway cluster unless set): Offsite creates `offsite_drill_<id>` there and
+    /// drops it afterwards (the role needs CREATEDB).
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
+    /// Read the scratch server's password from the first line of standard input (not in the
+    /// URL, where other local users can see it).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Restore into a throwaway cluster for this run, whatever `drill config` says.
+    #[arg(long, conflicts_with = "server")]
+    pub throwaway: bool,
+}
+
+/// `drill config NAME [...]`: with no option, shows the project's drill settings.
+#[derive(Args)]
+pub struct ConfigArgs {
+    /// The project.
+    pub name: String,
+    /// Drills restore into a throwaway cluster Offsite starts on this computer (the default).
+    #[arg(long)]
+    pub throwaway: bool,
+    /// Drills restore into this scratch server (`postgres://USER@HOST:PORT/DB`, no password in
+    /// it: give that with --password-stdin; it is kept in the OS keychain).
+    #[arg(long, value_name = "URL", conflicts_with = "throwaway")]
+    pub server: Option<String>,
+    /// Read the scratch server's password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// How many storage objects a drill compares one by one with storage.json, chosen at
+    /// random for each drill: a number, or `all` (the default).
+    #[arg(long, value_name = "N|all")]
+    pub storage_sample: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -48,6 +80,12 @@ pub enum DrillCmd {
         /// The project.
         name: String,
     },
+    /// Show or change where a project's drills restore (a throwaway cluster or a scratch
+    /// server) and how many storage objects they check; scheduled drills use it too.
+    #[command(
+        after_help = "Examples:\n  offsite drill config shop\n  printf %s \"$PW\" | offsite drill config shop --server postgres://drill@scratch.example.com:5432/postgres --password-stdin\n  offsite drill config shop --storage-sample 200\n  offsite drill config shop --throwaway --storage-sample all"
+    )]
+    Config(ConfigArgs),
     /// One drill's report: every check with what was expected and found.
     #[command(
         after_help = "Examples:\n  offsite drill show 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10\n  offsite drill show 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10 --json"
@@ -83,9 +121,11 @@ pub async fn run(engine: &Engine, args: DrillArgs, out: &Out, start: JobStart) -
     match args.cmd {
         Some(DrillCmd::List { name }) => {
             let drills = engine.drills(&name).await?;
-            list(out, &drills);
+            let settings = engine.drill_settings(&name).await?;
+            list(out, &drills, &settings);
             Ok(0)
         }
+        Some(DrillCmd::Config(args)) => config(engine, args, out).await,
         Some(DrillCmd::PublicKey) => crate::drill_report_cmd::public_key(engine, out),
         Some(DrillCmd::VerifyReport { file, public_key }) => {
             crate::drill_report_cmd::verify(engine, &file, public_key.as_deref(), out)
@@ -116,10 +156,16 @@ pub async fn run(engine: &Engine, args: DrillArgs, out: &Out, start: JobStart) -
             if let Some(url) = &args.server {
                 crate::warn_password_in_url("--server", url);
             }
+            let server_password = args
+                .password_stdin
+                .then(crate::read_password_stdin)
+                .transpose()?;
             let opts = DrillOptions {
                 project: name,
                 backup: args.backup,
                 server: args.server,
+                server_password,
+                throwaway: args.throwaway,
             };
             let outcome = engine.drill(opts, start).await?;
             if out.json() {
@@ -142,15 +188,69 @@ pub async fn run(engine: &Engine, args: DrillArgs, out: &Out, start: JobStart) -
     }
 }
 
-fn list(out: &Out, drills: &[DrillRecord]) {
+/// `drill config NAME`: change what the options name, then show the settings.
+async fn config(engine: &Engine, args: ConfigArgs, out: &Out) -> Result<u8> {
+    let target = match (&args.server, args.throwaway) {
+        (Some(url), _) => Some(TargetSetting::Server(url.clone())),
+        (None, true) => Some(TargetSetting::Throwaway),
+        (None, false) => None,
+    };
+    let storage_sample = args
+        .storage_sample
+        .as_deref()
+        .map(parse_storage_sample)
+        .transpose()?;
+    let server_password = args
+        .password_stdin
+        .then(crate::read_password_stdin)
+        .transpose()?;
+    let settings = if target.is_none() && storage_sample.is_none() && server_password.is_none() {
+        engine.drill_settings(&args.name).await?
+    } else {
+        let change = DrillSettingsChange {
+            target,
+            server_password,
+            storage_sample,
+        };
+        engine.set_drill_settings(&args.name, change).await?
+    };
+    if out.json() {
+        out.emit(&json!({ "project": args.name, "settings": settings }));
+    } else {
+        settings_lines(&settings);
+    }
+    Ok(0)
+}
+
+fn settings_lines(s: &DrillSettings) {
+    println!("restore into:   {}", s.target_text());
+    if s.server_url.is_some() {
+        println!(
+            "password:       {}",
+            if s.server_password_saved {
+                "kept in the keychain"
+            } else {
+                "none kept (the server may not ask; headless: OFFSITE_PASSWORD_<PROJECT>_DRILL_SERVER_PASSWORD)"
+            }
+        );
+    }
+    println!("storage check:  {}", s.storage_text());
+}
+
+fn list(out: &Out, drills: &[DrillRecord], settings: &DrillSettings) {
     if out.json() {
         let rows: Vec<_> = drills
             .iter()
             .map(offsite_core::catalog::DrillSummary::from)
             .collect();
-        out.emit(&json!({ "drills": rows }));
+        out.emit(&json!({ "drills": rows, "settings": settings }));
         return;
     }
+    println!(
+        "drills restore into {}; storage check: {} (offsite drill config)",
+        settings.target_text(),
+        settings.storage_text()
+    );
     if drills.is_empty() {
         println!("no drills yet");
         return;

@@ -273,3 +273,134 @@ fn a_killed_drill_leaves_a_cluster_the_next_start_stops_and_removes() {
     let hist = cli.json(&["history", "drillkill", "--kind", "drill"], 0);
     assert!(hist.to_string().contains("interrupted"), "{hist}");
 }
+
+impl Cli {
+    /// `--json ARGS` with `input` on standard input: (exit code, stdout JSON, stderr).
+    fn json_stdin(&self, args: &[&str], input: &str) -> (i32, Value, String) {
+        use std::io::Write;
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let mut child = self
+            .cmd(&full)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let json = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"));
+        (
+            out.status.code().unwrap(),
+            json,
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+}
+
+/// `drill config` headless: the saved scratch server (its password from the environment) is
+/// where `offsite drill NAME` restores; `--server URL --password-stdin` for one run; a wrong
+/// password's error and the records never hold it; a URL carrying a password is not saved.
+#[test]
+fn drill_config_and_password_stdin_headless() {
+    let pg = TestCluster::shared();
+    let mut cli = Cli::new("cfgcli", pg);
+    backed_up(pg, &cli, "cfgcli");
+    let shown = cli.json(&["drill", "config", "cfgcli"], 0);
+    assert_eq!(shown["settings"]["server_url"], Value::Null, "{shown}");
+    assert_eq!(shown["settings"]["storage_sample"], Value::Null);
+
+    let secret = pg.superuser_password().to_string();
+    let with_pw = pg.url_with_password("postgres");
+    let out = cli.run(&["--json", "drill", "config", "cfgcli", "--server", &with_pw]);
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("invalid_input") && !all.contains(&secret),
+        "{all}"
+    );
+
+    // One run: the URL without the password, the password on standard input.
+    let url = pg.url("postgres");
+    let (code, ok, _) = cli.json_stdin(
+        &["drill", "cfgcli", "--server", &url, "--password-stdin"],
+        &format!("{secret}\n"),
+    );
+    assert_eq!(code, 0, "{ok}");
+    assert_eq!(ok["report"]["target"]["kind"], "server");
+    assert!(!ok.to_string().contains(&secret));
+    let wrong = "Wr0ng-cli-Passw0rd";
+    let (code, err, stderr) = cli.json_stdin(
+        &["drill", "cfgcli", "--server", &url, "--password-stdin"],
+        &format!("{wrong}\n"),
+    );
+    assert_ne!(code, 0, "{err}");
+    assert_eq!(err["error"]["code"], "auth", "{err}");
+    assert!(
+        !err.to_string().contains(wrong) && !stderr.contains(wrong),
+        "{err} {stderr}"
+    );
+    let list = cli.json(&["drill", "list", "cfgcli"], 0);
+    assert_eq!(list["drills"].as_array().unwrap().len(), 1, "{list}");
+    assert!(!list.to_string().contains(wrong));
+
+    // Saved: the server (no password in the catalog), the password from the environment.
+    cli.env.push((
+        env_var_for_key(&offsite_core::drill::settings::server_password_key(
+            "cfgcli",
+        )),
+        secret.clone(),
+    ));
+    let saved = cli.json(
+        &[
+            "drill",
+            "config",
+            "cfgcli",
+            "--server",
+            &url,
+            "--storage-sample",
+            "3",
+        ],
+        0,
+    );
+    assert_eq!(saved["settings"]["server_url"], url.as_str(), "{saved}");
+    assert_eq!(saved["settings"]["server_password_saved"], true);
+    assert_eq!(saved["settings"]["storage_sample"], 3);
+    let text = cli.run(&["drill", "config", "cfgcli"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!(
+            "the scratch server 127.0.0.1:{}/postgres",
+            pg.port()
+        )) && text.contains("a random sample of 3 objects"),
+        "{text}"
+    );
+    let ran = cli.json(&["drill", "cfgcli"], 0);
+    assert_eq!(ran["report"]["target"]["kind"], "server", "{ran}");
+    let once = cli.json(&["drill", "cfgcli", "--throwaway"], 0);
+    assert_eq!(once["report"]["target"]["kind"], "throwaway", "{once}");
+    let back = cli.json(
+        &[
+            "drill",
+            "config",
+            "cfgcli",
+            "--throwaway",
+            "--storage-sample",
+            "all",
+        ],
+        0,
+    );
+    assert_eq!(back["settings"]["server_url"], Value::Null, "{back}");
+    assert_eq!(back["settings"]["storage_sample"], Value::Null);
+}

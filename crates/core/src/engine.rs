@@ -462,6 +462,23 @@ impl Engine {
         crate::private_fs::write_atomic(path, html.as_bytes())
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))
     }
+    /// A project's drill settings: where its drills restore and how many storage objects they
+    /// check (`drill::settings`).
+    pub async fn drill_settings(
+        &self,
+        project: &str,
+    ) -> Result<crate::drill::settings::DrillSettings> {
+        ops::drill_settings::get(self, project).await
+    }
+    /// Change a project's drill settings (the scratch server's password goes to the secret
+    /// store); returns them as saved.
+    pub async fn set_drill_settings(
+        &self,
+        project: &str,
+        change: crate::drill::settings::DrillSettingsChange,
+    ) -> Result<crate::drill::settings::DrillSettings> {
+        ops::drill_settings::set(self, project, change).await
+    }
     /// A project's drills, newest first.
     pub async fn drills(&self, project: &str) -> Result<Vec<crate::catalog::DrillRecord>> {
         ops::drill::list(self, project).await

@@ -49,6 +49,12 @@ describe("the drills screen in the app", () => {
             return "/tmp/offsite-drill-d1.html";
           case "list_validation_checks":
             return checks;
+          case "get_drill_settings":
+            return { server_url: null, server_password_saved: false, storage_sample: null };
+          case "set_drill_settings": {
+            const a = args as { serverUrl: string | null; storageSample: number | null };
+            return { server_url: a.serverUrl, server_password_saved: true, storage_sample: a.storageSample };
+          }
           case "add_validation_check": {
             const a = args as { sql: string; expect: string; title: string | null };
             const c = { id: `c${checks.length + 1}`, project_id: "p-shop", title: a.title, sql: a.sql, expect: a.expect, created_at: "" };
@@ -77,6 +83,18 @@ describe("the drills screen in the app", () => {
     await waitFor(() =>
       expect(calls.find((c) => c.cmd === "start_drill")?.args).toEqual({ project: "shop", backup: null, server: null }),
     );
+    // The drill settings go to the engine through set_drill_settings (the password too, once).
+    fireEvent.click(await screen.findByTestId("drill-settings-server"));
+    fireEvent.change(screen.getByTestId("drill-settings-url"), { target: { value: "postgres://drill@scratch/postgres" } });
+    fireEvent.change(screen.getByTestId("drill-settings-password"), { target: { value: "pw" } });
+    fireEvent.click(screen.getByTestId("drill-settings-save"));
+    expect(await screen.findByTestId("drill-settings-saved")).toBeInTheDocument();
+    expect(calls.find((c) => c.cmd === "set_drill_settings")?.args).toEqual({
+      project: "shop",
+      serverUrl: "postgres://drill@scratch/postgres",
+      serverPassword: "pw",
+      storageSample: null,
+    });
     // A validation query goes to the engine and comes back in the list.
     fireEvent.change(await screen.findByTestId("validation-check-sql"), { target: { value: "select count(*) from orders" } });
     fireEvent.change(screen.getByTestId("validation-check-expect-input"), { target: { value: ">= 1000" } });

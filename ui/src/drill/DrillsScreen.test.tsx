@@ -112,4 +112,48 @@ describe("DrillsScreen", () => {
     expect(drillIdOf({ kind: "backup", backup: {} })).toBeNull();
     expect(drillIdOf(null)).toBeNull();
   });
+
+  it("lists a drill another process recorded when the catalog's change feed names it", async () => {
+    const { api, drills } = fakeApi();
+    mount(api);
+    expect(await screen.findByTestId("drills-empty")).toBeInTheDocument();
+    drills.push({
+      id: "d-sched",
+      backup_id: "b0",
+      started_at: "2026-12-01T04:00:00Z",
+      finished_at: "2026-12-01T04:01:00Z",
+      verdict: "passed",
+      rto_seconds: 42,
+      failed_check: null,
+    });
+    await act(async () => {
+      await emit("catalog-changed", {
+        changes: [{ seq: 9, entity: "drill", id: "d-sched", project_id: "p-shop", op: "upsert" }],
+        reload_all: false,
+      });
+    });
+    await waitFor(() => expect(screen.getByTestId("drill-row")).toHaveAttribute("data-drill", "d-sched"));
+  });
+
+  it("shows the drill settings and runs from the saved target once saved", async () => {
+    const saved = { server_url: "postgres://drill@scratch:5432/postgres", server_password_saved: true, storage_sample: 10 };
+    const settings = {
+      get: vi.fn(() => ok({ server_url: null, server_password_saved: false, storage_sample: null })),
+      save: vi.fn(() => ok(saved)),
+    };
+    const { api } = fakeApi({ settings });
+    mount(api);
+    expect(await screen.findByTestId("drill-settings-form")).toBeInTheDocument();
+    expect(screen.getByTestId("drill-target-throwaway")).toBeChecked();
+    fireEvent.click(screen.getByTestId("drill-settings-server"));
+    fireEvent.change(screen.getByTestId("drill-settings-url"), { target: { value: saved.server_url } });
+    fireEvent.change(screen.getByTestId("drill-settings-password"), { target: { value: "pw" } });
+    fireEvent.click(screen.getByTestId("drill-settings-storage-sample"));
+    fireEvent.change(screen.getByTestId("drill-settings-sample-size"), { target: { value: "10" } });
+    await act(async () => fireEvent.click(screen.getByTestId("drill-settings-save")));
+    expect(settings.save).toHaveBeenCalledWith("shop", { serverUrl: saved.server_url, password: "pw", storageSample: 10 });
+    // "Run drill now" starts from what was saved.
+    await waitFor(() => expect(screen.getByTestId("drill-target-server")).toBeChecked());
+    expect(screen.getByTestId("drill-server-url")).toHaveValue(saved.server_url);
+  });
 });

@@ -7,11 +7,12 @@ import type { DrillReport, ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FinishedView, ProgressView } from "../components/JobPanel";
 import { formatBytes } from "../components/format";
-import { useBackups, useJobActions, useLiveJob, useLiveJobs } from "../store";
+import { useBackups, useDrillsVersion, useJobActions, useLiveJob, useLiveJobs } from "../store";
 import type { Call } from "../ipc/call";
 import { DrillList, type DrillRow } from "./DrillList";
 import { DrillReportView, type SaveState, type SignatureState } from "./DrillReportView";
 import { DrillRunForm, type DrillRunRequest, type DrillTargetChoice } from "./DrillRunForm";
+import { DrillSettingsForm, type DrillSettingsSave, type DrillSettingsView } from "./DrillSettingsForm";
 import { type CheckRow, ValidationChecks } from "./ValidationChecks";
 import "./drill.css";
 
@@ -25,7 +26,13 @@ export type DrillApi = {
   save?: (drillId: string) => Promise<Call<string | null>>;
   /** Starts the drill job; its id. */
   start: (project: string, request: DrillRunRequest) => Promise<Call<string>>;
-  defaultTarget: () => Promise<DrillTargetChoice>;
+  /** Where "Run drill now" starts from: the project's drill settings. */
+  defaultTarget: (project: string) => Promise<DrillTargetChoice>;
+  /** The project's drill settings (absent: not in this build). */
+  settings?: {
+    get: (project: string) => Promise<Call<DrillSettingsView>>;
+    save: (project: string, save: DrillSettingsSave) => Promise<Call<DrillSettingsView>>;
+  };
   /** The project's validation queries (absent: not in this build). */
   checks?: {
     list: (project: string) => Promise<Call<CheckRow[]>>;
@@ -62,8 +69,15 @@ export function DrillsScreen({ project, api, onBack }: Props) {
 
   useEffect(() => {
     void loadDrills();
-    void api.defaultTarget().then(setTarget);
-  }, [api, loadDrills]);
+    void api.defaultTarget(project).then(setTarget);
+  }, [api, project, loadDrills]);
+
+  // A drill recorded elsewhere (a scheduled drill, the command line): the catalog's change feed
+  // names it, and the list learns it.
+  const drillsVersion = useDrillsVersion(project);
+  useEffect(() => {
+    if (drillsVersion > 0) void loadDrills();
+  }, [drillsVersion, loadDrills]);
 
   const open = useCallback(
     async (id: string) => {
@@ -134,7 +148,15 @@ export function DrillsScreen({ project, api, onBack }: Props) {
 
       <section className="panel" aria-label="Run a drill">
         <h3 className="panel-title">Run a drill</h3>
-        {target && <DrillRunForm backups={choices} defaultTarget={target} running={running} onRun={(r) => void run(r)} />}
+        {target && (
+          <DrillRunForm
+            key={target.kind === "server" ? target.url : "throwaway"}
+            backups={choices}
+            defaultTarget={target}
+            running={running}
+            onRun={(r) => void run(r)}
+          />
+        )}
         {startError && <ErrorNotice error={startError} testId="drill-start-error" />}
         {job && !job.finished && <ProgressView job={job} onCancel={() => void cancel(job.id)} />}
         {job?.finished && (
@@ -166,7 +188,49 @@ export function DrillsScreen({ project, api, onBack }: Props) {
         />
       )}
 
+      {api.settings && (
+        <SettingsPanel
+          project={project}
+          settingsApi={api.settings}
+          onSaved={(s) => setTarget(s.server_url ? { kind: "server", url: s.server_url } : { kind: "throwaway" })}
+        />
+      )}
+
       {api.checks && <ChecksPanel project={project} checksApi={api.checks} />}
+    </section>
+  );
+}
+
+/** The project's drill settings: loaded and saved through the engine. */
+function SettingsPanel({
+  project,
+  settingsApi,
+  onSaved,
+}: {
+  project: string;
+  settingsApi: NonNullable<DrillApi["settings"]>;
+  onSaved: (s: DrillSettingsView) => void;
+}) {
+  const [settings, setSettings] = useState<Load<DrillSettingsView>>({ status: "loading" });
+  useEffect(() => {
+    void settingsApi.get(project).then((r) => setSettings(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error }));
+  }, [settingsApi, project]);
+  return (
+    <section className="panel" aria-label="Drill settings" data-testid="drill-settings">
+      <h3 className="panel-title">Drill settings</h3>
+      {settings.status === "loading" && <p className="muted small">Loading the drill settings…</p>}
+      {settings.status === "error" && <ErrorNotice error={settings.error} testId="drill-settings-load-error" />}
+      {settings.status === "ready" && (
+        <DrillSettingsForm
+          settings={settings.data}
+          onSave={async (save) => {
+            const r = await settingsApi.save(project, save);
+            if (!r.ok) return r.error;
+            onSaved(r.data);
+            return null;
+          }}
+        />
+      )}
     </section>
   );
 }

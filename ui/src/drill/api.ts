@@ -46,7 +46,14 @@ export function useDrillApi(): DrillApi {
         );
         return started.ok ? { ok: true, data: started.id } : started;
       },
-      defaultTarget: () => Promise.resolve({ kind: "throwaway" }),
+      defaultTarget: async (project) => {
+        const r = await call(commands.getDrillSettings(project));
+        return r.ok && r.data.server_url ? { kind: "server", url: r.data.server_url } : { kind: "throwaway" };
+      },
+      settings: {
+        get: (project) => call(commands.getDrillSettings(project)),
+        save: (project, s) => call(commands.setDrillSettings(project, s.serverUrl, s.password, s.storageSample)),
+      },
       checks: {
         list: async (project) => {
           const r = await call(commands.listValidationChecks(project));

@@ -133,6 +133,12 @@ export function useLiveJob(id: string | null): LiveJob | null {
   return useSyncExternalStore(store.subscribe, () => (id === null ? null : store.liveJob(id)));
 }
 
+/** Changes whenever the catalog names a drill of `project` (a drill screen reloads its list). */
+export function useDrillsVersion(project: string): number {
+  const store = useStore();
+  return useSyncExternalStore(store.subscribe, () => store.drillsVersion(project));
+}
+
 /** Starting, cancelling and dismissing jobs. */
 export function useJobActions() {
   const store = useStore();

@@ -4,6 +4,7 @@ export {
   StoreProvider,
   useBackups,
   useComponents,
+  useDrillsVersion,
   useJobActions,
   useJobHistory,
   useJobs,

@@ -162,6 +162,8 @@ export class AppStore {
   private readonly coalesceMs: number;
   private connection: { active: boolean; stops: (() => void)[] } | null = null;
   private readyPromise: Promise<void> = Promise.resolve();
+  /** Drills recorded per project name (and `*`: of a project not known by id, or a reload). */
+  private readonly drillChanges = new Map<string, number>();
 
   constructor(options: StoreOptions = {}) {
     this.changes = options.changes ?? catalogChanges;
@@ -463,6 +465,16 @@ export class AppStore {
           }
           break;
         }
+        case "drill": {
+          // A drill recorded (by a schedule, the command line): the project's "proven
+          // restorable" line, the status, and an open drill screen's list.
+          mark(keys.status());
+          const name = c.project_id !== null ? this.names.get(c.project_id) : undefined;
+          if (name !== undefined) this.markSummary(name, mark);
+          else mark(keys.projects());
+          this.bumpDrills(name ?? "*");
+          break;
+        }
         case "job": {
           const name = (c.project_id !== null ? this.names.get(c.project_id) : undefined) ?? this.live[c.id]?.project ?? null;
           mark(keys.jobs(null));
@@ -501,7 +513,16 @@ export class AppStore {
   /** Changes were missed (the feed was pruned past them): everything is fetched again. */
   reloadAll = () => {
     for (const ks of this.entries.keys()) this.refresh(ks);
+    this.bumpDrills("*");
   };
+
+  /** How many times the catalog named a drill of `project` (0: never since the store began). */
+  drillsVersion = (project: string): number => (this.drillChanges.get(project) ?? 0) + (this.drillChanges.get("*") ?? 0);
+
+  private bumpDrills(project: string) {
+    this.drillChanges.set(project, (this.drillChanges.get(project) ?? 0) + 1);
+    this.emitChange();
+  }
 
   /** A project's summary lives in its own entry and in the list: refresh it where it is shown. */
   private markSummary(name: string, mark: (k: Key) => void) {

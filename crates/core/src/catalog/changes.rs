@@ -1,7 +1,8 @@
 //! The change feed: what changed in the catalog, whoever changed it.
 //!
-//! Triggers (migration `0004_changes.sql`) append one row per insert, update or delete of a
-//! project, backup or job, in the writer's own transaction. A reader remembers the last `seq` it
+//! Triggers (migration `0004_changes.sql`; drills since `0012_drill_settings.sql`) append one row
+//! per insert, update or delete of a project, backup, job or drill, in the writer's own
+//! transaction. A reader remembers the last `seq` it
 //! saw and asks for what came after ([`Catalog::changes_since`]); the desktop app turns that into
 //! its `catalog-changed` event, so a backup made by the command line in another process appears
 //! in an open window. Rows hold ids only, never data or secrets.
@@ -24,6 +25,8 @@ text_enum! {
         Project = "project",
         Backup = "backup",
         Job = "job",
+        /// A restore drill recorded (or gone with its project); `project_id` names its project.
+        Drill = "drill",
     }
 }
 
@@ -261,5 +264,36 @@ mod tests {
         let written = write.await.unwrap();
         let lost: Vec<_> = written.iter().filter(|id| !seen.contains(*id)).collect();
         assert!(lost.is_empty(), "{} of {N} changes never read", lost.len());
+    }
+
+    /// A drill recorded by another process (a scheduled drill, the command line) reaches the
+    /// feed as a `drill` change naming its project; it goes with its project as a delete.
+    #[tokio::test]
+    async fn a_recorded_drill_is_in_the_feed() {
+        let c = Catalog::open_in_memory().await.unwrap();
+        let p = c.add_project(&project("shop")).await.unwrap();
+        let start = c.last_change_seq().await.unwrap();
+        let mut report = crate::drill::report_html::tests::sample();
+        report.drill_id = "d-1".into();
+        c.insert_drill(&p.id, None, &report, None).await.unwrap();
+        let batch = c.changes_since(start, 100).await.unwrap();
+        assert_eq!(
+            batch.changes,
+            vec![Change {
+                seq: batch.last_seq,
+                entity: ChangeEntity::Drill,
+                id: "d-1".into(),
+                project_id: Some(p.id.clone()),
+                op: ChangeOp::Upsert,
+            }]
+        );
+        c.remove_project("shop").await.unwrap();
+        let after = c.changes_since(batch.last_seq, 100).await.unwrap();
+        assert!(after
+            .changes
+            .iter()
+            .any(|ch| ch.entity == ChangeEntity::Drill
+                && ch.id == "d-1"
+                && ch.op == ChangeOp::Delete));
     }
 }

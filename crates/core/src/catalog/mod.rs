@@ -52,6 +52,7 @@ mod components;
 mod copies;
 mod dest_copies;
 mod destinations;
+mod drill_settings;
 mod drills;
 mod encryption;
 mod jobs;
@@ -76,6 +77,7 @@ pub use dest_copies::CopyTarget;
 pub use destinations::{
     location_of, DestinationKind, DestinationRecord, DestinationSpec, S3Target,
 };
+pub use drill_settings::DrillSettingsRow;
 pub use drills::{DrillRecord, DrillSummary};
 pub use encryption::EncryptionRow;
 pub use jobs::{

@@ -35,6 +35,9 @@ pub async fn check_tables(
     let content = manifest.content.as_ref().unwrap_or(&default);
     let unset = apply_settings(conn, content).await?;
     let mut checks = Vec::new();
+    if !unset.is_empty() {
+        checks.push(settings_note(&unset));
+    }
     if manifest.tables_note.is_some() && manifest.tables.is_empty() {
         for name in &manifest.dump_tables {
             if cancel.is_cancelled() {
@@ -57,6 +60,26 @@ pub async fn check_tables(
         checks.push(compare_large_objects(conn, lo, cancel).await?);
     }
     Ok(checks)
+}
+
+/// A setting of the backup's session the drill's server refused (e.g. an `lc_monetary` naming a
+/// locale this machine lacks): not a failure by itself (the restore went through, and a table
+/// whose output it changes fails its own check, naming it), but said, with what to do.
+fn settings_note(unset: &[String]) -> DrillCheck {
+    DrillCheck {
+        id: "settings".into(),
+        title: "Session settings of the backup's digests".into(),
+        status: CheckStatus::NotComparable,
+        expected: Some("every setting the digests were made under can be set".into()),
+        actual: Some(format!("{} could not be set", unset.len())),
+        detail: Some(format!(
+            "{}; tables were read back under the drill server's default for it instead (a table \
+             whose output depends on it, such as money under lc_monetary, fails its own check if \
+             it differs); to reproduce it, install that locale on the drill's machine (Debian: \
+             the locales package, locale-gen) or drill into a scratch server that has it",
+            unset.join("; ")
+        )),
+    }
 }
 
 /// `"schema"."table"` with every quote doubled.

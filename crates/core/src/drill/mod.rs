@@ -15,6 +15,7 @@ pub mod queries;
 pub mod report_html;
 pub(crate) mod run;
 pub mod scratch;
+pub mod settings;
 pub mod sign;
 pub(crate) mod storage_config;
 pub(crate) mod sweep;

@@ -26,6 +26,8 @@ pub(crate) struct DrillJob<'a> {
     pub backup: BackupRecord,
     /// A scratch server the user named; `None`: a throwaway cluster.
     pub server: Option<ScratchServer>,
+    /// How many storage objects to check one by one, chosen at random; `None`: every object.
+    pub storage_sample: Option<u32>,
 }
 
 /// Where the drill restores, while it lives.
@@ -85,7 +87,10 @@ pub(crate) async fn execute(d: &DrillJob<'_>, job: &RunningJob) -> Result<DrillR
         ));
     }
     if let Some(m) = &manifest {
-        checks.extend(super::storage_config::checks(&archive, m, &verified, keys.clone()).await);
+        checks.extend(
+            super::storage_config::checks(&archive, m, &verified, keys.clone(), d.storage_sample)
+                .await,
+        );
     }
     let verdict = DrillReport::verdict_of(&checks);
     let target_info = target.map(|t| t.info).unwrap_or_else(|| DrillTargetInfo {
@@ -266,6 +271,9 @@ async fn prove(
     if let Some(m) = manifest {
         missing_extensions(d, archive, m, target).await?;
     }
+    // A locale the backup's session had (`lc_monetary`) that this server lacks: said when the
+    // restore fails (money values are written in that locale's format).
+    let locales = missing_locales(target, manifest).await;
     let t0 = Instant::now();
     let req = RestoreRequest::new(
         archive,
@@ -285,6 +293,7 @@ async fn prove(
     };
     let mut checks = vec![restore_check(
         restored.as_ref().map(|r| r.database.as_ref()),
+        &locales,
     )];
     let db = restored.ok().and_then(|r| r.database);
     let pg_restore = db.as_ref().map(|r| r.plan.pg_restore_version.clone());
@@ -343,7 +352,63 @@ async fn prove(
     })
 }
 
-fn restore_check(r: std::result::Result<Option<&DatabaseReport>, &Error>) -> DrillCheck {
+/// The backup's `lc_*` settings (as its digests recorded them) the drill's server refuses,
+/// as "lc_monetary = 'de_DE.UTF-8'": a locale this machine lacks.
+async fn missing_locales(target: &Target, manifest: Option<&Manifest>) -> Vec<String> {
+    let Some(content) = manifest.and_then(|m| m.content.as_ref()) else {
+        return Vec::new();
+    };
+    let wanted: Vec<(&String, &String)> = content
+        .settings
+        .iter()
+        .filter(|(k, _)| k.starts_with("lc_"))
+        .collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let Ok(mut conn) = target
+        .spec()
+        .connect(target.server.password.as_deref())
+        .await
+    else {
+        return Vec::new();
+    };
+    let mut missing = Vec::new();
+    for (name, value) in wanted {
+        let set = sqlx::query("SELECT set_config($1, $2, false)")
+            .bind(name)
+            .bind(value)
+            .execute(&mut conn)
+            .await;
+        if set.is_err() {
+            missing.push(format!("{name} = '{value}'"));
+        }
+    }
+    missing
+}
+
+fn restore_check(
+    r: std::result::Result<Option<&DatabaseReport>, &Error>,
+    missing_locales: &[String],
+) -> DrillCheck {
+    let mut c = restore_outcome(r);
+    if c.status == CheckStatus::Failed && !missing_locales.is_empty() {
+        let why = format!(
+            "the backup was made under {}, a locale the drill's server lacks: values written in \
+             its format (money) cannot be loaded there; install that locale on the drill's \
+             machine (Debian: enable it in /etc/locale.gen, run locale-gen) or drill into a \
+             scratch server that has it",
+            missing_locales.join(", ")
+        );
+        c.detail = Some(match c.detail.take() {
+            Some(d) => format!("{d}; {why}"),
+            None => why,
+        });
+    }
+    c
+}
+
+fn restore_outcome(r: std::result::Result<Option<&DatabaseReport>, &Error>) -> DrillCheck {
     let mut c = DrillCheck {
         id: "restore".into(),
         title: "Restore of the whole backup (roles created as the source had them)".into(),

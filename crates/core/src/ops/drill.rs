@@ -5,7 +5,6 @@
 
 use crate::catalog::{BackupRecord, BackupStatus, DrillRecord, JobKind, Project};
 use crate::drill::run::DrillJob;
-use crate::drill::scratch::ScratchServer;
 use crate::drill::DrillReport;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -16,16 +15,42 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What to drill.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct DrillOptions {
     /// The project.
     pub project: String,
     /// A backup id (or a unique start of one), or `latest`; `None`: the project's newest good
     /// backup with a database.
     pub backup: Option<String>,
-    /// A scratch server's URL (`postgres://USER[:PASSWORD]@HOST:PORT/DB`); `None`: a throwaway
-    /// cluster Offsite starts itself. The password is used to connect and nowhere else.
+    /// A scratch server's URL (`postgres://USER[:PASSWORD]@HOST:PORT/DB`) for this run; `None`:
+    /// where the project's drill settings say (a throwaway cluster by default). The password is
+    /// used to connect and nowhere else.
     pub server: Option<String>,
+    /// The scratch server's password (`--password-stdin`); wins over one in the URL. Without
+    /// either, a run naming the saved server uses the saved password.
+    pub server_password: Option<String>,
+    /// A throwaway cluster for this run, whatever the settings say.
+    pub throwaway: bool,
+}
+
+impl std::fmt::Debug for DrillOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = self.server.as_deref().map(|u| {
+            crate::postgres::conn::ConnSpec::parse_url(u)
+                .map(|(s, _)| format!("{}/{}", s.location(), s.database))
+                .unwrap_or_else(|_| "<unparsed>".into())
+        });
+        f.debug_struct("DrillOptions")
+            .field("project", &self.project)
+            .field("backup", &self.backup)
+            .field("server", &redacted)
+            .field(
+                "server_password",
+                &self.server_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("throwaway", &self.throwaway)
+            .finish()
+    }
 }
 
 /// A finished drill: its job, its report (its verdict says whether it passed) and where the
@@ -46,11 +71,8 @@ pub(crate) async fn run(
 ) -> Result<DrillOutcome> {
     let project = engine.catalog.project(&opts.project).await?;
     let backup = pick_backup(engine, &project, opts.backup.as_deref()).await?;
-    let server = opts
-        .server
-        .as_deref()
-        .map(|url| ScratchServer::parse(url, None))
-        .transpose()?;
+    let (server, storage_sample) =
+        crate::ops::drill_settings::for_run(engine, &project, &opts).await?;
     // A drill killed before this one left its cluster: stop and remove it first.
     sweep_clusters(engine).await;
     // The drill's id is its job's (a caller that follows the job's progress picks it).
@@ -65,6 +87,7 @@ pub(crate) async fn run(
         project: project.clone(),
         backup,
         server,
+        storage_sample,
     };
     let job = &job;
     let project = &project;

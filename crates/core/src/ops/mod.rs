@@ -41,6 +41,7 @@ pub mod delete;
 pub mod destinations;
 pub mod drill;
 pub mod drill_report;
+pub(crate) mod drill_settings;
 pub mod due_loop;
 pub(crate) mod encrypted_read;
 pub mod encryption;

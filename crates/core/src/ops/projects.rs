@@ -261,6 +261,7 @@ pub(crate) async fn update(engine: &Engine, name: &str, change: UpdateProject) -
         secrets.delete(&old_key)?;
         // The encryption secrets follow the name (older archives need them).
         super::encryption::rename_secrets(secrets.as_ref(), &old_name, &project.name)?;
+        super::drill_settings::rename_secret(secrets.as_ref(), &old_name, &project.name)?;
     }
     catalog.project_by_id(&project.id).await
 }
@@ -290,6 +291,7 @@ pub(crate) async fn remove(engine: &Engine, name: &str) -> Result<()> {
         crate::secrets::project_supabase_token_key(&project.name),
         super::remote::project_server_token_key(&project.name),
         super::artifacts::project_artifacts_secret_key(&project.name),
+        crate::drill::settings::server_password_key(&project.name),
     ] {
         let _ = engine.secrets.delete(&key);
     }

@@ -1,6 +1,6 @@
-//! A drill schedule's run: a restore drill of the project's newest good backup (into a
-//! throwaway cluster), as a job with the schedule's trigger. A drill that fails a check fails
-//! the run with the drill job's error (`validation_failed`, its message naming the first failed
+//! A drill schedule's run: a restore drill of the project's newest good backup (where the
+//! project's drill settings say: a throwaway cluster by default, or its scratch server), as a
+//! job with the schedule's trigger. A drill that fails a check fails the run with the drill job's error (`validation_failed`, its message naming the first failed
 //! check with what was expected and found: `ops::drill::failure_error`), so the schedule's
 //! notification names it; it is not retried (a retry would fail the same way).
 
@@ -24,7 +24,8 @@ pub(crate) async fn run_drill(
         DrillOptions {
             project: project.name.clone(),
             backup: None,
-            server: None,
+            // Where the project's drill settings say (a throwaway cluster by default).
+            ..Default::default()
         },
         JobStart::new(trigger).id(job_id.to_string()),
     )

@@ -192,6 +192,7 @@ async fn a_drill_into_a_named_scratch_server_drops_its_database_and_never_record
                 project: "scr".into(),
                 backup: Some("latest".into()),
                 server: Some(url),
+                ..Default::default()
             },
             JobStart::default(),
         )
@@ -241,6 +242,7 @@ async fn a_scratch_server_whose_role_cannot_create_databases_is_refused() {
                 project: "nocreate".into(),
                 backup: None,
                 server: Some(url),
+                ..Default::default()
             },
             JobStart::default(),
         )
@@ -274,6 +276,7 @@ async fn a_scratch_server_that_already_has_the_drills_database_is_refused_and_ke
                 project: "exists".into(),
                 backup: None,
                 server: Some(pg.url_with_password("postgres")),
+                ..Default::default()
             },
             JobStart::default().id(id.clone()),
         )
