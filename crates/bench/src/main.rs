@@ -7,6 +7,7 @@
 mod agent;
 mod dataset;
 mod digests;
+mod drill;
 mod measure;
 mod report;
 
@@ -70,6 +71,10 @@ struct Args {
     /// dataset with and without them, --runs times each); skips every other measurement.
     #[arg(long)]
     digests_only: bool,
+    /// Only measure a restore drill of the large dataset (`offsite drill`) against the same
+    /// done by hand (initdb, pg_restore, COPY every table back); with --digests-only, both.
+    #[arg(long)]
+    drill: bool,
     /// Also time the agent's own backup of the large dataset (`offsite serve` next to the
     /// cluster, triggered over HTTP, timed from the request to `COMPLETED`) against the CLI's.
     #[arg(long)]
@@ -323,7 +328,7 @@ fn run(args: &Args) -> Result<(), String> {
         mib(large.db_bytes),
         large.generate_secs
     );
-    let small = if args.raw_only {
+    let small = if args.raw_only || args.digests_only || args.drill {
         None
     } else {
         eprintln!(
@@ -357,7 +362,8 @@ fn run(args: &Args) -> Result<(), String> {
         pg: &pg,
     });
     if let Some(o) = &off {
-        for (name, db) in [("bench", "bench_large"), ("bench_small", "bench_small")] {
+        let with_small = small.as_ref().map(|_| ("bench_small", "bench_small"));
+        for (name, db) in std::iter::once(("bench", "bench_large")).chain(with_small) {
             // The env secret store is read-only: the password comes from PGPASSWORD at run time.
             let mut c = o.cmd();
             c.args(["project", "add", name, "--db", &o.url(db)]);
@@ -365,11 +371,23 @@ fn run(args: &Args) -> Result<(), String> {
         }
     }
 
-    if args.digests_only {
+    if args.digests_only || args.drill {
         let o = off
             .as_ref()
-            .ok_or("--digests-only needs the offsite binary")?;
-        return digests::run(o, &pg, &srv, &w, args.runs);
+            .ok_or("--digests-only/--drill need the offsite binary")?;
+        if args.digests_only {
+            digests::run(o, &pg, &srv, &w, args.runs)?;
+        }
+        if args.drill {
+            let (offsite, work, runs) = (o, w.as_path(), args.runs);
+            drill::run(&drill::DrillBench {
+                offsite,
+                pg: &pg,
+                work,
+                runs,
+            })?;
+        }
+        return Ok(());
     }
 
     let bench_agent = match (&off, args.agent) {
