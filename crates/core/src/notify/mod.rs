@@ -17,8 +17,15 @@
 //! - `metrics.rs`: Prometheus text exposition (agent `/metrics`, `--metrics-file`);
 //! - `outbox.rs`, `deliver.rs`: the catalog outbox, delivery with backoff, rate limits, digests.
 
+pub mod deliver;
 pub mod email;
+pub mod events;
+pub mod outbox;
+pub mod ping;
+pub mod presets;
+pub mod render;
 pub mod telegram;
+pub mod webhook;
 
 use serde::{Deserialize, Serialize};
 

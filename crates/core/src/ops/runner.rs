@@ -101,6 +101,8 @@ where
     };
     catalog.finish_job(&job.id, outcome).await?;
     drop(held);
+    // The job's notification was queued with its outcome; send it now.
+    crate::notify::deliver::after_job(engine).await;
     result.map(|v| (job.id, v))
 }
 
