@@ -445,6 +445,35 @@ impl Catalog {
         Ok(())
     }
 
+    /// A claimed row held back (a storm) until `at`, with `note`, without counting the attempt.
+    pub async fn outbox_hold(&self, id: i64, at: &str, note: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE notify_outbox SET state = 'queued', attempts = MAX(attempts - 1, 0), \
+             next_attempt_at = ?, last_error = ? WHERE id = ?",
+        )
+        .bind(at)
+        .bind(note)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("holding a notification back", e))?;
+        Ok(())
+    }
+
+    /// How many failure events were queued for `channel` since `since` (digests not counted).
+    pub async fn outbox_failures_since(&self, channel: &str, since: &str) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notify_outbox WHERE channel = ? AND severity = 'failure' \
+             AND kind != 'digest' AND created_at >= ?",
+        )
+        .bind(channel)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| db_error("counting recent failures", e))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     /// Rows collapsed into the digest `digest_event_id`.
     pub async fn outbox_digested(&self, ids: &[i64], digest_event_id: &str) -> Result<()> {
         let note = format!("collapsed into digest {digest_event_id}");

@@ -162,13 +162,25 @@ async fn deliver_channel(
     let catalog = &engine.catalog;
     let now = engine.clock.now();
     let now_s = format_timestamp(now);
-    let storm = outbox::storm(spec, &rows);
-    if !storm.is_empty() {
-        let digest = outbox::digest(&storm, &now_s);
+    let recent = catalog
+        .outbox_failures_since(name, &format_timestamp(now - time::Duration::minutes(1)))
+        .await?;
+    let plan = outbox::storm(spec, &rows, recent);
+    if !plan.collapse.is_empty() {
+        let digest = outbox::digest(&plan.collapse, &now_s);
         catalog.enqueue_event(&digest, None, Some(name)).await?;
-        let ids: Vec<i64> = storm.iter().map(|r| r.id).collect();
+        let ids: Vec<i64> = plan.collapse.iter().map(|r| r.id).collect();
         catalog.outbox_digested(&ids, &digest.id).await?;
         report.digested += ids.len() as u32;
+        rows.retain(|r| !ids.contains(&r.id));
+    }
+    if !plan.hold.is_empty() {
+        let at = format_timestamp(outbox::next_minute(now));
+        let ids: Vec<i64> = plan.hold.iter().map(|r| r.id).collect();
+        for id in &ids {
+            catalog.outbox_hold(*id, &at, outbox::STORM_HOLD).await?;
+        }
+        report.postponed += ids.len() as u32;
         rows.retain(|r| !ids.contains(&r.id));
     }
     let sent_lately = catalog

@@ -62,23 +62,63 @@ pub fn rate_per_minute(spec: &ChannelSpec) -> u32 {
     }
 }
 
-/// The rows of one channel's claim that a storm collapses: failure events on their first
-/// attempt, when there are more than [`STORM`] of them (pings are never collapsed: each one is
-/// a heartbeat of its own).
-pub fn storm<'a>(spec: &ChannelSpec, rows: &[&'a OutboxRow]) -> Vec<&'a OutboxRow> {
+/// The note a row held back by a storm carries until it is collapsed into a digest.
+pub const STORM_HOLD: &str = "held back: a storm of failures, sent as one digest";
+
+/// What a storm does to one channel's claim.
+#[derive(Debug, Default)]
+pub struct StormPlan<'a> {
+    /// Collapse these into one digest now.
+    pub collapse: Vec<&'a OutboxRow>,
+    /// Hold these back until the next minute (they are collapsed then).
+    pub hold: Vec<&'a OutboxRow>,
+}
+
+/// The storm rule for one channel's claim. `recent_failures`: the failure events queued for the
+/// channel in the last minute (these rows included). When more than [`STORM`] failures came in
+/// a minute, fresh failure rows are held back to the next minute and then sent as one digest;
+/// the first [`STORM`] went out one by one. Pings are never collapsed (each is a heartbeat).
+pub fn storm<'a>(
+    spec: &ChannelSpec,
+    rows: &[&'a OutboxRow],
+    recent_failures: u32,
+) -> StormPlan<'a> {
     if matches!(spec, ChannelSpec::Ping(_)) {
-        return Vec::new();
+        return StormPlan::default();
     }
     let fresh: Vec<&OutboxRow> = rows
         .iter()
         .copied()
         .filter(|r| r.severity == "failure" && r.attempts <= 1 && r.kind != "digest")
         .collect();
-    if fresh.len() > STORM {
-        fresh
-    } else {
-        Vec::new()
+    let held = fresh
+        .iter()
+        .any(|r| r.last_error.as_deref() == Some(STORM_HOLD));
+    if held {
+        if fresh.len() >= 2 {
+            return StormPlan {
+                collapse: fresh,
+                hold: Vec::new(),
+            };
+        }
+        return StormPlan::default();
     }
+    if recent_failures as usize > STORM && !fresh.is_empty() {
+        return StormPlan {
+            collapse: Vec::new(),
+            hold: fresh,
+        };
+    }
+    StormPlan::default()
+}
+
+/// The start of the minute after `now` (rows held in one minute are claimed together).
+pub fn next_minute(now: OffsetDateTime) -> OffsetDateTime {
+    let start = now
+        .replace_second(0)
+        .and_then(|t| t.replace_nanosecond(0))
+        .unwrap_or(now);
+    start + Duration::minutes(1)
 }
 
 /// The one event that stands for `rows` (a storm): how many, and each one's summary.
