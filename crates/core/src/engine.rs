@@ -754,6 +754,19 @@ impl Engine {
     ) -> Result<Vec<crate::catalog::RouteRecord>> {
         ops::notify::route(self, project, events, channels).await
     }
+    /// Queue an event for the channels that want it (a project's routes, or the default), for
+    /// the slices that make events of their own (retention, space, copies, the agent).
+    pub async fn notify_enqueue(
+        &self,
+        event: &crate::notify::Event,
+        project: Option<&str>,
+    ) -> Result<usize> {
+        let id = match project {
+            Some(name) => Some(self.catalog.project(name).await?.id),
+            None => None,
+        };
+        self.catalog.enqueue_event(event, id.as_deref(), None).await
+    }
     /// Deliver the notifications that are due now.
     pub async fn notify_deliver(&self) -> Result<crate::notify::deliver::DeliveryReport> {
         crate::notify::deliver::deliver_due(self).await

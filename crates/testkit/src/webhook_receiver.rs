@@ -69,6 +69,7 @@ impl Answer {
 struct State {
     script: VecDeque<Answer>,
     down: bool,
+    hang: bool,
     requests: Vec<Received>,
 }
 
@@ -141,6 +142,12 @@ impl WebhookReceiver {
         self.lock().down = down;
     }
 
+    /// While hanging, a request is recorded (status 0) and never answered (a receiver that
+    /// stalls while the sender is killed).
+    pub fn set_hang(&self, hang: bool) {
+        self.lock().hang = hang;
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Received> {
         self.lock().requests.clone()
@@ -191,21 +198,32 @@ async fn handle(st: &Arc<Mutex<State>>, req: Request<Incoming>) -> Response<Full
         Ok(b) => b.to_bytes().to_vec(),
         Err(_) => Vec::new(),
     };
-    let mut s = st.lock().unwrap_or_else(|p| p.into_inner());
-    let answer = if s.down {
-        Answer::status(503).with_body("down for maintenance")
-    } else {
-        s.script
-            .pop_front()
-            .unwrap_or_else(|| Answer::status(200).with_body("ok"))
+    let answer = {
+        let mut s = st.lock().unwrap_or_else(|p| p.into_inner());
+        let answer = if s.hang {
+            None
+        } else if s.down {
+            Some(Answer::status(503).with_body("down for maintenance"))
+        } else {
+            Some(
+                s.script
+                    .pop_front()
+                    .unwrap_or_else(|| Answer::status(200).with_body("ok")),
+            )
+        };
+        s.requests.push(Received {
+            method,
+            path,
+            headers,
+            body,
+            status: answer.as_ref().map_or(0, |a| a.status),
+        });
+        answer
     };
-    s.requests.push(Received {
-        method,
-        path,
-        headers,
-        body,
-        status: answer.status,
-    });
+    let Some(answer) = answer else {
+        std::future::pending::<()>().await;
+        unreachable!("a pending future never completes");
+    };
     let mut resp = Response::builder().status(answer.status);
     for (k, v) in &answer.headers {
         resp = resp.header(k.as_str(), v.as_str());

@@ -20,12 +20,13 @@ use crate::ops::schedule::ProjectStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-/// How many rows one claim takes.
-const BATCH: u32 = 200;
+/// How many rows one claim takes (sent within the lease: 4 rounds of 8 requests of at most
+/// 15 s each).
+const BATCH: u32 = 32;
 /// Sends at once to one channel.
 const PARALLEL: usize = 8;
 /// The most rounds of claims one pass makes (a pass ends when nothing is due).
-const MAX_ROUNDS: usize = 100;
+const MAX_ROUNDS: usize = 500;
 /// How long [`after_job`] may deliver before it lets the job's caller go on.
 const AFTER_JOB_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 

@@ -17,8 +17,9 @@ pub const MAX_RETRY_AFTER: Duration = Duration::hours(6);
 /// After this long since the event, a failing delivery is given up (marked failed).
 pub const GIVE_UP_AFTER: Duration = Duration::hours(24);
 /// How long a claimed row is leased to its sender; a sender killed mid-send leaves it to be
-/// claimed again after this.
-pub const LEASE: Duration = Duration::minutes(5);
+/// claimed again after this. Longer than one claim can take to send (`deliver.rs`: 32 rows, 8
+/// at once, each request at most 15 s).
+pub const LEASE: Duration = Duration::minutes(2);
 /// More failure events than this, fresh for one channel in one pass, collapse into a digest.
 pub const STORM: usize = 5;
 

@@ -375,3 +375,41 @@ async fn overdue_fires_once_per_transition() {
     assert_eq!(ev.event, EventKind::ProjectOverdue);
     assert!(ev.summary.starts_with("shop is overdue"), "{}", ev.summary);
 }
+
+#[tokio::test]
+async fn a_thousand_queued_events_are_delivered_within_ten_seconds() {
+    let (env, _clock) = clocked().await;
+    let rx = WebhookReceiver::start();
+    add_hook(&env, "hook", &rx, Preset::Json).await;
+    unreachable(&env, "shop").await;
+    env.engine
+        .notify_route("shop", "succeeded", &["hook".to_string()])
+        .await
+        .unwrap();
+    let shop = offsite_core::notify::EventProject {
+        id: "ignored".into(),
+        name: "shop".into(),
+    };
+    for i in 0..1000 {
+        let e = offsite_core::notify::events::new_event(
+            EventKind::BackupSucceeded,
+            "2030-03-01T10:00:00.000Z",
+            Some(shop.clone()),
+            format!("Backup of shop succeeded ({i})"),
+        );
+        assert_eq!(
+            env.engine.notify_enqueue(&e, Some("shop")).await.unwrap(),
+            1
+        );
+    }
+    let t = std::time::Instant::now();
+    let report = env.engine.notify_deliver().await.unwrap();
+    let took = t.elapsed();
+    assert_eq!(report.sent, 1000, "{report:?}");
+    let mut ids = rx.delivered_ids();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1000);
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    eprintln!("1,000 events delivered in {took:?}");
+}
