@@ -80,6 +80,10 @@ where
         start.trigger,
     )
     .await?;
+    if kind == JobKind::Backup {
+        // Heartbeat pings' `/start` (best effort, bounded).
+        crate::notify::deliver::ping_start(engine, project.map(|p| p.id.as_str())).await;
+    }
     let reporter = Reporter::new(start.progress, job.id.clone());
     let held = Arc::new(Mutex::new(Vec::new()));
     let result = body(RunningJob {

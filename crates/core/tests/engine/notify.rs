@@ -293,7 +293,10 @@ async fn a_ping_gets_success_and_fail_with_the_error() {
         .unwrap();
     unreachable(&env, "shop").await;
     fail_backup(&env, "shop").await;
-    let r = &rx.requests()[0];
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[0].path, "/ping/uuid-1234/start");
+    let r = &reqs[1];
     assert_eq!(r.path, "/ping/uuid-1234/fail");
     assert!(
         r.body_text().starts_with("Backup of shop failed"),
@@ -302,7 +305,7 @@ async fn a_ping_gets_success_and_fail_with_the_error() {
     );
     assert!(r.body_text().contains("error code: "));
     env.engine.notify_test("hc").await.unwrap();
-    assert_eq!(rx.requests()[1].path, "/ping/uuid-1234");
+    assert_eq!(rx.requests()[2].path, "/ping/uuid-1234");
     let (channels, _) = env.engine.notify_list().await.unwrap();
     assert!(!format!("{channels:?}").contains("uuid-1234"));
 }
@@ -345,11 +348,16 @@ async fn a_backup_against_a_stopped_cluster_makes_one_backup_failed_event() {
 }
 
 #[tokio::test]
-async fn overdue_fires_once_per_transition() {
+async fn overdue_fires_once_and_a_new_backup_brings_it_back_to_normal_once() {
+    let pg = TestCluster::shared();
     let (env, clock) = clocked().await;
     let rx = WebhookReceiver::start();
     add_hook(&env, "hook", &rx, Preset::Json).await;
-    unreachable(&env, "shop").await;
+    let db = pg.unique_db("notify_overdue");
+    env.engine
+        .add_project(AddProject::url("shop", pg.url_with_password(&db)))
+        .await
+        .unwrap();
     env.engine
         .set_schedule(SetSchedule {
             project: "shop".into(),
@@ -374,6 +382,18 @@ async fn overdue_fires_once_per_transition() {
     let ev: Event = serde_json::from_slice(&reqs[0].body).unwrap();
     assert_eq!(ev.event, EventKind::ProjectOverdue);
     assert!(ev.summary.starts_with("shop is overdue"), "{}", ev.summary);
+    // A backup (a success: not routed by default) and the next checks: back to normal, once.
+    env.engine
+        .backup(BackupOptions::project("shop"), JobStart::default())
+        .await
+        .unwrap();
+    env.engine.notify_check().await.unwrap();
+    env.engine.notify_check().await.unwrap();
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    let ev: Event = serde_json::from_slice(&reqs[1].body).unwrap();
+    assert_eq!(ev.event, EventKind::ProjectBackToNormal);
+    assert_eq!(ev.severity, offsite_core::notify::Severity::Ok);
 }
 
 #[tokio::test]
