@@ -120,7 +120,7 @@ async fn a_failed_backup_reaches_the_webhook_signed_once_after_5xx_and_429_burst
     // The 429 asked for 90 s: the next attempt waited at least that.
     let ok = reqs.last().unwrap();
     let body: Event = serde_json::from_slice(&ok.body).unwrap();
-    assert_eq!(rx.delivered_ids(), [body.id.clone()]);
+    assert_eq!(rx.delivered_ids(), [body.id.as_str()]);
     assert!(reqs
         .iter()
         .all(|r| r.header("offsite-event-id") == Some(body.id.as_str())));
