@@ -433,3 +433,41 @@ async fn a_thousand_queued_events_are_delivered_within_ten_seconds() {
     assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
     eprintln!("1,000 events delivered in {took:?}");
 }
+
+#[tokio::test]
+async fn a_scheduled_backup_that_fails_carries_its_retry_plan() {
+    let (env, clock) = clocked().await;
+    let rx = WebhookReceiver::start();
+    add_hook(&env, "hook", &rx, Preset::Json).await;
+    unreachable(&env, "shop").await;
+    env.engine
+        .set_schedule(SetSchedule {
+            project: "shop".into(),
+            spec: ScheduleSpec::daily("02:30").unwrap(),
+            what: ScheduleWhat::Backup,
+            time_zone: Some("UTC".into()),
+        })
+        .await
+        .unwrap();
+    clock.set(datetime!(2030-03-02 02:30:05 UTC));
+    let report = env.engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    assert!(report.runs[0].retry_at.is_some(), "{report:?}");
+    let ev: Event = serde_json::from_slice(&rx.requests()[0].body).unwrap();
+    assert_eq!(ev.event, EventKind::BackupFailed);
+    assert_eq!(
+        ev.details["retry"],
+        serde_json::json!({"will_retry": true, "attempt": 1, "of": 3, "after_minutes": 5}),
+        "{ev:?}"
+    );
+    clock.advance(Duration::minutes(5));
+    let report = env.engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let ev: Event = serde_json::from_slice(&rx.requests()[1].body).unwrap();
+    assert_eq!(ev.details["retry"]["attempt"], 2, "{ev:?}");
+    assert_eq!(ev.details["retry"]["after_minutes"], 15, "{ev:?}");
+    // A manual backup has no retry plan.
+    fail_backup(&env, "shop").await;
+    let ev: Event = serde_json::from_slice(&rx.requests()[2].body).unwrap();
+    assert!(ev.details.is_null(), "{ev:?}");
+}
