@@ -471,3 +471,36 @@ async fn a_scheduled_backup_that_fails_carries_its_retry_plan() {
     let ev: Event = serde_json::from_slice(&rx.requests()[2].body).unwrap();
     assert!(ev.details.is_null(), "{ev:?}");
 }
+
+#[tokio::test]
+async fn a_chat_channel_is_rate_limited_and_the_rest_waits_a_minute() {
+    let (env, clock) = clocked().await;
+    let rx = WebhookReceiver::start();
+    add_hook(&env, "chat", &rx, Preset::Slack).await;
+    unreachable(&env, "shop").await;
+    env.engine
+        .notify_route("shop", "succeeded", &["chat".to_string()])
+        .await
+        .unwrap();
+    for i in 0..40 {
+        let e = offsite_core::notify::events::new_event(
+            EventKind::BackupSucceeded,
+            "2030-03-01T10:00:00.000Z",
+            None,
+            format!("Backup of shop succeeded ({i})"),
+        );
+        env.engine.notify_enqueue(&e, Some("shop")).await.unwrap();
+    }
+    let report = env.engine.notify_deliver().await.unwrap();
+    assert_eq!((report.sent, report.postponed), (30, 10), "{report:?}");
+    assert_eq!(rx.requests().len(), 30);
+    // Within the minute nothing more goes out; after it, the rest.
+    clock.advance(Duration::seconds(30));
+    assert_eq!(env.engine.notify_deliver().await.unwrap().sent, 0);
+    clock.advance(Duration::seconds(31));
+    assert_eq!(env.engine.notify_deliver().await.unwrap().sent, 10);
+    let mut ids = rx.delivered_ids();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40);
+}
