@@ -18,6 +18,7 @@ mod help_examples;
 mod history_cmd;
 mod import_cmd;
 mod key_stdin;
+mod notify_cmd;
 mod output;
 mod project_cmd;
 mod remote_cmd;
@@ -205,6 +206,13 @@ enum Command {
         after_help = "Examples:\n  offsite check add shop --sql \"select count(*) from auth.users\" --expect \">= 1000\"\n  offsite check list shop\n  offsite check remove shop 3f2a9c1e"
     )]
     Check(check_cmd::CheckCmd),
+    /// Notifications: channels (email, webhooks, Telegram, pings), routes per project, a test
+    /// message, and the outbox log.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite notify add chat --webhook https://hooks.slack.com/services/T/B/X --preset slack\n  offsite notify test chat\n  offsite notify route shop --events failed,overdue --to chat\n  offsite notify log"
+    )]
+    Notify(notify_cmd::NotifyCmd),
     /// Set or show a project's retention policy.
     #[command(subcommand)]
     #[command(
@@ -502,6 +510,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Schedule(cmd) => return schedule_cmd::schedule(&engine, cmd, out).await,
         Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
         Command::Check(cmd) => return check_cmd::check(&engine, cmd, out).await,
+        Command::Notify(cmd) => return notify_cmd::notify(&engine, cmd, out).await,
         Command::Prune { name, dry_run } => {
             return schedule_cmd::prune(&engine, name, dry_run, out, job("pruning")).await
         }

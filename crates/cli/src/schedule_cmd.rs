@@ -412,6 +412,10 @@ pub async fn run_due(engine: &Engine, out: &Out) -> Result<u8> {
         eprintln!("warning: sweeping temporary files: {e}");
     }
     let report = engine.run_due().await?;
+    // Notifications: overdue transitions, then what is due (a failure here fails no backup).
+    if let Err(e) = engine.notify_check().await {
+        eprintln!("warning: delivering notifications: {e}");
+    }
     print_run_due(out, &report);
     Ok(if report.failed() { 1 } else { 0 })
 }

@@ -724,6 +724,76 @@ impl Engine {
     ) {
         ops::due_loop::run_schedules(self, listener, options, cancel).await
     }
+    // ---- notifications (issue 27; see ops/notify.rs) ----
+
+    /// Add a notification channel (its secrets go to the keychain, never the catalog).
+    pub async fn notify_add(
+        &self,
+        name: &str,
+        input: ops::notify::ChannelInput,
+    ) -> Result<crate::catalog::ChannelRecord> {
+        ops::notify::add(self, name, input).await
+    }
+    /// Every notification channel, with every route.
+    pub async fn notify_list(
+        &self,
+    ) -> Result<(
+        Vec<crate::catalog::ChannelRecord>,
+        Vec<crate::catalog::RouteRecord>,
+    )> {
+        Ok((
+            self.catalog.channels().await?,
+            self.catalog.routes(None).await?,
+        ))
+    }
+    /// Remove a channel with its routes, queued messages and secrets.
+    pub async fn notify_remove(&self, name: &str) -> Result<()> {
+        ops::notify::remove(self, name).await
+    }
+    /// Send a test message to a channel now; returns its event id.
+    pub async fn notify_test(&self, name: &str) -> Result<String> {
+        ops::notify::test(self, name).await
+    }
+    /// The outbox, newest first (of one project, or all).
+    pub async fn notify_log(
+        &self,
+        project: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::catalog::OutboxRow>> {
+        ops::notify::log(self, project, limit).await
+    }
+    /// Route a project's events (`failed,overdue`…) to channels.
+    pub async fn notify_route(
+        &self,
+        project: &str,
+        events: &str,
+        channels: &[String],
+    ) -> Result<Vec<crate::catalog::RouteRecord>> {
+        ops::notify::route(self, project, events, channels).await
+    }
+    /// Queue an event for the channels that want it (a project's routes, or the default), for
+    /// the slices that make events of their own (retention, space, copies, the agent).
+    pub async fn notify_enqueue(
+        &self,
+        event: &crate::notify::Event,
+        project: Option<&str>,
+    ) -> Result<usize> {
+        let id = match project {
+            Some(name) => Some(self.catalog.project(name).await?.id),
+            None => None,
+        };
+        self.catalog.enqueue_event(event, id.as_deref(), None).await
+    }
+    /// Deliver the notifications that are due now.
+    pub async fn notify_deliver(&self) -> Result<crate::notify::deliver::DeliveryReport> {
+        crate::notify::deliver::deliver_due(self).await
+    }
+    /// Record overdue transitions (each queues its event once), then deliver what is due: what
+    /// `run-due` and every check of the due loop do.
+    pub async fn notify_check(&self) -> Result<crate::notify::deliver::DeliveryReport> {
+        ops::notify::check(self).await
+    }
+
     /// Each project's (or one project's) newest good backup, next run and overdue state now.
     pub async fn status(&self, project: Option<&str>) -> Result<Vec<ProjectStatus>> {
         ops::schedule::status(self, project, self.clock.now()).await

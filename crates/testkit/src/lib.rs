@@ -38,6 +38,7 @@ pub mod proxy;
 pub mod s3;
 mod snapshot;
 pub mod tls;
+pub mod webhook_receiver;
 
 pub use cluster::TestCluster;
 pub use file_server::{ExpiryStyle, FileServer};
@@ -49,6 +50,7 @@ pub use snapshot::{
     assert_same_schema, fidelity_snapshot, first_difference, schema_dump, schema_dump_of,
     FidelitySnapshot, LargeObjectInfo, SequenceState,
 };
+pub use webhook_receiver::{Answer, Received, WebhookReceiver};
 
 /// The Supabase-shaped fixture (`fixtures/supabase_shaped.sql`). Load it as the superuser into a
 /// fresh database (`psql -v ON_ERROR_STOP=1`); it can be loaded into several databases of one

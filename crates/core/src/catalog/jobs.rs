@@ -270,6 +270,10 @@ impl Catalog {
             } => (JobState::Failed, None, Some(code), Some(message), hint),
             JobOutcome::Cancelled => (JobState::Cancelled, None, None, None, None),
         };
+        // The job's notification (issue 27) is queued in the same transaction: a finished job
+        // and its event are recorded together or not at all.
+        let what = format!("finishing job {id}");
+        let mut tx = self.pool().begin().await.map_err(|e| db_error(&what, e))?;
         let done = sqlx::query(
             "UPDATE jobs SET state = ?, finished_at = ?, backup_id = COALESCE(?, backup_id), \
              error_code = ?, error_message = ?, error_hint = ? \
@@ -283,7 +287,7 @@ impl Catalog {
         .bind(&hint)
         .bind(id)
         .bind(INTERRUPTED_MESSAGE)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(|e| {
             if is_foreign_key_violation(&e) {
@@ -292,16 +296,19 @@ impl Catalog {
                     backup_id.as_deref().unwrap_or("")
                 ))
             } else {
-                db_error(&format!("finishing job {id}"), e)
+                db_error(&what, e)
             }
         })?;
         if done.rows_affected() == 0 {
+            drop(tx);
             let job = self.job(id).await?;
             return Err(Error::internal(format!(
                 "job {id} has already finished ({})",
                 job.state
             )));
         }
+        super::notify::enqueue_job_event(&mut tx, id).await?;
+        tx.commit().await.map_err(|e| db_error(&what, e))?;
         Ok(())
     }
 

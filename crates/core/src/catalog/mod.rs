@@ -17,6 +17,7 @@
 //!   policies, one of each per project;
 //! - `settings.rs`: small preferences;
 //! - `validation_checks.rs`: a project's own validation queries, run by every restore drill;
+//! - `notify.rs`: notification channels, routes, the outbox and the overdue state (issue 27);
 //! - `changes.rs`: the change feed that triggers fill from projects, backups and jobs.
 //!
 //! What they share: `validate.rs` (what the catalog accepts), `timestamps.rs` (how it writes
@@ -56,6 +57,7 @@ mod drill_settings;
 mod drills;
 mod encryption;
 mod jobs;
+mod notify;
 mod projects;
 mod schedules;
 mod settings;
@@ -83,6 +85,7 @@ pub use encryption::EncryptionRow;
 pub use jobs::{
     new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,
 };
+pub use notify::{ChannelRecord, OutboxRow, RouteRecord};
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub(crate) use sql::db_error;

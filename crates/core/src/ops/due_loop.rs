@@ -12,6 +12,8 @@
 //! after another: a wake-up during a check is kept and starts the next check right after it.
 //! Copies a destination could not take (pending) are retried at the first check and then every
 //! [`LoopOptions::pending_retry`] (ten minutes).
+//! Each check also records overdue transitions and delivers the notifications that are due
+//! (`notify::deliver`), so an idle loop wakes at most once a minute for them too.
 //! The loop ends when `cancel` is cancelled (a check in progress finishes first).
 
 use crate::catalog::parse_timestamp;
@@ -113,6 +115,13 @@ pub async fn run_schedules<L: DueListener>(
             }
         };
         listener.statuses(engine, &statuses).await;
+        // Notifications: overdue transitions recorded (each fires once), then what is due sent.
+        if let Err(e) = crate::notify::deliver::record_overdue(engine, &statuses).await {
+            tracing::warn!("recording overdue states failed: {e}");
+        }
+        if let Err(e) = crate::notify::deliver::deliver_due(engine).await {
+            tracing::warn!("delivering notifications failed: {e}");
+        }
         let wait = next_wait(&statuses, engine.clock.now(), options.max_wait);
         tokio::select! {
             _ = cancel.cancelled() => break,

@@ -49,6 +49,7 @@ pub mod fetch_copy;
 pub mod import;
 pub mod job;
 pub mod new_project;
+pub mod notify;
 pub mod password_hint;
 pub mod projects;
 pub mod prune;

@@ -28,6 +28,7 @@ mod hostile_archive;
 mod import;
 mod keychain_unavailable;
 mod new_server;
+mod notify;
 mod one_restore;
 mod openssl_import;
 mod pg_engine;

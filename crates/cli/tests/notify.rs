@@ -1,0 +1,351 @@
+//! `offsite notify` as people and scripts use it (issue 27): channels added with their secrets
+//! on standard input (kept in the real keychain: run under .ci/with-keyring), a test message to
+//! a local webhook receiver, routes, the outbox log, clear errors (DNS), no secret in any
+//! output — and a process killed while it delivers, whose event is delivered after the restart
+//! (the next run, its clock moved past the lease with libfaketime).
+
+use offsite_testkit::WebhookReceiver;
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const SECRET: &str = "hmac-secret-on-stdin";
+
+struct Cli {
+    data: tempfile::TempDir,
+}
+
+/// A channel name no other test (or run) uses: the keychain is shared.
+fn unique(name: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Cli {
+    fn new() -> Cli {
+        assert!(
+            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+            "these tests use the real OS keychain: run them through .ci/with-keyring (or .ci/test)"
+        );
+        Cli {
+            data: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_via(None, args)
+    }
+
+    /// The command, run through `wrapper` (e.g. faketime) when given.
+    fn cmd_via(&self, wrapper: Option<&[&str]>, args: &[&str]) -> Command {
+        let bin = env!("CARGO_BIN_EXE_offsite");
+        let mut c = match wrapper {
+            Some(w) => {
+                let mut c = Command::new(w[0]);
+                c.args(&w[1..]).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        c.arg("--data-dir").arg(self.data.path()).args(args);
+        for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
+            c.env_remove(var);
+        }
+        c.env_remove("OFFSITE_SECRET_STORE")
+            .env_remove("OFFSITE_PG_BIN");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn run_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn json(&self, args: &[&str], code: i32) -> Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        json_of(&self.run(&full), code, args)
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn json_of(out: &Output, code: i32, what: &[&str]) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what:?}: stdout={stdout} stderr={}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{what:?}: not one JSON document ({e}): {stdout}"))
+}
+
+#[test]
+fn add_test_route_log_and_remove_a_webhook_without_showing_a_secret() {
+    let cli = Cli::new();
+    let rx = WebhookReceiver::start();
+    let name = unique("hook");
+    let url = rx.url("/hooks/PATH-IS-SECRET");
+    let out = cli.run_stdin(
+        &["notify", "add", &name, "--webhook", &url, "--secret-stdin"],
+        SECRET,
+    );
+    let mut all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains(&format!("added webhook channel {name}")),
+        "{all}"
+    );
+
+    let out = cli.run(&["notify", "test", &name]);
+    all.push_str(&text(&out));
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains(&format!("sent a test message to {name}")));
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.path, "/hooks/PATH-IS-SECRET");
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        (body["version"].as_u64(), body["event"].as_str()),
+        (Some(1), Some("test"))
+    );
+    assert_eq!(r.header("offsite-event-id"), body["id"].as_str());
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET.as_bytes());
+    let sig = hex_decode(
+        r.header("offsite-signature")
+            .unwrap()
+            .strip_prefix("sha256=")
+            .unwrap(),
+    );
+    ring::hmac::verify(&key, &r.body, &sig).expect("the signature verifies");
+
+    // A project whose backups fail (a closed port), routed to the channel.
+    let add = cli.json(
+        &[
+            "project",
+            "add",
+            "shop",
+            "--db",
+            "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable",
+        ],
+        0,
+    );
+    assert_eq!(add["project"]["name"], "shop", "{add}");
+    let routes = cli.json(
+        &[
+            "notify",
+            "route",
+            "shop",
+            "--events",
+            "failed,overdue",
+            "--to",
+            &name,
+        ],
+        0,
+    );
+    assert_eq!(
+        routes["routes"][0]["events"],
+        serde_json::json!(["failed", "overdue"])
+    );
+    let out = cli.run(&["backup", "shop"]);
+    all.push_str(&text(&out));
+    assert!(!out.status.success());
+    let log = cli.json(&["notify", "log", "--project", "shop"], 0);
+    let rows = log["outbox"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{log}");
+    assert_eq!(
+        (rows[0]["kind"].as_str(), rows[0]["state"].as_str()),
+        (Some("backup_failed"), Some("sent"))
+    );
+    assert_eq!(rx.delivered_ids().len(), 2);
+    let list = cli.json(&["notify", "list"], 0);
+    let out = cli.run(&["notify", "list"]);
+    let human_log = cli.run(&["notify", "log"]);
+    all.push_str(&format!("{list}{log}{}{}", text(&out), text(&human_log)));
+    assert!(
+        text(&human_log).contains("backup_failed"),
+        "{}",
+        text(&human_log)
+    );
+    for secret in ["PATH-IS-SECRET", SECRET] {
+        assert!(!all.contains(secret), "{secret} was shown: {all}");
+    }
+    // Nor in the catalog file.
+    let catalog = std::fs::read(cli.data.path().join("catalog.sqlite3")).unwrap();
+    let wal = std::fs::read(cli.data.path().join("catalog.sqlite3-wal")).unwrap_or_default();
+    for secret in ["PATH-IS-SECRET", SECRET] {
+        assert!(
+            !contains(&catalog, secret) && !contains(&wal, secret),
+            "{secret} in the catalog"
+        );
+    }
+
+    let out = cli.run(&["notify", "remove", &name]);
+    assert!(out.status.success(), "{}", text(&out));
+    let list = cli.json(&["notify", "list"], 0);
+    assert_eq!(list["channels"], serde_json::json!([]));
+}
+
+#[test]
+fn a_test_to_a_host_that_does_not_resolve_says_dns_and_names_no_secret() {
+    let cli = Cli::new();
+    let name = unique("nowhere");
+    let out = cli.run(&[
+        "notify",
+        "add",
+        &name,
+        "--webhook",
+        "https://offsite-cli-test.invalid/SECRET-PATH",
+        "--preset",
+        "discord",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cli.run(&["notify", "test", &name]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        all.contains("cannot resolve the host name offsite-cli-test.invalid (DNS)"),
+        "{all}"
+    );
+    assert!(!all.contains("SECRET-PATH"), "{all}");
+    let err = cli.json(&["notify", "test", &name], out.status.code().unwrap());
+    assert_eq!(err["error"]["code"], "connection", "{err}");
+    cli.run(&["notify", "remove", &name]);
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_is_stored() {
+    let cli = Cli::new();
+    let name = unique("mail");
+    let out = cli.run(&[
+        "notify",
+        "add",
+        &name,
+        "--email",
+        "ops@example.com",
+        "--smtp",
+        "smtp://u:pw@mail.example.com",
+    ]);
+    let all = text(&out);
+    assert!(!out.status.success());
+    assert!(all.contains("must not hold the password"), "{all}");
+    let out = cli.run(&[
+        "notify",
+        "add",
+        &name,
+        "--webhook",
+        "https://example.com/x",
+        "--preset",
+        "pagerduty",
+    ]);
+    assert!(text(&out).contains("routing key"), "{}", text(&out));
+    let out = cli.run(&[
+        "notify", "route", "nope", "--events", "failed", "--to", &name,
+    ]);
+    assert!(!out.status.success());
+    let list = cli.json(&["notify", "list"], 0);
+    assert_eq!(list["channels"], serde_json::json!([]));
+}
+
+#[test]
+fn an_event_of_a_killed_process_is_delivered_after_the_restart() {
+    let cli = Cli::new();
+    let rx = WebhookReceiver::start();
+    let name = unique("hook");
+    let out = cli.run(&["notify", "add", &name, "--webhook", &rx.url("/h")]);
+    assert!(out.status.success(), "{}", text(&out));
+    cli.json(
+        &[
+            "project",
+            "add",
+            "shop",
+            "--db",
+            "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable",
+        ],
+        0,
+    );
+    // The receiver stalls: the backup's process is killed while it delivers the event.
+    rx.set_hang(true);
+    let mut child = cli
+        .cmd(&["backup", "shop"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let waited = std::time::Instant::now();
+    while rx.requests().is_empty() {
+        assert!(waited.elapsed().as_secs() < 60, "the event was never sent");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    rx.set_hang(false);
+    let log = cli.json(&["notify", "log"], 0);
+    let row = &log["outbox"][0];
+    assert_eq!(row["state"], "sending", "{log}");
+    let event_id = row["event_id"].as_str().unwrap().to_string();
+    // Restarted within the lease: not sent twice at once.
+    let out = cli.run(&["run-due"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(rx.delivered_ids().is_empty());
+    // After the lease (the clock moved 10 minutes on), the next run delivers it, once.
+    let out = cli
+        .cmd_via(Some(&["faketime", "-f", "+10m"]), &["run-due"])
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(rx.delivered_ids(), [event_id.as_str()]);
+    let log = cli.json(&["notify", "log"], 0);
+    assert_eq!(
+        (
+            log["outbox"][0]["state"].as_str(),
+            log["outbox"][0]["attempts"].as_i64()
+        ),
+        (Some("sent"), Some(2))
+    );
+    cli.run(&["notify", "remove", &name]);
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}

@@ -1,0 +1,248 @@
+//! The webhook formats: the event's own JSON (payload v1), and the shapes Slack, Discord,
+//! Microsoft Teams, Mattermost, ntfy and PagerDuty Events v2 document for incoming messages.
+//!
+//! - Slack incoming webhook: `{"text": …}` (mrkdwn);
+//! - Discord webhook: `{"content": …, "embeds": [{"title", "description", "color"}]}`
+//!   (content ≤ 2,000 characters, an embed's description ≤ 4,096);
+//! - Teams (Workflows "post to a channel when a webhook request is received"): a `message` with
+//!   one Adaptive Card attachment;
+//! - Mattermost incoming webhook: `{"text": …, "username": "Offsite"}`;
+//! - ntfy: the text as the body of a POST to the topic URL, `Title`, `Priority` and `Tags`
+//!   headers (non-ASCII titles as RFC 2047 encoded words, which ntfy decodes);
+//! - PagerDuty Events API v2 (`https://events.pagerduty.com/v2/enqueue`): `routing_key` (the
+//!   channel's secret), `event_action` trigger/resolve, a `dedup_key` per project and subject so
+//!   "back to normal" and a later success resolve what the failure opened, and `payload`.
+
+use super::events::EventGroup;
+use super::render::{one_line, render};
+use super::{DeliveryError, DeliveryFailure, Event, EventKind, Preset, Severity};
+use serde_json::json;
+
+/// A request body with its content type and extra headers.
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub content_type: &'static str,
+    pub headers: Vec<(String, String)>,
+}
+
+fn json_body(v: serde_json::Value) -> Body {
+    Body {
+        bytes: serde_json::to_vec(&v).unwrap_or_default(),
+        content_type: "application/json",
+        headers: Vec::new(),
+    }
+}
+
+/// The body `preset` sends for `event`. `secret`: PagerDuty's routing key.
+pub fn body(preset: Preset, event: &Event, secret: Option<&str>) -> Result<Body, DeliveryError> {
+    let r = render(event);
+    let text = format!("{}\n{}", r.subject, r.text);
+    Ok(match preset {
+        Preset::Json => json_body(
+            serde_json::to_value(event)
+                .map_err(|e| DeliveryError::new(DeliveryFailure::Other, e.to_string()))?,
+        ),
+        Preset::Slack => json_body(json!({ "text": format!("*{}*\n{}", r.subject, r.text) })),
+        Preset::Mattermost => json_body(json!({
+            "text": format!("**{}**\n{}", r.subject, r.text),
+            "username": "Offsite",
+        })),
+        Preset::Discord => json_body(json!({
+            "content": one_line(&r.subject, 1990),
+            "embeds": [{
+                "title": one_line(&event.summary, 250),
+                "description": truncate(&r.text, 4000),
+                "color": match event.severity {
+                    Severity::Ok => 0x2e7d32,
+                    Severity::Warning => 0xf9a825,
+                    Severity::Failure => 0xc62828,
+                },
+            }],
+            "allowed_mentions": { "parse": [] },
+        })),
+        Preset::Teams => json_body(json!({
+            "type": "message",
+            "attachments": [{
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "body": [
+                        { "type": "TextBlock", "text": r.subject, "weight": "Bolder",
+                          "size": "Medium", "wrap": true },
+                        { "type": "TextBlock", "text": r.text, "wrap": true },
+                    ],
+                },
+            }],
+        })),
+        Preset::Ntfy => Body {
+            bytes: text.into_bytes(),
+            content_type: "text/plain; charset=utf-8",
+            headers: vec![
+                ("Title".into(), header_text(&one_line(&r.subject, 200))),
+                (
+                    "Priority".into(),
+                    match event.severity {
+                        Severity::Ok => "default",
+                        Severity::Warning => "high",
+                        Severity::Failure => "urgent",
+                    }
+                    .into(),
+                ),
+                (
+                    "Tags".into(),
+                    match event.severity {
+                        Severity::Ok => "white_check_mark",
+                        Severity::Warning => "warning",
+                        Severity::Failure => "rotating_light",
+                    }
+                    .into(),
+                ),
+            ],
+        },
+        Preset::Pagerduty => pagerduty(event, secret)?,
+    })
+}
+
+fn pagerduty(event: &Event, secret: Option<&str>) -> Result<Body, DeliveryError> {
+    let key = secret.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+        DeliveryError::new(
+            DeliveryFailure::Auth,
+            "the PagerDuty channel has no routing key (add it with --secret-stdin)",
+        )
+    })?;
+    let project = event.project.as_ref().map(|p| p.id.as_str()).unwrap_or("-");
+    let subject = match (event.event, EventGroup::of(event.event)) {
+        (EventKind::BackupSucceeded | EventKind::BackupFailed, _) => "backup",
+        (_, Some(g)) => g.as_str(),
+        (_, None) => "offsite",
+    };
+    let dedup_key = match event.event {
+        EventKind::Test | EventKind::Digest => event.id.clone(),
+        _ => format!("offsite/{project}/{subject}"),
+    };
+    let action = if event.severity == Severity::Ok && event.event != EventKind::Test {
+        "resolve"
+    } else {
+        "trigger"
+    };
+    let severity = match event.severity {
+        Severity::Ok => "info",
+        Severity::Warning => "warning",
+        Severity::Failure => "critical",
+    };
+    Ok(json_body(json!({
+        "routing_key": key,
+        "event_action": action,
+        "dedup_key": dedup_key,
+        "payload": {
+            "summary": one_line(&event.summary, 1000),
+            "source": "offsite",
+            "severity": severity,
+            "timestamp": event.occurred_at,
+            "component": event.project.as_ref().map(|p| p.name.clone()),
+            "class": super::events::EventGroup::of(event.event).map(|g| g.as_str()),
+            "custom_details": event,
+        },
+    })))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(max - 1).collect();
+    t.push('…');
+    t
+}
+
+/// A header value: ASCII as is, anything else as an RFC 2047 encoded word.
+fn header_text(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii() && !c.is_ascii_control()) {
+        return s.to_string();
+    }
+    use base64::Engine as _;
+    format!(
+        "=?UTF-8?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::events::new_event;
+    use crate::notify::EventProject;
+
+    fn failed() -> Event {
+        new_event(
+            EventKind::BackupFailed,
+            "2030-01-01T00:00:00.000Z",
+            Some(EventProject {
+                id: "p1".into(),
+                name: "shop".into(),
+            }),
+            "Backup of shop failed: refused".into(),
+        )
+    }
+
+    fn json_of(b: &Body) -> serde_json::Value {
+        assert_eq!(b.content_type, "application/json");
+        serde_json::from_slice(&b.bytes).unwrap()
+    }
+
+    #[test]
+    fn each_preset_has_its_documented_shape() {
+        let e = failed();
+        let v = json_of(&body(Preset::Json, &e, None).unwrap());
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["event"], "backup_failed");
+        assert_eq!(v["id"], e.id.as_str());
+        let v = json_of(&body(Preset::Slack, &e, None).unwrap());
+        assert!(v["text"].as_str().unwrap().starts_with("*[Offsite] FAILED"));
+        let v = json_of(&body(Preset::Mattermost, &e, None).unwrap());
+        assert!(v["text"]
+            .as_str()
+            .unwrap()
+            .contains("Backup of shop failed"));
+        let v = json_of(&body(Preset::Discord, &e, None).unwrap());
+        assert_eq!(v["embeds"][0]["color"], 0xc62828);
+        assert!(v["content"].as_str().unwrap().len() <= 2000);
+        let v = json_of(&body(Preset::Teams, &e, None).unwrap());
+        assert_eq!(v["type"], "message");
+        assert_eq!(
+            v["attachments"][0]["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(v["attachments"][0]["content"]["type"], "AdaptiveCard");
+        let b = body(Preset::Ntfy, &e, None).unwrap();
+        assert!(b.content_type.starts_with("text/plain"));
+        assert!(b.headers.contains(&("Priority".into(), "urgent".into())));
+        let v = json_of(&body(Preset::Pagerduty, &e, Some("R0UTING")).unwrap());
+        assert_eq!(v["routing_key"], "R0UTING");
+        assert_eq!(v["event_action"], "trigger");
+        assert_eq!(v["dedup_key"], "offsite/p1/backup");
+        assert_eq!(v["payload"]["severity"], "critical");
+        assert_eq!(v["payload"]["source"], "offsite");
+        // A success resolves what the failure opened.
+        let mut ok = failed();
+        ok.event = EventKind::BackupSucceeded;
+        ok.severity = Severity::Ok;
+        let v = json_of(&body(Preset::Pagerduty, &ok, Some("R0UTING")).unwrap());
+        assert_eq!(
+            (v["event_action"].as_str(), v["dedup_key"].as_str()),
+            (Some("resolve"), Some("offsite/p1/backup"))
+        );
+        // No routing key: a permanent failure, said plainly.
+        let e2 = body(Preset::Pagerduty, &e, None).unwrap_err();
+        assert!(!e2.is_transient());
+    }
+
+    #[test]
+    fn non_ascii_titles_are_encoded_words() {
+        assert_eq!(header_text("abc"), "abc");
+        assert_eq!(header_text("é"), "=?UTF-8?B?w6k=?=");
+    }
+}

@@ -1,0 +1,165 @@
+//! An event as people read it: a subject, plain text and a simple HTML version (email, Telegram,
+//! the chat presets).
+
+use super::{Event, Rendered, Severity};
+
+/// The subject, text and HTML of `e`.
+pub fn render(e: &Event) -> Rendered {
+    let mark = match e.severity {
+        Severity::Ok => "OK",
+        Severity::Warning => "Warning",
+        Severity::Failure => "FAILED",
+    };
+    let subject = format!("[Offsite] {mark}: {}", one_line(&e.summary, 200));
+    let facts = facts(e);
+    let mut text = format!("{}\n\n", e.summary);
+    for (k, v) in &facts {
+        text.push_str(&format!("{k}: {v}\n"));
+    }
+    text.push_str(&format!("\nEvent id: {}\n", e.id));
+    let mut html = format!("<p><strong>{}</strong></p>\n<table>\n", escape(&e.summary));
+    for (k, v) in &facts {
+        html.push_str(&format!(
+            "<tr><th align=\"left\">{}</th><td>{}</td></tr>\n",
+            escape(k),
+            escape(v)
+        ));
+    }
+    html.push_str(&format!(
+        "</table>\n<p style=\"color:#666\">Event id: {}</p>\n",
+        escape(&e.id)
+    ));
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// The facts a message lists, in order (only those the event has).
+pub fn facts(e: &Event) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut add = |k: &str, v: String| out.push((k.to_string(), v));
+    if let Some(p) = &e.project {
+        add("Project", p.name.clone());
+    }
+    add("Event", word(&e.event));
+    add("When", e.occurred_at.clone());
+    if let Some(b) = &e.backup_id {
+        add("Backup", b.clone());
+    }
+    if let Some(s) = e.size_bytes {
+        add("Size", human_size(s));
+    }
+    if let Some(d) = e.duration_ms {
+        add("Duration", format!("{:.1} s", d as f64 / 1000.0));
+    }
+    if let Some(err) = &e.error {
+        add("Error", format!("{} ({})", err.message, err.code));
+        if let Some(h) = &err.hint {
+            add("What to do", h.clone());
+        }
+    }
+    if let Some(obj) = e.details.as_object() {
+        for (k, v) in obj {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => continue,
+                other => other.to_string(),
+            };
+            add(k, one_line(&v, 500));
+        }
+    }
+    out
+}
+
+fn word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `s` on one line, at most `max` characters.
+pub fn one_line(s: &str, max: usize) -> String {
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// `s` with `& < > " '` escaped for HTML.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn human_size(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::events::new_event;
+    use crate::notify::{EventError, EventKind, EventProject};
+
+    #[test]
+    fn a_failure_reads_well_and_html_is_escaped() {
+        let mut e = new_event(
+            EventKind::BackupFailed,
+            "2030-01-01T00:00:00.000Z",
+            Some(EventProject {
+                id: "p".into(),
+                name: "<shop>".into(),
+            }),
+            "Backup of <shop> failed: refused".into(),
+        );
+        e.size_bytes = Some(3 * 1024 * 1024);
+        e.error = Some(EventError {
+            code: "connection".into(),
+            message: "refused".into(),
+            hint: Some("is the server up?".into()),
+        });
+        let r = render(&e);
+        assert_eq!(
+            r.subject,
+            "[Offsite] FAILED: Backup of <shop> failed: refused"
+        );
+        assert!(r.text.contains("Project: <shop>\n"), "{}", r.text);
+        assert!(r.text.contains("Size: 3.0 MiB\n"));
+        assert!(r.text.contains("Error: refused (connection)\n"));
+        assert!(r.text.contains("What to do: is the server up?\n"));
+        assert!(r.text.contains(&e.id));
+        assert!(r.html.contains("&lt;shop&gt;") && !r.html.contains("<shop>"));
+        assert_eq!(one_line("a\nb", 10), "a b");
+        assert_eq!(one_line("abcdef", 4), "abc…");
+    }
+}
