@@ -15,6 +15,7 @@
 //!   planted fake secrets, recorded requests, 401/403/404/429 on request).
 //! * [`SmtpServer`]: a real SMTP server (aiosmtpd) on 127.0.0.1 with STARTTLS or implicit TLS
 //!   and AUTH, recording every message it receives.
+//! * [`telegram::FakeBotApi`]: a local server answering `sendMessage` as Telegram's Bot API does.
 //!
 //! ```no_run
 //! use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
@@ -40,6 +41,7 @@ pub mod proxy;
 pub mod s3;
 pub mod smtp;
 mod snapshot;
+pub mod telegram;
 pub mod tls;
 
 pub use cluster::TestCluster;

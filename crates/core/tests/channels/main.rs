@@ -3,3 +3,4 @@
 //! documents, metrics read back with a Prometheus text-format parser.
 
 mod email;
+mod telegram;
