@@ -55,6 +55,7 @@ mod destinations;
 mod drills;
 mod encryption;
 mod jobs;
+mod metrics;
 mod projects;
 mod schedules;
 mod settings;
@@ -81,6 +82,7 @@ pub use encryption::EncryptionRow;
 pub use jobs::{
     new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,
 };
+pub use metrics::ProjectMetricsRow;
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub(crate) use sql::db_error;

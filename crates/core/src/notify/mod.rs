@@ -18,6 +18,7 @@
 //! - `outbox.rs`, `deliver.rs`: the catalog outbox, delivery with backoff, rate limits, digests.
 
 pub mod email;
+pub mod metrics;
 pub mod telegram;
 
 use serde::{Deserialize, Serialize};
