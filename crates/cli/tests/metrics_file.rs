@@ -202,3 +202,86 @@ fn run_due_writes_the_textfile_with_what_the_catalog_says() {
         .collect();
     assert_eq!(names, ["offsite.prom"]);
 }
+
+#[test]
+fn the_daemon_writes_the_textfile_after_each_check() {
+    let pg = TestCluster::shared();
+    let mut cli = Cli {
+        data: tempfile::tempdir().unwrap(),
+        home: tempfile::tempdir().unwrap(),
+        env: Vec::new(),
+    };
+    let db = pg.unique_db("metricsd");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+    );
+    cli.env.push((
+        env_var_for_key(&project_password_key("daemon-m")),
+        pg.superuser_password().to_string(),
+    ));
+    let (code, out, err) = cli.run(T0, &["project", "add", "daemon-m", "--db", &pg.url(&db)]);
+    assert_eq!(code, 0, "{out} {err}");
+    let (code, out, err) = cli.run(
+        T0,
+        &[
+            "schedule", "set", "daemon-m", "--every", "6h", "--tz", "UTC",
+        ],
+    );
+    assert_eq!(code, 0, "{out} {err}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("offsite.prom");
+    let home = cli.home.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_offsite"))
+        .arg("--json")
+        .arg("--data-dir")
+        .arg(cli.data.path())
+        .args(["daemon", "--metrics-file"])
+        .arg(&file)
+        .env_remove("PGPASSWORD")
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("OFFSITE_SECRET_STORE", "env")
+        .env("TZ", "UTC")
+        .env("OFFSITE_TEST_NOW", T1)
+        .envs(cli.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first check runs the due backup, then writes the file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let m = loop {
+        if file.exists() {
+            let m = read_metrics(&file);
+            if m.project_value("offsite_backup_last_success_timestamp_seconds", "daemon-m")
+                .is_some()
+            {
+                break m;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon wrote no metrics with the backup"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let backups = cli.json(T1, &["backups", "daemon-m"]);
+    assert_eq!(
+        m.project_value("offsite_backup_last_size_bytes", "daemon-m"),
+        backups["backups"][0]["size"].as_f64()
+    );
+    assert_eq!(
+        m.project_value("offsite_backup_overdue", "daemon-m"),
+        Some(0.0)
+    );
+}
