@@ -159,7 +159,7 @@ fn tokens_unavailable(e: &offsite_core::Error) -> Response {
 async fn authenticate(State(agent): State<Arc<Agent>>, mut req: Request, next: Next) -> Response {
     let record = match bearer_record(&agent, req.headers()) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if record.metrics {
         return ApiError::forbidden("a metrics token may only read /metrics").into_response();
@@ -173,7 +173,10 @@ async fn authenticate(State(agent): State<Arc<Agent>>, mut req: Request, next: N
 
 /// The live token record of the request's `Authorization: Bearer …`, or the 401 (or 503) to
 /// answer.
-pub(crate) fn bearer_record(agent: &Agent, headers: &HeaderMap) -> Result<TokenRecord, Response> {
+pub(crate) fn bearer_record(
+    agent: &Agent,
+    headers: &HeaderMap,
+) -> Result<TokenRecord, Box<Response>> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -184,14 +187,14 @@ pub(crate) fn bearer_record(agent: &Agent, headers: &HeaderMap) -> Result<TokenR
         .map(str::trim);
     match bearer.map(|t| agent.tokens.authenticate(t)) {
         Some(Ok(Some(r))) => Ok(r),
-        Some(Err(e)) => Err(tokens_unavailable(&e)),
+        Some(Err(e)) => Err(Box::new(tokens_unavailable(&e))),
         _ => {
             let mut r = ApiError::unauthorized().into_response();
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"offsite\""),
             );
-            Err(r)
+            Err(Box::new(r))
         }
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Response {
     let record = match bearer_record(&agent, &headers) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let mut response = if !record.metrics {
         ApiError::forbidden(
