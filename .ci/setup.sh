@@ -6,6 +6,8 @@
 #   - tauri-driver (cargo install, into $CARGO_HOME/bin)
 #   - moto's S3 server (PyPI `moto[server]`, in a virtualenv at /opt/offsite/moto-venv) for the
 #     storage tests against a real S3-compatible server on 127.0.0.1
+#   - aiosmtpd (PyPI, in a virtualenv at /opt/offsite/smtp-venv): a real SMTP server on 127.0.0.1
+#     for the email notification tests (crates/testkit/src/smtp.rs)
 # Idempotent and fast when everything is present (no apt-get update unless something is missing).
 # Uses sudo only when not root. Prints one line per step.
 set -euo pipefail
@@ -118,6 +120,19 @@ else
     as_root "$MOTO_VENV/bin/pip" install -q 'moto[server]>=5,<6'
     [[ -x "$MOTO_VENV/bin/moto_server" ]] || { ci_log "moto: install failed"; exit 1; }
     ci_log "moto: installed"
+fi
+
+# ---- aiosmtpd: an SMTP server for the email notification tests (crates/testkit/src/smtp.rs) --
+SMTP_VENV=/opt/offsite/smtp-venv
+if [[ -x "$SMTP_VENV/bin/python" ]] && "$SMTP_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+    ci_log "aiosmtpd: present ($SMTP_VENV)"
+else
+    ci_log "aiosmtpd: pip install aiosmtpd into $SMTP_VENV"
+    as_root mkdir -p "$(dirname "$SMTP_VENV")"
+    as_root python3 -m venv "$SMTP_VENV"
+    as_root "$SMTP_VENV/bin/pip" install -q 'aiosmtpd>=1.4,<2'
+    "$SMTP_VENV/bin/python" -c 'import aiosmtpd' || { ci_log "aiosmtpd: install failed"; exit 1; }
+    ci_log "aiosmtpd: installed"
 fi
 
 # ---- hadolint: the Containerfile's linter (crates/cli/tests/packaging.rs) ------------------------

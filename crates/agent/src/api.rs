@@ -36,6 +36,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/files/{backup_id}/{file_name}"),
     ("get", "/openapi.json"),
     ("get", "/healthz"),
+    ("get", "/metrics"),
 ];
 
 /// The token id of an authenticated request, for the audit log (a response extension).
@@ -67,6 +68,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/files/{backup_id}/{file_name}", get(file))
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(crate::metrics::metrics))
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(DefaultBodyLimit::max(agent.config.max_body()))
         .layer(middleware::from_fn_with_state(agent.clone(), audit))
@@ -155,8 +157,27 @@ fn tokens_unavailable(e: &offsite_core::Error) -> Response {
 
 /// Bearer authentication of `/platform` routes.
 async fn authenticate(State(agent): State<Arc<Agent>>, mut req: Request, next: Next) -> Response {
-    let bearer = req
-        .headers()
+    let record = match bearer_record(&agent, req.headers()) {
+        Ok(r) => r,
+        Err(response) => return *response,
+    };
+    if record.metrics {
+        return ApiError::forbidden("a metrics token may only read /metrics").into_response();
+    }
+    let id = AuditTokenId(record.id.clone());
+    req.extensions_mut().insert(record);
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(id);
+    response
+}
+
+/// The live token record of the request's `Authorization: Bearer …`, or the 401 (or 503) to
+/// answer.
+pub(crate) fn bearer_record(
+    agent: &Agent,
+    headers: &HeaderMap,
+) -> Result<TokenRecord, Box<Response>> {
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -164,23 +185,25 @@ async fn authenticate(State(agent): State<Arc<Agent>>, mut req: Request, next: N
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    let record = match bearer.map(|t| agent.tokens.authenticate(t)) {
-        Some(Ok(Some(r))) => r,
-        Some(Err(e)) => return tokens_unavailable(&e),
+    match bearer.map(|t| agent.tokens.authenticate(t)) {
+        Some(Ok(Some(r))) => Ok(r),
+        Some(Err(e)) => Err(Box::new(tokens_unavailable(&e))),
         _ => {
             let mut r = ApiError::unauthorized().into_response();
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"offsite\""),
             );
-            return r;
+            Err(Box::new(r))
         }
-    };
-    let id = AuditTokenId(record.id.clone());
-    req.extensions_mut().insert(record);
-    let mut response = next.run(req).await;
-    response.extensions_mut().insert(id);
+    }
+}
+
+/// The token audit lines name (a response extension).
+pub(crate) fn audit_token(response: &mut Response, token_id: &str) {
     response
+        .extensions_mut()
+        .insert(AuditTokenId(token_id.to_string()));
 }
 
 /// The token may act on this project (`write`: and change things); the project is configured.

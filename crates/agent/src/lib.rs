@@ -8,6 +8,7 @@
 //! * [`api`]: the routes (SupaManager's backup design), authentication, the audit log, signed
 //!   downloads with Range / If-Range; [`openapi`] documents them.
 //! * [`schedule`]: the projects' backup schedules, run by the agent.
+//! * [`metrics`]: `GET /metrics` (Prometheus text) for a metrics token.
 //! * [`tls`]: the given certificate or a self-signed one, and its fingerprint.
 //! * [`server::serve`]: run it.
 
@@ -19,6 +20,7 @@ pub mod error;
 mod files;
 pub mod inputs;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod range;
 pub mod redact;

@@ -195,6 +195,17 @@ pub fn document() -> Value {
                 "operationId": "openapi", "summary": "This document", "security": [],
                 "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {}}}}
             }},
+            "/metrics": {"get": {
+                "operationId": "metrics",
+                "summary": "Every project's metrics in the Prometheus text format (docs/notifications.md). Takes a metrics token only (`offsite serve token create --metrics`).",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": {"description": "Prometheus text exposition 0.0.4", "content": {"text/plain; version=0.0.4; charset=utf-8": {"schema": {"type": "string"}}}},
+                    "401": error_response("no token, or a wrong or revoked one"),
+                    "403": error_response("an API token: /metrics takes a metrics token"),
+                    "429": error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After")
+                }
+            }},
             "/healthz": {"get": {
                 "operationId": "health", "summary": "Liveness", "security": [],
                 "responses": {"200": {"description": "ok", "content": {"text/plain": {}}}}

@@ -34,11 +34,18 @@ pub struct TokenRecord {
     /// RFC 3339; a revoked token is refused.
     #[serde(default)]
     pub revoked_at: Option<String>,
+    /// A metrics token: it may read `GET /metrics` and nothing else (and `/metrics` takes no
+    /// other token), so a scrape configuration never holds a token that can act.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub metrics: bool,
 }
 
 impl TokenRecord {
     /// Whether this token may act on `project` (reads; `write` also needs a read-write token).
     pub fn allows(&self, project: &str, write: bool) -> bool {
+        if self.metrics {
+            return false;
+        }
         let project_ok = self
             .projects
             .as_ref()
@@ -110,6 +117,20 @@ impl TokenStore {
         projects: Option<Vec<String>>,
         read_only: bool,
     ) -> Result<(TokenRecord, String)> {
+        self.create_token(projects, read_only, false)
+    }
+
+    /// Make a metrics token (it reads `GET /metrics` only); returns its record and the token.
+    pub fn create_metrics(&self) -> Result<(TokenRecord, String)> {
+        self.create_token(None, true, true)
+    }
+
+    fn create_token(
+        &self,
+        projects: Option<Vec<String>>,
+        read_only: bool,
+        metrics: bool,
+    ) -> Result<(TokenRecord, String)> {
         let mut f = self.read()?;
         let id = random_hex(6)?;
         let token = format!("{PREFIX}{id}_{}", random_hex(32)?);
@@ -120,6 +141,7 @@ impl TokenStore {
             read_only,
             created_at: now_rfc3339(),
             revoked_at: None,
+            metrics,
         };
         f.tokens.push(record.clone());
         self.write(&f)?;

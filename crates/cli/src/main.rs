@@ -264,11 +264,25 @@ enum Command {
         from: Option<String>,
     },
     /// Run what is due now, once (for a systemd timer, cron or a Kubernetes CronJob).
-    #[command(after_help = "Examples:\n  offsite run-due\n  offsite run-due --json")]
-    RunDue,
+    #[command(
+        after_help = "Examples:\n  offsite run-due\n  offsite run-due --json\n  offsite run-due --metrics-file /var/lib/node_exporter/textfile/offsite.prom"
+    )]
+    RunDue {
+        /// After the run, write every project's metrics (Prometheus text) to FILE, atomically
+        /// (for node_exporter's textfile collector; name it `*.prom`).
+        #[arg(long, value_name = "FILE")]
+        metrics_file: Option<PathBuf>,
+    },
     /// Run schedules in the foreground until SIGTERM (containers).
-    #[command(after_help = "Examples:\n  offsite daemon\n  offsite daemon --json")]
-    Daemon,
+    #[command(
+        after_help = "Examples:\n  offsite daemon\n  offsite daemon --json\n  offsite daemon --metrics-file /var/lib/node_exporter/textfile/offsite.prom"
+    )]
+    Daemon {
+        /// After each check, write every project's metrics (Prometheus text) to FILE,
+        /// atomically (for node_exporter's textfile collector; name it `*.prom`).
+        #[arg(long, value_name = "FILE")]
+        metrics_file: Option<PathBuf>,
+    },
     /// Each project's newest good backup, next run and whether it is overdue (exit 6 if one is).
     #[command(after_help = "Examples:\n  offsite status\n  offsite status shop --json")]
     Status {
@@ -540,8 +554,13 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 println!("{}", o.path);
             }
         }
-        Command::RunDue => return schedule_cmd::run_due(&engine, out).await,
-        Command::Daemon => return schedule_cmd::daemon(&engine, out, cancel.clone()).await,
+        Command::RunDue { metrics_file } => {
+            return schedule_cmd::run_due(&engine, out, metrics_file.as_deref()).await
+        }
+        Command::Daemon { metrics_file } => {
+            return schedule_cmd::daemon(&engine, out, cancel.clone(), metrics_file.as_deref())
+                .await
+        }
         Command::Status { name } => return schedule_cmd::status(&engine, name, out).await,
     }
     Ok(0)

@@ -12,6 +12,7 @@ use offsite_core::ops::{
 use offsite_core::schedule::{RetentionPolicy, ScheduleSpec, Within};
 use offsite_core::{Engine, Error, JobStart, Result};
 use serde_json::json;
+use std::path::Path;
 use tokio_util::sync::CancellationToken;
 
 /// What `schedule set` says about who runs a schedule (nothing runs it by itself).
@@ -406,18 +407,30 @@ fn print_prune(out: &Out, o: &PruneOutcome) {
     }
 }
 
-pub async fn run_due(engine: &Engine, out: &Out) -> Result<u8> {
+pub async fn run_due(engine: &Engine, out: &Out, metrics_file: Option<&Path>) -> Result<u8> {
     // Leftovers of a killed run go first (never a running job's files).
     if let Err(e) = engine.sweep_temp_files().await {
         eprintln!("warning: sweeping temporary files: {e}");
     }
-    let report = engine.run_due().await?;
+    let report = engine.run_due().await;
     // Notifications: overdue transitions, then what is due (a failure here fails no backup).
     if let Err(e) = engine.notify_check().await {
         eprintln!("warning: delivering notifications: {e}");
     }
+    write_metrics(engine, metrics_file).await;
+    let report = report?;
     print_run_due(out, &report);
     Ok(if report.failed() { 1 } else { 0 })
+}
+
+/// `--metrics-file`: every project's metrics after a pass; a failure to write is a warning
+/// (the backups ran; a stale file shows in node_exporter's `node_textfile_mtime_seconds`).
+async fn write_metrics(engine: &Engine, metrics_file: Option<&Path>) {
+    if let Some(path) = metrics_file {
+        if let Err(e) = engine.write_metrics_file(path).await {
+            eprintln!("warning: {e}");
+        }
+    }
 }
 
 fn print_run_due(out: &Out, r: &RunDueReport) {
@@ -482,7 +495,12 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
 /// Run schedules in the foreground until Ctrl-C / SIGTERM: the engine's one schedule loop (due
 /// times from the wall clock, a check at least every 60 seconds, so a sleep of the machine only
 /// delays the check), printing what each check ran.
-pub async fn daemon(engine: &Engine, out: &Out, cancel: CancellationToken) -> Result<u8> {
+pub async fn daemon(
+    engine: &Engine,
+    out: &Out,
+    cancel: CancellationToken,
+    metrics_file: Option<&Path>,
+) -> Result<u8> {
     if let Err(e) = engine.sweep_temp_files().await {
         eprintln!("warning: sweeping temporary files: {e}");
     }
@@ -499,7 +517,11 @@ pub async fn daemon(engine: &Engine, out: &Out, cancel: CancellationToken) -> Re
         });
     }
     engine
-        .run_schedules(&Printer { out }, LoopOptions::default(), cancel)
+        .run_schedules(
+            &Printer { out, metrics_file },
+            LoopOptions::default(),
+            cancel,
+        )
         .await;
     Ok(0)
 }
@@ -507,10 +529,12 @@ pub async fn daemon(engine: &Engine, out: &Out, cancel: CancellationToken) -> Re
 /// `offsite daemon`'s announcements: each check that ran something, on standard output.
 struct Printer<'a> {
     out: &'a Out,
+    metrics_file: Option<&'a Path>,
 }
 
 impl DueListener for Printer<'_> {
-    async fn checked(&self, _engine: &Engine, report: &Result<RunDueReport>) {
+    async fn checked(&self, engine: &Engine, report: &Result<RunDueReport>) {
+        write_metrics(engine, self.metrics_file).await;
         match report {
             // JSON Lines: one compact document per check that ran something.
             Ok(report) if !report.runs.is_empty() && self.out.json() => {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! offsite serve --config FILE | --data-dir DIR --listen ADDR [--tls-cert F --tls-key F] [--insecure-http]
-//! offsite serve [--config FILE | --data-dir DIR] token create [--project P]... [--read-only]
+//! offsite serve [--config FILE | --data-dir DIR] token create [--project P]... [--read-only] | token create --metrics
 //! offsite serve [--config FILE | --data-dir DIR] token list | token revoke ID
 //! offsite serve [--config FILE | --data-dir DIR] fingerprint
 //! ```
@@ -66,7 +66,7 @@ enum ServeCmd {
 enum TokenCmd {
     /// Make a token and print it (once: only its hash is kept).
     #[command(
-        after_help = "Examples:\n  offsite serve token create\n  offsite serve token create --project shop --read-only"
+        after_help = "Examples:\n  offsite serve token create\n  offsite serve token create --project shop --read-only\n  offsite serve token create --metrics"
     )]
     Create {
         /// Only for this project (repeatable; default: all projects).
@@ -75,6 +75,9 @@ enum TokenCmd {
         /// Only reads: list, status, download. No backups, deletes or schedules.
         #[arg(long)]
         read_only: bool,
+        /// A metrics token: it reads `GET /metrics` and nothing else (for a scrape config).
+        #[arg(long, conflicts_with_all = ["projects", "read_only"])]
+        metrics: bool,
     },
     /// List tokens (id, projects, read-only, created, revoked; never the token).
     #[command(
@@ -159,9 +162,22 @@ fn token(config: &AgentConfig, cmd: &TokenCmd, out: &Out) -> Result<u8> {
         .map_err(|e| Error::io(format!("creating {}", config.data_dir.display()), e))?;
     let store = TokenStore::new(&config.data_dir);
     match cmd {
+        TokenCmd::Create { metrics: true, .. } => {
+            let (rec, token) = store.create_metrics()?;
+            if out.json() {
+                out.emit(&json!({ "token": token, "record": rec }));
+            } else {
+                println!("{token}");
+                eprintln!(
+                    "metrics token {} created: it reads GET /metrics only; it is shown only now",
+                    rec.id
+                );
+            }
+        }
         TokenCmd::Create {
             projects,
             read_only,
+            ..
         } => {
             for p in projects {
                 if !config.projects.contains_key(p) {
@@ -204,7 +220,13 @@ fn token(config: &AgentConfig, cmd: &TokenCmd, out: &Out) -> Result<u8> {
                         t.projects
                             .map(|p| p.join(","))
                             .unwrap_or_else(|| "*".into()),
-                        if t.read_only { "read" } else { "read-write" },
+                        if t.metrics {
+                            "metrics"
+                        } else if t.read_only {
+                            "read"
+                        } else {
+                            "read-write"
+                        },
                         t.created_at,
                         t.revoked_at.unwrap_or_else(|| "-".into())
                     );

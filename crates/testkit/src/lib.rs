@@ -13,6 +13,9 @@
 //!   cuts connections to a real server) for running it under faults.
 //! * [`FakeManagementApi`]: a fake Supabase Management API on 127.0.0.1 (documented shapes,
 //!   planted fake secrets, recorded requests, 401/403/404/429 on request).
+//! * [`SmtpServer`]: a real SMTP server (aiosmtpd) on 127.0.0.1 with STARTTLS or implicit TLS
+//!   and AUTH, recording every message it receives.
+//! * [`telegram::FakeBotApi`]: a local server answering `sendMessage` as Telegram's Bot API does.
 //!
 //! ```no_run
 //! use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
@@ -36,7 +39,9 @@ pub mod http_proxy;
 pub mod management_api;
 pub mod proxy;
 pub mod s3;
+pub mod smtp;
 mod snapshot;
+pub mod telegram;
 pub mod tls;
 pub mod webhook_receiver;
 
@@ -46,6 +51,7 @@ pub use http_proxy::{HttpExchange, HttpFault, HttpFaultProxy};
 pub use management_api::FakeManagementApi;
 pub use proxy::FaultProxy;
 pub use s3::MotoServer;
+pub use smtp::{SmtpMode, SmtpServer};
 pub use snapshot::{
     assert_same_schema, fidelity_snapshot, first_difference, schema_dump, schema_dump_of,
     FidelitySnapshot, LargeObjectInfo, SequenceState,

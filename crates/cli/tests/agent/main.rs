@@ -9,6 +9,7 @@
 mod backup;
 mod encrypted;
 mod hostile;
+mod metrics;
 mod process;
 mod security;
 

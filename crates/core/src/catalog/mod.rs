@@ -58,6 +58,7 @@ mod drills;
 mod encryption;
 mod jobs;
 mod notify;
+mod metrics;
 mod projects;
 mod schedules;
 mod settings;
@@ -86,6 +87,7 @@ pub use jobs::{
     new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,
 };
 pub use notify::{ChannelRecord, OutboxRow, RouteRecord};
+pub use metrics::ProjectMetricsRow;
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub(crate) use sql::db_error;

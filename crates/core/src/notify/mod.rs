@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod ping;
 pub mod presets;
 pub mod render;
+pub mod metrics;
 pub mod telegram;
 pub mod webhook;
 

@@ -1,0 +1,134 @@
+//! `GET /metrics` of the agent run as its own process: a metrics token reads it (and nothing
+//! else), an API token is refused there, and after a backup through the API the values read
+//! with a Prometheus text-format parser are the backup's.
+
+use super::*;
+
+#[path = "../prom_text/mod.rs"]
+mod prom_text;
+
+async fn get_metrics(
+    c: &reqwest::Client,
+    agent: &AgentProc,
+    token: Option<&str>,
+) -> (StatusCode, String, String) {
+    let mut r = c.get(format!("{}/metrics", agent.url));
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let resp = r.send().await.unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, ct, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn metrics_are_served_to_a_metrics_token_only_with_the_catalogs_values() {
+    let fx = fixture(500);
+    let agent = start(&fx, "", true);
+    let api_token = agent.token(&[]);
+    let metrics_token = agent.token(&["--metrics"]);
+    let c = http();
+
+    // Who may read it.
+    let (s, _, _) = get_metrics(&c, &agent, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, body) = get_metrics(&c, &agent, Some(&api_token)).await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "an API token never reads /metrics: {body}"
+    );
+    let (s, list) = send(
+        &c,
+        reqwest::Method::GET,
+        &backups_url(&agent, "shop"),
+        Some(&metrics_token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a metrics token reads nothing else: {list}"
+    );
+    let listed = agent.cli(&["token", "list"]);
+    assert!(listed.contains("metrics"), "{listed}");
+
+    // Before any backup: every project, no success sample.
+    let (s, ct, text) = get_metrics(&c, &agent, Some(&metrics_token)).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    let m = prom_text::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(m.value("offsite_projects"), Some(2.0));
+    assert_eq!(
+        m.project_value("offsite_backup_failures_total", "shop"),
+        Some(0.0)
+    );
+    assert_eq!(
+        m.project_value("offsite_backup_last_success_timestamp_seconds", "shop"),
+        None
+    );
+
+    // A backup through the API, then the metrics say so.
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let (s, created) = send(
+        &c,
+        reqwest::Method::POST,
+        &backups_url(&agent, "shop"),
+        Some(&api_token),
+        Some(json!({"type": "FULL", "compression": "gzip"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{created}");
+    let id = created["backup_id"].as_str().unwrap();
+    let (done, _) = wait_done(
+        &c,
+        &format!("{}/{id}", backups_url(&agent, "shop")),
+        &api_token,
+    )
+    .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let (s, _, text) = get_metrics(&c, &agent, Some(&metrics_token)).await;
+    assert_eq!(s, StatusCode::OK);
+    let m = prom_text::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        m.project_value("offsite_backup_last_size_bytes", "shop"),
+        done["size"].as_f64(),
+        "{text}"
+    );
+    let at = m
+        .project_value("offsite_backup_last_success_timestamp_seconds", "shop")
+        .expect("a success time");
+    assert!(
+        at >= before.floor() && at <= after + 1.0,
+        "{before} <= {at} <= {after}"
+    );
+    let took = m
+        .project_value("offsite_backup_last_duration_seconds", "shop")
+        .unwrap();
+    assert!(took >= 0.0 && took <= after - before + 1.0, "{took}");
+    assert_eq!(
+        m.project_value("offsite_backup_consecutive_failures", "shop"),
+        Some(0.0)
+    );
+    assert_eq!(
+        m.project_value("offsite_backup_last_success_timestamp_seconds", "other"),
+        None
+    );
+    // The audit log names the metrics token's id, never the token.
+    let audit = std::fs::read_to_string(agent.data_dir().join("audit.log")).unwrap_or_default();
+    assert!(audit.contains("/metrics"), "{audit}");
+    assert!(!audit.contains(&metrics_token));
+}
