@@ -127,3 +127,108 @@ impl Catalog {
         Ok(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{catalog_at, shop_with_backup, AT};
+    use super::super::{CopyTarget, JobKind, JobOutcome};
+
+    #[tokio::test]
+    async fn rows_hold_the_newest_success_failures_pending_copies_and_drill() {
+        let (c, clock) = catalog_at(AT).await;
+        let (_dir, p, b) = shop_with_backup(&c).await;
+        let other = c
+            .add_project(&super::super::testing::new_project("other"))
+            .await
+            .unwrap();
+        let fail = |c: &super::super::Catalog, id: String| {
+            let c = c.clone();
+            async move {
+                c.finish_job(
+                    &id,
+                    JobOutcome::Failed {
+                        code: "connection".into(),
+                        message: "refused".into(),
+                        hint: None,
+                    },
+                )
+                .await
+                .unwrap()
+            }
+        };
+        // A failure, a success (started at AT, finished 90 s later), then two failures.
+        let j = c.start_job(JobKind::Backup, Some(&p.id)).await.unwrap();
+        fail(&c, j.id).await;
+        clock.advance(time::Duration::seconds(10));
+        let j = c.start_job(JobKind::Backup, Some(&p.id)).await.unwrap();
+        clock.advance(time::Duration::seconds(90));
+        c.finish_job(
+            &j.id,
+            JobOutcome::Succeeded {
+                backup_id: Some(b.id.clone()),
+            },
+        )
+        .await
+        .unwrap();
+        for _ in 0..2 {
+            clock.advance(time::Duration::seconds(60));
+            let j = c.start_job(JobKind::Backup, Some(&p.id)).await.unwrap();
+            fail(&c, j.id).await;
+        }
+        // A pending copy, and two drills (the newer failed).
+        c.record_copy_pending(
+            &CopyTarget {
+                backup_id: b.id.clone(),
+                destination: "dest-1".into(),
+                location: "shop/a.tar.gz".into(),
+                size: b.size,
+                sha256: b.sha256.clone(),
+            },
+            "disk not mounted",
+        )
+        .await
+        .unwrap();
+        for (id, finished, verdict, rto) in [
+            ("d1", "2030-01-01T00:00:00.000Z", "passed", 12.5),
+            ("d2", "2030-01-02T00:00:00.000Z", "failed", 30.0),
+        ] {
+            sqlx::query(
+                "INSERT INTO drills (id, project_id, backup_id, started_at, finished_at, verdict, \
+                 rto_seconds, report_json) VALUES (?, ?, ?, ?, ?, ?, ?, '{}')",
+            )
+            .bind(id)
+            .bind(&p.id)
+            .bind(&b.id)
+            .bind(finished)
+            .bind(finished)
+            .bind(verdict)
+            .bind(rto)
+            .execute(c.pool())
+            .await
+            .unwrap();
+        }
+
+        let rows = c.metrics_rows().await.unwrap();
+        assert_eq!(rows.len(), 2);
+        let (o, s) = (&rows[0], &rows[1]);
+        assert_eq!((o.name.as_str(), s.name.as_str()), ("other", "shop"));
+        assert_eq!(o.project_id, other.id);
+        assert_eq!(o.last_success_at, None);
+        assert_eq!((o.failures_total, o.copies_pending), (0, 0));
+        assert_eq!(
+            s.last_success_started_at.as_deref(),
+            Some("2030-01-02T03:04:15.000Z")
+        );
+        assert_eq!(
+            s.last_success_at.as_deref(),
+            Some("2030-01-02T03:05:45.000Z")
+        );
+        assert_eq!(s.last_success_size, Some(b.size));
+        assert_eq!((s.failures_total, s.consecutive_failures), (3, 2));
+        assert_eq!(s.copies_pending, 1);
+        assert!(s.oldest_pending_since.is_some());
+        assert_eq!(s.last_drill_at.as_deref(), Some("2030-01-02T00:00:00.000Z"));
+        assert_eq!(s.last_drill_passed, Some(false));
+        assert_eq!(s.last_drill_rto_seconds, Some(30.0));
+    }
+}

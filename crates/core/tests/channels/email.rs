@@ -226,3 +226,49 @@ async fn transient_and_permanent_replies() {
         assert!(err.message.contains(words), "{reply}: {}", err.message);
     }
 }
+
+/// A relay with a private CA is trusted through `SSL_CERT_FILE` (the platform verifier reads it
+/// on Linux), with no setting in the channel: this test runs itself again as a child process
+/// with `SSL_CERT_FILE` naming the test CA, and the child sends through the product's `send`.
+#[tokio::test]
+async fn ssl_cert_file_trusts_a_private_relay_ca() {
+    if let Ok(port) = std::env::var("OFFSITE_TEST_SMTP_CHILD_PORT") {
+        let spec = EmailSpec {
+            to: vec!["ops@example.org".into()],
+            from: "offsite@example.com".into(),
+            host: "127.0.0.1".into(),
+            port: port.parse().unwrap(),
+            security: SmtpSecurity::Starttls,
+            username: Some(offsite_testkit::smtp::SMTP_USER.into()),
+        };
+        send(
+            &spec,
+            Some(offsite_testkit::smtp::SMTP_PASSWORD),
+            &rendered(),
+            EVENT_ID,
+        )
+        .await
+        .expect("trusted through SSL_CERT_FILE");
+        return;
+    }
+    let server = SmtpServer::start(SmtpMode::Starttls);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "email::ssl_cert_file_trusts_a_private_relay_ca",
+            "--nocapture",
+        ])
+        .env("OFFSITE_TEST_SMTP_CHILD_PORT", server.port().to_string())
+        .env("SSL_CERT_FILE", server.ca_file())
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "child: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = server.wait_for_messages(1, Duration::from_secs(10));
+    assert!(got[0].tls && got[0].authenticated);
+}
