@@ -327,7 +327,7 @@ fn an_event_of_a_killed_process_is_delivered_after_the_restart() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(rx.delivered_ids(), [event_id.clone()]);
+    assert_eq!(rx.delivered_ids(), [event_id.as_str()]);
     let log = cli.json(&["notify", "log"], 0);
     assert_eq!(
         (

@@ -169,6 +169,10 @@ pub(crate) async fn enqueue_job_event(conn: &mut SqliteConnection, id: &str) -> 
         return Ok(0);
     };
     let finished = finished.unwrap_or_else(|| started.clone());
+    let retry = match (&pid, kind.as_str(), state.as_str()) {
+        (Some(p), "backup", "failed") => scheduled_retry(conn, id, p, code.as_deref()).await?,
+        _ => None,
+    };
     let job = FinishedJob {
         id: id.to_string(),
         kind,
@@ -186,11 +190,52 @@ pub(crate) async fn enqueue_job_event(conn: &mut SqliteConnection, id: &str) -> 
             message: msg.unwrap_or_default(),
             hint,
         }),
+        retry,
     };
     match events::job_event(&job) {
         Some(event) => enqueue(conn, &event, pid.as_deref(), None, &finished).await,
         None => Ok(0),
     }
+}
+
+/// The retry plan of a scheduled backup that failed (what `ops::schedule` does next): a
+/// temporary failure (`connection`, `rate_limited`, `busy`) is tried again after 5, 15, then 60
+/// minutes; after the last one, or for any other failure, it is escalated. `None` for a backup
+/// no schedule started.
+async fn scheduled_retry(
+    conn: &mut SqliteConnection,
+    job_id: &str,
+    project_id: &str,
+    code: Option<&str>,
+) -> Result<Option<serde_json::Value>> {
+    let what = "reading a schedule's retries";
+    let trigger: Option<String> = sqlx::query_scalar("SELECT \"trigger\" FROM jobs WHERE id = ?")
+        .bind(job_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| db_error(what, e))?;
+    if !matches!(trigger.as_deref(), Some("schedule" | "catch_up" | "retry")) {
+        return Ok(None);
+    }
+    let attempt: Option<i64> = sqlx::query_scalar(
+        "SELECT retry_attempt FROM schedules WHERE project_id = ? AND kind = 'backup'",
+    )
+    .bind(project_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| db_error(what, e))?;
+    let attempt = usize::try_from(attempt.unwrap_or(0)).unwrap_or(usize::MAX);
+    let temporary = matches!(code, Some("connection" | "rate_limited" | "busy"));
+    let backoff = crate::ops::schedule::RETRY_BACKOFF;
+    Ok(Some(match backoff.get(attempt).filter(|_| temporary) {
+        Some(wait) => serde_json::json!({
+            "will_retry": true,
+            "attempt": attempt + 1,
+            "of": backoff.len(),
+            "after_minutes": wait.whole_minutes(),
+        }),
+        None => serde_json::json!({ "will_retry": false, "escalated": true }),
+    }))
 }
 
 impl Catalog {

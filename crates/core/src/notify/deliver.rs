@@ -260,6 +260,66 @@ pub(crate) async fn after_job(engine: &Engine) {
     }
 }
 
+/// A backup of `project_id` starts: every ping channel that carries the project's backups gets
+/// `<url>/start` now (not queued: a missed start only loses the run-time measurement; at most
+/// 5 s in all).
+pub(crate) async fn ping_start(engine: &Engine, project_id: Option<&str>) {
+    let pass = async {
+        let channels = engine.catalog.channels().await.ok()?;
+        let pings: Vec<_> = channels
+            .into_iter()
+            .filter(|c| matches!(c.spec, ChannelSpec::Ping(_)))
+            .collect();
+        if pings.is_empty() {
+            return Some(());
+        }
+        let routes = match project_id {
+            Some(p) => engine.catalog.routes(Some(p)).await.ok()?,
+            None => Vec::new(),
+        };
+        let client = webhook::client().ok()?;
+        for c in pings {
+            let groups: Option<Vec<super::events::EventGroup>> = if routes.is_empty() {
+                None
+            } else {
+                Some(
+                    routes
+                        .iter()
+                        .filter(|r| r.channel == c.name)
+                        .flat_map(|r| {
+                            r.events
+                                .iter()
+                                .filter_map(|g| super::events::EventGroup::parse(g))
+                        })
+                        .collect(),
+                )
+            };
+            let wants = super::events::channel_wants(
+                &c.spec,
+                groups.as_deref(),
+                super::EventKind::BackupSucceeded,
+            ) || super::events::channel_wants(
+                &c.spec,
+                groups.as_deref(),
+                super::EventKind::BackupFailed,
+            );
+            if !wants {
+                continue;
+            }
+            let Ok(Some(url)) = secret(engine, &c.name, "url") else {
+                continue;
+            };
+            if let Err(e) = ping::send_start(&client, &url).await {
+                tracing::info!(channel = %c.name, "the start ping failed: {}", e.message);
+            }
+        }
+        Some(())
+    };
+    let pass: std::pin::Pin<Box<dyn std::future::Future<Output = Option<()>> + Send + '_>> =
+        Box::pin(pass);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), pass).await;
+}
+
 /// Record each project's overdue state from `statuses`; a change (or a first overdue) queues
 /// its event in the same transaction, so it fires once.
 pub(crate) async fn record_overdue(engine: &Engine, statuses: &[ProjectStatus]) -> Result<u32> {

@@ -191,6 +191,8 @@ pub struct FinishedJob {
     pub backup_id: Option<String>,
     pub size_bytes: Option<u64>,
     pub error: Option<EventError>,
+    /// A scheduled backup's retry plan (`details.retry`), when a schedule started it.
+    pub retry: Option<serde_json::Value>,
 }
 
 /// The event a finished job makes, if any: a backup that succeeded or failed, a verification
@@ -238,6 +240,9 @@ pub fn job_event(job: &FinishedJob) -> Option<Event> {
     e.size_bytes = job.size_bytes;
     e.duration_ms = duration_ms(&job.started_at, &job.finished_at);
     e.error = job.error.clone().filter(|_| failed);
+    if let Some(retry) = job.retry.clone().filter(|_| failed) {
+        e.details = serde_json::json!({ "retry": retry });
+    }
     Some(e)
 }
 
@@ -357,6 +362,7 @@ mod tests {
                 message: "boom".into(),
                 hint: None,
             }),
+            retry: None,
         };
         let e = job_event(&job("backup", "failed", Some("connection"))).unwrap();
         assert_eq!(e.event, EventKind::BackupFailed);

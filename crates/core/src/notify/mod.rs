@@ -8,6 +8,8 @@
 //! (why one attempt failed, and whether trying again can help).
 //!
 //! Module map (one subject per file):
+//! - `events.rs`: event groups and routing (the default without a route), the events a finished
+//!   job or an overdue transition makes;
 //! - `render.rs`: an event → [`Rendered`] (plain text + simple HTML);
 //! - `webhook.rs`, `presets.rs`: JSON payload v1 signed with HMAC-SHA256; Slack, Discord, Teams,
 //!   Mattermost, ntfy and PagerDuty Events v2 formats;

@@ -1,6 +1,6 @@
 //! Heartbeat pings in the healthchecks.io convention, which Healthchecks, Uptime Kuma push
 //! monitors, Cronitor and Better Stack accept: `<url>` when a backup succeeded, `<url>/fail`
-//! with the error in the body when it failed (`<url>/start` when one starts: [`start_url`]).
+//! with the error in the body when it failed, `<url>/start` when one starts ([`send_start`]).
 //! The URL is the secret (whoever has it can ping the check): it is kept in the keychain and
 //! never named in an error.
 
@@ -28,6 +28,18 @@ fn with_suffix(url: &str, suffix: &str) -> Result<String, DeliveryError> {
 /// The URL a starting backup pings (`<url>/start`).
 pub fn start_url(url: &str) -> Result<String, DeliveryError> {
     with_suffix(url, "start")
+}
+
+/// The `/start` ping of a backup that starts.
+pub async fn send_start(client: &reqwest::Client, url: &str) -> Result<(), DeliveryError> {
+    post(
+        client,
+        &start_url(url)?,
+        Vec::new(),
+        "text/plain; charset=utf-8",
+        &[],
+    )
+    .await
 }
 
 /// Ping for `event`: success for a succeeded backup (and a test), `/fail` with the summary and

@@ -70,9 +70,9 @@ where
     F: FnOnce(RunningJob) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
-    let _project_lock = project.map(|p| lock_project(engine, p)).transpose()?;
+    let project_lock = project.map(|p| lock_project(engine, p)).transpose()?;
     let id = start.id.unwrap_or_else(new_job_id);
-    let (job, _job_lock) = start_job(
+    let (job, job_lock) = start_job(
         engine,
         &id,
         kind,
@@ -80,6 +80,10 @@ where
         start.trigger,
     )
     .await?;
+    if kind == JobKind::Backup {
+        // Heartbeat pings' `/start` (best effort, bounded).
+        crate::notify::deliver::ping_start(engine, project.map(|p| p.id.as_str())).await;
+    }
     let reporter = Reporter::new(start.progress, job.id.clone());
     let held = Arc::new(Mutex::new(Vec::new()));
     let result = body(RunningJob {
@@ -101,7 +105,10 @@ where
     };
     catalog.finish_job(&job.id, outcome).await?;
     drop(held);
-    // The job's notification was queued with its outcome; send it now.
+    // The job is over: its locks go before its notification (queued with its outcome) is sent,
+    // so a slow receiver never keeps the project busy.
+    drop(job_lock);
+    drop(project_lock);
     crate::notify::deliver::after_job(engine).await;
     result.map(|v| (job.id, v))
 }

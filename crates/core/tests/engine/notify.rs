@@ -120,7 +120,7 @@ async fn a_failed_backup_reaches_the_webhook_signed_once_after_5xx_and_429_burst
     // The 429 asked for 90 s: the next attempt waited at least that.
     let ok = reqs.last().unwrap();
     let body: Event = serde_json::from_slice(&ok.body).unwrap();
-    assert_eq!(rx.delivered_ids(), [body.id.clone()]);
+    assert_eq!(rx.delivered_ids(), [body.id.as_str()]);
     assert!(reqs
         .iter()
         .all(|r| r.header("offsite-event-id") == Some(body.id.as_str())));
@@ -293,7 +293,10 @@ async fn a_ping_gets_success_and_fail_with_the_error() {
         .unwrap();
     unreachable(&env, "shop").await;
     fail_backup(&env, "shop").await;
-    let r = &rx.requests()[0];
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[0].path, "/ping/uuid-1234/start");
+    let r = &reqs[1];
     assert_eq!(r.path, "/ping/uuid-1234/fail");
     assert!(
         r.body_text().starts_with("Backup of shop failed"),
@@ -302,7 +305,7 @@ async fn a_ping_gets_success_and_fail_with_the_error() {
     );
     assert!(r.body_text().contains("error code: "));
     env.engine.notify_test("hc").await.unwrap();
-    assert_eq!(rx.requests()[1].path, "/ping/uuid-1234");
+    assert_eq!(rx.requests()[2].path, "/ping/uuid-1234");
     let (channels, _) = env.engine.notify_list().await.unwrap();
     assert!(!format!("{channels:?}").contains("uuid-1234"));
 }
@@ -345,11 +348,16 @@ async fn a_backup_against_a_stopped_cluster_makes_one_backup_failed_event() {
 }
 
 #[tokio::test]
-async fn overdue_fires_once_per_transition() {
+async fn overdue_fires_once_and_a_new_backup_brings_it_back_to_normal_once() {
+    let pg = TestCluster::shared();
     let (env, clock) = clocked().await;
     let rx = WebhookReceiver::start();
     add_hook(&env, "hook", &rx, Preset::Json).await;
-    unreachable(&env, "shop").await;
+    let db = pg.unique_db("notify_overdue");
+    env.engine
+        .add_project(AddProject::url("shop", pg.url_with_password(&db)))
+        .await
+        .unwrap();
     env.engine
         .set_schedule(SetSchedule {
             project: "shop".into(),
@@ -374,6 +382,18 @@ async fn overdue_fires_once_per_transition() {
     let ev: Event = serde_json::from_slice(&reqs[0].body).unwrap();
     assert_eq!(ev.event, EventKind::ProjectOverdue);
     assert!(ev.summary.starts_with("shop is overdue"), "{}", ev.summary);
+    // A backup (a success: not routed by default) and the next checks: back to normal, once.
+    env.engine
+        .backup(BackupOptions::project("shop"), JobStart::default())
+        .await
+        .unwrap();
+    env.engine.notify_check().await.unwrap();
+    env.engine.notify_check().await.unwrap();
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    let ev: Event = serde_json::from_slice(&reqs[1].body).unwrap();
+    assert_eq!(ev.event, EventKind::ProjectBackToNormal);
+    assert_eq!(ev.severity, offsite_core::notify::Severity::Ok);
 }
 
 #[tokio::test]
@@ -412,4 +432,75 @@ async fn a_thousand_queued_events_are_delivered_within_ten_seconds() {
     assert_eq!(ids.len(), 1000);
     assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
     eprintln!("1,000 events delivered in {took:?}");
+}
+
+#[tokio::test]
+async fn a_scheduled_backup_that_fails_carries_its_retry_plan() {
+    let (env, clock) = clocked().await;
+    let rx = WebhookReceiver::start();
+    add_hook(&env, "hook", &rx, Preset::Json).await;
+    unreachable(&env, "shop").await;
+    env.engine
+        .set_schedule(SetSchedule {
+            project: "shop".into(),
+            spec: ScheduleSpec::daily("02:30").unwrap(),
+            what: ScheduleWhat::Backup,
+            time_zone: Some("UTC".into()),
+        })
+        .await
+        .unwrap();
+    clock.set(datetime!(2030-03-02 02:30:05 UTC));
+    let report = env.engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    assert!(report.runs[0].retry_at.is_some(), "{report:?}");
+    let ev: Event = serde_json::from_slice(&rx.requests()[0].body).unwrap();
+    assert_eq!(ev.event, EventKind::BackupFailed);
+    assert_eq!(
+        ev.details["retry"],
+        serde_json::json!({"will_retry": true, "attempt": 1, "of": 3, "after_minutes": 5}),
+        "{ev:?}"
+    );
+    clock.advance(Duration::minutes(5));
+    let report = env.engine.run_due().await.unwrap();
+    assert_eq!(report.runs.len(), 1, "{report:?}");
+    let ev: Event = serde_json::from_slice(&rx.requests()[1].body).unwrap();
+    assert_eq!(ev.details["retry"]["attempt"], 2, "{ev:?}");
+    assert_eq!(ev.details["retry"]["after_minutes"], 15, "{ev:?}");
+    // A manual backup has no retry plan.
+    fail_backup(&env, "shop").await;
+    let ev: Event = serde_json::from_slice(&rx.requests()[2].body).unwrap();
+    assert!(ev.details.is_null(), "{ev:?}");
+}
+
+#[tokio::test]
+async fn a_chat_channel_is_rate_limited_and_the_rest_waits_a_minute() {
+    let (env, clock) = clocked().await;
+    let rx = WebhookReceiver::start();
+    add_hook(&env, "chat", &rx, Preset::Slack).await;
+    unreachable(&env, "shop").await;
+    env.engine
+        .notify_route("shop", "succeeded", &["chat".to_string()])
+        .await
+        .unwrap();
+    for i in 0..40 {
+        let e = offsite_core::notify::events::new_event(
+            EventKind::BackupSucceeded,
+            "2030-03-01T10:00:00.000Z",
+            None,
+            format!("Backup of shop succeeded ({i})"),
+        );
+        env.engine.notify_enqueue(&e, Some("shop")).await.unwrap();
+    }
+    let report = env.engine.notify_deliver().await.unwrap();
+    assert_eq!((report.sent, report.postponed), (30, 10), "{report:?}");
+    assert_eq!(rx.requests().len(), 30);
+    // Within the minute nothing more goes out; after it, the rest.
+    clock.advance(Duration::seconds(30));
+    assert_eq!(env.engine.notify_deliver().await.unwrap().sent, 0);
+    clock.advance(Duration::seconds(31));
+    assert_eq!(env.engine.notify_deliver().await.unwrap().sent, 10);
+    let mut ids = rx.delivered_ids();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40);
 }
