@@ -8,7 +8,7 @@ import { RemoveConfirm } from "../components/RemoveConfirm";
 import { formatTime } from "../components/format";
 import type { NotifyApi } from "./api";
 import { AddChannelForm } from "./AddChannelForm";
-import { KIND_LABEL, type TestState } from "./model";
+import { detailWords, KIND_LABEL, type TestState } from "./model";
 
 type Props = {
   channels: ChannelView[];
@@ -53,10 +53,10 @@ export function ChannelsSection({ channels, api, reload }: Props) {
           {channels.map((c) => (
             <li key={c.name} className="notify-channel" data-testid="channel" data-name={c.name} data-kind={c.kind}>
               <div className="toolbar">
-                <strong data-testid="channel-name">{c.name}</strong>
+                <strong data-testid="channel-title">{c.name}</strong>
                 <span className="muted small" data-testid="channel-kind-label">
                   {KIND_LABEL[c.kind]}
-                  {c.detail ? ` · ${c.detail}` : ""}
+                  {c.detail ? ` · ${detailWords(c.kind, c.detail)}` : ""}
                 </span>
                 <span className="spacer" />
                 <button

@@ -36,6 +36,11 @@ export const EVENT_GROUPS: [string, string][] = [
   ["platform", "Platform backup"],
 ];
 
+/** A channel's detail in words: a webhook's format by its label, else as the engine says it. */
+export function detailWords(kind: ChannelKind, detail: string): string {
+  return (kind === "webhook" && PRESETS.find(([p]) => p === detail)?.[1]) || detail;
+}
+
 /** What a project without any route sends (the engine's default). */
 export const DEFAULT_ROUTE_TEXT =
   "No routes yet: failures, overdue (and back to normal) and failed drills go to every channel; a heartbeat ping hears of every backup.";
