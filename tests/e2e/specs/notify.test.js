@@ -7,13 +7,26 @@
 // command line is delivered, and the delivery log lists it as sent.
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { execFile } from "node:child_process";
 import { createServer } from "node:http";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { byTestId, freePort, launchApp } from "../lib/app.js";
 import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
 
 const SECRET = "e2e-signing-secret-7f3a";
 const MAX_BODY = 1024 * 1024;
+
+/**
+ * The `offsite` command line on the app's data folder, without blocking this process: the receiver
+ * runs in it and must answer while the command delivers (execFileSync would stall both).
+ */
+async function offsiteAsync(dataDir, ...args) {
+  const { stdout } = await promisify(execFile)(process.env.OFFSITE_E2E_CLI, ["--data-dir", dataDir, ...args], {
+    env: { ...process.env, OFFSITE_PG_BIN: pg.bin },
+  });
+  return stdout;
+}
 
 /** A webhook receiver on 127.0.0.1: records each request; 200 when its signature is right, else 401. */
 async function startReceiver(secret) {
@@ -148,15 +161,15 @@ describe("notification channels and the delivery log in the app", () => {
     await $("notify-routes").scrollIntoView();
     await app.screenshot("05-routes");
 
-    offsite("backup", "shop");
-    offsite("run-due");
+    await offsiteAsync(app.dataDir, "backup", "shop");
+    await offsiteAsync(app.dataDir, "run-due");
     // Delivered by whichever process claims it first (this run-due, or the app's own loop).
     const deadline = Date.now() + 60_000;
     const delivered = () => receiver.received.filter((r) => r.json?.event === "backup_succeeded");
     while (delivered().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     assert.ok(
       delivered().length >= 1,
-      `${JSON.stringify(receiver.received.map((r) => r.json?.event))}\n${offsite("notify", "log", "--json")}`,
+      `${JSON.stringify(receiver.received.map((r) => r.json?.event))}\n${await offsiteAsync(app.dataDir, "notify", "log", "--json")}`,
     );
     const first = delivered()[0];
     assert.ok(delivered().every((r) => r.signed && r.json.id === first.json.id), "one event, signed");
