@@ -174,6 +174,7 @@ describe("Notifications in Settings", () => {
     const row = await screen.findByTestId("notify-route");
     expect(within(row).getByTestId("notify-route-failed")).toBeChecked();
     expect(screen.queryByTestId("notify-routes-default")).toBeNull();
+    expect(screen.getByTestId("notify-routes-custom")).toHaveTextContent("hears nothing from shop");
     fireEvent.click(within(row).getByTestId("notify-route-failed"));
     fireEvent.click(within(row).getByTestId("notify-route-save"));
     expect(await screen.findByTestId("notify-route-problem")).toHaveTextContent("at least one event");

@@ -45,9 +45,13 @@ export function RoutesSection({ api, channels, routes, projects, reload }: Props
       )}
       {project && (
         <>
-          {mine.length === 0 && (
+          {mine.length === 0 ? (
             <p className="muted small" data-testid="notify-routes-default">
               {DEFAULT_ROUTE_TEXT}
+            </p>
+          ) : (
+            <p className="muted small" data-testid="notify-routes-custom">
+              Only what is checked is sent: a channel with nothing checked hears nothing from {project}.
             </p>
           )}
           <ul className="notify-routes">
