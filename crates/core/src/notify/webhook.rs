@@ -87,7 +87,29 @@ pub async fn post(
         req = req.header(k.as_str(), v.as_str());
     }
     let resp = req.send().await.map_err(|e| classify(&e, &host))?;
-    answer(resp, &host).await
+    answer(resp, &host).await.map_err(|mut e| {
+        e.message = scrub(&e.message, url);
+        e
+    })
+}
+
+/// `text` (a server's answer) without the URL or its path and query, which can be the secret
+/// (a server may echo the request back).
+pub fn scrub(text: &str, url: &str) -> String {
+    let mut out = text.replace(url, "…");
+    if let Ok(u) = url::Url::parse(url) {
+        let mut secret_parts: Vec<String> = Vec::new();
+        if u.path().len() > 1 {
+            secret_parts.push(u.path().to_string());
+        }
+        if let Some(q) = u.query() {
+            secret_parts.push(q.to_string());
+        }
+        for part in secret_parts {
+            out = out.replace(&part, "…");
+        }
+    }
+    out
 }
 
 /// A response as success or a classified failure (bounded read of its body).
@@ -222,6 +244,16 @@ mod tests {
             sign(b"Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn an_answer_that_echoes_the_url_is_scrubbed() {
+        let url = "https://hooks.example.com/services/T0/SECRET?token=abc";
+        assert_eq!(
+            scrub("no hook at /services/T0/SECRET (token=abc)", url),
+            "no hook at … (…)"
+        );
+        assert_eq!(scrub(&format!("bad: {url}"), url), "bad: …");
     }
 
     #[test]
