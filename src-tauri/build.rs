@@ -92,6 +92,12 @@ const COMMANDS: &[&str] = &[
     "save_object",
     "verify_drill_signature",
     "save_drill_report",
+    "list_channels",
+    "add_channel",
+    "remove_channel",
+    "test_channel",
+    "set_notify_route",
+    "notify_log",
 ];
 
 fn main() {

@@ -130,6 +130,12 @@ macro_rules! specta_builder {
                 commands::browse::browse_objects,
                 commands::browse::object_preview,
                 commands::browse::save_object::<$runtime>,
+                commands::notify::list_channels,
+                commands::notify::add_channel,
+                commands::notify::remove_channel,
+                commands::notify::test_channel,
+                commands::notify::set_notify_route,
+                commands::notify::notify_log,
             ])
             .events(tauri_specta::collect_events![
                 JobProgress,

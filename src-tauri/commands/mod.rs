@@ -13,6 +13,7 @@ pub mod destinations;
 pub mod drills;
 pub mod encryption;
 pub mod jobs;
+pub mod notify;
 pub mod projects;
 pub mod remote;
 pub mod schedules;

@@ -297,6 +297,27 @@ export const commands = {
 	objectPreview: (archive: string, bucket: string, key: string) => typedError<ObjectPreview, ErrorPayload>(__TAURI_INVOKE("object_preview", { archive, bucket, key })),
 	/**  Ask where to save one object, then write it (its SHA-256 checked); `null` when cancelled. */
 	saveObject: (archive: string, bucket: string, key: string) => typedError<SavedObject | null, ErrorPayload>(__TAURI_INVOKE("save_object", { archive, bucket, key })),
+	/**  Every channel (targets redacted) and every project's routes. */
+	listChannels: () => typedError<NotifyOverview, ErrorPayload>(__TAURI_INVOKE("list_channels")),
+	/**  Add a channel named `name`; its secrets go to the keychain. Returns it as listed. */
+	addChannel: (name: string, channel: NewChannel) => typedError<ChannelView, ErrorPayload>(__TAURI_INVOKE("add_channel", { name, channel })),
+	/**  Remove a channel with its routes, its queued messages and its secrets. */
+	removeChannel: (name: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("remove_channel", { name })),
+	/**
+	 *  Send a test message to a channel now; its event id, or the coded error saying why it failed
+	 *  (DNS, connection, TLS, authentication, the server's answer).
+	 */
+	testChannel: (name: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("test_channel", { name })),
+	/**
+	 *  Send `project`'s events of these groups to `channel` (replacing that route's groups). Returns
+	 *  the project's routes.
+	 */
+	setNotifyRoute: (project: string, channel: string, events: string[]) => typedError<RouteView[], ErrorPayload>(__TAURI_INVOKE("set_notify_route", { project, channel, events })),
+	/**
+	 *  The delivery log, newest first: every event per channel, queued, sent or failed with the
+	 *  reason; of one project (by name) or all.
+	 */
+	notifyLog: (project: string | null) => typedError<DeliveryView[], ErrorPayload>(__TAURI_INVOKE("notify_log", { project })),
 };
 
 /** Events */
@@ -596,6 +617,23 @@ export type ChangeEntity = "project" | "backup" | "job" |
 
 /**  Whether the record now exists (`upsert`: added or changed) or is gone. */
 export type ChangeOp = "upsert" | "delete";
+
+/**  The kinds of channel. */
+export type ChannelKind = "email" | "webhook" | "telegram" | "ping";
+
+/**  A channel as the app shows it: what it is and where it sends, with nothing secret. */
+export type ChannelView = {
+	name: string,
+	kind: ChannelKind,
+	/**
+	 *  Where it sends, redacted (`ops@example.com via mail.example.com:587`,
+	 *  `https://hooks.slack.com/services/…`, `chat -100…`).
+	 */
+	target: string,
+	/**  The webhook's format, the SMTP security; `null` for the others. */
+	detail: string | null,
+	created_at: string,
+};
 
 /**  The outcome of one named check. */
 export type CheckStatus = "passed" | "failed" | 
@@ -918,6 +956,29 @@ export type DeleteOutcome = {
 	 *  entry was removed (asked for, or the file was already gone).
 	 */
 	file_deleted: boolean,
+};
+
+/**  One event for one channel in the outbox. */
+export type DeliveryView = {
+	id: number,
+	event_id: string,
+	channel: string,
+	/**  The project's name (`null`: an event of no project, such as a test). */
+	project: string | null,
+	/**  `backup_failed`, `project_overdue`, `test`… (the event's kind). */
+	kind: string,
+	/**  ok | warning | failure */
+	severity: string,
+	/**  The event's one line ("Backup of shop failed: …"). */
+	summary: string,
+	/**  queued | sending | sent | failed | digested */
+	state: string,
+	attempts: number,
+	/**  RFC 3339 UTC. */
+	next_attempt_at: string,
+	last_error: string | null,
+	created_at: string,
+	sent_at: string | null,
 };
 
 /**  The app's preferences: the desktop's own, and the engine's (shared with the command line). */
@@ -1576,6 +1637,18 @@ export type MemberEntry = {
 	sha256: string,
 };
 
+/**  A channel to add, with its secrets (kept in the keychain, never returned). */
+export type NewChannel = 
+/**
+ *  `to`: comma-separated addresses; `smtp_url`: `smtp://[user@]host[:port]` (STARTTLS),
+ *  `smtps://…` (TLS), `?from=ADDRESS`; never the password (that is `password`).
+ */
+{ kind: "email"; to: string; smtp_url: string; password: string | null } | 
+/**  `secret` signs the body (`Offsite-Signature`); a PagerDuty preset's routing key. */
+{ kind: "webhook"; url: string; preset: WebhookPreset; secret: string | null } | { kind: "telegram"; chat_id: string; bot_token: string } | 
+/**  A healthchecks.io-style check URL. */
+{ kind: "ping"; url: string };
+
 /**  The parts of a new project beside its database (each `null`: none). */
 export type NewComponents = {
 	storage: StorageSettings | null,
@@ -1602,6 +1675,12 @@ export type NewProjectRequest = {
 	password: string | null,
 	/**  Where its backups go; `null`: the app's default folder. */
 	backup_dir: string | null,
+};
+
+/**  Every channel and every route. */
+export type NotifyOverview = {
+	channels: ChannelView[],
+	routes: RouteView[],
 };
 
 /**  One storage object. */
@@ -1996,6 +2075,15 @@ export type RoleToCreate = {
 	settings: string[],
 	/**  It can log in but has no password: set one after the restore. */
 	needs_password: boolean,
+};
+
+/**  A project's route to one channel: the event groups it sends there. */
+export type RouteView = {
+	/**  The project's name. */
+	project: string,
+	channel: string,
+	/**  `failed`, `succeeded`, `overdue`, `drill`, `retention`, `space`, `copies`, `agent`, `platform`. */
+	events: string[],
 };
 
 /**  Which rows a page shows. Both parts are optional; a row must match every part given. */
@@ -2592,6 +2680,9 @@ export type Versions = {
 	/**  e.g. "pg_dump (PostgreSQL) 15.18" */
 	pg_dump: string | null,
 };
+
+/**  How a webhook formats its message: Offsite's signed JSON (payload v1) or a service's format. */
+export type WebhookPreset = "json" | "slack" | "discord" | "teams" | "mattermost" | "ntfy" | "pagerduty";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

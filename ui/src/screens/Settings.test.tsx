@@ -51,6 +51,11 @@ function mock(handlers: Handlers = {}, settings: DesktopSettings = saved, report
         return info;
       case "get_autostart":
         return false;
+      case "list_channels":
+        return { channels: [], routes: [] };
+      case "notify_log":
+      case "list_projects":
+        return [];
       default:
         throw new Error(`unexpected command ${cmd}`);
     }

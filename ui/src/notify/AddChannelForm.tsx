@@ -1,0 +1,163 @@
+// The "Add channel" form: one set of fields per kind. Secrets (the SMTP password, the webhook's
+// signing secret or PagerDuty routing key, the bot token) are password fields, emptied after every
+// attempt to save and never shown again: the engine keeps them in the keychain.
+import { type FormEvent, type ReactNode, useId, useState } from "react";
+import type { ChannelKind, ErrorPayload, WebhookPreset } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import type { NotifyApi } from "./api";
+import {
+  type ChannelForm,
+  checkChannel,
+  EMPTY_CHANNEL,
+  type FormErrors,
+  KIND_LABEL,
+  KINDS,
+  PRESETS,
+  toNewChannel,
+  withoutSecrets,
+} from "./model";
+
+type Props = {
+  api: NotifyApi;
+  onCancel: () => void;
+  onAdded: (name: string) => void;
+};
+
+export function AddChannelForm({ api, onCancel, onAdded }: Props) {
+  const id = useId();
+  const [f, setF] = useState<ChannelForm>(EMPTY_CHANNEL);
+  const [errors, setErrors] = useState<FormErrors>({});
+  const [error, setError] = useState<ErrorPayload | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = <K extends keyof ChannelForm>(k: K, v: ChannelForm[K]) => {
+    setF((o) => ({ ...o, [k]: v }));
+    setErrors((e) => ({ ...e, [k]: undefined }));
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const found = checkChannel(f);
+    setErrors(found);
+    if (Object.keys(found).length > 0) return;
+    setBusy(true);
+    setError(null);
+    const r = await api.add(f.name.trim(), toNewChannel(f));
+    setBusy(false);
+    setF(withoutSecrets);
+    if (!r.ok) return setError(r.error);
+    onAdded(r.data.name);
+  };
+
+  const field = (key: keyof ChannelForm, label: string, input: ReactNode, help?: string) => (
+    <div className={`field${errors[key] ? " field-invalid" : ""}`}>
+      <label htmlFor={`${id}-${key}`}>{label}</label>
+      {input}
+      {errors[key] ? (
+        <p className="field-error" id={`${id}-${key}-error`} data-testid={`channel-${key}-error`}>
+          {errors[key]}
+        </p>
+      ) : (
+        help && <p className="field-help">{help}</p>
+      )}
+    </div>
+  );
+  const text = (key: keyof ChannelForm, placeholder: string, secret = false) => (
+    <input
+      id={`${id}-${key}`}
+      type={secret ? "password" : "text"}
+      value={f[key]}
+      onChange={(e) => set(key, e.target.value)}
+      placeholder={placeholder}
+      autoComplete={secret ? "new-password" : "off"}
+      spellCheck={false}
+      aria-invalid={Boolean(errors[key])}
+      data-testid={`channel-${key}`}
+    />
+  );
+
+  return (
+    <form className="panel form notify-add" onSubmit={submit} noValidate data-testid="channel-form" aria-label="Add channel">
+      <div className="field-grid">
+        {field("name", "Name", text("name", "ops"), "Letters, digits, '-', '_' or '.'.")}
+        <div className="field">
+          <label htmlFor={`${id}-kind`}>Kind</label>
+          <select
+            id={`${id}-kind`}
+            value={f.kind}
+            onChange={(e) => set("kind", e.target.value as ChannelKind)}
+            data-testid="channel-kind"
+          >
+            {KINDS.map((k) => (
+              <option key={k} value={k}>
+                {KIND_LABEL[k]}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      {f.kind === "email" && (
+        <>
+          {field("emailTo", "Send to", text("emailTo", "ops@example.com, oncall@example.com"))}
+          {field(
+            "smtpUrl",
+            "SMTP server",
+            text("smtpUrl", "smtp://alerts@example.com@mail.example.com:587"),
+            "smtp:// uses STARTTLS (587), smtps:// TLS (465); add ?from=ADDRESS for another sender.",
+          )}
+          {field("password", "SMTP password", text("password", "kept in the keychain", true), "Optional. Kept in the keychain.")}
+        </>
+      )}
+      {f.kind === "webhook" && (
+        <>
+          {field("webhookUrl", "URL", text("webhookUrl", "https://example.com/offsite"))}
+          <div className="field">
+            <label htmlFor={`${id}-preset`}>Format</label>
+            <select
+              id={`${id}-preset`}
+              value={f.preset}
+              onChange={(e) => set("preset", e.target.value as WebhookPreset)}
+              data-testid="channel-preset"
+            >
+              {PRESETS.map(([p, label]) => (
+                <option key={p} value={p}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
+          {field(
+            "secret",
+            f.preset === "pagerduty" ? "Routing key" : "Signing secret",
+            text("secret", "kept in the keychain", true),
+            f.preset === "pagerduty"
+              ? "The integration's routing key. Kept in the keychain."
+              : "Optional: signs each body (Offsite-Signature: sha256=…). Kept in the keychain.",
+          )}
+        </>
+      )}
+      {f.kind === "telegram" && (
+        <>
+          {field("chatId", "Chat id", text("chatId", "-1001234567890 or @channel"))}
+          {field("botToken", "Bot token", text("botToken", "123456:ABC-DEF…", true), "Kept in the keychain.")}
+        </>
+      )}
+      {f.kind === "ping" &&
+        field(
+          "pingUrl",
+          "Check URL",
+          text("pingUrl", "https://hc-ping.com/<uuid>"),
+          "Healthchecks, Uptime Kuma, Cronitor, Better Stack: /start, success, /fail with the error.",
+        )}
+      {error && <ErrorNotice error={error} testId="channel-add-error" />}
+      <div className="form-actions">
+        <span className="spacer" />
+        <button type="button" className="btn btn-quiet" onClick={onCancel} data-testid="channel-cancel">
+          Cancel
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={busy} data-testid="channel-save">
+          {busy ? "Adding…" : "Add channel"}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,183 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import type { Call } from "../ipc/call";
+import { checkChannel, EMPTY_CHANNEL } from "./model";
+import { NotificationsSection } from "./NotificationsSection";
+import { failure, fakeApi, hook, sentTest } from "./fixtures";
+
+const type = (testId: string, value: string) => fireEvent.change(screen.getByTestId(testId), { target: { value } });
+
+async function openForm(api: ReturnType<typeof fakeApi>["api"]) {
+  render(<NotificationsSection api={api} />);
+  fireEvent.click(await screen.findByTestId("channel-add"));
+  return screen.getByTestId("channel-form");
+}
+
+describe("the add-channel checks", () => {
+  it("say what is missing or malformed for each kind", () => {
+    expect(checkChannel(EMPTY_CHANNEL)).toEqual({
+      name: expect.any(String),
+      webhookUrl: "Required.",
+    });
+    const email = { ...EMPTY_CHANNEL, name: "ops", kind: "email" as const };
+    expect(Object.keys(checkChannel({ ...email, emailTo: "nobody", smtpUrl: "http://mail" }))).toEqual(["emailTo", "smtpUrl"]);
+    expect(checkChannel({ ...email, emailTo: "a@x.org", smtpUrl: "smtp://u:hunter2@mail.x.org" }).smtpUrl).toMatch(
+      /password/,
+    );
+    expect(checkChannel({ ...email, emailTo: "a@x.org, b@x.org", smtpUrl: "smtps://mail.x.org" })).toEqual({});
+    const pd = { ...EMPTY_CHANNEL, name: "pd", webhookUrl: "https://events.pagerduty.com/v2/enqueue", preset: "pagerduty" as const };
+    expect(checkChannel(pd).secret).toMatch(/routing key/);
+    expect(checkChannel({ ...pd, secret: "k" })).toEqual({});
+    expect(checkChannel({ ...EMPTY_CHANNEL, name: "has space", webhookUrl: "ftp://x" })).toEqual({
+      name: expect.any(String),
+      webhookUrl: expect.stringMatching(/http/),
+    });
+    expect(checkChannel({ ...EMPTY_CHANNEL, name: "tg", kind: "telegram" })).toEqual({
+      chatId: expect.any(String),
+      botToken: expect.any(String),
+    });
+  });
+});
+
+describe("Notifications in Settings", () => {
+  it("says what to do when there are no channels, and that nothing was sent", async () => {
+    const { api } = fakeApi();
+    render(<NotificationsSection api={api} />);
+    expect(await screen.findByTestId("notify-channels-none")).toHaveTextContent(
+      "No channels yet: add email, a webhook, Telegram or a heartbeat ping",
+    );
+    expect(await screen.findByTestId("notify-log-empty")).toBeInTheDocument();
+    expect(screen.queryByTestId("notify-routes")).toBeNull();
+  });
+
+  it("refuses an incomplete form without asking the engine", async () => {
+    const { api, rec } = fakeApi();
+    await openForm(api);
+    fireEvent.click(screen.getByTestId("channel-save"));
+    expect(await screen.findByTestId("channel-name-error")).toBeInTheDocument();
+    expect(screen.getByTestId("channel-webhookUrl-error")).toHaveTextContent("Required.");
+    fireEvent.change(screen.getByTestId("channel-kind"), { target: { value: "telegram" } });
+    fireEvent.click(screen.getByTestId("channel-save"));
+    expect(await screen.findByTestId("channel-botToken-error")).toBeInTheDocument();
+    expect(rec.added).toEqual([]);
+  });
+
+  it("sends the secret once and never shows it again", async () => {
+    const { api, rec } = fakeApi();
+    await openForm(api);
+    type("channel-name", "hook");
+    type("channel-webhookUrl", "https://example.com/offsite");
+    type("channel-secret", "s3cret-signing-key");
+    expect(screen.getByTestId("channel-secret")).toHaveAttribute("type", "password");
+    fireEvent.click(screen.getByTestId("channel-save"));
+    const item = await screen.findByTestId("channel");
+    expect(rec.added).toEqual([
+      { name: "hook", channel: { kind: "webhook", url: "https://example.com/offsite", preset: "json", secret: "s3cret-signing-key" } },
+    ]);
+    expect(within(item).getByTestId("channel-target")).toHaveTextContent("https://example.com/offsite");
+    expect(screen.queryByTestId("channel-form")).toBeNull();
+    expect(document.body.innerHTML).not.toContain("s3cret-signing-key");
+    // Opening the form again starts empty.
+    fireEvent.click(screen.getByTestId("channel-add"));
+    fireEvent.change(screen.getByTestId("channel-kind"), { target: { value: "webhook" } });
+    expect(screen.getByTestId("channel-secret")).toHaveValue("");
+  });
+
+  it("empties the secret when the engine refuses the channel, and shows why", async () => {
+    const { api } = fakeApi([], {
+      add: async () => failure("already_exists", 'a channel named "hook" already exists', "remove it first or pick another name"),
+    });
+    await openForm(api);
+    fireEvent.change(screen.getByTestId("channel-kind"), { target: { value: "email" } });
+    type("channel-name", "hook");
+    type("channel-emailTo", "ops@example.com");
+    type("channel-smtpUrl", "smtp://alerts@mail.example.com");
+    type("channel-password", "hunter2-password");
+    fireEvent.click(screen.getByTestId("channel-save"));
+    expect(await screen.findByTestId("channel-add-error-message")).toHaveTextContent("already exists");
+    expect(screen.getByTestId("channel-add-error-hint")).toHaveTextContent("pick another name");
+    expect(screen.getByTestId("channel-password")).toHaveValue("");
+    expect(screen.getByTestId("channel-smtpUrl")).toHaveValue("smtp://alerts@mail.example.com");
+    expect(document.body.innerHTML).not.toContain("hunter2-password");
+  });
+
+  it("shows a test's success, and a failed test's message and hint in place", async () => {
+    let answer: Call<string> = failure("connection", "cannot connect to 127.0.0.1:9 for channel hook: connection refused", "check that the receiver runs");
+    const { api } = fakeApi([hook], { test: async () => answer });
+    render(<NotificationsSection api={api} />);
+    fireEvent.click(await screen.findByTestId("channel-test"));
+    const error = await screen.findByTestId("channel-test-error");
+    expect(error).toHaveAttribute("data-code", "connection");
+    expect(screen.getByTestId("channel-test-error-title")).toHaveTextContent("Cannot reach the server");
+    expect(screen.getByTestId("channel-test-error-message")).toHaveTextContent("connection refused");
+    expect(screen.getByTestId("channel-test-error-hint")).toHaveTextContent("check that the receiver runs");
+    answer = { ok: true, data: "5f2b3c4d-aaaa-4bbb-8ccc-dddddddddddd" };
+    fireEvent.click(screen.getByTestId("channel-test"));
+    expect(await screen.findByTestId("channel-test-result")).toHaveTextContent("Test sent (event 5f2b3c4d)");
+    expect(screen.queryByTestId("channel-test-error")).toBeNull();
+  });
+
+  it("removes a channel only after the second question", async () => {
+    const { api, rec } = fakeApi([hook]);
+    render(<NotificationsSection api={api} />);
+    fireEvent.click(await screen.findByTestId("channel-remove"));
+    fireEvent.click(screen.getByTestId("channel-remove-no"));
+    expect(rec.removed).toEqual([]);
+    fireEvent.click(screen.getByTestId("channel-remove"));
+    expect(screen.getByTestId("channel-remove-confirm")).toHaveTextContent("secrets leave the keychain");
+    fireEvent.click(screen.getByTestId("channel-remove-yes"));
+    await waitFor(() => expect(rec.removed).toEqual(["hook"]));
+    expect(await screen.findByTestId("notify-channels-none")).toBeInTheDocument();
+  });
+
+  it("lists deliveries with state, project, attempts and the last error", async () => {
+    const asked: (string | null)[] = [];
+    const { api } = fakeApi([hook], {}, [sentTest]);
+    const logged = api.log;
+    api.log = async (p) => {
+      asked.push(p);
+      return logged(p);
+    };
+    render(<NotificationsSection api={api} />);
+    const row = await screen.findByTestId("notify-log-row");
+    expect(row).toHaveAttribute("data-state", "failed");
+    expect(row).toHaveTextContent("backup failed");
+    expect(row).toHaveTextContent("Backup of shop failed: connection refused");
+    expect(row).toHaveTextContent("shop");
+    expect(within(row).getByTestId("notify-log-error-text")).toHaveTextContent("HTTP 401 from the receiver");
+    fireEvent.change(screen.getByTestId("notify-log-project"), { target: { value: "shop" } });
+    await waitFor(() => expect(asked).toContain("shop"));
+    fireEvent.click(screen.getByTestId("notify-log-refresh"));
+    await waitFor(() => expect(asked.filter((p) => p === "shop").length).toBe(2));
+  });
+
+  it("routes a project's chosen events to a channel, and wants at least one", async () => {
+    const { api, rec } = fakeApi([hook]);
+    render(<NotificationsSection api={api} />);
+    expect(await screen.findByTestId("notify-routes-default")).toHaveTextContent("No routes yet");
+    const row = await screen.findByTestId("notify-route");
+    fireEvent.click(within(row).getByTestId("notify-route-drill"));
+    fireEvent.click(within(row).getByTestId("notify-route-drill"));
+    fireEvent.click(within(row).getByTestId("notify-route-overdue"));
+    fireEvent.click(within(row).getByTestId("notify-route-overdue"));
+    // Checked then unchecked: nothing to save.
+    expect(within(row).getByTestId("notify-route-save")).toBeDisabled();
+    fireEvent.click(within(row).getByTestId("notify-route-drill"));
+    fireEvent.click(within(row).getByTestId("notify-route-failed"));
+    fireEvent.click(within(row).getByTestId("notify-route-save"));
+    await waitFor(() => expect(rec.routed).toEqual([{ project: "shop", channel: "hook", events: ["failed", "drill"] }]));
+  });
+
+  it("does not save a route that names no event", async () => {
+    const { api, rec } = fakeApi([hook], {}, [], [{ project: "shop", channel: "hook", events: ["failed"] }]);
+    render(<NotificationsSection api={api} />);
+    const row = await screen.findByTestId("notify-route");
+    expect(within(row).getByTestId("notify-route-failed")).toBeChecked();
+    expect(screen.queryByTestId("notify-routes-default")).toBeNull();
+    expect(screen.getByTestId("notify-routes-custom")).toHaveTextContent("hears nothing from shop");
+    fireEvent.click(within(row).getByTestId("notify-route-failed"));
+    fireEvent.click(within(row).getByTestId("notify-route-save"));
+    expect(await screen.findByTestId("notify-route-problem")).toHaveTextContent("at least one event");
+    expect(rec.routed).toEqual([]);
+  });
+});
