@@ -1,7 +1,8 @@
 //! The webhook formats: the event's own JSON (payload v1), and the shapes Slack, Discord,
 //! Microsoft Teams, Mattermost, ntfy and PagerDuty Events v2 document for incoming messages.
 //!
-//! - Slack incoming webhook: `{"text": …}` (mrkdwn);
+//! - Slack incoming webhook: `{"text": …}` (mrkdwn, with `&`, `<` and `>` escaped as Slack's
+//!   formatting reference asks, so an error text cannot become a link or an `<!channel>` ping);
 //! - Discord webhook: `{"content": …, "embeds": [{"title", "description", "color"}]}`
 //!   (content ≤ 2,000 characters, an embed's description ≤ 4,096);
 //! - Teams (Workflows "post to a channel when a webhook request is received"): a `message` with
@@ -43,7 +44,9 @@ pub fn body(preset: Preset, event: &Event, secret: Option<&str>) -> Result<Body,
             serde_json::to_value(event)
                 .map_err(|e| DeliveryError::new(DeliveryFailure::Other, e.to_string()))?,
         ),
-        Preset::Slack => json_body(json!({ "text": format!("*{}*\n{}", r.subject, r.text) })),
+        Preset::Slack => json_body(json!({
+            "text": format!("*{}*\n{}", slack_escape(&r.subject), slack_escape(&r.text)),
+        })),
         Preset::Mattermost => json_body(json!({
             "text": format!("**{}**\n{}", r.subject, r.text),
             "username": "Offsite",
@@ -149,6 +152,14 @@ fn pagerduty(event: &Event, secret: Option<&str>) -> Result<Body, DeliveryError>
     })))
 }
 
+/// Slack's escaping of control characters in message text (`&amp;`, `&lt;`, `&gt;`, and only
+/// those): `<…>` would otherwise be read as a link, a mention or `<!channel>`.
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         return s.to_string();
@@ -238,6 +249,20 @@ mod tests {
         // No routing key: a permanent failure, said plainly.
         let e2 = body(Preset::Pagerduty, &e, None).unwrap_err();
         assert!(!e2.is_transient());
+    }
+
+    #[test]
+    fn slack_text_escapes_its_control_characters() {
+        let mut e = failed();
+        e.summary = "Backup of <!channel> failed: a < b && c > d".into();
+        let v = json_of(&body(Preset::Slack, &e, None).unwrap());
+        let text = v["text"].as_str().unwrap();
+        assert!(
+            text.contains("&lt;!channel&gt; failed: a &lt; b &amp;&amp; c &gt; d"),
+            "{text}"
+        );
+        assert!(!text.contains('<') && !text.contains('>'), "{text}");
+        assert_eq!(slack_escape("R&D <x>"), "R&amp;D &lt;x&gt;");
     }
 
     #[test]
