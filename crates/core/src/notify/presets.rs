@@ -136,19 +136,25 @@ fn pagerduty(event: &Event, secret: Option<&str>) -> Result<Body, DeliveryError>
         Severity::Warning => "warning",
         Severity::Failure => "critical",
     };
+    let mut payload = json!({
+        "summary": one_line(&event.summary, 1000),
+        "source": "offsite",
+        "severity": severity,
+        "timestamp": event.occurred_at,
+        "custom_details": event,
+    });
+    // The optional fields are strings when present and left out when not (never `null`).
+    if let Some(p) = &event.project {
+        payload["component"] = json!(p.name);
+    }
+    if let Some(g) = EventGroup::of(event.event) {
+        payload["class"] = json!(g.as_str());
+    }
     Ok(json_body(json!({
         "routing_key": key,
         "event_action": action,
         "dedup_key": dedup_key,
-        "payload": {
-            "summary": one_line(&event.summary, 1000),
-            "source": "offsite",
-            "severity": severity,
-            "timestamp": event.occurred_at,
-            "component": event.project.as_ref().map(|p| p.name.clone()),
-            "class": super::events::EventGroup::of(event.event).map(|g| g.as_str()),
-            "custom_details": event,
-        },
+        "payload": payload,
     })))
 }
 
@@ -263,6 +269,35 @@ mod tests {
         );
         assert!(!text.contains('<') && !text.contains('>'), "{text}");
         assert_eq!(slack_escape("R&D <x>"), "R&amp;D &lt;x&gt;");
+    }
+
+    #[test]
+    fn pagerduty_leaves_out_optional_fields_it_has_no_value_for() {
+        // A test message has no project: no `component: null` in what PagerDuty receives.
+        let t = new_event(
+            EventKind::Test,
+            "2030-01-01T00:00:00.000Z",
+            None,
+            "Test message from Offsite".into(),
+        );
+        let v = json_of(&body(Preset::Pagerduty, &t, Some("R0UTING")).unwrap());
+        let payload = v["payload"].as_object().unwrap();
+        assert!(
+            payload
+                .iter()
+                .filter(|(k, _)| *k != "custom_details")
+                .all(|(_, v)| !v.is_null()),
+            "{payload:?}"
+        );
+        assert!(!payload.contains_key("component"), "{payload:?}");
+        for k in ["summary", "source", "severity"] {
+            assert!(payload[k].as_str().is_some_and(|s| !s.is_empty()), "{k}");
+        }
+        assert_eq!(v["dedup_key"], t.id.as_str());
+        assert!(v["dedup_key"].as_str().unwrap().len() <= 255);
+        // With a project, the component is its name.
+        let v = json_of(&body(Preset::Pagerduty, &failed(), Some("R0UTING")).unwrap());
+        assert_eq!(v["payload"]["component"], "shop");
     }
 
     #[test]
