@@ -1,7 +1,8 @@
 //! The webhook formats: the event's own JSON (payload v1), and the shapes Slack, Discord,
 //! Microsoft Teams, Mattermost, ntfy and PagerDuty Events v2 document for incoming messages.
 //!
-//! - Slack incoming webhook: `{"text": …}` (mrkdwn);
+//! - Slack incoming webhook: `{"text": …}` (mrkdwn, with `&`, `<` and `>` escaped as Slack's
+//!   formatting reference asks, so an error text cannot become a link or an `<!channel>` ping);
 //! - Discord webhook: `{"content": …, "embeds": [{"title", "description", "color"}]}`
 //!   (content ≤ 2,000 characters, an embed's description ≤ 4,096);
 //! - Teams (Workflows "post to a channel when a webhook request is received"): a `message` with
@@ -43,7 +44,9 @@ pub fn body(preset: Preset, event: &Event, secret: Option<&str>) -> Result<Body,
             serde_json::to_value(event)
                 .map_err(|e| DeliveryError::new(DeliveryFailure::Other, e.to_string()))?,
         ),
-        Preset::Slack => json_body(json!({ "text": format!("*{}*\n{}", r.subject, r.text) })),
+        Preset::Slack => json_body(json!({
+            "text": format!("*{}*\n{}", slack_escape(&r.subject), slack_escape(&r.text)),
+        })),
         Preset::Mattermost => json_body(json!({
             "text": format!("**{}**\n{}", r.subject, r.text),
             "username": "Offsite",
@@ -133,20 +136,34 @@ fn pagerduty(event: &Event, secret: Option<&str>) -> Result<Body, DeliveryError>
         Severity::Warning => "warning",
         Severity::Failure => "critical",
     };
+    let mut payload = json!({
+        "summary": one_line(&event.summary, 1000),
+        "source": "offsite",
+        "severity": severity,
+        "timestamp": event.occurred_at,
+        "custom_details": event,
+    });
+    // The optional fields are strings when present and left out when not (never `null`).
+    if let Some(p) = &event.project {
+        payload["component"] = json!(p.name);
+    }
+    if let Some(g) = EventGroup::of(event.event) {
+        payload["class"] = json!(g.as_str());
+    }
     Ok(json_body(json!({
         "routing_key": key,
         "event_action": action,
         "dedup_key": dedup_key,
-        "payload": {
-            "summary": one_line(&event.summary, 1000),
-            "source": "offsite",
-            "severity": severity,
-            "timestamp": event.occurred_at,
-            "component": event.project.as_ref().map(|p| p.name.clone()),
-            "class": super::events::EventGroup::of(event.event).map(|g| g.as_str()),
-            "custom_details": event,
-        },
+        "payload": payload,
     })))
+}
+
+/// Slack's escaping of control characters in message text (`&amp;`, `&lt;`, `&gt;`, and only
+/// those): `<…>` would otherwise be read as a link, a mention or `<!channel>`.
+fn slack_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -238,6 +255,49 @@ mod tests {
         // No routing key: a permanent failure, said plainly.
         let e2 = body(Preset::Pagerduty, &e, None).unwrap_err();
         assert!(!e2.is_transient());
+    }
+
+    #[test]
+    fn slack_text_escapes_its_control_characters() {
+        let mut e = failed();
+        e.summary = "Backup of <!channel> failed: a < b && c > d".into();
+        let v = json_of(&body(Preset::Slack, &e, None).unwrap());
+        let text = v["text"].as_str().unwrap();
+        assert!(
+            text.contains("&lt;!channel&gt; failed: a &lt; b &amp;&amp; c &gt; d"),
+            "{text}"
+        );
+        assert!(!text.contains('<') && !text.contains('>'), "{text}");
+        assert_eq!(slack_escape("R&D <x>"), "R&amp;D &lt;x&gt;");
+    }
+
+    #[test]
+    fn pagerduty_leaves_out_optional_fields_it_has_no_value_for() {
+        // A test message has no project: no `component: null` in what PagerDuty receives.
+        let t = new_event(
+            EventKind::Test,
+            "2030-01-01T00:00:00.000Z",
+            None,
+            "Test message from Offsite".into(),
+        );
+        let v = json_of(&body(Preset::Pagerduty, &t, Some("R0UTING")).unwrap());
+        let payload = v["payload"].as_object().unwrap();
+        assert!(
+            payload
+                .iter()
+                .filter(|(k, _)| *k != "custom_details")
+                .all(|(_, v)| !v.is_null()),
+            "{payload:?}"
+        );
+        assert!(!payload.contains_key("component"), "{payload:?}");
+        for k in ["summary", "source", "severity"] {
+            assert!(payload[k].as_str().is_some_and(|s| !s.is_empty()), "{k}");
+        }
+        assert_eq!(v["dedup_key"], t.id.as_str());
+        assert!(v["dedup_key"].as_str().unwrap().len() <= 255);
+        // With a project, the component is its name.
+        let v = json_of(&body(Preset::Pagerduty, &failed(), Some("R0UTING")).unwrap());
+        assert_eq!(v["payload"]["component"], "shop");
     }
 
     #[test]

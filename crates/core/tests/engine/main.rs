@@ -29,6 +29,7 @@ mod import;
 mod keychain_unavailable;
 mod new_server;
 mod notify;
+mod notify_channels;
 mod one_restore;
 mod openssl_import;
 mod pg_engine;

