@@ -57,8 +57,8 @@ mod drill_settings;
 mod drills;
 mod encryption;
 mod jobs;
-mod notify;
 mod metrics;
+mod notify;
 mod projects;
 mod schedules;
 mod settings;
@@ -86,8 +86,8 @@ pub use encryption::EncryptionRow;
 pub use jobs::{
     new_job_id, JobKind, JobOutcome, JobRecord, JobState, JobTrigger, INTERRUPTED_MESSAGE,
 };
-pub use notify::{ChannelRecord, OutboxRow, RouteRecord};
 pub use metrics::ProjectMetricsRow;
+pub use notify::{ChannelRecord, OutboxRow, RouteRecord};
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub(crate) use sql::db_error;

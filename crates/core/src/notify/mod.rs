@@ -22,11 +22,11 @@
 pub mod deliver;
 pub mod email;
 pub mod events;
+pub mod metrics;
 pub mod outbox;
 pub mod ping;
 pub mod presets;
 pub mod render;
-pub mod metrics;
 pub mod telegram;
 pub mod webhook;
 
