@@ -49,7 +49,8 @@ pub enum NotifyCmd {
     },
     /// Send a project's events of these groups to these channels (without a route a project
     /// sends failures, overdue and failed drills to every channel). Groups: failed, succeeded,
-    /// overdue, drill, retention, space, copies, agent, platform, or all.
+    /// overdue, drill, retention, space, copies, agent, platform, or all; none: these channels hear
+    /// nothing from the project.
     #[command(
         after_help = "Examples:\n  offsite notify route shop --events failed,overdue,drill --to ops,chat"
     )]

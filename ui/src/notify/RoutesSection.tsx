@@ -86,16 +86,13 @@ function RouteRow({
   onSaved: () => void;
 }) {
   const [events, setEvents] = useState<string[]>(saved);
-  const [problem, setProblem] = useState<string | null>(null);
   const [error, setError] = useState<ErrorPayload | null>(null);
   const [busy, setBusy] = useState(false);
   const dirty = events.slice().sort().join() !== saved.slice().sort().join();
   const toggle = (g: string, on: boolean) => {
-    setProblem(null);
     setEvents((old) => (on ? [...old.filter((x) => x !== g), g] : old.filter((x) => x !== g)));
   };
   const save = async () => {
-    if (events.length === 0) return setProblem("Choose at least one event.");
     setBusy(true);
     setError(null);
     const ordered = EVENT_GROUPS.map(([g]) => g).filter((g) => events.includes(g));
@@ -123,9 +120,9 @@ function RouteRow({
       <button type="button" className="btn btn-small" disabled={!dirty || busy} onClick={() => void save()} data-testid="notify-route-save">
         {busy ? "Saving…" : "Save"}
       </button>
-      {problem && (
-        <p className="field-error" data-testid="notify-route-problem">
-          {problem}
+      {events.length === 0 && dirty && (
+        <p className="small muted" data-testid="notify-route-none">
+          Saved without an event, this channel hears nothing from {project}.
         </p>
       )}
       {error && <ErrorNotice error={error} testId="notify-route-error" />}

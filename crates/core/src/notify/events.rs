@@ -80,6 +80,10 @@ impl EventGroup {
 
 /// Parse `failed,overdue,drill` (also `all`); an unknown word is an error naming the known ones.
 pub fn parse_groups(s: &str) -> Result<Vec<EventGroup>> {
+    // `none`: this channel hears nothing from the project (a route that names no group).
+    if s.trim() == "none" {
+        return Ok(Vec::new());
+    }
     let mut out = Vec::new();
     for word in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
         if word == "all" {
@@ -87,7 +91,7 @@ pub fn parse_groups(s: &str) -> Result<Vec<EventGroup>> {
         }
         let g = EventGroup::parse(word).ok_or_else(|| {
             Error::invalid(format!("unknown event group {word:?}")).with_hint(format!(
-                "use some of: {}, or all",
+                "use some of: {}, or all (none: this channel hears nothing from the project)",
                 ALL_GROUPS.map(|g| g.as_str()).join(", ")
             ))
         })?;
@@ -341,6 +345,36 @@ mod tests {
         let e = parse_groups("failed,nope").unwrap_err();
         assert!(e.message().contains("nope") && e.hint().unwrap().contains("retention"));
         assert!(parse_groups(" , ").is_err());
+        assert!(parse_groups("none,failed").is_err());
+    }
+
+    #[test]
+    fn a_route_of_none_silences_the_channel_for_that_project() {
+        let groups = parse_groups(" none ").unwrap();
+        assert!(groups.is_empty());
+        // Stored as "" and read back leniently: still no group.
+        assert_eq!(groups_text(&groups), "");
+        let hook = ChannelSpec::Webhook(crate::notify::WebhookSpec {
+            url_display: "https://example.com/…".into(),
+            preset: crate::notify::Preset::Json,
+        });
+        let ping = ChannelSpec::Ping(crate::notify::PingSpec {
+            url_display: "https://hc.example/…".into(),
+        });
+        for kind in [
+            EventKind::BackupFailed,
+            EventKind::DrillFailed,
+            EventKind::ProjectOverdue,
+        ] {
+            assert!(!channel_wants(&hook, Some(&groups), kind), "{kind:?}");
+            // Without a route the default would send it.
+            assert!(channel_wants(&hook, None, kind), "{kind:?}");
+        }
+        assert!(!channel_wants(
+            &ping,
+            Some(&groups),
+            EventKind::BackupFailed
+        ));
     }
 
     #[test]
