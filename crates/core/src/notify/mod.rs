@@ -263,7 +263,7 @@ impl DeliveryError {
     pub fn to_error(&self, channel: &str) -> crate::error::Error {
         use crate::error::{Error, ErrorKind};
         let what = format!("channel '{channel}': {}", self.message);
-        match &self.failure {
+        let e = match &self.failure {
             DeliveryFailure::Auth => Error::new(ErrorKind::Auth, what),
             DeliveryFailure::RateLimited { retry_after_secs } => {
                 Error::rate_limited(what, retry_after_secs.map(std::time::Duration::from_secs))
@@ -275,7 +275,89 @@ impl DeliveryError {
             | DeliveryFailure::Connect
             | DeliveryFailure::Tls
             | DeliveryFailure::ServerError { .. } => Error::new(ErrorKind::Connection, what),
+        };
+        e.with_hint(self.hint(channel))
+    }
+
+    /// What to do about it, in a sentence.
+    fn hint(&self, channel: &str) -> String {
+        let again = format!(
+            "remove the channel (offsite notify remove {channel}) and add it again with the right one"
+        );
+        match &self.failure {
+            DeliveryFailure::Dns => {
+                "check the host name in the channel, and that this machine is online".into()
+            }
+            DeliveryFailure::Connect => {
+                "check that the server is up and that this machine may reach its port (firewall, proxy)"
+                    .into()
+            }
+            DeliveryFailure::Tls => "the server's certificate is not trusted here: use the host name \
+                 it was issued for, or add its CA to the system's certificate store (or \
+                 SSL_CERT_FILE)"
+                .into(),
+            DeliveryFailure::Auth => {
+                format!("the server refused the password, secret or token: {again}")
+            }
+            DeliveryFailure::RateLimited { .. } => {
+                "the server asks to slow down; queued events are sent again later".into()
+            }
+            DeliveryFailure::ServerError { .. } => {
+                "the server failed; queued events are sent again later".into()
+            }
+            DeliveryFailure::Rejected { .. } | DeliveryFailure::Other => format!(
+                "the server refused the message: check the address, URL or chat id; {again}"
+            ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn every_failure_is_a_coded_error_with_a_hint_naming_what_to_do() {
+        let cases = [
+            (DeliveryFailure::Dns, ErrorKind::Connection, "host name"),
+            (DeliveryFailure::Connect, ErrorKind::Connection, "port"),
+            (DeliveryFailure::Tls, ErrorKind::Connection, "certificate"),
+            (
+                DeliveryFailure::Auth,
+                ErrorKind::Auth,
+                "offsite notify remove ops",
+            ),
+            (
+                DeliveryFailure::RateLimited {
+                    retry_after_secs: Some(30),
+                },
+                ErrorKind::RateLimited,
+                "slow down",
+            ),
+            (
+                DeliveryFailure::ServerError { status: 502 },
+                ErrorKind::Connection,
+                "again later",
+            ),
+            (
+                DeliveryFailure::Rejected { status: 400 },
+                ErrorKind::InvalidInput,
+                "chat id",
+            ),
+        ];
+        for (failure, kind, hint) in cases {
+            let e = DeliveryError::new(failure.clone(), "the server's words").to_error("ops");
+            assert_eq!(e.kind(), kind, "{failure:?}");
+            assert!(e.message().contains("channel 'ops': the server's words"));
+            assert!(
+                e.hint().unwrap().contains(hint),
+                "{failure:?}: {:?}",
+                e.hint()
+            );
+        }
+        assert!(!DeliveryError::new(DeliveryFailure::Auth, "x").is_transient());
+        assert!(DeliveryError::new(DeliveryFailure::Tls, "x").is_transient());
     }
 }
 
