@@ -542,6 +542,41 @@ impl Catalog {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    /// Record a test sent to `channel` right away ("Send a test", `offsite notify test`) so the
+    /// delivery log shows it: `sent`, or `failed` with `error` (never a secret). One attempt.
+    pub async fn record_test(
+        &self,
+        event: &Event,
+        channel: &str,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let now = self.now();
+        let payload = serde_json::to_string(event)
+            .map_err(|e| Error::internal(format!("encoding an event: {e}")))?;
+        let state = if error.is_some() { "failed" } else { "sent" };
+        sqlx::query(
+            "INSERT INTO notify_outbox (event_id, channel, project_id, kind, severity, payload_json, \
+             state, attempts, next_attempt_at, last_error, created_at, sent_at) \
+             VALUES (?, ?, NULL, ?, ?, ?, ?, 1, ?, ?, ?, CASE WHEN ? = 'sent' THEN ? END) \
+             ON CONFLICT (event_id, channel) DO NOTHING",
+        )
+        .bind(&event.id)
+        .bind(channel)
+        .bind(word(&event.event))
+        .bind(word(&event.severity))
+        .bind(&payload)
+        .bind(state)
+        .bind(&now)
+        .bind(error)
+        .bind(&now)
+        .bind(state)
+        .bind(&now)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("recording a test notification", e))?;
+        Ok(())
+    }
+
     async fn outbox_update(
         &self,
         id: i64,

@@ -266,9 +266,17 @@ pub(crate) async fn test(engine: &Engine, name: &str) -> Result<String> {
         format!("Test message from Offsite to channel {name}"),
     );
     let client = crate::notify::webhook::client().map_err(|e| e.to_error(name))?;
-    deliver::send_event(engine, &client, name, &channel.spec, &event)
+    let sent = deliver::send_event(engine, &client, name, &channel.spec, &event).await;
+    // The delivery log shows the test too, sent or failed with the reason.
+    let error = sent.as_ref().err().map(|e| e.message.clone());
+    if let Err(e) = engine
+        .catalog
+        .record_test(&event, name, error.as_deref())
         .await
-        .map_err(|e| e.to_error(name))?;
+    {
+        tracing::warn!("recording a test of channel {name:?} in the delivery log: {e}");
+    }
+    sent.map_err(|e| e.to_error(name))?;
     Ok(event.id)
 }
 

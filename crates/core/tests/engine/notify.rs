@@ -260,7 +260,7 @@ async fn send_a_test_says_plainly_why_it_failed() {
     let rx = WebhookReceiver::start();
     add_hook(&env, "ok", &rx, Preset::Json).await;
     let id = env.engine.notify_test("ok").await.unwrap();
-    assert_eq!(rx.delivered_ids(), [id]);
+    assert_eq!(rx.delivered_ids(), [id.clone()]);
     let t: Event = serde_json::from_slice(&rx.requests()[0].body).unwrap();
     assert_eq!(t.event, EventKind::Test);
 
@@ -294,6 +294,31 @@ async fn send_a_test_says_plainly_why_it_failed() {
     );
     let e = env.engine.notify_test("missing").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
+
+    // The delivery log lists every test, sent or failed with the reason (no secret), and the
+    // recorded rows are never sent again.
+    let log = env.engine.notify_log(None, 50).await.unwrap();
+    let tests: Vec<_> = log.iter().filter(|r| r.kind == "test").collect();
+    assert_eq!(tests.len(), 3, "{log:?}");
+    let of = |channel: &str, state: &str| {
+        tests
+            .iter()
+            .filter(|r| r.channel == channel && r.state == state)
+            .count()
+    };
+    assert_eq!(
+        (of("ok", "sent"), of("ok", "failed"), of("nowhere", "failed")),
+        (1, 1, 1)
+    );
+    let sent = tests.iter().find(|r| r.state == "sent").unwrap();
+    assert_eq!(sent.event_id, id);
+    assert!(sent.sent_at.is_some() && sent.last_error.is_none());
+    let dns = tests.iter().find(|r| r.channel == "nowhere").unwrap();
+    assert!(dns.last_error.as_deref().unwrap().contains("(DNS)"), "{dns:?}");
+    assert!(!format!("{log:?}").contains("SECRETPATH"));
+    let before = rx.requests().len();
+    env.engine.notify_deliver().await.unwrap();
+    assert_eq!(rx.requests().len(), before, "a recorded test was sent again");
 }
 
 #[tokio::test]
