@@ -92,12 +92,31 @@ pub(crate) async fn warn_ahead(engine: &Engine) -> Result<u32> {
     let stamp = format_timestamp(now);
     let mut made = 0;
     for project in catalog.projects().await? {
+        // One project's trouble (a policy or schedule that cannot be read) does not keep the
+        // others' warnings, or the delivery after them, from happening.
+        match warn_project(engine, &project, horizon, &stamp).await {
+            Ok(true) => made += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(project = %project.name, "retention warning skipped: {e}"),
+        }
+    }
+    Ok(made)
+}
+
+async fn warn_project(
+    engine: &Engine,
+    project: &crate::catalog::Project,
+    horizon: time::OffsetDateTime,
+    stamp: &str,
+) -> Result<bool> {
+    let catalog = &engine.catalog;
+    {
         let Some(record) = catalog.retention(&project.id).await? else {
-            continue;
+            return Ok(false);
         };
         let (policy, _) = crate::ops::prune::policy_of(Some(&record))?;
         if policy.is_empty() {
-            continue;
+            return Ok(false);
         }
         let policy = policy.describe();
         let backups = catalog.backups(&project.id).await?;
@@ -114,7 +133,7 @@ pub(crate) async fn warn_ahead(engine: &Engine) -> Result<u32> {
             }
         }
         if items.is_empty() {
-            continue;
+            return Ok(false);
         }
         let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
         let who = EventProject {
@@ -128,12 +147,47 @@ pub(crate) async fn warn_ahead(engine: &Engine) -> Result<u32> {
                     .filter(|i| fresh.contains(&i.id))
                     .cloned()
                     .collect();
-                Some(will_remove_event(who, &policy, &fresh, &stamp))
+                Some(will_remove_event(who, &policy, &fresh, stamp))
             })
             .await?;
-        if !announced.is_empty() {
-            made += 1;
-        }
+        Ok(!announced.is_empty())
     }
-    Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::render::render;
+
+    #[test]
+    fn each_backup_is_one_readable_line() {
+        let items = vec![RetentionItem {
+            id: "b-1".into(),
+            created_at: "2030-03-01T01:00:00.000Z".into(),
+            size_bytes: 2048,
+            removed_at: "2030-03-09T00:30:00.000Z".into(),
+            reason: "not kept by keep-daily 8".into(),
+        }];
+        let who = EventProject {
+            id: "p".into(),
+            name: "shop".into(),
+        };
+        let e = will_remove_event(who, "keep-daily 8", &items, "2030-03-02T01:00:00.000Z");
+        assert_eq!(e.event, EventKind::RetentionWillRemove);
+        let r = render(&e);
+        assert!(
+            r.subject
+                .contains("Retention will remove 1 backup(s) of shop"),
+            "{r:?}"
+        );
+        assert!(
+            r.text.contains(
+                "Backup: b-1 (created 2030-03-01T01:00:00.000Z, 2.0 KiB): removal \
+                 2030-03-09T00:30:00.000Z; not kept by keep-daily 8"
+            ),
+            "{}",
+            r.text
+        );
+        assert!(!r.text.contains("[{"), "no raw JSON: {}", r.text);
+    }
 }
