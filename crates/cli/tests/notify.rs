@@ -4,7 +4,7 @@
 //! output — and a process killed while it delivers, whose event is delivered after the restart
 //! (the next run, its clock moved past the lease with libfaketime).
 
-use offsite_testkit::WebhookReceiver;
+use offsite_testkit::{TestCluster, WebhookReceiver};
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -337,6 +337,109 @@ fn an_event_of_a_killed_process_is_delivered_after_the_restart() {
         (Some("sent"), Some(2))
     );
     cli.run(&["notify", "remove", &name]);
+}
+
+/// The 7-day retention warning under libfaketime: keep-last 8 and a daily schedule whose slot is
+/// two hours before now put the first backup's removal 7 days 22 hours away (nothing said);
+/// `faketime '+3 days' offsite run-due` takes the catch-up backup, after which the removal is
+/// 7 days minus two hours away: one `retention_will_remove` naming it reaches the webhook, and a
+/// second run sends nothing new.
+#[test]
+fn faketime_run_due_warns_seven_days_before_retention_removes_a_backup() {
+    let pg = TestCluster::shared();
+    let cli = Cli::new();
+    let rx = WebhookReceiver::start();
+    let hook = unique("ret-hook");
+    let out = cli.run(&["notify", "add", &hook, "--webhook", &rx.url("/h")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let project = unique("ret");
+    let db = pg.unique_db("ret");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+    );
+    let out = cli.run_stdin(
+        &[
+            "project",
+            "add",
+            &project,
+            "--db",
+            &pg.url(&db),
+            "--password-stdin",
+        ],
+        &format!("{}\n", pg.superuser_password()),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    cli.json(
+        &[
+            "notify",
+            "route",
+            &project,
+            "--events",
+            "retention",
+            "--to",
+            &hook,
+        ],
+        0,
+    );
+    let first = cli.json(&["backup", &project], 0);
+    let first = first["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+    cli.json(
+        &[
+            "retention",
+            "set",
+            &project,
+            "--keep-last",
+            "8",
+            "--tz",
+            "UTC",
+        ],
+        0,
+    );
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let slot = (secs + 86_400 - 2 * 3600) % 86_400;
+    let slot = format!("{:02}:{:02}", slot / 3600, (slot % 3600) / 60);
+    cli.json(
+        &["schedule", "set", &project, "--daily", &slot, "--tz", "UTC"],
+        0,
+    );
+    // Today: the removal is more than 7 days away.
+    let out = cli.run(&["run-due"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(rx.requests().is_empty(), "{:?}", rx.requests().len());
+    // Three days on (the process's clock moved by libfaketime).
+    let later = |cli: &Cli| {
+        let out = cli
+            .cmd_via(Some(&["faketime", "-f", "+3d"]), &["run-due"])
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    later(&cli);
+    let events: Vec<Value> = rx
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "retention_will_remove");
+    let listed = events[0]["details"]["backups"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{events:?}");
+    assert_eq!(listed[0]["id"], first.as_str());
+    assert_eq!(listed[0]["reason"], "not kept by keep-last 8");
+    // Again: each backup is announced once.
+    later(&cli);
+    assert_eq!(rx.requests().len(), 1);
+    cli.run(&["notify", "remove", &hook]);
+    cli.run(&["project", "remove", &project]);
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {

@@ -59,6 +59,7 @@ mod encryption;
 mod jobs;
 mod metrics;
 mod notify;
+mod notify_retention;
 mod projects;
 mod schedules;
 mod settings;

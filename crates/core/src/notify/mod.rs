@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod ping;
 pub mod presets;
 pub mod render;
+pub mod retention;
 pub mod telegram;
 pub mod webhook;
 

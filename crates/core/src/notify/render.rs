@@ -62,6 +62,10 @@ pub fn facts(e: &Event) -> Vec<(String, String)> {
     }
     if let Some(obj) = e.details.as_object() {
         for (k, v) in obj {
+            if k == "backups" && v.is_array() {
+                backup_lines(v, &mut add);
+                continue;
+            }
             let v = match v {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Null => continue,
@@ -71,6 +75,27 @@ pub fn facts(e: &Event) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// Retention's `details.backups`: one line per backup (id, created, size, when it goes, why).
+fn backup_lines(list: &serde_json::Value, add: &mut impl FnMut(&str, String)) {
+    for b in list.as_array().into_iter().flatten() {
+        let field = |k: &str| b.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+        let size = b
+            .get("size_bytes")
+            .and_then(|v| v.as_u64())
+            .map(human_size)
+            .unwrap_or_else(|| "?".to_string());
+        let line = format!(
+            "{} (created {}, {}): removal {}; {}",
+            field("id"),
+            field("created_at"),
+            size,
+            field("removed_at"),
+            field("reason")
+        );
+        add("Backup", one_line(&line, 500));
+    }
 }
 
 fn word<T: serde::Serialize>(v: &T) -> String {

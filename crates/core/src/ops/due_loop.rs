@@ -119,6 +119,10 @@ pub async fn run_schedules<L: DueListener>(
         if let Err(e) = crate::notify::deliver::record_overdue(engine, &statuses).await {
             tracing::warn!("recording overdue states failed: {e}");
         }
+        // Retention's removals within 7 days, each backup announced once.
+        if let Err(e) = crate::notify::retention::warn_ahead(engine).await {
+            tracing::warn!("retention warnings failed: {e}");
+        }
         if let Err(e) = crate::notify::deliver::deliver_due(engine).await {
             tracing::warn!("delivering notifications failed: {e}");
         }

@@ -317,10 +317,11 @@ pub(crate) async fn log(
 }
 
 /// After a check of the schedules: overdue transitions recorded (each queues its event once),
-/// then what is due delivered.
+/// retention's removals within 7 days announced (each backup once), then what is due delivered.
 pub(crate) async fn check(engine: &Engine) -> Result<DeliveryReport> {
     let statuses = engine.status(None).await?;
     deliver::record_overdue(engine, &statuses).await?;
+    crate::notify::retention::warn_ahead(engine).await?;
     deliver::deliver_due(engine).await
 }
 

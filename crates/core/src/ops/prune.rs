@@ -335,7 +335,46 @@ pub(crate) async fn run(
     )
     .await?;
     outcome.job_id = Some(job_id);
+    notify_removed(engine, project, &outcome, &backups).await?;
     Ok(outcome)
+}
+
+/// One `retention_removed` event for what a prune removed (none when it removed nothing). The
+/// removals are each their own catalog change (`ops::delete`), so the event is queued right after
+/// them rather than in one of their transactions.
+async fn notify_removed(
+    engine: &Engine,
+    project: &Project,
+    outcome: &PruneOutcome,
+    backups: &[BackupRecord],
+) -> Result<()> {
+    use crate::notify::retention::{removed_event, RetentionItem};
+    let now = format_timestamp(engine.clock.now());
+    let items: Vec<RetentionItem> = outcome
+        .removed
+        .iter()
+        .filter_map(|r| backups.iter().find(|b| b.id == r.id))
+        .map(|b| RetentionItem::of(b, now.clone(), &outcome.policy))
+        .collect();
+    if items.is_empty() {
+        return Ok(());
+    }
+    let who = crate::notify::EventProject {
+        id: project.id.clone(),
+        name: project.name.clone(),
+    };
+    let event = removed_event(
+        who,
+        &outcome.policy,
+        outcome.job_id.as_deref(),
+        &items,
+        &now,
+    );
+    engine
+        .catalog
+        .enqueue_event(&event, Some(&project.id), None)
+        .await?;
+    Ok(())
 }
 
 /// When a backup is expected to be removed by retention.
