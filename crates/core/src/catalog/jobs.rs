@@ -308,6 +308,13 @@ impl Catalog {
             )));
         }
         super::notify::enqueue_job_event(&mut tx, id).await?;
+        // What retention will remove may have changed (a new backup, a prune): the retention
+        // watcher looks again at the next check instead of within its hour.
+        sqlx::query("DELETE FROM notify_watch_runs WHERE watch = ?")
+            .bind(crate::notify::watch::RETENTION_WATCH)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(&what, e))?;
         tx.commit().await.map_err(|e| db_error(&what, e))?;
         Ok(())
     }

@@ -59,6 +59,7 @@ mod encryption;
 mod jobs;
 mod metrics;
 mod notify;
+mod notify_conditions;
 mod notify_retention;
 mod projects;
 mod schedules;
@@ -89,6 +90,7 @@ pub use jobs::{
 };
 pub use metrics::ProjectMetricsRow;
 pub use notify::{ChannelRecord, OutboxRow, RouteRecord};
+pub use notify_conditions::ConditionRecord;
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub(crate) use sql::db_error;

@@ -118,7 +118,9 @@ pub fn groups_text(groups: &[EventGroup]) -> String {
 /// Whether a channel whose route for the project names `groups` (`None`: the project has no
 /// route at all, so the default applies) takes an event of `kind`.
 ///
-/// The default: failures, overdue (and back to normal) and failed drills go to every channel.
+/// The default: failures, overdue (and back to normal), failed drills and the watchers' warnings
+/// that a project is at risk (space running out, a copy pending too long, the agent unreachable
+/// or its certificate changed, the platform's own backup missing) go to every channel.
 /// A heartbeat ping only ever carries backups (success and failure): nothing else is a
 /// heartbeat, and by default it carries both (a check that only hears of failures alerts).
 pub fn channel_wants(spec: &ChannelSpec, groups: Option<&[EventGroup]>, kind: EventKind) -> bool {
@@ -136,6 +138,11 @@ pub fn channel_wants(spec: &ChannelSpec, groups: Option<&[EventGroup]>, kind: Ev
                 | EventKind::ProjectOverdue
                 | EventKind::ProjectBackToNormal
                 | EventKind::DrillFailed
+                | EventKind::SpaceLow
+                | EventKind::CopyPending
+                | EventKind::AgentUnreachable
+                | EventKind::AgentCertificateChanged
+                | EventKind::PlatformBackupMissing
         ),
     }
 }
@@ -295,7 +302,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_route_sends_failures_overdue_and_failed_drills() {
+    fn the_default_route_sends_failures_overdue_failed_drills_and_risks() {
         let h = hook();
         for k in [
             EventKind::BackupFailed,
@@ -303,13 +310,19 @@ mod tests {
             EventKind::ProjectOverdue,
             EventKind::ProjectBackToNormal,
             EventKind::DrillFailed,
+            EventKind::SpaceLow,
+            EventKind::CopyPending,
+            EventKind::AgentUnreachable,
+            EventKind::AgentCertificateChanged,
+            EventKind::PlatformBackupMissing,
         ] {
             assert!(channel_wants(&h, None, k), "{k:?}");
         }
         for k in [
             EventKind::BackupSucceeded,
             EventKind::DrillPassed,
-            EventKind::SpaceLow,
+            EventKind::RetentionWillRemove,
+            EventKind::RetentionRemoved,
         ] {
             assert!(!channel_wants(&h, None, k), "{k:?}");
         }

@@ -29,6 +29,7 @@ pub mod presets;
 pub mod render;
 pub mod retention;
 pub mod telegram;
+pub mod watch;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};

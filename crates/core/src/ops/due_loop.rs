@@ -115,14 +115,9 @@ pub async fn run_schedules<L: DueListener>(
             }
         };
         listener.statuses(engine, &statuses).await;
-        // Notifications: overdue transitions recorded (each fires once), then what is due sent.
-        if let Err(e) = crate::notify::deliver::record_overdue(engine, &statuses).await {
-            tracing::warn!("recording overdue states failed: {e}");
-        }
-        // Retention's removals within 7 days, each backup announced once.
-        if let Err(e) = crate::notify::retention::warn_ahead(engine).await {
-            tracing::warn!("retention warnings failed: {e}");
-        }
+        // Notifications: the watchers that are due (overdue transitions, retention's 7-day
+        // warnings…; each event fires once), then what is due sent.
+        crate::notify::watch::run_watches(engine, &statuses).await;
         if let Err(e) = crate::notify::deliver::deliver_due(engine).await {
             tracing::warn!("delivering notifications failed: {e}");
         }

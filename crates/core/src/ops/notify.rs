@@ -316,12 +316,11 @@ pub(crate) async fn log(
     engine.catalog.outbox(id.as_deref(), limit).await
 }
 
-/// After a check of the schedules: overdue transitions recorded (each queues its event once),
-/// retention's removals within 7 days announced (each backup once), then what is due delivered.
+/// After a check of the schedules: the watchers that are due (overdue transitions, retention's
+/// removals within 7 days…; each event queued once), then what is due delivered.
 pub(crate) async fn check(engine: &Engine) -> Result<DeliveryReport> {
     let statuses = engine.status(None).await?;
-    deliver::record_overdue(engine, &statuses).await?;
-    crate::notify::retention::warn_ahead(engine).await?;
+    crate::notify::watch::run_watches(engine, &statuses).await;
     deliver::deliver_due(engine).await
 }
 

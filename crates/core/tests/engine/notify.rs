@@ -307,18 +307,29 @@ async fn send_a_test_says_plainly_why_it_failed() {
             .count()
     };
     assert_eq!(
-        (of("ok", "sent"), of("ok", "failed"), of("nowhere", "failed")),
+        (
+            of("ok", "sent"),
+            of("ok", "failed"),
+            of("nowhere", "failed")
+        ),
         (1, 1, 1)
     );
     let sent = tests.iter().find(|r| r.state == "sent").unwrap();
     assert_eq!(sent.event_id, id);
     assert!(sent.sent_at.is_some() && sent.last_error.is_none());
     let dns = tests.iter().find(|r| r.channel == "nowhere").unwrap();
-    assert!(dns.last_error.as_deref().unwrap().contains("(DNS)"), "{dns:?}");
+    assert!(
+        dns.last_error.as_deref().unwrap().contains("(DNS)"),
+        "{dns:?}"
+    );
     assert!(!format!("{log:?}").contains("SECRETPATH"));
     let before = rx.requests().len();
     env.engine.notify_deliver().await.unwrap();
-    assert_eq!(rx.requests().len(), before, "a recorded test was sent again");
+    assert_eq!(
+        rx.requests().len(),
+        before,
+        "a recorded test was sent again"
+    );
 }
 
 #[tokio::test]
