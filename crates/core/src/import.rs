@@ -957,6 +957,7 @@ pub(crate) fn wrap_dump(
         base_backup_id: None,
         encryption: None,
         content: None,
+        dump: None,
     };
     writer.finish(manifest, reporter, cancel)
 }

@@ -13,6 +13,14 @@ pub const GLOBALS_MEMBER: &str = "globals.sql";
 /// The database as a plain SQL script (an imported `pg_dump` plain file or one database of a
 /// `pg_dumpall` file), restored through psql; an archive holds it instead of `database.dump`.
 pub const DATABASE_SQL_MEMBER: &str = "database.sql";
+/// Format 2 (issue 28): the database in pg_dump's directory format (`pg_dump -Fd -Z0`), one member
+/// per file under this prefix — `database/toc.dat`, `database/<dump id>.dat` (a table's COPY
+/// text, uncompressed inside the archive's own compression), `database/blobs.toc` and
+/// `database/blob_<oid>.dat` — so `tar x` then `pg_restore -j N database/` restores it. An
+/// archive holds either this or `database.dump`, never both.
+pub const DATABASE_DIR_PREFIX: &str = "database/";
+/// The directory dump's table of contents (the last of its members in the archive).
+pub const DATABASE_TOC_MEMBER: &str = "database/toc.dat";
 
 text_enum! {
     /// What a backup holds; the same word in the manifest, the catalog and JSON.
@@ -37,6 +45,29 @@ pub struct MemberEntry {
     pub size: u64,
     /// Lower-case hex SHA-256 of the member's bytes.
     pub sha256: String,
+}
+
+text_enum! {
+    /// How the database component is laid out in the archive.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DumpFormat as "dump format" {
+        /// `database.dump`, pg_dump's custom format (format 1; format 2 through a pooler too).
+        Custom = "custom",
+        /// `database/…`, pg_dump's directory format (format 2).
+        Directory = "directory",
+    }
+}
+
+/// How the database was dumped (format 2; absent in format 1, which is always `custom`, one job).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DumpLayout {
+    pub format: DumpFormat,
+    /// pg_dump's workers (1: one stream).
+    pub jobs: u32,
+    /// Why fewer jobs ran than asked (a transaction pooler refused the shared snapshot…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Exact row count of one table, taken in the dump's own snapshot.
@@ -69,6 +100,11 @@ pub struct TableCount {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(skip))]
     pub dump_length: Option<u64>,
+    /// Format 2, directory dumps: the member holding the table's COPY text
+    /// (`database/<dump id>.dat`; `dump_offset`/`dump_length` are then absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub dump_member: Option<String>,
 }
 
 impl TableCount {
@@ -83,6 +119,7 @@ impl TableCount {
             columns: None,
             dump_offset: None,
             dump_length: None,
+            dump_member: None,
         }
     }
 }
@@ -192,6 +229,10 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(skip))]
     pub content: Option<ContentDigests>,
+    /// How the database was dumped (format 2); `None`: `database.dump`, one stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub dump: Option<DumpLayout>,
 }
 
 /// How an archive is encrypted, as its manifest records it.
@@ -288,6 +329,8 @@ pub(super) struct ManifestOut<'a, M: Serialize> {
     encryption: Option<&'a ArchiveEncryption>,
     #[serde(skip_serializing_if = "Option::is_none")]
     content: Option<&'a ContentDigests>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dump: Option<&'a DumpLayout>,
 }
 
 fn no_counts(c: &&BTreeMap<String, ComponentCount>) -> bool {
@@ -323,6 +366,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             base_backup_id,
             encryption,
             content,
+            dump,
         } = m;
         ManifestOut {
             format_version: *format_version,
@@ -345,6 +389,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             base_backup_id: base_backup_id.as_ref(),
             encryption: encryption.as_ref(),
             content: content.as_ref(),
+            dump: dump.as_ref(),
         }
     }
 }

@@ -33,6 +33,7 @@ pub(crate) fn manifest() -> Manifest {
         base_backup_id: None,
         encryption: None,
         content: None,
+        dump: None,
     }
 }
 

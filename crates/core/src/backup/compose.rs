@@ -210,6 +210,7 @@ pub async fn compose_encrypted(
         base_backup_id: None,
         encryption: None,
         content: None,
+        dump: None,
     };
 
     if let Some(db) = &req.database {

@@ -108,6 +108,7 @@ fn manifest(id: &str) -> Manifest {
         base_backup_id: None,
         encryption: None,
         content: None,
+        dump: None,
     }
 }
 
