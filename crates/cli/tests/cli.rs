@@ -1,81 +1,14 @@
 //! The `offsite` command line as scripts use it: JSON output, exit codes, the real keychain
 //! (Secret Service under D-Bus; .ci/test provides it), a real PostgreSQL cluster, bad archives.
 
+mod common;
+
+use common::{json_of, Cli};
 use offsite_core::secrets::{project_password_key, KeychainStore, SecretStore, DEFAULT_SERVICE};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-struct Cli {
-    data: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        assert!(
-            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-            "these tests use the real OS keychain: run them through .ci/test (a D-Bus session with gnome-keyring)"
-        );
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--data-dir").arg(self.data.path()).args(args);
-        // libpq's variables are defaults of `project add`: a test sets them itself.
-        for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
-            c.env_remove(var);
-        }
-        c.env_remove("OFFSITE_SECRET_STORE")
-            .env_remove("OFFSITE_PG_BIN");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    fn run_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// Runs with --json, asserts the exit code, returns the one JSON document on stdout.
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        let out = self.run(&full);
-        json_of(&out, code, args)
-    }
-}
-
-fn json_of(out: &Output, code: i32, what: &[&str]) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{what:?}: stdout={stdout} stderr={}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{what:?}: stdout is not one JSON document ({e}): {stdout}"))
-}
+use std::process::{Command, Stdio};
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap()
@@ -86,7 +19,7 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
     let pg = TestCluster::shared();
     let src = pg.unique_db("clisrc");
     pg.psql(&src, "CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 1234) g;");
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let name = format!("cli-{src}");
 
     // The password comes on stdin and goes to the real keychain, not the catalog.
@@ -331,7 +264,7 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
 #[test]
 fn exit_codes_and_json_errors() {
     let pg = TestCluster::shared();
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     // Usage errors: exit 2.
     assert_eq!(cli.run(&["frobnicate"]).status.code(), Some(2));
     let e = cli.json(&["backup", "nosuch"], 2);
@@ -450,7 +383,7 @@ fn a_socket_only_server_through_the_cli() {
     let port = pg.port().to_string();
     let src = pg.unique_db("sockcli");
     pg.load_supabase_fixture(&src);
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let stored = format!("postgres://postgres@/{src}?host={dir}&port={port}");
 
     let added = cli.json(
@@ -530,7 +463,7 @@ fn file_header(name: &str, len: usize) -> tar::Header {
 #[test]
 fn bad_archives_are_refused_with_clear_errors_and_change_nothing() {
     let pg = TestCluster::shared();
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let src = pg.unique_db("clibad");
     pg.psql(
         &src,
@@ -672,7 +605,7 @@ fn bad_archives_are_refused_with_clear_errors_and_change_nothing() {
 #[test]
 fn a_wrong_password_is_replaced_with_project_password() {
     let pg = TestCluster::shared();
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let db = pg.unique_db("pwfix");
     pg.psql(
         &db,
@@ -720,7 +653,7 @@ fn encryption_setup_confirm_backup_verify_and_export() {
         &src,
         "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100);",
     );
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let name = format!("enc-{src}");
     let pw = pg.superuser_password().to_string();
     let out = cli.run_stdin(

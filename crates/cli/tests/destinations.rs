@@ -3,81 +3,13 @@
 //! a copy pending on an offline folder, `copies`, `sync` (exit 3 while copies are pending), an S3
 //! secret read from standard input into the keychain and nowhere else.
 
+mod common;
+
+use common::{json_of, Cli};
 use offsite_core::secrets::{KeychainStore, SecretStore, DEFAULT_SERVICE};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-struct Cli {
-    data: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        assert!(
-            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-            "these tests use the real OS keychain: run them through .ci/test (a D-Bus session with gnome-keyring)"
-        );
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--data-dir").arg(self.data.path()).args(args);
-        // libpq's variables are defaults of `project add`: a test sets them itself.
-        for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
-            c.env_remove(var);
-        }
-        c.env_remove("OFFSITE_SECRET_STORE")
-            .env_remove("OFFSITE_PG_BIN");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    fn run_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// Runs with --json, asserts the exit code, returns the one JSON document on stdout.
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        let out = self.run(&full);
-        json_of(&out, code, args)
-    }
-}
-
-fn json_of(out: &Output, code: i32, what: &[&str]) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{what:?}: stdout={stdout} stderr={}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{what:?}: stdout is not one JSON document ({e}): {stdout}"))
-}
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap()
@@ -91,7 +23,7 @@ fn destinations_copies_and_sync_through_the_cli() {
         &src,
         "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);",
     );
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let name = format!("cli-{src}");
     let pw = pg.superuser_password().to_string();
     let out = cli.run_stdin(

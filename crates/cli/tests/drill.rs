@@ -3,69 +3,23 @@
 //! loses one table's rows: the failed check names the table), `drill list` / `drill show`; and a
 //! drill killed mid-way whose throwaway cluster the next start stops and removes.
 
+mod common;
+
+use common::Cli;
 use offsite_core::secrets::{env_var_for_key, project_password_key};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const REAL_BIN: &str = "/usr/lib/postgresql/15/bin";
 
-struct Cli {
-    data: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl Cli {
-    fn new(project: &str, pg: &TestCluster) -> Cli {
-        let var = env_var_for_key(&project_password_key(project));
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-            env: vec![
-                ("OFFSITE_SECRET_STORE".into(), "env".into()),
-                (var, pg.superuser_password().into()),
-            ],
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--data-dir").arg(self.data.path()).args(args);
-        for var in [
-            "PGPASSWORD",
-            "PGHOST",
-            "PGPORT",
-            "PGUSER",
-            "PGDATABASE",
-            "OFFSITE_PG_BIN",
-        ] {
-            c.env_remove(var);
-        }
-        c.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        c.stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        let out = self.run(&full);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: stdout={stdout} stderr={}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
-    }
+/// Secrets from the environment, `project`'s password in its variable.
+fn cli_for(project: &str, pg: &TestCluster) -> Cli {
+    let var = env_var_for_key(&project_password_key(project));
+    Cli::new().env(&var, pg.superuser_password())
 }
 
 /// A project `name` of a new database holding `victim` (25 rows) and `other` (3 rows), backed up.
@@ -119,7 +73,7 @@ fn check_ids(report: &Value) -> Vec<String> {
 #[test]
 fn a_passed_drill_exits_0_a_sabotaged_one_exits_9_naming_the_table() {
     let pg = TestCluster::shared();
-    let cli = Cli::new("drillcli", pg);
+    let cli = cli_for("drillcli", pg);
     backed_up(pg, &cli, "drillcli");
     let ok = cli.json(&["drill", "drillcli"], 0);
     assert_eq!(ok["verdict"], "passed", "{ok}");
@@ -202,7 +156,7 @@ fn alive(pid: u32) -> bool {
 #[test]
 fn a_killed_drill_leaves_a_cluster_the_next_start_stops_and_removes() {
     let pg = TestCluster::shared();
-    let cli = Cli::new("drillkill", pg);
+    let cli = cli_for("drillkill", pg);
     backed_up(pg, &cli, "drillkill");
     // A restore that takes its time: the drill is killed while its cluster runs.
     let wrap = wrapper_bin("sleep 20", "");
@@ -311,7 +265,7 @@ impl Cli {
 #[test]
 fn drill_config_and_password_stdin_headless() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new("cfgcli", pg);
+    let mut cli = cli_for("cfgcli", pg);
     backed_up(pg, &cli, "cfgcli");
     let shown = cli.json(&["drill", "config", "cfgcli"], 0);
     assert_eq!(shown["settings"]["server_url"], Value::Null, "{shown}");

@@ -3,61 +3,15 @@
 //! No keychain needed: the secret store is the process's memory (`OFFSITE_SECRET_STORE=memory`)
 //! or the environment, as a headless run uses it.
 
+mod common;
+
+use common::Cli;
 use serde_json::Value;
 use std::process::{Command, Output, Stdio};
 
-struct Cli {
-    data: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--data-dir").arg(self.data.path()).args(args);
-        for var in [
-            "PGPASSWORD",
-            "PGHOST",
-            "PGPORT",
-            "PGUSER",
-            "PGDATABASE",
-            "OFFSITE_PG_BIN",
-        ] {
-            c.env_remove(var);
-        }
-        c.env("OFFSITE_SECRET_STORE", "memory");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    /// Runs with --json, asserts the exit code, returns the one JSON document on stdout.
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        let out = self.run(&full);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: stdout={stdout} stderr={}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {stdout}"))
-    }
-}
-
 #[test]
 fn check_add_list_remove_and_a_malformed_expectation_is_refused() {
-    let cli = Cli::new();
+    let cli = Cli::with_store("memory");
     cli.json(
         &[
             "project",
@@ -211,7 +165,7 @@ mod signed_report {
                 String::from_utf8_lossy(&out.stderr)
             );
             Signer {
-                cli: Cli::new(),
+                cli: Cli::with_store("memory"),
                 pkcs8_b64: STANDARD.encode(&out.stdout),
                 dir: tempfile::tempdir().unwrap(),
             }
@@ -380,7 +334,7 @@ mod signed_report {
 
     #[test]
     fn without_a_key_verify_report_says_which_key_to_give() {
-        let cli = Cli::new();
+        let cli = Cli::with_store("memory");
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("r.signed.json");
         std::fs::write(&f, b"{}").unwrap();
@@ -420,7 +374,7 @@ mod signed_report {
 
 #[test]
 fn schedule_set_drill_is_monthly_by_default_and_takes_the_other_forms() {
-    let cli = Cli::new();
+    let cli = Cli::with_store("memory");
     cli.json(
         &[
             "project",

@@ -2,63 +2,22 @@
 //! the password in `PGPASSWORD`), `--json`, exit codes; a `.sql.gz` made by the real pg_dump
 //! and a `pg_dumpall` file, imported and restored into real PostgreSQL clusters.
 
+mod common;
+
+use common::Cli;
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-struct Cli {
-    data: tempfile::TempDir,
-    home: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn run(&self, pg: &TestCluster, args: &[&str]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--json")
-            .arg("--data-dir")
-            .arg(self.data.path())
-            .args(args);
-        for var in [
-            "PGHOST",
-            "PGPORT",
-            "PGUSER",
-            "PGDATABASE",
-            "OFFSITE_PG_BIN",
-            "DBUS_SESSION_BUS_ADDRESS",
-        ] {
-            c.env_remove(var);
-        }
-        let home = self.home.path();
-        c.env("HOME", home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("OFFSITE_SECRET_STORE", "env")
-            .env("PGPASSWORD", pg.superuser_password())
-            .stdin(Stdio::null());
-        c.output().unwrap()
-    }
-
-    fn json(&self, pg: &TestCluster, args: &[&str], code: i32) -> Value {
-        let out = self.run(pg, args);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: stdout={stdout} stderr={}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {stdout}"))
-    }
+/// No keychain (a private HOME, no D-Bus session): secrets from the environment, the password
+/// in `PGPASSWORD`.
+fn import_cli(pg: &TestCluster) -> Cli {
+    Cli::new()
+        .private_home()
+        .unset("DBUS_SESSION_BUS_ADDRESS")
+        .env("PGPASSWORD", pg.superuser_password())
 }
 
 fn run_ok(cmd: &mut Command) -> Vec<u8> {
@@ -83,7 +42,7 @@ fn a_cron_sql_gz_is_imported_and_restored_through_the_cli() {
         &src,
         "CREATE TABLE notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) SELECT 'note ' || g FROM generate_series(1, 777) g; SELECT lo_from_bytea(0, '\\x0011223344');",
     );
-    let cli = Cli::new();
+    let cli = import_cli(pg);
     let file = cli.data.path().join("nightly.sql.gz");
     let sql = run_ok(pg.command("pg_dump").args(pg.conn_args()).arg(&src));
     let mut gz = flate2::write::GzEncoder::new(
@@ -93,13 +52,13 @@ fn a_cron_sql_gz_is_imported_and_restored_through_the_cli() {
     gz.write_all(&sql).unwrap();
     gz.finish().unwrap();
 
-    let preview = cli.json(pg, &["import", p(&file), "--preview"], 0);
+    let preview = cli.json(&["import", p(&file), "--preview"], 0);
     assert_eq!(preview["preview"]["kind"], "plain_sql", "{preview}");
     assert_eq!(preview["preview"]["plain"]["compressed"], true);
     assert_eq!(preview["preview"]["tables"][0]["table"], "notes");
 
     // Where it goes must be said; --database is for pg_dumpall files only.
-    let out = cli.run(pg, &["import", p(&file)]);
+    let out = cli.run(&["--json", "import", p(&file)]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -108,7 +67,6 @@ fn a_cron_sql_gz_is_imported_and_restored_through_the_cli() {
     );
     let url = pg.url(&src);
     let e = cli.json(
-        pg,
         &[
             "import",
             p(&file),
@@ -124,7 +82,6 @@ fn a_cron_sql_gz_is_imported_and_restored_through_the_cli() {
     assert_eq!(e["error"]["code"], "invalid_input", "{e}");
 
     let o = cli.json(
-        pg,
         &["import", p(&file), "--new-project", "nightly", "--db", &url],
         0,
     );
@@ -133,19 +90,15 @@ fn a_cron_sql_gz_is_imported_and_restored_through_the_cli() {
     assert_eq!(o["backup"]["status"], "verified");
     let archive = o["backup"]["path"].as_str().unwrap().to_string();
     assert!(Path::new(&archive).exists());
-    let listed = cli.json(pg, &["backups", "nightly"], 0);
+    let listed = cli.json(&["backups", "nightly"], 0);
     assert_eq!(listed["backups"].as_array().unwrap().len(), 1);
 
     // A second import of the same file into the existing project adds a second backup.
-    let again = cli.json(pg, &["import", p(&file), "--project", "nightly"], 0);
+    let again = cli.json(&["import", p(&file), "--project", "nightly"], 0);
     assert_ne!(again["backup"]["path"], o["backup"]["path"]);
 
     let dst = pg.unique_db("cli_plain_dst");
-    let r = cli.json(
-        pg,
-        &["restore", &archive, "--to", &pg.url(&dst), "--yes"],
-        0,
-    );
+    let r = cli.json(&["restore", &archive, "--to", &pg.url(&dst), "--yes"], 0);
     assert!(r.to_string().contains("psql"), "{r}");
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "777");
     assert_eq!(
@@ -156,15 +109,10 @@ fn a_cron_sql_gz_is_imported_and_restored_through_the_cli() {
         "0011223344"
     );
     // Into the now non-empty copy: consent is needed (exit 5), --replace gives it.
-    let e = cli.json(
-        pg,
-        &["restore", &archive, "--to", &pg.url(&dst), "--yes"],
-        5,
-    );
+    let e = cli.json(&["restore", &archive, "--to", &pg.url(&dst), "--yes"], 5);
     assert_eq!(e["error"]["code"], "needs_consent", "{e}");
     pg.psql(&dst, "DELETE FROM notes WHERE id > 5");
     cli.json(
-        pg,
         &[
             "restore",
             &archive,
@@ -189,13 +137,12 @@ fn a_pg_dumpall_file_needs_its_database_named() {
     );
     pg.create_db("crm");
     pg.psql("crm", "CREATE TABLE contacts (id int);");
-    let cli = Cli::new();
+    let cli = import_cli(pg);
     let file = cli.data.path().join("cluster.sql");
     std::fs::write(&file, run_ok(pg.command("pg_dumpall").args(pg.conn_args()))).unwrap();
     let url = pg.url("postgres");
 
     let e = cli.json(
-        pg,
         &["import", p(&file), "--new-project", "cluster", "--db", &url],
         2,
     );
@@ -205,11 +152,10 @@ fn a_pg_dumpall_file_needs_its_database_named() {
         e["error"]["hint"].as_str().unwrap().contains("--database"),
         "{e}"
     );
-    let listed = cli.json(pg, &["project", "list"], 0);
+    let listed = cli.json(&["project", "list"], 0);
     assert!(!listed.to_string().contains("cluster"), "{listed}");
 
     let o = cli.json(
-        pg,
         &[
             "import",
             p(&file),
@@ -228,13 +174,11 @@ fn a_pg_dumpall_file_needs_its_database_named() {
     pg.psql("postgres", "DROP ROLE cli_app;");
     // The role is gone from the server: the restore needs --create-roles, and then makes it.
     let e = cli.json(
-        pg,
         &["restore", &archive, "--to", &pg.url("shop_copy"), "--yes"],
         2,
     );
     assert!(e.to_string().contains("cli_app"), "{e}");
     cli.json(
-        pg,
         &[
             "restore",
             &archive,
@@ -262,7 +206,7 @@ fn a_pg_dumpall_file_needs_its_database_named() {
 fn a_dump_that_would_run_a_command_is_refused_by_import_and_restore() {
     let pg = TestCluster::shared();
     let src = pg.unique_db("cli_meta_src");
-    let cli = Cli::new();
+    let cli = import_cli(pg);
     let marker = cli.data.path().join("marker");
     let head = "--\n-- PostgreSQL database dump\n--\n\nCREATE TABLE public.t (a integer);\n";
     let tail = "\n--\n-- PostgreSQL database dump complete\n--\n\n";
@@ -283,7 +227,6 @@ fn a_dump_that_would_run_a_command_is_refused_by_import_and_restore() {
     )
     .unwrap();
     let o = cli.json(
-        pg,
         &[
             "import",
             p(&good),
@@ -299,7 +242,7 @@ fn a_dump_that_would_run_a_command_is_refused_by_import_and_restore() {
         let file = cli.data.path().join(format!("evil{i}.sql"));
         let sql = format!("{head}{body}{tail}");
         std::fs::write(&file, &sql).unwrap();
-        let e = cli.json(pg, &["import", p(&file), "--project", "metas"], 4);
+        let e = cli.json(&["import", p(&file), "--project", "metas"], 4);
         assert_eq!(e["error"]["code"], "unsupported_format", "{e}");
         let message = e["error"]["message"].as_str().unwrap();
         assert!(
@@ -313,7 +256,7 @@ fn a_dump_that_would_run_a_command_is_refused_by_import_and_restore() {
                 .starts_with("nothing was imported"),
             "{e}"
         );
-        let listed = cli.json(pg, &["backups", "metas"], 0);
+        let listed = cli.json(&["backups", "metas"], 0);
         assert_eq!(listed["backups"].as_array().unwrap().len(), 1, "{listed}");
 
         // The same SQL in a crafted archive (its checksums made to match).
@@ -331,7 +274,6 @@ fn a_dump_that_would_run_a_command_is_refused_by_import_and_restore() {
         .unwrap();
         let dst = pg.unique_db("cli_meta_dst");
         let e = cli.json(
-            pg,
             &[
                 "restore",
                 p(&dir.join(name)),
@@ -375,7 +317,7 @@ fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
         &src,
         "CREATE TABLE notes (id int PRIMARY KEY); INSERT INTO notes SELECT generate_series(1, 9);",
     );
-    let cli = Cli::new();
+    let cli = import_cli(pg);
     let url = pg.url(&src);
     let marker = format!("/tmp/offsite-cli-arbsql-{}-marker", std::process::id());
     let hostile = cli.data.path().join("hostile.sql");
@@ -388,13 +330,12 @@ fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
         ),
     )
     .unwrap();
-    let preview = cli.json(pg, &["import", p(&hostile), "--preview"], 0);
+    let preview = cli.json(&["import", p(&hostile), "--preview"], 0);
     assert_eq!(
         preview["preview"]["plain"]["arbitrary_sql"][0]["kind"], "runs_program",
         "{preview}"
     );
     let o = cli.json(
-        pg,
         &[
             "import",
             p(&hostile),
@@ -409,7 +350,6 @@ fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
     let dst = pg.unique_db("cli_arbsql_dst");
     // The plan lists it and is blocked (exit 5)…
     let plan = cli.json(
-        pg,
         &["restore", &archive, "--to", &pg.url(&dst), "--dry-run"],
         5,
     );
@@ -419,11 +359,7 @@ fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
         .unwrap()
         .contains("FROM PROGRAM"));
     // …the restore refuses it with its own code, and nothing ran.
-    let e = cli.json(
-        pg,
-        &["restore", &archive, "--to", &pg.url(&dst), "--yes"],
-        5,
-    );
+    let e = cli.json(&["restore", &archive, "--to", &pg.url(&dst), "--yes"], 5);
     assert_eq!(e["error"]["code"], "arbitrary_sql", "{e}");
     assert!(e["error"]["hint"]
         .as_str()
@@ -444,8 +380,8 @@ fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
         dump_with(pg, &src, "DO $$ BEGIN PERFORM 1; END $$;"),
     )
     .unwrap();
-    cli.json(pg, &["import", p(&harmless), "--project", "hostile"], 0);
-    let listed = cli.json(pg, &["backups", "hostile"], 0);
+    cli.json(&["import", p(&harmless), "--project", "hostile"], 0);
+    let listed = cli.json(&["backups", "hostile"], 0);
     let newest = listed["backups"]
         .as_array()
         .unwrap()
@@ -453,10 +389,9 @@ fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
         .map(|b| b["path"].as_str().unwrap().to_string())
         .find(|p| *p != archive)
         .unwrap();
-    let e = cli.json(pg, &["restore", &newest, "--to", &pg.url(&dst), "--yes"], 5);
+    let e = cli.json(&["restore", &newest, "--to", &pg.url(&dst), "--yes"], 5);
     assert_eq!(e["error"]["code"], "arbitrary_sql", "{e}");
     cli.json(
-        pg,
         &[
             "restore",
             &newest,
@@ -471,53 +406,29 @@ fn sql_pg_dump_never_writes_needs_allow_arbitrary_sql() {
     assert!(!Path::new(&marker).exists());
 }
 
-impl Cli {
-    /// [`Cli::json`] with `input` on standard input.
-    fn json_stdin(&self, pg: &TestCluster, args: &[&str], input: &str, code: i32) -> Value {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--json")
-            .arg("--data-dir")
-            .arg(self.data.path())
-            .args(args);
-        for var in ["PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "OFFSITE_PG_BIN"] {
-            c.env_remove(var);
-        }
-        let home = self.home.path();
-        c.env("HOME", home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("OFFSITE_SECRET_STORE", "env")
-            .env("PGPASSWORD", pg.superuser_password())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: stdout={stdout} stderr={}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // The secret itself (the identity's key line, the passphrase) is never printed.
-        let secret = input
-            .lines()
-            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
-            .unwrap_or(input.trim());
-        assert!(
-            !stdout.contains(secret) && !String::from_utf8_lossy(&out.stderr).contains(secret),
-            "the key was printed"
-        );
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {stdout}"))
-    }
+/// [`Cli::json`] with `input` on standard input; asserts the secret in it is never printed.
+fn json_stdin(cli: &Cli, args: &[&str], input: &str, code: i32) -> Value {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let out = cli.run_stdin(&full, input);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: stdout={stdout} stderr={}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The secret itself (the identity's key line, the passphrase) is never printed.
+    let secret = input
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap_or(input.trim());
+    assert!(
+        !stdout.contains(secret) && !String::from_utf8_lossy(&out.stderr).contains(secret),
+        "the key was printed"
+    );
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {stdout}"))
 }
 
 #[test]
@@ -528,7 +439,7 @@ fn age_encrypted_files_import_and_restore_with_key_stdin() {
         &src,
         "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, 321) g;",
     );
-    let cli = Cli::new();
+    let cli = import_cli(pg);
     let identity = String::from_utf8(run_ok(&mut Command::new("age-keygen"))).unwrap();
     let recipient = identity
         .lines()
@@ -562,16 +473,16 @@ fn age_encrypted_files_import_and_restore_with_key_stdin() {
         "--key-stdin",
     ];
     // A key that is not a recipient: wrong_key, exit 8.
-    let e = cli.json_stdin(pg, &args, &other, 8);
+    let e = json_stdin(&cli, &args, &other, 8);
     assert_eq!(e["error"]["code"], "wrong_key", "{e}");
-    let preview = cli.json_stdin(
-        pg,
+    let preview = json_stdin(
+        &cli,
         &["import", p(&enc), "--preview", "--key-stdin"],
         &identity,
         0,
     );
     assert_eq!(preview["preview"]["kind"], "pg_dump", "{preview}");
-    let o = cli.json_stdin(pg, &args, &identity, 0);
+    let o = json_stdin(&cli, &args, &identity, 0);
     assert_eq!(o["backup"]["status"], "verified", "{o}");
 
     // `offsite restore --key-stdin` of an archive encrypted with `age -e`.
@@ -593,8 +504,8 @@ fn age_encrypted_files_import_and_restore_with_key_stdin() {
         "--yes",
         "--key-stdin",
     ];
-    let e = cli.json_stdin(pg, &restore, &other, 8);
+    let e = json_stdin(&cli, &restore, &other, 8);
     assert_eq!(e["error"]["code"], "wrong_key", "{e}");
-    cli.json_stdin(pg, &restore, &identity, 0);
+    json_stdin(&cli, &restore, &identity, 0);
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM notes"), "321");
 }

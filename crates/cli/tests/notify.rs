@@ -4,17 +4,15 @@
 //! output — and a process killed while it delivers, whose event is delivered after the restart
 //! (the next run, its clock moved past the lease with libfaketime).
 
+mod common;
+
+use common::Cli;
 use offsite_testkit::{TestCluster, WebhookReceiver};
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const SECRET: &str = "hmac-secret-on-stdin";
-
-struct Cli {
-    data: tempfile::TempDir,
-}
 
 /// A channel name no other test (or run) uses: the keychain is shared.
 fn unique(name: &str) -> String {
@@ -26,69 +24,6 @@ fn unique(name: &str) -> String {
     )
 }
 
-impl Cli {
-    fn new() -> Cli {
-        assert!(
-            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-            "these tests use the real OS keychain: run them through .ci/with-keyring (or .ci/test)"
-        );
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        self.cmd_via(None, args)
-    }
-
-    /// The command, run through `wrapper` (e.g. faketime) when given.
-    fn cmd_via(&self, wrapper: Option<&[&str]>, args: &[&str]) -> Command {
-        let bin = env!("CARGO_BIN_EXE_offsite");
-        let mut c = match wrapper {
-            Some(w) => {
-                let mut c = Command::new(w[0]);
-                c.args(&w[1..]).arg(bin);
-                c
-            }
-            None => Command::new(bin),
-        };
-        c.arg("--data-dir").arg(self.data.path()).args(args);
-        for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
-            c.env_remove(var);
-        }
-        c.env_remove("OFFSITE_SECRET_STORE")
-            .env_remove("OFFSITE_PG_BIN");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    fn run_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        json_of(&self.run(&full), code, args)
-    }
-}
-
 fn text(out: &Output) -> String {
     format!(
         "{}{}",
@@ -97,21 +32,9 @@ fn text(out: &Output) -> String {
     )
 }
 
-fn json_of(out: &Output, code: i32, what: &[&str]) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{what:?}: stdout={stdout} stderr={}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{what:?}: not one JSON document ({e}): {stdout}"))
-}
-
 #[test]
 fn add_test_route_log_and_remove_a_webhook_without_showing_a_secret() {
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let rx = WebhookReceiver::start();
     let name = unique("hook");
     let url = rx.url("/hooks/PATH-IS-SECRET");
@@ -218,7 +141,7 @@ fn add_test_route_log_and_remove_a_webhook_without_showing_a_secret() {
 
 #[test]
 fn a_test_to_a_host_that_does_not_resolve_says_dns_and_names_no_secret() {
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let name = unique("nowhere");
     let out = cli.run(&[
         "notify",
@@ -245,7 +168,7 @@ fn a_test_to_a_host_that_does_not_resolve_says_dns_and_names_no_secret() {
 
 #[test]
 fn bad_input_is_refused_before_anything_is_stored() {
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let name = unique("mail");
     let out = cli.run(&[
         "notify",
@@ -279,7 +202,7 @@ fn bad_input_is_refused_before_anything_is_stored() {
 
 #[test]
 fn an_event_of_a_killed_process_is_delivered_after_the_restart() {
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let rx = WebhookReceiver::start();
     let name = unique("hook");
     let out = cli.run(&["notify", "add", &name, "--webhook", &rx.url("/h")]);
@@ -347,7 +270,7 @@ fn an_event_of_a_killed_process_is_delivered_after_the_restart() {
 #[test]
 fn faketime_run_due_warns_seven_days_before_retention_removes_a_backup() {
     let pg = TestCluster::shared();
-    let cli = Cli::new();
+    let cli = Cli::keychain();
     let rx = WebhookReceiver::start();
     let hook = unique("ret-hook");
     let out = cli.run(&["notify", "add", &hook, "--webhook", &rx.url("/h")]);
