@@ -39,6 +39,7 @@ pub mod http_proxy;
 pub mod management_api;
 pub mod proxy;
 pub mod s3;
+mod serve;
 pub mod smtp;
 mod snapshot;
 pub mod telegram;

@@ -11,15 +11,12 @@
 //! It runs on its own thread with its own runtime (it works under any test harness) and stops
 //! when dropped.
 
+use crate::serve::serve_http;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -158,42 +155,11 @@ impl FakeManagementApi {
             retry_after_secs: 0,
             requests: Vec::new(),
         }));
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("testkit: bind the fake API");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("fake API address");
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
-        std::thread::Builder::new()
-            .name("fake-management-api".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("fake API runtime");
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    loop {
-                        let conn = tokio::select! {
-                            c = listener.accept() => c,
-                            _ = &mut stopped => break,
-                        };
-                        let Ok((stream, _)) = conn else { continue };
-                        let st = st.clone();
-                        tokio::spawn(async move {
-                            let service = service_fn(move |req| {
-                                let st = st.clone();
-                                async move { Ok::<_, Infallible>(handle(&st, req).await) }
-                            });
-                            let _ = http1::Builder::new()
-                                .serve_connection(TokioIo::new(stream), service)
-                                .await;
-                        });
-                    }
-                });
-            })
-            .expect("spawn the fake API");
+        let (addr, stop) = serve_http("fake management API", 1, move |req| {
+            let st = st.clone();
+            async move { handle(&st, req).await }
+        });
         FakeManagementApi {
             addr,
             state,

@@ -5,15 +5,12 @@
 //! It runs on its own thread with its own runtime (so it outlives a test's engine, and serves a
 //! CLI process too) and stops when dropped.
 
+use crate::serve::serve_http;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use std::collections::{BTreeMap, VecDeque};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -83,43 +80,11 @@ pub struct WebhookReceiver {
 impl WebhookReceiver {
     pub fn start() -> WebhookReceiver {
         let state = Arc::new(Mutex::new(State::default()));
-        let listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("testkit: bind the webhook receiver");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("receiver address");
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let st = state.clone();
-        std::thread::Builder::new()
-            .name("webhook-receiver".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("receiver runtime");
-                rt.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    loop {
-                        let conn = tokio::select! {
-                            c = listener.accept() => c,
-                            _ = &mut stopped => break,
-                        };
-                        let Ok((stream, _)) = conn else { continue };
-                        let st = st.clone();
-                        tokio::spawn(async move {
-                            let service = service_fn(move |req| {
-                                let st = st.clone();
-                                async move { Ok::<_, Infallible>(handle(&st, req).await) }
-                            });
-                            let _ = http1::Builder::new()
-                                .serve_connection(TokioIo::new(stream), service)
-                                .await;
-                        });
-                    }
-                });
-            })
-            .expect("spawn the webhook receiver");
+        let (addr, stop) = serve_http("webhook receiver", 2, move |req| {
+            let st = st.clone();
+            async move { handle(&st, req).await }
+        });
         WebhookReceiver {
             addr,
             state,
