@@ -3,6 +3,7 @@
 // settings give the default). The URL is sent once with the request and never shown back.
 import { useState } from "react";
 import { formatTime } from "../components/format";
+import { DrillTargetField } from "./DrillTargetField";
 
 export type DrillTargetChoice = { kind: "throwaway" } | { kind: "server"; url: string };
 
@@ -67,29 +68,13 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun }: Props) 
             ))}
           </select>
         </label>
-        <fieldset className="field">
-          <legend>Restore into</legend>
-          <label className="check">
-            <input
-              type="radio"
-              name="drill-target"
-              checked={kind === "throwaway"}
-              onChange={() => setKind("throwaway")}
-              data-testid="drill-target-throwaway"
-            />{" "}
-            A throwaway cluster on this computer (removed afterwards)
-          </label>
-          <label className="check">
-            <input
-              type="radio"
-              name="drill-target"
-              checked={kind === "server"}
-              onChange={() => setKind("server")}
-              data-testid="drill-target-server"
-            />{" "}
-            A scratch server
-          </label>
-        </fieldset>
+        <DrillTargetField
+          legend="Restore into"
+          name="drill-target"
+          testIdPrefix="drill-target"
+          kind={kind}
+          onChange={setKind}
+        />
       </div>
       {kind === "server" && (
         <label className="field">

@@ -7,6 +7,7 @@ import { useState } from "react";
 import type { ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { scratchUrlProblem } from "./DrillRunForm";
+import { type DrillTargetKind, DrillTargetField } from "./DrillTargetField";
 
 /** The settings as the engine shows them. */
 export type DrillSettingsView = {
@@ -34,7 +35,7 @@ export function sampleProblem(text: string): string | null {
 }
 
 export function DrillSettingsForm({ settings, onSave }: Props) {
-  const [kind, setKind] = useState<"throwaway" | "server">(settings.server_url ? "server" : "throwaway");
+  const [kind, setKind] = useState<DrillTargetKind>(settings.server_url ? "server" : "throwaway");
   const [url, setUrl] = useState(settings.server_url ?? "");
   const [password, setPassword] = useState("");
   const [sampling, setSampling] = useState(settings.storage_sample !== null);
@@ -75,29 +76,13 @@ export function DrillSettingsForm({ settings, onSave }: Props) {
         void save();
       }}
     >
-      <fieldset className="field">
-        <legend>Drills restore into</legend>
-        <label className="check">
-          <input
-            type="radio"
-            name="drill-settings-target"
-            checked={kind === "throwaway"}
-            onChange={() => setKind("throwaway")}
-            data-testid="drill-settings-throwaway"
-          />{" "}
-          A throwaway cluster on this computer (removed afterwards)
-        </label>
-        <label className="check">
-          <input
-            type="radio"
-            name="drill-settings-target"
-            checked={kind === "server"}
-            onChange={() => setKind("server")}
-            data-testid="drill-settings-server"
-          />{" "}
-          A scratch server
-        </label>
-      </fieldset>
+      <DrillTargetField
+        legend="Drills restore into"
+        name="drill-settings-target"
+        testIdPrefix="drill-settings"
+        kind={kind}
+        onChange={setKind}
+      />
       {kind === "server" && (
         <div className="field-grid">
           <label className="field">
