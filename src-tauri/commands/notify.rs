@@ -284,20 +284,10 @@ pub async fn set_notify_route(
 ) -> CmdResult<Vec<RouteView>> {
     let routes = shell
         .engine()?
-        .notify_route(&project, &route_events(&events), &[channel])
+        .notify_route_list(&project, &events, &[channel])
         .await
         .map_err(err)?;
     Ok(routes.into_iter().map(RouteView::from).collect())
-}
-
-/// The route's event groups as the engine takes them: none checked is `none` (the channel hears
-/// nothing from the project).
-fn route_events(events: &[String]) -> String {
-    if events.is_empty() {
-        "none".into()
-    } else {
-        events.join(",")
-    }
 }
 
 /// The delivery log, newest first: every event per channel, queued, sent or failed with the
@@ -320,15 +310,6 @@ pub async fn notify_log(
 mod tests {
     use super::*;
     use offsite_core::notify::{EmailSpec, WebhookSpec};
-
-    #[test]
-    fn no_event_checked_is_a_route_of_none() {
-        assert_eq!(route_events(&[]), "none");
-        assert_eq!(
-            route_events(&["failed".into(), "drill".into()]),
-            "failed,drill"
-        );
-    }
 
     #[test]
     fn a_channel_is_shown_without_its_secrets() {

@@ -771,6 +771,16 @@ impl Engine {
     ) -> Result<Vec<crate::catalog::RouteRecord>> {
         ops::notify::route(self, project, events, channels).await
     }
+    /// [`Engine::notify_route`] with the groups as a list (the app's checkboxes): an empty list is
+    /// `none` (the channels hear nothing from the project).
+    pub async fn notify_route_list(
+        &self,
+        project: &str,
+        events: &[String],
+        channels: &[String],
+    ) -> Result<Vec<crate::catalog::RouteRecord>> {
+        ops::notify::route_list(self, project, events, channels).await
+    }
     /// Queue an event for the channels that want it (a project's routes, or the default), for
     /// the slices that make events of their own (retention, space, copies, the agent).
     pub async fn notify_enqueue(

@@ -106,6 +106,15 @@ pub fn parse_groups(s: &str) -> Result<Vec<EventGroup>> {
     Ok(out)
 }
 
+/// The groups as a list of words (the app's checkboxes: `["failed", "drill"]`); an empty list
+/// is `none` (this channel hears nothing from the project). Each word as [`parse_groups`] reads it.
+pub fn parse_group_list(words: &[String]) -> Result<Vec<EventGroup>> {
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    parse_groups(&words.join(","))
+}
+
 /// `groups` as stored in a route (`failed,overdue`).
 pub fn groups_text(groups: &[EventGroup]) -> String {
     groups
@@ -292,6 +301,26 @@ pub fn overdue_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn an_empty_list_of_groups_is_none_and_words_are_read_as_the_text_is() {
+        assert_eq!(parse_group_list(&[]).unwrap(), Vec::<EventGroup>::new());
+        assert_eq!(
+            parse_group_list(&words(&["failed", "drill"])).unwrap(),
+            parse_groups("failed,drill").unwrap()
+        );
+        assert_eq!(
+            parse_group_list(&words(&["all"])).unwrap(),
+            ALL_GROUPS.to_vec()
+        );
+        assert!(parse_group_list(&words(&["nonsense"])).is_err());
+        // A list holding only an empty word names no group: refused, not read as none.
+        assert!(parse_group_list(&words(&[""])).is_err());
+    }
     use crate::notify::{PingSpec, Preset, WebhookSpec};
 
     fn hook() -> ChannelSpec {

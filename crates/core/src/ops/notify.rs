@@ -6,7 +6,7 @@ use crate::catalog::{ChannelRecord, OutboxRow, RouteRecord};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::notify::deliver::{self, DeliveryReport};
-use crate::notify::events::{new_event, parse_groups};
+use crate::notify::events::{new_event, parse_group_list, parse_groups, EventGroup};
 use crate::notify::webhook::redact_url;
 use crate::notify::{
     channel_secret_key, ChannelSpec, EmailSpec, EventKind, PingSpec, Preset, SmtpSecurity,
@@ -287,8 +287,27 @@ pub(crate) async fn route(
     events: &str,
     channels: &[String],
 ) -> Result<Vec<RouteRecord>> {
+    route_with(engine, project, || parse_groups(events), channels).await
+}
+
+/// [`route`] with the groups as a list of words; an empty list is `none`.
+pub(crate) async fn route_list(
+    engine: &Engine,
+    project: &str,
+    events: &[String],
+    channels: &[String],
+) -> Result<Vec<RouteRecord>> {
+    route_with(engine, project, || parse_group_list(events), channels).await
+}
+
+async fn route_with(
+    engine: &Engine,
+    project: &str,
+    groups: impl FnOnce() -> Result<Vec<EventGroup>>,
+    channels: &[String],
+) -> Result<Vec<RouteRecord>> {
     let p = engine.catalog.project(project).await?;
-    let groups = parse_groups(events)?;
+    let groups = groups()?;
     if channels.is_empty() {
         return Err(Error::invalid(
             "name at least one channel (--to NAME[,NAME])",
