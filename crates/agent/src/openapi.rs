@@ -60,29 +60,66 @@ fn params(names: &[&str]) -> Value {
 
 /// The document.
 pub fn document() -> Value {
-    let auth_errors = |v: &mut Value| {
-        let r = v["responses"].as_object_mut().expect("responses");
-        r.insert(
-            "401".into(),
-            error_response("no token, or a wrong or revoked one"),
-        );
-        r.insert(
-            "403".into(),
-            error_response("the token is for another project, or read-only on a write"),
-        );
-        r.insert("404".into(), error_response("no such project or backup"));
-        r.insert(
-            "429".into(),
-            error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After"),
-        );
-        r.insert(
-            "503".into(),
-            error_response(
-                "the agent cannot check credentials now (`unavailable`; details in its log)",
-            ),
-        );
-    };
-    let mut create = json!({
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Offsite agent",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Backups made next to the database by `offsite serve`, triggered and downloaded from elsewhere. Modelled on the backup API of self-hosted Supabase managers (SupaManager). `{id}` is a project id from the agent's configuration."
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/platform/projects/{id}/backups": {"post": create_backup(), "get": list_backups()},
+            "/platform/projects/{id}/backups/{backup_id}": {"get": get_backup(), "delete": delete_backup()},
+            "/platform/projects/{id}/backups/{backup_id}/download": {"get": download_url()},
+            "/platform/projects/{id}/backup-schedule": {"put": put_schedule(), "get": get_schedule()},
+            "/files/{backup_id}/{file_name}": {"get": download_file()},
+            "/openapi.json": {"get": {
+                "operationId": "openapi", "summary": "This document", "security": [],
+                "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {}}}}
+            }},
+            "/metrics": {"get": metrics()},
+            "/healthz": {"get": {
+                "operationId": "health", "summary": "Liveness", "security": [],
+                "responses": {"200": {"description": "ok", "content": {"text/plain": {}}}}
+            }}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token from `offsite serve token create`"}},
+            "schemas": schemas()
+        }
+    })
+}
+
+/// `op` with the answers every token-checked operation can give (401, 403, 404, 429, 503).
+fn with_auth_errors(mut op: Value) -> Value {
+    let r = op["responses"].as_object_mut().expect("responses");
+    r.insert(
+        "401".into(),
+        error_response("no token, or a wrong or revoked one"),
+    );
+    r.insert(
+        "403".into(),
+        error_response("the token is for another project, or read-only on a write"),
+    );
+    r.insert("404".into(), error_response("no such project or backup"));
+    r.insert(
+        "429".into(),
+        error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After"),
+    );
+    r.insert(
+        "503".into(),
+        error_response(
+            "the agent cannot check credentials now (`unavailable`; details in its log)",
+        ),
+    );
+    op
+}
+
+// ---- backups ------------------------------------------------------------------------------
+
+fn create_backup() -> Value {
+    with_auth_errors(json!({
         "operationId": "createBackup",
         "summary": "Start a backup (one per project at a time)",
         "parameters": params(&["id"]),
@@ -93,16 +130,20 @@ pub fn document() -> Value {
             "409": error_response("a backup of this project is running (`backup_id` names it)"),
             "413": error_response("the request body is too large")
         }
-    });
-    auth_errors(&mut create);
-    let mut list = json!({
+    }))
+}
+
+fn list_backups() -> Value {
+    with_auth_errors(json!({
         "operationId": "listBackups",
         "summary": "The project's backups, newest first",
         "parameters": params(&["id"]),
         "responses": {"200": {"description": "the backups", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BackupList"}}}}}
-    });
-    auth_errors(&mut list);
-    let mut status = json!({
+    }))
+}
+
+fn get_backup() -> Value {
+    with_auth_errors(json!({
         "operationId": "getBackup",
         "summary": "A backup's status and progress",
         "parameters": params(&["id", "backup_id"]),
@@ -110,9 +151,11 @@ pub fn document() -> Value {
             "200": {"description": "the backup", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Backup"}}}},
             "400": error_response("not a backup id")
         }
-    });
-    auth_errors(&mut status);
-    let mut delete = json!({
+    }))
+}
+
+fn delete_backup() -> Value {
+    with_auth_errors(json!({
         "operationId": "deleteBackup",
         "summary": "Delete a backup's archive and entry",
         "parameters": params(&["id", "backup_id"]),
@@ -121,9 +164,13 @@ pub fn document() -> Value {
             "400": error_response("not a backup id"),
             "409": error_response("the backup is still being made")
         }
-    });
-    auth_errors(&mut delete);
-    let mut download = json!({
+    }))
+}
+
+// ---- downloads ----------------------------------------------------------------------------
+
+fn download_url() -> Value {
+    with_auth_errors(json!({
         "operationId": "getDownloadUrl",
         "summary": "A signed, expiring URL of the backup's archive",
         "parameters": params(&["id", "backup_id"]),
@@ -132,9 +179,40 @@ pub fn document() -> Value {
             "400": error_response("not a backup id"),
             "409": error_response("the backup has no archive (not completed)")
         }
-    });
-    auth_errors(&mut download);
-    let mut put_schedule = json!({
+    }))
+}
+
+/// The archive itself, from a signed URL (no bearer token).
+fn download_file() -> Value {
+    json!({
+        "operationId": "downloadFile",
+        "summary": "The archive (from a signed URL). Range and If-Range with a strong ETag \"sha256:<hex>\".",
+        "security": [],
+        "parameters": [
+            {"name": "backup_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
+            {"name": "file_name", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "expires", "in": "query", "required": true, "schema": {"type": "integer", "format": "int64"}},
+            {"name": "token", "in": "query", "required": true, "description": "the id of the token the URL was made for (the URL stops working when that token is revoked)", "schema": {"type": "string"}},
+            {"name": "signature", "in": "query", "required": true, "schema": {"type": "string"}},
+            {"name": "Range", "in": "header", "required": false, "schema": {"type": "string"}},
+            {"name": "If-Range", "in": "header", "required": false, "schema": {"type": "string"}}
+        ],
+        "responses": {
+            "200": {"description": "the whole file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            "206": {"description": "the range asked for", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+            "403": error_response("the signature does not match (`bad_signature`), or its token was revoked (`token_revoked`)"),
+            "404": error_response("no such file"),
+            "410": error_response("the URL has expired (`url_expired`): ask for a fresh one"),
+            "416": {"description": "the range cannot be satisfied (also: more than 8 ranges, or a Range header over 256 bytes)"},
+            "429": error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After")
+        }
+    })
+}
+
+// ---- schedules ----------------------------------------------------------------------------
+
+fn put_schedule() -> Value {
+    with_auth_errors(json!({
         "operationId": "putBackupSchedule",
         "summary": "Set (replace) or remove the project's backup schedule, run by the agent",
         "parameters": params(&["id"]),
@@ -144,76 +222,33 @@ pub fn document() -> Value {
             "400": error_response("not a schedule, an unknown type or zone, or a type the project cannot make"),
             "413": error_response("the request body is too large")
         }
-    });
-    auth_errors(&mut put_schedule);
-    let mut get_schedule = json!({
+    }))
+}
+
+fn get_schedule() -> Value {
+    with_auth_errors(json!({
         "operationId": "getBackupSchedule",
         "summary": "The project's backup schedule",
         "parameters": params(&["id"]),
         "responses": {
             "200": {"description": "the schedule (enabled: false when there is none)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Schedule"}}}}
         }
-    });
-    auth_errors(&mut get_schedule);
+    }))
+}
+
+// ---- metrics ------------------------------------------------------------------------------
+
+/// `/metrics`: a metrics token only, and its own 401/403/429 (not [`with_auth_errors`]).
+fn metrics() -> Value {
     json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Offsite agent",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Backups made next to the database by `offsite serve`, triggered and downloaded from elsewhere. Modelled on the backup API of self-hosted Supabase managers (SupaManager). `{id}` is a project id from the agent's configuration."
-        },
+        "operationId": "metrics",
+        "summary": "Every project's metrics in the Prometheus text format (docs/notifications.md). Takes a metrics token only (`offsite serve token create --metrics`).",
         "security": [{"bearer": []}],
-        "paths": {
-            "/platform/projects/{id}/backups": {"post": create, "get": list},
-            "/platform/projects/{id}/backups/{backup_id}": {"get": status, "delete": delete},
-            "/platform/projects/{id}/backups/{backup_id}/download": {"get": download},
-            "/platform/projects/{id}/backup-schedule": {"put": put_schedule, "get": get_schedule},
-            "/files/{backup_id}/{file_name}": {"get": {
-                "operationId": "downloadFile",
-                "summary": "The archive (from a signed URL). Range and If-Range with a strong ETag \"sha256:<hex>\".",
-                "security": [],
-                "parameters": [
-                    {"name": "backup_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}},
-                    {"name": "file_name", "in": "path", "required": true, "schema": {"type": "string"}},
-                    {"name": "expires", "in": "query", "required": true, "schema": {"type": "integer", "format": "int64"}},
-                    {"name": "token", "in": "query", "required": true, "description": "the id of the token the URL was made for (the URL stops working when that token is revoked)", "schema": {"type": "string"}},
-                    {"name": "signature", "in": "query", "required": true, "schema": {"type": "string"}},
-                    {"name": "Range", "in": "header", "required": false, "schema": {"type": "string"}},
-                    {"name": "If-Range", "in": "header", "required": false, "schema": {"type": "string"}}
-                ],
-                "responses": {
-                    "200": {"description": "the whole file", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-                    "206": {"description": "the range asked for", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
-                    "403": error_response("the signature does not match (`bad_signature`), or its token was revoked (`token_revoked`)"),
-                    "404": error_response("no such file"),
-                    "410": error_response("the URL has expired (`url_expired`): ask for a fresh one"),
-                    "416": {"description": "the range cannot be satisfied (also: more than 8 ranges, or a Range header over 256 bytes)"},
-                    "429": error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After")
-                }
-            }},
-            "/openapi.json": {"get": {
-                "operationId": "openapi", "summary": "This document", "security": [],
-                "responses": {"200": {"description": "OpenAPI 3", "content": {"application/json": {}}}}
-            }},
-            "/metrics": {"get": {
-                "operationId": "metrics",
-                "summary": "Every project's metrics in the Prometheus text format (docs/notifications.md). Takes a metrics token only (`offsite serve token create --metrics`).",
-                "security": [{"bearer": []}],
-                "responses": {
-                    "200": {"description": "Prometheus text exposition 0.0.4", "content": {"text/plain; version=0.0.4; charset=utf-8": {"schema": {"type": "string"}}}},
-                    "401": error_response("no token, or a wrong or revoked one"),
-                    "403": error_response("an API token: /metrics takes a metrics token"),
-                    "429": error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After")
-                }
-            }},
-            "/healthz": {"get": {
-                "operationId": "health", "summary": "Liveness", "security": [],
-                "responses": {"200": {"description": "ok", "content": {"text/plain": {}}}}
-            }}
-        },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "a token from `offsite serve token create`"}},
-            "schemas": schemas()
+        "responses": {
+            "200": {"description": "Prometheus text exposition 0.0.4", "content": {"text/plain; version=0.0.4; charset=utf-8": {"schema": {"type": "string"}}}},
+            "401": error_response("no token, or a wrong or revoked one"),
+            "403": error_response("an API token: /metrics takes a metrics token"),
+            "429": error_response("too many failed authentications from this address (`too_many_failures`); see Retry-After")
         }
     })
 }
