@@ -1,7 +1,7 @@
 //! `notify::email::send` against a real SMTP server (aiosmtpd, `offsite_testkit::smtp`).
 
 use offsite_core::notify::email::{send, send_with_roots};
-use offsite_core::notify::{DeliveryFailure, EmailSpec, Rendered, SmtpSecurity};
+use offsite_core::notify::{DeliveryError, DeliveryFailure, EmailSpec, Rendered, SmtpSecurity};
 use offsite_testkit::smtp::{free_port, SmtpMode, SmtpOptions, SmtpServer};
 use std::time::Duration;
 
@@ -18,6 +18,27 @@ fn spec_for(server: &SmtpServer, security: SmtpSecurity) -> EmailSpec {
     }
 }
 
+/// A STARTTLS channel to one recipient at `host:port`, from a bare address.
+fn plain_spec(host: &str, port: u16, username: Option<&str>) -> EmailSpec {
+    EmailSpec {
+        to: vec!["ops@example.org".into()],
+        from: "offsite@example.com".into(),
+        host: host.into(),
+        port,
+        security: SmtpSecurity::Starttls,
+        username: username.map(Into::into),
+    }
+}
+
+/// [`rendered`] sent through `spec` with `password`, trusting the test server's CA.
+async fn send_trusting(
+    server: &SmtpServer,
+    spec: &EmailSpec,
+    password: Option<&str>,
+) -> Result<(), DeliveryError> {
+    send_with_roots(spec, password, &rendered(), EVENT_ID, &[server.ca_pem()]).await
+}
+
 fn rendered() -> Rendered {
     Rendered {
         subject: "Backup of shop failed: connection refused".into(),
@@ -30,15 +51,9 @@ fn rendered() -> Rendered {
 async fn starttls_with_auth_delivers_both_parts_and_the_event_id() {
     let server = SmtpServer::start(SmtpMode::Starttls);
     let spec = spec_for(&server, SmtpSecurity::Starttls);
-    send_with_roots(
-        &spec,
-        Some(server.password()),
-        &rendered(),
-        EVENT_ID,
-        &[server.ca_pem()],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("send failed: {e:?}\n{}", server.log()));
+    send_trusting(&server, &spec, Some(server.password()))
+        .await
+        .unwrap_or_else(|e| panic!("send failed: {e:?}\n{}", server.log()));
     let got = server.wait_for_messages(1, Duration::from_secs(10));
     assert_eq!(got.len(), 1, "one message for both recipients");
     let m = &got[0];
@@ -68,15 +83,9 @@ async fn starttls_with_auth_delivers_both_parts_and_the_event_id() {
 async fn implicit_tls_delivers() {
     let server = SmtpServer::start(SmtpMode::Tls);
     let spec = spec_for(&server, SmtpSecurity::Tls);
-    send_with_roots(
-        &spec,
-        Some(server.password()),
-        &rendered(),
-        EVENT_ID,
-        &[server.ca_pem()],
-    )
-    .await
-    .unwrap_or_else(|e| panic!("send failed: {e:?}\n{}", server.log()));
+    send_trusting(&server, &spec, Some(server.password()))
+        .await
+        .unwrap_or_else(|e| panic!("send failed: {e:?}\n{}", server.log()));
     let got = server.wait_for_messages(1, Duration::from_secs(10));
     assert!(got[0].tls && got[0].authenticated);
     assert_eq!(got[0].header("Offsite-Event-Id"), Some(EVENT_ID));
@@ -86,15 +95,9 @@ async fn implicit_tls_delivers() {
 async fn wrong_password_is_auth_with_the_servers_message() {
     let server = SmtpServer::start(SmtpMode::Starttls);
     let spec = spec_for(&server, SmtpSecurity::Starttls);
-    let err = send_with_roots(
-        &spec,
-        Some("wrong"),
-        &rendered(),
-        EVENT_ID,
-        &[server.ca_pem()],
-    )
-    .await
-    .expect_err("a wrong password is refused");
+    let err = send_trusting(&server, &spec, Some("wrong"))
+        .await
+        .expect_err("a wrong password is refused");
     assert_eq!(err.failure, DeliveryFailure::Auth, "{err:?}");
     assert!(err.message.contains("535"), "{}", err.message);
     assert!(
@@ -108,14 +111,7 @@ async fn wrong_password_is_auth_with_the_servers_message() {
 
 #[tokio::test]
 async fn server_down_is_connect() {
-    let spec = EmailSpec {
-        to: vec!["ops@example.org".into()],
-        from: "offsite@example.com".into(),
-        host: "127.0.0.1".into(),
-        port: free_port(),
-        security: SmtpSecurity::Starttls,
-        username: None,
-    };
+    let spec = plain_spec("127.0.0.1", free_port(), None);
     let err = send(&spec, None, &rendered(), EVENT_ID)
         .await
         .expect_err("nothing listens");
@@ -126,14 +122,7 @@ async fn server_down_is_connect() {
 
 #[tokio::test]
 async fn unknown_host_is_dns() {
-    let spec = EmailSpec {
-        to: vec!["ops@example.org".into()],
-        from: "offsite@example.com".into(),
-        host: "smtp.offsite-test.invalid".into(),
-        port: 587,
-        security: SmtpSecurity::Starttls,
-        username: None,
-    };
+    let spec = plain_spec("smtp.offsite-test.invalid", 587, None);
     let err = send(&spec, None, &rendered(), EVENT_ID)
         .await
         .expect_err("no such host");
@@ -212,15 +201,9 @@ async fn transient_and_permanent_replies() {
             ..SmtpOptions::new(SmtpMode::Starttls)
         });
         let spec = spec_for(&server, SmtpSecurity::Starttls);
-        let err = send_with_roots(
-            &spec,
-            Some(server.password()),
-            &rendered(),
-            EVENT_ID,
-            &[server.ca_pem()],
-        )
-        .await
-        .expect_err(reply);
+        let err = send_trusting(&server, &spec, Some(server.password()))
+            .await
+            .expect_err(reply);
         assert_eq!(err.failure, expect, "{reply}: {err:?}");
         let words = reply.split_once(' ').unwrap().1;
         assert!(err.message.contains(words), "{reply}: {}", err.message);
@@ -233,14 +216,11 @@ async fn transient_and_permanent_replies() {
 #[tokio::test]
 async fn ssl_cert_file_trusts_a_private_relay_ca() {
     if let Ok(port) = std::env::var("OFFSITE_TEST_SMTP_CHILD_PORT") {
-        let spec = EmailSpec {
-            to: vec!["ops@example.org".into()],
-            from: "offsite@example.com".into(),
-            host: "127.0.0.1".into(),
-            port: port.parse().unwrap(),
-            security: SmtpSecurity::Starttls,
-            username: Some(offsite_testkit::smtp::SMTP_USER.into()),
-        };
+        let spec = plain_spec(
+            "127.0.0.1",
+            port.parse().unwrap(),
+            Some(offsite_testkit::smtp::SMTP_USER),
+        );
         send(
             &spec,
             Some(offsite_testkit::smtp::SMTP_PASSWORD),

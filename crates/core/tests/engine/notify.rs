@@ -37,6 +37,14 @@ async fn add_hook(env: &Env, name: &str, rx: &WebhookReceiver, preset: Preset) {
         .unwrap();
 }
 
+/// An engine on the injected clock with a webhook channel `name` (`preset`) to a fresh receiver.
+async fn with_hook(name: &str, preset: Preset) -> (Env, Arc<ManualClock>, WebhookReceiver) {
+    let (env, clock) = clocked().await;
+    let rx = WebhookReceiver::start();
+    add_hook(&env, name, &rx, preset).await;
+    (env, clock, rx)
+}
+
 /// A project whose database is a closed port: every backup of it fails, for real.
 async fn unreachable(env: &Env, name: &str) {
     env.engine
@@ -86,14 +94,12 @@ async fn deliver_until(
 
 #[tokio::test]
 async fn a_failed_backup_reaches_the_webhook_signed_once_after_5xx_and_429_bursts() {
-    let (env, clock) = clocked().await;
-    let rx = WebhookReceiver::start();
+    let (env, clock, rx) = with_hook("hook", Preset::Json).await;
     rx.script([
         Answer::status(500).with_body("oops"),
         Answer::status(502),
         Answer::status(429).with_header("Retry-After", "600"),
     ]);
-    add_hook(&env, "hook", &rx, Preset::Json).await;
     unreachable(&env, "shop").await;
     let job_id = fail_backup(&env, "shop").await;
     // Delivered right after the job: the first attempt met the 500.
@@ -166,10 +172,8 @@ async fn a_failed_backup_reaches_the_webhook_signed_once_after_5xx_and_429_burst
 
 #[tokio::test]
 async fn a_receiver_down_for_ten_minutes_gets_each_event_once_when_back() {
-    let (env, clock) = clocked().await;
-    let rx = WebhookReceiver::start();
+    let (env, clock, rx) = with_hook("hook", Preset::Json).await;
     rx.set_down(true);
-    add_hook(&env, "hook", &rx, Preset::Json).await;
     unreachable(&env, "a").await;
     unreachable(&env, "b").await;
     fail_backup(&env, "a").await;
@@ -202,10 +206,8 @@ async fn a_receiver_down_for_ten_minutes_gets_each_event_once_when_back() {
 
 #[tokio::test]
 async fn a_401_is_permanent_and_the_log_says_why() {
-    let (env, clock) = clocked().await;
-    let rx = WebhookReceiver::start();
+    let (env, clock, rx) = with_hook("hook", Preset::Slack).await;
     rx.script([Answer::status(401).with_body("invalid token for this hook")]);
-    add_hook(&env, "hook", &rx, Preset::Slack).await;
     unreachable(&env, "shop").await;
     fail_backup(&env, "shop").await;
     let log = env.engine.notify_log(None, 10).await.unwrap();
@@ -229,9 +231,7 @@ async fn a_401_is_permanent_and_the_log_says_why() {
 
 #[tokio::test]
 async fn a_storm_of_failures_collapses_into_one_digest() {
-    let (env, clock) = clocked().await;
-    let rx = WebhookReceiver::start();
-    add_hook(&env, "hook", &rx, Preset::Json).await;
+    let (env, clock, rx) = with_hook("hook", Preset::Json).await;
     unreachable(&env, "shop").await;
     for _ in 0..9 {
         fail_backup(&env, "shop").await;
@@ -256,9 +256,7 @@ async fn a_storm_of_failures_collapses_into_one_digest() {
 
 #[tokio::test]
 async fn send_a_test_says_plainly_why_it_failed() {
-    let (env, _clock) = clocked().await;
-    let rx = WebhookReceiver::start();
-    add_hook(&env, "ok", &rx, Preset::Json).await;
+    let (env, _clock, rx) = with_hook("ok", Preset::Json).await;
     let id = env.engine.notify_test("ok").await.unwrap();
     assert_eq!(rx.delivered_ids(), [id.clone()]);
     let t: Event = serde_json::from_slice(&rx.requests()[0].body).unwrap();
@@ -367,9 +365,7 @@ async fn a_ping_gets_success_and_fail_with_the_error() {
 #[tokio::test]
 async fn a_backup_against_a_stopped_cluster_makes_one_backup_failed_event() {
     let pg = TestCluster::start();
-    let (env, _clock) = clocked().await;
-    let rx = WebhookReceiver::start();
-    add_hook(&env, "hook", &rx, Preset::Json).await;
+    let (env, _clock, rx) = with_hook("hook", Preset::Json).await;
     let db = pg.unique_db("notify_stopped");
     env.engine
         .add_project(AddProject::url("shop", pg.url_with_password(&db)))
@@ -404,9 +400,7 @@ async fn a_backup_against_a_stopped_cluster_makes_one_backup_failed_event() {
 #[tokio::test]
 async fn overdue_fires_once_and_a_new_backup_brings_it_back_to_normal_once() {
     let pg = TestCluster::shared();
-    let (env, clock) = clocked().await;
-    let rx = WebhookReceiver::start();
-    add_hook(&env, "hook", &rx, Preset::Json).await;
+    let (env, clock, rx) = with_hook("hook", Preset::Json).await;
     let db = pg.unique_db("notify_overdue");
     env.engine
         .add_project(AddProject::url("shop", pg.url_with_password(&db)))
@@ -452,9 +446,7 @@ async fn overdue_fires_once_and_a_new_backup_brings_it_back_to_normal_once() {
 
 #[tokio::test]
 async fn a_thousand_queued_events_are_each_delivered_exactly_once_in_one_pass() {
-    let (env, _clock) = clocked().await;
-    let rx = WebhookReceiver::start();
-    add_hook(&env, "hook", &rx, Preset::Json).await;
+    let (env, _clock, rx) = with_hook("hook", Preset::Json).await;
     unreachable(&env, "shop").await;
     env.engine
         .notify_route("shop", "succeeded", &["hook".to_string()])
@@ -505,9 +497,7 @@ async fn a_thousand_queued_events_are_each_delivered_exactly_once_in_one_pass() 
 
 #[tokio::test]
 async fn a_scheduled_backup_that_fails_carries_its_retry_plan() {
-    let (env, clock) = clocked().await;
-    let rx = WebhookReceiver::start();
-    add_hook(&env, "hook", &rx, Preset::Json).await;
+    let (env, clock, rx) = with_hook("hook", Preset::Json).await;
     unreachable(&env, "shop").await;
     env.engine
         .set_schedule(SetSchedule {
@@ -543,9 +533,7 @@ async fn a_scheduled_backup_that_fails_carries_its_retry_plan() {
 
 #[tokio::test]
 async fn a_chat_channel_is_rate_limited_and_the_rest_waits_a_minute() {
-    let (env, clock) = clocked().await;
-    let rx = WebhookReceiver::start();
-    add_hook(&env, "chat", &rx, Preset::Slack).await;
+    let (env, clock, rx) = with_hook("chat", Preset::Slack).await;
     unreachable(&env, "shop").await;
     env.engine
         .notify_route("shop", "succeeded", &["chat".to_string()])
@@ -572,4 +560,42 @@ async fn a_chat_channel_is_rate_limited_and_the_rest_waits_a_minute() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 40);
+}
+
+#[tokio::test]
+async fn a_route_with_no_group_checked_is_none_and_the_channel_hears_nothing() {
+    let (env, _clock, rx) = with_hook("hook", Preset::Json).await;
+    unreachable(&env, "shop").await;
+    let hook = ["hook".to_string()];
+    // The app's checkboxes, none checked: the engine reads the empty list as `none`.
+    let routes = env
+        .engine
+        .notify_route_list("shop", &[], &hook)
+        .await
+        .unwrap();
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    assert_eq!(routes[0].channel, "hook", "{routes:?}");
+    assert!(
+        !routes[0].events.iter().any(|g| g == "failed"),
+        "{routes:?}"
+    );
+    fail_backup(&env, "shop").await;
+    env.engine.notify_deliver().await.unwrap();
+    assert!(rx.requests().is_empty(), "{:?}", rx.requests());
+    // Checked words are read as the text form reads them.
+    let routes = env
+        .engine
+        .notify_route_list("shop", &["failed".to_string()], &hook)
+        .await
+        .unwrap();
+    assert_eq!(routes[0].events, ["failed"], "{routes:?}");
+    fail_backup(&env, "shop").await;
+    env.engine.notify_deliver().await.unwrap();
+    assert_eq!(rx.delivered_ids().len(), 1);
+    let e = env
+        .engine
+        .notify_route_list("shop", &["nonsense".to_string()], &hook)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
 }
