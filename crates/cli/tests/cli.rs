@@ -24,19 +24,7 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
 
     // The password comes on stdin and goes to the real keychain, not the catalog.
     let pw = pg.superuser_password().to_string();
-    let out = cli.run_stdin(
-        &[
-            "--json",
-            "project",
-            "add",
-            &name,
-            "--db",
-            &pg.url(&src),
-            "--password-stdin",
-        ],
-        &format!("{pw}\n"),
-    );
-    let added = json_of(&out, 0, &["project add"]);
+    let added = cli.add_project_stdin(&name, &pg.url(&src), &format!("{pw}\n"));
     assert!(!s(&added["project"]["db_url"]).contains(&pw));
     let keychain = KeychainStore::new(DEFAULT_SERVICE);
     assert_eq!(
@@ -348,19 +336,7 @@ fn exit_codes_and_json_errors() {
 
     // Wrong password: exit 3, and the password is not echoed.
     let db = pg.unique_db("cliauth");
-    let out = cli.run_stdin(
-        &[
-            "--json",
-            "project",
-            "add",
-            "wrongpw",
-            "--db",
-            &pg.url(&db),
-            "--password-stdin",
-        ],
-        "hunter2-wrong\n",
-    );
-    json_of(&out, 0, &["add wrongpw"]);
+    cli.add_project_stdin("wrongpw", &pg.url(&db), "hunter2-wrong\n");
     let e = cli.json(&["backup", "wrongpw"], 3);
     assert_eq!(e["error"]["code"], "auth");
     assert!(!e.to_string().contains("hunter2-wrong"));
@@ -469,19 +445,7 @@ fn bad_archives_are_refused_with_clear_errors_and_change_nothing() {
         &src,
         "CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 100);",
     );
-    let out = cli.run_stdin(
-        &[
-            "--json",
-            "project",
-            "add",
-            "bad",
-            "--db",
-            &pg.url(&src),
-            "--password-stdin",
-        ],
-        pg.superuser_password(),
-    );
-    json_of(&out, 0, &["add"]);
+    cli.add_project_stdin("bad", &pg.url(&src), pg.superuser_password());
     let b = cli.json(&["backup", "bad"], 0);
     let good = PathBuf::from(s(&b["path"]));
     let bytes = std::fs::read(&good).unwrap();
@@ -656,19 +620,7 @@ fn encryption_setup_confirm_backup_verify_and_export() {
     let cli = Cli::keychain();
     let name = format!("enc-{src}");
     let pw = pg.superuser_password().to_string();
-    let out = cli.run_stdin(
-        &[
-            "--json",
-            "project",
-            "add",
-            &name,
-            "--db",
-            &pg.url(&src),
-            "--password-stdin",
-        ],
-        &format!("{pw}\n"),
-    );
-    json_of(&out, 0, &["project add"]);
+    cli.add_project_stdin(&name, &pg.url(&src), &format!("{pw}\n"));
     let keys = tempfile::tempdir().unwrap();
     let extra = keys.path().join("extra.txt");
     assert!(Command::new("age-keygen")

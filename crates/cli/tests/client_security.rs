@@ -3,69 +3,41 @@
 //! `--insecure-http`), and every flag that takes a database URL says that a password in it is
 //! visible in `ps`, pointing to `--password-stdin`. No keychain: `OFFSITE_SECRET_STORE=env`.
 
-use serde_json::Value;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-struct Cli {
-    data: tempfile::TempDir,
-    home: tempfile::TempDir,
+use common::Cli;
+use serde_json::Value;
+
+/// No keychain (no D-Bus session, a private HOME) and no server token from the environment.
+fn security_cli() -> Cli {
+    Cli::new()
+        .private_home()
+        .unset("OFFSITE_SERVER_TOKEN")
+        .unset("DBUS_SESSION_BUS_ADDRESS")
 }
 
-impl Cli {
-    fn new() -> Cli {
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--data-dir").arg(self.data.path()).args(args);
-        for var in [
-            "PGPASSWORD",
-            "PGHOST",
-            "PGPORT",
-            "PGUSER",
-            "PGDATABASE",
-            "OFFSITE_PG_BIN",
-            "OFFSITE_SERVER_TOKEN",
-            "DBUS_SESSION_BUS_ADDRESS",
-        ] {
-            c.env_remove(var);
-        }
-        let home = self.home.path();
-        c.env("HOME", home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("OFFSITE_SECRET_STORE", "env")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null());
-        c.output().unwrap()
-    }
-
-    fn json(&self, args: &[&str], env: &[(&str, &str)], code: i32) -> (Value, String) {
-        let mut full = vec!["--json"];
-        full.extend_from_slice(args);
-        let out = self.run(&full, env);
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: stdout={stdout} stderr={stderr}"
-        );
-        let v = serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {stdout}"));
-        (v, stderr)
-    }
+/// `--json ARGS` with `env`: asserts the exit code; the one JSON document on stdout, and stderr.
+fn json(cli: &Cli, args: &[&str], env: &[(&str, &str)], code: i32) -> (Value, String) {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let out = cli.run_env(&full, env);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}: stdout={stdout} stderr={stderr}"
+    );
+    let v = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON document ({e}): {stdout}"));
+    (v, stderr)
 }
 
 const TOKEN: &str = "offsite_tok_must-not-cross-the-network-0123456789";
 
 #[test]
 fn a_plain_http_server_on_another_machine_is_refused_before_its_token_is_sent() {
-    let cli = Cli::new();
+    let cli = security_cli();
     // `.invalid` names never resolve (RFC 6761): even a client that did not refuse would send
     // nothing anywhere (it would fail on the connection instead, with another code). IP
     // literals are covered by the unit tests of `check_plain_http`, which send nothing either.
@@ -73,7 +45,8 @@ fn a_plain_http_server_on_another_machine_is_refused_before_its_token_is_sent() 
         "http://backup.invalid:8443",
         "HTTP://Backup.Example.invalid/",
     ] {
-        let (e, stderr) = cli.json(
+        let (e, stderr) = json(
+            &cli,
             &[
                 "project",
                 "add",
@@ -98,20 +71,20 @@ fn a_plain_http_server_on_another_machine_is_refused_before_its_token_is_sent() 
         );
         assert!(!e.to_string().contains(TOKEN) && !stderr.contains(TOKEN));
         // Nothing registered: the project it was added with is gone again.
-        let (list, _) = cli.json(&["project", "list"], &[], 0);
+        let (list, _) = json(&cli, &["project", "list"], &[], 0);
         assert_eq!(list["projects"], serde_json::json!([]), "{server}: {list}");
     }
 }
 
 #[test]
 fn every_flag_that_takes_a_database_url_warns_about_ps_and_points_to_password_stdin() {
-    let cli = Cli::new();
+    let cli = security_cli();
     for (args, flag) in [
         (&["project", "add", "--help"][..], "--db"),
         (&["import", "--help"][..], "--db"),
         (&["restore", "--help"][..], "--to"),
     ] {
-        let out = cli.run(args, &[]);
+        let out = cli.run_env(args, &[]);
         assert!(out.status.success(), "{args:?}");
         let help = String::from_utf8_lossy(&out.stdout);
         // The paragraph of the flag (up to the next flag).
@@ -128,7 +101,7 @@ fn every_flag_that_takes_a_database_url_warns_about_ps_and_points_to_password_st
         );
     }
     // And one given anyway is named (never printed) when it is used.
-    let out = cli.run(
+    let out = cli.run_env(
         &[
             "restore",
             "/nonexistent/archive.tar.gz",

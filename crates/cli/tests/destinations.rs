@@ -26,19 +26,7 @@ fn destinations_copies_and_sync_through_the_cli() {
     let cli = Cli::keychain();
     let name = format!("cli-{src}");
     let pw = pg.superuser_password().to_string();
-    let out = cli.run_stdin(
-        &[
-            "--json",
-            "project",
-            "add",
-            &name,
-            "--db",
-            &pg.url(&src),
-            "--password-stdin",
-        ],
-        &format!("{pw}\n"),
-    );
-    json_of(&out, 0, &["project add"]);
+    cli.add_project_stdin(&name, &pg.url(&src), &format!("{pw}\n"));
     let usb = cli.data.path().join("usb");
     std::fs::create_dir(&usb).unwrap();
     let nas = cli.data.path().join("nas");

@@ -231,23 +231,9 @@ fn a_killed_drill_leaves_a_cluster_the_next_start_stops_and_removes() {
 impl Cli {
     /// `--json ARGS` with `input` on standard input: (exit code, stdout JSON, stderr).
     fn json_stdin(&self, args: &[&str], input: &str) -> (i32, Value, String) {
-        use std::io::Write;
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
-        let mut child = self
-            .cmd(&full)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = self.run_stdin(&full, input);
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         let json = serde_json::from_str(&stdout)
             .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"));

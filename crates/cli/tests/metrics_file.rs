@@ -3,56 +3,39 @@
 //! (`offsite backups`, `offsite status`), for a project that backs up and one that fails.
 //! A real PostgreSQL cluster; headless (`OFFSITE_SECRET_STORE=env`, `OFFSITE_TEST_NOW`).
 
+mod common;
 #[path = "prom_text/mod.rs"]
 mod prom_text;
 
+use common::Cli;
 use offsite_core::secrets::{env_var_for_key, project_password_key};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-struct Cli {
-    data: tempfile::TempDir,
-    home: tempfile::TempDir,
-    env: Vec<(String, String)>,
+/// Headless (secrets from the environment, a private HOME), in UTC.
+fn metrics_cli() -> Cli {
+    Cli::new().private_home().env("TZ", "UTC")
 }
 
-impl Cli {
-    fn run(&self, now: &str, args: &[&str]) -> (i32, String, String) {
-        let home = self.home.path();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--json")
-            .arg("--data-dir")
-            .arg(self.data.path())
-            .args(args);
-        for var in ["PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"] {
-            c.env_remove(var);
-        }
-        let out = c
-            .env("HOME", home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("OFFSITE_SECRET_STORE", "env")
-            .env("TZ", "UTC")
-            .env("OFFSITE_TEST_NOW", now)
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
+/// `--json ARGS` at `now`: (exit code, stdout, stderr).
+fn run(cli: &Cli, now: &str, args: &[&str]) -> (i32, String, String) {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let out = cli.run_at(now, &full);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
 
-    fn json(&self, now: &str, args: &[&str]) -> Value {
-        let (_, stdout, stderr) = self.run(now, args);
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout} / {stderr}"))
-    }
+/// The one JSON document `--json ARGS` at `now` prints (whatever its exit code).
+fn json(cli: &Cli, now: &str, args: &[&str]) -> Value {
+    let (_, stdout, stderr) = run(cli, now, args);
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout} / {stderr}"))
 }
 
 fn unix(t: &str) -> f64 {
@@ -72,11 +55,7 @@ const T2: &str = "2026-11-21T12:00:10Z";
 #[test]
 fn run_due_writes_the_textfile_with_what_the_catalog_says() {
     let pg = TestCluster::shared();
-    let mut cli = Cli {
-        data: tempfile::tempdir().unwrap(),
-        home: tempfile::tempdir().unwrap(),
-        env: Vec::new(),
-    };
+    let mut cli = metrics_cli();
     let db = pg.unique_db("metrics");
     pg.psql(
         &db,
@@ -93,9 +72,10 @@ fn run_due_writes_the_textfile_with_what_the_catalog_says() {
             env_var_for_key(&project_password_key(name)),
             pg.superuser_password().to_string(),
         ));
-        let (code, out, err) = cli.run(T0, &["project", "add", name, "--db", &url]);
+        let (code, out, err) = run(&cli, T0, &["project", "add", name, "--db", &url]);
         assert_eq!(code, 0, "{out} {err}");
-        let (code, out, err) = cli.run(
+        let (code, out, err) = run(
+            &cli,
             T0,
             &["schedule", "set", name, "--every", "6h", "--tz", "UTC"],
         );
@@ -105,7 +85,7 @@ fn run_due_writes_the_textfile_with_what_the_catalog_says() {
     let file = dir.path().join("offsite.prom");
     let file_arg = file.to_str().unwrap();
 
-    let (code, out, err) = cli.run(T1, &["run-due", "--metrics-file", file_arg]);
+    let (code, out, err) = run(&cli, T1, &["run-due", "--metrics-file", file_arg]);
     assert_eq!(code, 1, "one project failed: {out} {err}");
     let m = read_metrics(&file);
     assert_eq!(m.types["offsite_backup_failures_total"], "counter");
@@ -116,7 +96,7 @@ fn run_due_writes_the_textfile_with_what_the_catalog_says() {
         Some(unix(T1))
     );
 
-    let backups = cli.json(T1, &["backups", "good"]);
+    let backups = json(&cli, T1, &["backups", "good"]);
     let newest = &backups["backups"][0];
     let get = |name: &str, project: &str| m.project_value(name, project);
     assert_eq!(
@@ -148,7 +128,7 @@ fn run_due_writes_the_textfile_with_what_the_catalog_says() {
         None,
         "never succeeded: no sample"
     );
-    let status = cli.json(T1, &["status"]);
+    let status = json(&cli, T1, &["status"]);
     for p in status["projects"].as_array().unwrap() {
         let name = p["name"].as_str().unwrap();
         let overdue = if p["overdue"].as_bool().unwrap() {
@@ -169,11 +149,11 @@ fn run_due_writes_the_textfile_with_what_the_catalog_says() {
     );
 
     // A day later: "bad" failed again (its retry) and is overdue now; the file is replaced.
-    let (code, out, err) = cli.run(T2, &["run-due", "--metrics-file", file_arg]);
+    let (code, out, err) = run(&cli, T2, &["run-due", "--metrics-file", file_arg]);
     assert_eq!(code, 1, "{out} {err}");
     let m = read_metrics(&file);
     let get = |name: &str, project: &str| m.project_value(name, project);
-    let status = cli.json(T2, &["status"]);
+    let status = json(&cli, T2, &["status"]);
     let bad_status = status["projects"]
         .as_array()
         .unwrap()
@@ -206,11 +186,7 @@ fn run_due_writes_the_textfile_with_what_the_catalog_says() {
 #[test]
 fn the_daemon_writes_the_textfile_after_each_check() {
     let pg = TestCluster::shared();
-    let mut cli = Cli {
-        data: tempfile::tempdir().unwrap(),
-        home: tempfile::tempdir().unwrap(),
-        env: Vec::new(),
-    };
+    let mut cli = metrics_cli();
     let db = pg.unique_db("metricsd");
     pg.psql(
         &db,
@@ -220,9 +196,14 @@ fn the_daemon_writes_the_textfile_after_each_check() {
         env_var_for_key(&project_password_key("daemon-m")),
         pg.superuser_password().to_string(),
     ));
-    let (code, out, err) = cli.run(T0, &["project", "add", "daemon-m", "--db", &pg.url(&db)]);
+    let (code, out, err) = run(
+        &cli,
+        T0,
+        &["project", "add", "daemon-m", "--db", &pg.url(&db)],
+    );
     assert_eq!(code, 0, "{out} {err}");
-    let (code, out, err) = cli.run(
+    let (code, out, err) = run(
+        &cli,
         T0,
         &[
             "schedule", "set", "daemon-m", "--every", "6h", "--tz", "UTC",
@@ -231,23 +212,9 @@ fn the_daemon_writes_the_textfile_after_each_check() {
     assert_eq!(code, 0, "{out} {err}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("offsite.prom");
-    let home = cli.home.path();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_offsite"))
-        .arg("--json")
-        .arg("--data-dir")
-        .arg(cli.data.path())
-        .args(["daemon", "--metrics-file"])
-        .arg(&file)
-        .env_remove("PGPASSWORD")
-        .env("HOME", home)
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("OFFSITE_SECRET_STORE", "env")
-        .env("TZ", "UTC")
-        .env("OFFSITE_TEST_NOW", T1)
-        .envs(cli.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
+    let file_arg = file.to_str().unwrap();
+    let mut child = cli
+        .cmd_at(T1, &["--json", "daemon", "--metrics-file", file_arg])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -275,7 +242,7 @@ fn the_daemon_writes_the_textfile_after_each_check() {
         .status();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-    let backups = cli.json(T1, &["backups", "daemon-m"]);
+    let backups = json(&cli, T1, &["backups", "daemon-m"]);
     assert_eq!(
         m.project_value("offsite_backup_last_size_bytes", "daemon-m"),
         backups["backups"][0]["size"].as_f64()

@@ -3,61 +3,20 @@
 //! lead somewhere (the environment store's variable, `offsite import` for a pg_dump file).
 //! Secrets come from the environment store (`OFFSITE_SECRET_STORE=env`): no keychain needed.
 
+mod common;
+
+use common::{json_of, Cli};
 use offsite_core::catalog::{Catalog, NewBackup, NewProject};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-struct Cli {
-    data: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--data-dir").arg(self.data.path()).args(args);
-        for var in [
-            "PGPASSWORD",
-            "PGHOST",
-            "PGPORT",
-            "PGUSER",
-            "PGDATABASE",
-            "OFFSITE_PG_BIN",
-        ] {
-            c.env_remove(var);
-        }
-        c.env("OFFSITE_SECRET_STORE", "env")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        self.cmd(args, env).output().unwrap()
-    }
-
-    /// Runs (the arguments as given: put `--json` in them), asserts the exit code, returns the
-    /// one JSON document on stdout.
-    fn json(&self, args: &[&str], env: &[(&str, &str)], code: i32) -> Value {
-        let out = self.run(args, env);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: stdout={stdout} stderr={}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON document ({e}): {stdout}"))
-    }
+/// Runs the arguments as given (put `--json` in them) with `env` besides the runner's own,
+/// asserts the exit code, returns the one JSON document on stdout.
+fn json(cli: &Cli, args: &[&str], env: &[(&str, &str)], code: i32) -> Value {
+    json_of(&cli.run_env(args, env), code, args)
 }
 
 fn s(v: &Value) -> &str {
@@ -80,43 +39,48 @@ fn json_usage_errors_are_one_json_document() {
         &["--json", "project"][..],
         &["--json"][..],
     ] {
-        let e = cli.json(args, &[], 2);
+        let e = json(&cli, args, &[], 2);
         let err = &e["error"];
         assert_eq!(err["code"], "invalid_input", "{args:?}: {e}");
         assert!(!s(&err["message"]).is_empty(), "{args:?}: {e}");
         assert!(s(&err["hint"]).contains("--help"), "{args:?}: {e}");
         assert_eq!(err["retryable"], false, "{args:?}: {e}");
     }
-    let e = cli.json(&["--json", "backup"], &[], 2);
+    let e = json(&cli, &["--json", "backup"], &[], 2);
     assert!(s(&e["error"]["message"]).contains("<NAME>"), "{e}");
     assert!(
         s(&e["error"]["hint"]).contains("offsite backup --help"),
         "{e}"
     );
-    let e = cli.json(&["--json", "project"], &[], 2);
+    let e = json(&cli, &["--json", "project"], &[], 2);
     let message = s(&e["error"]["message"]);
     assert!(
         message.contains("`offsite project` needs a subcommand") && message.contains("add"),
         "{e}"
     );
     assert!(message.len() < 300, "not the whole help: {e}");
-    let e = cli.json(&["--json", "backpus", "shop"], &[], 2);
+    let e = json(&cli, &["--json", "backpus", "shop"], &[], 2);
     assert!(s(&e["error"]["hint"]).contains("'backups'"), "{e}");
-    let e = cli.json(&["--json", "backup", "shop", "--level", "abc"], &[], 2);
+    let e = json(
+        &cli,
+        &["--json", "backup", "shop", "--level", "abc"],
+        &[],
+        2,
+    );
     assert!(s(&e["error"]["message"]).contains("abc"), "{e}");
 
     // `--json` after `--` is an argument, not the flag: clap's text.
-    let out = cli.run(&["backup", "--", "--json", "extra"], &[]);
+    let out = cli.run_env(&["backup", "--", "--json", "extra"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     // Text mode: clap's message on stderr, nothing on stdout.
-    let out = cli.run(&["frobnicate"], &[]);
+    let out = cli.run_env(&["frobnicate"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("frobnicate"));
     // Help and version are not errors, with --json too.
     for args in [&["--json", "--help"][..], &["--json", "--version"][..]] {
-        let out = cli.run(args, &[]);
+        let out = cli.run_env(args, &[]);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(!String::from_utf8_lossy(&out.stdout).contains("\"error\""));
     }
@@ -168,7 +132,7 @@ fn a_closed_stdout_ends_quietly() {
     many_backups(cli.data.path(), "big", 1200);
     for args in [&["--json", "backups", "big"][..], &["backups", "big"][..]] {
         let mut child = cli
-            .cmd(args, &[])
+            .cmd(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -186,22 +150,22 @@ fn a_closed_stdout_ends_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
     // The same listing, read to its end, is complete (the test's output was big enough).
-    let all = cli.json(&["--json", "backups", "big"], &[], 0);
+    let all = json(&cli, &["--json", "backups", "big"], &[], 0);
     assert_eq!(all["backups"].as_array().unwrap().len(), 1200);
     assert!(all.to_string().len() > 1 << 20);
 
     // Archives' own ids m-00000 … m-01199: "m-001" starts many of them (ambiguous, listed);
     // "m-0119" only m-01190 … m-01199 (10 backups); "m-01199" one (whose file is empty: not an
     // archive).
-    let e = cli.json(&["--json", "verify", "m-001"], &[], 2);
+    let e = json(&cli, &["--json", "verify", "m-001"], &[], 2);
     assert_eq!(e["error"]["code"], "invalid_input", "{e}");
     assert!(
         s(&e["error"]["message"]).contains("more than 10 backups"),
         "{e}"
     );
-    let e = cli.json(&["--json", "verify", "m-0119"], &[], 2);
+    let e = json(&cli, &["--json", "verify", "m-0119"], &[], 2);
     assert!(s(&e["error"]["message"]).contains("of 10 backups"), "{e}");
-    let e = cli.json(&["--json", "inspect", "m-01199"], &[], 4);
+    let e = json(&cli, &["--json", "inspect", "m-01199"], &[], 4);
     assert_eq!(e["error"]["code"], "unsupported_format", "{e}");
     assert!(s(&e["error"]["message"]).contains("big_01199_"), "{e}");
 }
@@ -230,17 +194,18 @@ fn archives_are_named_by_path_id_or_latest() {
     let name = "ids-shop";
     let var = password_var(name);
     let env = [(var.as_str(), pg.superuser_password())];
-    cli.json(
+    json(
+        &cli,
         &["--json", "project", "add", name, "--db", &pg.url(&db)],
         &env,
         0,
     );
-    let older = cli.json(&["--json", "backup", name], &env, 0);
-    let b = cli.json(&["--json", "backup", name], &env, 0);
+    let older = json(&cli, &["--json", "backup", name], &env, 0);
+    let b = json(&cli, &["--json", "backup", name], &env, 0);
     assert_ne!(older["id"], b["id"]);
     let catalog_id = s(&b["id"]).to_string();
     let path = s(&b["path"]).to_string();
-    let manifest = cli.json(&["--json", "inspect", &path], &[], 0);
+    let manifest = json(&cli, &["--json", "inspect", &path], &[], 0);
     let manifest_id = s(&manifest["backup_id"]).to_string();
     assert_ne!(catalog_id, manifest_id, "two ids, both accepted");
     let latest = format!("{name}:latest");
@@ -255,12 +220,13 @@ fn archives_are_named_by_path_id_or_latest() {
         &manifest_id[..8],
         latest.as_str(),
     ] {
-        let v = cli.json(&["--json", "verify", given], &env, 0);
+        let v = json(&cli, &["--json", "verify", given], &env, 0);
         assert_eq!(v["ok"], true, "{given}: {v}");
         assert_eq!(s(&v["archive"]), path, "{given}: {v}");
-        let m = cli.json(&["--json", "inspect", given], &env, 0);
+        let m = json(&cli, &["--json", "inspect", given], &env, 0);
         assert_eq!(s(&m["backup_id"]), manifest_id, "{given}: {m}");
-        let plan = cli.json(
+        let plan = json(
+            &cli,
             &["--json", "restore", given, "--to", &to, "--dry-run"],
             &env,
             0,
@@ -270,12 +236,12 @@ fn archives_are_named_by_path_id_or_latest() {
     }
 
     // Text mode says which backup PROJECT:latest chose, on stderr.
-    let out = cli.run(&["verify", &latest], &env);
+    let out = cli.run_env(&["verify", &latest], &env);
     assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&catalog_id) && err.contains(&path), "{err}");
     // inspect by id shows both ids.
-    let out = cli.run(&["inspect", &catalog_id], &env);
+    let out = cli.run_env(&["inspect", &catalog_id], &env);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(&manifest_id) && text.contains(&catalog_id),
@@ -288,7 +254,7 @@ fn archives_are_named_by_path_id_or_latest() {
         "nosuch:latest",
         "no/such/file.tar.gz",
     ] {
-        let e = cli.json(&["--json", "verify", given], &env, 2);
+        let e = json(&cli, &["--json", "verify", given], &env, 2);
         assert_eq!(e["error"]["code"], "not_found", "{given}: {e}");
         if !given.ends_with(":latest") {
             assert!(
@@ -296,7 +262,8 @@ fn archives_are_named_by_path_id_or_latest() {
                 "{given}: {e}"
             );
         }
-        let e = cli.json(
+        let e = json(
+            &cli,
             &["--json", "restore", given, "--to", &to, "--dry-run"],
             &env,
             2,
@@ -305,14 +272,15 @@ fn archives_are_named_by_path_id_or_latest() {
     }
     // The start of an id that both backups share would be ambiguous; a 3-character start is
     // too short to be taken as an id.
-    let e = cli.json(&["--json", "verify", &catalog_id[..3]], &env, 2);
+    let e = json(&cli, &["--json", "verify", &catalog_id[..3]], &env, 2);
     assert_eq!(e["error"]["code"], "not_found", "{e}");
 
     // A file in the working folder named like an id is that file (and not an archive).
     let cwd = tempfile::tempdir().unwrap();
     std::fs::write(cwd.path().join(&catalog_id), "not an archive").unwrap();
     let out = cli
-        .cmd(&["--json", "verify", &catalog_id], &env)
+        .cmd(&["--json", "verify", &catalog_id])
+        .envs(env.iter().copied())
         .current_dir(cwd.path())
         .output()
         .unwrap();
@@ -331,7 +299,8 @@ fn env_store_auth_hint_names_the_variable() {
     let name = "env-hint";
     let var = password_var(name);
     let env = [(var.as_str(), "not-the-password")];
-    cli.json(
+    json(
+        &cli,
         &["--json", "project", "add", name, "--db", &pg.url(&db)],
         &env,
         0,
@@ -340,7 +309,7 @@ fn env_store_auth_hint_names_the_variable() {
         &["--json", "backup", name][..],
         &["--json", "project", "test", name][..],
     ] {
-        let e = cli.json(args, &env, 3);
+        let e = json(&cli, args, &env, 3);
         assert_eq!(e["error"]["code"], "auth", "{args:?}: {e}");
         let hint = s(&e["error"]["hint"]);
         assert!(hint.contains(&var), "{args:?}: {hint}");
@@ -350,18 +319,21 @@ fn env_store_auth_hint_names_the_variable() {
     // Restoring into the project: the same hint.
     let src = pg.unique_db("envhint_src");
     pg.psql(&src, "CREATE TABLE t (id int);");
-    cli.json(
+    json(
+        &cli,
         &["--json", "project", "add", "env-src", "--db", &pg.url(&src)],
         &[],
         0,
     );
     let src_var = password_var("env-src");
-    let b = cli.json(
+    let b = json(
+        &cli,
         &["--json", "backup", "env-src"],
         &[(src_var.as_str(), pg.superuser_password())],
         0,
     );
-    let e = cli.json(
+    let e = json(
+        &cli,
         &[
             "--json",
             "restore",
@@ -419,7 +391,7 @@ fn a_pg_dump_file_given_as_an_archive_points_to_import() {
                 "--dry-run",
             ][..],
         ] {
-            let e = cli.json(args, &[], 4);
+            let e = json(&cli, args, &[], 4);
             assert_eq!(e["error"]["code"], "unsupported_format", "{args:?}: {e}");
             assert!(s(&e["error"]["message"]).contains(kind), "{args:?}: {e}");
             let hint = s(&e["error"]["hint"]);
@@ -434,7 +406,7 @@ fn a_pg_dump_file_given_as_an_archive_points_to_import() {
     // other dumps become archives is.
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, [0u8, 1, 2, 3, 4, 5]).unwrap();
-    let e = cli.json(&["--json", "verify", junk.to_str().unwrap()], &[], 4);
+    let e = json(&cli, &["--json", "verify", junk.to_str().unwrap()], &[], 4);
     let hint = s(&e["error"]["hint"]);
     assert!(
         hint.contains("choose a .tar.gz that Offsite made"),
@@ -442,7 +414,8 @@ fn a_pg_dump_file_given_as_an_archive_points_to_import() {
     );
     assert!(!hint.to_lowercase().contains("drop"), "{hint}");
     // Importing what is not a dump: the hint lists what can be imported, without "drop".
-    let e = cli.json(
+    let e = json(
+        &cli,
         &["--json", "import", junk.to_str().unwrap(), "--preview"],
         &[],
         4,

@@ -5,17 +5,13 @@
 //! imported custom dump's tables are listed by `inspect`), and `restore --dry-run` of a refused
 //! plan exits with the refused restore's code. Headless: secrets from the environment.
 
+mod common;
+
+use common::Cli;
 use offsite_core::secrets::{env_var_for_key, project_password_key};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-struct Cli {
-    data: tempfile::TempDir,
-    home: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
 
 struct Ran {
     code: Option<i32>,
@@ -23,15 +19,17 @@ struct Ran {
     stderr: String,
 }
 
-impl Cli {
-    fn new(pg: &TestCluster) -> Cli {
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-            env: vec![("PGPASSWORD".into(), pg.superuser_password().to_string())],
-        }
-    }
+/// Headless (secrets from the environment, a private HOME), in UTC, the clock real unless a
+/// run says when it is; `PGPASSWORD` is the cluster's.
+fn effects_cli(pg: &TestCluster) -> Cli {
+    Cli::new()
+        .private_home()
+        .unset("OFFSITE_TEST_NOW")
+        .env("TZ", "UTC")
+        .env("PGPASSWORD", pg.superuser_password())
+}
 
+impl Cli {
     /// A project `name` on a fresh database holding `sql`, its password in the environment.
     fn project(&mut self, pg: &TestCluster, name: &str, sql: &str) -> String {
         let db = pg.unique_db(name);
@@ -40,35 +38,16 @@ impl Cli {
             env_var_for_key(&project_password_key(name)),
             pg.superuser_password().to_string(),
         ));
-        self.json(None, &["project", "add", name, "--db", &pg.url(&db)], 0);
+        self.json_when(None, &["project", "add", name, "--db", &pg.url(&db)], 0);
         db
     }
 
-    fn run(&self, now: Option<&str>, args: &[&str]) -> Ran {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--data-dir").arg(self.data.path()).args(args);
-        for var in [
-            "PGHOST",
-            "PGPORT",
-            "PGUSER",
-            "PGDATABASE",
-            "OFFSITE_PG_BIN",
-            "OFFSITE_TEST_NOW",
-        ] {
-            c.env_remove(var);
-        }
-        let home = self.home.path();
-        c.env("HOME", home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("OFFSITE_SECRET_STORE", "env")
-            .env("TZ", "UTC")
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null());
-        if let Some(now) = now {
-            c.env("OFFSITE_TEST_NOW", now);
-        }
-        let out: Output = c.output().unwrap();
+    /// Runs at `now` (the real clock when `None`).
+    fn ran(&self, now: Option<&str>, args: &[&str]) -> Ran {
+        let out = match now {
+            Some(now) => self.run_at(now, args),
+            None => self.run(args),
+        };
         Ran {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -78,7 +57,7 @@ impl Cli {
 
     /// Text output: asserts the exit code, returns what ran.
     fn text(&self, now: Option<&str>, args: &[&str], code: i32) -> Ran {
-        let r = self.run(now, args);
+        let r = self.ran(now, args);
         assert_eq!(
             r.code,
             Some(code),
@@ -90,7 +69,7 @@ impl Cli {
     }
 
     /// With --json: asserts the exit code, returns the one JSON document.
-    fn json(&self, now: Option<&str>, args: &[&str], code: i32) -> Value {
+    fn json_when(&self, now: Option<&str>, args: &[&str], code: i32) -> Value {
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
         let r = self.text(now, &full, code);
@@ -114,14 +93,14 @@ const T0: &str = "2026-11-20T10:00:00Z";
 #[test]
 fn run_due_prints_each_backup_retention_removed() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new(pg);
+    let mut cli = effects_cli(pg);
     cli.project(
         pg,
         "eff-prune",
         "CREATE TABLE t (id int); INSERT INTO t VALUES (1);",
     );
     let at = Some(T0);
-    cli.json(
+    cli.json_when(
         at,
         &[
             "schedule",
@@ -134,7 +113,7 @@ fn run_due_prints_each_backup_retention_removed() {
         ],
         0,
     );
-    cli.json(
+    cli.json_when(
         at,
         &[
             "retention",
@@ -147,10 +126,10 @@ fn run_due_prints_each_backup_retention_removed() {
         ],
         0,
     );
-    let first = cli.json(Some("2026-11-20T12:00:10Z"), &["run-due"], 0);
+    let first = cli.json_when(Some("2026-11-20T12:00:10Z"), &["run-due"], 0);
     let first_id = s(&first["runs"][0]["backup_id"]).to_string();
     let first_path =
-        s(&cli.json(None, &["backups", "eff-prune"], 0)["backups"][0]["path"]).to_string();
+        s(&cli.json_when(None, &["backups", "eff-prune"], 0)["backups"][0]["path"]).to_string();
 
     // Text: one line per removed backup, with its id, date, path and why.
     let second = cli.text(Some("2026-11-20T18:00:10Z"), &["run-due"], 0);
@@ -165,9 +144,9 @@ fn run_due_prints_each_backup_retention_removed() {
     assert!(line.contains("keep-last 1"), "{line}");
 
     // JSON: the same in the document.
-    let kept = cli.json(None, &["backups", "eff-prune"], 0);
+    let kept = cli.json_when(None, &["backups", "eff-prune"], 0);
     let second_id = s(&kept["backups"][0]["id"]).to_string();
-    let third = cli.json(Some("2026-11-21T00:00:10Z"), &["run-due"], 0);
+    let third = cli.json_when(Some("2026-11-21T00:00:10Z"), &["run-due"], 0);
     let pruned = &third["runs"][0]["pruned_backups"];
     assert_eq!(pruned.as_array().unwrap().len(), 1, "{third}");
     assert_eq!(s(&pruned[0]["id"]), second_id);
@@ -179,17 +158,17 @@ fn run_due_prints_each_backup_retention_removed() {
 #[test]
 fn history_lists_the_jobs_the_engine_recorded() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new(pg);
+    let mut cli = effects_cli(pg);
     cli.project(
         pg,
         "eff-hist",
         "CREATE TABLE t (id int); INSERT INTO t VALUES (1);",
     );
-    let a = cli.json(None, &["backup", "eff-hist"], 0);
-    let b = cli.json(None, &["backup", "eff-hist"], 0);
-    cli.json(None, &["verify", s(&a["path"])], 0);
+    let a = cli.json_when(None, &["backup", "eff-hist"], 0);
+    let b = cli.json_when(None, &["backup", "eff-hist"], 0);
+    cli.json_when(None, &["verify", s(&a["path"])], 0);
 
-    let all = cli.json(None, &["history"], 0);
+    let all = cli.json_when(None, &["history"], 0);
     let jobs = all["jobs"].as_array().unwrap();
     assert_eq!(jobs.len(), 3, "{all}");
     // Newest first, each with its project's name and what started it.
@@ -202,11 +181,11 @@ fn history_lists_the_jobs_the_engine_recorded() {
         assert_eq!(s(&j["trigger"]), "cli");
         assert_eq!(s(&j["state"]), "succeeded");
     }
-    let backups = cli.json(None, &["history", "eff-hist", "--kind", "backup"], 0);
+    let backups = cli.json_when(None, &["history", "eff-hist", "--kind", "backup"], 0);
     assert_eq!(backups["jobs"].as_array().unwrap().len(), 2, "{backups}");
-    let one = cli.json(None, &["history", "--limit", "1"], 0);
+    let one = cli.json_when(None, &["history", "--limit", "1"], 0);
     assert_eq!(one["jobs"].as_array().unwrap().len(), 1);
-    let failed = cli.json(None, &["history", "--state", "failed"], 0);
+    let failed = cli.json_when(None, &["history", "--state", "failed"], 0);
     assert_eq!(failed["jobs"].as_array().unwrap().len(), 0);
 
     let text = cli.text(None, &["history", "eff-hist"], 0);
@@ -215,16 +194,16 @@ fn history_lists_the_jobs_the_engine_recorded() {
     assert!(lines[1].contains("eff-hist") && lines[1].contains("backup"));
     assert!(lines[1].contains(s(&b["id"])), "{}", lines[1]);
 
-    let bad = cli.json(None, &["history", "--kind", "dance"], 2);
+    let bad = cli.json_when(None, &["history", "--kind", "dance"], 2);
     assert_eq!(s(&bad["error"]["code"]), "invalid_input");
-    let unknown = cli.json(None, &["history", "nobody"], 2);
+    let unknown = cli.json_when(None, &["history", "nobody"], 2);
     assert_eq!(s(&unknown["error"]["code"]), "not_found");
 }
 
 #[test]
 fn schedule_set_says_what_runs_schedules_and_when_the_next_run_is() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new(pg);
+    let mut cli = effects_cli(pg);
     cli.project(pg, "eff-sched", "CREATE TABLE t (id int);");
     let out = cli.text(
         Some(T0),
@@ -247,7 +226,7 @@ fn schedule_set_says_what_runs_schedules_and_when_the_next_run_is() {
     for needed in ["offsite run-due", "offsite daemon", "app"] {
         assert!(out.stdout.contains(needed), "{needed}: {}", out.stdout);
     }
-    let json = cli.json(
+    let json = cli.json_when(
         Some(T0),
         &[
             "schedule",
@@ -268,13 +247,13 @@ fn schedule_set_says_what_runs_schedules_and_when_the_next_run_is() {
 #[test]
 fn a_backup_whose_file_was_deleted_is_listed_as_missing() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new(pg);
+    let mut cli = effects_cli(pg);
     cli.project(pg, "eff-gone", "CREATE TABLE t (id int);");
-    let kept = cli.json(None, &["backup", "eff-gone"], 0);
-    let gone = cli.json(None, &["backup", "eff-gone"], 0);
+    let kept = cli.json_when(None, &["backup", "eff-gone"], 0);
+    let gone = cli.json_when(None, &["backup", "eff-gone"], 0);
     std::fs::remove_file(s(&gone["path"])).unwrap();
 
-    let listed = cli.json(None, &["backups", "eff-gone"], 0);
+    let listed = cli.json_when(None, &["backups", "eff-gone"], 0);
     let list = listed["backups"].as_array().unwrap();
     assert_eq!(list.len(), 2);
     let by_id = |id: &str| list.iter().find(|b| s(&b["id"]) == id).unwrap();
@@ -297,8 +276,8 @@ fn a_backup_whose_file_was_deleted_is_listed_as_missing() {
     assert!(text.stderr.contains("offsite forget"), "{}", text.stderr);
 
     // What the hint says to do works: the entry goes, the other backup stays.
-    cli.json(None, &["forget", s(&gone["id"])], 0);
-    let after = cli.json(None, &["backups", "eff-gone"], 0);
+    cli.json_when(None, &["forget", s(&gone["id"])], 0);
+    let after = cli.json_when(None, &["backups", "eff-gone"], 0);
     let ids: Vec<&str> = after["backups"]
         .as_array()
         .unwrap()
@@ -322,9 +301,9 @@ INSERT INTO notes (body) SELECT 'n' || g FROM generate_series(1, 7) g;";
 #[test]
 fn an_into_schema_plan_into_a_database_holding_tables_does_not_say_empty() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new(pg);
+    let mut cli = effects_cli(pg);
     let db = cli.project(pg, "plan-side", SHOP);
-    let archive = cli.json(None, &["backup", "plan-side"], 0);
+    let archive = cli.json_when(None, &["backup", "plan-side"], 0);
     let args = [
         "restore",
         s(&archive["path"]),
@@ -348,7 +327,7 @@ fn an_into_schema_plan_into_a_database_holding_tables_does_not_say_empty() {
     );
     assert!(line.contains("NOT empty"), "{line}");
     assert!(line.contains("yesterday"), "{line}");
-    let plan = cli.json(None, &args, 0);
+    let plan = cli.json_when(None, &args, 0);
     let objects = plan["database"]["target_objects"].as_u64().unwrap();
     assert!(objects >= 4, "the four tables at least: {plan}");
     // Nothing was changed by the dry run.
@@ -364,7 +343,7 @@ fn an_into_schema_plan_into_a_database_holding_tables_does_not_say_empty() {
 #[test]
 fn an_imported_sql_dump_plan_labels_psql_and_does_not_claim_zero_rows() {
     let pg = TestCluster::shared();
-    let cli = Cli::new(pg);
+    let cli = effects_cli(pg);
     let src = pg.unique_db("plan_sql_src");
     pg.psql(&src, SHOP);
     let file = cli.data.path().join("shop.sql");
@@ -376,7 +355,7 @@ fn an_imported_sql_dump_plan_labels_psql_and_does_not_claim_zero_rows() {
         .unwrap();
     assert!(dumped.status.success());
     std::fs::write(&file, dumped.stdout).unwrap();
-    let o = cli.json(
+    let o = cli.json_when(
         None,
         &[
             "import",
@@ -412,7 +391,7 @@ fn an_imported_sql_dump_plan_labels_psql_and_does_not_claim_zero_rows() {
         "{}",
         text.stdout
     );
-    let plan = cli.json(None, &args, 0);
+    let plan = cli.json_when(None, &args, 0);
     assert_eq!(plan["database"]["rows_recorded"], false, "{plan}");
     assert!(s(&plan["database"]["pg_restore_version"]).starts_with("psql"));
 }
@@ -420,7 +399,7 @@ fn an_imported_sql_dump_plan_labels_psql_and_does_not_claim_zero_rows() {
 #[test]
 fn inspect_of_an_imported_custom_dump_lists_the_tables_its_preview_listed() {
     let pg = TestCluster::shared();
-    let cli = Cli::new(pg);
+    let cli = effects_cli(pg);
     let src = pg.unique_db("inspect_fc_src");
     pg.psql(&src, SHOP);
     let file = cli.data.path().join("shop.dump");
@@ -432,7 +411,7 @@ fn inspect_of_an_imported_custom_dump_lists_the_tables_its_preview_listed() {
         .output()
         .unwrap();
     assert!(dumped.status.success());
-    let preview = cli.json(None, &["import", p(&file), "--preview"], 0);
+    let preview = cli.json_when(None, &["import", p(&file), "--preview"], 0);
     let previewed: Vec<String> = preview["preview"]["tables"]
         .as_array()
         .unwrap()
@@ -440,7 +419,7 @@ fn inspect_of_an_imported_custom_dump_lists_the_tables_its_preview_listed() {
         .map(|t| format!("{}.{}", s(&t["schema"]), s(&t["table"])))
         .collect();
     assert_eq!(previewed.len(), 4, "{preview}");
-    let o = cli.json(
+    let o = cli.json_when(
         None,
         &[
             "import",
@@ -468,7 +447,7 @@ fn inspect_of_an_imported_custom_dump_lists_the_tables_its_preview_listed() {
             text.stdout
         );
     }
-    let json = cli.json(None, &["inspect", &archive], 0);
+    let json = cli.json_when(None, &["inspect", &archive], 0);
     let mut listed: Vec<&str> = json["dump_tables"]
         .as_array()
         .unwrap()
@@ -486,9 +465,9 @@ fn inspect_of_an_imported_custom_dump_lists_the_tables_its_preview_listed() {
 #[test]
 fn dry_run_of_a_refused_plan_exits_with_the_refused_restores_code() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new(pg);
+    let mut cli = effects_cli(pg);
     cli.project(pg, "plan-refused", SHOP);
-    let archive = cli.json(None, &["backup", "plan-refused"], 0);
+    let archive = cli.json_when(None, &["backup", "plan-refused"], 0);
     let path = s(&archive["path"]).to_string();
 
     // A role that cannot own what postgres owned: a permission refusal (exit 7).
@@ -500,22 +479,22 @@ fn dry_run_of_a_refused_plan_exits_with_the_refused_restores_code() {
         &format!("ALTER DATABASE {mine} OWNER TO {role}"),
     );
     let url = format!("postgres://{role}@127.0.0.1:{}/{mine}", pg.port());
-    let refused = cli.json(None, &["restore", &path, "--to", &url, "--yes"], 7);
+    let refused = cli.json_when(None, &["restore", &path, "--to", &url, "--yes"], 7);
     assert_eq!(s(&refused["error"]["code"]), "permission", "{refused}");
-    let dry = cli.run(
+    let dry = cli.ran(
         None,
         &["--json", "restore", &path, "--to", &url, "--dry-run"],
     );
     assert_eq!(dry.code, Some(7), "{} {}", dry.stdout, dry.stderr);
 
     // Into the non-empty source without --replace: consent (exit 5) both ways.
-    let refused = cli.json(
+    let refused = cli.json_when(
         None,
         &["restore", &path, "--to", "plan-refused", "--yes"],
         5,
     );
     assert_eq!(s(&refused["error"]["code"]), "needs_consent", "{refused}");
-    let dry = cli.run(
+    let dry = cli.ran(
         None,
         &[
             "--json",

@@ -4,6 +4,9 @@
 //! processes racing for one slot. Headless: secrets from the environment
 //! (`OFFSITE_SECRET_STORE=env`), "now" from the test-only `OFFSITE_TEST_NOW`.
 
+mod common;
+
+use common::Cli;
 use offsite_core::catalog::JobKind;
 use offsite_core::catalog::JobState;
 use offsite_core::catalog::JobTrigger;
@@ -11,69 +14,11 @@ use offsite_core::secrets::{env_var_for_key, project_password_key};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-struct Cli {
-    data: tempfile::TempDir,
-    home: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl Cli {
-    fn new() -> Cli {
-        Cli {
-            data: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-            env: Vec::new(),
-        }
-    }
-
-    fn cmd(&self, now: &str, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-        c.arg("--json")
-            .arg("--data-dir")
-            .arg(self.data.path())
-            .args(args);
-        for var in [
-            "PGPASSWORD",
-            "PGHOST",
-            "PGPORT",
-            "PGUSER",
-            "PGDATABASE",
-            "OFFSITE_PG_BIN",
-        ] {
-            c.env_remove(var);
-        }
-        let home = self.home.path();
-        c.env("HOME", home)
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("OFFSITE_SECRET_STORE", "env")
-            .env("TZ", "Europe/Berlin")
-            .env("OFFSITE_TEST_NOW", now)
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn run(&self, now: &str, args: &[&str]) -> Output {
-        self.cmd(now, args).output().unwrap()
-    }
-
-    /// Runs with --json at `now`, asserts the exit code, returns the one JSON document.
-    fn json(&self, now: &str, args: &[&str], code: i32) -> Value {
-        let out = self.run(now, args);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: stdout={stdout} stderr={}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(&stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON document ({e}): {stdout}"))
-    }
+/// Headless (secrets from the environment, a private HOME), in Berlin's time zone.
+fn schedule_cli() -> Cli {
+    Cli::new().private_home().env("TZ", "Europe/Berlin")
 }
 
 fn s(v: &Value) -> &str {
@@ -84,8 +29,8 @@ const T0: &str = "2026-11-20T10:00:00Z";
 
 #[test]
 fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
-    let cli = Cli::new();
-    cli.json(
+    let cli = schedule_cli();
+    cli.json_at(
         T0,
         &[
             "project",
@@ -96,7 +41,7 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         ],
         0,
     );
-    let set = cli.json(T0, &["schedule", "set", "shop", "--daily", "02:30"], 0);
+    let set = cli.json_at(T0, &["schedule", "set", "shop", "--daily", "02:30"], 0);
     let sched = &set["schedule"];
     assert_eq!(s(&sched["spec"]), "daily 02:30");
     assert_eq!(
@@ -113,7 +58,7 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         .collect();
     assert_eq!(next.len(), 5);
     assert_eq!(next[0], "2026-11-21T01:30:00.000Z");
-    cli.json(
+    cli.json_at(
         T0,
         &[
             "schedule",
@@ -130,13 +75,13 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         ],
         0,
     );
-    let before = cli.json(T0, &["schedule", "show", "shop"], 0);
+    let before = cli.json_at(T0, &["schedule", "show", "shop"], 0);
     let list = before["schedules"].as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(s(&list[1]["spec"]), "weekly mon,thu 04:00");
     assert_eq!(list[1]["verify_newest"], 3);
     assert_eq!(s(&list[1]["next_runs"][0]), "2026-11-23T09:00:00.000Z");
-    let retention = cli.json(
+    let retention = cli.json_at(
         T0,
         &[
             "retention",
@@ -158,7 +103,7 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         "keep-last 3, keep-daily 7, keep-within 30d"
     );
     assert_eq!(retention["retention"]["policy"]["keep_within"], "30d");
-    let retention_before = cli.json(T0, &["retention", "show", "shop"], 0);
+    let retention_before = cli.json_at(T0, &["retention", "show", "shop"], 0);
 
     // Bad input: exit 2, a clear message and hint, nothing changed.
     for (args, code, needle) in [
@@ -235,7 +180,7 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         (&["prune", "nope"][..], "not_found", "nope"),
         (&["status", "nope"][..], "not_found", "nope"),
     ] {
-        let err = cli.json(T0, args, 2);
+        let err = cli.json_at(T0, args, 2);
         let e = &err["error"];
         assert_eq!(s(&e["code"]), code, "{args:?}: {err}");
         assert!(s(&e["message"]).contains(needle), "{args:?}: {err}");
@@ -252,17 +197,23 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         ][..],
         &["retention", "set", "shop", "--keep-last", "-1"][..],
     ] {
-        assert_eq!(cli.run(T0, args).status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            cli.run_at(T0, &[&["--json"][..], args].concat())
+                .status
+                .code(),
+            Some(2),
+            "{args:?}"
+        );
     }
-    assert_eq!(cli.json(T0, &["schedule", "show", "shop"], 0), before);
+    assert_eq!(cli.json_at(T0, &["schedule", "show", "shop"], 0), before);
     assert_eq!(
-        cli.json(T0, &["retention", "show", "shop"], 0),
+        cli.json_at(T0, &["retention", "show", "shop"], 0),
         retention_before
     );
 
     // Status: not overdue 25 hours after the schedule was set without a backup; a second later it
     // is (exit 6).
-    let st = cli.json("2026-11-21T11:00:00Z", &["status"], 0);
+    let st = cli.json_at("2026-11-21T11:00:00Z", &["status"], 0);
     let p = &st["projects"][0];
     assert_eq!(s(&p["name"]), "shop");
     assert_eq!(p["overdue"], false);
@@ -272,22 +223,22 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
         "2026-11-21T01:30:00.000Z",
         "the slot due now"
     );
-    let st = cli.json("2026-11-21T11:00:01Z", &["status", "shop"], 6);
+    let st = cli.json_at("2026-11-21T11:00:01Z", &["status", "shop"], 6);
     assert_eq!(st["projects"][0]["overdue"], true);
 
     // Pause, resume, clear.
-    cli.json(T0, &["schedule", "pause", "shop"], 0);
-    let st = cli.json("2026-11-25T12:00:00Z", &["status"], 0);
+    cli.json_at(T0, &["schedule", "pause", "shop"], 0);
+    let st = cli.json_at("2026-11-25T12:00:00Z", &["status"], 0);
     assert_eq!(st["projects"][0]["paused"], true);
-    cli.json(T0, &["schedule", "resume", "shop"], 0);
-    let cleared = cli.json(T0, &["schedule", "clear", "shop", "--verify"], 0);
+    cli.json_at(T0, &["schedule", "resume", "shop"], 0);
+    let cleared = cli.json_at(T0, &["schedule", "clear", "shop", "--verify"], 0);
     assert_eq!(cleared["cleared"], true);
-    let cleared = cli.json(T0, &["schedule", "clear", "shop", "--verify"], 0);
+    let cleared = cli.json_at(T0, &["schedule", "clear", "shop", "--verify"], 0);
     assert_eq!(cleared["cleared"], false);
-    let list = cli.json(T0, &["schedule", "list"], 0);
+    let list = cli.json_at(T0, &["schedule", "list"], 0);
     assert_eq!(list["schedules"].as_array().unwrap().len(), 1);
     // Nothing due yet, nothing run.
-    let due = cli.json(T0, &["run-due"], 0);
+    let due = cli.json_at(T0, &["run-due"], 0);
     assert_eq!(due["runs"].as_array().unwrap().len(), 0);
 }
 
@@ -301,16 +252,16 @@ fn project_with_password(pg: &TestCluster, cli: &mut Cli, name: &str) -> String 
         env_var_for_key(&project_password_key(name)),
         pg.superuser_password().to_string(),
     ));
-    cli.json(T0, &["project", "add", name, "--db", &pg.url(&db)], 0);
+    cli.json_at(T0, &["project", "add", name, "--db", &pg.url(&db)], 0);
     db
 }
 
 #[test]
 fn run_due_backs_up_on_schedule_and_prune_removes_what_the_policy_does_not_keep() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new();
+    let mut cli = schedule_cli();
     project_with_password(pg, &mut cli, "sched-cli");
-    cli.json(
+    cli.json_at(
         T0,
         &[
             "schedule",
@@ -323,7 +274,7 @@ fn run_due_backs_up_on_schedule_and_prune_removes_what_the_policy_does_not_keep(
         ],
         0,
     );
-    cli.json(
+    cli.json_at(
         T0,
         &[
             "retention",
@@ -337,37 +288,37 @@ fn run_due_backs_up_on_schedule_and_prune_removes_what_the_policy_does_not_keep(
         0,
     );
 
-    let first = cli.json("2026-11-20T12:00:10Z", &["run-due"], 0);
+    let first = cli.json_at("2026-11-20T12:00:10Z", &["run-due"], 0);
     let run = &first["runs"][0];
     assert_eq!(s(&run["state"]), "succeeded", "{first}");
     assert_eq!(s(&run["trigger"]), "schedule");
     assert_eq!(s(&run["slot"]), "2026-11-20T12:00:00.000Z");
     let first_id = s(&run["backup_id"]).to_string();
     // The same slot is not run twice.
-    let again = cli.json("2026-11-20T12:05:00Z", &["run-due"], 0);
+    let again = cli.json_at("2026-11-20T12:05:00Z", &["run-due"], 0);
     assert_eq!(again["runs"].as_array().unwrap().len(), 0);
 
     // A day later (slots missed): one catch-up run; retention removes the first backup.
-    let second = cli.json("2026-11-21T13:00:00Z", &["run-due"], 0);
+    let second = cli.json_at("2026-11-21T13:00:00Z", &["run-due"], 0);
     let runs = second["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 1, "{second}");
     assert_eq!(s(&runs[0]["trigger"]), "catch_up");
     assert_eq!(s(&runs[0]["slot"]), "2026-11-21T12:00:00.000Z");
     assert_eq!(runs[0]["pruned"][0], first_id.as_str());
-    let backups = cli.json("2026-11-21T13:00:00Z", &["backups", "sched-cli"], 0);
+    let backups = cli.json_at("2026-11-21T13:00:00Z", &["backups", "sched-cli"], 0);
     let list = backups["backups"].as_array().unwrap();
     assert_eq!(list.len(), 1);
     let kept_id = s(&list[0]["id"]).to_string();
-    let status = cli.json("2026-11-21T13:00:00Z", &["status"], 0);
+    let status = cli.json_at("2026-11-21T13:00:00Z", &["status"], 0);
     assert_eq!(
         s(&status["projects"][0]["last_good"]),
         "2026-11-21T13:00:00.000Z"
     );
 
     // A manual backup, then prune: the dry run lists, the real one removes file and entry.
-    let manual = cli.json("2026-11-21T14:00:00Z", &["backup", "sched-cli"], 0);
+    let manual = cli.json_at("2026-11-21T14:00:00Z", &["backup", "sched-cli"], 0);
     let manual_id = s(&manual["id"]).to_string();
-    let preview = cli.json(
+    let preview = cli.json_at(
         "2026-11-21T14:00:00Z",
         &["prune", "sched-cli", "--dry-run"],
         0,
@@ -388,21 +339,21 @@ fn run_due_backs_up_on_schedule_and_prune_removes_what_the_policy_does_not_keep(
     assert_eq!(s(&preview["removed"][0]["id"]), kept_id);
     let old_path = PathBuf::from(s(&preview["removed"][0]["path"]));
     assert!(old_path.is_file(), "a dry run deletes nothing");
-    let pruned = cli.json("2026-11-21T14:00:00Z", &["prune", "sched-cli"], 0);
+    let pruned = cli.json_at("2026-11-21T14:00:00Z", &["prune", "sched-cli"], 0);
     assert_eq!(pruned["dry_run"], false);
     assert!(pruned["job_id"].is_string());
     assert_eq!(s(&pruned["removed"][0]["id"]), kept_id);
     assert!(!old_path.exists());
-    let backups = cli.json("2026-11-21T14:00:00Z", &["backups", "sched-cli"], 0);
+    let backups = cli.json_at("2026-11-21T14:00:00Z", &["backups", "sched-cli"], 0);
     assert_eq!(backups["backups"].as_array().unwrap().len(), 1);
 }
 
 #[test]
 fn two_run_due_processes_racing_run_one_slot_once() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new();
+    let mut cli = schedule_cli();
     project_with_password(pg, &mut cli, "race-cli");
-    cli.json(
+    cli.json_at(
         T0,
         &[
             "schedule", "set", "race-cli", "--every", "6h", "--tz", "UTC",
@@ -419,7 +370,7 @@ fn two_run_due_processes_racing_run_one_slot_once() {
     {
         let children: Vec<_> = (0..2)
             .map(|_| {
-                cli.cmd(now, &["run-due"])
+                cli.cmd_at(now, &["--json", "run-due"])
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()
@@ -445,7 +396,7 @@ fn two_run_due_processes_racing_run_one_slot_once() {
                 .count();
         }
         assert_eq!(succeeded, 1, "round {round}: one slot, one run");
-        let backups = cli.json(now, &["backups", "race-cli"], 0);
+        let backups = cli.json_at(now, &["backups", "race-cli"], 0);
         assert_eq!(backups["backups"].as_array().unwrap().len(), round + 1);
     }
 }
@@ -453,9 +404,9 @@ fn two_run_due_processes_racing_run_one_slot_once() {
 #[test]
 fn daemon_runs_what_is_due_and_stops_on_sigterm() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new();
+    let mut cli = schedule_cli();
     project_with_password(pg, &mut cli, "daemon-cli");
-    cli.json(
+    cli.json_at(
         T0,
         &[
             "schedule",
@@ -470,14 +421,14 @@ fn daemon_runs_what_is_due_and_stops_on_sigterm() {
     );
     let now = "2026-11-20T12:00:05Z";
     let child = cli
-        .cmd(now, &["daemon"])
+        .cmd_at(now, &["--json", "daemon"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let b = cli.json(now, &["backups", "daemon-cli"], 0);
+        let b = cli.json_at(now, &["backups", "daemon-cli"], 0);
         if b["backups"].as_array().unwrap().len() == 1 {
             break;
         }
@@ -507,14 +458,14 @@ fn daemon_runs_what_is_due_and_stops_on_sigterm() {
 #[test]
 fn a_run_due_killed_mid_backup_leaves_an_interrupted_job_a_retry_and_no_temporary_file() {
     let pg = TestCluster::shared();
-    let mut cli = Cli::new();
+    let mut cli = schedule_cli();
     let db_name = project_with_password(pg, &mut cli, "sched-kill");
     // Enough rows that the backup is still writing when it is killed.
     pg.psql(
         &db_name,
         "CREATE TABLE big AS SELECT g AS id, repeat(md5(g::text), 20) AS v FROM generate_series(1, 600000) g",
     );
-    cli.json(
+    cli.json_at(
         T0,
         &[
             "schedule",
@@ -544,7 +495,7 @@ fn a_run_due_killed_mid_backup_leaves_an_interrupted_job_a_retry_and_no_temporar
     };
     let later = "2026-11-20T12:00:05Z";
     let mut child = cli
-        .cmd(later, &["run-due"])
+        .cmd_at(later, &["--json", "run-due"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -570,13 +521,13 @@ fn a_run_due_killed_mid_backup_leaves_an_interrupted_job_a_retry_and_no_temporar
 
     // The next run-due: the leftovers are swept, the killed job is recorded as interrupted, and
     // the slot's run is tried again (and succeeds).
-    let report = cli.json(later, &["run-due"], 0);
+    let report = cli.json_at(later, &["run-due"], 0);
     assert!(temp_files().is_empty(), "swept: {:?}", temp_files());
     let runs = report["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 1, "{report}");
     assert_eq!(runs[0]["trigger"], "retry", "{report}");
     assert_eq!(runs[0]["state"], "succeeded", "{report}");
-    let backups = cli.json(later, &["backups", "sched-kill"], 0);
+    let backups = cli.json_at(later, &["backups", "sched-kill"], 0);
     assert_eq!(backups["backups"].as_array().unwrap().len(), 1, "{backups}");
     // The killed process's job is in the history as failed, `interrupted`, by the schedule;
     // the retry is its own job.

@@ -60,7 +60,7 @@ impl Cli {
         }
     }
 
-    /// A private HOME, XDG_DATA_HOME and XDG_CONFIG_HOME for every run.
+    /// A private HOME, XDG_DATA_HOME, XDG_CONFIG_HOME and XDG_CACHE_HOME for every run.
     pub fn private_home(mut self) -> Cli {
         self.home = Some(tempfile::tempdir().unwrap());
         self
@@ -101,11 +101,35 @@ impl Cli {
             let home = home.path();
             c.env("HOME", home)
                 .env("XDG_DATA_HOME", home.join("data"))
-                .env("XDG_CONFIG_HOME", home.join("config"));
+                .env("XDG_CONFIG_HOME", home.join("config"))
+                .env("XDG_CACHE_HOME", home.join("cache"));
         }
         c.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null());
         c
+    }
+
+    /// The command with the clock at `now` (`OFFSITE_TEST_NOW`).
+    pub fn cmd_at(&self, now: &str, args: &[&str]) -> Command {
+        let mut c = self.cmd(args);
+        c.env("OFFSITE_TEST_NOW", now);
+        c
+    }
+
+    pub fn run_at(&self, now: &str, args: &[&str]) -> Output {
+        self.cmd_at(now, args).output().unwrap()
+    }
+
+    /// [`Cli::json`] with the clock at `now`.
+    pub fn json_at(&self, now: &str, args: &[&str], code: i32) -> Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        json_of(&self.run_at(now, &full), code, args)
+    }
+
+    /// The command with these variables besides the runner's own.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.cmd(args).envs(env.iter().copied()).output().unwrap()
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -127,6 +151,21 @@ impl Cli {
             .write_all(input.as_bytes())
             .unwrap();
         child.wait_with_output().unwrap()
+    }
+
+    /// `--json project add NAME --db URL --password-stdin` with `input` on standard input (as
+    /// given: the test picks the line ending); asserts exit 0, returns what the add printed.
+    pub fn add_project_stdin(&self, name: &str, url: &str, input: &str) -> Value {
+        let args = [
+            "--json",
+            "project",
+            "add",
+            name,
+            "--db",
+            url,
+            "--password-stdin",
+        ];
+        json_of(&self.run_stdin(&args, input), 0, &args)
     }
 
     /// Runs with --json, asserts the exit code, returns the one JSON document on stdout.
