@@ -57,6 +57,29 @@ impl Cli {
         c
     }
 
+    /// Runs without --json at `now` (exit 0 asserted), returns stdout.
+    fn run_plain(&self, now: &str, args: &[&str]) -> String {
+        let c = self.cmd(now, args);
+        // `cmd` puts --json first; a person's run has none.
+        let all: Vec<std::ffi::OsString> = c.get_args().map(|a| a.to_owned()).collect();
+        let mut plain = Command::new(c.get_program());
+        plain.args(all.iter().filter(|a| *a != "--json"));
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => plain.env(k, v),
+                None => plain.env_remove(k),
+            };
+        }
+        plain.stdin(Stdio::null());
+        let out = plain.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn run(&self, now: &str, args: &[&str]) -> Output {
         self.cmd(now, args).output().unwrap()
     }
@@ -274,6 +297,13 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
     );
     let st = cli.json("2026-11-21T11:00:01Z", &["status", "shop"], 6);
     assert_eq!(st["projects"][0]["overdue"], true);
+    // Its health: never backed up, so unprotected, and the fix is a backup.
+    let h = &st["projects"][0]["health"];
+    assert_eq!(h["health"], "unprotected", "{st}");
+    assert_eq!(h["reason"], "never backed up");
+    assert_eq!(h["problems"][0]["fix"], "back_up_now");
+    assert_eq!(st["summary"], "0 of 1 protected");
+    assert_eq!(st["worst"], "unprotected");
 
     // Pause, resume, clear.
     cli.json(T0, &["schedule", "pause", "shop"], 0);
@@ -363,6 +393,23 @@ fn run_due_backs_up_on_schedule_and_prune_removes_what_the_policy_does_not_keep(
         s(&status["projects"][0]["last_good"]),
         "2026-11-21T13:00:00.000Z"
     );
+    // Backed up on schedule, but only on this computer: at risk, fix by adding a destination.
+    let h = &status["projects"][0]["health"];
+    assert_eq!(h["health"], "at_risk", "{status}");
+    assert_eq!(h["problems"][0]["kind"], "one_copy");
+    assert_eq!(h["problems"][0]["fix"], "add_destination");
+    assert_eq!(h["copies"][0]["place"], "This computer");
+    assert_eq!(h["copies"][0]["ok"], true);
+    assert!(s(&h["subtitle"]).starts_with("database "), "{h}");
+    // The same, as a person reads it.
+    let out = cli.run_plain("2026-11-21T13:00:00Z", &["status"]);
+    assert!(out.contains("0 of 1 protected"), "{out}");
+    assert!(out.contains("sched-cli  (database "), "{out}");
+    assert!(
+        out.contains("At risk: the newest good backup is only on this computer"),
+        "{out}"
+    );
+    assert!(out.contains("fix: Add a destination"), "{out}");
 
     // A manual backup, then prune: the dry run lists, the real one removes file and entry.
     let manual = cli.json("2026-11-21T14:00:00Z", &["backup", "sched-cli"], 0);
