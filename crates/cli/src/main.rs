@@ -283,7 +283,8 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         metrics_file: Option<PathBuf>,
     },
-    /// Each project's newest good backup, next run and whether it is overdue (exit 6 if one is).
+    /// Is each project safe: Protected / At risk / Unprotected with the reason and the fix, its
+    /// newest good backup, copies, schedule and last run (exit 6 if one is overdue).
     #[command(after_help = "Examples:\n  offsite status\n  offsite status shop --json")]
     Status {
         /// Only this project (default: every project).

@@ -470,19 +470,27 @@ fn print_run_due(out: &Out, r: &RunDueReport) {
 
 pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<u8> {
     let projects = engine.status(name.as_deref()).await?;
+    let health = engine.health(name.as_deref()).await?;
+    let (summary, worst) = offsite_core::health::summary(&health);
     if out.json() {
-        out.emit(&json!({ "projects": projects }));
+        // Each project's schedule status, with its health (the dashboard's row) beside it.
+        let by_name: std::collections::HashMap<&str, &offsite_core::health::ProjectHealth> =
+            health.iter().map(|h| (h.project.as_str(), h)).collect();
+        let list: Vec<serde_json::Value> = projects
+            .iter()
+            .map(|p| {
+                let mut v = serde_json::to_value(p).unwrap_or_default();
+                if let (Some(obj), Some(h)) = (v.as_object_mut(), by_name.get(p.name.as_str())) {
+                    obj.insert("health".into(), serde_json::to_value(h).unwrap_or_default());
+                }
+                v
+            })
+            .collect();
+        out.emit(&json!({ "summary": summary, "worst": worst, "projects": list }));
     } else {
-        for p in &projects {
-            println!(
-                "{:<20} last good: {:<25} next: {:<25} {}",
-                p.name,
-                p.last_good.as_deref().unwrap_or("never"),
-                p.next_run
-                    .as_deref()
-                    .unwrap_or(if p.paused { "paused" } else { "-" }),
-                if p.overdue { "OVERDUE" } else { "" }
-            );
+        println!("{summary}");
+        for h in &health {
+            print_health(h);
         }
     }
     Ok(if projects.iter().any(|p| p.overdue) {
@@ -490,6 +498,52 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
     } else {
         0
     })
+}
+
+/// One project as the dashboard shows it: state and reason, then the facts, then the fix.
+fn print_health(h: &offsite_core::health::ProjectHealth) {
+    println!();
+    println!(
+        "{}  ({})  {}: {}",
+        h.project, h.subtitle, h.health_label, h.reason
+    );
+    let copies: Vec<String> = h
+        .copies
+        .iter()
+        .map(|c| format!("{} {}", c.place, if c.ok { "✓" } else { "✗" }))
+        .collect();
+    let or_never = |t: &Option<String>| t.clone().unwrap_or_else(|| "never".into());
+    println!(
+        "  last good backup: {} · verified: {} · restore proven: {}",
+        or_never(&h.last_good),
+        or_never(&h.last_verified),
+        or_never(&h.last_proven)
+    );
+    let schedule = match (&h.schedule, h.paused, &h.next_run) {
+        (None, _, _) => "no schedule".to_string(),
+        (Some(s), true, _) => format!("{s} (paused)"),
+        (Some(s), false, Some(n)) => format!("{s}, next {n}"),
+        (Some(s), false, None) => s.clone(),
+    };
+    let last_run = match &h.last_run {
+        Some(r) if r.succeeded => format!("succeeded {}", r.finished_at),
+        Some(r) => format!(
+            "failed {} ({})",
+            r.finished_at,
+            r.error_code.as_deref().unwrap_or("error")
+        ),
+        None => "none yet".into(),
+    };
+    println!("  schedule: {schedule} · last run: {last_run}");
+    if !copies.is_empty() {
+        println!("  copies: {}", copies.join(", "));
+    }
+    for p in h.problems.iter().skip(1) {
+        println!("  also: {}", p.reason);
+    }
+    if let Some(p) = h.problems.first() {
+        println!("  fix: {}", p.fix_label);
+    }
 }
 
 /// Run schedules in the foreground until Ctrl-C / SIGTERM: the engine's one schedule loop (due

@@ -21,6 +21,19 @@ fn schedule_cli() -> Cli {
     Cli::new().private_home().env("TZ", "Europe/Berlin")
 }
 
+impl Cli {
+    /// Runs without --json at `now` (exit 0 asserted), returns stdout: a person's run.
+    fn run_plain(&self, now: &str, args: &[&str]) -> String {
+        let out = self.run_at(now, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
 }
@@ -225,6 +238,13 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
     );
     let st = cli.json_at("2026-11-21T11:00:01Z", &["status", "shop"], 6);
     assert_eq!(st["projects"][0]["overdue"], true);
+    // Its health: never backed up, so unprotected, and the fix is a backup.
+    let h = &st["projects"][0]["health"];
+    assert_eq!(h["health"], "unprotected", "{st}");
+    assert_eq!(h["reason"], "never backed up");
+    assert_eq!(h["problems"][0]["fix"], "back_up_now");
+    assert_eq!(st["summary"], "0 of 1 protected");
+    assert_eq!(st["worst"], "unprotected");
 
     // Pause, resume, clear.
     cli.json_at(T0, &["schedule", "pause", "shop"], 0);
@@ -314,6 +334,23 @@ fn run_due_backs_up_on_schedule_and_prune_removes_what_the_policy_does_not_keep(
         s(&status["projects"][0]["last_good"]),
         "2026-11-21T13:00:00.000Z"
     );
+    // Backed up on schedule, but only on this computer: at risk, fix by adding a destination.
+    let h = &status["projects"][0]["health"];
+    assert_eq!(h["health"], "at_risk", "{status}");
+    assert_eq!(h["problems"][0]["kind"], "one_copy");
+    assert_eq!(h["problems"][0]["fix"], "add_destination");
+    assert_eq!(h["copies"][0]["place"], "This computer");
+    assert_eq!(h["copies"][0]["ok"], true);
+    assert!(s(&h["subtitle"]).starts_with("database "), "{h}");
+    // The same, as a person reads it.
+    let out = cli.run_plain("2026-11-21T13:00:00Z", &["status"]);
+    assert!(out.contains("0 of 1 protected"), "{out}");
+    assert!(out.contains("sched-cli  (database "), "{out}");
+    assert!(
+        out.contains("At risk: the newest good backup is only on this computer"),
+        "{out}"
+    );
+    assert!(out.contains("fix: Add a destination"), "{out}");
 
     // A manual backup, then prune: the dry run lists, the real one removes file and entry.
     let manual = cli.json_at("2026-11-21T14:00:00Z", &["backup", "sched-cli"], 0);

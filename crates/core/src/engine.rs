@@ -809,6 +809,18 @@ impl Engine {
         ops::schedule::status(self, project, self.clock.now()).await
     }
 
+    /// Is each project safe right now, and if not, what to do (issue 29): every project (or
+    /// the one named), worst first, by the rules of [`crate::health`].
+    pub async fn health(&self, project: Option<&str>) -> Result<Vec<crate::health::ProjectHealth>> {
+        let mut list: Vec<_> = crate::health::gather::facts(self, project)
+            .await?
+            .iter()
+            .map(crate::health::assess)
+            .collect();
+        crate::health::worst_first(&mut list);
+        Ok(list)
+    }
+
     // ---- for the operations ----
 
     pub(crate) fn spec_of(&self, project: &Project) -> Result<ConnSpec> {

@@ -16,6 +16,7 @@ pub mod destinations;
 pub mod drill;
 pub mod engine;
 pub mod error;
+pub mod health;
 pub mod import;
 pub mod notify;
 pub mod ops;

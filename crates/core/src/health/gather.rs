@@ -1,0 +1,140 @@
+//! The [`Facts`] of each project, read from the catalog (a few small queries per project).
+
+use super::{ActiveCondition, CopyMark, Facts, LastRun};
+use crate::catalog::{
+    BackupStatus, Catalog, CopyState, JobKind, JobState, Project, LOCAL_DESTINATION,
+};
+use crate::drill::Verdict;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::ops::schedule::ProjectStatus;
+use crate::postgres::conn::ConnSpec;
+use std::collections::HashMap;
+
+/// How many of a project's newest jobs are looked through for its newest finished backup run.
+const JOBS_LOOKED_AT: u32 = 50;
+
+/// The facts of every project (or of the one named).
+pub async fn facts(engine: &Engine, only: Option<&str>) -> Result<Vec<Facts>> {
+    let catalog = &engine.catalog;
+    let statuses: HashMap<String, ProjectStatus> = engine
+        .status(only)
+        .await?
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect();
+    let projects = match only {
+        Some(name) => vec![catalog.project(name).await?],
+        None => catalog.projects().await?,
+    };
+    let conditions = catalog.conditions(None).await?;
+    let mut out = Vec::with_capacity(projects.len());
+    for p in projects {
+        let mut f = project_facts(catalog, &p).await?;
+        if let Some(s) = statuses.get(&p.name) {
+            f.last_good = s.last_good.clone();
+            f.next_run = s.next_run.clone();
+            f.overdue = s.overdue;
+            f.schedule = s.schedule.clone();
+            f.paused = s.paused;
+        }
+        f.conditions = conditions
+            .iter()
+            .filter(|c| c.project_id == p.id && c.active)
+            .map(|c| ActiveCondition {
+                kind: c.kind.clone(),
+                subject: c.subject.clone(),
+                detail: c.detail.clone(),
+            })
+            .collect();
+        out.push(f);
+    }
+    Ok(out)
+}
+
+/// What a person calls the project's source: the Supabase project's ref, else the database's
+/// name (never a host and port).
+async fn subtitle(catalog: &Catalog, p: &Project) -> Result<String> {
+    let components = catalog.components(&p.id).await?;
+    if let Some(s) = &components.supabase {
+        return Ok(format!("Supabase {}", s.project_ref));
+    }
+    Ok(match ConnSpec::parse_url(&p.db_url) {
+        Ok((spec, _)) if !spec.database.is_empty() => format!("database {}", spec.database),
+        _ => "database".to_string(),
+    })
+}
+
+async fn project_facts(catalog: &Catalog, p: &Project) -> Result<Facts> {
+    let backups = catalog.backup_rows(&p.id).await?;
+    let damaged = |s: BackupStatus| matches!(s, BackupStatus::Corrupt | BackupStatus::Missing);
+    let last_verified = backups.iter().filter_map(|b| b.verified_at.clone()).max();
+    let newest_good = backups.iter().find(|b| !damaged(b.status));
+    let copies = match newest_good {
+        Some(b) => copy_marks(catalog, &p.id, &b.id).await?,
+        None => Vec::new(),
+    };
+    let (newest_drill, newest_passed) = catalog.last_drills(&p.id).await?;
+    let last_run = catalog
+        .jobs(Some(&p.id), JOBS_LOOKED_AT)
+        .await?
+        .into_iter()
+        .find(|j| {
+            j.kind == JobKind::Backup && matches!(j.state, JobState::Succeeded | JobState::Failed)
+        })
+        .map(|j| LastRun {
+            finished_at: j.finished_at.unwrap_or(j.started_at),
+            succeeded: j.state == JobState::Succeeded,
+            error_code: j.error_code,
+            error_message: j.error_message,
+        });
+    Ok(Facts {
+        project: p.name.clone(),
+        subtitle: subtitle(catalog, p).await?,
+        backups: backups.len().try_into().unwrap_or(u32::MAX),
+        newest_damaged: backups.first().is_some_and(|b| damaged(b.status)),
+        last_verified,
+        last_proven: newest_passed.as_ref().map(|d| d.finished_at.clone()),
+        drill_failed: newest_drill.is_some_and(|d| d.verdict != Verdict::Passed),
+        copies,
+        last_run,
+        ..Default::default()
+    })
+}
+
+/// Where backup `backup_id` is kept: this computer, then each destination by name.
+async fn copy_marks(catalog: &Catalog, project_id: &str, backup_id: &str) -> Result<Vec<CopyMark>> {
+    let names: HashMap<String, String> = catalog
+        .destinations(project_id)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.name))
+        .collect();
+    let mut marks: Vec<CopyMark> = catalog
+        .copies(backup_id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let ok = c.state == CopyState::Stored
+                && !matches!(c.status, BackupStatus::Corrupt | BackupStatus::Missing);
+            if c.destination == LOCAL_DESTINATION {
+                CopyMark {
+                    place: "This computer".into(),
+                    kind: "local".into(),
+                    ok,
+                }
+            } else {
+                CopyMark {
+                    place: names
+                        .get(&c.destination)
+                        .cloned()
+                        .unwrap_or_else(|| "a removed destination".into()),
+                    kind: "destination".into(),
+                    ok,
+                }
+            }
+        })
+        .collect();
+    marks.sort_by_key(|m| (m.kind != "local", m.place.clone()));
+    Ok(marks)
+}

@@ -1,0 +1,459 @@
+//! Is a project safe right now, and if not, what to do (issue 29): the one set of rules the
+//! app's dashboard, the tray and `offsite status` all show.
+//!
+//! [`assess`] is a pure function of [`Facts`] (gathered from the catalog by [`gather`]) and
+//! returns a [`ProjectHealth`]: one of three states, every problem found (worst first), each
+//! with the action that solves it, and the facts a dashboard row shows. The table of rules is
+//! [`RULES`], in the order problems rank; docs/health.md prints the same table.
+
+pub mod gather;
+
+use serde::{Deserialize, Serialize};
+
+/// The three states a project can be in, worst last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// A recent good backup, made on a schedule, kept in more than one place.
+    Protected,
+    /// Backups exist, but something will make them fail, stale or lost.
+    AtRisk,
+    /// No good backup to restore from.
+    Unprotected,
+}
+
+impl Health {
+    pub fn label(self) -> &'static str {
+        match self {
+            Health::Protected => "Protected",
+            Health::AtRisk => "At risk",
+            Health::Unprotected => "Unprotected",
+        }
+    }
+}
+
+/// What is wrong, one kind per rule of [`RULES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// No backup at all.
+    NeverBackedUp,
+    /// Backups exist, but none is good (every one damaged or missing).
+    NoGoodBackup,
+    /// The newest backup run was refused by the server (password, token): nothing new will
+    /// be made until the credentials are fixed.
+    CredentialsRejected,
+    /// The newest backup is damaged or its file is gone (an older good one exists).
+    NewestDamaged,
+    /// No good backup for longer than the schedule allows.
+    Overdue,
+    /// The newest backup run failed (for another reason than credentials).
+    LastRunFailed,
+    /// No backup schedule: nothing makes new backups.
+    NoSchedule,
+    /// The backup schedule is paused.
+    SchedulePaused,
+    /// The newest good backup exists in one place only.
+    OneCopy,
+    /// A copy to a destination has waited longer than the copy-pending limit.
+    CopyPending,
+    /// The backup folder or a destination is running out of space.
+    SpaceLow,
+    /// The backup server (agent) has not answered.
+    ServerUnreachable,
+    /// The backup server's certificate no longer matches the one trusted.
+    ServerCertificateChanged,
+    /// Supabase's own daily backup of the project is missing.
+    PlatformBackupMissing,
+    /// The newest restore drill failed.
+    DrillFailed,
+}
+
+/// The one action that solves a problem (the dashboard's **Fix** button).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum FixAction {
+    BackUpNow,
+    EditCredentials,
+    VerifyPrevious,
+    AddSchedule,
+    ResumeSchedule,
+    AddDestination,
+    RetryCopies,
+    FreeSpace,
+    CheckServer,
+    ReviewServerCertificate,
+    OpenSupabase,
+    OpenDrill,
+}
+
+impl FixAction {
+    /// The button's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            FixAction::BackUpNow => "Back up now",
+            FixAction::EditCredentials => "Edit credentials",
+            FixAction::VerifyPrevious => "Verify the previous backup",
+            FixAction::AddSchedule => "Add a schedule",
+            FixAction::ResumeSchedule => "Resume the schedule",
+            FixAction::AddDestination => "Add a destination",
+            FixAction::RetryCopies => "Retry the copies",
+            FixAction::FreeSpace => "Free space",
+            FixAction::CheckServer => "Check the backup server",
+            FixAction::ReviewServerCertificate => "Review the certificate",
+            FixAction::OpenSupabase => "Open the Supabase dashboard",
+            FixAction::OpenDrill => "Open the drill report",
+        }
+    }
+}
+
+/// One rule: the problem, the state it puts the project in, and its fix. Problems rank in
+/// this order (the first found is the one the dashboard names).
+pub struct Rule {
+    pub kind: ProblemKind,
+    pub health: Health,
+    pub fix: FixAction,
+}
+
+const fn rule(kind: ProblemKind, health: Health, fix: FixAction) -> Rule {
+    Rule { kind, health, fix }
+}
+
+/// Every rule, worst first.
+pub const RULES: [Rule; 15] = {
+    use FixAction as F;
+    use Health::{AtRisk, Unprotected};
+    use ProblemKind as P;
+    [
+        rule(P::NeverBackedUp, Unprotected, F::BackUpNow),
+        rule(P::NoGoodBackup, Unprotected, F::BackUpNow),
+        rule(P::CredentialsRejected, AtRisk, F::EditCredentials),
+        rule(P::NewestDamaged, AtRisk, F::VerifyPrevious),
+        rule(P::Overdue, AtRisk, F::BackUpNow),
+        rule(P::LastRunFailed, AtRisk, F::BackUpNow),
+        rule(
+            P::ServerCertificateChanged,
+            AtRisk,
+            F::ReviewServerCertificate,
+        ),
+        rule(P::ServerUnreachable, AtRisk, F::CheckServer),
+        rule(P::NoSchedule, AtRisk, F::AddSchedule),
+        rule(P::SchedulePaused, AtRisk, F::ResumeSchedule),
+        rule(P::SpaceLow, AtRisk, F::FreeSpace),
+        rule(P::OneCopy, AtRisk, F::AddDestination),
+        rule(P::CopyPending, AtRisk, F::RetryCopies),
+        rule(P::DrillFailed, AtRisk, F::OpenDrill),
+        rule(P::PlatformBackupMissing, AtRisk, F::OpenSupabase),
+    ]
+};
+
+fn rule_of(kind: ProblemKind) -> &'static Rule {
+    RULES
+        .iter()
+        .find(|r| r.kind == kind)
+        .expect("every problem kind has a rule")
+}
+
+/// One place the newest good backup is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CopyMark {
+    /// "This computer", "backup server", or the destination's name.
+    pub place: String,
+    /// `local`, `server` or `destination`.
+    pub kind: String,
+    /// There and checked (`false`: pending, or its last check failed).
+    pub ok: bool,
+}
+
+/// How the newest backup run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LastRun {
+    pub finished_at: String,
+    pub succeeded: bool,
+    /// The error's code (`auth`, `connect`…) when it failed.
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// A watched condition that holds now (`notify_conditions`): its kind and what it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveCondition {
+    pub kind: String,
+    pub subject: String,
+    pub detail: Option<String>,
+}
+
+/// Everything the rules look at, for one project.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub project: String,
+    /// What a person calls the source: the database name, or the Supabase project's ref.
+    pub subtitle: String,
+    pub backups: u32,
+    /// The newest good backup's time (succeeded, not corrupt, file there).
+    pub last_good: Option<String>,
+    /// The newest backup's status is corrupt or missing.
+    pub newest_damaged: bool,
+    /// When a backup of this project was last verified.
+    pub last_verified: Option<String>,
+    /// When the newest passed drill finished.
+    pub last_proven: Option<String>,
+    /// The newest drill failed (after the newest passed one, if any).
+    pub drill_failed: bool,
+    /// Where the newest good backup is kept.
+    pub copies: Vec<CopyMark>,
+    /// The backup schedule, if any (`daily 02:30`).
+    pub schedule: Option<String>,
+    pub paused: bool,
+    pub next_run: Option<String>,
+    pub overdue: bool,
+    pub last_run: Option<LastRun>,
+    pub conditions: Vec<ActiveCondition>,
+}
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub health: Health,
+    /// One line a person reads ("the server refused the password").
+    pub reason: String,
+    pub fix: FixAction,
+    pub fix_label: String,
+}
+
+/// A project's health: what the dashboard's row and `offsite status` show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ProjectHealth {
+    pub project: String,
+    pub subtitle: String,
+    pub health: Health,
+    pub health_label: String,
+    /// The worst problem's reason, or why the project is protected.
+    pub reason: String,
+    /// Every problem, worst first; the first one's fix is the **Fix** button.
+    pub problems: Vec<Problem>,
+    pub last_good: Option<String>,
+    pub last_verified: Option<String>,
+    pub last_proven: Option<String>,
+    pub copies: Vec<CopyMark>,
+    pub schedule: Option<String>,
+    pub paused: bool,
+    pub next_run: Option<String>,
+    pub last_run: Option<LastRun>,
+}
+
+impl ProjectHealth {
+    /// The action the **Fix** button takes (`None`: protected, nothing to fix).
+    pub fn fix(&self) -> Option<FixAction> {
+        self.problems.first().map(|p| p.fix)
+    }
+}
+
+fn places(copies: &[CopyMark]) -> usize {
+    copies.iter().filter(|c| c.ok).count()
+}
+
+fn condition_reason(c: &ActiveCondition, what: &str) -> String {
+    match (&c.detail, c.subject.is_empty()) {
+        (Some(d), _) => format!("{what}: {d}"),
+        (None, false) => format!("{what} ({})", c.subject),
+        (None, true) => what.to_string(),
+    }
+}
+
+/// The problems of `f`, each once, in the order of [`RULES`].
+fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
+    use ProblemKind as P;
+    let mut found: Vec<(ProblemKind, String)> = Vec::new();
+    let mut add = |k: ProblemKind, reason: String| {
+        if !found.iter().any(|(x, _)| *x == k) {
+            found.push((k, reason));
+        }
+    };
+    if f.backups == 0 {
+        add(P::NeverBackedUp, "never backed up".into());
+    } else if f.last_good.is_none() {
+        add(
+            P::NoGoodBackup,
+            "no good backup: every backup is damaged or missing".into(),
+        );
+    }
+    if let Some(run) = f.last_run.as_ref().filter(|r| !r.succeeded) {
+        let why = run.error_message.clone().unwrap_or_else(|| "failed".into());
+        if run.error_code.as_deref() == Some("auth") {
+            add(
+                P::CredentialsRejected,
+                format!("the last backup was refused: {why}"),
+            );
+        } else {
+            add(P::LastRunFailed, format!("the last backup failed: {why}"));
+        }
+    }
+    if f.newest_damaged && f.last_good.is_some() {
+        add(
+            P::NewestDamaged,
+            "the newest backup is damaged or missing; an older one is good".into(),
+        );
+    }
+    if f.overdue && f.backups > 0 {
+        let since = f.last_good.as_deref().unwrap_or("never");
+        add(
+            P::Overdue,
+            format!("overdue: the newest good backup is from {since}"),
+        );
+    }
+    for c in &f.conditions {
+        match c.kind.as_str() {
+            "agent_certificate" => add(
+                P::ServerCertificateChanged,
+                condition_reason(c, "the backup server's certificate changed"),
+            ),
+            "agent_unreachable" => add(
+                P::ServerUnreachable,
+                condition_reason(c, "the backup server does not answer"),
+            ),
+            "space_low" => add(P::SpaceLow, condition_reason(c, "space is running out")),
+            "copy_pending" => add(
+                P::CopyPending,
+                condition_reason(c, "a copy has been waiting"),
+            ),
+            "platform_backup_missing" => add(
+                P::PlatformBackupMissing,
+                condition_reason(c, "Supabase's own daily backup is missing"),
+            ),
+            _ => {}
+        }
+    }
+    match (&f.schedule, f.paused) {
+        (None, _) => add(
+            P::NoSchedule,
+            "no schedule: backups are only made by hand".into(),
+        ),
+        (Some(s), true) => add(P::SchedulePaused, format!("the schedule ({s}) is paused")),
+        _ => {}
+    }
+    if f.last_good.is_some() && places(&f.copies) < 2 {
+        let only = f
+            .copies
+            .iter()
+            .find(|c| c.ok)
+            .map(|c| c.place.to_lowercase())
+            .unwrap_or_else(|| "one place".into());
+        add(
+            P::OneCopy,
+            format!("the newest good backup is only on {only}"),
+        );
+    }
+    if f.drill_failed {
+        add(P::DrillFailed, "the newest restore drill failed".into());
+    }
+    found.sort_by_key(|(k, _)| RULES.iter().position(|r| r.kind == *k));
+    found
+}
+
+/// Why a project without problems is protected.
+fn protected_reason(f: &Facts) -> String {
+    let n = places(&f.copies);
+    let copies = if n == 1 {
+        "1 place".to_string()
+    } else {
+        format!("{n} places")
+    };
+    match &f.last_proven {
+        Some(_) => format!("backed up on schedule, kept in {copies}, restore proven"),
+        None => format!("backed up on schedule, kept in {copies}"),
+    }
+}
+
+/// The rules applied to `f`.
+pub fn assess(f: &Facts) -> ProjectHealth {
+    let problems: Vec<Problem> = problems(f)
+        .into_iter()
+        .map(|(kind, reason)| {
+            let r = rule_of(kind);
+            Problem {
+                kind,
+                health: r.health,
+                reason,
+                fix: r.fix,
+                fix_label: r.fix.label().to_string(),
+            }
+        })
+        .collect();
+    let health = problems
+        .iter()
+        .map(|p| p.health)
+        .max()
+        .unwrap_or(Health::Protected);
+    // The reason shown is the worst problem's (the first of the worst state).
+    let reason = problems
+        .iter()
+        .find(|p| p.health == health)
+        .map(|p| p.reason.clone())
+        .unwrap_or_else(|| protected_reason(f));
+    let mut problems = problems;
+    problems.sort_by_key(|p| std::cmp::Reverse(p.health));
+    ProjectHealth {
+        project: f.project.clone(),
+        subtitle: f.subtitle.clone(),
+        health,
+        health_label: health.label().to_string(),
+        reason,
+        problems,
+        last_good: f.last_good.clone(),
+        last_verified: f.last_verified.clone(),
+        last_proven: f.last_proven.clone(),
+        copies: f.copies.clone(),
+        schedule: f.schedule.clone(),
+        paused: f.paused,
+        next_run: f.next_run.clone(),
+        last_run: f.last_run.clone(),
+    }
+}
+
+/// Projects worst first (then by name): the dashboard's order.
+pub fn worst_first(list: &mut [ProjectHealth]) {
+    let rank = |h: &ProjectHealth| {
+        h.fix()
+            .and_then(|_| {
+                let k = h.problems[0].kind;
+                RULES.iter().position(|r| r.kind == k)
+            })
+            .unwrap_or(RULES.len())
+    };
+    list.sort_by(|a, b| {
+        b.health
+            .cmp(&a.health)
+            .then(rank(a).cmp(&rank(b)))
+            .then(a.project.cmp(&b.project))
+    });
+}
+
+/// "3 of 4 protected", and the worst state (what the tray icon shows).
+pub fn summary(list: &[ProjectHealth]) -> (String, Health) {
+    let protected = list
+        .iter()
+        .filter(|h| h.health == Health::Protected)
+        .count();
+    let worst = list
+        .iter()
+        .map(|h| h.health)
+        .max()
+        .unwrap_or(Health::Protected);
+    let line = match list.len() {
+        0 => "no projects yet".to_string(),
+        n => format!("{protected} of {n} protected"),
+    };
+    (line, worst)
+}
+
+#[cfg(test)]
+mod tests;

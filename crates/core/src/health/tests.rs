@@ -1,0 +1,301 @@
+use super::*;
+
+fn local() -> CopyMark {
+    CopyMark {
+        place: "This computer".into(),
+        kind: "local".into(),
+        ok: true,
+    }
+}
+
+fn dest(name: &str, ok: bool) -> CopyMark {
+    CopyMark {
+        place: name.into(),
+        kind: "destination".into(),
+        ok,
+    }
+}
+
+/// A protected project: a recent good backup on a schedule, kept in two places.
+fn safe() -> Facts {
+    Facts {
+        project: "shop".into(),
+        subtitle: "shop_db".into(),
+        backups: 3,
+        last_good: Some("2026-11-24T02:30:05.000Z".into()),
+        last_verified: Some("2026-11-24T02:31:00.000Z".into()),
+        copies: vec![local(), dest("nas", true)],
+        schedule: Some("daily 02:30".into()),
+        next_run: Some("2026-11-25T02:30:00.000Z".into()),
+        last_run: Some(LastRun {
+            finished_at: "2026-11-24T02:31:00.000Z".into(),
+            succeeded: true,
+            error_code: None,
+            error_message: None,
+        }),
+        ..Default::default()
+    }
+}
+
+fn failed(code: &str, message: &str) -> Option<LastRun> {
+    Some(LastRun {
+        finished_at: "2026-11-24T02:31:00.000Z".into(),
+        succeeded: false,
+        error_code: Some(code.into()),
+        error_message: Some(message.into()),
+    })
+}
+
+fn cond(kind: &str, subject: &str) -> ActiveCondition {
+    ActiveCondition {
+        kind: kind.into(),
+        subject: subject.into(),
+        detail: None,
+    }
+}
+
+/// The table of docs/health.md: a situation, the state, the reason's start, the fix.
+#[test]
+fn each_situation_gets_its_state_reason_and_fix() {
+    type Case = (
+        &'static str,
+        fn(&mut Facts),
+        Health,
+        &'static str,
+        Option<FixAction>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "all well",
+            |_| {},
+            Health::Protected,
+            "backed up on schedule, kept in 2 places",
+            None,
+        ),
+        (
+            "never backed up",
+            |f| {
+                f.backups = 0;
+                f.last_good = None;
+                f.copies.clear();
+                f.last_run = None;
+            },
+            Health::Unprotected,
+            "never backed up",
+            Some(FixAction::BackUpNow),
+        ),
+        (
+            "every backup damaged",
+            |f| {
+                f.last_good = None;
+                f.newest_damaged = true;
+                f.copies.clear();
+            },
+            Health::Unprotected,
+            "no good backup",
+            Some(FixAction::BackUpNow),
+        ),
+        (
+            "password rejected",
+            |f| {
+                f.last_run = failed("auth", "password authentication failed for user \"app\"");
+            },
+            Health::AtRisk,
+            "the last backup was refused: password authentication failed",
+            Some(FixAction::EditCredentials),
+        ),
+        (
+            "newest damaged",
+            |f| f.newest_damaged = true,
+            Health::AtRisk,
+            "the newest backup is damaged",
+            Some(FixAction::VerifyPrevious),
+        ),
+        (
+            "overdue",
+            |f| f.overdue = true,
+            Health::AtRisk,
+            "overdue: the newest good backup is from 2026-11-24",
+            Some(FixAction::BackUpNow),
+        ),
+        (
+            "last run failed",
+            |f| f.last_run = failed("connect", "connection refused"),
+            Health::AtRisk,
+            "the last backup failed: connection refused",
+            Some(FixAction::BackUpNow),
+        ),
+        (
+            "no schedule",
+            |f| {
+                f.schedule = None;
+                f.next_run = None;
+            },
+            Health::AtRisk,
+            "no schedule",
+            Some(FixAction::AddSchedule),
+        ),
+        (
+            "paused",
+            |f| {
+                f.paused = true;
+                f.next_run = None;
+            },
+            Health::AtRisk,
+            "the schedule (daily 02:30) is paused",
+            Some(FixAction::ResumeSchedule),
+        ),
+        (
+            "one copy",
+            |f| f.copies = vec![local()],
+            Health::AtRisk,
+            "the newest good backup is only on this computer",
+            Some(FixAction::AddDestination),
+        ),
+        (
+            "copy not there yet",
+            |f| f.copies = vec![local(), dest("nas", false)],
+            Health::AtRisk,
+            "the newest good backup is only on this computer",
+            Some(FixAction::AddDestination),
+        ),
+        (
+            "copy pending",
+            |f| f.conditions = vec![cond("copy_pending", "nas")],
+            Health::AtRisk,
+            "a copy has been waiting (nas)",
+            Some(FixAction::RetryCopies),
+        ),
+        (
+            "space low",
+            |f| f.conditions = vec![cond("space_low", "/backups")],
+            Health::AtRisk,
+            "space is running out (/backups)",
+            Some(FixAction::FreeSpace),
+        ),
+        (
+            "server unreachable",
+            |f| f.conditions = vec![cond("agent_unreachable", "")],
+            Health::AtRisk,
+            "the backup server does not answer",
+            Some(FixAction::CheckServer),
+        ),
+        (
+            "server certificate",
+            |f| f.conditions = vec![cond("agent_certificate", "")],
+            Health::AtRisk,
+            "the backup server's certificate changed",
+            Some(FixAction::ReviewServerCertificate),
+        ),
+        (
+            "platform backup",
+            |f| f.conditions = vec![cond("platform_backup_missing", "")],
+            Health::AtRisk,
+            "Supabase's own daily backup is missing",
+            Some(FixAction::OpenSupabase),
+        ),
+        (
+            "drill failed",
+            |f| f.drill_failed = true,
+            Health::AtRisk,
+            "the newest restore drill failed",
+            Some(FixAction::OpenDrill),
+        ),
+        (
+            "unknown condition",
+            |f| f.conditions = vec![cond("something_new", "")],
+            Health::Protected,
+            "backed up on schedule",
+            None,
+        ),
+    ];
+    for (name, change, health, reason, fix) in cases {
+        let mut f = safe();
+        change(&mut f);
+        let h = assess(&f);
+        assert_eq!(h.health, health, "{name}");
+        assert!(h.reason.starts_with(reason), "{name}: {:?}", h.reason);
+        assert_eq!(h.fix(), fix, "{name}");
+        assert_eq!(h.health_label, health.label(), "{name}");
+        if let Some(p) = h.problems.first() {
+            assert_eq!(p.fix_label, p.fix.label(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_worst_problem_names_the_state_and_the_fix() {
+    // Rejected credentials, overdue and one copy at once: the credentials come first — backing
+    // up now would only fail again.
+    let mut f = safe();
+    f.last_run = failed("auth", "password rejected");
+    f.overdue = true;
+    f.copies = vec![local()];
+    let h = assess(&f);
+    assert_eq!(h.health, Health::AtRisk);
+    assert_eq!(h.fix(), Some(FixAction::EditCredentials));
+    let kinds: Vec<_> = h.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            ProblemKind::CredentialsRejected,
+            ProblemKind::Overdue,
+            ProblemKind::OneCopy
+        ]
+    );
+    // Never backed up and no schedule: unprotected, and the fix is to back up.
+    let mut f = safe();
+    f.backups = 0;
+    f.last_good = None;
+    f.copies.clear();
+    f.schedule = None;
+    let h = assess(&f);
+    assert_eq!(h.health, Health::Unprotected);
+    assert_eq!(h.reason, "never backed up");
+    assert_eq!(h.problems.len(), 2, "{:?}", h.problems);
+    assert_eq!(h.problems[1].kind, ProblemKind::NoSchedule);
+    // A never-backed-up project is not also "overdue" or "one copy".
+    let mut f2 = f.clone();
+    f2.overdue = true;
+    assert_eq!(assess(&f2).problems.len(), 2);
+}
+
+#[test]
+fn the_dashboard_lists_worst_first_and_sums_up() {
+    let mut never = safe();
+    never.project = "b-never".into();
+    never.backups = 0;
+    never.last_good = None;
+    never.copies.clear();
+    let mut overdue = safe();
+    overdue.project = "c-overdue".into();
+    overdue.overdue = true;
+    let mut creds = safe();
+    creds.project = "d-creds".into();
+    creds.last_run = failed("auth", "rejected");
+    let mut fine = safe();
+    fine.project = "a-fine".into();
+    let mut list: Vec<_> = [&fine, &overdue, &creds, &never]
+        .into_iter()
+        .map(assess)
+        .collect();
+    worst_first(&mut list);
+    let order: Vec<_> = list.iter().map(|h| h.project.as_str()).collect();
+    assert_eq!(order, ["b-never", "d-creds", "c-overdue", "a-fine"]);
+    let (line, worst) = summary(&list);
+    assert_eq!(line, "1 of 4 protected");
+    assert_eq!(worst, Health::Unprotected);
+    assert_eq!(summary(&[]), ("no projects yet".into(), Health::Protected));
+}
+
+#[test]
+fn every_problem_kind_has_exactly_one_rule() {
+    for r in &RULES {
+        assert_eq!(
+            RULES.iter().filter(|x| x.kind == r.kind).count(),
+            1,
+            "{:?}",
+            r.kind
+        );
+    }
+}
