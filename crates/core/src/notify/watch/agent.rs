@@ -31,7 +31,7 @@ const CERT_CHANGED: &str = "agent_certificate_changed";
 /// The silent first strike: one check without an answer.
 const STRIKE: &str = "agent_unreachable_strike";
 /// How long the certificate probe may take to connect.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What one look at a server found.
 #[derive(Debug)]
@@ -42,6 +42,8 @@ pub(crate) enum Seen {
     CertificateChanged { pinned: String, presented: String },
     /// No answer.
     Unreachable(Error),
+    /// Nothing could be asked (no token here for a plain-http server): nothing is recorded.
+    Unknown,
 }
 
 /// `host:port` of a server address (never a user, password or query: the address holds none).
@@ -107,9 +109,14 @@ async fn look(engine: &Engine, project: &Project, server: &ServerComponent) -> S
             c
         }
         Err(e) => {
-            // No token here (a headless run without it): the handshake above is all we saw.
+            // No token here (a headless run without it): for https the handshake above
+            // answered; for http nothing was asked.
             tracing::warn!(project = %project.name, "the backup server's connection test skipped: {e}");
-            return Seen::Answered;
+            return if server.fingerprint.is_some() {
+                Seen::Answered
+            } else {
+                Seen::Unknown
+            };
         }
     };
     match client.backups().await {
@@ -141,6 +148,7 @@ async fn record(
     let silent = |_: bool| None::<Event>;
     let mut made = 0;
     match seen {
+        Seen::Unknown => {}
         Seen::Answered => {
             for kind in [STRIKE, UNREACHABLE, CERT_CHANGED] {
                 catalog
