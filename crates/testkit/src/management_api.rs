@@ -216,6 +216,37 @@ impl FakeManagementApi {
         );
     }
 
+    /// Answer `GET /v1/projects/{PROJECT_REF}/database/backups` as the API documents it
+    /// (`V1BackupsResponse`): the flags, then one entry per `(status, inserted_at)` (`COMPLETED`,
+    /// `FAILED`, `PENDING`…; RFC 3339), with `physical_backup_data` as a WAL-G project has it.
+    pub fn serve_database_backups(
+        &self,
+        pitr_enabled: bool,
+        walg_enabled: bool,
+        backups: &[(&str, &str)],
+    ) {
+        let list: Vec<Value> = backups
+            .iter()
+            .enumerate()
+            .map(|(i, (status, at))| {
+                json!({"id": i + 1, "is_physical_backup": walg_enabled, "status": status,
+                       "inserted_at": at})
+            })
+            .collect();
+        let physical = if walg_enabled {
+            json!({"earliest_physical_backup_date_unix": 1740823200u64,
+                   "latest_physical_backup_date_unix": 1748736000u64})
+        } else {
+            json!({})
+        };
+        self.serve_json(
+            &format!("/v1/projects/{PROJECT_REF}/database/backups"),
+            json!({"region": "eu-central-1", "walg_enabled": walg_enabled,
+                   "pitr_enabled": pitr_enabled, "backups": list,
+                   "physical_backup_data": physical}),
+        );
+    }
+
     /// Answer every request with `status` (401, 403…) until called with `None`.
     pub fn fail_all(&self, status: Option<u16>) {
         self.lock().fail_all = status;

@@ -11,6 +11,7 @@
 
 mod faults;
 mod server;
+mod watch;
 
 use offsite_core::progress::Reporter;
 use offsite_core::sources::agent::{AgentBackup, AgentClient};

@@ -27,6 +27,7 @@ pub mod memory;
 pub mod postgres;
 pub mod s3;
 pub mod supabase_api;
+pub mod supabase_backups;
 
 use crate::archive::{ArchiveWriter, Written};
 use crate::error::{Error, Result};

@@ -30,6 +30,7 @@ mod keychain_unavailable;
 mod new_server;
 mod notify;
 mod notify_channels;
+mod notify_platform;
 mod notify_retention;
 mod one_restore;
 mod openssl_import;

@@ -12,6 +12,9 @@
 //! [`Catalog::claim_watch`]: crate::catalog::Catalog::claim_watch
 //! [`Catalog::record_condition`]: crate::catalog::Catalog::record_condition
 
+pub mod agent;
+pub mod platform;
+
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::ops::schedule::ProjectStatus;
@@ -38,6 +41,20 @@ pub(crate) async fn run_watches(engine: &Engine, statuses: &[ProjectStatus]) -> 
             "retention warnings",
             super::retention::warn_ahead(engine).await,
         );
+    }
+    made += watch_agents_and_platform(engine).await;
+    made
+}
+
+/// The backup servers (`agent`, every 15 minutes) and Supabase's own backups (`platform`, every
+/// 6 hours).
+async fn watch_agents_and_platform(engine: &Engine) -> u32 {
+    let mut made = 0;
+    if due(engine, agent::AGENT_WATCH, agent::AGENT_EVERY).await {
+        made += logged("agent watch", agent::watch(engine).await);
+    }
+    if due(engine, platform::PLATFORM_WATCH, platform::PLATFORM_EVERY).await {
+        made += logged("platform watch", platform::watch(engine).await);
     }
     made
 }
