@@ -32,6 +32,8 @@ const CERT_CHANGED: &str = "agent_certificate_changed";
 const STRIKE: &str = "agent_unreachable_strike";
 /// How long the certificate probe may take to connect.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest the connection test may take (after the probe answered).
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What one look at a server found.
 #[derive(Debug)]
@@ -119,7 +121,17 @@ async fn look(engine: &Engine, project: &Project, server: &ServerComponent) -> S
             };
         }
     };
-    match client.backups().await {
+    // Bounded like the probe: a silent server must not hold the due loop (and the schedules'
+    // runs behind it) for the client's full timeout.
+    let answer = match tokio::time::timeout(CALL_TIMEOUT, client.backups()).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::new(
+            ErrorKind::Connection,
+            format!("the backup server did not answer within {} s", CALL_TIMEOUT.as_secs()),
+        )
+        .temporary(true)),
+    };
+    match answer {
         Ok(_) => Seen::Answered,
         Err(e) if is_no_answer(&e) => Seen::Unreachable(e),
         Err(e) => {

@@ -79,7 +79,8 @@ async fn check(engine: &Engine, project: &Project) -> Result<u32> {
     };
     let mut opts = ManagementApiOptions {
         clock: engine.clock.clone(),
-        timeout: Duration::from_secs(60),
+        // A watcher runs inside the due loop: a slow API must not hold the schedules.
+        timeout: Duration::from_secs(20),
         ..Default::default()
     };
     if let Some(url) = &supabase.api_url {
