@@ -31,6 +31,7 @@ mod new_server;
 mod notify;
 mod notify_channels;
 mod notify_retention;
+mod notify_watch;
 mod one_restore;
 mod openssl_import;
 mod pg_engine;

@@ -12,6 +12,10 @@
 //! [`Catalog::claim_watch`]: crate::catalog::Catalog::claim_watch
 //! [`Catalog::record_condition`]: crate::catalog::Catalog::record_condition
 
+pub mod copies;
+pub mod settings;
+pub mod space;
+
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::ops::schedule::ProjectStatus;
@@ -38,6 +42,19 @@ pub(crate) async fn run_watches(engine: &Engine, statuses: &[ProjectStatus]) -> 
             "retention warnings",
             super::retention::warn_ahead(engine).await,
         );
+    }
+    made += watch_copies_and_space(engine).await;
+    made
+}
+
+/// Copies pending too long (every 15 minutes) and space running out (hourly).
+async fn watch_copies_and_space(engine: &Engine) -> u32 {
+    let mut made = 0;
+    if due(engine, copies::COPIES_WATCH, copies::COPIES_EVERY).await {
+        made += logged("copy watcher", copies::watch_copies(engine).await);
+    }
+    if due(engine, space::SPACE_WATCH, space::SPACE_EVERY).await {
+        made += logged("space watcher", space::watch_space(engine).await);
     }
     made
 }
