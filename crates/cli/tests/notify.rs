@@ -452,3 +452,54 @@ fn hex_decode(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[test]
+fn notify_settings_show_change_and_refuse_what_is_out_of_range() {
+    let cli = Cli::new();
+    let s = cli.json(&["notify", "settings"], 0);
+    assert_eq!(
+        s["settings"],
+        serde_json::json!({
+            "copy_pending_hours": 24,
+            "space_min_free_percent": 10,
+            "space_min_days_to_full": 14
+        }),
+        "{s}"
+    );
+    let args = [
+        "notify",
+        "settings",
+        "--copy-pending-hours",
+        "6",
+        "--space-days",
+        "30",
+    ];
+    let s = cli.json(&args, 0);
+    assert_eq!(s["settings"]["copy_pending_hours"], 6, "{s}");
+    assert_eq!(s["settings"]["space_min_days_to_full"], 30, "{s}");
+    assert_eq!(s["settings"]["space_min_free_percent"], 10, "{s}");
+    // Out of range: refused, nothing changed (all or none).
+    let bad = [
+        "--json",
+        "notify",
+        "settings",
+        "--copy-pending-hours",
+        "12",
+        "--space-free-percent",
+        "101",
+    ];
+    let out = cli.run(&bad);
+    let code = out.status.code().unwrap();
+    assert_ne!(code, 0);
+    let err = json_of(&out, code, &bad);
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    let out = cli.run(&["notify", "settings"]);
+    assert_eq!(out.status.code(), Some(0));
+    let shown = text(&out);
+    assert!(
+        shown.contains("copy pending warning after: 6 h")
+            && shown.contains("space low below: 10 % free")
+            && shown.contains("space low when full within: 30 days"),
+        "{shown}"
+    );
+}

@@ -195,7 +195,7 @@ async fn a_full_backup_folder_warns_once_with_its_numbers_and_a_broken_project_s
     clock.advance(time::Duration::hours(1));
     engine.notify_check().await.unwrap();
     let events = of_kind(&rx, EventKind::SpaceLow);
-    let places: Vec<(String, String)> = events
+    let mut places: Vec<(String, String)> = events
         .iter()
         .map(|e| {
             (
@@ -204,6 +204,7 @@ async fn a_full_backup_folder_warns_once_with_its_numbers_and_a_broken_project_s
             )
         })
         .collect();
+    places.sort();
     // The broken project's backup folder was looked at before its destination failed; the
     // other project is looked at in full.
     assert_eq!(
@@ -215,7 +216,10 @@ async fn a_full_backup_folder_warns_once_with_its_numbers_and_a_broken_project_s
         ],
         "{events:?}"
     );
-    let usb_event = &events[2];
+    let usb_event = events
+        .iter()
+        .find(|e| e.details["where"] == "destination usb")
+        .unwrap();
     let d = &usb_event.details;
     assert_eq!(d["path"], usb.to_string_lossy().as_ref());
     let (free, total) = (

@@ -219,7 +219,9 @@ async fn places(engine: &Engine, project: &Project) -> Result<Vec<Place>> {
             .filter(|c| c.destination == d.id && c.state == CopyState::Stored)
             .map(|c| {
                 (
-                    c.uploaded_at.clone().unwrap_or(c.created_at.clone()),
+                    c.uploaded_at
+                        .clone()
+                        .unwrap_or_else(|| c.created_at.clone()),
                     c.size,
                 )
             })
