@@ -1,11 +1,12 @@
-//! `offsite notify add | list | test | remove | log | route`: notification channels (email,
-//! webhooks with presets, Telegram, heartbeat pings), which project events go where, and the
-//! outbox (what was sent, what waits, what failed and why). Secrets come on standard input and
-//! go to the keychain; nothing here prints one.
+//! `offsite notify add | list | test | remove | log | route | settings`: notification channels
+//! (email, webhooks with presets, Telegram, heartbeat pings), which project events go where, the
+//! outbox (what was sent, what waits, what failed and why), and the copy and space watchers'
+//! thresholds. Secrets come on standard input and go to the keychain; nothing here prints one.
 
 use crate::output::Out;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use offsite_core::catalog::{ChannelRecord, OutboxRow, RouteRecord};
+use offsite_core::notify::watch::settings::WatchSettingsChange;
 use offsite_core::notify::{ChannelSpec, Preset};
 use offsite_core::ops::notify::ChannelInput;
 use offsite_core::{Engine, Error, Result};
@@ -63,6 +64,23 @@ pub enum NotifyCmd {
         /// The channels, comma-separated.
         #[arg(long, value_name = "NAME[,NAME]", value_delimiter = ',')]
         to: Vec<String>,
+    },
+    /// The copy and space watchers' thresholds: show them, or change those given.
+    #[command(
+        after_help = "Examples:\n  offsite notify settings\n  offsite notify settings --copy-pending-hours 6 --space-free-percent 15 --space-days 30"
+    )]
+    Settings {
+        /// Warn when a copy has been pending longer than this many hours (default 24).
+        #[arg(long, value_name = "N")]
+        copy_pending_hours: Option<u32>,
+        /// Warn when a backup folder or folder destination has less than this percentage of its
+        /// disk free (default 10; 0: never by percentage).
+        #[arg(long, value_name = "PERCENT")]
+        space_free_percent: Option<u32>,
+        /// Warn when it fills in fewer than this many days at the current growth (default 14; 0:
+        /// never by growth).
+        #[arg(long, value_name = "DAYS")]
+        space_days: Option<u32>,
     },
 }
 
@@ -306,6 +324,28 @@ pub async fn notify(engine: &Engine, cmd: NotifyCmd, out: &Out) -> Result<u8> {
                         r.events.join(",")
                     );
                 }
+            }
+        }
+        NotifyCmd::Settings {
+            copy_pending_hours,
+            space_free_percent,
+            space_days,
+        } => {
+            let change = WatchSettingsChange {
+                copy_pending_hours,
+                space_min_free_percent: space_free_percent,
+                space_min_days_to_full: space_days,
+            };
+            let s = engine.set_notify_watch_settings(change).await?;
+            if out.json() {
+                out.emit(&json!({ "settings": s }));
+            } else {
+                println!("copy pending warning after: {} h", s.copy_pending_hours);
+                println!("space low below: {} % free", s.space_min_free_percent);
+                println!(
+                    "space low when full within: {} days",
+                    s.space_min_days_to_full
+                );
             }
         }
     }

@@ -238,6 +238,18 @@ fn an_event_of_a_killed_process_is_delivered_after_the_restart() {
     let row = &log["outbox"][0];
     assert_eq!(row["state"], "sending", "{log}");
     let event_id = row["event_id"].as_str().unwrap().to_string();
+    // About the killed delivery only: the space watcher's rules are off, so this machine's own
+    // disk (a CI host may have under 10 % free) adds no `space_low` to what run-due delivers.
+    let off = [
+        "notify",
+        "settings",
+        "--space-free-percent",
+        "0",
+        "--space-days",
+        "0",
+    ];
+    let out = cli.run(&off);
+    assert!(out.status.success(), "{}", text(&out));
     // Restarted within the lease: not sent twice at once.
     let out = cli.run(&["run-due"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -374,4 +386,55 @@ fn hex_decode(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
+}
+
+#[test]
+fn notify_settings_show_change_and_refuse_what_is_out_of_range() {
+    let cli = Cli::new();
+    let s = cli.json(&["notify", "settings"], 0);
+    assert_eq!(
+        s["settings"],
+        serde_json::json!({
+            "copy_pending_hours": 24,
+            "space_min_free_percent": 10,
+            "space_min_days_to_full": 14
+        }),
+        "{s}"
+    );
+    let args = [
+        "notify",
+        "settings",
+        "--copy-pending-hours",
+        "6",
+        "--space-days",
+        "30",
+    ];
+    let s = cli.json(&args, 0);
+    assert_eq!(s["settings"]["copy_pending_hours"], 6, "{s}");
+    assert_eq!(s["settings"]["space_min_days_to_full"], 30, "{s}");
+    assert_eq!(s["settings"]["space_min_free_percent"], 10, "{s}");
+    // Out of range: refused, nothing changed (all or none).
+    let bad = [
+        "--json",
+        "notify",
+        "settings",
+        "--copy-pending-hours",
+        "12",
+        "--space-free-percent",
+        "101",
+    ];
+    let out = cli.run(&bad);
+    let code = out.status.code().unwrap();
+    assert_ne!(code, 0);
+    let err = json_of(&out, code, &bad);
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    let out = cli.run(&["notify", "settings"]);
+    assert_eq!(out.status.code(), Some(0));
+    let shown = text(&out);
+    assert!(
+        shown.contains("copy pending warning after: 6 h")
+            && shown.contains("space low below: 10 % free")
+            && shown.contains("space low when full within: 30 days"),
+        "{shown}"
+    );
 }

@@ -1,7 +1,7 @@
 //! An event as people read it: a subject, plain text and a simple HTML version (email, Telegram,
 //! the chat presets).
 
-use super::{Event, Rendered, Severity};
+use super::{Event, EventKind, Rendered, Severity};
 
 /// The subject, text and HTML of `e`.
 pub fn render(e: &Event) -> Rendered {
@@ -60,8 +60,17 @@ pub fn facts(e: &Event) -> Vec<(String, String)> {
             add("What to do", h.clone());
         }
     }
+    let watched = matches!(e.event, EventKind::CopyPending | EventKind::SpaceLow);
     if let Some(obj) = e.details.as_object() {
         for (k, v) in obj {
+            if watched {
+                if let Some(fact) = watch_fact(k, v, obj) {
+                    if let Some((k, v)) = fact {
+                        add(k, one_line(&v, 500));
+                    }
+                    continue;
+                }
+            }
             if k == "backups" && v.is_array() {
                 backup_lines(v, &mut add);
                 continue;
@@ -96,6 +105,60 @@ fn backup_lines(list: &serde_json::Value, add: &mut impl FnMut(&str, String)) {
         );
         add("Backup", one_line(&line, 500));
     }
+}
+
+/// The copy and space watchers' details as people read them: words for labels, sizes in
+/// units. `Some(None)`: a detail told with another one; `None`: not one of theirs.
+fn watch_fact(
+    k: &str,
+    v: &serde_json::Value,
+    all: &serde_json::Map<String, serde_json::Value>,
+) -> Option<Option<(&'static str, String)>> {
+    let num = |k: &str| all.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
+    Some(match k {
+        "destination" => Some(("Destination", text(v))),
+        "where" => Some(("Where", text(v))),
+        "path" => Some(("Path", text(v))),
+        "pending_backups" => Some((
+            "Waiting",
+            format!(
+                "{} backup(s) since {} (threshold {} h)",
+                num("pending_backups"),
+                all.get("pending_since").map(text).unwrap_or_default(),
+                num("threshold_hours")
+            ),
+        )),
+        "free_bytes" => {
+            let (free, total) = (num("free_bytes"), num("total_bytes"));
+            let pct = if total == 0 {
+                0
+            } else {
+                u128::from(free) * 100 / u128::from(total)
+            };
+            Some((
+                "Free",
+                format!("{} of {} ({pct} %)", human_size(free), human_size(total)),
+            ))
+        }
+        "growth_bytes_per_day" => Some((
+            "Growth",
+            format!("{}/day (last 14 days)", human_size(num(k))),
+        )),
+        "days_until_full" => Some((
+            "Days until full",
+            match v.as_f64() {
+                Some(d) => format!("{d}"),
+                None => "not growing".into(),
+            },
+        )),
+        "reasons" => {
+            let why: Vec<String> = v.as_array().into_iter().flatten().map(text).collect();
+            Some(("Why", why.join("; ")))
+        }
+        "pending_since" | "threshold_hours" | "total_bytes" => None,
+        _ => return None,
+    })
 }
 
 fn word<T: serde::Serialize>(v: &T) -> String {
@@ -135,7 +198,7 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn human_size(b: u64) -> String {
+pub(crate) fn human_size(b: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
     let mut i = 0;

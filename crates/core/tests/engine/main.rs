@@ -32,6 +32,7 @@ mod notify;
 mod notify_channels;
 mod notify_platform;
 mod notify_retention;
+mod notify_watch;
 mod one_restore;
 mod openssl_import;
 mod pg_engine;

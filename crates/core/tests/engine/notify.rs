@@ -401,6 +401,16 @@ async fn a_backup_against_a_stopped_cluster_makes_one_backup_failed_event() {
 async fn overdue_fires_once_and_a_new_backup_brings_it_back_to_normal_once() {
     let pg = TestCluster::shared();
     let (env, clock, rx) = with_hook("hook", Preset::Json).await;
+    // About overdue only: the space watcher's rules are off, so this machine's own disk (a CI
+    // host may have under 10 % free) adds no `space_low` to the count.
+    env.engine
+        .set_notify_watch_settings(offsite_core::notify::watch::settings::WatchSettingsChange {
+            space_min_free_percent: Some(0),
+            space_min_days_to_full: Some(0),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let db = pg.unique_db("notify_overdue");
     env.engine
         .add_project(AddProject::url("shop", pg.url_with_password(&db)))

@@ -14,6 +14,9 @@
 
 pub mod agent;
 pub mod platform;
+pub mod copies;
+pub mod settings;
+pub mod space;
 
 use crate::engine::Engine;
 use crate::error::Result;
@@ -43,6 +46,7 @@ pub(crate) async fn run_watches(engine: &Engine, statuses: &[ProjectStatus]) -> 
         );
     }
     made += watch_agents_and_platform(engine).await;
+    made += watch_copies_and_space(engine).await;
     made
 }
 
@@ -55,6 +59,18 @@ async fn watch_agents_and_platform(engine: &Engine) -> u32 {
     }
     if due(engine, platform::PLATFORM_WATCH, platform::PLATFORM_EVERY).await {
         made += logged("platform watch", platform::watch(engine).await);
+    }
+    made
+}
+
+/// Copies pending too long (every 15 minutes) and space running out (hourly).
+async fn watch_copies_and_space(engine: &Engine) -> u32 {
+    let mut made = 0;
+    if due(engine, copies::COPIES_WATCH, copies::COPIES_EVERY).await {
+        made += logged("copy watcher", copies::watch_copies(engine).await);
+    }
+    if due(engine, space::SPACE_WATCH, space::SPACE_EVERY).await {
+        made += logged("space watcher", space::watch_space(engine).await);
     }
     made
 }
