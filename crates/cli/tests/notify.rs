@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Cli;
+use common::{json_of, Cli};
 use offsite_testkit::{TestCluster, WebhookReceiver};
 use serde_json::Value;
 use std::process::{Output, Stdio};
