@@ -516,7 +516,7 @@ fn walk_tar(
 ) -> Result<()> {
     use crate::archive::tarfmt::{Kind, Next, TarReader};
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+    let gz = crate::archive::codec::decompress(BufReader::with_capacity(1 << 16, file));
     let mut tar = TarReader::new(gz);
     let damaged = |e: &dyn std::fmt::Display| {
         Error::integrity(format!("{}: cannot read the tarball: {e}", path.display()))

@@ -119,6 +119,7 @@ pub struct PullSummary {
     /// With a previous backup: per bucket, the rules that told changed objects from unchanged
     /// ones (also in the job's log).
     #[serde(skip)]
+    #[cfg_attr(feature = "specta", specta(skip))]
     pub change_rules: Vec<BucketRules>,
 }
 
