@@ -167,3 +167,7 @@ pub fn zstd_frames(input: &[u8], chunk: usize, level: i32, threads: usize) -> io
 #[cfg(test)]
 #[path = "codec_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "codec_interop_tests.rs"]
+mod interop_tests;
