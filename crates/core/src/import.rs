@@ -216,7 +216,9 @@ pub(crate) fn inspect_full_with(
     if (gzip || looks_like_text(magic)) && plain_scan::sniff(path)? {
         return inspect_plain(path, md.len());
     }
-    if gzip {
+    // An Offsite archive (or a tarball) in gzip or zstd, told by its first bytes.
+    let zstd = archive::codec::sniff(magic) == Some(archive::codec::Codec::Zstd);
+    if gzip || zstd {
         match archive::read_manifest(path) {
             Ok(m) => {
                 return Ok(Inspected {

@@ -33,7 +33,11 @@ fn same_tree(a: &Path, b: &Path) {
         .arg(b)
         .output()
         .expect("diff");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -46,7 +50,12 @@ fn zstd_archives_open_with_gnu_tar_zstd_and_our_readers_padded_or_not() {
         let z = transcode(s.path(), work.path(), name, pad);
         let report = verify(&z, &quiet(), &CancellationToken::new()).unwrap();
         assert!(report.ok, "{name}: {:?}", report.problems);
-        assert_eq!(json(&read_manifest(&z).unwrap()), json(&read_manifest(s.path()).unwrap()));
+        assert_eq!(
+            json(&read_manifest(&z).unwrap()),
+            json(&read_manifest(s.path()).unwrap())
+        );
+        let preview = crate::import::inspect(&z, None).unwrap();
+        assert_eq!(preview.kind, crate::import::ImportKind::OffsiteArchive);
         let mine = work.path().join(format!("ours-{name}"));
         extract_all(&z, &mine, &CancellationToken::new()).unwrap();
         same_tree(&ours, &mine);
@@ -82,7 +91,13 @@ fn an_encrypted_zstd_archive_opens_with_age_then_tar_and_with_our_reader() {
     tool(
         work.path(),
         "age",
-        &["-r", &recipient, "-o", enc.to_str().unwrap(), z.to_str().unwrap()],
+        &[
+            "-r",
+            &recipient,
+            "-o",
+            enc.to_str().unwrap(),
+            z.to_str().unwrap(),
+        ],
     );
     let out = work.path().join("age-tar");
     std::fs::create_dir(&out).unwrap();
