@@ -50,7 +50,7 @@ pub fn sniff(head: &[u8]) -> Option<Codec> {
 /// source back.
 pub enum Decompress<R: BufRead> {
     Pending(Option<R>),
-    Gzip(flate2::bufread::MultiGzDecoder<R>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<R>>),
     Zstd(Box<zstd::stream::read::Decoder<'static, R>>),
 }
 
@@ -94,7 +94,7 @@ impl<R: BufRead> Decompress<R> {
             d.window_log_max(MAX_WINDOW_LOG)?;
             Decompress::Zstd(Box::new(d))
         } else {
-            Decompress::Gzip(flate2::bufread::MultiGzDecoder::new(src))
+            Decompress::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(src)))
         };
         Ok(())
     }
