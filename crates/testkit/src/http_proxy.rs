@@ -503,20 +503,8 @@ fn exchange(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let path = request_line.split_whitespace().nth(1).unwrap_or("");
-    if faults
-        .iter()
-        .any(|f| matches!(f, HttpFault::StripListingEtags))
-        && request_line.starts_with("GET ")
-        && is_listing(path)
-    {
-        let answer = without_etags(&resp_head, rest, &mut up)?;
-        ex.body_bytes = (answer.len() - answer_head_len(&answer)) as u64;
-        st.bytes_to_client
-            .fetch_add(answer.len() as u64, Ordering::Relaxed);
-        client.write_all(&answer)?;
-        let _ = client.shutdown(Shutdown::Both);
-        return Ok(());
+    if strips_etags(&faults, request_line) {
+        return pass_without_etags(client, &mut up, st, &resp_head, rest, ex);
     }
     // Body bytes to pass at most, and the fault that stops there.
     let mut body_limit: Option<u64> = None;
@@ -741,4 +729,32 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
         b = &b[(i + 4 + size).min(b.len())..];
     }
     out
+}
+
+/// Whether this request is a listing whose answer loses its ETags ([`HttpFault::StripListingEtags`]).
+fn strips_etags(faults: &[&HttpFault], request_line: &str) -> bool {
+    let path = request_line.split_whitespace().nth(1).unwrap_or("");
+    faults
+        .iter()
+        .any(|f| matches!(f, HttpFault::StripListingEtags))
+        && request_line.starts_with("GET ")
+        && is_listing(path)
+}
+
+/// Sends the client the answer without its ETags (see [`without_etags`]), then closes.
+fn pass_without_etags(
+    mut client: TcpStream,
+    up: &mut TcpStream,
+    st: &ProxyState,
+    resp_head: &str,
+    rest: Vec<u8>,
+    ex: &mut HttpExchange,
+) -> std::io::Result<()> {
+    let answer = without_etags(resp_head, rest, up)?;
+    ex.body_bytes = (answer.len() - answer_head_len(&answer)) as u64;
+    st.bytes_to_client
+        .fetch_add(answer.len() as u64, Ordering::Relaxed);
+    client.write_all(&answer)?;
+    let _ = client.shutdown(Shutdown::Both);
+    Ok(())
 }
