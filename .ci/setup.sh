@@ -46,6 +46,8 @@ APT_PACKAGES=(
     # encryption interop tests (the `age` CLI both ways) and rclone-remote destinations (+ the
     # upload bench's peer, `rclone copyto`)
     age rclone
+    # zstd archives' interop tests (`zstd -d`, GNU tar's `--zstd`)
+    zstd
 )
 
 # ---- 1. apt packages ---------------------------------------------------------------------------

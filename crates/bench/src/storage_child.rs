@@ -165,6 +165,7 @@ async fn pull(a: PullArgs) -> offsite_core::Result<serde_json::Value> {
                 backup_id: manifest.backup_id,
                 archive: p.clone(),
                 doc,
+                created_at: Some(manifest.created_at),
             })
         }
     };

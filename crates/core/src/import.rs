@@ -216,7 +216,9 @@ pub(crate) fn inspect_full_with(
     if (gzip || looks_like_text(magic)) && plain_scan::sniff(path)? {
         return inspect_plain(path, md.len());
     }
-    if gzip {
+    // An Offsite archive (or a tarball) in gzip or zstd, told by its first bytes.
+    let zstd = archive::codec::sniff(magic) == Some(archive::codec::Codec::Zstd);
+    if gzip || zstd {
         match archive::read_manifest(path) {
             Ok(m) => {
                 return Ok(Inspected {
@@ -516,7 +518,7 @@ fn walk_tar(
 ) -> Result<()> {
     use crate::archive::tarfmt::{Kind, Next, TarReader};
     let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file));
+    let gz = crate::archive::codec::decompress(BufReader::with_capacity(1 << 16, file));
     let mut tar = TarReader::new(gz);
     let damaged = |e: &dyn std::fmt::Display| {
         Error::integrity(format!("{}: cannot read the tarball: {e}", path.display()))

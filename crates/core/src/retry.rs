@@ -345,6 +345,16 @@ impl<T: ObjectSource + ?Sized + 'static> ObjectSource for Retrying<T> {
             .await
     }
 
+    async fn stat_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<crate::sources::ObjectInfo>> {
+        let what = format!("looking up {bucket}/{key}");
+        self.run(&what, move || self.inner.stat_object(bucket, key))
+            .await
+    }
+
     async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody> {
         let what = format!("downloading {bucket}/{key}");
         let mut body = self
@@ -657,6 +667,14 @@ impl<T: ObjectSource + ?Sized> ObjectSource for RateLimited<T> {
     async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody> {
         self.bucket.acquire().await;
         self.inner.get_object(bucket, key, req).await
+    }
+    async fn stat_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<crate::sources::ObjectInfo>> {
+        self.bucket.acquire().await;
+        self.inner.stat_object(bucket, key).await
     }
 }
 

@@ -517,6 +517,7 @@ fn previous(w: &Written, doc: StorageDoc) -> PreviousStorage {
         backup_id: w.manifest.backup_id.clone(),
         archive: w.path.clone(),
         doc,
+        created_at: Some(w.manifest.created_at.clone()),
     }
 }
 

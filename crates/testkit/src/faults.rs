@@ -269,6 +269,14 @@ impl<T: ObjectSource> ObjectSource for Faulty<T> {
         body.stream = self.maybe_cut(stream);
         Ok(body)
     }
+    async fn stat_object(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<offsite_core::sources::ObjectInfo>> {
+        self.before_call("stat object")?;
+        self.inner.stat_object(bucket, key).await
+    }
 }
 
 #[async_trait]

@@ -56,6 +56,10 @@ pub enum HttpFault {
     /// Read the request's head and this many bytes of its body, then close the connection
     /// without asking the server (an upload cut midway; the client sees its send fail).
     CutRequestAfter(u64),
+    /// Forward; a listing's answer (`GET /bucket?list-type=2…`) comes back without its
+    /// `<ETag>` elements (as some S3-compatible servers list), its length fixed. Other requests
+    /// pass unchanged.
+    StripListingEtags,
     /// Several of the above on one request (a canned answer, if any, wins). Empty: forward
     /// unchanged (injected before another fault for the same requests, it lets the first ones
     /// through).
@@ -499,6 +503,9 @@ fn exchange(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    if strips_etags(&faults, request_line) {
+        return pass_without_etags(client, &mut up, st, &resp_head, rest, ex);
+    }
     // Body bytes to pass at most, and the fault that stops there.
     let mut body_limit: Option<u64> = None;
     let mut limit_by = |n: u64| body_limit = Some(body_limit.map_or(n, |l| l.min(n)));
@@ -659,4 +666,95 @@ fn reset_connection(client: &TcpStream) {
             std::mem::size_of::<libc::linger>() as libc::socklen_t,
         );
     }
+}
+
+/// The whole answer (head `head`, body `rest` then the rest of `up` until it closes; at most
+/// 64 MiB) without its `<ETag>…</ETag>` elements, with a `Content-Length` that fits.
+fn without_etags(head: &str, rest: Vec<u8>, up: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut body = rest;
+    up.take(64 << 20).read_to_end(&mut body)?;
+    let lower = head.to_ascii_lowercase();
+    if lower.contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(i) = text[at..].find("<ETag>") {
+        out.push_str(&text[at..at + i]);
+        match text[at + i..].find("</ETag>") {
+            Some(j) => at = at + i + j + "</ETag>".len(),
+            None => {
+                at += i;
+                break;
+            }
+        }
+    }
+    out.push_str(&text[at..]);
+    let mut new_head = String::new();
+    for line in head.split_inclusive("\r\n") {
+        let l = line.to_ascii_lowercase();
+        if l.starts_with("content-length:") || l.starts_with("transfer-encoding:") {
+            continue;
+        }
+        if line == "\r\n" {
+            new_head.push_str(&format!("Content-Length: {}\r\n", out.len()));
+        }
+        new_head.push_str(line);
+    }
+    let mut answer = new_head.into_bytes();
+    answer.extend_from_slice(out.as_bytes());
+    Ok(answer)
+}
+
+fn answer_head_len(answer: &[u8]) -> usize {
+    answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(answer.len(), |i| i + 4)
+}
+
+/// A chunked body's bytes (what a test server sends; stops at the first malformed chunk).
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&b[..i])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok());
+        let Some(size) = size else { break };
+        if size == 0 || b.len() < i + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&b[i + 2..i + 2 + size]);
+        b = &b[(i + 4 + size).min(b.len())..];
+    }
+    out
+}
+
+/// Whether this request is a listing whose answer loses its ETags ([`HttpFault::StripListingEtags`]).
+fn strips_etags(faults: &[&HttpFault], request_line: &str) -> bool {
+    let path = request_line.split_whitespace().nth(1).unwrap_or("");
+    faults
+        .iter()
+        .any(|f| matches!(f, HttpFault::StripListingEtags))
+        && request_line.starts_with("GET ")
+        && is_listing(path)
+}
+
+/// Sends the client the answer without its ETags (see [`without_etags`]), then closes.
+fn pass_without_etags(
+    mut client: TcpStream,
+    up: &mut TcpStream,
+    st: &ProxyState,
+    resp_head: &str,
+    rest: Vec<u8>,
+    ex: &mut HttpExchange,
+) -> std::io::Result<()> {
+    let answer = without_etags(resp_head, rest, up)?;
+    ex.body_bytes = (answer.len() - answer_head_len(&answer)) as u64;
+    st.bytes_to_client
+        .fetch_add(answer.len() as u64, Ordering::Relaxed);
+    client.write_all(&answer)?;
+    let _ = client.shutdown(Shutdown::Both);
+    Ok(())
 }

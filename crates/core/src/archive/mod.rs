@@ -15,6 +15,7 @@
 //! - `tarfmt`: tar header encoding and a small streaming tar parser (strict, no links)
 //! - `pipeline`: the reader threads (file read + hash, member hashing) used by the reader
 
+pub mod codec;
 mod document;
 pub mod fragment;
 #[cfg(test)]

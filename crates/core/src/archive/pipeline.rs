@@ -14,10 +14,10 @@
 //! buffers are recycled instead of reallocated. On 2 cores the decompressor gets one core and the
 //! two SHA-256 passes share the other.
 
+use super::codec::Decompress;
 use super::tarfmt::TarReader;
 use super::CHUNK;
 use crate::progress::Reporter;
-use flate2::bufread::MultiGzDecoder;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, Read};
@@ -91,7 +91,7 @@ const DEPTH: usize = 4;
 pub(crate) type FileMsg = io::Result<(Vec<u8>, usize)>;
 
 /// The tar stream the caller's body works on.
-pub(crate) type ArchiveStream = TarReader<MultiGzDecoder<ChunkReader>>;
+pub(crate) type ArchiveStream = TarReader<Decompress<ChunkReader>>;
 
 /// A [`BufRead`] over the chunks the file thread sends; hands back used buffers for reuse.
 pub(crate) struct ChunkReader {
@@ -338,8 +338,7 @@ pub(crate) fn run_reader<T, E>(
             tx: hash_tx,
             free: hash_free_rx,
         };
-        let mut stream =
-            TarReader::new(MultiGzDecoder::new(ChunkReader::new(file_rx, file_free_tx)));
+        let mut stream = TarReader::new(Decompress::new(ChunkReader::new(file_rx, file_free_tx)));
         let value = body(&mut stream, &hasher);
         drop(hasher);
         let mut chunks = stream.into_inner().into_inner();

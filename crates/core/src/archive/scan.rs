@@ -21,7 +21,7 @@ pub fn for_each_member(
     f: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
 ) -> Result<()> {
     let (file, _) = open_input(path)?;
-    let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, file));
+    let gz = super::codec::decompress(BufReader::with_capacity(256 * 1024, file));
     let mut tar = TarReader::new(gz);
     let (manifest, raw) = read_manifest_entry(&mut tar, path)?;
     drop(raw);

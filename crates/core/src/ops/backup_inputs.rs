@@ -159,6 +159,7 @@ async fn previous_storage(
                     backup_id: manifest.backup_id,
                     archive: path,
                     doc,
+                    created_at: Some(manifest.created_at),
                 })
             }
             _ => continue,

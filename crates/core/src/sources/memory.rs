@@ -170,6 +170,10 @@ fn no_bucket(bucket: &str) -> Error {
 
 #[async_trait]
 impl ObjectSource for MemoryObjectSource {
+    async fn stat_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>> {
+        ObjectTarget::head_object(self, bucket, key).await
+    }
+
     async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
         Ok(self
             .lock()

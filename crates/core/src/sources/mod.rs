@@ -270,6 +270,12 @@ pub trait ObjectSource: Send + Sync {
 
     /// An object's body as a stream (or a range of it).
     async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody>;
+
+    /// An object's facts from a HEAD (its ETag even where the listing leaves it out); `None`
+    /// when it is absent or the source cannot say (a caller then takes the object as changed).
+    async fn stat_object(&self, _bucket: &str, _key: &str) -> Result<Option<ObjectInfo>> {
+        Ok(None)
+    }
 }
 
 /// The body of an upload: in memory, or a file on disk (large objects).

@@ -363,6 +363,10 @@ fn stream_of(body: SdkStream, what: String) -> ByteStream {
 
 #[async_trait]
 impl ObjectSource for S3Store {
+    async fn stat_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>> {
+        ObjectTarget::head_object(self, bucket, key).await
+    }
+
     async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
         let out = self
             .client

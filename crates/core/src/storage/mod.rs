@@ -7,12 +7,14 @@
 //! * [`restore`]: putting a backup's objects back into an S3-compatible store or a folder
 //!   (plan, then execute).
 
+pub mod changed;
 pub mod check;
 pub mod layout;
 pub mod listing;
 pub mod pull;
 pub mod restore;
 
+pub use changed::{BucketRules, ChangeRule};
 pub use layout::{
     member_name, BucketEntry, BucketSelection, BucketSettings, ObjectEntry, StorageDoc,
     VanishedObject, STORAGE_DOC, STORAGE_PREFIX,

@@ -24,6 +24,7 @@
 //! whose length differs from the listing (after [`Retrying`](crate::retry::Retrying) resumed any
 //! cut) is an [`ErrorKind::Integrity`](crate::ErrorKind::Integrity) error.
 
+use super::changed::{after_head, compare, BucketRules, Verdict};
 use super::layout::{
     check_bucket_name, member_name, BucketEntry, BucketSelection, BucketSettings, ObjectEntry,
     StorageDoc, VanishedObject, STORAGE_DOC,
@@ -60,6 +61,9 @@ pub struct PreviousStorage {
     pub archive: PathBuf,
     /// Its `storage.json`.
     pub doc: StorageDoc,
+    /// When it began (its manifest's `created_at`, RFC 3339): objects listed without ETags
+    /// whose last-modified is this second or later are checked with a HEAD.
+    pub created_at: Option<String>,
 }
 
 /// What to pull, and how.
@@ -112,6 +116,11 @@ pub struct PullSummary {
     /// Incremental: objects of the base that are gone.
     #[serde(default)]
     pub deleted: u64,
+    /// With a previous backup: per bucket, the rules that told changed objects from unchanged
+    /// ones (also in the job's log).
+    #[serde(skip)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub change_rules: Vec<BucketRules>,
 }
 
 /// A downloaded body on its way to the archive.
@@ -271,6 +280,10 @@ struct PullState<'p> {
     previous: HashMap<(&'p str, &'p str), usize>,
     prev_seen: Vec<bool>,
     prev_doc: Option<&'p StorageDoc>,
+    /// When the previous backup began.
+    prev_since: Option<time::OffsetDateTime>,
+    /// The current bucket's comparisons with the previous backup.
+    rules: BucketRules,
     /// Previous member name → what to copy it as (full archives over a previous one).
     copies: HashMap<String, Copy>,
     incremental: bool,
@@ -315,6 +328,15 @@ impl<'p> PullState<'p> {
             previous,
             prev_seen: vec![false; prev_doc.map_or(0, |d| d.objects.len())],
             prev_doc,
+            prev_since: opts
+                .previous
+                .as_ref()
+                .and_then(|p| p.created_at.as_deref())
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                }),
+            rules: BucketRules::default(),
             copies: HashMap::new(),
             incremental: opts.incremental,
             files: std::collections::HashSet::new(),
@@ -368,6 +390,7 @@ impl<'p> PullState<'p> {
                 bytes: 0,
             });
             self.files.clear();
+            self.rules = BucketRules::new(bucket);
             let mut listing = super::listing::BucketListing::start(
                 source.clone(),
                 bucket.clone(),
@@ -385,7 +408,7 @@ impl<'p> PullState<'p> {
                     let seq = self.next_seq;
                     self.next_seq += 1;
                     let member = self.member_for(bucket, &info.key);
-                    if let Some(done) = self.reuse(bucket, &info, &member) {
+                    if let Some(done) = self.reuse(source, bucket, &info, &member).await? {
                         self.ready.insert(seq, (bi, done));
                         continue;
                     }
@@ -411,6 +434,11 @@ impl<'p> PullState<'p> {
                     self.forget_files_before(bucket, &last);
                 }
                 crate::allocator::release_free_memory();
+            }
+            if self.prev_doc.is_some() {
+                let rules = std::mem::take(&mut self.rules);
+                tracing::info!(target: "offsite::storage", "{}", rules.describe());
+                self.summary.change_rules.push(rules);
             }
         }
         Ok(())
@@ -456,15 +484,38 @@ impl<'p> PullState<'p> {
 
     /// The object's entry when its bytes need no download (unchanged since the previous
     /// backup); schedules a copy for full archives.
-    fn reuse(&mut self, bucket: &str, info: &ObjectInfo, member: &str) -> Option<Done> {
-        let doc = self.prev_doc?;
-        let &i = self.previous.get(&(bucket, info.key.as_str()))?;
+    /// ([`super::changed`] says how; an ambiguous one costs a HEAD.)
+    async fn reuse(
+        &mut self,
+        source: &Arc<dyn ObjectSource>,
+        bucket: &str,
+        info: &ObjectInfo,
+        member: &str,
+    ) -> Result<Option<Done>> {
+        let Some(doc) = self.prev_doc else {
+            return Ok(None);
+        };
+        let Some(&i) = self.previous.get(&(bucket, info.key.as_str())) else {
+            return Ok(None);
+        };
         self.prev_seen[i] = true;
         let prev = &doc.objects[i];
-        let unchanged = prev.size == info.size && prev.etag.is_some() && prev.etag == info.etag;
-        if !unchanged {
-            return None;
+        let mut verdict = compare(prev, info, self.prev_since);
+        if verdict == Verdict::Ambiguous {
+            let head = match source.stat_object(bucket, &info.key).await {
+                Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+                r => r.ok().flatten(),
+            };
+            verdict = after_head(prev, head.as_ref());
         }
+        self.rules.count(verdict);
+        if !matches!(verdict, Verdict::Unchanged(_)) {
+            return Ok(None);
+        }
+        Ok(self.reused(prev, info, member))
+    }
+
+    fn reused(&mut self, prev: &ObjectEntry, info: &ObjectInfo, member: &str) -> Option<Done> {
         let mut entry = prev.clone();
         if info.last_modified.is_some() {
             entry.last_modified = info.last_modified.and_then(|t| {

@@ -59,23 +59,25 @@ pub(super) fn corrupt(path: &Path, what: &str, e: &TarError) -> Error {
         .with_hint("the archive is damaged; use another copy of this backup")
 }
 
-/// Opens an archive and checks the gzip magic bytes.
+/// Opens an archive and checks the magic bytes (gzip or zstd, [`super::codec`]).
 pub(super) fn open_archive(path: &Path) -> Result<File> {
     let mut f =
         File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 4];
     let n = pipeline::read_full(&mut f, &mut magic)
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     if n == 0 {
         return Err(not_archive(path, "the file is empty"));
     }
-    if n < 2 || magic != [0x1f, 0x8b] {
-        return Err(not_archive(path, "not a gzip-compressed tar file"));
+    if super::codec::sniff(&magic[..n]).is_none() {
+        return Err(not_archive(path, NOT_COMPRESSED_TAR));
     }
     f.seek(SeekFrom::Start(0))
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok(f)
 }
+
+const NOT_COMPRESSED_TAR: &str = "not a gzip- or zstd-compressed tar file";
 
 /// An archive's (decrypted) bytes, as the readers take them.
 pub(crate) type Opened = io::Chain<io::Cursor<Vec<u8>>, input::Input>;
@@ -85,14 +87,14 @@ pub(crate) type Opened = io::Chain<io::Cursor<Vec<u8>>, input::Input>;
 pub(crate) fn open_input(path: &Path) -> Result<(Opened, bool)> {
     let mut input = input::Input::open(path)?;
     let encrypted = input.is_encrypted();
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 4];
     let n = pipeline::read_full(&mut input, &mut magic)
         .map_err(|e| input::read_failure(path, encrypted, e))?;
     if n == 0 {
         return Err(not_archive(path, "the file is empty"));
     }
-    if n < 2 || magic != [0x1f, 0x8b] {
-        return Err(not_archive(path, "not a gzip-compressed tar file"));
+    if super::codec::sniff(&magic[..n]).is_none() {
+        return Err(not_archive(path, NOT_COMPRESSED_TAR));
     }
     Ok((io::Cursor::new(magic[..n].to_vec()).chain(input), encrypted))
 }
@@ -183,11 +185,11 @@ pub fn read_manifest_with(path: &Path, keys: &[crate::crypto::UserKey]) -> Resul
             File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         let plain =
             crate::crypto::decrypt(file, &all).map_err(|e| encrypted_error(path, &all, e))?;
-        let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, plain));
+        let gz = super::codec::decompress(BufReader::with_capacity(64 * 1024, plain));
         return read_manifest_entry(&mut TarReader::new(gz), path).map(|(m, _)| m);
     }
     let file = open_archive(path)?;
-    let gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, file));
+    let gz = super::codec::decompress(BufReader::with_capacity(64 * 1024, file));
     read_manifest_entry(&mut TarReader::new(gz), path).map(|(m, _)| m)
 }
 

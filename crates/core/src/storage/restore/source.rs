@@ -270,7 +270,7 @@ pub(super) fn scan_members(
     };
     // An age-encrypted archive is decrypted as it streams (its key unlocked by the restore).
     let (file, _) = crate::archive::reader::open_input(path)?;
-    let gz = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file));
+    let gz = crate::archive::codec::decompress(BufReader::with_capacity(1 << 20, file));
     let mut tar = tar::Archive::new(gz);
     let entries = tar
         .entries()

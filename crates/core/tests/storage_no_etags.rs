@@ -1,0 +1,233 @@
+//! Storage incrementals against a server whose listings carry no ETags: moto (S3) behind the
+//! HTTP proxy, which strips `<ETag>` from every ListObjectsV2 answer (as s3s-fs lists). Only
+//! the changed objects are downloaded again (size and last-modified decide, a HEAD where that
+//! is ambiguous), and the rule that decided is named per bucket.
+
+use bytes::Bytes;
+use offsite_core::archive::{self, ArchiveWriter, BackupType, Written};
+use offsite_core::backup::{compose, ComposeRequest, StorageInput};
+use offsite_core::progress::Reporter;
+use offsite_core::sources::s3::{S3Config, S3Store};
+use offsite_core::sources::{ListRequest, ObjectSource, ObjectTarget, PutBody, PutRequest};
+use offsite_core::storage::{
+    pull_into, BucketSelection, ChangeRule, PreviousStorage, PullOptions, PullSummary, StorageDoc,
+    STORAGE_DOC,
+};
+use offsite_testkit::s3::{TEST_KEY_ID, TEST_SECRET};
+use offsite_testkit::{HttpFault, HttpFaultProxy, MotoServer};
+use std::path::Path;
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use tokio_util::sync::CancellationToken;
+
+const BUCKET: &str = "media";
+const OBJECTS: usize = 200;
+
+fn store(endpoint: &str) -> S3Store {
+    S3Store::new(&S3Config {
+        endpoint: Some(endpoint.into()),
+        region: "us-east-1".into(),
+        access_key_id: TEST_KEY_ID.into(),
+        secret_access_key: TEST_SECRET.into(),
+        path_style: true,
+    })
+    .unwrap()
+}
+
+fn key(i: usize) -> String {
+    format!("u{}/obj-{i:03}.bin", i % 5)
+}
+
+fn body(i: usize, salt: u8) -> Vec<u8> {
+    (0..(100 + i * 37))
+        .map(|j| ((j * 131 + i * 7) % 251) as u8 ^ salt)
+        .collect()
+}
+
+async fn put(s3: &S3Store, i: usize, salt: u8) {
+    s3.put_object(
+        BUCKET,
+        &key(i),
+        PutBody::Bytes(Bytes::from(body(i, salt))),
+        &PutRequest::default(),
+    )
+    .await
+    .unwrap();
+}
+
+fn options(previous: Option<PreviousStorage>) -> PullOptions {
+    PullOptions {
+        buckets: BucketSelection::Only(vec![BUCKET.into()]),
+        concurrency: 4,
+        incremental: previous.is_some(),
+        previous,
+        ..PullOptions::default()
+    }
+}
+
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap().format(&Rfc3339).unwrap()
+}
+
+/// A full storage backup through the proxy; its storage.json.
+async fn full(dir: &Path, src: Arc<dyn ObjectSource>) -> (Written, StorageDoc) {
+    let w = compose(
+        ComposeRequest {
+            project: "p".into(),
+            dest_dir: dir.to_path_buf(),
+            compression_level: 1,
+            backup_id: "b-full".into(),
+            created_at: time::OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap(),
+            backup_type: BackupType::Storage,
+            database: None,
+            storage: Some(StorageInput {
+                source: src,
+                options: options(None),
+            }),
+            config: None,
+        },
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    let mut raw = Vec::new();
+    archive::copy_member(
+        &w.path,
+        STORAGE_DOC,
+        &mut raw,
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .unwrap();
+    let doc = serde_json::from_slice(&raw).unwrap();
+    (w, doc)
+}
+
+/// An incremental pull over `prev`; its summary (the archive is not finished).
+async fn incremental(dir: &Path, src: Arc<dyn ObjectSource>, prev: PreviousStorage) -> PullSummary {
+    let mut w = ArchiveWriter::create(dir, "inc_incremental.tar.gz", 1).unwrap();
+    pull_into(
+        src,
+        &mut w,
+        &now_rfc3339(),
+        &options(Some(prev)),
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap()
+}
+
+/// HEADs the proxy recorded (it records an exchange after closing the client's connection:
+/// waits up to 5 s for `want`).
+async fn heads(proxy: &HttpFaultProxy, want: usize) -> usize {
+    let count = || {
+        proxy
+            .exchanges()
+            .iter()
+            .filter(|e| e.method == "HEAD")
+            .count()
+    };
+    for _ in 0..50 {
+        if count() >= want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_listed_etags_size_and_last_modified_find_the_one_percent_changed() {
+    let moto = MotoServer::start();
+    let direct = store(&moto.endpoint());
+    direct.create_bucket(BUCKET).await.unwrap();
+    for i in 0..OBJECTS {
+        put(&direct, i, 0).await;
+    }
+    let proxy = HttpFaultProxy::start(moto.addr());
+    proxy.inject_path(
+        Some("GET"),
+        &format!("/{BUCKET}"),
+        HttpFault::StripListingEtags,
+        u32::MAX,
+    );
+    let via: Arc<dyn ObjectSource> = Arc::new(store(&proxy.endpoint()));
+    // The server really lists no ETags (through the proxy), and HEAD still has them.
+    let page = via
+        .list_objects(BUCKET, &ListRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(page.objects.len(), OBJECTS);
+    assert!(page.objects.iter().all(|o| o.etag.is_none()));
+    assert!(page.objects.iter().all(|o| o.last_modified.is_some()));
+    let head = via.stat_object(BUCKET, &key(0)).await.unwrap().unwrap();
+    assert!(head.etag.is_some());
+
+    // The previous backup began a second after the last write (S3's times have whole seconds).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let began = now_rfc3339();
+    let (w, doc) = full(dir.path(), via.clone()).await;
+    assert_eq!(doc.objects.len(), OBJECTS);
+    assert!(
+        doc.objects.iter().all(|o| o.etag.is_some()),
+        "the GETs gave every object its ETag"
+    );
+    let prev = |created_at: Option<String>| PreviousStorage {
+        backup_id: w.manifest.backup_id.clone(),
+        archive: w.path.clone(),
+        doc: doc.clone(),
+        created_at,
+    };
+
+    // 1 % changed: one rewritten with the same size, one with another size.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    put(&direct, 17, 0x5a).await;
+    direct
+        .put_object(
+            BUCKET,
+            &key(123),
+            PutBody::Bytes(Bytes::from(body(124, 0))),
+            &PutRequest::default(),
+        )
+        .await
+        .unwrap();
+
+    proxy.reset_counts();
+    let s = incremental(dir.path(), via.clone(), prev(Some(began))).await;
+    assert_eq!(proxy.gets(), 2, "only the 2 changed objects are downloaded");
+    assert_eq!(heads(&proxy, 0).await, 0, "nothing was ambiguous");
+    assert_eq!((s.downloaded_objects, s.reused_objects), (2, 198));
+    assert_eq!(s.change_rules.len(), 1);
+    let rules = &s.change_rules[0];
+    assert_eq!(rules.rules, vec![(ChangeRule::SizeAndModified, 200, 198)]);
+    let line = rules.describe();
+    assert!(
+        line.contains(BUCKET) && line.contains("size and last-modified"),
+        "the job's log names the rule: {line}"
+    );
+
+    // Without knowing when the previous backup began, every match is ambiguous: a HEAD each,
+    // and still only the changed ones are downloaded.
+    proxy.reset_counts();
+    let s = incremental(dir.path(), via.clone(), prev(None)).await;
+    assert_eq!(proxy.gets(), 2, "only the 2 changed objects are downloaded");
+    assert_eq!(
+        heads(&proxy, 198).await,
+        198,
+        "one HEAD per same-size, same-time object"
+    );
+    assert_eq!(
+        s.change_rules[0].rules,
+        vec![
+            (ChangeRule::SizeAndModified, 2, 0),
+            (ChangeRule::Head, 198, 198)
+        ]
+    );
+    assert!(s.change_rules[0].describe().contains("HEAD"));
+}
