@@ -59,6 +59,17 @@ pub struct Args {
     /// cluster, triggered over HTTP, timed from the request to `COMPLETED`) against the CLI's.
     #[arg(long)]
     pub agent: bool,
+    /// Only the notification benches (issue 27): the idle `offsite daemon`'s wakeups with
+    /// --notify-projects projects and 5 webhook channels, against an idle `sleep` and the
+    /// daemon with 0 projects. Needs no PostgreSQL.
+    #[arg(long)]
+    pub notify: bool,
+    /// With --notify: how long each process is left idle (after 10 s to settle).
+    #[arg(long, default_value_t = 180, value_name = "SECS")]
+    pub idle_secs: u64,
+    /// With --notify: projects (daily schedules, routed to every channel) in the seeded folder.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub notify_projects: usize,
 }
 
 impl Args {

@@ -10,6 +10,7 @@ mod dataset;
 mod digests;
 mod drill;
 mod measure;
+mod notify;
 mod report;
 mod setup;
 mod suite;
@@ -47,6 +48,10 @@ fn run(args: &Args) -> Result<(), String> {
     let t_all = Instant::now();
     let load_start = loadavg();
     let (offsite_bin, notes) = setup::offsite_binary(args)?;
+    if args.notify {
+        let bin = offsite_bin.ok_or("--notify needs the offsite binary")?;
+        return notify::run(args, &bin);
+    }
     let base = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
     let work = WorkDir::new(&base)?;
     let w = work.path.clone();
