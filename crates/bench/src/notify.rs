@@ -13,9 +13,10 @@ use crate::workdir::WorkDir;
 use offsite_core::catalog::{Catalog, NewProject, NewSchedule, ScheduleKind};
 use offsite_core::notify::{ChannelSpec, Preset, WebhookSpec};
 use offsite_testkit::WebhookReceiver;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Runs the notification benches and prints their table.
 pub fn run(args: &Args, bin: &Path) -> Result<(), String> {
@@ -104,13 +105,24 @@ fn wakes_per_minute(cmd: &mut Command, idle: Duration) -> Result<f64, String> {
     let mut child = Killed(child);
     std::thread::sleep(Duration::from_secs(10));
     let pid = child.0.id();
-    let before = switches(pid)?;
-    std::thread::sleep(idle);
-    let after = switches(pid)?;
+    // Per thread: the count when first seen and the newest one. Threads come and go (tokio's
+    // blocking pool retires idle threads), so the window is sampled every 200 ms and each
+    // thread contributes what it did while it was seen (a thread born in the window counts
+    // from 0).
+    let start = switches(pid)?;
+    let mut seen: HashMap<u64, (u64, u64)> = start.iter().map(|(t, n)| (*t, (*n, *n))).collect();
+    let t0 = Instant::now();
+    while t0.elapsed() < idle {
+        std::thread::sleep(Duration::from_millis(200));
+        for (tid, n) in switches(pid)? {
+            seen.entry(tid).or_insert((0, n)).1 = n;
+        }
+    }
     if let Ok(Some(status)) = child.0.try_wait() {
         return Err(format!("{cmd:?} exited while idle: {status}"));
     }
-    Ok(after.saturating_sub(before) as f64 * 60.0 / idle.as_secs_f64())
+    let total: u64 = seen.values().map(|(a, b)| b.saturating_sub(*a)).sum();
+    Ok(total as f64 * 60.0 / t0.elapsed().as_secs_f64())
 }
 
 /// Kills its process on drop.
@@ -123,26 +135,30 @@ impl Drop for Killed {
     }
 }
 
-/// Voluntary + nonvoluntary context switches of every thread of `pid` (threads that exited
-/// in between are not counted: the daemon's runtime keeps its threads).
-fn switches(pid: u32) -> Result<u64, String> {
+/// Voluntary + nonvoluntary context switches of each thread of `pid`, by thread id.
+fn switches(pid: u32) -> Result<Vec<(u64, u64)>, String> {
     let dir = PathBuf::from(format!("/proc/{pid}/task"));
     let rd = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut total = 0;
+    let mut out = Vec::new();
     for task in rd.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
         let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
             continue;
         };
+        let mut n = 0;
         for line in status.lines() {
             if let Some(v) = line
                 .strip_prefix("voluntary_ctxt_switches:")
                 .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
             {
-                total += v.trim().parse::<u64>().unwrap_or(0);
+                n += v.trim().parse::<u64>().unwrap_or(0);
             }
         }
+        out.push((tid, n));
     }
-    Ok(total)
+    Ok(out)
 }
 
 /// A data folder with `projects` projects on daily schedules (none due: the slot is hours
