@@ -478,57 +478,7 @@ fn timed(
     let server = S3sFs::start(s3s, &root, &ctx.work.join("s3s-fs.log"));
     let mut rows: Vec<Row> = Vec::new();
 
-    // 2. Full pulls.
-    eprintln!("(a) Offsite full pull …");
-    let (m, cpu, full) = ctx.offsite("(a) Offsite full pull", &server, &root, None, false, true);
-    expect_objects("(a)", &full, fx.objects);
-    rows.push(Row {
-        id: "a",
-        what: "Offsite full pull → finished archive".into(),
-        detail: offsite_detail(&full),
-        m,
-        bytes: fx.bytes,
-        server_cpu: cpu,
-        sync_after: None,
-    });
-    let full_archive = archive_of(&full);
-    for (id, what, dir, extra) in [
-        (
-            "b",
-            "rclone copy (defaults: 4 transfers)",
-            "rclone-b",
-            &[][..],
-        ),
-        (
-            "c",
-            "rclone copy --transfers 16",
-            "rclone-c",
-            &["--transfers", "16"][..],
-        ),
-    ] {
-        eprintln!("({id}) {what} …");
-        let dest = ctx.work.join(dir);
-        let (m, cpu) = ctx.rclone(what, &server, &dest, extra);
-        let t_sync = Instant::now();
-        sync();
-        let sync_after = Some(t_sync.elapsed().as_secs_f64());
-        let (n, bytes) = tree_size(&dest);
-        if n != fx.objects || bytes != fx.bytes {
-            storage_fixture::fail(&format!(
-                "({id}): {n} files / {bytes} bytes, expected {} / {}",
-                fx.objects, fx.bytes
-            ));
-        }
-        rows.push(Row {
-            id,
-            what: what.into(),
-            detail: format!("{n} files"),
-            m,
-            bytes: fx.bytes,
-            server_cpu: cpu,
-            sync_after,
-        });
-    }
+    let full_archive = full_pulls(ctx, &server, &root, &fx, &mut rows);
 
     // 3. 1 % changed, then the next pulls.
     let ch = storage_fixture::change(&root, BUCKET, args.objects, big, 2, false);
@@ -624,6 +574,69 @@ fn timed(
         rclone_version,
         load_start,
     )
+}
+
+/// Part 2: the full pulls of the timed bucket (Offsite's, rclone's); returns Offsite's archive.
+fn full_pulls(
+    ctx: &Ctx,
+    server: &S3sFs,
+    root: &Path,
+    fx: &Fixture,
+    rows: &mut Vec<Row>,
+) -> PathBuf {
+    // 2. Full pulls.
+    eprintln!("(a) Offsite full pull …");
+    let (m, cpu, full) = ctx.offsite("(a) Offsite full pull", server, root, None, false, true);
+    expect_objects("(a)", &full, fx.objects);
+    rows.push(Row {
+        id: "a",
+        what: "Offsite full pull → finished archive".into(),
+        detail: offsite_detail(&full),
+        m,
+        bytes: fx.bytes,
+        server_cpu: cpu,
+        sync_after: None,
+    });
+    let full_archive = archive_of(&full);
+    for (id, what, dir, extra) in [
+        (
+            "b",
+            "rclone copy (defaults: 4 transfers)",
+            "rclone-b",
+            &[][..],
+        ),
+        (
+            "c",
+            "rclone copy --transfers 16",
+            "rclone-c",
+            &["--transfers", "16"][..],
+        ),
+    ] {
+        eprintln!("({id}) {what} …");
+        let dest = ctx.work.join(dir);
+        let (m, cpu) = ctx.rclone(what, server, &dest, extra);
+        let t_sync = Instant::now();
+        sync();
+        let sync_after = Some(t_sync.elapsed().as_secs_f64());
+        let (n, bytes) = tree_size(&dest);
+        if n != fx.objects || bytes != fx.bytes {
+            storage_fixture::fail(&format!(
+                "({id}): {n} files / {bytes} bytes, expected {} / {}",
+                fx.objects, fx.bytes
+            ));
+        }
+        rows.push(Row {
+            id,
+            what: what.into(),
+            detail: format!("{n} files"),
+            m,
+            bytes: fx.bytes,
+            server_cpu: cpu,
+            sync_after,
+        });
+    }
+
+    full_archive
 }
 
 /// Prints the timed table and the targets; returns the JSON fields so far.

@@ -185,23 +185,7 @@ fn main() {
     // As the CLI does: the measured download runs with the allocator settings `offsite` uses.
     offsite_core::allocator::configure();
     let mut args = Args::parse();
-    match args.cmd.take() {
-        Some(Cmd::Get {
-            url,
-            dest,
-            size,
-            sha256,
-        }) => std::process::exit(get(url, dest, size, sha256)),
-        Some(Cmd::Serve { file }) => {
-            let server = FileServer::start();
-            server.serve_file("f.bin", &file);
-            println!("{}", server.url("f.bin"));
-            loop {
-                std::thread::park();
-            }
-        }
-        None => {}
-    }
+    run_subcommand(&mut args);
     if args.quick {
         args.size_mb = 16;
         args.runs = 1;
@@ -237,53 +221,7 @@ fn main() {
     std::fs::create_dir_all(&out).expect("out folder");
     // Each run writes `size` into the page cache; the margin covers the processes' own memory.
     let warm = (!args.cold_memory).then(|| (work.path(), size + (256 << 20)));
-    let mut curl_runs = Vec::new();
-    let mut curl_sync_runs = Vec::new();
-    let mut offsite_runs = Vec::new();
-    for i in 0..args.runs {
-        eprintln!("run {} of {}…", i + 1, args.runs);
-        let dest = out.join("curl.bin");
-        let m = run_measured(
-            "curl -o",
-            Command::new(&curl).args(["-sS", "-o"]).arg(&dest).arg(&url),
-            warm,
-        );
-        check_file(&dest, size, "curl");
-        std::fs::remove_file(&dest).ok();
-        curl_runs.push(m);
-
-        let script = format!(
-            "{} -sS -o '{}' '{}' && sync '{}'",
-            curl.display(),
-            dest.display(),
-            url,
-            dest.display()
-        );
-        let m = run_measured(
-            "curl -o + sync",
-            Command::new("sh").args(["-c", &script]),
-            warm,
-        );
-        check_file(&dest, size, "curl + sync");
-        std::fs::remove_file(&dest).ok();
-        curl_sync_runs.push(m);
-
-        let dest = out.join("offsite.bin");
-        let m = run_measured(
-            "offsite get",
-            Command::new(&me).arg("get").arg(&url).arg(&dest).args([
-                "--size",
-                &size.to_string(),
-                "--sha256",
-                &sha,
-            ]),
-            warm,
-        );
-        check_file(&dest, size, "offsite");
-        std::fs::remove_file(&dest).ok();
-        offsite_runs.push(m);
-    }
-
+    let runs = download_runs(&args, &curl, &me, &out, &url, size, &sha, warm);
     // The resume: one cut at 50 % through the fault proxy.
     let proxy = HttpFaultProxy::start(server.addr());
     proxy.inject(Some("GET"), HttpFault::CutBodyAfter(size / 2), 1);
@@ -309,6 +247,126 @@ fn main() {
     let v: serde_json::Value = serde_json::from_slice(m.stdout.trim_ascii())
         .unwrap_or_else(|e| fail(&format!("bad output of the child: {e}")));
 
+    let resume = Resume {
+        passed,
+        resent,
+        m,
+        v,
+    };
+    let resume_ok = print_report(&args, &curl_version, size, &runs, &resume);
+    if args.keep {
+        let kept = work.keep();
+        eprintln!("kept {}", kept.display());
+    }
+    if !resume_ok {
+        std::process::exit(3);
+    }
+}
+
+/// This binary's hidden subcommands (`get`, `serve`): they run and exit here.
+fn run_subcommand(args: &mut Args) {
+    match args.cmd.take() {
+        Some(Cmd::Get {
+            url,
+            dest,
+            size,
+            sha256,
+        }) => std::process::exit(get(url, dest, size, sha256)),
+        Some(Cmd::Serve { file }) => {
+            let server = FileServer::start();
+            server.serve_file("f.bin", &file);
+            println!("{}", server.url("f.bin"));
+            loop {
+                std::thread::park();
+            }
+        }
+        None => {}
+    }
+}
+
+/// Every run's measurements, per tool.
+struct Runs {
+    curl: Vec<Measured>,
+    curl_sync: Vec<Measured>,
+    offsite: Vec<Measured>,
+}
+
+/// `curl -o`, `curl -o` + `sync` and Offsite's download, --runs times each.
+#[allow(clippy::too_many_arguments)]
+fn download_runs(
+    args: &Args,
+    curl: &Path,
+    me: &Path,
+    out: &Path,
+    url: &str,
+    size: u64,
+    sha: &str,
+    warm: Option<(&Path, u64)>,
+) -> Runs {
+    let mut curl_runs = Vec::new();
+    let mut curl_sync_runs = Vec::new();
+    let mut offsite_runs = Vec::new();
+    for i in 0..args.runs {
+        eprintln!("run {} of {}…", i + 1, args.runs);
+        let dest = out.join("curl.bin");
+        let m = run_measured(
+            "curl -o",
+            Command::new(curl).args(["-sS", "-o"]).arg(&dest).arg(url),
+            warm,
+        );
+        check_file(&dest, size, "curl");
+        std::fs::remove_file(&dest).ok();
+        curl_runs.push(m);
+
+        let script = format!(
+            "{} -sS -o '{}' '{}' && sync '{}'",
+            curl.display(),
+            dest.display(),
+            url,
+            dest.display()
+        );
+        let m = run_measured(
+            "curl -o + sync",
+            Command::new("sh").args(["-c", &script]),
+            warm,
+        );
+        check_file(&dest, size, "curl + sync");
+        std::fs::remove_file(&dest).ok();
+        curl_sync_runs.push(m);
+
+        let dest = out.join("offsite.bin");
+        let m = run_measured(
+            "offsite get",
+            Command::new(me).arg("get").arg(url).arg(&dest).args([
+                "--size",
+                &size.to_string(),
+                "--sha256",
+                sha,
+            ]),
+            warm,
+        );
+        check_file(&dest, size, "offsite");
+        std::fs::remove_file(&dest).ok();
+        offsite_runs.push(m);
+    }
+
+    Runs {
+        curl: curl_runs,
+        curl_sync: curl_sync_runs,
+        offsite: offsite_runs,
+    }
+}
+
+/// The resume after a cut at 50 %.
+struct Resume {
+    passed: u64,
+    resent: u64,
+    m: Measured,
+    v: serde_json::Value,
+}
+
+/// Prints the tables; returns whether the resume target was met.
+fn print_report(args: &Args, curl_version: &str, size: u64, runs: &Runs, r: &Resume) -> bool {
     let best = |runs: &[Measured]| {
         runs.iter()
             .map(Measured::secs)
@@ -323,10 +381,12 @@ fn main() {
             n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
         }
     };
-    let (c, cs, o) = (best(&curl_runs), best(&curl_sync_runs), best(&offsite_runs));
-    let c_median = median(&curl_runs);
+    let (curl_runs, curl_sync_runs, offsite_runs) = (&runs.curl, &runs.curl_sync, &runs.offsite);
+    let (c, cs, o) = (best(curl_runs), best(curl_sync_runs), best(offsite_runs));
+    let c_median = median(curl_runs);
     let mibs = |secs: f64| size as f64 / MIB / secs;
     let ratio = c / o;
+    let (passed, resent) = (r.passed, r.resent);
     let resent_pct = resent as f64 * 100.0 / size as f64;
 
     println!(
@@ -347,12 +407,12 @@ fn main() {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (what, secs, runs) in [
-        ("`curl -o`", c, &curl_runs),
-        ("`curl -o` + `sync FILE`", cs, &curl_sync_runs),
+        ("`curl -o`", c, curl_runs),
+        ("`curl -o` + `sync FILE`", cs, curl_sync_runs),
         (
             "Offsite download (.part, SHA-256, fsync, rename)",
             o,
-            &offsite_runs,
+            offsite_runs,
         ),
     ] {
         let rss = runs.iter().map(|m| m.maxrss_kib).max().unwrap_or(0) as f64 / 1024.0;
@@ -366,9 +426,9 @@ fn main() {
     }
     println!();
     for (what, runs) in [
-        ("`curl -o`", &curl_runs),
-        ("`curl -o` + `sync`", &curl_sync_runs),
-        ("Offsite", &offsite_runs),
+        ("`curl -o`", curl_runs),
+        ("`curl -o` + `sync`", curl_sync_runs),
+        ("Offsite", offsite_runs),
     ] {
         let walls: Vec<String> = runs.iter().map(|m| format!("{:.2}", m.secs())).collect();
         let cpus: Vec<String> = runs
@@ -386,7 +446,7 @@ fn main() {
     println!("|---|---:|---|");
     println!(
         "| body bytes passed by the proxy | {passed} | |\n| re-sent by the resume | {resent} ({resent_pct:.3} % of the file) | ≤ 1 % |\n| requests (resumes) | {} ({}) | |\n| wall (s) | {:.3} | |",
-        v["requests"], v["resumes"], m.secs()
+        r.v["requests"], r.v["resumes"], r.m.secs()
     );
     println!();
     let speed_ok = ratio >= 0.95;
@@ -395,17 +455,11 @@ fn main() {
         "speed: {ratio:.2}× curl, best of {} each ({}: target ≥ 0.95×; medians: {:.2}×); resume: {resent_pct:.3} % re-sent ({}: target ≤ 1 %)",
         args.runs,
         if speed_ok { "met" } else { "MISSED" },
-        c_median / median(&offsite_runs),
+        c_median / median(offsite_runs),
         if resume_ok { "met" } else { "MISSED" }
     );
     println!("load average: {}", loadavg());
-    if args.keep {
-        let kept = work.keep();
-        eprintln!("kept {}", kept.display());
-    }
-    if !resume_ok {
-        std::process::exit(3);
-    }
+    resume_ok
 }
 
 /// This binary's hidden `serve` subcommand: testkit's file server in a process of its own.

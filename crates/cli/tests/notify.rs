@@ -377,6 +377,91 @@ fn faketime_run_due_warns_seven_days_before_retention_removes_a_backup() {
     cli.run(&["project", "remove", &project]);
 }
 
+/// The overdue alert under libfaketime: a daily schedule and a good backup, then the database
+/// goes away (so the catch-up backup fails). `faketime '+3 days' offsite run-due` finds the
+/// project overdue: exactly one `project_overdue` reaches the webhook; a second run sends
+/// nothing; once a backup succeeds (at the same faked time), the next run sends one
+/// `project_back_to_normal`.
+#[test]
+fn faketime_run_due_alerts_once_when_overdue_and_once_when_back_to_normal() {
+    let pg = TestCluster::shared();
+    let cli = Cli::new();
+    let rx = WebhookReceiver::start();
+    let hook = unique("due-hook");
+    let out = cli.run(&["notify", "add", &hook, "--webhook", &rx.url("/h")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let project = unique("due");
+    let db = pg.unique_db("due");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+    );
+    let out = cli.run_stdin(
+        &[
+            "project",
+            "add",
+            &project,
+            "--db",
+            &pg.url(&db),
+            "--password-stdin",
+        ],
+        &format!("{}\n", pg.superuser_password()),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    cli.json(
+        &[
+            "notify", "route", &project, "--events", "overdue", "--to", &hook,
+        ],
+        0,
+    );
+    cli.json(
+        &[
+            "schedule", "set", &project, "--daily", "03:00", "--tz", "UTC",
+        ],
+        0,
+    );
+    cli.json(&["backup", &project], 0);
+    // Today: on time, nothing said.
+    let out = cli.run(&["run-due"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(rx.requests().is_empty(), "{:?}", rx.requests().len());
+    // The database goes away: the catch-up backups three days on fail.
+    pg.drop_db(&db);
+    let later = |cli: &Cli, args: &[&str]| {
+        cli.cmd_via(Some(&["faketime", "-f", "+3d"]), args)
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let events = |rx: &WebhookReceiver| -> Vec<String> {
+        rx.requests()
+            .iter()
+            .map(|r| {
+                let v: Value = serde_json::from_slice(&r.body).unwrap();
+                v["event"].as_str().unwrap_or_default().to_string()
+            })
+            .collect()
+    };
+    later(&cli, &["run-due"]);
+    assert_eq!(events(&rx), ["project_overdue"]);
+    // Again: still overdue, nothing new.
+    later(&cli, &["run-due"]);
+    assert_eq!(events(&rx), ["project_overdue"]);
+    // The database is back and a backup succeeds (at the faked time): back to normal, once.
+    pg.create_db(&db);
+    let out = later(&cli, &["--json", "backup", &project]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = later(&cli, &["run-due"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(events(&rx), ["project_overdue", "project_back_to_normal"]);
+    let out = later(&cli, &["run-due"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(rx.requests().len(), 2);
+    cli.run(&["notify", "remove", &hook]);
+    cli.run(&["project", "remove", &project]);
+}
+
 fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }

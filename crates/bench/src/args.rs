@@ -1,0 +1,88 @@
+//! The command line of `offsite-bench`.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// Benchmark Offsite (backup, verify, restore, peak RSS) against raw pg_dump -Fp / -Fc,
+/// pg_restore and sha256sum.
+///
+/// Starts a throwaway PostgreSQL cluster, generates a mixed-type dataset (users, orders, events:
+/// uuid, text, jsonb, text[], numeric, enum, timestamptz; indexes and foreign keys) of at least
+/// --size-mb MiB of plain `pg_dump -Fp` text plus a second one of a quarter of that size, runs
+/// every measurement --runs times (warm page cache: dropping caches is not possible here) and
+/// prints all runs, the medians, and PASS/MISS against the targets. Everything it creates
+/// (cluster, temporary files) is removed at the end, also on errors and Ctrl-C.
+///
+/// Build the CLI first: `cargo build --release -p offsite-cli` (the bench runs
+/// target/release/offsite next to itself unless --offsite-bin is given).
+#[derive(Parser, Debug)]
+#[command(name = "offsite-bench", version, verbatim_doc_comment)]
+pub struct Args {
+    /// Minimum size of the large dataset, as MiB of `pg_dump -Fp` output (overshoot ≤ ~5 %).
+    #[arg(long, default_value_t = 500, value_name = "MIB")]
+    pub size_mb: u64,
+    /// Size of the small dataset (for the "peak RSS flat across sizes" check) as a fraction
+    /// 1/N of --size-mb.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub small_divisor: u64,
+    /// Runs of every measurement; medians are reported (3 or more recommended).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub runs: usize,
+    /// Only the dataset and the raw tools (pg_dump, pg_restore, sha256sum): no Offsite binary needed.
+    #[arg(long)]
+    pub raw_only: bool,
+    /// The `offsite` binary (default: `offsite` next to this executable, i.e. target/release/offsite).
+    #[arg(long, value_name = "PATH")]
+    pub offsite_bin: Option<PathBuf>,
+    /// Also write the results as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<PathBuf>,
+    /// Folder for the temporary files (dumps, archives, Offsite's data folder; needs roughly
+    /// 4× --size-mb free). Default: the system temp folder.
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Print a few generated rows of each table (to eyeball the data) before measuring.
+    #[arg(long)]
+    pub show_sample: bool,
+    /// Skip the extra diagnostic measurement `pg_dump -Fc -Z0` (what Offsite runs internally).
+    #[arg(long)]
+    pub no_diagnostics: bool,
+    /// Only measure what the per-table digests cost a backup (Offsite's backup of the large
+    /// dataset with and without them, --runs times each); skips every other measurement.
+    #[arg(long)]
+    pub digests_only: bool,
+    /// Only measure a restore drill of the large dataset (`offsite drill`) against the same
+    /// done by hand (initdb, pg_restore, COPY every table back); with --digests-only, both.
+    #[arg(long)]
+    pub drill: bool,
+    /// Also time the agent's own backup of the large dataset (`offsite serve` next to the
+    /// cluster, triggered over HTTP, timed from the request to `COMPLETED`) against the CLI's.
+    #[arg(long)]
+    pub agent: bool,
+    /// Only the notification benches (issue 27): the idle `offsite daemon`'s wakeups with
+    /// --notify-projects projects and 5 webhook channels, against an idle `sleep` and the
+    /// daemon with 0 projects. Needs no PostgreSQL.
+    #[arg(long)]
+    pub notify: bool,
+    /// With --notify: how long each process is left idle (after 10 s to settle).
+    #[arg(long, default_value_t = 180, value_name = "SECS")]
+    pub idle_secs: u64,
+    /// With --notify: projects (daily schedules, routed to every channel) in the seeded folder.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub notify_projects: usize,
+}
+
+impl Args {
+    /// Parses the command line and rejects what cannot run (exits with code 2).
+    pub fn parse_checked() -> Args {
+        let args = Args::parse();
+        if args.runs == 0 {
+            eprintln!("offsite-bench: --runs must be at least 1");
+            std::process::exit(2);
+        }
+        if args.runs < 3 {
+            eprintln!("offsite-bench: warning: fewer than 3 runs; medians are not robust");
+        }
+        args
+    }
+}
