@@ -82,48 +82,15 @@ pub(crate) async fn dump_into(
 
     reporter.phase(Phase::Dumping, Some(info.database_size));
     let dump_cancel = cancel.child_token();
-    let dump = {
-        let (tools, spec, password, snapshot) = (
-            tools.clone(),
-            spec.clone(),
-            password.map(str::to_string),
-            snapshot.clone(),
-        );
-        let (reporter, dump_cancel) = (reporter.clone(), dump_cancel.clone());
-        let jobs = choice.jobs;
-        if jobs >= 2 {
-            let fragment = writer.fragment("")?;
-            let dir = writer.dir().to_path_buf();
-            tokio::task::spawn_blocking(move || {
-                dump_dir::run(
-                    &tools,
-                    &spec,
-                    password.as_deref(),
-                    Some(&snapshot),
-                    jobs,
-                    &dir,
-                    fragment,
-                    &reporter,
-                    &dump_cancel,
-                )
-                .map(Dumped::Directory)
-            })
-        } else {
-            let spool = writer.spool(DATABASE_MEMBER)?;
-            tokio::task::spawn_blocking(move || {
-                run_pg_dump(
-                    &tools,
-                    &spec,
-                    password.as_deref(),
-                    shared.then_some(snapshot.as_str()),
-                    spool,
-                    &reporter,
-                    &dump_cancel,
-                )
-                .map(|(spooled, digests)| Dumped::Custom(spooled, digests))
-            })
-        }
+    let task = DumpTask {
+        tools: tools.clone(),
+        spec: spec.clone(),
+        password: password.map(str::to_string),
+        snapshot: snapshot.clone(),
+        shared,
+        jobs: choice.jobs,
     };
+    let dump = task.start(writer, reporter, &dump_cancel)?;
     // Count rows in the same snapshot while pg_dump streams. Whichever fails first ends the
     // backup: a failed dump drops the counting (and its connection); a failed count stops the dump.
     let join = |r: std::result::Result<Result<Dumped>, tokio::task::JoinError>| {
@@ -261,6 +228,63 @@ fn own_snapshot_counts(counts: &mut [TableCount], digests: &Option<Result<DumpDi
             .find(|d| d.schema == t.schema && d.table == t.table)
         {
             t.rows = d.lines;
+        }
+    }
+}
+
+/// The dump, run on a blocking thread.
+struct DumpTask {
+    tools: PgTools,
+    spec: ConnSpec,
+    password: Option<String>,
+    snapshot: String,
+    /// Whether pg_dump may use `snapshot` (see [`choose_jobs`]).
+    shared: bool,
+    jobs: u32,
+}
+
+impl DumpTask {
+    /// 2 or more workers: the directory dump into a fragment of `writer`; else one custom-format
+    /// stream into a spool.
+    fn start(
+        self,
+        writer: &ArchiveWriter,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<tokio::task::JoinHandle<Result<Dumped>>> {
+        let (reporter, cancel) = (reporter.clone(), cancel.clone());
+        let t = self;
+        if t.jobs >= 2 {
+            let fragment = writer.fragment("")?;
+            let dir = writer.dir().to_path_buf();
+            Ok(tokio::task::spawn_blocking(move || {
+                dump_dir::run(
+                    &t.tools,
+                    &t.spec,
+                    t.password.as_deref(),
+                    Some(&t.snapshot),
+                    t.jobs,
+                    &dir,
+                    fragment,
+                    &reporter,
+                    &cancel,
+                )
+                .map(Dumped::Directory)
+            }))
+        } else {
+            let spool = writer.spool(DATABASE_MEMBER)?;
+            Ok(tokio::task::spawn_blocking(move || {
+                run_pg_dump(
+                    &t.tools,
+                    &t.spec,
+                    t.password.as_deref(),
+                    t.shared.then_some(t.snapshot.as_str()),
+                    spool,
+                    &reporter,
+                    &cancel,
+                )
+                .map(|(spooled, digests)| Dumped::Custom(spooled, digests))
+            }))
         }
     }
 }

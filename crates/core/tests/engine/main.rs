@@ -33,6 +33,7 @@ mod notify_channels;
 mod notify_retention;
 mod one_restore;
 mod openssl_import;
+mod parallel_dump;
 mod pg_engine;
 mod plain_sql;
 mod platform_privileges;
