@@ -146,14 +146,25 @@ pub(crate) async fn dump_into(
                 dir.bytes,
                 dir.packed_early
             );
-            let bytes = dir.bytes;
+            let content = match dir.digests {
+                Some(digests) => Some(digest::attach(&mut counts, digests, inherited)?),
+                None => None,
+            };
+            for t in counts.iter_mut() {
+                if let Some(m) = dir.members.get(&(t.schema.clone(), t.table.clone())) {
+                    // The data is a member of its own, not a block of database.dump.
+                    t.dump_member = Some(m.clone());
+                    t.dump_offset = None;
+                    t.dump_length = None;
+                }
+            }
             writer.add_fragment(dir.fragment);
             let layout = DumpLayout {
                 format: DumpFormat::Directory,
                 jobs: choice.jobs,
                 note: choice.note.clone(),
             };
-            (None, bytes, Some(layout))
+            (content, dir.bytes, Some(layout))
         }
     };
 
