@@ -6,6 +6,10 @@
 //!   state while the same transaction counts every table's rows, concurrently.
 //! - `pg_dump -Fc -Z0` (no compression in pg_dump, which is its slow part); the archive writer
 //!   hashes and gzips the stream as it arrives, in parallel with pg_dump.
+//! - With 2 or more workers (`--jobs`, default the cores capped by the server's headroom:
+//!   [`jobs`]), `pg_dump -Fd -j N -Z0` in the same snapshot, each data file packed as it closes
+//!   (archive format 2: [`dump_dir`]). A server that will not let a second session share the
+//!   snapshot (a transaction pooler) gets one stream, and the manifest says why.
 //!
 //! Reached through [`crate::sources::PostgresSource`], the [`crate::sources::DatabaseSource`]
 //! the backup and restore jobs use; the archive around it is [`crate::backup::compose`]'s.
