@@ -174,6 +174,13 @@ pub fn run(
     }
     pumped?;
     if !status.success() {
+        // pg_dump itself writes the directory dump: its full disk is the backup folder's.
+        if err_text.contains("No space left on device") {
+            return Err(Error::io(
+                format!("pg_dump writing into {}", dir.display()),
+                std::io::Error::from(std::io::ErrorKind::StorageFull),
+            ));
+        }
         return Err(process::tool_error("pg_dump", status, &err_text, password));
     }
     // The TOC names each data file's table; read it before it is packed (and deleted).
