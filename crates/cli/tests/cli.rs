@@ -156,10 +156,7 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
         .any(|b| b["status"] == "verified"));
 
     let m = cli.json(&["inspect", path.to_str().unwrap()], 0);
-    // The default is the cores' worth of pg_dump workers (#28): 2 or more is the parallel
-    // directory dump, archive format 2.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    assert_eq!(m["format_version"], if cores >= 2 { 2 } else { 1 });
+    assert_eq!(m["format_version"], 1);
     let notes = m["tables"]
         .as_array()
         .unwrap()

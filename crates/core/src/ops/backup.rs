@@ -34,8 +34,9 @@ pub struct BackupOptions {
     /// Encrypt the archive so (the agent: to the recipients the laptop sent), instead of the
     /// project's own encryption settings.
     pub encryption: Option<crate::crypto::Encryption>,
-    /// pg_dump's workers (`--jobs`; `None`: the machine's cores, capped by the server's free
-    /// connections). 2 or more: a parallel directory dump (archive format 2).
+    /// pg_dump's workers (`--jobs`; `None`: the default, see
+    /// [`crate::postgres::jobs::PARALLEL_BY_DEFAULT`]), capped by the server's free connections.
+    /// 2 or more: a parallel directory dump (archive format 2).
     pub jobs: Option<u32>,
 }
 

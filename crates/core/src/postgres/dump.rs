@@ -211,6 +211,7 @@ async fn choose_jobs(
     requested: Option<u32>,
 ) -> Result<(jobs::JobsChoice, bool)> {
     let headroom = jobs::headroom(conn, spec).await?;
+    let requested = requested.or((!jobs::PARALLEL_BY_DEFAULT).then_some(1));
     let mut choice = jobs::workers(requested, jobs::cores(), headroom);
     let mut shared = true;
     if let Err(why) = jobs::snapshot_shareable(spec, password, snapshot).await {
