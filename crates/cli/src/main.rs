@@ -108,9 +108,13 @@ enum Command {
         /// type (`project components NAME --default-type`), else database.
         #[arg(long = "type", value_name = "TYPE")]
         backup_type: Option<String>,
+        /// pg_dump's parallel workers, capped by the server's free connections. 2 or more dump
+        /// tables in parallel (archive format 2); 1 (the default for now) is one stream.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+        jobs: Option<u32>,
         /// Make the backup on the project's backup server (`project add --server`), follow its
         /// progress, then download, verify and register the archive here.
-        #[arg(long, conflicts_with_all = ["dest", "level"])]
+        #[arg(long, conflicts_with_all = ["dest", "level", "jobs"])]
         remote: bool,
     },
     /// Download the backups the project's backup server has and this catalog does not (each
@@ -455,6 +459,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             dest,
             level,
             backup_type,
+            jobs,
             remote,
         } => {
             if remote {
@@ -475,6 +480,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     .as_deref()
                     .map(offsite_core::ops::parse_backup_type)
                     .transpose()?,
+                jobs,
                 ..Default::default()
             };
             let outcome = engine.backup(opts, job("backing up")).await?;

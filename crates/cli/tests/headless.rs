@@ -494,3 +494,134 @@ fn supabase_refs_and_urls_are_read_by_the_engine() {
     }
     assert_eq!(cli.project_count(), 3);
 }
+
+/// pg_dump processes whose environment names database `db` (Linux /proc).
+fn pg_dumps_of(db: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !String::from_utf8_lossy(&cmdline).contains("pg_dump") {
+            continue;
+        }
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if environ
+            .split(|b| *b == 0)
+            .any(|kv| kv == format!("PGDATABASE={db}").as_bytes())
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn temporaries(dir: &std::path::Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(".offsite-tmp-"))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `offsite backup --jobs 2` killed (SIGKILL) while pg_dump works in its temporary folder: no
+/// backup is registered, and the next command that sweeps (`run-due`) removes the folder.
+#[test]
+fn a_killed_parallel_backup_leaves_no_temporary_folder_and_no_backup() {
+    let pg = TestCluster::shared();
+    let role = "headless_trust";
+    pg.create_trusted_role(role);
+    let db = pg.unique_db("headless_kill");
+    let mut sql = format!(
+        "ALTER DATABASE {db} OWNER TO {role}; ALTER SCHEMA public OWNER TO {role}; SET ROLE {role};"
+    );
+    for i in 0..4 {
+        sql.push_str(&format!(
+            "CREATE TABLE t{i} (id int, v text); \
+             INSERT INTO t{i} SELECT g, md5(g::text) FROM generate_series(1, 2000) g;"
+        ));
+    }
+    pg.psql(&db, &sql);
+    let cli = Headless::new();
+    let backups = tempfile::tempdir().unwrap();
+    let dir = backups.path().to_str().unwrap();
+    let url = url_as(pg, role, None, &db);
+    cli.json(
+        Bus::Unset,
+        &[
+            "project",
+            "add",
+            "killed",
+            "--db",
+            &url,
+            "--backup-dir",
+            dir,
+        ],
+        &[],
+        0,
+    );
+    // A session holding a lock on t3 keeps pg_dump waiting, mid-dump.
+    let mut lock = pg
+        .command(pg.bin("psql"))
+        .args(["-X", "-q", "-d", &db, "-c"])
+        .arg("BEGIN; LOCK TABLE t3 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600);")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut backup = cli
+        .cmd(Bus::Unset, &["backup", "killed", "--jobs", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..600 {
+        if temporaries(backups.path()).iter().any(|p| p.is_dir()) && !pg_dumps_of(&db).is_empty() {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(seen, "the parallel dump's temporary folder never appeared");
+    backup.kill().unwrap(); // SIGKILL
+    backup.wait().unwrap();
+    // The orphaned pg_dump ends once its sessions do.
+    pg.psql(
+        "postgres",
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+        ),
+    );
+    let _ = lock.kill();
+    let _ = lock.wait();
+    for _ in 0..600 {
+        if pg_dumps_of(&db).is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(pg_dumps_of(&db).is_empty(), "pg_dump still runs");
+    assert!(
+        !temporaries(backups.path()).is_empty(),
+        "the kill left its folder"
+    );
+
+    let list = cli.json(Bus::Unset, &["backups", "killed"], &[], 0);
+    assert_eq!(list["backups"].as_array().unwrap().len(), 0, "{list}");
+    cli.json(Bus::Unset, &["run-due"], &[], 0);
+    assert!(
+        temporaries(backups.path()).is_empty(),
+        "{:?}",
+        temporaries(backups.path())
+    );
+    // The next backup works in the swept folder.
+    let b = cli.json(Bus::Unset, &["backup", "killed", "--jobs", "2"], &[], 0);
+    backed_up_file(&b);
+}

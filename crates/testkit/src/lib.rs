@@ -37,6 +37,7 @@ pub mod file_server;
 pub mod fuzz;
 pub mod http_proxy;
 pub mod management_api;
+pub mod pooler_proxy;
 pub mod proxy;
 pub mod s3;
 mod serve;

@@ -4,8 +4,12 @@ use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The archive format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest archive format version this build writes and reads (it reads 1 and 2). An archive
+/// is format 2 when its database is a directory dump (`database/…`, `Manifest.dump`), format 1
+/// otherwise (see [`Manifest::needed_format`]).
+pub const FORMAT_VERSION: u32 = 2;
+/// Format 1: the database as `database.dump` (or `database.sql`), or no database.
+pub const FORMAT_VERSION_1: u32 = 1;
 /// Name of the manifest member; always the first member of an archive Offsite writes.
 pub const MANIFEST_NAME: &str = "metadata.json";
 pub const DATABASE_MEMBER: &str = "database.dump";
@@ -233,6 +237,17 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(skip))]
     pub dump: Option<DumpLayout>,
+}
+
+impl Manifest {
+    /// The format version an archive with this manifest is written as: 2 for a directory dump
+    /// (readers of format 1 could not restore it), 1 otherwise.
+    pub fn needed_format(&self) -> u32 {
+        match &self.dump {
+            Some(d) if d.format == DumpFormat::Directory => FORMAT_VERSION,
+            _ => FORMAT_VERSION_1,
+        }
+    }
 }
 
 /// How an archive is encrypted, as its manifest records it.

@@ -228,6 +228,7 @@ pub async fn compose_encrypted(
         manifest.roles = part.roles;
         manifest.globals_note = part.globals_note;
         manifest.content = part.content;
+        manifest.dump = part.dump;
     }
 
     if let Some(st) = &req.storage {

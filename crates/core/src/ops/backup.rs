@@ -34,6 +34,10 @@ pub struct BackupOptions {
     /// Encrypt the archive so (the agent: to the recipients the laptop sent), instead of the
     /// project's own encryption settings.
     pub encryption: Option<crate::crypto::Encryption>,
+    /// pg_dump's workers (`--jobs`; `None`: the default, see
+    /// [`crate::postgres::jobs::PARALLEL_BY_DEFAULT`]), capped by the server's free connections.
+    /// 2 or more: a parallel directory dump (archive format 2).
+    pub jobs: Option<u32>,
 }
 
 impl BackupOptions {
@@ -64,11 +68,23 @@ pub(crate) async fn database_of(
     engine: &Engine,
     project: &Project,
 ) -> Result<Arc<dyn DatabaseSource>> {
-    Ok(Arc::new(PostgresSource::new(
-        engine.spec_of(project)?,
-        engine.password_of(project).await?,
-        engine.pg_bin(),
-    )))
+    database_with_jobs(engine, project, None).await
+}
+
+/// The project's database, dumped with `jobs` pg_dump workers (`None`: the default).
+pub(crate) async fn database_with_jobs(
+    engine: &Engine,
+    project: &Project,
+    jobs: Option<u32>,
+) -> Result<Arc<dyn DatabaseSource>> {
+    Ok(Arc::new(
+        PostgresSource::new(
+            engine.spec_of(project)?,
+            engine.password_of(project).await?,
+            engine.pg_bin(),
+        )
+        .with_jobs(jobs),
+    ))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,7 +137,7 @@ pub(crate) async fn run(
             let (backup_type, with_database) = opts.kind();
             let database = if with_database {
                 Some(DatabaseInput {
-                    source: database_of(engine, project).await?,
+                    source: database_with_jobs(engine, project, opts.jobs).await?,
                 })
             } else {
                 None

@@ -6,19 +6,24 @@
 //!   state while the same transaction counts every table's rows, concurrently.
 //! - `pg_dump -Fc -Z0` (no compression in pg_dump, which is its slow part); the archive writer
 //!   hashes and gzips the stream as it arrives, in parallel with pg_dump.
+//! - With 2 or more workers (`--jobs`, default the cores capped by the server's headroom:
+//!   [`jobs`]), `pg_dump -Fd -j N -Z0` in the same snapshot, each data file packed as it closes
+//!   (archive format 2: [`dump_dir`]). A server that will not let a second session share the
+//!   snapshot (a transaction pooler) gets one stream, and the manifest says why.
 //!
 //! Reached through [`crate::sources::PostgresSource`], the [`crate::sources::DatabaseSource`]
 //! the backup and restore jobs use; the archive around it is [`crate::backup::compose`]'s.
 
 use crate::archive::{
-    ArchiveWriter, ContentDigests, SourceInfo, TableCount, Versions, DATABASE_MEMBER,
-    GLOBALS_MEMBER,
+    ArchiveWriter, ContentDigests, DumpFormat, DumpLayout, SourceInfo, TableCount, Versions,
+    DATABASE_MEMBER, GLOBALS_MEMBER,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{server_info, ConnSpec, ServerInfo};
 use crate::postgres::digest::{self, DigestTee, DumpDigests};
 use crate::postgres::process;
 use crate::postgres::tools::{self, PgTools};
+use crate::postgres::{dump_dir, jobs};
 use crate::progress::{Phase, Reporter};
 use crate::storage::BucketSettings;
 use sqlx::{Connection, PgConnection, Row};
@@ -35,20 +40,27 @@ pub struct DatabasePart {
     pub tables: Vec<TableCount>,
     pub roles: Vec<String>,
     pub globals_note: Option<String>,
-    /// Size of `database.dump`.
+    /// Size of `database.dump` (of every `database/…` file for a directory dump).
     pub dump_bytes: u64,
     /// What the per-table digests (in `tables`) were made under; `None` when not made.
     pub content: Option<ContentDigests>,
+    /// How it was dumped (`Manifest.dump`): `None` for one custom-format stream with nothing to say.
+    pub dump: Option<DumpLayout>,
 }
 
 /// Dump the database at `spec` into `writer`: `database.dump` (pg_dump -Fc -Z0, spooled while
 /// it runs) and `globals.sql`, with exact row counts taken in the dump's own snapshot.
-/// `pg_bin`: the configured folder of pg_dump (`None`: search).
+/// `pg_bin`: the configured folder of pg_dump (`None`: search). `jobs`: pg_dump's workers
+/// (`None`: the cores, capped by the server's headroom); with 2 or more (and a server that lets a
+/// second session share the snapshot) the dump is pg_dump's directory format under `database/`
+/// (archive format 2, see [`dump_dir`]), otherwise one custom-format stream (`database.dump`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn dump_into(
     writer: &mut ArchiveWriter,
     spec: &ConnSpec,
     password: Option<&str>,
     pg_bin: Option<&Path>,
+    requested_jobs: Option<u32>,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<DatabasePart> {
@@ -69,37 +81,27 @@ pub(crate) async fn dump_into(
     let tables = list_tables(&mut conn, spec).await?;
     let roles = referenced_roles(&mut conn, spec).await?;
     let inherited = inherited_settings(&mut conn, spec).await?;
+    let (choice, shared) =
+        choose_jobs(&mut conn, spec, password, &snapshot, requested_jobs).await?;
 
     reporter.phase(Phase::Dumping, Some(info.database_size));
     let dump_cancel = cancel.child_token();
-    let spool = writer.spool(DATABASE_MEMBER)?;
-    let dump = {
-        let (tools, spec, password, snapshot) = (
-            tools.clone(),
-            spec.clone(),
-            password.map(str::to_string),
-            snapshot.clone(),
-        );
-        let (reporter, dump_cancel) = (reporter.clone(), dump_cancel.clone());
-        tokio::task::spawn_blocking(move || {
-            run_pg_dump(
-                &tools,
-                &spec,
-                password.as_deref(),
-                &snapshot,
-                spool,
-                &reporter,
-                &dump_cancel,
-            )
-        })
+    let task = DumpTask {
+        tools: tools.clone(),
+        spec: spec.clone(),
+        password: password.map(str::to_string),
+        snapshot: snapshot.clone(),
+        shared,
+        jobs: choice.jobs,
     };
+    let dump = task.start(writer, reporter, &dump_cancel)?;
     // Count rows in the same snapshot while pg_dump streams. Whichever fails first ends the
     // backup: a failed dump drops the counting (and its connection); a failed count stops the dump.
-    let join = |r: std::result::Result<Result<Pumped>, tokio::task::JoinError>| {
+    let join = |r: std::result::Result<Result<Dumped>, tokio::task::JoinError>| {
         r.map_err(|e| Error::internal(format!("dump task failed: {e}")))
             .and_then(|r| r)
     };
-    let (mut counts, (spooled, digests)) = {
+    let (mut counts, dumped) = {
         let counting = count_rows(&mut conn, spec, &tables);
         tokio::pin!(counting, dump);
         tokio::select! {
@@ -124,12 +126,51 @@ pub(crate) async fn dump_into(
     // The snapshot is no longer needed.
     let _ = sqlx::query("COMMIT").execute(&mut conn).await;
     let _ = conn.close().await;
-    let content = match digests {
-        Some(digests) => Some(digest::attach(&mut counts, digests, inherited)?),
-        None => None,
+    let (content, dump_bytes, layout) = match dumped {
+        Dumped::Custom(spooled, digests) => {
+            if !shared {
+                own_snapshot_counts(&mut counts, &digests);
+            }
+            let content = match digests {
+                Some(digests) => Some(digest::attach(&mut counts, digests, inherited)?),
+                None => None,
+            };
+            let dump_bytes = spooled.size();
+            writer.add_spooled(spooled);
+            let layout = choice.note.clone().map(|note| DumpLayout {
+                format: DumpFormat::Custom,
+                jobs: 1,
+                note: Some(note),
+            });
+            (content, dump_bytes, layout)
+        }
+        Dumped::Directory(dir) => {
+            tracing::info!(
+                "directory dump: {} bytes, {} data files packed while pg_dump ran",
+                dir.bytes,
+                dir.packed_early
+            );
+            let content = match dir.digests {
+                Some(digests) => Some(digest::attach(&mut counts, digests, inherited)?),
+                None => None,
+            };
+            for t in counts.iter_mut() {
+                if let Some(m) = dir.members.get(&(t.schema.clone(), t.table.clone())) {
+                    // The data is a member of its own, not a block of database.dump.
+                    t.dump_member = Some(m.clone());
+                    t.dump_offset = None;
+                    t.dump_length = None;
+                }
+            }
+            writer.add_fragment(dir.fragment);
+            let layout = DumpLayout {
+                format: DumpFormat::Directory,
+                jobs: choice.jobs,
+                note: choice.note.clone(),
+            };
+            (content, dir.bytes, Some(layout))
+        }
     };
-    let dump_bytes = spooled.size();
-    writer.add_spooled(spooled);
 
     reporter.phase(Phase::Globals, None);
     let globals_note = match dump_globals(&tools, spec, password) {
@@ -154,7 +195,122 @@ pub(crate) async fn dump_into(
         globals_note,
         dump_bytes,
         content,
+        dump: layout,
     })
+}
+
+/// pg_dump's workers for this backup (see [`jobs`]), said in the job's log. When a second
+/// session cannot share `snapshot` (a transaction pooler refuses `SET TRANSACTION SNAPSHOT`, as
+/// pg_dump's own `--snapshot` and its workers send it), the dump is one stream that takes its own
+/// snapshot (`shared_snapshot` false).
+async fn choose_jobs(
+    conn: &mut PgConnection,
+    spec: &ConnSpec,
+    password: Option<&str>,
+    snapshot: &str,
+    requested: Option<u32>,
+) -> Result<(jobs::JobsChoice, bool)> {
+    let headroom = jobs::headroom(conn, spec).await?;
+    let requested = requested.or((!jobs::PARALLEL_BY_DEFAULT).then_some(1));
+    let mut choice = jobs::workers(requested, jobs::cores(), headroom);
+    let mut shared = true;
+    if let Err(why) = jobs::snapshot_shareable(spec, password, snapshot).await {
+        shared = false;
+        let note = format!(
+            "one stream instead of {} worker(s): a second session could not share the dump's \
+             snapshot (a transaction pooler, such as Supabase's port 6543, refuses it; connect \
+             on the direct port 5432 for a parallel dump); row counts are the dump's own: {why}",
+            choice.jobs
+        );
+        choice.why = format!("{} → 1 (the snapshot cannot be shared)", choice.why);
+        choice.jobs = 1;
+        choice.note = Some(note);
+    }
+    tracing::info!("pg_dump: {}", choice.why);
+    if let Some(note) = &choice.note {
+        tracing::warn!("pg_dump: {note}");
+    }
+    Ok((choice, shared))
+}
+
+/// A dump that took its own snapshot (through a pooler): each table's rows are the lines its
+/// COPY data holds, what was dumped (the separate count stands where no digest was made).
+fn own_snapshot_counts(counts: &mut [TableCount], digests: &Option<Result<DumpDigests>>) {
+    let Some(Ok(d)) = digests else { return };
+    for t in counts.iter_mut() {
+        if let Some(d) = d
+            .tables
+            .iter()
+            .find(|d| d.schema == t.schema && d.table == t.table)
+        {
+            t.rows = d.lines;
+        }
+    }
+}
+
+/// The dump, run on a blocking thread.
+struct DumpTask {
+    tools: PgTools,
+    spec: ConnSpec,
+    password: Option<String>,
+    snapshot: String,
+    /// Whether pg_dump may use `snapshot` (see [`choose_jobs`]).
+    shared: bool,
+    jobs: u32,
+}
+
+impl DumpTask {
+    /// 2 or more workers: the directory dump into a fragment of `writer`; else one custom-format
+    /// stream into a spool.
+    fn start(
+        self,
+        writer: &ArchiveWriter,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<tokio::task::JoinHandle<Result<Dumped>>> {
+        let (reporter, cancel) = (reporter.clone(), cancel.clone());
+        let t = self;
+        if t.jobs >= 2 {
+            let fragment = writer.fragment("")?;
+            let dir = writer.dir().to_path_buf();
+            Ok(tokio::task::spawn_blocking(move || {
+                dump_dir::run(
+                    &t.tools,
+                    &t.spec,
+                    t.password.as_deref(),
+                    Some(&t.snapshot),
+                    t.jobs,
+                    &dir,
+                    fragment,
+                    &reporter,
+                    &cancel,
+                )
+                .map(Dumped::Directory)
+            }))
+        } else {
+            let spool = writer.spool(DATABASE_MEMBER)?;
+            Ok(tokio::task::spawn_blocking(move || {
+                run_pg_dump(
+                    &t.tools,
+                    &t.spec,
+                    t.password.as_deref(),
+                    t.shared.then_some(t.snapshot.as_str()),
+                    spool,
+                    &reporter,
+                    &cancel,
+                )
+                .map(|(spooled, digests)| Dumped::Custom(spooled, digests))
+            }))
+        }
+    }
+}
+
+/// What the dump task produced.
+enum Dumped {
+    /// `database.dump` and, unless turned off, its digests (or why they could not be made).
+    Custom(crate::archive::SpooledMember, Option<Result<DumpDigests>>),
+    /// `database/…` members.
+    Directory(dump_dir::DirDumped),
 }
 
 /// The settings pg_dump's session inherits that shape COPY text ([`digest::INHERITED_SETTINGS`]).
@@ -263,17 +419,19 @@ fn run_pg_dump(
     tools: &PgTools,
     spec: &ConnSpec,
     password: Option<&str>,
-    snapshot: &str,
+    snapshot: Option<&str>,
     mut spool: crate::archive::SpoolWriter,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Pumped> {
     let mut cmd = process::command(&tools.pg_dump(), spec, password);
-    cmd.args(["--format=custom", "--compress=0", "--no-password"])
-        .arg(format!("--snapshot={snapshot}"))
-        // timestamptz as UTC whatever the server's default (libpq sends it as the TimeZone
-        // startup parameter, which poolers accept): the table digests record it.
-        .env("PGTZ", "UTC");
+    cmd.args(["--format=custom", "--compress=0", "--no-password"]);
+    if let Some(snapshot) = snapshot {
+        cmd.arg(format!("--snapshot={snapshot}"));
+    }
+    // timestamptz as UTC whatever the server's default (libpq sends it as the TimeZone
+    // startup parameter, which poolers accept): the table digests record it.
+    cmd.env("PGTZ", "UTC");
     let mut tee = DigestTee::start();
     let (child, _, stdout, stderr) = process::Guarded::spawn(cmd, "pg_dump", cancel)?;
     let mut stdout = stdout.expect("stdout piped");

@@ -6,6 +6,8 @@
 pub mod conn;
 pub mod digest;
 pub mod dump;
+pub mod dump_dir;
+pub mod jobs;
 pub mod process;
 pub mod restore;
 pub mod session;

@@ -4,6 +4,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::ConnSpec;
 use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::Sender;
 use std::thread::JoinHandle;
 
 /// A command for a libpq tool, connected through the environment (never the command line).
@@ -46,15 +47,25 @@ pub struct StderrTail(JoinHandle<String>);
 
 impl StderrTail {
     pub fn start(child: &mut Child) -> StderrTail {
+        Self::start_with(child, None)
+    }
+
+    /// As [`start`](Self::start), also passing each complete line (lossy UTF-8, at most
+    /// [`LINE_MAX`] bytes; longer ones are cut) to `lines` as it arrives.
+    pub fn start_with(child: &mut Child, lines: Option<Sender<String>>) -> StderrTail {
         let mut err = child.stderr.take().expect("stderr piped");
         StderrTail(std::thread::spawn(move || {
             let mut head = Vec::new();
             let mut tail = Vec::new();
             let mut dropped = 0usize;
             let mut chunk = [0u8; 8192];
+            let mut line = Vec::new();
             while let Ok(n) = err.read(&mut chunk) {
                 if n == 0 {
                     break;
+                }
+                if let Some(tx) = &lines {
+                    split_lines(&chunk[..n], &mut line, tx);
                 }
                 let mut bytes = &chunk[..n];
                 if head.len() < STDERR_KEEP {
@@ -79,6 +90,20 @@ impl StderrTail {
     }
     pub fn finish(self) -> String {
         self.0.join().unwrap_or_default()
+    }
+}
+
+/// The longest stderr line passed on whole by [`StderrTail::start_with`].
+pub const LINE_MAX: usize = 4096;
+
+fn split_lines(bytes: &[u8], line: &mut Vec<u8>, tx: &Sender<String>) {
+    for &b in bytes {
+        if b == b'\n' {
+            let _ = tx.send(String::from_utf8_lossy(line).into_owned());
+            line.clear();
+        } else if line.len() < LINE_MAX {
+            line.push(b);
+        }
     }
 }
 
@@ -310,9 +335,24 @@ pub struct Guarded {
 impl Guarded {
     /// Spawn `cmd`; returns the guard and the child's pipes that were requested.
     pub fn spawn(
+        cmd: Command,
+        what: &str,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<(
+        Guarded,
+        Option<std::process::ChildStdin>,
+        Option<std::process::ChildStdout>,
+        StderrTail,
+    )> {
+        Self::spawn_with_lines(cmd, what, cancel, None)
+    }
+
+    /// As [`spawn`](Self::spawn), also passing each line of stderr to `lines` as it arrives.
+    pub fn spawn_with_lines(
         mut cmd: Command,
         what: &str,
         cancel: &tokio_util::sync::CancellationToken,
+        lines: Option<Sender<String>>,
     ) -> Result<(
         Guarded,
         Option<std::process::ChildStdin>,
@@ -324,7 +364,7 @@ impl Guarded {
         let mut child = cmd
             .spawn()
             .map_err(|e| Error::io(format!("starting {what}"), e))?;
-        let stderr = StderrTail::start(&mut child);
+        let stderr = StderrTail::start_with(&mut child, lines);
         let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
         let child = Arc::new(Mutex::new(child));
         let stop = Arc::new(AtomicBool::new(false));

@@ -485,6 +485,7 @@ impl DatabaseSource for MemoryDatabase {
             globals_note: Some("an in-memory database has no roles".into()),
             dump_bytes: self.inner.dump.len() as u64,
             content: None,
+            dump: None,
         })
     }
 

@@ -26,6 +26,8 @@ pub struct PostgresSource {
     spec: ConnSpec,
     password: Option<String>,
     pg_bin: Option<PathBuf>,
+    /// pg_dump's workers for a backup (`None`: the cores, capped by the server's headroom).
+    jobs: Option<u32>,
 }
 
 impl std::fmt::Debug for PostgresSource {
@@ -43,7 +45,14 @@ impl PostgresSource {
             spec,
             password,
             pg_bin,
+            jobs: None,
         }
+    }
+
+    /// pg_dump's workers for a backup (`None`: the default; see [`crate::postgres::jobs`]).
+    pub fn with_jobs(mut self, jobs: Option<u32>) -> Self {
+        self.jobs = jobs;
+        self
     }
 
     /// The database a restore job writes into.
@@ -133,6 +142,7 @@ impl DatabaseSource for PostgresSource {
             &self.spec,
             self.password.as_deref(),
             self.pg_bin.as_deref(),
+            self.jobs,
             reporter,
             cancel,
         )

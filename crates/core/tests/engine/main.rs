@@ -35,6 +35,7 @@ mod notify_retention;
 mod notify_watch;
 mod one_restore;
 mod openssl_import;
+mod parallel_dump;
 mod pg_engine;
 mod plain_sql;
 mod platform_privileges;

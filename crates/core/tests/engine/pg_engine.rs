@@ -497,7 +497,7 @@ impl Drop for TableLock {
 }
 
 /// Wait until a pg_dump of `db` is waiting for a lock; returns the pid of the pg_dump process.
-fn wait_for_blocked_pg_dump(pg: &TestCluster, db: &str) -> u32 {
+pub(crate) fn wait_for_blocked_pg_dump(pg: &TestCluster, db: &str) -> u32 {
     for _ in 0..400 {
         let waiting = pg.psql(
             "postgres",
@@ -514,7 +514,7 @@ fn wait_for_blocked_pg_dump(pg: &TestCluster, db: &str) -> u32 {
 }
 
 /// The pg_dump process whose environment names `db` (Linux /proc).
-fn pg_dump_pid_for(db: &str) -> Option<u32> {
+pub(crate) fn pg_dump_pid_for(db: &str) -> Option<u32> {
     for e in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
             continue;

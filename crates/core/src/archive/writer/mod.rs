@@ -21,7 +21,7 @@ use super::pargz::ParGz;
 use super::tarfmt::{file_header, padding, ZEROS};
 use super::{
     check_member_name, sidecar_path, sync_dir, Manifest, MemberEntry, CHUNK, DATABASE_MEMBER,
-    FORMAT_VERSION, GLOBALS_MEMBER, MANIFEST_NAME, TMP_PREFIX,
+    GLOBALS_MEMBER, MANIFEST_NAME, TMP_PREFIX,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{Phase, Reporter};
@@ -336,11 +336,12 @@ impl ArchiveWriter {
         let components = [
             ("database", DATABASE_MEMBER),
             ("database", super::DATABASE_SQL_MEMBER),
+            ("database", super::DATABASE_TOC_MEMBER),
             ("globals", GLOBALS_MEMBER),
             ("storage", crate::storage::STORAGE_DOC),
         ];
         // The first member of each name, as `manifest.member` would find it.
-        let mut found: [Option<String>; 4] = Default::default();
+        let mut found: [Option<String>; 5] = Default::default();
         let mut note = |name: &str, sha256: &str| {
             if let Some(i) = components.iter().position(|(_, m)| *m == name) {
                 found[i].get_or_insert_with(|| sha256.to_string());
@@ -381,7 +382,7 @@ impl ArchiveWriter {
         cancel: &CancellationToken,
         cleanup: &mut Cleanup,
     ) -> Result<Written> {
-        manifest.format_version = FORMAT_VERSION;
+        manifest.format_version = manifest.needed_format();
         manifest.members.clear();
         manifest.encryption =
             self.encryption
