@@ -164,10 +164,16 @@ pub async fn execute(
     if let Err(e) = restore_result {
         return Err(failure(e, safety_backup.as_deref(), &plan.connecting_role));
     }
+    let restored_at = Instant::now();
 
     reporter.phase(Phase::Validating, None);
     let expected = expected_tables(&manifest, &plan, selected.as_ref(), opts);
-    let tables = validate(target, &expected).await?;
+    let tables = validate::validate_counts(target, &expected, directory).await?;
+    tracing::info!(
+        "restore: restoring {} ms, validating {} ms",
+        (restored_at - started).as_millis(),
+        restored_at.elapsed().as_millis()
+    );
     let ok = tables.iter().all(|t| t.ok);
     let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
     let rows_not_recorded = (!rows_recorded).then(|| {
@@ -412,7 +418,12 @@ fn run_parallel(
     jobs: u32,
     cancel: &CancellationToken,
 ) -> Result<()> {
+    let at = Instant::now();
     let dump = super::dir::DumpDir::extract(archive_path, cancel)?;
+    tracing::info!(
+        "restore: extracting the directory dump {} ms",
+        at.elapsed().as_millis()
+    );
     let mut cmd = process::command(&tools.pg_restore(), spec, password);
     cmd.args(["--exit-on-error", "--no-password"])
         .arg(format!("--jobs={jobs}"))

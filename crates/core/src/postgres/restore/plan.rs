@@ -23,15 +23,28 @@ pub async fn plan(
     reporter: &Reporter,
 ) -> Result<Prepared> {
     reporter.phase(Phase::Planning, None);
+    // Where the time before pg_restore goes (issue 28, 3b): each step's duration in the log.
+    let mut clock = std::time::Instant::now();
+    let mut lap = |step: &str| {
+        let ms = clock.elapsed().as_millis() as u64;
+        clock = std::time::Instant::now();
+        format!("{step} {ms} ms")
+    };
     let (manifest, globals, plain) = read_archive(archive_path, opts).await?;
     let directory = super::dir::is_directory(&manifest);
+    let mut laps = vec![lap("manifest and globals")];
     let mut conn = target.spec.connect(target.password.as_deref()).await?;
     let info = server_info(&mut conn, &target.spec).await?;
     let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
+    laps.push(lap("connect and tools"));
     let toc = read_toc(&tools, archive_path, plain, directory).await?;
+    laps.push(lap("table of contents"));
     let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
+    laps.push(lap("target facts"));
     let seen = TargetState::read(&mut conn, target, opts, &toc, &facts).await?;
     let _ = conn.close().await;
+    laps.push(lap("target state"));
+    tracing::info!("restore plan: {}", laps.join(", "));
 
     let globals = globals.as_deref().map(roles::parse_globals);
     let target_roles: BTreeSet<String> = facts.roles.keys().cloned().collect();
