@@ -139,8 +139,8 @@ impl<R: Read> DumpReader<R> {
     /// Read the header and the whole TOC (the reader then stands at the first data block).
     pub fn new(inner: R) -> Result<Self> {
         let mut src = Source::new(inner);
-        let header = read_header(&mut src)?;
-        let toc = read_toc(&mut src, &header)?;
+        let header = read_header(&mut src, FORMAT_CUSTOM)?;
+        let toc = read_toc(&mut src, &header, FORMAT_CUSTOM)?;
         Ok(DumpReader {
             src,
             header,
@@ -170,18 +170,7 @@ impl<R: Read> DumpReader<R> {
 
     /// The encoding the dump's text is in (its `ENCODING` entry: `SET client_encoding = 'UTF8';`).
     pub fn encoding(&self) -> Option<String> {
-        let defn = self
-            .toc
-            .iter()
-            .find(|e| e.desc == "ENCODING")?
-            .defn
-            .as_deref()?;
-        let start = defn.find('\'')? + 1;
-        let len = defn[start..].find('\'')?;
-        let name = &defn[start..start + len];
-        name.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            .then(|| name.to_string())
+        toc_encoding(&self.toc)
     }
 
     /// Whether data blocks can be decoded: an `unsupported_format` error naming the
@@ -201,7 +190,36 @@ impl<R: Read> DumpReader<R> {
     }
 }
 
-fn read_header<R: Read>(src: &mut Source<R>) -> Result<Header> {
+/// pg_dump's format codes (`ArchiveFormat`, pg_backup.h). A directory dump's `toc.dat` records
+/// `archTar` (3), not `archDirectory` (5): "the directory is compatible with 'tar', so there's no
+/// point having a different format code for it" (pg_backup_directory.c, `_CloseArchive`).
+const FORMAT_CUSTOM: u8 = 1;
+const FORMAT_DIRECTORY: u8 = 3;
+
+/// The header and TOC of a directory-format dump's `toc.dat` (`pg_dump -Fd`): the same as the
+/// custom format's, with format code 3 (tar's) and, per entry, the name of its data file instead of an
+/// offset. An entry with a data file has [`DataState::NotSet`] (its data is `<dump id>.dat`, or
+/// `blobs.toc` for large objects), one without has [`DataState::NoData`]. Bounded as
+/// [`DumpReader::new`].
+pub fn read_directory_toc<R: Read>(inner: R) -> Result<(Header, Vec<TocEntry>)> {
+    let mut src = Source::new(inner);
+    let header = read_header(&mut src, FORMAT_DIRECTORY)?;
+    let toc = read_toc(&mut src, &header, FORMAT_DIRECTORY)?;
+    Ok((header, toc))
+}
+
+/// The encoding a TOC names (its `ENCODING` entry: `SET client_encoding = 'UTF8';`).
+pub fn toc_encoding(toc: &[TocEntry]) -> Option<String> {
+    let defn = toc.iter().find(|e| e.desc == "ENCODING")?.defn.as_deref()?;
+    let start = defn.find('\'')? + 1;
+    let len = defn[start..].find('\'')?;
+    let name = &defn[start..start + len];
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        .then(|| name.to_string())
+}
+
+fn read_header<R: Read>(src: &mut Source<R>, want_format: u8) -> Result<Header> {
     let mut magic = [0u8; 5];
     src.exact(&mut magic).map_err(|_| not_custom())?;
     if &magic != b"PGDMP" {
@@ -234,10 +252,15 @@ fn read_header<R: Read>(src: &mut Source<R>) -> Result<Header> {
     src.int_size = int_size as usize;
     src.off_size = off_size as usize;
     let format = src.byte()?;
-    if format != 1 {
+    if format != want_format {
+        let want = if want_format == FORMAT_DIRECTORY {
+            "directory"
+        } else {
+            "custom"
+        };
         return Err(Error::new(
             ErrorKind::UnsupportedFormat,
-            format!("the pg_dump archive is not in the custom format (format code {format})"),
+            format!("the pg_dump archive is not in the {want} format (format code {format})"),
         ));
     }
     let mut header = Header {
@@ -284,7 +307,7 @@ fn not_custom() -> Error {
     )
 }
 
-fn read_toc<R: Read>(src: &mut Source<R>, header: &Header) -> Result<Vec<TocEntry>> {
+fn read_toc<R: Read>(src: &mut Source<R>, header: &Header, format: u8) -> Result<Vec<TocEntry>> {
     let count = src.int()?;
     if !(0..=MAX_TOC_ENTRIES).contains(&count) {
         return Err(damaged(format!("{count} TOC entries")));
@@ -292,7 +315,7 @@ fn read_toc<R: Read>(src: &mut Source<R>, header: &Header) -> Result<Vec<TocEntr
     let start = src.pos;
     let mut toc = Vec::new();
     for _ in 0..count {
-        toc.push(read_entry(src, header)?);
+        toc.push(read_entry(src, header, format)?);
         if src.pos - start > MAX_TOC_BYTES {
             return Err(damaged("its table of contents is larger than 512 MiB"));
         }
@@ -300,7 +323,7 @@ fn read_toc<R: Read>(src: &mut Source<R>, header: &Header) -> Result<Vec<TocEntr
     Ok(toc)
 }
 
-fn read_entry<R: Read>(src: &mut Source<R>, header: &Header) -> Result<TocEntry> {
+fn read_entry<R: Read>(src: &mut Source<R>, header: &Header, format: u8) -> Result<TocEntry> {
     let dump_id = src.int()?;
     if dump_id <= 0 || dump_id > i32::MAX as i64 {
         return Err(damaged(format!("dump id {dump_id}")));
@@ -344,7 +367,19 @@ fn read_entry<R: Read>(src: &mut Source<R>, header: &Header) -> Result<TocEntry>
             .map_err(|_| damaged(format!("a dependency {:?}", truncate(&dep))))?;
         dependencies.push(dep);
     }
-    let data_state = src.offset()?;
+    let data_state = if format == FORMAT_DIRECTORY {
+        match src.string()? {
+            Some(file) if !file.is_empty() => {
+                if file.contains(['/', '\\', '\0']) || file.starts_with('.') {
+                    return Err(damaged(format!("a data file name {:?}", truncate(&file))));
+                }
+                DataState::NotSet
+            }
+            _ => DataState::NoData,
+        }
+    } else {
+        src.offset()?
+    };
     Ok(TocEntry {
         dump_id: dump_id as i32,
         had_dumper,

@@ -463,3 +463,71 @@ fn copy_statements_parse_with_quoted_names() {
         assert_eq!(err.kind(), ErrorKind::UnsupportedFormat, "{bad}");
     }
 }
+
+/// A directory dump's toc.dat: the custom header with format code 3 (tar's), and per entry the data
+/// file's name (`ReadStr`) instead of the offset flag and offset.
+fn directory_toc(file_names: &[Option<&str>]) -> Vec<u8> {
+    let mut b = Builder::new(14, 0);
+    b.header();
+    b.out[10] = 3;
+    b.int(file_names.len() as i64);
+    for (i, name) in file_names.iter().enumerate() {
+        let data = name.is_some();
+        let (desc, copy) = if data {
+            ("TABLE DATA", Some("COPY public.t (id, v) FROM stdin;\n"))
+        } else {
+            ("ENCODING", None)
+        };
+        b.entry(i as i64 + 1, desc, "t", copy, data);
+        // entry() ended with the custom format's offset flag and 8 offset bytes.
+        b.out.truncate(b.out.len() - 9);
+        b.str(Some(name.unwrap_or("")));
+    }
+    b.out
+}
+
+#[test]
+fn a_directory_toc_names_its_entries_and_their_data_files() {
+    let bytes = directory_toc(&[None, Some("2.dat")]);
+    let (header, toc) = read_directory_toc(&bytes[..]).unwrap();
+    assert_eq!(header.dbname, "app");
+    assert_eq!(toc.len(), 2);
+    assert_eq!(toc[0].data_state, DataState::NoData);
+    assert_eq!(toc[1].desc, "TABLE DATA");
+    assert_eq!(toc[1].data_state, DataState::NotSet);
+    assert_eq!(toc_encoding(&toc).as_deref(), Some("UTF8"));
+    // The custom-format reader refuses it, and this reader refuses a custom archive.
+    assert_eq!(
+        DumpReader::new(&bytes[..]).unwrap_err().kind(),
+        ErrorKind::UnsupportedFormat
+    );
+    let mut custom = Builder::new(14, 0);
+    custom.header();
+    custom.int(0);
+    assert_eq!(
+        read_directory_toc(&custom.out[..]).unwrap_err().kind(),
+        ErrorKind::UnsupportedFormat
+    );
+}
+
+#[test]
+fn a_hostile_directory_toc_is_an_error_never_a_panic() {
+    for name in ["../etc/passwd", "a/b.dat", ".hidden"] {
+        let bytes = directory_toc(&[Some(name)]);
+        assert_eq!(
+            read_directory_toc(&bytes[..]).unwrap_err().kind(),
+            ErrorKind::Integrity,
+            "{name}"
+        );
+    }
+    let bytes = directory_toc(&[None, Some("2.dat")]);
+    for cut in 0..bytes.len() {
+        assert!(read_directory_toc(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    // Every byte flipped: an error or a TOC, never a panic.
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0xff;
+        let _ = read_directory_toc(&b[..]);
+    }
+}

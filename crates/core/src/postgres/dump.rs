@@ -6,6 +6,10 @@
 //!   state while the same transaction counts every table's rows, concurrently.
 //! - `pg_dump -Fc -Z0` (no compression in pg_dump, which is its slow part); the archive writer
 //!   hashes and gzips the stream as it arrives, in parallel with pg_dump.
+//! - With 2 or more workers (`--jobs`, default the cores capped by the server's headroom:
+//!   [`jobs`]), `pg_dump -Fd -j N -Z0` in the same snapshot, each data file packed as it closes
+//!   (archive format 2: [`dump_dir`]). A server that will not let a second session share the
+//!   snapshot (a transaction pooler) gets one stream, and the manifest says why.
 //!
 //! Reached through [`crate::sources::PostgresSource`], the [`crate::sources::DatabaseSource`]
 //! the backup and restore jobs use; the archive around it is [`crate::backup::compose`]'s.
@@ -146,14 +150,25 @@ pub(crate) async fn dump_into(
                 dir.bytes,
                 dir.packed_early
             );
-            let bytes = dir.bytes;
+            let content = match dir.digests {
+                Some(digests) => Some(digest::attach(&mut counts, digests, inherited)?),
+                None => None,
+            };
+            for t in counts.iter_mut() {
+                if let Some(m) = dir.members.get(&(t.schema.clone(), t.table.clone())) {
+                    // The data is a member of its own, not a block of database.dump.
+                    t.dump_member = Some(m.clone());
+                    t.dump_offset = None;
+                    t.dump_length = None;
+                }
+            }
             writer.add_fragment(dir.fragment);
             let layout = DumpLayout {
                 format: DumpFormat::Directory,
                 jobs: choice.jobs,
                 note: choice.note.clone(),
             };
-            (None, bytes, Some(layout))
+            (content, dir.bytes, Some(layout))
         }
     };
 

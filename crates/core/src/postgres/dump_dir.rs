@@ -15,12 +15,15 @@
 
 use crate::archive::{FragmentWriter, DATABASE_DIR_PREFIX, DATABASE_TOC_MEMBER};
 use crate::error::{Error, Result};
+use crate::pgdump::{self, COPY_TERMINATOR};
 use crate::postgres::conn::ConnSpec;
+use crate::postgres::digest::{self, DumpDigests, TableDigest};
 use crate::postgres::process;
 use crate::postgres::tools::PgTools;
 use crate::progress::Reporter;
 use crate::tempfiles::TEMP_PREFIX;
-use std::io::Read;
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::time::Duration;
@@ -38,6 +41,46 @@ pub struct DirDumped {
     pub bytes: u64,
     /// Files packed while pg_dump still ran (the rest went in after it exited).
     pub packed_early: u64,
+    /// The per-table digests (or why they could not be made; `None`: turned off for the bench).
+    pub digests: Option<Result<DumpDigests>>,
+    /// Each table's data member, by (schema, table).
+    pub members: BTreeMap<(String, String), String>,
+}
+
+/// What packing a file learnt for the digests.
+#[derive(Debug, Default)]
+struct FileDigests {
+    /// `<dump id>.dat`: SHA-256 and lines of the COPY text without pg_dump's terminator.
+    tables: BTreeMap<u32, ([u8; 32], u64)>,
+    /// `blob_<oid>.dat`: SHA-256 of the object's bytes.
+    blobs: Vec<(u32, [u8; 32])>,
+}
+
+/// What a file of the dump is, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Table(u32),
+    Blob(u32),
+    Other,
+}
+
+fn kind_of(file: &str) -> FileKind {
+    let number = |s: &str| {
+        (!s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    if let Some(id) = file.strip_suffix(".dat").and_then(number) {
+        return FileKind::Table(id);
+    }
+    if let Some(oid) = file
+        .strip_prefix("blob_")
+        .and_then(|f| f.strip_suffix(".dat"))
+        .and_then(number)
+    {
+        return FileKind::Blob(oid);
+    }
+    FileKind::Other
 }
 
 /// Whether a stderr line of `pg_dump --verbose -j N` says a table's data file is complete:
@@ -100,6 +143,7 @@ pub fn run(
         reporter,
         bytes: 0,
         early: 0,
+        files: FileDigests::default(),
     };
     let pumped: Result<()> = (|| loop {
         if cancel.is_cancelled() {
@@ -130,17 +174,87 @@ pub fn run(
     }
     pumped?;
     if !status.success() {
+        // pg_dump itself writes the directory dump: its full disk is the backup folder's.
+        if err_text.contains("No space left on device") {
+            return Err(Error::io(
+                format!("pg_dump writing into {}", dir.display()),
+                std::io::Error::from(std::io::ErrorKind::StorageFull),
+            ));
+        }
         return Err(process::tool_error("pg_dump", status, &err_text, password));
     }
+    // The TOC names each data file's table; read it before it is packed (and deleted).
+    let toc = read_toc(&out.join(TOC_FILE));
     packer.pack_rest(&out)?;
-    let (bytes, early) = (packer.bytes, packer.early);
+    let (bytes, early, files) = (packer.bytes, packer.early, packer.files);
     let fragment = fragment.finish()?;
     drop(tmp);
+    let bench = std::env::var_os(digest::BENCH_SWITCH).is_some_and(|v| v == "1");
+    let (digests, members) = match toc {
+        Ok(toc) => {
+            let (d, m) = digests_of(&toc, files);
+            (Some(Ok(d)), m)
+        }
+        Err(e) => (Some(Err(e)), BTreeMap::new()),
+    };
     Ok(DirDumped {
         fragment,
         bytes,
         packed_early: early,
+        digests: if bench { None } else { digests },
+        members,
     })
+}
+
+/// The directory dump's TOC (bounded as the custom format's: see [`pgdump`]).
+fn read_toc(path: &Path) -> Result<Vec<pgdump::TocEntry>> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let (_, toc) = pgdump::read_directory_toc(std::io::BufReader::new(f))?;
+    Ok(toc)
+}
+
+/// Digests of a directory dump: each TABLE DATA entry's file, named by the TOC; the large
+/// objects as for the custom format. Also each table's member.
+fn digests_of(
+    toc: &[pgdump::TocEntry],
+    files: FileDigests,
+) -> (DumpDigests, BTreeMap<(String, String), String>) {
+    let mut out = DumpDigests {
+        encoding: pgdump::toc_encoding(toc),
+        ..DumpDigests::default()
+    };
+    let mut members = BTreeMap::new();
+    for entry in toc.iter().filter(|e| e.desc == "TABLE DATA") {
+        let Ok(id) = u32::try_from(entry.dump_id) else {
+            continue;
+        };
+        let Some((sha, lines)) = files.tables.get(&id) else {
+            continue;
+        };
+        let columns = match entry.copy_stmt.as_deref().map(pgdump::parse_copy_stmt) {
+            Some(Ok(t)) => t.columns,
+            _ => continue,
+        };
+        let key = (
+            entry.namespace.clone().unwrap_or_default(),
+            entry.tag.clone(),
+        );
+        members.insert(key.clone(), format!("{DATABASE_DIR_PREFIX}{id}.dat"));
+        out.tables.push(TableDigest {
+            schema: key.0,
+            table: key.1,
+            columns,
+            sha256: hex::encode(sha),
+            lines: *lines,
+            offset: 0,
+            length: 0,
+        });
+    }
+    if !files.blobs.is_empty() {
+        out.large_objects = Some(digest::large_objects_digest(files.blobs));
+    }
+    (out, members)
 }
 
 #[cfg(unix)]
@@ -160,6 +274,25 @@ struct Packer<'a> {
     reporter: &'a Reporter,
     bytes: u64,
     early: u64,
+    files: FileDigests,
+}
+
+/// The bytes of a table's file that are its COPY text: all but pg_dump's terminator at the end.
+fn rows_len(f: &mut std::fs::File, size: u64) -> std::io::Result<u64> {
+    let t = COPY_TERMINATOR.len() as u64;
+    if size < t {
+        return Ok(size);
+    }
+    f.seek(SeekFrom::Start(size - t))?;
+    let mut tail = [0u8; 8];
+    let tail = &mut tail[..COPY_TERMINATOR.len()];
+    f.read_exact(tail)?;
+    f.seek(SeekFrom::Start(0))?;
+    Ok(if tail == COPY_TERMINATOR {
+        size - t
+    } else {
+        size
+    })
 }
 
 impl Packer<'_> {
@@ -175,6 +308,14 @@ impl Packer<'_> {
             )));
         }
         let size = md.len();
+        let kind = kind_of(file);
+        let rows = match kind {
+            FileKind::Table(_) => rows_len(&mut f, size).map_err(|e| Error::io(what(), e))?,
+            _ => size,
+        };
+        // The rows' digest (a table's COPY text, a large object's bytes) beside the member's.
+        let mut rows_ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        let (mut seen, mut lines) = (0u64, 0u64);
         self.fragment
             .start(&format!("{DATABASE_DIR_PREFIX}{file}"), size)?;
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
@@ -188,10 +329,28 @@ impl Packer<'_> {
                 Err(e) => return Err(Error::io(what(), e)),
             };
             ctx.update(&buf[..n]);
+            if kind != FileKind::Other {
+                let upto = (rows.saturating_sub(seen)).min(n as u64) as usize;
+                rows_ctx.update(&buf[..upto]);
+                lines += buf[..upto].iter().filter(|&&b| b == b'\n').count() as u64;
+                seen += n as u64;
+            }
             self.fragment.write(&buf[..n])?;
             self.reporter.advance(n as u64);
         }
         self.fragment.end(&hex::encode(ctx.finish().as_ref()))?;
+        let rows_sha: [u8; 32] = rows_ctx
+            .finish()
+            .as_ref()
+            .try_into()
+            .expect("SHA-256 is 32 bytes");
+        match kind {
+            FileKind::Table(id) => {
+                self.files.tables.insert(id, (rows_sha, lines));
+            }
+            FileKind::Blob(oid) => self.files.blobs.push((oid, rows_sha)),
+            FileKind::Other => {}
+        }
         drop(f);
         std::fs::remove_file(path)
             .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
@@ -233,6 +392,29 @@ impl Packer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_are_known_by_their_names() {
+        assert_eq!(kind_of("3421.dat"), FileKind::Table(3421));
+        assert_eq!(kind_of("blob_16400.dat"), FileKind::Blob(16400));
+        assert_eq!(kind_of("blobs.toc"), FileKind::Other);
+        assert_eq!(kind_of("toc.dat"), FileKind::Other);
+        assert_eq!(kind_of(".dat"), FileKind::Other);
+        assert_eq!(kind_of("99999999999.dat"), FileKind::Other);
+        assert_eq!(kind_of("3421.dat.gz"), FileKind::Other);
+    }
+
+    #[test]
+    fn a_table_file_is_hashed_without_pg_dumps_terminator() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("1.dat");
+        std::fs::write(&p, b"1\ta\n2\tb\n\\.\n\n\n").unwrap();
+        let mut f = std::fs::File::open(&p).unwrap();
+        assert_eq!(rows_len(&mut f, 13).unwrap(), 8);
+        std::fs::write(&p, b"1\ta\n").unwrap();
+        let mut f = std::fs::File::open(&p).unwrap();
+        assert_eq!(rows_len(&mut f, 4).unwrap(), 4);
+    }
 
     #[test]
     fn finished_lines_name_table_data_only() {

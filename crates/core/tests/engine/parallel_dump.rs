@@ -125,6 +125,56 @@ async fn a_parallel_backup_is_format_2_and_tar_plus_pg_restore_j2_restore_it_ide
     let report = archive::verify(&path, &Reporter::silent(), &CancellationToken::new()).unwrap();
     assert!(report.ok, "{report:?}");
 
+    // The per-table digests are the same as a one-stream (custom format) backup's of the same
+    // database: COPY text without pg_dump's terminator, its lines, its columns.
+    let one = env
+        .engine
+        .backup(
+            BackupOptions {
+                jobs: Some(1),
+                ..BackupOptions::project("par")
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    let m1 = archive::read_manifest(Path::new(&one.backup.path)).unwrap();
+    assert_eq!(m1.format_version, 1);
+    assert!(m1.dump.is_none(), "{:?}", m1.dump);
+    let content = m.content.clone().expect("digests made");
+    assert_eq!(content.note, None);
+    assert_eq!(
+        content.large_objects,
+        m1.content.clone().unwrap().large_objects
+    );
+    let source_objects = fidelity_snapshot(pg, &db).large_objects.len() as u64;
+    assert!(source_objects >= 1);
+    assert_eq!(
+        content.large_objects.as_ref().map(|l| l.count),
+        Some(source_objects)
+    );
+    let mut digested = 0;
+    for t in &m.tables {
+        let t1 = m1
+            .tables
+            .iter()
+            .find(|x| x.schema == t.schema && x.table == t.table)
+            .unwrap();
+        assert_eq!(
+            (&t.sha256, t.lines, &t.columns),
+            (&t1.sha256, t1.lines, &t1.columns),
+            "{t:?}"
+        );
+        assert_eq!(t.rows, t1.rows);
+        if t.sha256.is_some() {
+            digested += 1;
+            let member = t.dump_member.as_deref().expect("a data member");
+            assert!(names.iter().any(|n| n == member), "{member}");
+            assert_eq!(t.dump_offset, None);
+        }
+    }
+    assert!(digested >= 6, "{:?}", m.tables);
+
     // Standard tools: GNU tar, then pg_restore -j 2 into an empty database.
     let out = tempfile::tempdir().unwrap();
     run(Command::new("tar")
@@ -133,17 +183,31 @@ async fn a_parallel_backup_is_format_2_and_tar_plus_pg_restore_j2_restore_it_ide
         .arg("-C")
         .arg(out.path())
         .arg("database/"));
-    assert!(out.path().join("database/toc.dat").is_file());
+    let toc_path = out.path().join("database/toc.dat");
+    // Offsite's reader of the directory format's toc.dat: every table's data entry; every
+    // truncation of it is an error, never a panic.
+    let toc_bytes = std::fs::read(&toc_path).unwrap();
+    let (_, toc) = offsite_core::pgdump::read_directory_toc(&toc_bytes[..]).unwrap();
+    assert!(toc
+        .iter()
+        .any(|e| e.desc == "TABLE DATA" && e.tag == "par_big"));
+    for cut in (0..toc_bytes.len()).step_by(7) {
+        assert!(offsite_core::pgdump::read_directory_toc(&toc_bytes[..cut]).is_err());
+    }
+    assert!(
+        offsite_core::pgdump::DumpReader::new(&toc_bytes[..]).is_err(),
+        "not custom"
+    );
     let copy = pg.unique_db("parcopy");
     let mut restore = pg.command(pg.bin("pg_restore"));
     restore
-        .args(["-j", "2", "--no-owner", "--exit-on-error", "-d", &copy])
+        .args(["-j", "2", "--exit-on-error", "-d", &copy])
         .arg(out.path().join("database"));
     run(&mut restore);
     let (want, got) = (fidelity_snapshot(pg, &db), fidelity_snapshot(pg, &copy));
     assert_eq!(want, got);
     assert_same_schema(pg, &db, &copy);
-    assert_eq!(got.large_objects.len(), 1);
+    assert_eq!(got.large_objects.len() as u64, source_objects);
 }
 
 #[tokio::test(flavor = "multi_thread")]
