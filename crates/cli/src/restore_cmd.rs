@@ -76,6 +76,10 @@ pub struct RestoreArgs {
     /// files on the database server: only for a file you trust.
     #[arg(long)]
     allow_arbitrary_sql: bool,
+    /// pg_restore's workers for an archive-format-2 backup restored into an empty database
+    /// (default: the machine's cores). Replacing stays one transaction with one worker.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    jobs: Option<u32>,
     /// Restore only this schema (repeatable), with everything in it.
     #[arg(long = "schema", value_name = "SCHEMA")]
     schemas: Vec<String>,
@@ -283,6 +287,7 @@ impl RestoreArgs {
             create_roles: self.create_roles,
             no_owner: self.no_owner,
             allow_arbitrary_sql: self.allow_arbitrary_sql,
+            jobs: self.jobs,
             selection: Selection {
                 schemas: self.schemas.clone(),
                 tables: self.tables.clone(),

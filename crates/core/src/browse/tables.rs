@@ -6,7 +6,7 @@ use super::coltypes::{ColumnTypes, Definitions};
 use super::copytext::{csv_header, CopyRow};
 use super::{BrowseTables, CsvExport, RowFilter, RowPage, TableInfo, MAX_ROW, MAX_SHOWN_VALUE};
 use crate::archive::random::{ArchiveSeeker, MemberReader, MemberSpan};
-use crate::archive::{Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER};
+use crate::archive::{Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER, DATABASE_TOC_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgdump::{self, BlockKind, DataState, DumpReader, TocEntry};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -34,6 +34,8 @@ pub(super) fn open(path: &Path, cancel: &CancellationToken) -> Result<Opened> {
             ))
         })?;
         Some(span)
+    } else if manifest.member(DATABASE_TOC_MEMBER).is_some() {
+        None // a directory dump (format 2): see `directory_toc`
     } else {
         note = Some(if manifest.member(DATABASE_SQL_MEMBER).is_some() {
             "this backup holds the database as a plain SQL script (an imported pg_dump plain \
@@ -78,8 +80,11 @@ struct TableEntry {
 }
 
 fn table_entries(dump: &Dump<'_>) -> Vec<TableEntry> {
-    dump.toc()
-        .iter()
+    toc_table_entries(dump.toc())
+}
+
+fn toc_table_entries(toc: &[TocEntry]) -> Vec<TableEntry> {
+    toc.iter()
         .filter(|e| e.desc == "TABLE DATA")
         .filter_map(|e: &TocEntry| {
             let target = e
@@ -120,6 +125,7 @@ fn dump_error(path: &Path, e: Error) -> Error {
 /// The tables of the backup at `path`.
 pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTables> {
     let mut o = open(path, cancel)?;
+    let dir_toc = directory_toc(path, &mut o, cancel)?;
     let m = &o.manifest;
     let mut out = BrowseTables {
         backup_id: m.backup_id.clone(),
@@ -130,6 +136,31 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
         schemas: Vec::new(),
         tables: Vec::new(),
     };
+    if let Some(toc) = dir_toc {
+        out.readable = true;
+        out.note = None;
+        let defs = Definitions::new(&toc);
+        for t in toc_table_entries(&toc) {
+            let types = defs.column_types(&t.schema, &t.table, &t.columns);
+            let recorded = m
+                .tables
+                .iter()
+                .find(|c| c.schema == t.schema && c.table == t.table);
+            let member = data_member(recorded, t.dump_id);
+            out.tables.push(TableInfo {
+                rows: recorded.map(|c| c.rows),
+                data_bytes: m.member(&member).map(|e| e.size),
+                readable: true,
+                schema: t.schema,
+                name: t.table,
+                columns: t.columns,
+                column_types: types.types,
+                types_note: types.note,
+            });
+        }
+        finish_schemas(&mut out);
+        return Ok(out);
+    }
     let Some(span) = o.dump.clone() else {
         // An imported plain SQL dump: the tables it has data for, unreadable.
         for t in &m.dump_tables {
@@ -206,6 +237,9 @@ fn with_table<T>(
     f: &mut dyn FnMut(&mut TableRows<'_>) -> Result<T>,
 ) -> Result<T> {
     let mut o = open(path, cancel)?;
+    if let Some(toc) = directory_toc(path, &mut o, cancel)? {
+        return with_directory_table(path, &mut o, &toc, schema, table, cancel, f);
+    }
     let Some(span) = o.dump.clone() else {
         return Err(Error::new(
             ErrorKind::UnsupportedFormat,
@@ -272,6 +306,85 @@ fn with_table<T>(
         types,
         total_rows: recorded.map(|c| c.rows),
         lines: Box::new(BufReader::with_capacity(256 << 10, dump.data())),
+    };
+    f(&mut rows)
+}
+
+/// A directory dump's (format 2) TOC, from its `database/toc.dat`; `None` for other archives.
+fn directory_toc(
+    path: &Path,
+    o: &mut Opened,
+    cancel: &CancellationToken,
+) -> Result<Option<Vec<TocEntry>>> {
+    if o.dump.is_some() || o.manifest.member(DATABASE_TOC_MEMBER).is_none() {
+        return Ok(None);
+    }
+    let span = o.seeker.find(DATABASE_TOC_MEMBER, cancel)?.ok_or_else(|| {
+        Error::integrity(format!(
+            "{}: the manifest lists {DATABASE_TOC_MEMBER} but the archive has no such member",
+            path.display()
+        ))
+    })?;
+    let r = BufReader::with_capacity(64 << 10, o.seeker.member_reader(span));
+    let (_, toc) = pgdump::read_directory_toc(r).map_err(|e| {
+        Error::new(
+            e.kind(),
+            format!("{}: {DATABASE_TOC_MEMBER}: {}", path.display(), e.message()),
+        )
+    })?;
+    Ok(Some(toc))
+}
+
+/// The member holding a table's data in a directory dump.
+fn data_member(recorded: Option<&crate::archive::TableCount>, dump_id: i32) -> String {
+    recorded
+        .and_then(|c| c.dump_member.clone())
+        .unwrap_or_else(|| format!("{}{dump_id}.dat", crate::archive::DATABASE_DIR_PREFIX))
+}
+
+/// [`with_table`] for a directory dump: the rows are the table's own member (COPY text, no
+/// compression: `pg_dump -Fd -Z0`).
+fn with_directory_table<T>(
+    path: &Path,
+    o: &mut Opened,
+    toc: &[TocEntry],
+    schema: &str,
+    table: &str,
+    cancel: &CancellationToken,
+    f: &mut dyn FnMut(&mut TableRows<'_>) -> Result<T>,
+) -> Result<T> {
+    let entry = toc_table_entries(toc)
+        .into_iter()
+        .find(|t| t.schema == schema && t.table == table)
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "{}: the dump has no data for table {schema}.{table}",
+                path.display()
+            ))
+            .with_hint("`offsite browse ARCHIVE` lists the tables it has")
+        })?;
+    let recorded = o
+        .manifest
+        .tables
+        .iter()
+        .find(|c| c.schema == schema && c.table == table)
+        .cloned();
+    let member = data_member(recorded.as_ref(), entry.dump_id);
+    let types = Definitions::new(toc).column_types(schema, table, &entry.columns);
+    let span = o.seeker.find(&member, cancel)?.ok_or_else(|| {
+        Error::integrity(format!(
+            "{}: the archive has no member {member} for {schema}.{table}",
+            path.display()
+        ))
+    })?;
+    let mut rows = TableRows {
+        columns: entry.columns,
+        types,
+        total_rows: recorded.map(|c| c.rows),
+        lines: Box::new(BufReader::with_capacity(
+            256 << 10,
+            o.seeker.member_reader(span),
+        )),
     };
     f(&mut rows)
 }

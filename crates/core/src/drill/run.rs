@@ -464,7 +464,10 @@ async fn missing_extensions(
     manifest: &Manifest,
     target: &Target,
 ) -> Result<()> {
-    if manifest.member(crate::archive::DATABASE_MEMBER).is_none() {
+    let directory = manifest
+        .member(crate::archive::DATABASE_TOC_MEMBER)
+        .is_some();
+    if manifest.member(crate::archive::DATABASE_MEMBER).is_none() && !directory {
         return Ok(());
     }
     let (a, pg_bin) = (archive.to_path_buf(), d.engine.pg_bin());
@@ -472,7 +475,7 @@ async fn missing_extensions(
     let wanted: Vec<String> = tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
         let _unlocked = crate::archive::unlock(&a, keys);
         let tools = crate::postgres::tools::newest(pg_bin.as_deref())?;
-        let toc = crate::postgres::restore::toc::read(&tools, &a)?;
+        let toc = crate::postgres::restore::toc::read(&tools, &a, directory)?;
         Ok(toc
             .items
             .iter()

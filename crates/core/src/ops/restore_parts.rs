@@ -63,6 +63,7 @@ pub(crate) fn database_options(engine: &Engine, o: &DatabaseOptions) -> RestoreO
         pg_bin: engine.pg_bin(),
         safety_dir: engine.data_dir.join("safety-backups"),
         clock: Some(engine.clock.clone()),
+        jobs: o.jobs,
     }
 }
 

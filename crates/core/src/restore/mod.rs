@@ -182,6 +182,11 @@ pub struct DatabaseOptions {
     /// `arbitrary_sql`); a separate consent from replacing.
     #[serde(default)]
     pub allow_arbitrary_sql: bool,
+    /// pg_restore's workers for an archive-format-2 restore into an empty target (`None`: the
+    /// machine's cores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub jobs: Option<u32>,
 }
 
 /// Where the database goes: a saved project, or a connection (with its password).

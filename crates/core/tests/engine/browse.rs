@@ -258,9 +258,19 @@ fn rewritten(
 async fn recorded_offsets_outside_the_dump_and_cut_blocks_are_clear_errors() {
     let pg = TestCluster::shared();
     let env = env().await;
-    let (_db, archive) = backed_up_with(pg, &env, "browsehostile", TRICKY).await;
+    // Offsets into database.dump: a format 1 archive (one pg_dump stream).
+    let db = pg.unique_db("browsehostile");
+    pg.psql(&db, TRICKY);
+    let archive = crate::parallel_dump::back_up_with_jobs(
+        &env,
+        "browsehostile",
+        pg.url_with_password(&db),
+        Some(1),
+    )
+    .await;
     let e = &env.engine;
     let m = offsite_core::archive::read_manifest(&archive).unwrap();
+    assert_eq!(m.format_version, 1);
     let many = m.tables.iter().find(|t| t.table == "many").unwrap().clone();
     let first = m
         .tables

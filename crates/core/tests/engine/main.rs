@@ -36,6 +36,7 @@ mod notify_watch;
 mod one_restore;
 mod openssl_import;
 mod parallel_dump;
+mod parallel_restore;
 mod pg_engine;
 mod plain_sql;
 mod platform_privileges;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// A Supabase-shaped database with partitions, an enum, several tables and a large object.
-fn rich_database(pg: &TestCluster, prefix: &str) -> String {
+pub(crate) fn rich_database(pg: &TestCluster, prefix: &str) -> String {
     let db = pg.unique_db(prefix);
     pg.load_supabase_fixture(&db);
     pg.psql(
@@ -40,7 +40,12 @@ fn rich_database(pg: &TestCluster, prefix: &str) -> String {
     db
 }
 
-async fn back_up_with_jobs(env: &Env, name: &str, url: String, jobs: Option<u32>) -> PathBuf {
+pub(crate) async fn back_up_with_jobs(
+    env: &Env,
+    name: &str,
+    url: String,
+    jobs: Option<u32>,
+) -> PathBuf {
     env.engine
         .add_project(AddProject::url(name, url))
         .await

@@ -42,6 +42,7 @@ pub async fn execute(
         triggers,
         clean_phase_runs,
         plain,
+        directory,
     } = prepared;
     let started = Instant::now();
     // Statements pg_dump never writes, without consent: refused before anything else.
@@ -62,13 +63,17 @@ pub async fn execute(
 
     reporter.phase(
         Phase::Restoring,
-        manifest
-            .member(if plain {
-                DATABASE_SQL_MEMBER
-            } else {
-                DATABASE_MEMBER
-            })
-            .map(|m| m.size),
+        if directory {
+            Some(super::dir::dump_bytes(&manifest))
+        } else {
+            manifest
+                .member(if plain {
+                    DATABASE_SQL_MEMBER
+                } else {
+                    DATABASE_MEMBER
+                })
+                .map(|m| m.size)
+        },
     );
     let replacing = clean_phase_runs;
     let restore_result = {
@@ -118,6 +123,12 @@ pub async fn execute(
             } else {
                 let list = script::build_list(&toc.list, &skip);
                 tokio::task::spawn_blocking(move || {
+                    // A directory dump: extracted (and checked) first, then one transaction.
+                    let dump = if directory {
+                        Some(super::dir::DumpDir::extract(&path, &cancel)?)
+                    } else {
+                        None
+                    };
                     replace::run(
                         &Target {
                             tools: &tools,
@@ -125,6 +136,7 @@ pub async fn execute(
                             password: pw.as_deref(),
                         },
                         &path,
+                        dump.as_ref().map(|d| d.path()),
                         &script,
                         &list,
                         &reporter,
@@ -134,6 +146,13 @@ pub async fn execute(
                 .await
                 .map_err(join_err)?
             }
+        } else if directory {
+            let jobs = super::dir::jobs(opts.jobs);
+            tokio::task::spawn_blocking(move || {
+                run_parallel(&tools, &spec, pw.as_deref(), &path, jobs, &cancel)
+            })
+            .await
+            .map_err(join_err)?
         } else {
             tokio::task::spawn_blocking(move || {
                 run_pg_restore(&tools, &spec, pw.as_deref(), &path, &reporter, &cancel)
@@ -145,10 +164,16 @@ pub async fn execute(
     if let Err(e) = restore_result {
         return Err(failure(e, safety_backup.as_deref(), &plan.connecting_role));
     }
+    let restored_at = Instant::now();
 
     reporter.phase(Phase::Validating, None);
     let expected = expected_tables(&manifest, &plan, selected.as_ref(), opts);
-    let tables = validate(target, &expected).await?;
+    let tables = validate::validate_counts(target, &expected, directory).await?;
+    tracing::info!(
+        "restore: restoring {} ms, validating {} ms",
+        (restored_at - started).as_millis(),
+        restored_at.elapsed().as_millis()
+    );
     let ok = tables.iter().all(|t| t.ok);
     let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
     let rows_not_recorded = (!rows_recorded).then(|| {
@@ -379,6 +404,47 @@ fn run_pg_restore(
             password,
         ));
     }
+    Ok(())
+}
+
+/// A directory dump (format 2) into a target the restore meets nothing in: every member
+/// extracted and checked into a private temporary folder (removed on every path), then
+/// `pg_restore -j N` (data and index builds in parallel, dependencies respected).
+fn run_parallel(
+    tools: &PgTools,
+    spec: &ConnSpec,
+    password: Option<&str>,
+    archive_path: &Path,
+    jobs: u32,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let at = Instant::now();
+    let dump = super::dir::DumpDir::extract(archive_path, cancel)?;
+    tracing::info!(
+        "restore: extracting the directory dump {} ms",
+        at.elapsed().as_millis()
+    );
+    let mut cmd = process::command(&tools.pg_restore(), spec, password);
+    cmd.args(["--exit-on-error", "--no-password"])
+        .arg(format!("--jobs={jobs}"))
+        .arg(format!("--dbname={}", spec.dbname_conninfo()))
+        .arg(dump.path());
+    cmd.stdin(Stdio::null()).stdout(Stdio::null());
+    let (child, _, _, stderr) = process::Guarded::spawn(cmd, "pg_restore", cancel)?;
+    let status = child.wait()?;
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    let err_text = stderr.finish();
+    if !status.success() {
+        return Err(process::tool_error(
+            "pg_restore",
+            status,
+            &err_text,
+            password,
+        ));
+    }
+    drop(dump);
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 //! member's SHA-256 has been checked: a corrupt archive is detected before pg_restore can commit.
 //! Replacing a non-empty database needs explicit consent and takes a safety backup first.
 
+mod dir;
 mod execute;
 mod plain;
 mod plan;
@@ -70,6 +71,9 @@ pub struct RestoreOptions {
     /// The time of the safety backup comes from it (the engine sets its own clock; `None`: the
     /// system clock).
     pub clock: Option<crate::clock::SharedClock>,
+    /// pg_restore's workers for a directory dump (format 2) restored into an empty target
+    /// (`None`: the machine's cores).
+    pub jobs: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -215,6 +219,8 @@ pub struct Prepared {
     pub(crate) clean_phase_runs: bool,
     /// The backup's database is plain SQL (`database.sql`), restored through psql.
     pub(crate) plain: bool,
+    /// The backup's database is a directory dump (format 2, `database/`).
+    pub(crate) directory: bool,
 }
 
 pub(crate) fn quote_ident(s: &str) -> String {

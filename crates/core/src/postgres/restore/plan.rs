@@ -23,14 +23,28 @@ pub async fn plan(
     reporter: &Reporter,
 ) -> Result<Prepared> {
     reporter.phase(Phase::Planning, None);
+    // Where the time before pg_restore goes (issue 28, 3b): each step's duration in the log.
+    let mut clock = std::time::Instant::now();
+    let mut lap = |step: &str| {
+        let ms = clock.elapsed().as_millis() as u64;
+        clock = std::time::Instant::now();
+        format!("{step} {ms} ms")
+    };
     let (manifest, globals, plain) = read_archive(archive_path, opts).await?;
+    let directory = super::dir::is_directory(&manifest);
+    let mut laps = vec![lap("manifest and globals")];
     let mut conn = target.spec.connect(target.password.as_deref()).await?;
     let info = server_info(&mut conn, &target.spec).await?;
     let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
-    let toc = read_toc(&tools, archive_path, plain).await?;
+    laps.push(lap("connect and tools"));
+    let toc = read_toc(&tools, archive_path, plain, directory).await?;
+    laps.push(lap("table of contents"));
     let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
+    laps.push(lap("target facts"));
     let seen = TargetState::read(&mut conn, target, opts, &toc, &facts).await?;
     let _ = conn.close().await;
+    laps.push(lap("target state"));
+    tracing::info!("restore plan: {}", laps.join(", "));
 
     let globals = globals.as_deref().map(roles::parse_globals);
     let target_roles: BTreeSet<String> = facts.roles.keys().cloned().collect();
@@ -104,6 +118,10 @@ pub async fn plan(
         &mut warnings,
     );
     backup_warnings(&manifest, plain, &toc, &tools, &mut warnings);
+    if directory {
+        let single = clean_phase_runs || decisions.needs_script() || selected.is_some();
+        warnings.push(directory_note(&manifest, single, opts.jobs));
+    }
     let will_drop = match &dependents {
         Some(Ok(d)) => d.described.clone(),
         _ => Vec::new(),
@@ -162,7 +180,28 @@ pub async fn plan(
         triggers: (rows_only.trigger_off, rows_only.trigger_on),
         clean_phase_runs,
         plain,
+        directory,
     })
+}
+
+/// How a directory dump (format 2) is restored, and the temporary disk it needs.
+fn directory_note(manifest: &Manifest, single: bool, jobs: Option<u32>) -> String {
+    let disk = super::dir::dump_bytes(manifest);
+    let how = if single {
+        "in one transaction by one pg_restore (replacing, a selection or Offsite's own SQL \
+         around the restore need a single transaction, which pg_restore cannot combine with -j)"
+            .to_string()
+    } else {
+        format!(
+            "by pg_restore -j {} (data and indexes in parallel; not one transaction: a failure \
+             leaves the target partly restored)",
+            super::dir::jobs(jobs)
+        )
+    };
+    format!(
+        "this backup is a directory dump (archive format 2): it is extracted to a private \
+         temporary folder ({disk} bytes of temporary disk, removed afterwards) and restored {how}"
+    )
 }
 
 /// What the target holds that the restore meets: the objects the backup would replace (all of
@@ -421,9 +460,11 @@ async fn read_archive(
         .await
         .map_err(join_err)??
     };
+    let directory = super::dir::is_directory(&manifest);
     let plain = manifest.member(DATABASE_MEMBER).is_none()
+        && !directory
         && manifest.member(DATABASE_SQL_MEMBER).is_some();
-    if manifest.member(DATABASE_MEMBER).is_none() && !plain {
+    if manifest.member(DATABASE_MEMBER).is_none() && !plain && !directory {
         return Err(Error::new(
             ErrorKind::UnsupportedFormat,
             "this archive holds no database.dump",
@@ -445,6 +486,7 @@ async fn read_toc(
     tools: &tools::PgTools,
     archive_path: &Path,
     plain: bool,
+    directory: bool,
 ) -> Result<toc::FullToc> {
     let toc = {
         let (tools, p) = (tools.clone(), archive_path.to_path_buf());
@@ -452,7 +494,7 @@ async fn read_toc(
             if plain {
                 plain::read_toc(&p)
             } else {
-                toc::read(&tools, &p)
+                toc::read(&tools, &p, directory)
             }
         })
         .await

@@ -634,10 +634,12 @@ pub(crate) struct Script {
 
 /// Run a scripted restore: `BEGIN`, `script.before`, `pg_restore`'s SQL for `list`,
 /// `script.after`, then `COMMIT` only when all of it succeeded and the dump's checksum was
-/// verified.
+/// verified. `dir`: a directory dump (format 2) already extracted and checked, read from there
+/// instead of the archive's `database.dump`.
 pub(crate) fn run(
     to: &Target<'_>,
     archive_path: &Path,
+    dir: Option<&Path>,
     script: &Script,
     list: &str,
     reporter: &Reporter,
@@ -658,8 +660,11 @@ pub(crate) fn run(
     let mut restore = process::command(&to.tools.pg_restore(), to.spec, password);
     restore
         .args(["--single-transaction", "--file=-"])
-        .arg(format!("--use-list={}", list_file.path().display()))
-        .stdin(Stdio::piped());
+        .arg(format!("--use-list={}", list_file.path().display()));
+    match dir {
+        Some(dir) => restore.arg(dir).stdin(Stdio::null()),
+        None => restore.stdin(Stdio::piped()),
+    };
     let (restore, restore_in, restore_out, restore_err) =
         process::Guarded::spawn(restore, "pg_restore", cancel)?;
 
@@ -673,14 +678,17 @@ pub(crate) fn run(
             (r, psql_in)
         })
     };
-    let fed = crate::postgres::restore::feed_dump(
-        archive_path,
-        restore_in.expect("stdin piped"),
-        &restore,
-        reporter,
-        cancel,
-        true,
-    );
+    let fed = match restore_in {
+        Some(stdin) => crate::postgres::restore::feed_dump(
+            archive_path,
+            stdin,
+            &restore,
+            reporter,
+            cancel,
+            true,
+        ),
+        None => Ok(()),
+    };
     let restore_status = restore.wait()?;
     let (pumped, psql_in) = pump
         .join()

@@ -202,8 +202,15 @@ pub(crate) fn attach_sql(items: &mut [Item], verbose_sql: &str) {
 
 /// Read the whole table of contents of the archive's dump (two passes of `pg_restore` over the
 /// dump's start; no data is read by either).
-pub(crate) fn read(tools: &PgTools, archive_path: &Path) -> Result<FullToc> {
-    let list = run_pg_restore(tools, archive_path, &["--list"], "pg_restore --list")?;
+/// A directory dump (format 2) is read from a private folder holding only its `toc.dat`.
+pub(crate) fn read(tools: &PgTools, archive_path: &Path, directory: bool) -> Result<FullToc> {
+    let dir = if directory {
+        Some(super::dir::DumpDir::toc_only(archive_path)?)
+    } else {
+        None
+    };
+    let dir = dir.as_ref().map(|d| d.path());
+    let list = run_pg_restore(tools, archive_path, dir, &["--list"], "pg_restore --list")?;
     let mut items: Vec<Item> = list
         .lines()
         .enumerate()
@@ -212,6 +219,7 @@ pub(crate) fn read(tools: &PgTools, archive_path: &Path) -> Result<FullToc> {
     let sql = run_pg_restore(
         tools,
         archive_path,
+        dir,
         &["--schema-only", "--verbose", "--file=-"],
         "pg_restore --schema-only",
     )?;
@@ -228,23 +236,35 @@ pub(crate) fn read(tools: &PgTools, archive_path: &Path) -> Result<FullToc> {
     })
 }
 
-/// Run pg_restore over the archive's dump and return what it wrote to stdout.
+/// Run pg_restore over the archive's dump (streamed to its stdin, or the directory dump `dir`)
+/// and return what it wrote to stdout.
 fn run_pg_restore(
     tools: &PgTools,
     archive_path: &Path,
+    dir: Option<&Path>,
     args: &[&str],
     what: &str,
 ) -> Result<String> {
     let mut cmd = std::process::Command::new(tools.pg_restore());
     cmd.args(args)
-        .stdin(Stdio::piped())
+        .stdin(if dir.is_some() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if let Some(dir) = dir {
+        cmd.arg(dir);
+    }
     let cancel = CancellationToken::new();
     let (child, stdin, stdout, stderr) = process::Guarded::spawn(cmd, what, &cancel)?;
     let feeder = {
-        let (path, mut stdin) = (archive_path.to_path_buf(), stdin.expect("stdin piped"));
+        let (path, stdin) = (archive_path.to_path_buf(), stdin);
         std::thread::spawn(move || {
+            let Some(mut stdin) = stdin else {
+                return Ok(0);
+            };
             // pg_restore may stop reading before the end: a broken pipe is expected.
             archive::copy_member(
                 &path,

@@ -7,13 +7,27 @@ use sqlx::Connection;
 
 /// Compare row counts in the target with those the manifest recorded.
 pub async fn validate(target: &RestoreTarget, expected: &[TableCount]) -> Result<Vec<TableCheck>> {
+    validate_counts(target, expected, false).await
+}
+
+/// [`validate`]; `own_rows`: the manifest counted every table's own rows (`ONLY`), as archive
+/// format 2 does whether or not it holds digests.
+pub(crate) async fn validate_counts(
+    target: &RestoreTarget,
+    expected: &[TableCount],
+    own_rows: bool,
+) -> Result<Vec<TableCheck>> {
     let mut conn = target.spec.connect(target.password.as_deref()).await?;
     let mut out = Vec::with_capacity(expected.len());
     for t in expected {
         // Archives with digests count a table's own rows (`ONLY`: an inheritance parent's
         // children are counted in their own entries, as COPY and the digests see them); older
         // ones counted the children's rows in the parent too.
-        let only = if t.lines.is_some() { "ONLY " } else { "" };
+        let only = if own_rows || t.lines.is_some() {
+            "ONLY "
+        } else {
+            ""
+        };
         let q = format!(
             "SELECT count(*) FROM {only}{}.{}",
             quote_ident(&t.schema),

@@ -1,0 +1,176 @@
+//! Format-2 archives (issue 28): the database as pg_dump's directory format under `database/`.
+//!
+//! pg_restore reads a directory dump only from a folder, so the members are extracted into a
+//! private temporary folder (mode 0700, removed when the restore ends, on every path): only
+//! `toc.dat` to read the table of contents, every member (each checked against the manifest's
+//! SHA-256 before pg_restore starts) to restore. An empty target is restored by `pg_restore -j N`
+//! (data and index builds in parallel, dependencies respected); anything else stays one
+//! transaction (`--single-transaction` cannot be combined with `-j`).
+
+use crate::archive::{self, Manifest, DATABASE_TOC_MEMBER};
+use crate::error::{Error, Result};
+use crate::private_fs;
+use crate::progress::Reporter;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+/// The archive holds a directory dump (`database/toc.dat`).
+pub(crate) fn is_directory(manifest: &Manifest) -> bool {
+    manifest.member(DATABASE_TOC_MEMBER).is_some()
+}
+
+/// The bytes of the `database/` members: the temporary disk a directory restore needs.
+pub(crate) fn dump_bytes(manifest: &Manifest) -> u64 {
+    manifest
+        .members
+        .iter()
+        .filter(|m| m.name.starts_with(archive::DATABASE_DIR_PREFIX))
+        .map(|m| m.size)
+        .sum()
+}
+
+/// A private temporary folder holding the directory dump (removed when dropped).
+pub(crate) struct DumpDir {
+    tmp: tempfile::TempDir,
+    dump: PathBuf,
+}
+
+impl DumpDir {
+    /// The folder to give pg_restore.
+    pub(crate) fn path(&self) -> &Path {
+        &self.dump
+    }
+
+    /// The temporary folder itself (tests check it is gone).
+    #[allow(dead_code)]
+    pub(crate) fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Only `toc.dat` (checked against the manifest): enough for `pg_restore --list` and
+    /// `--schema-only`, which read no data file.
+    pub(crate) fn toc_only(archive_path: &Path) -> Result<DumpDir> {
+        let tmp = new_tmp()?;
+        let dump = tmp.path().join("database");
+        private_fs::create_dir(&dump)
+            .map_err(|e| Error::io(format!("creating {}", dump.display()), e))?;
+        let toc = dump.join("toc.dat");
+        let mut f = private_fs::create_new(&toc)
+            .map_err(|e| Error::io(format!("creating {}", toc.display()), e))?;
+        archive::copy_member(
+            archive_path,
+            DATABASE_TOC_MEMBER,
+            &mut f,
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )?;
+        Ok(DumpDir { tmp, dump })
+    }
+
+    /// Every member of the archive, each checked against the manifest (a damaged archive fails
+    /// here, before pg_restore changes anything).
+    pub(crate) fn extract(archive_path: &Path, cancel: &CancellationToken) -> Result<DumpDir> {
+        Self::extract_in(&std::env::temp_dir(), archive_path, cancel)
+    }
+
+    /// [`DumpDir::extract`] into a temporary folder inside `parent` (removed on failure).
+    pub(crate) fn extract_in(
+        parent: &Path,
+        archive_path: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<DumpDir> {
+        let tmp = private_fs::tempdir_in(parent, ".offsite-restore-")
+            .map_err(|e| Error::io("creating a temporary folder for the restore", e))?;
+        let root = tmp.path().join("archive");
+        archive::extract_all(archive_path, &root, cancel)?;
+        let dump = root.join("database");
+        if !dump.join("toc.dat").is_file() {
+            return Err(Error::integrity(format!(
+                "{}: the archive holds no {DATABASE_TOC_MEMBER}",
+                archive_path.display()
+            )));
+        }
+        Ok(DumpDir { tmp, dump })
+    }
+}
+
+fn new_tmp() -> Result<tempfile::TempDir> {
+    private_fs::tempdir(".offsite-restore-")
+        .map_err(|e| Error::io("creating a temporary folder for the restore", e))
+}
+
+/// pg_restore's workers for a parallel restore: those asked for, else the machine's cores.
+pub(crate) fn jobs(requested: Option<u32>) -> u32 {
+    requested
+        .unwrap_or_else(crate::postgres::jobs::cores)
+        .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::testutil::{manifest, quiet, sample, ARCHIVE};
+    use crate::archive::ArchiveWriter;
+
+    fn left_in(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// A format-2-shaped archive: `database/toc.dat` and a data member.
+    fn directory_archive(dir: &Path) -> PathBuf {
+        let mut w = ArchiveWriter::create(dir, ARCHIVE, 1).unwrap();
+        w.add_bytes("database/3001.dat", b"1\tone\n\\.\n\n".to_vec());
+        w.add_bytes(DATABASE_TOC_MEMBER, b"PGDMP not really a toc".to_vec());
+        w.finish(manifest(), &quiet(), &CancellationToken::new())
+            .unwrap()
+            .path
+    }
+
+    #[test]
+    fn a_directory_dump_is_extracted_privately_and_removed_when_dropped() {
+        let (src, parent) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let archive = directory_archive(src.path());
+        let d = DumpDir::extract_in(parent.path(), &archive, &CancellationToken::new()).unwrap();
+        assert!(d.path().join("toc.dat").is_file());
+        assert!(d.path().join("3001.dat").is_file());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(d.root()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        assert_eq!(left_in(parent.path()).len(), 1);
+        drop(d);
+        assert!(left_in(parent.path()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_or_cancelled_extraction_leaves_no_temporary_folder() {
+        let (src, parent) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        // Damaged: a byte flipped in the middle of the archive.
+        let archive = directory_archive(src.path());
+        let mut bytes = std::fs::read(&archive).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        let damaged = src.path().join("damaged.tar.gz");
+        std::fs::write(&damaged, bytes).unwrap();
+        assert!(DumpDir::extract_in(parent.path(), &damaged, &CancellationToken::new()).is_err());
+        assert!(left_in(parent.path()).is_empty());
+        // Cancelled.
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        assert!(DumpDir::extract_in(parent.path(), &archive, &cancel).is_err());
+        assert!(left_in(parent.path()).is_empty());
+        // A format 1 archive holds no directory dump.
+        let v1 = sample(10_000, 1);
+        let e = DumpDir::extract_in(parent.path(), v1.path(), &CancellationToken::new())
+            .err()
+            .expect("no toc.dat");
+        assert!(e.message().contains(DATABASE_TOC_MEMBER), "{e}");
+        assert!(left_in(parent.path()).is_empty());
+    }
+}
