@@ -533,7 +533,9 @@ fn temporaries(dir: &std::path::Path) -> Vec<PathBuf> {
 #[test]
 fn a_killed_parallel_backup_leaves_no_temporary_folder_and_no_backup() {
     let pg = TestCluster::shared();
-    let role = "headless_trust";
+    // Its own role: `create_trusted_role` makes a role once per cluster, and the other tests
+    // of this binary run at the same time.
+    let role = "headless_kill";
     pg.create_trusted_role(role);
     let db = pg.unique_db("headless_kill");
     let mut sql = format!(
