@@ -91,3 +91,20 @@ pub async fn back_up(pg: &TestCluster, env: &Env, name: &str, db: &str) -> PathB
 
 /// Where two texts first differ, for assertion messages.
 pub use offsite_testkit::first_difference as first_diff;
+
+/// A JSON webhook channel named `hook` (no signing secret) to a fresh local receiver.
+pub async fn json_hook(engine: &Engine) -> offsite_testkit::WebhookReceiver {
+    let rx = offsite_testkit::WebhookReceiver::start();
+    engine
+        .notify_add(
+            "hook",
+            offsite_core::ops::notify::ChannelInput::Webhook {
+                url: rx.url("/hook"),
+                preset: offsite_core::notify::Preset::Json,
+                secret: None,
+            },
+        )
+        .await
+        .unwrap();
+    rx
+}

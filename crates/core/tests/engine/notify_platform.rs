@@ -5,10 +5,9 @@
 //! the condition resets (missing again → a second event), a 401 → no event and the auth error
 //! in the log. The token never reaches a payload, an outbox row or the log.
 
-use crate::common::env_configured;
+use crate::common::{env_configured, json_hook, Env};
 use offsite_core::clock::ManualClock;
-use offsite_core::notify::{Event, EventKind, Preset};
-use offsite_core::ops::notify::ChannelInput;
+use offsite_core::notify::{Event, EventKind};
 use offsite_core::ops::SupabaseSettings;
 use offsite_core::AddProject;
 use offsite_testkit::management_api::{FakeManagementApi, PROJECT_REF, TOKEN};
@@ -47,33 +46,15 @@ impl Logs {
 }
 
 // (current-thread: the log subscriber is this thread's)
-#[tokio::test]
-async fn a_missing_platform_backup_is_said_once_a_fresh_one_resets_it_and_a_401_is_only_logged() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let _log = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish(),
-    );
+/// A fake Management API, an engine on a manual clock at 2030-03-02 12:00 UTC with a JSON
+/// webhook `hook`, and a Supabase project `sb` whose API is the fake (its database unreachable:
+/// the platform watcher never touches it).
+async fn supabase_project() -> (FakeManagementApi, Arc<ManualClock>, Env, WebhookReceiver) {
     let fake = FakeManagementApi::start();
     let clock = ManualClock::new(datetime!(2030-03-02 12:00 UTC));
     let env = env_configured(|c| c.clock(clock.clone())).await;
     let engine = &env.engine;
-    let rx = WebhookReceiver::start();
-    engine
-        .notify_add(
-            "hook",
-            ChannelInput::Webhook {
-                url: rx.url("/hook"),
-                preset: Preset::Json,
-                secret: None,
-            },
-        )
-        .await
-        .unwrap();
+    let rx = json_hook(engine).await;
     engine
         .add_project(AddProject::url(
             "sb",
@@ -92,6 +73,22 @@ async fn a_missing_platform_backup_is_said_once_a_fresh_one_resets_it_and_a_401_
         )
         .await
         .unwrap();
+    (fake, clock, env, rx)
+}
+
+#[tokio::test]
+async fn a_missing_platform_backup_is_said_once_a_fresh_one_resets_it_and_a_401_is_only_logged() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish(),
+    );
+    let (fake, clock, env, rx) = supabase_project().await;
+    let engine = &env.engine;
 
     // The newest completed backup is 30 hours old (a newer one failed): one event.
     fake.serve_database_backups(
@@ -185,40 +182,8 @@ async fn a_missing_platform_backup_is_said_once_a_fresh_one_resets_it_and_a_401_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_project_without_platform_backups_is_told_so_once_and_pitr_is_fine() {
-    let fake = FakeManagementApi::start();
-    let clock = ManualClock::new(datetime!(2030-03-02 12:00 UTC));
-    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let (fake, clock, env, rx) = supabase_project().await;
     let engine = &env.engine;
-    let rx = WebhookReceiver::start();
-    engine
-        .notify_add(
-            "hook",
-            ChannelInput::Webhook {
-                url: rx.url("/hook"),
-                preset: Preset::Json,
-                secret: None,
-            },
-        )
-        .await
-        .unwrap();
-    engine
-        .add_project(AddProject::url(
-            "sb",
-            "postgres://postgres@127.0.0.1:1/postgres",
-        ))
-        .await
-        .unwrap();
-    engine
-        .set_supabase(
-            "sb",
-            Some(SupabaseSettings {
-                project_ref: PROJECT_REF.into(),
-                api_url: Some(fake.base_url()),
-                access_token: Some(TOKEN.into()),
-            }),
-        )
-        .await
-        .unwrap();
     // PITR on: no daily backups, and that is fine.
     fake.serve_database_backups(true, true, &[]);
     engine.notify_check().await.unwrap();

@@ -3,10 +3,9 @@
 //! 7 days away (nothing said), then within 7 days (one `retention_will_remove` naming it, once),
 //! and a prune that removes it says so once (`retention_removed`).
 
-use crate::common::env_configured;
+use crate::common::{env_configured, json_hook};
 use offsite_core::clock::ManualClock;
-use offsite_core::notify::{Event, EventKind, Preset};
-use offsite_core::ops::notify::ChannelInput;
+use offsite_core::notify::{Event, EventKind};
 use offsite_core::ops::{PruneOptions, ScheduleWhat, SetSchedule};
 use offsite_core::schedule::{RetentionPolicy, ScheduleSpec};
 use offsite_core::{AddProject, BackupOptions, Engine, JobStart};
@@ -49,18 +48,7 @@ async fn a_backup_is_announced_once_seven_days_before_retention_removes_it_and_w
     let clock = ManualClock::new(datetime!(2030-03-01 01:00 UTC));
     let env = env_configured(|c| c.clock(clock.clone())).await;
     let engine = &env.engine;
-    let rx = WebhookReceiver::start();
-    engine
-        .notify_add(
-            "hook",
-            ChannelInput::Webhook {
-                url: rx.url("/hook"),
-                preset: Preset::Json,
-                secret: None,
-            },
-        )
-        .await
-        .unwrap();
+    let rx = json_hook(engine).await;
     let db = pg.unique_db("kept");
     pg.psql(
         &db,

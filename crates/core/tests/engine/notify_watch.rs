@@ -3,12 +3,11 @@
 //! once and resets when the copy is made; a backup folder below the free-space setting warns
 //! once with the numbers; a project the watcher cannot read does not stop the others.
 
-use crate::common::env_configured;
+use crate::common::{env_configured, json_hook};
 use offsite_core::catalog::DestinationSpec;
 use offsite_core::clock::ManualClock;
 use offsite_core::notify::watch::settings::WatchSettingsChange;
-use offsite_core::notify::{Event, EventKind, Preset};
-use offsite_core::ops::notify::ChannelInput;
+use offsite_core::notify::{Event, EventKind};
 use offsite_core::ops::SyncOptions;
 use offsite_core::{AddProject, BackupOptions, Engine, JobStart};
 use offsite_testkit::{TestCluster, WebhookReceiver};
@@ -21,22 +20,6 @@ fn of_kind(rx: &WebhookReceiver, kind: EventKind) -> Vec<Event> {
         .map(|r| serde_json::from_slice::<Event>(&r.body).expect("an event"))
         .filter(|e| e.event == kind)
         .collect()
-}
-
-async fn hooked(engine: &Engine) -> WebhookReceiver {
-    let rx = WebhookReceiver::start();
-    engine
-        .notify_add(
-            "hook",
-            ChannelInput::Webhook {
-                url: rx.url("/hook"),
-                preset: Preset::Json,
-                secret: None,
-            },
-        )
-        .await
-        .unwrap();
-    rx
 }
 
 async fn project(pg: &TestCluster, engine: &Engine, name: &str) {
@@ -76,7 +59,7 @@ async fn a_copy_pending_longer_than_the_setting_warns_once_and_resets_when_copie
     let clock = ManualClock::new(datetime!(2030-05-01 08:00 UTC));
     let env = env_configured(|c| c.clock(clock.clone())).await;
     let engine = &env.engine;
-    let rx = hooked(engine).await;
+    let rx = json_hook(engine).await;
     // Space never low here: this test is about copies.
     settings(engine, Some(6), 0, 0).await;
     project(pg, engine, "wcopy").await;
@@ -163,7 +146,7 @@ async fn a_full_backup_folder_warns_once_with_its_numbers_and_a_broken_project_s
     let clock = ManualClock::new(datetime!(2030-05-01 08:00 UTC));
     let env = env_configured(|c| c.clock(clock.clone())).await;
     let engine = &env.engine;
-    let rx = hooked(engine).await;
+    let rx = json_hook(engine).await;
     // Nothing low yet.
     settings(engine, None, 0, 0).await;
     // The first project (by name) has a folder destination the watcher cannot read: a file
