@@ -61,7 +61,10 @@ pub fn run(args: &Args, bin: &Path) -> Result<(), String> {
         "| process | wakes per minute (bursts, median) | context switches per minute (all threads) |\n|---|---:|---:|"
     );
     println!("| `sleep` (floor) | {f:.2} | {:.0} |", med(&floor, sw));
-    println!("| `offsite daemon`, 0 projects | {z:.2} | {:.0} |", med(&zero, sw));
+    println!(
+        "| `offsite daemon`, 0 projects | {z:.2} | {:.0} |",
+        med(&zero, sw)
+    );
     println!(
         "| `offsite daemon`, {} projects (daily), 5 webhook channels | {d:.2} | {:.0} |",
         args.notify_projects,

@@ -127,7 +127,10 @@ async fn look(engine: &Engine, project: &Project, server: &ServerComponent) -> S
         Ok(r) => r,
         Err(_) => Err(Error::new(
             ErrorKind::Connection,
-            format!("the backup server did not answer within {} s", CALL_TIMEOUT.as_secs()),
+            format!(
+                "the backup server did not answer within {} s",
+                CALL_TIMEOUT.as_secs()
+            ),
         )
         .temporary(true)),
     };

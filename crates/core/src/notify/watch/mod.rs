@@ -13,8 +13,8 @@
 //! [`Catalog::record_condition`]: crate::catalog::Catalog::record_condition
 
 pub mod agent;
-pub mod platform;
 pub mod copies;
+pub mod platform;
 pub mod settings;
 pub mod space;
 
