@@ -469,8 +469,7 @@ fn print_run_due(out: &Out, r: &RunDueReport) {
 }
 
 pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<u8> {
-    let projects = engine.status(name.as_deref()).await?;
-    let health = engine.health(name.as_deref()).await?;
+    let (projects, health) = engine.status_and_health(name.as_deref()).await?;
     let (summary, worst) = offsite_core::health::summary(&health);
     if out.json() {
         // Each project's schedule status, with its health (the dashboard's row) beside it.

@@ -812,13 +812,23 @@ impl Engine {
     /// Is each project safe right now, and if not, what to do (issue 29): every project (or
     /// the one named), worst first, by the rules of [`crate::health`].
     pub async fn health(&self, project: Option<&str>) -> Result<Vec<crate::health::ProjectHealth>> {
-        let mut list: Vec<_> = crate::health::gather::facts(self, project)
+        Ok(self.status_and_health(project).await?.1)
+    }
+
+    /// [`Engine::status`] and [`Engine::health`] of the same projects, the schedules' status
+    /// computed once.
+    pub async fn status_and_health(
+        &self,
+        project: Option<&str>,
+    ) -> Result<(Vec<ProjectStatus>, Vec<crate::health::ProjectHealth>)> {
+        let statuses = self.status(project).await?;
+        let mut list: Vec<_> = crate::health::gather::facts(self, project, &statuses)
             .await?
             .iter()
             .map(crate::health::assess)
             .collect();
         crate::health::worst_first(&mut list);
-        Ok(list)
+        Ok((statuses, list))
     }
 
     // ---- for the operations ----

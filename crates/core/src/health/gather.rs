@@ -14,15 +14,16 @@ use std::collections::HashMap;
 /// How many of a project's newest jobs are looked through for its newest finished backup run.
 const JOBS_LOOKED_AT: u32 = 50;
 
-/// The facts of every project (or of the one named).
-pub async fn facts(engine: &Engine, only: Option<&str>) -> Result<Vec<Facts>> {
+/// The facts of every project (or of the one named), with `statuses` the schedules' status of
+/// the same projects ([`Engine::status`], already computed by the caller).
+pub async fn facts(
+    engine: &Engine,
+    only: Option<&str>,
+    statuses: &[ProjectStatus],
+) -> Result<Vec<Facts>> {
     let catalog = &engine.catalog;
-    let statuses: HashMap<String, ProjectStatus> = engine
-        .status(only)
-        .await?
-        .into_iter()
-        .map(|s| (s.name.clone(), s))
-        .collect();
+    let statuses: HashMap<&str, &ProjectStatus> =
+        statuses.iter().map(|s| (s.name.as_str(), s)).collect();
     let projects = match only {
         Some(name) => vec![catalog.project(name).await?],
         None => catalog.projects().await?,
@@ -30,8 +31,14 @@ pub async fn facts(engine: &Engine, only: Option<&str>) -> Result<Vec<Facts>> {
     let conditions = catalog.conditions(None).await?;
     let mut out = Vec::with_capacity(projects.len());
     for p in projects {
-        let mut f = project_facts(catalog, &p).await?;
-        if let Some(s) = statuses.get(&p.name) {
+        let destinations: HashMap<String, String> = catalog
+            .destinations(&p.id)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.name))
+            .collect();
+        let mut f = project_facts(catalog, &p, &destinations).await?;
+        if let Some(s) = statuses.get(p.name.as_str()) {
             f.last_good = s.last_good.clone();
             f.next_run = s.next_run.clone();
             f.overdue = s.overdue;
@@ -43,13 +50,26 @@ pub async fn facts(engine: &Engine, only: Option<&str>) -> Result<Vec<Facts>> {
             .filter(|c| c.project_id == p.id && c.active)
             .map(|c| ActiveCondition {
                 kind: c.kind.clone(),
-                subject: c.subject.clone(),
+                subject: subject_name(&c.subject, &destinations),
                 detail: c.detail.clone(),
             })
             .collect();
         out.push(f);
     }
     Ok(out)
+}
+
+/// A watcher's subject as a person calls it: `dest:<id>` is the destination's name, `folder` the
+/// backup folder; others (a server's `host:port`) as they are.
+fn subject_name(subject: &str, destinations: &HashMap<String, String>) -> String {
+    match subject.strip_prefix("dest:") {
+        Some(id) => destinations
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "a removed destination".into()),
+        None if subject == "folder" => "the backup folder".into(),
+        None => subject.to_string(),
+    }
 }
 
 /// What a person calls the project's source: the Supabase project's ref, else the database's
@@ -65,13 +85,17 @@ async fn subtitle(catalog: &Catalog, p: &Project) -> Result<String> {
     })
 }
 
-async fn project_facts(catalog: &Catalog, p: &Project) -> Result<Facts> {
+async fn project_facts(
+    catalog: &Catalog,
+    p: &Project,
+    destinations: &HashMap<String, String>,
+) -> Result<Facts> {
     let backups = catalog.backup_rows(&p.id).await?;
     let damaged = |s: BackupStatus| matches!(s, BackupStatus::Corrupt | BackupStatus::Missing);
     let last_verified = backups.iter().filter_map(|b| b.verified_at.clone()).max();
     let newest_good = backups.iter().find(|b| !damaged(b.status));
     let copies = match newest_good {
-        Some(b) => copy_marks(catalog, &p.id, &b.id).await?,
+        Some(b) => copy_marks(catalog, &b.id, destinations).await?,
         None => Vec::new(),
     };
     let (newest_drill, newest_passed) = catalog.last_drills(&p.id).await?;
@@ -103,13 +127,11 @@ async fn project_facts(catalog: &Catalog, p: &Project) -> Result<Facts> {
 }
 
 /// Where backup `backup_id` is kept: this computer, then each destination by name.
-async fn copy_marks(catalog: &Catalog, project_id: &str, backup_id: &str) -> Result<Vec<CopyMark>> {
-    let names: HashMap<String, String> = catalog
-        .destinations(project_id)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, d.name))
-        .collect();
+async fn copy_marks(
+    catalog: &Catalog,
+    backup_id: &str,
+    names: &HashMap<String, String>,
+) -> Result<Vec<CopyMark>> {
     let mut marks: Vec<CopyMark> = catalog
         .copies(backup_id)
         .await?

@@ -180,7 +180,8 @@ pub struct LastRun {
     pub error_message: Option<String>,
 }
 
-/// A watched condition that holds now (`notify_conditions`): its kind and what it is about.
+/// A watched condition that holds now (`notify_conditions`): its kind and what it is about, by
+/// the name a person knows it ([`gather`] turns a destination's id into its name).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveCondition {
     pub kind: String,
@@ -262,11 +263,14 @@ fn places(copies: &[CopyMark]) -> usize {
 }
 
 fn condition_reason(c: &ActiveCondition, what: &str) -> String {
-    match (&c.detail, c.subject.is_empty()) {
-        (Some(d), _) => format!("{what}: {d}"),
-        (None, false) => format!("{what} ({})", c.subject),
-        (None, true) => what.to_string(),
+    let mut out = what.to_string();
+    if !c.subject.is_empty() {
+        out.push_str(&format!(" ({})", c.subject));
     }
+    if let Some(d) = &c.detail {
+        out.push_str(&format!(": {d}"));
+    }
+    out
 }
 
 /// The problems of `f`, each once, in the order of [`RULES`].

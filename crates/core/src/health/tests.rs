@@ -224,6 +224,20 @@ fn each_situation_gets_its_state_reason_and_fix() {
 }
 
 #[test]
+fn a_condition_reads_with_what_it_is_about_and_its_detail() {
+    let mut f = safe();
+    f.conditions = vec![ActiveCondition {
+        kind: "copy_pending".into(),
+        subject: "nas".into(),
+        detail: Some("2 pending since 2026-11-23T02:31:00.000Z".into()),
+    }];
+    assert_eq!(
+        assess(&f).reason,
+        "a copy has been waiting (nas): 2 pending since 2026-11-23T02:31:00.000Z"
+    );
+}
+
+#[test]
 fn the_worst_problem_names_the_state_and_the_fix() {
     // Rejected credentials, overdue and one copy at once: the credentials come first — backing
     // up now would only fail again.

@@ -92,6 +92,18 @@ async fn a_copy_pending_longer_than_the_setting_warns_once_and_resets_when_copie
     assert_eq!(e.details["pending_backups"], 1);
     assert_eq!(e.details["pending_since"], "2030-05-01T08:00:00.000Z");
     assert_eq!(e.details["threshold_hours"], 6);
+    // The project's health says the same, naming the destination (not its id).
+    let h = engine.health(Some("wcopy")).await.unwrap();
+    let p = h[0]
+        .problems
+        .iter()
+        .find(|p| p.kind == offsite_core::health::ProblemKind::CopyPending)
+        .expect("a copy_pending problem");
+    assert!(
+        p.reason.starts_with("a copy has been waiting (nas): 1 pending since"),
+        "{}",
+        p.reason
+    );
     let err = e.error.as_ref().expect("the last error");
     assert!(!err.message.is_empty() && err.hint.is_some(), "{err:?}");
     // The raw payload names no URL and no credential.
