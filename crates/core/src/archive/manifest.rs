@@ -289,6 +289,14 @@ pub struct StorageCounts {
 }
 
 impl Manifest {
+    /// What the manifest records of table `schema`.`table` (row count, digests, where its rows
+    /// are), if anything.
+    pub fn table(&self, schema: &str, table: &str) -> Option<&TableCount> {
+        self.tables
+            .iter()
+            .find(|t| t.schema == schema && t.table == table)
+    }
+
     pub fn member(&self, name: &str) -> Option<&MemberEntry> {
         self.members.iter().find(|m| m.name == name)
     }

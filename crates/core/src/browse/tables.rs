@@ -246,23 +246,12 @@ fn with_table<T>(
             format!("{}: {}", path.display(), o.note.unwrap_or_default()),
         ));
     };
-    let recorded = o
-        .manifest
-        .tables
-        .iter()
-        .find(|c| c.schema == schema && c.table == table)
-        .cloned();
+    let recorded = o.manifest.table(schema, table).cloned();
     let mut dump = dump_reader(path, &mut o.seeker, span)?;
     let entry = table_entries(&dump)
         .into_iter()
         .find(|t| t.schema == schema && t.table == table)
-        .ok_or_else(|| {
-            Error::not_found(format!(
-                "{}: the dump has no data for table {schema}.{table}",
-                path.display()
-            ))
-            .with_hint("`offsite browse ARCHIVE` lists the tables it has")
-        })?;
+        .ok_or_else(|| no_table(path, schema, table))?;
     dump.data_readable().map_err(|e| dump_error(path, e))?;
     let types = Definitions::new(dump.toc()).column_types(schema, table, &entry.columns);
     let at = recorded
@@ -356,19 +345,8 @@ fn with_directory_table<T>(
     let entry = toc_table_entries(toc)
         .into_iter()
         .find(|t| t.schema == schema && t.table == table)
-        .ok_or_else(|| {
-            Error::not_found(format!(
-                "{}: the dump has no data for table {schema}.{table}",
-                path.display()
-            ))
-            .with_hint("`offsite browse ARCHIVE` lists the tables it has")
-        })?;
-    let recorded = o
-        .manifest
-        .tables
-        .iter()
-        .find(|c| c.schema == schema && c.table == table)
-        .cloned();
+        .ok_or_else(|| no_table(path, schema, table))?;
+    let recorded = o.manifest.table(schema, table).cloned();
     let member = data_member(recorded.as_ref(), entry.dump_id);
     let types = Definitions::new(toc).column_types(schema, table, &entry.columns);
     let span = o.seeker.find(&member, cancel)?.ok_or_else(|| {
@@ -571,4 +549,13 @@ pub fn export_table_csv(
         rows,
         bytes,
     })
+}
+
+/// The error for a table the dump holds no data of.
+fn no_table(path: &Path, schema: &str, table: &str) -> Error {
+    Error::not_found(format!(
+        "{}: the dump has no data for table {schema}.{table}",
+        path.display()
+    ))
+    .with_hint("`offsite browse ARCHIVE` lists the tables it has")
 }

@@ -100,7 +100,8 @@ async fn a_copy_pending_longer_than_the_setting_warns_once_and_resets_when_copie
         .find(|p| p.kind == offsite_core::health::ProblemKind::CopyPending)
         .expect("a copy_pending problem");
     assert!(
-        p.reason.starts_with("a copy has been waiting (nas): 1 pending since"),
+        p.reason
+            .starts_with("a copy has been waiting (nas): 1 pending since"),
         "{}",
         p.reason
     );
