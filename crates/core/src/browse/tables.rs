@@ -142,10 +142,7 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
         let defs = Definitions::new(&toc);
         for t in toc_table_entries(&toc) {
             let types = defs.column_types(&t.schema, &t.table, &t.columns);
-            let recorded = m
-                .tables
-                .iter()
-                .find(|c| c.schema == t.schema && c.table == t.table);
+            let recorded = m.table(&t.schema, &t.table);
             let member = data_member(recorded, t.dump_id);
             out.tables.push(TableInfo {
                 rows: recorded.map(|c| c.rows),
@@ -189,10 +186,7 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
     let defs = Definitions::new(dump.toc());
     for t in table_entries(&dump) {
         let types = defs.column_types(&t.schema, &t.table, &t.columns);
-        let recorded = m
-            .tables
-            .iter()
-            .find(|c| c.schema == t.schema && c.table == t.table);
+        let recorded = m.table(&t.schema, &t.table);
         out.tables.push(TableInfo {
             rows: recorded.map(|c| c.rows),
             data_bytes: recorded.and_then(recorded_block).map(|(_, len)| len),
