@@ -6,6 +6,7 @@
 
 use offsite_core::secrets::{env_var_for_key, project_password_key};
 use offsite_testkit::conformance::database::files_under;
+use offsite_testkit::leftovers::{pg_dumps_of, temporaries};
 use offsite_testkit::{assert_same_schema, fidelity_snapshot, TestCluster};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -493,39 +494,6 @@ fn supabase_refs_and_urls_are_read_by_the_engine() {
         }
     }
     assert_eq!(cli.project_count(), 3);
-}
-
-/// pg_dump processes whose environment names database `db` (Linux /proc).
-fn pg_dumps_of(db: &str) -> Vec<u32> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if !String::from_utf8_lossy(&cmdline).contains("pg_dump") {
-            continue;
-        }
-        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        if environ
-            .split(|b| *b == 0)
-            .any(|kv| kv == format!("PGDATABASE={db}").as_bytes())
-        {
-            found.push(pid);
-        }
-    }
-    found
-}
-
-fn temporaries(dir: &std::path::Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with(".offsite-tmp-"))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// `offsite backup --jobs 2` killed (SIGKILL) while pg_dump works in its temporary folder: no

@@ -36,6 +36,7 @@ pub mod faults;
 pub mod file_server;
 pub mod fuzz;
 pub mod http_proxy;
+pub mod leftovers;
 pub mod management_api;
 pub mod pooler_proxy;
 pub mod proxy;

@@ -8,6 +8,7 @@ use crate::pg_engine::{wait_for_blocked_pg_dump, TableLock};
 use offsite_core::archive::{self, DumpFormat, Manifest, DATABASE_MEMBER, DATABASE_TOC_MEMBER};
 use offsite_core::progress::Reporter;
 use offsite_core::{AddProject, BackupOptions, ErrorKind, JobStart};
+use offsite_testkit::leftovers::temporaries;
 use offsite_testkit::pooler_proxy::PoolerProxy;
 use offsite_testkit::{assert_same_schema, fidelity_snapshot, TestCluster};
 use std::net::SocketAddr;
@@ -75,18 +76,6 @@ fn run(cmd: &mut Command) {
         "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Temporary leftovers (`.offsite-tmp-…`) directly in `dir`.
-fn temporaries(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with(".offsite-tmp-"))
-                .map(|e| e.path())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,7 @@ use offsite_core::{
     AddProject, BackupOptions, Engine, ErrorKind, JobStart, ProjectConnection, RestoreRequest,
     VerifyOptions,
 };
+use offsite_testkit::leftovers::pg_dumps_of;
 use offsite_testkit::{fidelity_snapshot, schema_dump, TestCluster};
 use std::path::PathBuf;
 use std::process::Command;
@@ -504,34 +505,13 @@ pub(crate) fn wait_for_blocked_pg_dump(pg: &TestCluster, db: &str) -> u32 {
             &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND application_name = 'offsite' AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%'"),
         );
         if waiting != "0" {
-            if let Some(pid) = pg_dump_pid_for(db) {
+            if let Some(pid) = pg_dumps_of(db).first().copied() {
                 return pid;
             }
         }
         std::thread::sleep(Duration::from_millis(25));
     }
     panic!("pg_dump never started waiting on the lock");
-}
-
-/// The pg_dump process whose environment names `db` (Linux /proc).
-pub(crate) fn pg_dump_pid_for(db: &str) -> Option<u32> {
-    for e in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if !String::from_utf8_lossy(&cmdline).contains("pg_dump") {
-            continue;
-        }
-        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        if environ
-            .split(|b| *b == 0)
-            .any(|kv| kv == format!("PGDATABASE={db}").as_bytes())
-        {
-            return Some(pid);
-        }
-    }
-    None
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -648,7 +628,10 @@ async fn cancel_mid_backup_and_one_job_per_project() {
         jobs.iter().any(|j| j.state == JobState::Cancelled),
         "{jobs:?}"
     );
-    assert!(pg_dump_pid_for(&db).is_none(), "pg_dump was stopped");
+    assert!(
+        pg_dumps_of(&db).first().copied().is_none(),
+        "pg_dump was stopped"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
