@@ -16,13 +16,16 @@ import { browseApi } from "../browse/api";
 import { DropZone } from "../dropzone/DropZone";
 import { ImportRequestProvider } from "../dropzone/importRequest";
 
+/** The project page's tabs (issue 29); a route may open the page on one of them. */
+export type ProjectTab = "backups" | "sources" | "schedules" | "activity";
+
 export type Route =
   | { screen: "home" }
   | { screen: "add" }
   | { screen: "edit"; name: string }
   | { screen: "settings" }
   | { screen: "history" }
-  | { screen: "project"; name: string }
+  | { screen: "project"; name: string; tab?: ProjectTab }
   | { screen: "restore"; name: string; path?: string }
   | { screen: "drills"; name: string }
   | { screen: "browse"; name: string; path: string; label: string };
@@ -115,7 +118,9 @@ export function Main({
         {route.screen === "history" && <History onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "project" && (
           <ProjectPage
+            key={`${route.name}:${route.tab ?? ""}`}
             name={route.name}
+            {...(route.tab ? { tab: route.tab } : {})}
             onBack={() => setRoute({ screen: "home" })}
             onRestore={() => setRoute({ screen: "restore", name: route.name })}
             onEdit={() => setRoute({ screen: "edit", name: route.name })}

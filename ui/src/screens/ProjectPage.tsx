@@ -76,9 +76,11 @@ type Props = {
   onDrills?: () => void;
   /** Look inside a backup (absent: no button). */
   onBrowse?: (backup: { path: string; label: string }) => void;
+  /** The tab to open on (issue 29: the dashboard's Fix buttons open the right one). */
+  tab?: import("./Main").ProjectTab;
 };
 
-export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrowse }: Props) {
+export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrowse, tab: _tab }: Props) {
   const project = useProject(name);
   const backupList = useBackups(name);
   const load = useMemo(() => combine(project, backupList), [project, backupList]);
