@@ -6,7 +6,8 @@
 //! projects. `offsite serve` (the release binary, its own process, plain HTTP on 127.0.0.1)
 //! gets a metrics token and a read-only API token from `offsite serve token create`.
 //!
-//! Timed from this process over one keep-alive HTTP client: `GET /metrics` (metrics token) and
+//! Timed from this process over one keep-alive HTTP client (the product's,
+//! `notify::webhook::client`): `GET /metrics` (metrics token) and
 //! the floor, the agent's cheapest authenticated endpoint `GET
 //! /platform/projects/p00/backup-schedule` (API token; the same router, audit line and token
 //! check), alternated request by request, 200 of each per round after 10 of each to warm up.
@@ -78,10 +79,8 @@ pub fn run(bin: &Path, dir: &Path, runs: usize) -> Result<MetricsBench, String> 
     let metrics_token = token(bin, &config, &["--metrics"])?;
     let api_token = token(bin, &config, &["--project", "p00", "--read-only"])?;
     let agent = Agent::start(bin, &config, dir)?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| format!("HTTP client: {e}"))?;
+    // The product's own HTTP client (rustls with ring, keep-alive, 15 s timeout).
+    let client = offsite_core::notify::webhook::client().map_err(|e| e.message)?;
     let metrics_url = format!("{}/metrics", agent.url);
     let floor_url = format!("{}/platform/projects/p00/backup-schedule", agent.url);
     let mut rounds = Vec::new();
