@@ -447,13 +447,7 @@ pub(crate) async fn status(
     };
     let mut out = Vec::new();
     for p in projects {
-        let last_good = engine
-            .catalog
-            .backup_rows(&p.id)
-            .await?
-            .into_iter()
-            .find(|b| matches!(b.status, BackupStatus::Verified | BackupStatus::Unverified))
-            .map(|b| b.created_at);
+        let last_good = engine.catalog.newest_good_backup_at(&p.id).await?;
         let sched = engine.catalog.schedule(&p.id, ScheduleKind::Backup).await?;
         let (mut next_run, mut overdue) = (None, false);
         if let Some(s) = sched.as_ref().filter(|s| !s.paused) {
