@@ -194,18 +194,25 @@ impl Catalog {
         .map_err(|e| db_error("listing backups", e))
     }
 
-    /// When a project's newest good backup (verified or unverified: not corrupt, not missing)
-    /// was taken, if it has one: the first good row of [`Catalog::backup_rows`], read as one row
-    /// (the schedules' status asks this of every project at every check and `/metrics` scrape).
-    pub async fn newest_good_backup_at(&self, project_id: &str) -> Result<Option<String>> {
-        sqlx::query_scalar(&format!(
-            "SELECT created_at FROM backups WHERE project_id = ? \
-             AND status IN ('verified', 'unverified') {NEWEST_FIRST} LIMIT 1"
-        ))
+    /// When each project's (or one project's) newest good backup (verified or unverified: not
+    /// corrupt, not missing) was taken, by project id; a project without one is absent. The
+    /// first good row of [`Catalog::backup_rows`], read for every project in one query (the
+    /// schedules' status asks this at every check of the due loop and every `/metrics` scrape).
+    pub async fn newest_good_backups(
+        &self,
+        project_id: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT project_id, MAX(created_at) FROM backups \
+             WHERE (? IS NULL OR project_id = ?) AND status IN ('verified', 'unverified') \
+             GROUP BY project_id",
+        )
         .bind(project_id)
-        .fetch_optional(self.pool())
+        .bind(project_id)
+        .fetch_all(self.pool())
         .await
-        .map_err(|e| db_error("reading the newest good backup", e))
+        .map_err(|e| db_error("reading the newest good backups", e))?;
+        Ok(rows.into_iter().collect())
     }
 
     /// How many backups a project has, and its newest one (without its manifest).
@@ -519,7 +526,15 @@ mod tests {
     async fn the_newest_good_backup_is_the_first_good_row_of_the_list() {
         let c = catalog().await;
         let (dir, p) = shop(&c).await;
-        assert_eq!(c.newest_good_backup_at(&p.id).await.unwrap(), None);
+        let newest = |c: &Catalog, id: &str| {
+            let (c, id) = (c.clone(), id.to_string());
+            async move {
+                let one = c.newest_good_backups(Some(&id)).await.unwrap().remove(&id);
+                assert_eq!(one, c.newest_good_backups(None).await.unwrap().remove(&id));
+                one
+            }
+        };
+        assert_eq!(newest(&c, &p.id).await, None);
         let mut ids = Vec::new();
         for (i, at) in [
             "2024-05-01T10:00:00Z",
@@ -546,20 +561,17 @@ mod tests {
                 .find(|b| matches!(b.status, BackupStatus::Verified | BackupStatus::Unverified))
                 .map(|b| b.created_at)
         };
-        let got = c.newest_good_backup_at(&p.id).await.unwrap();
+        let got = newest(&c, &p.id).await;
         assert_eq!(got.as_deref(), Some("2024-05-02T10:00:00.000Z"));
         assert_eq!(got, first_good(c.backup_rows(&p.id).await.unwrap()));
         c.record_verify(&ids[1], false, Some("truncated"))
             .await
             .unwrap();
         assert_eq!(
-            c.newest_good_backup_at(&p.id).await.unwrap().as_deref(),
+            newest(&c, &p.id).await.as_deref(),
             Some("2024-05-01T10:00:00.000Z")
         );
-        assert_eq!(
-            c.newest_good_backup_at("no-such-project").await.unwrap(),
-            None
-        );
+        assert_eq!(newest(&c, "no-such-project").await, None);
     }
 
     #[tokio::test]
