@@ -37,6 +37,8 @@ pub struct DeliveryRun {
     pub passes: usize,
     /// The floor: 1,000 POSTs in a loop.
     pub floor_secs: f64,
+    /// Events the product's watchers queued meanwhile (delivered in the same passes).
+    pub extra: usize,
 }
 
 /// The medians of all runs.
@@ -60,10 +62,11 @@ pub fn run(bin: &Path, work: &Path, runs: usize) -> Result<Delivery, String> {
         let dir = work.join(format!("delivery-{i}"));
         let r = one_run(bin, &dir)?;
         eprintln!(
-            "  delivery run {i}/{runs}: {:.2} s in {} pass(es) ({:.0} events/s); floor {:.2} s",
+            "  delivery run {i}/{runs}: {:.2} s in {} pass(es) ({:.0} events/s; {} watcher events besides); floor {:.2} s",
             r.secs,
             r.passes,
             EVENTS as f64 / r.secs,
+            r.extra,
             r.floor_secs
         );
         out.push(r);
@@ -105,7 +108,7 @@ fn one_run(bin: &Path, dir: &Path) -> Result<DeliveryRun, String> {
         std::thread::sleep(Duration::from_millis(200));
     }
     let secs = t0.elapsed().as_secs_f64();
-    check_received(&rx, &format!("/{CHANNEL}"), &events)?;
+    let extra = check_received(&rx, &format!("/{CHANNEL}"), &events)?;
     let floor_url = rx.url("/floor");
     let floor_secs = rt.block_on(floor(&floor_url, &events))?;
     let floor_ok = rx
@@ -122,6 +125,7 @@ fn one_run(bin: &Path, dir: &Path) -> Result<DeliveryRun, String> {
         secs,
         passes,
         floor_secs,
+        extra,
     })
 }
 
@@ -222,8 +226,9 @@ async fn states(dir: &Path) -> Result<HashMap<String, String>, String> {
     Ok(rows.into_iter().map(|r| (r.event_id, r.state)).collect())
 }
 
-/// The receiver accepted each event id exactly once on `path` (and nothing else failed).
-fn check_received(rx: &WebhookReceiver, path: &str, events: &[Event]) -> Result<(), String> {
+/// The receiver accepted each event id exactly once on `path` (and nothing failed); returns
+/// how many other events (the watchers') it received, each once.
+fn check_received(rx: &WebhookReceiver, path: &str, events: &[Event]) -> Result<usize, String> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let reqs = rx.requests();
     for r in reqs.iter().filter(|r| r.path == path) {
@@ -240,14 +245,12 @@ fn check_received(rx: &WebhookReceiver, path: &str, events: &[Event]) -> Result<
             None => return Err(format!("event {} never reached the receiver", e.id)),
         }
     }
-    if seen.len() != events.len() {
-        return Err(format!(
-            "the receiver saw {} event ids, {} were queued",
-            seen.len(),
-            events.len()
-        ));
+    if let Some((id, n)) = seen.iter().find(|(_, n)| **n > 1) {
+        return Err(format!("event {id} was delivered {n} times"));
     }
-    Ok(())
+    // The product's own watchers may queue events of their own meanwhile (a `space_low` per
+    // project when the disk is below 10 % free): delivered too, and counted.
+    Ok(seen.len() - events.len())
 }
 
 /// The floor: `events` POSTed one after another with the product's client and request code.
