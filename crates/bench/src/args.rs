@@ -70,6 +70,18 @@ pub struct Args {
     /// With --notify: projects (daily schedules, routed to every channel) in the seeded folder.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub notify_projects: usize,
+    /// With --notify: which measurements, of `idle`, `delivery` (1,000 queued events against a
+    /// local receiver), `metrics` (the agent's `/metrics` with 50 projects).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "idle,delivery,metrics",
+        value_name = "LIST"
+    )]
+    pub notify_parts: Vec<String>,
+    /// Internal: be the idle floor "a bare tokio runtime sleeping 60 s in a loop" (never returns).
+    #[arg(long, hide = true)]
+    pub tokio_sleep_floor: bool,
 }
 
 impl Args {

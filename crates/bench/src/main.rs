@@ -11,6 +11,8 @@ mod digests;
 mod drill;
 mod measure;
 mod notify;
+mod notify_delivery;
+mod notify_metrics;
 mod report;
 mod setup;
 mod suite;
@@ -45,6 +47,9 @@ fn main() {
 
 /// Sets up (binary, work folder, cluster, datasets, projects), then runs the chosen mode.
 fn run(args: &Args) -> Result<(), String> {
+    if args.tokio_sleep_floor {
+        notify::tokio_sleep_floor();
+    }
     let t_all = Instant::now();
     let load_start = loadavg();
     let (offsite_bin, notes) = setup::offsite_binary(args)?;

@@ -1,16 +1,20 @@
-//! `offsite-bench --notify`: what notifications cost when nothing happens (issue 27).
+//! `offsite-bench --notify`: what notifications cost (issue 27). Three parts (`--notify-parts`):
 //!
-//! Idle wakes: a data folder seeded through the engine's own catalog API with `--notify-projects`
-//! projects (daily schedules, none due) and 5 webhook channels to a local receiver; the release
-//! `offsite daemon` left idle for `--idle-secs`; its wakeups counted from
-//! `/proc/PID/task/*/status` (voluntary + nonvoluntary context switches, all threads) sampled
-//! every 200 ms: a wake is a burst of switches after a quiet sample (one due-loop pass is one
-//! burst, however many thread hand-offs it makes). Reported per minute, medians of --runs,
-//! against two floors: an idle `sleep` process and the daemon over an empty data folder.
-
+//! - idle wakes (here): a data folder seeded through the engine's own catalog API with
+//!   `--notify-projects` projects (daily schedules, none due) and 5 webhook channels to a local
+//!   receiver; the release `offsite daemon` left idle for `--idle-secs`; its wakeups counted from
+//!   `/proc/PID/task/*/status` (voluntary + nonvoluntary context switches, all threads) sampled
+//!   every 200 ms: a wake is a burst of switches after a quiet sample (one due-loop pass is one
+//!   burst, however many thread hand-offs it makes). Reported per minute, medians of --runs,
+//!   beside three floors counted the same way: an idle `sleep`, a bare tokio runtime sleeping
+//!   60 s in a loop (this program with `--tokio-sleep-floor`), and the daemon over an empty
+//!   data folder;
+//! - delivery of 1,000 queued events (`notify_delivery.rs`);
+//! - the agent's `/metrics` with 50 projects (`notify_metrics.rs`).
 use crate::args::Args;
 use crate::report::{median, verdict_table, Verdict};
 use crate::workdir::WorkDir;
+use crate::{notify_delivery, notify_metrics};
 use offsite_core::catalog::{Catalog, NewProject, NewSchedule, ScheduleKind};
 use offsite_core::notify::{ChannelSpec, Preset, WebhookSpec};
 use offsite_testkit::WebhookReceiver;
@@ -19,13 +23,76 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Runs the notification benches and prints their table.
+/// Runs the notification benches (`--notify-parts`) and prints their tables.
 pub fn run(args: &Args, bin: &Path) -> Result<(), String> {
+    let parts = &args.notify_parts;
+    if let Some(p) = parts
+        .iter()
+        .find(|p| !["idle", "delivery", "metrics"].contains(&p.as_str()))
+    {
+        return Err(format!(
+            "--notify-parts: unknown {p:?} (use idle, delivery, metrics)"
+        ));
+    }
+    let has = |p: &str| parts.iter().any(|x| x == p);
     let base = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
     let work = WorkDir::new(&base)?;
+    let load_start = crate::loadavg();
+    let idle = if has("idle") {
+        Some(idle(args, bin, &work.path)?)
+    } else {
+        None
+    };
+    let delivery = if has("delivery") {
+        eprintln!("delivery of {} queued events…", notify_delivery::EVENTS);
+        Some(notify_delivery::run(bin, &work.path, args.runs)?)
+    } else {
+        None
+    };
+    let metrics = if has("metrics") {
+        eprintln!("the agent's /metrics…");
+        Some(notify_metrics::run(
+            bin,
+            &work.path.join("agent"),
+            args.runs,
+        )?)
+    } else {
+        None
+    };
+    println!(
+        "\n## offsite-bench --notify: {} runs, load average {load_start} at the start, {} at the end\n",
+        args.runs,
+        crate::loadavg()
+    );
+    let mut v = Vec::new();
+    if let Some(i) = &idle {
+        v.push(print_idle(args, i));
+    }
+    if let Some(d) = &delivery {
+        v.push(print_delivery(d));
+    }
+    if let Some(m) = &metrics {
+        v.push(print_metrics(m));
+    }
+    println!("\n{}", verdict_table(&v));
+    drop(work);
+    Ok(())
+}
+
+/// The idle windows of every process, per run.
+struct IdleRuns {
+    sleep: Vec<Idle>,
+    tokio: Vec<Idle>,
+    zero: Vec<Idle>,
+    full: Vec<Idle>,
+}
+
+/// `--runs` idle windows of each process: `sleep`, a bare tokio runtime, the daemon over an
+/// empty folder and over the seeded one.
+fn idle(args: &Args, bin: &Path, work: &Path) -> Result<IdleRuns, String> {
     let rx = WebhookReceiver::start();
-    let seeded = work.path.join("seeded");
-    let empty = work.path.join("empty");
+    let seeded = work.join("seeded");
+    let empty = work.join("empty");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -33,56 +100,175 @@ pub fn run(args: &Args, bin: &Path) -> Result<(), String> {
     rt.block_on(seed(&seeded, args.notify_projects, 5, &rx))?;
     rt.block_on(seed(&empty, 0, 0, &rx))?;
     drop(rt);
+    let me = std::env::current_exe().map_err(|e| format!("this program's path: {e}"))?;
     let idle = Duration::from_secs(args.idle_secs);
-    let (mut floor, mut zero, mut full) = (Vec::new(), Vec::new(), Vec::new());
+    let mut r = IdleRuns {
+        sleep: Vec::new(),
+        tokio: Vec::new(),
+        zero: Vec::new(),
+        full: Vec::new(),
+    };
     for run in 1..=args.runs {
-        eprintln!("run {run}/{}: {} s each…", args.runs, args.idle_secs);
-        floor.push(wakes_per_minute(Command::new("sleep").arg("100000"), idle)?);
-        zero.push(wakes_per_minute(&mut daemon(bin, &empty), idle)?);
-        full.push(wakes_per_minute(&mut daemon(bin, &seeded), idle)?);
-        let (a, b, c) = (floor[run - 1], zero[run - 1], full[run - 1]);
+        eprintln!("idle run {run}/{}: {} s each…", args.runs, args.idle_secs);
+        r.sleep
+            .push(wakes_per_minute(Command::new("sleep").arg("100000"), idle)?);
+        r.tokio.push(wakes_per_minute(
+            Command::new(&me).arg("--tokio-sleep-floor"),
+            idle,
+        )?);
+        r.zero
+            .push(wakes_per_minute(&mut daemon(bin, &empty), idle)?);
+        r.full
+            .push(wakes_per_minute(&mut daemon(bin, &seeded), idle)?);
+        let (a, t, b, c) = (
+            r.sleep[run - 1],
+            r.tokio[run - 1],
+            r.zero[run - 1],
+            r.full[run - 1],
+        );
         eprintln!(
-            "  wakes/min: sleep {:.2}, daemon (0 projects) {:.2}, daemon ({} projects) {:.2}; \
-             switches/min {:.0} / {:.0} / {:.0}",
-            a.wakes, b.wakes, args.notify_projects, c.wakes, a.switches, b.switches, c.switches
+            "  wakes/min: sleep {:.2}, tokio {:.2}, daemon (0 projects) {:.2}, daemon ({} projects) {:.2}; \
+             switches/min {:.0} / {:.0} / {:.0} / {:.0}",
+            a.wakes, t.wakes, b.wakes, args.notify_projects, c.wakes, a.switches, t.switches, b.switches, c.switches
         );
     }
-    let med = |v: &[Idle], f: fn(&Idle) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
+    drop(rx);
+    Ok(r)
+}
+
+fn med(v: &[Idle], f: fn(&Idle) -> f64) -> f64 {
+    median(&v.iter().map(f).collect::<Vec<_>>())
+}
+
+/// The idle table; returns its verdict.
+fn print_idle(args: &Args, r: &IdleRuns) -> Verdict {
     let wakes = |i: &Idle| i.wakes;
     let sw = |i: &Idle| i.switches;
-    let (f, z, d) = (med(&floor, wakes), med(&zero, wakes), med(&full, wakes));
     println!(
-        "\n## offsite-bench --notify: idle wakes, {} runs of {} s, load average {}\n",
-        args.runs,
-        args.idle_secs,
-        crate::loadavg()
+        "### Idle wakes: {} s windows (after 10 s to settle)\n\n\
+         | process | wakes per minute (bursts, median) | context switches per minute (all threads) |\n|---|---:|---:|",
+        args.idle_secs
     );
-    println!(
-        "| process | wakes per minute (bursts, median) | context switches per minute (all threads) |\n|---|---:|---:|"
-    );
-    println!("| `sleep` (floor) | {f:.2} | {:.0} |", med(&floor, sw));
-    println!(
-        "| `offsite daemon`, 0 projects | {z:.2} | {:.0} |",
-        med(&zero, sw)
-    );
-    println!(
-        "| `offsite daemon`, {} projects (daily), 5 webhook channels | {d:.2} | {:.0} |",
-        args.notify_projects,
-        med(&full, sw)
-    );
+    let rows: [(String, &Vec<Idle>); 4] = [
+        ("`sleep` (floor)".into(), &r.sleep),
+        (
+            "bare tokio runtime, `loop { sleep(60 s) }` (floor)".into(),
+            &r.tokio,
+        ),
+        ("`offsite daemon`, 0 projects".into(), &r.zero),
+        (
+            format!(
+                "`offsite daemon`, {} projects (daily), 5 webhook channels",
+                args.notify_projects
+            ),
+            &r.full,
+        ),
+    ];
+    for (name, v) in rows {
+        println!("| {name} | {:.2} | {:.0} |", med(v, wakes), med(v, sw));
+    }
+    let (d, t) = (med(&r.full, wakes), med(&r.tokio, wakes));
     // A window of W seconds can hold one pass more than W/60 (one at each edge).
     let allowed = 1.0 + 60.0 / args.idle_secs as f64;
-    let v = [Verdict::at_most(
+    Verdict::at_most(
         "daemon's wakes per minute (50 projects, 5 channels)",
-        format!("{d:.2} per minute (window {} s)", args.idle_secs),
+        format!(
+            "{d:.2} per minute (window {} s; tokio floor {t:.2})",
+            args.idle_secs
+        ),
         d / allowed,
         1.0,
         "at most one due-loop pass a minute",
-    )];
-    println!("\n{}", verdict_table(&v));
-    drop(rx);
-    drop(work);
-    Ok(())
+    )
+}
+
+/// The delivery table; returns its verdict.
+fn print_delivery(d: &notify_delivery::Delivery) -> Verdict {
+    let n = notify_delivery::EVENTS as f64;
+    println!(
+        "\n### Delivery of {n} queued events (one JSON webhook, local receiver)\n\n\
+         | run | `offsite run-due` until all sent (s) | passes | watcher events besides | events/s | floor: {n} POSTs in a loop (s) | floor events/s | ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for (i, r) in d.runs.iter().enumerate() {
+        println!(
+            "| {} | {:.2} | {} | {} | {:.0} | {:.2} | {:.0} | {:.2} |",
+            i + 1,
+            r.secs,
+            r.passes,
+            r.extra,
+            n / r.secs,
+            r.floor_secs,
+            n / r.floor_secs,
+            r.secs / r.floor_secs
+        );
+    }
+    let (s, f) = (d.secs(), d.floor_secs());
+    println!(
+        "| **median** | **{s:.2}** | | | **{:.0}** | **{f:.2}** | **{:.0}** | **{:.2}** |",
+        n / s,
+        n / f,
+        s / f
+    );
+    Verdict::at_most(
+        "1,000 queued events delivered",
+        format!(
+            "{s:.2} s ({:.0} events/s; floor {f:.2} s, ratio {:.2})",
+            n / s,
+            s / f
+        ),
+        s / 10.0,
+        1.0,
+        "≤ 10 s",
+    )
+}
+
+/// The `/metrics` table; returns its verdict.
+fn print_metrics(m: &notify_metrics::MetricsBench) -> Verdict {
+    println!(
+        "\n### The agent's `/metrics`, 50 projects ({} bytes), 200 requests a round, ms\n\n\
+         | round | `/metrics` p50 | p95 | max | floor (`GET …/backup-schedule`) p50 | p95 | max |\n|---|---:|---:|---:|---:|---:|---:|",
+        m.body_bytes
+    );
+    let row = |name: String, a: notify_metrics::Stats, b: notify_metrics::Stats| {
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            a.p50, a.p95, a.max, b.p50, b.p95, b.max
+        )
+    };
+    for (i, r) in m.rounds.iter().enumerate() {
+        row(format!("{}", i + 1), r.metrics, r.floor);
+    }
+    let a = notify_metrics::medians(&m.rounds, |r| r.metrics);
+    let b = notify_metrics::medians(&m.rounds, |r| r.floor);
+    row("**median**".into(), a, b);
+    Verdict::at_most(
+        "agent `/metrics` with 50 projects, p95",
+        format!(
+            "p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms (floor p50 {:.2} ms: ratio {:.1})",
+            a.p50,
+            a.p95,
+            a.max,
+            b.p50,
+            a.p50 / b.p50
+        ),
+        a.p95 / 50.0,
+        1.0,
+        "≤ 50 ms",
+    )
+}
+
+/// The idle floor "a bare tokio runtime sleeping 60 s in a loop": a multi-thread runtime (as
+/// the daemon's) whose only task sleeps a minute at a time. Never returns.
+pub fn tokio_sleep_floor() -> ! {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+    })
 }
 
 /// `offsite daemon` over `data_dir`, quiet.
@@ -242,7 +428,7 @@ async fn seed(
 }
 
 /// `HH:MM` (UTC) `hours` from now.
-fn slot_hours_away(hours: u64) -> String {
+pub(crate) fn slot_hours_away(hours: u64) -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

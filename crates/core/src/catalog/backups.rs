@@ -194,6 +194,27 @@ impl Catalog {
         .map_err(|e| db_error("listing backups", e))
     }
 
+    /// When each project's (or one project's) newest good backup (verified or unverified: not
+    /// corrupt, not missing) was taken, by project id; a project without one is absent. The
+    /// first good row of [`Catalog::backup_rows`], read for every project in one query (the
+    /// schedules' status asks this at every check of the due loop and every `/metrics` scrape).
+    pub async fn newest_good_backups(
+        &self,
+        project_id: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT project_id, MAX(created_at) FROM backups \
+             WHERE (? IS NULL OR project_id = ?) AND status IN ('verified', 'unverified') \
+             GROUP BY project_id",
+        )
+        .bind(project_id)
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("reading the newest good backups", e))?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// How many backups a project has, and its newest one (without its manifest).
     pub async fn backup_summary(&self, project_id: &str) -> Result<(u64, Option<BackupRecord>)> {
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM backups WHERE project_id = ?")
@@ -499,6 +520,58 @@ mod tests {
         assert_eq!(list, vec![b2.clone(), b1.clone()]);
         assert_eq!(c.backup(&b1.id).await.unwrap(), b1);
         assert!(c.backups("no-such-project").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_newest_good_backup_is_the_first_good_row_of_the_list() {
+        let c = catalog().await;
+        let (dir, p) = shop(&c).await;
+        let newest = |c: &Catalog, id: &str| {
+            let (c, id) = (c.clone(), id.to_string());
+            async move {
+                let one = c.newest_good_backups(Some(&id)).await.unwrap().remove(&id);
+                assert_eq!(one, c.newest_good_backups(None).await.unwrap().remove(&id));
+                one
+            }
+        };
+        assert_eq!(newest(&c, &p.id).await, None);
+        let mut ids = Vec::new();
+        for (i, at) in [
+            "2024-05-01T10:00:00Z",
+            "2024-05-02T10:00:00Z",
+            "2024-05-03T10:00:00Z",
+            "2024-05-04T10:00:00Z",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let b = new_backup(&p.id, &dir.path().join(format!("{i}.tar.gz")), at);
+            ids.push(c.add_backup(&b).await.unwrap().id);
+        }
+        // The newest is missing, the one before corrupt: the second-oldest (verified) is it.
+        c.set_backup_status(&ids[3], BackupStatus::Missing)
+            .await
+            .unwrap();
+        c.record_verify(&ids[2], false, Some("checksum mismatch"))
+            .await
+            .unwrap();
+        c.record_verify(&ids[1], true, None).await.unwrap();
+        let first_good = |rows: Vec<BackupRow>| {
+            rows.into_iter()
+                .find(|b| matches!(b.status, BackupStatus::Verified | BackupStatus::Unverified))
+                .map(|b| b.created_at)
+        };
+        let got = newest(&c, &p.id).await;
+        assert_eq!(got.as_deref(), Some("2024-05-02T10:00:00.000Z"));
+        assert_eq!(got, first_good(c.backup_rows(&p.id).await.unwrap()));
+        c.record_verify(&ids[1], false, Some("truncated"))
+            .await
+            .unwrap();
+        assert_eq!(
+            newest(&c, &p.id).await.as_deref(),
+            Some("2024-05-01T10:00:00.000Z")
+        );
+        assert_eq!(newest(&c, "no-such-project").await, None);
     }
 
     #[tokio::test]

@@ -445,16 +445,22 @@ pub(crate) async fn status(
         Some(name) => vec![engine.catalog.project(name).await?],
         None => engine.catalog.projects().await?,
     };
+    // Three queries whatever the number of projects (this runs at every check of the due loop
+    // and every `/metrics` scrape).
+    let only = project.and_then(|_| projects.first()).map(|p| p.id.clone());
+    let mut good = engine.catalog.newest_good_backups(only.as_deref()).await?;
+    let mut schedules: std::collections::HashMap<String, _> = engine
+        .catalog
+        .schedules(only.as_deref())
+        .await?
+        .into_iter()
+        .filter(|s| s.kind == ScheduleKind::Backup)
+        .map(|s| (s.project_id.clone(), s))
+        .collect();
     let mut out = Vec::new();
     for p in projects {
-        let last_good = engine
-            .catalog
-            .backup_rows(&p.id)
-            .await?
-            .into_iter()
-            .find(|b| matches!(b.status, BackupStatus::Verified | BackupStatus::Unverified))
-            .map(|b| b.created_at);
-        let sched = engine.catalog.schedule(&p.id, ScheduleKind::Backup).await?;
+        let last_good = good.remove(&p.id);
+        let sched = schedules.remove(&p.id);
         let (mut next_run, mut overdue) = (None, false);
         if let Some(s) = sched.as_ref().filter(|s| !s.paused) {
             let parsed = parse(s)?;
