@@ -39,7 +39,7 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
         run(engine, start, |event| {
             let _ = event.emit(&app);
             // The tray's icon and tooltip follow the projects' health, which any change may move.
-            crate::tray::refresh(&app);
+            crate::tray::refresh_soon(&app);
         })
         .await
     });

@@ -34,6 +34,31 @@ pub struct ScheduleState {
     /// What the tray shows now (icon, tooltip, menu lines), so a refresh that finds the same
     /// leaves an open menu alone.
     shown: std::sync::Mutex<Option<Shown>>,
+    /// A refresh asked for by the change feed is waiting (see [`refresh_soon`]).
+    soon: std::sync::atomic::AtomicBool,
+}
+
+/// How long changes from the feed are gathered before the tray is refreshed once: a running
+/// backup updates its job row every moment, and the tray need not follow each one.
+const FEED_REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Refresh the tray once within [`FEED_REFRESH_AFTER`] (however many calls meanwhile): for the
+/// catalog's change feed.
+pub fn refresh_soon<R: Runtime>(app: &AppHandle<R>) {
+    let Some(state) = app.try_state::<ScheduleState>() else {
+        return;
+    };
+    if state.soon.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(FEED_REFRESH_AFTER).await;
+        if let Some(state) = app.try_state::<ScheduleState>() {
+            state.soon.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+        refresh(&app);
+    });
 }
 
 /// What one refresh put in the tray.
@@ -375,7 +400,8 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
 
 /// Every project's health (the dashboard's), or none when it cannot be read.
 async fn health_overview<R: Runtime>(app: &AppHandle<R>) -> Option<HealthOverview> {
-    let engine = app.state::<Shell>().engine().ok()?;
+    let shell = app.state::<Shell>();
+    let engine = shell.engine().ok()?;
     match engine.health(None).await {
         Ok(list) => Some(offsite_core::health::overview(list)),
         Err(e) => {

@@ -1,6 +1,6 @@
 // The dashboard shows what the engine decided: each state, each Fix action, the summary line.
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { FixAction, HealthOverview } from "../bindings";
 import type { Route } from "../screens/Main";
@@ -30,27 +30,29 @@ function mock(extra: (cmd: string, args: unknown) => unknown = () => undefined) 
   return calls;
 }
 
-function renderDashboard(o: HealthOverview, openDashboard: OpenSupabase = vi.fn()) {
+async function renderDashboard(o: HealthOverview, openDashboard: OpenSupabase = vi.fn()) {
   const onNavigate = vi.fn<(r: Route) => void>();
   render(
     <StoreProvider>
       <Dashboard overview={o} onNavigate={onNavigate} openDashboard={openDashboard} />
     </StoreProvider>,
   );
+  // The store's event subscriptions settle (so the cleanup after the test can end them).
+  await act(() => new Promise((r) => setTimeout(r, 0)));
   return { onNavigate, openDashboard };
 }
 
 const row = (name: string) => screen.getAllByTestId("project-card").find((r) => r.dataset.project === name)!;
 
 describe("Dashboard", () => {
-  it("shows each state with its own word and icon, the reason and the subtitle, in the engine's order", () => {
+  it("shows each state with its own word and icon, the reason and the subtitle, in the engine's order", async () => {
     mock();
     const list = [
       healthWith("blog", "never_backed_up", { reason: "never backed up", last_good: null, copies: [] }),
       healthWith("shop", "credentials_rejected", { reason: "the last backup was refused: password authentication failed" }),
       protectedHealth("wiki", { subtitle: "Supabase abcdefghijklmnopqrst" }),
     ];
-    renderDashboard(overview(list));
+    await renderDashboard(overview(list));
     const rows = screen.getAllByTestId("project-card");
     expect(rows.map((r) => r.dataset.project)).toEqual(["blog", "shop", "wiki"]);
     const badge = (name: string) => within(row(name)).getByTestId("project-health");
@@ -70,9 +72,9 @@ describe("Dashboard", () => {
     expect(row("wiki")).toHaveAttribute("data-problem", "none");
   });
 
-  it("sums up in the worst state's colour, with the word for it", () => {
+  it("sums up in the worst state's colour, with the word for it", async () => {
     mock();
-    renderDashboard(overview([healthWith("shop", "overdue"), protectedHealth("wiki")]));
+    await renderDashboard(overview([healthWith("shop", "overdue"), protectedHealth("wiki")]));
     const line = screen.getByTestId("health-summary");
     expect(line).toHaveTextContent("1 of 2 protected");
     expect(line).toHaveAttribute("data-worst", "at_risk");
@@ -80,10 +82,10 @@ describe("Dashboard", () => {
     expect(line).toHaveTextContent("(worst: at risk)");
   });
 
-  it("shows times relative with the exact local time on hover, and the next run with its zone", () => {
+  it("shows times relative with the exact local time on hover, and the next run with its zone", async () => {
     mock();
     const h = protectedHealth("shop", { next_run: "2026-11-25T02:30:00Z" });
-    renderDashboard(overview([h]));
+    await renderDashboard(overview([h]));
     const last = within(row("shop")).getByTestId("project-last-backup");
     expect(last).toHaveTextContent("2 hours ago");
     expect(last.getAttribute("title")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
@@ -94,7 +96,7 @@ describe("Dashboard", () => {
     expect(within(row("shop")).getByTestId("project-last-run")).toHaveAttribute("data-ok", "true");
   });
 
-  it("marks every place the newest good backup is kept, a missing one hollow", () => {
+  it("marks every place the newest good backup is kept, a missing one hollow", async () => {
     mock();
     const h = healthWith("shop", "one_copy", {
       copies: [
@@ -103,7 +105,7 @@ describe("Dashboard", () => {
         { place: "offsite-s3", kind: "destination", ok: false },
       ],
     });
-    renderDashboard(overview([h]));
+    await renderDashboard(overview([h]));
     const marks = within(row("shop")).getAllByTestId("copy-mark");
     expect(marks.map((m) => [m.textContent, m.dataset.ok])).toEqual([
       ["This computer", "true"],
@@ -114,9 +116,9 @@ describe("Dashboard", () => {
     expect(within(row("shop")).getByTestId("project-copies")).toHaveAttribute("aria-label", "Kept in 1 of 3 places");
   });
 
-  it("says a paused schedule, an overdue project and a failed last run", () => {
+  it("says a paused schedule, an overdue project and a failed last run", async () => {
     mock();
-    renderDashboard(
+    await renderDashboard(
       overview([
         healthWith("shop", "credentials_rejected", {
           overdue: true,
@@ -135,9 +137,9 @@ describe("Dashboard", () => {
     expect(within(row("docs")).getByTestId("project-schedule-state")).toHaveTextContent("No schedule");
   });
 
-  it("opens the project on a click on its row or its name (the keyboard's way), not on Fix", () => {
+  it("opens the project on a click on its row or its name (the keyboard's way), not on Fix", async () => {
     mock();
-    const { onNavigate } = renderDashboard(overview([healthWith("shop", "no_schedule")]));
+    const { onNavigate } = await renderDashboard(overview([healthWith("shop", "no_schedule")]));
     fireEvent.click(within(row("shop")).getByTestId("project-reason"));
     expect(onNavigate).toHaveBeenLastCalledWith({ screen: "project", name: "shop" });
     const name = within(row("shop")).getByTestId("project-open-shop");
@@ -169,7 +171,7 @@ describe("Dashboard", () => {
     it(`Fix for ${r.kind}: "${r.fix_label}" → ${r.fix}`, async () => {
       const calls = mock();
       const openDashboard = vi.fn<OpenSupabase>(async () => ({ ok: true }));
-      const { onNavigate } = renderDashboard(overview([healthWith("shop", r.kind)]), openDashboard);
+      const { onNavigate } = await renderDashboard(overview([healthWith("shop", r.kind)]), openDashboard);
       const fix = within(row("shop")).getByTestId("fix-shop");
       expect(fix).toHaveTextContent(r.fix_label);
       expect(fix).toHaveAttribute("data-fix", r.fix);
@@ -204,7 +206,7 @@ describe("Dashboard", () => {
       ok: false,
       error: { code: "not_found", message: "blog has no Supabase project", hint: null, retryable: false },
     }));
-    renderDashboard(overview([healthWith("shop", "overdue"), healthWith("blog", "platform_backup_missing")]), openDashboard);
+    await renderDashboard(overview([healthWith("shop", "overdue"), healthWith("blog", "platform_backup_missing")]), openDashboard);
     fireEvent.click(within(row("shop")).getByTestId("fix-shop"));
     expect(await screen.findByTestId("project-error-shop")).toHaveTextContent("a backup of shop is already running");
     fireEvent.click(within(row("blog")).getByTestId("fix-blog"));

@@ -40,6 +40,22 @@ function When({ iso, testId, never }: { iso: string | null; testId: string; neve
   );
 }
 
+/** The proven line from the health alone (while the drills' summaries load, or when they fail). */
+function ProvenFallback({ health: h }: { health: ProjectHealth }) {
+  const failed = h.problems.some((p) => p.kind === "drill_failed");
+  const state = failed ? "failed" : h.last_proven ? "proven" : "never";
+  return (
+    <span
+      className={`small ${failed ? "text-danger" : state === "never" ? "muted" : "text-ok"}`}
+      data-testid="project-proven"
+      data-state={state}
+      title={h.last_proven ? formatTime(h.last_proven) : undefined}
+    >
+      {failed ? "Last drill failed" : h.last_proven ? `Proven restorable ${formatAgo(h.last_proven)}` : "Never proven"}
+    </span>
+  );
+}
+
 export function DashboardRow({ health: h, summary, running, fixError, onOpen, onFix }: Props) {
   const worst = h.problems[0];
   // A click anywhere on the row but on a button opens the project (the name is the keyboard's way).
@@ -112,7 +128,7 @@ export function DashboardRow({ health: h, summary, running, fixError, onOpen, on
             {summary ? (
               <ProvenLine last={glance(summary.last_drill)} lastPassed={glance(summary.last_passed_drill)} />
             ) : (
-              <When iso={h.last_proven} testId="project-proven" never="Never proven" />
+              <ProvenFallback health={h} />
             )}
           </dd>
         </div>

@@ -405,7 +405,10 @@ fn the_ui_rules_json_is_the_rules() {
         })
         .collect();
     let fresh = serde_json::to_string_pretty(&rules).unwrap() + "\n";
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/dashboard/rules.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../ui/src/dashboard/rules.json"
+    );
     if std::env::var_os("OFFSITE_UPDATE_BINDINGS").is_some() {
         std::fs::write(path, &fresh).unwrap();
     }
