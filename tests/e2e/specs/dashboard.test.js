@@ -60,10 +60,14 @@ describe("the protection dashboard", () => {
       psql("postgres", `CREATE DATABASE ${db}${db === "dash_locked" ? " OWNER dash_locked_user" : ""}`);
       psql(db, "CREATE TABLE t (id int primary key); INSERT INTO t SELECT generate_series(1, 100)");
     }
+    psql("dash_locked", "ALTER TABLE t OWNER TO dash_locked_user");
     const root = fs.mkdtempSync(path.join(process.env.OFFSITE_E2E_TMP, "dashboard-setup-"));
     dataDir = path.join(root, "offsite-data");
     destDir = path.join(root, "nas");
     fs.mkdirSync(destDir);
+    // The disk this runs on may be nearly full: the space watcher would then (rightly) put every
+    // project at risk. Not this spec's subject: its thresholds off.
+    cli(["notify", "settings", "--space-free-percent", "0", "--space-days", "0"]);
 
     // manual: one backup, no schedule.
     cli(["project", "add", "manual", "--db", url("dash_manual")]);
@@ -71,7 +75,7 @@ describe("the protection dashboard", () => {
 
     // lagging: everything three days ago; the catch-up of the missed slot fails (the database is
     // gone, not a temporary error: no retry), so the app finds the slot done and the project overdue.
-    const then = new Date(Date.now() - 3 * DAY);
+    const then = new Date(Date.now() - 3 * DAY - 10 * 60_000);
     const iso = (d) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
     cli(["project", "add", "lagging", "--db", url("dash_lagging")], { now: iso(then) });
     cli(["schedule", "set", "lagging", "--daily", "02:30", "--tz", "UTC"], { now: iso(then) });
@@ -180,9 +184,13 @@ describe("the protection dashboard", () => {
     const row = await lagging();
     assert.match(await row.$(byTestId("project-last-backup")).getText(), /just now|minute/);
     assert.equal(await row.$(byTestId("project-overdue")).isExisting(), false);
-    // One copy only now: the engine's next fix.
+    // One copy only now: the engine's next fix, as `offsite status` says too.
     assert.equal(await row.getAttribute("data-problem"), "one_copy");
     assert.equal(await (await $("fix-lagging")).getText(), "Add a destination");
+    const now = JSON.parse(cli(["--json", "status"], { mayFail: true }).stdout);
+    const lag = now.projects.find((p) => p.name === "lagging").health;
+    assert.equal(lag.problems[0].kind, "one_copy");
+    assert.equal(lag.problems[0].fix_label, "Add a destination");
     await app.screenshot("02-after-fix");
   });
 
