@@ -58,6 +58,8 @@ const COMMANDS: &[&str] = &[
     "preview_prune",
     "apply_retention",
     "project_status",
+    "health",
+    "open_supabase_dashboard",
     "job_history",
     "update_status",
     "check_for_update",

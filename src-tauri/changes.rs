@@ -38,6 +38,8 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         run(engine, start, |event| {
             let _ = event.emit(&app);
+            // The tray's icon and tooltip follow the projects' health, which any change may move.
+            crate::tray::refresh_soon(&app);
         })
         .await
     });

@@ -96,6 +96,8 @@ macro_rules! specta_builder {
                 commands::schedules::preview_prune,
                 commands::schedules::apply_retention,
                 commands::schedules::project_status,
+                commands::health::health,
+                commands::health::open_supabase_dashboard,
                 commands::schedules::job_history,
                 commands::updates::update_status::<$runtime>,
                 commands::updates::check_for_update::<$runtime>,

@@ -1,5 +1,8 @@
 //! The tray icon and its menu: Open Offsite, Back up all now, one disabled line per project
 //! with its last backup state, Quit. The per-project lines are rebuilt when a job finishes.
+//! The icon follows the worst project's health (issue 29: protected / at risk / unprotected,
+//! the engine's rules) and the tooltip starts with the summary line ("3 of 4 protected"); both
+//! are refreshed whenever the catalog changes (`changes.rs`).
 //!
 //! Building the tray can fail (no tray support); the app then runs without it and closing the
 //! window quits as usual (see `desktop.rs`).
@@ -8,6 +11,7 @@ use crate::commands;
 use crate::jobs::JobRegistry;
 use crate::Shell;
 use offsite_core::catalog::{JobKind, JobRecord, JobState};
+use offsite_core::health::{Health, HealthOverview};
 use offsite_core::ops::{ProjectStatus, ProjectSummary};
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
@@ -27,6 +31,91 @@ const RESUME: &str = "resume";
 #[derive(Default)]
 pub struct ScheduleState {
     statuses: std::sync::Mutex<Vec<ProjectStatus>>,
+    /// What the tray shows now (icon, tooltip, menu lines), so a refresh that finds the same
+    /// leaves an open menu alone.
+    shown: std::sync::Mutex<Option<Shown>>,
+    /// A refresh asked for by the change feed is waiting (see [`refresh_soon`]).
+    soon: std::sync::atomic::AtomicBool,
+}
+
+/// How long changes from the feed are gathered before the tray is refreshed once: a running
+/// backup updates its job row every moment, and the tray need not follow each one.
+const FEED_REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Refresh the tray once within [`FEED_REFRESH_AFTER`] (however many calls meanwhile): for the
+/// catalog's change feed.
+pub fn refresh_soon<R: Runtime>(app: &AppHandle<R>) {
+    let Some(state) = app.try_state::<ScheduleState>() else {
+        return;
+    };
+    if state.soon.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(FEED_REFRESH_AFTER).await;
+        if let Some(state) = app.try_state::<ScheduleState>() {
+            state.soon.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+        refresh(&app);
+    });
+}
+
+/// What one refresh put in the tray.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shown {
+    look: TrayLook,
+    projects: Vec<(String, String)>,
+    paused: Option<String>,
+}
+
+/// The tray icon's three faces: the worst state of any project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrayIcon {
+    /// Health unknown (no catalog): the plain icon.
+    Plain,
+    Protected,
+    AtRisk,
+    Unprotected,
+}
+
+impl TrayIcon {
+    fn image(self) -> tauri::image::Image<'static> {
+        match self {
+            TrayIcon::Plain => tauri::include_image!("icons/tray.png"),
+            TrayIcon::Protected => tauri::include_image!("icons/tray-ok.png"),
+            TrayIcon::AtRisk => tauri::include_image!("icons/tray-at-risk.png"),
+            TrayIcon::Unprotected => tauri::include_image!("icons/tray-unprotected.png"),
+        }
+    }
+}
+
+/// The icon and tooltip the tray shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrayLook {
+    pub icon: TrayIcon,
+    pub tooltip: String,
+}
+
+/// The tray's icon and tooltip from the projects' health (the engine's overview) and the
+/// schedules' tooltip ([`tooltip`]): the icon is the worst state, the tooltip starts with the
+/// summary line. No overview (the engine did not open, the catalog could not be read): the
+/// plain icon and the schedules' tooltip alone.
+pub fn look(overview: Option<&HealthOverview>, schedules: &str) -> TrayLook {
+    match overview {
+        Some(o) => TrayLook {
+            icon: match o.worst {
+                Health::Protected => TrayIcon::Protected,
+                Health::AtRisk => TrayIcon::AtRisk,
+                Health::Unprotected => TrayIcon::Unprotected,
+            },
+            tooltip: format!("{} — {schedules}", o.summary),
+        },
+        None => TrayLook {
+            icon: TrayIcon::Plain,
+            tooltip: schedules.to_string(),
+        },
+    }
 }
 
 /// The tooltip: how many projects are overdue, else the next scheduled run.
@@ -279,13 +368,47 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
         };
         let projects = project_labels(&app).await;
         let (tip, paused) = schedule_summary(&app).await;
-        let _ = tray.set_tooltip(Some(tip));
-        let result = build_menu(&app, &projects, paused.as_deref())
+        let overview = health_overview(&app).await;
+        let now = Shown {
+            look: look(overview.as_ref(), &tip),
+            projects,
+            paused,
+        };
+        let Some(state) = app.try_state::<ScheduleState>() else {
+            return;
+        };
+        let before = {
+            let mut shown = state.shown.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::replace(&mut *shown, Some(now.clone()))
+        };
+        if before.as_ref().map(|b| &b.look) != Some(&now.look) {
+            let _ = tray.set_tooltip(Some(now.look.tooltip.clone()));
+            if let Err(e) = tray.set_icon(Some(now.look.icon.image())) {
+                eprintln!("warning: could not update the tray icon: {e}");
+            }
+        }
+        if before.as_ref().map(|b| (&b.projects, &b.paused)) == Some((&now.projects, &now.paused)) {
+            return;
+        }
+        let result = build_menu(&app, &now.projects, now.paused.as_deref())
             .and_then(|menu| tray.set_menu(Some(menu)));
         if let Err(e) = result {
             eprintln!("warning: could not update the tray menu: {e}");
         }
     });
+}
+
+/// Every project's health (the dashboard's), or none when it cannot be read.
+async fn health_overview<R: Runtime>(app: &AppHandle<R>) -> Option<HealthOverview> {
+    let shell = app.state::<Shell>();
+    let engine = shell.engine().ok()?;
+    match engine.health(None).await {
+        Ok(list) => Some(offsite_core::health::overview(list)),
+        Err(e) => {
+            eprintln!("warning: tray: could not read the projects' health: {e}");
+            None
+        }
+    }
 }
 
 fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
@@ -499,6 +622,78 @@ mod tests {
         assert_eq!(schedule_part(Some(&s[1])), " · OVERDUE");
         assert_eq!(schedule_part(Some(&s[0])), " · next 2026-11-23 02:30 UTC");
         assert_eq!(schedule_part(None), "");
+    }
+
+    fn health(name: &str, state: Health) -> offsite_core::health::ProjectHealth {
+        offsite_core::health::ProjectHealth {
+            project: name.into(),
+            subtitle: format!("database {name}"),
+            health: state,
+            health_label: state.label().into(),
+            reason: String::new(),
+            problems: Vec::new(),
+            last_good: None,
+            last_verified: None,
+            last_proven: None,
+            copies: Vec::new(),
+            schedule: None,
+            paused: false,
+            next_run: None,
+            overdue: false,
+            last_run: None,
+        }
+    }
+
+    #[test]
+    fn the_icon_follows_the_worst_project_and_the_tooltip_starts_with_the_summary() {
+        use offsite_core::health::overview;
+        let tip = "Offsite — next: shop at 2026-11-23 02:30 UTC";
+        let all_fine = overview(vec![
+            health("shop", Health::Protected),
+            health("blog", Health::Protected),
+        ]);
+        assert_eq!(
+            look(Some(&all_fine), tip),
+            TrayLook {
+                icon: TrayIcon::Protected,
+                tooltip: "2 of 2 protected — Offsite — next: shop at 2026-11-23 02:30 UTC".into(),
+            }
+        );
+        let one_at_risk = overview(vec![
+            health("shop", Health::Protected),
+            health("blog", Health::AtRisk),
+        ]);
+        assert_eq!(look(Some(&one_at_risk), tip).icon, TrayIcon::AtRisk);
+        assert!(look(Some(&one_at_risk), tip)
+            .tooltip
+            .starts_with("1 of 2 protected — "));
+        let worst = overview(vec![
+            health("shop", Health::AtRisk),
+            health("blog", Health::Unprotected),
+            health("wiki", Health::Protected),
+        ]);
+        assert_eq!(
+            look(Some(&worst), tip),
+            TrayLook {
+                icon: TrayIcon::Unprotected,
+                tooltip: format!("1 of 3 protected — {tip}"),
+            }
+        );
+        assert_eq!(
+            look(Some(&overview(Vec::new())), "Offsite"),
+            TrayLook {
+                icon: TrayIcon::Protected,
+                tooltip: "no projects yet — Offsite".into(),
+            }
+        );
+        // The health could not be read: the plain icon, the schedules' tooltip.
+        assert_eq!(
+            look(None, "Offsite"),
+            TrayLook {
+                icon: TrayIcon::Plain,
+                tooltip: "Offsite".into(),
+            }
+        );
     }
 
     #[test]

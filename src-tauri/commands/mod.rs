@@ -12,6 +12,7 @@ pub mod components;
 pub mod destinations;
 pub mod drills;
 pub mod encryption;
+pub mod health;
 pub mod jobs;
 pub mod notify;
 pub mod projects;

@@ -22,6 +22,8 @@ describe("App with the screens", () => {
           case "list_projects":
           case "list_jobs":
             return [];
+          case "health":
+            return { summary: "no projects yet", worst: "protected", projects: [] };
           default:
             throw new Error(`unexpected command ${cmd}`);
         }

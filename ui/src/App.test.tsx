@@ -70,6 +70,8 @@ describe("App", () => {
           case "list_projects":
           case "list_jobs":
             return [];
+          case "health":
+            return { summary: "no projects yet", worst: "protected", projects: [] };
           default:
             throw new Error(`unexpected command ${cmd}`);
         }

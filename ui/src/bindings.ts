@@ -186,6 +186,16 @@ export const commands = {
 	applyRetention: (project: string) => typedError<PruneOutcome, ErrorPayload>(__TAURI_INVOKE("apply_retention", { project })),
 	/**  Every project's newest good backup, next run and whether it is overdue, now. */
 	projectStatus: () => typedError<ProjectStatus[], ErrorPayload>(__TAURI_INVOKE("project_status")),
+	/**
+	 *  Every project's health, worst first, with the summary line ("3 of 4 protected") and the
+	 *  worst state.
+	 */
+	health: () => typedError<HealthOverview, ErrorPayload>(__TAURI_INVOKE("health")),
+	/**
+	 *  Open the Supabase dashboard of `project`'s Supabase project in the browser (the Fix of
+	 *  "Supabase's own daily backup is missing").
+	 */
+	openSupabaseDashboard: (project: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("open_supabase_dashboard", { project })),
 	/**  The newest jobs of every project matching the filter (project, kind, trigger, state). */
 	jobHistory: (filter: JobFilter) => typedError<JobRecord[], ErrorPayload>(__TAURI_INVOKE("job_history", { filter })),
 	/**  The updater's state, whether automatic checks are on and when the last check was. */
@@ -739,6 +749,16 @@ export type ConnectionReport = {
 	pg_dump: PgTools | null,
 	/**  Why no pg_dump fits, and what to install. */
 	pg_dump_problem: string | null,
+};
+
+/**  One place the newest good backup is kept. */
+export type CopyMark = {
+	/**  "This computer", "backup server", or the destination's name. */
+	place: string,
+	/**  `local`, `server` or `destination`. */
+	kind: string,
+	/**  There and checked (`false`: pending, or its last check failed). */
+	ok: boolean,
 };
 
 /**  One attempt to copy a backup to a destination. */
@@ -1328,6 +1348,31 @@ export type FetchCopyOutcome = {
 	path: string,
 };
 
+/**  The one action that solves a problem (the dashboard's **Fix** button). */
+export type FixAction = "back_up_now" | "edit_credentials" | "verify_previous" | "add_schedule" | "resume_schedule" | "add_destination" | "retry_copies" | "free_space" | "check_server" | "review_server_certificate" | "open_supabase" | "open_drill";
+
+/**  The three states a project can be in, worst last. */
+export type Health = 
+/**  A recent good backup, made on a schedule, kept in more than one place. */
+"protected" | 
+/**  Backups exist, but something will make them fail, stale or lost. */
+"at_risk" | 
+/**  No good backup to restore from. */
+"unprotected";
+
+/**
+ *  Every project's health, worst first, with the summary line and the worst state: what the
+ *  app's dashboard shows and its tray icon follows.
+ */
+export type HealthOverview = {
+	/**  "3 of 4 protected" ("no projects yet"). */
+	summary: string,
+	/**  The worst state of any project (Protected with none). */
+	worst: Health,
+	/**  Worst first ([`worst_first`]). */
+	projects: ProjectHealth[],
+};
+
 /**  What kind of file it is. */
 export type ImportKind = 
 /**  An archive Offsite wrote (`metadata.json` first). */
@@ -1550,6 +1595,15 @@ export type KeptBackup = {
 	path: string,
 	/**  Why (`last 1`, `daily 2026-11-20`, `weekly 2026-W47`, `within 30d`, `newest verified`…). */
 	reasons: string[],
+};
+
+/**  How the newest backup run ended. */
+export type LastRun = {
+	finished_at: string,
+	succeeded: boolean,
+	/**  The error's code (`auth`, `connect`…) when it failed. */
+	error_code: string | null,
+	error_message: string | null,
 };
 
 /**  A schema of the target that another role owns, as the restore treats it. */
@@ -1829,6 +1883,52 @@ export type PlainSqlInfo = {
 /**  How an object can be previewed. */
 export type PreviewKind = "image" | "text" | "none";
 
+/**  One problem found. */
+export type Problem = {
+	kind: ProblemKind,
+	health: Health,
+	/**  One line a person reads ("the server refused the password"). */
+	reason: string,
+	fix: FixAction,
+	fix_label: string,
+};
+
+/**  What is wrong, one kind per rule of [`RULES`]. */
+export type ProblemKind = 
+/**  No backup at all. */
+"never_backed_up" | 
+/**  Backups exist, but none is good (every one damaged or missing). */
+"no_good_backup" | 
+/**
+ *  The newest backup run was refused by the server (password, token): nothing new will
+ *  be made until the credentials are fixed.
+ */
+"credentials_rejected" | 
+/**  The newest backup is damaged or its file is gone (an older good one exists). */
+"newest_damaged" | 
+/**  No good backup for longer than the schedule allows. */
+"overdue" | 
+/**  The newest backup run failed (for another reason than credentials). */
+"last_run_failed" | 
+/**  No backup schedule: nothing makes new backups. */
+"no_schedule" | 
+/**  The backup schedule is paused. */
+"schedule_paused" | 
+/**  The newest good backup exists in one place only. */
+"one_copy" | 
+/**  A copy to a destination has waited longer than the copy-pending limit. */
+"copy_pending" | 
+/**  The backup folder or a destination is running out of space. */
+"space_low" | 
+/**  The backup server (agent) has not answered. */
+"server_unreachable" | 
+/**  The backup server's certificate no longer matches the one trusted. */
+"server_certificate_changed" | 
+/**  Supabase's own daily backup of the project is missing. */
+"platform_backup_missing" | 
+/**  The newest restore drill failed. */
+"drill_failed";
+
 /**  A project in the catalog. */
 export type Project = {
 	id: string,
@@ -1848,6 +1948,31 @@ export type ProjectChanges = {
 	password: string | null,
 	/**  `""` resets it to the app's default folder. */
 	backup_dir: string | null,
+};
+
+/**  A project's health: what the dashboard's row and `offsite status` show. */
+export type ProjectHealth = {
+	project: string,
+	subtitle: string,
+	health: Health,
+	health_label: string,
+	/**  The worst problem's reason, or why the project is protected. */
+	reason: string,
+	/**  Every problem, worst first; the first one's fix is the **Fix** button. */
+	problems: Problem[],
+	last_good: string | null,
+	last_verified: string | null,
+	last_proven: string | null,
+	copies: CopyMark[],
+	schedule: string | null,
+	paused: boolean,
+	next_run: string | null,
+	/**
+	 *  No good backup for longer than the schedule allows (docs/schedules.md), whether or not
+	 *  that is the worst problem (a project never backed up is also overdue).
+	 */
+	overdue?: boolean,
+	last_run: LastRun | null,
 };
 
 /**  A project's schedule state. */

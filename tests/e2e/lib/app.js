@@ -117,6 +117,8 @@ function findAppProcess(dataDir) {
  * options.env     extra environment for the app (e.g. OFFSITE_PG_BIN, PGPASSWORD)
  * options.args    command-line arguments for the app
  * options.dataDir use this data folder instead of a fresh empty one
+ * options.dark    true: the desktop's dark theme (GTK_THEME=Adwaita:dark; WebKitGTK then reports
+ *                 `prefers-color-scheme: dark` and the app's "system" theme is dark)
  */
 export async function launchApp(options = {}) {
   const app = required("OFFSITE_E2E_APP");
@@ -154,6 +156,7 @@ export async function launchApp(options = {}) {
     WEBKIT_DISABLE_DMABUF_RENDERER: env.WEBKIT_DISABLE_DMABUF_RENDERER ?? "1",
     LIBGL_ALWAYS_SOFTWARE: env.LIBGL_ALWAYS_SOFTWARE ?? "1",
     NO_AT_BRIDGE: "1",
+    ...(options.dark ? { GTK_THEME: "Adwaita:dark" } : {}),
     ...(options.env ?? {}),
   };
   const driverLog = path.join(root, "tauri-driver.log");

@@ -34,7 +34,7 @@ describe("the window sees changes made by the command line", () => {
       return (await c.isExisting()) && c;
     }, { timeoutMs: 10_000, intervalMs: 50 });
     recordMetric("cli_project_visible_ms", Date.now() - added);
-    assert.equal(await card.getAttribute("data-state"), "never");
+    assert.equal(await card.getAttribute("data-problem"), "never_backed_up");
     await app.screenshot("01-cli-project-appeared");
   });
 

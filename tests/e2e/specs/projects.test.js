@@ -106,13 +106,18 @@ describe("projects: add, back up, verify", () => {
     await app.screenshot("06-verified");
   });
 
-  it("shows the project card on the home screen", async () => {
+  it("shows the project on the home screen's dashboard", async () => {
     await $("back-home").click();
     const card = await app.browser.$(byTestId("project-card"));
     await card.waitForDisplayed();
-    assert.equal(await card.getAttribute("data-state"), "ok");
-    assert.match(await $("project-host").getText(), new RegExp(`${pg.host.replace(/\./g, "\\.")}:${pg.port}`));
-    assert.match(await $("project-last-backup").getText(), /(just now|ago) · \d/);
+    // Backed up and verified, but no schedule yet: at risk, and the engine's fix is a schedule.
+    assert.equal(await card.getAttribute("data-health"), "at_risk");
+    assert.equal(await card.getAttribute("data-problem"), "no_schedule");
+    assert.equal(await $("fix-shop").getText(), "Add a schedule");
+    // The database by its name, not a host and port.
+    assert.equal(await $("project-subtitle").getText(), "database postgres");
+    assert.match(await $("project-last-backup").getText(), /just now|ago/);
+    assert.match(await $("project-verified").getText(), /just now|ago/);
     await app.screenshot("07-home");
   });
 });

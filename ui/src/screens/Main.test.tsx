@@ -2,6 +2,8 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { ProjectSummary } from "../bindings";
+import type { HealthOverview } from "../bindings";
+import { healthWith, overview, overviewOf } from "../dashboard/fixtures";
 import { summary } from "./fixtures";
 import { type ListenOpenProject, Main } from "./Main";
 
@@ -13,6 +15,8 @@ describe("Main", () => {
         switch (cmd) {
           case "list_projects":
             return projects;
+          case "health":
+            return overviewOf(projects);
           case "list_jobs":
             return [];
           case "add_project": {
@@ -47,12 +51,14 @@ describe("Main", () => {
     expect(await screen.findByTestId("project-card")).toHaveAttribute("data-project", "shop");
   });
 
-  function mockScreens() {
+  function mockScreens(health: HealthOverview = overviewOf([summary("shop", null)])) {
     mockIPC(
       (cmd) => {
         switch (cmd) {
           case "list_projects":
             return [summary("shop", null)];
+          case "health":
+            return health;
           case "list_jobs":
           case "list_backups":
             return [];
@@ -159,6 +165,8 @@ describe("Main", () => {
         switch (cmd) {
           case "list_projects":
             return projects;
+          case "health":
+            return overviewOf(projects);
           case "list_jobs":
             return [];
           case "get_project":
@@ -192,5 +200,22 @@ describe("Main", () => {
     fireEvent.click(await screen.findByTestId("project-edit"));
     expect(await screen.findByTestId("edit-project-form")).toBeInTheDocument();
     expect(screen.getByTestId("field-name")).toHaveValue("shop");
+  });
+
+  it("a Fix button goes where the engine's fix is made: rejected credentials → the edit form", async () => {
+    mockScreens(overview([healthWith("shop", "credentials_rejected")]));
+    render(<Main />);
+    const fix = await screen.findByTestId("fix-shop");
+    expect(fix).toHaveTextContent("Edit credentials");
+    fireEvent.click(fix);
+    expect(await screen.findByTestId("edit-project-form")).toBeInTheDocument();
+    expect(screen.getByTestId("screen-edit")).toBeInTheDocument();
+  });
+
+  it("a Fix button that needs a schedule opens the project's page", async () => {
+    mockScreens(overview([healthWith("shop", "no_schedule")]));
+    render(<Main />);
+    fireEvent.click(await screen.findByTestId("fix-shop"));
+    expect(await screen.findByTestId("project-page")).toHaveAttribute("data-project", "shop");
   });
 });

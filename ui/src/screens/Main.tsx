@@ -97,6 +97,7 @@ export function Main({
             onAdd={() => setRoute({ screen: "add" })}
             onSettings={() => setRoute({ screen: "settings" })}
             onHistory={() => setRoute({ screen: "history" })}
+            onNavigate={setRoute}
           />
         )}
         {route.screen === "add" && (

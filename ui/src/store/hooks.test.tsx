@@ -6,12 +6,13 @@ import { StrictMode } from "react";
 import { describe, expect, it, vi } from "vitest";
 import type { BackupRow, CatalogChanged, ProjectSummary } from "../bindings";
 import { JobPanel } from "../components/JobPanel";
+import { overviewOf } from "../dashboard/fixtures";
 import { backup, summary } from "../screens/fixtures";
 import { ProjectPage } from "../screens/ProjectPage";
 import { ProjectsHome } from "../screens/ProjectsHome";
 import { RestoreWizard } from "../wizard/RestoreWizard";
 import type { Change, ChangeSource } from "./changes";
-import { StoreProvider, useLiveJobs } from "./hooks";
+import { StoreProvider, useHealth, useLiveJobs } from "./hooks";
 import { AppStore } from "./store";
 
 const row = (i: number): BackupRow => {
@@ -140,6 +141,8 @@ describe("screens on the store", () => {
           return null;
         case "list_projects":
           return [summary("shop", backup(0)), summary("blog", null)];
+        case "health":
+          return overviewOf([summary("shop", backup(0)), summary("blog", null)]);
         case "get_project":
           return summary("shop", backup(0));
         case "list_backups":
@@ -172,5 +175,38 @@ describe("screens on the store", () => {
     await waitFor(() => expect(listening).toEqual({ "job-progress": 1, "job-finished": 1, "catalog-changed": 1 }));
     unmount();
     await waitFor(() => expect(listening).toEqual({ "job-progress": 0, "job-finished": 0, "catalog-changed": 0 }));
+  });
+
+  it("the dashboard's health is fetched again whenever the catalog names a project, backup, job or drill", async () => {
+    let fetched = 0;
+    mockIPC(
+      (cmd) => {
+        if (cmd === "health") {
+          fetched += 1;
+          return { summary: `fetch ${fetched}`, worst: "protected", projects: [] };
+        }
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    function Summary() {
+      const h = useHealth();
+      return <span data-testid="summary">{h.status === "ready" ? h.data.summary : h.status}</span>;
+    }
+    render(
+      <StoreProvider options={{ coalesceMs: 0 }}>
+        <Summary />
+      </StoreProvider>,
+    );
+    await waitFor(() => expect(screen.getByTestId("summary")).toHaveTextContent("fetch 1"));
+    const entities = ["project", "backup", "job", "drill"] as const;
+    for (const [i, entity] of entities.entries()) {
+      const event: CatalogChanged = {
+        changes: [{ seq: 10 + i, entity, id: `x${i}`, project_id: "p-shop", op: "upsert" }],
+        reload_all: false,
+      };
+      await act(() => emit("catalog-changed", event));
+      await waitFor(() => expect(screen.getByTestId("summary")).toHaveTextContent(`fetch ${i + 2}`));
+    }
   });
 });

@@ -15,6 +15,7 @@ import {
 import type {
   BackupRow,
   Components,
+  HealthOverview,
   JobFilter,
   JobRecord,
   ProjectStatus,
@@ -92,6 +93,11 @@ export function useJobs(project?: string): Resource<JobRecord[]> {
 /** Every project's next run, schedule state, overdue flag and newest good backup. */
 export function useProjectStatus(): Resource<ProjectStatus[]> {
   return useResource<ProjectStatus[]>(keys.status());
+}
+
+/** Every project's health, worst first, with the summary line and the worst state (the dashboard). */
+export function useHealth(): Resource<HealthOverview> {
+  return useResource<HealthOverview>(keys.health());
 }
 
 /** A project's schedules (backup, verify), each with its next runs. */

@@ -5,6 +5,7 @@ export {
   useBackups,
   useComponents,
   useDrillsVersion,
+  useHealth,
   useJobActions,
   useJobHistory,
   useJobs,

@@ -42,6 +42,7 @@ export type Key =
   | { kind: "backups"; project: string }
   | { kind: "jobs"; project: string | null }
   | { kind: "status" }
+  | { kind: "health" }
   | { kind: "schedules"; project: string }
   | { kind: "retention"; project: string }
   | { kind: "components"; project: string }
@@ -58,6 +59,8 @@ export const keys = {
   jobs: (project?: string | null): Key => ({ kind: "jobs", project: project ?? null }),
   /** Every project's next run, overdue state and newest good backup. */
   status: (): Key => ({ kind: "status" }),
+  /** Every project's health, worst first, with the summary line (the dashboard). */
+  health: (): Key => ({ kind: "health" }),
   schedules: (project: string): Key => ({ kind: "schedules", project }),
   retention: (project: string): Key => ({ kind: "retention", project }),
   /** A project's storage, Supabase ref and default backup type (never a secret). */
@@ -89,6 +92,8 @@ export function keyString(k: Key): string {
       return k.project === null ? "jobs:*" : `jobs:${k.project}`;
     case "status":
       return "status";
+    case "health":
+      return "health";
     case "schedules":
       return `schedules:${k.project}`;
     case "retention":
@@ -428,6 +433,8 @@ export class AppStore {
   apply = (changes: Change[]) => {
     const touched = new Set<string>();
     const mark = (key: Key) => touched.add(keyString(key));
+    // A project's health reads its backups, copies, jobs, drills and schedules: any change may move it.
+    if (changes.length > 0) mark(keys.health());
     for (const c of changes) {
       switch (c.entity) {
         case "project": {
@@ -592,6 +599,8 @@ export class AppStore {
           return await commands.listJobs(key.project, key.project === null ? JOBS_LIMIT_ALL : JOBS_LIMIT_PROJECT);
         case "status":
           return await commands.projectStatus();
+        case "health":
+          return await commands.health();
         case "schedules":
           return await commands.listSchedules(key.project);
         case "retention":

@@ -248,6 +248,10 @@ pub struct ProjectHealth {
     pub schedule: Option<String>,
     pub paused: bool,
     pub next_run: Option<String>,
+    /// No good backup for longer than the schedule allows (docs/schedules.md), whether or not
+    /// that is the worst problem (a project never backed up is also overdue).
+    #[serde(default)]
+    pub overdue: bool,
     pub last_run: Option<LastRun>,
 }
 
@@ -419,6 +423,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
         schedule: f.schedule.clone(),
         paused: f.paused,
         next_run: f.next_run.clone(),
+        overdue: f.overdue,
         last_run: f.last_run.clone(),
     }
 }
@@ -457,6 +462,42 @@ pub fn summary(list: &[ProjectHealth]) -> (String, Health) {
         n => format!("{protected} of {n} protected"),
     };
     (line, worst)
+}
+
+/// The Supabase dashboard page of project `project_ref` (the **Fix** of
+/// [`FixAction::OpenSupabase`]); `None` for a ref that is not one (refs are lowercase letters
+/// and digits), so nothing else is ever opened.
+pub fn supabase_dashboard_url(project_ref: &str) -> Option<String> {
+    let valid = !project_ref.is_empty()
+        && project_ref.len() <= 64
+        && project_ref
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    valid.then(|| format!("https://supabase.com/dashboard/project/{project_ref}"))
+}
+
+/// Every project's health, worst first, with the summary line and the worst state: what the
+/// app's dashboard shows and its tray icon follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HealthOverview {
+    /// "3 of 4 protected" ("no projects yet").
+    pub summary: String,
+    /// The worst state of any project (Protected with none).
+    pub worst: Health,
+    /// Worst first ([`worst_first`]).
+    pub projects: Vec<ProjectHealth>,
+}
+
+/// The overview of `list` (sorted worst first here).
+pub fn overview(mut list: Vec<ProjectHealth>) -> HealthOverview {
+    worst_first(&mut list);
+    let (summary, worst) = summary(&list);
+    HealthOverview {
+        summary,
+        worst,
+        projects: list,
+    }
 }
 
 #[cfg(test)]

@@ -313,3 +313,111 @@ fn every_problem_kind_has_exactly_one_rule() {
         );
     }
 }
+
+/// docs/health.md's table of rules (kind, state, fix) is RULES, row for row, in order: the
+/// docs cannot drift from what the engine decides.
+#[test]
+fn the_docs_table_is_the_rules() {
+    let doc = include_str!("../../../../docs/health.md");
+    let rows: Vec<(String, String, String)> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            assert_eq!(cells.len(), 4, "a rule row has four cells: {l}");
+            (
+                cells[0].trim_matches('`').to_string(),
+                cells[2].to_string(),
+                cells[3].to_string(),
+            )
+        })
+        .collect();
+    let rules: Vec<(String, String, String)> = RULES
+        .iter()
+        .map(|r| {
+            let kind = serde_json::to_value(r.kind).unwrap();
+            (
+                kind.as_str().unwrap().to_string(),
+                r.health.label().to_string(),
+                r.fix.label().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, rules);
+}
+
+#[test]
+fn the_overview_sums_up_worst_first() {
+    let mut never = safe();
+    never.project = "b-never".into();
+    never.backups = 0;
+    never.last_good = None;
+    let fine = safe();
+    let o = overview(vec![assess(&fine), assess(&never)]);
+    assert_eq!(o.summary, "1 of 2 protected");
+    assert_eq!(o.worst, Health::Unprotected);
+    let order: Vec<_> = o.projects.iter().map(|h| h.project.as_str()).collect();
+    assert_eq!(order, ["b-never", "shop"]);
+    let empty = overview(Vec::new());
+    assert_eq!(empty.summary, "no projects yet");
+    assert_eq!(empty.worst, Health::Protected);
+}
+
+#[test]
+fn the_supabase_fix_opens_only_a_dashboard_page() {
+    assert_eq!(
+        supabase_dashboard_url("abcdefghij0123456789").as_deref(),
+        Some("https://supabase.com/dashboard/project/abcdefghij0123456789")
+    );
+    for bad in ["", "ABC", "a/../b", "x?y=1", "a b", &"a".repeat(65)] {
+        assert_eq!(supabase_dashboard_url(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn the_row_says_overdue_even_when_a_worse_problem_is_named() {
+    let mut f = safe();
+    f.backups = 0;
+    f.last_good = None;
+    f.copies.clear();
+    f.overdue = true;
+    let h = assess(&f);
+    assert_eq!(h.problems[0].kind, ProblemKind::NeverBackedUp);
+    assert!(h.overdue);
+    assert!(!assess(&safe()).overdue);
+}
+
+/// RULES as the app's component tests read them (`ui/src/dashboard/rules.json`): each
+/// dashboard state and Fix button is tested against the engine's own table.
+/// `OFFSITE_UPDATE_BINDINGS=1` rewrites the file.
+#[test]
+fn the_ui_rules_json_is_the_rules() {
+    let rules: Vec<serde_json::Value> = RULES
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "kind": r.kind,
+                "health": r.health,
+                "health_label": r.health.label(),
+                "fix": r.fix,
+                "fix_label": r.fix.label(),
+            })
+        })
+        .collect();
+    let fresh = serde_json::to_string_pretty(&rules).unwrap() + "\n";
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../ui/src/dashboard/rules.json"
+    );
+    if std::env::var_os("OFFSITE_UPDATE_BINDINGS").is_some() {
+        std::fs::write(path, &fresh).unwrap();
+    }
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(
+        stored,
+        serde_json::Value::Array(rules),
+        "ui/src/dashboard/rules.json is stale: run `OFFSITE_UPDATE_BINDINGS=1 cargo test -p offsite-core --lib health::` and commit it"
+    );
+}

@@ -1,0 +1,215 @@
+// The dashboard shows what the engine decided: each state, each Fix action, the summary line.
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { FixAction, HealthOverview } from "../bindings";
+import type { Route } from "../screens/Main";
+import { StoreProvider } from "../store";
+import { Dashboard, type OpenSupabase } from "./Dashboard";
+import { fixTarget } from "./fix";
+import { healthWith, overview, protectedHealth, RULES } from "./fixtures";
+
+function mock(extra: (cmd: string, args: unknown) => unknown = () => undefined) {
+  const calls: { cmd: string; args: unknown }[] = [];
+  mockIPC(
+    (cmd, args) => {
+      calls.push({ cmd, args });
+      const r = extra(cmd, args);
+      if (r !== undefined) return r;
+      switch (cmd) {
+        case "list_projects":
+          return [];
+        case "start_backup":
+          return "job-1";
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  return calls;
+}
+
+async function renderDashboard(o: HealthOverview, openDashboard: OpenSupabase = vi.fn()) {
+  const onNavigate = vi.fn<(r: Route) => void>();
+  render(
+    <StoreProvider>
+      <Dashboard overview={o} onNavigate={onNavigate} openDashboard={openDashboard} />
+    </StoreProvider>,
+  );
+  // The store's event subscriptions settle (so the cleanup after the test can end them).
+  await act(() => new Promise((r) => setTimeout(r, 0)));
+  return { onNavigate, openDashboard };
+}
+
+const row = (name: string) => screen.getAllByTestId("project-card").find((r) => r.dataset.project === name)!;
+
+describe("Dashboard", () => {
+  it("shows each state with its own word and icon, the reason and the subtitle, in the engine's order", async () => {
+    mock();
+    const list = [
+      healthWith("blog", "never_backed_up", { reason: "never backed up", last_good: null, copies: [] }),
+      healthWith("shop", "credentials_rejected", { reason: "the last backup was refused: password authentication failed" }),
+      protectedHealth("wiki", { subtitle: "Supabase abcdefghijklmnopqrst" }),
+    ];
+    await renderDashboard(overview(list));
+    const rows = screen.getAllByTestId("project-card");
+    expect(rows.map((r) => r.dataset.project)).toEqual(["blog", "shop", "wiki"]);
+    const badge = (name: string) => within(row(name)).getByTestId("project-health");
+    expect(badge("blog")).toHaveAttribute("data-health", "unprotected");
+    expect(badge("blog")).toHaveTextContent("✕Unprotected");
+    expect(badge("shop")).toHaveAttribute("data-health", "at_risk");
+    expect(badge("shop")).toHaveTextContent("!At risk");
+    expect(badge("wiki")).toHaveAttribute("data-health", "protected");
+    expect(badge("wiki")).toHaveTextContent("✓Protected");
+    expect(badge("blog").className).not.toBe(badge("wiki").className);
+    expect(within(row("shop")).getByTestId("project-reason")).toHaveTextContent("the last backup was refused: password authentication failed");
+    expect(within(row("wiki")).getByTestId("project-subtitle")).toHaveTextContent("Supabase abcdefghijklmnopqrst");
+    expect(within(row("blog")).getByTestId("project-last-backup")).toHaveTextContent("Never");
+    expect(within(row("blog")).getByTestId("project-copies")).toHaveTextContent("No good backup yet");
+    // Protected: nothing to fix.
+    expect(within(row("wiki")).queryByRole("button", { name: /back up|edit|add|verify/i })).toBeNull();
+    expect(row("wiki")).toHaveAttribute("data-problem", "none");
+  });
+
+  it("sums up in the worst state's colour, with the word for it", async () => {
+    mock();
+    await renderDashboard(overview([healthWith("shop", "overdue"), protectedHealth("wiki")]));
+    const line = screen.getByTestId("health-summary");
+    expect(line).toHaveTextContent("1 of 2 protected");
+    expect(line).toHaveAttribute("data-worst", "at_risk");
+    expect(line).toHaveClass("dash-summary-at_risk");
+    expect(line).toHaveTextContent("(worst: at risk)");
+  });
+
+  it("shows times relative with the exact local time on hover, and the next run with its zone", async () => {
+    mock();
+    const h = protectedHealth("shop", { next_run: "2026-11-25T02:30:00Z" });
+    await renderDashboard(overview([h]));
+    const last = within(row("shop")).getByTestId("project-last-backup");
+    expect(last).toHaveTextContent("2 hours ago");
+    expect(last.getAttribute("title")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
+    expect(within(row("shop")).getByTestId("project-verified")).toHaveTextContent("2 hours ago");
+    expect(within(row("shop")).getByTestId("project-next-run")).toHaveAttribute("title", "2026-11-25T02:30:00Z");
+    expect(within(row("shop")).getByTestId("project-next-run-zone").textContent).not.toBe("");
+    expect(within(row("shop")).getByTestId("project-schedule-state")).toHaveAttribute("data-state", "on");
+    expect(within(row("shop")).getByTestId("project-last-run")).toHaveAttribute("data-ok", "true");
+  });
+
+  it("marks every place the newest good backup is kept, a missing one hollow", async () => {
+    mock();
+    const h = healthWith("shop", "one_copy", {
+      copies: [
+        { place: "This computer", kind: "local", ok: true },
+        { place: "nas", kind: "destination", ok: false },
+        { place: "offsite-s3", kind: "destination", ok: false },
+      ],
+    });
+    await renderDashboard(overview([h]));
+    const marks = within(row("shop")).getAllByTestId("copy-mark");
+    expect(marks.map((m) => [m.textContent, m.dataset.ok])).toEqual([
+      ["This computer", "true"],
+      ["nas (missing)", "false"],
+      ["offsite-s3 (missing)", "false"],
+    ]);
+    expect(marks[1]).toHaveClass("copy-missing");
+    expect(within(row("shop")).getByTestId("project-copies")).toHaveAttribute("aria-label", "Kept in 1 of 3 places");
+  });
+
+  it("says a paused schedule, an overdue project and a failed last run", async () => {
+    mock();
+    await renderDashboard(
+      overview([
+        healthWith("shop", "credentials_rejected", {
+          overdue: true,
+          last_run: { finished_at: new Date().toISOString(), succeeded: false, error_code: "auth", error_message: "password authentication failed" },
+        }),
+        healthWith("blog", "schedule_paused", { paused: true, schedule: "every 6h" }),
+        healthWith("docs", "no_schedule", { schedule: null, next_run: null }),
+      ]),
+    );
+    expect(within(row("shop")).getByTestId("project-overdue")).toHaveTextContent("Overdue");
+    expect(within(row("shop")).getByTestId("project-last-run")).toHaveAttribute("data-ok", "false");
+    expect(within(row("shop")).getByTestId("project-last-run")).toHaveTextContent(/Last run failed just now/);
+    expect(within(row("blog")).getByTestId("project-schedule-state")).toHaveAttribute("data-state", "paused");
+    expect(within(row("blog")).queryByTestId("project-next-run")).toBeNull();
+    expect(within(row("blog")).queryByTestId("project-overdue")).toBeNull();
+    expect(within(row("docs")).getByTestId("project-schedule-state")).toHaveTextContent("No schedule");
+  });
+
+  it("opens the project on a click on its row or its name (the keyboard's way), not on Fix", async () => {
+    mock();
+    const { onNavigate } = await renderDashboard(overview([healthWith("shop", "no_schedule")]));
+    fireEvent.click(within(row("shop")).getByTestId("project-reason"));
+    expect(onNavigate).toHaveBeenLastCalledWith({ screen: "project", name: "shop" });
+    const name = within(row("shop")).getByTestId("project-open-shop");
+    expect(name.tagName).toBe("BUTTON");
+    fireEvent.click(name);
+    expect(onNavigate).toHaveBeenCalledTimes(2);
+    fireEvent.click(within(row("shop")).getByTestId("fix-shop"));
+    expect(onNavigate).toHaveBeenLastCalledWith({ screen: "project", name: "shop", tab: "schedules" });
+    expect(onNavigate).toHaveBeenCalledTimes(3);
+  });
+
+  // Every fix the engine can choose leads somewhere; the button says the engine's label.
+  const WHERE: Record<FixAction, Route | "backup" | "supabase"> = {
+    back_up_now: "backup",
+    edit_credentials: { screen: "edit", name: "shop" },
+    verify_previous: { screen: "project", name: "shop", tab: "backups" },
+    add_schedule: { screen: "project", name: "shop", tab: "schedules" },
+    resume_schedule: { screen: "project", name: "shop", tab: "schedules" },
+    add_destination: { screen: "project", name: "shop", tab: "sources" },
+    retry_copies: { screen: "project", name: "shop", tab: "sources" },
+    check_server: { screen: "project", name: "shop", tab: "sources" },
+    review_server_certificate: { screen: "project", name: "shop", tab: "sources" },
+    open_drill: { screen: "drills", name: "shop" },
+    open_supabase: "supabase",
+    free_space: { screen: "settings" },
+  };
+
+  for (const r of RULES) {
+    it(`Fix for ${r.kind}: "${r.fix_label}" → ${r.fix}`, async () => {
+      const calls = mock();
+      const openDashboard = vi.fn<OpenSupabase>(async () => ({ ok: true }));
+      const { onNavigate } = await renderDashboard(overview([healthWith("shop", r.kind)]), openDashboard);
+      const fix = within(row("shop")).getByTestId("fix-shop");
+      expect(fix).toHaveTextContent(r.fix_label);
+      expect(fix).toHaveAttribute("data-fix", r.fix);
+      expect(within(row("shop")).getByTestId("project-health")).toHaveAttribute("data-health", r.health);
+      fireEvent.click(fix);
+      const where = WHERE[r.fix];
+      if (where === "backup") {
+        await waitFor(() => expect(calls.some((c) => c.cmd === "start_backup")).toBe(true));
+        expect(calls.find((c) => c.cmd === "start_backup")?.args).toMatchObject({ project: "shop" });
+        // Shown running: the button cannot start a second one.
+        await waitFor(() => expect(within(row("shop")).getByTestId("fix-shop")).toHaveTextContent("Backing up…"));
+        expect(within(row("shop")).getByTestId("fix-shop")).toBeDisabled();
+        expect(within(row("shop")).getByTestId("project-running")).toBeInTheDocument();
+        expect(onNavigate).not.toHaveBeenCalled();
+      } else if (where === "supabase") {
+        await waitFor(() => expect(openDashboard).toHaveBeenCalledWith("shop"));
+        expect(onNavigate).not.toHaveBeenCalled();
+      } else {
+        expect(onNavigate).toHaveBeenCalledOnce();
+        expect(onNavigate).toHaveBeenCalledWith(where);
+        expect(fixTarget(r.fix, "shop")).toEqual({ kind: "route", route: where });
+      }
+    });
+  }
+
+  it("shows why a fix could not start (a backup refused, a browser that did not open)", async () => {
+    mock((cmd) => {
+      if (cmd === "start_backup") throw { code: "busy", message: "a backup of shop is already running", hint: null, retryable: true };
+      return undefined;
+    });
+    const openDashboard = vi.fn<OpenSupabase>(async () => ({
+      ok: false,
+      error: { code: "not_found", message: "blog has no Supabase project", hint: null, retryable: false },
+    }));
+    await renderDashboard(overview([healthWith("shop", "overdue"), healthWith("blog", "platform_backup_missing")]), openDashboard);
+    fireEvent.click(within(row("shop")).getByTestId("fix-shop"));
+    expect(await screen.findByTestId("project-error-shop")).toHaveTextContent("a backup of shop is already running");
+    fireEvent.click(within(row("blog")).getByTestId("fix-blog"));
+    expect(await screen.findByTestId("project-error-blog")).toHaveTextContent("blog has no Supabase project");
+  });
+});

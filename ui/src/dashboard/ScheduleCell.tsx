@@ -1,0 +1,52 @@
+// A row's schedule: its state, the next run in local time with the zone, whether it is overdue
+// (the engine's fact), and how the last backup run ended.
+import type { ProjectHealth } from "../bindings";
+import { errorTitle } from "../ipc/errorDisplay";
+import { formatAgo, formatTime } from "../components/format";
+import { localTimeWithZone } from "./time";
+
+export type ScheduleState = "on" | "paused" | "none";
+
+export function scheduleState(h: ProjectHealth): ScheduleState {
+  if (!h.schedule) return "none";
+  return h.paused ? "paused" : "on";
+}
+
+export function ScheduleCell({ health }: { health: ProjectHealth }) {
+  const state = scheduleState(health);
+  const next = state === "on" && health.next_run ? localTimeWithZone(health.next_run) : null;
+  const run = health.last_run;
+  return (
+    <div className="dash-schedule" data-testid="project-schedule" data-schedule={state}>
+      <span data-testid="project-schedule-state" data-state={state}>
+        {state === "none" ? "No schedule" : state === "paused" ? `Paused (${health.schedule})` : health.schedule}
+      </span>
+      {health.overdue && (
+        <span className="dash-overdue" data-testid="project-overdue" title="No good backup for longer than the schedule allows">
+          Overdue
+        </span>
+      )}
+      {next && health.next_run && (
+        <span className="muted small">
+          Next{" "}
+          <span data-testid="project-next-run" title={health.next_run}>
+            {next.time}
+          </span>{" "}
+          <span data-testid="project-next-run-zone">{next.zone}</span>
+        </span>
+      )}
+      <span
+        className={`small ${run && !run.succeeded ? "text-danger" : "muted"}`}
+        data-testid="project-last-run"
+        data-ok={run ? String(run.succeeded) : "none"}
+        title={run ? formatTime(run.finished_at) : undefined}
+      >
+        {!run
+          ? "No run yet"
+          : run.succeeded
+            ? `Last run ok ${formatAgo(run.finished_at)}`
+            : `Last run failed ${formatAgo(run.finished_at)}: ${run.error_code ? errorTitle(run.error_code) : "failed"}`}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,44 @@
+// Where each Fix button leads (issue 29). Which fix a project needs is the engine's decision
+// (`offsite_core::health::RULES`, the `problems[0].fix` of its health); this only maps that
+// action to a place in the app.
+import type { FixAction } from "../bindings";
+import type { Route } from "../screens/Main";
+
+export type FixTarget =
+  /** Start a backup of the project now (the job action; the row shows it running). */
+  | { kind: "backup" }
+  /** Open the Supabase dashboard of the project's Supabase project in the browser. */
+  | { kind: "supabase" }
+  /** Go to a screen of the app. */
+  | { kind: "route"; route: Route };
+
+export function fixTarget(action: FixAction, project: string): FixTarget {
+  const page = (tab: "backups" | "sources" | "schedules" | "activity"): FixTarget => ({
+    kind: "route",
+    route: { screen: "project", name: project, tab },
+  });
+  switch (action) {
+    case "back_up_now":
+      return { kind: "backup" };
+    case "edit_credentials":
+      return { kind: "route", route: { screen: "edit", name: project } };
+    case "verify_previous":
+      return page("backups");
+    case "add_schedule":
+    case "resume_schedule":
+      return page("schedules");
+    // Destinations are configured per project, on its page (the Sources tab).
+    case "add_destination":
+    case "retry_copies":
+    case "check_server":
+    case "review_server_certificate":
+      return page("sources");
+    case "open_drill":
+      return { kind: "route", route: { screen: "drills", name: project } };
+    case "open_supabase":
+      return { kind: "supabase" };
+    // The backup folder is chosen in Settings.
+    case "free_space":
+      return { kind: "route", route: { screen: "settings" } };
+  }
+}
