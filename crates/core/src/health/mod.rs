@@ -262,6 +262,26 @@ impl ProjectHealth {
     }
 }
 
+/// An RFC 3339 time as a person reads it in a reason (`2026-11-22 00:32 UTC`); anything else
+/// as it is.
+fn readable_time(t: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(t, &Rfc3339) {
+        Ok(at) => {
+            let at = at.to_offset(time::UtcOffset::UTC);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                at.year(),
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute()
+            )
+        }
+        Err(_) => t.to_string(),
+    }
+}
+
 fn places(copies: &[CopyMark]) -> usize {
     copies.iter().filter(|c| c.ok).count()
 }
@@ -299,7 +319,7 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
         if run.error_code.as_deref() == Some("auth") {
             add(
                 P::CredentialsRejected,
-                format!("the last backup was refused: {why}"),
+                "the server refused the credentials of the last backup".into(),
             );
         } else {
             add(P::LastRunFailed, format!("the last backup failed: {why}"));
@@ -312,7 +332,8 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
         );
     }
     if f.overdue && f.backups > 0 {
-        let since = f.last_good.as_deref().unwrap_or("never");
+        let since = f.last_good.as_deref().map(readable_time);
+        let since = since.as_deref().unwrap_or("never");
         add(
             P::Overdue,
             format!("overdue: the newest good backup is from {since}"),
@@ -381,6 +402,24 @@ fn protected_reason(f: &Facts) -> String {
     }
 }
 
+/// Without a good backup, "Back up now" cannot help while the server refuses the credentials:
+/// the rejected credentials' problem comes first (its fix is the Fix button), and the state
+/// stays the worst one (Unprotected).
+fn refused_first(problems: &mut Vec<Problem>) {
+    let unprotected = matches!(
+        problems.first().map(|p| p.kind),
+        Some(ProblemKind::NeverBackedUp | ProblemKind::NoGoodBackup)
+    );
+    if let Some(i) = problems
+        .iter()
+        .position(|p| p.kind == ProblemKind::CredentialsRejected)
+        .filter(|_| unprotected)
+    {
+        let refused = problems.remove(i);
+        problems.insert(0, refused);
+    }
+}
+
 /// The rules applied to `f`.
 pub fn assess(f: &Facts) -> ProjectHealth {
     let problems: Vec<Problem> = problems(f)
@@ -409,6 +448,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
         .unwrap_or_else(|| protected_reason(f));
     let mut problems = problems;
     problems.sort_by_key(|p| std::cmp::Reverse(p.health));
+    refused_first(&mut problems);
     ProjectHealth {
         project: f.project.clone(),
         subtitle: f.subtitle.clone(),

@@ -101,7 +101,7 @@ fn each_situation_gets_its_state_reason_and_fix() {
                 f.last_run = failed("auth", "password authentication failed for user \"app\"");
             },
             Health::AtRisk,
-            "the last backup was refused: password authentication failed",
+            "the server refused the credentials of the last backup",
             Some(FixAction::EditCredentials),
         ),
         (
@@ -419,5 +419,44 @@ fn the_ui_rules_json_is_the_rules() {
         stored,
         serde_json::Value::Array(rules),
         "ui/src/dashboard/rules.json is stale: run `OFFSITE_UPDATE_BINDINGS=1 cargo test -p offsite-core --lib health::` and commit it"
+    );
+}
+
+#[test]
+fn refused_credentials_come_first_even_without_a_good_backup() {
+    // Never backed up because the server refuses the password: "Back up now" would fail again,
+    // so the Fix is to edit the credentials, and the state stays Unprotected.
+    let mut f = safe();
+    f.backups = 0;
+    f.last_good = None;
+    f.copies.clear();
+    f.last_run = failed(
+        "auth",
+        "password authentication failed for user \"app\" at db.example:5432",
+    );
+    let h = assess(&f);
+    assert_eq!(h.health, Health::Unprotected);
+    assert_eq!(h.fix(), Some(FixAction::EditCredentials));
+    assert_eq!(h.problems[1].kind, ProblemKind::NeverBackedUp);
+    // The reason names no host, port or user.
+    assert!(
+        !h.problems[0].reason.contains("db.example"),
+        "{}",
+        h.problems[0].reason
+    );
+    // Without the refusal, backing up is the fix.
+    f.last_run = None;
+    assert_eq!(assess(&f).fix(), Some(FixAction::BackUpNow));
+}
+
+#[test]
+fn the_overdue_reason_reads_as_a_date_not_a_timestamp() {
+    let mut f = safe();
+    f.overdue = true;
+    f.last_good = Some("2026-11-22T00:32:37.000Z".into());
+    let h = assess(&f);
+    assert_eq!(
+        h.reason,
+        "overdue: the newest good backup is from 2026-11-22 00:32 UTC"
     );
 }
