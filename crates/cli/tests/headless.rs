@@ -561,23 +561,20 @@ fn a_killed_parallel_backup_leaves_no_temporary_folder_and_no_backup() {
     assert!(seen, "the parallel dump's temporary folder never appeared");
     backup.kill().unwrap(); // SIGKILL
     backup.wait().unwrap();
-    // The orphaned pg_dump ends once its sessions do.
-    pg.psql(
-        "postgres",
-        &format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE datname = '{db}' AND pid <> pg_backend_pid()"
-        ),
-    );
-    let _ = lock.kill();
-    let _ = lock.wait();
-    for _ in 0..600 {
+    // pg_dump got SIGTERM when Offsite died (PR_SET_PDEATHSIG), though its sessions still
+    // wait on the lock: no orphan runs on.
+    for _ in 0..200 {
         if pg_dumps_of(&db).is_empty() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(pg_dumps_of(&db).is_empty(), "pg_dump still runs");
+    assert!(
+        pg_dumps_of(&db).is_empty(),
+        "pg_dump still runs after Offsite was killed"
+    );
+    let _ = lock.kill();
+    let _ = lock.wait();
     assert!(
         !temporaries(backups.path()).is_empty(),
         "the kill left its folder"
@@ -594,4 +591,134 @@ fn a_killed_parallel_backup_leaves_no_temporary_folder_and_no_backup() {
     // The next backup works in the swept folder.
     let b = cli.json(Bus::Unset, &["backup", "killed", "--jobs", "2"], &[], 0);
     backed_up_file(&b);
+}
+
+/// The pg_restore processes (leader and workers) whose command line names database `db`.
+fn pg_restores_of(db: &str) -> Vec<u32> {
+    let wanted = format!("dbname='{db}'");
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            cmdline.contains("pg_restore") && cmdline.contains(&wanted)
+        })
+        .collect()
+}
+
+/// Restore folders (`.offsite-restore-…`) directly in `dir`.
+fn restore_folders(dir: &std::path::Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".offsite-restore-"))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// `offsite restore` of a format-2 archive killed (SIGKILL) while `pg_restore -j` works: no
+/// pg_restore runs on (PR_SET_PDEATHSIG), the private temporary folder is left, and the next
+/// restore removes it before it starts (its process is gone) and leaves none of its own.
+#[test]
+fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_its_folder() {
+    let pg = TestCluster::shared();
+    let role = "headless_rkill";
+    pg.create_trusted_role(role);
+    let db = pg.unique_db("headless_rkill");
+    pg.psql(
+        &db,
+        &format!(
+            "ALTER DATABASE {db} OWNER TO {role}; ALTER SCHEMA public OWNER TO {role}; SET ROLE {role};
+             CREATE TABLE t0 (id int PRIMARY KEY, v text);
+             INSERT INTO t0 SELECT g, md5(g::text) FROM generate_series(1, 3000) g;
+             CREATE TABLE t1 (id int, v text);
+             INSERT INTO t1 SELECT g, md5(g::text) FROM generate_series(1, 3000) g;"
+        ),
+    );
+    let cli = Headless::new();
+    let url = url_as(pg, role, None, &db);
+    cli.json(Bus::Unset, &["project", "add", "rkill", "--db", &url], &[], 0);
+    let b = cli.json(Bus::Unset, &["backup", "rkill"], &[], 0);
+    let archive = backed_up_file(&b);
+    let archive = archive.to_str().unwrap();
+    let m = cli.json(Bus::Unset, &["inspect", archive], &[], 0);
+    assert_eq!(m["format_version"], 2, "the default is a parallel dump");
+    let tmp = tempfile::tempdir().unwrap();
+    let fresh_target = |prefix: &str| {
+        let dst = pg.unique_db(prefix);
+        pg.psql(
+            &dst,
+            &format!("ALTER DATABASE {dst} OWNER TO {role}; ALTER SCHEMA public OWNER TO {role};"),
+        );
+        dst
+    };
+    let dst = fresh_target("headless_rkill_dst");
+    // An open transaction that created t0 (invisible: the target is empty) makes pg_restore's
+    // own CREATE TABLE t0 wait, mid-restore.
+    let mut blocker = pg
+        .command(pg.bin("psql"))
+        .args(["-X", "-q", "-d", &dst, "-c"])
+        .arg("BEGIN; CREATE TABLE public.t0 (x int); SELECT pg_sleep(600);")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let to = url_as(pg, role, None, &dst);
+    let mut restore = cli
+        .cmd(Bus::Unset, &["restore", archive, "--to", &to])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..1200 {
+        if !restore_folders(tmp.path()).is_empty() && !pg_restores_of(&dst).is_empty() {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(seen, "the parallel restore never started");
+    restore.kill().unwrap(); // SIGKILL
+    restore.wait().unwrap();
+    for _ in 0..200 {
+        if pg_restores_of(&dst).is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        pg_restores_of(&dst).is_empty(),
+        "pg_restore still runs after Offsite was killed"
+    );
+    let _ = blocker.kill();
+    let _ = blocker.wait();
+    let left = restore_folders(tmp.path());
+    assert_eq!(left.len(), 1, "the kill left its folder: {left:?}");
+
+    // The next restore sweeps it, restores, and leaves no folder of its own.
+    let dst2 = fresh_target("headless_rkill_dst2");
+    let to2 = url_as(pg, role, None, &dst2);
+    let out = cli
+        .cmd(Bus::Unset, &["restore", archive, "--to", &to2])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        restore_folders(tmp.path()).is_empty(),
+        "{:?}",
+        restore_folders(tmp.path())
+    );
+    fidelity_snapshot(pg, &dst2).assert_same_as(&fidelity_snapshot(pg, &db));
 }
