@@ -373,11 +373,25 @@ fn a_one_stream_backup_is_format_1_and_still_verifies_restores_and_browses() {
         .expect("notes listed")
         .clone();
     assert_eq!(notes["rows"], 321);
-    let page = run(&["--json", "browse", &one, "--table", "public.notes", "--limit", "2"]);
+    let page = run(&[
+        "--json",
+        "browse",
+        &one,
+        "--table",
+        "public.notes",
+        "--limit",
+        "2",
+    ]);
     assert_eq!(page["rows"].as_array().unwrap().len(), 2, "{page}");
 
     let dst = pg.unique_db("cliformat1_dst");
-    let r = run(&["--json", "restore", &one, "--to", &pg.url_with_password(&dst)]);
+    let r = run(&[
+        "--json",
+        "restore",
+        &one,
+        "--to",
+        &pg.url_with_password(&dst),
+    ]);
     assert_eq!(r["report"]["ok"], true, "{r}");
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM public.notes"), "321");
     assert_eq!(pg.psql(&dst, "SELECT count(*) FROM public.tags"), "12");

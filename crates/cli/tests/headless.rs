@@ -615,7 +615,11 @@ fn restore_folders(dir: &std::path::Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".offsite-restore-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".offsite-restore-")
+        })
         .map(|e| e.path())
         .collect()
 }
@@ -641,7 +645,12 @@ fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_it
     );
     let cli = Headless::new();
     let url = url_as(pg, role, None, &db);
-    cli.json(Bus::Unset, &["project", "add", "rkill", "--db", &url], &[], 0);
+    cli.json(
+        Bus::Unset,
+        &["project", "add", "rkill", "--db", &url],
+        &[],
+        0,
+    );
     let b = cli.json(Bus::Unset, &["backup", "rkill"], &[], 0);
     let archive = backed_up_file(&b);
     let archive = archive.to_str().unwrap();

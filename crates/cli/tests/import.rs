@@ -543,7 +543,14 @@ fn a_format_2_offsite_archive_is_imported_browsed_and_restored_through_the_cli()
     let members = preview["preview"]["members"].to_string();
     assert!(members.contains("database/toc.dat"), "{members}");
     let o = cli.json(
-        &["import", p(&file), "--new-project", "imported", "--db", &url],
+        &[
+            "import",
+            p(&file),
+            "--new-project",
+            "imported",
+            "--db",
+            &url,
+        ],
         0,
     );
     assert_eq!(o["backup"]["status"], "verified", "{o}");

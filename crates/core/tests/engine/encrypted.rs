@@ -177,7 +177,10 @@ async fn an_encrypted_backup_opens_with_age_for_each_recipient_and_verifies() {
     let r = verify(&env, &path, None).await.unwrap();
     assert!(r.ok, "{:?}", r.problems);
     assert!(r.contents_not_checked.is_none());
-    assert!(r.members.iter().any(|m| m.name == "database/toc.dat" && m.ok));
+    assert!(r
+        .members
+        .iter()
+        .any(|m| m.name == "database/toc.dat" && m.ok));
 
     // A copy elsewhere (unregistered): without a key only the ciphertext is checked...
     let other = tempfile::tempdir().unwrap();

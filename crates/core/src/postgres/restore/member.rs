@@ -130,8 +130,8 @@ mod tests {
         }
         // Over the cap: refused before reading.
         let mut out = Vec::new();
-        let e = copy_checked(&path, &entry(&path, "globals.sql"), 4, &mut out, &cancel)
-            .unwrap_err();
+        let e =
+            copy_checked(&path, &entry(&path, "globals.sql"), 4, &mut out, &cancel).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Integrity);
         assert!(out.is_empty());
     }

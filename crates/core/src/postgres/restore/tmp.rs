@@ -86,7 +86,10 @@ pub(crate) fn sweep(dir: &Path) -> Vec<PathBuf> {
         }
         match std::fs::remove_dir_all(&path) {
             Ok(()) => {
-                tracing::info!("removed a killed restore's temporary folder {}", path.display());
+                tracing::info!(
+                    "removed a killed restore's temporary folder {}",
+                    path.display()
+                );
                 removed.push(path);
             }
             Err(e) => tracing::warn!("removing {}: {e}", path.display()),
