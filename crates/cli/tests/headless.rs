@@ -573,6 +573,8 @@ fn a_killed_parallel_backup_leaves_no_temporary_folder_and_no_backup() {
         pg_dumps_of(&db).is_empty(),
         "pg_dump still runs after Offsite was killed"
     );
+    // The lock's session (its psql killed, the server still sleeping) ends.
+    terminate_sessions(pg, &db);
     let _ = lock.kill();
     let _ = lock.wait();
     assert!(
@@ -591,6 +593,17 @@ fn a_killed_parallel_backup_leaves_no_temporary_folder_and_no_backup() {
     // The next backup works in the swept folder.
     let b = cli.json(Bus::Unset, &["backup", "killed", "--jobs", "2"], &[], 0);
     backed_up_file(&b);
+}
+
+/// Ends every other session on database `db` (a killed psql's server session sleeps on).
+fn terminate_sessions(pg: &TestCluster, db: &str) {
+    pg.psql(
+        "postgres",
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+        ),
+    );
 }
 
 /// The pg_restore processes (leader and workers) whose command line names database `db`.
@@ -657,15 +670,7 @@ fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_it
     let m = cli.json(Bus::Unset, &["inspect", archive], &[], 0);
     assert_eq!(m["format_version"], 2, "the default is a parallel dump");
     let tmp = tempfile::tempdir().unwrap();
-    let fresh_target = |prefix: &str| {
-        let dst = pg.unique_db(prefix);
-        pg.psql(
-            &dst,
-            &format!("ALTER DATABASE {dst} OWNER TO {role}; ALTER SCHEMA public OWNER TO {role};"),
-        );
-        dst
-    };
-    let dst = fresh_target("headless_rkill_dst");
+    let dst = pg.unique_db("headless_rkill_dst");
     // An open transaction that created t0 (invisible: the target is empty) makes pg_restore's
     // own CREATE TABLE t0 wait, mid-restore.
     let mut blocker = pg
@@ -677,7 +682,10 @@ fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_it
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let to = url_as(pg, role, None, &dst);
+    // As the superuser: nothing of Offsite's own SQL around pg_restore, so the restore of an
+    // empty target is the parallel `pg_restore -j` (a restore that needs a script is one
+    // transaction through psql instead).
+    let to = pg.url_with_password(&dst);
     let mut restore = cli
         .cmd(Bus::Unset, &["restore", archive, "--to", &to])
         .env("TMPDIR", tmp.path())
@@ -706,14 +714,15 @@ fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_it
         pg_restores_of(&dst).is_empty(),
         "pg_restore still runs after Offsite was killed"
     );
+    terminate_sessions(pg, &dst);
     let _ = blocker.kill();
     let _ = blocker.wait();
     let left = restore_folders(tmp.path());
     assert_eq!(left.len(), 1, "the kill left its folder: {left:?}");
 
     // The next restore sweeps it, restores, and leaves no folder of its own.
-    let dst2 = fresh_target("headless_rkill_dst2");
-    let to2 = url_as(pg, role, None, &dst2);
+    let dst2 = pg.unique_db("headless_rkill_dst2");
+    let to2 = pg.url_with_password(&dst2);
     let out = cli
         .cmd(Bus::Unset, &["restore", archive, "--to", &to2])
         .env("TMPDIR", tmp.path())
