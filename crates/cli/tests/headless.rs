@@ -606,9 +606,11 @@ fn terminate_sessions(pg: &TestCluster, db: &str) {
     );
 }
 
-/// The pg_restore processes (leader and workers) whose command line names database `db`.
-fn pg_restores_of(db: &str) -> Vec<u32> {
-    let wanted = format!("dbname='{db}'");
+/// The pg_restore and psql processes of a restore into database `db` whose temporary folders
+/// are in `tmp`: their command line names the database (`--dbname=dbname='db'`) or a path in
+/// `tmp` (the extracted dump, the list of entries).
+fn restore_tools_of(db: &str, tmp: &std::path::Path) -> Vec<u32> {
+    let (wanted, tmp) = (format!("dbname='{db}'"), tmp.to_string_lossy().into_owned());
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -618,7 +620,8 @@ fn pg_restores_of(db: &str) -> Vec<u32> {
         .filter(|pid| {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let cmdline = String::from_utf8_lossy(&cmdline);
-            cmdline.contains("pg_restore") && cmdline.contains(&wanted)
+            (cmdline.contains("pg_restore") || cmdline.contains("psql"))
+                && (cmdline.contains(&wanted) || cmdline.contains(&tmp))
         })
         .collect()
 }
@@ -637,8 +640,8 @@ fn restore_folders(dir: &std::path::Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// `offsite restore` of a format-2 archive killed (SIGKILL) while `pg_restore -j` works: no
-/// pg_restore runs on (PR_SET_PDEATHSIG), the private temporary folder is left, and the next
+/// `offsite restore` of a format-2 archive killed (SIGKILL) while pg_restore works: no
+/// pg_restore (or psql) runs on (PR_SET_PDEATHSIG), the private temporary folder is left, and the next
 /// restore removes it before it starts (its process is gone) and leaves none of its own.
 #[test]
 fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_its_folder() {
@@ -682,37 +685,41 @@ fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_it
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
-    // As the superuser: nothing of Offsite's own SQL around pg_restore, so the restore of an
-    // empty target is the parallel `pg_restore -j` (a restore that needs a script is one
-    // transaction through psql instead).
+    // As the superuser (its password in the URL: no keychain here).
     let to = pg.url_with_password(&dst);
+    let err_path = cli.data.path().join("restore.err");
     let mut restore = cli
         .cmd(Bus::Unset, &["restore", archive, "--to", &to])
         .env("TMPDIR", tmp.path())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
     let mut seen = false;
-    for _ in 0..1200 {
-        if !restore_folders(tmp.path()).is_empty() && !pg_restores_of(&dst).is_empty() {
+    for _ in 0..2400 {
+        if !restore_folders(tmp.path()).is_empty() && !restore_tools_of(&dst, tmp.path()).is_empty()
+        {
             seen = true;
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(seen, "the parallel restore never started");
+    assert!(
+        seen,
+        "the restore never started: {}",
+        std::fs::read_to_string(&err_path).unwrap_or_default()
+    );
     restore.kill().unwrap(); // SIGKILL
     restore.wait().unwrap();
     for _ in 0..200 {
-        if pg_restores_of(&dst).is_empty() {
+        if restore_tools_of(&dst, tmp.path()).is_empty() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(
-        pg_restores_of(&dst).is_empty(),
-        "pg_restore still runs after Offsite was killed"
+        restore_tools_of(&dst, tmp.path()).is_empty(),
+        "pg_restore or psql still runs after Offsite was killed"
     );
     terminate_sessions(pg, &dst);
     let _ = blocker.kill();

@@ -131,14 +131,15 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
     // `database/` (a parallel dump, format 2: the default on 2 cores or more).
     let out = tempfile::tempdir().unwrap();
     archive::extract_all(&written.path, out.path(), &CancellationToken::new()).unwrap();
-    let dump = if written.manifest.member(DATABASE_MEMBER).is_some() {
+    let manifest = archive::read_manifest(&written.path).unwrap();
+    let dump = if manifest.member(DATABASE_MEMBER).is_some() {
         out.path().join(DATABASE_MEMBER)
     } else {
         assert!(
-            written.manifest.member(DATABASE_TOC_MEMBER).is_some(),
+            manifest.member(DATABASE_TOC_MEMBER).is_some(),
             "neither {DATABASE_MEMBER} nor {DATABASE_TOC_MEMBER}"
         );
-        assert_eq!(written.manifest.format_version, 2);
+        assert_eq!(manifest.format_version, 2);
         out.path().join("database")
     };
     let listing = std::process::Command::new(pg.bin("pg_restore"))
