@@ -87,7 +87,7 @@ async fn a_scheduled_backup_runs_with_the_agents_folders_and_files() {
     assert_eq!(backups[0].backup_type, BackupType::Full);
     let manifest =
         offsite_core::archive::read_manifest(std::path::Path::new(&backups[0].path)).unwrap();
-    assert!(manifest.member("database.dump").is_some());
+    assert!(manifest.member("database/toc.dat").is_some());
     assert!(manifest.member("storage/media/x/y.bin").is_some());
     assert!(manifest.member("config/files/.env").is_some());
     assert!(!serde_json::to_string(&manifest)

@@ -330,3 +330,69 @@ fn objects_page_past_the_first_hundreds(d: &Path, pg: &TestCluster, like: &Path)
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("objects 599-601 of 1200; more with --offset 601"));
 }
+
+/// The default backup is a parallel dump (archive format 2); `--jobs 1` still makes one
+/// `pg_dump -Fc` stream (format 1), which verifies, browses and restores as before.
+#[test]
+fn a_one_stream_backup_is_format_1_and_still_verifies_restores_and_browses() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("cliformat1");
+    pg.psql(
+        &db,
+        "CREATE TABLE public.notes (id int PRIMARY KEY, body text);
+         INSERT INTO public.notes SELECT g, 'note ' || g FROM generate_series(1, 321) g;
+         CREATE TABLE public.tags (id int, tag text);
+         INSERT INTO public.tags SELECT g, 't' || g FROM generate_series(1, 12) g;",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let run = |args: &[&str]| json(&ok(offsite(d, pg, args).output().unwrap(), &args.join(" ")));
+    run(&["--json", "project", "add", "shop", "--db", &pg.url(&db)]);
+
+    let default = run(&["--json", "backup", "shop"]);
+    let default = default["path"].as_str().unwrap().to_string();
+    assert_eq!(run(&["--json", "inspect", &default])["format_version"], 2);
+
+    let one = run(&["--json", "backup", "shop", "--jobs", "1"]);
+    let one = one["path"].as_str().unwrap().to_string();
+    let m = run(&["--json", "inspect", &one]);
+    assert_eq!(m["format_version"], 1, "{m}");
+    let listed = Command::new("tar").arg("-tzf").arg(&one).output().unwrap();
+    let names = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(names.lines().any(|l| l == "database.dump"), "{names}");
+    assert!(!names.contains("database/"), "{names}");
+
+    assert_eq!(run(&["--json", "verify", &one])["ok"], true);
+    let tables = run(&["--json", "browse", &one]);
+    assert_eq!(tables["readable"], true);
+    let notes = tables["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "notes")
+        .expect("notes listed")
+        .clone();
+    assert_eq!(notes["rows"], 321);
+    let page = run(&[
+        "--json",
+        "browse",
+        &one,
+        "--table",
+        "public.notes",
+        "--limit",
+        "2",
+    ]);
+    assert_eq!(page["rows"].as_array().unwrap().len(), 2, "{page}");
+
+    let dst = pg.unique_db("cliformat1_dst");
+    let r = run(&[
+        "--json",
+        "restore",
+        &one,
+        "--to",
+        &pg.url_with_password(&dst),
+    ]);
+    assert_eq!(r["report"]["ok"], true, "{r}");
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM public.notes"), "321");
+    assert_eq!(pg.psql(&dst, "SELECT count(*) FROM public.tags"), "12");
+}

@@ -561,23 +561,22 @@ fn a_killed_parallel_backup_leaves_no_temporary_folder_and_no_backup() {
     assert!(seen, "the parallel dump's temporary folder never appeared");
     backup.kill().unwrap(); // SIGKILL
     backup.wait().unwrap();
-    // The orphaned pg_dump ends once its sessions do.
-    pg.psql(
-        "postgres",
-        &format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE datname = '{db}' AND pid <> pg_backend_pid()"
-        ),
-    );
-    let _ = lock.kill();
-    let _ = lock.wait();
-    for _ in 0..600 {
+    // pg_dump got SIGTERM when Offsite died (PR_SET_PDEATHSIG), though its sessions still
+    // wait on the lock: no orphan runs on.
+    for _ in 0..200 {
         if pg_dumps_of(&db).is_empty() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert!(pg_dumps_of(&db).is_empty(), "pg_dump still runs");
+    assert!(
+        pg_dumps_of(&db).is_empty(),
+        "pg_dump still runs after Offsite was killed"
+    );
+    // The lock's session (its psql killed, the server still sleeping) ends.
+    terminate_sessions(pg, &db);
+    let _ = lock.kill();
+    let _ = lock.wait();
     assert!(
         !temporaries(backups.path()).is_empty(),
         "the kill left its folder"
@@ -594,4 +593,157 @@ fn a_killed_parallel_backup_leaves_no_temporary_folder_and_no_backup() {
     // The next backup works in the swept folder.
     let b = cli.json(Bus::Unset, &["backup", "killed", "--jobs", "2"], &[], 0);
     backed_up_file(&b);
+}
+
+/// Ends every other session on database `db` (a killed psql's server session sleeps on).
+fn terminate_sessions(pg: &TestCluster, db: &str) {
+    pg.psql(
+        "postgres",
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+        ),
+    );
+}
+
+/// The pg_restore and psql processes of a restore into database `db` whose temporary folders
+/// are in `tmp`: their command line names the database (`--dbname=dbname='db'`) or a path in
+/// `tmp` (the extracted dump, the list of entries).
+fn restore_tools_of(db: &str, tmp: &std::path::Path) -> Vec<u32> {
+    let (wanted, tmp) = (format!("dbname='{db}'"), tmp.to_string_lossy().into_owned());
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            (cmdline.contains("pg_restore") || cmdline.contains("psql"))
+                && (cmdline.contains(&wanted) || cmdline.contains(&tmp))
+        })
+        .collect()
+}
+
+/// Restore folders (`.offsite-restore-…`) directly in `dir`.
+fn restore_folders(dir: &std::path::Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".offsite-restore-")
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// `offsite restore` of a format-2 archive killed (SIGKILL) while pg_restore works: no
+/// pg_restore (or psql) runs on (PR_SET_PDEATHSIG), the private temporary folder is left, and the next
+/// restore removes it before it starts (its process is gone) and leaves none of its own.
+#[test]
+fn a_killed_parallel_restore_leaves_no_pg_restore_and_the_next_restore_sweeps_its_folder() {
+    let pg = TestCluster::shared();
+    let role = "headless_rkill";
+    pg.create_trusted_role(role);
+    let db = pg.unique_db("headless_rkill");
+    pg.psql(
+        &db,
+        &format!(
+            "ALTER DATABASE {db} OWNER TO {role}; ALTER SCHEMA public OWNER TO {role}; SET ROLE {role};
+             CREATE TABLE t0 (id int PRIMARY KEY, v text);
+             INSERT INTO t0 SELECT g, md5(g::text) FROM generate_series(1, 3000) g;
+             CREATE TABLE t1 (id int, v text);
+             INSERT INTO t1 SELECT g, md5(g::text) FROM generate_series(1, 3000) g;"
+        ),
+    );
+    let cli = Headless::new();
+    let url = url_as(pg, role, None, &db);
+    cli.json(
+        Bus::Unset,
+        &["project", "add", "rkill", "--db", &url],
+        &[],
+        0,
+    );
+    let b = cli.json(Bus::Unset, &["backup", "rkill"], &[], 0);
+    let archive = backed_up_file(&b);
+    let archive = archive.to_str().unwrap();
+    let m = cli.json(Bus::Unset, &["inspect", archive], &[], 0);
+    assert_eq!(m["format_version"], 2, "the default is a parallel dump");
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = pg.unique_db("headless_rkill_dst");
+    // An open transaction that created t0 (invisible: the target is empty) makes pg_restore's
+    // own CREATE TABLE t0 wait, mid-restore.
+    let mut blocker = pg
+        .command(pg.bin("psql"))
+        .args(["-X", "-q", "-d", &dst, "-c"])
+        .arg("BEGIN; CREATE TABLE public.t0 (x int); SELECT pg_sleep(600);")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // As the superuser (its password in the URL: no keychain here).
+    let to = pg.url_with_password(&dst);
+    let err_path = cli.data.path().join("restore.err");
+    let mut restore = cli
+        .cmd(Bus::Unset, &["restore", archive, "--to", &to])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..2400 {
+        if !restore_folders(tmp.path()).is_empty() && !restore_tools_of(&dst, tmp.path()).is_empty()
+        {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        seen,
+        "the restore never started: {}",
+        std::fs::read_to_string(&err_path).unwrap_or_default()
+    );
+    restore.kill().unwrap(); // SIGKILL
+    restore.wait().unwrap();
+    for _ in 0..200 {
+        if restore_tools_of(&dst, tmp.path()).is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        restore_tools_of(&dst, tmp.path()).is_empty(),
+        "pg_restore or psql still runs after Offsite was killed"
+    );
+    terminate_sessions(pg, &dst);
+    let _ = blocker.kill();
+    let _ = blocker.wait();
+    let left = restore_folders(tmp.path());
+    assert!(!left.is_empty(), "the kill left its folder");
+
+    // The next restore sweeps it, restores, and leaves no folder of its own.
+    let dst2 = pg.unique_db("headless_rkill_dst2");
+    let to2 = pg.url_with_password(&dst2);
+    let out = cli
+        .cmd(Bus::Unset, &["restore", archive, "--to", &to2])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        restore_folders(tmp.path()).is_empty(),
+        "{:?}",
+        restore_folders(tmp.path())
+    );
+    fidelity_snapshot(pg, &dst2).assert_same_as(&fidelity_snapshot(pg, &db));
 }

@@ -84,7 +84,7 @@ async fn a_full_backup_through_the_api_downloads_as_a_verified_archive() {
     assert!(report.ok, "{report:?}");
     let manifest = offsite_core::archive::read_manifest(&file).unwrap();
     for m in [
-        "database.dump",
+        "database/toc.dat",
         "storage/avatars/a.png",
         "storage/avatars/team/b.txt",
         "storage/docs/readme.md",

@@ -107,6 +107,11 @@ async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certific
     assert_eq!(pulled["already_local"], 1, "{pulled}");
     for b in pulled["downloaded"].as_array().unwrap() {
         assert_same_as_agents(&agent, Path::new(b["path"].as_str().unwrap()));
+        // The server's default backup is a parallel dump (format 2): pulled, it verifies.
+        let path = b["path"].as_str().unwrap();
+        let m = laptop.json(&["inspect", path], 0);
+        assert_eq!(m["format_version"], 2, "{m}");
+        assert!(laptop.run(&["verify", path]).status.success());
     }
     // One pull, one job: both downloads are registered by it.
     let by = pulled["downloaded"][0]["job_id"].clone();

@@ -142,9 +142,11 @@ pub(crate) async fn run(
             } else {
                 None
             };
+            let dest_dir = opts.dest.unwrap_or_else(|| engine.backup_dir_of(project));
+            sweep_leftovers(&dest_dir).await;
             let request = ComposeRequest {
                 project: project.name.clone(),
-                dest_dir: opts.dest.unwrap_or_else(|| engine.backup_dir_of(project)),
+                dest_dir,
                 compression_level,
                 backup_id: uuid::Uuid::new_v4().to_string(),
                 created_at: engine.clock.now(),
@@ -193,4 +195,25 @@ pub(crate) async fn run(
         backup,
         copies,
     })
+}
+
+/// What a killed backup or restore left, removed before this backup starts: the temporary
+/// files of the backup folder (when no writer is at work there, see [`crate::tempfiles`]) and
+/// the restore folders of processes that are gone. A failure only goes to the log.
+async fn sweep_leftovers(dest_dir: &std::path::Path) {
+    let dir = dest_dir.to_path_buf();
+    let swept = tokio::task::spawn_blocking(move || {
+        let mut removed = crate::postgres::restore::tmp::sweep_system_temp();
+        match crate::tempfiles::sweep(&dir) {
+            Ok(r) => removed.extend(r),
+            Err(e) => tracing::warn!("sweeping {}: {e}", dir.display()),
+        }
+        removed
+    })
+    .await;
+    if let Ok(removed) = swept {
+        for p in removed {
+            tracing::info!("removed a killed run's leftover {}", p.display());
+        }
+    }
 }

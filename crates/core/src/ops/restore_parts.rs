@@ -84,6 +84,8 @@ pub(crate) async fn restore_database(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<DatabaseReport> {
+    // The folders a killed restore left (its process gone) go before this one starts.
+    let _ = tokio::task::spawn_blocking(crate::postgres::restore::tmp::sweep_system_temp).await;
     PostgresSource::for_restore(target, opts)
         .restore(archive, opts, reporter, cancel)
         .await

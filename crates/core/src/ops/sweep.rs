@@ -24,6 +24,8 @@ pub(crate) async fn sweep(engine: &Engine) -> Result<Vec<PathBuf>> {
         let mut removed = finished;
         // Throwaway clusters of drills whose process is gone (stopped, then removed).
         removed.extend(crate::drill::sweep::sweep(&data_dir));
+        // Restore folders (format 2) of killed processes, in the system's temporary folder.
+        removed.extend(crate::postgres::restore::tmp::sweep_system_temp());
         for d in dirs {
             match crate::tempfiles::sweep(&d) {
                 Ok(r) => removed.extend(r),

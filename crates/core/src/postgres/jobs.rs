@@ -8,10 +8,10 @@ use crate::postgres::conn::ConnSpec;
 use sqlx::{Connection, Executor, PgConnection};
 
 /// Whether a backup that names no `--jobs` runs the cores' worth of workers ([`workers`] with
-/// `None`). Off until every reader of archive format 2 (restore, browse, drills, import: helper
-/// `parrestore`'s slice of issue 28) is merged: until then a backup without `--jobs` is one
-/// stream (format 1), which every reader opens. Turning it on is this one line.
-pub const PARALLEL_BY_DEFAULT: bool = false;
+/// `None`): on, so the default backup is a parallel directory dump (archive format 2), which
+/// every reader (verify, restore, browse, import, pull, drills) opens. `--jobs 1` is one
+/// `pg_dump -Fc` stream (format 1); through a transaction pooler the dump falls back to that.
+pub const PARALLEL_BY_DEFAULT: bool = true;
 
 /// Connections left free on the server for others (and the snapshot's own session).
 pub const HEADROOM_MARGIN: i64 = 2;

@@ -35,7 +35,36 @@ pub fn command(program: &std::path::Path, spec: &ConnSpec, password: Option<&str
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    stop_with_parent(&mut cmd);
     cmd
+}
+
+/// The tool gets SIGTERM when Offsite dies (Linux `PR_SET_PDEATHSIG`): a killed backup leaves
+/// no pg_dump running on with its server sessions, a killed restore no pg_restore or psql.
+/// The signal follows the *thread* that started the child, so a tool is started and waited for
+/// on the same thread (as every caller here does). Checked after the call: when Offsite died
+/// before it, no signal would ever come, and the tool does not start. Elsewhere: nothing.
+pub fn stop_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
+        // functions (prctl, getppid), allocating nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 /// How much of a tool's stderr is kept from its start and from its end (the middle of a very

@@ -129,7 +129,11 @@ async fn every_restored_table_reads_back_as_backed_up_and_sabotage_names_the_tab
              ALTER DATABASE \"{src}\" SET extra_float_digits = -3"
         ),
     );
-    let archive = back_up(pg, &env, "dg", &src).await;
+    // One stream (format 1): the block offsets below are into `database.dump` (format 2's
+    // digests equal these: parallel_dump.rs).
+    let archive =
+        crate::parallel_dump::back_up_with_jobs(&env, "dg", pg.url_with_password(&src), Some(1))
+            .await;
     let manifest = read_manifest(&archive).unwrap();
 
     // The manifest: every table has its digest, lines = exact rows, columns, block offsets.

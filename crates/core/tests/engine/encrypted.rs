@@ -160,7 +160,7 @@ async fn an_encrypted_backup_opens_with_age_for_each_recipient_and_verifies() {
             "{id:?}"
         );
         assert!(
-            names.iter().any(|n| n == "database.dump"),
+            names.iter().any(|n| n == "database/toc.dat"),
             "{id:?}: {names:?}"
         );
     }
@@ -177,7 +177,10 @@ async fn an_encrypted_backup_opens_with_age_for_each_recipient_and_verifies() {
     let r = verify(&env, &path, None).await.unwrap();
     assert!(r.ok, "{:?}", r.problems);
     assert!(r.contents_not_checked.is_none());
-    assert!(r.members.iter().any(|m| m.name == "database.dump" && m.ok));
+    assert!(r
+        .members
+        .iter()
+        .any(|m| m.name == "database/toc.dat" && m.ok));
 
     // A copy elsewhere (unregistered): without a key only the ciphertext is checked...
     let other = tempfile::tempdir().unwrap();
@@ -299,7 +302,7 @@ async fn a_passphrase_backup_opens_with_the_passphrase_only() {
     std::fs::write(&plain_path, &gz).unwrap();
     let names = run(Command::new("tar").arg("tzf").arg(&plain_path));
     assert!(names.starts_with("metadata.json\n"), "{names}");
-    assert!(names.contains("database.dump"));
+    assert!(names.contains("database/toc.dat"));
     let e = verify(&env, &path, Some(UserKey::passphrase("not it").unwrap()))
         .await
         .unwrap_err();

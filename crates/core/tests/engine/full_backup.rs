@@ -57,7 +57,13 @@ async fn a_full_backup_holds_database_storage_and_config_and_gnu_tar_reads_it() 
 
     let m = archive::read_manifest(&path).unwrap();
     assert_eq!(m.backup_type, BackupType::Full);
-    assert_eq!(m.members[0].name, "database.dump");
+    assert_eq!(m.format_version, 2);
+    assert!(
+        m.members[0].name.starts_with("database/"),
+        "{:?}",
+        m.members[0]
+    );
+    assert!(m.member(archive::DATABASE_TOC_MEMBER).is_some());
     assert!(m.tables.iter().any(|t| t.table == "t" && t.rows == 42));
     assert_eq!(m.counts["storage"].items, 2);
     assert_eq!(m.counts["config"].items, 1);
@@ -77,7 +83,7 @@ async fn a_full_backup_holds_database_storage_and_config_and_gnu_tar_reads_it() 
     let names = String::from_utf8(listed.stdout).unwrap();
     for n in [
         "metadata.json",
-        "database.dump",
+        "database/toc.dat",
         "storage.json",
         "storage/avatars/u1/me.png",
         "storage/avatars/folder/.emptyFolderPlaceholder",

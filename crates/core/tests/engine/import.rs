@@ -197,7 +197,7 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     assert!(p.rows_recorded);
     assert_eq!(p.tables.len(), 1);
     assert_eq!(p.tables[0].rows, 300);
-    assert!(p.members.iter().any(|m| m.name == "database.dump"));
+    assert!(p.members.iter().any(|m| m.name == "database/toc.dat"));
     assert_eq!(p.size, std::fs::metadata(&file).unwrap().len());
 
     // Into an existing project.

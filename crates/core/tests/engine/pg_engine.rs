@@ -111,7 +111,7 @@ async fn supabase_shaped_backup_restores_identically() {
         .success());
     let list = Command::new(pg.bin("pg_restore"))
         .arg("-l")
-        .arg(x.path().join("database.dump"))
+        .arg(x.path().join("database"))
         .output()
         .unwrap();
     assert!(

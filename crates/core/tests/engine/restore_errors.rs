@@ -41,9 +41,17 @@ async fn a_failing_restore_reports_the_servers_first_error_and_its_context() {
         .add_project(AddProject::url("errsrc", pg.url_with_password(&src)))
         .await
         .unwrap();
+    // One stream (format 1): restored by one pg_restore in one transaction, which loads the
+    // items before the allow-list (a parallel restore loads them at the same time, in any order).
     let backup = env
         .engine
-        .backup(BackupOptions::project("errsrc"), JobStart::default())
+        .backup(
+            BackupOptions {
+                jobs: Some(1),
+                ..BackupOptions::project("errsrc")
+            },
+            JobStart::default(),
+        )
         .await
         .unwrap();
     let path = PathBuf::from(backup.backup.path);

@@ -209,7 +209,7 @@ async fn a_supabase_project_backs_up_whole_and_restores_by_component_on_real_ser
     assert_eq!(full.backup.backup_type, BackupType::Full);
     let full_path = PathBuf::from(&full.backup.path);
     let m = archive::read_manifest(&full_path).unwrap();
-    assert!(m.member("database.dump").is_some());
+    assert!(m.member(archive::DATABASE_TOC_MEMBER).is_some());
     assert!(m.components.contains_key("storage"));
     let doc = read_storage_doc(&full_path, &CancellationToken::new()).unwrap();
     assert_eq!(doc.objects.len(), keys.len());

@@ -2,7 +2,7 @@
 //! through a [`crate::proxy::FaultProxy`] in front of it).
 
 use crate::TestCluster;
-use offsite_core::archive::{self, DATABASE_MEMBER};
+use offsite_core::archive::{self, DATABASE_MEMBER, DATABASE_TOC_MEMBER};
 use offsite_core::postgres::conn::{ConnSpec, TlsMode};
 use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::progress::{Phase, ProgressUpdate, Reporter};
@@ -102,7 +102,7 @@ pub async fn describe(case: &DatabaseCase<'_>) {
     assert!(info.pg_dump.is_some());
 }
 
-/// dump → an archive whose `database.dump` `pg_restore -l` lists, with the source's exact row
+/// dump → an archive whose dump (`database.dump` or `database/`) `pg_restore -l` lists, with the source's exact row
 /// counts in its manifest; restore → a fresh database holding those rows.
 pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
     let pg = case.cluster;
@@ -127,19 +127,21 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
         "the archive and its .sha256 only: {files:?}"
     );
 
-    // pg_restore lists the dump.
-    let dump = dir.path().join("database.dump");
-    {
-        let mut out = std::fs::File::create(&dump).unwrap();
-        archive::copy_member(
-            &written.path,
-            DATABASE_MEMBER,
-            &mut out,
-            &Reporter::silent(),
-            &CancellationToken::new(),
-        )
-        .unwrap();
-    }
+    // pg_restore lists the dump: `database.dump` (one stream, format 1) or the directory dump
+    // `database/` (a parallel dump, format 2: the default on 2 cores or more).
+    let out = tempfile::tempdir().unwrap();
+    archive::extract_all(&written.path, out.path(), &CancellationToken::new()).unwrap();
+    let manifest = archive::read_manifest(&written.path).unwrap();
+    let dump = if manifest.member(DATABASE_MEMBER).is_some() {
+        out.path().join(DATABASE_MEMBER)
+    } else {
+        assert!(
+            manifest.member(DATABASE_TOC_MEMBER).is_some(),
+            "neither {DATABASE_MEMBER} nor {DATABASE_TOC_MEMBER}"
+        );
+        assert_eq!(manifest.format_version, 2);
+        out.path().join("database")
+    };
     let listing = std::process::Command::new(pg.bin("pg_restore"))
         .arg("-l")
         .arg(&dump)

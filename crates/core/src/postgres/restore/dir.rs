@@ -10,7 +10,6 @@
 use crate::archive::{self, Manifest, DATABASE_TOC_MEMBER};
 use crate::error::{Error, Result};
 use crate::private_fs;
-use crate::progress::Reporter;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
@@ -48,8 +47,16 @@ impl DumpDir {
     }
 
     /// Only `toc.dat` (checked against the manifest): enough for `pg_restore --list` and
-    /// `--schema-only`, which read no data file.
+    /// `--schema-only`, which read no data file. It is the last of the database's members,
+    /// reached by random access rather than by inflating every data file in front of it (3b).
     pub(crate) fn toc_only(archive_path: &Path) -> Result<DumpDir> {
+        let manifest = archive::read_manifest(archive_path)?;
+        let entry = manifest.member(DATABASE_TOC_MEMBER).ok_or_else(|| {
+            Error::integrity(format!(
+                "{}: the archive holds no {DATABASE_TOC_MEMBER}",
+                archive_path.display()
+            ))
+        })?;
         let tmp = new_tmp()?;
         let dump = tmp.path().join("database");
         private_fs::create_dir(&dump)
@@ -57,11 +64,11 @@ impl DumpDir {
         let toc = dump.join("toc.dat");
         let mut f = private_fs::create_new(&toc)
             .map_err(|e| Error::io(format!("creating {}", toc.display()), e))?;
-        archive::copy_member(
+        super::member::copy_checked(
             archive_path,
-            DATABASE_TOC_MEMBER,
+            entry,
+            u64::MAX,
             &mut f,
-            &Reporter::silent(),
             &CancellationToken::new(),
         )?;
         Ok(DumpDir { tmp, dump })
@@ -79,8 +86,7 @@ impl DumpDir {
         archive_path: &Path,
         cancel: &CancellationToken,
     ) -> Result<DumpDir> {
-        let tmp = private_fs::tempdir_in(parent, ".offsite-restore-")
-            .map_err(|e| Error::io("creating a temporary folder for the restore", e))?;
+        let tmp = new_tmp_in(parent)?;
         let root = tmp.path().join("archive");
         archive::extract_all(archive_path, &root, cancel)?;
         let dump = root.join("database");
@@ -95,7 +101,14 @@ impl DumpDir {
 }
 
 fn new_tmp() -> Result<tempfile::TempDir> {
-    private_fs::tempdir(".offsite-restore-")
+    new_tmp_in(&std::env::temp_dir())
+}
+
+/// A 0700 folder named after this process (see [`super::tmp`]); the folders of killed
+/// processes in `parent` are swept first.
+fn new_tmp_in(parent: &Path) -> Result<tempfile::TempDir> {
+    super::tmp::sweep(parent);
+    private_fs::tempdir_in(parent, &super::tmp::own_prefix())
         .map_err(|e| Error::io("creating a temporary folder for the restore", e))
 }
 

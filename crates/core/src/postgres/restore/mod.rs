@@ -11,12 +11,14 @@
 
 mod dir;
 mod execute;
+mod member;
 mod plain;
 mod plan;
 pub(crate) mod replace;
 mod roles;
 mod script;
 mod select;
+pub(crate) mod tmp;
 pub(crate) mod toc;
 mod validate;
 

@@ -444,11 +444,14 @@ async fn read_archive(
         let p = archive_path.to_path_buf();
         tokio::task::spawn_blocking(move || -> Result<(Manifest, Option<String>)> {
             let m = archive::read_manifest(&p)?;
-            let globals = if m.member(GLOBALS_MEMBER).is_some() {
-                let buf = archive::read_document(
+            let globals = if let Some(entry) = m.member(GLOBALS_MEMBER) {
+                // Behind the whole database in the archive: reached by random access (3b).
+                let mut buf = Vec::new();
+                super::member::copy_checked(
                     &p,
-                    GLOBALS_MEMBER,
+                    entry,
                     archive::MAX_SMALL_DOC,
+                    &mut buf,
                     &CancellationToken::new(),
                 )?;
                 Some(String::from_utf8_lossy(&buf).into_owned())

@@ -645,7 +645,8 @@ pub(crate) fn run(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
-    let mut list_file = crate::private_fs::tempfile(".offsite-restore-list-")
+    // Named after this process, like the restore's folders: swept once a kill left it.
+    let mut list_file = crate::private_fs::tempfile(&format!("{}list-", super::tmp::own_prefix()))
         .map_err(|e| Error::io("writing the restore list", e))?;
     list_file
         .write_all(list.as_bytes())

@@ -210,19 +210,30 @@ pub(crate) fn read(tools: &PgTools, archive_path: &Path, directory: bool) -> Res
         None
     };
     let dir = dir.as_ref().map(|d| d.path());
-    let list = run_pg_restore(tools, archive_path, dir, &["--list"], "pg_restore --list")?;
+    // The two passes at once (3b): each reads only the dump's table of contents.
+    let (list, sql) = std::thread::scope(|scope| {
+        let sql = scope.spawn(|| {
+            run_pg_restore(
+                tools,
+                archive_path,
+                dir,
+                &["--schema-only", "--verbose", "--file=-"],
+                "pg_restore --schema-only",
+            )
+        });
+        let list = run_pg_restore(tools, archive_path, dir, &["--list"], "pg_restore --list");
+        let sql = sql
+            .join()
+            .unwrap_or_else(|_| Err(Error::internal("reading the table of contents panicked")));
+        (list, sql)
+    });
+    let list = list?;
+    let sql = sql?;
     let mut items: Vec<Item> = list
         .lines()
         .enumerate()
         .filter_map(|(i, l)| parse_line(l, i))
         .collect();
-    let sql = run_pg_restore(
-        tools,
-        archive_path,
-        dir,
-        &["--schema-only", "--verbose", "--file=-"],
-        "pg_restore --schema-only",
-    )?;
     attach_sql(&mut items, &sql);
     // What pg_restore will run of it (schema entries: data entries are COPY … FROM stdin).
     let arbitrary = crate::plainsql::classify::Findings::of_script(
@@ -254,6 +265,7 @@ fn run_pg_restore(
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    process::stop_with_parent(&mut cmd);
     if let Some(dir) = dir {
         cmd.arg(dir);
     }
