@@ -101,11 +101,11 @@ type RowProps = {
 
 function TimelineRow({ b, removal, proven, menuOpen, onMenu, actions }: RowProps) {
   return (
-    <div className="tl-row">
+    <div className="tl-row" data-backup-id={b.id}>
       <span data-testid="backup-date" title={b.created_at}>
         {clockTime(b.created_at)}
       </span>
-      <span data-testid="backup-type">{TYPE_WORDS[b.backup_type]}</span>
+      <span data-testid="backup-row-type">{TYPE_WORDS[b.backup_type]}</span>
       <span className="num" title="Size of the archive file (compressed)">
         {formatBytes(b.size)} <span className="muted small">compressed</span>
       </span>

@@ -2,10 +2,22 @@
 // ("02:30 CET"), and the local calendar day a backup belongs to. `timeZone` is for tests (and
 // anything that must show one zone); absent, the computer's own zone.
 
+// Formatters are costly to make (10,000 rows format their times): one per options and zone.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(options: Intl.DateTimeFormatOptions, timeZone?: string): Intl.DateTimeFormat {
+  const key = `${JSON.stringify(options)}|${timeZone ?? ""}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-GB", { ...options, ...(timeZone ? { timeZone } : {}) });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 function parts(iso: string, options: Intl.DateTimeFormatOptions, timeZone?: string): Record<string, string> | null {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return null;
-  const f = new Intl.DateTimeFormat("en-GB", { ...options, ...(timeZone ? { timeZone } : {}) });
+  const f = formatter(options, timeZone);
   const out: Record<string, string> = {};
   for (const p of f.formatToParts(d)) out[p.type] = p.value;
   return out;
