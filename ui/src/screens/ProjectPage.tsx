@@ -104,6 +104,11 @@ export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrows
           )}
         </div>
         <span className="spacer" />
+        {onEdit && (
+          <button type="button" className="btn btn-quiet" onClick={onEdit} data-testid="project-edit">
+            Edit…
+          </button>
+        )}
         <ImportButton className="btn btn-quiet" />
         {onDrills && (
           <button type="button" className="btn btn-quiet" onClick={onDrills} data-testid="open-drills">
