@@ -20,6 +20,7 @@ import { BackupsTab, type BackupsLoad } from "../project/tabs/BackupsTab";
 import { SourcesTab } from "../project/tabs/SourcesTab";
 import { ActivityTab } from "../project/tabs/ActivityTab";
 import { TabBar } from "../project/tabs/TabBar";
+import { LiveJobs } from "../project/tabs/LiveJobs";
 import type { ProjectTab } from "./Main";
 
 export { ROW_HEIGHT, LIST_HEIGHT, removalLabel } from "../project/tabs/BackupTimeline";
@@ -168,6 +169,7 @@ export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrows
         />
       )}
 
+      <LiveJobs project={name} />
       <TabBar tab={tab} onTab={setTab} />
       <div role="tabpanel" id={`project-panel-${tab}`} aria-labelledby={`project-tab-${tab}`} className="tabpanel">
         {tab === "backups" && (

@@ -1,32 +1,16 @@
-// The project page's Activity tab: this project's jobs, the live ones on top (progress, Cancel,
-// their result), then every recorded job newest first (also those of the CLI and earlier sessions).
+// The project page's Activity tab: every recorded job of this project, newest first (also those
+// of the CLI and earlier sessions). The live ones are on top of the page (LiveJobs), on every tab.
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { JobTable } from "../../components/JobHistory";
-import { FinishedView, ProgressView } from "../../components/JobPanel";
-import { keys, useJobActions, useJobs, useLiveJobs, useStore } from "../../store";
+import { keys, useJobs, useLiveJobs, useStore } from "../../store";
 import "./tabs.css";
 
 export function ActivityTab({ project }: { project: string }) {
   const live = useLiveJobs(project);
   const history = useJobs(project);
   const store = useStore();
-  const { cancel, dismiss } = useJobActions();
   return (
     <div className="tab-activity" data-testid="tab-activity">
-      {live.length > 0 && (
-        <section className="panel jobs" aria-label="Jobs now" data-testid="job-panel">
-          {live
-            .filter((j) => !j.finished)
-            .map((job) => (
-              <ProgressView key={job.id} job={job} onCancel={() => void cancel(job.id)} />
-            ))}
-          {live
-            .filter((j) => j.finished)
-            .map((job) => (
-              <FinishedView key={job.id} job={job} onDismiss={() => dismiss(job.id)} />
-            ))}
-        </section>
-      )}
       <section className="panel" aria-label="Jobs" data-testid="job-history">
         <h2 className="panel-title">Jobs</h2>
         {history.status === "loading" && (

@@ -101,7 +101,7 @@ type RowProps = {
 
 function TimelineRow({ b, removal, proven, menuOpen, onMenu, actions }: RowProps) {
   return (
-    <div className="tl-row" data-backup-id={b.id}>
+    <div className="tl-row" data-backup-id={b.id} data-path={b.path}>
       <span data-testid="backup-date" title={b.created_at}>
         {clockTime(b.created_at)}
       </span>

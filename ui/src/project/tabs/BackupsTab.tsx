@@ -1,11 +1,10 @@
-// The project page's Backups tab: the live job (only while there is one), the timeline by day
+// The project page's Backups tab: the timeline by day
 // with a menu per row, and a side panel for the selected backup (its file, SHA-256, where its
 // copies are). The newest good backup is selected when the list first arrives.
 import { useEffect, useMemo, useState } from "react";
 import { type BackupRow, commands, type ErrorPayload, type RemovalForecast } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatBytes, formatTime } from "../../components/format";
-import { FinishedView, ProgressView } from "../../components/JobPanel";
 import { toErrorPayload } from "../../ipc/errors";
 import { SelectedBackupWhere, type ProtectionData } from "../../protection/ProtectionPanels";
 import { useJobActions, useLiveJobs } from "../../store";
@@ -36,7 +35,7 @@ type Props = {
 export function BackupsTab({ project, load, onRetry, protection, onRestore, onBrowse, onDelete, onError }: Props) {
   const backups = load.status === "ready" ? load.backups : [];
   const entries = useMemo(() => timeline(backups), [backups]);
-  const { startVerify, cancel, dismiss } = useJobActions();
+  const { startVerify } = useJobActions();
   const live = useLiveJobs(project);
   const running = live.filter((j) => !j.finished);
   // Selection by id: a refresh (a new backup on top) must not move it to another backup. The
@@ -92,18 +91,6 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
 
   return (
     <div className="tab-backups" data-testid="tab-backups">
-      {live.length > 0 && (
-        <section className="panel jobs" aria-label="Jobs" data-testid="job-panel">
-          {running.map((job) => (
-            <ProgressView key={job.id} job={job} onCancel={() => void cancel(job.id)} />
-          ))}
-          {live
-            .filter((j) => j.finished)
-            .map((job) => (
-              <FinishedView key={job.id} job={job} onDismiss={() => dismiss(job.id)} />
-            ))}
-        </section>
-      )}
       <div className="tl-layout">
         <section className="panel tl-list" aria-label="Backups">
           <h2 className="panel-title">
