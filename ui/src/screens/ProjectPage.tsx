@@ -1,7 +1,7 @@
 // A project's page: a header (name, what it backs up, the split "Back up now") over four tabs —
 // Backups (the timeline), Sources (database, storage, server, bucket… as cards), Schedules &
 // retention, Activity (its jobs). The route may name the tab to open on (default Backups).
-import { useMemo, useState } from "react";
+import { type ReactNode, useMemo, useState } from "react";
 import type { BackupRow, Components, ErrorPayload, ProjectSummary } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { databaseName } from "../components/format";
@@ -90,39 +90,16 @@ export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrows
 
   return (
     <section aria-labelledby="project-title" data-testid="project-page" data-project={name} data-tab={tab}>
-      <div className="toolbar">
-        <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="back-home">
-          ← Projects
-        </button>
-        <div className="project-heading">
-          <h2 id="project-title" className="screen-title" data-testid="project-title">
-            {name}
-          </h2>
-          {project.status === "ready" && (
-            <span className="muted small" data-testid="project-subtitle">
-              {projectSubtitle(project.data, comps)}
-            </span>
-          )}
-        </div>
-        <span className="spacer" />
-        {onEdit && (
-          <button type="button" className="btn btn-quiet" onClick={onEdit} data-testid="project-edit">
-            Edit…
-          </button>
-        )}
-        <ImportButton className="btn btn-quiet" />
-        {onDrills && (
-          <button type="button" className="btn btn-quiet" onClick={onDrills} data-testid="open-drills">
-            Drills…
-          </button>
-        )}
-        {onRestore && (
-          <button type="button" className="btn" onClick={() => onRestore()} data-testid="restore-open">
-            Restore…
-          </button>
-        )}
+      <ProjectHeader
+        name={name}
+        subtitle={project.status === "ready" ? projectSubtitle(project.data, comps) : null}
+        onBack={onBack}
+        {...(onEdit ? { onEdit } : {})}
+        {...(onDrills ? { onDrills } : {})}
+        {...(onRestore ? { onRestore: () => onRestore() } : {})}
+      >
         <BackUpButton components={comps} defaultType={defaultType(comps)} busy={backingUp} onBackUp={(t) => void backUp(t)} />
-      </div>
+      </ProjectHeader>
 
       <ProtectionGlance data={protection.data} />
       {project.status === "ready" && (
@@ -210,5 +187,54 @@ export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrows
         {tab === "activity" && <ActivityTab project={name} />}
       </div>
     </section>
+  );
+}
+
+type HeaderProps = {
+  name: string;
+  subtitle: string | null;
+  onBack: () => void;
+  onEdit?: () => void;
+  onDrills?: () => void;
+  onRestore?: () => void;
+  /** The split "Back up now". */
+  children: ReactNode;
+};
+
+function ProjectHeader({ name, subtitle, onBack, onEdit, onDrills, onRestore, children }: HeaderProps) {
+  return (
+    <div className="toolbar">
+      <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="back-home">
+        ← Projects
+      </button>
+      <div className="project-heading">
+        <h2 id="project-title" className="screen-title" data-testid="project-title">
+          {name}
+        </h2>
+        {subtitle !== null && (
+          <span className="muted small" data-testid="project-subtitle">
+            {subtitle}
+          </span>
+        )}
+      </div>
+      <span className="spacer" />
+      {onEdit && (
+        <button type="button" className="btn btn-quiet" onClick={onEdit} data-testid="project-edit">
+          Edit…
+        </button>
+      )}
+      <ImportButton className="btn btn-quiet" />
+      {onDrills && (
+        <button type="button" className="btn btn-quiet" onClick={onDrills} data-testid="open-drills">
+          Drills…
+        </button>
+      )}
+      {onRestore && (
+        <button type="button" className="btn" onClick={onRestore} data-testid="restore-open">
+          Restore…
+        </button>
+      )}
+      {children}
+    </div>
   );
 }
