@@ -64,18 +64,10 @@ export function ScheduleRow({ kind, view, editing, busy, onEdit, onSwitch }: Pro
               <span data-testid={`schedule-${kind}-next`}>
                 {view.paused ? "— (paused)" : view.next_runs[0] ? dayAndTime(view.next_runs[0]) : "—"}
               </span>
-              {view.time_zone !== localZone() && (
-                <span className="muted" data-testid={`schedule-${kind}-zone`}>
-                  {" "}
-                  · the schedule keeps {view.time_zone} time
-                </span>
-              )}
-              {view.time_zone === localZone() && (
-                <span className="muted" data-testid={`schedule-${kind}-zone`}>
-                  {" "}
-                  · {view.time_zone}
-                </span>
-              )}
+              <span className="muted" data-testid={`schedule-${kind}-zone`}>
+                {" "}
+                · {view.time_zone === localZone() ? view.time_zone : `the schedule keeps ${view.time_zone} time`}
+              </span>
             </div>
             {!view.paused && <FrequentWarning runs={view.next_runs} testId={`schedule-${kind}-frequent`} />}
           </>

@@ -1,7 +1,7 @@
 // The Backups tab's list: a timeline under local-day headings (one virtual list, so 10,000
 // backups scroll as 10). A row: time (zone named), type in words, size (compressed), verified and
 // proven badges, why retention keeps it or when it goes, and a menu of its actions.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import type { BackupRow, BackupStatus, BackupType, RemovalForecast } from "../../bindings";
 import { formatBytes } from "../../components/format";
 import { VirtualList } from "../../components/VirtualList";
@@ -53,6 +53,15 @@ type Props = {
 
 export function BackupTimeline({ entries, selected, onSelect, onActivate, forecast, proven, actions, height = LIST_HEIGHT }: Props) {
   const [menuFor, setMenuFor] = useState<string | null>(null);
+  // A click outside the open menu closes it.
+  useEffect(() => {
+    if (menuFor === null) return;
+    const close = (e: MouseEvent) => {
+      if (!(e.target instanceof Element) || !e.target.closest(".tl-menu-cell")) setMenuFor(null);
+    };
+    document.addEventListener("mousedown", close);
+    return () => document.removeEventListener("mousedown", close);
+  }, [menuFor]);
   return (
     <VirtualList
       items={entries}
