@@ -121,11 +121,12 @@ function TimelineRow({ b, removal, proven, menuOpen, onMenu, actions }: RowProps
       <span className="tl-badges">
         <span
           className={`status status-${b.status}`}
-          title={b.verify_problem ?? (b.verified_at ? `Verified ${dayAndTime(b.verified_at)}` : undefined)}
+          title={b.verify_problem ?? (b.verified_at ? `Last checked ${dayAndTime(b.verified_at)}` : undefined)}
           data-testid="backup-status"
           data-status={b.status}
         >
           {STATUS_LABEL[b.status]}
+          {b.verified_at ? ` · ${dayAndTime(b.verified_at)}` : ""}
         </span>
         {proven && (
           <span className="badge badge-ok" title="A restore drill of this backup passed" data-testid="backup-proven">
