@@ -13,6 +13,19 @@ export function localZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
+/** Whether two zone names are the same zone ("Etc/UTC" and "UTC" are). */
+export function sameZone(a: string, b: string): boolean {
+  const canon = (z: string) => {
+    try {
+      const r = new Intl.DateTimeFormat("en", { timeZone: z }).resolvedOptions().timeZone;
+      return /^(Etc\/)?(UTC|UCT|Universal|Zulu|GMT|GMT0|Greenwich)$/.test(r) ? "UTC" : r;
+    } catch {
+      return z;
+    }
+  };
+  return a === b || canon(a) === canon(b);
+}
+
 /** The warning for runs under 15 minutes apart (null: none). */
 export function FrequentWarning({ runs, testId }: { runs: readonly string[]; testId: string }) {
   if (!isFrequent(runs)) return null;
@@ -66,7 +79,7 @@ export function ScheduleRow({ kind, view, editing, busy, onEdit, onSwitch }: Pro
               </span>
               <span className="muted" data-testid={`schedule-${kind}-zone`}>
                 {" "}
-                · {view.time_zone === localZone() ? view.time_zone : `the schedule keeps ${view.time_zone} time`}
+                · {sameZone(view.time_zone, localZone()) ? view.time_zone : `the schedule keeps ${view.time_zone} time`}
               </span>
             </div>
             {!view.paused && <FrequentWarning runs={view.next_runs} testId={`schedule-${kind}-frequent`} />}

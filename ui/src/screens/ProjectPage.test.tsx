@@ -105,7 +105,8 @@ describe("ProjectPage", () => {
     expect(rows.length).toBeLessThan(40);
     // The file is in the side panel of the selected (newest good) backup, not in the row.
     expect(await screen.findByTestId("backup-detail-path")).toHaveTextContent("shop_0_database.tar.gz");
-    expect(rows[0]).toHaveTextContent("1.0 MiB compressed");
+    expect(rows[0]).toHaveTextContent("1.0 MiB");
+    expect(screen.getByTestId("backups")).toHaveTextContent("Size (compressed)");
     expect(rows[0]).toHaveTextContent("Not verified");
     expect(rows[0]).toHaveTextContent("database");
     // Day headings between them (hourly backups: a heading per day, 24 rows under it).

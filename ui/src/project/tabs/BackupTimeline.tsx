@@ -36,6 +36,14 @@ export function removalLabel(f: RemovalForecast | undefined, timeZone?: string):
   return "kept by the retention policy";
 }
 
+/** The same, short, for the row ("until Wed 2 Dec"); the sentence is its title. */
+export function removalShort(f: RemovalForecast | undefined, timeZone?: string): string {
+  if (!f) return "";
+  if (f.next_prune) return "goes at next prune";
+  if (f.removed_at) return `until ${dayAndTime(f.removed_at, timeZone).split(",")[0]}`;
+  return "kept";
+}
+
 /** One action of a backup's menu: enabled, or disabled with the reason (its title). */
 export type RowAction = { id: string; label: string; run: () => void; disabledWhy: string | null };
 
@@ -75,6 +83,16 @@ export function BackupTimeline({ entries, selected, onSelect, onActivate, foreca
       rowTestId={(e) => (e.kind === "day" ? "backups-day" : "backups-row")}
       label="Backups by day: arrow keys select, Enter verifies"
       testId="backups"
+      header={
+        <div className="tl-row tl-head" aria-hidden="true">
+          <span>Time</span>
+          <span>Type</span>
+          <span className="num">Size (compressed)</span>
+          <span>State</span>
+          <span>Retention</span>
+          <span />
+        </div>
+      }
       renderRow={(e) =>
         e.kind === "day" ? (
           <div className="tl-day" data-day={e.key}>
@@ -88,6 +106,7 @@ export function BackupTimeline({ entries, selected, onSelect, onActivate, foreca
           <TimelineRow
             b={e.backup}
             removal={removalLabel(forecast.get(e.backup.id))}
+            removalShort={removalShort(forecast.get(e.backup.id))}
             proven={proven.has(e.backup.id)}
             menuOpen={menuFor === e.backup.id}
             onMenu={(open) => setMenuFor(open ? e.backup.id : null)}
@@ -102,13 +121,14 @@ export function BackupTimeline({ entries, selected, onSelect, onActivate, foreca
 type RowProps = {
   b: BackupRow;
   removal: string;
+  removalShort: string;
   proven: boolean;
   menuOpen: boolean;
   onMenu: (open: boolean) => void;
   actions: (b: BackupRow) => RowAction[];
 };
 
-function TimelineRow({ b, removal, proven, menuOpen, onMenu, actions }: RowProps) {
+function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actions }: RowProps) {
   return (
     <div className="tl-row" data-backup-id={b.id} data-path={b.path}>
       <span data-testid="backup-date" title={b.created_at}>
@@ -116,7 +136,7 @@ function TimelineRow({ b, removal, proven, menuOpen, onMenu, actions }: RowProps
       </span>
       <span data-testid="backup-row-type">{TYPE_WORDS[b.backup_type]}</span>
       <span className="num" title="Size of the archive file (compressed)">
-        {formatBytes(b.size)} <span className="muted small">compressed</span>
+        {formatBytes(b.size)}
       </span>
       <span className="tl-badges">
         <span
@@ -126,7 +146,7 @@ function TimelineRow({ b, removal, proven, menuOpen, onMenu, actions }: RowProps
           data-status={b.status}
         >
           {STATUS_LABEL[b.status]}
-          {b.verified_at ? ` · ${dayAndTime(b.verified_at)}` : ""}
+          {b.verified_at ? ` · ${dayAndTime(b.verified_at).replace(/^\w+ /, "").replace(",", "")}` : ""}
         </span>
         {proven && (
           <span className="badge badge-ok" title="A restore drill of this backup passed" data-testid="backup-proven">
@@ -134,8 +154,8 @@ function TimelineRow({ b, removal, proven, menuOpen, onMenu, actions }: RowProps
           </span>
         )}
       </span>
-      <span className="small muted tl-removal" data-testid="backup-removal" title="What the retention policy does with it, if the schedule runs on time">
-        {removal}
+      <span className="small muted tl-removal" data-testid="backup-removal" title={removal ? `${removal} (if the schedule runs on time)` : undefined}>
+        {removalShort}
       </span>
       <span className="tl-menu-cell" onClick={(e) => e.stopPropagation()} onDoubleClick={(e) => e.stopPropagation()}>
         <button

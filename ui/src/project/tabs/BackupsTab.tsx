@@ -9,7 +9,7 @@ import { toErrorPayload } from "../../ipc/errors";
 import { SelectedBackupWhere, type ProtectionData } from "../../protection/ProtectionPanels";
 import { useJobActions, useLiveJobs } from "../../store";
 import { BackupContents } from "../BackupContents";
-import { BackupTimeline, type RowAction, STATUS_LABEL, TYPE_WORDS } from "./BackupTimeline";
+import { BackupTimeline, removalLabel, type RowAction, STATUS_LABEL, TYPE_WORDS } from "./BackupTimeline";
 import { dayAndTime } from "./time";
 import { newestGood, timeline } from "./timeline";
 import "./tabs.css";
@@ -141,6 +141,11 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
                 {current.verified_at ? ` (${dayAndTime(current.verified_at)})` : ""}
                 {proven.has(current.id) ? " · proven by a restore drill" : ""}
               </p>
+              {forecast.get(current.id) && (
+                <p className="small muted" data-testid="backup-detail-retention">
+                  Retention: {removalLabel(forecast.get(current.id))}.
+                </p>
+              )}
               {current.verify_problem && <p className="notice notice-warn small">{current.verify_problem}</p>}
               <Copyable label="File" value={current.path} testId="backup-detail-path" />
               {current.sha256 ? <Copyable label="SHA-256" value={current.sha256} testId="backup-detail-sha256" /> : null}

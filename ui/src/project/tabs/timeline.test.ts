@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { BackupRow } from "../../bindings";
 import { clockTime, dayAndTime, localDay } from "./time";
 import { newestGood, timeline } from "./timeline";
+import { removalShort } from "./BackupTimeline";
+import { sameZone } from "../../schedules/ScheduleRow";
 
 function row(id: string, created_at: string, status: BackupRow["status"] = "verified"): BackupRow {
   return { id, path: `/b/${id}.tar.gz`, size: 1, backup_type: "database", created_at, verified_at: null, status, verify_problem: null, sha256: "" };
@@ -42,5 +44,16 @@ describe("the backup timeline", () => {
   it("the newest good backup is the newest verified or not yet verified one", () => {
     expect(newestGood([row("x", "2026-03-29T03:30:00Z", "corrupt"), row("y", "2026-03-29T02:30:00Z", "unverified")])?.id).toBe("y");
     expect(newestGood([row("x", "2026-03-29T03:30:00Z", "missing")])).toBeNull();
+  });
+
+  it("says shortly in the row what retention does", () => {
+    expect(removalShort({ backup_id: "b", removed_at: "2026-12-02T01:30:00Z", next_prune: false }, "Europe/Berlin")).toBe("until Wed 2 Dec");
+    expect(removalShort({ backup_id: "b", removed_at: null, next_prune: true })).toBe("goes at next prune");
+    expect(removalShort({ backup_id: "b", removed_at: null, next_prune: false })).toBe("kept");
+  });
+
+  it("knows Etc/UTC and UTC are one zone", () => {
+    expect(sameZone("Etc/UTC", "UTC")).toBe(true);
+    expect(sameZone("Europe/Berlin", "UTC")).toBe(false);
   });
 });
