@@ -125,6 +125,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
             />
           )}
         </section>
+        {backups.length > 0 && (
         <aside className="panel tl-side" aria-label="Selected backup" data-testid="backup-detail">
           {!current ? (
             <p className="muted small" data-testid="backup-detail-none">
@@ -173,6 +174,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
             </>
           )}
         </aside>
+        )}
       </div>
     </div>
   );
