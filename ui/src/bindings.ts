@@ -470,8 +470,9 @@ export type BackupRecord = {
 };
 
 /**
- *  A backup as a list shows it: what a person reads and acts on, without the checksum, the
- *  manifest and the links a list never shows (10,000 rows are sent to the window at once).
+ *  A backup as a list shows it: what a person reads and acts on, without the manifest and the
+ *  links a list never shows (10,000 rows are sent to the window at once). The checksum is here
+ *  (64 characters a row) for the window's side panel of the selected backup.
  */
 export type BackupRow = {
 	id: string,
@@ -482,6 +483,8 @@ export type BackupRow = {
 	verified_at: string | null,
 	status: BackupStatus,
 	verify_problem: string | null,
+	/**  SHA-256 of the archive file, 64 hex digits. */
+	sha256?: string,
 };
 
 /**  What is known about a backup file. */

@@ -159,3 +159,12 @@ export async function fillProjectForm(app, { name, database = "postgres", passwo
     (await $("test-report").isExisting()) ? "report" : (await $("test-error").isExisting()) ? "error" : null,
   );
 }
+
+/**
+ * Opens a tab of the project page (`backups`, `sources`, `schedules`, `activity`) and waits for
+ * its content.
+ */
+export async function openTab(app, tab) {
+  await app.browser.$(`[data-testid="project-tab-${tab}"]`).click();
+  await app.browser.$(`[data-testid="tab-${tab}"]`).waitForDisplayed({ timeout: 10_000 });
+}

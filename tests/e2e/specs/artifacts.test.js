@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp } from "../lib/app.js";
-import { offsiteCli, pg, pgDumpCustom, psql, requirePg, startMoto, until } from "../lib/steps.js";
+import { offsiteCli, openTab, pg, pgDumpCustom, psql, requirePg, startMoto, until } from "../lib/steps.js";
 
 const SECRET = "e2e-artifacts-secret-value";
 
@@ -61,8 +61,9 @@ describe("the artifact bucket on the project page", () => {
     });
     await $("project-open-artifactshop").click();
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
-    await $("artifacts-none").waitForDisplayed();
     await $("backups-empty").waitForDisplayed();
+    await openTab(app, "sources");
+    await $("artifacts-none").waitForDisplayed();
 
     await $("artifacts-edit").click();
     await $("artifacts-form").waitForDisplayed();
@@ -117,7 +118,10 @@ describe("the artifact bucket on the project page", () => {
     await until(app.browser, "the import count", async () => (await $("artifacts-imported").getText()) === "1 artifact", {
       timeoutMs: 15_000,
     });
+    await $("artifacts-section").scrollIntoView({ block: "center" });
+    await app.screenshot("03-pulled");
 
+    await openTab(app, "backups");
     await until(app.browser, "the backup in the list", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1, {
       timeoutMs: 15_000,
     });
@@ -129,13 +133,12 @@ describe("the artifact bucket on the project page", () => {
     assert.equal(rows[0].status, "verified");
     const manifest = JSON.parse(offsite("--json", "inspect", rows[0].path));
     assert.equal(manifest.components.database, dumpSha, JSON.stringify(manifest));
-    await $("artifacts-section").scrollIntoView({ block: "center" });
-    await app.screenshot("03-pulled");
     await $("backup-count").scrollIntoView();
     await app.screenshot("04-backup-list");
   });
 
   it("a second Pull new imports nothing; removing the bucket keeps the backup", async () => {
+    await openTab(app, "sources");
     await $("artifacts-pull").click();
     await until(app.browser, "the second pull's end", async () => {
       const r = await $("artifacts-job-result");
@@ -146,6 +149,10 @@ describe("the artifact bucket on the project page", () => {
     await $("artifacts-remove").click();
     await $("artifacts-remove-yes").click();
     await $("artifacts-none").waitForDisplayed({ timeout: 10_000 });
+    await openTab(app, "backups");
+    await until(app.browser, "the backup list", async () => (await app.browser.$$(byTestId("backups-row"))).length > 0, {
+      timeoutMs: 10_000,
+    });
     assert.equal((await app.browser.$$(byTestId("backups-row"))).length, 1);
     const shown = offsite("--json", "project", "components", "artifactshop");
     assert.ok(!shown.includes('"dumps"'), shown);

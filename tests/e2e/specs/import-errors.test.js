@@ -147,7 +147,7 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     const rows = await app.browser.$$(byTestId("backups-row"));
     let target = null;
     for (const row of rows) {
-      if ((await row.$(byTestId("backup-path")).getProperty("textContent")).trim() === registered) target = row;
+      if ((await row.$("[data-path]").getAttribute("data-path")) === registered) target = row;
     }
     assert.ok(target, "the damaged backup is listed");
     await target.click();

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp } from "../lib/app.js";
-import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
+import { offsiteCli, openTab, pg, psql, requirePg, until } from "../lib/steps.js";
 
 const sha256 = (file) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
@@ -69,6 +69,7 @@ describe("encryption and copies on the project page", () => {
     await until(app.browser, "the project card", async () => $("project-open-protectshop").isExisting(), { timeoutMs: 10_000 });
     await $("project-open-protectshop").click();
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
+    await openTab(app, "sources");
 
     await $("encryption").scrollIntoView({ block: "center" });
     assert.equal(await $("encryption-view").getAttribute("data-state"), "off");
@@ -95,6 +96,8 @@ describe("encryption and copies on the project page", () => {
     await backUp("the refused backup");
     await until(app.browser, "the refusal", async () => $("job-error").isExisting(), { timeoutMs: 30_000 });
     assert.equal(await $("job-error").getAttribute("data-code"), "needs_consent");
+    await openTab(app, "backups");
+    await $("backups-empty").waitForDisplayed();
     assert.equal((await app.browser.$$(byTestId("backups-row"))).length, 0);
     await $("action-error-fix").click();
     await $("encryption-confirm").waitForDisplayed();
@@ -127,8 +130,9 @@ describe("encryption and copies on the project page", () => {
     assert.equal(await $("action-error-fix").isExisting(), false, "the way out is gone once confirmed");
     const finished = await $("job-finished");
     if ((await finished.getAttribute("data-ok")) !== "true") assert.fail(`backup failed: ${await finished.getText()}`);
+    await openTab(app, "backups");
     await until(app.browser, "the backup row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
-    const path = await app.browser.$(byTestId("backups-row")).$(byTestId("backup-path")).getText();
+    const path = await app.browser.$(byTestId("backups-row")).$("[data-path]").getAttribute("data-path");
     assert.match(path, /protectshop_\d{8}_\d{6}_database\.tar\.gz\.age$/);
     const head = readFileSync(path).subarray(0, 21).toString("latin1");
     assert.equal(head, "age-encryption.org/v1");
@@ -139,6 +143,7 @@ describe("encryption and copies on the project page", () => {
   });
 
   it("adds a folder destination, tests it, and the next backup is copied there", async () => {
+    await openTab(app, "sources");
     await $("destinations-section").scrollIntoView({ block: "center" });
     await $("destinations-none").waitForDisplayed();
     await $("destination-add").click();
@@ -159,9 +164,10 @@ describe("encryption and copies on the project page", () => {
     await app.screenshot("05-destination-added");
 
     await backUp("the second backup");
+    await openTab(app, "backups");
     await until(app.browser, "two backups", async () => (await app.browser.$$(byTestId("backups-row")).length) === 2);
     // The newest backup's copy lands in the folder, the very bytes of the local archive.
-    const newest = await app.browser.$$(byTestId("backups-row"))[0].$(byTestId("backup-path")).getText();
+    const newest = await app.browser.$$(byTestId("backups-row"))[0].$("[data-path]").getAttribute("data-path");
     const copied = await until(app.browser, "the copy in the folder", async () =>
       filesUnder(nasDir).find((f) => f.endsWith(newest.split("/").pop())), { timeoutMs: 60_000 });
     assert.equal(sha256(copied), sha256(newest));

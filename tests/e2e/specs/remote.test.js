@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp } from "../lib/app.js";
-import { offsiteCli, pg, psql, requirePg, until } from "../lib/steps.js";
+import { offsiteCli, openTab, pg, psql, requirePg, until } from "../lib/steps.js";
 
 const PASSWORD_ENV = "OFFSITE_E2E_AGENT_DB_PASSWORD";
 
@@ -123,6 +123,7 @@ password_env = "${PASSWORD_ENV}"
     });
     await $("project-open-remoteshop").click();
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
+    await openTab(app, "sources");
     await $("server-none").waitForDisplayed({ timeout: 10_000 });
 
     await $("server-edit").click();
@@ -191,7 +192,10 @@ password_env = "${PASSWORD_ENV}"
     assert.ok(seen.size >= 1, "the job's progress was shown");
     assert.match(await result.getText(), /downloaded and verified/);
     const localPath = await $("server-job-path").getText();
+    await $("server-section").scrollIntoView();
+    await app.screenshot("04-server-backup-done");
 
+    await openTab(app, "backups");
     await until(app.browser, "the backup in the list", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1, {
       timeoutMs: 15_000,
     });
@@ -207,13 +211,12 @@ password_env = "${PASSWORD_ENV}"
     assert.equal(rows.length, 1, JSON.stringify(rows));
     assert.equal(rows[0].sha256, sha256(onAgent[0]));
     assert.equal(rows[0].status, "verified");
-    await $("server-section").scrollIntoView();
-    await app.screenshot("04-server-backup-done");
     await $("backup-count").scrollIntoView();
     await app.screenshot("05-backup-list");
   });
 
   it("pulls: nothing new, the one backup is already here", async () => {
+    await openTab(app, "sources");
     await $("server-pull").click();
     await until(app.browser, "the pull's end", async () => {
       const r = await $("server-job-result");

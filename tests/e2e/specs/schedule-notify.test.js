@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp, recordMetric } from "../lib/app.js";
 import { startNotificationServer } from "../lib/notifications.js";
-import { pg, psql, requirePg, until, offsiteCli } from "../lib/steps.js";
+import { openTab, pg, psql, requirePg, until, offsiteCli } from "../lib/steps.js";
 
 
 describe("a scheduled backup runs by itself, hidden in the tray, and announces itself", () => {
@@ -43,13 +43,21 @@ describe("a scheduled backup runs by itself, hidden in the tray, and announces i
       return (await b.isExisting()) && b;
     });
     await open.click();
+    await $("project-page").waitForDisplayed({ timeout: 30_000 });
+    await openTab(app, "schedules");
     await $("schedule-section").waitForDisplayed({ timeout: 30_000 });
     await $("schedule-section").scrollIntoView();
     await $("schedule-kind").selectByAttribute("value", "cron");
     await $("schedule-cron").setValue("* * * * *");
-    await until(app.browser, "preview", async () => (await app.browser.$$(byTestId("schedule-preview-run")).length) === 5);
+    // Not saved yet: no runs are shown for it, a note says so.
+    await $("schedule-preview-unsaved").waitForDisplayed({ timeout: 10_000 });
+    assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
     await $("schedule-save").click();
     await $("schedule-saved").waitForDisplayed({ timeout: 10_000 });
+    // Saved: the engine's next 5 runs of it, said to be every minute, with the warning.
+    await until(app.browser, "preview", async () => (await app.browser.$$(byTestId("schedule-preview-run")).length) === 5);
+    assert.match(await $("schedule-preview-zone").getText(), /every minute/);
+    await $("schedule-preview-frequent").waitForDisplayed();
     await app.screenshot("01-schedule-saved");
 
     await $("back-home").click();

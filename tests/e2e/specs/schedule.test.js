@@ -1,11 +1,12 @@
 // e2e: needs postgres
 // Schedules in the real app: a project gets a daily backup schedule through the project page's
-// editor (the preview lists the next 5 runs; a bad time is refused with the engine's message),
-// and the home screen's card shows it as scheduled with its next run.
+// Schedules tab (a bad time is refused with the engine's message; the preview lists the next 5
+// runs of what is SAVED, never of an unsaved form), and the home screen's card shows it as
+// scheduled with its next run. After every later save the preview is the saved schedule.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp } from "../lib/app.js";
-import { fillProjectForm, pg, requirePg, until } from "../lib/steps.js";
+import { fillProjectForm, openTab, pg, requirePg, until } from "../lib/steps.js";
 
 describe("schedule: set a daily backup schedule in the editor, see the next run on the card", () => {
   let app;
@@ -27,24 +28,33 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
   });
 
-  it("previews, refuses a bad time, and saves a daily schedule", async () => {
+  it("refuses a bad time, saves a daily schedule, and previews only what was saved", async () => {
+    await openTab(app, "schedules");
     await $("schedule-section").scrollIntoView();
     await $("schedule-backup-none").waitForDisplayed({ timeout: 30_000 });
-    await until(app.browser, "preview", async () => (await app.browser.$$(byTestId("schedule-preview-run")).length) === 5);
+    // Nothing saved: no runs, a note instead.
+    await $("schedule-preview-none").waitForDisplayed();
+    assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
 
     await $("schedule-time").setValue("25:00");
-    await $("schedule-preview-error").waitForDisplayed({ timeout: 10_000 });
-    assert.equal(await $("schedule-preview-error").getAttribute("data-code"), "invalid_input");
+    await $("schedule-save").click();
+    await $("schedule-save-error").waitForDisplayed({ timeout: 10_000 });
+    assert.equal(await $("schedule-save-error").getAttribute("data-code"), "invalid_input");
+    assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
     await app.screenshot("01-invalid-time");
 
     await $("schedule-time").setValue("03:15");
-    await until(app.browser, "preview again", async () => (await app.browser.$$(byTestId("schedule-preview-run")).length) === 5);
-    const first = await app.browser.$$(byTestId("schedule-preview-run"))[0].getText();
-    assert.match(first, / 03:15$/);
+    await $("schedule-preview-unsaved").waitForDisplayed();
+    assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
     await $("schedule-save").click();
     await $("schedule-saved").waitForDisplayed({ timeout: 10_000 });
+    await until(app.browser, "preview of the saved schedule", async () => (await app.browser.$$(byTestId("schedule-preview-run")).length) === 5);
+    const first = await app.browser.$$(byTestId("schedule-preview-run"))[0].getText();
+    // Local time with the zone named: "Wed 25 Nov, 03:15 UTC".
+    assert.match(first, / 03:15 \S+$/);
     await until(app.browser, "saved schedule", async () => (await $("schedule-backup").getAttribute("data-state")) === "on");
     assert.equal(await $("schedule-backup-spec").getText(), "Every day at 03:15");
+    assert.equal(await $("schedule-preview-spec").getText(), "Every day at 03:15");
     await app.screenshot("02-saved");
   });
 
@@ -64,5 +74,62 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     await $("history-kind").selectByAttribute("value", "backup");
     await until(app.browser, "no backup jobs", async () => $("history-empty").isExisting());
     await app.screenshot("04-history");
+  });
+
+  it("after every save the preview is the saved schedule; an unsaved edit leaves it as it was", async () => {
+    await $("back-home").click();
+    await $("project-list").waitForDisplayed();
+    await $("project-open-shop").click();
+    await $("project-page").waitForDisplayed({ timeout: 30_000 });
+    await openTab(app, "schedules");
+    await $("schedule-backup-edit").click();
+    const runs = async () => {
+      const out = [];
+      for (const r of await app.browser.$$(byTestId("schedule-preview-run"))) out.push(await r.getAttribute("title"));
+      return out;
+    };
+    await until(app.browser, "the saved preview", async () => (await runs()).length === 5);
+    const saved = await runs();
+
+    const edits = [
+      { set: async () => $("schedule-time").setValue("04:45"), spec: "Every day at 04:45", first: / 04:45 \S+$/ },
+      {
+        set: async () => {
+          await $("schedule-kind").selectByAttribute("value", "every");
+          await $("schedule-hours").setValue("6");
+        },
+        spec: "Every 6 hours from midnight",
+        first: / (00|06|12|18):00 \S+$/,
+      },
+      {
+        set: async () => {
+          await $("schedule-kind").selectByAttribute("value", "cron");
+          await $("schedule-cron").setValue("*/5 * * * *");
+        },
+        spec: "Cron “*/5 * * * *”",
+        first: /:\d[05] \S+$/,
+      },
+    ];
+    let before = saved;
+    for (const e of edits) {
+      const specBefore = await $("schedule-preview-spec").getText();
+      await e.set();
+      // Edited, not saved: the same runs, and a note.
+      await $("schedule-preview-unsaved").waitForDisplayed();
+      assert.deepEqual(await runs(), before);
+      assert.equal(await $("schedule-preview-spec").getText(), specBefore);
+      await $("schedule-save").click();
+      await until(app.browser, `the preview of “${e.spec}”`, async () => (await $("schedule-preview-spec").getText()) === e.spec);
+      await until(app.browser, "its runs", async () => (await runs()).length === 5);
+      assert.match(await app.browser.$$(byTestId("schedule-preview-run"))[0].getText(), e.first);
+      assert.equal(await $("schedule-backup-spec").getText(), e.spec);
+      assert.equal(await $("schedule-preview-unsaved").isExisting(), false);
+      before = await runs();
+    }
+    // The last one runs every 5 minutes: said, and warned about.
+    assert.match(await $("schedule-preview-zone").getText(), /every 5 minutes/);
+    await $("schedule-preview-frequent").waitForDisplayed();
+    await $("schedule-backup-frequent").waitForDisplayed();
+    await app.screenshot("05-frequent-warning");
   });
 });

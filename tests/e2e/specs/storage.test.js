@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp } from "../lib/app.js";
-import { offsiteCli, pg, psql, requirePg, startMoto, until } from "../lib/steps.js";
+import { offsiteCli, openTab, pg, psql, requirePg, startMoto, until } from "../lib/steps.js";
 
 describe("storage & configuration on the project page", () => {
   let app;
@@ -57,9 +57,12 @@ describe("storage & configuration on the project page", () => {
     });
     await $("project-open-storageshop").click();
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
+    await openTab(app, "sources");
     await $("components-storage-none").waitForDisplayed();
-    // Without storage, the storage types cannot be picked.
-    assert.equal(await $("backup-type").$("option[value=storage]").getAttribute("disabled"), "true");
+    // Without storage, the storage types cannot be picked (the split button's menu).
+    await $("backup-type-toggle").click();
+    assert.equal(await $("backup-type-storage").getAttribute("disabled"), "true");
+    await $("backup-type-toggle").click();
 
     await $("components-storage-edit").click();
     await $("components-storage-form").waitForDisplayed();
@@ -111,16 +114,20 @@ describe("storage & configuration on the project page", () => {
       (await $("components-notice").isExisting()) && /storage/.test(await $("components-notice").getText()),
     );
     await until(app.browser, "Back up now picks the default", async () =>
-      (await $("backup-type").getValue()) === "storage",
+      (await $("backup-now").getAttribute("data-type")) === "storage",
     );
     assert.match(offsite("--json", "project", "components", "storageshop"), /"default_type":\s*"storage"/);
     // Config needs the Supabase project: still disabled.
-    assert.equal(await $("backup-type").$("option[value=config]").getAttribute("disabled"), "true");
+    await $("backup-type-toggle").click();
+    assert.equal(await $("backup-type-storage").getAttribute("data-default"), "true");
+    assert.equal(await $("backup-type-config").getAttribute("disabled"), "true");
     await $("project-title").scrollIntoView();
     await app.screenshot("03-default-type");
   });
 
   it("backs up the storage, then restores it into a folder through the wizard", async () => {
+    await $("backup-type-toggle").click();
+    await openTab(app, "backups");
     await $("backup-now").click();
     await until(app.browser, "backup finished", async () => $("job-finished").isExisting(), { timeoutMs: 60_000 });
     const finished = await $("job-finished");
@@ -191,10 +198,12 @@ describe("storage & configuration on the project page", () => {
     // A table in the project's database, so the full backup holds both.
     psql("storageshop", "CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes VALUES (1, 'a'), (2, 'b')");
     const restoreJobs = async () => (await app.browser.$$(`${byTestId("job-history-row")}[data-kind="restore"]`)).length;
+    await openTab(app, "activity");
     const before = await restoreJobs();
+    await openTab(app, "backups");
 
-    await $("backup-type").selectByAttribute("value", "full");
-    await $("backup-now").click();
+    await $("backup-type-toggle").click();
+    await $("backup-type-full").click();
     await until(app.browser, "the full backup", async () => (await app.browser.$$(byTestId("backups-row")).length) === 2, {
       timeoutMs: 60_000,
     });
@@ -276,6 +285,7 @@ describe("storage & configuration on the project page", () => {
     // ONE restore job for both components.
     await $("wizard-done").click();
     await $("project-page").waitForDisplayed();
+    await openTab(app, "activity");
     await until(app.browser, "the restore in the job history", async () => (await restoreJobs()) === before + 1, {
       timeoutMs: 10_000,
     });

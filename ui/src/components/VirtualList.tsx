@@ -18,6 +18,10 @@ type Props<T> = {
   label: string;
   testId?: string;
   header?: ReactNode;
+  /** Rows that cannot be selected (headings): the keys skip them, a click does nothing. */
+  selectable?: (item: T) => boolean;
+  /** A row's test id (default `${testId}-row`). */
+  rowTestId?: (item: T) => string;
 };
 
 /** The first and last index (exclusive) to render for a scroll position. */
@@ -49,6 +53,8 @@ export function VirtualList<T>({
   label,
   testId = "virtual-list",
   header,
+  selectable,
+  rowTestId,
 }: Props<T>) {
   const viewport = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -80,6 +86,15 @@ export function VirtualList<T>({
       el.scrollTop = next;
       setScrollTop(next);
     }
+  };
+
+  /** `index`, or the nearest selectable row from it in `step`'s direction (then the other). */
+  const selectableNear = (index: number, step: 1 | -1): number | null => {
+    if (!selectable) return index;
+    for (const dir of [step, -step]) {
+      for (let i = index; i >= 0 && i < items.length; i += dir) if (selectable(items[i] as T)) return i;
+    }
+    return null;
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
@@ -114,6 +129,8 @@ export function VirtualList<T>({
         return;
     }
     e.preventDefault();
+    next = selectableNear(next, next >= current ? 1 : -1);
+    if (next === null) return;
     onSelect?.(next);
     scrollIntoView(next);
   };
@@ -123,19 +140,20 @@ export function VirtualList<T>({
   for (let i = start; i < end; i++) {
     const item = items[i] as T;
     const isSelected = i === selected;
+    const canSelect = !selectable || selectable(item);
     rows.push(
       <div
         key={getKey(item, i)}
         id={`${testId}-row-${i}`}
-        role="option"
-        aria-selected={isSelected}
+        role={canSelect ? "option" : "presentation"}
+        {...(canSelect ? { "aria-selected": isSelected } : {})}
         aria-posinset={i + 1}
         aria-setsize={items.length}
         className={`vrow${isSelected ? " vrow-selected" : ""}${i % 2 ? " vrow-odd" : ""}`}
         style={{ position: "absolute", top: i * rowHeight, height: rowHeight, left: 0, right: 0 }}
-        onClick={() => onSelect?.(i)}
-        onDoubleClick={() => onActivate?.(i)}
-        data-testid={`${testId}-row`}
+        onClick={() => canSelect && onSelect?.(i)}
+        onDoubleClick={() => canSelect && onActivate?.(i)}
+        data-testid={rowTestId ? rowTestId(item) : `${testId}-row`}
         data-index={i}
       >
         {renderRow(item, i, isSelected)}

@@ -45,8 +45,19 @@ function specOf(when: ScheduleWhen): string {
   }
 }
 
-function setup(schedules: ScheduleView[] = []) {
+/** Runs a fake engine computes for a saved spec: every minute for `* * * * *`, every 5 for
+ *  `*\/5 * * * *`, else daily at the given time (as the engine's croner would, from a fixed now). */
+function runsOf(when: ScheduleWhen): string[] {
+  const from = Date.UTC(2026, 10, 22, 0, 0);
+  if (when.kind === "cron" && when.expr === "* * * * *") return [1, 2, 3, 4, 5].map((i) => new Date(from + i * 60_000).toISOString());
+  if (when.kind === "cron" && when.expr === "*/5 * * * *") return [1, 2, 3, 4, 5].map((i) => new Date(from + i * 300_000).toISOString());
+  const [h, m] = (when.kind === "daily" ? when.time : "02:30").split(":").map(Number);
+  return [0, 1, 2, 3, 4].map((d) => new Date(from + d * 86_400_000 + ((h ?? 0) * 60 + (m ?? 0)) * 60_000).toISOString());
+}
+
+function setup(initial: ScheduleView[] = []) {
   const calls: Call[] = [];
+  let schedules = [...initial];
   mockIPC((cmd, args) => {
     const a = (args ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args: a });
@@ -55,7 +66,7 @@ function setup(schedules: ScheduleView[] = []) {
         return schedules;
       case "project_status":
         return [];
-      case "preview_schedule": {
+      case "set_schedule": {
         const when = a.when as ScheduleWhen;
         if (when.kind === "daily" && when.time === "25:00") {
           return Promise.reject({
@@ -65,11 +76,20 @@ function setup(schedules: ScheduleView[] = []) {
             retryable: false,
           });
         }
-        return { spec: specOf(when), when, time_zone: "Europe/Berlin", next_runs: RUNS };
+        const view: ScheduleView = {
+          ...saved,
+          kind: a.kind as ScheduleView["kind"],
+          spec: specOf(when),
+          when,
+          paused: a.paused as boolean,
+          verify_newest: (a.verifyNewest as number | null) ?? null,
+          next_runs: runsOf(when),
+        };
+        schedules = [...schedules.filter((s) => s.kind !== view.kind), view];
+        return view;
       }
-      case "set_schedule":
-        return { ...saved, spec: specOf(a.when as ScheduleWhen), when: a.when as ScheduleWhen, paused: a.paused as boolean };
       case "clear_schedule":
+        schedules = schedules.filter((s) => s.kind !== a.kind);
         return true;
       case "get_autostart":
         return false;
@@ -81,11 +101,13 @@ function setup(schedules: ScheduleView[] = []) {
   });
   render(
     <StoreProvider>
-      <ScheduleSection project="shop" previewDelayMs={0} />
+      <ScheduleSection project="shop" />
     </StoreProvider>,
   );
   return calls;
 }
+
+const runTexts = () => screen.queryAllByTestId("schedule-preview-run").map((r) => r.getAttribute("title"));
 
 describe("ScheduleSection", () => {
   it("shows the saved backup schedule in words with its next run and zone", async () => {
@@ -95,6 +117,8 @@ describe("ScheduleSection", () => {
     expect(within(backup).getByTestId("schedule-backup-spec")).toHaveTextContent("Every day at 02:30");
     expect(within(backup).getByTestId("schedule-backup-zone")).toHaveTextContent("Europe/Berlin");
     expect(within(backup).getByTestId("schedule-backup-next")).not.toHaveTextContent("—");
+    // Local time with the zone named: "Sun 22 Nov, 01:30 UTC".
+    expect(within(backup).getByTestId("schedule-backup-next").textContent).toMatch(/^\w{3} \d{1,2} \w{3}, \d\d:\d\d \S+$/);
     expect(screen.getByTestId("schedule-verify")).toHaveAttribute("data-state", "none");
     // The editor starts from the saved schedule.
     await waitFor(() => expect(screen.getByTestId("schedule-time")).toHaveValue("02:30"));
@@ -103,7 +127,7 @@ describe("ScheduleSection", () => {
   it("schedules a restore drill, monthly by default", async () => {
     const calls = setup();
     expect(await screen.findByTestId("schedule-drill")).toHaveAttribute("data-state", "none");
-    fireEvent.change(screen.getByTestId("schedule-what"), { target: { value: "drill" } });
+    fireEvent.click(screen.getByTestId("schedule-drill-edit"));
     await waitFor(() => expect(screen.getByTestId("schedule-kind")).toHaveValue("monthly"));
     expect(screen.getByTestId("schedule-day")).toHaveValue(1);
     expect(screen.getByTestId("schedule-time")).toHaveValue("04:00");
@@ -119,55 +143,98 @@ describe("ScheduleSection", () => {
     });
   });
 
-  it("previews the next 5 runs of what is typed", async () => {
+  it("shows no runs for a form that is not saved: it says so instead", async () => {
     const calls = setup();
-    const runs = await screen.findAllByTestId("schedule-preview-run");
-    expect(runs).toHaveLength(5);
-    expect(screen.getByTestId("schedule-preview-zone")).toHaveTextContent("Europe/Berlin");
-    fireEvent.change(screen.getByTestId("schedule-kind"), { target: { value: "every" } });
-    fireEvent.change(screen.getByTestId("schedule-hours"), { target: { value: "6" } });
-    await waitFor(() =>
-      expect(calls.some((c) => c.cmd === "preview_schedule" && (c.args.when as ScheduleWhen).kind === "every")).toBe(true),
-    );
-    await waitFor(() => expect(screen.getByTestId("schedule-preview-zone")).toHaveTextContent("Every 6 hours"));
-    // Nothing was saved by previewing.
-    expect(calls.some((c) => c.cmd === "set_schedule")).toBe(false);
+    expect(await screen.findByTestId("schedule-preview-none")).toHaveTextContent("Not saved yet");
+    expect(screen.getByTestId("schedule-preview")).toHaveAttribute("data-status", "none");
+    expect(runTexts()).toEqual([]);
+    fireEvent.change(screen.getByTestId("schedule-time"), { target: { value: "03:15" } });
+    expect(screen.getByTestId("schedule-preview-unsaved")).toHaveTextContent("Not saved yet");
+    expect(runTexts()).toEqual([]);
+    // Nothing is computed in the window or asked for an unsaved form.
+    expect(calls.some((c) => c.cmd === "preview_schedule" || c.cmd === "set_schedule")).toBe(false);
   });
 
-  it("shows the engine's message and hint for an invalid time", async () => {
+  it("the preview equals what was saved after every edit, and only then", async () => {
+    setup([saved]);
+    await waitFor(() => expect(runTexts()).toEqual(RUNS));
+    expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Every day at 02:30");
+
+    // Edited, not saved: the runs are still the saved schedule's, and a note says so.
+    fireEvent.change(screen.getByTestId("schedule-time"), { target: { value: "03:15" } });
+    expect(screen.getByTestId("schedule-preview-unsaved")).toBeInTheDocument();
+    expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Every day at 02:30");
+    expect(runTexts()).toEqual(RUNS);
+
+    // Saved: the preview is the new schedule, the note is gone.
+    fireEvent.click(screen.getByTestId("schedule-save"));
+    await waitFor(() => expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Every day at 03:15"));
+    expect(runTexts()).toEqual(runsOf({ kind: "daily", time: "03:15" }));
+    expect(screen.queryByTestId("schedule-preview-unsaved")).not.toBeInTheDocument();
+
+    // Every minute, typed: nothing changes until saved; saved, it says every minute and warns.
+    fireEvent.change(screen.getByTestId("schedule-kind"), { target: { value: "cron" } });
+    fireEvent.change(screen.getByTestId("schedule-cron"), { target: { value: "* * * * *" } });
+    expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Every day at 03:15");
+    expect(screen.queryByTestId("schedule-preview-frequent")).not.toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("schedule-save"));
+    await waitFor(() => expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Cron “* * * * *”"));
+    expect(runTexts()).toEqual(runsOf({ kind: "cron", expr: "* * * * *" }));
+    expect(screen.getByTestId("schedule-preview-zone")).toHaveTextContent("(every minute)");
+    expect(screen.getByTestId("schedule-preview-frequent")).toHaveTextContent("under 15 minutes apart");
+    expect(screen.getByTestId("schedule-backup-gap")).toHaveTextContent("runs every minute");
+  });
+
+  it("warns on the row when saved runs are under 15 minutes apart, not otherwise", async () => {
+    setup([
+      { ...saved, spec: "cron */5 * * * *", when: { kind: "cron", expr: "*/5 * * * *" }, next_runs: runsOf({ kind: "cron", expr: "*/5 * * * *" }) },
+      { ...saved, kind: "verify" },
+    ]);
+    expect(await screen.findByTestId("schedule-backup-frequent")).toHaveTextContent("every 5 minutes");
+    expect(screen.queryByTestId("schedule-verify-frequent")).not.toBeInTheDocument();
+  });
+
+  it("refuses an invalid time when saving, with the engine's message and hint", async () => {
     setup();
-    await screen.findAllByTestId("schedule-preview-run");
+    await screen.findByTestId("schedule-backup");
     fireEvent.change(screen.getByTestId("schedule-time"), { target: { value: "25:00" } });
-    const error = await screen.findByTestId("schedule-preview-error");
+    fireEvent.click(screen.getByTestId("schedule-save"));
+    const error = await screen.findByTestId("schedule-save-error");
     expect(error).toHaveAttribute("data-code", "invalid_input");
-    expect(screen.getByTestId("schedule-preview-error-message")).toHaveTextContent('"25:00" is not a time of day');
-    expect(screen.getByTestId("schedule-preview-error-hint")).toHaveTextContent("HH:MM on a 24-hour clock");
-    expect(screen.queryByTestId("schedule-preview-run")).not.toBeInTheDocument();
+    expect(screen.getByTestId("schedule-save-error-message")).toHaveTextContent('"25:00" is not a time of day');
+    expect(screen.getByTestId("schedule-save-error-hint")).toHaveTextContent("HH:MM on a 24-hour clock");
+    expect(runTexts()).toEqual([]);
   });
 
-  it("saves a weekly schedule, paused, with the right arguments", async () => {
+  it("saves a weekly schedule on, then pauses it with its own switch", async () => {
     const calls = setup();
-    await screen.findAllByTestId("schedule-preview-run");
+    await screen.findByTestId("schedule-backup");
     fireEvent.change(screen.getByTestId("schedule-kind"), { target: { value: "weekly" } });
     fireEvent.click(screen.getByTestId("schedule-day-thu"));
     fireEvent.change(screen.getByTestId("schedule-time"), { target: { value: "03:15" } });
-    fireEvent.click(screen.getByTestId("schedule-on"));
     fireEvent.click(screen.getByTestId("schedule-save"));
     expect(await screen.findByTestId("schedule-saved")).toHaveTextContent("Mondays and Thursdays at 03:15");
-    const set = calls.find((c) => c.cmd === "set_schedule");
-    expect(set?.args).toEqual({
+    const weekly = { kind: "weekly", days: ["mon", "thu"], time: "03:15" };
+    expect(calls.find((c) => c.cmd === "set_schedule")?.args).toEqual({
       project: "shop",
       kind: "backup",
-      when: { kind: "weekly", days: ["mon", "thu"], time: "03:15" },
-      paused: true,
+      when: weekly,
+      paused: false,
       verifyNewest: null,
       timeZone: null,
     });
+    const toggle = await screen.findByTestId("schedule-backup-switch");
+    expect(toggle).toBeChecked();
+    expect(screen.queryByTestId("schedule-verify-switch")).not.toBeInTheDocument();
+    fireEvent.click(toggle);
+    await waitFor(() => expect(screen.getByTestId("schedule-backup")).toHaveAttribute("data-state", "paused"));
+    expect(calls.filter((c) => c.cmd === "set_schedule").at(-1)?.args).toMatchObject({ kind: "backup", when: weekly, paused: true });
+    expect(screen.getByTestId("schedule-backup-next")).toHaveTextContent("— (paused)");
   });
 
   it("offers to start Offsite at login once a schedule is saved, and turns it on", async () => {
     const calls = setup();
-    await screen.findAllByTestId("schedule-preview-run");
+    await screen.findByTestId("schedule-backup");
     fireEvent.click(screen.getByTestId("schedule-save"));
     await screen.findByTestId("schedule-saved");
     fireEvent.click(await screen.findByTestId("schedule-autostart-on"));
@@ -180,7 +247,7 @@ describe("ScheduleSection", () => {
       { ...saved, kind: "verify", spec: "monthly 1 04:00", when: { kind: "monthly", day: 1, time: "04:00" }, verify_newest: 3 },
     ]);
     await screen.findByTestId("schedule-verify-spec");
-    fireEvent.change(screen.getByTestId("schedule-what"), { target: { value: "verify" } });
+    fireEvent.click(screen.getByTestId("schedule-verify-edit"));
     await waitFor(() => expect(screen.getByTestId("schedule-kind")).toHaveValue("monthly"));
     expect(screen.getByTestId("schedule-newest")).toHaveValue(3);
     fireEvent.change(screen.getByTestId("schedule-day"), { target: { value: "15" } });
@@ -197,14 +264,27 @@ describe("ScheduleSection", () => {
     expect(calls.find((c) => c.cmd === "clear_schedule")?.args).toEqual({ project: "shop", kind: "verify" });
   });
 
+  it("shows a loading state, then a load error with its code", async () => {
+    let fail: (e: unknown) => void = () => {};
+    mockIPC((cmd) => {
+      if (cmd === "list_schedules") return new Promise((_, reject) => (fail = reject));
+      return [];
+    });
+    render(
+      <StoreProvider>
+        <ScheduleSection project="shop" />
+      </StoreProvider>,
+    );
+    expect(await screen.findByTestId("schedules-loading")).toBeInTheDocument();
+    fail({ code: "internal", message: "catalog unreadable", hint: null, retryable: false });
+    expect(await screen.findByTestId("schedules-error")).toHaveAttribute("data-code", "internal");
+  });
+
   it("shows a save error from the engine", async () => {
     setup();
     mockIPC((cmd) => {
       if (cmd === "set_schedule") {
         return Promise.reject({ code: "not_found", message: "no project named shop", hint: "see the list", retryable: false });
-      }
-      if (cmd === "preview_schedule") {
-        return { spec: "daily 02:30", when: { kind: "daily", time: "02:30" }, time_zone: "UTC", next_runs: RUNS };
       }
       return [];
     });

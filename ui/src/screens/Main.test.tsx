@@ -45,7 +45,10 @@ describe("Main", () => {
     fireEvent.click(screen.getByTestId("add-save"));
 
     expect(await screen.findByTestId("project-page")).toHaveAttribute("data-project", "shop");
-    expect(await screen.findByTestId("project-page-host")).toHaveTextContent("db.shop.example.com:5432 / postgres");
+    // The header names the database, not a socket address; the Sources tab says where it is.
+    expect(await screen.findByTestId("project-subtitle")).toHaveTextContent("database postgres");
+    fireEvent.click(screen.getByTestId("project-tab-sources"));
+    expect(await screen.findByTestId("project-page-host")).toHaveTextContent("postgres on db.shop.example.com:5432");
 
     fireEvent.keyDown(window, { key: "Escape" });
     expect(await screen.findByTestId("project-card")).toHaveAttribute("data-project", "shop");

@@ -123,7 +123,7 @@ export function Main({
             name={route.name}
             {...(route.tab ? { tab: route.tab } : {})}
             onBack={() => setRoute({ screen: "home" })}
-            onRestore={() => setRoute({ screen: "restore", name: route.name })}
+            onRestore={(path) => setRoute({ screen: "restore", name: route.name, ...(path ? { path } : {}) })}
             onEdit={() => setRoute({ screen: "edit", name: route.name })}
             onDrills={() => setRoute({ screen: "drills", name: route.name })}
             onBrowse={(backup) => setRoute({ screen: "browse", name: route.name, path: backup.path, label: backup.label })}

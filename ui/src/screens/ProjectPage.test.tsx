@@ -6,6 +6,7 @@ import type { JobFinished } from "../bindings";
 import { StoreProvider } from "../store";
 import { backup, summary } from "./fixtures";
 import { ProjectPage } from "./ProjectPage";
+import type { ProjectTab } from "./Main";
 
 const many = Array.from({ length: 10_000 }, (_, i) => backup(i));
 
@@ -16,6 +17,7 @@ function setup(
   extra: Extra = {},
   onDrills?: () => void,
   onBrowse?: (b: { path: string; label: string }) => void,
+  tab?: ProjectTab,
 ) {
   const calls: { cmd: string; args: unknown }[] = [];
   mockIPC(
@@ -27,13 +29,17 @@ function setup(
         case "get_project":
           return summary("shop", backups[0] ?? null, backups.length);
         case "list_backups":
-          return backups;
+          // A new array each time, as over IPC (a test may change the list in place).
+          return [...backups];
         case "get_components":
           return { storage: null, supabase: null, default_type: null };
         case "start_backup":
           return "job-b";
         case "start_verify":
           return "job-v";
+        case "removal_forecast":
+        case "list_drills":
+          return [];
         case "list_jobs":
           return [
             {
@@ -59,7 +65,13 @@ function setup(
   );
   render(
     <StoreProvider>
-      <ProjectPage name="shop" onBack={vi.fn()} {...(onDrills ? { onDrills } : {})} {...(onBrowse ? { onBrowse } : {})} />
+      <ProjectPage
+        name="shop"
+        onBack={vi.fn()}
+        {...(onDrills ? { onDrills } : {})}
+        {...(onBrowse ? { onBrowse } : {})}
+        {...(tab ? { tab } : {})}
+      />
     </StoreProvider>,
   );
   return calls;
@@ -76,10 +88,12 @@ describe("ProjectPage", () => {
   it("looks inside the selected backup", async () => {
     const onBrowse = vi.fn();
     setup(many.slice(0, 2), {}, undefined, onBrowse);
+    // The newest good backup is selected when the list arrives.
     const look = await screen.findByTestId("browse-selected");
-    expect(look).toBeDisabled();
+    expect(screen.getByTestId("backup-detail-path")).toHaveTextContent(many[0]!.path);
     fireEvent.click((await screen.findAllByTestId("backups-row"))[1]!);
-    fireEvent.click(look);
+    fireEvent.click(screen.getByTestId("browse-selected"));
+    void look;
     expect(onBrowse).toHaveBeenCalledWith(expect.objectContaining({ path: many[1]!.path }));
   });
 
@@ -89,17 +103,22 @@ describe("ProjectPage", () => {
     const rows = screen.getAllByTestId("backups-row");
     expect(rows.length).toBeGreaterThan(5);
     expect(rows.length).toBeLessThan(40);
-    expect(rows[0]).toHaveTextContent("shop_0_database.tar.gz");
+    // The file is in the side panel of the selected (newest good) backup, not in the row.
+    expect(await screen.findByTestId("backup-detail-path")).toHaveTextContent("shop_0_database.tar.gz");
     expect(rows[0]).toHaveTextContent("1.0 MiB");
+    expect(screen.getByTestId("backups")).toHaveTextContent("Size (compressed)");
     expect(rows[0]).toHaveTextContent("Not verified");
+    expect(rows[0]).toHaveTextContent("database");
+    // Day headings between them (hourly backups: a heading per day, 24 rows under it).
+    expect(screen.getAllByTestId("backups-day").length).toBeGreaterThan(0);
   });
 
   it("verifies the selected backup and refreshes when the job finishes", async () => {
     const calls = setup(many.slice(0, 3));
     await screen.findAllByTestId("backups-row");
-    expect(screen.getByTestId("verify-selected")).toBeDisabled();
+    // Preselected: the newest good backup; one arrow down selects the next one.
+    await waitFor(() => expect(screen.getByTestId("backup-detail-path")).toHaveTextContent(many[0]!.path));
     const viewport = screen.getByTestId("backups-viewport");
-    fireEvent.keyDown(viewport, { key: "ArrowDown" });
     fireEvent.keyDown(viewport, { key: "ArrowDown" });
     fireEvent.click(screen.getByTestId("verify-selected"));
     await waitFor(() => expect(calls.some((c) => c.cmd === "start_verify")).toBe(true));
@@ -137,17 +156,19 @@ describe("ProjectPage", () => {
     const list = many.slice(1, 4);
     setup(list);
     await screen.findAllByTestId("backups-row");
-    fireEvent.click(screen.getByText(/shop_2_database/));
-    expect(screen.getByText(/shop_2_database/).closest("[role=option]")).toHaveAttribute("aria-selected", "true");
+    const row = (id: string) => document.querySelector(`[data-backup-id="${id}"]`)!.closest("[role=option]");
+    fireEvent.click(row("backup-2")!);
+    expect(row("backup-2")).toHaveAttribute("aria-selected", "true");
     list.unshift(many[0]!);
     const done: JobFinished = { job_id: "x", kind: "backup", ok: true, error: null, result: { kind: "backup", backup: many[0]! } };
     await act(() => emit("job-finished", done));
     await waitFor(() => expect(screen.getAllByTestId("backups-row")).toHaveLength(4));
-    expect(screen.getByText(/shop_2_database/).closest("[role=option]")).toHaveAttribute("aria-selected", "true");
+    expect(row("backup-2")).toHaveAttribute("aria-selected", "true");
+    expect(screen.getByTestId("backup-detail-path")).toHaveTextContent("shop_2_database");
   });
 
-  it("shows earlier jobs from the catalog with their error", async () => {
-    setup([]);
+  it("shows earlier jobs from the catalog with their error, on the Activity tab", async () => {
+    setup([], {}, undefined, undefined, "activity");
     const row = await screen.findByTestId("job-history-row");
     expect(row).toHaveAttribute("data-state", "failed");
     expect(row).toHaveTextContent("Cannot reach the server: connection refused — is the server running?");
@@ -179,14 +200,14 @@ describe("ProjectPage", () => {
         default_type: "full",
       }),
     });
-    const picker = await screen.findByTestId("backup-type");
-    await waitFor(() => expect(picker).toHaveValue("full"));
-    const option = (t: string) => picker.querySelector(`option[value=${t}]`) as HTMLOptionElement;
-    expect(option("config").disabled).toBe(true);
+    await waitFor(() => expect(screen.getByTestId("backup-now")).toHaveAttribute("data-type", "full"));
+    fireEvent.click(screen.getByTestId("backup-type-toggle"));
+    const option = (t: string) => screen.getByTestId(`backup-type-${t}`);
+    expect(option("full")).toHaveAttribute("data-default", "true");
+    expect(option("config")).toBeDisabled();
     expect(option("config").title).toMatch(/Supabase/);
-    expect(option("storage").disabled).toBe(false);
-    fireEvent.change(picker, { target: { value: "storage" } });
-    fireEvent.click(screen.getByTestId("backup-now"));
+    expect(option("storage")).toBeEnabled();
+    fireEvent.click(option("storage"));
     await waitFor(() =>
       expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: "storage" }),
     );
@@ -202,7 +223,6 @@ describe("ProjectPage", () => {
       list_backups: () => list,
     });
     const rows = await screen.findAllByTestId("backups-row");
-    expect(screen.getByTestId("delete-selected")).toBeDisabled();
     fireEvent.click(rows[1]!);
     fireEvent.click(screen.getByTestId("delete-selected"));
     const dialog = screen.getByTestId("delete-dialog");

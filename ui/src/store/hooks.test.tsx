@@ -76,8 +76,9 @@ describe("screens on the store", () => {
     // let that settle so the calls below are only the change's.
     await act(() => store.ready());
     await act(() => new Promise((r) => setTimeout(r, 60)));
-    // The schedule editor's first preview (debounced after the page opened) is not the change's.
-    await waitFor(() => expect(calls).toContain("preview_schedule"), { timeout: 2000 });
+    // The timeline's first retention forecast and drills (asked once the list arrived) are not the change's.
+    await waitFor(() => expect(calls).toContain("list_drills"), { timeout: 2000 });
+    await act(() => new Promise((r) => setTimeout(r, 60)));
 
     // The CLI (another process) writes a backup of shop; the catalog reports it.
     backups = [row(0), ...backups];
@@ -87,9 +88,10 @@ describe("screens on the store", () => {
 
     await waitFor(() => expect(screen.getAllByTestId("backups-row")).toHaveLength(3));
     expect(screen.getByTestId("backup-count")).toHaveTextContent("3");
-    expect(screen.getAllByTestId("backups-row")[0]).toHaveTextContent("shop_0_database.tar.gz");
-    // The page's 3-2-1 view and "where it lives" follow the backups too (issue 25).
-    expect(calls.sort()).toEqual(["get_project", "get_protection", "list_backups", "list_copies", "removal_forecast"]);
+    expect(screen.getAllByTestId("backups-row")[0]!.querySelector("[data-backup-id]")).toHaveAttribute("data-backup-id", "backup-0");
+    // The page's 3-2-1 view and "where it lives" follow the backups too (issue 25), and the
+    // timeline's proven badges (the drills).
+    expect(calls.sort()).toEqual(["get_project", "get_protection", "list_backups", "list_copies", "list_drills", "removal_forecast"]);
   });
 
   it("shows a backup the catalog-changed event names on the open project page (the app's own adapter)", async () => {

@@ -52,8 +52,9 @@ pub struct BackupRecord {
     pub job_id: Option<String>,
 }
 
-/// A backup as a list shows it: what a person reads and acts on, without the checksum, the
-/// manifest and the links a list never shows (10,000 rows are sent to the window at once).
+/// A backup as a list shows it: what a person reads and acts on, without the manifest and the
+/// links a list never shows (10,000 rows are sent to the window at once). The checksum is here
+/// (64 characters a row) for the window's side panel of the selected backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BackupRow {
@@ -65,6 +66,9 @@ pub struct BackupRow {
     pub verified_at: Option<String>,
     pub status: BackupStatus,
     pub verify_problem: Option<String>,
+    /// SHA-256 of the archive file, 64 hex digits.
+    #[serde(default)]
+    pub sha256: String,
 }
 
 text_enum! {
@@ -97,7 +101,7 @@ const BACKUP_COLS: &str = backup_cols_with!("manifest_json");
 const BACKUP_COLS_NO_MANIFEST: &str = backup_cols_with!("NULL AS manifest_json");
 /// The columns of [`BackupRow`], in its order.
 const ROW_COLS: &str =
-    "id, path, size, backup_type, created_at, verified_at, status, verify_problem";
+    "id, path, size, backup_type, created_at, verified_at, status, verify_problem, sha256";
 /// The order of every list of backups: newest first (the later insert first at the same time).
 const NEWEST_FIRST: &str = "ORDER BY created_at DESC, rowid DESC";
 
@@ -604,6 +608,7 @@ mod tests {
                 verified_at: b.verified_at.clone(),
                 status: b.status,
                 verify_problem: b.verify_problem.clone(),
+                sha256: b.sha256.clone(),
             })
             .collect();
         assert_eq!(rows, expected);

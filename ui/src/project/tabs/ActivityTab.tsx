@@ -1,0 +1,33 @@
+// The project page's Activity tab: every recorded job of this project, newest first (also those
+// of the CLI and earlier sessions). The live ones are on top of the page (LiveJobs), on every tab.
+import { ErrorNotice } from "../../components/ErrorNotice";
+import { JobTable } from "../../components/JobHistory";
+import { keys, useJobs, useLiveJobs, useStore } from "../../store";
+import "./tabs.css";
+
+export function ActivityTab({ project }: { project: string }) {
+  const live = useLiveJobs(project);
+  const history = useJobs(project);
+  const store = useStore();
+  return (
+    <div className="tab-activity" data-testid="tab-activity">
+      <section className="panel" aria-label="Jobs" data-testid="job-history">
+        <h2 className="panel-title">Jobs</h2>
+        {history.status === "loading" && (
+          <p className="muted small" data-testid="job-history-loading">
+            Loading jobs…
+          </p>
+        )}
+        {history.status === "error" && (
+          <ErrorNotice error={history.error} testId="job-history-error" onRetry={() => store.reload(keys.jobs(project))} />
+        )}
+        {history.status === "ready" && history.data.length === 0 && live.length === 0 && (
+          <p className="muted small" data-testid="job-history-empty">
+            No jobs yet: backups, verifications, restores and drills of this project appear here.
+          </p>
+        )}
+        {history.status === "ready" && history.data.length > 0 && <JobTable jobs={history.data} />}
+      </section>
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+// "Back up now" as one split button: the main part makes the project's default type (the engine
+// picks it, as a schedule does); the arrow opens the choice of type (what backupTypes.ts offers;
+// a type the project cannot make is disabled and says why). The only place the type is chosen.
+import { useEffect, useRef, useState } from "react";
+import type { BackupType, Components } from "../../bindings";
+import { BACKUP_TYPES, typeUnavailable } from "../backupTypes";
+import "./tabs.css";
+
+type Props = {
+  components: Components | null;
+  /** The project's default type (what the main part makes). */
+  defaultType: BackupType;
+  busy: boolean;
+  /** `null`: the project's default type. */
+  onBackUp: (type: BackupType | null) => void;
+};
+
+const SHORT: Record<BackupType, string> = {
+  database: "database",
+  full: "everything",
+  storage: "storage",
+  config: "configuration",
+  incremental: "incremental storage",
+};
+
+export function BackUpButton({ components, defaultType, busy, onBackUp }: Props) {
+  const [open, setOpen] = useState(false);
+  const menu = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!open) return;
+    menu.current?.querySelector<HTMLButtonElement>("button:not(:disabled)")?.focus();
+    const close = (e: MouseEvent) => {
+      if (!menu.current?.parentElement?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener("mousedown", close);
+    return () => document.removeEventListener("mousedown", close);
+  }, [open]);
+
+  const pick = (type: BackupType) => {
+    setOpen(false);
+    onBackUp(type);
+  };
+
+  return (
+    <div className="split-button" data-testid="backup-split">
+      <button
+        type="button"
+        className="btn btn-primary split-main"
+        onClick={() => onBackUp(null)}
+        disabled={busy}
+        title={`Back up now: ${SHORT[defaultType]} (the project's default type)`}
+        data-testid="backup-now"
+        data-type={defaultType}
+      >
+        {busy ? "Backing up…" : "Back up now"}
+      </button>
+      <button
+        type="button"
+        className="btn btn-primary split-arrow"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-label="Choose what to back up"
+        disabled={busy}
+        onClick={() => setOpen((o) => !o)}
+        data-testid="backup-type-toggle"
+      >
+        ▾
+      </button>
+      {open && (
+        <div
+          ref={menu}
+          className="split-menu"
+          role="menu"
+          aria-label="Type of backup"
+          data-testid="backup-type-menu"
+          onKeyDown={(e) => {
+            if (e.key === "Escape") {
+              e.stopPropagation();
+              setOpen(false);
+            }
+          }}
+        >
+          {BACKUP_TYPES.map(({ type, label }) => {
+            const why = typeUnavailable(components, type);
+            return (
+              <button
+                key={type}
+                type="button"
+                role="menuitem"
+                className="split-item"
+                disabled={why !== null}
+                title={why ?? undefined}
+                onClick={() => pick(type)}
+                data-testid={`backup-type-${type}`}
+                data-default={type === defaultType}
+              >
+                {label}
+                {type === defaultType ? <span className="muted small"> · default</span> : null}
+              </button>
+            );
+          })}
+        </div>
+      )}
+    </div>
+  );
+}

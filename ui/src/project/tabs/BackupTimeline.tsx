@@ -1,0 +1,196 @@
+// The Backups tab's list: a timeline under local-day headings (one virtual list, so 10,000
+// backups scroll as 10). A row: time (zone named), type in words, size (compressed), verified and
+// proven badges, why retention keeps it or when it goes, and a menu of its actions.
+import { useEffect, useState } from "react";
+import type { BackupRow, BackupStatus, BackupType, RemovalForecast } from "../../bindings";
+import { formatBytes } from "../../components/format";
+import { VirtualList } from "../../components/VirtualList";
+import { dayAndTime, clockTime } from "./time";
+import { type TimelineEntry } from "./timeline";
+import "./tabs.css";
+
+export const ROW_HEIGHT = 34;
+export const LIST_HEIGHT = 340;
+
+export const STATUS_LABEL: Record<BackupStatus, string> = {
+  verified: "Verified",
+  unverified: "Not verified",
+  corrupt: "Corrupt",
+  missing: "Missing",
+};
+
+/** What a backup holds, in words. */
+export const TYPE_WORDS: Record<BackupType, string> = {
+  database: "database",
+  full: "database, storage, config",
+  storage: "storage",
+  config: "config",
+  incremental: "storage (incremental)",
+};
+
+/** Why retention keeps a backup, or when it goes. */
+export function removalLabel(f: RemovalForecast | undefined, timeZone?: string): string {
+  if (!f) return "";
+  if (f.next_prune) return "removed at the next prune";
+  if (f.removed_at) return `will be removed on ${dayAndTime(f.removed_at, timeZone)}`;
+  return "kept by the retention policy";
+}
+
+/** The same, short, for the row ("until Wed 2 Dec"); the sentence is its title. */
+export function removalShort(f: RemovalForecast | undefined, timeZone?: string): string {
+  if (!f) return "";
+  if (f.next_prune) return "goes at next prune";
+  if (f.removed_at) return `until ${dayAndTime(f.removed_at, timeZone).split(",")[0]}`;
+  return "kept";
+}
+
+/** One action of a backup's menu: enabled, or disabled with the reason (its title). */
+export type RowAction = { id: string; label: string; run: () => void; disabledWhy: string | null };
+
+type Props = {
+  entries: TimelineEntry[];
+  /** Index into `entries` of the selected backup. */
+  selected: number | null;
+  onSelect: (i: number) => void;
+  onActivate: (i: number) => void;
+  forecast: Map<string, RemovalForecast>;
+  proven: Set<string>;
+  actions: (b: BackupRow) => RowAction[];
+  height?: number;
+};
+
+export function BackupTimeline({ entries, selected, onSelect, onActivate, forecast, proven, actions, height = LIST_HEIGHT }: Props) {
+  const [menuFor, setMenuFor] = useState<string | null>(null);
+  // A click outside the open menu closes it.
+  useEffect(() => {
+    if (menuFor === null) return;
+    const close = (e: MouseEvent) => {
+      if (!(e.target instanceof Element) || !e.target.closest(".tl-menu-cell")) setMenuFor(null);
+    };
+    document.addEventListener("mousedown", close);
+    return () => document.removeEventListener("mousedown", close);
+  }, [menuFor]);
+  return (
+    <VirtualList
+      items={entries}
+      rowHeight={ROW_HEIGHT}
+      height={Math.min(height, Math.max(ROW_HEIGHT, entries.length * ROW_HEIGHT))}
+      getKey={(e) => (e.kind === "day" ? `day:${e.key}` : e.backup.id)}
+      selected={selected}
+      onSelect={onSelect}
+      onActivate={onActivate}
+      selectable={(e) => e.kind === "backup"}
+      rowTestId={(e) => (e.kind === "day" ? "backups-day" : "backups-row")}
+      label="Backups by day: arrow keys select, Enter verifies"
+      testId="backups"
+      header={
+        <div className="tl-row tl-head" aria-hidden="true">
+          <span>Time</span>
+          <span>Type</span>
+          <span className="num">Size (compressed)</span>
+          <span>State</span>
+          <span>Retention</span>
+          <span />
+        </div>
+      }
+      renderRow={(e) =>
+        e.kind === "day" ? (
+          <div className="tl-day" data-day={e.key}>
+            <strong>{e.label}</strong>
+            <span className="muted small">
+              {" "}
+              · {e.count} {e.count === 1 ? "backup" : "backups"}
+            </span>
+          </div>
+        ) : (
+          <TimelineRow
+            b={e.backup}
+            removal={removalLabel(forecast.get(e.backup.id))}
+            removalShort={removalShort(forecast.get(e.backup.id))}
+            proven={proven.has(e.backup.id)}
+            menuOpen={menuFor === e.backup.id}
+            onMenu={(open) => setMenuFor(open ? e.backup.id : null)}
+            actions={actions}
+          />
+        )
+      }
+    />
+  );
+}
+
+type RowProps = {
+  b: BackupRow;
+  removal: string;
+  removalShort: string;
+  proven: boolean;
+  menuOpen: boolean;
+  onMenu: (open: boolean) => void;
+  actions: (b: BackupRow) => RowAction[];
+};
+
+function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actions }: RowProps) {
+  return (
+    <div className="tl-row" data-backup-id={b.id} data-path={b.path}>
+      <span data-testid="backup-date" title={b.created_at}>
+        {clockTime(b.created_at)}
+      </span>
+      <span data-testid="backup-row-type">{TYPE_WORDS[b.backup_type]}</span>
+      <span className="num" title="Size of the archive file (compressed)">
+        {formatBytes(b.size)}
+      </span>
+      <span className="tl-badges">
+        <span
+          className={`status status-${b.status}`}
+          title={b.verify_problem ?? (b.verified_at ? `Last checked ${dayAndTime(b.verified_at)}` : undefined)}
+          data-testid="backup-status"
+          data-status={b.status}
+        >
+          {STATUS_LABEL[b.status]}
+          {b.verified_at ? ` · ${dayAndTime(b.verified_at).replace(/^\w+ /, "").replace(",", "")}` : ""}
+        </span>
+        {proven && (
+          <span className="badge badge-ok" title="A restore drill of this backup passed" data-testid="backup-proven">
+            Proven
+          </span>
+        )}
+      </span>
+      <span className="small muted tl-removal" data-testid="backup-removal" title={removal ? `${removal} (if the schedule runs on time)` : undefined}>
+        {removalShort}
+      </span>
+      <span className="tl-menu-cell" onClick={(e) => e.stopPropagation()} onDoubleClick={(e) => e.stopPropagation()}>
+        <button
+          type="button"
+          className="btn btn-quiet btn-small"
+          aria-haspopup="menu"
+          aria-expanded={menuOpen}
+          aria-label={`Actions for the backup of ${dayAndTime(b.created_at)}`}
+          onClick={() => onMenu(!menuOpen)}
+          data-testid="backup-row-menu"
+        >
+          ⋯
+        </button>
+        {menuOpen && (
+          <div className="tl-menu" role="menu" data-testid="backup-row-menu-list" onKeyDown={(e) => e.key === "Escape" && onMenu(false)}>
+            {actions(b).map((a) => (
+              <button
+                key={a.id}
+                type="button"
+                role="menuitem"
+                className="split-item"
+                disabled={a.disabledWhy !== null}
+                title={a.disabledWhy ?? undefined}
+                onClick={() => {
+                  onMenu(false);
+                  a.run();
+                }}
+                data-testid={`backup-row-${a.id}`}
+              >
+                {a.label}
+              </button>
+            ))}
+          </div>
+        )}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,247 @@
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { JobRecord } from "../../bindings";
+import { backup, summary } from "../../screens/fixtures";
+import type { ProjectTab } from "../../screens/Main";
+import { ProjectPage } from "../../screens/ProjectPage";
+import { StoreProvider } from "../../store";
+import { BackUpButton } from "./BackUpButton";
+import { TabBar } from "./TabBar";
+
+type Handlers = Record<string, (args: Record<string, unknown>) => unknown>;
+
+const never = () => new Promise(() => {});
+const refuse = (message: string) => () =>
+  Promise.reject({ code: "internal", message, hint: null, retryable: false });
+
+const job: JobRecord = {
+  id: "j1",
+  project_id: "p-shop",
+  kind: "backup",
+  state: "succeeded",
+  started_at: "2026-11-20T10:00:00Z",
+  finished_at: "2026-11-20T10:00:05Z",
+  bytes_done: 2048,
+  bytes_total: null,
+  error_code: null,
+  error_message: null,
+  error_hint: null,
+  backup_id: null,
+} as JobRecord;
+
+function page(tab: ProjectTab | undefined, handlers: Handlers = {}, props: Partial<Parameters<typeof ProjectPage>[0]> = {}) {
+  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  const backups = [backup(0), backup(1, { status: "verified", verified_at: "2026-11-21T12:00:00Z" }), backup(30, { status: "corrupt" })];
+  mockIPC((cmd, raw) => {
+    const args = (raw ?? {}) as Record<string, unknown>;
+    calls.push({ cmd, args });
+    const h = handlers[cmd];
+    if (h) return h(args);
+    switch (cmd) {
+      case "get_project":
+        return summary("shop", backups[0] ?? null, backups.length);
+      case "list_backups":
+        return backups;
+      case "get_components":
+        return { storage: null, supabase: { project_ref: "abcdefghijklmnopqrst" }, default_type: null };
+      case "list_jobs":
+        return [job];
+      case "removal_forecast":
+        return [{ backup_id: "backup-0", removed_at: null, next_prune: true }];
+      case "list_drills":
+        return [{ id: "d1", backup_id: "backup-1", started_at: "", finished_at: "", verdict: "passed", rto_seconds: 3, failed_check_id: null, failed_check_title: null, report_path: null }];
+      case "list_schedules":
+      case "list_destinations":
+      case "list_copies":
+        return [];
+      default:
+        return Promise.reject({ code: "internal", message: `not mocked: ${cmd}`, hint: null, retryable: false });
+    }
+  });
+  render(
+    <StoreProvider>
+      <ProjectPage name="shop" onBack={vi.fn()} {...(tab ? { tab } : {})} {...props} />
+    </StoreProvider>,
+  );
+  return calls;
+}
+
+describe("the project page's tabs", () => {
+  it("opens on Backups by default, on the route's tab otherwise, and names the database, not host:port", async () => {
+    page(undefined);
+    expect(await screen.findByTestId("tab-backups")).toBeInTheDocument();
+    expect(screen.getByTestId("project-tab-backups")).toHaveAttribute("aria-selected", "true");
+    expect(await screen.findByTestId("project-subtitle")).toHaveTextContent("Supabase project abcdefghijklmnopqrst · database postgres");
+    expect(screen.getByTestId("project-subtitle")).not.toHaveTextContent("5432");
+    // No empty jobs card at the top.
+    expect(screen.queryByTestId("job-panel")).not.toBeInTheDocument();
+  });
+
+  it("opens on the tab the route names", async () => {
+    page("schedules");
+    expect(await screen.findByTestId("tab-schedules")).toBeInTheDocument();
+    expect(screen.getByTestId("project-tab-schedules")).toHaveAttribute("aria-selected", "true");
+    expect(screen.queryByTestId("tab-backups")).not.toBeInTheDocument();
+  });
+
+  it("Backups: loading", async () => {
+    page(undefined, { list_backups: never });
+    expect(await screen.findByTestId("backups-loading")).toBeInTheDocument();
+  });
+
+  it("Backups: a load error", async () => {
+    page(undefined, { list_backups: refuse("catalog unreadable") });
+    expect(await screen.findByTestId("backups-error")).toHaveAttribute("data-code", "internal");
+  });
+
+  it("Backups: empty", async () => {
+    page(undefined, { list_backups: () => [] });
+    expect(await screen.findByTestId("backups-empty")).toBeInTheDocument();
+    // No side panel with nothing to select.
+    expect(screen.queryByTestId("backup-detail")).not.toBeInTheDocument();
+  });
+
+  it("Backups: full — days, badges, retention, the newest good backup selected with its file and SHA-256", async () => {
+    page(undefined, {}, { onRestore: vi.fn() });
+    const rows = await screen.findAllByTestId("backups-row");
+    expect(rows).toHaveLength(3);
+    expect(screen.getAllByTestId("backups-day")).toHaveLength(2);
+    expect(within(rows[0]!).getByTestId("backup-removal")).toHaveTextContent("goes at next prune");
+    expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "removed at the next prune (if the schedule runs on time)");
+    await waitFor(() => expect(within(rows[1]!).getByTestId("backup-proven")).toBeInTheDocument());
+    expect(within(rows[0]!).queryByTestId("backup-proven")).toBeNull();
+    expect(within(rows[2]!).getByTestId("backup-status")).toHaveTextContent("Corrupt");
+    expect(await screen.findByTestId("backup-detail-path")).toHaveTextContent(backup(0).path);
+    expect(screen.getByTestId("backup-detail-sha256")).toHaveTextContent("ab".repeat(32));
+    expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next prune.");
+  });
+
+  it("Backups: a row's menu; a disabled action says why", async () => {
+    const onRestore = vi.fn();
+    page(undefined, {}, { onRestore });
+    const rows = await screen.findAllByTestId("backups-row");
+    fireEvent.click(within(rows[2]!).getByTestId("backup-row-menu"));
+    const restore = screen.getByTestId("backup-row-restore");
+    expect(restore).toBeDisabled();
+    expect(restore).toHaveAttribute("title", "The backup is damaged");
+    fireEvent.click(within(rows[0]!).getByTestId("backup-row-menu"));
+    fireEvent.click(screen.getByTestId("backup-row-restore"));
+    expect(onRestore).toHaveBeenCalledWith(backup(0).path);
+  });
+
+  it("Sources: loading (the cards are there, the lights off)", async () => {
+    page("sources", { get_components: never });
+    expect(await screen.findByTestId("source-database")).toBeInTheDocument();
+    expect(screen.getByTestId("source-storage")).toHaveAttribute("data-light", "off");
+  });
+
+  it("Sources: full, and a components error shows as a warning light", async () => {
+    page("sources");
+    await waitFor(() => expect(screen.getByTestId("source-storage")).toHaveAttribute("data-light", "ok"));
+    for (const id of ["database", "storage", "server", "artifacts", "encryption", "destinations"]) {
+      expect(screen.getByTestId(`source-${id}`)).toBeInTheDocument();
+    }
+    expect(screen.getByTestId("source-server")).toHaveAttribute("data-light", "off");
+    expect(screen.getByTestId("components-section")).toBeInTheDocument();
+    expect(screen.getByTestId("server-section")).toBeInTheDocument();
+    expect(screen.getByTestId("artifacts-section")).toBeInTheDocument();
+  });
+
+  it("Sources: an error", async () => {
+    page("sources", { get_components: refuse("no components") });
+    expect(await screen.findByTestId("sources-error")).toHaveAttribute("data-code", "internal");
+    expect(screen.getByTestId("source-storage")).toHaveAttribute("data-light", "warn");
+  });
+
+  it("Activity: loading", async () => {
+    page("activity", { list_jobs: never });
+    expect(await screen.findByTestId("job-history-loading")).toBeInTheDocument();
+  });
+
+  it("Activity: empty", async () => {
+    page("activity", { list_jobs: () => [] });
+    expect(await screen.findByTestId("job-history-empty")).toBeInTheDocument();
+  });
+
+  it("Activity: error", async () => {
+    page("activity", { list_jobs: refuse("no jobs table") });
+    expect(await screen.findByTestId("job-history-error")).toHaveAttribute("data-code", "internal");
+  });
+
+  it("Activity: full", async () => {
+    page("activity");
+    expect(await screen.findByTestId("job-history-row")).toHaveAttribute("data-state", "succeeded");
+  });
+
+  it("Schedules: the schedules and the retention policy", async () => {
+    page("schedules", { get_retention: never });
+    expect(await screen.findByTestId("schedule-section")).toBeInTheDocument();
+    expect(await screen.findByTestId("schedule-backup-none")).toBeInTheDocument();
+  });
+});
+
+describe("the tab bar", () => {
+  it("is a tablist; arrows, Home and End move between tabs", () => {
+    const onTab = vi.fn();
+    render(<TabBar tab="backups" onTab={onTab} />);
+    const list = screen.getByRole("tablist");
+    expect(within(list).getAllByRole("tab")).toHaveLength(4);
+    expect(screen.getByTestId("project-tab-backups")).toHaveAttribute("tabindex", "0");
+    expect(screen.getByTestId("project-tab-sources")).toHaveAttribute("tabindex", "-1");
+    fireEvent.keyDown(list, { key: "ArrowRight" });
+    expect(onTab).toHaveBeenLastCalledWith("sources");
+    fireEvent.keyDown(list, { key: "ArrowLeft" });
+    expect(onTab).toHaveBeenLastCalledWith("activity");
+    fireEvent.keyDown(list, { key: "End" });
+    expect(onTab).toHaveBeenLastCalledWith("activity");
+    fireEvent.keyDown(list, { key: "Home" });
+    expect(onTab).toHaveBeenLastCalledWith("backups");
+  });
+});
+
+describe("the split Back up now", () => {
+  const storage = { endpoint: "e", region: "r", access_key_id: "k", path_style: true, buckets: { kind: "all" as const }, concurrency: null };
+
+  it("the main part makes the default type; the arrow offers the types, those it cannot make disabled with why", () => {
+    const onBackUp = vi.fn();
+    render(<BackUpButton components={{ storage, supabase: null }} defaultType="storage" busy={false} onBackUp={onBackUp} />);
+    expect(screen.queryByTestId("backup-type-menu")).toBeNull();
+    fireEvent.click(screen.getByTestId("backup-now"));
+    expect(onBackUp).toHaveBeenLastCalledWith(null);
+    fireEvent.click(screen.getByTestId("backup-type-toggle"));
+    expect(screen.getByTestId("backup-type-toggle")).toHaveAttribute("aria-expanded", "true");
+    const items = within(screen.getByRole("menu")).getAllByRole("menuitem");
+    expect(items.map((i) => i.getAttribute("data-testid"))).toEqual([
+      "backup-type-database",
+      "backup-type-full",
+      "backup-type-storage",
+      "backup-type-config",
+      "backup-type-incremental",
+    ]);
+    expect(screen.getByTestId("backup-type-storage")).toHaveTextContent("default");
+    expect(screen.getByTestId("backup-type-config")).toBeDisabled();
+    expect(screen.getByTestId("backup-type-config").title).toMatch(/Supabase/);
+    fireEvent.click(screen.getByTestId("backup-type-full"));
+    expect(onBackUp).toHaveBeenLastCalledWith("full");
+    expect(screen.queryByTestId("backup-type-menu")).toBeNull();
+  });
+
+  it("is disabled while a backup runs, and Escape closes the menu", () => {
+    const { rerender } = render(<BackUpButton components={null} defaultType="database" busy={false} onBackUp={vi.fn()} />);
+    fireEvent.click(screen.getByTestId("backup-type-toggle"));
+    fireEvent.keyDown(screen.getByRole("menu"), { key: "Escape" });
+    expect(screen.queryByRole("menu")).toBeNull();
+    rerender(<BackUpButton components={null} defaultType="database" busy onBackUp={vi.fn()} />);
+    expect(screen.getByTestId("backup-now")).toBeDisabled();
+    expect(screen.getByTestId("backup-now")).toHaveTextContent("Backing up…");
+    expect(screen.getByTestId("backup-type-toggle")).toBeDisabled();
+  });
+
+  it("the page offers the type nowhere else", async () => {
+    page(undefined);
+    await screen.findAllByTestId("backups-row");
+    expect(document.querySelectorAll("select[aria-label='Type of backup']")).toHaveLength(0);
+    expect(screen.queryByTestId("backup-type")).toBeNull();
+  });
+});

@@ -1,0 +1,46 @@
+// Times as a person reads them on the project page: this computer's time with its zone named
+// ("02:30 CET"), and the local calendar day a backup belongs to. `timeZone` is for tests (and
+// anything that must show one zone); absent, the computer's own zone.
+
+// Formatters are costly to make (10,000 rows format their times): one per options and zone.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(options: Intl.DateTimeFormatOptions, timeZone?: string): Intl.DateTimeFormat {
+  const key = `${JSON.stringify(options)}|${timeZone ?? ""}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-GB", { ...options, ...(timeZone ? { timeZone } : {}) });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+function parts(iso: string, options: Intl.DateTimeFormatOptions, timeZone?: string): Record<string, string> | null {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return null;
+  const f = formatter(options, timeZone);
+  const out: Record<string, string> = {};
+  for (const p of f.formatToParts(d)) out[p.type] = p.value;
+  return out;
+}
+
+/** "02:30 CET": the local clock time (24-hour) and the zone's short name. */
+export function clockTime(iso: string, timeZone?: string): string {
+  const p = parts(iso, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" }, timeZone);
+  if (!p) return iso;
+  return `${p.hour}:${p.minute} ${p.timeZoneName ?? ""}`.trim();
+}
+
+/** The local calendar day: a sortable key ("2026-11-21") and a heading ("Saturday 21 November 2026"). */
+export function localDay(iso: string, timeZone?: string): { key: string; label: string } {
+  const p = parts(iso, { weekday: "long", day: "numeric", month: "long", year: "numeric" }, timeZone);
+  const n = parts(iso, { day: "2-digit", month: "2-digit", year: "numeric" }, timeZone);
+  if (!p || !n) return { key: iso, label: iso };
+  return { key: `${n.year}-${n.month}-${n.day}`, label: `${p.weekday} ${p.day} ${p.month} ${p.year}` };
+}
+
+/** "Tue 25 Nov, 02:30 CET": a run or a date with its day, in local time with the zone named. */
+export function dayAndTime(iso: string, timeZone?: string): string {
+  const p = parts(iso, { weekday: "short", day: "numeric", month: "short" }, timeZone);
+  if (!p) return iso;
+  return `${p.weekday} ${p.day} ${p.month}, ${clockTime(iso, timeZone)}`;
+}

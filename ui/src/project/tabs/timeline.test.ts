@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import type { BackupRow } from "../../bindings";
+import { clockTime, dayAndTime, localDay } from "./time";
+import { newestGood, timeline } from "./timeline";
+import { removalShort } from "./BackupTimeline";
+import { sameZone } from "../../schedules/ScheduleRow";
+
+function row(id: string, created_at: string, status: BackupRow["status"] = "verified"): BackupRow {
+  return { id, path: `/b/${id}.tar.gz`, size: 1, backup_type: "database", created_at, verified_at: null, status, verify_problem: null, sha256: "" };
+}
+
+// Newest first, as the catalog lists them. 23:30 UTC on the 28th is already the 29th in Berlin
+// and still the 28th in New York (where 03:30 UTC on the 29th is the 28th too).
+const backups = [
+  row("a", "2026-03-29T03:30:00Z"),
+  row("b", "2026-03-29T00:30:00Z"),
+  row("c", "2026-03-28T23:30:00Z"),
+  row("d", "2026-03-28T10:00:00Z"),
+];
+
+const shape = (zone: string) =>
+  timeline(backups, zone).map((e) => (e.kind === "day" ? `${e.key} (${e.count})` : e.backup.id));
+
+describe("the backup timeline", () => {
+  it("groups backups under the local day they were made, in the zone given", () => {
+    expect(shape("UTC")).toEqual(["2026-03-29 (2)", "a", "b", "2026-03-28 (2)", "c", "d"]);
+    expect(shape("Europe/Berlin")).toEqual(["2026-03-29 (3)", "a", "b", "c", "2026-03-28 (1)", "d"]);
+    expect(shape("America/New_York")).toEqual(["2026-03-28 (4)", "a", "b", "c", "d"]);
+  });
+
+  it("names the day and the time with the zone (daylight saving included)", () => {
+    expect(localDay("2026-03-28T23:30:00Z", "Europe/Berlin")).toEqual({ key: "2026-03-29", label: "Sunday 29 March 2026" });
+    expect(clockTime("2026-03-28T23:30:00Z", "Europe/Berlin")).toBe("00:30 CET");
+    // Berlin moves to summer time at 01:00 UTC on 29 March 2026.
+    expect(clockTime("2026-03-29T03:30:00Z", "Europe/Berlin")).toBe("05:30 CEST");
+    expect(clockTime("2026-03-29T03:30:00Z", "UTC")).toBe("03:30 UTC");
+    expect(dayAndTime("2026-11-25T01:30:00Z", "Europe/Berlin")).toBe("Wed 25 Nov, 02:30 CET");
+  });
+
+  it("an empty list has no headings", () => {
+    expect(timeline([], "UTC")).toEqual([]);
+  });
+
+  it("the newest good backup is the newest verified or not yet verified one", () => {
+    expect(newestGood([row("x", "2026-03-29T03:30:00Z", "corrupt"), row("y", "2026-03-29T02:30:00Z", "unverified")])?.id).toBe("y");
+    expect(newestGood([row("x", "2026-03-29T03:30:00Z", "missing")])).toBeNull();
+  });
+
+  it("says shortly in the row what retention does", () => {
+    expect(removalShort({ backup_id: "b", removed_at: "2026-12-02T01:30:00Z", next_prune: false }, "Europe/Berlin")).toBe("until Wed 2 Dec");
+    expect(removalShort({ backup_id: "b", removed_at: null, next_prune: true })).toBe("goes at next prune");
+    expect(removalShort({ backup_id: "b", removed_at: null, next_prune: false })).toBe("kept");
+  });
+
+  it("knows Etc/UTC and UTC are one zone", () => {
+    expect(sameZone("Etc/UTC", "UTC")).toBe(true);
+    expect(sameZone("Europe/Berlin", "UTC")).toBe(false);
+  });
+});

@@ -1,0 +1,110 @@
+// One saved schedule as a row: what, when in words (and how often, read from the engine's runs),
+// its own on/off switch, the next run in local time with the zone named, and Edit.
+import type { ScheduleKind, ScheduleView } from "../bindings";
+import { dayAndTime } from "../project/tabs/time";
+import { gapWords, isFrequent, shortestGapMinutes } from "./cadence";
+import { describeSpec } from "./spec";
+import "../project/tabs/tabs.css";
+
+export const KIND_LABEL: Record<ScheduleKind, string> = { backup: "Backup", verify: "Verify", drill: "Restore drill" };
+
+/** This computer's zone (IANA name), to say when a schedule keeps another one. */
+export function localZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** Whether two zone names are the same zone ("Etc/UTC" and "UTC" are). */
+export function sameZone(a: string, b: string): boolean {
+  const canon = (z: string) => {
+    try {
+      const r = new Intl.DateTimeFormat("en", { timeZone: z }).resolvedOptions().timeZone;
+      return /^(Etc\/)?(UTC|UCT|Universal|Zulu|GMT|GMT0|Greenwich)$/.test(r) ? "UTC" : r;
+    } catch {
+      return z;
+    }
+  };
+  return a === b || canon(a) === canon(b);
+}
+
+/** The warning for runs under 15 minutes apart (null: none). */
+export function FrequentWarning({ runs, testId }: { runs: readonly string[]; testId: string }) {
+  if (!isFrequent(runs)) return null;
+  const gap = gapWords(shortestGapMinutes(runs));
+  return (
+    <p className="notice notice-warn small" role="note" data-testid={testId}>
+      This schedule runs {gap}: under 15 minutes apart. Each run is a whole backup or check of the project; choose a
+      longer interval unless you mean it.
+    </p>
+  );
+}
+
+type Props = {
+  kind: ScheduleKind;
+  view: ScheduleView | undefined;
+  editing: boolean;
+  busy: boolean;
+  onEdit: () => void;
+  onSwitch: (on: boolean) => void;
+};
+
+export function ScheduleRow({ kind, view, editing, busy, onEdit, onSwitch }: Props) {
+  const state = !view ? "none" : view.paused ? "paused" : "on";
+  const gap = view ? gapWords(shortestGapMinutes(view.next_runs)) : null;
+  return (
+    <div className="sched-row" data-testid={`schedule-${kind}`} data-state={state} data-editing={editing}>
+      <strong>{KIND_LABEL[kind]}</strong>
+      <div>
+        {!view ? (
+          <span className="muted" data-testid={`schedule-${kind}-none`}>
+            No schedule
+          </span>
+        ) : (
+          <>
+            <span data-testid={`schedule-${kind}-spec`} title={view.spec}>
+              {describeSpec(view.when)}
+            </span>
+            {gap && view.when.kind === "cron" && (
+              <span className="small" data-testid={`schedule-${kind}-gap`}>
+                {" "}
+                · runs {gap}
+              </span>
+            )}
+            {kind === "verify" && (
+              <span className="muted small"> · {view.verify_newest === null ? "every backup" : `newest ${view.verify_newest}`}</span>
+            )}
+            <div className="small">
+              Next run:{" "}
+              <span data-testid={`schedule-${kind}-next`}>
+                {view.paused ? "— (paused)" : view.next_runs[0] ? dayAndTime(view.next_runs[0]) : "—"}
+              </span>
+              <span className="muted" data-testid={`schedule-${kind}-zone`}>
+                {" "}
+                · {sameZone(view.time_zone, localZone()) ? view.time_zone : `the schedule keeps ${view.time_zone} time`}
+              </span>
+            </div>
+            {!view.paused && <FrequentWarning runs={view.next_runs} testId={`schedule-${kind}-frequent`} />}
+          </>
+        )}
+      </div>
+      <div className="form-actions" style={{ margin: 0 }}>
+        {view && (
+          <label className="switch">
+            <input
+              type="checkbox"
+              role="switch"
+              checked={!view.paused}
+              disabled={busy}
+              aria-label={`${KIND_LABEL[kind]} schedule on`}
+              onChange={(e) => onSwitch(e.target.checked)}
+              data-testid={`schedule-${kind}-switch`}
+            />
+            <span data-testid={`schedule-${kind}-state`}>{view.paused ? "Paused" : "On"}</span>
+          </label>
+        )}
+        <button type="button" className="btn btn-small" onClick={onEdit} aria-pressed={editing} data-testid={`schedule-${kind}-edit`}>
+          {view ? "Edit" : "Set up"}
+        </button>
+      </div>
+    </div>
+  );
+}
