@@ -26,9 +26,10 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// The largest member (compressed, and declared uncompressed) decompressed by a worker; the
-/// writer's are about 1 MiB.
-const MAX_PIECE: u64 = 4 << 20;
+/// The largest member (compressed, and declared uncompressed) decompressed by a worker: the
+/// writer's hold 1 MiB of input (a little more compressed when it does not shrink). With
+/// [`in_flight`] that bounds what is held to 2 × 2 MiB per worker, whatever the archive says.
+const MAX_PIECE: u64 = 2 << 20;
 
 /// The sequential decoder's source: the members read ahead (still compressed), then the rest.
 type Rest<R> = Chain<Cursor<Vec<u8>>, R>;
