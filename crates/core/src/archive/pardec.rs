@@ -154,7 +154,7 @@ impl<R: BufRead> ParDecompress<R> {
     /// The source (what was read ahead stays read).
     pub fn into_inner(mut self) -> R {
         match std::mem::replace(&mut self.mode, Mode::Gone) {
-            Mode::Parallel(p) => p.shutdown(),
+            Mode::Parallel(p) => (*p).shutdown(),
             Mode::Sequential(d) => d.into_inner().into_inner().1,
             Mode::Gone => unreachable!("never left gone"),
         }
@@ -178,7 +178,7 @@ impl<R: BufRead> ParDecompress<R> {
             held.extend_from_slice(&stuck);
         }
         let codec = p.codec;
-        let src = p.shutdown();
+        let src = (*p).shutdown();
         self.mode = Mode::Sequential(Box::new(Decompress::with_codec(
             Cursor::new(held).chain(src),
             codec,
@@ -242,7 +242,7 @@ impl<R: BufRead> Par<R> {
     }
 
     /// Stops the workers; the source.
-    fn shutdown(mut self: Box<Self>) -> R {
+    fn shutdown(mut self) -> R {
         self.jobs = None;
         for w in self.workers.drain(..) {
             let _ = w.join();
