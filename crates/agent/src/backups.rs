@@ -43,7 +43,10 @@ fn parse_compression(v: &Option<serde_json::Value>) -> ApiResult<Option<u32>> {
     use serde_json::Value;
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("gzip") => Ok(None),
+        // gzip asked by name stays gzip whatever this machine's default compression is.
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("gzip") => {
+            Ok(Some(offsite_core::backup::DEFAULT_COMPRESSION_LEVEL))
+        }
         Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => Ok(Some(0)),
         Some(Value::Number(n)) if n.as_u64().is_some_and(|l| l <= 9) => {
             Ok(n.as_u64().map(|l| l as u32))

@@ -103,6 +103,10 @@ enum Command {
         /// gzip level, 0 (none) to 9 (smallest, slowest). The default balances size and speed.
         #[arg(long, env = "OFFSITE_COMPRESSION_LEVEL", value_name = "N")]
         level: Option<u32>,
+        /// gzip, gzip:LEVEL (0-9), zstd or zstd:LEVEL (1-19): a zstd archive is `.tar.zst`.
+        /// Default: `offsite settings --compression`, else gzip.
+        #[arg(long, value_name = "CODEC[:LEVEL]", conflicts_with = "level")]
+        compression: Option<String>,
         /// full (database, storage and configuration), database, storage, config or incremental
         /// (storage changes since the last full/storage backup). Default: the project's default
         /// type (`project components NAME --default-type`), else database.
@@ -114,8 +118,18 @@ enum Command {
         jobs: Option<u32>,
         /// Make the backup on the project's backup server (`project add --server`), follow its
         /// progress, then download, verify and register the archive here.
-        #[arg(long, conflicts_with_all = ["dest", "level", "jobs"])]
+        #[arg(long, conflicts_with_all = ["dest", "level", "compression", "jobs"])]
         remote: bool,
+    },
+    /// Show or change this machine's defaults: the compression of backups that name none.
+    #[command(
+        after_help = "Examples:\n  offsite settings\n  offsite settings --compression zstd\n  offsite settings --compression gzip:6"
+    )]
+    Settings {
+        /// gzip, gzip:LEVEL, zstd or zstd:LEVEL: what `offsite backup` and schedules use when
+        /// no --compression is given.
+        #[arg(long, value_name = "CODEC[:LEVEL]")]
+        compression: Option<String>,
     },
     /// Download the backups the project's backup server has and this catalog does not (each
     /// verified and registered); prints their paths. A second pull downloads nothing.
@@ -458,6 +472,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             name,
             dest,
             level,
+            compression,
             backup_type,
             jobs,
             remote,
@@ -476,6 +491,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                 project: name,
                 dest,
                 compression_level: level,
+                compression: compression.as_deref().map(str::parse).transpose()?,
                 backup_type: backup_type
                     .as_deref()
                     .map(offsite_core::ops::parse_backup_type)
@@ -485,6 +501,17 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             };
             let outcome = engine.backup(opts, job("backing up")).await?;
             out.backup(&outcome);
+        }
+        Command::Settings { compression } => {
+            if let Some(c) = compression {
+                engine.set_default_compression(Some(c.parse()?)).await?;
+            }
+            let c = engine.default_compression().await?;
+            if out.json() {
+                out.emit(&serde_json::json!({ "compression": c.to_string() }));
+            } else {
+                println!("compression: {c}");
+            }
         }
         Command::Pull { name } => {
             return remote_cmd::pull(&engine, &name, out, job("pulling")).await

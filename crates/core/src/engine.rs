@@ -407,6 +407,17 @@ impl Engine {
     pub async fn backup(&self, opts: BackupOptions, start: JobStart) -> Result<BackupOutcome> {
         ops::backup::run(self, opts, start).await
     }
+    /// The compression of backups that do not name one (the catalog's setting, else gzip).
+    pub async fn default_compression(&self) -> Result<crate::archive::Compression> {
+        ops::backup::default_compression(self).await
+    }
+    /// Save the compression of backups that do not name one (`None`: gzip again).
+    pub async fn set_default_compression(
+        &self,
+        compression: Option<crate::archive::Compression>,
+    ) -> Result<()> {
+        ops::backup::set_default_compression(self, compression).await
+    }
     /// An archive's manifest; an encrypted one opened with `key` or its project's keys
     /// (`wrong_key` without one that opens it).
     pub async fn inspect_archive(

@@ -59,6 +59,24 @@ impl<R: BufRead> Decompress<R> {
         Decompress::Pending(Some(src))
     }
 
+    /// A decoder of `codec` whatever the first bytes are (a stream continued from the middle,
+    /// whose damage must be reported as that codec's decoder reports it).
+    pub fn with_codec(src: R, codec: Codec) -> Self {
+        match codec {
+            Codec::Gzip => Decompress::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(src))),
+            Codec::Zstd => {
+                let mut d = match zstd::stream::read::Decoder::with_buffer(src) {
+                    Ok(d) => d,
+                    // Only when zstd cannot allocate its context: nothing else to do.
+                    Err(e) => panic!("creating a zstd decoder: {e}"),
+                };
+                // Setting a parameter in range does not fail.
+                let _ = d.window_log_max(MAX_WINDOW_LOG);
+                Decompress::Zstd(Box::new(d))
+            }
+        }
+    }
+
     /// The codec, once the first read has chosen it.
     pub fn codec(&self) -> Option<Codec> {
         match self {

@@ -96,13 +96,13 @@ impl FragmentWriter {
         file: File,
         path: TempPath,
         index: (File, TempPath),
-        level: u32,
+        compression: super::Compression,
         mtime: u64,
     ) -> Self {
         FragmentWriter {
             // Written back as it comes: when the archive is finished around this spool (see
             // `inplace`), its bytes are on disk by then.
-            gz: Some(ParGz::new(WriteBehindFile::new(file), level)),
+            gz: Some(ParGz::with(WriteBehindFile::new(file), compression)),
             path: Some(path),
             index: Some(IndexWriter {
                 out: BufWriter::with_capacity(64 * 1024, index.0),

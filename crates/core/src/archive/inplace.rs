@@ -16,6 +16,9 @@
 //!  gzip member(s) of the head │ empty gzip member, FEXTRA of padding │ spool's members │ tail
 //! ```
 //!
+//! A zstd archive is padded with a skippable frame instead (magic 0x184D2A50, RFC 8878 §3.1.2:
+//! its length, then zeros), which `zstd -d`, GNU tar (through zstd) and our readers skip.
+//!
 //! An empty gzip member is plain RFC 1952: `gzip -d`, GNU tar and every reader of
 //! concatenated members read through it; its extra field is one subfield (`OP`, "Offsite
 //! padding") of zeros, which readers skip. Elsewhere (tmpfs, exFAT, macOS, Windows) the spool is
@@ -56,6 +59,17 @@ pub(super) fn padding_member(len: usize) -> Vec<u8> {
     m.extend_from_slice(&[0; 8]);
     debug_assert_eq!(m.len(), len);
     m
+}
+
+/// Padding of exactly `len` bytes (`MIN_PAD ≤ len ≤ MIN_PAD + 65,531`) that decompresses to
+/// nothing in a stream of `codec`: an empty gzip member, or a skippable zstd frame.
+pub(super) fn padding_of(codec: super::codec::Codec, len: usize) -> Vec<u8> {
+    match codec {
+        super::codec::Codec::Gzip => padding_member(len),
+        super::codec::Codec::Zstd => {
+            super::codec::skippable_frame(len).expect("a padding of at least MIN_PAD bytes")
+        }
+    }
 }
 
 /// Bytes of padding that bring `head_len` to a multiple of `block` (at least [`MIN_PAD`]).

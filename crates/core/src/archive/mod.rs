@@ -16,6 +16,7 @@
 //! - `pipeline`: the reader threads (file read + hash, member hashing) used by the reader
 
 pub mod codec;
+pub mod compression;
 mod document;
 pub mod fragment;
 #[cfg(test)]
@@ -24,23 +25,26 @@ mod fuzz;
 mod hostile;
 mod inplace;
 pub mod manifest;
+mod pardec;
 mod pargz;
 mod pipeline;
 pub mod random;
 pub mod reader;
 mod scan;
 pub(crate) mod seekgz;
+mod seekzst;
 pub(crate) mod tarfmt;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod writer;
 
+pub use compression::Compression;
 pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
 pub use manifest::*;
 pub use reader::{
-    copy_member, extract_all, is_encrypted, read_manifest, read_manifest_with, unlock, verify,
-    verify_with, MemberCheck, SidecarStatus, Unlocked, VerifyReport,
+    codec_of, copy_member, extract_all, is_encrypted, read_manifest, read_manifest_with, unlock,
+    verify, verify_with, MemberCheck, SidecarStatus, Unlocked, VerifyReport,
 };
 pub use scan::for_each_member;
 pub use writer::{ArchiveWriter, SpoolWriter, SpooledMember, Written};

@@ -2,19 +2,21 @@
 //!
 //! ```text
 //!  file thread                    calling thread                      hash thread
-//!  read 1 MiB chunks ──chunks──▶  gunzip (MultiGzDecoder)             SHA-256 of member
-//!  SHA-256 of the whole file      + tar parse + caller's body ──data──▶ contents, per tag
-//!  progress (archive bytes)       ◀──────── recycled buffers ─────────
+//!  read 1 MiB chunks ──chunks──▶  cut into members, inflated on        SHA-256 of member
+//!  SHA-256 of the whole file      worker threads (`pardec`)            contents, per tag
+//!  progress (archive bytes)       + tar parse + caller's body ──data──▶
+//!                                 ◀──────── recycled buffers ─────────
 //! ```
 //!
 //! A decrypting pipeline puts a [`ReadAhead`] thread in front (read + SHA-256 of the
 //! ciphertext), and the file thread decrypts what it gives.
 //!
 //! Both channels are bounded, so memory stays at a few MiB whatever the archive size, and
-//! buffers are recycled instead of reallocated. On 2 cores the decompressor gets one core and the
-//! two SHA-256 passes share the other.
+//! buffers are recycled instead of reallocated. The members (gzip or zstd) are decompressed on
+//! every core (see `pardec`); the file's SHA-256 is sequential by nature and stays on the file
+//! thread.
 
-use super::codec::Decompress;
+use super::pardec::ParDecompress;
 use super::tarfmt::TarReader;
 use super::CHUNK;
 use crate::progress::Reporter;
@@ -91,7 +93,7 @@ const DEPTH: usize = 4;
 pub(crate) type FileMsg = io::Result<(Vec<u8>, usize)>;
 
 /// The tar stream the caller's body works on.
-pub(crate) type ArchiveStream = TarReader<Decompress<ChunkReader>>;
+pub(crate) type ArchiveStream = TarReader<ParDecompress<ChunkReader>>;
 
 /// A [`BufRead`] over the chunks the file thread sends; hands back used buffers for reuse.
 pub(crate) struct ChunkReader {
@@ -338,7 +340,8 @@ pub(crate) fn run_reader<T, E>(
             tx: hash_tx,
             free: hash_free_rx,
         };
-        let mut stream = TarReader::new(Decompress::new(ChunkReader::new(file_rx, file_free_tx)));
+        let mut stream =
+            TarReader::new(ParDecompress::new(ChunkReader::new(file_rx, file_free_tx)));
         let value = body(&mut stream, &hasher);
         drop(hasher);
         let mut chunks = stream.into_inner().into_inner();

@@ -1,8 +1,8 @@
 //! Reaching one member of an archive, and a byte offset inside it, without inflating everything
 //! in front of it: the tar headers are visited one by one, hopping over members' data with
-//! [`SeekGz`] (see `seekgz`). An age-encrypted archive is read through age's seekable
-//! decryptor (each 64 KiB chunk read is authenticated) with the keys [`unlock`](super::unlock)ed
-//! for it, as every other reader does.
+//! [`SeekGz`] (see `seekgz`: gzip members or zstd frames). An age-encrypted archive is read
+//! through age's seekable decryptor (each 64 KiB chunk read is authenticated) with the keys
+//! [`unlock`](super::unlock)ed for it, as every other reader does.
 //!
 //! Nothing here checks a member's SHA-256 (that needs all of its bytes): what is read is the
 //! archive's bytes as they are; `verify` is what proves them.

@@ -12,12 +12,18 @@
 //! stops the hopping: from there the stream is inflated in order (the old cost, never more). An
 //! empty member (the in-place writer's padding) is recognized by its fixed 10-byte body.
 //!
+//! zstd (see `seekzst`): every frame the writer makes declares its content size, and a frame's
+//! compressed length is the sum of its blocks' (each block header gives its size), so the same
+//! hopping works frame by frame, reading a 3-byte header per block (128 KiB of data at most);
+//! skippable frames (the in-place padding) say their length. A frame without a content size
+//! stops the hopping as a gzip member without a size does.
+//!
 //! Hostile input is bounded: a size field must leave room for a header and a trailer and end
 //! inside the file, offsets only ever grow (no loop), header fields are read with caps, and
 //! whatever is inflated goes through flate2's decoder, which checks each member's CRC-32 and
 //! length, so a lying ISIZE or size field is found as damage, never as other bytes.
 
-use flate2::bufread::MultiGzDecoder;
+use super::codec::{Codec, Decompress, GZIP_MAGIC};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 
 /// The extra subfield of a member's header that holds the member's compressed length.
@@ -38,7 +44,7 @@ struct Start {
 
 enum State<R: Read> {
     Idle(R),
-    Reading(Box<MultiGzDecoder<BufReader<R>>>),
+    Reading(Box<Decompress<BufReader<R>>>),
     Failed,
 }
 
@@ -57,6 +63,8 @@ pub(crate) struct SeekGz<R: Read + Seek> {
     pos: u64,
     /// Members hopped over (for tests and the benchmark).
     hops: u64,
+    /// The codec of the first member looked at.
+    codec: Option<Codec>,
 }
 
 fn invalid(msg: impl Into<String>) -> io::Error {
@@ -64,15 +72,15 @@ fn invalid(msg: impl Into<String>) -> io::Error {
 }
 
 /// What a member's header says.
-struct Header {
+pub(super) struct Header {
     /// Header length (up to the deflate data).
-    len: u64,
+    pub(super) len: u64,
     /// The `OS` subfield: the whole member's length.
-    size: Option<u64>,
+    pub(super) size: Option<u64>,
 }
 
 /// Reads a member header at the reader's position, with every field capped.
-fn read_header(r: &mut impl BufRead) -> io::Result<Header> {
+pub(super) fn read_header(r: &mut impl BufRead) -> io::Result<Header> {
     let mut fixed = [0u8; 10];
     r.read_exact(&mut fixed)?;
     if fixed[0] != 0x1f || fixed[1] != 0x8b || fixed[2] != 8 {
@@ -141,7 +149,19 @@ fn size_subfield(mut extra: &[u8]) -> io::Result<Option<u64>> {
 
 /// The body of an empty member: a final fixed-Huffman block holding only end-of-block, CRC-32
 /// and ISIZE of nothing.
-const EMPTY_BODY: [u8; 10] = [0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+pub(super) const EMPTY_BODY: [u8; 10] = [0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// The start after a member or frame of `comp_len` compressed and `data_len` uncompressed
+/// bytes starting at `at` (a declared length that overflows is damage).
+fn advance(at: Start, comp_len: u64, data_len: u64) -> io::Result<Start> {
+    match (at.comp.checked_add(comp_len), at.data.checked_add(data_len)) {
+        (Some(comp), Some(data)) => Ok(Start { comp, data }),
+        _ => Err(invalid(format!(
+            "the compressed piece at offset {} declares an impossible size",
+            at.comp
+        ))),
+    }
+}
 
 impl<R: Read + Seek> SeekGz<R> {
     /// Over `inner` (positioned anywhere; its length is found by seeking to its end).
@@ -154,6 +174,7 @@ impl<R: Read + Seek> SeekGz<R> {
             done: len == 0,
             pos: 0,
             hops: 0,
+            codec: None,
         })
     }
 
@@ -181,6 +202,25 @@ impl<R: Read + Seek> SeekGz<R> {
     fn next_start(&mut self, src: &mut R, at: Start) -> io::Result<Option<Start>> {
         src.seek(SeekFrom::Start(at.comp))?;
         let mut head = BufReader::with_capacity(4096, &mut *src);
+        let codec = if head.fill_buf()?.starts_with(&GZIP_MAGIC) {
+            Codec::Gzip
+        } else {
+            Codec::Zstd
+        };
+        // One archive, one codec (the decoders of the other paths see to that too).
+        if *self.codec.get_or_insert(codec) != codec {
+            return Err(invalid(format!(
+                "gzip members and zstd frames are mixed (offset {})",
+                at.comp
+            )));
+        }
+        if codec == Codec::Zstd {
+            drop(head);
+            let next = super::seekzst::next_frame(src, at.comp, self.len)?;
+            return next
+                .map(|(comp_len, data_len)| advance(at, comp_len, data_len))
+                .transpose();
+        }
         let header = read_header(&mut head)?;
         let (comp_len, data_len) = match header.size {
             Some(size) => {
@@ -206,10 +246,7 @@ impl<R: Read + Seek> SeekGz<R> {
                 }
             }
         };
-        Ok(Some(Start {
-            comp: at.comp + comp_len,
-            data: at.data + data_len,
-        }))
+        advance(at, comp_len, data_len).map(Some)
     }
 
     /// Learns member starts until one begins after `target` (or hopping cannot go on).
@@ -244,7 +281,7 @@ impl<R: Read + Seek> SeekGz<R> {
         let i = self.known.partition_point(|s| s.data <= target).max(1) - 1;
         let start = self.known[i];
         src.seek(SeekFrom::Start(start.comp))?;
-        let dec = MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, src));
+        let dec = Decompress::new(BufReader::with_capacity(64 * 1024, src));
         self.state = State::Reading(Box::new(dec));
         self.pos = start.data;
         self.discard(target - start.data)
@@ -283,9 +320,20 @@ impl<R: Read + Seek> Read for SeekGz<R> {
             }
             Err(e) => {
                 self.state = State::Failed;
-                Err(e)
+                Err(damage(e, self.codec))
             }
         }
+    }
+}
+
+/// A zstd decoder's complaint (kind `Other`: a bad checksum, a lying size, a frame asking
+/// for too much memory) is damage to the archive, as flate2's `InvalidData` is for gzip.
+fn damage(e: io::Error, codec: Option<Codec>) -> io::Error {
+    if codec == Some(Codec::Zstd) && e.kind() == io::ErrorKind::Other && e.raw_os_error().is_none()
+    {
+        invalid(format!("zstd: {e}"))
+    } else {
+        e
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::archive::pargz::ParGz;
+use flate2::bufread::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use std::io::{Cursor, Write};

@@ -6,7 +6,7 @@
 //! `storage/…`, `config/…`. Everything is written under temporary names in the destination and
 //! renamed only once complete and synced; on failure or cancel nothing is left behind.
 
-use super::archive_file_name;
+use super::archive_file_name_for;
 use crate::archive::{
     ArchiveWriter, BackupType, ComponentCount, Manifest, SourceInfo, StorageCounts, Versions,
     Written, FORMAT_VERSION,
@@ -159,7 +159,21 @@ pub async fn compose_encrypted(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Written> {
+    let gzip = crate::archive::Compression::Gzip(req.compression_level);
+    compose_with(req, gzip, encryption, reporter, cancel).await
+}
+
+/// [`compose_encrypted`] with any compression (`req.compression_level` is not used): a zstd
+/// archive is `<name>.tar.zst` (`.tar.zst.age` encrypted).
+pub async fn compose_with(
+    req: ComposeRequest,
+    compression: crate::archive::Compression,
+    encryption: Option<crate::crypto::Encryption>,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Written> {
     check(&req)?;
+    compression.check()?;
     let encrypted = encryption.is_some();
     crate::private_fs::create_dir_all(&req.dest_dir)
         .map_err(|e| Error::io(format!("creating {}", req.dest_dir.display()), e))?;
@@ -171,12 +185,12 @@ pub async fn compose_encrypted(
         // Two backups of one project within a second: take the next free second for the name.
         let mut at = req.created_at;
         loop {
-            let mut name = archive_file_name(&req.project, at, req.backup_type);
+            let mut name = archive_file_name_for(&req.project, at, req.backup_type, compression);
             if encryption.is_some() {
                 name.push_str(crate::crypto::AGE_SUFFIX);
             }
             if !req.dest_dir.join(&name).exists() {
-                let mut w = ArchiveWriter::create(&req.dest_dir, &name, req.compression_level)?;
+                let mut w = ArchiveWriter::create_with(&req.dest_dir, &name, compression)?;
                 if let Some(enc) = encryption {
                     w.encrypt(enc)?;
                 }

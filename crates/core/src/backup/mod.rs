@@ -8,10 +8,11 @@
 pub mod compose;
 
 pub use compose::{
-    compose, compose_encrypted, ComposeRequest, ConfigInput, DatabaseInput, StorageInput,
+    compose, compose_encrypted, compose_with, ComposeRequest, ConfigInput, DatabaseInput,
+    StorageInput,
 };
 
-use crate::archive::BackupType;
+use crate::archive::{BackupType, Compression};
 use std::path::Path;
 use time::OffsetDateTime;
 
@@ -22,19 +23,44 @@ pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
 
 /// The archive's file name: `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz`.
 pub fn archive_file_name(project: &str, at: OffsetDateTime, kind: BackupType) -> String {
+    archive_file_name_for(
+        project,
+        at,
+        kind,
+        Compression::Gzip(DEFAULT_COMPRESSION_LEVEL),
+    )
+}
+
+/// [`archive_file_name`] for `compression`: `.tar.gz` or `.tar.zst`.
+pub fn archive_file_name_for(
+    project: &str,
+    at: OffsetDateTime,
+    kind: BackupType,
+    compression: Compression,
+) -> String {
     let f = time::macros::format_description!("[year][month][day]_[hour][minute][second]");
     format!(
-        "{project}_{}_{}.tar.gz",
+        "{project}_{}_{}{}",
         at.format(&f).expect("static format"),
-        kind.as_str()
+        kind.as_str(),
+        compression.suffix()
     )
+}
+
+/// The endings of the files Offsite writes: `.tar.gz` or `.tar.zst`, `.age` appended when
+/// encrypted.
+pub const ARCHIVE_SUFFIXES: [&str; 4] = [".tar.gz", ".tar.gz.age", ".tar.zst", ".tar.zst.age"];
+
+/// Whether a file name ends like an archive Offsite writes ([`ARCHIVE_SUFFIXES`]).
+pub fn has_archive_suffix(name: &str) -> bool {
+    ARCHIVE_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
 /// Is `path` a file Offsite could have written (used to refuse odd destinations early)?
 pub fn is_archive_name(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
-        .is_some_and(|n| n.ends_with(".tar.gz") || n.ends_with(".tar.gz.age"))
+        .is_some_and(has_archive_suffix)
 }
 
 #[cfg(test)]
@@ -52,5 +78,18 @@ mod tests {
             "/x/shop_20261121_101500_database.tar.gz"
         )));
         assert!(!is_archive_name(Path::new("/x/shop.sql")));
+    }
+
+    #[test]
+    fn zstd_archives_are_named_and_recognized() {
+        let at = time::macros::datetime!(2026-11-21 10:15:00 UTC);
+        let name = archive_file_name_for("shop", at, BackupType::Full, Compression::Zstd(3));
+        assert_eq!(name, "shop_20261121_101500_full.tar.zst");
+        for ok in [name.clone(), format!("{name}.age")] {
+            assert!(is_archive_name(Path::new(&ok)), "{ok}");
+        }
+        for bad in ["x.zst", "x.tar.zst.sha256", "x.tar.zstd"] {
+            assert!(!is_archive_name(Path::new(bad)), "{bad}");
+        }
     }
 }

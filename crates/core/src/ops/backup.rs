@@ -23,6 +23,10 @@ pub struct BackupOptions {
     pub dest: Option<PathBuf>,
     /// gzip level 0–9 (default: [`pg_backup::DEFAULT_COMPRESSION_LEVEL`]).
     pub compression_level: Option<u32>,
+    /// gzip or zstd and its level; wins over `compression_level`. `None`: gzip at
+    /// `compression_level` when that is given, else the catalog's default
+    /// ([`COMPRESSION_SETTING`], see [`default_compression`]), else gzip.
+    pub compression: Option<archive::Compression>,
     /// The archive's type. `None`: from the components given (the database alone when there
     /// are no others: `database`; with storage and/or config: `full`). `storage`, `config` and
     /// `incremental` leave the database out.
@@ -87,6 +91,41 @@ pub(crate) async fn database_with_jobs(
     ))
 }
 
+/// Catalog setting: the compression of backups that do not name one (`gzip:3`, `zstd:3`, ...;
+/// absent: gzip at [`pg_backup::DEFAULT_COMPRESSION_LEVEL`]).
+pub const COMPRESSION_SETTING: &str = "compression";
+
+/// The compression of backups that do not name one: the catalog's [`COMPRESSION_SETTING`], else
+/// gzip. A saved value that no longer parses is an error naming the setting.
+pub async fn default_compression(engine: &Engine) -> Result<archive::Compression> {
+    match engine.catalog.setting(COMPRESSION_SETTING).await? {
+        None => Ok(archive::Compression::default()),
+        Some(v) => v.parse().map_err(|e: Error| {
+            Error::invalid(format!(
+                "the saved default compression {v:?} is not valid: {e}"
+            ))
+            .with_hint("set it again with `offsite settings --compression gzip|zstd[:LEVEL]`")
+        }),
+    }
+}
+
+/// Saves the compression of backups that do not name one (`None`: back to gzip).
+pub async fn set_default_compression(
+    engine: &Engine,
+    compression: Option<archive::Compression>,
+) -> Result<()> {
+    match compression {
+        Some(c) => {
+            c.check()?;
+            engine
+                .catalog
+                .set_setting(COMPRESSION_SETTING, &c.to_string())
+                .await
+        }
+        None => engine.catalog.remove_setting(COMPRESSION_SETTING).await,
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BackupOutcome {
@@ -111,6 +150,12 @@ pub(crate) async fn run(
         ))
         .with_hint("use 0 (none) to 9 (smallest, slowest)"));
     }
+    let compression = match (opts.compression, opts.compression_level) {
+        (Some(c), _) => c,
+        (None, Some(level)) => archive::Compression::Gzip(level),
+        (None, None) => default_compression(engine).await?,
+    };
+    compression.check()?;
     let project = &engine.catalog.project(&opts.project).await?;
     let (job_id, (backup, copies)) = runner::run(
         engine,
@@ -153,10 +198,15 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let mut written =
-                pg_backup::compose_encrypted(request, encryption, &job.reporter, &job.cancel)
-                    .await
-                    .map_err(|e| engine.password_hint(&project.name, e))?;
+            let mut written = pg_backup::compose_with(
+                request,
+                compression,
+                encryption,
+                &job.reporter,
+                &job.cancel,
+            )
+            .await
+            .map_err(|e| engine.password_hint(&project.name, e))?;
             let new = NewBackup {
                 project_id: project.id.clone(),
                 path: written.path.clone(),

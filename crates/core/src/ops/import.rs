@@ -423,13 +423,25 @@ async fn register(
     engine.catalog.backup(&record.id).await
 }
 
-/// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz` from an archive's manifest, when its project name is
+/// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz` (`.tar.zst`) from an archive's manifest, when its project name is
 /// one Offsite accepts (a crafted manifest cannot name a path) and its time parses.
 fn canonical_archive_name(archive: &Path) -> Option<String> {
     let m = archive::read_manifest(archive).ok()?;
     crate::catalog::validate_project_name(&m.project).ok()?;
     let at = crate::catalog::parse_timestamp(&m.created_at).ok()?;
-    Some(backup::archive_file_name(&m.project, at, m.backup_type))
+    // The name's ending says what the bytes are: `.tar.zst` for a zstd archive.
+    let compression = match archive::codec_of(archive).ok()? {
+        archive::codec::Codec::Gzip => archive::Compression::default(),
+        archive::codec::Codec::Zstd => {
+            archive::Compression::Zstd(archive::compression::DEFAULT_ZSTD_LEVEL)
+        }
+    };
+    Some(backup::archive_file_name_for(
+        &m.project,
+        at,
+        m.backup_type,
+        compression,
+    ))
 }
 
 /// Copies `src` to `target` (in `dest`) through a temporary file, synced, never replacing a file;

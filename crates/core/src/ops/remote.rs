@@ -379,7 +379,7 @@ pub(crate) async fn pull(
 fn local_name(b: &AgentBackup) -> String {
     let ok = |n: &str| {
         n.len() <= 200
-            && n.ends_with(".tar.gz")
+            && (n.ends_with(".tar.gz") || n.ends_with(".tar.zst"))
             && !n.starts_with('.')
             && n.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -505,6 +505,10 @@ mod tests {
             assert_eq!(local_name(&b(Some(bad))), "remote_0b1e77.tar.gz", "{bad}");
         }
         assert_eq!(local_name(&b(None)), "remote_0b1e77.tar.gz");
+        assert_eq!(
+            local_name(&b(Some("shop_20261123_010203_full.tar.zst"))),
+            "shop_20261123_010203_full.tar.zst"
+        );
     }
 
     #[test]

@@ -52,3 +52,4 @@ mod settings_and_delete;
 mod sockets;
 mod storage_components;
 mod validation;
+mod zstd_archives;

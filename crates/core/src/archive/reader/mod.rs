@@ -99,6 +99,13 @@ pub(crate) fn open_input(path: &Path) -> Result<(Opened, bool)> {
     Ok((io::Cursor::new(magic[..n].to_vec()).chain(input), encrypted))
 }
 
+/// The compression of an archive's (decrypted) bytes, told by its first bytes.
+pub fn codec_of(path: &Path) -> Result<super::codec::Codec> {
+    let (opened, _) = open_input(path)?;
+    let head = opened.into_inner().0.into_inner();
+    super::codec::sniff(&head).ok_or_else(|| not_archive(path, NOT_COMPRESSED_TAR))
+}
+
 /// Reads the first entry, which must be `metadata.json`, and parses it. Errors are
 /// [`ErrorKind::UnsupportedFormat`] when this is not an Offsite archive (of a version we read)
 /// and [`ErrorKind::Integrity`] when it is damaged. Returns the raw JSON too.

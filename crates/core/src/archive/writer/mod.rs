@@ -47,7 +47,7 @@ pub use spool::{SpoolWriter, SpooledMember};
 pub struct ArchiveWriter {
     dir: PathBuf,
     file_name: String,
-    level: u32,
+    compression: super::Compression,
     members: Vec<Pending>,
     /// Whether a large fragment may become the archive (see `inplace`); off only in tests of
     /// the copy path.
@@ -148,6 +148,16 @@ impl ArchiveWriter {
     /// Prepares an archive named `file_name` in `dest_dir` (which must exist), compressed at
     /// gzip `level` 0–9. Fails with [`ErrorKind::AlreadyExists`] if the final file exists.
     pub fn create(dest_dir: &Path, file_name: &str, level: u32) -> Result<Self> {
+        Self::create_with(dest_dir, file_name, super::Compression::Gzip(level))
+    }
+
+    /// [`create`](Self::create) with any [`Compression`](super::Compression): gzip members or
+    /// zstd frames (the name should then end in `.tar.zst`, `.tar.zst.age` when encrypted).
+    pub fn create_with(
+        dest_dir: &Path,
+        file_name: &str,
+        compression: super::Compression,
+    ) -> Result<Self> {
         if file_name.is_empty()
             || file_name.contains(['/', '\\', '\0'])
             || file_name.starts_with('.')
@@ -157,11 +167,7 @@ impl ArchiveWriter {
                 "invalid archive file name {file_name:?}"
             )));
         }
-        if level > 9 {
-            return Err(Error::invalid(format!(
-                "compression level must be 0-9, not {level}"
-            )));
-        }
+        compression.check()?;
         let md = std::fs::metadata(dest_dir)
             .map_err(|e| Error::io(format!("destination folder {}", dest_dir.display()), e))?;
         if !md.is_dir() {
@@ -178,7 +184,7 @@ impl ArchiveWriter {
             _in_use: crate::tempfiles::in_use(dest_dir)?,
             dir: dest_dir.to_path_buf(),
             file_name: file_name.to_string(),
-            level,
+            compression,
             members: Vec::new(),
             in_place: true,
             encryption: None,
@@ -193,7 +199,7 @@ impl ArchiveWriter {
         let (file, path) = temp_in(&self.dir)?;
         Ok(SpoolWriter {
             name: member_name.to_string(),
-            gz: Some(ParGz::new(file, self.level)),
+            gz: Some(ParGz::with(file, self.compression)),
             path: Some(path),
             ctx: ring::digest::Context::new(&ring::digest::SHA256),
             count: 0,
@@ -214,7 +220,7 @@ impl ArchiveWriter {
             file,
             path,
             index,
-            self.level,
+            self.compression,
             mtime_of(created_at),
         ))
     }
@@ -410,9 +416,9 @@ impl ArchiveWriter {
         // `tmp_path` is declared before `gz` so that on error the file is closed before the
         // temporary name is removed.
         let (tmp_file, tmp_path) = temp_in(&self.dir)?;
-        let mut gz = ParGz::new(
+        let mut gz = ParGz::with(
             ArchiveOut::new(tmp_file, self.encryption.as_ref())?,
-            self.level,
+            self.compression,
         );
         let io_err = |e: io::Error| Error::io(format!("writing {}", final_path.display()), e);
 
@@ -456,9 +462,10 @@ impl ArchiveWriter {
                 let Pending::Fragment(frag) = self.members.remove(i) else {
                     unreachable!("adoptable() picks a fragment")
                 };
+                let pad = (self.compression.codec(), block);
                 let (hashed, path) =
-                    splice_head(head, tmp_path, frag, block, reporter, cancel, &io_err)?;
-                let mut gz = ParGz::new(ArchiveOut::Plain(hashed), self.level);
+                    splice_head(head, tmp_path, frag, pad, reporter, cancel, &io_err)?;
+                let mut gz = ParGz::with(ArchiveOut::Plain(hashed), self.compression);
                 for m in &mut self.members[i..] {
                     write_member(&mut gz, m, mtime, reporter, cancel, &io_err)?;
                 }
@@ -652,3 +659,5 @@ impl Write for HashingWriter {
 mod tests;
 #[cfg(test)]
 mod tests_age;
+#[cfg(test)]
+mod tests_zstd;

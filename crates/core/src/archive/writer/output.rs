@@ -167,7 +167,7 @@ pub(super) fn write_member(
 
 /// Puts the finished head (every member before `frag`, hashed as it was written into
 /// `head_path`) in front of the fragment's compressed bytes inside the fragment's own spool
-/// file, padded to whole `block`s (see `inplace`). Returns the spool as the archive's writer,
+/// file, padded to whole `block`s (see `inplace`) with an empty member of `codec`. Returns the spool as the archive's writer,
 /// positioned at its end with the hash of everything so far, and its temporary name (the
 /// archive's, until it is renamed).
 ///
@@ -179,15 +179,15 @@ pub(super) fn splice_head(
     mut head: HashingWriter,
     head_path: TempPath,
     frag: Fragment,
-    block: u64,
+    (codec, block): (super::super::codec::Codec, u64),
     reporter: &Reporter,
     cancel: &CancellationToken,
     io_err: &dyn Fn(io::Error) -> Error,
 ) -> Result<(HashingWriter, TempPath)> {
-    use super::super::inplace::{insert_range, padding_for, padding_member};
+    use super::super::inplace::{insert_range, padding_for, padding_of};
     use super::super::pipeline::file_thread;
     let (mut file, path, compressed_len) = frag.into_spool();
-    let pad = padding_member(padding_for(head.count, block));
+    let pad = padding_of(codec, padding_for(head.count, block));
     head.write_all(&pad).map_err(io_err)?;
     let head_len = head.count;
 

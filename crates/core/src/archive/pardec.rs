@@ -1,0 +1,461 @@
+//! Decompressing an archive's stream on every core: the readers' (verify, extraction) sibling of
+//! `pargz`.
+//!
+//! The writer's gzip members say their length (subfield `OS`, see `seekgz`) and its zstd frames
+//! are walked block by block (see `seekzst`), so the calling thread cuts the compressed stream
+//! into whole members as it reads it (a copy, no inflating), worker threads decompress up to
+//! [`in_flight`] members at once, and the output is handed out in order. The file's SHA-256 is
+//! still computed as it is read, by the pipeline's file thread, beside the workers.
+//!
+//! Results and errors are those of the sequential decoder ([`Decompress`]), byte for byte: at
+//! the first member that cannot be cut (no size: an imported foreign `.tar.gz`; a zstd frame
+//! without a content size; anything malformed, truncated or too large) or that a worker fails
+//! to decompress exactly (damage, a bad checksum, a length that lies), the members from there
+//! on, still held compressed, and the rest of the stream go to a sequential decoder of the same
+//! codec, which finds whatever the sequential path always found. Memory stays bounded: a member
+//! is parallelized only when it is at most [`MAX_PIECE`] compressed and declares at most
+//! [`MAX_PIECE`] of output, and at most [`in_flight`] are on their way.
+
+use super::codec::{
+    is_skippable, sniff, Codec, Decompress, GZIP_MAGIC, MAX_WINDOW_LOG, ZSTD_MAGIC,
+};
+use super::seekgz::{read_header, EMPTY_BODY};
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Chain, Cursor, Read};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// The largest member (compressed, and declared uncompressed) decompressed by a worker; the
+/// writer's are about 1 MiB.
+const MAX_PIECE: u64 = 4 << 20;
+
+/// The sequential decoder's source: the members read ahead (still compressed), then the rest.
+type Rest<R> = Chain<Cursor<Vec<u8>>, R>;
+
+/// One member, compressed, with what it declares it holds.
+struct Piece {
+    seq: u64,
+    bytes: Vec<u8>,
+    /// Declared uncompressed length.
+    out: u64,
+}
+
+/// A member decompressed (or not: `None`), with its compressed bytes back.
+type Done = (Piece, Option<Vec<u8>>);
+
+/// A decompressing reader over `src` (see the module docs).
+pub(crate) struct ParDecompress<R: BufRead> {
+    mode: Mode<R>,
+}
+
+enum Mode<R: BufRead> {
+    Parallel(Box<Par<R>>),
+    Sequential(Box<Decompress<Rest<R>>>),
+    /// Only while switching.
+    Gone,
+}
+
+struct Par<R> {
+    src: R,
+    codec: Codec,
+    jobs: Option<SyncSender<Piece>>,
+    results: Receiver<Done>,
+    workers: Vec<JoinHandle<()>>,
+    /// Sequence number of the next member cut, and of the next one handed out.
+    next_cut: u64,
+    next_out: u64,
+    /// Results that came before their turn.
+    early: BTreeMap<u64, Done>,
+    /// The member being handed out, and how far.
+    cur: Vec<u8>,
+    pos: usize,
+    /// The source ended cleanly at a member boundary.
+    ended: bool,
+    /// A member could not be cut: its bytes read so far (the sequential decoder takes over there).
+    stuck: Option<Vec<u8>>,
+}
+
+/// Members on their way at most (each up to a few MiB compressed plus its output).
+fn in_flight(workers: usize) -> u64 {
+    2 * workers as u64
+}
+
+fn worker_count() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+}
+
+impl<R: BufRead> ParDecompress<R> {
+    pub fn new(mut src: R) -> Self {
+        let codec = match src.fill_buf() {
+            Ok(head) => sniff(head),
+            Err(_) => None,
+        };
+        let Some(codec) = codec else {
+            // Not ours to cut (or a failing first read): the sequential decoder says what it is.
+            return ParDecompress {
+                mode: Mode::Sequential(Box::new(Decompress::new(
+                    Cursor::new(Vec::new()).chain(src),
+                ))),
+            };
+        };
+        let n = worker_count();
+        let (jobs_tx, jobs_rx) = sync_channel::<Piece>(n);
+        let (done_tx, done_rx) = channel::<Done>();
+        let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+        let workers = (0..n)
+            .map(|_| {
+                let (rx, tx) = (jobs_rx.clone(), done_tx.clone());
+                std::thread::spawn(move || worker(rx, tx, codec))
+            })
+            .collect();
+        ParDecompress {
+            mode: Mode::Parallel(Box::new(Par {
+                src,
+                codec,
+                jobs: Some(jobs_tx),
+                results: done_rx,
+                workers,
+                next_cut: 0,
+                next_out: 0,
+                early: BTreeMap::new(),
+                cur: Vec::new(),
+                pos: 0,
+                ended: false,
+                stuck: None,
+            })),
+        }
+    }
+
+    /// Whether every member so far was decompressed by the workers (for tests).
+    #[cfg(test)]
+    pub fn parallel(&self) -> bool {
+        matches!(self.mode, Mode::Parallel(_))
+    }
+
+    /// The source (what was read ahead stays read).
+    pub fn into_inner(mut self) -> R {
+        match std::mem::replace(&mut self.mode, Mode::Gone) {
+            Mode::Parallel(p) => p.shutdown(),
+            Mode::Sequential(d) => d.into_inner().into_inner().1,
+            Mode::Gone => unreachable!("never left gone"),
+        }
+    }
+
+    /// From the member `failed` (or the one that could not be cut) on, sequentially.
+    fn fall_back(&mut self, failed: Option<Piece>) {
+        let Mode::Parallel(mut p) = std::mem::replace(&mut self.mode, Mode::Gone) else {
+            unreachable!("falling back from parallel");
+        };
+        let mut held = Vec::new();
+        if let Some(f) = failed {
+            held.extend_from_slice(&f.bytes);
+        }
+        // Every member cut after it, in order, then the one that could not be cut.
+        while p.next_out < p.next_cut {
+            let (piece, _) = p.take_next();
+            held.extend_from_slice(&piece.bytes);
+        }
+        if let Some(stuck) = p.stuck.take() {
+            held.extend_from_slice(&stuck);
+        }
+        let codec = p.codec;
+        let src = p.shutdown();
+        self.mode = Mode::Sequential(Box::new(Decompress::with_codec(
+            Cursor::new(held).chain(src),
+            codec,
+        )));
+    }
+}
+
+impl<R: BufRead> Par<R> {
+    /// The result of member `next_out` (waiting for it), which moves on to the next.
+    fn take_next(&mut self) -> Done {
+        let done = loop {
+            if let Some(d) = self.early.remove(&self.next_out) {
+                break d;
+            }
+            match self.results.recv() {
+                Ok(d) if d.0.seq == self.next_out => break d,
+                Ok(d) => {
+                    self.early.insert(d.0.seq, d);
+                }
+                // A worker died (it cannot: it only decompresses into memory): nothing to say.
+                Err(_) => {
+                    let piece = Piece {
+                        seq: self.next_out,
+                        bytes: Vec::new(),
+                        out: 0,
+                    };
+                    break (piece, None);
+                }
+            }
+        };
+        self.next_out += 1;
+        done
+    }
+
+    /// Cuts members and hands them to the workers until enough are on their way, the source
+    /// ends, or a member cannot be cut.
+    fn feed(&mut self) -> io::Result<()> {
+        let limit = in_flight(self.workers.len());
+        while !self.ended && self.stuck.is_none() && self.next_cut - self.next_out < limit {
+            let (bytes, out, whole) = cut(&mut self.src, self.codec)?;
+            if !whole {
+                if bytes.is_empty() && self.src.fill_buf()?.is_empty() {
+                    self.ended = true;
+                } else {
+                    self.stuck = Some(bytes);
+                }
+                break;
+            }
+            let piece = Piece {
+                seq: self.next_cut,
+                bytes,
+                out,
+            };
+            self.next_cut += 1;
+            let sent = self.jobs.as_ref().is_some_and(|j| j.send(piece).is_ok());
+            if !sent {
+                return Err(io::Error::other("a decompression thread stopped"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops the workers; the source.
+    fn shutdown(mut self: Box<Self>) -> R {
+        self.jobs = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        self.src
+    }
+}
+
+impl<R: BufRead> Read for ParDecompress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let p = match &mut self.mode {
+                Mode::Sequential(d) => return d.read(buf),
+                Mode::Gone => return Err(io::Error::other("the decompressor already failed")),
+                Mode::Parallel(p) => p,
+            };
+            if p.pos < p.cur.len() {
+                let n = buf.len().min(p.cur.len() - p.pos);
+                buf[..n].copy_from_slice(&p.cur[p.pos..p.pos + n]);
+                p.pos += n;
+                return Ok(n);
+            }
+            p.feed()?;
+            if p.next_out == p.next_cut {
+                if p.stuck.is_none() {
+                    return Ok(0); // the end, at a member boundary
+                }
+                self.fall_back(None);
+                continue;
+            }
+            match p.take_next() {
+                (_, Some(out)) => {
+                    p.cur = out;
+                    p.pos = 0;
+                }
+                (piece, None) => self.fall_back(Some(piece)),
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Drop for ParDecompress<R> {
+    fn drop(&mut self) {
+        if let Mode::Parallel(p) = &mut self.mode {
+            p.jobs = None; // the workers exit once their job is done
+        }
+    }
+}
+
+fn worker(jobs: Arc<Mutex<Receiver<Piece>>>, done: std::sync::mpsc::Sender<Done>, codec: Codec) {
+    loop {
+        let job = jobs.lock().unwrap().recv();
+        let Ok(piece) = job else { return };
+        let out = decompress_one(&piece, codec);
+        if done.send((piece, out)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The member's bytes, when it decompresses exactly to what it declares with nothing left over
+/// (checksums checked by the decoders); `None` for anything else.
+fn decompress_one(piece: &Piece, codec: Codec) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(piece.out as usize);
+    match codec {
+        Codec::Gzip => {
+            let mut d = flate2::bufread::GzDecoder::new(&piece.bytes[..]);
+            (&mut d).take(piece.out + 1).read_to_end(&mut out).ok()?;
+            if !d.into_inner().is_empty() {
+                return None;
+            }
+        }
+        Codec::Zstd if is_skippable(&piece.bytes) => {}
+        Codec::Zstd => {
+            let mut d = zstd::stream::read::Decoder::with_buffer(&piece.bytes[..]).ok()?;
+            d.window_log_max(MAX_WINDOW_LOG).ok()?;
+            let mut d = d.single_frame();
+            (&mut d).take(piece.out + 1).read_to_end(&mut out).ok()?;
+            // One more read: the frame's end (its checksum) is checked.
+            if d.read(&mut [0u8; 1]).ok()? != 0 || !d.finish().is_empty() {
+                return None;
+            }
+        }
+    }
+    (out.len() as u64 == piece.out).then_some(out)
+}
+
+/// Records what is read through it.
+struct Recording<'a, R> {
+    src: &'a mut R,
+    bytes: Vec<u8>,
+}
+
+impl<R: BufRead> Read for Recording<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Recording<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.src.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        let avail = self.src.fill_buf().expect("consuming what was filled");
+        self.bytes.extend_from_slice(&avail[..n]);
+        self.src.consume(n);
+    }
+}
+
+/// Reads `n` more bytes into the recording; false when the stream ends first.
+fn take_exact<R: BufRead>(r: &mut Recording<'_, R>, n: u64) -> io::Result<bool> {
+    let want = r.bytes.len() as u64 + n;
+    while (r.bytes.len() as u64) < want {
+        let left = want - r.bytes.len() as u64;
+        let avail = r.fill_buf()?.len() as u64;
+        if avail == 0 {
+            return Ok(false);
+        }
+        r.consume(avail.min(left) as usize);
+    }
+    Ok(true)
+}
+
+/// Cuts the next member off `src`: (its bytes, its declared output, whether it is whole and
+/// ours to decompress). Not whole: the bytes read so far (nothing at a clean end).
+fn cut<R: BufRead>(src: &mut R, codec: Codec) -> io::Result<(Vec<u8>, u64, bool)> {
+    let mut r = Recording {
+        src,
+        bytes: Vec::new(),
+    };
+    let head = r.fill_buf()?;
+    let whole = match codec {
+        Codec::Gzip if head.starts_with(&GZIP_MAGIC) => cut_gzip(&mut r)?,
+        Codec::Zstd if head.starts_with(&ZSTD_MAGIC) => cut_zstd(&mut r)?,
+        Codec::Zstd if head.len() >= 8 && is_skippable(head) => {
+            let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as u64;
+            (len + 8 <= MAX_PIECE && take_exact(&mut r, len + 8)?).then_some(0)
+        }
+        _ => None,
+    };
+    Ok(match whole {
+        Some(out) => (r.bytes, out, true),
+        None => (r.bytes, 0, false),
+    })
+}
+
+fn cut_gzip<R: BufRead>(r: &mut Recording<'_, R>) -> io::Result<Option<u64>> {
+    let Ok(header) = read_header(r) else {
+        return Ok(None);
+    };
+    match header.size {
+        Some(size) if size >= header.len + 10 && size <= MAX_PIECE => {
+            if !take_exact(r, size - header.len)? {
+                return Ok(None);
+            }
+            let b = &r.bytes;
+            let isize = u32::from_le_bytes([
+                b[b.len() - 4],
+                b[b.len() - 3],
+                b[b.len() - 2],
+                b[b.len() - 1],
+            ]);
+            Ok((u64::from(isize) <= MAX_PIECE).then_some(u64::from(isize)))
+        }
+        Some(_) => Ok(None),
+        None => {
+            if !take_exact(r, 10)? {
+                return Ok(None);
+            }
+            Ok((r.bytes[r.bytes.len() - 10..] == EMPTY_BODY).then_some(0))
+        }
+    }
+}
+
+fn cut_zstd<R: BufRead>(r: &mut Recording<'_, R>) -> io::Result<Option<u64>> {
+    if !take_exact(r, 5)? {
+        return Ok(None);
+    }
+    let fhd = r.bytes[4];
+    let single = fhd & 0x20 != 0;
+    let dict = [0u64, 1, 2, 4][(fhd & 3) as usize];
+    let fcs = match fhd >> 6 {
+        0 if single => 1,
+        0 => return Ok(None), // no content size
+        1 => 2,
+        2 => 4,
+        _ => 8,
+    };
+    let fcs_at = 5 + u64::from(!single) + dict;
+    if fhd & 0x08 != 0 || !take_exact(r, fcs_at - 5 + fcs)? {
+        return Ok(None);
+    }
+    let mut raw = [0u8; 8];
+    raw[..fcs as usize].copy_from_slice(&r.bytes[fcs_at as usize..]);
+    let out = u64::from_le_bytes(raw) + if fcs == 2 { 256 } else { 0 };
+    if out > MAX_PIECE {
+        return Ok(None);
+    }
+    loop {
+        if !take_exact(r, 3)? {
+            return Ok(None);
+        }
+        let b = &r.bytes[r.bytes.len() - 3..];
+        let h = u32::from_le_bytes([b[0], b[1], b[2], 0]);
+        let size = u64::from(h >> 3);
+        let body = match (h >> 1) & 3 {
+            0 | 2 => size,
+            1 => 1,
+            _ => return Ok(None),
+        };
+        if size > 128 * 1024 || r.bytes.len() as u64 + body > MAX_PIECE || !take_exact(r, body)? {
+            return Ok(None);
+        }
+        if h & 1 != 0 {
+            break;
+        }
+    }
+    if fhd & 0x04 != 0 && !take_exact(r, 4)? {
+        return Ok(None);
+    }
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+#[path = "pardec_tests.rs"]
+mod tests;
