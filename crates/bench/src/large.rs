@@ -43,7 +43,11 @@ pub fn run(args: &Args, bin: PathBuf, notes: Vec<String>) -> Result<(), String> 
     let base = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
     let work = WorkDir::new(&base)?;
     let w = work.path.clone();
-    eprintln!("work folder: {} ({:.1} GiB free)", w.display(), free_bytes(&w)? as f64 / GIB);
+    eprintln!(
+        "work folder: {} ({:.1} GiB free)",
+        w.display(),
+        free_bytes(&w)? as f64 / GIB
+    );
     let (pg, pg_version) = setup::start_cluster()?;
     // WAL of a 5 GiB load is kept to 2 GiB (disk is shared); the same for every contender.
     pg.try_psql(
@@ -186,9 +190,19 @@ impl Ctx<'_> {
         let (m, scpu) = timed(self.pg, self.srv, &mut c, None, "pg_dump -Fd -j")?;
         let bytes = dir_bytes(fd)?;
         add_run(r, "fd", "pg_dump -Fd -j N -Z0", &m, scpu);
-        r.add("fd_gib", "pg_dump -Fd -Z0 folder (dump text)", "GiB", bytes as f64 / GIB);
+        r.add(
+            "fd_gib",
+            "pg_dump -Fd -Z0 folder (dump text)",
+            "GiB",
+            bytes as f64 / GIB,
+        );
         let big = big_table_span(self.pg, fd, m.secs())?;
-        r.add("fd_big_secs", "pg_dump -Fd: the events table's one worker", "s", big.secs);
+        r.add(
+            "fd_big_secs",
+            "pg_dump -Fd: the events table's one worker",
+            "s",
+            big.secs,
+        );
         eprintln!(
             "  pg_dump -Fd -j{} -Z0  {:7.1} s  {:6.2} GiB  (events alone: {:.1} s)",
             self.jobs,
@@ -208,7 +222,10 @@ impl Ctx<'_> {
             .args(["-j", &self.jobs.to_string(), "-d", &db])
             .arg(fd);
         let res = timed(self.pg, self.srv, &mut c, None, "pg_restore -j");
-        let counts = res.as_ref().ok().map(|_| self.pg.try_psql(&db, &self.count_sql));
+        let counts = res
+            .as_ref()
+            .ok()
+            .map(|_| self.pg.try_psql(&db, &self.count_sql));
         self.pg.drop_db(&db);
         let (m, scpu) = res?;
         self.check_counts("pg_restore -j", counts)?;
@@ -247,8 +264,14 @@ impl Ctx<'_> {
     ) -> Result<(PathBuf, u64), String> {
         self.disk_check("offsite backup", self.needs() * 3 / 5)?;
         let mut c = self.off.cmd();
-        c.args(["backup", "large", "--jobs", &self.jobs.to_string(), "--dest"])
-            .arg(dir);
+        c.args([
+            "backup",
+            "large",
+            "--jobs",
+            &self.jobs.to_string(),
+            "--dest",
+        ])
+        .arg(dir);
         if let Some(z) = compression {
             c.args(["--compression", z]);
         }
@@ -262,7 +285,12 @@ impl Ctx<'_> {
         let path = PathBuf::from(v["path"].as_str().ok_or("offsite backup: no \"path\"")?);
         let size = crate::file_size(&path)?;
         add_run(r, key, &label, &m, scpu);
-        r.add(&format!("{key}_gib"), &format!("{label}: archive"), "GiB", size as f64 / GIB);
+        r.add(
+            &format!("{key}_gib"),
+            &format!("{label}: archive"),
+            "GiB",
+            size as f64 / GIB,
+        );
         add_rss(r, key, &label, &m);
         eprintln!(
             "  {label:<40} {:7.1} s  {:6.2} GiB  peak RSS {:.1} MiB (offsite alone {:.1})",
@@ -294,7 +322,12 @@ impl Ctx<'_> {
             return Err(format!("offsite verify did not report ok: {v}"));
         }
         add_run(r, "ver", "offsite verify", &m, scpu);
-        r.add("ver_data_gib", "archive members, uncompressed", "GiB", data as f64 / GIB);
+        r.add(
+            "ver_data_gib",
+            "archive members, uncompressed",
+            "GiB",
+            data as f64 / GIB,
+        );
         let mut c = Command::new("sha256sum");
         c.arg(path);
         let (s, scpu) = timed(self.pg, self.srv, &mut c, None, "sha256sum")?;
@@ -322,7 +355,10 @@ impl Ctx<'_> {
             &self.jobs.to_string(),
         ]);
         let res = timed(self.pg, self.srv, &mut c, None, "offsite restore");
-        let counts = res.as_ref().ok().map(|_| self.pg.try_psql(&db, &self.count_sql));
+        let counts = res
+            .as_ref()
+            .ok()
+            .map(|_| self.pg.try_psql(&db, &self.count_sql));
         self.pg.drop_db(&db);
         let (m, scpu) = res?;
         let v = json_of(&m, "offsite restore")?;
@@ -340,7 +376,11 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn check_counts(&self, what: &str, counts: Option<Result<String, String>>) -> Result<(), String> {
+    fn check_counts(
+        &self,
+        what: &str,
+        counts: Option<Result<String, String>>,
+    ) -> Result<(), String> {
         match counts {
             Some(Ok(c)) if c == self.counts => Ok(()),
             Some(Ok(c)) => Err(format!(
@@ -355,7 +395,12 @@ impl Ctx<'_> {
 
 /// Time, client CPU (wait4 of the process tree), server CPU.
 fn add_run(r: &mut Results, key: &str, label: &str, m: &Measured, server_cpu: f64) {
-    r.add(&format!("{key}_secs"), &format!("{label}: time"), "s", m.secs());
+    r.add(
+        &format!("{key}_secs"),
+        &format!("{label}: time"),
+        "s",
+        m.secs(),
+    );
     r.add(
         &format!("{key}_cpu"),
         &format!("{label}: client CPU (user+sys, process tree)"),
@@ -440,7 +485,11 @@ pub fn free_bytes(p: &Path) -> Result<u64, String> {
     let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid C string and out-pointer.
     if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return Err(format!("statvfs {}: {}", p.display(), std::io::Error::last_os_error()));
+        return Err(format!(
+            "statvfs {}: {}",
+            p.display(),
+            std::io::Error::last_os_error()
+        ));
     }
     Ok(s.f_bavail as u64 * s.f_frsize as u64)
 }

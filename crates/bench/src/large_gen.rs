@@ -23,12 +23,11 @@ const CHUNK_ROWS: u64 = 400_000;
 const WORDS: &[&str] = &[
     "account", "active", "amber", "anchor", "apple", "archive", "atlas", "basket", "beacon",
     "berlin", "binary", "bridge", "cache", "canvas", "carbon", "cedar", "circle", "cloud",
-    "copper", "delta", "desert", "driver", "echo", "ember", "falcon", "filter", "forest",
-    "garden", "gateway", "glacier", "harbor", "helium", "invoice", "island", "jasmine", "kernel",
-    "ladder", "lagoon", "ledger", "lisbon", "marble", "meadow", "mirror", "nectar", "orbit",
-    "packet", "pepper", "pixel", "quartz", "record", "river", "saffron", "signal", "silver",
-    "socket", "summit", "tangent", "timber", "tokyo", "vector", "velvet", "window", "yellow",
-    "zenith",
+    "copper", "delta", "desert", "driver", "echo", "ember", "falcon", "filter", "forest", "garden",
+    "gateway", "glacier", "harbor", "helium", "invoice", "island", "jasmine", "kernel", "ladder",
+    "lagoon", "ledger", "lisbon", "marble", "meadow", "mirror", "nectar", "orbit", "packet",
+    "pepper", "pixel", "quartz", "record", "river", "saffron", "signal", "silver", "socket",
+    "summit", "tangent", "timber", "tokyo", "vector", "velvet", "window", "yellow", "zenith",
 ];
 
 /// A row shape: its columns and the SELECT list that generates them from `i`.
@@ -42,7 +41,12 @@ pub enum Shape {
     Metrics,
 }
 
-const TAIL_SHAPES: [Shape; 4] = [Shape::Orders, Shape::Documents, Shape::Blobs, Shape::Metrics];
+const TAIL_SHAPES: [Shape; 4] = [
+    Shape::Orders,
+    Shape::Documents,
+    Shape::Blobs,
+    Shape::Metrics,
+];
 
 /// One table of the plan.
 #[derive(Clone, Debug)]
@@ -192,7 +196,7 @@ fn select_list(t: &Table, seed: u64, accounts: u64) -> String {
         ),
         Shape::Documents => format!(
             "i, initcap({w1}) || ' ' || {w2} || ' ' || {w3}, \
-             repeat({w4} || ' ' || {w5} || ' ' || {w6} || ' ' || {w7} || ', ', 2 + {r}) || {h}, \
+             repeat({w4} || ' ' || {w5} || ' ' || {w6} || ' ' || {w7} || ', ', (2 + {r})::int) || {h}, \
              ARRAY[{w8}, {w9}, {w10}], 1 + {v}, {t11}",
             w1 = w(1), w2 = w(2), w3 = w(3), w4 = w(4), w5 = w(5), w6 = w(6), w7 = w(7), r = u(12, 14),
             h = md5(13), w8 = w(8), w9 = w(9), w10 = w(10), v = u(11, 40), t11 = ts(14)
@@ -200,7 +204,7 @@ fn select_list(t: &Table, seed: u64, accounts: u64) -> String {
         Shape::Blobs => format!(
             "i, {w1} || '_' || i || (ARRAY['.png','.jpg','.pdf','.bin'])[1 + {e}], \
              (ARRAY['image/png','image/jpeg','application/pdf','application/octet-stream'])[1 + {e}], \
-             decode(repeat({h}, 1 + {r}), 'hex'), {h2}, {t}",
+             decode(repeat({h}, (1 + {r})::int), 'hex'), {h2}, {t}",
             w1 = w(1), e = u(2, 4), h = md5(3), r = u(4, 12), h2 = md5(5), t = ts(6)
         ),
         Shape::Metrics => format!(
@@ -238,7 +242,9 @@ fn calibrate(pg: &TestCluster, db: &str, seed: u64) -> Result<Vec<(Shape, f64)>,
         }
         seen.push(t.shape);
         let sel = select_list(&t, seed, 1000).replace("(W)", &words_literal());
-        let copy = format!("COPY (SELECT {sel} FROM generate_series(1::bigint, 20000::bigint) i) TO STDOUT;");
+        let copy = format!(
+            "COPY (SELECT {sel} FROM generate_series(1::bigint, 20000::bigint) i) TO STDOUT;"
+        );
         let text = pg.try_psql(db, &copy)?;
         let per_row = (text.len() as f64 + 1.0) / 20_000.0;
         out.push((t.shape, per_row));
@@ -284,7 +290,10 @@ pub fn generate(pg: &TestCluster, db: &str, seed: u64, tables: &[Table]) -> Resu
         }
     }
     let total = work.len();
-    eprintln!("  {} tables, {total} INSERT chunks on 2 sessions…", tables.len());
+    eprintln!(
+        "  {} tables, {total} INSERT chunks on 2 sessions…",
+        tables.len()
+    );
     run_parallel(pg, db, work, 2, "filling")?;
     eprintln!("  filled in {:.0} s", t0.elapsed().as_secs_f64());
 
@@ -292,7 +301,10 @@ pub fn generate(pg: &TestCluster, db: &str, seed: u64, tables: &[Table]) -> Resu
     for t in &order {
         let mut s = String::new();
         if t.pk {
-            s += &format!("ALTER TABLE {0} ADD CONSTRAINT {0}_pkey PRIMARY KEY (id);", t.name);
+            s += &format!(
+                "ALTER TABLE {0} ADD CONSTRAINT {0}_pkey PRIMARY KEY (id);",
+                t.name
+            );
         }
         if t.index {
             let col = match t.shape {
