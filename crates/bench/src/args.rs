@@ -82,6 +82,21 @@ pub struct Args {
     /// Internal: be the idle floor "a bare tokio runtime sleeping 60 s in a loop" (never returns).
     #[arg(long, hide = true)]
     pub tokio_sleep_floor: bool,
+    /// Only the large-database bench (issue 28): a generated database of --scale GiB of dump
+    /// text over 56 tables (one of them 40 %), and per run pg_dump -Fd -j N -Z0, pg_restore -j N,
+    /// pg_dump -Fc, Offsite backup/verify/restore with --jobs N, sha256sum. Needs roughly
+    /// 3.5 × --scale free beside the 15 GiB it leaves to others (use --work-dir, TMPDIR).
+    #[arg(long)]
+    pub large: bool,
+    /// With --large: GiB of dump text to generate (5 for the issue's measurement).
+    #[arg(long, default_value_t = 5.0, value_name = "GIB")]
+    pub scale: f64,
+    /// With --large: the seed of the generated values (same seed, same rows).
+    #[arg(long, default_value_t = 28, value_name = "N")]
+    pub seed: u64,
+    /// With --large: workers for pg_dump -j, pg_restore -j and Offsite's --jobs (default: the cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<u32>,
 }
 
 impl Args {
@@ -90,6 +105,10 @@ impl Args {
         let args = Args::parse();
         if args.runs == 0 {
             eprintln!("offsite-bench: --runs must be at least 1");
+            std::process::exit(2);
+        }
+        if args.large && !(args.scale > 0.0 && args.scale.is_finite()) {
+            eprintln!("offsite-bench: --scale must be a positive number of GiB");
             std::process::exit(2);
         }
         if args.runs < 3 {

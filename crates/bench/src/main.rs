@@ -9,6 +9,9 @@ mod args;
 mod dataset;
 mod digests;
 mod drill;
+mod large;
+mod large_gen;
+mod large_report;
 mod measure;
 mod notify;
 mod notify_delivery;
@@ -56,6 +59,10 @@ fn run(args: &Args) -> Result<(), String> {
     if args.notify {
         let bin = offsite_bin.ok_or("--notify needs the offsite binary")?;
         return notify::run(args, &bin);
+    }
+    if args.large {
+        let bin = offsite_bin.ok_or("--large needs the offsite binary")?;
+        return large::run(args, bin, notes);
     }
     let base = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
     let work = WorkDir::new(&base)?;
