@@ -77,9 +77,7 @@ pub enum NewChannel {
         api_base: Option<String>,
     },
     /// A healthchecks.io-style check URL.
-    Ping {
-        url: String,
-    },
+    Ping { url: String },
 }
 
 impl From<NewChannel> for ChannelInput {
@@ -399,6 +397,9 @@ mod tests {
             api_base: Some("  ".into()),
         }
         .into();
-        assert!(matches!(input, ChannelInput::Telegram { api_base: None, .. }));
+        assert!(matches!(
+            input,
+            ChannelInput::Telegram { api_base: None, .. }
+        ));
     }
 }
