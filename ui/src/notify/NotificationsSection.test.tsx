@@ -257,7 +257,7 @@ describe("Notifications in Settings", () => {
     type("channel-botToken", "123456:SECRET-TOKEN");
     fireEvent.click(screen.getByTestId("channel-save"));
     await waitFor(() => expect(rec.added).toHaveLength(1));
-    expect(rec.added[0].channel).toMatchObject({ kind: "telegram", api_base: "http://127.0.0.1:8081" });
+    expect(rec.added[0]?.channel).toMatchObject({ kind: "telegram", api_base: "http://127.0.0.1:8081" });
   });
 
   it("refreshes channels and the delivery log by itself when the catalog names a notification change", async () => {
