@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { ChannelView, DeliveryView } from "../bindings";
+import type { ChannelView, DeliveryView, RouteView } from "../bindings";
 import type { Call } from "../ipc/call";
 import { checkChannel, EMPTY_CHANNEL } from "./model";
 import { NotificationsSection } from "./NotificationsSection";
@@ -292,5 +292,26 @@ describe("Notifications in Settings", () => {
     await waitFor(() => expect(screen.getByTestId("notify-log-row")).toHaveAttribute("data-state", "sent"));
     view.unmount();
     expect(stopped).toBe(true);
+  });
+
+  it("follows a route saved elsewhere while the page is open, unless the boxes were changed here", async () => {
+    let changed: (() => void) | null = null;
+    const { api } = fakeApi([hook, { ...hook, name: "cli" }], { changes: async (cb) => ((changed = cb), () => {}) });
+    let routes: RouteView[] = [];
+    api.list = async () => ({ ok: true, data: { channels: [hook, { ...hook, name: "cli" }], routes } });
+    render(<NotificationsSection api={api} />);
+    const row = (name: string) => screen.getAllByTestId("notify-route").find((r) => r.dataset.channel === name)!;
+    await screen.findAllByTestId("notify-route");
+    await waitFor(() => expect(changed).not.toBeNull());
+    fireEvent.click(within(row("hook")).getByTestId("notify-route-drill")); // an edit here
+    routes = [
+      { project: "shop", channel: "cli", events: ["succeeded"] },
+      { project: "shop", channel: "hook", events: ["failed"] },
+    ];
+    changed!();
+    await waitFor(() => expect(within(row("cli")).getByTestId("notify-route-succeeded")).toBeChecked());
+    expect(within(row("cli")).getByTestId("notify-route-save")).toBeDisabled();
+    expect(within(row("hook")).getByTestId("notify-route-drill")).toBeChecked();
+    expect(within(row("hook")).getByTestId("notify-route-failed")).not.toBeChecked();
   });
 });
