@@ -217,7 +217,8 @@ describe("notification channels and the delivery log in the app", () => {
     await until(
       app.browser,
       "the CLI's route in the open page",
-      async () => app.browser.$(`${byTestId("notify-route")}[data-channel="cli-down"]`).isExisting(),
+      async () =>
+        app.browser.$(`${byTestId("notify-route")}[data-channel="cli-down"] ${byTestId("notify-route-succeeded")}`).isSelected(),
       { timeoutMs: 10_000, intervalMs: 100 },
     );
     await $("notify-log").scrollIntoView();
