@@ -134,6 +134,7 @@ macro_rules! specta_builder {
                 commands::browse::save_object::<$runtime>,
                 commands::notify::list_channels,
                 commands::notify::add_channel,
+                commands::notify::check_telegram_api,
                 commands::notify::remove_channel,
                 commands::notify::test_channel,
                 commands::notify::set_notify_route,

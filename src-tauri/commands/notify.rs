@@ -68,14 +68,16 @@ pub enum NewChannel {
         preset: WebhookPreset,
         secret: Option<String>,
     },
+    /// `api_base`: the Bot API server (`null` or empty: https://api.telegram.org; https, or http
+    /// to this machine only).
     Telegram {
         chat_id: String,
         bot_token: String,
+        #[serde(default)]
+        api_base: Option<String>,
     },
     /// A healthchecks.io-style check URL.
-    Ping {
-        url: String,
-    },
+    Ping { url: String },
 }
 
 impl From<NewChannel> for ChannelInput {
@@ -100,10 +102,14 @@ impl From<NewChannel> for ChannelInput {
                 preset: preset.into(),
                 secret: nonempty(secret),
             },
-            NewChannel::Telegram { chat_id, bot_token } => ChannelInput::Telegram {
+            NewChannel::Telegram {
                 chat_id,
                 bot_token,
-                api_base: None,
+                api_base,
+            } => ChannelInput::Telegram {
+                chat_id,
+                bot_token,
+                api_base: api_base.filter(|b| !b.trim().is_empty()),
             },
             NewChannel::Ping { url } => ChannelInput::Ping { url },
         }
@@ -118,13 +124,20 @@ pub struct ChannelView {
     /// Where it sends, redacted (`ops@example.com via mail.example.com:587`,
     /// `https://hooks.slack.com/services/…`, `chat -100…`).
     pub target: String,
-    /// The webhook's format, the SMTP security; `null` for the others.
+    /// The webhook's format, the SMTP security, a Telegram channel's Bot API server when not
+    /// Telegram's own; `null` for the others.
     pub detail: Option<String>,
     pub created_at: String,
+    /// The most messages it sends a minute.
+    pub rate_per_minute: u32,
+    /// Whether that is its kind's default (no rate of its own).
+    pub rate_is_default: bool,
 }
 
 impl From<ChannelRecord> for ChannelView {
     fn from(c: ChannelRecord) -> ChannelView {
+        let rate_per_minute = c.rate();
+        let rate_is_default = c.rate_per_minute.is_none();
         let (kind, target, detail) = match c.spec {
             ChannelSpec::Email(e) => {
                 let security = match e.security {
@@ -142,7 +155,9 @@ impl From<ChannelRecord> for ChannelView {
                 (ChannelKind::Webhook, w.url_display, preset)
             }
             ChannelSpec::Telegram(t) => {
-                (ChannelKind::Telegram, format!("chat {}", t.chat_id), None)
+                let server = (t.api_base != offsite_core::notify::telegram::DEFAULT_API_BASE)
+                    .then(|| format!("via {}", t.api_base));
+                (ChannelKind::Telegram, format!("chat {}", t.chat_id), server)
             }
             ChannelSpec::Ping(p) => (ChannelKind::Ping, p.url_display, None),
         };
@@ -152,6 +167,8 @@ impl From<ChannelRecord> for ChannelView {
             target,
             detail,
             created_at: c.created_at,
+            rate_per_minute,
+            rate_is_default,
         }
     }
 }
@@ -241,20 +258,31 @@ pub async fn list_channels(shell: State<'_, Shell>) -> CmdResult<NotifyOverview>
     })
 }
 
-/// Add a channel named `name`; its secrets go to the keychain. Returns it as listed.
+/// Add a channel named `name`; its secrets go to the keychain. `rate_per_minute`: the most
+/// messages it sends a minute (`null`: its kind's default). Returns it as listed.
 #[tauri::command]
 #[specta::specta]
 pub async fn add_channel(
     shell: State<'_, Shell>,
     name: String,
     channel: NewChannel,
+    rate_per_minute: Option<u32>,
 ) -> CmdResult<ChannelView> {
     let engine = shell.engine()?;
     let record = engine
-        .notify_add(name.trim(), channel.into())
+        .notify_add_rated(name.trim(), channel.into(), rate_per_minute)
         .await
         .map_err(err)?;
     Ok(record.into())
+}
+
+/// A Telegram Bot API server as a channel would store it, checked by the engine's rule (https,
+/// or http to this machine only; no user, query or fragment): the form shows the error on its
+/// field before anything is stored.
+#[tauri::command]
+#[specta::specta]
+pub async fn check_telegram_api(url: String) -> CmdResult<String> {
+    offsite_core::notify::telegram::api_base(&url).map_err(err)
 }
 
 /// Remove a channel with its routes, its queued messages and its secrets.
@@ -320,8 +348,10 @@ mod tests {
                 preset: Preset::Slack,
             }),
             created_at: "2026-11-24T17:00:00Z".into(),
+            rate_per_minute: None,
         });
         assert_eq!(view.kind, ChannelKind::Webhook);
+        assert_eq!((view.rate_per_minute, view.rate_is_default), (30, true));
         assert_eq!(view.detail.as_deref(), Some("slack"));
         assert_eq!(view.target, "https://hooks.slack.com/services/…");
         let view = ChannelView::from(ChannelRecord {
@@ -335,7 +365,9 @@ mod tests {
                 username: Some("o@x.org".into()),
             }),
             created_at: "2026-11-24T17:00:00Z".into(),
+            rate_per_minute: Some(2),
         });
+        assert_eq!((view.rate_per_minute, view.rate_is_default), (2, false));
         assert_eq!(view.target, "a@x.org, b@x.org via mail.x.org:465");
         assert_eq!(view.detail.as_deref(), Some("TLS"));
     }
@@ -358,5 +390,16 @@ mod tests {
         assert!(
             matches!(input, ChannelInput::Email { password: None, ref to, .. } if to == &["a@x.org, b@x.org"])
         );
+        // An empty "Bot API server" field is Telegram's own server.
+        let input: ChannelInput = NewChannel::Telegram {
+            chat_id: "-100".into(),
+            bot_token: "1:A".into(),
+            api_base: Some("  ".into()),
+        }
+        .into();
+        assert!(matches!(
+            input,
+            ChannelInput::Telegram { api_base: None, .. }
+        ));
     }
 }

@@ -309,8 +309,17 @@ export const commands = {
 	saveObject: (archive: string, bucket: string, key: string) => typedError<SavedObject | null, ErrorPayload>(__TAURI_INVOKE("save_object", { archive, bucket, key })),
 	/**  Every channel (targets redacted) and every project's routes. */
 	listChannels: () => typedError<NotifyOverview, ErrorPayload>(__TAURI_INVOKE("list_channels")),
-	/**  Add a channel named `name`; its secrets go to the keychain. Returns it as listed. */
-	addChannel: (name: string, channel: NewChannel) => typedError<ChannelView, ErrorPayload>(__TAURI_INVOKE("add_channel", { name, channel })),
+	/**
+	 *  Add a channel named `name`; its secrets go to the keychain. `rate_per_minute`: the most
+	 *  messages it sends a minute (`null`: its kind's default). Returns it as listed.
+	 */
+	addChannel: (name: string, channel: NewChannel, ratePerMinute: number | null) => typedError<ChannelView, ErrorPayload>(__TAURI_INVOKE("add_channel", { name, channel, ratePerMinute })),
+	/**
+	 *  A Telegram Bot API server as a channel would store it, checked by the engine's rule (https,
+	 *  or http to this machine only; no user, query or fragment): the form shows the error on its
+	 *  field before anything is stored.
+	 */
+	checkTelegramApi: (url: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("check_telegram_api", { url })),
 	/**  Remove a channel with its routes, its queued messages and its secrets. */
 	removeChannel: (name: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("remove_channel", { name })),
 	/**
@@ -626,7 +635,13 @@ export type Change = {
 /**  What kind of record changed. */
 export type ChangeEntity = "project" | "backup" | "job" | 
 /**  A restore drill recorded (or gone with its project); `project_id` names its project. */
-"drill";
+"drill" | 
+/**
+ *  Notifications (migration 16): a channel, a route or a delivery in the outbox; `id` is
+ *  the channel's name, `project_id` the route's or the event's project (none for a
+ *  channel).
+ */
+"notify";
 
 /**  Whether the record now exists (`upsert`: added or changed) or is gone. */
 export type ChangeOp = "upsert" | "delete";
@@ -643,9 +658,16 @@ export type ChannelView = {
 	 *  `https://hooks.slack.com/services/…`, `chat -100…`).
 	 */
 	target: string,
-	/**  The webhook's format, the SMTP security; `null` for the others. */
+	/**
+	 *  The webhook's format, the SMTP security, a Telegram channel's Bot API server when not
+	 *  Telegram's own; `null` for the others.
+	 */
 	detail: string | null,
 	created_at: string,
+	/**  The most messages it sends a minute. */
+	rate_per_minute: number,
+	/**  Whether that is its kind's default (no rate of its own). */
+	rate_is_default: boolean,
 };
 
 /**  The outcome of one named check. */
@@ -1702,7 +1724,12 @@ export type NewChannel =
  */
 { kind: "email"; to: string; smtp_url: string; password: string | null } | 
 /**  `secret` signs the body (`Offsite-Signature`); a PagerDuty preset's routing key. */
-{ kind: "webhook"; url: string; preset: WebhookPreset; secret: string | null } | { kind: "telegram"; chat_id: string; bot_token: string } | 
+{ kind: "webhook"; url: string; preset: WebhookPreset; secret: string | null } | 
+/**
+ *  `api_base`: the Bot API server (`null` or empty: https://api.telegram.org; https, or http
+ *  to this machine only).
+ */
+{ kind: "telegram"; chat_id: string; bot_token: string; api_base?: string | null } | 
 /**  A healthchecks.io-style check URL. */
 { kind: "ping"; url: string };
 

@@ -17,7 +17,7 @@ pub enum NotifyCmd {
     /// Add a channel: email over SMTP, a webhook (JSON payload v1 signed with HMAC, or a preset),
     /// a Telegram chat or a heartbeat ping URL.
     #[command(
-        after_help = "Examples:\n  offsite notify add ops --email ops@example.com --smtp smtp://alerts@example.com@mail.example.com --smtp-password-stdin\n  offsite notify add chat --webhook https://hooks.slack.com/services/T/B/X --preset slack\n  printf %s \"$SECRET\" | offsite notify add hook --webhook https://example.com/offsite --secret-stdin\n  printf %s \"$TOKEN\" | offsite notify add tg --telegram -1001234567890 --bot-token-stdin\n  offsite notify add hc --ping https://hc-ping.com/UUID"
+        after_help = "Examples:\n  offsite notify add ops --email ops@example.com --smtp smtp://alerts@example.com@mail.example.com --smtp-password-stdin\n  offsite notify add chat --webhook https://hooks.slack.com/services/T/B/X --preset slack\n  printf %s \"$SECRET\" | offsite notify add hook --webhook https://example.com/offsite --secret-stdin\n  printf %s \"$TOKEN\" | offsite notify add tg --telegram -1001234567890 --bot-token-stdin\n  offsite notify add hc --ping https://hc-ping.com/UUID\n  offsite notify add quiet --webhook https://example.com/offsite --rate 2"
     )]
     Add(AddArgs),
     /// List the channels (secrets shown redacted) and the routes.
@@ -119,9 +119,14 @@ pub struct AddArgs {
     /// Read the Telegram bot token from standard input (kept in the keychain).
     #[arg(long, requires = "telegram")]
     bot_token_stdin: bool,
-    /// Another Bot API address (a proxy, or a test server).
-    #[arg(long, value_name = "URL", requires = "telegram", hide = true)]
+    /// The Bot API server (default https://api.telegram.org): https://, or http:// to this
+    /// machine only (a local Bot API server, a proxy).
+    #[arg(long, value_name = "URL", requires = "telegram")]
     telegram_api: Option<String>,
+    /// The most messages a minute this channel sends (default per kind: Telegram 20, chat
+    /// presets and email 30, pings 60, PagerDuty 120, JSON webhooks 1200); the rest wait.
+    #[arg(long, value_name = "N")]
+    rate: Option<u32>,
     /// A heartbeat URL in the healthchecks.io convention (success, /fail); kept in the keychain.
     #[arg(long, value_name = "URL")]
     ping: Option<String>,
@@ -216,6 +221,21 @@ fn describe(spec: &ChannelSpec) -> (&'static str, String) {
     }
 }
 
+/// "2/min", or "20/min (default)" for a channel without its own rate.
+fn rate_words(c: &ChannelRecord) -> String {
+    match c.rate_per_minute {
+        Some(_) => format!("{}/min", c.rate()),
+        None => format!("{}/min default", c.rate()),
+    }
+}
+
+/// A channel as `--json` shows it: the record, with `rate` (its limit, a minute) always there.
+fn channel_json(c: &ChannelRecord) -> serde_json::Value {
+    let mut v = serde_json::to_value(c).unwrap_or_default();
+    v["rate"] = json!(c.rate());
+    v
+}
+
 fn print_channels(channels: &[ChannelRecord], routes: &[RouteRecord]) {
     if channels.is_empty() {
         println!("no notification channels (add one with `offsite notify add NAME …`)");
@@ -223,7 +243,7 @@ fn print_channels(channels: &[ChannelRecord], routes: &[RouteRecord]) {
     }
     for c in channels {
         let (kind, what) = describe(&c.spec);
-        println!("{:<16} {:<9} {what}", c.name, kind);
+        println!("{:<16} {:<9} {:<14} {what}", c.name, kind, rate_words(c));
     }
     if routes.is_empty() {
         println!("routes: none (failures, overdue and failed drills go to every channel)");
@@ -266,18 +286,24 @@ pub async fn notify(engine: &Engine, cmd: NotifyCmd, out: &Out) -> Result<u8> {
     match cmd {
         NotifyCmd::Add(args) => {
             let name = args.name.clone();
-            let c = engine.notify_add(&name, input(args)?).await?;
+            let rate = args.rate;
+            let c = engine.notify_add_rated(&name, input(args)?, rate).await?;
             if out.json() {
-                out.emit(&json!({ "channel": c }));
+                out.emit(&json!({ "channel": channel_json(&c) }));
             } else {
                 let (kind, what) = describe(&c.spec);
-                println!("added {kind} channel {}: {what}", c.name);
+                println!(
+                    "added {kind} channel {}: {what} (at most {})",
+                    c.name,
+                    rate_words(&c)
+                );
                 println!("send a test with `offsite notify test {}`", c.name);
             }
         }
         NotifyCmd::List => {
             let (channels, routes) = engine.notify_list().await?;
             if out.json() {
+                let channels: Vec<_> = channels.iter().map(channel_json).collect();
                 out.emit(&json!({ "channels": channels, "routes": routes }));
             } else {
                 print_channels(&channels, &routes);

@@ -534,3 +534,72 @@ fn notify_settings_show_change_and_refuse_what_is_out_of_range() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_channel_s_rate_is_stored_listed_and_checked_and_so_is_its_bot_api_server() {
+    let cli = Cli::keychain();
+    let quiet = unique("quiet");
+    let hook = unique("hook");
+    let url = "https://example.com/offsite";
+    let out = cli.run(&["notify", "add", &quiet, "--webhook", url, "--rate", "2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("at most 2/min"), "{}", text(&out));
+    let out = cli.run(&["notify", "add", &hook, "--webhook", url]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let list = cli.json(&["notify", "list"], 0);
+    let rate_of = |name: &str| {
+        let c = list["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {list}"))
+            .clone();
+        (c["rate"].clone(), c["rate_per_minute"].clone())
+    };
+    assert_eq!(rate_of(&quiet), (Value::from(2), Value::from(2)));
+    // Without --rate: the kind's default (a JSON webhook: 1200), nothing stored.
+    assert_eq!(rate_of(&hook), (Value::from(1200), Value::Null));
+    let out = cli.run(&["notify", "list"]);
+    let listed = text(&out);
+    let line = |name: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {listed}"))
+            .to_string()
+    };
+    assert!(line(&quiet).contains(" 2/min "), "{listed}");
+    assert!(line(&hook).contains(" 1200/min default "), "{listed}");
+
+    // Out of range, and a Bot API server that would get the token in clear: refused, nothing
+    // stored.
+    let bad = unique("bad");
+    let out = cli.run(&["notify", "add", &bad, "--webhook", url, "--rate", "0"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("rate must be 1 to 60000"),
+        "{}",
+        text(&out)
+    );
+    let out = cli.run_stdin(
+        &[
+            "notify",
+            "add",
+            &bad,
+            "--telegram",
+            "-100123",
+            "--bot-token-stdin",
+            "--telegram-api",
+            "http://tg.example.com",
+        ],
+        "123456:ABC-DEF",
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("Bot API server"), "{}", text(&out));
+    let list = cli.json(&["notify", "list"], 0);
+    assert!(!list.to_string().contains(&bad), "{list}");
+    cli.run(&["notify", "remove", &quiet]);
+    cli.run(&["notify", "remove", &hook]);
+}

@@ -743,7 +743,17 @@ impl Engine {
         name: &str,
         input: ops::notify::ChannelInput,
     ) -> Result<crate::catalog::ChannelRecord> {
-        ops::notify::add(self, name, input).await
+        ops::notify::add(self, name, input, None).await
+    }
+    /// [`Engine::notify_add`] with the channel's own rate limit, messages a minute (`None`: its
+    /// kind's default; 1 to [`crate::notify::outbox::MAX_RATE_PER_MINUTE`]).
+    pub async fn notify_add_rated(
+        &self,
+        name: &str,
+        input: ops::notify::ChannelInput,
+        rate_per_minute: Option<u32>,
+    ) -> Result<crate::catalog::ChannelRecord> {
+        ops::notify::add(self, name, input, rate_per_minute).await
     }
     /// Every notification channel, with every route.
     pub async fn notify_list(

@@ -4,7 +4,10 @@
 // `Offsite-Signature` HMAC of the body matches the secret), presses "Send a test" and sees it
 // sent while the receiver holds the test event; a second channel on a closed port shows a clear
 // connection error. Then a project's backups are routed to the webhook, a backup made with the
-// command line is delivered, and the delivery log lists it as sent.
+// command line is delivered, and the delivery log lists it as sent. Finally, with the page left
+// open and nothing clicked, the command line (another process on the same data folder) adds a
+// channel with its own rate — it appears — and a backup's delivery to that channel fails: the
+// log shows it queued again with the reason, by itself (the catalog's change feed, schema 16).
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { execFile } from "node:child_process";
@@ -190,5 +193,53 @@ describe("notification channels and the delivery log in the app", () => {
     assert.match(text, /Sent/);
     await $("notify-log").scrollIntoView();
     await app.screenshot("06-delivery-log");
+  });
+
+  it("shows a channel the command line adds while the page is open, without a reload", async () => {
+    await $("notify-channels").scrollIntoView();
+    offsite("notify", "add", "cli-down", "--webhook", `http://127.0.0.1:${closedPort}/cli`, "--rate", "2");
+    const added = Date.now();
+    await until(app.browser, "the CLI's channel in the open list", async () => channel("cli-down").isExisting(), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    const ms = Date.now() - added;
+    // The window reads the change feed every 0.5 s.
+    assert.ok(ms < 5_000, `the channel appeared after ${ms} ms`);
+    assert.match(await channel("cli-down").$(byTestId("channel-rate-label")).getText(), /at most 2 a minute$/);
+    assert.match(await channel("hook").$(byTestId("channel-rate-label")).getText(), /at most 1200 a minute \(default\)/);
+    await channel("cli-down").scrollIntoView();
+    await app.screenshot("07-cli-channel-appeared");
+  });
+
+  it("shows a failing delivery's state in the log by itself", async () => {
+    offsite("notify", "route", "shop", "--events", "succeeded", "--to", "cli-down");
+    await until(
+      app.browser,
+      "the CLI's route in the open page",
+      async () =>
+        app.browser.$(`${byTestId("notify-route")}[data-channel="cli-down"] ${byTestId("notify-route-succeeded")}`).isSelected(),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    await $("notify-log").scrollIntoView();
+    await offsiteAsync(app.dataDir, "backup", "shop");
+    // Nothing is clicked: the failed attempt is queued again with its reason, and the log learns it.
+    const failing = `${byTestId("notify-log-row")}[data-kind="backup_succeeded"][data-channel="cli-down"]`;
+    const row = await until(
+      app.browser,
+      "the failing delivery in the open log",
+      async () => {
+        const r = await app.browser.$(failing);
+        if (!(await r.isExisting())) return false;
+        const state = await r.getAttribute("data-state");
+        const error = await r.$(byTestId("notify-log-error-text")).getText();
+        return (state === "queued" || state === "failed") && error.trim() !== "" && r;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    assert.match(await row.$(byTestId("notify-log-error-text")).getText(), /connect|refused/i);
+    assert.match(await row.getText(), /shop/);
+    await $("notify-log").scrollIntoView();
+    await app.screenshot("08-failing-delivery-appeared");
   });
 });

@@ -1,6 +1,8 @@
 // The "Add channel" form: one set of fields per kind. Secrets (the SMTP password, the webhook's
 // signing secret or PagerDuty routing key, the bot token) are password fields, emptied after every
-// attempt to save and never shown again: the engine keeps them in the keychain.
+// attempt to save and never shown again: the engine keeps them in the keychain. Every kind takes a
+// rate (messages a minute; empty: the kind's default); Telegram an optional Bot API server, checked
+// by the engine's rule before anything is stored, its error shown on the field.
 import { type FormEvent, type ReactNode, useId, useState } from "react";
 import type { ChannelKind, ErrorPayload, WebhookPreset } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
@@ -8,11 +10,14 @@ import type { NotifyApi } from "./api";
 import {
   type ChannelForm,
   checkChannel,
+  defaultRate,
   EMPTY_CHANNEL,
   type FormErrors,
   KIND_LABEL,
   KINDS,
   PRESETS,
+  rateOf,
+  TELEGRAM_API_DEFAULT,
   toNewChannel,
   withoutSecrets,
 } from "./model";
@@ -41,7 +46,16 @@ export function AddChannelForm({ api, onCancel, onAdded }: Props) {
     if (Object.keys(found).length > 0) return;
     setBusy(true);
     setError(null);
-    const r = await api.add(f.name.trim(), toNewChannel(f));
+    if (f.kind === "telegram" && f.telegramApi.trim() !== "") {
+      const checked = await api.checkTelegramApi(f.telegramApi.trim());
+      if (!checked.ok) {
+        setBusy(false);
+        setF(withoutSecrets);
+        const { message, hint } = checked.error;
+        return setErrors({ telegramApi: hint ? `${message} — ${hint}` : message });
+      }
+    }
+    const r = await api.add(f.name.trim(), toNewChannel(f), rateOf(f));
     setBusy(false);
     setF(withoutSecrets);
     if (!r.ok) return setError(r.error);
@@ -61,16 +75,18 @@ export function AddChannelForm({ api, onCancel, onAdded }: Props) {
       )}
     </div>
   );
-  const text = (key: keyof ChannelForm, placeholder: string, secret = false) => (
+  const text = (key: keyof ChannelForm, placeholder: string, secret = false, inputMode?: "numeric") => (
     <input
       id={`${id}-${key}`}
       type={secret ? "password" : "text"}
+      inputMode={inputMode}
       value={f[key]}
       onChange={(e) => set(key, e.target.value)}
       placeholder={placeholder}
       autoComplete={secret ? "new-password" : "off"}
       spellCheck={false}
       aria-invalid={Boolean(errors[key])}
+      aria-describedby={errors[key] ? `${id}-${key}-error` : undefined}
       data-testid={`channel-${key}`}
     />
   );
@@ -139,6 +155,12 @@ export function AddChannelForm({ api, onCancel, onAdded }: Props) {
         <>
           {field("chatId", "Chat id", text("chatId", "-1001234567890 or @channel"))}
           {field("botToken", "Bot token", text("botToken", "123456:ABC-DEF…", true), "Kept in the keychain.")}
+          {field(
+            "telegramApi",
+            "Bot API server",
+            text("telegramApi", TELEGRAM_API_DEFAULT),
+            "Optional: a local Bot API server or a proxy. https://, or http:// to this machine only.",
+          )}
         </>
       )}
       {f.kind === "ping" &&
@@ -148,6 +170,12 @@ export function AddChannelForm({ api, onCancel, onAdded }: Props) {
           text("pingUrl", "https://hc-ping.com/<uuid>"),
           "Healthchecks, Uptime Kuma, Cronitor, Better Stack: /start, success, /fail with the error.",
         )}
+      {field(
+        "rate",
+        "Messages a minute",
+        text("rate", String(defaultRate(f.kind, f.preset)), false, "numeric"),
+        `At most this many a minute; the rest wait. Empty: ${defaultRate(f.kind, f.preset)}, the default for this kind.`,
+      )}
       {error && <ErrorNotice error={error} testId="channel-add-error" />}
       <div className="form-actions">
         <span className="spacer" />

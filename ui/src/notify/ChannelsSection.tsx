@@ -80,7 +80,12 @@ export function ChannelsSection({ channels, api, reload }: Props) {
               <p className="mono small path" data-testid="channel-target">
                 <bdi>{c.target}</bdi>
               </p>
-              <p className="small muted">Added {formatTime(c.created_at)}</p>
+              <p className="small muted">
+                Added {formatTime(c.created_at)} ·{" "}
+                <span data-testid="channel-rate-label">
+                  at most {c.rate_per_minute} a minute{c.rate_is_default ? " (default)" : ""}
+                </span>
+              </p>
               <TestResult state={tests[c.name]} />
               {removing === c.name && (
                 <RemoveConfirm testId="channel-remove" onRemove={() => void remove(c.name)} onKeep={() => setRemoving(null)}>

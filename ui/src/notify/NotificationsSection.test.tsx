@@ -1,5 +1,6 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
+import type { ChannelView, DeliveryView, RouteView } from "../bindings";
 import type { Call } from "../ipc/call";
 import { checkChannel, EMPTY_CHANNEL } from "./model";
 import { NotificationsSection } from "./NotificationsSection";
@@ -180,5 +181,137 @@ describe("Notifications in Settings", () => {
     expect(within(row).getByTestId("notify-route-none")).toHaveTextContent("hears nothing from shop");
     fireEvent.click(within(row).getByTestId("notify-route-save"));
     await waitFor(() => expect(rec.routed).toEqual([{ project: "shop", channel: "hook", events: [] }]));
+  });
+
+  it("takes a rate a minute for any kind, checks it, and lists each channel's rate", async () => {
+    const { api, rec } = fakeApi([hook]);
+    await openForm(api);
+    expect(screen.getByTestId("channel-rate")).toHaveAttribute("placeholder", "1200");
+    fireEvent.change(screen.getByTestId("channel-preset"), { target: { value: "slack" } });
+    expect(screen.getByTestId("channel-rate")).toHaveAttribute("placeholder", "30");
+    type("channel-name", "quiet");
+    type("channel-webhookUrl", "https://hooks.slack.com/services/T/B/X");
+    for (const bad of ["0", "2.5", "many", "60001"]) {
+      type("channel-rate", bad);
+      fireEvent.click(screen.getByTestId("channel-save"));
+      expect(await screen.findByTestId("channel-rate-error")).toHaveTextContent("1 to 60000");
+    }
+    expect(rec.added).toEqual([]);
+    type("channel-rate", "2");
+    fireEvent.click(screen.getByTestId("channel-save"));
+    await waitFor(() => expect(rec.added.map((a) => [a.name, a.rate])).toEqual([["quiet", 2]]));
+    const items = await screen.findAllByTestId("channel");
+    const rate = (name: string) => within(items.find((i) => i.dataset.name === name)!).getByTestId("channel-rate-label");
+    expect(rate("quiet")).toHaveTextContent("at most 2 a minute");
+    expect(rate("quiet")).not.toHaveTextContent("default");
+    expect(rate("hook")).toHaveTextContent("at most 1200 a minute (default)");
+  });
+
+  it("leaves the Telegram Bot API server to Telegram's own when empty", async () => {
+    const { api, rec } = fakeApi();
+    await openForm(api);
+    fireEvent.change(screen.getByTestId("channel-kind"), { target: { value: "telegram" } });
+    expect(screen.getByTestId("channel-telegramApi")).toHaveAttribute("placeholder", "https://api.telegram.org");
+    type("channel-name", "tg");
+    type("channel-chatId", "-1001234567890");
+    type("channel-botToken", "123456:ABC-DEF");
+    fireEvent.click(screen.getByTestId("channel-save"));
+    await waitFor(() =>
+      expect(rec.added).toEqual([
+        { name: "tg", channel: { kind: "telegram", chat_id: "-1001234567890", bot_token: "123456:ABC-DEF", api_base: null } },
+      ]),
+    );
+    expect(rec.checked).toEqual([]);
+  });
+
+  it("shows the engine's refusal of a Bot API server on its field, and stores nothing", async () => {
+    const { api, rec } = fakeApi([], {
+      checkTelegramApi: async (url) =>
+        url.startsWith("https://") || url.startsWith("http://127.0.0.1")
+          ? { ok: true, data: url }
+          : failure(
+              "invalid_input",
+              `Bot API server: refusing to send the bot token to "${url}": use an https:// address`,
+              "use an https:// address (http:// only to this machine)",
+            ),
+    });
+    await openForm(api);
+    fireEvent.change(screen.getByTestId("channel-kind"), { target: { value: "telegram" } });
+    type("channel-name", "tg");
+    type("channel-chatId", "-100");
+    type("channel-botToken", "123456:SECRET-TOKEN");
+    type("channel-telegramApi", "http://tg.example.com");
+    fireEvent.click(screen.getByTestId("channel-save"));
+    const error = await screen.findByTestId("channel-telegramApi-error");
+    expect(error).toHaveTextContent("refusing to send the bot token");
+    expect(error).toHaveTextContent("http:// only to this machine");
+    expect(screen.getByTestId("channel-telegramApi")).toHaveAttribute("aria-invalid", "true");
+    expect(screen.getByTestId("channel-telegramApi")).toHaveAttribute("aria-describedby", error.id);
+    expect(rec.added).toEqual([]);
+    // The token is not kept in the form, and never shown.
+    expect(screen.getByTestId("channel-botToken")).toHaveValue("");
+    expect(document.body.innerHTML).not.toContain("SECRET-TOKEN");
+    // Typing in the field clears its error; a loopback server is taken.
+    type("channel-telegramApi", "http://127.0.0.1:8081");
+    expect(screen.queryByTestId("channel-telegramApi-error")).toBeNull();
+    type("channel-botToken", "123456:SECRET-TOKEN");
+    fireEvent.click(screen.getByTestId("channel-save"));
+    await waitFor(() => expect(rec.added).toHaveLength(1));
+    expect(rec.added[0]?.channel).toMatchObject({ kind: "telegram", api_base: "http://127.0.0.1:8081" });
+  });
+
+  it("refreshes channels and the delivery log by itself when the catalog names a notification change", async () => {
+    let changed: (() => void) | null = null;
+    let stopped = false;
+    let log: DeliveryView[] = [];
+    const { api } = fakeApi([], {
+      changes: async (onChange) => {
+        changed = onChange;
+        return () => {
+          stopped = true;
+        };
+      },
+      log: async () => ({ ok: true, data: log }),
+    });
+    let channels: ChannelView[] = [];
+    api.list = async () => ({ ok: true, data: { channels, routes: [] } });
+    const view = render(<NotificationsSection api={api} />);
+    expect(await screen.findByTestId("notify-channels-none")).toBeInTheDocument();
+    await waitFor(() => expect(changed).not.toBeNull());
+    // The CLI added a channel in another process, and a delivery to it failed.
+    channels = [{ ...hook, name: "from-cli" }];
+    log = [{ ...sentTest, channel: "from-cli" }];
+    changed!();
+    const item = await screen.findByTestId("channel");
+    expect(item).toHaveAttribute("data-name", "from-cli");
+    const row = await screen.findByTestId("notify-log-row");
+    expect(row).toHaveAttribute("data-state", "failed");
+    // Then it was sent.
+    log = [{ ...sentTest, channel: "from-cli", state: "sent", last_error: null, sent_at: "2026-11-24T09:11:00Z" }];
+    changed!();
+    await waitFor(() => expect(screen.getByTestId("notify-log-row")).toHaveAttribute("data-state", "sent"));
+    view.unmount();
+    expect(stopped).toBe(true);
+  });
+
+  it("follows a route saved elsewhere while the page is open, unless the boxes were changed here", async () => {
+    let changed: (() => void) | null = null;
+    const { api } = fakeApi([hook, { ...hook, name: "cli" }], { changes: async (cb) => ((changed = cb), () => {}) });
+    let routes: RouteView[] = [];
+    api.list = async () => ({ ok: true, data: { channels: [hook, { ...hook, name: "cli" }], routes } });
+    render(<NotificationsSection api={api} />);
+    const row = (name: string) => screen.getAllByTestId("notify-route").find((r) => r.dataset.channel === name)!;
+    await screen.findAllByTestId("notify-route");
+    await waitFor(() => expect(changed).not.toBeNull());
+    fireEvent.click(within(row("hook")).getByTestId("notify-route-drill")); // an edit here
+    routes = [
+      { project: "shop", channel: "cli", events: ["succeeded"] },
+      { project: "shop", channel: "hook", events: ["failed"] },
+    ];
+    changed!();
+    await waitFor(() => expect(within(row("cli")).getByTestId("notify-route-succeeded")).toBeChecked());
+    expect(within(row("cli")).getByTestId("notify-route-save")).toBeDisabled();
+    expect(within(row("hook")).getByTestId("notify-route-drill")).toBeChecked();
+    expect(within(row("hook")).getByTestId("notify-route-failed")).not.toBeChecked();
   });
 });

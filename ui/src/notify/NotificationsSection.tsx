@@ -1,6 +1,8 @@
 // Settings → Notifications: the channels (add, test, remove), which project events go where,
-// and the delivery log. Loads its own data; `api` is replaceable for tests.
-import { useCallback, useEffect, useState } from "react";
+// and the delivery log. Loads its own data, and again whenever the catalog's change feed names a
+// channel, a route or a delivery (the CLI adding a channel, a delivery failing or being sent);
+// `api` is replaceable for tests.
+import { useCallback, useEffect, useRef, useState } from "react";
 import type { DeliveryView, NotifyOverview } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import type { LoadState } from "../protection/types";
@@ -40,6 +42,31 @@ export function NotificationsSection({ api = notifyApi }: { api?: NotifyApi }) {
     void load();
     void loadLog(logProject);
   };
+
+  // Changes made elsewhere: everything is read again, once per burst of feed events.
+  const latest = useRef({ load, loadLog, logProject });
+  latest.current = { load, loadLog, logProject };
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let stop: (() => void) | null = null;
+    let live = true;
+    void api
+      .changes(() => {
+        if (timer !== null) return;
+        timer = setTimeout(() => {
+          timer = null;
+          const { load, loadLog, logProject } = latest.current;
+          void load();
+          void loadLog(logProject);
+        }, 100);
+      })
+      .then((s) => (live ? (stop = s) : s()));
+    return () => {
+      live = false;
+      if (timer !== null) clearTimeout(timer);
+      stop?.();
+    };
+  }, [api]);
 
   return (
     <section className="notify" aria-labelledby="notify-title" data-testid="notifications">

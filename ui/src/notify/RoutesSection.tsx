@@ -88,7 +88,15 @@ function RouteRow({
   const [events, setEvents] = useState<string[]>(saved);
   const [error, setError] = useState<ErrorPayload | null>(null);
   const [busy, setBusy] = useState(false);
-  const dirty = events.slice().sort().join() !== saved.slice().sort().join();
+  const savedKey = saved.slice().sort().join();
+  // The route saved elsewhere (the command line, while this page is open): the boxes follow it,
+  // unless the user has changed them here.
+  const [base, setBase] = useState(savedKey);
+  if (base !== savedKey) {
+    setBase(savedKey);
+    if (events.slice().sort().join() === base) setEvents(saved);
+  }
+  const dirty = events.slice().sort().join() !== savedKey;
   const toggle = (g: string, on: boolean) => {
     setEvents((old) => (on ? [...old.filter((x) => x !== g), g] : old.filter((x) => x !== g)));
   };

@@ -10,6 +10,8 @@ export const hook: ChannelView = {
   target: "https://example.com/offsite",
   detail: "json",
   created_at: "2026-11-24T09:00:00Z",
+  rate_per_minute: 1200,
+  rate_is_default: true,
 };
 
 export const sentTest: DeliveryView = {
@@ -29,7 +31,10 @@ export const sentTest: DeliveryView = {
 };
 
 export type Recorded = {
-  added: { name: string; channel: NewChannel }[];
+  /** `rate` only when the form gave one. */
+  added: { name: string; channel: NewChannel; rate?: number }[];
+  /** Bot API servers the form asked the engine to check. */
+  checked: string[];
   removed: string[];
   routed: { project: string; channel: string; events: string[] }[];
 };
@@ -42,14 +47,22 @@ export function fakeApi(
   log: DeliveryView[] = [],
   routes: RouteView[] = [],
 ): { api: NotifyApi; rec: Recorded } {
-  const rec: Recorded = { added: [], removed: [], routed: [] };
+  const rec: Recorded = { added: [], checked: [], removed: [], routed: [] };
   let list = [...channels];
   const api: NotifyApi = {
     list: async () => ok({ channels: list, routes }),
-    add: async (name, channel) => {
-      rec.added.push({ name, channel });
+    add: async (name, channel, rate) => {
+      rec.added.push(rate === null ? { name, channel } : { name, channel, rate });
       const target = channel.kind === "webhook" ? channel.url : channel.kind === "ping" ? channel.url : name;
-      const view: ChannelView = { name, kind: channel.kind, target, detail: null, created_at: "2026-11-24T10:00:00Z" };
+      const view: ChannelView = {
+        name,
+        kind: channel.kind,
+        target,
+        detail: null,
+        created_at: "2026-11-24T10:00:00Z",
+        rate_per_minute: rate ?? 30,
+        rate_is_default: rate === null,
+      };
       list = [...list, view];
       return ok(view);
     },
@@ -58,6 +71,10 @@ export function fakeApi(
       list = list.filter((c) => c.name !== name);
       return ok(null);
     },
+    checkTelegramApi: async (url) => {
+      rec.checked.push(url);
+      return ok(url.replace(/\/+$/, ""));
+    },
     test: async () => ok("5f2b3c4d-aaaa-4bbb-8ccc-dddddddddddd"),
     route: async (project, channel, events) => {
       rec.routed.push({ project, channel, events });
@@ -65,6 +82,7 @@ export function fakeApi(
     },
     log: async () => ok(log),
     projects: async () => ok(["shop", "blog"]),
+    changes: async () => () => {},
     ...over,
   };
   return { api, rec };

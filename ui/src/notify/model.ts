@@ -56,7 +56,11 @@ export type ChannelForm = {
   secret: string;
   chatId: string;
   botToken: string;
+  /** Telegram's "Bot API server" (empty: https://api.telegram.org). */
+  telegramApi: string;
   pingUrl: string;
+  /** Messages a minute at most (empty: the kind's default). */
+  rate: string;
 };
 
 export const EMPTY_CHANNEL: ChannelForm = {
@@ -70,8 +74,36 @@ export const EMPTY_CHANNEL: ChannelForm = {
   secret: "",
   chatId: "",
   botToken: "",
+  telegramApi: "",
   pingUrl: "",
+  rate: "",
 };
+
+/** The Bot API server a Telegram channel uses when the field is left empty. */
+export const TELEGRAM_API_DEFAULT = "https://api.telegram.org";
+
+/** The most messages a minute the engine accepts for a channel. */
+export const MAX_RATE = 60000;
+
+/** Each kind's default rate, a minute (the engine's `rate_per_minute`; shown as the placeholder). */
+export function defaultRate(kind: ChannelKind, preset: WebhookPreset): number {
+  switch (kind) {
+    case "email":
+      return 30;
+    case "telegram":
+      return 20;
+    case "ping":
+      return 60;
+    case "webhook":
+      return preset === "json" ? 1200 : preset === "pagerduty" ? 120 : 30;
+  }
+}
+
+/** The rate the form asks for: null for the kind's default (an empty field). */
+export function rateOf(f: ChannelForm): number | null {
+  const t = f.rate.trim();
+  return t === "" ? null : Number(t);
+}
 
 /** The fields that hold a secret: emptied after every attempt to save. */
 export const SECRET_FIELDS = ["password", "secret", "botToken"] as const;
@@ -115,6 +147,13 @@ export function checkChannel(f: ChannelForm): FormErrors {
     if (msg) e[k] = msg;
   };
   put("name", NAME.test(f.name.trim()) ? null : "1 to 64 letters, digits, '-', '_' or '.'.");
+  const rate = f.rate.trim();
+  put(
+    "rate",
+    rate === "" || (/^\d+$/.test(rate) && Number(rate) >= 1 && Number(rate) <= MAX_RATE)
+      ? null
+      : `A whole number from 1 to ${MAX_RATE}, or empty for the default.`,
+  );
   switch (f.kind) {
     case "email":
       put("emailTo", recipients(f.emailTo));
@@ -144,7 +183,7 @@ export function toNewChannel(f: ChannelForm): NewChannel {
     case "webhook":
       return { kind: "webhook", url: f.webhookUrl.trim(), preset: f.preset, secret: opt(f.secret) };
     case "telegram":
-      return { kind: "telegram", chat_id: f.chatId.trim(), bot_token: f.botToken.trim() };
+      return { kind: "telegram", chat_id: f.chatId.trim(), bot_token: f.botToken.trim(), api_base: opt(f.telegramApi.trim()) };
     case "ping":
       return { kind: "ping", url: f.pingUrl.trim() };
   }

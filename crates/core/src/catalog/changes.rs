@@ -1,7 +1,8 @@
 //! The change feed: what changed in the catalog, whoever changed it.
 //!
-//! Triggers (migration `0004_changes.sql`; drills since `0012_drill_settings.sql`) append one row
-//! per insert, update or delete of a project, backup, job or drill, in the writer's own
+//! Triggers (migration `0004_changes.sql`; drills since `0012_drill_settings.sql`; notification
+//! channels, routes and deliveries since `0016_notify_feed_rate.sql`) append one row per insert,
+//! update or delete of a project, backup, job, drill or notification, in the writer's own
 //! transaction. A reader remembers the last `seq` it
 //! saw and asks for what came after ([`Catalog::changes_since`]); the desktop app turns that into
 //! its `catalog-changed` event, so a backup made by the command line in another process appears
@@ -27,6 +28,10 @@ text_enum! {
         Job = "job",
         /// A restore drill recorded (or gone with its project); `project_id` names its project.
         Drill = "drill",
+        /// Notifications (migration 16): a channel, a route or a delivery in the outbox; `id` is
+        /// the channel's name, `project_id` the route's or the event's project (none for a
+        /// channel).
+        Notify = "notify",
     }
 }
 

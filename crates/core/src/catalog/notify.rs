@@ -21,6 +21,17 @@ pub struct ChannelRecord {
     pub name: String,
     pub spec: ChannelSpec,
     pub created_at: String,
+    /// The channel's own rate limit, messages a minute (`None`: its kind's default,
+    /// [`crate::notify::outbox::rate_per_minute`]; every channel added before schema 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_minute: Option<u32>,
+}
+
+impl ChannelRecord {
+    /// The most messages it sends a minute: its own limit, else its kind's default.
+    pub fn rate(&self) -> u32 {
+        crate::notify::outbox::channel_rate(&self.spec, self.rate_per_minute)
+    }
 }
 
 /// A project's route to one channel.
@@ -239,46 +250,60 @@ async fn scheduled_retry(
 }
 
 impl Catalog {
-    /// Add a channel; its name must be new.
+    /// Add a channel; its name must be new. Its rate limit is its kind's default.
     pub async fn add_channel(&self, name: &str, spec: &ChannelSpec) -> Result<ChannelRecord> {
+        self.add_channel_rated(name, spec, None).await
+    }
+
+    /// Add a channel with its own rate limit (`None`: its kind's default); its name must be new.
+    pub async fn add_channel_rated(
+        &self,
+        name: &str,
+        spec: &ChannelSpec,
+        rate_per_minute: Option<u32>,
+    ) -> Result<ChannelRecord> {
         let spec_json = serde_json::to_string(spec)
             .map_err(|e| Error::internal(format!("encoding a channel: {e}")))?;
         let rec = ChannelRecord {
             name: name.to_string(),
             spec: spec.clone(),
             created_at: self.now(),
+            rate_per_minute,
         };
-        sqlx::query("INSERT INTO notify_channels (name, spec_json, created_at) VALUES (?, ?, ?)")
-            .bind(name)
-            .bind(&spec_json)
-            .bind(&rec.created_at)
-            .execute(self.pool())
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::new(
-                        crate::error::ErrorKind::AlreadyExists,
-                        format!("a channel named {name:?} already exists"),
-                    )
-                    .with_hint(
-                        "remove it first (`offsite notify remove NAME`) or pick another name",
-                    )
-                } else {
-                    db_error("adding a channel", e)
-                }
-            })?;
+        sqlx::query(
+            "INSERT INTO notify_channels (name, spec_json, created_at, rate_per_minute) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(&spec_json)
+        .bind(&rec.created_at)
+        .bind(rate_per_minute.map(i64::from))
+        .execute(self.pool())
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::new(
+                    crate::error::ErrorKind::AlreadyExists,
+                    format!("a channel named {name:?} already exists"),
+                )
+                .with_hint("remove it first (`offsite notify remove NAME`) or pick another name")
+            } else {
+                db_error("adding a channel", e)
+            }
+        })?;
         Ok(rec)
     }
 
     /// Every channel, by name.
     pub async fn channels(&self) -> Result<Vec<ChannelRecord>> {
-        let rows: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT name, spec_json, created_at FROM notify_channels ORDER BY name")
-                .fetch_all(self.pool())
-                .await
-                .map_err(|e| db_error("listing channels", e))?;
+        let rows: Vec<(String, String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT name, spec_json, created_at, rate_per_minute FROM notify_channels ORDER BY name",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("listing channels", e))?;
         rows.into_iter()
-            .map(|(name, spec_json, created_at)| {
+            .map(|(name, spec_json, created_at, rate)| {
                 let spec = serde_json::from_str(&spec_json).map_err(|e| {
                     Error::new(
                         crate::error::ErrorKind::Catalog,
@@ -289,6 +314,8 @@ impl Catalog {
                     name,
                     spec,
                     created_at,
+                    // The column's CHECK keeps it positive; anything else reads as the default.
+                    rate_per_minute: rate.and_then(|r| u32::try_from(r).ok()).filter(|r| *r > 0),
                 })
             })
             .collect()
@@ -752,5 +779,150 @@ mod tests {
         let rows = c.outbox(None, 10).await.unwrap();
         assert_eq!(rows.iter().filter(|r| r.state == "sent").count(), 1);
         assert_eq!(rows.iter().filter(|r| r.state == "queued").count(), 1);
+    }
+
+    /// The notify rows of the feed after `after`: (channel, project, op).
+    async fn notify_feed(c: &Catalog, after: i64) -> Vec<(String, Option<String>, String)> {
+        use crate::catalog::ChangeEntity;
+        c.changes_since(after, 1000)
+            .await
+            .unwrap()
+            .changes
+            .into_iter()
+            .filter(|ch| ch.entity == ChangeEntity::Notify)
+            .map(|ch| (ch.id, ch.project_id, ch.op.as_str().to_string()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn channels_routes_and_delivery_states_are_in_the_feed_once_per_change() {
+        let (c, _clock) = catalog_at(AT).await;
+        let (_dir, p) = shop(&c).await;
+        let pid = Some(p.id.clone());
+        let up = |ch: &str, p: &Option<String>| (ch.to_string(), p.clone(), "upsert".to_string());
+
+        let seq = c.last_change_seq().await.unwrap();
+        c.add_channel("hook", &hook()).await.unwrap();
+        c.set_route(&p.id, "hook", &[EventGroup::Succeeded])
+            .await
+            .unwrap();
+        assert_eq!(
+            notify_feed(&c, seq).await,
+            [up("hook", &None), up("hook", &pid)]
+        );
+
+        // An event queued: one row. Claiming it (queued → sending) writes none.
+        let ev = events::new_event(
+            crate::notify::EventKind::BackupSucceeded,
+            "2030-01-02T03:04:05.000Z",
+            None,
+            "ok".to_string(),
+        );
+        let seq = c.last_change_seq().await.unwrap();
+        c.enqueue_event(&ev, Some(&p.id), None).await.unwrap();
+        assert_eq!(notify_feed(&c, seq).await, [up("hook", &pid)]);
+        let now = "2030-01-02T03:04:05.000Z";
+        let lease = "2030-01-02T03:06:05.000Z";
+        let seq = c.last_change_seq().await.unwrap();
+        let row = c.claim_outbox(now, lease, 10).await.unwrap().remove(0);
+        assert!(
+            notify_feed(&c, seq).await.is_empty(),
+            "a claim is no change"
+        );
+
+        // Handed back by a rate limit or a storm (its attempt uncounted): no row either.
+        c.outbox_postpone(row.id, lease).await.unwrap();
+        c.claim_outbox(lease, "2030-01-02T03:08:05.000Z", 10)
+            .await
+            .unwrap();
+        c.outbox_hold(row.id, lease, "held").await.unwrap();
+        assert!(notify_feed(&c, seq).await.is_empty());
+
+        // A failed attempt queued again, then sent: one row each, naming the project.
+        c.claim_outbox(lease, "2030-01-02T03:08:05.000Z", 10)
+            .await
+            .unwrap();
+        c.outbox_failed(row.id, "HTTP 503", Some(lease))
+            .await
+            .unwrap();
+        assert_eq!(notify_feed(&c, seq).await, [up("hook", &pid)]);
+        let seq = c.last_change_seq().await.unwrap();
+        c.claim_outbox(lease, "2030-01-02T03:10:05.000Z", 10)
+            .await
+            .unwrap();
+        c.outbox_sent(row.id).await.unwrap();
+        c.outbox_sent(row.id).await.unwrap(); // no state change: no row
+        assert_eq!(notify_feed(&c, seq).await, [up("hook", &pid)]);
+
+        // Removing the channel: its row (and the route's), not one per outbox row.
+        for i in 0..5 {
+            let ev = events::new_event(
+                crate::notify::EventKind::BackupSucceeded,
+                now,
+                None,
+                format!("ok {i}"),
+            );
+            c.enqueue_event(&ev, Some(&p.id), None).await.unwrap();
+        }
+        let seq = c.last_change_seq().await.unwrap();
+        c.remove_channel("hook").await.unwrap();
+        let rows = notify_feed(&c, seq).await;
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(rows
+            .iter()
+            .all(|(ch, _, op)| ch == "hook" && op == "delete"));
+    }
+
+    #[tokio::test]
+    async fn a_channel_written_before_schema_16_keeps_its_kind_s_rate() {
+        use crate::catalog::MIGRATOR;
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(true);
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .unwrap();
+        // The catalog as version 15 left it, with a Telegram channel.
+        let v15 = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(
+                MIGRATOR
+                    .iter()
+                    .filter(|m| m.version <= 15)
+                    .cloned()
+                    .collect(),
+            ),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        v15.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO notify_channels (name, spec_json, created_at) VALUES ('tg', \
+             '{\"kind\":\"telegram\",\"chat_id\":\"-100\",\"api_base\":\"https://api.telegram.org\"}', \
+             '2030-01-01T00:00:00.000Z')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let c = Catalog::migrated(pool, crate::clock::system())
+            .await
+            .unwrap();
+        assert_eq!(c.schema_version().await.unwrap(), 16);
+        let tg = c.channel("tg").await.unwrap();
+        assert_eq!(tg.rate_per_minute, None);
+        assert_eq!(tg.rate(), 20, "Telegram's default");
+        // A record serialized without the field reads as the default too.
+        let json = serde_json::to_value(&tg).unwrap();
+        assert!(json.get("rate_per_minute").is_none(), "{json}");
+        let back: ChannelRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back.rate(), 20);
+        // A channel with its own rate keeps it.
+        c.add_channel_rated("slow", &hook(), Some(2)).await.unwrap();
+        let slow = c.channel("slow").await.unwrap();
+        assert_eq!((slow.rate_per_minute, slow.rate()), (Some(2), 2));
+        assert_eq!(c.channel("tg").await.unwrap().rate(), 20);
     }
 }

@@ -13,7 +13,7 @@ use super::{
     channel_secret_key, email, ping, render::render, telegram, webhook, ChannelSpec, DeliveryError,
     DeliveryFailure, Event, EventProject,
 };
-use crate::catalog::{format_timestamp, parse_timestamp, OutboxRow};
+use crate::catalog::{format_timestamp, parse_timestamp, ChannelRecord, OutboxRow};
 use crate::engine::Engine;
 use crate::error::{ErrorKind, Result};
 use crate::ops::schedule::ProjectStatus;
@@ -112,7 +112,7 @@ pub(crate) async fn deliver_due(engine: &Engine) -> Result<DeliveryReport> {
     let catalog = &engine.catalog;
     let mut report = DeliveryReport::default();
     let mut client: Option<reqwest::Client> = None;
-    let mut channels: Option<HashMap<String, ChannelSpec>> = None;
+    let mut channels: Option<HashMap<String, ChannelRecord>> = None;
     for _ in 0..MAX_ROUNDS {
         let now = engine.clock.now();
         let rows = catalog
@@ -127,7 +127,7 @@ pub(crate) async fn deliver_due(engine: &Engine) -> Result<DeliveryReport> {
         }
         if channels.is_none() {
             let all = catalog.channels().await?;
-            channels = Some(all.into_iter().map(|c| (c.name, c.spec)).collect());
+            channels = Some(all.into_iter().map(|c| (c.name.clone(), c)).collect());
         }
         let specs = channels.as_ref().expect("loaded above");
         let http = match &client {
@@ -143,10 +143,10 @@ pub(crate) async fn deliver_due(engine: &Engine) -> Result<DeliveryReport> {
             by_channel.entry(r.channel.as_str()).or_default().push(r);
         }
         for (name, rows) in by_channel {
-            let Some(spec) = specs.get(name) else {
+            let Some(channel) = specs.get(name) else {
                 continue; // removed meanwhile: its rows went with it
             };
-            deliver_channel(engine, &http, name, spec, rows, &mut report).await?;
+            deliver_channel(engine, &http, channel, rows, &mut report).await?;
         }
     }
     Ok(report)
@@ -155,11 +155,11 @@ pub(crate) async fn deliver_due(engine: &Engine) -> Result<DeliveryReport> {
 async fn deliver_channel(
     engine: &Engine,
     client: &reqwest::Client,
-    name: &str,
-    spec: &ChannelSpec,
+    channel: &ChannelRecord,
     mut rows: Vec<&OutboxRow>,
     report: &mut DeliveryReport,
 ) -> Result<()> {
+    let (name, spec) = (channel.name.as_str(), &channel.spec);
     let catalog = &engine.catalog;
     let now = engine.clock.now();
     let now_s = format_timestamp(now);
@@ -187,7 +187,7 @@ async fn deliver_channel(
     let sent_lately = catalog
         .outbox_sent_since(name, &format_timestamp(now - time::Duration::minutes(1)))
         .await?;
-    let allowed = outbox::rate_per_minute(spec).saturating_sub(sent_lately) as usize;
+    let allowed = channel.rate().saturating_sub(sent_lately) as usize;
     if rows.len() > allowed {
         let later = format_timestamp(now + time::Duration::minutes(1));
         for r in rows.drain(allowed..) {

@@ -63,6 +63,28 @@ pub fn rate_per_minute(spec: &ChannelSpec) -> u32 {
     }
 }
 
+/// The highest rate a channel may be given (a thousand a second).
+pub const MAX_RATE_PER_MINUTE: u32 = 60_000;
+
+/// A channel's limit: its own (`offsite notify add … --rate N`), else its kind's default
+/// ([`rate_per_minute`]).
+pub fn channel_rate(spec: &ChannelSpec, own: Option<u32>) -> u32 {
+    own.filter(|r| *r > 0)
+        .unwrap_or_else(|| rate_per_minute(spec))
+}
+
+/// A rate given for a channel, checked: 1 to [`MAX_RATE_PER_MINUTE`] messages a minute.
+pub fn check_rate(rate: u32) -> crate::error::Result<u32> {
+    if (1..=MAX_RATE_PER_MINUTE).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(crate::error::Error::invalid(format!(
+            "a channel's rate must be 1 to {MAX_RATE_PER_MINUTE} messages a minute, not {rate}"
+        ))
+        .with_hint("leave it out for the kind's default (Telegram 20, chat webhooks 30, email 30, pings 60, JSON webhooks 1200)"))
+    }
+}
+
 /// The note a row held back by a storm carries until it is collapsed into a digest.
 pub const STORM_HOLD: &str = "held back: a storm of failures, sent as one digest";
 
@@ -189,5 +211,19 @@ mod tests {
             "slow",
         );
         assert_eq!(retry_at(1, &forever, T, T), Some(T + MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn a_channel_s_own_rate_wins_over_its_kind_s_default() {
+        let tg = ChannelSpec::Telegram(super::super::TelegramSpec {
+            chat_id: "-100".into(),
+            api_base: "https://api.telegram.org".into(),
+        });
+        assert_eq!(channel_rate(&tg, None), 20);
+        assert_eq!(channel_rate(&tg, Some(2)), 2);
+        assert_eq!(channel_rate(&tg, Some(0)), 20);
+        assert_eq!(check_rate(2).unwrap(), 2);
+        assert!(check_rate(0).is_err());
+        assert!(check_rate(MAX_RATE_PER_MINUTE + 1).is_err());
     }
 }

@@ -119,6 +119,21 @@ fn check_token(token: &str) -> Result<(), DeliveryError> {
     }
 }
 
+/// The Bot API server unless a channel names another (`--telegram-api`).
+pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
+
+/// A Bot API server given for a channel (the CLI's `--telegram-api`, the app's "Bot API server"),
+/// checked by the rule every send applies (https, or http to a loopback address only; no user,
+/// query or fragment) and stored without its trailing `/`. The error names the field.
+pub fn api_base(base: &str) -> crate::error::Result<String> {
+    check_api_base(base).map_err(|e| {
+        crate::error::Error::invalid(format!("Bot API server: {}", e.message)).with_hint(
+            "use an https:// address (http:// only to this machine: 127.0.0.1 or localhost), \
+             or leave it empty for https://api.telegram.org",
+        )
+    })
+}
+
 /// The API base without its trailing `/`: `https`, or `http` to a loopback address only (the
 /// token travels in the path); no user, query or fragment.
 fn check_api_base(base: &str) -> Result<String, DeliveryError> {
@@ -366,6 +381,19 @@ mod tests {
         assert!(check_api_base("http://127.0.0.1:8081").is_ok());
         assert!(check_api_base("http://api.telegram.org").is_err());
         assert!(check_api_base("https://u:p@api.telegram.org").is_err());
+        // The same rule when a channel is added, as a coded error naming the field.
+        assert_eq!(
+            api_base("https://tg.example.com/").unwrap(),
+            "https://tg.example.com"
+        );
+        assert_eq!(
+            api_base("http://localhost:8081").unwrap(),
+            "http://localhost:8081"
+        );
+        let e = api_base("http://tg.example.com").unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidInput);
+        assert!(e.message().starts_with("Bot API server: "), "{e}");
+        assert!(api_base("not a url").is_err());
     }
 
     #[test]

@@ -195,12 +195,9 @@ fn split(input: ChannelInput) -> Result<(ChannelSpec, Vec<(&'static str, String)
                 return Err(Error::invalid("the bot token is not valid")
                     .with_hint("paste the token @BotFather gave, like 123456:ABC-DEF…"));
             }
-            let api_base = match api_base {
-                Some(b) => http_url(&b, "Bot API address")?
-                    .as_str()
-                    .trim_end_matches('/')
-                    .to_string(),
-                None => "https://api.telegram.org".to_string(),
+            let api_base = match api_base.filter(|b| !b.trim().is_empty()) {
+                Some(b) => crate::notify::telegram::api_base(&b)?,
+                None => crate::notify::telegram::DEFAULT_API_BASE.to_string(),
             };
             (
                 ChannelSpec::Telegram(TelegramSpec { chat_id, api_base }),
@@ -219,9 +216,18 @@ fn split(input: ChannelInput) -> Result<(ChannelSpec, Vec<(&'static str, String)
     })
 }
 
-/// Add a channel (secrets to the keychain first, then the catalog row).
-pub(crate) async fn add(engine: &Engine, name: &str, input: ChannelInput) -> Result<ChannelRecord> {
+/// Add a channel (secrets to the keychain first, then the catalog row) with its own rate limit
+/// (messages a minute; `None`: its kind's default).
+pub(crate) async fn add(
+    engine: &Engine,
+    name: &str,
+    input: ChannelInput,
+    rate_per_minute: Option<u32>,
+) -> Result<ChannelRecord> {
     check_name(name)?;
+    let rate = rate_per_minute
+        .map(crate::notify::outbox::check_rate)
+        .transpose()?;
     let (spec, secrets) = split(input)?;
     if engine
         .catalog
@@ -242,7 +248,7 @@ pub(crate) async fn add(engine: &Engine, name: &str, input: ChannelInput) -> Res
     for (part, value) in &secrets {
         engine.secrets.set(&channel_secret_key(name, part), value)?;
     }
-    engine.catalog.add_channel(name, &spec).await
+    engine.catalog.add_channel_rated(name, &spec, rate).await
 }
 
 /// Remove a channel, its routes, its outbox rows and its secrets.

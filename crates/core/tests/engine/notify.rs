@@ -609,3 +609,60 @@ async fn a_route_with_no_group_checked_is_none_and_the_channel_hears_nothing() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
 }
+
+#[tokio::test]
+async fn a_channel_with_rate_2_sends_2_a_minute_and_the_rest_later_none_lost() {
+    let (env, clock) = clocked().await;
+    let rx = WebhookReceiver::start();
+    let rec = env
+        .engine
+        .notify_add_rated(
+            "slow",
+            ChannelInput::Webhook {
+                url: rx.url("/hooks/slow"),
+                preset: Preset::Json,
+                secret: None,
+            },
+            Some(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!((rec.rate_per_minute, rec.rate()), (Some(2), 2));
+    unreachable(&env, "shop").await;
+    env.engine
+        .notify_route("shop", "succeeded", &["slow".to_string()])
+        .await
+        .unwrap();
+    let mut queued = Vec::new();
+    for i in 0..5 {
+        let e = offsite_core::notify::events::new_event(
+            EventKind::BackupSucceeded,
+            "2030-03-01T10:00:00.000Z",
+            None,
+            format!("Backup of shop succeeded ({i})"),
+        );
+        env.engine.notify_enqueue(&e, Some("shop")).await.unwrap();
+        queued.push(e.id);
+    }
+    // A JSON webhook's default is 1,200 a minute: with its own rate of 2, two go now.
+    let report = env.engine.notify_deliver().await.unwrap();
+    assert_eq!((report.sent, report.postponed), (2, 3), "{report:?}");
+    // Within the minute nothing more, however often delivery runs.
+    clock.advance(Duration::seconds(20));
+    assert_eq!(env.engine.notify_deliver().await.unwrap().sent, 0);
+    clock.advance(Duration::seconds(20));
+    assert_eq!(env.engine.notify_deliver().await.unwrap().sent, 0);
+    assert_eq!(rx.requests().len(), 2);
+    // Each next minute two more, until none is left.
+    clock.advance(Duration::seconds(21));
+    assert_eq!(env.engine.notify_deliver().await.unwrap().sent, 2);
+    clock.advance(Duration::seconds(61));
+    assert_eq!(env.engine.notify_deliver().await.unwrap().sent, 1);
+    clock.advance(Duration::seconds(61));
+    assert_eq!(env.engine.notify_deliver().await.unwrap().sent, 0);
+    let mut ids = rx.delivered_ids();
+    assert_eq!(ids.len(), 5, "each exactly once");
+    ids.sort();
+    queued.sort();
+    assert_eq!(ids, queued);
+}
