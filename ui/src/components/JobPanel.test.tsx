@@ -97,13 +97,13 @@ describe("JobPanel", () => {
   it("says what a pull brought from the server and from the artifact bucket, each only when the project has it", () => {
     const pull = { kind: "pull" as const, downloaded: [], already_local: 2, in_progress: 1 };
     expect(pullSummary({ ...pull, server: true, artifacts: null })).toBe(
-      "0 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server.",
+      "0 new backups downloaded and verified, 2 already here, 1 still being made on the server.",
     );
     expect(pullSummary({ ...pull, server: true, artifacts: { imported: [], already_imported: 3 } })).toBe(
-      "0 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server; 0 artifact(s) imported and verified, 3 imported before.",
+      "0 new backups downloaded and verified, 2 already here, 1 still being made on the server; 0 artifacts imported and verified, 3 imported before.",
     );
     expect(pullSummary({ ...pull, server: false, artifacts: { imported: [], already_imported: 3 } })).toBe(
-      "0 artifact(s) imported and verified, 3 imported before.",
+      "0 artifacts imported and verified, 3 imported before.",
     );
   });
 

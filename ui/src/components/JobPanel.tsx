@@ -4,6 +4,7 @@ import { rtoLabel } from "../drill/text";
 import { errorDisplay } from "../ipc/errorDisplay";
 import { ErrorNotice } from "./ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "./format";
+import { plural, WORDS } from "../words";
 import { type LiveJob, useJobActions, useLiveJobs } from "../store";
 
 const PHASES: Record<Phase, string> = {
@@ -35,7 +36,7 @@ export function progressLabel(p: JobProgress): string {
   return component ? `${component}: ${phaseLabel(p.phase).toLowerCase()}` : phaseLabel(p.phase);
 }
 
-const COMPONENTS: Record<RestoreComponent, string> = { database: "Database", storage: "Storage", config: "Configuration" };
+const COMPONENTS: Record<RestoreComponent, string> = { database: "Database", storage: WORDS.fileStorageShort, config: "Configuration" };
 
 /** Fraction done (0–1) when the phase's total is known, else null. */
 export function fraction(p: JobProgress): number | null {
@@ -133,12 +134,12 @@ type PullResult = Extract<NonNullable<JobFinished["result"]>, { kind: "pull" }>;
 export function pullSummary(r: PullResult): string {
   const parts: string[] = [];
   if (r.server) {
-    let s = `${r.downloaded.length} new backup(s) downloaded and verified, ${r.already_local} already here`;
+    let s = `${plural(r.downloaded.length, "new backup", "new backups")} downloaded and verified, ${r.already_local} already here`;
     if (r.in_progress > 0) s += `, ${r.in_progress} still being made on the server`;
     parts.push(s);
   }
   if (r.artifacts) {
-    parts.push(`${r.artifacts.imported.length} artifact(s) imported and verified, ${r.artifacts.already_imported} imported before`);
+    parts.push(`${plural(r.artifacts.imported.length, "artifact")} imported and verified, ${r.artifacts.already_imported} imported before`);
   }
   return `${parts.join("; ")}.`;
 }
@@ -156,8 +157,7 @@ function restoreText(r: RestoreReport): string {
     );
   }
   if (r.config) {
-    const n = r.config.applied.applied.length;
-    parts.push(`Configuration: ${n} setting${n === 1 ? "" : "s"} written back`);
+    parts.push(`Configuration: ${plural(r.config.applied.applied.length, "setting")} written back`);
   }
   return parts.length ? parts.join(" · ") : "Restored";
 }

@@ -119,7 +119,7 @@ describe("DropZone", () => {
     expect(calls).toContain("inspect_import");
     expect(screen.getByTestId("drop-kind")).toHaveTextContent("Offsite archive");
     expect(screen.getByTestId("drop-project")).toHaveTextContent("shop");
-    expect(screen.getByTestId("drop-counts")).toHaveTextContent("2 tables · 2 members · roles (globals.sql)");
+    expect(screen.getByTestId("drop-counts")).toHaveTextContent("2 tables · 2 files in the archive · roles (globals.sql)");
     expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.orders — 1,000 rows");
     fireEvent.click(screen.getByTestId("drop-restore"));
     expect(onRestore).toHaveBeenCalledWith(PATH, "shop");
@@ -175,7 +175,7 @@ describe("DropZone", () => {
     await src.send({ type: "drop", paths: [PATH], position: pos });
     const box = await screen.findByTestId("drop-arbitrary-sql");
     expect(box).toHaveAttribute("data-count", "2");
-    expect(box).toHaveTextContent("2 statement(s) pg_dump never writes");
+    expect(box).toHaveTextContent("2 statements pg_dump never writes");
     expect(box).toHaveTextContent("COPY t FROM PROGRAM 'id';");
   });
 

@@ -13,6 +13,7 @@ import { useImportRequests } from "./importRequest";
 import { type Inspected, inspect, KIND_LABELS } from "./preview";
 import { useSubscription } from "../ipc/subscribe";
 import "./dropzone.css";
+import { plural } from "../words";
 
 export type Subscribe = (handler: (e: DragDropEvent) => void) => Promise<UnlistenFn>;
 
@@ -193,8 +194,8 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
         </dd>
         <dt>Contents</dt>
         <dd data-testid="drop-counts">
-          {p.tables.length} table{p.tables.length === 1 ? "" : "s"} · {p.members.length} member
-          {p.members.length === 1 ? "" : "s"}
+          {plural(p.tables.length, "table")}
+          {p.members.length > 0 ? ` · ${plural(p.members.length, "file")} in the archive` : ""}
           {p.has_globals ? " · roles (globals.sql)" : ""}
         </dd>
       </dl>
@@ -212,7 +213,7 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
       {p.plain && p.plain.arbitrary_sql_total > 0 && (
         <div className="notice notice-error small" data-testid="drop-arbitrary-sql" data-count={p.plain.arbitrary_sql_total}>
           <p className="notice-title">
-            It holds {p.plain.arbitrary_sql_total} statement(s) pg_dump never writes: a restore runs them only if you
+            It holds {plural(p.plain.arbitrary_sql_total, "statement")} pg_dump never writes: a restore runs them only if you
             tick their own box. As a superuser they can run programs and read files on the database server.
           </p>
           <ul className="mono">

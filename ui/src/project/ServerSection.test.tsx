@@ -189,7 +189,7 @@ describe("ServerSection", () => {
     };
     await act(() => emit("job-finished", pulled));
     expect(await screen.findByTestId("server-job-result")).toHaveTextContent(
-      "1 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server.",
+      "1 new backup downloaded and verified, 2 already here, 1 still being made on the server.",
     );
     expect(
       remoteJobText({

@@ -57,7 +57,7 @@ export function ServerSection({ project }: { project: string }) {
             <ServerView server={server} />
           ) : (
             <p className="muted small" data-testid="server-none">
-              No backup server. An Offsite agent (<span className="mono">offsite serve</span>) next to the database makes
+              No backup server. A backup server (<span className="mono">offsite serve</span>) next to the database makes
               the backups there; this computer starts them and downloads the archives.
             </p>
           )}
@@ -235,7 +235,7 @@ function ServerForm({
             id={`${id}-project`}
             value={serverProject}
             onChange={(e) => setServerProject(e.target.value)}
-            placeholder="its name in the agent's agent.toml"
+            placeholder="its name in the server's agent.toml"
             autoComplete="off"
             spellCheck={false}
             data-testid="server-field-project"

@@ -411,7 +411,7 @@ describe("RestoreWizard", () => {
         choices: { selection: { schemas: ["sales"], tables: [], what: "both", into_schema: null } },
       }),
     );
-    expect(await screen.findByTestId("wizard-selection-plan")).toHaveTextContent("Restoring 1 table(s)");
+    expect(await screen.findByTestId("wizard-selection-plan")).toHaveTextContent("Restoring 1 table");
     expect($("wizard-selection-plan")).toHaveTextContent("schema sales");
     expect($("wizard-selection-notes")).toHaveTextContent("invoices_customer_fkey");
     expect(screen.getAllByTestId("wizard-select-schema")[1]).toBeChecked();
@@ -721,7 +721,7 @@ describe("RestoreWizard: database and storage in one restore", () => {
 
     // The run names the component it is on.
     await act(() => emit("job-progress", progress("job-r", { phase: "restoring", component: "storage" })));
-    await waitFor(() => expect($("wizard-phase")).toHaveTextContent(/^Storage: /));
+    await waitFor(() => expect($("wizard-phase")).toHaveTextContent(/^File storage: /));
 
     const database = restoreReport();
     const report: RestoreReport = {
