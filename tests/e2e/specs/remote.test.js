@@ -138,6 +138,11 @@ password_env = "${PASSWORD_ENV}"
     );
     if (await $("server-form-error").isExisting()) assert.fail(`check failed: ${await $("server-form-error").getText()}`);
     assert.equal(await $("server-check-fingerprint").getText(), printedFingerprint);
+    // Checked, not yet compared: trust waits for the fingerprint offsite serve printed.
+    assert.equal(await $("server-save").isEnabled(), false);
+    await $("server-field-printed").setValue(printedFingerprint.toLowerCase());
+    await $("server-check-match").waitForDisplayed({ timeout: 5_000 });
+    assert.equal(await $("server-save").isEnabled(), true);
     await $("server-form").scrollIntoView();
     await app.screenshot("01-server-fingerprint");
 
