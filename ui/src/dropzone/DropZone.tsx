@@ -38,7 +38,9 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
   const [state, dispatch] = useReducer(dropReducer, initialDrop);
   const [inspected, setInspected] = useState<Inspected | null>(null);
   const closeRef = useRef<HTMLButtonElement>(null);
-  const { request } = useImportRequests();
+  const { request, pick } = useImportRequests();
+  // The import found the file damaged: only safe actions stay (no "Restore into …").
+  const [damaged, setDamaged] = useState(false);
 
   useEffect(() => {
     if (request) dispatch({ type: "open", path: request.path });
@@ -55,6 +57,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
     if (!state.path) return;
     let active = true;
     setInspected(null);
+    setDamaged(false);
     void inspect(state.path).then((r) => active && setInspected(r));
     closeRef.current?.focus();
     return () => {
@@ -122,7 +125,11 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
               </p>
             )}
             <PreviewBody inspected={inspected} />
-            {inspected?.status === "ok" && inspected.preview.kind === "offsite_archive" && currentProject && onRestore && (
+            {inspected?.status === "ok" &&
+              inspected.preview.kind === "offsite_archive" &&
+              !damaged &&
+              currentProject &&
+              onRestore && (
               <div className="form-actions">
                 <button
                   type="button"
@@ -140,6 +147,8 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 preview={inspected.preview}
                 onOpenProject={onOpenProject && ((name) => leave(() => onOpenProject(name)))}
                 onRestore={onRestore && ((path, project) => leave(() => onRestore(path, project)))}
+                onDamaged={setDamaged}
+                onChooseAnother={() => leave(() => void pick())}
               />
             )}
           </section>

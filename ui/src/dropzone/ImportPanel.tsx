@@ -6,6 +6,8 @@ import { useEffect, useId, useRef, useState } from "react";
 import type { ErrorPayload, ImportPreview, ImportTo, ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { DamagedNotice } from "../components/DamagedNotice";
+import { isDamaged } from "./dropState";
 import { formatBytes } from "../components/format";
 import { fraction, phaseLabel } from "../components/JobPanel";
 import { useJobActions, useLiveJob, useProjects } from "../store";
@@ -34,9 +36,13 @@ type Props = {
   preview: ImportPreview;
   onOpenProject?: ((name: string) => void) | undefined;
   onRestore?: ((path: string, project: string) => void) | undefined;
+  /** Told whether the import found the file damaged (then nothing but safe actions is offered). */
+  onDamaged?: ((damaged: boolean) => void) | undefined;
+  /** Choose another file (the open dialog): the damaged file's way out. */
+  onChooseAnother?: (() => void) | undefined;
 };
 
-export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
+export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onChooseAnother }: Props) {
   const ids = useId();
   const { startImport, cancel } = useJobActions();
   const list = useProjects();
@@ -68,6 +74,9 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
   const job = useLiveJob(jobId);
   const running = job !== null && !job.finished;
   const finished = job?.finished ?? null;
+  const failure = startError ?? (finished && !finished.ok ? finished.error : null);
+  const damaged = isDamaged(failure);
+  useEffect(() => onDamaged?.(damaged), [damaged, onDamaged]);
 
   const submit = async () => {
     setStartError(null);
@@ -240,8 +249,18 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
           {formError}
         </p>
       )}
-      {startError && <ErrorNotice error={startError} testId="import-error" />}
-      {finished && !finished.ok && finished.error && <ErrorNotice error={finished.error} testId="import-error" />}
+      {failure &&
+        (damaged ? (
+          <DamagedNotice
+            error={failure}
+            testId="import-error"
+            actions={
+              onChooseAnother ? [{ label: "Choose another file…", run: onChooseAnother, testId: "import-choose-another" }] : []
+            }
+          />
+        ) : (
+          <ErrorNotice error={failure} testId="import-error" />
+        ))}
       {running && job && (
         <div className="import-progress" data-testid="import-progress">
           <progress
@@ -263,17 +282,19 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
           </button>
         </div>
       )}
-      <div className="form-actions">
-        <button
-          type="button"
-          className="btn btn-primary"
-          onClick={() => void submit()}
-          disabled={disabled}
-          data-testid="import-start"
-        >
-          {finished && !finished.ok ? "Try again" : "Import"}
-        </button>
-      </div>
+      {!damaged && (
+        <div className="form-actions">
+          <button
+            type="button"
+            className="btn btn-primary"
+            onClick={() => void submit()}
+            disabled={disabled}
+            data-testid="import-start"
+          >
+            {finished && !finished.ok ? "Try again" : "Import"}
+          </button>
+        </div>
+      )}
     </section>
   );
 }

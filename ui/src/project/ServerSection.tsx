@@ -123,7 +123,13 @@ export function ServerSection({ project }: { project: string }) {
         </>
       )}
       {job && <RemoteJobView job={job} testId="server-job" label="Backup server progress" />}
-      {error && <ErrorNotice error={error} testId="server-error" />}
+      {error && (
+        <ErrorNotice
+          error={error}
+          testId="server-error"
+          actions={{ edit_credentials: () => setEditing(true), check_address: () => setEditing(true) }}
+        />
+      )}
       {notice && (
         <p className="notice notice-ok small" role="status" data-testid="server-notice">
           {notice}
