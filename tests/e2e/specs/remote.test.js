@@ -176,6 +176,8 @@ password_env = "${PASSWORD_ENV}"
           try {
             seen.add(await $("server-job-phase").getText());
             if (seen.size === 1) {
+              assert.equal(await $("server-job-cancel").isExisting(), true, "a server backup can be cancelled");
+              assert.equal(await $("server-job-eta").isExisting(), true, "a server backup shows its time left");
               await $("server-job").scrollIntoView();
               await app.screenshot("03-server-backup-running");
             }
@@ -195,7 +197,10 @@ password_env = "${PASSWORD_ENV}"
     }
     assert.ok(seen.size >= 1, "the job's progress was shown");
     assert.match(await result.getText(), /downloaded and verified/);
-    const localPath = await $("server-job-path").getText();
+    // The backup is named; its path is in the (closed) details.
+    assert.match(await $("server-job-name").getText(), /^Database backup of \d{4}-\d\d-\d\d \d\d:\d\d$/);
+    assert.ok(!(await result.getText()).includes("/"), "no path in the result line");
+    const localPath = (await $("server-job-path").getProperty("textContent")).trim();
 
     await until(app.browser, "the backup in the list", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1, {
       timeoutMs: 15_000,

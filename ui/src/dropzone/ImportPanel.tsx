@@ -9,6 +9,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { DamagedNotice } from "../components/DamagedNotice";
 import { isDamaged } from "./dropState";
 import { formatBytes } from "../components/format";
+import { backupName } from "../components/names";
 import { fraction, phaseLabel } from "../components/JobPanel";
 import { useJobActions, useLiveJob, useProjects } from "../store";
 import { isDatabaseUrl, isProjectName } from "../screens/AddProject";
@@ -120,9 +121,12 @@ export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onCh
           Added to {r.created_project ? "the new project " : "project "}
           <strong data-testid="import-done-project">{r.project}</strong>: {formatBytes(r.backup.size)}, verified.
         </p>
-        <p className="mono small path" data-testid="import-done-path">
-          <bdi>{r.backup.path}</bdi>
-        </p>
+        <details className="small" data-testid="import-done-details">
+          <summary data-testid="import-done-name">{backupName(r.backup)}</summary>
+          <p className="mono path" data-testid="import-done-path">
+            <bdi>{r.backup.path}</bdi>
+          </p>
+        </details>
         <div className="form-actions">
           {onOpenProject && (
             <button

@@ -1,7 +1,7 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { BackupRecord, Components, JobFinished, JobProgress } from "../bindings";
 import { StoreProvider } from "../store";
 import { remoteJobText } from "./RemoteJob";
@@ -238,7 +238,42 @@ describe("ServerSection", () => {
     expect(result).toHaveAttribute("data-ok", "true");
     expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KiB.");
     expect(screen.getByTestId("server-job-path")).toHaveTextContent(record.path);
+    // Named for a person; the path only in the closed details.
+    expect(screen.getByTestId("server-job-name")).toHaveTextContent(/^Database backup of 2026-11-2\d \d\d:00$/);
+    expect(screen.getByTestId("server-job-details")).not.toHaveAttribute("open");
+    expect(result).not.toHaveTextContent(record.path);
     expect(screen.getByTestId("server-backup")).toBeEnabled();
+  });
+
+  it("a server backup shows what is done, the time left from its pace, and Cancel, like a local job", async () => {
+    let clock = 1_000_000;
+    const spy = vi.spyOn(Date, "now").mockImplementation(() => clock);
+    try {
+      const calls = setup(withServer, { cancel_job: () => true });
+      fireEvent.click(await screen.findByTestId("server-backup"));
+      await screen.findByTestId("server-job-phase");
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("—");
+      await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 10, bytes_total: 100 })));
+      // One report: no pace yet.
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("—");
+      clock += 30_000;
+      await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 40, bytes_total: 100 })));
+      // 30 points in 30 s: 60 points left take a minute.
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("1m 00s");
+      expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("the server finishes its backup");
+      // The download has the engine's throughput: bytes, speed and time left from it.
+      await act(() =>
+        emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 3072, bytes_per_sec: 1024 })),
+      );
+      expect(screen.getByTestId("server-job-bytes")).toHaveTextContent("1.0 KiB of 3.0 KiB");
+      expect(screen.getByTestId("server-job-throughput")).toHaveTextContent("1.0 KiB/s");
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("2s");
+
+      fireEvent.click(screen.getByTestId("server-job-cancel"));
+      await waitFor(() => expect(calls.find((c) => c.cmd === "cancel_job")?.args).toEqual({ jobId: "job-r" }));
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("pulls: counts what came, what was here, what the server is still making; failures show their error", async () => {
