@@ -174,15 +174,15 @@ function resultText(f: JobFinished): string {
   if (!r) return "Finished";
   switch (r.kind) {
     case "backup":
-      return `Backup written: ${formatBytes(r.backup.size)}`;
+      return `Backup written: ${formatBytes(r.backup.size)} (compressed)`;
     case "verify":
       return r.report.ok
-        ? `Archive intact: ${formatBytes(r.report.bytes_verified)} checked`
+        ? `Archive intact: ${formatBytes(r.report.bytes_verified)} checked (uncompressed)`
         : `Archive damaged${r.report.first_bad ? `: ${r.report.first_bad}` : ""}`;
     case "restore":
       return restoreText(r.report);
     case "import":
-      return `Imported into ${r.project}: ${formatBytes(r.backup.size)}`;
+      return `Imported into ${r.project}: ${formatBytes(r.backup.size)} (compressed)`;
     case "pull":
       return `Pulled: ${pullSummary(r)}`;
     case "sync": {

@@ -17,7 +17,7 @@ export function remoteJobText(f: JobFinished): string {
   const r = f.result;
   if (r?.kind === "backup") {
     const verified = r.backup.status === "verified" ? "verified" : r.backup.status;
-    return `Backup downloaded and ${verified}: ${formatBytes(r.backup.size)}.`;
+    return `Backup downloaded and ${verified}: ${formatBytes(r.backup.size)} (compressed).`;
   }
   if (r?.kind === "pull") return pullSummary(r);
   return "Done.";

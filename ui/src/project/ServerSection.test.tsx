@@ -236,7 +236,7 @@ describe("ServerSection", () => {
     await act(() => emit("job-finished", done));
     const result = await screen.findByTestId("server-job-result");
     expect(result).toHaveAttribute("data-ok", "true");
-    expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KiB.");
+    expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KiB (compressed).");
     expect(screen.getByTestId("server-job-path")).toHaveTextContent(record.path);
     // Named for a person; the path only in the closed details.
     expect(screen.getByTestId("server-job-name")).toHaveTextContent(/^Database backup of 2026-11-2\d \d\d:00$/);
