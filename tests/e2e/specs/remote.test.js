@@ -231,6 +231,6 @@ password_env = "${PASSWORD_ENV}"
     });
     const result = await $("server-job-result");
     assert.equal(await result.getAttribute("data-ok"), "true");
-    assert.match(await result.getText(), /^0 new backup\(s\) downloaded and verified, 1 already here/);
+    assert.match(await result.getText(), /^0 new backups downloaded and verified, 1 already here/);
   });
 });
