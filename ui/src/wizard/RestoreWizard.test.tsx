@@ -150,6 +150,9 @@ describe("RestoreWizard", () => {
     await toTarget(calls);
     await chooseUrl(calls);
     expect(await screen.findByTestId("wizard-target-status")).toHaveAttribute("data-empty", "true");
+    // The target by name: database on server, not the connection URL with its user and port.
+    expect(screen.getByTestId("wizard-target-name")).toHaveTextContent(/^shop_copy on localhost$/);
+    expect(screen.getByTestId("wizard-target-status")).not.toHaveTextContent("postgres://");
     expect(called(calls, "plan_restore")[0]?.args).toEqual({
       path: backup(0).path,
       target: { connection: { connection: { url: "postgres://postgres@localhost:5432/shop_copy" }, tls: null, password: "pw" } },

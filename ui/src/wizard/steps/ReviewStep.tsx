@@ -21,6 +21,7 @@ import { ConfigDiffTable, StoragePlanView } from "./ComponentsRestore";
 import { SelectionPicker } from "./SelectionPicker";
 import type { StepProps } from "./types";
 import { nounFor, plural, WORDS } from "../../words";
+import { databaseLabel } from "../../components/names";
 
 const LIST_LIMIT = 50;
 
@@ -234,8 +235,8 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
           </span>
         </dd>
         <dt>Target</dt>
-        <dd className="mono" data-testid="wizard-plan-target">
-          {plan.target}
+        <dd data-testid="wizard-plan-target" title={plan.target}>
+          {databaseLabel(plan.target)}
         </dd>
         <dt>Target now</dt>
         <dd data-testid="wizard-plan-empty" data-empty={String(plan.target_empty)}>
