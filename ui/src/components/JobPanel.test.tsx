@@ -171,6 +171,48 @@ describe("JobPanel", () => {
     expect(screen.queryByTestId("job-finished")).not.toBeInTheDocument();
   });
 
+  it("says a damaged archive once, with the next step; the raw problems only in the details", async () => {
+    setup();
+    fireEvent.click(screen.getByTestId("start"));
+    await screen.findByTestId("job-running");
+    const sha = "database.dump: sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 != 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
+    const done = {
+      job_id: "job-1",
+      kind: "verify",
+      ok: true,
+      error: null,
+      result: {
+        kind: "verify",
+        report: {
+          archive: "/tmp/offsite-x/shop/shop_20261123_database.tar.gz",
+          ok: false,
+          file_sha256: "00",
+          sidecar: "matches",
+          members: [],
+          first_bad: "database.dump",
+          bytes_verified: 1024,
+          problems: [sha],
+          manifest: null,
+        },
+      },
+    } as unknown as JobFinished;
+    await act(() => emit("job-finished", done));
+    expect(await screen.findByTestId("job-result")).toHaveTextContent(/^Archive damaged$/);
+    expect(screen.getByTestId("job-damaged-next")).toHaveTextContent(
+      "This file is damaged: its contents do not match its checksum. Verify another backup or fetch a copy.",
+    );
+    const details = screen.getByTestId("job-damaged-details");
+    expect(details.tagName).toBe("DETAILS");
+    expect(details).not.toHaveAttribute("open");
+    expect(details).toHaveTextContent("first damaged file: database.dump");
+    // The SHA-256 pair once, inside the details.
+    expect(screen.getByTestId("job-finished").textContent?.split("9f86d081884c").length).toBe(2);
+    expect(details).toHaveTextContent("9f86d081884c");
+    // The file by its name, the temporary path only on hover.
+    expect(screen.getByTestId("job-result-path")).toHaveTextContent(/^shop_20261123_database\.tar\.gz$/);
+    expect(screen.getByTestId("job-result-path")).toHaveAttribute("title", "/tmp/offsite-x/shop/shop_20261123_database.tar.gz");
+  });
+
   it("keeps events that arrive before start_backup returns", async () => {
     mockIPC(
       async (cmd) => {

@@ -2,6 +2,8 @@ import type { ReactNode } from "react";
 import type { Component as RestoreComponent, DrillReport, JobFinished, JobProgress, Phase, RestoreReport } from "../bindings";
 import { rtoLabel } from "../drill/text";
 import { errorDisplay } from "../ipc/errorDisplay";
+import { DamagedNotice } from "./DamagedNotice";
+import { fileNameOf } from "./names";
 import { ErrorNotice } from "./ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "./format";
 import { plural, WORDS } from "../words";
@@ -178,7 +180,7 @@ function resultText(f: JobFinished): string {
     case "verify":
       return r.report.ok
         ? `Archive intact: ${formatBytes(r.report.bytes_verified)} checked (uncompressed)`
-        : `Archive damaged${r.report.first_bad ? `: ${r.report.first_bad}` : ""}`;
+        : "Archive damaged";
     case "restore":
       return restoreText(r.report);
     case "import":
@@ -223,16 +225,17 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
         </button>
       </div>
       {path && (
-        <p className="job-path mono" data-testid="job-result-path">
-          {path}
+        // The file's name; the whole (often temporary) path on hover.
+        <p className="job-path mono" title={path} data-testid="job-result-path">
+          {fileNameOf(path)}
         </p>
       )}
-      {problems.length > 0 && (
-        <ul className="job-problems" data-testid="job-problems">
-          {problems.map((p) => (
-            <li key={p}>{p}</li>
-          ))}
-        </ul>
+      {f.result?.kind === "verify" && !f.result.report.ok && (
+        // The damage said once with its next step; the raw problems (SHA-256 pairs) in the details.
+        <DamagedNotice
+          testId="job-damaged"
+          details={[...(f.result.report.first_bad ? [`first damaged file: ${f.result.report.first_bad}`] : []), ...problems]}
+        />
       )}
       {!f.ok && f.error && <ErrorNotice error={f.error} testId="job-error" />}
     </div>
