@@ -213,6 +213,28 @@ describe("JobPanel", () => {
     expect(screen.getByTestId("job-result-path")).toHaveAttribute("title", "/tmp/offsite-x/shop/shop_20261123_database.tar.gz");
   });
 
+  it("a job that failed on a damaged archive says it once, the engine's message in the details", async () => {
+    setup();
+    fireEvent.click(screen.getByTestId("start"));
+    await screen.findByTestId("job-running");
+    const message = "the archive is damaged: bad member database.dump (sha256 9f86d081884c != 60303ae22b99)";
+    await act(() =>
+      emit("job-finished", {
+        job_id: "job-1",
+        kind: "import",
+        ok: false,
+        error: { code: "integrity", message, hint: "nothing was imported; use another copy of this backup", retryable: false },
+        result: null,
+      } satisfies JobFinished),
+    );
+    const error = await screen.findByTestId("job-error");
+    expect(error).toHaveAttribute("data-code", "integrity");
+    expect(screen.getByTestId("job-error-next")).toHaveTextContent("This file is damaged");
+    expect(screen.getByTestId("job-error-hint")).toHaveTextContent("nothing was imported");
+    expect(screen.getByTestId("job-error-details")).not.toHaveAttribute("open");
+    expect(screen.getByTestId("job-error-details")).toHaveTextContent(message);
+  });
+
   it("keeps events that arrive before start_backup returns", async () => {
     mockIPC(
       async (cmd) => {

@@ -237,7 +237,13 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
           details={[...(f.result.report.first_bad ? [`first damaged file: ${f.result.report.first_bad}`] : []), ...problems]}
         />
       )}
-      {!f.ok && f.error && <ErrorNotice error={f.error} testId="job-error" />}
+      {!f.ok &&
+        f.error &&
+        (f.error.code === "integrity" && (f.kind === "import" || f.kind === "verify" || f.kind === "restore") ? (
+          <DamagedNotice error={f.error} testId="job-error" />
+        ) : (
+          <ErrorNotice error={f.error} testId="job-error" />
+        ))}
     </div>
   );
 }
