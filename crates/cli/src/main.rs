@@ -26,6 +26,7 @@ mod restore_cmd;
 mod schedule_cmd;
 mod serve_cmd;
 mod usage;
+mod words;
 
 use clap::{Parser, Subcommand};
 use offsite_core::archive;

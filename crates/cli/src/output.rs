@@ -94,8 +94,8 @@ impl Out {
             println!("permissions:  can read everything a dump needs");
         } else {
             println!(
-                "permissions:  cannot read {} object(s):",
-                r.unreadable.len()
+                "permissions:  cannot read {}:",
+                crate::words::count(r.unreadable.len(), "object")
             );
             for o in &r.unreadable {
                 println!("  {o}");
@@ -161,9 +161,10 @@ impl Out {
         }
         if missing > 0 {
             eprintln!(
-                "{missing} backup(s) MISSING: the archive file is no longer at its path, so it cannot \
+                "{} MISSING: the archive file is no longer at its path, so it cannot \
                  be verified or restored. Put the file back, or remove the entry with \
-                 `offsite forget ID` (ids: `offsite backups NAME --json`)."
+                 `offsite forget ID` (ids: `offsite backups NAME --json`).",
+                crate::words::count(missing, "backup")
             );
         }
     }
@@ -204,7 +205,7 @@ impl Out {
                 r.archive.display()
             ),
             None if r.ok => println!("intact: {}", r.archive.display()),
-            Some(bad) => println!("CORRUPT: first bad member: {bad}"),
+            Some(bad) => println!("CORRUPT: first damaged file in the archive: {bad}"),
             None => println!("CORRUPT"),
         }
     }
@@ -240,7 +241,7 @@ impl Out {
         if let Some(note) = &m.globals_note {
             println!("note:        {note}");
         }
-        println!("members:");
+        println!("files in the archive:");
         for e in &m.members {
             println!(
                 "  {:<32} {:>12}  sha256 {}",
@@ -285,18 +286,18 @@ impl Out {
         println!("  {:<12} {}", format!("{tool}:"), p.pg_restore_version);
         println!("  target is:   {}", target_state(p));
         println!(
-            "  will create: {} table(s), view(s), function(s), {}",
-            p.will_create.len(),
+            "  will create: {} (tables, views, functions), {}",
+            crate::words::count(p.will_create.len(), "object"),
             if p.rows_recorded {
-                format!("{} row(s)", p.rows)
+                crate::words::plural(p.rows, "row")
             } else {
                 "row counts unknown (the backup is an imported dump that recorded none)".into()
             }
         );
         if !p.will_replace.is_empty() {
             println!(
-                "  will REPLACE {} table(s), view(s), function(s): {}",
-                p.will_replace.len(),
+                "  will REPLACE {} (tables, views, functions): {}",
+                crate::words::count(p.will_replace.len(), "object"),
                 p.will_replace.join(", ")
             );
         }
@@ -305,8 +306,8 @@ impl Out {
         }
         if !p.will_drop.is_empty() {
             println!(
-                "  will DROP {} object(s) not in the backup that depend on replaced ones: {}",
-                p.will_drop.len(),
+                "  will DROP {} not in the backup that depend on replaced ones: {}",
+                crate::words::count(p.will_drop.len(), "object"),
                 p.will_drop.join("; ")
             );
         }
@@ -322,8 +323,10 @@ impl Out {
         plan_roles(p);
         for m in &p.managed_schemas {
             println!(
-                "  schema {} (owned by {}): kept as the target has it ({} object(s))",
-                m.schema, m.owner, m.kept_objects
+                "  schema {} (owned by {}): kept as the target has it ({})",
+                m.schema,
+                m.owner,
+                crate::words::plural(m.kept_objects, "object")
             );
             if !m.load_rows.is_empty() {
                 println!("    rows loaded into: {}", m.load_rows.join(", "));
@@ -393,8 +396,8 @@ impl Out {
         }
         if p.arbitrary_sql_total > 0 {
             println!(
-                "  SQL pg_dump never writes: {} statement(s){}",
-                p.arbitrary_sql_total,
+                "  SQL pg_dump never writes: {}{}",
+                crate::words::plural(p.arbitrary_sql_total, "statement"),
                 if p.allow_arbitrary_sql {
                     " (will run: --allow-arbitrary-sql)"
                 } else {
@@ -468,7 +471,10 @@ fn plan_roles(p: &DatabasePlan) {
                 line.push_str(&format!("; WITHOUT {}", r.left_out.join(", ")));
             }
             if !r.settings.is_empty() {
-                line.push_str(&format!("; {} setting(s)", r.settings.len()));
+                line.push_str(&format!(
+                    "; {}",
+                    crate::words::count(r.settings.len(), "setting")
+                ));
             }
             if r.needs_password {
                 line.push_str("; needs a password afterwards");

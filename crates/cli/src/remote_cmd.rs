@@ -160,8 +160,8 @@ pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Resu
         println!("{}", b.path);
     }
     let mut summary = format!(
-        "{} new backup(s) downloaded and verified, {} already here",
-        o.downloaded.len(),
+        "{} downloaded and verified, {} already here",
+        crate::words::count(o.downloaded.len(), "new backup"),
         o.already_local
     );
     if o.in_progress > 0 {
@@ -172,8 +172,8 @@ pub async fn pull(engine: &Engine, name: &str, out: &Out, job: JobStart) -> Resu
     }
     if a.imported.len() + a.already_imported as usize > 0 {
         summary.push_str(&format!(
-            "; {} artifact(s) imported, {} imported before",
-            a.imported.len(),
+            "; {} imported, {} imported before",
+            crate::words::count(a.imported.len(), "artifact"),
             a.already_imported
         ));
     }

@@ -431,11 +431,17 @@ fn consent(args: &RestoreArgs, out: &Out, plan: &RestorePlan) -> Result<()> {
             if !interactive {
                 return Err(Error::new(
                     ErrorKind::NeedsConsent,
-                    format!("mirror mode would delete {deletes} object(s) in the target"),
+                    format!(
+                        "mirror mode would delete {} in the target",
+                        crate::words::plural(deletes, "object")
+                    ),
                 )
                 .with_hint("review with --dry-run, then pass --yes to confirm"));
             }
-            eprint!("Mirror mode deletes {deletes} object(s) the backup does not have. Type \"mirror\" to go ahead: ");
+            eprint!(
+                "Mirror mode deletes {} the backup does not have. Type \"mirror\" to go ahead: ",
+                crate::words::plural(deletes, "object")
+            );
             ask("mirror")?;
         }
     }
@@ -494,8 +500,8 @@ fn print_outcome(out: &Out, o: &RestoreOutcome) {
     }
     if let Some(c) = &r.config {
         println!(
-            "configuration: {} setting(s) written back, {} skipped",
-            c.applied.applied.len(),
+            "configuration: {} written back, {} skipped",
+            crate::words::count(c.applied.applied.len(), "setting"),
             c.applied.skipped.len()
         );
     }
@@ -528,8 +534,8 @@ fn print_storage_plan(p: &StoragePlan) {
 
 fn print_config_plan(plan: &ConfigPlan) {
     println!(
-        "configuration: {} setting(s) differ from project {}",
-        plan.diffs.len(),
+        "configuration: {} differ from project {}",
+        crate::words::count(plan.diffs.len(), "setting"),
         plan.project_ref
     );
     for d in &plan.diffs {

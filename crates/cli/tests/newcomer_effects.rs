@@ -386,6 +386,7 @@ fn an_imported_sql_dump_plan_labels_psql_and_does_not_claim_zero_rows() {
     );
     assert!(!text.stdout.contains("pg_restore:"), "{}", text.stdout);
     assert!(!text.stdout.contains("0 row(s)"), "{}", text.stdout);
+    assert!(!text.stdout.contains("0 rows"), "{}", text.stdout);
     assert!(
         text.stdout.contains("row counts unknown"),
         "{}",

@@ -114,7 +114,7 @@ describe("the artifact bucket on the project page", () => {
       const detail = (await $("artifacts-job-error").isExisting()) ? await $("artifacts-job-error").getText() : "";
       assert.fail(`pull failed: ${await result.getText()} ${detail}`);
     }
-    assert.equal(await result.getText(), "1 artifact(s) imported and verified, 0 imported before.");
+    assert.equal(await result.getText(), "1 artifact imported and verified, 0 imported before.");
     await until(app.browser, "the import count", async () => (await $("artifacts-imported").getText()) === "1 artifact", {
       timeoutMs: 15_000,
     });
@@ -144,7 +144,7 @@ describe("the artifact bucket on the project page", () => {
       const r = await $("artifacts-job-result");
       return (await r.isExisting()) && /imported before/.test(await r.getText()) && /^0 artifact/.test(await r.getText());
     });
-    assert.equal(await $("artifacts-job-result").getText(), "0 artifact(s) imported and verified, 1 imported before.");
+    assert.equal(await $("artifacts-job-result").getText(), "0 artifacts imported and verified, 1 imported before.");
 
     await $("artifacts-remove").click();
     await $("artifacts-remove-yes").click();

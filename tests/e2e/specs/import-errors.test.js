@@ -78,7 +78,7 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     await until(app.browser, "import finished", async () => (await $("import-done").isExisting()) || (await $("import-error").isExisting()));
     if (await $("import-error").isExisting()) assert.fail(`import failed: ${await $("import-error").getText()}`);
     assert.equal(await $("import-done-project").getText(), "legacy");
-    registered = (await $("import-done-path").getText()).trim();
+    registered = (await $("import-done-path").getProperty("textContent")).trim();
     assert.ok(fs.existsSync(registered), `the imported archive exists: ${registered}`);
     assert.ok(fs.existsSync(`${registered}.sha256`));
     await app.screenshot("03-import-done");
@@ -130,7 +130,7 @@ describe("import, and clear errors for a wrong password and a corrupted archive"
     await until(app.browser, "import finished", async () => (await $("import-done").isExisting()) || (await $("import-error").isExisting()));
     if (await $("import-error").isExisting()) assert.fail(`import failed: ${await $("import-error").getText()}`);
     assert.equal(await $("import-done-project").getText(), "legacy-copy");
-    copied = (await $("import-done-path").getText()).trim();
+    copied = (await $("import-done-path").getProperty("textContent")).trim();
     assert.equal(path.basename(copied), path.basename(registered), "named like the original, not 'picked-backup'");
     assert.notEqual(path.dirname(copied), path.dirname(registered));
     await $("import-open-project").click();

@@ -139,6 +139,11 @@ password_env = "${PASSWORD_ENV}"
     );
     if (await $("server-form-error").isExisting()) assert.fail(`check failed: ${await $("server-form-error").getText()}`);
     assert.equal(await $("server-check-fingerprint").getText(), printedFingerprint);
+    // Checked, not yet compared: trust waits for the fingerprint offsite serve printed.
+    assert.equal(await $("server-save").isEnabled(), false);
+    await $("server-field-printed").setValue(printedFingerprint.toLowerCase());
+    await $("server-check-match").waitForDisplayed({ timeout: 5_000 });
+    assert.equal(await $("server-save").isEnabled(), true);
     await $("server-form").scrollIntoView();
     await app.screenshot("01-server-fingerprint");
 
@@ -172,6 +177,8 @@ password_env = "${PASSWORD_ENV}"
           try {
             seen.add(await $("server-job-phase").getText());
             if (seen.size === 1) {
+              assert.equal(await $("server-job-cancel").isExisting(), true, "a server backup can be cancelled");
+              assert.equal(await $("server-job-eta").isExisting(), true, "a server backup shows its time left");
               await $("server-job").scrollIntoView();
               await app.screenshot("03-server-backup-running");
             }
@@ -191,7 +198,10 @@ password_env = "${PASSWORD_ENV}"
     }
     assert.ok(seen.size >= 1, "the job's progress was shown");
     assert.match(await result.getText(), /downloaded and verified/);
-    const localPath = await $("server-job-path").getText();
+    // The backup is named; its path is in the (closed) details.
+    assert.match(await $("server-job-name").getText(), /^Database backup of \d{4}-\d\d-\d\d \d\d:\d\d$/);
+    assert.ok(!(await result.getText()).includes("/"), "no path in the result line");
+    const localPath = (await $("server-job-path").getProperty("textContent")).trim();
     await $("server-section").scrollIntoView();
     await app.screenshot("04-server-backup-done");
 
@@ -224,6 +234,6 @@ password_env = "${PASSWORD_ENV}"
     });
     const result = await $("server-job-result");
     assert.equal(await result.getAttribute("data-ok"), "true");
-    assert.match(await result.getText(), /^0 new backup\(s\) downloaded and verified, 1 already here/);
+    assert.match(await result.getText(), /^0 new backups downloaded and verified, 1 already here/);
   });
 });

@@ -1,5 +1,6 @@
 import type { ErrorPayload } from "../bindings";
-import { errorDisplay, errorTitle, toneClass } from "../ipc/errorDisplay";
+import { ACTION_LABELS, type ErrorActionKind, errorDisplay, errorTitle, toneClass } from "../ipc/errorDisplay";
+import { type ErrorActionHandlers, useErrorActions } from "./errorActions";
 
 export { errorTitle };
 
@@ -8,11 +9,35 @@ type Props = {
   testId?: string;
   /** Offered when the error is retryable. */
   onRetry?: () => void;
+  /** This screen's ways out (over the app's, see ErrorActionsProvider). */
+  actions?: ErrorActionHandlers;
 };
 
-/** An error as title, message and hint; `data-code` carries the code for tests and styling. */
-export function ErrorNotice({ error, testId = "error", onRetry }: Props) {
+/** The buttons an error offers: its actions that have a handler ("retry" only when retryable). */
+export function offeredActions(
+  error: ErrorPayload,
+  handlers: ErrorActionHandlers,
+): { kind: ErrorActionKind; label: string; run: () => void }[] {
   const display = errorDisplay(error.code);
+  // A retryable error may always be tried again where the screen can (after its own actions).
+  const kinds: ErrorActionKind[] = display.actions.includes("retry") ? display.actions : [...display.actions, "retry"];
+  return kinds.flatMap((kind) => {
+    const run = handlers[kind];
+    if (!run) return [];
+    if (kind === "retry" && !(display.offerRetry && error.retryable)) return [];
+    return [{ kind, label: ACTION_LABELS[kind], run }];
+  });
+}
+
+/**
+ * An error as title, message, hint (or the code's next step) and the buttons that take that step;
+ * `data-code` carries the code for tests and styling.
+ */
+export function ErrorNotice({ error, testId = "error", onRetry, actions }: Props) {
+  const display = errorDisplay(error.code);
+  const app = useErrorActions();
+  const handlers: ErrorActionHandlers = { ...app, ...(onRetry ? { retry: onRetry } : {}), ...actions };
+  const offered = offeredActions(error, handlers);
   const tone = `notice ${toneClass(display.tone)}`;
   return (
     <div className={tone} role="alert" data-testid={testId} data-code={error.code}>
@@ -20,15 +45,23 @@ export function ErrorNotice({ error, testId = "error", onRetry }: Props) {
         {display.title}
       </p>
       <p data-testid={`${testId}-message`}>{error.message}</p>
-      {error.hint && (
-        <p className="notice-hint" data-testid={`${testId}-hint`}>
-          {error.hint}
-        </p>
-      )}
-      {onRetry && display.offerRetry && error.retryable && (
-        <button type="button" className="btn btn-small" onClick={onRetry} data-testid={`${testId}-retry`}>
-          Try again
-        </button>
+      <p className="notice-hint" data-testid={`${testId}-hint`}>
+        {error.hint ?? display.next}
+      </p>
+      {offered.length > 0 && (
+        <div className="notice-actions">
+          {offered.map((a) => (
+            <button
+              key={a.kind}
+              type="button"
+              className="btn btn-small"
+              onClick={a.run}
+              data-testid={a.kind === "retry" ? `${testId}-retry` : `${testId}-action-${a.kind}`}
+            >
+              {a.label}
+            </button>
+          ))}
+        </div>
       )}
     </div>
   );

@@ -97,13 +97,13 @@ describe("JobPanel", () => {
   it("says what a pull brought from the server and from the artifact bucket, each only when the project has it", () => {
     const pull = { kind: "pull" as const, downloaded: [], already_local: 2, in_progress: 1 };
     expect(pullSummary({ ...pull, server: true, artifacts: null })).toBe(
-      "0 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server.",
+      "0 new backups downloaded and verified, 2 already here, 1 still being made on the server.",
     );
     expect(pullSummary({ ...pull, server: true, artifacts: { imported: [], already_imported: 3 } })).toBe(
-      "0 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server; 0 artifact(s) imported and verified, 3 imported before.",
+      "0 new backups downloaded and verified, 2 already here, 1 still being made on the server; 0 artifacts imported and verified, 3 imported before.",
     );
     expect(pullSummary({ ...pull, server: false, artifacts: { imported: [], already_imported: 3 } })).toBe(
-      "0 artifact(s) imported and verified, 3 imported before.",
+      "0 artifacts imported and verified, 3 imported before.",
     );
   });
 
@@ -169,6 +169,70 @@ describe("JobPanel", () => {
 
     fireEvent.click(screen.getByTestId("job-dismiss"));
     expect(screen.queryByTestId("job-finished")).not.toBeInTheDocument();
+  });
+
+  it("says a damaged archive once, with the next step; the raw problems only in the details", async () => {
+    setup();
+    fireEvent.click(screen.getByTestId("start"));
+    await screen.findByTestId("job-running");
+    const sha = "database.dump: sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 != 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
+    const done = {
+      job_id: "job-1",
+      kind: "verify",
+      ok: true,
+      error: null,
+      result: {
+        kind: "verify",
+        report: {
+          archive: "/tmp/offsite-x/shop/shop_20261123_database.tar.gz",
+          ok: false,
+          file_sha256: "00",
+          sidecar: "matches",
+          members: [],
+          first_bad: "database.dump",
+          bytes_verified: 1024,
+          problems: [sha],
+          manifest: null,
+        },
+      },
+    } as unknown as JobFinished;
+    await act(() => emit("job-finished", done));
+    expect(await screen.findByTestId("job-result")).toHaveTextContent(/^Archive damaged$/);
+    expect(screen.getByTestId("job-damaged-next")).toHaveTextContent(
+      "This file is damaged: its contents do not match its checksum. Verify another backup or fetch a copy.",
+    );
+    const details = screen.getByTestId("job-damaged-details");
+    expect(details.tagName).toBe("DETAILS");
+    expect(details).not.toHaveAttribute("open");
+    expect(details).toHaveTextContent("first damaged file: database.dump");
+    // The SHA-256 pair once, inside the details.
+    expect(screen.getByTestId("job-finished").textContent?.split("9f86d081884c").length).toBe(2);
+    expect(details).toHaveTextContent("9f86d081884c");
+    // The file by its name, the temporary path only on hover.
+    expect(screen.getByTestId("job-result-path")).toHaveTextContent(/^shop_20261123_database\.tar\.gz$/);
+    expect(screen.getByTestId("job-result-path")).toHaveAttribute("title", "/tmp/offsite-x/shop/shop_20261123_database.tar.gz");
+  });
+
+  it("a job that failed on a damaged archive says it once, the engine's message in the details", async () => {
+    setup();
+    fireEvent.click(screen.getByTestId("start"));
+    await screen.findByTestId("job-running");
+    const message = "the archive is damaged: bad member database.dump (sha256 9f86d081884c != 60303ae22b99)";
+    await act(() =>
+      emit("job-finished", {
+        job_id: "job-1",
+        kind: "import",
+        ok: false,
+        error: { code: "integrity", message, hint: "nothing was imported; use another copy of this backup", retryable: false },
+        result: null,
+      } satisfies JobFinished),
+    );
+    const error = await screen.findByTestId("job-error");
+    expect(error).toHaveAttribute("data-code", "integrity");
+    expect(screen.getByTestId("job-error-next")).toHaveTextContent("This file is damaged");
+    expect(screen.getByTestId("job-error-hint")).toHaveTextContent("nothing was imported");
+    expect(screen.getByTestId("job-error-details")).not.toHaveAttribute("open");
+    expect(screen.getByTestId("job-error-details")).toHaveTextContent(message);
   });
 
   it("keeps events that arrive before start_backup returns", async () => {

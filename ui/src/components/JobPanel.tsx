@@ -2,8 +2,11 @@ import type { ReactNode } from "react";
 import type { Component as RestoreComponent, DrillReport, JobFinished, JobProgress, Phase, RestoreReport } from "../bindings";
 import { rtoLabel } from "../drill/text";
 import { errorDisplay } from "../ipc/errorDisplay";
+import { DamagedNotice } from "./DamagedNotice";
+import { fileNameOf } from "./names";
 import { ErrorNotice } from "./ErrorNotice";
 import { countOf, formatBytes, formatDuration } from "./format";
+import { plural, WORDS } from "../words";
 import { type LiveJob, useJobActions, useLiveJobs } from "../store";
 
 const PHASES: Record<Phase, string> = {
@@ -35,7 +38,7 @@ export function progressLabel(p: JobProgress): string {
   return component ? `${component}: ${phaseLabel(p.phase).toLowerCase()}` : phaseLabel(p.phase);
 }
 
-const COMPONENTS: Record<RestoreComponent, string> = { database: "Database", storage: "Storage", config: "Configuration" };
+const COMPONENTS: Record<RestoreComponent, string> = { database: "Database", storage: WORDS.fileStorageShort, config: "Configuration" };
 
 /** Fraction done (0–1) when the phase's total is known, else null. */
 export function fraction(p: JobProgress): number | null {
@@ -133,12 +136,12 @@ type PullResult = Extract<NonNullable<JobFinished["result"]>, { kind: "pull" }>;
 export function pullSummary(r: PullResult): string {
   const parts: string[] = [];
   if (r.server) {
-    let s = `${r.downloaded.length} new backup(s) downloaded and verified, ${r.already_local} already here`;
+    let s = `${plural(r.downloaded.length, "new backup", "new backups")} downloaded and verified, ${r.already_local} already here`;
     if (r.in_progress > 0) s += `, ${r.in_progress} still being made on the server`;
     parts.push(s);
   }
   if (r.artifacts) {
-    parts.push(`${r.artifacts.imported.length} artifact(s) imported and verified, ${r.artifacts.already_imported} imported before`);
+    parts.push(`${plural(r.artifacts.imported.length, "artifact")} imported and verified, ${r.artifacts.already_imported} imported before`);
   }
   return `${parts.join("; ")}.`;
 }
@@ -156,8 +159,7 @@ function restoreText(r: RestoreReport): string {
     );
   }
   if (r.config) {
-    const n = r.config.applied.applied.length;
-    parts.push(`Configuration: ${n} setting${n === 1 ? "" : "s"} written back`);
+    parts.push(`Configuration: ${plural(r.config.applied.applied.length, "setting")} written back`);
   }
   return parts.length ? parts.join(" · ") : "Restored";
 }
@@ -174,15 +176,15 @@ function resultText(f: JobFinished): string {
   if (!r) return "Finished";
   switch (r.kind) {
     case "backup":
-      return `Backup written: ${formatBytes(r.backup.size)}`;
+      return `Backup written: ${formatBytes(r.backup.size)} (compressed)`;
     case "verify":
       return r.report.ok
-        ? `Archive intact: ${formatBytes(r.report.bytes_verified)} checked`
-        : `Archive damaged${r.report.first_bad ? `: ${r.report.first_bad}` : ""}`;
+        ? `Archive intact: ${formatBytes(r.report.bytes_verified)} checked (uncompressed)`
+        : "Archive damaged";
     case "restore":
       return restoreText(r.report);
     case "import":
-      return `Imported into ${r.project}: ${formatBytes(r.backup.size)}`;
+      return `Imported into ${r.project}: ${formatBytes(r.backup.size)} (compressed)`;
     case "pull":
       return `Pulled: ${pullSummary(r)}`;
     case "sync": {
@@ -223,18 +225,25 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
         </button>
       </div>
       {path && (
-        <p className="job-path mono" data-testid="job-result-path">
-          {path}
+        // The file's name; the whole (often temporary) path on hover.
+        <p className="job-path mono" title={path} data-testid="job-result-path">
+          {fileNameOf(path)}
         </p>
       )}
-      {problems.length > 0 && (
-        <ul className="job-problems" data-testid="job-problems">
-          {problems.map((p) => (
-            <li key={p}>{p}</li>
-          ))}
-        </ul>
+      {f.result?.kind === "verify" && !f.result.report.ok && (
+        // The damage said once with its next step; the raw problems (SHA-256 pairs) in the details.
+        <DamagedNotice
+          testId="job-damaged"
+          details={[...(f.result.report.first_bad ? [`first damaged file: ${f.result.report.first_bad}`] : []), ...problems]}
+        />
       )}
-      {!f.ok && f.error && <ErrorNotice error={f.error} testId="job-error" />}
+      {!f.ok &&
+        f.error &&
+        (f.error.code === "integrity" && (f.kind === "import" || f.kind === "verify" || f.kind === "restore") ? (
+          <DamagedNotice error={f.error} testId="job-error" />
+        ) : (
+          <ErrorNotice error={f.error} testId="job-error" />
+        ))}
     </div>
   );
 }

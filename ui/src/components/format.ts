@@ -1,4 +1,5 @@
 // Small, pure formatting helpers shared by the screens.
+import { plural } from "../words";
 
 const UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"];
 
@@ -20,9 +21,9 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
-/** "1 object", "2 objects", "1,024 objects": a count with its noun. */
-export function countOf(n: number, noun: string, nouns = `${noun}s`): string {
-  return `${n.toLocaleString("en-US")} ${n === 1 ? noun : nouns}`;
+/** "1 object", "2 objects", "1,024 objects": a count with its noun (see ../words.ts `plural`). */
+export function countOf(n: number, noun: string, nouns?: string): string {
+  return plural(n, noun, nouns);
 }
 
 /** Seconds → "1h 02m", "3m 05s", "12s". */

@@ -119,7 +119,7 @@ describe("DropZone", () => {
     expect(calls).toContain("inspect_import");
     expect(screen.getByTestId("drop-kind")).toHaveTextContent("Offsite archive");
     expect(screen.getByTestId("drop-project")).toHaveTextContent("shop");
-    expect(screen.getByTestId("drop-counts")).toHaveTextContent("2 tables · 2 members · roles (globals.sql)");
+    expect(screen.getByTestId("drop-counts")).toHaveTextContent("2 tables · 2 files in the archive · roles (globals.sql)");
     expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.orders — 1,000 rows");
     fireEvent.click(screen.getByTestId("drop-restore"));
     expect(onRestore).toHaveBeenCalledWith(PATH, "shop");
@@ -175,7 +175,7 @@ describe("DropZone", () => {
     await src.send({ type: "drop", paths: [PATH], position: pos });
     const box = await screen.findByTestId("drop-arbitrary-sql");
     expect(box).toHaveAttribute("data-count", "2");
-    expect(box).toHaveTextContent("2 statement(s) pg_dump never writes");
+    expect(box).toHaveTextContent("2 statements pg_dump never writes");
     expect(box).toHaveTextContent("COPY t FROM PROGRAM 'id';");
   });
 
@@ -350,8 +350,54 @@ describe("DropZone", () => {
     expect(error).toHaveAttribute("data-code", "integrity");
     expect(error).toHaveTextContent("The archive is damaged");
     expect(error).toHaveTextContent("the file is damaged");
-    expect(screen.getByTestId("import-start")).toHaveTextContent("Try again");
+    // A damaged file is not tried again: it stays damaged.
+    expect(screen.queryByTestId("import-start")).not.toBeInTheDocument();
     expect(screen.getByTestId("import-new-password")).toHaveValue("");
+  });
+
+  it("a damaged archive offers only what is safe: the fact once, the raw details behind a disclosure, no Restore", async () => {
+    const src = fakeSource();
+    mockInspect(preview(), {
+      projects: [summary("shop", null)],
+      startImport: () => "job-9",
+      pick: null,
+    });
+    const onRestore = vi.fn();
+    renderZone(<DropZone subscribe={src.subscribe} currentProject="shop" onRestore={onRestore} />);
+    await src.send({ type: "drop", paths: [PATH], position: pos });
+    // Before anything is known to be wrong, the archive can be restored.
+    expect(await screen.findByTestId("drop-restore")).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId("import-project")).toHaveValue("shop"));
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(screen.getByTestId("import-cancel")).toBeInTheDocument());
+    const sha = "expected sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08, got 60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
+    await act(() =>
+      emit("job-finished", {
+        job_id: "job-9",
+        kind: "import",
+        ok: false,
+        error: { code: "integrity", message: `the archive is damaged: bad member database.dump (${sha})`, hint: "nothing was imported; use another copy of this backup", retryable: false },
+        result: null,
+      } satisfies JobFinished),
+    );
+    const error = await screen.findByTestId("import-error");
+    expect(screen.getByTestId("import-error-next")).toHaveTextContent(
+      "This file is damaged: its contents do not match its checksum. Verify another backup or fetch a copy.",
+    );
+    expect(screen.getByTestId("import-error-hint")).toHaveTextContent("nothing was imported");
+    // The SHA-256 pair is only in the closed details, said once.
+    const details = screen.getByTestId("import-error-details");
+    expect(details.tagName).toBe("DETAILS");
+    expect(details).not.toHaveAttribute("open");
+    expect(details).toHaveTextContent("9f86d081884c");
+    expect(error.textContent?.split("9f86d081884c").length).toBe(2);
+    expect(screen.getByTestId("drop-preview").textContent?.match(/do not match its checksum/g)?.length).toBe(1);
+    // No Restore, no Try again; another file can be chosen.
+    expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
+    expect(screen.queryByTestId("import-start")).not.toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("import-choose-another"));
+    expect(screen.queryByTestId("drop-preview")).not.toBeInTheDocument();
+    expect(onRestore).not.toHaveBeenCalled();
   });
 
   it("the Import… button previews the file chosen in the open dialog, like a drop", async () => {

@@ -13,6 +13,7 @@ import { useImportRequests } from "./importRequest";
 import { type Inspected, inspect, KIND_LABELS } from "./preview";
 import { useSubscription } from "../ipc/subscribe";
 import "./dropzone.css";
+import { plural } from "../words";
 
 export type Subscribe = (handler: (e: DragDropEvent) => void) => Promise<UnlistenFn>;
 
@@ -37,7 +38,9 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
   const [state, dispatch] = useReducer(dropReducer, initialDrop);
   const [inspected, setInspected] = useState<Inspected | null>(null);
   const closeRef = useRef<HTMLButtonElement>(null);
-  const { request } = useImportRequests();
+  const { request, pick } = useImportRequests();
+  // The import found the file damaged: only safe actions stay (no "Restore into …").
+  const [damaged, setDamaged] = useState(false);
 
   useEffect(() => {
     if (request) dispatch({ type: "open", path: request.path });
@@ -54,6 +57,7 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
     if (!state.path) return;
     let active = true;
     setInspected(null);
+    setDamaged(false);
     void inspect(state.path).then((r) => active && setInspected(r));
     closeRef.current?.focus();
     return () => {
@@ -121,7 +125,11 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
               </p>
             )}
             <PreviewBody inspected={inspected} />
-            {inspected?.status === "ok" && inspected.preview.kind === "offsite_archive" && currentProject && onRestore && (
+            {inspected?.status === "ok" &&
+              inspected.preview.kind === "offsite_archive" &&
+              !damaged &&
+              currentProject &&
+              onRestore && (
               <div className="form-actions">
                 <button
                   type="button"
@@ -139,6 +147,8 @@ export function DropZone({ subscribe = webviewDragDrop, currentProject, onRestor
                 preview={inspected.preview}
                 onOpenProject={onOpenProject && ((name) => leave(() => onOpenProject(name)))}
                 onRestore={onRestore && ((path, project) => leave(() => onRestore(path, project)))}
+                onDamaged={setDamaged}
+                onChooseAnother={() => leave(() => void pick())}
               />
             )}
           </section>
@@ -193,8 +203,8 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
         </dd>
         <dt>Contents</dt>
         <dd data-testid="drop-counts">
-          {p.tables.length} table{p.tables.length === 1 ? "" : "s"} · {p.members.length} member
-          {p.members.length === 1 ? "" : "s"}
+          {plural(p.tables.length, "table")}
+          {p.members.length > 0 ? ` · ${plural(p.members.length, "file")} in the archive` : ""}
           {p.has_globals ? " · roles (globals.sql)" : ""}
         </dd>
       </dl>
@@ -212,7 +222,7 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
       {p.plain && p.plain.arbitrary_sql_total > 0 && (
         <div className="notice notice-error small" data-testid="drop-arbitrary-sql" data-count={p.plain.arbitrary_sql_total}>
           <p className="notice-title">
-            It holds {p.plain.arbitrary_sql_total} statement(s) pg_dump never writes: a restore runs them only if you
+            It holds {plural(p.plain.arbitrary_sql_total, "statement")} pg_dump never writes: a restore runs them only if you
             tick their own box. As a superuser they can run programs and read files on the database server.
           </p>
           <ul className="mono">

@@ -6,7 +6,10 @@ import { useEffect, useId, useRef, useState } from "react";
 import type { ErrorPayload, ImportPreview, ImportTo, ProjectSummary } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { DamagedNotice } from "../components/DamagedNotice";
+import { isDamaged } from "./dropState";
 import { formatBytes } from "../components/format";
+import { backupName } from "../components/names";
 import { fraction, phaseLabel } from "../components/JobPanel";
 import { useJobActions, useLiveJob, useProjects } from "../store";
 import { isDatabaseUrl, isProjectName } from "../screens/AddProject";
@@ -34,9 +37,13 @@ type Props = {
   preview: ImportPreview;
   onOpenProject?: ((name: string) => void) | undefined;
   onRestore?: ((path: string, project: string) => void) | undefined;
+  /** Told whether the import found the file damaged (then nothing but safe actions is offered). */
+  onDamaged?: ((damaged: boolean) => void) | undefined;
+  /** Choose another file (the open dialog): the damaged file's way out. */
+  onChooseAnother?: (() => void) | undefined;
 };
 
-export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
+export function ImportPanel({ preview, onOpenProject, onRestore, onDamaged, onChooseAnother }: Props) {
   const ids = useId();
   const { startImport, cancel } = useJobActions();
   const list = useProjects();
@@ -68,6 +75,9 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
   const job = useLiveJob(jobId);
   const running = job !== null && !job.finished;
   const finished = job?.finished ?? null;
+  const failure = startError ?? (finished && !finished.ok ? finished.error : null);
+  const damaged = isDamaged(failure);
+  useEffect(() => onDamaged?.(damaged), [damaged, onDamaged]);
 
   const submit = async () => {
     setStartError(null);
@@ -111,9 +121,12 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
           Added to {r.created_project ? "the new project " : "project "}
           <strong data-testid="import-done-project">{r.project}</strong>: {formatBytes(r.backup.size)}, verified.
         </p>
-        <p className="mono small path" data-testid="import-done-path">
-          <bdi>{r.backup.path}</bdi>
-        </p>
+        <details className="small" data-testid="import-done-details">
+          <summary data-testid="import-done-name">{backupName(r.backup)}</summary>
+          <p className="mono path" data-testid="import-done-path">
+            <bdi>{r.backup.path}</bdi>
+          </p>
+        </details>
         <div className="form-actions">
           {onOpenProject && (
             <button
@@ -232,7 +245,7 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
       <p className="muted small">
         {preview.kind === "offsite_archive"
           ? "The archive is verified before it is added; the file is copied into the project's backup folder."
-          : "The dump is packed into an Offsite archive in the project's backup folder and verified."}{" "}
+          : "The pg_dump file is packed into an Offsite archive file in the project's backup folder and verified."}{" "}
         The file you chose is not changed.
       </p>
       {formError && (
@@ -240,8 +253,18 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
           {formError}
         </p>
       )}
-      {startError && <ErrorNotice error={startError} testId="import-error" />}
-      {finished && !finished.ok && finished.error && <ErrorNotice error={finished.error} testId="import-error" />}
+      {failure &&
+        (damaged ? (
+          <DamagedNotice
+            error={failure}
+            testId="import-error"
+            actions={
+              onChooseAnother ? [{ label: "Choose another file…", run: onChooseAnother, testId: "import-choose-another" }] : []
+            }
+          />
+        ) : (
+          <ErrorNotice error={failure} testId="import-error" />
+        ))}
       {running && job && (
         <div className="import-progress" data-testid="import-progress">
           <progress
@@ -263,17 +286,19 @@ export function ImportPanel({ preview, onOpenProject, onRestore }: Props) {
           </button>
         </div>
       )}
-      <div className="form-actions">
-        <button
-          type="button"
-          className="btn btn-primary"
-          onClick={() => void submit()}
-          disabled={disabled}
-          data-testid="import-start"
-        >
-          {finished && !finished.ok ? "Try again" : "Import"}
-        </button>
-      </div>
+      {!damaged && (
+        <div className="form-actions">
+          <button
+            type="button"
+            className="btn btn-primary"
+            onClick={() => void submit()}
+            disabled={disabled}
+            data-testid="import-start"
+          >
+            {finished && !finished.ok ? "Try again" : "Import"}
+          </button>
+        </div>
+      )}
     </section>
   );
 }

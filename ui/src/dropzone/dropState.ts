@@ -45,3 +45,8 @@ export function fileName(path: string): string {
   const parts = path.split(/[\\/]/);
   return parts[parts.length - 1] || path;
 }
+
+/** Whether a failure says the file itself is damaged (its contents do not match its checksum). */
+export function isDamaged(error: { code: string } | null | undefined): boolean {
+  return error?.code === "integrity";
+}

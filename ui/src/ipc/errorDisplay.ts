@@ -32,7 +32,34 @@ export type ErrorDisplay = {
   restore: RestoreAdvice;
   /** Where a refused backup sends the user to fix it ("Back up now" on the project page). */
   backupFix: BackupFix | null;
+  /** The next step, in a sentence (shown when the error carries no hint of its own). */
+  next: string;
+  /** The buttons that take that step, first the main one; shown where the screen can do it. */
+  actions: ErrorAction[];
 };
+
+/** What an error's button does; a screen (or the app, see ErrorActionsProvider) says how. */
+export type ErrorActionKind =
+  | "retry"
+  | "edit_credentials"
+  | "check_address"
+  | "open_settings"
+  | "open_backup_folder"
+  | "verify_another"
+  | "choose_another";
+
+/** The label of each action's button. */
+export const ACTION_LABELS: Record<ErrorActionKind, string> = {
+  retry: "Try again",
+  edit_credentials: "Edit credentials",
+  check_address: "Check the address",
+  open_settings: "Settings",
+  open_backup_folder: "Open backup folder",
+  verify_another: "Verify another backup",
+  choose_another: "Choose another backup",
+};
+
+export type ErrorAction = ErrorActionKind;
 
 /** A refused backup's way out: a button with this label opens that part of the project page. */
 export type BackupFix = { target: "encryption"; label: string };
@@ -56,7 +83,12 @@ const RESTORE_SOURCE: RestoreAdvice = {
 };
 
 /** A failure: red, "Failed", retry offered when retryable, the default restore advice. */
-function failed(title: string, over: Partial<ErrorDisplay> = {}): ErrorDisplay {
+function failed(
+  title: string,
+  next: string,
+  actions: ErrorAction[],
+  over: Partial<ErrorDisplay> = {},
+): ErrorDisplay {
   return {
     tone: "error",
     title,
@@ -67,30 +99,78 @@ function failed(title: string, over: Partial<ErrorDisplay> = {}): ErrorDisplay {
     unreadableFile: false,
     restore: RESTORE_DEFAULT,
     backupFix: null,
+    next,
+    actions,
     ...over,
   };
 }
 
+/** A damaged archive file: the integrity fact, said once, with its next step. */
+export const DAMAGED_TEXT =
+  "This file is damaged: its contents do not match its checksum. Verify another backup or fetch a copy.";
+
 export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
-  invalid_input: failed("Check what you entered", { unreadableFile: true }),
-  not_found: failed("Not found"),
-  already_exists: failed("Already exists", { field: "name" }),
-  connection: failed("Cannot reach the server", { restore: RESTORE_TARGET }),
-  auth: failed("The server rejected the credentials", { restore: RESTORE_TARGET }),
-  rate_limited: failed("The service asks to slow down", { tone: "warning", restore: RESTORE_TARGET }),
-  permission: failed("Missing privileges", { restore: RESTORE_TARGET }),
-  tool_missing: failed("pg_dump is missing or too old", {
-    restore: {
-      text: "Install the PostgreSQL client tools the hint names, then try again.",
-      goto: "review",
-      label: "Back to the plan",
-    },
+  invalid_input: failed("Check what you entered", "Correct what the message names, then try again.", [], {
+    unreadableFile: true,
   }),
-  tool_failed: failed("A PostgreSQL tool failed"),
-  integrity: failed("The archive is damaged", { unreadableFile: true, restore: RESTORE_SOURCE }),
-  unsupported_format: failed("Not an archive Offsite can read", { unreadableFile: true, restore: RESTORE_SOURCE }),
-  unsafe_path: failed(GENERIC_TITLE, { unreadableFile: true, restore: RESTORE_SOURCE }),
-  busy: failed("Another job is running on this project", {
+  not_found: failed("Not found", "It may have been removed meanwhile: reload and choose again.", ["retry"]),
+  already_exists: failed("Already exists", "Choose another name.", [], { field: "name" }),
+  connection: failed(
+    "Cannot reach the server",
+    "Check the address and that the server is running, then try again.",
+    ["retry", "check_address"],
+    { restore: RESTORE_TARGET },
+  ),
+  auth: failed("The server rejected the credentials", "Enter the password or token again.", ["edit_credentials"], {
+    restore: RESTORE_TARGET,
+  }),
+  rate_limited: failed("The service asks to slow down", "Wait a minute, then try again.", ["retry"], {
+    tone: "warning",
+    restore: RESTORE_TARGET,
+  }),
+  permission: failed(
+    "Missing privileges",
+    "Grant the role the privileges the message names, or connect as another role.",
+    ["edit_credentials"],
+    { restore: RESTORE_TARGET },
+  ),
+  tool_missing: failed(
+    "pg_dump is missing or too old",
+    "Install the PostgreSQL client tools, or set their folder in Settings.",
+    ["open_settings"],
+    {
+      restore: {
+        text: "Install the PostgreSQL client tools the hint names, then try again.",
+        goto: "review",
+        label: "Back to the plan",
+      },
+    },
+  ),
+  tool_failed: failed("A PostgreSQL tool failed", "Read the tool's message above, fix its cause, then try again.", [
+    "retry",
+  ]),
+  integrity: failed(
+    "The archive is damaged",
+    "Its contents do not match their checksum or signature: use another copy.",
+    ["verify_another", "choose_another"],
+    {
+      unreadableFile: true,
+      restore: RESTORE_SOURCE,
+    },
+  ),
+  unsupported_format: failed(
+    "Not an archive Offsite can read",
+    "Choose an Offsite archive file, a pg_dump file or a project export.",
+    ["choose_another"],
+    { unreadableFile: true, restore: RESTORE_SOURCE },
+  ),
+  unsafe_path: failed(
+    "The archive file is unsafe",
+    "It names a file outside its own folder, so nothing is extracted from it. Choose another backup.",
+    ["choose_another"],
+    { unreadableFile: true, restore: RESTORE_SOURCE },
+  ),
+  busy: failed("Another job is running on this project", "Wait for it to finish, then try again.", ["retry"], {
     restore: {
       text: "Another job is running on this project. Try again when it has finished.",
       goto: "review",
@@ -106,14 +186,20 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
     field: null,
     unreadableFile: false,
     backupFix: null,
+    next: "Nothing was changed; start it again when you are ready.",
+    actions: ["retry"],
     restore: {
       text: "The restore was cancelled. It runs in one transaction, so the target was left as it was.",
       goto: "review",
       label: "Back to the plan",
     },
   },
-  disk_full: failed("The disk is full"),
-  needs_consent: failed(GENERIC_TITLE, {
+  disk_full: failed(
+    "The disk is full",
+    "Free space in the backup folder (older backups, other files) or choose another folder in Settings.",
+    ["open_backup_folder", "open_settings"],
+  ),
+  needs_consent: failed(GENERIC_TITLE, "Confirm what the message asks, then try again.", [], {
     // A backup is refused with it while encryption is set up but its recovery item not entered back.
     backupFix: { target: "encryption", label: "Enter the recovery item…" },
     restore: {
@@ -122,40 +208,72 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
       label: "Review the plan again",
     },
   }),
-  arbitrary_sql: failed("The backup runs SQL pg_dump never writes", {
-    offerRetry: false,
-    restore: {
-      text: "The backup's SQL holds statements pg_dump never writes. Review them in the plan; restore only if you trust the file.",
-      goto: "review",
-      label: "Back to the plan",
+  arbitrary_sql: failed(
+    "The backup runs SQL pg_dump never writes",
+    "Review the statements; restore only if you trust where the file came from.",
+    [],
+    {
+      offerRetry: false,
+      restore: {
+        text: "The backup's SQL holds statements pg_dump never writes. Review them in the plan; restore only if you trust the file.",
+        goto: "review",
+        label: "Back to the plan",
+      },
     },
-  }),
-  validation_failed: failed(GENERIC_TITLE, {
-    restore: {
-      text: "The restore ran, but the row counts do not match what the backup recorded.",
-      goto: null,
-      label: null,
+  ),
+  validation_failed: failed(
+    GENERIC_TITLE,
+    "The row counts differ from what the backup recorded: compare them in the report, then verify another backup.",
+    ["verify_another"],
+    {
+      restore: {
+        text: "The restore ran, but the row counts do not match what the backup recorded.",
+        goto: null,
+        label: null,
+      },
     },
-  }),
-  wrong_key: failed("The key or passphrase does not open it", {
-    offerRetry: false,
-    restore: {
-      text: "The archive is encrypted and the key or passphrase given does not open it. Choose the backup again with the right one.",
-      goto: "source",
-      label: "Choose the backup again",
+  ),
+  wrong_key: failed(
+    "The key or passphrase does not open it",
+    "Enter the key or passphrase this backup was encrypted with.",
+    ["choose_another"],
+    {
+      offerRetry: false,
+      restore: {
+        text: "The archive is encrypted and the key or passphrase given does not open it. Choose the backup again with the right one.",
+        goto: "source",
+        label: "Choose the backup again",
+      },
     },
-  }),
-  secrets: failed("The keychain failed"),
-  keychain_unavailable: failed("The keychain is unavailable", { restore: RESTORE_TARGET }),
-  catalog: failed("A local error occurred"),
-  io: failed("A local error occurred"),
-  interrupted: failed("The job was interrupted"),
-  conflict: failed("The file is not what Offsite recorded"),
-  internal: failed(GENERIC_TITLE),
+  ),
+  secrets: failed("The keychain failed", "Unlock the system keychain, then try again.", ["retry"]),
+  keychain_unavailable: failed(
+    "The keychain is unavailable",
+    "Start or unlock the system keychain (the desktop's secret service), then try again.",
+    ["retry"],
+    { restore: RESTORE_TARGET },
+  ),
+  catalog: failed("A local error occurred", "Check the disk and the data folder's permissions, then try again.", [
+    "retry",
+    "open_settings",
+  ]),
+  io: failed("A local error occurred", "Check the disk and the folder's permissions, then try again.", [
+    "retry",
+    "open_backup_folder",
+  ]),
+  interrupted: failed("The job was interrupted", "Nothing was kept from it: run it again.", ["retry"]),
+  conflict: failed(
+    "The file is not what Offsite recorded",
+    "It changed on disk since Offsite wrote it: verify it, or use another backup.",
+    ["verify_another"],
+  ),
+  internal: failed(GENERIC_TITLE, "Try again; if it happens again, report it with the message above.", ["retry"]),
 };
 
 /** A code this build does not know (a newer engine): shown as a plain failure. */
-const UNKNOWN: ErrorDisplay = failed(GENERIC_TITLE);
+const UNKNOWN: ErrorDisplay = failed(GENERIC_TITLE, "Try again; if it happens again, report it with the message above.", [
+  "retry",
+]);
 
 export function isErrorKind(code: string): code is ErrorKind {
   return Object.prototype.hasOwnProperty.call(ERROR_DISPLAY, code);

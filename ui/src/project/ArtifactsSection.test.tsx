@@ -221,7 +221,7 @@ describe("ArtifactsSection", () => {
     await act(() => emit("job-finished", done));
     const result = await screen.findByTestId("artifacts-job-result");
     expect(result).toHaveAttribute("data-ok", "true");
-    expect(result).toHaveTextContent("1 artifact(s) imported and verified, 1 imported before.");
+    expect(result).toHaveTextContent("1 artifact imported and verified, 1 imported before.");
     expect(result.textContent).not.toContain("backup server");
     expect(screen.getByTestId("artifacts-pull")).toBeEnabled();
     await waitFor(() => expect(calls.filter((c) => c.cmd === "get_components").length).toBeGreaterThan(reads));

@@ -19,6 +19,7 @@ import { BACKUP_TYPES, bucketsLabel, defaultType, parseBuckets, typeUnavailable 
 import { call } from "../ipc/call";
 import { S3ConnectionFields, type S3Connection, s3Connection, s3Settings } from "./S3Fields";
 import { RemoveConfirm } from "../components/RemoveConfirm";
+import { WORDS } from "../words";
 
 /** What to check when the storage test fails with a code whose engine error brought no hint. */
 const TEST_HINTS: Partial<Record<ErrorKind, string>> = {
@@ -110,7 +111,7 @@ export function ComponentsSection({ project }: { project: string }) {
         <>
           <div className="components-grid">
             <div data-testid="components-storage">
-              <h3 className="small">Storage</h3>
+              <h3 className="small">{WORDS.fileStorage}</h3>
               {c.storage ? (
                 <StorageView storage={c.storage} />
               ) : (

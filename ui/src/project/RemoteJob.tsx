@@ -1,11 +1,15 @@
 // A job the project page's "Backup server" and "Artifact bucket" sections start (a backup on the
-// server, a pull): its phase and bytes while it runs, then what it did, or why it failed.
-import type { JobFinished } from "../bindings";
+// server, a pull): its phase, what is done, speed and time left while it runs, with Cancel (as a
+// local job's panel shows them), then what it did (the backup by name; its path in the details),
+// or why it failed.
+import { useRef } from "react";
+import type { JobFinished, JobProgress } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { formatBytes } from "../components/format";
-import { doneText, fraction, phaseLabel, pullSummary } from "../components/JobPanel";
+import { formatBytes, formatDuration } from "../components/format";
+import { countsPercent, doneText, eta, fraction, phaseLabel, pullSummary } from "../components/JobPanel";
+import { backupName, fileNameOf } from "../components/names";
 import { errorDisplay } from "../ipc/errorDisplay";
-import type { LiveJob } from "../store";
+import { type LiveJob, useJobActions } from "../store";
 
 /** What a finished server or pull job did, in a sentence. */
 export function remoteJobText(f: JobFinished): string {
@@ -13,49 +17,132 @@ export function remoteJobText(f: JobFinished): string {
   const r = f.result;
   if (r?.kind === "backup") {
     const verified = r.backup.status === "verified" ? "verified" : r.backup.status;
-    return `Backup downloaded and ${verified}: ${formatBytes(r.backup.size)}.`;
+    return `Backup downloaded and ${verified}: ${formatBytes(r.backup.size)} (compressed).`;
   }
   if (r?.kind === "pull") return pullSummary(r);
   return "Done.";
 }
 
+/** Where a phase started: its first progress report (time in ms, amount done). */
+export type PhaseStart = { phase: JobProgress["phase"]; at: number; done: number };
+
+/**
+ * Seconds left: from the engine's throughput when it gives one (bytes), else from how fast the
+ * phase has advanced since it started (a server's percent). Null until that can be known.
+ */
+export function remoteEta(p: JobProgress, start: PhaseStart | null, now: number): number | null {
+  const fromRate = eta(p);
+  if (fromRate !== null) return fromRate;
+  if (!start || start.phase !== p.phase || p.bytes_total === null || p.bytes_total <= 0) return null;
+  const seconds = (now - start.at) / 1000;
+  const advanced = p.bytes_done - start.done;
+  if (seconds <= 0 || advanced <= 0) return null;
+  return Math.max(0, (p.bytes_total - p.bytes_done) / (advanced / seconds));
+}
+
+/** Remembers where the current phase started, to estimate its rate. */
+function usePhaseStart(p: JobProgress | null, now: () => number): PhaseStart | null {
+  const start = useRef<PhaseStart | null>(null);
+  if (p && start.current?.phase !== p.phase) start.current = { phase: p.phase, at: now(), done: p.bytes_done };
+  return start.current;
+}
+
 /** The job's progress, then its result; test ids `<testId>`, `<testId>-phase`, `-result`, … */
-export function RemoteJobView({ job, testId, label }: { job: LiveJob; testId: string; label: string }) {
+export function RemoteJobView({
+  job,
+  testId,
+  label,
+  now = Date.now,
+}: {
+  job: LiveJob;
+  testId: string;
+  label: string;
+  /** The clock (tests pass their own). */
+  now?: () => number;
+}) {
   const p = job.progress;
+  const start = usePhaseStart(p, now);
+  const { cancel } = useJobActions();
   return (
     <div className="server-job" data-testid={testId} data-job-id={job.id}>
       {job.finished === null ? (
         <>
-          <p className="small" aria-live="polite" data-testid={`${testId}-phase`}>
-            {p ? phaseLabel(p.phase) : "Starting…"}
-            {p && p.bytes_done > 0 && (
-              <span className="muted" data-testid={`${testId}-bytes`}>
-                {" "}
-                {doneText(p)}
-              </span>
-            )}
-          </p>
+          <div className="toolbar">
+            <p className="small" aria-live="polite" data-testid={`${testId}-phase`}>
+              {p ? phaseLabel(p.phase) : "Starting…"}
+              {p && p.bytes_done > 0 && (
+                <span className="muted" data-testid={`${testId}-bytes`}>
+                  {" "}
+                  {doneText(p)}
+                </span>
+              )}
+            </p>
+            <span className="spacer" />
+            <button
+              type="button"
+              className="btn btn-small"
+              onClick={() => void cancel(job.id)}
+              disabled={job.cancelling}
+              data-testid={`${testId}-cancel`}
+            >
+              {job.cancelling ? "Cancelling…" : "Cancel"}
+            </button>
+          </div>
           <ProgressBar value={p ? fraction(p) : null} label={label} testId={`${testId}-progress`} />
-        </>
-      ) : (
-        <>
-          <p
-            className={`notice small ${job.finished.ok ? "notice-ok" : "notice-warn"}`}
-            role="status"
-            data-testid={`${testId}-result`}
-            data-ok={String(job.finished.ok)}
-          >
-            {remoteJobText(job.finished)}
-          </p>
-          {job.finished.result?.kind === "backup" && (
-            <p className="mono small" data-testid={`${testId}-path`}>
-              {job.finished.result.backup.path}
+          <dl className="job-stats">
+            <div>
+              <dt>Speed</dt>
+              <dd data-testid={`${testId}-throughput`}>
+                {p?.bytes_per_sec && !countsPercent(p) ? `${formatBytes(p.bytes_per_sec)}/s` : "—"}
+              </dd>
+            </div>
+            <div>
+              <dt>Time left</dt>
+              <dd data-testid={`${testId}-eta`}>{formatDuration(p ? remoteEta(p, start, now()) : null)}</dd>
+            </div>
+          </dl>
+          {p?.phase === "on_server" && (
+            <p className="muted small" data-testid={`${testId}-cancel-note`}>
+              Cancel stops waiting here; the server finishes its backup, and "Pull new" downloads it later.
             </p>
           )}
-          {!job.finished.ok && job.finished.error && <ErrorNotice error={job.finished.error} testId={`${testId}-error`} />}
         </>
+      ) : (
+        <Finished finished={job.finished} testId={testId} />
       )}
     </div>
+  );
+}
+
+function Finished({ finished, testId }: { finished: JobFinished; testId: string }) {
+  const backup = finished.result?.kind === "backup" ? finished.result.backup : null;
+  return (
+    <>
+      <p
+        className={`notice small ${finished.ok ? "notice-ok" : "notice-warn"}`}
+        role="status"
+        data-testid={`${testId}-result`}
+        data-ok={String(finished.ok)}
+      >
+        {remoteJobText(finished)}
+      </p>
+      {backup && (
+        <details className="small" data-testid={`${testId}-details`}>
+          <summary data-testid={`${testId}-name`}>{backupName(backup)}</summary>
+          <dl className="kv">
+            <dt>File</dt>
+            <dd className="mono">{fileNameOf(backup.path)}</dd>
+            <dt>Path</dt>
+            <dd className="mono" data-testid={`${testId}-path`}>
+              <bdi>{backup.path}</bdi>
+            </dd>
+            <dt>SHA-256</dt>
+            <dd className="mono">{backup.sha256}</dd>
+          </dl>
+        </details>
+      )}
+      {!finished.ok && finished.error && <ErrorNotice error={finished.error} testId={`${testId}-error`} />}
+    </>
   );
 }
 

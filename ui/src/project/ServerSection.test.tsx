@@ -1,11 +1,12 @@
 import { emit } from "@tauri-apps/api/event";
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { BackupRecord, Components, JobFinished, JobProgress } from "../bindings";
 import { StoreProvider } from "../store";
 import { remoteJobText } from "./RemoteJob";
 import { fingerprintDisplay, ServerSection } from "./ServerSection";
+import { fingerprintsMatch, normaliseFingerprint } from "./ServerTrust";
 
 type Call = { cmd: string; args: Record<string, unknown> };
 type Extra = Record<string, (args: Record<string, unknown>) => unknown>;
@@ -89,6 +90,16 @@ describe("ServerSection", () => {
     expect(fingerprintDisplay("garbage")).toBe("garbage");
   });
 
+  it("compares fingerprints whatever their case, colons, spaces and prefix", () => {
+    expect(normaliseFingerprint(SHOWN)).toBe("ab".repeat(32));
+    expect(fingerprintsMatch(SHOWN, STORED)).toBe(true);
+    expect(fingerprintsMatch(` sha256: ${"AB ".repeat(32)}`, STORED)).toBe(true);
+    expect(fingerprintsMatch("ab".repeat(32), SHOWN)).toBe(true);
+    expect(fingerprintsMatch(`${"ab".repeat(31)}ac`, SHOWN)).toBe(false);
+    expect(fingerprintsMatch("", SHOWN)).toBe(false);
+    expect(fingerprintsMatch("SHA256:", SHOWN)).toBe(false);
+  });
+
   it("adds a server: save only after the certificate was checked, with the fingerprint shown; the token never comes back", async () => {
     const calls = setup(none);
     expect(await screen.findByTestId("server-none")).toBeInTheDocument();
@@ -102,6 +113,13 @@ describe("ServerSection", () => {
     fireEvent.click(screen.getByTestId("server-check-button"));
     expect(await screen.findByTestId("server-check-fingerprint")).toHaveTextContent(SHOWN);
     expect(calls.find((c) => c.cmd === "server_fingerprint")?.args).toEqual({ url: "https://10.0.0.5:8443" });
+    // Checked, but not yet compared: trust waits for the printed fingerprint.
+    expect(screen.getByTestId("server-save")).toBeDisabled();
+    expect(screen.getByTestId("server-save")).toHaveTextContent("Trust and save");
+    // Pasted as the terminal gave it, lower-case and with a stray space: the same fingerprint.
+    fireEvent.change(screen.getByTestId("server-field-printed"), { target: { value: ` ${SHOWN.toLowerCase()} ` } });
+    expect(screen.getByTestId("server-check-match")).toBeInTheDocument();
+    expect(screen.getByTestId("server-check")).toHaveAttribute("data-match", "match");
     expect(screen.getByTestId("server-save")).toBeEnabled();
     fireEvent.click(screen.getByTestId("server-save"));
 
@@ -116,6 +134,52 @@ describe("ServerSection", () => {
     expect(screen.getByTestId("server-scheduled")).toHaveTextContent("run on this server");
     expect(screen.getByTestId("server-section").textContent).not.toContain(TOKEN);
     expect(screen.queryByTestId("server-form")).not.toBeInTheDocument();
+  });
+
+  it("a pasted fingerprint that differs says so in red and keeps Trust disabled", async () => {
+    const calls = setup(none);
+    fireEvent.click(await screen.findByTestId("server-edit"));
+    fireEvent.change(screen.getByTestId("server-field-url"), { target: { value: "https://a:8443" } });
+    fireEvent.change(screen.getByTestId("server-field-project"), { target: { value: "shop" } });
+    fireEvent.change(screen.getByTestId("server-field-token"), { target: { value: TOKEN } });
+    fireEvent.click(screen.getByTestId("server-check-button"));
+    await screen.findByTestId("server-check-fingerprint");
+    const other = `SHA256:${Array(31).fill("AB").join(":")}:AC`;
+    fireEvent.change(screen.getByTestId("server-field-printed"), { target: { value: other } });
+    const mismatch = screen.getByTestId("server-check-mismatch");
+    expect(mismatch).toHaveTextContent("They do not match");
+    expect(mismatch).toHaveTextContent(/intercepting the connection/);
+    expect(mismatch).toHaveClass("error");
+    expect(screen.getByTestId("server-field-printed")).toHaveAttribute("aria-invalid", "true");
+    // No way around a mismatch: the by-eye box is gone, saving is disabled.
+    expect(screen.queryByTestId("server-check-by-eye")).not.toBeInTheDocument();
+    expect(screen.getByTestId("server-save")).toBeDisabled();
+    fireEvent.submit(screen.getByTestId("server-form"));
+    expect(calls.some((c) => c.cmd === "set_server")).toBe(false);
+  });
+
+  it("trusts after a manual comparison when the user ticks that they compared by eye", async () => {
+    const calls = setup(none);
+    fireEvent.click(await screen.findByTestId("server-edit"));
+    fireEvent.change(screen.getByTestId("server-field-url"), { target: { value: "https://a:8443" } });
+    fireEvent.change(screen.getByTestId("server-field-project"), { target: { value: "shop" } });
+    fireEvent.change(screen.getByTestId("server-field-token"), { target: { value: TOKEN } });
+    fireEvent.click(screen.getByTestId("server-check-button"));
+    await screen.findByTestId("server-check-fingerprint");
+    expect(screen.getByTestId("server-save")).toBeDisabled();
+    fireEvent.click(screen.getByTestId("server-check-by-eye"));
+    expect(screen.getByTestId("server-save")).toBeEnabled();
+    fireEvent.click(screen.getByTestId("server-save"));
+    await screen.findByTestId("server-url");
+    expect(calls.find((c) => c.cmd === "set_server")?.args).toMatchObject({ settings: { fingerprint: SHOWN } });
+  });
+
+  it("an edit of a server whose certificate is unchanged needs no new comparison", async () => {
+    setup(withServer);
+    fireEvent.click(await screen.findByTestId("server-edit"));
+    fireEvent.click(screen.getByTestId("server-check-button"));
+    await screen.findByTestId("server-check-fingerprint");
+    expect(screen.getByTestId("server-save")).toBeEnabled();
   });
 
   it("another URL than the one checked must be checked again", async () => {
@@ -143,6 +207,7 @@ describe("ServerSection", () => {
     fireEvent.change(screen.getByTestId("server-field-token"), { target: { value: "wrong" } });
     fireEvent.click(screen.getByTestId("server-check-button"));
     await screen.findByTestId("server-check-fingerprint");
+    fireEvent.change(screen.getByTestId("server-field-printed"), { target: { value: STORED } });
     fireEvent.click(screen.getByTestId("server-save"));
     expect(await screen.findByTestId("server-form-error")).toHaveTextContent("the server refused the token");
     expect(screen.getByTestId("server-none")).toBeInTheDocument();
@@ -171,9 +236,44 @@ describe("ServerSection", () => {
     await act(() => emit("job-finished", done));
     const result = await screen.findByTestId("server-job-result");
     expect(result).toHaveAttribute("data-ok", "true");
-    expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KiB.");
+    expect(result).toHaveTextContent("Backup downloaded and verified: 2.0 KiB (compressed).");
     expect(screen.getByTestId("server-job-path")).toHaveTextContent(record.path);
+    // Named for a person; the path only in the closed details.
+    expect(screen.getByTestId("server-job-name")).toHaveTextContent(/^Database backup of 2026-11-2\d \d\d:00$/);
+    expect(screen.getByTestId("server-job-details")).not.toHaveAttribute("open");
+    expect(result).not.toHaveTextContent(record.path);
     expect(screen.getByTestId("server-backup")).toBeEnabled();
+  });
+
+  it("a server backup shows what is done, the time left from its pace, and Cancel, like a local job", async () => {
+    let clock = 1_000_000;
+    const spy = vi.spyOn(Date, "now").mockImplementation(() => clock);
+    try {
+      const calls = setup(withServer, { cancel_job: () => true });
+      fireEvent.click(await screen.findByTestId("server-backup"));
+      await screen.findByTestId("server-job-phase");
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("—");
+      await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 10, bytes_total: 100 })));
+      // One report: no pace yet.
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("—");
+      clock += 30_000;
+      await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 40, bytes_total: 100 })));
+      // 30 points in 30 s: 60 points left take a minute.
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("1m 00s");
+      expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("the server finishes its backup");
+      // The download has the engine's throughput: bytes, speed and time left from it.
+      await act(() =>
+        emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 3072, bytes_per_sec: 1024 })),
+      );
+      expect(screen.getByTestId("server-job-bytes")).toHaveTextContent("1.0 KiB of 3.0 KiB");
+      expect(screen.getByTestId("server-job-throughput")).toHaveTextContent("1.0 KiB/s");
+      expect(screen.getByTestId("server-job-eta")).toHaveTextContent("2s");
+
+      fireEvent.click(screen.getByTestId("server-job-cancel"));
+      await waitFor(() => expect(calls.find((c) => c.cmd === "cancel_job")?.args).toEqual({ jobId: "job-r" }));
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("pulls: counts what came, what was here, what the server is still making; failures show their error", async () => {
@@ -189,7 +289,7 @@ describe("ServerSection", () => {
     };
     await act(() => emit("job-finished", pulled));
     expect(await screen.findByTestId("server-job-result")).toHaveTextContent(
-      "1 new backup(s) downloaded and verified, 2 already here, 1 still being made on the server.",
+      "1 new backup downloaded and verified, 2 already here, 1 still being made on the server.",
     );
     expect(
       remoteJobText({

@@ -13,6 +13,7 @@ import { useComponentPanel } from "./useComponentPanel";
 import { call } from "../ipc/call";
 import { RemoteJobView } from "./RemoteJob";
 import { RemoveConfirm } from "../components/RemoveConfirm";
+import { canTrust, fingerprintsMatch, TrustCheck, type TrustState } from "./ServerTrust";
 
 /** `SHA256:abcd…` (as stored) shown as `SHA256:AB:CD:…` (as `offsite serve` prints it). */
 export function fingerprintDisplay(fp: string): string {
@@ -57,7 +58,7 @@ export function ServerSection({ project }: { project: string }) {
             <ServerView server={server} />
           ) : (
             <p className="muted small" data-testid="server-none">
-              No backup server. An Offsite agent (<span className="mono">offsite serve</span>) next to the database makes
+              No backup server. A backup server (<span className="mono">offsite serve</span>) next to the database makes
               the backups there; this computer starts them and downloads the archives.
             </p>
           )}
@@ -122,7 +123,13 @@ export function ServerSection({ project }: { project: string }) {
         </>
       )}
       {job && <RemoteJobView job={job} testId="server-job" label="Backup server progress" />}
-      {error && <ErrorNotice error={error} testId="server-error" />}
+      {error && (
+        <ErrorNotice
+          error={error}
+          testId="server-error"
+          actions={{ edit_credentials: () => setEditing(true), check_address: () => setEditing(true) }}
+        />
+      )}
       {notice && (
         <p className="notice notice-ok small" role="status" data-testid="server-notice">
           {notice}
@@ -179,8 +186,16 @@ function ServerForm({
   const [checked, setChecked] = useState<Checked>({ status: "idle" });
   const [error, setError] = useState<ErrorPayload | null>(null);
   const [busy, setBusy] = useState(false);
+  const [trust, setTrust] = useState<TrustState>({ pasted: "", byEye: false });
   // The fingerprint shown belongs to the URL it was checked for: another URL is checked again.
   const shown = checked.status === "shown" && checked.url === url.trim() ? checked : null;
+  // Plain HTTP has nothing to compare; the fingerprint already trusted for this server needs no new
+  // comparison; any other must match what offsite serve printed (or be compared by eye).
+  const trusted =
+    shown !== null &&
+    (shown.fingerprint === null ||
+      (current?.fingerprint != null && fingerprintsMatch(current.fingerprint, shown.fingerprint)) ||
+      canTrust(trust, shown.fingerprint));
 
   const check = async () => {
     setError(null);
@@ -192,11 +207,12 @@ function ServerForm({
       return setError(r.error);
     }
     setChecked({ status: "shown", url: u, fingerprint: r.data });
+    setTrust({ pasted: "", byEye: false });
   };
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
-    if (!shown) return;
+    if (!shown || !trusted) return;
     setBusy(true);
     setError(null);
     const r = await call(
@@ -235,7 +251,7 @@ function ServerForm({
             id={`${id}-project`}
             value={serverProject}
             onChange={(e) => setServerProject(e.target.value)}
-            placeholder="its name in the agent's agent.toml"
+            placeholder="its name in the server's agent.toml"
             autoComplete="off"
             spellCheck={false}
             data-testid="server-field-project"
@@ -256,13 +272,12 @@ function ServerForm({
       </div>
       {shown &&
         (shown.fingerprint ? (
-          <div className="notice small" data-testid="server-check">
-            <p>The server shows this certificate fingerprint. Compare it with the one offsite serve printed on the server:</p>
-            <p className="mono" data-testid="server-check-fingerprint">
-              {shown.fingerprint}
-            </p>
-            <p className="muted">Save only if they are the same.</p>
-          </div>
+          <TrustCheck
+            seen={shown.fingerprint}
+            shown={fingerprintDisplay(shown.fingerprint)}
+            state={trust}
+            onChange={setTrust}
+          />
         ) : (
           <p className="notice notice-warn small" data-testid="server-check-plain">
             Plain HTTP: the token and the backups cross the network unencrypted.
@@ -282,8 +297,14 @@ function ServerForm({
         <button
           type="submit"
           className="btn btn-primary"
-          disabled={!shown || busy || serverProject.trim() === "" || (!current && token === "")}
-          title={shown ? undefined : "Check the certificate first"}
+          disabled={!shown || !trusted || busy || serverProject.trim() === "" || (!current && token === "")}
+          title={
+            !shown
+              ? "Check the certificate first"
+              : !trusted
+                ? "Paste the fingerprint offsite serve printed (or compare it by eye) first"
+                : undefined
+          }
           data-testid="server-save"
         >
           {busy ? "Saving…" : shown?.fingerprint ? "Trust and save" : "Save"}

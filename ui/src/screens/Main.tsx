@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { UnlistenFn } from "@tauri-apps/api/event";
 import { events } from "../bindings";
 import { StoreProvider } from "../store";
@@ -15,6 +15,7 @@ import { BrowseScreen } from "../browse/BrowseScreen";
 import { browseApi } from "../browse/api";
 import { DropZone } from "../dropzone/DropZone";
 import { ImportRequestProvider } from "../dropzone/importRequest";
+import { type ErrorActionHandlers, ErrorActionsProvider } from "../components/errorActions";
 
 /** The project page's tabs (issue 29); a route may open the page on one of them. */
 export type ProjectTab = "backups" | "sources" | "schedules" | "activity";
@@ -87,9 +88,21 @@ export function Main({
     return () => window.removeEventListener("keydown", onKey);
   }, [route.screen]);
 
+  // An error's ways out the app can take from anywhere: Settings; on a project's page, its
+  // connection and credentials form.
+  const projectName = route.screen === "project" ? route.name : null;
+  const errorActions = useMemo<ErrorActionHandlers>(() => {
+    const edit = projectName ? () => setRoute({ screen: "edit", name: projectName }) : undefined;
+    return {
+      open_settings: () => setRoute({ screen: "settings" }),
+      ...(edit ? { edit_credentials: edit, check_address: edit } : {}),
+    };
+  }, [projectName]);
+
   return (
     <StoreProvider>
       <ImportRequestProvider>
+      <ErrorActionsProvider value={errorActions}>
       <div ref={region} className="screen" data-testid={`screen-${route.screen}`}>
         {route.screen === "home" && (
           <ProjectsHome
@@ -153,6 +166,7 @@ export function Main({
         onRestore={(path, name) => setRoute({ screen: "restore", name, path })}
         onOpenProject={(name) => setRoute({ screen: "project", name })}
       />
+      </ErrorActionsProvider>
       </ImportRequestProvider>
     </StoreProvider>
   );

@@ -148,7 +148,7 @@ describe("ProjectPage", () => {
       },
     };
     await act(() => emit("job-finished", done));
-    expect(await screen.findByTestId("job-result")).toHaveTextContent("Archive intact: 2.0 KiB checked");
+    expect(await screen.findByTestId("job-result")).toHaveTextContent("Archive intact: 2.0 KiB checked (uncompressed)");
     await waitFor(() => expect(calls.filter((c) => c.cmd === "list_backups").length).toBeGreaterThan(listed));
   });
 

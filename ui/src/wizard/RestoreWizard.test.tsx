@@ -150,6 +150,9 @@ describe("RestoreWizard", () => {
     await toTarget(calls);
     await chooseUrl(calls);
     expect(await screen.findByTestId("wizard-target-status")).toHaveAttribute("data-empty", "true");
+    // The target by name: database on server, not the connection URL with its user and port.
+    expect(screen.getByTestId("wizard-target-name")).toHaveTextContent(/^shop_copy on localhost$/);
+    expect(screen.getByTestId("wizard-target-status")).not.toHaveTextContent("postgres://");
     expect(called(calls, "plan_restore")[0]?.args).toEqual({
       path: backup(0).path,
       target: { connection: { connection: { url: "postgres://postgres@localhost:5432/shop_copy" }, tls: null, password: "pw" } },
@@ -411,7 +414,7 @@ describe("RestoreWizard", () => {
         choices: { selection: { schemas: ["sales"], tables: [], what: "both", into_schema: null } },
       }),
     );
-    expect(await screen.findByTestId("wizard-selection-plan")).toHaveTextContent("Restoring 1 table(s)");
+    expect(await screen.findByTestId("wizard-selection-plan")).toHaveTextContent("Restoring 1 table");
     expect($("wizard-selection-plan")).toHaveTextContent("schema sales");
     expect($("wizard-selection-notes")).toHaveTextContent("invoices_customer_fkey");
     expect(screen.getAllByTestId("wizard-select-schema")[1]).toBeChecked();
@@ -721,7 +724,7 @@ describe("RestoreWizard: database and storage in one restore", () => {
 
     // The run names the component it is on.
     await act(() => emit("job-progress", progress("job-r", { phase: "restoring", component: "storage" })));
-    await waitFor(() => expect($("wizard-phase")).toHaveTextContent(/^Storage: /));
+    await waitFor(() => expect($("wizard-phase")).toHaveTextContent(/^File storage: /));
 
     const database = restoreReport();
     const report: RestoreReport = {

@@ -7,6 +7,7 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
 import { formatDuration } from "../../components/format";
 import { failureAdvice, type Step, succeeded, type WizardState } from "../steps";
+import { WORDS } from "../../words";
 
 type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
 
@@ -125,7 +126,7 @@ const n = (x: number) => x.toLocaleString("en-US");
 function StorageSection({ report }: { report: StorageRestoreReport }) {
   return (
     <section className="wizard-section" data-testid="wizard-report-storage">
-      <h4>Storage</h4>
+      <h4>{WORDS.fileStorage}</h4>
       <p className="small" data-testid="wizard-report-storage-summary">
         {countOf(report.uploaded, "object")} written ({formatBytes(report.uploaded_bytes)}), {n(report.skipped)} identical
         skipped

@@ -20,6 +20,8 @@ import {
 import { ConfigDiffTable, StoragePlanView } from "./ComponentsRestore";
 import { SelectionPicker } from "./SelectionPicker";
 import type { StepProps } from "./types";
+import { nounFor, plural, WORDS } from "../../words";
+import { databaseLabel } from "../../components/names";
 
 const LIST_LIMIT = 50;
 
@@ -67,7 +69,7 @@ function ArbitrarySql({
   return (
     <div className="notice notice-error" data-testid="wizard-arbitrary-sql" data-count={plan.arbitrary_sql_total}>
       <p className="notice-title">
-        This backup's SQL holds {plan.arbitrary_sql_total} statement(s) pg_dump never writes
+        This backup's SQL holds {plural(plan.arbitrary_sql_total, "statement")} pg_dump never writes
       </p>
       <p className="small">
         Restored as a superuser ({plan.connecting_role}
@@ -92,7 +94,7 @@ function ArbitrarySql({
           onChange={(e) => onChange(e.target.checked)}
           data-testid="wizard-allow-arbitrary-sql"
         />{" "}
-        I trust this file: run these {plan.arbitrary_sql_total} statement(s) on the target
+        I trust this file: run {nounFor(plan.arbitrary_sql_total, "this", "these")} {plural(plan.arbitrary_sql_total, "statement")} on the target
       </label>
     </div>
   );
@@ -117,7 +119,7 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
 
       {whole.storage && (
         <section className="wizard-section" data-testid="wizard-plan-storage">
-          <h4>Storage</h4>
+          <h4>{WORDS.fileStorage}</h4>
           <StoragePlanView plan={whole.storage} />
         </section>
       )}
@@ -233,8 +235,8 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
           </span>
         </dd>
         <dt>Target</dt>
-        <dd className="mono" data-testid="wizard-plan-target">
-          {plan.target}
+        <dd data-testid="wizard-plan-target" title={plan.target}>
+          {databaseLabel(plan.target)}
         </dd>
         <dt>Target now</dt>
         <dd data-testid="wizard-plan-empty" data-empty={String(plan.target_empty)}>
@@ -357,7 +359,7 @@ function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabaseP
           <ul className="small">
             {plan.managed_schemas.map((m) => (
               <li key={m.schema} data-testid={`wizard-managed-${m.schema}`}>
-                <span className="mono">{m.schema}</span> (owned by {m.owner}): {m.kept_objects} object(s) kept
+                <span className="mono">{m.schema}</span> (owned by {m.owner}): {plural(m.kept_objects, "object")} kept
                 {m.load_rows.length > 0 && <> · rows loaded into {m.load_rows.join(", ")}</>}
                 {m.kept_rows.length > 0 && <> · rows kept: {m.kept_rows.join("; ")}</>}
                 {m.added.length > 0 && <> · added: {m.added.join("; ")}</>}

@@ -5,6 +5,7 @@
 import { useState } from "react";
 import type { BackupTable, Selection, SelectWhat, SelectionPlan } from "../../bindings";
 import { EVERYTHING, tableArg, type SelectionView } from "../steps";
+import { plural } from "../../words";
 
 const SHOWN = 200;
 
@@ -177,7 +178,7 @@ export function SelectionPicker({
           {plan && (
             <div className="small" data-testid="wizard-selection-plan">
               <p>
-                Restoring {plan.tables.length} table(s)
+                Restoring {plural(plan.tables.length, "table")}
                 {plan.into_schema ? ` into schema ${plan.into_schema}` : ""}
                 {plan.dependencies.length > 0 && <>, with what they need: {plan.dependencies.join(", ")}</>}
               </p>

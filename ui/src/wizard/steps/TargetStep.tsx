@@ -4,6 +4,7 @@ import type { ProjectSummary } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { restoreTo, type Target, type WizardState } from "../steps";
 import type { StepProps } from "./types";
+import { databaseLabel } from "../../components/names";
 
 export function TargetStep({
   state,
@@ -147,7 +148,9 @@ function TargetStatus({ state, onRetry }: { state: WizardState; onRetry: () => v
           ? `The database ${plan.target_database} is empty.`
           : `The database ${plan.target_database} is not empty (${plan.existing.length}${plan.existing.length >= 200 ? "+" : ""} objects).`}
       </p>
-      <p className="small mono">{plan.target}</p>
+      <p className="small" title={plan.target} data-testid="wizard-target-name">
+        {databaseLabel(plan.target)}
+      </p>
       {!plan.target_empty && (
         <p className="small">Restoring into it replaces what the backup holds; the next step shows exactly what.</p>
       )}

@@ -1,0 +1,116 @@
+// Every text/background pair the stylesheet uses, in both themes, at WCAG AA (4.5:1 for normal
+// text), computed with the WCAG 2 formula from the custom properties in styles.css.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+// Vitest runs from ui/.
+const CSS = readFileSync(resolve(process.cwd(), "src/styles.css"), "utf8");
+
+/** The custom properties (`--name: #hex;`) of the first rule whose selector is exactly `selector`. */
+function themeVars(selector: string): Record<string, string> {
+  const start = CSS.indexOf(`${selector} {`);
+  if (start < 0) throw new Error(`no rule ${selector}`);
+  const body = CSS.slice(start, CSS.indexOf("}", start));
+  return Object.fromEntries([...body.matchAll(/--([a-z0-9-]+):\s*(#[0-9a-fA-F]{3,6})\s*;/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+function channel(c: number): number {
+  const s = c / 255;
+  return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+}
+
+function luminance(hex: string): number {
+  let h = hex.replace("#", "");
+  if (h.length === 3) h = [...h].map((c) => c + c).join("");
+  const [r, g, b] = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16));
+  return 0.2126 * channel(r!) + 0.7152 * channel(g!) + 0.0722 * channel(b!);
+}
+
+/** The WCAG 2 contrast ratio of two colours, 1–21. */
+export function contrast(a: string, b: string): number {
+  const [l1, l2] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (l1! + 0.05) / (l2! + 0.05);
+}
+
+/** [text, background] pairs the stylesheet puts together. */
+const PAIRS: [string, string][] = [
+  ["text", "bg"],
+  ["text", "surface"],
+  ["text", "surface-2"],
+  ["text", "neutral-bg"],
+  ["text", "select"],
+  ["muted", "bg"],
+  ["muted", "surface"],
+  ["muted", "surface-2"],
+  ["accent-text", "accent"],
+  ["accent", "surface"],
+  ["accent", "bg"],
+  ["ok", "ok-bg"],
+  ["ok", "surface"],
+  ["warn", "warn-bg"],
+  ["warn", "surface"],
+  ["danger-text", "danger-bg"],
+  ["danger-text", "surface"],
+  ["danger-text", "bg"],
+  ["disabled-text", "disabled-bg"],
+  ["placeholder", "bg"],
+];
+
+const THEMES = {
+  light: themeVars(":root"),
+  dark: themeVars(':root[data-theme="dark"]'),
+  "dark (system)": themeVars(':root:not([data-theme="light"])'),
+};
+
+describe("theme contrast (WCAG AA)", () => {
+  it("computes the WCAG ratio", () => {
+    expect(contrast("#000000", "#ffffff")).toBeCloseTo(21, 5);
+    expect(contrast("#777777", "#ffffff")).toBeCloseTo(4.48, 2);
+    expect(contrast("#fff", "#fff")).toBe(1);
+  });
+
+  it("the system's dark theme and the chosen dark theme are the same colours", () => {
+    expect(THEMES["dark (system)"]).toEqual(THEMES.dark);
+  });
+
+  for (const [name, vars] of Object.entries(THEMES)) {
+    it(`${name}: every text on its background reaches 4.5:1`, () => {
+      const low: string[] = [];
+      for (const [fg, bg] of PAIRS) {
+        expect(vars[fg], `--${fg} in ${name}`).toBeDefined();
+        expect(vars[bg], `--${bg} in ${name}`).toBeDefined();
+        const ratio = contrast(vars[fg]!, vars[bg]!);
+        if (ratio < 4.5) low.push(`--${fg} on --${bg}: ${ratio.toFixed(2)}`);
+      }
+      expect(low).toEqual([]);
+    });
+  }
+});
+
+/** The declarations of the rule whose selector list is exactly `selector`. */
+function rule(selector: string): string {
+  const start = CSS.indexOf(`${selector} {`);
+  if (start < 0) throw new Error(`no rule ${selector}`);
+  return CSS.slice(start, CSS.indexOf("}", start));
+}
+
+describe("controls in both themes", () => {
+  it("a disabled button keeps readable colours (no faded primary: the low-contrast Save)", () => {
+    const disabled = rule(".btn:disabled,\n.btn-primary:disabled");
+    expect(disabled).toContain("color: var(--disabled-text)");
+    expect(disabled).toContain("background: var(--disabled-bg)");
+    expect(CSS).not.toMatch(/\.btn[^{]*:disabled[^{]*\{[^}]*opacity:\s*0\./);
+  });
+
+  it("native fields, selects and checkboxes take the theme's colours", () => {
+    const fields = rule('input:not([type="checkbox"]):not([type="radio"]):not([type="range"]):not([type="file"]),\nselect,\ntextarea');
+    expect(fields).toContain("color: var(--text)");
+    expect(fields).toContain("background-color: var(--bg)");
+    expect(rule("option")).toContain("background-color: var(--surface)");
+    expect(rule('input[type="checkbox"],\ninput[type="radio"],\ninput[type="range"],\nprogress')).toContain(
+      "accent-color: var(--accent)",
+    );
+    expect(rule(':root[data-theme="dark"]')).toContain("color-scheme: dark");
+  });
+});

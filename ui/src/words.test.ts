@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { nounFor, plural, pluralOf, WORDS } from "./words";
+
+describe("plural", () => {
+  it("writes a count with its noun, never noun(s)", () => {
+    expect(plural(1, "table")).toBe("1 table");
+    expect(plural(2, "table")).toBe("2 tables");
+    expect(plural(0, "table")).toBe("0 tables");
+    expect(plural(1, "copy")).toBe("1 copy");
+    expect(plural(2, "copy")).toBe("2 copies");
+    expect(plural(3, "backup")).toBe("3 backups");
+    expect(plural(2048, "object")).toBe("2,048 objects");
+  });
+
+  it("knows the irregular plurals and English spelling rules", () => {
+    expect(pluralOf("copy")).toBe("copies");
+    expect(pluralOf("Copy")).toBe("Copies");
+    expect(pluralOf("entry")).toBe("entries");
+    expect(pluralOf("day")).toBe("days");
+    expect(pluralOf("process")).toBe("processes");
+    expect(pluralOf("match")).toBe("matches");
+    expect(pluralOf("statement")).toBe("statements");
+    expect(pluralOf("child")).toBe("children");
+  });
+
+  it("takes an explicit plural when given", () => {
+    expect(plural(2, "person", "folks")).toBe("2 folks");
+    expect(nounFor(1, "row")).toBe("row");
+    expect(nounFor(5, "row")).toBe("rows");
+  });
+
+  it("names Supabase Storage as file storage, not where backups are kept", () => {
+    expect(WORDS.fileStorage).toBe("File storage (Supabase Storage)");
+    expect(WORDS.backupServer).toBe("backup server");
+  });
+});

@@ -1,0 +1,68 @@
+// The product's words, as docs/glossary.md defines them: one place for the labels the window
+// writes and for counts with their noun ("1 table", "2 tables", "1 copy", "2 copies"; never
+// "table(s)"). Screens take a label from WORDS or a count from `plural` instead of spelling them.
+
+/** The labels a person reads, by the glossary's word. */
+export const WORDS = {
+  backup: "backup",
+  backups: "backups",
+  copy: "copy",
+  destination: "destination",
+  source: "source",
+  /** `offsite serve`: the agent next to the database. "agent" only where the command is named. */
+  backupServer: "backup server",
+  BackupServer: "Backup server",
+  /** A backup a CI job uploaded to a bucket, then imported here. */
+  artifact: "artifact",
+  drill: "drill",
+  verified: "verified",
+  proven: "proven restorable",
+  retention: "retention",
+  schedule: "schedule",
+  project: "project",
+  /** The single file a backup is written as. */
+  archiveFile: "archive file",
+  /** Supabase Storage: the project's files, a source; never where backups are kept. */
+  fileStorage: "File storage (Supabase Storage)",
+  fileStorageShort: "File storage",
+  /** A file inside an archive file (database.dump, storage/…, globals.sql). */
+  part: "part",
+} as const;
+
+/** Nouns whose plural is not the noun + "s". */
+const IRREGULAR: Record<string, string> = {
+  copy: "copies",
+  entry: "entries",
+  directory: "directories",
+  policy: "policies",
+  query: "queries",
+  library: "libraries",
+  child: "children",
+  person: "people",
+  status: "statuses",
+  process: "processes",
+  match: "matches",
+  batch: "batches",
+  index: "indexes",
+  schema: "schemas",
+};
+
+/** The plural of a noun: "table" → "tables", "copy" → "copies", "Copy" → "Copies". */
+export function pluralOf(noun: string): string {
+  const lower = noun.toLowerCase();
+  const irregular = IRREGULAR[lower];
+  if (irregular) return noun === lower ? irregular : irregular.charAt(0).toUpperCase() + irregular.slice(1);
+  if (/[^aeiou]y$/i.test(noun)) return `${noun.slice(0, -1)}ies`;
+  if (/(s|x|z|ch|sh)$/i.test(noun)) return `${noun}es`;
+  return `${noun}s`;
+}
+
+/** The noun for this count: 1 → singular, anything else (0, 2, 1.5) → plural. */
+export function nounFor(n: number, noun: string, nouns: string = pluralOf(noun)): string {
+  return n === 1 ? noun : nouns;
+}
+
+/** "1 table", "2 tables", "0 copies", "1,024 objects": a count with its noun. */
+export function plural(n: number, noun: string, nouns: string = pluralOf(noun)): string {
+  return `${n.toLocaleString("en-US")} ${nounFor(n, noun, nouns)}`;
+}
