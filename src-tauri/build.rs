@@ -98,6 +98,7 @@ const COMMANDS: &[&str] = &[
     "add_channel",
     "remove_channel",
     "test_channel",
+    "check_telegram_api",
     "set_notify_route",
     "notify_log",
 ];

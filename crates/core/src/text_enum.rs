@@ -252,7 +252,7 @@ mod tests {
         same_words::<BackupType>(&c, crate::catalog::BACKUP_TYPES).await;
         same_words::<BackupStatus>(&c, &["unverified", "verified", "corrupt", "missing"]).await;
         same_words::<ScheduleKind>(&c, &["backup", "verify", "drill"]).await;
-        same_words::<ChangeEntity>(&c, &["project", "backup", "job", "drill"]).await;
+        same_words::<ChangeEntity>(&c, &["project", "backup", "job", "drill", "notify"]).await;
         same_words::<ChangeOp>(&c, &["upsert", "delete"]).await;
         same_words::<DueRunState>(&c, &["succeeded", "failed", "skipped"]).await;
         same_words::<DestinationKind>(&c, &["folder", "s3", "rclone"]).await;

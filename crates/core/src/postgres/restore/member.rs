@@ -28,7 +28,10 @@ pub(crate) fn copy_checked(
              {max} bytes of it",
             path.display(),
             entry.size
-        )));
+        ))
+        .with_hint(
+            "the archive is damaged or was not made by Offsite; use another copy of this backup",
+        ));
     }
     let mut seeker = ArchiveSeeker::open(path)?;
     let span = seeker.find(name, cancel)?.ok_or_else(|| {
