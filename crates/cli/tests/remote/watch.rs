@@ -8,6 +8,7 @@
 use crate::{database, free_port, plain, start_agent};
 use offsite_core::catalog::parse_timestamp;
 use offsite_core::clock::ManualClock;
+use offsite_core::notify::watch::settings::WatchSettingsChange;
 use offsite_core::notify::{Event, EventKind, Preset};
 use offsite_core::ops::notify::ChannelInput;
 use offsite_core::ops::ServerSettings;
@@ -41,6 +42,16 @@ async fn an_agent_that_stops_answering_is_said_once_and_a_new_certificate_once()
     )
     .await
     .unwrap();
+    // About the agent's watcher only: the space watcher's rules are off, so this machine's own
+    // disk (a CI host may have under 10 % free) adds no `space_low` to the outbox.
+    engine
+        .set_notify_watch_settings(WatchSettingsChange {
+            space_min_free_percent: Some(0),
+            space_min_days_to_full: Some(0),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let rx = WebhookReceiver::start();
     engine
         .notify_add(

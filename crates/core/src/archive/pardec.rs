@@ -54,6 +54,9 @@ pub(crate) struct ParDecompress<R: BufRead> {
 enum Mode<R: BufRead> {
     Parallel(Box<Par<R>>),
     Sequential(Box<Decompress<Rest<R>>>),
+    /// The first read of the source failed: its error, said at the first read (a reader such
+    /// as the pipeline's says an error once and then ends, so it must not be dropped here).
+    Failed(Option<io::Error>, R),
     /// Only while switching.
     Gone,
 }
@@ -104,9 +107,13 @@ fn worker_count() -> usize {
 
 impl<R: BufRead> ParDecompress<R> {
     pub fn new(mut src: R) -> Self {
-        let codec = match src.fill_buf() {
-            Ok(head) => sniff(head),
-            Err(_) => None,
+        let codec = match src.fill_buf().map(sniff) {
+            Ok(codec) => codec,
+            Err(e) => {
+                return ParDecompress {
+                    mode: Mode::Failed(Some(e), src),
+                }
+            }
         };
         let n = worker_count();
         let (Some(codec), true) = (codec, n > 0) else {
@@ -156,6 +163,7 @@ impl<R: BufRead> ParDecompress<R> {
         match std::mem::replace(&mut self.mode, Mode::Gone) {
             Mode::Parallel(p) => (*p).shutdown(),
             Mode::Sequential(d) => d.into_inner().into_inner().1,
+            Mode::Failed(_, src) => src,
             Mode::Gone => unreachable!("never left gone"),
         }
     }
@@ -256,6 +264,11 @@ impl<R: BufRead> Read for ParDecompress<R> {
         loop {
             let p = match &mut self.mode {
                 Mode::Sequential(d) => return d.read(buf),
+                Mode::Failed(e, _) => {
+                    return Err(e
+                        .take()
+                        .unwrap_or_else(|| io::Error::other("the decompressor already failed")))
+                }
                 Mode::Gone => return Err(io::Error::other("the decompressor already failed")),
                 Mode::Parallel(p) => p,
             };
@@ -474,3 +487,38 @@ fn cut_zstd<R: BufRead>(r: &mut Recording<'_, R>) -> io::Result<Option<u64>> {
 #[cfg(test)]
 #[path = "pardec_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod failed_first_read {
+    use super::ParDecompress;
+    use std::io::{self, BufRead, Read};
+
+    /// A source that fails its first read once and then ends, as the pipeline's reader does.
+    struct FailsOnce(bool);
+    impl Read for FailsOnce {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            unreachable!()
+        }
+    }
+    impl BufRead for FailsOnce {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if std::mem::replace(&mut self.0, false) {
+                Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "decryption failed",
+                ))
+            } else {
+                Ok(&[])
+            }
+        }
+        fn consume(&mut self, _: usize) {}
+    }
+
+    #[test]
+    fn a_failing_first_read_is_said_not_taken_for_the_end() {
+        let mut d = ParDecompress::new(FailsOnce(true));
+        let e = d.read(&mut [0u8; 16]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("decryption failed"), "{e}");
+    }
+}
