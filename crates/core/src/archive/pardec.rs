@@ -110,9 +110,17 @@ impl<R: BufRead> ParDecompress<R> {
         let codec = match src.fill_buf().map(sniff) {
             Ok(codec) => codec,
             Err(e) => {
+                // A decoder below that refuses its input ("corrupt deflate stream") found
+                // damage, as the decoders here say it.
+                let e = match e.kind() {
+                    io::ErrorKind::InvalidInput => {
+                        io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+                    }
+                    _ => e,
+                };
                 return ParDecompress {
                     mode: Mode::Failed(Some(e), src),
-                }
+                };
             }
         };
         let n = worker_count();

@@ -56,7 +56,10 @@ pub(crate) fn copy_checked(
     let read_error = {
         let path = path.to_path_buf();
         move |e: std::io::Error| match e.kind() {
-            std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => {
+            // InvalidInput: a decoder refusing its input ("corrupt deflate stream").
+            std::io::ErrorKind::InvalidData
+            | std::io::ErrorKind::InvalidInput
+            | std::io::ErrorKind::UnexpectedEof => {
                 Error::integrity(format!("{}: reading {name}: {e}", path.display()))
                     .with_hint("the archive is damaged or cut off; use another copy")
             }
