@@ -148,8 +148,14 @@ impl io::Seek for Input {
 pub(crate) fn read_failure(path: &Path, encrypted: bool, e: io::Error) -> Error {
     let what = format!("reading {}", path.display());
     if encrypted {
-        crypto::read_error(what, e)
-    } else {
-        Error::io(what, e)
+        return crypto::read_error(what, e);
+    }
+    match e.kind() {
+        // A decoder refusing the bytes, or a cut: the archive is damaged, not the disk.
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof => {
+            Error::integrity(format!("{what}: {e}"))
+                .with_hint("the archive is damaged or cut off; use another copy of this backup")
+        }
+        _ => Error::io(what, e),
     }
 }
