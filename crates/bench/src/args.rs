@@ -89,7 +89,7 @@ pub struct Args {
     #[arg(long)]
     pub large: bool,
     /// With --large: GiB of dump text to generate (5 for the measurement).
-    #[arg(long, default_value_t = 5.0, value_name = "GIB")]
+    #[arg(long, default_value_t = 5.0, value_name = "GIB", value_parser = positive_gib)]
     pub scale: f64,
     /// With --large: the seed of the generated values (same seed, same rows).
     #[arg(long, default_value_t = 28, value_name = "N")]
@@ -107,13 +107,17 @@ impl Args {
             eprintln!("offsite-bench: --runs must be at least 1");
             std::process::exit(2);
         }
-        if args.large && !(args.scale > 0.0 && args.scale.is_finite()) {
-            eprintln!("offsite-bench: --scale must be a positive number of GiB");
-            std::process::exit(2);
-        }
         if args.runs < 3 {
             eprintln!("offsite-bench: warning: fewer than 3 runs; medians are not robust");
         }
         args
+    }
+}
+
+/// `--scale`: a positive, finite number of GiB (clap refuses anything else with its usage error).
+fn positive_gib(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err(format!("{v:?} is not a positive number of GiB")),
     }
 }
