@@ -13,6 +13,10 @@
 //! The entries (name, size, SHA-256) wait in a second temporary file, the fragment's index, not
 //! in memory: a fragment of 100,000 objects costs the same memory as one of 10. The manifest is
 //! serialized from the index as it is read back.
+//!
+//! An entry whose size is known only once its bytes are all there (a file still being written)
+//! is compressed into a spool of its own first and spliced in whole, header then the spool's
+//! pieces verbatim: see [`precompressed`](super::precompressed).
 
 use super::pargz::ParGz;
 use super::tarfmt::{file_header, padding, ZEROS};
@@ -40,6 +44,7 @@ pub struct FragmentWriter {
     current: Option<(String, u64, u64)>,
     /// Set after a failed write: the spool holds a partial entry and must not be used.
     broken: bool,
+    compression: super::Compression,
 }
 
 /// The index being written: one record per entry (see [`write_record`]).
@@ -112,7 +117,40 @@ impl FragmentWriter {
             mtime,
             current: None,
             broken: false,
+            compression,
         }
+    }
+
+    /// The compression of the spool (and of [`precompressed`](Self::precompressed) spools).
+    pub fn compression(&self) -> super::Compression {
+        self.compression
+    }
+
+    /// Marks the spool unusable and returns `e`.
+    pub(super) fn fail(&mut self, e: Error) -> Error {
+        self.broken = true;
+        e
+    }
+
+    /// The compressed output, for pieces written verbatim (see `precompressed`).
+    pub(super) fn raw_out(&mut self) -> Result<&mut ParGz<WriteBehindFile>> {
+        self.gz()
+    }
+
+    /// Counts `n` bytes of the current entry as written (they went in already compressed).
+    pub(super) fn data_written_raw(&mut self, n: u64) -> Result<()> {
+        let Some((name, _, due)) = &mut self.current else {
+            return Err(Error::internal("fragment data outside an entry"));
+        };
+        if n > *due {
+            let name = name.clone();
+            self.broken = true;
+            return Err(Error::integrity(format!(
+                "{name}: more bytes than its size"
+            )));
+        }
+        *due -= n;
+        Ok(())
     }
 
     /// How many entries were written so far.

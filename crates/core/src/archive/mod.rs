@@ -28,6 +28,7 @@ pub mod manifest;
 mod pardec;
 mod pargz;
 mod pipeline;
+pub mod precompressed;
 pub mod random;
 pub mod reader;
 mod scan;
@@ -41,6 +42,7 @@ pub mod writer;
 pub use compression::Compression;
 pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
+pub use precompressed::{Precompressed, PrecompressedWriter};
 pub use manifest::*;
 pub use reader::{
     codec_of, copy_member, extract_all, is_encrypted, read_manifest, read_manifest_with, unlock,

@@ -1,23 +1,34 @@
 //! The parallel dump (archive format 2, issue 28): `pg_dump -Fd -j N -Z0 --snapshot=…` into a
 //! private temporary folder beside the archive, each table's data file packed into the archive
-//! (`database/<dump id>.dat`) as soon as pg_dump has closed it, then deleted.
+//! (`database/<dump id>.dat`) while pg_dump writes it, then deleted.
 //!
-//! The "closed" signal: in parallel mode `pg_dump --verbose` prints, in the leader, one line
+//! While pg_dump runs, each table data file that appears is followed as it grows (see
+//! [`dump_tail`](super::dump_tail)): read to its current end, hashed (member SHA-256, per-table
+//! digest) and compressed into a spool of independent pieces, read again when it has grown. When
+//! it is complete its tar header (the size now known), the spool verbatim and the padding go into
+//! the fragment. So the big table's hashing and compression overlap pg_dump's writing instead of
+//! starting after it.
+//!
+//! The "complete" signal: in parallel mode `pg_dump --verbose` prints, in the leader, one line
 //! `pg_dump: finished item <dump id> TABLE DATA <table>` per finished item, after the worker
-//! closed the item's file and reported back (`mark_dump_job_done`, pg_backup_archiver.c). So the
+//! closed the item's file and reported back (`mark_dump_job_done`, pg_backup_archiver.c). A file
+//! that finished before it was followed is packed whole on its line (as before tailing). So the
 //! temporary disk holds only the files in flight (at most one per worker, plus what finished
-//! since the last line was read) — never a second copy of the database. Honest limit: one table
-//! is one file, on disk in full until pg_dump closes it.
+//! since the last line was read) and the compressed spools of those being followed — never a
+//! second copy of the database. Honest limit: one table is one file, on disk in full until pg_dump
+//! closes it (its bytes are only read, not released, while it grows).
 //!
 //! Everything else (`blobs.toc`, `blob_<oid>.dat`, data files of items without a line) goes in
 //! once pg_dump has exited, and `toc.dat` last. The temporary folder is `.offsite-tmp-…` (mode
-//! 0700, removed on every exit; after a kill the sweep of the backup folder removes it).
+//! 0700, removed on every exit, with the spools in it; after a kill the sweep of the backup
+//! folder removes it).
 
 use crate::archive::{FragmentWriter, DATABASE_DIR_PREFIX, DATABASE_TOC_MEMBER};
 use crate::error::{Error, Result};
 use crate::pgdump::{self, COPY_TERMINATOR};
 use crate::postgres::conn::ConnSpec;
 use crate::postgres::digest::{self, DumpDigests, TableDigest};
+use crate::postgres::dump_tail::{TailDone, Tails};
 use crate::postgres::process;
 use crate::postgres::tools::PgTools;
 use crate::progress::Reporter;
@@ -25,7 +36,7 @@ use crate::tempfiles::TEMP_PREFIX;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::sync::mpsc::{channel, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -41,6 +52,8 @@ pub struct DirDumped {
     pub bytes: u64,
     /// Files packed while pg_dump still ran (the rest went in after it exited).
     pub packed_early: u64,
+    /// Table data files read while pg_dump was still writing them (see [`super::dump_tail`]).
+    pub tailed: u64,
     /// The per-table digests (or why they could not be made; `None`: turned off for the bench).
     pub digests: Option<Result<DumpDigests>>,
     /// Each table's data member, by (schema, table).
@@ -145,21 +158,30 @@ pub fn run(
         early: 0,
         files: FileDigests::default(),
     };
+    // Declared after `tmp`: dropped (spools closed) before the folder is removed.
+    let mut tails = Tails::new(tmp.path(), jobs as usize + 1);
     let pumped: Result<()> = (|| loop {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
         }
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) => {
-                if let Some(id) = finished_table_data(&line) {
-                    let file = format!("{id}.dat");
-                    let path = out.join(&file);
-                    if path.is_file() {
-                        packer.pack(&path, &file)?;
-                        packer.early += 1;
-                    }
-                }
+        loop {
+            match rx.try_recv() {
+                Ok(line) => packer.on_line(&line, &out, &mut tails)?,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => return Ok(()),
             }
+        }
+        let table_id = |name: &str| match kind_of(name) {
+            FileKind::Table(id) => Some(id),
+            _ => None,
+        };
+        tails.discover(&out, packer.fragment, table_id)?;
+        if tails.pump(reporter)? > 0 {
+            continue;
+        }
+        // Nothing grew: wait for a line (or a little while).
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(line) => packer.on_line(&line, &out, &mut tails)?,
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         }
@@ -184,6 +206,14 @@ pub fn run(
         return Err(process::tool_error("pg_dump", status, &err_text, password));
     }
     // The TOC names each data file's table; read it before it is packed (and deleted).
+    // pg_dump exited: the files still followed are complete.
+    for id in tails.ids() {
+        if let Some(done) = tails.finish(id, reporter)? {
+            packer.splice(id, done)?;
+        }
+    }
+    let tailed = tails.opened;
+    drop(tails);
     let toc = read_toc(&out.join(TOC_FILE));
     packer.pack_rest(&out)?;
     let (bytes, early, files) = (packer.bytes, packer.early, packer.files);
@@ -201,6 +231,7 @@ pub fn run(
         fragment,
         bytes,
         packed_early: early,
+        tailed,
         digests: if bench { None } else { digests },
         members,
     })
@@ -296,6 +327,38 @@ fn rows_len(f: &mut std::fs::File, size: u64) -> std::io::Result<u64> {
 }
 
 impl Packer<'_> {
+    /// A stderr line of pg_dump: a finished table data file goes in (spliced from its spool
+    /// when it was followed, else packed whole).
+    fn on_line(&mut self, line: &str, out: &Path, tails: &mut Tails) -> Result<()> {
+        let Some(id) = finished_table_data(line) else {
+            return Ok(());
+        };
+        if tails.has(id) {
+            if let Some(done) = tails.finish(id, self.reporter)? {
+                self.splice(id, done)?;
+                self.early += 1;
+            }
+            return Ok(());
+        }
+        let file = format!("{id}.dat");
+        let path = out.join(&file);
+        if path.is_file() {
+            self.pack(&path, &file)?;
+            self.early += 1;
+        }
+        Ok(())
+    }
+
+    /// A followed table data file, read to its end, into the fragment from its spool.
+    fn splice(&mut self, id: u32, done: TailDone) -> Result<()> {
+        let name = format!("{DATABASE_DIR_PREFIX}{id}.dat");
+        self.fragment
+            .append_precompressed(&name, done.spool, &done.sha256)?;
+        self.files.tables.insert(id, done.rows);
+        self.bytes += done.size;
+        Ok(())
+    }
+
     /// One complete file of the dump into the archive as `database/<file>`, then deleted.
     fn pack(&mut self, path: &Path, file: &str) -> Result<()> {
         let what = || format!("reading {}", path.display());
@@ -448,3 +511,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "dump_dir_tests.rs"]
+mod growth_tests;

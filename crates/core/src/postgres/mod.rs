@@ -7,6 +7,7 @@ pub mod conn;
 pub mod digest;
 pub mod dump;
 pub mod dump_dir;
+mod dump_tail;
 pub mod jobs;
 pub mod process;
 pub mod restore;
