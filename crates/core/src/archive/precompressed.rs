@@ -50,6 +50,9 @@ impl PrecompressedWriter {
     pub(super) fn new(dir: &Path, compression: Compression) -> Result<Self> {
         let (file, path) = temp_in(dir)?;
         Ok(PrecompressedWriter {
+            // On every core, like the fragment: when pg_dump exits, what is left of the biggest
+            // table's spool is compressed on all of them. Its blocks in flight are bounded
+            // (`pargz`); one spool per pg_dump worker is open at once.
             gz: Some(ParGz::with(file, compression)),
             path: Some(path),
             size: 0,

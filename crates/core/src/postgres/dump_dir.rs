@@ -159,7 +159,8 @@ pub fn run(
         files: FileDigests::default(),
     };
     // Declared after `tmp`: dropped (spools closed) before the folder is removed.
-    let mut tails = Tails::new(tmp.path(), jobs as usize + 1);
+    // One file in flight per worker.
+    let mut tails = Tails::new(tmp.path(), jobs as usize);
     let pumped: Result<()> = (|| loop {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());

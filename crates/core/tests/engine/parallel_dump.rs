@@ -343,3 +343,87 @@ async fn a_cancelled_parallel_backup_leaves_no_temporary_folder_and_no_row() {
         .unwrap()
         .is_empty());
 }
+
+/// A table of tens of megabytes (written by pg_dump's worker over many writes, read by Offsite as
+/// it grows, see `postgres::dump_tail`) beside small ones, with gzip and zstd: the archive
+/// verifies, its digests are the one-stream backup's, and `tar` + `pg_restore -j 2` restore it
+/// identically.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_big_table_packed_while_pg_dump_writes_it_round_trips_with_both_codecs() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = pg.unique_db("pargrow");
+    pg.psql(
+        &db,
+        "CREATE TABLE public.grow (id bigint PRIMARY KEY, a text, b text);
+         INSERT INTO public.grow SELECT g, md5(g::text) || md5((g * 7)::text), 'row ' || g
+             FROM generate_series(1, 400000) g;
+         CREATE TABLE public.small1 (id int, v text);
+         INSERT INTO public.small1 SELECT g, 's' || g FROM generate_series(1, 1000) g;
+         CREATE TABLE public.small2 (id int, v text);
+         INSERT INTO public.small2 SELECT g, 't' || g FROM generate_series(1, 2000) g;",
+    );
+    env.engine
+        .add_project(AddProject::url("pargrow", pg.url_with_password(&db)))
+        .await
+        .unwrap();
+    let one = env
+        .engine
+        .backup(
+            BackupOptions {
+                jobs: Some(1),
+                ..BackupOptions::project("pargrow")
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    let m1 = archive::read_manifest(Path::new(&one.backup.path)).unwrap();
+    for (compression, flag) in [
+        (archive::Compression::Gzip(3), "-xzf"),
+        (archive::Compression::Zstd(3), "--zstd"),
+    ] {
+        let o = env
+            .engine
+            .backup(
+                BackupOptions {
+                    jobs: Some(2),
+                    compression: Some(compression),
+                    ..BackupOptions::project("pargrow")
+                },
+                JobStart::default(),
+            )
+            .await
+            .unwrap();
+        let path = PathBuf::from(o.backup.path);
+        let m = archive::read_manifest(&path).unwrap();
+        assert_eq!(m.format_version, 2);
+        let grow = m.tables.iter().find(|t| t.table == "grow").unwrap();
+        let member = grow.dump_member.clone().expect("a data member");
+        let size = m.members.iter().find(|e| e.name == member).unwrap().size;
+        assert!(size > 20 << 20, "{size}");
+        let report =
+            archive::verify(&path, &Reporter::silent(), &CancellationToken::new()).unwrap();
+        assert!(report.ok, "{report:?}");
+        for t in &m.tables {
+            let t1 = m1.tables.iter().find(|x| x.table == t.table).unwrap();
+            assert_eq!((&t.sha256, t.lines), (&t1.sha256, t1.lines), "{t:?}");
+            assert!(t.sha256.is_some(), "{t:?}");
+        }
+        assert_eq!(grow.lines, Some(400000));
+        let out = tempfile::tempdir().unwrap();
+        let mut tar = Command::new("tar");
+        tar.arg(flag);
+        if flag == "--zstd" {
+            tar.arg("-xf");
+        }
+        run(tar.arg(&path).arg("-C").arg(out.path()).arg("database/"));
+        let copy = pg.unique_db("pargrowcopy");
+        let mut restore = pg.command(pg.bin("pg_restore"));
+        restore
+            .args(["-j", "2", "--exit-on-error", "-d", &copy])
+            .arg(out.path().join("database"));
+        run(&mut restore);
+        assert_eq!(fidelity_snapshot(pg, &db), fidelity_snapshot(pg, &copy));
+    }
+}
