@@ -42,8 +42,8 @@ pub mod writer;
 pub use compression::Compression;
 pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
-pub use precompressed::{Precompressed, PrecompressedWriter};
 pub use manifest::*;
+pub use precompressed::{Precompressed, PrecompressedWriter};
 pub use reader::{
     codec_of, copy_member, extract_all, is_encrypted, read_manifest, read_manifest_with, unlock,
     verify, verify_with, MemberCheck, SidecarStatus, Unlocked, VerifyReport,

@@ -101,7 +101,9 @@ fn spliced_entries_read_back(compression: Compression, file_name: &str, tar_flag
         let span = s.find(name, &cancel).unwrap().expect(name);
         assert_eq!(span.size, body.len() as u64, "{name}");
         let mut whole = Vec::new();
-        s.member_reader(span.clone()).read_to_end(&mut whole).unwrap();
+        s.member_reader(span.clone())
+            .read_to_end(&mut whole)
+            .unwrap();
         assert!(whole == *body, "{name} differs");
         if body.len() > 10 {
             let at = body.len() as u64 - 10;
