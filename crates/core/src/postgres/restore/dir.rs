@@ -2,10 +2,11 @@
 //!
 //! pg_restore reads a directory dump only from a folder, so the members are extracted into a
 //! private temporary folder (mode 0700, removed when the restore ends, on every path): only
-//! `toc.dat` to read the table of contents, every member (each checked against the manifest's
-//! SHA-256 before pg_restore starts) to restore. An empty target is restored by `pg_restore -j N`
-//! (data and index builds in parallel, dependencies respected); anything else stays one
-//! transaction (`--single-transaction` cannot be combined with `-j`).
+//! `toc.dat` to read the table of contents, the database's members (each checked against the
+//! manifest's SHA-256; not the storage objects and configuration behind them) to restore. An
+//! empty target is restored by `pg_restore -j N` (data and index builds in parallel,
+//! dependencies respected); anything else stays one transaction (`--single-transaction` cannot
+//! be combined with `-j`).
 
 use crate::archive::{self, Manifest, DATABASE_TOC_MEMBER};
 use crate::error::{Error, Result};
@@ -74,8 +75,9 @@ impl DumpDir {
         Ok(DumpDir { tmp, dump })
     }
 
-    /// Every member of the archive, each checked against the manifest (a damaged archive fails
-    /// here, before pg_restore changes anything).
+    /// The database's members (`database/…`, not the storage objects and configuration behind
+    /// them), each checked against the manifest (a damaged archive fails here, before pg_restore
+    /// changes anything).
     pub(crate) fn extract(archive_path: &Path, cancel: &CancellationToken) -> Result<DumpDir> {
         Self::extract_in(&std::env::temp_dir(), archive_path, cancel)
     }
@@ -87,9 +89,9 @@ impl DumpDir {
         cancel: &CancellationToken,
     ) -> Result<DumpDir> {
         let tmp = new_tmp_in(parent)?;
-        let root = tmp.path().join("archive");
-        archive::extract_all(archive_path, &root, cancel)?;
-        let dump = root.join("database");
+        let database = |name: &str| name.starts_with(archive::DATABASE_DIR_PREFIX);
+        archive::extract_matching(archive_path, tmp.path(), &database, cancel)?;
+        let dump = tmp.path().join("database");
         if !dump.join("toc.dat").is_file() {
             return Err(Error::integrity(format!(
                 "{}: the archive holds no {DATABASE_TOC_MEMBER}",
@@ -138,6 +140,7 @@ mod tests {
         let mut w = ArchiveWriter::create(dir, ARCHIVE, 1).unwrap();
         w.add_bytes("database/3001.dat", b"1\tone\n\\.\n\n".to_vec());
         w.add_bytes(DATABASE_TOC_MEMBER, b"PGDMP not really a toc".to_vec());
+        w.add_bytes("storage/b/object.txt", b"not needed by the database".to_vec());
         w.finish(manifest(), &quiet(), &CancellationToken::new())
             .unwrap()
             .path
@@ -150,6 +153,8 @@ mod tests {
         let d = DumpDir::extract_in(parent.path(), &archive, &CancellationToken::new()).unwrap();
         assert!(d.path().join("toc.dat").is_file());
         assert!(d.path().join("3001.dat").is_file());
+        // Only the database: not the storage objects behind it.
+        assert_eq!(left_in(d.root()), vec!["database".to_string()]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
