@@ -5,8 +5,9 @@
 use crate::common::env;
 use crate::parallel_dump::{back_up_with_jobs, rich_database};
 use offsite_core::archive;
+use offsite_core::catalog::JobState;
 use offsite_core::restore::{DatabaseOptions, DatabaseTo};
-use offsite_core::{AddProject, JobStart, RestoreRequest};
+use offsite_core::{AddProject, ErrorKind, JobStart, RestoreRequest};
 use offsite_testkit::{assert_same_schema, fidelity_snapshot, TestCluster};
 
 /// Partitions, an enum, indexes and a large object, without Supabase's schemas.
@@ -115,4 +116,65 @@ async fn replacing_over_a_non_empty_database_from_format_2_is_one_transaction_an
     assert!(note.contains("cannot combine with -j"), "{note}");
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM public.pr_big"), "20000");
     assert_ne!(before, fidelity_snapshot(pg, &db));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_format_2_archive_whose_data_is_damaged_is_never_restored_as_if_good() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = pg.unique_db("prbad");
+    // One table holds nearly all the bytes: the middle of the archive is its data member, so
+    // the plan (which reads toc.dat, at the end) succeeds and the damage is met while the
+    // pre-data section may already be running.
+    pg.psql(
+        &db,
+        "CREATE TABLE public.bad_rows (id int PRIMARY KEY, body text);
+         INSERT INTO public.bad_rows SELECT g, md5(g::text) || md5((g * 7)::text)
+             FROM generate_series(1, 200000) g;",
+    );
+    let path = back_up_with_jobs(&env, "prbad", pg.url_with_password(&db), Some(2)).await;
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x55;
+    let bad_dir = env.dir.path().join("damaged");
+    std::fs::create_dir(&bad_dir).unwrap();
+    let bad = bad_dir.join(path.file_name().unwrap());
+    std::fs::write(&bad, &bytes).unwrap();
+
+    let copy = pg.unique_db("prbadcopy");
+    env.engine
+        .add_project(AddProject::url("prbadcopy", pg.url_with_password(&copy)))
+        .await
+        .unwrap();
+    let req = RestoreRequest::new(&bad, DatabaseTo::Project("prbadcopy".into()));
+    let plan = env.engine.plan_restore(&req).await.unwrap();
+    let note = directory_note(&plan.database.expect("a database plan").warnings);
+    assert!(note.contains("pg_restore -j"), "{note}");
+    let e = env
+        .engine
+        .restore(req, JobStart::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::Integrity | ErrorKind::UnsupportedFormat),
+        "{e:?}"
+    );
+    let hint = e.hint().unwrap_or_default();
+    assert!(hint.contains("partly restored"), "{hint}");
+    assert!(hint.contains("use another copy"), "{hint}");
+    // Not a row of it reached the target (its table may exist, from the pre-data section).
+    assert_eq!(
+        pg.psql(
+            &copy,
+            "SELECT coalesce(pg_relation_size(to_regclass('public.bad_rows')), 0)"
+        ),
+        "0"
+    );
+    assert_eq!(
+        pg.psql(&copy, "SELECT count(*) FROM pg_indexes WHERE tablename = 'bad_rows'"),
+        "0",
+        "nothing of the post-data section ran"
+    );
+    let job = env.engine.catalog().jobs(None, 1).await.unwrap().remove(0);
+    assert_eq!(job.state, JobState::Failed);
 }

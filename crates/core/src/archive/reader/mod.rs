@@ -14,12 +14,14 @@ use tokio_util::sync::CancellationToken;
 
 mod ciphertext;
 mod extract;
+mod extract_some;
 pub(crate) mod input;
 mod verify;
 
 pub use input::{is_encrypted, unlock, Unlocked};
 
 pub(crate) use extract::copy_member_within;
+pub(crate) use extract_some::extract_matching;
 pub use extract::{copy_member, extract_all};
 pub use verify::{verify, verify_with, MemberCheck, SidecarStatus, VerifyReport};
 

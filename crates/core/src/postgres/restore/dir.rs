@@ -2,10 +2,11 @@
 //!
 //! pg_restore reads a directory dump only from a folder, so the members are extracted into a
 //! private temporary folder (mode 0700, removed when the restore ends, on every path): only
-//! `toc.dat` to read the table of contents, every member (each checked against the manifest's
-//! SHA-256 before pg_restore starts) to restore. An empty target is restored by `pg_restore -j N`
-//! (data and index builds in parallel, dependencies respected); anything else stays one
-//! transaction (`--single-transaction` cannot be combined with `-j`).
+//! `toc.dat` to read the table of contents, the database's members (each checked against the
+//! manifest's SHA-256; not the storage objects and configuration behind them) to restore. An
+//! empty target is restored by `pg_restore -j N` (data and index builds in parallel,
+//! dependencies respected); anything else stays one transaction (`--single-transaction` cannot
+//! be combined with `-j`).
 
 use crate::archive::{self, Manifest, DATABASE_TOC_MEMBER};
 use crate::error::{Error, Result};
@@ -46,10 +47,20 @@ impl DumpDir {
         self.tmp.path()
     }
 
-    /// Only `toc.dat` (checked against the manifest): enough for `pg_restore --list` and
-    /// `--schema-only`, which read no data file. It is the last of the database's members,
-    /// reached by random access rather than by inflating every data file in front of it (3b).
+    /// Only `toc.dat` (checked against the manifest): enough for `pg_restore --list`,
+    /// `--schema-only` and `--section=pre-data`, which read no data file. It is the last of the
+    /// database's members, reached by random access rather than by inflating every data file in
+    /// front of it (3b). [`DumpDir::extract_data`] adds the rest.
     pub(crate) fn toc_only(archive_path: &Path) -> Result<DumpDir> {
+        Self::toc_only_in(&std::env::temp_dir(), archive_path, &CancellationToken::new())
+    }
+
+    /// [`DumpDir::toc_only`] into a temporary folder inside `parent` (removed on failure).
+    pub(crate) fn toc_only_in(
+        parent: &Path,
+        archive_path: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<DumpDir> {
         let manifest = archive::read_manifest(archive_path)?;
         let entry = manifest.member(DATABASE_TOC_MEMBER).ok_or_else(|| {
             Error::integrity(format!(
@@ -57,25 +68,35 @@ impl DumpDir {
                 archive_path.display()
             ))
         })?;
-        let tmp = new_tmp()?;
+        let tmp = new_tmp_in(parent)?;
         let dump = tmp.path().join("database");
         private_fs::create_dir(&dump)
             .map_err(|e| Error::io(format!("creating {}", dump.display()), e))?;
         let toc = dump.join("toc.dat");
         let mut f = private_fs::create_new(&toc)
             .map_err(|e| Error::io(format!("creating {}", toc.display()), e))?;
-        super::member::copy_checked(
-            archive_path,
-            entry,
-            u64::MAX,
-            &mut f,
-            &CancellationToken::new(),
-        )?;
+        super::member::copy_checked(archive_path, entry, u64::MAX, &mut f, cancel)?;
         Ok(DumpDir { tmp, dump })
     }
 
-    /// Every member of the archive, each checked against the manifest (a damaged archive fails
-    /// here, before pg_restore changes anything).
+    /// The database's other members (its data files, `blobs.toc`), beside the `toc.dat` of
+    /// [`DumpDir::toc_only`], each checked against the manifest. On failure the caller drops
+    /// the folder (with whatever was written).
+    pub(crate) fn extract_data(
+        &self,
+        archive_path: &Path,
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        let data = |name: &str| {
+            name.starts_with(archive::DATABASE_DIR_PREFIX) && name != DATABASE_TOC_MEMBER
+        };
+        archive::extract_matching(archive_path, self.tmp.path(), &data, cancel)?;
+        Ok(())
+    }
+
+    /// The database's members (`database/…`, not the storage objects and configuration behind
+    /// them), each checked against the manifest (a damaged archive fails here, before pg_restore
+    /// changes anything).
     pub(crate) fn extract(archive_path: &Path, cancel: &CancellationToken) -> Result<DumpDir> {
         Self::extract_in(&std::env::temp_dir(), archive_path, cancel)
     }
@@ -87,9 +108,9 @@ impl DumpDir {
         cancel: &CancellationToken,
     ) -> Result<DumpDir> {
         let tmp = new_tmp_in(parent)?;
-        let root = tmp.path().join("archive");
-        archive::extract_all(archive_path, &root, cancel)?;
-        let dump = root.join("database");
+        let database = |name: &str| name.starts_with(archive::DATABASE_DIR_PREFIX);
+        archive::extract_matching(archive_path, tmp.path(), &database, cancel)?;
+        let dump = tmp.path().join("database");
         if !dump.join("toc.dat").is_file() {
             return Err(Error::integrity(format!(
                 "{}: the archive holds no {DATABASE_TOC_MEMBER}",
@@ -98,10 +119,6 @@ impl DumpDir {
         }
         Ok(DumpDir { tmp, dump })
     }
-}
-
-fn new_tmp() -> Result<tempfile::TempDir> {
-    new_tmp_in(&std::env::temp_dir())
 }
 
 /// A 0700 folder named after this process (see [`super::tmp`]); the folders of killed
@@ -138,6 +155,7 @@ mod tests {
         let mut w = ArchiveWriter::create(dir, ARCHIVE, 1).unwrap();
         w.add_bytes("database/3001.dat", b"1\tone\n\\.\n\n".to_vec());
         w.add_bytes(DATABASE_TOC_MEMBER, b"PGDMP not really a toc".to_vec());
+        w.add_bytes("storage/b/object.txt", b"not needed by the database".to_vec());
         w.finish(manifest(), &quiet(), &CancellationToken::new())
             .unwrap()
             .path
@@ -150,6 +168,8 @@ mod tests {
         let d = DumpDir::extract_in(parent.path(), &archive, &CancellationToken::new()).unwrap();
         assert!(d.path().join("toc.dat").is_file());
         assert!(d.path().join("3001.dat").is_file());
+        // Only the database: not the storage objects behind it.
+        assert_eq!(left_in(d.root()), vec!["database".to_string()]);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -157,6 +177,26 @@ mod tests {
             assert_eq!(mode & 0o777, 0o700);
         }
         assert_eq!(left_in(parent.path()).len(), 1);
+        drop(d);
+        assert!(left_in(parent.path()).is_empty());
+    }
+
+    #[test]
+    fn the_toc_first_then_the_data_beside_it() {
+        let (src, parent) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let archive = directory_archive(src.path());
+        let cancel = CancellationToken::new();
+        let d = DumpDir::toc_only_in(parent.path(), &archive, &cancel).unwrap();
+        assert_eq!(left_in(d.path()), vec!["toc.dat".to_string()]);
+        d.extract_data(&archive, &cancel).unwrap();
+        let mut got = left_in(d.path());
+        got.sort();
+        assert_eq!(got, vec!["3001.dat".to_string(), "toc.dat".to_string()]);
+        assert_eq!(
+            std::fs::read(d.path().join("3001.dat")).unwrap(),
+            b"1\tone\n\\.\n\n"
+        );
+        assert_eq!(left_in(d.root()), vec!["database".to_string()]);
         drop(d);
         assert!(left_in(parent.path()).is_empty());
     }

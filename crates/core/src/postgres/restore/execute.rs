@@ -76,6 +76,9 @@ pub async fn execute(
         },
     );
     let replacing = clean_phase_runs;
+    // pg_restore -j: not one transaction, so a failure is not rolled back.
+    let parallel =
+        directory && !(plain || replacing || decisions.needs_script() || selected.is_some());
     let restore_result = {
         let (tools, spec, pw, path) = (
             tools.clone(),
@@ -149,7 +152,7 @@ pub async fn execute(
         } else if directory {
             let jobs = super::dir::jobs(opts.jobs);
             tokio::task::spawn_blocking(move || {
-                run_parallel(&tools, &spec, pw.as_deref(), &path, jobs, &cancel)
+                super::parallel::run(&tools, &spec, pw.as_deref(), &path, jobs, &cancel)
             })
             .await
             .map_err(join_err)?
@@ -162,7 +165,12 @@ pub async fn execute(
         }
     };
     if let Err(e) = restore_result {
-        return Err(failure(e, safety_backup.as_deref(), &plan.connecting_role));
+        return Err(failure(
+            e,
+            safety_backup.as_deref(),
+            &plan.connecting_role,
+            parallel,
+        ));
     }
     let restored_at = Instant::now();
 
@@ -340,11 +348,19 @@ async fn take_safety_backup(
     Ok(written.path)
 }
 
-/// The error of a restore that failed (and was rolled back), with where the safety backup is.
-fn failure(e: Error, safety_backup: Option<&Path>, connecting_role: &str) -> Error {
+/// The error of a restore that failed, with where the safety backup is: rolled back (one
+/// transaction), or `parallel` (pg_restore -j) and so perhaps partly restored.
+fn failure(e: Error, safety_backup: Option<&Path>, connecting_role: &str, parallel: bool) -> Error {
+    const PARTLY: &str = "the restore ran as pg_restore -j (not one transaction), so the target \
+         may be partly restored: drop and create the database again (or empty it) before \
+         restoring into it";
     if e.kind() == ErrorKind::Cancelled {
-        return Error::cancelled()
-            .with_hint("the restore was rolled back; the target is unchanged");
+        let hint = if parallel {
+            PARTLY
+        } else {
+            "the restore was rolled back; the target is unchanged"
+        };
+        return Error::cancelled().with_hint(hint);
     }
     let back = match safety_backup {
         Some(p) => format!("; the safety backup is at {}", p.display()),
@@ -358,9 +374,12 @@ fn failure(e: Error, safety_backup: Option<&Path>, connecting_role: &str) -> Err
     } else {
         e.hint().unwrap_or("").to_string()
     };
-    let hint = format!(
-        "the restore ran in one transaction and was rolled back, so the target is unchanged{back}. {cause}"
-    );
+    let how = if parallel {
+        PARTLY
+    } else {
+        "the restore ran in one transaction and was rolled back, so the target is unchanged"
+    };
+    let hint = format!("{how}{back}. {cause}");
     Error::new(e.kind(), format!("restore failed: {}", e.message()))
         .with_hint(hint.trim().to_string())
 }
@@ -404,47 +423,6 @@ fn run_pg_restore(
             password,
         ));
     }
-    Ok(())
-}
-
-/// A directory dump (format 2) into a target the restore meets nothing in: every member
-/// extracted and checked into a private temporary folder (removed on every path), then
-/// `pg_restore -j N` (data and index builds in parallel, dependencies respected).
-fn run_parallel(
-    tools: &PgTools,
-    spec: &ConnSpec,
-    password: Option<&str>,
-    archive_path: &Path,
-    jobs: u32,
-    cancel: &CancellationToken,
-) -> Result<()> {
-    let at = Instant::now();
-    let dump = super::dir::DumpDir::extract(archive_path, cancel)?;
-    tracing::info!(
-        "restore: extracting the directory dump {} ms",
-        at.elapsed().as_millis()
-    );
-    let mut cmd = process::command(&tools.pg_restore(), spec, password);
-    cmd.args(["--exit-on-error", "--no-password"])
-        .arg(format!("--jobs={jobs}"))
-        .arg(format!("--dbname={}", spec.dbname_conninfo()))
-        .arg(dump.path());
-    cmd.stdin(Stdio::null()).stdout(Stdio::null());
-    let (child, _, _, stderr) = process::Guarded::spawn(cmd, "pg_restore", cancel)?;
-    let status = child.wait()?;
-    if cancel.is_cancelled() {
-        return Err(Error::cancelled());
-    }
-    let err_text = stderr.finish();
-    if !status.success() {
-        return Err(process::tool_error(
-            "pg_restore",
-            status,
-            &err_text,
-            password,
-        ));
-    }
-    drop(dump);
     Ok(())
 }
 

@@ -12,6 +12,7 @@
 mod dir;
 mod execute;
 mod member;
+mod parallel;
 mod plain;
 mod plan;
 pub(crate) mod replace;
