@@ -135,6 +135,7 @@ type RowProps = {
 };
 
 function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actions }: RowProps) {
+  const origin = b.origin ?? "local";
   return (
     <div className="tl-row" data-backup-id={b.id} data-path={b.path}>
       <span data-testid="backup-date" title={b.created_at}>
@@ -144,8 +145,8 @@ function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actio
       <span className="num" title="Size of the archive file (compressed)">
         {formatBytes(b.size)}
       </span>
-      <span className={`tl-origin tl-origin-${b.origin}`} title={ORIGIN_SENTENCE[b.origin]} data-testid="backup-origin" data-origin={b.origin}>
-        {ORIGIN_WORDS[b.origin]}
+      <span className={`tl-origin tl-origin-${origin}`} title={ORIGIN_SENTENCE[origin]} data-testid="backup-origin" data-origin={origin}>
+        {ORIGIN_WORDS[origin]}
       </span>
       <span className="tl-badges">
         <span

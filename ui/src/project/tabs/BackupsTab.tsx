@@ -144,8 +144,8 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
                 {current.verified_at ? ` (${dayAndTime(current.verified_at)})` : ""}
                 {proven.has(current.id) ? " · proven by a restore drill" : ""}
               </p>
-              <p className="small" data-testid="backup-detail-origin" data-origin={current.origin}>
-                {ORIGIN_SENTENCE[current.origin]}.
+              <p className="small" data-testid="backup-detail-origin" data-origin={current.origin ?? "local"}>
+                {ORIGIN_SENTENCE[current.origin ?? "local"]}.
               </p>
               {forecast.get(current.id) && (
                 <p className="small muted" data-testid="backup-detail-retention">
