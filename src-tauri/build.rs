@@ -46,6 +46,8 @@ const COMMANDS: &[&str] = &[
     "set_autostart",
     "delete_backup",
     "show_in_folder",
+    "reveal_file",
+    "list_source_tests",
     "pick_path",
     "list_schedules",
     "removal_forecast",

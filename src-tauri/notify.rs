@@ -381,6 +381,7 @@ mod tests {
                 verify_problem: None,
                 manifest_json: None,
                 job_id: Some("job-1".into()),
+                origin: Default::default(),
             },
         }
     }

@@ -350,6 +350,19 @@ fn backup_actions_take_ids_and_say_when_they_are_unknown() {
     assert_eq!(e["code"], "not_found", "{e}");
     let e = invoke(&t, "show_in_folder", json!({ "path": "/etc" })).unwrap_err();
     assert!(e.to_string().contains("backupId"), "{e}");
+    // reveal_file takes a path, but only one of Offsite's backup files: any other file, a
+    // folder or a relative path is refused before a file manager opens; a gone one is not found.
+    for path in ["/etc/hosts", "/etc", "relative.tar.gz", ""] {
+        let e = invoke(&t, "reveal_file", json!({ "path": path })).unwrap_err();
+        assert_eq!(e["code"], "invalid_input", "{path}: {e}");
+    }
+    let e = invoke(
+        &t,
+        "reveal_file",
+        json!({ "path": "/no/such/backup.tar.gz" }),
+    )
+    .unwrap_err();
+    assert_eq!(e["code"], "not_found", "{e}");
 }
 
 #[test]

@@ -528,6 +528,7 @@ mod tests {
                 verify_problem: None,
                 manifest_json: None,
                 job_id: None,
+                origin: Default::default(),
             }),
             backup_count: u32::from(last_backup_at.is_some()),
             last_drill: None,

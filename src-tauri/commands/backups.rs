@@ -61,6 +61,22 @@ pub async fn delete_backup(
     shell.engine()?.delete_backup(opts).await.map_err(err)
 }
 
+/// Show a backup file the window names by its path (a safety backup in a restore's report, a
+/// backup's archive) in the system's file manager. Only Offsite's own backup files: the engine
+/// refuses any other path (`Engine::revealable_file`), so the UI cannot open arbitrary files.
+#[tauri::command]
+#[specta::specta]
+pub async fn reveal_file(shell: State<'_, Shell>, path: String) -> CmdResult<()> {
+    let file = shell.engine()?.revealable_file(&path).await.map_err(err)?;
+    tauri_plugin_opener::reveal_item_in_dir(&file).map_err(|e| {
+        err(Error::new(
+            ErrorKind::ToolFailed,
+            format!("could not open the file manager: {e}"),
+        )
+        .with_hint(format!("the file is {}", file.display())))
+    })
+}
+
 /// Show a backup's archive in the system's file manager (selected where the platform can).
 /// Takes the backup's id, not a path: the UI cannot open arbitrary paths.
 #[tauri::command]

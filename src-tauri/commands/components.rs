@@ -56,6 +56,17 @@ pub async fn set_default_backup_type(
         .map_err(err)
 }
 
+/// When each of the project's sources (database, storage, Supabase, backup server, artifact
+/// bucket) was last tested and how it went; a source never tested is absent.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_source_tests(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<Vec<offsite_core::catalog::SourceTest>> {
+    shell.engine()?.source_tests(&project).await.map_err(err)
+}
+
 /// "Test storage": the buckets the keys see, with object counts, sizes and whether an object
 /// can be read.
 #[tauri::command]

@@ -47,6 +47,11 @@ export const commands = {
 	 */
 	testStorage: (project: string) => typedError<StorageTestReport, ErrorPayload>(__TAURI_INVOKE("test_storage", { project })),
 	/**
+	 *  When each of the project's sources (database, storage, Supabase, backup server, artifact
+	 *  bucket) was last tested and how it went; a source never tested is absent.
+	 */
+	listSourceTests: (project: string) => typedError<SourceTest[], ErrorPayload>(__TAURI_INVOKE("list_source_tests", { project })),
+	/**
 	 *  The fingerprint of the TLS certificate the server at `url` shows now (`SHA256:AB:CD:…`), for
 	 *  the user to compare with the one `offsite serve` printed; `null` for a plain `http://` server.
 	 */
@@ -152,6 +157,12 @@ export const commands = {
 	 *  Takes the backup's id, not a path: the UI cannot open arbitrary paths.
 	 */
 	showInFolder: (backupId: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("show_in_folder", { backupId })),
+	/**
+	 *  Show a backup file the window names by its path (a safety backup in a restore's report, a
+	 *  backup's archive) in the system's file manager. Only Offsite's own backup files: the engine
+	 *  refuses any other path (`Engine::revealable_file`), so the UI cannot open arbitrary files.
+	 */
+	revealFile: (path: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("reveal_file", { path })),
 	/**  Show the native open-file or folder dialog; the chosen path, or `null` when cancelled. */
 	pickPath: (kind: PickKind, title: string | null) => typedError<string | null, ErrorPayload>(__TAURI_INVOKE("pick_path", { kind, title })),
 	/**  Every schedule of a project (by name), or of all projects; each with its next 5 runs. */
@@ -460,6 +471,17 @@ export type BackupCopies = {
 	copies: CopyView[],
 };
 
+/**  Where a backup came from (`backups.origin`, set once when it is registered). */
+export type BackupOrigin = 
+/**  Made on this computer (`offsite backup`, "Back up now", a schedule). */
+"local" | 
+/**  Made by the project's backup server (`offsite serve`) and downloaded, or pulled from it. */
+"server" | 
+/**  Pulled from the project's artifact bucket. */
+"artifact" | 
+/**  A file dropped on the window or given to `offsite import`. */
+"imported";
+
 /**  One local copy of a backup. */
 export type BackupRecord = {
 	id: string,
@@ -476,6 +498,8 @@ export type BackupRecord = {
 	manifest_json: string | null,
 	/**  The job that made it, if any (and if that job is still in the catalog). */
 	job_id: string | null,
+	/**  Where it came from. */
+	origin: BackupOrigin,
 };
 
 /**
@@ -494,6 +518,8 @@ export type BackupRow = {
 	verify_problem: string | null,
 	/**  SHA-256 of the archive file, 64 hex digits. */
 	sha256?: string,
+	/**  Where it came from. */
+	origin?: BackupOrigin,
 };
 
 /**  What is known about a backup file. */
@@ -1613,6 +1639,26 @@ export type JobTrigger =
 /**  The retention policy. */
 "retention";
 
+/**
+ *  Which rule keeps a backup: the kind of each of a [`Decision`]'s reasons, for a window or a
+ *  list that shows one word per backup ("daily", "newest") rather than the reason's detail.
+ */
+export type KeepRule = 
+/**  The newest verified backup (or, with none verified, the newest good one): always kept. */
+"newest" | 
+/**  The backup of the newest passed restore drill: always kept. */
+"proven" | 
+/**  A kept incremental builds on it. */
+"base" | 
+/**  Dated after now (a clock that was wrong): always kept. */
+"future" | 
+/**  keep-last N. */
+"last" | "hourly" | "daily" | "weekly" | "monthly" | "yearly" | 
+/**  keep-within DUR. */
+"within" | 
+/**  The project has no retention rules: everything is kept. */
+"no_policy";
+
 /**  A backup the policy keeps. */
 export type KeptBackup = {
 	id: string,
@@ -2106,6 +2152,21 @@ export type RemovalForecast = {
 	 *  demand).
 	 */
 	next_prune: boolean,
+	/**
+	 *  Why the policy keeps it now, each rule once, strongest first (`newest`, `daily`,
+	 *  `restore proven`…; `no_policy` without rules); empty when the next prune removes it.
+	 */
+	kept_by: KeepRule[],
+	/**
+	 *  The same in words, as the backup list shows it: `newest · daily · weekly`
+	 *  ([`KeepRule::summary`]); empty when the next prune removes it.
+	 */
+	kept_because: string,
+	/**
+	 *  The policy's reasons in full (`last 1`, `daily 2026-11-20`, `newest verified`…), as
+	 *  `offsite prune --dry-run` lists them.
+	 */
+	reasons: string[],
 };
 
 /**  A backup the policy removes (or, in a preview, would remove). */
@@ -2503,6 +2564,28 @@ export type SourceInfo = {
 	database: string | null,
 	database_size: number | null,
 	encoding: string | null,
+};
+
+/**  One of a project's sources, as its card on the Sources tab names it. */
+export type SourceKind = "database" | 
+/**  File storage (Supabase Storage or another S3-compatible store). */
+"storage" | 
+/**  The Supabase project (its Management API). */
+"supabase" | 
+/**  The backup server (`offsite serve`). */
+"server" | 
+/**  The artifact bucket. */
+"artifacts";
+
+/**  The last test of one source. */
+export type SourceTest = {
+	source: SourceKind,
+	/**  When (RFC 3339 UTC). */
+	tested_at: string,
+	/**  It answered and accepted the credentials. */
+	ok: boolean,
+	/**  Why it failed (the error's one line; never a secret). */
+	message: string | null,
 };
 
 /**  A project's storage component: an S3-compatible endpoint and which buckets. */

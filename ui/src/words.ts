@@ -29,6 +29,22 @@ export const WORDS = {
   part: "part",
 } as const;
 
+/** Where a backup came from (its origin), as the timeline and the side panel say it. */
+export const ORIGIN_WORDS = {
+  local: "made here",
+  server: "backup server",
+  artifact: "artifact",
+  imported: "imported",
+} as const;
+
+/** The same as a sentence, for a title or the side panel. */
+export const ORIGIN_SENTENCE = {
+  local: "Made on this computer",
+  server: "Made by the backup server and downloaded",
+  artifact: "Pulled from the artifact bucket",
+  imported: "Imported from a file",
+} as const;
+
 /** Nouns whose plural is not the noun + "s". */
 const IRREGULAR: Record<string, string> = {
   copy: "copies",

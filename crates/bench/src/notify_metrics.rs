@@ -209,6 +209,7 @@ async fn seed(engine_dir: &Path) -> Result<(), String> {
                         created_at: catalog.now(),
                         manifest_json: None,
                         job_id: Some(job.id.clone()),
+                        origin: Default::default(),
                     })
                     .await
                     .map_err(err)?;

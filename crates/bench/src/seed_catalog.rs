@@ -84,6 +84,7 @@ async fn seed(data_dir: &PathBuf, name: &str, count: u64, tables: u64) -> offsit
                 created_at: offsite_core::catalog::format_timestamp(at),
                 manifest_json: (tables > 0).then(|| manifest(name, i, tables)),
                 job_id: None,
+                origin: Default::default(),
             })
             .await?;
         // Some variety in the status column: every 10th verified, every 97th corrupt.

@@ -150,10 +150,11 @@ impl Out {
                     (None, s) => s.to_string(),
                 };
                 println!(
-                    "{}  {}  {:>10}  {:<28}  {}",
+                    "{}  {}  {:>10}  {:<14}  {:<28}  {}",
                     b.id,
                     b.created_at,
                     human_size(b.size),
+                    crate::words::origin(b.origin),
                     verified,
                     b.path
                 );

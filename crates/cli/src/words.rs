@@ -37,9 +37,30 @@ pub fn count(n: usize, noun: &str) -> String {
     plural(n as u64, noun)
 }
 
+/// Where a backup came from, as the backup list says it (docs/glossary.md, "origin").
+pub fn origin(o: offsite_core::catalog::BackupOrigin) -> &'static str {
+    use offsite_core::catalog::BackupOrigin;
+    match o {
+        BackupOrigin::Local => "made here",
+        BackupOrigin::Server => "backup server",
+        BackupOrigin::Artifact => "artifact",
+        BackupOrigin::Imported => "imported",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_read_as_the_glossary_says() {
+        use offsite_core::catalog::BackupOrigin;
+        let words: Vec<_> = BackupOrigin::ALL.iter().map(|o| origin(*o)).collect();
+        assert_eq!(
+            words,
+            ["made here", "backup server", "artifact", "imported"]
+        );
+    }
 
     #[test]
     fn counts_read_as_english() {

@@ -155,6 +155,7 @@ async fn a_bucket_of_sql_gz_dumps_is_pulled_checked_imported_and_restorable() {
     let list = backups["backups"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{backups}");
     assert_eq!(list[0]["status"], "verified");
+    assert_eq!(list[0]["origin"], "artifact", "{backups}");
     let mut leftovers = Vec::new();
     for e in walkdir(d) {
         let s = e.to_string_lossy().to_string();

@@ -66,6 +66,9 @@ fn add_backup_verify_inspect_restore_through_the_cli() {
 
     let backups = cli.json(&["backups", &name], 0);
     assert_eq!(backups["backups"].as_array().unwrap().len(), 2);
+    assert_eq!(backups["backups"][0]["origin"], "local", "{backups}");
+    let human = String::from_utf8(cli.run(&["backups", &name]).stdout).unwrap();
+    assert!(human.contains("  made here  "), "{human}");
 
     let v = cli.json(&["verify", path.to_str().unwrap()], 0);
     assert_eq!(v["ok"], Value::Bool(true));

@@ -92,6 +92,11 @@ fn a_cron_sql_gz_is_imported_and_restored_through_the_cli() {
     assert!(Path::new(&archive).exists());
     let listed = cli.json(&["backups", "nightly"], 0);
     assert_eq!(listed["backups"].as_array().unwrap().len(), 1);
+    // Where it came from, in JSON and in the human list.
+    assert_eq!(listed["backups"][0]["origin"], "imported", "{listed}");
+    let human = cli.run(&["backups", "nightly"]);
+    let human = String::from_utf8(human.stdout).unwrap();
+    assert!(human.contains("  imported  "), "{human}");
 
     // A second import of the same file into the existing project adds a second backup.
     let again = cli.json(&["import", p(&file), "--project", "nightly"], 0);

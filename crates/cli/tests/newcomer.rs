@@ -117,6 +117,7 @@ fn many_backups(data: &Path, project: &str, n: usize) {
                     created_at: format!("2026-01-01T00:{:02}:{:02}Z", i / 60 % 60, i % 60),
                     manifest_json: Some(format!(r#"{{"backup_id":"m-{i:05}","note":"{note}"}}"#)),
                     job_id: None,
+                    origin: offsite_core::catalog::BackupOrigin::Local,
                 })
                 .await
                 .unwrap();

@@ -374,6 +374,16 @@ impl Engine {
     pub async fn backup_record(&self, backup_id: &str) -> Result<BackupRecord> {
         ops::queries::backup(self, backup_id).await
     }
+    /// When each of a project's sources was last tested and how it went (never-tested sources
+    /// are absent; [`ops::source_tests`]).
+    pub async fn source_tests(&self, project: &str) -> Result<Vec<crate::catalog::SourceTest>> {
+        ops::source_tests::list(self, project).await
+    }
+    /// The file the window's "Show in folder" may reveal for `path`: a backup file the catalog
+    /// knows or a safety backup, canonical; refused otherwise ([`ops::reveal`]).
+    pub async fn revealable_file(&self, path: &str) -> Result<PathBuf> {
+        ops::reveal::revealable(self, path).await
+    }
     /// The archive `given` names: a path (an existing file always wins), a backup id (the
     /// catalog's or the archive's own, or a unique start of either) or `PROJECT:latest` (its
     /// newest backup whose file is here). `not_found`, with a hint, otherwise.

@@ -177,7 +177,9 @@ mod tests {
         DueRunState,
         DestinationKind,
         CopyState,
-        crate::ops::encryption::EncryptionMode
+        crate::ops::encryption::EncryptionMode,
+        crate::catalog::BackupOrigin,
+        crate::catalog::SourceKind
     );
 
     /// Every variant of `T`, in order, has the word of `expected` (the strings the catalog and
@@ -259,6 +261,16 @@ mod tests {
         same_words::<CopyState>(&c, &["stored", "pending"]).await;
         same_words::<crate::ops::encryption::EncryptionMode>(&c, &["off", "passphrase", "key"])
             .await;
+        same_words::<crate::catalog::BackupOrigin>(
+            &c,
+            &["local", "server", "artifact", "imported"],
+        )
+        .await;
+        same_words::<crate::catalog::SourceKind>(
+            &c,
+            &["database", "storage", "supabase", "server", "artifacts"],
+        )
+        .await;
     }
 
     #[tokio::test]

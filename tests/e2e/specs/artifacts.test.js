@@ -127,10 +127,15 @@ describe("the artifact bucket on the project page", () => {
     });
     const status = await app.browser.$(byTestId("backups-row")).$(byTestId("backup-status"));
     assert.equal(await status.getAttribute("data-status"), "verified");
+    // Pulled from the bucket: the row says so, and so does the command line.
+    const origin = await app.browser.$(byTestId("backups-row")).$(byTestId("backup-origin"));
+    assert.equal(await origin.getAttribute("data-origin"), "artifact");
+    assert.equal((await origin.getProperty("textContent")).trim(), "artifact");
     // The catalog (as the command line reads it): one verified backup holding the very dump.
     const rows = JSON.parse(offsite("--json", "backups", "artifactshop")).backups;
     assert.equal(rows.length, 1, JSON.stringify(rows));
     assert.equal(rows[0].status, "verified");
+    assert.equal(rows[0].origin, "artifact");
     const manifest = JSON.parse(offsite("--json", "inspect", rows[0].path));
     assert.equal(manifest.components.database, dumpSha, JSON.stringify(manifest));
     await $("backup-count").scrollIntoView();

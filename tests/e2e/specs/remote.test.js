@@ -211,6 +211,10 @@ password_env = "${PASSWORD_ENV}"
     });
     const status = await app.browser.$(byTestId("backups-row")).$(byTestId("backup-status"));
     assert.equal(await status.getAttribute("data-status"), "verified");
+    // Made by the backup server: the row says so.
+    const origin = await app.browser.$(byTestId("backups-row")).$(byTestId("backup-origin"));
+    assert.equal(await origin.getAttribute("data-origin"), "server");
+    assert.equal((await origin.getProperty("textContent")).trim(), "backup server");
 
     // Byte for byte the archive the agent made.
     const onAgent = archivesUnder(join(agentDir, "data"));
@@ -221,6 +225,7 @@ password_env = "${PASSWORD_ENV}"
     assert.equal(rows.length, 1, JSON.stringify(rows));
     assert.equal(rows[0].sha256, sha256(onAgent[0]));
     assert.equal(rows[0].status, "verified");
+    assert.equal(rows[0].origin, "server");
     await $("backup-count").scrollIntoView();
     await app.screenshot("05-backup-list");
   });

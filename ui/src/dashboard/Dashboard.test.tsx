@@ -116,6 +116,23 @@ describe("Dashboard", () => {
     expect(within(row("shop")).getByTestId("project-copies")).toHaveAttribute("aria-label", "Kept in 1 of 3 places");
   });
 
+  it("counts the backup server's own copy of a backup it made as a place, named by the server", async () => {
+    mock();
+    const h = protectedHealth("shop", {
+      copies: [
+        { place: "This computer", kind: "local", ok: true },
+        { place: "Backup server db.example.com:8443", kind: "server", ok: true },
+      ],
+    });
+    await renderDashboard(overview([h]));
+    const marks = within(row("shop")).getAllByTestId("copy-mark");
+    expect(marks.map((m) => [m.textContent, m.dataset.kind])).toEqual([
+      ["This computer", "local"],
+      ["Backup server db.example.com:8443", "server"],
+    ]);
+    expect(within(row("shop")).getByTestId("project-copies")).toHaveAttribute("aria-label", "Kept in 2 of 2 places");
+  });
+
   it("says a paused schedule, an overdue project and a failed last run", async () => {
     mock();
     await renderDashboard(

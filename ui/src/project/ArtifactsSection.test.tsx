@@ -82,6 +82,7 @@ const record: BackupRecord = {
   verify_problem: null,
   manifest_json: null,
   job_id: "job-i",
+  origin: "artifact",
 };
 
 const progress = (p: Partial<JobProgress>): JobProgress => ({

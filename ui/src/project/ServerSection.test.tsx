@@ -71,6 +71,7 @@ const record: BackupRecord = {
   verify_problem: null,
   manifest_json: null,
   job_id: "job-r",
+  origin: "server",
 };
 
 const progress = (p: Partial<JobProgress>): JobProgress => ({

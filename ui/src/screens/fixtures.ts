@@ -16,6 +16,7 @@ export function backup(i: number, over: Partial<BackupRecord> = {}): BackupRecor
     verify_problem: null,
     manifest_json: null,
     job_id: null,
+    origin: "local",
     ...over,
   };
 }

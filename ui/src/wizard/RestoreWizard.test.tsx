@@ -68,6 +68,8 @@ function setup(opts: Options = {}) {
           return opts.startRestore ? opts.startRestore() : "job-r";
         case "cancel_job":
           return true;
+        case "reveal_file":
+          return null;
         case "pick_path":
           if (opts.pick === undefined) throw new Error("no dialog expected");
           return opts.pick;
@@ -237,6 +239,10 @@ describe("RestoreWizard", () => {
       ),
     );
     expect(await screen.findByTestId("wizard-safety-path")).toHaveTextContent("/data/safety/shop_copy.tar.gz");
+    // The path is a link that shows the file in the file manager (by its path: it is not in the list).
+    fireEvent.click($("wizard-safety-open"));
+    await waitFor(() => expect(called(calls, "reveal_file")).toHaveLength(1));
+    expect(called(calls, "reveal_file")[0]?.args).toEqual({ path: "/data/safety/shop_copy.tar.gz" });
   });
 
   it("keeps Restore disabled while there are blockers, and re-plans when roles are to be created", async () => {

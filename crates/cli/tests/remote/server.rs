@@ -118,6 +118,10 @@ async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certific
     assert!(by.is_string(), "{pulled}");
     assert_eq!(pulled["downloaded"][1]["job_id"], by, "{pulled}");
     assert_eq!(laptop.backups().len(), 3);
+    // Each came from the backup server: the one it made when asked, and the two pulled.
+    for b in laptop.backups() {
+        assert_eq!(b["origin"], "server", "{b}");
+    }
     // Idempotent.
     let again = laptop.json(&["pull", "shop"], 0);
     assert_eq!(again["downloaded"].as_array().unwrap().len(), 0, "{again}");

@@ -30,6 +30,10 @@ pub struct NewBackup {
     pub manifest_json: Option<String>,
     /// The job that made it, if any.
     pub job_id: Option<String>,
+    /// Where it came from (made here, pulled from a backup server or an artifact bucket,
+    /// imported).
+    #[serde(default)]
+    pub origin: BackupOrigin,
 }
 
 /// One local copy of a backup.
@@ -50,6 +54,8 @@ pub struct BackupRecord {
     pub manifest_json: Option<String>,
     /// The job that made it, if any (and if that job is still in the catalog).
     pub job_id: Option<String>,
+    /// Where it came from.
+    pub origin: BackupOrigin,
 }
 
 /// A backup as a list shows it: what a person reads and acts on, without the manifest and the
@@ -69,6 +75,9 @@ pub struct BackupRow {
     /// SHA-256 of the archive file, 64 hex digits.
     #[serde(default)]
     pub sha256: String,
+    /// Where it came from.
+    #[serde(default)]
+    pub origin: BackupOrigin,
 }
 
 text_enum! {
@@ -84,6 +93,24 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Where a backup came from (`backups.origin`, set once when it is registered).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    #[serde(rename_all = "snake_case")]
+    pub enum BackupOrigin as "backup origin" {
+        /// Made on this computer (`offsite backup`, "Back up now", a schedule).
+        #[default]
+        Local = "local",
+        /// Made by the project's backup server (`offsite serve`) and downloaded, or pulled from it.
+        Server = "server",
+        /// Pulled from the project's artifact bucket.
+        Artifact = "artifact",
+        /// A file dropped on the window or given to `offsite import`.
+        Imported = "imported",
+    }
+}
+
 /// The columns of [`BackupRecord`], in its order, without `manifest_json` (between
 /// `verify_problem` and `job_id`).
 macro_rules! backup_cols_with {
@@ -92,7 +119,7 @@ macro_rules! backup_cols_with {
             "id, project_id, path, size, sha256, backup_type, created_at, verified_at, status, \
              verify_problem, ",
             $manifest,
-            ", job_id"
+            ", job_id, origin"
         )
     };
 }
@@ -101,7 +128,7 @@ const BACKUP_COLS: &str = backup_cols_with!("manifest_json");
 const BACKUP_COLS_NO_MANIFEST: &str = backup_cols_with!("NULL AS manifest_json");
 /// The columns of [`BackupRow`], in its order.
 const ROW_COLS: &str =
-    "id, path, size, backup_type, created_at, verified_at, status, verify_problem, sha256";
+    "id, path, size, backup_type, created_at, verified_at, status, verify_problem, sha256, origin";
 /// The order of every list of backups: newest first (the later insert first at the same time).
 const NEWEST_FIRST: &str = "ORDER BY created_at DESC, rowid DESC";
 
@@ -125,6 +152,7 @@ impl Catalog {
             verify_problem: None,
             manifest_json: b.manifest_json.clone(),
             job_id: b.job_id.clone(),
+            origin: b.origin,
         };
         let what = format!("recording backup {}", record.path);
         let add_error = |e: sqlx::Error| {
@@ -150,7 +178,7 @@ impl Catalog {
         };
         let mut tx = self.pool().begin().await.map_err(|e| db_error(&what, e))?;
         sqlx::query(&format!(
-            "INSERT INTO backups ({BACKUP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO backups ({BACKUP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&record.id)
         .bind(&record.project_id)
@@ -164,6 +192,7 @@ impl Catalog {
         .bind(&record.verify_problem)
         .bind(&record.manifest_json)
         .bind(&record.job_id)
+        .bind(record.origin)
         .execute(&mut *tx)
         .await
         .map_err(add_error)?;
@@ -609,6 +638,7 @@ mod tests {
                 status: b.status,
                 verify_problem: b.verify_problem.clone(),
                 sha256: b.sha256.clone(),
+                origin: b.origin,
             })
             .collect();
         assert_eq!(rows, expected);

@@ -162,6 +162,7 @@ mod tests {
                 created_at: "2024-05-01T10:00:00Z".into(),
                 manifest_json: None,
                 job_id: Some(job.id.clone()),
+                origin: Default::default(),
             })
             .await
             .unwrap();

@@ -16,6 +16,7 @@
 //! - `schedules.rs`: backup and verify schedules (the slot each last claimed) and retention
 //!   policies, one of each per project;
 //! - `settings.rs`: small preferences;
+//! - `source_tests.rs`: when each source's connection was last tested, and how it went;
 //! - `validation_checks.rs`: a project's own validation queries, run by every restore drill;
 //! - `notify.rs`: notification channels, routes, the outbox and the overdue state (issue 27);
 //! - `changes.rs`: the change feed that triggers fill from projects, backups and jobs.
@@ -64,6 +65,7 @@ mod notify_retention;
 mod projects;
 mod schedules;
 mod settings;
+mod source_tests;
 mod sql;
 #[cfg(test)]
 mod testing;
@@ -71,7 +73,7 @@ mod timestamps;
 mod validate;
 mod validation_checks;
 
-pub use backups::{BackupRecord, BackupRow, BackupStatus, NewBackup};
+pub use backups::{BackupOrigin, BackupRecord, BackupRow, BackupStatus, NewBackup};
 pub use changes::{Change, ChangeBatch, ChangeEntity, ChangeOp, KEEP_CHANGES};
 pub use components::{
     ArtifactsComponent, Components, ImportedArtifact, ServerComponent, StorageComponent,
@@ -93,6 +95,7 @@ pub use notify::{ChannelRecord, OutboxRow, RouteRecord};
 pub use notify_conditions::ConditionRecord;
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
+pub use source_tests::{SourceKind, SourceTest};
 pub(crate) use sql::db_error;
 pub use timestamps::{format_timestamp, parse_timestamp};
 pub use validate::{validate_db_url, validate_project_name, BACKUP_TYPES, TLS_MODES};

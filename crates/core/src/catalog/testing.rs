@@ -32,6 +32,7 @@ pub fn new_backup(project_id: &str, path: &Path, created_at: &str) -> NewBackup 
         created_at: created_at.to_string(),
         manifest_json: Some(r#"{"format_version":1}"#.to_string()),
         job_id: None,
+        origin: Default::default(),
     }
 }
 

@@ -2,7 +2,8 @@
 
 use super::{ActiveCondition, CopyMark, Facts, LastRun};
 use crate::catalog::{
-    BackupStatus, Catalog, CopyState, JobKind, JobState, Project, LOCAL_DESTINATION,
+    BackupOrigin, BackupStatus, Catalog, Components, CopyState, JobKind, JobState, Project,
+    ServerComponent, LOCAL_DESTINATION,
 };
 use crate::drill::Verdict;
 use crate::engine::Engine;
@@ -74,14 +75,41 @@ fn subject_name(subject: &str, destinations: &HashMap<String, String>) -> String
 
 /// What a person calls the project's source: the Supabase project's ref, else the database's
 /// name (never a host and port).
-async fn subtitle(catalog: &Catalog, p: &Project) -> Result<String> {
-    let components = catalog.components(&p.id).await?;
+fn subtitle(components: &Components, p: &Project) -> String {
     if let Some(s) = &components.supabase {
-        return Ok(format!("Supabase {}", s.project_ref));
+        return format!("Supabase {}", s.project_ref);
     }
-    Ok(match ConnSpec::parse_url(&p.db_url) {
+    match ConnSpec::parse_url(&p.db_url) {
         Ok((spec, _)) if !spec.database.is_empty() => format!("database {}", spec.database),
         _ => "database".to_string(),
+    }
+}
+
+/// The backup server's own copy of a backup it made (or that was pulled from it): the server
+/// keeps it, so it is one more place, named by the server's host (`None` for a backup from
+/// elsewhere, or when the project has no server any more).
+pub(crate) fn server_mark(
+    origin: BackupOrigin,
+    server: Option<&ServerComponent>,
+) -> Option<CopyMark> {
+    if origin != BackupOrigin::Server {
+        return None;
+    }
+    let server = server?;
+    let host = url::Url::parse(&server.url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            })
+        })
+        .unwrap_or_else(|| server.url.clone());
+    Some(CopyMark {
+        place: format!("Backup server {host}"),
+        kind: "server".into(),
+        ok: true,
     })
 }
 
@@ -94,8 +122,13 @@ async fn project_facts(
     let damaged = |s: BackupStatus| matches!(s, BackupStatus::Corrupt | BackupStatus::Missing);
     let last_verified = backups.iter().filter_map(|b| b.verified_at.clone()).max();
     let newest_good = backups.iter().find(|b| !damaged(b.status));
+    let components = catalog.components(&p.id).await?;
     let copies = match newest_good {
-        Some(b) => copy_marks(catalog, &b.id, destinations).await?,
+        Some(b) => {
+            let mut marks = copy_marks(catalog, &b.id, destinations).await?;
+            marks.extend(server_mark(b.origin, components.server.as_ref()));
+            marks
+        }
         None => Vec::new(),
     };
     let (newest_drill, newest_passed) = catalog.last_drills(&p.id).await?;
@@ -114,7 +147,7 @@ async fn project_facts(
         });
     Ok(Facts {
         project: p.name.clone(),
-        subtitle: subtitle(catalog, p).await?,
+        subtitle: subtitle(&components, p),
         backups: backups.len().try_into().unwrap_or(u32::MAX),
         newest_damaged: backups.first().is_some_and(|b| damaged(b.status)),
         last_verified,

@@ -460,3 +460,37 @@ fn the_overdue_reason_reads_as_a_date_not_a_timestamp() {
         "overdue: the newest good backup is from 2026-11-22 00:32 UTC"
     );
 }
+
+/// A backup made by (or pulled from) the backup server is also kept there: the server's copy is
+/// a place, named by the server, so this computer and the server are two places (no "one copy").
+/// A backup made here, or a server the project no longer has, adds no place.
+#[test]
+fn the_backup_servers_own_copy_counts_as_a_place() {
+    use crate::catalog::{BackupOrigin, ServerComponent};
+    let server = ServerComponent {
+        url: "https://db.example.com:8443/".into(),
+        project: "shop".into(),
+        fingerprint: None,
+        insecure_http: false,
+    };
+    let mark = gather::server_mark(BackupOrigin::Server, Some(&server)).unwrap();
+    assert_eq!(mark.place, "Backup server db.example.com:8443");
+    assert_eq!(mark.kind, "server");
+    assert!(mark.ok);
+    for (origin, server) in [
+        (BackupOrigin::Local, Some(&server)),
+        (BackupOrigin::Imported, Some(&server)),
+        (BackupOrigin::Artifact, Some(&server)),
+        (BackupOrigin::Server, None),
+    ] {
+        assert_eq!(gather::server_mark(origin, server), None, "{origin}");
+    }
+
+    let mut f = safe();
+    f.copies = vec![local()];
+    assert_eq!(assess(&f).problems[0].kind, ProblemKind::OneCopy);
+    f.copies.push(mark);
+    let h = assess(&f);
+    assert_eq!(h.health, Health::Protected, "{h:?}");
+    assert!(h.reason.contains("kept in 2 places"), "{}", h.reason);
+}

@@ -82,6 +82,12 @@ pub(crate) async fn set_artifacts(
     }
     c.artifacts = Some(a);
     engine.catalog.set_components(&p.id, &c).await?;
+    // Its keys were checked by listing before it was saved: a passed test.
+    {
+        use super::source_tests::{note, Tried};
+        let source = crate::catalog::SourceKind::Artifacts;
+        note(engine, &p.id, source, Tried::ByTest, &Ok(())).await;
+    }
     Ok(c)
 }
 
@@ -331,7 +337,13 @@ pub(crate) async fn pull_in(
     job: &RunningJob,
 ) -> Result<ArtifactPullOutcome> {
     let a = &bucket.a;
-    let objects = list_all(bucket).await?;
+    let objects = list_all(bucket).await;
+    {
+        use super::source_tests::{note, Tried};
+        let source = crate::catalog::SourceKind::Artifacts;
+        note(engine, &project.id, source, Tried::ByJob, &objects).await;
+    }
+    let objects = objects?;
     let keys: std::collections::HashSet<String> = objects.iter().map(|o| o.key.clone()).collect();
     let dl = Downloader::new(&ClientOptions::default(), TransferPolicy::default())?;
     let mut out = ArtifactPullOutcome::default();
@@ -416,7 +428,15 @@ async fn pull_one(
     };
     dl.download(&source, &path, &job.reporter, &job.cancel)
         .await?;
-    let backup = super::import::run_in(engine, job, &path, project, true).await?;
+    let backup = super::import::run_in(
+        engine,
+        job,
+        &path,
+        project,
+        true,
+        crate::catalog::BackupOrigin::Artifact,
+    )
+    .await?;
     drop(tmp);
     Ok(backup)
 }

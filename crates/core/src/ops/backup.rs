@@ -4,7 +4,7 @@
 use crate::archive;
 use crate::archive::BackupType;
 use crate::backup::{self as pg_backup, ComposeRequest, ConfigInput, DatabaseInput, StorageInput};
-use crate::catalog::{BackupRecord, JobKind, NewBackup, Project};
+use crate::catalog::{BackupOrigin, BackupRecord, JobKind, NewBackup, Project, SourceKind};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ops::job::JobStart;
@@ -180,6 +180,12 @@ pub(crate) async fn run(
             )
             .await?;
             let (backup_type, with_database) = opts.kind();
+            // The sources this backup reads (each a passed test when it succeeds).
+            let read = [
+                (SourceKind::Database, with_database),
+                (SourceKind::Storage, opts.storage.is_some()),
+                (SourceKind::Supabase, opts.config.is_some()),
+            ];
             let database = if with_database {
                 Some(DatabaseInput {
                     source: database_with_jobs(engine, project, opts.jobs).await?,
@@ -200,7 +206,7 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let mut written = pg_backup::compose_with(
+            let written = pg_backup::compose_with(
                 request,
                 compression,
                 encryption,
@@ -208,7 +214,9 @@ pub(crate) async fn run(
                 &job.cancel,
             )
             .await
-            .map_err(|e| engine.password_hint(&project.name, e))?;
+            .map_err(|e| engine.password_hint(&project.name, e));
+            note_sources(engine, project, &read, &written).await;
+            let mut written = written?;
             let new = NewBackup {
                 project_id: project.id.clone(),
                 path: written.path.clone(),
@@ -218,6 +226,7 @@ pub(crate) async fn run(
                 created_at: written.manifest.created_at.clone(),
                 manifest_json: written.manifest.catalog_json(),
                 job_id: Some(job.id.clone()),
+                origin: BackupOrigin::Local,
             };
             match engine.catalog.add_backup(&new).await {
                 Ok(record) => {
@@ -245,6 +254,25 @@ pub(crate) async fn run(
         backup,
         copies,
     })
+}
+
+/// Record what a backup that read `read` (source, whether it read it) says about their
+/// connections: each a passed test when it succeeded; a refused or unreachable source fails the
+/// test only when the backup read the database alone (otherwise which source refused is not
+/// known).
+async fn note_sources<T>(
+    engine: &Engine,
+    project: &Project,
+    read: &[(SourceKind, bool)],
+    r: &Result<T>,
+) {
+    use super::source_tests::{note, Tried};
+    let used: Vec<SourceKind> = read.iter().filter(|(_, r)| *r).map(|(s, _)| *s).collect();
+    if r.is_ok() || used == [SourceKind::Database] {
+        for s in used {
+            note(engine, &project.id, s, Tried::ByJob, r).await;
+        }
+    }
 }
 
 /// What a killed backup or restore left, removed before this backup starts: the temporary

@@ -339,7 +339,7 @@ pub(crate) async fn test_storage(engine: &Engine, project: &str) -> Result<Stora
         Error::invalid(format!("project {project:?} has no storage"))
             .with_hint("set it first: offsite project storage NAME --s3-endpoint …")
     })?;
-    test_source(
+    let r = test_source(
         source.as_ref(),
         &storage.buckets,
         storage
@@ -347,7 +347,17 @@ pub(crate) async fn test_storage(engine: &Engine, project: &str) -> Result<Stora
             .clone()
             .unwrap_or_else(|| format!("AWS ({})", storage.region)),
     )
-    .await
+    .await;
+    use super::source_tests::{note, Tried};
+    note(
+        engine,
+        &p.id,
+        crate::catalog::SourceKind::Storage,
+        Tried::ByTest,
+        &r,
+    )
+    .await;
+    r
 }
 
 /// [`test_storage`] on any source.

@@ -4,7 +4,7 @@
 
 use crate::archive::{self, VerifyReport};
 use crate::backup;
-use crate::catalog::{BackupRecord, JobKind, NewBackup, Project};
+use crate::catalog::{BackupOrigin, BackupRecord, JobKind, NewBackup, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::import::{self, ImportKind, ImportPreview, Inspected};
@@ -123,7 +123,15 @@ pub(crate) async fn run(
                 }
                 (None, ImportInto::Existing { .. }) => unreachable!("looked up above"),
             };
-            let result = into_folder(engine, inspected, &project, verify, &job).await;
+            let result = into_folder(
+                engine,
+                inspected,
+                &project,
+                verify,
+                BackupOrigin::Imported,
+                &job,
+            )
+            .await;
             if result.is_err() && created {
                 job.release();
                 projects::remove_created(engine, &project).await;
@@ -142,17 +150,18 @@ pub(crate) async fn run(
 
 /// The body of an import of `path` into the existing `project`, inside the caller's `job` (a
 /// pull's): starts no job of its own, reports to the job's progress and registers the backup
-/// under the job's id. Undone completely on failure, as [`run`].
+/// (from `origin`) under the job's id. Undone completely on failure, as [`run`].
 pub(crate) async fn run_in(
     engine: &Engine,
     job: &RunningJob,
     path: &Path,
     project: &Project,
     verify: bool,
+    origin: BackupOrigin,
 ) -> Result<BackupRecord> {
     let keys = super::encryption::keys_of(engine, &project.name).unwrap_or_default();
     let inspected = inspect_for(engine, path, None, keys, job).await?;
-    into_folder(engine, inspected, project, verify, job).await
+    into_folder(engine, inspected, project, verify, origin, job).await
 }
 
 /// What the file at `path` is, for an import (with the database a `pg_dumpall` file's import
@@ -190,25 +199,29 @@ async fn into_folder(
     inspected: Inspected,
     project: &Project,
     verify: bool,
+    origin: BackupOrigin,
     job: &RunningJob,
 ) -> Result<BackupRecord> {
     let dest = engine.backup_dir_of(project);
     let dest_existed = dest.is_dir();
     crate::private_fs::create_dir_all(&dest)
         .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
-    let r = import_into(engine, inspected, project, &dest, verify, job).await;
+    let r = import_into(engine, inspected, project, &dest, verify, origin, job).await;
     if r.is_err() && !dest_existed {
         let _ = std::fs::remove_dir(&dest); // only when empty
     }
     r
 }
 
+/// Place `inspected` in `dest` and register it as a backup of `project` that came from
+/// `origin` (the one place an imported, pulled or downloaded backup is registered).
 pub(super) async fn import_into(
     engine: &Engine,
     inspected: Inspected,
     project: &Project,
     dest: &Path,
     verify: bool,
+    origin: BackupOrigin,
     job: &RunningJob,
 ) -> Result<BackupRecord> {
     // Files this import created (removed again on failure).
@@ -219,7 +232,7 @@ pub(super) async fn import_into(
         } else {
             wrap_foreign(engine, inspected, project, dest, verify, job, &mut placed).await?
         };
-        register(engine, project, placed_file, job).await
+        register(engine, project, placed_file, origin, job).await
     }
     .await;
     if result.is_err() {
@@ -389,6 +402,7 @@ async fn register(
     engine: &Engine,
     project: &Project,
     (target, manifest_of, report, file_sha256): Placed,
+    origin: BackupOrigin,
     job: &RunningJob,
 ) -> Result<BackupRecord> {
     // The manifest is read from what was verified (an encrypted archive's decrypted copy).
@@ -412,6 +426,7 @@ async fn register(
             created_at: manifest.created_at.clone(),
             manifest_json: manifest.catalog_json(),
             job_id: Some(job.id.clone()),
+            origin,
         })
         .await?;
     if report.is_some() {

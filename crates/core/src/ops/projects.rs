@@ -315,11 +315,24 @@ pub(crate) async fn remove_created(engine: &Engine, project: &Project) {
 /// "Test connection" of a saved project.
 pub(crate) async fn test(engine: &Engine, name: &str) -> Result<ConnectionReport> {
     let project = engine.catalog.project(name).await?;
-    let spec = engine.spec_of(&project)?;
-    let password = engine.password_of(&project).await?;
-    test_spec(&spec, password.as_deref(), engine.pg_bin().as_deref())
-        .await
-        .map_err(|e| engine.password_hint(&project.name, e))
+    let r = async {
+        let spec = engine.spec_of(&project)?;
+        let password = engine.password_of(&project).await?;
+        test_spec(&spec, password.as_deref(), engine.pg_bin().as_deref())
+            .await
+            .map_err(|e| engine.password_hint(&project.name, e))
+    }
+    .await;
+    use super::source_tests::{note, Tried};
+    note(
+        engine,
+        &project.id,
+        crate::catalog::SourceKind::Database,
+        Tried::ByTest,
+        &r,
+    )
+    .await;
+    r
 }
 
 /// "Test connection" of a connection that is not (yet) a project, as typed into a form.

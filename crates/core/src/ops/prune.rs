@@ -20,7 +20,7 @@ use crate::error::{ErrorPayload, Result};
 use crate::ops::delete;
 use crate::ops::job::JobStart;
 use crate::ops::runner;
-use crate::schedule::retention::{decide, Candidate, Decision};
+use crate::schedule::retention::{decide, Candidate, Decision, KeepRule};
 use crate::schedule::{RetentionPolicy, Zone};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -148,8 +148,7 @@ fn plan(
 fn keep_proven(decisions: &mut [Decision], proven: Option<&str>) {
     let Some(proven) = proven else { return };
     for d in decisions.iter_mut().filter(|d| d.id == proven) {
-        d.keep = true;
-        d.reasons.push(PROVEN_REASON.to_string());
+        d.keep_for(KeepRule::Proven, PROVEN_REASON.to_string());
     }
 }
 
@@ -193,8 +192,7 @@ fn keep_bases(decisions: &mut [Decision], backups: &[BackupRecord]) {
                 let is_base = manifest_id.as_deref() == Some(base.as_str()) || d.id == base;
                 let reason = format!("base of a kept incremental ({by})");
                 if is_base && !d.reasons.contains(&reason) {
-                    d.keep = true;
-                    d.reasons.push(reason);
+                    d.keep_for(KeepRule::Base, reason);
                     changed = true;
                 }
             }
@@ -388,6 +386,31 @@ pub struct RemovalForecast {
     /// The policy removes it now: at the next prune (after the next scheduled backup, or on
     /// demand).
     pub next_prune: bool,
+    /// Why the policy keeps it now, each rule once, strongest first (`newest`, `daily`,
+    /// `restore proven`…; `no_policy` without rules); empty when the next prune removes it.
+    pub kept_by: Vec<KeepRule>,
+    /// The same in words, as the backup list shows it: `newest · daily · weekly`
+    /// ([`KeepRule::summary`]); empty when the next prune removes it.
+    pub kept_because: String,
+    /// The policy's reasons in full (`last 1`, `daily 2026-11-20`, `newest verified`…), as
+    /// `offsite prune --dry-run` lists them.
+    pub reasons: Vec<String>,
+}
+
+impl RemovalForecast {
+    fn kept(backup_id: &str, rules: &[KeepRule], reasons: Vec<String>) -> Self {
+        let mut kept_by = rules.to_vec();
+        kept_by.sort();
+        kept_by.dedup();
+        RemovalForecast {
+            backup_id: backup_id.to_string(),
+            removed_at: None,
+            next_prune: false,
+            kept_because: KeepRule::summary(&kept_by),
+            kept_by,
+            reasons,
+        }
+    }
 }
 
 /// How many future runs of the backup schedule the forecast looks ahead.
@@ -401,17 +424,19 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
     let project = engine.catalog.project(project).await?;
     let record = engine.catalog.retention(&project.id).await?;
     let backups = engine.catalog.backups(&project.id).await?;
-    let none = |b: &BackupRecord| RemovalForecast {
-        backup_id: b.id.clone(),
-        removed_at: None,
-        next_prune: false,
+    let no_rules = |b: &BackupRecord| {
+        RemovalForecast::kept(
+            &b.id,
+            &[KeepRule::NoPolicy],
+            vec!["no retention rules".to_string()],
+        )
     };
     let Some(record) = record else {
-        return Ok(backups.iter().map(none).collect());
+        return Ok(backups.iter().map(no_rules).collect());
     };
     let (policy, zone) = policy_of(Some(&record))?;
     if policy.is_empty() {
-        return Ok(backups.iter().map(none).collect());
+        return Ok(backups.iter().map(no_rules).collect());
     }
     let now = engine.clock.now();
     let mut candidates = backups
@@ -424,27 +449,35 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    // The decision a prune would take now (the newest passed drill's backup and the bases of
+    // kept incrementals stay): why each backup is kept, or that the next prune removes it.
+    let proven = engine
+        .catalog
+        .newest_passed_drill_backup(&project.id)
+        .await?;
     let mut out: HashMap<String, RemovalForecast> = HashMap::new();
-    for d in decide(&policy, &zone, now, &candidates) {
-        if !d.keep {
+    let mut why: HashMap<String, (Vec<KeepRule>, Vec<String>)> = HashMap::new();
+    for d in plan(&policy, &zone, now, &backups, proven.as_deref())? {
+        if d.keep {
+            why.insert(d.id, (d.rules, d.reasons));
+        } else {
             out.insert(
                 d.id.clone(),
                 RemovalForecast {
                     backup_id: d.id,
                     removed_at: None,
                     next_prune: true,
+                    kept_by: Vec::new(),
+                    kept_because: String::new(),
+                    reasons: Vec::new(),
                 },
             );
         }
     }
-    // The newest passed drill's backup stays (see `keep_proven`).
-    let proven = engine
-        .catalog
-        .newest_passed_drill_backup(&project.id)
-        .await?;
-    if let Some(p) = &proven {
-        out.remove(p);
-    }
+    let none = |b: &BackupRecord| match why.get(&b.id) {
+        Some((rules, reasons)) => RemovalForecast::kept(&b.id, rules, reasons.clone()),
+        None => RemovalForecast::kept(&b.id, &[], Vec::new()),
+    };
     candidates.retain(|c| !out.contains_key(&c.id));
     // The backup schedule's future runs, each a new (good) backup followed by retention.
     let schedule = engine
@@ -487,13 +520,12 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
                     .map(|d| d.id)
                     .collect();
                 for id in &gone {
-                    if !id.starts_with("future-") {
+                    if let Some(b) = backups.iter().find(|b| &b.id == id) {
                         out.insert(
                             id.clone(),
                             RemovalForecast {
-                                backup_id: id.clone(),
                                 removed_at: Some(format_timestamp(at)),
-                                next_prune: false,
+                                ..none(b)
                             },
                         );
                     }
@@ -531,6 +563,7 @@ mod tests {
             verify_problem: None,
             manifest_json: Some(manifest.to_string()),
             job_id: None,
+            origin: Default::default(),
         }
     }
 
@@ -540,6 +573,7 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             keep,
             reasons: if keep { vec!["last 1".into()] } else { vec![] },
+            rules: if keep { vec![KeepRule::Last] } else { vec![] },
         }
     }
 

@@ -14,6 +14,8 @@
 use super::components::{non_empty, secret_of};
 use super::import::import_into;
 use super::runner::{self, RunningJob};
+use super::source_tests::{note, Tried};
+use crate::catalog::SourceKind;
 use crate::catalog::{BackupRecord, Components, JobKind, Project, ServerComponent};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
@@ -88,6 +90,8 @@ pub(crate) async fn set_server(
     }
     c.server = Some(server);
     engine.catalog.set_components(&p.id, &c).await?;
+    // Checked by connecting before it was saved: a passed test.
+    note(engine, &p.id, SourceKind::Server, Tried::ByTest, &Ok(())).await;
     Ok(c)
 }
 
@@ -230,7 +234,9 @@ pub(crate) async fn backup(
         |(_, b): &(String, BackupRecord)| Some(b.id.clone()),
         |job| async move {
             let recipients = super::encrypted_read::agent_recipients(engine, pr).await?;
-            let created = cr.start_backup(t.as_str(), &recipients).await?;
+            let created = cr.start_backup(t.as_str(), &recipients).await;
+            note(engine, &pr.id, SourceKind::Server, Tried::ByJob, &created).await;
+            let created = created?;
             let done = cr
                 .wait(&created.backup_id, &job.reporter, &job.cancel)
                 .await?;
@@ -268,7 +274,16 @@ async fn pull_server(
     job: &RunningJob,
 ) -> Result<PullOutcome> {
     let mut out = PullOutcome::default();
-    let listed = client.backups().await?;
+    let listed = client.backups().await;
+    note(
+        engine,
+        &project.id,
+        SourceKind::Server,
+        Tried::ByJob,
+        &listed,
+    )
+    .await;
+    let listed = listed?;
     let local: std::collections::HashSet<String> = engine
         .catalog
         .backups(&project.id)
@@ -466,7 +481,16 @@ async fn fetch_into(
     let dir = target
         .parent()
         .ok_or_else(|| Error::internal("the archive has no folder"))?;
-    import_into(engine, inspected, project, dir, true, job).await
+    import_into(
+        engine,
+        inspected,
+        project,
+        dir,
+        true,
+        crate::catalog::BackupOrigin::Server,
+        job,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub(crate) fn database_options(engine: &Engine, o: &DatabaseOptions) -> RestoreO
         selection: o.selection.clone(),
         allow_arbitrary_sql: o.allow_arbitrary_sql,
         pg_bin: engine.pg_bin(),
-        safety_dir: engine.data_dir.join("safety-backups"),
+        safety_dir: engine.data_dir.join(super::reveal::SAFETY_DIR),
         clock: Some(engine.clock.clone()),
         jobs: o.jobs,
     }

@@ -24,7 +24,7 @@ pub mod zone;
 
 pub use due::{due, next_run, overdue, Due, DEFAULT_GRACE, ON_TIME};
 pub use next::{latest_in, longest_gap, next_after, preview};
-pub use retention::{Candidate, Decision, RetentionPolicy, Within};
+pub use retention::{Candidate, Decision, KeepRule, RetentionPolicy, Within};
 pub use spec::{ScheduleSpec, TimeOfDay, Weekdays};
 pub use when::ScheduleWhen;
 pub use zone::Zone;

@@ -203,6 +203,67 @@ impl Candidate {
     }
 }
 
+/// Which rule keeps a backup: the kind of each of a [`Decision`]'s reasons, for a window or a
+/// list that shows one word per backup ("daily", "newest") rather than the reason's detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum KeepRule {
+    /// The newest verified backup (or, with none verified, the newest good one): always kept.
+    Newest,
+    /// The backup of the newest passed restore drill: always kept.
+    Proven,
+    /// A kept incremental builds on it.
+    Base,
+    /// Dated after now (a clock that was wrong): always kept.
+    Future,
+    /// keep-last N.
+    Last,
+    Hourly,
+    Daily,
+    Weekly,
+    Monthly,
+    Yearly,
+    /// keep-within DUR.
+    Within,
+    /// The project has no retention rules: everything is kept.
+    NoPolicy,
+}
+
+impl KeepRule {
+    /// The rule in one or two words, as the backup list shows it ("newest", "daily",
+    /// "kept by the policy's keep-last").
+    pub fn word(self) -> &'static str {
+        match self {
+            KeepRule::Newest => "newest",
+            KeepRule::Proven => "restore proven",
+            KeepRule::Base => "base of an incremental",
+            KeepRule::Future => "dated in the future",
+            KeepRule::Last => "latest",
+            KeepRule::Hourly => "hourly",
+            KeepRule::Daily => "daily",
+            KeepRule::Weekly => "weekly",
+            KeepRule::Monthly => "monthly",
+            KeepRule::Yearly => "yearly",
+            KeepRule::Within => "recent",
+            KeepRule::NoPolicy => "no retention rules",
+        }
+    }
+
+    /// The reasons of one kept backup in words, the strongest first, each rule once:
+    /// `newest · daily · weekly` (empty when `rules` is).
+    pub fn summary(rules: &[KeepRule]) -> String {
+        let mut sorted = rules.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        sorted
+            .iter()
+            .map(|r| r.word())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+}
+
 /// What the policy does with one backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
@@ -213,6 +274,17 @@ pub struct Decision {
     /// Why it is kept (`last 1`, `daily 2026-11-20`, `weekly 2026-W47`, `monthly 2026-11`,
     /// `yearly 2026`, `hourly 2026-11-20 14h`, `within 30d`, `newest verified`); empty when removed.
     pub reasons: Vec<String>,
+    /// The rule of each reason, in the same order.
+    pub rules: Vec<KeepRule>,
+}
+
+impl Decision {
+    /// Kept by `rule`, for `reason`.
+    pub fn keep_for(&mut self, rule: KeepRule, reason: String) {
+        self.keep = true;
+        self.reasons.push(reason);
+        self.rules.push(rule);
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -232,6 +304,15 @@ impl Period {
             Period::Week => "weekly",
             Period::Month => "monthly",
             Period::Year => "yearly",
+        }
+    }
+    fn rule(self) -> KeepRule {
+        match self {
+            Period::Hour => KeepRule::Hourly,
+            Period::Day => KeepRule::Daily,
+            Period::Week => KeepRule::Weekly,
+            Period::Month => KeepRule::Monthly,
+            Period::Year => KeepRule::Yearly,
         }
     }
     fn key(self, c: &jiff::civil::DateTime) -> String {
@@ -274,12 +355,12 @@ pub fn decide(
             created_at: c.created_at,
             keep: false,
             reasons: Vec::new(),
+            rules: Vec::new(),
         })
         .collect();
     if policy.is_empty() {
         for d in &mut out {
-            d.keep = true;
-            d.reasons.push("no retention rules".to_string());
+            d.keep_for(KeepRule::NoPolicy, "no retention rules".to_string());
         }
         return out;
     }
@@ -316,18 +397,18 @@ pub fn decide(
     for (i, c) in order.iter().enumerate() {
         let d = &mut out[i];
         if c.created_at > now {
-            d.reasons.push("newer than now".to_string());
+            d.keep_for(KeepRule::Future, "newer than now".to_string());
         }
         if let Some((w, cut)) = cutoff {
             if c.created_at >= cut && c.created_at <= now {
-                d.reasons.push(format!("within {w}"));
+                d.keep_for(KeepRule::Within, format!("within {w}"));
             }
         }
         if c.good() {
             if last_left > 0 {
                 last_left -= 1;
                 last_n += 1;
-                d.reasons.push(format!("last {last_n}"));
+                d.keep_for(KeepRule::Last, format!("last {last_n}"));
             }
             if !periods.is_empty() {
                 let local = zone.local_time(c.created_at);
@@ -338,7 +419,7 @@ pub fn decide(
                     let key = period.key(&local);
                     if last_key.as_deref() != Some(key.as_str()) {
                         *left -= 1;
-                        d.reasons.push(format!("{} {key}", period.name()));
+                        d.keep_for(period.rule(), format!("{} {key}", period.name()));
                         *last_key = Some(key);
                     }
                 }
@@ -346,7 +427,7 @@ pub fn decide(
         }
         if let Some((n, why)) = newest_verified {
             if n == i {
-                d.reasons.push(why.to_string());
+                d.keep_for(KeepRule::Newest, why.to_string());
             }
         }
         d.keep = !d.reasons.is_empty();
@@ -413,6 +494,68 @@ mod tests {
         );
         assert_eq!(reasons(&ds, "8f8018c0"), vec!["daily 2019-10-27"]);
         assert_eq!(ds.iter().filter(|d| !d.keep).count(), 8);
+    }
+
+    /// Each reason has its rule: the newest is kept as the newest and by each period that
+    /// starts with it; an older one by the period it is the newest of; the summary names each
+    /// rule once, the strongest first.
+    #[test]
+    fn each_reason_has_its_rule_and_the_summary_names_them_once() {
+        let cs = vec![
+            cand("today", datetime!(2029-12-28 10:00 UTC)),
+            cand("today-early", datetime!(2029-12-28 08:00 UTC)),
+            cand("yesterday", datetime!(2029-12-27 10:00 UTC)),
+            cand("last-week", datetime!(2029-12-20 10:00 UTC)),
+            cand("last-month", datetime!(2029-11-15 10:00 UTC)),
+        ];
+        let policy = RetentionPolicy {
+            keep_last: Some(2),
+            keep_daily: Some(2),
+            keep_weekly: Some(2),
+            keep_monthly: Some(2),
+            ..Default::default()
+        };
+        let ds = decide(&policy, &Zone::utc(), NOW, &cs);
+        let rules = |id: &str| ds.iter().find(|d| d.id == id).unwrap().rules.clone();
+        use KeepRule::*;
+        assert_eq!(rules("today"), [Last, Daily, Weekly, Monthly, Newest]);
+        assert_eq!(
+            KeepRule::summary(&rules("today")),
+            "newest · latest · daily · weekly · monthly"
+        );
+        assert_eq!(rules("today-early"), [Last]);
+        assert_eq!(rules("yesterday"), [Daily]);
+        assert_eq!(KeepRule::summary(&rules("yesterday")), "daily");
+        assert_eq!(rules("last-week"), [Weekly]);
+        assert_eq!(rules("last-month"), [Monthly]);
+        for d in &ds {
+            assert_eq!(d.rules.len(), d.reasons.len(), "{d:?}");
+            assert_eq!(d.keep, !d.rules.is_empty(), "{d:?}");
+        }
+        // Removed: no rule. A corrupt backup keeps no period; keep-within and a future date do.
+        let mut cs = cs;
+        cs.push(cand("old", datetime!(2029-01-01 10:00 UTC)));
+        cs.push(cand("ahead", datetime!(2030-02-01 10:00 UTC)));
+        cs[0].status = BackupStatus::Corrupt;
+        let policy = RetentionPolicy {
+            keep_monthly: Some(1),
+            keep_within: Some("2d".parse().unwrap()),
+            ..Default::default()
+        };
+        let ds = decide(&policy, &Zone::utc(), NOW, &cs);
+        let rules = |id: &str| ds.iter().find(|d| d.id == id).unwrap().rules.clone();
+        assert_eq!(rules("old"), []);
+        // The newest good backup is the one dated ahead (the corrupt one never counts).
+        assert_eq!(rules("ahead"), [Future, Monthly, Newest]);
+        assert_eq!(
+            KeepRule::summary(&rules("ahead")),
+            "newest · dated in the future · monthly"
+        );
+        assert_eq!(rules("today"), [Within]);
+        assert_eq!(rules("today-early"), [Within]);
+        assert_eq!(KeepRule::summary(&rules("today-early")), "recent");
+        let none = decide(&RetentionPolicy::default(), &Zone::utc(), NOW, &cs);
+        assert!(none.iter().all(|d| d.rules == [NoPolicy]));
     }
 
     /// restic's documentation: a backup every day; `--keep-daily 7 --keep-weekly 5

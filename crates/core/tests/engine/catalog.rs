@@ -2,8 +2,8 @@
 //! damaged one, two processes at once, and recovering jobs after a crash.
 
 use offsite_core::archive::BackupType;
-use offsite_core::catalog::BackupStatus;
 use offsite_core::catalog::JobState;
+use offsite_core::catalog::{BackupOrigin, BackupStatus};
 use offsite_core::catalog::{
     Catalog, JobKind, JobOutcome, NewBackup, NewProject, CATALOG_FILE, INTERRUPTED_MESSAGE,
     MIGRATOR,
@@ -32,6 +32,7 @@ fn new_backup(project_id: &str, path: &Path) -> NewBackup {
         created_at: "2024-05-01T10:00:00Z".to_string(),
         manifest_json: None,
         job_id: None,
+        origin: Default::default(),
     }
 }
 
@@ -215,6 +216,32 @@ async fn a_version_1_catalog_is_upgraded_with_its_rows_intact() {
     .execute(&pool)
     .await
     .unwrap();
+    // Backups an import and two pulls registered: version 17 derives where they came from.
+    for (job, kind, backup, file) in [
+        ("j3", "import", "b2", "legacy_20230105_000000_full.tar.gz"),
+        ("j4", "pull", "b3", "remote_0b1e77.tar.gz"),
+        ("j5", "pull", "b4", "legacy_20230107_000000_full.tar.gz"),
+    ] {
+        sqlx::query(
+            "INSERT INTO jobs (id, project_id, kind, state, started_at) VALUES (?, 'p1', ?, 'succeeded', '2023-01-05T00:00:00.000Z')",
+        )
+        .bind(job)
+        .bind(kind)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO backups (id, project_id, path, size, sha256, backup_type, created_at, status, job_id) \
+             VALUES (?, 'p1', ?, 1, ?, 'full', '2023-01-05T00:00:00.000Z', 'unverified', ?)",
+        )
+        .bind(backup)
+        .bind(format!("/mnt/b/{file}"))
+        .bind("b".repeat(64))
+        .bind(job)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
     pool.close().await;
 
     // Opening it applies the later migrations.
@@ -245,6 +272,16 @@ async fn a_version_1_catalog_is_upgraded_with_its_rows_intact() {
     assert_eq!(b.verify_problem, None);
     assert_eq!(b.manifest_json.as_deref(), Some(r#"{"format_version":1}"#));
     assert_eq!(b.job_id.as_deref(), Some("j1"));
+    // A backup job's backup is local; an import's imported; a pull's file with the server's
+    // name came from the server; a pull without a sign of either stays local.
+    for (id, origin) in [
+        ("b1", BackupOrigin::Local),
+        ("b2", BackupOrigin::Imported),
+        ("b3", BackupOrigin::Server),
+        ("b4", BackupOrigin::Local),
+    ] {
+        assert_eq!(c.backup(id).await.unwrap().origin, origin, "{id}");
+    }
 
     let j = c.job("j1").await.unwrap();
     assert_eq!(j.state, JobState::Succeeded);

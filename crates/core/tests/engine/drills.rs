@@ -437,6 +437,16 @@ async fn retention_never_removes_the_backup_of_the_newest_passed_drill() {
         "{:?}",
         kept.reasons
     );
+    // The backups list says why: the restore drill proved it.
+    let forecast = env.engine.removal_forecast("keep").await.unwrap();
+    let f = forecast.iter().find(|f| f.backup_id == older.id).unwrap();
+    assert!(!f.next_prune, "{f:?}");
+    assert_eq!(
+        f.kept_by,
+        [offsite_core::schedule::KeepRule::Proven],
+        "{f:?}"
+    );
+    assert_eq!(f.kept_because, "restore proven", "{f:?}");
     let done = env
         .engine
         .prune(

@@ -54,8 +54,14 @@ async fn supabase_shaped_backup_restores_identically() {
         Some(pg.superuser_password())
     );
 
+    // Never tested until the Test button runs; then the database's test passed.
+    assert!(env.engine.source_tests("shop").await.unwrap().is_empty());
     let report = env.engine.test_project("shop").await.unwrap();
     assert!(report.can_dump, "{report:?}");
+    let tests = env.engine.source_tests("shop").await.unwrap();
+    assert_eq!(tests.len(), 1, "{tests:?}");
+    assert_eq!(tests[0].source, offsite_core::catalog::SourceKind::Database);
+    assert!(tests[0].ok && tests[0].message.is_none(), "{tests:?}");
     assert!(report
         .server_version
         .starts_with(&pg.server_version_num().to_string()[..2]));
@@ -374,6 +380,20 @@ async fn wrong_password_and_unreachable_host_fail_clearly_and_leave_nothing() {
     assert_eq!(e.kind(), ErrorKind::Auth, "{e:?}");
     assert!(!e.message().contains("not-the-password"));
     assert!(files_under(&dest).is_empty());
+    // The refused backup is the database's last test: failed, with the error's line (and no
+    // password); the Test button says the same.
+    let tests = env.engine.source_tests("wrongpw").await.unwrap();
+    assert_eq!(tests.len(), 1, "{tests:?}");
+    assert!(!tests[0].ok, "{tests:?}");
+    assert_eq!(tests[0].message.as_deref(), Some(e.message()));
+    let refused = env.engine.test_project("wrongpw").await.unwrap_err();
+    let tests = env.engine.source_tests("wrongpw").await.unwrap();
+    assert_eq!(tests[0].message.as_deref(), Some(refused.message()));
+    assert!(!tests[0]
+        .message
+        .as_deref()
+        .unwrap()
+        .contains("not-the-password"));
     let job = last_job(&env.engine).await;
     assert_eq!(
         (job.state.as_str(), job.error_code.as_deref()),

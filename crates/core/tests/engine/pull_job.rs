@@ -126,6 +126,7 @@ async fn a_pull_is_one_job_of_kind_pull_whose_progress_carries_its_id() {
     for b in imported {
         assert_eq!(b.job_id.as_deref(), Some("pull-one"), "{b:?}");
         assert_eq!(b.status.as_str(), "verified", "{b:?}");
+        assert_eq!(b.origin.as_str(), "artifact", "{b:?}");
     }
 
     // Its progress: under its id only, downloads and packing included, finished once, last.

@@ -13,7 +13,7 @@ use offsite_core::catalog::{parse_timestamp, ScheduleKind};
 use offsite_core::clock::ManualClock;
 use offsite_core::ops::DueRunState;
 use offsite_core::ops::{PruneOptions, ScheduleWhat, SetSchedule};
-use offsite_core::schedule::{RetentionPolicy, ScheduleSpec};
+use offsite_core::schedule::{KeepRule, RetentionPolicy, ScheduleSpec};
 use offsite_core::{AddProject, Engine, EngineConfig, JobStart, JobTrigger};
 use offsite_testkit::TestCluster;
 use std::collections::BTreeSet;
@@ -700,10 +700,17 @@ async fn each_backup_s_expected_removal_follows_the_schedule_and_the_policy() {
             .unwrap();
         ids.push(o.backup.id.clone());
     }
-    // No policy: nothing is expected to go.
+    // Each was made here.
+    for b in engine.backup_rows("forecast").await.unwrap() {
+        assert_eq!(b.origin, offsite_core::catalog::BackupOrigin::Local);
+    }
+    // No policy: nothing is expected to go, and that is why each is kept.
     let f = engine.removal_forecast("forecast").await.unwrap();
     assert!(
-        f.iter().all(|x| x.removed_at.is_none() && !x.next_prune),
+        f.iter().all(|x| x.removed_at.is_none()
+            && !x.next_prune
+            && x.kept_by == [KeepRule::NoPolicy]
+            && x.kept_because == "no retention rules"),
         "{f:?}"
     );
     engine
@@ -729,6 +736,14 @@ async fn each_backup_s_expected_removal_follows_the_schedule_and_the_policy() {
     let f = engine.removal_forecast("forecast").await.unwrap();
     let of = |id: &str| f.iter().find(|x| x.backup_id == id).unwrap().clone();
     assert!(of(&ids[0]).next_prune, "{f:?}");
+    // Why the policy keeps each now: the newest (and the latest 2), the one before for keep-last;
+    // the one the next prune removes is kept by nothing.
+    assert_eq!(of(&ids[2]).kept_by, [KeepRule::Newest, KeepRule::Last]);
+    assert_eq!(of(&ids[2]).kept_because, "newest · latest");
+    assert_eq!(of(&ids[2]).reasons, ["last 1", "newest successful"]);
+    assert_eq!(of(&ids[1]).kept_by, [KeepRule::Last]);
+    assert_eq!(of(&ids[1]).kept_because, "latest");
+    assert!(of(&ids[0]).kept_by.is_empty() && of(&ids[0]).kept_because.is_empty());
     assert_eq!(
         of(&ids[1]).removed_at.as_deref(),
         Some("2026-11-20T04:00:00.000Z"),

@@ -1,13 +1,16 @@
 // The Backups tab's list: a timeline under local-day headings (one virtual list, so 10,000
 // backups scroll as 10). A row: time (zone named), type in words, size (compressed), verified and
-// proven badges, why retention keeps it or when it goes, and a menu of its actions.
+// proven badges, where it came from (made here, backup server, artifact, imported), why retention
+// keeps it (the engine's words: "newest · daily") or when it goes, and a menu of its actions.
 import { useEffect, useState } from "react";
 import type { BackupRow, BackupStatus, BackupType, RemovalForecast } from "../../bindings";
 import { formatBytes } from "../../components/format";
 import { VirtualList } from "../../components/VirtualList";
+import { ORIGIN_SENTENCE, ORIGIN_WORDS } from "../../words";
 import { dayAndTime, clockTime } from "./time";
 import { type TimelineEntry } from "./timeline";
 import "./tabs.css";
+import "./timeline-origin.css";
 
 export const ROW_HEIGHT = 34;
 export const LIST_HEIGHT = 340;
@@ -28,20 +31,22 @@ export const TYPE_WORDS: Record<BackupType, string> = {
   incremental: "storage (incremental)",
 };
 
-/** Why retention keeps a backup, or when it goes. */
+/** Why retention keeps a backup (the engine's reasons), or when it goes. */
 export function removalLabel(f: RemovalForecast | undefined, timeZone?: string): string {
   if (!f) return "";
   if (f.next_prune) return "removed at the next prune";
-  if (f.removed_at) return `will be removed on ${dayAndTime(f.removed_at, timeZone)}`;
-  return "kept by the retention policy";
+  const why = f.reasons?.length ? `kept: ${f.reasons.join(", ")}` : "kept by the retention policy";
+  if (f.removed_at) return `${why}; will be removed on ${dayAndTime(f.removed_at, timeZone)}`;
+  return why;
 }
 
-/** The same, short, for the row ("until Wed 2 Dec"); the sentence is its title. */
+/** The same, short, for the row ("newest · daily", "daily · until Wed 2 Dec"); the sentence is its title. */
 export function removalShort(f: RemovalForecast | undefined, timeZone?: string): string {
   if (!f) return "";
   if (f.next_prune) return "goes at next prune";
-  if (f.removed_at) return `until ${dayAndTime(f.removed_at, timeZone).split(",")[0]}`;
-  return "kept";
+  const why = f.kept_because || "kept";
+  if (f.removed_at) return `${why} · until ${dayAndTime(f.removed_at, timeZone).split(",")[0]}`;
+  return why;
 }
 
 /** One action of a backup's menu: enabled, or disabled with the reason (its title). */
@@ -88,6 +93,7 @@ export function BackupTimeline({ entries, selected, onSelect, onActivate, foreca
           <span>Time</span>
           <span>Type</span>
           <span className="num">Size (compressed)</span>
+          <span>From</span>
           <span>State</span>
           <span>Retention</span>
           <span />
@@ -129,6 +135,7 @@ type RowProps = {
 };
 
 function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actions }: RowProps) {
+  const origin = b.origin ?? "local";
   return (
     <div className="tl-row" data-backup-id={b.id} data-path={b.path}>
       <span data-testid="backup-date" title={b.created_at}>
@@ -137,6 +144,9 @@ function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actio
       <span data-testid="backup-row-type">{TYPE_WORDS[b.backup_type]}</span>
       <span className="num" title="Size of the archive file (compressed)">
         {formatBytes(b.size)}
+      </span>
+      <span className={`tl-origin tl-origin-${origin}`} title={ORIGIN_SENTENCE[origin]} data-testid="backup-origin" data-origin={origin}>
+        {ORIGIN_WORDS[origin]}
       </span>
       <span className="tl-badges">
         <span

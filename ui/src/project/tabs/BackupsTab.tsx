@@ -4,10 +4,12 @@
 import { useEffect, useMemo, useState } from "react";
 import { type BackupRow, commands, type ErrorPayload, type RemovalForecast } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
+import { FileLink } from "../../components/FileLink";
 import { formatBytes, formatTime } from "../../components/format";
 import { toErrorPayload } from "../../ipc/errors";
 import { SelectedBackupWhere, type ProtectionData } from "../../protection/ProtectionPanels";
 import { useJobActions, useLiveJobs } from "../../store";
+import { ORIGIN_SENTENCE } from "../../words";
 import { BackupContents } from "../BackupContents";
 import { BackupTimeline, removalLabel, type RowAction, STATUS_LABEL, TYPE_WORDS } from "./BackupTimeline";
 import { dayAndTime } from "./time";
@@ -142,13 +144,16 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
                 {current.verified_at ? ` (${dayAndTime(current.verified_at)})` : ""}
                 {proven.has(current.id) ? " · proven by a restore drill" : ""}
               </p>
+              <p className="small" data-testid="backup-detail-origin" data-origin={current.origin ?? "local"}>
+                {ORIGIN_SENTENCE[current.origin ?? "local"]}.
+              </p>
               {forecast.get(current.id) && (
                 <p className="small muted" data-testid="backup-detail-retention">
                   Retention: {removalLabel(forecast.get(current.id))}.
                 </p>
               )}
               {current.verify_problem && <p className="notice notice-warn small">{current.verify_problem}</p>}
-              <Copyable label="File" value={current.path} testId="backup-detail-path" />
+              <Copyable label="File" value={current.path} testId="backup-detail-path" backupId={current.id} />
               {current.sha256 ? <Copyable label="SHA-256" value={current.sha256} testId="backup-detail-sha256" /> : null}
               <div className="tl-side-actions">
                 {(["verify", "browse", "show", "delete"] as const).map((id) => {
@@ -183,15 +188,22 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
 /** The side panel's buttons keep the test ids the page's toolbar had. */
 const SIDE_TESTID = { verify: "verify-selected", browse: "browse-selected", show: "show-in-folder", delete: "delete-selected" } as const;
 
-/** A long value (a path, a checksum) shown whole, selectable, with a Copy button. */
-function Copyable({ label, value, testId }: { label: string; value: string; testId: string }) {
+/** A long value (a path, a checksum) shown whole, selectable, with a Copy button; a backup's
+ * file (`backupId`) is a link that shows it in the file manager. */
+function Copyable({ label, value, testId, backupId }: { label: string; value: string; testId: string; backupId?: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <div className="copyable">
       <span className="muted small">{label}</span>
-      <code className="mono small copyable-value" data-testid={testId}>
-        {value}
-      </code>
+      {backupId ? (
+        <span className="copyable-value">
+          <FileLink path={value} backupId={backupId} testId={testId} />
+        </span>
+      ) : (
+        <code className="mono small copyable-value" data-testid={testId}>
+          {value}
+        </code>
+      )}
       <button
         type="button"
         className="btn btn-quiet btn-small"

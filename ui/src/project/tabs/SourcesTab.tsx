@@ -1,8 +1,10 @@
 // The project page's Sources tab: what Offsite backs up and where else backups come from, as
 // equal cards (database; storage and Supabase; backup server; artifact bucket; encryption;
-// destinations), each with a status light. The cards wrap the existing sections unchanged.
-import type { ReactNode } from "react";
-import type { Components, ErrorPayload, ProjectSummary } from "../../bindings";
+// destinations), each with a status light and, for a connection, when it was last tested and how
+// it went (recorded by the engine: a Test button, or a backup or pull that connected; "never
+// tested" else). The cards wrap the existing sections unchanged.
+import { type ReactNode, useEffect, useState } from "react";
+import { commands, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
 import { databaseHost, databaseName } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { EncryptionPanel } from "../../protection/EncryptionPanel";
@@ -11,7 +13,60 @@ import type { Resource } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
 import { ComponentsSection } from "../ComponentsSection";
 import { ServerSection } from "../ServerSection";
+import { dayAndTime } from "./time";
 import "./tabs.css";
+import "./timeline-origin.css";
+
+/** How often an open Sources tab asks again for the last tests (a Test button or a job may
+ * have recorded one). */
+export const SOURCE_TESTS_REFRESH_MS = 5000;
+
+/** The last test of each source of `project`, asked again every few seconds while shown. */
+export function useSourceTests(project: string): Map<SourceKind, SourceTest> | null {
+  const [tests, setTests] = useState<Map<SourceKind, SourceTest> | null>(null);
+  useEffect(() => {
+    let stale = false;
+    const load = () =>
+      void commands
+        .listSourceTests(project)
+        .then((r) => {
+          if (!stale && r.status === "ok") setTests(new Map(r.data.map((t) => [t.source, t])));
+        })
+        .catch(() => {});
+    load();
+    const timer = setInterval(load, SOURCE_TESTS_REFRESH_MS);
+    return () => {
+      stale = true;
+      clearInterval(timer);
+    };
+  }, [project]);
+  return tests;
+}
+
+/** "Last tested Tue 25 Nov, 02:30 CET: OK" / "…: failed — password rejected" / "Never tested". */
+export function lastTestWords(t: SourceTest | undefined, timeZone?: string): string {
+  if (!t) return "Never tested";
+  const when = `Last tested ${dayAndTime(t.tested_at, timeZone)}`;
+  return t.ok ? `${when}: OK` : `${when}: failed${t.message ? ` — ${t.message}` : ""}`;
+}
+
+/** One source's last test, under its card's title. */
+export function LastTest({ source, tests, label }: { source: SourceKind; tests: Map<SourceKind, SourceTest> | null; label?: string }) {
+  if (tests === null) return null;
+  const t = tests.get(source);
+  const state = !t ? "never" : t.ok ? "ok" : "failed";
+  return (
+    <p
+      className={`small source-test${state === "failed" ? " source-test-failed" : " muted"}`}
+      data-testid={`source-${source}-last-test`}
+      data-state={state}
+      title={t ? t.tested_at : undefined}
+    >
+      {label ? `${label}: ` : ""}
+      {lastTestWords(t)}
+    </p>
+  );
+}
 
 export type Light = "ok" | "off" | "warn";
 
@@ -43,13 +98,17 @@ type Props = {
 
 export function SourcesTab({ project, summary, components, protection, onEdit, confirmRequest, onEncryptionChanged }: Props) {
   const c = components.status === "ready" ? components.data : null;
-  const set = (v: unknown): Light => (components.status === "error" ? "warn" : v ? "ok" : "off");
+  const tests = useSourceTests(project);
+  // A source whose last test failed needs attention.
+  const failed = (s: SourceKind) => tests?.get(s)?.ok === false;
+  const set = (v: unknown, s?: SourceKind): Light => (components.status === "error" || (v && s && failed(s)) ? "warn" : v ? "ok" : "off");
   const dests = protection.data.destinations;
   return (
     <div className="tab-sources" data-testid="tab-sources">
       {components.status === "error" && <ErrorNotice error={components.error as ErrorPayload} testId="sources-error" />}
       <div className="source-grid">
-        <SourceCard id="database" title="Database" light={summary.status === "error" ? "warn" : "ok"} line={<DatabaseLine summary={summary} />}>
+        <SourceCard id="database" title="Database" light={summary.status === "error" || failed("database") ? "warn" : "ok"} line={<DatabaseLine summary={summary} />}>
+          <LastTest source="database" tests={tests} />
           {onEdit && (
             <button type="button" className="btn btn-small" onClick={onEdit} data-testid="source-database-edit">
               Edit…
@@ -62,12 +121,16 @@ export function SourcesTab({ project, summary, components, protection, onEdit, c
           light={set(c?.storage || c?.supabase)}
           line={[c?.storage ? "storage set" : "no storage", c?.supabase ? "Supabase project set" : "no Supabase project"].join(" · ")}
         >
+          {c?.storage && <LastTest source="storage" tests={tests} label="Storage" />}
+          {c?.supabase && <LastTest source="supabase" tests={tests} label="Supabase" />}
           <ComponentsSection project={project} />
         </SourceCard>
-        <SourceCard id="server" title="Backup server" light={set(c?.server)} line={c?.server ? "an Offsite backup server" : "none"}>
+        <SourceCard id="server" title="Backup server" light={set(c?.server, "server")} line={c?.server ? "an Offsite backup server" : "none"}>
+          {c?.server && <LastTest source="server" tests={tests} />}
           <ServerSection project={project} />
         </SourceCard>
-        <SourceCard id="artifacts" title="Artifact bucket" light={set(c?.artifacts)} line={c?.artifacts ? "backups made elsewhere, pulled from a bucket" : "none"}>
+        <SourceCard id="artifacts" title="Artifact bucket" light={set(c?.artifacts, "artifacts")} line={c?.artifacts ? "backups made elsewhere, pulled from a bucket" : "none"}>
+          {c?.artifacts && <LastTest source="artifacts" tests={tests} />}
           <ArtifactsSection project={project} />
         </SourceCard>
         <SourceCard id="encryption" title="Encryption" light="ok" line="how new backups are encrypted">

@@ -48,7 +48,14 @@ function page(tab: ProjectTab | undefined, handlers: Handlers = {}, props: Parti
       case "list_jobs":
         return [job];
       case "removal_forecast":
-        return [{ backup_id: "backup-0", removed_at: null, next_prune: true }];
+        return [
+          { backup_id: "backup-0", removed_at: null, next_prune: true, kept_by: [], kept_because: "", reasons: [] },
+          { backup_id: "backup-1", removed_at: null, next_prune: false, kept_by: ["newest", "daily"], kept_because: "newest · daily", reasons: ["daily 2026-11-21", "newest verified"] },
+        ];
+      case "list_source_tests":
+        return [];
+      case "show_in_folder":
+        return null;
       case "list_drills":
         return [{ id: "d1", backup_id: "backup-1", started_at: "", finished_at: "", verdict: "passed", rto_seconds: 3, failed_check_id: null, failed_check_title: null, report_path: null }];
       case "list_schedules":
@@ -118,6 +125,45 @@ describe("the project page's tabs", () => {
     expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next prune.");
   });
 
+  it("Backups: each row says where the backup came from and why retention keeps it; the side panel too, with its file a link", async () => {
+    const calls = page(undefined, {
+      list_backups: () => [
+        backup(0, { origin: "server" }),
+        backup(1, { origin: "artifact", status: "verified", verified_at: "2026-11-21T12:00:00Z" }),
+        backup(2, { origin: "imported" }),
+        backup(3),
+      ],
+      removal_forecast: () => [
+        { backup_id: "backup-0", removed_at: null, next_prune: false, kept_by: ["newest", "last"], kept_because: "newest · latest", reasons: ["last 1", "newest successful"] },
+        { backup_id: "backup-1", removed_at: "2026-12-02T02:30:00Z", next_prune: false, kept_by: ["daily"], kept_because: "daily", reasons: ["daily 2026-11-21"] },
+        { backup_id: "backup-2", removed_at: null, next_prune: false, kept_by: ["no_policy"], kept_because: "no retention rules", reasons: ["no retention rules"] },
+        { backup_id: "backup-3", removed_at: null, next_prune: true, kept_by: [], kept_because: "", reasons: [] },
+      ],
+    });
+    const rows = await screen.findAllByTestId("backups-row");
+    const origins = rows.map((r) => within(r).getByTestId("backup-origin"));
+    expect(origins.map((o) => o.textContent)).toEqual(["backup server", "artifact", "imported", "made here"]);
+    expect(origins[0]).toHaveAttribute("title", "Made by the backup server and downloaded");
+    await waitFor(() => expect(within(rows[0]!).getByTestId("backup-removal")).toHaveTextContent("newest · latest"));
+    expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "kept: last 1, newest successful (if the schedule runs on time)");
+    expect(within(rows[1]!).getByTestId("backup-removal")).toHaveTextContent(/^daily · until \w{3} 2 Dec$/);
+    expect(within(rows[2]!).getByTestId("backup-removal")).toHaveTextContent("no retention rules");
+    expect(within(rows[3]!).getByTestId("backup-removal")).toHaveTextContent("goes at next prune");
+    // The newest good backup is selected: its origin and the retention reasons in the side panel.
+    expect(await screen.findByTestId("backup-detail-origin")).toHaveTextContent("Made by the backup server and downloaded.");
+    expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: kept: last 1, newest successful.");
+    // Its file is a link that shows it in the file manager, by the backup's id.
+    fireEvent.click(screen.getByTestId("backup-detail-path"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "show_in_folder")).toHaveLength(1));
+    expect(calls.find((c) => c.cmd === "show_in_folder")?.args).toEqual({ backupId: "backup-0" });
+  });
+
+  it("Backups: a file the file manager cannot show says why under the link", async () => {
+    page(undefined, { show_in_folder: refuse("the file is gone") });
+    fireEvent.click(await screen.findByTestId("backup-detail-path"));
+    expect(await screen.findByTestId("backup-detail-path-error")).toHaveTextContent("Could not show it: the file is gone");
+  });
+
   it("Backups: a row's menu; a disabled action says why", async () => {
     const onRestore = vi.fn();
     page(undefined, {}, { onRestore });
@@ -147,6 +193,35 @@ describe("the project page's tabs", () => {
     expect(screen.getByTestId("components-section")).toBeInTheDocument();
     expect(screen.getByTestId("server-section")).toBeInTheDocument();
     expect(screen.getByTestId("artifacts-section")).toBeInTheDocument();
+  });
+
+  it("Sources: each connection's last test — passed, failed (the light warns) or never", async () => {
+    page("sources", {
+      get_components: () => ({
+        storage: { endpoint: "e", region: "r", access_key_id: "k", path_style: true, buckets: { kind: "all" }, concurrency: null },
+        supabase: null,
+        server: { url: "https://backup.example.com:8443/", project: "shop", fingerprint: null, insecure_http: false },
+        artifacts: null,
+        default_type: null,
+      }),
+      list_source_tests: () => [
+        { source: "database", tested_at: "2026-11-21T12:00:00Z", ok: true, message: null },
+        { source: "server", tested_at: "2026-11-21T13:00:00Z", ok: false, message: "the server refused the token" },
+      ],
+    });
+    const db = await screen.findByTestId("source-database-last-test");
+    expect(db).toHaveAttribute("data-state", "ok");
+    expect(db).toHaveTextContent(/^Last tested \w{3} 21 Nov, \d\d:\d\d .*: OK$/);
+    const server = await screen.findByTestId("source-server-last-test");
+    expect(server).toHaveAttribute("data-state", "failed");
+    expect(server).toHaveTextContent("failed — the server refused the token");
+    await waitFor(() => expect(screen.getByTestId("source-server")).toHaveAttribute("data-light", "warn"));
+    expect(screen.getByTestId("source-database")).toHaveAttribute("data-light", "ok");
+    expect(screen.getByTestId("source-storage-last-test")).toHaveTextContent("Storage: Never tested");
+    expect(screen.getByTestId("source-storage-last-test")).toHaveAttribute("data-state", "never");
+    // No Supabase project and no artifact bucket: nothing to have tested.
+    expect(screen.queryByTestId("source-supabase-last-test")).toBeNull();
+    expect(screen.queryByTestId("source-artifacts-last-test")).toBeNull();
   });
 
   it("Sources: an error", async () => {

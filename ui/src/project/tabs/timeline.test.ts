@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { BackupRow } from "../../bindings";
+import type { BackupRow, RemovalForecast } from "../../bindings";
 import { clockTime, dayAndTime, localDay } from "./time";
 import { newestGood, timeline } from "./timeline";
 import { removalShort } from "./BackupTimeline";
@@ -46,10 +46,13 @@ describe("the backup timeline", () => {
     expect(newestGood([row("x", "2026-03-29T03:30:00Z", "missing")])).toBeNull();
   });
 
-  it("says shortly in the row what retention does", () => {
-    expect(removalShort({ backup_id: "b", removed_at: "2026-12-02T01:30:00Z", next_prune: false }, "Europe/Berlin")).toBe("until Wed 2 Dec");
-    expect(removalShort({ backup_id: "b", removed_at: null, next_prune: true })).toBe("goes at next prune");
-    expect(removalShort({ backup_id: "b", removed_at: null, next_prune: false })).toBe("kept");
+  it("says shortly in the row what retention does, and why it keeps a backup (the engine's words)", () => {
+    const f = (over: Partial<RemovalForecast>): RemovalForecast => ({ backup_id: "b", removed_at: null, next_prune: false, kept_by: [], kept_because: "", reasons: [], ...over });
+    expect(removalShort(f({ removed_at: "2026-12-02T01:30:00Z", kept_by: ["daily"], kept_because: "daily" }), "Europe/Berlin")).toBe("daily · until Wed 2 Dec");
+    expect(removalShort(f({ removed_at: "2026-12-02T01:30:00Z" }), "Europe/Berlin")).toBe("kept · until Wed 2 Dec");
+    expect(removalShort(f({ next_prune: true }))).toBe("goes at next prune");
+    expect(removalShort(f({ kept_by: ["newest", "weekly"], kept_because: "newest · weekly" }))).toBe("newest · weekly");
+    expect(removalShort(f({}))).toBe("kept");
   });
 
   it("knows Etc/UTC and UTC are one zone", () => {

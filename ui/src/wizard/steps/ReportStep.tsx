@@ -4,6 +4,7 @@
 import type { ConfigReport, DatabaseReport, StorageRestoreReport } from "../../bindings";
 import { countOf, formatBytes } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
+import { FileLink } from "../../components/FileLink";
 import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
 import { formatDuration } from "../../components/format";
 import { failureAdvice, type Step, succeeded, type WizardState } from "../steps";
@@ -61,7 +62,7 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
 
       {report?.safety_backup && (
         <p data-testid="wizard-safety-path">
-          Safety backup of the target as it was: <span className="mono small">{report.safety_backup}</span>
+          Safety backup of the target as it was: <FileLink path={report.safety_backup} testId="wizard-safety-open" />
         </p>
       )}
 

@@ -1,0 +1,48 @@
+// A backup file's path as a link that shows the file in the system's file manager: by the
+// backup's id (`show_in_folder`) when the file is in the list, else by its path (`reveal_file`:
+// the engine refuses any file that is not one of Offsite's backups or safety backups). The path
+// stays whole and selectable; a failure is said under it.
+import { useState } from "react";
+import { commands, type ErrorPayload } from "../bindings";
+import { toErrorPayload } from "../ipc/errors";
+import "../project/tabs/timeline-origin.css";
+
+type Props = {
+  path: string;
+  /** The backup's id, when the file is a backup in the list. */
+  backupId?: string;
+  testId: string;
+  className?: string;
+};
+
+export function FileLink({ path, backupId, testId, className }: Props) {
+  const [error, setError] = useState<ErrorPayload | null>(null);
+  const reveal = async () => {
+    setError(null);
+    try {
+      const r = backupId ? await commands.showInFolder(backupId) : await commands.revealFile(path);
+      if (r.status === "error") setError(toErrorPayload(r.error));
+    } catch (e) {
+      setError(toErrorPayload(e));
+    }
+  };
+  return (
+    <>
+      <button
+        type="button"
+        className={`file-link mono small${className ? ` ${className}` : ""}`}
+        title="Show in the file manager"
+        onClick={() => void reveal()}
+        data-testid={testId}
+      >
+        {path}
+      </button>
+      {error && (
+        <span className="small notice-text-error" role="alert" data-testid={`${testId}-error`}>
+          {" "}
+          Could not show it: {error.message}
+        </span>
+      )}
+    </>
+  );
+}
