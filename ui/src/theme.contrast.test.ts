@@ -1,11 +1,17 @@
 // Every text/background pair the stylesheet uses, in both themes, at WCAG AA (4.5:1 for normal
-// text), computed with the WCAG 2 formula from the custom properties in styles.css.
-import { readFileSync } from "node:fs";
+// text), computed with the WCAG 2 formula from the custom properties in styles/theme.css.
+import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 // Vitest runs from ui/.
-const CSS = readFileSync(resolve(process.cwd(), "src/styles.css"), "utf8");
+const STYLES = resolve(process.cwd(), "src/styles");
+const CSS = readFileSync(resolve(STYLES, "theme.css"), "utf8");
+/** Every file of the app's stylesheet (src/styles/), for the rules the controls use. */
+const ALL = readdirSync(STYLES)
+  .filter((f) => f.endsWith(".css"))
+  .map((f) => readFileSync(resolve(STYLES, f), "utf8"))
+  .join("\n");
 
 /** The custom properties (`--name: #hex;`) of the first rule whose selector is exactly `selector`. */
 function themeVars(selector: string): Record<string, string> {
@@ -90,9 +96,9 @@ describe("theme contrast (WCAG AA)", () => {
 
 /** The declarations of the rule whose selector list is exactly `selector`. */
 function rule(selector: string): string {
-  const start = CSS.indexOf(`${selector} {`);
+  const start = ALL.indexOf(`${selector} {`);
   if (start < 0) throw new Error(`no rule ${selector}`);
-  return CSS.slice(start, CSS.indexOf("}", start));
+  return ALL.slice(start, ALL.indexOf("}", start));
 }
 
 describe("controls in both themes", () => {
@@ -100,7 +106,7 @@ describe("controls in both themes", () => {
     const disabled = rule(".btn:disabled,\n.btn-primary:disabled");
     expect(disabled).toContain("color: var(--disabled-text)");
     expect(disabled).toContain("background: var(--disabled-bg)");
-    expect(CSS).not.toMatch(/\.btn[^{]*:disabled[^{]*\{[^}]*opacity:\s*0\./);
+    expect(ALL).not.toMatch(/\.btn[^{]*:disabled[^{]*\{[^}]*opacity:\s*0\./);
   });
 
   it("native fields, selects and checkboxes take the theme's colours", () => {
