@@ -63,6 +63,17 @@ const PAIRS: [string, string][] = [
   ["placeholder", "bg"],
 ];
 
+/** [control edge, background] pairs: the boundary of an unticked checkbox, radio or switch, at the
+ *  3:1 WCAG asks of user-interface components (1.4.11 non-text contrast). */
+const NON_TEXT_PAIRS: [string, string][] = [
+  ["control-border", "bg"],
+  ["control-border", "surface"],
+  ["control-border", "surface-2"],
+  ["control-border", "select"],
+  ["accent", "bg"],
+  ["accent", "surface"],
+];
+
 const THEMES = {
   light: themeVars(":root"),
   dark: themeVars(':root[data-theme="dark"]'),
@@ -88,6 +99,17 @@ describe("theme contrast (WCAG AA)", () => {
         expect(vars[bg], `--${bg} in ${name}`).toBeDefined();
         const ratio = contrast(vars[fg]!, vars[bg]!);
         if (ratio < 4.5) low.push(`--${fg} on --${bg}: ${ratio.toFixed(2)}`);
+      }
+      expect(low).toEqual([]);
+    });
+
+    it(`${name}: every control edge on its background reaches 3:1`, () => {
+      const low: string[] = [];
+      for (const [fg, bg] of NON_TEXT_PAIRS) {
+        expect(vars[fg], `--${fg} in ${name}`).toBeDefined();
+        expect(vars[bg], `--${bg} in ${name}`).toBeDefined();
+        const ratio = contrast(vars[fg]!, vars[bg]!);
+        if (ratio < 3) low.push(`--${fg} on --${bg}: ${ratio.toFixed(2)}`);
       }
       expect(low).toEqual([]);
     });
@@ -118,5 +140,16 @@ describe("controls in both themes", () => {
       "accent-color: var(--accent)",
     );
     expect(rule(':root[data-theme="dark"]')).toContain("color-scheme: dark");
+  });
+
+  it("checkboxes and radios are drawn by the app in the theme's colours (WebKitGTK paints a native one white in dark mode)", () => {
+    const box = rule('input[type="checkbox"],\ninput[type="radio"]');
+    expect(box).toContain("appearance: none");
+    expect(box).toContain("-webkit-appearance: none");
+    expect(box).toContain("border: 1.5px solid var(--control-border)");
+    expect(box).toContain("background-color: var(--bg)");
+    const ticked = rule('input[type="checkbox"]:checked,\ninput[type="radio"]:checked');
+    expect(ticked).toContain("background-color: var(--accent)");
+    expect(rule('input[type="checkbox"]:disabled,\ninput[type="radio"]:disabled')).toContain("background-color: var(--disabled-bg)");
   });
 });
