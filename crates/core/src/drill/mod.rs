@@ -168,7 +168,10 @@ impl DrillReport {
             .count()
             - 1;
         if more > 0 {
-            m.push_str(&format!(" and {more} more check(s) failed"));
+            m.push_str(&format!(
+                " and {} more failed",
+                crate::words::count(more, "check")
+            ));
         }
         Some(m)
     }
@@ -217,7 +220,7 @@ mod tests {
         assert!(r
             .failure_message()
             .unwrap()
-            .ends_with(" and 1 more check(s) failed"));
+            .ends_with(" and 1 more check failed"));
         r.checks.retain(|c| c.status != CheckStatus::Failed);
         assert_eq!(r.failure_message(), None);
     }

@@ -301,8 +301,8 @@ pub(super) fn refusal(plan: &DatabasePlan) -> Option<Error> {
     };
     let message = if plan.blockers.len() > 1 {
         format!(
-            "{first} (and {} more problem(s): see --dry-run)",
-            plan.blockers.len() - 1
+            "{first} (and {} more: see --dry-run)",
+            crate::words::count(plan.blockers.len() - 1, "problem")
         )
     } else {
         first.clone()
