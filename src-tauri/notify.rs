@@ -468,11 +468,7 @@ mod tests {
             "{}",
             text.body
         );
-        assert!(
-            text.body.contains("1 more check failed."),
-            "{}",
-            text.body
-        );
+        assert!(text.body.contains("1 more check failed."), "{}", text.body);
         assert_eq!(text.project.as_deref(), Some("shop"));
 
         let passed = job_text(&done(JobKind::Drill, Some(drill(&[])), None));

@@ -305,7 +305,6 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
         invoke(&t, "get_desktop_settings", json!({})).unwrap(),
         wanted
     );
-
 }
 
 /// "Stale after N days" is gone (the engine's health rules decide what is overdue): a value an
@@ -327,10 +326,14 @@ fn an_old_stale_after_days_setting_is_harmless() {
         invoke(&t, "set_desktop_settings", json!({ "settings": old })).unwrap(),
         current
     );
-    assert_eq!(invoke(&t, "get_desktop_settings", json!({})).unwrap(), current);
-    assert!(
-        invoke(&t, "get_desktop_settings", json!({})).unwrap().get("stale_after_days").is_none()
+    assert_eq!(
+        invoke(&t, "get_desktop_settings", json!({})).unwrap(),
+        current
     );
+    assert!(invoke(&t, "get_desktop_settings", json!({}))
+        .unwrap()
+        .get("stale_after_days")
+        .is_none());
 }
 
 #[test]

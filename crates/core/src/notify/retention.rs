@@ -176,8 +176,7 @@ mod tests {
         assert_eq!(e.event, EventKind::RetentionWillRemove);
         let r = render(&e);
         assert!(
-            r.subject
-                .contains("Retention will remove 1 backup of shop"),
+            r.subject.contains("Retention will remove 1 backup of shop"),
             "{r:?}"
         );
         assert!(
