@@ -1,7 +1,7 @@
 // Every text/background pair the stylesheet uses, in both themes, at WCAG AA (4.5:1 for normal
 // text), computed with the WCAG 2 formula from the custom properties in styles/theme.css.
 import { readdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 // Vitest runs from ui/.
@@ -122,6 +122,32 @@ function rule(selector: string): string {
   if (start < 0) throw new Error(`no rule ${selector}`);
   return ALL.slice(start, ALL.indexOf("}", start));
 }
+
+/** Every stylesheet under src/ (the app's and the screens' own), as [path, text]. */
+function allStylesheets(dir = resolve(process.cwd(), "src")): [string, string][] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e): [string, string][] => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return allStylesheets(p);
+    return e.name.endsWith(".css") ? [[p, readFileSync(p, "utf8")]] : [];
+  });
+}
+
+describe("every colour comes from the theme", () => {
+  it("each var(--x) a stylesheet uses is defined by the theme (in light and dark), none with a fallback colour", () => {
+    const light = themeVars(":root");
+    const dark = themeVars(':root[data-theme="dark"]');
+    const problems: string[] = [];
+    for (const [file, text] of allStylesheets()) {
+      for (const m of text.matchAll(/var\(--([a-z0-9-]+)\s*(,[^)]*)?\)/g)) {
+        const [name, fallback] = [m[1]!, m[2]];
+        if (name === "mono") continue;
+        if (!(name in light) || !(name in dark)) problems.push(`${file}: --${name} is not a theme colour`);
+        if (fallback && /#|rgb|white|black/.test(fallback)) problems.push(`${file}: --${name} falls back to ${fallback.slice(1).trim()}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
 
 describe("controls in both themes", () => {
   it("a disabled button keeps readable colours (no faded primary: the low-contrast Save)", () => {
