@@ -178,4 +178,14 @@ describe("controls in both themes", () => {
     expect(ticked).toContain("background-color: var(--accent)");
     expect(rule('input[type="checkbox"]:disabled,\ninput[type="radio"]:disabled')).toContain("background-color: var(--disabled-bg)");
   });
+
+  it("selects are drawn by the app (WebKitGTK paints a native one as a grey GTK button), and no rule wipes their arrow", () => {
+    const select = rule("select");
+    expect(select).toContain("appearance: none");
+    expect(select).toContain("background-image:");
+    expect(select).toContain("var(--muted)");
+    // A `background:` shorthand on a select would reset its arrow (background-image) to none.
+    const wipes = [...ALL.matchAll(/([^{}]*select[^{}]*)\{([^}]*)\}/g)].filter(([, sel, body]) => /(^|[\s,>+~])select(?![-\w])|backup-type-select/.test(sel!) && /(^|[;\s])background:/.test(body!));
+    expect(wipes.map(([, sel]) => sel!.trim())).toEqual([]);
+  });
 });
