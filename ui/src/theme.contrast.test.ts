@@ -179,6 +179,12 @@ describe("controls in both themes", () => {
     expect(rule('input[type="checkbox"]:disabled,\ninput[type="radio"]:disabled')).toContain("background-color: var(--disabled-bg)");
   });
 
+  it("a field's sizing leaves its checkboxes and radios alone (drills: radios stretched to 32 px ovals), fieldsets take the theme's border", () => {
+    expect(ALL).not.toMatch(/\.field input,/);
+    expect(rule('.field input:not([type="checkbox"]):not([type="radio"]),\n.field select')).toContain("height: 32px");
+    expect(rule("fieldset")).toContain("border: 1px solid var(--border)");
+  });
+
   it("selects are drawn by the app (WebKitGTK paints a native one as a grey GTK button), and no rule wipes their arrow", () => {
     const select = rule("select");
     expect(select).toContain("appearance: none");
