@@ -287,10 +287,8 @@ fn drill_text(what: &str, report: &DrillReport, took: &str) -> (String, String) 
                 body.push_str(&format!(" ({detail})"));
             }
             if failed > 1 {
-                body.push_str(&format!(
-                    "\n{} more failed.",
-                    offsite_core::words::count(failed - 1, "check")
-                ));
+                let checks = if failed == 2 { "check" } else { "checks" };
+                body.push_str(&format!("\n{} more {checks} failed.", failed - 1));
             }
             (format!("{what} failed: {}", check.title), body)
         }

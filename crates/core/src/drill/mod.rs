@@ -168,10 +168,8 @@ impl DrillReport {
             .count()
             - 1;
         if more > 0 {
-            m.push_str(&format!(
-                " and {} more failed",
-                crate::words::count(more, "check")
-            ));
+            let checks = if more == 1 { "check" } else { "checks" };
+            m.push_str(&format!(" and {more} more {checks} failed"));
         }
         Some(m)
     }

@@ -301,8 +301,13 @@ pub(super) fn refusal(plan: &DatabasePlan) -> Option<Error> {
     };
     let message = if plan.blockers.len() > 1 {
         format!(
-            "{first} (and {} more: see --dry-run)",
-            crate::words::count(plan.blockers.len() - 1, "problem")
+            "{first} (and {} more {}: see --dry-run)",
+            plan.blockers.len() - 1,
+            if plan.blockers.len() == 2 {
+                "problem"
+            } else {
+                "problems"
+            }
         )
     } else {
         first.clone()
