@@ -199,14 +199,14 @@ pub fn job_text(done: &JobDone) -> NotificationText {
             let mut parts = Vec::new();
             if *server {
                 parts.push(format!(
-                    "{} new backup(s) downloaded and verified, {already_local} already here, {in_progress} still being made on the server",
-                    downloaded.len()
+                    "{} downloaded and verified, {already_local} already here, {in_progress} still being made on the server",
+                    offsite_core::words::count(downloaded.len(), "new backup")
                 ));
             }
             if let Some(a) = artifacts {
                 parts.push(format!(
-                    "{} artifact(s) imported, {} imported before",
-                    a.imported.len(),
+                    "{} imported, {} imported before",
+                    offsite_core::words::count(a.imported.len(), "artifact"),
                     a.already_imported
                 ));
             }
@@ -287,7 +287,8 @@ fn drill_text(what: &str, report: &DrillReport, took: &str) -> (String, String) 
                 body.push_str(&format!(" ({detail})"));
             }
             if failed > 1 {
-                body.push_str(&format!("\n{} more check(s) failed.", failed - 1));
+                let checks = if failed == 2 { "check" } else { "checks" };
+                body.push_str(&format!("\n{} more {checks} failed.", failed - 1));
             }
             (format!("{what} failed: {}", check.title), body)
         }
@@ -466,11 +467,7 @@ mod tests {
             "{}",
             text.body
         );
-        assert!(
-            text.body.contains("1 more check(s) failed"),
-            "{}",
-            text.body
-        );
+        assert!(text.body.contains("1 more check failed."), "{}", text.body);
         assert_eq!(text.project.as_deref(), Some("shop"));
 
         let passed = job_text(&done(JobKind::Drill, Some(drill(&[])), None));

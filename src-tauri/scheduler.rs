@@ -112,8 +112,8 @@ pub fn run_text(
         DueRunState::Succeeded if run.kind == ScheduleKind::Verify && !run.corrupt.is_empty() => (
             format!("{project}: a backup is damaged"),
             format!(
-                "The scheduled verification found {} damaged backup(s). Open the project to see which, and back up again.",
-                run.corrupt.len()
+                "The scheduled verification found {}. Open the project to see which, and back up again.",
+                offsite_core::words::count(run.corrupt.len(), "damaged backup")
             ),
         ),
         DueRunState::Succeeded => {
@@ -128,7 +128,10 @@ pub fn run_text(
                 parts.push(size_change(size, prev));
             }
             if !run.pruned.is_empty() {
-                parts.push(format!("{} old backup(s) removed by retention", run.pruned.len()));
+                parts.push(format!(
+                    "{} removed by retention",
+                    offsite_core::words::count(run.pruned.len(), "old backup")
+                ));
             }
             let title = match run.kind {
                 ScheduleKind::Verify => format!("{project}: scheduled verification passed"),

@@ -265,7 +265,7 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
         json!({
             "notifications": true, "start_minimised": false, "theme": "system",
             "schedule_notifications": "always", "schedule_concurrency": 1,
-            "stale_after_days": 2, "default_backup_dir": null, "pg_bin": null,
+            "default_backup_dir": null, "pg_bin": null,
             "check_for_updates": true
         })
     );
@@ -283,7 +283,7 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
     let wanted = json!({
         "notifications": false, "start_minimised": true, "theme": "dark",
         "schedule_notifications": "failures", "schedule_concurrency": 2,
-        "stale_after_days": 7, "default_backup_dir": folder.display().to_string(), "pg_bin": null,
+        "default_backup_dir": folder.display().to_string(), "pg_bin": null,
         "check_for_updates": false
     });
     let saved = invoke(&t, "set_desktop_settings", json!({ "settings": wanted })).unwrap();
@@ -305,11 +305,35 @@ fn desktop_settings_have_defaults_are_checked_and_saved() {
         invoke(&t, "get_desktop_settings", json!({})).unwrap(),
         wanted
     );
+}
 
-    let mut bad = wanted.clone();
-    bad["stale_after_days"] = json!(0);
-    let e = invoke(&t, "set_desktop_settings", json!({ "settings": bad })).unwrap_err();
-    assert_eq!(e["code"], "invalid_input", "{e}");
+/// "Stale after N days" is gone (the engine's health rules decide what is overdue): a value an
+/// older version saved is harmless, and a UI that still sends the field is not refused.
+#[test]
+fn an_old_stale_after_days_setting_is_harmless() {
+    let t = test_app();
+    let folder = t.data_dir.path().join("copies");
+    let current = json!({
+        "notifications": true, "start_minimised": false, "theme": "dark",
+        "schedule_notifications": "always", "schedule_concurrency": 1,
+        "default_backup_dir": folder.display().to_string(), "pg_bin": null,
+        "check_for_updates": true
+    });
+    // What an older window sent: the same with the old field (even one it would now refuse).
+    let mut old = current.clone();
+    old["stale_after_days"] = json!(0);
+    assert_eq!(
+        invoke(&t, "set_desktop_settings", json!({ "settings": old })).unwrap(),
+        current
+    );
+    assert_eq!(
+        invoke(&t, "get_desktop_settings", json!({})).unwrap(),
+        current
+    );
+    assert!(invoke(&t, "get_desktop_settings", json!({}))
+        .unwrap()
+        .get("stale_after_days")
+        .is_none());
 }
 
 #[test]

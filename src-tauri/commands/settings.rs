@@ -52,8 +52,6 @@ pub struct DesktopSettings {
     pub schedule_notifications: ScheduleNotifications,
     /// How many scheduled runs may run at once, 1 (default) to 4 (never two on one project).
     pub schedule_concurrency: u32,
-    /// A project's last backup is "stale" when older than this many days (default 2).
-    pub stale_after_days: u32,
     /// Backups of projects without their own folder go to `<this>/<project>`; `null`: the
     /// data folder's `backups/`.
     pub default_backup_dir: Option<String>,
@@ -93,8 +91,10 @@ impl ScheduleNotifications {
 
 const START_MINIMISED_SETTING: &str = "desktop.start_minimised";
 const THEME_SETTING: &str = "desktop.theme";
-const STALE_DAYS_SETTING: &str = "desktop.stale_after_days";
-const DEFAULT_STALE_DAYS: u32 = 2;
+// `desktop.stale_after_days` (a "stale after N days" preference) is no longer read or written:
+// whether a project is overdue is the engine's health rule (docs/health.md), the same for the
+// dashboard and `offsite status`. A value saved by an older version stays in the catalog, unused,
+// and a UI that still sends the field is not refused (unknown fields are ignored).
 
 /// Whether the app starts hidden in the tray.
 pub(crate) async fn start_minimised(engine: &Engine) -> bool {
@@ -119,11 +119,6 @@ async fn checks_for_updates(engine: &Engine) -> CmdResult<bool> {
 pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopSettings> {
     let engine = shell.engine()?;
     let get = |key: &'static str| async move { engine.setting(key).await.map_err(err) };
-    let stale_after_days = get(STALE_DAYS_SETTING)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .filter(|d| *d > 0)
-        .unwrap_or(DEFAULT_STALE_DAYS);
     let saved = engine.settings();
     Ok(DesktopSettings {
         notifications: crate::notify::notifications_enabled(
@@ -137,7 +132,6 @@ pub async fn get_desktop_settings(shell: State<'_, Shell>) -> CmdResult<DesktopS
                 .as_deref(),
         ),
         schedule_concurrency: engine.schedule_concurrency().await as u32,
-        stale_after_days,
         default_backup_dir: saved.default_backup_dir,
         pg_bin: saved.pg_bin,
         check_for_updates: Some(checks_for_updates(engine).await?),
@@ -154,16 +148,8 @@ pub async fn set_desktop_settings(
     settings: DesktopSettings,
 ) -> CmdResult<DesktopSettings> {
     let engine = shell.engine()?;
-    if !(1..=3650).contains(&settings.stale_after_days) {
-        return Err(err(Error::invalid(format!(
-            "{} days is not a sensible stale interval",
-            settings.stale_after_days
-        ))
-        .with_hint("use a number of days from 1 to 3650")));
-    }
     // One engine call: every part checked (the folders, the concurrency), then all saved, or
     // nothing.
-    let stale = settings.stale_after_days.to_string();
     let plain = [
         (
             crate::notify::NOTIFICATIONS_SETTING,
@@ -178,7 +164,6 @@ pub async fn set_desktop_settings(
             crate::scheduler::SCHEDULE_NOTIFICATIONS_SETTING,
             settings.schedule_notifications.as_str(),
         ),
-        (STALE_DAYS_SETTING, stale.as_str()),
     ]
     .map(|(k, v)| (k.to_string(), v.to_string()));
     let mut plain = plain.to_vec();

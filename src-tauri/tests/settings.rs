@@ -9,7 +9,7 @@ fn a_concurrency_out_of_range_leaves_every_preference_unchanged() {
     let wanted = json!({
         "notifications": false, "start_minimised": true, "theme": "dark",
         "schedule_notifications": "failures", "schedule_concurrency": 2,
-        "stale_after_days": 7, "default_backup_dir": folder.display().to_string(), "pg_bin": null,
+        "default_backup_dir": folder.display().to_string(), "pg_bin": null,
         "check_for_updates": false
     });
     invoke(&t, "set_desktop_settings", json!({ "settings": wanted })).unwrap();
@@ -19,7 +19,7 @@ fn a_concurrency_out_of_range_leaves_every_preference_unchanged() {
     let bad = json!({
         "notifications": true, "start_minimised": false, "theme": "light",
         "schedule_notifications": "never", "schedule_concurrency": 9,
-        "stale_after_days": 30, "default_backup_dir": other.display().to_string(), "pg_bin": null,
+        "default_backup_dir": other.display().to_string(), "pg_bin": null,
         "check_for_updates": true
     });
     let e = invoke(&t, "set_desktop_settings", json!({ "settings": bad })).unwrap_err();

@@ -56,7 +56,6 @@ describe("App", () => {
       schedule_notifications: "always",
       schedule_concurrency: 1,
       theme: "dark",
-      stale_after_days: 2,
       default_backup_dir: null,
       pg_bin: null,
     };

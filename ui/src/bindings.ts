@@ -1069,8 +1069,6 @@ export type DesktopSettings = {
 	schedule_notifications: ScheduleNotifications,
 	/**  How many scheduled runs may run at once, 1 (default) to 4 (never two on one project). */
 	schedule_concurrency: number,
-	/**  A project's last backup is "stale" when older than this many days (default 2). */
-	stale_after_days: number,
 	/**
 	 *  Backups of projects without their own folder go to `<this>/<project>`; `null`: the
 	 *  data folder's `backups/`.

@@ -1,11 +1,17 @@
 // Every text/background pair the stylesheet uses, in both themes, at WCAG AA (4.5:1 for normal
-// text), computed with the WCAG 2 formula from the custom properties in styles.css.
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+// text), computed with the WCAG 2 formula from the custom properties in styles/theme.css.
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 // Vitest runs from ui/.
-const CSS = readFileSync(resolve(process.cwd(), "src/styles.css"), "utf8");
+const STYLES = resolve(process.cwd(), "src/styles");
+const CSS = readFileSync(resolve(STYLES, "theme.css"), "utf8");
+/** Every file of the app's stylesheet (src/styles/), for the rules the controls use. */
+const ALL = readdirSync(STYLES)
+  .filter((f) => f.endsWith(".css"))
+  .map((f) => readFileSync(resolve(STYLES, f), "utf8"))
+  .join("\n");
 
 /** The custom properties (`--name: #hex;`) of the first rule whose selector is exactly `selector`. */
 function themeVars(selector: string): Record<string, string> {
@@ -57,6 +63,17 @@ const PAIRS: [string, string][] = [
   ["placeholder", "bg"],
 ];
 
+/** [control edge, background] pairs: the boundary of an unticked checkbox, radio or switch, at the
+ *  3:1 WCAG asks of user-interface components (1.4.11 non-text contrast). */
+const NON_TEXT_PAIRS: [string, string][] = [
+  ["control-border", "bg"],
+  ["control-border", "surface"],
+  ["control-border", "surface-2"],
+  ["control-border", "select"],
+  ["accent", "bg"],
+  ["accent", "surface"],
+];
+
 const THEMES = {
   light: themeVars(":root"),
   dark: themeVars(':root[data-theme="dark"]'),
@@ -85,22 +102,59 @@ describe("theme contrast (WCAG AA)", () => {
       }
       expect(low).toEqual([]);
     });
+
+    it(`${name}: every control edge on its background reaches 3:1`, () => {
+      const low: string[] = [];
+      for (const [fg, bg] of NON_TEXT_PAIRS) {
+        expect(vars[fg], `--${fg} in ${name}`).toBeDefined();
+        expect(vars[bg], `--${bg} in ${name}`).toBeDefined();
+        const ratio = contrast(vars[fg]!, vars[bg]!);
+        if (ratio < 3) low.push(`--${fg} on --${bg}: ${ratio.toFixed(2)}`);
+      }
+      expect(low).toEqual([]);
+    });
   }
 });
 
 /** The declarations of the rule whose selector list is exactly `selector`. */
 function rule(selector: string): string {
-  const start = CSS.indexOf(`${selector} {`);
+  const start = ALL.indexOf(`${selector} {`);
   if (start < 0) throw new Error(`no rule ${selector}`);
-  return CSS.slice(start, CSS.indexOf("}", start));
+  return ALL.slice(start, ALL.indexOf("}", start));
 }
+
+/** Every stylesheet under src/ (the app's and the screens' own), as [path, text]. */
+function allStylesheets(dir = resolve(process.cwd(), "src")): [string, string][] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e): [string, string][] => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return allStylesheets(p);
+    return e.name.endsWith(".css") ? [[p, readFileSync(p, "utf8")]] : [];
+  });
+}
+
+describe("every colour comes from the theme", () => {
+  it("each var(--x) a stylesheet uses is defined by the theme (in light and dark), none with a fallback colour", () => {
+    const light = themeVars(":root");
+    const dark = themeVars(':root[data-theme="dark"]');
+    const problems: string[] = [];
+    for (const [file, text] of allStylesheets()) {
+      for (const m of text.matchAll(/var\(--([a-z0-9-]+)\s*(,[^)]*)?\)/g)) {
+        const [name, fallback] = [m[1]!, m[2]];
+        if (name === "mono") continue;
+        if (!(name in light) || !(name in dark)) problems.push(`${file}: --${name} is not a theme colour`);
+        if (fallback && /#|rgb|white|black/.test(fallback)) problems.push(`${file}: --${name} falls back to ${fallback.slice(1).trim()}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
 
 describe("controls in both themes", () => {
   it("a disabled button keeps readable colours (no faded primary: the low-contrast Save)", () => {
     const disabled = rule(".btn:disabled,\n.btn-primary:disabled");
     expect(disabled).toContain("color: var(--disabled-text)");
     expect(disabled).toContain("background: var(--disabled-bg)");
-    expect(CSS).not.toMatch(/\.btn[^{]*:disabled[^{]*\{[^}]*opacity:\s*0\./);
+    expect(ALL).not.toMatch(/\.btn[^{]*:disabled[^{]*\{[^}]*opacity:\s*0\./);
   });
 
   it("native fields, selects and checkboxes take the theme's colours", () => {
@@ -112,5 +166,32 @@ describe("controls in both themes", () => {
       "accent-color: var(--accent)",
     );
     expect(rule(':root[data-theme="dark"]')).toContain("color-scheme: dark");
+  });
+
+  it("checkboxes and radios are drawn by the app in the theme's colours (WebKitGTK paints a native one white in dark mode)", () => {
+    const box = rule('input[type="checkbox"],\ninput[type="radio"]');
+    expect(box).toContain("appearance: none");
+    expect(box).toContain("-webkit-appearance: none");
+    expect(box).toContain("border: 1.5px solid var(--control-border)");
+    expect(box).toContain("background-color: var(--bg)");
+    const ticked = rule('input[type="checkbox"]:checked,\ninput[type="radio"]:checked');
+    expect(ticked).toContain("background-color: var(--accent)");
+    expect(rule('input[type="checkbox"]:disabled,\ninput[type="radio"]:disabled')).toContain("background-color: var(--disabled-bg)");
+  });
+
+  it("a field's sizing leaves its checkboxes and radios alone (drills: radios stretched to 32 px ovals), fieldsets take the theme's border", () => {
+    expect(ALL).not.toMatch(/\.field input,/);
+    expect(rule('.field input:not([type="checkbox"]):not([type="radio"]),\n.field select')).toContain("height: 32px");
+    expect(rule("fieldset")).toContain("border: 1px solid var(--border)");
+  });
+
+  it("selects are drawn by the app (WebKitGTK paints a native one as a grey GTK button), and no rule wipes their arrow", () => {
+    const select = rule("select");
+    expect(select).toContain("appearance: none");
+    expect(select).toContain("background-image:");
+    expect(select).toContain("var(--muted)");
+    // A `background:` shorthand on a select would reset its arrow (background-image) to none.
+    const wipes = [...ALL.matchAll(/([^{}]*select[^{}]*)\{([^}]*)\}/g)].filter(([, sel, body]) => /(^|[\s,>+~])select(?![-\w])|backup-type-select/.test(sel!) && /(^|[;\s])background:/.test(body!));
+    expect(wipes.map(([, sel]) => sel!.trim())).toEqual([]);
   });
 });

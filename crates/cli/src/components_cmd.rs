@@ -107,7 +107,8 @@ impl StdinSecrets {
             let v = line.trim_end_matches(['\n', '\r']).to_string();
             if v.is_empty() {
                 return Err(Error::invalid(format!(
-                    "expected {count} line(s) on standard input (password, S3 secret, token — in that order, only those asked for)"
+                    "expected {} on standard input (password, S3 secret, token — in that order, only those asked for)",
+                    crate::words::count(count, "line")
                 ))
                 .with_hint("printf '%s\\n' \"$PW\" \"$S3_SECRET\" | offsite project add …"));
             }

@@ -36,6 +36,7 @@ mod text_enum;
 pub mod transfer;
 pub mod units;
 pub mod version;
+pub mod words;
 mod writeback;
 
 pub use engine::{Engine, EngineConfig};

@@ -77,12 +77,17 @@ export function ScheduleRow({ kind, view, editing, busy, onEdit, onSwitch }: Pro
               <span data-testid={`schedule-${kind}-next`}>
                 {view.paused ? "— (paused)" : view.next_runs[0] ? dayAndTime(view.next_runs[0]) : "—"}
               </span>
-              <span className="muted" data-testid={`schedule-${kind}-zone`}>
-                {" "}
-                · {sameZone(view.time_zone, localZone()) ? view.time_zone : `the schedule keeps ${view.time_zone} time`}
-              </span>
+              {/* The time names this computer's zone ("03:15 CET"); a schedule kept in another zone says so,
+                  the same zone is not named a second time ("UTC · Etc/UTC"). */}
+              {!sameZone(view.time_zone, localZone()) && (
+                <span className="muted" data-testid={`schedule-${kind}-zone`}>
+                  {" "}
+                  · the schedule keeps {view.time_zone} time
+                </span>
+              )}
             </div>
-            {!view.paused && <FrequentWarning runs={view.next_runs} testId={`schedule-${kind}-frequent`} />}
+            {/* The schedule being edited has the warning under its preview, once. */}
+            {!view.paused && !editing && <FrequentWarning runs={view.next_runs} testId={`schedule-${kind}-frequent`} />}
           </>
         )}
       </div>

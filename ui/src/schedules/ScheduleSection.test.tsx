@@ -115,7 +115,7 @@ describe("ScheduleSection", () => {
     const backup = await screen.findByTestId("schedule-backup");
     expect(backup).toHaveAttribute("data-state", "on");
     expect(within(backup).getByTestId("schedule-backup-spec")).toHaveTextContent("Every day at 02:30");
-    expect(within(backup).getByTestId("schedule-backup-zone")).toHaveTextContent("Europe/Berlin");
+    expect(within(backup).getByTestId("schedule-backup-zone")).toHaveTextContent("the schedule keeps Europe/Berlin time");
     expect(within(backup).getByTestId("schedule-backup-next")).not.toHaveTextContent("—");
     // Local time with the zone named: "Sun 22 Nov, 01:30 UTC".
     expect(within(backup).getByTestId("schedule-backup-next").textContent).toMatch(/^\w{3} \d{1,2} \w{3}, \d\d:\d\d \S+$/);
@@ -190,8 +190,28 @@ describe("ScheduleSection", () => {
       { ...saved, spec: "cron */5 * * * *", when: { kind: "cron", expr: "*/5 * * * *" }, next_runs: runsOf({ kind: "cron", expr: "*/5 * * * *" }) },
       { ...saved, kind: "verify" },
     ]);
+    // The backup schedule is the one being edited: warned once, under its preview, not on its row too.
+    expect(await screen.findByTestId("schedule-preview-frequent")).toHaveTextContent("every 5 minutes");
+    expect(screen.queryByTestId("schedule-backup-frequent")).not.toBeInTheDocument();
+    expect(screen.getAllByText(/under 15 minutes apart/)).toHaveLength(1);
+    // Editing another schedule: the row carries the backup schedule's warning.
+    fireEvent.click(screen.getByTestId("schedule-verify-edit"));
     expect(await screen.findByTestId("schedule-backup-frequent")).toHaveTextContent("every 5 minutes");
+    expect(screen.queryByTestId("schedule-preview-frequent")).not.toBeInTheDocument();
     expect(screen.queryByTestId("schedule-verify-frequent")).not.toBeInTheDocument();
+    expect(screen.getAllByText(/under 15 minutes apart/)).toHaveLength(1);
+  });
+
+  it("names the zone once when the schedule keeps this computer's zone (not “UTC · Etc/UTC”)", async () => {
+    const local = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    // The engine names UTC "Etc/UTC" where the webview says "UTC": the same zone.
+    const here = local === "UTC" ? "Etc/UTC" : local;
+    setup([{ ...saved, time_zone: here }]);
+    const backup = await screen.findByTestId("schedule-backup");
+    const next = within(backup).getByTestId("schedule-backup-next").textContent ?? "";
+    expect(next).toMatch(/^\w{3} \d{1,2} \w{3}, \d\d:\d\d \S+$/);
+    expect(within(backup).queryByTestId("schedule-backup-zone")).not.toBeInTheDocument();
+    expect(backup.textContent).not.toContain(here);
   });
 
   it("refuses an invalid time when saving, with the engine's message and hint", async () => {

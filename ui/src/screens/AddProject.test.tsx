@@ -91,6 +91,8 @@ describe("AddProject", () => {
     expect(screen.getByTestId("report-size")).toHaveTextContent("42.0 MiB");
     expect(screen.getByTestId("report-pg-dump")).toHaveTextContent("pg_dump (PostgreSQL) 16.4");
     expect(screen.getByTestId("report-permissions")).toHaveTextContent("public.secrets");
+    // One unreadable object, counted in words: never "object(s)".
+    expect(screen.getByTestId("report-permissions")).toHaveTextContent("cannot read 1 object:");
     expect(seen[0]).toEqual({
       name: null,
       connection: { fields: { host: "db.example.com", port: 6543, user: "postgres", database: "postgres" } },

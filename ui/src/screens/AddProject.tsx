@@ -15,6 +15,7 @@ import { errorDisplay } from "../ipc/errorDisplay";
 import { keys, localChange, useOptionalStore } from "../store";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes } from "../components/format";
+import { plural } from "../words";
 import { Dialog } from "../components/Dialog";
 import { parseBuckets } from "../project/backupTypes";
 
@@ -795,7 +796,7 @@ export function ConnectionReportView({ report }: { report: ConnectionReport }) {
             "can read everything"
           ) : (
             <>
-              <span className="text-danger">cannot read {report.unreadable.length} object(s):</span>
+              <span className="text-danger">cannot read {plural(report.unreadable.length, "object")}:</span>
               <ul className="compact mono">
                 {report.unreadable.slice(0, 20).map((o) => (
                   <li key={o}>{o}</li>

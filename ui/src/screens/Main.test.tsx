@@ -72,7 +72,6 @@ describe("Main", () => {
               notifications: true,
               start_minimised: false,
               theme: "system",
-              stale_after_days: 2,
               default_backup_dir: null,
               pg_bin: null,
             };

@@ -10,7 +10,6 @@ const saved: DesktopSettings = {
   schedule_notifications: "always",
   schedule_concurrency: 1,
   theme: "system",
-  stale_after_days: 2,
   default_backup_dir: null,
   pg_bin: null,
   check_for_updates: true,
@@ -73,7 +72,7 @@ afterEach(() => {
 
 describe("Settings", () => {
   it("shows the saved values, the default folder and the detected tools with their versions", async () => {
-    mock({}, { ...saved, theme: "dark", stale_after_days: 7, notifications: false, start_minimised: true });
+    mock({}, { ...saved, theme: "dark", notifications: false, start_minimised: true });
     render(<Settings onBack={vi.fn()} />);
     expect(await screen.findByTestId("settings-form")).toBeInTheDocument();
     expect(screen.getByTestId("settings-backup-dir")).toHaveValue("");
@@ -81,7 +80,9 @@ describe("Settings", () => {
       "/home/ada/.local/share/offsite/backups/<project> (the default)",
     );
     expect(screen.getByTestId("settings-theme")).toHaveValue("dark");
-    expect(screen.getByTestId("settings-stale-days")).toHaveValue("7");
+    // "Stale after N days" is gone: what is overdue is the engine's health rule (docs/health.md).
+    expect(screen.queryByTestId("settings-stale-days")).not.toBeInTheDocument();
+    expect(screen.queryByText(/stale/i)).not.toBeInTheDocument();
     expect(screen.getByTestId("settings-notifications")).not.toBeChecked();
     expect(screen.getByTestId("settings-start-minimised")).toBeChecked();
 
@@ -146,7 +147,6 @@ describe("Settings", () => {
     type("settings-backup-dir", "  /mnt/offsite  ");
     fireEvent.click(screen.getByTestId("settings-pg-option-15"));
     fireEvent.change(screen.getByTestId("settings-theme"), { target: { value: "dark" } });
-    type("settings-stale-days", "5");
     fireEvent.click(screen.getByTestId("settings-notifications"));
     fireEvent.click(screen.getByTestId("settings-start-minimised"));
     fireEvent.click(screen.getByTestId("settings-save"));
@@ -160,7 +160,6 @@ describe("Settings", () => {
           schedule_notifications: "always",
           schedule_concurrency: 1,
           theme: "dark",
-          stale_after_days: 5,
           default_backup_dir: "/mnt/offsite",
           pg_bin: "/usr/lib/postgresql/15/bin",
           check_for_updates: true,
@@ -229,17 +228,6 @@ describe("Settings", () => {
     expect(document.documentElement.dataset.theme).toBeUndefined();
   });
 
-  it("checks the stale days before saving", async () => {
-    const calls = mock();
-    render(<Settings onBack={vi.fn()} />);
-    await screen.findByTestId("settings-form");
-    type("settings-stale-days", "0");
-    fireEvent.click(screen.getByTestId("settings-save"));
-    expect(await screen.findByTestId("settings-stale-days-error")).toHaveTextContent("1 to 3650");
-    expect(screen.getByTestId("settings-stale-days")).toHaveFocus();
-    expect(calls.map((c) => c.cmd)).not.toContain("set_desktop_settings");
-  });
-
   it("puts the chosen folder in the field; a cancelled dialog leaves it", async () => {
     let answer: string | null = "/media/usb/offsite";
     const calls = mock({ pick_path: () => answer });
@@ -283,15 +271,12 @@ describe("Settings", () => {
       schedule_notifications: "always" as const,
       schedule_concurrency: 1,
       theme: "system" as const,
-      stale_after_days: "3650",
       default_backup_dir: " ",
       pg_choice: "custom",
       pg_custom: " ",
       check_for_updates: true,
     };
-    expect(fromDraft(draft)).toEqual({ settings: { ...saved, stale_after_days: 3650 } });
-    expect(fromDraft({ ...draft, stale_after_days: "3651" })).toHaveProperty("staleError");
-    expect(fromDraft({ ...draft, stale_after_days: "2.5" })).toHaveProperty("staleError");
+    expect(fromDraft(draft)).toEqual({ settings: saved });
   });
 });
 

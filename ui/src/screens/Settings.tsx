@@ -29,7 +29,6 @@ type Draft = {
   schedule_notifications: ScheduleNotifications;
   schedule_concurrency: number;
   theme: Theme;
-  stale_after_days: string;
   default_backup_dir: string;
   /** "auto" (search), "custom", or the folder of one detected pair. */
   pg_choice: string;
@@ -45,7 +44,6 @@ function toDraft(s: DesktopSettings, tools: ToolsReport | null): Draft {
     schedule_notifications: s.schedule_notifications,
     schedule_concurrency: s.schedule_concurrency,
     theme: s.theme,
-    stale_after_days: String(s.stale_after_days),
     default_backup_dir: s.default_backup_dir ?? "",
     pg_choice: s.pg_bin === null ? "auto" : detected ? s.pg_bin : "custom",
     pg_custom: s.pg_bin !== null && !detected ? s.pg_bin : "",
@@ -53,12 +51,8 @@ function toDraft(s: DesktopSettings, tools: ToolsReport | null): Draft {
   };
 }
 
-/** The settings to save, or the stale-days problem. */
-export function fromDraft(d: Draft): { settings: DesktopSettings } | { staleError: string } {
-  const days = d.stale_after_days.trim();
-  if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 3650) {
-    return { staleError: "A whole number of days from 1 to 3650." };
-  }
+/** The settings to save. */
+export function fromDraft(d: Draft): { settings: DesktopSettings } {
   const pg_bin = d.pg_choice === "auto" ? null : d.pg_choice === "custom" ? d.pg_custom.trim() || null : d.pg_choice;
   return {
     settings: {
@@ -67,7 +61,6 @@ export function fromDraft(d: Draft): { settings: DesktopSettings } | { staleErro
       schedule_notifications: d.schedule_notifications,
       schedule_concurrency: d.schedule_concurrency,
       theme: d.theme,
-      stale_after_days: Number(days),
       default_backup_dir: d.default_backup_dir.trim() || null,
       pg_bin,
       check_for_updates: d.check_for_updates,
@@ -87,7 +80,6 @@ export function Settings({ onBack }: Props) {
   const { saved: announceSaved } = useAppSettings();
   const [load, setLoad] = useState<Load>({ status: "loading" });
   const [draft, setDraft] = useState<Draft | null>(null);
-  const [staleError, setStaleError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [savedState, setSavedState] = useState<"clean" | "dirty" | "saved">("clean");
   const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
@@ -129,7 +121,6 @@ export function Settings({ onBack }: Props) {
   const set = <K extends keyof Draft>(key: K, value: Draft[K]) => {
     setDraft((old) => (old ? { ...old, [key]: value } : old));
     setSavedState("dirty");
-    if (key === "stale_after_days") setStaleError(null);
   };
 
   const choose = async (key: "default_backup_dir" | "pg_custom", title: string) => {
@@ -161,11 +152,6 @@ export function Settings({ onBack }: Props) {
     if (!draft) return;
     setSaveError(null);
     const out = fromDraft(draft);
-    if ("staleError" in out) {
-      setStaleError(out.staleError);
-      document.getElementById(`${id}-stale`)?.focus();
-      return;
-    }
     setSaving(true);
     try {
       const result = await commands.setDesktopSettings(out.settings);
@@ -363,28 +349,6 @@ export function Settings({ onBack }: Props) {
               <option value="light">Light</option>
               <option value="dark">Dark</option>
             </select>
-          </div>
-          <div className={`field${staleError ? " field-invalid" : ""}`}>
-            <label htmlFor={`${id}-stale`}>Stale after (days)</label>
-            <input
-              id={`${id}-stale`}
-              type="text"
-              inputMode="numeric"
-              value={draft.stale_after_days}
-              onChange={(e) => set("stale_after_days", e.target.value)}
-              aria-invalid={Boolean(staleError)}
-              aria-describedby={staleError ? `${id}-stale-error` : `${id}-stale-help`}
-              data-testid="settings-stale-days"
-            />
-            {staleError ? (
-              <p className="field-error" id={`${id}-stale-error`} data-testid="settings-stale-days-error">
-                {staleError}
-              </p>
-            ) : (
-              <p className="field-help" id={`${id}-stale-help`}>
-                A project whose last backup is this old is marked stale.
-              </p>
-            )}
           </div>
         </div>
 

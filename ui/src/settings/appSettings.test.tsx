@@ -1,7 +1,7 @@
 import { render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DesktopSettings } from "../bindings";
-import { AppSettingsProvider, applyTheme, useStaleAfterDays } from "./appSettings";
+import { AppSettingsProvider, applyTheme, useAppSettings } from "./appSettings";
 
 const base: DesktopSettings = {
   notifications: true,
@@ -9,13 +9,12 @@ const base: DesktopSettings = {
   schedule_notifications: "always",
   schedule_concurrency: 1,
   theme: "system",
-  stale_after_days: 2,
   default_backup_dir: null,
   pg_bin: null,
 };
 
-function StaleDays() {
-  return <span data-testid="days">{useStaleAfterDays()}</span>;
+function Shown() {
+  return <span data-testid="theme">{useAppSettings().settings?.theme ?? "none"}</span>;
 }
 
 afterEach(() => {
@@ -33,27 +32,27 @@ describe("theme", () => {
     expect(root.hasAttribute("data-theme")).toBe(false);
   });
 
-  it("applies the saved theme and stale days at startup", async () => {
-    const load = () => Promise.resolve({ status: "ok" as const, data: { ...base, theme: "light" as const, stale_after_days: 9 } });
+  it("applies the saved theme at startup", async () => {
+    const load = () => Promise.resolve({ status: "ok" as const, data: { ...base, theme: "light" as const } });
     render(
       <AppSettingsProvider load={load}>
-        <StaleDays />
+        <Shown />
       </AppSettingsProvider>,
     );
-    expect(screen.getByTestId("days")).toHaveTextContent("2");
+    expect(screen.getByTestId("theme")).toHaveTextContent("none");
     await waitFor(() => expect(document.documentElement.dataset.theme).toBe("light"));
-    expect(screen.getByTestId("days")).toHaveTextContent("9");
+    expect(screen.getByTestId("theme")).toHaveTextContent("light");
   });
 
   it("keeps the defaults when the settings cannot be loaded (outside Tauri)", async () => {
     const load = () => Promise.reject(new Error("no Tauri"));
     render(
       <AppSettingsProvider load={load}>
-        <StaleDays />
+        <Shown />
       </AppSettingsProvider>,
     );
     await Promise.resolve();
-    expect(screen.getByTestId("days")).toHaveTextContent("2");
+    expect(screen.getByTestId("theme")).toHaveTextContent("none");
     expect(document.documentElement.hasAttribute("data-theme")).toBe(false);
   });
 });

@@ -1,10 +1,8 @@
-// The saved desktop settings the whole window depends on: the theme (applied to <html>) and the
-// "stale after" interval of the projects home. App loads them once; the settings screen hands back
-// what it saved.
+// The saved desktop settings the whole window depends on: the theme (applied to <html>). App loads
+// them once; the settings screen hands back what it saved. (What counts as overdue is the engine's
+// health rule, not a window preference: docs/health.md.)
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react";
 import { commands, type DesktopSettings, type Theme } from "../bindings";
-
-export const DEFAULT_STALE_AFTER_DAYS = 2;
 
 /** `data-theme="light"|"dark"` on <html> overrides the system preference; absent follows it. */
 export function applyTheme(theme: Theme, root: HTMLElement = document.documentElement) {
@@ -64,10 +62,4 @@ export function AppSettingsProvider({
 
 export function useAppSettings(): Ctx {
   return useContext(SettingsContext);
-}
-
-/** Days after which a project's last backup counts as stale (the saved setting, default 2). */
-export function useStaleAfterDays(): number {
-  const days = useContext(SettingsContext).settings?.stale_after_days;
-  return typeof days === "number" && days >= 1 ? days : DEFAULT_STALE_AFTER_DAYS;
 }

@@ -325,13 +325,13 @@ describe("RestoreWizard", () => {
           schema: "auth",
           owner: "supabase_auth_admin",
           load_rows: ["auth.users"],
-          kept_rows: ["auth.schema_migrations (the target holds 2 row(s))"],
+          kept_rows: ["auth.schema_migrations (the target holds 2 rows)"],
           added: ["trigger on_auth_user_created on auth.users"],
           kept_objects: 12,
           notes: [],
         },
       ],
-      blockers: ["postgres cannot act for the role(s) owning some of the backup's objects"],
+      blockers: ["postgres cannot act for the role owning some of the backup's objects"],
     });
     const { calls } = setup({
       plans: (args) =>

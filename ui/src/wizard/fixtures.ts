@@ -117,7 +117,7 @@ export const fullPlan = (): DatabasePlan =>
     will_replace: ["public.orders"],
     will_keep: ["public.audit"],
     safety_backup: true,
-    warnings: ["1 table(s) in the target are not in the backup and will be kept"],
+    warnings: ["1 table, view or function in the target is not in the backup and will be kept"],
   });
 
 export function restoreReport(over: Partial<DatabaseReport> = {}): DatabaseReport {

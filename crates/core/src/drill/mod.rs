@@ -168,7 +168,8 @@ impl DrillReport {
             .count()
             - 1;
         if more > 0 {
-            m.push_str(&format!(" and {more} more check(s) failed"));
+            let checks = if more == 1 { "check" } else { "checks" };
+            m.push_str(&format!(" and {more} more {checks} failed"));
         }
         Some(m)
     }
@@ -217,7 +218,7 @@ mod tests {
         assert!(r
             .failure_message()
             .unwrap()
-            .ends_with(" and 1 more check(s) failed"));
+            .ends_with(" and 1 more check failed"));
         r.checks.retain(|c| c.status != CheckStatus::Failed);
         assert_eq!(r.failure_message(), None);
     }

@@ -108,8 +108,9 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
     if sc.info.arbitrary_sql_total > 0 {
         let first: Vec<String> = sc.info.arbitrary_sql.iter().map(|f| f.sentence()).collect();
         notes.push(format!(
-            "the file holds {} statement(s) pg_dump never writes; a restore runs them only with --allow-arbitrary-sql (as a superuser they can run programs and read files on the database server): {}",
-            sc.info.arbitrary_sql_total,
+            "the file holds {} pg_dump never writes; a restore runs {} only with --allow-arbitrary-sql (as a superuser they can run programs and read files on the database server): {}",
+            crate::words::plural(sc.info.arbitrary_sql_total, "statement"),
+            if sc.info.arbitrary_sql_total == 1 { "it" } else { "them" },
             first.join("; ")
         ));
     }

@@ -123,8 +123,8 @@ fn watch_fact(
         "pending_backups" => Some((
             "Waiting",
             format!(
-                "{} backup(s) since {} (threshold {} h)",
-                num("pending_backups"),
+                "{} since {} (threshold {} h)",
+                crate::words::plural(num("pending_backups"), "backup"),
                 all.get("pending_since").map(text).unwrap_or_default(),
                 num("threshold_hours")
             ),

@@ -51,8 +51,8 @@ pub fn will_remove_event(
     now: &str,
 ) -> Event {
     let summary = format!(
-        "Retention will remove {} backup(s) of {} within 7 days: {}",
-        items.len(),
+        "Retention will remove {} of {} within 7 days: {}",
+        crate::words::count(items.len(), "backup"),
         project.name,
         listed(items)
     );
@@ -70,7 +70,7 @@ pub fn removed_event(
     now: &str,
 ) -> Event {
     let summary = format!(
-        "Retention removed {} backup(s) of {}: {}",
+        "Retention removed {} of {}: {}",
         items.len(),
         project.name,
         listed(items)
@@ -176,8 +176,7 @@ mod tests {
         assert_eq!(e.event, EventKind::RetentionWillRemove);
         let r = render(&e);
         assert!(
-            r.subject
-                .contains("Retention will remove 1 backup(s) of shop"),
+            r.subject.contains("Retention will remove 1 backup of shop"),
             "{r:?}"
         );
         assert!(

@@ -875,9 +875,10 @@ async fn run_verify(
         None if !run.corrupt.is_empty() => Err(Error::new(
             ErrorKind::Integrity,
             format!(
-                "{} backup(s) of {} are corrupt",
-                run.corrupt.len(),
-                project.name
+                "{} of {} {} corrupt",
+                crate::words::count(run.corrupt.len(), "backup"),
+                project.name,
+                if run.corrupt.len() == 1 { "is" } else { "are" }
             ),
         )
         .with_hint("see `offsite backups NAME`; take a new backup")),

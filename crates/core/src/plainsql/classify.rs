@@ -127,8 +127,8 @@ impl Findings {
         crate::error::Error::new(
             crate::error::ErrorKind::ArbitrarySql,
             format!(
-                "the backup's SQL holds {} statement(s) pg_dump never writes, which a restore runs only with your consent: {}{}",
-                self.total,
+                "the backup's SQL holds {} pg_dump never writes, which a restore runs only with your consent: {}{}",
+                crate::words::plural(self.total, "statement"),
                 shown.join("; "),
                 if more > 0 {
                     format!("; and {more} more (see --dry-run)")

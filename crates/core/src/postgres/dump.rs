@@ -217,10 +217,10 @@ async fn choose_jobs(
     if let Err(why) = jobs::snapshot_shareable(spec, password, snapshot).await {
         shared = false;
         let note = format!(
-            "one stream instead of {} worker(s): a second session could not share the dump's \
+            "one stream instead of {}: a second session could not share the dump's \
              snapshot (a transaction pooler, such as Supabase's port 6543, refuses it; connect \
              on the direct port 5432 for a parallel dump); row counts are the dump's own: {why}",
-            choice.jobs
+            crate::words::plural(choice.jobs as u64, "worker")
         );
         choice.why = format!("{} → 1 (the snapshot cannot be shared)", choice.why);
         choice.jobs = 1;

@@ -183,7 +183,8 @@ impl ScheduleSpec {
         let fields = text.split(' ').filter(|f| !f.is_empty()).count();
         if fields != 5 {
             return Err(Error::invalid(format!(
-                "the cron expression {expr:?} has {fields} field(s), not 5"
+                "the cron expression {expr:?} has {}, not 5",
+                crate::words::count(fields, "field")
             ))
             .with_hint(hint));
         }

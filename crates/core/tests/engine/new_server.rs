@@ -563,7 +563,7 @@ async fn a_managed_table_without_a_column_of_the_backup_is_refused_and_nothing_c
     let blocker = &plan.blockers[0];
     assert!(
         blocker.starts_with(
-            "auth.users: the target's table lacks column(s) the backup holds data in (deleted_at)"
+            "auth.users: the target's table lacks a column the backup holds data in (deleted_at)"
         ),
         "{blocker}"
     );

@@ -70,8 +70,12 @@ pub fn pending_event(
     now: &str,
 ) -> Event {
     let summary = format!(
-        "{} backup(s) of {} have waited since {} to be copied to {} (more than {hours} h)",
-        p.count, project.name, p.since, destination
+        "{} of {} {} waited since {} to be copied to {} (more than {hours} h)",
+        crate::words::count(p.count, "backup"),
+        project.name,
+        if p.count == 1 { "has" } else { "have" },
+        p.since,
+        destination
     );
     let sync = format!("offsite sync {}", project.name);
     let mut e = new_event(EventKind::CopyPending, now, Some(project), summary);
@@ -224,13 +228,13 @@ mod tests {
         let r = render(&e);
         assert!(
             r.subject
-                .contains("3 backup(s) of shop have waited since 2030-01-01T05:00:00.000Z"),
+                .contains("3 backups of shop have waited since 2030-01-01T05:00:00.000Z"),
             "{r:?}"
         );
         assert!(r.text.contains("Destination: nas\n"), "{}", r.text);
         assert!(
             r.text
-                .contains("Waiting: 3 backup(s) since 2030-01-01T05:00:00.000Z (threshold 24 h)\n"),
+                .contains("Waiting: 3 backups since 2030-01-01T05:00:00.000Z (threshold 24 h)\n"),
             "{}",
             r.text
         );

@@ -309,8 +309,13 @@ pub(super) fn refusal(plan: &DatabasePlan) -> Option<Error> {
     };
     let message = if plan.blockers.len() > 1 {
         format!(
-            "{first} (and {} more problem(s): see --dry-run)",
-            plan.blockers.len() - 1
+            "{first} (and {} more {}: see --dry-run)",
+            plan.blockers.len() - 1,
+            if plan.blockers.len() == 2 {
+                "problem"
+            } else {
+                "problems"
+            }
         )
     } else {
         first.clone()

@@ -319,8 +319,8 @@ fn replace_findings(
 ) {
     if !decisions.left_out.is_empty() {
         warnings.push(format!(
-            "{} object(s) will not be restored: {}",
-            decisions.left_out.len(),
+            "{} will not be restored: {}",
+            crate::words::count(decisions.left_out.len(), "object"),
             decisions.left_out.join("; ")
         ));
     }
@@ -332,14 +332,20 @@ fn replace_findings(
     }
     if replacing && !will_keep.is_empty() {
         warnings.push(format!(
-            "{} table(s), view(s) or function(s) in the target are not in the backup and will be kept",
-            will_keep.len()
+            "{} in the target {} not in the backup and will be kept",
+            match will_keep.len() {
+                1 => "1 table, view or function".to_string(),
+                n => format!("{n} tables, views or functions"),
+            },
+            if will_keep.len() == 1 { "is" } else { "are" }
         ));
     }
     match dependents {
         Some(Ok(gone)) if !gone.described.is_empty() => warnings.push(format!(
-            "{} object(s) in the target are not in the backup but depend on objects it replaces, and will be dropped with them: {}",
-            gone.described.len(),
+            "{} in the target {} not in the backup but {} on objects it replaces, and will be dropped with them: {}",
+            crate::words::count(gone.described.len(), "object"),
+            if gone.described.len() == 1 { "is" } else { "are" },
+            if gone.described.len() == 1 { "depends" } else { "depend" },
             gone.described.join("; ")
         )),
         Some(Err(why)) => blockers.push(format!(
@@ -598,8 +604,10 @@ fn role_findings(
         .collect();
     if opts.create_roles && !need_password.is_empty() {
         warnings.push(format!(
-            "role(s) {} can log in but are created without a password (backups never hold password hashes): set one after the restore, e.g. ALTER ROLE {} PASSWORD '…' (or \\password {} in psql)",
+            "{} {} can log in but {} created without a password (backups never hold password hashes): set one after the restore, e.g. ALTER ROLE {} PASSWORD '…' (or \\password {} in psql)",
+            if need_password.len() == 1 { "role" } else { "roles" },
             need_password.join(", "),
+            if need_password.len() == 1 { "is" } else { "are" },
             quote_ident(need_password[0]),
             need_password[0]
         ));
@@ -681,8 +689,9 @@ fn arbitrary_sql_blocker(
         return None;
     }
     Some(format!(
-        "the backup's SQL holds {} statement(s) pg_dump never writes (listed above): restoring them needs --allow-arbitrary-sql",
-        found.total
+        "the backup's SQL holds {} pg_dump never writes (listed above): restoring {} needs --allow-arbitrary-sql",
+        crate::words::plural(found.total, "statement"),
+        if found.total == 1 { "it" } else { "them" }
     ))
 }
 

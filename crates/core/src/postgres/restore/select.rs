@@ -485,6 +485,7 @@ impl Cx<'_> {
                 .filter(|t| *t != child)
                 .collect();
             let child_in = selected_tables.contains(&child);
+            let restored = restored_tables(selected_tables.len());
             let parent_in = parents.iter().all(|p| selected_tables.contains(p));
             let (cn, name) = (
                 format!("{}.{}", child.0, child.1),
@@ -513,11 +514,11 @@ impl Cx<'_> {
                 if !side && target.relations.contains(&child) && sel.what != SelectWhat::Data {
                     inc.insert(n);
                     out.plan.notes.push(format!(
-                        "foreign key {name} of {cn} (not restored) into the restored table(s) is added back: {cn}'s rows must match"
+                        "foreign key {name} of {cn} (not restored) into the {restored} is added back: {cn}'s rows must match"
                     ));
                 } else if sel.what != SelectWhat::Data {
                     out.plan.notes.push(format!(
-                        "foreign key {name} of {cn}, which is not restored, references the restored table(s): it is not restored"
+                        "foreign key {name} of {cn}, which is not restored, references the {restored}: it is not restored"
                     ));
                 }
             }
@@ -543,8 +544,9 @@ impl Cx<'_> {
                 && it.deps.iter().any(|d| rel_ids.contains(d))
             {
                 out.plan.notes.push(format!(
-                    "{} reads the restored table(s) and is not restored{}",
+                    "{} reads the {} and is not restored{}",
                     it.label(),
+                    restored_tables(selected_tables.len()),
                     if !side { "; if the target has it, replacing the tables drops it (see what will be dropped)" } else { "" }
                 ));
             }
@@ -697,6 +699,15 @@ fn shorten(items: Vec<String>) -> String {
         items.join(", ")
     } else {
         format!("{}, and {} more", items[..30].join(", "), items.len() - 30)
+    }
+}
+
+/// "restored table" or "restored tables", as many as were selected.
+fn restored_tables(n: usize) -> &'static str {
+    if n == 1 {
+        "restored table"
+    } else {
+        "restored tables"
     }
 }
 

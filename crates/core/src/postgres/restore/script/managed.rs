@@ -141,7 +141,7 @@ fn rows(
             } else if rel.rows >= 100_000 {
                 "100,000 rows or more".to_string()
             } else {
-                format!("{} row(s)", rel.rows)
+                crate::words::plural(rel.rows, "row")
             };
             m.kept_rows
                 .push(format!("{s}.{} (the target holds {held})", it.tag));
@@ -169,8 +169,9 @@ fn rows(
                         .collect();
                     if !missing.is_empty() {
                         d.blockers.push(format!(
-                            "{s}.{}: the target's table lacks column(s) the backup holds data in ({}); its rows cannot be loaded without losing them",
+                            "{s}.{}: the target's table lacks {} the backup holds data in ({}); its rows cannot be loaded without losing them",
                             it.tag,
+                            if missing.len() == 1 { "a column" } else { "columns" },
                             missing.join(", ")
                         ));
                     }
@@ -183,9 +184,12 @@ fn rows(
                         .collect();
                     if !extra.is_empty() {
                         m.notes.push(format!(
-                            "{s}.{}: the target has column(s) the backup lacks ({}); they get their defaults",
+                            "{s}.{}: the target has {} the backup lacks ({}); {} {} defaults",
                             it.tag,
-                            extra.join(", ")
+                            if extra.len() == 1 { "a column" } else { "columns" },
+                            extra.join(", "),
+                            if extra.len() == 1 { "it gets" } else { "they get" },
+                            if extra.len() == 1 { "its" } else { "their" }
                         ));
                     }
                 }

@@ -398,8 +398,9 @@ fn owners(
             .map(|o| format!("{} ({})", o.role, shorten(&o.objects)))
             .collect();
         d.blockers.push(format!(
-            "{} cannot act for the role(s) owning some of the backup's objects: {}; connect as a superuser, or restore them owned by {} (--no-owner: what cannot change owner, such as policies and triggers on such a role's tables, is then left out and listed)",
+            "{} cannot act for the {} owning some of the backup's objects: {}; connect as a superuser, or restore them owned by {} (--no-owner: what cannot change owner, such as policies and triggers on such a role's tables, is then left out and listed)",
             f.user,
+            if list.len() == 1 { "role" } else { "roles" },
             list.join("; "),
             f.user
         ));
@@ -618,7 +619,7 @@ mod tests {
         let m = &d.managed[0];
         assert_eq!(m.load_rows, vec!["auth.refresh_tokens", "auth.users"]);
         assert_eq!(m.kept_rows.len(), 1);
-        assert!(m.kept_rows[0].starts_with("auth.schema_migrations (the target holds 2 row(s))"));
+        assert!(m.kept_rows[0].starts_with("auth.schema_migrations (the target holds 2 rows)"));
         assert_eq!(m.added, vec!["trigger on_auth_user_created on auth.users"]);
         assert!(m.notes[0].contains("is_sso_user"), "{:?}", m.notes);
         // The tokens' foreign key is dropped for the load, added back (checked) at the end.

@@ -1,0 +1,59 @@
+//! The product's words (docs/glossary.md): a count with its noun, "1 table", "2 tables", "1 copy",
+//! "2 copies", never "table(s)". The engine's messages, notifications and job results use it, and
+//! so does the command line's human output (its `words` module re-exports this one).
+
+/// The plural of an English noun: "table" → "tables", "copy" → "copies", "match" → "matches".
+pub fn plural_of(noun: &str) -> String {
+    let lower = noun.to_ascii_lowercase();
+    let irregular = match lower.as_str() {
+        "child" => Some("children"),
+        "person" => Some("people"),
+        _ => None,
+    };
+    if let Some(p) = irregular {
+        return p.to_string();
+    }
+    let ends = |s: &str| lower.ends_with(s);
+    if ends("y") && !["ay", "ey", "iy", "oy", "uy"].iter().any(|v| ends(v)) {
+        return format!("{}ies", &noun[..noun.len() - 1]);
+    }
+    if ["s", "x", "z", "ch", "sh"].iter().any(|s| ends(s)) {
+        return format!("{noun}es");
+    }
+    format!("{noun}s")
+}
+
+/// "1 table", "2 tables", "0 copies".
+pub fn plural(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {}", plural_of(noun))
+    }
+}
+
+/// [`plural`] for a `usize` count (a list's length).
+pub fn count(n: usize, noun: &str) -> String {
+    plural(n as u64, noun)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(plural(1u64, "table"), "1 table");
+        assert_eq!(plural(2u64, "table"), "2 tables");
+        assert_eq!(plural(0u64, "copy"), "0 copies");
+        assert_eq!(plural(1u64, "copy"), "1 copy");
+        assert_eq!(count(3, "new backup"), "3 new backups");
+        assert_eq!(count(2, "match"), "2 matches");
+        assert_eq!(count(2, "day"), "2 days");
+        assert_eq!(count(5, "setting"), "5 settings");
+        assert_eq!(count(2, "child"), "2 children");
+        assert_eq!(count(1, "worker"), "1 worker");
+        assert_eq!(count(2, "statement"), "2 statements");
+    }
+}
