@@ -681,7 +681,7 @@ fn encryption_setup_confirm_backup_verify_and_export() {
 
     let backup = cli.json(&["backup", &name], 0);
     let path = PathBuf::from(s(&backup["path"]));
-    assert!(path.to_string_lossy().ends_with(".tar.gz.age"), "{path:?}");
+    assert!(path.to_string_lossy().ends_with(".tar.zst.age"), "{path:?}");
     let verified = cli.json(&["verify", path.to_str().unwrap()], 0);
     assert!(verified.get("contents_not_checked").is_none(), "{verified}");
     assert!(!verified["members"].as_array().unwrap().is_empty());

@@ -65,7 +65,7 @@ async fn a_backup_under_a_manual_clock_records_the_clock_s_time() {
     assert!(
         o2.backup
             .path
-            .ends_with("clocked_20320309_040506_database.tar.gz"),
+            .ends_with("clocked_20320309_040506_database.tar.zst"),
         "{}",
         o2.backup.path
     );
