@@ -114,7 +114,7 @@ pub enum CompressionName {
 #[cfg(feature = "openapi")]
 #[derive(utoipa::ToSchema)]
 #[schema(example = "zstd:6")]
-pub struct CompressionWithLevel(String);
+pub struct CompressionWithLevel(pub String);
 
 /// `GET …/backups`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
