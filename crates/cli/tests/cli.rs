@@ -710,7 +710,7 @@ fn encryption_setup_confirm_backup_verify_and_export() {
     let listed = Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "set -o pipefail; age -d -i '{}' '{}' | tar tzf -",
+            "set -o pipefail; age -d -i '{}' '{}' | tar --zstd -tf -",
             key_file.display(),
             path.display()
         ))

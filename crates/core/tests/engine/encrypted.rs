@@ -47,10 +47,10 @@ fn ssh_keygen(dir: &Path) -> (PathBuf, String) {
     (path, public.trim().to_string())
 }
 
-/// `age -d -i identity archive | tar tz`: the member names.
+/// `age -d -i identity archive | tar --zstd -t` (a default backup is zstd): the member names.
 fn age_lists(identity: &Path, archive: &Path) -> Vec<String> {
     let script = format!(
-        "set -o pipefail; age -d -i '{}' '{}' | tar tzf -",
+        "set -o pipefail; age -d -i '{}' '{}' | tar --zstd -tf -",
         identity.display(),
         archive.display()
     );

@@ -75,7 +75,7 @@ async fn a_full_backup_holds_database_storage_and_config_and_gnu_tar_reads_it() 
     assert!(report.ok, "{:?}", report.problems);
 
     let listed = std::process::Command::new("tar")
-        .arg("-tzf")
+        .arg("-tf")
         .arg(&path)
         .output()
         .unwrap();
