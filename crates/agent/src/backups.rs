@@ -39,21 +39,30 @@ fn parse_type(s: &str) -> ApiResult<BackupType> {
     })
 }
 
-fn parse_compression(v: &Option<serde_json::Value>) -> ApiResult<Option<u32>> {
+/// The compression a request asks for: `None` (absent or null: this machine's default, zstd
+/// unless `offsite settings --compression` saved another), `"gzip"` / `"zstd"` (their default
+/// levels), `"gzip:LEVEL"` (0–9), `"zstd:LEVEL"` (1–19), `"none"` (gzip level 0), or a gzip level
+/// 0–9 as a number.
+fn parse_compression(
+    v: &Option<serde_json::Value>,
+) -> ApiResult<Option<offsite_core::archive::Compression>> {
+    use offsite_core::archive::Compression;
     use serde_json::Value;
+    let bad = || {
+        ApiError::bad_request(
+            "compression must be \"zstd\", \"zstd:LEVEL\" (1–19), \"gzip\", \"gzip:LEVEL\" (0–9), \"none\" or 0–9",
+        )
+    };
     match v {
         None | Some(Value::Null) => Ok(None),
-        // gzip asked by name stays gzip whatever this machine's default compression is.
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("gzip") => {
-            Ok(Some(offsite_core::backup::DEFAULT_COMPRESSION_LEVEL))
-        }
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => Ok(Some(0)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("none") => Ok(Some(Compression::Gzip(0))),
+        // Named codecs (and their levels) parse as the CLI's `--compression` does; a codec asked
+        // by name is that codec whatever this machine's default compression is.
+        Some(Value::String(s)) if s.len() <= 16 => s.parse().map(Some).map_err(|_| bad()),
         Some(Value::Number(n)) if n.as_u64().is_some_and(|l| l <= 9) => {
-            Ok(n.as_u64().map(|l| l as u32))
+            Ok(n.as_u64().map(|l| Compression::Gzip(l as u32)))
         }
-        _ => Err(ApiError::bad_request(
-            "compression must be \"gzip\", \"none\" or 0–9",
-        )),
+        _ => Err(bad()),
     }
 }
 
@@ -129,7 +138,7 @@ async fn estimate(agent: &Agent, project: &str) -> Option<u64> {
 /// Start a backup of `project` (already authorised); 409 while one runs.
 pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiResult<Created> {
     let backup_type = parse_type(&req.backup_type)?;
-    let compression_level = parse_compression(&req.compression)?;
+    let compression = parse_compression(&req.compression)?;
     let encryption = parse_encryption(&req.encryption)?;
     let pc = agent
         .config
@@ -168,7 +177,7 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
         .insert(id.clone(), running.clone());
     let opts = BackupOptions {
         project: project.to_string(),
-        compression_level,
+        compression,
         backup_type: Some(backup_type),
         storage,
         config,
@@ -491,15 +500,40 @@ mod tests {
     fn types_compression_and_encryption_are_checked() {
         assert_eq!(parse_type("full").unwrap(), BackupType::Full);
         assert!(parse_type("INCREMENTAL").is_err());
+        use offsite_core::archive::Compression;
+        use offsite_core::backup::DEFAULT_COMPRESSION_LEVEL;
+        use offsite_core::archive::compression::DEFAULT_ZSTD_LEVEL;
+        let parsed = |v: serde_json::Value| parse_compression(&Some(v));
+        assert_eq!(parse_compression(&None).unwrap(), None);
+        assert_eq!(parsed(serde_json::Value::Null).unwrap(), None);
+        assert_eq!(parsed(serde_json::json!(3)).unwrap(), Some(Compression::Gzip(3)));
+        assert_eq!(parsed(serde_json::json!("none")).unwrap(), Some(Compression::Gzip(0)));
+        // gzip asked by name stays gzip whatever the machine's default is.
         assert_eq!(
-            parse_compression(&Some(serde_json::json!(3))).unwrap(),
-            Some(3)
+            parsed(serde_json::json!("gzip")).unwrap(),
+            Some(Compression::Gzip(DEFAULT_COMPRESSION_LEVEL))
         );
+        assert_eq!(parsed(serde_json::json!("GZIP:9")).unwrap(), Some(Compression::Gzip(9)));
         assert_eq!(
-            parse_compression(&Some(serde_json::json!("none"))).unwrap(),
-            Some(0)
+            parsed(serde_json::json!("zstd")).unwrap(),
+            Some(Compression::Zstd(DEFAULT_ZSTD_LEVEL))
         );
-        assert!(parse_compression(&Some(serde_json::json!(12))).is_err());
+        assert_eq!(parsed(serde_json::json!("zstd:19")).unwrap(), Some(Compression::Zstd(19)));
+        for bad in [
+            serde_json::json!(12),
+            serde_json::json!(-1),
+            serde_json::json!(1.5),
+            serde_json::json!("zstd:0"),
+            serde_json::json!("zstd:22"),
+            serde_json::json!("gzip:10"),
+            serde_json::json!("lz4"),
+            serde_json::json!("zstd:3".repeat(1000)),
+            serde_json::json!(["zstd"]),
+            serde_json::json!({"codec": "zstd"}),
+        ] {
+            let e = parse_compression(&Some(bad.clone())).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
         assert!(parse_encryption(&Some(serde_json::json!(true))).is_err());
         assert!(parse_encryption(&Some(serde_json::json!(false)))
             .unwrap()

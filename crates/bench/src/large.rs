@@ -138,7 +138,10 @@ impl Ctx<'_> {
         std::fs::remove_dir_all(&fd).map_err(|e| format!("removing {}: {e}", fd.display()))?;
         self.pg_dump_fc(r)?;
         let dir = self.w.join("archives");
-        let (archive, size) = self.offsite_backup(r, &dir, None)?;
+        // gzip named explicitly where the binary knows `--compression` (zstd is its default
+        // now): the "gzip" rows stay gzip, the zstd run below is the default's.
+        let gzip = self.zstd.then_some("gzip");
+        let (archive, size) = self.offsite_backup(r, &dir, gzip)?;
         self.verify(r, &archive, size)?;
         self.offsite_restore(run, r, &archive)?;
         std::fs::remove_dir_all(&dir).map_err(|e| format!("removing {}: {e}", dir.display()))?;
@@ -275,7 +278,10 @@ impl Ctx<'_> {
         if let Some(z) = compression {
             c.args(["--compression", z]);
         }
-        let key = if compression.is_some() { "offz" } else { "off" };
+        let key = match compression {
+            Some(z) if z.starts_with("zstd") => "offz",
+            _ => "off",
+        };
         let label = match compression {
             Some(z) => format!("Offsite backup --jobs N --compression {z}"),
             None => "Offsite backup --jobs N".to_string(),

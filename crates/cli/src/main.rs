@@ -101,11 +101,12 @@ enum Command {
         /// Folder for the archive (default: the project's backup folder).
         #[arg(long, value_name = "DIR")]
         dest: Option<PathBuf>,
-        /// gzip level, 0 (none) to 9 (smallest, slowest). The default balances size and speed.
+        /// A gzip archive (`.tar.gz`) at this level, 0 (none) to 9 (smallest, slowest); the same
+        /// as `--compression gzip:N`.
         #[arg(long, env = "OFFSITE_COMPRESSION_LEVEL", value_name = "N")]
         level: Option<u32>,
-        /// gzip, gzip:LEVEL (0-9), zstd or zstd:LEVEL (1-19): a zstd archive is `.tar.zst`.
-        /// Default: `offsite settings --compression`, else gzip.
+        /// zstd, zstd:LEVEL (1-19), gzip or gzip:LEVEL (0-9): a zstd archive is `.tar.zst`, a
+        /// gzip one `.tar.gz`. Default: `offsite settings --compression`, else zstd.
         #[arg(long, value_name = "CODEC[:LEVEL]", conflicts_with = "level")]
         compression: Option<String>,
         /// full (database, storage and configuration), database, storage, config or incremental
@@ -127,8 +128,8 @@ enum Command {
         after_help = "Examples:\n  offsite settings\n  offsite settings --compression zstd\n  offsite settings --compression gzip:6"
     )]
     Settings {
-        /// gzip, gzip:LEVEL, zstd or zstd:LEVEL: what `offsite backup` and schedules use when
-        /// no --compression is given.
+        /// zstd, zstd:LEVEL, gzip or gzip:LEVEL: what `offsite backup`, schedules, the app and
+        /// `offsite serve` use when no --compression is given (built in: zstd).
         #[arg(long, value_name = "CODEC[:LEVEL]")]
         compression: Option<String>,
     },

@@ -684,7 +684,7 @@ fn encryption_setup_confirm_backup_verify_and_export() {
 
     let backup = cli.json(&["backup", &name], 0);
     let path = PathBuf::from(s(&backup["path"]));
-    assert!(path.to_string_lossy().ends_with(".tar.gz.age"), "{path:?}");
+    assert!(path.to_string_lossy().ends_with(".tar.zst.age"), "{path:?}");
     let verified = cli.json(&["verify", path.to_str().unwrap()], 0);
     assert!(verified.get("contents_not_checked").is_none(), "{verified}");
     assert!(!verified["members"].as_array().unwrap().is_empty());
@@ -713,7 +713,7 @@ fn encryption_setup_confirm_backup_verify_and_export() {
     let listed = Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "set -o pipefail; age -d -i '{}' '{}' | tar tzf -",
+            "set -o pipefail; age -d -i '{}' '{}' | tar --zstd -tf -",
             key_file.display(),
             path.display()
         ))

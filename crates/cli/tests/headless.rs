@@ -419,7 +419,7 @@ fn with_offsite_secret_store_env_the_documented_s3_variable_serves_add_and_backu
     assert!(!added.to_string().contains(TEST_SECRET));
     let b = cli.json(Bus::Unset, &["backup", name], &env, 0);
     let path = backed_up_file(&b);
-    assert!(path.to_str().unwrap().ends_with("_full.tar.gz"), "{b}");
+    assert!(path.to_str().unwrap().ends_with("_full.tar.zst"), "{b}");
     let m = cli.json(Bus::Unset, &["inspect", path.to_str().unwrap()], &[], 0);
     assert!(
         m.to_string().contains("a/one.txt") || m.to_string().contains("media"),

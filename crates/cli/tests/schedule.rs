@@ -620,7 +620,9 @@ fn a_run_due_killed_mid_backup_leaves_an_interrupted_job_a_retry_and_no_temporar
     for f in std::fs::read_dir(&folder).unwrap().flatten() {
         let n = f.file_name().to_string_lossy().into_owned();
         assert!(
-            n.ends_with(".tar.gz") || n.ends_with(".sha256") || n == ".offsite-folder.lock",
+            offsite_core::backup::has_archive_suffix(&n)
+                || n.ends_with(".sha256")
+                || n == ".offsite-folder.lock",
             "left over: {n}"
         );
     }

@@ -174,7 +174,7 @@ fn storage_through_the_cli_with_the_secret_in_the_keychain() {
 
     let backup = json(&offsite(d, &["backup", &name], None), 0, "backup");
     let path = backup["path"].as_str().unwrap().to_string();
-    assert!(path.ends_with("_full.tar.gz"), "{path}");
+    assert!(path.ends_with("_full.tar.zst"), "{path}");
 
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("files");

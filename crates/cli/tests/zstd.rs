@@ -1,6 +1,7 @@
 //! `offsite backup --compression zstd` and `offsite settings --compression`: a `.tar.zst` that
 //! GNU tar (`tar --zstd -xf`) and `zstd -dc | tar x` extract to identical trees, and that
-//! `offsite verify` passes; the saved default applies to backups that name no compression.
+//! `offsite verify` passes. zstd is the default; a saved `offsite settings --compression gzip:N`
+//! (or `--level N`) makes gzip archives that `tar -xzf` extracts.
 
 mod common;
 
@@ -76,9 +77,28 @@ fn a_zstd_backup_from_the_cli_extracts_with_gnu_tar_and_zstd() {
     assert!(gnu.join("metadata.json").is_file());
     assert!(std::fs::read_dir(&gnu).unwrap().count() >= 2);
 
-    // The saved default: shown, used by a backup naming none; --level stays gzip.
-    let s = cli.json(&["settings"], 0);
-    assert_eq!(s["compression"], "gzip:3");
+    // The built-in default is zstd: shown, used by a backup naming none.
+    let zstd_default = format!(
+        "zstd:{}",
+        offsite_core::archive::compression::DEFAULT_ZSTD_LEVEL
+    );
+    assert_eq!(cli.json(&["settings"], 0)["compression"], zstd_default);
+    let d = cli.json(&["backup", name], 0);
+    assert!(d["path"].as_str().unwrap().ends_with(".tar.zst"), "{d}");
+
+    // A saved gzip default wins: `.tar.gz` that GNU tar's gzip path extracts, and that verifies.
+    let s = cli.json(&["settings", "--compression", "gzip:6"], 0);
+    assert_eq!(s["compression"], "gzip:6");
+    let g6 = cli.json(&["backup", name], 0);
+    let g6 = PathBuf::from(g6["path"].as_str().unwrap());
+    assert!(g6.to_string_lossy().ends_with("_database.tar.gz"), "{}", g6.display());
+    let gz = work.path().join("gz");
+    std::fs::create_dir(&gz).unwrap();
+    sh(&gz, &format!("tar -xzf '{}'", g6.display()));
+    assert!(gz.join("metadata.json").is_file());
+    assert_eq!(cli.json(&["verify", g6.to_str().unwrap()], 0)["ok"], true);
+
+    // A saved zstd level; --level stays gzip.
     let s = cli.json(&["settings", "--compression", "zstd:5"], 0);
     assert_eq!(s["compression"], "zstd:5");
     let d = cli.json(&["backup", name], 0);

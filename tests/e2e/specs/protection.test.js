@@ -3,7 +3,7 @@
 // generated key on the project page: the recovery item (AGE-SECRET-KEY-1…) is shown once with the
 // plain warning; a backup before the confirmation is refused (needs_consent) and links to the
 // step; the user enters a wrong item (wrong_key), then the right one (copied from the page), and
-// encryption is active. The backup is then `<name>.tar.gz.age`, and no archive or catalog holds
+// encryption is active. The backup is then `<name>.tar.zst.age`, and no archive or catalog holds
 // the key. A folder destination (a temp dir) is added and tested; the next backup is copied
 // there (the same bytes), the 3-2-1 view and "where it lives" say so.
 import assert from "node:assert/strict";
@@ -124,7 +124,7 @@ describe("encryption and copies on the project page", () => {
     await app.screenshot("04-encryption-active");
   });
 
-  it("backs up: the archive is .tar.gz.age and holds no key", async () => {
+  it("backs up: the archive is .tar.zst.age and holds no key", async () => {
     const outcome = await backUp("the encrypted backup");
     assert.notEqual(outcome, "refused", (await $("action-error").isExisting()) ? await $("action-error").getText() : "");
     assert.equal(await $("action-error-fix").isExisting(), false, "the way out is gone once confirmed");
@@ -133,7 +133,7 @@ describe("encryption and copies on the project page", () => {
     await openTab(app, "backups");
     await until(app.browser, "the backup row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
     const path = await app.browser.$(byTestId("backups-row")).$("[data-path]").getAttribute("data-path");
-    assert.match(path, /protectshop_\d{8}_\d{6}_database\.tar\.gz\.age$/);
+    assert.match(path, /protectshop_\d{8}_\d{6}_database\.tar\.zst\.age$/);
     const head = readFileSync(path).subarray(0, 21).toString("latin1");
     assert.equal(head, "age-encryption.org/v1");
     // The identity never lands in a file Offsite wrote (the catalog, settings, the archive).

@@ -23,13 +23,13 @@ function sha256(file) {
   return createHash("sha256").update(readFileSync(file)).digest("hex");
 }
 
-/** Every `.tar.gz` under `dir`. */
+/** Every archive (`.tar.zst` or `.tar.gz`) under `dir`. */
 function archivesUnder(dir) {
   const out = [];
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...archivesUnder(p));
-    else if (name.endsWith(".tar.gz")) out.push(p);
+    else if (name.endsWith(".tar.zst") || name.endsWith(".tar.gz")) out.push(p);
   }
   return out;
 }

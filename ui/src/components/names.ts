@@ -16,7 +16,7 @@ export function backupName(b: { backup_type: BackupType; created_at: string }): 
   return `${TYPE_NAMES[b.backup_type] ?? "Backup"} of ${formatTime(b.created_at)}`;
 }
 
-/** The last part of a path: "shop_20261123_020000_database.tar.gz". */
+/** The last part of a path: "shop_20261123_020000_database.tar.zst". */
 export function fileNameOf(path: string): string {
   return path.split(/[\\/]/).filter(Boolean).pop() ?? path;
 }

@@ -19,7 +19,7 @@ export const LOSS_WARNING = "If you lose this, nobody — not even us — can re
 const MODES: EncryptionMode[] = ["off", "passphrase", "key"];
 
 const MODE_HELP: Record<EncryptionMode, string> = {
-  off: "Archives are plain .tar.gz files. Configuration secrets are left out of them.",
+  off: "Archives are plain .tar.zst (or .tar.gz) files. Configuration secrets are left out of them.",
   passphrase: "Archives are encrypted with a passphrase you choose (age, scrypt). age -d opens them with it.",
   key: "Offsite generates a key (age X25519) and keeps it in your system keychain. You keep its recovery line.",
 };

@@ -74,6 +74,11 @@ async fn a_full_backup_through_the_api_downloads_as_a_verified_archive() {
     assert_eq!(resp.headers()["accept-ranges"], "bytes");
     let bytes = resp.bytes().await.unwrap();
     assert_eq!(bytes.len() as u64, size);
+    // gzip asked by name: a `.tar.gz` whatever the default.
+    assert!(
+        done["file_name"].as_str().unwrap().ends_with("_full.tar.gz"),
+        "{done}"
+    );
     let local = tempfile::tempdir().unwrap();
     let file = local.path().join(done["file_name"].as_str().unwrap());
     std::fs::write(&file, &bytes).unwrap();
@@ -225,4 +230,56 @@ async fn a_full_backup_through_the_api_downloads_as_a_verified_archive() {
         "the token is in the audit log"
     );
     assert!(!audit.contains("signature"), "{audit}");
+}
+
+#[tokio::test]
+async fn the_compression_a_request_names_is_the_archive_s_and_zstd_is_the_default() {
+    let fx = fixture(200);
+    let agent = start(&fx, "", true);
+    let token = agent.token(&["--project", "shop"]);
+    let c = http();
+    let zstd = &offsite_core::archive::codec::ZSTD_MAGIC[..];
+    let gzip = &[0x1f, 0x8b][..];
+    for (compression, ending, magic) in [
+        (None, ".tar.zst", zstd),
+        (Some(json!("zstd:5")), ".tar.zst", zstd),
+        (Some(json!("gzip:1")), ".tar.gz", gzip),
+        (Some(json!(0)), ".tar.gz", gzip),
+    ] {
+        let mut body = json!({"type": "DATABASE"});
+        if let Some(v) = &compression {
+            body["compression"] = v.clone();
+        }
+        let (s, created) = send(
+            &c,
+            reqwest::Method::POST,
+            &backups_url(&agent, "shop"),
+            Some(&token),
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{compression:?}: {created}");
+        let status_url = format!(
+            "{}/{}",
+            backups_url(&agent, "shop"),
+            created["backup_id"].as_str().unwrap()
+        );
+        let (done, _) = wait_done(&c, &status_url, &token).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        let name = done["file_name"].as_str().unwrap();
+        assert!(name.ends_with(ending), "{compression:?}: {name}");
+        let path = agent.data_dir().join("engine/backups/shop").join(name);
+        assert!(std::fs::read(&path).unwrap().starts_with(magic), "{name}");
+    }
+    for bad in [json!("zstd:0"), json!("gzip:10"), json!("brotli"), json!(10)] {
+        let (s, e) = send(
+            &c,
+            reqwest::Method::POST,
+            &backups_url(&agent, "shop"),
+            Some(&token),
+            Some(json!({"type": "DATABASE", "compression": bad})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {e}");
+    }
 }

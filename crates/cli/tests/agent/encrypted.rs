@@ -1,5 +1,5 @@
 //! Archives the agent makes encrypted to the laptop's public keys (issue 25, 4b): the request
-//! carries recipients only, the archive is `.tar.gz.age`, nothing the server keeps can open it,
+//! carries recipients only, the archive is `.tar.zst.age` (zstd by default), nothing the server keeps can open it,
 //! and the laptop's key restores it (`offsite restore --key-stdin`). A passphrase is refused.
 
 use super::*;
@@ -82,7 +82,7 @@ async fn the_agent_encrypts_to_the_laptops_recipients_and_holds_no_key() {
     let (done, _) = wait_done(&c, &status_url, &token).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     let name = done["file_name"].as_str().unwrap().to_string();
-    assert!(name.ends_with(".tar.gz.age"), "{name}");
+    assert!(name.ends_with(".tar.zst.age"), "{name}");
 
     let (s, link) = send(
         &c,
@@ -127,7 +127,8 @@ async fn the_agent_encrypts_to_the_laptops_recipients_and_holds_no_key() {
         let key = local.path().join("key.txt");
         std::fs::write(&key, id).unwrap();
         let plain = run_ok(Command::new("age").arg("-d").arg("-i").arg(&key).arg(&file));
-        assert_eq!(&plain[..2], &[0x1f, 0x8b]);
+        // Inside: the archive in the server's default compression, zstd.
+        assert_eq!(&plain[..4], &offsite_core::archive::codec::ZSTD_MAGIC);
     }
     let pg = TestCluster::shared();
     let dst = pg.unique_db("agent_enc_dst");

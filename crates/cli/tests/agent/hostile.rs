@@ -513,10 +513,10 @@ async fn links_in_the_storage_folder_are_not_followed_by_backups() {
     let archive = std::fs::read_dir(agent.data_dir().join("engine/backups/shop"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
+        .find(|p| offsite_core::backup::has_archive_suffix(&p.to_string_lossy()))
         .unwrap();
-    let f = std::fs::File::open(&archive).unwrap();
-    let mut t = tar::Archive::new(flate2::read::MultiGzDecoder::new(f));
+    let f = std::io::BufReader::new(std::fs::File::open(&archive).unwrap());
+    let mut t = tar::Archive::new(offsite_core::archive::codec::decompress(f));
     let mut names = Vec::new();
     for e in t.entries().unwrap() {
         let mut e = e.unwrap();

@@ -259,10 +259,10 @@ pub fn backups_url(a: &AgentProc, project: &str) -> String {
     format!("{}/platform/projects/{project}/backups", a.url)
 }
 
-/// Read one member of a tar.gz archive.
+/// Read one member of an archive (gzip or zstd, told by its first bytes).
 pub fn member(archive: &Path, name: &str) -> Option<Vec<u8>> {
-    let f = std::fs::File::open(archive).unwrap();
-    let mut t = tar::Archive::new(flate2::read::MultiGzDecoder::new(f));
+    let f = std::io::BufReader::new(std::fs::File::open(archive).unwrap());
+    let mut t = tar::Archive::new(offsite_core::archive::codec::decompress(f));
     for e in t.entries().unwrap() {
         let mut e = e.unwrap();
         if e.path().unwrap().to_string_lossy() == name {

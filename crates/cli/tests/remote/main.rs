@@ -69,7 +69,7 @@ impl Agent {
     pub fn archives(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
         walk(&self.dir.path().join("data"), &mut |p| {
-            if p.to_string_lossy().ends_with(".tar.gz") {
+            if offsite_core::backup::has_archive_suffix(&p.to_string_lossy()) {
                 out.push(p.to_path_buf());
             }
         });
@@ -297,7 +297,7 @@ impl Laptop {
             let s = p.to_string_lossy();
             if s.ends_with(".part") {
                 parts.push(p.to_path_buf());
-            } else if s.ends_with(".tar.gz") {
+            } else if offsite_core::backup::has_archive_suffix(&s) {
                 archives.push(p.to_path_buf());
             }
         });

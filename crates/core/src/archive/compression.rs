@@ -1,7 +1,8 @@
-//! How an archive is compressed when it is written: gzip (level 0–9, the format every Offsite
-//! reads) or zstd (level 1–19). Both are laid out the same way: the tar stream cut into 1 MiB
-//! pieces, each compressed on its own on a worker thread (see `pargz`) into an independent gzip
-//! member or zstd frame that records its sizes, so readers hop from piece to piece (`seekgz`).
+//! How an archive is compressed when it is written: zstd (level 1–19, the default of new
+//! backups) or gzip (level 0–9, the format every Offsite version reads; readable for good). Both
+//! are laid out the same way: the tar stream cut into 1 MiB pieces, each compressed on its own on
+//! a worker thread (see `pargz`) into an independent gzip member or zstd frame that records its
+//! sizes, so readers hop from piece to piece (`seekgz`).
 //! Readers tell the two apart by the first bytes (see [`super::codec`]), never by the name.
 
 use super::codec::Codec;
@@ -9,8 +10,11 @@ use crate::error::{Error, Result};
 use std::fmt;
 use std::str::FromStr;
 
-/// The default zstd level: level 3 is zstd's own default; with 1 MiB frames it compresses a
-/// dump about as well as gzip -6 at several times gzip -3's speed.
+/// The default zstd level, 3, that of every new backup naming no compression (see
+/// [`Compression::default`]). Chosen by measurement (docs/benchmarks.md, "The default
+/// compression"): on the bench's generated dump in 1 MiB frames, level 3 makes archives 0.99×
+/// `pg_dump -Fc`'s file (gzip -3: 1.10×) at about 3× gzip -3's speed per core; level 4 is slower
+/// and no smaller, and ≤ 0.9× `-Fc` needs level 12, at 0.3× gzip -3's speed.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 /// Highest zstd level accepted (20–22, "ultra", want windows beyond what readers accept).
@@ -25,9 +29,11 @@ pub enum Compression {
     Zstd(i32),
 }
 
+/// The compression of every new backup that names none (and no saved
+/// `offsite settings --compression` says otherwise): zstd at [`DEFAULT_ZSTD_LEVEL`].
 impl Default for Compression {
     fn default() -> Self {
-        Compression::Gzip(crate::backup::DEFAULT_COMPRESSION_LEVEL)
+        Compression::Zstd(DEFAULT_ZSTD_LEVEL)
     }
 }
 
@@ -89,7 +95,7 @@ impl FromStr for Compression {
             None => (s.trim(), None),
         };
         let c = match (name.to_ascii_lowercase().as_str(), level) {
-            ("gzip" | "gz", None) => Compression::default(),
+            ("gzip" | "gz", None) => Compression::Gzip(crate::backup::DEFAULT_COMPRESSION_LEVEL),
             ("gzip" | "gz", Some(l)) => Compression::Gzip(l.parse().map_err(|_| bad())?),
             ("zstd" | "zst", None) => Compression::Zstd(DEFAULT_ZSTD_LEVEL),
             ("zstd" | "zst", Some(l)) => Compression::Zstd(l.parse().map_err(|_| bad())?),
@@ -119,7 +125,10 @@ mod tests {
 
     #[test]
     fn parses_names_and_levels_and_refuses_the_rest() {
+        // gzip by name is gzip (at its default level 3), whatever the default compression is.
         assert_eq!("gzip".parse::<Compression>().unwrap(), Compression::Gzip(3));
+        assert_eq!(Compression::default(), Compression::Zstd(DEFAULT_ZSTD_LEVEL));
+        assert_eq!(Compression::default().suffix(), ".tar.zst");
         assert_eq!(
             "gzip:9".parse::<Compression>().unwrap(),
             Compression::Gzip(9)

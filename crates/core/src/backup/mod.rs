@@ -21,7 +21,8 @@ use time::OffsetDateTime;
 /// modest cost in CPU (compression runs on all cores, beside pg_dump).
 pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
 
-/// The archive's file name: `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz`.
+/// A gzip archive's file name: `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz` (what an import wraps
+/// a dump file in; a backup is named by [`archive_file_name_for`] after its compression).
 pub fn archive_file_name(project: &str, at: OffsetDateTime, kind: BackupType) -> String {
     archive_file_name_for(
         project,

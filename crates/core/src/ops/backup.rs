@@ -21,11 +21,12 @@ pub struct BackupOptions {
     pub project: String,
     /// Folder for the archive (default: the project's backup folder).
     pub dest: Option<PathBuf>,
-    /// gzip level 0–9 (default: [`pg_backup::DEFAULT_COMPRESSION_LEVEL`]).
+    /// A gzip level 0–9: asks for a gzip archive at that level (`None`: see `compression`).
     pub compression_level: Option<u32>,
     /// gzip or zstd and its level; wins over `compression_level`. `None`: gzip at
     /// `compression_level` when that is given, else the catalog's default
-    /// ([`COMPRESSION_SETTING`], see [`default_compression`]), else gzip.
+    /// ([`COMPRESSION_SETTING`], see [`default_compression`]), else zstd at
+    /// [`archive::compression::DEFAULT_ZSTD_LEVEL`].
     pub compression: Option<archive::Compression>,
     /// The archive's type. `None`: from the components given (the database alone when there
     /// are no others: `database`; with storage and/or config: `full`). `storage`, `config` and
@@ -92,11 +93,12 @@ pub(crate) async fn database_with_jobs(
 }
 
 /// Catalog setting: the compression of backups that do not name one (`gzip:3`, `zstd:3`, ...;
-/// absent: gzip at [`pg_backup::DEFAULT_COMPRESSION_LEVEL`]).
+/// absent: [`archive::Compression::default`], zstd at
+/// [`archive::compression::DEFAULT_ZSTD_LEVEL`]).
 pub const COMPRESSION_SETTING: &str = "compression";
 
 /// The compression of backups that do not name one: the catalog's [`COMPRESSION_SETTING`], else
-/// gzip. A saved value that no longer parses is an error naming the setting.
+/// zstd ([`archive::Compression::default`]). A saved value that no longer parses is an error naming the setting.
 pub async fn default_compression(engine: &Engine) -> Result<archive::Compression> {
     match engine.catalog.setting(COMPRESSION_SETTING).await? {
         None => Ok(archive::Compression::default()),
@@ -109,7 +111,8 @@ pub async fn default_compression(engine: &Engine) -> Result<archive::Compression
     }
 }
 
-/// Saves the compression of backups that do not name one (`None`: back to gzip).
+/// Saves the compression of backups that do not name one (`None`: back to the built-in default,
+/// zstd).
 pub async fn set_default_compression(
     engine: &Engine,
     compression: Option<archive::Compression>,

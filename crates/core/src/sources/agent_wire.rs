@@ -15,7 +15,9 @@ pub struct CreateBackup {
     #[serde(rename = "type")]
     #[cfg_attr(feature = "openapi", schema(value_type = BackupType))]
     pub backup_type: String,
-    /// `"gzip"` (default level), `"none"`, or a gzip level 0–9.
+    /// `"zstd"` or `"zstd:LEVEL"` (1–19), `"gzip"` or `"gzip:LEVEL"` (0–9), `"none"` (gzip
+    /// level 0), or a gzip level 0–9. Absent or null: the server's default (zstd, `.tar.zst`,
+    /// unless `offsite settings --compression` saved another there).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Compression>))]
     pub compression: Option<serde_json::Value>,
@@ -84,25 +86,35 @@ pub enum BackupStatus {
     Failed,
 }
 
-/// How a backup is compressed: a name, or a gzip level (a JSON value on the wire).
+/// How a backup is compressed: a name, a name with a level, or a gzip level (a JSON value on
+/// the wire).
 #[cfg(feature = "openapi")]
 #[derive(utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Compression {
-    /// `gzip` (the default level) or `none`.
+    /// `zstd` or `gzip` (their default levels), or `none` (gzip level 0).
     Name(CompressionName),
+    /// `zstd:LEVEL` (1–19) or `gzip:LEVEL` (0–9).
+    WithLevel(CompressionWithLevel),
     /// A gzip level, 0–9.
     Level(u8),
 }
 
-/// `gzip` (the default level) or `none`.
+/// `zstd` or `gzip` (their default levels), or `none` (gzip level 0).
 #[cfg(feature = "openapi")]
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
 pub enum CompressionName {
+    Zstd,
     Gzip,
     None,
 }
+
+/// `zstd:LEVEL` (1–19) or `gzip:LEVEL` (0–9).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(example = "zstd:6")]
+pub struct CompressionWithLevel(pub String);
 
 /// `GET …/backups`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -110,7 +110,7 @@ async fn encrypted_full_backup(
         .await
         .unwrap();
     assert!(
-        full.backup.path.ends_with(".tar.gz.age"),
+        full.backup.path.ends_with(".tar.zst.age"),
         "{}",
         full.backup.path
     );

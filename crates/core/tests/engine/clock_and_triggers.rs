@@ -40,7 +40,7 @@ async fn a_backup_under_a_manual_clock_records_the_clock_s_time() {
     let path = PathBuf::from(&o.backup.path);
     assert_eq!(
         path.file_name().unwrap().to_str().unwrap(),
-        "clocked_20310203_040506_database.tar.gz"
+        "clocked_20310203_040506_database.tar.zst"
     );
     let manifest = archive::read_manifest(&path).unwrap();
     assert_eq!(parse_timestamp(&manifest.created_at).unwrap(), at);
@@ -65,7 +65,7 @@ async fn a_backup_under_a_manual_clock_records_the_clock_s_time() {
     assert!(
         o2.backup
             .path
-            .ends_with("clocked_20320309_040506_database.tar.gz"),
+            .ends_with("clocked_20320309_040506_database.tar.zst"),
         "{}",
         o2.backup.path
     );

@@ -70,7 +70,7 @@ async fn config_secrets_are_kept_only_in_encrypted_archives() {
 
     // Not encrypted: redacted.
     let plain = config_backup().await;
-    assert!(plain.to_string_lossy().ends_with(".tar.gz"), "{plain:?}");
+    assert!(plain.to_string_lossy().ends_with(".tar.zst"), "{plain:?}");
     let m = archive::read_manifest(&plain).unwrap();
     assert!(
         m.redactions.iter().any(|r| r.contains("smtp_pass")),
@@ -94,7 +94,7 @@ async fn config_secrets_are_kept_only_in_encrypted_archives() {
     let item = setup.recovery_item.clone().unwrap();
     env.engine.confirm_recovery("sb", &item).await.unwrap();
     let enc = config_backup().await;
-    assert!(enc.to_string_lossy().ends_with(".tar.gz.age"), "{enc:?}");
+    assert!(enc.to_string_lossy().ends_with(".tar.zst.age"), "{enc:?}");
     let raw = String::from_utf8_lossy(&std::fs::read(&enc).unwrap()).to_string();
     for s in FAKE_SECRETS {
         assert!(!raw.contains(s), "{s} readable in the ciphertext");

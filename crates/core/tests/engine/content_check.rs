@@ -97,7 +97,7 @@ async fn checks_of(pg: &TestCluster, db: &str, manifest: &Manifest) -> Vec<Drill
 fn dump_bytes(archive: &std::path::Path) -> Vec<u8> {
     let out = tempfile::tempdir().unwrap();
     let tar = std::process::Command::new("tar")
-        .arg("-xzf")
+        .arg("-xf")
         .arg(archive)
         .arg("-C")
         .arg(out.path())

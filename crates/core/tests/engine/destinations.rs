@@ -55,7 +55,7 @@ fn archives_in(dir: &Path, project: &str) -> BTreeSet<String> {
         .map(|rd| {
             rd.flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".tar.gz"))
+                .filter(|n| offsite_core::backup::has_archive_suffix(n) && !n.ends_with(".age"))
                 .collect()
         })
         .unwrap_or_default()
@@ -429,17 +429,18 @@ async fn a_copy_is_fetched_back_and_restored_after_the_local_file_is_deleted() {
     );
 }
 
-/// Every file under `dir` as bytes, gzip members decompressed too.
+/// Every file under `dir` as bytes, archives (gzip or zstd, told by their first bytes)
+/// decompressed too.
 fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     files_under(dir)
         .into_iter()
         .map(|p| {
             let raw = std::fs::read(&p).unwrap_or_default();
             let mut all = raw.clone();
-            if p.to_string_lossy().ends_with(".tar.gz") {
+            if offsite_core::archive::codec::sniff(&raw).is_some() {
                 use std::io::Read;
                 let mut out = Vec::new();
-                flate2::read::MultiGzDecoder::new(&raw[..])
+                offsite_core::archive::codec::decompress(&raw[..])
                     .read_to_end(&mut out)
                     .unwrap();
                 all.extend_from_slice(&out);
@@ -528,7 +529,7 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
         .backup(BackupOptions::project("plantkey"), JobStart::default())
         .await
         .unwrap();
-    assert!(k.backup.path.ends_with(".tar.gz.age"), "{}", k.backup.path);
+    assert!(k.backup.path.ends_with(".tar.zst.age"), "{}", k.backup.path);
     assert_eq!(k.copies[0].state, CopyState::Stored, "{:?}", k.copies);
     ipc += &serde_json::to_string(&k).unwrap();
     ipc += &serde_json::to_string(&e.encryption("plantkey").await.unwrap()).unwrap();
@@ -537,7 +538,7 @@ async fn planted_secrets_are_in_no_file_offsite_wrote() {
         .backup(BackupOptions::project("planted"), JobStart::default())
         .await
         .unwrap();
-    assert!(o.backup.path.ends_with(".tar.gz.age"), "{}", o.backup.path);
+    assert!(o.backup.path.ends_with(".tar.zst.age"), "{}", o.backup.path);
     let copied = usb.join("planted").join(file_name(&o.backup.path));
     assert_eq!(
         std::fs::read(&copied).unwrap(),

@@ -47,10 +47,10 @@ fn ssh_keygen(dir: &Path) -> (PathBuf, String) {
     (path, public.trim().to_string())
 }
 
-/// `age -d -i identity archive | tar tz`: the member names.
+/// `age -d -i identity archive | tar --zstd -t` (a default backup is zstd): the member names.
 fn age_lists(identity: &Path, archive: &Path) -> Vec<String> {
     let script = format!(
-        "set -o pipefail; age -d -i '{}' '{}' | tar tzf -",
+        "set -o pipefail; age -d -i '{}' '{}' | tar --zstd -tf -",
         identity.display(),
         archive.display()
     );
@@ -135,7 +135,7 @@ async fn an_encrypted_backup_opens_with_age_for_each_recipient_and_verifies() {
         .unwrap();
     let path = PathBuf::from(&o.backup.path);
     let name = path.file_name().unwrap().to_str().unwrap().to_string();
-    assert!(name.ends_with(".tar.gz.age"), "{name}");
+    assert!(name.ends_with(".tar.zst.age"), "{name}");
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
     assert!(
@@ -289,18 +289,18 @@ async fn a_passphrase_backup_opens_with_the_passphrase_only() {
         .await
         .unwrap();
     let path = PathBuf::from(&o.backup.path);
-    assert!(o.backup.path.ends_with(".tar.gz.age"));
+    assert!(o.backup.path.ends_with(".tar.zst.age"));
     // The age CLI reads a passphrase from a terminal only; the age crate (the same format) opens
-    // it here, and the plaintext is a gzip'd tar whose first member is the manifest.
+    // it here, and the plaintext is a zstd'd tar whose first member is the manifest.
     let file = std::fs::File::open(&path).unwrap();
     let mut plain =
         offsite_core::crypto::decrypt(file, &[UserKey::passphrase(pass).unwrap()]).unwrap();
     let mut gz = Vec::new();
     std::io::Read::read_to_end(&mut plain, &mut gz).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let plain_path = tmp.path().join("plain.tar.gz");
+    let plain_path = tmp.path().join("plain.tar.zst");
     std::fs::write(&plain_path, &gz).unwrap();
-    let names = run(Command::new("tar").arg("tzf").arg(&plain_path));
+    let names = run(Command::new("tar").arg("tf").arg(&plain_path));
     assert!(names.starts_with("metadata.json\n"), "{names}");
     assert!(names.contains("database/toc.dat"));
     let e = verify(&env, &path, Some(UserKey::passphrase("not it").unwrap()))

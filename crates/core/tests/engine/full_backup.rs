@@ -50,7 +50,7 @@ async fn a_full_backup_holds_database_storage_and_config_and_gnu_tar_reads_it() 
     assert_eq!(out.backup.backup_type, BackupType::Full);
     let path = std::path::PathBuf::from(&out.backup.path);
     assert!(
-        out.backup.path.ends_with("_full.tar.gz"),
+        out.backup.path.ends_with("_full.tar.zst"),
         "{}",
         out.backup.path
     );
@@ -75,7 +75,7 @@ async fn a_full_backup_holds_database_storage_and_config_and_gnu_tar_reads_it() 
     assert!(report.ok, "{:?}", report.problems);
 
     let listed = std::process::Command::new("tar")
-        .arg("-tzf")
+        .arg("-tf")
         .arg(&path)
         .output()
         .unwrap();

@@ -167,7 +167,7 @@ async fn a_parallel_backup_is_format_2_and_tar_plus_pg_restore_j2_restore_it_ide
     // Standard tools: GNU tar, then pg_restore -j 2 into an empty database.
     let out = tempfile::tempdir().unwrap();
     run(Command::new("tar")
-        .arg("-xzf")
+        .arg("-xf")
         .arg(&path)
         .arg("-C")
         .arg(out.path())

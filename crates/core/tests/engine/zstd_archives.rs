@@ -1,8 +1,9 @@
 //! zstd archives through the engine: `--compression zstd` (and the saved default) makes a
 //! `.tar.zst` that verifies, browses, restores, is copied to a folder destination and fetched
-//! back; the default stays gzip until changed.
+//! back. zstd is the default; a saved `gzip:N` default (or `--level`) still makes gzip.
 
 use crate::common::{env_configured, target};
+use offsite_core::archive::compression::DEFAULT_ZSTD_LEVEL;
 use offsite_core::archive::Compression;
 use offsite_core::browse::RowFilter;
 use offsite_core::catalog::DestinationSpec;
@@ -34,8 +35,11 @@ async fn a_zstd_backup_verifies_browses_restores_and_comes_back_from_a_destinati
     };
     e.add_destination("zshop", spec, None).await.unwrap();
 
-    // The default is gzip; a bad saved value or level is refused.
-    assert_eq!(e.default_compression().await.unwrap(), Compression::Gzip(3));
+    // The default is zstd; a bad level is refused.
+    assert_eq!(
+        e.default_compression().await.unwrap(),
+        Compression::Zstd(DEFAULT_ZSTD_LEVEL)
+    );
     let bad = BackupOptions {
         compression: Some(Compression::Zstd(30)),
         ..BackupOptions::project("zshop")
@@ -108,16 +112,39 @@ async fn a_zstd_backup_verifies_browses_restores_and_comes_back_from_a_destinati
         )
     );
 
-    // The saved default: backups that name no compression follow it; `--level` stays gzip.
-    e.set_default_compression(Some(Compression::Zstd(5)))
-        .await
-        .unwrap();
-    assert_eq!(e.default_compression().await.unwrap(), Compression::Zstd(5));
+    // Backups that name no compression are zstd by default.
     let d = e
         .backup(BackupOptions::project("zshop"), JobStart::default())
         .await
         .unwrap();
     assert!(d.backup.path.ends_with(".tar.zst"), "{}", d.backup.path);
+    assert!(std::fs::read(&d.backup.path)
+        .unwrap()
+        .starts_with(&offsite_core::archive::codec::ZSTD_MAGIC));
+
+    // A saved gzip default wins over the built-in one; `--level` is gzip whatever the default.
+    e.set_default_compression(Some(Compression::Gzip(6)))
+        .await
+        .unwrap();
+    assert_eq!(e.default_compression().await.unwrap(), Compression::Gzip(6));
+    let sg = e
+        .backup(BackupOptions::project("zshop"), JobStart::default())
+        .await
+        .unwrap();
+    assert!(sg.backup.path.ends_with(".tar.gz"), "{}", sg.backup.path);
+    assert!(std::fs::read(&sg.backup.path)
+        .unwrap()
+        .starts_with(&[0x1f, 0x8b]));
+    assert!(
+        e.verify(VerifyOptions::path(&sg.backup.path), JobStart::default())
+            .await
+            .unwrap()
+            .report
+            .ok
+    );
+    e.set_default_compression(Some(Compression::Zstd(5)))
+        .await
+        .unwrap();
     let g = e
         .backup(
             BackupOptions {
@@ -130,5 +157,8 @@ async fn a_zstd_backup_verifies_browses_restores_and_comes_back_from_a_destinati
         .unwrap();
     assert!(g.backup.path.ends_with(".tar.gz"), "{}", g.backup.path);
     e.set_default_compression(None).await.unwrap();
-    assert_eq!(e.default_compression().await.unwrap(), Compression::Gzip(3));
+    assert_eq!(
+        e.default_compression().await.unwrap(),
+        Compression::Zstd(DEFAULT_ZSTD_LEVEL)
+    );
 }

@@ -76,7 +76,7 @@ export function SourceStep({
           type="text"
           className="mono"
           spellCheck={false}
-          placeholder="/home/you/backups/shop_20261121_120000_database.tar.gz"
+          placeholder="/home/you/backups/shop_20261121_120000_database.tar.zst"
           value={state.pathInput}
           onChange={(e) => dispatch({ type: "typePath", path: e.target.value })}
           data-testid="wizard-path-input"
