@@ -406,7 +406,9 @@ fn not_running(view: &BackupView) -> ApiError {
         "not_running",
         format!("the backup {} is not being made: it {how}", view.backup_id),
     )
-    .with_hint("only a backup being made (CREATING) can be cancelled; DELETE removes a finished one");
+    .with_hint(
+        "only a backup being made (CREATING) can be cancelled; DELETE removes a finished one",
+    );
     e.backup_id = Some(view.backup_id.clone());
     e
 }

@@ -46,7 +46,10 @@ async fn a_backup_cancelled_through_the_api_stops_and_leaves_nothing() {
     let dumping = loop {
         let (s, v) = send(&c, reqwest::Method::GET, &status_url, Some(&token), None).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert_eq!(v["status"], "CREATING", "finished before it could be cancelled: {v}");
+        assert_eq!(
+            v["status"], "CREATING",
+            "finished before it could be cancelled: {v}"
+        );
         if v["phase"] == "dumping" && v["bytes_done"].as_u64().unwrap_or(0) > 0 {
             break v;
         }
@@ -82,7 +85,11 @@ async fn a_backup_cancelled_through_the_api_stops_and_leaves_nothing() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     let (s, v) = send(&c, reqwest::Method::GET, &status_url, Some(&token), None).await;
-    assert_eq!((s, &v["status"]), (StatusCode::OK, &json!("CREATING")), "{v}");
+    assert_eq!(
+        (s, &v["status"]),
+        (StatusCode::OK, &json!("CREATING")),
+        "{v}"
+    );
 
     // The cancel: answered once the backup has stopped.
     let (s, v) = send(&c, reqwest::Method::POST, &cancel_url, Some(&token), None).await;
@@ -90,12 +97,19 @@ async fn a_backup_cancelled_through_the_api_stops_and_leaves_nothing() {
     assert_eq!(v["backup_id"], id.as_str());
     assert_eq!(v["status"], "FAILED", "{v}");
     assert_eq!(v["error"]["code"], "cancelled", "{v}");
-    assert!(v.get("bytes_done").is_none(), "no live numbers once stopped: {v}");
+    assert!(
+        v.get("bytes_done").is_none(),
+        "no live numbers once stopped: {v}"
+    );
     let (_, v) = send(&c, reqwest::Method::GET, &status_url, Some(&token), None).await;
     assert_eq!(v["status"], "FAILED", "{v}");
     assert_eq!(v["error"]["code"], "cancelled", "{v}");
     // Nothing half-written in the backup folder; no archive to download.
-    assert!(archives_left(&agent).is_empty(), "left behind: {:?}", archives_left(&agent));
+    assert!(
+        archives_left(&agent).is_empty(),
+        "left behind: {:?}",
+        archives_left(&agent)
+    );
     let (s, v) = send(
         &c,
         reqwest::Method::GET,
@@ -111,7 +125,10 @@ async fn a_backup_cancelled_through_the_api_stops_and_leaves_nothing() {
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["code"], "not_running", "{v}");
     assert_eq!(v["backup_id"], id.as_str(), "{v}");
-    assert!(v["message"].as_str().unwrap().contains("was cancelled"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("was cancelled"),
+        "{v}"
+    );
     let unknown = format!("{list}/0b8e5f0e-3c1e-4c55-9a55-1b2c3d4e5f60/cancel");
     let (s, v) = send(&c, reqwest::Method::POST, &unknown, Some(&token), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{v}");

@@ -390,11 +390,7 @@ impl AgentClient {
             _ if b.is_completed() => finished_first(backup_id, &server),
             Some("cancelled") if b.is_failed() => stopped("was stopped"),
             _ if b.is_failed() => self.failed(backup_id, b),
-            _ => cancel_not_confirmed(
-                backup_id,
-                &server,
-                &format!("it answered {:?}", b.status),
-            ),
+            _ => cancel_not_confirmed(backup_id, &server, &format!("it answered {:?}", b.status)),
         }
     }
 

@@ -372,7 +372,9 @@ mod tests {
         // By growth: 5 GiB a day fills 50 GiB in 10 days.
         let a = assess(cap, 5 * GIB, GIB, &rule(1024, 14));
         assert_eq!(a.reasons, vec!["full in about 10 days at 5.0 GiB/day"]);
-        assert!(assess(cap, 5 * GIB, GIB, &rule(1024, 10)).reasons.is_empty());
+        assert!(assess(cap, 5 * GIB, GIB, &rule(1024, 10))
+            .reasons
+            .is_empty());
         // No backup yet and no floor: nothing to need.
         assert!(assess(cap, 50 * GIB, 0, &rule(0, 0)).reasons.is_empty());
         // A huge last backup does not overflow.
