@@ -1904,9 +1904,15 @@ export type Phase = "connecting" | "counting" | "dumping" |
 "downloading" | 
 /**
  *  A backup server (an Offsite agent) makes the backup: `bytes_done` / `bytes_total` are
- *  its percentage (of 100), not bytes.
+ *  its percentage (of 100), not bytes (an agent that reports no bytes).
  */
-"on_server" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | 
+"on_server" | 
+/**
+ *  A backup server makes the backup and reports its bytes: `bytes_done` / `bytes_total` are
+ *  the bytes of the server's current step (its dump, its storage download, its packing…),
+ *  as the server counts them; a new step starts a new phase.
+ */
+"server_step" | "globals" | "packing" | "syncing" | "verifying" | "planning" | "safety_backup" | "restoring" | "validating" | 
 /**  Copying an archive to the project's destinations (bytes of the archive). */
 "copying" | 
 /**  Fetching a copy back from a destination (bytes of the archive). */

@@ -15,7 +15,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -31,6 +31,7 @@ pub const ROUTES: &[(&str, &str)] = &[
         "get",
         "/platform/projects/{id}/backups/{backup_id}/download",
     ),
+    ("post", "/platform/projects/{id}/backups/{backup_id}/cancel"),
     ("put", "/platform/projects/{id}/backup-schedule"),
     ("get", "/platform/projects/{id}/backup-schedule"),
     ("get", "/files/{backup_id}/{file_name}"),
@@ -57,6 +58,10 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route(
             "/platform/projects/{id}/backups/{backup_id}/download",
             get(download),
+        )
+        .route(
+            "/platform/projects/{id}/backups/{backup_id}/cancel",
+            post(cancel_backup),
         )
         .route(
             "/platform/projects/{id}/backup-schedule",
@@ -260,6 +265,31 @@ async fn delete_backup(
     authorize(&agent, &token, &id, true)?;
     backups::delete(&agent, &id, &backup_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Cancel a backup being made: 200 with its status once it has stopped, 202 while it is still
+/// stopping; the cancel is written to the audit log with the token that asked.
+async fn cancel_backup(
+    State(agent): State<Arc<Agent>>,
+    Extension(token): Extension<TokenRecord>,
+    Path((id, backup_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    authorize(&agent, &token, &id, true)?;
+    let outcome = backups::cancel(&agent, &id, &backup_id).await?;
+    let (status, view, stopped) = match outcome {
+        backups::Cancelled::Stopped(v) => (StatusCode::OK, v, true),
+        backups::Cancelled::Stopping(v) => (StatusCode::ACCEPTED, v, false),
+    };
+    agent.audit.note(&serde_json::json!({
+        "time": offsite_core::catalog::format_timestamp(time::OffsetDateTime::now_utc()),
+        "event": "backup_cancelled",
+        "token_id": token.id,
+        "project": id,
+        "backup_id": view.backup_id,
+        "stopped": stopped,
+    }));
+    tracing::info!(project = %id, backup_id = %view.backup_id, "backup cancelled through the API");
+    Ok((status, Json(view)).into_response())
 }
 
 async fn get_schedule(

@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::inputs;
-use crate::state::{Agent, Running};
+use crate::state::{Agent, LiveStep, Running};
 use axum::http::StatusCode;
 use offsite_core::archive::BackupType;
 use offsite_core::catalog::{format_timestamp, BackupRecord, JobKind, JobRecord, JobState};
@@ -14,7 +14,6 @@ pub use offsite_core::sources::agent_wire::{
 };
 use offsite_core::{BackupOptions, DeleteOptions, ErrorKind};
 use std::path::Path;
-use std::sync::atomic::AtomicU8;
 use std::sync::Arc;
 
 /// A backup id: a UUID in its canonical lower-case form (nothing else reaches the catalog).
@@ -117,6 +116,22 @@ fn percent(u: &ProgressUpdate) -> u8 {
     (from + (to - from) * frac) as u8
 }
 
+/// The step an engine report is on, for the backup's status (`None` for the last report).
+fn live_step(u: &ProgressUpdate) -> Option<LiveStep> {
+    if u.finished || u.phase == Phase::Done {
+        return None;
+    }
+    let phase = serde_json::to_value(u.phase)
+        .ok()?
+        .as_str()
+        .map(str::to_string)?;
+    Some(LiveStep {
+        phase,
+        bytes_done: u.bytes_done,
+        bytes_total: u.bytes_total,
+    })
+}
+
 async fn estimate(agent: &Agent, project: &str) -> Option<u64> {
     let jobs = agent
         .engine
@@ -149,13 +164,13 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
     let (storage, config) = inputs::for_type(&pc, backup_type)?;
     let estimated_time = estimate(agent, project).await;
     let id = offsite_core::ops::new_job_id();
-    let running = Arc::new(Running {
-        id: id.clone(),
-        project: project.to_string(),
-        backup_type: format!("{backup_type:?}").to_ascii_uppercase(),
-        progress: AtomicU8::new(0),
-        created_at: format_timestamp(time::OffsetDateTime::now_utc()),
-    });
+    let running = Arc::new(Running::new(
+        id.clone(),
+        project.to_string(),
+        format!("{backup_type:?}").to_ascii_uppercase(),
+        format_timestamp(time::OffsetDateTime::now_utc()),
+        agent.shutdown.child_token(),
+    ));
     {
         let mut current = agent.current.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(r) = current.get(project) {
@@ -185,13 +200,19 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
         ..Default::default()
     };
     let sink_state = running.clone();
-    let sink = Arc::new(move |u: &ProgressUpdate| sink_state.advance(percent(u)));
+    let sink = Arc::new(move |u: &ProgressUpdate| {
+        sink_state.advance(percent(u));
+        if let Some(step) = live_step(u) {
+            sink_state.set_live(step);
+        }
+    });
     let start = JobStart::new(JobTrigger::Manual)
         .id(id.clone())
         .progress(sink)
-        .cancel(agent.shutdown.child_token());
+        .cancel(running.cancel.clone());
     let agent2 = agent.clone();
     let project2 = project.to_string();
+    let ended = running.ended.clone();
     tokio::spawn(async move {
         let result = agent2.engine.backup(opts, start).await;
         if let Err(e) = &result {
@@ -202,6 +223,7 @@ pub async fn start(agent: &Arc<Agent>, project: &str, req: CreateBackup) -> ApiR
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&project2);
+        ended.cancel();
     });
     Ok(Created {
         backup_id: id,
@@ -274,7 +296,7 @@ fn view(
             .clone()
             .unwrap_or_else(|| "the backup was cancelled".into()),
     });
-    BackupView {
+    let v = BackupView {
         backup_id: job.id.clone(),
         project: project.to_string(),
         backup_type: record
@@ -288,11 +310,25 @@ fn view(
         sha256: record.map(|r| r.sha256.clone()),
         file_name: record.and_then(|r| file_name(&r.path)),
         error,
+        phase: None,
+        bytes_done: None,
+        bytes_total: None,
+    };
+    with_live(v, started.as_deref().filter(|_| status == "CREATING"))
+}
+
+/// `v` with the step, bytes done and total of the backup `r` is making (unchanged without one).
+fn with_live(mut v: BackupView, r: Option<&Running>) -> BackupView {
+    if let Some(l) = r.and_then(Running::live) {
+        v.phase = Some(l.phase);
+        v.bytes_done = Some(l.bytes_done);
+        v.bytes_total = l.bytes_total;
     }
+    v
 }
 
 fn creating_view(r: &Running) -> BackupView {
-    BackupView {
+    let v = BackupView {
         backup_id: r.id.clone(),
         project: r.project.clone(),
         backup_type: Some(r.backup_type.clone()),
@@ -304,7 +340,11 @@ fn creating_view(r: &Running) -> BackupView {
         sha256: None,
         file_name: None,
         error: None,
-    }
+        phase: None,
+        bytes_done: None,
+        bytes_total: None,
+    };
+    with_live(v, Some(r))
 }
 
 /// One backup's status.
@@ -327,6 +367,59 @@ pub async fn status(agent: &Agent, project: &str, backup_id: &str) -> ApiResult<
         },
         Err(e) => Err(e),
     }
+}
+
+/// How long a cancel waits for the backup to stop before answering that it is stopping.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What a cancel did.
+pub enum Cancelled {
+    /// The backup has stopped: its status (`FAILED`, error `cancelled`).
+    Stopped(BackupView),
+    /// Still stopping after [`CANCEL_WAIT`] (`CREATING`): poll its status.
+    Stopping(BackupView),
+}
+
+/// Cancel a backup being made: the engine stops it, removes what it wrote (nothing is
+/// registered) and records its job as cancelled. 404 for an unknown backup, 409 `not_running`
+/// for one that has ended (including one that completed before the cancel reached it).
+pub async fn cancel(agent: &Agent, project: &str, backup_id: &str) -> ApiResult<Cancelled> {
+    check_backup_id(backup_id)?;
+    let Some(r) = agent.running(project).filter(|r| r.id == backup_id) else {
+        let view = status(agent, project, backup_id).await?;
+        return Err(not_running(&view));
+    };
+    r.cancel.cancel();
+    if tokio::time::timeout(CANCEL_WAIT, r.ended.cancelled())
+        .await
+        .is_err()
+    {
+        return Ok(Cancelled::Stopping(creating_view(&r)));
+    }
+    let view = status(agent, project, backup_id).await?;
+    if view.status == "COMPLETED" {
+        // It completed before the cancel reached it.
+        return Err(not_running(&view));
+    }
+    Ok(Cancelled::Stopped(view))
+}
+
+fn not_running(view: &BackupView) -> ApiError {
+    let how = match view.status.as_str() {
+        "COMPLETED" => "completed",
+        _ if view.error.as_ref().is_some_and(|e| e.code == "cancelled") => "was cancelled",
+        _ => "failed",
+    };
+    let mut e = ApiError::new(
+        StatusCode::CONFLICT,
+        "not_running",
+        format!("the backup {} is not being made: it {how}", view.backup_id),
+    )
+    .with_hint(
+        "only a backup being made (CREATING) can be cancelled; DELETE removes a finished one",
+    );
+    e.backup_id = Some(view.backup_id.clone());
+    e
 }
 
 /// A project's backups, newest first (deleted ones left out).

@@ -15,8 +15,8 @@ pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
     /// Stable: unauthorized, forbidden, not_found, invalid_input, backup_running, not_ready,
-    /// payload_too_large, bad_signature, url_expired, token_revoked, too_many_failures,
-    /// unavailable, or an engine error code.
+    /// not_running, payload_too_large, bad_signature, url_expired, token_revoked,
+    /// too_many_failures, unavailable, or an engine error code.
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -72,6 +72,7 @@ pub fn document() -> Value {
             "/platform/projects/{id}/backups": {"post": create_backup(), "get": list_backups()},
             "/platform/projects/{id}/backups/{backup_id}": {"get": get_backup(), "delete": delete_backup()},
             "/platform/projects/{id}/backups/{backup_id}/download": {"get": download_url()},
+            "/platform/projects/{id}/backups/{backup_id}/cancel": {"post": cancel_backup()},
             "/platform/projects/{id}/backup-schedule": {"put": put_schedule(), "get": get_schedule()},
             "/files/{backup_id}/{file_name}": {"get": download_file()},
             "/openapi.json": {"get": {
@@ -163,6 +164,20 @@ fn delete_backup() -> Value {
             "204": {"description": "deleted"},
             "400": error_response("not a backup id"),
             "409": error_response("the backup is still being made")
+        }
+    }))
+}
+
+fn cancel_backup() -> Value {
+    with_auth_errors(json!({
+        "operationId": "cancelBackup",
+        "summary": "Cancel a backup being made: it stops, what it wrote is removed, nothing is registered, and it ends FAILED with error code `cancelled`. Waits up to 30 s for it to stop.",
+        "parameters": params(&["id", "backup_id"]),
+        "responses": {
+            "200": {"description": "stopped: the backup's status (FAILED, error `cancelled`)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Backup"}}}},
+            "202": {"description": "still stopping (CREATING): poll its status", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Backup"}}}},
+            "400": error_response("not a backup id"),
+            "409": error_response("the backup is not being made (`not_running`): it completed, failed or was cancelled")
         }
     }))
 }
@@ -408,6 +423,9 @@ mod tests {
             sha256: None,
             file_name: None,
             error: None,
+            phase: None,
+            bytes_done: None,
+            bytes_total: None,
         };
         assert_eq!(
             always(serde_json::to_value(bare).unwrap()),
@@ -541,6 +559,9 @@ mod tests {
                     sha256: Some("s".into()),
                     file_name: Some("f".into()),
                     error: Some(error.clone()),
+                    phase: Some("dumping".into()),
+                    bytes_done: Some(1),
+                    bytes_total: Some(2),
                 })
                 .unwrap(),
             ),

@@ -14,6 +14,7 @@ use offsite_core::{
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
 
 /// A backup the agent started (kept while the agent runs, for its type and live progress).
 #[derive(Debug)]
@@ -25,15 +26,60 @@ pub struct Running {
     pub progress: AtomicU8,
     /// RFC 3339.
     pub created_at: String,
+    /// Cancels this backup (a child of the agent's shutdown token): the engine stops it, removes
+    /// what it wrote and records the job as cancelled.
+    pub cancel: CancellationToken,
+    /// Cancelled once the backup has ended (whatever its outcome) and left `current`.
+    pub ended: CancellationToken,
+    /// The engine's last report: the step it is on and its bytes (`None` before the first).
+    live: Mutex<Option<LiveStep>>,
+}
+
+/// The step a running backup is on, as the engine last reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveStep {
+    /// The engine's phase code (`dumping`, `downloading`, `packing`, …).
+    pub phase: String,
+    /// Bytes done in this step.
+    pub bytes_done: u64,
+    /// The step's total bytes, when known.
+    pub bytes_total: Option<u64>,
 }
 
 impl Running {
+    pub fn new(
+        id: String,
+        project: String,
+        backup_type: String,
+        created_at: String,
+        cancel: CancellationToken,
+    ) -> Self {
+        Running {
+            id,
+            project,
+            backup_type,
+            progress: AtomicU8::new(0),
+            created_at,
+            cancel,
+            ended: CancellationToken::new(),
+            live: Mutex::new(None),
+        }
+    }
+
     /// Progress 0–100 (never goes back).
     pub fn progress(&self) -> u8 {
         self.progress.load(Ordering::Relaxed)
     }
     pub(crate) fn advance(&self, pct: u8) {
         self.progress.fetch_max(pct.min(99), Ordering::Relaxed);
+    }
+
+    /// The step the engine last reported.
+    pub fn live(&self) -> Option<LiveStep> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    pub(crate) fn set_live(&self, step: LiveStep) {
+        *self.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(step);
     }
 }
 

@@ -67,16 +67,17 @@ pub enum NotifyCmd {
     },
     /// The copy and space watchers' thresholds: show them, or change those given.
     #[command(
-        after_help = "Examples:\n  offsite notify settings\n  offsite notify settings --copy-pending-hours 6 --space-free-percent 15 --space-days 30"
+        after_help = "Examples:\n  offsite notify settings\n  offsite notify settings --copy-pending-hours 6 --space-free-mib 2048 --space-days 30"
     )]
     Settings {
         /// Warn when a copy has been pending longer than this many hours (default 24).
         #[arg(long, value_name = "N")]
         copy_pending_hours: Option<u32>,
-        /// Warn when a backup folder or folder destination has less than this percentage of its
-        /// disk free (default 10; 0: never by percentage).
-        #[arg(long, value_name = "PERCENT")]
-        space_free_percent: Option<u32>,
+        /// Warn when a backup folder or folder destination has less than this many MiB free
+        /// (default 1024; 0: no floor). Less free than the next backup needs (twice the newest
+        /// backup) warns whatever this says; the disk's size plays no part.
+        #[arg(long, value_name = "MIB")]
+        space_free_mib: Option<u32>,
         /// Warn when it fills in fewer than this many days at the current growth (default 14; 0:
         /// never by growth).
         #[arg(long, value_name = "DAYS")]
@@ -354,12 +355,12 @@ pub async fn notify(engine: &Engine, cmd: NotifyCmd, out: &Out) -> Result<u8> {
         }
         NotifyCmd::Settings {
             copy_pending_hours,
-            space_free_percent,
+            space_free_mib,
             space_days,
         } => {
             let change = WatchSettingsChange {
                 copy_pending_hours,
-                space_min_free_percent: space_free_percent,
+                space_min_free_mib: space_free_mib,
                 space_min_days_to_full: space_days,
             };
             let s = engine.set_notify_watch_settings(change).await?;
@@ -367,7 +368,7 @@ pub async fn notify(engine: &Engine, cmd: NotifyCmd, out: &Out) -> Result<u8> {
                 out.emit(&json!({ "settings": s }));
             } else {
                 println!("copy pending warning after: {} h", s.copy_pending_hours);
-                println!("space low below: {} % free", s.space_min_free_percent);
+                println!("space low below: {} MiB free", s.space_min_free_mib);
                 println!(
                     "space low when full within: {} days",
                     s.space_min_days_to_full

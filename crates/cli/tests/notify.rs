@@ -239,11 +239,11 @@ fn an_event_of_a_killed_process_is_delivered_after_the_restart() {
     assert_eq!(row["state"], "sending", "{log}");
     let event_id = row["event_id"].as_str().unwrap().to_string();
     // About the killed delivery only: the space watcher's rules are off, so this machine's own
-    // disk (a CI host may have under 10 % free) adds no `space_low` to what run-due delivers.
+    // disk (a CI host may have little free) adds no `space_low` to what run-due delivers.
     let off = [
         "notify",
         "settings",
-        "--space-free-percent",
+        "--space-free-mib",
         "0",
         "--space-days",
         "0",
@@ -391,11 +391,11 @@ fn faketime_run_due_alerts_once_when_overdue_and_once_when_back_to_normal() {
     let out = cli.run(&["notify", "add", &hook, "--webhook", &rx.url("/h")]);
     assert!(out.status.success(), "{}", text(&out));
     // About overdue only: the space rules off, so this machine's own disk (a CI host may have
-    // under 10 % free) adds no `space_low` to the count.
+    // little free) adds no `space_low` to the count.
     let out = cli.run(&[
         "notify",
         "settings",
-        "--space-free-percent",
+        "--space-free-mib",
         "0",
         "--space-days",
         "0",
@@ -492,7 +492,7 @@ fn notify_settings_show_change_and_refuse_what_is_out_of_range() {
         s["settings"],
         serde_json::json!({
             "copy_pending_hours": 24,
-            "space_min_free_percent": 10,
+            "space_min_free_mib": 1024,
             "space_min_days_to_full": 14
         }),
         "{s}"
@@ -508,7 +508,7 @@ fn notify_settings_show_change_and_refuse_what_is_out_of_range() {
     let s = cli.json(&args, 0);
     assert_eq!(s["settings"]["copy_pending_hours"], 6, "{s}");
     assert_eq!(s["settings"]["space_min_days_to_full"], 30, "{s}");
-    assert_eq!(s["settings"]["space_min_free_percent"], 10, "{s}");
+    assert_eq!(s["settings"]["space_min_free_mib"], 1024, "{s}");
     // Out of range: refused, nothing changed (all or none).
     let bad = [
         "--json",
@@ -516,8 +516,8 @@ fn notify_settings_show_change_and_refuse_what_is_out_of_range() {
         "settings",
         "--copy-pending-hours",
         "12",
-        "--space-free-percent",
-        "101",
+        "--space-free-mib",
+        "16777217",
     ];
     let out = cli.run(&bad);
     let code = out.status.code().unwrap();
@@ -529,7 +529,7 @@ fn notify_settings_show_change_and_refuse_what_is_out_of_range() {
     let shown = text(&out);
     assert!(
         shown.contains("copy pending warning after: 6 h")
-            && shown.contains("space low below: 10 % free")
+            && shown.contains("space low below: 1024 MiB free")
             && shown.contains("space low when full within: 30 days"),
         "{shown}"
     );

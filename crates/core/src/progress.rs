@@ -19,8 +19,12 @@ pub enum Phase {
     /// Downloading a project's storage objects (bytes of object data).
     Downloading,
     /// A backup server (an Offsite agent) makes the backup: `bytes_done` / `bytes_total` are
-    /// its percentage (of 100), not bytes.
+    /// its percentage (of 100), not bytes (an agent that reports no bytes).
     OnServer,
+    /// A backup server makes the backup and reports its bytes: `bytes_done` / `bytes_total` are
+    /// the bytes of the server's current step (its dump, its storage download, its packing…),
+    /// as the server counts them; a new step starts a new phase.
+    ServerStep,
     Globals,
     Packing,
     Syncing,
@@ -43,7 +47,7 @@ impl Phase {
             Phase::Counting => "counting rows",
             Phase::Dumping => "dumping",
             Phase::Downloading => "downloading files",
-            Phase::OnServer => "backing up on the server",
+            Phase::OnServer | Phase::ServerStep => "backing up on the server",
             Phase::Globals => "reading roles",
             Phase::Packing => "packing",
             Phase::Syncing => "syncing to disk",

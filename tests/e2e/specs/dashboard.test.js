@@ -67,7 +67,7 @@ describe("the protection dashboard", () => {
     fs.mkdirSync(destDir);
     // The disk this runs on may be nearly full: the space watcher would then (rightly) put every
     // project at risk. Not this spec's subject: its thresholds off.
-    cli(["notify", "settings", "--space-free-percent", "0", "--space-days", "0"]);
+    cli(["notify", "settings", "--space-free-mib", "0", "--space-days", "0"]);
 
     // manual: one backup, no schedule.
     cli(["project", "add", "manual", "--db", url("dash_manual")]);

@@ -15,6 +15,7 @@ const PHASES: Record<Phase, string> = {
   dumping: "Dumping the database",
   downloading: "Downloading storage objects",
   on_server: "Backing up on the server",
+  server_step: "Backing up on the server",
   globals: "Reading roles",
   packing: "Packing the archive",
   syncing: "Writing to disk",

@@ -1,18 +1,30 @@
 // A job the project page's "Backup server" and "Artifact bucket" sections start (a backup on the
 // server, a pull): its phase, what is done, speed and time left while it runs, with Cancel (as a
-// local job's panel shows them), then what it did (the backup by name; its path in the details),
-// or why it failed.
+// local job's panel shows them; on the server's part, Cancel stops the server's backup too), then
+// what it did (the backup by name; its path in the details), or why it failed.
 import { useRef } from "react";
-import type { JobFinished, JobProgress } from "../bindings";
+import type { JobFinished, JobProgress, Phase } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes, formatDuration } from "../components/format";
 import { countsPercent, doneText, eta, fraction, phaseLabel, pullSummary } from "../components/JobPanel";
 import { backupName, fileNameOf } from "../components/names";
-import { errorDisplay } from "../ipc/errorDisplay";
+import { errorDisplay, isCancel } from "../ipc/errorDisplay";
 import { type LiveJob, useJobActions } from "../store";
 
-/** What a finished server or pull job did, in a sentence. */
-export function remoteJobText(f: JobFinished): string {
+/** The phases in which the backup server makes the backup (in percent, or in its bytes). */
+export function isServerPhase(phase: Phase | null | undefined): boolean {
+  return phase === "on_server" || phase === "server_step";
+}
+
+/**
+ * What a finished server or pull job did, in a sentence. `lastPhase`: the last phase it reported
+ * while running. A backup cancelled while the server was making it was cancelled there (the engine
+ * ends it `cancelled` only once the server confirmed; otherwise its error says what happened).
+ */
+export function remoteJobText(f: JobFinished, lastPhase: Phase | null = null): string {
+  if (!f.ok && f.kind === "backup" && isCancel(f.error?.code) && isServerPhase(lastPhase)) {
+    return "Cancelled on the server: nothing was kept there or here.";
+  }
   if (!f.ok) return errorDisplay(f.error?.code).outcome;
   const r = f.result;
   if (r?.kind === "backup") {
@@ -40,6 +52,13 @@ export function remoteEta(p: JobProgress, start: PhaseStart | null, now: number)
   return Math.max(0, (p.bytes_total - p.bytes_done) / (advanced / seconds));
 }
 
+/** The last phase the job reported while running (its final report says "done"). */
+function useLastRunningPhase(p: JobProgress | null): Phase | null {
+  const last = useRef<Phase | null>(null);
+  if (p && !p.finished && p.phase !== "done") last.current = p.phase;
+  return last.current;
+}
+
 /** Remembers where the current phase started, to estimate its rate. */
 function usePhaseStart(p: JobProgress | null, now: () => number): PhaseStart | null {
   const start = useRef<PhaseStart | null>(null);
@@ -62,6 +81,7 @@ export function RemoteJobView({
 }) {
   const p = job.progress;
   const start = usePhaseStart(p, now);
+  const lastPhase = useLastRunningPhase(p);
   const { cancel } = useJobActions();
   return (
     <div className="server-job" data-testid={testId} data-job-id={job.id}>
@@ -101,20 +121,20 @@ export function RemoteJobView({
               <dd data-testid={`${testId}-eta`}>{formatDuration(p ? remoteEta(p, start, now()) : null)}</dd>
             </div>
           </dl>
-          {p?.phase === "on_server" && (
+          {isServerPhase(p?.phase) && (
             <p className="muted small" data-testid={`${testId}-cancel-note`}>
-              Cancel stops waiting here; the server finishes its backup, and "Pull new" downloads it later.
+              Cancel stops the backup on the server too: nothing is kept there or here.
             </p>
           )}
         </>
       ) : (
-        <Finished finished={job.finished} testId={testId} />
+        <Finished finished={job.finished} lastPhase={lastPhase} testId={testId} />
       )}
     </div>
   );
 }
 
-function Finished({ finished, testId }: { finished: JobFinished; testId: string }) {
+function Finished({ finished, lastPhase, testId }: { finished: JobFinished; lastPhase: Phase | null; testId: string }) {
   const backup = finished.result?.kind === "backup" ? finished.result.backup : null;
   return (
     <>
@@ -124,7 +144,7 @@ function Finished({ finished, testId }: { finished: JobFinished; testId: string 
         data-testid={`${testId}-result`}
         data-ok={String(finished.ok)}
       >
-        {remoteJobText(finished)}
+        {remoteJobText(finished, lastPhase)}
       </p>
       {backup && (
         <details className="small" data-testid={`${testId}-details`}>

@@ -261,7 +261,7 @@ describe("ServerSection", () => {
       await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 40, bytes_total: 100 })));
       // 30 points in 30 s: 60 points left take a minute.
       expect(screen.getByTestId("server-job-eta")).toHaveTextContent("1m 00s");
-      expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("the server finishes its backup");
+      expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("Cancel stops the backup on the server too");
       // The download has the engine's throughput: bytes, speed and time left from it.
       await act(() =>
         emit("job-progress", progress({ phase: "downloading", bytes_done: 1024, bytes_total: 3072, bytes_per_sec: 1024 })),
@@ -275,6 +275,73 @@ describe("ServerSection", () => {
     } finally {
       spy.mockRestore();
     }
+  });
+
+  it("a server that reports its bytes: bytes, speed and time left from its numbers; Cancel cancels it there", async () => {
+    const calls = setup(withServer, { cancel_job: () => true });
+    fireEvent.click(await screen.findByTestId("server-backup"));
+    await screen.findByTestId("server-job-phase");
+    await act(() =>
+      emit(
+        "job-progress",
+        progress({ phase: "server_step", bytes_done: 256 * 1024 * 1024, bytes_total: 1024 * 1024 * 1024, bytes_per_sec: 64 * 1024 * 1024 }),
+      ),
+    );
+    expect(screen.getByTestId("server-job-phase")).toHaveTextContent("Backing up on the server");
+    expect(screen.getByTestId("server-job-bytes")).toHaveTextContent("256.0 MiB of 1.0 GiB (25%)");
+    expect(screen.getByTestId("server-job-progress")).toHaveAttribute("aria-valuenow", "25");
+    expect(screen.getByTestId("server-job-throughput")).toHaveTextContent("64.0 MiB/s");
+    // 768 MiB left at 64 MiB/s.
+    expect(screen.getByTestId("server-job-eta")).toHaveTextContent("12s");
+    expect(screen.getByTestId("server-job-cancel-note")).toHaveTextContent("nothing is kept there or here");
+
+    fireEvent.click(screen.getByTestId("server-job-cancel"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "cancel_job")?.args).toEqual({ jobId: "job-r" }));
+    // The engine's last report ("done"), then the end: cancelled, the server confirmed it.
+    await act(() => emit("job-progress", progress({ phase: "done", finished: true })));
+    const cancelled: JobFinished = {
+      job_id: "job-r",
+      kind: "backup",
+      ok: false,
+      error: {
+        code: "cancelled",
+        message: "cancelled on the server https://10.0.0.5:8443/: the backup 0b8e was stopped",
+        hint: "nothing was kept, on the server or here",
+        retryable: false,
+      },
+      result: null,
+    };
+    await act(() => emit("job-finished", cancelled));
+    const result = await screen.findByTestId("server-job-result");
+    expect(result).toHaveTextContent("Cancelled on the server: nothing was kept there or here.");
+    expect(result).toHaveAttribute("data-ok", "false");
+    expect(screen.getByTestId("server-job-error-message")).toHaveTextContent("cancelled on the server");
+  });
+
+  it("a cancel while downloading, or one the server did not confirm, does not claim the server stopped", async () => {
+    const cancelled: JobFinished = {
+      job_id: "x",
+      kind: "backup",
+      ok: false,
+      error: { code: "cancelled", message: "cancelled", hint: null, retryable: false },
+      result: null,
+    };
+    expect(remoteJobText(cancelled, "downloading")).toBe("Cancelled");
+    expect(remoteJobText(cancelled, null)).toBe("Cancelled");
+    expect(remoteJobText(cancelled, "on_server")).toBe("Cancelled on the server: nothing was kept there or here.");
+    // Not confirmed by the server: the engine ends it with a connection error, shown as a failure.
+    const unconfirmed: JobFinished = {
+      ...cancelled,
+      error: {
+        code: "connection",
+        message: "cancelled here, but the server did not confirm cancelling the backup",
+        hint: null,
+        retryable: false,
+      },
+    };
+    expect(remoteJobText(unconfirmed, "server_step")).not.toContain("on the server");
+    // A pull cancelled while the server still makes a backup: not a server cancel.
+    expect(remoteJobText({ ...cancelled, kind: "pull" }, "on_server")).toBe("Cancelled");
   });
 
   it("pulls: counts what came, what was here, what the server is still making; failures show their error", async () => {

@@ -7,6 +7,7 @@
 //! `backup.rs`, `security.rs` and `process.rs`.
 
 mod backup;
+mod cancel;
 mod encrypted;
 mod hostile;
 mod metrics;

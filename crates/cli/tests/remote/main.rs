@@ -9,6 +9,7 @@
 //! The CLI runs with `OFFSITE_SECRET_STORE=env` and the token in `OFFSITE_SERVER_TOKEN` (the
 //! headless way); the agent's API is also driven directly through `offsite_core`'s client.
 
+mod cancel;
 mod faults;
 mod server;
 mod watch;

@@ -43,10 +43,10 @@ async fn an_agent_that_stops_answering_is_said_once_and_a_new_certificate_once()
     .await
     .unwrap();
     // About the agent's watcher only: the space watcher's rules are off, so this machine's own
-    // disk (a CI host may have under 10 % free) adds no `space_low` to the outbox.
+    // disk (a CI host may have little free) adds no `space_low` to the outbox.
     engine
         .set_notify_watch_settings(WatchSettingsChange {
-            space_min_free_percent: Some(0),
+            space_min_free_mib: Some(0),
             space_min_days_to_full: Some(0),
             ..Default::default()
         })

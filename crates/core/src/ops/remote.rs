@@ -510,6 +510,9 @@ mod tests {
             sha256: None,
             file_name: name.map(str::to_string),
             error: None,
+            phase: None,
+            bytes_done: None,
+            bytes_total: None,
         }
     }
 

@@ -311,9 +311,26 @@ impl AgentClient {
         .await
     }
 
-    /// Follow a backup until it is completed (returned) or failed (its error), reporting its
-    /// percentage as the `on_server` phase (done/total of 100). A cancel stops waiting (the
-    /// server goes on; `pull` fetches the result later).
+    /// Cancel a backup being made on the server (`POST …/backups/{id}/cancel`): the server
+    /// stops it, removes what it wrote and registers nothing. Returns its status (`FAILED` with
+    /// error `cancelled` once stopped; `CREATING` while still stopping). `not_found` for an
+    /// unknown backup; `conflict` (code `not_running`) for one that has ended.
+    pub async fn cancel_backup(&self, backup_id: &str) -> Result<AgentBackup> {
+        check_segment("backup id", backup_id)?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("backups/{backup_id}/cancel"),
+            None,
+        )
+        .await
+    }
+
+    /// Follow a backup until it is completed (returned) or failed (its error). Progress: the
+    /// server's step in bytes ([`Phase::ServerStep`]) when the server reports them, else its
+    /// percentage ([`Phase::OnServer`], done/total of 100). A cancel cancels the backup on the
+    /// server too ([`Self::cancel_backup`]) and ends with `cancelled` once the server confirms
+    /// it; when the server cannot be told, or had already finished, the error says so (the
+    /// backup is on the server then; `pull` fetches it).
     pub async fn wait(
         &self,
         backup_id: &str,
@@ -322,6 +339,8 @@ impl AgentClient {
     ) -> Result<AgentBackup> {
         reporter.phase(Phase::OnServer, Some(100));
         let mut temporary_failures = 0u32;
+        // The server's step being reported in bytes: (its phase, its total).
+        let mut step: Option<(String, Option<u64>)> = None;
         loop {
             match self.backup(backup_id).await {
                 Ok(b) if b.is_completed() => {
@@ -329,24 +348,10 @@ impl AgentClient {
                     reporter.report_now();
                     return Ok(b);
                 }
-                Ok(b) if b.is_failed() => {
-                    let (code, msg) = b
-                        .error
-                        .map(|e| (e.code, e.message))
-                        .unwrap_or_else(|| ("failed".into(), "no reason given".into()));
-                    return Err(Error::new(
-                        ErrorKind::ToolFailed,
-                        format!(
-                            "the backup {backup_id} failed on the server {} ({code}): {msg}",
-                            self.server()
-                        ),
-                    )
-                    .retryable(false)
-                    .with_hint("see the agent's log on the server; nothing was downloaded"));
-                }
+                Ok(b) if b.is_failed() => return Err(self.failed(backup_id, b)),
                 Ok(b) => {
                     temporary_failures = 0;
-                    reporter.set_done(u64::from(b.progress.min(99)));
+                    report_step(reporter, &mut step, &b);
                 }
                 // (Each status call has been tried again already: a few more polls suffice.)
                 Err(e) if e.is_temporary() && temporary_failures < 3 => {
@@ -356,13 +361,54 @@ impl AgentClient {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.poll_interval) => {}
-                _ = cancel.cancelled() => {
-                    return Err(Error::cancelled().with_hint(format!(
-                        "the backup {backup_id} goes on on the server; `offsite pull` fetches it when done"
-                    )))
-                }
+                _ = cancel.cancelled() => return Err(self.cancel_on_server(backup_id).await),
             }
         }
+    }
+
+    /// The error a cancelled [`Self::wait`] ends with, after asking the server to cancel.
+    async fn cancel_on_server(&self, backup_id: &str) -> Error {
+        let server = self.server();
+        let stopped = |how: &str| {
+            Error::new(
+                ErrorKind::Cancelled,
+                format!("cancelled on the server {server}: the backup {backup_id} {how}"),
+            )
+            .with_hint("nothing was kept, on the server or here")
+        };
+        let b = match self.cancel_backup(backup_id).await {
+            Ok(b) if b.status == "CREATING" => return stopped("is stopping"),
+            Ok(b) => b,
+            // It had ended: how?
+            Err(e) if e.kind() == ErrorKind::Conflict => match self.backup(backup_id).await {
+                Ok(b) => b,
+                Err(_) => return cancel_not_confirmed(backup_id, &server, e.message()),
+            },
+            Err(e) => return cancel_not_confirmed(backup_id, &server, e.message()),
+        };
+        match b.error.as_ref().map(|e| e.code.as_str()) {
+            _ if b.is_completed() => finished_first(backup_id, &server),
+            Some("cancelled") if b.is_failed() => stopped("was stopped"),
+            _ if b.is_failed() => self.failed(backup_id, b),
+            _ => cancel_not_confirmed(backup_id, &server, &format!("it answered {:?}", b.status)),
+        }
+    }
+
+    /// The error of a backup that failed on the server.
+    fn failed(&self, backup_id: &str, b: AgentBackup) -> Error {
+        let (code, msg) = b
+            .error
+            .map(|e| (e.code, e.message))
+            .unwrap_or_else(|| ("failed".into(), "no reason given".into()));
+        Error::new(
+            ErrorKind::ToolFailed,
+            format!(
+                "the backup {backup_id} failed on the server {} ({code}): {msg}",
+                self.server()
+            ),
+        )
+        .retryable(false)
+        .with_hint("see the agent's log on the server; nothing was downloaded")
     }
 
     /// The archive of `backup` as a [`UrlSource`] (a fresh signed URL when asked to refresh).
@@ -406,6 +452,47 @@ impl UrlSource for AgentArchive<'_> {
             .with_size(link.size)
             .with_sha256(link.sha256.to_ascii_lowercase()))
     }
+}
+
+/// Report a status of a backup being made: the server's step in bytes when it gives them (a new
+/// step starts a new phase), else its percentage.
+fn report_step(reporter: &Reporter, step: &mut Option<(String, Option<u64>)>, b: &AgentBackup) {
+    match (&b.phase, b.bytes_done) {
+        (Some(phase), Some(done)) => {
+            let now = (phase.clone(), b.bytes_total);
+            if step.as_ref() != Some(&now) {
+                reporter.phase(Phase::ServerStep, b.bytes_total);
+                *step = Some(now);
+            }
+            reporter.set_done(done);
+        }
+        _ => {
+            if step.take().is_some() {
+                reporter.phase(Phase::OnServer, Some(100));
+            }
+            reporter.set_done(u64::from(b.progress.min(99)));
+        }
+    }
+}
+
+/// The server completed the backup before the cancel reached it: it is there, whole.
+fn finished_first(backup_id: &str, server: &str) -> Error {
+    Error::new(
+        ErrorKind::Conflict,
+        format!("the server {server} had completed the backup {backup_id} before the cancel reached it"),
+    )
+    .retryable(false)
+    .with_hint("the backup is on the server: \"Pull new\" (`offsite pull`) downloads it, or delete it there")
+}
+
+/// The server could not be told to cancel (or did not confirm): the backup may go on there.
+fn cancel_not_confirmed(backup_id: &str, server: &str, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        format!("cancelled here, but the server {server} did not confirm cancelling the backup {backup_id}: {why}"),
+    )
+    .retryable(false)
+    .with_hint("the backup may go on on the server: \"Pull new\" (`offsite pull`) downloads it when done")
 }
 
 /// An error answer as the engine's error (never with the token: the agent does not echo it).

@@ -153,6 +153,18 @@ pub struct AgentBackup {
     pub file_name: Option<String>,
     #[serde(default)]
     pub error: Option<AgentBackupError>,
+    /// While `CREATING`: the step the server is on (the engine's phase: `connecting`,
+    /// `counting`, `dumping`, `downloading`, `packing`, `syncing`, `verifying`, …). Absent from
+    /// older agents, and before the first report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// While `CREATING`: bytes done in that step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_done: Option<u64>,
+    /// While `CREATING`: that step's total bytes, when known (a database's size, the storage
+    /// folder's bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_total: Option<u64>,
 }
 
 impl AgentBackup {

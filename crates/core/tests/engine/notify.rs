@@ -402,10 +402,10 @@ async fn overdue_fires_once_and_a_new_backup_brings_it_back_to_normal_once() {
     let pg = TestCluster::shared();
     let (env, clock, rx) = with_hook("hook", Preset::Json).await;
     // About overdue only: the space watcher's rules are off, so this machine's own disk (a CI
-    // host may have under 10 % free) adds no `space_low` to the count.
+    // host may have little free) adds no `space_low` to the count.
     env.engine
         .set_notify_watch_settings(offsite_core::notify::watch::settings::WatchSettingsChange {
-            space_min_free_percent: Some(0),
+            space_min_free_mib: Some(0),
             space_min_days_to_full: Some(0),
             ..Default::default()
         })

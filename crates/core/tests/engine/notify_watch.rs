@@ -42,11 +42,14 @@ fn folder(name: &str, dir: &Path) -> DestinationSpec {
     }
 }
 
-async fn settings(engine: &Engine, hours: Option<u32>, pct: u32, days: u32) {
+/// The largest floor (16 TiB): any disk this runs on has less free, so its places are low.
+const HUGE_FLOOR_MIB: u32 = 16 * 1024 * 1024;
+
+async fn settings(engine: &Engine, hours: Option<u32>, floor_mib: u32, days: u32) {
     engine
         .set_notify_watch_settings(WatchSettingsChange {
             copy_pending_hours: hours,
-            space_min_free_percent: Some(pct),
+            space_min_free_mib: Some(floor_mib),
             space_min_days_to_full: Some(days),
         })
         .await
@@ -181,8 +184,8 @@ async fn a_full_backup_folder_warns_once_with_its_numbers_and_a_broken_project_s
     engine.notify_check().await.unwrap();
     assert!(of_kind(&rx, EventKind::SpaceLow).is_empty());
 
-    // 100 % free wanted: the real disk is "low" (at the next hourly look).
-    settings(engine, None, 100, 0).await;
+    // A 16 TiB floor: the real disk is "low" (at the next hourly look).
+    settings(engine, None, HUGE_FLOOR_MIB, 0).await;
     engine.notify_check().await.unwrap();
     assert!(
         of_kind(&rx, EventKind::SpaceLow).is_empty(),
@@ -225,7 +228,7 @@ async fn a_full_backup_folder_warns_once_with_its_numbers_and_a_broken_project_s
     assert!(total > 0 && free <= total, "{d}");
     assert_eq!(d["growth_bytes_per_day"], 0);
     assert!(d["days_until_full"].is_null(), "not growing: {d}");
-    assert_eq!(d["reasons"][0], "less than 100 % free");
+    assert_eq!(d["reasons"][0], "less than 16.0 TiB free");
 
     // An hour later, still low: nothing more.
     clock.advance(time::Duration::hours(1));
@@ -236,7 +239,7 @@ async fn a_full_backup_folder_warns_once_with_its_numbers_and_a_broken_project_s
     clock.advance(time::Duration::hours(1));
     engine.notify_check().await.unwrap();
     assert_eq!(of_kind(&rx, EventKind::SpaceLow).len(), 3);
-    settings(engine, None, 100, 0).await;
+    settings(engine, None, HUGE_FLOOR_MIB, 0).await;
     clock.advance(time::Duration::hours(1));
     engine.notify_check().await.unwrap();
     assert_eq!(of_kind(&rx, EventKind::SpaceLow).len(), 6);

@@ -8,15 +8,15 @@ use serde::{Deserialize, Serialize};
 
 /// Setting: a copy pending longer than this many hours raises `copy_pending`.
 pub const COPY_PENDING_HOURS_SETTING: &str = "notify.copy_pending_hours";
-/// Setting: a backup folder (or folder destination) with less free space than this percentage
-/// of its file system raises `space_low`.
-pub const SPACE_FREE_PERCENT_SETTING: &str = "notify.space_min_free_percent";
+/// Setting: a backup folder (or folder destination) with less free space than this many MiB
+/// raises `space_low` (an absolute floor: a percentage of a big disk can be plenty of room).
+pub const SPACE_FREE_MIB_SETTING: &str = "notify.space_min_free_mib";
 /// Setting: fewer days until full than this, at the current growth, raises `space_low`.
 pub const SPACE_DAYS_SETTING: &str = "notify.space_min_days_to_full";
 
-/// Defaults: 24 hours, 10 % free, 14 days until full.
+/// Defaults: 24 hours, 1 GiB free, 14 days until full.
 pub const DEFAULT_COPY_PENDING_HOURS: u32 = 24;
-pub const DEFAULT_SPACE_FREE_PERCENT: u32 = 10;
+pub const DEFAULT_SPACE_FREE_MIB: u32 = 1024;
 pub const DEFAULT_SPACE_DAYS: u32 = 14;
 
 /// The watchers' thresholds.
@@ -24,8 +24,9 @@ pub const DEFAULT_SPACE_DAYS: u32 = 14;
 pub struct WatchSettings {
     /// Hours a copy may stay pending before `copy_pending` (1 to 8760).
     pub copy_pending_hours: u32,
-    /// Minimum free space, in percent of the file system (0 to 100; 0: never by percentage).
-    pub space_min_free_percent: u32,
+    /// Minimum free space in MiB (0 to 16,777,216, i.e. 16 TiB; 0: no floor). Whatever this says,
+    /// less free space than the next backup needs (twice the newest backup) is low too.
+    pub space_min_free_mib: u32,
     /// Minimum days until full at the current growth (0 to 3650; 0: never by growth).
     pub space_min_days_to_full: u32,
 }
@@ -34,7 +35,7 @@ impl Default for WatchSettings {
     fn default() -> Self {
         WatchSettings {
             copy_pending_hours: DEFAULT_COPY_PENDING_HOURS,
-            space_min_free_percent: DEFAULT_SPACE_FREE_PERCENT,
+            space_min_free_mib: DEFAULT_SPACE_FREE_MIB,
             space_min_days_to_full: DEFAULT_SPACE_DAYS,
         }
     }
@@ -44,13 +45,13 @@ impl Default for WatchSettings {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WatchSettingsChange {
     pub copy_pending_hours: Option<u32>,
-    pub space_min_free_percent: Option<u32>,
+    pub space_min_free_mib: Option<u32>,
     pub space_min_days_to_full: Option<u32>,
 }
 
 const LIMITS: [(&str, u32, u32); 3] = [
     ("copy pending hours", 1, 8760),
-    ("minimum free percent", 0, 100),
+    ("minimum free MiB", 0, 16 * 1024 * 1024),
     ("minimum days to full", 0, 3650),
 ];
 
@@ -94,13 +95,8 @@ pub async fn load(catalog: &Catalog) -> Result<WatchSettings> {
             DEFAULT_COPY_PENDING_HOURS,
         )
         .await?,
-        space_min_free_percent: read(
-            catalog,
-            SPACE_FREE_PERCENT_SETTING,
-            1,
-            DEFAULT_SPACE_FREE_PERCENT,
-        )
-        .await?,
+        space_min_free_mib: read(catalog, SPACE_FREE_MIB_SETTING, 1, DEFAULT_SPACE_FREE_MIB)
+            .await?,
         space_min_days_to_full: read(catalog, SPACE_DAYS_SETTING, 2, DEFAULT_SPACE_DAYS).await?,
     })
 }
@@ -109,7 +105,7 @@ pub async fn load(catalog: &Catalog) -> Result<WatchSettings> {
 pub async fn save(catalog: &Catalog, change: WatchSettingsChange) -> Result<WatchSettings> {
     let wanted = [
         (COPY_PENDING_HOURS_SETTING, change.copy_pending_hours),
-        (SPACE_FREE_PERCENT_SETTING, change.space_min_free_percent),
+        (SPACE_FREE_MIB_SETTING, change.space_min_free_mib),
         (SPACE_DAYS_SETTING, change.space_min_days_to_full),
     ];
     let mut values = Vec::new();
@@ -160,10 +156,10 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(saved.copy_pending_hours, 6);
-        assert_eq!(saved.space_min_free_percent, DEFAULT_SPACE_FREE_PERCENT);
+        assert_eq!(saved.space_min_free_mib, DEFAULT_SPACE_FREE_MIB);
         let bad = WatchSettingsChange {
             copy_pending_hours: Some(12),
-            space_min_free_percent: Some(101),
+            space_min_free_mib: Some(16 * 1024 * 1024 + 1),
             ..Default::default()
         };
         let e = save(&c, bad).await.unwrap_err();

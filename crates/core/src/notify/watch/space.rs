@@ -2,9 +2,12 @@
 //! each of its folder destinations, the file system's free and total bytes (`statvfs`) and the
 //! growth: the bytes of this project's backups (at a destination: of its copies stored there)
 //! made in the last [`GROWTH_WINDOW_DAYS`] days, per day. The condition holds when
-//! - free space is below `space_min_free_percent` of the file system (default 10 %), or
-//! - at that growth it is full in fewer than `space_min_days_to_full` days (default 14), or
-//! - the next backup (the newest one's size plus a quarter) would not fit.
+//! - free space is below what the next backup needs ([`NEXT_BACKUP_FACTOR`] × the newest
+//!   backup's size: the next one, and room for it to grow), or
+//! - free space is below the absolute floor `space_min_free_mib` (default 1 GiB), or
+//! - at that growth it is full in fewer than `space_min_days_to_full` days (default 14).
+//!
+//! Never by a percentage of the disk alone: 10 % of a 4 TB disk is room for years of backups.
 //!
 //! When it starts to hold, one `space_low` event per project and place (projects sharing one
 //! folder each get theirs, with their own growth); when it no longer holds it resets silently.
@@ -28,6 +31,8 @@ pub const SPACE_EVERY: Duration = Duration::from_secs(3600);
 pub const SPACE_WATCH: &str = "space";
 /// The condition's kind in `notify_conditions`.
 pub const SPACE_LOW_KIND: &str = "space_low";
+/// The next backup needs this many times the newest backup's size.
+pub const NEXT_BACKUP_FACTOR: u64 = 2;
 /// The growth is measured over this many days.
 pub const GROWTH_WINDOW_DAYS: i64 = 14;
 
@@ -73,25 +78,28 @@ pub fn growth_per_day<'a>(
     Ok(sum / GROWTH_WINDOW_DAYS as u64)
 }
 
-/// The rule: low by percentage, by days until full, or because the next backup (`next`
-/// bytes, plus a quarter) would not fit.
-pub fn assess(cap: Capacity, growth: u64, next: u64, s: &WatchSettings) -> Assessment {
+/// The rule: low when the next backup (the newest was `newest` bytes) would not have the room it
+/// needs, when free space is under the absolute floor, or by days until full. The disk's size
+/// plays no part.
+pub fn assess(cap: Capacity, growth: u64, newest: u64, s: &WatchSettings) -> Assessment {
     let days = days_until_full(cap.free, growth);
     let mut reasons = Vec::new();
-    let pct = u128::from(s.space_min_free_percent);
-    if u128::from(cap.free) * 100 < u128::from(cap.total) * pct {
-        reasons.push(format!("less than {pct} % free"));
+    let need = newest.saturating_mul(NEXT_BACKUP_FACTOR);
+    if need > 0 && cap.free < need {
+        reasons.push(format!(
+            "less free than the next backup needs (about {}: twice the last one's {})",
+            human_size(need),
+            human_size(newest)
+        ));
+    }
+    let floor = u64::from(s.space_min_free_mib) << 20;
+    if cap.free < floor {
+        reasons.push(format!("less than {} free", human_size(floor)));
     }
     if let Some(d) = days.filter(|d| *d < f64::from(s.space_min_days_to_full)) {
         reasons.push(format!(
             "full in about {d} days at {}/day",
             human_size(growth)
-        ));
-    }
-    if next > 0 && next.saturating_add(next / 4) > cap.free {
-        reasons.push(format!(
-            "the next backup (about {}) would not fit",
-            human_size(next)
         ));
     }
     Assessment {
@@ -285,10 +293,12 @@ mod tests {
 
     const GIB: u64 = 1 << 30;
 
-    fn rule(pct: u32, days: u32) -> WatchSettings {
+    const MIB: u32 = 1;
+
+    fn rule(floor_mib: u32, days: u32) -> WatchSettings {
         WatchSettings {
             copy_pending_hours: 24,
-            space_min_free_percent: pct,
+            space_min_free_mib: floor_mib,
             space_min_days_to_full: days,
         }
     }
@@ -310,30 +320,66 @@ mod tests {
         assert!(growth_per_day([("later", 1)], now).is_err());
     }
 
+    /// The case: a big disk with a small share free but plenty of room is not low.
+    #[test]
+    fn a_big_disk_with_a_small_share_free_but_plenty_of_room_is_not_low() {
+        // 4 % of 10 TiB free: 400 GiB, for backups of 5 GiB.
+        let cap = Capacity {
+            free: 400 * GIB,
+            total: 10 * 1024 * GIB,
+        };
+        let a = assess(cap, 0, 5 * GIB, &rule(1024 * MIB, 14));
+        assert!(a.reasons.is_empty(), "{a:?}");
+        // Almost full by share (0.5 %) and still 50 GiB: not low for 1 GiB backups.
+        let cap = Capacity {
+            free: 50 * GIB,
+            total: 10 * 1024 * GIB,
+        };
+        assert!(assess(cap, 0, GIB, &rule(1024, 14)).reasons.is_empty());
+    }
+
     #[test]
     fn each_threshold_alone_makes_it_low() {
         let cap = Capacity {
             free: 50 * GIB,
             total: 100 * GIB,
         };
-        let fine = assess(cap, GIB, GIB, &rule(10, 14));
+        let fine = assess(cap, GIB, GIB, &rule(1024, 14));
         assert!(fine.reasons.is_empty(), "{fine:?}");
         assert_eq!(fine.days_until_full, Some(50.0));
-        // By percentage: 50 % free is below 60 %.
-        let a = assess(cap, 0, 0, &rule(60, 14));
-        assert_eq!(a.reasons, vec!["less than 60 % free".to_string()]);
+        // The next backup needs twice the last one: 26 GiB × 2 does not fit in 50 GiB; 24 does.
+        let a = assess(cap, 0, 26 * GIB, &rule(1024, 14));
+        assert_eq!(
+            a.reasons,
+            vec![
+                "less free than the next backup needs (about 52.0 GiB: twice the last one's 26.0 GiB)"
+                    .to_string()
+            ]
+        );
+        assert!(assess(cap, 0, 24 * GIB, &rule(1024, 14)).reasons.is_empty());
+        // The absolute floor: 50 GiB free is under a 60 GiB floor, and not under 40 GiB.
+        let a = assess(cap, 0, 0, &rule(60 * 1024, 14));
+        assert_eq!(a.reasons, vec!["less than 60.0 GiB free".to_string()]);
         assert_eq!(a.days_until_full, None);
+        assert!(assess(cap, 0, 0, &rule(40 * 1024, 14)).reasons.is_empty());
+        // The default floor (1 GiB) on a small disk nearly full.
+        let tiny = Capacity {
+            free: 512 << 20,
+            total: 8 * GIB,
+        };
+        let a = assess(tiny, 0, 0, &WatchSettings::default());
+        assert_eq!(a.reasons, vec!["less than 1.0 GiB free".to_string()]);
         // By growth: 5 GiB a day fills 50 GiB in 10 days.
-        let a = assess(cap, 5 * GIB, GIB, &rule(10, 14));
+        let a = assess(cap, 5 * GIB, GIB, &rule(1024, 14));
         assert_eq!(a.reasons, vec!["full in about 10 days at 5.0 GiB/day"]);
-        assert!(assess(cap, 5 * GIB, GIB, &rule(10, 10)).reasons.is_empty());
-        // The next backup with its margin: 41 GiB + a quarter does not fit in 50.
-        let a = assess(cap, 0, 41 * GIB, &rule(10, 14));
-        assert_eq!(a.reasons.len(), 1);
-        assert!(a.reasons[0].contains("next backup"), "{a:?}");
-        assert!(assess(cap, 0, 39 * GIB, &rule(10, 14)).reasons.is_empty());
-        // Zero thresholds never fire by themselves.
+        assert!(assess(cap, 5 * GIB, GIB, &rule(1024, 10))
+            .reasons
+            .is_empty());
+        // No backup yet and no floor: nothing to need.
         assert!(assess(cap, 50 * GIB, 0, &rule(0, 0)).reasons.is_empty());
+        // A huge last backup does not overflow.
+        let a = assess(cap, 0, u64::MAX, &rule(0, 0));
+        assert_eq!(a.reasons.len(), 1, "{a:?}");
     }
 
     #[test]
@@ -352,7 +398,7 @@ mod tests {
             free: 5 * GIB,
             total: 100 * GIB,
         };
-        let a = assess(cap, GIB, GIB, &rule(10, 14));
+        let a = assess(cap, GIB, 3 * GIB, &rule(1024, 14));
         let who = EventProject {
             id: "p".into(),
             name: "shop".into(),
@@ -390,7 +436,7 @@ mod tests {
         assert!(r.text.contains("Days until full: 5\n"), "{}", r.text);
         assert!(
             r.text
-                .contains("Why: less than 10 % free; full in about 5 days"),
+                .contains("Why: less free than the next backup needs (about 6.0 GiB: twice the last one's 3.0 GiB); full in about 5 days"),
             "{}",
             r.text
         );

@@ -1,0 +1,68 @@
+//! A cancel while the server makes the backup cancels it there: the laptop's client (what
+//! `backup --remote` and the app's Cancel go through) follows the server's step in bytes, and a
+//! cancel asks the server to stop (`POST …/cancel`), ending `cancelled` only once the server
+//! confirmed it, with nothing left on the server.
+
+use super::{database, free_port, start_agent};
+use offsite_core::progress::{Phase, ProgressUpdate, Reporter};
+use offsite_core::ErrorKind;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_on_the_laptop_cancels_the_backup_on_the_server() {
+    // Big enough that the server is still dumping when the cancel comes.
+    let db = database(1_000_000);
+    let agent = start_agent(&db, &format!("127.0.0.1:{}", free_port()), true);
+    let token = agent.token();
+    let mut client = agent.client(&token);
+    client.poll_interval = Duration::from_millis(50);
+    let created = client.start_backup("DATABASE", &[]).await.unwrap();
+
+    // The user presses Cancel once the server reports the dump's bytes.
+    let cancel = CancellationToken::new();
+    let seen: Arc<Mutex<Vec<ProgressUpdate>>> = Arc::default();
+    let (c2, s2) = (cancel.clone(), seen.clone());
+    let sink = Arc::new(move |u: &ProgressUpdate| {
+        s2.lock().unwrap().push(u.clone());
+        if u.phase == Phase::ServerStep && u.bytes_done > 0 {
+            c2.cancel();
+        }
+    });
+    let reporter = Reporter::with_interval(sink, "job", Duration::ZERO);
+    let e = client
+        .wait(&created.backup_id, &reporter, &cancel)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e:?}");
+    assert!(e.message().starts_with("cancelled on the server"), "{e}");
+    assert!(!format!("{e:?}").contains(&token));
+    // The server's bytes reached the reporter, with the dump's total (the database's size).
+    let seen = seen.lock().unwrap();
+    let step = seen
+        .iter()
+        .find(|u| u.phase == Phase::ServerStep && u.bytes_done > 0)
+        .expect("the server's bytes");
+    assert!(step.bytes_total.is_some_and(|t| t > 0), "{step:?}");
+
+    // On the server: ended cancelled, nothing written.
+    let b = client.backup(&created.backup_id).await.unwrap();
+    assert!(b.is_failed(), "{b:?}");
+    assert_eq!(b.error.as_ref().unwrap().code, "cancelled", "{b:?}");
+    assert!(agent.archives().is_empty(), "{:?}", agent.archives());
+    assert!(client
+        .backups()
+        .await
+        .unwrap()
+        .iter()
+        .all(|b| !b.is_completed()));
+    // Cancelling it again is refused (it is not being made).
+    let again = client.cancel_backup(&created.backup_id).await.unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::Conflict, "{again:?}");
+    let unknown = client
+        .cancel_backup("0b8e5f0e-3c1e-4c55-9a55-1b2c3d4e5f60")
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::NotFound, "{unknown:?}");
+}
