@@ -2,7 +2,7 @@
 // backup's id (`show_in_folder`) when the file is in the list, else by its path (`reveal_file`:
 // the engine refuses any file that is not one of Offsite's backups or safety backups). The path
 // stays whole and selectable; a failure is said under it.
-import { useState } from "react";
+import { Fragment, useState } from "react";
 import { commands, type ErrorPayload } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import "../project/tabs/timeline-origin.css";
@@ -35,7 +35,7 @@ export function FileLink({ path, backupId, testId, className }: Props) {
         onClick={() => void reveal()}
         data-testid={testId}
       >
-        {path}
+        {breakable(path)}
       </button>
       {error && (
         <span className="small notice-text-error" role="alert" data-testid={`${testId}-error`}>
@@ -45,4 +45,16 @@ export function FileLink({ path, backupId, testId, className }: Props) {
       )}
     </>
   );
+}
+
+/** The path with a line-break opportunity after each folder separator (`<wbr>`, no text): a
+ *  narrow column wraps it between folders, not inside their names. */
+export function breakable(path: string) {
+  const parts = path.split(/(?<=[/\\])/);
+  return parts.map((p, i) => (
+    <Fragment key={i}>
+      {p}
+      {i < parts.length - 1 && <wbr />}
+    </Fragment>
+  ));
 }
