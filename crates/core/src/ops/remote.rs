@@ -394,7 +394,7 @@ pub(crate) async fn pull(
 fn local_name(b: &AgentBackup) -> String {
     let ok = |n: &str| {
         n.len() <= 200
-            && (n.ends_with(".tar.gz") || n.ends_with(".tar.zst"))
+            && crate::backup::has_archive_suffix(n)
             && !n.starts_with('.')
             && n.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -532,10 +532,15 @@ mod tests {
             assert_eq!(local_name(&b(Some(bad))), "remote_0b1e77.tar.gz", "{bad}");
         }
         assert_eq!(local_name(&b(None)), "remote_0b1e77.tar.gz");
-        assert_eq!(
-            local_name(&b(Some("shop_20261123_010203_full.tar.zst"))),
-            "shop_20261123_010203_full.tar.zst"
-        );
+        // Every ending Offsite writes keeps its name: an encrypted archive stays `.age`.
+        for good in [
+            "shop_20261123_010203_full.tar.zst",
+            "shop_20261123_010203_full.tar.zst.age",
+            "shop_20261123_010203_full.tar.gz.age",
+        ] {
+            assert_eq!(local_name(&b(Some(good))), good);
+        }
+        assert_eq!(local_name(&b(Some("x.tar.age"))), "remote_0b1e77.tar.gz");
     }
 
     #[test]
