@@ -45,7 +45,7 @@ describe("the window sees changes made by the command line", () => {
     const out = offsite("--json", "backup", "from-cli");
     const made = Date.now();
     const backup = JSON.parse(out);
-    assert.match(backup.path, /from-cli_\d{8}_\d{6}_database\.tar\.gz$/);
+    assert.match(backup.path, /from-cli_\d{8}_\d{6}_database\.tar\.zst$/);
     await until(app.browser, "the CLI's backup in the open list", async () =>
       (await app.browser.$$(byTestId("backups-row")).length) === 1, { timeoutMs: 10_000, intervalMs: 50 });
     const ms = Date.now() - made;

@@ -77,7 +77,7 @@ describe("projects: add, back up, verify", () => {
       assert.fail(`backup failed: ${await finished.getText()}`);
     }
     assert.match(await $("job-result").getText(), /^Backup written: /);
-    assert.match(await $("job-result-path").getText(), /shop_\d{8}_\d{6}_database\.tar\.gz$/);
+    assert.match(await $("job-result-path").getText(), /shop_\d{8}_\d{6}_database\.tar\.zst$/);
 
     await until(app.browser, "backup row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
     assert.equal(await $("backup-count").getText(), "1");

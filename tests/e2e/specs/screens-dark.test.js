@@ -99,7 +99,7 @@ describe("every screen in light and dark mode", () => {
 
     const url = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${DB}?sslmode=disable`;
     // A nearly full disk would (rightly) put the project at risk: not what these pictures show.
-    cli(["notify", "settings", "--space-free-percent", "0", "--space-days", "0"]);
+    cli(["notify", "settings", "--space-free-mib", "0", "--space-days", "0"]);
     cli(["project", "add", "looks", "--db", url]);
     cli(["schedule", "set", "looks", "--daily", "02:30"]);
     cli(["destination", "add", "looks", "nas", "--folder", nas]);
