@@ -68,13 +68,7 @@ pub async fn delete_backup(
 #[specta::specta]
 pub async fn reveal_file(shell: State<'_, Shell>, path: String) -> CmdResult<()> {
     let file = shell.engine()?.revealable_file(&path).await.map_err(err)?;
-    tauri_plugin_opener::reveal_item_in_dir(&file).map_err(|e| {
-        err(Error::new(
-            ErrorKind::ToolFailed,
-            format!("could not open the file manager: {e}"),
-        )
-        .with_hint(format!("the file is {}", file.display())))
-    })
+    reveal(&file)
 }
 
 /// Show a backup's archive in the system's file manager (selected where the platform can).
@@ -97,11 +91,16 @@ pub async fn show_in_folder(shell: State<'_, Shell>, backup_id: String) -> CmdRe
             "verify the backup to mark it missing, or delete it from the list",
         )));
     }
-    tauri_plugin_opener::reveal_item_in_dir(&path).map_err(|e| {
+    reveal(&path)
+}
+
+/// Show `file` in the system's file manager (selected where the platform can).
+fn reveal(file: &std::path::Path) -> CmdResult<()> {
+    tauri_plugin_opener::reveal_item_in_dir(file).map_err(|e| {
         err(Error::new(
             ErrorKind::ToolFailed,
             format!("could not open the file manager: {e}"),
         )
-        .with_hint(format!("the file is {}", backup.path)))
+        .with_hint(format!("the file is {}", file.display())))
     })
 }
