@@ -114,8 +114,9 @@ enum Command {
         /// type (`project components NAME --default-type`), else database.
         #[arg(long = "type", value_name = "TYPE")]
         backup_type: Option<String>,
-        /// pg_dump's parallel workers, capped by the server's free connections. 2 or more dump
-        /// tables in parallel (archive format 2); 1 (the default for now) is one stream.
+        /// pg_dump's parallel workers, capped by the server's free connections. Default: the
+        /// cores; 2 or more dump tables in parallel (archive format 2), 1 is one stream (format
+        /// 1); through a transaction pooler the dump falls back to one stream.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
         jobs: Option<u32>,
         /// Make the backup on the project's backup server (`project add --server`), follow its
