@@ -593,25 +593,37 @@ mod tests {
     fn types_compression_and_encryption_are_checked() {
         assert_eq!(parse_type("full").unwrap(), BackupType::Full);
         assert!(parse_type("INCREMENTAL").is_err());
+        use offsite_core::archive::compression::DEFAULT_ZSTD_LEVEL;
         use offsite_core::archive::Compression;
         use offsite_core::backup::DEFAULT_COMPRESSION_LEVEL;
-        use offsite_core::archive::compression::DEFAULT_ZSTD_LEVEL;
         let parsed = |v: serde_json::Value| parse_compression(&Some(v));
         assert_eq!(parse_compression(&None).unwrap(), None);
         assert_eq!(parsed(serde_json::Value::Null).unwrap(), None);
-        assert_eq!(parsed(serde_json::json!(3)).unwrap(), Some(Compression::Gzip(3)));
-        assert_eq!(parsed(serde_json::json!("none")).unwrap(), Some(Compression::Gzip(0)));
+        assert_eq!(
+            parsed(serde_json::json!(3)).unwrap(),
+            Some(Compression::Gzip(3))
+        );
+        assert_eq!(
+            parsed(serde_json::json!("none")).unwrap(),
+            Some(Compression::Gzip(0))
+        );
         // gzip asked by name stays gzip whatever the machine's default is.
         assert_eq!(
             parsed(serde_json::json!("gzip")).unwrap(),
             Some(Compression::Gzip(DEFAULT_COMPRESSION_LEVEL))
         );
-        assert_eq!(parsed(serde_json::json!("GZIP:9")).unwrap(), Some(Compression::Gzip(9)));
+        assert_eq!(
+            parsed(serde_json::json!("GZIP:9")).unwrap(),
+            Some(Compression::Gzip(9))
+        );
         assert_eq!(
             parsed(serde_json::json!("zstd")).unwrap(),
             Some(Compression::Zstd(DEFAULT_ZSTD_LEVEL))
         );
-        assert_eq!(parsed(serde_json::json!("zstd:19")).unwrap(), Some(Compression::Zstd(19)));
+        assert_eq!(
+            parsed(serde_json::json!("zstd:19")).unwrap(),
+            Some(Compression::Zstd(19))
+        );
         for bad in [
             serde_json::json!(12),
             serde_json::json!(-1),

@@ -91,7 +91,11 @@ fn a_zstd_backup_from_the_cli_extracts_with_gnu_tar_and_zstd() {
     assert_eq!(s["compression"], "gzip:6");
     let g6 = cli.json(&["backup", name], 0);
     let g6 = PathBuf::from(g6["path"].as_str().unwrap());
-    assert!(g6.to_string_lossy().ends_with("_database.tar.gz"), "{}", g6.display());
+    assert!(
+        g6.to_string_lossy().ends_with("_database.tar.gz"),
+        "{}",
+        g6.display()
+    );
     let gz = work.path().join("gz");
     std::fs::create_dir(&gz).unwrap();
     sh(&gz, &format!("tar -xzf '{}'", g6.display()));

@@ -76,7 +76,10 @@ async fn a_full_backup_through_the_api_downloads_as_a_verified_archive() {
     assert_eq!(bytes.len() as u64, size);
     // gzip asked by name: a `.tar.gz` whatever the default.
     assert!(
-        done["file_name"].as_str().unwrap().ends_with("_full.tar.gz"),
+        done["file_name"]
+            .as_str()
+            .unwrap()
+            .ends_with("_full.tar.gz"),
         "{done}"
     );
     let local = tempfile::tempdir().unwrap();
@@ -271,7 +274,12 @@ async fn the_compression_a_request_names_is_the_archive_s_and_zstd_is_the_defaul
         let path = agent.data_dir().join("engine/backups/shop").join(name);
         assert!(std::fs::read(&path).unwrap().starts_with(magic), "{name}");
     }
-    for bad in [json!("zstd:0"), json!("gzip:10"), json!("brotli"), json!(10)] {
+    for bad in [
+        json!("zstd:0"),
+        json!("gzip:10"),
+        json!("brotli"),
+        json!(10),
+    ] {
         let (s, e) = send(
             &c,
             reqwest::Method::POST,

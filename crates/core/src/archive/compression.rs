@@ -127,7 +127,10 @@ mod tests {
     fn parses_names_and_levels_and_refuses_the_rest() {
         // gzip by name is gzip (at its default level 3), whatever the default compression is.
         assert_eq!("gzip".parse::<Compression>().unwrap(), Compression::Gzip(3));
-        assert_eq!(Compression::default(), Compression::Zstd(DEFAULT_ZSTD_LEVEL));
+        assert_eq!(
+            Compression::default(),
+            Compression::Zstd(DEFAULT_ZSTD_LEVEL)
+        );
         assert_eq!(Compression::default().suffix(), ".tar.zst");
         assert_eq!(
             "gzip:9".parse::<Compression>().unwrap(),

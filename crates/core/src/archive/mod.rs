@@ -44,11 +44,11 @@ pub use document::{read_document, MAX_SMALL_DOC};
 pub use fragment::{Fragment, FragmentWriter};
 pub use manifest::*;
 pub use precompressed::{Precompressed, PrecompressedWriter};
+pub(crate) use reader::extract_matching;
 pub use reader::{
     codec_of, copy_member, extract_all, is_encrypted, read_manifest, read_manifest_with, unlock,
     verify, verify_with, MemberCheck, SidecarStatus, Unlocked, VerifyReport,
 };
-pub(crate) use reader::extract_matching;
 pub use scan::for_each_member;
 pub use writer::{ArchiveWriter, SpoolWriter, SpooledMember, Written};
 

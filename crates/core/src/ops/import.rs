@@ -446,7 +446,9 @@ fn canonical_archive_name(archive: &Path) -> Option<String> {
     let at = crate::catalog::parse_timestamp(&m.created_at).ok()?;
     // The name's ending says what the bytes are: `.tar.zst` for a zstd archive.
     let compression = match archive::codec_of(archive).ok()? {
-        archive::codec::Codec::Gzip => archive::Compression::Gzip(backup::DEFAULT_COMPRESSION_LEVEL),
+        archive::codec::Codec::Gzip => {
+            archive::Compression::Gzip(backup::DEFAULT_COMPRESSION_LEVEL)
+        }
         archive::codec::Codec::Zstd => {
             archive::Compression::Zstd(archive::compression::DEFAULT_ZSTD_LEVEL)
         }

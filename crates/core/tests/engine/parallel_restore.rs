@@ -156,7 +156,10 @@ async fn a_format_2_archive_whose_data_is_damaged_is_never_restored_as_if_good()
         .await
         .unwrap_err();
     assert!(
-        matches!(e.kind(), ErrorKind::Integrity | ErrorKind::UnsupportedFormat),
+        matches!(
+            e.kind(),
+            ErrorKind::Integrity | ErrorKind::UnsupportedFormat
+        ),
         "{e:?}"
     );
     let hint = e.hint().unwrap_or_default();
@@ -171,7 +174,10 @@ async fn a_format_2_archive_whose_data_is_damaged_is_never_restored_as_if_good()
         "0"
     );
     assert_eq!(
-        pg.psql(&copy, "SELECT count(*) FROM pg_indexes WHERE tablename = 'bad_rows'"),
+        pg.psql(
+            &copy,
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'bad_rows'"
+        ),
         "0",
         "nothing of the post-data section ran"
     );

@@ -140,7 +140,10 @@ pub(crate) fn extract_matching(
         if sizes[i] != m.size || outcome.hashes.get(&i) != Some(&m.sha256) {
             return Err(damaged(
                 path,
-                format!("member {} does not match its checksum in the manifest", m.name),
+                format!(
+                    "member {} does not match its checksum in the manifest",
+                    m.name
+                ),
             ));
         }
     }
@@ -206,7 +209,10 @@ mod tests {
         // A member that is already there is not overwritten.
         let e = extract_matching(&path, dest.path(), &db, &CancellationToken::new()).unwrap_err();
         assert!(e.message().contains("3001.dat"), "{e}");
-        assert_eq!(std::fs::read(dest.path().join("database/3001.dat")).unwrap(), got);
+        assert_eq!(
+            std::fs::read(dest.path().join("database/3001.dat")).unwrap(),
+            got
+        );
         // Cancelled: an error, whatever was written is the caller's to remove.
         let cancel = CancellationToken::new();
         cancel.cancel();

@@ -21,8 +21,8 @@ mod verify;
 pub use input::{is_encrypted, unlock, Unlocked};
 
 pub(crate) use extract::copy_member_within;
-pub(crate) use extract_some::extract_matching;
 pub use extract::{copy_member, extract_all};
+pub(crate) use extract_some::extract_matching;
 pub use verify::{verify, verify_with, MemberCheck, SidecarStatus, VerifyReport};
 
 /// A file that is not an Offsite archive. A dump made elsewhere (pg_dump, psql SQL) is named,

@@ -52,7 +52,11 @@ impl DumpDir {
     /// database's members, reached by random access rather than by inflating every data file in
     /// front of it (3b). [`DumpDir::extract_data`] adds the rest.
     pub(crate) fn toc_only(archive_path: &Path) -> Result<DumpDir> {
-        Self::toc_only_in(&std::env::temp_dir(), archive_path, &CancellationToken::new())
+        Self::toc_only_in(
+            &std::env::temp_dir(),
+            archive_path,
+            &CancellationToken::new(),
+        )
     }
 
     /// [`DumpDir::toc_only`] into a temporary folder inside `parent` (removed on failure).
@@ -155,7 +159,10 @@ mod tests {
         let mut w = ArchiveWriter::create(dir, ARCHIVE, 1).unwrap();
         w.add_bytes("database/3001.dat", b"1\tone\n\\.\n\n".to_vec());
         w.add_bytes(DATABASE_TOC_MEMBER, b"PGDMP not really a toc".to_vec());
-        w.add_bytes("storage/b/object.txt", b"not needed by the database".to_vec());
+        w.add_bytes(
+            "storage/b/object.txt",
+            b"not needed by the database".to_vec(),
+        );
         w.finish(manifest(), &quiet(), &CancellationToken::new())
             .unwrap()
             .path
