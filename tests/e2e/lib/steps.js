@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Key } from "webdriverio";
 import { byTestId, diagnose, freePort, isStale } from "./app.js";
 
 /** The throwaway cluster run.sh started for specs marked `// e2e: needs postgres`. */
@@ -104,7 +105,6 @@ export function pgDumpCustom(database, file) {
   );
 }
 
-/** Polls `check` every `intervalMs` until it returns a truthy value; returns it. */
 /**
  * The `offsite` command line run.sh built (OFFSITE_E2E_CLI), on the data folder `dataDir()` names
  * (the app's), as a user would run it in a terminal: `offsite(...args)` returns stdout.
@@ -120,6 +120,7 @@ export function offsiteCli(dataDir) {
     });
 }
 
+/** Polls `check` every `intervalMs` until it returns a truthy value; returns it. */
 export async function until(browser, label, check, { timeoutMs = 120_000, intervalMs = 100 } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -137,23 +138,46 @@ export async function until(browser, label, check, { timeoutMs = 120_000, interv
 }
 
 /**
+ * Empties the text field `id` as a user does: click it, select all (Ctrl+A), Backspace.
+ *
+ * Not `clearValue` (nor `setValue`, which starts with it) on a field that holds text: WebDriver's
+ * clear empties the field without the app seeing it (React still holds the old text), so a
+ * re-render before the first typed key (the store refreshing the screen on a catalog change, up to
+ * half a second after a save) puts the old text back and the keys are typed after it. That is how
+ * schedule.test.js once saved the default cron expression "30 2 * * *" with the typed one appended.
+ * Every step here is a key the app sees, so its state never differs from the field's.
+ */
+export async function clearAsUser(app, id) {
+  const el = app.browser.$(byTestId(id));
+  await el.click();
+  await app.browser.keys([Key.Ctrl, "a"]);
+  await app.browser.keys([Key.Backspace]);
+  assert.equal(await el.getValue(), "", `the field ${id} is empty`);
+}
+
+/** Replaces what the text field `id` holds with `text` as a user does (`clearAsUser`, then the keys). */
+export async function typeInto(app, id, text) {
+  await clearAsUser(app, id);
+  const el = app.browser.$(byTestId(id));
+  if (String(text) !== "") await el.addValue(String(text));
+  assert.equal(await el.getValue(), String(text), `the field ${id} holds what was typed`);
+}
+
+/**
  * Fills the add-project form with the throwaway server's fields (`password` as given) and clicks
  * Test connection; returns "report" or "error" (what the form showed).
  */
 export async function fillProjectForm(app, { name, database = "postgres", password = pg.password }) {
   const $ = (id) => app.browser.$(byTestId(id));
   await $("add-project-form").waitForDisplayed();
-  await $("field-name").setValue(name);
+  await typeInto(app, "field-name", name);
   await $("mode-fields").click();
-  await $("field-host").setValue(pg.host);
-  await $("field-port").clearValue();
-  await $("field-port").setValue(pg.port);
-  await $("field-user").clearValue();
-  await $("field-user").setValue(pg.user);
-  await $("field-database").clearValue();
-  await $("field-database").setValue(database);
+  await typeInto(app, "field-host", pg.host);
+  await typeInto(app, "field-port", pg.port);
+  await typeInto(app, "field-user", pg.user);
+  await typeInto(app, "field-database", database);
   await $("field-tls").selectByAttribute("value", "disable");
-  await $("field-password").setValue(password);
+  await typeInto(app, "field-password", password);
   await $("test-connection").click();
   return until(app.browser, "test connection", async () =>
     (await $("test-report").isExisting()) ? "report" : (await $("test-error").isExisting()) ? "error" : null,

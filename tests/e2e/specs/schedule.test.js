@@ -2,11 +2,15 @@
 // Schedules in the real app: a project gets a daily backup schedule through the project page's
 // Schedules tab (a bad time is refused with the engine's message; the preview lists the next 5
 // runs of what is SAVED, never of an unsaved form), and the home screen's card shows it as
-// scheduled with its next run. After every later save the preview is the saved schedule.
+// scheduled with its next run. After every later save the preview is the saved schedule. Fields
+// are retyped as a user does (lib/steps.js `typeInto`): WebDriver's own clear is not seen by the
+// app, and a catalog change re-rendering the editor between it and the keys once made this spec
+// save "30 2 * * *" with the typed cron expression appended (the last test has such a change land
+// mid-edit).
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp } from "../lib/app.js";
-import { fillProjectForm, openTab, pg, requirePg, until } from "../lib/steps.js";
+import { clearAsUser, fillProjectForm, offsiteCli, openTab, pg, requirePg, typeInto, until } from "../lib/steps.js";
 
 describe("schedule: set a daily backup schedule in the editor, see the next run on the card", () => {
   let app;
@@ -36,14 +40,14 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     await $("schedule-preview-none").waitForDisplayed();
     assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
 
-    await $("schedule-time").setValue("25:00");
+    await typeInto(app, "schedule-time", "25:00");
     await $("schedule-save").click();
     await $("schedule-save-error").waitForDisplayed({ timeout: 10_000 });
     assert.equal(await $("schedule-save-error").getAttribute("data-code"), "invalid_input");
     assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
     await app.screenshot("01-invalid-time");
 
-    await $("schedule-time").setValue("03:15");
+    await typeInto(app, "schedule-time", "03:15");
     await $("schedule-preview-unsaved").waitForDisplayed();
     assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
     await $("schedule-save").click();
@@ -92,11 +96,11 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     const saved = await runs();
 
     const edits = [
-      { set: async () => $("schedule-time").setValue("04:45"), spec: "Every day at 04:45", first: / 04:45 \S+$/ },
+      { set: async () => typeInto(app, "schedule-time", "04:45"), spec: "Every day at 04:45", first: / 04:45 \S+$/ },
       {
         set: async () => {
           await $("schedule-kind").selectByAttribute("value", "every");
-          await $("schedule-hours").setValue("6");
+          await typeInto(app, "schedule-hours", "6");
         },
         spec: "Every 6 hours from midnight",
         first: / (00|06|12|18):00 \S+$/,
@@ -104,7 +108,7 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
       {
         set: async () => {
           await $("schedule-kind").selectByAttribute("value", "cron");
-          await $("schedule-cron").setValue("*/5 * * * *");
+          await typeInto(app, "schedule-cron", "*/5 * * * *");
         },
         spec: "Cron “*/5 * * * *”",
         first: /:\d[05] \S+$/,
@@ -132,5 +136,20 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     // Warned once: under the preview of the schedule being edited, not on its row as well.
     assert.equal(await $("schedule-backup-frequent").isExisting(), false);
     await app.screenshot("05-frequent-warning");
+  });
+
+  it("a change from elsewhere landing while a field is retyped leaves what the user typed", async () => {
+    // The editor still edits the backup schedule (cron); the field is emptied as a user does.
+    await $("schedule-kind").selectByAttribute("value", "cron");
+    await clearAsUser(app, "schedule-cron");
+    // Another process changes the project (a verify schedule): the store refreshes the schedules
+    // and the editor re-renders, between the emptying and the keys.
+    offsiteCli(() => app.dataDir)("schedule", "set", "shop", "--verify", "--daily", "05:00");
+    await until(app.browser, "the verify schedule from the CLI", async () => (await $("schedule-verify").getAttribute("data-state")) === "on");
+    assert.equal(await $("schedule-cron").getValue(), "", "the re-render kept the emptied field");
+    await $("schedule-cron").addValue("0 4 * * *");
+    await $("schedule-save").click();
+    await until(app.browser, "the preview of the typed schedule", async () => (await $("schedule-preview-spec").getText()) === "Cron “0 4 * * *”");
+    assert.equal(await $("schedule-backup-spec").getText(), "Cron “0 4 * * *”");
   });
 });
