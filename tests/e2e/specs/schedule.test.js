@@ -62,6 +62,27 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     await app.screenshot("02-saved");
   });
 
+  it("offers to start at login, its two answers on one line even at the window's smallest width", async () => {
+    // A fresh desktop: Offsite does not start at login yet, so the first save offers it.
+    await $("schedule-autostart-offer").waitForDisplayed({ timeout: 10_000 });
+    const size = await app.browser.getWindowSize();
+    try {
+      // The default size, then tauri.conf.json's minWidth × minHeight.
+      for (const [w, h] of [[size.width, size.height], [800, 560]]) {
+        await app.browser.setWindowSize(w, h);
+        await until(app.browser, `a ${w} px window`, async () => (await app.browser.execute(() => window.innerWidth)) === w);
+        await $("schedule-autostart-offer").scrollIntoView();
+        const on = await $("schedule-autostart-on").getLocation();
+        const later = await $("schedule-autostart-later").getLocation();
+        assert.equal(later.y, on.y, `at ${w} px: "Not now" beside "Start at login"`);
+        assert.ok(later.x > on.x, `at ${w} px: "Not now" after "Start at login"`);
+      }
+      await app.screenshot("02-autostart-offer-narrow");
+    } finally {
+      await app.browser.setWindowSize(size.width, size.height);
+    }
+  });
+
   it("shows the next run on the project's card", async () => {
     await $("back-home").click();
     await $("project-list").waitForDisplayed();

@@ -145,14 +145,24 @@ export function ScheduleSection({ project }: Props) {
         {saveError && <ErrorNotice error={saveError} testId="schedule-save-error" />}
         {offerAutostart === "offer" && (
           <div className="notice notice-neutral small" data-testid="schedule-autostart-offer">
-            Schedules run while Offsite runs (the window may be closed: it stays in the tray). Start Offsite when you
-            log in, so they run after a restart too?{" "}
-            <button type="button" className="btn btn-small" onClick={() => void startAtLogin()} data-testid="schedule-autostart-on">
-              Start at login
-            </button>{" "}
-            <button type="button" className="btn btn-quiet btn-small" onClick={() => setOfferAutostart("no")}>
-              Not now
-            </button>
+            <p>
+              Schedules run while Offsite runs (the window may be closed: it stays in the tray). Start Offsite when you
+              log in, so they run after a restart too?
+            </p>
+            {/* The answers on a line of their own, together (not one after the text, one below it). */}
+            <div className="notice-actions notice-actions-row">
+              <button type="button" className="btn btn-small" onClick={() => void startAtLogin()} data-testid="schedule-autostart-on">
+                Start at login
+              </button>
+              <button
+                type="button"
+                className="btn btn-quiet btn-small"
+                onClick={() => setOfferAutostart("no")}
+                data-testid="schedule-autostart-later"
+              >
+                Not now
+              </button>
+            </div>
           </div>
         )}
         {offerAutostart === "on" && (
