@@ -17,14 +17,13 @@ export function isServerPhase(phase: Phase | null | undefined): boolean {
 }
 
 /**
- * What a finished server or pull job did, in a sentence. `lastPhase`: the last phase it reported
- * while running. A backup cancelled while the server was making it was cancelled there (the engine
- * ends it `cancelled` only once the server confirmed; otherwise its error says what happened).
+ * What a finished server or pull job did, in a sentence. A cancelled backup says what the engine
+ * says happened (its error's message): only the engine knows whether the server had made the
+ * backup already — then it stays there and only the download was cancelled — or stopped it
+ * (nothing kept there or here). The last phase this window saw cannot tell them apart.
  */
-export function remoteJobText(f: JobFinished, lastPhase: Phase | null = null): string {
-  if (!f.ok && f.kind === "backup" && isCancel(f.error?.code) && isServerPhase(lastPhase)) {
-    return "Cancelled on the server: nothing was kept there or here.";
-  }
+export function remoteJobText(f: JobFinished): string {
+  if (!f.ok && f.kind === "backup" && isCancel(f.error?.code) && f.error) return sentence(f.error.message);
   if (!f.ok) return errorDisplay(f.error?.code).outcome;
   const r = f.result;
   if (r?.kind === "backup") {
@@ -33,6 +32,14 @@ export function remoteJobText(f: JobFinished, lastPhase: Phase | null = null): s
   }
   if (r?.kind === "pull") return pullSummary(r);
   return "Done.";
+}
+
+/** "download cancelled: …" → "Download cancelled: ….". */
+function sentence(text: string): string {
+  const t = text.trim();
+  if (t === "") return errorDisplay("cancelled").outcome;
+  const s = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(s) ? s : `${s}.`;
 }
 
 /** Where a phase started: its first progress report (time in ms, amount done). */
@@ -50,13 +57,6 @@ export function remoteEta(p: JobProgress, start: PhaseStart | null, now: number)
   const advanced = p.bytes_done - start.done;
   if (seconds <= 0 || advanced <= 0) return null;
   return Math.max(0, (p.bytes_total - p.bytes_done) / (advanced / seconds));
-}
-
-/** The last phase the job reported while running (its final report says "done"). */
-function useLastRunningPhase(p: JobProgress | null): Phase | null {
-  const last = useRef<Phase | null>(null);
-  if (p && !p.finished && p.phase !== "done") last.current = p.phase;
-  return last.current;
 }
 
 /** Remembers where the current phase started, to estimate its rate. */
@@ -81,7 +81,6 @@ export function RemoteJobView({
 }) {
   const p = job.progress;
   const start = usePhaseStart(p, now);
-  const lastPhase = useLastRunningPhase(p);
   const { cancel } = useJobActions();
   return (
     <div className="server-job" data-testid={testId} data-job-id={job.id}>
@@ -128,13 +127,13 @@ export function RemoteJobView({
           )}
         </>
       ) : (
-        <Finished finished={job.finished} lastPhase={lastPhase} testId={testId} />
+        <Finished finished={job.finished} testId={testId} />
       )}
     </div>
   );
 }
 
-function Finished({ finished, lastPhase, testId }: { finished: JobFinished; lastPhase: Phase | null; testId: string }) {
+function Finished({ finished, testId }: { finished: JobFinished; testId: string }) {
   const backup = finished.result?.kind === "backup" ? finished.result.backup : null;
   return (
     <>
@@ -144,7 +143,7 @@ function Finished({ finished, lastPhase, testId }: { finished: JobFinished; last
         data-testid={`${testId}-result`}
         data-ok={String(finished.ok)}
       >
-        {remoteJobText(finished, lastPhase)}
+        {remoteJobText(finished)}
       </p>
       {backup && (
         <details className="small" data-testid={`${testId}-details`}>

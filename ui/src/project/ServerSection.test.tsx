@@ -305,20 +305,54 @@ describe("ServerSection", () => {
       ok: false,
       error: {
         code: "cancelled",
-        message: "cancelled on the server https://10.0.0.5:8443/: the backup 0b8e was stopped",
-        hint: "nothing was kept, on the server or here",
+        message: "cancelled on the server https://10.0.0.5:8443/: the backup 0b8e was stopped; nothing was kept there or here",
+        hint: "run it again when ready",
         retryable: false,
       },
       result: null,
     };
     await act(() => emit("job-finished", cancelled));
     const result = await screen.findByTestId("server-job-result");
-    expect(result).toHaveTextContent("Cancelled on the server: nothing was kept there or here.");
+    expect(result).toHaveTextContent(
+      "Cancelled on the server https://10.0.0.5:8443/: the backup 0b8e was stopped; nothing was kept there or here.",
+    );
     expect(result).toHaveAttribute("data-ok", "false");
     expect(screen.getByTestId("server-job-error-message")).toHaveTextContent("cancelled on the server");
   });
 
-  it("a cancel while downloading, or one the server did not confirm, does not claim the server stopped", async () => {
+  it("a cancel says what the engine says: stopped on the server, or only the download (the backup stays there)", async () => {
+    const calls = setup(withServer, { cancel_job: () => true });
+    fireEvent.click(await screen.findByTestId("server-backup"));
+    await screen.findByTestId("server-job-phase");
+    // The server's last report said 100 %: it has made the backup, the download has not reported yet.
+    await act(() => emit("job-progress", progress({ phase: "on_server", bytes_done: 100, bytes_total: 100 })));
+    fireEvent.click(screen.getByTestId("server-job-cancel"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "cancel_job")?.args).toEqual({ jobId: "job-r" }));
+    await act(() => emit("job-progress", progress({ phase: "done", finished: true })));
+    const downloadCancelled: JobFinished = {
+      job_id: "job-r",
+      kind: "backup",
+      ok: false,
+      error: {
+        code: "cancelled",
+        message: "download cancelled: the backup 0b8e stays on the server https://10.0.0.5:8443/; nothing was kept here",
+        hint: '"Pull new" (`offsite pull`) downloads it, or delete it there',
+        retryable: false,
+      },
+      result: null,
+    };
+    await act(() => emit("job-finished", downloadCancelled));
+    const result = await screen.findByTestId("server-job-result");
+    expect(result).toHaveTextContent(
+      "Download cancelled: the backup 0b8e stays on the server https://10.0.0.5:8443/; nothing was kept here.",
+    );
+    // Never the words of a cancel on the server, though the last phase seen was the server's.
+    expect(result).not.toHaveTextContent("nothing was kept there or here");
+    expect(result).not.toHaveTextContent("Cancelled on the server");
+    expect(screen.getByTestId("server-job-error-hint")).toHaveTextContent("Pull new");
+  });
+
+  it("a cancel with the engine's plain words, or one the server did not confirm, does not claim the server stopped", async () => {
     const cancelled: JobFinished = {
       job_id: "x",
       kind: "backup",
@@ -326,9 +360,7 @@ describe("ServerSection", () => {
       error: { code: "cancelled", message: "cancelled", hint: null, retryable: false },
       result: null,
     };
-    expect(remoteJobText(cancelled, "downloading")).toBe("Cancelled");
-    expect(remoteJobText(cancelled, null)).toBe("Cancelled");
-    expect(remoteJobText(cancelled, "on_server")).toBe("Cancelled on the server: nothing was kept there or here.");
+    expect(remoteJobText(cancelled)).toBe("Cancelled.");
     // Not confirmed by the server: the engine ends it with a connection error, shown as a failure.
     const unconfirmed: JobFinished = {
       ...cancelled,
@@ -339,9 +371,9 @@ describe("ServerSection", () => {
         retryable: false,
       },
     };
-    expect(remoteJobText(unconfirmed, "server_step")).not.toContain("on the server");
-    // A pull cancelled while the server still makes a backup: not a server cancel.
-    expect(remoteJobText({ ...cancelled, kind: "pull" }, "on_server")).toBe("Cancelled");
+    expect(remoteJobText(unconfirmed)).not.toContain("on the server");
+    // A cancelled pull: its outcome, whatever the message.
+    expect(remoteJobText({ ...cancelled, kind: "pull" })).toBe("Cancelled");
   });
 
   it("pulls: counts what came, what was here, what the server is still making; failures show their error", async () => {

@@ -21,7 +21,7 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::import::{self, ImportKind};
 use crate::ops::job::JobStart;
-use crate::sources::agent::{parse_server_url, AgentBackup, AgentClient};
+use crate::sources::agent::{download_cancelled, parse_server_url, AgentBackup, AgentClient};
 use crate::transfer::Fingerprint;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -240,7 +240,14 @@ pub(crate) async fn backup(
             let done = cr
                 .wait(&created.backup_id, &job.reporter, &job.cancel)
                 .await?;
-            let record = fetch(engine, pr, cr, &done, &job).await?;
+            // The server made it: a cancel from here on leaves it there (and says so).
+            let record = fetch(engine, pr, cr, &done, &job).await.map_err(|e| {
+                if e.kind() == ErrorKind::Cancelled {
+                    download_cancelled(&created.backup_id, &cr.server())
+                } else {
+                    e
+                }
+            })?;
             Ok((created.backup_id, record))
         },
     )

@@ -372,9 +372,9 @@ impl AgentClient {
         let stopped = |how: &str| {
             Error::new(
                 ErrorKind::Cancelled,
-                format!("cancelled on the server {server}: the backup {backup_id} {how}"),
+                format!("cancelled on the server {server}: the backup {backup_id} {how}; nothing was kept there or here"),
             )
-            .with_hint("nothing was kept, on the server or here")
+            .with_hint("run it again when ready")
         };
         let b = match self.cancel_backup(backup_id).await {
             Ok(b) if b.status == "CREATING" => return stopped("is stopping"),
@@ -483,6 +483,16 @@ fn finished_first(backup_id: &str, server: &str) -> Error {
     )
     .retryable(false)
     .with_hint("the backup is on the server: \"Pull new\" (`offsite pull`) downloads it, or delete it there")
+}
+
+/// The error a backup cancelled after the server had made it ends with (cancelled while its
+/// archive was being fetched, downloaded or verified): the server keeps it, nothing is kept here.
+pub fn download_cancelled(backup_id: &str, server: &str) -> Error {
+    Error::new(
+        ErrorKind::Cancelled,
+        format!("download cancelled: the backup {backup_id} stays on the server {server}; nothing was kept here"),
+    )
+    .with_hint("\"Pull new\" (`offsite pull`) downloads it, or delete it there")
 }
 
 /// The server could not be told to cancel (or did not confirm): the backup may go on there.
