@@ -185,6 +185,16 @@ describe("controls in both themes", () => {
     expect(rule("fieldset")).toContain("border: 1px solid var(--border)");
   });
 
+  it("number fields' spin buttons are drawn by the app in the theme's colours (WebKitGTK paints a grey GTK button)", () => {
+    const spin = rule('input[type="number"]::-webkit-inner-spin-button');
+    expect(spin).toContain("appearance: none");
+    expect(spin).toContain("-webkit-appearance: none");
+    // The arrows are a mask over the muted colour: they follow the theme; no grey block behind them.
+    expect(spin).toContain("background-color: var(--muted)");
+    expect(spin).toMatch(/-webkit-mask: url\(/);
+    expect(rule('input[type="number"]::-webkit-inner-spin-button:hover')).toContain("background-color: var(--text)");
+  });
+
   it("selects are drawn by the app (WebKitGTK paints a native one as a grey GTK button), and no rule wipes their arrow", () => {
     const select = rule("select");
     expect(select).toContain("appearance: none");

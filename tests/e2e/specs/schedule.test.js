@@ -173,4 +173,20 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     await until(app.browser, "the preview of the typed schedule", async () => (await $("schedule-preview-spec").getText()) === "Cron “0 4 * * *”");
     assert.equal(await $("schedule-backup-spec").getText(), "Cron “0 4 * * *”");
   });
+
+  // Last: after a pointer click on a spin button, WebKitWebDriver ignores element clicks (native
+  // buttons too), so nothing may follow it.
+  it("a number field's arrows, drawn by the app, still step it", async () => {
+    const last = await $("retention-last");
+    await last.scrollIntoView({ block: "center" });
+    const { width } = await last.getSize();
+    // The arrows sit at the field's right edge: the upper half steps up, the lower half down.
+    const upper = { x: Math.floor(width / 2) - 16, y: -4 };
+    const lower = { x: Math.floor(width / 2) - 16, y: 4 };
+    await last.click(upper);
+    await last.click(upper);
+    assert.equal(await last.getValue(), "2", "two clicks on the upper arrow step up twice");
+    await last.click(lower);
+    assert.equal(await last.getValue(), "1", "the lower arrow steps down");
+  });
 });

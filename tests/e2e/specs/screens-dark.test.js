@@ -10,8 +10,9 @@
 // with the editor open, Activity), the restore wizard's first step, Drills, an import's preview
 // and result, and Settings section by section (notifications with the add-channel form open).
 // Besides the PNGs (artifacts/e2e/screens-light-*.png, screens-dark-*.png) it checks what the
-// last screenshots got wrong: native checkboxes painted white in dark mode, the server form
-// squeezed into half the Sources grid, the zone named twice, the frequent-runs warning twice.
+// last screenshots got wrong: native checkboxes painted white in dark mode, number fields' spin
+// buttons painted as a grey block, the server form squeezed into half the Sources grid, the zone
+// named twice, the frequent-runs warning twice.
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -132,6 +133,20 @@ describe("every screen in light and dark mode", () => {
       return { bg: s.backgroundColor, appearance: s.getPropertyValue("appearance") || s.getPropertyValue("-webkit-appearance") };
     }, testId);
 
+  /** The most frequent colour ([r, g, b]) of a rectangle of a PNG (ImageMagick's histogram). */
+  const dominantColour = (file, { x, y, w, h }) => {
+    const out = execFileSync("convert", [file, "-crop", `${w}x${h}+${x}+${y}`, "+repage", "-format", "%c", "histogram:info:-"], {
+      encoding: "utf8",
+    });
+    let best = null;
+    for (const line of out.split("\n")) {
+      const m = line.match(/^\s*(\d+):\s*\(\s*([\d.]+),\s*([\d.]+),\s*([\d.]+)/);
+      if (m && (!best || Number(m[1]) > best.count)) best = { count: Number(m[1]), rgb: [m[2], m[3], m[4]].map(Number) };
+    }
+    assert.ok(best, `a histogram of ${file}: ${out}`);
+    return best.rgb;
+  };
+
   /** Sum of R, G and B of a CSS `rgb(…)`/`rgba(…)` colour (0 dark … 765 white). */
   const brightness = (css) =>
     css
@@ -217,6 +232,23 @@ describe("every screen in light and dark mode", () => {
           await retention.scrollIntoView();
           await shot("retention");
         }
+        // A number field's up/down buttons are drawn by the app on the field's own background
+        // (WebKitGTK painted a GTK button: a grey block in the dark theme). That they still step the
+        // value is checked at the end of schedule.test.js (after a pointer click on them,
+        // WebKitWebDriver ignores element clicks, native buttons or not: the tour could not go on).
+        await $("retention-last").scrollIntoView({ block: "center" });
+        const field = await app.browser.execute(() => {
+          const b = document.querySelector('[data-testid="retention-last"]').getBoundingClientRect();
+          return { x: Math.round(b.x), y: Math.round(b.y), w: Math.round(b.width), h: Math.round(b.height) };
+        });
+        const png = await app.screenshot("retention-number-field");
+        const inset = { y: field.y + 6, h: field.h - 12 };
+        const spinBg = dominantColour(png, { x: field.x + field.w - 22, w: 16, ...inset });
+        const fieldBg = dominantColour(png, { x: field.x + Math.round(field.w / 2), w: 16, ...inset });
+        assert.ok(
+          spinBg.every((c, i) => Math.abs(c - fieldBg[i]) <= 6),
+          `the spin buttons sit on the field's background: ${spinBg} vs ${fieldBg}`,
+        );
 
         // Activity: this project's jobs.
         await openTab(app, "activity");
