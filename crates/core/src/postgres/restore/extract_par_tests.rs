@@ -204,3 +204,38 @@ fn a_cancelled_extraction_is_cancelled_and_an_existing_file_is_not_overwritten()
     assert!(e.message().contains("3001.dat"), "{e}");
     assert_eq!(std::fs::read(dest.path().join("3001.dat")).unwrap(), b"planted");
 }
+
+#[test]
+fn an_encrypted_archive_is_extracted_on_several_threads_with_its_key_only() {
+    use crate::crypto::{Encryption, UserKey};
+    let src = tempfile::tempdir().unwrap();
+    let (key, public) = UserKey::generate();
+    let mut w = ArchiveWriter::create_with(src.path(), "shop.tar.zst.age", Compression::Zstd(3))
+        .unwrap();
+    w.encrypt(Encryption::to_recipients(vec![public]).unwrap())
+        .unwrap();
+    for (n, b) in members() {
+        w.add_bytes(&n, b);
+    }
+    w.add_bytes(DATABASE_TOC_MEMBER, b"PGDMP the toc".to_vec());
+    let path = w
+        .finish(manifest(), &quiet(), &CancellationToken::new())
+        .unwrap()
+        .path;
+    let unlocked = archive::unlock(&path, vec![key.clone()]);
+    let manifest = archive::read_manifest(&path).unwrap();
+    drop(unlocked);
+    // Without the key: wrong_key, nothing written.
+    let dest = tempfile::tempdir().unwrap();
+    let e = extract_data(&path, &manifest, dest.path(), 2, &CancellationToken::new())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WrongKey, "{e}");
+    assert!(listing(dest.path()).is_empty());
+    // With it: every member, whole, on two threads each with its own decryptor.
+    let _unlocked = archive::unlock(&path, vec![key]);
+    extract_data(&path, &manifest, dest.path(), 2, &CancellationToken::new()).unwrap();
+    for (name, bytes) in members() {
+        let file = dest.path().join(name.trim_start_matches("database/"));
+        assert_eq!(std::fs::read(&file).unwrap(), bytes, "{name}");
+    }
+}
