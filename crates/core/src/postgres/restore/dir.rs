@@ -84,13 +84,20 @@ impl DumpDir {
     }
 
     /// The database's other members (its data files, `blobs.toc`), beside the `toc.dat` of
-    /// [`DumpDir::toc_only`], each checked against the manifest. On failure the caller drops
-    /// the folder (with whatever was written).
+    /// [`DumpDir::toc_only`], each checked against the manifest, on `threads` threads (see
+    /// [`super::extract_par`]; one thread reads the archive once, in order). On failure the
+    /// caller drops the folder (with whatever was written).
     pub(crate) fn extract_data(
         &self,
         archive_path: &Path,
+        threads: usize,
         cancel: &CancellationToken,
     ) -> Result<()> {
+        if threads > 1 {
+            let manifest = archive::read_manifest(archive_path)?;
+            super::extract_par::extract_data(archive_path, &manifest, &self.dump, threads, cancel)?;
+            return Ok(());
+        }
         let data = |name: &str| {
             name.starts_with(archive::DATABASE_DIR_PREFIX) && name != DATABASE_TOC_MEMBER
         };
@@ -101,7 +108,16 @@ impl DumpDir {
     /// The database's members (`database/…`, not the storage objects and configuration behind
     /// them), each checked against the manifest (a damaged archive fails here, before pg_restore
     /// changes anything).
-    pub(crate) fn extract(archive_path: &Path, cancel: &CancellationToken) -> Result<DumpDir> {
+    pub(crate) fn extract(
+        archive_path: &Path,
+        threads: usize,
+        cancel: &CancellationToken,
+    ) -> Result<DumpDir> {
+        if threads > 1 {
+            let d = Self::toc_only_in(&std::env::temp_dir(), archive_path, cancel)?;
+            d.extract_data(archive_path, threads, cancel)?;
+            return Ok(d);
+        }
         Self::extract_in(&std::env::temp_dir(), archive_path, cancel)
     }
 
@@ -131,6 +147,11 @@ fn new_tmp_in(parent: &Path) -> Result<tempfile::TempDir> {
     super::tmp::sweep(parent);
     private_fs::tempdir_in(parent, &super::tmp::own_prefix())
         .map_err(|e| Error::io("creating a temporary folder for the restore", e))
+}
+
+/// Threads that extract a directory dump: pg_restore's workers, at most the machine's cores.
+pub(crate) fn extract_threads(jobs: u32) -> usize {
+    jobs.min(crate::postgres::jobs::cores()).max(1) as usize
 }
 
 /// pg_restore's workers for a parallel restore: those asked for, else the machine's cores.
@@ -195,7 +216,7 @@ mod tests {
         let cancel = CancellationToken::new();
         let d = DumpDir::toc_only_in(parent.path(), &archive, &cancel).unwrap();
         assert_eq!(left_in(d.path()), vec!["toc.dat".to_string()]);
-        d.extract_data(&archive, &cancel).unwrap();
+        d.extract_data(&archive, 1, &cancel).unwrap();
         let mut got = left_in(d.path());
         got.sort();
         assert_eq!(got, vec!["3001.dat".to_string(), "toc.dat".to_string()]);

@@ -87,6 +87,7 @@ pub async fn execute(
             plan.archive.clone(),
         );
         let (reporter, cancel) = (reporter.clone(), cancel.clone());
+        let threads = super::dir::extract_threads(super::dir::jobs(opts.jobs));
         if plain || replacing || decisions.needs_script() || selected.is_some() {
             let mut skip = decisions.skip.clone();
             let mut script = script_of(&decisions, selected.as_ref(), opts, &truncate, &triggers);
@@ -128,7 +129,7 @@ pub async fn execute(
                 tokio::task::spawn_blocking(move || {
                     // A directory dump: extracted (and checked) first, then one transaction.
                     let dump = if directory {
-                        Some(super::dir::DumpDir::extract(&path, &cancel)?)
+                        Some(super::dir::DumpDir::extract(&path, threads, &cancel)?)
                     } else {
                         None
                     };
@@ -176,7 +177,8 @@ pub async fn execute(
 
     reporter.phase(Phase::Validating, None);
     let expected = expected_tables(&manifest, &plan, selected.as_ref(), opts);
-    let tables = validate::validate_counts(target, &expected, directory).await?;
+    let conns = super::dir::extract_threads(super::dir::jobs(opts.jobs));
+    let tables = validate::validate_counts(target, &expected, directory, conns).await?;
     tracing::info!(
         "restore: restoring {} ms, validating {} ms",
         (restored_at - started).as_millis(),

@@ -4,7 +4,7 @@
 //! each of them before pg_restore could start). Its bytes are still checked against the
 //! manifest's size and SHA-256 before they are used.
 
-use crate::archive::random::ArchiveSeeker;
+use crate::archive::random::{ArchiveSeeker, MemberSpan};
 use crate::archive::MemberEntry;
 use crate::error::{Error, Result};
 use std::io::{Read, Write};
@@ -41,6 +41,20 @@ pub(crate) fn copy_checked(
         ))
         .with_hint("the archive is damaged; use another copy of this backup")
     })?;
+    copy_span_checked(&mut seeker, span, entry, out, cancel)
+}
+
+/// Copy the member at `span` (found by [`ArchiveSeeker::walk`]) into `out` and check it against
+/// its manifest `entry`: the size the archive gives, the bytes read and their SHA-256
+/// (`integrity` otherwise; what was written is not to be trusted).
+pub(crate) fn copy_span_checked(
+    seeker: &mut ArchiveSeeker,
+    span: MemberSpan,
+    entry: &MemberEntry,
+    out: &mut dyn Write,
+    cancel: &CancellationToken,
+) -> Result<u64> {
+    let (name, path) = (&entry.name, seeker.path().to_path_buf());
     if span.size != entry.size {
         return Err(Error::integrity(format!(
             "{}: member {name} is {} bytes, the manifest says {}",
@@ -53,18 +67,15 @@ pub(crate) fn copy_checked(
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     let mut buf = vec![0u8; 256 * 1024];
     let mut copied = 0u64;
-    let read_error = {
-        let path = path.to_path_buf();
-        move |e: std::io::Error| match e.kind() {
-            // InvalidInput: a decoder refusing its input ("corrupt deflate stream").
-            std::io::ErrorKind::InvalidData
-            | std::io::ErrorKind::InvalidInput
-            | std::io::ErrorKind::UnexpectedEof => {
-                Error::integrity(format!("{}: reading {name}: {e}", path.display()))
-                    .with_hint("the archive is damaged or cut off; use another copy")
-            }
-            _ => Error::io(format!("reading {}", path.display()), e),
+    let read_error = |e: std::io::Error| match e.kind() {
+        // InvalidInput: a decoder refusing its input ("corrupt deflate stream").
+        std::io::ErrorKind::InvalidData
+        | std::io::ErrorKind::InvalidInput
+        | std::io::ErrorKind::UnexpectedEof => {
+            Error::integrity(format!("{}: reading {name}: {e}", path.display()))
+                .with_hint("the archive is damaged or cut off; use another copy")
         }
+        _ => Error::io(format!("reading {}", path.display()), e),
     };
     {
         let mut reader = seeker.member_reader(span);

@@ -11,6 +11,7 @@
 
 mod dir;
 mod execute;
+mod extract_par;
 mod member;
 mod parallel;
 mod plain;
