@@ -201,7 +201,7 @@ pub(crate) async fn run(
             let request = ComposeRequest {
                 project: project.name.clone(),
                 dest_dir,
-                compression_level,
+                compression,
                 backup_id: uuid::Uuid::new_v4().to_string(),
                 created_at: engine.clock.now(),
                 backup_type,
@@ -209,9 +209,8 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let written = pg_backup::compose_with(
+            let written = pg_backup::compose_encrypted(
                 request,
-                compression,
                 encryption,
                 &job.reporter,
                 &job.cancel,

@@ -362,6 +362,8 @@ async fn wrap_foreign(
     placed: &mut Vec<PathBuf>,
 ) -> Result<Placed> {
     let (reporter, cancel) = (&job.reporter, &job.cancel);
+    // The wrapping archive is a new backup: the saved default compression, else zstd.
+    let compression = super::backup::default_compression(engine).await?;
     let (r, c, d, name, now) = (
         reporter.clone(),
         cancel.clone(),
@@ -374,7 +376,7 @@ async fn wrap_foreign(
             &inspected,
             &name,
             &d,
-            backup::DEFAULT_COMPRESSION_LEVEL,
+            compression,
             now,
             &r,
             &c,
