@@ -292,8 +292,9 @@ async fn place_archive(
         _ => false,
     };
     // A file already in the folder keeps its name; a copy gets the name Offsite gives
-    // its own archives (a download called "backup (1).tar.gz" becomes
-    // `<project>_<time>_<type>.tar.gz` again, `.age` appended when encrypted).
+    // its own archives (a download called "backup (1).tar.zst" becomes
+    // `<project>_<time>_<type>.tar.zst` again, after its bytes' codec, `.age` appended when
+    // encrypted).
     let name = match (same, canonical_archive_name(&src)) {
         (false, Some(n)) if age => {
             std::ffi::OsString::from(format!("{n}{}", crate::crypto::AGE_SUFFIX))
@@ -440,8 +441,8 @@ async fn register(
     engine.catalog.backup(&record.id).await
 }
 
-/// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz` (`.tar.zst`) from an archive's manifest, when its project name is
-/// one Offsite accepts (a crafted manifest cannot name a path) and its time parses.
+/// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.zst` (`.tar.gz`) from an archive's manifest, when its
+/// project name is one Offsite accepts (a crafted manifest cannot name a path) and its time parses.
 fn canonical_archive_name(archive: &Path) -> Option<String> {
     let m = archive::read_manifest(archive).ok()?;
     crate::catalog::validate_project_name(&m.project).ok()?;
