@@ -792,8 +792,12 @@ pub(crate) fn wrap_dump(
     let mut writer = {
         let mut at = created;
         loop {
-            let name =
-                crate::backup::archive_file_name_for(project, at, BackupType::Database, compression);
+            let name = crate::backup::archive_file_name_for(
+                project,
+                at,
+                BackupType::Database,
+                compression,
+            );
             if !dest_dir.join(&name).exists() {
                 break ArchiveWriter::create_with(dest_dir, &name, compression)?;
             }

@@ -209,14 +209,10 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let written = pg_backup::compose_encrypted(
-                request,
-                encryption,
-                &job.reporter,
-                &job.cancel,
-            )
-            .await
-            .map_err(|e| engine.password_hint(&project.name, e));
+            let written =
+                pg_backup::compose_encrypted(request, encryption, &job.reporter, &job.cancel)
+                    .await
+                    .map_err(|e| engine.password_hint(&project.name, e));
             note_sources(engine, project, &read, &written).await;
             let mut written = written?;
             let new = NewBackup {

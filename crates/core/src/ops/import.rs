@@ -373,15 +373,7 @@ async fn wrap_foreign(
         engine.clock.now(),
     );
     let written = tokio::task::spawn_blocking(move || {
-        import::wrap_dump(
-            &inspected,
-            &name,
-            &d,
-            compression,
-            now,
-            &r,
-            &c,
-        )
+        import::wrap_dump(&inspected, &name, &d, compression, now, &r, &c)
     })
     .await
     .map_err(|e| Error::internal(format!("import task failed: {e}")))??;

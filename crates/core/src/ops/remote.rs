@@ -418,9 +418,10 @@ async fn fetch(
         if given.is_none() {
             let keys = super::encryption::keys_of(engine, &project.name).unwrap_or_default();
             let d = downloaded.clone();
-            let named = tokio::task::spawn_blocking(move || remote_name::named_by_content(&d, keys))
-                .await
-                .map_err(|e| Error::internal(format!("naming task failed: {e}")))??;
+            let named =
+                tokio::task::spawn_blocking(move || remote_name::named_by_content(&d, keys))
+                    .await
+                    .map_err(|e| Error::internal(format!("naming task failed: {e}")))??;
             placed = Some(named);
         }
         let archive = placed.clone().unwrap_or_else(|| downloaded.clone());

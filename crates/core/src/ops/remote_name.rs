@@ -167,7 +167,11 @@ mod tests {
             let named = named_by_content(&at, vec![key.clone()]).unwrap();
             assert_eq!(named, dir.path().join(want));
             assert!(!at.exists());
-            assert_eq!(std::fs::read(&named).unwrap(), bytes, "moved, not rewritten");
+            assert_eq!(
+                std::fs::read(&named).unwrap(),
+                bytes,
+                "moved, not rewritten"
+            );
             // What the name says is what the bytes are, and the archive reads.
             let _unlocked = crate::archive::unlock(&named, vec![key.clone()]);
             assert_eq!(

@@ -557,7 +557,11 @@ mod tests {
             crate::archive::codec_of(&written.path).unwrap(),
             crate::archive::codec::Codec::Zstd
         );
-        assert!(written.path.to_str().unwrap().ends_with("_database.tar.zst"));
+        assert!(written
+            .path
+            .to_str()
+            .unwrap()
+            .ends_with("_database.tar.zst"));
         let manifest = read_manifest(&written.path).unwrap();
         assert_eq!(manifest.tables.len(), 1);
         assert_eq!(manifest.tables[0].rows, 3);

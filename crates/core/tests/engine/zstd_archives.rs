@@ -178,7 +178,12 @@ fn assert_new_archive(path: &Path, codec: Codec, suffix: &str) {
         "{} should end with {suffix}",
         path.display()
     );
-    assert_eq!(archive::codec_of(path).unwrap(), codec, "{}", path.display());
+    assert_eq!(
+        archive::codec_of(path).unwrap(),
+        codec,
+        "{}",
+        path.display()
+    );
     let report = archive::verify(path, &Reporter::silent(), &CancellationToken::new()).unwrap();
     assert!(report.ok, "{}: {:?}", path.display(), report.problems);
 }
