@@ -180,7 +180,7 @@ mod tests {
             );
             let r = crate::archive::verify_with(
                 &named,
-                &[key.clone()],
+                std::slice::from_ref(&key),
                 &Reporter::silent(),
                 &CancellationToken::new(),
             )
