@@ -185,7 +185,7 @@ async fn pull(a: PullArgs) -> offsite_core::Result<serde_json::Value> {
         ComposeRequest {
             project: "bench".into(),
             dest_dir: a.dest.clone(),
-            compression_level: a.compression,
+            compression: offsite_core::archive::Compression::Gzip(a.compression),
             backup_id: format!("bench-{}", now.unix_timestamp_nanos()),
             created_at,
             backup_type: if a.incremental {

@@ -417,11 +417,12 @@ impl Engine {
     pub async fn backup(&self, opts: BackupOptions, start: JobStart) -> Result<BackupOutcome> {
         ops::backup::run(self, opts, start).await
     }
-    /// The compression of backups that do not name one (the catalog's setting, else gzip).
+    /// The compression of backups that do not name one (the catalog's setting, else zstd).
     pub async fn default_compression(&self) -> Result<crate::archive::Compression> {
         ops::backup::default_compression(self).await
     }
-    /// Save the compression of backups that do not name one (`None`: gzip again).
+    /// Save the compression of backups that do not name one (`None`: the built-in default,
+    /// zstd).
     pub async fn set_default_compression(
         &self,
         compression: Option<crate::archive::Compression>,

@@ -769,7 +769,7 @@ fn read_tar_member(
 // ---- wrapping a dump into an archive ----------------------------------------------------------
 
 /// Packs the dump of `inspected` (a pg_dump file or an export) into a new Offsite archive of
-/// `project` in `dest_dir`: `database.dump`, `globals.sql` when the export has one, and a manifest
+/// `project` in `dest_dir`, compressed with `compression` (`.tar.zst` or `.tar.gz`): `database.dump`, `globals.sql` when the export has one, and a manifest
 /// of type database with the dump header's versions and no row counts (see
 /// [`TABLES_NOT_RECORDED`]), made at the dump's own time (`now` when it has none). On failure
 /// nothing of it is left in `dest_dir`.
@@ -777,7 +777,7 @@ pub(crate) fn wrap_dump(
     inspected: &Inspected,
     project: &str,
     dest_dir: &Path,
-    compression_level: u32,
+    compression: crate::archive::Compression,
     now: OffsetDateTime,
     reporter: &Reporter,
     cancel: &CancellationToken,
@@ -792,9 +792,14 @@ pub(crate) fn wrap_dump(
     let mut writer = {
         let mut at = created;
         loop {
-            let name = crate::backup::archive_file_name(project, at, BackupType::Database);
+            let name = crate::backup::archive_file_name_for(
+                project,
+                at,
+                BackupType::Database,
+                compression,
+            );
             if !dest_dir.join(&name).exists() {
-                break ArchiveWriter::create(dest_dir, &name, compression_level)?;
+                break ArchiveWriter::create_with(dest_dir, &name, compression)?;
             }
             at += time::Duration::seconds(1);
         }

@@ -35,7 +35,7 @@ async fn pull(server: &CraftedS3) -> (Error, Vec<String>) {
     let req = ComposeRequest {
         project: "shop".into(),
         dest_dir: dir.path().to_path_buf(),
-        compression_level: 1,
+        compression: offsite_core::archive::Compression::Gzip(1),
         backup_id: "b-hostile".into(),
         created_at: time::macros::datetime!(2026-11-22 10:00:00 UTC),
         backup_type: BackupType::Storage,

@@ -76,7 +76,7 @@ async fn full(dir: &Path, src: Arc<dyn ObjectSource>) -> (Written, StorageDoc) {
         ComposeRequest {
             project: "p".into(),
             dest_dir: dir.to_path_buf(),
-            compression_level: 1,
+            compression: offsite_core::archive::Compression::Gzip(1),
             backup_id: "b-full".into(),
             created_at: time::OffsetDateTime::now_utc()
                 .replace_nanosecond(0)

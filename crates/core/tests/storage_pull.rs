@@ -115,7 +115,7 @@ fn request(
     ComposeRequest {
         project: "shop".into(),
         dest_dir: dir.to_path_buf(),
-        compression_level: 1,
+        compression: offsite_core::archive::Compression::Gzip(1),
         backup_id: format!("b-{}", uuid()),
         created_at: time::macros::datetime!(2026-11-22 10:00:00 UTC),
         backup_type: kind,

@@ -186,7 +186,8 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     await until(app.browser, "restore finished", async () => $("wizard-result").isExisting());
     const result = await $("wizard-result");
     if ((await result.getAttribute("data-ok")) !== "true") assert.fail(`restore failed: ${await result.getText()}`);
-    assert.match(await $("wizard-safety-path").getText(), /\.tar\.gz/);
+    // A safety backup is a new archive: the default compression, zstd.
+    assert.match(await $("wizard-safety-path").getText(), /safety-.*\.tar\.zst/);
     await app.screenshot("08-replace-report");
     assert.equal(psql(SOURCE_DB, "SELECT count(*) FROM orders"), String(ORDERS));
   });

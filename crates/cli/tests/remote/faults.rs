@@ -420,6 +420,45 @@ fn token_refused_mid_way(c: &Case) {
     assert_eq!(c.exchanges(&link).len(), 2);
 }
 
+/// A list that names no file for the backup (`file_name` absent, as a foreign or older server
+/// may answer): the download is saved as `remote_<id>` with the ending its bytes say — the
+/// agent's archive is zstd, so `.tar.zst`, never `.tar.gz` — and registered as verified.
+fn server_names_no_file(c: &Case) {
+    let listed = serde_json::json!({ "backups": [{
+        "backup_id": c.sh.backup_id,
+        "project": "shop",
+        "status": "COMPLETED",
+        "progress": 100,
+        "created_at": "2026-11-25T00:00:00Z",
+        "size": c.sh.size,
+        "sha256": c.sh.sha256,
+    }]});
+    // The list is the pull's first call under LIST (the download link comes after it).
+    c.proxy.inject_path(
+        Some("GET"),
+        LIST,
+        json_answer(200, listed.to_string(), &[]),
+        1,
+    );
+    c.pull_ok();
+    let (_, archives) = c.laptop.files();
+    let id: String =
+        c.sh.backup_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+    let name = archives[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(name, format!("remote_{id}.tar.zst"));
+    assert_eq!(
+        offsite_core::archive::codec_of(&archives[0]).unwrap(),
+        offsite_core::archive::codec::Codec::Zstd
+    );
+}
+
 /// The list and the download link answered `503`, `429` and `500` first: each call is
 /// tried again, and the pull completes.
 fn json_calls_faulted_then_retried(c: &Case) {
@@ -603,6 +642,7 @@ fn every_fault_between_cli_and_agent_ends_identical_or_clean() {
         ("truncated_body_clean_close", truncated_body_clean_close),
         ("body_corrupted_in_transit", body_corrupted_in_transit),
         ("token_refused_mid_way", token_refused_mid_way),
+        ("server_names_no_file", server_names_no_file),
     ];
     let mut failures = run_all(&sh, pulls, 3);
     // These make backups on the agent (which `pull` would then fetch too): after the pulls.

@@ -86,8 +86,10 @@ pub struct ComposeRequest {
     pub project: String,
     /// The folder the archive goes to (created if missing).
     pub dest_dir: PathBuf,
-    /// gzip level 0–9.
-    pub compression_level: u32,
+    /// The archive's compression (`.tar.zst` or `.tar.gz`): a backup's choice or the saved
+    /// default, [`Compression::default`](crate::archive::Compression::default) (zstd) where no
+    /// setting applies.
+    pub compression: crate::archive::Compression,
     pub backup_id: String,
     /// The backup's time (file name, manifest `created_at`): the engine's clock.
     pub created_at: OffsetDateTime,
@@ -129,7 +131,7 @@ pub async fn database_only(
     let request = ComposeRequest {
         project: opts.project.clone(),
         dest_dir: opts.dest_dir.clone(),
-        compression_level: opts.compression_level,
+        compression: opts.compression,
         backup_id: opts.backup_id.clone(),
         created_at: opts.created_at,
         backup_type: BackupType::Database,
@@ -150,8 +152,8 @@ pub async fn compose(
     compose_encrypted(req, None, reporter, cancel).await
 }
 
-/// [`compose`], encrypted with `encryption` when given: the archive is
-/// `<name>.tar.gz.age` (an age file around the gzip'd tar) and its `.sha256` is the
+/// [`compose`], encrypted with `encryption` when given: the archive is `<name>.tar.zst.age`
+/// (`.tar.gz.age` for gzip: an age file around the compressed tar) and its `.sha256` is the
 /// ciphertext's.
 pub async fn compose_encrypted(
     req: ComposeRequest,
@@ -159,19 +161,7 @@ pub async fn compose_encrypted(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Written> {
-    let gzip = crate::archive::Compression::Gzip(req.compression_level);
-    compose_with(req, gzip, encryption, reporter, cancel).await
-}
-
-/// [`compose_encrypted`] with any compression (`req.compression_level` is not used): a zstd
-/// archive is `<name>.tar.zst` (`.tar.zst.age` encrypted).
-pub async fn compose_with(
-    req: ComposeRequest,
-    compression: crate::archive::Compression,
-    encryption: Option<crate::crypto::Encryption>,
-    reporter: &Reporter,
-    cancel: &CancellationToken,
-) -> Result<Written> {
+    let compression = req.compression;
     check(&req)?;
     compression.check()?;
     let encrypted = encryption.is_some();

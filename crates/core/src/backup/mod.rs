@@ -8,8 +8,7 @@
 pub mod compose;
 
 pub use compose::{
-    compose, compose_encrypted, compose_with, ComposeRequest, ConfigInput, DatabaseInput,
-    StorageInput,
+    compose, compose_encrypted, ComposeRequest, ConfigInput, DatabaseInput, StorageInput,
 };
 
 use crate::archive::{BackupType, Compression};
@@ -21,18 +20,9 @@ use time::OffsetDateTime;
 /// modest cost in CPU (compression runs on all cores, beside pg_dump).
 pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
 
-/// A gzip archive's file name: `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz` (what an import wraps
-/// a dump file in; a backup is named by [`archive_file_name_for`] after its compression).
-pub fn archive_file_name(project: &str, at: OffsetDateTime, kind: BackupType) -> String {
-    archive_file_name_for(
-        project,
-        at,
-        kind,
-        Compression::Gzip(DEFAULT_COMPRESSION_LEVEL),
-    )
-}
-
-/// [`archive_file_name`] for `compression`: `.tar.gz` or `.tar.zst`.
+/// An archive's file name: `<project>_<YYYYMMDD_HHMMSS>_<type>` and the ending of its
+/// `compression`, `.tar.zst` or `.tar.gz` (every archive Offsite writes, backups, imports and
+/// safety backups alike).
 pub fn archive_file_name_for(
     project: &str,
     at: OffsetDateTime,
@@ -72,7 +62,7 @@ mod tests {
     fn file_name_follows_the_design() {
         let at = time::macros::datetime!(2026-11-21 10:15:00 UTC);
         assert_eq!(
-            archive_file_name("shop", at, BackupType::Database),
+            archive_file_name_for("shop", at, BackupType::Database, Compression::Gzip(3)),
             "shop_20261121_101500_database.tar.gz"
         );
         assert!(is_archive_name(Path::new(

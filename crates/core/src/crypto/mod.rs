@@ -27,7 +27,7 @@ pub use stream::{decrypt, read_error, wrong_key, DecryptReader, EncryptWriter, E
 /// The first line of every (binary) age file.
 pub const AGE_MAGIC: &[u8] = b"age-encryption.org/v1";
 
-/// The suffix an encrypted archive's name gets (`<name>.tar.gz.age`).
+/// The suffix an encrypted archive's name gets (`<name>.tar.zst.age`, `<name>.tar.gz.age`).
 pub const AGE_SUFFIX: &str = ".age";
 
 /// Whether `first_bytes` (the start of a file) begin an age file: they start with

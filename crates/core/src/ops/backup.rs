@@ -201,7 +201,7 @@ pub(crate) async fn run(
             let request = ComposeRequest {
                 project: project.name.clone(),
                 dest_dir,
-                compression_level,
+                compression,
                 backup_id: uuid::Uuid::new_v4().to_string(),
                 created_at: engine.clock.now(),
                 backup_type,
@@ -209,15 +209,10 @@ pub(crate) async fn run(
                 storage: opts.storage,
                 config: opts.config,
             };
-            let written = pg_backup::compose_with(
-                request,
-                compression,
-                encryption,
-                &job.reporter,
-                &job.cancel,
-            )
-            .await
-            .map_err(|e| engine.password_hint(&project.name, e));
+            let written =
+                pg_backup::compose_encrypted(request, encryption, &job.reporter, &job.cancel)
+                    .await
+                    .map_err(|e| engine.password_hint(&project.name, e));
             note_sources(engine, project, &read, &written).await;
             let mut written = written?;
             let new = NewBackup {

@@ -292,8 +292,9 @@ async fn place_archive(
         _ => false,
     };
     // A file already in the folder keeps its name; a copy gets the name Offsite gives
-    // its own archives (a download called "backup (1).tar.gz" becomes
-    // `<project>_<time>_<type>.tar.gz` again, `.age` appended when encrypted).
+    // its own archives (a download called "backup (1).tar.zst" becomes
+    // `<project>_<time>_<type>.tar.zst` again, after its bytes' codec, `.age` appended when
+    // encrypted).
     let name = match (same, canonical_archive_name(&src)) {
         (false, Some(n)) if age => {
             std::ffi::OsString::from(format!("{n}{}", crate::crypto::AGE_SUFFIX))
@@ -362,6 +363,8 @@ async fn wrap_foreign(
     placed: &mut Vec<PathBuf>,
 ) -> Result<Placed> {
     let (reporter, cancel) = (&job.reporter, &job.cancel);
+    // The wrapping archive is a new backup: the saved default compression, else zstd.
+    let compression = super::backup::default_compression(engine).await?;
     let (r, c, d, name, now) = (
         reporter.clone(),
         cancel.clone(),
@@ -370,15 +373,7 @@ async fn wrap_foreign(
         engine.clock.now(),
     );
     let written = tokio::task::spawn_blocking(move || {
-        import::wrap_dump(
-            &inspected,
-            &name,
-            &d,
-            backup::DEFAULT_COMPRESSION_LEVEL,
-            now,
-            &r,
-            &c,
-        )
+        import::wrap_dump(&inspected, &name, &d, compression, now, &r, &c)
     })
     .await
     .map_err(|e| Error::internal(format!("import task failed: {e}")))??;
@@ -438,8 +433,8 @@ async fn register(
     engine.catalog.backup(&record.id).await
 }
 
-/// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.gz` (`.tar.zst`) from an archive's manifest, when its project name is
-/// one Offsite accepts (a crafted manifest cannot name a path) and its time parses.
+/// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.zst` (`.tar.gz`) from an archive's manifest, when its
+/// project name is one Offsite accepts (a crafted manifest cannot name a path) and its time parses.
 fn canonical_archive_name(archive: &Path) -> Option<String> {
     let m = archive::read_manifest(archive).ok()?;
     crate::catalog::validate_project_name(&m.project).ok()?;

@@ -55,6 +55,7 @@ pub mod projects;
 pub mod prune;
 pub(crate) mod queries;
 pub mod remote;
+pub(crate) mod remote_name;
 pub mod resolve;
 pub(crate) mod restore;
 pub(crate) mod restore_parts;

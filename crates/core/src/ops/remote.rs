@@ -13,6 +13,7 @@
 
 use super::components::{non_empty, secret_of};
 use super::import::import_into;
+use super::remote_name;
 use super::runner::{self, RunningJob};
 use super::source_tests::{note, Tried};
 use crate::catalog::SourceKind;
@@ -397,27 +398,10 @@ pub(crate) async fn pull(
     })
 }
 
-/// A file name the server gave, if it is a plain archive name; else one made from the id.
-fn local_name(b: &AgentBackup) -> String {
-    let ok = |n: &str| {
-        n.len() <= 200
-            && crate::backup::has_archive_suffix(n)
-            && !n.starts_with('.')
-            && n.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
-    match b.file_name.as_deref() {
-        Some(n) if ok(n) => n.to_string(),
-        _ => format!(
-            "remote_{}.tar.gz",
-            b.backup_id
-                .replace(|c: char| !c.is_ascii_alphanumeric(), "")
-        ),
-    }
-}
-
 /// Download a completed backup into the project's backup folder, verify and register it; on
-/// failure remove what was written.
+/// failure remove what was written. A backup the server names no file for is downloaded as
+/// `remote_<id>` and named by its bytes (`.tar.zst`, `.tar.gz`, `.age` appended when encrypted,
+/// see [`super::remote_name`]) before it is inspected.
 async fn fetch(
     engine: &Engine,
     project: &Project,
@@ -429,10 +413,32 @@ async fn fetch(
     let dir_existed = dir.is_dir();
     crate::private_fs::create_dir_all(&dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    let target = dir.join(local_name(b));
-    let r = fetch_into(engine, project, client, b, &target, job).await;
+    let given = remote_name::given(b);
+    let downloaded = dir.join(given.clone().unwrap_or_else(|| remote_name::stem(b)));
+    // The file this pull put in the folder (renamed once its bytes named it), removed on
+    // failure; never a file that was there before.
+    let mut placed: Option<std::path::PathBuf> = None;
+    let r = async {
+        download(client, b, &downloaded, job).await?;
+        placed = Some(downloaded.clone());
+        job.check_cancelled()?;
+        if given.is_none() {
+            let keys = super::encryption::keys_of(engine, &project.name).unwrap_or_default();
+            let d = downloaded.clone();
+            let named =
+                tokio::task::spawn_blocking(move || remote_name::named_by_content(&d, keys))
+                    .await
+                    .map_err(|e| Error::internal(format!("naming task failed: {e}")))??;
+            placed = Some(named);
+        }
+        let archive = placed.clone().unwrap_or_else(|| downloaded.clone());
+        fetch_into(engine, project, client, &archive, job).await
+    }
+    .await;
     if r.is_err() {
-        let _ = std::fs::remove_file(&target);
+        if let Some(p) = &placed {
+            let _ = std::fs::remove_file(p);
+        }
         if !dir_existed {
             let _ = std::fs::remove_dir(&dir); // only when empty
         }
@@ -440,14 +446,13 @@ async fn fetch(
     r
 }
 
-async fn fetch_into(
-    engine: &Engine,
-    project: &Project,
+/// The archive of `b` downloaded to `target`, which must not exist.
+async fn download(
     client: &AgentClient,
     b: &AgentBackup,
     target: &Path,
     job: &RunningJob,
-) -> Result<BackupRecord> {
+) -> Result<()> {
     if target.symlink_metadata().is_ok() {
         return Err(Error::new(
             ErrorKind::AlreadyExists,
@@ -459,8 +464,19 @@ async fn fetch_into(
     client
         .downloader()
         .download(&source, target, &job.reporter, &job.cancel)
-        .await?;
-    job.check_cancelled()?;
+        .await
+        .map(|_| ())
+}
+
+/// The downloaded archive at `target` inspected (an encrypted one opened with the project's
+/// keys), verified and registered where it is.
+async fn fetch_into(
+    engine: &Engine,
+    project: &Project,
+    client: &AgentClient,
+    target: &Path,
+    job: &RunningJob,
+) -> Result<BackupRecord> {
     let inspected = {
         // An archive the agent encrypted to the project's recipients opens with its keys.
         let keys = super::encryption::keys_of(engine, &project.name).unwrap_or_default();
@@ -503,52 +519,6 @@ async fn fetch_into(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn b(name: Option<&str>) -> AgentBackup {
-        AgentBackup {
-            backup_id: "0b1e-77".into(),
-            project: "shop".into(),
-            status: "COMPLETED".into(),
-            progress: 100,
-            created_at: String::new(),
-            completed_at: None,
-            backup_type: None,
-            size: None,
-            sha256: None,
-            file_name: name.map(str::to_string),
-            error: None,
-            phase: None,
-            bytes_done: None,
-            bytes_total: None,
-        }
-    }
-
-    #[test]
-    fn server_file_names_cannot_leave_the_folder() {
-        assert_eq!(
-            local_name(&b(Some("shop_20261123_010203_full.tar.gz"))),
-            "shop_20261123_010203_full.tar.gz"
-        );
-        for bad in [
-            "../x.tar.gz",
-            "/etc/x.tar.gz",
-            ".x.tar.gz",
-            "a/b.tar.gz",
-            "x.sh",
-        ] {
-            assert_eq!(local_name(&b(Some(bad))), "remote_0b1e77.tar.gz", "{bad}");
-        }
-        assert_eq!(local_name(&b(None)), "remote_0b1e77.tar.gz");
-        // Every ending Offsite writes keeps its name: an encrypted archive stays `.age`.
-        for good in [
-            "shop_20261123_010203_full.tar.zst",
-            "shop_20261123_010203_full.tar.zst.age",
-            "shop_20261123_010203_full.tar.gz.age",
-        ] {
-            assert_eq!(local_name(&b(Some(good))), good);
-        }
-        assert_eq!(local_name(&b(Some("x.tar.age"))), "remote_0b1e77.tar.gz");
-    }
 
     #[test]
     fn the_token_key_is_the_projects() {

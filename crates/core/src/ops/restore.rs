@@ -47,7 +47,7 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
     let database = match &req.database {
         Some(d) => Some((
             parts::database_target(engine, &d.to).await?,
-            parts::database_options(engine, &d.options),
+            parts::database_options(engine, &d.options).await,
         )),
         None => None,
     };

@@ -51,8 +51,13 @@ pub(crate) async fn database_target(engine: &Engine, to: &DatabaseTo) -> Result<
     }
 }
 
-/// The database options with the engine's pg_dump folder, safety-backup folder and clock.
-pub(crate) fn database_options(engine: &Engine, o: &DatabaseOptions) -> RestoreOptions {
+/// The database options with the engine's pg_dump folder, safety-backup folder, clock and
+/// compression (the saved default of new backups; zstd when none is saved or the saved one no
+/// longer parses: a safety backup is not refused over a setting).
+pub(crate) async fn database_options(engine: &Engine, o: &DatabaseOptions) -> RestoreOptions {
+    let safety_compression = super::backup::default_compression(engine)
+        .await
+        .unwrap_or_default();
     RestoreOptions {
         replace: o.replace,
         no_safety_backup: o.no_safety_backup,
@@ -62,6 +67,7 @@ pub(crate) fn database_options(engine: &Engine, o: &DatabaseOptions) -> RestoreO
         allow_arbitrary_sql: o.allow_arbitrary_sql,
         pg_bin: engine.pg_bin(),
         safety_dir: engine.data_dir.join(super::reveal::SAFETY_DIR),
+        safety_compression,
         clock: Some(engine.clock.clone()),
         jobs: o.jobs,
     }

@@ -539,7 +539,7 @@ mod tests {
         let request = ComposeRequest {
             project: "mem".into(),
             dest_dir: dir.path().to_path_buf(),
-            compression_level: 1,
+            compression: crate::archive::Compression::default(),
             backup_id: "b1".into(),
             created_at: time::macros::datetime!(2026-11-21 10:15:00 UTC),
             backup_type: BackupType::Database,
@@ -552,6 +552,16 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(db.dump_count(), 1);
+        // compose() follows the default compression: zstd, by content and by name.
+        assert_eq!(
+            crate::archive::codec_of(&written.path).unwrap(),
+            crate::archive::codec::Codec::Zstd
+        );
+        assert!(written
+            .path
+            .to_str()
+            .unwrap()
+            .ends_with("_database.tar.zst"));
         let manifest = read_manifest(&written.path).unwrap();
         assert_eq!(manifest.tables.len(), 1);
         assert_eq!(manifest.tables[0].rows, 3);
@@ -574,5 +584,39 @@ mod tests {
             )
             .await
             .is_err());
+    }
+
+    /// `dump` (the lower-level `database_only`) writes the compression it is given: the default
+    /// (zstd) by content and name, gzip when asked; both verify.
+    #[tokio::test]
+    async fn a_dump_alone_follows_the_compression_it_is_given() {
+        use crate::archive::{codec::Codec, codec_of, verify, Compression};
+        let db = MemoryDatabase::new(&b"PGDMP-alone"[..], &[("public", "t", 2)]);
+        let dir = tempfile::tempdir().unwrap();
+        let cancel = CancellationToken::new();
+        for (i, (compression, codec, suffix)) in [
+            (Compression::default(), Codec::Zstd, ".tar.zst"),
+            (Compression::Gzip(1), Codec::Gzip, ".tar.gz"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let opts = DumpOptions {
+                project: "mem".into(),
+                dest_dir: dir.path().to_path_buf(),
+                compression,
+                backup_id: format!("b{i}"),
+                created_at: time::macros::datetime!(2026-11-21 10:15:00 UTC),
+            };
+            let written = db.dump(&opts, &Reporter::silent(), &cancel).await.unwrap();
+            assert_eq!(codec_of(&written.path).unwrap(), codec, "{compression}");
+            assert!(
+                written.path.to_str().unwrap().ends_with(suffix),
+                "{}",
+                written.path.display()
+            );
+            let report = verify(&written.path, &Reporter::silent(), &cancel).unwrap();
+            assert!(report.ok, "{compression}: {:?}", report.problems);
+        }
     }
 }

@@ -64,8 +64,9 @@ pub struct DumpOptions {
     pub project: String,
     /// The folder the archive is written to (temporary names until it is complete).
     pub dest_dir: PathBuf,
-    /// gzip level of the archive (0–9).
-    pub compression_level: u32,
+    /// The archive's compression (zstd unless a setting says otherwise, see
+    /// [`crate::archive::Compression::default`]).
+    pub compression: crate::archive::Compression,
     /// The new backup's id, recorded in the manifest.
     pub backup_id: String,
     /// The backup's time (file name, manifest `created_at`): the engine's clock.

@@ -62,7 +62,7 @@ pub fn dump_options(project: &str, dest: &Path) -> DumpOptions {
     DumpOptions {
         project: project.into(),
         dest_dir: dest.to_path_buf(),
-        compression_level: 1,
+        compression: offsite_core::archive::Compression::default(),
         backup_id: format!("conformance-{project}"),
         created_at: offsite_core::clock::Clock::now(&offsite_core::clock::SystemClock),
     }

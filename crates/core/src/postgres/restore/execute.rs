@@ -6,7 +6,6 @@ use super::{
     RestoreOptions, RestoreTarget, SelectWhat,
 };
 use crate::archive::{self, DATABASE_MEMBER, DATABASE_SQL_MEMBER};
-use crate::backup;
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::ConnSpec;
 use crate::postgres::process;
@@ -339,7 +338,7 @@ async fn take_safety_backup(
     let dump_opts = DumpOptions {
         project: format!("safety-{}", sanitize(&target.spec.database)),
         dest_dir: opts.safety_dir.clone(),
-        compression_level: backup::DEFAULT_COMPRESSION_LEVEL,
+        compression: opts.safety_compression,
         backup_id: uuid::Uuid::new_v4().to_string(),
         created_at: opts
             .clock

@@ -66,6 +66,9 @@ pub struct RestoreOptions {
     pub pg_bin: Option<PathBuf>,
     /// Where safety backups go.
     pub safety_dir: PathBuf,
+    /// The safety backup's compression (`.tar.zst` or `.tar.gz`): the engine passes the saved
+    /// default compression; the default is zstd ([`crate::archive::Compression::default`]).
+    pub safety_compression: crate::archive::Compression,
     /// Restore only these schemas or tables (empty: the whole backup).
     pub selection: Selection,
     /// Run the statements of the backup's SQL that pg_dump never writes (`COPY … FROM
