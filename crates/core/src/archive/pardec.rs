@@ -91,7 +91,7 @@ fn in_flight(workers: usize) -> u64 {
 /// members), at most 4; none on one core. Measured in release on 2 cores (1.29 GiB of data,
 /// docs/benchmarks.md "Verify on 2 cores"): with workers gzip verifies 1.3× as fast (inflating
 /// on the calling thread was the pipeline's bound: 1.43 of its 2.15 CPU-s per GiB) and zstd
-/// about 1.06× (its calling thread was nearly balanced with the hash thread already; with a
+/// 1.05–1.1× (its calling thread was nearly balanced with the hash thread already; with a
 /// new decoder per frame instead of one context per worker, workers made it slower).
 pub(super) fn worker_count(cores: usize) -> usize {
     if cores < 2 {
