@@ -2,7 +2,7 @@
 //! `pargz`.
 //!
 //! The writer's gzip members say their length (subfield `OS`, see `seekgz`) and its zstd frames
-//! are walked block by block (see `seekzst`), so (from 2 cores, see
+//! are walked block by block (see `seekzst`), so (on machines with cores to spare, see
 //! [`worker_count`]) the calling thread cuts the compressed stream into whole members as it
 //! reads it (a copy, no inflating), worker threads decompress up to [`in_flight`] members at
 //! once, and the output is handed out in order. The file's SHA-256 is still computed as it is
@@ -86,18 +86,19 @@ fn in_flight(workers: usize) -> u64 {
     2 * workers as u64
 }
 
-/// Decompression threads on `cores` cores: 2 from 2 cores, then the cores beyond the two the
-/// pipeline keeps busy (the file thread reading and hashing the file, the hash thread hashing
-/// members), at most 4; none on one core. Measured in release on 2 cores (1.29 GiB of data,
-/// docs/benchmarks.md "Verify on 2 cores"): with workers gzip verifies 1.3× as fast (inflating
-/// on the calling thread was the pipeline's bound: 1.43 of its 2.15 CPU-s per GiB) and zstd
-/// 1.05–1.1× (its calling thread was nearly balanced with the hash thread already; with a
-/// new decoder per frame instead of one context per worker, workers made it slower).
-pub(super) fn worker_count(cores: usize) -> usize {
-    if cores < 2 {
-        0
-    } else {
-        cores.saturating_sub(2).clamp(2, 4)
+/// Decompression threads for `codec` on `cores` cores. Measured in release on 2 cores (1.29 GiB
+/// of data, docs/benchmarks.md "Verify on 2 cores"):
+/// - gzip: inflating on the calling thread (1.43 of the pipeline's 2.15 CPU-s per GiB) bounds
+///   the pipeline; with 2 workers verify is 1.28× as fast, so 2 from 2 cores, then the cores
+///   beyond the file and hash threads, at most 4.
+/// - zstd: the calling thread is nearly balanced with the hash thread already; 2 workers (one
+///   context each) were 5–10 % faster on a quiet machine and 4 % slower beside one busy process,
+///   for a few % more CPU: none below 4 cores, then the cores beyond two, at most 4.
+pub(super) fn worker_count(codec: Codec, cores: usize) -> usize {
+    match codec {
+        Codec::Gzip if cores >= 2 => cores.saturating_sub(2).clamp(2, 4),
+        Codec::Zstd if cores >= 4 => (cores - 2).min(4),
+        _ => 0,
     }
 }
 
@@ -121,7 +122,11 @@ impl<R: BufRead> ParDecompress<R> {
         };
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         // The crate's own tests always use 2 workers, so every reader test runs the parallel path.
-        let n = if cfg!(test) { 2 } else { worker_count(cores) };
+        let n = match codec {
+            Some(_) if cfg!(test) => 2,
+            Some(c) => worker_count(c, cores),
+            None => 0,
+        };
         let (Some(codec), true) = (codec, n > 0) else {
             // Not ours to cut (or a failing first read), or no core to spare: the sequential
             // decoder, which also says what the stream is when it is neither codec.
