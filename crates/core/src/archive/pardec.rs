@@ -86,22 +86,19 @@ fn in_flight(workers: usize) -> u64 {
     2 * workers as u64
 }
 
-/// Decompression threads: the cores beyond the two the pipeline keeps busy already (the file
-/// thread reading and hashing the file, the calling thread parsing tar and the hash thread
-/// hashing members), at most 4; none below 4 cores, where the members are decompressed on the
-/// calling thread as before. Measured on 2 cores (debug build, a loaded machine, 256 MiB of
-/// tar): workers made inflating 0.9× (gzip) and 0.6× (zstd) as fast as one thread, since there
-/// is no idle core for them. The crate's own tests always use 2 workers, so every reader test
-/// runs the parallel path.
-fn worker_count() -> usize {
-    if cfg!(test) {
-        return 2;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores < 4 {
-        0
-    } else {
-        (cores - 2).min(4)
+/// Decompression threads for `codec` on `cores` cores. Measured in release on 2 cores (1.29 GiB
+/// of data, docs/benchmarks.md "Verify on 2 cores"):
+/// - gzip: inflating on the calling thread (1.43 of the pipeline's 2.15 CPU-s per GiB) bounds
+///   the pipeline; with 2 workers verify is 1.28× as fast, so 2 from 2 cores, then the cores
+///   beyond the file and hash threads, at most 4.
+/// - zstd: the calling thread is nearly balanced with the hash thread already; 2 workers (one
+///   context each) were 5–10 % faster on a quiet machine and 4 % slower beside one busy process,
+///   for a few % more CPU: none below 4 cores, then the cores beyond two, at most 4.
+pub(super) fn worker_count(codec: Codec, cores: usize) -> usize {
+    match codec {
+        Codec::Gzip if cores >= 2 => cores.saturating_sub(2).clamp(2, 4),
+        Codec::Zstd if cores >= 4 => (cores - 2).min(4),
+        _ => 0,
     }
 }
 
@@ -123,7 +120,13 @@ impl<R: BufRead> ParDecompress<R> {
                 };
             }
         };
-        let n = worker_count();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // The crate's own tests always use 2 workers, so every reader test runs the parallel path.
+        let n = match codec {
+            Some(_) if cfg!(test) => 2,
+            Some(c) => worker_count(c, cores),
+            None => 0,
+        };
         let (Some(codec), true) = (codec, n > 0) else {
             // Not ours to cut (or a failing first read), or no core to spare: the sequential
             // decoder, which also says what the stream is when it is neither codec.
@@ -314,19 +317,37 @@ impl<R: BufRead> Drop for ParDecompress<R> {
 }
 
 fn worker(jobs: Arc<Mutex<Receiver<Piece>>>, done: std::sync::mpsc::Sender<Done>, codec: Codec) {
+    // One zstd context per worker, reused for every frame (a new streaming decoder per 1 MiB
+    // frame cost 60 % more CPU than the sequential decoder: its context, its buffers, a copy).
+    let mut zstd = match codec {
+        Codec::Zstd => zstd_context(),
+        Codec::Gzip => None,
+    };
     loop {
         let job = jobs.lock().unwrap().recv();
         let Ok(piece) = job else { return };
-        let out = decompress_one(&piece, codec);
+        let out = decompress_one(&piece, codec, zstd.as_mut());
         if done.send((piece, out)).is_err() {
             return;
         }
     }
 }
 
+/// A zstd decompression context limited like the sequential decoder's (`None`: zstd could not
+/// allocate one, and every frame goes to the sequential decoder).
+fn zstd_context() -> Option<zstd::bulk::Decompressor<'static>> {
+    let mut d = zstd::bulk::Decompressor::new().ok()?;
+    d.window_log_max(MAX_WINDOW_LOG).ok()?;
+    Some(d)
+}
+
 /// The member's bytes, when it decompresses exactly to what it declares with nothing left over
 /// (checksums checked by the decoders); `None` for anything else.
-fn decompress_one(piece: &Piece, codec: Codec) -> Option<Vec<u8>> {
+fn decompress_one(
+    piece: &Piece,
+    codec: Codec,
+    zstd: Option<&mut zstd::bulk::Decompressor<'static>>,
+) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(piece.out as usize);
     match codec {
         Codec::Gzip => {
@@ -338,14 +359,11 @@ fn decompress_one(piece: &Piece, codec: Codec) -> Option<Vec<u8>> {
         }
         Codec::Zstd if is_skippable(&piece.bytes) => {}
         Codec::Zstd => {
-            let mut d = zstd::stream::read::Decoder::with_buffer(&piece.bytes[..]).ok()?;
-            d.window_log_max(MAX_WINDOW_LOG).ok()?;
-            let mut d = d.single_frame();
-            (&mut d).take(piece.out + 1).read_to_end(&mut out).ok()?;
-            // One more read: the frame's end (its checksum) is checked.
-            if d.read(&mut [0u8; 1]).ok()? != 0 || !d.finish().is_empty() {
-                return None;
-            }
+            // The cut member is exactly one frame; decoded in one call into `out`, which holds
+            // what it declares and not a byte more (more is an error), its checksum checked.
+            zstd?
+                .decompress_to_buffer(&piece.bytes[..], &mut out)
+                .ok()?;
         }
     }
     (out.len() as u64 == piece.out).then_some(out)

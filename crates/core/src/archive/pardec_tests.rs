@@ -114,3 +114,17 @@ fn damage_gives_the_sequential_decoders_bytes_and_error() {
         }
     }
 }
+
+#[test]
+fn workers_per_codec_and_cores() {
+    // gzip: inflating bounds the pipeline even on 2 cores; zstd: only from 4 (see worker_count).
+    assert_eq!(worker_count(Codec::Gzip, 1), 0);
+    assert_eq!(worker_count(Codec::Gzip, 2), 2);
+    assert_eq!(worker_count(Codec::Gzip, 3), 2);
+    assert_eq!(worker_count(Codec::Gzip, 5), 3);
+    assert_eq!(worker_count(Codec::Gzip, 64), 4);
+    assert_eq!(worker_count(Codec::Zstd, 2), 0);
+    assert_eq!(worker_count(Codec::Zstd, 3), 0);
+    assert_eq!(worker_count(Codec::Zstd, 4), 2);
+    assert_eq!(worker_count(Codec::Zstd, 64), 4);
+}

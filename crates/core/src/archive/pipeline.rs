@@ -13,8 +13,8 @@
 //!
 //! Both channels are bounded, so memory stays at a few MiB whatever the archive size, and
 //! buffers are recycled instead of reallocated. The members (gzip or zstd) are decompressed on
-//! every core (see `pardec`); the file's SHA-256 is sequential by nature and stays on the file
-//! thread.
+//! worker threads where that pays (per codec and cores, see `pardec`); the file's SHA-256 is
+//! sequential by nature and stays on the file thread.
 
 use super::pardec::ParDecompress;
 use super::tarfmt::TarReader;

@@ -1,7 +1,7 @@
 //! Streaming one member out, and extracting them all into a folder.
 
 use super::super::pipeline;
-use super::super::tarfmt::{Kind, Next, TarError};
+use super::super::tarfmt::{EntryHeader, Kind, Next, TarError};
 use super::super::{check_member_name, unsafe_member, Manifest, MANIFEST_NAME};
 use super::{corrupt, input_failure, open_input, read_manifest_entry, stream_member};
 use crate::error::{Error, Result};
@@ -160,7 +160,7 @@ pub fn extract_all(path: &Path, dest: &Path, cancel: &CancellationToken) -> Resu
         Err(e) => return Err(Error::io(format!("checking {}", dest.display()), e)),
     };
 
-    let result = extract_into(file, encrypted, path, dest, cancel);
+    let result = extract_members(file, encrypted, path, dest, Members::All, cancel);
     if result.is_err() {
         // `dest` was empty (or new), so everything in it is ours.
         if created {
@@ -178,22 +178,50 @@ pub fn extract_all(path: &Path, dest: &Path, cancel: &CancellationToken) -> Resu
     result
 }
 
-fn extract_into(
+/// Which members an extraction writes.
+#[derive(Clone, Copy)]
+pub(super) enum Members<'a> {
+    /// Every member, `metadata.json` and folders included; the archive is read to its end and
+    /// its end-of-archive marker checked.
+    All,
+    /// The members whose names the filter accepts (folder entries are skipped: a file's folders
+    /// are created with it); reading stops once the last of them listed in the manifest has been
+    /// extracted.
+    Matching(&'a dyn Fn(&str) -> bool),
+}
+
+impl Members<'_> {
+    fn wants(&self, name: &str) -> bool {
+        match self {
+            Members::All => true,
+            Members::Matching(wanted) => wanted(name),
+        }
+    }
+}
+
+fn damaged(path: &Path, what: String) -> Error {
+    Error::integrity(format!("{}: {what}", path.display()))
+        .with_hint("the archive is damaged; use another copy of this backup")
+}
+
+/// Extracts `which` members of the archive `file` (opened from `path`) into `dest`, an existing
+/// folder that holds none of them yet (each is created new, with its folders, 0600/0700). Every
+/// member met on the way must be safe ([`ErrorKind::UnsafePath`]), listed in the manifest once
+/// and with the size its tar header gives (refused before its data is read); each one extracted
+/// is checked against the manifest's size and SHA-256 ([`ErrorKind::Integrity`]). On failure
+/// what was written stays in `dest` (the caller removes it). Returns the files written, in
+/// archive order.
+///
+/// [`ErrorKind::Integrity`]: crate::error::ErrorKind::Integrity
+/// [`ErrorKind::UnsafePath`]: crate::error::ErrorKind::UnsafePath
+pub(super) fn extract_members(
     file: super::Opened,
     encrypted: bool,
     path: &Path,
     dest: &Path,
+    which: Members<'_>,
     cancel: &CancellationToken,
 ) -> Result<Vec<PathBuf>> {
-    let target_of = |name: &str| -> PathBuf {
-        let mut p = dest.to_path_buf();
-        p.extend(name.split('/').filter(|c| !c.is_empty()));
-        p
-    };
-    let create = |p: &Path| {
-        crate::private_fs::create_new(p)
-            .map_err(|e| Error::io(format!("creating {}", p.display()), e))
-    };
     let outcome = pipeline::run_reader(
         file,
         false,
@@ -202,11 +230,14 @@ fn extract_into(
         cancel,
         |tar, hasher| -> Result<(Manifest, Vec<PathBuf>, Vec<u64>)> {
             let (manifest, raw) = read_manifest_entry(tar, path)?;
-            let manifest_path = target_of(MANIFEST_NAME);
-            create(&manifest_path)?
-                .write_all(&raw)
-                .map_err(|e| Error::io(format!("writing {}", manifest_path.display()), e))?;
-            let mut written = vec![manifest_path];
+            let mut written = Vec::new();
+            if matches!(which, Members::All) {
+                let manifest_path = target_of(dest, MANIFEST_NAME);
+                create(&manifest_path)?
+                    .write_all(&raw)
+                    .map_err(|e| Error::io(format!("writing {}", manifest_path.display()), e))?;
+                written.push(manifest_path);
+            }
             let index: HashMap<&str, usize> = manifest
                 .members
                 .iter()
@@ -214,59 +245,41 @@ fn extract_into(
                 .rev()
                 .map(|(i, m)| (m.name.as_str(), i))
                 .collect();
+            let mut left = manifest
+                .members
+                .iter()
+                .filter(|m| which.wants(&m.name))
+                .count();
             // Bytes read per manifest member, u64::MAX until seen.
             let mut sizes = vec![u64::MAX; manifest.members.len()];
-            loop {
+            while left > 0 || matches!(which, Members::All) {
                 if cancel.is_cancelled() {
                     return Err(Error::cancelled());
                 }
                 let header = match tar.next() {
                     Ok(Next::Entry(h)) => h,
-                    Ok(Next::End) => {
+                    Ok(Next::End) if matches!(which, Members::All) => {
                         tar.finish()
                             .map_err(|e| corrupt(path, "after the last member", &e))?;
                         break;
                     }
-                    Ok(Next::Eof) => {
+                    Ok(Next::Eof) if matches!(which, Members::All) => {
                         return Err(corrupt(path, "after the last member", &TarError::Truncated));
                     }
+                    // What is missing is said below, by name.
+                    Ok(Next::End | Next::Eof) => break,
                     Err(e) => return Err(corrupt(path, "reading", &e)),
                 };
-                if let Some(why) = header.unsafe_reason() {
-                    return Err(unsafe_member(&header.name, &why));
-                }
-                let target = target_of(&header.name);
-                if header.kind == Kind::Dir {
-                    crate::private_fs::create_dir_all(&target)
-                        .map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
-                    continue;
-                }
-                let Some(&idx) = index.get(header.name.as_str()) else {
-                    return Err(Error::integrity(format!(
-                        "{}: member {} is not listed in the manifest",
-                        path.display(),
-                        header.name
-                    ))
-                    .with_hint("the archive is damaged; use another copy of this backup"));
+                let Some(idx) = check_header(path, &header, &index, &manifest, which, dest)? else {
+                    continue; // its data (if any) is skipped by the next header's read
                 };
                 if sizes[idx] != u64::MAX {
-                    return Err(Error::integrity(format!(
-                        "{}: member {} appears twice",
-                        path.display(),
-                        header.name
-                    ))
-                    .with_hint("the archive is damaged; use another copy of this backup"));
-                }
-                if header.size != manifest.members[idx].size {
-                    return Err(oversized(
+                    return Err(damaged(
                         path,
-                        &header.name,
-                        format!(
-                            "is {} bytes in the archive, but the manifest says {}",
-                            header.size, manifest.members[idx].size
-                        ),
+                        format!("member {} appears twice", header.name),
                     ));
                 }
+                let target = target_of(dest, &header.name);
                 if let Some(parent) = target.parent() {
                     crate::private_fs::create_dir_all(parent)
                         .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
@@ -285,6 +298,7 @@ fn extract_into(
                 };
                 hasher.end(idx);
                 sizes[idx] = n;
+                left = left.saturating_sub(1);
             }
             Ok((manifest, written, sizes))
         },
@@ -294,22 +308,79 @@ fn extract_into(
     }
     let (manifest, written, sizes) = outcome.value?;
     for (i, m) in manifest.members.iter().enumerate() {
+        if !which.wants(&m.name) {
+            continue;
+        }
         if sizes[i] == u64::MAX {
-            return Err(Error::integrity(format!(
-                "{}: member {} is missing from the archive",
-                path.display(),
-                m.name
-            ))
-            .with_hint("the archive is damaged; use another copy of this backup"));
+            return Err(damaged(
+                path,
+                format!("member {} is missing from the archive", m.name),
+            ));
         }
         if sizes[i] != m.size || outcome.hashes.get(&i) != Some(&m.sha256) {
-            return Err(Error::integrity(format!(
-                "{}: member {} does not match the manifest",
-                path.display(),
-                m.name
-            ))
-            .with_hint("the archive is damaged; use another copy of this backup"));
+            return Err(damaged(
+                path,
+                format!(
+                    "member {} does not match its checksum in the manifest",
+                    m.name
+                ),
+            ));
         }
     }
     Ok(written)
+}
+
+/// The checks of one member's header before its data is read (see [`extract_members`]): its
+/// manifest index when it is to be extracted, `None` when it is skipped (a folder entry is
+/// created here when wanted).
+fn check_header(
+    path: &Path,
+    header: &EntryHeader,
+    index: &HashMap<&str, usize>,
+    manifest: &Manifest,
+    which: Members<'_>,
+    dest: &Path,
+) -> Result<Option<usize>> {
+    if let Some(why) = header.unsafe_reason() {
+        return Err(unsafe_member(&header.name, &why));
+    }
+    if header.kind == Kind::Dir {
+        if matches!(which, Members::All) {
+            let target = target_of(dest, &header.name);
+            crate::private_fs::create_dir_all(&target)
+                .map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
+        }
+        return Ok(None);
+    }
+    let Some(&idx) = index.get(header.name.as_str()) else {
+        return Err(damaged(
+            path,
+            format!("member {} is not listed in the manifest", header.name),
+        ));
+    };
+    // Every member met, wanted or not: a header that lies about the size is refused before
+    // anything is read.
+    if header.size != manifest.members[idx].size {
+        return Err(oversized(
+            path,
+            &header.name,
+            format!(
+                "is {} bytes in the archive, but the manifest says {}",
+                header.size, manifest.members[idx].size
+            ),
+        ));
+    }
+    Ok(which.wants(&header.name).then_some(idx))
+}
+
+/// Where the member `name` goes under `dest`.
+fn target_of(dest: &Path, name: &str) -> PathBuf {
+    let mut p = dest.to_path_buf();
+    p.extend(name.split('/').filter(|c| !c.is_empty()));
+    p
+}
+
+/// A new file (0600); an existing one is an error, never overwritten.
+fn create(p: &Path) -> Result<std::fs::File> {
+    crate::private_fs::create_new(p).map_err(|e| Error::io(format!("creating {}", p.display()), e))
 }

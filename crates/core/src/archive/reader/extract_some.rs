@@ -1,20 +1,11 @@
 //! Extracting only some of an archive's members: a format-2 restore needs the `database/`
 //! members, not the storage objects and configuration files behind them (issue 28, 3b).
 
-use super::super::pipeline;
-use super::super::tarfmt::{Kind, Next};
-use super::super::unsafe_member;
-use super::{corrupt, input_failure, open_input, read_manifest_entry, stream_member};
-use crate::error::{Error, Result};
-use std::collections::HashMap;
-use std::io::Write;
+use super::extract::{extract_members, Members};
+use super::open_input;
+use crate::error::Result;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
-
-fn damaged(path: &Path, what: String) -> Error {
-    Error::integrity(format!("{}: {what}", path.display()))
-        .with_hint("the archive is damaged; use another copy of this backup")
-}
 
 /// Extracts the members whose names `wanted` accepts into `dest`, an existing folder that holds
 /// none of them yet (each is created new, with its folders, 0600/0700). Each is checked against
@@ -24,6 +15,7 @@ fn damaged(path: &Path, what: String) -> Error {
 /// extracted: the members behind them are not inflated (an encrypted archive is still read to its
 /// end, so age authenticates its last chunk). On failure what was written stays in `dest`: the
 /// caller removes the folder (a restore's private temporary folder). Returns the files written.
+/// The same walk as [`super::extract_all`] ([`extract_members`]), with a filter.
 ///
 /// [`ErrorKind::Integrity`]: crate::error::ErrorKind::Integrity
 /// [`ErrorKind::UnsafePath`]: crate::error::ErrorKind::UnsafePath
@@ -34,120 +26,14 @@ pub(crate) fn extract_matching(
     cancel: &CancellationToken,
 ) -> Result<Vec<PathBuf>> {
     let (file, encrypted) = open_input(path)?;
-    let target_of = |name: &str| -> PathBuf {
-        let mut p = dest.to_path_buf();
-        p.extend(name.split('/').filter(|c| !c.is_empty()));
-        p
-    };
-    let outcome = pipeline::run_reader(
+    extract_members(
         file,
-        false,
         encrypted,
-        None,
+        path,
+        dest,
+        Members::Matching(wanted),
         cancel,
-        |tar, hasher| -> Result<(crate::archive::Manifest, Vec<PathBuf>, Vec<u64>)> {
-            let (manifest, _) = read_manifest_entry(tar, path)?;
-            let index: HashMap<&str, usize> = manifest
-                .members
-                .iter()
-                .enumerate()
-                .rev()
-                .map(|(i, m)| (m.name.as_str(), i))
-                .collect();
-            let mut left = manifest.members.iter().filter(|m| wanted(&m.name)).count();
-            let mut written = Vec::new();
-            // Bytes read per manifest member, u64::MAX until seen.
-            let mut sizes = vec![u64::MAX; manifest.members.len()];
-            while left > 0 {
-                if cancel.is_cancelled() {
-                    return Err(Error::cancelled());
-                }
-                let header = match tar.next() {
-                    Ok(Next::Entry(h)) => h,
-                    // What is missing is said below, by name.
-                    Ok(Next::End | Next::Eof) => break,
-                    Err(e) => return Err(corrupt(path, "reading", &e)),
-                };
-                if let Some(why) = header.unsafe_reason() {
-                    return Err(unsafe_member(&header.name, &why));
-                }
-                if header.kind == Kind::Dir {
-                    continue;
-                }
-                let Some(&idx) = index.get(header.name.as_str()) else {
-                    return Err(damaged(
-                        path,
-                        format!("member {} is not listed in the manifest", header.name),
-                    ));
-                };
-                if header.size != manifest.members[idx].size {
-                    return Err(damaged(
-                        path,
-                        format!(
-                            "member {} is {} bytes in the archive, but the manifest says {}",
-                            header.name, header.size, manifest.members[idx].size
-                        ),
-                    ));
-                }
-                if !wanted(&header.name) {
-                    continue; // its data is skipped by the next header's read
-                }
-                if sizes[idx] != u64::MAX {
-                    return Err(damaged(
-                        path,
-                        format!("member {} appears twice", header.name),
-                    ));
-                }
-                let target = target_of(&header.name);
-                if let Some(parent) = target.parent() {
-                    crate::private_fs::create_dir_all(parent)
-                        .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
-                }
-                let mut out = crate::private_fs::create_new(&target)
-                    .map_err(|e| Error::io(format!("creating {}", target.display()), e))?;
-                written.push(target.clone());
-                let mut sink = |b: &[u8]| {
-                    out.write_all(b)
-                        .map_err(|e| Error::io(format!("writing {}", target.display()), e))
-                };
-                let n = match stream_member(tar, hasher, Some(&mut sink), cancel)? {
-                    Ok(n) => n,
-                    Err((_, e)) => {
-                        return Err(corrupt(path, &format!("reading {}", header.name), &e))
-                    }
-                };
-                hasher.end(idx);
-                sizes[idx] = n;
-                left -= 1;
-            }
-            Ok((manifest, written, sizes))
-        },
-    );
-    if let Some(e) = input_failure(path, &outcome, cancel, encrypted) {
-        return Err(e);
-    }
-    let (manifest, written, sizes) = outcome.value?;
-    for (i, m) in manifest.members.iter().enumerate() {
-        if !wanted(&m.name) {
-            continue;
-        }
-        if sizes[i] == u64::MAX {
-            return Err(damaged(
-                path,
-                format!("member {} is missing from the archive", m.name),
-            ));
-        }
-        if sizes[i] != m.size || outcome.hashes.get(&i) != Some(&m.sha256) {
-            return Err(damaged(
-                path,
-                format!(
-                    "member {} does not match its checksum in the manifest",
-                    m.name
-                ),
-            ));
-        }
-    }
-    Ok(written)
+    )
 }
 
 #[cfg(test)]
@@ -240,5 +126,33 @@ mod tests {
         let none = |n: &str| n == "database/nothing.dat";
         assert!(extract_matching(&path, dest.path(), &none, &CancellationToken::new()).is_ok());
         assert!(files(dest.path()).is_empty());
+    }
+
+    #[test]
+    fn reading_stops_after_the_last_wanted_member_but_extract_all_reads_to_the_end() {
+        let src = tempfile::tempdir().unwrap();
+        let mut w = ArchiveWriter::create(src.path(), ARCHIVE, 1).unwrap();
+        w.add_bytes("database/toc.dat", b"PGDMP the toc".to_vec());
+        // Several compressed members (1 MiB of tar each) behind the toc.
+        let big: Vec<u8> = (0..800_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        w.add_bytes("storage/b/big.bin", big);
+        let path = w
+            .finish(manifest(), &quiet(), &CancellationToken::new())
+            .unwrap()
+            .path;
+        // The archive's last bytes cut off: the end of big.bin and the end-of-archive marker.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
+        let dest = tempfile::tempdir().unwrap();
+        let toc = |n: &str| n == "database/toc.dat";
+        let written =
+            extract_matching(&path, dest.path(), &toc, &CancellationToken::new()).unwrap();
+        assert_eq!(written, vec![dest.path().join("database").join("toc.dat")]);
+        assert_eq!(files(dest.path()), vec!["database/toc.dat"]);
+        // Extracting everything reads on and finds the cut, leaving nothing behind.
+        let all = dest.path().join("all");
+        let e = crate::archive::extract_all(&path, &all, &CancellationToken::new()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+        assert!(!all.exists());
     }
 }
