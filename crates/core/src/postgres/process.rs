@@ -357,8 +357,28 @@ pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str, secret: Option<&
 /// reading from or writing to it.
 pub struct Guarded {
     child: std::sync::Arc<std::sync::Mutex<Child>>,
+    /// The tool leads a process group of its own (see [`Guarded::spawn_group`]).
+    group: bool,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     watcher: Option<JoinHandle<()>>,
+}
+
+/// SIGKILL to `child`, and to its whole process group when it leads one (pg_restore -j's
+/// workers are forked children that outlive a killed leader, each with its server session).
+fn kill_child(child: &mut Child, group: bool) {
+    #[cfg(unix)]
+    if group {
+        if let Ok(None) = child.try_wait() {
+            // SAFETY: kill(2) with a negative pid signals the group the child leads; the child
+            // has not been reaped (try_wait said it runs), so its pid is still its own.
+            unsafe {
+                libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = group;
+    let _ = child.kill();
 }
 
 impl Guarded {
@@ -378,10 +398,46 @@ impl Guarded {
 
     /// As [`spawn`](Self::spawn), also passing each line of stderr to `lines` as it arrives.
     pub fn spawn_with_lines(
+        cmd: Command,
+        what: &str,
+        cancel: &tokio_util::sync::CancellationToken,
+        lines: Option<Sender<String>>,
+    ) -> Result<(
+        Guarded,
+        Option<std::process::ChildStdin>,
+        Option<std::process::ChildStdout>,
+        StderrTail,
+    )> {
+        Self::start(cmd, what, cancel, lines, false)
+    }
+
+    /// As [`spawn`](Self::spawn), the tool leading a process group of its own, which a kill
+    /// (cancel, drop) takes down whole: `pg_restore -j N` with the workers it forked.
+    pub fn spawn_group(
+        mut cmd: Command,
+        what: &str,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<(
+        Guarded,
+        Option<std::process::ChildStdin>,
+        Option<std::process::ChildStdout>,
+        StderrTail,
+    )> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+        }
+        Self::start(cmd, what, cancel, None, true)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn start(
         mut cmd: Command,
         what: &str,
         cancel: &tokio_util::sync::CancellationToken,
         lines: Option<Sender<String>>,
+        group: bool,
     ) -> Result<(
         Guarded,
         Option<std::process::ChildStdin>,
@@ -402,7 +458,7 @@ impl Guarded {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     if cancel.is_cancelled() {
-                        let _ = child.lock().unwrap().kill();
+                        kill_child(&mut child.lock().unwrap(), group);
                         return;
                     }
                     std::thread::sleep(std::time::Duration::from_millis(25));
@@ -412,6 +468,7 @@ impl Guarded {
         Ok((
             Guarded {
                 child,
+                group,
                 stop,
                 watcher: Some(watcher),
             },
@@ -422,7 +479,16 @@ impl Guarded {
     }
 
     pub fn kill(&self) {
-        let _ = self.child.lock().unwrap().kill();
+        kill_child(&mut self.child.lock().unwrap(), self.group);
+    }
+
+    /// The exit status if the tool has ended (reaped), without waiting.
+    pub fn try_wait(&self) -> Result<Option<ExitStatus>> {
+        self.child
+            .lock()
+            .unwrap()
+            .try_wait()
+            .map_err(|e| Error::io("waiting for a PostgreSQL tool", e))
     }
 
     /// Wait for the exit (still killed on cancel meanwhile).

@@ -151,8 +151,15 @@ pub async fn execute(
             }
         } else if directory {
             let jobs = super::dir::jobs(opts.jobs);
+            let toc = toc.clone();
             tokio::task::spawn_blocking(move || {
-                super::parallel::run(&tools, &spec, pw.as_deref(), &path, jobs, &cancel)
+                let job = super::parallel::Job {
+                    tools: &tools,
+                    spec: &spec,
+                    password: pw.as_deref(),
+                    jobs,
+                };
+                super::parallel::run(&job, &path, &toc, &cancel)
             })
             .await
             .map_err(join_err)?

@@ -54,8 +54,9 @@ fn file_name(name: &str) -> Result<&str> {
     }
 }
 
-/// The data members (every `database/` member but `toc.dat`), largest first.
-fn wanted(path: &Path, manifest: &Manifest) -> Result<Vec<MemberEntry>> {
+/// The data members (every `database/` member but `toc.dat` and those in `except`), largest
+/// first.
+fn wanted(path: &Path, manifest: &Manifest, except: &[&str]) -> Result<Vec<MemberEntry>> {
     let mut out: Vec<MemberEntry> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for m in &manifest.members {
@@ -69,7 +70,9 @@ fn wanted(path: &Path, manifest: &Manifest) -> Result<Vec<MemberEntry>> {
                 format!("member {} is listed twice in the manifest", m.name),
             ));
         }
-        out.push(m.clone());
+        if !except.contains(&m.name.as_str()) {
+            out.push(m.clone());
+        }
     }
     out.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
     Ok(out)
@@ -138,15 +141,17 @@ fn spans(
 
 /// Extracts the data members of the directory dump in the archive at `path` into `dump` (an
 /// existing private folder holding none of them) on `threads` threads, each member checked
-/// against `manifest`. Returns the bytes written.
+/// against `manifest`, but for the members named in `except` (streamed instead: see
+/// [`super::stream`]). Returns the bytes written.
 pub(super) fn extract_data(
     path: &Path,
     manifest: &Manifest,
     dump: &Path,
     threads: usize,
+    except: &[&str],
     cancel: &CancellationToken,
 ) -> Result<u64> {
-    let wanted = wanted(path, manifest)?;
+    let wanted = wanted(path, manifest, except)?;
     if wanted.is_empty() {
         return Ok(0);
     }
