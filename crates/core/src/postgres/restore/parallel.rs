@@ -18,15 +18,18 @@
 //!    `pg_restore -j N` over the rest of the data and post-data entries (rows, large objects,
 //!    sequences' values, then indexes, constraints, triggers and policies in parallel,
 //!    dependencies respected);
-//! 4. once both are done, `pg_restore -j N` over what depends on the streamed table (the *tail*
-//!    of [`super::split`]: its indexes, constraints, grants, foreign keys pointing at it).
+//! 4. what depends on the streamed table alone (its indexes, constraints, triggers, policies,
+//!    grants: the *early* list of [`super::split`]) by `pg_restore -j N` as soon as its rows are
+//!    committed, beside part 3; and once everything else is done, what depends on it and on
+//!    the rest too (foreign keys between it and other tables, materialized views' refreshes:
+//!    the *late* list).
 //!
 //! Every entry of the dump belongs to exactly one of the parts, so the parts restore exactly
 //! what one `pg_restore -j N` does, in an order its dependencies allow.
 //!
 //! No part is one transaction (`--single-transaction` cannot be combined with `-j`): a failure of
 //! any (a data member that fails its checksum included) stops the others and leaves the target
-//! partly restored (never a row of a member that failed its check, nor anything of the tail of
+//! partly restored (never a row of a member that failed its check, nor anything that depends on
 //! a streamed table that failed its), as any failed parallel restore does; the error says so.
 //! The temporary folder is removed on every path, and each pg_restore leads a process group
 //! that a stop kills whole (`-j`'s workers with their leader).
@@ -220,31 +223,49 @@ fn streamed(
         &["--section=pre-data".to_string()],
         &stop,
     )?;
-    let pre_in = Latch::default();
+    let pre_in: Latch<bool> = Latch::default();
+    let lists_in: Latch<Option<split::Lists>> = Latch::default();
     let stop_on = |r: Result<()>| {
         if r.is_err() {
             stop.cancel();
         }
         r
     };
-    let (stream_r, extract_r, pre_r, main_r, tail_list) = std::thread::scope(|s| {
+    // `-j N` over a list, in the target, stopped with the rest.
+    let restore_list = |name: &str, lines: &str| -> Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let list = write_list(dump, name, lines)?;
+        let args = [
+            format!("--jobs={jobs}"),
+            format!("--use-list={}", list.display()),
+        ];
+        finish(
+            spawn(tools, spec, password, dump.path(), &args, &stop)?,
+            password,
+            &stop,
+        )
+    };
+    let (stream_r, extract_r, pre_r, lists_r, main_r) = std::thread::scope(|s| {
         let waiter = s.spawn(|| {
             let r = stop_on(finish(pre, password, &stop));
             pre_in.set(r.is_ok());
             r
         });
-        let lists = s.spawn(|| {
-            let after_pre = super::toc::run_pg_restore(
-                tools,
-                archive_path,
-                Some(dump.path()),
-                &["--list", "--section=data", "--section=post-data"],
-                "pg_restore --list",
+        let lister = s.spawn(|| {
+            let after_pre = stop_on(
+                super::toc::run_pg_restore(
+                    tools,
+                    archive_path,
+                    Some(dump.path()),
+                    &["--list", "--section=data", "--section=post-data"],
+                    "pg_restore --list",
+                )
+                .map(|l| lists_in.set(Some(split::lists(&l, toc, pick.id)))),
             );
-            if after_pre.is_err() {
-                stop.cancel();
-            }
-            after_pre.map(|l| split::lists(&l, toc, pick.id))
+            lists_in.set(None);
+            after_pre
         });
         let streamer = s.spawn(|| {
             stop_on((|| {
@@ -277,7 +298,19 @@ fn streamed(
                     "pg_restore",
                     password,
                     &stop,
-                )
+                )?;
+                tracing::info!(
+                    "restore: the streamed table loaded {} ms into the parallel restore",
+                    at.elapsed().as_millis()
+                );
+                // Its own indexes and constraints, beside what the -j part still restores.
+                let lists = lists_in.wait().ok_or_else(Error::cancelled)?;
+                restore_list("early.list", &lists.early)?;
+                tracing::info!(
+                    "restore: what depends only on the streamed table restored {} ms into the parallel restore",
+                    at.elapsed().as_millis()
+                );
+                Ok(())
             })())
         });
         let extract_r = stop_on(
@@ -296,49 +329,27 @@ fn streamed(
             at.elapsed().as_millis()
         );
         let pre_r = join(waiter);
-        let lists = join(lists);
-        let mut tail_list = None;
-        let main_r = match (&extract_r, &pre_r, lists) {
-            (Ok(()), Ok(()), Ok((main, tail))) if !stop.is_cancelled() => {
-                tail_list = Some(tail);
-                stop_on(write_list(dump, "main.list", &main).and_then(|list| {
-                    let args = [
-                        format!("--jobs={jobs}"),
-                        format!("--use-list={}", list.display()),
-                    ];
-                    finish(
-                        spawn(tools, spec, password, dump.path(), &args, &stop)?,
-                        password,
-                        &stop,
-                    )
-                }))
+        let lists = lists_in.wait();
+        let main_r = match (&extract_r, &pre_r, &lists) {
+            (Ok(()), Ok(()), Some(l)) if !stop.is_cancelled() => {
+                let r = stop_on(restore_list("main.list", &l.main));
+                tracing::info!(
+                    "restore: the -j part restored {} ms into the parallel restore",
+                    at.elapsed().as_millis()
+                );
+                r
             }
-            (_, _, Err(e)) => Err(e),
             _ => Err(Error::cancelled()),
         };
-        (join(streamer), extract_r, pre_r, main_r, tail_list)
+        (join(streamer), extract_r, pre_r, join(lister), main_r)
     });
-    tracing::info!(
-        "restore: the streamed table and the rest restored {} ms into the parallel restore",
-        at.elapsed().as_millis()
-    );
     if cancel.is_cancelled() {
         return Err(Error::cancelled());
     }
-    first_cause([stream_r, extract_r, pre_r, main_r])?;
-    // 4. What depends on the streamed table, now that its rows are committed.
-    let tail = tail_list.unwrap_or_default();
-    if !tail.is_empty() {
-        let list = write_list(dump, "tail.list", &tail)?;
-        let args = [
-            format!("--jobs={jobs}"),
-            format!("--use-list={}", list.display()),
-        ];
-        finish(
-            spawn(tools, spec, password, dump.path(), &args, cancel)?,
-            password,
-            cancel,
-        )?;
+    first_cause([stream_r, extract_r, pre_r, lists_r, main_r])?;
+    // 4. What depends on both the streamed table and the rest.
+    if let Some(lists) = lists_in.wait() {
+        restore_list("late.list", &lists.late)?;
     }
     Ok(())
 }
@@ -370,24 +381,35 @@ fn write_list(dump: &DumpDir, name: &str, lines: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Set once (the pre-data section's outcome); waited for by the streaming part.
-#[derive(Default)]
-struct Latch {
-    value: Mutex<Option<bool>>,
+/// A value set once (the first `set` wins) and waited for by other threads.
+struct Latch<T> {
+    value: Mutex<Option<T>>,
     changed: Condvar,
 }
 
-impl Latch {
-    fn set(&self, v: bool) {
-        *self.value.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+impl<T> Default for Latch<T> {
+    fn default() -> Self {
+        Latch {
+            value: Mutex::new(None),
+            changed: Condvar::new(),
+        }
+    }
+}
+
+impl<T: Clone> Latch<T> {
+    fn set(&self, v: T) {
+        let mut slot = self.value.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(v);
+        }
         self.changed.notify_all();
     }
 
-    fn wait(&self) -> bool {
+    fn wait(&self) -> T {
         let mut v = self.value.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(v) = *v {
-                return v;
+            if let Some(v) = &*v {
+                return v.clone();
             }
             v = self.changed.wait(v).unwrap_or_else(|p| p.into_inner());
         }

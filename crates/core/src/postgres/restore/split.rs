@@ -106,27 +106,91 @@ fn line_id(line: &str) -> Option<i32> {
     line.split(';').next()?.trim().parse().ok()
 }
 
+/// The lines after the pre-data section, divided among the parts of a streamed restore (the
+/// streamed entry is in none of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Lists {
+    /// Everything that does not depend on the streamed table: `pg_restore -j` once the other
+    /// members are extracted, while the streamed table loads.
+    pub main: String,
+    /// What depends on the streamed table and on nothing of `main` (its own indexes,
+    /// constraints, triggers, policies, grants): as soon as its rows are committed, beside
+    /// `main` (the order `-j` itself would take, where these follow the table's data).
+    pub early: String,
+    /// What depends on both (a foreign key between it and another table, a materialized view's
+    /// refresh): once everything else is done.
+    pub late: String,
+}
+
 /// `after_pre` (the lines pg_restore lists for `--section=data --section=post-data`) divided
-/// into the `-j` part's list and the tail's list; the streamed entry is in neither.
-pub(super) fn lists(after_pre: &str, toc: &FullToc, id: i32) -> (String, String) {
+/// into [`Lists`].
+pub(super) fn lists(after_pre: &str, toc: &FullToc, id: i32) -> Lists {
     let tail_ids = dependents(toc, id);
-    let (mut main, mut tail) = (String::new(), String::new());
-    for line in after_pre.lines() {
-        let Some(entry) = line_id(line) else {
-            continue;
-        };
-        if entry == id {
-            continue;
+    let entries: Vec<(i32, &str)> = after_pre
+        .lines()
+        .filter_map(|l| Some((line_id(l)?, l)))
+        .filter(|(e, _)| *e != id)
+        .collect();
+    let main_ids: HashSet<i32> = entries
+        .iter()
+        .map(|(e, _)| *e)
+        .filter(|e| !tail_ids.contains(e))
+        .collect();
+    // A table whose rows `main` loads counts as `main` (pg_restore makes what depends on a
+    // table wait for its data).
+    let mut main_deps = main_ids.clone();
+    for data in toc
+        .items
+        .iter()
+        .filter(|i| i.desc == "TABLE DATA" && main_ids.contains(&i.id))
+    {
+        main_deps.extend(
+            toc.items
+                .iter()
+                .filter(|t| t.desc == "TABLE" && t.schema == data.schema && t.tag == data.tag)
+                .map(|t| t.id),
+        );
+    }
+    let by_id = toc.by_id();
+    let tail: Vec<i32> = entries
+        .iter()
+        .map(|(e, _)| *e)
+        .filter(|e| tail_ids.contains(e))
+        .collect();
+    let mut late: HashSet<i32> = HashSet::new();
+    loop {
+        let before = late.len();
+        for e in &tail {
+            let Some(item) = by_id.get(e).map(|&i| &toc.items[i]) else {
+                late.insert(*e);
+                continue;
+            };
+            if item.desc == "MATERIALIZED VIEW DATA"
+                || item
+                    .deps
+                    .iter()
+                    .any(|d| main_deps.contains(d) || late.contains(d))
+            {
+                late.insert(*e);
+            }
         }
-        let to = if tail_ids.contains(&entry) {
-            &mut tail
+        if late.len() == before {
+            break;
+        }
+    }
+    let mut out = Lists::default();
+    for (e, line) in entries {
+        let to = if main_ids.contains(&e) {
+            &mut out.main
+        } else if late.contains(&e) {
+            &mut out.late
         } else {
-            &mut main
+            &mut out.early
         };
         to.push_str(line);
         to.push('\n');
     }
-    (main, tail)
+    out
 }
 
 #[cfg(test)]
@@ -222,22 +286,27 @@ mod tests {
 3103; 0 16400 MATERIALIZED VIEW DATA public big_sum o
 3104; 0 0 ACL public TABLE pr_big o
 ";
-        let (main, tail) = lists(after_pre, &toc, 3001);
+        let l = lists(after_pre, &toc, 3001);
         assert_eq!(
-            main,
+            l.main,
             "3002; 0 16392 TABLE DATA public small o\n\
              3101; 2606 16396 CONSTRAINT public small small_pkey o\n"
         );
+        // Its own key and grant as soon as its rows are in; the foreign key from `small` (whose
+        // rows `main` loads) and the refresh once everything is.
         assert_eq!(
-            tail,
+            l.early,
             "3100; 2606 16391 CONSTRAINT public pr_big pr_big_pkey o\n\
-             3102; 2606 16397 FK CONSTRAINT public small small_big_fk o\n\
-             3103; 0 16400 MATERIALIZED VIEW DATA public big_sum o\n\
              3104; 0 0 ACL public TABLE pr_big o\n"
+        );
+        assert_eq!(
+            l.late,
+            "3102; 2606 16397 FK CONSTRAINT public small small_big_fk o\n\
+             3103; 0 16400 MATERIALIZED VIEW DATA public big_sum o\n"
         );
         // Every line after the pre-data section is in exactly one part (or streamed).
         let all: Vec<&str> = after_pre.lines().filter(|l| line_id(l).is_some()).collect();
-        let parts = main.lines().count() + tail.lines().count() + 1;
+        let parts = l.main.lines().count() + l.early.lines().count() + l.late.lines().count() + 1;
         assert_eq!(parts, all.len());
     }
 }
