@@ -14,8 +14,9 @@
 //!    own loads it through a FIFO while it is decompressed and hashed ([`super::stream`]: the
 //!    rows are committed only after the member matched its checksum), so the biggest load starts
 //!    before the extraction of the others ends instead of after it;
-//! 3. once the pre-data section is in and the other members are extracted,
-//!    `pg_restore -j N` over the rest of the data and post-data entries (rows, large objects,
+//! 3. once the pre-data section is in and the other members are extracted (on N − 1 threads:
+//!    the stream's feed is the N-th), `pg_restore -j N−1` (the streamed load holds the N-th
+//!    connection) over the rest of the data and post-data entries (rows, large objects,
 //!    sequences' values, then indexes, constraints, triggers and policies in parallel,
 //!    dependencies respected);
 //! 4. what depends on the streamed table alone (its indexes, constraints, triggers, policies,
@@ -231,14 +232,17 @@ fn streamed(
         }
         r
     };
-    // `-j N` over a list, in the target, stopped with the rest.
-    let restore_list = |name: &str, lines: &str| -> Result<()> {
+    // The streamed table's load takes one of the `jobs` connections (and its feed one of the
+    // threads) while the others extract and restore the rest: `jobs` in all, as `-j` would.
+    let others = jobs.saturating_sub(1).max(1);
+    // `-j workers` over a list, in the target, stopped with the rest.
+    let restore_list = |name: &str, lines: &str, workers: u32| -> Result<()> {
         if lines.is_empty() {
             return Ok(());
         }
         let list = write_list(dump, name, lines)?;
         let args = [
-            format!("--jobs={jobs}"),
+            format!("--jobs={workers}"),
             format!("--use-list={}", list.display()),
         ];
         finish(
@@ -305,7 +309,7 @@ fn streamed(
                 );
                 // Its own indexes and constraints, beside what the -j part still restores.
                 let lists = lists_in.wait().ok_or_else(Error::cancelled)?;
-                restore_list("early.list", &lists.early)?;
+                restore_list("early.list", &lists.early, jobs)?;
                 tracing::info!(
                     "restore: what depends only on the streamed table restored {} ms into the parallel restore",
                     at.elapsed().as_millis()
@@ -318,7 +322,7 @@ fn streamed(
                 archive_path,
                 manifest,
                 dump.path(),
-                super::dir::extract_threads(jobs),
+                super::dir::extract_threads(others),
                 &[pick.member.name.as_str()],
                 &stop,
             )
@@ -332,7 +336,7 @@ fn streamed(
         let lists = lists_in.wait();
         let main_r = match (&extract_r, &pre_r, &lists) {
             (Ok(()), Ok(()), Some(l)) if !stop.is_cancelled() => {
-                let r = stop_on(restore_list("main.list", &l.main));
+                let r = stop_on(restore_list("main.list", &l.main, others));
                 tracing::info!(
                     "restore: the -j part restored {} ms into the parallel restore",
                     at.elapsed().as_millis()
@@ -349,7 +353,7 @@ fn streamed(
     first_cause([stream_r, extract_r, pre_r, lists_r, main_r])?;
     // 4. What depends on both the streamed table and the rest.
     if let Some(lists) = lists_in.wait() {
-        restore_list("late.list", &lists.late)?;
+        restore_list("late.list", &lists.late, jobs)?;
     }
     Ok(())
 }

@@ -2,12 +2,12 @@
 //!
 //! The largest table's rows are loaded by a pg_restore of their own, streamed from the archive
 //! while the other members are extracted; the others (data and post-data) by `pg_restore -j N`
-//! once they are extracted; and last, once both are done, everything that depends on the
-//! streamed table (its indexes, constraints, triggers, policies, grants, foreign keys that point
-//! at it, views' refreshes over it): the *tail*. The tail waits so that nothing of the
-//! `-j` part ever waits on the streamed table's lock or reads it half-loaded, and so that a
-//! streamed member that fails its check leaves no index or constraint built over an empty
-//! table.
+//! once they are extracted (*main*). What depends on the streamed table (its indexes,
+//! constraints, triggers, policies, grants, foreign keys that point at it, views' refreshes over
+//! it) is never in *main*, so that nothing there waits on the streamed table's lock or reads it
+//! half loaded, and so that a streamed member that fails its check leaves no index or
+//! constraint built over an empty table: what depends on it alone runs as soon as its rows are
+//! committed (*early*), what depends on it and on *main* once both are done (*late*).
 //!
 //! Which entries come after the pre-data section is pg_restore's own decision
 //! (`pg_restore --list --section=data --section=post-data`, over the dump's own order, exactly
