@@ -10,9 +10,15 @@ fn members() -> Vec<(String, Vec<u8>)> {
         .into_iter()
         .enumerate()
     {
-        out.push((format!("database/{}.dat", 3001 + i), data(len, i as u64 + 7)));
+        out.push((
+            format!("database/{}.dat", 3001 + i),
+            data(len, i as u64 + 7),
+        ));
     }
-    out.push(("database/blobs.toc".into(), b"16403 blob_16403.dat\n".to_vec()));
+    out.push((
+        "database/blobs.toc".into(),
+        b"16403 blob_16403.dat\n".to_vec(),
+    ));
     out.push(("database/blob_16403.dat".into(), data(90_000, 99)));
     out
 }
@@ -109,8 +115,15 @@ fn a_member_whose_bytes_differ_from_the_manifest_is_refused() {
         .unwrap();
     m.sha256 = "0".repeat(64);
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(&path, &manifest, dest.path(), 2, &[], &CancellationToken::new())
-        .unwrap_err();
+    let e = extract_data(
+        &path,
+        &manifest,
+        dest.path(),
+        2,
+        &[],
+        &CancellationToken::new(),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     assert!(e.message().contains("3005.dat"), "{e}");
 }
@@ -126,11 +139,21 @@ fn a_member_the_manifest_lists_but_the_archive_lacks_is_missing() {
         sha256: "0".repeat(64),
     });
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(&path, &manifest, dest.path(), 2, &[], &CancellationToken::new())
-        .unwrap_err();
+    let e = extract_data(
+        &path,
+        &manifest,
+        dest.path(),
+        2,
+        &[],
+        &CancellationToken::new(),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     assert!(e.message().contains("9999.dat is missing"), "{e}");
-    assert!(listing(dest.path()).is_empty(), "nothing is written before the walk");
+    assert!(
+        listing(dest.path()).is_empty(),
+        "nothing is written before the walk"
+    );
 }
 
 #[test]
@@ -142,7 +165,15 @@ fn a_member_listed_twice_or_with_another_size_is_damage() {
     let dup = twice.members[1].clone();
     twice.members.push(dup);
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(&path, &twice, dest.path(), 2, &[], &CancellationToken::new()).unwrap_err();
+    let e = extract_data(
+        &path,
+        &twice,
+        dest.path(),
+        2,
+        &[],
+        &CancellationToken::new(),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     let mut resized = base.clone();
     let m = resized
@@ -151,7 +182,15 @@ fn a_member_listed_twice_or_with_another_size_is_damage() {
         .find(|m| m.name == "database/3001.dat")
         .unwrap();
     m.size += 1;
-    let e = extract_data(&path, &resized, dest.path(), 2, &[], &CancellationToken::new()).unwrap_err();
+    let e = extract_data(
+        &path,
+        &resized,
+        dest.path(),
+        2,
+        &[],
+        &CancellationToken::new(),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     assert!(e.message().contains("3001.dat"), "{e}");
     assert!(listing(dest.path()).is_empty());
@@ -172,7 +211,10 @@ fn a_name_that_is_not_a_plain_file_under_database_is_refused_before_writing() {
         );
     }
     assert_eq!(file_name("database/3001.dat").unwrap(), "3001.dat");
-    assert_eq!(file_name("database/blob_16403.dat").unwrap(), "blob_16403.dat");
+    assert_eq!(
+        file_name("database/blob_16403.dat").unwrap(),
+        "blob_16403.dat"
+    );
     // In a manifest: refused before anything is read or written.
     let src = tempfile::tempdir().unwrap();
     let path = archive(src.path(), Compression::Zstd(3), &[]);
@@ -183,8 +225,15 @@ fn a_name_that_is_not_a_plain_file_under_database_is_refused_before_writing() {
         sha256: "0".repeat(64),
     });
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(&path, &manifest, dest.path(), 2, &[], &CancellationToken::new())
-        .unwrap_err();
+    let e = extract_data(
+        &path,
+        &manifest,
+        dest.path(),
+        2,
+        &[],
+        &CancellationToken::new(),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnsafePath, "{e}");
     assert!(listing(dest.path()).is_empty());
 }
@@ -202,7 +251,10 @@ fn a_cancelled_extraction_is_cancelled_and_an_existing_file_is_not_overwritten()
     std::fs::write(dest.path().join("3001.dat"), b"planted").unwrap();
     let e = run(&path, dest.path(), 2, &CancellationToken::new()).unwrap_err();
     assert!(e.message().contains("3001.dat"), "{e}");
-    assert_eq!(std::fs::read(dest.path().join("3001.dat")).unwrap(), b"planted");
+    assert_eq!(
+        std::fs::read(dest.path().join("3001.dat")).unwrap(),
+        b"planted"
+    );
 }
 
 #[test]
@@ -210,8 +262,8 @@ fn an_encrypted_archive_is_extracted_on_several_threads_with_its_key_only() {
     use crate::crypto::{Encryption, UserKey};
     let src = tempfile::tempdir().unwrap();
     let (key, public) = UserKey::generate();
-    let mut w = ArchiveWriter::create_with(src.path(), "shop.tar.zst.age", Compression::Zstd(3))
-        .unwrap();
+    let mut w =
+        ArchiveWriter::create_with(src.path(), "shop.tar.zst.age", Compression::Zstd(3)).unwrap();
     w.encrypt(Encryption::to_recipients(vec![public]).unwrap())
         .unwrap();
     for (n, b) in members() {
@@ -227,13 +279,28 @@ fn an_encrypted_archive_is_extracted_on_several_threads_with_its_key_only() {
     drop(unlocked);
     // Without the key: wrong_key, nothing written.
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(&path, &manifest, dest.path(), 2, &[], &CancellationToken::new())
-        .unwrap_err();
+    let e = extract_data(
+        &path,
+        &manifest,
+        dest.path(),
+        2,
+        &[],
+        &CancellationToken::new(),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WrongKey, "{e}");
     assert!(listing(dest.path()).is_empty());
     // With it: every member, whole, on two threads each with its own decryptor.
     let _unlocked = archive::unlock(&path, vec![key]);
-    extract_data(&path, &manifest, dest.path(), 2, &[], &CancellationToken::new()).unwrap();
+    extract_data(
+        &path,
+        &manifest,
+        dest.path(),
+        2,
+        &[],
+        &CancellationToken::new(),
+    )
+    .unwrap();
     for (name, bytes) in members() {
         let file = dest.path().join(name.trim_start_matches("database/"));
         assert_eq!(std::fs::read(&file).unwrap(), bytes, "{name}");

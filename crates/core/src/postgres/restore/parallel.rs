@@ -127,8 +127,11 @@ fn run_in(
             }
             done
         });
-        let extracted =
-            dump.extract_data(archive_path, super::dir::extract_threads(jobs), &stop_extract);
+        let extracted = dump.extract_data(
+            archive_path,
+            super::dir::extract_threads(jobs),
+            &stop_extract,
+        );
         if extracted.is_err() {
             stop_pre.cancel();
         }

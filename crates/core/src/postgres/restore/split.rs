@@ -36,7 +36,11 @@ pub(super) fn pick(manifest: &Manifest, toc: &FullToc, min: u64) -> Option<Pick>
         .iter()
         .filter(|m| m.size >= min)
         .filter_map(|m| Some((m, data_id(&m.name)?)))
-        .max_by(|a, b| a.0.size.cmp(&b.0.size).then_with(|| b.0.name.cmp(&a.0.name)))?;
+        .max_by(|a, b| {
+            a.0.size
+                .cmp(&b.0.size)
+                .then_with(|| b.0.name.cmp(&a.0.name))
+        })?;
     let (member, id) = member;
     let item = toc
         .items
@@ -265,7 +269,12 @@ mod tests {
         // A data file whose id is no TABLE DATA entry is not streamed.
         m.members = vec![member("database/3100.dat", 8_000_000)];
         assert!(pick(&m, &toc, 1).is_none());
-        for bad in ["database/.dat", "database/x1.dat", "database/0.dat", "database/-3.dat"] {
+        for bad in [
+            "database/.dat",
+            "database/x1.dat",
+            "database/0.dat",
+            "database/-3.dat",
+        ] {
             assert_eq!(data_id(bad), None, "{bad}");
         }
     }

@@ -132,7 +132,11 @@ fn a_cancel_kills_the_reader_before_it_sees_an_end() {
 fn a_reader_that_fails_before_it_opens_the_fifo_is_its_error_not_a_hang() {
     let c = Case::new();
     let e = c
-        .feed(&c.entry(), "echo 'no such table' >&2; exit 3", &CancellationToken::new())
+        .feed(
+            &c.entry(),
+            "echo 'no such table' >&2; exit 3",
+            &CancellationToken::new(),
+        )
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ToolFailed, "{e}");
     assert!(e.message().contains("no such table"), "{e}");
