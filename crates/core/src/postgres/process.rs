@@ -482,15 +482,6 @@ impl Guarded {
         kill_child(&mut self.child.lock().unwrap(), self.group);
     }
 
-    /// The exit status if the tool has ended (reaped), without waiting.
-    pub fn try_wait(&self) -> Result<Option<ExitStatus>> {
-        self.child
-            .lock()
-            .unwrap()
-            .try_wait()
-            .map_err(|e| Error::io("waiting for a PostgreSQL tool", e))
-    }
-
     /// Wait for the exit (still killed on cancel meanwhile).
     pub fn wait(mut self) -> Result<ExitStatus> {
         let status = loop {
@@ -527,6 +518,67 @@ impl Drop for Guarded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether process `pid` still runs (a zombie waiting for its reaper counts as ended).
+    #[cfg(target_os = "linux")]
+    fn runs(pid: u32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            // The state follows the command name's closing parenthesis.
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+            Err(_) => false,
+        }
+    }
+
+    /// pg_restore -j forks its workers; a stopped group leader must take them along (a worker
+    /// left running keeps its server session restoring).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_cancel_kills_the_whole_group_a_tool_leads_its_forked_children_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("worker.pid");
+        for group in [true, false] {
+            let _ = std::fs::remove_file(&pid_file);
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(r#"sleep 30 & echo $! > "$0"; wait"#)
+                .arg(&pid_file)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let (g, _, _, _stderr) = if group {
+                Guarded::spawn_group(cmd, "sh", &cancel).unwrap()
+            } else {
+                Guarded::spawn(cmd, "sh", &cancel).unwrap()
+            };
+            let worker = loop {
+                if let Some(pid) = std::fs::read_to_string(&pid_file)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u32>().ok())
+                {
+                    break pid;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            };
+            assert!(runs(worker));
+            cancel.cancel();
+            let status = g.wait().unwrap();
+            assert!(!status.success());
+            let gone = (0..100).any(|_| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                !runs(worker)
+            });
+            if group {
+                assert!(gone, "the forked child of a group leader is killed with it");
+            } else {
+                // Without a group of its own only the leader is killed: what this guards against.
+                assert!(!gone, "a plain kill leaves the forked child running");
+                // SAFETY: the worker's pid, read back from the shell that forked it.
+                unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
+            }
+        }
+    }
 
     #[cfg(unix)]
     fn status(code: i32) -> ExitStatus {

@@ -83,8 +83,6 @@ async fn a_format_2_archive_restores_in_parallel_into_an_empty_database_identica
     let note = restore_into(&env, pg, &path, "prcopy", &copy, false).await;
     assert!(note.contains("pg_restore -j"), "{note}");
     assert!(note.contains("bytes of temporary disk"), "{note}");
-    // pr_big (≈ 5 MB of rows) is the member streamed while the others are extracted.
-    assert!(note.contains("largest table (public.pr_big"), "{note}");
     let (want, got) = (fidelity_snapshot(pg, &db), fidelity_snapshot(pg, &copy));
     assert_eq!(want, got);
     assert_same_schema(pg, &db, &copy);
@@ -167,16 +165,11 @@ async fn a_format_2_archive_whose_data_is_damaged_is_never_restored_as_if_good()
     let hint = e.hint().unwrap_or_default();
     assert!(hint.contains("partly restored"), "{hint}");
     assert!(hint.contains("use another copy"), "{hint}");
-    // The table was streamed into its own pg_restore: killed before it could read the end of
-    // its data, so its COPY was rolled back. Not a row of it is in the target (its table may
-    // exist, from the pre-data section; its pages may hold the rolled-back rows until vacuumed).
-    assert!(note.contains("public.bad_rows"), "{note}");
-    assert!(note.contains("loaded straight from the archive"), "{note}");
+    // Not a row of it reached the target (its table may exist, from the pre-data section).
     assert_eq!(
         pg.psql(
             &copy,
-            "SELECT CASE WHEN to_regclass('public.bad_rows') IS NULL THEN 0 \
-             ELSE (SELECT count(*) FROM public.bad_rows) END"
+            "SELECT coalesce(pg_relation_size(to_regclass('public.bad_rows')), 0)"
         ),
         "0"
     );
@@ -190,51 +183,4 @@ async fn a_format_2_archive_whose_data_is_damaged_is_never_restored_as_if_good()
     );
     let job = env.engine.catalog().jobs(None, 1).await.unwrap().remove(0);
     assert_eq!(job.state, JobState::Failed);
-}
-
-/// What depends on the streamed table runs after its rows are committed: a foreign key that
-/// points at it, its own indexes and trigger, a materialized view over it (refreshed with its
-/// rows, not before them), a view and a policy.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_streamed_tables_dependents_are_restored_after_its_rows() {
-    let pg = TestCluster::shared();
-    let env = env().await;
-    let db = pg.unique_db("prdep");
-    pg.psql(
-        &db,
-        "CREATE TABLE public.st_big (id bigint PRIMARY KEY, grp int NOT NULL, body text);
-         INSERT INTO public.st_big SELECT g, g % 7, repeat(md5(g::text), 6)
-             FROM generate_series(1, 30000) g;
-         CREATE INDEX st_big_grp ON public.st_big (grp);
-         CREATE TABLE public.st_ref (id int PRIMARY KEY, big bigint NOT NULL REFERENCES public.st_big (id));
-         INSERT INTO public.st_ref SELECT g, g * 3 FROM generate_series(1, 5000) g;
-         CREATE TABLE public.st_small (id int PRIMARY KEY, note text);
-         INSERT INTO public.st_small SELECT g, 'n' || g FROM generate_series(1, 100) g;
-         CREATE FUNCTION public.st_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
-         CREATE TRIGGER st_big_touch BEFORE UPDATE ON public.st_big FOR EACH ROW EXECUTE FUNCTION public.st_touch();
-         CREATE VIEW public.st_view AS SELECT grp, count(*) AS n FROM public.st_big GROUP BY grp;
-         CREATE MATERIALIZED VIEW public.st_sum AS SELECT grp, count(*) AS n FROM public.st_big GROUP BY grp;
-         ALTER TABLE public.st_big ENABLE ROW LEVEL SECURITY;
-         CREATE POLICY st_big_all ON public.st_big USING (true);",
-    );
-    let path = back_up_with_jobs(&env, "prdep", pg.url_with_password(&db), Some(2)).await;
-    let copy = pg.unique_db("prdepcopy");
-    let note = restore_into(&env, pg, &path, "prdepcopy", &copy, false).await;
-    assert!(note.contains("largest table (public.st_big"), "{note}");
-    let (want, got) = (fidelity_snapshot(pg, &db), fidelity_snapshot(pg, &copy));
-    assert_eq!(want, got);
-    assert_same_schema(pg, &db, &copy);
-    // The materialized view was refreshed over all of the streamed rows.
-    assert_eq!(
-        pg.psql(&copy, "SELECT sum(n) FROM public.st_sum"),
-        "30000",
-        "the materialized view's refresh saw every streamed row"
-    );
-    assert_eq!(
-        pg.psql(
-            &copy,
-            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.st_ref'::regclass AND contype = 'f'"
-        ),
-        "1"
-    );
 }

@@ -41,7 +41,8 @@ impl DumpDir {
         &self.dump
     }
 
-    /// The temporary folder itself (the parallel restore's lists; tests check it is gone).
+    /// The temporary folder itself (tests check it is gone).
+    #[allow(dead_code)]
     pub(crate) fn root(&self) -> &Path {
         self.tmp.path()
     }
@@ -94,14 +95,7 @@ impl DumpDir {
     ) -> Result<()> {
         if threads > 1 {
             let manifest = archive::read_manifest(archive_path)?;
-            super::extract_par::extract_data(
-                archive_path,
-                &manifest,
-                &self.dump,
-                threads,
-                &[],
-                cancel,
-            )?;
+            super::extract_par::extract_data(archive_path, &manifest, &self.dump, threads, cancel)?;
             return Ok(());
         }
         let data = |name: &str| {

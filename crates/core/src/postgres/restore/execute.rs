@@ -151,15 +151,8 @@ pub async fn execute(
             }
         } else if directory {
             let jobs = super::dir::jobs(opts.jobs);
-            let toc = toc.clone();
             tokio::task::spawn_blocking(move || {
-                let job = super::parallel::Job {
-                    tools: &tools,
-                    spec: &spec,
-                    password: pw.as_deref(),
-                    jobs,
-                };
-                super::parallel::run(&job, &path, &toc, &cancel)
+                super::parallel::run(&tools, &spec, pw.as_deref(), &path, jobs, &cancel)
             })
             .await
             .map_err(join_err)?

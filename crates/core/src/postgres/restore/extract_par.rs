@@ -54,9 +54,8 @@ fn file_name(name: &str) -> Result<&str> {
     }
 }
 
-/// The data members (every `database/` member but `toc.dat` and those in `except`), largest
-/// first.
-fn wanted(path: &Path, manifest: &Manifest, except: &[&str]) -> Result<Vec<MemberEntry>> {
+/// The data members (every `database/` member but `toc.dat`), largest first.
+fn wanted(path: &Path, manifest: &Manifest) -> Result<Vec<MemberEntry>> {
     let mut out: Vec<MemberEntry> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for m in &manifest.members {
@@ -70,9 +69,7 @@ fn wanted(path: &Path, manifest: &Manifest, except: &[&str]) -> Result<Vec<Membe
                 format!("member {} is listed twice in the manifest", m.name),
             ));
         }
-        if !except.contains(&m.name.as_str()) {
-            out.push(m.clone());
-        }
+        out.push(m.clone());
     }
     out.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
     Ok(out)
@@ -141,17 +138,15 @@ fn spans(
 
 /// Extracts the data members of the directory dump in the archive at `path` into `dump` (an
 /// existing private folder holding none of them) on `threads` threads, each member checked
-/// against `manifest`, but for the members named in `except` (streamed instead: see
-/// [`super::stream`]). Returns the bytes written.
+/// against `manifest`. Returns the bytes written.
 pub(super) fn extract_data(
     path: &Path,
     manifest: &Manifest,
     dump: &Path,
     threads: usize,
-    except: &[&str],
     cancel: &CancellationToken,
 ) -> Result<u64> {
-    let wanted = wanted(path, manifest, except)?;
+    let wanted = wanted(path, manifest)?;
     if wanted.is_empty() {
         return Ok(0);
     }

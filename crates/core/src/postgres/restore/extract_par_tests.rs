@@ -54,7 +54,7 @@ fn listing(dir: &Path) -> Vec<String> {
 
 fn run(path: &Path, dest: &Path, threads: usize, cancel: &CancellationToken) -> Result<u64> {
     let manifest = archive::read_manifest(path).unwrap();
-    extract_data(path, &manifest, dest, threads, &[], cancel)
+    extract_data(path, &manifest, dest, threads, cancel)
 }
 
 #[test]
@@ -115,15 +115,7 @@ fn a_member_whose_bytes_differ_from_the_manifest_is_refused() {
         .unwrap();
     m.sha256 = "0".repeat(64);
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(
-        &path,
-        &manifest,
-        dest.path(),
-        2,
-        &[],
-        &CancellationToken::new(),
-    )
-    .unwrap_err();
+    let e = extract_data(&path, &manifest, dest.path(), 2, &CancellationToken::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     assert!(e.message().contains("3005.dat"), "{e}");
 }
@@ -139,15 +131,7 @@ fn a_member_the_manifest_lists_but_the_archive_lacks_is_missing() {
         sha256: "0".repeat(64),
     });
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(
-        &path,
-        &manifest,
-        dest.path(),
-        2,
-        &[],
-        &CancellationToken::new(),
-    )
-    .unwrap_err();
+    let e = extract_data(&path, &manifest, dest.path(), 2, &CancellationToken::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     assert!(e.message().contains("9999.dat is missing"), "{e}");
     assert!(
@@ -165,15 +149,7 @@ fn a_member_listed_twice_or_with_another_size_is_damage() {
     let dup = twice.members[1].clone();
     twice.members.push(dup);
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(
-        &path,
-        &twice,
-        dest.path(),
-        2,
-        &[],
-        &CancellationToken::new(),
-    )
-    .unwrap_err();
+    let e = extract_data(&path, &twice, dest.path(), 2, &CancellationToken::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     let mut resized = base.clone();
     let m = resized
@@ -182,15 +158,7 @@ fn a_member_listed_twice_or_with_another_size_is_damage() {
         .find(|m| m.name == "database/3001.dat")
         .unwrap();
     m.size += 1;
-    let e = extract_data(
-        &path,
-        &resized,
-        dest.path(),
-        2,
-        &[],
-        &CancellationToken::new(),
-    )
-    .unwrap_err();
+    let e = extract_data(&path, &resized, dest.path(), 2, &CancellationToken::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     assert!(e.message().contains("3001.dat"), "{e}");
     assert!(listing(dest.path()).is_empty());
@@ -225,15 +193,7 @@ fn a_name_that_is_not_a_plain_file_under_database_is_refused_before_writing() {
         sha256: "0".repeat(64),
     });
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(
-        &path,
-        &manifest,
-        dest.path(),
-        2,
-        &[],
-        &CancellationToken::new(),
-    )
-    .unwrap_err();
+    let e = extract_data(&path, &manifest, dest.path(), 2, &CancellationToken::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnsafePath, "{e}");
     assert!(listing(dest.path()).is_empty());
 }
@@ -279,28 +239,12 @@ fn an_encrypted_archive_is_extracted_on_several_threads_with_its_key_only() {
     drop(unlocked);
     // Without the key: wrong_key, nothing written.
     let dest = tempfile::tempdir().unwrap();
-    let e = extract_data(
-        &path,
-        &manifest,
-        dest.path(),
-        2,
-        &[],
-        &CancellationToken::new(),
-    )
-    .unwrap_err();
+    let e = extract_data(&path, &manifest, dest.path(), 2, &CancellationToken::new()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::WrongKey, "{e}");
     assert!(listing(dest.path()).is_empty());
     // With it: every member, whole, on two threads each with its own decryptor.
     let _unlocked = archive::unlock(&path, vec![key]);
-    extract_data(
-        &path,
-        &manifest,
-        dest.path(),
-        2,
-        &[],
-        &CancellationToken::new(),
-    )
-    .unwrap();
+    extract_data(&path, &manifest, dest.path(), 2, &CancellationToken::new()).unwrap();
     for (name, bytes) in members() {
         let file = dest.path().join(name.trim_start_matches("database/"));
         assert_eq!(std::fs::read(&file).unwrap(), bytes, "{name}");

@@ -20,8 +20,6 @@ pub(crate) mod replace;
 mod roles;
 mod script;
 mod select;
-mod split;
-mod stream;
 pub(crate) mod tmp;
 pub(crate) mod toc;
 mod validate;

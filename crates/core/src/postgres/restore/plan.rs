@@ -120,7 +120,7 @@ pub async fn plan(
     backup_warnings(&manifest, plain, &toc, &tools, &mut warnings);
     if directory {
         let single = clean_phase_runs || decisions.needs_script() || selected.is_some();
-        warnings.push(directory_note(&manifest, &toc, single, opts.jobs));
+        warnings.push(directory_note(&manifest, single, opts.jobs));
     }
     let will_drop = match &dependents {
         Some(Ok(d)) => d.described.clone(),
@@ -185,47 +185,22 @@ pub async fn plan(
 }
 
 /// How a directory dump (format 2) is restored, and the temporary disk it needs.
-fn directory_note(
-    manifest: &Manifest,
-    toc: &super::toc::FullToc,
-    single: bool,
-    jobs: Option<u32>,
-) -> String {
-    let mut disk = super::dir::dump_bytes(manifest);
-    let jobs = super::dir::jobs(jobs);
-    let mut streamed = String::new();
+fn directory_note(manifest: &Manifest, single: bool, jobs: Option<u32>) -> String {
+    let disk = super::dir::dump_bytes(manifest);
     let how = if single {
         "in one transaction by one pg_restore (replacing, a selection or Offsite's own SQL \
          around the restore need a single transaction, which pg_restore cannot combine with -j)"
             .to_string()
     } else {
-        if let Some(p) = (jobs > 1)
-            .then(|| super::split::pick(manifest, toc, super::parallel::STREAM_MIN))
-            .flatten()
-        {
-            disk = disk.saturating_sub(p.member.size);
-            let table = toc
-                .items
-                .iter()
-                .find(|i| i.id == p.id)
-                .map(|i| format!("{}.{}", i.schema, i.tag))
-                .unwrap_or_else(|| p.member.name.clone());
-            streamed = format!(
-                "; the largest table ({table}, {} bytes) is loaded straight from the archive while \
-                 the other files are extracted, and its rows are committed only once they match \
-                 their checksum",
-                p.member.size
-            );
-        }
         format!(
-            "by pg_restore -j {jobs} (data and indexes in parallel; not one transaction: a failure \
-             leaves the target partly restored)"
+            "by pg_restore -j {} (data and indexes in parallel; not one transaction: a failure \
+             leaves the target partly restored)",
+            super::dir::jobs(jobs)
         )
     };
     format!(
         "this backup is a directory dump (archive format 2): it is extracted to a private \
-         temporary folder ({disk} bytes of temporary disk, removed afterwards) and restored \
-         {how}{streamed}"
+         temporary folder ({disk} bytes of temporary disk, removed afterwards) and restored {how}"
     )
 }
 

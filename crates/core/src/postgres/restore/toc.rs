@@ -249,7 +249,7 @@ pub(crate) fn read(tools: &PgTools, archive_path: &Path, directory: bool) -> Res
 
 /// Run pg_restore over the archive's dump (streamed to its stdin, or the directory dump `dir`)
 /// and return what it wrote to stdout.
-pub(super) fn run_pg_restore(
+fn run_pg_restore(
     tools: &PgTools,
     archive_path: &Path,
     dir: Option<&Path>,
