@@ -69,6 +69,11 @@ fn exchanges_come_in_the_order_their_requests_arrived() {
         slow.join().unwrap().len() > SIZE,
         "the whole file and a head"
     );
+    // The client has the whole answer before the proxy's thread records the exchange (under
+    // load that record can come a moment later): wait for it rather than race it.
+    wait_until("the first exchange was recorded", t0, || {
+        proxy.exchanges().len() >= 2
+    });
     let ex = proxy.exchanges();
     assert_eq!(ex.len(), 2);
     assert_eq!(ex[0].range, None, "the first request first: {ex:?}");
