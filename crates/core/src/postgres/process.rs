@@ -357,93 +357,56 @@ pub fn tool_error(tool: &str, status: ExitStatus, stderr: &str, secret: Option<&
 /// reading from or writing to it.
 pub struct Guarded {
     child: std::sync::Arc<std::sync::Mutex<Child>>,
-    /// The tool leads a process group of its own (see [`Guarded::spawn_group`]).
-    group: bool,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     watcher: Option<JoinHandle<()>>,
 }
 
-/// SIGKILL to `child`, and to its whole process group when it leads one (pg_restore -j's
-/// workers are forked children that outlive a killed leader, each with its server session).
-fn kill_child(child: &mut Child, group: bool) {
+/// What [`Guarded::spawn`] returns: the guard and the child's pipes that were requested.
+pub type Spawned = (
+    Guarded,
+    Option<std::process::ChildStdin>,
+    Option<std::process::ChildStdout>,
+    StderrTail,
+);
+
+/// SIGKILL to `child` and to the process group it leads (every guarded tool leads its own:
+/// `pg_dump -j` and `pg_restore -j` fork workers that outlive a killed leader, each with its
+/// server session).
+fn kill_child(child: &mut Child) {
     #[cfg(unix)]
-    if group {
-        if let Ok(None) = child.try_wait() {
-            // SAFETY: kill(2) with a negative pid signals the group the child leads; the child
-            // has not been reaped (try_wait said it runs), so its pid is still its own.
-            unsafe {
-                libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
-            }
+    if let Ok(None) = child.try_wait() {
+        // SAFETY: kill(2) with a negative pid signals the group the child leads; the child has
+        // not been reaped (try_wait said it runs), so its pid is still its own.
+        unsafe {
+            libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
         }
     }
-    #[cfg(not(unix))]
-    let _ = group;
     let _ = child.kill();
 }
 
 impl Guarded {
-    /// Spawn `cmd`; returns the guard and the child's pipes that were requested.
+    /// Spawn `cmd` leading a process group of its own (a kill takes its forked children down
+    /// with it; the user's Ctrl-C reaches it through `cancel`, not the terminal's signal).
     pub fn spawn(
         cmd: Command,
         what: &str,
         cancel: &tokio_util::sync::CancellationToken,
-    ) -> Result<(
-        Guarded,
-        Option<std::process::ChildStdin>,
-        Option<std::process::ChildStdout>,
-        StderrTail,
-    )> {
+    ) -> Result<Spawned> {
         Self::spawn_with_lines(cmd, what, cancel, None)
     }
 
     /// As [`spawn`](Self::spawn), also passing each line of stderr to `lines` as it arrives.
     pub fn spawn_with_lines(
-        cmd: Command,
-        what: &str,
-        cancel: &tokio_util::sync::CancellationToken,
-        lines: Option<Sender<String>>,
-    ) -> Result<(
-        Guarded,
-        Option<std::process::ChildStdin>,
-        Option<std::process::ChildStdout>,
-        StderrTail,
-    )> {
-        Self::start(cmd, what, cancel, lines, false)
-    }
-
-    /// As [`spawn`](Self::spawn), the tool leading a process group of its own, which a kill
-    /// (cancel, drop) takes down whole: `pg_restore -j N` with the workers it forked.
-    pub fn spawn_group(
         mut cmd: Command,
         what: &str,
         cancel: &tokio_util::sync::CancellationToken,
-    ) -> Result<(
-        Guarded,
-        Option<std::process::ChildStdin>,
-        Option<std::process::ChildStdout>,
-        StderrTail,
-    )> {
+        lines: Option<Sender<String>>,
+    ) -> Result<Spawned> {
         #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
             cmd.process_group(0);
         }
-        Self::start(cmd, what, cancel, None, true)
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn start(
-        mut cmd: Command,
-        what: &str,
-        cancel: &tokio_util::sync::CancellationToken,
-        lines: Option<Sender<String>>,
-        group: bool,
-    ) -> Result<(
-        Guarded,
-        Option<std::process::ChildStdin>,
-        Option<std::process::ChildStdout>,
-        StderrTail,
-    )> {
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::{Arc, Mutex};
         let mut child = cmd
@@ -458,7 +421,7 @@ impl Guarded {
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     if cancel.is_cancelled() {
-                        kill_child(&mut child.lock().unwrap(), group);
+                        kill_child(&mut child.lock().unwrap());
                         return;
                     }
                     std::thread::sleep(std::time::Duration::from_millis(25));
@@ -468,7 +431,6 @@ impl Guarded {
         Ok((
             Guarded {
                 child,
-                group,
                 stop,
                 watcher: Some(watcher),
             },
@@ -479,7 +441,7 @@ impl Guarded {
     }
 
     pub fn kill(&self) {
-        kill_child(&mut self.child.lock().unwrap(), self.group);
+        kill_child(&mut self.child.lock().unwrap());
     }
 
     /// Wait for the exit (still killed on cancel meanwhile).
@@ -531,53 +493,43 @@ mod tests {
         }
     }
 
-    /// pg_restore -j forks its workers; a stopped group leader must take them along (a worker
-    /// left running keeps its server session restoring).
+    /// pg_dump -j and pg_restore -j fork their workers; a cancelled tool must take them along (a
+    /// worker left running keeps its server session dumping or restoring).
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_cancel_kills_the_whole_group_a_tool_leads_its_forked_children_too() {
+    fn a_cancel_kills_the_tool_and_the_children_it_forked() {
         let dir = tempfile::tempdir().unwrap();
         let pid_file = dir.path().join("worker.pid");
-        for group in [true, false] {
-            let _ = std::fs::remove_file(&pid_file);
-            let mut cmd = Command::new("sh");
-            cmd.arg("-c")
-                .arg(r#"sleep 30 & echo $! > "$0"; wait"#)
-                .arg(&pid_file)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped());
-            let cancel = tokio_util::sync::CancellationToken::new();
-            let (g, _, _, _stderr) = if group {
-                Guarded::spawn_group(cmd, "sh", &cancel).unwrap()
-            } else {
-                Guarded::spawn(cmd, "sh", &cancel).unwrap()
-            };
-            let worker = loop {
-                if let Some(pid) = std::fs::read_to_string(&pid_file)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u32>().ok())
-                {
-                    break pid;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            };
-            assert!(runs(worker));
-            cancel.cancel();
-            let status = g.wait().unwrap();
-            assert!(!status.success());
-            let gone = (0..100).any(|_| {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-                !runs(worker)
-            });
-            if group {
-                assert!(gone, "the forked child of a group leader is killed with it");
-            } else {
-                // Without a group of its own only the leader is killed: what this guards against.
-                assert!(!gone, "a plain kill leaves the forked child running");
-                // SAFETY: the worker's pid, read back from the shell that forked it.
-                unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(r#"sleep 30 & echo $! > "$0"; wait"#)
+            .arg(&pid_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let (g, _, _, _stderr) = Guarded::spawn(cmd, "sh", &cancel).unwrap();
+        let worker = loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse::<u32>().ok())
+            {
+                break pid;
             }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert!(runs(worker));
+        cancel.cancel();
+        let status = g.wait().unwrap();
+        assert!(!status.success());
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            !runs(worker)
+        });
+        if !gone {
+            // SAFETY: the worker's pid, read back from the shell that forked it.
+            unsafe { libc::kill(worker as libc::pid_t, libc::SIGKILL) };
         }
+        assert!(gone, "the forked child is killed with the tool");
     }
 
     #[cfg(unix)]

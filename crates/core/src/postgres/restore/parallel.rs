@@ -143,9 +143,7 @@ fn spawn(
         .arg(format!("--dbname={}", spec.dbname_conninfo()))
         .arg(dir);
     cmd.stdin(Stdio::null()).stdout(Stdio::null());
-    // Its own process group: a stop kills -j's workers with their leader (each worker holds a
-    // server session that would otherwise go on restoring).
-    let (child, _, _, stderr) = process::Guarded::spawn_group(cmd, "pg_restore", cancel)?;
+    let (child, _, _, stderr) = process::Guarded::spawn(cmd, "pg_restore", cancel)?;
     Ok((child, stderr))
 }
 
