@@ -70,6 +70,14 @@ pub struct RestoreArgs {
     /// owners.
     #[arg(long)]
     no_owner: bool,
+    /// Restore as ROLE, a less privileged role of the target server, while connecting as a
+    /// superuser: the backup's functions (run during the restore by CHECK constraints,
+    /// generated columns, domains) then run with ROLE's rights only. Offsite logs in through a
+    /// temporary role that is a member of ROLE alone (dropped afterwards). ROLE may not be a
+    /// superuser, have CREATEROLE or belong to pg_execute_server_program, pg_read_server_files
+    /// or pg_write_server_files. Use it for a backup you did not make here.
+    #[arg(long, value_name = "ROLE")]
+    as_role: Option<String>,
     /// Run statements of the backup's SQL that pg_dump never writes (COPY … FROM PROGRAM,
     /// COPY to or from a server file, ALTER SYSTEM, a SUPERUSER role, DO blocks, SELECT of other
     /// functions, …; --dry-run lists them). Restored as a superuser they run programs and read
@@ -286,6 +294,7 @@ impl RestoreArgs {
             no_safety_backup: self.no_safety_backup,
             create_roles: self.create_roles,
             no_owner: self.no_owner,
+            as_role: self.as_role.clone(),
             allow_arbitrary_sql: self.allow_arbitrary_sql,
             jobs: self.jobs,
             selection: Selection {

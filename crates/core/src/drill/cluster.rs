@@ -8,6 +8,7 @@
 //! `initdb` refuses to run as root: as root the server binaries run as the `postgres` OS user
 //! (the one the distribution packages create), or the error says what to do.
 
+use super::sandbox::{Confinement, Sandbox};
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::{ConnSpec, TlsMode};
 use crate::postgres::tools::{candidate_dirs, probe_dirs};
@@ -126,6 +127,9 @@ pub struct ThrowawayCluster {
     /// Held (locked) while the cluster lives: the sweep leaves a locked owner file alone.
     owner_lock: Option<File>,
     run_as: Option<(u32, u32)>,
+    /// The postmaster (started directly, confined: [`super::sandbox`]); reaped when stopped.
+    server: Option<std::process::Child>,
+    confinement: Confinement,
     stopped: bool,
 }
 
@@ -163,6 +167,8 @@ impl ThrowawayCluster {
             owner_path,
             owner_lock: None,
             run_as,
+            server: None,
+            confinement: Confinement::Unconfined("not started".into()),
             stopped: false,
         };
         // From here on, Drop stops and removes whatever was made.
@@ -178,6 +184,11 @@ impl ThrowawayCluster {
         cluster.initdb()?;
         cluster.start_server()?;
         Ok(cluster)
+    }
+
+    /// How the server process is confined (for the drill's report).
+    pub fn confinement(&self) -> &Confinement {
+        &self.confinement
     }
 
     /// The server's binaries.
@@ -208,7 +219,11 @@ impl ThrowawayCluster {
     }
 
     fn server_cmd(&self, name: &str) -> Command {
-        let mut cmd = Command::new(self.bins.bin(name));
+        self.command(&self.bins.bin(name))
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut cmd = Command::new(program);
         for (k, _) in std::env::vars_os() {
             if k.to_string_lossy().starts_with("PG") {
                 cmd.env_remove(k);
@@ -256,6 +271,7 @@ impl ThrowawayCluster {
              synchronous_commit = off\n\
              full_page_writes = off\n\
              max_connections = 20\n\
+             dynamic_shared_memory_type = mmap\n\
              log_timezone = 'UTC'\n"
         );
         use std::io::Write;
@@ -267,28 +283,60 @@ impl ThrowawayCluster {
             .map_err(|e| Error::io("writing the drill cluster's postgresql.conf", e))
     }
 
-    fn start_server(&self) -> Result<()> {
-        let out = self
-            .server_cmd("pg_ctl")
-            .args(["start", "-w", "-t", "120", "-s", "-D"])
-            .arg(self.data())
-            .arg("-l")
-            .arg(self.root.join("server.log"))
-            .stdout(Stdio::null())
-            .output()
-            .map_err(|e| Error::io("running pg_ctl start", e))?;
-        if !out.status.success() {
-            let log = std::fs::read(self.root.join("server.log")).unwrap_or_default();
-            return Err(Error::new(
-                ErrorKind::ToolFailed,
-                format!(
-                    "starting the drill's throwaway cluster failed: {} {}",
-                    tail(&out.stderr),
-                    tail(&log)
-                ),
-            ));
+    /// Start `postgres` itself (not through `pg_ctl`, whose shell the sandbox would not let
+    /// run), confined, its output in `server.log`; wait until it says it is ready.
+    fn start_server(&mut self) -> Result<()> {
+        let log_path = self.root.join("server.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(|e| Error::io(format!("creating {}", log_path.display()), e))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| Error::io("opening the drill cluster's log", e))?;
+        // The server binary as it really is (a bin folder may hold links to it, and the
+        // sandbox holds the folder the file is in, not the link's).
+        let server = std::fs::canonicalize(self.bins.bin("postgres"))
+            .map_err(|e| Error::io("finding the drill's server binary (postgres)", e))?;
+        let exec_dir = server.parent().unwrap_or(&self.bins.dir).to_path_buf();
+        let sandbox = Sandbox::new(&exec_dir, &self.root);
+        let mut cmd = self.command(&server);
+        cmd.arg("-D").arg(self.data()).stdout(log).stderr(log2);
+        sandbox.apply(&mut cmd);
+        let child = cmd
+            .spawn()
+            .map_err(|e| Error::io("starting the drill's throwaway server (postgres)", e))?;
+        self.server = Some(child);
+        self.confinement = sandbox.confinement.clone();
+        drop(sandbox);
+        let pid_file = self.data().join("postmaster.pid");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let exited = match self.server.as_mut().map(|c| c.try_wait()) {
+                Some(Ok(Some(status))) => Some(status.to_string()),
+                Some(Err(e)) => Some(e.to_string()),
+                _ => None,
+            };
+            let ready = std::fs::read_to_string(&pid_file)
+                .map(|t| t.lines().nth(7).map(str::trim) == Some("ready"))
+                .unwrap_or(false);
+            if ready && exited.is_none() {
+                return Ok(());
+            }
+            if exited.is_some() || std::time::Instant::now() > deadline {
+                let log = std::fs::read(&log_path).unwrap_or_default();
+                return Err(Error::new(
+                    ErrorKind::ToolFailed,
+                    format!(
+                        "starting the drill's throwaway cluster failed ({}): {}",
+                        exited.unwrap_or_else(|| "not ready after 120 s".into()),
+                        tail(&log)
+                    ),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        Ok(())
     }
 
     /// Stop the server and remove its folder and owner file.
@@ -302,6 +350,13 @@ impl ThrowawayCluster {
         }
         self.stopped = true;
         stop_and_remove(&self.root, &self.bins.dir, self.run_as);
+        if let Some(mut child) = self.server.take() {
+            // Stopped above; a server that did not stop is killed, and reaped either way.
+            if !matches!(child.try_wait(), Ok(Some(_))) {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
         let _ = std::fs::remove_file(&self.owner_path);
         self.owner_lock = None;
         if self.root.exists() {

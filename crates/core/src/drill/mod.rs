@@ -10,10 +10,12 @@ pub mod content;
 use serde::{Deserialize, Serialize};
 
 pub mod cluster;
+pub(crate) mod confine;
 pub mod expect;
 pub mod queries;
 pub mod report_html;
 pub(crate) mod run;
+pub mod sandbox;
 pub mod scratch;
 pub mod settings;
 pub mod sign;

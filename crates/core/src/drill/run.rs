@@ -5,6 +5,7 @@
 //! and the sizes, and fill a [`DrillReport`]. The target is dropped/stopped whatever happens.
 
 use super::cluster::{choose_server_bins, discover_server_bins, ThrowawayCluster};
+use super::confine::{self, Access};
 use super::scratch::{drill_database_name, ScratchServer};
 use super::{CheckStatus, DrillCheck, DrillReport, DrillTargetInfo, RanBy, REPORT_FORMAT};
 use crate::archive::{Manifest, VerifyReport};
@@ -32,15 +33,22 @@ pub(crate) struct DrillJob<'a> {
 
 /// Where the drill restores, while it lives.
 struct Target {
-    server: ScratchServer,
+    /// Who set it up and who restores ([`confine`]): the backup's code only ever runs as
+    /// `access.restorer`.
+    access: Access,
     database: String,
     info: DrillTargetInfo,
     cluster: Option<ThrowawayCluster>,
 }
 
 impl Target {
+    /// The drill database, as the restoring role.
     fn spec(&self) -> ConnSpec {
-        self.server.spec_of(&self.database)
+        self.access.restorer.spec_of(&self.database)
+    }
+
+    fn password(&self) -> Option<&str> {
+        self.access.restorer.password.as_deref()
     }
 }
 
@@ -193,14 +201,14 @@ pub(crate) fn skipped(id: &str, title: &str, why: &str) -> DrillCheck {
 async fn start_target(d: &DrillJob<'_>, source_major: u32) -> Result<Target> {
     let database = drill_database_name(&d.drill_id);
     if let Some(server) = &d.server {
-        let version = server.create(&database).await?;
+        let access = confine::prepare(server, &database, &d.drill_id).await?;
         return Ok(Target {
             info: DrillTargetInfo {
                 kind: "server".into(),
-                server_version: format!("PostgreSQL {version}"),
+                server_version: format!("PostgreSQL {}", access.version),
                 location: server.location(&database),
             },
-            server: server.clone(),
+            access,
             database,
             cluster: None,
         });
@@ -216,13 +224,12 @@ async fn start_target(d: &DrillJob<'_>, source_major: u32) -> Result<Target> {
     })
     .await
     .map_err(|e| Error::internal(format!("starting the drill's cluster failed: {e}")))??;
-    let server = ScratchServer {
+    let admin = ScratchServer {
         spec: cluster.spec("postgres"),
         password: None,
     };
-    let created = server.create(&database).await;
-    let version = match created {
-        Ok(v) => v,
+    let access = match confine::prepare(&admin, &database, &d.drill_id).await {
+        Ok(a) => a,
         Err(e) => {
             let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
             return Err(e);
@@ -231,10 +238,10 @@ async fn start_target(d: &DrillJob<'_>, source_major: u32) -> Result<Target> {
     Ok(Target {
         info: DrillTargetInfo {
             kind: "throwaway".into(),
-            server_version: format!("PostgreSQL {version}"),
+            server_version: format!("PostgreSQL {}", access.version),
             location: "private socket".into(),
         },
-        server,
+        access,
         database,
         cluster: Some(cluster),
     })
@@ -246,7 +253,7 @@ async fn stop_target(t: &mut Target) -> Result<()> {
         Some(c) => tokio::task::spawn_blocking(move || c.stop())
             .await
             .map_err(|e| Error::internal(format!("stopping the drill's cluster failed: {e}")))?,
-        None => t.server.drop_database(&t.database).await,
+        None => confine::tear_down(&t.access, &t.database).await,
     }
 }
 
@@ -264,7 +271,7 @@ async fn prove(
     d: &DrillJob<'_>,
     archive: &Path,
     manifest: Option<&Manifest>,
-    target: &Target,
+    target: &mut Target,
     job: &RunningJob,
 ) -> Result<Proved> {
     let spec = target.spec();
@@ -275,19 +282,25 @@ async fn prove(
     // restore fails (money values are written in that locale's format).
     let locales = missing_locales(target, manifest).await;
     let t0 = Instant::now();
+    // Every object owned by the restoring role (`no_owner`); the roles the backup names are
+    // created bare beforehand by the drill itself, never from the backup's globals.sql.
     let req = RestoreRequest::new(
         archive,
         DatabaseTo::Connection {
             connection: ProjectConnection::Url(spec.to_url()),
             tls: Some(spec.tls),
-            password: target.server.password.clone(),
+            password: target.access.restorer.password.clone(),
         },
     )
     .options(DatabaseOptions {
-        create_roles: true,
+        no_owner: true,
         ..Default::default()
     });
-    let restored = match crate::ops::restore::run_within(d.engine, req, job).await {
+    let restored = match bare_roles(d, &req, target).await {
+        Ok(()) => crate::ops::restore::run_within(d.engine, req, job).await,
+        Err(e) => Err(e),
+    };
+    let restored = match restored {
         Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
         r => r,
     };
@@ -296,12 +309,17 @@ async fn prove(
         &locales,
     )];
     let db = restored.ok().and_then(|r| r.database);
+    checks.extend(confine::checks(
+        &target.access,
+        target.cluster.as_ref().map(|c| c.confinement()),
+        db.as_ref().map(|r| &r.plan),
+    ));
     let pg_restore = db.as_ref().map(|r| r.plan.pg_restore_version.clone());
     let mut database_bytes = None;
     let mut rpo_hours = None;
     if db.is_some() {
         job.check_cancelled()?;
-        let mut conn = spec.connect(target.server.password.as_deref()).await?;
+        let mut conn = spec.connect(target.password()).await?;
         // Every table's rows against what was backed up (row count + SHA-256 of its COPY
         // rows, read back under the digests' session settings).
         if let Some(m) = manifest {
@@ -313,7 +331,7 @@ async fn prove(
         let queries = d.engine.catalog.validation_checks(&d.project.id).await?;
         if !queries.is_empty() {
             drop(conn);
-            conn = spec.connect(target.server.password.as_deref()).await?;
+            conn = spec.connect(target.password()).await?;
             let made = crate::catalog::parse_timestamp(&d.backup.created_at)?;
             let (found, rpo) =
                 crate::drill::queries::run_validation(&mut conn, &queries, made).await;
@@ -354,6 +372,14 @@ async fn prove(
     })
 }
 
+/// Create bare (see [`confine::create_bare_roles`]) the roles the restore's plan says the target
+/// lacks.
+async fn bare_roles(d: &DrillJob<'_>, req: &RestoreRequest, target: &mut Target) -> Result<()> {
+    let plan = crate::ops::restore::plan(d.engine, req).await?;
+    let missing = plan.database.map(|p| p.missing_roles).unwrap_or_default();
+    confine::create_bare_roles(&mut target.access, &missing).await
+}
+
 /// The backup's `lc_*` settings (as its digests recorded them) the drill's server refuses,
 /// as "lc_monetary = 'de_DE.UTF-8'": a locale this machine lacks.
 async fn missing_locales(target: &Target, manifest: Option<&Manifest>) -> Vec<String> {
@@ -368,11 +394,7 @@ async fn missing_locales(target: &Target, manifest: Option<&Manifest>) -> Vec<St
     if wanted.is_empty() {
         return Vec::new();
     }
-    let Ok(mut conn) = target
-        .spec()
-        .connect(target.server.password.as_deref())
-        .await
-    else {
+    let Ok(mut conn) = target.spec().connect(target.password()).await else {
         return Vec::new();
     };
     let mut missing = Vec::new();
@@ -413,7 +435,9 @@ fn restore_check(
 fn restore_outcome(r: std::result::Result<Option<&DatabaseReport>, &Error>) -> DrillCheck {
     let mut c = DrillCheck {
         id: "restore".into(),
-        title: "Restore of the whole backup (roles created as the source had them)".into(),
+        title:
+            "Restore of the whole backup (as a role that cannot run programs or touch server files)"
+                .into(),
         status: CheckStatus::Failed,
         expected: Some(
             "the restore completes; every table holds the rows recorded at backup".into(),
@@ -491,7 +515,7 @@ async fn missing_extensions(
         return Ok(());
     }
     let spec = target.spec();
-    let mut conn = spec.connect(target.server.password.as_deref()).await?;
+    let mut conn = spec.connect(target.password()).await?;
     let available: Vec<String> =
         sqlx::query_scalar("SELECT name::text FROM pg_available_extensions")
             .fetch_all(&mut conn)

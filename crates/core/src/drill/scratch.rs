@@ -83,10 +83,26 @@ impl ScratchServer {
             )
             .with_hint("connect as a role with CREATEDB (ALTER ROLE … CREATEDB), or drill into Offsite's throwaway cluster (leave out --server)"));
         }
+        self.refuse_existing(&mut conn, database).await?;
+        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(database)))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| self.spec.map_sqlx(e))?;
+        let _ = conn.close().await;
+        Ok(version)
+    }
+
+    /// Refuse a server where `database` already exists (a drill only restores into a database
+    /// it creates).
+    pub(crate) async fn refuse_existing(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        database: &str,
+    ) -> Result<()> {
         let exists: Option<i32> =
             sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
                 .bind(database)
-                .fetch_optional(&mut conn)
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(|e| self.spec.map_sqlx(e))?;
         if exists.is_some() {
@@ -99,12 +115,7 @@ impl ScratchServer {
             )
             .with_hint("drop it if it is a leftover of an earlier drill, or name another server"));
         }
-        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(database)))
-            .execute(&mut conn)
-            .await
-            .map_err(|e| self.spec.map_sqlx(e))?;
-        let _ = conn.close().await;
-        Ok(version)
+        Ok(())
     }
 
     /// Drop the drill's database (its connections ended first).

@@ -25,6 +25,8 @@ use std::time::Instant;
 struct Resolved {
     archive: PathBuf,
     database: Option<(RestoreTarget, RestoreOptions)>,
+    /// `--as-role`: the database is restored as this role of the target.
+    as_role: Option<String>,
     /// Into a saved project: its name, for the hint of a rejected password.
     database_project: Option<String>,
     storage: Option<ResolvedStorage>,
@@ -45,10 +47,11 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
             .with_hint("choose the database, the storage or the configuration"));
     }
     let database = match &req.database {
-        Some(d) => Some((
-            parts::database_target(engine, &d.to).await?,
-            parts::database_options(engine, &d.options).await,
-        )),
+        Some(d) => {
+            let mut opts = parts::database_options(engine, &d.options).await;
+            opts.untrusted_origin = untrusted_origin(engine, &req.archive).await?;
+            Some((parts::database_target(engine, &d.to).await?, opts))
+        }
         None => None,
     };
     let storage = match &req.storage {
@@ -72,11 +75,51 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
     };
     Ok(Resolved {
         archive: req.archive.clone(),
+        as_role: req
+            .database
+            .as_ref()
+            .and_then(|d| d.options.as_role.clone())
+            .filter(|r| !r.is_empty()),
         database,
         database_project,
         storage,
         config,
         _unlocked,
+    })
+}
+
+/// Restore the database, through a temporary role of `--as-role` when one is asked for (dropped
+/// whatever the outcome).
+async fn restore_database_as(
+    r: &Resolved,
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+    job: &RunningJob,
+) -> Result<crate::postgres::restore::DatabaseReport> {
+    use crate::postgres::restore::as_role;
+    let Some(role) = &r.as_role else {
+        return parts::restore_database(&r.archive, target, opts, &job.reporter, &job.cancel).await;
+    };
+    let (as_target, temp) = as_role::begin(target, role).await?;
+    let restored =
+        parts::restore_database(&r.archive, &as_target, opts, &job.reporter, &job.cancel).await;
+    let ended = as_role::end(target, &temp).await;
+    let report = restored?;
+    ended?;
+    Ok(report)
+}
+
+/// Where a backup came from, when it is not one this computer made: `None` for a local backup.
+async fn untrusted_origin(engine: &Engine, archive: &std::path::Path) -> Result<Option<String>> {
+    use crate::catalog::BackupOrigin;
+    Ok(match runner::owner_of_archive(engine, archive).await? {
+        Some((b, _)) => match b.origin {
+            BackupOrigin::Local => None,
+            BackupOrigin::Server => Some("was made by a backup server and pulled from it".into()),
+            BackupOrigin::Artifact => Some("was pulled from an artifact bucket".into()),
+            BackupOrigin::Imported => Some("was imported from a file".into()),
+        },
+        None => Some("is a file Offsite did not make (no backup in the catalog has it)".into()),
     })
 }
 
@@ -127,11 +170,22 @@ pub(crate) async fn plan(engine: &Engine, req: &RestoreRequest) -> Result<Restor
     let r = resolve(engine, req).await?;
     let mut plan = plan_storage_config(&r, true).await?;
     if let Some((target, opts)) = &r.database {
-        plan.database = Some(
-            parts::plan_database(&r.archive, target, opts)
-                .await
-                .map_err(|e| password_hint(engine, &r, e))?,
-        );
+        let mut opts = opts.clone();
+        if let Some(role) = &r.as_role {
+            // Checked, never created by a plan: the plan is read through the connection given.
+            crate::postgres::restore::as_role::check(target, role).await?;
+            opts.untrusted_origin = None;
+        }
+        let mut d = parts::plan_database(&r.archive, target, &opts)
+            .await
+            .map_err(|e| password_hint(engine, &r, e))?;
+        if let Some(role) = &r.as_role {
+            d.warnings.insert(0, format!(
+                "restores as {role}: the backup's functions run with {role}'s rights only, and what it creates is owned by {role} (this plan was read as {}, whose rights may differ)",
+                d.connecting_role
+            ));
+        }
+        plan.database = Some(d);
     }
     Ok(plan)
 }
@@ -230,7 +284,7 @@ async fn execute(r: &Resolved, job: &RunningJob) -> Result<RestoreReport> {
     }
     if let Some((target, opts)) = &r.database {
         job.reporter.component(Some(Component::Database));
-        let d = parts::restore_database(&r.archive, target, opts, &job.reporter, &job.cancel)
+        let d = restore_database_as(r, target, opts, job)
             .await
             .map_err(|e| stopped(e, Component::Database, &report, r))?;
         report.ok &= d.ok;

@@ -70,6 +70,7 @@ pub(crate) async fn database_options(engine: &Engine, o: &DatabaseOptions) -> Re
         safety_compression,
         clock: Some(engine.clock.clone()),
         jobs: o.jobs,
+        untrusted_origin: None,
     }
 }
 

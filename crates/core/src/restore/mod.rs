@@ -175,6 +175,11 @@ pub struct DatabaseOptions {
     /// (listed) what cannot change owner.
     #[serde(default)]
     pub no_owner: bool,
+    /// Restore as this role of the target (through a temporary login role that is a member of
+    /// it alone), so the backup's code runs with its rights, not the connecting superuser's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub as_role: Option<String>,
     /// Restore only these schemas or tables (empty: the whole backup).
     #[serde(default)]
     pub selection: Selection,

@@ -7,6 +7,7 @@
 
 mod age_interop;
 mod arbitrary_sql;
+mod as_role;
 mod browse;
 mod browse_encrypted;
 mod catalog;
@@ -19,6 +20,7 @@ mod content_check;
 mod dest_s3;
 mod destinations;
 mod drill_encoding;
+mod drill_hostile;
 mod drill_schedule;
 mod drill_settings;
 mod drills;

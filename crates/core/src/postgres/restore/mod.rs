@@ -9,6 +9,7 @@
 //! member's SHA-256 has been checked: a corrupt archive is detected before pg_restore can commit.
 //! Replacing a non-empty database needs explicit consent and takes a safety backup first.
 
+pub mod as_role;
 mod dir;
 mod execute;
 mod extract_par;
@@ -81,6 +82,10 @@ pub struct RestoreOptions {
     /// pg_restore's workers for a directory dump (format 2) restored into an empty target
     /// (`None`: the machine's cores).
     pub jobs: Option<u32>,
+    /// Where the backup came from, when not from this computer's own backups ("was imported
+    /// from a file"): a superuser restore of it is warned about, since its functions run with
+    /// the connecting role's rights.
+    pub untrusted_origin: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

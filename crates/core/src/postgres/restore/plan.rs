@@ -103,6 +103,9 @@ pub async fn plan(
         &mut blockers,
         &mut warnings,
     );
+    if let Some(w) = superuser_warning(&facts, opts) {
+        warnings.insert(0, w);
+    }
     blockers.extend(decisions.blockers.iter().cloned());
     warnings.extend(decisions.warnings.iter().cloned());
     if let Some(b) = arbitrary_sql_blocker(&arbitrary, opts.allow_arbitrary_sql) {
@@ -565,6 +568,20 @@ impl RowsOnly {
         }
         Ok(r)
     }
+}
+
+/// A superuser restore of a backup from elsewhere, said in plain words: its functions run during
+/// the restore (CHECK constraints, generated columns, domains while rows load) with the
+/// connecting role's rights, which for a superuser include running programs and reading and
+/// writing the server's files.
+fn superuser_warning(facts: &script::TargetFacts, opts: &RestoreOptions) -> Option<String> {
+    let origin = opts.untrusted_origin.as_deref()?;
+    facts.superuser.then(|| {
+        format!(
+            "this backup {origin}, and {} is a superuser: the functions the backup defines run during the restore with a superuser's rights, which can run programs and read or write files on the database server; restore as a less privileged role (--as-role ROLE) unless you trust where the backup came from",
+            facts.user
+        )
+    })
 }
 
 /// What the roles the backup needs stop, or warn of.

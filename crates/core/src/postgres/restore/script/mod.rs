@@ -134,6 +134,21 @@ fn re_ownable(desc: &str) -> bool {
     )
 }
 
+/// Kinds that hang on a table and take its owner.
+fn hangs_on_table(desc: &str) -> bool {
+    matches!(
+        desc,
+        "INDEX"
+            | "CONSTRAINT"
+            | "FK CONSTRAINT"
+            | "CHECK CONSTRAINT"
+            | "TRIGGER"
+            | "POLICY"
+            | "ROW SECURITY"
+            | "RULE"
+    )
+}
+
 /// Kinds that exist only through their owner's act and carry no owner of their own.
 fn not_owned(desc: &str) -> bool {
     matches!(
@@ -367,7 +382,12 @@ fn owners(
         }
         others.entry(owner.clone()).or_default().push(it.label());
         if no_owner {
-            if re_ownable(it.desc) {
+            // What hangs on an object this restore creates (an index, a constraint, a trigger,
+            // a policy on a table of the backup) is created by the connecting role, which owns
+            // that object under `no_owner`: nothing to leave out. Only what hangs on an object
+            // the target already has keeps needing its owner.
+            let on_created = hangs_on_table(it.desc) && !p.effective_owner.contains_key(&i);
+            if re_ownable(it.desc) || on_created {
                 d.drop_owner_of.insert(owner.clone());
             } else {
                 d.skip.insert(
