@@ -256,6 +256,82 @@ pub(crate) async fn create_bare_roles(access: &mut Access, names: &[String]) -> 
     Ok(())
 }
 
+/// The schema of pg_dump's `CREATE EXTENSION IF NOT EXISTS name WITH SCHEMA schema;` (the
+/// backup's text: parsed here, never passed on as it is), unquoted; `None` when it says none or
+/// says it in any other way.
+pub(crate) fn extension_schema(sql: &str) -> Option<String> {
+    let rest = sql.split_once(" WITH SCHEMA ")?.1;
+    let rest = rest.split_once(';')?.0.trim();
+    if let Some(inner) = rest.strip_prefix('"') {
+        let inner = inner.strip_suffix('"')?;
+        // Inside, a quote appears only doubled.
+        if inner.replace("\"\"", "").contains('"') {
+            return None;
+        }
+        return Some(inner.replace("\"\"", "\""));
+    }
+    let plain = rest
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    plain.then(|| rest.to_string())
+}
+
+/// Create, as the setting-up superuser and before anything of the backup is restored, the
+/// extensions the backup uses that only a superuser may create (trusted ones the drill's role
+/// creates itself, as the restore says): this machine's extension scripts, run in a database
+/// still empty of the backup's objects. Their schema is created for them (owned by the
+/// superuser, usable by the drill's role), so the restore keeps it as a schema another role owns.
+pub(crate) async fn create_untrusted_extensions(
+    access: &Access,
+    database: &str,
+    wanted: &[(String, Option<String>)],
+) -> Result<()> {
+    if !access.own_role || wanted.is_empty() {
+        return Ok(());
+    }
+    let admin = &access.admin;
+    let spec = admin.spec_of(database);
+    let mut conn = spec.connect(admin.password.as_deref()).await?;
+    let mut result = Ok(());
+    for (name, schema) in wanted {
+        let trusted: Option<bool> = sqlx::query_scalar(
+            "SELECT bool_or(v.trusted) FROM pg_available_extension_versions v \
+             JOIN pg_available_extensions a ON a.name = v.name AND a.default_version = v.version \
+             WHERE v.name = $1",
+        )
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| spec.map_sqlx(e))?;
+        if trusted != Some(false) {
+            continue;
+        }
+        let schema = schema.clone().unwrap_or_else(|| "public".into());
+        let (s, r) = (quote_ident(&schema), quote_ident(&access.role));
+        let mut sql = Vec::new();
+        if schema != "public" && schema != "pg_catalog" {
+            sql.push(format!("CREATE SCHEMA IF NOT EXISTS {s}"));
+            sql.push(format!("GRANT USAGE, CREATE ON SCHEMA {s} TO {r}"));
+        }
+        sql.push(format!(
+            "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {s}",
+            quote_ident(name)
+        ));
+        for q in sql {
+            if let Err(e) = sqlx::query(&q).execute(&mut conn).await {
+                result = Err(spec.map_sqlx(e));
+                break;
+            }
+        }
+    }
+    let _ = conn.close().await;
+    result
+}
+
 /// Drop the drill's database, the backup's roles it created and its own role.
 pub(crate) async fn tear_down(access: &Access, database: &str) -> Result<()> {
     access.admin.drop_database(database).await?;
@@ -401,6 +477,30 @@ mod tests {
             e.message()
         );
         assert!(!e.message().contains("pw"));
+    }
+
+    #[test]
+    fn extension_schemas_are_parsed_not_passed_on() {
+        let s = |sql: &str| extension_schema(sql);
+        assert_eq!(
+            s("CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;\n").as_deref(),
+            Some("extensions")
+        );
+        assert_eq!(
+            s("CREATE EXTENSION IF NOT EXISTS x WITH SCHEMA \"My \"\"S\"\"\";").as_deref(),
+            Some("My \"S\"")
+        );
+        assert_eq!(
+            s("CREATE EXTENSION IF NOT EXISTS x WITH SCHEMA public; DROP TABLE t;"),
+            Some("public".into())
+        );
+        assert_eq!(
+            s("CREATE EXTENSION IF NOT EXISTS x WITH SCHEMA a; b;"),
+            Some("a".into())
+        );
+        assert_eq!(s("CREATE EXTENSION x WITH SCHEMA pg_temp--\n;"), None);
+        assert_eq!(s("CREATE EXTENSION x WITH SCHEMA \"a\"b\";"), None);
+        assert_eq!(s("CREATE EXTENSION x;"), None);
     }
 
     #[test]

@@ -276,7 +276,8 @@ async fn prove(
 ) -> Result<Proved> {
     let spec = target.spec();
     if let Some(m) = manifest {
-        missing_extensions(d, archive, m, target).await?;
+        let wanted = missing_extensions(d, archive, m, target).await?;
+        confine::create_untrusted_extensions(&target.access, &target.database, &wanted).await?;
     }
     // A locale the backup's session had (`lc_monetary`) that this server lacks: said when the
     // restore fails (money values are written in that locale's format).
@@ -489,16 +490,17 @@ async fn missing_extensions(
     archive: &Path,
     manifest: &Manifest,
     target: &Target,
-) -> Result<()> {
+) -> Result<Vec<(String, Option<String>)>> {
     let directory = manifest
         .member(crate::archive::DATABASE_TOC_MEMBER)
         .is_some();
     if manifest.member(crate::archive::DATABASE_MEMBER).is_none() && !directory {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let (a, pg_bin) = (archive.to_path_buf(), d.engine.pg_bin());
     let keys = crate::ops::encryption::keys_of(d.engine, &d.project.name).unwrap_or_default();
-    let wanted: Vec<String> = tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+    type Wanted = Vec<(String, Option<String>)>;
+    let wanted: Wanted = tokio::task::spawn_blocking(move || -> Result<Wanted> {
         let _unlocked = crate::archive::unlock(&a, keys);
         let tools = crate::postgres::tools::newest(pg_bin.as_deref())?;
         let toc = crate::postgres::restore::toc::read(&tools, &a, directory)?;
@@ -506,13 +508,13 @@ async fn missing_extensions(
             .items
             .iter()
             .filter(|i| i.desc == "EXTENSION")
-            .map(|i| i.tag.clone())
+            .map(|i| (i.tag.clone(), confine::extension_schema(&i.sql)))
             .collect())
     })
     .await
     .map_err(|e| Error::internal(format!("reading the backup's contents failed: {e}")))??;
     if wanted.is_empty() {
-        return Ok(());
+        return Ok(wanted);
     }
     let spec = target.spec();
     let mut conn = spec.connect(target.password()).await?;
@@ -522,11 +524,12 @@ async fn missing_extensions(
             .await
             .map_err(|e| spec.map_sqlx(e))?;
     let missing: Vec<String> = wanted
-        .into_iter()
+        .iter()
+        .map(|(name, _)| name.clone())
         .filter(|w| !available.contains(w))
         .collect();
     if missing.is_empty() {
-        return Ok(());
+        return Ok(wanted);
     }
     Err(Error::new(
         ErrorKind::ToolMissing,

@@ -351,3 +351,46 @@ fn the_throwaway_server_cannot_run_programs_or_write_elsewhere_even_as_its_super
     assert!(ok, "{err}");
     cluster.stop().unwrap();
 }
+
+/// Extensions only a superuser may create (pg_stat_statements in a schema of its own,
+/// pageinspect in public) are created by the drill itself beforehand, from this machine's
+/// extension scripts; the restore, as the drill's role, then passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drill_creates_the_untrusted_extensions_a_backup_uses_itself_and_passes() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = pg.unique_db("untrusted_ext");
+    pg.psql(
+        &db,
+        "CREATE SCHEMA ext2;
+         CREATE EXTENSION pg_stat_statements WITH SCHEMA ext2;
+         CREATE EXTENSION pageinspect;
+         CREATE TABLE public.kept (id int PRIMARY KEY, v text);
+         INSERT INTO public.kept SELECT g, 'v' || g FROM generate_series(1, 50) g;",
+    );
+    back_up(pg, &env, "untrusted", &db).await;
+    let outcome = env
+        .engine
+        .drill(
+            DrillOptions {
+                project: "untrusted".into(),
+                ..Default::default()
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    let r = &outcome.report;
+    assert_eq!(
+        check(r, "restore").status,
+        CheckStatus::Passed,
+        "{:#?}",
+        r.checks
+    );
+    assert_eq!(
+        check(r, "table:public.kept").status,
+        CheckStatus::Passed,
+        "{:#?}",
+        r.checks
+    );
+}
