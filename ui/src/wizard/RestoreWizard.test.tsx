@@ -353,6 +353,35 @@ describe("RestoreWizard", () => {
     expect(await screen.findByTestId("wizard-restore")).toBeEnabled();
   });
 
+  it("connected as a superuser, offers to run the backup's code as a less privileged role, re-plans and restores as it", async () => {
+    const warned = plan({
+      connecting_superuser: true,
+      warnings: ["this backup was imported from a file, and postgres is a superuser: the functions the backup defines run during the restore with a superuser's rights"],
+    });
+    const { calls } = setup({
+      plans: (args) =>
+        (args.choices as { as_role?: string | null }).as_role === "app_owner"
+          ? { ...warned, warnings: ["restores as app_owner: the backup's functions run with app_owner's rights only"] }
+          : warned,
+    });
+    await toTarget(calls);
+    await chooseUrl(calls);
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    expect(await screen.findByTestId("wizard-warnings")).toHaveTextContent("superuser's rights");
+    const plans = called(calls, "plan_restore").length;
+    fireEvent.change($("wizard-as-role-input"), { target: { value: " app_owner " } });
+    expect(called(calls, "plan_restore")).toHaveLength(plans); // typing alone does not re-plan
+    fireEvent.click($("wizard-as-role-apply"));
+    await waitFor(() => expect(called(calls, "plan_restore").length).toBeGreaterThan(plans));
+    expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({ choices: { as_role: "app_owner" } });
+    expect(await screen.findByTestId("wizard-warnings")).toHaveTextContent("restores as app_owner");
+    expect($("wizard-as-role-current")).toHaveTextContent("app_owner");
+    fireEvent.click(await screen.findByTestId("wizard-restore"));
+    await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));
+    expect(called(calls, "start_restore")[0]?.args).toMatchObject({ choices: { as_role: "app_owner" } });
+  });
+
   it("restores chosen tables: the choice re-plans and the plan names what comes along and what breaks", async () => {
     const { calls } = setup({
       plans: (args) => {

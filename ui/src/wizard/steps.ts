@@ -119,6 +119,11 @@ export type WizardState = {
   /** Restore objects of roles the connecting role cannot act for as its own. */
   noOwner: boolean;
   /**
+   * Restore as this (less privileged) role of the target, so the backup's code runs with its
+   * rights only; empty: as the connecting role.
+   */
+  asRole: string;
+  /**
    * Consent to run the statements of the backup's SQL that pg_dump never writes (the plan's
    * `arbitrary_sql`): its own checkbox, apart from replacing. Cleared with the plan.
    */
@@ -156,6 +161,7 @@ export type Action =
   | { type: "setSafetyBackup"; on: boolean }
   | { type: "setCreateRoles"; on: boolean }
   | { type: "setNoOwner"; on: boolean }
+  | { type: "setAsRole"; role: string }
   | { type: "setAllowArbitrarySql"; on: boolean }
   | { type: "setSelection"; selection: Selection }
   | { type: "setSelectionView"; view: Partial<SelectionView> }
@@ -194,6 +200,7 @@ export function initialState(project: string): WizardState {
     safetyBackup: true,
     createRoles: false,
     noOwner: false,
+    asRole: "",
     allowArbitrarySql: false,
     selection: EVERYTHING,
     selectionView: { mode: "all", filter: "" },
@@ -237,6 +244,7 @@ export function planChoices(s: WizardState): DatabaseOptions {
     no_safety_backup: !s.safetyBackup,
     create_roles: s.createRoles,
     no_owner: s.noOwner,
+    ...(s.asRole ? { as_role: s.asRole } : {}),
     selection: s.selection,
     allow_arbitrary_sql: true,
   };
@@ -250,6 +258,7 @@ export function runChoices(s: WizardState): DatabaseOptions {
     no_safety_backup: !s.safetyBackup,
     create_roles: s.createRoles,
     no_owner: s.noOwner,
+    ...(s.asRole ? { as_role: s.asRole } : {}),
     selection: s.selection,
     allow_arbitrary_sql: s.allowArbitrarySql,
   };
@@ -502,6 +511,10 @@ export function reducer(s: WizardState, a: Action): WizardState {
     // Consent only: the plan does not change (it was made as if allowed).
     case "setAllowArbitrarySql":
       return s.step === "review" ? { ...s, allowArbitrarySql: a.on } : s;
+    case "setAsRole":
+      return s.step === "review" && s.asRole !== a.role.trim()
+        ? { ...s, asRole: a.role.trim(), plan: { status: "idle" } }
+        : s;
     case "setNoOwner":
       return s.step === "review" && s.noOwner !== a.on ? { ...s, noOwner: a.on, plan: { status: "idle" } } : s;
     case "confirm":

@@ -178,7 +178,7 @@ pub struct DatabaseOptions {
     /// Restore as this role of the target (through a temporary login role that is a member of
     /// it alone), so the backup's code runs with its rights, not the connecting superuser's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "specta", specta(skip))]
+    #[cfg_attr(feature = "specta", specta(optional))]
     pub as_role: Option<String>,
     /// Restore only these schemas or tables (empty: the whole backup).
     #[serde(default)]

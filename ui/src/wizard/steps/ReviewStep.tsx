@@ -3,6 +3,7 @@
 // deleted per bucket), the configuration (the differences, and the settings that will be written);
 // every section's blockers in one list, and the typed consents (the database's name before a
 // non-empty database is replaced, "mirror" before a storage mirror deletes objects).
+import { useState } from "react";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatTime } from "../../components/format";
 import type { ArbitraryKind, ConfigPlan, DatabasePlan } from "../../bindings";
@@ -24,6 +25,42 @@ import { nounFor, plural, WORDS } from "../../words";
 import { databaseLabel } from "../../components/names";
 
 const LIST_LIMIT = 50;
+
+/**
+ * Restore as a less privileged role: connected as a superuser, the backup's functions would run
+ * with a superuser's rights; naming a role makes them run with that role's rights only.
+ */
+function AsRole({ current, onApply }: { current: string; onApply: (role: string) => void }) {
+  const [typed, setTyped] = useState(current);
+  return (
+    <div className="notice" data-testid="wizard-as-role">
+      <p className="notice-title">Run the backup's code with a role's rights, not a superuser's</p>
+      <p className="small muted">
+        Functions a backup defines run while it is restored. Name a role of the target without superuser
+        rights; Offsite restores through a temporary login that can act only as that role, and removes it
+        afterwards.
+      </p>
+      <label>
+        Restore as role{" "}
+        <input
+          type="text"
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+          placeholder="e.g. app_owner"
+          data-testid="wizard-as-role-input"
+        />
+      </label>{" "}
+      <button type="button" onClick={() => onApply(typed)} data-testid="wizard-as-role-apply">
+        {typed.trim() ? "Use this role" : "Restore as the connecting role"}
+      </button>
+      {current && (
+        <p className="small" data-testid="wizard-as-role-current">
+          The restore runs as <span className="mono">{current}</span>.
+        </p>
+      )}
+    </div>
+  );
+}
 
 function TableList({ title, items, testId }: { title: string; items: string[]; testId: string }) {
   return (
@@ -306,6 +343,10 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
             <li key={w}>{w}</li>
           ))}
         </ul>
+      )}
+
+      {(plan.connecting_superuser || state.asRole !== "") && (
+        <AsRole key={state.asRole} current={state.asRole} onApply={(role) => dispatch({ type: "setAsRole", role })} />
       )}
 
       {needsArbitrarySqlConsent(state) && (
