@@ -23,6 +23,8 @@ mod drill_schedule;
 mod drill_settings;
 mod drills;
 mod encrypted;
+#[cfg(unix)]
+mod folder_links;
 mod full_backup;
 mod hostile_archive;
 mod import;
