@@ -214,7 +214,7 @@ async fn a_copy_replaced_by_a_link_is_never_recorded_nor_deleted_through() {
         late.join("planted").join(format!("{name}.sha256")),
     )
     .unwrap();
-    e.add_destination("late", folder("late", &late, None), None)
+    e.add_destination("planted", folder("late", &late, None), None)
         .await
         .unwrap();
     let s = sync(&env, "planted").await.unwrap();
