@@ -28,6 +28,7 @@ mod folder_links;
 mod full_backup;
 mod hostile_archive;
 mod import;
+mod key_mode_pulls;
 mod keychain_unavailable;
 mod new_server;
 mod notify;
