@@ -132,23 +132,28 @@ impl Destination for FolderDestination {
         let (folder, base) = self.folder_of(name, true).await?;
         let folder = folder.expect("created when missing");
         let target = folder.join(&base);
-        match folder.entry(&base)? {
-            Entry::Missing => {}
-            // Never written through, nor replaced: a link here was planted.
-            Entry::Link => return Err(folder.refuse_link(&base)),
-            Entry::File(_) if opts.overwrite => {}
-            _ => return Err(exists_error()),
-        }
+        let writing = format!("writing {}", target.display());
         let tmp = format!("{TEMP_PREFIX}{}-{base}", uuid::Uuid::new_v4().simple());
-        let _in_use = {
-            let folder = folder.clone();
-            blocking("locking a folder", move || {
-                crate::tempfiles::in_use_in(&folder)
+        // What is there (a link is never written through, nor replaced: it was planted), the
+        // folder's lock, and the temporary file: all relative to the folder's descriptor.
+        let (_in_use, file) = {
+            let (folder, base, tmp, writing) =
+                (folder.clone(), base.clone(), tmp.clone(), writing.clone());
+            let overwrite = opts.overwrite;
+            blocking("preparing a copy", move || {
+                match folder.entry(&base)? {
+                    Entry::Missing => {}
+                    Entry::Link => return Err(folder.refuse_link(&base)),
+                    Entry::File(_) if overwrite => {}
+                    _ => return Ok(None),
+                }
+                let lock = crate::tempfiles::in_use_in(&folder)?;
+                let file = folder.create_new(&tmp).map_err(io(&writing))?;
+                Ok(Some((lock, file)))
             })
             .await?
+            .ok_or_else(exists_error)?
         };
-        let writing = format!("writing {}", target.display());
-        let file = folder.create_new(&tmp).map_err(io(&writing))?;
         let guard = TempGuard(Some((folder.clone(), tmp.clone())));
         let mut file = tokio::fs::File::from_std(file);
         let mut stream = body.open().await?;
