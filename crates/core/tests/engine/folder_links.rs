@@ -116,6 +116,12 @@ async fn a_project_folder_swapped_for_a_link_to_the_local_backups_is_refused() {
     e.add_destination("swapped", folder("nas", &nas, Some(1)), None)
         .await
         .unwrap();
+    // A healthy destination after it, whose retention must still run.
+    let usb = env.dir.path().join("usb");
+    std::fs::create_dir(&usb).unwrap();
+    e.add_destination("swapped", folder("zz-usb", &usb, Some(1)), None)
+        .await
+        .unwrap();
     let first = backup(&env, "swapped", &clock).await;
     let second = backup(&env, "swapped", &clock).await;
     for o in [&first, &second] {
@@ -165,6 +171,17 @@ async fn a_project_folder_swapped_for_a_link_to_the_local_backups_is_refused() {
         .unwrap()
         .file_type()
         .is_symlink());
+    // The healthy destination had its turn: keep-last-1 left it the newest copy only.
+    assert_eq!(
+        copy_state(&env, "swapped", &first.backup.id, "zz-usb").await,
+        None
+    );
+    assert_eq!(
+        copy_state(&env, "swapped", &third.backup.id, "zz-usb").await,
+        Some(CopyState::Stored)
+    );
+    assert!(!usb.join("swapped").join(file_name(&locals[0])).exists());
+    assert!(usb.join("swapped").join(file_name(&locals[2])).is_file());
     assert_ne!(
         copy_state(&env, "swapped", &third.backup.id, "nas").await,
         Some(CopyState::Stored)
