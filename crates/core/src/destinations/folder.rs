@@ -327,3 +327,102 @@ fn free_space(dir: &Path) -> Option<(u64, u64)> {
 fn free_space(_dir: &Path) -> Option<(u64, u64)> {
     None
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::destinations::BytesBody;
+    use std::os::unix::fs::symlink;
+
+    fn body(b: &'static [u8]) -> BytesBody {
+        BytesBody(bytes::Bytes::from_static(b))
+    }
+
+    #[tokio::test]
+    async fn no_link_below_the_root_is_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let (root, local) = (d.path().join("nas"), d.path().join("local"));
+        std::fs::create_dir_all(root.join("shop")).unwrap();
+        std::fs::create_dir_all(&local).unwrap();
+        std::fs::write(local.join("a.tar.zst"), b"local archive").unwrap();
+        let dest = FolderDestination::new(&root);
+
+        // A copy that is a link: never stat'ed, hashed, read, replaced or deleted through.
+        symlink(local.join("a.tar.zst"), root.join("shop/a.tar.zst")).unwrap();
+        for e in [
+            dest.stat("shop/a.tar.zst").await.unwrap_err(),
+            dest.sha256("shop/a.tar.zst").await.unwrap_err(),
+            dest.read("shop/a.tar.zst").await.err().unwrap(),
+            dest.delete("shop/a.tar.zst").await.unwrap_err(),
+            dest.put(
+                "shop/a.tar.zst",
+                &body(b"x"),
+                PutOptions { overwrite: true },
+            )
+            .await
+            .unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::UnsafePath, "{e}");
+            assert!(e.message().contains("shop/a.tar.zst"), "{e}");
+        }
+        assert!(std::fs::symlink_metadata(root.join("shop/a.tar.zst"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read(local.join("a.tar.zst")).unwrap(),
+            b"local archive"
+        );
+        assert!(dest.list("").await.unwrap().is_empty());
+
+        // The project folder swapped for a link: every operation below it is refused.
+        std::fs::remove_dir_all(root.join("shop")).unwrap();
+        symlink(&local, root.join("shop")).unwrap();
+        for e in [
+            dest.stat("shop/a.tar.zst").await.unwrap_err(),
+            dest.delete("shop/a.tar.zst").await.unwrap_err(),
+            dest.put("shop/b.tar.zst", &body(b"x"), PutOptions::default())
+                .await
+                .unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::UnsafePath, "{e}");
+            assert!(
+                e.message()
+                    .contains(&root.join("shop").display().to_string()),
+                "{e}"
+            );
+        }
+        assert!(!local.join("b.tar.zst").exists());
+        assert_eq!(std::fs::read_dir(&local).unwrap().count(), 1);
+
+        // A FIFO where a copy should be: not an object, never opened (no hang), not replaced.
+        std::fs::remove_file(root.join("shop")).unwrap();
+        std::fs::create_dir(root.join("shop")).unwrap();
+        let fifo = root.join("shop/f.tar.zst");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert!(dest.stat("shop/f.tar.zst").await.unwrap().is_none());
+        let e = dest.sha256("shop/f.tar.zst").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        let e = dest
+            .put("shop/f.tar.zst", &body(b"x"), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+
+        // And a real copy still works.
+        let stored = dest
+            .put("shop/c.tar.zst", &body(b"copy"), PutOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(stored.size, 4);
+        assert_eq!(dest.stat("shop/c.tar.zst").await.unwrap().unwrap().size, 4);
+        assert!(dest.delete("shop/c.tar.zst").await.unwrap());
+    }
+}
