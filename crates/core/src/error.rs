@@ -38,7 +38,8 @@ pub enum ErrorKind {
     Integrity,
     /// The file is not an archive Offsite can read (or a newer format version).
     UnsupportedFormat,
-    /// An archive member would be written outside the extraction folder.
+    /// An archive member would be written outside the extraction folder, or a symbolic link stands
+    /// where a folder or a file should be below a destination or backup folder (never followed).
     UnsafePath,
     /// Another job holds the project's lock.
     Busy,

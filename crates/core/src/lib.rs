@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod health;
 pub mod import;
+pub mod nofollow;
 pub mod notify;
 pub mod ops;
 pub mod pgdump;

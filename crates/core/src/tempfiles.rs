@@ -40,6 +40,20 @@ pub fn in_use(dir: &Path) -> Result<FolderInUse> {
     Ok(FolderInUse(file))
 }
 
+/// [`in_use`] for a folder opened without following links ([`crate::nofollow::Folder`]): the
+/// lock file is opened from its descriptor, never through a link.
+pub fn in_use_in(dir: &crate::nofollow::Folder) -> Result<FolderInUse> {
+    let path = dir.join(LOCK_NAME);
+    let file = match dir.open_lock(LOCK_NAME) {
+        Ok(f) => f,
+        Err(e) if crate::nofollow::is_link_error(&e) => return Err(dir.refuse_link(LOCK_NAME)),
+        Err(e) => return Err(Error::io(format!("opening {}", path.display()), e)),
+    };
+    file.lock_shared()
+        .map_err(|e| Error::io(format!("locking {}", path.display()), e))?;
+    Ok(FolderInUse(file))
+}
+
 /// Remove the temporary files and folders a killed run left in `dir`, if no writer is at work
 /// there; returns what was removed. A missing folder has nothing to sweep.
 pub fn sweep(dir: &Path) -> Result<Vec<PathBuf>> {

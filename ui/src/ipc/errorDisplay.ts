@@ -165,8 +165,8 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
     { unreadableFile: true, restore: RESTORE_SOURCE },
   ),
   unsafe_path: failed(
-    "The archive file is unsafe",
-    "It names a file outside its own folder, so nothing is extracted from it. Choose another backup.",
+    "Unsafe file or link",
+    "A file names a place outside its own folder, or a link stands where a folder or a copy should be: nothing was extracted or followed. The details name it; remove the link, or choose another backup.",
     ["choose_another"],
     { unreadableFile: true, restore: RESTORE_SOURCE },
   ),

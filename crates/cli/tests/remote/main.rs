@@ -10,6 +10,7 @@
 //! headless way); the agent's API is also driven directly through `offsite_core`'s client.
 
 mod cancel;
+mod encrypt_pulled;
 mod faults;
 mod server;
 mod watch;

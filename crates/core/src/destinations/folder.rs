@@ -5,6 +5,14 @@
 //! `overwrite`, renames over it; then fsyncs the folder. The temporary is removed on every
 //! failure, and when the future is dropped midway (a cancelled job).
 //!
+//! No link below the root is followed ([`crate::nofollow`]): every folder under it is opened
+//! from its parent's descriptor with `O_NOFOLLOW`, and every file is stat'ed, read, written and
+//! removed relative to its folder's descriptor. A link where a folder or an object should be
+//! (`<root>/<project>` swapped for a link to the laptop's own backup folder, a copy replaced by
+//! a link to any file) is refused with `unsafe_path` naming it: `stat` and `sha256` never
+//! report what a link points to as a stored copy, and `delete` never removes through one. The
+//! root itself is the operator's choice and may be a link.
+//!
 //! `check` says `offline` when the folder is missing (a removable drive that is not mounted:
 //! its mount point, or the folder on it, is gone), and otherwise probes it and reads the free
 //! space of its file system (`statvfs`).
@@ -14,15 +22,35 @@ use super::{
     TEMP_PREFIX,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::nofollow::{Entry, FileMeta, Folder};
 use async_trait::async_trait;
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;
 
 #[derive(Debug, Clone)]
 pub struct FolderDestination {
     root: PathBuf,
+}
+
+/// `a/b/name` as (`["a", "b"]`, `"name"`), after checking the name.
+fn split(name: &str) -> Result<(Vec<String>, String)> {
+    check_name(name)?;
+    let mut parts: Vec<String> = name.split('/').map(str::to_string).collect();
+    let base = parts.pop().expect("a checked name has a segment");
+    Ok((parts, base))
+}
+
+/// Run blocking file-system work off the async threads.
+async fn blocking<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::internal(format!("{what} task failed: {e}")))?
 }
 
 impl FolderDestination {
@@ -35,28 +63,50 @@ impl FolderDestination {
         &self.root
     }
 
-    fn path_of(&self, name: &str) -> Result<PathBuf> {
-        check_name(name)?;
-        Ok(self.root.join(name))
+    /// The folder holding `name` (opened without following a link below the root) and the
+    /// name's last segment; `None` when a folder on the way is missing and not `create`.
+    async fn folder_of(&self, name: &str, create: bool) -> Result<(Option<Arc<Folder>>, String)> {
+        let (dirs, base) = split(name)?;
+        let root = self.root.clone();
+        let folder = blocking("opening a folder", move || {
+            let parts: Vec<&str> = dirs.iter().map(String::as_str).collect();
+            Folder::open(&root, &parts, create)
+        })
+        .await?;
+        Ok((folder.map(Arc::new), base))
     }
 
-    fn object_of(&self, name: String, meta: &std::fs::Metadata) -> StoredObject {
+    fn object_of(&self, name: String, meta: FileMeta) -> StoredObject {
         StoredObject {
             name,
-            size: meta.len(),
+            size: meta.len,
             sha256: None,
-            modified: meta.modified().ok().map(OffsetDateTime::from),
+            modified: meta.modified.map(OffsetDateTime::from),
+        }
+    }
+
+    /// The regular file `name`, opened for reading without following a link; `not_found`
+    /// when there is none.
+    async fn open_object(&self, name: &str) -> Result<(std::fs::File, PathBuf)> {
+        let missing = || Error::not_found(format!("{name} is not in {}", self.location()));
+        let (Some(folder), base) = self.folder_of(name, false).await? else {
+            return Err(missing());
+        };
+        let path = folder.join(&base);
+        match blocking("opening a file", move || folder.open_read(&base)).await? {
+            Some(file) => Ok((file, path)),
+            None => Err(missing()),
         }
     }
 }
 
 /// Removes the temporary file unless disarmed (also when the put's future is dropped).
-struct TempGuard(Option<PathBuf>);
+struct TempGuard(Option<(Arc<Folder>, String)>);
 
 impl Drop for TempGuard {
     fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
+        if let Some((folder, name)) = self.0.take() {
+            folder.remove_quietly(&name);
         }
     }
 }
@@ -72,7 +122,6 @@ impl Destination for FolderDestination {
     }
 
     async fn put(&self, name: &str, body: &dyn PutBody, opts: PutOptions) -> Result<StoredObject> {
-        let target = self.path_of(name)?;
         let exists_error = || {
             Error::new(
                 ErrorKind::AlreadyExists,
@@ -80,39 +129,33 @@ impl Destination for FolderDestination {
             )
             .with_hint("choose another name, or allow replacing it")
         };
-        if !opts.overwrite && tokio::fs::symlink_metadata(&target).await.is_ok() {
-            return Err(exists_error());
-        }
-        let dir = target
-            .parent()
-            .expect("joined path has a parent")
-            .to_path_buf();
-        crate::private_fs::create_dir_all_async(&dir)
-            .await
-            .map_err(io(format!("creating {}", dir.display())))?;
-        let base = target
-            .file_name()
-            .expect("checked names end in a segment")
-            .to_string_lossy();
-        let tmp = dir.join(format!(
-            "{TEMP_PREFIX}{}-{base}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let _in_use = {
-            let dir = dir.clone();
-            tokio::task::spawn_blocking(move || crate::tempfiles::in_use(&dir))
-                .await
-                .map_err(|e| Error::internal(format!("locking a folder: {e}")))??
-        };
-        let guard = TempGuard(Some(tmp.clone()));
-
+        let (folder, base) = self.folder_of(name, true).await?;
+        let folder = folder.expect("created when missing");
+        let target = folder.join(&base);
         let writing = format!("writing {}", target.display());
-        let mut file = crate::private_fs::tokio_open_options()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .await
-            .map_err(io(&writing))?;
+        let tmp = format!("{TEMP_PREFIX}{}-{base}", uuid::Uuid::new_v4().simple());
+        // What is there (a link is never written through, nor replaced: it was planted), the
+        // folder's lock, and the temporary file: all relative to the folder's descriptor.
+        let (_in_use, file) = {
+            let (folder, base, tmp, writing) =
+                (folder.clone(), base.clone(), tmp.clone(), writing.clone());
+            let overwrite = opts.overwrite;
+            blocking("preparing a copy", move || {
+                match folder.entry(&base)? {
+                    Entry::Missing => {}
+                    Entry::Link => return Err(folder.refuse_link(&base)),
+                    Entry::File(_) if overwrite => {}
+                    _ => return Ok(None),
+                }
+                let lock = crate::tempfiles::in_use_in(&folder)?;
+                let file = folder.create_new(&tmp).map_err(io(&writing))?;
+                Ok(Some((lock, file)))
+            })
+            .await?
+            .ok_or_else(exists_error)?
+        };
+        let guard = TempGuard(Some((folder.clone(), tmp.clone())));
+        let mut file = tokio::fs::File::from_std(file);
         let mut stream = body.open().await?;
         let mut sha = Sha256::new();
         let mut size = 0u64;
@@ -126,16 +169,17 @@ impl Destination for FolderDestination {
         file.sync_all().await.map_err(io(&writing))?;
         drop(file);
 
-        let (tmp2, target2, overwrite) = (tmp.clone(), target.clone(), opts.overwrite);
+        let (f2, tmp2, base2, overwrite) =
+            (folder.clone(), tmp.clone(), base.clone(), opts.overwrite);
         let placed = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
             if overwrite {
-                std::fs::rename(&tmp2, &target2)?;
+                f2.rename(&tmp2, &base2)?;
             } else {
                 // link(2) never replaces: an object that appeared meanwhile is kept.
-                std::fs::hard_link(&tmp2, &target2)?;
-                std::fs::remove_file(&tmp2)?;
+                f2.link(&tmp2, &base2)?;
+                f2.remove_quietly(&tmp2);
             }
-            std::fs::File::open(target2.parent().expect("has a parent"))?.sync_all()
+            f2.sync()
         })
         .await
         .map_err(|e| Error::internal(format!("placing task failed: {e}")))?;
@@ -145,8 +189,12 @@ impl Destination for FolderDestination {
             Err(e) => return Err(Error::io(&writing, e)),
         }
         drop(guard); // the temporary is gone (renamed or unlinked); removing it again is harmless
-        let meta = tokio::fs::metadata(&target).await.map_err(io(&writing))?;
-        let mut stored = self.object_of(name.to_string(), &meta);
+        let meta = match folder.entry(&base)? {
+            Entry::File(meta) => meta,
+            Entry::Link => return Err(folder.refuse_link(&base)),
+            _ => return Err(Error::not_found(format!("{} vanished", target.display()))),
+        };
+        let mut stored = self.object_of(name.to_string(), meta);
         stored.size = size;
         stored.sha256 = Some(sha.hex());
         Ok(stored)
@@ -155,39 +203,38 @@ impl Destination for FolderDestination {
     async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>> {
         let (root, prefix) = (self.root.clone(), prefix.to_string());
         let this = self.clone();
-        tokio::task::spawn_blocking(move || {
+        blocking("listing", move || {
+            let Some(top) = Folder::open(&root, &[], false)? else {
+                return Ok(Vec::new());
+            };
             let mut out = Vec::new();
-            let mut stack = vec![(root.clone(), String::new())];
+            let mut stack = vec![(top, String::new())];
             while let Some((dir, rel)) = stack.pop() {
-                let entries = match std::fs::read_dir(&dir) {
-                    Ok(e) => e,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir == root => {
-                        return Ok(Vec::new())
-                    }
-                    Err(e) => return Err(Error::io(format!("listing {}", dir.display()), e)),
-                };
-                for entry in entries {
-                    let entry = entry.map_err(io(format!("listing {}", dir.display())))?;
-                    let Ok(file_name) = entry.file_name().into_string() else {
-                        continue; // not a name this destination could have written
-                    };
+                for file_name in dir.names()? {
                     if file_name.starts_with(TEMP_PREFIX)
                         || file_name == crate::tempfiles::LOCK_NAME
                     {
                         continue;
                     }
                     let name = if rel.is_empty() {
-                        file_name
+                        file_name.clone()
                     } else {
                         format!("{rel}/{file_name}")
                     };
-                    let meta = entry
-                        .metadata()
-                        .map_err(io(format!("reading {}", entry.path().display())))?;
-                    if meta.is_dir() {
-                        stack.push((entry.path(), name));
-                    } else if meta.is_file() && name.starts_with(&prefix) {
-                        out.push(this.object_of(name, &meta));
+                    match dir.entry(&file_name)? {
+                        Entry::Folder => {
+                            if let Some(sub) = dir.sub(&file_name, false)? {
+                                stack.push((sub, name));
+                            }
+                        }
+                        Entry::File(meta) if name.starts_with(&prefix) => {
+                            out.push(this.object_of(name, meta))
+                        }
+                        Entry::Link => tracing::warn!(
+                            link = %dir.join(&file_name).display(),
+                            "a symbolic link in a destination folder is not followed"
+                        ),
+                        _ => {} // gone since, devices, FIFOs, sockets: not objects
                     }
                 }
             }
@@ -195,25 +242,25 @@ impl Destination for FolderDestination {
             Ok(out)
         })
         .await
-        .map_err(|e| Error::internal(format!("listing task failed: {e}")))?
     }
 
     async fn stat(&self, name: &str) -> Result<Option<StoredObject>> {
-        let path = self.path_of(name)?;
-        match tokio::fs::metadata(&path).await {
-            Ok(meta) if meta.is_file() => Ok(Some(self.object_of(name.to_string(), &meta))),
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+        let (Some(folder), base) = self.folder_of(name, false).await? else {
+            return Ok(None);
+        };
+        match folder.entry(&base)? {
+            Entry::File(meta) => Ok(Some(self.object_of(name.to_string(), meta))),
+            // A copy is a regular file inside the root, never what a link points to.
+            Entry::Link => Err(folder.refuse_link(&base)),
+            _ => Ok(None),
         }
     }
 
     async fn sha256(&self, name: &str) -> Result<String> {
-        let path = self.path_of(name)?;
-        tokio::task::spawn_blocking(move || {
+        let (mut f, path) = self.open_object(name).await?;
+        blocking("hashing", move || {
             use std::io::Read;
             let what = format!("reading {}", path.display());
-            let mut f = std::fs::File::open(&path).map_err(io(&what))?;
             let mut sha = Sha256::new();
             let mut buf = vec![0u8; 1 << 20];
             loop {
@@ -225,28 +272,11 @@ impl Destination for FolderDestination {
             }
         })
         .await
-        .map_err(|e| Error::internal(format!("hashing task failed: {e}")))?
     }
 
     async fn read(&self, name: &str) -> Result<crate::sources::ByteStream> {
-        let path = self.path_of(name)?;
-        match tokio::fs::metadata(&path).await {
-            Ok(m) if m.is_file() => {}
-            Ok(_) => {
-                return Err(Error::not_found(format!(
-                    "{name} is not in {}",
-                    self.location()
-                )))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::not_found(format!(
-                    "{name} is not in {}",
-                    self.location()
-                )))
-            }
-            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
-        }
-        super::PutBody::open(&super::FileBody { path }).await
+        let (file, path) = self.open_object(name).await?;
+        Ok(super::file_stream(tokio::fs::File::from_std(file), path))
     }
 
     async fn check(&self) -> Result<DestinationCheck> {
@@ -275,12 +305,11 @@ impl Destination for FolderDestination {
     }
 
     async fn delete(&self, name: &str) -> Result<bool> {
-        let path = self.path_of(name)?;
-        match tokio::fs::remove_file(&path).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io(format!("deleting {}", path.display()), e)),
-        }
+        let (Some(folder), base) = self.folder_of(name, false).await? else {
+            return Ok(false);
+        };
+        // Refuses a link (kept as it is): retention never deletes through one.
+        blocking("deleting", move || folder.remove_file(&base)).await
     }
 }
 
@@ -297,4 +326,103 @@ fn free_space(dir: &Path) -> Option<(u64, u64)> {
 #[cfg(not(unix))]
 fn free_space(_dir: &Path) -> Option<(u64, u64)> {
     None
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::destinations::BytesBody;
+    use std::os::unix::fs::symlink;
+
+    fn body(b: &'static [u8]) -> BytesBody {
+        BytesBody(bytes::Bytes::from_static(b))
+    }
+
+    #[tokio::test]
+    async fn no_link_below_the_root_is_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let (root, local) = (d.path().join("nas"), d.path().join("local"));
+        std::fs::create_dir_all(root.join("shop")).unwrap();
+        std::fs::create_dir_all(&local).unwrap();
+        std::fs::write(local.join("a.tar.zst"), b"local archive").unwrap();
+        let dest = FolderDestination::new(&root);
+
+        // A copy that is a link: never stat'ed, hashed, read, replaced or deleted through.
+        symlink(local.join("a.tar.zst"), root.join("shop/a.tar.zst")).unwrap();
+        for e in [
+            dest.stat("shop/a.tar.zst").await.unwrap_err(),
+            dest.sha256("shop/a.tar.zst").await.unwrap_err(),
+            dest.read("shop/a.tar.zst").await.err().unwrap(),
+            dest.delete("shop/a.tar.zst").await.unwrap_err(),
+            dest.put(
+                "shop/a.tar.zst",
+                &body(b"x"),
+                PutOptions { overwrite: true },
+            )
+            .await
+            .unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::UnsafePath, "{e}");
+            assert!(e.message().contains("shop/a.tar.zst"), "{e}");
+        }
+        assert!(std::fs::symlink_metadata(root.join("shop/a.tar.zst"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            std::fs::read(local.join("a.tar.zst")).unwrap(),
+            b"local archive"
+        );
+        assert!(dest.list("").await.unwrap().is_empty());
+
+        // The project folder swapped for a link: every operation below it is refused.
+        std::fs::remove_dir_all(root.join("shop")).unwrap();
+        symlink(&local, root.join("shop")).unwrap();
+        for e in [
+            dest.stat("shop/a.tar.zst").await.unwrap_err(),
+            dest.delete("shop/a.tar.zst").await.unwrap_err(),
+            dest.put("shop/b.tar.zst", &body(b"x"), PutOptions::default())
+                .await
+                .unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::UnsafePath, "{e}");
+            assert!(
+                e.message()
+                    .contains(&root.join("shop").display().to_string()),
+                "{e}"
+            );
+        }
+        assert!(!local.join("b.tar.zst").exists());
+        assert_eq!(std::fs::read_dir(&local).unwrap().count(), 1);
+
+        // A FIFO where a copy should be: not an object, never opened (no hang), not replaced.
+        std::fs::remove_file(root.join("shop")).unwrap();
+        std::fs::create_dir(root.join("shop")).unwrap();
+        let fifo = root.join("shop/f.tar.zst");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        assert!(dest.stat("shop/f.tar.zst").await.unwrap().is_none());
+        let e = dest.sha256("shop/f.tar.zst").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+        let e = dest
+            .put("shop/f.tar.zst", &body(b"x"), PutOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+
+        // And a real copy still works.
+        let stored = dest
+            .put("shop/c.tar.zst", &body(b"copy"), PutOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(stored.size, 4);
+        assert_eq!(dest.stat("shop/c.tar.zst").await.unwrap().unwrap().size, 4);
+        assert!(dest.delete("shop/c.tar.zst").await.unwrap());
+    }
 }

@@ -119,24 +119,11 @@ const FILE_CHUNK: usize = 1 << 20;
 #[async_trait]
 impl PutBody for FileBody {
     async fn open(&self) -> Result<ByteStream> {
-        use tokio::io::AsyncReadExt;
         let path = self.path.clone();
         let file = tokio::fs::File::open(&path)
             .await
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let stream = futures::stream::try_unfold((file, path), |(mut file, path)| async move {
-            let mut buf = vec![0u8; FILE_CHUNK];
-            let n = file
-                .read(&mut buf)
-                .await
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-            if n == 0 {
-                return Ok(None);
-            }
-            buf.truncate(n);
-            Ok(Some((Bytes::from(buf), (file, path))))
-        });
-        Ok(Box::pin(stream))
+        Ok(file_stream(file, path))
     }
     fn size(&self) -> Option<u64> {
         std::fs::metadata(&self.path).ok().map(|m| m.len())
@@ -144,6 +131,24 @@ impl PutBody for FileBody {
     fn local_path(&self) -> Option<&Path> {
         Some(&self.path)
     }
+}
+
+/// An open file's content in 1 MiB pieces (`path` names it in errors).
+pub(crate) fn file_stream(file: tokio::fs::File, path: PathBuf) -> ByteStream {
+    use tokio::io::AsyncReadExt;
+    let stream = futures::stream::try_unfold((file, path), |(mut file, path)| async move {
+        let mut buf = vec![0u8; FILE_CHUNK];
+        let n = file
+            .read(&mut buf)
+            .await
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.truncate(n);
+        Ok(Some((Bytes::from(buf), (file, path))))
+    });
+    Box::pin(stream)
 }
 
 /// Bytes in memory (small objects, tests).

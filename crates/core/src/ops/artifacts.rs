@@ -327,6 +327,76 @@ async fn list_all(bucket: &Bucket) -> Result<Vec<ObjectInfo>> {
     Ok(objects)
 }
 
+/// An artifact a pull fetches: its listed object, its name under the prefix and its file name,
+/// its ETag, and the key of its `.sha256` sidecar when one is listed.
+#[derive(Debug)]
+struct Wanted<'a> {
+    object: &'a ObjectInfo,
+    file: &'a str,
+    etag: String,
+    sidecar: Option<String>,
+}
+
+/// At most this much of a listed key goes into an error message.
+const KEY_SHOWN: usize = 200;
+
+/// `key`'s name under `prefix`. A key the store listed outside the prefix it was asked for is
+/// an `integrity` error (never sliced: a cut inside a UTF-8 character would panic).
+fn name_under<'k>(bucket: &str, prefix: &str, key: &'k str) -> Result<&'k str> {
+    match key.strip_prefix(prefix) {
+        Some(rest) => Ok(rest.trim_start_matches('/')),
+        None => {
+            let shown: String = key.chars().take(KEY_SHOWN).collect();
+            Err(Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "listing bucket {bucket:?} under {prefix:?}: the store answered the key \
+                     {shown:?}, which is not under that prefix"
+                ),
+            )
+            .with_hint(
+                "the store's listing is inconsistent (a broken or hostile S3-compatible \
+                 server); nothing was pulled from it. Try again; if it persists, report it to \
+                 the store's operator",
+            ))
+        }
+    }
+}
+
+/// What a pull does with a listing (see the module's description): the artifacts to fetch, in
+/// listing order, and how many matching ones were imported before. A key outside the prefix
+/// refuses the whole listing, before anything is fetched.
+fn plan<'a>(a: &ArtifactsComponent, objects: &'a [ObjectInfo]) -> Result<(Vec<Wanted<'a>>, u32)> {
+    let keys: std::collections::HashSet<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+    let mut wanted = Vec::new();
+    let mut already = 0u32;
+    for o in objects {
+        let name = name_under(&a.bucket, &a.prefix, &o.key)?;
+        let file = name.rsplit('/').next().unwrap_or(name);
+        if o.key.ends_with(".sha256") || file.is_empty() || file.starts_with('.') {
+            continue;
+        }
+        if let Some(pat) = &a.pattern {
+            if !glob_match(pat, name) && !glob_match(pat, file) {
+                continue;
+            }
+        }
+        let etag = o.etag.clone().unwrap_or_default();
+        if a.imported.iter().any(|i| i.key == o.key && i.etag == etag) {
+            already = already.saturating_add(1);
+            continue;
+        }
+        let sidecar = format!("{}.sha256", o.key);
+        wanted.push(Wanted {
+            object: o,
+            file,
+            etag,
+            sidecar: keys.contains(sidecar.as_str()).then_some(sidecar),
+        });
+    }
+    Ok((wanted, already))
+}
+
 /// Pull the project's artifact bucket (see the module's description) inside the pull's `job`:
 /// every download and import reports to its progress and registers under its id. Stops at the
 /// first failure; what was imported before it stays (and is remembered).
@@ -344,31 +414,18 @@ pub(crate) async fn pull_in(
         note(engine, &project.id, source, Tried::ByJob, &objects).await;
     }
     let objects = objects?;
-    let keys: std::collections::HashSet<String> = objects.iter().map(|o| o.key.clone()).collect();
+    let (wanted, already_imported) = plan(a, &objects)?;
     let dl = Downloader::new(&ClientOptions::default(), TransferPolicy::default())?;
-    let mut out = ArtifactPullOutcome::default();
-    for o in &objects {
-        let name = o.key[a.prefix.len().min(o.key.len())..].trim_start_matches('/');
-        let file = name.rsplit('/').next().unwrap_or(name);
-        if o.key.ends_with(".sha256") || file.is_empty() || file.starts_with('.') {
-            continue;
-        }
-        if let Some(pat) = &a.pattern {
-            if !glob_match(pat, name) && !glob_match(pat, file) {
-                continue;
-            }
-        }
-        let etag = o.etag.clone().unwrap_or_default();
-        if a.imported.iter().any(|i| i.key == o.key && i.etag == etag) {
-            out.already_imported += 1;
-            continue;
-        }
+    let mut out = ArtifactPullOutcome {
+        already_imported,
+        ..Default::default()
+    };
+    for w in wanted {
+        let (o, file, etag) = (w.object, w.file, w.etag);
         job.check_cancelled()?;
-        let sidecar = format!("{}.sha256", o.key);
-        let sha256 = if keys.contains(&sidecar) {
-            Some(sidecar_sha(&dl, &bucket.store, &a.bucket, &sidecar).await?)
-        } else {
-            None
+        let sha256 = match &w.sidecar {
+            Some(sidecar) => Some(sidecar_sha(&dl, &bucket.store, &a.bucket, sidecar).await?),
+            None => None,
         };
         let backup = pull_one(engine, project, bucket, &dl, o, file, sha256, job).await?;
         // Remember it (read again: another process may have changed the components).
@@ -460,5 +517,111 @@ mod tests {
             ("dumps".into(), "".into())
         );
         assert!(parse_location("https://x").is_err());
+    }
+
+    fn component(prefix: &str, pattern: Option<&str>) -> ArtifactsComponent {
+        ArtifactsComponent {
+            endpoint: None,
+            region: "us-east-1".into(),
+            access_key_id: "AKIA".into(),
+            path_style: true,
+            bucket: "dumps".into(),
+            prefix: prefix.into(),
+            pattern: pattern.map(str::to_string),
+            imported: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_key_outside_the_prefix_is_an_integrity_error_not_a_panic() {
+        // Cut at the prefix's length, this key splits a two-byte character.
+        let (prefix, key) = ("nightly", "ééééé.sql.gz");
+        assert!(!key.is_char_boundary(prefix.len()));
+        let objects = vec![
+            ObjectInfo::listed("nightly/ok.sql.gz", 10),
+            ObjectInfo::listed(key, 10),
+        ];
+        let e = plan(&component(prefix, None), &objects).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+        assert!(e.message().contains("not under that prefix"), "{e}");
+        assert!(e.hint().is_some());
+        // A key outside the prefix that would slice cleanly is refused as well.
+        let objects = vec![ObjectInfo::listed("elsewhere/x.sql.gz", 10)];
+        let e = plan(&component("nightly/", None), &objects).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+        // Keys under the prefix: names, sidecars and the pattern as before.
+        let objects = vec![
+            ObjectInfo::listed("nightly/a.sql.gz", 10),
+            ObjectInfo::listed("nightly/a.sql.gz.sha256", 10),
+            ObjectInfo::listed("nightly/b.txt", 10),
+            ObjectInfo::listed("nightly/sub/ç.sql.gz", 10),
+        ];
+        let (w, already) = plan(&component("nightly/", Some("*.sql.gz")), &objects).unwrap();
+        assert_eq!(already, 0);
+        let got: Vec<(&str, Option<&str>)> =
+            w.iter().map(|w| (w.file, w.sidecar.as_deref())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a.sql.gz", Some("nightly/a.sql.gz.sha256")),
+                ("ç.sql.gz", None)
+            ]
+        );
+        // A hostile key is shown bounded in the message.
+        let long = format!("x{}", "é".repeat(10_000));
+        let e = plan(&component("nightly/", None), &[ObjectInfo::listed(long, 1)]).unwrap_err();
+        assert!(e.message().len() < 1_000, "{}", e.message().len());
+    }
+
+    /// The artifact listing path (pages checked by the listing guard, then planned) on keys
+    /// in and out of the prefix, with multi-byte characters: never a panic; either a plan of
+    /// keys under the prefix, or an `integrity` error.
+    #[test]
+    fn fuzz_artifact_listing() {
+        use proptest::prelude::*;
+        use proptest::test_runner::TestRunner;
+        let piece = prop::sample::select(vec![
+            "nightly", "/", "é", "ü", "日", "a", ".sql.gz", ".sha256", "..", "", "n", "ni",
+        ]);
+        let key = prop::collection::vec(piece.clone(), 0..6).prop_map(|v| v.concat());
+        let input = (
+            prop::collection::vec(piece, 0..3).prop_map(|v| v.concat()),
+            prop::collection::vec(key, 0..12),
+            1usize..5,
+            prop::option::of(prop::sample::select(vec!["*.sql.gz", "*", "?", "é*"])),
+        );
+        let mut runner = TestRunner::new(offsite_testkit::fuzz::config());
+        runner
+            .run(&input, |(prefix, mut keys, per_page, pattern)| {
+                keys.sort();
+                keys.dedup();
+                let a = component(&prefix, pattern);
+                let mut guard = crate::sources::listing_guard::ListingGuard::default();
+                let mut objects = Vec::new();
+                let pages: Vec<&[String]> = keys.chunks(per_page).collect();
+                for (i, page) in pages.iter().enumerate() {
+                    let next = (i + 1 < pages.len()).then(|| format!("t{i}"));
+                    guard
+                        .page("dumps", page.iter().map(String::as_str), next.as_deref())
+                        .unwrap();
+                    objects.extend(page.iter().map(|k| ObjectInfo::listed(k.clone(), 1)));
+                }
+                match plan(&a, &objects) {
+                    Ok((wanted, _)) => {
+                        prop_assert!(keys.iter().all(|k| k.starts_with(&prefix)));
+                        for w in &wanted {
+                            prop_assert!(w.object.key.starts_with(&prefix));
+                            prop_assert!(w.object.key.ends_with(w.file));
+                            prop_assert!(!w.file.is_empty());
+                        }
+                    }
+                    Err(e) => {
+                        prop_assert_eq!(e.kind(), ErrorKind::Integrity);
+                        prop_assert!(keys.iter().any(|k| !k.starts_with(&prefix)));
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 }

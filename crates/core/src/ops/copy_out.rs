@@ -256,11 +256,25 @@ pub(crate) async fn sync(
         |job| async move {
             let mut copies = Vec::new();
             let mut pruned = Vec::new();
+            // One destination that refuses (a link planted in a shared folder) does not keep
+            // the others from their copies and retention: the first such error ends the job
+            // once every destination had its turn.
+            let mut failed: Option<Error> = None;
             for d in engine.catalog.destinations(&project.id).await? {
                 job.check_cancelled()?;
-                sync_one(engine, project, &d, &job, &mut copies, &mut pruned).await?;
+                if let Err(e) = sync_one(engine, project, &d, &job, &mut copies, &mut pruned).await
+                {
+                    if e.kind() == ErrorKind::Cancelled {
+                        return Err(e);
+                    }
+                    tracing::warn!(destination = %d.name, "sync: {e}");
+                    failed.get_or_insert(e);
+                }
             }
-            Ok((copies, pruned))
+            match failed {
+                Some(e) => Err(e),
+                None => Ok((copies, pruned)),
+            }
         },
     )
     .await?;

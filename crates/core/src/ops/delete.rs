@@ -5,9 +5,10 @@ use crate::archive::{self, manifest::Manifest};
 use crate::catalog::{BackupRecord, Project};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::nofollow::{Entry, Folder};
 use crate::ops::runner;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Which backup to delete, and whether its file goes too.
 #[derive(Debug, Clone, Default)]
@@ -53,8 +54,13 @@ pub(crate) async fn delete_locked(
 ) -> Result<DeleteOutcome> {
     let path = PathBuf::from(&record.path);
     let mut file_deleted = false;
-    if delete_file && path.symlink_metadata().is_ok() {
-        let found = file_holds(record, project, &path).await?;
+    let local = if delete_file {
+        local_archive(engine, project, &path).await?
+    } else {
+        None
+    };
+    if let Some(local) = local {
+        let found = file_holds(record, project, &local).await?;
         // The row goes first, with a note that the files are to go: a crash from here on leaves
         // the backup fully gone, its files deleted at the next start (`finish_pending`).
         let note = serde_json::json!({
@@ -66,7 +72,7 @@ pub(crate) async fn delete_locked(
             .catalog
             .remove_backup_deleting(&record.id, &note)
             .await?;
-        remove_files(&path)?;
+        remove_files(local).await?;
         file_deleted = true;
         engine.catalog.deletion_done(&record.id).await?;
         return Ok(DeleteOutcome {
@@ -86,8 +92,9 @@ pub(crate) async fn delete_locked(
 async fn file_holds(
     record: &BackupRecord,
     project: &Project,
-    path: &std::path::Path,
+    local: &LocalArchive,
 ) -> Result<Manifest> {
+    let path = &local.folder.join(&local.name);
     let expected = record
         .manifest_json
         .as_deref()
@@ -101,11 +108,11 @@ async fn file_holds(
         )
         .with_hint(keep)
     };
-    if !path
-        .symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_file())
-    {
-        return Err(refused("is not a regular file".into()));
+    match local.folder.entry(&local.name)? {
+        Entry::File(_) => {}
+        // Never read nor deleted through a link.
+        Entry::Link => return Err(local.folder.refuse_link(&local.name)),
+        _ => return Err(refused("is not a regular file".into())),
     }
     let p = path.to_path_buf();
     let found = tokio::task::spawn_blocking(move || archive::reader::read_manifest(&p))
@@ -135,9 +142,9 @@ pub(crate) async fn delete_local_copy_locked(
 ) -> Result<DeleteOutcome> {
     let path = PathBuf::from(&record.path);
     let mut file_deleted = false;
-    if path.symlink_metadata().is_ok() {
-        file_holds(record, project, &path).await?;
-        remove_files(&path)?;
+    if let Some(local) = local_archive(engine, project, &path).await? {
+        file_holds(record, project, &local).await?;
+        remove_files(local).await?;
         file_deleted = true;
     }
     engine.catalog.drop_local_copy(&record.id).await?;
@@ -147,20 +154,91 @@ pub(crate) async fn delete_local_copy_locked(
     })
 }
 
-/// Delete an archive and its `.sha256`.
-fn remove_files(path: &std::path::Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io(format!("deleting {}", path.display()), e)),
+/// A local archive: the folder holding it, opened without following a link below the backup
+/// folder it is in (the operator's choice, which may itself be a link), and its file name.
+struct LocalArchive {
+    folder: Folder,
+    name: String,
+}
+
+/// The backup folder a project's archives are written below: its own folder, else the default
+/// one (`<default>/<project>`), else the data folder's `backups/<project>`.
+fn backup_root(engine: &Engine, project: &Project) -> PathBuf {
+    match (&project.backup_dir, engine.settings().default_backup_dir) {
+        (Some(d), _) => PathBuf::from(d),
+        (None, Some(d)) => PathBuf::from(d),
+        (None, None) => engine.data_dir().join("backups"),
     }
-    let sidecar = archive::sidecar_path(path);
-    if sidecar.is_file() {
-        if let Err(e) = std::fs::remove_file(&sidecar) {
-            tracing::warn!("could not delete {}: {e}", sidecar.display());
+}
+
+/// The local archive at `path` (`None` when it, or a folder on the way, is not there). Every
+/// folder between the project's backup root and the file is opened without following a link;
+/// an archive elsewhere (written with `--dest`) is reached from its own folder. A link on the
+/// way is an `unsafe_path` error naming it.
+async fn local_archive(
+    engine: &Engine,
+    project: &Project,
+    path: &Path,
+) -> Result<Option<LocalArchive>> {
+    let root = backup_root(engine, project);
+    let p = path.to_path_buf();
+    tokio::task::spawn_blocking(move || local_archive_under(&root, &p))
+        .await
+        .map_err(|e| Error::internal(format!("opening a backup folder failed: {e}")))?
+}
+
+fn local_archive_under(root: &Path, path: &Path) -> Result<Option<LocalArchive>> {
+    let unnamed = || {
+        Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "{} has no file name Offsite can delete safely",
+                path.display()
+            ),
+        )
+        .with_hint("remove the backup from the list only, keeping the file")
+    };
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(unnamed)?
+        .to_string();
+    let dir = path.parent().ok_or_else(unnamed)?;
+    // Below the root: each folder by name (only plain names; anything else starts at `dir`).
+    let below: Option<Vec<&str>> = dir.strip_prefix(root).ok().and_then(|rel| {
+        rel.components()
+            .map(|c| match c {
+                std::path::Component::Normal(s) => s.to_str(),
+                _ => None,
+            })
+            .collect()
+    });
+    let folder = match &below {
+        Some(parts) => Folder::open(root, parts, false)?,
+        None => Folder::open(dir, &[], false)?,
+    };
+    Ok(folder.and_then(|folder| match folder.entry(&name) {
+        Ok(Entry::Missing) => None,
+        _ => Some(LocalArchive { folder, name }),
+    }))
+}
+
+/// Delete an archive and its `.sha256`, by name in the folder that holds them (a link is
+/// refused, never followed).
+async fn remove_files(local: LocalArchive) -> Result<()> {
+    tokio::task::spawn_blocking(move || {
+        local.folder.remove_file(&local.name)?;
+        let sidecar = format!("{}.sha256", local.name);
+        if let Err(e) = local.folder.remove_file(&sidecar) {
+            tracing::warn!(
+                "could not delete {}: {e}",
+                local.folder.join(&sidecar).display()
+            );
         }
-    }
-    Ok(())
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::internal(format!("deleting an archive failed: {e}")))?
 }
 
 /// Finish the deletions a crash interrupted (their rows are already gone): delete each archive
@@ -177,15 +255,35 @@ pub(crate) async fn finish_pending(engine: &Engine) -> Result<Vec<PathBuf>> {
             engine.catalog.deletion_done(&backup_id).await?;
             continue;
         };
-        if path.is_file() {
-            let p = path.clone();
+        // Only the file's own folder is known here: the archive and its `.sha256` are reached
+        // from it, never through a link.
+        let p = path.clone();
+        let local = tokio::task::spawn_blocking(move || match p.parent() {
+            Some(dir) => local_archive_under(dir, &p),
+            None => Ok(None),
+        })
+        .await
+        .map_err(|e| Error::internal(format!("opening a backup folder failed: {e}")))?;
+        let local = match local {
+            Ok(Some(l)) if matches!(l.folder.entry(&l.name), Ok(Entry::File(_))) => Some(l),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(
+                    "an interrupted deletion left {} as it is: {e}",
+                    path.display()
+                );
+                None
+            }
+        };
+        if let Some(local) = local {
+            let p = local.folder.join(&local.name);
             let holds = tokio::task::spawn_blocking(move || archive::reader::read_manifest(&p))
                 .await
                 .map_err(|e| Error::internal(format!("reading the archive failed: {e}")))?
                 .map(|m| m.backup_id == archive_id)
                 .unwrap_or(false);
             if holds {
-                remove_files(&path)?;
+                remove_files(local).await?;
                 done.push(path);
             }
         }

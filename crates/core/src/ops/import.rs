@@ -227,12 +227,32 @@ pub(super) async fn import_into(
     // Files this import created (removed again on failure).
     let mut placed: Vec<PathBuf> = Vec::new();
     let result = async {
+        // A pulled archive goes to the project's destinations like its own backups: when the
+        // project encrypts, a plaintext one is encrypted before it is registered.
+        let encryption = match origin {
+            BackupOrigin::Server | BackupOrigin::Artifact if !inspected.is_age() => {
+                super::encryption::for_backup(engine, project).await?
+            }
+            _ => None,
+        };
         let placed_file = if inspected.preview.kind == ImportKind::OffsiteArchive {
             place_archive(engine, &inspected, dest, job, &mut placed).await?
         } else {
             wrap_foreign(engine, inspected, project, dest, verify, job, &mut placed).await?
         };
-        register(engine, project, placed_file, origin, job).await
+        let Some(enc) = encryption else {
+            return register(engine, project, placed_file, origin, job).await;
+        };
+        let plain = placed_file.0.clone();
+        let sealed = encrypt_placed(placed_file, enc, job, &mut placed).await?;
+        let record = register(engine, project, sealed, origin, job).await?;
+        // Registered encrypted: the plaintext and its `.sha256` go.
+        for p in [archive::sidecar_path(&plain), plain] {
+            if let Err(e) = std::fs::remove_file(&p) {
+                tracing::warn!("could not remove the plaintext {}: {e}", p.display());
+            }
+        }
+        Ok(record)
     }
     .await;
     if result.is_err() {
@@ -390,6 +410,113 @@ async fn wrap_foreign(
     };
     let sha = report.as_ref().map(|r| r.file_sha256.clone());
     Ok((written.path.clone(), written.path, report, sha))
+}
+
+/// A placed plaintext archive encrypted beside it as `<name>.age` (with its `.sha256` of the
+/// ciphertext), as the project's own backups are; the manifest is still read from the plaintext.
+async fn encrypt_placed(
+    (plain, manifest_of, report, _): Placed,
+    enc: crate::crypto::Encryption,
+    job: &RunningJob,
+    placed: &mut Vec<PathBuf>,
+) -> Result<Placed> {
+    let name = plain
+        .file_name()
+        .ok_or_else(|| Error::internal("the archive has no file name"))?;
+    let mut sealed_name = name.to_owned();
+    sealed_name.push(crate::crypto::AGE_SUFFIX);
+    let target = plain.with_file_name(&sealed_name);
+    if target.symlink_metadata().is_ok() {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!("{} already exists", target.display()),
+        )
+        .with_hint("a file of that name is already in the project's backup folder"));
+    }
+    let (src, t, r, c) = (
+        plain.clone(),
+        target.clone(),
+        job.reporter.clone(),
+        job.cancel.clone(),
+    );
+    let sha = tokio::task::spawn_blocking(move || encrypt_into(&src, &t, &enc, &r, &c))
+        .await
+        .map_err(|e| Error::internal(format!("encrypt task failed: {e}")))??;
+    placed.push(target.clone());
+    let sidecar = archive::sidecar_path(&target);
+    let line = format!("{sha}  {}\n", sealed_name.to_string_lossy());
+    crate::private_fs::create_new(&sidecar)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(line.as_bytes())?;
+            f.sync_all()
+        })
+        .map_err(|e| Error::io(format!("writing {}", sidecar.display()), e))?;
+    placed.push(sidecar);
+    Ok((target, manifest_of, report, Some(sha)))
+}
+
+/// A writer that hashes (SHA-256) what goes through it.
+struct Hashing<W> {
+    inner: W,
+    ctx: ring::digest::Context,
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.ctx.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Encrypts `src` into `target` (beside it) through a temporary file, synced, never replacing
+/// a file; returns the SHA-256 of the ciphertext.
+fn encrypt_into(
+    src: &Path,
+    target: &Path,
+    enc: &crate::crypto::Encryption,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<String> {
+    use std::io::{Read, Write};
+    let dir = target
+        .parent()
+        .ok_or_else(|| Error::internal("the archive has no folder"))?;
+    let writing = |e| Error::io(format!("writing {}", target.display()), e);
+    let mut input =
+        File::open(src).map_err(|e| Error::io(format!("opening {}", src.display()), e))?;
+    reporter.phase(Phase::Packing, input.metadata().map(|m| m.len()).ok());
+    let _in_use = crate::tempfiles::in_use(dir)?;
+    let tmp = crate::private_fs::tempfile_in(dir, crate::tempfiles::TEMP_PREFIX)
+        .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
+    let mut out = enc.wrap(Hashing {
+        inner: tmp,
+        ctx: ring::digest::Context::new(&ring::digest::SHA256),
+    })?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(format!("reading {}", src.display()), e)),
+        };
+        out.write_all(&buf[..n]).map_err(writing)?;
+        reporter.advance(n as u64);
+    }
+    let Hashing { inner: tmp, ctx } = out.finish().map_err(writing)?;
+    let sha = hex::encode(ctx.finish().as_ref());
+    tmp.as_file().sync_all().map_err(writing)?;
+    tmp.persist_noclobber(target)
+        .map_err(|e| Error::io(format!("writing {}", target.display()), e.error))?;
+    Ok(sha)
 }
 
 /// Registers what was placed (and its verification) in the catalog.

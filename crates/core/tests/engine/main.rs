@@ -25,9 +25,12 @@ mod drill_schedule;
 mod drill_settings;
 mod drills;
 mod encrypted;
+#[cfg(unix)]
+mod folder_links;
 mod full_backup;
 mod hostile_archive;
 mod import;
+mod key_mode_pulls;
 mod keychain_unavailable;
 mod new_server;
 mod notify;
