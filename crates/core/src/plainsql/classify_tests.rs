@@ -333,3 +333,92 @@ proptest! {
         prop_assert_eq!(f.map(|f| f.kind), Some(ArbitraryKind::RunsProgram), "{}", s);
     }
 }
+
+#[test]
+fn naming_a_function_in_a_privilege_is_not_calling_it() {
+    // What pg_dump writes for a Supabase project (the platform's grants on the server-side
+    // large-object functions), and comments and privileges on functions of those names.
+    for sql in [
+        "REVOKE ALL ON FUNCTION pg_catalog.lo_export(oid, text) FROM postgres;",
+        "REVOKE ALL ON FUNCTION pg_catalog.lo_import(text) FROM postgres;",
+        "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_read_file(text, bigint, bigint) FROM PUBLIC;",
+        "REVOKE ALL ON FUNCTION pg_catalog.lo_export(oid, text), pg_catalog.lo_import(text, oid) FROM \"Odd\";",
+        "REVOKE ALL ON ROUTINE \"pg_catalog\" . \"lo_export\" /* c */ (oid, text) FROM x;",
+        "COMMENT ON FUNCTION public.lo_export(oid, text) IS 'a wrapper: lo_export(1, ''/x'')';",
+        "SECURITY LABEL FOR selinux ON FUNCTION public.pg_read_file(text) IS 'system_u:object_r:x';",
+        "GRANT ALL ON FUNCTION public.f(integer) TO anon;",
+        "GRANT EXECUTE ON FUNCTION extensions.crypt(text, text) TO postgres WITH GRANT OPTION;",
+    ] {
+        assert_eq!(classify(sql.as_bytes()), None, "{sql}");
+    }
+}
+
+#[test]
+fn granting_a_server_power_is_said_and_calling_one_is_still_refused() {
+    use ArbitraryKind::*;
+    let cases: &[(&str, ArbitraryKind)] = &[
+        // A privilege on a function that reaches the server's files gives a role that power.
+        (
+            "GRANT ALL ON FUNCTION pg_catalog.lo_export(oid, text) TO supabase_admin;",
+            Superuser,
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_file(text) TO PUBLIC;",
+            Superuser,
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION public.f(int), \"pg_catalog\".\"LO_IMPORT\"(text) TO x;",
+            Superuser,
+        ),
+        ("GRANT EXECUTE ON FUNCTION lo_import TO x;", Superuser),
+        (
+            "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public, pg_catalog TO x;",
+            Superuser,
+        ),
+        // Calls, however written: in a SELECT, a DEFAULT, a CALL, nested, quoted, with
+        // comments between the tokens, after dollar quotes.
+        ("SELECT pg_catalog.lo_export(16385, '/tmp/x');", ServerFiles),
+        (
+            "SELECT \"pg_catalog\" /* x */ . /* y */ \"lo_export\" -- z\n (1, '/tmp/x');",
+            ServerFiles,
+        ),
+        (
+            "SELECT $q$REVOKE ALL ON FUNCTION$q$, lo_export(1, '/tmp/x');",
+            ServerFiles,
+        ),
+        (
+            "CREATE TABLE t (a int DEFAULT lo_import('/etc/passwd'));",
+            ServerFiles,
+        ),
+        (
+            "ALTER TABLE t ALTER a SET DEFAULT pg_catalog.pg_read_file('/etc/passwd')::int;",
+            ServerFiles,
+        ),
+        ("CALL p(lo_export(1, '/tmp/x'));", ServerFiles),
+        (
+            "CREATE VIEW v AS SELECT coalesce(length(pg_read_file('/etc/hosts')), 0);",
+            ServerFiles,
+        ),
+        // A privilege statement that also calls: the call is seen.
+        (
+            "GRANT ALL ON FUNCTION public.f(lo_export(1, '/tmp/x')) TO x;",
+            ServerFiles,
+        ),
+        (
+            "REVOKE ALL ON TABLE t FROM x; SELECT lo_export(1, '/tmp/x');",
+            ServerFiles,
+        ),
+        (
+            "COMMENT ON TABLE t IS 'x'; COPY t TO PROGRAM 'id';",
+            RunsProgram,
+        ),
+    ];
+    for (sql, kind) in cases {
+        let found = Findings::of_script(sql.as_bytes(), Classifier::new());
+        let f = found
+            .first
+            .first()
+            .unwrap_or_else(|| panic!("not flagged: {sql}"));
+        assert_eq!(f.kind, *kind, "{sql}");
+    }
+}

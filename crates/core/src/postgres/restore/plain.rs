@@ -45,6 +45,7 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
     let mut current: Option<usize> = None; // index into items
     let mut classifier = Classifier::new();
     let mut arbitrary = Findings::default();
+    let mut outside = Findings::default();
     let mut splitter = Splitter::new();
     let mut on_piece = |p: Piece| -> std::result::Result<(), LexError> {
         match &p {
@@ -69,13 +70,19 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
                 }
             }
             Piece::Statement(s) => {
-                if let Some(f) = classifier.classify(s) {
-                    arbitrary.add(f);
-                }
+                let found = classifier.classify(s);
+                let mut kept = false;
                 if let Some(i) = current {
                     if items[i].sql.len() + s.len() <= MAX_ENTRY_SQL {
                         items[i].sql.push_str(&String::from_utf8_lossy(s));
+                        kept = true;
                     }
+                }
+                if let Some(f) = found {
+                    if !kept {
+                        outside.add(f.clone());
+                    }
+                    arbitrary.add(f);
                 }
             }
             _ => {}
@@ -109,6 +116,7 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
         list: String::new(),
         items,
         arbitrary,
+        arbitrary_outside: outside,
     })
 }
 
@@ -240,19 +248,21 @@ impl Filter {
                 Verdict::Refuse
             }
             Piece::Statement(s) => {
-                if let Some(e) = self.arbitrary_refusal(s) {
-                    self.refused = Some(e);
-                    return Verdict::Refuse;
-                }
                 let copy = is_copy(s);
                 if copy {
                     self.in_copy = true;
                 }
+                // An entry the plan leaves out never reaches the server (a privilege on the
+                // server's own catalog, kept as the target has it): it needs no consent.
                 if skipped {
                     if copy {
                         self.skipping_copy = true;
                     }
                     return Verdict::Drop;
+                }
+                if let Some(e) = self.arbitrary_refusal(s) {
+                    self.refused = Some(e);
+                    return Verdict::Refuse;
                 }
                 match tx_control(s) {
                     Some(TxControl::Begin | TxControl::Commit) => return Verdict::Drop,

@@ -301,15 +301,8 @@ fn fuzz_globals_sql_against_pg_dumpall() {
     runner
         .run(&spec(), |s| {
             let names = [s.name.clone()];
-            // A case shrunk from a failed one finds its role left over.
-            pg.psql(
-                "postgres",
-                &format!(
-                    "DROP ROLE IF EXISTS {};\n{}",
-                    quote_ident(&s.name),
-                    create_sql(&s)
-                ),
-            );
+            // Roles of failed cases (while shrinking) are left over: dropped first.
+            pg.psql("postgres", &format!("{DROP_LEFTOVERS}\n{}", create_sql(&s)));
             let text = dumpall(&pg);
             let before = server_view(&pg, &names, false);
             replay(&pg, &text, &names);
