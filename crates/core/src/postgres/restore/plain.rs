@@ -495,4 +495,43 @@ mod tests {
         sink.write_all(sql).and_then(|_| sink.finish()).unwrap();
         assert!(String::from_utf8(sink.out).unwrap().contains("after"));
     }
+
+    #[test]
+    fn an_entry_the_plan_leaves_out_needs_no_consent_and_one_it_keeps_does() {
+        let sql = b"--\n-- Name: FUNCTION lo_export(oid, text); Type: ACL; Schema: pg_catalog; Owner: supabase_admin\n--\n\nGRANT ALL ON FUNCTION pg_catalog.lo_export(oid, text) TO supabase_functions_admin;\n\n--\n-- Name: t; Type: TABLE; Schema: public; Owner: postgres\n--\n\nCREATE TABLE public.t (a int DEFAULT pg_catalog.lo_export(1, '/tmp/x'));\n";
+        let run = |skip: &[usize]| {
+            let mut sink = FilterSink {
+                splitter: Splitter::new(),
+                filter: Filter::new(skip.iter().copied().collect(), &BTreeSet::new())
+                    .refusing_arbitrary_sql(true),
+                out: Vec::new(),
+            };
+            let r = sink.write_all(sql).and_then(|_| sink.finish());
+            (
+                r.is_ok(),
+                sink.filter.refused.take(),
+                String::from_utf8(sink.out).unwrap(),
+            )
+        };
+        // The privilege on the server's catalog left out: it never runs and asks nothing; the
+        // default that really calls lo_export is refused all the same.
+        let (ok, refused, out) = run(&[0]);
+        assert!(
+            !ok && !out.contains("GRANT") && !out.contains("CREATE TABLE"),
+            "{out}"
+        );
+        let e = refused.unwrap();
+        assert_eq!(e.kind(), ErrorKind::ArbitrarySql);
+        assert!(e.message().contains("CREATE TABLE public.t"), "{e}");
+        // Both left out: nothing to consent to.
+        let (ok, refused, _) = run(&[0, 1]);
+        assert!(ok && refused.is_none());
+        // Nothing left out: the grant gives a role the server's files, and is refused.
+        let (ok, refused, _) = run(&[]);
+        assert!(!ok);
+        assert!(refused
+            .unwrap()
+            .message()
+            .contains("gives a role superuser or server powers"));
+    }
 }
