@@ -422,3 +422,72 @@ fn granting_a_server_power_is_said_and_calling_one_is_still_refused() {
         assert_eq!(f.kind, *kind, "{sql}");
     }
 }
+
+/// A function name as a dump or an attacker may write it: plain, in any case, quoted,
+/// schema-qualified with comments around the dot.
+fn function_name(name: &'static str) -> impl Strategy<Value = String> {
+    (
+        mixed_case(name),
+        prop_oneof![
+            Just(""),
+            Just("pg_catalog."),
+            Just("\"pg_catalog\" . "),
+            Just("PG_CATALOG/* . */."),
+            Just("public."),
+        ],
+        any::<bool>(),
+    )
+        .prop_map(move |(n, schema, quoted)| {
+            let n = if quoted { format!("\"{name}\"") } else { n };
+            format!("{schema}{n}")
+        })
+}
+
+/// Functions that reach the server's files, and two that do not.
+const FUNCTIONS: &[(&str, bool)] = &[
+    ("lo_export", true),
+    ("lo_import", true),
+    ("pg_read_file", true),
+    ("pg_ls_dir", true),
+    ("crypt", false),
+    ("handle_new_user", false),
+];
+
+proptest! {
+    #![proptest_config(offsite_testkit::fuzz::config())]
+
+    /// A privilege statement on functions (as pg_dump writes them for Supabase, in any case,
+    /// quoting and spacing) is never taken for a call: a REVOKE passes, a GRANT is flagged only
+    /// as giving a role server powers, and only on a function that reaches them. A call of such
+    /// a function put anywhere after the first signature's `(` — nested in the argument types,
+    /// after the signature, after the grantee — is always flagged.
+    #[test]
+    fn fuzz_plainsql_classify_privilege_vs_call(
+        grant in any::<bool>(),
+        (power, written) in proptest::sample::select(FUNCTIONS)
+            .prop_flat_map(|(n, power)| (Just(power), function_name(n))),
+        g1 in gap(), g2 in gap(), g3 in gap(),
+        kind in prop_oneof![Just("FUNCTION"), Just("ROUTINE"), Just("function")],
+        call_name in prop_oneof![Just("lo_export"), Just("pg_read_file"), Just("lo_import")]
+            .prop_flat_map(function_name),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let (verb, dir) = if grant { ("GRANT", "TO") } else { ("REVOKE", "FROM") };
+        let stmt = format!(
+            "{verb}{g1}ALL ON {kind}{g2}{written}(oid, text){g3}{dir} supabase_admin;"
+        );
+        let found = Classifier::for_pg_restore().classify(stmt.as_bytes()).map(|f| f.kind);
+        let want = (grant && power).then_some(ArbitraryKind::Superuser);
+        prop_assert_eq!(found, want, "{}", stmt);
+
+        // The same statement with a real call after the signature's `(`.
+        let toks = tokens_of(&stmt);
+        let open = toks.iter().position(|t| t == "(").unwrap();
+        let i = open + 1 + at.index(toks.len() - open);
+        let mut s = toks[..i].join(" ");
+        s.push_str(&format!(" {call_name}(1, '/tmp/x') "));
+        s.push_str(&toks[i..].join(" "));
+        let f = Classifier::for_pg_restore().classify(s.as_bytes());
+        prop_assert!(f.is_some(), "not flagged: {}", s);
+    }
+}
