@@ -297,7 +297,7 @@ fn fuzz_globals_sql_against_pg_dumpall() {
         "CREATE ROLE fz_base; CREATE ROLE \"fz_Base two\" LOGIN;",
     );
     // Each case starts a few processes: fewer cases than a pure fuzz target.
-    let mut runner = TestRunner::new(offsite_testkit::fuzz::config_with(24));
+    let mut runner = TestRunner::new(offsite_testkit::fuzz::config_with(64));
     runner
         .run(&spec(), |s| {
             let names = [s.name.clone()];
