@@ -870,6 +870,11 @@ export type DatabaseOptions = {
 	 *  (listed) what cannot change owner.
 	 */
 	no_owner?: boolean,
+	/**
+	 *  Restore as this role of the target (through a temporary login role that is a member of
+	 *  it alone), so the backup's code runs with its rights, not the connecting superuser's.
+	 */
+	as_role?: string | null,
 	/**  Restore only these schemas or tables (empty: the whole backup). */
 	selection?: Selection,
 	/**

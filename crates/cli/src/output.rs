@@ -360,7 +360,7 @@ impl Out {
         }
         if !p.platform_privileges.is_empty() {
             println!(
-                "  privileges kept as the target has them ({} may not grant on what the platform owns): {}",
+                "  privileges kept as the target has them (the server's own catalog, or what the platform owns that {} may not grant on): {}",
                 p.connecting_role,
                 p.platform_privileges.join(", ")
             );

@@ -10,7 +10,9 @@
 //! sets, `SELECT pg_catalog.setval/set_config/lo_*(…)`, `COPY name (cols) FROM stdin`, CREATE /
 //! ALTER / COMMENT / GRANT on objects, `INSERT … VALUES` of literals, …), with a few checks
 //! inside them: no `FROM|TO PROGRAM` anywhere outside quotes, no call of a function that reads
-//! or writes server files, no role made a superuser, no materialized view or table filled by a
+//! or writes server files (naming one in `GRANT`/`REVOKE … ON FUNCTION f(types)` or `COMMENT ON
+//! FUNCTION` is not calling it; granting a privilege on one gives a role its power, and is
+//! said as such), no role made a superuser, no materialized view or table filled by a
 //! query at creation, no untrusted-language function compiled while function bodies are
 //! checked (`plperlu` runs `BEGIN { … }` blocks when it compiles). Everything else is
 //! "arbitrary SQL" of some [`ArbitraryKind`].
@@ -36,7 +38,9 @@ pub enum ArbitraryKind {
     ServerFiles,
     /// `ALTER SYSTEM`, libraries preloaded into later sessions.
     ServerConfig,
-    /// A role made a superuser or given the server's file/program powers.
+    /// A role made a superuser or given the server's file/program powers (a membership in
+    /// `pg_execute_server_program` and the like, or a privilege on a function that reaches
+    /// them, such as `GRANT EXECUTE ON FUNCTION pg_catalog.lo_export(oid, text)`).
     Superuser,
     /// Code run now: `DO`, `CALL`, `LOAD`, a `SELECT` of functions other than pg_dump's.
     RunsCode,
@@ -541,8 +545,9 @@ const PAREN_KEYWORDS: &[&str] = &[
 
 fn calls(t: &[Tok]) -> Vec<Call> {
     let mut out = Vec::new();
+    let named: Vec<usize> = named_functions(t).iter().filter_map(|f| f.open).collect();
     for i in 0..t.len() {
-        if !matches!(t[i], Tok::Punct(b'(')) || i == 0 {
+        if !matches!(t[i], Tok::Punct(b'(')) || i == 0 || named.contains(&i) {
             continue;
         }
         let name_tok = &t[i - 1];
@@ -569,6 +574,109 @@ fn calls(t: &[Tok]) -> Vec<Call> {
         });
     }
     out
+}
+
+/// A function a privilege or comment statement names: its name and the `(` of its argument
+/// types, if written.
+struct Named {
+    name: String,
+    open: Option<usize>,
+}
+
+/// The functions a privilege or comment statement is about: `GRANT|REVOKE … ON
+/// FUNCTION|PROCEDURE|ROUTINE f(types), g(types) …`, `COMMENT ON FUNCTION f(types) IS …`,
+/// `SECURITY LABEL … ON FUNCTION …` (pg_dump writes these for every function whose privileges
+/// differ from the defaults, `pg_catalog.lo_export(oid, text)` on Supabase among them). Naming a
+/// function is not calling it: the `(` of each signature is no call. Only that `(`: a name with
+/// a parenthesis nested in the argument types is still taken for a call.
+fn named_functions(t: &[Tok]) -> Vec<Named> {
+    let mut out = Vec::new();
+    let first = t.first().map(Tok::upper).unwrap_or_default();
+    if !matches!(first.as_str(), "GRANT" | "REVOKE" | "COMMENT" | "SECURITY") {
+        return out;
+    }
+    // The object's kind follows the first ON outside parentheses (`GRANT SELECT (a) ON …`).
+    let mut depth = 0i32;
+    let mut on = None;
+    for (i, x) in t.iter().enumerate() {
+        match x {
+            Tok::Punct(b'(') => depth += 1,
+            Tok::Punct(b')') => depth -= 1,
+            _ if depth == 0 && x.is_word("ON") => {
+                on = Some(i);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(on) = on else {
+        return out;
+    };
+    let kind = |x: &Tok| {
+        ["FUNCTION", "PROCEDURE", "ROUTINE", "AGGREGATE"]
+            .iter()
+            .any(|w| x.is_word(w))
+    };
+    if !t.get(on + 1).is_some_and(kind) {
+        return out;
+    }
+    let mut i = on + 2;
+    // name | schema.name, then maybe (types); a list of them in GRANT and REVOKE.
+    while t.get(i).is_some_and(Tok::is_name) {
+        let mut name = t[i].name();
+        i += 1;
+        if matches!(t.get(i), Some(Tok::Punct(b'.'))) && t.get(i + 1).is_some_and(Tok::is_name) {
+            name = t[i + 1].name();
+            i += 2;
+        }
+        let mut open = None;
+        if matches!(t.get(i), Some(Tok::Punct(b'('))) {
+            open = Some(i);
+            let mut depth = 0i32;
+            while let Some(x) = t.get(i) {
+                match x {
+                    Tok::Punct(b'(') => depth += 1,
+                    Tok::Punct(b')') => depth -= 1,
+                    _ => {}
+                }
+                i += 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+        }
+        out.push(Named { name, open });
+        if !matches!(t.get(i), Some(Tok::Punct(b','))) {
+            break;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A `GRANT … ON` that hands a role the server's files, programs or configuration: a privilege
+/// on a function that reaches them (`lo_export`, `pg_read_file`, …), or on every function of
+/// `pg_catalog` at once.
+fn grants_server_power(t: &[Tok]) -> bool {
+    if !t.first().is_some_and(|x| x.is_word("GRANT")) {
+        return false;
+    }
+    let named = named_functions(t).into_iter().any(|f| {
+        let name = f.name.to_ascii_lowercase();
+        DENIED_CALLS.iter().any(|(n, _)| *n == name)
+    });
+    let all_in_catalog = t.windows(4).enumerate().any(|(i, w)| {
+        w[0].is_word("ALL")
+            && ["FUNCTIONS", "ROUTINES", "PROCEDURES"]
+                .iter()
+                .any(|k| w[1].is_word(k))
+            && w[2].is_word("IN")
+            && w[3].is_word("SCHEMA")
+            && at_depth0(t, i + 4)
+                .take_while(|x| !x.is_word("TO"))
+                .any(|x| x.name() == "pg_catalog")
+    });
+    named || all_in_catalog
 }
 
 fn select(t: &[Tok]) -> Option<ArbitraryKind> {
@@ -722,7 +830,8 @@ fn library_setting(t: &[Tok]) -> Option<ArbitraryKind> {
 /// GRANT/REVOKE of privileges ON objects (pg_dump); role memberships are pg_dumpall's.
 fn grant(t: &[Tok]) -> Option<ArbitraryKind> {
     if at_depth0(t, 1).any(|x| x.upper() == "ON") {
-        return None;
+        // A privilege, not a call; but one on the server's powers gives a role those powers.
+        return grants_server_power(t).then_some(ArbitraryKind::Superuser);
     }
     if t.iter()
         .any(|x| POWER_ROLES.contains(&x.name().to_ascii_lowercase().as_str()))

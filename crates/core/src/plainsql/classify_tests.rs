@@ -333,3 +333,161 @@ proptest! {
         prop_assert_eq!(f.map(|f| f.kind), Some(ArbitraryKind::RunsProgram), "{}", s);
     }
 }
+
+#[test]
+fn naming_a_function_in_a_privilege_is_not_calling_it() {
+    // What pg_dump writes for a Supabase project (the platform's grants on the server-side
+    // large-object functions), and comments and privileges on functions of those names.
+    for sql in [
+        "REVOKE ALL ON FUNCTION pg_catalog.lo_export(oid, text) FROM postgres;",
+        "REVOKE ALL ON FUNCTION pg_catalog.lo_import(text) FROM postgres;",
+        "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_read_file(text, bigint, bigint) FROM PUBLIC;",
+        "REVOKE ALL ON FUNCTION pg_catalog.lo_export(oid, text), pg_catalog.lo_import(text, oid) FROM \"Odd\";",
+        "REVOKE ALL ON ROUTINE \"pg_catalog\" . \"lo_export\" /* c */ (oid, text) FROM x;",
+        "COMMENT ON FUNCTION public.lo_export(oid, text) IS 'a wrapper: lo_export(1, ''/x'')';",
+        "SECURITY LABEL FOR selinux ON FUNCTION public.pg_read_file(text) IS 'system_u:object_r:x';",
+        "GRANT ALL ON FUNCTION public.f(integer) TO anon;",
+        "GRANT EXECUTE ON FUNCTION extensions.crypt(text, text) TO postgres WITH GRANT OPTION;",
+    ] {
+        assert_eq!(classify(sql.as_bytes()), None, "{sql}");
+    }
+}
+
+#[test]
+fn granting_a_server_power_is_said_and_calling_one_is_still_refused() {
+    use ArbitraryKind::*;
+    let cases: &[(&str, ArbitraryKind)] = &[
+        // A privilege on a function that reaches the server's files gives a role that power.
+        (
+            "GRANT ALL ON FUNCTION pg_catalog.lo_export(oid, text) TO supabase_admin;",
+            Superuser,
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_file(text) TO PUBLIC;",
+            Superuser,
+        ),
+        (
+            "GRANT EXECUTE ON FUNCTION public.f(int), \"pg_catalog\".\"LO_IMPORT\"(text) TO x;",
+            Superuser,
+        ),
+        ("GRANT EXECUTE ON FUNCTION lo_import TO x;", Superuser),
+        (
+            "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public, pg_catalog TO x;",
+            Superuser,
+        ),
+        // Calls, however written: in a SELECT, a DEFAULT, a CALL, nested, quoted, with
+        // comments between the tokens, after dollar quotes.
+        ("SELECT pg_catalog.lo_export(16385, '/tmp/x');", ServerFiles),
+        (
+            "SELECT \"pg_catalog\" /* x */ . /* y */ \"lo_export\" -- z\n (1, '/tmp/x');",
+            ServerFiles,
+        ),
+        (
+            "SELECT $q$REVOKE ALL ON FUNCTION$q$, lo_export(1, '/tmp/x');",
+            ServerFiles,
+        ),
+        (
+            "CREATE TABLE t (a int DEFAULT lo_import('/etc/passwd'));",
+            ServerFiles,
+        ),
+        (
+            "ALTER TABLE t ALTER a SET DEFAULT pg_catalog.pg_read_file('/etc/passwd')::int;",
+            ServerFiles,
+        ),
+        ("CALL p(lo_export(1, '/tmp/x'));", ServerFiles),
+        (
+            "CREATE VIEW v AS SELECT coalesce(length(pg_read_file('/etc/hosts')), 0);",
+            ServerFiles,
+        ),
+        // A privilege statement that also calls: the call is seen.
+        (
+            "GRANT ALL ON FUNCTION public.f(lo_export(1, '/tmp/x')) TO x;",
+            ServerFiles,
+        ),
+        (
+            "REVOKE ALL ON TABLE t FROM x; SELECT lo_export(1, '/tmp/x');",
+            ServerFiles,
+        ),
+        (
+            "COMMENT ON TABLE t IS 'x'; COPY t TO PROGRAM 'id';",
+            RunsProgram,
+        ),
+    ];
+    for (sql, kind) in cases {
+        let found = Findings::of_script(sql.as_bytes(), Classifier::new());
+        let f = found
+            .first
+            .first()
+            .unwrap_or_else(|| panic!("not flagged: {sql}"));
+        assert_eq!(f.kind, *kind, "{sql}");
+    }
+}
+
+/// A function name as a dump or an attacker may write it: plain, in any case, quoted,
+/// schema-qualified with comments around the dot.
+fn function_name(name: &'static str) -> impl Strategy<Value = String> {
+    (
+        mixed_case(name),
+        prop_oneof![
+            Just(""),
+            Just("pg_catalog."),
+            Just("\"pg_catalog\" . "),
+            Just("PG_CATALOG/* . */."),
+            Just("public."),
+        ],
+        any::<bool>(),
+    )
+        .prop_map(move |(n, schema, quoted)| {
+            let n = if quoted { format!("\"{name}\"") } else { n };
+            format!("{schema}{n}")
+        })
+}
+
+/// Functions that reach the server's files, and two that do not.
+const FUNCTIONS: &[(&str, bool)] = &[
+    ("lo_export", true),
+    ("lo_import", true),
+    ("pg_read_file", true),
+    ("pg_ls_dir", true),
+    ("crypt", false),
+    ("handle_new_user", false),
+];
+
+proptest! {
+    #![proptest_config(offsite_testkit::fuzz::config())]
+
+    /// A privilege statement on functions (as pg_dump writes them for Supabase, in any case,
+    /// quoting and spacing) is never taken for a call: a REVOKE passes, a GRANT is flagged only
+    /// as giving a role server powers, and only on a function that reaches them. A call of such
+    /// a function put anywhere after the first signature's `(` — nested in the argument types,
+    /// after the signature, after the grantee — is always flagged.
+    #[test]
+    fn fuzz_plainsql_classify_privilege_vs_call(
+        grant in any::<bool>(),
+        (power, written) in proptest::sample::select(FUNCTIONS)
+            .prop_flat_map(|(n, power)| (Just(power), function_name(n))),
+        g1 in gap(), g2 in gap(), g3 in gap(),
+        kind in prop_oneof![Just("FUNCTION"), Just("ROUTINE"), Just("function")],
+        call_name in prop_oneof![Just("lo_export"), Just("pg_read_file"), Just("lo_import")]
+            .prop_flat_map(function_name),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let (verb, dir) = if grant { ("GRANT", "TO") } else { ("REVOKE", "FROM") };
+        let stmt = format!(
+            "{verb}{g1}ALL ON {kind}{g2}{written}(oid, text){g3}{dir} supabase_admin;"
+        );
+        let found = Classifier::for_pg_restore().classify(stmt.as_bytes()).map(|f| f.kind);
+        let want = (grant && power).then_some(ArbitraryKind::Superuser);
+        prop_assert_eq!(found, want, "{}", stmt);
+
+        // The same statement with a real call after the signature's `(`.
+        let toks = tokens_of(&stmt);
+        let open = toks.iter().position(|t| t == "(").unwrap();
+        let i = open + 1 + at.index(toks.len() - open);
+        let mut s = toks[..i].join(" ");
+        s.push_str(&format!(" {call_name}(1, '/tmp/x') "));
+        s.push_str(&toks[i..].join(" "));
+        let f = Classifier::for_pg_restore().classify(s.as_bytes());
+        prop_assert!(f.is_some(), "not flagged: {}", s);
+    }
+}

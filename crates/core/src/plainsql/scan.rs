@@ -315,11 +315,19 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
     // file without `\connect` (before one: pg_dumpall's roles, `CREATE DATABASE` of
     // `pg_dump --create`, which packing leaves out when a `\connect` follows).
     let (mut in_dbs, mut before_connect) = (Findings::default(), Findings::default());
+    // Inside an entry about privileges on the server's own catalog (`pg_catalog`): a restore
+    // leaves those out (they stay as the target has them), so they ask for no consent.
+    let mut catalog_acl = false;
     let mut on_piece = |p: Piece| -> Result<()> {
         let own = walk.step(&p);
         let db = walk.connected.clone().unwrap_or_default();
+        if let Piece::Between(b) = &p {
+            if let Some(h) = super::entry_header(b) {
+                catalog_acl = !h.data && h.desc == "ACL" && h.schema == "pg_catalog";
+            }
+        }
         if let Piece::Statement(s) = &p {
-            if own || (!walk.seen_connect && !sc.info.dumpall) {
+            if !catalog_acl && (own || (!walk.seen_connect && !sc.info.dumpall)) {
                 if let Some(f) = classifier.classify(s) {
                     if own {
                         in_dbs.add(f);
@@ -765,6 +773,21 @@ mod tests {
         let text = dir.path().join("notes.txt");
         std::fs::write(&text, "not a backup\n").unwrap();
         assert!(!sniff(&text).unwrap());
+    }
+
+    #[test]
+    fn the_preview_does_not_count_privileges_on_the_servers_catalog() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("supa.sql");
+        std::fs::write(&f, "--\n-- PostgreSQL database dump\n--\n\nSET check_function_bodies = false;\n\n--\n-- Name: FUNCTION lo_export(oid, text); Type: ACL; Schema: pg_catalog; Owner: supabase_admin\n--\n\nREVOKE ALL ON FUNCTION pg_catalog.lo_export(oid, text) FROM postgres;\nGRANT ALL ON FUNCTION pg_catalog.lo_export(oid, text) TO supabase_admin;\n\n--\n-- Name: t; Type: TABLE; Schema: public; Owner: app\n--\n\nCREATE TABLE public.t (a text);\nGRANT ALL ON FUNCTION pg_catalog.pg_read_file(text) TO app;\n\n--\n-- PostgreSQL database dump complete\n--\n\n").unwrap();
+        let sc = scan(&f, &CancellationToken::new()).unwrap();
+        // Only the grant outside the catalog's ACL entry counts.
+        assert_eq!(
+            sc.info.arbitrary_sql_total, 1,
+            "{:?}",
+            sc.info.arbitrary_sql
+        );
+        assert!(sc.info.arbitrary_sql[0].excerpt.contains("pg_read_file"));
     }
 
     #[test]

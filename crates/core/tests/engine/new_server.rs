@@ -600,3 +600,83 @@ async fn a_managed_table_without_a_column_of_the_backup_is_refused_and_nothing_c
     assert_eq!(now.3, then.3, "databases were created or dropped");
     assert_eq!(pg.psql("proj", "SELECT count(*) FROM auth.users"), "0");
 }
+
+/// Supabase sets `supabase_admin`'s `search_path` to `"\$user", public, auth, extensions`,
+/// which pg_dumpall writes as an escape string in a list (`E'\\$user', 'public', …`); names
+/// that need quotes and settings with non-ASCII names are written quoted. A backup of such a
+/// server restores onto a new one with `--create-roles`, every role recreated as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_server_gets_roles_whose_settings_pg_dumpall_writes_as_escape_strings() {
+    const ROLES: &[&str] = &["supabase_admin", "Ünï \"q", "api reader"];
+    let src = TestCluster::start();
+    src.psql(
+        "postgres",
+        r#"CREATE ROLE supabase_admin CREATEROLE CREATEDB LOGIN REPLICATION BYPASSRLS;
+           ALTER ROLE supabase_admin SET search_path TO "\$user", public, auth, extensions;
+           CREATE ROLE "Ünï ""q" LOGIN CONNECTION LIMIT 4 VALID UNTIL 'infinity';
+           ALTER ROLE "Ünï ""q" SET "app.ñame" TO 'C:\dir\it''s';
+           CREATE ROLE "api reader" NOINHERIT;
+           ALTER ROLE "api reader" SET statement_timeout TO '8s';
+           GRANT "api reader" TO "Ünï ""q" WITH ADMIN OPTION;
+           CREATE DATABASE proj OWNER supabase_admin;"#,
+    );
+    src.psql(
+        "proj",
+        r#"SET ROLE supabase_admin;
+           CREATE SCHEMA extensions;
+           CREATE TABLE public.notes (id integer PRIMARY KEY, body text);
+           INSERT INTO public.notes VALUES (1, 'a'), (2, 'b');
+           GRANT SELECT ON public.notes TO "api reader";
+           RESET ROLE;
+           CREATE TABLE public.odd (id integer);
+           ALTER TABLE public.odd OWNER TO "Ünï ""q";"#,
+    );
+    let env = env().await;
+    let archive = back_up(&src, &env, "escroles", "proj").await;
+
+    let other = TestCluster::start();
+    other.create_db("dst");
+    let req = RestoreRequest::new(&archive, target(&other, "dst")).options(DatabaseOptions {
+        create_roles: true,
+        ..Default::default()
+    });
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    let admin = plan
+        .roles_to_create
+        .iter()
+        .find(|r| r.name == "supabase_admin")
+        .unwrap();
+    assert_eq!(
+        admin.settings,
+        vec![
+            r#"ALTER ROLE "supabase_admin" SET "search_path" TO E'\\$user', 'public', 'auth', 'extensions';"#
+        ]
+    );
+    let out = env.engine.restore(req, JobStart::default()).await.unwrap();
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
+    assert_eq!(roles_of(&other, ROLES), roles_of(&src, ROLES));
+    assert!(
+        roles_of(&other, ROLES).contains(r#"search_path="\$user", public, auth, extensions"#),
+        "{}",
+        roles_of(&other, ROLES)
+    );
+    assert_eq!(other.psql("dst", "SELECT count(*) FROM public.notes"), "2");
+    assert_eq!(
+        other.psql(
+            "dst",
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'odd'"
+        ),
+        "Ünï \"q"
+    );
+}

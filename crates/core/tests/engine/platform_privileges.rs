@@ -240,3 +240,120 @@ async fn a_privilege_granted_in_another_roles_name_is_a_blocker_the_run_would_hi
         "the grant made in supabase_functions_admin's name was left out, as the plan said"
     );
 }
+
+/// The privileges of the server's own catalog functions, as text.
+const CATALOG_ACLS: &str = "SELECT string_agg(p.oid::regprocedure::text || ' ' || coalesce(p.proacl::text, '-'), '; ' ORDER BY p.oid::regprocedure::text)
+       FROM pg_proc p
+      WHERE p.oid IN ('pg_catalog.lo_export(oid, text)'::regprocedure, 'pg_catalog.lo_import(text)'::regprocedure,
+                      'pg_catalog.lo_import(text, oid)'::regprocedure, 'pg_catalog.pg_read_file(text)'::regprocedure)";
+
+/// Disaster recovery of a Supabase project onto a new server (plain PostgreSQL), as its
+/// superuser with `--create-roles`: pg_dump's lines about the platform's privileges on
+/// `pg_catalog.lo_export` / `lo_import` name those functions, they do not call them, so the
+/// restore needs no `--allow-arbitrary-sql`; privileges on the server's own catalog are the new
+/// server's (kept and listed), even one a hostile source gave PUBLIC. A backup whose SQL really
+/// calls such a function (a column default) is still refused without consent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supabase_backup_restores_onto_a_new_server_without_consent_and_a_real_call_is_refused() {
+    let src_pg = supabase_cluster(&["proj"]);
+    src_pg.psql("proj", USERS_PART);
+    src_pg.psql(
+        "proj",
+        "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_file(text) TO PUBLIC;",
+    );
+    let env = env().await;
+    let archive = back_up(&src_pg, &env, "supa_newsrv", "proj").await;
+
+    let other = TestCluster::start();
+    other.create_db("dst");
+    let catalog_before = other.psql("dst", CATALOG_ACLS);
+    let req = RestoreRequest::new(&archive, target(&other, "dst")).options(DatabaseOptions {
+        create_roles: true,
+        ..Default::default()
+    });
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
+    assert!(plan.connecting_superuser);
+    assert_eq!(plan.arbitrary_sql_total, 0, "{:?}", plan.arbitrary_sql);
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    for object in [
+        "function pg_catalog.lo_export(oid, text)",
+        "function pg_catalog.lo_import(text)",
+        "function pg_catalog.pg_read_file(text)",
+    ] {
+        assert!(
+            plan.platform_privileges
+                .iter()
+                .any(|p| p.starts_with(&format!("{object} "))),
+            "{object} not in {:?}",
+            plan.platform_privileges
+        );
+    }
+    let out = env.engine.restore(req, JobStart::default()).await.unwrap();
+    assert!(
+        out.report.ok,
+        "{:?}",
+        out.report.database.as_ref().unwrap().tables
+    );
+    assert_eq!(other.psql("dst", "SELECT count(*) FROM public.notes"), "25");
+    assert_eq!(
+        other.psql("dst", CATALOG_ACLS),
+        catalog_before,
+        "the new server's catalog privileges are its own"
+    );
+    assert_eq!(
+        other.psql(
+            "dst",
+            "SELECT has_function_privilege('anon', 'extensions.crypt(text, text)', 'EXECUTE')"
+        ),
+        src_pg.psql(
+            "proj",
+            "SELECT has_function_privilege('anon', 'extensions.crypt(text, text)', 'EXECUTE')"
+        ),
+        "privileges on what the backup creates are restored"
+    );
+
+    // The hostile variant: a column default that really calls lo_export.
+    src_pg.psql(
+        "proj",
+        "CREATE TABLE public.leak (id int, n int DEFAULT pg_catalog.lo_export(1, '/tmp/offsite-gate-leak'));",
+    );
+    let archive = back_up(&src_pg, &env, "supa_newsrv_hostile", "proj").await;
+    other.create_db("dst2");
+    let req = RestoreRequest::new(&archive, target(&other, "dst2")).options(DatabaseOptions {
+        create_roles: true,
+        ..Default::default()
+    });
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
+    assert_eq!(plan.arbitrary_sql_total, 1, "{:?}", plan.arbitrary_sql);
+    assert!(
+        plan.arbitrary_sql[0].excerpt.contains("leak"),
+        "{:?}",
+        plan.arbitrary_sql
+    );
+    let err = env
+        .engine
+        .restore(req, JobStart::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ArbitrarySql, "{err}");
+    assert_eq!(
+        other.psql(
+            "dst2",
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+        ),
+        "0",
+        "nothing was restored"
+    );
+}

@@ -45,6 +45,7 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
     let mut current: Option<usize> = None; // index into items
     let mut classifier = Classifier::new();
     let mut arbitrary = Findings::default();
+    let mut outside = Findings::default();
     let mut splitter = Splitter::new();
     let mut on_piece = |p: Piece| -> std::result::Result<(), LexError> {
         match &p {
@@ -69,13 +70,19 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
                 }
             }
             Piece::Statement(s) => {
-                if let Some(f) = classifier.classify(s) {
-                    arbitrary.add(f);
-                }
+                let found = classifier.classify(s);
+                let mut kept = false;
                 if let Some(i) = current {
                     if items[i].sql.len() + s.len() <= MAX_ENTRY_SQL {
                         items[i].sql.push_str(&String::from_utf8_lossy(s));
+                        kept = true;
                     }
+                }
+                if let Some(f) = found {
+                    if !kept {
+                        outside.add(f.clone());
+                    }
+                    arbitrary.add(f);
                 }
             }
             _ => {}
@@ -109,6 +116,7 @@ pub(crate) fn read_toc(archive_path: &Path) -> Result<FullToc> {
         list: String::new(),
         items,
         arbitrary,
+        arbitrary_outside: outside,
     })
 }
 
@@ -240,19 +248,21 @@ impl Filter {
                 Verdict::Refuse
             }
             Piece::Statement(s) => {
-                if let Some(e) = self.arbitrary_refusal(s) {
-                    self.refused = Some(e);
-                    return Verdict::Refuse;
-                }
                 let copy = is_copy(s);
                 if copy {
                     self.in_copy = true;
                 }
+                // An entry the plan leaves out never reaches the server (a privilege on the
+                // server's own catalog, kept as the target has it): it needs no consent.
                 if skipped {
                     if copy {
                         self.skipping_copy = true;
                     }
                     return Verdict::Drop;
+                }
+                if let Some(e) = self.arbitrary_refusal(s) {
+                    self.refused = Some(e);
+                    return Verdict::Refuse;
                 }
                 match tx_control(s) {
                     Some(TxControl::Begin | TxControl::Commit) => return Verdict::Drop,
@@ -484,5 +494,44 @@ mod tests {
         };
         sink.write_all(sql).and_then(|_| sink.finish()).unwrap();
         assert!(String::from_utf8(sink.out).unwrap().contains("after"));
+    }
+
+    #[test]
+    fn an_entry_the_plan_leaves_out_needs_no_consent_and_one_it_keeps_does() {
+        let sql = b"--\n-- Name: FUNCTION lo_export(oid, text); Type: ACL; Schema: pg_catalog; Owner: supabase_admin\n--\n\nGRANT ALL ON FUNCTION pg_catalog.lo_export(oid, text) TO supabase_functions_admin;\n\n--\n-- Name: t; Type: TABLE; Schema: public; Owner: postgres\n--\n\nCREATE TABLE public.t (a int DEFAULT pg_catalog.lo_export(1, '/tmp/x'));\n";
+        let run = |skip: &[usize]| {
+            let mut sink = FilterSink {
+                splitter: Splitter::new(),
+                filter: Filter::new(skip.iter().copied().collect(), &BTreeSet::new())
+                    .refusing_arbitrary_sql(true),
+                out: Vec::new(),
+            };
+            let r = sink.write_all(sql).and_then(|_| sink.finish());
+            (
+                r.is_ok(),
+                sink.filter.refused.take(),
+                String::from_utf8(sink.out).unwrap(),
+            )
+        };
+        // The privilege on the server's catalog left out: it never runs and asks nothing; the
+        // default that really calls lo_export is refused all the same.
+        let (ok, refused, out) = run(&[0]);
+        assert!(
+            !ok && !out.contains("GRANT") && !out.contains("CREATE TABLE"),
+            "{out}"
+        );
+        let e = refused.unwrap();
+        assert_eq!(e.kind(), ErrorKind::ArbitrarySql);
+        assert!(e.message().contains("CREATE TABLE public.t"), "{e}");
+        // Both left out: nothing to consent to.
+        let (ok, refused, _) = run(&[0, 1]);
+        assert!(ok && refused.is_none());
+        // Nothing left out: the grant gives a role the server's files, and is refused.
+        let (ok, refused, _) = run(&[]);
+        assert!(!ok);
+        assert!(refused
+            .unwrap()
+            .message()
+            .contains("gives a role superuser or server powers"));
     }
 }

@@ -695,7 +695,15 @@ pub(super) fn arbitrary_that_runs(
         kept.push_str(&item.sql);
         kept.push('\n');
     }
-    Findings::of_script(kept.as_bytes(), Classifier::for_pg_restore())
+    let mut found = toc.arbitrary_outside.clone();
+    let within = Findings::of_script(kept.as_bytes(), Classifier::for_pg_restore());
+    found.total += within.total;
+    for f in within.first {
+        if found.first.len() < Findings::KEEP {
+            found.first.push(f);
+        }
+    }
+    found
 }
 
 fn arbitrary_sql_blocker(

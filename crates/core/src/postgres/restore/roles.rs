@@ -6,6 +6,8 @@
 #[cfg(test)]
 mod fuzz;
 mod parse;
+#[cfg(test)]
+mod real_dumpall;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::restore::quote_ident;

@@ -129,6 +129,10 @@ pub(crate) struct FullToc {
     pub items: Vec<Item>,
     /// The statements of its SQL that pg_dump never writes.
     pub arbitrary: crate::plainsql::classify::Findings,
+    /// Of those, the ones no entry's `sql` holds (a plain dump's statements before its first
+    /// entry header, in data entries, or past an entry's kept SQL): they run whatever the plan
+    /// leaves out.
+    pub arbitrary_outside: crate::plainsql::classify::Findings,
 }
 
 impl FullToc {
@@ -244,6 +248,7 @@ pub(crate) fn read(tools: &PgTools, archive_path: &Path, directory: bool) -> Res
         list,
         items,
         arbitrary,
+        ..Default::default()
     })
 }
 

@@ -246,11 +246,20 @@ fn unexpected(wanted: &str, found: &str) -> String {
     format!("expected {wanted}, found {shown:?}")
 }
 
-/// A standard-conforming string literal `'…'` (quotes doubled inside): its value and the rest.
+/// A string literal as pg_dumpall writes it (`appendStringLiteralConn`): `'…'` with quotes
+/// doubled (standard-conforming: a backslash is itself), or — when the value holds a
+/// backslash — `E'…'` with backslashes doubled too (Supabase's `search_path` item `\$user` is
+/// written `E'\\$user'`). Inside `E'…'` only `\\` and `''` are read: pg_dumpall writes no other
+/// escape, and one it does not write is refused rather than guessed at. Its value and the rest.
 fn literal(s: &str) -> Result<(String, &str), String> {
-    let body = s
-        .strip_prefix('\'')
-        .ok_or_else(|| unexpected("a quoted value", s))?;
+    let (escapes, body) = match s.strip_prefix("E'").or_else(|| s.strip_prefix("e'")) {
+        Some(body) => (true, body),
+        None => (
+            false,
+            s.strip_prefix('\'')
+                .ok_or_else(|| unexpected("a quoted value", s))?,
+        ),
+    };
     let mut value = String::new();
     let mut chars = body.char_indices();
     while let Some((i, c)) = chars.next() {
@@ -263,6 +272,16 @@ fn literal(s: &str) -> Result<(String, &str), String> {
                 chars.next();
             } else {
                 return Ok((value, &body[i + 1..]));
+            }
+        } else if c == '\\' && escapes {
+            match chars.next() {
+                Some((_, '\\')) => value.push('\\'),
+                _ => {
+                    return Err(unexpected(
+                        "only \\\\ after a backslash in E'…' (pg_dumpall writes no other escape)",
+                        &body[i..],
+                    ))
+                }
             }
         } else {
             value.push(c);
@@ -320,7 +339,7 @@ fn attributes(s: &str) -> Result<(Vec<String>, &str), String> {
                 let ok = !v.is_empty()
                     && v.len() <= 64
                     && v.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || " :+-.".contains(c));
+                        .all(|c| c.is_ascii_alphanumeric() || " :+-./".contains(c));
                 if !ok {
                     return Err(format!("VALID UNTIL {v:?} is not a timestamp"));
                 }
@@ -363,14 +382,22 @@ fn setting_name(s: &str) -> Result<(String, &str), String> {
         && name.split('.').all(|p| {
             p.chars()
                 .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || high(c))
                 && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || high(c))
         });
     if !valid {
         return Err(format!("{name:?} is not a setting name"));
     }
     Ok((name, rest))
+}
+
+/// A non-ASCII character PostgreSQL takes in a setting name (any byte with the high bit set,
+/// in a server encoding of UTF-8), but none that hides or reorders text.
+fn high(c: char) -> bool {
+    !c.is_ascii()
+        && !c.is_control()
+        && !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
 /// ` [IN DATABASE db] SET name TO 'v', …;` after `ALTER ROLE role`: the statement as Offsite

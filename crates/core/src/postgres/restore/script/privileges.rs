@@ -1,5 +1,6 @@
-//! Privileges (the backup's `ACL` entries) the connecting role may not restore, found by the plan
-//! before anything runs. Only for a connecting role that is not a superuser.
+//! Privileges (the backup's `ACL` entries) a restore leaves as the target has them, found by the
+//! plan before anything runs: those the connecting role may not restore (when it is not a
+//! superuser), and those on the server's own catalog (for every connecting role).
 //!
 //! - **On what the target's platform owns.** An entry about an object the backup does not create
 //!   (a `pg_catalog` function such as `lo_export`, an extension's function, a platform schema)
@@ -7,6 +8,12 @@
 //!   holds no grant option: its `GRANT`/`REVOKE` would be refused ("permission denied for
 //!   function lo_export") or grant nothing. The entry is left out, the target's privileges are
 //!   kept as they are, and the object is listed (`platform_privileges`).
+//! - **On the server's own catalog** (`pg_catalog`), whoever connects: pg_dump writes them
+//!   relative to the source server's initial privileges (Supabase's `REVOKE ALL ON FUNCTION
+//!   pg_catalog.lo_export(oid, text) FROM postgres` and `GRANT … TO supabase_admin`), they are
+//!   the target's to set, and one from a hostile backup would hand a role the server's files
+//!   (`GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_file(text) TO PUBLIC`). Left out and listed
+//!   the same way, also for a superuser.
 //! - **Granted in another role's name.** pg_dump restores a privilege that a role other than the
 //!   owner granted under `SET SESSION AUTHORIZATION grantor`, which only a superuser may do: it
 //!   counts as an object of a role the connecting role cannot act for (a blocker; with
@@ -152,11 +159,25 @@ pub(super) async fn read_acl_objects(
 /// Leave out the privileges of the target's objects the connecting role may not grant on,
 /// keeping the target's; list them.
 pub(super) fn keep_platform_privileges(toc: &FullToc, f: &TargetFacts, d: &mut Decisions) {
-    if f.superuser {
-        return;
-    }
     for it in &toc.items {
         if it.desc != "ACL" || d.skip.contains_key(&it.line) {
+            continue;
+        }
+        if it.schema == "pg_catalog" {
+            // The server's own catalog: no backup creates it, and its privileges are the
+            // target's (pg_dump writes them relative to the source server's initial ones).
+            let what = acl_label(it);
+            d.skip.insert(
+                it.line,
+                format!(
+                    "privileges on {what}: kept as the target has them (the server's own catalog)"
+                ),
+            );
+            d.platform_privileges
+                .push(format!("{what} (the server's own catalog)"));
+            continue;
+        }
+        if f.superuser {
             continue;
         }
         let Some(obj) = f.acl_objects.get(&it.id) else {
