@@ -979,6 +979,12 @@ export type DatabasePlan = {
 	 *  imported pg_dump or SQL file did not (`rows` is then 0, and unknown).
 	 */
 	rows_recorded?: boolean,
+	/**
+	 *  Whether the restore runs in one transaction, so that a failure or a cancel leaves the
+	 *  target as it was. `false` when a directory dump (format 2) is restored by `pg_restore -j`:
+	 *  a failure then leaves the target partly restored (the warnings say so too).
+	 */
+	one_transaction: boolean,
 	/**  Why execution would refuse, if it would. */
 	blockers: string[],
 	warnings: string[],

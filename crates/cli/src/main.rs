@@ -231,7 +231,7 @@ enum Command {
     /// message, and the outbox log.
     #[command(subcommand)]
     #[command(
-        after_help = "Examples:\n  offsite notify add chat --webhook https://hooks.slack.com/services/T/B/X --preset slack\n  offsite notify test chat\n  offsite notify route shop --events failed,overdue --to chat\n  offsite notify log"
+        after_help = "Examples:\n  printf %s \"$SLACK_URL\" | offsite notify add chat --webhook-stdin --preset slack\n  offsite notify test chat\n  offsite notify route shop --events failed,overdue --to chat\n  offsite notify log"
     )]
     Notify(notify_cmd::NotifyCmd),
     /// Set or show a project's retention policy.

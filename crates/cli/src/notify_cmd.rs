@@ -17,7 +17,7 @@ pub enum NotifyCmd {
     /// Add a channel: email over SMTP, a webhook (JSON payload v1 signed with HMAC, or a preset),
     /// a Telegram chat or a heartbeat ping URL.
     #[command(
-        after_help = "Examples:\n  offsite notify add ops --email ops@example.com --smtp smtp://alerts@example.com@mail.example.com --smtp-password-stdin\n  offsite notify add chat --webhook https://hooks.slack.com/services/T/B/X --preset slack\n  printf %s \"$SECRET\" | offsite notify add hook --webhook https://example.com/offsite --secret-stdin\n  printf %s \"$TOKEN\" | offsite notify add tg --telegram -1001234567890 --bot-token-stdin\n  offsite notify add hc --ping https://hc-ping.com/UUID\n  offsite notify add quiet --webhook https://example.com/offsite --rate 2"
+        after_help = "Examples:\n  offsite notify add ops --email ops@example.com --smtp smtp://alerts@example.com@mail.example.com --smtp-password-stdin\n  printf '%s\\n' \"$SLACK_URL\" | offsite notify add chat --webhook-stdin --preset slack\n  printf '%s\\n' \"$HOOK_URL\" \"$SECRET\" | offsite notify add hook --webhook-stdin --secret-stdin\n  printf %s \"$TOKEN\" | offsite notify add tg --telegram -1001234567890 --bot-token-stdin\n  printf %s \"$PING_URL\" | offsite notify add hc --ping-stdin\n  offsite notify add quiet --webhook https://example.com/offsite --rate 2"
     )]
     Add(AddArgs),
     /// List the channels (secrets shown redacted) and the routes.
@@ -86,7 +86,8 @@ pub enum NotifyCmd {
 }
 
 #[derive(Args)]
-#[command(group(ArgGroup::new("kind").required(true).args(["email", "webhook", "telegram", "ping"])))]
+#[command(group(ArgGroup::new("kind").required(true).args(["email", "webhook", "webhook_stdin", "telegram", "ping", "ping_stdin"])))]
+#[command(group(ArgGroup::new("webhook_url").args(["webhook", "webhook_stdin"])))]
 pub struct AddArgs {
     /// The channel's name (letters, digits, '-', '_', '.').
     name: String,
@@ -100,14 +101,21 @@ pub struct AddArgs {
     /// Read the SMTP password from standard input (kept in the keychain).
     #[arg(long, requires = "smtp")]
     smtp_password_stdin: bool,
-    /// A webhook URL (kept in the keychain; shown redacted).
+    /// A webhook URL (kept in the keychain; shown redacted). The URL is a secret, and an
+    /// argument is visible to other users of this machine (`ps`) and stays in shell history:
+    /// prefer --webhook-stdin.
     #[arg(long, value_name = "URL")]
     webhook: Option<String>,
+    /// Read the webhook URL from standard input (its first line; a --secret-stdin secret
+    /// follows on the second). Kept in the keychain, never shown whole.
+    #[arg(long)]
+    webhook_stdin: bool,
     /// The webhook's format (default: json, the signed payload v1).
-    #[arg(long, value_enum, requires = "webhook")]
+    #[arg(long, value_enum, requires = "webhook_url")]
     preset: Option<PresetArg>,
-    /// Read the webhook's signing secret (PagerDuty: the routing key) from standard input.
-    #[arg(long, requires = "webhook")]
+    /// Read the webhook's signing secret (PagerDuty: the routing key) from standard input
+    /// (after the URL's line with --webhook-stdin).
+    #[arg(long, requires = "webhook_url")]
     secret_stdin: bool,
     /// A Telegram chat id; needs --bot-token-stdin.
     #[arg(
@@ -129,8 +137,13 @@ pub struct AddArgs {
     #[arg(long, value_name = "N")]
     rate: Option<u32>,
     /// A heartbeat URL in the healthchecks.io convention (success, /fail); kept in the keychain.
+    /// The URL is a secret, and an argument is visible to other users of this machine (`ps`)
+    /// and stays in shell history: prefer --ping-stdin.
     #[arg(long, value_name = "URL")]
     ping: Option<String>,
+    /// Read the heartbeat URL from standard input (kept in the keychain, never shown whole).
+    #[arg(long)]
+    ping_stdin: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -159,13 +172,20 @@ impl From<PresetArg> for Preset {
 }
 
 fn input(a: AddArgs) -> Result<ChannelInput> {
+    // One line each, in this order: the URL (--webhook-stdin, --ping-stdin), then the secret.
     let stdin = |what: &str| -> Result<String> {
         crate::read_password_stdin().map_err(|_| {
-            Error::invalid(format!("no {what} on standard input"))
-                .with_hint("pipe it in: printf %s \"$SECRET\" | offsite notify add …")
+            Error::invalid(format!("no {what} on standard input")).with_hint(
+                "pipe it in, one line each, the URL first: printf '%s\\n' \"$URL\" \"$SECRET\" | offsite notify add …",
+            )
         })
     };
-    if let Some(url) = a.webhook {
+    let webhook = match (a.webhook, a.webhook_stdin) {
+        (Some(url), _) => Some(url),
+        (None, true) => Some(stdin("webhook URL")?),
+        (None, false) => None,
+    };
+    if let Some(url) = webhook {
         return Ok(ChannelInput::Webhook {
             url,
             preset: a.preset.map(Preset::from).unwrap_or(Preset::Json),
@@ -173,6 +193,11 @@ fn input(a: AddArgs) -> Result<ChannelInput> {
                 .secret_stdin
                 .then(|| stdin("signing secret"))
                 .transpose()?,
+        });
+    }
+    if a.ping_stdin {
+        return Ok(ChannelInput::Ping {
+            url: stdin("ping URL")?,
         });
     }
     if let Some(url) = a.ping {

@@ -139,6 +139,111 @@ fn add_test_route_log_and_remove_a_webhook_without_showing_a_secret() {
     assert_eq!(list["channels"], serde_json::json!([]));
 }
 
+/// Issue 41: a webhook or ping URL is a secret, so it can come on standard input (where `ps` and
+/// shell history do not see it): the URL given there is the one used (the signing secret on the
+/// next line still signs), no output ever shows it, and the argument form's help warns.
+#[test]
+fn webhook_and_ping_urls_on_standard_input_are_used_and_never_shown() {
+    let cli = Cli::keychain();
+    let rx = WebhookReceiver::start();
+    let hook = unique("stdin-hook");
+    let hook_url = rx.url("/hooks/HOOK-PATH-IS-SECRET");
+    let out = cli.run_stdin(
+        &[
+            "notify",
+            "add",
+            &hook,
+            "--webhook-stdin",
+            "--preset",
+            "mattermost",
+            "--secret-stdin",
+        ],
+        &format!("{hook_url}\n{SECRET}\n"),
+    );
+    let mut all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let ping = unique("stdin-ping");
+    let ping_url = rx.url("/ping/PING-UUID-IS-SECRET");
+    let out = cli.run_stdin(&["notify", "add", &ping, "--ping-stdin"], &ping_url);
+    all.push_str(&text(&out));
+    assert!(out.status.success(), "{all}");
+
+    for name in [&hook, &ping] {
+        let out = cli.run(&["notify", "test", name]);
+        all.push_str(&text(&out));
+        assert!(out.status.success(), "{all}");
+    }
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[0].path, "/hooks/HOOK-PATH-IS-SECRET");
+    assert!(reqs[0].body_text().contains("\"username\":\"Offsite\""));
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET.as_bytes());
+    let sig = hex_decode(
+        reqs[0]
+            .header("offsite-signature")
+            .unwrap()
+            .strip_prefix("sha256=")
+            .unwrap(),
+    );
+    ring::hmac::verify(&key, &reqs[0].body, &sig).expect("the second line signs");
+    assert!(
+        reqs[1].path.starts_with("/ping/PING-UUID-IS-SECRET"),
+        "{}",
+        reqs[1].path
+    );
+
+    let list = cli.json(&["notify", "list"], 0);
+    let human = cli.run(&["notify", "list"]);
+    let log = cli.run(&["notify", "log"]);
+    all.push_str(&format!("{list}{}{}", text(&human), text(&log)));
+    assert!(text(&human).contains(&hook), "{all}");
+    for secret in ["HOOK-PATH-IS-SECRET", "PING-UUID-IS-SECRET", SECRET] {
+        assert!(!all.contains(secret), "{secret} shown: {all}");
+    }
+
+    // Nothing on standard input: said plainly, nothing stored.
+    let empty = unique("stdin-empty");
+    let out = cli.run_stdin(&["notify", "add", &empty, "--webhook-stdin"], "");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("no webhook URL on standard input"),
+        "{}",
+        text(&out)
+    );
+    // Both forms at once: refused by the parser.
+    let out = cli.run_stdin(
+        &[
+            "notify",
+            "add",
+            &empty,
+            "--webhook",
+            &hook_url,
+            "--webhook-stdin",
+        ],
+        &hook_url,
+    );
+    assert!(!out.status.success());
+    let list = cli.json(&["notify", "list"], 0);
+    assert!(!list.to_string().contains(&empty), "{list}");
+
+    // The argument forms say what they expose.
+    let help = text(&cli.run(&["notify", "add", "--help"]));
+    assert!(
+        help.contains("--webhook-stdin") && help.contains("--ping-stdin"),
+        "{help}"
+    );
+    assert_eq!(
+        help.matches("visible to other users of this machine")
+            .count(),
+        2,
+        "{help}"
+    );
+
+    for name in [&hook, &ping] {
+        cli.run(&["notify", "remove", name]);
+    }
+}
+
 #[test]
 fn a_test_to_a_host_that_does_not_resolve_says_dns_and_names_no_secret() {
     let cli = Cli::keychain();

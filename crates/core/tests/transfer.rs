@@ -7,13 +7,16 @@
 use async_trait::async_trait;
 use offsite_core::progress::{Phase, ProgressUpdate, Reporter};
 use offsite_core::retry::RetryPolicy;
+use offsite_core::sources::agent::AgentClient;
 use offsite_core::transfer::{
     part_path, server_fingerprint, ClientOptions, DownloadUrl, Downloaded, Downloader, Fingerprint,
     TlsTrust, TransferPolicy, UrlSource,
 };
 use offsite_core::{ErrorKind, Result};
 use offsite_testkit::file_server::self_signed;
-use offsite_testkit::{ExpiryStyle, FileServer, HttpFault, HttpFaultProxy};
+use offsite_testkit::{
+    Answer, ExpiryStyle, FileServer, HttpFault, HttpFaultProxy, WebhookReceiver,
+};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -734,4 +737,73 @@ async fn a_range_answer_larger_than_it_announces_is_refused_and_keeps_nothing() 
     assert_eq!(ex.len(), 2, "not retried: {ex:?}");
     assert_eq!(ex[1].status, 206, "{ex:?}");
     s.assert_nothing();
+}
+
+/// Issue 41: a server that answers a download with a redirect to another port of this machine
+/// (a second, real server holding a file) is not followed, whatever the redirect's kind: the
+/// second server is never contacted, nothing is kept, and the error says why and is not retried.
+#[tokio::test]
+async fn a_redirect_to_another_port_is_refused_and_never_followed() {
+    let elsewhere = FileServer::start();
+    elsewhere.put("f.bin", &content(7, 4096));
+    for status in [301, 302, 303, 307, 308] {
+        let hostile = WebhookReceiver::start();
+        hostile.script(
+            (0..10)
+                .map(|_| Answer::status(status).with_header("location", &elsewhere.url("f.bin"))),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f.bin");
+        let url = DownloadUrl::parse(&hostile.url("/files/f.bin?token=s3cr3t")).unwrap();
+        let e = downloader()
+            .download(&url, &dest, &Reporter::silent(), &CancellationToken::new())
+            .await
+            .expect_err("a redirect must not lead to a download");
+        assert_eq!(e.kind(), ErrorKind::Connection, "{status}: {e}");
+        assert!(!e.is_temporary(), "{status}: a redirect is not retried");
+        assert!(
+            e.message().contains(&format!("HTTP {status}"))
+                && e.message().contains("redirect")
+                && e.message().contains("does not follow"),
+            "{e}"
+        );
+        assert!(e.hint().is_some_and(|h| h.contains("own address")), "{e:?}");
+        assert!(!format!("{e} {:?}", e.hint()).contains("s3cr3t"), "{e}");
+        assert_eq!(hostile.requests().len(), 1, "{status}: asked once");
+        assert!(
+            elsewhere.requests().is_empty(),
+            "{status}: the redirect's target was contacted"
+        );
+        assert!(!dest.exists() && !part_path(&dest).exists());
+    }
+}
+
+/// Issue 41: the backup-server client (its API calls share the download client) follows no
+/// redirect either: its bearer token never goes to the other port, and the error is clear.
+#[tokio::test]
+async fn the_backup_server_client_refuses_a_redirect_and_keeps_its_token_home() {
+    let elsewhere = WebhookReceiver::start();
+    let hostile = WebhookReceiver::start();
+    let target = elsewhere.url("/latest/meta-data/");
+    hostile.script((0..10).map(|_| Answer::status(307).with_header("location", &target)));
+    let client =
+        AgentClient::new(&hostile.url("/"), "shop", "tok-secret-123", None, false).unwrap();
+    let e = client
+        .backups()
+        .await
+        .expect_err("a redirect is not an answer");
+    assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+    assert!(!e.is_temporary(), "{e}");
+    assert!(e.message().contains("redirect"), "{e}");
+    assert!(!format!("{e} {:?}", e.hint()).contains("tok-secret-123"));
+    assert_eq!(hostile.requests().len(), 1, "not retried");
+    assert_eq!(
+        hostile.requests()[0].header("authorization"),
+        Some("Bearer tok-secret-123")
+    );
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the redirect's target was contacted: {:?}",
+        elsewhere.requests()
+    );
 }

@@ -616,6 +616,21 @@ describe("RestoreWizard", () => {
     await waitFor(() => expect(called(calls, "plan_restore").length).toBe(before + 1)); // made again
   });
 
+  it("the running step says what the plan says: a parallel restore is not one transaction (issue 41)", async () => {
+    const parallel = "this backup is a directory dump (archive format 2): … restored by pg_restore -j 4 (data and indexes in parallel; not one transaction: a failure leaves the target partly restored)";
+    const { calls } = setup({ plans: () => plan({ one_transaction: false, replace: false, warnings: [parallel] }) });
+    await toTarget(calls);
+    await chooseUrl(calls);
+    await screen.findByTestId("wizard-target-status");
+    fireEvent.click($("wizard-next"));
+    fireEvent.click(await screen.findByTestId("wizard-restore"));
+    await waitFor(() => expect($("wizard-running")).toBeInTheDocument());
+    const promise = $("wizard-cancel-promise");
+    expect(promise).toHaveAttribute("data-one-transaction", "false");
+    expect(promise).toHaveTextContent("partly restored");
+    expect($("wizard-running")).not.toHaveTextContent("leaves the target as it was");
+  });
+
   it("shows the error, its hint and advice by code when the restore fails", async () => {
     const conflict: ErrorPayload = {
       code: "auth",

@@ -12,6 +12,7 @@ import {
   initialState,
   needsConsent,
   planChoices,
+  readyPlan,
   reducer,
   restoreRequest,
   runChoices,
@@ -259,6 +260,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
             canCancel={state.run.jobId !== null}
             onCancel={() => void cancel()}
             onlyDatabase={!state.components.storage && !state.components.config}
+            oneTransaction={readyPlan(state)?.one_transaction ?? null}
           />
         )}
         {step === "report" && state.run.status === "finished" && (

@@ -100,6 +100,7 @@ export function plan(over: Partial<DatabasePlan> = {}): DatabasePlan {
       { schema: "public", table: "orders" },
     ],
     rows: 1500,
+    one_transaction: true,
     blockers: [],
     warnings: [],
     arbitrary_sql: [],

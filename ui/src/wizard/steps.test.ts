@@ -255,6 +255,11 @@ describe("restore wizard steps", () => {
     expect(failureAdvice("integrity").goto).toBe("source");
     expect(failureAdvice("validation_failed").goto).toBeNull();
     expect(failureAdvice("something_new").text).toMatch(/failed/);
+    // A cancelled parallel restore (the plan's one_transaction false) is not promised a rollback.
+    expect(failureAdvice("cancelled").text).toContain("left as it was");
+    expect(failureAdvice("cancelled", false).text).toContain("partly restored");
+    expect(failureAdvice("cancelled", false).text).not.toContain("left as it was");
+    expect(failureAdvice("cancelled", false).goto).toBe("review");
   });
 });
 

@@ -546,6 +546,14 @@ export function reducer(s: WizardState, a: Action): WizardState {
  * column of the one error table (ipc/errorDisplay.ts). */
 export type Advice = { text: string; goto: Step | null; label: string | null };
 
-export function failureAdvice(code: string): Advice {
-  return errorDisplay(code).restore;
+export function failureAdvice(code: string, oneTransaction = true): Advice {
+  const advice = errorDisplay(code).restore;
+  // A cancelled pg_restore -j is not rolled back: say what the plan said, not the usual promise.
+  if (code === "cancelled" && !oneTransaction) {
+    return {
+      ...advice,
+      text: "The restore was cancelled. It was not one transaction (pg_restore -j), so the target may be partly restored: empty it before restoring into it again.",
+    };
+  }
+  return advice;
 }

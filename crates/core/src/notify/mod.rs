@@ -22,6 +22,7 @@
 pub mod deliver;
 pub mod email;
 pub mod events;
+pub mod markup;
 pub mod metrics;
 pub mod outbox;
 pub mod ping;

@@ -1,13 +1,17 @@
 //! The webhook formats: the event's own JSON (payload v1), and the shapes Slack, Discord,
 //! Microsoft Teams, Mattermost, ntfy and PagerDuty Events v2 document for incoming messages.
 //!
-//! - Slack incoming webhook: `{"text": …}` (mrkdwn, with `&`, `<` and `>` escaped as Slack's
-//!   formatting reference asks, so an error text cannot become a link or an `<!channel>` ping);
+//! - Slack incoming webhook: `{"text": …}` (mrkdwn);
 //! - Discord webhook: `{"content": …, "embeds": [{"title", "description", "color"}]}`
-//!   (content ≤ 2,000 characters, an embed's description ≤ 4,096);
+//!   (content ≤ 2,000 characters, an embed's title ≤ 256, its description ≤ 4,096) and
+//!   `allowed_mentions` empty;
 //! - Teams (Workflows "post to a channel when a webhook request is received"): a `message` with
 //!   one Adaptive Card attachment;
 //! - Mattermost incoming webhook: `{"text": …, "username": "Offsite"}`;
+//!
+//! In the four chat formats every piece of an event's text (any of it can be a remote server's
+//! words) goes through the one escaping function of the chat's markup ([`super::markup`]): no
+//! mention, link, image or formatting comes from it.
 //! - ntfy: the text as the body of a POST to the topic URL, `Title`, `Priority` and `Tags`
 //!   headers (non-ASCII titles as RFC 2047 encoded words, which ntfy decodes);
 //! - PagerDuty Events API v2 (`https://events.pagerduty.com/v2/enqueue`): `routing_key` (the
@@ -15,6 +19,7 @@
 //!   "back to normal" and a later success resolve what the failure opened, and `payload`.
 
 use super::events::EventGroup;
+use super::markup;
 use super::render::{one_line, render};
 use super::{DeliveryError, DeliveryFailure, Event, EventKind, Preset, Severity};
 use serde_json::json;
@@ -45,17 +50,25 @@ pub fn body(preset: Preset, event: &Event, secret: Option<&str>) -> Result<Body,
                 .map_err(|e| DeliveryError::new(DeliveryFailure::Other, e.to_string()))?,
         ),
         Preset::Slack => json_body(json!({
-            "text": format!("*{}*\n{}", slack_escape(&r.subject), slack_escape(&r.text)),
+            "text": format!(
+                "*{}*\n{}",
+                markup::slack(&r.subject, 1000),
+                markup::slack(&r.text, 30_000)
+            ),
         })),
         Preset::Mattermost => json_body(json!({
-            "text": format!("**{}**\n{}", r.subject, r.text),
+            "text": format!(
+                "**{}**\n{}",
+                markup::markdown(&r.subject, 1000),
+                markup::markdown(&r.text, 15_000)
+            ),
             "username": "Offsite",
         })),
         Preset::Discord => json_body(json!({
-            "content": one_line(&r.subject, 1990),
+            "content": markup::markdown(&one_line(&r.subject, usize::MAX), 1990),
             "embeds": [{
-                "title": one_line(&event.summary, 250),
-                "description": truncate(&r.text, 4000),
+                "title": markup::markdown(&one_line(&event.summary, usize::MAX), 250),
+                "description": markup::markdown(&r.text, 4000),
                 "color": match event.severity {
                     Severity::Ok => 0x2e7d32,
                     Severity::Warning => 0xf9a825,
@@ -73,9 +86,10 @@ pub fn body(preset: Preset, event: &Event, secret: Option<&str>) -> Result<Body,
                     "type": "AdaptiveCard",
                     "version": "1.4",
                     "body": [
-                        { "type": "TextBlock", "text": r.subject, "weight": "Bolder",
-                          "size": "Medium", "wrap": true },
-                        { "type": "TextBlock", "text": r.text, "wrap": true },
+                        { "type": "TextBlock", "text": markup::teams(&r.subject, 1000),
+                          "weight": "Bolder", "size": "Medium", "wrap": true },
+                        { "type": "TextBlock", "text": markup::teams(&r.text, 20_000),
+                          "wrap": true },
                     ],
                 },
             }],
@@ -156,23 +170,6 @@ fn pagerduty(event: &Event, secret: Option<&str>) -> Result<Body, DeliveryError>
         "dedup_key": dedup_key,
         "payload": payload,
     })))
-}
-
-/// Slack's escaping of control characters in message text (`&amp;`, `&lt;`, `&gt;`, and only
-/// those): `<…>` would otherwise be read as a link, a mention or `<!channel>`.
-fn slack_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(max - 1).collect();
-    t.push('…');
-    t
 }
 
 /// A header value: ASCII as is, anything else as an RFC 2047 encoded word.
@@ -268,7 +265,113 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('<') && !text.contains('>'), "{text}");
-        assert_eq!(slack_escape("R&D <x>"), "R&amp;D &lt;x&gt;");
+    }
+
+    /// A failure whose every remote field (summary, the server's error message and hint, a
+    /// detail) is an attack on the chat's markup.
+    fn hostile() -> Event {
+        use crate::notify::markup::HOSTILE;
+        let mut e = failed();
+        e.summary = format!("Backup of shop failed on the server: {HOSTILE}");
+        e.error = Some(crate::notify::EventError {
+            code: "connection".into(),
+            message: HOSTILE.into(),
+            hint: Some(format!("hint: {HOSTILE}")),
+        });
+        e.details = json!({ "server": HOSTILE });
+        e
+    }
+
+    /// What a CommonMark parser (Mattermost's markup; Discord's is a subset) makes of `md`:
+    /// only paragraphs of text (and `strong` times the bold we add ourselves).
+    fn assert_only_text(md: &str, strong: usize) {
+        use pulldown_cmark::{Event as Md, Parser, Tag, TagEnd};
+        let mut bold = 0;
+        for e in Parser::new(md) {
+            match e {
+                Md::Start(Tag::Strong) => bold += 1,
+                Md::Start(Tag::Paragraph)
+                | Md::End(TagEnd::Paragraph | TagEnd::Strong)
+                | Md::Text(_)
+                | Md::SoftBreak
+                | Md::HardBreak => {}
+                other => panic!("{other:?} made of remote text in {md}"),
+            }
+        }
+        assert_eq!(bold, strong, "{md}");
+    }
+
+    /// No mention, no bare link, no Markdown link or image survives in `text`.
+    fn assert_defused(text: &str) {
+        for bad in [
+            "@channel",
+            "@all",
+            "@here",
+            "@ops",
+            "://",
+            "www.",
+            "WWW.",
+            "](",
+            "![",
+            "<at>",
+            "<!channel>",
+            "<@U123>",
+            "{{DATE",
+        ] {
+            assert!(!text.contains(bad), "{bad:?} in {text}");
+        }
+    }
+
+    #[test]
+    fn mattermost_neutralises_remote_text() {
+        let v = json_of(&body(Preset::Mattermost, &hostile(), None).unwrap());
+        let text = v["text"].as_str().unwrap();
+        assert_defused(text);
+        assert_only_text(text, 1);
+        assert!(
+            text.starts_with("**\\[Offsite\\] FAILED\\: Backup of shop"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn discord_neutralises_remote_text_in_content_title_and_description() {
+        let v = json_of(&body(Preset::Discord, &hostile(), None).unwrap());
+        assert_eq!(v["allowed_mentions"]["parse"], json!([]));
+        let fields = [
+            (v["content"].as_str().unwrap(), 2000),
+            (v["embeds"][0]["title"].as_str().unwrap(), 256),
+            (v["embeds"][0]["description"].as_str().unwrap(), 4096),
+        ];
+        for (text, limit) in fields {
+            assert_defused(text);
+            assert_only_text(text, 0);
+            assert!(text.chars().count() <= limit, "{limit}: {text}");
+        }
+    }
+
+    #[test]
+    fn teams_neutralises_remote_text_in_both_blocks() {
+        let v = json_of(&body(Preset::Teams, &hostile(), None).unwrap());
+        let blocks = v["attachments"][0]["content"]["body"].as_array().unwrap();
+        assert_eq!(blocks.len(), 2);
+        for b in blocks {
+            let text = b["text"].as_str().unwrap();
+            assert_defused(text);
+            assert!(!text.contains("**") && !text.contains("`code`"), "{text}");
+        }
+        assert!(blocks[1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("\\[log in\\]\\(https:\u{200B}//evil.example/login\\)"));
+    }
+
+    #[test]
+    fn slack_neutralises_remote_text_too() {
+        let v = json_of(&body(Preset::Slack, &hostile(), None).unwrap());
+        let text = v["text"].as_str().unwrap();
+        assert!(!text.contains('<') && !text.contains('>'), "{text}");
+        assert!(!text.contains("://") && !text.contains("@here"), "{text}");
     }
 
     #[test]

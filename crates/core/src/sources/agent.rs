@@ -7,7 +7,9 @@
 //! token is sent in a header marked sensitive and never appears in an error: messages name the
 //! server by its address without query. Answers map to the engine's error kinds: `401` → `auth`,
 //! `403` → `permission`, `404` → `not_found`, `409` → `busy` (naming the running backup),
-//! `400`/`413`/`422` → `invalid_input`, `429` → `rate_limited`, `5xx` → `connection`.
+//! `400`/`413`/`422` → `invalid_input`, `429` → `rate_limited`, `5xx` → `connection`. A `3xx`
+//! is refused (`connection`, never retried): the client follows no redirect, so a hostile server
+//! cannot send it, with its token, to another address.
 //!
 //! The reading calls (the list, a backup's status, a download link) are tried again after a
 //! temporary failure — no answer, a `5xx`, a `429` (after its `Retry-After`) — as
@@ -19,8 +21,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::progress::{Phase, Reporter};
 use crate::retry::RetryPolicy;
 use crate::transfer::{
-    redact_url, tls, ClientOptions, DownloadUrl, Downloader, Fingerprint, TlsTrust, TransferPolicy,
-    UrlSource,
+    redact_url, redirect_refused, tls, ClientOptions, DownloadUrl, Downloader, Fingerprint,
+    TlsTrust, TransferPolicy, UrlSource,
 };
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, AUTHORIZATION};
@@ -533,6 +535,7 @@ fn api_error(what: &str, status: u16, api: ApiError, retry_after: Option<Duratio
             ))
         }
         409 => Error::new(ErrorKind::Conflict, text),
+        300..=399 => return redirect_refused(what, status),
         400 | 413 | 422 => Error::new(ErrorKind::InvalidInput, text),
         429 => Error::rate_limited(text, retry_after),
         500..=599 => Error::new(ErrorKind::Connection, text).with_retry_after(retry_after),

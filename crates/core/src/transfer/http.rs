@@ -121,6 +121,7 @@ pub(crate) fn status_error(what: &str, status: u16, retry_after: Option<Duration
         .trim_end()
         .to_string();
     match status {
+        300..=399 => redirect_refused(what, status),
         429 => Error::rate_limited(msg, retry_after),
         408 => Error::new(ErrorKind::Connection, msg),
         500..=599 => Error::new(ErrorKind::Connection, msg)
@@ -138,6 +139,22 @@ pub(crate) fn status_error(what: &str, status: u16, retry_after: Option<Duration
             .retryable(false)
             .with_hint("the server refused the download"),
     }
+}
+
+/// A `3xx` answer: Offsite follows no redirect (a hostile server could send it to a cloud
+/// metadata address or a port on this machine), so the download or call fails here, for good.
+/// The `Location` is not quoted: it is the server's text.
+pub fn redirect_refused(what: &str, status: u16) -> Error {
+    Error::new(
+        ErrorKind::Connection,
+        format!("{what}: the server answered HTTP {status}, a redirect to another address, which Offsite does not follow"),
+    )
+    .retryable(false)
+    .with_hint(
+        "give the server's own address (the one `offsite serve` prints, or the bucket's \
+         endpoint), not one that forwards elsewhere; a server that redirects downloads may be \
+         trying to reach addresses on this machine's network",
+    )
 }
 
 /// `scheme://host[:port]/path` of a URL: no user, password, query (signatures, tokens) or
@@ -219,6 +236,12 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::RateLimited);
         assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         assert!(!status_error("x", 400, None).is_temporary());
+        for s in [301, 302, 303, 307, 308] {
+            let e = status_error("x", s, None);
+            assert_eq!(e.kind(), ErrorKind::Connection);
+            assert!(!e.is_temporary(), "{s}");
+            assert!(e.message().contains("redirect"), "{e}");
+        }
     }
 
     #[test]

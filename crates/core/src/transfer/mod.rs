@@ -35,6 +35,9 @@
 //!   SHA-256 mismatch after a clean download (`integrity`), a full disk (`disk_full`).
 //! - A cancel is seen within one chunk (the token is watched while waiting for the network, for
 //!   a retry, and for the disk).
+//! - Redirects are never followed (the webhook clients' rule): a `3xx` fails at once with
+//!   `connection` (not retried) and the next address is never asked for, so a hostile backup
+//!   server or bucket cannot send this machine to a cloud metadata address or a loopback port.
 //! - Header values given by the source (a bearer token) are marked sensitive, and messages name
 //!   URLs without their query string ([`redact_url`]): no secret reaches an error or a log.
 //! - Progress: phase `downloading` with bytes done / total; the reporter computes the speed and
@@ -44,7 +47,7 @@ mod http;
 mod sink;
 pub mod tls;
 
-pub use http::{redact_url, url_expired_body, URL_EXPIRED_CODE};
+pub use http::{redact_url, redirect_refused, url_expired_body, URL_EXPIRED_CODE};
 pub use sink::part_path;
 pub use tls::{client_config, Fingerprint, FingerprintMismatch, PinnedCertVerifier, TlsTrust};
 
@@ -296,6 +299,9 @@ impl Downloader {
             .tls_backend_preconfigured(client_config(&opts.tls)?)
             .connect_timeout(opts.connect_timeout)
             .read_timeout(opts.idle_timeout)
+            // A redirect is an answer like any other (`status_error`), never followed: a
+            // hostile server must not send this machine to `169.254.169.254` or a loopback port.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(crate::tool_version())
             .build()
             .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;

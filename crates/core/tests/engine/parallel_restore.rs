@@ -65,6 +65,14 @@ async fn restore_into(
     let plan = plan.database.expect("a database plan");
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     let note = directory_note(&plan.warnings);
+    // What the app tells while it runs (issue 41) is the plan's field, and it agrees with the
+    // note: pg_restore -j is not one transaction.
+    assert_eq!(
+        plan.one_transaction,
+        !note.contains("pg_restore -j"),
+        "{note}"
+    );
+    assert_eq!(plan.one_transaction, replace, "{note}");
     let out = env.engine.restore(req, JobStart::default()).await.unwrap();
     let report = out.report.database.expect("a database report");
     assert!(report.ok, "{:?}", report.tables);
@@ -148,8 +156,10 @@ async fn a_format_2_archive_whose_data_is_damaged_is_never_restored_as_if_good()
         .unwrap();
     let req = RestoreRequest::new(&bad, DatabaseTo::Project("prbadcopy".into()));
     let plan = env.engine.plan_restore(&req).await.unwrap();
-    let note = directory_note(&plan.database.expect("a database plan").warnings);
+    let plan = plan.database.expect("a database plan");
+    let note = directory_note(&plan.warnings);
     assert!(note.contains("pg_restore -j"), "{note}");
+    assert!(!plan.one_transaction, "{note}");
     let e = env
         .engine
         .restore(req, JobStart::default())

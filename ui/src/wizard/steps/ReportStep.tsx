@@ -7,7 +7,7 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { FileLink } from "../../components/FileLink";
 import { errorDisplay, toneClass } from "../../ipc/errorDisplay";
 import { formatDuration } from "../../components/format";
-import { failureAdvice, type Step, succeeded, type WizardState } from "../steps";
+import { failureAdvice, readyPlan, type Step, succeeded, type WizardState } from "../steps";
 import { WORDS } from "../../words";
 
 type Props = { state: WizardState; onGoto: (step: Step) => void; onDone: () => void };
@@ -25,7 +25,12 @@ export function ReportStep({ state, onGoto, onDone }: Props) {
   const report = whole?.database ?? null;
   const ok = succeeded(state);
   const durationMs = whole?.duration_ms ?? finishedAt - startedAt;
-  const advice = error ? failureAdvice(error.code) : whole && !whole.ok ? failureAdvice("validation_failed") : null;
+  const oneTransaction = readyPlan(state)?.one_transaction ?? true;
+  const advice = error
+    ? failureAdvice(error.code, oneTransaction)
+    : whole && !whole.ok
+      ? failureAdvice("validation_failed")
+      : null;
   const mismatched = report?.tables.filter((t) => !t.ok).length ?? 0;
   const title = ok
     ? report

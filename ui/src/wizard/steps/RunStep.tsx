@@ -4,6 +4,27 @@ import type { JobProgress } from "../../bindings";
 import { formatDuration } from "../../components/format";
 import { Progress } from "./Progress";
 
+/**
+ * What a cancel (or a failure) leaves, as the plan says: the database part runs in one transaction
+ * only when the plan's `one_transaction` says so (a directory dump restored by `pg_restore -j` is
+ * not one, and a failure leaves the target partly restored). `oneTransaction` is null when the
+ * restore has no database part.
+ */
+export function cancelPromise(onlyDatabase: boolean, oneTransaction: boolean | null): string {
+  if (onlyDatabase) {
+    if (oneTransaction === null) return "Cancelling stops the restore.";
+    return oneTransaction
+      ? "The restore runs in one transaction: cancelling leaves the target as it was."
+      : "The restore is not one transaction (pg_restore -j): cancelling or a failure leaves the target partly restored.";
+  }
+  if (oneTransaction === null) {
+    return "One job restores each component in turn; objects and settings already written stay.";
+  }
+  return oneTransaction
+    ? "One job restores each component in turn; the database's part runs in one transaction, objects and settings already written stay."
+    : "One job restores each component in turn; the database's part is not one transaction (pg_restore -j): cancelling or a failure leaves it partly restored, and objects and settings already written stay.";
+}
+
 export function RunStep({
   progress,
   startedAt,
@@ -11,6 +32,7 @@ export function RunStep({
   canCancel,
   onCancel,
   onlyDatabase = true,
+  oneTransaction,
 }: {
   progress: JobProgress | null;
   startedAt: number;
@@ -19,6 +41,8 @@ export function RunStep({
   onCancel: () => void;
   /** Whether only the database is restored (storage and configuration are not transactional). */
   onlyDatabase?: boolean;
+  /** The plan's `one_transaction` for the database part; null without one. */
+  oneTransaction: boolean | null;
 }) {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
@@ -30,9 +54,9 @@ export function RunStep({
       <Progress progress={progress} />
       <p className="muted small" data-testid="wizard-elapsed">
         Running for {formatDuration((now - startedAt) / 1000)}.{" "}
-        {onlyDatabase
-          ? "The restore runs in one transaction: cancelling leaves the target as it was."
-          : "One job restores each component in turn; the database's part runs in one transaction, objects and settings already written stay."}
+        <span data-testid="wizard-cancel-promise" data-one-transaction={String(oneTransaction)}>
+          {cancelPromise(onlyDatabase, oneTransaction)}
+        </span>
       </p>
       <button
         type="button"

@@ -75,9 +75,12 @@ pub async fn execute(
         },
     );
     let replacing = clean_phase_runs;
-    // pg_restore -j: not one transaction, so a failure is not rolled back.
-    let parallel =
-        directory && !(plain || replacing || decisions.needs_script() || selected.is_some());
+    // pg_restore -j: not one transaction, so a failure is not rolled back (the plan said so).
+    let parallel = !plan.one_transaction;
+    debug_assert_eq!(
+        parallel,
+        directory && !(plain || replacing || decisions.needs_script() || selected.is_some())
+    );
     let restore_result = {
         let (tools, spec, pw, path) = (
             tools.clone(),

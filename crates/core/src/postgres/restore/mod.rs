@@ -170,6 +170,10 @@ pub struct DatabasePlan {
     /// imported pg_dump or SQL file did not (`rows` is then 0, and unknown).
     #[cfg_attr(feature = "specta", specta(optional))]
     pub rows_recorded: bool,
+    /// Whether the restore runs in one transaction, so that a failure or a cancel leaves the
+    /// target as it was. `false` when a directory dump (format 2) is restored by `pg_restore -j`:
+    /// a failure then leaves the target partly restored (the warnings say so too).
+    pub one_transaction: bool,
     /// Why execution would refuse, if it would.
     pub blockers: Vec<String>,
     pub warnings: Vec<String>,

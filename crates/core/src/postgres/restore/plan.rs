@@ -121,8 +121,11 @@ pub async fn plan(
         &mut warnings,
     );
     backup_warnings(&manifest, plain, &toc, &tools, &mut warnings);
+    // pg_restore -j (a directory dump restored as it is) cannot be one transaction; replacing, a
+    // selection or Offsite's own SQL around the restore need one, and keep it single.
+    let single = clean_phase_runs || decisions.needs_script() || selected.is_some();
+    let one_transaction = !directory || single;
     if directory {
-        let single = clean_phase_runs || decisions.needs_script() || selected.is_some();
         warnings.push(directory_note(&manifest, single, opts.jobs));
     }
     let will_drop = match &dependents {
@@ -165,6 +168,7 @@ pub async fn plan(
         backup_tables: backup_tables(&toc),
         rows: rows_restored(&manifest, selected.as_ref(), what),
         rows_recorded: !manifest.tables.is_empty() || manifest.tables_note.is_none(),
+        one_transaction,
         blockers,
         warnings,
         arbitrary_sql: arbitrary.first.clone(),

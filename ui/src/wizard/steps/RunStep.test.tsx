@@ -1,0 +1,50 @@
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { RunStep } from "./RunStep";
+
+function running(oneTransaction: boolean | null, onlyDatabase = true) {
+  render(
+    <RunStep
+      progress={null}
+      startedAt={Date.now()}
+      cancelling={false}
+      canCancel={true}
+      onCancel={() => {}}
+      onlyDatabase={onlyDatabase}
+      oneTransaction={oneTransaction}
+    />,
+  );
+  return screen.getByTestId("wizard-cancel-promise").textContent ?? "";
+}
+
+describe("the running step promises what the plan says (issue 41)", () => {
+  it("one transaction: a cancel leaves the target as it was", () => {
+    const text = running(true);
+    expect(text).toContain("runs in one transaction");
+    expect(text).toContain("leaves the target as it was");
+  });
+
+  it("a parallel restore (pg_restore -j) is not one transaction and says the target may be partly restored", () => {
+    const text = running(false);
+    expect(text).not.toContain("leaves the target as it was");
+    expect(text).not.toMatch(/runs in one transaction/);
+    expect(text).toContain("not one transaction");
+    expect(text).toContain("partly restored");
+  });
+
+  it("with storage or configuration too, the database's part says the same", () => {
+    expect(running(true, false)).toContain("the database's part runs in one transaction");
+  });
+
+  it("with storage or configuration too, a parallel database part is not promised to roll back", () => {
+    const text = running(false, false);
+    expect(text).not.toContain("runs in one transaction");
+    expect(text).toContain("partly restored");
+  });
+
+  it("without a database part, no transaction is promised", () => {
+    const text = running(null, false);
+    expect(text).not.toContain("transaction");
+    expect(text).toContain("already written stay");
+  });
+});
