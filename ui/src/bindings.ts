@@ -397,7 +397,11 @@ export type ArbitraryKind =
 "server_files" | 
 /**  `ALTER SYSTEM`, libraries preloaded into later sessions. */
 "server_config" | 
-/**  A role made a superuser or given the server's file/program powers. */
+/**
+ *  A role made a superuser or given the server's file/program powers (a membership in
+ *  `pg_execute_server_program` and the like, or a privilege on a function that reaches
+ *  them, such as `GRANT EXECUTE ON FUNCTION pg_catalog.lo_export(oid, text)`).
+ */
 "superuser" | 
 /**  Code run now: `DO`, `CALL`, `LOAD`, a `SELECT` of functions other than pg_dump's. */
 "runs_code" | 
@@ -958,8 +962,10 @@ export type DatabasePlan = {
 	/**
 	 *  Objects the target's platform owns (a `pg_catalog` function, an extension's function, a
 	 *  platform schema) whose privileges the backup sets and the connecting role may not grant
-	 *  (it neither acts for the owner nor holds the grant option): their privileges are kept as
-	 *  the target has them. `function pg_catalog.lo_export(oid, text) (owner supabase_admin)`.
+	 *  (it neither acts for the owner nor holds the grant option), and every object of the
+	 *  server's own catalog (`pg_catalog`, whoever connects): their privileges are kept as the
+	 *  target has them. `function pg_catalog.lo_export(oid, text) (owner supabase_admin)`,
+	 *  `function pg_catalog.lo_export(oid, text) (the server's own catalog)`.
 	 */
 	platform_privileges?: string[],
 	/**  What will not be restored, and why (chosen with `no_owner`). */
@@ -1341,7 +1347,10 @@ export type ErrorKind =
 "integrity" | 
 /**  The file is not an archive Offsite can read (or a newer format version). */
 "unsupported_format" | 
-/**  An archive member would be written outside the extraction folder. */
+/**
+ *  An archive member would be written outside the extraction folder, or a symbolic link stands
+ *  where a folder or a file should be below a destination or backup folder (never followed).
+ */
 "unsafe_path" | 
 /**  Another job holds the project's lock. */
 "busy" | 
