@@ -90,6 +90,9 @@ pub async fn execute(
         );
         let (reporter, cancel) = (reporter.clone(), cancel.clone());
         let threads = super::dir::extract_threads(super::dir::jobs(opts.jobs));
+        // Every owner of the backup is one the connecting role takes the place of: pg_restore's
+        // own --no-owner, so the plain (and parallel) path stays open.
+        let no_owner = decisions.every_owner_dropped;
         if plain || replacing || decisions.needs_script() || selected.is_some() {
             let mut skip = decisions.skip.clone();
             let mut script = script_of(&decisions, selected.as_ref(), opts, &truncate, &triggers);
@@ -155,13 +158,21 @@ pub async fn execute(
         } else if directory {
             let jobs = super::dir::jobs(opts.jobs);
             tokio::task::spawn_blocking(move || {
-                super::parallel::run(&tools, &spec, pw.as_deref(), &path, jobs, &cancel)
+                super::parallel::run(&tools, &spec, pw.as_deref(), &path, jobs, no_owner, &cancel)
             })
             .await
             .map_err(join_err)?
         } else {
             tokio::task::spawn_blocking(move || {
-                run_pg_restore(&tools, &spec, pw.as_deref(), &path, &reporter, &cancel)
+                run_pg_restore(
+                    &tools,
+                    &spec,
+                    pw.as_deref(),
+                    &path,
+                    no_owner,
+                    &reporter,
+                    &cancel,
+                )
             })
             .await
             .map_err(join_err)?
@@ -398,12 +409,16 @@ fn run_pg_restore(
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
+    no_owner: bool,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<()> {
     let mut cmd = process::command(&tools.pg_restore(), spec, password);
-    cmd.args(["--single-transaction", "--exit-on-error", "--no-password"])
-        .arg(format!("--dbname={}", spec.dbname_conninfo()));
+    cmd.args(["--single-transaction", "--exit-on-error", "--no-password"]);
+    if no_owner {
+        cmd.arg("--no-owner");
+    }
+    cmd.arg(format!("--dbname={}", spec.dbname_conninfo()));
     cmd.stdin(Stdio::piped()).stdout(Stdio::null());
     let (child, stdin, _, stderr) = process::Guarded::spawn(cmd, "pg_restore", cancel)?;
     let fed = feed_dump(

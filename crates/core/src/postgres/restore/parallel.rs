@@ -31,13 +31,15 @@ use std::process::Stdio;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Restore the directory dump of the archive at `archive_path` with `jobs` workers.
+/// Restore the directory dump of the archive at `archive_path` with `jobs` workers;
+/// `no_owner`: every object owned by the connecting role (pg_restore's own `--no-owner`).
 pub(super) fn run(
     tools: &PgTools,
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
     jobs: u32,
+    no_owner: bool,
     cancel: &CancellationToken,
 ) -> Result<()> {
     run_in(
@@ -46,7 +48,7 @@ pub(super) fn run(
         spec,
         password,
         archive_path,
-        jobs,
+        (jobs, no_owner),
         cancel,
     )
 }
@@ -57,9 +59,13 @@ fn run_in(
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
-    jobs: u32,
+    (jobs, no_owner): (u32, bool),
     cancel: &CancellationToken,
 ) -> Result<()> {
+    let owner: Vec<String> = no_owner
+        .then(|| "--no-owner".to_string())
+        .into_iter()
+        .collect();
     let at = Instant::now();
     let dump = super::dir::DumpDir::toc_only_in(parent, archive_path, cancel)?;
     // Each part stops the other on failure; the user's cancel stops both.
@@ -69,7 +75,7 @@ fn run_in(
         spec,
         password,
         dump.path(),
-        &["--section=pre-data".to_string()],
+        &[&["--section=pre-data".to_string()][..], &owner].concat(),
         &stop_pre,
     )?;
     tracing::info!(
@@ -117,10 +123,14 @@ fn run_in(
         password,
         dump.path(),
         &[
-            format!("--jobs={jobs}"),
-            "--section=data".to_string(),
-            "--section=post-data".to_string(),
-        ],
+            &[
+                format!("--jobs={jobs}"),
+                "--section=data".to_string(),
+                "--section=post-data".to_string(),
+            ][..],
+            &owner,
+        ]
+        .concat(),
         cancel,
     )?;
     finish(data, password, cancel)?;

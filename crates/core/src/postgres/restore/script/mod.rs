@@ -66,6 +66,9 @@ pub(crate) struct Decisions {
     /// Roles whose `ALTER … OWNER TO role;` statements are dropped: their objects stay owned by
     /// the connecting role.
     pub drop_owner_of: BTreeSet<String>,
+    /// `drop_owner_of` names every owner in the backup other than the connecting role itself:
+    /// pg_restore's own `--no-owner` does the same, without the script.
+    pub every_owner_dropped: bool,
     /// SQL run first, in the restore's transaction (roles, temporary memberships).
     pub preamble: Vec<String>,
     /// SQL run last, before COMMIT (temporary memberships revoked).
@@ -85,7 +88,9 @@ impl Decisions {
     /// Whether the restore must go through the script path (psql, one transaction) rather than
     /// a plain `pg_restore`.
     pub fn needs_script(&self) -> bool {
-        !(self.skip.is_empty() && self.drop_owner_of.is_empty() && self.preamble.is_empty())
+        !(self.skip.is_empty()
+            && (self.drop_owner_of.is_empty() || self.every_owner_dropped)
+            && self.preamble.is_empty())
     }
 }
 
@@ -407,6 +412,11 @@ fn owners(
             }
         }
     }
+    d.every_owner_dropped = no_owner
+        && !d.drop_owner_of.is_empty()
+        && toc.items.iter().all(|it| {
+            it.owner.is_empty() || it.owner == f.user || d.drop_owner_of.contains(&it.owner)
+        });
     d.owned_by_others = others
         .into_iter()
         .map(|(role, objects)| OwnedByOthers { role, objects })
@@ -681,6 +691,36 @@ mod tests {
             ";17; 0 3 TABLE DATA auth schema_migrations supabase_auth_admin"
         );
         assert_eq!(lines.len(), t.list.lines().count());
+    }
+
+    #[test]
+    fn a_restore_that_takes_every_owner_uses_pg_restores_own_no_owner_not_the_script() {
+        let t = toc(&[
+            "5; 2615 2200 SCHEMA - app src",
+            "12; 1259 3 TABLE app t src",
+            "13; 1259 4 INDEX app t_idx src",
+            "18; 0 3 TABLE DATA app t src",
+        ]);
+        let f = TargetFacts {
+            user: "offsite_drill_x".into(),
+            ..Default::default()
+        };
+        let d = decide(&t, &f, &RolePlan::default(), true, false, None);
+        assert!(
+            d.skip.is_empty(),
+            "the index comes with its table: {:?}",
+            d.skip
+        );
+        assert!(d.every_owner_dropped);
+        assert!(!d.needs_script(), "{d:?}");
+        // Without --no-owner it is a blocker; with an owner kept it is the script.
+        let d = decide(&t, &f, &RolePlan::default(), false, false, None);
+        assert!(!d.every_owner_dropped && !d.blockers.is_empty());
+        let mut kept = f.clone();
+        kept.roles.insert("src".into(), true);
+        let t2 = toc(&["12; 1259 3 TABLE app t src", "14; 1259 5 TABLE app u other"]);
+        let d = decide(&t2, &kept, &RolePlan::default(), true, false, None);
+        assert!(!d.every_owner_dropped && d.needs_script(), "{d:?}");
     }
 
     #[test]
