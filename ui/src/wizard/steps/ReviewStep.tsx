@@ -32,16 +32,17 @@ const LIST_LIMIT = 50;
  */
 function AsRole({ current, onApply }: { current: string; onApply: (role: string) => void }) {
   const [typed, setTyped] = useState(current);
+  const wanted = typed.trim();
   return (
-    <div className="notice" data-testid="wizard-as-role">
-      <p className="notice-title">Run the backup's code with a role's rights, not a superuser's</p>
+    <details className="notice" data-testid="wizard-as-role" open={current !== ""}>
+      <summary className="notice-title">Restore as a less privileged role</summary>
       <p className="small muted">
-        Functions a backup defines run while it is restored. Name a role of the target without superuser
-        rights; Offsite restores through a temporary login that can act only as that role, and removes it
-        afterwards.
+        Functions a backup defines run while it is restored, with the rights of the role that restores it. For a
+        backup you did not make here, name a role of the target without superuser rights: Offsite restores through
+        a temporary login that can act only as that role, and removes it afterwards.
       </p>
       <label>
-        Restore as role{" "}
+        Role{" "}
         <input
           type="text"
           value={typed}
@@ -50,15 +51,20 @@ function AsRole({ current, onApply }: { current: string; onApply: (role: string)
           data-testid="wizard-as-role-input"
         />
       </label>{" "}
-      <button type="button" onClick={() => onApply(typed)} data-testid="wizard-as-role-apply">
-        {typed.trim() ? "Use this role" : "Restore as the connecting role"}
+      <button
+        type="button"
+        disabled={wanted === current}
+        onClick={() => onApply(wanted)}
+        data-testid="wizard-as-role-apply"
+      >
+        {wanted ? "Restore as this role" : "Restore as the connecting role"}
       </button>
       {current && (
         <p className="small" data-testid="wizard-as-role-current">
           The restore runs as <span className="mono">{current}</span>.
         </p>
       )}
-    </div>
+    </details>
   );
 }
 
