@@ -146,7 +146,6 @@ pub(crate) async fn prepare(
         });
     }
     let role = drill_role_name(drill_id);
-    let password = uuid::Uuid::new_v4().simple().to_string();
     let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_roles WHERE rolname = $1")
         .bind(&role)
         .fetch_optional(&mut conn)
@@ -165,13 +164,7 @@ pub(crate) async fn prepare(
             "drop it if it is a leftover of an earlier drill (DROP ROLE …), or name another server",
         ));
     }
-    // The password is a literal (CREATE ROLE takes no parameters): 32 hex digits, nothing to
-    // quote. It is used once, for this drill's connections, and dropped with the role.
-    let create_role = format!(
-        "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS \
-         INHERIT PASSWORD '{password}'",
-        quote_ident(&role)
-    );
+    let (create_role, password) = crate::postgres::restore::as_role::login_role_sql(&role, true);
     sqlx::query(&create_role)
         .execute(&mut conn)
         .await

@@ -121,11 +121,10 @@ pub async fn begin(target: &RestoreTarget, role: &str) -> Result<(RestoreTarget,
         "offsite_restore_{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     );
-    // A literal: 32 hex digits, nothing to quote; used once and dropped with the role.
-    let password = uuid::Uuid::new_v4().simple().to_string();
+    let (create, password) = login_role_sql(&name, false);
     let (n, r) = (quote_ident(&name), quote_ident(role));
     for sql in [
-        format!("CREATE ROLE {n} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD '{password}'"),
+        create,
         format!("GRANT {r} TO {n}"),
         format!("ALTER ROLE {n} SET role = {}", quote_literal(role)),
     ] {
@@ -186,6 +185,26 @@ pub async fn end(target: &RestoreTarget, temp: &TempRole) -> Result<()> {
     }
     let _ = conn.close().await;
     result
+}
+
+/// The `CREATE ROLE` of a one-use login role that holds no right (not a superuser, no
+/// CREATEDB, CREATEROLE or REPLICATION; BYPASSRLS only when asked), and its random password: 32
+/// hex digits, a literal with nothing to quote (CREATE ROLE takes no parameters), used for this
+/// run's connections only and dropped with the role.
+pub(crate) fn login_role_sql(name: &str, bypassrls: bool) -> (String, String) {
+    let password = uuid::Uuid::new_v4().simple().to_string();
+    let rls = if bypassrls {
+        "BYPASSRLS"
+    } else {
+        "NOBYPASSRLS"
+    };
+    (
+        format!(
+            "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION {rls} INHERIT PASSWORD '{password}'",
+            quote_ident(name)
+        ),
+        password,
+    )
 }
 
 fn quote_literal(s: &str) -> String {
