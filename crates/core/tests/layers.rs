@@ -69,11 +69,6 @@ const FLOORS: &[(&str, usize)] = &[
 /// Offences the code still has (file, from module, to module), while issue 43's moves are under
 /// way. Each entry is one (file, target) pair, however many lines name it.
 const KNOWN: &[(&str, &str)] = &[
-    ("archive/compression.rs", "backup"),
-    ("archive/manifest.rs", "storage"),
-    ("archive/reader/mod.rs", "import"),
-    ("archive/reader/verify.rs", "storage"),
-    ("archive/writer/mod.rs", "storage"),
     ("catalog/notify.rs", "ops"),
     ("drill/queries.rs", "catalog"),
     ("drill/run.rs", "catalog"),

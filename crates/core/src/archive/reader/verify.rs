@@ -355,8 +355,8 @@ fn verify_body(
         }
         let tag = body.checks.len();
         // storage.json is also checked against the manifest (after the loop).
-        let keep_doc = header.name == crate::storage::STORAGE_DOC
-            && header.size <= crate::storage::check::MAX_DOC_SIZE
+        let keep_doc = header.name == crate::archive::storage_layout::STORAGE_DOC
+            && header.size <= crate::archive::storage_check::MAX_DOC_SIZE
             && expected.is_some();
         let mut doc_bytes = Vec::new();
         let mut keep = |b: &[u8]| {
@@ -462,12 +462,12 @@ fn next_header(
 
 /// storage.json checked against the manifest: its problems are the member's.
 fn check_storage_doc(body: &mut VerifyBody, raw: &[u8], manifest: &Manifest) {
-    let problems = crate::storage::check::check_doc(raw, manifest);
+    let problems = crate::archive::storage_check::check_doc(raw, manifest);
     if !problems.is_empty() {
         if let Some(c) = body
             .checks
             .iter_mut()
-            .find(|c| c.name == crate::storage::STORAGE_DOC && c.ok)
+            .find(|c| c.name == crate::archive::storage_layout::STORAGE_DOC && c.ok)
         {
             c.ok = false;
             c.problem = Some(problems[0].clone());
