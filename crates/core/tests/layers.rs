@@ -104,11 +104,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("notify/watch/space.rs", "engine"),
     ("plainsql/classify.rs", "postgres"),
     ("restore/mod.rs", "ops"),
-    ("retry.rs", "archive"),
-    ("retry.rs", "destinations"),
-    ("retry.rs", "postgres"),
-    ("retry.rs", "sources"),
-    ("retry.rs", "storage"),
     ("schedule/due.rs", "ops"),
     ("schedule/retention.rs", "catalog"),
     ("sources/mod.rs", "ops"),
@@ -491,11 +486,9 @@ const KNOWN_CIRCLES: &[&[&str]] = &[&[
     "plainsql",
     "postgres",
     "restore",
-    "retry",
     "schedule",
     "sources",
     "storage",
-    "transfer",
 ]];
 
 #[test]

@@ -20,6 +20,7 @@ pub mod folder;
 pub mod memory;
 pub mod rclone;
 mod rclone_run;
+mod retrying;
 pub mod s3;
 mod s3_upload;
 
