@@ -149,3 +149,39 @@ async fn copies_on_the_local_disk_and_a_local_rclone_remote_are_one_medium_and_s
         "{h:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_a_destination_counts_only_the_copies_written_there() {
+    let pg = TestCluster::shared();
+    let env = env_configured(|c| c).await;
+    let e = &env.engine;
+    project(pg, &env, "never").await;
+    // A drive not mounted: the copy waits, never written.
+    let gone = env.dir.path().join("not-mounted");
+    e.add_destination("never", folder("usb", &gone), None)
+        .await
+        .unwrap();
+    let o = e
+        .backup(BackupOptions::project("never"), JobStart::default())
+        .await
+        .unwrap();
+    assert!(
+        o.copies.iter().all(|c| c.state == CopyState::Pending),
+        "{:?}",
+        o.copies
+    );
+    let r = e.remove_destination("never", "usb").await.unwrap();
+    assert_eq!(r.copies_forgotten, 0, "{r:?}");
+    assert!(
+        r.note.starts_with("no copies were stored in "),
+        "{}",
+        r.note
+    );
+    assert!(
+        r.note
+            .contains("1 pending copy never written there was dropped"),
+        "{}",
+        r.note
+    );
+    assert!(!r.note.contains("left in place"), "{}", r.note);
+}
