@@ -153,3 +153,59 @@ async fn a_scheduled_verify_through_run_due_fails_its_job_and_alerts_once() {
         assert_eq!(events[0].backup_id.as_deref(), Some(backup_id.as_str()));
     }
 }
+
+/// A backup just made is verified (read back as the verify job does) when `status` counts it:
+/// the backup list and the health agree.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_backup_is_verified_when_status_says_protected() {
+    use offsite_core::catalog::{BackupStatus, DestinationSpec};
+    use offsite_core::health::Health;
+    let pg = TestCluster::shared();
+    let env = env_configured(|c| c).await;
+    let e = &env.engine;
+    let db = pg.unique_db("alerts_fresh");
+    pg.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 500);",
+    );
+    e.add_project(offsite_core::AddProject::url(
+        "fresh",
+        pg.url_with_password(&db),
+    ))
+    .await
+    .unwrap();
+    e.set_schedule(SetSchedule {
+        project: "fresh".into(),
+        spec: ScheduleSpec::daily("02:30").unwrap(),
+        what: ScheduleWhat::Backup,
+        time_zone: Some("UTC".into()),
+    })
+    .await
+    .unwrap();
+    let other = tempfile::tempdir_in("/dev/shm").expect("a second filesystem (/dev/shm)");
+    e.add_destination(
+        "fresh",
+        DestinationSpec {
+            name: "shm".into(),
+            folder: Some(other.path().to_string_lossy().into_owned()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let o = e
+        .backup(
+            offsite_core::BackupOptions::project("fresh"),
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    let h = e.health(Some("fresh")).await.unwrap().remove(0);
+    assert_eq!(h.health, Health::Protected, "{h:?}");
+    assert_eq!(o.backup.status, BackupStatus::Verified, "{:?}", o.backup);
+    let listed = e.backups("fresh").await.unwrap();
+    assert_eq!(listed[0].status, BackupStatus::Verified);
+    assert!(listed[0].verified_at.is_some());
+    assert_eq!(h.last_verified, listed[0].verified_at, "{h:?}");
+}

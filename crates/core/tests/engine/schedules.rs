@@ -407,9 +407,11 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
         .into_iter()
         .filter(|b| b.id != newest)
         .collect();
+    // Every backup is verified as it is made; the schedule read back only the newest 1.
+    assert_eq!(older[0].status, BackupStatus::Verified);
     assert_eq!(
-        older[0].status,
-        BackupStatus::Unverified,
+        older[0].verified_at.as_deref(),
+        Some("2026-11-20T06:00:10.000Z"),
         "only the newest 1"
     );
 
