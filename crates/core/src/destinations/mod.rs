@@ -17,6 +17,7 @@
 
 mod check;
 pub mod folder;
+pub mod medium;
 pub mod memory;
 pub mod rclone;
 mod rclone_run;

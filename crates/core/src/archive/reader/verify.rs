@@ -76,6 +76,41 @@ pub struct VerifyReport {
     pub contents_not_checked: Option<String>,
 }
 
+/// The longest [`VerifyReport::damage`] message, in characters.
+const MAX_DAMAGE_MESSAGE: usize = 600;
+
+impl VerifyReport {
+    /// The error a verify that found damage ends with (code `integrity`): what is damaged and
+    /// what to do. `None` when nothing was found (a ciphertext-only check that matched included).
+    /// The verify job is recorded as failed with it, and `--json verify` carries it as `error`.
+    pub fn damage(&self) -> Option<Error> {
+        if self.ok {
+            return None;
+        }
+        let name = self
+            .archive
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.archive.display().to_string());
+        let mut message = format!("the archive {name} is damaged");
+        if let Some(bad) = &self.first_bad {
+            message.push_str(&format!(": first damaged file {bad}"));
+        }
+        if let Some(why) = self.problems.first() {
+            message.push_str(&format!(" ({why})"));
+        }
+        // Member names come from the archive (hostile until proven): the message stays short.
+        if let Some((cut, _)) = message.char_indices().nth(MAX_DAMAGE_MESSAGE) {
+            message.truncate(cut);
+            message.push('…');
+        }
+        Some(Error::integrity(message).with_hint(
+            "do not restore from it: verify another backup, fetch a copy from a destination \
+             (`offsite copies PROJECT` lists them), or take a new backup",
+        ))
+    }
+}
+
 /// Re-reads the whole archive and checks it: the file's SHA-256 against `<archive>.sha256`, every
 /// member's size and SHA-256 against the manifest, that no member is missing, extra, duplicated
 /// or unsafe, and that the tar and gzip structure is intact to the last byte.
