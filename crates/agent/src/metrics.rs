@@ -1,5 +1,5 @@
 //! `GET /metrics`: every project's metrics in the Prometheus text format
-//! (`offsite_core::notify::metrics`), for a metrics token only (`offsite serve token create
+//! (`offsite_core::ops::notify::metrics`), for a metrics token only (`offsite serve token create
 //! --metrics`): an API token is refused (403) so a scrape configuration never holds a token that
 //! can make, download or delete backups, and a metrics token is refused everywhere else.
 
@@ -28,7 +28,7 @@ pub async fn metrics(State(agent): State<Arc<Agent>>, headers: HeaderMap) -> Res
                 let mut r = text.into_response();
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
-                    HeaderValue::from_static(offsite_core::notify::metrics::CONTENT_TYPE),
+                    HeaderValue::from_static(offsite_core::ops::notify::metrics::CONTENT_TYPE),
                 );
                 r
             }

@@ -6,8 +6,8 @@
 use crate::output::Out;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use offsite_core::catalog::{ChannelRecord, OutboxRow, RouteRecord};
-use offsite_core::notify::watch::settings::WatchSettingsChange;
 use offsite_core::notify::{ChannelSpec, Preset};
+use offsite_core::ops::notify::watch::settings::WatchSettingsChange;
 use offsite_core::ops::notify::ChannelInput;
 use offsite_core::{Engine, Error, Result};
 use serde_json::json;

@@ -757,7 +757,7 @@ impl Engine {
         ops::notify::add(self, name, input, None).await
     }
     /// [`Engine::notify_add`] with the channel's own rate limit, messages a minute (`None`: its
-    /// kind's default; 1 to [`crate::notify::outbox::MAX_RATE_PER_MINUTE`]).
+    /// kind's default; 1 to [`crate::ops::notify::outbox::MAX_RATE_PER_MINUTE`]).
     pub async fn notify_add_rated(
         &self,
         name: &str,
@@ -827,12 +827,12 @@ impl Engine {
         self.catalog.enqueue_event(event, id.as_deref(), None).await
     }
     /// Deliver the notifications that are due now.
-    pub async fn notify_deliver(&self) -> Result<crate::notify::deliver::DeliveryReport> {
-        crate::notify::deliver::deliver_due(self).await
+    pub async fn notify_deliver(&self) -> Result<crate::ops::notify::deliver::DeliveryReport> {
+        crate::ops::notify::deliver::deliver_due(self).await
     }
     /// Record overdue transitions (each queues its event once), then deliver what is due: what
     /// `run-due` and every check of the due loop do.
-    pub async fn notify_check(&self) -> Result<crate::notify::deliver::DeliveryReport> {
+    pub async fn notify_check(&self) -> Result<crate::ops::notify::deliver::DeliveryReport> {
         ops::notify::check(self).await
     }
 

@@ -8,8 +8,8 @@
 use crate::{database, free_port, plain, start_agent};
 use offsite_core::catalog::parse_timestamp;
 use offsite_core::clock::ManualClock;
-use offsite_core::notify::watch::settings::WatchSettingsChange;
 use offsite_core::notify::{Event, EventKind, Preset};
+use offsite_core::ops::notify::watch::settings::WatchSettingsChange;
 use offsite_core::ops::notify::ChannelInput;
 use offsite_core::ops::ServerSettings;
 use offsite_core::secrets::MemoryStore;

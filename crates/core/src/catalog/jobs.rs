@@ -325,7 +325,7 @@ impl Catalog {
         // What retention will remove may have changed (a new backup, a prune): the retention
         // watcher looks again at the next check instead of within its hour.
         sqlx::query("DELETE FROM notify_watch_runs WHERE watch = ?")
-            .bind(crate::notify::watch::RETENTION_WATCH)
+            .bind(super::RETENTION_WATCH)
             .execute(&mut *tx)
             .await
             .map_err(|e| db_error(&what, e))?;

@@ -1,4 +1,4 @@
-//! What the metrics (`notify/metrics.rs`) read from the catalog: a few aggregate queries over
+//! What the metrics (`ops/notify/metrics.rs`) read from the catalog: a few aggregate queries over
 //! every project at once (newest successful backup job with its backup's size, failed backup
 //! jobs, pending copies, newest drill), so `/metrics` costs the same handful of queries however
 //! many projects there are.

@@ -73,6 +73,10 @@ mod timestamps;
 mod validate;
 mod validation_checks;
 
+/// The name under which the retention watcher's last run is kept: a backup or a prune resets
+/// it so the next check sees the change.
+pub const RETENTION_WATCH: &str = "retention";
+
 pub use backups::{BackupOrigin, BackupRecord, BackupRow, BackupStatus, NewBackup};
 pub use changes::{Change, ChangeBatch, ChangeEntity, ChangeOp, KEEP_CHANGES};
 pub use components::{

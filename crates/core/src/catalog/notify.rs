@@ -22,7 +22,7 @@ pub struct ChannelRecord {
     pub spec: ChannelSpec,
     pub created_at: String,
     /// The channel's own rate limit, messages a minute (`None`: its kind's default,
-    /// [`crate::notify::outbox::rate_per_minute`]; every channel added before schema 16).
+    /// [`crate::notify::rate::rate_per_minute`]; every channel added before schema 16).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_per_minute: Option<u32>,
 }
@@ -30,7 +30,7 @@ pub struct ChannelRecord {
 impl ChannelRecord {
     /// The most messages it sends a minute: its own limit, else its kind's default.
     pub fn rate(&self) -> u32 {
-        crate::notify::outbox::channel_rate(&self.spec, self.rate_per_minute)
+        crate::notify::rate::channel_rate(&self.spec, self.rate_per_minute)
     }
 }
 

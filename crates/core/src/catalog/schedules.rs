@@ -354,8 +354,7 @@ impl Catalog {
                 db_error("saving a retention policy", e)
             }
         })?;
-        self.reset_watch(crate::notify::watch::RETENTION_WATCH)
-            .await?;
+        self.reset_watch(super::RETENTION_WATCH).await?;
         self.retention(project_id)
             .await?
             .ok_or_else(|| Error::internal("a retention policy just saved is not there"))

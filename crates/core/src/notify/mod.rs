@@ -19,18 +19,14 @@
 //! - `metrics.rs`: Prometheus text exposition (agent `/metrics`, `--metrics-file`);
 //! - `outbox.rs`, `deliver.rs`: the catalog outbox, delivery with backoff, rate limits, digests.
 
-pub mod deliver;
 pub mod email;
 pub mod events;
 pub mod markup;
-pub mod metrics;
-pub mod outbox;
 pub mod ping;
 pub mod presets;
+pub mod rate;
 pub mod render;
-pub mod retention;
 pub mod telegram;
-pub mod watch;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};

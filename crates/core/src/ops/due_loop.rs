@@ -13,7 +13,7 @@
 //! Copies a destination could not take (pending) are retried at the first check and then every
 //! [`LoopOptions::pending_retry`] (ten minutes).
 //! Each check also records overdue transitions and delivers the notifications that are due
-//! (`notify::deliver`), so an idle loop wakes at most once a minute for them too.
+//! (`ops::notify::deliver`), so an idle loop wakes at most once a minute for them too.
 //! The loop ends when `cancel` is cancelled (a check in progress finishes first).
 
 use crate::catalog::parse_timestamp;
@@ -117,8 +117,8 @@ pub async fn run_schedules<L: DueListener>(
         listener.statuses(engine, &statuses).await;
         // Notifications: the watchers that are due (overdue transitions, retention's 7-day
         // warnings…; each event fires once), then what is due sent.
-        crate::notify::watch::run_watches(engine, &statuses).await;
-        if let Err(e) = crate::notify::deliver::deliver_due(engine).await {
+        crate::ops::notify::watch::run_watches(engine, &statuses).await;
+        if let Err(e) = crate::ops::notify::deliver::deliver_due(engine).await {
             tracing::warn!("delivering notifications failed: {e}");
         }
         let wait = next_wait(&statuses, engine.clock.now(), options.max_wait);

@@ -346,7 +346,7 @@ async fn notify_removed(
     outcome: &PruneOutcome,
     backups: &[BackupRecord],
 ) -> Result<()> {
-    use crate::notify::retention::{removed_event, RetentionItem};
+    use crate::ops::notify::retention::{removed_event, RetentionItem};
     let now = format_timestamp(engine.clock.now());
     let items: Vec<RetentionItem> = outcome
         .removed

@@ -102,7 +102,7 @@ where
     .await?;
     if kind == JobKind::Backup {
         // Heartbeat pings' `/start` (best effort, bounded).
-        crate::notify::deliver::ping_start(engine, project.map(|p| p.id.as_str())).await;
+        crate::ops::notify::deliver::ping_start(engine, project.map(|p| p.id.as_str())).await;
     }
     let reporter = Reporter::new(start.progress, job.id.clone());
     let held = Arc::new(Mutex::new(Vec::new()));
@@ -132,7 +132,7 @@ where
     // so a slow receiver never keeps the project busy.
     drop(job_lock);
     drop(project_lock);
-    crate::notify::deliver::after_job(engine).await;
+    crate::ops::notify::deliver::after_job(engine).await;
     result.map(|v| (job.id, v))
 }
 

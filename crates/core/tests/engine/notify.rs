@@ -404,11 +404,13 @@ async fn overdue_fires_once_and_a_new_backup_brings_it_back_to_normal_once() {
     // About overdue only: the space watcher's rules are off, so this machine's own disk (a CI
     // host may have little free) adds no `space_low` to the count.
     env.engine
-        .set_notify_watch_settings(offsite_core::notify::watch::settings::WatchSettingsChange {
-            space_min_free_mib: Some(0),
-            space_min_days_to_full: Some(0),
-            ..Default::default()
-        })
+        .set_notify_watch_settings(
+            offsite_core::ops::notify::watch::settings::WatchSettingsChange {
+                space_min_free_mib: Some(0),
+                space_min_days_to_full: Some(0),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let db = pg.unique_db("notify_overdue");
@@ -487,7 +489,7 @@ async fn a_thousand_queued_events_are_each_delivered_exactly_once_in_one_pass() 
     eprintln!("1,000 events delivered in {:?}", t.elapsed());
     assert_eq!(
         report,
-        offsite_core::notify::deliver::DeliveryReport {
+        offsite_core::ops::notify::deliver::DeliveryReport {
             sent: 1000,
             ..Default::default()
         }

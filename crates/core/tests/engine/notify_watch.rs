@@ -6,8 +6,8 @@
 use crate::common::{env_configured, json_hook};
 use offsite_core::catalog::DestinationSpec;
 use offsite_core::clock::ManualClock;
-use offsite_core::notify::watch::settings::WatchSettingsChange;
 use offsite_core::notify::{Event, EventKind};
+use offsite_core::ops::notify::watch::settings::WatchSettingsChange;
 use offsite_core::ops::SyncOptions;
 use offsite_core::{AddProject, BackupOptions, Engine, JobStart};
 use offsite_testkit::{TestCluster, WebhookReceiver};

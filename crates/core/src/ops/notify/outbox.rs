@@ -3,9 +3,9 @@
 //! stored in `next_attempt_at`), when to give up, each channel's rate limit, and when a storm of
 //! failures collapses into one digest.
 
-use super::events::new_event;
-use super::{ChannelSpec, DeliveryError, DeliveryFailure, Event, EventKind, Preset};
 use crate::catalog::OutboxRow;
+use crate::notify::events::new_event;
+use crate::notify::{ChannelSpec, DeliveryError, DeliveryFailure, Event, EventKind};
 use time::{Duration, OffsetDateTime};
 
 /// The first retry comes this long after a failed attempt; each next one waits twice as long…
@@ -50,40 +50,7 @@ pub fn retry_at(
     Some(now + wait)
 }
 
-/// How many messages a channel sends a minute at most (chat services throttle: Slack one a
-/// second, Telegram twenty a minute to a group; machines take more).
-pub fn rate_per_minute(spec: &ChannelSpec) -> u32 {
-    match spec {
-        ChannelSpec::Webhook(w) if w.preset == Preset::Json => 1200,
-        ChannelSpec::Webhook(w) if w.preset == Preset::Pagerduty => 120,
-        ChannelSpec::Webhook(_) => 30,
-        ChannelSpec::Email(_) => 30,
-        ChannelSpec::Telegram(_) => 20,
-        ChannelSpec::Ping(_) => 60,
-    }
-}
-
-/// The highest rate a channel may be given (a thousand a second).
-pub const MAX_RATE_PER_MINUTE: u32 = 60_000;
-
-/// A channel's limit: its own (`offsite notify add … --rate N`), else its kind's default
-/// ([`rate_per_minute`]).
-pub fn channel_rate(spec: &ChannelSpec, own: Option<u32>) -> u32 {
-    own.filter(|r| *r > 0)
-        .unwrap_or_else(|| rate_per_minute(spec))
-}
-
-/// A rate given for a channel, checked: 1 to [`MAX_RATE_PER_MINUTE`] messages a minute.
-pub fn check_rate(rate: u32) -> crate::error::Result<u32> {
-    if (1..=MAX_RATE_PER_MINUTE).contains(&rate) {
-        Ok(rate)
-    } else {
-        Err(crate::error::Error::invalid(format!(
-            "a channel's rate must be 1 to {MAX_RATE_PER_MINUTE} messages a minute, not {rate}"
-        ))
-        .with_hint("leave it out for the kind's default (Telegram 20, chat webhooks 30, email 30, pings 60, JSON webhooks 1200)"))
-    }
-}
+pub use crate::notify::rate::{channel_rate, check_rate, rate_per_minute, MAX_RATE_PER_MINUTE};
 
 /// The note a row held back by a storm carries until it is collapsed into a digest.
 pub const STORM_HOLD: &str = "held back: a storm of failures, sent as one digest";
@@ -215,7 +182,7 @@ mod tests {
 
     #[test]
     fn a_channel_s_own_rate_wins_over_its_kind_s_default() {
-        let tg = ChannelSpec::Telegram(super::super::TelegramSpec {
+        let tg = ChannelSpec::Telegram(crate::notify::TelegramSpec {
             chat_id: "-100".into(),
             api_base: "https://api.telegram.org".into(),
         });

@@ -3,11 +3,11 @@
 //! prune that removed backups. Their `details.backups` list each backup: id, created, size, when
 //! it goes (or went) and why.
 
-use super::events::new_event;
-use super::{Event, EventKind, EventProject};
 use crate::catalog::{format_timestamp, parse_timestamp, BackupRecord};
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::notify::events::new_event;
+use crate::notify::{Event, EventKind, EventProject};
 use serde::Serialize;
 use time::Duration;
 

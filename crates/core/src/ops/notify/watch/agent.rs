@@ -13,11 +13,11 @@
 //!   Resets are silent: there is no "back to normal" kind for the agent, and the next backup or
 //!   pull reports its own success.
 
-use super::super::events::new_event;
-use super::super::{Event, EventError, EventKind, EventProject};
 use crate::catalog::{format_timestamp, Project, ServerComponent};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::notify::events::new_event;
+use crate::notify::{Event, EventError, EventKind, EventProject};
 use crate::transfer::Fingerprint;
 use std::time::Duration;
 

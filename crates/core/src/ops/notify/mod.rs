@@ -2,16 +2,22 @@
 //! adding a channel puts its secrets in the keychain and only what is not secret in the catalog;
 //! "send a test" delivers one `test` event now and says plainly why it failed.
 
+pub mod deliver;
+pub mod metrics;
+pub mod outbox;
+pub mod retention;
+pub mod watch;
+
 use crate::catalog::{ChannelRecord, OutboxRow, RouteRecord};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::notify::deliver::{self, DeliveryReport};
 use crate::notify::events::{new_event, parse_group_list, parse_groups, EventGroup};
 use crate::notify::webhook::redact_url;
 use crate::notify::{
     channel_secret_key, ChannelSpec, EmailSpec, EventKind, PingSpec, Preset, SmtpSecurity,
     TelegramSpec, WebhookSpec,
 };
+use deliver::DeliveryReport;
 
 /// A channel as it is added: its settings with its secrets (which go to the keychain).
 #[derive(Debug, Clone)]
@@ -226,7 +232,7 @@ pub(crate) async fn add(
 ) -> Result<ChannelRecord> {
     check_name(name)?;
     let rate = rate_per_minute
-        .map(crate::notify::outbox::check_rate)
+        .map(crate::ops::notify::outbox::check_rate)
         .transpose()?;
     let (spec, secrets) = split(input)?;
     if engine
@@ -345,7 +351,7 @@ pub(crate) async fn log(
 /// removals within 7 days…; each event queued once), then what is due delivered.
 pub(crate) async fn check(engine: &Engine) -> Result<DeliveryReport> {
     let statuses = engine.status(None).await?;
-    crate::notify::watch::run_watches(engine, &statuses).await;
+    crate::ops::notify::watch::run_watches(engine, &statuses).await;
     deliver::deliver_due(engine).await
 }
 

@@ -7,15 +7,15 @@
 //! It runs after every finished job ([`after_job`]), at every check of the due loop (the desktop
 //! app, `offsite daemon`, the agent) and in `offsite run-due`.
 
-use super::events::overdue_event;
 use super::outbox::{self, LEASE};
-use super::{
-    channel_secret_key, email, ping, render::render, telegram, webhook, ChannelSpec, DeliveryError,
-    DeliveryFailure, Event, EventProject,
-};
 use crate::catalog::{format_timestamp, parse_timestamp, ChannelRecord, OutboxRow};
 use crate::engine::Engine;
 use crate::error::{ErrorKind, Result};
+use crate::notify::events::overdue_event;
+use crate::notify::{
+    channel_secret_key, email, ping, render::render, telegram, webhook, ChannelSpec, DeliveryError,
+    DeliveryFailure, Event, EventProject,
+};
 use crate::ops::schedule::ProjectStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -279,7 +279,7 @@ pub(crate) async fn ping_start(engine: &Engine, project_id: Option<&str>) {
         };
         let client = webhook::client().ok()?;
         for c in pings {
-            let groups: Option<Vec<super::events::EventGroup>> = if routes.is_empty() {
+            let groups: Option<Vec<crate::notify::events::EventGroup>> = if routes.is_empty() {
                 None
             } else {
                 Some(
@@ -289,19 +289,19 @@ pub(crate) async fn ping_start(engine: &Engine, project_id: Option<&str>) {
                         .flat_map(|r| {
                             r.events
                                 .iter()
-                                .filter_map(|g| super::events::EventGroup::parse(g))
+                                .filter_map(|g| crate::notify::events::EventGroup::parse(g))
                         })
                         .collect(),
                 )
             };
-            let wants = super::events::channel_wants(
+            let wants = crate::notify::events::channel_wants(
                 &c.spec,
                 groups.as_deref(),
-                super::EventKind::BackupSucceeded,
-            ) || super::events::channel_wants(
+                crate::notify::EventKind::BackupSucceeded,
+            ) || crate::notify::events::channel_wants(
                 &c.spec,
                 groups.as_deref(),
-                super::EventKind::BackupFailed,
+                crate::notify::EventKind::BackupFailed,
             );
             if !wants {
                 continue;

@@ -14,11 +14,11 @@
 //! the condition silently. API failures (401: the token; 429 and 5xx: temporary, tried again at
 //! the next cadence; an answer that cannot be read) go to the log, never to an event.
 
-use super::super::events::new_event;
-use super::super::{Event, EventKind, EventProject};
 use crate::catalog::{format_timestamp, Project};
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::notify::events::new_event;
+use crate::notify::{Event, EventKind, EventProject};
 use crate::sources::supabase_api::{ManagementApi, ManagementApiOptions};
 use crate::sources::supabase_backups::{self, PlatformBackups};
 use std::time::Duration;

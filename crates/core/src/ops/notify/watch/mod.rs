@@ -26,8 +26,8 @@ use std::time::Duration;
 /// How often retention's 7-day warnings are recomputed (a forecast per project). A backup or a
 /// prune resets it ([`RETENTION_WATCH`]), so a change is seen at the next check.
 pub const RETENTION_EVERY: Duration = Duration::from_secs(3600);
-/// The name under which the retention watcher's last run is kept.
-pub const RETENTION_WATCH: &str = "retention";
+/// The name under which the retention watcher's last run is kept (the catalog resets it).
+pub use crate::catalog::RETENTION_WATCH;
 
 /// Run every watcher that is due, after a check of the schedules (`statuses`, which the overdue
 /// rule reads). Returns how many events were queued.
