@@ -367,9 +367,17 @@ fn main() -> ExitCode {
     let cancel = CancellationToken::new();
     {
         let cancel = cancel.clone();
+        // The first Ctrl-C cancels the job (it stops its tools, removes what it wrote and, for a
+        // restore, what it created) and says so at once; a second one stops at once.
         rt.spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
+                output::cancelling();
                 cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    offsite_core::postgres::process::kill_all_now();
+                    output::stopped_at_once();
+                    std::process::exit(exit::CANCELLED.into());
+                }
             }
         });
     }
