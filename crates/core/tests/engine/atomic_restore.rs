@@ -264,8 +264,8 @@ async fn a_damaged_plain_sql_archive_leaves_an_empty_target_empty() {
     every_damage_leaves_the_target_empty(&env, pg, &path, &[None], "atpl").await;
 }
 
-/// Cancel the restore into `db` once its rows are being loaded (a `COPY` runs there), and
-/// return when it was cancelled.
+/// Cancel the restore into `db` once its rows are being loaded (a `COPY … FROM stdin` runs
+/// there), and return when it was cancelled.
 fn cancel_when_loading(db: &str, cancel: CancellationToken) -> std::thread::JoinHandle<Instant> {
     let db = db.to_string();
     std::thread::spawn(move || {
@@ -273,7 +273,7 @@ fn cancel_when_loading(db: &str, cancel: CancellationToken) -> std::thread::Join
         let began = Instant::now();
         let sql = format!(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
-             AND state = 'active' AND query ILIKE 'COPY %'"
+             AND state = 'active' AND query ILIKE 'COPY % FROM stdin%'"
         );
         while began.elapsed() < Duration::from_secs(120) {
             if pg.psql("postgres", &sql) != "0" {
@@ -362,4 +362,83 @@ async fn jobs_1_is_one_transaction_and_never_says_pg_restore_j() {
         "{hint}"
     );
     assert_eq!(user_objects(pg, &dst), "");
+}
+
+/// Issue 42, item 8: a `--replace` plan (what `--dry-run` prints) blocked by a running backup's
+/// locks was refused as bad input (exit 2); it is `busy`, retryable, and says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replace_plan_blocked_by_a_running_backups_locks_is_busy_not_bad_input() {
+    use sqlx::Connection;
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = pg.unique_db("atbusy");
+    pg.psql(
+        &db,
+        "CREATE TABLE public.t (id int PRIMARY KEY); INSERT INTO public.t SELECT generate_series(1, 10);",
+    );
+    let path = back_up_with_jobs(&env, "atbusy", pg.url_with_password(&db), Some(1)).await;
+    // What pg_dump holds while it dumps: ACCESS SHARE on every table, until it ends.
+    let mut dump = sqlx::PgConnection::connect(&pg.url_with_password(&db))
+        .await
+        .unwrap();
+    for sql in ["BEGIN", "LOCK TABLE public.t IN ACCESS SHARE MODE"] {
+        sqlx::query(sql).execute(&mut dump).await.unwrap();
+    }
+    let req = RestoreRequest::new(&path, target(pg, &db)).options(DatabaseOptions {
+        replace: true,
+        ..DatabaseOptions::default()
+    });
+    let e = env.engine.plan_restore(&req).await.err().expect("busy");
+    println!("{e} (hint: {})", e.hint().unwrap_or(""));
+    assert_eq!(e.kind(), ErrorKind::Busy, "{e:?}");
+    assert!(e.is_retryable(), "{e:?}");
+    assert!(e.hint().unwrap_or("").contains("try again"), "{e:?}");
+    sqlx::query("ROLLBACK").execute(&mut dump).await.unwrap();
+    // Once the backup is done the same plan goes through.
+    let plan = env.engine.plan_restore(&req).await.unwrap();
+    assert!(plan.database.unwrap().blockers.is_empty());
+}
+
+/// A `--replace` that fails (a damaged archive) or is cancelled while it loads rows is rolled
+/// back, and its error says so and where the safety backup of the target is.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_or_cancelled_replace_says_the_target_is_unchanged_and_where_the_safety_backup_is()
+{
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let db = source_database(pg, "atrep");
+    let path = back_up_with_jobs(&env, "atrep", pg.url_with_password(&db), Some(2)).await;
+    pg.psql(&db, "DELETE FROM public.big WHERE id > 1000");
+    let replace = |archive: &Path, cancel: CancellationToken| {
+        let req = RestoreRequest::new(archive, target(pg, &db)).options(DatabaseOptions {
+            replace: true,
+            ..DatabaseOptions::default()
+        });
+        let engine = &env.engine;
+        async move { engine.restore(req, start(none(), cancel)).await.map(|_| ()) }
+    };
+    let member = biggest_database_member(&path);
+    let bad = damaged(&path, &env.dir.path().join("rep"), &member, Damage::Flipped);
+    let failed = replace(&bad, CancellationToken::new()).await.unwrap_err();
+    let cancel = CancellationToken::new();
+    let watcher = cancel_when_loading(&db, cancel.clone());
+    let cancelled = replace(&path, cancel).await.unwrap_err();
+    watcher.join().unwrap();
+    for (e, kind) in [
+        (failed, ErrorKind::Integrity),
+        (cancelled, ErrorKind::Cancelled),
+    ] {
+        let hint = e.hint().unwrap_or("");
+        println!("{e} (hint: {hint})");
+        assert_eq!(e.kind(), kind, "{e:?}");
+        assert!(hint.contains("target is unchanged"), "{hint}");
+        // Where it is (its folder and format belong to the safety backup, not to this test).
+        let at = hint
+            .split("safety backup of the target as it was is at ")
+            .nth(1);
+        let at = at.unwrap_or_else(|| panic!("no safety backup in: {hint}"));
+        let file = at.split(' ').next().unwrap();
+        assert!(Path::new(file).is_file(), "{file}: {hint}");
+        assert_eq!(pg.psql(&db, "SELECT count(*) FROM public.big"), "1000");
+    }
 }

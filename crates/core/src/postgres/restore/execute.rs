@@ -443,7 +443,12 @@ fn failure(e: Error, safety_backup: Option<&Path>, connecting_role: &str, ended:
             connecting_role
         )
     } else {
-        e.hint().unwrap_or("").to_string()
+        // A sentence of its own: its first letter up.
+        let h = e.hint().unwrap_or("");
+        let mut c = h.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
     };
     let hint = format!("{}{back}. {cause}", ended.state());
     Error::new(e.kind(), format!("restore failed: {}", e.message()))
