@@ -45,6 +45,27 @@ fn wait_for_copy(pg: &TestCluster, db: &str, child: &mut Child) {
     panic!("no COPY ran in {db} within 120 s");
 }
 
+/// Wait until no `COPY` runs in `db` any more while offsite still works: pg_dump has written
+/// the table data, and offsite is still reading and compressing what it wrote (the phase a
+/// Ctrl-C took over a minute to stop, issue 42).
+fn wait_for_copies_done(pg: &TestCluster, db: &str, child: &mut Child) {
+    let sql = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND state = 'active' AND query ILIKE 'COPY %'"
+    );
+    let began = Instant::now();
+    while began.elapsed() < Duration::from_secs(120) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("offsite ended ({status}) before the Ctrl-C");
+        }
+        if pg.psql("postgres", &sql) == "0" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the COPY in {db} did not end within 120 s");
+}
+
 fn sigint(child: &Child) {
     let ok = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -134,18 +155,24 @@ fn ctrl_c_stops_a_default_backup_within_a_second_and_says_cancelling() {
     let (cli, _pw) = with_password(pg);
     cli.json(&["project", "add", "ctrlcb", "--db", &pg.url(&db)], 0);
 
-    let mut child = spawn(&cli, &["backup", "ctrlcb"]);
-    wait_for_copy(pg, &db, &mut child);
-    sigint(&child);
-    let (code, err, took) = exit_within(child, Duration::from_secs(3));
-    println!("the backup stopped {took:?} after Ctrl-C; stderr: {err}");
-    assert_eq!(code, Some(130), "{err}");
-    assert!(err.contains("cancelling…"), "{err}");
-    assert!(took < Duration::from_secs(3), "took {took:?}");
-    // pg_dump and its workers are gone with their sessions, and nothing is half-written.
-    no_session_left(pg, &db);
-    let left = files_named(cli.data.path(), "ctrlcb_");
-    assert!(left.is_empty(), "left behind: {left:?}");
+    // Ctrl-C while pg_dump copies the rows, then once it has written them all.
+    for late in [false, true] {
+        let mut child = spawn(&cli, &["backup", "ctrlcb"]);
+        wait_for_copy(pg, &db, &mut child);
+        if late {
+            wait_for_copies_done(pg, &db, &mut child);
+        }
+        sigint(&child);
+        let (code, err, took) = exit_within(child, Duration::from_secs(3));
+        println!("the backup stopped {took:?} after Ctrl-C (late: {late}); stderr: {err}");
+        assert_eq!(code, Some(130), "{err}");
+        assert!(err.contains("cancelling…"), "{err}");
+        assert!(took < Duration::from_secs(3), "late: {late}: took {took:?}");
+        // pg_dump and its workers are gone with their sessions, and nothing is half-written.
+        no_session_left(pg, &db);
+        let left = files_named(cli.data.path(), "ctrlcb_");
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
 }
 
 #[test]
