@@ -12,16 +12,19 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// About 100 MB of rows in one table (and a few small ones), made once per cluster.
-fn big_database(pg: &TestCluster, prefix: &str) -> String {
+/// `rows` rows of about 100 bytes in one table (800,000: about 100 MB), half of them in a
+/// second (two COPYs at once for pg_dump -j 2), and a small table.
+fn big_database(pg: &TestCluster, prefix: &str, rows: u32) -> String {
     let db = pg.unique_db(prefix);
     pg.psql(
         &db,
-        "CREATE TABLE public.small (id int PRIMARY KEY, name text);
+        &"CREATE TABLE public.small (id int PRIMARY KEY, name text);
          INSERT INTO public.small SELECT g, 's' || g FROM generate_series(1, 100) g;
          CREATE TABLE public.big (id bigint PRIMARY KEY, body text);
          INSERT INTO public.big SELECT g, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text)
-             FROM generate_series(1, 800000) g;",
+             FROM generate_series(1, ROWS) g;
+         CREATE TABLE public.half AS SELECT * FROM public.big WHERE id % 2 = 0;"
+            .replace("ROWS", &rows.to_string()),
     );
     db
 }
@@ -45,22 +48,24 @@ fn wait_for_copy(pg: &TestCluster, db: &str, child: &mut Child) {
     panic!("no COPY ran in {db} within 120 s");
 }
 
-/// Wait until no `COPY` runs in `db` any more while offsite still works: pg_dump has written
-/// the table data, and offsite is still reading and compressing what it wrote (the phase a
-/// Ctrl-C took over a minute to stop, issue 42).
+/// Wait until a `COPY` in `db` has ended (of two at once, or the last) while offsite still
+/// works: pg_dump has written a table's data, and offsite is still reading and compressing what
+/// it wrote (the phase a Ctrl-C took over a minute to stop, issue 42).
 fn wait_for_copies_done(pg: &TestCluster, db: &str, child: &mut Child) {
     let sql = format!(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
          AND state = 'active' AND query ILIKE 'COPY %'"
     );
-    let began = Instant::now();
+    let (began, mut most) = (Instant::now(), 0);
     while began.elapsed() < Duration::from_secs(120) {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("offsite ended ({status}) before the Ctrl-C");
         }
-        if pg.psql("postgres", &sql) == "0" {
+        let copies: u32 = pg.psql("postgres", &sql).parse().unwrap();
+        if copies == 0 || copies < most {
             return;
         }
+        most = most.max(copies);
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("the COPY in {db} did not end within 120 s");
@@ -151,7 +156,9 @@ fn spawn(cli: &Cli, args: &[&str]) -> Child {
 #[test]
 fn ctrl_c_stops_a_default_backup_within_a_second_and_says_cancelling() {
     let pg = TestCluster::shared();
-    let db = big_database(pg, "ctrlcb");
+    // Big enough that pg_dump finishes the table well before offsite has read and compressed
+    // it (the backlog a Ctrl-C waited for, over a minute, in a debug build).
+    let db = big_database(pg, "ctrlcb", 2_500_000);
     let (cli, _pw) = with_password(pg);
     cli.json(&["project", "add", "ctrlcb", "--db", &pg.url(&db)], 0);
 
@@ -178,7 +185,7 @@ fn ctrl_c_stops_a_default_backup_within_a_second_and_says_cancelling() {
 #[test]
 fn ctrl_c_stops_a_restore_quickly_and_leaves_the_empty_target_empty() {
     let pg = TestCluster::shared();
-    let db = big_database(pg, "ctrlcr");
+    let db = big_database(pg, "ctrlcr", 800_000);
     let (cli, pw) = with_password(pg);
     cli.json(&["project", "add", "ctrlcr", "--db", &pg.url(&db)], 0);
     let b = cli.json(&["backup", "ctrlcr"], 0);
@@ -215,7 +222,7 @@ fn ctrl_c_stops_a_restore_quickly_and_leaves_the_empty_target_empty() {
 #[test]
 fn a_second_ctrl_c_stops_at_once_and_leaves_no_tool_running() {
     let pg = TestCluster::shared();
-    let db = big_database(pg, "ctrlc2");
+    let db = big_database(pg, "ctrlc2", 800_000);
     let (cli, _pw) = with_password(pg);
     cli.json(&["project", "add", "ctrlc2", "--db", &pg.url(&db)], 0);
 
