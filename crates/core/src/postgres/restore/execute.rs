@@ -186,16 +186,7 @@ pub async fn execute(
         }
     };
     if let Err(e) = restore_result {
-        let ended = match &before {
-            None => Ended::RolledBack,
-            Some(before) => {
-                let (spec, pw) = (&target.spec, target.password.as_deref());
-                match super::undo::undo(spec, pw, &toc, before, &session).await {
-                    Ok(()) => Ended::Undone,
-                    Err(u) => Ended::NotUndone(u),
-                }
-            }
-        };
+        let ended = Ended::after(before.as_ref(), target, &toc, &session).await;
         return Err(failure(
             e,
             safety_backup.as_deref(),
@@ -403,6 +394,24 @@ enum Ended {
 }
 
 impl Ended {
+    /// How a failed restore ended: rolled back (one transaction), or, for a parallel one (what
+    /// the target held `before` it), undone by dropping what it created.
+    async fn after(
+        before: Option<&super::undo::Before>,
+        target: &RestoreTarget,
+        toc: &super::toc::FullToc,
+        session: &str,
+    ) -> Ended {
+        let Some(before) = before else {
+            return Ended::RolledBack;
+        };
+        let (spec, pw) = (&target.spec, target.password.as_deref());
+        match super::undo::undo(spec, pw, toc, before, session).await {
+            Ok(()) => Ended::Undone,
+            Err(u) => Ended::NotUndone(u),
+        }
+    }
+
     /// The state the target is in, for the error's hint.
     fn state(&self) -> String {
         match self {
