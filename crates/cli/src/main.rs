@@ -367,10 +367,25 @@ fn main() -> ExitCode {
     let cancel = CancellationToken::new();
     {
         let cancel = cancel.clone();
-        rt.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
+        // The first Ctrl-C cancels the job (it stops its tools, removes what it wrote and, for a
+        // restore, what it created) and says so at once; a second one stops at once. On a thread
+        // and runtime of their own: the job's runtime may be busy when the user presses it.
+        let signals = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        std::thread::spawn(move || {
+            signals.block_on(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    output::cancelling();
+                    cancel.cancel();
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        offsite_core::postgres::process::kill_all_now();
+                        output::stopped_at_once();
+                        std::process::exit(exit::CANCELLED.into());
+                    }
+                }
+            })
         });
     }
     let code = match rt.block_on(run(cli, &out, cancel)) {

@@ -535,8 +535,17 @@ fn style(template: &str) -> indicatif::ProgressStyle {
         .with_key("bytes", |s: &ProgressState, w: &mut dyn Write| {
             let _ = w.write_str(&human_size(s.pos()));
         })
+        // A total not known yet (nor one smaller than what is done) shows as unknown.
         .with_key("total_bytes", |s: &ProgressState, w: &mut dyn Write| {
-            let _ = w.write_str(&human_size(s.len().unwrap_or(0)));
+            let _ = match s.len() {
+                Some(len) if len >= s.pos() && len > 0 => w.write_str(&human_size(len)),
+                _ => w.write_str("?"),
+            };
+        })
+        .with_key("eta", |s: &ProgressState, w: &mut dyn Write| {
+            if s.len().is_some() {
+                let _ = write!(w, "{:#}", indicatif::HumanDuration(s.eta()));
+            }
         })
         .with_key("bytes_per_sec", |s: &ProgressState, w: &mut dyn Write| {
             let _ = write!(w, "{}/s", human_size(s.per_sec() as u64));
@@ -544,11 +553,39 @@ fn style(template: &str) -> indicatif::ProgressStyle {
         .progress_chars("=> ")
 }
 
+/// Set by the first Ctrl-C: the progress bars stop moving.
+static CANCELLING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The progress bars shown, to clear when the user cancels.
+static BARS: std::sync::Mutex<Vec<indicatif::WeakProgressBar>> = std::sync::Mutex::new(Vec::new());
+
+/// The first Ctrl-C: stop and clear the progress bars and say, at once, that the job is
+/// cancelling (it may take a moment to stop its tools and remove what it wrote).
+pub fn cancelling() {
+    CANCELLING.store(true, std::sync::atomic::Ordering::SeqCst);
+    let bars = std::mem::take(&mut *BARS.lock().unwrap_or_else(|p| p.into_inner()));
+    for bar in bars.iter().filter_map(indicatif::WeakProgressBar::upgrade) {
+        bar.finish_and_clear();
+    }
+    eprintln!("cancelling… (press Ctrl-C again to stop at once)");
+}
+
+/// The second Ctrl-C: everything was killed where it stood.
+pub fn stopped_at_once() {
+    eprintln!(
+        "stopped at once: the running tools were killed where they stood and nothing was \
+         cleaned up (a restore's target may be partly restored; a backup's unfinished files may \
+         remain)"
+    );
+}
+
 impl ProgressBar {
     pub fn new(label: &str) -> Self {
-        let bar = indicatif::ProgressBar::new(0);
+        let bar = indicatif::ProgressBar::no_length();
         bar.set_style(style(BYTES_TEMPLATE));
         bar.set_prefix(label.to_string());
+        BARS.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(bar.downgrade());
         ProgressBar {
             bar,
             percent: std::sync::atomic::AtomicBool::new(false),
@@ -558,6 +595,9 @@ impl ProgressBar {
 
 impl Progress for ProgressBar {
     fn report(&self, u: &ProgressUpdate) {
+        if CANCELLING.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         if u.finished {
             self.bar.finish_and_clear();
             return;
@@ -578,8 +618,50 @@ impl Progress for ProgressBar {
             Some(wait) => self.bar.set_message(wait.to_string()),
             None => self.bar.set_message(u.phase.label()),
         }
-        self.bar
-            .set_length(u.bytes_total.unwrap_or(u.bytes_done.max(1)));
+        // The position first: a length is never below it. A total not known yet (or zero, or
+        // below what is done) is unknown: an empty bar and `?`, never a full one.
         self.bar.set_position(u.bytes_done);
+        match u.bytes_total {
+            Some(total) if total > 0 && total >= u.bytes_done => self.bar.set_length(total),
+            _ => self.bar.unset_length(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod progress_bar_tests {
+    use super::*;
+
+    fn update(bytes_done: u64, bytes_total: Option<u64>) -> ProgressUpdate {
+        ProgressUpdate {
+            job_id: "job".into(),
+            phase: Phase::Restoring,
+            bytes_done,
+            bytes_total,
+            bytes_per_sec: 0.0,
+            finished: false,
+            retry: None,
+            component: None,
+        }
+    }
+
+    /// Issue 42: the bar started full at "0 B/0 B" and showed "4.0 MiB/1 B".
+    #[test]
+    fn a_total_not_known_yet_is_unknown_never_smaller_than_what_is_done() {
+        let p = ProgressBar::new("restore");
+        p.bar
+            .set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        p.report(&update(0, None));
+        assert_eq!(p.bar.length(), None, "nothing known: not a full bar");
+        p.report(&update(0, Some(0)));
+        assert_eq!(p.bar.length(), None, "a zero total is not known either");
+        p.report(&update(4 << 20, None));
+        assert_eq!(p.bar.length(), None);
+        assert_eq!(p.bar.position(), 4 << 20);
+        p.report(&update(4 << 20, Some(1)));
+        assert_eq!(p.bar.length(), None, "a total below what is done");
+        p.report(&update(5 << 20, Some(8 << 20)));
+        assert_eq!(p.bar.length(), Some(8 << 20));
+        assert_eq!(p.bar.position(), 5 << 20);
     }
 }

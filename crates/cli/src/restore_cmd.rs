@@ -85,7 +85,8 @@ pub struct RestoreArgs {
     #[arg(long)]
     allow_arbitrary_sql: bool,
     /// pg_restore's workers for an archive-format-2 backup restored into an empty database
-    /// (default: the machine's cores). Replacing stays one transaction with one worker.
+    /// (default: the machine's cores; a failure or Ctrl-C drops what it created). `--jobs 1`
+    /// and replacing are one transaction with one worker.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     jobs: Option<u32>,
     /// Restore only this schema (repeatable), with everything in it.

@@ -617,7 +617,7 @@ describe("RestoreWizard", () => {
   });
 
   it("the running step says what the plan says: a parallel restore is not one transaction (issue 41)", async () => {
-    const parallel = "this backup is a directory dump (archive format 2): … restored by pg_restore -j 4 (data and indexes in parallel; not one transaction: a failure leaves the target partly restored)";
+    const parallel = "this backup is a directory dump (archive format 2): … restored by pg_restore -j 4 (data and indexes in parallel; not one transaction: every member is checked before the first row is loaded, and on a failure or a cancel what the restore created is dropped again)";
     const { calls } = setup({ plans: () => plan({ one_transaction: false, replace: false, warnings: [parallel] }) });
     await toTarget(calls);
     await chooseUrl(calls);
@@ -627,7 +627,7 @@ describe("RestoreWizard", () => {
     await waitFor(() => expect($("wizard-running")).toBeInTheDocument());
     const promise = $("wizard-cancel-promise");
     expect(promise).toHaveAttribute("data-one-transaction", "false");
-    expect(promise).toHaveTextContent("partly restored");
+    expect(promise).toHaveTextContent("drops what it created");
     expect($("wizard-running")).not.toHaveTextContent("leaves the target as it was");
   });
 

@@ -257,7 +257,7 @@ describe("restore wizard steps", () => {
     expect(failureAdvice("something_new").text).toMatch(/failed/);
     // A cancelled parallel restore (the plan's one_transaction false) is not promised a rollback.
     expect(failureAdvice("cancelled").text).toContain("left as it was");
-    expect(failureAdvice("cancelled", false).text).toContain("partly restored");
+    expect(failureAdvice("cancelled", false).text).toContain("dropped again");
     expect(failureAdvice("cancelled", false).text).not.toContain("left as it was");
     expect(failureAdvice("cancelled", false).goto).toBe("review");
   });

@@ -548,11 +548,11 @@ export type Advice = { text: string; goto: Step | null; label: string | null };
 
 export function failureAdvice(code: string, oneTransaction = true): Advice {
   const advice = errorDisplay(code).restore;
-  // A cancelled pg_restore -j is not rolled back: say what the plan said, not the usual promise.
+  // A cancelled pg_restore -j is not rolled back but undone: say so, not the usual promise.
   if (code === "cancelled" && !oneTransaction) {
     return {
       ...advice,
-      text: "The restore was cancelled. It was not one transaction (pg_restore -j), so the target may be partly restored: empty it before restoring into it again.",
+      text: "The restore was cancelled. It was not one transaction (pg_restore -j): what it had created was dropped again, so the target is empty as it was before.",
     };
   }
   return advice;

@@ -154,13 +154,14 @@ pub fn run(
     let mut packer = Packer {
         fragment: &mut fragment,
         reporter,
+        cancel,
         bytes: 0,
         early: 0,
         files: FileDigests::default(),
     };
     // Declared after `tmp`: dropped (spools closed) before the folder is removed.
     // One file in flight per worker.
-    let mut tails = Tails::new(tmp.path(), jobs as usize);
+    let mut tails = Tails::new(tmp.path(), jobs as usize).cancelled_by(cancel);
     let pumped: Result<()> = (|| loop {
         if cancel.is_cancelled() {
             return Err(Error::cancelled());
@@ -304,6 +305,8 @@ fn private(_path: &Path) -> Result<()> {
 struct Packer<'a> {
     fragment: &'a mut FragmentWriter,
     reporter: &'a Reporter,
+    /// A file of hundreds of MB is not packed to its end once the backup is cancelled.
+    cancel: &'a CancellationToken,
     bytes: u64,
     early: u64,
     files: FileDigests,
@@ -386,6 +389,9 @@ impl Packer<'_> {
         let mut buf = vec![0u8; 1 << 20];
         let mut r = (&mut f).take(size);
         loop {
+            if self.cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
             let n = match r.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
 
 /// Read at most this much from one file before looking at the others and pg_dump's lines.
 const ROUND: u64 = 4 << 20;
@@ -132,9 +133,20 @@ impl Tail {
 
     /// Reads what the file holds beyond what was read, at most `budget` bytes (`u64::MAX`: to
     /// the end of file); the bytes read.
-    fn pump(&mut self, buf: &mut [u8], budget: u64, reporter: &Reporter) -> Result<u64> {
+    fn pump(
+        &mut self,
+        buf: &mut [u8],
+        budget: u64,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<u64> {
         let mut got = 0u64;
         while got < budget {
+            // A file finished by pg_dump may hold hundreds of MB not read yet: a cancel must
+            // not wait for them to be compressed (issue 42: Ctrl-C took over a minute).
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled());
+            }
             let want = (budget - got).min(buf.len() as u64) as usize;
             let n = match self.file.read(&mut buf[..want]) {
                 Ok(0) => break,
@@ -153,8 +165,13 @@ impl Tail {
     }
 
     /// Reads to the end (pg_dump closed the file), deletes the file and completes the spool.
-    fn finish(mut self, buf: &mut [u8], reporter: &Reporter) -> Result<TailDone> {
-        self.pump(buf, u64::MAX, reporter)?;
+    fn finish(
+        mut self,
+        buf: &mut [u8],
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> Result<TailDone> {
+        self.pump(buf, u64::MAX, reporter, cancel)?;
         let Tail {
             path,
             file,
@@ -184,6 +201,8 @@ pub(super) struct Tails {
     buf: Vec<u8>,
     /// Files that were followed while pg_dump wrote them (opened before they were finished).
     pub opened: u64,
+    /// Stops reading (and compressing) the files: the backup's cancel.
+    cancel: CancellationToken,
 }
 
 impl Tails {
@@ -194,7 +213,14 @@ impl Tails {
             spool_dir: spool_dir.to_path_buf(),
             buf: vec![0u8; crate::archive::CHUNK],
             opened: 0,
+            cancel: CancellationToken::new(),
         }
+    }
+
+    /// Reading stops (with `cancelled`) once `cancel` fires.
+    pub fn cancelled_by(mut self, cancel: &CancellationToken) -> Self {
+        self.cancel = cancel.clone();
+        self
     }
 
     /// Starts following the table data files in `out` (pg_dump's output folder, perhaps not
@@ -247,7 +273,7 @@ impl Tails {
     pub fn pump(&mut self, reporter: &Reporter) -> Result<u64> {
         let mut got = 0;
         for tail in self.open.values_mut() {
-            got += tail.pump(&mut self.buf, ROUND, reporter)?;
+            got += tail.pump(&mut self.buf, ROUND, reporter, &self.cancel)?;
         }
         Ok(got)
     }
@@ -262,7 +288,7 @@ impl Tails {
         let Some(tail) = self.open.remove(&id) else {
             return Ok(None);
         };
-        tail.finish(&mut self.buf, reporter).map(Some)
+        tail.finish(&mut self.buf, reporter, &self.cancel).map(Some)
     }
 
     /// The dump ids still followed.

@@ -369,6 +369,39 @@ pub type Spawned = (
     StderrTail,
 );
 
+/// The process groups of the guarded tools that run now (their leaders' pids), for
+/// [`kill_all_now`].
+static RUNNING: std::sync::Mutex<std::collections::BTreeSet<u32>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// SIGKILL to every guarded tool that runs now and to the processes each forked: the second
+/// Ctrl-C of the command line, which exits at once and must not leave a pg_dump or pg_restore
+/// (or their workers) running behind it.
+pub fn kill_all_now() {
+    let groups: Vec<u32> = RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .copied()
+        .collect();
+    #[cfg(unix)]
+    for pgid in groups {
+        // SAFETY: kill(2) of a process group; a group already gone makes it fail with ESRCH.
+        unsafe {
+            libc::kill(-(pgid as libc::pid_t), libc::SIGKILL);
+        }
+    }
+}
+
+fn running(pid: u32, runs: bool) {
+    let mut set = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    if runs {
+        set.insert(pid);
+    } else {
+        set.remove(&pid);
+    }
+}
+
 /// SIGKILL to `child` and to the process group it leads (every guarded tool leads its own:
 /// `pg_dump -j` and `pg_restore -j` fork workers that outlive a killed leader, each with its
 /// server session).
@@ -412,6 +445,7 @@ impl Guarded {
         let mut child = cmd
             .spawn()
             .map_err(|e| Error::io(format!("starting {what}"), e))?;
+        running(child.id(), true);
         let stderr = StderrTail::start_with(&mut child, lines);
         let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
         let child = Arc::new(Mutex::new(child));
@@ -459,6 +493,7 @@ impl Guarded {
     }
 
     fn stop_watcher(&mut self) {
+        running(self.child.lock().unwrap().id(), false);
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(w) = self.watcher.take() {
             let _ = w.join();

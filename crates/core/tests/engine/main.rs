@@ -8,6 +8,7 @@
 mod age_interop;
 mod arbitrary_sql;
 mod as_role;
+mod atomic_restore;
 mod browse;
 mod browse_encrypted;
 mod catalog;

@@ -53,7 +53,7 @@ fn run_ok(cmd: &mut std::process::Command) -> Vec<u8> {
 }
 
 /// `pg_dump` (plain format) of `db`.
-fn pg_dump_plain(pg: &TestCluster, db: &str) -> Vec<u8> {
+pub(crate) fn pg_dump_plain(pg: &TestCluster, db: &str) -> Vec<u8> {
     run_ok(pg.command("pg_dump").args(pg.conn_args()).arg(db))
 }
 
@@ -66,7 +66,7 @@ fn gzip(bytes: &[u8], file: &Path) {
     gz.finish().unwrap();
 }
 
-fn new_project(pg: &TestCluster, name: &str, db: &str) -> ImportInto {
+pub(crate) fn new_project(pg: &TestCluster, name: &str, db: &str) -> ImportInto {
     ImportInto::New(AddProject {
         name: name.into(),
         connection: ProjectConnection::Url(pg.url(db)),
@@ -83,7 +83,12 @@ fn replace() -> DatabaseOptions {
     }
 }
 
-async fn import_new(env: &Env, file: &Path, into: ImportInto, db: Option<&str>) -> PathBuf {
+pub(crate) async fn import_new(
+    env: &Env,
+    file: &Path,
+    into: ImportInto,
+    db: Option<&str>,
+) -> PathBuf {
     let o = env
         .engine
         .import(

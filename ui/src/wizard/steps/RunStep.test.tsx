@@ -24,12 +24,12 @@ describe("the running step promises what the plan says (issue 41)", () => {
     expect(text).toContain("leaves the target as it was");
   });
 
-  it("a parallel restore (pg_restore -j) is not one transaction and says the target may be partly restored", () => {
+  it("a parallel restore (pg_restore -j) is not one transaction and says a cancel drops what it created (issue 42)", () => {
     const text = running(false);
     expect(text).not.toContain("leaves the target as it was");
     expect(text).not.toMatch(/runs in one transaction/);
     expect(text).toContain("not one transaction");
-    expect(text).toContain("partly restored");
+    expect(text).toContain("drops what it created");
   });
 
   it("with storage or configuration too, the database's part says the same", () => {
@@ -39,7 +39,7 @@ describe("the running step promises what the plan says (issue 41)", () => {
   it("with storage or configuration too, a parallel database part is not promised to roll back", () => {
     const text = running(false, false);
     expect(text).not.toContain("runs in one transaction");
-    expect(text).toContain("partly restored");
+    expect(text).toContain("drops what it created");
   });
 
   it("without a database part, no transaction is promised", () => {

@@ -7,7 +7,7 @@ import { Progress } from "./Progress";
 /**
  * What a cancel (or a failure) leaves, as the plan says: the database part runs in one transaction
  * only when the plan's `one_transaction` says so (a directory dump restored by `pg_restore -j` is
- * not one, and a failure leaves the target partly restored). `oneTransaction` is null when the
+ * not one: a failure or a cancel drops what it created again, issue 42). `oneTransaction` is null when the
  * restore has no database part.
  */
 export function cancelPromise(onlyDatabase: boolean, oneTransaction: boolean | null): string {
@@ -15,14 +15,14 @@ export function cancelPromise(onlyDatabase: boolean, oneTransaction: boolean | n
     if (oneTransaction === null) return "Cancelling stops the restore.";
     return oneTransaction
       ? "The restore runs in one transaction: cancelling leaves the target as it was."
-      : "The restore is not one transaction (pg_restore -j): cancelling or a failure leaves the target partly restored.";
+      : "The restore is not one transaction (pg_restore -j): every member is checked before a row is loaded, and cancelling or a failure drops what it created again, so the target is left empty as it was.";
   }
   if (oneTransaction === null) {
     return "One job restores each component in turn; objects and settings already written stay.";
   }
   return oneTransaction
     ? "One job restores each component in turn; the database's part runs in one transaction, objects and settings already written stay."
-    : "One job restores each component in turn; the database's part is not one transaction (pg_restore -j): cancelling or a failure leaves it partly restored, and objects and settings already written stay.";
+    : "One job restores each component in turn; the database's part is not one transaction (pg_restore -j): cancelling or a failure drops what it created again; objects and settings already written stay.";
 }
 
 export function RunStep({

@@ -75,12 +75,17 @@ pub async fn execute(
         },
     );
     let replacing = clean_phase_runs;
-    // pg_restore -j: not one transaction, so a failure is not rolled back (the plan said so).
+    // pg_restore -j: not one transaction, so a failure is undone by dropping what it created.
     let parallel = !plan.one_transaction;
-    debug_assert_eq!(
-        parallel,
-        directory && !(plain || replacing || decisions.needs_script() || selected.is_some())
-    );
+    let scripted = plain || replacing || decisions.needs_script() || selected.is_some();
+    debug_assert!(!parallel || (directory && !scripted));
+    // A parallel restore that fails is undone: what the target held before it, read first.
+    let before = if parallel {
+        Some(super::undo::Before::read(&target.spec, target.password.as_deref()).await?)
+    } else {
+        None
+    };
+    let session = super::undo::session_name();
     let restore_result = {
         let (tools, spec, pw, path) = (
             tools.clone(),
@@ -93,7 +98,7 @@ pub async fn execute(
         // Every owner of the backup is one the connecting role takes the place of: pg_restore's
         // own --no-owner, so the plain (and parallel) path stays open.
         let no_owner = decisions.every_owner_dropped;
-        if plain || replacing || decisions.needs_script() || selected.is_some() {
+        if !parallel && (scripted || directory) {
             let mut skip = decisions.skip.clone();
             let mut script = script_of(&decisions, selected.as_ref(), opts, &truncate, &triggers);
             if replacing {
@@ -155,10 +160,12 @@ pub async fn execute(
                 .await
                 .map_err(join_err)?
             }
-        } else if directory {
+        } else if parallel {
             let jobs = super::dir::jobs(opts.jobs);
+            let session = session.clone();
             tokio::task::spawn_blocking(move || {
-                super::parallel::run(&tools, &spec, pw.as_deref(), &path, jobs, no_owner, &cancel)
+                let how = (jobs, no_owner, session.as_str());
+                super::parallel::run(&tools, &spec, pw.as_deref(), &path, how, &cancel)
             })
             .await
             .map_err(join_err)?
@@ -179,11 +186,12 @@ pub async fn execute(
         }
     };
     if let Err(e) = restore_result {
+        let ended = Ended::after(before.as_ref(), target, &toc, &session).await;
         return Err(failure(
             e,
             safety_backup.as_deref(),
             &plan.connecting_role,
-            parallel,
+            ended,
         ));
     }
     let restored_at = Instant::now();
@@ -191,7 +199,14 @@ pub async fn execute(
     reporter.phase(Phase::Validating, None);
     let expected = expected_tables(&manifest, &plan, selected.as_ref(), opts);
     let conns = super::dir::extract_threads(super::dir::jobs(opts.jobs));
-    let tables = validate::validate_counts(target, &expected, directory, conns).await?;
+    let tables = validate::validate_counts(target, &expected, directory, conns)
+        .await
+        .map_err(|e| {
+            let hint = "the restore itself finished and was committed; only the row counts were \
+                        not compared: check the target, or restore again";
+            e.context("the restore finished, but its row counts could not be checked")
+                .with_hint(hint)
+        })?;
     tracing::info!(
         "restore: restoring {} ms, validating {} ms",
         (restored_at - started).as_millis(),
@@ -369,38 +384,83 @@ async fn take_safety_backup(
     Ok(written.path)
 }
 
-/// The error of a restore that failed, with where the safety backup is: rolled back (one
-/// transaction), or `parallel` (pg_restore -j) and so perhaps partly restored.
-fn failure(e: Error, safety_backup: Option<&Path>, connecting_role: &str, parallel: bool) -> Error {
-    const PARTLY: &str = "the restore ran as pg_restore -j (not one transaction), so the target \
-         may be partly restored: drop and create the database again (or empty it) before \
-         restoring into it";
-    if e.kind() == ErrorKind::Cancelled {
-        let hint = if parallel {
-            PARTLY
-        } else {
-            "the restore was rolled back; the target is unchanged"
+/// How a failed restore left the target.
+enum Ended {
+    /// One transaction, rolled back.
+    RolledBack,
+    /// `pg_restore -j`, and what it created dropped again.
+    Undone,
+    /// `pg_restore -j`, and dropping what it created failed too.
+    NotUndone(Error),
+}
+
+impl Ended {
+    /// How a failed restore ended: rolled back (one transaction), or, for a parallel one (what
+    /// the target held `before` it), undone by dropping what it created.
+    async fn after(
+        before: Option<&super::undo::Before>,
+        target: &RestoreTarget,
+        toc: &super::toc::FullToc,
+        session: &str,
+    ) -> Ended {
+        let Some(before) = before else {
+            return Ended::RolledBack;
         };
-        return Error::cancelled().with_hint(hint);
+        let (spec, pw) = (&target.spec, target.password.as_deref());
+        match super::undo::undo(spec, pw, toc, before, session).await {
+            Ok(()) => Ended::Undone,
+            Err(u) => Ended::NotUndone(u),
+        }
     }
+
+    /// The state the target is in, for the error's hint.
+    fn state(&self) -> String {
+        match self {
+            Ended::RolledBack => {
+                "the restore ran in one transaction and was rolled back, so the target is unchanged"
+                    .to_string()
+            }
+            Ended::Undone => "the restore ran as pg_restore -j (not one transaction); what it had \
+                 created in the target was dropped again, so the target is as it was before"
+                .to_string(),
+            Ended::NotUndone(u) => format!(
+                "the restore ran as pg_restore -j (not one transaction) and dropping what it had \
+                 created failed too ({}), so the target is partly restored: drop and create the \
+                 database again (or empty it) before restoring into it",
+                u.message()
+            ),
+        }
+    }
+}
+
+/// The error of a restore that failed or was cancelled: the state it left the target in
+/// (`ended`) and where the safety backup is.
+fn failure(e: Error, safety_backup: Option<&Path>, connecting_role: &str, ended: Ended) -> Error {
     let back = match safety_backup {
-        Some(p) => format!("; the safety backup is at {}", p.display()),
+        Some(p) => format!(
+            "; the safety backup of the target as it was is at {} (restore it with --replace \
+             to go back to it)",
+            p.display()
+        ),
         None => String::new(),
     };
+    if e.kind() == ErrorKind::Cancelled {
+        return Error::cancelled().with_hint(format!("{}{back}", ended.state()));
+    }
     let cause = if e.kind() == ErrorKind::Permission {
         format!(
             "The target refused a privilege {} lacks there: connect as a superuser, or run again with --no-owner to restore objects of roles it cannot act for as its own.",
             connecting_role
         )
     } else {
-        e.hint().unwrap_or("").to_string()
+        // A sentence of its own: its first letter up.
+        let h = e.hint().unwrap_or("");
+        let mut c = h.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
     };
-    let how = if parallel {
-        PARTLY
-    } else {
-        "the restore ran in one transaction and was rolled back, so the target is unchanged"
-    };
-    let hint = format!("{how}{back}. {cause}");
+    let hint = format!("{}{back}. {cause}", ended.state());
     Error::new(e.kind(), format!("restore failed: {}", e.message()))
         .with_hint(hint.trim().to_string())
 }

@@ -7,6 +7,9 @@
 //! Execution streams `database.dump` from the archive into `pg_restore --single-transaction`, so
 //! a failure rolls everything back. The last bytes of the stream are held back until the
 //! member's SHA-256 has been checked: a corrupt archive is detected before pg_restore can commit.
+//! A directory dump (format 2) restored by `pg_restore -j` cannot be one transaction: its
+//! members are all checked before the first row is loaded, and a failure or a cancel drops
+//! what it created ([`undo`]).
 //! Replacing a non-empty database needs explicit consent and takes a safety backup first.
 
 pub mod as_role;
@@ -23,6 +26,7 @@ mod script;
 mod select;
 pub(crate) mod tmp;
 pub(crate) mod toc;
+mod undo;
 mod validate;
 
 pub use execute::execute;
@@ -170,9 +174,10 @@ pub struct DatabasePlan {
     /// imported pg_dump or SQL file did not (`rows` is then 0, and unknown).
     #[cfg_attr(feature = "specta", specta(optional))]
     pub rows_recorded: bool,
-    /// Whether the restore runs in one transaction, so that a failure or a cancel leaves the
-    /// target as it was. `false` when a directory dump (format 2) is restored by `pg_restore -j`:
-    /// a failure then leaves the target partly restored (the warnings say so too).
+    /// Whether the restore runs in one transaction, so that a failure or a cancel is rolled
+    /// back. `false` when a directory dump (format 2) is restored by `pg_restore -j` into a
+    /// target it meets nothing in: every member is checked before the first row is loaded, and
+    /// a failure or a cancel drops what the restore created (the warnings say so too).
     pub one_transaction: bool,
     /// Why execution would refuse, if it would.
     pub blockers: Vec<String>,

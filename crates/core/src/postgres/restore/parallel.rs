@@ -17,10 +17,10 @@
 //! exactly what one `pg_restore -j N` does, in the order its leader would.
 //!
 //! Neither part is one transaction (`--single-transaction` cannot be combined with `-j`): a
-//! failure of either (a data member that fails its checksum included) stops the other and leaves
-//! the target partly restored (at most its pre-data definitions when the archive is damaged, and
-//! never a row of a member that failed its check), as any failed parallel restore does; the error
-//! says so. The temporary folder is removed on every path.
+//! failure of either (a data member that fails its checksum included) stops the other. No row
+//! is loaded before every member has been checked (the data part starts only then), and the
+//! caller drops what a failed or cancelled run created ([`super::undo`]), so the target is left
+//! as it was. The temporary folder is removed on every path.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::ConnSpec;
@@ -32,14 +32,14 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Restore the directory dump of the archive at `archive_path` with `jobs` workers;
-/// `no_owner`: every object owned by the connecting role (pg_restore's own `--no-owner`).
+/// `no_owner`: every object owned by the connecting role (pg_restore's own `--no-owner`);
+/// `session`: the `application_name` of pg_restore's sessions.
 pub(super) fn run(
     tools: &PgTools,
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
-    jobs: u32,
-    no_owner: bool,
+    (jobs, no_owner, session): (u32, bool, &str),
     cancel: &CancellationToken,
 ) -> Result<()> {
     run_in(
@@ -48,7 +48,7 @@ pub(super) fn run(
         spec,
         password,
         archive_path,
-        (jobs, no_owner),
+        (jobs, no_owner, session),
         cancel,
     )
 }
@@ -59,7 +59,7 @@ fn run_in(
     spec: &ConnSpec,
     password: Option<&str>,
     archive_path: &Path,
-    (jobs, no_owner): (u32, bool),
+    (jobs, no_owner, session): (u32, bool, &str),
     cancel: &CancellationToken,
 ) -> Result<()> {
     let owner: Vec<String> = no_owner
@@ -71,7 +71,7 @@ fn run_in(
     // Each part stops the other on failure; the user's cancel stops both.
     let (stop_pre, stop_extract) = (cancel.child_token(), cancel.child_token());
     let pre = spawn(
-        tools,
+        (tools, session),
         spec,
         password,
         dump.path(),
@@ -118,7 +118,7 @@ fn run_in(
         (Ok(()), Ok(())) => {}
     }
     let data = spawn(
-        tools,
+        (tools, session),
         spec,
         password,
         dump.path(),
@@ -140,7 +140,7 @@ fn run_in(
 
 /// `pg_restore` of the directory dump at `dir` into the target, with `args` (a section, workers).
 fn spawn(
-    tools: &PgTools,
+    (tools, session): (&PgTools, &str),
     spec: &ConnSpec,
     password: Option<&str>,
     dir: &Path,
@@ -148,6 +148,8 @@ fn spawn(
     cancel: &CancellationToken,
 ) -> Result<(process::Guarded, process::StderrTail)> {
     let mut cmd = process::command(&tools.pg_restore(), spec, password);
+    // Named, so that the sessions a killed pg_restore leaves can be ended (see super::undo).
+    cmd.env("PGAPPNAME", session);
     cmd.args(["--exit-on-error", "--no-password"])
         .args(args)
         .arg(format!("--dbname={}", spec.dbname_conninfo()))

@@ -124,11 +124,13 @@ pub async fn plan(
     );
     backup_warnings(&manifest, plain, &toc, &tools, &mut warnings);
     // pg_restore -j (a directory dump restored as it is) cannot be one transaction; replacing, a
-    // selection or Offsite's own SQL around the restore need one, and keep it single.
+    // selection or Offsite's own SQL around the restore need one, and keep it single; so does
+    // one worker (`--jobs 1`), which gains nothing from -j.
     let single = clean_phase_runs || decisions.needs_script() || selected.is_some();
-    let one_transaction = !directory || single;
+    let one_worker = super::dir::jobs(opts.jobs) == 1;
+    let one_transaction = !directory || single || one_worker;
     if directory {
-        warnings.push(directory_note(&manifest, single, opts.jobs));
+        warnings.push(directory_note(&manifest, single, one_worker, opts.jobs));
     }
     let will_drop = match &dependents {
         Some(Ok(d)) => d.described.clone(),
@@ -194,16 +196,25 @@ pub async fn plan(
 }
 
 /// How a directory dump (format 2) is restored, and the temporary disk it needs.
-fn directory_note(manifest: &Manifest, single: bool, jobs: Option<u32>) -> String {
+fn directory_note(
+    manifest: &Manifest,
+    single: bool,
+    one_worker: bool,
+    jobs: Option<u32>,
+) -> String {
     let disk = super::dir::dump_bytes(manifest);
     let how = if single {
         "in one transaction by one pg_restore (replacing, a selection or Offsite's own SQL \
          around the restore need a single transaction, which pg_restore cannot combine with -j)"
             .to_string()
+    } else if one_worker {
+        "in one transaction by one pg_restore (one worker: every member is checked first)"
+            .to_string()
     } else {
         format!(
-            "by pg_restore -j {} (data and indexes in parallel; not one transaction: a failure \
-             leaves the target partly restored)",
+            "by pg_restore -j {} (data and indexes in parallel; not one transaction: every \
+             member is checked before the first row is loaded, and on a failure or a cancel \
+             what the restore created is dropped again)",
             super::dir::jobs(jobs)
         )
     };

@@ -689,6 +689,12 @@ async fn simulate(
     let before = objects(conn, spec).await?;
     for drop in &cp.drops {
         match sqlx::query(drop).execute(&mut *conn).await {
+            // Another session (a running backup's pg_dump) holds the objects: busy, not a problem
+            // of the backup or the request.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
+                return Err(Error::new(ErrorKind::Busy, format!("the target is busy: {}", e.message()))
+                    .with_hint("another session (a backup of the target, perhaps) holds locks on the objects the restore replaces; try again when it has finished"));
+            }
             Err(sqlx::Error::Database(e)) => return Ok(Err(e.message().to_string())),
             Err(e) => return Err(spec.map_sqlx(e)),
             Ok(_) => {}

@@ -1,0 +1,249 @@
+//! Issue 42, item 4: Ctrl-C (SIGINT) on the `offsite` process, on a real cluster with a
+//! database big enough that the work is under way: a backup in the default format stops within
+//! a second (3 s asserted, the time printed), says "cancelling…" at once, leaves no pg_dump
+//! running and no partial file; a restore stops as quickly and leaves its empty target empty; a
+//! second Ctrl-C stops at once.
+
+mod common;
+
+use common::Cli;
+use offsite_testkit::TestCluster;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `rows` rows of about 100 bytes in one table (800,000: about 100 MB), half of them in a
+/// second (two COPYs at once for pg_dump -j 2), and a small table.
+fn big_database(pg: &TestCluster, prefix: &str, rows: u32) -> String {
+    let db = pg.unique_db(prefix);
+    pg.psql(
+        &db,
+        &"CREATE TABLE public.small (id int PRIMARY KEY, name text);
+         INSERT INTO public.small SELECT g, 's' || g FROM generate_series(1, 100) g;
+         CREATE TABLE public.big (id bigint PRIMARY KEY, body text);
+         INSERT INTO public.big SELECT g, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text)
+             FROM generate_series(1, ROWS) g;
+         CREATE TABLE public.half AS SELECT * FROM public.big WHERE id % 2 = 0;"
+            .replace("ROWS", &rows.to_string()),
+    );
+    db
+}
+
+/// Wait until a session in database `db` runs a `COPY` (the work is under way), at most 120 s.
+fn wait_for_copy(pg: &TestCluster, db: &str, child: &mut Child) {
+    let sql = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND state = 'active' AND query ILIKE 'COPY %'"
+    );
+    let began = Instant::now();
+    while began.elapsed() < Duration::from_secs(120) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("offsite ended ({status}) before any COPY ran in {db}");
+        }
+        if pg.psql("postgres", &sql) != "0" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no COPY ran in {db} within 120 s");
+}
+
+/// Wait until a `COPY` in `db` has ended (of two at once, or the last) while offsite still
+/// works: pg_dump has written a table's data, and offsite is still reading and compressing what
+/// it wrote (the phase a Ctrl-C took over a minute to stop, issue 42).
+fn wait_for_copies_done(pg: &TestCluster, db: &str, child: &mut Child) {
+    let sql = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+         AND state = 'active' AND query ILIKE 'COPY %'"
+    );
+    let (began, mut most) = (Instant::now(), 0);
+    while began.elapsed() < Duration::from_secs(120) {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("offsite ended ({status}) before the Ctrl-C");
+        }
+        let copies: u32 = pg.psql("postgres", &sql).parse().unwrap();
+        if copies == 0 || copies < most {
+            return;
+        }
+        most = most.max(copies);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the COPY in {db} did not end within 120 s");
+}
+
+fn sigint(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -INT {}", child.id());
+}
+
+/// Wait for the exit, at most `limit`: the status, its stderr and how long it took.
+fn exit_within(mut child: Child, limit: Duration) -> (Option<i32>, String, Duration) {
+    let began = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let took = began.elapsed();
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (status.code(), err, took);
+        }
+        if began.elapsed() > limit * 10 {
+            let _ = child.kill();
+            panic!("offsite did not stop within {:?} of the Ctrl-C", limit * 10);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sessions of database `db` other than psql's own (pg_dump's, pg_restore's, offsite's).
+fn sessions(pg: &TestCluster, db: &str) -> String {
+    pg.psql(
+        "postgres",
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' \
+             AND pid <> pg_backend_pid()"
+        ),
+    )
+}
+
+/// Wait (at most 5 s) until `db` has no session left.
+fn no_session_left(pg: &TestCluster, db: &str) {
+    let began = Instant::now();
+    while sessions(pg, db) != "0" {
+        assert!(
+            began.elapsed() < Duration::from_secs(5),
+            "sessions left in {db}: {}",
+            sessions(pg, db)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Every file under `dir` whose name contains `part` (archives and their temporary files).
+fn files_named(dir: &Path, part: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().unwrap().to_string_lossy().contains(part) {
+                found.push(p.display().to_string());
+            }
+        }
+    }
+    found
+}
+
+/// The command line with the cluster's password in the environment (headless, as under cron).
+fn with_password(pg: &TestCluster) -> (Cli, String) {
+    let pw = pg.superuser_password().to_string();
+    (Cli::new().env("PGPASSWORD", &pw), pw)
+}
+
+fn spawn(cli: &Cli, args: &[&str]) -> Child {
+    cli.cmd(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn ctrl_c_stops_a_default_backup_within_a_second_and_says_cancelling() {
+    let pg = TestCluster::shared();
+    // Big enough that pg_dump finishes the table well before offsite has read and compressed
+    // it (the backlog a Ctrl-C waited for, over a minute, in a debug build).
+    let db = big_database(pg, "ctrlcb", 2_500_000);
+    let (cli, _pw) = with_password(pg);
+    cli.json(&["project", "add", "ctrlcb", "--db", &pg.url(&db)], 0);
+
+    // Ctrl-C while pg_dump copies the rows, then once it has written them all.
+    for late in [false, true] {
+        let mut child = spawn(&cli, &["backup", "ctrlcb"]);
+        wait_for_copy(pg, &db, &mut child);
+        if late {
+            wait_for_copies_done(pg, &db, &mut child);
+        }
+        sigint(&child);
+        let (code, err, took) = exit_within(child, Duration::from_secs(3));
+        println!("the backup stopped {took:?} after Ctrl-C (late: {late}); stderr: {err}");
+        assert_eq!(code, Some(130), "{err}");
+        assert!(err.contains("cancelling…"), "{err}");
+        assert!(took < Duration::from_secs(3), "late: {late}: took {took:?}");
+        // pg_dump and its workers are gone with their sessions, and nothing is half-written.
+        no_session_left(pg, &db);
+        let left = files_named(cli.data.path(), "ctrlcb_");
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_a_restore_quickly_and_leaves_the_empty_target_empty() {
+    let pg = TestCluster::shared();
+    let db = big_database(pg, "ctrlcr", 800_000);
+    let (cli, pw) = with_password(pg);
+    cli.json(&["project", "add", "ctrlcr", "--db", &pg.url(&db)], 0);
+    let b = cli.json(&["backup", "ctrlcr"], 0);
+    let _ = pw;
+    let archive = b["path"].as_str().unwrap().to_string();
+
+    for jobs in ["2", "1"] {
+        let dst = pg.unique_db("ctrlcrdst");
+        let url = pg.url(&dst);
+        let mut child = spawn(
+            &cli,
+            &["restore", &archive, "--to", &url, "--yes", "--jobs", jobs],
+        );
+        wait_for_copy(pg, &dst, &mut child);
+        sigint(&child);
+        let (code, err, took) = exit_within(child, Duration::from_secs(3));
+        println!("--jobs {jobs}: the restore stopped {took:?} after Ctrl-C; stderr: {err}");
+        assert_eq!(code, Some(130), "{err}");
+        assert!(err.contains("cancelling…"), "{err}");
+        assert!(took < Duration::from_secs(3), "took {took:?}");
+        no_session_left(pg, &dst);
+        assert_eq!(
+            pg.psql(
+                &dst,
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'public'"
+            ),
+            "0",
+            "--jobs {jobs}: the target is empty"
+        );
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_and_leaves_no_tool_running() {
+    let pg = TestCluster::shared();
+    let db = big_database(pg, "ctrlc2", 800_000);
+    let (cli, _pw) = with_password(pg);
+    cli.json(&["project", "add", "ctrlc2", "--db", &pg.url(&db)], 0);
+
+    let mut child = spawn(&cli, &["backup", "ctrlc2"]);
+    wait_for_copy(pg, &db, &mut child);
+    sigint(&child);
+    std::thread::sleep(Duration::from_millis(30));
+    let second = child.try_wait().unwrap().is_none();
+    if second {
+        sigint(&child);
+    }
+    let (code, err, took) = exit_within(child, Duration::from_secs(1));
+    println!("stopped {took:?} after the second Ctrl-C (sent: {second}); stderr: {err}");
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("cancelling…"), "{err}");
+    if second {
+        assert!(
+            err.contains("stopped at once") || took < Duration::from_millis(200),
+            "{err}"
+        );
+    }
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    no_session_left(pg, &db);
+}

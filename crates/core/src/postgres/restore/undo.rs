@@ -1,0 +1,135 @@
+//! Undoing a parallel restore that failed or was cancelled (issue 42, item 3).
+//!
+//! `pg_restore -j N` cannot run in one transaction, so a directory dump (format 2) restored in
+//! parallel into an empty target is made all-or-nothing another way: every member is checked
+//! against the manifest before the first row is loaded (see [`super::parallel`]), and when the
+//! restore fails or is cancelled, what it created is dropped again, in one transaction:
+//!
+//! - the backup's relations, routines, types, large objects, event triggers, publications and
+//!   the objects dropped by name, found in the target by the replace's clean phase
+//!   ([`super::replace::clean_phase`]): the plan proved none of them existed before (the parallel
+//!   path runs only when the target meets nothing of the backup), so every one found is the
+//!   restore's;
+//! - the schemas and extensions of the backup that the target did not have before the restore
+//!   (`DROP … CASCADE`), read just before it started.
+//!
+//! The restore's own sessions (pg_restore's workers, named by `application_name`) are ended
+//! first, so that a server still building an index for a killed worker does not hold the drops.
+//!
+//! Restoring into a database of its own and renaming it at the end was the other way: it needs
+//! the right to create databases, to rename the target (which nobody may be connected to) and
+//! loses the target database's own settings, owner and grants. A hosted project (Supabase) allows
+//! none of it, so Offsite drops what it created instead.
+
+use super::quote_ident;
+use super::replace;
+use super::toc::FullToc;
+use crate::error::{Error, Result};
+use crate::postgres::conn::ConnSpec;
+use sqlx::Connection;
+use std::collections::BTreeSet;
+
+/// The `application_name` of a restore's pg_restore sessions (unique per restore).
+pub(super) fn session_name() -> String {
+    format!(
+        "offsite-restore-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+/// What the target held before the restore: its schemas and extensions.
+pub(super) struct Before {
+    schemas: BTreeSet<String>,
+    extensions: BTreeSet<String>,
+}
+
+impl Before {
+    pub(super) async fn read(spec: &ConnSpec, password: Option<&str>) -> Result<Before> {
+        let mut conn = spec.connect(password).await?;
+        let schemas = sqlx::query_scalar::<_, String>("SELECT nspname::text FROM pg_namespace")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| spec.map_sqlx(e))?;
+        let extensions = sqlx::query_scalar::<_, String>("SELECT extname::text FROM pg_extension")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|e| spec.map_sqlx(e))?;
+        let _ = conn.close().await;
+        Ok(Before {
+            schemas: schemas.into_iter().collect(),
+            extensions: extensions.into_iter().collect(),
+        })
+    }
+}
+
+/// Drop what a failed or cancelled parallel restore of `toc` created in the target (which held
+/// `before` and none of the backup's objects), in one transaction. `sessions`: the restore's
+/// `application_name`, whose leftover sessions are ended first.
+pub(super) async fn undo(
+    spec: &ConnSpec,
+    password: Option<&str>,
+    toc: &FullToc,
+    before: &Before,
+    sessions: &str,
+) -> Result<()> {
+    let mut conn = spec.connect(password).await?;
+    if let Err(e) = end_sessions(&mut conn, spec, sessions).await {
+        // The drops then wait for those sessions' locks.
+        tracing::warn!("restore: ending the failed restore's sessions: {e}");
+    }
+    let entries = replace::entries_of(toc, &BTreeSet::new());
+    let clean = replace::clean_phase(&mut conn, spec, &entries).await?;
+    let mut statements = clean.drops;
+    for item in &toc.items {
+        match item.desc {
+            "EXTENSION" if !before.extensions.contains(&item.tag) => statements.push(format!(
+                "DROP EXTENSION IF EXISTS {} CASCADE;",
+                quote_ident(&item.tag)
+            )),
+            "SCHEMA" if !before.schemas.contains(&item.tag) => statements.push(format!(
+                "DROP SCHEMA IF EXISTS {} CASCADE;",
+                quote_ident(&item.tag)
+            )),
+            _ => {}
+        }
+    }
+    let mut tx = conn.begin().await.map_err(|e| spec.map_sqlx(e))?;
+    for sql in &statements {
+        sqlx::query(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| spec.map_sqlx(e))?;
+    }
+    tx.commit().await.map_err(|e| spec.map_sqlx(e))?;
+    let _ = conn.close().await;
+    Ok(())
+}
+
+/// End the sessions named `name` (a killed pg_restore's server sessions, which may still be
+/// running a statement), and wait until they are gone.
+async fn end_sessions(conn: &mut sqlx::PgConnection, spec: &ConnSpec, name: &str) -> Result<()> {
+    const LEFT: &str = "SELECT count(*) FROM pg_stat_activity \
+        WHERE application_name = $1 AND pid <> pg_backend_pid()";
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(name)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
+    for _ in 0..100 {
+        let left: i64 = sqlx::query_scalar(LEFT)
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| spec.map_sqlx(e))?;
+        if left == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Err(Error::internal(
+        "the restore's pg_restore sessions did not end within 5 seconds",
+    ))
+}
