@@ -78,7 +78,9 @@ pub(super) async fn undo(
         tracing::warn!("restore: ending the failed restore's sessions: {e}");
     }
     let entries = replace::entries_of(toc, &BTreeSet::new());
-    let clean = replace::clean_phase(&mut conn, spec, &entries).await?;
+    // The target held none of the backup's objects: whatever of them it has now, the restore made.
+    let facts = super::script::read_facts(&mut conn, spec, toc).await?;
+    let clean = replace::clean_phase(&mut conn, spec, &entries, &facts).await?;
     let mut statements = clean.drops;
     for item in &toc.items {
         match item.desc {
