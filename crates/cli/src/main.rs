@@ -11,6 +11,8 @@ mod destination_cmd;
 #[cfg(test)]
 mod docs_examples;
 #[cfg(test)]
+mod docs_install;
+#[cfg(test)]
 mod docs_links;
 mod drill_cmd;
 mod drill_report_cmd;
