@@ -217,7 +217,8 @@ enum Command {
     Restore(restore_cmd::RestoreArgs),
     /// Prove a backup restores: restore it into a throwaway PostgreSQL cluster (or a scratch
     /// server), check it, and write a report; prints the report's path (exit 0 passed, 9
-    /// failed). Also `drill list NAME`, `drill show ID`.
+    /// failed). Also `drill list NAME`, `drill show ID`; `drill run NAME` for a project named like
+    /// one of these.
     Drill(drill_cmd::DrillArgs),
     /// Set, list, show, pause or clear a project's backup and verify schedules.
     #[command(subcommand)]
