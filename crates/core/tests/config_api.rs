@@ -665,3 +665,26 @@ async fn an_answer_larger_than_the_cap_is_refused_while_it_is_read() {
     let e = api.get_bytes(&path).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
 }
+
+/// A redirect from the Management API (a hostile proxy, a spoofed address) is refused, never
+/// followed: the other server gets no request, so never the access token.
+#[tokio::test]
+async fn a_redirect_from_the_api_is_refused_not_followed() {
+    let fake = FakeManagementApi::start();
+    let elsewhere = FakeManagementApi::start();
+    let path = format!("/v1/projects/{PROJECT_REF}/config/auth");
+    for status in [301, 302, 307, 308] {
+        fake.serve_redirect(&path, status, &format!("{}{path}", elsewhere.base_url()));
+        let e = fetch(&client(&fake), true).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+        assert!(e.message().contains("redirect"), "{e}");
+        assert!(!e.is_temporary(), "a redirect is not retried: {e}");
+        assert!(!e.message().contains(TOKEN), "{e}");
+    }
+    assert_eq!(
+        elsewhere.request_count(),
+        0,
+        "the redirect was followed: {:?}",
+        elsewhere.requests()
+    );
+}

@@ -47,6 +47,7 @@ pub mod s3s_fs;
 mod serve;
 pub mod smtp;
 mod snapshot;
+pub mod supabase_project;
 pub mod telegram;
 pub mod tls;
 pub mod webhook_receiver;
@@ -63,6 +64,7 @@ pub use snapshot::{
     assert_same_schema, fidelity_snapshot, first_difference, schema_dump, schema_dump_of,
     FidelitySnapshot, LargeObjectInfo, SequenceState,
 };
+pub use supabase_project::SupabaseProject;
 pub use webhook_receiver::{Answer, Received, WebhookReceiver};
 
 /// The Supabase-shaped fixture (`fixtures/supabase_shaped.sql`). Load it as the superuser into a

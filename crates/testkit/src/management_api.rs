@@ -72,6 +72,8 @@ struct Answer {
     body: Vec<u8>,
     content_type: String,
     content_encoding: Option<String>,
+    /// A `Location` header (for redirects).
+    location: Option<String>,
 }
 
 impl Answer {
@@ -81,6 +83,7 @@ impl Answer {
             body: serde_json::to_vec(v).expect("json"),
             content_type: "application/json".into(),
             content_encoding: None,
+            location: None,
         }
     }
 }
@@ -198,8 +201,16 @@ impl FakeManagementApi {
                 body: bytes.to_vec(),
                 content_type: content_type.into(),
                 content_encoding: content_encoding.map(str::to_string),
+                location: None,
             },
         );
+    }
+
+    /// Answer every request for `path` with a redirect (`status`, 301/302/307/308) to `location`.
+    pub fn serve_redirect(&self, path: &str, status: u16, location: &str) {
+        let mut a = Answer::json(status, &json!({ "message": "Moved" }));
+        a.location = Some(location.to_string());
+        self.lock().routes.insert(path.to_string(), a);
     }
 
     /// Answer every request for `path` with `status` and a JSON `{"message"}` body.
@@ -567,12 +578,16 @@ async fn handle(state: &Mutex<State>, req: Request<Incoming>) -> Response<Full<B
                     body: Vec::new(),
                     content_type: "text/plain".into(),
                     content_encoding: None,
+
+                    location: None,
                 }),
                 PatchAnswer::NoContent => respond(&Answer {
                     status: 204,
                     body: Vec::new(),
                     content_type: "text/plain".into(),
                     content_encoding: None,
+
+                    location: None,
                 }),
             }
         }
@@ -589,6 +604,9 @@ fn respond(a: &Answer) -> Response<Full<Bytes>> {
         .header(hyper::header::CONTENT_TYPE, a.content_type.as_str());
     if let Some(enc) = &a.content_encoding {
         b = b.header(hyper::header::CONTENT_ENCODING, enc.as_str());
+    }
+    if let Some(to) = &a.location {
+        b = b.header(hyper::header::LOCATION, to.as_str());
     }
     b.body(Full::new(Bytes::from(a.body.clone())))
         .expect("response")

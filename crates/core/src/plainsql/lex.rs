@@ -366,50 +366,7 @@ impl Lexer {
                 }
                 Ok(i + 1)
             }
-            b':' => {
-                self.token();
-                match next {
-                    Some(b':') | Some(b'=') => Ok(i + 2),
-                    Some(b) if is_var_char(b) => {
-                        let mut j = i + 1;
-                        while line.get(j).is_some_and(|&b| is_var_char(b)) {
-                            j += 1;
-                        }
-                        let name = &line[i + 1..j];
-                        if name[0].is_ascii_uppercase()
-                            && name
-                                .iter()
-                                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
-                        {
-                            return Err(Stop::Ambiguous(i, "a psql variable reference"));
-                        }
-                        Ok(j)
-                    }
-                    Some(q @ (b'\'' | b'"')) => {
-                        let mut j = i + 2;
-                        while line.get(j).is_some_and(|&b| is_var_char(b)) {
-                            j += 1;
-                        }
-                        if j > i + 2 && line.get(j) == Some(&q) {
-                            Ok(j + 1)
-                        } else {
-                            Ok(i + 1)
-                        }
-                    }
-                    Some(b'{') if at(2) == Some(b'?') => {
-                        let mut j = i + 3;
-                        while line.get(j).is_some_and(|&b| is_var_char(b)) {
-                            j += 1;
-                        }
-                        if j > i + 3 && line.get(j) == Some(&b'}') {
-                            Ok(j + 1)
-                        } else {
-                            Ok(i + 1)
-                        }
-                    }
-                    _ => Ok(i + 1),
-                }
-            }
+            b':' => self.colon(line, i),
             b'0'..=b'9' => self.number(line, i),
             b'.' if next.is_some_and(|b| b.is_ascii_digit()) => self.number(line, i),
             b if is_ident_start(b) => {
@@ -458,6 +415,55 @@ impl Lexer {
                 self.token();
                 Ok(i + 1)
             }
+        }
+    }
+
+    /// A `:` at `i`: `::` and `:=`, a psql variable (`:name`, `:'name'`, `:"name"`,
+    /// `:{?name}`); a reference that psql would substitute is refused.
+    fn colon(&mut self, line: &[u8], i: usize) -> Result<usize, Stop> {
+        let next = line.get(i + 1).copied();
+        let at = |k: usize| line.get(i + k).copied();
+        self.token();
+        match next {
+            Some(b':') | Some(b'=') => Ok(i + 2),
+            Some(b) if is_var_char(b) => {
+                let mut j = i + 1;
+                while line.get(j).is_some_and(|&b| is_var_char(b)) {
+                    j += 1;
+                }
+                let name = &line[i + 1..j];
+                if name[0].is_ascii_uppercase()
+                    && name
+                        .iter()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+                {
+                    return Err(Stop::Ambiguous(i, "a psql variable reference"));
+                }
+                Ok(j)
+            }
+            Some(q @ (b'\'' | b'"')) => {
+                let mut j = i + 2;
+                while line.get(j).is_some_and(|&b| is_var_char(b)) {
+                    j += 1;
+                }
+                if j > i + 2 && line.get(j) == Some(&q) {
+                    Ok(j + 1)
+                } else {
+                    Ok(i + 1)
+                }
+            }
+            Some(b'{') if at(2) == Some(b'?') => {
+                let mut j = i + 3;
+                while line.get(j).is_some_and(|&b| is_var_char(b)) {
+                    j += 1;
+                }
+                if j > i + 3 && line.get(j) == Some(&b'}') {
+                    Ok(j + 1)
+                } else {
+                    Ok(i + 1)
+                }
+            }
+            _ => Ok(i + 1),
         }
     }
 

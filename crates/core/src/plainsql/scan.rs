@@ -296,6 +296,84 @@ pub(crate) fn check_pending(
     .with_hint("PostgreSQL itself accepts no statement or COPY row this long: the file is damaged or not a dump; use another copy"))
 }
 
+/// What pg_dump's header comment lines say: which tool wrote the file, and from which versions.
+fn note_dump_header(line: &str, sc: &mut Scanned) {
+    if line == "-- PostgreSQL database cluster dump" {
+        sc.info.dumpall = true;
+        sc.info.from_pg_dump = true;
+    }
+    if line == "-- PostgreSQL database dump" {
+        sc.info.from_pg_dump = true;
+    }
+    if let Some(v) = line.strip_prefix("-- Dumped from database version ") {
+        sc.server_version
+            .get_or_insert_with(|| v.split_whitespace().next().unwrap_or("").into());
+    }
+    if let Some(v) = line.strip_prefix("-- Dumped by pg_dump version ") {
+        sc.pg_dump_version
+            .get_or_insert_with(|| v.split_whitespace().next().unwrap_or("").into());
+    }
+    if let Some(v) = line.strip_prefix("-- Started on ") {
+        sc.started.get_or_insert_with(|| v.trim().to_string());
+    }
+}
+
+/// The databases a file with `\connect` offers: those with objects or created by the file
+/// (template1/postgres with nothing in them are not offered), with their tables.
+fn offered_databases(
+    dbs: &[PlainDatabase],
+    created: &BTreeSet<String>,
+    with_objects: &BTreeSet<String>,
+) -> Vec<PlainDatabase> {
+    let mut names: Vec<String> = Vec::new();
+    for d in dbs
+        .iter()
+        .map(|d| d.name.clone())
+        .chain(created.iter().cloned())
+        .chain(with_objects.iter().cloned())
+    {
+        if !d.is_empty() && !names.contains(&d) {
+            names.push(d);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| PlainDatabase {
+            tables: dbs
+                .iter()
+                .find(|d| d.name == name)
+                .map(|d| d.tables.clone())
+                .unwrap_or_default(),
+            name,
+        })
+        .collect()
+}
+
+/// A dump pg_dump wrote ends with its "dump complete" line; any file ends outside a statement
+/// and outside COPY data.
+fn check_complete(sc: &Scanned, last_comment: &str, clean: bool, path: &Path) -> Result<()> {
+    let complete = if sc.info.dumpall {
+        last_comment == "-- PostgreSQL database cluster dump complete"
+    } else if sc.info.from_pg_dump {
+        last_comment == "-- PostgreSQL database dump complete"
+    } else {
+        clean
+    };
+    if !complete || !clean {
+        return Err(Error::integrity(format!(
+            "{}: the SQL dump is incomplete (it ends {})",
+            path.display(),
+            if clean {
+                "without pg_dump's \"dump complete\" line"
+            } else {
+                "inside a statement or COPY data"
+            }
+        ))
+        .with_hint("the file was cut off while it was written or copied; use another copy"));
+    }
+    Ok(())
+}
+
 /// [`scan`] with the cap of [`check_pending`].
 pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -> Result<Scanned> {
     let (mut r, compressed) = open(path)?;
@@ -340,24 +418,7 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
         match &p {
             Piece::Between(b) => {
                 let line = String::from_utf8_lossy(trim_eol(b)).into_owned();
-                if line == "-- PostgreSQL database cluster dump" {
-                    sc.info.dumpall = true;
-                    sc.info.from_pg_dump = true;
-                }
-                if line == "-- PostgreSQL database dump" {
-                    sc.info.from_pg_dump = true;
-                }
-                if let Some(v) = line.strip_prefix("-- Dumped from database version ") {
-                    sc.server_version
-                        .get_or_insert_with(|| v.split_whitespace().next().unwrap_or("").into());
-                }
-                if let Some(v) = line.strip_prefix("-- Dumped by pg_dump version ") {
-                    sc.pg_dump_version
-                        .get_or_insert_with(|| v.split_whitespace().next().unwrap_or("").into());
-                }
-                if let Some(v) = line.strip_prefix("-- Started on ") {
-                    sc.started.get_or_insert_with(|| v.trim().to_string());
-                }
+                note_dump_header(&line, &mut sc);
                 if let Some(h) = entry_header(b) {
                     if !matches!(h.desc.as_str(), "DATABASE" | "DATABASE PROPERTIES") {
                         with_objects.insert(db.clone());
@@ -443,25 +504,7 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
         .finish(&mut on_piece)
         .map_err(|e| refused(&splitter, e, path))?;
     sc.info.sql_bytes = total;
-    let complete = if sc.info.dumpall {
-        last_comment == "-- PostgreSQL database cluster dump complete"
-    } else if sc.info.from_pg_dump {
-        last_comment == "-- PostgreSQL database dump complete"
-    } else {
-        clean
-    };
-    if !complete || !clean {
-        return Err(Error::integrity(format!(
-            "{}: the SQL dump is incomplete (it ends {})",
-            path.display(),
-            if clean {
-                "without pg_dump's \"dump complete\" line"
-            } else {
-                "inside a statement or COPY data"
-            }
-        ))
-        .with_hint("the file was cut off while it was written or copied; use another copy"));
-    }
+    check_complete(&sc, &last_comment, clean, path)?;
     sc.connects = walk.seen_connect;
     let found = if sc.connects { in_dbs } else { before_connect };
     sc.info.arbitrary_sql_total = found.total;
@@ -469,30 +512,7 @@ pub(crate) fn scan_within(path: &Path, cancel: &CancellationToken, max: usize) -
     if !sc.connects {
         sc.tables = dbs.into_iter().flat_map(|d| d.tables).collect();
     } else {
-        // Databases with objects, or created by the file; template1/postgres with nothing in
-        // them are not offered.
-        let mut names: Vec<String> = Vec::new();
-        for d in dbs
-            .iter()
-            .map(|d| d.name.clone())
-            .chain(created.iter().cloned())
-            .chain(with_objects.iter().cloned())
-        {
-            if !d.is_empty() && !names.contains(&d) {
-                names.push(d);
-            }
-        }
-        sc.info.databases = names
-            .into_iter()
-            .map(|name| PlainDatabase {
-                tables: dbs
-                    .iter()
-                    .find(|d| d.name == name)
-                    .map(|d| d.tables.clone())
-                    .unwrap_or_default(),
-                name,
-            })
-            .collect();
+        sc.info.databases = offered_databases(&dbs, &created, &with_objects);
         if !sc.info.dumpall && !roles.is_empty() {
             // Roles and \connect without the cluster header: still a cluster dump.
             sc.info.dumpall = true;

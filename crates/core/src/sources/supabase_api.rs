@@ -143,6 +143,9 @@ impl ManagementApi {
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.timeout)
             .user_agent(crate::tool_version())
+            // A redirect is refused, never followed (`request`): the token goes to the API's
+            // own address only.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::internal(format!("cannot build the HTTP client: {e}")))?;
         Ok(ManagementApi {
@@ -208,6 +211,22 @@ impl ManagementApi {
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
+        }
+        if status.is_redirection() {
+            return Err(Error::new(
+                ErrorKind::Connection,
+                format!(
+                    "{what}: the Supabase Management API answered HTTP {}, a redirect to another \
+                     address, which Offsite does not follow (the access token goes to the API's \
+                     own address only)",
+                    status.as_u16()
+                ),
+            )
+            .retryable(false)
+            .with_hint(
+                "check the API address (https://api.supabase.com unless you set another); a \
+                 proxy or server that redirects the API elsewhere is refused",
+            ));
         }
         let retry_after = resp
             .headers()

@@ -578,47 +578,10 @@ impl Downloader {
                 }
                 st.total = url.size.or(resp.content_length());
             }
-            206 => {
-                let Some(cr) = content_range(headers) else {
-                    return Outcome::Restart(
-                        "a partial answer without a usable Content-Range".into(),
-                    );
-                };
-                if cr.first != st.pos {
-                    return Outcome::Restart(format!(
-                        "asked for the bytes from {}, got a range from {}",
-                        st.pos, cr.first
-                    ));
-                }
-                if let (Some(t), Some(known)) = (cr.total, st.total) {
-                    if t != known {
-                        return Outcome::Restart(format!(
-                            "the size changed from {known} to {t} bytes"
-                        ));
-                    }
-                }
-                if let Some(Validator::ETag(pinned)) = &st.validator {
-                    let now = headers
-                        .get(reqwest::header::ETAG)
-                        .and_then(|v| v.to_str().ok());
-                    if now.is_some_and(|now| now.trim() != pinned) {
-                        return Outcome::Restart("the ETag changed".into());
-                    }
-                }
-                if st.validator.is_none() {
-                    st.validator = Validator::from_headers(headers);
-                    if let Some(v) = &st.validator {
-                        part.remember(v);
-                    }
-                }
-                if st.total.is_none() {
-                    st.total = cr.total;
-                }
-                range_end = Some(cr.last + 1);
-                if st.pos > 0 {
-                    st.spliced = true;
-                }
-            }
+            206 => match partial_answer(headers, st, part) {
+                Ok(end) => range_end = Some(end),
+                Err(restart) => return restart,
+            },
             416 if ranged => {
                 // `Content-Range: bytes */N` with N = what we have: the file was complete (a
                 // Content-Length that promised more than there was).
@@ -889,6 +852,55 @@ impl Budget {
             _ = cancel.cancelled() => Err(Error::cancelled()),
         }
     }
+}
+
+/// A `206` answer checked against what was asked and what is known (its range starts where the
+/// part file ends, the size and the ETag have not changed): the end (exclusive) of the range it
+/// announces, or the outcome that starts over.
+fn partial_answer(
+    headers: &reqwest::header::HeaderMap,
+    st: &mut State,
+    part: &PartFile,
+) -> std::result::Result<u64, Outcome> {
+    let Some(cr) = content_range(headers) else {
+        return Err(Outcome::Restart(
+            "a partial answer without a usable Content-Range".into(),
+        ));
+    };
+    if cr.first != st.pos {
+        return Err(Outcome::Restart(format!(
+            "asked for the bytes from {}, got a range from {}",
+            st.pos, cr.first
+        )));
+    }
+    if let (Some(t), Some(known)) = (cr.total, st.total) {
+        if t != known {
+            return Err(Outcome::Restart(format!(
+                "the size changed from {known} to {t} bytes"
+            )));
+        }
+    }
+    if let Some(Validator::ETag(pinned)) = &st.validator {
+        let now = headers
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok());
+        if now.is_some_and(|now| now.trim() != pinned) {
+            return Err(Outcome::Restart("the ETag changed".into()));
+        }
+    }
+    if st.validator.is_none() {
+        st.validator = Validator::from_headers(headers);
+        if let Some(v) = &st.validator {
+            part.remember(v);
+        }
+    }
+    if st.total.is_none() {
+        st.total = cr.total;
+    }
+    if st.pos > 0 {
+        st.spliced = true;
+    }
+    Ok(cr.last + 1)
 }
 
 #[cfg(test)]

@@ -56,5 +56,6 @@ mod selective;
 mod settings_and_delete;
 mod sockets;
 mod storage_components;
+mod supabase_project;
 mod validation;
 mod zstd_archives;

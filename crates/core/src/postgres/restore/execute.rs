@@ -256,7 +256,8 @@ async fn clean_phase_now(
     if let Some(sel) = selected {
         outside.retain(|e| sel.include.contains(&e.line));
     }
-    let clean = replace::clean_phase(&mut conn, spec, &outside).await?;
+    let facts = super::script::read_facts(&mut conn, spec, toc).await?;
+    let clean = replace::clean_phase(&mut conn, spec, &outside, &facts).await?;
     let _ = conn.close().await;
     Ok(clean)
 }

@@ -66,6 +66,7 @@ pub async fn plan(
         created,
         opts.no_owner,
         seen.clean_phase_runs,
+        &seen.clean.keep,
         seen.selected.as_ref().map(|s| &s.include),
     );
     let arbitrary = arbitrary_that_runs(&toc, &decisions.skip);
@@ -84,7 +85,7 @@ pub async fn plan(
         Some(Ok(d)) => d.keys.clone(),
         _ => BTreeSet::new(),
     };
-    let (will_replace, will_create, will_keep) =
+    let (will_replace, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
@@ -116,6 +117,7 @@ pub async fn plan(
         replacing,
         opts,
         &will_keep,
+        platform_kept,
         dependents.as_ref(),
         &mut blockers,
         &mut warnings,
@@ -265,7 +267,7 @@ impl TargetState {
         if let Some(sel) = &selected {
             outside.retain(|e| sel.include.contains(&e.line));
         }
-        let clean = replace::clean_phase(conn, &target.spec, &outside).await?;
+        let clean = replace::clean_phase(conn, &target.spec, &outside, facts).await?;
         let mut rows_only = RowsOnly::default();
         if let Some(sel) = &selected {
             // Only the selected objects count: those the target has are replaced.
@@ -320,6 +322,7 @@ fn replace_findings(
     replacing: bool,
     opts: &RestoreOptions,
     will_keep: &[String],
+    platform_kept: usize,
     dependents: Option<&std::result::Result<replace::Dependents, String>>,
     blockers: &mut Vec<String>,
     warnings: &mut Vec<String>,
@@ -337,14 +340,25 @@ fn replace_findings(
                 .into(),
         );
     }
-    if replacing && !will_keep.is_empty() {
+    // The backup's objects kept as the target has them come first (see `will_lists`).
+    let (platform, others) = will_keep.split_at(platform_kept.min(will_keep.len()));
+    if replacing && !platform.is_empty() {
+        warnings.push(format!(
+            "{} of the backup {} kept as the target has {}, not replaced: {}",
+            crate::words::count(platform.len(), "object"),
+            if platform.len() == 1 { "is" } else { "are" },
+            if platform.len() == 1 { "it" } else { "them" },
+            platform.join("; ")
+        ));
+    }
+    if replacing && !others.is_empty() {
         warnings.push(format!(
             "{} in the target {} not in the backup and will be kept",
-            match will_keep.len() {
+            match others.len() {
                 1 => "1 table, view or function".to_string(),
                 n => format!("{n} tables, views or functions"),
             },
-            if will_keep.len() == 1 { "is" } else { "are" }
+            if others.len() == 1 { "is" } else { "are" }
         ));
     }
     match dependents {
@@ -413,17 +427,20 @@ fn will_lists(
     dropped: &BTreeSet<String>,
     selected: Option<&select::Selected>,
     opts: &RestoreOptions,
-) -> (Vec<String>, Vec<String>, Vec<String>) {
+) -> (Vec<String>, Vec<String>, Vec<String>, usize) {
     let replace::CleanPhase {
         replaced: mut will_replace,
         created: mut will_create,
         kept,
+        platform,
         ..
     } = clean;
-    // What CASCADE takes along is not kept: the warning lists it.
-    let mut will_keep: Vec<String> = kept
+    // What CASCADE takes along is not kept: the warning lists it. The backup's objects the
+    // target keeps as it has them (the platform's) come first, each with why.
+    let platform_kept = platform.len();
+    let mut will_keep: Vec<String> = platform
         .into_iter()
-        .filter(|(key, _)| !dropped.contains(key))
+        .chain(kept.into_iter().filter(|(key, _)| !dropped.contains(key)))
         .map(|(_, label)| label)
         .collect();
     if let Some(sel) = selected {
@@ -444,7 +461,8 @@ fn will_lists(
             will_keep.clear();
         }
     }
-    (will_replace, will_create, will_keep)
+    let platform_kept = platform_kept.min(will_keep.len());
+    (will_replace, will_create, will_keep, platform_kept)
 }
 
 /// The archive's manifest and globals.sql, and whether its database is plain SQL; an archive

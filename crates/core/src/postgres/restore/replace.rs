@@ -20,6 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::conn::ConnSpec;
 use crate::postgres::process;
 use crate::postgres::restore::quote_ident;
+use crate::postgres::restore::script::TargetFacts;
 use crate::postgres::session::{Input, Target, Transaction};
 use crate::progress::Reporter;
 use sqlx::postgres::PgConnection;
@@ -126,6 +127,45 @@ pub(crate) struct CleanPhase {
     pub created: Vec<String>,
     /// The target's relations and routines that are not in the backup, with their catalog keys.
     pub kept: Vec<(String, String)>,
+    /// The backup's objects the target already has and keeps as it has them (see
+    /// [`Keep`]), with their catalog keys and, for people, why.
+    pub platform: Vec<(String, String)>,
+    /// The same objects as the backup's list names them: (kind, schema, name). Their entries
+    /// (and their comments and privileges) are left out of the restore.
+    pub keep: BTreeSet<(&'static str, String, String)>,
+}
+
+/// Which of the target's objects a replace keeps although the backup has them, when the
+/// connecting role is not a superuser: those owned by a role it cannot act for (the platform's,
+/// such as Supabase's `extensions.grant_pg_graphql_access()` owned by `supabase_admin` in a
+/// schema `postgres` owns: dropping it is allowed there, recreating it as its owner is not), and
+/// the routines the target's event triggers run (dropping one takes the trigger along, and only
+/// a superuser can create an event trigger).
+pub(crate) struct Keep<'a> {
+    facts: &'a TargetFacts,
+    /// (schema, name as the list writes it) of the routines the target's event triggers run.
+    event_routines: BTreeSet<(String, String)>,
+}
+
+impl<'a> Keep<'a> {
+    /// Why `f` is kept, or `None` when the replace drops it.
+    fn why(&self, f: &Found) -> Option<String> {
+        if self.facts.superuser {
+            return None;
+        }
+        if !self.facts.can_act_for(&f.owner, &BTreeSet::new()) {
+            return Some(format!(
+                "the platform's: owned by {}, which {} cannot act for",
+                f.owner, self.facts.user
+            ));
+        }
+        self.event_routines
+            .contains(&(f.schema.clone(), f.name.clone()))
+            .then(|| {
+                "an event trigger of the target runs it, and only a superuser can create one"
+                    .to_string()
+            })
+    }
 }
 
 fn label(desc: &str, schema: &str, name: &str) -> String {
@@ -162,6 +202,7 @@ struct Found {
     /// Qualified and quoted, for DROP.
     drop_name: String,
     key: String,
+    owner: String,
 }
 
 /// The target's objects `sql` lists: schema, name, kind (`desc_of` names it), the name for DROP,
@@ -183,6 +224,7 @@ async fn fetch_found(
             desc: desc_of(&r.get::<String, _>(2)),
             drop_name: r.get(3),
             key: r.get(4),
+            owner: r.get(5),
         })
         .collect())
 }
@@ -194,6 +236,7 @@ fn sort_out(
     toc: &[TocEntry],
     descs: &[&str],
     found: Vec<Found>,
+    keep: &Keep<'_>,
     listed: impl Fn(&str) -> bool,
 ) {
     let backup = want(toc, descs);
@@ -201,7 +244,11 @@ fn sort_out(
     for f in found {
         let named = (f.schema.clone(), f.name.clone());
         let shown = label(f.desc, &f.schema, &f.name);
-        if backup.contains(&named) {
+        let kept = backup.contains(&named).then(|| keep.why(&f)).flatten();
+        if let Some(why) = kept {
+            cp.platform.push((f.key, format!("{shown} ({why})")));
+            cp.keep.insert((f.desc, f.schema, f.name));
+        } else if backup.contains(&named) {
             cp.drops.push(format!(
                 "DROP {} IF EXISTS {} CASCADE;",
                 f.desc, f.drop_name
@@ -273,28 +320,44 @@ fn want(toc: &[TocEntry], descs: &[&str]) -> BTreeSet<(String, String)> {
 const USER_NS: &str =
     "n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
 
-/// Compute the clean phase of replacing the target's objects with the backup's `toc`.
+/// Compute the clean phase of replacing the target's objects with the backup's `toc`, as the
+/// connecting role `facts` describes can do it (see [`Keep`]).
 pub(crate) async fn clean_phase(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     toc: &[TocEntry],
+    facts: &TargetFacts,
 ) -> Result<CleanPhase> {
     // Routine signatures as pg_dump writes them: types qualified, as with its empty search_path.
     sqlx::query("SELECT set_config('search_path', '', false)")
         .execute(&mut *conn)
         .await
         .map_err(|e| spec.map_sqlx(e))?;
+    let event_routines: BTreeSet<(String, String)> = sqlx::query_as(
+        "SELECT n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')'
+           FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid
+           JOIN pg_namespace n ON n.oid = p.pronamespace",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?
+    .into_iter()
+    .collect();
+    let keep = Keep {
+        facts,
+        event_routines,
+    };
     let mut cp = CleanPhase::default();
-    drop_relations(conn, spec, toc, &mut cp).await?;
-    drop_routines(conn, spec, toc, &mut cp).await?;
-    drop_types(conn, spec, toc, &mut cp).await?;
+    drop_relations(conn, spec, toc, &keep, &mut cp).await?;
+    drop_routines(conn, spec, toc, &keep, &mut cp).await?;
+    drop_types(conn, spec, toc, &keep, &mut cp).await?;
     // Kinds whose DROP … IF EXISTS needs only the list's name.
     for e in toc {
         if let Some(sql) = by_name(e) {
             cp.drops.push(sql);
         }
     }
-    drop_global_objects(conn, spec, toc, &mut cp).await?;
+    drop_global_objects(conn, spec, toc, facts, &mut cp).await?;
     drop_blobs(toc, &mut cp);
     keep_schemas(conn, spec, toc, &mut cp).await?;
     sqlx::query("SELECT set_config('search_path', '\"$user\", public', false)")
@@ -309,6 +372,7 @@ async fn drop_relations(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     toc: &[TocEntry],
+    keep: &Keep<'_>,
     cp: &mut CleanPhase,
 ) -> Result<()> {
     let rel_descs = [
@@ -323,7 +387,8 @@ async fn drop_relations(
         spec,
         &format!(
             "SELECT n.nspname::text, c.relname::text, c.relkind::text,
-                    format('%I.%I', n.nspname, c.relname), 'pg_class:' || c.oid
+                    format('%I.%I', n.nspname, c.relname), 'pg_class:' || c.oid,
+                    pg_get_userbyid(c.relowner)::text
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE c.relkind IN ('r','p','v','m','f','S') AND {USER_NS}
                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -334,7 +399,7 @@ async fn drop_relations(
     )
     .await?;
     // Sequences are not listed: they go with their tables.
-    sort_out(cp, toc, &rel_descs, found, |d| d != "SEQUENCE");
+    sort_out(cp, toc, &rel_descs, found, keep, |d| d != "SEQUENCE");
     Ok(())
 }
 
@@ -343,6 +408,7 @@ async fn drop_routines(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     toc: &[TocEntry],
+    keep: &Keep<'_>,
     cp: &mut CleanPhase,
 ) -> Result<()> {
     let found = fetch_found(
@@ -350,7 +416,8 @@ async fn drop_routines(
         spec,
         &format!(
             "SELECT n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')',
-                    p.prokind::text, p.oid::regprocedure::text, 'pg_proc:' || p.oid
+                    p.prokind::text, p.oid::regprocedure::text, 'pg_proc:' || p.oid,
+                    pg_get_userbyid(p.proowner)::text
                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
               WHERE {USER_NS}
                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
@@ -365,6 +432,7 @@ async fn drop_routines(
         toc,
         &["FUNCTION", "PROCEDURE", "AGGREGATE"],
         found,
+        keep,
         |_| true,
     );
     Ok(())
@@ -375,11 +443,13 @@ async fn drop_types(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     toc: &[TocEntry],
+    keep: &Keep<'_>,
     cp: &mut CleanPhase,
 ) -> Result<()> {
     let backup_types = want(toc, &["TYPE", "DOMAIN"]);
     let rows = sqlx::query(&format!(
-        "SELECT n.nspname::text, t.typname::text, t.typtype::text, t.oid::int8
+        "SELECT n.nspname::text, t.typname::text, t.typtype::text, t.oid::int8,
+                pg_get_userbyid(t.typowner)::text
            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
            LEFT JOIN pg_class c ON c.oid = t.typrelid
           WHERE {USER_NS} AND t.typtype IN ('b','c','d','e','r') AND t.typcategory <> 'A'
@@ -395,6 +465,20 @@ async fn drop_types(
             (r.get(0), r.get(1), r.get(2), r.get(3));
         if backup_types.contains(&(s.clone(), n.clone())) {
             let what = if k == "d" { "DOMAIN" } else { "TYPE" };
+            let found = Found {
+                schema: s.clone(),
+                name: n.clone(),
+                desc: what,
+                drop_name: String::new(),
+                key: format!("pg_type:{oid}"),
+                owner: r.get(4),
+            };
+            if let Some(why) = keep.why(&found) {
+                let shown = label(what, &s, &n);
+                cp.platform.push((found.key, format!("{shown} ({why})")));
+                cp.keep.insert((what, s, n));
+                continue;
+            }
             cp.drops.push(format!(
                 "DROP {what} IF EXISTS {}.{} CASCADE;",
                 quote_ident(&s),
@@ -411,6 +495,7 @@ async fn drop_global_objects(
     conn: &mut PgConnection,
     spec: &ConnSpec,
     toc: &[TocEntry],
+    facts: &TargetFacts,
     cp: &mut CleanPhase,
 ) -> Result<()> {
     for (desc, sql, stmt) in [
@@ -427,6 +512,11 @@ async fn drop_global_objects(
     ] {
         let wanted = want(toc, &[desc]);
         if wanted.is_empty() {
+            continue;
+        }
+        // Only a superuser can create an event trigger: the target's stay as they are (the
+        // restore leaves the backup's entry out, see `script::decide`).
+        if desc == "EVENT TRIGGER" && !facts.superuser {
             continue;
         }
         let names: Vec<String> = sqlx::query_scalar(sql)

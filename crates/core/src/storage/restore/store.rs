@@ -156,43 +156,8 @@ pub(super) async fn plan(
     }
 
     // Target objects whose ETag is not comparable: download and hash them.
-    let fetched: Vec<(usize, Result<bool>)> = futures::stream::iter(need_fetch)
-        .map(|i| {
-            let item = &sel.items[i];
-            let e = sel.entry(item);
-            let bucket = sel.buckets[item.bucket].target.as_str();
-            async move {
-                let what = format!("reading {bucket}/{} to compare it", e.key);
-                let r = policy
-                    .run(&what, reporter, cancel, || async move {
-                        let body = store
-                            .get_object(bucket, &e.key, &GetRequest::default())
-                            .await?;
-                        let mut stream = body.stream;
-                        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-                        let mut n = 0u64;
-                        while let Some(chunk) = stream.next().await {
-                            let chunk = chunk?;
-                            ctx.update(&chunk);
-                            n += chunk.len() as u64;
-                        }
-                        Ok(n == e.size && hex::encode(ctx.finish().as_ref()) == e.sha256)
-                    })
-                    .await;
-                (i, r)
-            }
-        })
-        .buffer_unordered(opts.concurrency)
-        .collect()
-        .await;
-    for (i, same) in fetched {
-        decisions[i] = match same {
-            Ok(true) => Decision::Identical,
-            Ok(false) => Decision::Overwrite,
-            // Gone since it was listed: it will simply be uploaded.
-            Err(e) if e.kind() == ErrorKind::NotFound => Decision::New,
-            Err(e) => return Err(e),
-        };
+    for (i, d) in fetch_and_compare(store, &sel, need_fetch, opts, reporter, cancel).await? {
+        decisions[i] = d;
     }
 
     // Plain-MD5 ETags: the MD5 of the archived bytes (read, and checked, from the archives).
@@ -225,6 +190,62 @@ pub(super) async fn plan(
         deletions,
         exists,
     })
+}
+
+/// The decision for each target object in `need_fetch` (indexes into `sel.items`) whose ETag
+/// says nothing: downloaded and hashed, compared with the archived object.
+async fn fetch_and_compare(
+    store: &dyn ObjectTarget,
+    sel: &Selected,
+    need_fetch: Vec<usize>,
+    opts: &StorageRestoreOptions,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Vec<(usize, Decision)>> {
+    let policy = &opts.retry;
+    let fetched: Vec<(usize, Result<bool>)> = futures::stream::iter(need_fetch)
+        .map(|i| {
+            let item = &sel.items[i];
+            let e = sel.entry(item);
+            let bucket = sel.buckets[item.bucket].target.as_str();
+            async move {
+                let what = format!("reading {bucket}/{} to compare it", e.key);
+                let r = policy
+                    .run(&what, reporter, cancel, || async move {
+                        let body = store
+                            .get_object(bucket, &e.key, &GetRequest::default())
+                            .await?;
+                        let mut stream = body.stream;
+                        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+                        let mut n = 0u64;
+                        while let Some(chunk) = stream.next().await {
+                            let chunk = chunk?;
+                            ctx.update(&chunk);
+                            n += chunk.len() as u64;
+                        }
+                        Ok(n == e.size && hex::encode(ctx.finish().as_ref()) == e.sha256)
+                    })
+                    .await;
+                (i, r)
+            }
+        })
+        .buffer_unordered(opts.concurrency)
+        .collect()
+        .await;
+    let mut out = Vec::with_capacity(fetched.len());
+    for (i, same) in fetched {
+        out.push((
+            i,
+            match same {
+                Ok(true) => Decision::Identical,
+                Ok(false) => Decision::Overwrite,
+                // Gone since it was listed: it will simply be uploaded.
+                Err(e) if e.kind() == ErrorKind::NotFound => Decision::New,
+                Err(e) => return Err(e),
+            },
+        ));
+    }
+    Ok(out)
 }
 
 /// The MD5 of the archived bytes of `items` (indexes into `sel.items`), each checked against

@@ -52,7 +52,7 @@ pub(crate) struct Relation {
 }
 
 impl TargetFacts {
-    pub(super) fn can_act_for(&self, role: &str, created: &BTreeSet<String>) -> bool {
+    pub(crate) fn can_act_for(&self, role: &str, created: &BTreeSet<String>) -> bool {
         self.superuser
             || role.is_empty()
             || role == self.user

@@ -182,14 +182,16 @@ fn not_owned(desc: &str) -> bool {
 }
 
 /// Decide. `replace`: the user's schemas are replaced (the clean phase handles them; here only
-/// the managed schemas and the owners matter). `roles`: what `--create-roles` creates (empty
-/// when the user did not choose it).
+/// the managed schemas, what the clean phase keeps (`kept`: kind, schema and name of the
+/// backup's objects it leaves as the target has them) and the owners matter). `roles`: what
+/// `--create-roles` creates (empty when the user did not choose it).
 pub(crate) fn decide(
     toc: &FullToc,
     f: &TargetFacts,
     roles: &RolePlan,
     no_owner: bool,
     replace: bool,
+    kept: &BTreeSet<(&'static str, String, String)>,
     only: Option<&BTreeSet<usize>>,
 ) -> Decisions {
     let mut d = Decisions::default();
@@ -246,7 +248,9 @@ pub(crate) fn decide(
             continue;
         }
         if replace {
-            // The clean phase drops and recreates what the backup holds outside managed schemas.
+            // The clean phase drops and recreates what the backup holds outside managed schemas,
+            // except what it keeps as the target has it.
+            kept_by_clean_phase(it, f, kept, &mut d, &mut p);
             continue;
         }
         already_there(it, f, &created, &mut d, &mut p);
@@ -257,6 +261,38 @@ pub(crate) fn decide(
     memberships_and_loads(toc, f, roles, &p, &mut d);
     d.managed = managed.into_values().collect();
     d
+}
+
+/// Outside the managed schemas, when replacing: the objects the clean phase keeps (the
+/// platform's, see `replace::Keep`) and, for a connecting role that is not a superuser, the
+/// target's event triggers are left out with their comments and privileges.
+fn kept_by_clean_phase(
+    it: &Item,
+    f: &TargetFacts,
+    kept: &BTreeSet<(&'static str, String, String)>,
+    d: &mut Decisions,
+    p: &mut Pass,
+) {
+    let keeps = match it.desc {
+        "EVENT TRIGGER" => !f.superuser && f.event_triggers.contains(&it.tag),
+        desc => kept
+            .iter()
+            .any(|(k, s, n)| *k == desc && *s == it.schema && *n == it.tag),
+    };
+    if keeps {
+        p.kept_ids.insert(it.id);
+        d.skip.insert(
+            it.line,
+            format!("{}: kept as the target has it", it.label()),
+        );
+    } else if matches!(it.desc, "COMMENT" | "ACL" | "SECURITY LABEL")
+        && it.deps.iter().any(|dep| p.kept_ids.contains(dep))
+    {
+        d.skip.insert(
+            it.line,
+            format!("{}: kept as the target has it", it.label()),
+        );
+    }
 }
 
 /// Outside the managed schemas, when not replacing: what the target already has is kept.
@@ -379,6 +415,30 @@ fn owners(
             }
         }
         if not_owned(it.desc) {
+            continue;
+        }
+        if it.desc == "DEFAULT ACL" && !f.can_act_for(&it.owner, created) {
+            // Only a member of the role may change its default privileges: the platform's
+            // (Supabase's `supabase_admin` in `extensions`) stay as the target has them.
+            let what = format!(
+                "default privileges of {} in {} for {}",
+                it.owner,
+                if it.schema == "-" {
+                    "the database".to_string()
+                } else {
+                    format!("schema {}", it.schema)
+                },
+                it.tag
+                    .strip_prefix("DEFAULT PRIVILEGES FOR ")
+                    .unwrap_or(&it.tag)
+                    .to_lowercase()
+            );
+            d.skip
+                .insert(it.line, format!("{what}: kept as the target has them"));
+            d.platform_privileges.push(format!(
+                "{what} (kept as the target has them: {} cannot act for {})",
+                f.user, it.owner
+            ));
             continue;
         }
         let owner = p.effective_owner.get(&i).unwrap_or(&it.owner);
@@ -642,7 +702,15 @@ mod tests {
                 .into();
         t.items[5].deps = vec![12];
         let f = supabase_target();
-        let d = decide(&t, &f, &RolePlan::default(), false, false, None);
+        let d = decide(
+            &t,
+            &f,
+            &RolePlan::default(),
+            false,
+            false,
+            &BTreeSet::new(),
+            None,
+        );
         let skipped: Vec<usize> = d.skip.keys().copied().collect();
         // schema, uid(), the three tables, the comment, the migrations' rows, the publication.
         assert_eq!(skipped, vec![0, 1, 2, 3, 4, 5, 7, 10], "{:#?}", d.skip);
@@ -667,7 +735,15 @@ mod tests {
         assert_eq!(d.blockers.len(), 2, "{:?}", d.blockers);
 
         // With --no-owner: the event trigger is left out, the large object becomes postgres's.
-        let d = decide(&t, &f, &RolePlan::default(), true, false, None);
+        let d = decide(
+            &t,
+            &f,
+            &RolePlan::default(),
+            true,
+            false,
+            &BTreeSet::new(),
+            None,
+        );
         assert!(d.blockers.is_empty(), "{:?}", d.blockers);
         assert!(d.skip.contains_key(&11));
         assert!(!d.skip.contains_key(&12));
@@ -705,7 +781,15 @@ mod tests {
             user: "offsite_drill_x".into(),
             ..Default::default()
         };
-        let d = decide(&t, &f, &RolePlan::default(), true, false, None);
+        let d = decide(
+            &t,
+            &f,
+            &RolePlan::default(),
+            true,
+            false,
+            &BTreeSet::new(),
+            None,
+        );
         assert!(
             d.skip.is_empty(),
             "the index comes with its table: {:?}",
@@ -714,12 +798,28 @@ mod tests {
         assert!(d.every_owner_dropped);
         assert!(!d.needs_script(), "{d:?}");
         // Without --no-owner it is a blocker; with an owner kept it is the script.
-        let d = decide(&t, &f, &RolePlan::default(), false, false, None);
+        let d = decide(
+            &t,
+            &f,
+            &RolePlan::default(),
+            false,
+            false,
+            &BTreeSet::new(),
+            None,
+        );
         assert!(!d.every_owner_dropped && !d.blockers.is_empty());
         let mut kept = f.clone();
         kept.roles.insert("src".into(), true);
         let t2 = toc(&["12; 1259 3 TABLE app t src", "14; 1259 5 TABLE app u other"]);
-        let d = decide(&t2, &kept, &RolePlan::default(), true, false, None);
+        let d = decide(
+            &t2,
+            &kept,
+            &RolePlan::default(),
+            true,
+            false,
+            &BTreeSet::new(),
+            None,
+        );
         assert!(!d.every_owner_dropped && d.needs_script(), "{d:?}");
     }
 
@@ -737,6 +837,7 @@ mod tests {
             &RolePlan::default(),
             true,
             false,
+            &BTreeSet::new(),
             None,
         );
         assert_eq!(d.blockers.len(), 1);
@@ -756,7 +857,7 @@ mod tests {
         )
         .unwrap();
         let t = toc(&["23; 1259 10 TABLE public things app"]);
-        let d = decide(&t, &f, &roles, false, false, None);
+        let d = decide(&t, &f, &roles, false, false, &BTreeSet::new(), None);
         assert!(d.blockers.is_empty(), "{:?}", d.blockers);
         assert_eq!(
             d.preamble,

@@ -1,0 +1,179 @@
+//! A Supabase project's backup restored into a fresh Supabase project as its `postgres` role,
+//! both built by Supabase's own init scripts and migrations (`offsite_testkit::SupabaseProject`).
+//! What the platform owns stays as the fresh project has it, listed in the plan as kept; the
+//! result is the source's schema except the privileges of `pg_catalog` functions and of schema
+//! `public`, which stay the target's.
+
+use crate::common::*;
+use offsite_core::restore::{DatabaseOptions, DatabaseTo};
+use offsite_core::{JobStart, RestoreRequest};
+use offsite_testkit::supabase_project::POSTGRES_PASSWORD;
+use offsite_testkit::SupabaseProject;
+
+/// What the user adds to their project, as `postgres`: tables, a function, a trigger on the
+/// platform's `auth.users`, rows in it.
+const USERS_PART: &str = "
+    CREATE TABLE public.profiles (id uuid PRIMARY KEY REFERENCES auth.users (id), name text NOT NULL);
+    CREATE FUNCTION public.handle_new_user() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+      SET search_path = '' AS $$ BEGIN INSERT INTO public.profiles VALUES (NEW.id, coalesce(NEW.email, '?')); RETURN NEW; END $$;
+    CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users
+      FOR EACH ROW EXECUTE FUNCTION public.handle_new_user();
+    INSERT INTO auth.users (instance_id, id, aud, role, email)
+      SELECT '00000000-0000-0000-0000-000000000000', ('00000000-0000-0000-0000-00000000000' || i)::uuid,
+             'authenticated', 'authenticated', 'u' || i || '@example.com'
+        FROM generate_series(1, 5) AS i;
+    ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY own_profile ON public.profiles FOR SELECT TO authenticated USING (id = auth.uid());
+    GRANT SELECT ON public.profiles TO authenticated;
+    CREATE FUNCTION extensions.my_helper(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1 $$;";
+
+/// Every routine, event trigger and schema the platform owns, with its owner and privileges.
+const PLATFORM_OBJECTS: &str = "
+    SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+      SELECT 'function ' || p.oid::regprocedure || ' ' || p.proowner::regrole || ' ' || coalesce(p.proacl::text, '-')
+             || ' ' || md5(pg_get_functiondef(p.oid)) AS x
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE p.proowner <> 'postgres'::regrole AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      UNION ALL
+      SELECT 'event trigger ' || evtname || ' ' || evtowner::regrole || ' ' || evtfoid::regprocedure FROM pg_event_trigger
+      UNION ALL
+      SELECT 'schema ' || nspname || ' ' || nspowner::regrole || ' ' || coalesce(nspacl::text, '-')
+        FROM pg_namespace WHERE nspname <> 'public') s";
+
+/// `pg_dump --schema-only` of the project as `supabase_admin`, without its random `\restrict`
+/// key and without the sections the restore leaves as the target has them: the privileges of
+/// `pg_catalog` functions and of schema `public`.
+fn schema_of(p: &SupabaseProject) -> String {
+    let out = p
+        .cluster
+        .command("pg_dump")
+        .args(p.cluster.conn_args())
+        .args(["--schema-only", "-d", "postgres"])
+        .output()
+        .expect("run pg_dump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split("\n--\n-- Name: ")
+        .filter(|section| {
+            let header = section.lines().next().unwrap_or("");
+            let acl = header.contains("; Type: ACL;");
+            !(acl
+                && (header.contains("; Schema: pg_catalog;")
+                    || header.starts_with("SCHEMA public;")))
+        })
+        .collect::<Vec<_>>()
+        .join("\n--\n-- Name: ")
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_supabase_project_keeps_what_its_platform_owns_and_gets_the_sources_schema() {
+    let src = SupabaseProject::start();
+    src.psql_as_postgres(USERS_PART);
+    let env = env().await;
+    env.engine
+        .add_project(offsite_core::AddProject::url(
+            "supa_src",
+            src.postgres_url(),
+        ))
+        .await
+        .unwrap();
+    let archive = env
+        .engine
+        .backup(
+            offsite_core::BackupOptions::project("supa_src"),
+            JobStart::default(),
+        )
+        .await
+        .unwrap()
+        .backup
+        .path;
+
+    // As a user would: replacing what the fresh project holds, and also with `--no-owner` (the
+    // way past "postgres cannot act for supabase_admin" before the platform's objects were kept).
+    for no_owner in [false, true] {
+        restore_into_a_fresh_project(&env, &src, std::path::Path::new(&archive), no_owner).await;
+    }
+}
+
+async fn restore_into_a_fresh_project(
+    env: &Env,
+    src: &SupabaseProject,
+    archive: &std::path::Path,
+    no_owner: bool,
+) {
+    let target = SupabaseProject::start();
+    let platform_before = target.psql(PLATFORM_OBJECTS);
+    assert!(
+        platform_before.contains("grant_pg_graphql_access() supabase_admin"),
+        "{platform_before}"
+    );
+    let to = DatabaseTo::url_or_project(&target.postgres_url(), Some(POSTGRES_PASSWORD.into()));
+    let req = RestoreRequest::new(archive, to).options(DatabaseOptions {
+        replace: true,
+        no_owner,
+        ..Default::default()
+    });
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
+    assert!(!plan.connecting_superuser);
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    assert!(plan.left_out.is_empty(), "{:?}", plan.left_out);
+    // pg_dump's own privilege lines on the platform's functions are not calls: no consent asked.
+    assert_eq!(plan.arbitrary_sql_total, 0, "{:?}", plan.arbitrary_sql);
+    // The platform's routines in `extensions` (a schema `postgres` owns) are kept, and said so,
+    // as are those the platform's event triggers run.
+    for kept in [
+        "extensions.grant_pg_graphql_access()",
+        "extensions.pgrst_ddl_watch()",
+        "extensions.set_graphql_placeholder()",
+        "extensions.grant_pg_net_access()",
+    ] {
+        assert!(
+            plan.will_keep.iter().any(|k| k.contains(kept)),
+            "{kept} not kept: {:?}",
+            plan.will_keep
+        );
+        assert!(
+            !plan.will_replace.iter().any(|k| k.contains(kept)),
+            "{kept} replaced: {:?}",
+            plan.will_replace
+        );
+    }
+    assert!(
+        plan.platform_privileges
+            .iter()
+            .any(|p| p.starts_with("default privileges of supabase_admin in schema extensions")),
+        "{:?}",
+        plan.platform_privileges
+    );
+    assert!(
+        !plan.will_drop.iter().any(|d| d.contains("event trigger")),
+        "the platform's event triggers are dropped: {:?}",
+        plan.will_drop
+    );
+
+    let out = env.engine.restore(req, JobStart::default()).await.unwrap();
+    assert!(out.report.ok, "{:?}", out.report.database);
+    assert_eq!(
+        target.psql(PLATFORM_OBJECTS),
+        platform_before,
+        "what the platform owns is as the fresh project had it"
+    );
+    let (want, got) = (schema_of(src), schema_of(&target));
+    assert!(want == got, "schema differs: {}", first_diff(&want, &got));
+    assert_eq!(target.psql("SELECT count(*) FROM auth.users"), "5");
+    assert_eq!(target.psql("SELECT count(*) FROM public.profiles"), "5");
+}
