@@ -814,6 +814,16 @@ export type CopyMark = {
 	kind: string,
 	/**  There and checked (`false`: pending, or its last check failed). */
 	ok: boolean,
+	/**
+	 *  The place listed before it that is on the same medium (a folder on the disk of the
+	 *  local backups: "This computer"): it does not count as one more place.
+	 */
+	same_medium_as?: string | null,
+	/**
+	 *  Why it counts less than it seems, in words ("usb is on the same disk as the local
+	 *  backups: one medium, not two"; "… a remote of type local …: not offsite").
+	 */
+	note?: string | null,
 };
 
 /**  One attempt to copy a backup to a destination. */
@@ -1590,7 +1600,7 @@ export type JobRecord = {
 	error_code: string | null,
 	error_message: string | null,
 	error_hint: string | null,
-	/**  The backup a successful backup job made. */
+	/**  The backup a successful backup job made; the backup a verify job checked. */
 	backup_id: string | null,
 	/**  What started it. */
 	trigger?: JobTrigger,
@@ -2115,7 +2125,10 @@ export type Protection = {
 	newest_backup: string | null,
 	/**  Copies of the newest backup that exist (stored): the local archive and each destination. */
 	copies: number,
-	/**  Distinct media holding them (this computer, each destination). */
+	/**
+	 *  Distinct media holding them: this computer, and each destination not on the same disk
+	 *  as the local backups (see `notes`).
+	 */
 	media: number,
 	/**  One of them is offsite (an S3 bucket, an rclone remote, or a folder marked offsite). */
 	offsite: boolean,
@@ -2124,6 +2137,11 @@ export type Protection = {
 	destinations: number,
 	/**  Every pending copy of the project, oldest first. */
 	pending: PendingCopy[],
+	/**
+	 *  Why copies count less than they seem, one sentence each ("usb is on the same disk as
+	 *  the local backups: one medium, not two"; "… a remote of type local …: not offsite").
+	 */
+	notes: string[],
 	/**  In words: "3 copies on 2 media, 1 offsite", "copy to nas pending since 2026-11-24T09:00:00.000Z". */
 	summary: string,
 };

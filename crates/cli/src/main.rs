@@ -525,7 +525,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Pull { name } => {
             return remote_cmd::pull(&engine, &name, out, job("pulling")).await
         }
-        Command::Backups { name } => out.backups(&engine.backup_list(&name).await?),
+        Command::Backups { name } => out.backups(&name, &engine.backup_list(&name).await?),
         Command::Drill(args) => {
             return drill_cmd::run(&engine, args, out, job("drilling")).await;
         }
@@ -540,8 +540,22 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             let mut opts = VerifyOptions::path(path);
             opts.key = key;
             let outcome = engine.verify(opts, job("verifying")).await?;
-            out.verify(&outcome.report);
-            if !outcome.report.ok {
+            // Damage is the job's failure (code `integrity`): `--json` carries it as `error`
+            // beside the report, the text says what to do.
+            let damage = outcome.report.damage();
+            match &damage {
+                Some(e) if out.json() => {
+                    let mut doc = serde_json::to_value(&outcome.report)
+                        .map_err(|e| Error::internal(format!("encoding the report: {e}")))?;
+                    doc["error"] = serde_json::json!(offsite_core::ErrorPayload::from(e));
+                    out.emit(&doc);
+                }
+                _ => out.verify(&outcome.report),
+            }
+            if let Some(e) = damage {
+                if !out.json() {
+                    out.error(&e);
+                }
                 return Ok(exit::INTEGRITY);
             }
         }

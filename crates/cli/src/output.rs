@@ -135,7 +135,7 @@ impl Out {
         }
     }
 
-    pub fn backups(&self, listed: &[ListedBackup]) {
+    pub fn backups(&self, project: &str, listed: &[ListedBackup]) {
         let missing = listed.iter().filter(|b| b.missing).count();
         if self.json {
             self.emit(&json!({ "backups": listed }));
@@ -160,6 +160,17 @@ impl Out {
                 );
             }
         }
+        // A missing backup with a copy at a destination is fetched back, never forgotten.
+        for l in listed.iter().filter(|l| l.missing) {
+            if let Some(from) = &l.fetch_from {
+                eprintln!(
+                    "backup {} is MISSING here, but {from} holds a checked copy: fetch it back \
+                     with `offsite fetch-copy {} {} --from {from}`",
+                    l.record.id, project, l.record.id
+                );
+            }
+        }
+        let missing = missing - listed.iter().filter(|l| l.fetch_from.is_some()).count();
         if missing > 0 {
             eprintln!(
                 "{} MISSING: the archive file is no longer at its path, so it cannot \

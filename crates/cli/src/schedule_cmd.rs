@@ -509,7 +509,15 @@ fn print_health(h: &offsite_core::health::ProjectHealth) {
     let copies: Vec<String> = h
         .copies
         .iter()
-        .map(|c| format!("{} {}", c.place, if c.ok { "✓" } else { "✗" }))
+        .map(|c| {
+            let mark = format!("{} {}", c.place, if c.ok { "✓" } else { "✗" });
+            // A place on the same disk as another is not one more copy: the engine says why.
+            match (&c.same_medium_as, &c.note) {
+                (_, Some(note)) => format!("{mark} ({note})"),
+                (Some(other), None) => format!("{mark} (same medium as {other})"),
+                (None, None) => mark,
+            }
+        })
         .collect();
     let or_never = |t: &Option<String>| t.clone().unwrap_or_else(|| "never".into());
     println!(

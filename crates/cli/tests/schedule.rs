@@ -386,7 +386,7 @@ fn run_due_backs_up_on_schedule_and_prune_removes_what_the_policy_does_not_keep(
         .iter()
         .map(s)
         .collect();
-    assert_eq!(reasons, vec!["last 1", "newest successful"]);
+    assert_eq!(reasons, vec!["last 1", "newest verified"]);
     assert_eq!(s(&preview["removed"][0]["id"]), kept_id);
     let old_path = PathBuf::from(s(&preview["removed"][0]["path"]));
     assert!(old_path.is_file(), "a dry run deletes nothing");

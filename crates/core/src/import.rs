@@ -13,7 +13,7 @@ use crate::archive::{
     Written, DATABASE_MEMBER, DATABASE_SQL_MEMBER, FORMAT_VERSION, GLOBALS_MEMBER,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::plainsql::scan::{self as plain_scan, PlainSqlInfo};
+use crate::plainsql::scan::{self as plain_scan, looks_like_text, read_upto, PlainSqlInfo};
 use crate::postgres::tools;
 
 mod encrypted;
@@ -243,44 +243,8 @@ pub(crate) fn inspect_full_with(
     Err(unsupported(path, "unknown file type"))
 }
 
-/// What a dump made elsewhere is, by its first bytes (at most 64 KiB, decompressed, are read):
-/// "a pg_dump custom-format file" or "a plain SQL dump"; `None` for anything else (an Offsite
-/// archive too). For errors that point to the import.
-pub(crate) fn foreign_dump_kind(path: &Path) -> Option<&'static str> {
-    let mut f = File::open(path).ok()?;
-    let mut magic = [0u8; 5];
-    let n = read_upto(&mut f, &mut magic).ok()?;
-    if n == 5 && &magic == b"PGDMP" {
-        return Some("a pg_dump custom-format file");
-    }
-    let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
-    if (gzip || looks_like_text(&magic[..n])) && plain_scan::sniff(path).unwrap_or(false) {
-        return Some("a plain SQL dump");
-    }
-    None
-}
-
 fn is_newer_format(e: &Error) -> bool {
     e.message().contains("uses archive format")
-}
-
-fn looks_like_text(b: &[u8]) -> bool {
-    !b.is_empty()
-        && b.iter()
-            .all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace() || *c >= 0x80)
-}
-
-fn read_upto(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 fn archive_preview(path: &Path, size: u64, m: Manifest) -> ImportPreview {

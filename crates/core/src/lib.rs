@@ -47,9 +47,25 @@ pub use ops::{
     ProjectConnection, UpdateProject, VerifyOptions,
 };
 pub use restore::{RestorePlan, RestoreRequest};
-pub use version::{version_info, VersionInfo};
+pub use version::{tool_version, VersionInfo};
 
-/// "offsite 0.1.0", recorded in every manifest.
-pub fn tool_version() -> String {
-    format!("offsite {}", env!("CARGO_PKG_VERSION"))
+/// This build's [`VersionInfo`].
+pub fn version_info() -> VersionInfo {
+    let format = archive::FORMAT_VERSION;
+    VersionInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        archive_format: format,
+        archive_formats_read: (1..=format).collect(),
+        catalog_schema: catalog_schema(),
+    }
+}
+
+/// The newest migration embedded in this build.
+fn catalog_schema() -> u32 {
+    catalog::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .and_then(|v| u32::try_from(v).ok())
+        .unwrap_or(0)
 }

@@ -4,9 +4,30 @@
 //! throttled by [`Throttled`]: the first and the last update always pass, the ones in between at
 //! most every `interval`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A part of a backup a restore can put back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Component {
+    Database,
+    Storage,
+    Config,
+}
+
+impl Component {
+    /// The word people read ("database", "storage", "configuration").
+    pub fn label(self) -> &'static str {
+        match self {
+            Component::Database => "database",
+            Component::Storage => "storage",
+            Component::Config => "configuration",
+        }
+    }
+}
 
 /// What a job is doing right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,7 +107,7 @@ pub struct ProgressUpdate {
     /// components).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(optional))]
-    pub component: Option<crate::restore::Component>,
+    pub component: Option<Component>,
 }
 
 /// "waiting N s before retry k of M: <reason>".
@@ -158,7 +179,7 @@ struct ReporterState {
     peak: (u64, Option<u64>),
     /// A wait to announce with the next update.
     retry: Option<RetryWait>,
-    component: Option<crate::restore::Component>,
+    component: Option<Component>,
 }
 
 impl Reporter {
@@ -213,7 +234,7 @@ impl Reporter {
 
     /// A restore of several components moves on to `component` (`None`: done with them); the
     /// updates that follow name it.
-    pub fn component(&self, component: Option<crate::restore::Component>) {
+    pub fn component(&self, component: Option<Component>) {
         self.inner.state.lock().unwrap().component = component;
     }
 

@@ -17,25 +17,11 @@
 //! - An object download cut midway is resumed with a range request from the first missing byte,
 //!   pinned to the object's ETag (`If-Match`), so the caller sees one uninterrupted stream.
 
-use crate::archive::{ArchiveWriter, Written};
 use crate::clock::Clock;
-use crate::destinations::{Destination, PutBody, PutOptions, StoredObject};
 use crate::error::{Error, Result};
-use crate::postgres::dump::DatabasePart;
-use crate::postgres::restore::{DatabasePlan, DatabaseReport, RestoreOptions};
 use crate::progress::{Reporter, RetryWait};
-use crate::sources::supabase_api::{ApiBytes, ApiClient};
-use crate::sources::{
-    ApiSource, BucketInfo, ByteRange, ByteStream, DatabaseInfo, DatabaseSource, DumpOptions,
-    GetRequest, ListRequest, ObjectBody, ObjectPage, ObjectSource,
-};
-use crate::storage::BucketSettings;
-use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBuilder};
-use futures::StreamExt;
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -106,7 +92,7 @@ impl RetryPolicy {
 }
 
 /// The retry budget of one operation: tries made, waits left, when it started.
-struct Tries<B> {
+pub(crate) struct Tries<B> {
     policy: RetryPolicy,
     backoff: B,
     attempt: u32,
@@ -114,7 +100,7 @@ struct Tries<B> {
 }
 
 impl Tries<()> {
-    fn new(policy: &RetryPolicy) -> Tries<impl Iterator<Item = Duration> + Send> {
+    pub(crate) fn new(policy: &RetryPolicy) -> Tries<impl Iterator<Item = Duration> + Send> {
         Tries {
             policy: policy.clone(),
             backoff: policy.backoff(),
@@ -127,7 +113,7 @@ impl Tries<()> {
 impl<B: Iterator<Item = Duration>> Tries<B> {
     /// After a failed try: `Err` to give up (the failure, or `cancelled`), `Ok` after waiting
     /// when one more try is due.
-    async fn wait_after(
+    pub(crate) async fn wait_after(
         &mut self,
         e: Error,
         what: &str,
@@ -187,10 +173,10 @@ pub fn parse_retry_after(value: &str, clock: &dyn Clock) -> Option<Duration> {
 /// [`cancelled_by`](Self::cancelled_by) serve the calls that take none (object, API and
 /// destination calls); database calls use their own.
 pub struct Retrying<T: ?Sized> {
-    inner: Arc<T>,
-    policy: RetryPolicy,
-    reporter: Reporter,
-    cancel: CancellationToken,
+    pub(crate) inner: Arc<T>,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) reporter: Reporter,
+    pub(crate) cancel: CancellationToken,
 }
 
 impl<T> Retrying<T> {
@@ -225,7 +211,7 @@ impl<T: ?Sized> Retrying<T> {
         &self.policy
     }
 
-    async fn run<R, F, Fut>(&self, what: &str, call: F) -> Result<R>
+    pub(crate) async fn run<R, F, Fut>(&self, what: &str, call: F) -> Result<R>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<R>>,
@@ -236,339 +222,6 @@ impl<T: ?Sized> Retrying<T> {
     }
 }
 
-#[async_trait]
-impl<T: DatabaseSource + ?Sized> DatabaseSource for Retrying<T> {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-
-    async fn describe(&self) -> Result<DatabaseInfo> {
-        let what = format!("connecting to {}", self.location());
-        self.run(&what, move || self.inner.describe()).await
-    }
-
-    /// A dump leaves nothing behind when it fails, so it is repeated whole.
-    async fn dump(
-        &self,
-        opts: &DumpOptions,
-        reporter: &Reporter,
-        cancel: &CancellationToken,
-    ) -> Result<Written> {
-        let what = format!("dumping {}", self.location());
-        self.policy
-            .run(&what, reporter, cancel, move || {
-                self.inner.dump(opts, reporter, cancel)
-            })
-            .await
-    }
-
-    /// Not repeated: what failed may have left part of the database in `writer`.
-    async fn dump_into(
-        &self,
-        writer: &mut ArchiveWriter,
-        reporter: &Reporter,
-        cancel: &CancellationToken,
-    ) -> Result<DatabasePart> {
-        self.inner.dump_into(writer, reporter, cancel).await
-    }
-
-    async fn bucket_settings(&self) -> Result<BTreeMap<String, BucketSettings>> {
-        let what = format!("reading the bucket settings of {}", self.location());
-        self.run(&what, move || self.inner.bucket_settings()).await
-    }
-
-    async fn plan_restore(
-        &self,
-        archive: &Path,
-        opts: &RestoreOptions,
-        reporter: &Reporter,
-    ) -> Result<DatabasePlan> {
-        let what = format!("planning the restore into {}", self.location());
-        self.policy
-            .run(&what, reporter, &self.cancel, move || {
-                self.inner.plan_restore(archive, opts, reporter)
-            })
-            .await
-    }
-
-    /// A restore runs in one transaction (a failure changes nothing), so it is repeated whole;
-    /// a repeat plans again, so it never replaces what it just restored without consent.
-    async fn restore(
-        &self,
-        archive: &Path,
-        opts: &RestoreOptions,
-        reporter: &Reporter,
-        cancel: &CancellationToken,
-    ) -> Result<DatabaseReport> {
-        let what = format!("restoring into {}", self.location());
-        self.policy
-            .run(&what, reporter, cancel, move || {
-                self.inner.restore(archive, opts, reporter, cancel)
-            })
-            .await
-    }
-}
-
-#[async_trait]
-impl<T: ApiSource + ?Sized> ApiSource for Retrying<T> {
-    async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
-        self.run(&format!("GET {path}"), move || self.inner.get_json(path))
-            .await
-    }
-}
-
-/// A PATCH sets values, so it is repeated like a GET after a temporary failure.
-#[async_trait]
-impl<T: ApiClient + ?Sized> ApiClient for Retrying<T> {
-    async fn get_bytes(&self, path: &str) -> Result<ApiBytes> {
-        self.run(&format!("GET {path}"), move || self.inner.get_bytes(path))
-            .await
-    }
-    async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
-        self.run(&format!("PATCH {path}"), move || {
-            self.inner.patch_json(path, body)
-        })
-        .await
-    }
-}
-
-#[async_trait]
-impl<T: ObjectSource + ?Sized + 'static> ObjectSource for Retrying<T> {
-    async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
-        self.run("listing buckets", move || self.inner.list_buckets())
-            .await
-    }
-
-    async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
-        let what = format!("listing objects of {bucket}");
-        self.run(&what, move || self.inner.list_objects(bucket, req))
-            .await
-    }
-
-    async fn stat_object(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Option<crate::sources::ObjectInfo>> {
-        let what = format!("looking up {bucket}/{key}");
-        self.run(&what, move || self.inner.stat_object(bucket, key))
-            .await
-    }
-
-    async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody> {
-        let what = format!("downloading {bucket}/{key}");
-        let mut body = self
-            .run(&what, move || self.inner.get_object(bucket, key, req))
-            .await?;
-        let resume = Resume {
-            inner: self.inner.clone(),
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-            what,
-            etag: req.if_match.clone().or_else(|| body.info.etag.clone()),
-            pos: body.range.start,
-            end: body.range.end,
-            current: std::mem::replace(&mut body.stream, Box::pin(futures::stream::empty())),
-            resumed: false,
-            policy: self.policy.clone(),
-            tries: Tries::new(&self.policy),
-            reporter: self.reporter.clone(),
-            cancel: self.cancel.clone(),
-            done: false,
-        };
-        body.stream = Box::pin(futures::stream::unfold(resume, Resume::next));
-        Ok(body)
-    }
-}
-
-/// The state of a download that resumes where it was cut.
-struct Resume<T: ?Sized, B> {
-    inner: Arc<T>,
-    bucket: String,
-    key: String,
-    what: String,
-    etag: Option<String>,
-    /// The next byte wanted (absolute offset in the object).
-    pos: u64,
-    end: u64,
-    current: ByteStream,
-    /// `current` answers a ranged request of ours (a resume): it must not pass `end`.
-    resumed: bool,
-    policy: RetryPolicy,
-    /// The budget of cuts of this download (each resume spends one try).
-    tries: Tries<B>,
-    reporter: Reporter,
-    cancel: CancellationToken,
-    done: bool,
-}
-
-impl<T, B> Resume<T, B>
-where
-    T: ObjectSource + ?Sized + 'static,
-    B: Iterator<Item = Duration> + Send,
-{
-    async fn next(mut self) -> Option<(Result<bytes::Bytes>, Self)> {
-        if self.done {
-            return None;
-        }
-        loop {
-            let cut = match self.current.next().await {
-                Some(Ok(chunk)) if self.resumed && self.pos + chunk.len() as u64 > self.end => {
-                    // More than the range asked for: never handed on.
-                    self.done = true;
-                    let e = Error::integrity(format!(
-                        "{}: the store sent more than the bytes {}..{} asked for",
-                        self.what, self.pos, self.end
-                    ))
-                    .with_hint("the store's answer is malformed (a broken or hostile server); nothing past the range was kept");
-                    return Some((Err(e), self));
-                }
-                Some(Ok(chunk)) => {
-                    self.pos += chunk.len() as u64;
-                    return Some((Ok(chunk), self));
-                }
-                None if self.pos >= self.end => return None,
-                None => Error::new(
-                    crate::ErrorKind::Connection,
-                    format!("the download ended at byte {} of {}", self.pos, self.end),
-                ),
-                Some(Err(e)) => e,
-            };
-            if let Err(e) = self
-                .tries
-                .wait_after(cut, &self.what, &self.reporter, &self.cancel)
-                .await
-            {
-                self.done = true;
-                return Some((Err(e), self));
-            }
-            let req = GetRequest {
-                range: Some(ByteRange {
-                    start: self.pos,
-                    end: Some(self.end),
-                }),
-                if_match: self.etag.clone(),
-            };
-            let (inner, bucket, key, req) = (&*self.inner, &*self.bucket, &*self.key, &req);
-            let resumed = self
-                .policy
-                .run(&self.what, &self.reporter, &self.cancel, move || {
-                    inner.get_object(bucket, key, req)
-                })
-                .await;
-            match resumed {
-                Ok(body) if body.range.start != self.pos => {
-                    // The store ignored the range: stitching would corrupt the object.
-                    self.done = true;
-                    let e = Error::integrity(format!(
-                        "{}: asked to resume at byte {}, the store answered from byte {}",
-                        self.what, self.pos, body.range.start
-                    ));
-                    return Some((Err(e), self));
-                }
-                Ok(body) => {
-                    self.current = body.stream;
-                    self.resumed = true;
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some((Err(e), self));
-                }
-            }
-        }
-    }
-}
-
-#[async_trait]
-impl<T: Destination + ?Sized> Destination for Retrying<T> {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-
-    /// A failed put leaves nothing, and the body is re-opened from its first byte, so a put is
-    /// repeated whole. When a repeat finds the name taken (`already_exists`) after a try whose
-    /// answer was lost — the object may have been stored before the connection dropped — the
-    /// stored content is compared with the body: the same bytes are success, anything else stays
-    /// `already_exists`.
-    async fn put(&self, name: &str, body: &dyn PutBody, opts: PutOptions) -> Result<StoredObject> {
-        let what = format!("storing {name} in {}", self.location());
-        let failed_before = std::sync::atomic::AtomicBool::new(false);
-        let failed_before = &failed_before;
-        self.run(&what, move || async move {
-            use std::sync::atomic::Ordering;
-            match self.inner.put(name, body, opts).await {
-                Err(e)
-                    if e.kind() == crate::ErrorKind::AlreadyExists
-                        && !opts.overwrite
-                        && failed_before.load(Ordering::SeqCst) =>
-                {
-                    match stored_if_same(&*self.inner, name, body).await {
-                        Ok(Some(stored)) => Ok(stored),
-                        _ => Err(e),
-                    }
-                }
-                Err(e) => {
-                    failed_before.store(true, Ordering::SeqCst);
-                    Err(e)
-                }
-                Ok(stored) => Ok(stored),
-            }
-        })
-        .await
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>> {
-        let what = format!("listing {}", self.location());
-        self.run(&what, move || self.inner.list(prefix)).await
-    }
-
-    async fn stat(&self, name: &str) -> Result<Option<StoredObject>> {
-        let what = format!("reading {name} in {}", self.location());
-        self.run(&what, move || self.inner.stat(name)).await
-    }
-
-    async fn sha256(&self, name: &str) -> Result<String> {
-        let what = format!("hashing {name} in {}", self.location());
-        self.run(&what, move || self.inner.sha256(name)).await
-    }
-
-    async fn delete(&self, name: &str) -> Result<bool> {
-        let what = format!("deleting {name} in {}", self.location());
-        self.run(&what, move || self.inner.delete(name)).await
-    }
-
-    async fn deep_sha256(&self, name: &str) -> Result<String> {
-        let what = format!("reading {name} back from {}", self.location());
-        self.run(&what, move || self.inner.deep_sha256(name)).await
-    }
-
-    async fn check(&self) -> Result<crate::destinations::DestinationCheck> {
-        let what = format!("testing {}", self.location());
-        self.run(&what, move || self.inner.check()).await
-    }
-}
-
-/// The object stored under `name` when it holds exactly `body`'s bytes.
-async fn stored_if_same<D: Destination + ?Sized>(
-    dest: &D,
-    name: &str,
-    body: &dyn PutBody,
-) -> Result<Option<StoredObject>> {
-    let mut stream = body.open().await?;
-    let mut sha = crate::destinations::Sha256::new();
-    while let Some(chunk) = stream.next().await {
-        sha.update(&chunk?);
-    }
-    let sha = sha.hex();
-    if dest.sha256(name).await? != sha {
-        return Ok(None);
-    }
-    Ok(dest.stat(name).await?.map(|mut o| {
-        o.sha256 = Some(sha);
-        o
-    }))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Rate limits
 
@@ -576,11 +229,11 @@ async fn stored_if_same<D: Destination + ?Sized>(
 /// interval; the Supabase Management API allows 60 requests per minute: [`RateLimited::per_minute`]).
 /// A call that would exceed the limit waits (on `tokio::time`) instead of being sent.
 pub struct RateLimited<T: ?Sized> {
-    inner: Arc<T>,
-    bucket: TokenBucket,
+    pub(crate) inner: Arc<T>,
+    pub(crate) bucket: TokenBucket,
 }
 
-struct TokenBucket {
+pub(crate) struct TokenBucket {
     interval: Duration,
     burst: u32,
     /// When the bucket is full again ("theoretical arrival time" of the next call).
@@ -589,7 +242,7 @@ struct TokenBucket {
 
 impl TokenBucket {
     /// Take a token, waiting until one is there.
-    async fn acquire(&self) {
+    pub(crate) async fn acquire(&self) {
         let wait = {
             let mut full_at = self.full_at.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
@@ -634,91 +287,13 @@ impl<T: ?Sized> RateLimited<T> {
     }
 }
 
-#[async_trait]
-impl<T: ApiSource + ?Sized> ApiSource for RateLimited<T> {
-    async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
-        self.bucket.acquire().await;
-        self.inner.get_json(path).await
-    }
-}
-
-#[async_trait]
-impl<T: ApiClient + ?Sized> ApiClient for RateLimited<T> {
-    async fn get_bytes(&self, path: &str) -> Result<ApiBytes> {
-        self.bucket.acquire().await;
-        self.inner.get_bytes(path).await
-    }
-    async fn patch_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
-        self.bucket.acquire().await;
-        self.inner.patch_json(path, body).await
-    }
-}
-
-#[async_trait]
-impl<T: ObjectSource + ?Sized> ObjectSource for RateLimited<T> {
-    async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
-        self.bucket.acquire().await;
-        self.inner.list_buckets().await
-    }
-    async fn list_objects(&self, bucket: &str, req: &ListRequest) -> Result<ObjectPage> {
-        self.bucket.acquire().await;
-        self.inner.list_objects(bucket, req).await
-    }
-    async fn get_object(&self, bucket: &str, key: &str, req: &GetRequest) -> Result<ObjectBody> {
-        self.bucket.acquire().await;
-        self.inner.get_object(bucket, key, req).await
-    }
-    async fn stat_object(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<Option<crate::sources::ObjectInfo>> {
-        self.bucket.acquire().await;
-        self.inner.stat_object(bucket, key).await
-    }
-}
-
-#[async_trait]
-impl<T: Destination + ?Sized> Destination for RateLimited<T> {
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    async fn put(&self, name: &str, body: &dyn PutBody, opts: PutOptions) -> Result<StoredObject> {
-        self.bucket.acquire().await;
-        self.inner.put(name, body, opts).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<StoredObject>> {
-        self.bucket.acquire().await;
-        self.inner.list(prefix).await
-    }
-    async fn stat(&self, name: &str) -> Result<Option<StoredObject>> {
-        self.bucket.acquire().await;
-        self.inner.stat(name).await
-    }
-    async fn sha256(&self, name: &str) -> Result<String> {
-        self.bucket.acquire().await;
-        self.inner.sha256(name).await
-    }
-    async fn delete(&self, name: &str) -> Result<bool> {
-        self.bucket.acquire().await;
-        self.inner.delete(name).await
-    }
-    async fn deep_sha256(&self, name: &str) -> Result<String> {
-        self.bucket.acquire().await;
-        self.inner.deep_sha256(name).await
-    }
-    async fn check(&self) -> Result<crate::destinations::DestinationCheck> {
-        self.bucket.acquire().await;
-        self.inner.check().await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use crate::progress::ProgressUpdate;
     use crate::sources::memory::MemoryApiSource;
+    use crate::sources::ApiSource;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn policy() -> RetryPolicy {

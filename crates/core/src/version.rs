@@ -38,34 +38,16 @@ impl VersionInfo {
     }
 }
 
-/// This build's [`VersionInfo`].
-pub fn version_info() -> VersionInfo {
-    let format = crate::archive::FORMAT_VERSION;
-    VersionInfo {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        archive_format: format,
-        archive_formats_read: (1..=format).collect(),
-        catalog_schema: catalog_schema(),
-    }
-}
-
-/// The newest migration embedded in this build.
-fn catalog_schema() -> u32 {
-    crate::catalog::MIGRATOR
-        .iter()
-        .map(|m| m.version)
-        .max()
-        .and_then(|v| u32::try_from(v).ok())
-        .unwrap_or(0)
+/// "offsite 0.1.0", recorded in every manifest and sent as the User-Agent.
+pub fn tool_version() -> String {
+    format!("offsite {}", env!("CARGO_PKG_VERSION"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[tokio::test]
     async fn the_versions_are_the_ones_a_catalog_and_an_archive_get() {
-        let v = version_info();
+        let v = crate::version_info();
         assert_eq!(v.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(crate::tool_version(), format!("offsite {}", v.version));
         assert_eq!(v.archive_format, crate::archive::FORMAT_VERSION);

@@ -69,16 +69,6 @@ const FLOORS: &[(&str, usize)] = &[
 /// Offences the code still has (file, from module, to module), while issue 43's moves are under
 /// way. Each entry is one (file, target) pair, however many lines name it.
 const KNOWN: &[(&str, &str)] = &[
-    ("archive/codec_interop_tests.rs", "import"),
-    ("archive/compression.rs", "backup"),
-    ("archive/manifest.rs", "storage"),
-    ("archive/precompressed_tests.rs", "<root>"),
-    ("archive/random_tests.rs", "<root>"),
-    ("archive/reader/mod.rs", "import"),
-    ("archive/reader/verify.rs", "storage"),
-    ("archive/seekzst_tests.rs", "<root>"),
-    ("archive/writer/mod.rs", "storage"),
-    ("backup/compose.rs", "<root>"),
     ("catalog/notify.rs", "ops"),
     ("drill/queries.rs", "catalog"),
     ("drill/run.rs", "catalog"),
@@ -87,7 +77,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("drill/settings.rs", "catalog"),
     ("health/gather.rs", "engine"),
     ("health/gather.rs", "ops"),
-    ("import.rs", "<root>"),
     ("notify/deliver.rs", "catalog"),
     ("notify/deliver.rs", "engine"),
     ("notify/deliver.rs", "ops"),
@@ -99,7 +88,6 @@ const KNOWN: &[(&str, &str)] = &[
     ("notify/retention.rs", "catalog"),
     ("notify/retention.rs", "engine"),
     ("notify/retention.rs", "ops"),
-    ("notify/telegram.rs", "<root>"),
     ("notify/watch/agent.rs", "catalog"),
     ("notify/watch/agent.rs", "engine"),
     ("notify/watch/agent.rs", "ops"),
@@ -114,24 +102,11 @@ const KNOWN: &[(&str, &str)] = &[
     ("notify/watch/settings.rs", "engine"),
     ("notify/watch/space.rs", "catalog"),
     ("notify/watch/space.rs", "engine"),
-    ("notify/webhook.rs", "<root>"),
     ("plainsql/classify.rs", "postgres"),
-    ("postgres/dump.rs", "<root>"),
-    ("progress.rs", "restore"),
     ("restore/mod.rs", "ops"),
-    ("retry.rs", "archive"),
-    ("retry.rs", "destinations"),
-    ("retry.rs", "postgres"),
-    ("retry.rs", "sources"),
-    ("retry.rs", "storage"),
     ("schedule/due.rs", "ops"),
     ("schedule/retention.rs", "catalog"),
-    ("sources/memory.rs", "<root>"),
     ("sources/mod.rs", "ops"),
-    ("sources/supabase_api.rs", "<root>"),
-    ("transfer/mod.rs", "<root>"),
-    ("version.rs", "archive"),
-    ("version.rs", "catalog"),
 ];
 
 /// Where `crate::` paths may go between top-level modules against the floors (the one circle the
@@ -155,6 +130,10 @@ struct Offence {
 struct Walk {
     src: PathBuf,
     test_only: BTreeSet<Vec<String>>,
+    /// Files of test-only modules declared with `#[path = "…"]`, relative to `src`.
+    test_files: BTreeSet<PathBuf>,
+    /// The first pass only finds the test-only modules.
+    finding_tests: bool,
     reexports: BTreeMap<String, String>,
     top_level: BTreeSet<String>,
     offences: Vec<Offence>,
@@ -190,17 +169,18 @@ impl Walk {
     fn file(&mut self, path: &Path) {
         let rel = path.strip_prefix(&self.src).unwrap().to_path_buf();
         let module = module_path(&rel);
-        if self
-            .test_only
-            .iter()
-            .any(|t| module.len() >= t.len() && module[..t.len()] == t[..])
+        if self.test_files.contains(&rel)
+            || self
+                .test_only
+                .iter()
+                .any(|t| module.len() >= t.len() && module[..t.len()] == t[..])
         {
             return;
         }
         let text = std::fs::read_to_string(path).unwrap();
         let file = syn::parse_file(&text)
             .unwrap_or_else(|e| panic!("{}: does not parse: {e}", rel.display()));
-        if module.is_empty() {
+        if module.is_empty() && !self.finding_tests {
             // The crate root: its re-exports and its own items are named through `crate::`.
             self.read_root(&file);
         }
@@ -243,6 +223,31 @@ impl Walk {
                     let mut p = module.to_vec();
                     p.push(m.ident.to_string());
                     self.test_only.insert(p);
+                    // `#[path = "x_tests.rs"]`: relative to the declaring file's folder.
+                    for a in &m.attrs {
+                        if let syn::Meta::NameValue(nv) = &a.meta {
+                            if nv.path.is_ident("path") {
+                                if let syn::Expr::Lit(syn::ExprLit {
+                                    lit: syn::Lit::Str(file),
+                                    ..
+                                }) = &nv.value
+                                {
+                                    let dir = rel.parent().unwrap_or(Path::new(""));
+                                    self.test_files.insert(dir.join(file.value()));
+                                }
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            if self.finding_tests {
+                if let syn::Item::Mod(m) = item {
+                    if let Some((_, inner)) = &m.content {
+                        let mut p = module.to_vec();
+                        p.push(m.ident.to_string());
+                        self.items(rel, &p, inner);
+                    }
                 }
                 continue;
             }
@@ -383,12 +388,18 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// The crate's offences, and the top-level modules it declares.
-fn walk() -> (Vec<Offence>, BTreeSet<String>) {
+fn walk() -> (&'static [Offence], &'static BTreeSet<String>) {
     let w = walked();
-    (w.offences, w.top_level)
+    (&w.offences, &w.top_level)
 }
 
-fn walked() -> Walk {
+/// The crate, walked once for all the tests.
+fn walked() -> &'static Walk {
+    static WALK: std::sync::OnceLock<Walk> = std::sync::OnceLock::new();
+    WALK.get_or_init(walk_crate)
+}
+
+fn walk_crate() -> Walk {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
     let lib = syn::parse_file(&lib).unwrap();
@@ -403,6 +414,8 @@ fn walked() -> Walk {
     let mut w = Walk {
         src: src.clone(),
         test_only: BTreeSet::new(),
+        test_files: BTreeSet::new(),
+        finding_tests: true,
         reexports: BTreeMap::new(),
         top_level: top_level.clone(),
         offences: Vec::new(),
@@ -416,8 +429,12 @@ fn walked() -> Walk {
         let rel = p.strip_prefix(&src).unwrap().to_path_buf();
         (module_path(&rel).len(), rel)
     });
-    for f in files {
-        w.file(&f);
+    for f in &files {
+        w.file(f);
+    }
+    w.finding_tests = false;
+    for f in &files {
+        w.file(f);
     }
     w
 }
@@ -468,13 +485,10 @@ const KNOWN_CIRCLES: &[&[&str]] = &[&[
     "ops",
     "plainsql",
     "postgres",
-    "progress",
     "restore",
-    "retry",
     "schedule",
     "sources",
     "storage",
-    "transfer",
 ]];
 
 #[test]
@@ -512,7 +526,7 @@ fn every_top_level_module_has_a_floor() {
 fn a_module_imports_only_its_own_floor_or_below() {
     let (offences, _) = walk();
     let mut by_pair: BTreeMap<(String, String), Vec<&Offence>> = BTreeMap::new();
-    for o in &offences {
+    for o in offences {
         by_pair
             .entry((o.file.clone(), o.to.clone()))
             .or_default()
@@ -562,12 +576,16 @@ fn the_scanner_finds_an_upward_import_and_skips_test_code() {
         dir.join("drill/run.rs"),
         "use crate::progress::Reporter;\n\
          pub fn run(e: &crate::Engine) { super::super::engine::go(); }\n\
-         #[cfg(test)]\nmod tests { use crate::ops::x; }\n",
+         #[cfg(test)]\nmod tests { use crate::ops::x; }\n\
+         #[cfg(test)]\n#[path = \"run_tests.rs\"]\nmod more_tests;\n",
     )
     .unwrap();
+    std::fs::write(dir.join("drill/run_tests.rs"), "use crate::ops::y;\n").unwrap();
     let mut w = Walk {
         src: dir.clone(),
         test_only: BTreeSet::new(),
+        test_files: BTreeSet::new(),
+        finding_tests: true,
         reexports: BTreeMap::new(),
         top_level: ["drill", "engine", "progress", "ops"]
             .iter()
@@ -577,8 +595,17 @@ fn the_scanner_finds_an_upward_import_and_skips_test_code() {
         modules_seen: BTreeSet::new(),
         edges: BTreeSet::new(),
     };
-    w.file(&dir.join("lib.rs"));
-    w.file(&dir.join("drill/run.rs"));
+    let files = [
+        dir.join("lib.rs"),
+        dir.join("drill/run.rs"),
+        dir.join("drill/run_tests.rs"),
+    ];
+    for finding_tests in [true, false] {
+        w.finding_tests = finding_tests;
+        for f in &files {
+            w.file(f);
+        }
+    }
     let found: Vec<(String, usize, String)> = w
         .offences
         .iter()

@@ -1,5 +1,7 @@
 // Where the newest good backup is kept: one mark per place (this computer, the backup server,
-// each destination by name); a place where it is not (yet) kept is a hollow mark.
+// each destination by name); a place where it is not (yet) kept is a hollow mark. A place on
+// the same disk as one before it (the engine's `same_medium_as`) is not counted again, and its
+// mark shows the engine's note saying why.
 import type { CopyMark } from "../bindings";
 
 export function CopyMarks({ copies }: { copies: CopyMark[] }) {
@@ -10,7 +12,7 @@ export function CopyMarks({ copies }: { copies: CopyMark[] }) {
       </span>
     );
   }
-  const kept = copies.filter((c) => c.ok).length;
+  const kept = copies.filter((c) => c.ok && !c.same_medium_as).length;
   return (
     <ul
       className="copy-marks"
@@ -25,11 +27,20 @@ export function CopyMarks({ copies }: { copies: CopyMark[] }) {
           data-testid="copy-mark"
           data-kind={c.kind}
           data-ok={String(c.ok)}
-          title={c.ok ? `Stored and intact on ${c.place}` : `Not stored on ${c.place} yet, or its last check failed`}
+          data-same-medium={c.same_medium_as ?? undefined}
+          title={
+            c.note ?? (c.ok ? `Stored and intact on ${c.place}` : `Not stored on ${c.place} yet, or its last check failed`)
+          }
         >
           <span className="copy-dot" aria-hidden="true" />
           {c.place}
           {!c.ok && <span className="dash-sr"> (missing)</span>}
+          {c.ok && c.note && (
+            <span className="muted small" data-testid="copy-mark-note">
+              {" "}
+              ({c.note})
+            </span>
+          )}
         </li>
       ))}
     </ul>

@@ -28,6 +28,7 @@ const protection = (pending: Protection["pending"]): Protection => ({
   meets_321: false,
   destinations: 2,
   pending,
+  notes: [],
   summary: "",
 });
 

@@ -10,6 +10,11 @@ use crate::error::{Error, Result};
 use std::fmt;
 use std::str::FromStr;
 
+/// The default gzip level. Measured on a realistic dump (uuid, email, jsonb, timestamps, text):
+/// level 1 makes archives 1.6× pg_dump -Fc's file, level 2 about 1.18×, level 3 about 1.1× at a
+/// modest cost in CPU (compression runs on all cores, beside pg_dump).
+pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
+
 /// The default zstd level, 3, that of every new backup naming no compression (see
 /// [`Compression::default`]). Chosen by measurement (docs/benchmarks.md, "The default
 /// compression"): on the bench's generated dump in 1 MiB frames, level 3 makes archives 0.99×
@@ -95,7 +100,7 @@ impl FromStr for Compression {
             None => (s.trim(), None),
         };
         let c = match (name.to_ascii_lowercase().as_str(), level) {
-            ("gzip" | "gz", None) => Compression::Gzip(crate::backup::DEFAULT_COMPRESSION_LEVEL),
+            ("gzip" | "gz", None) => Compression::Gzip(DEFAULT_COMPRESSION_LEVEL),
             ("gzip" | "gz", Some(l)) => Compression::Gzip(l.parse().map_err(|_| bad())?),
             ("zstd" | "zst", None) => Compression::Zstd(DEFAULT_ZSTD_LEVEL),
             ("zstd" | "zst", Some(l)) => Compression::Zstd(l.parse().map_err(|_| bad())?),

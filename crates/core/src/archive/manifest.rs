@@ -309,7 +309,7 @@ impl Manifest {
         let all = std::mem::take(&mut self.members);
         self.members = all
             .iter()
-            .filter(|m| !m.name.starts_with(crate::storage::STORAGE_PREFIX))
+            .filter(|m| !m.name.starts_with(super::storage_layout::STORAGE_PREFIX))
             .cloned()
             .collect();
         let json = serde_json::to_string(self).ok();

@@ -34,6 +34,8 @@ pub mod reader;
 mod scan;
 pub(crate) mod seekgz;
 mod seekzst;
+pub mod storage_check;
+pub mod storage_layout;
 pub(crate) mod tarfmt;
 #[cfg(test)]
 pub(crate) mod testutil;

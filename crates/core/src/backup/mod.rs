@@ -15,10 +15,7 @@ use crate::archive::{BackupType, Compression};
 use std::path::Path;
 use time::OffsetDateTime;
 
-/// The default gzip level. Measured on a realistic dump (uuid, email, jsonb, timestamps, text):
-/// level 1 makes archives 1.6× pg_dump -Fc's file, level 2 about 1.18×, level 3 about 1.1× at a
-/// modest cost in CPU (compression runs on all cores, beside pg_dump).
-pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
+pub use crate::archive::compression::DEFAULT_COMPRESSION_LEVEL;
 
 /// An archive's file name: `<project>_<YYYYMMDD_HHMMSS>_<type>` and the ending of its
 /// `compression`, `.tar.zst` or `.tar.gz` (every archive Offsite writes, backups, imports and

@@ -282,20 +282,33 @@ impl Catalog {
     }
 
     /// Remove a destination and forget the copies the catalog records there (their files are
-    /// left where they are). Returns how many copies were forgotten.
-    pub async fn remove_destination(&self, project_id: &str, name: &str) -> Result<u64> {
+    /// left where they are). Returns how many copies were stored there (forgotten, their files
+    /// left in place) and how many were still pending (never written there: dropped).
+    pub async fn remove_destination(&self, project_id: &str, name: &str) -> Result<(u64, u64)> {
         let d = self.destination(project_id, name).await?;
         let mut tx = self
             .pool()
             .begin()
             .await
             .map_err(|e| db_error("removing a destination", e))?;
-        let copies = sqlx::query("DELETE FROM backup_copies WHERE destination = ?")
+        let mut counted = [0u64; 2];
+        for (i, state) in ["stored", "pending"].into_iter().enumerate() {
+            counted[i] =
+                sqlx::query("DELETE FROM backup_copies WHERE destination = ? AND state = ?")
+                    .bind(&d.id)
+                    .bind(state)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error("forgetting a destination's copies", e))?
+                    .rows_affected();
+        }
+        // Any other state a later schema adds: forgotten with the destination.
+        sqlx::query("DELETE FROM backup_copies WHERE destination = ?")
             .bind(&d.id)
             .execute(&mut *tx)
             .await
-            .map_err(|e| db_error("forgetting a destination's copies", e))?
-            .rows_affected();
+            .map_err(|e| db_error("forgetting a destination's copies", e))?;
+        let copies = (counted[0], counted[1]);
         sqlx::query("DELETE FROM destinations WHERE id = ?")
             .bind(&d.id)
             .execute(&mut *tx)
@@ -377,7 +390,7 @@ mod tests {
             kind(c.destination(&p.id, "nope").await),
             ErrorKind::NotFound
         );
-        assert_eq!(c.remove_destination(&p.id, "usb").await.unwrap(), 0);
+        assert_eq!(c.remove_destination(&p.id, "usb").await.unwrap(), (0, 0));
         assert_eq!(kind(c.destination(&p.id, "usb").await), ErrorKind::NotFound);
         // Gone with its project.
         c.remove_project("shop").await.unwrap();

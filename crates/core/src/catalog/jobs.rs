@@ -130,7 +130,7 @@ pub struct JobRecord {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub error_hint: Option<String>,
-    /// The backup a successful backup job made.
+    /// The backup a successful backup job made; the backup a verify job checked.
     pub backup_id: Option<String>,
     /// What started it.
     #[cfg_attr(feature = "specta", specta(optional))]
@@ -233,6 +233,20 @@ impl Catalog {
             .execute(self.pool())
             .await
             .map_err(|e| db_error(&format!("updating job {id}"), e))?;
+        changed_a_row(done, || job_not_found(id))
+    }
+
+    /// Record the backup a running job is about (a verify: the backup it checks), so its
+    /// outcome and its notification name it, whether it succeeds or fails.
+    pub async fn set_job_backup(&self, id: &str, backup_id: &str) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE jobs SET backup_id = ? WHERE id = ? AND state IN ('running', 'cancelling')",
+        )
+        .bind(backup_id)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error(&format!("recording the backup of job {id}"), e))?;
         changed_a_row(done, || job_not_found(id))
     }
 

@@ -204,9 +204,38 @@ pub(crate) async fn enqueue_job_event(conn: &mut SqliteConnection, id: &str) -> 
         retry,
     };
     match events::job_event(&job) {
+        Some(event) if damage_already_told(conn, &job).await? => {
+            tracing::debug!(event = ?event.event, "the same damage was already announced");
+            Ok(0)
+        }
         Some(event) => enqueue(conn, &event, pid.as_deref(), None, &finished).await,
         None => Ok(0),
     }
+}
+
+/// Whether `job` (a verify that found damage in a catalog backup) only finds again the damage
+/// an earlier verify of the same backup found: `verify_damaged` is queued once per damaged
+/// backup, not on every scheduled verify. A verify in between that passed (the file was
+/// replaced, a copy fetched back) makes the next damage news again; verifies that ended
+/// otherwise (the file missing, cancelled) decide nothing.
+async fn damage_already_told(conn: &mut SqliteConnection, job: &FinishedJob) -> Result<bool> {
+    let damaged = job.kind == "verify"
+        && job.state == "failed"
+        && job.error.as_ref().is_some_and(|e| e.code == "integrity");
+    let Some(backup_id) = job.backup_id.as_deref().filter(|_| damaged) else {
+        return Ok(false);
+    };
+    let before: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT state, error_code FROM jobs WHERE kind = 'verify' AND backup_id = ? AND id <> ? \
+         AND (state = 'succeeded' OR (state = 'failed' AND error_code = 'integrity')) \
+         ORDER BY COALESCE(finished_at, started_at) DESC, rowid DESC LIMIT 1",
+    )
+    .bind(backup_id)
+    .bind(&job.id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(|e| db_error("reading the backup's earlier verifications", e))?;
+    Ok(before.is_some_and(|(state, _)| state == "failed"))
 }
 
 /// The retry plan of a scheduled backup that failed (what `ops::schedule` does next): a

@@ -17,9 +17,11 @@
 
 mod check;
 pub mod folder;
+pub mod medium;
 pub mod memory;
 pub mod rclone;
 mod rclone_run;
+mod retrying;
 pub mod s3;
 mod s3_upload;
 

@@ -100,7 +100,7 @@ pub fn parse_remote(s: &str) -> Result<RemoteSpec> {
 /// An rclone remote (see the module's rules).
 #[derive(Debug, Clone)]
 pub struct RcloneDestination {
-    rclone: Rclone,
+    pub(super) rclone: Rclone,
     spec: RemoteSpec,
 }
 

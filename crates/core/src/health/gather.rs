@@ -2,8 +2,8 @@
 
 use super::{ActiveCondition, CopyMark, Facts, LastRun};
 use crate::catalog::{
-    BackupOrigin, BackupStatus, Catalog, Components, CopyState, JobKind, JobState, Project,
-    ServerComponent, LOCAL_DESTINATION,
+    BackupOrigin, BackupStatus, Catalog, Components, CopyState, DestinationRecord, JobKind,
+    JobState, Project, ServerComponent, LOCAL_DESTINATION,
 };
 use crate::drill::Verdict;
 use crate::engine::Engine;
@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::ops::schedule::ProjectStatus;
 use crate::postgres::conn::ConnSpec;
 use std::collections::HashMap;
+use std::path::Path;
 
 /// How many of a project's newest jobs are looked through for its newest finished backup run.
 const JOBS_LOOKED_AT: u32 = 50;
@@ -32,13 +33,12 @@ pub async fn facts(
     let conditions = catalog.conditions(None).await?;
     let mut out = Vec::with_capacity(projects.len());
     for p in projects {
-        let destinations: HashMap<String, String> = catalog
-            .destinations(&p.id)
-            .await?
-            .into_iter()
-            .map(|d| (d.id, d.name))
+        let records = catalog.destinations(&p.id).await?;
+        let destinations: HashMap<String, String> = records
+            .iter()
+            .map(|d| (d.id.clone(), d.name.clone()))
             .collect();
-        let mut f = project_facts(catalog, &p, &destinations).await?;
+        let mut f = project_facts(catalog, &p, &records).await?;
         if let Some(s) = statuses.get(p.name.as_str()) {
             f.last_good = s.last_good.clone();
             f.next_run = s.next_run.clone();
@@ -110,13 +110,15 @@ pub(crate) fn server_mark(
         place: format!("Backup server {host}"),
         kind: "server".into(),
         ok: true,
+        same_medium_as: None,
+        note: None,
     })
 }
 
 async fn project_facts(
     catalog: &Catalog,
     p: &Project,
-    destinations: &HashMap<String, String>,
+    destinations: &[DestinationRecord],
 ) -> Result<Facts> {
     let backups = catalog.backup_rows(&p.id).await?;
     let damaged = |s: BackupStatus| matches!(s, BackupStatus::Corrupt | BackupStatus::Missing);
@@ -152,44 +154,172 @@ async fn project_facts(
         newest_damaged: backups.first().is_some_and(|b| damaged(b.status)),
         last_verified,
         last_proven: newest_passed.as_ref().map(|d| d.finished_at.clone()),
-        drill_failed: newest_drill.is_some_and(|d| d.verdict != Verdict::Passed),
+        drill_failed: drill_failed(&backups, newest_drill.as_ref(), newest_passed.as_ref()),
         copies,
         last_run,
         ..Default::default()
     })
 }
 
-/// Where backup `backup_id` is kept: this computer, then each destination by name.
+/// Whether the newest drill's failure still stands: not when a newer backup than the one that
+/// failed was proven since (a failed drill of an older backup says nothing about the newest,
+/// proven one). A failure of the proven backup itself, or of a newer one, stands.
+fn drill_failed(
+    backups: &[crate::catalog::BackupRow],
+    newest: Option<&crate::catalog::DrillSummary>,
+    passed: Option<&crate::catalog::DrillSummary>,
+) -> bool {
+    let Some(newest) = newest.filter(|d| d.verdict != Verdict::Passed) else {
+        return false;
+    };
+    let Some(passed) = passed else {
+        return true;
+    };
+    let created = |id: &str| {
+        backups
+            .iter()
+            .find(|b| b.id == id)
+            .map(|b| b.created_at.as_str())
+    };
+    match (created(&newest.backup_id), created(&passed.backup_id)) {
+        (Some(failed), Some(proven)) => failed >= proven,
+        // The backup that failed is gone, and a kept one is proven.
+        (None, Some(_)) => false,
+        _ => true,
+    }
+}
+
+/// Where backup `backup_id` is kept: this computer, then each destination by name; a place on
+/// the same medium as one before it (a folder on the local backups' disk) says so
+/// ([`super::media`]).
 async fn copy_marks(
     catalog: &Catalog,
     backup_id: &str,
-    names: &HashMap<String, String>,
+    destinations: &[DestinationRecord],
 ) -> Result<Vec<CopyMark>> {
-    let mut marks: Vec<CopyMark> = catalog
-        .copies(backup_id)
-        .await?
+    let copies = catalog.copies(backup_id).await?;
+    let local_dir = copies
+        .iter()
+        .find(|c| c.destination == LOCAL_DESTINATION)
+        .and_then(|c| Path::new(&c.location).parent().map(Path::to_path_buf));
+    let (local, media) = super::media::media(local_dir.as_deref(), destinations).await;
+    let mut marks: Vec<(CopyMark, String)> = copies
         .into_iter()
         .map(|c| {
             let ok = c.state == CopyState::Stored
                 && !matches!(c.status, BackupStatus::Corrupt | BackupStatus::Missing);
             if c.destination == LOCAL_DESTINATION {
-                CopyMark {
+                let mark = CopyMark {
                     place: "This computer".into(),
                     kind: "local".into(),
                     ok,
-                }
+                    same_medium_as: None,
+                    note: None,
+                };
+                (mark, local.key.clone())
             } else {
-                CopyMark {
-                    place: names
-                        .get(&c.destination)
-                        .cloned()
-                        .unwrap_or_else(|| "a removed destination".into()),
+                let name = destinations
+                    .iter()
+                    .find(|d| d.id == c.destination)
+                    .map(|d| d.name.clone());
+                let medium = media.get(&c.destination);
+                let mark = CopyMark {
+                    place: name.unwrap_or_else(|| "a removed destination".into()),
                     kind: "destination".into(),
                     ok,
-                }
+                    same_medium_as: None,
+                    note: medium.and_then(|m| m.note.clone()),
+                };
+                let key =
+                    medium.map_or_else(|| format!("dest:{}", c.destination), |m| m.key.clone());
+                (mark, key)
             }
         })
         .collect();
-    marks.sort_by_key(|m| (m.kind != "local", m.place.clone()));
-    Ok(marks)
+    marks.sort_by_key(|(m, _)| (m.kind != "local", m.place.clone()));
+    // A place on a medium an earlier intact place is on does not count again.
+    for i in 0..marks.len() {
+        if !marks[i].0.ok {
+            continue;
+        }
+        let first = marks[..i]
+            .iter()
+            .find(|(m, key)| m.ok && *key == marks[i].1)
+            .map(|(m, _)| m.place.clone());
+        marks[i].0.same_medium_as = first;
+    }
+    Ok(marks.into_iter().map(|(m, _)| m).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::BackupType;
+    use crate::catalog::{BackupRow, DrillSummary};
+
+    fn backup(id: &str, created_at: &str) -> BackupRow {
+        BackupRow {
+            id: id.into(),
+            path: format!("/b/{id}.tar.zst"),
+            size: 1,
+            backup_type: BackupType::Database,
+            created_at: created_at.into(),
+            verified_at: None,
+            status: BackupStatus::Unverified,
+            verify_problem: None,
+            sha256: String::new(),
+            origin: BackupOrigin::default(),
+        }
+    }
+
+    fn drill(backup_id: &str, at: &str, verdict: Verdict) -> DrillSummary {
+        DrillSummary {
+            id: format!("d-{backup_id}-{at}"),
+            backup_id: backup_id.into(),
+            started_at: at.into(),
+            finished_at: at.into(),
+            verdict,
+            rto_seconds: 1.0,
+            failed_check_id: None,
+            failed_check_title: None,
+            report_path: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_drill_of_an_older_backup_does_not_undo_the_proof_of_a_newer_one() {
+        // Newest first, as the catalog lists them.
+        let backups = [
+            backup("new", "2026-11-24T02:30:00.000Z"),
+            backup("old", "2026-11-20T02:30:00.000Z"),
+        ];
+        let proven_new = drill("new", "2026-11-24T03:00:00.000Z", Verdict::Passed);
+        // The older backup's drill ran (and failed) after the newest was proven.
+        let old_failed = drill("old", "2026-11-24T04:00:00.000Z", Verdict::Failed);
+        assert!(!drill_failed(
+            &backups,
+            Some(&old_failed),
+            Some(&proven_new)
+        ));
+        // The proven backup itself failing later, or a newer one failing: the failure stands.
+        let new_failed = drill("new", "2026-11-24T05:00:00.000Z", Verdict::Failed);
+        assert!(drill_failed(&backups, Some(&new_failed), Some(&proven_new)));
+        let proven_old = drill("old", "2026-11-21T03:00:00.000Z", Verdict::Passed);
+        assert!(drill_failed(&backups, Some(&new_failed), Some(&proven_old)));
+        // Never proven: a failure stands; the newest drill passed: nothing failed.
+        assert!(drill_failed(&backups, Some(&old_failed), None));
+        assert!(!drill_failed(
+            &backups,
+            Some(&proven_new),
+            Some(&proven_new)
+        ));
+        assert!(!drill_failed(&backups, None, None));
+        // The backup that failed is gone (pruned), a kept one is proven.
+        let gone_failed = drill("gone", "2026-11-24T04:00:00.000Z", Verdict::Failed);
+        assert!(!drill_failed(
+            &backups,
+            Some(&gone_failed),
+            Some(&proven_new)
+        ));
+    }
 }

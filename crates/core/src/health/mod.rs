@@ -7,6 +7,7 @@
 //! [`RULES`], in the order problems rank; docs/health.md prints the same table.
 
 pub mod gather;
+pub mod media;
 
 use serde::{Deserialize, Serialize};
 
@@ -167,6 +168,16 @@ pub struct CopyMark {
     pub kind: String,
     /// There and checked (`false`: pending, or its last check failed).
     pub ok: bool,
+    /// The place listed before it that is on the same medium (a folder on the disk of the
+    /// local backups: "This computer"): it does not count as one more place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub same_medium_as: Option<String>,
+    /// Why it counts less than it seems, in words ("usb is on the same disk as the local
+    /// backups: one medium, not two"; "… a remote of type local …: not offsite").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub note: Option<String>,
 }
 
 /// How the newest backup run ended.
@@ -282,8 +293,27 @@ fn readable_time(t: &str) -> String {
     }
 }
 
+/// The distinct places (media) holding an intact copy: a copy on the same medium as one listed
+/// before it does not count again.
 fn places(copies: &[CopyMark]) -> usize {
-    copies.iter().filter(|c| c.ok).count()
+    copies
+        .iter()
+        .filter(|c| c.ok && c.same_medium_as.is_none())
+        .count()
+}
+
+/// The notes of the intact copies (why some count less), joined: " (…; …)", or "".
+fn media_notes(copies: &[CopyMark]) -> String {
+    let notes: Vec<&str> = copies
+        .iter()
+        .filter(|c| c.ok)
+        .filter_map(|c| c.note.as_deref())
+        .collect();
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    }
 }
 
 fn condition_reason(c: &ActiveCondition, what: &str) -> String {
@@ -378,7 +408,10 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             .unwrap_or_else(|| "one place".into());
         add(
             P::OneCopy,
-            format!("the newest good backup is only on {only}"),
+            format!(
+                "the newest good backup is only on {only}{}",
+                media_notes(&f.copies)
+            ),
         );
     }
     if f.drill_failed {
@@ -396,9 +429,10 @@ fn protected_reason(f: &Facts) -> String {
     } else {
         format!("{n} places")
     };
+    let notes = media_notes(&f.copies);
     match &f.last_proven {
-        Some(_) => format!("backed up on schedule, kept in {copies}, restore proven"),
-        None => format!("backed up on schedule, kept in {copies}"),
+        Some(_) => format!("backed up on schedule, kept in {copies}{notes}, restore proven"),
+        None => format!("backed up on schedule, kept in {copies}{notes}"),
     }
 }
 

@@ -5,6 +5,8 @@ fn local() -> CopyMark {
         place: "This computer".into(),
         kind: "local".into(),
         ok: true,
+        same_medium_as: None,
+        note: None,
     }
 }
 
@@ -13,6 +15,8 @@ fn dest(name: &str, ok: bool) -> CopyMark {
         place: name.into(),
         kind: "destination".into(),
         ok,
+        same_medium_as: None,
+        note: None,
     }
 }
 
@@ -493,4 +497,31 @@ fn the_backup_servers_own_copy_counts_as_a_place() {
     let h = assess(&f);
     assert_eq!(h.health, Health::Protected, "{h:?}");
     assert!(h.reason.contains("kept in 2 places"), "{}", h.reason);
+}
+
+#[test]
+fn a_copy_on_the_local_disk_is_not_a_second_place_and_the_reason_says_why() {
+    let mut f = safe();
+    let mut usb = dest("usb", true);
+    usb.same_medium_as = Some("This computer".into());
+    usb.note = Some("usb is on the same disk as the local backups: one medium, not two".into());
+    f.copies = vec![local(), usb];
+    let h = assess(&f);
+    assert_eq!(h.health, Health::AtRisk);
+    assert_eq!(h.problems[0].kind, ProblemKind::OneCopy);
+    assert_eq!(
+        h.reason,
+        "the newest good backup is only on this computer (usb is on the same disk as the local backups: one medium, not two)"
+    );
+    // With a copy on another medium as well, protected in 2 places, and still saying why.
+    let mut f2 = f.clone();
+    f2.copies.push(dest("nas", true));
+    let h = assess(&f2);
+    assert_eq!(h.health, Health::Protected, "{h:?}");
+    assert!(
+        h.reason
+            .contains("kept in 2 places (usb is on the same disk"),
+        "{}",
+        h.reason
+    );
 }

@@ -215,6 +215,16 @@ pub(crate) async fn run(
                     .map_err(|e| engine.password_hint(&project.name, e));
             note_sources(engine, project, &read, &written).await;
             let mut written = written?;
+            // Read back before it is registered: a new backup is verified as the verify job
+            // would (the one rule for "verified"), or it is not kept.
+            let checked = match read_back(engine, project, &written.path, &job).await {
+                Ok(checked) => checked,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&written.path);
+                    let _ = std::fs::remove_file(archive::sidecar_path(&written.path));
+                    return Err(e);
+                }
+            };
             let new = NewBackup {
                 project_id: project.id.clone(),
                 path: written.path.clone(),
@@ -227,7 +237,11 @@ pub(crate) async fn run(
                 origin: BackupOrigin::Local,
             };
             match engine.catalog.add_backup(&new).await {
-                Ok(record) => {
+                Ok(mut record) => {
+                    if checked {
+                        engine.catalog.record_verify(&record.id, true, None).await?;
+                        record = engine.catalog.backup(&record.id).await?;
+                    }
                     // A copy that fails is pending, never a failed backup.
                     let copies = super::copy_out::after_backup(engine, project, &record, &job)
                         .await
@@ -252,6 +266,30 @@ pub(crate) async fn run(
         backup,
         copies,
     })
+}
+
+/// Verify the archive just written (every member read back against the manifest, the sidecar,
+/// the structure to the last byte), with the project's keys when it is encrypted. `Ok(true)`:
+/// verified; `Ok(false)`: only the ciphertext could be checked (no key here to open it), so it
+/// stays unverified; damage: the `integrity` error (the caller removes the files).
+async fn read_back(
+    engine: &Engine,
+    project: &Project,
+    path: &std::path::Path,
+    job: &runner::RunningJob,
+) -> Result<bool> {
+    let keys = if archive::is_encrypted_file(path)? {
+        super::encryption::keys_of(engine, &project.name).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let report = super::verify::verify_file_with(path, &keys, &job.reporter, &job.cancel).await?;
+    if let Some(e) = report.damage() {
+        return Err(e.with_hint(
+            "the archive was damaged as it was written (a failing disk or memory?): nothing was kept; check the backup folder's disk and back up again",
+        ));
+    }
+    Ok(report.contents_not_checked.is_none())
 }
 
 /// Record what a backup that read `read` (source, whether it read it) says about their

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::path::Path;
 
 /// One copy of a backup, as shown.
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +58,8 @@ pub struct Protection {
     pub newest_backup: Option<String>,
     /// Copies of the newest backup that exist (stored): the local archive and each destination.
     pub copies: u32,
-    /// Distinct media holding them (this computer, each destination).
+    /// Distinct media holding them: this computer, and each destination not on the same disk
+    /// as the local backups (see `notes`).
     pub media: u32,
     /// One of them is offsite (an S3 bucket, an rclone remote, or a folder marked offsite).
     pub offsite: bool,
@@ -66,6 +68,9 @@ pub struct Protection {
     pub destinations: u32,
     /// Every pending copy of the project, oldest first.
     pub pending: Vec<PendingCopy>,
+    /// Why copies count less than they seem, one sentence each ("usb is on the same disk as
+    /// the local backups: one medium, not two"; "… a remote of type local …: not offsite").
+    pub notes: Vec<String>,
     /// In words: "3 copies on 2 media, 1 offsite", "copy to nas pending since 2026-11-24T09:00:00.000Z".
     pub summary: String,
 }
@@ -153,12 +158,33 @@ pub(crate) async fn protection(engine: &Engine, project: &str) -> Result<Protect
         })
         .unwrap_or_default();
     let copies = stored.len() as u32;
-    // The computer is one medium, each destination another.
-    let media = stored.len() as u32;
-    let offsite = stored.iter().any(|c| {
-        c.destination != LOCAL_DESTINATION
-            && dests.iter().any(|d| d.name == c.destination && d.offsite)
-    });
+    // The computer is one medium, each destination another, unless it is on the same disk
+    // (a folder on the local backups' filesystem, an rclone remote of type local).
+    let local_dir = stored
+        .iter()
+        .find(|c| c.destination == LOCAL_DESTINATION)
+        .and_then(|c| Path::new(&c.location).parent().map(Path::to_path_buf));
+    let (local_medium, by_id) = crate::health::media::media(local_dir.as_deref(), &dests).await;
+    let medium_of = |c: &CopyView| {
+        if c.destination == LOCAL_DESTINATION {
+            return Some(&local_medium);
+        }
+        let d = dests.iter().find(|d| d.name == c.destination)?;
+        by_id.get(&d.id)
+    };
+    let keys: Vec<String> = stored
+        .iter()
+        .map(|c| medium_of(c).map_or_else(|| format!("name:{}", c.destination), |m| m.key.clone()))
+        .collect();
+    let media =
+        crate::health::media::count(&keys.iter().map(String::as_str).collect::<Vec<_>>()) as u32;
+    let offsite = stored
+        .iter()
+        .any(|c| c.destination != LOCAL_DESTINATION && medium_of(c).is_some_and(|m| m.offsite));
+    let notes: Vec<String> = stored
+        .iter()
+        .filter_map(|c| medium_of(c).and_then(|m| m.note.clone()))
+        .collect();
     let meets_321 = copies >= 3 && media >= 2 && offsite;
     let mut summary = match newest {
         None => "no backup yet".to_string(),
@@ -173,6 +199,9 @@ pub(crate) async fn protection(engine: &Engine, project: &str) -> Result<Protect
             }
         ),
     };
+    if !notes.is_empty() {
+        summary.push_str(&format!(" ({})", notes.join("; ")));
+    }
     if let Some(first) = pending.first() {
         summary.push_str(&format!(
             "; copy to {} pending since {}",
@@ -188,6 +217,7 @@ pub(crate) async fn protection(engine: &Engine, project: &str) -> Result<Protect
         meets_321,
         destinations: dests.len() as u32,
         pending,
+        notes,
         summary,
     })
 }

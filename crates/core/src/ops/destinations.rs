@@ -269,14 +269,15 @@ pub(crate) async fn remove(
     let project = engine.catalog.project(project).await?;
     let _lock = super::runner::lock_project(engine, &project)?;
     let d = engine.catalog.destination(&project.id, name).await?;
-    let forgotten = engine.catalog.remove_destination(&project.id, name).await?;
+    let (forgotten, pending) = engine.catalog.remove_destination(&project.id, name).await?;
     if d.kind == DestinationKind::S3 {
         let _ = engine
             .secrets
             .delete(&destination_s3_secret_key(&project.name, name));
     }
-    let note = match forgotten {
-        0 => format!("no copies were recorded in {}", d.location),
+    // Only copies written there count: a pending one never reached it.
+    let mut note = match forgotten {
+        0 => format!("no copies were stored in {}", d.location),
         1 => format!(
             "1 copy in {} was left in place; Offsite no longer tracks it",
             d.location
@@ -286,6 +287,13 @@ pub(crate) async fn remove(
             d.location
         ),
     };
+    if pending > 0 {
+        note.push_str(&format!(
+            " ({} never written there {} dropped)",
+            crate::words::count(pending as usize, "pending copy"),
+            if pending == 1 { "was" } else { "were" }
+        ));
+    }
     Ok(RemovedDestination {
         name: d.name,
         location: d.location,

@@ -508,10 +508,11 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
                 if candidates.iter().all(|c| c.id.starts_with("future-")) {
                     break;
                 }
+                // A backup is read back and verified as it is made (ops::backup).
                 candidates.push(Candidate {
                     id: format!("future-{i}"),
                     created_at: at,
-                    status: BackupStatus::Unverified,
+                    status: BackupStatus::Verified,
                 });
                 let decisions = decide(&policy, &zone, at, &candidates);
                 let gone: std::collections::HashSet<String> = decisions

@@ -31,22 +31,65 @@ pub struct ListedBackup {
     /// The archive file is not at its path any more (deleted or moved by hand): nothing can be
     /// verified or restored from this entry.
     pub missing: bool,
+    /// A missing backup with a checked copy at a destination: that destination's name. The
+    /// way back is `offsite fetch-copy PROJECT ID` (not `forget`, which would lose track of
+    /// the copy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetch_from: Option<String>,
 }
 
-/// A project's backups, newest first, each checked for its archive file on disk.
+/// A project's backups, newest first, each checked for its archive file on disk; a missing one
+/// names a destination holding a checked copy of it, if any.
 pub(crate) async fn backup_list(engine: &Engine, project: &str) -> Result<Vec<ListedBackup>> {
-    let records = backups(engine, project).await?;
-    Ok(records
+    let p = engine.catalog.project(project).await?;
+    let records = engine.catalog.backups(&p.id).await?;
+    let destinations = engine.catalog.destinations(&p.id).await?;
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        // Only "not there" counts: a file we may not read is still there.
+        let missing = matches!(
+            std::fs::symlink_metadata(&record.path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound
+        );
+        let fetch_from = match missing {
+            true => copy_to_fetch(engine, &record.id, &destinations).await?,
+            false => None,
+        };
+        out.push(ListedBackup {
+            record,
+            missing,
+            fetch_from,
+        });
+    }
+    Ok(out)
+}
+
+/// The destination (by name) holding a stored copy of `backup_id` whose last check passed
+/// (a verified one first).
+async fn copy_to_fetch(
+    engine: &Engine,
+    backup_id: &str,
+    destinations: &[crate::catalog::DestinationRecord],
+) -> Result<Option<String>> {
+    use crate::catalog::{BackupStatus, CopyState, LOCAL_DESTINATION};
+    let mut copies: Vec<_> = engine
+        .catalog
+        .copies(backup_id)
+        .await?
         .into_iter()
-        .map(|record| {
-            // Only "not there" counts: a file we may not read is still there.
-            let missing = matches!(
-                std::fs::symlink_metadata(&record.path),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound
-            );
-            ListedBackup { record, missing }
+        .filter(|c| {
+            c.destination != LOCAL_DESTINATION
+                && c.state == CopyState::Stored
+                && matches!(c.status, BackupStatus::Verified | BackupStatus::Unverified)
         })
-        .collect())
+        .collect();
+    copies.sort_by_key(|c| c.status != BackupStatus::Verified);
+    Ok(copies.into_iter().find_map(|c| {
+        destinations
+            .iter()
+            .find(|d| d.id == c.destination)
+            .map(|d| d.name.clone())
+    }))
 }
 
 /// A project's backups as a list shows them (no checksums or manifests: 10,000 rows arrive

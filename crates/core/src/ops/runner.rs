@@ -70,6 +70,26 @@ where
     F: FnOnce(RunningJob) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
+    run_judged(engine, kind, project, start, backup_of, |_| None, body).await
+}
+
+/// [`run`] for a job whose body can return a result that is still a failure of the job: a
+/// verify that found damage returns its report (the caller shows it), but the job is recorded
+/// as failed with the error `failure_of` gives (its code, message and hint), so `history`, the
+/// notifications and `status` see the failure.
+pub(crate) async fn run_judged<T, F, Fut>(
+    engine: &Engine,
+    kind: JobKind,
+    project: Option<&Project>,
+    start: JobStart,
+    backup_of: impl Fn(&T) -> Option<String>,
+    failure_of: impl Fn(&T) -> Option<Error>,
+    body: F,
+) -> Result<(String, T)>
+where
+    F: FnOnce(RunningJob) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
     let project_lock = project.map(|p| lock_project(engine, p)).transpose()?;
     let id = start.id.unwrap_or_else(new_job_id);
     let (job, job_lock) = start_job(
@@ -98,8 +118,11 @@ where
     let catalog = &engine.catalog;
     catalog.update_job_counters(&job.id, done, total).await?;
     let outcome = match &result {
-        Ok(v) => JobOutcome::Succeeded {
-            backup_id: backup_of(v),
+        Ok(v) => match failure_of(v) {
+            Some(e) => JobOutcome::from_error(&e),
+            None => JobOutcome::Succeeded {
+                backup_id: backup_of(v),
+            },
         },
         Err(e) => JobOutcome::from_error(e),
     };

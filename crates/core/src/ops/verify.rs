@@ -58,13 +58,20 @@ pub(crate) async fn run(
         (None, None) => Vec::new(),
     };
     let keys = &keys;
-    let (job_id, report) = runner::run(
+    // Damage found is a failed job (code `integrity`): `history` says so, and the job's
+    // `verify_damaged` event is queued with it (once per damaged backup); the report is still
+    // returned, for the caller to show what is damaged.
+    let (job_id, report) = runner::run_judged(
         engine,
         JobKind::Verify,
         project.as_ref(),
         start,
         |_| None,
+        VerifyReport::damage,
         |job| async move {
+            if let Some(b) = known {
+                engine.catalog.set_job_backup(&job.id, &b.id).await?;
+            }
             let mut report = verify_file_with(path, keys, &job.reporter, &job.cancel).await?;
             // An incremental is only as good as its chain: every base must still be there.
             if let Some(missing) = missing_base(engine, report.manifest.as_ref()).await? {

@@ -86,6 +86,44 @@ pub fn open(path: &Path) -> Result<(Box<dyn Read + Send>, bool)> {
     }
 }
 
+/// What a dump made elsewhere is, by its first bytes (at most 64 KiB, decompressed, are read):
+/// "a pg_dump custom-format file" or "a plain SQL dump"; `None` for anything else (an Offsite
+/// archive too). For errors that point to the import.
+pub(crate) fn foreign_dump_kind(path: &Path) -> Option<&'static str> {
+    let mut f = File::open(path).ok()?;
+    let mut magic = [0u8; 5];
+    let n = read_upto(&mut f, &mut magic).ok()?;
+    if n == 5 && &magic == b"PGDMP" {
+        return Some("a pg_dump custom-format file");
+    }
+    let gzip = n >= 2 && magic[..2] == [0x1f, 0x8b];
+    if (gzip || looks_like_text(&magic[..n])) && sniff(path).unwrap_or(false) {
+        return Some("a plain SQL dump");
+    }
+    None
+}
+
+/// Whether the first bytes of a file could be text (ASCII or UTF-8 beyond it).
+pub(crate) fn looks_like_text(b: &[u8]) -> bool {
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace() || *c >= 0x80)
+}
+
+/// Reads until `buf` is full or the reader ends; how many bytes came.
+pub(crate) fn read_upto(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// Whether the start of the (decompressed) file looks like SQL a psql script holds: a pg_dump
 /// header, or a first statement or meta-command psql understands.
 pub fn sniff(path: &Path) -> Result<bool> {

@@ -28,26 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// A part of a backup a restore can put back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum Component {
-    Database,
-    Storage,
-    Config,
-}
-
-impl Component {
-    /// The word people read ("database", "storage", "configuration").
-    pub fn label(self) -> &'static str {
-        match self {
-            Component::Database => "database",
-            Component::Storage => "storage",
-            Component::Config => "configuration",
-        }
-    }
-}
+pub use crate::progress::Component;
 
 /// One restore: from a backup (`archive`), what (the components present, the database's
 /// selection), to a target per component, and how (the consents of each component). The same

@@ -25,6 +25,7 @@ mod folder_fs;
 pub mod listing_guard;
 pub mod memory;
 pub mod postgres;
+mod retrying;
 pub mod s3;
 pub mod supabase_api;
 pub mod supabase_backups;

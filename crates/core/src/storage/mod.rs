@@ -8,8 +8,10 @@
 //!   (plan, then execute).
 
 pub mod changed;
-pub mod check;
-pub mod layout;
+/// The storage document's check lives with the archive it describes.
+pub use crate::archive::storage_check as check;
+/// The storage document's layout lives with the archive it describes.
+pub use crate::archive::storage_layout as layout;
 pub mod listing;
 pub mod pull;
 pub mod restore;

@@ -133,9 +133,10 @@ async fn an_offline_destination_leaves_the_copy_pending_until_sync() {
         ]
     );
     let p = e.protection("dshop").await.unwrap();
+    // usb is a folder on the disk of the local backups (one temporary folder): one medium.
     assert_eq!(
         (p.copies, p.media, p.offsite, p.meets_321),
-        (2, 2, false, false)
+        (2, 1, false, false)
     );
     assert_eq!(p.pending.len(), 1);
     assert_eq!(p.pending[0].destination, "nas");
@@ -190,7 +191,9 @@ async fn an_offline_destination_leaves_the_copy_pending_until_sync() {
     assert_eq!(s.copies.len(), 1);
     assert_eq!(std::fs::read(nas.join("dshop").join(&name)).unwrap(), local);
     let p = e.protection("dshop").await.unwrap();
-    assert_eq!((p.copies, p.media, p.pending.len()), (3, 3, 0));
+    // Both folders are on the disk of the local backups (one temporary folder): one medium.
+    assert_eq!((p.copies, p.media, p.pending.len()), (3, 1, 0));
+    assert_eq!(p.notes.len(), 2, "{p:?}");
     assert_eq!(
         copies_of(&env, "dshop", &o.backup.id).await,
         vec![

@@ -265,7 +265,7 @@ async fn prune_leaves_alone_a_file_that_now_holds_another_backup() {
         .await
         .unwrap();
     assert_eq!(preview.kept.len(), 1);
-    assert_eq!(preview.kept[0].reasons, vec!["last 1", "newest successful"]);
+    assert_eq!(preview.kept[0].reasons, vec!["last 1", "newest verified"]);
     assert_eq!(preview.removed.len(), 2);
     assert!(preview.job_id.is_none());
     assert_eq!(
@@ -407,9 +407,11 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
         .into_iter()
         .filter(|b| b.id != newest)
         .collect();
+    // Every backup is verified as it is made; the schedule read back only the newest 1.
+    assert_eq!(older[0].status, BackupStatus::Verified);
     assert_eq!(
-        older[0].status,
-        BackupStatus::Unverified,
+        older[0].verified_at.as_deref(),
+        Some("2026-11-20T06:00:10.000Z"),
         "only the newest 1"
     );
 
@@ -740,7 +742,7 @@ async fn each_backup_s_expected_removal_follows_the_schedule_and_the_policy() {
     // the one the next prune removes is kept by nothing.
     assert_eq!(of(&ids[2]).kept_by, [KeepRule::Newest, KeepRule::Last]);
     assert_eq!(of(&ids[2]).kept_because, "newest · latest");
-    assert_eq!(of(&ids[2]).reasons, ["last 1", "newest successful"]);
+    assert_eq!(of(&ids[2]).reasons, ["last 1", "newest verified"]);
     assert_eq!(of(&ids[1]).kept_by, [KeepRule::Last]);
     assert_eq!(of(&ids[1]).kept_because, "latest");
     assert!(of(&ids[0]).kept_by.is_empty() && of(&ids[0]).kept_because.is_empty());

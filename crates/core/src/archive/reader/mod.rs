@@ -32,7 +32,7 @@ fn not_archive(path: &Path, why: &str) -> Error {
         "`offsite import {} --project PROJECT` (the app: Import…)",
         path.display()
     );
-    let (why, hint) = match crate::import::foreign_dump_kind(path) {
+    let (why, hint) = match crate::plainsql::scan::foreign_dump_kind(path) {
         Some(kind) => (
             format!("{why}: it is {kind}"),
             format!(

@@ -76,6 +76,41 @@ pub struct VerifyReport {
     pub contents_not_checked: Option<String>,
 }
 
+/// The longest [`VerifyReport::damage`] message, in characters.
+const MAX_DAMAGE_MESSAGE: usize = 600;
+
+impl VerifyReport {
+    /// The error a verify that found damage ends with (code `integrity`): what is damaged and
+    /// what to do. `None` when nothing was found (a ciphertext-only check that matched included).
+    /// The verify job is recorded as failed with it, and `--json verify` carries it as `error`.
+    pub fn damage(&self) -> Option<Error> {
+        if self.ok {
+            return None;
+        }
+        let name = self
+            .archive
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.archive.display().to_string());
+        let mut message = format!("the archive {name} is damaged");
+        if let Some(bad) = &self.first_bad {
+            message.push_str(&format!(": first damaged file {bad}"));
+        }
+        if let Some(why) = self.problems.first() {
+            message.push_str(&format!(" ({why})"));
+        }
+        // Member names come from the archive (hostile until proven): the message stays short.
+        if let Some((cut, _)) = message.char_indices().nth(MAX_DAMAGE_MESSAGE) {
+            message.truncate(cut);
+            message.push('…');
+        }
+        Some(Error::integrity(message).with_hint(
+            "do not restore from it: verify another backup, fetch a copy from a destination \
+             (`offsite copies PROJECT` lists them), or take a new backup",
+        ))
+    }
+}
+
 /// Re-reads the whole archive and checks it: the file's SHA-256 against `<archive>.sha256`, every
 /// member's size and SHA-256 against the manifest, that no member is missing, extra, duplicated
 /// or unsafe, and that the tar and gzip structure is intact to the last byte.
@@ -355,8 +390,8 @@ fn verify_body(
         }
         let tag = body.checks.len();
         // storage.json is also checked against the manifest (after the loop).
-        let keep_doc = header.name == crate::storage::STORAGE_DOC
-            && header.size <= crate::storage::check::MAX_DOC_SIZE
+        let keep_doc = header.name == crate::archive::storage_layout::STORAGE_DOC
+            && header.size <= crate::archive::storage_check::MAX_DOC_SIZE
             && expected.is_some();
         let mut doc_bytes = Vec::new();
         let mut keep = |b: &[u8]| {
@@ -462,12 +497,12 @@ fn next_header(
 
 /// storage.json checked against the manifest: its problems are the member's.
 fn check_storage_doc(body: &mut VerifyBody, raw: &[u8], manifest: &Manifest) {
-    let problems = crate::storage::check::check_doc(raw, manifest);
+    let problems = crate::archive::storage_check::check_doc(raw, manifest);
     if !problems.is_empty() {
         if let Some(c) = body
             .checks
             .iter_mut()
-            .find(|c| c.name == crate::storage::STORAGE_DOC && c.ok)
+            .find(|c| c.name == crate::archive::storage_layout::STORAGE_DOC && c.ok)
         {
             c.ok = false;
             c.problem = Some(problems[0].clone());

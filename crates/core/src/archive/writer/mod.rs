@@ -344,7 +344,7 @@ impl ArchiveWriter {
             ("database", super::DATABASE_SQL_MEMBER),
             ("database", super::DATABASE_TOC_MEMBER),
             ("globals", GLOBALS_MEMBER),
-            ("storage", crate::storage::STORAGE_DOC),
+            ("storage", crate::archive::storage_layout::STORAGE_DOC),
         ];
         // The first member of each name, as `manifest.member` would find it.
         let mut found: [Option<String>; 5] = Default::default();

@@ -1,6 +1,6 @@
 //! Checking an archive's `storage.json` against its manifest (part of `archive::verify`).
 
-use super::layout::StorageDoc;
+use super::storage_layout::StorageDoc;
 use crate::archive::Manifest;
 use std::collections::HashMap;
 
@@ -16,7 +16,7 @@ pub fn check_doc(raw: &[u8], manifest: &Manifest) -> Vec<String> {
         Err(e) => {
             return vec![format!(
                 "{}: not a valid storage listing ({e})",
-                super::STORAGE_DOC
+                super::storage_layout::STORAGE_DOC
             )]
         }
     };
@@ -31,7 +31,7 @@ pub fn check_doc(raw: &[u8], manifest: &Manifest) -> Vec<String> {
         let what = || {
             format!(
                 "{}: object {:?} of bucket {:?}",
-                super::STORAGE_DOC,
+                super::storage_layout::STORAGE_DOC,
                 o.key,
                 o.bucket
             )
