@@ -4,6 +4,8 @@
 #     gnome-keyring and dbus (keychain tests), Xvfb and WebKitWebDriver (end-to-end tests), …
 #   - the UI's npm dependencies (ui/, and tests/e2e/ when it is a Node project)
 #   - tauri-driver (cargo install, into $CARGO_HOME/bin)
+#   - s3s-fs 0.14.1 (cargo install, into $CARGO_HOME/bin): the S3 server without listed ETags the
+#     storage incremental tests run against (crates/testkit/src/s3s_fs.rs)
 #   - moto's S3 server (PyPI `moto[server]`, in a virtualenv at /opt/offsite/moto-venv) for the
 #     storage tests against a real S3-compatible server on 127.0.0.1
 #   - aiosmtpd (PyPI, in a virtualenv at /opt/offsite/smtp-venv): a real SMTP server on 127.0.0.1
@@ -110,6 +112,15 @@ fi
 # WebKitWebDriver comes from webkit2gtk-driver (above); the e2e run fails loudly without it.
 command -v WebKitWebDriver >/dev/null \
     || { ci_log "WebKitWebDriver: missing although webkit2gtk-driver is installed"; exit 1; }
+
+# ---- s3s-fs: an S3 server whose listings have no ETags (crates/testkit/src/s3s_fs.rs) ----------
+if command -v s3s-fs >/dev/null || [[ -x "$cargo_bin/s3s-fs" ]]; then
+    ci_log "s3s-fs: present ($(command -v s3s-fs || echo "$cargo_bin/s3s-fs"))"
+else
+    ci_log "s3s-fs: cargo install s3s-fs@0.14.1 --locked --features binary"
+    cargo install s3s-fs@0.14.1 --locked --features binary --quiet
+    ci_log "s3s-fs: installed into $cargo_bin"
+fi
 
 # ---- moto: an S3-compatible server for the storage tests (crates/testkit/src/s3.rs) ------------
 MOTO_VENV=/opt/offsite/moto-venv

@@ -250,7 +250,7 @@ pub async fn copies(engine: &Engine, name: &str, out: &Out) -> Result<u8> {
         println!("{}  {}", b.created_at, b.path);
         for c in &b.copies {
             let state = match c.state {
-                CopyState::Stored => c.status.to_string(),
+                CopyState::Stored => crate::words::backup_status(c.status).to_string(),
                 CopyState::Pending => format!(
                     "pending since {}{}",
                     c.pending_since.as_deref().unwrap_or("?"),

@@ -311,3 +311,142 @@ fn an_unknown_flag_in_a_synopsis_is_caught() {
     let wrong = "```\noffsite verify ARCHIVE --dest DIR\n```\n";
     assert_eq!(check("x.md", wrong).len(), 1);
 }
+
+/// Every command path (`offsite project add`, `offsite serve token create`) clap knows, hidden
+/// ones and `help` left out.
+fn command_paths() -> Vec<String> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    let mut todo = vec![("offsite".to_string(), Cli::command())];
+    while let Some((path, cmd)) = todo.pop() {
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() == "help" || sub.is_hide_set() {
+                continue;
+            }
+            let p = format!("{path} {}", sub.get_name());
+            out.push(p.clone());
+            todo.push((p, sub.clone()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Whether `flag` (`--x`) of one of `cmds` takes a value (the next word is then its value).
+fn takes_value(cmds: &[&clap::Command], flag: &str) -> bool {
+    let name = flag.trim_start_matches('-');
+    cmds.iter().any(|c| {
+        c.get_arguments().any(|a| {
+            a.get_long_and_visible_aliases()
+                .unwrap_or_default()
+                .contains(&name)
+                && a.get_action().takes_values()
+        })
+    })
+}
+
+/// The command paths one synopsis line names (`a|b` names both; a lone `|` outside brackets
+/// before a word that is no flag starts another command), or an error naming a first word
+/// that is no command.
+fn synopsis_commands(line: &str) -> Result<Vec<String>, String> {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let mut named = Vec::new();
+    let mut current: Vec<(String, clap::Command)> = vec![("offsite".into(), root.clone())];
+    let mut fresh = true;
+    let mut after_bar = false;
+    let mut skip_value = false;
+    let mut depth = 0i32;
+    for raw in line.split_whitespace().skip(1) {
+        let at_depth = depth;
+        depth += raw.matches(['[', '(']).count() as i32 - raw.matches([']', ')']).count() as i32;
+        if raw == "|" {
+            after_bar = at_depth == 0;
+            continue;
+        }
+        let word = raw.trim_matches(|c| matches!(c, '[' | ']' | '(' | ')' | '…'));
+        if after_bar && !word.starts_with('-') {
+            current = vec![("offsite".into(), root.clone())];
+            fresh = true;
+        }
+        after_bar = false;
+        if word.starts_with('-') {
+            let mut cmds: Vec<&clap::Command> = current.iter().map(|(_, c)| c).collect();
+            cmds.push(&root);
+            skip_value = !word.contains('=') && takes_value(&cmds, word);
+            continue;
+        }
+        if std::mem::take(&mut skip_value) || word.is_empty() {
+            continue;
+        }
+        let next: Vec<(String, clap::Command)> = word
+            .split('|')
+            .filter_map(|name| {
+                current.iter().find_map(|(p, c)| {
+                    c.find_subcommand(name)
+                        .map(|s| (format!("{p} {name}"), s.clone()))
+                })
+            })
+            .collect();
+        if next.is_empty() {
+            if fresh && current.len() == 1 && current[0].0 == "offsite" {
+                return Err(format!("`{word}` is not an offsite command"));
+            }
+            fresh = false;
+            continue;
+        }
+        fresh = false;
+        named.extend(next.iter().map(|(p, _)| p.clone()));
+        current = next;
+    }
+    Ok(named)
+}
+
+/// docs/cli.md's synopsis names every command of the binary, and nothing that is not one.
+#[test]
+fn the_cli_synopsis_names_every_command() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/cli.md")).unwrap();
+    let (missing, wrong) = synopsis_gaps(&doc);
+    assert!(
+        wrong.is_empty(),
+        "docs/cli.md names commands offsite does not have:\n{}",
+        wrong.join("\n")
+    );
+    assert!(
+        missing.is_empty(),
+        "commands missing from docs/cli.md's synopsis:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// (commands the synopsis lacks, synopsis lines naming no command).
+fn synopsis_gaps(doc: &str) -> (Vec<String>, Vec<String>) {
+    let mut covered = std::collections::BTreeSet::new();
+    let mut wrong = Vec::new();
+    for (line, text) in synopses(doc) {
+        match synopsis_commands(&text) {
+            Ok(named) => covered.extend(named),
+            Err(why) => wrong.push(format!("docs/cli.md:{line}: {why}")),
+        }
+    }
+    let missing = command_paths()
+        .into_iter()
+        .filter(|p| !covered.contains(p))
+        .collect();
+    (missing, wrong)
+}
+
+#[test]
+fn a_command_missing_from_the_synopsis_is_caught() {
+    let md = "```\noffsite backup NAME\noffsite project list | project show NAME\n```\n";
+    let (missing, wrong) = synopsis_gaps(md);
+    assert!(wrong.is_empty(), "{wrong:?}");
+    assert!(!missing.contains(&"offsite backup".to_string()));
+    assert!(!missing.contains(&"offsite project".to_string()));
+    assert!(!missing.contains(&"offsite project show".to_string()));
+    assert!(missing.contains(&"offsite project add".to_string()));
+    assert!(missing.contains(&"offsite status".to_string()));
+    let (_, wrong) = synopsis_gaps("```\noffsite frobnicate NAME\n```\n");
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+}

@@ -21,16 +21,30 @@ pub const DRILL_FAILED: u8 = 9;
 #[command(
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
+    group = clap::ArgGroup::new("project_named").args(["name", "project"]).required(true),
     after_help = "Examples:\n  offsite drill shop\n  offsite drill shop --backup latest --json\n  \
-offsite drill shop --server postgres://drill@localhost:5432/postgres --password-stdin\n  offsite drill config shop --storage-sample 100\n  offsite drill list shop\n  \
-offsite drill show 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10"
+offsite drill shop --server postgres://drill@localhost:5432/postgres --password-stdin\n  offsite drill run list\n  \
+offsite drill --project show --throwaway\n  offsite drill config shop --storage-sample 100\n  offsite drill list shop\n  \
+offsite drill show 0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10\n\n\
+A project whose name is one of drill's subcommands (list, show, config, run, public-key, \
+verify-report) is drilled with `offsite drill run NAME` or `offsite drill --project NAME`."
 )]
 pub struct DrillArgs {
     #[command(subcommand)]
     pub cmd: Option<DrillCmd>,
-    /// The project whose backup to drill (see `offsite project list`).
-    #[arg(required = true)]
+    /// The project whose backup to drill (see `offsite project list`; a project named like a
+    /// subcommand: `drill run NAME` or --project NAME).
     pub name: Option<String>,
+    /// The project whose backup to drill, whatever its name (`list` and `show` too).
+    #[arg(long, value_name = "NAME", conflicts_with = "name")]
+    pub project: Option<String>,
+    #[command(flatten)]
+    pub run: RunOptions,
+}
+
+/// How a drill runs: which backup, where it restores.
+#[derive(Args, Default)]
+pub struct RunOptions {
     /// The backup to drill: its id (or a unique start of one) or `latest`. Default: the
     /// project's newest good backup with a database.
     #[arg(long, value_name = "ID")]
@@ -47,6 +61,18 @@ pub struct DrillArgs {
     /// Restore into a throwaway cluster for this run, whatever `drill config` says.
     #[arg(long, conflicts_with = "server")]
     pub throwaway: bool,
+}
+
+impl DrillArgs {
+    /// The project a drill run names (`drill NAME`, `drill --project NAME`), with its options;
+    /// `None` for the other subcommands.
+    pub fn run_target(self) -> Option<(String, RunOptions)> {
+        match self.cmd {
+            Some(DrillCmd::Run { name, run }) => Some((name, run)),
+            Some(_) => None,
+            None => self.name.or(self.project).map(|n| (n, self.run)),
+        }
+    }
 }
 
 /// `drill config NAME [...]`: with no option, shows the project's drill settings.
@@ -72,6 +98,17 @@ pub struct ConfigArgs {
 
 #[derive(Subcommand)]
 pub enum DrillCmd {
+    /// Drill a project: the same as `offsite drill NAME`, for any project name (`list`,
+    /// `show`… included).
+    #[command(
+        after_help = "Examples:\n  offsite drill run shop\n  offsite drill run list --backup latest --throwaway"
+    )]
+    Run {
+        /// The project whose backup to drill.
+        name: String,
+        #[command(flatten)]
+        run: RunOptions,
+    },
     /// A project's drills, newest first.
     #[command(
         after_help = "Examples:\n  offsite drill list shop\n  offsite drill list shop --json"
@@ -118,6 +155,12 @@ pub enum DrillCmd {
 }
 
 pub async fn run(engine: &Engine, args: DrillArgs, out: &Out, start: JobStart) -> Result<u8> {
+    if matches!(args.cmd, Some(DrillCmd::Run { .. }) | None) {
+        let (name, run) = args
+            .run_target()
+            .ok_or_else(|| Error::invalid("name the project to drill"))?;
+        return drill_now(engine, name, run, out, start).await;
+    }
     match args.cmd {
         Some(DrillCmd::List { name }) => {
             let drills = engine.drills(&name).await?;
@@ -149,43 +192,49 @@ pub async fn run(engine: &Engine, args: DrillArgs, out: &Out, start: JobStart) -
                 DRILL_FAILED
             })
         }
-        None => {
-            let name = args
-                .name
-                .ok_or_else(|| Error::invalid("name the project to drill"))?;
-            if let Some(url) = &args.server {
-                crate::warn_password_in_url("--server", url);
-            }
-            let server_password = args
-                .password_stdin
-                .then(crate::read_password_stdin)
-                .transpose()?;
-            let opts = DrillOptions {
-                project: name,
-                backup: args.backup,
-                server: args.server,
-                server_password,
-                throwaway: args.throwaway,
-            };
-            let outcome = engine.drill(opts, start).await?;
-            if out.json() {
-                out.emit(&json!({
-                    "drill_id": outcome.report.drill_id,
-                    "job_id": outcome.job_id,
-                    "verdict": outcome.report.verdict,
-                    "report_path": outcome.report_path,
-                    "report": outcome.report,
-                }));
-            } else {
-                println!("{}", outcome.report_path.display());
-                report(&outcome.report);
-            }
-            Ok(match outcome.report.verdict {
-                Verdict::Passed => 0,
-                Verdict::Failed => DRILL_FAILED,
-            })
-        }
+        Some(DrillCmd::Run { .. }) | None => unreachable!("drilled above"),
     }
+}
+
+/// `drill NAME`: run a drill now; prints the report's path and its checks.
+async fn drill_now(
+    engine: &Engine,
+    name: String,
+    run: RunOptions,
+    out: &Out,
+    start: JobStart,
+) -> Result<u8> {
+    if let Some(url) = &run.server {
+        crate::warn_password_in_url("--server", url);
+    }
+    let server_password = run
+        .password_stdin
+        .then(crate::read_password_stdin)
+        .transpose()?;
+    let opts = DrillOptions {
+        project: name,
+        backup: run.backup,
+        server: run.server,
+        server_password,
+        throwaway: run.throwaway,
+    };
+    let outcome = engine.drill(opts, start).await?;
+    if out.json() {
+        out.emit(&json!({
+            "drill_id": outcome.report.drill_id,
+            "job_id": outcome.job_id,
+            "verdict": outcome.report.verdict,
+            "report_path": outcome.report_path,
+            "report": outcome.report,
+        }));
+    } else {
+        println!("{}", outcome.report_path.display());
+        report(&outcome.report);
+    }
+    Ok(match outcome.report.verdict {
+        Verdict::Passed => 0,
+        Verdict::Failed => DRILL_FAILED,
+    })
 }
 
 /// `drill config NAME`: change what the options name, then show the settings.
@@ -315,5 +364,67 @@ fn check_line(c: &DrillCheck) {
         if c.status != CheckStatus::Passed {
             println!("         {d}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    /// The project a command line drills, or clap's error.
+    fn drilled(args: &[&str]) -> std::result::Result<Option<String>, String> {
+        let words = std::iter::once("offsite").chain(args.iter().copied());
+        match crate::Cli::try_parse_from(words)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            crate::Command::Drill(d) => Ok(d.run_target().map(|(name, _)| name)),
+            _ => Err("not a drill".into()),
+        }
+    }
+
+    #[test]
+    fn any_project_name_can_be_drilled() {
+        for name in [
+            "list",
+            "show",
+            "config",
+            "run",
+            "public-key",
+            "verify-report",
+            "shop",
+        ] {
+            assert_eq!(drilled(&["drill", "run", name]), Ok(Some(name.into())));
+            assert_eq!(
+                drilled(&["drill", "--project", name]),
+                Ok(Some(name.into()))
+            );
+        }
+        // The short form stays where it is unambiguous, with its options.
+        assert_eq!(drilled(&["drill", "shop"]), Ok(Some("shop".into())));
+        let words = [
+            "offsite",
+            "drill",
+            "run",
+            "list",
+            "--backup",
+            "latest",
+            "--throwaway",
+        ];
+        let crate::Command::Drill(d) = crate::Cli::try_parse_from(words).unwrap().command else {
+            panic!("not a drill")
+        };
+        let (name, run) = d.run_target().unwrap();
+        assert_eq!(
+            (name.as_str(), run.backup.as_deref()),
+            ("list", Some("latest"))
+        );
+        assert!(run.throwaway);
+        // The subcommands are still themselves.
+        assert_eq!(drilled(&["drill", "list", "shop"]), Ok(None));
+        // A project is named once, and must be named.
+        assert!(drilled(&["drill", "shop", "--project", "other"]).is_err());
+        assert!(drilled(&["drill"]).is_err());
+        assert!(drilled(&["drill", "--backup", "latest"]).is_err());
     }
 }

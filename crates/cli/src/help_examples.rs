@@ -176,3 +176,34 @@ fn the_docs_table_of_error_and_exit_codes_is_what_offsite_does() {
     }
     assert_eq!(documented.len(), offsite_core::ErrorKind::ALL.len());
 }
+
+/// The help shows archives as `offsite backup` names them by default (`.tar.zst`: zstd), and
+/// no command's help sends the reader to that same help.
+#[test]
+fn help_names_archives_as_backup_writes_them_and_never_points_at_itself() {
+    let mut problems = Vec::new();
+    let mut root = Cli::command();
+    root.build();
+    let all = std::iter::once(("offsite".to_string(), root)).chain(commands());
+    for (path, cmd) in all {
+        for line in help_examples(&cmd) {
+            let words = words_of(&line);
+            if words.iter().any(|w| w.contains(".tar.gz")) {
+                problems.push(format!("`{path} --help`: `{line}` names a .tar.gz archive"));
+            }
+        }
+        let name = path.rsplit(' ').next().unwrap_or(&path).to_string();
+        let about = [cmd.get_about(), cmd.get_long_about()]
+            .into_iter()
+            .flatten()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if about.contains(&format!("{name} --help")) {
+            problems.push(format!(
+                "`{path}`: its description says to see its own --help"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

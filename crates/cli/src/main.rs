@@ -10,6 +10,10 @@ mod components_cmd;
 mod destination_cmd;
 #[cfg(test)]
 mod docs_examples;
+#[cfg(test)]
+mod docs_install;
+#[cfg(test)]
+mod docs_links;
 mod drill_cmd;
 mod drill_report_cmd;
 mod encryption_cmd;
@@ -156,7 +160,7 @@ enum Command {
     History(history_cmd::HistoryArgs),
     /// Check an archive's checksums; exit 0 when intact, 4 naming the first bad member.
     #[command(
-        after_help = "Examples:\n  offsite verify shop:latest\n  offsite verify ~/Offsite/backups/shop/shop-2026-11-20T023000Z-database.tar.gz\n  offsite verify 3f2a9c1e --json\n  offsite verify shop_20261120_023000_database.tar.gz.age --key-stdin < shop-key.txt"
+        after_help = "Examples:\n  offsite verify shop:latest\n  offsite verify ~/Offsite/backups/shop/shop_20261120_023000_database.tar.zst\n  offsite verify 3f2a9c1e --json\n  offsite verify shop_20261120_023000_database.tar.zst.age --key-stdin < shop-key.txt"
     )]
     Verify {
         /// The archive: its path, a backup id (either id `backups` or `inspect` shows, or a
@@ -180,7 +184,7 @@ enum Command {
     Key(encryption_cmd::KeyCmd),
     /// Show an archive's manifest.
     #[command(
-        after_help = "Examples:\n  offsite inspect shop:latest\n  offsite inspect shop-2026-11-20T023000Z-database.tar.gz --json\n  offsite inspect shop_20261120_023000_database.tar.gz.age --key-stdin < shop-key.txt"
+        after_help = "Examples:\n  offsite inspect shop:latest\n  offsite inspect shop_20261120_023000_database.tar.zst --json\n  offsite inspect shop_20261120_023000_database.tar.zst.age --key-stdin < shop-key.txt"
     )]
     Inspect {
         /// The archive: its path, a backup id (either id `backups` or `inspect` shows, or a
@@ -208,12 +212,13 @@ enum Command {
     /// Restore an archive by component: the database into a URL or project, storage into a
     /// project's buckets or a folder, configuration setting by setting.
     #[command(
-        after_help = "Examples:\n  offsite restore shop.tar.gz --to postgres://postgres@localhost/shop_copy --dry-run\n  offsite restore shop.tar.gz --to shop --replace\n  offsite restore shop.tar.gz --to shop --table public.orders --into-schema yesterday\n  offsite restore shop.tar.gz --to shop --components storage --storage-to /tmp/files"
+        after_help = "Examples:\n  offsite restore shop_20261120_023000_full.tar.zst --to postgres://postgres@localhost/shop_copy --dry-run\n  offsite restore shop_20261120_023000_full.tar.zst --to shop --replace\n  offsite restore shop_20261120_023000_full.tar.zst --to shop --table public.orders --into-schema yesterday\n  offsite restore shop_20261120_023000_full.tar.zst --to shop --components storage --storage-to /tmp/files"
     )]
     Restore(restore_cmd::RestoreArgs),
     /// Prove a backup restores: restore it into a throwaway PostgreSQL cluster (or a scratch
     /// server), check it, and write a report; prints the report's path (exit 0 passed, 9
-    /// failed). Also `drill list NAME`, `drill show ID`.
+    /// failed). Also `drill list NAME`, `drill show ID`; `drill run NAME` for a project named like
+    /// one of these.
     Drill(drill_cmd::DrillArgs),
     /// Set, list, show, pause or clear a project's backup and verify schedules.
     #[command(subcommand)]
@@ -311,7 +316,8 @@ enum Command {
         /// Only this project (default: every project).
         name: Option<String>,
     },
-    /// Run the agent: an HTTP API that makes backups on this host (see `serve --help`).
+    /// Run the agent (the backup server): an HTTP API beside a database that makes backups on
+    /// this host for the app and `offsite backup --remote` (docs/agent.md).
     #[command(
         after_help = "Examples:\n  offsite serve --config /etc/offsite/agent.toml\n  offsite serve token create --project shop\n  offsite serve fingerprint"
     )]

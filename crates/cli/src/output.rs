@@ -144,7 +144,7 @@ impl Out {
         } else {
             for l in listed {
                 let b = &l.record;
-                let verified = match (&b.verified_at, b.status.as_str()) {
+                let verified = match (&b.verified_at, crate::words::backup_status(b.status)) {
                     _ if l.missing => "MISSING (file deleted)".to_string(),
                     (Some(at), s) => format!("{s} {at}"),
                     (None, s) => s.to_string(),
@@ -217,8 +217,8 @@ impl Out {
                 r.archive.display()
             ),
             None if r.ok => println!("intact: {}", r.archive.display()),
-            Some(bad) => println!("CORRUPT: first damaged file in the archive: {bad}"),
-            None => println!("CORRUPT"),
+            Some(bad) => println!("DAMAGED: first damaged file in the archive: {bad}"),
+            None => println!("DAMAGED: {}", r.archive.display()),
         }
     }
 

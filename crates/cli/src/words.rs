@@ -14,9 +14,36 @@ pub fn origin(o: offsite_core::catalog::BackupOrigin) -> &'static str {
     }
 }
 
+/// A backup's (or copy's) status as people read it: `corrupt` is "damaged" (docs/glossary.md);
+/// JSON keeps the value `corrupt`.
+pub fn backup_status(s: offsite_core::catalog::BackupStatus) -> &'static str {
+    use offsite_core::catalog::BackupStatus;
+    match s {
+        BackupStatus::Unverified => "unverified",
+        BackupStatus::Verified => "verified",
+        BackupStatus::Corrupt => "damaged",
+        BackupStatus::Missing => "missing",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_read_as_the_glossary_says() {
+        use offsite_core::catalog::BackupStatus;
+        let words: Vec<_> = [
+            BackupStatus::Unverified,
+            BackupStatus::Verified,
+            BackupStatus::Corrupt,
+            BackupStatus::Missing,
+        ]
+        .into_iter()
+        .map(backup_status)
+        .collect();
+        assert_eq!(words, ["unverified", "verified", "damaged", "missing"]);
+    }
 
     #[test]
     fn origins_read_as_the_glossary_says() {

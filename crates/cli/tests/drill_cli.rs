@@ -332,6 +332,46 @@ mod signed_report {
         let _ = PAYLOAD_TYPE;
     }
 
+    /// `offsite drill` prints the report's path (`<id>.json`); its envelope is beside it
+    /// (`<id>.signed.json`). verify-report takes what drill printed, and a report edited after
+    /// the drill does not pass on its untouched envelope.
+    #[test]
+    fn verify_report_takes_the_path_drill_prints() {
+        let s = Signer::new();
+        let payload = serde_json::to_vec_pretty(&report()).unwrap();
+        let id = "0b7c9e4e-6a51-4c1e-9a43-5f0d2f6b8a10";
+        let printed = s.file(&format!("{id}.json"), &payload);
+        s.file(
+            &format!("{id}.signed.json"),
+            &sign_with(&s.pkcs8_b64, &payload),
+        );
+        let out = s.run(&["drill", "verify-report", printed.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["valid"], true);
+        assert_eq!(v["report"]["drill_id"], id);
+
+        // The printed report edited (passed → failed), its envelope untouched: refused.
+        let text = String::from_utf8(payload.clone()).unwrap();
+        std::fs::write(&printed, text.replace("\"passed\"", "\"failed\"")).unwrap();
+        let out = s.run(&["drill", "verify-report", printed.to_str().unwrap()]);
+        let (code, msg) = code_and_error(&out);
+        assert_eq!(code, Some(4), "{msg}");
+        assert!(msg.contains("changed after the drill"), "{msg}");
+
+        // A report without its envelope: not a signed report, said as before.
+        let alone = s.file("alone.json", &payload);
+        let (code, msg) =
+            code_and_error(&s.run(&["drill", "verify-report", alone.to_str().unwrap()]));
+        assert_eq!(code, Some(4), "{msg}");
+        assert!(msg.contains("not a signed Offsite drill report"), "{msg}");
+    }
+
     #[test]
     fn without_a_key_verify_report_says_which_key_to_give() {
         let cli = Cli::with_store("memory");

@@ -424,3 +424,99 @@ fn a_pg_dump_file_given_as_an_archive_points_to_import() {
     let hint = s(&e["error"]["hint"]);
     assert!(!hint.to_lowercase().contains("drop"), "{hint}");
 }
+
+/// The glossary's word for a backup whose contents do not match its checksums is "damaged":
+/// `verify` says DAMAGED naming the file, `backups` says damaged; `--json` keeps the value
+/// `corrupt` (an interface).
+#[test]
+fn a_damaged_backup_is_called_damaged() {
+    use offsite_core::archive::{ArchiveWriter, BackupType, Manifest};
+    use std::io::Write;
+    let cli = Cli::new();
+    let dir = cli.data.path().join("made");
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest: Manifest = serde_json::from_value(serde_json::json!({
+        "format_version": 1,
+        "backup_id": "b-damaged",
+        "project": "shop",
+        "type": "database",
+        "created_at": "2026-11-20T02:30:00Z",
+        "versions": {"tool": "offsite test"},
+        "members": [],
+    }))
+    .unwrap();
+    let mut w = ArchiveWriter::create(&dir, "shop_20261120_023000_database.tar.gz", 1).unwrap();
+    w.add_bytes("globals.sql", b"-- marker-7f3a\n".to_vec());
+    let good = w
+        .finish(
+            manifest,
+            &offsite_core::progress::Reporter::silent(),
+            &Default::default(),
+        )
+        .unwrap()
+        .path;
+    // The same tar with one byte of globals.sql changed, compressed again: every gzip check
+    // passes, the member's SHA-256 does not.
+    let mut tar = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&good).unwrap())
+        .read_to_end(&mut tar)
+        .unwrap();
+    let at = tar.windows(11).position(|w| w == b"marker-7f3a").unwrap();
+    tar[at] = b'M';
+    let bad = dir.join("shop_20261120_023001_database.tar.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&bad).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap();
+
+    let out = cli.run(&["verify", bad.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(
+        text.contains("DAMAGED: first damaged file in the archive: globals.sql"),
+        "{text}"
+    );
+    assert!(!text.to_lowercase().contains("corrupt"), "{text}");
+
+    // A backup the catalog knows as damaged.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let catalog = Catalog::open(cli.data.path()).await.unwrap();
+        let p = catalog
+            .add_project(&NewProject {
+                name: "shop".into(),
+                db_url: "postgres://u@db.example.com:5432/shop".into(),
+                tls_mode: "prefer".into(),
+                backup_dir: None,
+            })
+            .await
+            .unwrap();
+        let b = catalog
+            .add_backup(&NewBackup {
+                project_id: p.id.clone(),
+                path: bad.clone(),
+                size: std::fs::metadata(&bad).unwrap().len(),
+                sha256: "ab".repeat(32),
+                backup_type: BackupType::Database,
+                created_at: "2026-11-20T02:30:01Z".into(),
+                manifest_json: None,
+                job_id: None,
+                origin: offsite_core::catalog::BackupOrigin::Local,
+            })
+            .await
+            .unwrap();
+        catalog
+            .set_backup_status(&b.id, offsite_core::catalog::BackupStatus::Corrupt)
+            .await
+            .unwrap();
+    });
+    let out = cli.run(&["backups", "shop"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("damaged"), "{text}");
+    assert!(!text.to_lowercase().contains("corrupt"), "{text}");
+    let listed = json(&cli, &["--json", "backups", "shop"], &[], 0);
+    assert_eq!(listed["backups"][0]["status"], "corrupt", "{listed}");
+}

@@ -1,7 +1,8 @@
 //! Storage incrementals against a server whose listings carry no ETags: moto (S3) behind the
 //! HTTP proxy, which strips `<ETag>` from every ListObjectsV2 answer (as s3s-fs lists). Only
 //! the changed objects are downloaded again (size and last-modified decide, a HEAD where that
-//! is ambiguous), and the rule that decided is named per bucket.
+//! is ambiguous), and the rule that decided is named per bucket. And against s3s-fs itself,
+//! whose listings have no ETags and sub-second times while its GETs answer whole seconds.
 
 use bytes::Bytes;
 use offsite_core::archive::{self, ArchiveWriter, BackupType, Written};
@@ -14,7 +15,8 @@ use offsite_core::storage::{
     STORAGE_DOC,
 };
 use offsite_testkit::s3::{TEST_KEY_ID, TEST_SECRET};
-use offsite_testkit::{HttpFault, HttpFaultProxy, MotoServer};
+use offsite_testkit::s3s_fs::{S3S_KEY_ID, S3S_SECRET};
+use offsite_testkit::{HttpFault, HttpFaultProxy, MotoServer, S3sFsServer};
 use std::path::Path;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -24,11 +26,15 @@ const BUCKET: &str = "media";
 const OBJECTS: usize = 200;
 
 fn store(endpoint: &str) -> S3Store {
+    store_with(endpoint, TEST_KEY_ID, TEST_SECRET)
+}
+
+fn store_with(endpoint: &str, key_id: &str, secret: &str) -> S3Store {
     S3Store::new(&S3Config {
         endpoint: Some(endpoint.into()),
         region: "us-east-1".into(),
-        access_key_id: TEST_KEY_ID.into(),
-        secret_access_key: TEST_SECRET.into(),
+        access_key_id: key_id.into(),
+        secret_access_key: secret.into(),
         path_style: true,
     })
     .unwrap()
@@ -230,4 +236,118 @@ async fn without_listed_etags_size_and_last_modified_find_the_one_percent_change
         ]
     );
     assert!(s.change_rules[0].describe().contains("HEAD"));
+}
+
+/// s3s-fs as installed: its listing has no ETags and gives last-modified to the fraction of a
+/// second, while the full backup recorded what its GETs answered (whole seconds). 500 objects,
+/// 1 % rewritten: the incremental downloads those 5 and reuses the 495 others. One more object
+/// is rewritten with another size and given its old second back (s3s-fs's time is the file's):
+/// the size still tells it changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3s_fs_listing_with_fractions_of_a_second_reuses_what_did_not_change() {
+    const N: usize = 500;
+    let server = S3sFsServer::start();
+    let direct = store_with(&server.endpoint(), S3S_KEY_ID, S3S_SECRET);
+    direct.create_bucket(BUCKET).await.unwrap();
+    for i in 0..N {
+        put(&direct, i, 0).await;
+    }
+    let proxy = HttpFaultProxy::start(server.addr());
+    let via: Arc<dyn ObjectSource> =
+        Arc::new(store_with(&proxy.endpoint(), S3S_KEY_ID, S3S_SECRET));
+    // What the server is like: no ETags listed, and times with fractions of a second.
+    let mut listed = Vec::new();
+    let mut req = ListRequest::default();
+    loop {
+        let page = via.list_objects(BUCKET, &req).await.unwrap();
+        listed.extend(page.objects);
+        match page.next {
+            Some(next) => req.continuation = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(listed.len(), N);
+    assert!(
+        listed.iter().all(|o| o.etag.is_none()),
+        "s3s-fs lists no ETags"
+    );
+    assert!(
+        listed
+            .iter()
+            .any(|o| o.last_modified.is_some_and(|t| t.nanosecond() != 0)),
+        "s3s-fs lists fractions of a second"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let began = now_rfc3339();
+    let (w, doc) = full(dir.path(), via.clone()).await;
+    assert_eq!(doc.objects.len(), N);
+    let recorded = |k: &str| {
+        let o = doc.objects.iter().find(|o| o.key == k).unwrap();
+        time::OffsetDateTime::parse(o.last_modified.as_deref().unwrap(), &Rfc3339).unwrap()
+    };
+    assert!(
+        doc.objects
+            .iter()
+            .all(|o| recorded(&o.key).nanosecond() == 0),
+        "the full backup recorded the GETs' whole seconds"
+    );
+
+    // 1 % rewritten (5 objects), after the full backup began.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let rewritten = [3usize, 101, 222, 350, 499];
+    for &i in &rewritten {
+        put(&direct, i, 0x5a).await;
+    }
+    // One more: another size, its time put back within the second the backup recorded.
+    let sneaky = 250usize;
+    direct
+        .put_object(
+            BUCKET,
+            &key(sneaky),
+            PutBody::Bytes(Bytes::from(body(sneaky + 1, 0))),
+            &PutRequest::default(),
+        )
+        .await
+        .unwrap();
+    let file = server.root().join(BUCKET).join(key(sneaky));
+    let same_second = recorded(&key(sneaky)) + time::Duration::milliseconds(900);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(same_second.into())
+        .unwrap();
+    let relisted = via
+        .stat_object(BUCKET, &key(sneaky))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        relisted.last_modified.unwrap().unix_timestamp(),
+        recorded(&key(sneaky)).unix_timestamp(),
+        "the rewritten object's time is in the second the backup recorded"
+    );
+
+    proxy.reset_counts();
+    let prev = PreviousStorage {
+        backup_id: w.manifest.backup_id.clone(),
+        archive: w.path.clone(),
+        doc: doc.clone(),
+        created_at: Some(began),
+    };
+    let s = incremental(dir.path(), via.clone(), prev).await;
+    let changed = rewritten.len() as u64 + 1;
+    assert_eq!(
+        (s.downloaded_objects, s.reused_objects),
+        (changed, N as u64 - changed),
+        "only the changed objects are downloaded: {:?}",
+        s.change_rules
+    );
+    assert_eq!(proxy.gets() as u64, changed, "one GET per changed object");
+    assert_eq!(
+        s.change_rules[0].rules,
+        vec![(ChangeRule::SizeAndModified, N as u64, N as u64 - changed)]
+    );
 }

@@ -15,6 +15,8 @@
 //!   planted fake secrets, recorded requests, 401/403/404/429 on request).
 //! * [`SmtpServer`]: a real SMTP server (aiosmtpd) on 127.0.0.1 with STARTTLS or implicit TLS
 //!   and AUTH, recording every message it receives.
+//! * [`S3sFsServer`]: s3s-fs on 127.0.0.1, an S3 server whose listings carry no ETags and
+//!   sub-second times (storage incrementals are tested against it).
 //! * [`telegram::FakeBotApi`]: a local server answering `sendMessage` as Telegram's Bot API does.
 //!
 //! ```no_run
@@ -41,6 +43,7 @@ pub mod management_api;
 pub mod pooler_proxy;
 pub mod proxy;
 pub mod s3;
+pub mod s3s_fs;
 mod serve;
 pub mod smtp;
 mod snapshot;
@@ -55,6 +58,7 @@ pub use http_proxy::{HttpExchange, HttpFault, HttpFaultProxy};
 pub use management_api::FakeManagementApi;
 pub use proxy::FaultProxy;
 pub use s3::MotoServer;
+pub use s3s_fs::S3sFsServer;
 pub use smtp::{SmtpMode, SmtpServer};
 pub use snapshot::{
     assert_same_schema, fidelity_snapshot, first_difference, schema_dump, schema_dump_of,

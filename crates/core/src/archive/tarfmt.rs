@@ -109,7 +109,7 @@ impl std::fmt::Display for TarError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TarError::Truncated => f.write_str("the archive is truncated"),
-            TarError::Stream(e) => write!(f, "the compressed data is corrupt or unreadable ({e})"),
+            TarError::Stream(e) => write!(f, "the compressed data is damaged or unreadable ({e})"),
             TarError::BadHeader(why) => write!(f, "invalid tar header: {why}"),
         }
     }

@@ -230,7 +230,7 @@ fn header_error(e: age::DecryptError) -> Error {
 pub fn read_error(what: impl fmt::Display, e: io::Error) -> Error {
     match e.kind() {
         io::ErrorKind::InvalidData => Error::integrity(format!(
-            "{what}: the encrypted data is damaged (a chunk failed authentication: tampered or corrupted)"
+            "{what}: the encrypted data is damaged (a chunk failed authentication: tampered with or damaged)"
         ))
         .with_hint("nothing from this file is used; use another copy of the backup"),
         io::ErrorKind::UnexpectedEof => Error::integrity(format!(

@@ -237,7 +237,9 @@ pub fn verify(envelope: &[u8], key: &PublicKey) -> Result<Verified> {
         not_valid(format!(
             "not a signed Offsite drill report (a DSSE JSON envelope): {e}"
         ))
-        .with_hint("give the report's .signed.json file, as `offsite drill` wrote it")
+        .with_hint(
+            "give the report `offsite drill` printed (its .signed.json beside it), or that .signed.json",
+        )
     })?;
     if env.payload_type != PAYLOAD_TYPE {
         return Err(not_valid(format!(

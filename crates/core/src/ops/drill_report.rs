@@ -90,8 +90,38 @@ fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Check a signed report file with `public_key` (a PEM file or text), or this machine's key.
+/// Check a signed report with `public_key` (a PEM file or text), or this machine's key. `file`
+/// is the envelope (`<id>.signed.json`), or the report `offsite drill` printed (`<id>.json`,
+/// with its envelope beside it): then the report's bytes must be exactly the ones signed, so
+/// an edited report does not pass on its untouched envelope.
 pub fn verify_file(engine: &Engine, file: &Path, public_key: Option<&str>) -> Result<Verified> {
+    let is_envelope = file
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().ends_with(".signed.json"));
+    let beside = signed_path(file);
+    if !is_envelope && beside.is_file() {
+        let report = read_bounded(file, sign::MAX_ENVELOPE)?;
+        let verified = verify_envelope(engine, &beside, public_key)?;
+        if verified.payload != report {
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "{} is not the report that was signed: it was changed after the drill",
+                    file.display()
+                ),
+            )
+            .with_hint(format!(
+                "the signed report is inside {}; `offsite drill verify-report` of that file shows it",
+                beside.display()
+            )));
+        }
+        return Ok(verified);
+    }
+    verify_envelope(engine, file, public_key)
+}
+
+/// Check a DSSE envelope file.
+fn verify_envelope(engine: &Engine, file: &Path, public_key: Option<&str>) -> Result<Verified> {
     let key = match public_key {
         Some(k) => given_key(k)?,
         None => match engine.secrets.get(sign::SIGNING_KEY)? {

@@ -875,7 +875,7 @@ async fn run_verify(
         None if !run.corrupt.is_empty() => Err(Error::new(
             ErrorKind::Integrity,
             format!(
-                "{} of {} {} corrupt",
+                "{} of {} {} damaged",
                 crate::words::count(run.corrupt.len(), "backup"),
                 project.name,
                 if run.corrupt.len() == 1 { "is" } else { "are" }

@@ -5,7 +5,10 @@
 //! * **Size and last-modified**: some S3-compatible servers leave ETags out of ListObjectsV2
 //!   (s3s-fs as installed, for one). Same size and same last-modified is unchanged, as rclone
 //!   compares, unless the last-modified falls in or after the second the previous backup began:
-//!   the object may have been written again within that second, after it was read.
+//!   the object may have been written again within that second, after it was read. The times
+//!   are compared at the precision both sides have: the previous backup records what a GET
+//!   answered (`Last-Modified`, whole seconds) while a listing may give fractions of a second
+//!   (s3s-fs does), so a side without fractions makes the comparison one of whole seconds.
 //! * **HEAD**: that ambiguous case asks the server (a HEAD carries the ETag): unchanged when
 //!   size and ETag match the previous backup's. A source that cannot say: changed (downloaded).
 //!
@@ -65,12 +68,22 @@ pub fn compare(prev: &ObjectEntry, info: &ObjectInfo, since: Option<OffsetDateTi
     let (Some(before), Some(now)) = (before, info.last_modified) else {
         return Verdict::Changed(rule);
     };
-    if prev.size != info.size || before != now {
+    if prev.size != info.size || !same_time(before, now) {
         return Verdict::Changed(rule);
     }
     match since {
         Some(since) if now.unix_timestamp() < since.unix_timestamp() => Verdict::Unchanged(rule),
         _ => Verdict::Ambiguous,
+    }
+}
+
+/// The same instant at the precision both have: to the nanosecond when both carry fractions of
+/// a second, else to the whole second (an HTTP `Last-Modified` has no fractions).
+fn same_time(a: OffsetDateTime, b: OffsetDateTime) -> bool {
+    if a.nanosecond() != 0 && b.nanosecond() != 0 {
+        a == b
+    } else {
+        a.unix_timestamp() == b.unix_timestamp()
     }
 }
 
@@ -206,6 +219,37 @@ mod tests {
         let mut no_time = listed(3, None, T);
         no_time.last_modified = None;
         assert_eq!(compare(&p, &no_time, since), Verdict::Changed(r));
+    }
+
+    #[test]
+    fn times_compare_at_the_precision_both_sides_have() {
+        let since = Some(OffsetDateTime::parse(LATER, &Rfc3339).unwrap());
+        let r = ChangeRule::SizeAndModified;
+        // The previous backup kept a GET's whole second; the listing has the fraction.
+        let p = entry(3, Some("e1"), T);
+        assert_eq!(
+            compare(&p, &listed(3, None, "2026-01-01T10:00:00.734512Z"), since),
+            Verdict::Unchanged(r)
+        );
+        // Another second, or another size in the same second: changed.
+        assert_eq!(
+            compare(&p, &listed(3, None, "2026-01-01T10:00:01.2Z"), since),
+            Verdict::Changed(r)
+        );
+        assert_eq!(
+            compare(&p, &listed(4, None, "2026-01-01T10:00:00.734512Z"), since),
+            Verdict::Changed(r)
+        );
+        // Both with fractions: they must agree to the fraction.
+        let fine = entry(3, Some("e1"), "2026-01-01T10:00:00.5Z");
+        assert_eq!(
+            compare(&fine, &listed(3, None, "2026-01-01T10:00:00.5Z"), since),
+            Verdict::Unchanged(r)
+        );
+        assert_eq!(
+            compare(&fine, &listed(3, None, "2026-01-01T10:00:00.6Z"), since),
+            Verdict::Changed(r)
+        );
     }
 
     #[test]

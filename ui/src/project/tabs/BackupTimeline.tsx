@@ -18,7 +18,7 @@ export const LIST_HEIGHT = 340;
 export const STATUS_LABEL: Record<BackupStatus, string> = {
   verified: "Verified",
   unverified: "Not verified",
-  corrupt: "Corrupt",
+  corrupt: "Damaged",
   missing: "Missing",
 };
 

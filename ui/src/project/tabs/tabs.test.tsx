@@ -119,7 +119,7 @@ describe("the project page's tabs", () => {
     expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "removed at the next prune (if the schedule runs on time)");
     await waitFor(() => expect(within(rows[1]!).getByTestId("backup-proven")).toBeInTheDocument());
     expect(within(rows[0]!).queryByTestId("backup-proven")).toBeNull();
-    expect(within(rows[2]!).getByTestId("backup-status")).toHaveTextContent("Corrupt");
+    expect(within(rows[2]!).getByTestId("backup-status")).toHaveTextContent("Damaged");
     expect(await screen.findByTestId("backup-detail-path")).toHaveTextContent(backup(0).path);
     expect(screen.getByTestId("backup-detail-sha256")).toHaveTextContent("ab".repeat(32));
     expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next prune.");
