@@ -585,6 +585,53 @@ pub fn store_named(name: &str) -> Result<Box<dyn SecretStore>> {
 }
 
 /// Serializes the unit tests (of every module in this crate) that change environment variables.
+/// `text` with passwords replaced by `[redacted]`: `secret` (as given and percent-encoded)
+/// wherever it appears, the password of any URL (`scheme://user:PASSWORD@host`), a connection
+/// string's `password=…` (also `PGPASSWORD=…`), and a SQL `PASSWORD '…'` / `password '…'`
+/// (roles, user mappings). PostgreSQL's tools echo statements (`Command was: …`) and connection
+/// parameters in their errors; none of that may carry a password into a message.
+pub fn redact_secrets(text: &str, secret: Option<&str>) -> String {
+    static RULES: std::sync::OnceLock<Vec<(regex::Regex, &'static str)>> =
+        std::sync::OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            // scheme://user:password@ (greedy to the last @ of the token: raw @ in a password)
+            (
+                r#"(?i)\b([a-z][a-z0-9+.-]*://[^:/?#@\s'"]*):[^\s'"]*@"#,
+                "$1:[redacted]@",
+            ),
+            // password=… in a libpq connection string, PGPASSWORD=… in an environment
+            (
+                r#"(?i)\b(pg)?password\s*=\s*(?:'(?:[^'\\]|\\.)*'|[^\s'"]+)"#,
+                "${1}password=[redacted]",
+            ),
+            // PASSWORD 'literal' in SQL (CREATE/ALTER ROLE, user mapping OPTIONS)
+            (
+                r#"(?i)\b(password"?\s+)(?:E|U&)?'(?:[^']|'')*'"#,
+                "${1}'[redacted]'",
+            ),
+        ]
+        .into_iter()
+        .map(|(re, with)| (regex::Regex::new(re).expect("redaction regex"), with))
+        .collect()
+    });
+    let mut out = text.to_string();
+    if let Some(s) = secret.filter(|s| !s.is_empty()) {
+        out = out.replace(s, "[redacted]");
+        let encoded = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+        if encoded != s {
+            out = out.replace(&encoded, "[redacted]");
+        }
+    }
+    for (re, with) in rules {
+        if let std::borrow::Cow::Owned(replaced) = re.replace_all(&out, *with) {
+            out = replaced;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 pub(crate) fn test_env_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());

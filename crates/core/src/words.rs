@@ -38,6 +38,15 @@ pub fn count(n: usize, noun: &str) -> String {
     plural(n as u64, noun)
 }
 
+/// At most 80 characters of user input, for error messages.
+pub fn shorten(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

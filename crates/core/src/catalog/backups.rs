@@ -6,10 +6,10 @@ use super::copies;
 use super::sql::{
     changed_a_row, db_error, is_foreign_key_violation, is_unique_violation, new_id, to_i64,
 };
-use super::timestamps::{format_timestamp, parse_timestamp};
 use super::validate::validate_sha256;
 use super::Catalog;
 use crate::archive::BackupType;
+use crate::clock::{format_timestamp, parse_timestamp};
 use crate::error::{Error, ErrorKind, Result};
 use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};

@@ -69,7 +69,6 @@ mod source_tests;
 mod sql;
 #[cfg(test)]
 mod testing;
-mod timestamps;
 mod validate;
 mod validation_checks;
 
@@ -77,6 +76,7 @@ mod validation_checks;
 /// it so the next check sees the change.
 pub const RETENTION_WATCH: &str = "retention";
 
+pub use crate::clock::{format_timestamp, parse_timestamp};
 pub use backups::{BackupOrigin, BackupRecord, BackupRow, BackupStatus, NewBackup};
 pub use changes::{Change, ChangeBatch, ChangeEntity, ChangeOp, KEEP_CHANGES};
 pub use components::{
@@ -101,7 +101,6 @@ pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub use source_tests::{SourceKind, SourceTest};
 pub(crate) use sql::db_error;
-pub use timestamps::{format_timestamp, parse_timestamp};
 pub use validate::{validate_db_url, validate_project_name, BACKUP_TYPES, TLS_MODES};
 pub use validation_checks::ValidationCheck;
 

@@ -266,7 +266,7 @@ async fn scheduled_retry(
     .map_err(|e| db_error(what, e))?;
     let attempt = usize::try_from(attempt.unwrap_or(0)).unwrap_or(usize::MAX);
     let temporary = matches!(code, Some("connection" | "rate_limited" | "busy"));
-    let backoff = crate::ops::schedule::RETRY_BACKOFF;
+    let backoff = crate::schedule::RETRY_BACKOFF;
     Ok(Some(match backoff.get(attempt).filter(|_| temporary) {
         Some(wait) => serde_json::json!({
             "will_retry": true,

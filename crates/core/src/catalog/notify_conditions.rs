@@ -4,8 +4,8 @@
 
 use super::notify::enqueue;
 use super::sql::db_error;
-use super::timestamps::{format_timestamp, parse_timestamp};
 use super::Catalog;
+use crate::clock::{format_timestamp, parse_timestamp};
 use crate::error::Result;
 use crate::notify::Event;
 

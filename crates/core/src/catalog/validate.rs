@@ -76,14 +76,7 @@ pub(super) fn validate_sha256(sha256: &str) -> Result<String> {
     Ok(sha256.to_ascii_lowercase())
 }
 
-/// At most 80 characters of user input, for error messages.
-pub(super) fn shorten(s: &str) -> String {
-    if s.chars().count() <= 80 {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(80).collect::<String>())
-    }
-}
+pub(super) use crate::words::shorten;
 
 /// `Some` only for a value that is not blank (a blank folder means "the default").
 pub(super) fn non_empty(s: Option<&str>) -> Option<String> {

@@ -267,8 +267,8 @@ pub fn job_event(job: &FinishedJob) -> Option<Event> {
 }
 
 fn duration_ms(from: &str, to: &str) -> Option<u64> {
-    let a = crate::catalog::parse_timestamp(from).ok()?;
-    let b = crate::catalog::parse_timestamp(to).ok()?;
+    let a = crate::clock::parse_timestamp(from).ok()?;
+    let b = crate::clock::parse_timestamp(to).ok()?;
     u64::try_from((b - a).whole_milliseconds()).ok()
 }
 

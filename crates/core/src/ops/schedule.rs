@@ -140,13 +140,7 @@ text_enum! {
     }
 }
 
-/// After a temporary failure a scheduled run is tried again this much later (then 15 and 60
-/// minutes); when the last retry fails too, the failure is escalated.
-pub const RETRY_BACKOFF: [time::Duration; 3] = [
-    time::Duration::minutes(5),
-    time::Duration::minutes(15),
-    time::Duration::minutes(60),
-];
+pub use crate::schedule::RETRY_BACKOFF;
 
 /// What [`run_due`] did.
 #[derive(Debug, Clone, Serialize)]

@@ -906,7 +906,7 @@ pub fn excerpt(stmt: &[u8]) -> String {
     }
     let end = stmt.len().min(limit).max(at);
     text.extend_from_slice(&stmt[at..end]);
-    let masked = crate::postgres::process::redact_secrets(&String::from_utf8_lossy(&text), None);
+    let masked = crate::secrets::redact_secrets(&String::from_utf8_lossy(&text), None);
     let mut out = String::new();
     let mut chars = 0;
     let mut space = false;

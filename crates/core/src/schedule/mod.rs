@@ -28,3 +28,10 @@ pub use retention::{Candidate, Decision, KeepRule, RetentionPolicy, Within};
 pub use spec::{ScheduleSpec, TimeOfDay, Weekdays};
 pub use when::ScheduleWhen;
 pub use zone::Zone;
+/// After a temporary failure a scheduled run is tried again this much later (then 15 and 60
+/// minutes); when the last retry fails too, the failure is escalated.
+pub const RETRY_BACKOFF: [time::Duration; 3] = [
+    time::Duration::minutes(5),
+    time::Duration::minutes(15),
+    time::Duration::minutes(60),
+];

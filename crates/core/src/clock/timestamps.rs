@@ -1,10 +1,10 @@
 //! Times as the catalog stores them: RFC 3339 UTC strings in one fixed shape,
 //! `2024-05-01T10:00:00.000Z`, so that they sort as text.
 //!
-//! (Named `timestamps`, not `time`: a module `time` would shadow the `time` crate in `catalog`.)
+//! (Named `timestamps`, not `time`: a module `time` would shadow the `time` crate.)
 
-use super::validate::shorten;
 use crate::error::{Error, Result};
+use crate::words::shorten;
 use time::format_description::well_known::Rfc3339;
 use time::format_description::BorrowedFormatItem;
 use time::{OffsetDateTime, UtcOffset};
@@ -33,7 +33,6 @@ pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::testing::kind;
     use crate::error::ErrorKind;
 
     #[test]
@@ -44,6 +43,9 @@ mod tests {
         assert_eq!(now.len(), "2024-05-01T10:34:56.789Z".len());
         assert!(now.ends_with('Z'));
         parse_timestamp(&now).unwrap();
-        assert_eq!(kind(parse_timestamp("nope")), ErrorKind::InvalidInput);
+        assert_eq!(
+            parse_timestamp("nope").unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }
 }

@@ -5,8 +5,11 @@
 //! Durations of work in progress (throughput, timeouts) use `std::time::Instant` — a monotonic
 //! clock — and are not "now" in this sense.
 
+mod timestamps;
+
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
+pub use timestamps::{format_timestamp, parse_timestamp};
 
 /// Where the wall-clock time comes from.
 pub trait Clock: Send + Sync + std::fmt::Debug {
