@@ -117,8 +117,8 @@ command -v WebKitWebDriver >/dev/null \
 if command -v s3s-fs >/dev/null || [[ -x "$cargo_bin/s3s-fs" ]]; then
     ci_log "s3s-fs: present ($(command -v s3s-fs || echo "$cargo_bin/s3s-fs"))"
 else
-    ci_log "s3s-fs: cargo install s3s-fs@0.14.1 --locked --features binary"
-    cargo install s3s-fs@0.14.1 --locked --features binary --quiet
+    ci_log "s3s-fs: cargo install s3s-fs@0.14.1 --locked --features binary --debug (a test server: about 2 minutes unoptimised, 5 optimised)"
+    cargo install s3s-fs@0.14.1 --locked --features binary --debug --quiet
     ci_log "s3s-fs: installed into $cargo_bin"
 fi
 
