@@ -95,6 +95,7 @@ fn add_project_then_list_projects_never_returns_the_password() {
             "tls": "require",
             "password": null,
             "backup_dir": null,
+            "skip_test": true,
         }}),
     )
     .unwrap();
@@ -119,6 +120,7 @@ fn add_project_then_list_projects_never_returns_the_password() {
             "tls": null,
             "password": "another-secret",
             "backup_dir": null,
+            "skip_test": true,
         }}),
     )
     .unwrap();
@@ -790,7 +792,7 @@ fn add_shop(t: &TestApp) {
         json!({ "request": {
             "name": "shop",
             "connection": { "url": "postgres://app@db.example.com:5432/shop" },
-            "tls": null, "password": "pw", "backup_dir": null,
+            "tls": null, "password": "pw", "backup_dir": null, "skip_test": true,
         }}),
     )
     .unwrap();

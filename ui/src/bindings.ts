@@ -1823,6 +1823,11 @@ export type NewProjectRequest = {
 	password: string | null,
 	/**  Where its backups go; `null`: the app's default folder. */
 	backup_dir: string | null,
+	/**
+	 *  Add it without connecting first (`project add --no-test`): by default a project whose
+	 *  database does not let us in is refused, saying why, and nothing is kept.
+	 */
+	skip_test?: boolean,
 };
 
 /**  Every channel and every route. */

@@ -16,7 +16,7 @@ pub enum EncryptionCmd {
     /// Turn encryption on (a passphrase, or a key Offsite generates) or off. A key prints its
     /// recovery item once; enter it back with `encryption confirm` before the next backup.
     #[command(
-        after_help = "Examples:\n  offsite encryption set shop --generate-key\n  offsite encryption set shop --generate-key --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  printf %s \"$PASSPHRASE\" | offsite encryption set shop --passphrase-stdin\n  offsite encryption set shop --off"
+        after_help = "Examples:\n  offsite encryption set shop --generate-key > shop-key.txt\n  offsite encryption set shop --generate-key --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  printf %s \"$PASSPHRASE\" | offsite encryption set shop --passphrase-stdin\n  offsite encryption set shop --off"
     )]
     Set(SetArgs),
     /// Enter the recovery item back (read from standard input: the AGE-SECRET-KEY-1… line, or
@@ -109,29 +109,32 @@ pub fn key_from_stdin() -> Result<UserKey> {
     UserKey::parse(&read_stdin_secret("the key or passphrase")?)
 }
 
+/// The settings as lines for people.
+fn settings_lines(name: &str, s: &EncryptionSettings) -> String {
+    let mut t = format!("project:     {name}\nencryption:  {}\n", s.mode);
+    if let Some(k) = &s.public_key {
+        t.push_str(&format!("public key:  {k}\n"));
+    }
+    for r in &s.recipients {
+        t.push_str(&format!("recipient:   {r}\n"));
+    }
+    if s.mode != EncryptionMode::Off {
+        let confirmed = if s.confirmed {
+            "yes"
+        } else {
+            "NO: run `offsite encryption confirm` before the next backup"
+        };
+        t.push_str(&format!("confirmed:   {confirmed}\n"));
+    }
+    t
+}
+
 fn show(out: &Out, name: &str, s: &EncryptionSettings) {
     if out.json() {
         out.emit(s);
         return;
     }
-    println!("project:     {name}");
-    println!("encryption:  {}", s.mode);
-    if let Some(k) = &s.public_key {
-        println!("public key:  {k}");
-    }
-    for r in &s.recipients {
-        println!("recipient:   {r}");
-    }
-    if s.mode != EncryptionMode::Off {
-        println!(
-            "confirmed:   {}",
-            if s.confirmed {
-                "yes"
-            } else {
-                "NO: run `offsite encryption confirm` before the next backup"
-            }
-        );
-    }
+    print!("{}", settings_lines(name, s));
 }
 
 pub async fn encryption(engine: &Engine, cmd: EncryptionCmd, out: &Out) -> Result<u8> {
@@ -191,18 +194,21 @@ async fn set(engine: &Engine, a: SetArgs, out: &Out) -> Result<()> {
     let name = &a.name;
     if out.json() {
         out.emit(&setup);
+    } else if let Some(item) = &setup.recovery_item {
+        // Only the key goes to standard output, so `> key.txt` keeps exactly an identity file
+        // that `encryption confirm` and `age -d -i` read; everything else goes to stderr.
+        eprint!("{}", settings_lines(name, &setup.settings));
+        println!("{}", item.trim_end());
     } else {
         show(out, name, &setup.settings);
-        if let Some(item) = &setup.recovery_item {
-            println!("{item}");
-        }
     }
     match (&setup.recovery_item, mode) {
         (Some(_), _) => eprintln!(
             "\nThe line starting AGE-SECRET-KEY-1 is the recovery key of {name}. It is shown once: \
              save it now (print it, or put it in a password manager), away from this computer. \
              Without it nobody can recover the data if this computer's keychain is lost.\n\
-             Then enter it back: offsite encryption confirm {name} < saved-key.txt"
+             Only the key is written to standard output: `> {name}-key.txt` saves exactly it.\n\
+             Then enter it back: offsite encryption confirm {name} < {name}-key.txt"
         ),
         (None, EncryptionMode::Passphrase) => eprintln!(
             "\nKeep the passphrase safe: without it nobody can recover the data. Enter it back \

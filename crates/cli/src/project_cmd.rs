@@ -10,10 +10,11 @@ use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum ProjectCmd {
-    /// Add a project. A password in the URL is moved to the OS keychain. Without --db and
-    /// --host, the connection comes from PGHOST, PGPORT, PGUSER and PGDATABASE.
+    /// Add a project, after connecting to its database (--no-test: without). A password in the
+    /// URL is moved to the OS keychain. Without --db and --host, the connection comes from
+    /// PGHOST, PGPORT, PGUSER and PGDATABASE.
     #[command(
-        after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com:5432/shop --password-stdin\n  offsite project add shop --host /var/run/postgresql --user postgres --dbname shop\n  offsite project add shop --supabase https://abcdefghijklmnop.supabase.co --supabase-ca prod-ca-2021.crt --password-stdin"
+        after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com:5432/shop --password-stdin\n  offsite project add shop --host /var/run/postgresql --user postgres --dbname shop\n  offsite project add shop --supabase https://abcdefghijklmnop.supabase.co --supabase-ca prod-ca-2021.crt --password-stdin\n  offsite project add shop --db postgres://postgres@db.example.com:5432/shop --no-test"
     )]
     Add {
         /// A name for the project (how every other command refers to it).
@@ -47,6 +48,10 @@ pub enum ProjectCmd {
         /// Folder for this project's backups.
         #[arg(long, value_name = "DIR")]
         backup_dir: Option<PathBuf>,
+        /// Add it without connecting first (by default a database that does not let us in is
+        /// refused, and nothing is kept).
+        #[arg(long)]
+        no_test: bool,
         #[command(flatten)]
         components: components_cmd::ComponentArgs,
         #[command(flatten)]
@@ -133,6 +138,7 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
             password_stdin,
             tls,
             backup_dir,
+            no_test,
             components,
             server,
         } => {
@@ -175,6 +181,7 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                         password,
                         tls,
                         backup_dir,
+                        skip_test: no_test,
                     },
                     parts,
                 )

@@ -327,6 +327,7 @@ fn project_add_with_a_secret_that_cannot_be_stored_leaves_nothing() {
         name,
         "--db",
         "postgres://app@127.0.0.1:1/shop",
+        "--no-test",
         "--password-stdin",
         "--s3-endpoint",
         "https://s3.example.com",
@@ -470,6 +471,7 @@ fn supabase_refs_and_urls_are_read_by_the_engine() {
             &name,
             "--db",
             "postgres://app@127.0.0.1:1/shop",
+            "--no-test",
             "--supabase",
             input,
         ];

@@ -300,9 +300,25 @@ fn env_store_auth_hint_names_the_variable() {
     let name = "env-hint";
     let var = password_var(name);
     let env = [(var.as_str(), "not-the-password")];
-    json(
+    let e = json(
         &cli,
         &["--json", "project", "add", name, "--db", &pg.url(&db)],
+        &env,
+        3,
+    );
+    assert_eq!(e["error"]["code"], "auth", "{e}");
+    assert!(s(&e["error"]["hint"]).contains("--no-test"), "{e}");
+    json(
+        &cli,
+        &[
+            "--json",
+            "project",
+            "add",
+            name,
+            "--db",
+            &pg.url(&db),
+            "--no-test",
+        ],
         &env,
         0,
     );

@@ -304,7 +304,11 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
     }
   };
 
-  const save = async (e: FormEvent) => {
+  /** The connection failures the engine refuses a new project for (it can be added anyway). */
+  const notReachable = (err: ErrorPayload | null) =>
+    !editing && err !== null && ["connection", "auth", "not_found", "permission"].includes(err.code);
+
+  const save = async (e: FormEvent, skipTest = false) => {
     e.preventDefault();
     const errs = validate(v);
     setErrors(errs);
@@ -324,6 +328,8 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
               tls: v.tls,
               password: v.password || null,
               backup_dir: v.backupDir.trim() || null,
+              // The engine tries the connection first unless told to add it anyway.
+              skip_test: skipTest,
             },
             // Its parts go in the same call: the engine adds all of it, or nothing.
             toComponents(comp),
@@ -649,6 +655,20 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
         {test.status === "ok" && <ConnectionReportView report={test.report} />}
         {test.status === "error" && <ErrorNotice error={test.error} testId="test-error" />}
         {saveError && <ErrorNotice error={saveError} testId="save-error" />}
+        {notReachable(saveError) && (
+          <div className="form-actions">
+            <span className="spacer" />
+            <button
+              type="button"
+              className="btn btn-quiet"
+              disabled={saving}
+              onClick={(e) => void save(e, true)}
+              data-testid={`${prefix}-save-untested`}
+            >
+              Add without testing
+            </button>
+          </div>
+        )}
       </form>
 
       {editing && (
