@@ -76,7 +76,10 @@ fn add_project_tests_the_connection_unless_asked_not_to() {
     };
     let e = invoke(&t, "add_project", request(false)).unwrap_err();
     assert_eq!(e["code"], "connection", "{e}");
-    assert!(e["hint"].as_str().unwrap().contains("without testing"), "{e}");
+    assert!(
+        e["hint"].as_str().unwrap().contains("without testing"),
+        "{e}"
+    );
     assert!(!e.to_string().contains("db-secret"), "{e}");
     assert_eq!(invoke(&t, "list_projects", json!({})).unwrap(), json!([]));
     assert_eq!(t.secrets.get(&project_password_key("down")).unwrap(), None);

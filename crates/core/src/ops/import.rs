@@ -113,6 +113,10 @@ pub(crate) async fn run(
             if let Some(p) = existing {
                 keys.extend(super::encryption::keys_of(engine, &p.name).unwrap_or_default());
             }
+            // A removed project's archive: the key kept under the name it carries.
+            if archive::is_encrypted(&path) {
+                keys.extend(super::encrypted_read::keys_by_archive_name(engine, &path).await?);
+            }
             let inspected = inspect_for(engine, &path, database.as_deref(), keys, &job).await?;
             let (project, created) = match (existing, into) {
                 (Some(p), _) => (p.clone(), false),

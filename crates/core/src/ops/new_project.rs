@@ -70,8 +70,14 @@ pub(crate) async fn add(
         .await
     {
         Ok(project) => {
-            // The default encryption mode (a new project backs up once it is set up).
-            if let Err(e) = super::encryption::apply_default(engine, &project).await {
+            // The key a removed project of this name left (its backups open again), else the
+            // default encryption mode (a new project backs up once it is set up).
+            let encryption = match super::keys::adopt(engine, &project).await {
+                Ok(true) => Ok(()),
+                Ok(false) => super::encryption::apply_default(engine, &project).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = encryption {
                 let _ = engine.catalog.remove_project(&project.name).await;
                 forget(engine.secrets.as_ref(), &writes);
                 return Err(e);

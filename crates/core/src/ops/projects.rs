@@ -215,11 +215,12 @@ pub(crate) async fn test_before_add(
 ) -> Result<()> {
     let stored = match password {
         Some(_) => None,
-        None => match crate::secrets::lookup(engine.secrets.as_ref(), &project_password_key(name))
-        {
-            Ok(crate::secrets::Lookup::Found(p)) => Some(p),
-            _ => None,
-        },
+        None => {
+            match crate::secrets::lookup(engine.secrets.as_ref(), &project_password_key(name)) {
+                Ok(crate::secrets::Lookup::Found(p)) => Some(p),
+                _ => None,
+            }
+        }
     };
     match spec.connect(password.or(stored.as_deref())).await {
         Ok(conn) => {
