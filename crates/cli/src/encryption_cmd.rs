@@ -76,8 +76,24 @@ pub enum KeyCmd {
         after_help = "Examples:\n  offsite key export shop > shop-key.txt\n  offsite key export shop --json"
     )]
     Export {
-        /// The project whose key to print.
+        /// The project (or removed project, see `key list`) whose key to print.
         name: String,
+    },
+    /// List the encryption keys Offsite keeps: the projects', and those of removed projects
+    /// (orphaned: kept in the keychain so their backups still open).
+    #[command(after_help = "Examples:\n  offsite key list\n  offsite key list --json")]
+    List,
+    /// Delete the kept key of a removed project from the keychain (its backups then open only
+    /// with a saved recovery item); asks for the name to be typed back.
+    #[command(
+        after_help = "Examples:\n  offsite key export shop > shop-key.txt\n  offsite key remove shop\n  offsite key remove shop --yes"
+    )]
+    Remove {
+        /// The removed project whose kept key to delete (see `offsite key list`).
+        name: String,
+        /// Do not ask (headless use): the name counts as typed.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -219,8 +235,65 @@ async fn set(engine: &Engine, a: SetArgs, out: &Out) -> Result<()> {
     Ok(())
 }
 
+/// On a terminal (and without --json): `explain` on stderr, then the name typed back (`None`
+/// when nobody can be asked).
+pub fn ask_name(out: &Out, name: &str, explain: &str, action: &str) -> Option<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if out.json() || !std::io::stdin().is_terminal() {
+        return None;
+    }
+    eprintln!("{explain}");
+    eprint!("Type the name ({name}) to {action}: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok()?;
+    Some(answer.trim().to_string())
+}
+
+fn list_keys(out: &Out, keys: &[offsite_core::ops::KeyListing]) {
+    if out.json() {
+        out.emit(&keys);
+        return;
+    }
+    if keys.is_empty() {
+        println!("no encryption keys");
+        return;
+    }
+    for k in keys {
+        let state = match &k.removed_at {
+            Some(at) if k.orphaned => format!("orphaned (project removed {at})"),
+            _ => "project".to_string(),
+        };
+        println!(
+            "{:<24} {:<10} {:<64} {state}",
+            k.name,
+            k.mode,
+            k.public_key.as_deref().unwrap_or("-")
+        );
+    }
+}
+
 pub async fn key(engine: &Engine, cmd: KeyCmd, out: &Out) -> Result<u8> {
     match cmd {
+        KeyCmd::List => list_keys(out, &engine.keys().await?),
+        KeyCmd::Remove { name, yes } => {
+            let typed = if yes { Some(name.clone()) } else { None };
+            match engine.remove_kept_key(&name, typed.as_deref()).await {
+                Err(e) if e.kind() == offsite_core::ErrorKind::NeedsConsent && !yes => {
+                    let explain = format!(
+                        "The kept key of the removed project {name} opens its backups. Deleted, \
+                         they open only with a saved recovery item. Save it first if you have \
+                         not: offsite key export {name} > {name}-key.txt"
+                    );
+                    let Some(answer) = ask_name(out, &name, &explain, "delete the key") else {
+                        return Err(e);
+                    };
+                    engine.remove_kept_key(&name, Some(&answer)).await?;
+                }
+                other => other?,
+            }
+            out.done(&format!("deleted the kept encryption key of {name}"));
+        }
         KeyCmd::Export { name } => {
             let item = engine.export_key(&name).await?;
             if out.json() {

@@ -171,12 +171,15 @@ enum Command {
     /// A project's encryption (age): set it up, confirm the recovery item, show it.
     #[command(subcommand)]
     #[command(
-        after_help = "Examples:\n  offsite encryption set shop --generate-key\n  offsite encryption confirm shop < shop-recovery-key.txt\n  offsite encryption show shop"
+        after_help = "Examples:\n  offsite encryption set shop --generate-key > shop-recovery-key.txt\n  offsite encryption confirm shop < shop-recovery-key.txt\n  offsite encryption show shop"
     )]
     Encryption(encryption_cmd::EncryptionCmd),
-    /// A project's encryption key: print its recovery item.
+    /// Encryption keys: print a recovery item, list the keys kept (removed projects' too),
+    /// delete a kept one.
     #[command(subcommand)]
-    #[command(after_help = "Examples:\n  offsite key export shop > shop-key.txt")]
+    #[command(
+        after_help = "Examples:\n  offsite key export shop > shop-key.txt\n  offsite key list\n  offsite key remove shop"
+    )]
     Key(encryption_cmd::KeyCmd),
     /// Show an archive's manifest.
     #[command(

@@ -531,7 +531,11 @@ describe("Edit project", () => {
 
     fireEvent.click(confirm);
     await waitFor(() => expect(onRemoved).toHaveBeenCalledOnce());
-    expect(calls.find((c) => c.cmd === "remove_project")?.args).toEqual({ name: "shop" });
+    expect(calls.find((c) => c.cmd === "remove_project")?.args).toEqual({
+      name: "shop",
+      typedName: "shop",
+      deleteKey: false,
+    });
   });
 
   it("shows a busy error in the dialog and keeps it open", async () => {

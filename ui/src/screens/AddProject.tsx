@@ -727,7 +727,9 @@ export function RemoveProjectDialog({
     setError(null);
     try {
       const projectId = store?.projectId(name) ?? null;
-      const result = await commands.removeProject(name);
+      // The engine decides whether the typed name is needed (a key that encrypts backups);
+      // the dialog only collects it. The key is kept (orphaned) unless asked otherwise.
+      const result = await commands.removeProject(name, typed.trim(), false);
       if (result.status === "ok") {
         if (store && projectId !== null) store.apply([localChange("project", projectId, projectId, "delete")]);
         else store?.reload(keys.projects());
@@ -747,6 +749,11 @@ export function RemoveProjectDialog({
         <p>
           Offsite forgets this project and its list of backups, and deletes its stored password from your system
           keychain. <strong>The backup files stay on disk</strong>; you can still restore or import them.
+        </p>
+        <p className="muted small" data-testid="project-remove-key-note">
+          If the project encrypts its backups, make sure its recovery key is saved (<span className="mono">offsite key
+          export {name}</span>). The key stays in your keychain, marked orphaned; adding a project with the same name
+          takes it back.
         </p>
         <div className="field">
           <label htmlFor={`${id}-confirm`}>
