@@ -231,10 +231,13 @@ pub(super) async fn import_into(
     // Files this import created (removed again on failure).
     let mut placed: Vec<PathBuf> = Vec::new();
     let result = async {
-        // A pulled archive goes to the project's destinations like its own backups: when the
-        // project encrypts, a plaintext one is encrypted before it is registered.
+        // A pulled or imported archive is kept like the project's own backups: when the
+        // project encrypts, a plaintext one is encrypted before it is registered (encryption on
+        // but not confirmed refuses, as a backup would: no plaintext copy is kept).
         let encryption = match origin {
-            BackupOrigin::Server | BackupOrigin::Artifact if !inspected.is_age() => {
+            BackupOrigin::Server | BackupOrigin::Artifact | BackupOrigin::Imported
+                if !inspected.is_age() =>
+            {
                 super::encryption::for_backup(engine, project).await?
             }
             _ => None,
@@ -244,6 +247,10 @@ pub(super) async fn import_into(
         } else {
             wrap_foreign(engine, inspected, project, dest, verify, job, &mut placed).await?
         };
+        // An imported plaintext archive that already was in the project's folder (registered
+        // where it is) is the user's own file: it is not replaced behind their back.
+        let encryption = encryption
+            .filter(|_| origin != BackupOrigin::Imported || placed.contains(&placed_file.0));
         let Some(enc) = encryption else {
             return register(engine, project, placed_file, origin, job).await;
         };
