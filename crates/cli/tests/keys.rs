@@ -138,7 +138,7 @@ fn removing_an_encrypted_project_asks_keeps_its_key_and_adding_it_again_takes_it
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("key.txt");
     let name = format!("orphan-{}", pg.unique_db("or"));
-    let archive = encrypted_project(&cli, &pg, &name, &key_file);
+    let archive = encrypted_project(&cli, pg, &name, &key_file);
     let archive_s = archive.to_str().unwrap();
     let keychain = KeychainStore::new(DEFAULT_SERVICE);
     let id_key = project_encryption_identity_key(&name);
@@ -234,7 +234,7 @@ fn remove_with_delete_key_deletes_the_key_and_a_plain_project_is_removed_without
     let cli = Cli::keychain();
     let dir = tempfile::tempdir().unwrap();
     let name = format!("delkey-{}", pg.unique_db("dk"));
-    encrypted_project(&cli, &pg, &name, &dir.path().join("key.txt"));
+    encrypted_project(&cli, pg, &name, &dir.path().join("key.txt"));
     let keychain = KeychainStore::new(DEFAULT_SERVICE);
     let id_key = project_encryption_identity_key(&name);
     let r = cli.json(&["project", "remove", &name, "--yes", "--delete-key"], 0);
