@@ -522,7 +522,10 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Pull { name } => {
             return remote_cmd::pull(&engine, &name, out, job("pulling")).await
         }
-        Command::Backups { name } => out.backups(&engine.backup_list(&name).await?),
+        Command::Backups { name } => out.backups(
+            &engine.backup_list(&name).await?,
+            &engine.safety_backups(&name).await?,
+        ),
         Command::Drill(args) => {
             return drill_cmd::run(&engine, args, out, job("drilling")).await;
         }

@@ -135,30 +135,16 @@ impl Out {
         }
     }
 
-    pub fn backups(&self, listed: &[ListedBackup]) {
+    pub fn backups(
+        &self,
+        listed: &[ListedBackup],
+        safety: &[offsite_core::ops::safety::SafetyBackup],
+    ) {
         let missing = listed.iter().filter(|b| b.missing).count();
         if self.json {
-            self.emit(&json!({ "backups": listed }));
-        } else if listed.is_empty() {
-            println!("no backups yet: run `offsite backup NAME`");
+            self.emit(&json!({ "backups": listed, "safety_backups": safety }));
         } else {
-            for l in listed {
-                let b = &l.record;
-                let verified = match (&b.verified_at, b.status.as_str()) {
-                    _ if l.missing => "MISSING (file deleted)".to_string(),
-                    (Some(at), s) => format!("{s} {at}"),
-                    (None, s) => s.to_string(),
-                };
-                println!(
-                    "{}  {}  {:>10}  {:<14}  {:<28}  {}",
-                    b.id,
-                    b.created_at,
-                    human_size(b.size),
-                    crate::words::origin(b.origin),
-                    verified,
-                    b.path
-                );
-            }
+            print_backups(listed, safety);
         }
         if missing > 0 {
             eprintln!(
@@ -570,5 +556,42 @@ impl Progress for ProgressBar {
         self.bar
             .set_length(u.bytes_total.unwrap_or(u.bytes_done.max(1)));
         self.bar.set_position(u.bytes_done);
+    }
+}
+
+/// `offsite backups` for people: the safety backups, then the project's own.
+fn print_backups(listed: &[ListedBackup], safety: &[offsite_core::ops::safety::SafetyBackup]) {
+    // Taken before `--replace` restores into the project's database (origin "safety").
+    for b in safety {
+        println!(
+            "{:<36}  {}  {:>10}  {:<14}  {:<28}  {}",
+            "-",
+            b.created_at,
+            human_size(b.size),
+            b.origin,
+            if b.encrypted { "encrypted" } else { "" },
+            b.path.display()
+        );
+    }
+    if listed.is_empty() {
+        println!("no backups yet: run `offsite backup NAME`");
+    } else {
+        for l in listed {
+            let b = &l.record;
+            let verified = match (&b.verified_at, b.status.as_str()) {
+                _ if l.missing => "MISSING (file deleted)".to_string(),
+                (Some(at), s) => format!("{s} {at}"),
+                (None, s) => s.to_string(),
+            };
+            println!(
+                "{}  {}  {:>10}  {:<14}  {:<28}  {}",
+                b.id,
+                b.created_at,
+                human_size(b.size),
+                crate::words::origin(b.origin),
+                verified,
+                b.path
+            );
+        }
     }
 }

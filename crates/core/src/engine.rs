@@ -560,7 +560,18 @@ impl Engine {
     /// Restore the components asked for as one job (database, then storage, then
     /// configuration), with one report.
     pub async fn restore(&self, req: RestoreRequest, start: JobStart) -> Result<RestoreOutcome> {
-        ops::restore::run(self, req, start).await
+        let replacing = req.database.as_ref().is_some_and(|d| d.options.replace);
+        let outcome = ops::restore::run(self, req, start).await;
+        // A restore that may have taken a safety backup: the safety backups' own policy.
+        if replacing {
+            ops::safety::prune(self).await;
+        }
+        outcome
+    }
+    /// The safety backups of a project's database (taken before `--replace` restores), newest
+    /// first; pruned by their own policy (settings `safety_keep_last`, `safety_keep_days`).
+    pub async fn safety_backups(&self, project: &str) -> Result<Vec<ops::safety::SafetyBackup>> {
+        ops::safety::of_project(self, project).await
     }
     /// What a dropped file is (an Offsite archive, a pg_dump file, a project export). Reads only.
     pub async fn inspect_import(&self, path: &Path) -> Result<ImportPreview> {

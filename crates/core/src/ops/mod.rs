@@ -62,6 +62,7 @@ pub(crate) mod restore;
 pub(crate) mod restore_parts;
 pub(crate) mod reveal;
 pub(crate) mod runner;
+pub mod safety;
 pub mod schedule;
 pub(crate) mod schedule_drill;
 pub mod settings;

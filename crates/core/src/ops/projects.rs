@@ -213,12 +213,14 @@ pub(crate) async fn test_before_add(
     spec: &ConnSpec,
     password: Option<&str>,
 ) -> Result<()> {
-    let stored = match password {
-        Some(_) => None,
+    use crate::secrets::Lookup;
+    let (stored, keychain) = match password {
+        Some(_) => (None, None),
         None => {
             match crate::secrets::lookup(engine.secrets.as_ref(), &project_password_key(name)) {
-                Ok(crate::secrets::Lookup::Found(p)) => Some(p),
-                _ => None,
+                Ok(Lookup::Found(p)) => (Some(p), None),
+                Ok(Lookup::Unavailable(k)) => (None, Some(k)),
+                _ => (None, None),
             }
         }
     };
@@ -226,6 +228,23 @@ pub(crate) async fn test_before_add(
         Ok(conn) => {
             let _ = sqlx::Connection::close(conn).await;
             Ok(())
+        }
+        // No password anywhere and no keychain to keep one: the keychain's error, saying what
+        // to set (as a backup of the project would say).
+        Err(e) if e.kind() == ErrorKind::Auth && keychain.is_some() => {
+            let k = keychain.expect("checked");
+            Err(Error::new(
+                ErrorKind::KeychainUnavailable,
+                format!(
+                    "project {name:?} was not added: the server asks for a password ({}), and {}",
+                    e.message(),
+                    k.message()
+                ),
+            )
+            .with_hint(format!(
+                "{} To add it anyway, run again with --no-test",
+                k.hint().unwrap_or_default()
+            )))
         }
         Err(e) => {
             let hint = match e.hint() {
