@@ -20,6 +20,15 @@ fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
 }
 
+/// A project name no earlier run used (the keychain may outlive a run).
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -61,7 +70,7 @@ fn generate_key_redirected_to_a_file_is_the_key_alone_for_confirm_and_age() {
     let cli = Cli::keychain();
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("key.txt");
-    let name = format!("keyfile-{}", pg.unique_db("kf"));
+    let name = unique("keyfile");
     let db = pg.unique_db("keyfile");
     pg.psql(&db, "CREATE TABLE t AS SELECT generate_series(1, 5) AS id;");
     cli.add_project_stdin(
@@ -137,7 +146,7 @@ fn removing_an_encrypted_project_asks_keeps_its_key_and_adding_it_again_takes_it
     let cli = Cli::keychain();
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("key.txt");
-    let name = format!("orphan-{}", pg.unique_db("or"));
+    let name = unique("orphan");
     let archive = encrypted_project(&cli, pg, &name, &key_file);
     let archive_s = archive.to_str().unwrap();
     let keychain = KeychainStore::new(DEFAULT_SERVICE);
@@ -233,7 +242,7 @@ fn remove_with_delete_key_deletes_the_key_and_a_plain_project_is_removed_without
     let pg = TestCluster::shared();
     let cli = Cli::keychain();
     let dir = tempfile::tempdir().unwrap();
-    let name = format!("delkey-{}", pg.unique_db("dk"));
+    let name = unique("delkey");
     encrypted_project(&cli, pg, &name, &dir.path().join("key.txt"));
     let keychain = KeychainStore::new(DEFAULT_SERVICE);
     let id_key = project_encryption_identity_key(&name);
@@ -242,7 +251,7 @@ fn remove_with_delete_key_deletes_the_key_and_a_plain_project_is_removed_without
     assert_eq!(keychain.get(&id_key).unwrap(), None);
     assert_eq!(keychain.get(&project_password_key(&name)).unwrap(), None);
 
-    let plain = format!("plain-{}", pg.unique_db("pl"));
+    let plain = unique("plain");
     let db = pg.unique_db("plain");
     cli.add_project_stdin(
         &plain,
@@ -259,7 +268,7 @@ fn project_add_tries_the_connection_unless_no_test() {
     let cli = Cli::keychain();
     let keychain = KeychainStore::new(DEFAULT_SERVICE);
     // Nothing listens on port 1: refused (exit 3), saying how to add it anyway, nothing kept.
-    let name = format!("down-{}", pg.unique_db("dn"));
+    let name = unique("down");
     let args = [
         "--json",
         "project",

@@ -141,4 +141,11 @@ async fn safety_backups_and_imports_of_an_encrypted_project_are_encrypted_like_i
         sealed(&safety.expect("a safety backup was taken"), &key);
         assert_eq!(pg.psql(&db, "SELECT count(*) FROM t"), "300");
     }
+    // Both are listed for the project (origin "safety"), newest first, encrypted.
+    let listed = e.safety_backups("sealed").await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed
+        .iter()
+        .all(|b| b.origin == "safety" && b.encrypted && b.target == format!("safety-{db}")));
+    assert!(listed[0].created_at >= listed[1].created_at);
 }
