@@ -38,10 +38,11 @@ pub(crate) fn project_named_by(path: &Path) -> Option<String> {
     ok.then(|| project.to_string())
 }
 
-/// The keys of an archive the catalog does not know (a removed project's backups, a file
-/// copied back from elsewhere): those of the project its file name names, when that is a
-/// project here or a removed project whose key was kept. Only ever tried on the file the user
-/// gave; a wrong guess is a key that does not open it.
+/// The keys of an archive the catalog does not know: those kept for the removed project its
+/// file name names (see [`super::keys`]), so a removed project's backups still open. A live
+/// project's key opens only the archives the catalog gives it (a copy elsewhere needs the key
+/// given). Only ever tried on the file the user gave; a wrong guess is a key that does not
+/// open it.
 pub(crate) async fn keys_by_archive_name(
     engine: &Engine,
     path: &Path,
@@ -49,9 +50,7 @@ pub(crate) async fn keys_by_archive_name(
     let Some(name) = project_named_by(path) else {
         return Ok(Vec::new());
     };
-    let known = engine.catalog.project(&name).await.is_ok()
-        || engine.catalog.orphaned_key(&name).await?.is_some();
-    if !known {
+    if engine.catalog.orphaned_key(&name).await?.is_none() {
         return Ok(Vec::new());
     }
     Ok(super::encryption::keys_of(engine, &name).unwrap_or_default())
