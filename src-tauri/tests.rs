@@ -177,7 +177,12 @@ fn add_project_then_list_projects_never_returns_the_password() {
         Some(secret)
     );
     assert_eq!(t.secrets.get(&project_password_key("shop")).unwrap(), None);
-    invoke(&t, "remove_project", json!({ "name": "store" })).unwrap();
+    invoke(
+        &t,
+        "remove_project",
+        json!({ "name": "store", "typedName": null, "deleteKey": false }),
+    )
+    .unwrap();
     assert_eq!(t.secrets.get(&project_password_key("store")).unwrap(), None);
     assert_eq!(
         invoke(&t, "list_projects", json!({}))
