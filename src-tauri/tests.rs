@@ -95,6 +95,7 @@ fn add_project_then_list_projects_never_returns_the_password() {
             "tls": "require",
             "password": null,
             "backup_dir": null,
+            "skip_test": true,
         }}),
     )
     .unwrap();
@@ -119,6 +120,7 @@ fn add_project_then_list_projects_never_returns_the_password() {
             "tls": null,
             "password": "another-secret",
             "backup_dir": null,
+            "skip_test": true,
         }}),
     )
     .unwrap();
@@ -175,7 +177,12 @@ fn add_project_then_list_projects_never_returns_the_password() {
         Some(secret)
     );
     assert_eq!(t.secrets.get(&project_password_key("shop")).unwrap(), None);
-    invoke(&t, "remove_project", json!({ "name": "store" })).unwrap();
+    invoke(
+        &t,
+        "remove_project",
+        json!({ "name": "store", "typedName": null, "deleteKey": false }),
+    )
+    .unwrap();
     assert_eq!(t.secrets.get(&project_password_key("store")).unwrap(), None);
     assert_eq!(
         invoke(&t, "list_projects", json!({}))
@@ -790,7 +797,7 @@ fn add_shop(t: &TestApp) {
         json!({ "request": {
             "name": "shop",
             "connection": { "url": "postgres://app@db.example.com:5432/shop" },
-            "tls": null, "password": "pw", "backup_dir": null,
+            "tls": null, "password": "pw", "backup_dir": null, "skip_test": true,
         }}),
     )
     .unwrap();

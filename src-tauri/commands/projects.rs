@@ -52,10 +52,26 @@ pub async fn update_project(
 }
 
 /// Removes the project, its catalog rows and its stored password. Backup files stay on disk.
+/// The engine decides: a project whose key encrypts backups needs `typed_name` (its name, as
+/// typed in the dialog), and its key stays in the keychain (orphaned) unless `delete_key`.
 #[tauri::command]
 #[specta::specta]
-pub async fn remove_project(shell: State<'_, Shell>, name: String) -> CmdResult<()> {
-    shell.engine()?.remove_project(&name).await.map_err(err)
+pub async fn remove_project(
+    shell: State<'_, Shell>,
+    name: String,
+    typed_name: Option<String>,
+    delete_key: bool,
+) -> CmdResult<()> {
+    let opts = offsite_core::ops::RemoveProject {
+        typed_name,
+        delete_key,
+    };
+    shell
+        .engine()?
+        .remove_project_with(&name, opts)
+        .await
+        .map(|_| ())
+        .map_err(err)
 }
 
 /// Test a saved project's connection (`name`), or an unsaved one (`connection`, with `tls` and

@@ -12,6 +12,7 @@ fn add_project_takes_its_components_in_the_same_call_all_or_nothing() {
         "tls": null,
         "password": "db-secret",
         "backup_dir": null,
+        "skip_test": true,
     });
     let storage = |endpoint: &str| {
         json!({
@@ -58,6 +59,32 @@ fn add_project_takes_its_components_in_the_same_call_all_or_nothing() {
     assert_eq!(c["storage"]["endpoint"], "https://s3.example.com", "{c}");
     assert_eq!(c["supabase"]["project_ref"], "abcdefghijklmnopqrst", "{c}");
     assert!(!c.to_string().contains("s3-secret") && !c.to_string().contains("sbp_token"));
+}
+
+/// The window adds as `offsite project add` does (the engine's rule): a database that does not
+/// let us in is refused (the error names the way to add it anyway), nothing kept; asked to skip
+/// the test, it is added.
+#[test]
+fn add_project_tests_the_connection_unless_asked_not_to() {
+    let t = test_app();
+    let request = |skip: bool| {
+        json!({ "request": {
+            "name": "down",
+            "connection": { "url": "postgres://app@127.0.0.1:1/shop" },
+            "tls": "disable", "password": "db-secret", "backup_dir": null, "skip_test": skip,
+        }})
+    };
+    let e = invoke(&t, "add_project", request(false)).unwrap_err();
+    assert_eq!(e["code"], "connection", "{e}");
+    assert!(
+        e["hint"].as_str().unwrap().contains("without testing"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("db-secret"), "{e}");
+    assert_eq!(invoke(&t, "list_projects", json!({})).unwrap(), json!([]));
+    assert_eq!(t.secrets.get(&project_password_key("down")).unwrap(), None);
+    let added = invoke(&t, "add_project", request(true)).unwrap();
+    assert_eq!(added["project"]["name"], "down");
 }
 
 /// The same table as crates/cli/tests/headless.rs: the engine reads a Supabase input once, for

@@ -18,8 +18,12 @@ export const commands = {
 	 */
 	addProject: (request: NewProjectRequest, components: NewComponents | null) => typedError<ProjectSummary, ErrorPayload>(__TAURI_INVOKE("add_project", { request, components })),
 	updateProject: (name: string, changes: ProjectChanges) => typedError<ProjectSummary, ErrorPayload>(__TAURI_INVOKE("update_project", { name, changes })),
-	/**  Removes the project, its catalog rows and its stored password. Backup files stay on disk. */
-	removeProject: (name: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("remove_project", { name })),
+	/**
+	 *  Removes the project, its catalog rows and its stored password. Backup files stay on disk.
+	 *  The engine decides: a project whose key encrypts backups needs `typed_name` (its name, as
+	 *  typed in the dialog), and its key stays in the keychain (orphaned) unless `delete_key`.
+	 */
+	removeProject: (name: string, typedName: string | null, deleteKey: boolean) => typedError<null, ErrorPayload>(__TAURI_INVOKE("remove_project", { name, typedName, deleteKey })),
 	/**
 	 *  Test a saved project's connection (`name`), or an unsaved one (`connection`, with `tls` and
 	 *  `password`) as typed into the add-project form.
@@ -1833,6 +1837,11 @@ export type NewProjectRequest = {
 	password: string | null,
 	/**  Where its backups go; `null`: the app's default folder. */
 	backup_dir: string | null,
+	/**
+	 *  Add it without connecting first (`project add --no-test`): by default a project whose
+	 *  database does not let us in is refused, saying why, and nothing is kept.
+	 */
+	skip_test?: boolean,
 };
 
 /**  Every channel and every route. */

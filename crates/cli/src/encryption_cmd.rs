@@ -16,7 +16,7 @@ pub enum EncryptionCmd {
     /// Turn encryption on (a passphrase, or a key Offsite generates) or off. A key prints its
     /// recovery item once; enter it back with `encryption confirm` before the next backup.
     #[command(
-        after_help = "Examples:\n  offsite encryption set shop --generate-key\n  offsite encryption set shop --generate-key --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  printf %s \"$PASSPHRASE\" | offsite encryption set shop --passphrase-stdin\n  offsite encryption set shop --off"
+        after_help = "Examples:\n  offsite encryption set shop --generate-key > shop-key.txt\n  offsite encryption set shop --generate-key --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  printf %s \"$PASSPHRASE\" | offsite encryption set shop --passphrase-stdin\n  offsite encryption set shop --off"
     )]
     Set(SetArgs),
     /// Enter the recovery item back (read from standard input: the AGE-SECRET-KEY-1… line, or
@@ -76,8 +76,24 @@ pub enum KeyCmd {
         after_help = "Examples:\n  offsite key export shop > shop-key.txt\n  offsite key export shop --json"
     )]
     Export {
-        /// The project whose key to print.
+        /// The project (or removed project, see `key list`) whose key to print.
         name: String,
+    },
+    /// List the encryption keys Offsite keeps: the projects', and those of removed projects
+    /// (orphaned: kept in the keychain so their backups still open).
+    #[command(after_help = "Examples:\n  offsite key list\n  offsite key list --json")]
+    List,
+    /// Delete the kept key of a removed project from the keychain (its backups then open only
+    /// with a saved recovery item); asks for the name to be typed back.
+    #[command(
+        after_help = "Examples:\n  offsite key export shop > shop-key.txt\n  offsite key remove shop\n  offsite key remove shop --yes"
+    )]
+    Remove {
+        /// The removed project whose kept key to delete (see `offsite key list`).
+        name: String,
+        /// Do not ask (headless use): the name counts as typed.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -109,29 +125,32 @@ pub fn key_from_stdin() -> Result<UserKey> {
     UserKey::parse(&read_stdin_secret("the key or passphrase")?)
 }
 
+/// The settings as lines for people.
+fn settings_lines(name: &str, s: &EncryptionSettings) -> String {
+    let mut t = format!("project:     {name}\nencryption:  {}\n", s.mode);
+    if let Some(k) = &s.public_key {
+        t.push_str(&format!("public key:  {k}\n"));
+    }
+    for r in &s.recipients {
+        t.push_str(&format!("recipient:   {r}\n"));
+    }
+    if s.mode != EncryptionMode::Off {
+        let confirmed = if s.confirmed {
+            "yes"
+        } else {
+            "NO: run `offsite encryption confirm` before the next backup"
+        };
+        t.push_str(&format!("confirmed:   {confirmed}\n"));
+    }
+    t
+}
+
 fn show(out: &Out, name: &str, s: &EncryptionSettings) {
     if out.json() {
         out.emit(s);
         return;
     }
-    println!("project:     {name}");
-    println!("encryption:  {}", s.mode);
-    if let Some(k) = &s.public_key {
-        println!("public key:  {k}");
-    }
-    for r in &s.recipients {
-        println!("recipient:   {r}");
-    }
-    if s.mode != EncryptionMode::Off {
-        println!(
-            "confirmed:   {}",
-            if s.confirmed {
-                "yes"
-            } else {
-                "NO: run `offsite encryption confirm` before the next backup"
-            }
-        );
-    }
+    print!("{}", settings_lines(name, s));
 }
 
 pub async fn encryption(engine: &Engine, cmd: EncryptionCmd, out: &Out) -> Result<u8> {
@@ -191,18 +210,21 @@ async fn set(engine: &Engine, a: SetArgs, out: &Out) -> Result<()> {
     let name = &a.name;
     if out.json() {
         out.emit(&setup);
+    } else if let Some(item) = &setup.recovery_item {
+        // Only the key goes to standard output, so `> key.txt` keeps exactly an identity file
+        // that `encryption confirm` and `age -d -i` read; everything else goes to stderr.
+        eprint!("{}", settings_lines(name, &setup.settings));
+        println!("{}", item.trim_end());
     } else {
         show(out, name, &setup.settings);
-        if let Some(item) = &setup.recovery_item {
-            println!("{item}");
-        }
     }
     match (&setup.recovery_item, mode) {
         (Some(_), _) => eprintln!(
             "\nThe line starting AGE-SECRET-KEY-1 is the recovery key of {name}. It is shown once: \
              save it now (print it, or put it in a password manager), away from this computer. \
              Without it nobody can recover the data if this computer's keychain is lost.\n\
-             Then enter it back: offsite encryption confirm {name} < saved-key.txt"
+             Only the key is written to standard output: `> {name}-key.txt` saves exactly it.\n\
+             Then enter it back: offsite encryption confirm {name} < {name}-key.txt"
         ),
         (None, EncryptionMode::Passphrase) => eprintln!(
             "\nKeep the passphrase safe: without it nobody can recover the data. Enter it back \
@@ -213,8 +235,65 @@ async fn set(engine: &Engine, a: SetArgs, out: &Out) -> Result<()> {
     Ok(())
 }
 
+/// On a terminal (and without --json): `explain` on stderr, then the name typed back (`None`
+/// when nobody can be asked).
+pub fn ask_name(out: &Out, name: &str, explain: &str, action: &str) -> Option<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if out.json() || !std::io::stdin().is_terminal() {
+        return None;
+    }
+    eprintln!("{explain}");
+    eprint!("Type the name ({name}) to {action}: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok()?;
+    Some(answer.trim().to_string())
+}
+
+fn list_keys(out: &Out, keys: &[offsite_core::ops::KeyListing]) {
+    if out.json() {
+        out.emit(&keys);
+        return;
+    }
+    if keys.is_empty() {
+        println!("no encryption keys");
+        return;
+    }
+    for k in keys {
+        let state = match &k.removed_at {
+            Some(at) if k.orphaned => format!("orphaned (project removed {at})"),
+            _ => "project".to_string(),
+        };
+        println!(
+            "{:<24} {:<10} {:<64} {state}",
+            k.name,
+            k.mode,
+            k.public_key.as_deref().unwrap_or("-")
+        );
+    }
+}
+
 pub async fn key(engine: &Engine, cmd: KeyCmd, out: &Out) -> Result<u8> {
     match cmd {
+        KeyCmd::List => list_keys(out, &engine.keys().await?),
+        KeyCmd::Remove { name, yes } => {
+            let typed = if yes { Some(name.clone()) } else { None };
+            match engine.remove_kept_key(&name, typed.as_deref()).await {
+                Err(e) if e.kind() == offsite_core::ErrorKind::NeedsConsent && !yes => {
+                    let explain = format!(
+                        "The kept key of the removed project {name} opens its backups. Deleted, \
+                         they open only with a saved recovery item. Save it first if you have \
+                         not: offsite key export {name} > {name}-key.txt"
+                    );
+                    let Some(answer) = ask_name(out, &name, &explain, "delete the key") else {
+                        return Err(e);
+                    };
+                    engine.remove_kept_key(&name, Some(&answer)).await?;
+                }
+                other => other?,
+            }
+            out.done(&format!("deleted the kept encryption key of {name}"));
+        }
         KeyCmd::Export { name } => {
             let item = engine.export_key(&name).await?;
             if out.json() {

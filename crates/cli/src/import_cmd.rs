@@ -84,6 +84,7 @@ pub async fn import(engine: &Engine, args: ImportArgs, out: &Out, job: JobStart)
                 tls,
                 password,
                 backup_dir: None,
+                skip_test: false,
             })
         }
         _ => {

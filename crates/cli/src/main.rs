@@ -175,12 +175,15 @@ enum Command {
     /// A project's encryption (age): set it up, confirm the recovery item, show it.
     #[command(subcommand)]
     #[command(
-        after_help = "Examples:\n  offsite encryption set shop --generate-key\n  offsite encryption confirm shop < shop-recovery-key.txt\n  offsite encryption show shop"
+        after_help = "Examples:\n  offsite encryption set shop --generate-key > shop-recovery-key.txt\n  offsite encryption confirm shop < shop-recovery-key.txt\n  offsite encryption show shop"
     )]
     Encryption(encryption_cmd::EncryptionCmd),
-    /// A project's encryption key: print its recovery item.
+    /// Encryption keys: print a recovery item, list the keys kept (removed projects' too),
+    /// delete a kept one.
     #[command(subcommand)]
-    #[command(after_help = "Examples:\n  offsite key export shop > shop-key.txt")]
+    #[command(
+        after_help = "Examples:\n  offsite key export shop > shop-key.txt\n  offsite key list\n  offsite key remove shop"
+    )]
     Key(encryption_cmd::KeyCmd),
     /// Show an archive's manifest.
     #[command(
@@ -540,7 +543,11 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Pull { name } => {
             return remote_cmd::pull(&engine, &name, out, job("pulling")).await
         }
-        Command::Backups { name } => out.backups(&name, &engine.backup_list(&name).await?),
+        Command::Backups { name } => out.backups(
+            &name,
+            &engine.backup_list(&name).await?,
+            &engine.safety_backups(&name).await?,
+        ),
         Command::Drill(args) => {
             return drill_cmd::run(&engine, args, out, job("drilling")).await;
         }

@@ -10,10 +10,11 @@ use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum ProjectCmd {
-    /// Add a project. A password in the URL is moved to the OS keychain. Without --db and
-    /// --host, the connection comes from PGHOST, PGPORT, PGUSER and PGDATABASE.
+    /// Add a project, after connecting to its database (--no-test: without). A password in the
+    /// URL is moved to the OS keychain. Without --db and --host, the connection comes from
+    /// PGHOST, PGPORT, PGUSER and PGDATABASE.
     #[command(
-        after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com:5432/shop --password-stdin\n  offsite project add shop --host /var/run/postgresql --user postgres --dbname shop\n  offsite project add shop --supabase https://abcdefghijklmnop.supabase.co --supabase-ca prod-ca-2021.crt --password-stdin"
+        after_help = "Examples:\n  offsite project add shop --db postgres://postgres@db.example.com:5432/shop --password-stdin\n  offsite project add shop --host /var/run/postgresql --user postgres --dbname shop\n  offsite project add shop --supabase https://abcdefghijklmnop.supabase.co --supabase-ca prod-ca-2021.crt --password-stdin\n  offsite project add shop --db postgres://postgres@db.example.com:5432/shop --no-test"
     )]
     Add {
         /// A name for the project (how every other command refers to it).
@@ -47,6 +48,10 @@ pub enum ProjectCmd {
         /// Folder for this project's backups.
         #[arg(long, value_name = "DIR")]
         backup_dir: Option<PathBuf>,
+        /// Add it without connecting first (by default a database that does not let us in is
+        /// refused, and nothing is kept).
+        #[arg(long)]
+        no_test: bool,
         #[command(flatten)]
         components: components_cmd::ComponentArgs,
         #[command(flatten)]
@@ -104,11 +109,22 @@ pub enum ProjectCmd {
         /// The project (see `offsite project list`).
         name: String,
     },
-    /// Remove a project and its stored password (backup files are kept).
-    #[command(after_help = "Examples:\n  offsite project remove shop")]
+    /// Remove a project and its stored password (backup files are kept). A project whose key
+    /// encrypts backups asks for its name to be typed back, and its key stays in the keychain
+    /// (marked orphaned, see `offsite key list`) unless --delete-key.
+    #[command(
+        after_help = "Examples:\n  offsite project remove shop\n  offsite key export shop > shop-key.txt && offsite project remove shop --yes\n  offsite project remove shop --delete-key"
+    )]
     Remove {
         /// The project (see `offsite project list`).
         name: String,
+        /// Do not ask (headless use): the project's name counts as typed.
+        #[arg(long)]
+        yes: bool,
+        /// Also delete the project's encryption key from the keychain (its backups then open
+        /// only with a saved recovery item).
+        #[arg(long)]
+        delete_key: bool,
     },
     /// Replace a project's stored password with the first line of standard input (into the OS
     /// keychain, or nowhere with OFFSITE_SECRET_STORE=env).
@@ -133,6 +149,7 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
             password_stdin,
             tls,
             backup_dir,
+            no_test,
             components,
             server,
         } => {
@@ -164,6 +181,8 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                     fields_from_flags_and_env(host, port, user, dbname, |k| std::env::var(k).ok())?
                 }
             };
+            // A key kept when a project of this name was removed is taken back (engine rule).
+            let kept = engine.orphaned_key(&name).await.ok().flatten();
             let mut parts = components.parts(&mut stdin, quick.as_ref())?;
             parts.server = server.settings(engine, stdin.next()).await?;
             // One engine call: the project exists only with every part it was asked for.
@@ -175,10 +194,18 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                         password,
                         tls,
                         backup_dir,
+                        skip_test: no_test,
                     },
                     parts,
                 )
                 .await?;
+            if let Some(k) = kept {
+                eprintln!(
+                    "note: {} took back the encryption key ({}) kept when a project of that name \
+                     was removed ({}): its backups open again",
+                    p.name, k.mode, k.removed_at
+                );
+            }
             out.project(&p, &engine.backup_dir_of(&p));
         }
         ProjectCmd::Components {
@@ -240,10 +267,11 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                 return Ok(exit::FAILURE);
             }
         }
-        ProjectCmd::Remove { name } => {
-            engine.remove_project(&name).await?;
-            out.done(&format!("removed project {name} (backup files were kept)"));
-        }
+        ProjectCmd::Remove {
+            name,
+            yes,
+            delete_key,
+        } => remove(engine, &name, yes, delete_key, out).await?,
         ProjectCmd::Password { name } => {
             let password = read_password_stdin()?;
             engine.set_password(&name, &password).await?;
@@ -251,6 +279,65 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// `offsite project remove`: the engine says whether the name must be typed back (a key that
+/// encrypts backups); on a terminal it is asked for, otherwise `--yes` gives it.
+async fn remove(engine: &Engine, name: &str, yes: bool, delete_key: bool, out: &Out) -> Result<()> {
+    use offsite_core::ops::{KeyFate, RemoveProject};
+    let opts = |typed: Option<String>| RemoveProject {
+        typed_name: typed,
+        delete_key,
+    };
+    let typed = yes.then(|| name.to_string());
+    let removed = match engine.remove_project_with(name, opts(typed)).await {
+        Err(e) if e.kind() == offsite_core::ErrorKind::NeedsConsent && !yes => {
+            let fate = if delete_key {
+                "--delete-key: the key is deleted too, and its backups then open only with a saved \
+                 recovery item."
+                    .to_string()
+            } else {
+                format!(
+                    "The key stays in the keychain, marked orphaned (offsite key list); adding a \
+                     project named {name} again takes it back."
+                )
+            };
+            let explain = format!(
+                "Project {name} encrypts its backups with a key kept in this computer's keychain. \
+                 Save it first if you have not: offsite key export {name} > {name}-key.txt\n{fate}"
+            );
+            let Some(answer) =
+                crate::encryption_cmd::ask_name(out, name, &explain, "remove the project")
+            else {
+                return Err(e);
+            };
+            engine.remove_project_with(name, opts(Some(answer))).await?
+        }
+        other => other?,
+    };
+    let message = match removed.key {
+        KeyFate::None => format!("removed project {name} (backup files were kept)"),
+        KeyFate::Kept => format!(
+            "removed project {name} (backup files were kept); its encryption key stays in the \
+             keychain, marked orphaned (offsite key list): adding a project named {name} again \
+             takes it back, `offsite key remove {name}` deletes it"
+        ),
+        KeyFate::Deleted => format!(
+            "removed project {name} and its encryption key (backup files were kept; they open \
+             only with a saved recovery item)"
+        ),
+    };
+    if out.json() {
+        out.emit(&serde_json::json!({
+            "ok": true,
+            "message": message,
+            "project": removed.name,
+            "key": removed.key,
+        }));
+    } else {
+        println!("{message}");
+    }
+    Ok(())
 }
 
 /// The quick add's database: the direct host, or the session pooler when it does not answer

@@ -306,6 +306,7 @@ fn exit_codes_and_json_errors() {
             "shop",
             "--tls",
             "require",
+            "--no-test",
         ],
         0,
     );
@@ -319,7 +320,14 @@ fn exit_codes_and_json_errors() {
     // A socket folder is stored as one (never as localhost); TLS over it and a relative path
     // are refused, and nothing is added.
     let sock = cli.json(
-        &["project", "add", "sock", "--host", "/var/run/postgresql"],
+        &[
+            "project",
+            "add",
+            "sock",
+            "--host",
+            "/var/run/postgresql",
+            "--no-test",
+        ],
         0,
     );
     assert_eq!(
@@ -341,7 +349,18 @@ fn exit_codes_and_json_errors() {
 
     // Wrong password: exit 3, and the password is not echoed.
     let db = pg.unique_db("cliauth");
-    cli.add_project_stdin("wrongpw", &pg.url(&db), "hunter2-wrong\n");
+    // (added without the connection test, which would refuse it: the backup's error is tested)
+    let add = [
+        "--json",
+        "project",
+        "add",
+        "wrongpw",
+        "--db",
+        &pg.url(&db),
+        "--password-stdin",
+        "--no-test",
+    ];
+    json_of(&cli.run_stdin(&add, "hunter2-wrong\n"), 0, &add);
     let e = cli.json(&["backup", "wrongpw"], 3);
     assert_eq!(e["error"]["code"], "auth");
     assert!(!e.to_string().contains("hunter2-wrong"));
@@ -585,7 +604,7 @@ fn a_wrong_password_is_replaced_with_project_password() {
         pg.superuser(),
         pg.port()
     );
-    cli.json(&["project", "add", "pwfix", "--db", &wrong], 0);
+    cli.json(&["project", "add", "pwfix", "--db", &wrong, "--no-test"], 0);
     let e = cli.json(&["backup", "pwfix"], 3);
     assert_eq!(e["error"]["code"], "auth", "{e}");
     let hint = s(&e["error"]["hint"]);

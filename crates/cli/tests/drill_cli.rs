@@ -19,6 +19,7 @@ fn check_add_list_remove_and_a_malformed_expectation_is_refused() {
             "shop",
             "--db",
             "postgres://postgres@127.0.0.1:1/shop",
+            "--no-test",
         ],
         0,
     );
@@ -422,6 +423,7 @@ fn schedule_set_drill_is_monthly_by_default_and_takes_the_other_forms() {
             "shop",
             "--db",
             "postgres://postgres@127.0.0.1:1/shop",
+            "--no-test",
         ],
         0,
     );

@@ -193,14 +193,24 @@ fn a_project_without_a_secret_needs_no_keychain() {
     // A project whose server asks for a password, with none anywhere: not a confusing
     // authentication error but the keychain's, saying exactly what to set.
     let name = "needs-pw";
-    cli.json(
+    let var = env_var_for_key(&project_password_key(name));
+    assert_eq!(var, "OFFSITE_PASSWORD_PROJECT_NEEDS_PW_DB_PASSWORD");
+    // `project add` tries the connection first: the same error, nothing added.
+    let err = cli.json(
         Bus::Unset,
         &["project", "add", name, "--db", &pg.url(&db)],
         &[],
+        3,
+    );
+    assert_keychain_unavailable(&err["error"], &var, None);
+    assert!(s(&err["error"]["hint"]).contains("--no-test"), "{err}");
+    assert_eq!(cli.project_count(), 0);
+    cli.json(
+        Bus::Unset,
+        &["project", "add", name, "--db", &pg.url(&db), "--no-test"],
+        &[],
         0,
     );
-    let var = env_var_for_key(&project_password_key(name));
-    assert_eq!(var, "OFFSITE_PASSWORD_PROJECT_NEEDS_PW_DB_PASSWORD");
     for bus in [Bus::Unset, Bus::Nowhere] {
         for args in [&["backup", name][..], &["project", "test", name][..]] {
             let err = cli.json(bus, args, &[], 3);
@@ -327,6 +337,7 @@ fn project_add_with_a_secret_that_cannot_be_stored_leaves_nothing() {
         name,
         "--db",
         "postgres://app@127.0.0.1:1/shop",
+        "--no-test",
         "--password-stdin",
         "--s3-endpoint",
         "https://s3.example.com",
@@ -470,6 +481,7 @@ fn supabase_refs_and_urls_are_read_by_the_engine() {
             &name,
             "--db",
             "postgres://app@127.0.0.1:1/shop",
+            "--no-test",
             "--supabase",
             input,
         ];

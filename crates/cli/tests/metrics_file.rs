@@ -72,7 +72,11 @@ fn run_due_writes_the_textfile_with_what_the_catalog_says() {
             env_var_for_key(&project_password_key(name)),
             pg.superuser_password().to_string(),
         ));
-        let (code, out, err) = run(&cli, T0, &["project", "add", name, "--db", &url]);
+        let (code, out, err) = run(
+            &cli,
+            T0,
+            &["project", "add", name, "--db", &url, "--no-test"],
+        );
         assert_eq!(code, 0, "{out} {err}");
         let (code, out, err) = run(
             &cli,

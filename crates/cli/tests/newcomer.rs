@@ -300,9 +300,25 @@ fn env_store_auth_hint_names_the_variable() {
     let name = "env-hint";
     let var = password_var(name);
     let env = [(var.as_str(), "not-the-password")];
-    json(
+    let e = json(
         &cli,
         &["--json", "project", "add", name, "--db", &pg.url(&db)],
+        &env,
+        3,
+    );
+    assert_eq!(e["error"]["code"], "auth", "{e}");
+    assert!(s(&e["error"]["hint"]).contains("--no-test"), "{e}");
+    json(
+        &cli,
+        &[
+            "--json",
+            "project",
+            "add",
+            name,
+            "--db",
+            &pg.url(&db),
+            "--no-test",
+        ],
         &env,
         0,
     );
@@ -320,13 +336,13 @@ fn env_store_auth_hint_names_the_variable() {
     // Restoring into the project: the same hint.
     let src = pg.unique_db("envhint_src");
     pg.psql(&src, "CREATE TABLE t (id int);");
+    let src_var = password_var("env-src");
     json(
         &cli,
         &["--json", "project", "add", "env-src", "--db", &pg.url(&src)],
-        &[],
+        &[(src_var.as_str(), pg.superuser_password())],
         0,
     );
-    let src_var = password_var("env-src");
     let b = json(
         &cli,
         &["--json", "backup", "env-src"],

@@ -80,6 +80,7 @@ fn add_test_route_log_and_remove_a_webhook_without_showing_a_secret() {
             "shop",
             "--db",
             "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable",
+            "--no-test",
         ],
         0,
     );
@@ -319,6 +320,7 @@ fn an_event_of_a_killed_process_is_delivered_after_the_restart() {
             "shop",
             "--db",
             "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable",
+            "--no-test",
         ],
         0,
     );

@@ -51,6 +51,7 @@ fn schedule_and_retention_commands_their_json_and_bad_input_changing_nothing() {
             "shop",
             "--db",
             "postgres://app@db.example.com/shop",
+            "--no-test",
         ],
         0,
     );

@@ -248,9 +248,40 @@ impl Engine {
     pub async fn test_storage(&self, project: &str) -> Result<ops::StorageTestReport> {
         ops::components::test_storage(self, project).await
     }
-    /// Remove a project and its password; its backup files stay on disk.
+    /// Remove a project and its password; its backup files stay on disk. A project whose key
+    /// encrypts backups is refused (`needs_consent`): see
+    /// [`remove_project_with`](Self::remove_project_with).
     pub async fn remove_project(&self, name: &str) -> Result<()> {
-        ops::projects::remove(self, name).await
+        self.remove_project_with(name, ops::RemoveProject::default())
+            .await
+            .map(|_| ())
+    }
+    /// Remove a project; one whose key encrypts backups needs its name typed back
+    /// (`typed_name`), and its key is kept in the keychain, marked orphaned, unless
+    /// `delete_key`.
+    pub async fn remove_project_with(
+        &self,
+        name: &str,
+        opts: ops::RemoveProject,
+    ) -> Result<ops::RemovedProject> {
+        ops::keys::remove_project(self, name, opts).await
+    }
+    /// Every encryption key Offsite keeps: the projects' and the orphaned ones of removed
+    /// projects.
+    pub async fn keys(&self) -> Result<Vec<ops::KeyListing>> {
+        ops::keys::list(self).await
+    }
+    /// The key kept for the removed project `name`, if any (a project added under that name
+    /// takes it back).
+    pub async fn orphaned_key(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::catalog::OrphanedKeySummary>> {
+        Ok(ops::keys::orphaned(self, name).await?.map(|k| k.summary()))
+    }
+    /// Delete the kept key of the removed project `name` (`typed` must be its name).
+    pub async fn remove_kept_key(&self, name: &str, typed: Option<&str>) -> Result<()> {
+        ops::keys::remove_kept(self, name, typed).await
     }
     /// A project's encryption settings (never a secret).
     pub async fn encryption(&self, project: &str) -> Result<ops::encryption::EncryptionSettings> {
@@ -529,7 +560,18 @@ impl Engine {
     /// Restore the components asked for as one job (database, then storage, then
     /// configuration), with one report.
     pub async fn restore(&self, req: RestoreRequest, start: JobStart) -> Result<RestoreOutcome> {
-        ops::restore::run(self, req, start).await
+        let replacing = req.database.as_ref().is_some_and(|d| d.options.replace);
+        let outcome = ops::restore::run(self, req, start).await;
+        // A restore that may have taken a safety backup: the safety backups' own policy.
+        if replacing {
+            ops::safety::prune(self).await;
+        }
+        outcome
+    }
+    /// The safety backups of a project's database (taken before `--replace` restores), newest
+    /// first; pruned by their own policy (settings `safety_keep_last`, `safety_keep_days`).
+    pub async fn safety_backups(&self, project: &str) -> Result<Vec<ops::safety::SafetyBackup>> {
+        ops::safety::of_project(self, project).await
     }
     /// What a dropped file is (an Offsite archive, a pg_dump file, a project export). Reads only.
     pub async fn inspect_import(&self, path: &Path) -> Result<ImportPreview> {

@@ -157,9 +157,40 @@ describe("AddProject", () => {
         tls: "require",
         password: null,
         backup_dir: null,
+        skip_test: false,
       },
       components: null,
     });
+  });
+
+  it("a database the engine cannot reach is refused; Add without testing adds it anyway", async () => {
+    const requests: { request: { skip_test?: boolean } }[] = [];
+    mockIPC((cmd, args) => {
+      if (cmd === "add_project") {
+        const a = args as { request: { skip_test?: boolean } };
+        requests.push(a);
+        if (!a.request.skip_test)
+          return Promise.reject({
+            code: "connection",
+            message: 'project "shop" was not added: cannot reach postgres@127.0.0.1:1/shop',
+            hint: "To add it anyway, run again with --no-test (in the app: \"Add without testing\")",
+            retryable: true,
+          });
+        return summary("shop", null);
+      }
+      throw new Error(`unexpected command ${cmd}`);
+    });
+    const onSaved = vi.fn();
+    render(<AddProject onSaved={onSaved} onCancel={vi.fn()} />);
+    type("field-name", "shop");
+    type("field-url", "postgres://app@127.0.0.1:1/shop");
+    expect(screen.queryByTestId("add-save-untested")).not.toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("add-save"));
+    expect(await screen.findByTestId("save-error")).toHaveAttribute("data-code", "connection");
+    expect(onSaved).not.toHaveBeenCalled();
+    fireEvent.click(screen.getByTestId("add-save-untested"));
+    await waitFor(() => expect(onSaved).toHaveBeenCalledOnce());
+    expect(requests.map((r) => r.request.skip_test)).toEqual([false, true]);
   });
 
   it("Supabase quick add fills the database, storage endpoint and ref; all are saved with their secrets", async () => {
@@ -500,7 +531,11 @@ describe("Edit project", () => {
 
     fireEvent.click(confirm);
     await waitFor(() => expect(onRemoved).toHaveBeenCalledOnce());
-    expect(calls.find((c) => c.cmd === "remove_project")?.args).toEqual({ name: "shop" });
+    expect(calls.find((c) => c.cmd === "remove_project")?.args).toEqual({
+      name: "shop",
+      typedName: "shop",
+      deleteKey: false,
+    });
   });
 
   it("shows a busy error in the dialog and keeps it open", async () => {

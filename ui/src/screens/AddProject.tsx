@@ -304,7 +304,11 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
     }
   };
 
-  const save = async (e: FormEvent) => {
+  /** The connection failures the engine refuses a new project for (it can be added anyway). */
+  const notReachable = (err: ErrorPayload | null) =>
+    !editing && err !== null && ["connection", "auth", "not_found", "permission"].includes(err.code);
+
+  const save = async (e: FormEvent, skipTest = false) => {
     e.preventDefault();
     const errs = validate(v);
     setErrors(errs);
@@ -324,6 +328,8 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
               tls: v.tls,
               password: v.password || null,
               backup_dir: v.backupDir.trim() || null,
+              // The engine tries the connection first unless told to add it anyway.
+              skip_test: skipTest,
             },
             // Its parts go in the same call: the engine adds all of it, or nothing.
             toComponents(comp),
@@ -649,6 +655,20 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
         {test.status === "ok" && <ConnectionReportView report={test.report} />}
         {test.status === "error" && <ErrorNotice error={test.error} testId="test-error" />}
         {saveError && <ErrorNotice error={saveError} testId="save-error" />}
+        {notReachable(saveError) && (
+          <div className="form-actions">
+            <span className="spacer" />
+            <button
+              type="button"
+              className="btn btn-quiet"
+              disabled={saving}
+              onClick={(e) => void save(e, true)}
+              data-testid={`${prefix}-save-untested`}
+            >
+              Add without testing
+            </button>
+          </div>
+        )}
       </form>
 
       {editing && (
@@ -707,7 +727,9 @@ export function RemoveProjectDialog({
     setError(null);
     try {
       const projectId = store?.projectId(name) ?? null;
-      const result = await commands.removeProject(name);
+      // The engine decides whether the typed name is needed (a key that encrypts backups);
+      // the dialog only collects it. The key is kept (orphaned) unless asked otherwise.
+      const result = await commands.removeProject(name, typed.trim(), false);
       if (result.status === "ok") {
         if (store && projectId !== null) store.apply([localChange("project", projectId, projectId, "delete")]);
         else store?.reload(keys.projects());
@@ -727,6 +749,11 @@ export function RemoveProjectDialog({
         <p>
           Offsite forgets this project and its list of backups, and deletes its stored password from your system
           keychain. <strong>The backup files stay on disk</strong>; you can still restore or import them.
+        </p>
+        <p className="muted small" data-testid="project-remove-key-note">
+          If the project encrypts its backups, make sure its recovery key is saved (<span className="mono">offsite key
+          export {name}</span>). The key stays in your keychain, marked orphaned; adding a project with the same name
+          takes it back.
         </p>
         <div className="field">
           <label htmlFor={`${id}-confirm`}>

@@ -19,6 +19,7 @@
 //! - `source_tests.rs`: when each source's connection was last tested, and how it went;
 //! - `validation_checks.rs`: a project's own validation queries, run by every restore drill;
 //! - `notify.rs`: notification channels, routes, the outbox and the overdue state (issue 27);
+//! - `orphaned_keys.rs`: encryption keys kept in the keychain after their project was removed;
 //! - `changes.rs`: the change feed that triggers fill from projects, backups and jobs.
 //!
 //! What they share: `validate.rs` (what the catalog accepts), `timestamps.rs` (how it writes
@@ -62,6 +63,7 @@ mod metrics;
 mod notify;
 mod notify_conditions;
 mod notify_retention;
+mod orphaned_keys;
 mod projects;
 mod schedules;
 mod settings;
@@ -97,6 +99,7 @@ pub use jobs::{
 pub use metrics::ProjectMetricsRow;
 pub use notify::{ChannelRecord, OutboxRow, RouteRecord};
 pub use notify_conditions::ConditionRecord;
+pub use orphaned_keys::{OrphanedKey, OrphanedKeySummary};
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub use source_tests::{SourceKind, SourceTest};

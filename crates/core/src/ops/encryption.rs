@@ -306,18 +306,40 @@ pub(crate) async fn confirm(
 }
 
 /// The project's recovery item from the keychain: the identity file (key mode; the current key
-/// first, then earlier ones) or the passphrase.
+/// first, then earlier ones) or the passphrase. A removed project's kept key (see
+/// [`super::keys`]) is exported the same way, by its name.
 pub(crate) async fn export_key(engine: &Engine, project: &str) -> Result<String> {
-    let p = engine.catalog.project(project).await?;
-    let settings = settings_of(engine.catalog.encryption(&p.id).await?.as_ref())?;
+    let (name, row) = match engine.catalog.project(project).await {
+        Ok(p) => {
+            let row = engine.catalog.encryption(&p.id).await?;
+            (p.name, row)
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            match engine.catalog.orphaned_key(project).await? {
+                Some(kept) => (kept.name, Some(kept.settings)),
+                None => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let settings = settings_of(row.as_ref())?;
     let key = match settings.mode {
+        EncryptionMode::Passphrase => project_encryption_passphrase_key(&name),
+        EncryptionMode::Key => project_encryption_identity_key(&name),
+        // Turned off: the keys kept for older archives, if any.
         EncryptionMode::Off => {
+            for key in [
+                project_encryption_identity_key(&name),
+                project_encryption_passphrase_key(&name),
+            ] {
+                if let Some(item) = engine.secrets.get(&key)? {
+                    return Ok(item);
+                }
+            }
             return Err(Error::invalid(format!(
                 "project {project:?} is not encrypted"
-            )))
+            )));
         }
-        EncryptionMode::Passphrase => project_encryption_passphrase_key(&p.name),
-        EncryptionMode::Key => project_encryption_identity_key(&p.name),
     };
     engine
         .secrets

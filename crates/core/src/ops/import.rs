@@ -113,6 +113,10 @@ pub(crate) async fn run(
             if let Some(p) = existing {
                 keys.extend(super::encryption::keys_of(engine, &p.name).unwrap_or_default());
             }
+            // A removed project's archive: the key kept under the name it carries.
+            if archive::is_encrypted(&path) {
+                keys.extend(super::encrypted_read::keys_by_archive_name(engine, &path).await?);
+            }
             let inspected = inspect_for(engine, &path, database.as_deref(), keys, &job).await?;
             let (project, created) = match (existing, into) {
                 (Some(p), _) => (p.clone(), false),
@@ -227,10 +231,13 @@ pub(super) async fn import_into(
     // Files this import created (removed again on failure).
     let mut placed: Vec<PathBuf> = Vec::new();
     let result = async {
-        // A pulled archive goes to the project's destinations like its own backups: when the
-        // project encrypts, a plaintext one is encrypted before it is registered.
+        // A pulled or imported archive is kept like the project's own backups: when the
+        // project encrypts, a plaintext one is encrypted before it is registered (encryption on
+        // but not confirmed refuses, as a backup would: no plaintext copy is kept).
         let encryption = match origin {
-            BackupOrigin::Server | BackupOrigin::Artifact if !inspected.is_age() => {
+            BackupOrigin::Server | BackupOrigin::Artifact | BackupOrigin::Imported
+                if !inspected.is_age() =>
+            {
                 super::encryption::for_backup(engine, project).await?
             }
             _ => None,
@@ -240,6 +247,10 @@ pub(super) async fn import_into(
         } else {
             wrap_foreign(engine, inspected, project, dest, verify, job, &mut placed).await?
         };
+        // An imported plaintext archive that already was in the project's folder (registered
+        // where it is) is the user's own file: it is not replaced behind their back.
+        let encryption = encryption
+            .filter(|_| origin != BackupOrigin::Imported || placed.contains(&placed_file.0));
         let Some(enc) = encryption else {
             return register(engine, project, placed_file, origin, job).await;
         };

@@ -48,6 +48,7 @@ pub mod encryption;
 pub mod fetch_copy;
 pub mod import;
 pub mod job;
+pub mod keys;
 pub mod new_project;
 pub mod notify;
 pub mod password_hint;
@@ -61,6 +62,7 @@ pub(crate) mod restore;
 pub(crate) mod restore_parts;
 pub(crate) mod reveal;
 pub(crate) mod runner;
+pub mod safety;
 pub mod schedule;
 pub(crate) mod schedule_drill;
 pub mod settings;
@@ -83,6 +85,7 @@ pub use due_loop::{run_schedules, DueListener, LoopOptions};
 pub use fetch_copy::{FetchCopyOptions, FetchCopyOutcome};
 pub use import::{ImportInto, ImportOptions, ImportOutcome};
 pub use job::{new_job_id, JobStart, JobTrigger};
+pub use keys::{KeyFate, KeyListing, RemoveProject, RemovedProject};
 pub use new_project::NewComponents;
 pub use projects::{
     AddProject, ConnectionReport, ProjectConnection, ProjectSummary, UpdateProject,

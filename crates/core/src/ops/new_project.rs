@@ -2,8 +2,9 @@
 //! bucket, backup server) — one operation, all or nothing, for the window's add form and
 //! `offsite project add` alike.
 //!
-//! Everything is checked first (the connection, the name, each part, the default type against
-//! the parts); then the secrets are written; then the project and its parts are registered in
+//! Everything is checked first (the connection's form, the name, each part, the default type
+//! against the parts, then — unless `skip_test` — that the database lets us in); then the
+//! secrets are written; then the project and its parts are registered in
 //! one catalog transaction. When a secret cannot be written (the keychain stops answering
 //! midway) or the catalog refuses, every secret written so far is removed and nothing is
 //! registered.
@@ -44,7 +45,7 @@ pub(crate) async fn add(
     req: AddProject,
     parts: NewComponents,
 ) -> Result<(Project, Components)> {
-    let (new, password) = super::projects::new_project(req)?;
+    let (new, password, to_test) = super::projects::new_project(req)?;
     // The keys below are the name's: no other project may own them.
     engine.catalog.check_name_free(&new.name).await?;
     let name = new.name.clone();
@@ -53,6 +54,15 @@ pub(crate) async fn add(
         writes.push((project_password_key(&name), pw));
     }
     let components = prepare(engine, &name, parts, &mut writes).await?;
+    // A database that does not let us in is said now, not at the first (scheduled) backup;
+    // nothing is written before.
+    if let Some(spec) = &to_test {
+        let password = writes
+            .iter()
+            .find(|(k, _)| *k == project_password_key(&name))
+            .map(|(_, v)| v.as_str());
+        super::projects::test_before_add(engine, &name, spec, password).await?;
+    }
     write_all(engine.secrets.as_ref(), &writes)?;
     match engine
         .catalog
@@ -60,8 +70,14 @@ pub(crate) async fn add(
         .await
     {
         Ok(project) => {
-            // The default encryption mode (a new project backs up once it is set up).
-            if let Err(e) = super::encryption::apply_default(engine, &project).await {
+            // The key a removed project of this name left (its backups open again), else the
+            // default encryption mode (a new project backs up once it is set up).
+            let encryption = match super::keys::adopt(engine, &project).await {
+                Ok(true) => Ok(()),
+                Ok(false) => super::encryption::apply_default(engine, &project).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = encryption {
                 let _ = engine.catalog.remove_project(&project.name).await;
                 forget(engine.secrets.as_ref(), &writes);
                 return Err(e);
@@ -190,6 +206,8 @@ mod tests {
     fn request() -> (AddProject, NewComponents) {
         let mut req = AddProject::url("shop", "postgres://app@db.example.com:5432/shop");
         req.password = Some("db-password".into());
+        // (no server there: these tests are about the secrets, not the connection)
+        req.skip_test = true;
         let parts = NewComponents {
             storage: Some(StorageSettings {
                 endpoint: Some("https://s3.example.com".into()),
@@ -266,6 +284,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_database_that_does_not_answer_is_refused_naming_no_test_and_nothing_is_kept() {
+        let store = Arc::new(FailingStore {
+            inner: MemoryStore::new(),
+            writes: AtomicUsize::new(0),
+            fail_at: usize::MAX,
+        });
+        let (engine, _dir) = engine_with(store.clone()).await;
+        // Nothing listens on port 1 of this machine: refused at once.
+        let (mut req, parts) = request();
+        req.connection =
+            crate::ops::ProjectConnection::Url("postgres://app@127.0.0.1:1/shop".into());
+        req.skip_test = false;
+        let e = add(&engine, req, parts).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+        assert!(e.message().contains("\"shop\" was not added"), "{e}");
+        assert!(e.message().contains("127.0.0.1:1"), "{e}");
+        assert!(e.hint().unwrap().contains("--no-test"), "{:?}", e.hint());
+        assert!(!format!("{e} {:?}", e.hint()).contains("db-password"));
+        assert_eq!(store.writes.load(Ordering::SeqCst), 0, "no secret written");
+        nothing_left(&engine, &store).await;
+        // Asked to skip the test: added as it is.
+        let (mut req, parts) = request();
+        req.connection =
+            crate::ops::ProjectConnection::Url("postgres://app@127.0.0.1:1/shop".into());
+        let (p, _) = add(&engine, req, parts).await.unwrap();
+        assert_eq!(p.name, "shop");
+    }
+
+    #[tokio::test]
     async fn a_refused_part_or_taken_name_writes_no_secret() {
         let store = Arc::new(FailingStore {
             inner: MemoryStore::new(),
@@ -282,7 +329,8 @@ mod tests {
         assert_eq!(store.writes.load(Ordering::SeqCst), 0);
         nothing_left(&engine, &store).await;
         // A taken name: the other project's secrets are not touched.
-        let other = AddProject::url("SHOP", "postgres://app@h/d");
+        let mut other = AddProject::url("SHOP", "postgres://app@h/d");
+        other.skip_test = true;
         let (p, _) = add(&engine, other, NewComponents::default()).await.unwrap();
         store
             .inner

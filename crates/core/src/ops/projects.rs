@@ -102,6 +102,10 @@ pub struct AddProject {
     pub password: Option<String>,
     /// Where its backups go; `null`: the app's default folder.
     pub backup_dir: Option<PathBuf>,
+    /// Add it without connecting first (`project add --no-test`): by default a project whose
+    /// database does not let us in is refused, saying why, and nothing is kept.
+    #[serde(default)]
+    pub skip_test: bool,
 }
 
 impl AddProject {
@@ -170,10 +174,14 @@ fn given(password: Option<String>) -> Option<String> {
     password.filter(|p| !p.is_empty())
 }
 
-/// The catalog row `req` asks for (its connection checked), and the password to store.
-pub(crate) fn new_project(req: AddProject) -> Result<(NewProject, Option<String>)> {
+/// The catalog row `req` asks for (its connection checked), the password to store, and the
+/// connection to try before adding it (`None`: `skip_test`).
+pub(crate) fn new_project(
+    req: AddProject,
+) -> Result<(NewProject, Option<String>, Option<ConnSpec>)> {
     let (spec, url_password) = req.connection.parse(req.tls)?;
     let password = given(req.password).or(url_password);
+    let to_test = (!req.skip_test).then(|| spec.clone());
     let new = NewProject {
         name: req.name,
         db_url: spec.to_url(),
@@ -183,14 +191,80 @@ pub(crate) fn new_project(req: AddProject) -> Result<(NewProject, Option<String>
             .map(|d| d.display().to_string())
             .filter(|d| !d.trim().is_empty()),
     };
-    Ok((new, password))
+    Ok((new, password, to_test))
 }
 
 /// Add a project without other parts (see [`super::new_project`]): its row exists only if its
-/// password could be stored.
-pub(crate) async fn add(engine: &Engine, req: AddProject) -> Result<Project> {
+/// password could be stored. Registration only, without a connection test: an import into a
+/// new project does not need its database to answer (people add projects through
+/// [`super::new_project::add`], which tries the connection first).
+pub(crate) async fn add(engine: &Engine, mut req: AddProject) -> Result<Project> {
+    req.skip_test = true;
     let parts = super::new_project::NewComponents::default();
     Ok(super::new_project::add(engine, req, parts).await?.0)
+}
+
+/// Before a project is added: its database lets us in with `password` (or the one the secret
+/// store already gives its name, e.g. `PGPASSWORD` headless). Refused with the connection's
+/// own error (`connection`, `auth`, …) and a hint naming `--no-test`.
+pub(crate) async fn test_before_add(
+    engine: &Engine,
+    name: &str,
+    spec: &ConnSpec,
+    password: Option<&str>,
+) -> Result<()> {
+    use crate::secrets::Lookup;
+    let (stored, keychain) = match password {
+        Some(_) => (None, None),
+        None => {
+            match crate::secrets::lookup(engine.secrets.as_ref(), &project_password_key(name)) {
+                Ok(Lookup::Found(p)) => (Some(p), None),
+                Ok(Lookup::Unavailable(k)) => (None, Some(k)),
+                _ => (None, None),
+            }
+        }
+    };
+    match spec.connect(password.or(stored.as_deref())).await {
+        Ok(conn) => {
+            let _ = sqlx::Connection::close(conn).await;
+            Ok(())
+        }
+        // No password anywhere and no keychain to keep one: the keychain's error, saying what
+        // to set (as a backup of the project would say).
+        Err(e) if e.kind() == ErrorKind::Auth && keychain.is_some() => {
+            let k = keychain.expect("checked");
+            Err(Error::new(
+                ErrorKind::KeychainUnavailable,
+                format!(
+                    "project {name:?} was not added: the server asks for a password ({}), and {}",
+                    e.message(),
+                    k.message()
+                ),
+            )
+            .with_hint(format!(
+                "{} To add it anyway, run again with --no-test",
+                k.hint().unwrap_or_default()
+            )))
+        }
+        Err(e) => {
+            let hint = match e.hint() {
+                Some(h) => format!("{h}. "),
+                None => String::new(),
+            };
+            let kind = e.kind();
+            let retryable = e.is_retryable();
+            Err(Error::new(
+                kind,
+                format!("project {name:?} was not added: {}", e.message()),
+            )
+            .with_hint(format!(
+                "{hint}To add it anyway (the database is not up yet, or reachable only from \
+                 elsewhere), run again with --no-test (in the app: \"Add without testing\"); \
+                 check it later with `offsite project test {name}`"
+            ))
+            .retryable(retryable))
+        }
+    }
 }
 
 /// Change a project: name, connection (a password in a URL is moved to the secret store), TLS
@@ -493,9 +567,15 @@ mod tests {
             "tls": null,
             "password": null,
             "backup_dir": null,
+            "skip_test": false,
         });
         let req: AddProject = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(serde_json::to_value(&req).unwrap(), json);
+        // Without `skip_test` (an older window): the connection is tested.
+        let mut older = json.clone();
+        older.as_object_mut().unwrap().remove("skip_test");
+        let req: AddProject = serde_json::from_value(older).unwrap();
+        assert!(!req.skip_test);
         let url: ProjectConnection =
             serde_json::from_value(serde_json::json!({ "url": "postgres://h/d" })).unwrap();
         assert_eq!(url, ProjectConnection::Url("postgres://h/d".into()));

@@ -50,6 +50,9 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
         Some(d) => {
             let mut opts = parts::database_options(engine, &d.options).await;
             opts.untrusted_origin = untrusted_origin(engine, &req.archive).await?;
+            if opts.replace && !opts.no_safety_backup {
+                opts.safety_encryption = safety_encryption(engine, &d.to, &req.archive).await?;
+            }
             Some((parts::database_target(engine, &d.to).await?, opts))
         }
         None => None,
@@ -107,6 +110,41 @@ async fn restore_database_as(
     let report = restored?;
     ended?;
     Ok(report)
+}
+
+/// How the safety backup of a replaced database is encrypted: like the backups of the project
+/// restored into; a target that is not a project, like the backups of the archive's project
+/// (the catalog's owner, or the one its file name names) — so an encrypted project never leaves
+/// a plaintext copy. Encryption that is on but not confirmed refuses (`needs_consent`), as a
+/// backup would: nothing is restored.
+async fn safety_encryption(
+    engine: &Engine,
+    to: &crate::restore::DatabaseTo,
+    archive: &std::path::Path,
+) -> Result<Option<crate::crypto::Encryption>> {
+    let project = match to {
+        crate::restore::DatabaseTo::Project(name) => Some(engine.catalog.project(name).await?),
+        _ => match runner::owner_of_archive(engine, archive).await? {
+            Some((_, p)) => Some(p),
+            None => match crate::ops::encrypted_read::project_named_by(archive) {
+                Some(name) if crate::archive::is_encrypted(archive) => {
+                    engine.catalog.project(&name).await.ok()
+                }
+                _ => None,
+            },
+        },
+    };
+    let Some(project) = project else {
+        return Ok(None);
+    };
+    super::encryption::for_backup(engine, &project)
+        .await
+        .map_err(|e| {
+            e.context(format!(
+                "the safety backup would be encrypted like the backups of project {:?}",
+                project.name
+            ))
+        })
 }
 
 /// Where a backup came from, when it is not one this computer made: `None` for a local backup.

@@ -68,6 +68,7 @@ pub(crate) async fn database_options(engine: &Engine, o: &DatabaseOptions) -> Re
         pg_bin: engine.pg_bin(),
         safety_dir: engine.data_dir.join(super::reveal::SAFETY_DIR),
         safety_compression,
+        safety_encryption: None,
         clock: Some(engine.clock.clone()),
         jobs: o.jobs,
         untrusted_origin: None,

@@ -55,6 +55,10 @@ pub(crate) async fn run(
         (Some(k), _) => vec![k.clone()],
         // A keychain that cannot be reached leaves the ciphertext check.
         (None, Some(p)) => super::encryption::keys_of(engine, &p.name).unwrap_or_default(),
+        // Not in the catalog (a removed project's backup): the keys its file name points to.
+        (None, None) if archive::is_encrypted(path) => {
+            super::encrypted_read::keys_by_archive_name(engine, path).await?
+        }
         (None, None) => Vec::new(),
     };
     let keys = &keys;
@@ -191,7 +195,7 @@ pub(crate) async fn inspect(
             match runner::owner_of_archive(engine, path).await? {
                 // A keychain that cannot be reached: as without a key.
                 Some((_, p)) => super::encryption::keys_of(engine, &p.name).unwrap_or_default(),
-                None => Vec::new(),
+                None => super::encrypted_read::keys_by_archive_name(engine, path).await?,
             }
         }
         None => Vec::new(),

@@ -37,6 +37,7 @@ async fn import(env: &Env, pg: &TestCluster, file: &Path, name: &str, src: &str)
         tls: None,
         password: Some(pg.superuser_password().into()),
         backup_dir: None,
+        skip_test: false,
     });
     let o = env
         .engine

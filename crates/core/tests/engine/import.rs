@@ -53,6 +53,7 @@ fn new_project(pg: &TestCluster, name: &str, db: &str) -> ImportInto {
         tls: None,
         password: Some(pg.superuser_password().into()),
         backup_dir: None,
+        skip_test: false,
     })
 }
 

@@ -26,6 +26,7 @@ mod drill_schedule;
 mod drill_settings;
 mod drills;
 mod encrypted;
+mod encrypted_copies;
 #[cfg(unix)]
 mod folder_links;
 mod full_backup;

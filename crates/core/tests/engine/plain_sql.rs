@@ -73,6 +73,7 @@ pub(crate) fn new_project(pg: &TestCluster, name: &str, db: &str) -> ImportInto 
         tls: None,
         password: Some(pg.superuser_password().into()),
         backup_dir: None,
+        skip_test: false,
     })
 }
 

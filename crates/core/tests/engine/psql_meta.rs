@@ -112,6 +112,7 @@ fn new_project(pg: &TestCluster, name: &str, db: &str) -> ImportInto {
         tls: None,
         password: Some(pg.superuser_password().into()),
         backup_dir: None,
+        skip_test: false,
     })
 }
 

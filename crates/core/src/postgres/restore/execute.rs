@@ -375,12 +375,33 @@ async fn take_safety_backup(
             .as_ref()
             .map_or_else(time::OffsetDateTime::now_utc, |c| c.now()),
     };
-    let written = source
-        .dump(&dump_opts, &Reporter::silent(), cancel)
-        .await
-        .map_err(|e| {
-            e.context("the safety backup of the target failed, so nothing was restored")
-        })?;
+    let written = match &opts.safety_encryption {
+        None => source.dump(&dump_opts, &Reporter::silent(), cancel).await,
+        // Encrypted like the project's backups (`<name>.tar.zst.age`): no plaintext copy.
+        Some(encryption) => {
+            let request = crate::backup::compose::ComposeRequest {
+                project: dump_opts.project.clone(),
+                dest_dir: dump_opts.dest_dir.clone(),
+                compression: dump_opts.compression,
+                backup_id: dump_opts.backup_id.clone(),
+                created_at: dump_opts.created_at,
+                backup_type: crate::archive::BackupType::Database,
+                database: Some(crate::backup::compose::DatabaseInput {
+                    source: std::sync::Arc::new(source),
+                }),
+                storage: None,
+                config: None,
+            };
+            crate::backup::compose::compose_encrypted(
+                request,
+                Some(encryption.clone()),
+                &Reporter::silent(),
+                cancel,
+            )
+            .await
+        }
+    }
+    .map_err(|e| e.context("the safety backup of the target failed, so nothing was restored"))?;
     Ok(written.path)
 }
 

@@ -74,6 +74,9 @@ pub struct RestoreOptions {
     /// The safety backup's compression (`.tar.zst` or `.tar.gz`): the engine passes the saved
     /// default compression; the default is zstd ([`crate::archive::Compression::default`]).
     pub safety_compression: crate::archive::Compression,
+    /// How the safety backup is encrypted (`None`: not): like the backups of the project whose
+    /// data it holds, so an encrypted project never leaves a plaintext copy (the engine decides).
+    pub safety_encryption: Option<crate::crypto::Encryption>,
     /// Restore only these schemas or tables (empty: the whole backup).
     pub selection: Selection,
     /// Run the statements of the backup's SQL that pg_dump never writes (`COPY … FROM
