@@ -5,6 +5,10 @@
 
 const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
 
+/// Largest `globals.sql` or `config/…` member read from an archive, and the largest roles and
+/// globals part gathered from a plain SQL file (each is a few KB in practice).
+pub const MAX_SMALL_DOC: u64 = 64 << 20;
+
 /// `1536` → `1.5 KiB` (see the module's description).
 pub fn format_bytes(bytes: u64) -> String {
     if bytes < 1024 {

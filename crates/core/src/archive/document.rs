@@ -12,8 +12,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
 
-/// Largest `globals.sql` or `config/…` member read (each is a few KB in practice).
-pub const MAX_SMALL_DOC: u64 = 64 << 20;
+pub use crate::units::MAX_SMALL_DOC;
 
 /// The bytes of `member` of the archive at `path`, at most `max` of them (see the module).
 pub fn read_document(

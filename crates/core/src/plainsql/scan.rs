@@ -601,13 +601,13 @@ pub fn extract(
                         | ["GRANT", ..]
                         | ["COMMENT", "ON", "ROLE"]
                 ) {
-                    if g.len() + s.len() > crate::archive::MAX_SMALL_DOC as usize {
+                    if g.len() + s.len() > crate::units::MAX_SMALL_DOC as usize {
                         return Err(Error::new(
                             ErrorKind::UnsupportedFormat,
                             format!(
                                 "{}: the roles part is larger than {} bytes",
                                 path.display(),
-                                crate::archive::MAX_SMALL_DOC
+                                crate::units::MAX_SMALL_DOC
                             ),
                         )
                         .with_hint("a pg_dumpall file's roles are a few KB: the file is damaged or not a dump; use another copy"));
