@@ -573,6 +573,7 @@ describe("Edit project", () => {
     await screen.findByTestId("edit-project-form");
     fireEvent.click(screen.getByTestId("project-remove"));
     await screen.findByTestId("project-remove-key");
+    expect(screen.getByTestId("project-remove-save-key")).toHaveTextContent("Save the passphrase to a file…");
     type("project-remove-name", "shop");
     fireEvent.click(screen.getByTestId("project-remove-confirm"));
     await waitFor(() => expect(onRemoved).toHaveBeenCalledOnce());

@@ -722,6 +722,7 @@ export function RemoveProjectDialog({
   // Whether the project's key encrypts backups: the engine's key list says (`offsite key
   // list`); null while asked or when it cannot be read (the dialog then says it in general).
   const [hasKey, setHasKey] = useState<boolean | null>(null);
+  const [keyMode, setKeyMode] = useState<string | null>(null);
   const [saved, setSaved] = useState<"saved" | null>(null);
   const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
   const matches = typed.trim() === name;
@@ -731,7 +732,10 @@ export function RemoveProjectDialog({
     commands
       .listKeys()
       .then((r) => {
-        if (!stale && r.status === "ok") setHasKey(r.data.some((k) => k.name === name && !k.orphaned));
+        if (stale || r.status !== "ok") return;
+        const mine = r.data.find((k) => k.name === name && !k.orphaned);
+        setHasKey(mine !== undefined);
+        setKeyMode(mine?.mode ?? null);
       })
       .catch(() => {});
     return () => {
@@ -797,7 +801,7 @@ export function RemoveProjectDialog({
             <p>Save the key first: without it the backup files cannot be opened.</p>
             <div className="form-actions">
               <button type="button" className="btn btn-small" onClick={() => void saveKey()} data-testid="project-remove-save-key">
-                Save the recovery key to a file…
+                {keyMode === "passphrase" ? "Save the passphrase to a file…" : "Save the recovery key to a file…"}
               </button>
               {saved && (
                 <span className="muted" data-testid="project-remove-key-saved">
