@@ -177,6 +177,12 @@ fn add_project_then_list_projects_never_returns_the_password() {
         Some(secret)
     );
     assert_eq!(t.secrets.get(&project_password_key("shop")).unwrap(), None);
+    // What the Backups tab and the remove dialog ask: no safety backups, no keys yet.
+    assert_eq!(
+        invoke(&t, "list_safety_backups", json!({ "project": "blog" })).unwrap(),
+        json!([])
+    );
+    assert_eq!(invoke(&t, "list_keys", json!({})).unwrap(), json!([]));
     invoke(
         &t,
         "remove_project",

@@ -19,6 +19,17 @@ pub async fn list_backups(shell: State<'_, Shell>, project: String) -> CmdResult
     shell.engine()?.backup_rows(&project).await.map_err(err)
 }
 
+/// A project's safety backups (taken before a restore replaced its database), newest first.
+/// Files only: they are not catalog backups, so nothing restores or deletes them by id.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_safety_backups(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<Vec<offsite_core::ops::safety::SafetyBackup>> {
+    shell.engine()?.safety_backups(&project).await.map_err(err)
+}
+
 /// An archive's manifest (project, time, versions, members, tables), read without verifying.
 #[tauri::command]
 #[specta::specta]

@@ -23,6 +23,14 @@ pub async fn get_encryption(
     shell.engine()?.encryption(&project).await.map_err(err)
 }
 
+/// Every key Offsite keeps (`offsite key list`): the projects' whose key encrypts backups, and
+/// the orphaned keys of removed projects. Never a secret.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_keys(shell: State<'_, Shell>) -> CmdResult<Vec<offsite_core::ops::KeyListing>> {
+    shell.engine()?.keys().await.map_err(err)
+}
+
 /// Set the project's encryption; the answer carries the recovery item this once.
 #[tauri::command]
 #[specta::specta]

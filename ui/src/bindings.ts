@@ -91,6 +91,11 @@ export const commands = {
 	 *  10,000 rows must arrive quickly; `inspect_archive` reads one archive's manifest).
 	 */
 	listBackups: (project: string) => typedError<BackupRow[], ErrorPayload>(__TAURI_INVOKE("list_backups", { project })),
+	/**
+	 *  A project's safety backups (taken before a restore replaced its database), newest first.
+	 *  Files only: they are not catalog backups, so nothing restores or deletes them by id.
+	 */
+	listSafetyBackups: (project: string) => typedError<SafetyBackup[], ErrorPayload>(__TAURI_INVOKE("list_safety_backups", { project })),
 	/**  The newest jobs (of one project, or of all), newest first; at most `limit` (default 100). */
 	listJobs: (project: string | null, limit: number | null) => typedError<JobRecord[], ErrorPayload>(__TAURI_INVOKE("list_jobs", { project, limit })),
 	/**
@@ -224,6 +229,11 @@ export const commands = {
 	installUpdate: () => typedError<UpdateStatus, ErrorPayload>(__TAURI_INVOKE("install_update")),
 	/**  The project's encryption (never a secret). */
 	getEncryption: (project: string) => typedError<EncryptionSettings, ErrorPayload>(__TAURI_INVOKE("get_encryption", { project })),
+	/**
+	 *  Every key Offsite keeps (`offsite key list`): the projects' whose key encrypts backups, and
+	 *  the orphaned keys of removed projects. Never a secret.
+	 */
+	listKeys: () => typedError<KeyListing[], ErrorPayload>(__TAURI_INVOKE("list_keys")),
 	/**  Set the project's encryption; the answer carries the recovery item this once. */
 	setEncryption: (project: string, request: SetEncryption) => typedError<EncryptionSetup, ErrorPayload>(__TAURI_INVOKE("set_encryption", { project, request })),
 	/**
@@ -1000,9 +1010,10 @@ export type DatabasePlan = {
 	 */
 	rows_recorded?: boolean,
 	/**
-	 *  Whether the restore runs in one transaction, so that a failure or a cancel leaves the
-	 *  target as it was. `false` when a directory dump (format 2) is restored by `pg_restore -j`:
-	 *  a failure then leaves the target partly restored (the warnings say so too).
+	 *  Whether the restore runs in one transaction, so that a failure or a cancel is rolled
+	 *  back. `false` when a directory dump (format 2) is restored by `pg_restore -j` into a
+	 *  target it meets nothing in: every member is checked before the first row is loaded, and
+	 *  a failure or a cancel drops what the restore created (the warnings say so too).
 	 */
 	one_transaction: boolean,
 	/**  Why execution would refuse, if it would. */
@@ -1698,6 +1709,22 @@ export type KeptBackup = {
 	path: string,
 	/**  Why (`last 1`, `daily 2026-11-20`, `weekly 2026-W47`, `within 30d`, `newest verified`…). */
 	reasons: string[],
+};
+
+/**  A key Offsite keeps: a project's, or a removed project's (orphaned). */
+export type KeyListing = {
+	/**  The project's name (the keychain entries are filed under it). */
+	name: string,
+	/**  `key`, `passphrase` (or `off`: encryption turned off, older keys kept). */
+	mode: string,
+	public_key: string | null,
+	/**
+	 *  The project was removed and its key kept: `offsite key remove NAME` deletes it, adding a
+	 *  project of that name takes it back.
+	 */
+	orphaned: boolean,
+	/**  When the project was removed (orphaned keys). */
+	removed_at: string | null,
 };
 
 /**  How the newest backup run ended. */
@@ -2400,6 +2427,20 @@ export type S3Target = {
 	key_id: string,
 	/**  Path-style addressing (`endpoint/bucket/key`), as MinIO and most self-hosted stores need. */
 	path_style: boolean,
+};
+
+/**  A safety backup on disk. */
+export type SafetyBackup = {
+	path: string,
+	/**  The database it holds, as its file name says (`safety-<database>`). */
+	target: string,
+	/**  RFC 3339, from its file name. */
+	created_at: string,
+	size: number,
+	/**  `.age`: encrypted like its project's backups. */
+	encrypted: boolean,
+	/**  Always "safety" (how `backups` and the timeline tell it from the project's own). */
+	origin: string,
 };
 
 /**  An object saved to a file. */

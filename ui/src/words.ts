@@ -35,6 +35,7 @@ export const ORIGIN_WORDS = {
   server: "backup server",
   artifact: "artifact",
   imported: "imported",
+  safety: "Safety",
 } as const;
 
 /** The same as a sentence, for a title or the side panel. */
@@ -43,6 +44,7 @@ export const ORIGIN_SENTENCE = {
   server: "Made by the backup server and downloaded",
   artifact: "Pulled from the artifact bucket",
   imported: "Imported from a file",
+  safety: "Taken before a restore replaced this project's database",
 } as const;
 
 /** Nouns whose plural is not the noun + "s". */

@@ -1,6 +1,7 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
+import type { KeyListing } from "../bindings";
 import { AddProject, EMPTY_FORM, formFromProject, projectChanges, toConnection, validate } from "./AddProject";
 import { report, summary } from "./fixtures";
 
@@ -536,6 +537,58 @@ describe("Edit project", () => {
       typedName: "shop",
       deleteKey: false,
     });
+  });
+
+  it("a project whose key encrypts backups: the dialog says the key is kept, offers saving it, and passes the delete-key choice", async () => {
+    const keyOf = [{ name: "shop", mode: "key", public_key: "age1xyz", orphaned: false, removed_at: null }];
+    const calls = mockEdit({ list_keys: () => keyOf, save_recovery_file: () => true, remove_project: () => null });
+    const onRemoved = vi.fn();
+    render(<AddProject editName="shop" onSaved={vi.fn()} onCancel={vi.fn()} onRemoved={onRemoved} />);
+    await screen.findByTestId("edit-project-form");
+    fireEvent.click(screen.getByTestId("project-remove"));
+    const note = await screen.findByTestId("project-remove-key");
+    expect(note).toHaveTextContent("Its key is kept in your keychain (listed by offsite key list, marked orphaned) unless you tick “Also delete its key”");
+    expect(screen.getByTestId("project-remove-export-command")).toHaveTextContent("offsite key export shop");
+    expect(screen.queryByTestId("project-remove-key-note")).not.toBeInTheDocument();
+
+    fireEvent.click(screen.getByTestId("project-remove-save-key"));
+    expect(await screen.findByTestId("project-remove-key-saved")).toHaveTextContent("Saved");
+    expect(calls.find((c) => c.cmd === "save_recovery_file")?.args).toEqual({ project: "shop" });
+
+    const deleteKey = screen.getByTestId("project-remove-delete-key");
+    expect(deleteKey).not.toBeChecked();
+    fireEvent.click(deleteKey);
+    expect(screen.getByTestId("project-remove-delete-key-warning")).toBeInTheDocument();
+    type("project-remove-name", "shop");
+    fireEvent.click(screen.getByTestId("project-remove-confirm"));
+    await waitFor(() => expect(onRemoved).toHaveBeenCalledOnce());
+    expect(calls.find((c) => c.cmd === "remove_project")?.args).toEqual({ name: "shop", typedName: "shop", deleteKey: true });
+  });
+
+  it("keeps the key unless the box is ticked; a project without a key shows no key section", async () => {
+    let keyOf: KeyListing[] = [{ name: "shop", mode: "passphrase", public_key: null, orphaned: false, removed_at: null }];
+    let calls = mockEdit({ list_keys: () => keyOf, remove_project: () => null });
+    const onRemoved = vi.fn();
+    const { unmount } = render(<AddProject editName="shop" onSaved={vi.fn()} onCancel={vi.fn()} onRemoved={onRemoved} />);
+    await screen.findByTestId("edit-project-form");
+    fireEvent.click(screen.getByTestId("project-remove"));
+    await screen.findByTestId("project-remove-key");
+    expect(screen.getByTestId("project-remove-save-key")).toHaveTextContent("Save the passphrase to a file…");
+    type("project-remove-name", "shop");
+    fireEvent.click(screen.getByTestId("project-remove-confirm"));
+    await waitFor(() => expect(onRemoved).toHaveBeenCalledOnce());
+    expect(calls.find((c) => c.cmd === "remove_project")?.args).toEqual({ name: "shop", typedName: "shop", deleteKey: false });
+    unmount();
+
+    // Only an orphaned key of that name (not this project's): no key section, no general note.
+    keyOf = [{ name: "shop", mode: "key", public_key: "age1", orphaned: true, removed_at: "2026-11-20T10:00:00Z" }];
+    calls = mockEdit({ list_keys: () => keyOf });
+    render(<AddProject editName="shop" onSaved={vi.fn()} onCancel={vi.fn()} />);
+    await screen.findByTestId("edit-project-form");
+    fireEvent.click(screen.getByTestId("project-remove"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "list_keys")).toBe(true));
+    await waitFor(() => expect(screen.queryByTestId("project-remove-key-note")).not.toBeInTheDocument());
+    expect(screen.queryByTestId("project-remove-key")).not.toBeInTheDocument();
   });
 
   it("shows a busy error in the dialog and keeps it open", async () => {

@@ -718,7 +718,41 @@ export function RemoveProjectDialog({
   const [typed, setTyped] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ErrorPayload | null>(null);
+  const [deleteKey, setDeleteKey] = useState(false);
+  // Whether the project's key encrypts backups: the engine's key list says (`offsite key
+  // list`); null while asked or when it cannot be read (the dialog then says it in general).
+  const [hasKey, setHasKey] = useState<boolean | null>(null);
+  const [keyMode, setKeyMode] = useState<string | null>(null);
+  const [saved, setSaved] = useState<"saved" | null>(null);
+  const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
   const matches = typed.trim() === name;
+
+  useEffect(() => {
+    let stale = false;
+    commands
+      .listKeys()
+      .then((r) => {
+        if (stale || r.status !== "ok") return;
+        const mine = r.data.find((k) => k.name === name && !k.orphaned);
+        setHasKey(mine !== undefined);
+        setKeyMode(mine?.mode ?? null);
+      })
+      .catch(() => {});
+    return () => {
+      stale = true;
+    };
+  }, [name]);
+
+  const saveKey = async () => {
+    setSaveError(null);
+    try {
+      const r = await commands.saveRecoveryFile(name);
+      if (r.status === "ok") setSaved(r.data ? "saved" : null);
+      else setSaveError(toErrorPayload(r.error));
+    } catch (err) {
+      setSaveError(toErrorPayload(err));
+    }
+  };
 
   const confirm = async (e: FormEvent) => {
     e.preventDefault();
@@ -729,7 +763,7 @@ export function RemoveProjectDialog({
       const projectId = store?.projectId(name) ?? null;
       // The engine decides whether the typed name is needed (a key that encrypts backups);
       // the dialog only collects it. The key is kept (orphaned) unless asked otherwise.
-      const result = await commands.removeProject(name, typed.trim(), false);
+      const result = await commands.removeProject(name, typed.trim(), hasKey === true && deleteKey);
       if (result.status === "ok") {
         if (store && projectId !== null) store.apply([localChange("project", projectId, projectId, "delete")]);
         else store?.reload(keys.projects());
@@ -750,11 +784,60 @@ export function RemoveProjectDialog({
           Offsite forgets this project and its list of backups, and deletes its stored password from your system
           keychain. <strong>The backup files stay on disk</strong>; you can still restore or import them.
         </p>
-        <p className="muted small" data-testid="project-remove-key-note">
-          If the project encrypts its backups, make sure its recovery key is saved (<span className="mono">offsite key
-          export {name}</span>). The key stays in your keychain, marked orphaned; adding a project with the same name
-          takes it back.
-        </p>
+        {hasKey === null && (
+          <p className="muted small" data-testid="project-remove-key-note">
+            If the project encrypts its backups, make sure its recovery key is saved (<span className="mono">offsite key
+            export {name}</span>). The key stays in your keychain, marked orphaned; adding a project with the same name
+            takes it back.
+          </p>
+        )}
+        {hasKey === true && (
+          <div className="notice notice-warn small" data-testid="project-remove-key">
+            <p>
+              <strong>This project encrypts its backups.</strong> Its key is kept in your keychain (listed by{" "}
+              <code className="mono">offsite key list</code>, marked orphaned) unless you tick “Also delete its key”.
+              Adding a project named <span className="mono">{name}</span> again takes it back.
+            </p>
+            <p>Save the key first: without it the backup files cannot be opened.</p>
+            <div className="form-actions">
+              <button type="button" className="btn btn-small" onClick={() => void saveKey()} data-testid="project-remove-save-key">
+                {keyMode === "passphrase" ? "Save the passphrase to a file…" : "Save the recovery key to a file…"}
+              </button>
+              {saved && (
+                <span className="muted" data-testid="project-remove-key-saved">
+                  Saved
+                </span>
+              )}
+            </div>
+            {saveError && <ErrorNotice error={saveError} testId="project-remove-save-key-error" />}
+            <p>
+              Or in a terminal: <code className="mono" data-testid="project-remove-export-command" style={{ userSelect: "all" }}>{`offsite key export ${name}`}</code>{" "}
+              <button
+                type="button"
+                className="btn btn-quiet btn-small"
+                onClick={() => void navigator.clipboard?.writeText(`offsite key export ${name}`).catch(() => {})}
+                data-testid="project-remove-export-command-copy"
+              >
+                Copy
+              </button>
+            </p>
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={deleteKey}
+                onChange={(e) => setDeleteKey(e.target.checked)}
+                data-testid="project-remove-delete-key"
+              />{" "}
+              Also delete its key
+            </label>
+            {deleteKey && (
+              <p data-testid="project-remove-delete-key-warning">
+                <strong>The key is deleted with the project:</strong> its backup files can then be opened only with a
+                saved copy of the key.
+              </p>
+            )}
+          </div>
+        )}
         <div className="field">
           <label htmlFor={`${id}-confirm`}>
             Type <span className="mono">{name}</span> to confirm

@@ -3,7 +3,7 @@
 // proven badges, where it came from (made here, backup server, artifact, imported), why retention
 // keeps it (the engine's words: "newest · daily") or when it goes, and a menu of its actions.
 import { useEffect, useState } from "react";
-import type { BackupRow, BackupStatus, BackupType, RemovalForecast } from "../../bindings";
+import type { BackupRow, BackupStatus, BackupType, RemovalForecast, SafetyBackup } from "../../bindings";
 import { formatBytes } from "../../components/format";
 import { VirtualList } from "../../components/VirtualList";
 import { ORIGIN_SENTENCE, ORIGIN_WORDS } from "../../words";
@@ -201,6 +201,42 @@ function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actio
           </div>
         )}
       </span>
+    </div>
+  );
+}
+
+/** The project's safety backups, under the timeline and in its columns: files only (not catalog
+ * backups), so no restore or delete by id; their path is shown to copy. */
+export function SafetyBackupRows({ items }: { items: SafetyBackup[] }) {
+  if (items.length === 0) return null;
+  return (
+    <div className="tl-safety" role="list" aria-label="Safety backups" data-testid="safety-backups">
+      <div className="tl-day">
+        <strong>Safety backups</strong>
+        <span className="muted small">
+          {" "}
+          · {items.length} · {ORIGIN_SENTENCE.safety.toLowerCase()}
+        </span>
+      </div>
+      {items.map((s) => (
+        <div key={s.path} className="tl-row" role="listitem" data-testid="safety-backup-row" data-path={s.path}>
+          <span data-testid="safety-backup-date" title={s.created_at}>
+            {dayAndTime(s.created_at)}
+          </span>
+          <span title={`Database ${s.target.replace(/^safety-/, "")}`}>{TYPE_WORDS.database}</span>
+          <span className="num" title="Size of the archive file (compressed)">
+            {formatBytes(s.size)}
+          </span>
+          <span className="tl-origin tl-origin-safety" title={ORIGIN_SENTENCE.safety} data-testid="backup-origin" data-origin="safety">
+            {ORIGIN_WORDS.safety}
+          </span>
+          <span className="tl-badges">{s.encrypted && <span className="badge" data-testid="safety-backup-encrypted">encrypted</span>}</span>
+          <code className="mono small tl-safety-path" data-testid="safety-backup-path" title={s.path}>
+            {s.path}
+          </code>
+          <span />
+        </div>
+      ))}
     </div>
   );
 }

@@ -2,7 +2,7 @@
 // with a menu per row, and a side panel for the selected backup (its file, SHA-256, where its
 // copies are). The newest good backup is selected when the list first arrives.
 import { useEffect, useMemo, useState } from "react";
-import { type BackupRow, commands, type ErrorPayload, type RemovalForecast } from "../../bindings";
+import { type BackupRow, commands, type ErrorPayload, type RemovalForecast, type SafetyBackup } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { FileLink } from "../../components/FileLink";
 import { formatBytes, formatTime } from "../../components/format";
@@ -11,7 +11,7 @@ import { SelectedBackupWhere, type ProtectionData } from "../../protection/Prote
 import { useJobActions, useLiveJobs } from "../../store";
 import { ORIGIN_SENTENCE } from "../../words";
 import { BackupContents } from "../BackupContents";
-import { BackupTimeline, removalLabel, type RowAction, STATUS_LABEL, TYPE_WORDS } from "./BackupTimeline";
+import { BackupTimeline, removalLabel, type RowAction, SafetyBackupRows, STATUS_LABEL, TYPE_WORDS } from "./BackupTimeline";
 import { dayAndTime } from "./time";
 import { newestGood, timeline } from "./timeline";
 import "./tabs.css";
@@ -52,6 +52,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
   const index = selectedId === null ? -1 : entries.findIndex((e) => e.kind === "backup" && e.backup.id === selectedId);
   const current = index >= 0 ? (entries[index] as { kind: "backup"; backup: BackupRow }).backup : undefined;
   const { forecast, proven } = useBackupFacts(project, load);
+  const safety = useSafetyBackups(project, load);
 
   const verifying = (b: BackupRow) => running.some((j) => j.kind === "verify" && j.subject === b.path);
   const verify = async (b: BackupRow | undefined) => {
@@ -104,7 +105,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
             </p>
           )}
           {load.status === "error" && <ErrorNotice error={load.error} testId="backups-error" onRetry={onRetry} />}
-          {load.status === "ready" && backups.length === 0 && (
+          {load.status === "ready" && backups.length === 0 && safety.length === 0 && (
             <p className="muted" data-testid="backups-empty">
               No backups yet. “Back up now” makes the first one.
             </p>
@@ -126,6 +127,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
               actions={actions}
             />
           )}
+          {load.status === "ready" && <SafetyBackupRows items={safety} />}
         </section>
         {backups.length > 0 && (
         <aside className="panel tl-side" aria-label="Selected backup" data-testid="backup-detail">
@@ -245,4 +247,24 @@ function useBackupFacts(project: string, load: BackupsLoad) {
     };
   }, [load, project]);
   return { forecast, proven };
+}
+
+/** The project's safety backups (the engine's list), asked again when the backups list changes
+ * (a restore that replaced the database adds one). None when the list cannot be read. */
+function useSafetyBackups(project: string, load: BackupsLoad): SafetyBackup[] {
+  const [items, setItems] = useState<SafetyBackup[]>([]);
+  useEffect(() => {
+    let stale = false;
+    if (load.status !== "ready") return;
+    void commands
+      .listSafetyBackups(project)
+      .then((r) => {
+        if (!stale && r.status === "ok") setItems(r.data);
+      })
+      .catch(() => {});
+    return () => {
+      stale = true;
+    };
+  }, [load, project]);
+  return items;
 }

@@ -125,6 +125,39 @@ describe("the project page's tabs", () => {
     expect(screen.getByTestId("backup-detail-retention")).toHaveTextContent("Retention: removed at the next prune.");
   });
 
+  it("Backups: a safety backup is listed under the timeline with its origin, date, size, encryption and file, and no restore", async () => {
+    const path = "/data/safety-backups/safety-postgres_20261124_091500_database.tar.zst.age";
+    page(undefined, {
+      list_safety_backups: () => [
+        { path, target: "safety-postgres", created_at: "2026-11-24T09:15:00Z", size: 3 * 1024 * 1024, encrypted: true, origin: "safety" },
+      ],
+    }, { onRestore: vi.fn() });
+    const row = await screen.findByTestId("safety-backup-row");
+    expect(within(row).getByTestId("backup-origin")).toHaveTextContent("Safety");
+    expect(within(row).getByTestId("backup-origin")).toHaveAttribute("data-origin", "safety");
+    expect(within(row).getByTestId("backup-origin")).toHaveAttribute("title", "Taken before a restore replaced this project's database");
+    expect(within(row).getByTestId("safety-backup-date")).toHaveAttribute("title", "2026-11-24T09:15:00Z");
+    expect(row).toHaveTextContent("3.0 MiB");
+    expect(within(row).getByTestId("safety-backup-encrypted")).toHaveTextContent("encrypted");
+    expect(within(row).getByTestId("safety-backup-path")).toHaveTextContent(path);
+    expect(within(row).queryByRole("button")).toBeNull();
+    // Part of the Backups list; the catalog's rows are still there.
+    expect(screen.getByRole("region", { name: "Backups" })).toContainElement(row);
+    expect(screen.getAllByTestId("backups-row")).toHaveLength(3);
+  });
+
+  it("Backups: only safety backups — no 'No backups yet'", async () => {
+    page(undefined, {
+      list_backups: () => [],
+      list_safety_backups: () => [
+        { path: "/d/safety-postgres_20261124_091500_database.tar.zst", target: "safety-postgres", created_at: "2026-11-24T09:15:00Z", size: 10, encrypted: false, origin: "safety" },
+      ],
+    });
+    const row = await screen.findByTestId("safety-backup-row");
+    expect(within(row).queryByTestId("safety-backup-encrypted")).toBeNull();
+    expect(screen.queryByTestId("backups-empty")).not.toBeInTheDocument();
+  });
+
   it("Backups: each row says where the backup came from and why retention keeps it; the side panel too, with its file a link", async () => {
     const calls = page(undefined, {
       list_backups: () => [
