@@ -86,6 +86,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run; boxing the larger variants would only make the match arms noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Add, list, show, test or remove projects; their storage and Supabase settings; passwords.

@@ -615,6 +615,43 @@ impl Progress for ProgressBar {
     }
 }
 
+/// `offsite backups` for people: the safety backups, then the project's own.
+fn print_backups(listed: &[ListedBackup], safety: &[offsite_core::ops::safety::SafetyBackup]) {
+    // Taken before `--replace` restores into the project's database (origin "safety").
+    for b in safety {
+        println!(
+            "{:<36}  {}  {:>10}  {:<14}  {:<28}  {}",
+            "-",
+            b.created_at,
+            human_size(b.size),
+            b.origin,
+            if b.encrypted { "encrypted" } else { "" },
+            b.path.display()
+        );
+    }
+    if listed.is_empty() {
+        println!("no backups yet: run `offsite backup NAME`");
+    } else {
+        for l in listed {
+            let b = &l.record;
+            let verified = match (&b.verified_at, crate::words::backup_status(b.status)) {
+                _ if l.missing => "MISSING (file deleted)".to_string(),
+                (Some(at), s) => format!("{s} {at}"),
+                (None, s) => s.to_string(),
+            };
+            println!(
+                "{}  {}  {:>10}  {:<14}  {:<28}  {}",
+                b.id,
+                b.created_at,
+                human_size(b.size),
+                crate::words::origin(b.origin),
+                verified,
+                b.path
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod progress_bar_tests {
     use super::*;
@@ -650,42 +687,5 @@ mod progress_bar_tests {
         p.report(&update(5 << 20, Some(8 << 20)));
         assert_eq!(p.bar.length(), Some(8 << 20));
         assert_eq!(p.bar.position(), 5 << 20);
-    }
-}
-
-/// `offsite backups` for people: the safety backups, then the project's own.
-fn print_backups(listed: &[ListedBackup], safety: &[offsite_core::ops::safety::SafetyBackup]) {
-    // Taken before `--replace` restores into the project's database (origin "safety").
-    for b in safety {
-        println!(
-            "{:<36}  {}  {:>10}  {:<14}  {:<28}  {}",
-            "-",
-            b.created_at,
-            human_size(b.size),
-            b.origin,
-            if b.encrypted { "encrypted" } else { "" },
-            b.path.display()
-        );
-    }
-    if listed.is_empty() {
-        println!("no backups yet: run `offsite backup NAME`");
-    } else {
-        for l in listed {
-            let b = &l.record;
-            let verified = match (&b.verified_at, crate::words::backup_status(b.status)) {
-                _ if l.missing => "MISSING (file deleted)".to_string(),
-                (Some(at), s) => format!("{s} {at}"),
-                (None, s) => s.to_string(),
-            };
-            println!(
-                "{}  {}  {:>10}  {:<14}  {:<28}  {}",
-                b.id,
-                b.created_at,
-                human_size(b.size),
-                crate::words::origin(b.origin),
-                verified,
-                b.path
-            );
-        }
     }
 }

@@ -243,7 +243,7 @@ impl Walk {
         while i < toks.len() {
             match &toks[i] {
                 TokenTree::Group(g) => self.tokens(rel, module, g.stream()),
-                TokenTree::Ident(id) if id.to_string() == "crate" && colons(&toks, i + 1) => {
+                TokenTree::Ident(id) if *id == "crate" && colons(&toks, i + 1) => {
                     let line = id.span().start().line;
                     for name in names_after(&toks, i + 3) {
                         self.target(rel, module, line, &[], &name);
@@ -251,11 +251,11 @@ impl Walk {
                     i += 3;
                     continue;
                 }
-                TokenTree::Ident(id) if id.to_string() == "super" && colons(&toks, i + 1) => {
+                TokenTree::Ident(id) if *id == "super" && colons(&toks, i + 1) => {
                     let line = id.span().start().line;
                     let mut up = 0;
                     let mut j = i;
-                    while matches!(&toks.get(j), Some(TokenTree::Ident(s)) if s.to_string() == "super")
+                    while matches!(&toks.get(j), Some(TokenTree::Ident(s)) if *s == "super")
                         && colons(&toks, j + 1)
                     {
                         up += 1;
@@ -443,25 +443,23 @@ fn circles(edges: &BTreeSet<(String, String)>) -> Vec<BTreeSet<String>> {
 }
 
 /// Circles the code still has while the moves are under way (each as its sorted members).
-const KNOWN_CIRCLES: &[&[&str]] = &[
-    &[
-        "backup",
-        "browse",
-        "catalog",
-        "config",
-        "destinations",
-        "drill",
-        "engine",
-        "health",
-        "import",
-        "ops",
-        "postgres",
-        "restore",
-        "schedule",
-        "sources",
-        "storage",
-    ],
-];
+const KNOWN_CIRCLES: &[&[&str]] = &[&[
+    "backup",
+    "browse",
+    "catalog",
+    "config",
+    "destinations",
+    "drill",
+    "engine",
+    "health",
+    "import",
+    "ops",
+    "postgres",
+    "restore",
+    "schedule",
+    "sources",
+    "storage",
+]];
 
 #[test]
 fn the_only_import_circle_is_ops_and_engine() {

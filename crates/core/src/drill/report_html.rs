@@ -87,11 +87,7 @@ pub fn render(report: &DrillReport, key_id: Option<&str>) -> String {
         escape(&report.finished_at)
     );
     if let Some(f) = report.first_failure() {
-        let _ = write!(
-            h,
-            "<p>First failed check: <b>{}</b></p>\n",
-            escape(&f.title)
-        );
+        let _ = writeln!(h, "<p>First failed check: <b>{}</b></p>", escape(&f.title));
     }
     h.push_str("<h2>Backup</h2><dl>");
     row(&mut h, "Project", &report.project, false);

@@ -311,6 +311,12 @@ impl DeliveryError {
     }
 }
 
+impl std::fmt::Display for DeliveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,11 +363,5 @@ mod tests {
         }
         assert!(!DeliveryError::new(DeliveryFailure::Auth, "x").is_transient());
         assert!(DeliveryError::new(DeliveryFailure::Tls, "x").is_transient());
-    }
-}
-
-impl std::fmt::Display for DeliveryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
     }
 }

@@ -258,7 +258,7 @@ async fn a_storm_of_failures_collapses_into_one_digest() {
 async fn send_a_test_says_plainly_why_it_failed() {
     let (env, _clock, rx) = with_hook("ok", Preset::Json).await;
     let id = env.engine.notify_test("ok").await.unwrap();
-    assert_eq!(rx.delivered_ids(), [id.clone()]);
+    assert_eq!(rx.delivered_ids(), std::slice::from_ref(&id));
     let t: Event = serde_json::from_slice(&rx.requests()[0].body).unwrap();
     assert_eq!(t.event, EventKind::Test);
 

@@ -116,8 +116,7 @@ pub async fn plan(
         &decisions,
         replacing,
         opts,
-        &will_keep,
-        platform_kept,
+        (&will_keep, platform_kept),
         dependents.as_ref(),
         &mut blockers,
         &mut warnings,
@@ -332,8 +331,9 @@ fn replace_findings(
     decisions: &script::Decisions,
     replacing: bool,
     opts: &RestoreOptions,
-    will_keep: &[String],
-    platform_kept: usize,
+    // What replacing keeps of the target, the backup's own objects (the platform's) first: their
+    // number.
+    (will_keep, platform_kept): (&[String], usize),
     dependents: Option<&std::result::Result<replace::Dependents, String>>,
     blockers: &mut Vec<String>,
     warnings: &mut Vec<String>,

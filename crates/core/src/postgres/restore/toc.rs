@@ -197,7 +197,7 @@ pub(crate) fn attach_sql(items: &mut [Item], verbose_sql: &str) {
                 .filter_map(|d| d.parse().ok())
                 .collect();
         } else if !line.starts_with("-- Name: ")
-            && !(line.starts_with("--") && items[i].sql.is_empty())
+            && (!line.starts_with("--") || !items[i].sql.is_empty())
         {
             items[i].sql.push_str(line);
         }
