@@ -275,6 +275,8 @@ impl Laptop {
             "shop",
             "--db",
             db_url,
+            // The laptop never connects to the database itself: it pulls from the server.
+            "--no-test",
             "--server",
             server,
             "--server-project",

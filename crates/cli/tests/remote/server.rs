@@ -34,6 +34,8 @@ async fn backup_server_trust_remote_backup_pull_wrong_token_and_changed_certific
             "shop",
             "--db",
             db_url.as_str(),
+            // The laptop never connects to the database itself: it pulls from the server.
+            "--no-test",
             "--server",
             agent.url.as_str(),
             "--server-project",
@@ -286,6 +288,8 @@ async fn the_token_lives_in_the_keychain() {
             &name,
             "--db",
             &db_url,
+            // The laptop never connects to the database itself: it pulls from the server.
+            "--no-test",
             "--server",
             &agent.url,
             "--server-project",
@@ -354,6 +358,8 @@ async fn a_scheduled_backup_of_a_project_with_a_server_runs_on_the_server() {
             "shop",
             "--db",
             &db_url,
+            // The laptop never connects to the database itself: it pulls from the server.
+            "--no-test",
             "--server",
             &agent.url,
             "--server-project",
@@ -411,6 +417,8 @@ async fn a_pull_killed_mid_download_does_not_block_the_next_one() {
         "shop",
         "--db",
         &db_url,
+        // The laptop never connects to the database itself: it pulls from the server.
+        "--no-test",
         "--server",
         &proxy.endpoint(),
         "--server-project",
