@@ -46,6 +46,7 @@ describe("screens on the store", () => {
             return [];
           case "list_destinations":
           case "list_copies":
+          case "list_safety_backups":
             return [];
           case "get_protection":
             return { project: "shop", newest_backup: null, copies: 1, media: 1, offsite: false, meets_321: false, destinations: 0, pending: [], summary: "" };
@@ -90,8 +91,17 @@ describe("screens on the store", () => {
     expect(screen.getByTestId("backup-count")).toHaveTextContent("3");
     expect(screen.getAllByTestId("backups-row")[0]!.querySelector("[data-backup-id]")).toHaveAttribute("data-backup-id", "backup-0");
     // The page's 3-2-1 view and "where it lives" follow the backups too (issue 25), and the
-    // timeline's proven badges (the drills).
-    expect(calls.sort()).toEqual(["get_project", "get_protection", "list_backups", "list_copies", "list_drills", "removal_forecast"]);
+    // timeline's proven badges (the drills), and the safety backups listed under it (a restore
+    // that replaced the database adds one).
+    expect(calls.sort()).toEqual([
+      "get_project",
+      "get_protection",
+      "list_backups",
+      "list_copies",
+      "list_drills",
+      "list_safety_backups",
+      "removal_forecast",
+    ]);
   });
 
   it("shows a backup the catalog-changed event names on the open project page (the app's own adapter)", async () => {
