@@ -63,8 +63,10 @@ describe("the protection dashboard", () => {
     psql("dash_locked", "ALTER TABLE t OWNER TO dash_locked_user");
     const root = fs.mkdtempSync(path.join(process.env.OFFSITE_E2E_TMP, "dashboard-setup-"));
     dataDir = path.join(root, "offsite-data");
-    destDir = path.join(root, "nas");
-    fs.mkdirSync(destDir);
+    // The NAS is another disk: a folder on the local backups' own filesystem is the same medium
+    // as the local copy (3-2-1), so "safe" would not be protected. /dev/shm is another filesystem.
+    destDir = fs.mkdtempSync("/dev/shm/offsite-e2e-nas-");
+    assert.notEqual(fs.statSync(destDir).dev, fs.statSync(root).dev, "the NAS folder is on another filesystem");
     // The disk this runs on may be nearly full: the space watcher would then (rightly) put every
     // project at risk. Not this spec's subject: its thresholds off.
     cli(["notify", "settings", "--space-free-mib", "0", "--space-days", "0"]);
@@ -109,6 +111,7 @@ describe("the protection dashboard", () => {
   after(async () => {
     await app?.close();
     dropAll();
+    if (destDir) fs.rmSync(destDir, { recursive: true, force: true });
   });
 
   const rows = async () => {
