@@ -13,7 +13,7 @@ const info: AppInfo = {
 };
 
 describe("App with the screens", () => {
-  it("shows the projects home (empty state) and the app info", async () => {
+  it("shows the projects home (empty state), the zone named once, and no footer", async () => {
     mockIPC(
       (cmd) => {
         switch (cmd) {
@@ -34,6 +34,7 @@ describe("App with the screens", () => {
     expect(screen.getByTestId("app-title")).toHaveTextContent("Offsite");
     expect(await screen.findByTestId("empty-state")).toBeInTheDocument();
     expect(screen.getByTestId("add-project")).toBeInTheDocument();
-    expect(await screen.findByTestId("app-info-version")).toHaveTextContent("0.1.0");
+    expect(screen.getAllByTestId("zone-note")).toHaveLength(1);
+    expect(screen.queryByTestId("app-info")).not.toBeInTheDocument();
   });
 });
