@@ -19,7 +19,7 @@ import { type ErrorActionHandlers, ErrorActionsProvider } from "../components/er
 import { ZoneNote } from "../components/Time";
 
 /** The project page's tabs (issue 29); a route may open the page on one of them. */
-export type ProjectTab = "backups" | "sources" | "schedules" | "activity";
+export type ProjectTab = "backups" | "sources" | "protection" | "schedules" | "activity";
 
 export type Route =
   | { screen: "home" }

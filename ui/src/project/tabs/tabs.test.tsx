@@ -219,13 +219,25 @@ describe("the project page's tabs", () => {
   it("Sources: full, and a components error shows as a warning light", async () => {
     page("sources");
     await waitFor(() => expect(screen.getByTestId("source-storage")).toHaveAttribute("data-light", "ok"));
-    for (const id of ["database", "storage", "server", "artifacts", "encryption", "destinations"]) {
+    for (const id of ["database", "storage", "server", "artifacts"]) {
       expect(screen.getByTestId(`source-${id}`)).toBeInTheDocument();
     }
+    // Encryption and destinations protect the backups: the Protection tab has them (issue 44).
+    expect(screen.queryByTestId("source-encryption")).toBeNull();
+    expect(screen.queryByTestId("source-destinations")).toBeNull();
     expect(screen.getByTestId("source-server")).toHaveAttribute("data-light", "off");
     expect(screen.getByTestId("components-section")).toBeInTheDocument();
     expect(screen.getByTestId("server-section")).toBeInTheDocument();
     expect(screen.getByTestId("artifacts-section")).toBeInTheDocument();
+  });
+
+  it("Protection: encryption, destinations and the 3-2-1 count, beside the other tabs", async () => {
+    page("protection");
+    expect(await screen.findByTestId("tab-protection")).toBeInTheDocument();
+    expect(screen.getByTestId("source-encryption")).toBeInTheDocument();
+    expect(screen.getByTestId("source-destinations")).toBeInTheDocument();
+    expect(screen.getByTestId("protection-321")).toBeInTheDocument();
+    expect(screen.getByTestId("project-tab-protection")).toHaveAttribute("aria-selected", "true");
   });
 
   it("Sources: each connection's last test — passed, failed (the light warns) or never", async () => {
@@ -295,7 +307,13 @@ describe("the tab bar", () => {
     const onTab = vi.fn();
     render(<TabBar tab="backups" onTab={onTab} />);
     const list = screen.getByRole("tablist");
-    expect(within(list).getAllByRole("tab")).toHaveLength(4);
+    expect(within(list).getAllByRole("tab").map((t) => t.textContent)).toEqual([
+      "Backups",
+      "Sources",
+      "Protection",
+      "Schedules & retention",
+      "Activity",
+    ]);
     expect(screen.getByTestId("project-tab-backups")).toHaveAttribute("tabindex", "0");
     expect(screen.getByTestId("project-tab-sources")).toHaveAttribute("tabindex", "-1");
     fireEvent.keyDown(list, { key: "ArrowRight" });
