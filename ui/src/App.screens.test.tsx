@@ -24,6 +24,8 @@ describe("App with the screens", () => {
             return [];
           case "health":
             return { summary: "no projects yet", worst: "protected", projects: [] };
+          case "get_default_encryption":
+            return "off";
           default:
             throw new Error(`unexpected command ${cmd}`);
         }
@@ -35,6 +37,8 @@ describe("App with the screens", () => {
     expect(await screen.findByTestId("empty-state")).toBeInTheDocument();
     expect(screen.getByTestId("add-project")).toBeInTheDocument();
     expect(screen.getAllByTestId("zone-note")).toHaveLength(1);
+    // A new user is asked once, before the first project, whether new projects are encrypted.
+    expect(await screen.findByTestId("welcome")).toHaveTextContent("should new projects encrypt their backups?");
     expect(screen.queryByTestId("app-info")).not.toBeInTheDocument();
   });
 });
