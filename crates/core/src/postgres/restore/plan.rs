@@ -89,11 +89,7 @@ pub async fn plan(
     let (will_replace, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
     // A selection into a side schema, or of rows only, replaces nothing (will_lists empties it).
-    let will_replace_tables = if will_replace.is_empty() {
-        0
-    } else {
-        replaced_tables as u64
-    };
+    let will_replace_tables = replaced_tables * u64::from(!will_replace.is_empty());
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
     if !target_empty && !opts.replace {
