@@ -74,11 +74,8 @@ pub async fn plan(
         Some(Ok(d)) => d.keys.clone(),
         _ => BTreeSet::new(),
     };
-    let replaced_tables = clean.replaced_tables;
-    let (will_replace, will_create, will_keep, platform_kept) =
+    let (will_replace, will_replace_tables, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
-    // A selection into a side schema, or of rows only, replaces nothing (will_lists empties it).
-    let will_replace_tables = replaced_tables * u64::from(!will_replace.is_empty());
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
     if !target_empty && !opts.replace {
@@ -488,17 +485,18 @@ fn rows_restored(
     }
 }
 
-/// What the restore replaces, creates and keeps of the target's tables, views and functions
-/// (what the clean phase's `CASCADE` takes along, `dropped`, is not kept), as the selection
-/// changes them.
+/// What the restore replaces (and how many of those are tables), creates and keeps of the
+/// target's tables, views and functions (what the clean phase's `CASCADE` takes along,
+/// `dropped`, is not kept), as the selection changes them.
 fn will_lists(
     clean: replace::CleanPhase,
     dropped: &BTreeSet<String>,
     selected: Option<&select::Selected>,
     opts: &RestoreOptions,
-) -> (Vec<String>, Vec<String>, Vec<String>, usize) {
+) -> (Vec<String>, u64, Vec<String>, Vec<String>, usize) {
     let replace::CleanPhase {
         replaced: mut will_replace,
+        replaced_tables,
         created: mut will_create,
         kept,
         platform,
@@ -531,7 +529,9 @@ fn will_lists(
         }
     }
     let platform_kept = platform_kept.min(will_keep.len());
-    (will_replace, will_create, will_keep, platform_kept)
+    // A selection into a side schema, or of rows only, replaces nothing (emptied above).
+    let tables = replaced_tables * u64::from(!will_replace.is_empty());
+    (will_replace, tables, will_create, will_keep, platform_kept)
 }
 
 /// The archive's manifest and globals.sql, and whether its database is plain SQL; an archive
