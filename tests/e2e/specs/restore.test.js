@@ -188,7 +188,7 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     );
     assert.equal(await $("wizard-will-replace").getAttribute("data-destroys"), "true");
     assert.equal(await $("wizard-restore").getText(), `Replace 2 tables in ${SOURCE_DB}`);
-    assert.equal(await $("wizard-restore").isDisplayedInViewport(), true, "the button is not below the fold");
+    assert.equal(await $("wizard-restore").isDisplayed({ withinViewport: true }), true, "the button is not below the fold");
     assert.equal(await $("wizard-safety-backup").isSelected(), true, "a safety backup is taken by default");
     assert.equal(await $("wizard-restore").isEnabled(), false, "Restore waits for the typed name");
     await $("wizard-consent").setValue("restore_sr");
