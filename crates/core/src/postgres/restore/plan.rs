@@ -70,14 +70,11 @@ pub async fn plan(
     } = seen;
     let target_empty = existing.is_empty();
     let replacing = opts.replace && !target_empty;
-    let dropped = match &dependents {
-        Some(Ok(d)) => d.keys.clone(),
-        _ => BTreeSet::new(),
-    };
+    let found = dependents.as_ref().and_then(|d| d.as_ref().ok());
+    let dropped: BTreeSet<String> = found.map(|d| d.keys.clone()).unwrap_or_default();
     let (will_replace, will_replace_tables, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
-    let mut blockers = Vec::new();
-    let mut warnings = Vec::new();
+    let (mut blockers, mut warnings) = (Vec::new(), Vec::new());
     if !target_empty && !opts.replace {
         blockers.push(not_empty_blocker(&existing, selected.is_some(), target));
     }
