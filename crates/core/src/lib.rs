@@ -26,6 +26,7 @@ pub mod plainsql;
 pub mod postgres;
 pub mod private_fs;
 pub mod progress;
+pub mod recover;
 pub mod restore;
 pub mod retry;
 pub mod schedule;

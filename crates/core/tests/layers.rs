@@ -53,6 +53,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("import", 2),
     ("browse", 2),
     ("restore", 2),
+    ("recover", 2),
     ("drill", 2),
     ("notify", 2),
     // 3 the store of domain values.
@@ -455,6 +456,8 @@ const KNOWN_CIRCLES: &[&[&str]] = &[&[
     "import",
     "ops",
     "postgres",
+    // recover imports only browse (and ground); it is in the circle because browse is.
+    "recover",
     "restore",
     "schedule",
     "sources",
