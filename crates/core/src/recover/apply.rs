@@ -144,11 +144,9 @@ async fn apply_in_transaction(
         duration_ms: 0,
     };
     for &i in &order.tables {
-        input
-            .cancel
-            .is_cancelled()
-            .then(|| Err(Error::cancelled()))
-            .unwrap_or(Ok(()))?;
+        if input.cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
         let n = &g.nodes[i];
         let tb = &schema.tables[&n.oid];
         let mut t = TableRecovery {
@@ -350,11 +348,9 @@ async fn write_rows(
         .await?;
     }
     for l in loaded {
-        input
-            .cancel
-            .is_cancelled()
-            .then(|| Err(Error::cancelled()))
-            .unwrap_or(Ok(()))?;
+        if input.cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
         let nulled: Vec<&String> = order
             .nulled
             .iter()
