@@ -141,6 +141,9 @@ pub struct DatabasePlan {
     /// that exist in the target and will be dropped and recreated: `schema.table` for tables,
     /// `view schema.name`, `function schema.name(argument types)` and the like for the others.
     pub will_replace: Vec<String>,
+    /// How many of `will_replace` are tables (partitioned parents and partitions included):
+    /// what the review's warning counts ("Replaces 2 tables in app on db.example.com").
+    pub will_replace_tables: u64,
     /// Tables, views and functions of the backup that the target lacks (named as above).
     pub will_create: Vec<String>,
     /// Tables, views and functions of the target that are not in the backup and stay as they are

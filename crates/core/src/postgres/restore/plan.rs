@@ -74,8 +74,15 @@ pub async fn plan(
         Some(Ok(d)) => d.keys.clone(),
         _ => BTreeSet::new(),
     };
+    let replaced_tables = clean.replaced_tables;
     let (will_replace, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
+    // A selection into a side schema, or of rows only, replaces nothing (will_lists empties it).
+    let will_replace_tables = if will_replace.is_empty() {
+        0
+    } else {
+        replaced_tables as u64
+    };
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
     if !target_empty && !opts.replace {
@@ -134,6 +141,7 @@ pub async fn plan(
         target_objects,
         existing: existing.into_iter().take(200).collect(),
         will_replace,
+        will_replace_tables,
         will_create,
         will_keep,
         will_drop,
