@@ -43,6 +43,8 @@ pub mod secrets;
 pub mod sources;
 pub mod storage;
 pub mod tempfiles;
+#[cfg(test)]
+pub(crate) mod test_fixtures;
 mod text_enum;
 pub mod transfer;
 pub mod units;

@@ -4,7 +4,7 @@
 //! `zstd -d | tar x`, `age -d` first, and our verify, manifest reader and extraction.
 
 use super::{skippable_frame, zstd_frames};
-use crate::archive::testutil::{names_in, quiet, sample, tool};
+use crate::test_fixtures::{names_in, quiet, sample, tool};
 use crate::archive::{extract_all, read_manifest, sidecar_path, verify, CHUNK};
 use std::io::Read;
 use std::path::{Path, PathBuf};

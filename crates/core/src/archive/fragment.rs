@@ -387,7 +387,7 @@ impl fmt::Debug for Fragment {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::*;
+    use crate::test_fixtures::*;
     use super::super::*;
     use tokio_util::sync::CancellationToken;
 

@@ -6,7 +6,7 @@
 
 use super::reader::read_manifest_entry;
 use super::tarfmt::{self, parse_pax, Next, TarError, TarReader};
-use super::testutil::*;
+use crate::test_fixtures::*;
 use super::*;
 use crate::error::ErrorKind;
 use crate::storage::layout::{BucketEntry, ObjectEntry, StorageDoc, STORAGE_DOC};

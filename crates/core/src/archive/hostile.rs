@@ -2,7 +2,7 @@
 //! devices, absurd tar and pax numbers. Each ends in a coded error (or a failed verify) before
 //! the member is read, with nothing written and memory bounded.
 
-use super::testutil::*;
+use crate::test_fixtures::*;
 use super::*;
 use crate::error::ErrorKind;
 use std::io::Write;

@@ -1,5 +1,5 @@
 use super::super::random_access::ArchiveSeeker;
-use super::super::testutil::*;
+use crate::test_fixtures::*;
 use super::super::*;
 use std::io::Read;
 use tokio_util::sync::CancellationToken;

@@ -1,4 +1,4 @@
-use super::super::testutil::*;
+use crate::test_fixtures::*;
 use super::super::*;
 use super::*;
 use crate::crypto::{Encryption, UserKey};

@@ -22,7 +22,7 @@ fn column_equals_is_parsed_not_sql() {
 
 mod objects {
     use super::super::*;
-    use crate::archive::testutil::{manifest, quiet, sha};
+    use crate::test_fixtures::{manifest, quiet, sha};
     use crate::archive::ArchiveWriter;
     use crate::storage::{ObjectEntry, StorageDoc, STORAGE_DOC};
     use tokio_util::sync::CancellationToken;

@@ -250,7 +250,7 @@ fn config_check(archive: &Path, names: &[String]) -> DrillCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::testutil::{manifest, quiet, sha};
+    use crate::test_fixtures::{manifest, quiet, sha};
     use crate::archive::ArchiveWriter;
 
     /// An archive with `n` storage objects (`o0` … ) and one whose bytes are in a base backup;

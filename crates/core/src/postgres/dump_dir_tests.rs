@@ -4,7 +4,7 @@
 //! middle of the table leaves nothing.
 
 use super::*;
-use crate::archive::testutil::{manifest, names_in, quiet};
+use crate::test_fixtures::{manifest, names_in, quiet};
 use crate::archive::{verify, ArchiveWriter, Compression};
 use std::path::PathBuf;
 

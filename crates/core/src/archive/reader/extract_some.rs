@@ -39,7 +39,7 @@ pub(crate) fn extract_matching(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::testutil::{manifest, quiet, ARCHIVE};
+    use crate::test_fixtures::{manifest, quiet, ARCHIVE};
     use crate::archive::ArchiveWriter;
     use crate::error::ErrorKind;
 

@@ -1,4 +1,4 @@
-use super::super::testutil::*;
+use crate::test_fixtures::*;
 use super::super::*;
 use crate::progress::{Phase, ProgressUpdate, Reporter};
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! The writer's encrypted output: ciphertext only, its hash in the sidecar, the same archive
 //! inside; a large fragment is copied (never finished in place); cancel leaves nothing.
 
-use super::super::testutil::*;
+use crate::test_fixtures::*;
 use super::super::*;
 use crate::crypto::{Encryption, UserKey};
 use crate::progress::{Phase, ProgressUpdate, Reporter};

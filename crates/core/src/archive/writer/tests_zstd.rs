@@ -5,7 +5,7 @@
 
 use super::super::codec::{is_skippable, ZSTD_MAGIC};
 use super::super::random_access::ArchiveSeeker;
-use super::super::testutil::*;
+use crate::test_fixtures::*;
 use super::super::*;
 use crate::crypto::{Encryption, Recipient};
 use std::io::{Cursor, Read, Write};

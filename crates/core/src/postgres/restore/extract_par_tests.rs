@@ -1,5 +1,5 @@
 use super::*;
-use crate::archive::testutil::{data, manifest, quiet};
+use crate::test_fixtures::{data, manifest, quiet};
 use crate::archive::{ArchiveWriter, Compression};
 
 /// A directory dump's members of many sizes (several spanning 1 MiB frames), the toc, and a

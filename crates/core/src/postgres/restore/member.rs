@@ -109,7 +109,7 @@ pub(crate) fn copy_span_checked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::testutil::{manifest, quiet, ARCHIVE};
+    use crate::test_fixtures::{manifest, quiet, ARCHIVE};
     use crate::archive::ArchiveWriter;
     use crate::error::ErrorKind;
 

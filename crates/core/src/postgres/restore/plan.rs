@@ -23,9 +23,10 @@ pub async fn plan(
     reporter: &Reporter,
 ) -> Result<Prepared> {
     reporter.phase(Phase::Planning, None);
+    let read = read_all(archive_path, target, opts).await?;
+    let (has_globals, role_plan, decisions) = decide(&read, opts)?;
     let Read {
         manifest,
-        globals,
         plain,
         directory,
         info,
@@ -33,31 +34,8 @@ pub async fn plan(
         toc,
         facts,
         seen,
-    } = read_all(archive_path, target, opts).await?;
-
-    let globals = globals.as_deref().map(roles::parse_globals);
-    let target_roles: BTreeSet<String> = facts.roles.keys().cloned().collect();
-    let role_plan = roles::plan_roles(
-        globals.as_ref(),
-        &manifest.roles,
-        &target_roles,
-        facts.superuser,
-    )?;
-    let empty_roles = roles::RolePlan::default();
-    let created = if opts.create_roles {
-        &role_plan
-    } else {
-        &empty_roles
-    };
-    let decisions = script::decide(
-        &toc,
-        &facts,
-        created,
-        opts.no_owner,
-        seen.clean_phase_runs,
-        &seen.clean.keep,
-        seen.selected.as_ref().map(|s| &s.include),
-    );
+        ..
+    } = read;
     let arbitrary = arbitrary_that_runs(&toc, &decisions.skip);
     let TargetState {
         target_objects,
@@ -74,15 +52,13 @@ pub async fn plan(
         Some(Ok(d)) => d.keys.clone(),
         _ => BTreeSet::new(),
     };
-    let replaced_tables = clean.replaced_tables;
+    // A selection into a side schema, or of rows only, replaces nothing (will_lists empties it).
+    let replaced_tables = clean.replaced_tables as u64;
     let (will_replace, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
-    // A selection into a side schema, or of rows only, replaces nothing (will_lists empties it).
-    let will_replace_tables = if will_replace.is_empty() {
-        0
-    } else {
-        replaced_tables as u64
-    };
+    let will_replace_tables = (!will_replace.is_empty())
+        .then_some(replaced_tables)
+        .unwrap_or(0);
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
     if !target_empty && !opts.replace {
@@ -94,7 +70,7 @@ pub async fn plan(
     }
     role_findings(
         &role_plan,
-        globals.is_some(),
+        has_globals,
         &facts,
         opts,
         &mut blockers,
@@ -229,6 +205,35 @@ fn one_transaction(
         warnings.push(directory_note(manifest, single, one_worker, opts.jobs));
     }
     !directory || single || one_worker
+}
+
+/// What the restore does: the roles it would create (`has_globals`: the backup holds its
+/// globals) and what it does entry by entry, from what [`read_all`] read.
+fn decide(r: &Read, opts: &RestoreOptions) -> Result<(bool, roles::RolePlan, script::Decisions)> {
+    let globals = r.globals.as_deref().map(roles::parse_globals);
+    let target_roles: BTreeSet<String> = r.facts.roles.keys().cloned().collect();
+    let role_plan = roles::plan_roles(
+        globals.as_ref(),
+        &r.manifest.roles,
+        &target_roles,
+        r.facts.superuser,
+    )?;
+    let empty_roles = roles::RolePlan::default();
+    let created = if opts.create_roles {
+        &role_plan
+    } else {
+        &empty_roles
+    };
+    let decisions = script::decide(
+        &r.toc,
+        &r.facts,
+        created,
+        opts.no_owner,
+        r.seen.clean_phase_runs,
+        &r.seen.clean.keep,
+        r.seen.selected.as_ref().map(|s| &s.include),
+    );
+    Ok((globals.is_some(), role_plan, decisions))
 }
 
 /// What a plan reads before it decides: the archive's manifest and globals, the target server
