@@ -56,9 +56,11 @@ pub async fn plan(
     let replaced_tables = clean.replaced_tables as u64;
     let (will_replace, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
-    let will_replace_tables = (!will_replace.is_empty())
-        .then_some(replaced_tables)
-        .unwrap_or(0);
+    let will_replace_tables = if will_replace.is_empty() {
+        0
+    } else {
+        replaced_tables
+    };
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
     if !target_empty && !opts.replace {
