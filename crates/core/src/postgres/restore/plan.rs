@@ -53,7 +53,7 @@ pub async fn plan(
         _ => BTreeSet::new(),
     };
     // A selection into a side schema, or of rows only, replaces nothing (will_lists empties it).
-    let replaced_tables = clean.replaced_tables as u64;
+    let replaced_tables = clean.replaced_tables;
     let (will_replace, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
     let will_replace_tables = if will_replace.is_empty() {
