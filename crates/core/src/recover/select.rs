@@ -200,12 +200,19 @@ impl Graph {
             }
             i += 1;
         }
-        g.col_sets = vec![Vec::new(); g.nodes.len()];
+        g.add_edges(schema, &index, rows.children);
+        g.set_keys(schema, rows)?;
+        Ok(g)
+    }
+
+    /// The foreign keys between the tables taking part, and each table's referenced column sets.
+    fn add_edges(&mut self, schema: &Schema, index: &HashMap<u32, usize>, children: bool) {
+        self.col_sets = vec![Vec::new(); self.nodes.len()];
         for fk in &schema.foreign_keys {
             let (Some(&ci), Some(&pi)) = (index.get(&fk.child), index.get(&fk.parent)) else {
                 continue;
             };
-            let sets = &mut g.col_sets[pi];
+            let sets = &mut self.col_sets[pi];
             let parent_set = match sets.iter().position(|s| *s == fk.parent_cols) {
                 Some(k) => k,
                 None => {
@@ -213,13 +220,13 @@ impl Graph {
                     sets.len() - 1
                 }
             };
-            let (cn, pn) = (&g.nodes[ci], &g.nodes[pi]);
-            let downward = rows.children
+            let (cn, pn) = (&self.nodes[ci], &self.nodes[pi]);
+            let downward = children
                 && cn.role != TableRole::Parent
                 && pn.role != TableRole::Parent
                 && (ci == pi || cn.depth > pn.depth);
             let ct = &schema.tables[&fk.child];
-            g.edges.push(Edge {
+            self.edges.push(Edge {
                 name: fk.name.clone(),
                 child: ci,
                 parent: pi,
@@ -233,8 +240,6 @@ impl Graph {
                     .all(|c| ct.column(c).is_some_and(|c| !c.not_null)),
             });
         }
-        g.set_keys(schema, rows)?;
-        Ok(g)
     }
 
     /// Each table's key: `--key-columns`, else its primary or unique key; a parent without
@@ -375,6 +380,9 @@ struct State {
     /// Per column set: digests parents must have (what parents are matched against).
     need: Vec<HashSet<Key>>,
     seen_sub: HashSet<Key>,
+    /// This pass: the values of rows' references to their own table (a reply's parent) that
+    /// did not match. A row chosen later whose key is among them means one more pass.
+    pending_self: HashSet<Key>,
     seen_par: HashSet<Key>,
     spool: Option<BufWriter<std::fs::File>>,
     rows: u64,
@@ -474,6 +482,7 @@ pub(super) fn select(
     scan_order.sort_by_key(|&i| g.nodes[i].depth);
     while let Some(i) = scan_order.iter().copied().find(|&i| states[i].dirty) {
         states[i].dirty = false;
+        states[i].pending_self.clear();
         if states[i].spool.is_none() {
             let path = dir.join(format!("t{i}.copy"));
             let f = crate::private_fs::create_new(&path)
@@ -530,6 +539,16 @@ fn take_row(g: &Graph, i: usize, p: &Positions, line: &[u8], states: &mut [State
             e.downward && pick(at).is_some_and(|d| states[e.parent].sub[e.parent_set].contains(&d))
         });
     }
+    if !sub {
+        for (e, at) in &p.as_child {
+            let e = &g.edges[*e];
+            if e.downward && e.child == e.parent {
+                if let Some(d) = pick(at) {
+                    states[i].pending_self.insert(d);
+                }
+            }
+        }
+    }
     let par = !sub
         && p.sets.iter().enumerate().any(|(k, at)| {
             !states[i].need[k].is_empty()
@@ -568,7 +587,10 @@ fn take_row(g: &Graph, i: usize, p: &Positions, line: &[u8], states: &mut [State
                         .iter()
                         .filter(|e| e.downward && e.parent == i && e.parent_set == k)
                     {
-                        states[e.child].dirty = true;
+                        // Its own table: read again only if a row passed already refers to it.
+                        if e.child != i || states[i].pending_self.contains(&d) {
+                            states[e.child].dirty = true;
+                        }
                     }
                 }
             }
