@@ -64,6 +64,9 @@ INSERT INTO comments (task_id, parent_id, body) SELECT t, t, 'reply on ' || t FR
 INSERT INTO comments (task_id, parent_id, body) SELECT t, 12 + t, E'reply to reply\n' || t FROM generate_series(1, 12) t;
 INSERT INTO task_log SELECT t, 1, 'created' FROM generate_series(1, 12) t;
 INSERT INTO "Odd ""quoted"".tbl" VALUES (1, 1, 'a''s'), (2, 2, 'b');
+-- The first comments move behind their replies in the table (and the dump): a reply is read
+-- before the comment it answers.
+UPDATE comments SET body = body WHERE parent_id IS NULL;
 "#;
 
 /// Tenant A's rows, table by table, as text (what must come back exactly).
@@ -606,5 +609,34 @@ async fn measure_one_tenant_against_a_full_restore() {
     println!(
         "full restore: {full:?}; one tenant with --children: {one:?}; ratio {:.2} (floor 0.50)",
         one.as_secs_f64() / full.as_secs_f64()
+    );
+}
+
+#[tokio::test]
+async fn replies_read_before_the_comment_they_answer_still_come_with_it() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (db, archive) = backed_up_with(pg, &env, "recoverreplies", FIXTURE).await;
+    // In the dump, comment 1 comes after its reply 13 and the reply's reply 25.
+    pg.psql(&db, "DELETE FROM comments WHERE id IN (1, 13, 25)");
+    let rows = RecoverRows {
+        table: "public.comments".into(),
+        filters: vec![ColumnEquals {
+            column: "id".into(),
+            value: "1".into(),
+        }],
+        children: true,
+        ..RecoverRows::default()
+    };
+    let r = recover(&env, &archive, pg, &db, rows, false).await.unwrap();
+    assert_eq!(
+        table(&r, "comments").insert,
+        3,
+        "{:#?}",
+        table(&r, "comments")
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT string_agg(id || ':' || coalesce(parent_id::text, '-'), ',' ORDER BY id) FROM comments WHERE id IN (1, 13, 25)"),
+        "1:-,13:1,25:13"
     );
 }
