@@ -14,12 +14,14 @@ mod create_table;
 #[cfg(test)]
 mod create_table_tests;
 mod objects;
+mod stream;
 mod tables;
 #[cfg(test)]
 mod tests;
 
 pub use copytext::CopyRow;
 pub use objects::{list_objects, object_preview, save_object};
+pub use stream::{escape_field, for_each_row_line, raw_fields};
 pub use tables::{export_table_csv, list_tables, rows_page};
 
 use crate::storage::BucketEntry;

@@ -23,9 +23,10 @@ pub async fn plan(
     reporter: &Reporter,
 ) -> Result<Prepared> {
     reporter.phase(Phase::Planning, None);
+    let read = read_all(archive_path, target, opts).await?;
+    let (has_globals, role_plan, decisions) = decide(&read, opts)?;
     let Read {
         manifest,
-        globals,
         plain,
         directory,
         info,
@@ -33,31 +34,8 @@ pub async fn plan(
         toc,
         facts,
         seen,
-    } = read_all(archive_path, target, opts).await?;
-
-    let globals = globals.as_deref().map(roles::parse_globals);
-    let target_roles: BTreeSet<String> = facts.roles.keys().cloned().collect();
-    let role_plan = roles::plan_roles(
-        globals.as_ref(),
-        &manifest.roles,
-        &target_roles,
-        facts.superuser,
-    )?;
-    let empty_roles = roles::RolePlan::default();
-    let created = if opts.create_roles {
-        &role_plan
-    } else {
-        &empty_roles
-    };
-    let decisions = script::decide(
-        &toc,
-        &facts,
-        created,
-        opts.no_owner,
-        seen.clean_phase_runs,
-        &seen.clean.keep,
-        seen.selected.as_ref().map(|s| &s.include),
-    );
+        ..
+    } = read;
     let arbitrary = arbitrary_that_runs(&toc, &decisions.skip);
     let TargetState {
         target_objects,
@@ -84,7 +62,7 @@ pub async fn plan(
     }
     role_findings(
         &role_plan,
-        globals.is_some(),
+        has_globals,
         &facts,
         opts,
         &mut blockers,
@@ -219,6 +197,35 @@ fn one_transaction(
         warnings.push(directory_note(manifest, single, one_worker, opts.jobs));
     }
     !directory || single || one_worker
+}
+
+/// What the restore does: the roles it would create (`has_globals`: the backup holds its
+/// globals) and what it does entry by entry, from what [`read_all`] read.
+fn decide(r: &Read, opts: &RestoreOptions) -> Result<(bool, roles::RolePlan, script::Decisions)> {
+    let globals = r.globals.as_deref().map(roles::parse_globals);
+    let target_roles: BTreeSet<String> = r.facts.roles.keys().cloned().collect();
+    let role_plan = roles::plan_roles(
+        globals.as_ref(),
+        &r.manifest.roles,
+        &target_roles,
+        r.facts.superuser,
+    )?;
+    let empty_roles = roles::RolePlan::default();
+    let created = if opts.create_roles {
+        &role_plan
+    } else {
+        &empty_roles
+    };
+    let decisions = script::decide(
+        &r.toc,
+        &r.facts,
+        created,
+        opts.no_owner,
+        r.seen.clean_phase_runs,
+        &r.seen.clean.keep,
+        r.seen.selected.as_ref().map(|s| &s.include),
+    );
+    Ok((globals.is_some(), role_plan, decisions))
 }
 
 /// What a plan reads before it decides: the archive's manifest and globals, the target server
