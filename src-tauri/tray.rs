@@ -109,7 +109,11 @@ pub fn look(overview: Option<&HealthOverview>, schedules: &str) -> TrayLook {
                 Health::AtRisk => TrayIcon::AtRisk,
                 Health::Unprotected => TrayIcon::Unprotected,
             },
-            tooltip: format!("{} — {schedules}", o.summary),
+            tooltip: if o.projects.is_empty() {
+                format!("{} — {schedules}", o.summary)
+            } else {
+                format!("{} · {} — {schedules}", o.needs_you_line, o.summary)
+            },
         },
         None => TrayLook {
             icon: TrayIcon::Plain,
@@ -213,6 +217,16 @@ pub fn project_label(summary: &ProjectSummary, last_backup_job: Option<&JobRecor
     )
 }
 
+/// The checklist's part of a project's tray line: ` · 4 of 6 done`, or ` · backups paused` when
+/// encryption waits for its recovery key (the same checklist the dashboard shows).
+pub fn checklist_part(h: Option<&offsite_core::health::ProjectHealth>) -> String {
+    match h {
+        Some(h) if h.checklist.paused => " · backups paused".into(),
+        Some(h) => format!(" · {}", h.checklist.line),
+        None => String::new(),
+    }
+}
+
 /// The per-project lines, from the catalog (an engine that did not open: none).
 async fn project_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)> {
     let shell = app.state::<Shell>();
@@ -230,15 +244,22 @@ async fn project_labels<R: Runtime>(app: &AppHandle<R>) -> Vec<(String, String)>
         .try_state::<ScheduleState>()
         .map(|s| s.statuses.lock().unwrap_or_else(|p| p.into_inner()).clone())
         .unwrap_or_default();
+    let health = engine.health(None).await.unwrap_or_default();
     let mut out = Vec::new();
     for summary in summaries {
         let name = summary.project.name.clone();
         let jobs = engine.jobs(Some(&name), 50).await.unwrap_or_default();
         let last = jobs.iter().find(|j| j.kind == JobKind::Backup);
         let status = statuses.iter().find(|s| s.name == name);
+        let h = health.iter().find(|h| h.project == name);
         out.push((
             name,
-            format!("{}{}", project_label(&summary, last), schedule_part(status)),
+            format!(
+                "{}{}{}",
+                project_label(&summary, last),
+                checklist_part(h),
+                schedule_part(status)
+            ),
         ));
     }
     out
@@ -379,7 +400,7 @@ pub fn refresh<R: Runtime>(app: &AppHandle<R>) {
         };
         let before = {
             let mut shown = state.shown.lock().unwrap_or_else(|p| p.into_inner());
-            std::mem::replace(&mut *shown, Some(now.clone()))
+            (*shown).replace(now.clone())
         };
         if before.as_ref().map(|b| &b.look) != Some(&now.look) {
             let _ = tray.set_tooltip(Some(now.look.tooltip.clone()));
@@ -642,7 +663,36 @@ mod tests {
             next_run: None,
             overdue: false,
             last_run: None,
+            // Not protected: one item needs the user (the engine's checklist says which).
+            checklist: offsite_core::health::Checklist {
+                items: (state != Health::Protected)
+                    .then(|| offsite_core::health::CheckItem {
+                        id: offsite_core::health::CheckId::Scheduled,
+                        label: "Scheduled".into(),
+                        state: offsite_core::health::CheckState::Gap,
+                        why: "No schedule.".into(),
+                        fix: Some(offsite_core::health::FixAction::AddSchedule),
+                        fix_label: Some("Add a schedule".into()),
+                    })
+                    .into_iter()
+                    .collect(),
+                done: 0,
+                total: 1,
+                line: String::new(),
+                paused: false,
+            },
         }
+    }
+
+    /// A project's menu line ends with its checklist's count, or says its backups are paused.
+    #[test]
+    fn a_project_line_ends_with_its_checklist() {
+        let mut h = health("shop", Health::AtRisk);
+        h.checklist.line = "4 of 6 done".into();
+        assert_eq!(checklist_part(Some(&h)), " · 4 of 6 done");
+        h.checklist.paused = true;
+        assert_eq!(checklist_part(Some(&h)), " · backups paused");
+        assert_eq!(checklist_part(None), "");
     }
 
     #[test]
@@ -657,7 +707,9 @@ mod tests {
             look(Some(&all_fine), tip),
             TrayLook {
                 icon: TrayIcon::Protected,
-                tooltip: "2 of 2 protected — Offsite — next: shop at 2026-11-23 02:30 UTC".into(),
+                tooltip:
+                    "Nothing needs you · 2 of 2 protected — Offsite — next: shop at 2026-11-23 02:30 UTC"
+                        .into(),
             }
         );
         let one_at_risk = overview(vec![
@@ -667,7 +719,7 @@ mod tests {
         assert_eq!(look(Some(&one_at_risk), tip).icon, TrayIcon::AtRisk);
         assert!(look(Some(&one_at_risk), tip)
             .tooltip
-            .starts_with("1 of 2 protected — "));
+            .starts_with("1 thing needs you · 1 of 2 protected — "));
         let worst = overview(vec![
             health("shop", Health::AtRisk),
             health("blog", Health::Unprotected),
@@ -677,7 +729,7 @@ mod tests {
             look(Some(&worst), tip),
             TrayLook {
                 icon: TrayIcon::Unprotected,
-                tooltip: format!("1 of 3 protected — {tip}"),
+                tooltip: format!("2 things need you · 1 of 3 protected — {tip}"),
             }
         );
         assert_eq!(

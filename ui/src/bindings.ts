@@ -714,12 +714,58 @@ export type ChannelView = {
 	rate_is_default: boolean,
 };
 
+/**  The six items. */
+export type CheckId = "scheduled" | "backed_up" | "verified" | "copies" | "restore_proven" | "encryption";
+
+/**  One item of the checklist. */
+export type CheckItem = {
+	id: CheckId,
+	/**  "Restore proven". */
+	label: string,
+	state: CheckState,
+	/**  Why, in a sentence a person reads ("No restore has been tried yet."). */
+	why: string,
+	/**  The action that does it (`None`: done, off, or waiting for another item). */
+	fix: FixAction | null,
+	fix_label: string | null,
+};
+
+/**  An item's state. */
+export type CheckState = 
+/**  Done: nothing to do. */
+"done" | 
+/**  Something to do: its Fix does it. */
+"gap" | 
+/**
+ *  Backups cannot run until another item is done (the recovery key is not confirmed): its
+ *  Fix is that item's, never "Back up now".
+ */
+"paused" | 
+/**  Cannot be done before another item (nothing to verify before the first good backup). */
+"waiting" | 
+/**  Does not apply (encryption the user left off). */
+"off";
+
 /**  The outcome of one named check. */
 export type CheckStatus = "passed" | "failed" | 
 /**  The check could not be made this way; `detail` says why and what was checked instead. */
 "not_comparable" | 
 /**  Not run, because an earlier step failed (e.g. no table checks after a failed restore). */
 "skipped";
+
+/**  A project's checklist. */
+export type Checklist = {
+	/**  Next step first ([`self`]'s order). */
+	items: CheckItem[],
+	/**  Items done. */
+	done: number,
+	/**  Items that apply (not off). */
+	total: number,
+	/**  "4 of 6 done". */
+	line: string,
+	/**  Backups are paused until the recovery key is confirmed (or encryption is set up). */
+	paused: boolean,
+};
 
 /**  `column = value`. */
 export type ColumnEquals = {
@@ -838,6 +884,11 @@ export type CopyMark = {
 	 *  backups: one medium, not two"; "… a remote of type local …: not offsite").
 	 */
 	note?: string | null,
+	/**
+	 *  Away from this computer (an S3 bucket, a folder marked offsite on another disk): what
+	 *  the "1 offsite" of 3-2-1 counts.
+	 */
+	offsite?: boolean,
 };
 
 /**  One attempt to copy a backup to a destination. */
@@ -1448,7 +1499,15 @@ export type FetchCopyOutcome = {
 };
 
 /**  The one action that solves a problem (the dashboard's **Fix** button). */
-export type FixAction = "back_up_now" | "edit_credentials" | "verify_previous" | "add_schedule" | "resume_schedule" | "add_destination" | "retry_copies" | "free_space" | "check_server" | "review_server_certificate" | "open_supabase" | "open_drill";
+export type FixAction = "back_up_now" | "edit_credentials" | "verify_previous" | "add_schedule" | "resume_schedule" | "add_destination" | "retry_copies" | "free_space" | "check_server" | "review_server_certificate" | "open_supabase" | "open_drill" | 
+/**  Verify the newest backup (read its checksums back). */
+"verify_now" | 
+/**  Run a restore drill. */
+"run_drill" | 
+/**  Open the encryption settings at the recovery key's field. */
+"confirm_recovery_key" | 
+/**  Open the encryption settings to finish setting it up. */
+"set_up_encryption";
 
 /**  The three states a project can be in, worst last. */
 export type Health = 
@@ -1470,6 +1529,10 @@ export type HealthOverview = {
 	worst: Health,
 	/**  Worst first ([`worst_first`]). */
 	projects: ProjectHealth[],
+	/**  How many checklist items of all projects need the user (gaps and paused backups). */
+	needs_you: number,
+	/**  "3 things need you" ("Nothing needs you"). */
+	needs_you_line: string,
 };
 
 /**  What kind of file it is. */
@@ -2078,7 +2141,20 @@ export type ProblemKind =
 /**  Supabase's own daily backup of the project is missing. */
 "platform_backup_missing" | 
 /**  The newest restore drill failed. */
-"drill_failed";
+"drill_failed" | 
+/**
+ *  The newest good backup is in two places or more, but short of 3-2-1 (three copies, on
+ *  two media, one offsite).
+ */
+"copies_short" | 
+/**  No backup was ever verified (its checksums read back) nor restored by a drill. */
+"never_verified" | 
+/**  No drill ever restored a backup of the project. */
+"never_proven" | 
+/**  Encryption is on, but its recovery item was not confirmed: backups are paused. */
+"recovery_key_unconfirmed" | 
+/**  Encryption is to be on, but it was never set up: backups are paused. */
+"encryption_not_set_up";
 
 /**  A project in the catalog. */
 export type Project = {
@@ -2124,6 +2200,11 @@ export type ProjectHealth = {
 	 */
 	overdue?: boolean,
 	last_run: LastRun | null,
+	/**
+	 *  The protection checklist, next step first: what the dashboard's card, the project's
+	 *  header and `offsite status` list.
+	 */
+	checklist: Checklist,
 };
 
 /**  A project's schedule state. */

@@ -471,6 +471,7 @@ fn print_run_due(out: &Out, r: &RunDueReport) {
 pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<u8> {
     let (projects, health) = engine.status_and_health(name.as_deref()).await?;
     let (summary, worst) = offsite_core::health::summary(&health);
+    let (needs_you, needs_you_line) = offsite_core::health::needs_you(&health);
     if out.json() {
         // Each project's schedule status, with its health (the dashboard's row) beside it.
         let by_name: std::collections::HashMap<&str, &offsite_core::health::ProjectHealth> =
@@ -485,9 +486,15 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
                 v
             })
             .collect();
-        out.emit(&json!({ "summary": summary, "worst": worst, "projects": list }));
+        out.emit(&json!({
+            "summary": summary,
+            "worst": worst,
+            "needs_you": needs_you,
+            "needs_you_line": needs_you_line,
+            "projects": list,
+        }));
     } else {
-        println!("{summary}");
+        println!("{summary} · {needs_you_line}");
         for h in &health {
             print_health(h);
         }
@@ -499,13 +506,35 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
     })
 }
 
-/// One project as the dashboard shows it: state and reason, then the facts, then the fix.
+/// The mark of a checklist item's state.
+fn check_mark(state: offsite_core::health::CheckState) -> &'static str {
+    use offsite_core::health::CheckState as S;
+    match state {
+        S::Done => "✓",
+        S::Gap => "✗",
+        S::Paused => "⏸",
+        S::Waiting => "…",
+        S::Off => "–",
+    }
+}
+
+/// One project as the dashboard shows it: state and reason, the checklist (next step first,
+/// the same items as the app's card), then the facts, then the fix.
 fn print_health(h: &offsite_core::health::ProjectHealth) {
     println!();
     println!(
         "{}  ({})  {}: {}",
         h.project, h.subtitle, h.health_label, h.reason
     );
+    println!("  {}", h.checklist.line);
+    for i in &h.checklist.items {
+        let fix = i
+            .fix_label
+            .as_deref()
+            .map(|f| format!(" (fix: {f})"))
+            .unwrap_or_default();
+        println!("  {} {}: {}{fix}", check_mark(i.state), i.label, i.why);
+    }
     let copies: Vec<String> = h
         .copies
         .iter()
@@ -519,13 +548,6 @@ fn print_health(h: &offsite_core::health::ProjectHealth) {
             }
         })
         .collect();
-    let or_never = |t: &Option<String>| t.clone().unwrap_or_else(|| "never".into());
-    println!(
-        "  last good backup: {} · verified: {} · restore proven: {}",
-        or_never(&h.last_good),
-        or_never(&h.last_verified),
-        or_never(&h.last_proven)
-    );
     let schedule = match (&h.schedule, h.paused, &h.next_run) {
         (None, _, _) => "no schedule".to_string(),
         (Some(s), true, _) => format!("{s} (paused)"),
@@ -544,9 +566,6 @@ fn print_health(h: &offsite_core::health::ProjectHealth) {
     println!("  schedule: {schedule} · last run: {last_run}");
     if !copies.is_empty() {
         println!("  copies: {}", copies.join(", "));
-    }
-    for p in h.problems.iter().skip(1) {
-        println!("  also: {}", p.reason);
     }
     if let Some(p) = h.problems.first() {
         println!("  fix: {}", p.fix_label);

@@ -7,7 +7,8 @@
 //            not catch up again                                      → At risk (overdue), "Back up now"
 //   locked   backed up, then its password changed on the server and a backup was refused
 //                                                                     → At risk, "Edit credentials"
-//   safe     a daily schedule, a fresh verified backup, copied to a folder destination
+//   safe     a daily schedule, a fresh verified backup copied to two folder destinations on
+//            another disk (one kept offsite: 3 copies, 2 media, 1 offsite), a passing drill
 //                                                                     → Protected, no Fix
 // — shown worst first as the engine ranks them (crates/core/src/health: rejected credentials,
 // then overdue, then no schedule), with the summary line; Fix on the overdue one starts a backup.
@@ -28,6 +29,7 @@ describe("the protection dashboard", () => {
   let $;
   let dataDir;
   let destDir;
+  let vaultDir;
   /** `offsite --json status` once everything is set up: what the engine decided. */
   let engine;
 
@@ -67,6 +69,7 @@ describe("the protection dashboard", () => {
     // as the local copy (3-2-1), so "safe" would not be protected. /dev/shm is another filesystem.
     destDir = fs.mkdtempSync("/dev/shm/offsite-e2e-nas-");
     assert.notEqual(fs.statSync(destDir).dev, fs.statSync(root).dev, "the NAS folder is on another filesystem");
+    vaultDir = fs.mkdtempSync("/dev/shm/offsite-e2e-vault-");
     // The disk this runs on may be nearly full: the space watcher would then (rightly) put every
     // project at risk. Not this spec's subject: its thresholds off.
     cli(["notify", "settings", "--space-free-mib", "0", "--space-days", "0"]);
@@ -95,13 +98,16 @@ describe("the protection dashboard", () => {
     const refused = cli(["backup", "locked"], { mayFail: true });
     assert.notEqual(refused.status, 0, "the backup with the old password is refused");
 
-    // safe: schedule, a destination, a fresh backup copied there and verified.
+    // safe: schedule, two destinations (a drive kept elsewhere counts as offsite), a fresh backup
+    // copied to both and verified, and a passing restore drill: every checklist item done.
     cli(["project", "add", "safe", "--db", url("dash_safe")]);
     cli(["schedule", "set", "safe", "--daily", "02:30"]);
     cli(["destination", "add", "safe", "nas", "--folder", destDir]);
+    cli(["destination", "add", "safe", "vault", "--folder", vaultDir, "--offsite"]);
     cli(["backup", "safe"]);
     cli(["sync", "safe"]);
     cli(["verify", "safe:latest"]);
+    cli(["drill", "safe", "--throwaway"]);
 
     // What the engine says, to compare the window with.
     // (`status` exits 6 when a project is overdue.)
@@ -112,6 +118,7 @@ describe("the protection dashboard", () => {
     await app?.close();
     dropAll();
     if (destDir) fs.rmSync(destDir, { recursive: true, force: true });
+    if (vaultDir) fs.rmSync(vaultDir, { recursive: true, force: true });
   });
 
   const rows = async () => {
@@ -161,9 +168,14 @@ describe("the protection dashboard", () => {
     assert.deepEqual(places, [
       ["This computer", "true"],
       ["nas", "true"],
+      ["vault", "true"],
     ]);
     assert.match(await safe.$(byTestId("project-subtitle")).getText(), /^database dash_safe$/);
-    assert.match(await safe.$(byTestId("project-verified")).getText(), /just now|minute/);
+    // Every checklist item done (encryption left off): nothing listed as open.
+    const safeChecklist = engine.projects.find((p) => p.name === "safe").health.checklist;
+    assert.equal(await safe.$(byTestId("checklist-badge")).getText(), safeChecklist.line);
+    assert.equal(safeChecklist.done, safeChecklist.total, JSON.stringify(safeChecklist));
+    assert.equal((await safe.$$(byTestId("check-item"))).length, 0);
     const lagging = await app.browser.$(`${byTestId("project-card")}[data-project="lagging"]`);
     assert.match(await lagging.$(byTestId("project-overdue")).getText(), /overdue/i);
     assert.match(await lagging.$(byTestId("project-last-backup")).getText(), /3 days ago/);

@@ -1,5 +1,5 @@
 import type { ErrorPayload } from "../bindings";
-import { ACTION_LABELS, type ErrorActionKind, errorDisplay, errorTitle, toneClass } from "../ipc/errorDisplay";
+import { ACTION_LABELS, type ErrorActionKind, errorDisplay, errorTitle, type NoticeWords, toneClass } from "../ipc/errorDisplay";
 import { type ErrorActionHandlers, useErrorActions } from "./errorActions";
 
 export { errorTitle };
@@ -11,6 +11,8 @@ type Props = {
   onRetry?: () => void;
   /** This screen's ways out (over the app's, see ErrorActionsProvider). */
   actions?: ErrorActionHandlers;
+  /** The app's own title and next step, in place of the code's title and the engine's hint. */
+  words?: NoticeWords | null;
 };
 
 /** The buttons an error offers: its actions that have a handler ("retry" only when retryable). */
@@ -33,7 +35,7 @@ export function offeredActions(
  * An error as title, message, hint (or the code's next step) and the buttons that take that step;
  * `data-code` carries the code for tests and styling.
  */
-export function ErrorNotice({ error, testId = "error", onRetry, actions }: Props) {
+export function ErrorNotice({ error, testId = "error", onRetry, actions, words }: Props) {
   const display = errorDisplay(error.code);
   const app = useErrorActions();
   const handlers: ErrorActionHandlers = { ...app, ...(onRetry ? { retry: onRetry } : {}), ...actions };
@@ -42,7 +44,7 @@ export function ErrorNotice({ error, testId = "error", onRetry, actions }: Props
   return (
     <div className={tone} role="alert" data-testid={testId} data-code={error.code}>
       <p className="notice-title" data-testid={`${testId}-title`}>
-        {display.title}
+        {words?.title ?? display.title}
       </p>
       {/* The engine's message follows a colon in its own output ("… was not added: the server
           refused"); shown alone it is a sentence, its first letter a capital (issue 44). */}
@@ -50,7 +52,7 @@ export function ErrorNotice({ error, testId = "error", onRetry, actions }: Props
         {error.message}
       </p>
       <p className="notice-hint" data-testid={`${testId}-hint`}>
-        {error.hint ?? display.next}
+        {words ? words.next : (error.hint ?? display.next)}
       </p>
       {offered.length > 0 && (
         <div className="notice-actions">

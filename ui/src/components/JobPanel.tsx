@@ -1,7 +1,7 @@
 import { type ReactNode, useEffect, useState } from "react";
 import type { Component as RestoreComponent, DrillReport, JobFinished, JobProgress, Phase, RestoreReport } from "../bindings";
 import { rtoLabel } from "../drill/text";
-import { errorDisplay } from "../ipc/errorDisplay";
+import { backupRefusalWords, errorDisplay } from "../ipc/errorDisplay";
 import { DamagedNotice } from "./DamagedNotice";
 import { fileNameOf } from "./names";
 import { ErrorNotice } from "./ErrorNotice";
@@ -270,7 +270,7 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
         (f.error.code === "integrity" && (f.kind === "import" || f.kind === "verify" || f.kind === "restore") ? (
           <DamagedNotice error={f.error} testId="job-error" />
         ) : (
-          <ErrorNotice error={f.error} testId="job-error" />
+          <ErrorNotice error={f.error} testId="job-error" words={f.kind === "backup" ? backupRefusalWords(f.error.code) : null} />
         ))}
     </div>
   );

@@ -89,7 +89,6 @@ describe("Dashboard", () => {
     const last = within(row("shop")).getByTestId("project-last-backup");
     expect(last).toHaveTextContent("2 hours ago");
     expect(last.getAttribute("title")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
-    expect(within(row("shop")).getByTestId("project-verified")).toHaveTextContent("2 hours ago");
     // Local time as every screen writes it; the zone is named once, not beside each time.
     expect(within(row("shop")).getByTestId("project-next-run").textContent).toMatch(/^2026-11-2[45] \d\d:30$/);
     expect(within(row("shop")).getByTestId("project-schedule-state")).toHaveAttribute("data-state", "on");
@@ -100,9 +99,9 @@ describe("Dashboard", () => {
     mock();
     const h = healthWith("shop", "one_copy", {
       copies: [
-        { place: "This computer", kind: "local", ok: true },
-        { place: "nas", kind: "destination", ok: false },
-        { place: "offsite-s3", kind: "destination", ok: false },
+        { place: "This computer", kind: "local", ok: true, offsite: false },
+        { place: "nas", kind: "destination", ok: false, offsite: false },
+        { place: "offsite-s3", kind: "destination", ok: false, offsite: false },
       ],
     });
     await renderDashboard(overview([h]));
@@ -120,8 +119,8 @@ describe("Dashboard", () => {
     mock();
     const h = protectedHealth("shop", {
       copies: [
-        { place: "This computer", kind: "local", ok: true },
-        { place: "Backup server db.example.com:8443", kind: "server", ok: true },
+        { place: "This computer", kind: "local", ok: true, offsite: false },
+        { place: "Backup server db.example.com:8443", kind: "server", ok: true, offsite: false },
       ],
     });
     await renderDashboard(overview([h]));
@@ -182,6 +181,10 @@ describe("Dashboard", () => {
     open_drill: { screen: "drills", name: "shop" },
     open_supabase: "supabase",
     free_space: { screen: "settings" },
+    verify_now: { screen: "project", name: "shop", tab: "backups" },
+    run_drill: { screen: "drills", name: "shop" },
+    confirm_recovery_key: { screen: "project", name: "shop", tab: "sources", confirmKey: true },
+    set_up_encryption: { screen: "project", name: "shop", tab: "sources" },
   };
 
   for (const r of RULES) {

@@ -1,11 +1,11 @@
 // The protection dashboard (issue 29): every project worst first, each with its state, the
 // facts behind it and one Fix button, under a summary line ("3 of 4 protected"). What it shows
 // is what the engine decided (`health` command, `offsite_core::health`); nothing is re-derived.
-import { useMemo, useState } from "react";
-import { commands, type ErrorPayload, type HealthOverview, type ProjectHealth, type ProjectSummary } from "../bindings";
+import { useState } from "react";
+import { type CheckItem, commands, type ErrorPayload, type FixAction, type HealthOverview, type ProjectHealth } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
 import type { Route } from "../screens/Main";
-import { useJobActions, useLiveJobs, useProjects } from "../store";
+import { useJobActions, useLiveJobs } from "../store";
 import { DashboardRow } from "./DashboardRow";
 import { fixTarget } from "./fix";
 import "./dashboard.css";
@@ -28,46 +28,51 @@ type Props = {
   openDashboard?: OpenSupabase;
 };
 
-/** "3 of 4 protected", in the worst state's colour (with its word for those who cannot see it). */
+/** "3 things need you" over "1 of 4 protected", in the worst state's colour (with its word for
+ * those who cannot see it). */
 export function SummaryLine({ overview }: { overview: HealthOverview }) {
   const word = { protected: "all protected", at_risk: "at risk", unprotected: "unprotected" }[overview.worst];
   return (
-    <p className={`dash-summary dash-summary-${overview.worst}`} data-testid="health-summary" data-worst={overview.worst}>
-      <span className="dash-summary-dot" aria-hidden="true" />
-      {overview.summary}
-      <span className="dash-sr"> (worst: {word})</span>
-    </p>
+    <>
+      <p className={`dash-needs ${overview.needs_you > 0 ? "dash-needs-open" : ""}`} data-testid="needs-you" data-count={overview.needs_you}>
+        {overview.needs_you_line}
+      </p>
+      <p className={`dash-summary dash-summary-${overview.worst}`} data-testid="health-summary" data-worst={overview.worst}>
+        <span className="dash-summary-dot" aria-hidden="true" />
+        {overview.summary}
+        <span className="dash-sr"> (worst: {word})</span>
+      </p>
+    </>
   );
 }
 
 export function Dashboard({ overview, onNavigate, openDashboard = openSupabase }: Props) {
-  const projects = useProjects();
-  const summaries = useMemo(() => {
-    const m = new Map<string, ProjectSummary>();
-    if (projects.status === "ready") for (const s of projects.data) m.set(s.project.name, s);
-    return m;
-  }, [projects]);
   const jobs = useLiveJobs();
   const { startBackup } = useJobActions();
   const [errors, setErrors] = useState<Record<string, ErrorPayload>>({});
 
   const fix = async (h: ProjectHealth) => {
     const action = h.problems[0]?.fix;
-    if (!action) return;
-    const target = fixTarget(action, h.project);
-    setErrors(({ [h.project]: _old, ...rest }) => rest);
-    const failed = (error: ErrorPayload) => setErrors((all) => ({ ...all, [h.project]: error }));
+    if (action) await take(h.project, action);
+  };
+  const fixItem = async (project: string, item: CheckItem) => {
+    if (item.fix) await take(project, item.fix);
+  };
+  const take = async (project: string, action: FixAction) => {
+    const target = fixTarget(action, project);
+    setErrors(({ [project]: _old, ...rest }) => rest);
+    const failed = (error: ErrorPayload) => setErrors((all) => ({ ...all, [project]: error }));
     switch (target.kind) {
       case "route":
         onNavigate(target.route);
         return;
       case "backup": {
-        const started = await startBackup(h.project);
+        const started = await startBackup(project);
         if (!started.ok) failed(started.error);
         return;
       }
       case "supabase": {
-        const opened = await openDashboard(h.project);
+        const opened = await openDashboard(project);
         if (!opened.ok) failed(opened.error);
         return;
       }
@@ -82,11 +87,11 @@ export function Dashboard({ overview, onNavigate, openDashboard = openSupabase }
           <DashboardRow
             key={h.project}
             health={h}
-            summary={summaries.get(h.project)}
             running={jobs.find((j) => j.project === h.project && j.kind === "backup" && !j.finished)}
             fixError={errors[h.project]}
             onOpen={(name) => onNavigate({ screen: "project", name })}
             onFix={(p) => void fix(p)}
+            onFixItem={(p, item) => void fixItem(p, item)}
           />
         ))}
       </ul>

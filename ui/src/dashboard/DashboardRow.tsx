@@ -1,27 +1,26 @@
 // One project on the dashboard: its state with the reason, the facts behind it, and ONE Fix
 // button with the action the engine chose for its worst problem.
 import type { MouseEvent } from "react";
-import type { ErrorPayload, ProjectHealth, ProjectSummary } from "../bindings";
+import type { CheckItem, ErrorPayload, ProjectHealth } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { phaseLabel } from "../components/JobPanel";
 import { formatAgo, formatBytes, formatTime } from "../components/format";
-import { ProvenLine } from "../drill/ProvenLine";
-import { glance } from "../drill/api";
 import type { LiveJob } from "../store";
+import { ChecklistBadge, ChecklistItems, PausedBanner } from "./Checklist";
 import { CopyMarks } from "./CopyMarks";
 import { HealthBadge } from "./HealthBadge";
 import { ScheduleCell } from "./ScheduleCell";
 
 type Props = {
   health: ProjectHealth;
-  /** The project's summary (its drills, for the "proven" line), when the list is there. */
-  summary: ProjectSummary | undefined;
   /** A backup of this project running in this window. */
   running: LiveJob | undefined;
   /** Starting the fix failed (a backup that could not start, a browser that did not open). */
   fixError: ErrorPayload | undefined;
   onOpen: (name: string) => void;
   onFix: (health: ProjectHealth) => void;
+  /** Take one checklist item's Fix (the items after the first: the first is the Fix button). */
+  onFixItem: (project: string, item: CheckItem) => void;
 };
 
 /** When: relative, with the exact local time on hover. */
@@ -40,24 +39,10 @@ function When({ iso, testId, never }: { iso: string | null; testId: string; neve
   );
 }
 
-/** The proven line from the health alone (while the drills' summaries load, or when they fail). */
-function ProvenFallback({ health: h }: { health: ProjectHealth }) {
-  const failed = h.problems.some((p) => p.kind === "drill_failed");
-  const state = failed ? "failed" : h.last_proven ? "proven" : "never";
-  return (
-    <span
-      className={`small ${failed ? "text-danger" : state === "never" ? "muted" : "text-ok"}`}
-      data-testid="project-proven"
-      data-state={state}
-      title={h.last_proven ? formatTime(h.last_proven) : undefined}
-    >
-      {failed ? "Last drill failed" : h.last_proven ? `Proven restorable ${formatAgo(h.last_proven)}` : "Never proven"}
-    </span>
-  );
-}
-
-export function DashboardRow({ health: h, summary, running, fixError, onOpen, onFix }: Props) {
+export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFixItem }: Props) {
   const worst = h.problems[0];
+  // The checklist's first open item is the one the Fix button takes (the engine orders both).
+  const next = h.checklist.items.find((i) => i.state === "gap" || i.state === "paused");
   // A click anywhere on the row but on a button opens the project (the name is the keyboard's way).
   const open = (e: MouseEvent) => {
     if (e.target instanceof Element && e.target.closest("button, a")) return;
@@ -73,7 +58,10 @@ export function DashboardRow({ health: h, summary, running, fixError, onOpen, on
       onClick={open}
     >
       <div className="dash-head">
-        <HealthBadge health={h.health} label={h.health_label} />
+        <div className="dash-badges">
+          <HealthBadge health={h.health} label={h.health_label} />
+          <ChecklistBadge checklist={h.checklist} />
+        </div>
         <div className="dash-title">
           <h3 className="dash-name">
             <button type="button" className="link" onClick={() => onOpen(h.project)} data-testid={`project-open-${h.project}`}>
@@ -109,27 +97,19 @@ export function DashboardRow({ health: h, summary, running, fixError, onOpen, on
           )}
         </div>
       </div>
+      <PausedBanner checklist={h.checklist} testId={`project-paused-${h.project}`} />
+      <ChecklistItems
+        checklist={h.checklist}
+        show="open"
+        onFix={(item) => onFixItem(h.project, item)}
+        mainFix={next?.id}
+        testId="project-checklist"
+      />
       <dl className="dash-facts">
         <div>
           <dt>Last good backup</dt>
           <dd>
             <When iso={h.last_good} testId="project-last-backup" never="Never" />
-          </dd>
-        </div>
-        <div>
-          <dt>Verified</dt>
-          <dd>
-            <When iso={h.last_verified} testId="project-verified" never="Never" />
-          </dd>
-        </div>
-        <div>
-          <dt>Restore proven</dt>
-          <dd>
-            {summary ? (
-              <ProvenLine last={glance(summary.last_drill)} lastPassed={glance(summary.last_passed_drill)} />
-            ) : (
-              <ProvenFallback health={h} />
-            )}
           </dd>
         </div>
         <div>

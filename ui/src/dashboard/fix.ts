@@ -35,7 +35,15 @@ export function fixTarget(action: FixAction, project: string): FixTarget {
     case "review_server_certificate":
       return page("sources");
     case "open_drill":
+    case "run_drill":
       return { kind: "route", route: { screen: "drills", name: project } };
+    case "verify_now":
+      return page("backups");
+    // Encryption lives with the project's sources; the recovery key's field opens at once.
+    case "confirm_recovery_key":
+      return { kind: "route", route: { screen: "project", name: project, tab: "sources", confirmKey: true } };
+    case "set_up_encryption":
+      return page("sources");
     case "open_supabase":
       return { kind: "supabase" };
     // The backup folder is chosen in Settings.

@@ -1,10 +1,19 @@
 // Test data shaped like the engine's health (the generated bindings' types), with problems
 // built from the engine's own table of rules (rules.json, checked against RULES by
 // `crates/core/src/health/tests.rs::the_ui_rules_json_is_the_rules`).
-import type { FixAction, Health, HealthOverview, Problem, ProblemKind, ProjectHealth } from "../bindings";
+import type { CheckId, CheckItem, Checklist, FixAction, Health, HealthOverview, Problem, ProblemKind, ProjectHealth } from "../bindings";
 import rulesJson from "./rules.json";
 
-export type Rule = { kind: ProblemKind; health: Health; health_label: string; fix: FixAction; fix_label: string };
+export type Rule = {
+  kind: ProblemKind;
+  health: Health;
+  health_label: string;
+  fix: FixAction;
+  fix_label: string;
+  /** The checklist item the problem belongs to. */
+  item: CheckId;
+  item_label: string;
+};
 
 export const RULES = rulesJson as Rule[];
 
@@ -19,6 +28,31 @@ export function problem(kind: ProblemKind, reason = `reason of ${kind}`): Proble
   return { kind, health: r.health, reason, fix: r.fix, fix_label: r.fix_label };
 }
 
+/** The checklist's items when all is done (encryption left off), in the engine's order. */
+const DONE_ITEMS: CheckItem[] = [
+  ["scheduled", "Scheduled", "Backs up daily 02:30."],
+  ["backed_up", "Backed up recently", "The newest good backup is from 2026-11-24 02:30 UTC."],
+  ["verified", "Verified", "Checksums checked 2026-11-24 02:31 UTC."],
+  ["copies", "Copies", "3 of 3 copies, on 3 media, 1 offsite: 3-2-1 met."],
+  ["restore_proven", "Restore proven", "A drill restored a backup and checked it 2026-11-24 03:00 UTC."],
+].map(([id, label, why]) => ({ id: id as CheckId, label: label as string, state: "done", why: why as string, fix: null, fix_label: null }));
+
+/** A checklist with `open` first (as given), the other items done, encryption off. */
+export function checklistWith(open: CheckItem[], paused = false): Checklist {
+  const rest = DONE_ITEMS.filter((d) => !open.some((o) => o.id === d.id));
+  const off: CheckItem = { id: "encryption", label: "Encryption ready", state: "off", why: "Off (your choice).", fix: null, fix_label: null };
+  const items = [...open, ...rest, ...(open.some((o) => o.id === "encryption") ? [] : [off])];
+  const done = items.filter((i) => i.state === "done").length;
+  const total = items.filter((i) => i.state !== "off").length;
+  return { items, done, total, line: `${done} of ${total} done`, paused };
+}
+
+/** The checklist item of a problem (its gap, its Fix). */
+export function gapOf(p: Problem): CheckItem {
+  const r = rule(p.kind);
+  return { id: r.item, label: r.item_label, state: "gap", why: p.reason, fix: p.fix, fix_label: p.fix_label };
+}
+
 const HOUR = 3600_000;
 const ago = (hours: number) => new Date(Date.now() - hours * HOUR).toISOString();
 
@@ -29,20 +63,22 @@ export function protectedHealth(name: string, over: Partial<ProjectHealth> = {})
     subtitle: `database ${name}`,
     health: "protected",
     health_label: "Protected",
-    reason: "backed up on schedule, kept in 2 places",
+    reason: "backed up on schedule, kept in 3 places, restore proven",
     problems: [],
     last_good: ago(2),
     last_verified: ago(2),
-    last_proven: null,
+    last_proven: ago(1),
     copies: [
-      { place: "This computer", kind: "local", ok: true },
-      { place: "nas", kind: "destination", ok: true },
+      { place: "This computer", kind: "local", ok: true, offsite: false },
+      { place: "nas", kind: "destination", ok: true, offsite: false },
+      { place: "s3", kind: "destination", ok: true, offsite: true },
     ],
     schedule: "daily 02:30",
     paused: false,
     next_run: new Date(Date.now() + 20 * HOUR).toISOString(),
     overdue: false,
     last_run: { finished_at: ago(2), succeeded: true, error_code: null, error_message: null },
+    checklist: checklistWith([]),
     ...over,
   };
 }
@@ -55,6 +91,7 @@ export function healthWith(name: string, kind: ProblemKind, over: Partial<Projec
     health_label: rule(kind).health_label,
     reason: p.reason,
     problems: [p],
+    checklist: checklistWith([gapOf(p)]),
     ...over,
   });
 }
@@ -63,10 +100,13 @@ export function overview(projects: ProjectHealth[], summary?: string): HealthOve
   const order: Health[] = ["protected", "at_risk", "unprotected"];
   const worst = projects.reduce<Health>((w, p) => (order.indexOf(p.health) > order.indexOf(w) ? p.health : w), "protected");
   const n = projects.filter((p) => p.health === "protected").length;
+  const needs = projects.reduce((sum, p) => sum + p.checklist.items.filter((i) => i.state === "gap" || i.state === "paused").length, 0);
   return {
     summary: summary ?? (projects.length === 0 ? "no projects yet" : `${n} of ${projects.length} protected`),
     worst,
     projects,
+    needs_you: needs,
+    needs_you_line: needs === 0 ? "Nothing needs you" : needs === 1 ? "1 thing needs you" : `${needs} things need you`,
   };
 }
 

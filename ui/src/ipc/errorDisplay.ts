@@ -199,9 +199,9 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
     "Free space in the backup folder (older backups, other files) or choose another folder in Settings.",
     ["open_backup_folder", "open_settings"],
   ),
-  needs_consent: failed(GENERIC_TITLE, "Confirm what the message asks, then try again.", [], {
+  needs_consent: failed("Waiting for your confirmation", "Confirm what the message asks, then try again.", [], {
     // A backup is refused with it while encryption is set up but its recovery item not entered back.
-    backupFix: { target: "encryption", label: "Enter the recovery item…" },
+    backupFix: { target: "encryption", label: "Confirm the recovery key…" },
     restore: {
       text: "The target database is not empty any more. Review the plan again and confirm replacing it.",
       goto: "review",
@@ -274,6 +274,20 @@ export const ERROR_DISPLAY: Record<ErrorKind, ErrorDisplay> = {
 const UNKNOWN: ErrorDisplay = failed(GENERIC_TITLE, "Try again; if it happens again, report it with the message above.", [
   "retry",
 ]);
+
+/** What a notice says instead of the engine's title and hint (its hint names a terminal command). */
+export type NoticeWords = { title: string; next: string };
+
+/** A backup refused because encryption waits for its recovery key (a backup's `needs_consent`). */
+export const BACKUPS_PAUSED_WORDS: NoticeWords = {
+  title: "Backups paused: confirm your recovery key",
+  next: "No backup runs until the recovery key is entered back on the project's Encryption card: without it nobody could read the backups.",
+};
+
+/** The app's words for a refused backup with this code, if it has its own (else the engine's). */
+export function backupRefusalWords(code: string | null | undefined): NoticeWords | null {
+  return errorDisplay(code).backupFix ? BACKUPS_PAUSED_WORDS : null;
+}
 
 export function isErrorKind(code: string): code is ErrorKind {
   return Object.prototype.hasOwnProperty.call(ERROR_DISPLAY, code);

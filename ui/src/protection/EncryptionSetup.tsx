@@ -75,11 +75,10 @@ export function EncryptionSetup({ settings, api, onChanged, testId = "encryption
           <EncryptionSummary settings={settings} testId={testId} />
           {pendingConfirm && !isDefault && (
             <div className="notice notice-warn small" role="alert" data-testid={`${testId}-unconfirmed`}>
-              <p>
-                Encryption is set up but not confirmed: backups wait until you enter the recovery item back.
-              </p>
+              <p className="notice-title">Backups paused: confirm your recovery key</p>
+              <p>No backup runs until you enter the recovery key back: without it nobody could read the backups.</p>
               <button type="button" className="btn btn-small btn-primary" onClick={() => setStage({ kind: "confirm" })} data-testid={`${testId}-confirm-open`}>
-                Enter the recovery item…
+                Confirm the recovery key…
               </button>
             </div>
           )}
@@ -152,7 +151,7 @@ export function EncryptionSummary({ settings, testId }: { settings: EncryptionVi
       <dt>Mode</dt>
       <dd data-testid={`${testId}-mode`}>
         {ENCRYPTION_MODE_LABEL[settings.mode]}
-        {settings.mode !== "off" && (settings.confirmed ? " · active" : " · waiting for confirmation")}
+        {settings.mode !== "off" && (settings.confirmed ? " · active" : " · backups paused until the recovery key is confirmed")}
       </dd>
       {settings.publicKey && (
         <>
@@ -427,13 +426,13 @@ export function ConfirmRecovery({
           spellCheck={false}
           data-testid={`${testId}-confirm-input`}
         />
-        <p className="field-help">Only when it opens a test archive is encryption switched on. Backups wait until then.</p>
+        <p className="field-help">Only when it opens a test archive is encryption switched on. Until then backups are paused.</p>
       </div>
       {error && <ErrorNotice error={error} testId={`${testId}-confirm-error`} />}
       <div className="form-actions">
         <span className="spacer" />
         <button type="button" className="btn btn-quiet" onClick={onCancel} data-testid={`${testId}-confirm-cancel`}>
-          Later
+          Later (backups stay paused)
         </button>
         <button type="submit" className="btn btn-primary" disabled={busy || value.trim() === ""} data-testid={`${testId}-confirm-submit`}>
           {busy ? "Checking…" : "Confirm"}

@@ -29,7 +29,7 @@ export type Route =
   | { screen: "settings" }
   | { screen: "notifications" }
   | { screen: "history" }
-  | { screen: "project"; name: string; tab?: ProjectTab }
+  | { screen: "project"; name: string; tab?: ProjectTab; confirmKey?: boolean }
   | { screen: "restore"; name: string; path?: string }
   | { screen: "drills"; name: string }
   | { screen: "browse"; name: string; path: string; label: string };
@@ -137,9 +137,11 @@ export function Main({
         {route.screen === "history" && <History onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "project" && (
           <ProjectPage
-            key={`${route.name}:${route.tab ?? ""}`}
+            key={`${route.name}:${route.tab ?? ""}:${route.confirmKey ? "confirm" : ""}`}
             name={route.name}
             {...(route.tab ? { tab: route.tab } : {})}
+            {...(route.confirmKey ? { confirmKey: true } : {})}
+            onNavigate={setRoute}
             onBack={() => setRoute({ screen: "home" })}
             onRestore={(path) => setRoute({ screen: "restore", name: route.name, ...(path ? { path } : {}) })}
             onEdit={() => setRoute({ screen: "edit", name: route.name })}

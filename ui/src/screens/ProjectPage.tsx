@@ -2,18 +2,19 @@
 // Backups (the timeline), Sources (database, storage, server, bucket… as cards), Schedules &
 // retention, Activity (its jobs). The route may name the tab to open on (default Backups).
 import { type ReactNode, useMemo, useState } from "react";
-import type { BackupRow, Components, ErrorPayload, ProjectSummary } from "../bindings";
+import type { BackupRow, CheckItem, Components, ErrorPayload, ProjectSummary } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { databaseName } from "../components/format";
 import { keys, localChange, type Resource, useBackups, useComponents, useJobActions, useLiveJobs, useProject, useStore } from "../store";
 import { ImportButton } from "../dropzone/importRequest";
-import { ProvenLine } from "../drill/ProvenLine";
-import { glance } from "../drill/api";
+import { openSupabase } from "../dashboard/Dashboard";
+import { fixTarget } from "../dashboard/fix";
+import { ProjectChecklist } from "../project/ProjectChecklist";
 import { DeleteBackupDialog } from "./DeleteBackupDialog";
 import { ScheduleSection } from "../schedules/ScheduleSection";
 import { RetentionSection } from "../schedules/RetentionSection";
 import { defaultType } from "../project/backupTypes";
-import { errorDisplay } from "../ipc/errorDisplay";
+import { backupRefusalWords, errorDisplay } from "../ipc/errorDisplay";
 import { ProtectionGlance, useProtection } from "../protection/ProtectionPanels";
 import { BackUpButton } from "../project/tabs/BackUpButton";
 import { BackupsTab, type BackupsLoad } from "../project/tabs/BackupsTab";
@@ -22,7 +23,7 @@ import { ProtectionTab } from "../project/tabs/ProtectionTab";
 import { ActivityTab } from "../project/tabs/ActivityTab";
 import { TabBar } from "../project/tabs/TabBar";
 import { LiveJobs } from "../project/tabs/LiveJobs";
-import type { ProjectTab } from "./Main";
+import type { ProjectTab, Route } from "./Main";
 
 export { ROW_HEIGHT, LIST_HEIGHT, removalLabel } from "../project/tabs/BackupTimeline";
 
@@ -38,6 +39,10 @@ type Props = {
   onBrowse?: (backup: { path: string; label: string }) => void;
   /** The tab to open on (the dashboard's Fix buttons open the right one). */
   tab?: ProjectTab;
+  /** Open the recovery key's field at once (the Fix of paused backups). */
+  confirmKey?: boolean;
+  /** Go to another screen (a checklist Fix that leads away: Settings). */
+  onNavigate?: (route: Route) => void;
 };
 
 /** What the project backs up, in a few words: its Supabase project, else its database. */
@@ -53,7 +58,17 @@ function backupsLoad(backups: Resource<BackupRow[]>): BackupsLoad {
   return backups.status === "ready" ? { status: "ready", backups: backups.data } : backups;
 }
 
-export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrowse, tab: initialTab = "backups" }: Props) {
+export function ProjectPage({
+  name,
+  onBack,
+  onRestore,
+  onEdit,
+  onDrills,
+  onBrowse,
+  tab: initialTab = "backups",
+  confirmKey = false,
+  onNavigate,
+}: Props) {
   const project = useProject(name);
   const backupList = useBackups(name);
   const load = useMemo(() => backupsLoad(backupList), [backupList]);
@@ -66,8 +81,9 @@ export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrows
   const liveJobs = useLiveJobs(name);
   const backingUp = liveJobs.some((j) => !j.finished && j.kind === "backup");
   const protection = useProtection(name);
-  // Bumped by a refused backup's "Enter the recovery item…": the encryption card opens it.
-  const [confirmRequest, setConfirmRequest] = useState(0);
+  // Bumped by a refused backup's "Confirm the recovery key…" (or the checklist's Fix, or the
+  // route's `confirmKey`): the encryption card opens its field.
+  const [confirmRequest, setConfirmRequest] = useState(confirmKey ? 1 : 0);
   // A backup refused at its start (actionError) or by its job: the way out, until the user took it.
   const lastBackup = liveJobs.find((j) => j.kind === "backup" && j.finished); // newest first
   const [fixTaken, setFixTaken] = useState<string | null>(null);
@@ -89,6 +105,24 @@ export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrows
     if (!started.ok) setActionError(started.error);
   };
 
+  // A checklist item's Fix: the engine chose the action; this page takes it where it can.
+  const fixItem = (item: CheckItem) => {
+    if (!item.fix) return;
+    const target = fixTarget(item.fix, name);
+    if (target.kind === "backup") return void backUp(null);
+    if (target.kind === "supabase") {
+      void openSupabase(name).then((r) => (r.ok ? undefined : setActionError(r.error)));
+      return;
+    }
+    const route = target.route;
+    if (route.screen === "project" && route.name === name) {
+      setTab(route.tab ?? "backups");
+      if (route.confirmKey) setConfirmRequest((n) => n + 1);
+    } else if (route.screen === "edit") onEdit?.();
+    else if (route.screen === "drills") onDrills?.();
+    else onNavigate?.(route);
+  };
+
   return (
     <section aria-labelledby="project-title" data-testid="project-page" data-project={name} data-tab={tab}>
       <ProjectHeader
@@ -102,15 +136,11 @@ export function ProjectPage({ name, onBack, onRestore, onEdit, onDrills, onBrows
         <BackUpButton components={comps} defaultType={defaultType(comps)} busy={backingUp} onBackUp={(t) => void backUp(t)} />
       </ProjectHeader>
 
+      <ProjectChecklist project={name} onFix={fixItem} />
       <ProtectionGlance data={protection.data} />
-      {project.status === "ready" && (
-        <p className="small" data-testid="project-page-proven">
-          <ProvenLine last={glance(project.data.last_drill)} lastPassed={glance(project.data.last_passed_drill)} />
-        </p>
-      )}
       {project.status === "error" && <ErrorNotice error={project.error} testId="project-error" onRetry={refresh} />}
 
-      {actionError && <ErrorNotice error={actionError} testId="action-error" />}
+      {actionError && <ErrorNotice error={actionError} testId="action-error" words={backupFix ? backupRefusalWords(actionError.code) : null} />}
       {backupFix && (
         <button
           type="button"

@@ -61,33 +61,21 @@ describe("ProjectsHome", () => {
     expect(onSettings).toHaveBeenCalledOnce();
   });
 
-  it("says on each row whether the project is proven restorable, and names a failed drill's check", async () => {
-    const now = Date.now();
-    const drill = (days: number, verdict: "passed" | "failed") => ({
-      id: `d${days}`,
-      backup_id: "backup-0",
-      started_at: new Date(now - days * 86400_000 - 300_000).toISOString(),
-      finished_at: new Date(now - days * 86400_000).toISOString(),
-      verdict,
-      rto_seconds: 240,
-      failed_check_id: verdict === "failed" ? "table:public.orders" : null,
-      failed_check_title: verdict === "failed" ? "Table public.orders" : null,
-      report_path: null,
-    });
-    mockHome(
-      () => overview([protectedHealth("shop"), healthWith("blog", "drill_failed"), protectedHealth("wiki")]),
-      () => [
-        { ...summary("shop", null), last_drill: drill(3, "passed"), last_passed_drill: drill(3, "passed") },
-        { ...summary("blog", null), last_drill: drill(2, "failed"), last_passed_drill: null },
-        summary("wiki", null),
-      ],
-    );
+  it("says on each row whether the restore is proven, from the engine's checklist (never a rule of its own)", async () => {
+    mockHome(() => overview([protectedHealth("shop"), healthWith("blog", "drill_failed"), healthWith("wiki", "never_proven")]));
     renderHome();
-    await waitFor(() => expect(screen.getAllByTestId("project-proven")[0]).toHaveAttribute("data-state", "proven"));
-    const line = (i: number) => within(screen.getAllByTestId("project-card")[i]!).getByTestId("project-proven");
-    expect(line(0)).toHaveTextContent("Proven restorable 3 days ago · RTO 4 min");
-    expect(line(1)).toHaveTextContent("Last drill failed 2 days ago: Table public.orders");
-    expect(line(2)).toHaveTextContent("Never proven");
+    await waitFor(() => expect(screen.getAllByTestId("project-card")).toHaveLength(3));
+    const card = (name: string) => screen.getAllByTestId("project-card").find((c) => c.dataset.project === name)!;
+    const item = (name: string) => within(card(name)).queryAllByTestId("check-item").find((i) => i.dataset.item === "restore_proven");
+    // Proven: done, in the done line, not listed as open.
+    expect(item("shop")).toBeUndefined();
+    expect(within(card("shop")).getByTestId("project-checklist-done")).toHaveTextContent("Restore proven");
+    // A failed drill and never proven: open items, with the engine's words and Fix.
+    expect(item("blog")).toHaveAttribute("data-state", "gap");
+    expect(item("blog")).toHaveTextContent("reason of drill_failed");
+    expect(within(card("blog")).getByTestId("fix-blog")).toHaveTextContent("Open the drill report");
+    expect(item("wiki")).toHaveAttribute("data-state", "gap");
+    expect(within(card("wiki")).getByTestId("fix-wiki")).toHaveTextContent("Run a drill");
   });
 
   it("opens a project from its row", async () => {

@@ -6,7 +6,7 @@ import { StrictMode } from "react";
 import { describe, expect, it, vi } from "vitest";
 import type { BackupRow, CatalogChanged, ProjectSummary } from "../bindings";
 import { JobPanel } from "../components/JobPanel";
-import { overviewOf } from "../dashboard/fixtures";
+import { healthWith, overview, overviewOf } from "../dashboard/fixtures";
 import { backup, summary } from "../screens/fixtures";
 import { ProjectPage } from "../screens/ProjectPage";
 import { ProjectsHome } from "../screens/ProjectsHome";
@@ -50,6 +50,8 @@ describe("screens on the store", () => {
             return [];
           case "get_protection":
             return { project: "shop", newest_backup: null, copies: 1, media: 1, offsite: false, meets_321: false, destinations: 0, pending: [], summary: "" };
+          case "health":
+            return overview([healthWith("shop", "one_copy")]);
           default:
             throw new Error(`unexpected command ${cmd}`);
         }
@@ -92,10 +94,11 @@ describe("screens on the store", () => {
     expect(screen.getAllByTestId("backups-row")[0]!.querySelector("[data-backup-id]")).toHaveAttribute("data-backup-id", "backup-0");
     // The page's 3-2-1 view and "where it lives" follow the backups too (issue 25), and the
     // timeline's proven badges (the drills), and the safety backups listed under it (a restore
-    // that replaced the database adds one).
+    // that replaced the database adds one), and the header's checklist (the engine's health).
     expect(calls.sort()).toEqual([
       "get_project",
       "get_protection",
+      "health",
       "list_backups",
       "list_copies",
       "list_drills",

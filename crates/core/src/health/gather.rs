@@ -1,6 +1,6 @@
 //! The [`Facts`] of each project, read from the catalog (a few small queries per project).
 
-use super::{ActiveCondition, CopyMark, Facts, LastRun};
+use super::{ActiveCondition, CopyMark, EncryptionState, Facts, LastRun};
 use crate::catalog::{
     BackupOrigin, BackupStatus, Catalog, Components, CopyState, DestinationRecord, JobKind,
     JobState, Project, ServerComponent, LOCAL_DESTINATION,
@@ -110,6 +110,8 @@ pub(crate) fn server_mark(
         ok: true,
         same_medium_as: None,
         note: None,
+        // Beside the database, not away from it.
+        offsite: false,
     })
 }
 
@@ -145,7 +147,9 @@ async fn project_facts(
             error_code: j.error_code,
             error_message: j.error_message,
         });
+    let encryption = encryption_state(catalog.encryption(&p.id).await?.as_ref());
     Ok(Facts {
+        encryption,
         project: p.name.clone(),
         subtitle: subtitle(&components, p),
         backups: backups.len().try_into().unwrap_or(u32::MAX),
@@ -157,6 +161,18 @@ async fn project_facts(
         last_run,
         ..Default::default()
     })
+}
+
+/// Where the project's encryption stands: no row or `off` is off; on without its test
+/// ciphertext is not set up; on and not confirmed pauses backups (as `ops::encryption` refuses).
+fn encryption_state(row: Option<&crate::catalog::EncryptionRow>) -> EncryptionState {
+    match row {
+        None => EncryptionState::Off,
+        Some(r) if r.mode == "off" => EncryptionState::Off,
+        Some(r) if r.check.is_none() => EncryptionState::NotSetUp,
+        Some(r) if !r.confirmed => EncryptionState::Unconfirmed,
+        Some(_) => EncryptionState::Ready,
+    }
 }
 
 /// Whether the newest drill's failure still stands: not when a newer backup than the one that
@@ -213,6 +229,7 @@ async fn copy_marks(
                     ok,
                     same_medium_as: None,
                     note: None,
+                    offsite: false,
                 };
                 (mark, local.key.clone())
             } else {
@@ -227,6 +244,7 @@ async fn copy_marks(
                     ok,
                     same_medium_as: None,
                     note: medium.and_then(|m| m.note.clone()),
+                    offsite: medium.is_some_and(|m| m.offsite),
                 };
                 let key =
                     medium.map_or_else(|| format!("dest:{}", c.destination), |m| m.key.clone());

@@ -6,8 +6,11 @@
 //! with the action that solves it, and the facts a dashboard row shows. The table of rules is
 //! [`RULES`], in the order problems rank; docs/health.md prints the same table.
 
+pub mod checklist;
 pub mod gather;
 pub mod media;
+
+pub use checklist::{CheckId, CheckItem, CheckState, Checklist};
 
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +73,17 @@ pub enum ProblemKind {
     PlatformBackupMissing,
     /// The newest restore drill failed.
     DrillFailed,
+    /// The newest good backup is in two places or more, but short of 3-2-1 (three copies, on
+    /// two media, one offsite).
+    CopiesShort,
+    /// No backup was ever verified (its checksums read back) nor restored by a drill.
+    NeverVerified,
+    /// No drill ever restored a backup of the project.
+    NeverProven,
+    /// Encryption is on, but its recovery item was not confirmed: backups are paused.
+    RecoveryKeyUnconfirmed,
+    /// Encryption is to be on, but it was never set up: backups are paused.
+    EncryptionNotSetUp,
 }
 
 /// The one action that solves a problem (the dashboard's **Fix** button).
@@ -89,6 +103,14 @@ pub enum FixAction {
     ReviewServerCertificate,
     OpenSupabase,
     OpenDrill,
+    /// Verify the newest backup (read its checksums back).
+    VerifyNow,
+    /// Run a restore drill.
+    RunDrill,
+    /// Open the encryption settings at the recovery key's field.
+    ConfirmRecoveryKey,
+    /// Open the encryption settings to finish setting it up.
+    SetUpEncryption,
 }
 
 impl FixAction {
@@ -107,6 +129,10 @@ impl FixAction {
             FixAction::ReviewServerCertificate => "Review the certificate",
             FixAction::OpenSupabase => "Open the Supabase dashboard",
             FixAction::OpenDrill => "Open the drill report",
+            FixAction::VerifyNow => "Verify now",
+            FixAction::RunDrill => "Run a drill",
+            FixAction::ConfirmRecoveryKey => "Confirm the recovery key",
+            FixAction::SetUpEncryption => "Set up encryption",
         }
     }
 }
@@ -124,13 +150,15 @@ const fn rule(kind: ProblemKind, health: Health, fix: FixAction) -> Rule {
 }
 
 /// Every rule, worst first.
-pub const RULES: [Rule; 15] = {
+pub const RULES: [Rule; 20] = {
     use FixAction as F;
     use Health::{AtRisk, Unprotected};
     use ProblemKind as P;
     [
         rule(P::NeverBackedUp, Unprotected, F::BackUpNow),
         rule(P::NoGoodBackup, Unprotected, F::BackUpNow),
+        rule(P::RecoveryKeyUnconfirmed, AtRisk, F::ConfirmRecoveryKey),
+        rule(P::EncryptionNotSetUp, AtRisk, F::SetUpEncryption),
         rule(P::CredentialsRejected, AtRisk, F::EditCredentials),
         rule(P::NewestDamaged, AtRisk, F::VerifyPrevious),
         rule(P::Overdue, AtRisk, F::BackUpNow),
@@ -146,7 +174,10 @@ pub const RULES: [Rule; 15] = {
         rule(P::SpaceLow, AtRisk, F::FreeSpace),
         rule(P::OneCopy, AtRisk, F::AddDestination),
         rule(P::CopyPending, AtRisk, F::RetryCopies),
+        rule(P::CopiesShort, AtRisk, F::AddDestination),
+        rule(P::NeverVerified, AtRisk, F::VerifyNow),
         rule(P::DrillFailed, AtRisk, F::OpenDrill),
+        rule(P::NeverProven, AtRisk, F::RunDrill),
         rule(P::PlatformBackupMissing, AtRisk, F::OpenSupabase),
     ]
 };
@@ -178,6 +209,10 @@ pub struct CopyMark {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(optional))]
     pub note: Option<String>,
+    /// Away from this computer (an S3 bucket, a folder marked offsite on another disk): what
+    /// the "1 offsite" of 3-2-1 counts.
+    #[serde(default)]
+    pub offsite: bool,
 }
 
 /// How the newest backup run ended.
@@ -198,6 +233,22 @@ pub struct ActiveCondition {
     pub kind: String,
     pub subject: String,
     pub detail: Option<String>,
+}
+
+/// Where a project's encryption stands (the `project_encryption` row).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum EncryptionState {
+    /// Off (the user's choice): backups are not encrypted.
+    #[default]
+    Off,
+    /// To be on, but never set up: backups refuse to run.
+    NotSetUp,
+    /// On, the recovery item not confirmed: backups refuse to run.
+    Unconfirmed,
+    /// On and confirmed.
+    Ready,
 }
 
 /// Everything the rules look at, for one project.
@@ -226,6 +277,7 @@ pub struct Facts {
     pub overdue: bool,
     pub last_run: Option<LastRun>,
     pub conditions: Vec<ActiveCondition>,
+    pub encryption: EncryptionState,
 }
 
 /// One problem found.
@@ -264,6 +316,9 @@ pub struct ProjectHealth {
     #[serde(default)]
     pub overdue: bool,
     pub last_run: Option<LastRun>,
+    /// The protection checklist, next step first: what the dashboard's card, the project's
+    /// header and `offsite status` list.
+    pub checklist: Checklist,
 }
 
 impl ProjectHealth {
@@ -302,6 +357,27 @@ fn places(copies: &[CopyMark]) -> usize {
         .count()
 }
 
+/// The 3-2-1 rule: at least three copies, on at least two media, at least one offsite.
+pub fn meets_321(copies: usize, media: usize, offsite: bool) -> bool {
+    copies >= 3 && media >= 2 && offsite
+}
+
+/// The newest good backup's copies against 3-2-1: "2 of 3 copies, on 2 media, none offsite",
+/// and whether it meets it.
+pub fn copies_line(copies: &[CopyMark]) -> (String, bool) {
+    let n = copies.iter().filter(|c| c.ok).count();
+    let media = places(copies);
+    // As `offsite copies` counts it: any intact copy away from this computer.
+    let offsite = copies.iter().any(|c| c.ok && c.offsite);
+    let line = format!(
+        "{} of 3 copies, on {media} {}, {}",
+        n,
+        if media == 1 { "medium" } else { "media" },
+        if offsite { "1 offsite" } else { "none offsite" }
+    );
+    (line, meets_321(n, media, offsite))
+}
+
 /// The notes of the intact copies (why some count less), joined: " (…; …)", or "".
 fn media_notes(copies: &[CopyMark]) -> String {
     let notes: Vec<&str> = copies
@@ -336,6 +412,22 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             found.push((k, reason));
         }
     };
+    let paused = matches!(
+        f.encryption,
+        EncryptionState::Unconfirmed | EncryptionState::NotSetUp
+    );
+    match f.encryption {
+        EncryptionState::Unconfirmed => add(
+            P::RecoveryKeyUnconfirmed,
+            "backups paused: confirm your recovery key (without it nobody can read the backups)"
+                .into(),
+        ),
+        EncryptionState::NotSetUp => add(
+            P::EncryptionNotSetUp,
+            "backups paused: encryption is on but not set up yet".into(),
+        ),
+        EncryptionState::Off | EncryptionState::Ready => {}
+    }
     if f.backups == 0 {
         add(P::NeverBackedUp, "never backed up".into());
     } else if f.last_good.is_none() {
@@ -344,7 +436,13 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             "no good backup: every backup is damaged or missing".into(),
         );
     }
-    if let Some(run) = f.last_run.as_ref().filter(|r| !r.succeeded) {
+    // A run refused because encryption was not confirmed is the pause itself, said above.
+    let refused_by_pause = |r: &LastRun| paused && r.error_code.as_deref() == Some("needs_consent");
+    if let Some(run) = f
+        .last_run
+        .as_ref()
+        .filter(|r| !r.succeeded && !refused_by_pause(r))
+    {
         let why = run.error_message.clone().unwrap_or_else(|| "failed".into());
         if run.error_code.as_deref() == Some("auth") {
             add(
@@ -414,8 +512,35 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
             ),
         );
     }
+    let (line, meets) = copies_line(&f.copies);
+    if f.last_good.is_some() && places(&f.copies) >= 2 && !meets {
+        add(
+            P::CopiesShort,
+            format!(
+                "{line}: 3-2-1 wants 3 copies, on 2 media, 1 offsite{}",
+                media_notes(&f.copies)
+            ),
+        );
+    }
+    if f.last_good.is_some()
+        && !f.newest_damaged
+        && f.last_verified.is_none()
+        && f.last_proven.is_none()
+    {
+        add(
+            P::NeverVerified,
+            "no backup was verified yet: a verify reads the archive back and checks every checksum"
+                .into(),
+        );
+    }
     if f.drill_failed {
         add(P::DrillFailed, "the newest restore drill failed".into());
+    } else if f.last_good.is_some() && f.last_proven.is_none() {
+        add(
+            P::NeverProven,
+            "no restore was tried yet: a drill restores a backup into a throwaway database and checks it"
+                .into(),
+        );
     }
     found.sort_by_key(|(k, _)| RULES.iter().position(|r| r.kind == *k));
     found
@@ -432,6 +557,7 @@ fn protected_reason(f: &Facts) -> String {
     let notes = media_notes(&f.copies);
     match &f.last_proven {
         Some(_) => format!("backed up on schedule, kept in {copies}{notes}, restore proven"),
+        // Only with a rule that does not ask for a drill (none today).
         None => format!("backed up on schedule, kept in {copies}{notes}"),
     }
 }
@@ -440,6 +566,25 @@ fn protected_reason(f: &Facts) -> String {
 /// the rejected credentials' problem comes first (its fix is the Fix button), and the state
 /// stays the worst one (Unprotected).
 fn refused_first(problems: &mut Vec<Problem>) {
+    // Paused backups come before anything: no backup runs until encryption is confirmed, so
+    // every "Back up now" becomes the encryption's fix.
+    if let Some(i) = problems.iter().position(|p| {
+        matches!(
+            p.kind,
+            ProblemKind::RecoveryKeyUnconfirmed | ProblemKind::EncryptionNotSetUp
+        )
+    }) {
+        let pause = problems.remove(i);
+        for p in problems
+            .iter_mut()
+            .filter(|p| p.fix == FixAction::BackUpNow)
+        {
+            p.fix = pause.fix;
+            p.fix_label = pause.fix.label().to_string();
+        }
+        problems.insert(0, pause);
+        return;
+    }
     let unprotected = matches!(
         problems.first().map(|p| p.kind),
         Some(ProblemKind::NeverBackedUp | ProblemKind::NoGoodBackup)
@@ -483,6 +628,22 @@ pub fn assess(f: &Facts) -> ProjectHealth {
     let mut problems = problems;
     problems.sort_by_key(|p| std::cmp::Reverse(p.health));
     refused_first(&mut problems);
+    // Paused backups are what the project says first, whatever else is wrong.
+    let reason = match problems.first() {
+        Some(p) if checklist::item_of(p.kind) == CheckId::Encryption => p.reason.clone(),
+        _ => reason,
+    };
+    let checklist = checklist::build(
+        &problems,
+        &checklist::Done {
+            schedule: f.schedule.as_deref(),
+            last_good: f.last_good.as_deref(),
+            last_verified: f.last_verified.as_deref(),
+            last_proven: f.last_proven.as_deref(),
+            copies: copies_line(&f.copies).0,
+            encryption: f.encryption,
+        },
+    );
     ProjectHealth {
         project: f.project.clone(),
         subtitle: f.subtitle.clone(),
@@ -499,6 +660,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
         next_run: f.next_run.clone(),
         overdue: f.overdue,
         last_run: f.last_run.clone(),
+        checklist,
     }
 }
 
@@ -561,16 +723,34 @@ pub struct HealthOverview {
     pub worst: Health,
     /// Worst first ([`worst_first`]).
     pub projects: Vec<ProjectHealth>,
+    /// How many checklist items of all projects need the user (gaps and paused backups).
+    pub needs_you: u32,
+    /// "3 things need you" ("Nothing needs you").
+    pub needs_you_line: String,
+}
+
+/// How many checklist items of `list` need the user, and the line that says so.
+pub fn needs_you(list: &[ProjectHealth]) -> (u32, String) {
+    let n: usize = list.iter().map(|h| h.checklist.open().count()).sum();
+    let line = match n {
+        0 => "Nothing needs you".to_string(),
+        1 => "1 thing needs you".to_string(),
+        n => format!("{n} things need you"),
+    };
+    (n as u32, line)
 }
 
 /// The overview of `list` (sorted worst first here).
 pub fn overview(mut list: Vec<ProjectHealth>) -> HealthOverview {
     worst_first(&mut list);
     let (summary, worst) = summary(&list);
+    let (needs_you, needs_you_line) = needs_you(&list);
     HealthOverview {
         summary,
         worst,
         projects: list,
+        needs_you,
+        needs_you_line,
     }
 }
 

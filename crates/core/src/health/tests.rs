@@ -7,9 +7,11 @@ fn local() -> CopyMark {
         ok: true,
         same_medium_as: None,
         note: None,
+        offsite: false,
     }
 }
 
+/// A destination away from this computer (an S3 bucket, a NAS in another building).
 fn dest(name: &str, ok: bool) -> CopyMark {
     CopyMark {
         place: name.into(),
@@ -17,10 +19,12 @@ fn dest(name: &str, ok: bool) -> CopyMark {
         ok,
         same_medium_as: None,
         note: None,
+        offsite: true,
     }
 }
 
-/// A protected project: a recent good backup on a schedule, kept in two places.
+/// A protected project: a recent good backup on a schedule, verified, kept in three places (one
+/// offsite), its restore proven by a drill.
 fn safe() -> Facts {
     Facts {
         project: "shop".into(),
@@ -28,7 +32,8 @@ fn safe() -> Facts {
         backups: 3,
         last_good: Some("2026-11-24T02:30:05.000Z".into()),
         last_verified: Some("2026-11-24T02:31:00.000Z".into()),
-        copies: vec![local(), dest("nas", true)],
+        last_proven: Some("2026-11-24T03:00:00.000Z".into()),
+        copies: vec![local(), dest("nas", true), dest("s3", true)],
         schedule: Some("daily 02:30".into()),
         next_run: Some("2026-11-25T02:30:00.000Z".into()),
         last_run: Some(LastRun {
@@ -73,7 +78,7 @@ fn each_situation_gets_its_state_reason_and_fix() {
             "all well",
             |_| {},
             Health::Protected,
-            "backed up on schedule, kept in 2 places",
+            "backed up on schedule, kept in 3 places, restore proven",
             None,
         ),
         (
@@ -405,6 +410,8 @@ fn the_ui_rules_json_is_the_rules() {
                 "health_label": r.health.label(),
                 "fix": r.fix,
                 "fix_label": r.fix.label(),
+                "item": checklist::item_of(r.kind),
+                "item_label": checklist::item_of(r.kind).label(),
             })
         })
         .collect();
@@ -495,8 +502,16 @@ fn the_backup_servers_own_copy_counts_as_a_place() {
     assert_eq!(assess(&f).problems[0].kind, ProblemKind::OneCopy);
     f.copies.push(mark);
     let h = assess(&f);
+    // Two places now, but not 3-2-1 yet: the server is beside the database, not offsite.
+    assert_eq!(h.problems[0].kind, ProblemKind::CopiesShort, "{h:?}");
+    assert_eq!(
+        h.reason,
+        "2 of 3 copies, on 2 media, none offsite: 3-2-1 wants 3 copies, on 2 media, 1 offsite"
+    );
+    f.copies.push(dest("s3", true));
+    let h = assess(&f);
     assert_eq!(h.health, Health::Protected, "{h:?}");
-    assert!(h.reason.contains("kept in 2 places"), "{}", h.reason);
+    assert!(h.reason.contains("kept in 3 places"), "{}", h.reason);
 }
 
 #[test]
@@ -524,4 +539,285 @@ fn a_copy_on_the_local_disk_is_not_a_second_place_and_the_reason_says_why() {
         "{}",
         h.reason
     );
+}
+
+/// Each checklist item's states and Fix, from a protected project with one thing changed.
+#[test]
+fn each_checklist_item_has_its_states_why_and_fix() {
+    use CheckId as I;
+    use CheckState as S;
+    type Case = (
+        &'static str,
+        fn(&mut Facts),
+        CheckId,
+        CheckState,
+        &'static str,
+        Option<FixAction>,
+    );
+    let cases: Vec<Case> =
+        vec![
+        ("scheduled", |_| {}, I::Scheduled, S::Done, "Backs up daily 02:30.", None),
+        (
+            "no schedule",
+            |f| f.schedule = None,
+            I::Scheduled,
+            S::Gap,
+            "No schedule: backups are only made by hand.",
+            Some(FixAction::AddSchedule),
+        ),
+        (
+            "paused schedule",
+            |f| f.paused = true,
+            I::Scheduled,
+            S::Gap,
+            "The schedule (daily 02:30) is paused.",
+            Some(FixAction::ResumeSchedule),
+        ),
+        (
+            "backed up",
+            |_| {},
+            I::BackedUp,
+            S::Done,
+            "The newest good backup is from 2026-11-24 02:30 UTC.",
+            None,
+        ),
+        (
+            "overdue",
+            |f| f.overdue = true,
+            I::BackedUp,
+            S::Gap,
+            "Overdue: the newest good backup is from 2026-11-24 02:30 UTC.",
+            Some(FixAction::BackUpNow),
+        ),
+        (
+            "refused",
+            |f| f.last_run = failed("auth", "no"),
+            I::BackedUp,
+            S::Gap,
+            "The server refused the credentials of the last backup.",
+            Some(FixAction::EditCredentials),
+        ),
+        (
+            "verified",
+            |_| {},
+            I::Verified,
+            S::Done,
+            "Checksums checked 2026-11-24 02:31 UTC.",
+            None,
+        ),
+        (
+            // A passing drill read the backup back in full: verified, not "never".
+            "verified by a drill",
+            |f| f.last_verified = None,
+            I::Verified,
+            S::Done,
+            "Read back in full by the drill of 2026-11-24 03:00 UTC.",
+            None,
+        ),
+        (
+            "never verified",
+            |f| {
+                f.last_verified = None;
+                f.last_proven = None;
+            },
+            I::Verified,
+            S::Gap,
+            "No backup was verified yet",
+            Some(FixAction::VerifyNow),
+        ),
+        (
+            "newest damaged",
+            |f| f.newest_damaged = true,
+            I::Verified,
+            S::Gap,
+            "The newest backup is damaged or missing",
+            Some(FixAction::VerifyPrevious),
+        ),
+        (
+            "3-2-1",
+            |_| {},
+            I::Copies,
+            S::Done,
+            "3 of 3 copies, on 3 media, 1 offsite: 3-2-1 met.",
+            None,
+        ),
+        (
+            "one copy",
+            |f| f.copies = vec![local()],
+            I::Copies,
+            S::Gap,
+            "The newest good backup is only on this computer.",
+            Some(FixAction::AddDestination),
+        ),
+        (
+            "two copies, none offsite",
+            |f| {
+                let mut nas = dest("nas", true);
+                nas.offsite = false;
+                f.copies = vec![local(), nas];
+            },
+            I::Copies,
+            S::Gap,
+            "2 of 3 copies, on 2 media, none offsite: 3-2-1 wants 3 copies, on 2 media, 1 offsite.",
+            Some(FixAction::AddDestination),
+        ),
+        (
+            "proven",
+            |_| {},
+            I::RestoreProven,
+            S::Done,
+            "A drill restored a backup and checked it 2026-11-24 03:00 UTC.",
+            None,
+        ),
+        (
+            "never proven",
+            |f| f.last_proven = None,
+            I::RestoreProven,
+            S::Gap,
+            "No restore was tried yet",
+            Some(FixAction::RunDrill),
+        ),
+        (
+            "drill failed",
+            |f| f.drill_failed = true,
+            I::RestoreProven,
+            S::Gap,
+            "The newest restore drill failed.",
+            Some(FixAction::OpenDrill),
+        ),
+        (
+            "encryption off",
+            |_| {},
+            I::Encryption,
+            S::Off,
+            "Off (your choice)",
+            None,
+        ),
+        (
+            "encryption ready",
+            |f| f.encryption = EncryptionState::Ready,
+            I::Encryption,
+            S::Done,
+            "Backups are encrypted and the recovery key is confirmed.",
+            None,
+        ),
+        (
+            "recovery key not confirmed",
+            |f| f.encryption = EncryptionState::Unconfirmed,
+            I::Encryption,
+            S::Gap,
+            "Backups paused: confirm your recovery key",
+            Some(FixAction::ConfirmRecoveryKey),
+        ),
+        (
+            "encryption not set up",
+            |f| f.encryption = EncryptionState::NotSetUp,
+            I::Encryption,
+            S::Gap,
+            "Backups paused: encryption is on but not set up yet.",
+            Some(FixAction::SetUpEncryption),
+        ),
+        (
+            "paused backups",
+            |f| f.encryption = EncryptionState::Unconfirmed,
+            I::BackedUp,
+            S::Paused,
+            "The newest good backup is from 2026-11-24 02:30 UTC. Backups are paused",
+            Some(FixAction::ConfirmRecoveryKey),
+        ),
+        (
+            "nothing to verify yet",
+            |f| {
+                f.backups = 0;
+                f.last_good = None;
+                f.copies.clear();
+            },
+            I::Verified,
+            S::Waiting,
+            "Waits for a first good backup.",
+            None,
+        ),
+    ];
+    for (name, change, id, state, why, fix) in cases {
+        let mut f = safe();
+        change(&mut f);
+        let h = assess(&f);
+        let item = h.checklist.item(id);
+        assert_eq!(item.state, state, "{name}: {item:?}");
+        assert!(item.why.starts_with(why), "{name}: {:?}", item.why);
+        assert_eq!(item.fix, fix, "{name}");
+        assert_eq!(item.fix_label, fix.map(|f| f.label().to_string()), "{name}");
+        assert_eq!(item.label, id.label(), "{name}");
+        // One truth: an open item means not protected, and the first open item's Fix is the
+        // project's Fix.
+        let first_open = h.checklist.open().next();
+        assert_eq!(
+            h.health == Health::Protected,
+            first_open.is_none(),
+            "{name}"
+        );
+        assert_eq!(first_open.and_then(|i| i.fix), h.fix(), "{name}");
+    }
+}
+
+/// Several gaps: every one is listed, next step first (the order of the Fix), then what waits,
+/// then what is done; "N of M done" counts what applies.
+#[test]
+fn the_checklist_lists_every_gap_next_step_first() {
+    let mut f = safe();
+    f.schedule = None;
+    f.copies = vec![local()];
+    f.last_verified = None;
+    f.last_proven = None;
+    let h = assess(&f);
+    let order: Vec<(CheckId, CheckState)> =
+        h.checklist.items.iter().map(|i| (i.id, i.state)).collect();
+    assert_eq!(
+        order,
+        [
+            (CheckId::Scheduled, CheckState::Gap),
+            (CheckId::Copies, CheckState::Gap),
+            (CheckId::Verified, CheckState::Gap),
+            (CheckId::RestoreProven, CheckState::Gap),
+            (CheckId::BackedUp, CheckState::Done),
+            (CheckId::Encryption, CheckState::Off),
+        ]
+    );
+    assert_eq!(h.checklist.line, "1 of 5 done");
+    assert_eq!(h.fix(), Some(FixAction::AddSchedule));
+    let (n, line) = needs_you(&[h.clone(), assess(&safe())]);
+    assert_eq!((n, line.as_str()), (4, "4 things need you"));
+    assert_eq!(needs_you(&[assess(&safe())]).1, "Nothing needs you");
+}
+
+/// Paused backups: never backed up and the key not confirmed is Unprotected, and still no
+/// "Back up now" anywhere (it would fail again); the refused run is not a second problem.
+#[test]
+fn paused_backups_never_offer_back_up_now() {
+    let mut f = safe();
+    f.backups = 0;
+    f.last_good = None;
+    f.copies.clear();
+    f.encryption = EncryptionState::Unconfirmed;
+    f.last_run = failed("needs_consent", "project \"shop\" is encrypted, but …");
+    let h = assess(&f);
+    assert_eq!(h.health, Health::Unprotected);
+    assert_eq!(h.fix(), Some(FixAction::ConfirmRecoveryKey));
+    assert!(h
+        .reason
+        .starts_with("backups paused: confirm your recovery key"));
+    assert!(h.problems.iter().all(|p| p.fix != FixAction::BackUpNow));
+    assert!(h
+        .problems
+        .iter()
+        .all(|p| p.kind != ProblemKind::LastRunFailed));
+    assert!(h
+        .checklist
+        .items
+        .iter()
+        .all(|i| i.fix != Some(FixAction::BackUpNow)));
+    assert_eq!(h.checklist.items[1].state, CheckState::Paused);
+    // Confirmed: the old refusal is a failed run to retry like any other.
+    f.encryption = EncryptionState::Ready;
+    assert_eq!(assess(&f).fix(), Some(FixAction::BackUpNow));
 }

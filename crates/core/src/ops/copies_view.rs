@@ -185,7 +185,7 @@ pub(crate) async fn protection(engine: &Engine, project: &str) -> Result<Protect
         .iter()
         .filter_map(|c| medium_of(c).and_then(|m| m.note.clone()))
         .collect();
-    let meets_321 = copies >= 3 && media >= 2 && offsite;
+    let meets_321 = crate::health::meets_321(copies as usize, media as usize, offsite);
     let mut summary = match newest {
         None => "no backup yet".to_string(),
         Some(_) => format!(

@@ -157,9 +157,9 @@ async fn a_scheduled_verify_through_run_due_fails_its_job_and_alerts_once() {
 /// A backup just made is verified (read back as the verify job does) when `status` counts it:
 /// the backup list and the health agree.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_fresh_backup_is_verified_when_status_says_protected() {
+async fn a_fresh_backup_is_verified_when_status_counts_it() {
     use offsite_core::catalog::{BackupStatus, DestinationSpec};
-    use offsite_core::health::Health;
+    use offsite_core::health::{CheckId, CheckState, Health};
     let pg = TestCluster::shared();
     let env = env_configured(|c| c).await;
     let e = &env.engine;
@@ -202,7 +202,21 @@ async fn a_fresh_backup_is_verified_when_status_says_protected() {
         .await
         .unwrap();
     let h = e.health(Some("fresh")).await.unwrap().remove(0);
-    assert_eq!(h.health, Health::Protected, "{h:?}");
+    // Scheduled, backed up, verified: done. Two copies on two media (not 3-2-1) and no drill
+    // yet are the project's gaps, so it is at risk, not protected.
+    for id in [CheckId::Scheduled, CheckId::BackedUp, CheckId::Verified] {
+        assert_eq!(
+            h.checklist.item(id).state,
+            CheckState::Done,
+            "{id:?}: {h:?}"
+        );
+    }
+    assert_eq!(h.checklist.item(CheckId::Copies).state, CheckState::Gap);
+    assert_eq!(
+        h.checklist.item(CheckId::RestoreProven).state,
+        CheckState::Gap
+    );
+    assert_eq!(h.health, Health::AtRisk, "{h:?}");
     assert_eq!(o.backup.status, BackupStatus::Verified, "{:?}", o.backup);
     let listed = e.backups("fresh").await.unwrap();
     assert_eq!(listed[0].status, BackupStatus::Verified);

@@ -8,5 +8,6 @@
 #[allow(unused_imports)]
 mod common;
 
+mod checklist;
 mod damage;
 mod media;

@@ -1,0 +1,291 @@
+//! The one protection checklist (issue 44): per project, six items — Scheduled · Backed up
+//! recently · Verified · Copies · Restore proven · Encryption ready — each with its state, a
+//! sentence saying why, and its **Fix**. It is a grouping of the problems [`super::assess`]
+//! finds (every problem belongs to exactly one item, [`item_of`]), so the checklist, the state
+//! (Protected / At risk / Unprotected), the dashboard's Fix button, `offsite status`, the tray
+//! and the project header cannot disagree: a project is Protected exactly when every item that
+//! applies is done.
+//!
+//! Items are listed next step first: the items with a gap in the order of their problems (the
+//! first one's Fix is the project's Fix), then the items waiting for another one, then the done
+//! ones, then the ones that do not apply (encryption the user left off).
+
+use super::{EncryptionState, FixAction, Problem, ProblemKind};
+use serde::{Deserialize, Serialize};
+
+/// The six items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckId {
+    Scheduled,
+    BackedUp,
+    Verified,
+    Copies,
+    RestoreProven,
+    Encryption,
+}
+
+impl CheckId {
+    /// Every item, in the order a person reads the list when all is done.
+    pub const ALL: [CheckId; 6] = [
+        CheckId::Scheduled,
+        CheckId::BackedUp,
+        CheckId::Verified,
+        CheckId::Copies,
+        CheckId::RestoreProven,
+        CheckId::Encryption,
+    ];
+
+    /// The item's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckId::Scheduled => "Scheduled",
+            CheckId::BackedUp => "Backed up recently",
+            CheckId::Verified => "Verified",
+            CheckId::Copies => "Copies",
+            CheckId::RestoreProven => "Restore proven",
+            CheckId::Encryption => "Encryption ready",
+        }
+    }
+}
+
+/// An item's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckState {
+    /// Done: nothing to do.
+    Done,
+    /// Something to do: its Fix does it.
+    Gap,
+    /// Backups cannot run until another item is done (the recovery key is not confirmed): its
+    /// Fix is that item's, never "Back up now".
+    Paused,
+    /// Cannot be done before another item (nothing to verify before the first good backup).
+    Waiting,
+    /// Does not apply (encryption the user left off).
+    Off,
+}
+
+impl CheckState {
+    /// Whether the item still needs something (a gap, or paused).
+    pub fn open(self) -> bool {
+        matches!(self, CheckState::Gap | CheckState::Paused)
+    }
+}
+
+/// One item of the checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CheckItem {
+    pub id: CheckId,
+    /// "Restore proven".
+    pub label: String,
+    pub state: CheckState,
+    /// Why, in a sentence a person reads ("No restore has been tried yet.").
+    pub why: String,
+    /// The action that does it (`None`: done, off, or waiting for another item).
+    pub fix: Option<FixAction>,
+    pub fix_label: Option<String>,
+}
+
+/// A project's checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Checklist {
+    /// Next step first ([`self`]'s order).
+    pub items: Vec<CheckItem>,
+    /// Items done.
+    pub done: u32,
+    /// Items that apply (not off).
+    pub total: u32,
+    /// "4 of 6 done".
+    pub line: String,
+    /// Backups are paused until the recovery key is confirmed (or encryption is set up).
+    pub paused: bool,
+}
+
+impl Checklist {
+    /// The item with `id`.
+    pub fn item(&self, id: CheckId) -> &CheckItem {
+        self.items
+            .iter()
+            .find(|i| i.id == id)
+            .expect("every checklist has every item")
+    }
+
+    /// The items still needing something, next step first.
+    pub fn open(&self) -> impl Iterator<Item = &CheckItem> {
+        self.items.iter().filter(|i| i.state.open())
+    }
+}
+
+/// The item a problem belongs to.
+pub fn item_of(kind: ProblemKind) -> CheckId {
+    use ProblemKind as P;
+    match kind {
+        P::NoSchedule | P::SchedulePaused => CheckId::Scheduled,
+        P::NeverBackedUp
+        | P::NoGoodBackup
+        | P::CredentialsRejected
+        | P::Overdue
+        | P::LastRunFailed
+        | P::ServerCertificateChanged
+        | P::ServerUnreachable
+        | P::SpaceLow => CheckId::BackedUp,
+        P::NewestDamaged | P::NeverVerified => CheckId::Verified,
+        P::OneCopy | P::CopiesShort | P::CopyPending | P::PlatformBackupMissing => CheckId::Copies,
+        P::DrillFailed | P::NeverProven => CheckId::RestoreProven,
+        P::RecoveryKeyUnconfirmed | P::EncryptionNotSetUp => CheckId::Encryption,
+    }
+}
+
+/// What the checklist reads besides the problems.
+pub(super) struct Done<'a> {
+    pub schedule: Option<&'a str>,
+    pub last_good: Option<&'a str>,
+    pub last_verified: Option<&'a str>,
+    pub last_proven: Option<&'a str>,
+    /// "3 copies on 3 media, 1 offsite".
+    pub copies: String,
+    pub encryption: EncryptionState,
+}
+
+fn item(id: CheckId, state: CheckState, why: String, fix: Option<FixAction>) -> CheckItem {
+    CheckItem {
+        id,
+        label: id.label().to_string(),
+        state,
+        why,
+        fix,
+        fix_label: fix.map(|f| f.label().to_string()),
+    }
+}
+
+/// The sentence of a done item.
+fn done_why(id: CheckId, d: &Done<'_>) -> String {
+    let at = |t: Option<&str>| t.map(super::readable_time).unwrap_or_default();
+    match id {
+        CheckId::Scheduled => format!("Backs up {}.", d.schedule.unwrap_or("on a schedule")),
+        CheckId::BackedUp => format!("The newest good backup is from {}.", at(d.last_good)),
+        CheckId::Verified => match d.last_verified {
+            Some(t) => format!("Checksums checked {}.", super::readable_time(t)),
+            None => format!("Read back in full by the drill of {}.", at(d.last_proven)),
+        },
+        CheckId::Copies => format!("{}: 3-2-1 met.", d.copies),
+        CheckId::RestoreProven => format!(
+            "A drill restored a backup and checked it {}.",
+            at(d.last_proven)
+        ),
+        CheckId::Encryption => {
+            "Backups are encrypted and the recovery key is confirmed.".to_string()
+        }
+    }
+}
+
+/// The checklist of a project whose problems are `problems` (in the order the Fix follows).
+pub(super) fn build(problems: &[Problem], d: &Done<'_>) -> Checklist {
+    let paused = problems.iter().any(|p| {
+        matches!(
+            p.kind,
+            ProblemKind::RecoveryKeyUnconfirmed | ProblemKind::EncryptionNotSetUp
+        )
+    });
+    let pause_fix = problems
+        .iter()
+        .find(|p| item_of(p.kind) == CheckId::Encryption)
+        .map(|p| p.fix);
+    let mut open: Vec<CheckItem> = Vec::new();
+    for p in problems {
+        let id = item_of(p.kind);
+        if open.iter().any(|i| i.id == id) {
+            continue;
+        }
+        open.push(item(id, CheckState::Gap, sentence(&p.reason), Some(p.fix)));
+    }
+    // Paused backups: the backup item says so, and its Fix is the encryption's.
+    if paused {
+        let why = if pause_fix == Some(FixAction::SetUpEncryption) {
+            "Backups are paused until encryption is set up."
+        } else {
+            "Backups are paused until the recovery key is confirmed."
+        }
+        .to_string();
+        match open.iter_mut().find(|i| i.id == CheckId::BackedUp) {
+            Some(i) => {
+                i.state = CheckState::Paused;
+                i.why = format!("{} {why}", i.why);
+                i.fix = pause_fix;
+                i.fix_label = pause_fix.map(|f| f.label().to_string());
+            }
+            None => {
+                let why = match d.last_good {
+                    Some(t) => format!(
+                        "The newest good backup is from {}. {why}",
+                        super::readable_time(t)
+                    ),
+                    None => why,
+                };
+                open.push(item(CheckId::BackedUp, CheckState::Paused, why, pause_fix));
+            }
+        }
+    }
+    let mut rest: Vec<CheckItem> = Vec::new();
+    for id in CheckId::ALL {
+        if open.iter().any(|i| i.id == id) {
+            continue;
+        }
+        let waits = d.last_good.is_none()
+            && matches!(
+                id,
+                CheckId::Verified | CheckId::Copies | CheckId::RestoreProven
+            );
+        rest.push(if waits {
+            item(
+                id,
+                CheckState::Waiting,
+                "Waits for a first good backup.".into(),
+                None,
+            )
+        } else if id == CheckId::Encryption && d.encryption == EncryptionState::Off {
+            item(
+                id,
+                CheckState::Off,
+                "Off (your choice): anyone who gets a copy can read it.".into(),
+                None,
+            )
+        } else {
+            item(id, CheckState::Done, done_why(id, d), None)
+        });
+    }
+    // Waiting, then done, then off.
+    rest.sort_by_key(|i| match i.state {
+        CheckState::Waiting => 0,
+        CheckState::Done => 1,
+        _ => 2,
+    });
+    open.extend(rest);
+    let done = open.iter().filter(|i| i.state == CheckState::Done).count() as u32;
+    let total = open.iter().filter(|i| i.state != CheckState::Off).count() as u32;
+    Checklist {
+        items: open,
+        done,
+        total,
+        line: format!("{done} of {total} done"),
+        paused,
+    }
+}
+
+/// A reason as a sentence: capital first letter, a full stop.
+fn sentence(reason: &str) -> String {
+    let mut chars = reason.chars();
+    let mut out: String = match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}

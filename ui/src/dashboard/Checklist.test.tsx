@@ -1,0 +1,151 @@
+// The home card and the project's header both show the engine's checklist (issue 44): the same
+// items in the same order, "N of M done", every open item listed next step first in amber, the
+// top line "N things need you", and paused backups said with the button that opens the field.
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { CheckItem, HealthOverview, ProjectHealth } from "../bindings";
+import { ProjectChecklist } from "../project/ProjectChecklist";
+import type { Route } from "../screens/Main";
+import { StoreProvider } from "../store";
+import { Dashboard } from "./Dashboard";
+import { checklistWith, gapOf, overview, problem, protectedHealth } from "./fixtures";
+
+/** A project with three gaps: no schedule, one copy, never proven (next step first). */
+function threeGaps(name: string): ProjectHealth {
+  const problems = [problem("no_schedule", "no schedule: backups are only made by hand"), problem("one_copy", "the newest good backup is only on this computer"), problem("never_proven", "no restore was tried yet")];
+  return protectedHealth(name, {
+    health: "at_risk",
+    health_label: "At risk",
+    reason: problems[0]!.reason,
+    problems,
+    checklist: checklistWith(problems.map(gapOf)),
+  });
+}
+
+/** Never backed up, encryption on and the recovery key not confirmed: backups paused. */
+function paused(name: string): ProjectHealth {
+  const pause = problem("recovery_key_unconfirmed", "backups paused: confirm your recovery key");
+  const never = { ...problem("never_backed_up", "never backed up"), fix: pause.fix, fix_label: pause.fix_label };
+  const backedUp: CheckItem = { ...gapOf(never), state: "paused", why: "Never backed up. Backups are paused until the recovery key is confirmed." };
+  const waiting = (id: CheckItem["id"], label: string): CheckItem => ({ id, label, state: "waiting", why: "Waits for a first good backup.", fix: null, fix_label: null });
+  const checklist = checklistWith([gapOf(pause), backedUp, waiting("verified", "Verified"), waiting("copies", "Copies"), waiting("restore_proven", "Restore proven")], true);
+  return protectedHealth(name, {
+    health: "unprotected",
+    health_label: "Unprotected",
+    reason: pause.reason,
+    problems: [pause, never],
+    last_good: null,
+    copies: [],
+    checklist,
+  });
+}
+
+function mock(o: HealthOverview) {
+  mockIPC(
+    (cmd) => {
+      switch (cmd) {
+        case "health":
+          return o;
+        case "list_projects":
+          return [];
+        case "start_backup":
+          return "job-1";
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    },
+    { shouldMockEvents: true },
+  );
+}
+
+async function settle() {
+  await act(() => new Promise((r) => setTimeout(r, 0)));
+}
+
+const items = (root: HTMLElement) =>
+  within(root)
+    .queryAllByTestId("check-item")
+    .map((i) => [i.dataset.item, i.dataset.state]);
+
+describe("the checklist on the home card and the project header", () => {
+  it("lists every open item next step first, in amber, under 'N of M done' and 'N things need you'", async () => {
+    const o = overview([threeGaps("shop"), protectedHealth("wiki")]);
+    mock(o);
+    render(
+      <StoreProvider>
+        <Dashboard overview={o} onNavigate={vi.fn()} />
+      </StoreProvider>,
+    );
+    await settle();
+    expect(screen.getByTestId("needs-you")).toHaveTextContent("3 things need you");
+    const card = screen.getAllByTestId("project-card").find((r) => r.dataset.project === "shop")!;
+    expect(within(card).getByTestId("checklist-badge")).toHaveTextContent("2 of 5 done");
+    expect(within(card).getByTestId("checklist-badge")).toHaveClass("check-badge-open");
+    expect(items(card)).toEqual([
+      ["scheduled", "gap"],
+      ["copies", "gap"],
+      ["restore_proven", "gap"],
+    ]);
+    for (const i of within(card).getAllByTestId("check-item")) expect(i).toHaveClass("check-gap");
+    expect(within(card).getByTestId("project-checklist-done")).toHaveTextContent("Done: Backed up recently · Verified");
+    // The first item's Fix is the card's one Fix button; the others have their own.
+    expect(within(card).getByTestId("fix-shop")).toHaveTextContent("Add a schedule");
+    expect(within(card).queryByTestId("check-fix-scheduled")).toBeNull();
+    expect(within(card).getByTestId("check-fix-copies")).toHaveTextContent("Add a destination");
+    expect(within(card).getByTestId("check-fix-restore_proven")).toHaveTextContent("Run a drill");
+    // Protected: every item done, nothing listed as open, the badge green.
+    const wiki = screen.getAllByTestId("project-card").find((r) => r.dataset.project === "wiki")!;
+    expect(within(wiki).getByTestId("checklist-badge")).toHaveTextContent("5 of 5 done");
+    expect(within(wiki).getByTestId("checklist-badge")).toHaveClass("check-badge-done");
+    expect(items(wiki)).toEqual([]);
+  });
+
+  it("shows the same items in the project header as on the home card", async () => {
+    const h = threeGaps("shop");
+    const o = overview([h]);
+    mock(o);
+    const onFix = vi.fn<(i: CheckItem) => void>();
+    render(
+      <StoreProvider>
+        <Dashboard overview={o} onNavigate={vi.fn()} />
+        <ProjectChecklist project="shop" onFix={onFix} />
+      </StoreProvider>,
+    );
+    const header = await screen.findByTestId("project-status");
+    const card = screen.getByTestId("project-card");
+    // The header lists all six items; its open ones are the card's, in the same order.
+    expect(items(header)).toEqual(h.checklist.items.map((i) => [i.id, i.state]));
+    expect(items(header).filter(([, s]) => s === "gap")).toEqual(items(card));
+    expect(within(header).getByTestId("checklist-badge")).toHaveTextContent("2 of 5 done");
+    expect(within(header).getByTestId("project-health")).toHaveAttribute("data-health", "at_risk");
+    fireEvent.click(within(header).getByTestId("check-fix-scheduled"));
+    expect(onFix).toHaveBeenCalledWith(expect.objectContaining({ id: "scheduled", fix: "add_schedule" }));
+  });
+
+  it("says backups are paused on the card and the header, and never offers 'Back up now'", async () => {
+    const o = overview([paused("vault")]);
+    mock(o);
+    const onNavigate = vi.fn<(r: Route) => void>();
+    render(
+      <StoreProvider>
+        <Dashboard overview={o} onNavigate={onNavigate} />
+        <ProjectChecklist project="vault" onFix={vi.fn()} />
+      </StoreProvider>,
+    );
+    await waitFor(() => expect(screen.getByTestId("project-paused")).toBeInTheDocument());
+    const card = screen.getByTestId("project-card");
+    expect(within(card).getByTestId("project-paused-vault")).toHaveTextContent("Backups paused: confirm your recovery key");
+    expect(screen.getByTestId("project-paused")).toHaveTextContent("Backups paused: confirm your recovery key");
+    expect(items(card).slice(0, 2)).toEqual([
+      ["encryption", "gap"],
+      ["backed_up", "paused"],
+    ]);
+    expect(screen.queryByText("Back up now")).toBeNull();
+    const fix = within(card).getByTestId("fix-vault");
+    expect(fix).toHaveTextContent("Confirm the recovery key");
+    fireEvent.click(fix);
+    // The Fix opens the project's encryption card at the recovery key's field.
+    expect(onNavigate).toHaveBeenCalledWith({ screen: "project", name: "vault", tab: "sources", confirmKey: true });
+  });
+});

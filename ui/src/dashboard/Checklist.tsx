@@ -1,0 +1,110 @@
+// The one protection checklist (issue 44), as the engine computed it (`offsite_core::health::
+// checklist`, the `checklist` of a project's health): "N of M done", every item that needs the
+// user listed next step first (gaps in amber), and a banner when backups are paused because the
+// recovery key is not confirmed. The home card and the project's header both show this; neither
+// re-derives anything.
+import type { CheckItem, CheckState, Checklist } from "../bindings";
+import "./dashboard.css";
+
+const MARK: Record<CheckState, string> = {
+  done: "✓",
+  gap: "!",
+  paused: "⏸",
+  waiting: "…",
+  off: "–",
+};
+
+/** "4 of 6 done", green when everything that applies is done, amber otherwise. */
+export function ChecklistBadge({ checklist }: { checklist: Checklist }) {
+  const complete = checklist.done === checklist.total;
+  return (
+    <span
+      className={`check-badge ${complete ? "check-badge-done" : "check-badge-open"}`}
+      data-testid="checklist-badge"
+      data-done={checklist.done}
+      data-total={checklist.total}
+    >
+      {checklist.line}
+    </span>
+  );
+}
+
+type ItemsProps = {
+  checklist: Checklist;
+  /** "open": the items that need the user (and those waiting for them), the done ones in one
+   * line; "all": every item on its own line. */
+  show: "open" | "all";
+  /** A button per open item (absent: the items are read only). */
+  onFix?: (item: CheckItem) => void;
+  /** The item whose Fix is already the card's main button (no second button for it). */
+  mainFix?: CheckItem["id"] | undefined;
+  testId?: string;
+};
+
+function Item({ item, onFix }: { item: CheckItem; onFix: ((item: CheckItem) => void) | undefined }) {
+  return (
+    <li className={`check-item check-${item.state}`} data-testid="check-item" data-item={item.id} data-state={item.state}>
+      <span className="check-mark" aria-hidden="true">
+        {MARK[item.state]}
+      </span>
+      <span className="check-text">
+        <span className="check-label">{item.label}</span> <span className="check-why">{item.why}</span>
+      </span>
+      {onFix && item.fix && item.fix_label && (
+        <button
+          type="button"
+          className="btn btn-small"
+          onClick={() => onFix(item)}
+          data-testid={`check-fix-${item.id}`}
+          data-fix={item.fix}
+        >
+          {item.fix_label}
+        </button>
+      )}
+    </li>
+  );
+}
+
+/** The items, next step first (the engine's order). */
+export function ChecklistItems({ checklist, show, onFix, mainFix, testId = "checklist" }: ItemsProps) {
+  const listed = show === "all" ? checklist.items : checklist.items.filter((i) => i.state !== "done" && i.state !== "off");
+  const done = checklist.items.filter((i) => i.state === "done");
+  return (
+    <div className="checklist" data-testid={testId} data-paused={checklist.paused}>
+      {listed.length > 0 && (
+        <ul className="check-items">
+          {listed.map((i) => (
+            <Item key={i.id} item={i} onFix={i.id === mainFix ? undefined : onFix} />
+          ))}
+        </ul>
+      )}
+      {show === "open" && done.length > 0 && (
+        <p className="check-done-line small" data-testid={`${testId}-done`}>
+          <span aria-hidden="true">✓ </span>
+          Done: {done.map((i) => i.label).join(" · ")}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Backups paused until the recovery key is confirmed: said first, with the button that opens
+ * the field (the item's Fix). */
+export function PausedBanner({ checklist, onFix, testId = "backups-paused" }: { checklist: Checklist; onFix?: (item: CheckItem) => void; testId?: string }) {
+  if (!checklist.paused) return null;
+  const encryption = checklist.items.find((i) => i.id === "encryption");
+  if (!encryption) return null;
+  const title =
+    encryption.fix === "set_up_encryption" ? "Backups paused: finish setting up encryption" : "Backups paused: confirm your recovery key";
+  return (
+    <div className="notice notice-warn check-paused" role="alert" data-testid={testId}>
+      <p className="notice-title">{title}</p>
+      <p className="small">No backup runs until then: without the recovery key nobody could read them.</p>
+      {onFix && encryption.fix_label && (
+        <button type="button" className="btn btn-small btn-primary" onClick={() => onFix(encryption)} data-testid={`${testId}-fix`}>
+          {encryption.fix_label}
+        </button>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,29 @@
+// The project header's status (issue 44): the same checklist the home card shows, from the
+// engine's health of this project — "N of M done", backups paused when the recovery key waits,
+// then every item with its why and, for the open ones, its Fix.
+import type { CheckItem } from "../bindings";
+import { ChecklistBadge, ChecklistItems, PausedBanner } from "../dashboard/Checklist";
+import { HealthBadge } from "../dashboard/HealthBadge";
+import { useHealth } from "../store";
+
+type Props = {
+  project: string;
+  onFix: (item: CheckItem) => void;
+};
+
+export function ProjectChecklist({ project, onFix }: Props) {
+  const health = useHealth();
+  if (health.status !== "ready") return null;
+  const h = health.data.projects.find((p) => p.project === project);
+  if (!h) return null;
+  return (
+    <section className="project-status" aria-label="Protection checklist" data-testid="project-status" data-health={h.health}>
+      <div className="project-status-head">
+        <HealthBadge health={h.health} label={h.health_label} />
+        <ChecklistBadge checklist={h.checklist} />
+      </div>
+      <PausedBanner checklist={h.checklist} onFix={onFix} testId="project-paused" />
+      <ChecklistItems checklist={h.checklist} show="all" onFix={onFix} testId="project-checklist" />
+    </section>
+  );
+}
