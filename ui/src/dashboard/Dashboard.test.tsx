@@ -183,8 +183,8 @@ describe("Dashboard", () => {
     free_space: { screen: "settings" },
     verify_now: { screen: "project", name: "shop", tab: "backups" },
     run_drill: { screen: "drills", name: "shop" },
-    confirm_recovery_key: { screen: "project", name: "shop", tab: "sources", confirmKey: true },
-    set_up_encryption: { screen: "project", name: "shop", tab: "sources" },
+    confirm_recovery_key: { screen: "project", name: "shop", tab: "protection", confirmKey: true },
+    set_up_encryption: { screen: "project", name: "shop", tab: "protection" },
   };
 
   for (const r of RULES) {

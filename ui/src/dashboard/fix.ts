@@ -39,11 +39,11 @@ export function fixTarget(action: FixAction, project: string): FixTarget {
       return { kind: "route", route: { screen: "drills", name: project } };
     case "verify_now":
       return page("backups");
-    // Encryption lives with the project's sources; the recovery key's field opens at once.
+    // Encryption lives on the project's Protection tab; the recovery key's field opens at once.
     case "confirm_recovery_key":
-      return { kind: "route", route: { screen: "project", name: project, tab: "sources", confirmKey: true } };
+      return { kind: "route", route: { screen: "project", name: project, tab: "protection", confirmKey: true } };
     case "set_up_encryption":
-      return page("sources");
+      return page("protection");
     case "open_supabase":
       return { kind: "supabase" };
     // The backup folder is chosen in Settings.
