@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod destinations;
+pub mod diff;
 pub mod drill;
 pub mod engine;
 pub mod error;

@@ -13,12 +13,14 @@ mod copytext;
 mod create_table;
 #[cfg(test)]
 mod create_table_tests;
+mod lines;
 mod objects;
 mod tables;
 #[cfg(test)]
 mod tests;
 
 pub use copytext::CopyRow;
+pub use lines::{primary_keys, read_table_lines, PrimaryKeys};
 pub use objects::{list_objects, object_preview, save_object};
 pub use tables::{export_table_csv, list_tables, rows_page};
 

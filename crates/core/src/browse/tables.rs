@@ -59,9 +59,9 @@ pub(super) fn open(path: &Path, cancel: &CancellationToken) -> Result<Opened> {
 
 /// The dump, read through a buffer (its parser reads integers a byte at a time, and pg_dump
 /// without compression writes every row as a chunk of its own).
-type Dump<'a> = DumpReader<BufReader<MemberReader<'a>>>;
+pub(super) type Dump<'a> = DumpReader<BufReader<MemberReader<'a>>>;
 
-fn dump_reader<'a>(
+pub(super) fn dump_reader<'a>(
     path: &Path,
     seeker: &'a mut ArchiveSeeker,
     span: MemberSpan,
@@ -215,15 +215,15 @@ fn recorded_block(c: &crate::archive::TableCount) -> Option<(u64, u64)> {
 }
 
 /// A table's rows, as lines of COPY text, positioned at its first row.
-struct TableRows<'a> {
-    columns: Vec<String>,
+pub(super) struct TableRows<'a> {
+    pub columns: Vec<String>,
     types: ColumnTypes,
     total_rows: Option<u64>,
     lines: Box<dyn BufRead + 'a>,
 }
 
 /// Opens `schema.table`'s data in the archive and calls `f` with its rows.
-fn with_table<T>(
+pub(super) fn with_table<T>(
     path: &Path,
     schema: &str,
     table: &str,
@@ -294,7 +294,7 @@ fn with_table<T>(
 }
 
 /// A directory dump's (format 2) TOC, from its `database/toc.dat`; `None` for other archives.
-fn directory_toc(
+pub(super) fn directory_toc(
     path: &Path,
     o: &mut Opened,
     cancel: &CancellationToken,
@@ -363,7 +363,7 @@ fn with_directory_table<T>(
 
 impl TableRows<'_> {
     /// The next row's line (without `\n`) into `line`; `false` at the end.
-    fn next_line(&mut self, line: &mut Vec<u8>) -> Result<bool> {
+    pub(super) fn next_line(&mut self, line: &mut Vec<u8>) -> Result<bool> {
         line.clear();
         let n = (&mut self.lines)
             .take(MAX_ROW as u64 + 1)
