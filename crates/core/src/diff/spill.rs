@@ -39,6 +39,8 @@ pub struct Spill {
     files: Vec<BufWriter<File>>,
     paths: Vec<PathBuf>,
     proj: Projection,
+    /// The key's field indices in the line as read.
+    key_fields: Option<Vec<usize>>,
     pub rows: u64,
     pub bytes: u64,
     ranges: Vec<(usize, usize)>,
@@ -68,9 +70,15 @@ impl Spill {
             files.push(BufWriter::with_capacity(WRITE_BUFFER, f));
             paths.push(path);
         }
+        let key_fields = proj.key.as_ref().map(|k| {
+            k.iter()
+                .map(|&i| proj.pick.as_ref().map_or(i, |p| p[i]))
+                .collect()
+        });
         Ok(Spill {
             files,
             paths,
+            key_fields,
             proj,
             rows: 0,
             bytes: 0,
@@ -100,24 +108,20 @@ impl Spill {
                 self.proj.fields
             )));
         }
-        let row: &[u8] = match &self.proj.pick {
-            None => line,
-            Some(pick) => {
-                join(line, &self.ranges, pick, &mut self.row);
-                &self.row
-            }
+        if let Some(pick) = &self.proj.pick {
+            join(line, &self.ranges, pick, &mut self.row);
+        }
+        if let Some(k) = &self.key_fields {
+            join(line, &self.ranges, k, &mut self.key);
+        }
+        let row: &[u8] = if self.proj.pick.is_some() {
+            &self.row
+        } else {
+            line
         };
-        let (key, value): (&[u8], &[u8]) = match &self.proj.key {
+        let (key, value): (&[u8], &[u8]) = match &self.key_fields {
             None => (row, &[]),
-            Some(k) => {
-                let ranges = if self.proj.pick.is_some() {
-                    field_ranges(row)
-                } else {
-                    self.ranges.clone()
-                };
-                join(row, &ranges, k, &mut self.key);
-                (&self.key, row)
-            }
+            Some(_) => (&self.key, row),
         };
         let mut h = DefaultHasher::new();
         key.hash(&mut h);
@@ -140,19 +144,6 @@ impl Spill {
             bytes: self.bytes,
         })
     }
-}
-
-fn field_ranges(row: &[u8]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for (i, &b) in row.iter().enumerate() {
-        if b == b'\t' {
-            out.push((start, i));
-            start = i + 1;
-        }
-    }
-    out.push((start, row.len()));
-    out
 }
 
 impl Spilled {

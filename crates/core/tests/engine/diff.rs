@@ -126,7 +126,7 @@ async fn two_backups_and_a_backup_against_live_match_sql_except() {
     pg.psql(&db, CHANGE_2);
 
     // Two backups, named as `restore` names them: a path and PROJECT:latest~N.
-    let r = diff(&env, first.to_str().unwrap(), "diffshop:latest", &DiffOptions::default())
+    let r = diff(&env, first.to_str().unwrap(), &second, &DiffOptions::default())
         .await
         .unwrap();
     let again = diff(&env, "diffshop:latest~1", "diffshop:latest~0", &DiffOptions::default())
@@ -249,12 +249,12 @@ async fn two_backups_and_a_backup_against_live_match_sql_except() {
         ..Default::default()
     };
     let lr = diff(&env, "diffshop:latest", "diffshop:live", &rows).await.unwrap();
-    let r100 = lr.tables[0]
+    let r101 = lr.tables[0]
         .rows
         .iter()
-        .find(|r| r.key[0].value.as_deref() == Some("100"))
+        .find(|r| r.key[0].value.as_deref() == Some("101"))
         .unwrap();
-    assert_eq!(r100.columns[0].after.as_deref(), Some("tab\there \"q\""));
+    assert_eq!(r101.columns[0].after.as_deref(), Some("tab\there \"q\""));
 
     // The live database was only read.
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM public.orders WHERE id = 5000"), "1");
