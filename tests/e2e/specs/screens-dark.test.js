@@ -218,6 +218,13 @@ describe("every screen in light and dark mode", () => {
           if (theme === "dark") assert.ok(brightness(box.bg) < 200, `an unticked checkbox is dark in dark mode: ${box.bg}`);
         }
 
+        // Protection (issue 44): encryption, destinations and the 3-2-1 count, a tab of their own.
+        await openTab(app, "protection");
+        await $("protection-321").waitForDisplayed();
+        assert.equal(await $("source-encryption").isExisting(), true);
+        assert.equal(await $("source-destinations").isExisting(), true);
+        await shot("protection");
+
         // Schedules & retention, the backup schedule's editor open.
         await openTab(app, "schedules");
         await $("schedule-backup-edit").click();

@@ -2,7 +2,7 @@
 // (`offsite_core::health::RULES`, the `problems[0].fix` of its health); this only maps that
 // action to a place in the app.
 import type { FixAction } from "../bindings";
-import type { Route } from "../screens/Main";
+import type { ProjectTab, Route } from "../screens/Main";
 
 export type FixTarget =
   /** Start a backup of the project now (the job action; the row shows it running). */
@@ -13,7 +13,7 @@ export type FixTarget =
   | { kind: "route"; route: Route };
 
 export function fixTarget(action: FixAction, project: string): FixTarget {
-  const page = (tab: "backups" | "sources" | "schedules" | "activity"): FixTarget => ({
+  const page = (tab: ProjectTab): FixTarget => ({
     kind: "route",
     route: { screen: "project", name: project, tab },
   });
@@ -27,9 +27,10 @@ export function fixTarget(action: FixAction, project: string): FixTarget {
     case "add_schedule":
     case "resume_schedule":
       return page("schedules");
-    // Destinations are configured per project, on its page (the Sources tab).
+    // Destinations are configured per project, on its page (the Protection tab).
     case "add_destination":
     case "retry_copies":
+      return page("protection");
     case "check_server":
     case "review_server_certificate":
       return page("sources");

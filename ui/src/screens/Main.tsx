@@ -16,9 +16,10 @@ import { browseApi } from "../browse/api";
 import { DropZone } from "../dropzone/DropZone";
 import { ImportRequestProvider } from "../dropzone/importRequest";
 import { type ErrorActionHandlers, ErrorActionsProvider } from "../components/errorActions";
+import { ZoneNote } from "../components/Time";
 
 /** The project page's tabs (issue 29); a route may open the page on one of them. */
-export type ProjectTab = "backups" | "sources" | "schedules" | "activity";
+export type ProjectTab = "backups" | "sources" | "protection" | "schedules" | "activity";
 
 export type Route =
   | { screen: "home" }
@@ -160,6 +161,7 @@ export function Main({
             onClose={() => setRoute({ screen: "project", name: route.name })}
           />
         )}
+        <ZoneNote />
       </div>
       <DropZone
         currentProject={route.screen === "project" ? route.name : undefined}

@@ -1,5 +1,6 @@
 // The home screen: the protection dashboard (ui/src/dashboard/), with the toolbar (History,
 // Settings, import, Add project), or what to do first when there is no project yet.
+import { Welcome } from "./Welcome";
 import type { ReactNode } from "react";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Dashboard, type OpenSupabase } from "../dashboard/Dashboard";
@@ -73,6 +74,7 @@ export function ProjectsHome({ onOpen, onAdd, onSettings, onHistory, onNavigate,
   if (health.data.projects.length === 0) {
     return bare(
       <section className="empty" data-testid="empty-state">
+        <Welcome />
         <h2>No projects yet</h2>
         <p className="muted">
           Start by adding a PostgreSQL or Supabase database: Offsite then keeps verified backups of it on this

@@ -29,7 +29,7 @@ mod pardec;
 mod pargz;
 mod pipeline;
 pub mod precompressed;
-pub mod random;
+pub mod random_access;
 pub mod reader;
 mod scan;
 pub(crate) mod seekgz;

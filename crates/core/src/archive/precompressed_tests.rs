@@ -1,4 +1,4 @@
-use super::super::random::ArchiveSeeker;
+use super::super::random_access::ArchiveSeeker;
 use super::super::testutil::*;
 use super::super::*;
 use std::io::Read;

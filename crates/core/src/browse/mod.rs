@@ -3,7 +3,7 @@
 //! to `COPY … TO STDOUT WITH (FORMAT csv, HEADER)` of the source) and its storage objects (list,
 //! preview, save one).
 //!
-//! Everything is read through [`ArchiveSeeker`](crate::archive::random::ArchiveSeeker): the
+//! Everything is read through [`ArchiveSeeker`](crate::archive::random_access::ArchiveSeeker): the
 //! dump's data blocks are reached without inflating what is in front of them, and a table is
 //! streamed row by row (never held), so memory stays bounded however large it is. See
 //! docs/browse.md.

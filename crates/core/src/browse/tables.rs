@@ -5,7 +5,7 @@
 use super::coltypes::{ColumnTypes, Definitions};
 use super::copytext::{csv_header, CopyRow};
 use super::{BrowseTables, CsvExport, RowFilter, RowPage, TableInfo, MAX_ROW, MAX_SHOWN_VALUE};
-use crate::archive::random::{ArchiveSeeker, MemberReader, MemberSpan};
+use crate::archive::random_access::{ArchiveSeeker, MemberReader, MemberSpan};
 use crate::archive::{Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER, DATABASE_TOC_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgdump::{self, BlockKind, DataState, DumpReader, TocEntry};

@@ -3,6 +3,7 @@
 
 use crate::TestCluster;
 use offsite_core::archive::{self, DATABASE_MEMBER, DATABASE_TOC_MEMBER};
+use offsite_core::backup::compose::database_only;
 use offsite_core::postgres::conn::{ConnSpec, TlsMode};
 use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::progress::{Phase, ProgressUpdate, Reporter};
@@ -109,15 +110,14 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
     let db = pg.unique_db("conf_src");
     pg.load_supabase_fixture(&db);
     let dir = tempfile::tempdir().unwrap();
-    let written = case
-        .source(&db)
-        .dump(
-            &dump_options("conf", dir.path()),
-            &Reporter::silent(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("dump failed: {e} ({:?})", e.hint()));
+    let written = database_only(
+        case.source(&db).into(),
+        &dump_options("conf", dir.path()),
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("dump failed: {e} ({:?})", e.hint()));
     assert!(written.path.starts_with(dir.path()));
     assert_eq!(written.manifest.backup_id, "conformance-conf");
     let files: Vec<_> = files_under(dir.path());
@@ -177,10 +177,7 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
 
     // Restore into a fresh database through the same kind of source.
     let dst = pg.unique_db("conf_dst");
-    let opts = RestoreOptions {
-        safety_dir: dir.path().join("safety"),
-        ..Default::default()
-    };
+    let opts = RestoreOptions::default();
     let target = case.source(&dst);
     let plan = target
         .plan_restore(&written.path, &opts, &Reporter::silent())
@@ -235,7 +232,8 @@ pub async fn bucket_settings(case: &DatabaseCase<'_>) {
 pub async fn wrong_password_is_auth(case: &DatabaseCase<'_>) {
     let db = case.cluster.unique_db("conf_auth");
     let before = case.connections.map(|c| c());
-    let src = (case.make)(case.spec(&db), Some("not-the-password".into()));
+    let src: Arc<dyn DatabaseSource> =
+        (case.make)(case.spec(&db), Some("not-the-password".into())).into();
     let e = src.describe().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
     assert!(!e.is_temporary());
@@ -247,14 +245,14 @@ pub async fn wrong_password_is_auth(case: &DatabaseCase<'_>) {
         assert_eq!(now - before, 1, "a permanent failure was retried");
     }
     let dir = tempfile::tempdir().unwrap();
-    let e = src
-        .dump(
-            &dump_options("auth", dir.path()),
-            &Reporter::silent(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
+    let e = database_only(
+        src.clone(),
+        &dump_options("auth", dir.path()),
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
     assert!(files_under(dir.path()).is_empty());
     let e = src.bucket_settings().await.unwrap_err();
@@ -293,11 +291,14 @@ pub async fn cancel_leaves_nothing(case: &DatabaseCase<'_>) {
         }
     };
     let reporter = Reporter::with_interval(Arc::new(sink), "cancel", Duration::ZERO);
-    let e = case
-        .source(&db)
-        .dump(&dump_options("cancel", dir.path()), &reporter, &cancel)
-        .await
-        .unwrap_err();
+    let e = database_only(
+        case.source(&db).into(),
+        &dump_options("cancel", dir.path()),
+        &reporter,
+        &cancel,
+    )
+    .await
+    .unwrap_err();
     assert!(cancel.is_cancelled(), "the dump never streamed");
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
     assert_eq!(

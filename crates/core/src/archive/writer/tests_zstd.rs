@@ -4,7 +4,7 @@
 //! random access.
 
 use super::super::codec::{is_skippable, ZSTD_MAGIC};
-use super::super::random::ArchiveSeeker;
+use super::super::random_access::ArchiveSeeker;
 use super::super::testutil::*;
 use super::super::*;
 use crate::crypto::{Encryption, Recipient};

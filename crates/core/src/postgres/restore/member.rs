@@ -4,7 +4,7 @@
 //! each of them before pg_restore could start). Its bytes are still checked against the
 //! manifest's size and SHA-256 before they are used.
 
-use crate::archive::random::{ArchiveSeeker, MemberSpan};
+use crate::archive::random_access::{ArchiveSeeker, MemberSpan};
 use crate::archive::MemberEntry;
 use crate::error::{Error, Result};
 use std::io::{Read, Write};

@@ -23,28 +23,17 @@ pub async fn plan(
     reporter: &Reporter,
 ) -> Result<Prepared> {
     reporter.phase(Phase::Planning, None);
-    // Where the time before pg_restore goes (issue 28, 3b): each step's duration in the log.
-    let mut clock = std::time::Instant::now();
-    let mut lap = |step: &str| {
-        let ms = clock.elapsed().as_millis() as u64;
-        clock = std::time::Instant::now();
-        format!("{step} {ms} ms")
-    };
-    let (manifest, globals, plain) = read_archive(archive_path, opts).await?;
-    let directory = super::dir::is_directory(&manifest);
-    let mut laps = vec![lap("manifest and globals")];
-    let mut conn = target.spec.connect(target.password.as_deref()).await?;
-    let info = server_info(&mut conn, &target.spec).await?;
-    let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
-    laps.push(lap("connect and tools"));
-    let toc = read_toc(&tools, archive_path, plain, directory).await?;
-    laps.push(lap("table of contents"));
-    let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
-    laps.push(lap("target facts"));
-    let seen = TargetState::read(&mut conn, target, opts, &toc, &facts).await?;
-    let _ = conn.close().await;
-    laps.push(lap("target state"));
-    tracing::info!("restore plan: {}", laps.join(", "));
+    let Read {
+        manifest,
+        globals,
+        plain,
+        directory,
+        info,
+        tools,
+        toc,
+        facts,
+        seen,
+    } = read_all(archive_path, target, opts).await?;
 
     let globals = globals.as_deref().map(roles::parse_globals);
     let target_roles: BTreeSet<String> = facts.roles.keys().cloned().collect();
@@ -85,8 +74,15 @@ pub async fn plan(
         Some(Ok(d)) => d.keys.clone(),
         _ => BTreeSet::new(),
     };
+    let replaced_tables = clean.replaced_tables;
     let (will_replace, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
+    // A selection into a side schema, or of rows only, replaces nothing (will_lists empties it).
+    let will_replace_tables = if will_replace.is_empty() {
+        0
+    } else {
+        replaced_tables as u64
+    };
     let mut blockers = Vec::new();
     let mut warnings = Vec::new();
     if !target_empty && !opts.replace {
@@ -126,15 +122,9 @@ pub async fn plan(
     // selection or Offsite's own SQL around the restore need one, and keep it single; so does
     // one worker (`--jobs 1`), which gains nothing from -j.
     let single = clean_phase_runs || decisions.needs_script() || selected.is_some();
-    let one_worker = super::dir::jobs(opts.jobs) == 1;
-    let one_transaction = !directory || single || one_worker;
-    if directory {
-        warnings.push(directory_note(&manifest, single, one_worker, opts.jobs));
-    }
-    let will_drop = match &dependents {
-        Some(Ok(d)) => d.described.clone(),
-        _ => Vec::new(),
-    };
+    let one_transaction = one_transaction(&manifest, directory, single, opts, &mut warnings);
+    let will_drop = dependents.as_ref().and_then(|d| d.as_ref().ok());
+    let will_drop = will_drop.map(|d| d.described.clone()).unwrap_or_default();
     let what = opts.selection.what;
     let plan = DatabasePlan {
         archive: archive_path.to_path_buf(),
@@ -151,6 +141,7 @@ pub async fn plan(
         target_objects,
         existing: existing.into_iter().take(200).collect(),
         will_replace,
+        will_replace_tables,
         will_create,
         will_keep,
         will_drop,
@@ -221,6 +212,77 @@ fn directory_note(
         "this backup is a directory dump (archive format 2): it is extracted to a private \
          temporary folder ({disk} bytes of temporary disk, removed afterwards) and restored {how}"
     )
+}
+
+/// Whether the restore is one transaction: always but for a directory dump restored as it is by
+/// several workers (`single`: replacing, a selection or Offsite's own SQL keep it one); a
+/// directory dump's note says which.
+fn one_transaction(
+    manifest: &Manifest,
+    directory: bool,
+    single: bool,
+    opts: &RestoreOptions,
+    warnings: &mut Vec<String>,
+) -> bool {
+    let one_worker = super::dir::jobs(opts.jobs) == 1;
+    if directory {
+        warnings.push(directory_note(manifest, single, one_worker, opts.jobs));
+    }
+    !directory || single || one_worker
+}
+
+/// What a plan reads before it decides: the archive's manifest and globals, the target server
+/// and the tools that fit it, the backup's table of contents, and the target's facts and state.
+struct Read {
+    manifest: Manifest,
+    globals: Option<String>,
+    plain: bool,
+    directory: bool,
+    info: crate::postgres::conn::ServerInfo,
+    tools: tools::PgTools,
+    toc: toc::FullToc,
+    facts: script::TargetFacts,
+    seen: TargetState,
+}
+
+async fn read_all(
+    archive_path: &Path,
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+) -> Result<Read> {
+    // Where the time before pg_restore goes (issue 28, 3b): each step's duration in the log.
+    let mut clock = std::time::Instant::now();
+    let mut lap = |step: &str| {
+        let ms = clock.elapsed().as_millis() as u64;
+        clock = std::time::Instant::now();
+        format!("{step} {ms} ms")
+    };
+    let (manifest, globals, plain) = read_archive(archive_path, opts).await?;
+    let directory = super::dir::is_directory(&manifest);
+    let mut laps = vec![lap("manifest and globals")];
+    let mut conn = target.spec.connect(target.password.as_deref()).await?;
+    let info = server_info(&mut conn, &target.spec).await?;
+    let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
+    laps.push(lap("connect and tools"));
+    let toc = read_toc(&tools, archive_path, plain, directory).await?;
+    laps.push(lap("table of contents"));
+    let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
+    laps.push(lap("target facts"));
+    let seen = TargetState::read(&mut conn, target, opts, &toc, &facts).await?;
+    let _ = conn.close().await;
+    laps.push(lap("target state"));
+    tracing::info!("restore plan: {}", laps.join(", "));
+    Ok(Read {
+        manifest,
+        globals,
+        plain,
+        directory,
+        info,
+        tools,
+        toc,
+        facts,
+        seen,
+    })
 }
 
 /// What the target holds that the restore meets: the objects the backup would replace (all of
