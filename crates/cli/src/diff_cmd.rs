@@ -3,7 +3,9 @@
 
 use crate::encryption_cmd;
 use crate::output::Out;
-use offsite_core::diff::{parse_table_name, DiffOptions, DiffReport, RowChangeKind, TableDiff, TableStatus};
+use offsite_core::diff::{
+    parse_table_name, DiffOptions, DiffReport, RowChangeKind, TableDiff, TableStatus,
+};
 use offsite_core::{Engine, Result};
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +34,12 @@ pub struct DiffArgs {
     key_stdin: bool,
 }
 
-pub async fn diff(engine: &Engine, a: DiffArgs, out: &Out, cancel: CancellationToken) -> Result<u8> {
+pub async fn diff(
+    engine: &Engine,
+    a: DiffArgs,
+    out: &Out,
+    cancel: CancellationToken,
+) -> Result<u8> {
     let key = a
         .key_stdin
         .then(encryption_cmd::key_from_stdin)
@@ -93,10 +100,18 @@ fn print_table(t: &TableDiff) {
     };
     println!("{name}\t{what}");
     for c in &t.columns_added {
-        println!("  column added: {} {}", c.name, c.data_type.as_deref().unwrap_or("?"));
+        println!(
+            "  column added: {} {}",
+            c.name,
+            c.data_type.as_deref().unwrap_or("?")
+        );
     }
     for c in &t.columns_removed {
-        println!("  column removed: {} {}", c.name, c.data_type.as_deref().unwrap_or("?"));
+        println!(
+            "  column removed: {} {}",
+            c.name,
+            c.data_type.as_deref().unwrap_or("?")
+        );
     }
     for c in &t.columns_retyped {
         println!("  column retyped: {} {} → {}", c.name, c.from, c.to);
@@ -119,7 +134,12 @@ fn print_table(t: &TableDiff) {
         for c in &row.columns {
             match row.kind {
                 RowChangeKind::Changed => {
-                    println!("      {}: {} → {}", c.column, value(&c.before), value(&c.after))
+                    println!(
+                        "      {}: {} → {}",
+                        c.column,
+                        value(&c.before),
+                        value(&c.after)
+                    )
                 }
                 RowChangeKind::Added => println!("      {}: {}", c.column, value(&c.after)),
                 RowChangeKind::Removed => println!("      {}: {}", c.column, value(&c.before)),

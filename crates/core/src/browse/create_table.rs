@@ -474,7 +474,10 @@ pub(super) fn parse_primary_key(defn: &str) -> Result<Option<(QName, Vec<String>
         if to != from + 1 {
             return Err("a primary key entry that is not one column name".into());
         }
-        columns.push(p.ident_at(from).ok_or("a primary key entry that is not a name")?);
+        columns.push(
+            p.ident_at(from)
+                .ok_or("a primary key entry that is not a name")?,
+        );
     }
     if columns.is_empty() {
         return Err("a primary key without columns".into());

@@ -318,9 +318,12 @@ fn primary_keys_are_read_from_add_constraint() {
     assert_eq!(t, ("odd schema".to_string(), "my.table".to_string()));
     assert_eq!(cols, vec!["org_id".to_string(), "User Id".to_string()]);
     assert_eq!(
-        parse_primary_key("ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_u UNIQUE (a);\n").unwrap(),
+        parse_primary_key("ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_u UNIQUE (a);\n")
+            .unwrap(),
         None
     );
-    assert!(parse_primary_key("ALTER TABLE ONLY public.t ADD CONSTRAINT c PRIMARY KEY ((a+1));")
-        .is_err());
+    assert!(
+        parse_primary_key("ALTER TABLE ONLY public.t ADD CONSTRAINT c PRIMARY KEY ((a+1));")
+            .is_err()
+    );
 }

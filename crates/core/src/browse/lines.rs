@@ -33,7 +33,11 @@ pub fn primary_keys(path: &Path, cancel: &CancellationToken) -> Result<PrimaryKe
             continue;
         }
         if let Ok(Some(((schema, table), columns))) = parse_primary_key(defn) {
-            let schema = if schema.is_empty() { ns.to_string() } else { schema };
+            let schema = if schema.is_empty() {
+                ns.to_string()
+            } else {
+                schema
+            };
             keys.insert((schema, table), columns);
         }
     }

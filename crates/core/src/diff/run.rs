@@ -4,7 +4,7 @@
 use super::live::Live;
 use super::spill::{self, Projection, RowWindow, Spill, Spilled};
 use super::{
-    DiffColumn, ComparedBy, DiffOptions, DiffReport, Retyped, TableDiff, TableName, TableStatus,
+    ComparedBy, DiffColumn, DiffOptions, DiffReport, Retyped, TableDiff, TableName, TableStatus,
     DEFAULT_ROW_PAGE, MAX_ROW_PAGE,
 };
 use crate::archive::ContentDigests;
@@ -111,7 +111,10 @@ pub async fn diff(
     let mut notes = Vec::new();
     let (from_meta, to_meta, mut live) = match (from, to) {
         (Side::Archive { path: a, .. }, Side::Archive { path: b, .. }) => {
-            let (ma, mb) = (load_archive(a, cancel).await?, load_archive(b, cancel).await?);
+            let (ma, mb) = (
+                load_archive(a, cancel).await?,
+                load_archive(b, cancel).await?,
+            );
             if ma.content.settings != mb.content.settings {
                 notes.push(
                     "the two backups were made under different session settings (DateStyle, \
@@ -128,8 +131,7 @@ pub async fn diff(
             let backup = load_archive(path, cancel).await?;
             let (mut l, unset) = Live::open(spec, password.as_deref(), &backup.content).await?;
             notes.extend(unset);
-            let schemas: BTreeSet<String> =
-                backup.tables.keys().map(|(s, _)| s.clone()).collect();
+            let schemas: BTreeSet<String> = backup.tables.keys().map(|(s, _)| s.clone()).collect();
             let live_tables = l.tables(&schemas).await?;
             notes.push(format!(
                 "the live database is read in the backup's schemas only ({}), in one read-only \
@@ -198,13 +200,12 @@ fn chosen(from: &Tables, to: &Tables, asked: &[TableName]) -> Result<Vec<(String
     for t in asked {
         let k = (t.schema.clone(), t.table.clone());
         if !from.contains_key(&k) && !to.contains_key(&k) {
-            return Err(Error::not_found(format!(
-                "no table {t} in either side of the diff"
-            ))
-            .with_hint(
-                "names are exact (case and all); `offsite browse ARCHIVE` lists a backup's \
+            return Err(
+                Error::not_found(format!("no table {t} in either side of the diff")).with_hint(
+                    "names are exact (case and all); `offsite browse ARCHIVE` lists a backup's \
                  tables; quote a part that holds a dot: 'public.\"my.table\"'",
-            ));
+                ),
+            );
         }
         if !out.contains(&k) {
             out.push(k);

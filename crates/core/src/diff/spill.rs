@@ -130,7 +130,8 @@ impl Spill {
         let w = io("writing a temporary file");
         f.write_all(&(key.len() as u32).to_le_bytes()).map_err(&w)?;
         f.write_all(key).map_err(&w)?;
-        f.write_all(&(value.len() as u32).to_le_bytes()).map_err(&w)?;
+        f.write_all(&(value.len() as u32).to_le_bytes())
+            .map_err(&w)?;
         f.write_all(value).map_err(&w)
     }
 
@@ -276,7 +277,12 @@ pub fn compare(
                 }
                 _ => {
                     out.counts.added += 1;
-                    keep(RowChangeKind::Added, None, Some(whole(&key, &row)), &mut out);
+                    keep(
+                        RowChangeKind::Added,
+                        None,
+                        Some(whole(&key, &row)),
+                        &mut out,
+                    );
                 }
             }
         }
@@ -286,7 +292,12 @@ pub fn compare(
         for (key, h) in left {
             out.counts.removed += u64::from(h.count);
             for _ in 0..h.count {
-                keep(RowChangeKind::Removed, Some(whole(&key, &h.row)), None, &mut out);
+                keep(
+                    RowChangeKind::Removed,
+                    Some(whole(&key, &h.row)),
+                    None,
+                    &mut out,
+                );
             }
         }
     }

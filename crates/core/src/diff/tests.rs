@@ -31,7 +31,13 @@ fn table_names_parse_with_quotes_and_dots() {
     }
 }
 
-fn spill(dir: &std::path::Path, name: &str, parts: usize, proj: Projection, lines: &[&str]) -> spill::Spilled {
+fn spill(
+    dir: &std::path::Path,
+    name: &str,
+    parts: usize,
+    proj: Projection,
+    lines: &[&str],
+) -> spill::Spilled {
     let mut s = Spill::new(dir, name, parts, proj).unwrap();
     for l in lines {
         s.push(l.as_bytes()).unwrap();
@@ -47,14 +53,22 @@ fn rows_are_matched_by_key_across_partitions_and_column_orders() {
         dir.path(),
         "f",
         7,
-        Projection { pick: None, key: Some(vec![0]), fields: 3 },
+        Projection {
+            pick: None,
+            key: Some(vec![0]),
+            fields: 3,
+        },
         &["1\ta\tx", "2\tb\t\\N", "3\tc\ty", "4\td\tz"],
     );
     let to = spill(
         dir.path(),
         "t",
         7,
-        Projection { pick: Some(vec![1, 2, 0]), key: Some(vec![0]), fields: 4 },
+        Projection {
+            pick: Some(vec![1, 2, 0]),
+            key: Some(vec![0]),
+            fields: 4,
+        },
         &["x\t1\ta\tq", "w\t2\tb\tq", "z\t4\tD\tq", "n\t5\te\tq"],
     );
     let w = RowWindow {
@@ -65,7 +79,12 @@ fn rows_are_matched_by_key_across_partitions_and_column_orders() {
     };
     let got = compare(&from, &to, Some(&w), &CancellationToken::new()).unwrap();
     assert_eq!(
-        (got.counts.added, got.counts.removed, got.counts.changed, got.counts.unchanged),
+        (
+            got.counts.added,
+            got.counts.removed,
+            got.counts.changed,
+            got.counts.unchanged
+        ),
         (1, 1, 2, 1)
     );
     assert_eq!(got.rows.len(), 4);
@@ -77,10 +96,18 @@ fn rows_are_matched_by_key_across_partitions_and_column_orders() {
     assert_eq!(two.kind, RowChangeKind::Changed);
     assert_eq!(
         two.columns,
-        vec![ValueChange { column: "note".into(), before: None, after: Some("w".into()) }]
+        vec![ValueChange {
+            column: "note".into(),
+            before: None,
+            after: Some("w".into())
+        }]
     );
     // Pages: the same order every time, offset skips.
-    let w2 = RowWindow { offset: 1, limit: 2, ..w };
+    let w2 = RowWindow {
+        offset: 1,
+        limit: 2,
+        ..w
+    };
     let page = compare(&from, &to, Some(&w2), &CancellationToken::new()).unwrap();
     assert_eq!(page.rows, got.rows[1..3].to_vec());
     assert!(page.more);
@@ -89,12 +116,21 @@ fn rows_are_matched_by_key_across_partitions_and_column_orders() {
 #[test]
 fn rows_without_a_key_are_a_multiset() {
     let dir = tempfile::tempdir().unwrap();
-    let p = Projection { pick: None, key: None, fields: 1 };
+    let p = Projection {
+        pick: None,
+        key: None,
+        fields: 1,
+    };
     let from = spill(dir.path(), "f", 3, p.clone(), &["a", "a", "b", "c"]);
     let to = spill(dir.path(), "t", 3, p, &["a", "b", "b", "d"]);
     let got = compare(&from, &to, None, &CancellationToken::new()).unwrap();
     assert_eq!(
-        (got.counts.added, got.counts.removed, got.counts.changed, got.counts.unchanged),
+        (
+            got.counts.added,
+            got.counts.removed,
+            got.counts.changed,
+            got.counts.unchanged
+        ),
         (2, 2, 0, 2)
     );
 }
@@ -102,7 +138,17 @@ fn rows_without_a_key_are_a_multiset() {
 #[test]
 fn a_row_with_the_wrong_number_of_fields_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Spill::new(dir.path(), "f", 1, Projection { pick: None, key: Some(vec![0]), fields: 2 }).unwrap();
+    let mut s = Spill::new(
+        dir.path(),
+        "f",
+        1,
+        Projection {
+            pick: None,
+            key: Some(vec![0]),
+            fields: 2,
+        },
+    )
+    .unwrap();
     let e = s.push(b"1\t2\t3").unwrap_err();
     assert_eq!(e.kind(), crate::ErrorKind::Integrity);
 }

@@ -105,7 +105,10 @@ fn summary(rows: u64, sha: &str) -> String {
 
 /// Set the digests' settings in this session; the ones that could not be set, with why (also
 /// what a diff against a live database reads it under).
-pub async fn apply_settings(conn: &mut PgConnection, content: &ContentDigests) -> Result<Vec<String>> {
+pub async fn apply_settings(
+    conn: &mut PgConnection,
+    content: &ContentDigests,
+) -> Result<Vec<String>> {
     let mut settings: Vec<(&str, &str)> = vec![
         ("synchronize_seqscans", "off"),
         ("row_security", "off"),

@@ -137,7 +137,9 @@ async fn before_latest(engine: &Engine, project: &str, n: &str) -> Result<Resolv
         Error::invalid(format!(
             "{project}{BEFORE_LATEST}{n}: {n:?} is not a count of backups"
         ))
-        .with_hint("write PROJECT:latest~N with N a whole number: latest~1 is the one before the newest")
+        .with_hint(
+            "write PROJECT:latest~N with N a whole number: latest~1 is the one before the newest",
+        )
     })?;
     let p = engine.catalog.project(project).await?;
     let good: Vec<BackupRecord> = engine

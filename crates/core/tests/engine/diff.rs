@@ -3,7 +3,9 @@
 //! digests are equal are not read; hostile names and references are clear errors.
 
 use crate::common::*;
-use offsite_core::diff::{parse_table_name, ComparedBy, DiffOptions, DiffReport, TableDiff, TableStatus};
+use offsite_core::diff::{
+    parse_table_name, ComparedBy, DiffOptions, DiffReport, TableDiff, TableStatus,
+};
 use offsite_core::{BackupOptions, ErrorKind, JobStart};
 use offsite_testkit::TestCluster;
 use tokio_util::sync::CancellationToken;
@@ -66,8 +68,16 @@ fn count(pg: &TestCluster, db: &str, sql: &str) -> u64 {
 /// Added, removed, changed, unchanged of `new` against `old` (tables with key `key`), by SQL.
 fn by_except(pg: &TestCluster, db: &str, old: &str, new: &str, key: &str) -> [u64; 4] {
     [
-        count(pg, db, &format!("SELECT {key} FROM {new} EXCEPT SELECT {key} FROM {old}")),
-        count(pg, db, &format!("SELECT {key} FROM {old} EXCEPT SELECT {key} FROM {new}")),
+        count(
+            pg,
+            db,
+            &format!("SELECT {key} FROM {new} EXCEPT SELECT {key} FROM {old}"),
+        ),
+        count(
+            pg,
+            db,
+            &format!("SELECT {key} FROM {old} EXCEPT SELECT {key} FROM {new}"),
+        ),
         count(
             pg,
             db,
@@ -76,17 +86,33 @@ fn by_except(pg: &TestCluster, db: &str, old: &str, new: &str, key: &str) -> [u6
                  INTERSECT SELECT {key} FROM {old}"
             ),
         ),
-        count(pg, db, &format!("SELECT * FROM {new} INTERSECT ALL SELECT * FROM {old}")),
+        count(
+            pg,
+            db,
+            &format!("SELECT * FROM {new} INTERSECT ALL SELECT * FROM {old}"),
+        ),
     ]
 }
 
 /// Added and removed rows of a table without a key (a multiset), by SQL.
 fn by_except_all(pg: &TestCluster, db: &str, old: &str, new: &str) -> [u64; 4] {
     [
-        count(pg, db, &format!("SELECT * FROM {new} EXCEPT ALL SELECT * FROM {old}")),
-        count(pg, db, &format!("SELECT * FROM {old} EXCEPT ALL SELECT * FROM {new}")),
+        count(
+            pg,
+            db,
+            &format!("SELECT * FROM {new} EXCEPT ALL SELECT * FROM {old}"),
+        ),
+        count(
+            pg,
+            db,
+            &format!("SELECT * FROM {old} EXCEPT ALL SELECT * FROM {new}"),
+        ),
         0,
-        count(pg, db, &format!("SELECT * FROM {new} INTERSECT ALL SELECT * FROM {old}")),
+        count(
+            pg,
+            db,
+            &format!("SELECT * FROM {new} INTERSECT ALL SELECT * FROM {old}"),
+        ),
     ]
 }
 
@@ -110,7 +136,12 @@ async fn backup(env: &Env, project: &str) -> String {
     o.backup.path
 }
 
-async fn diff(env: &Env, from: &str, to: &str, o: &DiffOptions) -> offsite_core::Result<DiffReport> {
+async fn diff(
+    env: &Env,
+    from: &str,
+    to: &str,
+    o: &DiffOptions,
+) -> offsite_core::Result<DiffReport> {
     env.engine
         .diff(from, to, o, None, &CancellationToken::new())
         .await
@@ -126,30 +157,49 @@ async fn two_backups_and_a_backup_against_live_match_sql_except() {
     pg.psql(&db, CHANGE_2);
 
     // Two backups, named as `restore` names them: a path and PROJECT:latest~N.
-    let r = diff(&env, first.to_str().unwrap(), &second, &DiffOptions::default())
-        .await
-        .unwrap();
-    let again = diff(&env, "diffshop:latest~1", "diffshop:latest~0", &DiffOptions::default())
-        .await
-        .unwrap();
+    let r = diff(
+        &env,
+        first.to_str().unwrap(),
+        &second,
+        &DiffOptions::default(),
+    )
+    .await
+    .unwrap();
+    let again = diff(
+        &env,
+        "diffshop:latest~1",
+        "diffshop:latest~0",
+        &DiffOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.tables, r.tables, "latest~1 is the first backup");
 
     let orders = table(&r, "public", "orders");
     assert_eq!(orders.status, TableStatus::Changed);
     assert_eq!(orders.compared_by, ComparedBy::PrimaryKey);
     assert_eq!(orders.key, vec!["id".to_string()]);
-    assert_eq!(counts(orders), by_except(pg, &db, "snap.orders", "snap2.orders", "id"));
+    assert_eq!(
+        counts(orders),
+        by_except(pg, &db, "snap.orders", "snap2.orders", "id")
+    );
     assert!(orders.added == 100 && orders.removed == 300 && orders.changed > 0);
 
     let events = table(&r, "public", "events");
     assert_eq!(events.compared_by, ComparedBy::WholeRow);
     assert!(events.note.as_deref().unwrap().contains("multiset"));
-    assert_eq!(counts(events), by_except_all(pg, &db, "snap.events", "snap2.events"));
+    assert_eq!(
+        counts(events),
+        by_except_all(pg, &db, "snap.events", "snap2.events")
+    );
 
     let odd = table(&r, "odd.schema", "we\"ird.t");
     assert_eq!(odd.key, vec!["a".to_string(), "b".to_string()]);
     assert_eq!(
-        odd.columns_added.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        odd.columns_added
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
         vec!["d"]
     );
     assert_eq!(odd.columns_retyped.len(), 1, "{:?}", odd.columns_retyped);
@@ -159,8 +209,14 @@ async fn two_backups_and_a_backup_against_live_match_sql_except() {
     let now = "(SELECT a, b, c::text FROM \"odd.schema\".\"we\"\"ird.t\") n";
     assert_eq!(counts(odd), by_except(pg, &db, "snap.odd", now, "a, b"));
 
-    assert_eq!(table(&r, "public", "dropped_later").status, TableStatus::OnlyInFrom);
-    assert_eq!(table(&r, "public", "brand_new").status, TableStatus::OnlyInTo);
+    assert_eq!(
+        table(&r, "public", "dropped_later").status,
+        TableStatus::OnlyInFrom
+    );
+    assert_eq!(
+        table(&r, "public", "brand_new").status,
+        TableStatus::OnlyInTo
+    );
     assert_eq!(table(&r, "snap2", "orders").status, TableStatus::OnlyInTo);
 
     // Equal digests: identical without reading a row; the changed tables were read.
@@ -199,13 +255,21 @@ async fn two_backups_and_a_backup_against_live_match_sql_except() {
         &env,
         "diffshop:latest~1",
         "diffshop:latest",
-        &DiffOptions { offset: 20, ..only_orders.clone() },
+        &DiffOptions {
+            offset: 20,
+            ..only_orders.clone()
+        },
     )
     .await
     .unwrap();
     assert!(next.tables[0].rows.iter().all(|r| !p.rows.contains(r)));
-    let seven = DiffOptions { limit: 1000, ..only_orders.clone() };
-    let all = diff(&env, "diffshop:latest~1", "diffshop:latest", &seven).await.unwrap();
+    let seven = DiffOptions {
+        limit: 1000,
+        ..only_orders.clone()
+    };
+    let all = diff(&env, "diffshop:latest~1", "diffshop:latest", &seven)
+        .await
+        .unwrap();
     let all = &all.tables[0];
     assert_eq!(all.rows.len() as u64, all.added + all.removed + all.changed);
     let row7 = all
@@ -219,16 +283,27 @@ async fn two_backups_and_a_backup_against_live_match_sql_except() {
     assert_eq!(row7.columns[0].after.as_deref(), Some("seven"));
 
     // The second backup against the live database now.
-    let live = diff(&env, "diffshop:latest", "diffshop:live", &DiffOptions::default())
-        .await
-        .unwrap();
+    let live = diff(
+        &env,
+        "diffshop:latest",
+        "diffshop:live",
+        &DiffOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(live.to, "diffshop (live)");
     let lo = table(&live, "public", "orders");
     assert_eq!(lo.status, TableStatus::Changed);
-    assert_eq!(counts(lo), by_except(pg, &db, "snap2.orders", "public.orders", "id"));
+    assert_eq!(
+        counts(lo),
+        by_except(pg, &db, "snap2.orders", "public.orders", "id")
+    );
     assert_eq!(lo.changed, 36, "ids 100 to 140 but the multiples of ten");
     let le = table(&live, "public", "events");
-    assert_eq!(counts(le), by_except_all(pg, &db, "snap2.events", "public.events"));
+    assert_eq!(
+        counts(le),
+        by_except_all(pg, &db, "snap2.events", "public.events")
+    );
     let ls = table(&live, "public", "stable");
     assert_eq!(ls.status, TableStatus::Identical);
     assert_eq!(ls.compared_by, ComparedBy::PrimaryKey);
@@ -236,11 +311,19 @@ async fn two_backups_and_a_backup_against_live_match_sql_except() {
     let lodd = table(&live, "odd.schema", "we\"ird.t");
     assert_eq!(lodd.status, TableStatus::Identical, "{lodd:?}");
     // And the other way round: live as FROM.
-    let back = diff(&env, "diffshop:live", "diffshop:latest", &DiffOptions::default())
-        .await
-        .unwrap();
+    let back = diff(
+        &env,
+        "diffshop:live",
+        "diffshop:latest",
+        &DiffOptions::default(),
+    )
+    .await
+    .unwrap();
     let bo = table(&back, "public", "orders");
-    assert_eq!((bo.added, bo.removed, bo.changed), (lo.removed, lo.added, lo.changed));
+    assert_eq!(
+        (bo.added, bo.removed, bo.changed),
+        (lo.removed, lo.added, lo.changed)
+    );
     // A live value with a tab, quotes and a newline reads back as the text it is.
     let rows = DiffOptions {
         tables: vec![parse_table_name("orders").unwrap()],
@@ -248,7 +331,9 @@ async fn two_backups_and_a_backup_against_live_match_sql_except() {
         limit: 1000,
         ..Default::default()
     };
-    let lr = diff(&env, "diffshop:latest", "diffshop:live", &rows).await.unwrap();
+    let lr = diff(&env, "diffshop:latest", "diffshop:live", &rows)
+        .await
+        .unwrap();
     let r101 = lr.tables[0]
         .rows
         .iter()
@@ -257,7 +342,10 @@ async fn two_backups_and_a_backup_against_live_match_sql_except() {
     assert_eq!(r101.columns[0].after.as_deref(), Some("tab\there \"q\""));
 
     // The live database was only read.
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM public.orders WHERE id = 5000"), "1");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM public.orders WHERE id = 5000"),
+        "1"
+    );
 }
 
 #[tokio::test]
@@ -273,10 +361,14 @@ async fn hostile_names_and_references_are_clear_errors() {
         tables: vec![parse_table_name(r#""odd.schema"."we""ird.t""#).unwrap()],
         ..Default::default()
     };
-    let r = diff(&env, "diffodd:latest~1", "diffodd:latest", &odd).await.unwrap();
+    let r = diff(&env, "diffodd:latest~1", "diffodd:latest", &odd)
+        .await
+        .unwrap();
     assert_eq!(r.tables.len(), 1);
     assert_eq!(r.tables[0].table, "we\"ird.t");
-    let r = diff(&env, "diffodd:latest", "diffodd:live", &odd).await.unwrap();
+    let r = diff(&env, "diffodd:latest", "diffodd:live", &odd)
+        .await
+        .unwrap();
     assert_eq!(r.tables[0].status, TableStatus::Identical);
 
     // Tables that do not exist, one of them SQL in disguise: not found, nothing run.
@@ -302,22 +394,42 @@ async fn hostile_names_and_references_are_clear_errors() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-    let e = diff(&env, "diffodd:latest~2", "diffodd:latest", &DiffOptions::default())
-        .await
-        .unwrap_err();
+    let e = diff(
+        &env,
+        "diffodd:latest~2",
+        "diffodd:latest",
+        &DiffOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(e.message().contains("past its history"), "{e}");
     assert!(e.message().contains("2 good backups"), "{e}");
-    let e = diff(&env, "diffodd:latest~x", "diffodd:latest", &DiffOptions::default())
-        .await
-        .unwrap_err();
+    let e = diff(
+        &env,
+        "diffodd:latest~x",
+        "diffodd:latest",
+        &DiffOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-    let e = diff(&env, "nosuch:live", "diffodd:latest", &DiffOptions::default())
-        .await
-        .unwrap_err();
+    let e = diff(
+        &env,
+        "nosuch:live",
+        "diffodd:latest",
+        &DiffOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
-    let e = diff(&env, "diffodd:live", "diffodd:live", &DiffOptions::default())
-        .await
-        .unwrap_err();
+    let e = diff(
+        &env,
+        "diffodd:live",
+        "diffodd:live",
+        &DiffOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
 }
