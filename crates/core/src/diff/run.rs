@@ -413,7 +413,7 @@ async fn both(
     };
     let parts = spill::parts_for(f.bytes.unwrap_or(0).max(t.bytes.unwrap_or(0)));
     let fs = read_side(c, from, live.as_deref_mut(), f, proj(f), parts, "from").await?;
-    let ts = read_side(c, to, live.as_deref_mut(), t, proj(t), parts, "to").await?;
+    let ts = read_side(c, to, live, t, proj(t), parts, "to").await?;
     d.rows_from = Some(fs.rows);
     d.rows_to = Some(ts.rows);
     d.bytes_read = fs.bytes + ts.bytes;
