@@ -37,6 +37,7 @@ pub mod plainsql;
 pub mod postgres;
 pub mod private_fs;
 pub mod progress;
+pub mod recover;
 pub mod restore;
 pub mod retry;
 pub mod schedule;
@@ -44,6 +45,8 @@ pub mod secrets;
 pub mod sources;
 pub mod storage;
 pub mod tempfiles;
+#[cfg(test)]
+pub(crate) mod test_fixtures;
 mod text_enum;
 pub mod transfer;
 pub mod units;

@@ -246,17 +246,18 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
         <span className="job-result" role="status" data-testid="job-result">
           {f.ok ? resultText(f) : errorDisplay(f.error?.code).outcome}
         </span>
+        {path && (
+          // One line per job (issue 44): the file's name beside the result; the whole (often
+          // temporary) path on hover.
+          <span className="job-path mono small" title={path} data-testid="job-result-path">
+            {fileNameOf(path)}
+          </span>
+        )}
         <span className="spacer" />
         <button type="button" className="btn btn-small btn-quiet" onClick={onDismiss} data-testid="job-dismiss">
           Dismiss
         </button>
       </div>
-      {path && (
-        // The file's name; the whole (often temporary) path on hover.
-        <p className="job-path mono" title={path} data-testid="job-result-path">
-          {fileNameOf(path)}
-        </p>
-      )}
       {f.result?.kind === "verify" && !f.result.report.ok && (
         // The damage said once with its next step; the raw problems (SHA-256 pairs) in the details.
         <DamagedNotice

@@ -8,6 +8,7 @@ import { ProjectPage } from "./ProjectPage";
 import { ProjectsHome } from "./ProjectsHome";
 import { History } from "./History";
 import { Settings } from "./Settings";
+import { Notifications } from "./Notifications";
 import { RestoreWizard } from "../wizard/RestoreWizard";
 import { DrillsScreen } from "../drill/DrillsScreen";
 import { useDrillApi } from "../drill/api";
@@ -28,6 +29,7 @@ export type Route =
   | { screen: "add" }
   | { screen: "edit"; name: string }
   | { screen: "settings" }
+  | { screen: "notifications" }
   | { screen: "history" }
   | { screen: "project"; name: string; tab?: ProjectTab }
   | { screen: "restore"; name: string; path?: string }
@@ -113,6 +115,7 @@ export function Main({
             onOpen={(name) => setRoute({ screen: "project", name })}
             onAdd={() => setRoute({ screen: "add" })}
             onSettings={() => setRoute({ screen: "settings" })}
+            onNotifications={() => setRoute({ screen: "notifications" })}
             onHistory={() => setRoute({ screen: "history" })}
             onNavigate={setRoute}
           />
@@ -133,6 +136,7 @@ export function Main({
           />
         )}
         {route.screen === "settings" && <Settings onBack={() => setRoute({ screen: "home" })} />}
+        {route.screen === "notifications" && <Notifications onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "history" && <History onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "project" && (
           <ProjectPage

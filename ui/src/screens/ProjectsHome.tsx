@@ -13,6 +13,8 @@ type Props = {
   onAdd: () => void;
   /** Open the settings screen (the toolbar's Settings button; absent: no button). */
   onSettings?: () => void;
+  /** Open the notifications screen (absent: no button). */
+  onNotifications?: () => void;
   /** Open the history of every job (the toolbar's History button; absent: no button). */
   onHistory?: () => void;
   /**
@@ -24,7 +26,7 @@ type Props = {
   openDashboard?: OpenSupabase;
 };
 
-export function ProjectsHome({ onOpen, onAdd, onSettings, onHistory, onNavigate, openDashboard }: Props) {
+export function ProjectsHome({ onOpen, onAdd, onSettings, onNotifications, onHistory, onNavigate, openDashboard }: Props) {
   const health = useHealth();
   const reload = useReload();
   const navigate =
@@ -41,14 +43,23 @@ export function ProjectsHome({ onOpen, onAdd, onSettings, onHistory, onNavigate,
       </p>
     );
   }
-  const settingsButton = onSettings && (
-    <button type="button" className="btn btn-quiet" onClick={onSettings} data-testid="open-settings">
-      Settings
-    </button>
+  const settingsButton = (
+    <>
+      {onNotifications && (
+        <button type="button" className="btn btn-quiet" onClick={onNotifications} data-testid="open-notifications">
+          Notifications
+        </button>
+      )}
+      {onSettings && (
+        <button type="button" className="btn btn-quiet" onClick={onSettings} data-testid="open-settings">
+          Settings
+        </button>
+      )}
+    </>
   );
   const bare = (body: ReactNode) => (
     <>
-      {settingsButton && (
+      {(onSettings || onNotifications) && (
         <div className="toolbar">
           <span className="spacer" />
           {settingsButton}

@@ -37,8 +37,6 @@ mod seekzst;
 pub mod storage_check;
 pub mod storage_layout;
 pub(crate) mod tarfmt;
-#[cfg(test)]
-pub(crate) mod testutil;
 pub mod writer;
 
 pub use compression::Compression;

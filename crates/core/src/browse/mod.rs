@@ -15,6 +15,7 @@ mod create_table;
 mod create_table_tests;
 mod lines;
 mod objects;
+mod stream;
 mod tables;
 #[cfg(test)]
 mod tests;
@@ -22,6 +23,7 @@ mod tests;
 pub use copytext::CopyRow;
 pub use lines::{primary_keys, read_table_lines, PrimaryKeys};
 pub use objects::{list_objects, object_preview, save_object};
+pub use stream::{escape_field, for_each_row_line, raw_fields};
 pub use tables::{export_table_csv, list_tables, rows_page};
 
 use crate::storage::BucketEntry;

@@ -216,7 +216,7 @@ fn recorded_block(c: &crate::archive::TableCount) -> Option<(u64, u64)> {
 
 /// A table's rows, as lines of COPY text, positioned at its first row.
 pub(super) struct TableRows<'a> {
-    pub columns: Vec<String>,
+    pub(super) columns: Vec<String>,
     types: ColumnTypes,
     total_rows: Option<u64>,
     lines: Box<dyn BufRead + 'a>,

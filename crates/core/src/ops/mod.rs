@@ -76,6 +76,7 @@ pub mod password_hint;
 pub mod projects;
 pub mod prune;
 pub(crate) mod queries;
+pub mod recover;
 pub mod remote;
 pub(crate) mod remote_name;
 pub mod resolve;

@@ -372,6 +372,7 @@ fn bare_case(port: u16) -> DatabaseCase<'static> {
         port,
         make: &postgres,
         connections: None,
+        retry: None,
     }
 }
 
@@ -402,6 +403,7 @@ async fn postgres_source_behind_a_fault_proxy_with_retrying_conforms() {
         port: proxy.port(),
         make: &make,
         connections: None,
+        retry: Some(quick_retries()),
     })
     .await;
     assert!(
@@ -421,6 +423,7 @@ async fn postgres_source_behind_a_fault_proxy_with_retrying_conforms() {
             ))
         },
         connections: Some(&connections),
+        retry: Some(quick_retries()),
     };
     database::wrong_password_is_auth(&case).await;
 }

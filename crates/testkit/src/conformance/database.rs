@@ -3,10 +3,11 @@
 
 use crate::TestCluster;
 use offsite_core::archive::{self, DATABASE_MEMBER, DATABASE_TOC_MEMBER};
-use offsite_core::backup::compose::database_only;
+use offsite_core::backup::compose::{database_only, database_only_retried};
 use offsite_core::postgres::conn::{ConnSpec, TlsMode};
 use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::progress::{Phase, ProgressUpdate, Reporter};
+use offsite_core::retry::RetryPolicy;
 use offsite_core::sources::{DatabaseSource, DumpOptions};
 use offsite_core::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,9 @@ pub struct DatabaseCase<'a> {
     /// Connections the server side has seen so far (a proxy's count), to prove that a
     /// permanent failure is not retried. `None` when not observable.
     pub connections: Option<&'a dyn Fn() -> u32>,
+    /// How a dump into a new archive is retried whole (`backup::compose::database_only_retried`)
+    /// when the sources under test are wrapped in `Retrying`; `None`: not retried.
+    pub retry: Option<RetryPolicy>,
 }
 
 impl DatabaseCase<'_> {
@@ -46,6 +50,22 @@ impl DatabaseCase<'_> {
             self.spec(db),
             Some(self.cluster.superuser_password().into()),
         )
+    }
+}
+
+impl DatabaseCase<'_> {
+    /// A dump of `src` into a new archive, retried whole under [`DatabaseCase::retry`].
+    pub async fn dump(
+        &self,
+        src: Arc<dyn DatabaseSource>,
+        opts: &DumpOptions,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> offsite_core::Result<offsite_core::archive::Written> {
+        match &self.retry {
+            Some(policy) => database_only_retried(policy, src, opts, reporter, cancel).await,
+            None => database_only(src, opts, reporter, cancel).await,
+        }
     }
 }
 
@@ -110,14 +130,15 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
     let db = pg.unique_db("conf_src");
     pg.load_supabase_fixture(&db);
     let dir = tempfile::tempdir().unwrap();
-    let written = database_only(
-        case.source(&db).into(),
-        &dump_options("conf", dir.path()),
-        &Reporter::silent(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("dump failed: {e} ({:?})", e.hint()));
+    let written = case
+        .dump(
+            case.source(&db).into(),
+            &dump_options("conf", dir.path()),
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("dump failed: {e} ({:?})", e.hint()));
     assert!(written.path.starts_with(dir.path()));
     assert_eq!(written.manifest.backup_id, "conformance-conf");
     let files: Vec<_> = files_under(dir.path());
@@ -245,14 +266,15 @@ pub async fn wrong_password_is_auth(case: &DatabaseCase<'_>) {
         assert_eq!(now - before, 1, "a permanent failure was retried");
     }
     let dir = tempfile::tempdir().unwrap();
-    let e = database_only(
-        src.clone(),
-        &dump_options("auth", dir.path()),
-        &Reporter::silent(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap_err();
+    let e = case
+        .dump(
+            src.clone(),
+            &dump_options("auth", dir.path()),
+            &Reporter::silent(),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
     assert!(files_under(dir.path()).is_empty());
     let e = src.bucket_settings().await.unwrap_err();
@@ -291,14 +313,15 @@ pub async fn cancel_leaves_nothing(case: &DatabaseCase<'_>) {
         }
     };
     let reporter = Reporter::with_interval(Arc::new(sink), "cancel", Duration::ZERO);
-    let e = database_only(
-        case.source(&db).into(),
-        &dump_options("cancel", dir.path()),
-        &reporter,
-        &cancel,
-    )
-    .await
-    .unwrap_err();
+    let e = case
+        .dump(
+            case.source(&db).into(),
+            &dump_options("cancel", dir.path()),
+            &reporter,
+            &cancel,
+        )
+        .await
+        .unwrap_err();
     assert!(cancel.is_cancelled(), "the dump never streamed");
     assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
     assert_eq!(

@@ -156,7 +156,6 @@ function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actio
           data-status={b.status}
         >
           {STATUS_LABEL[b.status]}
-          {b.verified_at ? ` · ${dayAndTime(b.verified_at)}` : ""}
         </span>
         {proven && (
           <span className="badge badge-ok" title="A restore drill of this backup passed" data-testid="backup-proven">

@@ -5,9 +5,9 @@
 
 use super::super::codec::{is_skippable, ZSTD_MAGIC};
 use super::super::random_access::ArchiveSeeker;
-use super::super::testutil::*;
 use super::super::*;
 use crate::crypto::{Encryption, Recipient};
+use crate::test_fixtures::*;
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;

@@ -164,8 +164,8 @@ pub(crate) fn jobs(requested: Option<u32>) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::testutil::{manifest, quiet, sample, ARCHIVE};
     use crate::archive::ArchiveWriter;
+    use crate::test_fixtures::{manifest, quiet, sample, ARCHIVE};
 
     fn left_in(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir)

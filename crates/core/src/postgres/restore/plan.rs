@@ -23,9 +23,10 @@ pub async fn plan(
     reporter: &Reporter,
 ) -> Result<Prepared> {
     reporter.phase(Phase::Planning, None);
+    let read = read_all(archive_path, target, opts).await?;
+    let (has_globals, role_plan, decisions) = decide(&read, opts)?;
     let Read {
         manifest,
-        globals,
         plain,
         directory,
         info,
@@ -33,31 +34,8 @@ pub async fn plan(
         toc,
         facts,
         seen,
-    } = read_all(archive_path, target, opts).await?;
-
-    let globals = globals.as_deref().map(roles::parse_globals);
-    let target_roles: BTreeSet<String> = facts.roles.keys().cloned().collect();
-    let role_plan = roles::plan_roles(
-        globals.as_ref(),
-        &manifest.roles,
-        &target_roles,
-        facts.superuser,
-    )?;
-    let empty_roles = roles::RolePlan::default();
-    let created = if opts.create_roles {
-        &role_plan
-    } else {
-        &empty_roles
-    };
-    let decisions = script::decide(
-        &toc,
-        &facts,
-        created,
-        opts.no_owner,
-        seen.clean_phase_runs,
-        &seen.clean.keep,
-        seen.selected.as_ref().map(|s| &s.include),
-    );
+        ..
+    } = read;
     let arbitrary = arbitrary_that_runs(&toc, &decisions.skip);
     let TargetState {
         target_objects,
@@ -70,21 +48,11 @@ pub async fn plan(
     } = seen;
     let target_empty = existing.is_empty();
     let replacing = opts.replace && !target_empty;
-    let dropped = match &dependents {
-        Some(Ok(d)) => d.keys.clone(),
-        _ => BTreeSet::new(),
-    };
-    let replaced_tables = clean.replaced_tables;
-    let (will_replace, will_create, will_keep, platform_kept) =
+    let found = dependents.as_ref().and_then(|d| d.as_ref().ok());
+    let dropped: BTreeSet<String> = found.map(|d| d.keys.clone()).unwrap_or_default();
+    let (will_replace, will_replace_tables, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
-    // A selection into a side schema, or of rows only, replaces nothing (will_lists empties it).
-    let will_replace_tables = if will_replace.is_empty() {
-        0
-    } else {
-        replaced_tables as u64
-    };
-    let mut blockers = Vec::new();
-    let mut warnings = Vec::new();
+    let (mut blockers, mut warnings) = (Vec::new(), Vec::new());
     if !target_empty && !opts.replace {
         blockers.push(not_empty_blocker(&existing, selected.is_some(), target));
     }
@@ -94,7 +62,7 @@ pub async fn plan(
     }
     role_findings(
         &role_plan,
-        globals.is_some(),
+        has_globals,
         &facts,
         opts,
         &mut blockers,
@@ -229,6 +197,35 @@ fn one_transaction(
         warnings.push(directory_note(manifest, single, one_worker, opts.jobs));
     }
     !directory || single || one_worker
+}
+
+/// What the restore does: the roles it would create (`has_globals`: the backup holds its
+/// globals) and what it does entry by entry, from what [`read_all`] read.
+fn decide(r: &Read, opts: &RestoreOptions) -> Result<(bool, roles::RolePlan, script::Decisions)> {
+    let globals = r.globals.as_deref().map(roles::parse_globals);
+    let target_roles: BTreeSet<String> = r.facts.roles.keys().cloned().collect();
+    let role_plan = roles::plan_roles(
+        globals.as_ref(),
+        &r.manifest.roles,
+        &target_roles,
+        r.facts.superuser,
+    )?;
+    let empty_roles = roles::RolePlan::default();
+    let created = if opts.create_roles {
+        &role_plan
+    } else {
+        &empty_roles
+    };
+    let decisions = script::decide(
+        &r.toc,
+        &r.facts,
+        created,
+        opts.no_owner,
+        r.seen.clean_phase_runs,
+        &r.seen.clean.keep,
+        r.seen.selected.as_ref().map(|s| &s.include),
+    );
+    Ok((globals.is_some(), role_plan, decisions))
 }
 
 /// What a plan reads before it decides: the archive's manifest and globals, the target server
@@ -492,17 +489,18 @@ fn rows_restored(
     }
 }
 
-/// What the restore replaces, creates and keeps of the target's tables, views and functions
-/// (what the clean phase's `CASCADE` takes along, `dropped`, is not kept), as the selection
-/// changes them.
+/// What the restore replaces (and how many of those are tables), creates and keeps of the
+/// target's tables, views and functions (what the clean phase's `CASCADE` takes along,
+/// `dropped`, is not kept), as the selection changes them.
 fn will_lists(
     clean: replace::CleanPhase,
     dropped: &BTreeSet<String>,
     selected: Option<&select::Selected>,
     opts: &RestoreOptions,
-) -> (Vec<String>, Vec<String>, Vec<String>, usize) {
+) -> (Vec<String>, u64, Vec<String>, Vec<String>, usize) {
     let replace::CleanPhase {
         replaced: mut will_replace,
+        replaced_tables,
         created: mut will_create,
         kept,
         platform,
@@ -535,7 +533,9 @@ fn will_lists(
         }
     }
     let platform_kept = platform_kept.min(will_keep.len());
-    (will_replace, will_create, will_keep, platform_kept)
+    // A selection into a side schema, or of rows only, replaces nothing (emptied above).
+    let tables = replaced_tables * u64::from(!will_replace.is_empty());
+    (will_replace, tables, will_create, will_keep, platform_kept)
 }
 
 /// The archive's manifest and globals.sql, and whether its database is plain SQL; an archive
