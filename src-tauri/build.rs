@@ -96,6 +96,7 @@ const COMMANDS: &[&str] = &[
     "browse_objects",
     "object_preview",
     "save_object",
+    "diff_backups",
     "verify_drill_signature",
     "save_drill_report",
     "list_channels",

@@ -136,6 +136,7 @@ macro_rules! specta_builder {
                 commands::browse::browse_objects,
                 commands::browse::object_preview,
                 commands::browse::save_object::<$runtime>,
+                commands::diff::diff_backups,
                 commands::notify::list_channels,
                 commands::notify::add_channel,
                 commands::notify::check_telegram_api,

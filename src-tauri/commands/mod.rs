@@ -9,6 +9,7 @@
 pub mod backups;
 pub mod browse;
 pub mod components;
+pub mod diff;
 pub mod destinations;
 pub mod drills;
 pub mod encryption;

@@ -332,6 +332,11 @@ export const commands = {
 	objectPreview: (archive: string, bucket: string, key: string) => typedError<ObjectPreview, ErrorPayload>(__TAURI_INVOKE("object_preview", { archive, bucket, key })),
 	/**  Ask where to save one object, then write it (its SHA-256 checked); `null` when cancelled. */
 	saveObject: (archive: string, bucket: string, key: string) => typedError<SavedObject | null, ErrorPayload>(__TAURI_INVOKE("save_object", { archive, bucket, key })),
+	/**
+	 *  Compares `from` with `to` (only `options.tables` when given; with `options.rows`, a page of
+	 *  their changed rows).
+	 */
+	diffBackups: (from: string, to: string, options: DiffOptions) => typedError<DiffReport, ErrorPayload>(__TAURI_INVOKE("diff_backups", { from, to, options })),
 	/**  Every channel (targets redacted) and every project's routes. */
 	listChannels: () => typedError<NotifyOverview, ErrorPayload>(__TAURI_INVOKE("list_channels")),
 	/**
@@ -772,6 +777,20 @@ export type ColumnEquals = {
 	column: string,
 	value: string,
 };
+
+/**  How a table's rows were matched. */
+export type ComparedBy = 
+/**  The recorded digests are equal: no row was read. */
+"digest" | 
+/**  Rows matched by primary key. */
+"primary_key" | 
+/**
+ *  No primary key: whole rows compared as a multiset (a changed row counts as one removed
+ *  and one added).
+ */
+"whole_row" | 
+/**  In one side only: nothing to compare. */
+"not_compared";
 
 /**  A part of a backup a restore can put back. */
 export type Component = "database" | "storage" | "config";
@@ -1243,6 +1262,37 @@ export type DestinationTest = {
 	/**  What a person should know (why it is offline or not writable). */
 	message: string | null,
 	error: ErrorPayload | null,
+};
+
+/**  A column and its type (as `format_type` writes it; `None` when unknown). */
+export type DiffColumn = {
+	name: string,
+	data_type: string | null,
+};
+
+/**  What to compare and what to show. */
+export type DiffOptions = {
+	/**  Only these tables (empty: every table of either side). */
+	tables?: TableName[],
+	/**  List the changed rows of changed tables (a page of them: `offset`, `limit`). */
+	rows?: boolean,
+	/**  Changed rows skipped before the page (per table). */
+	offset?: number,
+	/**  Changed rows in a page (0: [`DEFAULT_ROW_PAGE`]; at most [`MAX_ROW_PAGE`]). */
+	limit?: number,
+};
+
+/**  Two sides compared. */
+export type DiffReport = {
+	/**  What FROM and TO are (a backup's id and time, or `PROJECT (live)`). */
+	from: string,
+	to: string,
+	/**  One entry per table, sorted by schema and name. */
+	tables: TableDiff[],
+	/**  Bytes of table rows read from both sides (COPY text); tables with equal digests add none. */
+	bytes_read: number,
+	/**  What the reader should know about the comparison as a whole. */
+	notes: string[],
 };
 
 /**  One named check, with what was expected and what was found. */
@@ -1793,6 +1843,11 @@ export type KeyListing = {
 	orphaned: boolean,
 	/**  When the project was removed (orphaned keys). */
 	removed_at: string | null,
+};
+
+export type KeyValue = {
+	column: string,
+	value: string | null,
 };
 
 /**  How the newest backup run ended. */
@@ -2437,6 +2492,13 @@ export type RetryWait = {
 	reason: string,
 };
 
+/**  A column whose type differs. */
+export type Retyped = {
+	name: string,
+	from: string,
+	to: string,
+};
+
 /**  A role the restore creates, for the plan. */
 export type RoleToCreate = {
 	name: string,
@@ -2465,6 +2527,21 @@ export type RouteView = {
 	/**  `failed`, `succeeded`, `overdue`, `drill`, `retention`, `space`, `copies`, `agent`, `platform`. */
 	events: string[],
 };
+
+/**
+ *  One changed row: its key and, per column that differs, before → after (an added row has
+ *  every column with only `after`, a removed one only `before`). Values are COPY's text form,
+ *  `None` for NULL, cut to [`crate::browse::MAX_SHOWN_VALUE`] bytes.
+ */
+export type RowChange = {
+	kind: RowChangeKind,
+	/**  The key's values (column, value); empty for a table compared by whole rows. */
+	key: KeyValue[],
+	columns: ValueChange[],
+};
+
+/**  What happened to a row. */
+export type RowChangeKind = "added" | "removed" | "changed";
 
 /**  Which rows a page shows. Both parts are optional; a row must match every part given. */
 export type RowFilter = {
@@ -2940,6 +3017,34 @@ export type TableCount = {
 	rows: number,
 };
 
+/**  One table's comparison. */
+export type TableDiff = {
+	schema: string,
+	table: string,
+	status: TableStatus,
+	compared_by: ComparedBy,
+	/**  The key rows were matched by (empty unless `compared_by` is `primary_key`). */
+	key: string[],
+	/**  Rows in each side (a backup's recorded count, or the rows read). */
+	rows_from: number | null,
+	rows_to: number | null,
+	added: number,
+	removed: number,
+	changed: number,
+	unchanged: number,
+	columns_added: DiffColumn[],
+	columns_removed: DiffColumn[],
+	columns_retyped: Retyped[],
+	/**  Bytes of this table's rows read (0 when the digests said identical). */
+	bytes_read: number,
+	/**  With `rows`: a page of the changed rows (added, removed, changed), in a stable order. */
+	rows: RowChange[],
+	rows_offset: number,
+	/**  Whether more changed rows follow the page. */
+	rows_more: boolean,
+	note: string | null,
+};
+
 /**  One table of a backup. */
 export type TableInfo = {
 	schema: string,
@@ -2961,6 +3066,15 @@ export type TableInfo = {
 	/**  Whether its rows can be read here. */
 	readable: boolean,
 };
+
+/**  A table's schema and name, unquoted. */
+export type TableName = {
+	schema: string,
+	table: string,
+};
+
+/**  How a table compares. */
+export type TableStatus = "identical" | "changed" | "only_in_from" | "only_in_to";
 
 /**  How the window looks. */
 export type Theme = 
@@ -3037,6 +3151,12 @@ export type ValidationCheck = {
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
+export type ValueChange = {
+	column: string,
+	before: string | null,
+	after: string | null,
+};
 
 /**  The drill's verdict: passed only when no check failed. */
 export type Verdict = "passed" | "failed";

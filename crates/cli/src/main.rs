@@ -5,6 +5,7 @@
 mod stdio;
 mod archive_arg;
 mod browse_cmd;
+mod diff_cmd;
 mod check_cmd;
 mod components_cmd;
 mod destination_cmd;
@@ -208,6 +209,13 @@ enum Command {
         after_help = "Examples:\n  offsite browse shop:latest\n  offsite browse shop:latest --table public.orders --limit 50 --offset 100\n  offsite browse shop:latest --table public.orders --filter acme --where status=paid\n  offsite browse shop:latest --table public.orders --csv orders.csv\n  offsite browse shop:latest --objects --bucket avatars\n  offsite browse shop:latest --object avatars/u1.png --save u1.png"
     )]
     Browse(browse_cmd::BrowseArgs),
+    /// Compare two backups, or a backup and a project's database now, table by table:
+    /// identical, changed (rows added, removed, changed by primary key; columns added, removed,
+    /// retyped), or in one side only; --rows lists the changed rows.
+    #[command(
+        after_help = "Examples:\n  offsite diff shop:latest~1 shop:latest\n  offsite diff shop:latest shop:live --table public.orders --rows\n  offsite diff nightly.tar.zst shop:latest --json"
+    )]
+    Diff(diff_cmd::DiffArgs),
     /// Import a file as a verified backup of a project: an Offsite archive, a pg_dump file
     /// (custom format, or plain SQL as .sql / .sql.gz), pg_dumpall output (one database, with
     /// --database), or a project export. Prints the archive path.
@@ -601,6 +609,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             out.inspect(&found.path, &manifest, found.backup_id.as_deref());
         }
         Command::Browse(args) => return browse_cmd::browse(&engine, args, out).await,
+        Command::Diff(args) => return diff_cmd::diff(&engine, args, out, cancel.clone()).await,
         Command::Serve(_) => unreachable!("handled above"),
         Command::Import(args) => {
             return import_cmd::import(&engine, args, out, job("importing")).await

@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod destinations;
+pub mod diff;
 pub mod digest;
 pub mod drill;
 pub mod engine;

@@ -55,6 +55,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("backup", 2),
     ("import", 2),
     ("browse", 2),
+    ("diff", 2),
     ("restore", 2),
     ("recover", 2),
     ("drill", 2),

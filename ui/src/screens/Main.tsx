@@ -14,6 +14,8 @@ import { DrillsScreen } from "../drill/DrillsScreen";
 import { useDrillApi } from "../drill/api";
 import { BrowseScreen } from "../browse/BrowseScreen";
 import { browseApi } from "../browse/api";
+import { DiffScreen } from "../diff/DiffScreen";
+import { diffApi } from "../diff/api";
 import { DropZone } from "../dropzone/DropZone";
 import { ImportRequestProvider } from "../dropzone/importRequest";
 import { type ErrorActionHandlers, ErrorActionsProvider } from "../components/errorActions";
@@ -32,7 +34,8 @@ export type Route =
   | { screen: "project"; name: string; tab?: ProjectTab; confirmKey?: boolean }
   | { screen: "restore"; name: string; path?: string }
   | { screen: "drills"; name: string }
-  | { screen: "browse"; name: string; path: string; label: string };
+  | { screen: "browse"; name: string; path: string; label: string }
+  | { screen: "diff"; name: string };
 
 /** Calls back with the project named by each `open-project` event (a notification was clicked). */
 export type ListenOpenProject = (onOpen: (project: string) => void) => Promise<UnlistenFn>;
@@ -146,6 +149,7 @@ export function Main({
             onRestore={(path) => setRoute({ screen: "restore", name: route.name, ...(path ? { path } : {}) })}
             onEdit={() => setRoute({ screen: "edit", name: route.name })}
             onDrills={() => setRoute({ screen: "drills", name: route.name })}
+            onDiff={() => setRoute({ screen: "diff", name: route.name })}
             onBrowse={(backup) => setRoute({ screen: "browse", name: route.name, path: backup.path, label: backup.label })}
           />
         )}
@@ -156,6 +160,9 @@ export function Main({
             api={browseApi}
             onBack={() => setRoute({ screen: "project", name: route.name })}
           />
+        )}
+        {route.screen === "diff" && (
+          <DiffScreen project={route.name} api={diffApi} onBack={() => setRoute({ screen: "project", name: route.name })} />
         )}
         {route.screen === "drills" && (
           <Drills project={route.name} onBack={() => setRoute({ screen: "project", name: route.name })} />

@@ -35,6 +35,8 @@ type Props = {
   onEdit?: () => void;
   /** Open the project's restore drills (absent: no button). */
   onDrills?: () => void;
+  /** Open the Diff view (compare two backups, or a backup and the database now). */
+  onDiff?: () => void;
   /** Look inside a backup (absent: no action). */
   onBrowse?: (backup: { path: string; label: string }) => void;
   /** The tab to open on (the dashboard's Fix buttons open the right one). */
@@ -64,6 +66,7 @@ export function ProjectPage({
   onRestore,
   onEdit,
   onDrills,
+  onDiff,
   onBrowse,
   tab: initialTab = "backups",
   confirmKey = false,
@@ -131,6 +134,7 @@ export function ProjectPage({
         onBack={onBack}
         {...(onEdit ? { onEdit } : {})}
         {...(onDrills ? { onDrills } : {})}
+        {...(onDiff ? { onDiff } : {})}
         {...(onRestore ? { onRestore: () => onRestore() } : {})}
       >
         <BackUpButton components={comps} defaultType={defaultType(comps)} busy={backingUp} onBackUp={(t) => void backUp(t)} />
@@ -227,12 +231,13 @@ type HeaderProps = {
   onBack: () => void;
   onEdit?: () => void;
   onDrills?: () => void;
+  onDiff?: () => void;
   onRestore?: () => void;
   /** The split "Back up now". */
   children: ReactNode;
 };
 
-function ProjectHeader({ name, subtitle, onBack, onEdit, onDrills, onRestore, children }: HeaderProps) {
+function ProjectHeader({ name, subtitle, onBack, onEdit, onDrills, onDiff, onRestore, children }: HeaderProps) {
   return (
     <div className="toolbar">
       <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="back-home">
@@ -258,6 +263,11 @@ function ProjectHeader({ name, subtitle, onBack, onEdit, onDrills, onRestore, ch
       {onDrills && (
         <button type="button" className="btn btn-quiet" onClick={onDrills} data-testid="open-drills">
           Drills…
+        </button>
+      )}
+      {onDiff && (
+        <button type="button" className="btn btn-quiet" onClick={onDiff} data-testid="open-diff">
+          Compare…
         </button>
       )}
       {onRestore && (

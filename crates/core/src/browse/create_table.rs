@@ -448,3 +448,39 @@ pub(super) fn parse_composite_type(defn: &str) -> Result<TableDef, String> {
         ..Default::default()
     })
 }
+
+/// Reads a dump's `ALTER TABLE [ONLY] table ADD CONSTRAINT name PRIMARY KEY (columns)` (the
+/// `defn` of a CONSTRAINT entry): the table and its key's columns, or `None` for another kind
+/// of constraint.
+pub(super) fn parse_primary_key(defn: &str) -> Result<Option<(QName, Vec<String>)>, String> {
+    let mut p = Parser::new(defn)?;
+    p.word("alter")?;
+    p.word("table")?;
+    if p.is_word(p.at, "only") {
+        p.at += 1;
+    }
+    let table = p.qualified()?;
+    p.word("add")?;
+    p.word("constraint")?;
+    p.ident_at(p.at).ok_or("no constraint name")?;
+    p.at += 1;
+    if !(p.is_word(p.at, "primary") && p.is_word(p.at + 1, "key")) {
+        return Ok(None);
+    }
+    p.at += 2;
+    let items = p.list()?;
+    let mut columns = Vec::with_capacity(items.len());
+    for (from, to) in items {
+        if to != from + 1 {
+            return Err("a primary key entry that is not one column name".into());
+        }
+        columns.push(
+            p.ident_at(from)
+                .ok_or("a primary key entry that is not a name")?,
+        );
+    }
+    if columns.is_empty() {
+        return Err("a primary key without columns".into());
+    }
+    Ok(Some((table, columns)))
+}

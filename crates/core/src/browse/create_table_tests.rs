@@ -299,3 +299,31 @@ fn inherited_columns_take_their_parents_types_and_missing_ones_are_said() {
     let t = defs.column_types("public", "absent", &names(&["a"]));
     assert!(t.note.unwrap().contains("no CREATE TABLE"));
 }
+
+#[test]
+fn primary_keys_are_read_from_add_constraint() {
+    use super::create_table::parse_primary_key;
+    let (t, cols) = parse_primary_key(
+        "ALTER TABLE ONLY public.orders\n    ADD CONSTRAINT orders_pkey PRIMARY KEY (id);\n",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(t, ("public".to_string(), "orders".to_string()));
+    assert_eq!(cols, vec!["id".to_string()]);
+    let (t, cols) = parse_primary_key(
+        "ALTER TABLE ONLY \"odd schema\".\"my.table\"\n    ADD CONSTRAINT \"k\"\"\" PRIMARY KEY (org_id, \"User Id\");\n",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(t, ("odd schema".to_string(), "my.table".to_string()));
+    assert_eq!(cols, vec!["org_id".to_string(), "User Id".to_string()]);
+    assert_eq!(
+        parse_primary_key("ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_u UNIQUE (a);\n")
+            .unwrap(),
+        None
+    );
+    assert!(
+        parse_primary_key("ALTER TABLE ONLY public.t ADD CONSTRAINT c PRIMARY KEY ((a+1));")
+            .is_err()
+    );
+}

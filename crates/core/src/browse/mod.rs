@@ -13,6 +13,7 @@ mod copytext;
 mod create_table;
 #[cfg(test)]
 mod create_table_tests;
+mod lines;
 mod objects;
 mod stream;
 mod tables;
@@ -20,6 +21,7 @@ mod tables;
 mod tests;
 
 pub use copytext::CopyRow;
+pub use lines::{primary_keys, read_table_lines, PrimaryKeys};
 pub use objects::{list_objects, object_preview, save_object};
 pub use stream::{escape_field, for_each_row_line, raw_fields};
 pub use tables::{export_table_csv, list_tables, rows_page};

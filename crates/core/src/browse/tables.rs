@@ -59,9 +59,9 @@ pub(super) fn open(path: &Path, cancel: &CancellationToken) -> Result<Opened> {
 
 /// The dump, read through a buffer (its parser reads integers a byte at a time, and pg_dump
 /// without compression writes every row as a chunk of its own).
-type Dump<'a> = DumpReader<BufReader<MemberReader<'a>>>;
+pub(super) type Dump<'a> = DumpReader<BufReader<MemberReader<'a>>>;
 
-fn dump_reader<'a>(
+pub(super) fn dump_reader<'a>(
     path: &Path,
     seeker: &'a mut ArchiveSeeker,
     span: MemberSpan,
@@ -294,7 +294,7 @@ pub(super) fn with_table<T>(
 }
 
 /// A directory dump's (format 2) TOC, from its `database/toc.dat`; `None` for other archives.
-fn directory_toc(
+pub(super) fn directory_toc(
     path: &Path,
     o: &mut Opened,
     cancel: &CancellationToken,

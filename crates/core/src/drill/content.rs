@@ -103,8 +103,12 @@ fn summary(rows: u64, sha: &str) -> String {
     format!("{rows} rows, sha256 {}…", &sha[..sha.len().min(16)])
 }
 
-/// Set the digests' settings in this session; the ones that could not be set, with why.
-async fn apply_settings(conn: &mut PgConnection, content: &ContentDigests) -> Result<Vec<String>> {
+/// Set the digests' settings in this session; the ones that could not be set, with why (also
+/// what a diff against a live database reads it under).
+pub async fn apply_settings(
+    conn: &mut PgConnection,
+    content: &ContentDigests,
+) -> Result<Vec<String>> {
     let mut settings: Vec<(&str, &str)> = vec![
         ("synchronize_seqscans", "off"),
         ("row_security", "off"),

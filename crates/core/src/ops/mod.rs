@@ -58,6 +58,7 @@ pub mod components;
 pub mod copies_view;
 pub mod copy_out;
 pub mod delete;
+pub mod diff;
 pub mod destinations;
 pub mod drill;
 pub mod drill_report;

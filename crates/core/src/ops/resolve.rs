@@ -1,5 +1,5 @@
 //! Which archive a user means: a path, a backup's id (the catalog's or the archive's own, or
-//! a unique start of either), or `PROJECT:latest`. What every command that takes an archive
+//! a unique start of either), `PROJECT:latest`, or `PROJECT:latest~N`. What every command that takes an archive
 //! (verify, inspect, restore) resolves its argument with.
 
 use crate::catalog::{BackupRecord, BackupStatus};
@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 /// The suffix that names a project's newest backup: `PROJECT:latest`.
 pub const LATEST_SUFFIX: &str = ":latest";
+
+/// `PROJECT:latest~N`: the N-th good backup before the newest good one (`~0` is the newest).
+pub const BEFORE_LATEST: &str = ":latest~";
 
 /// The shortest start of an id that is looked up as one (shorter ones are too likely to be a
 /// mistyped path).
@@ -58,6 +61,9 @@ pub(crate) async fn resolve(engine: &Engine, given: &str) -> Result<ResolvedArch
     }
     if let Some(project) = given_trimmed.strip_suffix(LATEST_SUFFIX) {
         return latest(engine, project).await;
+    }
+    if let Some((project, n)) = given_trimmed.rsplit_once(BEFORE_LATEST) {
+        return before_latest(engine, project, n).await;
     }
     by_id(engine, given_trimmed).await
 }
@@ -116,6 +122,45 @@ async fn latest(engine: &Engine, project: &str) -> Result<ResolvedArchive> {
                 p.name, p.name
             ))
         })?;
+    Ok(ResolvedArchive {
+        path: PathBuf::from(&chosen.path),
+        backup_id: Some(chosen.id.clone()),
+        project: Some(p.name),
+        by: ResolvedBy::Latest,
+    })
+}
+
+/// `PROJECT:latest~N`: among the project's backups whose file is here and that are not known to
+/// be corrupt or missing, newest first, the one at index N.
+async fn before_latest(engine: &Engine, project: &str, n: &str) -> Result<ResolvedArchive> {
+    let n: usize = n.parse().map_err(|_| {
+        Error::invalid(format!(
+            "{project}{BEFORE_LATEST}{n}: {n:?} is not a count of backups"
+        ))
+        .with_hint(
+            "write PROJECT:latest~N with N a whole number: latest~1 is the one before the newest",
+        )
+    })?;
+    let p = engine.catalog.project(project).await?;
+    let good: Vec<BackupRecord> = engine
+        .catalog
+        .backups(&p.id)
+        .await?
+        .into_iter()
+        .filter(|b| !matches!(b.status, BackupStatus::Corrupt | BackupStatus::Missing))
+        .filter(|b| Path::new(&b.path).is_file())
+        .collect();
+    let count = good.len();
+    let chosen = good.into_iter().nth(n).ok_or_else(|| {
+        Error::not_found(format!(
+            "project {:?} has {count} good backup{} on this computer: latest~{n} goes past its \
+             history (latest~{} is the oldest)",
+            p.name,
+            if count == 1 { "" } else { "s" },
+            count.saturating_sub(1)
+        ))
+        .with_hint(format!("`offsite backups {}` lists them", p.name))
+    })?;
     Ok(ResolvedArchive {
         path: PathBuf::from(&chosen.path),
         backup_id: Some(chosen.id.clone()),

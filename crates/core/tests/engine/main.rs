@@ -18,6 +18,7 @@ mod config_component;
 mod config_secrets;
 mod conformance;
 mod content_check;
+mod diff;
 mod dest_s3;
 mod destinations;
 mod drill_encoding;

@@ -1,0 +1,369 @@
+//! Bounded-memory row matching: each side's rows go to `P` private temporary files by a hash of
+//! their key; then partition by partition, FROM's rows are held in a hash table and TO's
+//! streamed past it. See the module description of [`super`].
+
+use super::{RowChange, RowChangeKind};
+use crate::browse::{CopyRow, MAX_ROW, MAX_SHOWN_VALUE};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// About this many bytes of rows per partition (what one partition holds in memory).
+pub const PART_BUDGET: u64 = 16 << 20;
+/// At most this many partitions (open files per side while spilling).
+pub const MAX_PARTS: usize = 256;
+/// Write buffer per partition file.
+const WRITE_BUFFER: usize = 8 << 10;
+
+/// Partitions for a table of about `bytes` bytes of rows on its larger side.
+pub fn parts_for(bytes: u64) -> usize {
+    (bytes.div_ceil(PART_BUDGET) as usize).clamp(1, MAX_PARTS)
+}
+
+/// How a side's line becomes the compared row and its key.
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    /// Field indices of the compared columns, in the compared order (`None`: the line as is).
+    pub pick: Option<Vec<usize>>,
+    /// Field indices (into the picked row) of the key (`None`: the whole row is the key).
+    pub key: Option<Vec<usize>>,
+    /// Fields a line must have.
+    pub fields: usize,
+}
+
+/// One side's rows, being written to partitions.
+pub struct Spill {
+    files: Vec<BufWriter<File>>,
+    paths: Vec<PathBuf>,
+    proj: Projection,
+    /// The key's field indices in the line as read.
+    key_fields: Option<Vec<usize>>,
+    pub rows: u64,
+    pub bytes: u64,
+    ranges: Vec<(usize, usize)>,
+    row: Vec<u8>,
+    key: Vec<u8>,
+}
+
+/// A side's rows, written.
+pub struct Spilled {
+    paths: Vec<PathBuf>,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+fn io(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(format!("diff: {what}"), e)
+}
+
+impl Spill {
+    /// Partition files `NAME-<i>` in the private folder `dir`.
+    pub fn new(dir: &Path, name: &str, parts: usize, proj: Projection) -> Result<Spill> {
+        let mut files = Vec::with_capacity(parts);
+        let mut paths = Vec::with_capacity(parts);
+        for i in 0..parts {
+            let path = dir.join(format!("{name}-{i}"));
+            let f = crate::private_fs::create_new(&path).map_err(io("a temporary file"))?;
+            files.push(BufWriter::with_capacity(WRITE_BUFFER, f));
+            paths.push(path);
+        }
+        let key_fields = proj.key.as_ref().map(|k| {
+            k.iter()
+                .map(|&i| proj.pick.as_ref().map_or(i, |p| p[i]))
+                .collect()
+        });
+        Ok(Spill {
+            files,
+            paths,
+            key_fields,
+            proj,
+            rows: 0,
+            bytes: 0,
+            ranges: Vec::new(),
+            row: Vec::new(),
+            key: Vec::new(),
+        })
+    }
+
+    /// One line of COPY text (without `\n`).
+    pub fn push(&mut self, line: &[u8]) -> Result<()> {
+        self.rows += 1;
+        self.bytes += line.len() as u64 + 1;
+        self.ranges.clear();
+        let mut start = 0;
+        for (i, &b) in line.iter().enumerate() {
+            if b == b'\t' {
+                self.ranges.push((start, i));
+                start = i + 1;
+            }
+        }
+        self.ranges.push((start, line.len()));
+        if self.ranges.len() != self.proj.fields {
+            return Err(Error::integrity(format!(
+                "a row has {} fields where its table has {} columns",
+                self.ranges.len(),
+                self.proj.fields
+            )));
+        }
+        if let Some(pick) = &self.proj.pick {
+            join(line, &self.ranges, pick, &mut self.row);
+        }
+        if let Some(k) = &self.key_fields {
+            join(line, &self.ranges, k, &mut self.key);
+        }
+        let row: &[u8] = if self.proj.pick.is_some() {
+            &self.row
+        } else {
+            line
+        };
+        let (key, value): (&[u8], &[u8]) = match &self.key_fields {
+            None => (row, &[]),
+            Some(_) => (&self.key, row),
+        };
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        let part = (h.finish() % self.files.len() as u64) as usize;
+        let f = &mut self.files[part];
+        let w = io("writing a temporary file");
+        f.write_all(&(key.len() as u32).to_le_bytes()).map_err(&w)?;
+        f.write_all(key).map_err(&w)?;
+        f.write_all(&(value.len() as u32).to_le_bytes())
+            .map_err(&w)?;
+        f.write_all(value).map_err(&w)
+    }
+
+    pub fn finish(self) -> Result<Spilled> {
+        for mut f in self.files {
+            f.flush().map_err(io("writing a temporary file"))?;
+        }
+        Ok(Spilled {
+            paths: self.paths,
+            rows: self.rows,
+            bytes: self.bytes,
+        })
+    }
+}
+
+impl Spilled {
+    /// Deletes the partition files (the private folder they are in goes at the end anyway).
+    pub fn remove(&self) {
+        for p in &self.paths {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The fields `pick` of `line` joined by tabs into `out`.
+fn join(line: &[u8], ranges: &[(usize, usize)], pick: &[usize], out: &mut Vec<u8>) {
+    out.clear();
+    for (n, &i) in pick.iter().enumerate() {
+        if n > 0 {
+            out.push(b'\t');
+        }
+        let (a, b) = ranges[i];
+        out.extend_from_slice(&line[a..b]);
+    }
+}
+
+/// One record of a partition file: (key, row); the row is empty when the key is the row.
+fn read_record(r: &mut impl Read) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(io("reading a temporary file")(e)),
+    }
+    let key = read_part(r, len)?;
+    r.read_exact(&mut len)
+        .map_err(io("reading a temporary file"))?;
+    let value = read_part(r, len)?;
+    Ok(Some((key, value)))
+}
+
+fn read_part(r: &mut impl Read, len: [u8; 4]) -> Result<Vec<u8>> {
+    let n = u32::from_le_bytes(len) as usize;
+    if n > MAX_ROW {
+        return Err(Error::internal("diff: a temporary file is damaged"));
+    }
+    let mut v = vec![0u8; n];
+    r.read_exact(&mut v)
+        .map_err(io("reading a temporary file"))?;
+    Ok(v)
+}
+
+/// The counts of one table's comparison.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub added: u64,
+    pub removed: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+}
+
+/// Which changed rows to keep, and what they are shown with.
+pub struct RowWindow {
+    pub offset: u64,
+    pub limit: u64,
+    /// The compared columns' names, in the compared order.
+    pub columns: Vec<String>,
+    /// Key field indices (into the compared row); `None`: whole rows.
+    pub key: Option<Vec<usize>>,
+}
+
+/// What [`compare`] found.
+pub struct Compared {
+    pub counts: Counts,
+    pub rows: Vec<RowChange>,
+    pub more: bool,
+}
+
+struct Held {
+    row: Vec<u8>,
+    count: u32,
+}
+
+/// Matches FROM's and TO's partitions; with `window`, keeps that page of the changed rows
+/// (per partition: TO's changes in TO's order, then FROM's removed rows by key).
+pub fn compare(
+    from: &Spilled,
+    to: &Spilled,
+    window: Option<&RowWindow>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<Compared> {
+    let mut out = Compared {
+        counts: Counts::default(),
+        rows: Vec::new(),
+        more: false,
+    };
+    let mut seen = 0u64;
+    let mut keep = |kind, before: Option<&[u8]>, after: Option<&[u8]>, out: &mut Compared| {
+        let Some(w) = window else { return };
+        seen += 1;
+        if seen <= w.offset {
+            return;
+        }
+        if out.rows.len() as u64 >= w.limit {
+            out.more = true;
+            return;
+        }
+        out.rows.push(row_change(w, kind, before, after));
+    };
+    for (fp, tp) in from.paths.iter().zip(&to.paths) {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        let mut held: HashMap<Vec<u8>, Held> = HashMap::new();
+        let mut r = BufReader::with_capacity(64 << 10, File::open(fp).map_err(io("a file"))?);
+        while let Some((key, row)) = read_record(&mut r)? {
+            held.entry(key)
+                .and_modify(|h| h.count += 1)
+                .or_insert(Held { row, count: 1 });
+        }
+        let mut r = BufReader::with_capacity(64 << 10, File::open(tp).map_err(io("a file"))?);
+        while let Some((key, row)) = read_record(&mut r)? {
+            match held.get_mut(&key) {
+                Some(h) if h.count > 0 => {
+                    h.count -= 1;
+                    if h.row == row {
+                        out.counts.unchanged += 1;
+                    } else {
+                        out.counts.changed += 1;
+                        let (b, a) = (whole(&key, &h.row).to_vec(), whole(&key, &row).to_vec());
+                        keep(RowChangeKind::Changed, Some(&b), Some(&a), &mut out);
+                    }
+                }
+                _ => {
+                    out.counts.added += 1;
+                    keep(
+                        RowChangeKind::Added,
+                        None,
+                        Some(whole(&key, &row)),
+                        &mut out,
+                    );
+                }
+            }
+        }
+        let mut left: Vec<(Vec<u8>, Held)> =
+            held.into_iter().filter(|(_, h)| h.count > 0).collect();
+        left.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, h) in left {
+            out.counts.removed += u64::from(h.count);
+            for _ in 0..h.count {
+                keep(
+                    RowChangeKind::Removed,
+                    Some(whole(&key, &h.row)),
+                    None,
+                    &mut out,
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The compared row: the value, or the key when the key is the whole row.
+fn whole<'a>(key: &'a [u8], row: &'a [u8]) -> &'a [u8] {
+    if row.is_empty() && !key.is_empty() {
+        key
+    } else {
+        row
+    }
+}
+
+fn shown(f: Option<&[u8]>) -> Option<String> {
+    f.map(|b| {
+        if b.len() > MAX_SHOWN_VALUE {
+            let mut s = String::from_utf8_lossy(&b[..MAX_SHOWN_VALUE]).into_owned();
+            s.push('…');
+            s
+        } else {
+            String::from_utf8_lossy(b).into_owned()
+        }
+    })
+}
+
+fn row_change(
+    w: &RowWindow,
+    kind: RowChangeKind,
+    before: Option<&[u8]>,
+    after: Option<&[u8]>,
+) -> RowChange {
+    let decode = |line: Option<&[u8]>| {
+        line.map(|l| {
+            let mut r = CopyRow::default();
+            r.decode(l);
+            r
+        })
+    };
+    let (b, a) = (decode(before), decode(after));
+    let either = a.as_ref().or(b.as_ref()).expect("one side is given");
+    let key = w
+        .key
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|&i| super::KeyValue {
+            column: w.columns.get(i).cloned().unwrap_or_default(),
+            value: shown(either.field(i)),
+        })
+        .collect();
+    let mut columns = Vec::new();
+    for (i, name) in w.columns.iter().enumerate() {
+        let (bv, av) = (
+            b.as_ref().and_then(|r| r.field(i)),
+            a.as_ref().and_then(|r| r.field(i)),
+        );
+        if kind == RowChangeKind::Changed && bv == av {
+            continue;
+        }
+        columns.push(super::ValueChange {
+            column: name.clone(),
+            before: shown(bv),
+            after: shown(av),
+        });
+    }
+    RowChange { kind, key, columns }
+}

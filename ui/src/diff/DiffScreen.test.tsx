@@ -1,0 +1,120 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it, vi } from "vitest";
+import type { RowChange, TableDiff } from "../bindings";
+import { type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
+
+const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
+
+function table(over: Partial<TableDiff>): TableDiff {
+  return {
+    schema: "public",
+    table: "t",
+    status: "identical",
+    compared_by: "digest",
+    key: [],
+    rows_from: 10,
+    rows_to: 10,
+    added: 0,
+    removed: 0,
+    changed: 0,
+    unchanged: 10,
+    columns_added: [],
+    columns_removed: [],
+    columns_retyped: [],
+    bytes_read: 0,
+    rows: [],
+    rows_offset: 0,
+    rows_more: false,
+    note: null,
+    ...over,
+  };
+}
+
+/** 70 changed rows of public.orders: order i's note went from "old i" to "new i". */
+const changedRows: RowChange[] = Array.from({ length: 70 }, (_, i) => ({
+  kind: "changed",
+  key: [{ column: "id", value: String(i + 1) }],
+  columns: [{ column: "note", before: `old ${i + 1}`, after: `new ${i + 1}` }],
+}));
+
+function fakeApi(): DiffApi {
+  const orders = table({ table: "orders", status: "changed", compared_by: "primary_key", key: ["id"], added: 2, removed: 1, changed: 70, unchanged: 5, bytes_read: 900 });
+  return {
+    backups: vi.fn(() =>
+      ok([
+        { id: "b2-newest", created_at: "2026-11-25T10:00:00Z", path: "/b/2" },
+        { id: "b1-older", created_at: "2026-11-24T10:00:00Z", path: "/b/1" },
+      ]),
+    ),
+    compare: vi.fn(() =>
+      ok({
+        from: "shop backup b1",
+        to: "shop backup b2",
+        notes: [],
+        tables: [
+          orders,
+          table({ table: "stable" }),
+          table({ table: "gone", status: "only_in_from", compared_by: "not_compared" }),
+          table({ schema: "odd.schema", table: 'we"ird', status: "changed", compared_by: "whole_row", added: 1, removed: 1, columns_added: [{ name: "d", data_type: "integer" }] }),
+        ],
+      }),
+    ),
+    rows: vi.fn((_f: string, _t: string, _s: string, _n: string, offset: number, limit: number) =>
+      ok({ ...orders, rows: changedRows.slice(offset, offset + limit), rows_offset: offset, rows_more: offset + limit < changedRows.length }),
+    ),
+  };
+}
+
+describe("DiffScreen", () => {
+  it("compares the newest backup with the one before, lists tables with counts, pages a table's changed rows", async () => {
+    const api = fakeApi();
+    render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+    await waitFor(() => expect(screen.getByTestId("diff-from")).toHaveValue("b1-older"));
+    expect(screen.getByTestId("diff-to")).toHaveValue("b2-newest");
+    fireEvent.click(screen.getByTestId("diff-compare"));
+    await waitFor(() => expect(screen.getAllByTestId("diff-table")).toHaveLength(4));
+    expect(api.compare).toHaveBeenCalledWith("b1-older", "b2-newest");
+    const counts = screen.getAllByTestId("diff-counts").map((e) => e.textContent);
+    expect(counts).toEqual(["+2 −1 ~70", "identical", "only in the older", "+1 −1 ~0 · 1 column change"]);
+    // Only changed tables open.
+    expect(screen.getAllByTestId("diff-open-table")).toHaveLength(2);
+    fireEvent.click(screen.getAllByTestId("diff-open-table")[0]!);
+    await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(ROW_PAGE));
+    expect(api.rows).toHaveBeenLastCalledWith("b1-older", "b2-newest", "public", "orders", 0, ROW_PAGE);
+    expect(screen.getAllByTestId("diff-value")[0]).toHaveTextContent("note: old 1 → new 1");
+    fireEvent.click(screen.getByTestId("diff-next"));
+    await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(20));
+    expect(api.rows).toHaveBeenLastCalledWith("b1-older", "b2-newest", "public", "orders", ROW_PAGE, ROW_PAGE);
+    expect(screen.getByTestId("diff-next")).toBeDisabled();
+  });
+
+  it("compares a backup with the database now, and shows the engine's error", async () => {
+    const api = fakeApi();
+    api.compare = vi.fn(() =>
+      Promise.resolve({ ok: false as const, error: { code: "auth" as const, message: "password authentication failed", hint: "set the password", retryable: false } }),
+    );
+    render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+    await waitFor(() => expect(screen.getByTestId("diff-to")).toHaveValue("b2-newest"));
+    fireEvent.change(screen.getByTestId("diff-to"), { target: { value: live("shop") } });
+    fireEvent.click(screen.getByTestId("diff-compare"));
+    expect(await screen.findByTestId("diff-error")).toHaveTextContent("password authentication failed");
+    expect(api.compare).toHaveBeenCalledWith("b1-older", "shop:live");
+  });
+
+  it("with one backup, offers it against the database now; the same side twice cannot be compared", async () => {
+    const api = fakeApi();
+    api.backups = vi.fn(() => ok([{ id: "only", created_at: "2026-11-25T10:00:00Z", path: "/b/1" }]));
+    render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+    await waitFor(() => expect(screen.getByTestId("diff-to")).toHaveValue("shop:live"));
+    expect(screen.getByTestId("diff-compare")).toBeEnabled();
+    fireEvent.change(screen.getByTestId("diff-to"), { target: { value: "only" } });
+    expect(screen.getByTestId("diff-compare")).toBeDisabled();
+  });
+
+  it("says what changed in a few words", () => {
+    expect(summary(table({ status: "changed", added: 1, removed: 2, changed: 3, columns_retyped: [{ name: "c", from: "text", to: "varchar(20)" }] }))).toBe(
+      "+1 −2 ~3 · 1 column change",
+    );
+    expect(summary(table({ status: "only_in_to" }))).toBe("only in the newer");
+  });
+});

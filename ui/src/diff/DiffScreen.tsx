@@ -1,0 +1,272 @@
+// The Diff view (issue 45): pick two backups of a project, or a backup and the database as it is
+// now → the tables with their change counts → one table's changed rows, a page at a time, with
+// each changed column's value before → after. The engine compares; this only shows.
+import { useEffect, useState } from "react";
+import type { ErrorPayload, RowChange, TableDiff } from "../bindings";
+import { ErrorNotice } from "../components/ErrorNotice";
+import type { Call } from "../ipc/call";
+import "../drill/drill.css";
+
+export const ROW_PAGE = 50;
+
+export type DiffBackup = { id: string; created_at: string; path: string };
+
+/** What the view asks of the app (the generated commands; tests pass their own). */
+export type DiffApi = {
+  backups: (project: string) => Promise<Call<DiffBackup[]>>;
+  /** Every table of both sides, with counts (no rows). */
+  compare: (from: string, to: string) => Promise<Call<{ from: string; to: string; tables: TableDiff[]; notes: string[] }>>;
+  /** One table with a page of its changed rows. */
+  rows: (from: string, to: string, schema: string, table: string, offset: number, limit: number) => Promise<Call<TableDiff>>;
+};
+
+type Props = { project: string; api: DiffApi; onBack: () => void };
+
+type Load<T> = { status: "idle" } | { status: "loading" } | { status: "ready"; data: T } | { status: "error"; error: ErrorPayload };
+
+/** The value TO names for the project's database now. */
+export const live = (project: string) => `${project}:live`;
+
+const STATUS_WORDS: Record<TableDiff["status"], string> = {
+  identical: "identical",
+  changed: "changed",
+  only_in_from: "only in the older",
+  only_in_to: "only in the newer",
+};
+
+/** A table's change counts in a few words. */
+export function summary(t: TableDiff): string {
+  if (t.status !== "changed") return STATUS_WORDS[t.status];
+  const parts = [`+${t.added}`, `−${t.removed}`, `~${t.changed}`];
+  const cols = t.columns_added.length + t.columns_removed.length + t.columns_retyped.length;
+  return `${parts.join(" ")}${cols > 0 ? ` · ${cols} column change${cols === 1 ? "" : "s"}` : ""}`;
+}
+
+const shown = (v: string | null) => (v === null ? "NULL" : v);
+
+function RowList({ rows }: { rows: RowChange[] }) {
+  if (rows.length === 0) return <p className="muted small">No changed rows.</p>;
+  return (
+    <ul className="diff-rows" data-testid="diff-rows">
+      {rows.map((r, i) => (
+        <li key={i} data-testid="diff-row" data-kind={r.kind}>
+          <span className="mono">
+            {r.kind === "added" ? "+" : r.kind === "removed" ? "−" : "~"}{" "}
+            {r.key.length > 0 ? r.key.map((k) => `${k.column}=${shown(k.value)}`).join(", ") : "(whole row)"}
+          </span>
+          <ul className="small">
+            {r.columns.map((c) => (
+              <li key={c.column} data-testid="diff-value">
+                <span className="mono">{c.column}</span>:{" "}
+                {r.kind === "changed" ? (
+                  <>
+                    <del className="mono">{shown(c.before)}</del> → <ins className="mono">{shown(c.after)}</ins>
+                  </>
+                ) : (
+                  <span className="mono">{shown(r.kind === "added" ? c.after : c.before)}</span>
+                )}
+              </li>
+            ))}
+          </ul>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function DiffScreen({ project, api, onBack }: Props) {
+  const [backups, setBackups] = useState<Load<DiffBackup[]>>({ status: "loading" });
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const [report, setReport] = useState<Load<{ from: string; to: string; tables: TableDiff[]; notes: string[] }>>({ status: "idle" });
+  const [table, setTable] = useState<{ schema: string; table: string } | null>(null);
+  const [offset, setOffset] = useState(0);
+  const [rows, setRows] = useState<Load<TableDiff>>({ status: "idle" });
+
+  useEffect(() => {
+    let stale = false;
+    void api.backups(project).then((r) => {
+      if (stale) return;
+      if (!r.ok) return setBackups({ status: "error", error: r.error });
+      setBackups({ status: "ready", data: r.data });
+      // Newest first: the one before the newest against the newest.
+      setFrom(r.data[1]?.id ?? r.data[0]?.id ?? "");
+      setTo(r.data[1] ? (r.data[0]?.id ?? "") : live(project));
+    });
+    return () => {
+      stale = true;
+    };
+  }, [api, project]);
+
+  useEffect(() => {
+    if (!table || report.status !== "ready") return;
+    let stale = false;
+    setRows({ status: "loading" });
+    void api.rows(from, to, table.schema, table.table, offset, ROW_PAGE).then((r) => {
+      if (!stale) setRows(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
+    });
+    return () => {
+      stale = true;
+    };
+    // `from`/`to` are read when a table is opened; changing them clears the table first.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, table, offset, report.status]);
+
+  const compare = async () => {
+    setTable(null);
+    setRows({ status: "idle" });
+    setReport({ status: "loading" });
+    const r = await api.compare(from, to);
+    setReport(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
+  };
+
+  const pick = (value: string, set: (v: string) => void) => {
+    set(value);
+    setReport({ status: "idle" });
+    setTable(null);
+  };
+
+  const options = (list: DiffBackup[]) =>
+    list.map((b) => (
+      <option key={b.id} value={b.id}>
+        {b.created_at} · {b.id.slice(0, 8)}
+      </option>
+    ));
+
+  return (
+    <section aria-labelledby="diff-title" data-testid="diff-screen">
+      <div className="toolbar">
+        <button type="button" className="btn btn-quiet" onClick={onBack} data-testid="diff-back">
+          ← Backups
+        </button>
+        <h2 id="diff-title" className="screen-title">
+          Compare backups of {project}
+        </h2>
+      </div>
+      {backups.status === "loading" && <p className="muted">Reading the backups…</p>}
+      {backups.status === "error" && <ErrorNotice error={backups.error} testId="diff-backups-error" />}
+      {backups.status === "ready" && (
+        <div className="toolbar">
+          <label>
+            Older{" "}
+            <select value={from} onChange={(e) => pick(e.target.value, setFrom)} data-testid="diff-from">
+              {options(backups.data)}
+            </select>
+          </label>
+          <label>
+            Newer{" "}
+            <select value={to} onChange={(e) => pick(e.target.value, setTo)} data-testid="diff-to">
+              {options(backups.data)}
+              <option value={live(project)}>The database now (live)</option>
+            </select>
+          </label>
+          <button
+            type="button"
+            className="btn"
+            onClick={() => void compare()}
+            disabled={from === "" || to === "" || from === to || report.status === "loading"}
+            data-testid="diff-compare"
+          >
+            Compare
+          </button>
+        </div>
+      )}
+      {report.status === "loading" && (
+        <p className="muted" data-testid="diff-loading">
+          Comparing… tables whose recorded digests are equal are not read.
+        </p>
+      )}
+      {report.status === "error" && <ErrorNotice error={report.error} testId="diff-error" />}
+      {report.status === "ready" && (
+        <div className="browse-layout">
+          <section className="panel" aria-label="Tables">
+            <h3 className="panel-title">Tables</h3>
+            {report.data.notes.map((n) => (
+              <p key={n} className="notice notice-neutral small" data-testid="diff-note">
+                {n}
+              </p>
+            ))}
+            <ul className="browse-table-list" data-testid="diff-tables">
+              {report.data.tables.map((t) => (
+                <li key={`${t.schema}.${t.table}`} data-testid="diff-table" data-status={t.status}>
+                  {t.status === "changed" ? (
+                    <button
+                      type="button"
+                      className="link"
+                      onClick={() => {
+                        setTable({ schema: t.schema, table: t.table });
+                        setOffset(0);
+                      }}
+                      data-testid="diff-open-table"
+                    >
+                      {t.schema}.{t.table}
+                    </button>
+                  ) : (
+                    <span>
+                      {t.schema}.{t.table}
+                    </span>
+                  )}{" "}
+                  <span className="small muted" data-testid="diff-counts">
+                    {summary(t)}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          </section>
+          {table ? (
+            <section className="panel" aria-label="Changed rows" data-testid="diff-table-rows">
+              <h3 className="panel-title">
+                {table.schema}.{table.table}
+              </h3>
+              {rows.status === "loading" && <p className="muted">Reading the changed rows…</p>}
+              {rows.status === "error" && <ErrorNotice error={rows.error} testId="diff-rows-error" />}
+              {rows.status === "ready" && (
+                <>
+                  {rows.data.note && <p className="small muted">{rows.data.note}</p>}
+                  {rows.data.columns_added.map((c) => (
+                    <p key={c.name} className="small" data-testid="diff-column">
+                      Column added: <span className="mono">{c.name}</span> {c.data_type}
+                    </p>
+                  ))}
+                  {rows.data.columns_removed.map((c) => (
+                    <p key={c.name} className="small" data-testid="diff-column">
+                      Column removed: <span className="mono">{c.name}</span> {c.data_type}
+                    </p>
+                  ))}
+                  {rows.data.columns_retyped.map((c) => (
+                    <p key={c.name} className="small" data-testid="diff-column">
+                      Column retyped: <span className="mono">{c.name}</span> {c.from} → {c.to}
+                    </p>
+                  ))}
+                  <RowList rows={rows.data.rows} />
+                  <div className="toolbar">
+                    <button
+                      type="button"
+                      className="btn btn-quiet"
+                      disabled={offset === 0}
+                      onClick={() => setOffset(Math.max(0, offset - ROW_PAGE))}
+                      data-testid="diff-prev"
+                    >
+                      Previous
+                    </button>
+                    <button
+                      type="button"
+                      className="btn btn-quiet"
+                      disabled={!rows.data.rows_more}
+                      onClick={() => setOffset(offset + ROW_PAGE)}
+                      data-testid="diff-next"
+                    >
+                      Next
+                    </button>
+                  </div>
+                </>
+              )}
+            </section>
+          ) : (
+            <p className="muted small">Choose a changed table to see its rows.</p>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

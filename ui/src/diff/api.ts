@@ -1,0 +1,20 @@
+// The Diff view's calls, through the generated commands.
+import { commands, type DiffReport } from "../bindings";
+import { call } from "../ipc/call";
+import type { DiffApi } from "./DiffScreen";
+
+export const diffApi: DiffApi = {
+  backups: async (project) => {
+    const r = await call(commands.listBackups(project));
+    if (!r.ok) return r;
+    return { ok: true, data: r.data.map((b) => ({ id: b.id, created_at: b.created_at, path: b.path })) };
+  },
+  compare: (from, to) => call(commands.diffBackups(from, to, { tables: [], rows: false, offset: 0, limit: 0 })),
+  rows: async (from, to, schema, table, offset, limit) => {
+    const r = await call(commands.diffBackups(from, to, { tables: [{ schema, table }], rows: true, offset, limit }));
+    if (!r.ok) return r;
+    const t = (r.data as DiffReport).tables[0];
+    if (!t) return { ok: false, error: { code: "not_found", message: `${schema}.${table} is in neither side`, hint: null, retryable: false } };
+    return { ok: true, data: t };
+  },
+};
