@@ -13,7 +13,7 @@ const info: AppInfo = {
 };
 
 describe("App with the screens", () => {
-  it("shows the projects home (empty state) and the app info", async () => {
+  it("shows the projects home (empty state), the zone named once, and no footer", async () => {
     mockIPC(
       (cmd) => {
         switch (cmd) {
@@ -24,6 +24,8 @@ describe("App with the screens", () => {
             return [];
           case "health":
             return { summary: "no projects yet", worst: "protected", projects: [] };
+          case "get_default_encryption":
+            return "off";
           default:
             throw new Error(`unexpected command ${cmd}`);
         }
@@ -34,6 +36,9 @@ describe("App with the screens", () => {
     expect(screen.getByTestId("app-title")).toHaveTextContent("Offsite");
     expect(await screen.findByTestId("empty-state")).toBeInTheDocument();
     expect(screen.getByTestId("add-project")).toBeInTheDocument();
-    expect(await screen.findByTestId("app-info-version")).toHaveTextContent("0.1.0");
+    expect(screen.getAllByTestId("zone-note")).toHaveLength(1);
+    // A new user is asked once, before the first project, whether new projects are encrypted.
+    expect(await screen.findByTestId("welcome")).toHaveTextContent("should new projects encrypt their backups?");
+    expect(screen.queryByTestId("app-info")).not.toBeInTheDocument();
   });
 });

@@ -13,7 +13,7 @@ const info: AppInfo = {
 };
 
 describe("App", () => {
-  it("shows the app info returned by the app_info command", async () => {
+  it("reads the app info at startup but shows no footer: version and data folder live in Settings → About", async () => {
     const calls: string[] = [];
     mockIPC((cmd) => {
       calls.push(cmd);
@@ -24,11 +24,9 @@ describe("App", () => {
     render(<App />);
 
     expect(screen.getByTestId("app-title")).toHaveTextContent("Offsite");
-    expect(await screen.findByTestId("app-info-name")).toHaveTextContent("Offsite");
-    expect(screen.getByTestId("app-info-version")).toHaveTextContent("0.1.0");
-    expect(screen.getByTestId("app-info-engine")).toHaveTextContent("offsite 0.1.0");
-    expect(screen.getByTestId("app-info-data-dir")).toHaveTextContent(info.data_dir);
-    expect(calls).toContain("app_info");
+    await waitFor(() => expect(calls).toContain("app_info"));
+    expect(screen.queryByTestId("app-info")).not.toBeInTheDocument();
+    expect(document.body.textContent).not.toContain(info.data_dir);
   });
 
   it("shows the error message and hint when the command fails", async () => {

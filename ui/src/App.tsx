@@ -41,43 +41,14 @@ export function App() {
 
         <Main />
 
-        <footer>
-          {state.status === "loading" && (
-            <p className="muted small" data-testid="app-info-loading">
-              Loading…
-            </p>
-          )}
-
-          {state.status === "error" && (
-            <div className="error" role="alert" data-testid="app-info-error" data-code={state.error.code}>
-              <p>{state.error.message}</p>
-              {state.error.hint && <p className="muted">{state.error.hint}</p>}
-            </div>
-          )}
-
-          {state.status === "ready" && (
-            <dl className="info" data-testid="app-info">
-              <div>
-                <dt>Name</dt>
-                <dd data-testid="app-info-name">{state.info.name}</dd>
-              </div>
-              <div>
-                <dt>Version</dt>
-                <dd data-testid="app-info-version">{state.info.version}</dd>
-              </div>
-              <div>
-                <dt>Engine</dt>
-                <dd data-testid="app-info-engine">{state.info.engine}</dd>
-              </div>
-              <div>
-                <dt>Data folder</dt>
-                <dd data-testid="app-info-data-dir">
-                  <code>{state.info.data_dir}</code>
-                </dd>
-              </div>
-            </dl>
-          )}
-        </footer>
+        {/* The version and the data folder live in Settings → About (issue 44): no footer on every
+            screen. Only a failure to read them is said here. */}
+        {state.status === "error" && (
+          <div className="error" role="alert" data-testid="app-info-error" data-code={state.error.code}>
+            <p>{state.error.message}</p>
+            {state.error.hint && <p className="muted">{state.error.hint}</p>}
+          </div>
+        )}
       </main>
     </AppSettingsProvider>
   );

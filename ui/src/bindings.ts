@@ -999,6 +999,11 @@ export type DatabasePlan = {
 	 *  `view schema.name`, `function schema.name(argument types)` and the like for the others.
 	 */
 	will_replace: string[],
+	/**
+	 *  How many of `will_replace` are tables (partitioned parents and partitions included):
+	 *  what the review's warning counts ("Replaces 2 tables in app on db.example.com").
+	 */
+	will_replace_tables: number,
 	/**  Tables, views and functions of the backup that the target lacks (named as above). */
 	will_create: string[],
 	/**

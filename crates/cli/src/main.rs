@@ -25,6 +25,7 @@ mod key_stdin;
 mod notify_cmd;
 mod output;
 mod project_cmd;
+mod recover_cmd;
 mod remote_cmd;
 mod restore_cmd;
 mod schedule_cmd;
@@ -220,6 +221,13 @@ enum Command {
         after_help = "Examples:\n  offsite restore shop_20261120_023000_full.tar.zst --to postgres://postgres@localhost/shop_copy --dry-run\n  offsite restore shop_20261120_023000_full.tar.zst --to shop --replace\n  offsite restore shop_20261120_023000_full.tar.zst --to shop --table public.orders --into-schema yesterday\n  offsite restore shop_20261120_023000_full.tar.zst --to shop --components storage --storage-to /tmp/files"
     )]
     Restore(restore_cmd::RestoreArgs),
+    /// Recover chosen rows of a backup into a live database, with every row they reference that
+    /// the target lacks (and, with --children, every row that references them): one
+    /// transaction after an undo file; `recover --undo ID` puts things back.
+    #[command(
+        after_help = "Examples:\n  offsite recover shop:latest --table public.organizations --where id=42 --children --to shop --dry-run\n  offsite recover shop:latest --table public.organizations --where id=42 --children --to shop --yes\n  offsite recover shop:latest --table public.orders --where customer_id=7 --on-conflict update --to postgres://postgres@localhost/shop\n  offsite recover --undo rcv_20261125_101500_a1b2c3"
+    )]
+    Recover(recover_cmd::RecoverArgs),
     /// Prove a backup restores: restore it into a throwaway PostgreSQL cluster (or a scratch
     /// server), check it, and write a report; prints the report's path (exit 0 passed, 9
     /// failed). Also `drill list NAME`, `drill show ID`; `drill run NAME` for a project named like
@@ -599,6 +607,9 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         }
         Command::Restore(args) => {
             return restore_cmd::restore(&engine, args, out, job("restoring")).await
+        }
+        Command::Recover(args) => {
+            return recover_cmd::recover(&engine, args, out, job("recovering")).await
         }
         Command::Encryption(cmd) => return encryption_cmd::encryption(&engine, cmd, out).await,
         Command::Key(cmd) => return encryption_cmd::key(&engine, cmd, out).await,

@@ -406,9 +406,9 @@ impl Engine {
         ops::queries::backup(self, backup_id).await
     }
     /// When each of a project's sources was last tested and how it went (never-tested sources
-    /// are absent; [`ops::source_tests`]).
+    /// are absent; [`ops::tested_sources`]).
     pub async fn source_tests(&self, project: &str) -> Result<Vec<crate::catalog::SourceTest>> {
-        ops::source_tests::list(self, project).await
+        ops::tested_sources::list(self, project).await
     }
     /// The file the window's "Show in folder" may reveal for `path`: a backup file the catalog
     /// knows or a safety backup, canonical; refused otherwise ([`ops::reveal`]).
@@ -896,7 +896,7 @@ impl Engine {
         project: Option<&str>,
     ) -> Result<(Vec<ProjectStatus>, Vec<crate::health::ProjectHealth>)> {
         let statuses = self.status(project).await?;
-        let mut list: Vec<_> = crate::health::gather::facts(self, project, &statuses)
+        let mut list: Vec<_> = crate::health::gather::facts(&self.catalog, project, &statuses)
             .await?
             .iter()
             .map(crate::health::assess)

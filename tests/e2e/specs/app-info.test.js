@@ -1,4 +1,5 @@
-// The app starts; the main window shows the app's name, version and the data folder it was given.
+// The app starts; Settings → About shows the app's name, version and the data folder it was given
+// (issue 44: no footer on every screen).
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, describe, it } from "node:test";
@@ -16,9 +17,9 @@ describe("main window: app info", () => {
   before(async () => {
     app = await launchApp({ name: "main" });
     // Cold start: from the app process' launch to the first element of the page being visible,
-    // and to the app info (which needs an IPC round trip) being visible.
+    // and to the home's first answer (which needs an IPC round trip) being visible.
     firstVisible = await firstVisibleAt(app.browser, byTestId("app"));
-    ready = await firstVisibleAt(app.browser, byTestId("app-info-name"));
+    ready = await firstVisibleAt(app.browser, byTestId("empty-state"));
   });
 
   after(async () => {
@@ -40,20 +41,20 @@ describe("main window: app info", () => {
     assert.equal(await app.browser.$(byTestId("app-title")).getText(), "Offsite");
   });
 
-  it("shows name and version", async () => {
-    assert.equal(await app.browser.$(byTestId("app-info-name")).getText(), "Offsite");
-    assert.equal(await app.browser.$(byTestId("app-info-version")).getText(), expectedVersion);
-    const engine = await app.browser.$(byTestId("app-info-engine")).getText();
-    assert.match(engine, /^offsite \d+\.\d+\.\d+/);
-  });
-
-  it("shows the data folder it was given (OFFSITE_DATA_DIR)", async () => {
-    assert.equal(await app.browser.$(byTestId("app-info-data-dir")).getText(), app.dataDir);
-  });
-
-  it("shows no error and is not stuck loading", async () => {
+  it("shows no footer and no error; names the time zone once", async () => {
+    assert.equal(await app.browser.$(byTestId("app-info")).isExisting(), false);
     assert.equal(await app.browser.$(byTestId("app-info-error")).isExisting(), false);
-    assert.equal(await app.browser.$(byTestId("app-info-loading")).isExisting(), false);
+    assert.equal((await app.browser.$$(byTestId("zone-note"))).length, 1);
+  });
+
+  it("shows name, version and the data folder it was given (OFFSITE_DATA_DIR) in Settings → About", async () => {
+    await app.browser.$(byTestId("open-settings")).click();
+    const about = app.browser.$(byTestId("settings-about"));
+    await about.waitForDisplayed({ timeout: 10_000 });
+    assert.equal(await app.browser.$(byTestId("about-version")).getText(), `Offsite ${expectedVersion}`);
+    assert.equal(await app.browser.$(byTestId("about-data-dir")).getText(), app.dataDir);
+    await app.browser.$(byTestId("settings-back")).click();
+    await app.browser.$(byTestId("empty-state")).waitForDisplayed({ timeout: 10_000 });
   });
 
   it("takes a screenshot of the main window", async () => {

@@ -101,7 +101,7 @@ describe("notification channels and the delivery log in the app", () => {
   };
 
   it("starts with no channels and says what can be added", async () => {
-    await $("open-settings").click();
+    await $("open-notifications").click();
     await $("notifications").waitForDisplayed({ timeout: 15_000 });
     const none = $("notify-channels-none");
     await none.waitForDisplayed({ timeout: 15_000 });

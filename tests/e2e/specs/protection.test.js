@@ -69,7 +69,7 @@ describe("encryption and copies on the project page", () => {
     await until(app.browser, "the project card", async () => $("project-open-protectshop").isExisting(), { timeoutMs: 10_000 });
     await $("project-open-protectshop").click();
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
-    await openTab(app, "sources");
+    await openTab(app, "protection");
 
     await $("encryption").scrollIntoView({ block: "center" });
     assert.equal(await $("encryption-view").getAttribute("data-state"), "off");
@@ -143,7 +143,7 @@ describe("encryption and copies on the project page", () => {
   });
 
   it("adds a folder destination, tests it, and the next backup is copied there", async () => {
-    await openTab(app, "sources");
+    await openTab(app, "protection");
     await $("destinations-section").scrollIntoView({ block: "center" });
     await $("destinations-none").waitForDisplayed();
     await $("destination-add").click();

@@ -71,12 +71,13 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     await until(app.browser, "backup row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
   });
 
-  it("step 1: chooses the backup (Next needs a choice)", async () => {
+  it("step 1: starts on the newest good backup (issue 44)", async () => {
     await $("restore-open").click();
     await $("restore-wizard").waitForDisplayed();
     assert.equal(await $("restore-wizard").getAttribute("data-step"), "source");
     await $("wizard-backup-radio").waitForDisplayed();
-    assert.equal(await $("wizard-next").isEnabled(), false, "Next is disabled before a choice");
+    await until(app.browser, "the newest backup chosen", async () => $("wizard-backup-radio").isSelected());
+    assert.equal(await $("wizard-next").isEnabled(), true, "Next needs no click on the newest backup");
     assert.equal(await $("wizard-path-choose").isDisplayed(), true, "a file can be chosen in the open dialog");
     await app.screenshot("01-source");
     await $("wizard-backup-radio").click();
@@ -115,6 +116,12 @@ describe("restore wizard: back up, restore into a new empty database, then over 
     assert.equal(await $("wizard-plan-empty").getAttribute("data-empty"), "true");
     assert.equal(await $("wizard-will-create").getAttribute("data-count"), "2");
     assert.equal(await $("wizard-will-replace").getAttribute("data-count"), "0");
+    // Nothing is replaced: no red banner, a plain Restore. The versions are a detail.
+    assert.equal(await $("wizard-destroys").isExisting(), false);
+    assert.equal(await $("wizard-restore").getText(), "Restore");
+    await app.browser.execute(() => {
+      document.querySelector('[data-testid="wizard-plan-details"]').open = true;
+    });
     assert.match(await $("wizard-plan-versions").getText(), /pg_restore \(PostgreSQL\) \d+/);
     assert.equal(await $("wizard-consent").isExisting(), false, "an empty target needs no typed consent");
     assert.equal(psql(TARGET_DB, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"), "0");
@@ -173,6 +180,15 @@ describe("restore wizard: back up, restore into a new empty database, then over 
 
     await $("wizard-plan").waitForDisplayed();
     assert.equal(await $("wizard-will-replace").getAttribute("data-count"), "2");
+    // The destructive step cannot be missed (issue 44): the red banner first, the count and the
+    // target on the button, which stays in view.
+    assert.match(
+      await $("wizard-destroys").getText(),
+      new RegExp(`^Replaces 2 tables in ${SOURCE_DB} on \\S+\\. A safety backup is taken first\\.$`),
+    );
+    assert.equal(await $("wizard-will-replace").getAttribute("data-destroys"), "true");
+    assert.equal(await $("wizard-restore").getText(), `Replace 2 tables in ${SOURCE_DB}`);
+    assert.equal(await $("wizard-restore").isDisplayed({ withinViewport: true }), true, "the button is not below the fold");
     assert.equal(await $("wizard-safety-backup").isSelected(), true, "a safety backup is taken by default");
     assert.equal(await $("wizard-restore").isEnabled(), false, "Restore waits for the typed name");
     await $("wizard-consent").setValue("restore_sr");

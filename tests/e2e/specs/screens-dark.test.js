@@ -218,6 +218,13 @@ describe("every screen in light and dark mode", () => {
           if (theme === "dark") assert.ok(brightness(box.bg) < 200, `an unticked checkbox is dark in dark mode: ${box.bg}`);
         }
 
+        // Protection (issue 44): encryption, destinations and the 3-2-1 count, a tab of their own.
+        await openTab(app, "protection");
+        await $("protection-321").waitForDisplayed();
+        assert.equal(await $("source-encryption").isExisting(), true);
+        assert.equal(await $("source-destinations").isExisting(), true);
+        await shot("protection");
+
         // Schedules & retention, the backup schedule's editor open.
         await openTab(app, "schedules");
         await $("schedule-backup-edit").click();
@@ -294,20 +301,28 @@ describe("every screen in light and dark mode", () => {
         await $("open-settings").click();
         await $("settings-form").waitForDisplayed({ timeout: 15_000 });
         await shot("settings");
-        for (const section of ["settings-updates", "default-encryption", "notifications", "settings-about"]) {
+        for (const section of ["settings-updates", "default-encryption", "settings-about"]) {
           const el = await $(section);
           if (!(await el.isExisting())) continue;
           await el.scrollIntoView({ block: "start" });
           await shot(`settings-${section.replace(/^settings-/, "")}`);
         }
-        await $("channel-add").scrollIntoView();
-        await $("channel-add").click();
-        await app.browser.pause(300);
-        await shot("notifications-add-channel");
         if (theme === "dark") {
           const page = await colours(app, "settings-form");
           assert.ok(page && brightness(page.bg) < 200, `the settings panel is dark: ${page?.bg}`);
         }
+        // Notifications: a screen of their own (issue 44), not a part of Settings.
+        assert.equal(await $("notifications").isExisting(), false, "Settings holds no notifications");
+        await $("settings-back").click();
+        await $("open-notifications").waitForDisplayed({ timeout: 15_000 });
+        await $("open-notifications").click();
+        await $("notifications").waitForDisplayed({ timeout: 15_000 });
+        await shot("notifications");
+        await $("channel-add").scrollIntoView();
+        await $("channel-add").click();
+        await app.browser.pause(300);
+        await shot("notifications-add-channel");
+
       } finally {
         await app.close();
       }

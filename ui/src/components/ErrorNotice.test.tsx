@@ -86,3 +86,12 @@ describe("every error's next step", () => {
     expect(app).not.toHaveBeenCalled();
   });
 });
+
+describe("an error's message reads as a sentence (issue 44)", () => {
+  it("starts with a capital however the engine wrote it", () => {
+    const css = readFileSync(resolve("src/styles/base.css"), "utf8");
+    expect(css).toMatch(/\.sentence::first-letter\s*\{\s*text-transform:\s*uppercase;/);
+    render(<ErrorNotice error={{ code: "connection", message: "the server refused", hint: null, retryable: false }} testId="e" />);
+    expect(screen.getByTestId("e-message")).toHaveClass("sentence");
+  });
+});

@@ -46,7 +46,11 @@ export function ErrorNotice({ error, testId = "error", onRetry, actions, words }
       <p className="notice-title" data-testid={`${testId}-title`}>
         {words?.title ?? display.title}
       </p>
-      <p data-testid={`${testId}-message`}>{error.message}</p>
+      {/* The engine's message follows a colon in its own output ("… was not added: the server
+          refused"); shown alone it is a sentence, its first letter a capital (issue 44). */}
+      <p className="sentence" data-testid={`${testId}-message`}>
+        {error.message}
+      </p>
       <p className="notice-hint" data-testid={`${testId}-hint`}>
         {words ? words.next : (error.hint ?? display.next)}
       </p>

@@ -5,6 +5,7 @@
 import { Fragment, useState } from "react";
 import { commands, type ErrorPayload } from "../bindings";
 import { toErrorPayload } from "../ipc/errors";
+import { MiddleEllipsis } from "./MiddleEllipsis";
 import "../project/tabs/timeline-origin.css";
 
 type Props = {
@@ -13,9 +14,11 @@ type Props = {
   backupId?: string;
   testId: string;
   className?: string;
+  /** One line, shortened in the middle (the file name kept), instead of wrapping between folders. */
+  oneLine?: boolean;
 };
 
-export function FileLink({ path, backupId, testId, className }: Props) {
+export function FileLink({ path, backupId, testId, className, oneLine = false }: Props) {
   const [error, setError] = useState<ErrorPayload | null>(null);
   const reveal = async () => {
     setError(null);
@@ -35,7 +38,7 @@ export function FileLink({ path, backupId, testId, className }: Props) {
         onClick={() => void reveal()}
         data-testid={testId}
       >
-        {breakable(path)}
+        {oneLine ? <MiddleEllipsis value={path} kind="path" /> : breakable(path)}
       </button>
       {error && (
         <span className="small notice-text-error" role="alert" data-testid={`${testId}-error`}>

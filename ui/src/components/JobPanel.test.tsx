@@ -126,10 +126,16 @@ describe("JobPanel", () => {
     expect(screen.getByTestId("job-throughput")).toHaveTextContent("64.0 MiB/s");
     expect(screen.getByTestId("job-eta")).toHaveTextContent("8s");
 
-    // Unknown total: an indeterminate bar, no ETA.
+    // Unknown total: an indeterminate bar, no percent and no ETA, but how long it has run.
     await act(() => emit("job-progress", progress({ phase: "dumping", bytes_done: 2048, bytes_per_sec: 1024 })));
     expect(screen.getByTestId("job-progress")).not.toHaveAttribute("aria-valuenow");
-    expect(screen.getByTestId("job-eta")).toHaveTextContent("—");
+    expect(screen.getByTestId("job-bytes")).toHaveTextContent(/^2\.0 KiB$/);
+    expect(screen.queryByTestId("job-eta")).not.toBeInTheDocument();
+    expect(screen.getByTestId("job-elapsed")).toHaveTextContent(/^\d+s$/);
+    // Nothing done yet and no size: no "0 B (0%)".
+    await act(() => emit("job-progress", progress({ phase: "dumping", bytes_done: 0, bytes_total: 0 })));
+    expect(screen.getByTestId("job-bytes")).toHaveTextContent(/^—$/);
+    expect(screen.getByTestId("job-bytes")).not.toHaveTextContent("%");
 
     // A backup server's progress counts percent, not bytes: no "45 B of 100 B", no B/s.
     await act(() =>

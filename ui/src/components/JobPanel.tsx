@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import type { Component as RestoreComponent, DrillReport, JobFinished, JobProgress, Phase, RestoreReport } from "../bindings";
 import { rtoLabel } from "../drill/text";
 import { backupRefusalWords, errorDisplay } from "../ipc/errorDisplay";
@@ -56,6 +56,9 @@ export function countsPercent(p: JobProgress): boolean {
 export function doneText(p: JobProgress): string {
   if (countsPercent(p)) return `${p.bytes_done}%`;
   const f = fraction(p);
+  // Without a known size there is no percent to give: what is done so far, or nothing yet (the
+  // elapsed time says the job is alive, not "0 B (0%)").
+  if (f === null) return p.bytes_done > 0 ? formatBytes(p.bytes_done) : "—";
   return `${formatBytes(p.bytes_done)}${p.bytes_total !== null ? ` of ${formatBytes(p.bytes_total)}` : ""}${
     f !== null ? ` (${Math.round(f * 100)}%)` : ""
   }`;
@@ -75,6 +78,32 @@ function kindLabel(job: LiveJob): string {
   if (kind === "pull") return "Pull";
   if (kind === "drill") return "Drill";
   return "Job";
+}
+
+/** Seconds since `startedAt` (ms), ticking every second while shown. */
+export function useElapsed(startedAt: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(t);
+  }, []);
+  return Math.max(0, (now - startedAt) / 1000);
+}
+
+/** "Time left", when known; else how long the job has run (a bar without a known size). */
+export function TimeStat({ left, startedAt, testId }: { left: number | null; startedAt: number; testId: string }) {
+  const elapsed = useElapsed(startedAt);
+  return left !== null ? (
+    <div>
+      <dt>Time left</dt>
+      <dd data-testid={`${testId}-eta`}>{formatDuration(left)}</dd>
+    </div>
+  ) : (
+    <div>
+      <dt>Running for</dt>
+      <dd data-testid={`${testId}-elapsed`}>{formatDuration(elapsed)}</dd>
+    </div>
+  );
 }
 
 export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => void }) {
@@ -122,10 +151,7 @@ export function ProgressView({ job, onCancel }: { job: LiveJob; onCancel: () => 
           <dt>Speed</dt>
           <dd data-testid="job-throughput">{p?.bytes_per_sec && !countsPercent(p) ? `${formatBytes(p.bytes_per_sec)}/s` : "—"}</dd>
         </div>
-        <div>
-          <dt>Time left</dt>
-          <dd data-testid="job-eta">{formatDuration(left)}</dd>
-        </div>
+        <TimeStat left={left} startedAt={job.startedAt} testId="job" />
       </dl>
     </div>
   );
@@ -220,17 +246,18 @@ export function FinishedView({ job, onDismiss }: { job: LiveJob; onDismiss: () =
         <span className="job-result" role="status" data-testid="job-result">
           {f.ok ? resultText(f) : errorDisplay(f.error?.code).outcome}
         </span>
+        {path && (
+          // One line per job (issue 44): the file's name beside the result; the whole (often
+          // temporary) path on hover.
+          <span className="job-path mono small" title={path} data-testid="job-result-path">
+            {fileNameOf(path)}
+          </span>
+        )}
         <span className="spacer" />
         <button type="button" className="btn btn-small btn-quiet" onClick={onDismiss} data-testid="job-dismiss">
           Dismiss
         </button>
       </div>
-      {path && (
-        // The file's name; the whole (often temporary) path on hover.
-        <p className="job-path mono" title={path} data-testid="job-result-path">
-          {fileNameOf(path)}
-        </p>
-      )}
       {f.result?.kind === "verify" && !f.result.report.ok && (
         // The damage said once with its next step; the raw problems (SHA-256 pairs) in the details.
         <DamagedNotice

@@ -47,6 +47,22 @@ export function formatTime(iso: string | null | undefined): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/**
+ * This computer's zone as the app names it, once per screen: "UTC", or "Europe/Berlin (CET)".
+ * `at` picks the abbreviation's season (CET or CEST); `zone` is for tests.
+ */
+export function localZoneLabel(at: Date = new Date(), zone?: string): string {
+  try {
+    const f = new Intl.DateTimeFormat("en-GB", { timeZoneName: "short", ...(zone ? { timeZone: zone } : {}) });
+    const iana = f.resolvedOptions().timeZone;
+    if (/^(Etc\/)?(UTC|UCT|Universal|Zulu)$/.test(iana)) return "UTC";
+    const short = f.formatToParts(at).find((p) => p.type === "timeZoneName")?.value;
+    return short && short !== iana ? `${iana} (${short})` : iana;
+  } catch {
+    return "local time";
+  }
+}
+
 /** "3 minutes ago", "2 days ago". */
 export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
   if (!iso) return "never";

@@ -146,6 +146,6 @@ describe("the checklist on the home card and the project header", () => {
     expect(fix).toHaveTextContent("Confirm the recovery key");
     fireEvent.click(fix);
     // The Fix opens the project's encryption card at the recovery key's field.
-    expect(onNavigate).toHaveBeenCalledWith({ screen: "project", name: "vault", tab: "sources", confirmKey: true });
+    expect(onNavigate).toHaveBeenCalledWith({ screen: "project", name: "vault", tab: "protection", confirmKey: true });
   });
 });

@@ -1,9 +1,8 @@
-// A row's schedule: its state, the next run in local time with the zone, whether it is overdue
+// A row's schedule: its state, the next run in local time (the screen names the zone once), whether it is overdue
 // (the engine's fact), and how the last backup run ended.
 import type { ProjectHealth } from "../bindings";
 import { errorTitle } from "../ipc/errorDisplay";
 import { formatAgo, formatTime } from "../components/format";
-import { localTimeWithZone } from "./time";
 
 export type ScheduleState = "on" | "paused" | "none";
 
@@ -14,7 +13,7 @@ export function scheduleState(h: ProjectHealth): ScheduleState {
 
 export function ScheduleCell({ health }: { health: ProjectHealth }) {
   const state = scheduleState(health);
-  const next = state === "on" && health.next_run ? localTimeWithZone(health.next_run) : null;
+  const next = state === "on" && health.next_run ? formatTime(health.next_run) : null;
   const run = health.last_run;
   return (
     <div className="dash-schedule" data-testid="project-schedule" data-schedule={state}>
@@ -29,10 +28,7 @@ export function ScheduleCell({ health }: { health: ProjectHealth }) {
       {next && health.next_run && (
         <span className="muted small">
           Next{" "}
-          <span data-testid="project-next-run" title={health.next_run}>
-            {next.time}
-          </span>{" "}
-          <span data-testid="project-next-run-zone">{next.zone}</span>
+          <span data-testid="project-next-run">{next}</span>
         </span>
       )}
       <span

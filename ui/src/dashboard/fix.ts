@@ -2,7 +2,7 @@
 // (`offsite_core::health::RULES`, the `problems[0].fix` of its health); this only maps that
 // action to a place in the app.
 import type { FixAction } from "../bindings";
-import type { Route } from "../screens/Main";
+import type { ProjectTab, Route } from "../screens/Main";
 
 export type FixTarget =
   /** Start a backup of the project now (the job action; the row shows it running). */
@@ -13,7 +13,7 @@ export type FixTarget =
   | { kind: "route"; route: Route };
 
 export function fixTarget(action: FixAction, project: string): FixTarget {
-  const page = (tab: "backups" | "sources" | "schedules" | "activity"): FixTarget => ({
+  const page = (tab: ProjectTab): FixTarget => ({
     kind: "route",
     route: { screen: "project", name: project, tab },
   });
@@ -27,9 +27,10 @@ export function fixTarget(action: FixAction, project: string): FixTarget {
     case "add_schedule":
     case "resume_schedule":
       return page("schedules");
-    // Destinations are configured per project, on its page (the Sources tab).
+    // Destinations are configured per project, on its page (the Protection tab).
     case "add_destination":
     case "retry_copies":
+      return page("protection");
     case "check_server":
     case "review_server_certificate":
       return page("sources");
@@ -38,11 +39,11 @@ export function fixTarget(action: FixAction, project: string): FixTarget {
       return { kind: "route", route: { screen: "drills", name: project } };
     case "verify_now":
       return page("backups");
-    // Encryption lives with the project's sources; the recovery key's field opens at once.
+    // Encryption lives on the Protection tab; the recovery key's field opens at once.
     case "confirm_recovery_key":
-      return { kind: "route", route: { screen: "project", name: project, tab: "sources", confirmKey: true } };
+      return { kind: "route", route: { screen: "project", name: project, tab: "protection", confirmKey: true } };
     case "set_up_encryption":
-      return page("sources");
+      return page("protection");
     case "open_supabase":
       return { kind: "supabase" };
     // The backup folder is chosen in Settings.

@@ -1,7 +1,7 @@
 // A project's past drills, newest first: verdict, when, RTO, the backup drilled, the first
 // failed check. A click opens the drill's report.
 import { formatAgo, formatTime } from "../components/format";
-import { type DrillGlance, rtoLabel, VERDICT_LABEL } from "./text";
+import { type BackupNames, drillBackupName, type DrillGlance, rtoLabel, VERDICT_LABEL } from "./text";
 
 export type DrillRow = DrillGlance & {
   id: string;
@@ -13,10 +13,12 @@ type Props = {
   drills: readonly DrillRow[];
   selected: string | null;
   onOpen: (id: string) => void;
+  /** The project's backups, to name the drilled one by its type and time. */
+  names?: BackupNames;
   now?: number;
 };
 
-export function DrillList({ drills, selected, onOpen, now = Date.now() }: Props) {
+export function DrillList({ drills, selected, onOpen, names = new Map(), now = Date.now() }: Props) {
   if (drills.length === 0) {
     return (
       <p className="muted" data-testid="drills-empty">
@@ -51,7 +53,9 @@ export function DrillList({ drills, selected, onOpen, now = Date.now() }: Props)
             </td>
             <td title={formatTime(d.finished_at)}>{formatAgo(d.finished_at, now)}</td>
             <td>{rtoLabel(d.rto_seconds).replace(/^RTO /, "")}</td>
-            <td className="mono small">{d.backup_id}</td>
+            <td className="small" data-testid="drill-backup-name">
+              {drillBackupName(d.backup_id, names)}
+            </td>
             <td className="small">{d.failed_check ?? ""}</td>
           </tr>
         ))}

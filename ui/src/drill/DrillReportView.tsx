@@ -5,7 +5,7 @@ import type { DrillReport } from "../bindings";
 import type { ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { formatBytes, formatTime } from "../components/format";
-import { CHECK_STATUS_LABEL, checkCounts, rtoLabel, VERDICT_LABEL } from "./text";
+import { type BackupNames, CHECK_STATUS_LABEL, checkCounts, drillBackupName, rtoLabel, VERDICT_LABEL } from "./text";
 
 /** Whether the report's signature verifies (checked by the engine, with this app's public key). */
 export type SignatureState =
@@ -22,12 +22,14 @@ export type SaveState =
 
 type Props = {
   report: DrillReport;
+  /** The project's backups, to name the drilled one by its type and time. */
+  names?: BackupNames;
   signature?: SignatureState | undefined;
   save?: SaveState;
   onSave?: () => void;
 };
 
-export function DrillReportView({ report, signature, save = { status: "idle" }, onSave }: Props) {
+export function DrillReportView({ report, names = new Map(), signature, save = { status: "idle" }, onSave }: Props) {
   const passed = report.verdict === "passed";
   return (
     <section className="panel drill-report" aria-label="Drill report" data-testid="drill-report" data-verdict={report.verdict}>
@@ -59,8 +61,12 @@ export function DrillReportView({ report, signature, save = { status: "idle" }, 
       {save.status === "error" && <ErrorNotice error={save.error} testId="drill-report-save-error" />}
       {signature && <SignatureLine state={signature} />}
       <dl className="kv compact" data-testid="drill-report-facts">
-        <Fact label="Backup" value={`${report.backup_id} · ${report.archive_name}`} />
-        <Fact label="Backup made" value={formatTime(report.backup_created_at)} />
+        <Fact
+          label="Backup"
+          value={drillBackupName(report.backup_id, names, report.backup_created_at)}
+          testId="drill-report-backup"
+        />
+        <Fact label="Archive file" value={report.archive_name} mono />
         <Fact label="Archive SHA-256" value={report.archive_sha256} mono />
         <Fact label="Restored into" value={`${report.target.location} (${report.target.server_version})`} />
         <Fact label="Recovery time" value={rtoLabel(report.rto_seconds)} testId="drill-report-rto" />

@@ -2,7 +2,6 @@
 // throwaway cluster Offsite starts itself, or a scratch server the user names by URL; the
 // settings give the default). The URL is sent once with the request and never shown back.
 import { useState } from "react";
-import { formatTime } from "../components/format";
 import { DrillTargetField } from "./DrillTargetField";
 
 export type DrillTargetChoice = { kind: "throwaway" } | { kind: "server"; url: string };
@@ -63,7 +62,7 @@ export function DrillRunForm({ backups, defaultTarget, running, onRun }: Props) 
             <option value="">Newest good backup</option>
             {backups.map((b) => (
               <option key={b.id} value={b.id}>
-                {formatTime(b.created_at)} · {b.label}
+                {b.label}
               </option>
             ))}
           </select>

@@ -7,6 +7,7 @@ import type { DrillReport, ErrorPayload } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { FinishedView, ProgressView } from "../components/JobPanel";
 import { formatBytes } from "../components/format";
+import { backupName } from "../components/names";
 import { useBackups, useDrillsVersion, useJobActions, useLiveJob, useLiveJobs } from "../store";
 import type { Call } from "../ipc/call";
 import { DrillList, type DrillRow } from "./DrillList";
@@ -121,12 +122,17 @@ export function DrillsScreen({ project, api, onBack }: Props) {
     else setSave(r.data === null ? { status: "idle" } : { status: "saved", path: r.data });
   };
 
+  const names = useMemo(
+    () => new Map(backups.status === "ready" ? backups.data.map((b) => [b.id, b] as const) : []),
+    [backups],
+  );
+
   const choices = useMemo(
     () =>
       backups.status === "ready"
         ? backups.data
             .filter((b) => b.status !== "corrupt" && b.status !== "missing")
-            .map((b) => ({ id: b.id, created_at: b.created_at, label: `${b.backup_type} · ${formatBytes(b.size)}` }))
+            .map((b) => ({ id: b.id, created_at: b.created_at, label: `${backupName(b)} · ${formatBytes(b.size)}` }))
         : [],
     [backups],
   );
@@ -174,7 +180,7 @@ export function DrillsScreen({ project, api, onBack }: Props) {
         <h3 className="panel-title">Past drills</h3>
         {drills.status === "loading" && <p className="muted small">Loading drills…</p>}
         {drills.status === "error" && <ErrorNotice error={drills.error} testId="drills-error" onRetry={() => void loadDrills()} />}
-        {drills.status === "ready" && <DrillList drills={drills.data} selected={selected} onOpen={(id) => void open(id)} />}
+        {drills.status === "ready" && <DrillList drills={drills.data} selected={selected} names={names} onOpen={(id) => void open(id)} />}
       </section>
 
       {report?.status === "loading" && <p className="muted small" data-testid="drill-report-loading">Loading the report…</p>}
@@ -182,6 +188,7 @@ export function DrillsScreen({ project, api, onBack }: Props) {
       {report?.status === "ready" && (
         <DrillReportView
           report={report.data}
+          names={names}
           signature={signature}
           save={save}
           {...(api.save ? { onSave: () => void saveReport() } : {})}

@@ -1,7 +1,9 @@
 // What the screens say about restore drills: the project card's "proven restorable" line, the
 // RTO, a check's status. Pure, so the wording is tested once.
 import type { CheckStatus, Verdict } from "../bindings";
-import { formatAgo } from "../components/format";
+import { formatAgo, formatTime } from "../components/format";
+import { backupName } from "../components/names";
+import type { BackupType } from "../bindings";
 
 /** What a card needs of a drill: when it ended, how, how long the restore took, what failed. */
 export type DrillGlance = {
@@ -74,4 +76,19 @@ export function checkCounts(statuses: readonly CheckStatus[]): string {
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${CHECK_STATUS_LABEL[s].toLowerCase()}`)
     .join(" · ");
+}
+
+/** What a drill screen knows of the project's backups: its type and time, by id. */
+export type BackupNames = ReadonlyMap<string, { backup_type: BackupType; created_at: string }>;
+
+/**
+ * A drilled backup as a person names it: by its type and time ("Database backup of 2026-11-23
+ * 03:00"), never by its id (issue 44). A backup no longer in the list is named by the time the
+ * drill's report recorded, or as removed.
+ */
+export function drillBackupName(backupId: string, names: BackupNames, createdAt?: string | null): string {
+  const b = names.get(backupId);
+  if (b) return backupName(b);
+  if (createdAt) return `Backup of ${formatTime(createdAt)} (no longer in the list)`;
+  return "A backup no longer in the list";
 }

@@ -1,4 +1,4 @@
-// Settings → Notifications: the channels (add, test, remove), which project events go where,
+// Notifications (a screen of its own, from the home screen): the channels (add, test, remove), which project events go where,
 // and the delivery log. Loads its own data, and again whenever the catalog's change feed names a
 // channel, a route or a delivery (the CLI adding a channel, a delivery failing or being sent);
 // `api` is replaceable for tests.

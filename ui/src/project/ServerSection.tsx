@@ -14,6 +14,7 @@ import { call } from "../ipc/call";
 import { RemoteJobView } from "./RemoteJob";
 import { RemoveConfirm } from "../components/RemoveConfirm";
 import { canTrust, fingerprintsMatch, TrustCheck, type TrustState } from "./ServerTrust";
+import { Fingerprint } from "../components/Fingerprint";
 
 /** `SHA256:abcd…` (as stored) shown as `SHA256:AB:CD:…` (as `offsite serve` prints it). */
 export function fingerprintDisplay(fp: string): string {
@@ -156,7 +157,7 @@ function ServerView({ server }: { server: ServerComponent }) {
       </dd>
       <dt>Certificate</dt>
       <dd className="mono" data-testid="server-fingerprint">
-        {server.fingerprint ? fingerprintDisplay(server.fingerprint) : "none: plain HTTP, not encrypted"}
+        {server.fingerprint ? <Fingerprint text={fingerprintDisplay(server.fingerprint)} /> : "none: plain HTTP, not encrypted"}
       </dd>
       <dt>Scheduled backups</dt>
       <dd className="muted" data-testid="server-scheduled">

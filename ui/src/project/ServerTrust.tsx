@@ -1,6 +1,7 @@
 // Trusting a backup server's certificate: the user pastes the fingerprint `offsite serve` printed
 // on the server, Offsite compares it with the one the server presented here. "Trust and save" waits
 // for a match, or for the user's word that they compared the two by eye.
+import { Fingerprint } from "../components/Fingerprint";
 import { useId } from "react";
 
 /** A fingerprint reduced to what identifies it: lower-case hex, without `SHA256:`, colons or spaces. */
@@ -51,7 +52,7 @@ export function TrustCheck({
     <div className="notice small" data-testid="server-check" data-match={c}>
       <p>The server presents this certificate fingerprint:</p>
       <p className="mono" data-testid="server-check-fingerprint">
-        {shown}
+        <Fingerprint text={shown} />
       </p>
       <div className="field">
         <label htmlFor={`${id}-printed`}>Paste the fingerprint offsite serve printed on the server</label>

@@ -37,14 +37,14 @@ const outcome = (dryRun: boolean): PruneOutcome => ({
   skipped: [],
 });
 
-function setup() {
+function setup(saved: RetentionView = view) {
   const calls: Call[] = [];
   mockIPC((cmd, args) => {
     const a = (args ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args: a });
     switch (cmd) {
       case "get_retention":
-        return view;
+        return saved;
       case "set_retention":
         if ((a.policy as RetentionView["policy"]).keep_last === 0) {
           return Promise.reject({
@@ -136,5 +136,38 @@ describe("RetentionSection", () => {
     const error = await screen.findByTestId("retention-action-error");
     expect(error).toHaveAttribute("data-code", "invalid_input");
     expect(screen.getByTestId("retention-action-error-hint")).toHaveTextContent("turn that rule off");
+  });
+});
+
+describe("retention presets (issue 44)", () => {
+  const everything: RetentionView = {
+    ...view,
+    policy: { keep_last: null, keep_hourly: null, keep_daily: null, keep_weekly: null, keep_monthly: null, keep_yearly: null, keep_within: null },
+    rules: "keep everything",
+  };
+
+  it("a project that keeps everything says so, and one click sets 7 daily · 4 weekly · 12 monthly to save", async () => {
+    const calls = setup(everything);
+    await waitFor(() => expect(screen.getByTestId("retention-presets")).toHaveAttribute("data-preset", "everything"));
+    expect(screen.getByTestId("retention-keeps-everything")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("retention-preset-recommended"));
+    expect(screen.getByTestId("retention-daily")).toHaveValue(7);
+    expect(screen.getByTestId("retention-weekly")).toHaveValue(4);
+    expect(screen.getByTestId("retention-monthly")).toHaveValue(12);
+    expect(screen.getByTestId("retention-presets")).toHaveAttribute("data-preset", "recommended");
+    fireEvent.click(screen.getByTestId("retention-save"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "set_retention")).toBe(true));
+    const sent = calls.find((c) => c.cmd === "set_retention")!.args.policy as RetentionView["policy"];
+    expect(sent).toMatchObject({ keep_daily: 7, keep_weekly: 4, keep_monthly: 12, keep_last: null });
+  });
+
+  it("keep everything stays a choice, and own rules are named as such", async () => {
+    setup();
+    await waitFor(() => expect(screen.getByTestId("retention-presets")).toHaveAttribute("data-preset", "custom"));
+    expect(screen.queryByTestId("retention-keeps-everything")).toBeNull();
+    fireEvent.click(screen.getByTestId("retention-preset-everything"));
+    expect(screen.getByTestId("retention-last")).toHaveValue(null);
+    expect(screen.getByTestId("retention-daily")).toHaveValue(null);
+    expect(screen.getByTestId("retention-presets")).toHaveAttribute("data-preset", "everything");
   });
 });

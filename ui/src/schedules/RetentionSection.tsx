@@ -44,6 +44,25 @@ function fieldsOf(p: RetentionPolicy): Fields {
   };
 }
 
+/** The recommended preset (issue 44): a week of dailies, a month of weeklies, a year of monthlies. */
+export const RECOMMENDED: Fields = { ...EMPTY, keep_daily: "7", keep_weekly: "4", keep_monthly: "12" };
+
+export type Preset = "recommended" | "everything" | "custom";
+
+/** Which preset the fields are: the recommended one, none (keep everything), or the user's own. */
+export function presetOf(f: Fields): Preset {
+  const same = (a: Fields, b: Fields) => (Object.keys(a) as (keyof Fields)[]).every((k) => a[k].trim() === b[k].trim());
+  if (same(f, RECOMMENDED)) return "recommended";
+  if (same(f, EMPTY)) return "everything";
+  return "custom";
+}
+
+const PRESET_WORDS: Record<Preset, string> = {
+  recommended: "7 daily · 4 weekly · 12 monthly (recommended)",
+  everything: "Keep everything (never remove a backup)",
+  custom: "My own rules",
+};
+
 /** The policy the fields say (an empty field: the rule is off; a bad number goes to the engine as 0). */
 export function policyOf(f: Fields): RetentionPolicy {
   const n = (s: string) => {
@@ -124,6 +143,13 @@ export function RetentionSection({ project }: { project: string }) {
     setConfirming(false);
     setFields((f) => ({ ...f, [name]: value }));
   };
+  const setAll = (next: Fields) => {
+    setDirty(true);
+    setNotice(null);
+    setPreview(null);
+    setConfirming(false);
+    setFields(next);
+  };
 
   const save = async () => {
     setBusy(true);
@@ -179,6 +205,30 @@ export function RetentionSection({ project }: { project: string }) {
         </p>
       )}
       <div className="form" data-testid="retention-editor">
+        <fieldset className="segmented" data-testid="retention-presets" data-preset={presetOf(fields)}>
+          <legend>Keep</legend>
+          {(["recommended", "everything", "custom"] as const).map((p) => (
+            <label key={p}>
+              <input
+                type="radio"
+                name={`retention-preset-${project}`}
+                checked={presetOf(fields) === p}
+                onChange={() => {
+                  if (p === "recommended") setAll(RECOMMENDED);
+                  else if (p === "everything") setAll(EMPTY);
+                }}
+                data-testid={`retention-preset-${p}`}
+              />
+              {PRESET_WORDS[p]}
+            </label>
+          ))}
+        </fieldset>
+        {view && presetOf(fieldsOf(view.policy)) === "everything" && !dirty && (
+          <p className="small notice notice-warn" data-testid="retention-keeps-everything">
+            This project keeps every backup until you choose rules: its folder grows with each backup. Choose the
+            recommended rules and save them to keep a year of history in about 23 backups.
+          </p>
+        )}
         <div className="field-grid">
           {COUNT_RULES.map(([name, label]) => (
             <label key={name} className="field">

@@ -196,6 +196,18 @@ describe("Main", () => {
     expect(await screen.findByTestId("empty-state")).toBeInTheDocument();
   });
 
+  it("Notifications are a screen of their own, not a part of Settings (issue 44)", async () => {
+    mockScreens();
+    render(<Main />);
+    fireEvent.click(await screen.findByTestId("open-notifications"));
+    expect(await screen.findByTestId("notifications-screen")).toBeInTheDocument();
+    expect(screen.getByTestId("notifications")).toBeInTheDocument();
+    fireEvent.click(screen.getByTestId("notifications-back"));
+    fireEvent.click(await screen.findByTestId("open-settings"));
+    expect(await screen.findByTestId("settings-form")).toBeInTheDocument();
+    expect(screen.queryByTestId("notifications")).toBeNull();
+  });
+
   it("opens the edit screen from the project page's Edit button", async () => {
     mockScreens();
     render(<Main initial={{ screen: "project", name: "shop" }} />);

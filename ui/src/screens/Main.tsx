@@ -8,6 +8,7 @@ import { ProjectPage } from "./ProjectPage";
 import { ProjectsHome } from "./ProjectsHome";
 import { History } from "./History";
 import { Settings } from "./Settings";
+import { Notifications } from "./Notifications";
 import { RestoreWizard } from "../wizard/RestoreWizard";
 import { DrillsScreen } from "../drill/DrillsScreen";
 import { useDrillApi } from "../drill/api";
@@ -16,15 +17,17 @@ import { browseApi } from "../browse/api";
 import { DropZone } from "../dropzone/DropZone";
 import { ImportRequestProvider } from "../dropzone/importRequest";
 import { type ErrorActionHandlers, ErrorActionsProvider } from "../components/errorActions";
+import { ZoneNote } from "../components/Time";
 
 /** The project page's tabs (issue 29); a route may open the page on one of them. */
-export type ProjectTab = "backups" | "sources" | "schedules" | "activity";
+export type ProjectTab = "backups" | "sources" | "protection" | "schedules" | "activity";
 
 export type Route =
   | { screen: "home" }
   | { screen: "add" }
   | { screen: "edit"; name: string }
   | { screen: "settings" }
+  | { screen: "notifications" }
   | { screen: "history" }
   | { screen: "project"; name: string; tab?: ProjectTab; confirmKey?: boolean }
   | { screen: "restore"; name: string; path?: string }
@@ -109,6 +112,7 @@ export function Main({
             onOpen={(name) => setRoute({ screen: "project", name })}
             onAdd={() => setRoute({ screen: "add" })}
             onSettings={() => setRoute({ screen: "settings" })}
+            onNotifications={() => setRoute({ screen: "notifications" })}
             onHistory={() => setRoute({ screen: "history" })}
             onNavigate={setRoute}
           />
@@ -129,6 +133,7 @@ export function Main({
           />
         )}
         {route.screen === "settings" && <Settings onBack={() => setRoute({ screen: "home" })} />}
+        {route.screen === "notifications" && <Notifications onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "history" && <History onBack={() => setRoute({ screen: "home" })} />}
         {route.screen === "project" && (
           <ProjectPage
@@ -162,6 +167,7 @@ export function Main({
             onClose={() => setRoute({ screen: "project", name: route.name })}
           />
         )}
+        <ZoneNote />
       </div>
       <DropZone
         currentProject={route.screen === "project" ? route.name : undefined}

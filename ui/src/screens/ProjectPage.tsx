@@ -19,6 +19,7 @@ import { ProtectionGlance, useProtection } from "../protection/ProtectionPanels"
 import { BackUpButton } from "../project/tabs/BackUpButton";
 import { BackupsTab, type BackupsLoad } from "../project/tabs/BackupsTab";
 import { SourcesTab } from "../project/tabs/SourcesTab";
+import { ProtectionTab } from "../project/tabs/ProtectionTab";
 import { ActivityTab } from "../project/tabs/ActivityTab";
 import { TabBar } from "../project/tabs/TabBar";
 import { LiveJobs } from "../project/tabs/LiveJobs";
@@ -145,7 +146,7 @@ export function ProjectPage({
           type="button"
           className="btn btn-small btn-primary"
           onClick={() => {
-            setTab("sources");
+            setTab("protection");
             setConfirmRequest((n) => n + 1);
           }}
           data-testid="action-error-fix"
@@ -195,12 +196,12 @@ export function ProjectPage({
           />
         )}
         {tab === "sources" && (
-          <SourcesTab
+          <SourcesTab project={name} summary={project} components={components} {...(onEdit ? { onEdit } : {})} />
+        )}
+        {tab === "protection" && (
+          <ProtectionTab
             project={name}
-            summary={project}
-            components={components}
             protection={protection}
-            {...(onEdit ? { onEdit } : {})}
             confirmRequest={confirmRequest}
             onEncryptionChanged={() => {
               setActionError(null);

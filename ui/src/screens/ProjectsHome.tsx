@@ -1,5 +1,6 @@
 // The home screen: the protection dashboard (ui/src/dashboard/), with the toolbar (History,
 // Settings, import, Add project), or what to do first when there is no project yet.
+import { Welcome } from "./Welcome";
 import type { ReactNode } from "react";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Dashboard, type OpenSupabase } from "../dashboard/Dashboard";
@@ -12,6 +13,8 @@ type Props = {
   onAdd: () => void;
   /** Open the settings screen (the toolbar's Settings button; absent: no button). */
   onSettings?: () => void;
+  /** Open the notifications screen (absent: no button). */
+  onNotifications?: () => void;
   /** Open the history of every job (the toolbar's History button; absent: no button). */
   onHistory?: () => void;
   /**
@@ -23,7 +26,7 @@ type Props = {
   openDashboard?: OpenSupabase;
 };
 
-export function ProjectsHome({ onOpen, onAdd, onSettings, onHistory, onNavigate, openDashboard }: Props) {
+export function ProjectsHome({ onOpen, onAdd, onSettings, onNotifications, onHistory, onNavigate, openDashboard }: Props) {
   const health = useHealth();
   const reload = useReload();
   const navigate =
@@ -40,14 +43,23 @@ export function ProjectsHome({ onOpen, onAdd, onSettings, onHistory, onNavigate,
       </p>
     );
   }
-  const settingsButton = onSettings && (
-    <button type="button" className="btn btn-quiet" onClick={onSettings} data-testid="open-settings">
-      Settings
-    </button>
+  const settingsButton = (
+    <>
+      {onNotifications && (
+        <button type="button" className="btn btn-quiet" onClick={onNotifications} data-testid="open-notifications">
+          Notifications
+        </button>
+      )}
+      {onSettings && (
+        <button type="button" className="btn btn-quiet" onClick={onSettings} data-testid="open-settings">
+          Settings
+        </button>
+      )}
+    </>
   );
   const bare = (body: ReactNode) => (
     <>
-      {settingsButton && (
+      {(onSettings || onNotifications) && (
         <div className="toolbar">
           <span className="spacer" />
           {settingsButton}
@@ -73,6 +85,7 @@ export function ProjectsHome({ onOpen, onAdd, onSettings, onHistory, onNavigate,
   if (health.data.projects.length === 0) {
     return bare(
       <section className="empty" data-testid="empty-state">
+        <Welcome />
         <h2>No projects yet</h2>
         <p className="muted">
           Start by adding a PostgreSQL or Supabase database: Offsite then keeps verified backups of it on this

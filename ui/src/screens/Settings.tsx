@@ -14,7 +14,6 @@ import { useAppSettings } from "../settings/appSettings";
 import { UpdateSection } from "../updates/UpdateSection";
 import { About } from "../settings/About";
 import { DefaultEncryption } from "../protection/DefaultEncryption";
-import { NotificationsSection } from "../notify/NotificationsSection";
 
 /** `<base>/<child>` with the separator the base already uses (Windows paths use `\`). */
 export function joinPath(base: string, ...parts: string[]): string {
@@ -432,7 +431,6 @@ export function Settings({ onBack }: Props) {
         {saveError && <ErrorNotice error={saveError} testId="settings-error" />}
       </form>
       <DefaultEncryption />
-      <NotificationsSection />
       <About info={info} />
     </section>
   );

@@ -13,7 +13,7 @@ describe("a backup's expected removal", () => {
       "kept: daily 2026-11-20, newest verified",
     );
     expect(removalLabel(f({ removed_at: "2026-11-21T04:00:00.000Z", reasons: ["last 2"] }), "Europe/Berlin")).toBe(
-      "kept: last 2; will be removed on Sat 21 Nov, 05:00 CET",
+      "kept: last 2; will be removed on 2026-11-21 05:00",
     );
   });
 });

@@ -1,5 +1,6 @@
 import type { UpdateStatus } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { formatTime } from "../components/format";
 import { useUpdateStatus } from "./useUpdateStatus";
 
 type Props = {
@@ -13,7 +14,7 @@ export function describeUpdate(status: UpdateStatus): string {
   const s = status.state;
   switch (s.kind) {
     case "idle":
-      return status.last_check ? `Last checked ${new Date(status.last_check).toLocaleString()}.` : "Not checked yet.";
+      return status.last_check ? `Last checked ${formatTime(status.last_check)}.` : "Not checked yet.";
     case "not_configured":
       return "This build of Offsite has no update channel (built from source): updates come with your package.";
     case "checking":

@@ -3,6 +3,7 @@ import { mockIPC } from "@tauri-apps/api/mocks";
 import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type {
+  BackupRecord,
   DatabasePlan,
   ErrorPayload,
   JobFinished,
@@ -34,6 +35,7 @@ type Options = {
   plans?: (args: Record<string, unknown>) => DatabasePlan;
   startRestore?: () => string | Promise<never>;
   pick?: string | null;
+  backups?: BackupRecord[];
 };
 
 /**
@@ -57,7 +59,7 @@ function setup(opts: Options = {}) {
       calls.push({ cmd, args });
       switch (cmd) {
         case "list_backups":
-          return [backup(0), backup(1)];
+          return opts.backups ?? [backup(0), backup(1)];
         case "list_projects":
           return [summary("shop", null), summary("staging", null)];
         case "start_verify":
@@ -111,7 +113,9 @@ const verified = (report = verifyReport()): JobFinished => ({
 /** From the first step to the target step, with the newest backup checked intact. */
 async function toTarget(calls: Call[]) {
   const options = await screen.findAllByTestId("wizard-backup-radio");
-  expect($("wizard-next")).toBeDisabled();
+  // The newest good backup is chosen already (issue 44).
+  await waitFor(() => expect(options[0]).toBeChecked());
+  expect($("wizard-next")).toBeEnabled();
   fireEvent.click(options[0]!);
   fireEvent.click($("wizard-next"));
   await waitFor(() => expect(called(calls, "start_verify")).toHaveLength(1));
@@ -147,6 +151,21 @@ async function toSelection(calls: Call[]) {
 }
 
 describe("RestoreWizard", () => {
+  it("starts on the newest verified backup, not on nothing and not on a newer unverified or damaged one (issue 44)", async () => {
+    setup({
+      backups: [
+        backup(0, { status: "corrupt" }),
+        backup(1),
+        backup(2, { status: "verified", verified_at: "2026-11-21T11:00:00Z" }),
+        backup(3, { status: "verified", verified_at: "2026-11-21T11:00:00Z" }),
+      ],
+    });
+    const options = await screen.findAllByTestId("wizard-backup-radio");
+    await waitFor(() => expect(options[2]).toBeChecked());
+    expect(options.filter((o) => (o as HTMLInputElement).checked)).toHaveLength(1);
+    expect($("wizard-next")).toBeEnabled();
+  });
+
   it("restores into a new, empty database and reports the rows per table", async () => {
     const { calls, onClose } = setup();
     await toTarget(calls);
@@ -216,6 +235,15 @@ describe("RestoreWizard", () => {
     fireEvent.click($("wizard-next"));
 
     await screen.findByTestId("wizard-plan");
+    // The destructive step cannot be missed (issue 44): a red banner first, the replaced list in
+    // red, the button naming the count and the target.
+    const banner = $("wizard-destroys");
+    expect($("wizard-plan").firstElementChild).toBe(banner);
+    expect(banner).toHaveTextContent("Replaces 1 table in shop_copy on localhost. A safety backup is taken first.");
+    expect($("wizard-will-replace")).toHaveAttribute("data-destroys", "true");
+    expect($("wizard-will-keep")).toHaveAttribute("data-destroys", "false");
+    expect($("wizard-restore")).toHaveTextContent("Replace 1 table in shop_copy");
+    expect($("wizard-restore")).toHaveClass("btn-danger");
     expect($("wizard-will-replace")).toHaveTextContent("public.orders");
     expect($("wizard-will-keep")).toHaveTextContent("public.audit");
     expect($("wizard-safety-backup")).toBeChecked();

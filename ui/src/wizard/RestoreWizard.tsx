@@ -12,7 +12,9 @@ import {
   initialState,
   needsConsent,
   planChoices,
+  preselectedBackup,
   readyPlan,
+  readyRestorePlan,
   reducer,
   restoreRequest,
   runChoices,
@@ -21,6 +23,7 @@ import {
   stepIndex,
   type WizardState,
 } from "./steps";
+import { restoreButtonLabel } from "./destructive";
 import { ReportStep } from "./steps/ReportStep";
 import { ReviewStep } from "./steps/ReviewStep";
 import { RunStep } from "./steps/RunStep";
@@ -58,6 +61,14 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
     () => (projectList.status === "ready" ? projectList.data.filter((x) => x.project.name !== project) : NO_PROJECTS),
     [projectList, project],
   );
+  // Step 1 starts on the newest verified backup (unless a path was given or a choice made).
+  useEffect(() => {
+    if (!backups || state.source !== null || state.step !== "source") return;
+    const b = preselectedBackup(backups);
+    if (b) dispatch({ type: "chooseBackup", backupId: b.id, path: b.path });
+    // Only when the list arrives: a choice the user clears is not made again.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [backups]);
   const heading = useRef<HTMLHeadingElement>(null);
   // The jobs this wizard follows; left when it closes.
   const following = useRef<(() => void)[]>([]);
@@ -287,7 +298,7 @@ export function RestoreWizard({ project, initialPath, onClose }: Props) {
               onClick={() => dispatch({ type: "confirm", now: Date.now() })}
               data-testid="wizard-restore"
             >
-              {needsConsent(state) ? "Replace and restore" : "Restore"}
+              {restoreButtonLabel(readyRestorePlan(state))}
             </button>
           )}
         </div>

@@ -2,6 +2,7 @@
 // nothing changes a database before the explicit "Restore" on the review step. The component
 // (RestoreWizard.tsx) runs the effects (commands, job events) and feeds their results back here.
 import type {
+  BackupRow,
   ConfigRestore,
   ErrorPayload,
   JobProgress,
@@ -301,6 +302,16 @@ export function restoreRequest(s: WizardState, options: DatabaseOptions): Restor
     storage: storageReq,
     config: config ? configSection(config) : null,
   };
+}
+
+/**
+ * The backup step 1 starts on (issue 44): the newest verified backup, else the newest one not
+ * known damaged or missing; none when the project has none.
+ */
+export function preselectedBackup(backups: readonly BackupRow[]): BackupRow | null {
+  return (
+    backups.find((b) => b.status === "verified") ?? backups.find((b) => b.status === "unverified") ?? null
+  );
 }
 
 /** The one plan, when it is made. */

@@ -4,8 +4,8 @@
 //! `zstd -d | tar x`, `age -d` first, and our verify, manifest reader and extraction.
 
 use super::{skippable_frame, zstd_frames};
-use crate::archive::testutil::{names_in, quiet, sample, tool};
 use crate::archive::{extract_all, read_manifest, sidecar_path, verify, CHUNK};
+use crate::test_fixtures::{names_in, quiet, sample, tool};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;

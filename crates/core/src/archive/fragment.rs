@@ -387,8 +387,8 @@ impl fmt::Debug for Fragment {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::*;
     use super::super::*;
+    use crate::test_fixtures::*;
     use tokio_util::sync::CancellationToken;
 
     fn sha(b: &[u8]) -> String {

@@ -6,10 +6,10 @@
 
 use super::reader::read_manifest_entry;
 use super::tarfmt::{self, parse_pax, Next, TarError, TarReader};
-use super::testutil::*;
 use super::*;
 use crate::error::ErrorKind;
 use crate::storage::layout::{BucketEntry, ObjectEntry, StorageDoc, STORAGE_DOC};
+use crate::test_fixtures::*;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use std::io::Read;

@@ -2,9 +2,9 @@
 //! devices, absurd tar and pax numbers. Each ends in a coded error (or a failed verify) before
 //! the member is read, with nothing written and memory bounded.
 
-use super::testutil::*;
 use super::*;
 use crate::error::ErrorKind;
+use crate::test_fixtures::*;
 use std::io::Write;
 use std::path::Path;
 use tokio_util::sync::CancellationToken;

@@ -423,7 +423,7 @@ mod tests {
 
     #[test]
     fn the_catalog_copy_leaves_out_storage_objects_only() {
-        let mut m = crate::archive::testutil::manifest();
+        let mut m = crate::test_fixtures::manifest();
         let entry = |name: &str| MemberEntry {
             name: name.into(),
             size: 1,
@@ -451,7 +451,7 @@ mod tests {
     /// A manifest written before digests existed parses, without them.
     #[test]
     fn an_old_manifest_without_digests_parses() {
-        let mut m = crate::archive::testutil::manifest();
+        let mut m = crate::test_fixtures::manifest();
         m.tables.push(TableCount::counted("public", "t", 3));
         let json = serde_json::to_string(&m).unwrap();
         assert!(!json.contains("sha256\":null") && !json.contains("content"));
@@ -464,7 +464,7 @@ mod tests {
     /// optional field both left out and present.
     #[test]
     fn the_streamed_manifest_serializes_as_the_manifest() {
-        let mut m = crate::archive::testutil::manifest();
+        let mut m = crate::test_fixtures::manifest();
         m.members = vec![MemberEntry {
             name: "database.dump".into(),
             size: 7,

@@ -29,7 +29,7 @@ mod pardec;
 mod pargz;
 mod pipeline;
 pub mod precompressed;
-pub mod random;
+pub mod random_access;
 pub mod reader;
 mod scan;
 pub(crate) mod seekgz;
@@ -37,8 +37,6 @@ mod seekzst;
 pub mod storage_check;
 pub mod storage_layout;
 pub(crate) mod tarfmt;
-#[cfg(test)]
-pub(crate) mod testutil;
 pub mod writer;
 
 pub use compression::Compression;

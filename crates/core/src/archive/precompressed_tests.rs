@@ -1,6 +1,6 @@
-use super::super::random::ArchiveSeeker;
-use super::super::testutil::*;
+use super::super::random_access::ArchiveSeeker;
 use super::super::*;
+use crate::test_fixtures::*;
 use std::io::Read;
 use tokio_util::sync::CancellationToken;
 

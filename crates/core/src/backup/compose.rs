@@ -121,6 +121,23 @@ fn check(req: &ComposeRequest) -> Result<()> {
     Ok(())
 }
 
+/// [`database_only`] under `policy`: a dump leaves nothing behind when it fails, so after a
+/// temporary failure (a connection cut mid-dump) it is repeated whole.
+pub async fn database_only_retried(
+    policy: &crate::retry::RetryPolicy,
+    source: Arc<dyn DatabaseSource>,
+    opts: &DumpOptions,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Written> {
+    let what = format!("dumping {}", source.location());
+    policy
+        .run(&what, reporter, cancel, || {
+            database_only(source.clone(), opts, reporter, cancel)
+        })
+        .await
+}
+
 /// A `database` archive of `source` alone (what [`DatabaseSource::dump`] makes).
 pub async fn database_only(
     source: Arc<dyn DatabaseSource>,

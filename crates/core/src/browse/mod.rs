@@ -3,7 +3,7 @@
 //! to `COPY … TO STDOUT WITH (FORMAT csv, HEADER)` of the source) and its storage objects (list,
 //! preview, save one).
 //!
-//! Everything is read through [`ArchiveSeeker`](crate::archive::random::ArchiveSeeker): the
+//! Everything is read through [`ArchiveSeeker`](crate::archive::random_access::ArchiveSeeker): the
 //! dump's data blocks are reached without inflating what is in front of them, and a table is
 //! streamed row by row (never held), so memory stays bounded however large it is. See
 //! docs/browse.md.
@@ -14,12 +14,14 @@ mod create_table;
 #[cfg(test)]
 mod create_table_tests;
 mod objects;
+mod stream;
 mod tables;
 #[cfg(test)]
 mod tests;
 
 pub use copytext::CopyRow;
 pub use objects::{list_objects, object_preview, save_object};
+pub use stream::{escape_field, for_each_row_line, raw_fields};
 pub use tables::{export_table_csv, list_tables, rows_page};
 
 use crate::storage::BucketEntry;

@@ -5,7 +5,7 @@ use super::{
     ObjectInfo, ObjectPage, ObjectPreview, ObjectQuery, PreviewKind, SavedObject, MAX_OBJECT_PAGE,
     MAX_PREVIEW,
 };
-use crate::archive::random::{ArchiveSeeker, MemberSpan};
+use crate::archive::random_access::{ArchiveSeeker, MemberSpan};
 use crate::error::{Error, ErrorKind, Result};
 use crate::storage::{ObjectEntry, StorageDoc, STORAGE_DOC};
 use std::io::{Read, Write};

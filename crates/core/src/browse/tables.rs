@@ -5,7 +5,7 @@
 use super::coltypes::{ColumnTypes, Definitions};
 use super::copytext::{csv_header, CopyRow};
 use super::{BrowseTables, CsvExport, RowFilter, RowPage, TableInfo, MAX_ROW, MAX_SHOWN_VALUE};
-use crate::archive::random::{ArchiveSeeker, MemberReader, MemberSpan};
+use crate::archive::random_access::{ArchiveSeeker, MemberReader, MemberSpan};
 use crate::archive::{Manifest, DATABASE_MEMBER, DATABASE_SQL_MEMBER, DATABASE_TOC_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pgdump::{self, BlockKind, DataState, DumpReader, TocEntry};
@@ -215,15 +215,15 @@ fn recorded_block(c: &crate::archive::TableCount) -> Option<(u64, u64)> {
 }
 
 /// A table's rows, as lines of COPY text, positioned at its first row.
-struct TableRows<'a> {
-    columns: Vec<String>,
+pub(super) struct TableRows<'a> {
+    pub(super) columns: Vec<String>,
     types: ColumnTypes,
     total_rows: Option<u64>,
     lines: Box<dyn BufRead + 'a>,
 }
 
 /// Opens `schema.table`'s data in the archive and calls `f` with its rows.
-fn with_table<T>(
+pub(super) fn with_table<T>(
     path: &Path,
     schema: &str,
     table: &str,
@@ -363,7 +363,7 @@ fn with_directory_table<T>(
 
 impl TableRows<'_> {
     /// The next row's line (without `\n`) into `line`; `false` at the end.
-    fn next_line(&mut self, line: &mut Vec<u8>) -> Result<bool> {
+    pub(super) fn next_line(&mut self, line: &mut Vec<u8>) -> Result<bool> {
         line.clear();
         let n = (&mut self.lines)
             .take(MAX_ROW as u64 + 1)

@@ -22,9 +22,9 @@ fn column_equals_is_parsed_not_sql() {
 
 mod objects {
     use super::super::*;
-    use crate::archive::testutil::{manifest, quiet, sha};
     use crate::archive::ArchiveWriter;
     use crate::storage::{ObjectEntry, StorageDoc, STORAGE_DOC};
+    use crate::test_fixtures::{manifest, quiet, sha};
     use tokio_util::sync::CancellationToken;
 
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n-not-really-an-image-but-bytes";

@@ -11,6 +11,7 @@ use super::Catalog;
 use crate::archive::BackupType;
 use crate::clock::{format_timestamp, parse_timestamp};
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::kinds::BackupStatus;
 use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -78,19 +79,6 @@ pub struct BackupRow {
     /// Where it came from.
     #[serde(default)]
     pub origin: BackupOrigin,
-}
-
-text_enum! {
-    /// What is known about a backup file.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-    #[cfg_attr(feature = "specta", derive(specta::Type))]
-    #[serde(rename_all = "snake_case")]
-    pub enum BackupStatus as "backup status" {
-        Unverified = "unverified",
-        Verified = "verified",
-        Corrupt = "corrupt",
-        Missing = "missing",
-    }
 }
 
 text_enum! {

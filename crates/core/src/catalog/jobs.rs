@@ -5,6 +5,7 @@
 use super::sql::{changed_a_row, db_error, is_foreign_key_violation, new_id, to_i64};
 use super::Catalog;
 use crate::error::{Error, ErrorKind, Result};
+pub use crate::kinds::JobTrigger;
 use crate::text_enum::text_enum;
 use serde::{Deserialize, Serialize};
 
@@ -49,28 +50,6 @@ text_enum! {
         Cancelled = "cancelled",
         Succeeded = "succeeded",
         Failed = "failed",
-    }
-}
-
-text_enum! {
-    /// What started a job; recorded in the job's row (`jobs.trigger`).
-    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-    #[cfg_attr(feature = "specta", derive(specta::Type))]
-    #[serde(rename_all = "snake_case")]
-    pub enum JobTrigger as "job trigger" {
-        /// A person, in the window (or a test).
-        #[default]
-        Manual = "manual",
-        /// A schedule came due.
-        Schedule = "schedule",
-        /// A schedule missed while the computer slept or Offsite was closed.
-        CatchUp = "catch_up",
-        /// Another attempt after a failure.
-        Retry = "retry",
-        /// The `offsite` command line.
-        Cli = "cli",
-        /// The retention policy.
-        Retention = "retention",
     }
 }
 

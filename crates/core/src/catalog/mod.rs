@@ -16,7 +16,7 @@
 //! - `schedules.rs`: backup and verify schedules (the slot each last claimed) and retention
 //!   policies, one of each per project;
 //! - `settings.rs`: small preferences;
-//! - `source_tests.rs`: when each source's connection was last tested, and how it went;
+//! - `tested_sources.rs`: when each source's connection was last tested, and how it went;
 //! - `validation_checks.rs`: a project's own validation queries, run by every restore drill;
 //! - `notify.rs`: notification channels, routes, the outbox and the overdue state (issue 27);
 //! - `orphaned_keys.rs`: encryption keys kept in the keychain after their project was removed;
@@ -67,8 +67,8 @@ mod orphaned_keys;
 mod projects;
 mod schedules;
 mod settings;
-mod source_tests;
 mod sql;
+mod tested_sources;
 #[cfg(test)]
 mod testing;
 mod validate;
@@ -102,8 +102,8 @@ pub use notify_conditions::ConditionRecord;
 pub use orphaned_keys::{OrphanedKey, OrphanedKeySummary};
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
-pub use source_tests::{SourceKind, SourceTest};
 pub(crate) use sql::db_error;
+pub use tested_sources::{SourceKind, SourceTest};
 pub use validate::{validate_db_url, validate_project_name, BACKUP_TYPES, TLS_MODES};
 pub use validation_checks::ValidationCheck;
 

@@ -3,7 +3,7 @@
 //! URL (it may hold a password).
 
 use crate::error::{Error, Result};
-use crate::postgres::conn::ConnSpec;
+pub use crate::postgres::conn::validate_db_url;
 
 /// The TLS modes a project may have (libpq's `sslmode` values Offsite supports).
 pub const TLS_MODES: &[&str] = &["disable", "prefer", "require", "verify-full"];
@@ -28,20 +28,6 @@ pub fn validate_project_name(name: &str) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Check a database URL for the catalog: a libpq URL Offsite can connect to exactly as written
-/// (see [`ConnSpec::parse_url`]), without a password. Returns it trimmed. The error never repeats
-/// the URL (it may hold a password).
-pub fn validate_db_url(db_url: &str) -> Result<String> {
-    let (_, password) = ConnSpec::parse_url(db_url)?;
-    if password.is_some() {
-        return Err(Error::invalid(
-            "the database URL contains a password; Offsite keeps passwords in the OS keychain, never in its catalog",
-        )
-        .with_hint("remove the password from the URL (postgres://USER@HOST:5432/DATABASE) and give it separately"));
-    }
-    Ok(db_url.trim().to_string())
 }
 
 /// Check a value against a closed list (`what`: "TLS mode", "backup type").

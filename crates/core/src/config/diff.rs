@@ -103,7 +103,7 @@ fn as_value(name: &str, bytes: &[u8]) -> Value {
     }
     serde_json::json!({
         "size": bytes.len(),
-        "sha256": crate::destinations::sha256_hex(bytes),
+        "sha256": crate::digest::sha256_hex(bytes),
     })
 }
 

@@ -272,7 +272,7 @@ fn serialize_files<S: serde::Serializer>(
         seq.serialize_element(&serde_json::json!({
             "name": name,
             "size": bytes.len(),
-            "sha256": crate::destinations::sha256_hex(bytes),
+            "sha256": crate::digest::sha256_hex(bytes),
         }))?;
     }
     seq.end()
@@ -537,7 +537,7 @@ fn secret_digests(list: &Value) -> Result<Value> {
             let digest = if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
                 value.to_ascii_lowercase()
             } else {
-                crate::destinations::sha256_hex(value.as_bytes())
+                crate::digest::sha256_hex(value.as_bytes())
             };
             let mut o = serde_json::json!({"name": name, "digest": digest});
             if let Some(at) = s.get("updated_at").filter(|v| !v.is_null()) {
@@ -589,7 +589,7 @@ mod tests {
         assert_eq!(got[0]["name"], "A");
         assert_eq!(
             got[0]["digest"],
-            crate::destinations::sha256_hex(b"plain-text-value")
+            crate::digest::sha256_hex(b"plain-text-value")
         );
         assert_eq!(got[1]["digest"], d);
         assert_eq!(got[1]["updated_at"], "2026-01-01T00:00:00Z");
@@ -639,10 +639,7 @@ mod tests {
         let json = serde_json::to_value(&snap).unwrap();
         assert_eq!(json["files"][0]["name"], "supabase/auth.json");
         assert_eq!(json["files"][0]["size"], auth.len());
-        assert_eq!(
-            json["files"][0]["sha256"],
-            crate::destinations::sha256_hex(&auth)
-        );
+        assert_eq!(json["files"][0]["sha256"], crate::digest::sha256_hex(&auth));
         assert!(json["files"][0].get("bytes").is_none());
         let members: Vec<String> = snap.archive_members().map(|(n, _)| n).collect();
         assert_eq!(members[0], "config/supabase/auth.json");

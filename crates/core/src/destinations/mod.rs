@@ -261,27 +261,7 @@ pub fn check_name(name: &str) -> Result<()> {
 /// Temporary names start with this (swept at start by the scheduler, issue 9; never listed).
 pub const TEMP_PREFIX: &str = ".offsite-tmp-";
 
-/// SHA-256 of `bytes`, hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let mut s = Sha256::new();
-    s.update(bytes);
-    s.hex()
-}
-
-/// SHA-256 while streaming.
-pub(crate) struct Sha256(ring::digest::Context);
-
-impl Sha256 {
-    pub(crate) fn new() -> Self {
-        Sha256(ring::digest::Context::new(&ring::digest::SHA256))
-    }
-    pub(crate) fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes)
-    }
-    pub(crate) fn hex(self) -> String {
-        hex::encode(self.0.finish().as_ref())
-    }
-}
+pub use crate::digest::{sha256_hex, Sha256};
 
 #[cfg(test)]
 mod tests {

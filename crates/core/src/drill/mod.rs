@@ -14,13 +14,15 @@ pub(crate) mod confine;
 pub mod expect;
 pub mod queries;
 pub mod report_html;
-pub(crate) mod run;
 pub mod sandbox;
 pub mod scratch;
 pub mod settings;
 pub mod sign;
 pub(crate) mod storage_config;
 pub(crate) mod sweep;
+pub mod validation;
+
+pub use validation::ValidationCheck;
 
 /// Version of the report's JSON shape (bump when a field changes meaning).
 pub const REPORT_FORMAT: u32 = 1;

@@ -14,8 +14,8 @@
 //! of the drill is its measured RPO (in hours).
 
 use super::expect::Expectation;
+use super::validation::ValidationCheck;
 use super::{CheckStatus, DrillCheck};
-use crate::catalog::ValidationCheck;
 use crate::error::{Error, ErrorKind, Result};
 use sqlx::{Column, PgConnection, Row, TypeInfo};
 use std::time::Duration;
@@ -284,7 +284,7 @@ fn evaluate(
             };
             let age = backup_at - t;
             let hours = age.as_seconds_f64() / 3600.0;
-            let when = crate::catalog::format_timestamp(t);
+            let when = crate::clock::format_timestamp(t);
             let actual = if hours >= 0.0 {
                 format!("{when} ({hours:.1} h before the backup)")
             } else {

@@ -124,7 +124,7 @@ pub fn check_storage_sample(n: u32) -> Result<u32> {
 /// A scratch server URL to save: parsed as a connection and without a password (the error never
 /// repeats the URL). Returns it trimmed.
 pub fn check_server_url(url: &str) -> Result<String> {
-    crate::catalog::validate_db_url(url).map_err(|e| {
+    crate::postgres::conn::validate_db_url(url).map_err(|e| {
         if e.message().contains("password") {
             Error::invalid(
                 "the scratch server URL contains a password; Offsite keeps passwords in the OS keychain, never in its catalog",

@@ -250,8 +250,8 @@ fn config_check(archive: &Path, names: &[String]) -> DrillCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::testutil::{manifest, quiet, sha};
     use crate::archive::ArchiveWriter;
+    use crate::test_fixtures::{manifest, quiet, sha};
 
     /// An archive with `n` storage objects (`o0` … ) and one whose bytes are in a base backup;
     /// `lie`: `storage.json` records a wrong SHA-256 for `o1`.

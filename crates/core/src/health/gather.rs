@@ -6,10 +6,9 @@ use crate::catalog::{
     JobState, Project, ServerComponent, LOCAL_DESTINATION,
 };
 use crate::drill::Verdict;
-use crate::engine::Engine;
 use crate::error::Result;
-use crate::ops::schedule::ProjectStatus;
 use crate::postgres::conn::ConnSpec;
+use crate::schedule::ProjectStatus;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -17,13 +16,12 @@ use std::path::Path;
 const JOBS_LOOKED_AT: u32 = 50;
 
 /// The facts of every project (or of the one named), with `statuses` the schedules' status of
-/// the same projects ([`Engine::status`], already computed by the caller).
+/// the same projects (`Engine::status`, already computed by the caller).
 pub async fn facts(
-    engine: &Engine,
+    catalog: &Catalog,
     only: Option<&str>,
     statuses: &[ProjectStatus],
 ) -> Result<Vec<Facts>> {
-    let catalog = &engine.catalog;
     let statuses: HashMap<&str, &ProjectStatus> =
         statuses.iter().map(|s| (s.name.as_str(), s)).collect();
     let projects = match only {

@@ -84,7 +84,7 @@ pub(crate) async fn set_artifacts(
     engine.catalog.set_components(&p.id, &c).await?;
     // Its keys were checked by listing before it was saved: a passed test.
     {
-        use super::source_tests::{note, Tried};
+        use super::tested_sources::{note, Tried};
         let source = crate::catalog::SourceKind::Artifacts;
         note(engine, &p.id, source, Tried::ByTest, &Ok(())).await;
     }
@@ -409,7 +409,7 @@ pub(crate) async fn pull_in(
     let a = &bucket.a;
     let objects = list_all(bucket).await;
     {
-        use super::source_tests::{note, Tried};
+        use super::tested_sources::{note, Tried};
         let source = crate::catalog::SourceKind::Artifacts;
         note(engine, &project.id, source, Tried::ByJob, &objects).await;
     }

@@ -40,7 +40,7 @@ pub struct BackupOptions {
     /// project's own encryption settings.
     pub encryption: Option<crate::crypto::Encryption>,
     /// pg_dump's workers (`--jobs`; `None`: the default, see
-    /// [`crate::postgres::jobs::PARALLEL_BY_DEFAULT`]), capped by the server's free connections.
+    /// [`crate::postgres::dump_workers::PARALLEL_BY_DEFAULT`]), capped by the server's free connections.
     /// 2 or more: a parallel directory dump (archive format 2).
     pub jobs: Option<u32>,
 }
@@ -302,7 +302,7 @@ async fn note_sources<T>(
     read: &[(SourceKind, bool)],
     r: &Result<T>,
 ) {
-    use super::source_tests::{note, Tried};
+    use super::tested_sources::{note, Tried};
     let used: Vec<SourceKind> = read.iter().filter(|(_, r)| *r).map(|(s, _)| *s).collect();
     if r.is_ok() || used == [SourceKind::Database] {
         for s in used {

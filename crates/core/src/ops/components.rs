@@ -348,7 +348,7 @@ pub(crate) async fn test_storage(engine: &Engine, project: &str) -> Result<Stora
             .unwrap_or_else(|| format!("AWS ({})", storage.region)),
     )
     .await;
-    use super::source_tests::{note, Tried};
+    use super::tested_sources::{note, Tried};
     note(
         engine,
         &p.id,

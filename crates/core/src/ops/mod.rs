@@ -28,6 +28,26 @@
 //! | `settings`   | the engine's settings, plain settings, pg_dump tools                  |
 //! | `queries`    | projects, backups and jobs as lists                                   |
 //! | `resolve`    | which archive a path, a backup id or `PROJECT:latest` names           |
+//! | `backup_inputs` | what a backup takes from the project's components (type, storage, Supabase) |
+//! | `browse`     | look inside a backup: tables, rows, objects (encrypted ones unlocked)  |
+//! | `artifacts`  | a project's artifact bucket: dumps made elsewhere, pulled and imported |
+//! | `drill_report` | a drill report's signature and printable page                      |
+//! | `drill_settings` | a project's drill settings (scratch server password in the keychain) |
+//! | `encrypted_read` | the keys that read an encrypted archive                            |
+//! | `encryption` | a project's encryption: off, passphrase or key, recipients, the recovery item |
+//! | `keys`       | a project's key when the project is removed, and when it comes back   |
+//! | `new_project` | add a project with its parts, all or nothing                         |
+//! | `notify`     | channels, routes, the outbox, delivery, watchers, metrics             |
+//! | `remote`     | a project's backup server: set, trigger a backup there, pull          |
+//! | `remote_name` | the local name of a backup pulled from a backup server              |
+//! | `restore_parts` | each component's target, plan and execution within a restore       |
+//! | `reveal`     | which file "Show in folder" may reveal                                |
+//! | `safety`     | safety backups: taken before a replace, listed, pruned                |
+//! | `supabase_project` | a Supabase project as pasted (ref, URL, host, connection string) |
+//! | `supabase_tls` | how the Supabase quick add checks the database server              |
+//! | `sweep`      | start-up: remove temporary files a killed run left                    |
+//! | `tested_sources` | when each of a project's sources was last tested, and how        |
+//! | `updates`    | the rules of the desktop's update checks                              |
 
 pub mod artifacts;
 pub mod backup;
@@ -55,6 +75,7 @@ pub mod password_hint;
 pub mod projects;
 pub mod prune;
 pub(crate) mod queries;
+pub mod recover;
 pub mod remote;
 pub(crate) mod remote_name;
 pub mod resolve;
@@ -66,10 +87,10 @@ pub mod safety;
 pub mod schedule;
 pub(crate) mod schedule_drill;
 pub mod settings;
-pub(crate) mod source_tests;
 pub mod supabase_project;
 pub mod supabase_tls;
 pub(crate) mod sweep;
+pub(crate) mod tested_sources;
 pub mod updates;
 pub mod verify;
 

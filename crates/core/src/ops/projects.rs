@@ -7,86 +7,12 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ops::runner;
 use crate::postgres::conn::{ConnSpec, TlsMode};
-use crate::postgres::tools::PgTools;
 use crate::secrets::project_password_key;
 use crate::sources::{DatabaseSource, PostgresSource};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Where a database is: a URL, or its parts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename = "Connection", rename_all = "snake_case")]
-pub enum ProjectConnection {
-    /// A libpq URL: `postgres://USER@HOST:PORT/DATABASE[?sslmode=…]`, or with a socket folder
-    /// `postgresql://USER@/DATABASE?host=/var/run/postgresql` (a password in it is moved to the
-    /// keychain and stripped).
-    Url(String),
-    /// `host` is a host name, an IP address, or a Unix socket folder (an absolute path).
-    Fields {
-        host: String,
-        port: Option<u16>,
-        user: String,
-        database: String,
-    },
-}
-
-impl ProjectConnection {
-    /// The connection (with `tls`, when given, over the URL's sslmode) and a password the URL
-    /// carried.
-    pub fn parse(&self, tls: Option<TlsMode>) -> Result<(ConnSpec, Option<String>)> {
-        let (mut spec, pw) = match self {
-            ProjectConnection::Url(url) => ConnSpec::parse_url(url)?,
-            ProjectConnection::Fields {
-                host,
-                port,
-                user,
-                database,
-            } => {
-                if host.trim().is_empty() || user.trim().is_empty() || database.trim().is_empty() {
-                    return Err(Error::invalid("host, user and database are required")
-                        .with_hint("fill in the host, user and database name"));
-                }
-                let spec = ConnSpec {
-                    host: host.trim().to_string(),
-                    port: port.unwrap_or(5432),
-                    user: user.trim().to_string(),
-                    database: database.trim().to_string(),
-                    tls: TlsMode::default(),
-                    ca_file: None,
-                };
-                (spec, None)
-            }
-        };
-        if let Some(tls) = tls {
-            spec.tls = tls;
-            if tls != TlsMode::VerifyFull {
-                // The URL's certificate authority means nothing without verify-full.
-                spec.ca_file = None;
-            }
-        }
-        // A host that cannot be connected to exactly as written (a name with spaces, a relative
-        // path, TLS over a socket) is refused, never replaced by something else.
-        spec.validate()?;
-        Ok((spec, pw))
-    }
-
-    /// The database for people: "DATABASE on HOST" ("a database" for a URL that does not parse).
-    pub fn label(&self) -> String {
-        match self {
-            ProjectConnection::Url(url) => ConnSpec::parse_url(url)
-                .map(|(spec, _)| format!("{} on {}", spec.database, spec.host))
-                .unwrap_or_else(|_| "a database".to_string()),
-            ProjectConnection::Fields { host, database, .. } => format!("{database} on {host}"),
-        }
-    }
-}
-
-impl Default for ProjectConnection {
-    fn default() -> Self {
-        ProjectConnection::Url(String::new())
-    }
-}
+pub use crate::postgres::conn::ProjectConnection;
 
 /// A project to add (the window's add form, `offsite project add`, an import into a new
 /// project).
@@ -133,22 +59,7 @@ pub struct UpdateProject {
     pub backup_dir: Option<PathBuf>,
 }
 
-/// What "test connection" found.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct ConnectionReport {
-    pub server_version: String,
-    pub database_size: u64,
-    pub user: String,
-    pub superuser: bool,
-    /// Objects the role cannot read (a dump would fail on them).
-    pub unreadable: Vec<String>,
-    pub can_dump: bool,
-    /// The pg_dump that would be used.
-    pub pg_dump: Option<PgTools>,
-    /// Why no pg_dump fits, and what to install.
-    pub pg_dump_problem: Option<String>,
-}
+pub use crate::sources::ConnectionReport;
 
 /// A project with its newest backup.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -397,7 +308,7 @@ pub(crate) async fn test(engine: &Engine, name: &str) -> Result<ConnectionReport
             .map_err(|e| engine.password_hint(&project.name, e))
     }
     .await;
-    use super::source_tests::{note, Tried};
+    use super::tested_sources::{note, Tried};
     note(
         engine,
         &project.id,

@@ -15,7 +15,7 @@ use super::components::{non_empty, secret_of};
 use super::import::import_into;
 use super::remote_name;
 use super::runner::{self, RunningJob};
-use super::source_tests::{note, Tried};
+use super::tested_sources::{note, Tried};
 use crate::catalog::SourceKind;
 use crate::catalog::{BackupRecord, Components, JobKind, Project, ServerComponent};
 use crate::engine::Engine;

@@ -143,7 +143,7 @@ mod tests {
         w.add_bytes(crate::archive::DATABASE_MEMBER, b"PGDMP-remote".to_vec());
         let written = w
             .finish(
-                crate::archive::testutil::manifest(),
+                crate::test_fixtures::manifest(),
                 &Reporter::silent(),
                 &CancellationToken::new(),
             )

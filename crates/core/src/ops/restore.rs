@@ -51,7 +51,8 @@ async fn resolve(engine: &Engine, req: &RestoreRequest) -> Result<Resolved> {
             let mut opts = parts::database_options(engine, &d.options).await;
             opts.untrusted_origin = untrusted_origin(engine, &req.archive).await?;
             if opts.replace && !opts.no_safety_backup {
-                opts.safety_encryption = safety_encryption(engine, &d.to, &req.archive).await?;
+                let encryption = safety_encryption(engine, &d.to, &req.archive).await?;
+                opts.safety = Some(super::safety::taker(engine, encryption).await);
             }
             Some((parts::database_target(engine, &d.to).await?, opts))
         }

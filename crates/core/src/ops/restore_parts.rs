@@ -51,13 +51,9 @@ pub(crate) async fn database_target(engine: &Engine, to: &DatabaseTo) -> Result<
     }
 }
 
-/// The database options with the engine's pg_dump folder, safety-backup folder, clock and
-/// compression (the saved default of new backups; zstd when none is saved or the saved one no
-/// longer parses: a safety backup is not refused over a setting).
+/// The database options with the engine's pg_dump folder and its safety backup (not encrypted;
+/// the restore job encrypts it like the project's backups when it replaces).
 pub(crate) async fn database_options(engine: &Engine, o: &DatabaseOptions) -> RestoreOptions {
-    let safety_compression = super::backup::default_compression(engine)
-        .await
-        .unwrap_or_default();
     RestoreOptions {
         replace: o.replace,
         no_safety_backup: o.no_safety_backup,
@@ -66,10 +62,7 @@ pub(crate) async fn database_options(engine: &Engine, o: &DatabaseOptions) -> Re
         selection: o.selection.clone(),
         allow_arbitrary_sql: o.allow_arbitrary_sql,
         pg_bin: engine.pg_bin(),
-        safety_dir: engine.data_dir.join(super::reveal::SAFETY_DIR),
-        safety_compression,
-        safety_encryption: None,
-        clock: Some(engine.clock.clone()),
+        safety: Some(super::safety::taker(engine, None).await),
         jobs: o.jobs,
         untrusted_origin: None,
     }

@@ -5,11 +5,19 @@
 //! database, the newest [`DEFAULT_KEEP_LAST`] are kept and none older than
 //! [`DEFAULT_KEEP_DAYS`] days (settings [`KEEP_LAST_SETTING`], [`KEEP_DAYS_SETTING`]).
 
+use crate::backup::compose::{compose_encrypted, ComposeRequest, DatabaseInput};
+use crate::clock::SharedClock;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::postgres::restore::{RestoreTarget, SafetyTaker, TakeSafetyBackup};
+use crate::progress::Reporter;
+use crate::sources::PostgresSource;
+use futures::future::BoxFuture;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
 
 /// Catalog setting: how many safety backups of one target database are kept (at least 1).
 pub const KEEP_LAST_SETTING: &str = "safety_keep_last";
@@ -32,6 +40,74 @@ pub struct SafetyBackup {
     pub encrypted: bool,
     /// Always "safety" (how `backups` and the timeline tell it from the project's own).
     pub origin: String,
+}
+
+/// The safety backup a restore takes before a replace: a database-only archive of the target in
+/// the data folder's `safety-backups`, compressed like new backups and encrypted like the
+/// backups of the project whose data it holds.
+pub(crate) struct SafetyDump {
+    dir: PathBuf,
+    compression: crate::archive::Compression,
+    encryption: Option<crate::crypto::Encryption>,
+    pg_bin: Option<PathBuf>,
+    clock: SharedClock,
+}
+
+/// The engine's safety backup for a restore, encrypted with `encryption` (`None`: not). The
+/// compression is the saved default of new backups (zstd when none is saved or the saved one no
+/// longer parses: a safety backup is not refused over a setting).
+pub(crate) async fn taker(
+    engine: &Engine,
+    encryption: Option<crate::crypto::Encryption>,
+) -> SafetyTaker {
+    let compression = super::backup::default_compression(engine)
+        .await
+        .unwrap_or_default();
+    SafetyTaker(Arc::new(SafetyDump {
+        dir: engine.data_dir.join(super::reveal::SAFETY_DIR),
+        compression,
+        encryption,
+        pg_bin: engine.pg_bin(),
+        clock: engine.clock.clone(),
+    }))
+}
+
+impl TakeSafetyBackup for SafetyDump {
+    fn take<'a>(
+        &'a self,
+        target: &'a RestoreTarget,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<PathBuf>> {
+        Box::pin(async move {
+            let source = PostgresSource::new(
+                target.spec.clone(),
+                target.password.clone(),
+                self.pg_bin.clone(),
+            );
+            let request = ComposeRequest {
+                project: target_name(&target.spec.database),
+                dest_dir: self.dir.clone(),
+                compression: self.compression,
+                backup_id: uuid::Uuid::new_v4().to_string(),
+                created_at: self.clock.now(),
+                backup_type: crate::archive::BackupType::Database,
+                database: Some(DatabaseInput {
+                    source: Arc::new(source),
+                }),
+                storage: None,
+                config: None,
+            };
+            // Encrypted like the project's backups (`<name>.tar.zst.age`): no plaintext copy.
+            let written = compose_encrypted(
+                request,
+                self.encryption.clone(),
+                &Reporter::silent(),
+                cancel,
+            )
+            .await?;
+            Ok(written.path)
+        })
+    }
 }
 
 /// The safety-backup name of a target database: `safety-<database>` with every character other

@@ -140,6 +140,7 @@ text_enum! {
     }
 }
 
+pub use crate::schedule::ProjectStatus;
 pub use crate::schedule::RETRY_BACKOFF;
 
 /// What [`run_due`] did.
@@ -224,22 +225,6 @@ impl RunDueReport {
     pub fn failed(&self) -> bool {
         self.runs.iter().any(|r| r.state == DueRunState::Failed)
     }
-}
-
-/// A project's schedule state.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct ProjectStatus {
-    pub name: String,
-    /// The newest good backup's time (succeeded, not known corrupt, file not missing).
-    pub last_good: Option<String>,
-    /// The backup schedule's next run (`None`: no schedule, or paused).
-    pub next_run: Option<String>,
-    /// No good backup for longer than the schedule's longest gap plus the grace (1 hour).
-    pub overdue: bool,
-    /// The backup schedule (`daily 02:30`), if any.
-    pub schedule: Option<String>,
-    pub paused: bool,
 }
 
 fn kind_of(what: ScheduleWhat) -> ScheduleKind {

@@ -14,6 +14,7 @@
 //! Reached through [`crate::sources::PostgresSource`], the [`crate::sources::DatabaseSource`]
 //! the backup and restore jobs use; the archive around it is [`crate::backup::compose`]'s.
 
+use crate::archive::storage_layout::BucketSettings;
 use crate::archive::{
     ArchiveWriter, ContentDigests, DumpFormat, DumpLayout, SourceInfo, TableCount, Versions,
     DATABASE_MEMBER, GLOBALS_MEMBER,
@@ -23,9 +24,8 @@ use crate::postgres::conn::{server_info, ConnSpec, ServerInfo};
 use crate::postgres::digest::{self, DigestTee, DumpDigests};
 use crate::postgres::process;
 use crate::postgres::tools::{self, PgTools};
-use crate::postgres::{dump_dir, jobs};
+use crate::postgres::{dump_dir, dump_workers as jobs};
 use crate::progress::{Phase, Reporter};
-use crate::storage::BucketSettings;
 use sqlx::{Connection, PgConnection, Row};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

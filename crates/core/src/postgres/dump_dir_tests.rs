@@ -4,8 +4,8 @@
 //! middle of the table leaves nothing.
 
 use super::*;
-use crate::archive::testutil::{manifest, names_in, quiet};
 use crate::archive::{verify, ArchiveWriter, Compression};
+use crate::test_fixtures::{manifest, names_in, quiet};
 use std::path::PathBuf;
 
 /// A folder with a `pg_dump` script; `die`: it kills itself in the middle of the big table.

@@ -8,7 +8,7 @@ pub mod digest;
 pub mod dump;
 pub mod dump_dir;
 mod dump_tail;
-pub mod jobs;
+pub mod dump_workers;
 pub mod process;
 pub mod restore;
 pub mod session;

@@ -21,7 +21,7 @@ pub use crate::postgres::restore::{
 };
 pub use crate::postgres::restore::{DatabasePlan, DatabaseReport};
 
-use crate::ops::projects::ProjectConnection;
+use crate::postgres::conn::ProjectConnection;
 use crate::postgres::conn::TlsMode;
 use crate::storage::BucketSelection;
 use serde::{Deserialize, Serialize};

@@ -10,7 +10,7 @@
 use super::next::{latest_in, longest_gap, next_after};
 use super::spec::ScheduleSpec;
 use super::zone::Zone;
-use crate::ops::JobTrigger;
+use crate::kinds::JobTrigger;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 

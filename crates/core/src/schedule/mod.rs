@@ -10,6 +10,7 @@
 //! | `when.rs`      | a spec as a typed value (IPC both ways), validated by `spec.rs`    |
 //! | `next.rs`      | the next runs, a preview, the newest missed slot, the longest gap |
 //! | `due.rs`       | what is due now (`schedule` or `catch_up`), overdue               |
+//! | `status.rs`    | a project's schedule state (last good, next run, overdue)          |
 //! | `retention.rs` | keep-last / hourly / daily / weekly / monthly / yearly / within    |
 //!
 //! Running what is due (claiming a slot in the catalog, the jobs, pruning) is `ops/schedule.rs`
@@ -19,6 +20,7 @@ pub mod due;
 pub mod next;
 pub mod retention;
 pub mod spec;
+pub mod status;
 pub mod when;
 pub mod zone;
 
@@ -26,6 +28,7 @@ pub use due::{due, next_run, overdue, Due, DEFAULT_GRACE, ON_TIME};
 pub use next::{latest_in, longest_gap, next_after, preview};
 pub use retention::{Candidate, Decision, KeepRule, RetentionPolicy, Within};
 pub use spec::{ScheduleSpec, TimeOfDay, Weekdays};
+pub use status::ProjectStatus;
 pub use when::ScheduleWhen;
 pub use zone::Zone;
 /// After a temporary failure a scheduled run is tried again this much later (then 15 and 60

@@ -15,8 +15,8 @@
 //! instead. The decision sorts once and walks the list once: O(n log n).
 
 use super::zone::Zone;
-use crate::catalog::BackupStatus;
 use crate::error::{Error, Result};
+use crate::kinds::BackupStatus;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;

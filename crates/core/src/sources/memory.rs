@@ -3,17 +3,15 @@
 //! count the calls they receive, so tests can assert "downloaded exactly these".
 
 use super::{
-    ApiSource, BucketInfo, ByteStream, DatabaseInfo, DatabaseSource, DumpOptions, GetRequest,
-    ListRequest, ObjectBody, ObjectInfo, ObjectPage, ObjectSource, ObjectTarget, PutBody,
-    PutRequest,
+    ApiSource, BucketInfo, ByteStream, DatabaseInfo, DatabaseSource, GetRequest, ListRequest,
+    ObjectBody, ObjectInfo, ObjectPage, ObjectSource, ObjectTarget, PutBody, PutRequest,
 };
-use crate::archive::{ArchiveWriter, SourceInfo, TableCount, Versions, Written, DATABASE_MEMBER};
-use crate::backup::compose;
+use crate::archive::storage_layout::BucketSettings;
+use crate::archive::{ArchiveWriter, SourceInfo, TableCount, Versions, DATABASE_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
 use crate::postgres::dump::DatabasePart;
 use crate::postgres::restore::{DatabasePlan, DatabaseReport, RestoreOptions};
 use crate::progress::Reporter;
-use crate::storage::BucketSettings;
 use async_trait::async_trait;
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -453,15 +451,6 @@ impl DatabaseSource for MemoryDatabase {
         })
     }
 
-    async fn dump(
-        &self,
-        opts: &DumpOptions,
-        reporter: &Reporter,
-        cancel: &CancellationToken,
-    ) -> Result<Written> {
-        compose::database_only(Arc::new(self.clone()), opts, reporter, cancel).await
-    }
-
     async fn dump_into(
         &self,
         writer: &mut ArchiveWriter,
@@ -601,14 +590,21 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let opts = DumpOptions {
+            let opts = crate::sources::DumpOptions {
                 project: "mem".into(),
                 dest_dir: dir.path().to_path_buf(),
                 compression,
                 backup_id: format!("b{i}"),
                 created_at: time::macros::datetime!(2026-11-21 10:15:00 UTC),
             };
-            let written = db.dump(&opts, &Reporter::silent(), &cancel).await.unwrap();
+            let written = crate::backup::compose::database_only(
+                Arc::new(db.clone()),
+                &opts,
+                &Reporter::silent(),
+                &cancel,
+            )
+            .await
+            .unwrap();
             assert_eq!(codec_of(&written.path).unwrap(), codec, "{compression}");
             assert!(
                 written.path.to_str().unwrap().ends_with(suffix),

@@ -30,12 +30,12 @@ pub mod s3;
 pub mod supabase_api;
 pub mod supabase_backups;
 
-use crate::archive::{ArchiveWriter, Written};
+use crate::archive::storage_layout::BucketSettings;
+use crate::archive::ArchiveWriter;
 use crate::error::{Error, Result};
 use crate::postgres::dump::DatabasePart;
 use crate::postgres::restore::{DatabasePlan, DatabaseReport, RestoreOptions};
 use crate::progress::Reporter;
-use crate::storage::BucketSettings;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -55,8 +55,25 @@ pub type ByteStream = BoxStream<'static, Result<Bytes>>;
 // ---------------------------------------------------------------------------------------------
 // Databases
 
+/// What "test connection" found.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConnectionReport {
+    pub server_version: String,
+    pub database_size: u64,
+    pub user: String,
+    pub superuser: bool,
+    /// Objects the role cannot read (a dump would fail on them).
+    pub unreadable: Vec<String>,
+    pub can_dump: bool,
+    /// The pg_dump that would be used.
+    pub pg_dump: Option<crate::postgres::tools::PgTools>,
+    /// Why no pg_dump fits, and what to install.
+    pub pg_dump_problem: Option<String>,
+}
+
 /// What "test connection" reports about a database source.
-pub use crate::ops::ConnectionReport as DatabaseInfo;
+pub use ConnectionReport as DatabaseInfo;
 
 /// How to dump a database into an archive (the database itself is the source's).
 #[derive(Debug, Clone)]
@@ -87,15 +104,6 @@ pub trait DatabaseSource: Send + Sync {
     /// Connect and describe the server: version, size, what the role cannot read, which dump
     /// tool fits ("Test connection").
     async fn describe(&self) -> Result<DatabaseInfo>;
-
-    /// Take a consistent dump into a new archive in `opts.dest_dir` (row counts taken in the
-    /// dump's own snapshot). Returns the written, fsynced archive.
-    async fn dump(
-        &self,
-        opts: &DumpOptions,
-        reporter: &Reporter,
-        cancel: &CancellationToken,
-    ) -> Result<Written>;
 
     /// The database's part of an archive being written (the backup job's, with storage and
     /// configuration beside it): its members added to `writer`, what it adds to the manifest

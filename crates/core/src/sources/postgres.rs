@@ -3,20 +3,18 @@
 //! [`crate::postgres::dump`] and [`restore::plan`] / [`restore::execute`]; this type only holds
 //! where the server is, its password and which client tools to use.
 
-use super::{DatabaseInfo, DatabaseSource, DumpOptions};
-use crate::archive::{ArchiveWriter, Written};
-use crate::backup::compose;
+use super::{DatabaseInfo, DatabaseSource};
+use crate::archive::storage_layout::BucketSettings;
+use crate::archive::ArchiveWriter;
 use crate::error::Result;
 use crate::postgres::conn::{server_info, unreadable_objects, ConnSpec};
 use crate::postgres::dump::{self, DatabasePart};
 use crate::postgres::restore::{self, DatabasePlan, DatabaseReport, RestoreOptions, RestoreTarget};
 use crate::postgres::tools;
 use crate::progress::Reporter;
-use crate::storage::BucketSettings;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// A PostgreSQL database: where it is, its password (kept out of `Debug`), and the configured
@@ -49,7 +47,7 @@ impl PostgresSource {
         }
     }
 
-    /// pg_dump's workers for a backup (`None`: the default; see [`crate::postgres::jobs`]).
+    /// pg_dump's workers for a backup (`None`: the default; see [`crate::postgres::dump_workers`]).
     pub fn with_jobs(mut self, jobs: Option<u32>) -> Self {
         self.jobs = jobs;
         self
@@ -120,15 +118,6 @@ impl DatabaseSource for PostgresSource {
             pg_dump,
             pg_dump_problem,
         })
-    }
-
-    async fn dump(
-        &self,
-        opts: &DumpOptions,
-        reporter: &Reporter,
-        cancel: &CancellationToken,
-    ) -> Result<Written> {
-        compose::database_only(Arc::new(self.clone()), opts, reporter, cancel).await
     }
 
     async fn dump_into(

@@ -1,17 +1,17 @@
 //! The sources' calls retried ([`Retrying`]) and rate limited ([`RateLimited`]): the wrappers'
 //! policy lives in [`crate::retry`], what each call means when it is repeated lives here.
 
-use crate::archive::{ArchiveWriter, Written};
+use crate::archive::storage_layout::BucketSettings;
+use crate::archive::ArchiveWriter;
 use crate::error::{Error, Result};
 use crate::postgres::dump::DatabasePart;
 use crate::postgres::restore::{DatabasePlan, DatabaseReport, RestoreOptions};
 use crate::progress::Reporter;
 use crate::sources::supabase_api::{ApiBytes, ApiClient};
 use crate::sources::{
-    ApiSource, BucketInfo, ByteRange, ByteStream, DatabaseInfo, DatabaseSource, DumpOptions,
-    GetRequest, ListRequest, ObjectBody, ObjectPage, ObjectSource,
+    ApiSource, BucketInfo, ByteRange, ByteStream, DatabaseInfo, DatabaseSource, GetRequest,
+    ListRequest, ObjectBody, ObjectPage, ObjectSource,
 };
-use crate::storage::BucketSettings;
 use async_trait::async_trait;
 use futures::StreamExt;
 use std::collections::BTreeMap;
@@ -31,21 +31,6 @@ impl<T: DatabaseSource + ?Sized> DatabaseSource for Retrying<T> {
     async fn describe(&self) -> Result<DatabaseInfo> {
         let what = format!("connecting to {}", self.location());
         self.run(&what, move || self.inner.describe()).await
-    }
-
-    /// A dump leaves nothing behind when it fails, so it is repeated whole.
-    async fn dump(
-        &self,
-        opts: &DumpOptions,
-        reporter: &Reporter,
-        cancel: &CancellationToken,
-    ) -> Result<Written> {
-        let what = format!("dumping {}", self.location());
-        self.policy
-            .run(&what, reporter, cancel, move || {
-                self.inner.dump(opts, reporter, cancel)
-            })
-            .await
     }
 
     /// Not repeated: what failed may have left part of the database in `writer`.

@@ -4,6 +4,7 @@
 //! PostgreSQL). Plus what only faults show: permanent faults fail at once, temporary ones give up
 //! clearly when they outlast the budget, 429's Retry-After is honoured, cut streams resume.
 
+use offsite_core::backup::compose::{database_only, database_only_retried};
 use offsite_core::destinations::{
     put_file, BytesBody, Destination, FolderDestination, MemoryDestination, PutOptions, TEMP_PREFIX,
 };
@@ -371,6 +372,7 @@ fn bare_case(port: u16) -> DatabaseCase<'static> {
         port,
         make: &postgres,
         connections: None,
+        retry: None,
     }
 }
 
@@ -401,6 +403,7 @@ async fn postgres_source_behind_a_fault_proxy_with_retrying_conforms() {
         port: proxy.port(),
         make: &make,
         connections: None,
+        retry: Some(quick_retries()),
     })
     .await;
     assert!(
@@ -420,6 +423,7 @@ async fn postgres_source_behind_a_fault_proxy_with_retrying_conforms() {
             ))
         },
         connections: Some(&connections),
+        retry: Some(quick_retries()),
     };
     database::wrong_password_is_auth(&case).await;
 }
@@ -465,15 +469,14 @@ async fn a_dump_cut_midway_is_retried_whole_and_leaves_nothing_when_not() {
     // Bare: the cut is a temporary `connection` error and nothing is left.
     let dir = tempfile::tempdir().unwrap();
     proxy.cut_next(1, cut_at);
-    let e = case
-        .source(&db)
-        .dump(
-            &database::dump_options("cut", dir.path()),
-            &Reporter::silent(),
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
+    let e = database_only(
+        case.source(&db).into(),
+        &database::dump_options("cut", dir.path()),
+        &Reporter::silent(),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(proxy.cuts(), 1);
     assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
     assert!(e.is_temporary(), "{e}");
@@ -486,18 +489,16 @@ async fn a_dump_cut_midway_is_retried_whole_and_leaves_nothing_when_not() {
     // Retrying: the second dump goes through; the archive verifies and holds the source's rows.
     proxy.cut_next(1, cut_at);
     let (reporter, waits) = recording();
-    let src = Retrying::from_arc(
-        Arc::<dyn DatabaseSource>::from(case.source(&db)),
-        quick_retries(),
-    );
-    let written = src
-        .dump(
-            &database::dump_options("cut", dir.path()),
-            &reporter,
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e} ({:?})", e.hint()));
+    let src = Arc::<dyn DatabaseSource>::from(case.source(&db));
+    let written = database_only_retried(
+        &quick_retries(),
+        src,
+        &database::dump_options("cut", dir.path()),
+        &reporter,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e} ({:?})", e.hint()));
     assert_eq!(proxy.cuts(), 2);
     assert_eq!(waits.lock().unwrap().len(), 1);
     assert_eq!(

@@ -49,6 +49,7 @@ mod plain_sql;
 mod platform_privileges;
 mod psql_meta;
 mod pull_job;
+mod recover;
 mod replace;
 mod restore_errors;
 mod s3_store;

@@ -129,6 +129,19 @@ async fn replace_over_partitioned_tables_restores_the_backup_exactly() {
             "{t} replaced: {plan:?}"
         );
     }
+    // The review's warning counts the tables among them (not the view or the functions).
+    let tables = plan
+        .will_replace
+        .iter()
+        .filter(|t| !t.contains(' '))
+        .count();
+    assert_eq!(
+        plan.will_replace_tables,
+        u64::try_from(tables).unwrap(),
+        "{:?}",
+        plan.will_replace
+    );
+    assert!(plan.will_replace_tables >= 5, "{:?}", plan.will_replace);
     assert_eq!(plan.will_create, vec!["public.payment_2022".to_string()]);
     assert!(plan.will_keep.is_empty(), "{:?}", plan.will_keep);
     // What CASCADE takes along, and only that (not the parts of what is listed, nor the

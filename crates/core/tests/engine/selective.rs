@@ -236,6 +236,7 @@ async fn a_dropped_table_comes_back_and_a_damaged_one_is_replaced() {
         .database
         .unwrap();
     assert_eq!(plan.will_replace, vec!["public.orders"]);
+    assert_eq!(plan.will_replace_tables, 1);
     assert!(
         plan.will_drop.iter().any(|d| d.contains("order_notes")),
         "{:?}",

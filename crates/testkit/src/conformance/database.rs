@@ -3,9 +3,11 @@
 
 use crate::TestCluster;
 use offsite_core::archive::{self, DATABASE_MEMBER, DATABASE_TOC_MEMBER};
+use offsite_core::backup::compose::{database_only, database_only_retried};
 use offsite_core::postgres::conn::{ConnSpec, TlsMode};
 use offsite_core::postgres::restore::RestoreOptions;
 use offsite_core::progress::{Phase, ProgressUpdate, Reporter};
+use offsite_core::retry::RetryPolicy;
 use offsite_core::sources::{DatabaseSource, DumpOptions};
 use offsite_core::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,9 @@ pub struct DatabaseCase<'a> {
     /// Connections the server side has seen so far (a proxy's count), to prove that a
     /// permanent failure is not retried. `None` when not observable.
     pub connections: Option<&'a dyn Fn() -> u32>,
+    /// How a dump into a new archive is retried whole (`backup::compose::database_only_retried`)
+    /// when the sources under test are wrapped in `Retrying`; `None`: not retried.
+    pub retry: Option<RetryPolicy>,
 }
 
 impl DatabaseCase<'_> {
@@ -45,6 +50,22 @@ impl DatabaseCase<'_> {
             self.spec(db),
             Some(self.cluster.superuser_password().into()),
         )
+    }
+}
+
+impl DatabaseCase<'_> {
+    /// A dump of `src` into a new archive, retried whole under [`DatabaseCase::retry`].
+    pub async fn dump(
+        &self,
+        src: Arc<dyn DatabaseSource>,
+        opts: &DumpOptions,
+        reporter: &Reporter,
+        cancel: &CancellationToken,
+    ) -> offsite_core::Result<offsite_core::archive::Written> {
+        match &self.retry {
+            Some(policy) => database_only_retried(policy, src, opts, reporter, cancel).await,
+            None => database_only(src, opts, reporter, cancel).await,
+        }
     }
 }
 
@@ -110,8 +131,8 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
     pg.load_supabase_fixture(&db);
     let dir = tempfile::tempdir().unwrap();
     let written = case
-        .source(&db)
         .dump(
+            case.source(&db).into(),
             &dump_options("conf", dir.path()),
             &Reporter::silent(),
             &CancellationToken::new(),
@@ -177,10 +198,7 @@ pub async fn dump_then_restore(case: &DatabaseCase<'_>) {
 
     // Restore into a fresh database through the same kind of source.
     let dst = pg.unique_db("conf_dst");
-    let opts = RestoreOptions {
-        safety_dir: dir.path().join("safety"),
-        ..Default::default()
-    };
+    let opts = RestoreOptions::default();
     let target = case.source(&dst);
     let plan = target
         .plan_restore(&written.path, &opts, &Reporter::silent())
@@ -235,7 +253,8 @@ pub async fn bucket_settings(case: &DatabaseCase<'_>) {
 pub async fn wrong_password_is_auth(case: &DatabaseCase<'_>) {
     let db = case.cluster.unique_db("conf_auth");
     let before = case.connections.map(|c| c());
-    let src = (case.make)(case.spec(&db), Some("not-the-password".into()));
+    let src: Arc<dyn DatabaseSource> =
+        (case.make)(case.spec(&db), Some("not-the-password".into())).into();
     let e = src.describe().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
     assert!(!e.is_temporary());
@@ -247,8 +266,9 @@ pub async fn wrong_password_is_auth(case: &DatabaseCase<'_>) {
         assert_eq!(now - before, 1, "a permanent failure was retried");
     }
     let dir = tempfile::tempdir().unwrap();
-    let e = src
+    let e = case
         .dump(
+            src.clone(),
             &dump_options("auth", dir.path()),
             &Reporter::silent(),
             &CancellationToken::new(),
@@ -294,8 +314,12 @@ pub async fn cancel_leaves_nothing(case: &DatabaseCase<'_>) {
     };
     let reporter = Reporter::with_interval(Arc::new(sink), "cancel", Duration::ZERO);
     let e = case
-        .source(&db)
-        .dump(&dump_options("cancel", dir.path()), &reporter, &cancel)
+        .dump(
+            case.source(&db).into(),
+            &dump_options("cancel", dir.path()),
+            &reporter,
+            &cancel,
+        )
         .await
         .unwrap_err();
     assert!(cancel.is_cancelled(), "the dump never streamed");

@@ -7,7 +7,7 @@ import type { BackupRow, BackupStatus, BackupType, RemovalForecast, SafetyBackup
 import { formatBytes } from "../../components/format";
 import { VirtualList } from "../../components/VirtualList";
 import { ORIGIN_SENTENCE, ORIGIN_WORDS } from "../../words";
-import { dayAndTime, clockTime } from "./time";
+import { dayAndTime, clockTime, localDay } from "./time";
 import { type TimelineEntry } from "./timeline";
 import "./tabs.css";
 import "./timeline-origin.css";
@@ -40,12 +40,12 @@ export function removalLabel(f: RemovalForecast | undefined, timeZone?: string):
   return why;
 }
 
-/** The same, short, for the row ("newest · daily", "daily · until Wed 2 Dec"); the sentence is its title. */
+/** The same, short, for the row ("newest · daily", "daily · until 2026-12-02"); the sentence is its title. */
 export function removalShort(f: RemovalForecast | undefined, timeZone?: string): string {
   if (!f) return "";
   if (f.next_prune) return "goes at next prune";
   const why = f.kept_because || "kept";
-  if (f.removed_at) return `${why} · until ${dayAndTime(f.removed_at, timeZone).split(",")[0]}`;
+  if (f.removed_at) return `${why} · until ${localDay(f.removed_at, timeZone).key}`;
   return why;
 }
 
@@ -138,7 +138,7 @@ function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actio
   const origin = b.origin ?? "local";
   return (
     <div className="tl-row" data-backup-id={b.id} data-path={b.path}>
-      <span data-testid="backup-date" title={b.created_at}>
+      <span data-testid="backup-date" title={dayAndTime(b.created_at)}>
         {clockTime(b.created_at)}
       </span>
       <span data-testid="backup-row-type">{TYPE_WORDS[b.backup_type]}</span>
@@ -156,7 +156,6 @@ function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actio
           data-status={b.status}
         >
           {STATUS_LABEL[b.status]}
-          {b.verified_at ? ` · ${dayAndTime(b.verified_at).replace(/^\w+ /, "").replace(",", "")}` : ""}
         </span>
         {proven && (
           <span className="badge badge-ok" title="A restore drill of this backup passed" data-testid="backup-proven">

@@ -5,6 +5,8 @@ import { useEffect, useMemo, useState } from "react";
 import { type BackupRow, commands, type ErrorPayload, type RemovalForecast, type SafetyBackup } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { FileLink } from "../../components/FileLink";
+import { MiddleEllipsis } from "../../components/MiddleEllipsis";
+import { backupName } from "../../components/names";
 import { formatBytes, formatTime } from "../../components/format";
 import { toErrorPayload } from "../../ipc/errors";
 import { SelectedBackupWhere, type ProtectionData } from "../../protection/ProtectionPanels";
@@ -138,7 +140,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
           ) : (
             <>
               <h3 className="panel-title" data-testid="backup-detail-title">
-                {dayAndTime(current.created_at)}
+                {backupName(current)}
               </h3>
               <p className="small">
                 {TYPE_WORDS[current.backup_type]} · {formatBytes(current.size)} compressed ·{" "}
@@ -199,11 +201,11 @@ function Copyable({ label, value, testId, backupId }: { label: string; value: st
       <span className="muted small">{label}</span>
       {backupId ? (
         <span className="copyable-value">
-          <FileLink path={value} backupId={backupId} testId={testId} />
+          <FileLink path={value} backupId={backupId} testId={testId} oneLine />
         </span>
       ) : (
         <code className="mono small copyable-value" data-testid={testId}>
-          {value}
+          <MiddleEllipsis value={value} kind="hash" />
         </code>
       )}
       <button

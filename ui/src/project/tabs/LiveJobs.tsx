@@ -3,10 +3,17 @@
 import { FinishedView, ProgressView } from "../../components/JobPanel";
 import { useJobActions, useLiveJobs } from "../../store";
 
+/** How many finished jobs stay listed above the tabs (the newest; the rest behind "Dismiss all"). */
+export const FINISHED_SHOWN = 3;
+
 export function LiveJobs({ project }: { project: string }) {
   const live = useLiveJobs(project);
   const { cancel, dismiss } = useJobActions();
   if (live.length === 0) return null;
+  // Results do not pile up and push the tabs down (issue 44): the newest few, one line each.
+  const finished = live.filter((j) => j.finished);
+  const shown = finished.slice(0, FINISHED_SHOWN);
+  const hidden = finished.length - shown.length;
   return (
     <section className="panel jobs" aria-label="Jobs now" data-testid="job-panel">
       {live
@@ -14,11 +21,23 @@ export function LiveJobs({ project }: { project: string }) {
         .map((job) => (
           <ProgressView key={job.id} job={job} onCancel={() => void cancel(job.id)} />
         ))}
-      {live
-        .filter((j) => j.finished)
-        .map((job) => (
-          <FinishedView key={job.id} job={job} onDismiss={() => dismiss(job.id)} />
-        ))}
+      {shown.map((job) => (
+        <FinishedView key={job.id} job={job} onDismiss={() => dismiss(job.id)} />
+      ))}
+      {finished.length > 1 && (
+        <div className="job-head small" data-testid="jobs-older">
+          {hidden > 0 && <span className="muted">and {hidden} older results</span>}
+          <span className="spacer" />
+          <button
+            type="button"
+            className="btn btn-small btn-quiet"
+            onClick={() => finished.forEach((j) => dismiss(j.id))}
+            data-testid="jobs-dismiss-all"
+          >
+            Dismiss all
+          </button>
+        </div>
+      )}
     </section>
   );
 }

@@ -1,14 +1,12 @@
 // The project page's Sources tab: what Offsite backs up and where else backups come from, as
-// equal cards (database; storage and Supabase; backup server; artifact bucket; encryption;
-// destinations), each with a status light and, for a connection, when it was last tested and how
+// equal cards (database; storage and Supabase; backup server; artifact bucket; encryption and
+// destinations are on the Protection tab), each with a status light and, for a connection, when it was last tested and how
 // it went (recorded by the engine: a Test button, or a backup or pull that connected; "never
 // tested" else). The cards wrap the existing sections unchanged.
 import { type ReactNode, useEffect, useState } from "react";
 import { commands, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
 import { databaseHost, databaseName } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { EncryptionPanel } from "../../protection/EncryptionPanel";
-import { DestinationsPanel, type ProtectionData } from "../../protection/ProtectionPanels";
 import type { Resource } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
 import { ComponentsSection } from "../ComponentsSection";
@@ -90,19 +88,15 @@ type Props = {
   project: string;
   summary: Resource<ProjectSummary>;
   components: Resource<Components>;
-  protection: ProtectionData;
   onEdit?: () => void;
-  confirmRequest: number;
-  onEncryptionChanged: () => void;
 };
 
-export function SourcesTab({ project, summary, components, protection, onEdit, confirmRequest, onEncryptionChanged }: Props) {
+export function SourcesTab({ project, summary, components, onEdit }: Props) {
   const c = components.status === "ready" ? components.data : null;
   const tests = useSourceTests(project);
   // A source whose last test failed needs attention.
   const failed = (s: SourceKind) => tests?.get(s)?.ok === false;
   const set = (v: unknown, s?: SourceKind): Light => (components.status === "error" || (v && s && failed(s)) ? "warn" : v ? "ok" : "off");
-  const dests = protection.data.destinations;
   return (
     <div className="tab-sources" data-testid="tab-sources">
       {components.status === "error" && <ErrorNotice error={components.error as ErrorPayload} testId="sources-error" />}
@@ -132,17 +126,6 @@ export function SourcesTab({ project, summary, components, protection, onEdit, c
         <SourceCard id="artifacts" title="Artifact bucket" light={set(c?.artifacts, "artifacts")} line={c?.artifacts ? "backups made elsewhere, pulled from a bucket" : "none"}>
           {c?.artifacts && <LastTest source="artifacts" tests={tests} />}
           <ArtifactsSection project={project} />
-        </SourceCard>
-        <SourceCard id="encryption" title="Encryption" light="ok" line="how new backups are encrypted">
-          <EncryptionPanel project={project} confirmRequest={confirmRequest} onChanged={onEncryptionChanged} />
-        </SourceCard>
-        <SourceCard
-          id="destinations"
-          title="Destinations"
-          light={dests.status === "error" ? "warn" : dests.status === "ready" && dests.data.length > 0 ? "ok" : "off"}
-          line={dests.status === "ready" ? `${dests.data.length} ${dests.data.length === 1 ? "destination" : "destinations"}` : "…"}
-        >
-          <DestinationsPanel project={project} protection={protection} />
         </SourceCard>
       </div>
     </div>

@@ -6,6 +6,7 @@ import "./tabs.css";
 export const TABS: readonly { id: ProjectTab; label: string }[] = [
   { id: "backups", label: "Backups" },
   { id: "sources", label: "Sources" },
+  { id: "protection", label: "Protection" },
   { id: "schedules", label: "Schedules & retention" },
   { id: "activity", label: "Activity" },
 ];

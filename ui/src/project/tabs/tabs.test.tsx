@@ -179,7 +179,7 @@ describe("the project page's tabs", () => {
     expect(origins[0]).toHaveAttribute("title", "Made by the backup server and downloaded");
     await waitFor(() => expect(within(rows[0]!).getByTestId("backup-removal")).toHaveTextContent("newest · latest"));
     expect(within(rows[0]!).getByTestId("backup-removal")).toHaveAttribute("title", "kept: last 1, newest successful (if the schedule runs on time)");
-    expect(within(rows[1]!).getByTestId("backup-removal")).toHaveTextContent(/^daily · until \w{3} 2 Dec$/);
+    expect(within(rows[1]!).getByTestId("backup-removal")).toHaveTextContent(/^daily · until 2026-12-0[12]$/);
     expect(within(rows[2]!).getByTestId("backup-removal")).toHaveTextContent("no retention rules");
     expect(within(rows[3]!).getByTestId("backup-removal")).toHaveTextContent("goes at next prune");
     // The newest good backup is selected: its origin and the retention reasons in the side panel.
@@ -219,13 +219,25 @@ describe("the project page's tabs", () => {
   it("Sources: full, and a components error shows as a warning light", async () => {
     page("sources");
     await waitFor(() => expect(screen.getByTestId("source-storage")).toHaveAttribute("data-light", "ok"));
-    for (const id of ["database", "storage", "server", "artifacts", "encryption", "destinations"]) {
+    for (const id of ["database", "storage", "server", "artifacts"]) {
       expect(screen.getByTestId(`source-${id}`)).toBeInTheDocument();
     }
+    // Encryption and destinations protect the backups: the Protection tab has them (issue 44).
+    expect(screen.queryByTestId("source-encryption")).toBeNull();
+    expect(screen.queryByTestId("source-destinations")).toBeNull();
     expect(screen.getByTestId("source-server")).toHaveAttribute("data-light", "off");
     expect(screen.getByTestId("components-section")).toBeInTheDocument();
     expect(screen.getByTestId("server-section")).toBeInTheDocument();
     expect(screen.getByTestId("artifacts-section")).toBeInTheDocument();
+  });
+
+  it("Protection: encryption, destinations and the 3-2-1 count, beside the other tabs", async () => {
+    page("protection");
+    expect(await screen.findByTestId("tab-protection")).toBeInTheDocument();
+    expect(screen.getByTestId("source-encryption")).toBeInTheDocument();
+    expect(screen.getByTestId("source-destinations")).toBeInTheDocument();
+    expect(screen.getByTestId("protection-321")).toBeInTheDocument();
+    expect(screen.getByTestId("project-tab-protection")).toHaveAttribute("aria-selected", "true");
   });
 
   it("Sources: each connection's last test — passed, failed (the light warns) or never", async () => {
@@ -244,7 +256,7 @@ describe("the project page's tabs", () => {
     });
     const db = await screen.findByTestId("source-database-last-test");
     expect(db).toHaveAttribute("data-state", "ok");
-    expect(db).toHaveTextContent(/^Last tested \w{3} 21 Nov, \d\d:\d\d .*: OK$/);
+    expect(db).toHaveTextContent(/^Last tested 2026-11-2[01] \d\d:\d\d: OK$/);
     const server = await screen.findByTestId("source-server-last-test");
     expect(server).toHaveAttribute("data-state", "failed");
     expect(server).toHaveTextContent("failed — the server refused the token");
@@ -295,7 +307,13 @@ describe("the tab bar", () => {
     const onTab = vi.fn();
     render(<TabBar tab="backups" onTab={onTab} />);
     const list = screen.getByRole("tablist");
-    expect(within(list).getAllByRole("tab")).toHaveLength(4);
+    expect(within(list).getAllByRole("tab").map((t) => t.textContent)).toEqual([
+      "Backups",
+      "Sources",
+      "Protection",
+      "Schedules & retention",
+      "Activity",
+    ]);
     expect(screen.getByTestId("project-tab-backups")).toHaveAttribute("tabindex", "0");
     expect(screen.getByTestId("project-tab-sources")).toHaveAttribute("tabindex", "-1");
     fireEvent.keyDown(list, { key: "ArrowRight" });

@@ -1,5 +1,6 @@
-// Times as a person reads them on the project page: this computer's time with its zone named
-// ("02:30 CET"), and the local calendar day a backup belongs to. `timeZone` is for tests (and
+// Times as a person reads them on the project page: this computer's time in the app's one format
+// ("2026-11-25 02:30"; the zone is named once per screen), and the local calendar day a backup
+// belongs to. `timeZone` is for tests (and
 // anything that must show one zone); absent, the computer's own zone.
 
 // Formatters are costly to make (10,000 rows format their times): one per options and zone.
@@ -23,24 +24,28 @@ function parts(iso: string, options: Intl.DateTimeFormatOptions, timeZone?: stri
   return out;
 }
 
-/** "02:30 CET": the local clock time (24-hour) and the zone's short name. */
+/** "02:30": the local clock time (24-hour); the zone is named once per screen, not at every time. */
 export function clockTime(iso: string, timeZone?: string): string {
-  const p = parts(iso, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" }, timeZone);
+  const p = parts(iso, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }, timeZone);
   if (!p) return iso;
-  return `${p.hour}:${p.minute} ${p.timeZoneName ?? ""}`.trim();
+  return `${p.hour}:${p.minute}`;
 }
 
-/** The local calendar day: a sortable key ("2026-11-21") and a heading ("Saturday 21 November 2026"). */
+/** The local calendar day: a sortable key ("2026-11-21") and a heading ("2026-11-21, Saturday"). */
 export function localDay(iso: string, timeZone?: string): { key: string; label: string } {
-  const p = parts(iso, { weekday: "long", day: "numeric", month: "long", year: "numeric" }, timeZone);
+  const p = parts(iso, { weekday: "long" }, timeZone);
   const n = parts(iso, { day: "2-digit", month: "2-digit", year: "numeric" }, timeZone);
   if (!p || !n) return { key: iso, label: iso };
-  return { key: `${n.year}-${n.month}-${n.day}`, label: `${p.weekday} ${p.day} ${p.month} ${p.year}` };
+  const key = `${n.year}-${n.month}-${n.day}`;
+  return { key, label: `${key}, ${p.weekday}` };
 }
 
-/** "Tue 25 Nov, 02:30 CET": a run or a date with its day, in local time with the zone named. */
+/**
+ * "2026-11-25 02:30": the app's one date format (as `formatTime` writes it), in local time; the
+ * zone is named once per screen (`ZoneNote`).
+ */
 export function dayAndTime(iso: string, timeZone?: string): string {
-  const p = parts(iso, { weekday: "short", day: "numeric", month: "short" }, timeZone);
-  if (!p) return iso;
-  return `${p.weekday} ${p.day} ${p.month}, ${clockTime(iso, timeZone)}`;
+  const day = localDay(iso, timeZone);
+  if (day.key === iso) return iso;
+  return `${day.key} ${clockTime(iso, timeZone)}`;
 }

@@ -208,7 +208,15 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
       <p className="small" data-testid="wizard-storage-summary">
         {countOf(plan.upload, "object")} to write ({formatBytes(plan.upload_bytes)}), {plan.overwrite_count} overwritten,{" "}
         {plan.identical.toLocaleString("en-US")} identical skipped
-        {plan.mirror ? `, ${plan.delete.toLocaleString("en-US")} deleted (${formatBytes(plan.delete_bytes)})` : ""} — into{" "}
+        {plan.mirror && (
+          <>
+            ,{" "}
+            <span className={plan.delete > 0 ? "destroys" : undefined} data-testid="wizard-storage-deletes">
+              {plan.delete.toLocaleString("en-US")} deleted ({formatBytes(plan.delete_bytes)})
+            </span>
+          </>
+        )}{" "}
+        — into{" "}
         {plan.target}.
       </p>
       <table className="history-table wizard-table">
@@ -236,7 +244,9 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
               </td>
               <td className="num">{b.overwrite.toLocaleString("en-US")}</td>
               <td className="num">{b.identical.toLocaleString("en-US")}</td>
-              <td className="num">{plan.mirror ? b.delete.toLocaleString("en-US") : "—"}</td>
+              <td className={`num${plan.mirror && b.delete > 0 ? " destroys" : ""}`}>
+                {plan.mirror ? b.delete.toLocaleString("en-US") : "—"}
+              </td>
             </tr>
           ))}
         </tbody>

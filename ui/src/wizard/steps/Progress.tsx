@@ -1,7 +1,7 @@
 // A job's progress as the wizard shows it (the check and the restore).
 import type { JobProgress } from "../../bindings";
 import { formatBytes, formatDuration } from "../../components/format";
-import { eta, fraction, progressLabel } from "../../components/JobPanel";
+import { doneText, eta, fraction, progressLabel } from "../../components/JobPanel";
 
 export function Progress({ progress }: { progress: JobProgress | null }) {
   const f = progress ? fraction(progress) : null;
@@ -24,9 +24,7 @@ export function Progress({ progress }: { progress: JobProgress | null }) {
         <div>
           <dt>Done</dt>
           <dd data-testid="wizard-bytes">
-            {progress ? formatBytes(progress.bytes_done) : "—"}
-            {progress && progress.bytes_total !== null ? ` of ${formatBytes(progress.bytes_total)}` : ""}
-            {percent !== null ? ` (${percent}%)` : ""}
+            {progress ? doneText(progress) : "—"}
           </dd>
         </div>
         <div>

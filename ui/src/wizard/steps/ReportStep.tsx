@@ -163,7 +163,7 @@ function StorageSection({ report }: { report: StorageRestoreReport }) {
               </td>
               <td className="num">{n(b.skipped)}</td>
               <td className="num">{n(b.kept)}</td>
-              <td className="num">{n(b.deleted)}</td>
+              <td className={`num${b.deleted > 0 ? " destroys" : ""}`}>{n(b.deleted)}</td>
             </tr>
           ))}
         </tbody>

@@ -23,6 +23,7 @@ import { SelectionPicker } from "./SelectionPicker";
 import type { StepProps } from "./types";
 import { nounFor, plural, WORDS } from "../../words";
 import { databaseLabel } from "../../components/names";
+import { destructiveWarning } from "../destructive";
 
 const LIST_LIMIT = 50;
 
@@ -68,9 +69,21 @@ function AsRole({ current, onApply }: { current: string; onApply: (role: string)
   );
 }
 
-function TableList({ title, items, testId }: { title: string; items: string[]; testId: string }) {
+function TableList({
+  title,
+  items,
+  testId,
+  destroys = false,
+}: {
+  title: string;
+  items: string[];
+  testId: string;
+  /** What is replaced or dropped: in red, whenever there is any. */
+  destroys?: boolean;
+}) {
+  const red = destroys && items.length > 0;
   return (
-    <div className="wizard-list" data-testid={testId} data-count={items.length}>
+    <div className={`wizard-list${red ? " destroys" : ""}`} data-testid={testId} data-count={items.length} data-destroys={String(red)}>
       <h4>
         {title} <span className="muted small">{items.length}</span>
       </h4>
@@ -156,8 +169,18 @@ export function ReviewStep({ state, dispatch, onRetry }: StepProps & { onRetry: 
   const whole = readyRestorePlan(state)!;
   const blocking = blockers(state);
   const reasons = restoreDisabledReasons(state);
+  const warning = destructiveWarning(whole);
   return (
     <div data-testid="wizard-plan">
+      {warning && (
+        <div className="notice notice-error destroy-banner" role="alert" data-testid="wizard-destroys">
+          {warning.map((line) => (
+            <p key={line} className="notice-title">
+              {line}
+            </p>
+          ))}
+        </div>
+      )}
       {plan && <DatabaseSection state={state} dispatch={dispatch} plan={plan} />}
 
       {whole.storage && (
@@ -272,17 +295,18 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
       <dl className="kv">
         <dt>Backup</dt>
         <dd>
-          {plan.project}, {formatTime(plan.created_at)} ·{" "}
-          <span className="mono small">
-            <bdi>{plan.archive}</bdi>
-          </span>
+          {plan.project}, {formatTime(plan.created_at)}
         </dd>
         <dt>Target</dt>
         <dd data-testid="wizard-plan-target" title={plan.target}>
           {databaseLabel(plan.target)}
         </dd>
         <dt>Target now</dt>
-        <dd data-testid="wizard-plan-empty" data-empty={String(plan.target_empty)}>
+        <dd
+          data-testid="wizard-plan-empty"
+          data-empty={String(plan.target_empty)}
+          className={plan.target_empty ? undefined : "destroys"}
+        >
           {plan.selection
             ? plan.target_empty
               ? "has none of the chosen objects"
@@ -293,12 +317,21 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
         </dd>
         <dt>Rows to restore</dt>
         <dd data-testid="wizard-plan-rows">{plan.rows.toLocaleString("en-US")}</dd>
-        <dt>Versions</dt>
-        <dd data-testid="wizard-plan-versions">
-          backup from PostgreSQL {plan.source_server_version ?? "unknown"} → server {plan.target_server_version}, with{" "}
-          {plan.pg_restore_version}
-        </dd>
       </dl>
+      <details className="details" data-testid="wizard-plan-details">
+        <summary>Details</summary>
+        <dl className="kv small">
+          <dt>Archive file</dt>
+          <dd className="mono">
+            <bdi>{plan.archive}</bdi>
+          </dd>
+          <dt>Versions</dt>
+          <dd data-testid="wizard-plan-versions">
+            Backup from PostgreSQL {plan.source_server_version ?? "unknown"} → server {plan.target_server_version},
+            with {plan.pg_restore_version}
+          </dd>
+        </dl>
+      </details>
 
       <SelectionPicker
         tables={plan.backup_tables}
@@ -311,13 +344,14 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
 
       <div className="wizard-lists">
         <TableList title="Will be created" items={plan.will_create} testId="wizard-will-create" />
-        <TableList title="Will be replaced" items={plan.will_replace} testId="wizard-will-replace" />
+        <TableList title="Will be replaced" items={plan.will_replace} testId="wizard-will-replace" destroys />
         <TableList title="Will be kept as they are" items={plan.will_keep} testId="wizard-will-keep" />
         {plan.will_drop.length > 0 && (
           <TableList
             title="Will be dropped: not in the backup, but they depend on replaced objects"
             items={plan.will_drop}
             testId="wizard-will-drop"
+            destroys
           />
         )}
       </div>

@@ -15,14 +15,14 @@ export function cancelPromise(onlyDatabase: boolean, oneTransaction: boolean | n
     if (oneTransaction === null) return "Cancelling stops the restore.";
     return oneTransaction
       ? "The restore runs in one transaction: cancelling leaves the target as it was."
-      : "The restore is not one transaction (pg_restore -j): every member is checked before a row is loaded, and cancelling or a failure drops what it created again, so the target is left empty as it was.";
+      : "The restore is not one transaction: it loads tables in parallel. Every file in the archive is checked before a row is loaded, and cancelling or a failure drops what it created again, so the target is left empty as it was.";
   }
   if (oneTransaction === null) {
     return "One job restores each component in turn; objects and settings already written stay.";
   }
   return oneTransaction
     ? "One job restores each component in turn; the database's part runs in one transaction, objects and settings already written stay."
-    : "One job restores each component in turn; the database's part is not one transaction (pg_restore -j): cancelling or a failure drops what it created again; objects and settings already written stay.";
+    : "One job restores each component in turn; the database's part is not one transaction (it loads tables in parallel): cancelling or a failure drops what it created again; objects and settings already written stay.";
 }
 
 export function RunStep({

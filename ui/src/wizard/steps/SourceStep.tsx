@@ -2,7 +2,9 @@
 import { useState } from "react";
 import { type BackupRow, commands, type ErrorPayload } from "../../bindings";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { formatBytes, formatTime } from "../../components/format";
+import { formatBytes } from "../../components/format";
+import { backupName } from "../../components/names";
+import { STATUS_LABEL } from "../../project/tabs/BackupTimeline";
 import { toErrorPayload } from "../../ipc/errors";
 import type { StepProps } from "./types";
 import { FetchCopyPanel } from "../../protection/FetchCopyPanel";
@@ -42,8 +44,8 @@ export function SourceStep({
             data-testid="wizard-backup-radio"
           />
           <span>
-            <strong>{formatTime(b.created_at)}</strong> · {b.backup_type} · {formatBytes(b.size)} ·{" "}
-            <span className={`status status-${b.status}`}>{b.status}</span>
+            <strong>{backupName(b)}</strong> · {formatBytes(b.size)} ·{" "}
+            <span className={`status status-${b.status}`}>{STATUS_LABEL[b.status]}</span>
             <br />
             <span className="mono small muted path">
               <bdi>{b.path}</bdi>

@@ -39,9 +39,9 @@ pub(crate) fn extract_matching(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::testutil::{manifest, quiet, ARCHIVE};
     use crate::archive::ArchiveWriter;
     use crate::error::ErrorKind;
+    use crate::test_fixtures::{manifest, quiet, ARCHIVE};
 
     fn archive(dir: &Path) -> PathBuf {
         let mut w = ArchiveWriter::create(dir, ARCHIVE, 1).unwrap();

@@ -1,7 +1,7 @@
-use super::super::testutil::*;
 use super::super::*;
 use crate::error::ErrorKind;
 use crate::progress::{Phase, ProgressUpdate, Reporter};
+use crate::test_fixtures::*;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,6 +1,6 @@
-use super::super::testutil::*;
 use super::super::*;
 use crate::progress::{Phase, ProgressUpdate, Reporter};
+use crate::test_fixtures::*;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,10 +1,10 @@
 //! The writer's encrypted output: ciphertext only, its hash in the sidecar, the same archive
 //! inside; a large fragment is copied (never finished in place); cancel leaves nothing.
 
-use super::super::testutil::*;
 use super::super::*;
 use crate::crypto::{Encryption, UserKey};
 use crate::progress::{Phase, ProgressUpdate, Reporter};
+use crate::test_fixtures::*;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,10 +4,10 @@
 //! random access.
 
 use super::super::codec::{is_skippable, ZSTD_MAGIC};
-use super::super::random::ArchiveSeeker;
-use super::super::testutil::*;
+use super::super::random_access::ArchiveSeeker;
 use super::super::*;
 use crate::crypto::{Encryption, Recipient};
+use crate::test_fixtures::*;
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;

@@ -151,21 +151,21 @@ fn new_tmp_in(parent: &Path) -> Result<tempfile::TempDir> {
 
 /// Threads that extract a directory dump: pg_restore's workers, at most the machine's cores.
 pub(crate) fn extract_threads(jobs: u32) -> usize {
-    jobs.min(crate::postgres::jobs::cores()).max(1) as usize
+    jobs.min(crate::postgres::dump_workers::cores()).max(1) as usize
 }
 
 /// pg_restore's workers for a parallel restore: those asked for, else the machine's cores.
 pub(crate) fn jobs(requested: Option<u32>) -> u32 {
     requested
-        .unwrap_or_else(crate::postgres::jobs::cores)
+        .unwrap_or_else(crate::postgres::dump_workers::cores)
         .max(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::testutil::{manifest, quiet, sample, ARCHIVE};
     use crate::archive::ArchiveWriter;
+    use crate::test_fixtures::{manifest, quiet, sample, ARCHIVE};
 
     fn left_in(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir)

@@ -12,7 +12,6 @@ use crate::postgres::process;
 use crate::postgres::session::Target;
 use crate::postgres::tools::PgTools;
 use crate::progress::{Phase, Reporter};
-use crate::sources::{DatabaseSource, DumpOptions, PostgresSource};
 use sqlx::Connection;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -29,31 +28,18 @@ pub async fn execute(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<DatabaseReport> {
-    let Prepared {
-        plan,
-        manifest,
-        tools,
-        toc,
-        decisions,
-        superuser,
-        selected,
-        truncate,
-        triggers,
-        clean_phase_runs,
-        plain,
-        directory,
-    } = prepared;
+    let p = &prepared;
     let started = Instant::now();
     // Statements pg_dump never writes, without consent: refused before anything else.
-    let arbitrary = super::plan::arbitrary_that_runs(&toc, &decisions.skip);
+    let arbitrary = super::plan::arbitrary_that_runs(&p.toc, &p.decisions.skip);
     if !arbitrary.is_empty() && !opts.allow_arbitrary_sql {
         return Err(arbitrary.refusal());
     }
-    if let Some(refused) = refusal(&plan) {
+    if let Some(refused) = refusal(&p.plan) {
         return Err(refused);
     }
 
-    let safety_backup = if plan.safety_backup {
+    let safety_backup = if p.plan.safety_backup {
         reporter.phase(Phase::SafetyBackup, None);
         Some(take_safety_backup(target, opts, cancel).await?)
     } else {
@@ -62,11 +48,11 @@ pub async fn execute(
 
     reporter.phase(
         Phase::Restoring,
-        if directory {
-            Some(super::dir::dump_bytes(&manifest))
+        if p.directory {
+            Some(super::dir::dump_bytes(&p.manifest))
         } else {
-            manifest
-                .member(if plain {
+            p.manifest
+                .member(if p.plain {
                     DATABASE_SQL_MEMBER
                 } else {
                     DATABASE_MEMBER
@@ -74,11 +60,8 @@ pub async fn execute(
                 .map(|m| m.size)
         },
     );
-    let replacing = clean_phase_runs;
     // pg_restore -j: not one transaction, so a failure is undone by dropping what it created.
-    let parallel = !plan.one_transaction;
-    let scripted = plain || replacing || decisions.needs_script() || selected.is_some();
-    debug_assert!(!parallel || (directory && !scripted));
+    let parallel = !p.plan.one_transaction;
     // A parallel restore that fails is undone: what the target held before it, read first.
     let before = if parallel {
         Some(super::undo::Before::read(&target.spec, target.password.as_deref()).await?)
@@ -86,120 +69,21 @@ pub async fn execute(
         None
     };
     let session = super::undo::session_name();
-    let restore_result = {
-        let (tools, spec, pw, path) = (
-            tools.clone(),
-            target.spec.clone(),
-            target.password.clone(),
-            plan.archive.clone(),
-        );
-        let (reporter, cancel) = (reporter.clone(), cancel.clone());
-        let threads = super::dir::extract_threads(super::dir::jobs(opts.jobs));
-        // Every owner of the backup is one the connecting role takes the place of: pg_restore's
-        // own --no-owner, so the plain (and parallel) path stays open.
-        let no_owner = decisions.every_owner_dropped;
-        if !parallel && (scripted || directory) {
-            let mut skip = decisions.skip.clone();
-            let mut script = script_of(&decisions, selected.as_ref(), opts, &truncate, &triggers);
-            if replacing {
-                // The clean phase as the target is now (the plan may be a while old).
-                let clean =
-                    clean_phase_now(&spec, pw.as_deref(), &plan, &toc, selected.as_ref()).await?;
-                for line in &clean.skip_lines {
-                    skip.entry(*line)
-                        .or_insert_with(|| "the target already has this schema".into());
-                }
-                script.before.extend(clean.drops.iter().cloned());
-                if superuser {
-                    script.before.extend(clean.after.iter().cloned());
-                }
-            }
-            if plain {
-                let skip: BTreeSet<usize> = skip.keys().copied().collect();
-                let allow_arbitrary = opts.allow_arbitrary_sql;
-                tokio::task::spawn_blocking(move || {
-                    plain::run(
-                        &Target {
-                            tools: &tools,
-                            spec: &spec,
-                            password: pw.as_deref(),
-                        },
-                        &path,
-                        &script,
-                        skip,
-                        allow_arbitrary,
-                        &reporter,
-                        &cancel,
-                    )
-                })
-                .await
-                .map_err(join_err)?
-            } else {
-                let list = script::build_list(&toc.list, &skip);
-                tokio::task::spawn_blocking(move || {
-                    // A directory dump: extracted (and checked) first, then one transaction.
-                    let dump = if directory {
-                        Some(super::dir::DumpDir::extract(&path, threads, &cancel)?)
-                    } else {
-                        None
-                    };
-                    replace::run(
-                        &Target {
-                            tools: &tools,
-                            spec: &spec,
-                            password: pw.as_deref(),
-                        },
-                        &path,
-                        dump.as_ref().map(|d| d.path()),
-                        &script,
-                        &list,
-                        &reporter,
-                        &cancel,
-                    )
-                })
-                .await
-                .map_err(join_err)?
-            }
-        } else if parallel {
-            let jobs = super::dir::jobs(opts.jobs);
-            let session = session.clone();
-            tokio::task::spawn_blocking(move || {
-                let how = (jobs, no_owner, session.as_str());
-                super::parallel::run(&tools, &spec, pw.as_deref(), &path, how, &cancel)
-            })
-            .await
-            .map_err(join_err)?
-        } else {
-            tokio::task::spawn_blocking(move || {
-                run_pg_restore(
-                    &tools,
-                    &spec,
-                    pw.as_deref(),
-                    &path,
-                    no_owner,
-                    &reporter,
-                    &cancel,
-                )
-            })
-            .await
-            .map_err(join_err)?
-        }
-    };
-    if let Err(e) = restore_result {
-        let ended = Ended::after(before.as_ref(), target, &toc, &session).await;
+    if let Err(e) = run_restore(p, target, opts, &session, reporter, cancel).await {
+        let ended = Ended::after(before.as_ref(), target, &p.toc, &session).await;
         return Err(failure(
             e,
             safety_backup.as_deref(),
-            &plan.connecting_role,
+            &p.plan.connecting_role,
             ended,
         ));
     }
     let restored_at = Instant::now();
 
     reporter.phase(Phase::Validating, None);
-    let expected = expected_tables(&manifest, &plan, selected.as_ref(), opts);
+    let expected = expected_tables(&p.manifest, &p.plan, p.selected.as_ref(), opts);
     let conns = super::dir::extract_threads(super::dir::jobs(opts.jobs));
-    let tables = validate::validate_counts(target, &expected, directory, conns)
+    let tables = validate::validate_counts(target, &expected, p.directory, conns)
         .await
         .map_err(|e| {
             let hint = "the restore itself finished and was committed; only the row counts were \
@@ -213,18 +97,161 @@ pub async fn execute(
         restored_at.elapsed().as_millis()
     );
     let ok = tables.iter().all(|t| t.ok);
+    let manifest = &prepared.manifest;
     let rows_recorded = !manifest.tables.is_empty() || manifest.tables_note.is_none();
     let rows_not_recorded = (!rows_recorded).then(|| {
         "row counts not recorded: this backup holds no row counts to compare, so the restored data was not validated".to_string()
     });
     Ok(DatabaseReport {
-        plan,
+        plan: prepared.plan,
         ok,
         rows_not_recorded,
         duration_ms: started.elapsed().as_millis() as u64,
         tables,
         safety_backup,
     })
+}
+
+/// The restore itself, the way the plan chose: a script in one transaction (plain SQL through
+/// psql, or pg_restore's output with the clean phase and the selection around it), `pg_restore
+/// -j` (not one transaction; `session` names its connections), or one `pg_restore
+/// --single-transaction`.
+async fn run_restore(
+    p: &Prepared,
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+    session: &str,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let parallel = !p.plan.one_transaction;
+    let scripted =
+        p.plain || p.clean_phase_runs || p.decisions.needs_script() || p.selected.is_some();
+    debug_assert!(!parallel || (p.directory && !scripted));
+    if !parallel && (scripted || p.directory) {
+        return run_scripted(p, target, opts, reporter, cancel).await;
+    }
+    let (tools, spec, pw, path) = (
+        p.tools.clone(),
+        target.spec.clone(),
+        target.password.clone(),
+        p.plan.archive.clone(),
+    );
+    let (reporter, cancel) = (reporter.clone(), cancel.clone());
+    // Every owner of the backup is one the connecting role takes the place of: pg_restore's
+    // own --no-owner, so the plain (and parallel) path stays open.
+    let no_owner = p.decisions.every_owner_dropped;
+    if parallel {
+        let jobs = super::dir::jobs(opts.jobs);
+        let session = session.to_string();
+        tokio::task::spawn_blocking(move || {
+            let how = (jobs, no_owner, session.as_str());
+            super::parallel::run(&tools, &spec, pw.as_deref(), &path, how, &cancel)
+        })
+        .await
+        .map_err(join_err)?
+    } else {
+        tokio::task::spawn_blocking(move || {
+            run_pg_restore(
+                &tools,
+                &spec,
+                pw.as_deref(),
+                &path,
+                no_owner,
+                &reporter,
+                &cancel,
+            )
+        })
+        .await
+        .map_err(join_err)?
+    }
+}
+
+/// The restore as one script in one transaction: the clean phase as the target is now (when
+/// replacing), then the entries through psql (plain SQL) or pg_restore's output (a custom or
+/// directory dump, extracted and checked first).
+async fn run_scripted(
+    p: &Prepared,
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    let (tools, spec, pw, path) = (
+        p.tools.clone(),
+        target.spec.clone(),
+        target.password.clone(),
+        p.plan.archive.clone(),
+    );
+    let (reporter, cancel) = (reporter.clone(), cancel.clone());
+    let threads = super::dir::extract_threads(super::dir::jobs(opts.jobs));
+    let mut skip = p.decisions.skip.clone();
+    let mut script = script_of(
+        &p.decisions,
+        p.selected.as_ref(),
+        opts,
+        &p.truncate,
+        &p.triggers,
+    );
+    if p.clean_phase_runs {
+        // The clean phase as the target is now (the plan may be a while old).
+        let clean =
+            clean_phase_now(&spec, pw.as_deref(), &p.plan, &p.toc, p.selected.as_ref()).await?;
+        for line in &clean.skip_lines {
+            skip.entry(*line)
+                .or_insert_with(|| "the target already has this schema".into());
+        }
+        script.before.extend(clean.drops.iter().cloned());
+        if p.superuser {
+            script.before.extend(clean.after.iter().cloned());
+        }
+    }
+    if p.plain {
+        let skip: BTreeSet<usize> = skip.keys().copied().collect();
+        let allow_arbitrary = opts.allow_arbitrary_sql;
+        return tokio::task::spawn_blocking(move || {
+            plain::run(
+                &Target {
+                    tools: &tools,
+                    spec: &spec,
+                    password: pw.as_deref(),
+                },
+                &path,
+                &script,
+                skip,
+                allow_arbitrary,
+                &reporter,
+                &cancel,
+            )
+        })
+        .await
+        .map_err(join_err)?;
+    }
+    let list = script::build_list(&p.toc.list, &skip);
+    let directory = p.directory;
+    tokio::task::spawn_blocking(move || {
+        // A directory dump: extracted (and checked) first, then one transaction.
+        let dump = if directory {
+            Some(super::dir::DumpDir::extract(&path, threads, &cancel)?)
+        } else {
+            None
+        };
+        replace::run(
+            &Target {
+                tools: &tools,
+                spec: &spec,
+                password: pw.as_deref(),
+            },
+            &path,
+            dump.as_ref().map(|d| d.path()),
+            &script,
+            &list,
+            &reporter,
+            &cancel,
+        )
+    })
+    .await
+    .map_err(join_err)?
 }
 
 /// The SQL run before and after the restored entries, in its transaction: the decisions'
@@ -354,55 +381,25 @@ pub(super) fn refusal(plan: &DatabasePlan) -> Option<Error> {
     Some(Error::new(kind, message).with_hint(hint))
 }
 
-/// A backup of the target as it is, before replacing anything in it.
+/// A backup of the target as it is, before replacing anything in it: taken by what the
+/// operation arranged ([`RestoreOptions::safety`]); without one, a replace is refused.
 async fn take_safety_backup(
     target: &RestoreTarget,
     opts: &RestoreOptions,
     cancel: &CancellationToken,
 ) -> Result<PathBuf> {
-    let source = PostgresSource::new(
-        target.spec.clone(),
-        target.password.clone(),
-        opts.pg_bin.clone(),
-    );
-    let dump_opts = DumpOptions {
-        project: format!("safety-{}", sanitize(&target.spec.database)),
-        dest_dir: opts.safety_dir.clone(),
-        compression: opts.safety_compression,
-        backup_id: uuid::Uuid::new_v4().to_string(),
-        created_at: opts
-            .clock
-            .as_ref()
-            .map_or_else(time::OffsetDateTime::now_utc, |c| c.now()),
+    let Some(safety) = &opts.safety else {
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "no safety backup was arranged for this restore, so nothing was restored",
+        )
+        .with_hint("run again with --no-safety-backup to replace without one"));
     };
-    let written = match &opts.safety_encryption {
-        None => source.dump(&dump_opts, &Reporter::silent(), cancel).await,
-        // Encrypted like the project's backups (`<name>.tar.zst.age`): no plaintext copy.
-        Some(encryption) => {
-            let request = crate::backup::compose::ComposeRequest {
-                project: dump_opts.project.clone(),
-                dest_dir: dump_opts.dest_dir.clone(),
-                compression: dump_opts.compression,
-                backup_id: dump_opts.backup_id.clone(),
-                created_at: dump_opts.created_at,
-                backup_type: crate::archive::BackupType::Database,
-                database: Some(crate::backup::compose::DatabaseInput {
-                    source: std::sync::Arc::new(source),
-                }),
-                storage: None,
-                config: None,
-            };
-            crate::backup::compose::compose_encrypted(
-                request,
-                Some(encryption.clone()),
-                &Reporter::silent(),
-                cancel,
-            )
-            .await
-        }
-    }
-    .map_err(|e| e.context("the safety backup of the target failed, so nothing was restored"))?;
-    Ok(written.path)
+    safety
+        .0
+        .take(target, cancel)
+        .await
+        .map_err(|e| e.context("the safety backup of the target failed, so nothing was restored"))
 }
 
 /// How a failed restore left the target.
@@ -624,18 +621,6 @@ impl<W: Write> Write for HoldBack<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

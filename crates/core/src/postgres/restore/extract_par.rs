@@ -16,7 +16,7 @@
 //! the folder.
 
 use super::member::copy_span_checked;
-use crate::archive::random::{ArchiveSeeker, MemberSpan};
+use crate::archive::random_access::{ArchiveSeeker, MemberSpan};
 use crate::archive::{self, Manifest, MemberEntry, DATABASE_TOC_MEMBER};
 use crate::error::{Error, ErrorKind, Result};
 use crate::private_fs;

@@ -1,6 +1,6 @@
 use super::*;
-use crate::archive::testutil::{data, manifest, quiet};
 use crate::archive::{ArchiveWriter, Compression};
+use crate::test_fixtures::{data, manifest, quiet};
 
 /// A directory dump's members of many sizes (several spanning 1 MiB frames), the toc, and a
 /// storage object behind them.

@@ -4,7 +4,7 @@
 //! each of them before pg_restore could start). Its bytes are still checked against the
 //! manifest's size and SHA-256 before they are used.
 
-use crate::archive::random::{ArchiveSeeker, MemberSpan};
+use crate::archive::random_access::{ArchiveSeeker, MemberSpan};
 use crate::archive::MemberEntry;
 use crate::error::{Error, Result};
 use std::io::{Read, Write};
@@ -109,9 +109,9 @@ pub(crate) fn copy_span_checked(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::testutil::{manifest, quiet, ARCHIVE};
     use crate::archive::ArchiveWriter;
     use crate::error::ErrorKind;
+    use crate::test_fixtures::{manifest, quiet, ARCHIVE};
 
     fn archive(dir: &Path) -> std::path::PathBuf {
         let mut w = ArchiveWriter::create(dir, ARCHIVE, 1).unwrap();

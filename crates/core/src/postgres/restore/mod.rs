@@ -51,6 +51,29 @@ pub struct RestoreTarget {
     pub password: Option<String>,
 }
 
+/// Takes the safety backup of a target before anything in it is replaced. The restore only calls
+/// it; the operation that runs the restore supplies it (a database-only archive of the target,
+/// compressed and encrypted like the project's backups), so the restore does not compose
+/// archives itself.
+pub trait TakeSafetyBackup: Send + Sync {
+    /// The written archive's path (complete and fsynced), or why none could be taken.
+    fn take<'a>(
+        &'a self,
+        target: &'a RestoreTarget,
+        cancel: &'a tokio_util::sync::CancellationToken,
+    ) -> futures::future::BoxFuture<'a, crate::error::Result<PathBuf>>;
+}
+
+/// The safety backup a restore takes ([`RestoreOptions::safety`]).
+#[derive(Clone)]
+pub struct SafetyTaker(pub std::sync::Arc<dyn TakeSafetyBackup>);
+
+impl std::fmt::Debug for SafetyTaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SafetyTaker")
+    }
+}
+
 /// What the user consented to.
 #[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
@@ -69,23 +92,15 @@ pub struct RestoreOptions {
     pub no_owner: bool,
     /// Configured location of pg_restore.
     pub pg_bin: Option<PathBuf>,
-    /// Where safety backups go.
-    pub safety_dir: PathBuf,
-    /// The safety backup's compression (`.tar.zst` or `.tar.gz`): the engine passes the saved
-    /// default compression; the default is zstd ([`crate::archive::Compression::default`]).
-    pub safety_compression: crate::archive::Compression,
-    /// How the safety backup is encrypted (`None`: not): like the backups of the project whose
-    /// data it holds, so an encrypted project never leaves a plaintext copy (the engine decides).
-    pub safety_encryption: Option<crate::crypto::Encryption>,
+    /// Takes the safety backup before a replace (the operation arranges it: where, compressed
+    /// and encrypted how; `None`: a replace that needs one is refused).
+    pub safety: Option<SafetyTaker>,
     /// Restore only these schemas or tables (empty: the whole backup).
     pub selection: Selection,
     /// Run the statements of the backup's SQL that pg_dump never writes (`COPY … FROM
     /// PROGRAM`, `ALTER SYSTEM`, `DO` blocks, …: the plan's `arbitrary_sql`). Without it a
     /// backup holding any is refused (`arbitrary_sql`).
     pub allow_arbitrary_sql: bool,
-    /// The time of the safety backup comes from it (the engine sets its own clock; `None`: the
-    /// system clock).
-    pub clock: Option<crate::clock::SharedClock>,
     /// pg_restore's workers for a directory dump (format 2) restored into an empty target
     /// (`None`: the machine's cores).
     pub jobs: Option<u32>,
@@ -126,6 +141,9 @@ pub struct DatabasePlan {
     /// that exist in the target and will be dropped and recreated: `schema.table` for tables,
     /// `view schema.name`, `function schema.name(argument types)` and the like for the others.
     pub will_replace: Vec<String>,
+    /// How many of `will_replace` are tables (partitioned parents and partitions included):
+    /// what the review's warning counts ("Replaces 2 tables in app on db.example.com").
+    pub will_replace_tables: u64,
     /// Tables, views and functions of the backup that the target lacks (named as above).
     pub will_create: Vec<String>,
     /// Tables, views and functions of the target that are not in the backup and stay as they are

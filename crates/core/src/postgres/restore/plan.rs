@@ -23,52 +23,19 @@ pub async fn plan(
     reporter: &Reporter,
 ) -> Result<Prepared> {
     reporter.phase(Phase::Planning, None);
-    // Where the time before pg_restore goes (issue 28, 3b): each step's duration in the log.
-    let mut clock = std::time::Instant::now();
-    let mut lap = |step: &str| {
-        let ms = clock.elapsed().as_millis() as u64;
-        clock = std::time::Instant::now();
-        format!("{step} {ms} ms")
-    };
-    let (manifest, globals, plain) = read_archive(archive_path, opts).await?;
-    let directory = super::dir::is_directory(&manifest);
-    let mut laps = vec![lap("manifest and globals")];
-    let mut conn = target.spec.connect(target.password.as_deref()).await?;
-    let info = server_info(&mut conn, &target.spec).await?;
-    let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
-    laps.push(lap("connect and tools"));
-    let toc = read_toc(&tools, archive_path, plain, directory).await?;
-    laps.push(lap("table of contents"));
-    let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
-    laps.push(lap("target facts"));
-    let seen = TargetState::read(&mut conn, target, opts, &toc, &facts).await?;
-    let _ = conn.close().await;
-    laps.push(lap("target state"));
-    tracing::info!("restore plan: {}", laps.join(", "));
-
-    let globals = globals.as_deref().map(roles::parse_globals);
-    let target_roles: BTreeSet<String> = facts.roles.keys().cloned().collect();
-    let role_plan = roles::plan_roles(
-        globals.as_ref(),
-        &manifest.roles,
-        &target_roles,
-        facts.superuser,
-    )?;
-    let empty_roles = roles::RolePlan::default();
-    let created = if opts.create_roles {
-        &role_plan
-    } else {
-        &empty_roles
-    };
-    let decisions = script::decide(
-        &toc,
-        &facts,
-        created,
-        opts.no_owner,
-        seen.clean_phase_runs,
-        &seen.clean.keep,
-        seen.selected.as_ref().map(|s| &s.include),
-    );
+    let read = read_all(archive_path, target, opts).await?;
+    let (has_globals, role_plan, decisions) = decide(&read, opts)?;
+    let Read {
+        manifest,
+        plain,
+        directory,
+        info,
+        tools,
+        toc,
+        facts,
+        seen,
+        ..
+    } = read;
     let arbitrary = arbitrary_that_runs(&toc, &decisions.skip);
     let TargetState {
         target_objects,
@@ -81,14 +48,11 @@ pub async fn plan(
     } = seen;
     let target_empty = existing.is_empty();
     let replacing = opts.replace && !target_empty;
-    let dropped = match &dependents {
-        Some(Ok(d)) => d.keys.clone(),
-        _ => BTreeSet::new(),
-    };
-    let (will_replace, will_create, will_keep, platform_kept) =
+    let found = dependents.as_ref().and_then(|d| d.as_ref().ok());
+    let dropped: BTreeSet<String> = found.map(|d| d.keys.clone()).unwrap_or_default();
+    let (will_replace, will_replace_tables, will_create, will_keep, platform_kept) =
         will_lists(clean, &dropped, selected.as_ref(), opts);
-    let mut blockers = Vec::new();
-    let mut warnings = Vec::new();
+    let (mut blockers, mut warnings) = (Vec::new(), Vec::new());
     if !target_empty && !opts.replace {
         blockers.push(not_empty_blocker(&existing, selected.is_some(), target));
     }
@@ -98,7 +62,7 @@ pub async fn plan(
     }
     role_findings(
         &role_plan,
-        globals.is_some(),
+        has_globals,
         &facts,
         opts,
         &mut blockers,
@@ -126,15 +90,9 @@ pub async fn plan(
     // selection or Offsite's own SQL around the restore need one, and keep it single; so does
     // one worker (`--jobs 1`), which gains nothing from -j.
     let single = clean_phase_runs || decisions.needs_script() || selected.is_some();
-    let one_worker = super::dir::jobs(opts.jobs) == 1;
-    let one_transaction = !directory || single || one_worker;
-    if directory {
-        warnings.push(directory_note(&manifest, single, one_worker, opts.jobs));
-    }
-    let will_drop = match &dependents {
-        Some(Ok(d)) => d.described.clone(),
-        _ => Vec::new(),
-    };
+    let one_transaction = one_transaction(&manifest, directory, single, opts, &mut warnings);
+    let will_drop = dependents.as_ref().and_then(|d| d.as_ref().ok());
+    let will_drop = will_drop.map(|d| d.described.clone()).unwrap_or_default();
     let what = opts.selection.what;
     let plan = DatabasePlan {
         archive: archive_path.to_path_buf(),
@@ -151,6 +109,7 @@ pub async fn plan(
         target_objects,
         existing: existing.into_iter().take(200).collect(),
         will_replace,
+        will_replace_tables,
         will_create,
         will_keep,
         will_drop,
@@ -221,6 +180,106 @@ fn directory_note(
         "this backup is a directory dump (archive format 2): it is extracted to a private \
          temporary folder ({disk} bytes of temporary disk, removed afterwards) and restored {how}"
     )
+}
+
+/// Whether the restore is one transaction: always but for a directory dump restored as it is by
+/// several workers (`single`: replacing, a selection or Offsite's own SQL keep it one); a
+/// directory dump's note says which.
+fn one_transaction(
+    manifest: &Manifest,
+    directory: bool,
+    single: bool,
+    opts: &RestoreOptions,
+    warnings: &mut Vec<String>,
+) -> bool {
+    let one_worker = super::dir::jobs(opts.jobs) == 1;
+    if directory {
+        warnings.push(directory_note(manifest, single, one_worker, opts.jobs));
+    }
+    !directory || single || one_worker
+}
+
+/// What the restore does: the roles it would create (`has_globals`: the backup holds its
+/// globals) and what it does entry by entry, from what [`read_all`] read.
+fn decide(r: &Read, opts: &RestoreOptions) -> Result<(bool, roles::RolePlan, script::Decisions)> {
+    let globals = r.globals.as_deref().map(roles::parse_globals);
+    let target_roles: BTreeSet<String> = r.facts.roles.keys().cloned().collect();
+    let role_plan = roles::plan_roles(
+        globals.as_ref(),
+        &r.manifest.roles,
+        &target_roles,
+        r.facts.superuser,
+    )?;
+    let empty_roles = roles::RolePlan::default();
+    let created = if opts.create_roles {
+        &role_plan
+    } else {
+        &empty_roles
+    };
+    let decisions = script::decide(
+        &r.toc,
+        &r.facts,
+        created,
+        opts.no_owner,
+        r.seen.clean_phase_runs,
+        &r.seen.clean.keep,
+        r.seen.selected.as_ref().map(|s| &s.include),
+    );
+    Ok((globals.is_some(), role_plan, decisions))
+}
+
+/// What a plan reads before it decides: the archive's manifest and globals, the target server
+/// and the tools that fit it, the backup's table of contents, and the target's facts and state.
+struct Read {
+    manifest: Manifest,
+    globals: Option<String>,
+    plain: bool,
+    directory: bool,
+    info: crate::postgres::conn::ServerInfo,
+    tools: tools::PgTools,
+    toc: toc::FullToc,
+    facts: script::TargetFacts,
+    seen: TargetState,
+}
+
+async fn read_all(
+    archive_path: &Path,
+    target: &RestoreTarget,
+    opts: &RestoreOptions,
+) -> Result<Read> {
+    // Where the time before pg_restore goes (issue 28, 3b): each step's duration in the log.
+    let mut clock = std::time::Instant::now();
+    let mut lap = |step: &str| {
+        let ms = clock.elapsed().as_millis() as u64;
+        clock = std::time::Instant::now();
+        format!("{step} {ms} ms")
+    };
+    let (manifest, globals, plain) = read_archive(archive_path, opts).await?;
+    let directory = super::dir::is_directory(&manifest);
+    let mut laps = vec![lap("manifest and globals")];
+    let mut conn = target.spec.connect(target.password.as_deref()).await?;
+    let info = server_info(&mut conn, &target.spec).await?;
+    let tools = tools::find_for(info.major(), opts.pg_bin.as_deref())?;
+    laps.push(lap("connect and tools"));
+    let toc = read_toc(&tools, archive_path, plain, directory).await?;
+    laps.push(lap("table of contents"));
+    let facts = script::read_facts(&mut conn, &target.spec, &toc).await?;
+    laps.push(lap("target facts"));
+    let seen = TargetState::read(&mut conn, target, opts, &toc, &facts).await?;
+    let _ = conn.close().await;
+    laps.push(lap("target state"));
+    tracing::info!("restore plan: {}", laps.join(", "));
+    Ok(Read {
+        manifest,
+        globals,
+        plain,
+        directory,
+        info,
+        tools,
+        toc,
+        facts,
+        seen,
+    })
 }
 
 /// What the target holds that the restore meets: the objects the backup would replace (all of
@@ -430,17 +489,18 @@ fn rows_restored(
     }
 }
 
-/// What the restore replaces, creates and keeps of the target's tables, views and functions
-/// (what the clean phase's `CASCADE` takes along, `dropped`, is not kept), as the selection
-/// changes them.
+/// What the restore replaces (and how many of those are tables), creates and keeps of the
+/// target's tables, views and functions (what the clean phase's `CASCADE` takes along,
+/// `dropped`, is not kept), as the selection changes them.
 fn will_lists(
     clean: replace::CleanPhase,
     dropped: &BTreeSet<String>,
     selected: Option<&select::Selected>,
     opts: &RestoreOptions,
-) -> (Vec<String>, Vec<String>, Vec<String>, usize) {
+) -> (Vec<String>, u64, Vec<String>, Vec<String>, usize) {
     let replace::CleanPhase {
         replaced: mut will_replace,
+        replaced_tables,
         created: mut will_create,
         kept,
         platform,
@@ -473,7 +533,9 @@ fn will_lists(
         }
     }
     let platform_kept = platform_kept.min(will_keep.len());
-    (will_replace, will_create, will_keep, platform_kept)
+    // A selection into a side schema, or of rows only, replaces nothing (emptied above).
+    let tables = replaced_tables * u64::from(!will_replace.is_empty());
+    (will_replace, tables, will_create, will_keep, platform_kept)
 }
 
 /// The archive's manifest and globals.sql, and whether its database is plain SQL; an archive

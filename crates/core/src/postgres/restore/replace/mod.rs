@@ -124,6 +124,8 @@ pub(crate) struct CleanPhase {
     pub direct: BTreeSet<String>,
     /// The backup's relations and routines for people, by whether the target has them.
     pub replaced: Vec<String>,
+    /// How many of `replaced` are tables (partitioned parents and partitions included).
+    pub replaced_tables: u64,
     pub created: Vec<String>,
     /// The target's relations and routines that are not in the backup, with their catalog keys.
     pub kept: Vec<(String, String)>,
@@ -255,6 +257,7 @@ fn sort_out(
             ));
             cp.direct.insert(f.key);
             if listed(f.desc) {
+                cp.replaced_tables += u64::from(f.desc == "TABLE");
                 cp.replaced.push(shown);
             }
         } else if listed(f.desc) {

@@ -11,7 +11,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod project;
 pub mod url;
+
+pub use project::{validate_db_url, ProjectConnection};
 
 /// TLS mode, with libpq's meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]

@@ -4,17 +4,17 @@
 //! validation queries, check the storage objects and configuration documents, measure the RTO
 //! and the sizes, and fill a [`DrillReport`]. The target is dropped/stopped whatever happens.
 
-use super::cluster::{choose_server_bins, discover_server_bins, ThrowawayCluster};
-use super::confine::{self, Access};
-use super::scratch::{drill_database_name, ScratchServer};
-use super::{CheckStatus, DrillCheck, DrillReport, DrillTargetInfo, RanBy, REPORT_FORMAT};
 use crate::archive::{Manifest, VerifyReport};
 use crate::catalog::{BackupRecord, Project};
+use crate::drill::cluster::{choose_server_bins, discover_server_bins, ThrowawayCluster};
+use crate::drill::confine::{self, Access};
+use crate::drill::scratch::{drill_database_name, ScratchServer};
+use crate::drill::{CheckStatus, DrillCheck, DrillReport, DrillTargetInfo, RanBy, REPORT_FORMAT};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::ops::projects::ProjectConnection;
 use crate::ops::runner::RunningJob;
 use crate::postgres::conn::ConnSpec;
+use crate::postgres::conn::ProjectConnection;
 use crate::restore::{DatabaseOptions, DatabaseReport, DatabaseTo, RestoreRequest};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -96,8 +96,14 @@ pub(crate) async fn execute(d: &DrillJob<'_>, job: &RunningJob) -> Result<DrillR
     }
     if let Some(m) = &manifest {
         checks.extend(
-            super::storage_config::checks(&archive, m, &verified, keys.clone(), d.storage_sample)
-                .await,
+            crate::drill::storage_config::checks(
+                &archive,
+                m,
+                &verified,
+                keys.clone(),
+                d.storage_sample,
+            )
+            .await,
         );
     }
     let verdict = DrillReport::verdict_of(&checks);

@@ -1,6 +1,8 @@
-//! Helpers for the archive tests: sample archives, hand-built tar.gz files, system tools.
+//! The engine's shared test fixtures (test code only): sample manifests and archives,
+//! hand-built tar.gz files, system tools. Any module's tests may use them; no test borrows
+//! another module's private helpers.
 
-use super::*;
+use crate::archive::*;
 use crate::progress::Reporter;
 use std::io::Write;
 use std::path::{Path, PathBuf};

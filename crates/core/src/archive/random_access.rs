@@ -230,5 +230,5 @@ impl Seek for MemberReader<'_> {
 }
 
 #[cfg(test)]
-#[path = "random_tests.rs"]
+#[path = "random_access_tests.rs"]
 mod tests;

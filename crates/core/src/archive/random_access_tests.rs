@@ -1,7 +1,7 @@
-use super::super::testutil::*;
 use super::super::*;
 use super::*;
 use crate::crypto::{Encryption, UserKey};
+use crate::test_fixtures::*;
 use std::io::Write;
 
 fn range(s: &mut ArchiveSeeker, span: &MemberSpan, at: u64, n: u64) -> Result<Vec<u8>> {

@@ -948,5 +948,4 @@ pub fn classify(stmt: &[u8]) -> Option<ArbitrarySql> {
 }
 
 #[cfg(test)]
-#[path = "classify_tests.rs"]
 mod tests;

@@ -1,15 +1,17 @@
 //! The drill job: pick the backup (the project's newest good one, or the one named), run the
-//! drill ([`crate::drill::run`]) as a job of kind `drill` under the project's lock, write the
+//! drill ([`run`]) as a job of kind `drill` under the project's lock, write the
 //! report file (`<data>/drills/<project>/<drill id>.json`, 0600 in a 0700 folder) and record the
 //! drill in the catalog. Listing and reading drills back.
 
+pub(crate) mod run;
+
 use crate::catalog::{BackupRecord, BackupStatus, DrillRecord, JobKind, Project};
-use crate::drill::run::DrillJob;
 use crate::drill::DrillReport;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ops::job::JobStart;
 use crate::ops::runner;
+use run::DrillJob;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -102,7 +104,7 @@ pub(crate) async fn run(
         start,
         |_| None,
         |running| async move {
-            let report = crate::drill::run::execute(job, &running).await?;
+            let report = run::execute(job, &running).await?;
             let path = write_report(engine, project, &report)?;
             engine
                 .catalog
@@ -249,5 +251,5 @@ fn _futures_are_send(
 ) {
     fn is_send<T: Send>(_: T) {}
     is_send(run(engine, DrillOptions::default(), JobStart::default()));
-    is_send(crate::drill::run::execute(job, running));
+    is_send(run::execute(job, running));
 }

@@ -1,0 +1,283 @@
+//! Wrapping a dump into an archive: a pg_dump file, a project export's `database.dump` (from a
+//! folder or a tarball) or a plain SQL dump becomes an ordinary Offsite archive of type
+//! database, with the dump header's versions and no row counts.
+
+use super::{
+    copy_with, read_tar_member, walk_tar, DumpHeader, DumpSource, ImportPreview, Inspected,
+    MAX_GLOBALS, PLAIN_TABLES_NOT_RECORDED, TABLES_NOT_RECORDED,
+};
+use crate::archive::{
+    ArchiveWriter, BackupType, Manifest, SourceInfo, Versions, Written, DATABASE_MEMBER,
+    DATABASE_SQL_MEMBER, FORMAT_VERSION, GLOBALS_MEMBER,
+};
+use crate::error::{Error, Result};
+use crate::plainsql::scan as plain_scan;
+use crate::progress::{Phase, Reporter};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+/// Packs the dump of `inspected` (a pg_dump file or an export) into a new Offsite archive of
+/// `project` in `dest_dir`, compressed with `compression` (`.tar.zst` or `.tar.gz`):
+/// `database.dump`, `globals.sql` when the export has one, and a manifest of type database with
+/// the dump header's versions and no row counts (see [`TABLES_NOT_RECORDED`]), made at the
+/// dump's own time (`now` when it has none). On failure nothing of it is left in `dest_dir`.
+pub(crate) fn wrap_dump(
+    inspected: &Inspected,
+    project: &str,
+    dest_dir: &Path,
+    compression: crate::archive::Compression,
+    now: OffsetDateTime,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Written> {
+    let preview = &inspected.preview;
+    let header = preview.dump.clone().unwrap_or_default();
+    let created = header
+        .created_at
+        .as_deref()
+        .and_then(|s| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or(now);
+    let mut writer = new_writer(project, dest_dir, compression, created)?;
+    // Reading the dump in (the writer then reports its own packing).
+    let plain = matches!(inspected.dump, Some(DumpSource::Plain { .. }));
+    // A plain SQL file counts its (uncompressed) SQL, read through the splitter.
+    reporter.phase(
+        Phase::Packing,
+        Some(match &preview.plain {
+            Some(p) if plain => p.sql_bytes,
+            _ => preview.size,
+        }),
+    );
+    let mut spool = writer.spool(if plain {
+        DATABASE_SQL_MEMBER
+    } else {
+        DATABASE_MEMBER
+    })?;
+    let (globals, roles) = match inspected.dump.as_ref() {
+        Some(DumpSource::Plain { connects }) => {
+            spool_plain(inspected, *connects, &mut spool, reporter, cancel)?
+        }
+        Some(DumpSource::File(p)) => (
+            spool_file(inspected, p, &mut spool, reporter, cancel)?,
+            Vec::new(),
+        ),
+        Some(DumpSource::Tar { root }) => (
+            spool_tar(inspected, root, &mut spool, reporter, cancel)?,
+            Vec::new(),
+        ),
+        None => return Err(Error::internal("not a dump to wrap")),
+    };
+    let spooled = spool.finish()?;
+    writer.add_spooled(spooled);
+    let has_globals = globals.is_some();
+    if let Some(g) = globals {
+        writer.add_bytes(GLOBALS_MEMBER, g);
+    }
+    if cancel.is_cancelled() {
+        return Err(Error::cancelled());
+    }
+    let manifest = manifest_of(
+        project,
+        preview,
+        &header,
+        created,
+        roles,
+        has_globals,
+        plain,
+    );
+    writer.finish(manifest, reporter, cancel)
+}
+
+/// A writer for a new archive named for `project` at `created` (a second later while a file of
+/// that name exists).
+fn new_writer(
+    project: &str,
+    dest_dir: &Path,
+    compression: crate::archive::Compression,
+    created: OffsetDateTime,
+) -> Result<ArchiveWriter> {
+    let mut at = created;
+    loop {
+        let name =
+            crate::backup::archive_file_name_for(project, at, BackupType::Database, compression);
+        if !dest_dir.join(&name).exists() {
+            return ArchiveWriter::create_with(dest_dir, &name, compression);
+        }
+        at += time::Duration::seconds(1);
+    }
+}
+
+/// A plain SQL dump's one database into `spool`; the roles of a pg_dumpall file as
+/// `globals.sql` (without passwords) and their names.
+fn spool_plain(
+    inspected: &Inspected,
+    connects: bool,
+    spool: &mut impl Write,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<(Option<Vec<u8>>, Vec<String>)> {
+    let preview = &inspected.preview;
+    let database = match (connects, inspected.database.as_deref()) {
+        (false, _) => None,
+        (true, Some(d)) => Some(d),
+        (true, None) => {
+            return Err(plain_scan::choose_database_error(
+                preview
+                    .plain
+                    .as_ref()
+                    .map(|p| p.databases.as_slice())
+                    .unwrap_or(&[]),
+                None,
+            ))
+        }
+    };
+    let mut g = Vec::new();
+    let ex = plain_scan::extract(
+        inspected.read_path(),
+        database,
+        spool,
+        Some(&mut g),
+        &mut |n| reporter.advance(n),
+        cancel,
+    )?;
+    let globals = (!g.is_empty()).then(|| {
+        let mut text = b"--\n-- Roles (from a pg_dumpall file, without passwords)\n--\n\n".to_vec();
+        text.extend_from_slice(&g);
+        text
+    });
+    Ok((globals, ex.roles))
+}
+
+/// A pg_dump file (or an export folder's `database.dump`) into `spool`; the folder's
+/// `globals.sql`, if any.
+fn spool_file(
+    inspected: &Inspected,
+    p: &Path,
+    spool: &mut impl Write,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Option<Vec<u8>>> {
+    let mut f = File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
+    copy_with(&mut f, spool, cancel, Some(reporter), DATABASE_MEMBER)?;
+    let Some(g) = &inspected.globals_file else {
+        return Ok(None);
+    };
+    let md = std::fs::metadata(g).map_err(|e| Error::io(format!("reading {}", g.display()), e))?;
+    if md.len() > MAX_GLOBALS {
+        return Err(Error::invalid(format!(
+            "{} is larger than 64 MiB",
+            g.display()
+        )));
+    }
+    Ok(Some(std::fs::read(g).map_err(|e| {
+        Error::io(format!("reading {}", g.display()), e)
+    })?))
+}
+
+/// An export tarball's `database.dump` into `spool`; its `globals.sql`, if any.
+fn spool_tar(
+    inspected: &Inspected,
+    root: &str,
+    spool: &mut impl Write,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Option<Vec<u8>>> {
+    let preview = &inspected.preview;
+    let member = format!("{root}{DATABASE_MEMBER}");
+    let mut found = false;
+    walk_tar(inspected.read_path(), cancel, |f, r| {
+        if f.name != member || found {
+            return Ok(());
+        }
+        found = true;
+        copy_with(r, spool, cancel, Some(reporter), DATABASE_MEMBER).map(|_| ())
+    })?;
+    if !found {
+        return Err(Error::integrity(format!(
+            "{} no longer holds {member}",
+            preview.path.display()
+        )));
+    }
+    if !preview.has_globals {
+        return Ok(None);
+    }
+    read_tar_member(
+        inspected.read_path(),
+        &format!("{root}{GLOBALS_MEMBER}"),
+        cancel,
+    )
+}
+
+/// The manifest of a wrapped dump: type database, the header's versions, no row counts.
+fn manifest_of(
+    project: &str,
+    preview: &ImportPreview,
+    header: &DumpHeader,
+    created: OffsetDateTime,
+    roles: Vec<String>,
+    has_globals: bool,
+    plain: bool,
+) -> Manifest {
+    Manifest {
+        format_version: FORMAT_VERSION,
+        backup_id: uuid::Uuid::new_v4().to_string(),
+        project: project.to_string(),
+        backup_type: BackupType::Database,
+        created_at: created
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("rfc3339"),
+        versions: Versions {
+            tool: crate::version::tool_version(),
+            server: header.server_version.clone(),
+            pg_dump: header
+                .pg_dump_version
+                .as_ref()
+                .map(|v| format!("pg_dump (PostgreSQL) {v}")),
+        },
+        source: SourceInfo {
+            database: header.database.clone(),
+            ..Default::default()
+        },
+        members: Vec::new(),
+        components: BTreeMap::new(),
+        tables: Vec::new(),
+        roles,
+        globals_note: (!has_globals).then(|| {
+            if plain {
+                "roles and grants were not saved: the imported SQL dump holds no roles (only a pg_dumpall file does)"
+                    .to_string()
+            } else {
+                "roles and grants were not saved: the imported dump came without globals.sql"
+                    .to_string()
+            }
+        }),
+        tables_note: Some(
+            if plain {
+                PLAIN_TABLES_NOT_RECORDED
+            } else {
+                TABLES_NOT_RECORDED
+            }
+            .to_string(),
+        ),
+        // The tables the preview listed, so `inspect` lists them too.
+        dump_tables: preview
+            .tables
+            .iter()
+            .map(|t| match t.schema.as_str() {
+                "" => t.table.clone(),
+                s => format!("{s}.{}", t.table),
+            })
+            .collect(),
+        counts: Default::default(),
+        storage: None,
+        redactions: Vec::new(),
+        base_backup_id: None,
+        encryption: None,
+        content: None,
+        dump: None,
+    }
+}

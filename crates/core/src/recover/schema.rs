@@ -1,0 +1,285 @@
+//! What the target database says about its tables: columns (types, generated, identity),
+//! keys, foreign keys and triggers, read from its catalogs with bound parameters only.
+
+use crate::error::{Error, Result};
+use sqlx::{PgConnection, Row};
+use std::collections::HashMap;
+
+/// One column of a target table.
+#[derive(Debug, Clone)]
+pub(super) struct Column {
+    pub name: String,
+    /// `format_type` of its type (PostgreSQL quotes what needs quoting).
+    pub type_sql: String,
+    pub not_null: bool,
+    /// A generated column (left to the target).
+    pub generated: bool,
+    /// `GENERATED ALWAYS AS IDENTITY` (inserting it needs `OVERRIDING SYSTEM VALUE`).
+    pub identity_always: bool,
+}
+
+/// One table of the target.
+#[derive(Debug, Clone)]
+pub(super) struct Table {
+    pub schema: String,
+    pub name: String,
+    pub columns: Vec<Column>,
+    /// The primary key, else the first unique key whose columns are all NOT NULL.
+    pub key: Option<Vec<String>>,
+    /// User triggers that are enabled (they fire on the recovery's writes).
+    pub triggers: Vec<String>,
+}
+
+impl Table {
+    pub fn label(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+    /// `"schema"."table"`.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
+    }
+}
+
+/// A foreign key: `child(child_cols)` references `parent(parent_cols)`.
+#[derive(Debug, Clone)]
+pub(super) struct ForeignKey {
+    pub name: String,
+    pub child: u32,
+    pub child_cols: Vec<String>,
+    pub parent: u32,
+    pub parent_cols: Vec<String>,
+    pub deferrable: bool,
+}
+
+/// The target's tables (by oid) and foreign keys.
+#[derive(Debug, Default)]
+pub(super) struct Schema {
+    pub tables: HashMap<u32, Table>,
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// `"name"` with inner quotes doubled.
+pub(super) fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+const USER_TABLES: &str = "SELECT c.oid FROM pg_catalog.pg_class c \
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
+
+fn db_err(e: sqlx::Error) -> Error {
+    Error::new(
+        crate::error::ErrorKind::ToolFailed,
+        format!("reading the target's tables: {e}"),
+    )
+}
+
+impl Schema {
+    pub async fn read(conn: &mut PgConnection) -> Result<Schema> {
+        let mut s = Schema::default();
+        let q = format!(
+            "SELECT c.oid::int8 AS oid, n.nspname::text AS s, c.relname::text AS t \
+             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.oid IN ({USER_TABLES})"
+        );
+        for r in sqlx::query(&q)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?
+        {
+            let oid = r.get::<i64, _>("oid") as u32;
+            s.tables.insert(
+                oid,
+                Table {
+                    schema: r.get("s"),
+                    name: r.get("t"),
+                    columns: Vec::new(),
+                    key: None,
+                    triggers: Vec::new(),
+                },
+            );
+        }
+        let q = format!(
+            "SELECT attrelid::int8 AS oid, attname::text AS name, \
+             pg_catalog.format_type(atttypid, atttypmod) AS ty, attnotnull, \
+             attgenerated::text AS gen, attidentity::text AS ident \
+             FROM pg_catalog.pg_attribute WHERE attnum > 0 AND NOT attisdropped \
+             AND attrelid IN ({USER_TABLES}) ORDER BY attrelid, attnum"
+        );
+        for r in sqlx::query(&q)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?
+        {
+            let oid = r.get::<i64, _>("oid") as u32;
+            if let Some(t) = s.tables.get_mut(&oid) {
+                t.columns.push(Column {
+                    name: r.get("name"),
+                    type_sql: r.get("ty"),
+                    not_null: r.get("attnotnull"),
+                    generated: !r.get::<String, _>("gen").is_empty(),
+                    identity_always: r.get::<String, _>("ident") == "a",
+                });
+            }
+        }
+        s.read_constraints(conn).await?;
+        let q = format!(
+            "SELECT tgrelid::int8 AS oid, tgname::text AS name FROM pg_catalog.pg_trigger \
+             WHERE NOT tgisinternal AND tgenabled <> 'D' AND tgrelid IN ({USER_TABLES}) \
+             ORDER BY tgname"
+        );
+        for r in sqlx::query(&q)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?
+        {
+            let oid = r.get::<i64, _>("oid") as u32;
+            if let Some(t) = s.tables.get_mut(&oid) {
+                t.triggers.push(r.get("name"));
+            }
+        }
+        Ok(s)
+    }
+
+    async fn read_constraints(&mut self, conn: &mut PgConnection) -> Result<()> {
+        let names = |rel: &str, keys: &str| {
+            format!(
+                "ARRAY(SELECT a.attname::text FROM unnest({keys}) WITH ORDINALITY k(n, o) \
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.n \
+                 ORDER BY k.o)"
+            )
+        };
+        let q = format!(
+            "SELECT conrelid::int8 AS oid, contype::text AS kind, conname::text AS name, \
+             {} AS cols, confrelid::int8 AS poid, \
+             CASE WHEN contype = 'f' THEN {} ELSE ARRAY[]::text[] END AS pcols, condeferrable \
+             FROM pg_catalog.pg_constraint WHERE contype IN ('p', 'u', 'f') \
+             AND conrelid IN ({USER_TABLES}) ORDER BY contype, conname",
+            names("conrelid", "conkey"),
+            names("confrelid", "confkey"),
+        );
+        let rows = sqlx::query(&q)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        for r in rows {
+            let oid = r.get::<i64, _>("oid") as u32;
+            let kind: String = r.get("kind");
+            let cols: Vec<String> = r.get("cols");
+            match kind.as_str() {
+                "f" => self.foreign_keys.push(ForeignKey {
+                    name: r.get("name"),
+                    child: oid,
+                    child_cols: cols,
+                    parent: r.get::<i64, _>("poid") as u32,
+                    parent_cols: r.get("pcols"),
+                    deferrable: r.get("condeferrable"),
+                }),
+                _ => {
+                    let Some(t) = self.tables.get_mut(&oid) else {
+                        continue;
+                    };
+                    let usable =
+                        kind == "p" || cols.iter().all(|c| t.column(c).is_some_and(|c| c.not_null));
+                    // 'p' sorts before 'u': a primary key wins.
+                    if t.key.is_none() && usable {
+                        t.key = Some(cols);
+                    }
+                }
+            }
+        }
+        // Only keys between tables both known here.
+        let known = |o: &u32| self.tables.contains_key(o);
+        self.foreign_keys
+            .retain(|f| known(&f.child) && known(&f.parent));
+        Ok(())
+    }
+
+    /// The table named `schema.name`.
+    pub fn find(&self, schema: &str, name: &str) -> Option<u32> {
+        self.tables
+            .iter()
+            .find(|(_, t)| t.schema == schema && t.name == name)
+            .map(|(o, _)| *o)
+    }
+}
+
+/// `SCHEMA.TABLE` as written on a command line: each part bare (folded to lower case, as SQL
+/// does) or in double quotes (`""` inside for a quote, dots kept); no schema means `public`.
+pub fn parse_table_name(given: &str) -> Result<(String, String)> {
+    let bad = |why: &str| {
+        Error::invalid(format!("{given:?} is not a table name ({why})")).with_hint(
+            "write SCHEMA.TABLE; quote a part that holds dots or capitals: 'public.\"My.Table\"'",
+        )
+    };
+    let mut parts = Vec::new();
+    let mut chars = given.trim().chars().peekable();
+    loop {
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => part.push(c),
+                    None => return Err(bad("a quote is not closed")),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' {
+                    break;
+                }
+                if c == '"' {
+                    return Err(bad("a quote inside a bare name"));
+                }
+                part.push(c.to_ascii_lowercase());
+                chars.next();
+            }
+        }
+        if part.is_empty() {
+            return Err(bad("an empty part"));
+        }
+        parts.push(part);
+        match chars.next() {
+            None => break,
+            Some('.') => continue,
+            Some(_) => return Err(bad("text after a quoted part")),
+        }
+    }
+    match parts.len() {
+        1 => Ok(("public".into(), parts.remove(0))),
+        2 => {
+            let t = parts.remove(1);
+            Ok((parts.remove(0), t))
+        }
+        _ => Err(bad("more than two parts")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_table_name;
+
+    #[test]
+    fn table_names_parse_with_quotes_and_dots() {
+        let p = |s: &str| parse_table_name(s).unwrap();
+        assert_eq!(p("public.orders"), ("public".into(), "orders".into()));
+        assert_eq!(p("Orders"), ("public".into(), "orders".into()));
+        assert_eq!(
+            p(r#""odd.schema"."My ""x"" .t""#),
+            ("odd.schema".into(), r#"My "x" .t"#.into())
+        );
+        for bad in ["", "a.b.c", "\"open", "a.", ".b", "a\"b\".c", "\"a\"b.c"] {
+            assert!(parse_table_name(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,612 @@
+//! Which rows of the backup a recovery takes: the tables reached through foreign keys from the
+//! chosen one ([`Graph`]), and each table's COPY data streamed from the dump and kept when its
+//! key or its foreign key values fall in the sets already found ([`select`]).
+//!
+//! Key sets hold a 128-bit digest of each key (SHA-256 of its fields, cut), never the values:
+//! about 40 bytes a row in a hash set, so a tenant of a million rows needs some 40 MB per set
+//! it fills. The rows themselves go to spool files on disk, never to memory.
+
+use super::schema::{parse_table_name, quote_ident, Schema};
+use super::{RecoverRows, TableRole};
+use crate::browse::{escape_field, for_each_row_line, raw_fields};
+use crate::error::{Error, ErrorKind, Result};
+use crate::progress::Reporter;
+use sqlx::PgConnection;
+use std::cell::OnceCell;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+/// A table taking part.
+#[derive(Debug, Clone)]
+pub(super) struct Node {
+    pub oid: u32,
+    pub schema: String,
+    pub name: String,
+    pub role: TableRole,
+    /// Foreign-key steps from the chosen table (children only).
+    pub depth: u32,
+    pub path: Vec<String>,
+    /// The columns that identify a row.
+    pub key: Vec<String>,
+    /// The target's columns, with whether each is generated.
+    pub target_cols: Vec<(String, bool)>,
+}
+
+impl Node {
+    pub fn label(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}
+
+/// A foreign key between two tables taking part.
+#[derive(Debug, Clone)]
+pub(super) struct Edge {
+    pub name: String,
+    pub child: usize,
+    pub parent: usize,
+    pub child_cols: Vec<String>,
+    /// Followed from parent to child (`--children`): away from the chosen table.
+    pub downward: bool,
+    /// Which of the parent's column sets `parent_cols` is.
+    pub parent_set: usize,
+    pub deferrable: bool,
+    /// Every column of the child's side may be NULL.
+    pub nullable: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Graph {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    /// Per node: its distinct referenced column sets.
+    pub col_sets: Vec<Vec<Vec<String>>>,
+    pub notes: Vec<String>,
+}
+
+impl Graph {
+    /// The tables a recovery of `rows` reads: the chosen one, its children (transitively, with
+    /// `children`), and the parents of all of them (transitively). `in_dump` says which
+    /// tables the backup has data for.
+    pub fn build(
+        schema: &Schema,
+        rows: &RecoverRows,
+        in_dump: &HashSet<(String, String)>,
+    ) -> Result<Graph> {
+        let (s, t) = parse_table_name(&rows.table)?;
+        let root = schema.find(&s, &t).ok_or_else(|| {
+            Error::not_found(format!(
+                "the target has no table {}.{}",
+                quote_ident(&s),
+                quote_ident(&t)
+            ))
+            .with_hint("name it as SCHEMA.TABLE; quote a part with dots or capitals")
+        })?;
+        if !in_dump.contains(&(s.clone(), t.clone())) {
+            return Err(
+                Error::not_found(format!("the backup has no data for table {s}.{t}"))
+                    .with_hint("`offsite browse ARCHIVE` lists the tables it has"),
+            );
+        }
+        let mut g = Graph {
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            col_sets: Vec::new(),
+            notes: Vec::new(),
+        };
+        let mut index: HashMap<u32, usize> = HashMap::new();
+        let add = |g: &mut Graph,
+                   index: &mut HashMap<u32, usize>,
+                   oid: u32,
+                   role,
+                   depth,
+                   path: Vec<String>|
+         -> usize {
+            let tb = &schema.tables[&oid];
+            g.nodes.push(Node {
+                oid,
+                schema: tb.schema.clone(),
+                name: tb.name.clone(),
+                role,
+                depth,
+                path,
+                key: Vec::new(),
+                target_cols: tb
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.generated))
+                    .collect(),
+            });
+            index.insert(oid, g.nodes.len() - 1);
+            g.nodes.len() - 1
+        };
+        add(&mut g, &mut index, root, TableRole::Chosen, 0, Vec::new());
+        let in_dump_oid = |oid: u32| {
+            let tb = &schema.tables[&oid];
+            in_dump.contains(&(tb.schema.clone(), tb.name.clone()))
+        };
+        let step = |fk: &super::schema::ForeignKey| {
+            let (c, p) = (&schema.tables[&fk.child], &schema.tables[&fk.parent]);
+            format!(
+                "{}({}) → {}({})",
+                c.label(),
+                fk.child_cols.join(", "),
+                p.label(),
+                fk.parent_cols.join(", ")
+            )
+        };
+        if rows.children {
+            let mut queue = VecDeque::from([root]);
+            while let Some(p) = queue.pop_front() {
+                let (pdepth, ppath) = {
+                    let n = &g.nodes[index[&p]];
+                    (n.depth, n.path.clone())
+                };
+                for fk in schema.foreign_keys.iter().filter(|f| f.parent == p) {
+                    if index.contains_key(&fk.child) {
+                        continue;
+                    }
+                    if !in_dump_oid(fk.child) {
+                        g.notes.push(format!(
+                            "{} references {} but the backup has no data for it: not read",
+                            schema.tables[&fk.child].label(),
+                            schema.tables[&p].label()
+                        ));
+                        continue;
+                    }
+                    let mut path = ppath.clone();
+                    path.push(step(fk));
+                    add(
+                        &mut g,
+                        &mut index,
+                        fk.child,
+                        TableRole::Child,
+                        pdepth + 1,
+                        path,
+                    );
+                    queue.push_back(fk.child);
+                }
+            }
+        }
+        // Parents of everything, transitively.
+        let mut i = 0;
+        while i < g.nodes.len() {
+            let c = g.nodes[i].oid;
+            let cpath = g.nodes[i].path.clone();
+            for fk in schema.foreign_keys.iter().filter(|f| f.child == c) {
+                if index.contains_key(&fk.parent) {
+                    continue;
+                }
+                if !in_dump_oid(fk.parent) {
+                    g.notes.push(format!(
+                        "{} is referenced by {} but the backup has no data for it: the target \
+                         must have the rows it needs",
+                        schema.tables[&fk.parent].label(),
+                        schema.tables[&c].label()
+                    ));
+                    continue;
+                }
+                let mut path = cpath.clone();
+                path.push(step(fk));
+                add(
+                    &mut g,
+                    &mut index,
+                    fk.parent,
+                    TableRole::Parent,
+                    u32::MAX,
+                    path,
+                );
+            }
+            i += 1;
+        }
+        g.add_edges(schema, &index, rows.children);
+        g.set_keys(schema, rows)?;
+        Ok(g)
+    }
+
+    /// The foreign keys between the tables taking part, and each table's referenced column sets.
+    fn add_edges(&mut self, schema: &Schema, index: &HashMap<u32, usize>, children: bool) {
+        self.col_sets = vec![Vec::new(); self.nodes.len()];
+        for fk in &schema.foreign_keys {
+            let (Some(&ci), Some(&pi)) = (index.get(&fk.child), index.get(&fk.parent)) else {
+                continue;
+            };
+            let sets = &mut self.col_sets[pi];
+            let parent_set = match sets.iter().position(|s| *s == fk.parent_cols) {
+                Some(k) => k,
+                None => {
+                    sets.push(fk.parent_cols.clone());
+                    sets.len() - 1
+                }
+            };
+            let (cn, pn) = (&self.nodes[ci], &self.nodes[pi]);
+            let downward = children
+                && cn.role != TableRole::Parent
+                && pn.role != TableRole::Parent
+                && (ci == pi || cn.depth > pn.depth);
+            let ct = &schema.tables[&fk.child];
+            self.edges.push(Edge {
+                name: fk.name.clone(),
+                child: ci,
+                parent: pi,
+                child_cols: fk.child_cols.clone(),
+                downward,
+                parent_set,
+                deferrable: fk.deferrable,
+                nullable: fk
+                    .child_cols
+                    .iter()
+                    .all(|c| ct.column(c).is_some_and(|c| !c.not_null)),
+            });
+        }
+    }
+
+    /// Each table's key: `--key-columns`, else its primary or unique key; a parent without
+    /// one is identified by the columns referenced. A table without any is refused.
+    fn set_keys(&mut self, schema: &Schema, rows: &RecoverRows) -> Result<()> {
+        let mut given: HashMap<(String, String), Vec<String>> = HashMap::new();
+        for k in &rows.key_columns {
+            let name = parse_table_name(k.table.as_deref().unwrap_or(&rows.table))?;
+            given.insert(name, k.columns.clone());
+        }
+        for (i, n) in self.nodes.iter_mut().enumerate() {
+            let tb = &schema.tables[&n.oid];
+            let key = given
+                .remove(&(n.schema.clone(), n.name.clone()))
+                .or_else(|| tb.key.clone())
+                .or_else(|| {
+                    (n.role == TableRole::Parent)
+                        .then(|| self.col_sets[i].first().cloned())
+                        .flatten()
+                });
+            let Some(key) = key else {
+                return Err(Error::invalid(format!(
+                    "table {} has no primary key or unique key: its rows cannot be matched \
+                     with the target's",
+                    n.label()
+                ))
+                .with_hint(format!(
+                    "name the columns that identify its rows: --key-columns '{}.{}=COLUMN,COLUMN'",
+                    quote_ident(&n.schema),
+                    quote_ident(&n.name)
+                )));
+            };
+            for c in &key {
+                if tb.column(c).is_none() {
+                    return Err(Error::invalid(format!(
+                        "--key-columns: {} has no column {c:?}",
+                        n.label()
+                    )));
+                }
+            }
+            n.key = key;
+        }
+        // Key columns of a table this recovery does not reach are not needed.
+        Ok(())
+    }
+}
+
+/// A filter with its value as the target's type writes it, escaped as COPY text.
+#[derive(Debug, Clone)]
+pub(super) struct Filter {
+    pub column: String,
+    pub value: Vec<u8>,
+}
+
+/// Checks each filter's column against the chosen table and reads its value as the column's
+/// type (in the target, as a bound parameter): a wrong-typed value is refused here.
+pub(super) async fn normalize_filters(
+    conn: &mut PgConnection,
+    schema: &Schema,
+    graph: &Graph,
+    rows: &RecoverRows,
+) -> Result<Vec<Filter>> {
+    let tb = &schema.tables[&graph.nodes[0].oid];
+    if rows.filters.is_empty() {
+        return Err(
+            Error::invalid("name the rows to recover with --where COLUMN=VALUE")
+                .with_hint("e.g. --where id=42 (several --where must all match)"),
+        );
+    }
+    let mut out = Vec::new();
+    for f in &rows.filters {
+        let Some(col) = tb.column(&f.column) else {
+            let names: Vec<&str> = tb.columns.iter().map(|c| c.name.as_str()).collect();
+            return Err(Error::invalid(format!(
+                "{} has no column {:?} (its columns: {})",
+                tb.label(),
+                f.column,
+                names.join(", ")
+            )));
+        };
+        // The type comes from the target's catalog (format_type quotes it); the value is a
+        // bound parameter.
+        let q = format!("SELECT CAST(CAST($1 AS text) AS {})::text", col.type_sql);
+        let v: Option<String> = sqlx::query_scalar(&q)
+            .bind(&f.value)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| {
+                let why = match &e {
+                    sqlx::Error::Database(d) => d.message().to_string(),
+                    other => other.to_string(),
+                };
+                Error::invalid(format!(
+                    "--where {}={:?}: not a value of column {} ({}): {why}",
+                    f.column, f.value, f.column, col.type_sql
+                ))
+            })?;
+        let mut value = Vec::new();
+        escape_field(v.unwrap_or_default().as_bytes(), &mut value);
+        out.push(Filter {
+            column: f.column.clone(),
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// What was read: per table, its spool of chosen rows (COPY text lines, each ending in a
+/// `t`/`f` field: chosen or child (`t`), needed as a parent only (`f`)) and the dump's columns.
+#[derive(Debug, Default)]
+pub(super) struct Selection {
+    pub spools: Vec<Option<PathBuf>>,
+    pub dump_cols: Vec<Vec<String>>,
+    pub rows: Vec<u64>,
+    pub rows_read: u64,
+}
+
+type Key = u128;
+
+fn digest<'a>(fields: impl Iterator<Item = Option<&'a [u8]>>) -> Option<Key> {
+    let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+    for f in fields {
+        let f = f?;
+        h.update(&(f.len() as u64).to_le_bytes());
+        h.update(f);
+    }
+    let d = h.finish();
+    Some(u128::from_le_bytes(
+        d.as_ref()[..16].try_into().expect("16 bytes"),
+    ))
+}
+
+#[derive(Default)]
+struct State {
+    dirty: bool,
+    /// Per column set: digests of chosen/child rows (what children are matched against).
+    sub: Vec<HashSet<Key>>,
+    /// Per column set: digests parents must have (what parents are matched against).
+    need: Vec<HashSet<Key>>,
+    seen_sub: HashSet<Key>,
+    /// This pass: the values of rows' references to their own table (a reply's parent) that
+    /// did not match. A row chosen later whose key is among them means one more pass.
+    pending_self: HashSet<Key>,
+    seen_par: HashSet<Key>,
+    spool: Option<BufWriter<std::fs::File>>,
+    rows: u64,
+}
+
+/// Column positions in the dump's rows of one table.
+struct Positions {
+    key: Vec<usize>,
+    filters: Vec<(usize, Vec<u8>)>,
+    /// Per edge where this table is the child: positions of its columns.
+    as_child: Vec<(usize, Vec<usize>)>,
+    /// Per column set of this table.
+    sets: Vec<Vec<usize>>,
+}
+
+fn positions(g: &Graph, i: usize, filters: &[Filter], cols: &[String]) -> Result<Positions> {
+    let n = &g.nodes[i];
+    for c in cols {
+        match n.target_cols.iter().find(|(t, _)| t == c) {
+            None => {
+                return Err(Error::invalid(format!(
+                    "column {c:?} of {} is in the backup but not in the target",
+                    n.label()
+                ))
+                .with_hint("the target's table changed since the backup; recover into a database with the backup's columns"))
+            }
+            Some((_, true)) => {
+                return Err(Error::invalid(format!(
+                    "column {c:?} of {} holds data in the backup but is generated in the target",
+                    n.label()
+                )))
+            }
+            _ => {}
+        }
+    }
+    let at = |c: &String| {
+        cols.iter().position(|x| x == c).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!("{} has no column {c:?} in the backup", n.label()),
+            )
+        })
+    };
+    let all = |v: &[String]| v.iter().map(at).collect::<Result<Vec<_>>>();
+    Ok(Positions {
+        key: all(&n.key)?,
+        filters: if i == 0 {
+            filters
+                .iter()
+                .map(|f| Ok((at(&f.column)?, f.value.clone())))
+                .collect::<Result<_>>()?
+        } else {
+            Vec::new()
+        },
+        as_child: g
+            .edges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.child == i)
+            .map(|(k, e)| Ok((k, all(&e.child_cols)?)))
+            .collect::<Result<_>>()?,
+        sets: g.col_sets[i]
+            .iter()
+            .map(|s| all(s))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// Streams the tables of `g` from the archive until no new row is found (see the module's
+/// description), spooling the chosen rows into `dir`.
+pub(super) fn select(
+    archive: &Path,
+    g: &Graph,
+    filters: &[Filter],
+    dir: &Path,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Selection> {
+    let mut states: Vec<State> = g
+        .col_sets
+        .iter()
+        .map(|s| State {
+            sub: vec![HashSet::new(); s.len()],
+            need: vec![HashSet::new(); s.len()],
+            ..State::default()
+        })
+        .collect();
+    states[0].dirty = true;
+    let mut out = Selection {
+        spools: vec![None; g.nodes.len()],
+        dump_cols: vec![Vec::new(); g.nodes.len()],
+        rows: vec![0; g.nodes.len()],
+        rows_read: 0,
+    };
+    // Children by depth, then parents: one round mostly finds all.
+    let mut scan_order: Vec<usize> = (0..g.nodes.len()).collect();
+    scan_order.sort_by_key(|&i| g.nodes[i].depth);
+    while let Some(i) = scan_order.iter().copied().find(|&i| states[i].dirty) {
+        states[i].dirty = false;
+        states[i].pending_self.clear();
+        if states[i].spool.is_none() {
+            let path = dir.join(format!("t{i}.copy"));
+            let f = crate::private_fs::create_new(&path)
+                .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+            states[i].spool = Some(BufWriter::with_capacity(256 << 10, f));
+            out.spools[i] = Some(path);
+        }
+        let pos = OnceCell::new();
+        let n = &g.nodes[i];
+        let cols_seen = OnceCell::new();
+        let read = for_each_row_line(
+            archive,
+            &n.schema,
+            &n.name,
+            cancel,
+            &mut |cols| {
+                let p = positions(g, i, filters, cols)?;
+                let _ = pos.set(p);
+                let _ = cols_seen.set(cols.to_vec());
+                Ok(())
+            },
+            &mut |line| {
+                reporter.advance(line.len() as u64 + 1);
+                let p = pos.get().expect("columns come first");
+                take_row(g, i, p, line, &mut states)
+            },
+        )?;
+        out.rows_read += read;
+        if let Some(c) = cols_seen.into_inner() {
+            out.dump_cols[i] = c;
+        }
+    }
+    for (i, s) in states.iter_mut().enumerate() {
+        if let Some(mut w) = s.spool.take() {
+            w.flush()
+                .map_err(|e| Error::io("writing the recovery's rows", e))?;
+        }
+        out.rows[i] = s.rows;
+    }
+    Ok(out)
+}
+
+/// Decides one row of table `i`, spools it when chosen, and grows the sets it feeds.
+fn take_row(g: &Graph, i: usize, p: &Positions, line: &[u8], states: &mut [State]) -> Result<()> {
+    let fields: Vec<Option<&[u8]>> = raw_fields(line).collect();
+    let pick = |at: &[usize]| digest(at.iter().map(|&k| fields.get(k).copied().flatten()));
+    let mut sub = !p.filters.is_empty()
+        && p.filters
+            .iter()
+            .all(|(k, v)| fields.get(*k).copied().flatten() == Some(v.as_slice()));
+    if !sub {
+        sub = p.as_child.iter().any(|(e, at)| {
+            let e = &g.edges[*e];
+            e.downward && pick(at).is_some_and(|d| states[e.parent].sub[e.parent_set].contains(&d))
+        });
+    }
+    if !sub {
+        for (e, at) in &p.as_child {
+            let e = &g.edges[*e];
+            if e.downward && e.child == e.parent {
+                if let Some(d) = pick(at) {
+                    states[i].pending_self.insert(d);
+                }
+            }
+        }
+    }
+    let par = !sub
+        && p.sets.iter().enumerate().any(|(k, at)| {
+            !states[i].need[k].is_empty()
+                && pick(at).is_some_and(|d| states[i].need[k].contains(&d))
+        });
+    if !sub && !par {
+        return Ok(());
+    }
+    let Some(key) = pick(&p.key) else {
+        return Ok(()); // a NULL in the key (--key-columns): such a row cannot be matched
+    };
+    let s = &mut states[i];
+    if sub {
+        if !s.seen_sub.insert(key) {
+            return Ok(());
+        }
+    } else if s.seen_sub.contains(&key) || !s.seen_par.insert(key) {
+        return Ok(());
+    }
+    let w = s.spool.as_mut().expect("spool open");
+    let flag: &[u8] = if sub { b"\tt\n" } else { b"\tf\n" };
+    w.write_all(line)
+        .and_then(|_| w.write_all(flag))
+        .map_err(|e| Error::io("writing the recovery's rows", e))?;
+    s.rows += 1;
+    if sub {
+        for (k, at) in p.sets.iter().enumerate() {
+            let used = g
+                .edges
+                .iter()
+                .any(|e| e.downward && e.parent == i && e.parent_set == k);
+            if let (true, Some(d)) = (used, pick(at)) {
+                if states[i].sub[k].insert(d) {
+                    for e in g
+                        .edges
+                        .iter()
+                        .filter(|e| e.downward && e.parent == i && e.parent_set == k)
+                    {
+                        // Its own table: read again only if a row passed already refers to it.
+                        if e.child != i || states[i].pending_self.contains(&d) {
+                            states[e.child].dirty = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (e, at) in &p.as_child {
+        let e = &g.edges[*e];
+        if let Some(d) = pick(at) {
+            let parent = &mut states[e.parent];
+            if parent.sub[e.parent_set].contains(&d) {
+                continue; // already taken as a chosen or child row
+            }
+            if parent.need[e.parent_set].insert(d) {
+                states[e.parent].dirty = true;
+            }
+        }
+    }
+    Ok(())
+}

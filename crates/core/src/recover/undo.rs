@@ -1,0 +1,414 @@
+//! The undo file of a recovery and `recover --undo`.
+//!
+//! Written before the recovery commits, in the data folder (0600, a private temporary name,
+//! synced), and renamed to `<id>.undo` only once the recovery's transaction committed: a failed
+//! or cancelled recovery leaves none. Its form, line by line:
+//!
+//! ```text
+//! {"version":1,"id":…,"target":…,"tables":[{schema, table, columns, key, …}]}
+//! {"section":"old","table":0}      then COPY text: the old values of rows overwritten, then \.
+//! {"section":"sequences","steps":[{"sequence":…,"before":…,"after":…}]}
+//! {"section":"after","table":0}    then COPY text: key, md5 of the row as written, insert|update, then \.
+//! {"section":"end"}
+//! ```
+//!
+//! Undoing puts back the old values of updated rows and deletes inserted ones, in one
+//! transaction, but only rows still as the recovery left them (same md5): the others are
+//! reported as changed since, and left.
+
+use super::apply::{copy_file, db_error, exec, session_settings};
+use super::schema::quote_ident;
+use super::sql;
+use super::RecoverInput;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Row};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The file name of undo file `id` in its folder.
+pub fn undo_file_name(id: &str) -> String {
+    format!("{id}.undo")
+}
+
+/// One table of an undo file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct UndoTableHead {
+    pub schema: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub key: Vec<String>,
+    pub update_columns: Vec<String>,
+    /// Columns of a cycle's foreign key, set NULL before the rows are deleted.
+    pub nulled: Vec<String>,
+}
+
+/// A sequence the recovery advanced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct SequenceStep {
+    pub sequence: String,
+    pub before: Option<i64>,
+    pub after: i64,
+}
+
+/// The undo file's first line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UndoHeader {
+    pub version: u32,
+    pub id: String,
+    pub created_at: String,
+    /// A project's name or a URL without its password.
+    pub target: String,
+    pub archive: String,
+    #[serde(default)]
+    tables: Vec<UndoTableHead>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Section {
+    section: String,
+    #[serde(default)]
+    table: usize,
+    #[serde(default)]
+    steps: Vec<SequenceStep>,
+}
+
+/// An undo file being written.
+pub(super) struct UndoWriter {
+    file: tempfile::NamedTempFile,
+    out: BufWriter<std::fs::File>,
+    path: PathBuf,
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::io("writing the recovery's undo file", e)
+}
+
+impl UndoWriter {
+    pub fn create(input: &RecoverInput<'_>, tables: Vec<UndoTableHead>) -> Result<UndoWriter> {
+        crate::private_fs::create_dir_all(&input.undo_dir).map_err(io)?;
+        let file =
+            crate::private_fs::tempfile_in(&input.undo_dir, ".offsite-tmp-undo-").map_err(io)?;
+        let out = BufWriter::with_capacity(256 << 10, file.as_file().try_clone().map_err(io)?);
+        let mut w = UndoWriter {
+            file,
+            out,
+            path: input.undo_dir.join(undo_file_name(&input.undo_id)),
+        };
+        let head = UndoHeader {
+            version: 1,
+            id: input.undo_id.clone(),
+            created_at: input.created_at.clone(),
+            target: input.target_ref.clone(),
+            archive: input.archive.display().to_string(),
+            tables,
+        };
+        w.line(&serde_json::to_string(&head).map_err(|e| Error::internal(e.to_string()))?)?;
+        Ok(w)
+    }
+    fn line(&mut self, s: &str) -> Result<()> {
+        self.out.write_all(s.as_bytes()).map_err(io)?;
+        self.out.write_all(b"\n").map_err(io)
+    }
+    pub fn section(&mut self, name: &str, table: usize) -> Result<()> {
+        self.line(&format!("{{\"section\":\"{name}\",\"table\":{table}}}"))
+    }
+    pub fn raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes).map_err(io)
+    }
+    pub fn end_section(&mut self) -> Result<()> {
+        self.line("\\.")
+    }
+    pub fn sequences(&mut self, steps: &[SequenceStep]) -> Result<()> {
+        let s = Section {
+            section: "sequences".into(),
+            table: 0,
+            steps: steps.to_vec(),
+        };
+        self.line(&serde_json::to_string(&s).map_err(|e| Error::internal(e.to_string()))?)
+    }
+    /// The last line, flushed and synced (still under its temporary name).
+    pub fn finish(&mut self) -> Result<()> {
+        self.line("{\"section\":\"end\"}")?;
+        self.out.flush().map_err(io)?;
+        self.file.as_file().sync_all().map_err(io)
+    }
+    /// Renamed to its final name: the recovery committed.
+    pub fn register(self) -> Result<()> {
+        let UndoWriter { file, path, .. } = self;
+        file.persist_noclobber(&path).map_err(|e| io(e.error))?;
+        if let Some(dir) = path.parent() {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the header of the undo file at `path`.
+pub fn read_header(path: &Path) -> Result<UndoHeader> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let mut line = String::new();
+    read_line(&mut BufReader::new(f), &mut line)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    serde_json::from_str(line.trim_end())
+        .map_err(|e| Error::integrity(format!("{} is not an undo file: {e}", path.display())))
+}
+
+/// One line of at most 64 MiB (a longer one is not an undo file's).
+fn read_line(r: &mut impl BufRead, s: &mut String) -> std::io::Result<usize> {
+    <&mut _ as std::io::Read>::take(r, 64 << 20).read_line(s)
+}
+
+/// What `--undo` did, per table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct UndoTable {
+    pub schema: String,
+    pub table: String,
+    /// Inserted rows deleted.
+    pub deleted: u64,
+    /// Overwritten rows given their old values back.
+    pub restored: u64,
+    /// Rows changed since the recovery (or gone): left as they are.
+    pub changed_since: u64,
+    /// The keys of some of them (as text).
+    pub changed_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct UndoReport {
+    pub id: String,
+    pub target: String,
+    pub tables: Vec<UndoTable>,
+    /// Sequences set back to where they were.
+    pub sequences_reset: u64,
+}
+
+/// Loads one COPY section of the undo file (up to `\.`) into `temp` through a spool file.
+fn spool_section(r: &mut impl BufRead, dir: &Path, name: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    let mut w = BufWriter::new(crate::private_fs::create_new(&path).map_err(io)?);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = <&mut _ as std::io::Read>::take(&mut *r, crate::browse::MAX_ROW as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(io)?;
+        if n == 0 {
+            return Err(Error::integrity("the undo file ends inside a section"));
+        }
+        if line == b"\\.\n" {
+            break;
+        }
+        w.write_all(&line).map_err(io)?;
+    }
+    w.flush().map_err(io)?;
+    Ok(path)
+}
+
+/// Undoes the recovery whose undo file is at `path` in the database behind `conn`.
+pub async fn undo(conn: &mut PgConnection, path: &Path) -> Result<UndoReport> {
+    let head = read_header(path)?;
+    let f = std::fs::File::open(path).map_err(io)?;
+    let mut r = BufReader::new(f);
+    let mut first = String::new();
+    read_line(&mut r, &mut first).map_err(io)?;
+    let dir = crate::private_fs::tempdir("offsite-undo-").map_err(io)?;
+    session_settings(conn).await?;
+    exec(conn, "starting the transaction", "BEGIN").await?;
+    let out = undo_in_transaction(conn, &head, &mut r, dir.path()).await;
+    match out {
+        Ok(report) => {
+            exec(conn, "committing the undo", "COMMIT").await?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+            Err(e)
+        }
+    }
+}
+
+async fn undo_in_transaction(
+    conn: &mut PgConnection,
+    head: &UndoHeader,
+    r: &mut impl BufRead,
+    dir: &Path,
+) -> Result<UndoReport> {
+    let mut steps = Vec::new();
+    let mut complete = false;
+    loop {
+        let mut line = String::new();
+        if read_line(r, &mut line).map_err(io)? == 0 {
+            break;
+        }
+        let s: Section = serde_json::from_str(line.trim_end())
+            .map_err(|e| Error::integrity(format!("the undo file is damaged: {e}")))?;
+        let t = match s.section.as_str() {
+            "end" => {
+                complete = true;
+                break;
+            }
+            "sequences" => {
+                steps = s.steps;
+                continue;
+            }
+            _ => head.tables.get(s.table).ok_or_else(|| {
+                Error::integrity("the undo file names a table it does not describe")
+            })?,
+        };
+        let target = sql::table(&t.schema, &t.table);
+        let spool = spool_section(r, dir, &format!("{}-{}", s.section, s.table))?;
+        let (temp, cols, extra): (String, &[String], &[&str]) = match s.section.as_str() {
+            "old" => (sql::temp("undo_old", s.table), &t.columns, &[]),
+            "after" => (sql::temp("undo_after", s.table), &t.key, &["_md5", "_act"]),
+            other => return Err(Error::integrity(format!("unknown undo section {other:?}"))),
+        };
+        let mut create = format!(
+            "CREATE TEMP TABLE {temp} ON COMMIT DROP AS SELECT {} FROM {target} WITH NO DATA",
+            sql::cols(None, cols)
+        );
+        if !extra.is_empty() {
+            create.push_str(&format!(
+                "; ALTER TABLE {temp} ADD COLUMN \"_md5\" text, ADD COLUMN \"_act\" text, ADD COLUMN \"_skip\" boolean"
+            ));
+        }
+        exec(conn, "reading the undo file", &create).await?;
+        copy_file(
+            conn,
+            "reading the undo file",
+            &sql::copy_in(&temp, cols, extra),
+            &spool,
+        )
+        .await?;
+    }
+    if !complete {
+        return Err(Error::integrity(
+            "the undo file is incomplete (it has no end line); nothing was changed",
+        ));
+    }
+    let mut report = UndoReport {
+        id: head.id.clone(),
+        target: head.target.clone(),
+        tables: Vec::new(),
+        sequences_reset: 0,
+    };
+    for (i, t) in head.tables.iter().enumerate() {
+        report.tables.push(mark_changed(conn, i, t).await?);
+    }
+    for (i, t) in head
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.nulled.is_empty())
+    {
+        let q = format!(
+            "UPDATE {} t SET {} FROM {} a WHERE {} AND a._act = 'insert' AND NOT a._skip",
+            sql::table(&t.schema, &t.table),
+            t.nulled
+                .iter()
+                .map(|c| format!("{} = NULL", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sql::temp("undo_after", i),
+            sql::key_eq("t", "a", &t.key)
+        );
+        exec(conn, "clearing the keys of a cycle", &q).await?;
+    }
+    for (i, t) in head.tables.iter().enumerate().rev() {
+        let q = format!(
+            "DELETE FROM {} t USING {} a WHERE {} AND a._act = 'insert' AND NOT a._skip",
+            sql::table(&t.schema, &t.table),
+            sql::temp("undo_after", i),
+            sql::key_eq("t", "a", &t.key)
+        );
+        report.tables[i].deleted = exec(conn, "deleting the recovered rows", &q).await?;
+    }
+    for (i, t) in head
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.update_columns.is_empty())
+    {
+        let q = format!(
+            "UPDATE {} t SET {} FROM {} o JOIN {} a ON {} WHERE {} AND a._act = 'update' AND NOT a._skip",
+            sql::table(&t.schema, &t.table),
+            sql::set_from("o", &t.update_columns),
+            sql::temp("undo_old", i),
+            sql::temp("undo_after", i),
+            sql::key_eq("o", "a", &t.key),
+            sql::key_eq("t", "o", &t.key)
+        );
+        report.tables[i].restored = exec(conn, "restoring the overwritten rows", &q).await?;
+    }
+    for s in &steps {
+        report.sequences_reset += reset_sequence(conn, s).await?;
+    }
+    Ok(report)
+}
+
+/// Marks the rows changed since the recovery (`_skip`), and reports them.
+async fn mark_changed(conn: &mut PgConnection, i: usize, t: &UndoTableHead) -> Result<UndoTable> {
+    let after = sql::temp("undo_after", i);
+    let q = format!(
+        "UPDATE {after} a SET _skip = NOT EXISTS (SELECT 1 FROM {} t WHERE {} AND md5({}) = a._md5)",
+        sql::table(&t.schema, &t.table),
+        sql::key_eq("t", "a", &t.key),
+        sql::row_text("t", &t.columns)
+    );
+    let changed = exec(conn, "comparing the rows with the recovery's", &q).await?;
+    let _ = changed;
+    let keys: Vec<String> = sqlx::query(&format!(
+        "SELECT {}::text FROM {after} a WHERE a._skip LIMIT 20",
+        sql::row_text("a", &t.key)
+    ))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| db_error("listing rows changed since", e))?
+    .iter()
+    .map(|r| r.get::<String, _>(0))
+    .collect();
+    let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {after} WHERE _skip"))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| db_error("counting rows changed since", e))?;
+    Ok(UndoTable {
+        schema: t.schema.clone(),
+        table: t.table.clone(),
+        deleted: 0,
+        restored: 0,
+        changed_since: n as u64,
+        changed_keys: keys,
+    })
+}
+
+/// A sequence the recovery advanced, set back when nothing used it since.
+async fn reset_sequence(conn: &mut PgConnection, s: &SequenceStep) -> Result<u64> {
+    let now: Option<i64> =
+        sqlx::query_scalar("SELECT pg_catalog.pg_sequence_last_value($1::regclass)")
+            .bind(&s.sequence)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| db_error("reading a sequence", e))?;
+    if now != Some(s.after) {
+        return Ok(0);
+    }
+    let q = match s.before {
+        Some(b) => sqlx::query("SELECT pg_catalog.setval($1::regclass, $2, true)")
+            .bind(&s.sequence)
+            .bind(b),
+        None => sqlx::query(
+            "SELECT pg_catalog.setval($1::regclass, (SELECT seqstart FROM pg_catalog.pg_sequence \
+             WHERE seqrelid = $1::regclass), false)",
+        )
+        .bind(&s.sequence),
+    };
+    q.execute(&mut *conn)
+        .await
+        .map_err(|e| db_error("setting a sequence back", e))?;
+    Ok(1)
+}

@@ -1,0 +1,54 @@
+import { emit } from "@tauri-apps/api/event";
+import { mockIPC } from "@tauri-apps/api/mocks";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import type { JobFinished } from "../../bindings";
+import { StoreProvider, useJobActions } from "../../store";
+import { FINISHED_SHOWN, LiveJobs } from "./LiveJobs";
+
+function Start() {
+  const { startBackup } = useJobActions();
+  return (
+    <button type="button" data-testid="start" onClick={() => void startBackup("shop")}>
+      start
+    </button>
+  );
+}
+
+const failed = (id: string): JobFinished =>
+  ({
+    job_id: id,
+    kind: "backup",
+    ok: false,
+    error: { code: "connection", message: "the server refused", hint: null, retryable: true },
+    result: null,
+  }) as unknown as JobFinished;
+
+describe("the project's job results (issue 44)", () => {
+  it("one line per job, the newest few, and the rest dismissed at once", async () => {
+    let n = 0;
+    mockIPC(
+      (cmd) => {
+        if (cmd === "start_backup") return `job-${++n}`;
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    render(
+      <StoreProvider>
+        <Start />
+        <LiveJobs project="shop" />
+      </StoreProvider>,
+    );
+    for (let i = 1; i <= 5; i++) {
+      fireEvent.click(screen.getByTestId("start"));
+      await waitFor(() => expect(screen.getAllByTestId("job-running")).toHaveLength(1));
+      await act(() => emit("job-finished", failed(`job-${i}`)));
+      await waitFor(() => expect(screen.queryByTestId("job-running")).toBeNull());
+    }
+    expect(screen.getAllByTestId("job-finished")).toHaveLength(FINISHED_SHOWN);
+    expect(screen.getByTestId("jobs-older")).toHaveTextContent("and 2 older results");
+    fireEvent.click(screen.getByTestId("jobs-dismiss-all"));
+    await waitFor(() => expect(screen.queryByTestId("job-panel")).toBeNull());
+  });
+});
