@@ -100,6 +100,16 @@ if [[ -f tests/e2e/package.json ]]; then
     fi
 fi
 
+# ---- every locked crate, for every platform (crates/cli/src/docs_install.rs runs `cargo metadata
+# --locked --offline`, which needs them all, not only those a Linux build downloads) ------------
+if cargo metadata --format-version 1 --locked --offline >/dev/null 2>&1; then
+    ci_log "crates: every locked crate is present"
+else
+    ci_log "crates: cargo fetch --locked (every platform's dependencies)"
+    cargo fetch --locked --quiet
+    ci_log "crates: fetched"
+fi
+
 # ---- 4. tauri-driver ---------------------------------------------------------------------------
 cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
 if command -v tauri-driver >/dev/null || [[ -x "$cargo_bin/tauri-driver" ]]; then
