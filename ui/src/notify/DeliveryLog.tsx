@@ -62,7 +62,7 @@ export function DeliveryLog({ log, projects, project, onProject, onRefresh }: Pr
             <tbody>
               {log.data.map((d) => (
                 <tr key={d.id} data-testid="notify-log-row" data-state={d.state} data-kind={d.kind} data-channel={d.channel}>
-                  <td>{formatTime(d.created_at)}</td>
+                  <td className="nowrap">{formatTime(d.created_at)}</td>
                   <td className={`delivery-${d.state}`} data-testid="notify-log-state">
                     {STATE_LABEL[d.state] ?? d.state}
                     {d.state === "queued" && d.attempts > 0 && (
@@ -79,7 +79,7 @@ export function DeliveryLog({ log, projects, project, onProject, onRefresh }: Pr
                   <td className={d.last_error ? "problem" : undefined} data-testid="notify-log-error-text">
                     {d.last_error ?? ""}
                   </td>
-                  <td>{formatTime(d.sent_at)}</td>
+                  <td className="nowrap">{formatTime(d.sent_at)}</td>
                 </tr>
               ))}
             </tbody>
