@@ -53,7 +53,9 @@ describe("a restore drill in the app", () => {
     offsite("project", "add", "drillshop", "--db", url);
     offsite("backup", "drillshop");
     await until(app.browser, "the project card", async () => $("project-open-drillshop").isExisting(), { timeoutMs: 15_000 });
-    assert.equal(await $("project-proven").getAttribute("data-state"), "never");
+    // Never proven: the card's checklist lists "Restore proven" as an open item.
+    const proven = '[data-testid="project-card"] [data-testid="check-item"][data-item="restore_proven"]';
+    assert.equal(await app.browser.$(proven).getAttribute("data-state"), "gap");
 
     await $("project-open-drillshop").click();
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
@@ -119,13 +121,14 @@ describe("a restore drill in the app", () => {
     assert.match(await orders.el.getText(), /3000/);
   });
 
-  it("the project card then says proven restorable, with the RTO", async () => {
+  it("the project card then says restore proven", async () => {
     await $("drills-back").click();
     await $("back-home").click();
-    await until(app.browser, "the card's proven line", async () => (await $("project-proven").getAttribute("data-state")) === "proven", {
+    // Proven: "Restore proven" leaves the open items for the checklist's done line.
+    await until(app.browser, "the card's checklist says restore proven", async () => /Restore proven/.test(await $("project-checklist-done").getText()), {
       timeoutMs: 15_000,
     });
-    assert.match(await $("project-proven").getText(), /Proven restorable .* · RTO/);
+    assert.equal(await app.browser.$('[data-testid="project-card"] [data-testid="check-item"][data-item="restore_proven"]').isExisting(), false);
     await app.screenshot("02-card-proven");
   });
 });
