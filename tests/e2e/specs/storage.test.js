@@ -152,6 +152,8 @@ describe("storage & configuration on the project page", () => {
 
     // Into a folder: every object, byte for byte. Planned on the way to the review.
     restoreDir = mkdtempSync(join(tmpdir(), "offsite-e2e-storage-"));
+    // Away from the dialog's sticky footer, which covers what is scrolled under it.
+    await $("wizard-storage-to-folder").scrollIntoView({ block: "center" });
     await $("wizard-storage-to-folder").click();
     await $("wizard-storage-folder").setValue(restoreDir);
     await $("wizard-next").click();
