@@ -152,9 +152,9 @@ describe("storage & configuration on the project page", () => {
 
     // Into a folder: every object, byte for byte. Planned on the way to the review.
     restoreDir = mkdtempSync(join(tmpdir(), "offsite-e2e-storage-"));
-    // Away from the dialog's sticky footer, which covers what is scrolled under it.
-    await $("wizard-storage-to-folder").scrollIntoView({ block: "center" });
-    await $("wizard-storage-to-folder").click();
+    // The radio sits under its label's text (one line since issue 44), which WebKitWebDriver
+    // reports as intercepting a pointer click: the choice is clicked in the page instead.
+    await app.browser.execute((el) => el.click(), await $("wizard-storage-to-folder"));
     await $("wizard-storage-folder").setValue(restoreDir);
     await $("wizard-next").click();
     await $("wizard-target-components").waitForDisplayed();
@@ -221,7 +221,7 @@ describe("storage & configuration on the project page", () => {
     await $("wizard-backup-radio").waitForDisplayed();
     let chosen = false;
     for (const option of await app.browser.$$(byTestId("wizard-backup-option"))) {
-      if (/ · full · /.test(await option.getText())) {
+      if (/^Full backup of /.test(await option.getText())) {
         await option.$(byTestId("wizard-backup-radio")).click();
         chosen = true;
         break;
@@ -236,11 +236,11 @@ describe("storage & configuration on the project page", () => {
     // mirror: u2.png is written back, extra.txt deleted, the other three are identical.
     await $("wizard-components").waitForDisplayed();
     assert.equal(await $("wizard-components-database").isSelected(), true);
-    await $("wizard-components-storage").click();
-    await $("wizard-storage-to-project").click();
-    await $("wizard-storage-mirror").click();
+    await app.browser.execute((el) => el.click(), await $("wizard-components-storage")); // a choice under its label's text
+    await app.browser.execute((el) => el.click(), await $("wizard-storage-to-project")); // a choice under its label's text
+    await app.browser.execute((el) => el.click(), await $("wizard-storage-mirror")); // a choice under its label's text
     await $("wizard-next").click();
-    await $("wizard-target-this").click();
+    await app.browser.execute((el) => el.click(), await $("wizard-target-this")); // a choice under its label's text
     await until(app.browser, "the plan", async () =>
       (await $("wizard-next").isEnabled()) || (await $("wizard-plan-error").isExisting()),
     );
