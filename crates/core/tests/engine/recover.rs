@@ -550,68 +550,6 @@ async fn hostile_and_odd_input_is_refused_by_name_with_nothing_written() {
     );
 }
 
-/// Not a check but a measurement (`cargo test -p offsite-core --test engine recover::measure --
-/// --ignored --nocapture`): one tenant of ten, with `--children`, from a backup of the
-/// multi-tenant fixture grown larger, against a full restore of that backup into an empty
-/// database. Prints both times and their ratio (the issue's floor: ≤ 0.5).
-#[tokio::test]
-#[ignore]
-async fn measure_one_tenant_against_a_full_restore() {
-    let pg = TestCluster::shared();
-    let env = env().await;
-    let grow = r#"
-        INSERT INTO plans VALUES (3, 'big', 1);
-        INSERT INTO organizations (name, plan_id) SELECT 'org ' || g, 3 FROM generate_series(3, 10) g;
-        INSERT INTO users (org_id, email) SELECT o, 'u' || o || '-' || g FROM generate_series(3, 10) o, generate_series(1, 50) g;
-        INSERT INTO projects (org_id, title) SELECT o, 'p' || g FROM generate_series(1, 10) o, generate_series(1, 100) g;
-        INSERT INTO tasks (project_id, title, est) SELECT p, repeat('t', 40) || g, g FROM generate_series(4, 1003) p, generate_series(1, 200) g;
-        INSERT INTO comments (task_id, body) SELECT t, repeat('c', 60) FROM generate_series(13, 200012) t, generate_series(1, 2);
-        ANALYZE;
-    "#;
-    let (db, archive) =
-        backed_up_with(pg, &env, "recovermeasure", &format!("{FIXTURE}{grow}")).await;
-    let rows = pg.psql(&db, "SELECT (SELECT count(*) FROM tasks) + (SELECT count(*) FROM comments) + (SELECT count(*) FROM projects)");
-    let tenant_rows = pg.psql(
-        &db,
-        "SELECT (SELECT count(*) FROM projects WHERE org_id = 5) * 201 * 2",
-    );
-    let empty = pg.unique_db("recovermeasure_full");
-    let t = std::time::Instant::now();
-    env.engine
-        .restore(
-            offsite_core::RestoreRequest::new(&archive, target(pg, &empty)),
-            JobStart::default(),
-        )
-        .await
-        .unwrap();
-    let full = t.elapsed();
-    let schema_only = pg.unique_db("recovermeasure_tenant");
-    let s = pg
-        .command("pg_dump")
-        .args(["-s", "-d", &db])
-        .output()
-        .unwrap();
-    pg.psql(&schema_only, &String::from_utf8(s.stdout).unwrap());
-    let t = std::time::Instant::now();
-    let r = recover(
-        &env,
-        &archive,
-        pg,
-        &schema_only,
-        tenant("public.organizations", "5", true),
-        false,
-    )
-    .await
-    .unwrap();
-    let one = t.elapsed();
-    let inserted: u64 = r.tables.iter().map(|t| t.insert).sum();
-    println!("rows in the big tables: {rows}; tenant about {tenant_rows}; recovered {inserted} rows, read {}", r.rows_read);
-    println!(
-        "full restore: {full:?}; one tenant with --children: {one:?}; ratio {:.2} (floor 0.50)",
-        one.as_secs_f64() / full.as_secs_f64()
-    );
-}
-
 #[tokio::test]
 async fn replies_read_before_the_comment_they_answer_still_come_with_it() {
     let pg = TestCluster::shared();
