@@ -9,8 +9,8 @@
 pub mod backups;
 pub mod browse;
 pub mod components;
-pub mod diff;
 pub mod destinations;
+pub mod diff;
 pub mod drills;
 pub mod encryption;
 pub mod health;

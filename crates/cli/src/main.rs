@@ -5,10 +5,10 @@
 mod stdio;
 mod archive_arg;
 mod browse_cmd;
-mod diff_cmd;
 mod check_cmd;
 mod components_cmd;
 mod destination_cmd;
+mod diff_cmd;
 #[cfg(test)]
 mod docs_examples;
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! primary key as the dump's `ADD CONSTRAINT … PRIMARY KEY (…)` statements give it.
 
 use super::create_table::{parse_primary_key, MAX_DEFN};
-use super::tables::{directory_toc, dump_reader, open, with_table};
-use crate::error::{Error, Result};
+use super::tables::{directory_toc, dump_reader, open};
+use crate::error::Result;
 use std::collections::BTreeMap;
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
@@ -46,7 +46,8 @@ pub fn primary_keys(path: &Path, cancel: &CancellationToken) -> Result<PrimaryKe
 
 /// Streams `schema.table`'s rows from the backup at `path` to `each_line` (one line of COPY
 /// text, without its `\n`), in dump order: the table's columns (as its COPY statement lists
-/// them) and the bytes read (every line with its `\n`).
+/// them) and the bytes read (every line with its `\n`). The same reader as row recovery's
+/// ([`super::for_each_row_line`]), counting bytes.
 pub fn read_table_lines(
     path: &Path,
     schema: &str,
@@ -54,16 +55,20 @@ pub fn read_table_lines(
     cancel: &CancellationToken,
     each_line: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<(Vec<String>, u64)> {
-    with_table(path, schema, table, cancel, &mut |t| {
-        let (mut line, mut rows, mut bytes) = (Vec::new(), 0u64, 0u64);
-        while t.next_line(&mut line)? {
-            if rows.is_multiple_of(4096) && cancel.is_cancelled() {
-                return Err(Error::cancelled());
-            }
-            rows += 1;
+    let (mut columns, mut bytes) = (Vec::new(), 0u64);
+    super::for_each_row_line(
+        path,
+        schema,
+        table,
+        cancel,
+        &mut |c| {
+            columns = c.to_vec();
+            Ok(())
+        },
+        &mut |line| {
             bytes += line.len() as u64 + 1;
-            each_line(&line)?;
-        }
-        Ok((t.columns.clone(), bytes))
-    })
+            each_line(line)
+        },
+    )?;
+    Ok((columns, bytes))
 }
