@@ -181,7 +181,7 @@ fn print_report(out: &Out, r: &RecoverReport) {
         let role = format!("{:?}", t.role).to_lowercase();
         println!(
             "  {:<32} {:>7} {:>8} {:>7} {:>10} {:>9} {:>8}",
-            format!("{}.{}", t.schema, t.table),
+            crate::shown::table(&t.schema, &t.table),
             role,
             t.insert,
             t.update,
@@ -198,7 +198,7 @@ fn print_report(out: &Out, r: &RecoverReport) {
                     .columns
                     .iter()
                     .zip(row)
-                    .map(|(c, v)| format!("{c}={}", v.as_deref().unwrap_or("NULL")))
+                    .map(|(c, v)| format!("{}={}", crate::shown::ident(c), crate::shown::value(v)))
                     .collect();
                 let line = shown.join("  ");
                 let cut: String = line.chars().take(150).collect();
