@@ -1,8 +1,8 @@
 //! `offsite browse`: a look inside a backup without restoring it (tables, rows, a CSV export,
 //! storage objects).
 
-use crate::shown::value as cell; // a value on one line: NULL as `NULL`, control characters escaped
 use crate::output::Out;
+use crate::shown::value as cell; // a value on one line: NULL as `NULL`, control characters escaped
 use crate::{archive_arg, encryption_cmd};
 use offsite_core::browse::{ColumnEquals, ObjectQuery, RowFilter, RowPage};
 use offsite_core::units::format_bytes;
@@ -235,7 +235,6 @@ async fn columns(
     }
     Ok(0)
 }
-
 
 fn print_page(p: &RowPage, filtered: bool) {
     let names: Vec<String> = p.columns.iter().map(|c| crate::shown::text(c)).collect();

@@ -145,10 +145,18 @@ fn print_table(t: &TableDiff) {
                     )
                 }
                 RowChangeKind::Added => {
-                    println!("      {}: {}", crate::shown::ident(&c.column), value(&c.after))
+                    println!(
+                        "      {}: {}",
+                        crate::shown::ident(&c.column),
+                        value(&c.after)
+                    )
                 }
                 RowChangeKind::Removed => {
-                    println!("      {}: {}", crate::shown::ident(&c.column), value(&c.before))
+                    println!(
+                        "      {}: {}",
+                        crate::shown::ident(&c.column),
+                        value(&c.before)
+                    )
                 }
             }
         }

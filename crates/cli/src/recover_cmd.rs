@@ -223,11 +223,17 @@ fn print_undo(out: &Out, r: &UndoReport) {
     println!("Undid recovery {} in {}", r.id, r.target);
     for t in &r.tables {
         println!(
-            "  {}.{}: {} deleted, {} given their old values back, {} changed since (left)",
-            t.schema, t.table, t.deleted, t.restored, t.changed_since
+            "  {}: {} deleted, {} given their old values back, {} changed since (left)",
+            crate::shown::table(&t.schema, &t.table),
+            t.deleted,
+            t.restored,
+            t.changed_since
         );
         if !t.changed_keys.is_empty() {
-            println!("      changed since: {}", t.changed_keys.join(" "));
+            println!(
+                "      changed since: {}",
+                crate::shown::text(&t.changed_keys.join(" "))
+            );
         }
     }
 }
