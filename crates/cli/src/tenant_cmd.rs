@@ -2,6 +2,7 @@
 //! against the project's database and walks the foreign keys; this prints the result).
 
 use crate::output::Out;
+use crate::shown;
 use clap::Subcommand;
 use offsite_core::ops::tenants::TenantDetail;
 use offsite_core::{Engine, Result};
@@ -72,7 +73,12 @@ pub async fn tenant(engine: &Engine, cmd: TenantCmd, out: &Out) -> Result<u8> {
                 println!("{project} has no tenants (offsite tenant add {project} NAME --table SCHEMA.TABLE --key COLUMN)");
             } else {
                 for t in ts {
-                    println!("{}\t{}.{}({})", t.name, t.schema, t.table, t.key);
+                    println!(
+                        "{}\t{}({})",
+                        t.name,
+                        shown::table(&t.schema, &t.table),
+                        shown::ident(&t.key)
+                    );
                 }
             }
         }
@@ -99,9 +105,13 @@ fn show(out: &Out, d: &TenantDetail) {
     println!("reached ({}):", s.reached.len());
     for t in &s.reached {
         if t.path.is_empty() {
-            println!("  {}.{}  (root)", t.schema, t.table);
+            println!("  {}  (root)", shown::table(&t.schema, &t.table));
         } else {
-            println!("  {}.{}  via {}", t.schema, t.table, t.path.join(" ← "));
+            println!(
+                "  {}  via {}",
+                shown::table(&t.schema, &t.table),
+                shown::text(&t.path.join(" ← "))
+            );
         }
     }
     if !s.referenced.is_empty() {
@@ -110,11 +120,15 @@ fn show(out: &Out, d: &TenantDetail) {
             s.referenced.len()
         );
         for t in &s.referenced {
-            println!("  {}.{}  via {}", t.schema, t.table, t.path.join(", "));
+            println!(
+                "  {}  via {}",
+                shown::table(&t.schema, &t.table),
+                shown::text(&t.path.join(", "))
+            );
         }
     }
     println!("not reached ({}):", s.not_reached.len());
     for t in &s.not_reached {
-        println!("  {t}");
+        println!("  {}", shown::text(t));
     }
 }
