@@ -70,7 +70,7 @@ mod settings;
 mod sql;
 mod tested_sources;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod validate;
 mod validation_checks;
 
