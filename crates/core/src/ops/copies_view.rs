@@ -289,12 +289,21 @@ mod tests {
             "the checklist counts the server: {:?}",
             h.copies
         );
-        assert_eq!(view.copies as usize, marks.len(), "{view:?} vs {:?}", h.copies);
+        assert_eq!(
+            view.copies as usize,
+            marks.len(),
+            "{view:?} vs {:?}",
+            h.copies
+        );
         assert_eq!(view.copies, 2, "{view:?}");
         assert_eq!(view.media, 2, "{view:?}");
         assert!(!view.offsite, "the server is beside the database: {view:?}");
         let (line, _) = crate::health::copies_line(&h.copies);
         assert!(line.starts_with("2 of 3 copies, on 2 media"), "{line}");
-        assert!(view.summary.starts_with("2 copies on 2 media"), "{}", view.summary);
+        assert!(
+            view.summary.starts_with("2 copies on 2 media"),
+            "{}",
+            view.summary
+        );
     }
 }
