@@ -17,6 +17,7 @@ pub mod health;
 pub mod jobs;
 pub mod notify;
 pub mod projects;
+pub mod recover;
 pub mod remote;
 pub mod schedules;
 pub mod settings;
