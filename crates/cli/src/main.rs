@@ -31,6 +31,7 @@ mod remote_cmd;
 mod restore_cmd;
 mod schedule_cmd;
 mod serve_cmd;
+mod shown;
 mod usage;
 mod words;
 
