@@ -100,6 +100,8 @@ const COMMANDS: &[&str] = &[
     "plan_recover",
     "start_recover",
     "start_recover_undo",
+    "list_tenants",
+    "show_tenant",
     "verify_drill_signature",
     "save_drill_report",
     "list_channels",

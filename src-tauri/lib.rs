@@ -140,6 +140,8 @@ macro_rules! specta_builder {
                 commands::recover::plan_recover,
                 commands::recover::start_recover::<$runtime>,
                 commands::recover::start_recover_undo::<$runtime>,
+                commands::tenants::list_tenants,
+                commands::tenants::show_tenant,
                 commands::notify::list_channels,
                 commands::notify::add_channel,
                 commands::notify::check_telegram_api,

@@ -21,6 +21,7 @@ pub mod recover;
 pub mod remote;
 pub mod schedules;
 pub mod settings;
+pub mod tenants;
 pub mod updates;
 
 pub use settings::DesktopSettings;

@@ -13,10 +13,10 @@ use offsite_core::restore::DatabaseTo;
 use std::future::Future;
 use tauri::{AppHandle, Runtime, State};
 
-/// Runs the engine's recovery on a blocking thread of the runtime: its future holds a
+/// Runs the engine's recovery (or a tenant's walk) on a blocking thread of the runtime: its future holds a
 /// database connection across awaits in a way the compiler cannot prove `Send` for every
 /// lifetime, so it cannot be spawned as a task; the future made on that thread need not be.
-async fn on_own_thread<T, Fut>(
+pub(crate) async fn on_own_thread<T, Fut>(
     make: impl FnOnce() -> Fut + Send + 'static,
 ) -> offsite_core::Result<T>
 where
@@ -26,7 +26,7 @@ where
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || handle.block_on(make()))
         .await
-        .map_err(|e| offsite_core::Error::internal(format!("the recovery's task failed: {e}")))?
+        .map_err(|e| offsite_core::Error::internal(format!("the database task failed: {e}")))?
 }
 
 /// The plan of a recovery: per table the rows to insert, update, leave and keep, a sample of

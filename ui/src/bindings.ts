@@ -354,6 +354,13 @@ export const commands = {
 	 *  and rows changed since the recovery, which are left.
 	 */
 	startRecoverUndo: (undoId: string, password: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_recover_undo", { undoId, password })),
+	/**  A project's tenants (name, root table, key column). */
+	listTenants: (project: string) => typedError<TenantRecord[], ErrorPayload>(__TAURI_INVOKE("list_tenants", { project })),
+	/**
+	 *  One tenant and the tables it reaches (with the foreign keys that lead there), the tables
+	 *  those reference, and the tables it does not reach.
+	 */
+	showTenant: (project: string, name: string) => typedError<TenantDetail, ErrorPayload>(__TAURI_INVOKE("show_tenant", { project, name })),
 	/**  Every channel (targets redacted) and every project's routes. */
 	listChannels: () => typedError<NotifyOverview, ErrorPayload>(__TAURI_INVOKE("list_channels")),
 	/**
@@ -3192,6 +3199,58 @@ export type TableRole =
 
 /**  How a table compares. */
 export type TableStatus = "identical" | "changed" | "only_in_from" | "only_in_to";
+
+/**  A tenant with the tables it reaches in the project's database now. */
+export type TenantDetail = {
+	tenant: TenantRecord,
+	shape: TenantShape,
+};
+
+/**  A tenant root as stored. */
+export type TenantRecord = {
+	name: string,
+	/**  The root table's schema and name, as the database spells them. */
+	schema: string,
+	table: string,
+	/**  The root's key column: one value of it is one tenant. */
+	key: string,
+	created_at: string,
+};
+
+/**  A tenant root as the database spells it. */
+export type TenantRoot = {
+	schema: string,
+	table: string,
+	key: string,
+};
+
+/**
+ *  Where a tenant's rows are: the tables reached from its root, the tables they reference
+ *  (whose referenced rows a tenant backup carries too) and the tables not reached.
+ */
+export type TenantShape = {
+	root: TenantRoot,
+	/**  The root and every table referencing a reached one, transitively (breadth first). */
+	reached: TenantTable[],
+	/**
+	 *  Tables the reached ones reference that are not reached themselves: only the rows the
+	 *  tenant's rows point at are the tenant's.
+	 */
+	referenced: TenantTable[],
+	/**  Every other table (`schema.table`). */
+	not_reached: string[],
+};
+
+/**  One table of a tenant. */
+export type TenantTable = {
+	schema: string,
+	table: string,
+	/**
+	 *  The foreign keys from the root to it (`tasks(project_id) → projects(id)`…); empty for
+	 *  the root.
+	 */
+	path: string[],
+};
 
 /**  How the window looks. */
 export type Theme = 
