@@ -18,8 +18,8 @@ use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
 use offsite_core::ops::{
     BackupOutcome, FetchCopyOutcome, ImportOutcome, SyncOutcome, VerifyOutcome,
 };
-use offsite_core::recover::{RecoverReport, UndoReport};
 use offsite_core::progress::{Phase, Progress, ProgressUpdate, RetryWait};
+use offsite_core::recover::{RecoverReport, UndoReport};
 use offsite_core::restore::{Component, RestoreOutcome, RestoreReport};
 use offsite_core::{ErrorPayload, JobStart, JobTrigger};
 use serde::Serialize;
@@ -73,6 +73,8 @@ impl From<&ProgressUpdate> for JobProgress {
 /// What a successful job produced.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// One result per job, sent once as JSON: the size of its largest report does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum JobResult {
     /// The archive the backup wrote, as the catalog records it.
     Backup { backup: BackupRecord },

@@ -11,7 +11,10 @@ use tauri::State;
 /// A project's tenants (name, root table, key column).
 #[tauri::command]
 #[specta::specta]
-pub async fn list_tenants(shell: State<'_, Shell>, project: String) -> CmdResult<Vec<TenantRecord>> {
+pub async fn list_tenants(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<Vec<TenantRecord>> {
     let engine = shell.engine()?;
     engine.tenants(&project).await.map_err(err)
 }

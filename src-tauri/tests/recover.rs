@@ -26,7 +26,10 @@ fn recover_plans_runs_as_a_recover_job_and_undoes() {
     let backup_job = invoke(&t, "start_backup", json!({ "project": "rec" })).unwrap();
     let (_, finished) = wait_for_job(&rx, backup_job.as_str().unwrap());
     assert_eq!(finished["ok"], true, "{finished}");
-    let archive = finished["result"]["backup"]["path"].as_str().unwrap().to_string();
+    let archive = finished["result"]["backup"]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     pg.psql(&db, "DELETE FROM orgs WHERE id = 2");
 
     let request = json!({
@@ -42,7 +45,12 @@ fn recover_plans_runs_as_a_recover_job_and_undoes() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|x| (x["table"].as_str().unwrap().to_string(), x["insert"].as_u64().unwrap()))
+            .map(|x| {
+                (
+                    x["table"].as_str().unwrap().to_string(),
+                    x["insert"].as_u64().unwrap(),
+                )
+            })
             .collect()
     };
     assert_eq!(
@@ -50,7 +58,11 @@ fn recover_plans_runs_as_a_recover_job_and_undoes() {
         [("orgs".to_string(), 1), ("projects".to_string(), 5)],
         "{plan}"
     );
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM projects"), "5", "a plan writes nothing");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM projects"),
+        "5",
+        "a plan writes nothing"
+    );
 
     let job = invoke(&t, "start_recover", json!({ "request": request })).unwrap();
     let (progress, finished) = wait_for_job(&rx, job.as_str().unwrap());
@@ -61,7 +73,10 @@ fn recover_plans_runs_as_a_recover_job_and_undoes() {
     let report = &finished["result"]["report"];
     assert_eq!(inserts(report), inserts(&plan));
     let undo_id = report["undo_id"].as_str().unwrap().to_string();
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM projects WHERE org_id = 2"), "5");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM projects WHERE org_id = 2"),
+        "5"
+    );
     let jobs = invoke(&t, "list_jobs", json!({ "project": "rec", "limit": 10 })).unwrap();
     let kinds: Vec<&str> = jobs
         .as_array()
@@ -90,8 +105,14 @@ fn recover_plans_runs_as_a_recover_job_and_undoes() {
         .map(|x| x["changed_since"].as_u64().unwrap())
         .sum();
     assert_eq!(left, 1, "the row edited since is left: {undone}");
-    assert_eq!(pg.psql(&db, "SELECT name FROM orgs WHERE id = 2"), "edited since");
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM projects WHERE org_id = 2"), "0");
+    assert_eq!(
+        pg.psql(&db, "SELECT name FROM orgs WHERE id = 2"),
+        "edited since"
+    );
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM projects WHERE org_id = 2"),
+        "0"
+    );
     assert_eq!(pg.psql(&db, "SELECT count(*) FROM projects"), "5");
 
     let again = invoke(
