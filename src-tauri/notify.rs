@@ -100,6 +100,7 @@ fn what(kind: JobKind, label: &str) -> String {
         JobKind::Sync => format!("Copies of {label}"),
         JobKind::FetchCopy => format!("Fetching a copy of {label}"),
         JobKind::Drill => format!("Restore drill of {label}"),
+        JobKind::Recover => format!("Recovery of rows into {label}"),
     }
 }
 
@@ -165,6 +166,23 @@ pub fn job_text(done: &JobDone) -> NotificationText {
         }
         (Some(JobResult::Restore { report }), _) => restore_text(&what, report, &took),
         (Some(JobResult::Drill { report }), _) => drill_text(&what, report, &took),
+        (Some(JobResult::Recover { report }), _) => {
+            let (inserted, updated) = report
+                .tables
+                .iter()
+                .fold((0, 0), |(i, u), t| (i + t.insert, u + t.update));
+            (
+                format!("{what} finished"),
+                format!("{inserted} rows inserted, {updated} updated; took {took}"),
+            )
+        }
+        (Some(JobResult::RecoverUndo { report }), _) => {
+            let left: u64 = report.tables.iter().map(|t| t.changed_since).sum();
+            (
+                format!("Recovery {} undone", report.id),
+                format!("{left} rows changed since were left; took {took}"),
+            )
+        }
         (Some(JobResult::Sync { outcome }), _) => (
             format!("{what} finished"),
             format!(

@@ -11,6 +11,8 @@ import type { Resource } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
 import { ComponentsSection } from "../ComponentsSection";
 import { ServerSection } from "../ServerSection";
+import { TenantsSection } from "../TenantsSection";
+import { tenantsApi } from "../tenantsApi";
 import { dayAndTime } from "./time";
 import "./tabs.css";
 import "./timeline-origin.css";
@@ -150,6 +152,9 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
         <SourceCard id="artifacts" title="Artifact bucket" light={set(c?.artifacts, "artifacts")} line={c?.artifacts ? "backups made elsewhere, pulled from a bucket" : "none"}>
           {c?.artifacts && <LastTest source="artifacts" tests={tests} />}
           <ArtifactsSection project={project} />
+        </SourceCard>
+        <SourceCard id="tenants" title="Tenants" light="ok" line="roots whose rows are one customer’s">
+          <TenantsSection project={project} api={tenantsApi} />
         </SourceCard>
       </div>
     </div>

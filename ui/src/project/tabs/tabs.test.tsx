@@ -54,6 +54,7 @@ function page(tab: ProjectTab | undefined, handlers: Handlers = {}, props: Parti
           { backup_id: "backup-1", removed_at: null, next_prune: false, kept_by: ["newest", "daily"], kept_because: "newest · daily", reasons: ["daily 2026-11-21", "newest verified"] },
         ];
       case "list_source_tests":
+      case "list_tenants":
         return [];
       case "show_in_folder":
         return null;
