@@ -2,6 +2,7 @@
 //! storage objects).
 
 use crate::output::Out;
+use crate::shown::value as cell; // a value on one line: NULL as `NULL`, control characters escaped
 use crate::{archive_arg, encryption_cmd};
 use offsite_core::browse::{ColumnEquals, ObjectQuery, RowFilter, RowPage};
 use offsite_core::units::format_bytes;
@@ -235,20 +236,9 @@ async fn columns(
     Ok(0)
 }
 
-/// A value on one line: NULL shown as `NULL`, control characters escaped.
-fn cell(v: &Option<String>) -> String {
-    match v {
-        None => "NULL".into(),
-        Some(s) => s
-            .escape_debug()
-            .to_string()
-            .replace("\\\"", "\"")
-            .replace("\\'", "'"),
-    }
-}
-
 fn print_page(p: &RowPage, filtered: bool) {
-    println!("{}", p.columns.join(" | "));
+    let names: Vec<String> = p.columns.iter().map(|c| crate::shown::text(c)).collect();
+    println!("{}", names.join(" | "));
     if let Some(note) = &p.types_note {
         eprintln!("note: {note}");
     }

@@ -83,12 +83,10 @@ fn print(r: &DiffReport) {
     );
 }
 
-fn value(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "NULL".into())
-}
+use crate::shown::value;
 
 fn print_table(t: &TableDiff) {
-    let name = format!("{}.{}", t.schema, t.table);
+    let name = crate::shown::table(&t.schema, &t.table);
     let what = match t.status {
         TableStatus::Identical => "identical".to_string(),
         TableStatus::OnlyInFrom => "only in FROM".to_string(),
@@ -102,19 +100,24 @@ fn print_table(t: &TableDiff) {
     for c in &t.columns_added {
         println!(
             "  column added: {} {}",
-            c.name,
-            c.data_type.as_deref().unwrap_or("?")
+            crate::shown::ident(&c.name),
+            crate::shown::text(c.data_type.as_deref().unwrap_or("?"))
         );
     }
     for c in &t.columns_removed {
         println!(
             "  column removed: {} {}",
-            c.name,
-            c.data_type.as_deref().unwrap_or("?")
+            crate::shown::ident(&c.name),
+            crate::shown::text(c.data_type.as_deref().unwrap_or("?"))
         );
     }
     for c in &t.columns_retyped {
-        println!("  column retyped: {} {} → {}", c.name, c.from, c.to);
+        println!(
+            "  column retyped: {} {} → {}",
+            crate::shown::ident(&c.name),
+            crate::shown::text(&c.from),
+            crate::shown::text(&c.to)
+        );
     }
     if let Some(n) = &t.note {
         println!("  note: {n}");
@@ -123,7 +126,7 @@ fn print_table(t: &TableDiff) {
         let key: Vec<String> = row
             .key
             .iter()
-            .map(|k| format!("{}={}", k.column, value(&k.value)))
+            .map(|k| format!("{}={}", crate::shown::ident(&k.column), value(&k.value)))
             .collect();
         let sign = match row.kind {
             RowChangeKind::Added => "+",
@@ -136,13 +139,25 @@ fn print_table(t: &TableDiff) {
                 RowChangeKind::Changed => {
                     println!(
                         "      {}: {} → {}",
-                        c.column,
+                        crate::shown::ident(&c.column),
                         value(&c.before),
                         value(&c.after)
                     )
                 }
-                RowChangeKind::Added => println!("      {}: {}", c.column, value(&c.after)),
-                RowChangeKind::Removed => println!("      {}: {}", c.column, value(&c.before)),
+                RowChangeKind::Added => {
+                    println!(
+                        "      {}: {}",
+                        crate::shown::ident(&c.column),
+                        value(&c.after)
+                    )
+                }
+                RowChangeKind::Removed => {
+                    println!(
+                        "      {}: {}",
+                        crate::shown::ident(&c.column),
+                        value(&c.before)
+                    )
+                }
             }
         }
     }

@@ -31,6 +31,8 @@ mod remote_cmd;
 mod restore_cmd;
 mod schedule_cmd;
 mod serve_cmd;
+mod shown;
+mod tenant_cmd;
 mod usage;
 mod words;
 
@@ -236,6 +238,13 @@ enum Command {
         after_help = "Examples:\n  offsite recover shop:latest --table public.organizations --where id=42 --children --to shop --dry-run\n  offsite recover shop:latest --table public.organizations --where id=42 --children --to shop --yes\n  offsite recover shop:latest --table public.orders --where customer_id=7 --on-conflict update --to postgres://postgres@localhost/shop\n  offsite recover --undo rcv_20261125_101500_a1b2c3"
     )]
     Recover(recover_cmd::RecoverArgs),
+    /// A project's tenants: a root table and its key column, and the tables reached from it
+    /// through foreign keys (as `recover --children` reaches them).
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  offsite tenant add shop orgs --table public.organizations --key id\n  offsite tenant show shop orgs\n  offsite tenant list shop\n  offsite tenant remove shop orgs"
+    )]
+    Tenant(tenant_cmd::TenantCmd),
     /// Prove a backup restores: restore it into a throwaway PostgreSQL cluster (or a scratch
     /// server), check it, and write a report; prints the report's path (exit 0 passed, 9
     /// failed). Also `drill list NAME`, `drill show ID`; `drill run NAME` for a project named like
@@ -622,6 +631,7 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         }
         Command::Encryption(cmd) => return encryption_cmd::encryption(&engine, cmd, out).await,
         Command::Key(cmd) => return encryption_cmd::key(&engine, cmd, out).await,
+        Command::Tenant(cmd) => return tenant_cmd::tenant(&engine, cmd, out).await,
         Command::Schedule(cmd) => return schedule_cmd::schedule(&engine, cmd, out).await,
         Command::Retention(cmd) => return schedule_cmd::retention(&engine, cmd, out).await,
         Command::Check(cmd) => return check_cmd::check(&engine, cmd, out).await,

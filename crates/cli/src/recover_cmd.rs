@@ -181,7 +181,7 @@ fn print_report(out: &Out, r: &RecoverReport) {
         let role = format!("{:?}", t.role).to_lowercase();
         println!(
             "  {:<32} {:>7} {:>8} {:>7} {:>10} {:>9} {:>8}",
-            format!("{}.{}", t.schema, t.table),
+            crate::shown::table(&t.schema, &t.table),
             role,
             t.insert,
             t.update,
@@ -198,7 +198,7 @@ fn print_report(out: &Out, r: &RecoverReport) {
                     .columns
                     .iter()
                     .zip(row)
-                    .map(|(c, v)| format!("{c}={}", v.as_deref().unwrap_or("NULL")))
+                    .map(|(c, v)| format!("{}={}", crate::shown::ident(c), crate::shown::value(v)))
                     .collect();
                 let line = shown.join("  ");
                 let cut: String = line.chars().take(150).collect();
@@ -223,11 +223,17 @@ fn print_undo(out: &Out, r: &UndoReport) {
     println!("Undid recovery {} in {}", r.id, r.target);
     for t in &r.tables {
         println!(
-            "  {}.{}: {} deleted, {} given their old values back, {} changed since (left)",
-            t.schema, t.table, t.deleted, t.restored, t.changed_since
+            "  {}: {} deleted, {} given their old values back, {} changed since (left)",
+            crate::shown::table(&t.schema, &t.table),
+            t.deleted,
+            t.restored,
+            t.changed_since
         );
         if !t.changed_keys.is_empty() {
-            println!("      changed since: {}", t.changed_keys.join(" "));
+            println!(
+                "      changed since: {}",
+                crate::shown::text(&t.changed_keys.join(" "))
+            );
         }
     }
 }

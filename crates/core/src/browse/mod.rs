@@ -129,7 +129,12 @@ pub struct ColumnEquals {
 
 impl ColumnEquals {
     /// `COLUMN=VALUE` (spaces around the column name are dropped; the value is kept as given).
+    /// The column may be double-quoted as SQL writes it (`"createdAt"=…`, `"a""b"=…`, `"x=y"=…`),
+    /// which is how a name holding `=` is given.
     pub fn parse(s: &str) -> crate::Result<Self> {
+        if let Some(quoted) = s.trim_start().strip_prefix('"') {
+            return Self::parse_quoted(s, quoted);
+        }
         let Some((column, value)) = s.split_once('=') else {
             return Err(crate::Error::invalid(format!("{s:?} is not COLUMN=VALUE")));
         };
@@ -141,6 +146,38 @@ impl ColumnEquals {
             column: column.to_string(),
             value: value.to_string(),
         })
+    }
+
+    /// After the opening quote: the name up to the closing one (`""` is a quote), then `=`.
+    fn parse_quoted(s: &str, rest: &str) -> crate::Result<Self> {
+        let mut column = String::new();
+        let mut chars = rest.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '"' {
+                column.push(c);
+                continue;
+            }
+            if rest[i + 1..].starts_with('"') {
+                column.push('"');
+                chars.next();
+                continue;
+            }
+            let Some(value) = rest[i + 1..].trim_start().strip_prefix('=') else {
+                return Err(crate::Error::invalid(format!(
+                    "{s:?} is not COLUMN=VALUE (after the quoted column comes `=`)"
+                )));
+            };
+            if column.is_empty() {
+                return Err(crate::Error::invalid(format!("{s:?} names no column")));
+            }
+            return Ok(ColumnEquals {
+                column,
+                value: value.to_string(),
+            });
+        }
+        Err(crate::Error::invalid(format!(
+            "{s:?}: the column's quote is not closed"
+        )))
     }
 }
 

@@ -18,6 +18,14 @@ fn column_equals_is_parsed_not_sql() {
     assert_eq!(c.value, " a=b ");
     assert!(ColumnEquals::parse("no equals sign").is_err());
     assert!(ColumnEquals::parse("=x").is_err());
+    // A column quoted as SQL writes it: capitals, quotes and `=` in its name.
+    let c = ColumnEquals::parse(r#""Id"=3"#).unwrap();
+    assert_eq!((c.column.as_str(), c.value.as_str()), ("Id", "3"));
+    let c = ColumnEquals::parse(r#""a""b=c" = x=y"#).unwrap();
+    assert_eq!((c.column.as_str(), c.value.as_str()), (r#"a"b=c"#, " x=y"));
+    assert!(ColumnEquals::parse(r#""open=1"#).is_err());
+    assert!(ColumnEquals::parse(r#""x"y=1"#).is_err());
+    assert!(ColumnEquals::parse(r#"""=1"#).is_err());
 }
 
 mod objects {

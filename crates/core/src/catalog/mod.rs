@@ -16,6 +16,7 @@
 //! - `schedules.rs`: backup and verify schedules (the slot each last claimed) and retention
 //!   policies, one of each per project;
 //! - `settings.rs`: small preferences;
+//! - `tenants.rs`: a project's tenant roots (a table and its key column, issue 45);
 //! - `tested_sources.rs`: when each source's connection was last tested, and how it went;
 //! - `validation_checks.rs`: a project's own validation queries, run by every restore drill;
 //! - `notify.rs`: notification channels, routes, the outbox and the overdue state (issue 27);
@@ -68,9 +69,10 @@ mod projects;
 mod schedules;
 mod settings;
 mod sql;
+mod tenants;
 mod tested_sources;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod validate;
 mod validation_checks;
 
@@ -103,6 +105,7 @@ pub use orphaned_keys::{OrphanedKey, OrphanedKeySummary};
 pub use projects::{NewProject, Project};
 pub use schedules::{NewSchedule, RetentionRecord, ScheduleKind, ScheduleRecord};
 pub(crate) use sql::db_error;
+pub use tenants::{validate_tenant_name, TenantRecord};
 pub use tested_sources::{SourceKind, SourceTest};
 pub use validate::{validate_db_url, validate_project_name, BACKUP_TYPES, TLS_MODES};
 pub use validation_checks::ValidationCheck;

@@ -15,9 +15,11 @@ mod order;
 mod schema;
 mod select;
 mod sql;
+mod tenant;
 mod undo;
 
 pub use schema::parse_table_name;
+pub use tenant::{check_root, shape, TenantRoot, TenantShape, TenantTable};
 pub use undo::{read_header, undo, undo_file_name, UndoHeader, UndoReport, UndoTable};
 
 use crate::browse::ColumnEquals;

@@ -89,6 +89,22 @@ impl Graph {
                     .with_hint("`offsite browse ARCHIVE` lists the tables it has"),
             );
         }
+        let mut g = Graph::reach(schema, root, rows.children, in_dump);
+        g.set_keys(schema, rows)?;
+        Ok(g)
+    }
+
+    /// The walk along the foreign keys, one for `recover --children` and tenants: from `root`,
+    /// with `children` every table referencing a reached one (breadth first: its depth is
+    /// the shortest chain of foreign keys from the root, and a key goes "down" from a table to
+    /// a deeper one or to itself), then the parents of all of them, transitively. Tables the
+    /// backup has no data for (`in_dump`) are left out with a note. No keys are set.
+    pub(super) fn reach(
+        schema: &Schema,
+        root: u32,
+        children: bool,
+        in_dump: &HashSet<(String, String)>,
+    ) -> Graph {
         let mut g = Graph {
             nodes: Vec::new(),
             edges: Vec::new(),
@@ -136,7 +152,7 @@ impl Graph {
                 fk.parent_cols.join(", ")
             )
         };
-        if rows.children {
+        if children {
             let mut queue = VecDeque::from([root]);
             while let Some(p) = queue.pop_front() {
                 let (pdepth, ppath) = {
@@ -200,9 +216,8 @@ impl Graph {
             }
             i += 1;
         }
-        g.add_edges(schema, &index, rows.children);
-        g.set_keys(schema, rows)?;
-        Ok(g)
+        g.add_edges(schema, &index, children);
+        g
     }
 
     /// The foreign keys between the tables taking part, and each table's referenced column sets.

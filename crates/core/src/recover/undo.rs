@@ -300,6 +300,7 @@ async fn undo_in_transaction(
     for (i, t) in head.tables.iter().enumerate() {
         report.tables.push(mark_changed(conn, i, t).await?);
     }
+    let mut nulled = vec![0u64; head.tables.len()];
     for (i, t) in head
         .tables
         .iter()
@@ -317,7 +318,7 @@ async fn undo_in_transaction(
             sql::temp("undo_after", i),
             sql::key_eq("t", "a", &t.key)
         );
-        exec(conn, "clearing the keys of a cycle", &q).await?;
+        nulled[i] = exec(conn, "clearing the keys of a cycle", &q).await?;
     }
     for (i, t) in head.tables.iter().enumerate().rev() {
         let q = format!(
@@ -345,10 +346,82 @@ async fn undo_in_transaction(
         );
         report.tables[i].restored = exec(conn, "restoring the overwritten rows", &q).await?;
     }
+    only_own_writes(conn, head, &nulled).await?;
     for s in &steps {
         report.sequences_reset += reset_sequence(conn, s).await?;
     }
     Ok(report)
+}
+
+/// Refuses the undo (the caller rolls back) when its deletes and updates reached rows it did not
+/// write: a foreign key with `ON DELETE CASCADE` or `SET NULL`/`SET DEFAULT` (or an `ON UPDATE`
+/// action) from a row written or changed since the recovery — a reply added to a recovered
+/// comment, a recovered row edited since (which undo promises to leave). The transaction's own
+/// counters (`pg_stat_xact_user_tables`) give every table's deleted and updated rows, cascades
+/// included; a table with such a foreign key that lost or changed more rows than undo's own
+/// statements did is named with its keys. Tables without one are left to their triggers (the
+/// plan named them), as the recovery was.
+async fn only_own_writes(conn: &mut PgConnection, head: &UndoHeader, nulled: &[u64]) -> Result<()> {
+    let rows = sqlx::query(
+        "SELECT s.schemaname::text, s.relname::text, s.n_tup_del, s.n_tup_upd, \
+           (SELECT string_agg(format('%I → %I.%I', c.conname, n.nspname, p.relname), ', ' ORDER BY c.conname) \
+              FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class p ON p.oid = c.confrelid \
+              JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace \
+              WHERE c.contype = 'f' AND c.conrelid = s.relid \
+               AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd'))) \
+         , format('%I.%I', s.schemaname, s.relname) FROM pg_catalog.pg_stat_xact_user_tables s \
+         WHERE s.schemaname NOT LIKE 'pg\\_temp\\_%' AND (s.n_tup_del > 0 OR s.n_tup_upd > 0)",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| db_error("checking what the undo changed", e))?;
+    let mut reached = Vec::new();
+    for r in rows {
+        let (schema, table): (String, String) = (r.get(0), r.get(1));
+        let (del, upd): (i64, i64) = (r.get(2), r.get(3));
+        let Some(fks) = r.get::<Option<String>, _>(4) else {
+            continue;
+        };
+        // What undo meant to delete and update there (a row it deletes may go by a cascade
+        // first, from a parent deleted before it: still its own).
+        let (mut own_del, mut own_upd) = (0u64, 0u64);
+        for (i, t) in head.tables.iter().enumerate() {
+            if t.schema == schema && t.table == table {
+                let (d, u): (i64, i64) = sqlx::query_as(&format!(
+                    "SELECT count(*) FILTER (WHERE _act = 'insert'), count(*) FILTER (WHERE _act = 'update') \
+                     FROM {} WHERE NOT _skip",
+                    sql::temp("undo_after", i)
+                ))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(|e| db_error("checking what the undo changed", e))?;
+                own_del += d.max(0) as u64;
+                own_upd += u.max(0) as u64 + nulled[i];
+            }
+        }
+        let extra_del = (del.max(0) as u64).saturating_sub(own_del);
+        let extra_upd = (upd.max(0) as u64).saturating_sub(own_upd);
+        if extra_del + extra_upd > 0 {
+            reached.push(format!(
+                "{}: {extra_del} more deleted, {extra_upd} more changed (through {fks})",
+                r.get::<String, _>(5)
+            ));
+        }
+    }
+    if reached.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        crate::error::ErrorKind::Conflict,
+        format!(
+            "undoing would also delete or change rows the recovery did not write — {}; nothing was changed",
+            reached.join("; ")
+        ),
+    )
+    .with_hint(
+        "rows written or changed since the recovery reference rows it inserted, and a foreign key \
+         would cascade to them; move or delete those rows first (or keep the recovered rows)",
+    ))
 }
 
 /// Marks the rows changed since the recovery (`_skip`), and reports them.

@@ -578,3 +578,88 @@ async fn replies_read_before_the_comment_they_answer_still_come_with_it() {
         "1:-,13:1,25:13"
     );
 }
+
+/// Foreign keys that cascade: a row written or changed since the recovery, which references a
+/// recovered row, would be deleted or changed by undo's deletes. Undo refuses, naming the
+/// table and the foreign key, and changes nothing; once those rows are out of the way it runs.
+const CASCADING: &str = r#"
+CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE projects (id int PRIMARY KEY, org_id int NOT NULL REFERENCES orgs(id) ON DELETE CASCADE, title text);
+CREATE TABLE notes (id int PRIMARY KEY, project_id int REFERENCES projects(id) ON DELETE SET NULL, body text);
+CREATE TABLE replies (id int PRIMARY KEY, parent_id int REFERENCES replies(id) ON DELETE CASCADE, org_id int NOT NULL REFERENCES orgs(id) ON DELETE CASCADE);
+INSERT INTO orgs VALUES (1, 'A'), (2, 'B');
+INSERT INTO projects VALUES (10, 1, 'a'), (20, 2, 'b');
+INSERT INTO replies VALUES (100, NULL, 1), (101, 100, 1);
+"#;
+
+const CASCADING_STATE: &str = r#"
+SELECT 'org', x::text FROM orgs x UNION ALL SELECT 'project', x::text FROM projects x
+UNION ALL SELECT 'note', x::text FROM notes x UNION ALL SELECT 'reply', x::text FROM replies x
+ORDER BY 1, 2;
+"#;
+
+#[tokio::test]
+async fn undo_refuses_to_cascade_into_rows_the_recovery_did_not_write() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (db, archive) = backed_up_with(pg, &env, "recovercascade", CASCADING).await;
+    pg.psql(&db, "DELETE FROM orgs WHERE id = 1"); // cascades to project 10 and the replies
+    let rows = RecoverRows {
+        table: "public.orgs".into(),
+        filters: vec![ColumnEquals {
+            column: "id".into(),
+            value: "1".into(),
+        }],
+        children: true,
+        ..RecoverRows::default()
+    };
+    let done = recover(&env, &archive, pg, &db, rows, false).await.unwrap();
+    let undo_id = done.undo_id.clone().expect("an undo id");
+    assert_eq!(table(&done, "projects").insert, 1);
+    assert_eq!(table(&done, "replies").insert, 2);
+
+    // Since the recovery: a note on the recovered project (SET NULL would change it), a reply
+    // to a recovered reply (CASCADE would delete it), and the recovered project edited (undo
+    // promises to leave it, but deleting org 1 would cascade to it).
+    pg.psql(
+        &db,
+        "INSERT INTO notes VALUES (1, 10, 'written since');
+         INSERT INTO replies VALUES (102, 101, 2);
+         UPDATE projects SET title = 'edited since' WHERE id = 10;",
+    );
+    let state = pg.psql(&db, CASCADING_STATE);
+    let err = env
+        .engine
+        .recover_undo(&undo_id, pw(pg), JobStart::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let msg = err.to_string();
+    for named in [
+        "public.notes",
+        "notes_project_id_fkey",
+        "public.replies",
+        "replies_parent_id_fkey",
+        "public.projects",
+        "projects_org_id_fkey",
+        "nothing was changed",
+    ] {
+        assert!(msg.contains(named), "{named} not in: {msg}");
+    }
+    assert_eq!(pg.psql(&db, CASCADING_STATE), state, "nothing changed");
+
+    // The rows out of the way (the edit put back, the new rows gone): undo runs, and the
+    // database is as before the recovery.
+    pg.psql(
+        &db,
+        "DELETE FROM notes WHERE id = 1; DELETE FROM replies WHERE id = 102;
+         UPDATE projects SET title = 'a' WHERE id = 10;",
+    );
+    let undone = env
+        .engine
+        .recover_undo(&undo_id, pw(pg), JobStart::default())
+        .await
+        .unwrap();
+    assert!(undone.report.tables.iter().all(|t| t.changed_since == 0));
+    assert_eq!(pg.psql(&db, CASCADING_STATE), "org|(2,B)\nproject|(20,2,b)");
+}
