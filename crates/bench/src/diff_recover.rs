@@ -204,7 +204,12 @@ pub(crate) fn run_diff(b: &RowBench<'_>) -> Result<(), String> {
             mib(fbytes + tbytes),
             loadavg()
         );
-        r.add("floor", &format!("floor: read {DIFF_TABLE} from A and B"), "s", fs + ts);
+        r.add(
+            "floor",
+            &format!("floor: read {DIFF_TABLE} from A and B"),
+            "s",
+            fs + ts,
+        );
         let peer_first = run % 2 == 1;
         for peer in [peer_first, !peer_first] {
             if peer {
@@ -288,12 +293,21 @@ fn change_orders(pg: &TestCluster) -> Result<(u64, u64, u64), String> {
 
 /// Checks the diff's report: the changed table with the expected counts, every other table
 /// identical by digest. Returns its `bytes_read`.
-fn check_diff(v: &serde_json::Value, (changed, removed, added): (u64, u64, u64)) -> Result<u64, String> {
-    let tables = v["tables"].as_array().ok_or("offsite diff: no \"tables\"")?;
+fn check_diff(
+    v: &serde_json::Value,
+    (changed, removed, added): (u64, u64, u64),
+) -> Result<u64, String> {
+    let tables = v["tables"]
+        .as_array()
+        .ok_or("offsite diff: no \"tables\"")?;
     for t in tables {
         let name = t["table"].as_str().unwrap_or_default();
         if name == DIFF_TABLE {
-            let got = (t["changed"].as_u64(), t["removed"].as_u64(), t["added"].as_u64());
+            let got = (
+                t["changed"].as_u64(),
+                t["removed"].as_u64(),
+                t["added"].as_u64(),
+            );
             if got != (Some(changed), Some(removed), Some(added)) || t["status"] != "changed" {
                 return Err(format!(
                     "offsite diff: {DIFF_TABLE} should be changed with ({changed}, {removed}, {added}) \
@@ -323,10 +337,20 @@ pub(crate) fn run_recover(b: &RowBench<'_>, tenant_mb: u64, tenants: u64) -> Res
     tenants_gen::generate(b.pg, "bench_tenants", &counts)?;
     eprintln!("  in {:.0} s", t0.elapsed().as_secs_f64());
     let mut c = b.offsite.cmd();
-    c.args(["project", "add", "tenants", "--db", &b.offsite.url("bench_tenants")]);
+    c.args([
+        "project",
+        "add",
+        "tenants",
+        "--db",
+        &b.offsite.url("bench_tenants"),
+    ]);
     measure::run(&mut c, None)?.check("offsite project add tenants")?;
     let tenant = TENANT.min(counts.tenants);
-    let want_rows = count(b.pg, "bench_tenants", &tenants_gen::tenant_rows_sql(tenant, counts.tenants))?;
+    let want_rows = count(
+        b.pg,
+        "bench_tenants",
+        &tenants_gen::tenant_rows_sql(tenant, counts.tenants),
+    )?;
     let want_digest = b.pg.try_psql(
         "bench_tenants",
         &tenants_gen::tenant_digest_sql(tenant, counts.tenants),
@@ -359,11 +383,21 @@ pub(crate) fn run_recover(b: &RowBench<'_>, tenant_mb: u64, tenants: u64) -> Res
             if peer {
                 let m = b.full_restore(&bk, "tenants_full_restore")?;
                 line(run, "full restore (pg_restore -j)", &m);
-                r.add("full", "full restore: pg_restore of the backup", "s", m.secs());
+                r.add(
+                    "full",
+                    "full restore: pg_restore of the backup",
+                    "s",
+                    m.secs(),
+                );
             } else {
                 let m = recover_once(b, &bk, tenant, counts.tenants, want_rows, &want_digest)?;
                 line(run, "offsite recover --children", &m);
-                r.add("recover", "offsite recover one tenant --children", "s", m.secs());
+                r.add(
+                    "recover",
+                    "offsite recover one tenant --children",
+                    "s",
+                    m.secs(),
+                );
                 r.add(
                     "rss",
                     "offsite recover peak RSS (own VmHWM)",
@@ -423,14 +457,12 @@ fn recover_once(
     want_digest: &str,
 ) -> Result<Measured, String> {
     let db = "tenants_target";
-    b.pg
-        .try_psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"))?;
+    b.pg.try_psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"))?;
     b.pg.try_psql(
         "postgres",
         &format!("CREATE DATABASE {db} TEMPLATE bench_tenants"),
     )?;
-    b.pg
-        .try_psql(db, &tenants_gen::delete_tenant_sql(tenant, tenants))?;
+    b.pg.try_psql(db, &tenants_gen::delete_tenant_sql(tenant, tenants))?;
     b.pg.try_psql(db, "VACUUM ANALYZE")?;
     settle(b.pg);
     let mut c = offsite_cmd(b.offsite, "recover");
@@ -448,17 +480,19 @@ fn recover_once(
         .filter_map(|t| t["insert"].as_u64())
         .sum();
     let got = count(b.pg, db, &tenants_gen::tenant_rows_sql(tenant, tenants))?;
-    let digest = b
-        .pg
-        .try_psql(db, &tenants_gen::tenant_digest_sql(tenant, tenants))?;
+    let digest =
+        b.pg.try_psql(db, &tenants_gen::tenant_digest_sql(tenant, tenants))?;
     if inserted != want_rows || got != want_rows || digest != want_digest {
         return Err(format!(
             "offsite recover: tenant {tenant} should have {want_rows} rows back as in the source: \
              {inserted} inserted, {got} there, digest {}",
-            if digest == want_digest { "equal" } else { "different" }
+            if digest == want_digest {
+                "equal"
+            } else {
+                "different"
+            }
         ));
     }
-    b.pg
-        .try_psql("postgres", &format!("DROP DATABASE {db}"))?;
+    b.pg.try_psql("postgres", &format!("DROP DATABASE {db}"))?;
     Ok(m)
 }

@@ -78,7 +78,11 @@ fn run(args: &Args) -> Result<(), String> {
             data_dir: w.join("offsite-data"),
             pg: &pg,
         };
-        return diff_recover::run_recover(&row_bench(args, &o, &pg, &w), args.tenant_mb, args.tenants);
+        return diff_recover::run_recover(
+            &row_bench(args, &o, &pg, &w),
+            args.tenant_mb,
+            args.tenants,
+        );
     }
     let data = setup::datasets(args, &pg, &w)?;
     let off = offsite_bin.map(|bin| Offsite {

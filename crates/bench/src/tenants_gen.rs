@@ -120,7 +120,8 @@ fn data_sql(c: &Counts) -> Vec<String> {
             "substr(repeat(md5({n}::text) || ' ' || md5(({n} + 7)::text) || ' lorem ipsum ', 8), 1, ({min} + ({n} * 37) % {spread})::int)"
         )
     };
-    let ts = |n: &str| format!("timestamptz '2024-01-01' + ({n} * 97 % 63072000) * interval '1 second'");
+    let ts =
+        |n: &str| format!("timestamptz '2024-01-01' + ({n} * 97 % 63072000) * interval '1 second'");
     vec![
         format!(
             "INSERT INTO tenants SELECT n, 'Tenant ' || n, (ARRAY['free','team','enterprise'])[(1 + n % 3)::int], {},

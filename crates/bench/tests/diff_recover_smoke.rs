@@ -43,5 +43,8 @@ fn diff_and_recover_benches_run_on_tiny_datasets() {
     );
     assert!(stdout.contains("| recover vs full restore"), "{stdout}");
     assert!(stdout.contains("| peak RSS of offsite recover"), "{stdout}");
-    assert!(stdout.contains("floor: read every table's COPY lines"), "{stdout}");
+    assert!(
+        stdout.contains("floor: read every table's COPY lines"),
+        "{stdout}"
+    );
 }
