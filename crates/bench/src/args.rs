@@ -94,9 +94,25 @@ pub struct Args {
     /// With --large: the seed of the generated values (same seed, same rows).
     #[arg(long, default_value_t = 28, value_name = "N")]
     pub seed: u64,
-    /// With --large: workers for pg_dump -j, pg_restore -j and Offsite's --jobs (default: the cores).
+    /// With --large: workers for pg_dump -j, pg_restore -j and Offsite's --jobs (default: the
+    /// cores); with --diff/--recover: the full restore's pg_restore -j.
     #[arg(long, value_name = "N")]
     pub jobs: Option<u32>,
+    /// Only the diff bench (issue 45): two backups of the large dataset (--size-mb) in which one
+    /// table changed; `offsite diff` (time, bytes read) against a full restore of the backup.
+    #[arg(long)]
+    pub diff: bool,
+    /// Only the row recovery bench (issue 45): one tenant of a multi-tenant database of
+    /// --tenant-mb MiB over ten tables, `offsite recover --children` into a live database that
+    /// lost it, against a full restore of the backup; peak RSS. With --diff, both.
+    #[arg(long)]
+    pub recover: bool,
+    /// With --recover: MiB of COPY text of the multi-tenant database (1024 for the issue's).
+    #[arg(long, default_value_t = 1024, value_name = "MIB")]
+    pub tenant_mb: u64,
+    /// With --recover: tenants (one of them is recovered: 1/N of every table's rows).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub tenants: u64,
 }
 
 impl Args {

@@ -214,7 +214,7 @@ async fn main() {
         );
         pages.push(m);
     }
-    pages.sort_by(|x, y| x.wall.cmp(&y.wall));
+    pages.sort_by_key(|x| x.wall);
     let page = &pages[pages.len() / 2];
     let page_rss = pages.iter().map(|m| m.maxrss_kib).max().unwrap_or(0);
 

@@ -279,7 +279,7 @@ pub fn generate(pg: &TestCluster, db: &str, seed: u64, tables: &[Table]) -> Resu
     pg.try_psql(db, &ddl.join("\n"))?;
     // Chunks, the biggest tables first so both sessions stay busy to the end.
     let mut order: Vec<&Table> = tables.iter().collect();
-    order.sort_by(|a, b| b.rows.cmp(&a.rows));
+    order.sort_by_key(|b| std::cmp::Reverse(b.rows));
     let mut work: Vec<String> = Vec::new();
     for t in &order {
         let mut lo = 1;

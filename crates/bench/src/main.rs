@@ -7,6 +7,7 @@
 mod agent;
 mod args;
 mod dataset;
+mod diff_recover;
 mod digests;
 mod drill;
 mod large;
@@ -20,6 +21,7 @@ mod report;
 mod setup;
 mod suite;
 mod summary;
+mod tenants_gen;
 mod workdir;
 
 use args::Args;
@@ -70,6 +72,18 @@ fn run(args: &Args) -> Result<(), String> {
     eprintln!("work folder: {}", w.display());
     let (pg, pg_version) = setup::start_cluster()?;
     let srv = ServerCpu::new(pg.data_dir());
+    if args.recover && !args.diff {
+        let o = Offsite {
+            bin: offsite_bin.ok_or("--recover needs the offsite binary")?,
+            data_dir: w.join("offsite-data"),
+            pg: &pg,
+        };
+        return diff_recover::run_recover(
+            &row_bench(args, &o, &pg, &w),
+            args.tenant_mb,
+            args.tenants,
+        );
+    }
     let data = setup::datasets(args, &pg, &w)?;
     let off = offsite_bin.map(|bin| Offsite {
         bin,
@@ -80,6 +94,15 @@ fn run(args: &Args) -> Result<(), String> {
         setup::add_projects(o, data.small.is_some())?;
     }
 
+    if args.diff {
+        let o = off.as_ref().ok_or("--diff needs the offsite binary")?;
+        let b = row_bench(args, o, &pg, &w);
+        diff_recover::run_diff(&b)?;
+        if args.recover {
+            diff_recover::run_recover(&b, args.tenant_mb, args.tenants)?;
+        }
+        return Ok(());
+    }
     if args.digests_only || args.drill {
         let o = off
             .as_ref()
@@ -135,6 +158,22 @@ fn run(args: &Args) -> Result<(), String> {
     drop(pg);
     drop(work);
     Ok(())
+}
+
+fn row_bench<'a>(
+    args: &Args,
+    o: &'a Offsite<'a>,
+    pg: &'a TestCluster,
+    w: &'a Path,
+) -> diff_recover::RowBench<'a> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    diff_recover::RowBench {
+        offsite: o,
+        pg,
+        work: w,
+        runs: args.runs,
+        jobs: args.jobs.unwrap_or(cores),
+    }
 }
 
 fn mib(bytes: u64) -> f64 {

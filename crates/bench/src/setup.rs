@@ -141,7 +141,7 @@ pub fn datasets(args: &Args, pg: &TestCluster, w: &Path) -> Result<Datasets, Str
         mib(large.db_bytes),
         large.generate_secs
     );
-    let small = if args.raw_only || args.digests_only || args.drill {
+    let small = if args.raw_only || args.digests_only || args.drill || args.diff {
         None
     } else {
         eprintln!(
