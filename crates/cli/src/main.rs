@@ -537,7 +537,8 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             tenant,
         } => {
             if let Some(t) = tenant {
-                return tenant_cmd::backup(&engine, &name, &t, out, job("backing up tenants")).await;
+                return tenant_cmd::backup(&engine, &name, &t, out, job("backing up tenants"))
+                    .await;
             }
             if remote {
                 return remote_cmd::backup(

@@ -338,14 +338,20 @@ fn tenant_backups_hold_one_tenant_and_restore_alone() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     ok(
-        offsite(d, pg, &["--json", "project", "add", "shop", "--db", &pg.url(&db)]),
+        offsite(
+            d,
+            pg,
+            &["--json", "project", "add", "shop", "--db", &pg.url(&db)],
+        ),
         "project add",
     );
     ok(
         offsite(
             d,
             pg,
-            &["--json", "tenant", "add", "shop", "orgs", "--table", "orgs", "--key", "id"],
+            &[
+                "--json", "tenant", "add", "shop", "orgs", "--table", "orgs", "--key", "id",
+            ],
         ),
         "tenant add",
     );
@@ -360,7 +366,10 @@ fn tenant_backups_hold_one_tenant_and_restore_alone() {
         "backup --tenant orgs",
     );
     let backups = all["backups"].as_array().unwrap();
-    let values: Vec<&str> = backups.iter().map(|b| b["value"].as_str().unwrap()).collect();
+    let values: Vec<&str> = backups
+        .iter()
+        .map(|b| b["value"].as_str().unwrap())
+        .collect();
     assert_eq!(values, ["1", "2"], "{all}");
     for b in backups {
         let rows: u64 = b["dump"]["tables"]
@@ -382,20 +391,42 @@ fn tenant_backups_hold_one_tenant_and_restore_alone() {
         offsite(d, pg, &["--json", "backup", "shop", "--tenant", "orgs=1"]),
         "backup --tenant orgs=1",
     );
-    let path = one["backups"][0]["backup"]["path"].as_str().unwrap().to_string();
+    let path = one["backups"][0]["backup"]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let dst = pg.unique_db("clitenantbk_dst");
     ok(
-        offsite(d, pg, &["--json", "restore", &path, "--to", &pg.url(&dst), "--yes"]),
+        offsite(
+            d,
+            pg,
+            &["--json", "restore", &path, "--to", &pg.url(&dst), "--yes"],
+        ),
         "restore A",
     );
     let q = |sql: &str| pg.psql(&dst, sql);
-    assert_eq!(q("SELECT string_agg(id::text, ',' ORDER BY id) FROM orgs"), "1");
-    assert_eq!(q("SELECT string_agg(id::text, ',' ORDER BY id) FROM users"), "10,11");
-    assert_eq!(q("SELECT string_agg(code, ',' ORDER BY code) FROM countries"), "de");
+    assert_eq!(
+        q("SELECT string_agg(id::text, ',' ORDER BY id) FROM orgs"),
+        "1"
+    );
+    assert_eq!(
+        q("SELECT string_agg(id::text, ',' ORDER BY id) FROM users"),
+        "10,11"
+    );
+    assert_eq!(
+        q("SELECT string_agg(code, ',' ORDER BY code) FROM countries"),
+        "de"
+    );
     assert_eq!(q("SELECT count(*) FROM projects WHERE org_id <> 1"), "0");
-    assert_eq!(q("SELECT string_agg(shout, ',' ORDER BY id) FROM projects"), "A1,A2");
+    assert_eq!(
+        q("SELECT string_agg(shout, ',' ORDER BY id) FROM projects"),
+        "A1,A2"
+    );
     // Every task, comment and reply of A, none of B's, values intact.
-    let a_tasks = pg.psql(&db, "SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id WHERE p.org_id = 1");
+    let a_tasks = pg.psql(
+        &db,
+        "SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id WHERE p.org_id = 1",
+    );
     assert_eq!(q("SELECT count(*) FROM tasks"), a_tasks);
     assert_eq!(q("SELECT count(*) FROM tasks WHERE project_id = 2"), "0");
     assert_eq!(
@@ -406,12 +437,22 @@ fn tenant_backups_hold_one_tenant_and_restore_alone() {
         q("SELECT count(*) FROM comments"),
         (a_tasks.parse::<u64>().unwrap() * 2).to_string()
     );
-    assert_eq!(q("SELECT count(*) FROM comments WHERE body = E'tab\\there'"), a_tasks);
-    assert_eq!(q("SELECT count(*) FROM audit"), "0", "a table not reached is empty");
+    assert_eq!(
+        q("SELECT count(*) FROM comments WHERE body = E'tab\\there'"),
+        a_tasks
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM audit"),
+        "0",
+        "a table not reached is empty"
+    );
     // The foreign keys came with the schema.
     assert_eq!(
         q("SELECT count(*) FROM pg_constraint WHERE contype = 'f'"),
-        pg.psql(&db, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
+        )
     );
     refused(
         offsite(d, pg, &["--json", "backup", "shop", "--tenant", "nosuch"]),

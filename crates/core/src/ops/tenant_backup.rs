@@ -108,13 +108,14 @@ async fn one(
 ) -> Result<TenantBackup> {
     let work = crate::private_fs::tempdir("offsite-tenant-sql-")
         .map_err(|e| Error::io("making a temporary folder for the tenant backup", e))?;
-    let sql = work.path().join(format!("{}.sql", recover::safe_value(&value)));
+    let sql = work
+        .path()
+        .join(format!("{}.sql", recover::safe_value(&value)));
     let mut conn = engine.project_connection(&project.name).await?;
     let dump = recover::tenant_dump(
         &mut conn,
         source,
-        &root.label(),
-        &root.key,
+        root,
         &value,
         &sql,
         &job.reporter,

@@ -39,14 +39,13 @@ pub struct TenantDump {
     pub notes: Vec<String>,
 }
 
-/// Writes the rows of the tenant `root_table`.`key` = `value` found in `archive` (with the
-/// schema of its dump) as a plain SQL dump at `out` (created new, 0600, fsynced), then checks
+/// Writes the rows of the tenant `root`'s key = `value` found in `archive` (with the schema of
+/// its dump) as a plain SQL dump at `out` (created new, 0600, fsynced), then checks
 /// isolation. `conn` is the project's database: its foreign keys give the walk.
 pub async fn tenant_dump(
     conn: &mut PgConnection,
     archive: &Path,
-    root_table: &str,
-    key: &str,
+    root: &super::TenantRoot,
     value: &str,
     out: &Path,
     reporter: &Reporter,
@@ -55,7 +54,10 @@ pub async fn tenant_dump(
     let schema = Schema::read(conn).await?;
     let (a, c) = (archive.to_path_buf(), cancel.clone());
     let (listed, toc) = tokio::task::spawn_blocking(move || {
-        Ok::<_, Error>((crate::browse::list_tables(&a, &c)?, crate::browse::dump_toc(&a, &c)?))
+        Ok::<_, Error>((
+            crate::browse::list_tables(&a, &c)?,
+            crate::browse::dump_toc(&a, &c)?,
+        ))
     })
     .await
     .map_err(|e| Error::internal(format!("the tenant's reader failed: {e}")))??;
@@ -65,9 +67,9 @@ pub async fn tenant_dump(
         .map(|t| (t.schema.clone(), t.name.clone()))
         .collect();
     let rows = RecoverRows {
-        table: root_table.to_string(),
+        table: root.label(),
         filters: vec![ColumnEquals {
-            column: key.to_string(),
+            column: root.key.clone(),
             value: value.to_string(),
         }],
         children: true,
@@ -110,7 +112,8 @@ pub async fn tenant_dump(
 }
 
 /// The statements pg_restore puts first, then the pre-data definitions.
-const PREAMBLE: &str = "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\nSET lock_timeout = 0;\n\
+const PREAMBLE: &str =
+    "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\nSET lock_timeout = 0;\n\
 SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\
 SELECT pg_catalog.set_config('search_path', '', false);\nSET check_function_bodies = false;\n\
 SET xmloption = content;\nSET client_min_messages = warning;\n\n";
@@ -167,7 +170,8 @@ fn write_sql(
             quoted.join(", ")
         )
         .map_err(io)?;
-        let r = std::fs::File::open(spool).map_err(|e| Error::io("reading the tenant's rows", e))?;
+        let r =
+            std::fs::File::open(spool).map_err(|e| Error::io("reading the tenant's rows", e))?;
         for line in BufReader::new(r).split(b'\n') {
             let line = line.map_err(|e| Error::io("reading the tenant's rows", e))?;
             let Some(cut) = line.iter().rposition(|&b| b == b'\t') else {
@@ -177,7 +181,9 @@ fn write_sql(
             if let Some(k) = row_key(row, &key_at) {
                 keys.insert(k);
             }
-            w.write_all(row).and_then(|_| w.write_all(b"\n")).map_err(io)?;
+            w.write_all(row)
+                .and_then(|_| w.write_all(b"\n"))
+                .map_err(io)?;
         }
         w.write_all(b"\\.\n").map_err(io)?;
         blocks.push((keys, key_at));
