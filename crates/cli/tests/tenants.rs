@@ -458,4 +458,18 @@ fn tenant_backups_hold_one_tenant_and_restore_alone() {
         offsite(d, pg, &["--json", "backup", "shop", "--tenant", "nosuch"]),
         "nosuch",
     );
+    // A value of the wrong type: named, and no folder for it.
+    refused(
+        offsite(
+            d,
+            pg,
+            &["--json", "backup", "shop", "--tenant", "orgs=../x"],
+        ),
+        "not a value of column",
+    );
+    let folders: Vec<String> = std::fs::read_dir(Path::new(&path).ancestors().nth(2).unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(folders.len(), 2, "{folders:?}");
 }
