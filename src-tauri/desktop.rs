@@ -188,10 +188,17 @@ fn job_finished<R: Runtime>(app: &AppHandle<R>, done: &JobDone) {
         None => (false, false),
     };
     let app = app.clone();
-    let text = notify::job_text(done);
+    let mut text = notify::job_text(done);
     tauri::async_runtime::spawn(async move {
         let setting = match app.state::<Shell>().engine() {
-            Ok(engine) => engine.setting(NOTIFICATIONS_SETTING).await.ok().flatten(),
+            Ok(engine) => {
+                // What the project still needs, in the checklist's words.
+                if let Some(project) = text.project.clone() {
+                    let health = engine.health(Some(&project)).await.ok();
+                    notify::with_next_step(&mut text, health.as_ref().and_then(|h| h.first()));
+                }
+                engine.setting(NOTIFICATIONS_SETTING).await.ok().flatten()
+            }
             Err(_) => None,
         };
         if notify::should_notify(

@@ -13,11 +13,13 @@ use offsite_core::catalog::{BackupRecord, JobKind};
 use offsite_core::drill::DrillReport;
 use offsite_core::ops::artifacts::ArtifactPullOutcome;
 use offsite_core::ops::drill::DrillOutcome;
+use offsite_core::ops::recover::{RecoverOutcome, UndoOutcome};
 use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
 use offsite_core::ops::{
     BackupOutcome, FetchCopyOutcome, ImportOutcome, SyncOutcome, VerifyOutcome,
 };
 use offsite_core::progress::{Phase, Progress, ProgressUpdate, RetryWait};
+use offsite_core::recover::{RecoverReport, UndoReport};
 use offsite_core::restore::{Component, RestoreOutcome, RestoreReport};
 use offsite_core::{ErrorPayload, JobStart, JobTrigger};
 use serde::Serialize;
@@ -71,6 +73,8 @@ impl From<&ProgressUpdate> for JobProgress {
 /// What a successful job produced.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// One result per job, sent once as JSON: the size of its largest report does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum JobResult {
     /// The archive the backup wrote, as the catalog records it.
     Backup { backup: BackupRecord },
@@ -111,6 +115,11 @@ pub enum JobResult {
     /// A restore drill ran to its end: its signed report (`report.verdict` says whether the
     /// backup was proven; a failed drill is a successful job with a failed verdict).
     Drill { report: DrillReport },
+    /// A recovery of chosen rows: per table what was inserted, updated, left and kept, and
+    /// the undo id.
+    Recover { report: RecoverReport },
+    /// A recovery undone: rows put back, and rows changed since that were left.
+    RecoverUndo { report: UndoReport },
 }
 
 /// A job ended. Emitted exactly once per job started by a `start_*` command. Event name:
@@ -179,6 +188,16 @@ impl From<FetchCopyOutcome> for JobResult {
 impl From<DrillOutcome> for JobResult {
     fn from(o: DrillOutcome) -> Self {
         JobResult::Drill { report: o.report }
+    }
+}
+impl From<RecoverOutcome> for JobResult {
+    fn from(o: RecoverOutcome) -> Self {
+        JobResult::Recover { report: o.report }
+    }
+}
+impl From<UndoOutcome> for JobResult {
+    fn from(o: UndoOutcome) -> Self {
+        JobResult::RecoverUndo { report: o.report }
     }
 }
 impl From<RestoreOutcome> for JobResult {

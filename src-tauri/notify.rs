@@ -100,6 +100,7 @@ fn what(kind: JobKind, label: &str) -> String {
         JobKind::Sync => format!("Copies of {label}"),
         JobKind::FetchCopy => format!("Fetching a copy of {label}"),
         JobKind::Drill => format!("Restore drill of {label}"),
+        JobKind::Recover => format!("Recovery of rows into {label}"),
     }
 }
 
@@ -165,6 +166,23 @@ pub fn job_text(done: &JobDone) -> NotificationText {
         }
         (Some(JobResult::Restore { report }), _) => restore_text(&what, report, &took),
         (Some(JobResult::Drill { report }), _) => drill_text(&what, report, &took),
+        (Some(JobResult::Recover { report }), _) => {
+            let (inserted, updated) = report
+                .tables
+                .iter()
+                .fold((0, 0), |(i, u), t| (i + t.insert, u + t.update));
+            (
+                format!("{what} finished"),
+                format!("{inserted} rows inserted, {updated} updated; took {took}"),
+            )
+        }
+        (Some(JobResult::RecoverUndo { report }), _) => {
+            let left: u64 = report.tables.iter().map(|t| t.changed_since).sum();
+            (
+                format!("Recovery {} undone", report.id),
+                format!("{left} rows changed since were left; took {took}"),
+            )
+        }
         (Some(JobResult::Sync { outcome }), _) => (
             format!("{what} finished"),
             format!(
@@ -233,6 +251,22 @@ pub fn job_text(done: &JobDone) -> NotificationText {
         body,
         project,
     }
+}
+
+/// The project's protection after a job, from the one checklist (the dashboard's, the tray's,
+/// `offsite status`'s): "2 of 5 done · next: Add a schedule" on a line of its own, or nothing
+/// when every item that applies is done.
+pub fn with_next_step(
+    text: &mut NotificationText,
+    h: Option<&offsite_core::health::ProjectHealth>,
+) {
+    let Some(h) = h else { return };
+    let Some(next) = h.checklist.open().next() else {
+        return;
+    };
+    let step = next.fix_label.as_deref().unwrap_or(&next.label);
+    text.body
+        .push_str(&format!("\n{} · next: {step}", h.checklist.line));
 }
 
 /// Show `text` as a desktop notification. Never fails: without the plugin or a notification
@@ -343,6 +377,50 @@ fn restore_text(
 
 #[cfg(test)]
 mod tests {
+    /// A notification's protection line is the checklist's: its count and its first open
+    /// item's Fix; nothing when all is done.
+    #[test]
+    fn the_next_step_comes_from_the_checklist() {
+        use offsite_core::health::{assess, EncryptionState, Facts};
+        let mut f = Facts {
+            project: "shop".into(),
+            backups: 1,
+            last_good: Some("2026-11-24T02:30:00Z".into()),
+            last_verified: Some("2026-11-24T02:31:00Z".into()),
+            ..Facts::default()
+        };
+        let text = || NotificationText {
+            title: "shop backed up".into(),
+            body: "1.0 MiB in 3 s".into(),
+            project: Some("shop".into()),
+        };
+        let h = assess(&f);
+        let mut t = text();
+        with_next_step(&mut t, Some(&h));
+        let first = h.checklist.open().next().unwrap();
+        assert_eq!(
+            t.body,
+            format!(
+                "1.0 MiB in 3 s\n{} · next: {}",
+                h.checklist.line,
+                first.fix_label.as_deref().unwrap()
+            )
+        );
+        // Paused backups: the next step is the recovery key's, never "Back up now".
+        f.encryption = EncryptionState::Unconfirmed;
+        let mut t = text();
+        with_next_step(&mut t, Some(&assess(&f)));
+        assert!(
+            t.body.ends_with("next: Confirm the recovery key"),
+            "{}",
+            t.body
+        );
+        // No health (the project is gone): the text as it was.
+        let mut t = text();
+        with_next_step(&mut t, None);
+        assert_eq!(t.body, "1.0 MiB in 3 s");
+    }
+
     use super::*;
     use crate::jobs::{JobFinished, JobSubject};
     use offsite_core::archive::reader::{SidecarStatus, VerifyReport};

@@ -1060,6 +1060,7 @@ fn job_history_filters_by_project_kind_trigger_and_state() {
 mod components;
 mod drill_settings;
 mod projects_add;
+mod recover;
 mod settings;
 mod updates;
 

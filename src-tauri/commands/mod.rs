@@ -17,9 +17,11 @@ pub mod health;
 pub mod jobs;
 pub mod notify;
 pub mod projects;
+pub mod recover;
 pub mod remote;
 pub mod schedules;
 pub mod settings;
+pub mod tenants;
 pub mod updates;
 
 pub use settings::DesktopSettings;

@@ -337,6 +337,30 @@ export const commands = {
 	 *  their changed rows).
 	 */
 	diffBackups: (from: string, to: string, options: DiffOptions) => typedError<DiffReport, ErrorPayload>(__TAURI_INVOKE("diff_backups", { from, to, options })),
+	/**
+	 *  The plan of a recovery: per table the rows to insert, update, leave and keep, a sample of
+	 *  rows and the target's triggers that fire. Writes nothing (the request's `dry_run` is ignored).
+	 */
+	planRecover: (request: RecoverRequest) => typedError<RecoverReport, ErrorPayload>(__TAURI_INVOKE("plan_recover", { request })),
+	/**
+	 *  Start a recovery; returns the job id at once (see `start_backup`). `job-finished` carries
+	 *  its report (`result.kind == "recover"`, with the undo id).
+	 */
+	startRecover: (request: RecoverRequest) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_recover", { request })),
+	/**
+	 *  Start undoing recovery `undo_id` (`offsite recover --undo`); returns the job id at once.
+	 *  `password`: for a target given as a URL (a project's comes from the keychain).
+	 *  `job-finished` carries the undo's report (`result.kind == "recover_undo"`): rows put back
+	 *  and rows changed since the recovery, which are left.
+	 */
+	startRecoverUndo: (undoId: string, password: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_recover_undo", { undoId, password })),
+	/**  A project's tenants (name, root table, key column). */
+	listTenants: (project: string) => typedError<TenantRecord[], ErrorPayload>(__TAURI_INVOKE("list_tenants", { project })),
+	/**
+	 *  One tenant and the tables it reaches (with the foreign keys that lead there), the tables
+	 *  those reference, and the tables it does not reach.
+	 */
+	showTenant: (project: string, name: string) => typedError<TenantDetail, ErrorPayload>(__TAURI_INVOKE("show_tenant", { project, name })),
 	/**  Every channel (targets redacted) and every project's routes. */
 	listChannels: () => typedError<NotifyOverview, ErrorPayload>(__TAURI_INVOKE("list_channels")),
 	/**
@@ -1695,7 +1719,12 @@ export type JobKind = "backup" | "verify" | "restore" | "import" | "prune" | "pu
  *  A restore drill: the backup restored into a throwaway cluster or scratch server
  *  and checked (issue 26).
  */
-"drill";
+"drill" | 
+/**
+ *  Chosen rows of a backup recovered into a live database, or a recovery undone
+ *  (issue 45; `offsite recover`).
+ */
+"recover";
 
 /**
  *  Progress of a running job (throttled by the engine: ≈ every 150 ms, the first and the last
@@ -1780,7 +1809,14 @@ created_project: boolean; backup: BackupRecord } |
  *  A restore drill ran to its end: its signed report (`report.verdict` says whether the
  *  backup was proven; a failed drill is a successful job with a failed verdict).
  */
-{ kind: "drill"; report: DrillReport };
+{ kind: "drill"; report: DrillReport } | 
+/**
+ *  A recovery of chosen rows: per table what was inserted, updated, left and kept, and
+ *  the undo id.
+ */
+{ kind: "recover"; report: RecoverReport } | 
+/**  A recovery undone: rows put back, and rows changed since that were left. */
+{ kind: "recover_undo"; report: UndoReport };
 
 /**  Where a job is in its life. */
 export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed";
@@ -1827,6 +1863,13 @@ export type KeptBackup = {
 	path: string,
 	/**  Why (`last 1`, `daily 2026-11-20`, `weekly 2026-W47`, `within 30d`, `newest verified`…). */
 	reasons: string[],
+};
+
+/**  The columns that identify a row of a table without a primary or unique key. */
+export type KeyColumns = {
+	/**  `SCHEMA.TABLE` (as [`parse_table_name`] reads it); `None`: the recovered table. */
+	table: string | null,
+	columns: string[],
 };
 
 /**  A key Offsite keeps: a project's, or a removed project's (orphaned). */
@@ -2053,6 +2096,13 @@ export type ObjectQuery = {
 	/**  At most this many (0: 100; at most [`MAX_OBJECT_PAGE`]). */
 	limit?: number,
 };
+
+/**  What to do with a row the target has with other values. */
+export type OnConflict = 
+/**  Keep the target's row (the default). */
+"keep" | 
+/**  Overwrite it with the backup's. */
+"update";
 
 /**
  *  Asks the window to show a project (a click on a job's notification). Event name:
@@ -2356,6 +2406,44 @@ export type RanBy = {
 	offsite_version: string,
 	/**  "pg_restore (PostgreSQL) 15.18" */
 	pg_restore: string | null,
+};
+
+/**  A recovery's plan (`dry_run`) or its outcome. */
+export type RecoverReport = {
+	archive: string,
+	/**  The target, for people (no password). */
+	target: string,
+	dry_run: boolean,
+	tables: TableRecovery[],
+	/**  The undo file's id (`offsite recover --undo ID`), when rows were written. */
+	undo_id: string | null,
+	/**  Things worth knowing (tables of the target the backup has no data for…). */
+	notes: string[],
+	/**  Rows read from the backup's dump (all rows of the tables read, every pass). */
+	rows_read: number,
+	duration_ms: number,
+};
+
+/**  A recovery as the front ends ask for it. */
+export type RecoverRequest = {
+	/**  What `restore` takes: a path, a backup id, `PROJECT:latest`. */
+	archive: string,
+	rows: RecoverRows,
+	to: DatabaseTo,
+	/**  Plan only: counts and samples, nothing written. */
+	dry_run?: boolean,
+};
+
+/**  What to recover (the archive and the target are given beside it). */
+export type RecoverRows = {
+	/**  `SCHEMA.TABLE`. */
+	table: string,
+	/**  Every filter must match (`COLUMN=VALUE`, compared as the column's type reads it). */
+	filters: ColumnEquals[],
+	/**  The rows that reference the chosen ones too, transitively. */
+	children?: boolean,
+	on_conflict?: OnConflict,
+	key_columns?: KeyColumns[],
 };
 
 /**  When a backup is expected to be removed by retention. */
@@ -3073,8 +3161,96 @@ export type TableName = {
 	table: string,
 };
 
+/**  One table of a recovery: what the backup gives and what happens to it. */
+export type TableRecovery = {
+	schema: string,
+	table: string,
+	role: TableRole,
+	/**  The foreign keys that led here from the chosen table (`tasks.project_id → projects`…). */
+	path: string[],
+	/**  Rows taken from the backup. */
+	rows: number,
+	/**  Missing from the target: inserted. */
+	insert: number,
+	/**  Different in the target: overwritten (`--on-conflict update`). */
+	update: number,
+	/**  Equal in the target: left. */
+	unchanged: number,
+	/**  Different in the target: kept (`--on-conflict keep`). */
+	conflict: number,
+	/**  Rows needed only as parents that the target already has: left as they are. */
+	parents_present: number,
+	/**  The target's triggers on this table that fire on the recovery's writes. */
+	triggers: string[],
+	/**  Columns of `sample`. */
+	columns: string[],
+	/**  A few rows that will be inserted or updated (values as text, `None` for NULL). */
+	sample: ((string | null)[])[],
+};
+
+/**  Why a table takes part. */
+export type TableRole = 
+/**  The table the filters choose rows of. */
+"chosen" | 
+/**  Rows referencing chosen rows (`--children`). */
+"child" | 
+/**  Rows the chosen ones reference: inserted only when the target lacks them. */
+"parent";
+
 /**  How a table compares. */
 export type TableStatus = "identical" | "changed" | "only_in_from" | "only_in_to";
+
+/**  A tenant with the tables it reaches in the project's database now. */
+export type TenantDetail = {
+	tenant: TenantRecord,
+	shape: TenantShape,
+};
+
+/**  A tenant root as stored. */
+export type TenantRecord = {
+	name: string,
+	/**  The root table's schema and name, as the database spells them. */
+	schema: string,
+	table: string,
+	/**  The root's key column: one value of it is one tenant. */
+	key: string,
+	created_at: string,
+};
+
+/**  A tenant root as the database spells it. */
+export type TenantRoot = {
+	schema: string,
+	table: string,
+	key: string,
+};
+
+/**
+ *  Where a tenant's rows are: the tables reached from its root, the tables they reference
+ *  (whose referenced rows a tenant backup carries too) and the tables not reached.
+ */
+export type TenantShape = {
+	root: TenantRoot,
+	/**  The root and every table referencing a reached one, transitively (breadth first). */
+	reached: TenantTable[],
+	/**
+	 *  Tables the reached ones reference that are not reached themselves: only the rows the
+	 *  tenant's rows point at are the tenant's.
+	 */
+	referenced: TenantTable[],
+	/**  Every other table (`schema.table`). */
+	not_reached: string[],
+};
+
+/**  One table of a tenant. */
+export type TenantTable = {
+	schema: string,
+	table: string,
+	/**
+	 *  The foreign keys from the root to it (`tasks(project_id) → projects(id)`…); empty for
+	 *  the root.
+	 */
+	path: string[],
+};
 
 /**  How the window looks. */
 export type Theme = 
@@ -3103,6 +3279,28 @@ export type ToolsReport = {
 	configured_outside: boolean,
 	/**  Every pair found (the configured folder first), with its version. */
 	found: PgTools[],
+};
+
+export type UndoReport = {
+	id: string,
+	target: string,
+	tables: UndoTable[],
+	/**  Sequences set back to where they were. */
+	sequences_reset: number,
+};
+
+/**  What `--undo` did, per table. */
+export type UndoTable = {
+	schema: string,
+	table: string,
+	/**  Inserted rows deleted. */
+	deleted: number,
+	/**  Overwritten rows given their old values back. */
+	restored: number,
+	/**  Rows changed since the recovery (or gone): left as they are. */
+	changed_since: number,
+	/**  The keys of some of them (as text). */
+	changed_keys: string[],
 };
 
 /**  What the updater is doing (shown beside "check for updates"). */

@@ -84,3 +84,10 @@ export function nounFor(n: number, noun: string, nouns: string = pluralOf(noun))
 export function plural(n: number, noun: string, nouns: string = pluralOf(noun)): string {
   return `${n.toLocaleString("en-US")} ${nounFor(n, noun, nouns)}`;
 }
+
+/** A line as a sentence: its first letter capital ("never backed up" → "Never backed up"). The
+ * engine's reasons are written to follow a colon in the CLI; a line of their own starts with a
+ * capital. */
+export function sentenceCase(line: string): string {
+  return line.charAt(0).toUpperCase() + line.slice(1);
+}

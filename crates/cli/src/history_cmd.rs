@@ -55,7 +55,7 @@ fn filter_of(a: &HistoryArgs) -> Result<JobFilter> {
             a.kind.as_deref(),
             "job kind",
             JobKind::parse,
-            "backup, verify, restore, import, prune, pull",
+            "backup, verify, restore, import, prune, pull, sync, fetch_copy, drill, recover",
         )?,
         trigger: parsed(
             a.trigger.as_deref(),

@@ -1,6 +1,7 @@
 // e2e: needs postgres
 // Schedules in the real app: a project gets a daily backup schedule through the project page's
-// Schedules tab (a bad time is refused with the engine's message; the preview lists the next 5
+// Schedules tab (the time is picked from hour and minute lists; a bad cron expression is refused
+// with the engine's message; the preview lists the next 5
 // runs of what is SAVED, never of an unsaved form), and the home screen's card shows it as
 // scheduled with its next run. After every later save the preview is the saved schedule. Fields
 // are retyped as a user does (lib/steps.js `typeInto`): WebDriver's own clear is not seen by the
@@ -24,6 +25,14 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
 
   after(async () => app?.close());
 
+  /** Picks "HH:MM" in the schedule's time picker, as a user does (the hour list, the minute list). */
+  const pickTime = async (hhmm) => {
+    const [h, m] = hhmm.split(":");
+    await $("schedule-time-hour").selectByAttribute("value", h);
+    await $("schedule-time-minute").selectByAttribute("value", m);
+    assert.equal(await $("schedule-time").getAttribute("data-value"), hhmm);
+  };
+
   it("adds a project", async () => {
     await $("add-project").waitForDisplayed({ timeout: 30_000 });
     await $("add-project").click();
@@ -40,14 +49,19 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     await $("schedule-preview-none").waitForDisplayed();
     assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
 
-    await typeInto(app, "schedule-time", "25:00");
+    // The time is picked from lists (no "25:00" can be written); a bad cron expression is what
+    // the engine still refuses.
+    assert.equal((await app.browser.$$(`${byTestId("schedule-time")} input`)).length, 0, "no free-text time field");
+    await $("schedule-kind").selectByAttribute("value", "cron");
+    await typeInto(app, "schedule-cron", "61 * * * *");
     await $("schedule-save").click();
     await $("schedule-save-error").waitForDisplayed({ timeout: 10_000 });
     assert.equal(await $("schedule-save-error").getAttribute("data-code"), "invalid_input");
     assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
     await app.screenshot("01-invalid-time");
 
-    await typeInto(app, "schedule-time", "03:15");
+    await $("schedule-kind").selectByAttribute("value", "daily");
+    await pickTime("03:15");
     await $("schedule-preview-unsaved").waitForDisplayed();
     assert.equal((await app.browser.$$(byTestId("schedule-preview-run"))).length, 0);
     await $("schedule-save").click();
@@ -117,7 +131,7 @@ describe("schedule: set a daily backup schedule in the editor, see the next run 
     const saved = await runs();
 
     const edits = [
-      { set: async () => typeInto(app, "schedule-time", "04:45"), spec: "Every day at 04:45", first: / 04:45$/ },
+      { set: async () => pickTime("04:45"), spec: "Every day at 04:45", first: / 04:45$/ },
       {
         set: async () => {
           await $("schedule-kind").selectByAttribute("value", "every");

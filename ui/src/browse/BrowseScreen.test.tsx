@@ -103,4 +103,31 @@ describe("BrowseScreen", () => {
     render(<BrowseScreen archive="/b/x.tar.gz.age" label="x" api={api} onBack={() => {}} />);
     expect(await screen.findByTestId("browse-error")).toHaveAttribute("data-code", "wrong_key");
   });
+
+  it("filters by column = value and offers Recover these rows… for it", async () => {
+    const api = fakeApi();
+    const recover = {
+      api: { plan: vi.fn(), start: vi.fn(), undo: vi.fn(), follow: vi.fn(), cancel: vi.fn() },
+      projects: ["shop"],
+    };
+    render(<BrowseScreen archive="/b/shop.tar.gz" label="shop" api={api} onBack={() => {}} recover={recover} />);
+    fireEvent.click(await screen.findByTestId("browse-table"));
+    await waitFor(() => expect(screen.getAllByTestId("browse-row")).toHaveLength(PAGE_SIZE));
+    // A contains-filter offers no recovery: the engine recovers by COLUMN=VALUE only.
+    fireEvent.change(screen.getByTestId("browse-filter"), { target: { value: "n7" } });
+    fireEvent.click(screen.getByTestId("browse-filter-apply"));
+    await waitFor(() => expect(screen.getByTestId("browse-range")).toHaveTextContent("matching “n7”"));
+    expect(screen.queryByTestId("browse-recover")).toBeNull();
+    fireEvent.change(screen.getByTestId("browse-filter-column"), { target: { value: "id" } });
+    fireEvent.change(screen.getByTestId("browse-filter"), { target: { value: "7" } });
+    fireEvent.click(screen.getByTestId("browse-filter-apply"));
+    await waitFor(() =>
+      expect(api.rows).toHaveBeenLastCalledWith("/b/shop.tar.gz", "public", "orders", 0, PAGE_SIZE, "", { column: "id", value: "7" }),
+    );
+    fireEvent.click(await screen.findByTestId("browse-recover"));
+    expect(screen.getByTestId("recover-wizard")).toHaveTextContent("Recover rows of public.orders");
+    expect(screen.getByTestId("recover-where")).toHaveTextContent("id = 7");
+    fireEvent.click(screen.getByTestId("recover-close"));
+    expect(await screen.findByTestId("browse-pager")).toBeInTheDocument();
+  });
 });

@@ -2,7 +2,8 @@
 // table's columns and rows page by page with a filter, "Export CSV…", and the storage objects with
 // a preview and "Save…". Everything is read from the archive by the engine; no server is needed.
 import { useCallback, useEffect, useMemo, useState } from "react";
-import type { ErrorPayload } from "../bindings";
+import type { ColumnEquals, ErrorPayload } from "../bindings";
+import { type RecoverApi, RecoverWizard } from "../recover/RecoverWizard";
 import { ErrorNotice } from "../components/ErrorNotice";
 import type { Call } from "../ipc/call";
 import { type ObjectEntry, ObjectList, objectKey, type Preview, type PreviewState } from "./ObjectList";
@@ -29,7 +30,16 @@ export type BrowseContents = {
 /** What the screen asks of the app (the generated commands; tests pass their own). */
 export type BrowseApi = {
   contents: (archive: string) => Promise<Call<BrowseContents>>;
-  rows: (archive: string, schema: string, table: string, offset: number, limit: number, filter: string) => Promise<Call<RowsPage>>;
+  /** `equals`: rows whose column is exactly that value (then `filter` is ""). */
+  rows: (
+    archive: string,
+    schema: string,
+    table: string,
+    offset: number,
+    limit: number,
+    filter: string,
+    equals?: ColumnEquals,
+  ) => Promise<Call<RowsPage>>;
   /** Objects whose `bucket/key` contains `search` (any case; "" for all), `limit` after `offset`. */
   objects: (archive: string, search: string, offset: number, limit: number) => Promise<Call<ObjectsPage>>;
   /** Save dialog, then the CSV written; null when cancelled. */
@@ -39,16 +49,25 @@ export type BrowseApi = {
   saveObject: (archive: string, bucket: string, key: string) => Promise<Call<string | null>>;
 };
 
-type Props = { archive: string; label: string; api: BrowseApi; onBack: () => void };
+type Props = {
+  archive: string;
+  label: string;
+  api: BrowseApi;
+  onBack: () => void;
+  /** "Recover these rows…": its commands and the saved projects it can recover into. */
+  recover?: { api: RecoverApi; projects: string[] };
+};
 
 type Load<T> = { status: "loading" } | { status: "ready"; data: T } | { status: "error"; error: ErrorPayload };
 
 type Saved = { status: "idle" } | { status: "busy" } | { status: "saved"; path: string } | { status: "error"; error: ErrorPayload };
 
-export function BrowseScreen({ archive, label, api, onBack }: Props) {
+export function BrowseScreen({ archive, label, api, onBack, recover }: Props) {
   const [contents, setContents] = useState<Load<BrowseContents>>({ status: "loading" });
   const [table, setTable] = useState<{ schema: string; name: string } | null>(null);
   const [filter, setFilter] = useState("");
+  const [column, setColumn] = useState<string | null>(null);
+  const [recovering, setRecovering] = useState(false);
   const [offset, setOffset] = useState(0);
   const [page, setPage] = useState<PageState>({ status: "loading" });
   const [object, setObject] = useState<string | null>(null);
@@ -75,17 +94,22 @@ export function BrowseScreen({ archive, label, api, onBack }: Props) {
     if (!table) return;
     let stale = false;
     setPage({ status: "loading" });
-    void api.rows(archive, table.schema, table.name, offset, PAGE_SIZE, filter).then((r) => {
+    const asked = column
+      ? api.rows(archive, table.schema, table.name, offset, PAGE_SIZE, "", { column, value: filter })
+      : api.rows(archive, table.schema, table.name, offset, PAGE_SIZE, filter);
+    void asked.then((r) => {
       if (!stale) setPage(r.ok ? { status: "ready", page: r.data } : { status: "error", error: r.error });
     });
     return () => {
       stale = true;
     };
-  }, [api, archive, table, offset, filter]);
+  }, [api, archive, table, offset, filter, column]);
 
   const openTable = (schema: string, name: string) => {
     setTable({ schema, name });
     setFilter("");
+    setColumn(null);
+    setRecovering(false);
     setOffset(0);
     setSaved({ status: "idle" });
   };
@@ -150,16 +174,29 @@ export function BrowseScreen({ archive, label, api, onBack }: Props) {
                 onOpen={openTable}
               />
             </section>
-            {table ? (
+            {table && recovering && recover && column ? (
+              <RecoverWizard
+                archive={archive}
+                schema={table.schema}
+                name={table.name}
+                filters={[{ column, value: filter }]}
+                projects={recover.projects}
+                api={recover.api}
+                onClose={() => setRecovering(false)}
+              />
+            ) : table ? (
               <TablePager
                 table={tableKey(table.schema, table.name)}
                 state={page}
                 pageSize={PAGE_SIZE}
                 filter={filter}
-                onFilter={(f) => {
+                column={column}
+                onFilter={(f, c) => {
                   setFilter(f);
+                  setColumn(c ?? null);
                   setOffset(0);
                 }}
+                {...(recover ? { onRecover: () => setRecovering(true) } : {})}
                 onPage={setOffset}
                 exporting={saved.status === "busy"}
                 onExport={() => void saveWith(() => api.exportCsv(archive, table.schema, table.name))}

@@ -30,7 +30,11 @@ type Props = {
   state: PageState;
   pageSize: number;
   filter: string;
-  onFilter: (filter: string) => void;
+  /** The column the applied filter is about (`column = filter`); null: any column contains it. */
+  column?: string | null;
+  onFilter: (filter: string, column?: string | null) => void;
+  /** "Recover these rows…", offered for a `column = value` filter. */
+  onRecover?: () => void;
   onPage: (offset: number) => void;
   onExport?: () => void;
   exporting?: boolean;
@@ -42,11 +46,18 @@ export function rowRange(page: RowsPage): string {
   return `Rows ${(page.offset + 1).toLocaleString("en-US")}–${(page.offset + page.rows.length).toLocaleString("en-US")}`;
 }
 
-export function TablePager({ table, state, pageSize, filter, onFilter, onPage, onExport, exporting }: Props) {
+export function TablePager({ table, state, pageSize, filter, column = null, onFilter, onPage, onExport, exporting, onRecover }: Props) {
   // The filter box is edited freely; it applies on Enter or "Filter" (each apply is a new scan).
   const [text, setText] = useState(filter);
+  const [col, setCol] = useState<string | null>(column);
   useEffect(() => setText(filter), [filter]);
+  useEffect(() => setCol(column), [column]);
   const page = state.status === "ready" ? state.page : null;
+  // The column list stays while a new page loads.
+  const [columns, setColumns] = useState<string[]>([]);
+  useEffect(() => {
+    if (page) setColumns(page.columns.map((c) => c.name));
+  }, [page]);
   return (
     <section className="panel browse-pager" aria-label={`Rows of ${table}`} data-testid="browse-pager" data-table={table}>
       <div className="toolbar">
@@ -62,14 +73,29 @@ export function TablePager({ table, state, pageSize, filter, onFilter, onPage, o
         className="toolbar"
         onSubmit={(e) => {
           e.preventDefault();
-          onFilter(text.trim());
+          const t = text.trim();
+          if (col) onFilter(t, col);
+          else onFilter(t);
         }}
       >
+        <select
+          value={col ?? ""}
+          onChange={(e) => setCol(e.target.value === "" ? null : e.target.value)}
+          aria-label="Filter column"
+          data-testid="browse-filter-column"
+        >
+          <option value="">Any column contains</option>
+          {columns.map((c) => (
+            <option key={c} value={c}>
+              {c} =
+            </option>
+          ))}
+        </select>
         <input
           className="grow"
           value={text}
           onChange={(e) => setText(e.target.value)}
-          placeholder="Show rows containing…"
+          placeholder={col ? `Rows where ${col} is…` : "Show rows containing…"}
           aria-label="Filter rows"
           data-testid="browse-filter"
         />
@@ -118,9 +144,14 @@ export function TablePager({ table, state, pageSize, filter, onFilter, onPage, o
           <div className="toolbar">
             <span className="small muted" data-testid="browse-range">
               {rowRange(page)}
-              {filter ? ` matching “${filter}”` : ""}
+              {filter ? (column ? ` where ${column} = “${filter}”` : ` matching “${filter}”`) : ""}
             </span>
             <span className="spacer" />
+            {onRecover && column && filter !== "" && page.rows.length > 0 && (
+              <button type="button" className="btn btn-small" onClick={onRecover} data-testid="browse-recover">
+                Recover these rows…
+              </button>
+            )}
             <button
               type="button"
               className="btn btn-small"

@@ -63,9 +63,12 @@ export const browseApi: BrowseApi = {
       },
     };
   },
-  rows: async (archive, schema, table, offset, limit, filter) => {
+  rows: async (archive, schema, table, offset, limit, filter, equals) => {
     const r = await call(
-      commands.browseRows(archive, schema, table, offset, limit, { contains: filter === "" ? null : filter, column_equals: null }),
+      commands.browseRows(archive, schema, table, offset, limit, {
+        contains: filter === "" ? null : filter,
+        column_equals: equals ?? null,
+      }),
     );
     return r.ok ? { ok: true, data: rowsPage(r.data) } : r;
   },

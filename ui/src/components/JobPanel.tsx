@@ -77,6 +77,7 @@ function kindLabel(job: LiveJob): string {
   if (kind === "restore") return "Restore";
   if (kind === "pull") return "Pull";
   if (kind === "drill") return "Drill";
+  if (kind === "recover") return "Recover rows";
   return "Job";
 }
 
@@ -222,6 +223,13 @@ function resultText(f: JobFinished): string {
       return `Fetched from ${r.outcome.destination} and checked`;
     case "drill":
       return drillText(r.report);
+    case "recover": {
+      const inserted = r.report.tables.reduce((n, t) => n + t.insert, 0);
+      const updated = r.report.tables.reduce((n, t) => n + t.update, 0);
+      return `Rows recovered into ${r.report.target}: ${inserted} inserted, ${updated} overwritten`;
+    }
+    case "recover_undo":
+      return `Recovery ${r.report.id} undone`;
   }
 }
 

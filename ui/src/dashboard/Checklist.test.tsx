@@ -27,15 +27,17 @@ function threeGaps(name: string): ProjectHealth {
 function paused(name: string): ProjectHealth {
   const pause = problem("recovery_key_unconfirmed", "backups paused: confirm your recovery key");
   const never = { ...problem("never_backed_up", "never backed up"), fix: pause.fix, fix_label: pause.fix_label };
-  const backedUp: CheckItem = { ...gapOf(never), state: "paused", why: "Never backed up. Backups are paused until the recovery key is confirmed." };
+  const backedUp: CheckItem = { ...gapOf(never), state: "paused", why: "Never backed up. Backing up waits for the recovery key." };
   const waiting = (id: CheckItem["id"], label: string): CheckItem => ({ id, label, state: "waiting", why: "Waits for a first good backup.", fix: null, fix_label: null });
-  const checklist = checklistWith([gapOf(pause), backedUp, waiting("verified", "Verified"), waiting("copies", "Copies"), waiting("restore_proven", "Restore proven")], true);
+  const key: CheckItem = { ...gapOf(pause), why: "The recovery key is not confirmed yet: without it nobody can read the backups." };
+  const checklist = checklistWith([key, backedUp, waiting("verified", "Verified"), waiting("copies", "Copies"), waiting("restore_proven", "Restore proven")], true);
   return protectedHealth(name, {
     health: "unprotected",
     health_label: "Unprotected",
     reason: pause.reason,
     problems: [pause, never],
     last_good: null,
+    last_run: { succeeded: false, finished_at: "2026-11-24T02:30:00Z", error_code: "needs_consent", error_message: "project \"vault\" is encrypted, but its recovery key is not confirmed" },
     copies: [],
     checklist,
   });
@@ -82,6 +84,8 @@ describe("the checklist on the home card and the project header", () => {
     const card = screen.getAllByTestId("project-card").find((r) => r.dataset.project === "shop")!;
     expect(within(card).getByTestId("checklist-badge")).toHaveTextContent("2 of 5 done");
     expect(within(card).getByTestId("checklist-badge")).toHaveClass("check-badge-open");
+    // The reason is a line of its own: sentence case.
+    expect(within(card).getByTestId("project-reason").textContent).toBe("No schedule: backups are only made by hand");
     expect(items(card)).toEqual([
       ["scheduled", "gap"],
       ["copies", "gap"],
@@ -142,6 +146,19 @@ describe("the checklist on the home card and the project header", () => {
       ["backed_up", "paused"],
     ]);
     expect(screen.queryByText("Back up now")).toBeNull();
+    // Said once on the card: the banner (no reason line repeating it), in sentence case.
+    expect(within(card).queryByTestId("project-reason")).toBeNull();
+    expect((card.textContent ?? "").match(/backups paused/gi)).toHaveLength(1);
+    // The paused item's mark is drawn, not a glyph the font may lack.
+    const pausedItem = within(card).getAllByTestId("check-item").find((i) => i.dataset["state"] === "paused")!;
+    expect(within(pausedItem).getByTestId("check-mark").querySelector("svg")).not.toBeNull();
+    expect(pausedItem.textContent).not.toContain("⏸");
+    // The refused run waited (amber, with what resumes it), it did not fail (red).
+    const lastRun = within(card).getByTestId("project-last-run");
+    expect(lastRun).toHaveAttribute("data-waited", "true");
+    expect(lastRun).toHaveClass("text-warn");
+    expect(lastRun).not.toHaveClass("text-danger");
+    expect(lastRun).toHaveTextContent(/confirm your recovery key to resume backups/);
     const fix = within(card).getByTestId("fix-vault");
     expect(fix).toHaveTextContent("Confirm the recovery key");
     fireEvent.click(fix);

@@ -6,13 +6,29 @@
 import type { CheckItem, CheckState, Checklist } from "../bindings";
 import "./dashboard.css";
 
+/** The marks: characters every font has, and the pause drawn (U+23F8 is missing from most). */
 const MARK: Record<CheckState, string> = {
   done: "✓",
   gap: "!",
-  paused: "⏸",
+  paused: "",
   waiting: "…",
   off: "–",
 };
+
+function Mark({ state }: { state: CheckState }) {
+  return (
+    <span className="check-mark" aria-hidden="true" data-testid="check-mark">
+      {state === "paused" ? (
+        <svg className="check-pause" viewBox="0 0 10 10" width="10" height="10" focusable="false">
+          <rect x="1.5" y="1" width="2.5" height="8" rx="0.5" fill="currentColor" />
+          <rect x="6" y="1" width="2.5" height="8" rx="0.5" fill="currentColor" />
+        </svg>
+      ) : (
+        MARK[state]
+      )}
+    </span>
+  );
+}
 
 /** "4 of 6 done", green when everything that applies is done, amber otherwise. */
 export function ChecklistBadge({ checklist }: { checklist: Checklist }) {
@@ -44,9 +60,7 @@ type ItemsProps = {
 function Item({ item, onFix }: { item: CheckItem; onFix: ((item: CheckItem) => void) | undefined }) {
   return (
     <li className={`check-item check-${item.state}`} data-testid="check-item" data-item={item.id} data-state={item.state}>
-      <span className="check-mark" aria-hidden="true">
-        {MARK[item.state]}
-      </span>
+      <Mark state={item.state} />
       <span className="check-text">
         <span className="check-label">{item.label}</span> <span className="check-why">{item.why}</span>
       </span>
@@ -99,7 +113,11 @@ export function PausedBanner({ checklist, onFix, testId = "backups-paused" }: { 
   return (
     <div className="notice notice-warn check-paused" role="alert" data-testid={testId}>
       <p className="notice-title">{title}</p>
-      <p className="small">No backup runs until then: without the recovery key nobody could read them.</p>
+      <p className="small">
+        {encryption.fix === "set_up_encryption"
+          ? "No backup runs until encryption is set up."
+          : "No backup runs until you confirm it: without the recovery key nobody could read the backups."}
+      </p>
       {onFix && encryption.fix_label && (
         <button type="button" className="btn btn-small btn-primary" onClick={() => onFix(encryption)} data-testid={`${testId}-fix`}>
           {encryption.fix_label}

@@ -63,7 +63,7 @@ describe("Dashboard", () => {
     expect(badge("wiki")).toHaveAttribute("data-health", "protected");
     expect(badge("wiki")).toHaveTextContent("✓Protected");
     expect(badge("blog").className).not.toBe(badge("wiki").className);
-    expect(within(row("shop")).getByTestId("project-reason")).toHaveTextContent("the last backup was refused: password authentication failed");
+    expect(within(row("shop")).getByTestId("project-reason")).toHaveTextContent("The last backup was refused: password authentication failed");
     expect(within(row("wiki")).getByTestId("project-subtitle")).toHaveTextContent("Supabase abcdefghijklmnopqrst");
     expect(within(row("blog")).getByTestId("project-last-backup")).toHaveTextContent("Never");
     expect(within(row("blog")).getByTestId("project-copies")).toHaveTextContent("No good backup yet");

@@ -10,6 +10,7 @@ import { ChecklistBadge, ChecklistItems, PausedBanner } from "./Checklist";
 import { CopyMarks } from "./CopyMarks";
 import { HealthBadge } from "./HealthBadge";
 import { ScheduleCell } from "./ScheduleCell";
+import { sentenceCase } from "../words";
 
 type Props = {
   health: ProjectHealth;
@@ -72,9 +73,12 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
             {h.subtitle}
           </span>
         </div>
-        <p className="dash-reason" data-testid="project-reason">
-          {h.reason}
-        </p>
+        {/* Paused backups are said once, by the banner below (with what to do). */}
+        {!h.checklist.paused && (
+          <p className="dash-reason" data-testid="project-reason">
+            {sentenceCase(h.reason)}
+          </p>
+        )}
         <div className="dash-fix">
           {running ? (
             <span className="small" data-testid="project-running">

@@ -15,6 +15,10 @@ export function ScheduleCell({ health }: { health: ProjectHealth }) {
   const state = scheduleState(health);
   const next = state === "on" && health.next_run ? formatTime(health.next_run) : null;
   const run = health.last_run;
+  // A run refused because backups are paused (the recovery key waits) did not fail: it waited,
+  // in amber, with what resumes it (the engine counts it as the pause, not as a failed run).
+  const waited = Boolean(run && !run.succeeded && health.checklist.paused && run.error_code === "needs_consent");
+  const setUp = health.checklist.items.some((i) => i.id === "encryption" && i.fix === "set_up_encryption");
   return (
     <div className="dash-schedule" data-testid="project-schedule" data-schedule={state}>
       <span data-testid="project-schedule-state" data-state={state}>
@@ -32,16 +36,19 @@ export function ScheduleCell({ health }: { health: ProjectHealth }) {
         </span>
       )}
       <span
-        className={`small ${run && !run.succeeded ? "text-danger" : "muted"}`}
+        className={`small ${waited ? "text-warn" : run && !run.succeeded ? "text-danger" : "muted"}`}
         data-testid="project-last-run"
         data-ok={run ? String(run.succeeded) : "none"}
+        data-waited={waited ? "true" : undefined}
         title={run ? formatTime(run.finished_at) : undefined}
       >
         {!run
           ? "No run yet"
           : run.succeeded
             ? `Last run ok ${formatAgo(run.finished_at)}`
-            : `Last run failed ${formatAgo(run.finished_at)}: ${run.error_code ? errorTitle(run.error_code) : "failed"}`}
+            : waited
+              ? `Last run waited ${formatAgo(run.finished_at)}: ${setUp ? "set up encryption" : "confirm your recovery key"} to resume backups`
+              : `Last run failed ${formatAgo(run.finished_at)}: ${run.error_code ? errorTitle(run.error_code) : "failed"}`}
       </span>
     </div>
   );

@@ -117,4 +117,23 @@ describe("DiffScreen", () => {
     );
     expect(summary(table({ status: "only_in_to" }))).toBe("only in the newer");
   });
+
+  it("shows how long a slow comparison has run, and backups by local time", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const api = fakeApi();
+      api.compare = vi.fn(() => new Promise<never>(() => {}));
+      render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+      await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());
+      expect(screen.getByTestId("diff-from")).not.toHaveTextContent("T10:00:00Z");
+      fireEvent.click(screen.getByTestId("diff-compare"));
+      expect(await screen.findByTestId("diff-loading")).toHaveAttribute("aria-busy", "true");
+      const before = screen.getByTestId("diff-elapsed").textContent;
+      await vi.advanceTimersByTimeAsync(3000);
+      await waitFor(() => expect(screen.getByTestId("diff-elapsed").textContent).not.toBe(before));
+      expect(screen.getByTestId("diff-compare")).toBeDisabled();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

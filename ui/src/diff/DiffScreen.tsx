@@ -4,6 +4,7 @@
 import { useEffect, useState } from "react";
 import type { ErrorPayload, RowChange, TableDiff } from "../bindings";
 import { ErrorNotice } from "../components/ErrorNotice";
+import { formatDuration, formatTime } from "../components/format";
 import type { Call } from "../ipc/call";
 import "../drill/drill.css";
 
@@ -40,6 +41,17 @@ export function summary(t: TableDiff): string {
   const parts = [`+${t.added}`, `−${t.removed}`, `~${t.changed}`];
   const cols = t.columns_added.length + t.columns_removed.length + t.columns_retyped.length;
   return `${parts.join(" ")}${cols > 0 ? ` · ${cols} column change${cols === 1 ? "" : "s"}` : ""}`;
+}
+
+/** How long the comparison has been running, counted up each second while it is shown. */
+function Elapsed() {
+  const [since] = useState(() => Date.now());
+  const [now, setNow] = useState(since);
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  return <span data-testid="diff-elapsed">{formatDuration((now - since) / 1000)}</span>;
 }
 
 const shown = (v: string | null) => (v === null ? "NULL" : v);
@@ -129,7 +141,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
   const options = (list: DiffBackup[]) =>
     list.map((b) => (
       <option key={b.id} value={b.id}>
-        {b.created_at} · {b.id.slice(0, 8)}
+        {formatTime(b.created_at)} · {b.id.slice(0, 8)}
       </option>
     ));
 
@@ -172,8 +184,9 @@ export function DiffScreen({ project, api, onBack }: Props) {
         </div>
       )}
       {report.status === "loading" && (
-        <p className="muted" data-testid="diff-loading">
-          Comparing… tables whose recorded digests are equal are not read.
+        <p className="muted" data-testid="diff-loading" aria-busy="true">
+          Comparing… <Elapsed /> — tables whose recorded digests are equal are not read; a changed table is read
+          whole from both sides.
         </p>
       )}
       {report.status === "error" && <ErrorNotice error={report.error} testId="diff-error" />}
@@ -218,7 +231,11 @@ export function DiffScreen({ project, api, onBack }: Props) {
               <h3 className="panel-title">
                 {table.schema}.{table.table}
               </h3>
-              {rows.status === "loading" && <p className="muted">Reading the changed rows…</p>}
+              {rows.status === "loading" && (
+                <p className="muted" aria-busy="true">
+                  Reading the changed rows… <Elapsed />
+                </p>
+              )}
               {rows.status === "error" && <ErrorNotice error={rows.error} testId="diff-rows-error" />}
               {rows.status === "ready" && (
                 <>

@@ -1,38 +1,25 @@
-// Settings → "Encryption of new projects": the mode a new project starts with. Each project then
+// Settings → "Encryption of new projects": the mode a new project starts with (a field of the
+// Settings form, saved with its one Save). Each project then
 // sets up its own key or passphrase (and confirms its recovery item) before its first backup.
-import { useEffect, useId, useState } from "react";
-import { commands, type EncryptionMode, type ErrorPayload } from "../bindings";
-import { ErrorNotice } from "../components/ErrorNotice";
-import { call } from "../ipc/call";
+import { useId } from "react";
+import type { EncryptionMode } from "../bindings";
 import { ENCRYPTION_MODE_LABEL } from "./types";
 
 const MODES: EncryptionMode[] = ["off", "passphrase", "key"];
 
-export function DefaultEncryption() {
+/** The mode as a field of the Settings form: saved with the form's one Save (no save of its own). */
+export function DefaultEncryption({ mode, onChange }: { mode: EncryptionMode | null; onChange: (mode: EncryptionMode) => void }) {
   const id = useId();
-  const [mode, setMode] = useState<EncryptionMode | null>(null);
-  const [error, setError] = useState<ErrorPayload | null>(null);
-  const [saved, setSaved] = useState(false);
-  useEffect(() => {
-    void call(commands.getDefaultEncryption()).then((r) => (r.ok ? setMode(r.data) : setError(r.error)));
-  }, []);
-  const choose = async (m: EncryptionMode) => {
-    setError(null);
-    setSaved(false);
-    const r = await call(commands.setDefaultEncryption(m));
-    if (!r.ok) return setError(r.error);
-    setMode(r.data);
-    setSaved(true);
-  };
   return (
-    <section className="panel form" aria-label="Encryption of new projects" data-testid="default-encryption">
+    <fieldset className="checks" aria-label="Encryption of new projects" data-testid="default-encryption">
+      <legend>Encryption of new projects</legend>
       <div className="field">
-        <label htmlFor={`${id}-mode`}>Encryption of new projects</label>
+        <label htmlFor={`${id}-mode`}>New projects start with</label>
         <select
           id={`${id}-mode`}
           value={mode ?? ""}
           disabled={mode === null}
-          onChange={(e) => void choose(e.target.value as EncryptionMode)}
+          onChange={(e) => onChange(e.target.value as EncryptionMode)}
           data-testid="default-encryption-mode"
         >
           {mode === null && <option value="">Loading…</option>}
@@ -46,13 +33,7 @@ export function DefaultEncryption() {
           A new project with a passphrase or a generated key backs up once its own key is set up and its recovery item
           entered back (on the project's page).
         </p>
-        {saved && (
-          <p className="small saved-note" role="status" data-testid="default-encryption-saved">
-            Saved.
-          </p>
-        )}
       </div>
-      {error && <ErrorNotice error={error} testId="default-encryption-error" />}
-    </section>
+    </fieldset>
   );
 }

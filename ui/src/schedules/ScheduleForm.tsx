@@ -11,6 +11,39 @@ const WHEN_LABEL: Record<WhenKind, string> = {
   cron: "Cron expression",
 };
 
+const pad = (n: number) => String(n).padStart(2, "0");
+const HOURS = Array.from({ length: 24 }, (_, i) => pad(i));
+const MINUTES = Array.from({ length: 60 }, (_, i) => pad(i));
+
+/** A time of day as an hour and a minute chosen from lists: only real times can be picked
+ * ("25:00" cannot). `value` is "HH:MM"; anything else shows as not chosen yet. */
+export function TimePicker({ value, onChange, labelledBy, testId }: { value: string; onChange: (time: string) => void; labelledBy: string; testId: string }) {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(value.trim());
+  const hour = m && Number(m[1]) < 24 ? pad(Number(m[1])) : "";
+  const minute = m && Number(m[2]) < 60 ? m[2]! : "";
+  return (
+    <span className="time-picker" role="group" aria-labelledby={labelledBy} data-testid={testId} data-value={hour && minute ? `${hour}:${minute}` : ""}>
+      <select aria-label="Hour" value={hour} onChange={(e) => onChange(`${e.target.value}:${minute || "00"}`)} data-testid={`${testId}-hour`}>
+        {hour === "" && <option value="">--</option>}
+        {HOURS.map((h) => (
+          <option key={h} value={h}>
+            {h}
+          </option>
+        ))}
+      </select>
+      <span aria-hidden="true">:</span>
+      <select aria-label="Minute" value={minute} onChange={(e) => onChange(`${hour || "00"}:${e.target.value}`)} data-testid={`${testId}-minute`}>
+        {minute === "" && <option value="">--</option>}
+        {MINUTES.map((x) => (
+          <option key={x} value={x}>
+            {x}
+          </option>
+        ))}
+      </select>
+    </span>
+  );
+}
+
 export function ScheduleForm({ what, form, onEdit }: { what: ScheduleKind; form: Form; onEdit: (change: Partial<Form>) => void }) {
   return (
     <>
@@ -38,17 +71,10 @@ export function ScheduleForm({ what, form, onEdit }: { what: ScheduleKind; form:
           </label>
         )}
         {(form.kind === "daily" || form.kind === "weekly" || form.kind === "monthly") && (
-          <label className="field">
-            <span>Time (24-hour clock, this computer’s time)</span>
-            <input
-              type="text"
-              inputMode="numeric"
-              placeholder="HH:MM"
-              value={form.time}
-              onChange={(e) => onEdit({ time: e.target.value })}
-              data-testid="schedule-time"
-            />
-          </label>
+          <div className="field">
+            <span id="schedule-time-label">Time (this computer’s time)</span>
+            <TimePicker value={form.time} onChange={(time) => onEdit({ time })} labelledBy="schedule-time-label" testId="schedule-time" />
+          </div>
         )}
         {form.kind === "cron" && (
           <label className="field">

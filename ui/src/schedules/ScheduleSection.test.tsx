@@ -68,11 +68,11 @@ function setup(initial: ScheduleView[] = []) {
         return [];
       case "set_schedule": {
         const when = a.when as ScheduleWhen;
-        if (when.kind === "daily" && when.time === "25:00") {
+        if (when.kind === "cron" && when.expr === "61 * * * *") {
           return Promise.reject({
             code: "invalid_input",
-            message: '"25:00" is not a time of day',
-            hint: "write a time as HH:MM on a 24-hour clock, from 00:00 to 23:59 (e.g. 02:30)",
+            message: '"61 * * * *" is not a cron expression: minute 61 is out of range',
+            hint: "write five fields: minute hour day-of-month month day-of-week (e.g. 30 2 * * *)",
             retryable: false,
           });
         }
@@ -109,6 +109,13 @@ function setup(initial: ScheduleView[] = []) {
 
 const runTexts = () => screen.queryAllByTestId("schedule-preview-run").map((r) => r.getAttribute("title"));
 
+/** Picks a time in the schedule's time picker (hour and minute lists). */
+function setTime(hhmm: string) {
+  const [h, m] = hhmm.split(":");
+  fireEvent.change(screen.getByTestId("schedule-time-hour"), { target: { value: h } });
+  fireEvent.change(screen.getByTestId("schedule-time-minute"), { target: { value: m } });
+}
+
 describe("ScheduleSection", () => {
   it("shows the saved backup schedule in words with its next run and zone", async () => {
     setup([saved]);
@@ -121,7 +128,7 @@ describe("ScheduleSection", () => {
     expect(within(backup).getByTestId("schedule-backup-next").textContent).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
     expect(screen.getByTestId("schedule-verify")).toHaveAttribute("data-state", "none");
     // The editor starts from the saved schedule.
-    await waitFor(() => expect(screen.getByTestId("schedule-time")).toHaveValue("02:30"));
+    await waitFor(() => expect(screen.getByTestId("schedule-time")).toHaveAttribute("data-value", "02:30"));
   });
 
   it("schedules a restore drill, monthly by default", async () => {
@@ -130,7 +137,7 @@ describe("ScheduleSection", () => {
     fireEvent.click(screen.getByTestId("schedule-drill-edit"));
     await waitFor(() => expect(screen.getByTestId("schedule-kind")).toHaveValue("monthly"));
     expect(screen.getByTestId("schedule-day")).toHaveValue(1);
-    expect(screen.getByTestId("schedule-time")).toHaveValue("04:00");
+    expect(screen.getByTestId("schedule-time")).toHaveAttribute("data-value", "04:00");
     fireEvent.click(screen.getByTestId("schedule-save"));
     expect(await screen.findByTestId("schedule-saved")).toHaveTextContent("Restore drill schedule saved");
     expect(calls.find((c) => c.cmd === "set_schedule")?.args).toEqual({
@@ -148,7 +155,7 @@ describe("ScheduleSection", () => {
     expect(await screen.findByTestId("schedule-preview-none")).toHaveTextContent("Not saved yet");
     expect(screen.getByTestId("schedule-preview")).toHaveAttribute("data-status", "none");
     expect(runTexts()).toEqual([]);
-    fireEvent.change(screen.getByTestId("schedule-time"), { target: { value: "03:15" } });
+    setTime("03:15");
     expect(screen.getByTestId("schedule-preview-unsaved")).toHaveTextContent("Not saved yet");
     expect(runTexts()).toEqual([]);
     // Nothing is computed in the window or asked for an unsaved form.
@@ -161,7 +168,7 @@ describe("ScheduleSection", () => {
     expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Every day at 02:30");
 
     // Edited, not saved: the runs are still the saved schedule's, and a note says so.
-    fireEvent.change(screen.getByTestId("schedule-time"), { target: { value: "03:15" } });
+    setTime("03:15");
     expect(screen.getByTestId("schedule-preview-unsaved")).toBeInTheDocument();
     expect(screen.getByTestId("schedule-preview-spec")).toHaveTextContent("Every day at 02:30");
     expect(runTexts()).toEqual(RUNS);
@@ -214,15 +221,31 @@ describe("ScheduleSection", () => {
     expect(backup.textContent).not.toContain(here);
   });
 
-  it("refuses an invalid time when saving, with the engine's message and hint", async () => {
+  it("offers only real times: hours 00–23 and minutes 00–59, picked from lists", async () => {
     setup();
     await screen.findByTestId("schedule-backup");
-    fireEvent.change(screen.getByTestId("schedule-time"), { target: { value: "25:00" } });
+    const hours = [...(screen.getByTestId("schedule-time-hour") as HTMLSelectElement).options].map((o) => o.value);
+    const minutes = [...(screen.getByTestId("schedule-time-minute") as HTMLSelectElement).options].map((o) => o.value);
+    expect(hours[0]).toBe("00");
+    expect(hours.at(-1)).toBe("23");
+    expect(hours).toHaveLength(24);
+    expect(minutes).toHaveLength(60);
+    expect(minutes.at(-1)).toBe("59");
+    expect(screen.getByTestId("schedule-time").querySelector("input")).toBeNull();
+    setTime("03:15");
+    expect(screen.getByTestId("schedule-time")).toHaveAttribute("data-value", "03:15");
+  });
+
+  it("refuses an invalid cron expression when saving, with the engine's message and hint", async () => {
+    setup();
+    await screen.findByTestId("schedule-backup");
+    fireEvent.change(screen.getByTestId("schedule-kind"), { target: { value: "cron" } });
+    fireEvent.change(screen.getByTestId("schedule-cron"), { target: { value: "61 * * * *" } });
     fireEvent.click(screen.getByTestId("schedule-save"));
     const error = await screen.findByTestId("schedule-save-error");
     expect(error).toHaveAttribute("data-code", "invalid_input");
-    expect(screen.getByTestId("schedule-save-error-message")).toHaveTextContent('"25:00" is not a time of day');
-    expect(screen.getByTestId("schedule-save-error-hint")).toHaveTextContent("HH:MM on a 24-hour clock");
+    expect(screen.getByTestId("schedule-save-error-message")).toHaveTextContent("minute 61 is out of range");
+    expect(screen.getByTestId("schedule-save-error-hint")).toHaveTextContent("minute hour day-of-month");
     expect(runTexts()).toEqual([]);
   });
 
@@ -231,7 +254,7 @@ describe("ScheduleSection", () => {
     await screen.findByTestId("schedule-backup");
     fireEvent.change(screen.getByTestId("schedule-kind"), { target: { value: "weekly" } });
     fireEvent.click(screen.getByTestId("schedule-day-thu"));
-    fireEvent.change(screen.getByTestId("schedule-time"), { target: { value: "03:15" } });
+    setTime("03:15");
     fireEvent.click(screen.getByTestId("schedule-save"));
     expect(await screen.findByTestId("schedule-saved")).toHaveTextContent("Mondays and Thursdays at 03:15");
     const weekly = { kind: "weekly", days: ["mon", "thu"], time: "03:15" };

@@ -6,7 +6,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import { JobTable } from "../components/JobHistory";
 import { keys, useJobHistory, useProjects, useReload } from "../store";
 
-const KINDS: JobKind[] = ["backup", "verify", "restore", "import", "prune", "pull", "drill"];
+const KINDS: JobKind[] = ["backup", "verify", "restore", "recover", "import", "prune", "pull", "drill"];
 const TRIGGERS: JobTrigger[] = ["manual", "schedule", "catch_up", "retry", "cli", "retention"];
 const STATES: JobState[] = ["running", "cancelling", "cancelled", "succeeded", "failed"];
 

@@ -14,6 +14,7 @@ import { DrillsScreen } from "../drill/DrillsScreen";
 import { useDrillApi } from "../drill/api";
 import { BrowseScreen } from "../browse/BrowseScreen";
 import { browseApi } from "../browse/api";
+import { useRecover } from "../recover/api";
 import { DiffScreen } from "../diff/DiffScreen";
 import { diffApi } from "../diff/api";
 import { DropZone } from "../dropzone/DropZone";
@@ -154,10 +155,10 @@ export function Main({
           />
         )}
         {route.screen === "browse" && (
-          <BrowseScreen
+          <Browse
+            project={route.name}
             archive={route.path}
             label={route.label}
-            api={browseApi}
             onBack={() => setRoute({ screen: "project", name: route.name })}
           />
         )}
@@ -191,4 +192,10 @@ export function Main({
 function Drills({ project, onBack }: { project: string; onBack: () => void }) {
   const api = useDrillApi();
   return <DrillsScreen project={project} api={api} onBack={onBack} />;
+}
+
+/** Look inside a backup, with "Recover these rows…" into the saved projects. */
+function Browse({ project, ...props }: { project: string; archive: string; label: string; onBack: () => void }) {
+  const recover = useRecover(project);
+  return <BrowseScreen {...props} api={browseApi} recover={recover} />;
 }

@@ -50,6 +50,8 @@ function mock(handlers: Handlers = {}, settings: DesktopSettings = saved, report
         return info;
       case "get_autostart":
         return false;
+      case "get_default_encryption":
+        return "off";
       case "list_channels":
         return { channels: [], routes: [] };
       case "notify_log":
@@ -281,9 +283,10 @@ describe("Settings", () => {
 });
 
 describe("Settings: schedules", () => {
-  it("turns starting at login on at once, and saves when scheduled runs are announced", async () => {
+  it("saves everything with the one Save: starting at login and the encryption of new projects too, nothing on change", async () => {
     const calls = mock({
       set_autostart: (a) => a.on,
+      set_default_encryption: (a) => a.mode,
       set_desktop_settings: (a) => a.settings,
     });
     render(<Settings onBack={vi.fn()} />);
@@ -291,18 +294,29 @@ describe("Settings: schedules", () => {
     await waitFor(() => expect(box).not.toBeDisabled());
     expect(box).not.toBeChecked();
     fireEvent.click(box);
-    await waitFor(() => expect(box).toBeChecked());
-    expect(calls.filter((c) => c.cmd === "set_autostart").map((c) => c.args)).toEqual([{ on: true }]);
-
+    expect(box).toBeChecked();
+    await waitFor(() => expect(screen.getByTestId("default-encryption-mode")).not.toBeDisabled());
+    type("default-encryption-mode", "key");
     type("settings-schedule-notifications", "failures");
+    // Nothing is saved before Save.
+    expect(calls.some((c) => ["set_autostart", "set_default_encryption", "set_desktop_settings"].includes(c.cmd))).toBe(false);
+    // One Save button on the whole screen.
+    expect(screen.getAllByRole("button", { name: /^Save$/ })).toHaveLength(1);
     fireEvent.click(screen.getByTestId("settings-save"));
-    await waitFor(() => expect(calls.some((c) => c.cmd === "set_desktop_settings")).toBe(true));
+    expect(await screen.findByTestId("settings-saved")).toBeInTheDocument();
+    expect(calls.filter((c) => c.cmd === "set_autostart").map((c) => c.args)).toEqual([{ on: true }]);
+    expect(calls.filter((c) => c.cmd === "set_default_encryption").map((c) => c.args)).toEqual([{ mode: "key" }]);
     const sent = calls.find((c) => c.cmd === "set_desktop_settings")!.args.settings as DesktopSettings;
     expect(sent.schedule_notifications).toBe("failures");
+    // Saved again unchanged: only the desktop settings are written.
+    fireEvent.click(screen.getByTestId("settings-save"));
+    await waitFor(() => expect(calls.filter((c) => c.cmd === "set_desktop_settings")).toHaveLength(2));
+    expect(calls.filter((c) => c.cmd === "set_autostart")).toHaveLength(1);
   });
 
-  it("says why starting at login cannot be turned on", async () => {
+  it("says why starting at login cannot be turned on, and keeps the choice to try again", async () => {
     mock({
+      set_desktop_settings: (a) => a.settings,
       set_autostart: () => {
         throw { code: "io", message: "starting at login is not available here", hint: null, retryable: false };
       },
@@ -311,7 +325,8 @@ describe("Settings: schedules", () => {
     const box = await screen.findByTestId("settings-autostart");
     await waitFor(() => expect(box).not.toBeDisabled());
     fireEvent.click(box);
+    fireEvent.click(screen.getByTestId("settings-save"));
     expect(await screen.findByTestId("settings-autostart-error")).toHaveTextContent("not available");
-    expect(box).not.toBeChecked();
+    expect(screen.queryByTestId("settings-saved")).toBeNull();
   });
 });

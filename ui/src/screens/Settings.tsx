@@ -3,6 +3,7 @@ import {
   type AppInfo,
   commands,
   type DesktopSettings,
+  type EncryptionMode,
   type ErrorPayload,
   type ScheduleNotifications,
   type Theme,
@@ -83,17 +84,34 @@ export function Settings({ onBack }: Props) {
   const [savedState, setSavedState] = useState<"clean" | "dirty" | "saved">("clean");
   const [saveError, setSaveError] = useState<ErrorPayload | null>(null);
   const [pickError, setPickError] = useState<ErrorPayload | null>(null);
-  /** Starting at login: applied at once (it is the desktop's, not a saved preference). */
-  const [autostart, setAutostartState] = useState<boolean | null>(null);
+  /** Starting at login and the encryption of new projects: kept elsewhere (the desktop's login
+   * items; the engine's setting) but saved with the one Save like every field here. `saved*` is
+   * what is in effect, the other what the form shows. */
+  const [savedAutostart, setSavedAutostart] = useState<boolean | null>(null);
+  const [autostart, setAutostartDraft] = useState<boolean | null>(null);
   const [autostartError, setAutostartError] = useState<ErrorPayload | null>(null);
+  const [savedEncryption, setSavedEncryption] = useState<EncryptionMode | null>(null);
+  const [encryption, setEncryptionDraft] = useState<EncryptionMode | null>(null);
 
   const refresh = useCallback(async () => {
     setLoad({ status: "loading" });
     try {
+      const gotAutostart = (on: boolean) => {
+        setSavedAutostart(on);
+        setAutostartDraft(on);
+      };
       void commands
         .getAutostart()
-        .then((r) => setAutostartState(r.status === "ok" ? r.data : false))
-        .catch(() => setAutostartState(false));
+        .then((r) => gotAutostart(r.status === "ok" ? r.data : false))
+        .catch(() => gotAutostart(false));
+      void commands
+        .getDefaultEncryption()
+        .then((r) => {
+          if (r.status !== "ok") return;
+          setSavedEncryption(r.data);
+          setEncryptionDraft(r.data);
+        })
+        .catch(() => {});
       const [settings, tools, info] = await Promise.all([
         commands.getDesktopSettings(),
         commands.detectTools().catch((e: unknown) => ({ status: "error" as const, error: toErrorPayload(e) })),
@@ -135,15 +153,37 @@ export function Settings({ onBack }: Props) {
     }
   };
 
-  const toggleAutostart = async (on: boolean) => {
+  /** Applies the fields kept outside the desktop settings when they changed; false when one
+   * was refused (its error is shown, the form keeps the user's choice). */
+  const saveElsewhere = async (): Promise<boolean> => {
+    let ok = true;
     setAutostartError(null);
-    try {
-      const r = await commands.setAutostart(on);
-      if (r.status === "ok") setAutostartState(r.data);
-      else setAutostartError(toErrorPayload(r.error));
-    } catch (err) {
-      setAutostartError(toErrorPayload(err));
+    if (autostart !== null && autostart !== savedAutostart) {
+      try {
+        const r = await commands.setAutostart(autostart);
+        if (r.status === "ok") {
+          setSavedAutostart(r.data);
+          setAutostartDraft(r.data);
+        } else {
+          setAutostartError(toErrorPayload(r.error));
+          ok = false;
+        }
+      } catch (err) {
+        setAutostartError(toErrorPayload(err));
+        ok = false;
+      }
     }
+    if (encryption !== null && encryption !== savedEncryption) {
+      const r = await commands.setDefaultEncryption(encryption).catch((err: unknown) => ({ status: "error" as const, error: toErrorPayload(err) }));
+      if (r.status === "ok") {
+        setSavedEncryption(r.data);
+        setEncryptionDraft(r.data);
+      } else {
+        setSaveError(toErrorPayload(r.error));
+        ok = false;
+      }
+    }
+    return ok;
   };
 
   const save = async (e: FormEvent) => {
@@ -157,8 +197,8 @@ export function Settings({ onBack }: Props) {
       if (result.status === "ok") {
         const tools = load.status === "ready" ? load.tools : null;
         setDraft(toDraft(result.data, tools));
-        setSavedState("saved");
         announceSaved(result.data);
+        setSavedState((await saveElsewhere()) ? "saved" : "dirty");
       } else {
         setSaveError(toErrorPayload(result.error));
       }
@@ -376,7 +416,10 @@ export function Settings({ onBack }: Props) {
               type="checkbox"
               checked={autostart === true}
               disabled={autostart === null}
-              onChange={(e) => void toggleAutostart(e.target.checked)}
+              onChange={(e) => {
+                setAutostartDraft(e.target.checked);
+                setSavedState("dirty");
+              }}
               data-testid="settings-autostart"
             />
             Start Offsite when I log in (in the tray), so scheduled backups run
@@ -412,6 +455,14 @@ export function Settings({ onBack }: Props) {
 
         <UpdateSection checked={draft.check_for_updates} onChange={(on) => set("check_for_updates", on)} />
 
+        <DefaultEncryption
+          mode={encryption}
+          onChange={(m) => {
+            setEncryptionDraft(m);
+            setSavedState("dirty");
+          }}
+        />
+
         <div className="form-actions">
           <span className="spacer" />
           {savedState === "saved" && (
@@ -430,7 +481,6 @@ export function Settings({ onBack }: Props) {
         {pickError && <ErrorNotice error={pickError} testId="settings-pick-error" />}
         {saveError && <ErrorNotice error={saveError} testId="settings-error" />}
       </form>
-      <DefaultEncryption />
       <About info={info} />
     </section>
   );

@@ -144,6 +144,45 @@ mod tests {
         b.changes.iter().map(|c| (c.entity, c.op)).collect()
     }
 
+    /// A source's test and the project's encryption (set up, recovery item confirmed) move what a
+    /// window shows (a source card, the checklist, backups paused): each names its project.
+    #[tokio::test]
+    async fn a_source_test_and_an_encryption_change_name_their_project() {
+        let c = Catalog::open_in_memory().await.unwrap();
+        let p = c.add_project(&project("shop")).await.unwrap();
+        // The changes since `seen` are one upsert of the project `shop`.
+        async fn step(c: &Catalog, seen: &mut i64, id: &str, what: &str) {
+            let b = c.changes_since(*seen, 100).await.unwrap();
+            let named = b.changes.len() == 1
+                && b.changes[0].entity == ChangeEntity::Project
+                && b.changes[0].op == ChangeOp::Upsert
+                && b.changes[0].id == id
+                && b.changes[0].project_id.as_deref() == Some(id);
+            assert!(named, "{what}: {:?}", b.changes);
+            *seen = b.last_seq;
+        }
+        let mut seen = c.last_change_seq().await.unwrap();
+        c.record_source_test(&p.id, crate::catalog::SourceKind::Database, Ok(()))
+            .await
+            .unwrap();
+        step(&c, &mut seen, &p.id, "first test").await;
+        c.record_source_test(&p.id, crate::catalog::SourceKind::Database, Err("refused"))
+            .await
+            .unwrap();
+        step(&c, &mut seen, &p.id, "a test again").await;
+        let row = crate::catalog::EncryptionRow {
+            mode: "key".into(),
+            public_key: Some("age1example".into()),
+            recipients: Vec::new(),
+            confirmed: false,
+            check: None,
+        };
+        c.set_encryption(&p.id, &row).await.unwrap();
+        step(&c, &mut seen, &p.id, "encryption set").await;
+        c.confirm_encryption(&p.id).await.unwrap();
+        step(&c, &mut seen, &p.id, "recovery item confirmed").await;
+    }
+
     #[tokio::test]
     async fn every_write_of_projects_backups_and_jobs_is_in_the_feed() {
         let c = Catalog::open_in_memory().await.unwrap();

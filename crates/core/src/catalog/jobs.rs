@@ -36,6 +36,9 @@ text_enum! {
         /// A restore drill: the backup restored into a throwaway cluster or scratch server
         /// and checked (issue 26).
         Drill = "drill",
+        /// Chosen rows of a backup recovered into a live database, or a recovery undone
+        /// (issue 45; `offsite recover`).
+        Recover = "recover",
     }
 }
 
@@ -661,6 +664,7 @@ mod tests {
             JobKind::Sync,
             JobKind::FetchCopy,
             JobKind::Drill,
+            JobKind::Recover,
         ] {
             assert_eq!(JobKind::parse(k.as_str()), Some(k));
         }

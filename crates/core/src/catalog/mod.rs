@@ -72,7 +72,7 @@ mod sql;
 mod tenants;
 mod tested_sources;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod validate;
 mod validation_checks;
 

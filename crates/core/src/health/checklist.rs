@@ -202,14 +202,15 @@ pub(super) fn build(problems: &[Problem], d: &Done<'_>) -> Checklist {
         if open.iter().any(|i| i.id == id) {
             continue;
         }
-        open.push(item(id, CheckState::Gap, sentence(&p.reason), Some(p.fix)));
+        open.push(item(id, CheckState::Gap, why_of(p), Some(p.fix)));
     }
-    // Paused backups: the backup item says so, and its Fix is the encryption's.
+    // Paused backups: the backup item says what it waits for, and its Fix is the encryption's.
+    // "Backups paused" itself is said once, by the project's banner (front ends) or reason.
     if paused {
         let why = if pause_fix == Some(FixAction::SetUpEncryption) {
-            "Backups are paused until encryption is set up."
+            "Backing up waits for encryption to be set up."
         } else {
-            "Backups are paused until the recovery key is confirmed."
+            "Backing up waits for the recovery key."
         }
         .to_string();
         match open.iter_mut().find(|i| i.id == CheckId::BackedUp) {
@@ -277,8 +278,21 @@ pub(super) fn build(problems: &[Problem], d: &Done<'_>) -> Checklist {
     }
 }
 
+/// Why an item has a gap: the problem's reason as a sentence, but for the items that pause
+/// backups, which say what is missing without repeating "backups paused" (the project's banner
+/// and reason say that once).
+fn why_of(p: &Problem) -> String {
+    match p.kind {
+        ProblemKind::RecoveryKeyUnconfirmed => {
+            "The recovery key is not confirmed yet: without it nobody can read the backups.".into()
+        }
+        ProblemKind::EncryptionNotSetUp => "Encryption is on but not set up yet.".into(),
+        _ => sentence(&p.reason),
+    }
+}
+
 /// A reason as a sentence: capital first letter, a full stop.
-fn sentence(reason: &str) -> String {
+pub fn sentence(reason: &str) -> String {
     let mut chars = reason.chars();
     let mut out: String = match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),

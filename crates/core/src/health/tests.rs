@@ -706,7 +706,7 @@ fn each_checklist_item_has_its_states_why_and_fix() {
             |f| f.encryption = EncryptionState::Unconfirmed,
             I::Encryption,
             S::Gap,
-            "Backups paused: confirm your recovery key",
+            "The recovery key is not confirmed yet",
             Some(FixAction::ConfirmRecoveryKey),
         ),
         (
@@ -714,7 +714,7 @@ fn each_checklist_item_has_its_states_why_and_fix() {
             |f| f.encryption = EncryptionState::NotSetUp,
             I::Encryption,
             S::Gap,
-            "Backups paused: encryption is on but not set up yet.",
+            "Encryption is on but not set up yet.",
             Some(FixAction::SetUpEncryption),
         ),
         (
@@ -722,7 +722,7 @@ fn each_checklist_item_has_its_states_why_and_fix() {
             |f| f.encryption = EncryptionState::Unconfirmed,
             I::BackedUp,
             S::Paused,
-            "The newest good backup is from 2026-11-24 02:30 UTC. Backups are paused",
+            "The newest good backup is from 2026-11-24 02:30 UTC. Backing up waits for the recovery key.",
             Some(FixAction::ConfirmRecoveryKey),
         ),
         (
@@ -817,6 +817,15 @@ fn paused_backups_never_offer_back_up_now() {
         .iter()
         .all(|i| i.fix != Some(FixAction::BackUpNow)));
     assert_eq!(h.checklist.items[1].state, CheckState::Paused);
+    // "Backups paused" is said once (the reason; the app's banner): no item repeats it.
+    assert!(
+        h.checklist
+            .items
+            .iter()
+            .all(|i| !i.why.to_lowercase().contains("paused")),
+        "{:?}",
+        h.checklist.items
+    );
     // Confirmed: the old refusal is a failed run to retry like any other.
     f.encryption = EncryptionState::Ready;
     assert_eq!(assess(&f).fix(), Some(FixAction::BackUpNow));

@@ -127,6 +127,25 @@ pub(crate) async fn copies(engine: &Engine, project: &str) -> Result<Vec<BackupC
         .collect())
 }
 
+/// The backup server's copy of backup `id` of project `p`, when the server made it and the
+/// project still has its server.
+async fn server_copy(
+    engine: &Engine,
+    p: &crate::catalog::Project,
+    id: Option<&str>,
+) -> Result<Option<crate::health::CopyMark>> {
+    let Some(id) = id else { return Ok(None) };
+    let origin = engine
+        .catalog
+        .backup_rows(&p.id)
+        .await?
+        .into_iter()
+        .find(|b| b.id == id)
+        .map(|b| b.origin);
+    let components = engine.catalog.components(&p.id).await?;
+    Ok(origin.and_then(|o| crate::health::gather::server_mark(o, components.server.as_ref())))
+}
+
 /// The project's 3-2-1 state (see [`Protection`]).
 pub(crate) async fn protection(engine: &Engine, project: &str) -> Result<Protection> {
     let p = engine.catalog.project(project).await?;
@@ -157,7 +176,10 @@ pub(crate) async fn protection(engine: &Engine, project: &str) -> Result<Protect
                 .collect()
         })
         .unwrap_or_default();
-    let copies = stored.len() as u32;
+    // The backup server's own copy of a backup it made is one more copy on one more medium (not
+    // offsite): the same rule the checklist counts by (`health::gather::server_mark`).
+    let server = server_copy(engine, &p, newest.map(|b| b.backup_id.as_str())).await?;
+    let copies = stored.len() as u32 + u32::from(server.is_some());
     // The computer is one medium, each destination another, unless it is on the same disk
     // (a folder on the local backups' filesystem, an rclone remote of type local).
     let local_dir = stored
@@ -172,10 +194,11 @@ pub(crate) async fn protection(engine: &Engine, project: &str) -> Result<Protect
         let d = dests.iter().find(|d| d.name == c.destination)?;
         by_id.get(&d.id)
     };
-    let keys: Vec<String> = stored
+    let mut keys: Vec<String> = stored
         .iter()
         .map(|c| medium_of(c).map_or_else(|| format!("name:{}", c.destination), |m| m.key.clone()))
         .collect();
+    keys.extend(server.map(|m| format!("server:{}", m.place)));
     let media =
         crate::health::media::count(&keys.iter().map(String::as_str).collect::<Vec<_>>()) as u32;
     let offsite = stored
@@ -220,4 +243,67 @@ pub(crate) async fn protection(engine: &Engine, project: &str) -> Result<Protect
         notes,
         summary,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::testing::{new_backup, new_project};
+    use crate::catalog::{BackupOrigin, Components, ServerComponent};
+    use crate::secrets::MemoryStore;
+    use crate::{Engine, EngineConfig};
+    use std::sync::Arc;
+
+    /// The 3-2-1 view and the checklist count the backup server's own copy by one rule: a backup
+    /// the server made is on this computer and on the server, two copies on two media.
+    #[tokio::test]
+    async fn the_server_copy_counts_in_the_321_view_as_in_the_checklist() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(
+            EngineConfig::new(Arc::new(MemoryStore::new())).data_dir(Some(dir.path().join("d"))),
+        )
+        .await
+        .unwrap();
+        let catalog = engine.catalog();
+        let p = catalog.add_project(&new_project("shop")).await.unwrap();
+        let components = Components {
+            server: Some(ServerComponent {
+                url: "https://backup.example.com:8443/".into(),
+                project: "shop".into(),
+                fingerprint: None,
+                insecure_http: false,
+            }),
+            ..Components::default()
+        };
+        catalog.set_components(&p.id, &components).await.unwrap();
+        let archive = dir.path().join("shop_20261120_010000_full.tar.gz");
+        std::fs::write(&archive, b"x").unwrap();
+        let mut b = new_backup(&p.id, &archive, "2026-11-20T01:00:00Z");
+        b.origin = BackupOrigin::Server;
+        catalog.add_backup(&b).await.unwrap();
+
+        let view = engine.protection("shop").await.unwrap();
+        let h = engine.health(Some("shop")).await.unwrap().remove(0);
+        let marks: Vec<_> = h.copies.iter().filter(|c| c.ok).collect();
+        assert!(
+            marks.iter().any(|c| c.kind == "server"),
+            "the checklist counts the server: {:?}",
+            h.copies
+        );
+        assert_eq!(
+            view.copies as usize,
+            marks.len(),
+            "{view:?} vs {:?}",
+            h.copies
+        );
+        assert_eq!(view.copies, 2, "{view:?}");
+        assert_eq!(view.media, 2, "{view:?}");
+        assert!(!view.offsite, "the server is beside the database: {view:?}");
+        let (line, _) = crate::health::copies_line(&h.copies);
+        assert!(line.starts_with("2 of 3 copies, on 2 media"), "{line}");
+        assert!(
+            view.summary.starts_with("2 copies on 2 media"),
+            "{}",
+            view.summary
+        );
+    }
 }

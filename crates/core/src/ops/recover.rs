@@ -107,7 +107,7 @@ impl Engine {
         }
         let (job_id, report) = runner::run(
             self,
-            JobKind::Restore,
+            JobKind::Recover,
             project.as_ref(),
             start,
             |_| None,
@@ -159,7 +159,7 @@ impl Engine {
         };
         let (job_id, report) = runner::run(
             self,
-            JobKind::Restore,
+            JobKind::Recover,
             project.as_ref(),
             start,
             |_| None,

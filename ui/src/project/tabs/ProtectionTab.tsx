@@ -3,8 +3,9 @@
 // 3-2-1 count the engine makes of them.
 import { EncryptionPanel } from "../../protection/EncryptionPanel";
 import { DestinationsPanel, ProtectionGlance, type ProtectionData } from "../../protection/ProtectionPanels";
+import { useHealth } from "../../store";
 import { plural } from "../../words";
-import { SourceCard } from "./SourcesTab";
+import { type Light, SourceCard } from "./SourcesTab";
 import "./tabs.css";
 
 type Props = {
@@ -17,6 +18,11 @@ type Props = {
 
 export function ProtectionTab({ project, protection, confirmRequest, onEncryptionChanged }: Props) {
   const dests = protection.data.destinations;
+  // The encryption light is the checklist's "Encryption ready" item: green only when done,
+  // amber while backups wait for a key or its confirmation.
+  const health = useHealth();
+  const item = health.status === "ready" ? health.data.projects.find((p) => p.project === project)?.checklist.items.find((i) => i.id === "encryption") : undefined;
+  const encryptionLight: Light = !item ? "untested" : item.state === "done" ? "ok" : item.state === "off" ? "off" : "warn";
   return (
     <div className="tab-protection" data-testid="tab-protection">
       <section className="panel" aria-label="3-2-1" data-testid="protection-321">
@@ -27,7 +33,7 @@ export function ProtectionTab({ project, protection, confirmRequest, onEncryptio
         <ProtectionGlance data={protection.data} />
       </section>
       <div className="source-grid">
-        <SourceCard id="encryption" title="Encryption" light="ok" line="how new backups are encrypted">
+        <SourceCard id="encryption" title="Encryption" light={encryptionLight} line={item ? item.why : "how new backups are encrypted"}>
           <EncryptionPanel project={project} confirmRequest={confirmRequest} onChanged={onEncryptionChanged} />
         </SourceCard>
         <SourceCard

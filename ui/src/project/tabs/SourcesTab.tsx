@@ -4,26 +4,27 @@
 // it went (recorded by the engine: a Test button, or a backup or pull that connected; "never
 // tested" else). The cards wrap the existing sections unchanged.
 import { type ReactNode, useEffect, useState } from "react";
-import { commands, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
+import { commands, events, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
 import { databaseHost, databaseName } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import type { Resource } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
 import { ComponentsSection } from "../ComponentsSection";
 import { ServerSection } from "../ServerSection";
+import { TenantsSection } from "../TenantsSection";
+import { tenantsApi } from "../tenantsApi";
 import { dayAndTime } from "./time";
 import "./tabs.css";
 import "./timeline-origin.css";
 
-/** How often an open Sources tab asks again for the last tests (a Test button or a job may
- * have recorded one). */
-export const SOURCE_TESTS_REFRESH_MS = 5000;
-
-/** The last test of each source of `project`, asked again every few seconds while shown. */
+/** The last test of each source of `project`: read when shown, and again whenever the catalog's
+ * change feed names a project or a job (a Test button, a backup or a pull records a test; the
+ * catalog's triggers name the project, whoever ran it). */
 export function useSourceTests(project: string): Map<SourceKind, SourceTest> | null {
   const [tests, setTests] = useState<Map<SourceKind, SourceTest> | null>(null);
   useEffect(() => {
     let stale = false;
+    let stop: (() => void) | null = null;
     const load = () =>
       void commands
         .listSourceTests(project)
@@ -32,10 +33,18 @@ export function useSourceTests(project: string): Map<SourceKind, SourceTest> | n
         })
         .catch(() => {});
     load();
-    const timer = setInterval(load, SOURCE_TESTS_REFRESH_MS);
+    void events.catalogChanged
+      .listen((e) => {
+        if (e.payload.reload_all || e.payload.changes.some((c) => c.entity === "project" || c.entity === "job")) load();
+      })
+      .then((unlisten) => {
+        if (stale) unlisten();
+        else stop = unlisten;
+      })
+      .catch(() => {}); // no event system (outside Tauri): what was read stays
     return () => {
       stale = true;
-      clearInterval(timer);
+      stop?.();
     };
   }, [project]);
   return tests;
@@ -66,9 +75,18 @@ export function LastTest({ source, tests, label }: { source: SourceKind; tests: 
   );
 }
 
-export type Light = "ok" | "off" | "warn";
+/** A source's light: green only once a test passed (the last test decides, not the setting). */
+export type Light = "ok" | "untested" | "off" | "warn";
 
-const LIGHT_WORDS: Record<Light, string> = { ok: "set up", off: "not set up", warn: "needs attention" };
+const LIGHT_WORDS: Record<Light, string> = { ok: "tested: OK", untested: "not tested yet", off: "not set up", warn: "needs attention" };
+
+/** The light of a source that is set up (`set`), from its last test. */
+export function lightOf(set: boolean, test: SourceTest | undefined, loadFailed = false): Light {
+  if (loadFailed) return "warn";
+  if (!set) return "off";
+  if (!test) return "untested";
+  return test.ok ? "ok" : "warn";
+}
 
 /** One source as a card: a status light, its name, one line, and the section that edits it. */
 export function SourceCard({ id, title, light, line, children }: { id: string; title: string; light: Light; line: ReactNode; children?: ReactNode }) {
@@ -94,14 +112,22 @@ type Props = {
 export function SourcesTab({ project, summary, components, onEdit }: Props) {
   const c = components.status === "ready" ? components.data : null;
   const tests = useSourceTests(project);
-  // A source whose last test failed needs attention.
-  const failed = (s: SourceKind) => tests?.get(s)?.ok === false;
-  const set = (v: unknown, s?: SourceKind): Light => (components.status === "error" || (v && s && failed(s)) ? "warn" : v ? "ok" : "off");
+  // Each light follows its source's last test: green once one passed, amber when it failed.
+  const t = (s: SourceKind) => tests?.get(s);
+  const set = (v: unknown, s: SourceKind): Light => lightOf(Boolean(v), t(s), components.status === "error");
+  // Storage & Supabase: both tests count; the worse one shows.
+  const both = (): Light => {
+    const lights = [c?.storage ? set(true, "storage") : null, c?.supabase ? set(true, "supabase") : null].filter((l): l is Light => l !== null);
+    if (components.status === "error") return "warn";
+    if (lights.length === 0) return "off";
+    for (const l of ["warn", "untested"] as const) if (lights.includes(l)) return l;
+    return "ok";
+  };
   return (
     <div className="tab-sources" data-testid="tab-sources">
       {components.status === "error" && <ErrorNotice error={components.error as ErrorPayload} testId="sources-error" />}
       <div className="source-grid">
-        <SourceCard id="database" title="Database" light={summary.status === "error" || failed("database") ? "warn" : "ok"} line={<DatabaseLine summary={summary} />}>
+        <SourceCard id="database" title="Database" light={lightOf(true, t("database"), summary.status === "error")} line={<DatabaseLine summary={summary} />}>
           <LastTest source="database" tests={tests} />
           {onEdit && (
             <button type="button" className="btn btn-small" onClick={onEdit} data-testid="source-database-edit">
@@ -112,7 +138,7 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
         <SourceCard
           id="storage"
           title="Storage & Supabase"
-          light={set(c?.storage || c?.supabase)}
+          light={both()}
           line={[c?.storage ? "storage set" : "no storage", c?.supabase ? "Supabase project set" : "no Supabase project"].join(" · ")}
         >
           {c?.storage && <LastTest source="storage" tests={tests} label="Storage" />}
@@ -126,6 +152,9 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
         <SourceCard id="artifacts" title="Artifact bucket" light={set(c?.artifacts, "artifacts")} line={c?.artifacts ? "backups made elsewhere, pulled from a bucket" : "none"}>
           {c?.artifacts && <LastTest source="artifacts" tests={tests} />}
           <ArtifactsSection project={project} />
+        </SourceCard>
+        <SourceCard id="tenants" title="Tenants" light="ok" line="roots whose rows are one customer’s">
+          <TenantsSection project={project} api={tenantsApi} />
         </SourceCard>
       </div>
     </div>

@@ -1,5 +1,6 @@
 import { mockIPC } from "@tauri-apps/api/mocks";
-import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { emit } from "@tauri-apps/api/event";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { JobRecord } from "../../bindings";
 import { backup, summary } from "../../screens/fixtures";
@@ -53,6 +54,7 @@ function page(tab: ProjectTab | undefined, handlers: Handlers = {}, props: Parti
           { backup_id: "backup-1", removed_at: null, next_prune: false, kept_by: ["newest", "daily"], kept_because: "newest · daily", reasons: ["daily 2026-11-21", "newest verified"] },
         ];
       case "list_source_tests":
+      case "list_tenants":
         return [];
       case "show_in_folder":
         return null;
@@ -65,7 +67,7 @@ function page(tab: ProjectTab | undefined, handlers: Handlers = {}, props: Parti
       default:
         return Promise.reject({ code: "internal", message: `not mocked: ${cmd}`, hint: null, retryable: false });
     }
-  });
+  }, { shouldMockEvents: true });
   render(
     <StoreProvider>
       <ProjectPage name="shop" onBack={vi.fn()} {...(tab ? { tab } : {})} {...props} />
@@ -218,7 +220,9 @@ describe("the project page's tabs", () => {
 
   it("Sources: full, and a components error shows as a warning light", async () => {
     page("sources");
-    await waitFor(() => expect(screen.getByTestId("source-storage")).toHaveAttribute("data-light", "ok"));
+    // Set up but never tested: not green (the light follows the last test, not the setting).
+    await waitFor(() => expect(screen.getByTestId("source-storage")).toHaveAttribute("data-light", "untested"));
+    expect(screen.getByTestId("source-database")).toHaveAttribute("data-light", "untested");
     for (const id of ["database", "storage", "server", "artifacts"]) {
       expect(screen.getByTestId(`source-${id}`)).toBeInTheDocument();
     }
@@ -264,9 +268,23 @@ describe("the project page's tabs", () => {
     expect(screen.getByTestId("source-database")).toHaveAttribute("data-light", "ok");
     expect(screen.getByTestId("source-storage-last-test")).toHaveTextContent("Storage: Never tested");
     expect(screen.getByTestId("source-storage-last-test")).toHaveAttribute("data-state", "never");
+    expect(screen.getByTestId("source-storage")).toHaveAttribute("data-light", "untested");
     // No Supabase project and no artifact bucket: nothing to have tested.
     expect(screen.queryByTestId("source-supabase-last-test")).toBeNull();
     expect(screen.queryByTestId("source-artifacts-last-test")).toBeNull();
+  });
+
+  it("Sources: a test recorded anywhere turns the light green at once (the change feed names the project)", async () => {
+    let tests: { source: string; tested_at: string; ok: boolean; message: string | null }[] = [];
+    page("sources", { list_source_tests: () => tests });
+    await waitFor(() => expect(screen.getByTestId("source-database-last-test")).toHaveTextContent("Never tested"));
+    expect(screen.getByTestId("source-database")).toHaveAttribute("data-light", "untested");
+    tests = [{ source: "database", tested_at: "2026-11-21T12:00:00Z", ok: true, message: null }];
+    await act(async () => {
+      await emit("catalog-changed", { changes: [{ seq: 7, entity: "project", id: "p-shop", project_id: "p-shop", op: "upsert" }], reload_all: false });
+    });
+    await waitFor(() => expect(screen.getByTestId("source-database")).toHaveAttribute("data-light", "ok"));
+    expect(screen.getByTestId("source-database-last-test")).toHaveAttribute("data-state", "ok");
   });
 
   it("Sources: an error", async () => {

@@ -380,7 +380,7 @@ function DatabaseSection({ state, dispatch, plan }: StepProps & { plan: Database
       {plan.warnings.length > 0 && (
         <ul className="notice notice-warn" data-testid="wizard-warnings">
           {plan.warnings.map((w) => (
-            <li key={w}>{w}</li>
+            <Warning key={w} text={w} />
           ))}
         </ul>
       )}
@@ -488,5 +488,24 @@ function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabaseP
         </div>
       )}
     </>
+  );
+}
+
+/** Where the engine's plain sentence of a warning ends and its technical detail begins
+ * (`offsite_core::postgres::restore::plan::DETAILS`). */
+export const DETAILS = "\nDetails: ";
+
+/** A warning: its sentence first, the engine's technical words behind "Details". */
+export function Warning({ text }: { text: string }) {
+  const at = text.indexOf(DETAILS);
+  if (at < 0) return <li data-testid="wizard-warning">{text}</li>;
+  return (
+    <li data-testid="wizard-warning">
+      {text.slice(0, at)}{" "}
+      <details className="warning-details" data-testid="wizard-warning-details">
+        <summary>Details</summary>
+        <span className="small">{text.slice(at + DETAILS.length)}</span>
+      </details>
+    </li>
   );
 }

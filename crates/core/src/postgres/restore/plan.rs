@@ -176,11 +176,31 @@ fn directory_note(
             super::dir::jobs(jobs)
         )
     };
+    // A sentence a person reads first; the engine's words after "Details:" (the window shows
+    // them behind a Details switch, the command line prints both).
+    let size = crate::units::format_bytes(disk);
+    let plain = if single || one_worker {
+        format!(
+            "The backup is unpacked into a temporary folder first ({size} of free disk, removed \
+             afterwards), then restored in one transaction."
+        )
+    } else {
+        format!(
+            "The backup is unpacked into a temporary folder first ({size} of free disk, removed \
+             afterwards), then restored by several workers at once: faster, but not one \
+             transaction. Every part is checked before the first row is loaded, and on a failure \
+             or a cancel what was created is dropped again."
+        )
+    };
     format!(
-        "this backup is a directory dump (archive format 2): it is extracted to a private \
-         temporary folder ({disk} bytes of temporary disk, removed afterwards) and restored {how}"
+        "{plain}{DETAILS}this backup is a directory dump (archive format 2): it is extracted to a \
+         private temporary folder ({disk} bytes of temporary disk, removed afterwards) and \
+         restored {how}"
     )
 }
+
+/// Where a warning's plain sentence ends and its technical detail begins.
+pub const DETAILS: &str = "\nDetails: ";
 
 /// Whether the restore is one transaction: always but for a directory dump restored as it is by
 /// several workers (`single`: replacing, a selection or Offsite's own SQL keep it one); a

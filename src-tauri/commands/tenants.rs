@@ -1,0 +1,35 @@
+//! Tenants on the project page: the tenant roots a project names (`offsite tenant add`) and the
+//! tables reached from one through foreign keys, walked in the project's database now.
+
+use super::recover::on_own_thread;
+use super::{err, CmdResult};
+use crate::Shell;
+use offsite_core::catalog::TenantRecord;
+use offsite_core::ops::tenants::TenantDetail;
+use tauri::State;
+
+/// A project's tenants (name, root table, key column).
+#[tauri::command]
+#[specta::specta]
+pub async fn list_tenants(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<Vec<TenantRecord>> {
+    let engine = shell.engine()?;
+    engine.tenants(&project).await.map_err(err)
+}
+
+/// One tenant and the tables it reaches (with the foreign keys that lead there), the tables
+/// those reference, and the tables it does not reach.
+#[tauri::command]
+#[specta::specta]
+pub async fn show_tenant(
+    shell: State<'_, Shell>,
+    project: String,
+    name: String,
+) -> CmdResult<TenantDetail> {
+    let engine = shell.engine()?.clone();
+    on_own_thread(move || async move { engine.tenant_show(&project, &name).await })
+        .await
+        .map_err(err)
+}

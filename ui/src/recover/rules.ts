@@ -1,0 +1,103 @@
+// The rules of "Recover these rows…" that the wizard shows, kept out of its drawing so they can be
+// tested alone: what the request says, what the plan destroys (said in red, like the restore
+// review's banner), the typed word that enables the button. Counts are always the engine's plan.
+import type { ColumnEquals, DatabaseTo, RecoverReport, RecoverRequest, TableRecovery, UndoReport } from "../bindings";
+import { plural } from "../words";
+
+/** The word typed to confirm a recovery. */
+export const CONFIRM_WORD = "recover";
+
+export type Target = { kind: "project"; project: string } | { kind: "url"; url: string; password: string };
+
+export type RecoverForm = {
+  target: Target;
+  children: boolean;
+  onConflict: "keep" | "update";
+};
+
+/** Where the rows go, as the engine takes it (a URL's password travels beside it, never in it). */
+export function targetOf(t: Target): DatabaseTo {
+  if (t.kind === "project") return { project: t.project };
+  return { connection: { connection: { url: t.url.trim() }, tls: null, password: t.password === "" ? null : t.password } };
+}
+
+/** Whether the target is filled in enough to ask for a plan. */
+export function targetReady(t: Target): boolean {
+  return t.kind === "project" ? t.project !== "" : /^postgres(ql)?:\/\//.test(t.url.trim());
+}
+
+/** `"schema"."table"`: each part quoted (a bare part would be folded to lower case, a dot split). */
+export function quotedTable(schema: string, name: string): string {
+  const q = (x: string) => `"${x.replace(/"/g, '""')}"`;
+  return `${q(schema)}.${q(name)}`;
+}
+
+export function recoverRequest(archive: string, table: string, filters: ColumnEquals[], form: RecoverForm): RecoverRequest {
+  return {
+    archive,
+    rows: { table, filters, children: form.children, on_conflict: form.onConflict, key_columns: [] },
+    to: targetOf(form.target),
+    dry_run: false,
+  };
+}
+
+export type Totals = { insert: number; update: number; unchanged: number; conflict: number; parentsPresent: number };
+
+export function totals(tables: TableRecovery[]): Totals {
+  const t: Totals = { insert: 0, update: 0, unchanged: 0, conflict: 0, parentsPresent: 0 };
+  for (const x of tables) {
+    t.insert += x.insert;
+    t.update += x.update;
+    t.unchanged += x.unchanged;
+    t.conflict += x.conflict;
+    t.parentsPresent += x.parents_present;
+  }
+  return t;
+}
+
+/** The red banner: what the recovery changes in the target that is already there (none: null). */
+export function destructiveLines(plan: RecoverReport): string[] | null {
+  const t = totals(plan.tables);
+  const lines: string[] = [];
+  if (t.update > 0)
+    lines.push(`Overwrites ${plural(t.update, "row")} in ${plan.target} with the backup's values (an undo file keeps the old ones).`);
+  const firing = plan.tables.filter((x) => x.triggers.length > 0 && x.insert + x.update > 0);
+  if (firing.length > 0)
+    lines.push(`Triggers of ${plural(firing.length, "table")} fire on the recovery's writes: ${firing.map((x) => `${x.schema}.${x.table}`).join(", ")}.`);
+  return lines.length > 0 ? lines : null;
+}
+
+/** Whether the plan writes anything at all. */
+export function writesAnything(plan: RecoverReport): boolean {
+  const t = totals(plan.tables);
+  return t.insert + t.update > 0;
+}
+
+/** The start button is enabled by the typed word, and only for a plan that writes something. */
+export function canStart(plan: RecoverReport | null, typed: string): boolean {
+  return !!plan && writesAnything(plan) && typed.trim().toLowerCase() === CONFIRM_WORD;
+}
+
+/** The start button's label names what it does: "Insert 12 rows, overwrite 1 in shop". */
+export function startLabel(plan: RecoverReport): string {
+  const t = totals(plan.tables);
+  const parts = [];
+  if (t.insert > 0) parts.push(`insert ${plural(t.insert, "row")}`);
+  if (t.update > 0) parts.push(`overwrite ${t.update}`);
+  if (parts.length === 0) return "Nothing to recover";
+  const s = parts.join(", ");
+  return `${s.charAt(0).toUpperCase()}${s.slice(1)} in ${plan.target}`;
+}
+
+/** The undo's summary: what was put back and what was left because it changed since. */
+export function undoSummary(r: UndoReport): { deleted: number; restored: number; left: number } {
+  let deleted = 0;
+  let restored = 0;
+  let left = 0;
+  for (const t of r.tables) {
+    deleted += t.deleted;
+    restored += t.restored;
+    left += t.changed_since;
+  }
+  return { deleted, restored, left };
+}
