@@ -133,6 +133,10 @@ enum Command {
         /// progress, then download, verify and register the archive here.
         #[arg(long, conflicts_with_all = ["dest", "level", "compression", "jobs"])]
         remote: bool,
+        /// One archive per tenant (`offsite tenant add`), or for the one whose root key is VALUE,
+        /// split from the project's newest good backup into `<backup folder>/tenants/NAME/VALUE/`.
+        #[arg(long, value_name = "NAME[=VALUE]", conflicts_with_all = ["dest", "level", "compression", "jobs", "remote", "backup_type"])]
+        tenant: Option<String>,
     },
     /// Show or change this machine's defaults: the compression of backups that name none.
     #[command(
@@ -530,7 +534,12 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             backup_type,
             jobs,
             remote,
+            tenant,
         } => {
+            if let Some(t) = tenant {
+                return tenant_cmd::backup(&engine, &name, &t, out, job("backing up tenants"))
+                    .await;
+            }
             if remote {
                 return remote_cmd::backup(
                     &engine,

@@ -132,3 +132,38 @@ fn show(out: &Out, d: &TenantDetail) {
         println!("  {}", shown::text(t));
     }
 }
+
+/// `offsite backup PROJECT --tenant NAME[=VALUE]`: one archive per tenant value.
+pub async fn backup(
+    engine: &Engine,
+    project: &str,
+    given: &str,
+    out: &Out,
+    job: offsite_core::ops::job::JobStart,
+) -> Result<u8> {
+    let (name, value) = match given.split_once('=') {
+        Some((n, v)) => (n, Some(v.to_string())),
+        None => (given, None),
+    };
+    let o = engine.tenant_backup(project, name, value, job).await?;
+    if out.json() {
+        out.emit(&o);
+        return Ok(0);
+    }
+    if o.backups.is_empty() {
+        println!("tenant {name}: the backup has no tenant rows; nothing written");
+    }
+    for b in &o.backups {
+        let rows: u64 = b.dump.tables.iter().map(|t| t.rows).sum();
+        println!(
+            "{}\t{} rows in {} tables\tisolation: {} rows checked, {} outside\t{}",
+            shown::text(&b.value),
+            rows,
+            b.dump.tables.len(),
+            b.dump.rows_checked,
+            b.dump.outside,
+            shown::text(&b.backup.path)
+        );
+    }
+    Ok(0)
+}

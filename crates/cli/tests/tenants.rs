@@ -24,8 +24,9 @@ fn offsite(data: &Path, pg: &TestCluster, args: &[&str]) -> Output {
 fn ok(out: Output, what: &str) -> Value {
     assert!(
         out.status.success(),
-        "{what}: {}\n{}",
+        "{what}: {}\n{}{}",
         out.status,
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout)
@@ -303,4 +304,172 @@ fn tenants_are_checked_walked_listed_and_removed() {
         offsite(d, pg, &["tenant", "show", "shop", "odd"]),
         "no tenant \"odd\"",
     );
+}
+
+/// `offsite backup PROJECT --tenant NAME[=VALUE]`: one archive per tenant under
+/// `tenants/NAME/VALUE/`, each isolated (checked, in its report), and A's archive restores into
+/// an empty database with A's rows only (and the rows they reference), foreign keys in place.
+#[test]
+fn tenant_backups_hold_one_tenant_and_restore_alone() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("clitenantbk");
+    pg.psql(
+        &db,
+        r#"CREATE TABLE countries (code text PRIMARY KEY);
+         CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);
+         CREATE TABLE users (id int PRIMARY KEY, org_id int NOT NULL REFERENCES orgs(id),
+                             country text REFERENCES countries(code));
+         CREATE TABLE projects (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                                org_id int NOT NULL REFERENCES orgs(id), lead_id int REFERENCES users(id),
+                                title text, shout text GENERATED ALWAYS AS (upper(title)) STORED);
+         CREATE TABLE tasks (id int PRIMARY KEY, project_id int NOT NULL REFERENCES projects(id));
+         CREATE TABLE comments (id int PRIMARY KEY, task_id int NOT NULL REFERENCES tasks(id),
+                                parent_id int REFERENCES comments(id), body text);
+         CREATE TABLE audit (at int, what text);
+         INSERT INTO countries VALUES ('de'), ('fr'), ('it');
+         INSERT INTO orgs VALUES (1, 'a'), (2, 'b');
+         INSERT INTO users VALUES (10, 1, 'de'), (11, 1, NULL), (20, 2, 'fr');
+         INSERT INTO projects (org_id, lead_id, title) VALUES (1, 10, 'a1'), (2, 20, 'b1'), (1, 11, 'a2');
+         INSERT INTO tasks SELECT g, CASE WHEN g % 3 = 2 THEN 2 ELSE 1 END FROM generate_series(1, 30) g;
+         INSERT INTO comments SELECT g, g, NULL, E'tab\there' FROM generate_series(1, 30) g;
+         INSERT INTO comments SELECT 100 + g, g, g, 'reply' FROM generate_series(1, 30) g;
+         INSERT INTO audit VALUES (1, 'x');"#,
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        offsite(
+            d,
+            pg,
+            &["--json", "project", "add", "shop", "--db", &pg.url(&db)],
+        ),
+        "project add",
+    );
+    ok(
+        offsite(
+            d,
+            pg,
+            &[
+                "--json", "tenant", "add", "shop", "orgs", "--table", "orgs", "--key", "id",
+            ],
+        ),
+        "tenant add",
+    );
+    refused(
+        offsite(d, pg, &["--json", "backup", "shop", "--tenant", "orgs=1"]),
+        "newest good backup",
+    );
+    ok(offsite(d, pg, &["--json", "backup", "shop"]), "backup");
+
+    let all = ok(
+        offsite(d, pg, &["--json", "backup", "shop", "--tenant", "orgs"]),
+        "backup --tenant orgs",
+    );
+    let backups = all["backups"].as_array().unwrap();
+    let values: Vec<&str> = backups
+        .iter()
+        .map(|b| b["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["1", "2"], "{all}");
+    for b in backups {
+        let rows: u64 = b["dump"]["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["rows"].as_u64().unwrap())
+            .sum();
+        assert_eq!(b["dump"]["outside"], 0, "{b}");
+        assert_eq!(b["dump"]["rows_checked"].as_u64().unwrap(), rows, "{b}");
+        let path = b["backup"]["path"].as_str().unwrap();
+        let want = format!("/tenants/orgs/{}/", b["value"].as_str().unwrap());
+        assert!(path.contains(&want), "{path}");
+        ok(offsite(d, pg, &["--json", "verify", path]), "verify");
+    }
+
+    // One tenant by value; its archive restores alone.
+    let one = ok(
+        offsite(d, pg, &["--json", "backup", "shop", "--tenant", "orgs=1"]),
+        "backup --tenant orgs=1",
+    );
+    let path = one["backups"][0]["backup"]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dst = pg.unique_db("clitenantbk_dst");
+    ok(
+        offsite(
+            d,
+            pg,
+            &["--json", "restore", &path, "--to", &pg.url(&dst), "--yes"],
+        ),
+        "restore A",
+    );
+    let q = |sql: &str| pg.psql(&dst, sql);
+    assert_eq!(
+        q("SELECT string_agg(id::text, ',' ORDER BY id) FROM orgs"),
+        "1"
+    );
+    assert_eq!(
+        q("SELECT string_agg(id::text, ',' ORDER BY id) FROM users"),
+        "10,11"
+    );
+    assert_eq!(
+        q("SELECT string_agg(code, ',' ORDER BY code) FROM countries"),
+        "de"
+    );
+    assert_eq!(q("SELECT count(*) FROM projects WHERE org_id <> 1"), "0");
+    assert_eq!(
+        q("SELECT string_agg(shout, ',' ORDER BY id) FROM projects"),
+        "A1,A2"
+    );
+    // Every task, comment and reply of A, none of B's, values intact.
+    let a_tasks = pg.psql(
+        &db,
+        "SELECT count(*) FROM tasks t JOIN projects p ON p.id = t.project_id WHERE p.org_id = 1",
+    );
+    assert_eq!(q("SELECT count(*) FROM tasks"), a_tasks);
+    assert_eq!(q("SELECT count(*) FROM tasks WHERE project_id = 2"), "0");
+    assert_eq!(
+        q("SELECT count(*) FROM comments c JOIN tasks t ON t.id = c.task_id WHERE t.project_id = 2"),
+        "0"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM comments"),
+        (a_tasks.parse::<u64>().unwrap() * 2).to_string()
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM comments WHERE body = E'tab\\there'"),
+        a_tasks
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM audit"),
+        "0",
+        "a table not reached is empty"
+    );
+    // The foreign keys came with the schema.
+    assert_eq!(
+        q("SELECT count(*) FROM pg_constraint WHERE contype = 'f'"),
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
+        )
+    );
+    refused(
+        offsite(d, pg, &["--json", "backup", "shop", "--tenant", "nosuch"]),
+        "nosuch",
+    );
+    // A value of the wrong type: named, and no folder for it.
+    refused(
+        offsite(
+            d,
+            pg,
+            &["--json", "backup", "shop", "--tenant", "orgs=../x"],
+        ),
+        "not a value of column",
+    );
+    let folders: Vec<String> = std::fs::read_dir(Path::new(&path).ancestors().nth(2).unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(folders.len(), 2, "{folders:?}");
 }

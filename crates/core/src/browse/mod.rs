@@ -24,7 +24,7 @@ pub use copytext::CopyRow;
 pub use lines::{primary_keys, read_table_lines, PrimaryKeys};
 pub use objects::{list_objects, object_preview, save_object};
 pub use stream::{escape_field, for_each_row_line, raw_fields};
-pub use tables::{export_table_csv, list_tables, rows_page};
+pub use tables::{dump_toc, export_table_csv, list_tables, rows_page};
 
 use crate::storage::BucketEntry;
 use serde::{Deserialize, Serialize};

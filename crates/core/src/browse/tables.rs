@@ -553,3 +553,24 @@ fn no_table(path: &Path, schema: &str, table: &str) -> Error {
     ))
     .with_hint("`offsite browse ARCHIVE` lists the tables it has")
 }
+
+/// The dump's table of contents (a custom-format or directory dump), for readers that write
+/// its schema again (per-tenant backups).
+pub fn dump_toc(path: &Path, cancel: &CancellationToken) -> Result<Vec<TocEntry>> {
+    let mut o = open(path, cancel)?;
+    if let Some(toc) = directory_toc(path, &mut o, cancel)? {
+        return Ok(toc);
+    }
+    let Some(span) = o.dump else {
+        return Err(Error::new(
+            crate::error::ErrorKind::UnsupportedFormat,
+            format!(
+                "{}: {}",
+                path.display(),
+                o.note.unwrap_or_else(|| "no readable dump".into())
+            ),
+        ));
+    };
+    let dump = dump_reader(path, &mut o.seeker, span)?;
+    Ok(dump.toc().to_vec())
+}

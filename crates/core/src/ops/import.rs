@@ -170,7 +170,7 @@ pub(crate) async fn run_in(
 
 /// What the file at `path` is, for an import (with the database a `pg_dumpall` file's import
 /// takes).
-async fn inspect_for(
+pub(super) async fn inspect_for(
     engine: &Engine,
     path: &Path,
     database: Option<&str>,

@@ -91,6 +91,7 @@ pub mod settings;
 pub mod supabase_project;
 pub mod supabase_tls;
 pub(crate) mod sweep;
+pub mod tenant_backup;
 pub mod tenants;
 pub(crate) mod tested_sources;
 pub mod updates;

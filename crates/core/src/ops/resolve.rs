@@ -95,7 +95,20 @@ async fn project_name(engine: &Engine, r: &BackupRecord) -> Option<String> {
         .map(|p| p.name)
 }
 
-/// The project's newest backup whose file is there: the newest that is not known to be
+/// Whether `path` is one of the project's per-tenant archives (`<backup folder>/tenants/…`,
+/// written by `backup --tenant`): one tenant's part, never what `PROJECT:latest` means.
+pub(crate) fn is_tenant_archive(
+    engine: &Engine,
+    project: &crate::catalog::Project,
+    path: &str,
+) -> bool {
+    Path::new(path).starts_with(engine.backup_dir_of(project).join(TENANTS_DIR))
+}
+
+/// The folder of a project's per-tenant archives, in its backup folder.
+pub const TENANTS_DIR: &str = "tenants";
+
+/// The project's newest backup whose file is there (not a per-tenant archive): the newest that is not known to be
 /// corrupt, else the newest at all.
 async fn latest(engine: &Engine, project: &str) -> Result<ResolvedArchive> {
     let p = engine.catalog.project(project).await?;
@@ -104,7 +117,7 @@ async fn latest(engine: &Engine, project: &str) -> Result<ResolvedArchive> {
         .backups(&p.id)
         .await?
         .into_iter()
-        .filter(|b| Path::new(&b.path).is_file())
+        .filter(|b| Path::new(&b.path).is_file() && !is_tenant_archive(engine, &p, &b.path))
         .collect();
     let corrupt = BackupStatus::Corrupt;
     let chosen = present
@@ -148,7 +161,7 @@ async fn before_latest(engine: &Engine, project: &str, n: &str) -> Result<Resolv
         .await?
         .into_iter()
         .filter(|b| !matches!(b.status, BackupStatus::Corrupt | BackupStatus::Missing))
-        .filter(|b| Path::new(&b.path).is_file())
+        .filter(|b| Path::new(&b.path).is_file() && !is_tenant_archive(engine, &p, &b.path))
         .collect();
     let count = good.len();
     let chosen = good.into_iter().nth(n).ok_or_else(|| {

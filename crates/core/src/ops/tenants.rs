@@ -27,7 +27,7 @@ fn root_of(t: &TenantRecord) -> TenantRoot {
 }
 
 impl Engine {
-    async fn project_connection(&self, project: &str) -> Result<sqlx::PgConnection> {
+    pub(crate) async fn project_connection(&self, project: &str) -> Result<sqlx::PgConnection> {
         let target = database_target(self, &DatabaseTo::Project(project.to_string())).await?;
         target.spec.connect(target.password.as_deref()).await
     }

@@ -372,9 +372,9 @@ pub(super) struct Selection {
     pub rows_read: u64,
 }
 
-type Key = u128;
+pub(super) type Key = u128;
 
-fn digest<'a>(fields: impl Iterator<Item = Option<&'a [u8]>>) -> Option<Key> {
+pub(super) fn digest<'a>(fields: impl Iterator<Item = Option<&'a [u8]>>) -> Option<Key> {
     let mut h = ring::digest::Context::new(&ring::digest::SHA256);
     for f in fields {
         let f = f?;

@@ -1,0 +1,151 @@
+//! `offsite backup PROJECT --tenant NAME[=VALUE]`: one archive per tenant, split from the
+//! project's newest good backup (docs/tenants.md). Each tenant's rows and the backup's schema
+//! are written as a plain SQL dump by [`crate::recover::tenant_dump`] (which checks isolation),
+//! packed as an ordinary archive under `<backup folder>/tenants/NAME/VALUE/` and registered
+//! (the import's one way in: written under a temporary name, verified, then registered; on
+//! failure nothing of that tenant is left).
+
+use crate::catalog::{BackupOrigin, BackupRecord, JobKind};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::ops::job::JobStart;
+use crate::ops::runner::{self, RunningJob};
+use crate::recover::{self, TenantDump, TenantRoot};
+use serde::Serialize;
+
+/// One tenant's archive.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TenantBackup {
+    /// The root's key value.
+    pub value: String,
+    pub backup: BackupRecord,
+    /// Its tables and rows, and the isolation check.
+    pub dump: TenantDump,
+}
+
+/// A per-tenant backup job's outcome.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TenantBackupOutcome {
+    pub job_id: String,
+    /// The backup the tenants were split from.
+    pub source_backup_id: Option<String>,
+    pub tenant: String,
+    pub backups: Vec<TenantBackup>,
+}
+
+impl Engine {
+    /// Writes one archive per value of tenant `name`'s root key (or only `value`) from the
+    /// project's newest good backup.
+    pub async fn tenant_backup(
+        &self,
+        project: &str,
+        name: &str,
+        value: Option<String>,
+        start: JobStart,
+    ) -> Result<TenantBackupOutcome> {
+        let p = self.catalog.project(project).await?;
+        let tenant = self.catalog.tenant(&p.id, name).await?;
+        let root = TenantRoot {
+            schema: tenant.schema.clone(),
+            table: tenant.table.clone(),
+            key: tenant.key.clone(),
+        };
+        let source = crate::ops::resolve::resolve(
+            self,
+            &format!("{project}{}", crate::ops::resolve::LATEST_SUFFIX),
+        )
+        .await
+        .map_err(|e| {
+            e.with_hint("a tenant backup is split from the project's newest good backup: take one first (offsite backup PROJECT)")
+        })?;
+        let _unlocked = self.unlock_archive(&source.path, None).await?;
+        let (pc, name_owned) = (p.clone(), name.to_string());
+        let (job_id, backups) = runner::run(
+            self,
+            JobKind::Backup,
+            Some(&p),
+            start,
+            |b: &Vec<TenantBackup>| b.first().map(|b| b.backup.id.clone()),
+            |job| async move {
+                let values = match value {
+                    Some(v) => vec![v],
+                    None => {
+                        let (a, r, c) = (source.path.clone(), root.clone(), job.cancel.clone());
+                        tokio::task::spawn_blocking(move || recover::tenant_values(&a, &r, &c))
+                            .await
+                            .map_err(|e| Error::internal(format!("reading the tenants: {e}")))??
+                    }
+                };
+                let mut out = Vec::new();
+                for v in values {
+                    job.check_cancelled()?;
+                    out.push(one(self, &pc, &name_owned, &root, &source.path, v, &job).await?);
+                }
+                Ok(out)
+            },
+        )
+        .await?;
+        Ok(TenantBackupOutcome {
+            job_id,
+            source_backup_id: source.backup_id,
+            tenant: name.to_string(),
+            backups,
+        })
+    }
+}
+
+/// One tenant value: its dump written and checked, then packed and registered.
+async fn one(
+    engine: &Engine,
+    project: &crate::catalog::Project,
+    name: &str,
+    root: &TenantRoot,
+    source: &std::path::Path,
+    value: String,
+    job: &RunningJob,
+) -> Result<TenantBackup> {
+    let work = crate::private_fs::tempdir("offsite-tenant-sql-")
+        .map_err(|e| Error::io("making a temporary folder for the tenant backup", e))?;
+    let sql = work
+        .path()
+        .join(format!("{}.sql", recover::safe_value(&value)));
+    let mut conn = engine.project_connection(&project.name).await?;
+    let dump = recover::tenant_dump(
+        &mut conn,
+        source,
+        root,
+        &value,
+        &sql,
+        &job.reporter,
+        &job.cancel,
+    )
+    .await?;
+    if dump.outside > 0 {
+        return Err(recover::not_isolated(dump.outside));
+    }
+    let inspected = super::import::inspect_for(engine, &sql, None, Vec::new(), job).await?;
+    let dest = engine
+        .backup_dir_of(project)
+        .join(crate::ops::resolve::TENANTS_DIR)
+        .join(name)
+        .join(recover::safe_value(&value));
+    crate::private_fs::create_dir_all(&dest)
+        .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
+    let backup = super::import::import_into(
+        engine,
+        inspected,
+        project,
+        &dest,
+        true,
+        BackupOrigin::Imported,
+        job,
+    )
+    .await?;
+    Ok(TenantBackup {
+        value,
+        backup,
+        dump,
+    })
+}

@@ -1,0 +1,339 @@
+//! One tenant's part of a backup as a plain SQL dump (docs/tenants.md, per-tenant backups): the
+//! backup's schema (its dump's pre-data and post-data definitions, as pg_dump wrote them) and
+//! exactly the tenant's rows, chosen by recover's selection (the root's key value, with
+//! children, and the rows they reference). After writing, the file's COPY data is read again
+//! and every row's key checked against the keys the selection chose: the isolation check.
+
+use super::schema::{quote_ident, Schema};
+use super::select::{self, digest, Graph, Key};
+use super::RecoverRows;
+use crate::browse::{raw_fields, ColumnEquals};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pgdump::TocEntry;
+use crate::progress::Reporter;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+/// A tenant's table in its dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TenantDumpTable {
+    /// `"schema"."table"`.
+    pub table: String,
+    pub rows: u64,
+}
+
+/// What a tenant's dump holds, and its isolation check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TenantDump {
+    pub tables: Vec<TenantDumpTable>,
+    /// Rows read back from the written file.
+    pub rows_checked: u64,
+    /// Rows of the written file whose key is outside the tenant's closure (0: isolated).
+    pub outside: u64,
+    pub notes: Vec<String>,
+}
+
+/// Writes the rows of the tenant `root`'s key = `value` found in `archive` (with the schema of
+/// its dump) as a plain SQL dump at `out` (created new, 0600, fsynced), then checks
+/// isolation. `conn` is the project's database: its foreign keys give the walk.
+pub async fn tenant_dump(
+    conn: &mut PgConnection,
+    archive: &Path,
+    root: &super::TenantRoot,
+    value: &str,
+    out: &Path,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<TenantDump> {
+    let schema = Schema::read(conn).await?;
+    let (a, c) = (archive.to_path_buf(), cancel.clone());
+    let (listed, toc) = tokio::task::spawn_blocking(move || {
+        Ok::<_, Error>((
+            crate::browse::list_tables(&a, &c)?,
+            crate::browse::dump_toc(&a, &c)?,
+        ))
+    })
+    .await
+    .map_err(|e| Error::internal(format!("the tenant's reader failed: {e}")))??;
+    let in_dump = listed
+        .tables
+        .iter()
+        .map(|t| (t.schema.clone(), t.name.clone()))
+        .collect();
+    let rows = RecoverRows {
+        table: root.label(),
+        filters: vec![ColumnEquals {
+            column: root.key.clone(),
+            value: value.to_string(),
+        }],
+        children: true,
+        ..RecoverRows::default()
+    };
+    let graph = Graph::build(&schema, &rows, &in_dump)?;
+    let filters = select::normalize_filters(conn, &schema, &graph, &rows).await?;
+    let spool_dir = crate::private_fs::tempdir("offsite-tenant-")
+        .map_err(|e| Error::io("making a temporary folder for the tenant", e))?;
+    let (a, dir, g, c, r) = (
+        archive.to_path_buf(),
+        spool_dir.path().to_path_buf(),
+        graph.clone(),
+        cancel.clone(),
+        reporter.clone(),
+    );
+    let out = out.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let sel = select::select(&a, &g, &filters, &dir, &r, &c)?;
+        let blocks = write_sql(&out, &toc, &g, &sel)?;
+        let (rows_checked, outside) = check_isolation(&out, &blocks)?;
+        let tables = g
+            .nodes
+            .iter()
+            .zip(&sel.rows)
+            .map(|(n, rows)| TenantDumpTable {
+                table: format!("{}.{}", quote_ident(&n.schema), quote_ident(&n.name)),
+                rows: *rows,
+            })
+            .collect();
+        Ok(TenantDump {
+            tables,
+            rows_checked,
+            outside,
+            notes: g.notes.clone(),
+        })
+    })
+    .await
+    .map_err(|e| Error::internal(format!("the tenant's writer failed: {e}")))?
+}
+
+/// The statements pg_restore puts first, then the pre-data definitions.
+const PREAMBLE: &str =
+    "--\n-- PostgreSQL database dump\n--\n\nSET statement_timeout = 0;\nSET lock_timeout = 0;\n\
+SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n\
+SELECT pg_catalog.set_config('search_path', '', false);\nSET check_function_bodies = false;\n\
+SET xmloption = content;\nSET client_min_messages = warning;\n\n";
+
+/// The definitions of one section, in the dump's order, as pg_restore writes them: the
+/// session settings pg_dump records as entries (written once, by [`PREAMBLE`]) and the
+/// database's own entries (`CREATE DATABASE`, its properties: the target is given) left out.
+fn definitions(toc: &[TocEntry], section: i64, w: &mut impl Write) -> std::io::Result<()> {
+    let skipped = |d: &str| {
+        matches!(d, "ENCODING" | "STDSTRINGS" | "SEARCHPATH") || d.starts_with("DATABASE")
+    };
+    for e in toc
+        .iter()
+        .filter(|e| e.section == section && !skipped(&e.desc))
+    {
+        if let Some(d) = e.defn.as_deref().filter(|d| !d.trim().is_empty()) {
+            w.write_all(d.as_bytes())?;
+            w.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
+/// A COPY block written: the keys of its rows and where its key columns are.
+type Block = (HashSet<Key>, Vec<usize>);
+
+/// One COPY block per table with the selection's rows (their last field, the spool's
+/// chosen/parent flag, dropped); returns per table the keys written.
+fn write_sql(
+    out: &Path,
+    toc: &[TocEntry],
+    g: &Graph,
+    sel: &select::Selection,
+) -> Result<Vec<Block>> {
+    let io = |e| Error::io(format!("writing {}", out.display()), e);
+    let f = crate::private_fs::create_new(out).map_err(io)?;
+    let mut w = BufWriter::with_capacity(256 << 10, f);
+    let mut blocks: Vec<Block> = Vec::new();
+    w.write_all(PREAMBLE.as_bytes()).map_err(io)?;
+    definitions(toc, 2, &mut w).map_err(io)?;
+    for (i, n) in g.nodes.iter().enumerate() {
+        let Some(spool) = &sel.spools[i] else {
+            continue;
+        };
+        let cols = &sel.dump_cols[i];
+        let key_at = key_positions(cols, &n.key)?;
+        let mut keys = HashSet::new();
+        let quoted: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
+        writeln!(
+            w,
+            "\nCOPY {}.{} ({}) FROM stdin;",
+            quote_ident(&n.schema),
+            quote_ident(&n.name),
+            quoted.join(", ")
+        )
+        .map_err(io)?;
+        let r =
+            std::fs::File::open(spool).map_err(|e| Error::io("reading the tenant's rows", e))?;
+        for line in BufReader::new(r).split(b'\n') {
+            let line = line.map_err(|e| Error::io("reading the tenant's rows", e))?;
+            let Some(cut) = line.iter().rposition(|&b| b == b'\t') else {
+                continue;
+            };
+            let row = &line[..cut];
+            if let Some(k) = row_key(row, &key_at) {
+                keys.insert(k);
+            }
+            w.write_all(row)
+                .and_then(|_| w.write_all(b"\n"))
+                .map_err(io)?;
+        }
+        w.write_all(b"\\.\n").map_err(io)?;
+        blocks.push((keys, key_at));
+    }
+    w.write_all(b"\n").map_err(io)?;
+    definitions(toc, 4, &mut w).map_err(io)?;
+    w.write_all(b"\n--\n-- PostgreSQL database dump complete\n--\n\n")
+        .map_err(io)?;
+    let f = w.into_inner().map_err(|e| io(e.into_error()))?;
+    f.sync_all().map_err(io)?;
+    Ok(blocks)
+}
+
+fn key_positions(cols: &[String], key: &[String]) -> Result<Vec<usize>> {
+    key.iter()
+        .map(|k| {
+            cols.iter().position(|c| c == k).ok_or_else(|| {
+                Error::invalid(format!("the backup's rows have no key column {k:?}"))
+            })
+        })
+        .collect()
+}
+
+fn row_key(row: &[u8], at: &[usize]) -> Option<Key> {
+    let fields: Vec<Option<&[u8]>> = raw_fields(row).collect();
+    digest(at.iter().map(|&k| fields.get(k).copied().flatten()))
+}
+
+/// Reads the written file's COPY blocks again (in the order written: the `n`-th block is
+/// `blocks[n]`: the keys chosen for its table and where its key columns are) and counts the
+/// rows, and those whose key is not among the table's chosen keys.
+fn check_isolation(path: &Path, blocks: &[Block]) -> Result<(u64, u64)> {
+    let r = std::fs::File::open(path).map_err(|e| Error::io("reading the tenant's dump", e))?;
+    let (mut checked, mut outside) = (0u64, 0u64);
+    let (mut block, mut next): (Option<&Block>, usize) = (None, 0);
+    for line in BufReader::new(r).split(b'\n') {
+        let line = line.map_err(|e| Error::io("reading the tenant's dump", e))?;
+        match block {
+            None if line.starts_with(b"COPY ") => {
+                // A block the writer did not write is outside the tenant as a whole.
+                block = Some(blocks.get(next).ok_or_else(|| not_isolated(1))?);
+                next += 1;
+            }
+            None => {}
+            Some(_) if line == b"\\." => block = None,
+            Some((keys, at)) => {
+                checked += 1;
+                if !row_key(&line, at).is_some_and(|k| keys.contains(&k)) {
+                    outside += 1;
+                }
+            }
+        }
+    }
+    Ok((checked, outside))
+}
+
+/// The isolation check's failure.
+pub fn not_isolated(outside: u64) -> Error {
+    Error::new(
+        ErrorKind::Integrity,
+        format!("{outside} row(s) of the tenant's backup are outside the tenant"),
+    )
+}
+
+/// The most tenants one `backup --tenant NAME` writes.
+pub const MAX_TENANT_VALUES: usize = 100_000;
+
+/// Every value of the root's key column in the archive's dump (each tenant of the root), in
+/// the dump's order. Bounded: at most [`MAX_TENANT_VALUES`], each at most 1 KiB.
+pub fn tenant_values(
+    archive: &Path,
+    root: &super::TenantRoot,
+    cancel: &CancellationToken,
+) -> Result<Vec<String>> {
+    let at = std::cell::Cell::new(None);
+    let mut values = Vec::new();
+    let mut row = crate::browse::CopyRow::default();
+    crate::browse::for_each_row_line(
+        archive,
+        &root.schema,
+        &root.table,
+        cancel,
+        &mut |cols| {
+            at.set(cols.iter().position(|c| *c == root.key));
+            at.get().map(|_| ()).ok_or_else(|| {
+                Error::invalid(format!(
+                    "the backup's {} has no column {:?}",
+                    root.label(),
+                    root.key
+                ))
+            })
+        },
+        &mut |line| {
+            row.decode(line);
+            let Some(v) = at.get().and_then(|i| row.field(i)) else {
+                return Ok(()); // a NULL key is no tenant
+            };
+            if values.len() >= MAX_TENANT_VALUES || v.len() > 1024 {
+                return Err(Error::invalid(format!(
+                    "{} has more than {MAX_TENANT_VALUES} tenants, or a key over 1 KiB",
+                    root.label()
+                ))
+                .with_hint("back up one tenant at a time: --tenant NAME=VALUE"));
+            }
+            values.push(String::from_utf8_lossy(v).into_owned());
+            Ok(())
+        },
+    )?;
+    Ok(values)
+}
+
+/// A folder name for a tenant's key value: letters, digits, `-`, `_` and `.` kept (not a
+/// leading `.`), anything else `_`, at most 64 characters; a value changed on the way gets
+/// the start of its SHA-256 appended, so two values never share a folder.
+pub fn safe_value(value: &str) -> String {
+    let mut s: String = value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if s.starts_with('.') {
+        s.replace_range(0..1, "_");
+    }
+    if s != value || s.is_empty() {
+        let d = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
+        let hex: String = d.as_ref()[..6].iter().map(|b| format!("{b:02x}")).collect();
+        s = format!("{s}-{hex}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_value;
+
+    #[test]
+    fn safe_value_keeps_plain_values_and_tags_changed_ones() {
+        assert_eq!(safe_value("42"), "42");
+        assert_eq!(safe_value("acme-1"), "acme-1");
+        let evil = safe_value("../../etc");
+        assert!(!evil.contains('/') && !evil.starts_with('.'), "{evil}");
+        assert_ne!(safe_value("a/b"), safe_value("a_b"));
+        assert_ne!(safe_value("a b"), safe_value("a/b"));
+        assert!(safe_value(&"x".repeat(500)).len() <= 64 + 13);
+        assert!(!safe_value("").is_empty());
+    }
+}
