@@ -97,7 +97,12 @@ pub(crate) fn policy_of(record: Option<&RetentionRecord>) -> Result<(RetentionPo
 async fn local_backups(engine: &Engine, project: &Project) -> Result<Vec<BackupRecord>> {
     let local = engine.catalog.backups_with_local_copy(&project.id).await?;
     let mut backups = engine.catalog.backups(&project.id).await?;
-    backups.retain(|b| local.contains(&b.id));
+    // A per-tenant archive (`backup --tenant`) is one tenant's part of a backup, not one of the
+    // project's backups: it neither counts towards the policy (a hundred tenants would push every
+    // full backup out of "keep the last 7") nor is removed by it.
+    backups.retain(|b| {
+        local.contains(&b.id) && !super::resolve::is_tenant_archive(engine, project, &b.path)
+    });
     Ok(backups)
 }
 
