@@ -231,6 +231,7 @@ mod tests {
                 "sync",
                 "fetch_copy",
                 "drill",
+                "recover",
             ],
         )
         .await;
