@@ -89,11 +89,12 @@ export function lightOf(set: boolean, test: SourceTest | undefined, loadFailed =
 }
 
 /** One source as a card: a status light, its name, one line, and the section that edits it. */
-export function SourceCard({ id, title, light, line, children }: { id: string; title: string; light: Light; line: ReactNode; children?: ReactNode }) {
+/** A card without a light (`light` left out) is one nothing tests, e.g. the tenants. */
+export function SourceCard({ id, title, light, line, children }: { id: string; title: string; light?: Light; line: ReactNode; children?: ReactNode }) {
   return (
     <article className="source-card" data-testid={`source-${id}`} data-light={light}>
       <header className="source-card-head">
-        <span className={`light light-${light}`} role="img" aria-label={LIGHT_WORDS[light]} title={LIGHT_WORDS[light]} />
+        {light && <span className={`light light-${light}`} role="img" aria-label={LIGHT_WORDS[light]} title={LIGHT_WORDS[light]} />}
         <h3 className="source-card-title">{title}</h3>
         <span className="muted small source-card-line">{line}</span>
       </header>
@@ -153,7 +154,7 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
           {c?.artifacts && <LastTest source="artifacts" tests={tests} />}
           <ArtifactsSection project={project} />
         </SourceCard>
-        <SourceCard id="tenants" title="Tenants" light="ok" line="roots whose rows are one customer’s">
+        <SourceCard id="tenants" title="Tenants" line="roots whose rows are one customer’s">
           <TenantsSection project={project} api={tenantsApi} />
         </SourceCard>
       </div>

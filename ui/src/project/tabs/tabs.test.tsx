@@ -230,6 +230,8 @@ describe("the project page's tabs", () => {
     expect(screen.queryByTestId("source-encryption")).toBeNull();
     expect(screen.queryByTestId("source-destinations")).toBeNull();
     expect(screen.getByTestId("source-server")).toHaveAttribute("data-light", "off");
+    // Nothing tests tenants: their card has no light (a green one said "tested: OK").
+    expect(screen.getByTestId("source-tenants")).not.toHaveAttribute("data-light");
     expect(screen.getByTestId("components-section")).toBeInTheDocument();
     expect(screen.getByTestId("server-section")).toBeInTheDocument();
     expect(screen.getByTestId("artifacts-section")).toBeInTheDocument();
