@@ -472,4 +472,25 @@ fn tenant_backups_hold_one_tenant_and_restore_alone() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(folders.len(), 2, "{folders:?}");
+
+    // Retention neither counts nor removes per-tenant archives: "keep the last 1" keeps the
+    // project's one full backup, although three tenant archives are newer.
+    let full = ok(offsite(d, pg, &["--json", "backups", "shop"]), "backups");
+    let listed = full["backups"].as_array().unwrap().len();
+    ok(
+        offsite(
+            d,
+            pg,
+            &["--json", "retention", "set", "shop", "--keep-last", "1"],
+        ),
+        "retention set",
+    );
+    ok(offsite(d, pg, &["--json", "prune", "shop"]), "prune");
+    let after = ok(offsite(d, pg, &["--json", "backups", "shop"]), "backups");
+    assert_eq!(
+        after["backups"].as_array().unwrap().len(),
+        listed,
+        "nothing pruned: {after}"
+    );
+    assert!(Path::new(&path).is_file(), "the tenant archive stays");
 }
