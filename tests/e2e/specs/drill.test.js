@@ -55,7 +55,18 @@ describe("a restore drill in the app", () => {
     await until(app.browser, "the project card", async () => $("project-open-drillshop").isExisting(), { timeoutMs: 15_000 });
     // Never proven: the card's checklist lists "Restore proven" as an open item.
     const proven = '[data-testid="project-card"] [data-testid="check-item"][data-item="restore_proven"]';
-    assert.equal(await app.browser.$(proven).getAttribute("data-state"), "gap");
+    // The card appears with the project (items waiting for a first backup) and follows the
+    // backup through the change feed: wait for that, then it must be an open item.
+    const state = await until(
+      app.browser,
+      "the card to show the backup",
+      async () => {
+        const s = await app.browser.$(proven).getAttribute("data-state");
+        return s !== "waiting" && s;
+      },
+      { timeoutMs: 15_000 },
+    );
+    assert.equal(state, "gap");
 
     await $("project-open-drillshop").click();
     await $("project-page").waitForDisplayed({ timeout: 30_000 });
