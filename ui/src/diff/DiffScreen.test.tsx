@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { RowChange, TableDiff } from "../bindings";
-import { type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
+import { backupNames, type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
 
 const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
 
@@ -170,5 +170,17 @@ describe("DiffScreen", () => {
     const ticket = (api.compare as ReturnType<typeof vi.fn>).mock.calls[0]![2];
     view.unmount();
     expect(api.cancel).toHaveBeenCalledWith(ticket);
+  });
+
+  it("two backups of the same minute read differently (their seconds), others by type and minute", () => {
+    const names = backupNames([
+      { id: "a", created_at: "2026-11-25T10:00:05Z", path: "/a", backup_type: "database" },
+      { id: "b", created_at: "2026-11-25T10:00:41Z", path: "/b", backup_type: "database" },
+      { id: "c", created_at: "2026-11-24T10:00:41Z", path: "/c", backup_type: "database" },
+    ]);
+    expect(new Set(names).size).toBe(3);
+    expect(names[0]).toMatch(/^Database backup of \d{4}-\d\d-\d\d \d\d:\d\d:05$/);
+    expect(names[1]).toMatch(/:41$/);
+    expect(names[2]).toMatch(/^Database backup of \d{4}-\d\d-\d\d \d\d:\d\d$/);
   });
 });

@@ -66,6 +66,22 @@ function Elapsed() {
   return <span data-testid="diff-elapsed">{formatDuration((now - since) / 1000)}</span>;
 }
 
+/**
+ * The backups by type and local time; two made in the same minute (a backup right after another)
+ * get their seconds too, so no two read the same.
+ */
+export function backupNames(list: DiffBackup[]): string[] {
+  const names = list.map(backupName);
+  return names.map((n, i) => {
+    if (names.indexOf(n) === names.lastIndexOf(n)) return n;
+    const d = new Date(list[i]!.created_at);
+    return Number.isNaN(d.getTime()) ? n : `${n}:${String(d.getSeconds()).padStart(2, "0")}`;
+  });
+}
+
+/** An engine note as a sentence: its first letter capitalised. */
+const sentence = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 const shown = (v: string | null) => (v === null ? "NULL" : v);
 
 function RowList({ rows }: { rows: RowChange[] }) {
@@ -174,12 +190,14 @@ export function DiffScreen({ project, api, onBack }: Props) {
     setTable(null);
   };
 
-  const options = (list: DiffBackup[]) =>
-    list.map((b) => (
+  const options = (list: DiffBackup[]) => {
+    const names = backupNames(list);
+    return list.map((b, i) => (
       <option key={b.id} value={b.id}>
-        {backupName(b)}
+        {names[i]}
       </option>
     ));
+  };
 
   return (
     <section aria-labelledby="diff-title" data-testid="diff-screen">
@@ -240,7 +258,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
             <h3 className="panel-title">Tables</h3>
             {report.data.notes.map((n) => (
               <p key={n} className="notice notice-neutral small" data-testid="diff-note">
-                {n}
+                {sentence(n)}
               </p>
             ))}
             <ul className="browse-table-list" data-testid="diff-tables">
