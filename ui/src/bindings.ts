@@ -762,6 +762,16 @@ export type CheckItem = {
 	/**  The action that does it (`None`: done, off, or waiting for another item). */
 	fix: FixAction | null,
 	fix_label: string | null,
+	/**
+	 *  The instant `why` names (RFC 3339), if it names one: `why` writes it in this computer's
+	 *  zone ("2026-11-24 03:30 CET"); a front end with its own time format fills `why_at`.
+	 */
+	at: string | null,
+	/**
+	 *  `why` with `{at}` where the time is ("The newest good backup is from {at}."), when it
+	 *  names one.
+	 */
+	why_at: string | null,
 };
 
 /**  An item's state. */

@@ -61,6 +61,24 @@ impl Out {
         }
     }
 
+    /// A project just added: what `project` shows, and the retention policy it was given.
+    pub fn project_added(
+        &self,
+        p: &Project,
+        backup_dir: &Path,
+        retention: &offsite_core::ops::RetentionView,
+    ) {
+        if self.json {
+            self.emit(&json!({ "project": p, "backup_dir": backup_dir, "retention": retention }));
+        } else {
+            self.project(p, backup_dir);
+            println!(
+                "retention:   {} (recommended; change it with `offsite retention set {}`, no rule keeps everything)",
+                retention.rules, p.name
+            );
+        }
+    }
+
     pub fn projects(&self, ps: &[Project]) {
         if self.json {
             self.emit(&json!({ "projects": ps }));
