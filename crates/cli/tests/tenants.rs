@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::pg::{ok_json, refused, run};
+use common::pg::{offsite, ok_json, refused, run};
 use offsite_testkit::TestCluster;
 use std::path::Path;
 
@@ -718,4 +718,86 @@ fn a_failing_tenant_names_the_done_and_leaves_them_registered() {
     in_one.sort();
     assert_eq!(in_one.len(), 2, "the archive and its .sha256 only: {in_one:?}");
     assert!(in_one[1].ends_with(".sha256"), "{in_one:?}");
+}
+
+/// `schedule set PROJECT … --tenant NAME`: the scheduler's backup is followed by one archive per
+/// tenant, split from it; a tenant that does not exist (or on a verify schedule) is refused and
+/// nothing is saved; setting the schedule again without `--tenant` names none.
+#[test]
+fn a_backup_schedule_with_a_tenant_writes_one_archive_per_tenant_after_its_backup() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("clitenantsched");
+    pg.psql(
+        &db,
+        "CREATE TABLE orgs (id int PRIMARY KEY);
+         CREATE TABLE projects (id int PRIMARY KEY, org_id int NOT NULL REFERENCES orgs(id));
+         INSERT INTO orgs VALUES (1), (2);
+         INSERT INTO projects VALUES (1, 1), (2, 2), (3, 1);",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    const T0: &str = "2026-11-20T10:00:00Z";
+    const T1: &str = "2026-11-21T03:00:00Z";
+    let at = |now: &str, args: &[&str]| {
+        offsite(d, pg, args)
+            .env("OFFSITE_TEST_NOW", now)
+            .output()
+            .unwrap()
+    };
+    ok_json(
+        at(T0, &["--json", "project", "add", "shop", "--db", &pg.url(&db)]),
+        "project add",
+    );
+    ok_json(
+        at(
+            T0,
+            &[
+                "--json", "tenant", "add", "shop", "orgs", "--table", "orgs", "--key", "id",
+            ],
+        ),
+        "tenant add",
+    );
+    let daily = ["schedule", "set", "shop", "--daily", "02:30", "--tz", "UTC"];
+    refused(
+        at(T0, &[&daily[..], &["--tenant", "nosuch"]].concat()),
+        "nosuch",
+    );
+    refused(
+        at(
+            T0,
+            &[
+                "schedule", "set", "shop", "--verify", "--daily", "02:30", "--tenant", "orgs",
+            ],
+        ),
+        "--tenant",
+    );
+    let none = ok_json(at(T0, &["--json", "schedule", "show", "shop"]), "show");
+    assert_eq!(none["schedules"].as_array().unwrap().len(), 0, "nothing saved: {none}");
+
+    let set = ok_json(
+        at(T0, &[&["--json"][..], &daily, &["--tenant", "orgs"]].concat()),
+        "schedule set --tenant",
+    );
+    assert_eq!(set["schedule"]["tenant"], "orgs", "{set}");
+    let due = ok_json(at(T1, &["--json", "run-due"]), "run-due");
+    let runs = due["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{due}");
+    assert_eq!(runs[0]["state"], "succeeded", "{due}");
+    let listed = ok_json(at(T1, &["--json", "backups", "shop"]), "backups");
+    let paths: Vec<&str> = listed["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["path"].as_str().unwrap())
+        .collect();
+    let tenants: Vec<&&str> = paths.iter().filter(|p| p.contains("/tenants/orgs/")).collect();
+    assert_eq!(tenants.len(), 2, "one archive per tenant: {paths:?}");
+    assert_eq!(paths.len(), 3, "and the backup they were split from: {paths:?}");
+    for p in tenants {
+        let m = ok_json(at(T1, &["--json", "inspect", p]), "inspect");
+        assert_eq!(m["tenant"]["name"], "orgs", "{m}");
+    }
+
+    let again = ok_json(at(T1, &[&["--json"][..], &daily].concat()), "set again");
+    assert!(again["schedule"].get("tenant").is_none(), "{again}");
 }
