@@ -130,11 +130,35 @@ fn definitions(toc: &[TocEntry], section: i64, w: &mut impl Write) -> std::io::R
         .filter(|e| e.section == section && !skipped(&e.desc))
     {
         if let Some(d) = e.defn.as_deref().filter(|d| !d.trim().is_empty()) {
+            header(w, "Name", &e.tag, &e.desc, e.namespace.as_deref(), e.owner.as_deref())?;
             w.write_all(d.as_bytes())?;
             w.write_all(b"\n")?;
         }
     }
     Ok(())
+}
+
+/// pg_dump's comment above an entry (`-- Name: TAG; Type: DESC; Schema: NS; Owner: OWNER`),
+/// which the plain dump reader takes its definitions by (browse's column types, diff's
+/// keys). Line ends in names are written as spaces, as pg_dump does: a name never ends the
+/// comment.
+fn header(
+    w: &mut impl Write,
+    what: &str,
+    tag: &str,
+    desc: &str,
+    ns: Option<&str>,
+    owner: Option<&str>,
+) -> std::io::Result<()> {
+    let clean = |s: &str| s.replace(['\n', '\r'], " ");
+    writeln!(
+        w,
+        "--\n-- {what}: {}; Type: {}; Schema: {}; Owner: {}\n--\n",
+        clean(tag),
+        clean(desc),
+        clean(ns.unwrap_or("-")),
+        clean(owner.unwrap_or("-"))
+    )
 }
 
 /// A COPY block written: the keys of its rows and where its key columns are.
@@ -162,9 +186,12 @@ fn write_sql(
         let key_at = key_positions(cols, &n.key)?;
         let mut keys = HashSet::new();
         let quoted: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
+        w.write_all(b"\n").map_err(io)?;
+        header(&mut w, "Data for Name", &n.name, "TABLE DATA", Some(&n.schema), None)
+            .map_err(io)?;
         writeln!(
             w,
-            "\nCOPY {}.{} ({}) FROM stdin;",
+            "COPY {}.{} ({}) FROM stdin;",
             quote_ident(&n.schema),
             quote_ident(&n.name),
             quoted.join(", ")
