@@ -257,11 +257,18 @@ impl Out {
             println!("source:      {h}:{}/{d}", m.source.port.unwrap_or(5432));
         }
         if let Some(t) = &m.tenant {
-            println!("tenant:      {}={} (root {}, key {})", t.name, t.value, t.root, t.key);
+            println!(
+                "tenant:      {}={} (root {}, key {})",
+                t.name, t.value, t.root, t.key
+            );
             if let Some(id) = &t.source_backup_id {
                 println!("split from:  {id}");
             }
-            println!("{:<13}{}", "isolation:", t.isolation_line().trim_start_matches("isolation: "));
+            println!(
+                "{:<13}{}",
+                "isolation:",
+                t.isolation_line().trim_start_matches("isolation: ")
+            );
         }
         if let Some(note) = &m.tables_note {
             println!("note:        {note}");
