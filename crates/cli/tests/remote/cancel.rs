@@ -45,10 +45,12 @@ async fn a_cancel_on_the_laptop_cancels_the_backup_on_the_server() {
     assert!(e.message().starts_with("cancelled on the server"), "{e}");
     assert!(!format!("{e:?}").contains(&token));
     // The server's bytes reached the reporter, with the dump's total (the database's size).
-    let seen = seen.lock().unwrap();
     let step = seen
+        .lock()
+        .unwrap()
         .iter()
         .find(|u| u.phase == Phase::ServerStep && u.bytes_done > 0)
+        .cloned()
         .expect("the server's bytes");
     assert!(step.bytes_total.is_some_and(|t| t > 0), "{step:?}");
 
