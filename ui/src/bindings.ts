@@ -334,9 +334,14 @@ export const commands = {
 	saveObject: (archive: string, bucket: string, key: string) => typedError<SavedObject | null, ErrorPayload>(__TAURI_INVOKE("save_object", { archive, bucket, key })),
 	/**
 	 *  Compares `from` with `to` (only `options.tables` when given; with `options.rows`, a page of
-	 *  their changed rows).
+	 *  their changed rows). `ticket`: a name of the caller's choosing for `cancel_diff`.
 	 */
-	diffBackups: (from: string, to: string, options: DiffOptions) => typedError<DiffReport, ErrorPayload>(__TAURI_INVOKE("diff_backups", { from, to, options })),
+	diffBackups: (from: string, to: string, options: DiffOptions, ticket: string | null) => typedError<DiffReport, ErrorPayload>(__TAURI_INVOKE("diff_backups", { from, to, options, ticket })),
+	/**
+	 *  Stops the comparison started with `ticket` (it ends with error code `cancelled`). False
+	 *  when none runs under that ticket (any more).
+	 */
+	cancelDiff: (ticket: string) => __TAURI_INVOKE<boolean>("cancel_diff", { ticket }),
 	/**
 	 *  The plan of a recovery: per table the rows to insert, update, leave and keep, a sample of
 	 *  rows and the target's triggers that fire. Writes nothing (the request's `dry_run` is ignored).

@@ -213,6 +213,10 @@ impl Out {
         for p in &r.problems {
             println!("problem: {p}");
         }
+        if let Some(t) = r.manifest.as_ref().and_then(|m| m.tenant.as_ref()) {
+            println!("tenant:  {}={} ({}.{})", t.name, t.value, t.root, t.key);
+            println!("{}", t.isolation_line());
+        }
         if let Some(note) = &r.contents_not_checked {
             println!("note: {note} (give the key with --key-stdin to check them)");
         }
@@ -251,6 +255,20 @@ impl Out {
         }
         if let (Some(h), Some(d)) = (&m.source.host, &m.source.database) {
             println!("source:      {h}:{}/{d}", m.source.port.unwrap_or(5432));
+        }
+        if let Some(t) = &m.tenant {
+            println!(
+                "tenant:      {}={} (root {}, key {})",
+                t.name, t.value, t.root, t.key
+            );
+            if let Some(id) = &t.source_backup_id {
+                println!("split from:  {id}");
+            }
+            println!(
+                "{:<13}{}",
+                "isolation:",
+                t.isolation_line().trim_start_matches("isolation: ")
+            );
         }
         if let Some(note) = &m.tables_note {
             println!("note:        {note}");

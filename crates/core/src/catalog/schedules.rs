@@ -50,6 +50,10 @@ pub struct ScheduleRecord {
     pub retry_at: Option<String>,
     /// The backup job of the last run (to retry it when its process was killed).
     pub last_job_id: Option<String>,
+    /// A backup schedule's tenant: after each backup, one archive per tenant of it
+    /// (`backup --tenant NAME`).
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub tenant: Option<String>,
 }
 
 /// A schedule to set (replacing the project's schedule of that kind).
@@ -99,7 +103,7 @@ impl RetentionRecord {
 
 const SCHEDULE_COLS: &str = "id, project_id, kind, spec, time_zone, verify_newest, paused, \
                              created_at, updated_at, last_slot, last_claimed_at, retry_attempt, \
-                             retry_at, last_job_id";
+                             retry_at, last_job_id, tenant";
 const RETENTION_COLS: &str = "project_id, keep_last, keep_hourly, keep_daily, keep_weekly, \
                               keep_monthly, keep_yearly, keep_within, time_zone, updated_at";
 
@@ -185,6 +189,26 @@ impl Catalog {
         self.schedule(&s.project_id, s.kind)
             .await?
             .ok_or_else(|| Error::internal("a schedule just saved is not there"))
+    }
+
+    /// Names the tenant whose per-tenant archives follow each backup of the project's backup
+    /// schedule (`None`: none). NotFound when the project has no backup schedule.
+    pub async fn set_schedule_tenant(&self, project_id: &str, tenant: Option<&str>) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE schedules SET tenant = ?, updated_at = ? WHERE project_id = ? AND kind = ?",
+        )
+        .bind(tenant)
+        .bind(self.now())
+        .bind(project_id)
+        .bind(ScheduleKind::Backup)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("saving a schedule's tenant", e))?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("the project has no backup schedule")
+                .with_hint("set one first: offsite schedule set PROJECT --daily 02:30"));
+        }
+        Ok(())
     }
 
     /// A project's schedule of this kind.
