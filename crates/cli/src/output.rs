@@ -61,6 +61,24 @@ impl Out {
         }
     }
 
+    /// A project just added: what `project` shows, and the retention policy it was given.
+    pub fn project_added(
+        &self,
+        p: &Project,
+        backup_dir: &Path,
+        retention: &offsite_core::ops::RetentionView,
+    ) {
+        if self.json {
+            self.emit(&json!({ "project": p, "backup_dir": backup_dir, "retention": retention }));
+        } else {
+            self.project(p, backup_dir);
+            println!(
+                "retention:   {} (recommended; change it with `offsite retention set {}`, no rule keeps everything)",
+                retention.rules, p.name
+            );
+        }
+    }
+
     pub fn projects(&self, ps: &[Project]) {
         if self.json {
             self.emit(&json!({ "projects": ps }));
@@ -239,11 +257,18 @@ impl Out {
             println!("source:      {h}:{}/{d}", m.source.port.unwrap_or(5432));
         }
         if let Some(t) = &m.tenant {
-            println!("tenant:      {}={} (root {}, key {})", t.name, t.value, t.root, t.key);
+            println!(
+                "tenant:      {}={} (root {}, key {})",
+                t.name, t.value, t.root, t.key
+            );
             if let Some(id) = &t.source_backup_id {
                 println!("split from:  {id}");
             }
-            println!("{:<13}{}", "isolation:", t.isolation_line().trim_start_matches("isolation: "));
+            println!(
+                "{:<13}{}",
+                "isolation:",
+                t.isolation_line().trim_start_matches("isolation: ")
+            );
         }
         if let Some(note) = &m.tables_note {
             println!("note:        {note}");

@@ -240,10 +240,7 @@ fn tenants_are_checked_walked_listed_and_removed() {
         "already has a tenant",
     );
 
-    let list = ok_json(
-        run(d, pg, &["--json", "tenant", "list", "shop"]),
-        "list",
-    );
+    let list = ok_json(run(d, pg, &["--json", "tenant", "list", "shop"]), "list");
     let listed: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -362,7 +359,10 @@ fn tenant_backups_hold_one_tenant_and_restore_alone() {
         assert_eq!(m["tenant"]["rows_checked"].as_u64(), Some(rows), "{m}");
         assert_eq!(m["tenant"]["outside"], 0, "{m}");
         let text = String::from_utf8_lossy(&run(d, pg, &["inspect", path]).stdout).into_owned();
-        assert!(text.contains(&format!("all in tenant orgs={value}'s closure")), "{text}");
+        assert!(
+            text.contains(&format!("all in tenant orgs={value}'s closure")),
+            "{text}"
+        );
     }
 
     // One tenant by value; its archive restores alone.
@@ -482,12 +482,24 @@ fn tenant_backups_hold_one_tenant_and_restore_alone() {
         run(
             d,
             pg,
-            &["--json", "import", copy.to_str().unwrap(), "--project", "shop"],
+            &[
+                "--json",
+                "import",
+                copy.to_str().unwrap(),
+                "--project",
+                "shop",
+            ],
         ),
         "import a copy of the tenant archive",
     );
-    let latest = ok_json(run(d, pg, &["--json", "inspect", "shop:latest"]), "inspect latest");
-    assert!(latest.get("tenant").is_none(), "latest is the full backup: {latest}");
+    let latest = ok_json(
+        run(d, pg, &["--json", "inspect", "shop:latest"]),
+        "inspect latest",
+    );
+    assert!(
+        latest.get("tenant").is_none(),
+        "latest is the full backup: {latest}"
+    );
 }
 
 /// A per-tenant archive is an ordinary archive: browsed (rows and column types), compared with
@@ -571,7 +583,13 @@ fn tenant_archives_are_browsed_diffed_and_recovered_from() {
             d,
             pg,
             &[
-                "--json", "browse", &first, "--table", "public.tasks", "--limit", "1000",
+                "--json",
+                "browse",
+                &first,
+                "--table",
+                "public.tasks",
+                "--limit",
+                "1000",
             ],
         ),
         "browse tasks",
@@ -594,13 +612,14 @@ fn tenant_archives_are_browsed_diffed_and_recovered_from() {
         ),
         "browse --where",
     );
-    assert_eq!(filtered["rows"].as_array().unwrap().len(), 0, "B's task is not in A's archive");
+    assert_eq!(
+        filtered["rows"].as_array().unwrap().len(),
+        0,
+        "B's task is not in A's archive"
+    );
 
     // diff between the two tenant archives: by primary key.
-    let diff = ok_json(
-        run(d, pg, &["--json", "diff", &first, &second]),
-        "diff",
-    );
+    let diff = ok_json(run(d, pg, &["--json", "diff", &first, &second]), "diff");
     let t = diff["tables"]
         .as_array()
         .unwrap()
@@ -609,7 +628,11 @@ fn tenant_archives_are_browsed_diffed_and_recovered_from() {
         .unwrap_or_else(|| panic!("no tasks in {diff}"));
     assert_eq!(t["compared_by"], "primary_key", "{t}");
     assert_eq!(
-        (t["added"].as_u64(), t["removed"].as_u64(), t["changed"].as_u64()),
+        (
+            t["added"].as_u64(),
+            t["removed"].as_u64(),
+            t["changed"].as_u64()
+        ),
         (Some(1), Some(1), Some(1)),
         "{t}"
     );
@@ -631,15 +654,27 @@ fn tenant_archives_are_browsed_diffed_and_recovered_from() {
             d,
             pg,
             &[
-                "--json", "recover", &second, "--table", "projects", "--where", "org_id=1",
-                "--children", "--to", "shop", "--yes",
+                "--json",
+                "recover",
+                &second,
+                "--table",
+                "projects",
+                "--where",
+                "org_id=1",
+                "--children",
+                "--to",
+                "shop",
+                "--yes",
             ],
         ),
         "recover from a tenant archive",
     );
     assert!(done["undo_id"].is_string(), "{done}");
     assert_eq!(
-        pg.psql(&db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM projects"),
+        pg.psql(
+            &db,
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM projects"
+        ),
         "1,2,3"
     );
     assert_eq!(a_tasks(&db), a_count, "A's tasks as in the second archive");
@@ -647,7 +682,10 @@ fn tenant_archives_are_browsed_diffed_and_recovered_from() {
         pg.psql(&db, "SELECT title FROM tasks WHERE id = 3"),
         "renamed"
     );
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM tasks WHERE id = 101"), "1");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM tasks WHERE id = 101"),
+        "1"
+    );
 }
 
 /// A `--tenant` run where one tenant fails: the tenants finished before it are whole and stay
@@ -708,7 +746,10 @@ fn a_failing_tenant_names_the_done_and_leaves_them_registered() {
     let done: Vec<&&str> = paths.iter().filter(|p| p.contains("/tenants/")).collect();
     assert_eq!(done.len(), 1, "{paths:?}");
     assert!(done[0].contains("/tenants/orgs/1/"), "{paths:?}");
-    ok_json(run(d, pg, &["--json", "verify", done[0]]), "tenant 1 is whole");
+    ok_json(
+        run(d, pg, &["--json", "verify", done[0]]),
+        "tenant 1 is whole",
+    );
     assert!(!tenants.join("3").exists(), "nothing of tenant 3");
     let mut in_one: Vec<String> = std::fs::read_dir(tenants.join("1"))
         .unwrap()
@@ -716,8 +757,93 @@ fn a_failing_tenant_names_the_done_and_leaves_them_registered() {
         .filter(|n| n != ".offsite-folder.lock")
         .collect();
     in_one.sort();
-    assert_eq!(in_one.len(), 2, "the archive and its .sha256 only: {in_one:?}");
+    assert_eq!(
+        in_one.len(),
+        2,
+        "the archive and its .sha256 only: {in_one:?}"
+    );
     assert!(in_one[1].ends_with(".sha256"), "{in_one:?}");
+}
+
+/// A foreign key that crosses tenants: tenant 1's comment answers a comment of tenant 2. An
+/// archive of tenant 1 with its foreign keys intact would hold tenant 2's comment (and, up the
+/// keys, tenant 2's issue and organization): the isolation check refuses it, naming the tables,
+/// and nothing of tenant 1 is written. Tenant 2 is refused too (the answer is its comment's
+/// child, and it points at tenant 1's issue); tenant 3, whose rows meet no other tenant's, is
+/// written.
+#[test]
+fn a_tenant_whose_rows_point_at_another_tenant_is_refused_by_the_isolation_check() {
+    let pg = TestCluster::shared();
+    let db = pg.unique_db("clitenantcross");
+    pg.psql(
+        &db,
+        "CREATE TABLE orgs (id int PRIMARY KEY);
+         CREATE TABLE issues (id int PRIMARY KEY, org_id int NOT NULL REFERENCES orgs(id));
+         CREATE TABLE comments (id int PRIMARY KEY, issue_id int NOT NULL REFERENCES issues(id),
+                                parent_id int REFERENCES comments(id));
+         INSERT INTO orgs VALUES (1), (2), (3);
+         INSERT INTO issues VALUES (10, 1), (20, 2), (30, 3);
+         INSERT INTO comments VALUES (200, 20, NULL), (201, 20, 200), (100, 10, NULL), (101, 10, 200),
+                                     (300, 30, NULL), (301, 30, 300);",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok_json(
+        run(
+            d,
+            pg,
+            &["--json", "project", "add", "shop", "--db", &pg.url(&db)],
+        ),
+        "project add",
+    );
+    ok_json(
+        run(
+            d,
+            pg,
+            &[
+                "--json", "tenant", "add", "shop", "orgs", "--table", "orgs", "--key", "id",
+            ],
+        ),
+        "tenant add",
+    );
+    ok_json(run(d, pg, &["--json", "backup", "shop"]), "backup");
+
+    let out = run(d, pg, &["--json", "backup", "shop", "--tenant", "orgs=1"]);
+    assert!(!out.status.success(), "tenant 1 is refused");
+    let err = common::pg::json(&out)["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        err.contains(
+            "reference rows of other tenants in \"public\".\"orgs\" (1 row), \
+             \"public\".\"issues\" (1 row), \"public\".\"comments\" (1 row)"
+        ),
+        "{err}"
+    );
+    let listed = ok_json(run(d, pg, &["--json", "backups", "shop"]), "backups");
+    let paths: Vec<&str> = listed["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["path"].as_str().unwrap())
+        .collect();
+    assert!(!paths.iter().any(|p| p.contains("/tenants/")), "{paths:?}");
+
+    let out = run(d, pg, &["--json", "backup", "shop", "--tenant", "orgs=2"]);
+    assert!(!out.status.success(), "tenant 2 is refused");
+    let err = common::pg::json(&out)["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        err.contains("other tenants in \"public\".\"orgs\" (1 row), \"public\".\"issues\" (1 row)"),
+        "{err}"
+    );
+    ok_json(
+        run(d, pg, &["--json", "backup", "shop", "--tenant", "orgs=3"]),
+        "tenant 3 meets no other tenant",
+    );
 }
 
 /// `schedule set PROJECT … --tenant NAME`: the scheduler's backup is followed by one archive per
@@ -745,7 +871,10 @@ fn a_backup_schedule_with_a_tenant_writes_one_archive_per_tenant_after_its_backu
             .unwrap()
     };
     ok_json(
-        at(T0, &["--json", "project", "add", "shop", "--db", &pg.url(&db)]),
+        at(
+            T0,
+            &["--json", "project", "add", "shop", "--db", &pg.url(&db)],
+        ),
         "project add",
     );
     ok_json(
@@ -772,10 +901,17 @@ fn a_backup_schedule_with_a_tenant_writes_one_archive_per_tenant_after_its_backu
         "--tenant",
     );
     let none = ok_json(at(T0, &["--json", "schedule", "show", "shop"]), "show");
-    assert_eq!(none["schedules"].as_array().unwrap().len(), 0, "nothing saved: {none}");
+    assert_eq!(
+        none["schedules"].as_array().unwrap().len(),
+        0,
+        "nothing saved: {none}"
+    );
 
     let set = ok_json(
-        at(T0, &[&["--json"][..], &daily, &["--tenant", "orgs"]].concat()),
+        at(
+            T0,
+            &[&["--json"][..], &daily, &["--tenant", "orgs"]].concat(),
+        ),
         "schedule set --tenant",
     );
     assert_eq!(set["schedule"]["tenant"], "orgs", "{set}");
@@ -790,9 +926,16 @@ fn a_backup_schedule_with_a_tenant_writes_one_archive_per_tenant_after_its_backu
         .iter()
         .map(|b| b["path"].as_str().unwrap())
         .collect();
-    let tenants: Vec<&&str> = paths.iter().filter(|p| p.contains("/tenants/orgs/")).collect();
+    let tenants: Vec<&&str> = paths
+        .iter()
+        .filter(|p| p.contains("/tenants/orgs/"))
+        .collect();
     assert_eq!(tenants.len(), 2, "one archive per tenant: {paths:?}");
-    assert_eq!(paths.len(), 3, "and the backup they were split from: {paths:?}");
+    assert_eq!(
+        paths.len(),
+        3,
+        "and the backup they were split from: {paths:?}"
+    );
     for p in tenants {
         let m = ok_json(at(T1, &["--json", "inspect", p]), "inspect");
         assert_eq!(m["tenant"]["name"], "orgs", "{m}");

@@ -329,12 +329,17 @@ ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (id);\n";
     fn hostile_plain_dumps_are_refused() {
         for (bad, why) in [
             ("\\! touch /tmp/x\n", "psql command"),
-            ("COPY public.t (id) FROM stdin; SELECT 1;\n1\n\\.\n", "more on the line"),
+            (
+                "COPY public.t (id) FROM stdin; SELECT 1;\n1\n\\.\n",
+                "more on the line",
+            ),
             ("COPY public.t (id) FROM stdin;\n1\n", "ends inside"),
             ("COPY t (id) FROM stdin;\n1\n\\.\n", "schema-qualified"),
             ("SELECT 'unterminated\n", "ends inside"),
         ] {
-            let e = scan(bad).err().unwrap_or_else(|| panic!("{bad:?} was read"));
+            let e = scan(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} was read"));
             assert!(e.message().contains(why), "{bad:?}: {}", e.message());
         }
     }

@@ -163,7 +163,11 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
         let (toc, counts) = super::plain::plain_toc(path, &mut o, cancel)?;
         out.readable = true;
         let defs = Definitions::new(&toc);
-        for (t, (rows, bytes)) in toc.iter().zip(&counts).filter(|(t, _)| t.desc == "TABLE DATA") {
+        for (t, (rows, bytes)) in toc
+            .iter()
+            .zip(&counts)
+            .filter(|(t, _)| t.desc == "TABLE DATA")
+        {
             let ns = t.namespace.clone().unwrap_or_default();
             if out.tables.iter().any(|x| x.schema == ns && x.name == t.tag) {
                 continue; // the reader reads a table's first COPY block

@@ -5,12 +5,12 @@
 //! (the import's one way in: written under a temporary name, verified, then registered; on
 //! failure nothing of that tenant is left).
 
+use crate::archive::TenantMark;
 use crate::catalog::{BackupOrigin, BackupRecord, JobKind};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::ops::job::JobStart;
 use crate::ops::runner::{self, RunningJob};
-use crate::archive::TenantMark;
 use crate::recover::{self, TenantDump, TenantRoot};
 use serde::Serialize;
 
@@ -156,6 +156,9 @@ async fn one(
     .await?;
     if dump.outside > 0 {
         return Err(recover::not_isolated(dump.outside));
+    }
+    if !dump.crossing.is_empty() {
+        return Err(recover::crosses_tenants(&dump.crossing));
     }
     let mut inspected = super::import::inspect_for(engine, &sql, None, Vec::new(), job).await?;
     inspected.tenant = Some(TenantMark {

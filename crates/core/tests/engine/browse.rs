@@ -408,7 +408,11 @@ async fn an_imported_plain_sql_dump_is_read_through_the_gate() {
     let archive = std::path::PathBuf::from(&imported.backup.path);
     let t = env.engine.browse_tables(&archive, None).await.unwrap();
     assert!(t.readable, "{:?}", t.note);
-    let table = t.tables.iter().find(|t| t.name == "t").expect("table t listed");
+    let table = t
+        .tables
+        .iter()
+        .find(|t| t.name == "t")
+        .expect("table t listed");
     assert!(table.readable);
     assert_eq!(table.rows, Some(2), "counted while listing");
     assert_eq!(table.column_types, [Some("integer".to_string())]);
