@@ -572,6 +572,11 @@ export type BackupRow = {
 	sha256?: string,
 	/**  Where it came from. */
 	origin?: BackupOrigin,
+	/**
+	 *  A per-tenant archive's tenant and root key value (`orgs=1`, from the tenant mark of the
+	 *  manifest recorded with it); `None` for a backup of the whole database.
+	 */
+	tenant?: string | null,
 };
 
 /**  What is known about a backup file. */

@@ -93,6 +93,11 @@ pub struct BackupRow {
     /// Where it came from.
     #[serde(default)]
     pub origin: BackupOrigin,
+    /// A per-tenant archive's tenant and root key value (`orgs=1`, from the tenant mark of the
+    /// manifest recorded with it); `None` for a backup of the whole database.
+    #[serde(default)]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub tenant: Option<String>,
 }
 
 text_enum! {
@@ -130,7 +135,10 @@ const BACKUP_COLS: &str = backup_cols_with!("manifest_json");
 const BACKUP_COLS_NO_MANIFEST: &str = backup_cols_with!("NULL AS manifest_json");
 /// The columns of [`BackupRow`], in its order.
 const ROW_COLS: &str =
-    "id, path, size, backup_type, created_at, verified_at, status, verify_problem, sha256, origin";
+    "id, path, size, backup_type, created_at, verified_at, status, verify_problem, sha256, origin, \
+     CASE WHEN json_valid(manifest_json) AND json_type(manifest_json, '$.tenant') = 'object' \
+     THEN json_extract(manifest_json, '$.tenant.name') || '=' || \
+     json_extract(manifest_json, '$.tenant.value') END AS tenant";
 /// The order of every list of backups: newest first (the later insert first at the same time).
 const NEWEST_FIRST: &str = "ORDER BY created_at DESC, rowid DESC";
 
@@ -622,12 +630,21 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let b = new_backup(&p.id, &dir.path().join(format!("{i}.tar.gz")), at);
+            let mut b = new_backup(&p.id, &dir.path().join(format!("{i}.tar.gz")), at);
+            if i == 1 {
+                // A per-tenant archive: its tenant mark is in the list's rows.
+                b.manifest_json = Some(
+                    r#"{"format_version":1,"tenant":{"name":"orgs","root":"\"public\".\"orgs\"","key":"id","value":"1","rows_checked":3,"outside":0}}"#
+                        .to_string(),
+                );
+            }
             c.add_backup(&b).await.unwrap();
         }
         let full = c.backups(&p.id).await.unwrap();
         assert!(full.iter().all(|b| b.manifest_json.is_some()));
         let rows = c.backup_rows(&p.id).await.unwrap();
+        let tenants: Vec<Option<&str>> = rows.iter().map(|r| r.tenant.as_deref()).collect();
+        assert_eq!(tenants, [Some("orgs=1"), None, None], "newest first");
         let expected: Vec<_> = full
             .iter()
             .map(|b| BackupRow {
@@ -641,6 +658,7 @@ mod tests {
                 verify_problem: b.verify_problem.clone(),
                 sha256: b.sha256.clone(),
                 origin: b.origin,
+                tenant: b.tenant().map(|t| format!("{}={}", t.name, t.value)),
             })
             .collect();
         assert_eq!(rows, expected);

@@ -287,6 +287,7 @@ mod tests {
             verify_problem: None,
             sha256: String::new(),
             origin: BackupOrigin::default(),
+            tenant: None,
         }
     }
 

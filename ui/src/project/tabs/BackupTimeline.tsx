@@ -145,9 +145,20 @@ function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actio
       <span className="num" title="Size of the archive file (compressed)">
         {formatBytes(b.size)}
       </span>
-      <span className={`tl-origin tl-origin-${origin}`} title={ORIGIN_SENTENCE[origin]} data-testid="backup-origin" data-origin={origin}>
-        {ORIGIN_WORDS[origin]}
-      </span>
+      {b.tenant ? (
+        <span
+          className="tl-origin tl-origin-tenant"
+          title={`One tenant's part of a backup (${b.tenant}): its rows only, split from a backup of the whole database`}
+          data-testid="backup-tenant"
+          data-tenant={b.tenant}
+        >
+          tenant {b.tenant}
+        </span>
+      ) : (
+        <span className={`tl-origin tl-origin-${origin}`} title={ORIGIN_SENTENCE[origin]} data-testid="backup-origin" data-origin={origin}>
+          {ORIGIN_WORDS[origin]}
+        </span>
+      )}
       <span className="tl-badges">
         <span
           className={`status status-${b.status}`}

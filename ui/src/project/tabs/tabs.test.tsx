@@ -160,6 +160,19 @@ describe("the project page's tabs", () => {
     expect(screen.queryByTestId("backups-empty")).not.toBeInTheDocument();
   });
 
+  it("Backups: a per-tenant archive is marked with its tenant on the timeline", async () => {
+    page(undefined, {
+      list_backups: () => [{ ...backup(0, { origin: "imported" }), tenant: "orgs=1" }, backup(1)],
+    });
+    const rows = await screen.findAllByTestId("backups-row");
+    const tenant = within(rows[0]!).getByTestId("backup-tenant");
+    expect(tenant).toHaveTextContent("tenant orgs=1");
+    expect(tenant).toHaveAttribute("data-tenant", "orgs=1");
+    expect(within(rows[0]!).queryByTestId("backup-origin")).not.toBeInTheDocument();
+    expect(within(rows[1]!).queryByTestId("backup-tenant")).not.toBeInTheDocument();
+    expect(within(rows[1]!).getByTestId("backup-origin")).toHaveTextContent("made here");
+  });
+
   it("Backups: each row says where the backup came from and why retention keeps it; the side panel too, with its file a link", async () => {
     const calls = page(undefined, {
       list_backups: () => [
