@@ -72,7 +72,10 @@ describe("ProjectsHome", () => {
     expect(within(card("shop")).getByTestId("project-checklist-done")).toHaveTextContent("Restore proven");
     // A failed drill and never proven: open items, with the engine's words and Fix.
     expect(item("blog")).toHaveAttribute("data-state", "gap");
-    expect(item("blog")).toHaveTextContent("reason of drill_failed");
+    // The engine's words, once: the card's reason line says them, the item only names itself.
+    expect(card("blog")).toHaveTextContent(/reason of drill_failed/i);
+    expect(item("blog")).toHaveTextContent("Restore proven");
+    expect(item("blog")).not.toHaveTextContent(/reason of drill_failed/i);
     expect(within(card("blog")).getByTestId("fix-blog")).toHaveTextContent("Open the drill report");
     expect(item("wiki")).toHaveAttribute("data-state", "gap");
     expect(within(card("wiki")).getByTestId("fix-wiki")).toHaveTextContent("Run a drill");
