@@ -97,6 +97,7 @@ const COMMANDS: &[&str] = &[
     "object_preview",
     "save_object",
     "diff_backups",
+    "cancel_diff",
     "plan_recover",
     "start_recover",
     "start_recover_undo",

@@ -137,6 +137,7 @@ macro_rules! specta_builder {
                 commands::browse::object_preview,
                 commands::browse::save_object::<$runtime>,
                 commands::diff::diff_backups,
+                commands::diff::cancel_diff,
                 commands::recover::plan_recover,
                 commands::recover::start_recover::<$runtime>,
                 commands::recover::start_recover_undo::<$runtime>,
@@ -216,6 +217,7 @@ pub fn build_app<R: Runtime>(
     let app = builder
         .manage(Shell::new(engine))
         .manage(JobRegistry::default())
+        .manage(commands::diff::DiffTickets::default())
         .invoke_handler(specta.invoke_handler())
         .build(context)?;
     // Before any command can run (`setup` would only run once the event loop starts).

@@ -253,20 +253,16 @@ pub fn job_text(done: &JobDone) -> NotificationText {
     }
 }
 
-/// The project's protection after a job, from the one checklist (the dashboard's, the tray's,
-/// `offsite status`'s): "2 of 5 done · next: Add a schedule" on a line of its own, or nothing
-/// when every item that applies is done.
+/// The project's protection after a job, in the one checklist's words (the dashboard's, the
+/// tray's, `offsite status`'s, the email's and webhook's): "2 of 5 done · next: <why> <fix>" on
+/// a line of its own, or nothing when every item that applies is done.
 pub fn with_next_step(
     text: &mut NotificationText,
     h: Option<&offsite_core::health::ProjectHealth>,
 ) {
-    let Some(h) = h else { return };
-    let Some(next) = h.checklist.open().next() else {
-        return;
-    };
-    let step = next.fix_label.as_deref().unwrap_or(&next.label);
-    text.body
-        .push_str(&format!("\n{} · next: {step}", h.checklist.line));
+    if let Some(line) = h.and_then(|h| h.checklist.next_step()) {
+        text.body.push_str(&format!("\n{line}"));
+    }
 }
 
 /// Show `text` as a desktop notification. Never fails: without the plugin or a notification
@@ -378,7 +374,7 @@ fn restore_text(
 #[cfg(test)]
 mod tests {
     /// A notification's protection line is the checklist's: its count and its first open
-    /// item's Fix; nothing when all is done.
+    /// item's why and Fix; nothing when all is done.
     #[test]
     fn the_next_step_comes_from_the_checklist() {
         use offsite_core::health::{assess, EncryptionState, Facts};
@@ -401,8 +397,9 @@ mod tests {
         assert_eq!(
             t.body,
             format!(
-                "1.0 MiB in 3 s\n{} · next: {}",
+                "1.0 MiB in 3 s\n{} · next: {} {}",
                 h.checklist.line,
+                first.why,
                 first.fix_label.as_deref().unwrap()
             )
         );
@@ -411,7 +408,10 @@ mod tests {
         let mut t = text();
         with_next_step(&mut t, Some(&assess(&f)));
         assert!(
-            t.body.ends_with("next: Confirm the recovery key"),
+            t.body.ends_with(
+                "next: The recovery key is not confirmed yet: without it nobody can read the \
+                 backups. Confirm the recovery key"
+            ),
             "{}",
             t.body
         );

@@ -673,6 +673,8 @@ mod tests {
                         why: "No schedule.".into(),
                         fix: Some(offsite_core::health::FixAction::AddSchedule),
                         fix_label: Some("Add a schedule".into()),
+                        at: None,
+                        why_at: None,
                     })
                     .into_iter()
                     .collect(),

@@ -10,24 +10,7 @@ use offsite_core::catalog::JobKind;
 use offsite_core::ops::recover::RecoverRequest;
 use offsite_core::recover::RecoverReport;
 use offsite_core::restore::DatabaseTo;
-use std::future::Future;
 use tauri::{AppHandle, Runtime, State};
-
-/// Runs the engine's recovery (or a tenant's walk) on a blocking thread of the runtime: its future holds a
-/// database connection across awaits in a way the compiler cannot prove `Send` for every
-/// lifetime, so it cannot be spawned as a task; the future made on that thread need not be.
-pub(crate) async fn on_own_thread<T, Fut>(
-    make: impl FnOnce() -> Fut + Send + 'static,
-) -> offsite_core::Result<T>
-where
-    Fut: Future<Output = offsite_core::Result<T>>,
-    T: Send + 'static,
-{
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(make()))
-        .await
-        .map_err(|e| offsite_core::Error::internal(format!("the database task failed: {e}")))?
-}
 
 /// The plan of a recovery: per table the rows to insert, update, leave and keep, a sample of
 /// rows and the target's triggers that fire. Writes nothing (the request's `dry_run` is ignored).
@@ -40,9 +23,7 @@ pub async fn plan_recover(
     let engine = shell.engine()?.clone();
     request.dry_run = true;
     let start = offsite_core::JobStart::new(offsite_core::JobTrigger::Manual);
-    let outcome = on_own_thread(move || async move { engine.recover(request, None, start).await })
-        .await
-        .map_err(err)?;
+    let outcome = engine.recover(request, None, start).await.map_err(err)?;
     Ok(outcome.report)
 }
 
@@ -65,9 +46,13 @@ pub fn start_recover<R: Runtime>(
         },
         label: request.to.label(),
     };
-    Ok(spawn_job(app, &jobs, JobKind::Recover, subject, |start| {
-        on_own_thread(move || async move { engine.recover(request, None, start).await })
-    }))
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Recover,
+        subject,
+        |start| async move { engine.recover(request, None, start).await },
+    ))
 }
 
 /// Start undoing recovery `undo_id` (`offsite recover --undo`); returns the job id at once.
@@ -88,7 +73,11 @@ pub fn start_recover_undo<R: Runtime>(
         project: None,
         label: format!("undo of {undo_id}"),
     };
-    Ok(spawn_job(app, &jobs, JobKind::Recover, subject, |start| {
-        on_own_thread(move || async move { engine.recover_undo(&undo_id, password, start).await })
-    }))
+    Ok(spawn_job(
+        app,
+        &jobs,
+        JobKind::Recover,
+        subject,
+        |start| async move { engine.recover_undo(&undo_id, password, start).await },
+    ))
 }

@@ -1,7 +1,6 @@
 //! Tenants on the project page: the tenant roots a project names (`offsite tenant add`) and the
 //! tables reached from one through foreign keys, walked in the project's database now.
 
-use super::recover::on_own_thread;
 use super::{err, CmdResult};
 use crate::Shell;
 use offsite_core::catalog::TenantRecord;
@@ -29,7 +28,5 @@ pub async fn show_tenant(
     name: String,
 ) -> CmdResult<TenantDetail> {
     let engine = shell.engine()?.clone();
-    on_own_thread(move || async move { engine.tenant_show(&project, &name).await })
-        .await
-        .map_err(err)
+    engine.tenant_show(&project, &name).await.map_err(err)
 }

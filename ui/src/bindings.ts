@@ -334,9 +334,14 @@ export const commands = {
 	saveObject: (archive: string, bucket: string, key: string) => typedError<SavedObject | null, ErrorPayload>(__TAURI_INVOKE("save_object", { archive, bucket, key })),
 	/**
 	 *  Compares `from` with `to` (only `options.tables` when given; with `options.rows`, a page of
-	 *  their changed rows).
+	 *  their changed rows). `ticket`: a name of the caller's choosing for `cancel_diff`.
 	 */
-	diffBackups: (from: string, to: string, options: DiffOptions) => typedError<DiffReport, ErrorPayload>(__TAURI_INVOKE("diff_backups", { from, to, options })),
+	diffBackups: (from: string, to: string, options: DiffOptions, ticket: string | null) => typedError<DiffReport, ErrorPayload>(__TAURI_INVOKE("diff_backups", { from, to, options, ticket })),
+	/**
+	 *  Stops the comparison started with `ticket` (it ends with error code `cancelled`). False
+	 *  when none runs under that ticket (any more).
+	 */
+	cancelDiff: (ticket: string) => __TAURI_INVOKE<boolean>("cancel_diff", { ticket }),
 	/**
 	 *  The plan of a recovery: per table the rows to insert, update, leave and keep, a sample of
 	 *  rows and the target's triggers that fire. Writes nothing (the request's `dry_run` is ignored).
@@ -757,6 +762,16 @@ export type CheckItem = {
 	/**  The action that does it (`None`: done, off, or waiting for another item). */
 	fix: FixAction | null,
 	fix_label: string | null,
+	/**
+	 *  The instant `why` names (RFC 3339), if it names one: `why` writes it in this computer's
+	 *  zone ("2026-11-24 03:30 CET"); a front end with its own time format fills `why_at`.
+	 */
+	at: string | null,
+	/**
+	 *  `why` with `{at}` where the time is ("The newest good backup is from {at}."), when it
+	 *  names one.
+	 */
+	why_at: string | null,
 };
 
 /**  An item's state. */

@@ -61,6 +61,24 @@ impl Out {
         }
     }
 
+    /// A project just added: what `project` shows, and the retention policy it was given.
+    pub fn project_added(
+        &self,
+        p: &Project,
+        backup_dir: &Path,
+        retention: &offsite_core::ops::RetentionView,
+    ) {
+        if self.json {
+            self.emit(&json!({ "project": p, "backup_dir": backup_dir, "retention": retention }));
+        } else {
+            self.project(p, backup_dir);
+            println!(
+                "retention:   {} (recommended; change it with `offsite retention set {}`, no rule keeps everything)",
+                retention.rules, p.name
+            );
+        }
+    }
+
     pub fn projects(&self, ps: &[Project]) {
         if self.json {
             self.emit(&json!({ "projects": ps }));
@@ -195,6 +213,10 @@ impl Out {
         for p in &r.problems {
             println!("problem: {p}");
         }
+        if let Some(t) = r.manifest.as_ref().and_then(|m| m.tenant.as_ref()) {
+            println!("tenant:  {}={} ({}.{})", t.name, t.value, t.root, t.key);
+            println!("{}", t.isolation_line());
+        }
         if let Some(note) = &r.contents_not_checked {
             println!("note: {note} (give the key with --key-stdin to check them)");
         }
@@ -233,6 +255,20 @@ impl Out {
         }
         if let (Some(h), Some(d)) = (&m.source.host, &m.source.database) {
             println!("source:      {h}:{}/{d}", m.source.port.unwrap_or(5432));
+        }
+        if let Some(t) = &m.tenant {
+            println!(
+                "tenant:      {}={} (root {}, key {})",
+                t.name, t.value, t.root, t.key
+            );
+            if let Some(id) = &t.source_backup_id {
+                println!("split from:  {id}");
+            }
+            println!(
+                "{:<13}{}",
+                "isolation:",
+                t.isolation_line().trim_start_matches("isolation: ")
+            );
         }
         if let Some(note) = &m.tables_note {
             println!("note:        {note}");

@@ -206,7 +206,8 @@ pub async fn run(engine: &Engine, cmd: ProjectCmd, out: &Out) -> Result<u8> {
                     p.name, k.mode, k.removed_at
                 );
             }
-            out.project(&p, &engine.backup_dir_of(&p));
+            let retention = engine.retention(&p.name).await?;
+            out.project_added(&p, &engine.backup_dir_of(&p), &retention);
         }
         ProjectCmd::Components {
             name,

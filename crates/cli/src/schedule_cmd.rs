@@ -27,7 +27,7 @@ pub enum ScheduleCmd {
     /// Set (replace) a project's backup schedule, or with --verify its verify schedule, or with
     /// --drill its restore drill schedule (monthly on the 1st at 04:00 unless a time is given).
     #[command(
-        after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule set shop --weekly mon,thu 02:30 --tz Europe/Berlin\n  offsite schedule set shop --every 6h\n  offsite schedule set shop --verify --newest 3 --cron \"0 4 * * 0\"\n  offsite schedule set shop --drill --monthly 1 04:00"
+        after_help = "Examples:\n  offsite schedule set shop --daily 02:30\n  offsite schedule set shop --weekly mon,thu 02:30 --tz Europe/Berlin\n  offsite schedule set shop --every 6h\n  offsite schedule set shop --daily 02:30 --tenant orgs\n  offsite schedule set shop --verify --newest 3 --cron \"0 4 * * 0\"\n  offsite schedule set shop --drill --monthly 1 04:00"
     )]
     Set(SetArgs),
     /// List every schedule with its next runs.
@@ -117,6 +117,10 @@ pub struct SetArgs {
     /// time: --monthly 1 04:00).
     #[arg(long, conflicts_with = "verify")]
     drill: bool,
+    /// After each backup, one archive per tenant of this tenant (`offsite backup NAME --tenant
+    /// TENANT`; docs/tenants.md). Without it, a backup schedule names no tenant.
+    #[arg(long, value_name = "TENANT", conflicts_with_all = ["verify", "drill"])]
+    tenant: Option<String>,
     /// With --verify: check only the newest N backups (default: all).
     #[arg(long, value_name = "N", requires = "verify")]
     newest: Option<u32>,
@@ -218,13 +222,14 @@ pub async fn schedule(engine: &Engine, cmd: ScheduleCmd, out: &Out) -> Result<u8
             } else {
                 ScheduleWhat::Backup
             };
+            let req = SetSchedule {
+                project: a.name,
+                spec,
+                what,
+                time_zone: a.tz,
+            };
             let v = engine
-                .set_schedule(SetSchedule {
-                    project: a.name,
-                    spec,
-                    what,
-                    time_zone: a.tz,
-                })
+                .set_schedule_with_tenant(req, a.tenant.as_deref())
                 .await?;
             let next = v.next_runs.first().cloned();
             if out.json() {
@@ -325,6 +330,9 @@ fn print_schedule(v: &ScheduleView) {
         v.time_zone,
         if v.paused { "  PAUSED" } else { "" }
     );
+    if let Some(t) = &v.tenant {
+        println!("    then: one archive per tenant of {t}");
+    }
     for r in &v.next_runs {
         println!("    next: {r}");
     }

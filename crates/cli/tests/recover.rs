@@ -2,65 +2,11 @@
 //! recovery, `--undo`; and memory that does not grow with the tables read (peak RSS of the
 //! process, measured by GNU time).
 
+mod common;
+
+use common::pg::{json, measured, offsite, ok};
 use offsite_testkit::TestCluster;
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn offsite(data: &Path, pg: &TestCluster, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
-    c.arg("--data-dir").arg(data).args(args);
-    for var in ["PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "OFFSITE_PG_BIN"] {
-        c.env_remove(var);
-    }
-    c.env("OFFSITE_SECRET_STORE", "env")
-        .env("PGPASSWORD", pg.superuser_password())
-        .stdin(Stdio::null());
-    c
-}
-
-fn ok(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-/// Runs `offsite args…` under GNU time: (its output, its peak RSS in KiB).
-fn measured(data: &Path, pg: &TestCluster, args: &[&str]) -> (Output, u64) {
-    let rss = tempfile::NamedTempFile::new().unwrap();
-    let inner = offsite(data, pg, args);
-    let mut c = Command::new("/usr/bin/time");
-    c.arg("-f").arg("%M").arg("-o").arg(rss.path());
-    c.arg(inner.get_program()).args(inner.get_args());
-    for (k, v) in inner.get_envs() {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
-    let out = c
-        .stdin(Stdio::null())
-        .output()
-        .expect("this test needs GNU time (/usr/bin/time, Debian package `time`)");
-    let kib = std::fs::read_to_string(rss.path())
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .parse()
-        .unwrap();
-    (out, kib)
-}
 
 fn table<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["tables"]

@@ -273,7 +273,12 @@ fn project_with_password(pg: &TestCluster, cli: &mut Cli, name: &str) -> String 
         env_var_for_key(&project_password_key(name)),
         pg.superuser_password().to_string(),
     ));
-    cli.json_at(T0, &["project", "add", name, "--db", &pg.url(&db)], 0);
+    let added = cli.json_at(T0, &["project", "add", name, "--db", &pg.url(&db)], 0);
+    // A new project keeps the recommended retention, and `project add` says so.
+    assert_eq!(
+        added["retention"]["rules"], "keep-daily 7, keep-weekly 4, keep-monthly 12",
+        "{added}"
+    );
     db
 }
 
@@ -405,6 +410,9 @@ fn two_run_due_processes_racing_run_one_slot_once() {
     let pg = TestCluster::shared();
     let mut cli = schedule_cli();
     project_with_password(pg, &mut cli, "race-cli");
+    // Each run's backup is counted below: keep everything (a new project keeps 7 daily).
+    let kept = cli.json_at(T0, &["retention", "set", "race-cli", "--tz", "UTC"], 0);
+    assert_eq!(kept["retention"]["rules"], "keep everything");
     cli.json_at(
         T0,
         &[

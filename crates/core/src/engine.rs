@@ -650,6 +650,16 @@ impl Engine {
     pub async fn set_schedule(&self, req: SetSchedule) -> Result<ScheduleView> {
         ops::schedule::set(self, req).await
     }
+    /// [`Engine::set_schedule`] for a backup schedule that names a tenant: after each of its
+    /// backups, one archive per tenant (`backup --tenant NAME`); `None`: none. The tenant is
+    /// checked before anything is saved; another kind of schedule refuses one.
+    pub async fn set_schedule_with_tenant(
+        &self,
+        req: SetSchedule,
+        tenant: Option<&str>,
+    ) -> Result<ScheduleView> {
+        ops::schedule::set_with_tenant(self, req, tenant).await
+    }
     /// The next `n` runs a spec would have if set now (nothing is saved).
     pub fn preview_schedule(
         &self,

@@ -36,6 +36,7 @@ pub(crate) fn manifest() -> Manifest {
         encryption: None,
         content: None,
         dump: None,
+        tenant: None,
     }
 }
 

@@ -114,6 +114,9 @@ describe("the protection checklist", () => {
     assert.deepEqual(await listed(home), open);
     assert.equal(await (await home.$(byTestId("checklist-badge"))).getText(), gaps.checklist.line);
     assert.equal(await (await home.$(byTestId("fix-gaps"))).getText(), gaps.problems[0].fix_label);
+    // The home card says its reason once: not again as the first item's text.
+    const homeText = await home.getText();
+    assert.equal(homeText.split(gaps.problems[0].reason.slice(1)).length - 1, 1, homeText);
     await app.screenshot("01-home-light");
 
     // The project's header: all six items, in the engine's order, the same open ones.
@@ -125,6 +128,12 @@ describe("the protection checklist", () => {
       gaps.checklist.items.map((i) => [i.id, i.state]),
     );
     assert.equal(await (await header.$(byTestId("checklist-badge"))).getText(), gaps.checklist.line);
+    // Times in the app's one format (local, "2026-11-24 03:30"), not the engine's sentence words.
+    const backedUp = gaps.checklist.items.find((i) => i.id === "backed_up");
+    assert.ok(backedUp.at && backedUp.why_at.includes("{at}"), JSON.stringify(backedUp));
+    const backedText = await (await header.$('[data-item="backed_up"]')).getText();
+    assert.match(backedText, /\d{4}-\d\d-\d\d \d\d:\d\d\./);
+    assert.doesNotMatch(backedText, /UTC|\{at\}/);
     await app.screenshot("02-project-light");
   });
 

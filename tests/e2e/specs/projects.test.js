@@ -83,11 +83,12 @@ describe("projects: add, back up, verify", () => {
     await until(app.browser, "backup row", async () => (await app.browser.$$(byTestId("backups-row")).length) === 1);
     assert.equal(await $("backup-count").getText(), "1");
     assert.match(await $("backup-status").getAttribute("data-status"), /^(unverified|verified)$/);
-    // Where it came from and why retention keeps it (no policy yet: the engine's words), on the row.
+    // Where it came from and why retention keeps it (the recommended policy a new project gets:
+    // 7 daily · 4 weekly · 12 monthly; the engine's words), on the row.
     // textContent: WebKitWebDriver's getText() returns "" for cells of the windowed list.
     assert.equal(await $("backup-origin").getAttribute("data-origin"), "local");
     assert.equal((await $("backup-origin").getProperty("textContent")).trim(), "made here");
-    await until(app.browser, "the retention reason", async () => (await $("backup-removal").getProperty("textContent")).trim() === "no retention rules");
+    await until(app.browser, "the retention reason", async () => (await $("backup-removal").getProperty("textContent")).trim() === "newest · daily · weekly · monthly");
     await app.screenshot("05-backup-done");
   });
 

@@ -183,6 +183,23 @@ describe("every screen in light and dark mode", () => {
 
         // Sources: the backup server's form, its certificate checked and the fingerprint matched.
         await openTab(app, "sources");
+        await $("source-tenants").waitForDisplayed();
+        // Issue 44: no holes in the Sources grid — every card starts one gap below the card above
+        // it in its column (or at the grid's top), whatever their heights.
+        const holes = await app.browser.execute(() => {
+          const grid = document.querySelector('[data-testid="source-grid"]');
+          const top = grid.getBoundingClientRect().top;
+          const cards = [...grid.children].map((c) => ({ id: c.dataset.testid, r: c.getBoundingClientRect() }));
+          return cards
+            .map(({ id, r }) => {
+              const above = cards.filter((o) => o.r.bottom <= r.top + 1 && o.r.left < r.right - 1 && o.r.right > r.left + 1);
+              const from = above.length ? Math.max(...above.map((o) => o.r.bottom)) : top;
+              return { id, gap: Math.round(r.top - from) };
+            })
+            .filter((c) => c.gap > 14);
+        });
+        assert.deepEqual(holes, [], `a hole above these Sources cards: ${JSON.stringify(holes)}`);
+        await shot("sources");
         await $("server-edit").click();
         await $("server-form").waitForDisplayed();
         await $("server-field-url").setValue(agentUrl);

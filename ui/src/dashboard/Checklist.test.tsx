@@ -8,6 +8,8 @@ import type { CheckItem, HealthOverview, ProjectHealth } from "../bindings";
 import { ProjectChecklist } from "../project/ProjectChecklist";
 import type { Route } from "../screens/Main";
 import { StoreProvider } from "../store";
+import { formatTime } from "../components/format";
+import { ChecklistItems, checkWhy } from "./Checklist";
 import { Dashboard } from "./Dashboard";
 import { checklistWith, gapOf, overview, problem, protectedHealth } from "./fixtures";
 
@@ -28,7 +30,7 @@ function paused(name: string): ProjectHealth {
   const pause = problem("recovery_key_unconfirmed", "backups paused: confirm your recovery key");
   const never = { ...problem("never_backed_up", "never backed up"), fix: pause.fix, fix_label: pause.fix_label };
   const backedUp: CheckItem = { ...gapOf(never), state: "paused", why: "Never backed up. Backing up waits for the recovery key." };
-  const waiting = (id: CheckItem["id"], label: string): CheckItem => ({ id, label, state: "waiting", why: "Waits for a first good backup.", fix: null, fix_label: null });
+  const waiting = (id: CheckItem["id"], label: string): CheckItem => ({ id, label, state: "waiting", why: "Waits for a first good backup.", fix: null, fix_label: null, at: null, why_at: null });
   const key: CheckItem = { ...gapOf(pause), why: "The recovery key is not confirmed yet: without it nobody can read the backups." };
   const checklist = checklistWith([key, backedUp, waiting("verified", "Verified"), waiting("copies", "Copies"), waiting("restore_proven", "Restore proven")], true);
   return protectedHealth(name, {
@@ -86,6 +88,12 @@ describe("the checklist on the home card and the project header", () => {
     expect(within(card).getByTestId("checklist-badge")).toHaveClass("check-badge-open");
     // The reason is a line of its own: sentence case.
     expect(within(card).getByTestId("project-reason").textContent).toBe("No schedule: backups are only made by hand");
+    // ...said once: the first item (whose why it is) shows its label only.
+    expect(card.textContent!.split("backups are only made by hand").length - 1).toBe(1);
+    const scheduled = within(card).getAllByTestId("check-item").find((li) => li.dataset["item"] === "scheduled")!;
+    expect(scheduled.textContent).toBe("!Scheduled");
+    const copies = within(card).getAllByTestId("check-item").find((li) => li.dataset["item"] === "copies")!;
+    expect(copies).toHaveTextContent("the newest good backup is only on this computer");
     expect(items(card)).toEqual([
       ["scheduled", "gap"],
       ["copies", "gap"],
@@ -164,5 +172,23 @@ describe("the checklist on the home card and the project header", () => {
     fireEvent.click(fix);
     // The Fix opens the project's encryption card at the recovery key's field.
     expect(onNavigate).toHaveBeenCalledWith({ screen: "project", name: "vault", tab: "protection", confirmKey: true });
+  });
+});
+
+describe("checklist times (issue 44: one time format, local time)", () => {
+  it("an item's time is the app's one format in this computer's time, not the engine's words", () => {
+    render(<ChecklistItems checklist={checklistWith([])} show="all" />);
+    const backedUp = screen.getAllByTestId("check-item").find((li) => li.dataset["item"] === "backed_up")!;
+    expect(backedUp).toHaveTextContent(`The newest good backup is from ${formatTime("2026-11-24T02:30:00Z")}.`);
+    for (const li of screen.getAllByTestId("check-item")) {
+      expect(li.textContent).not.toMatch(/UTC|\{at\}/);
+    }
+  });
+
+  it("a sentence without a time is shown as the engine wrote it", () => {
+    expect(checkWhy({ why: "Backs up daily 02:30.", at: null, why_at: null })).toBe("Backs up daily 02:30.");
+    expect(checkWhy({ why: "Checksums checked 2026-11-24 03:31 CET.", at: "2026-11-24T02:31:00Z", why_at: "Checksums checked {at}." })).toBe(
+      `Checksums checked ${formatTime("2026-11-24T02:31:00Z")}.`,
+    );
   });
 });

@@ -4,7 +4,14 @@
 // recovery key is not confirmed. The home card and the project's header both show this; neither
 // re-derives anything.
 import type { CheckItem, CheckState, Checklist } from "../bindings";
+import { formatTime } from "../components/format";
 import "./dashboard.css";
+
+/** An item's why in the app's one time format: the engine writes times in this computer's zone
+ * in its own words ("… 03:30 CET"); the item carries the instant and the sentence with `{at}`. */
+export function checkWhy(item: Pick<CheckItem, "why" | "at" | "why_at">): string {
+  return item.at && item.why_at ? item.why_at.replace("{at}", formatTime(item.at)) : item.why;
+}
 
 /** The marks: characters every font has, and the pause drawn (U+23F8 is missing from most). */
 const MARK: Record<CheckState, string> = {
@@ -54,15 +61,35 @@ type ItemsProps = {
   onFix?: (item: CheckItem) => void;
   /** The item whose Fix is already the card's main button (no second button for it). */
   mainFix?: CheckItem["id"] | undefined;
+  /** A sentence the card already says above the list (its reason): the item whose why it is
+   * shows its label only, so nothing is said twice. */
+  said?: string | undefined;
   testId?: string;
 };
 
-function Item({ item, onFix }: { item: CheckItem; onFix: ((item: CheckItem) => void) | undefined }) {
+/** A sentence as compared: capital first letter, no full stop at the end. */
+const plain = (s: string) => {
+  const t = s.trim().replace(/\.$/, "");
+  return t.charAt(0).toUpperCase() + t.slice(1);
+};
+
+/** Whether `item`'s why is `said` (the card's reason). */
+export function saysAgain(item: CheckItem, said: string | undefined): boolean {
+  return said !== undefined && plain(item.why) === plain(said);
+}
+
+function Item({ item, onFix, quiet }: { item: CheckItem; onFix: ((item: CheckItem) => void) | undefined; quiet: boolean }) {
   return (
     <li className={`check-item check-${item.state}`} data-testid="check-item" data-item={item.id} data-state={item.state}>
       <Mark state={item.state} />
       <span className="check-text">
-        <span className="check-label">{item.label}</span> <span className="check-why">{item.why}</span>
+        <span className="check-label">{item.label}</span>
+        {!quiet && (
+          <>
+            {" "}
+            <span className="check-why">{checkWhy(item)}</span>
+          </>
+        )}
       </span>
       {onFix && item.fix && item.fix_label && (
         <button
@@ -80,7 +107,7 @@ function Item({ item, onFix }: { item: CheckItem; onFix: ((item: CheckItem) => v
 }
 
 /** The items, next step first (the engine's order). */
-export function ChecklistItems({ checklist, show, onFix, mainFix, testId = "checklist" }: ItemsProps) {
+export function ChecklistItems({ checklist, show, onFix, mainFix, said, testId = "checklist" }: ItemsProps) {
   const listed = show === "all" ? checklist.items : checklist.items.filter((i) => i.state !== "done" && i.state !== "off");
   const done = checklist.items.filter((i) => i.state === "done");
   return (
@@ -88,7 +115,7 @@ export function ChecklistItems({ checklist, show, onFix, mainFix, testId = "chec
       {listed.length > 0 && (
         <ul className="check-items">
           {listed.map((i) => (
-            <Item key={i.id} item={i} onFix={i.id === mainFix ? undefined : onFix} />
+            <Item key={i.id} item={i} onFix={i.id === mainFix ? undefined : onFix} quiet={saysAgain(i, said)} />
           ))}
         </ul>
       )}

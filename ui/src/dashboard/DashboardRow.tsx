@@ -107,6 +107,7 @@ export function DashboardRow({ health: h, running, fixError, onOpen, onFix, onFi
         show="open"
         onFix={(item) => onFixItem(h.project, item)}
         mainFix={next?.id}
+        said={h.checklist.paused ? undefined : h.reason}
         testId="project-checklist"
       />
       <dl className="dash-facts">

@@ -29,18 +29,30 @@ export function problem(kind: ProblemKind, reason = `reason of ${kind}`): Proble
 }
 
 /** The checklist's items when all is done (encryption left off), in the engine's order. */
-const DONE_ITEMS: CheckItem[] = [
-  ["scheduled", "Scheduled", "Backs up daily 02:30."],
-  ["backed_up", "Backed up recently", "The newest good backup is from 2026-11-24 02:30 UTC."],
-  ["verified", "Verified", "Checksums checked 2026-11-24 02:31 UTC."],
-  ["copies", "Copies", "3 of 3 copies, on 3 media, 1 offsite: 3-2-1 met."],
-  ["restore_proven", "Restore proven", "A drill restored a backup and checked it 2026-11-24 03:00 UTC."],
-].map(([id, label, why]) => ({ id: id as CheckId, label: label as string, state: "done", why: why as string, fix: null, fix_label: null }));
+const DONE_ITEMS: CheckItem[] = (
+  [
+    ["scheduled", "Scheduled", "Backs up daily 02:30.", null],
+    ["backed_up", "Backed up recently", "The newest good backup is from {at}.", "2026-11-24T02:30:00Z"],
+    ["verified", "Verified", "Checksums checked {at}.", "2026-11-24T02:31:00Z"],
+    ["copies", "Copies", "3 of 3 copies, on 3 media, 1 offsite: 3-2-1 met.", null],
+    ["restore_proven", "Restore proven", "A drill restored a backup and checked it {at}.", "2026-11-24T03:00:00Z"],
+  ] as [CheckId, string, string, string | null][]
+).map(([id, label, why, at]) => ({
+  id,
+  label,
+  state: "done",
+  // As the engine writes them: the time in this computer's zone, and the sentence with {at}.
+  why: at ? why.replace("{at}", `${at.slice(0, 10)} ${at.slice(11, 16)} UTC`) : why,
+  fix: null,
+  fix_label: null,
+  at,
+  why_at: at ? why : null,
+}));
 
 /** A checklist with `open` first (as given), the other items done, encryption off. */
 export function checklistWith(open: CheckItem[], paused = false): Checklist {
   const rest = DONE_ITEMS.filter((d) => !open.some((o) => o.id === d.id));
-  const off: CheckItem = { id: "encryption", label: "Encryption ready", state: "off", why: "Off (your choice).", fix: null, fix_label: null };
+  const off: CheckItem = { id: "encryption", label: "Encryption ready", state: "off", why: "Off (your choice).", fix: null, fix_label: null, at: null, why_at: null };
   const items = [...open, ...rest, ...(open.some((o) => o.id === "encryption") ? [] : [off])];
   const done = items.filter((i) => i.state === "done").length;
   const total = items.filter((i) => i.state !== "off").length;
@@ -50,7 +62,7 @@ export function checklistWith(open: CheckItem[], paused = false): Checklist {
 /** The checklist item of a problem (its gap, its Fix). */
 export function gapOf(p: Problem): CheckItem {
   const r = rule(p.kind);
-  return { id: r.item, label: r.item_label, state: "gap", why: p.reason, fix: p.fix, fix_label: p.fix_label };
+  return { id: r.item, label: r.item_label, state: "gap", why: p.reason, fix: p.fix, fix_label: p.fix_label, at: null, why_at: null };
 }
 
 const HOUR = 3600_000;

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import type { RowChange, TableDiff } from "../bindings";
-import { type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
+import { backupNames, type DiffApi, DiffScreen, live, ROW_PAGE, summary } from "./DiffScreen";
 
 const ok = <T,>(data: T) => Promise.resolve({ ok: true as const, data });
 
@@ -42,8 +42,8 @@ function fakeApi(): DiffApi {
   return {
     backups: vi.fn(() =>
       ok([
-        { id: "b2-newest", created_at: "2026-11-25T10:00:00Z", path: "/b/2" },
-        { id: "b1-older", created_at: "2026-11-24T10:00:00Z", path: "/b/1" },
+        { id: "b2-newest", created_at: "2026-11-25T10:00:00Z", path: "/b/2", backup_type: "database" as const },
+        { id: "b1-older", created_at: "2026-11-24T10:00:00Z", path: "/b/1", backup_type: "full" as const },
       ]),
     ),
     compare: vi.fn(() =>
@@ -62,6 +62,7 @@ function fakeApi(): DiffApi {
     rows: vi.fn((_f: string, _t: string, _s: string, _n: string, offset: number, limit: number) =>
       ok({ ...orders, rows: changedRows.slice(offset, offset + limit), rows_offset: offset, rows_more: offset + limit < changedRows.length }),
     ),
+    cancel: vi.fn(() => Promise.resolve(true)),
   };
 }
 
@@ -73,18 +74,18 @@ describe("DiffScreen", () => {
     expect(screen.getByTestId("diff-to")).toHaveValue("b2-newest");
     fireEvent.click(screen.getByTestId("diff-compare"));
     await waitFor(() => expect(screen.getAllByTestId("diff-table")).toHaveLength(4));
-    expect(api.compare).toHaveBeenCalledWith("b1-older", "b2-newest");
+    expect(api.compare).toHaveBeenCalledWith("b1-older", "b2-newest", expect.any(String));
     const counts = screen.getAllByTestId("diff-counts").map((e) => e.textContent);
     expect(counts).toEqual(["+2 −1 ~70", "identical", "only in the older", "+1 −1 ~0 · 1 column change"]);
     // Only changed tables open.
     expect(screen.getAllByTestId("diff-open-table")).toHaveLength(2);
     fireEvent.click(screen.getAllByTestId("diff-open-table")[0]!);
     await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(ROW_PAGE));
-    expect(api.rows).toHaveBeenLastCalledWith("b1-older", "b2-newest", "public", "orders", 0, ROW_PAGE);
+    expect(api.rows).toHaveBeenLastCalledWith("b1-older", "b2-newest", "public", "orders", 0, ROW_PAGE, expect.any(String));
     expect(screen.getAllByTestId("diff-value")[0]).toHaveTextContent("note: old 1 → new 1");
     fireEvent.click(screen.getByTestId("diff-next"));
     await waitFor(() => expect(screen.getAllByTestId("diff-row")).toHaveLength(20));
-    expect(api.rows).toHaveBeenLastCalledWith("b1-older", "b2-newest", "public", "orders", ROW_PAGE, ROW_PAGE);
+    expect(api.rows).toHaveBeenLastCalledWith("b1-older", "b2-newest", "public", "orders", ROW_PAGE, ROW_PAGE, expect.any(String));
     expect(screen.getByTestId("diff-next")).toBeDisabled();
   });
 
@@ -98,12 +99,12 @@ describe("DiffScreen", () => {
     fireEvent.change(screen.getByTestId("diff-to"), { target: { value: live("shop") } });
     fireEvent.click(screen.getByTestId("diff-compare"));
     expect(await screen.findByTestId("diff-error")).toHaveTextContent("password authentication failed");
-    expect(api.compare).toHaveBeenCalledWith("b1-older", "shop:live");
+    expect(api.compare).toHaveBeenCalledWith("b1-older", "shop:live", expect.any(String));
   });
 
   it("with one backup, offers it against the database now; the same side twice cannot be compared", async () => {
     const api = fakeApi();
-    api.backups = vi.fn(() => ok([{ id: "only", created_at: "2026-11-25T10:00:00Z", path: "/b/1" }]));
+    api.backups = vi.fn(() => ok([{ id: "only", created_at: "2026-11-25T10:00:00Z", path: "/b/1", backup_type: "database" as const }]));
     render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
     await waitFor(() => expect(screen.getByTestId("diff-to")).toHaveValue("shop:live"));
     expect(screen.getByTestId("diff-compare")).toBeEnabled();
@@ -126,6 +127,9 @@ describe("DiffScreen", () => {
       render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
       await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());
       expect(screen.getByTestId("diff-from")).not.toHaveTextContent("T10:00:00Z");
+      // Backups by their type and local time, never by id.
+      expect(screen.getByTestId("diff-from")).toHaveTextContent(/Full backup of 2026-11-24/);
+      expect(screen.getByTestId("diff-from")).not.toHaveTextContent("b1-older");
       fireEvent.click(screen.getByTestId("diff-compare"));
       expect(await screen.findByTestId("diff-loading")).toHaveAttribute("aria-busy", "true");
       const before = screen.getByTestId("diff-elapsed").textContent;
@@ -135,5 +139,48 @@ describe("DiffScreen", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("Cancel stops the running comparison by its ticket, says so calmly, and Compare starts again", async () => {
+    const api = fakeApi();
+    let finish: (v: unknown) => void = () => {};
+    api.compare = vi.fn(() => new Promise((resolve) => (finish = resolve))) as DiffApi["compare"];
+    render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+    await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());
+    fireEvent.click(screen.getByTestId("diff-compare"));
+    fireEvent.click(await screen.findByTestId("diff-cancel"));
+    const ticket = (api.compare as ReturnType<typeof vi.fn>).mock.calls[0]![2];
+    expect(api.cancel).toHaveBeenCalledWith(ticket);
+    expect(screen.getByTestId("diff-cancelled")).toHaveTextContent(/cancelled/i);
+    expect(screen.queryByTestId("diff-loading")).toBeNull();
+    // The engine's answer to the cancelled call comes later: it changes nothing.
+    finish({ ok: false, error: { code: "cancelled", message: "cancelled", hint: null, retryable: false } });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(screen.queryByTestId("diff-error")).toBeNull();
+    expect(screen.getByTestId("diff-compare")).toBeEnabled();
+  });
+
+  it("leaving the view while it compares stops the comparison", async () => {
+    const api = fakeApi();
+    api.compare = vi.fn(() => new Promise<never>(() => {}));
+    const view = render(<DiffScreen project="shop" api={api} onBack={() => {}} />);
+    await waitFor(() => expect(screen.getByTestId("diff-compare")).toBeEnabled());
+    fireEvent.click(screen.getByTestId("diff-compare"));
+    await screen.findByTestId("diff-loading");
+    const ticket = (api.compare as ReturnType<typeof vi.fn>).mock.calls[0]![2];
+    view.unmount();
+    expect(api.cancel).toHaveBeenCalledWith(ticket);
+  });
+
+  it("two backups of the same minute read differently (their seconds), others by type and minute", () => {
+    const names = backupNames([
+      { id: "a", created_at: "2026-11-25T10:00:05Z", path: "/a", backup_type: "database" },
+      { id: "b", created_at: "2026-11-25T10:00:41Z", path: "/b", backup_type: "database" },
+      { id: "c", created_at: "2026-11-24T10:00:41Z", path: "/c", backup_type: "database" },
+    ]);
+    expect(new Set(names).size).toBe(3);
+    expect(names[0]).toMatch(/^Database backup of \d{4}-\d\d-\d\d \d\d:\d\d:05$/);
+    expect(names[1]).toMatch(/:41$/);
+    expect(names[2]).toMatch(/^Database backup of \d{4}-\d\d-\d\d \d\d:\d\d$/);
   });
 });

@@ -1,29 +1,41 @@
 // The Diff view (issue 45): pick two backups of a project, or a backup and the database as it is
 // now → the tables with their change counts → one table's changed rows, a page at a time, with
 // each changed column's value before → after. The engine compares; this only shows.
-import { useEffect, useState } from "react";
-import type { ErrorPayload, RowChange, TableDiff } from "../bindings";
+import { useEffect, useRef, useState } from "react";
+import type { BackupType, ErrorPayload, RowChange, TableDiff } from "../bindings";
+import { backupName } from "../components/names";
 import { ErrorNotice } from "../components/ErrorNotice";
-import { formatDuration, formatTime } from "../components/format";
+import { formatDuration } from "../components/format";
 import type { Call } from "../ipc/call";
 import "../drill/drill.css";
 
 export const ROW_PAGE = 50;
 
-export type DiffBackup = { id: string; created_at: string; path: string };
+export type DiffBackup = { id: string; created_at: string; path: string; backup_type: BackupType };
 
 /** What the view asks of the app (the generated commands; tests pass their own). */
 export type DiffApi = {
   backups: (project: string) => Promise<Call<DiffBackup[]>>;
   /** Every table of both sides, with counts (no rows). */
-  compare: (from: string, to: string) => Promise<Call<{ from: string; to: string; tables: TableDiff[]; notes: string[] }>>;
+  compare: (from: string, to: string, ticket: string) => Promise<Call<{ from: string; to: string; tables: TableDiff[]; notes: string[] }>>;
   /** One table with a page of its changed rows. */
-  rows: (from: string, to: string, schema: string, table: string, offset: number, limit: number) => Promise<Call<TableDiff>>;
+  rows: (from: string, to: string, schema: string, table: string, offset: number, limit: number, ticket: string) => Promise<Call<TableDiff>>;
+  /** Stops the call started with `ticket` (it then fails with code `cancelled`). */
+  cancel: (ticket: string) => Promise<unknown>;
 };
+
+let tickets = 0;
+/** A name for one call, so Cancel (or leaving the view) can stop it. */
+const newTicket = () => `diff-${Date.now().toString(36)}-${(tickets += 1)}`;
 
 type Props = { project: string; api: DiffApi; onBack: () => void };
 
-type Load<T> = { status: "idle" } | { status: "loading" } | { status: "ready"; data: T } | { status: "error"; error: ErrorPayload };
+type Load<T> =
+  | { status: "idle" }
+  | { status: "loading" }
+  | { status: "cancelled" }
+  | { status: "ready"; data: T }
+  | { status: "error"; error: ErrorPayload };
 
 /** The value TO names for the project's database now. */
 export const live = (project: string) => `${project}:live`;
@@ -53,6 +65,22 @@ function Elapsed() {
   }, []);
   return <span data-testid="diff-elapsed">{formatDuration((now - since) / 1000)}</span>;
 }
+
+/**
+ * The backups by type and local time; two made in the same minute (a backup right after another)
+ * get their seconds too, so no two read the same.
+ */
+export function backupNames(list: DiffBackup[]): string[] {
+  const names = list.map(backupName);
+  return names.map((n, i) => {
+    if (names.indexOf(n) === names.lastIndexOf(n)) return n;
+    const d = new Date(list[i]!.created_at);
+    return Number.isNaN(d.getTime()) ? n : `${n}:${String(d.getSeconds()).padStart(2, "0")}`;
+  });
+}
+
+/** An engine note as a sentence: its first letter capitalised. */
+const sentence = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const shown = (v: string | null) => (v === null ? "NULL" : v);
 
@@ -113,23 +141,47 @@ export function DiffScreen({ project, api, onBack }: Props) {
   useEffect(() => {
     if (!table || report.status !== "ready") return;
     let stale = false;
+    const ticket = newTicket();
     setRows({ status: "loading" });
-    void api.rows(from, to, table.schema, table.table, offset, ROW_PAGE).then((r) => {
+    void api.rows(from, to, table.schema, table.table, offset, ROW_PAGE, ticket).then((r) => {
       if (!stale) setRows(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
     });
     return () => {
       stale = true;
+      void api.cancel(ticket);
     };
     // `from`/`to` are read when a table is opened; changing them clears the table first.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, table, offset, report.status]);
 
+  // The comparison running now (its ticket), stopped by Cancel or by leaving the view.
+  const running = useRef<string | null>(null);
+  useEffect(
+    () => () => {
+      if (running.current) void api.cancel(running.current);
+    },
+    [api],
+  );
+
   const compare = async () => {
     setTable(null);
     setRows({ status: "idle" });
     setReport({ status: "loading" });
-    const r = await api.compare(from, to);
+    const ticket = newTicket();
+    running.current = ticket;
+    const r = await api.compare(from, to, ticket);
+    if (running.current !== ticket) return;
+    running.current = null;
+    if (!r.ok && r.error.code === "cancelled") return setReport({ status: "cancelled" });
     setReport(r.ok ? { status: "ready", data: r.data } : { status: "error", error: r.error });
+  };
+
+  const cancel = () => {
+    const ticket = running.current;
+    if (!ticket) return;
+    running.current = null;
+    setReport({ status: "cancelled" });
+    void api.cancel(ticket);
   };
 
   const pick = (value: string, set: (v: string) => void) => {
@@ -138,12 +190,14 @@ export function DiffScreen({ project, api, onBack }: Props) {
     setTable(null);
   };
 
-  const options = (list: DiffBackup[]) =>
-    list.map((b) => (
+  const options = (list: DiffBackup[]) => {
+    const names = backupNames(list);
+    return list.map((b, i) => (
       <option key={b.id} value={b.id}>
-        {formatTime(b.created_at)} · {b.id.slice(0, 8)}
+        {names[i]}
       </option>
     ));
+  };
 
   return (
     <section aria-labelledby="diff-title" data-testid="diff-screen">
@@ -186,7 +240,15 @@ export function DiffScreen({ project, api, onBack }: Props) {
       {report.status === "loading" && (
         <p className="muted" data-testid="diff-loading" aria-busy="true">
           Comparing… <Elapsed /> — tables whose recorded digests are equal are not read; a changed table is read
-          whole from both sides.
+          whole from both sides.{" "}
+          <button type="button" className="btn btn-quiet" onClick={cancel} data-testid="diff-cancel">
+            Cancel
+          </button>
+        </p>
+      )}
+      {report.status === "cancelled" && (
+        <p className="muted" data-testid="diff-cancelled">
+          Comparison cancelled. Nothing was changed; choose Compare to start again.
         </p>
       )}
       {report.status === "error" && <ErrorNotice error={report.error} testId="diff-error" />}
@@ -196,7 +258,7 @@ export function DiffScreen({ project, api, onBack }: Props) {
             <h3 className="panel-title">Tables</h3>
             {report.data.notes.map((n) => (
               <p key={n} className="notice notice-neutral small" data-testid="diff-note">
-                {n}
+                {sentence(n)}
               </p>
             ))}
             <ul className="browse-table-list" data-testid="diff-tables">

@@ -32,21 +32,21 @@ describe("diff api", () => {
       if (cmd === "diff_backups") return { from: "a", to: "b", tables: [orders], bytes_read: 60, notes: [] };
       throw new Error(cmd);
     });
-    const r = await diffApi.rows("b1", "shop:live", "public", "orders", 50, 50);
+    const r = await diffApi.rows("b1", "shop:live", "public", "orders", 50, 50, "t1");
     expect(r).toEqual({ ok: true, data: orders });
     expect(calls[0]).toEqual({
       cmd: "diff_backups",
-      args: { from: "b1", to: "shop:live", options: { tables: [{ schema: "public", table: "orders" }], rows: true, offset: 50, limit: 50 } },
+      args: { from: "b1", to: "shop:live", options: { tables: [{ schema: "public", table: "orders" }], rows: true, offset: 50, limit: 50 }, ticket: "t1" },
     });
-    await diffApi.compare("b1", "b2");
-    expect(calls[1]!.args).toEqual({ from: "b1", to: "b2", options: { tables: [], rows: false, offset: 0, limit: 0 } });
+    await diffApi.compare("b1", "b2", "t2");
+    expect(calls[1]!.args).toEqual({ from: "b1", to: "b2", options: { tables: [], rows: false, offset: 0, limit: 0 }, ticket: "t2" });
   });
 
   it("passes the engine's error on", async () => {
     mockIPC(() => {
       throw { code: "not_found", message: "no table public.nope in either side of the diff", hint: null, retryable: false };
     });
-    const r = await diffApi.rows("b1", "b2", "public", "nope", 0, 50);
+    const r = await diffApi.rows("b1", "b2", "public", "nope", 0, 50, "t3");
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe("not_found");
   });

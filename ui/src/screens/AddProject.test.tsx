@@ -47,6 +47,13 @@ describe("AddProject", () => {
     expect(password).toHaveValue("");
   });
 
+  it("says which retention a new project gets (the engine saves 7 daily · 4 weekly · 12 monthly with it)", () => {
+    mockIPC(() => null);
+    render(<AddProject onSaved={vi.fn()} onCancel={vi.fn()} />);
+    expect(screen.getByTestId("add-retention-note")).toHaveTextContent("Keeps 7 daily · 4 weekly · 12 monthly backups (recommended)");
+    expect(screen.getByTestId("add-retention-note")).toHaveTextContent("keep everything");
+  });
+
   it("builds the connection from URL or fields", () => {
     expect(toConnection({ ...EMPTY_FORM, url: " postgres://u@h/d " })).toEqual({ url: "postgres://u@h/d" });
     expect(toConnection({ ...EMPTY_FORM, mode: "fields", host: "h", port: "", user: "u", database: "d" })).toEqual({

@@ -633,6 +633,11 @@ export function AddProject({ onSaved, onCancel, editName, onRemoved }: Props) {
           </details>
         )}
 
+        {!editing && (
+          <p className="field-help" data-testid="add-retention-note">
+            Keeps 7 daily · 4 weekly · 12 monthly backups (recommended); change it, or keep everything, under Schedules &amp; retention.
+          </p>
+        )}
         <div className="form-actions">
           <button
             type="button"

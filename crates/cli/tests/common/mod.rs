@@ -5,6 +5,8 @@
 // Each test binary uses its own part of the runner.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

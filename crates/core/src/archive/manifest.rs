@@ -237,6 +237,48 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "specta", specta(skip))]
     pub dump: Option<DumpLayout>,
+    /// A per-tenant archive (`offsite backup PROJECT --tenant NAME`): which tenant, and its
+    /// isolation check. `None`: a backup of the whole database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub tenant: Option<TenantMark>,
+}
+
+/// What marks a per-tenant archive (docs/tenants.md): the tenant, the value of its root's key,
+/// the backup it was split from, and the isolation check of its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantMark {
+    /// The tenant's name in its project (`orgs`).
+    pub name: String,
+    /// Its root table (`"public"."orgs"`) and key column.
+    pub root: String,
+    pub key: String,
+    /// The root key's value this archive holds.
+    pub value: String,
+    /// The catalog id of the backup it was split from (on the computer that wrote it).
+    #[serde(default)]
+    pub source_backup_id: Option<String>,
+    /// Rows read back from the written dump and checked against the tenant's closure.
+    pub rows_checked: u64,
+    /// Rows outside it (0: isolated; an archive is only written with 0).
+    pub outside: u64,
+}
+
+impl TenantMark {
+    /// `isolation: N rows, all in tenant NAME=VALUE's closure`.
+    pub fn isolation_line(&self) -> String {
+        if self.outside == 0 {
+            format!(
+                "isolation: {} rows, all in tenant {}={}'s closure",
+                self.rows_checked, self.name, self.value
+            )
+        } else {
+            format!(
+                "isolation: {} of {} rows outside tenant {}={}'s closure",
+                self.outside, self.rows_checked, self.name, self.value
+            )
+        }
+    }
 }
 
 impl Manifest {
@@ -354,6 +396,8 @@ pub(super) struct ManifestOut<'a, M: Serialize> {
     content: Option<&'a ContentDigests>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dump: Option<&'a DumpLayout>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<&'a TenantMark>,
 }
 
 fn no_counts(c: &&BTreeMap<String, ComponentCount>) -> bool {
@@ -390,6 +434,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             encryption,
             content,
             dump,
+            tenant,
         } = m;
         ManifestOut {
             format_version: *format_version,
@@ -413,6 +458,7 @@ impl<'a, M: Serialize> ManifestOut<'a, M> {
             encryption: encryption.as_ref(),
             content: content.as_ref(),
             dump: dump.as_ref(),
+            tenant: tenant.as_ref(),
         }
     }
 }

@@ -232,6 +232,7 @@ pub async fn compose_encrypted(
         encryption: None,
         content: None,
         dump: None,
+        tenant: None,
     };
 
     if let Some(db) = &req.database {

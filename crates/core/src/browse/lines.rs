@@ -19,6 +19,7 @@ pub fn primary_keys(path: &Path, cancel: &CancellationToken) -> Result<PrimaryKe
     let mut o = open(path, cancel)?;
     let toc = match directory_toc(path, &mut o, cancel)? {
         Some(toc) => toc,
+        None if o.plain => super::plain::plain_toc(path, &mut o, cancel)?.0,
         None => match o.dump.clone() {
             Some(span) => dump_reader(path, &mut o.seeker, span)?.toc().to_vec(),
             None => return Ok(PrimaryKeys::new()),

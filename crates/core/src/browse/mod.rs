@@ -15,6 +15,7 @@ mod create_table;
 mod create_table_tests;
 mod lines;
 mod objects;
+mod plain;
 mod stream;
 mod tables;
 #[cfg(test)]

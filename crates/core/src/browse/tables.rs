@@ -20,12 +20,17 @@ pub(super) struct Opened {
     pub dump: Option<MemberSpan>,
     /// Why there is no readable dump.
     pub note: Option<String>,
+    /// The database is a plain SQL dump (`database.sql`): see [`super::plain`].
+    pub plain: bool,
 }
 
 pub(super) fn open(path: &Path, cancel: &CancellationToken) -> Result<Opened> {
     let manifest = crate::archive::read_manifest(path)?;
     let mut seeker = ArchiveSeeker::open(path)?;
     let mut note = None;
+    let plain = manifest.member(DATABASE_MEMBER).is_none()
+        && manifest.member(DATABASE_TOC_MEMBER).is_none()
+        && manifest.member(DATABASE_SQL_MEMBER).is_some();
     let dump = if manifest.member(DATABASE_MEMBER).is_some() {
         let span = seeker.find(DATABASE_MEMBER, cancel)?.ok_or_else(|| {
             Error::integrity(format!(
@@ -34,19 +39,14 @@ pub(super) fn open(path: &Path, cancel: &CancellationToken) -> Result<Opened> {
             ))
         })?;
         Some(span)
-    } else if manifest.member(DATABASE_TOC_MEMBER).is_some() {
-        None // a directory dump (format 2): see `directory_toc`
     } else {
-        note = Some(if manifest.member(DATABASE_SQL_MEMBER).is_some() {
-            "this backup holds the database as a plain SQL script (an imported pg_dump plain \
-             file): its tables' rows cannot be read without restoring it"
-                .to_string()
-        } else {
-            format!(
+        // A directory dump (format 2): see `directory_toc`; a plain SQL dump: see `plain`.
+        if manifest.member(DATABASE_TOC_MEMBER).is_none() && !plain {
+            note = Some(format!(
                 "this backup holds no database (a {} backup)",
                 manifest.backup_type
-            )
-        });
+            ));
+        }
         None
     };
     Ok(Opened {
@@ -54,6 +54,7 @@ pub(super) fn open(path: &Path, cancel: &CancellationToken) -> Result<Opened> {
         seeker,
         dump,
         note,
+        plain,
     })
 }
 
@@ -158,22 +159,42 @@ pub fn list_tables(path: &Path, cancel: &CancellationToken) -> Result<BrowseTabl
         finish_schemas(&mut out);
         return Ok(out);
     }
-    let Some(span) = o.dump.clone() else {
-        // An imported plain SQL dump: the tables it has data for, unreadable.
-        for t in &m.dump_tables {
-            if let Some((schema, name)) = t.split_once('.') {
-                out.tables.push(TableInfo {
-                    schema: schema.into(),
-                    name: name.into(),
-                    rows: None,
-                    data_bytes: None,
-                    columns: Vec::new(),
-                    column_types: Vec::new(),
-                    types_note: None,
-                    readable: false,
-                });
+    if o.plain {
+        let (toc, counts) = super::plain::plain_toc(path, &mut o, cancel)?;
+        out.readable = true;
+        let defs = Definitions::new(&toc);
+        for (t, (rows, bytes)) in toc
+            .iter()
+            .zip(&counts)
+            .filter(|(t, _)| t.desc == "TABLE DATA")
+        {
+            let ns = t.namespace.clone().unwrap_or_default();
+            if out.tables.iter().any(|x| x.schema == ns && x.name == t.tag) {
+                continue; // the reader reads a table's first COPY block
             }
+            let columns = t
+                .copy_stmt
+                .as_deref()
+                .and_then(|s| pgdump::parse_copy_stmt(s.trim_end()).ok())
+                .map(|c| c.columns)
+                .unwrap_or_default();
+            let types = defs.column_types(&ns, &t.tag, &columns);
+            let recorded = o.manifest.table(&ns, &t.tag);
+            out.tables.push(TableInfo {
+                rows: Some(recorded.map_or(*rows, |c| c.rows)),
+                data_bytes: Some(*bytes),
+                readable: true,
+                schema: ns,
+                name: t.tag.clone(),
+                columns,
+                column_types: types.types,
+                types_note: types.note,
+            });
         }
+        finish_schemas(&mut out);
+        return Ok(out);
+    }
+    let Some(span) = o.dump.clone() else {
         finish_schemas(&mut out);
         return Ok(out);
     };
@@ -217,9 +238,9 @@ fn recorded_block(c: &crate::archive::TableCount) -> Option<(u64, u64)> {
 /// A table's rows, as lines of COPY text, positioned at its first row.
 pub(super) struct TableRows<'a> {
     pub(super) columns: Vec<String>,
-    types: ColumnTypes,
-    total_rows: Option<u64>,
-    lines: Box<dyn BufRead + 'a>,
+    pub(super) types: ColumnTypes,
+    pub(super) total_rows: Option<u64>,
+    pub(super) lines: Box<dyn BufRead + 'a>,
 }
 
 /// Opens `schema.table`'s data in the archive and calls `f` with its rows.
@@ -233,6 +254,9 @@ pub(super) fn with_table<T>(
     let mut o = open(path, cancel)?;
     if let Some(toc) = directory_toc(path, &mut o, cancel)? {
         return with_directory_table(path, &mut o, &toc, schema, table, cancel, f);
+    }
+    if o.plain {
+        return super::plain::with_plain_table(path, &mut o, schema, table, cancel, f);
     }
     let Some(span) = o.dump.clone() else {
         return Err(Error::new(
@@ -380,6 +404,14 @@ impl TableRows<'_> {
             // is `\.`); pg_dump writes it after every table's rows.
             if line == b"\\." {
                 return Ok(false);
+            }
+            // psql ends COPY data at `\.` with a carriage return too: no reader here takes
+            // it for a row (a backslash in a value is always escaped).
+            if line == b"\\.\r" {
+                return Err(Error::new(
+                    ErrorKind::UnsupportedFormat,
+                    "the table's data ends with `\\.` and a carriage return; it is not read here",
+                ));
             }
         } else if n > MAX_ROW {
             return Err(Error::new(
@@ -546,7 +578,7 @@ pub fn export_table_csv(
 }
 
 /// The error for a table the dump holds no data of.
-fn no_table(path: &Path, schema: &str, table: &str) -> Error {
+pub(super) fn no_table(path: &Path, schema: &str, table: &str) -> Error {
     Error::not_found(format!(
         "{}: the dump has no data for table {schema}.{table}",
         path.display()
@@ -562,13 +594,14 @@ pub fn dump_toc(path: &Path, cancel: &CancellationToken) -> Result<Vec<TocEntry>
         return Ok(toc);
     }
     let Some(span) = o.dump else {
+        let why = if o.plain {
+            "its database is a plain SQL dump: its schema is not split again here".to_string()
+        } else {
+            o.note.unwrap_or_else(|| "no readable dump".into())
+        };
         return Err(Error::new(
             crate::error::ErrorKind::UnsupportedFormat,
-            format!(
-                "{}: {}",
-                path.display(),
-                o.note.unwrap_or_else(|| "no readable dump".into())
-            ),
+            format!("{}: {why}", path.display()),
         ));
     };
     let dump = dump_reader(path, &mut o.seeker, span)?;

@@ -59,6 +59,20 @@ pub struct BackupRecord {
     pub origin: BackupOrigin,
 }
 
+impl BackupRecord {
+    /// A per-tenant archive's mark (`backup --tenant`), from the manifest recorded with it;
+    /// `None` for a backup of the whole database.
+    pub fn tenant(&self) -> Option<crate::archive::TenantMark> {
+        #[derive(serde::Deserialize)]
+        struct Marked {
+            #[serde(default)]
+            tenant: Option<crate::archive::TenantMark>,
+        }
+        let json = self.manifest_json.as_deref()?;
+        serde_json::from_str::<Marked>(json).ok()?.tenant
+    }
+}
+
 /// A backup as a list shows it: what a person reads and acts on, without the manifest and the
 /// links a list never shows (10,000 rows are sent to the window at once). The checksum is here
 /// (64 characters a row) for the window's side panel of the selected backup.

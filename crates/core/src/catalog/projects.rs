@@ -41,7 +41,7 @@ const LIST_HINT: &str = "see the projects with `offsite project list`";
 impl Catalog {
     /// Add a project. Its name must be free (ignoring case) and its URL must not hold a password.
     pub async fn add_project(&self, p: &NewProject) -> Result<Project> {
-        self.add_project_with_components(p, &super::Components::default())
+        self.add_project_with_components(p, &super::Components::default(), None)
             .await
     }
 
@@ -50,8 +50,12 @@ impl Catalog {
         &self,
         p: &NewProject,
         components: &super::Components,
+        retention: Option<(&crate::schedule::RetentionPolicy, &str)>,
     ) -> Result<Project> {
         validate_project_name(&p.name)?;
+        if let Some((policy, _)) = retention {
+            policy.validate()?;
+        }
         let db_url = validate_db_url(&p.db_url)?;
         validate_tls_mode(&p.tls_mode)?;
         let doc = (!components.is_empty())
@@ -90,8 +94,21 @@ impl Catalog {
             .await
             .map_err(|e| db_error("saving a project's components", e))?;
         }
-        // Dropping `tx` on an error above rolls both back.
+        if let Some((policy, zone)) = retention {
+            super::schedules::insert_retention(
+                &mut tx,
+                &project.id,
+                policy,
+                zone,
+                &project.created_at,
+            )
+            .await?;
+        }
+        // Dropping `tx` on an error above rolls all of it back.
         tx.commit().await.map_err(|e| db_error(&what, e))?;
+        if retention.is_some() {
+            self.reset_watch(super::RETENTION_WATCH).await?;
+        }
         Ok(project)
     }
 

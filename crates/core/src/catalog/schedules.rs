@@ -50,6 +50,10 @@ pub struct ScheduleRecord {
     pub retry_at: Option<String>,
     /// The backup job of the last run (to retry it when its process was killed).
     pub last_job_id: Option<String>,
+    /// A backup schedule's tenant: after each backup, one archive per tenant of it
+    /// (`backup --tenant NAME`).
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub tenant: Option<String>,
 }
 
 /// A schedule to set (replacing the project's schedule of that kind).
@@ -99,9 +103,48 @@ impl RetentionRecord {
 
 const SCHEDULE_COLS: &str = "id, project_id, kind, spec, time_zone, verify_newest, paused, \
                              created_at, updated_at, last_slot, last_claimed_at, retry_attempt, \
-                             retry_at, last_job_id";
+                             retry_at, last_job_id, tenant";
 const RETENTION_COLS: &str = "project_id, keep_last, keep_hourly, keep_daily, keep_weekly, \
                               keep_monthly, keep_yearly, keep_within, time_zone, updated_at";
+
+/// Write (replace) project `project_id`'s retention policy on `conn` (a transaction's, when it is
+/// saved with the project).
+pub(super) async fn insert_retention(
+    conn: &mut sqlx::SqliteConnection,
+    project_id: &str,
+    policy: &RetentionPolicy,
+    time_zone: &str,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO retention_policies ({RETENTION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (project_id) DO UPDATE SET keep_last = excluded.keep_last, \
+         keep_hourly = excluded.keep_hourly, keep_daily = excluded.keep_daily, \
+         keep_weekly = excluded.keep_weekly, keep_monthly = excluded.keep_monthly, \
+         keep_yearly = excluded.keep_yearly, keep_within = excluded.keep_within, \
+         time_zone = excluded.time_zone, updated_at = excluded.updated_at"
+    ))
+    .bind(project_id)
+    .bind(policy.keep_last)
+    .bind(policy.keep_hourly)
+    .bind(policy.keep_daily)
+    .bind(policy.keep_weekly)
+    .bind(policy.keep_monthly)
+    .bind(policy.keep_yearly)
+    .bind(policy.keep_within.map(|w| w.to_string()))
+    .bind(time_zone)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map_err(|e| {
+        if is_foreign_key_violation(&e) {
+            no_project(project_id)
+        } else {
+            db_error("saving a retention policy", e)
+        }
+    })?;
+    Ok(())
+}
 
 fn no_project(project_id: &str) -> Error {
     Error::not_found(format!("no project with id {project_id}"))
@@ -146,6 +189,26 @@ impl Catalog {
         self.schedule(&s.project_id, s.kind)
             .await?
             .ok_or_else(|| Error::internal("a schedule just saved is not there"))
+    }
+
+    /// Names the tenant whose per-tenant archives follow each backup of the project's backup
+    /// schedule (`None`: none). NotFound when the project has no backup schedule.
+    pub async fn set_schedule_tenant(&self, project_id: &str, tenant: Option<&str>) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE schedules SET tenant = ?, updated_at = ? WHERE project_id = ? AND kind = ?",
+        )
+        .bind(tenant)
+        .bind(self.now())
+        .bind(project_id)
+        .bind(ScheduleKind::Backup)
+        .execute(self.pool())
+        .await
+        .map_err(|e| db_error("saving a schedule's tenant", e))?;
+        if done.rows_affected() == 0 {
+            return Err(Error::not_found("the project has no backup schedule")
+                .with_hint("set one first: offsite schedule set PROJECT --daily 02:30"));
+        }
+        Ok(())
     }
 
     /// A project's schedule of this kind.
@@ -327,33 +390,13 @@ impl Catalog {
         time_zone: &str,
     ) -> Result<RetentionRecord> {
         policy.validate()?;
-        sqlx::query(&format!(
-            "INSERT INTO retention_policies ({RETENTION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (project_id) DO UPDATE SET keep_last = excluded.keep_last, \
-             keep_hourly = excluded.keep_hourly, keep_daily = excluded.keep_daily, \
-             keep_weekly = excluded.keep_weekly, keep_monthly = excluded.keep_monthly, \
-             keep_yearly = excluded.keep_yearly, keep_within = excluded.keep_within, \
-             time_zone = excluded.time_zone, updated_at = excluded.updated_at"
-        ))
-        .bind(project_id)
-        .bind(policy.keep_last)
-        .bind(policy.keep_hourly)
-        .bind(policy.keep_daily)
-        .bind(policy.keep_weekly)
-        .bind(policy.keep_monthly)
-        .bind(policy.keep_yearly)
-        .bind(policy.keep_within.map(|w| w.to_string()))
-        .bind(time_zone)
-        .bind(self.now())
-        .execute(self.pool())
-        .await
-        .map_err(|e| {
-            if is_foreign_key_violation(&e) {
-                no_project(project_id)
-            } else {
-                db_error("saving a retention policy", e)
-            }
-        })?;
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| db_error("saving a retention policy", e))?;
+        insert_retention(&mut conn, project_id, policy, time_zone, &self.now()).await?;
+        drop(conn);
         self.reset_watch(super::RETENTION_WATCH).await?;
         self.retention(project_id)
             .await?

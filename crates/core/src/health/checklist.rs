@@ -11,6 +11,7 @@
 //! ones, then the ones that do not apply (encryption the user left off).
 
 use super::{EncryptionState, FixAction, Problem, ProblemKind};
+use crate::schedule::Zone;
 use serde::{Deserialize, Serialize};
 
 /// The six items.
@@ -88,6 +89,12 @@ pub struct CheckItem {
     /// The action that does it (`None`: done, off, or waiting for another item).
     pub fix: Option<FixAction>,
     pub fix_label: Option<String>,
+    /// The instant `why` names (RFC 3339), if it names one: `why` writes it in this computer's
+    /// zone ("2026-11-24 03:30 CET"); a front end with its own time format fills `why_at`.
+    pub at: Option<String>,
+    /// `why` with `{at}` where the time is ("The newest good backup is from {at}."), when it
+    /// names one.
+    pub why_at: Option<String>,
 }
 
 /// A project's checklist.
@@ -118,6 +125,17 @@ impl Checklist {
     /// The items still needing something, next step first.
     pub fn open(&self) -> impl Iterator<Item = &CheckItem> {
         self.items.iter().filter(|i| i.state.open())
+    }
+
+    /// What a notification about the project says of it (desktop, email, webhooks, chats):
+    /// "2 of 5 done · next: No restore has been tried yet. Run a drill" — the count and the next
+    /// item's why and Fix. `None` when every item that applies is done.
+    pub fn next_step(&self) -> Option<String> {
+        let next = self.open().next()?;
+        Some(match &next.fix_label {
+            Some(fix) => format!("{} · next: {} {fix}", self.line, next.why),
+            None => format!("{} · next: {}", self.line, next.why),
+        })
     }
 }
 
@@ -150,6 +168,8 @@ pub(super) struct Done<'a> {
     /// "3 copies on 3 media, 1 offsite".
     pub copies: String,
     pub encryption: EncryptionState,
+    /// The zone times are written in.
+    pub zone: &'a Zone,
 }
 
 fn item(id: CheckId, state: CheckState, why: String, fix: Option<FixAction>) -> CheckItem {
@@ -160,17 +180,38 @@ fn item(id: CheckId, state: CheckState, why: String, fix: Option<FixAction>) -> 
         why,
         fix,
         fix_label: fix.map(|f| f.label().to_string()),
+        at: None,
+        why_at: None,
+    }
+}
+
+/// The instant item `i`'s sentence may name, and the sentence with `{at}` in its place.
+fn with_time(i: &mut CheckItem, d: &Done<'_>) {
+    let t = match i.id {
+        CheckId::BackedUp => d.last_good,
+        CheckId::Verified => d.last_verified.or(d.last_proven),
+        CheckId::RestoreProven => d.last_proven,
+        _ => None,
+    };
+    let Some(t) = t else { return };
+    let written = super::readable_time(t, d.zone);
+    if i.why.contains(&written) {
+        i.why_at = Some(i.why.replace(&written, "{at}"));
+        i.at = Some(t.to_string());
     }
 }
 
 /// The sentence of a done item.
 fn done_why(id: CheckId, d: &Done<'_>) -> String {
-    let at = |t: Option<&str>| t.map(super::readable_time).unwrap_or_default();
+    let at = |t: Option<&str>| {
+        t.map(|t| super::readable_time(t, d.zone))
+            .unwrap_or_default()
+    };
     match id {
         CheckId::Scheduled => format!("Backs up {}.", d.schedule.unwrap_or("on a schedule")),
         CheckId::BackedUp => format!("The newest good backup is from {}.", at(d.last_good)),
         CheckId::Verified => match d.last_verified {
-            Some(t) => format!("Checksums checked {}.", super::readable_time(t)),
+            Some(t) => format!("Checksums checked {}.", at(Some(t))),
             None => format!("Read back in full by the drill of {}.", at(d.last_proven)),
         },
         CheckId::Copies => format!("{}: 3-2-1 met.", d.copies),
@@ -224,7 +265,7 @@ pub(super) fn build(problems: &[Problem], d: &Done<'_>) -> Checklist {
                 let why = match d.last_good {
                     Some(t) => format!(
                         "The newest good backup is from {}. {why}",
-                        super::readable_time(t)
+                        super::readable_time(t, d.zone)
                     ),
                     None => why,
                 };
@@ -267,6 +308,9 @@ pub(super) fn build(problems: &[Problem], d: &Done<'_>) -> Checklist {
         _ => 2,
     });
     open.extend(rest);
+    for i in &mut open {
+        with_time(i, d);
+    }
     let done = open.iter().filter(|i| i.state == CheckState::Done).count() as u32;
     let total = open.iter().filter(|i| i.state != CheckState::Off).count() as u32;
     Checklist {

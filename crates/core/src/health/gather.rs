@@ -159,6 +159,8 @@ async fn project_facts(
         drill_failed: drill_failed(&backups, newest_drill.as_ref(), newest_passed.as_ref()),
         copies,
         last_run,
+        // The sentences write times in this computer's zone (the CLI's and the app's).
+        zone: Some(crate::schedule::Zone::local()),
         ..Default::default()
     })
 }

@@ -12,6 +12,7 @@ pub mod media;
 
 pub use checklist::{CheckId, CheckItem, CheckState, Checklist};
 
+use crate::schedule::Zone;
 use serde::{Deserialize, Serialize};
 
 /// The three states a project can be in, worst last.
@@ -278,6 +279,17 @@ pub struct Facts {
     pub last_run: Option<LastRun>,
     pub conditions: Vec<ActiveCondition>,
     pub encryption: EncryptionState,
+    /// The zone the sentences write times in (this computer's; `None`: UTC).
+    pub zone: Option<Zone>,
+}
+
+impl Facts {
+    fn zone(&self) -> &Zone {
+        static UTC: std::sync::OnceLock<Zone> = std::sync::OnceLock::new();
+        self.zone
+            .as_ref()
+            .unwrap_or_else(|| UTC.get_or_init(Zone::utc))
+    }
 }
 
 /// One problem found.
@@ -330,20 +342,10 @@ impl ProjectHealth {
 
 /// An RFC 3339 time as a person reads it in a reason (`2026-11-22 00:32 UTC`); anything else
 /// as it is.
-fn readable_time(t: &str) -> String {
+fn readable_time(t: &str, zone: &Zone) -> String {
     use time::format_description::well_known::Rfc3339;
     match time::OffsetDateTime::parse(t, &Rfc3339) {
-        Ok(at) => {
-            let at = at.to_offset(time::UtcOffset::UTC);
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                at.year(),
-                u8::from(at.month()),
-                at.day(),
-                at.hour(),
-                at.minute()
-            )
-        }
+        Ok(at) => zone.readable(at),
         Err(_) => t.to_string(),
     }
 }
@@ -460,7 +462,7 @@ fn problems(f: &Facts) -> Vec<(ProblemKind, String)> {
         );
     }
     if f.overdue && f.backups > 0 {
-        let since = f.last_good.as_deref().map(readable_time);
+        let since = f.last_good.as_deref().map(|t| readable_time(t, f.zone()));
         let since = since.as_deref().unwrap_or("never");
         add(
             P::Overdue,
@@ -642,6 +644,7 @@ pub fn assess(f: &Facts) -> ProjectHealth {
             last_proven: f.last_proven.as_deref(),
             copies: copies_line(&f.copies).0,
             encryption: f.encryption,
+            zone: f.zone(),
         },
     );
     ProjectHealth {

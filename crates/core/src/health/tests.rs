@@ -785,6 +785,13 @@ fn the_checklist_lists_every_gap_next_step_first() {
     );
     assert_eq!(h.checklist.line, "1 of 5 done");
     assert_eq!(h.fix(), Some(FixAction::AddSchedule));
+    // What every notification about the project says: the count, the next item's why and Fix.
+    let next = h.checklist.item(CheckId::Scheduled);
+    assert_eq!(
+        h.checklist.next_step().unwrap(),
+        format!("1 of 5 done · next: {} Add a schedule", next.why)
+    );
+    assert_eq!(assess(&safe()).checklist.next_step(), None, "all done");
     let (n, line) = needs_you(&[h.clone(), assess(&safe())]);
     assert_eq!((n, line.as_str()), (4, "4 things need you"));
     assert_eq!(needs_you(&[assess(&safe())]).1, "Nothing needs you");
@@ -829,4 +836,52 @@ fn paused_backups_never_offer_back_up_now() {
     // Confirmed: the old refusal is a failed run to retry like any other.
     f.encryption = EncryptionState::Ready;
     assert_eq!(assess(&f).fix(), Some(FixAction::BackUpNow));
+}
+
+/// Times in the checklist's sentences are this computer's (the zone gathered with the facts), and
+/// each item that names one carries the instant and the sentence with `{at}` in its place, so the
+/// app writes it in its own format.
+#[test]
+fn checklist_times_are_local_and_carried_for_the_front_ends() {
+    let mut f = safe();
+    f.zone = Some(crate::schedule::Zone::named("Europe/Berlin").unwrap());
+    f.overdue = true;
+    let h = assess(&f);
+    let backed = h.checklist.item(CheckId::BackedUp);
+    assert_eq!(
+        backed.why,
+        "Overdue: the newest good backup is from 2026-11-24 03:30 CET."
+    );
+    assert_eq!(backed.at.as_deref(), Some("2026-11-24T02:30:05.000Z"));
+    assert_eq!(
+        backed.why_at.as_deref(),
+        Some("Overdue: the newest good backup is from {at}.")
+    );
+    let proven = h.checklist.item(CheckId::RestoreProven);
+    assert_eq!(
+        proven.why,
+        "A drill restored a backup and checked it 2026-11-24 04:00 CET."
+    );
+    assert_eq!(
+        proven.why_at.as_deref(),
+        Some("A drill restored a backup and checked it {at}.")
+    );
+    assert_eq!(proven.at.as_deref(), f.last_proven.as_deref());
+    // An item whose sentence names no time carries none.
+    let scheduled = h.checklist.item(CheckId::Scheduled);
+    assert_eq!(
+        (scheduled.at.as_ref(), scheduled.why_at.as_ref()),
+        (None, None)
+    );
+    // Summer time is named as such.
+    f.last_good = Some("2026-07-01T10:00:00Z".into());
+    let h = assess(&f);
+    assert!(
+        h.checklist
+            .item(CheckId::BackedUp)
+            .why
+            .ends_with("2026-07-01 12:00 CEST."),
+        "{:?}",
+        h.checklist.item(CheckId::BackedUp).why
+    );
 }

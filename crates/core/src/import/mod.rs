@@ -154,6 +154,8 @@ pub(crate) struct Inspected {
     /// The decrypted copy of an encrypted file (what the import reads; see
     /// [`Inspected::read_path`]), removed when this is dropped.
     pub plaintext: Option<encrypted::Decrypted>,
+    /// A per-tenant backup's mark, written into the new archive's manifest.
+    pub tenant: Option<crate::archive::TenantMark>,
 }
 
 /// Recognise `path` and describe it. Reads only; a tarball's `database.dump` is extracted into a
@@ -209,6 +211,7 @@ pub(crate) fn inspect_full_with(
             globals_file: None,
             database: None,
             plaintext: None,
+            tenant: None,
         });
     }
     let magic = &magic[..n];
@@ -227,6 +230,7 @@ pub(crate) fn inspect_full_with(
                     globals_file: None,
                     database: None,
                     plaintext: None,
+                    tenant: None,
                 })
             }
             Err(e) if e.kind() == ErrorKind::UnsupportedFormat && !is_newer_format(&e) => {}
@@ -431,6 +435,7 @@ fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
         globals_file: has_globals.then_some(globals),
         database: None,
         plaintext: None,
+        tenant: None,
     })
 }
 
@@ -640,6 +645,7 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
         globals_file: None,
         database: None,
         plaintext: None,
+        tenant: None,
     })
 }
 

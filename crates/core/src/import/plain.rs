@@ -160,6 +160,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
         globals_file: None,
         database: None,
         plaintext: None,
+        tenant: None,
     };
     if sc.connects && single {
         inspected.choose_database(None)?;

@@ -80,7 +80,7 @@ pub(crate) fn wrap_dump(
     if cancel.is_cancelled() {
         return Err(Error::cancelled());
     }
-    let manifest = manifest_of(
+    let mut manifest = manifest_of(
         project,
         preview,
         &header,
@@ -89,6 +89,7 @@ pub(crate) fn wrap_dump(
         has_globals,
         plain,
     );
+    manifest.tenant = inspected.tenant.clone();
     writer.finish(manifest, reporter, cancel)
 }
 
@@ -279,5 +280,6 @@ fn manifest_of(
         encryption: None,
         content: None,
         dump: None,
+        tenant: None,
     }
 }

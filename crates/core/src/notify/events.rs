@@ -188,6 +188,7 @@ pub fn new_event(
         occurred_at: occurred_at.to_string(),
         project,
         summary,
+        protection: None,
         job_id: None,
         backup_id: None,
         size_bytes: None,

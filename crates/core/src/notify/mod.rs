@@ -105,6 +105,10 @@ pub struct Event {
     pub project: Option<EventProject>,
     /// One line a person reads first ("Backup of shop failed: connection refused").
     pub summary: String,
+    /// The project's protection checklist when the event is sent ("2 of 5 done · next: …",
+    /// `health::Checklist::next_step`); absent without a project or when all is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protection: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,11 +13,18 @@ pub fn render(e: &Event) -> Rendered {
     let subject = format!("[Offsite] {mark}: {}", one_line(&e.summary, 200));
     let facts = facts(e);
     let mut text = format!("{}\n\n", e.summary);
+    if let Some(p) = &e.protection {
+        text.push_str(&format!("Protection: {p}\n\n"));
+    }
     for (k, v) in &facts {
         text.push_str(&format!("{k}: {v}\n"));
     }
     text.push_str(&format!("\nEvent id: {}\n", e.id));
-    let mut html = format!("<p><strong>{}</strong></p>\n<table>\n", escape(&e.summary));
+    let mut html = format!("<p><strong>{}</strong></p>\n", escape(&e.summary));
+    if let Some(p) = &e.protection {
+        html.push_str(&format!("<p>Protection: {}</p>\n", escape(p)));
+    }
+    html.push_str("<table>\n");
     for (k, v) in &facts {
         html.push_str(&format!(
             "<tr><th align=\"left\">{}</th><td>{}</td></tr>\n",

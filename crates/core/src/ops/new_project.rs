@@ -64,9 +64,13 @@ pub(crate) async fn add(
         super::projects::test_before_add(engine, &name, spec, password).await?;
     }
     write_all(engine.secrets.as_ref(), &writes)?;
+    // A new project keeps the recommended retention (its periods in this computer's zone),
+    // saved with it; keeping everything is a choice made afterwards.
+    let zone = crate::schedule::Zone::local();
+    let retention = crate::schedule::RetentionPolicy::recommended();
     match engine
         .catalog
-        .add_project_with_components(&new, &components)
+        .add_project_with_components(&new, &components, Some((&retention, zone.name())))
         .await
     {
         Ok(project) => {

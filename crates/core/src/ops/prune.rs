@@ -100,9 +100,7 @@ async fn local_backups(engine: &Engine, project: &Project) -> Result<Vec<BackupR
     // A per-tenant archive (`backup --tenant`) is one tenant's part of a backup, not one of the
     // project's backups: it neither counts towards the policy (a hundred tenants would push every
     // full backup out of "keep the last 7") nor is removed by it.
-    backups.retain(|b| {
-        local.contains(&b.id) && !super::resolve::is_tenant_archive(engine, project, &b.path)
-    });
+    backups.retain(|b| local.contains(&b.id) && !super::resolve::is_tenant_archive(b));
     Ok(backups)
 }
 

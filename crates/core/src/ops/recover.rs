@@ -175,3 +175,21 @@ impl Engine {
         Ok(UndoOutcome { job_id, report })
     }
 }
+
+/// The front ends spawn these as tasks (a Tauri command, a job): their futures must be `Send`.
+/// This does not compile when one is not (once, a `RawSql::execute` deep inside made them not).
+#[cfg(test)]
+#[allow(dead_code)]
+mod futures_are_send {
+    use super::*;
+    fn is_send<T: Send>(_: T) {}
+    fn recover(engine: Engine, req: RecoverRequest, start: JobStart) {
+        is_send(async move { engine.recover(req, None, start).await });
+    }
+    fn undo(engine: Engine, id: String, start: JobStart) {
+        is_send(async move { engine.recover_undo(&id, None, start).await });
+    }
+    fn tenant_show(engine: Engine, project: String, name: String) {
+        is_send(async move { engine.tenant_show(&project, &name).await });
+    }
+}

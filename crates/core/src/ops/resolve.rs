@@ -95,14 +95,10 @@ async fn project_name(engine: &Engine, r: &BackupRecord) -> Option<String> {
         .map(|p| p.name)
 }
 
-/// Whether `path` is one of the project's per-tenant archives (`<backup folder>/tenants/…`,
-/// written by `backup --tenant`): one tenant's part, never what `PROJECT:latest` means.
-pub(crate) fn is_tenant_archive(
-    engine: &Engine,
-    project: &crate::catalog::Project,
-    path: &str,
-) -> bool {
-    Path::new(path).starts_with(engine.backup_dir_of(project).join(TENANTS_DIR))
+/// Whether `b` is a per-tenant archive (written by `backup --tenant`: its manifest has a
+/// tenant mark): one tenant's part, never what `PROJECT:latest` means.
+pub(crate) fn is_tenant_archive(b: &BackupRecord) -> bool {
+    b.tenant().is_some()
 }
 
 /// The folder of a project's per-tenant archives, in its backup folder.
@@ -117,7 +113,7 @@ async fn latest(engine: &Engine, project: &str) -> Result<ResolvedArchive> {
         .backups(&p.id)
         .await?
         .into_iter()
-        .filter(|b| Path::new(&b.path).is_file() && !is_tenant_archive(engine, &p, &b.path))
+        .filter(|b| Path::new(&b.path).is_file() && !is_tenant_archive(b))
         .collect();
     let corrupt = BackupStatus::Corrupt;
     let chosen = present
@@ -161,7 +157,7 @@ async fn before_latest(engine: &Engine, project: &str, n: &str) -> Result<Resolv
         .await?
         .into_iter()
         .filter(|b| !matches!(b.status, BackupStatus::Corrupt | BackupStatus::Missing))
-        .filter(|b| Path::new(&b.path).is_file() && !is_tenant_archive(engine, &p, &b.path))
+        .filter(|b| Path::new(&b.path).is_file() && !is_tenant_archive(b))
         .collect();
     let count = good.len();
     let chosen = good.into_iter().nth(n).ok_or_else(|| {

@@ -68,6 +68,10 @@ pub struct ScheduleView {
     pub retry_at: Option<String>,
     /// The next runs (5); the first is a slot that is due now when one is.
     pub next_runs: Vec<String>,
+    /// A backup schedule's tenant: after each backup, one archive per tenant of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub tenant: Option<String>,
 }
 
 /// A project's retention policy as shown.
@@ -278,6 +282,7 @@ fn view(project: &str, s: &ScheduleRecord, now: OffsetDateTime) -> Result<Schedu
         last_slot: s.last_slot.clone(),
         retry_at: s.retry_at.clone(),
         next_runs: next_runs.into_iter().map(format_timestamp).collect(),
+        tenant: s.tenant.clone(),
     })
 }
 
@@ -341,6 +346,34 @@ pub(crate) async fn set(engine: &Engine, req: SetSchedule) -> Result<ScheduleVie
         })
         .await?;
     view(&project.name, &record, engine.clock.now())
+}
+
+/// [`set`] a backup schedule that names a tenant (of the project, checked before anything is
+/// saved) whose per-tenant archives follow each backup, or none; returns the schedule.
+pub(crate) async fn set_with_tenant(
+    engine: &Engine,
+    req: SetSchedule,
+    tenant: Option<&str>,
+) -> Result<ScheduleView> {
+    let p = engine.catalog.project(&req.project).await?;
+    if kind_of(req.what) != ScheduleKind::Backup {
+        if tenant.is_some() {
+            return Err(Error::invalid("only a backup schedule takes a tenant")
+                .with_hint("leave out --verify/--drill, or --tenant"));
+        }
+        return set(engine, req).await;
+    }
+    if let Some(t) = tenant {
+        engine.catalog.tenant(&p.id, t).await?;
+    }
+    set(engine, req).await?;
+    engine.catalog.set_schedule_tenant(&p.id, tenant).await?;
+    let record = engine
+        .catalog
+        .schedule(&p.id, ScheduleKind::Backup)
+        .await?
+        .ok_or_else(|| Error::internal("a schedule just saved is not there"))?;
+    view(&p.name, &record, engine.clock.now())
 }
 
 /// Every schedule (of one project, by name, or of all).
@@ -664,7 +697,13 @@ async fn run_one(engine: &Engine, item: DueItem, now: OffsetDateTime) -> Result<
                     .set_schedule_job(&s.id, &slot, &job_id)
                     .await?;
             }
-            run_backup(engine, &project, &job_id, trigger, &mut run).await
+            match run_backup(engine, &project, &job_id, trigger, &mut run).await {
+                Ok(()) => match s.tenant.as_deref() {
+                    Some(t) => run_tenants(engine, &project, t, trigger, &mut run).await,
+                    None => Ok(()),
+                },
+                Err(e) => Err(e),
+            }
         }
         ScheduleKind::Verify => {
             run_verify(engine, &project, s.verify_newest, trigger, &mut run).await
@@ -735,6 +774,25 @@ async fn interrupted_job(engine: &Engine, s: &ScheduleRecord) -> Result<Option<S
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// A backup schedule's tenant: one archive per tenant, split from the backup just made, one
+/// at a time (a job of its own). A failure fails the run, naming the tenant (the backup and the
+/// tenants done before stay).
+async fn run_tenants(
+    engine: &Engine,
+    project: &Project,
+    tenant: &str,
+    trigger: JobTrigger,
+    run: &mut DueRun,
+) -> Result<()> {
+    let id = new_job_id();
+    run.job_ids.push(id.clone());
+    engine
+        .tenant_backup(&project.name, tenant, None, JobStart::new(trigger).id(id))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.context(format!("the per-tenant backups of tenant {tenant}")))
 }
 
 async fn run_backup(

@@ -5,6 +5,7 @@
 //! (the import's one way in: written under a temporary name, verified, then registered; on
 //! failure nothing of that tenant is left).
 
+use crate::archive::TenantMark;
 use crate::catalog::{BackupOrigin, BackupRecord, JobKind};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -62,6 +63,7 @@ impl Engine {
         })?;
         let _unlocked = self.unlock_archive(&source.path, None).await?;
         let (pc, name_owned) = (p.clone(), name.to_string());
+        let source_id = source.backup_id.clone();
         let (job_id, backups) = runner::run(
             self,
             JobKind::Backup,
@@ -79,9 +81,17 @@ impl Engine {
                     }
                 };
                 let mut out = Vec::new();
-                for v in values {
-                    job.check_cancelled()?;
-                    out.push(one(self, &pc, &name_owned, &root, &source.path, v, &job).await?);
+                for (i, v) in values.iter().enumerate() {
+                    let from = (source.path.as_path(), source.backup_id.as_deref());
+                    let done = match job.check_cancelled() {
+                        Ok(()) => one(self, &pc, &name_owned, &root, from, v.clone(), &job).await,
+                        Err(e) => Err(e),
+                    };
+                    match done {
+                        Ok(b) => out.push(b),
+                        // Each finished tenant is whole and stays registered; say which.
+                        Err(e) => return Err(e.context(stopped_at(&name_owned, &values, i))),
+                    }
                 }
                 Ok(out)
             },
@@ -89,11 +99,33 @@ impl Engine {
         .await?;
         Ok(TenantBackupOutcome {
             job_id,
-            source_backup_id: source.backup_id,
+            source_backup_id: source_id,
             tenant: name.to_string(),
             backups,
         })
     }
+}
+
+/// Where a `--tenant` run stopped: the tenant that failed, those done (whole, registered) and
+/// those not done (at most ten of each named).
+fn stopped_at(name: &str, values: &[String], failed: usize) -> String {
+    let list = |vs: &[String]| -> String {
+        let mut s: Vec<String> = vs.iter().take(10).map(|v| format!("{name}={v}")).collect();
+        if vs.len() > 10 {
+            s.push(format!("and {} more", vs.len() - 10));
+        }
+        if s.is_empty() {
+            "none".to_string()
+        } else {
+            s.join(", ")
+        }
+    };
+    format!(
+        "tenant {name}={} failed (done and registered: {}; not done: {})",
+        values[failed],
+        list(&values[..failed]),
+        list(&values[failed..])
+    )
 }
 
 /// One tenant value: its dump written and checked, then packed and registered.
@@ -102,7 +134,7 @@ async fn one(
     project: &crate::catalog::Project,
     name: &str,
     root: &TenantRoot,
-    source: &std::path::Path,
+    (source, source_id): (&std::path::Path, Option<&str>),
     value: String,
     job: &RunningJob,
 ) -> Result<TenantBackup> {
@@ -125,12 +157,25 @@ async fn one(
     if dump.outside > 0 {
         return Err(recover::not_isolated(dump.outside));
     }
-    let inspected = super::import::inspect_for(engine, &sql, None, Vec::new(), job).await?;
+    if !dump.crossing.is_empty() {
+        return Err(recover::crosses_tenants(&dump.crossing));
+    }
+    let mut inspected = super::import::inspect_for(engine, &sql, None, Vec::new(), job).await?;
+    inspected.tenant = Some(TenantMark {
+        name: name.to_string(),
+        root: root.label(),
+        key: root.key.clone(),
+        value: value.clone(),
+        source_backup_id: source_id.map(str::to_string),
+        rows_checked: dump.rows_checked,
+        outside: dump.outside,
+    });
     let dest = engine
         .backup_dir_of(project)
         .join(crate::ops::resolve::TENANTS_DIR)
         .join(name)
         .join(recover::safe_value(&value));
+    let made = !dest.exists();
     crate::private_fs::create_dir_all(&dest)
         .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
     let backup = super::import::import_into(
@@ -142,7 +187,17 @@ async fn one(
         BackupOrigin::Imported,
         job,
     )
-    .await?;
+    .await;
+    let backup = match backup {
+        Ok(b) => b,
+        Err(e) => {
+            if made {
+                // The tenant's own folder, empty again (the import removed what it wrote).
+                let _ = std::fs::remove_dir(&dest);
+            }
+            return Err(e);
+        }
+    };
     Ok(TenantBackup {
         value,
         backup,

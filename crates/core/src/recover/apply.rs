@@ -10,7 +10,7 @@ use super::undo::{SequenceStep, UndoTableHead, UndoWriter};
 use super::{OnConflict, RecoverInput, RecoverReport, TableRecovery};
 use crate::error::{Error, ErrorKind, Result};
 use futures::TryStreamExt;
-use sqlx::{PgConnection, Row};
+use sqlx::{Executor, PgConnection, Row};
 use std::io::Read;
 use std::path::Path;
 
@@ -19,13 +19,13 @@ pub const SAMPLE_ROWS: i64 = 5;
 
 /// Fixed output forms, so rows compare and hash the same in a recovery and its undo.
 pub(super) async fn session_settings(conn: &mut PgConnection) -> Result<()> {
-    sqlx::raw_sql(
+    exec(
+        conn,
+        "preparing the session",
         "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; \
          SET extra_float_digits = 3; SET TimeZone = 'UTC'; SET client_encoding = 'UTF8'",
     )
-    .execute(conn)
-    .await
-    .map_err(|e| db_error("preparing the session", e))?;
+    .await?;
     Ok(())
 }
 
@@ -42,9 +42,12 @@ pub(super) fn db_error(what: &str, e: sqlx::Error) -> Error {
     }
 }
 
+/// Runs `q` (one or more statements, no parameters). Through `Executor::execute`, whose future
+/// is `Send` for any lifetime: `RawSql::execute` is not (a higher-ranked bound the compiler
+/// cannot prove), which kept every future holding it from being spawned as a task.
 pub(super) async fn exec(conn: &mut PgConnection, what: &str, q: &str) -> Result<u64> {
-    Ok(sqlx::raw_sql(q)
-        .execute(&mut *conn)
+    Ok(conn
+        .execute(sqlx::raw_sql(q))
         .await
         .map_err(|e| db_error(what, e))?
         .rows_affected())
@@ -113,7 +116,7 @@ pub(super) async fn apply(
     exec(conn, "starting the transaction", "BEGIN").await?;
     let out = apply_in_transaction(conn, schema, g, order, sel, input).await;
     if out.is_err() || input.dry_run {
-        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+        let _ = exec(conn, "rolling back", "ROLLBACK").await;
     }
     let (report, undo) = out?;
     if let Some(undo) = undo {

@@ -25,8 +25,8 @@ pub use keyset::{key_runs_written, set_keys_in_memory};
 pub use schema::parse_table_name;
 pub use tenant::{check_root, shape, TenantRoot, TenantShape, TenantTable};
 pub use tenant_dump::{
-    not_isolated, safe_value, tenant_dump, tenant_values, TenantDump, TenantDumpTable,
-    MAX_TENANT_VALUES,
+    crosses_tenants, not_isolated, safe_value, tenant_dump, tenant_values, TenantDump,
+    TenantDumpTable, MAX_TENANT_VALUES,
 };
 pub use undo::{read_header, undo, undo_file_name, UndoHeader, UndoReport, UndoTable};
 

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use sqlx::{PgConnection, Row};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One column of a target table.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub(super) struct Table {
     pub key: Option<Vec<String>>,
     /// User triggers that are enabled (they fire on the recovery's writes).
     pub triggers: Vec<String>,
+    /// A partition's partitioned table (its rows are dumped as the partition's).
+    pub partition_of: Option<u32>,
 }
 
 impl Table {
@@ -79,6 +81,28 @@ fn db_err(e: sqlx::Error) -> Error {
 }
 
 impl Schema {
+    /// The partitions of table `oid` (directly or through sub-partitioned ones) the backup
+    /// has data for, as `schema.table`, sorted.
+    pub fn partitions_in(&self, oid: u32, in_dump: &HashSet<(String, String)>) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .tables
+            .values()
+            .filter(|t| {
+                let mut up = t.partition_of;
+                while let Some(p) = up {
+                    if p == oid {
+                        return in_dump.contains(&(t.schema.clone(), t.name.clone()));
+                    }
+                    up = self.tables.get(&p).and_then(|x| x.partition_of);
+                }
+                false
+            })
+            .map(Table::label)
+            .collect();
+        out.sort();
+        out
+    }
+
     pub async fn read(conn: &mut PgConnection) -> Result<Schema> {
         let mut s = Schema::default();
         let q = format!(
@@ -100,8 +124,24 @@ impl Schema {
                     columns: Vec::new(),
                     key: None,
                     triggers: Vec::new(),
+                    partition_of: None,
                 },
             );
+        }
+        let q = format!(
+            "SELECT inhrelid::int8 AS child, inhparent::int8 AS parent FROM pg_catalog.pg_inherits \
+             WHERE inhrelid IN ({USER_TABLES}) AND inhrelid IN \
+             (SELECT oid FROM pg_catalog.pg_class WHERE relispartition)"
+        );
+        for r in sqlx::query(&q)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?
+        {
+            let child = r.get::<i64, _>("child") as u32;
+            if let Some(t) = s.tables.get_mut(&child) {
+                t.partition_of = Some(r.get::<i64, _>("parent") as u32);
+            }
         }
         let q = format!(
             "SELECT attrelid::int8 AS oid, attname::text AS name, \

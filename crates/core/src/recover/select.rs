@@ -86,6 +86,18 @@ impl Graph {
             .with_hint("name it as SCHEMA.TABLE; quote a part with dots or capitals")
         })?;
         if !in_dump.contains(&(s.clone(), t.clone())) {
+            let parts = schema.partitions_in(root, in_dump);
+            if !parts.is_empty() {
+                return Err(Error::invalid(format!(
+                    "{s}.{t} is a partitioned table: the backup holds its rows in its \
+                     partitions ({})",
+                    parts.join(", ")
+                ))
+                .with_hint(format!(
+                    "recover from each partition: --table {}",
+                    parts.join(" (then) --table ")
+                )));
+            }
             return Err(
                 Error::not_found(format!("the backup has no data for table {s}.{t}"))
                     .with_hint("`offsite browse ARCHIVE` lists the tables it has"),

@@ -36,6 +36,11 @@ pub struct TenantDump {
     pub rows_checked: u64,
     /// Rows of the written file whose key is outside the tenant's closure (0: isolated).
     pub outside: u64,
+    /// Rows of the tenant's own tables (the root and the tables reached from it) that are not
+    /// the tenant's: pulled in only because a row of the tenant references them (a foreign key
+    /// that crosses tenants), per table. Empty: isolated.
+    #[serde(default)]
+    pub crossing: Vec<TenantDumpTable>,
     pub notes: Vec<String>,
 }
 
@@ -89,7 +94,7 @@ pub async fn tenant_dump(
     let out = out.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let sel = select::select(&a, &g, &filters, &dir, &r, &c)?;
-        let blocks = write_sql(&out, &toc, &g, &sel)?;
+        let (blocks, crossing) = write_sql(&out, &toc, &g, &sel)?;
         let (rows_checked, outside) = check_isolation(&out, &blocks)?;
         let tables = g
             .nodes
@@ -104,6 +109,7 @@ pub async fn tenant_dump(
             tables,
             rows_checked,
             outside,
+            crossing,
             notes: g.notes.clone(),
         })
     })
@@ -130,6 +136,14 @@ fn definitions(toc: &[TocEntry], section: i64, w: &mut impl Write) -> std::io::R
         .filter(|e| e.section == section && !skipped(&e.desc))
     {
         if let Some(d) = e.defn.as_deref().filter(|d| !d.trim().is_empty()) {
+            header(
+                w,
+                "Name",
+                &e.tag,
+                &e.desc,
+                e.namespace.as_deref(),
+                e.owner.as_deref(),
+            )?;
             w.write_all(d.as_bytes())?;
             w.write_all(b"\n")?;
         }
@@ -137,17 +151,43 @@ fn definitions(toc: &[TocEntry], section: i64, w: &mut impl Write) -> std::io::R
     Ok(())
 }
 
+/// pg_dump's comment above an entry (`-- Name: TAG; Type: DESC; Schema: NS; Owner: OWNER`),
+/// which the plain dump reader takes its definitions by (browse's column types, diff's
+/// keys). Line ends in names are written as spaces, as pg_dump does: a name never ends the
+/// comment.
+fn header(
+    w: &mut impl Write,
+    what: &str,
+    tag: &str,
+    desc: &str,
+    ns: Option<&str>,
+    owner: Option<&str>,
+) -> std::io::Result<()> {
+    let clean = |s: &str| s.replace(['\n', '\r'], " ");
+    writeln!(
+        w,
+        "--\n-- {what}: {}; Type: {}; Schema: {}; Owner: {}\n--\n",
+        clean(tag),
+        clean(desc),
+        clean(ns.unwrap_or("-")),
+        clean(owner.unwrap_or("-"))
+    )
+}
+
 /// A COPY block written: the keys of its rows and where its key columns are.
 type Block = (HashSet<Key>, Vec<usize>);
 
 /// One COPY block per table with the selection's rows (their last field, the spool's
-/// chosen/parent flag, dropped); returns per table the keys written.
+/// chosen/parent flag, dropped); returns per table the keys written, and the rows of the
+/// tenant's own tables (chosen or child role) that came only as a parent of a tenant's row:
+/// another tenant's rows, per table.
 fn write_sql(
     out: &Path,
     toc: &[TocEntry],
     g: &Graph,
     sel: &select::Selection,
-) -> Result<Vec<Block>> {
+) -> Result<(Vec<Block>, Vec<TenantDumpTable>)> {
+    let mut crossing = Vec::new();
     let io = |e| Error::io(format!("writing {}", out.display()), e);
     let f = crate::private_fs::create_new(out).map_err(io)?;
     let mut w = BufWriter::with_capacity(256 << 10, f);
@@ -161,15 +201,30 @@ fn write_sql(
         let cols = &sel.dump_cols[i];
         let key_at = key_positions(cols, &n.key)?;
         let mut keys = HashSet::new();
+        let mut foreign = 0u64;
         let quoted: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
+        w.write_all(b"\n").map_err(io)?;
+        header(
+            &mut w,
+            "Data for Name",
+            &n.name,
+            "TABLE DATA",
+            Some(&n.schema),
+            None,
+        )
+        .map_err(io)?;
         writeln!(
             w,
-            "\nCOPY {}.{} ({}) FROM stdin;",
+            "COPY {}.{} ({}) FROM stdin;",
             quote_ident(&n.schema),
             quote_ident(&n.name),
             quoted.join(", ")
         )
         .map_err(io)?;
+        let own = match n.role {
+            super::TableRole::Parent => HashSet::new(),
+            _ => own_keys(spool, &key_at)?,
+        };
         let r =
             std::fs::File::open(spool).map_err(|e| Error::io("reading the tenant's rows", e))?;
         for line in BufReader::new(r).split(b'\n') {
@@ -178,8 +233,15 @@ fn write_sql(
                 continue;
             };
             let row = &line[..cut];
-            if let Some(k) = row_key(row, &key_at) {
-                keys.insert(k);
+            let key = row_key(row, &key_at);
+            if let Some(k) = key {
+                if !keys.insert(k) {
+                    continue; // spooled twice: first as a parent, then found in the tenant
+                }
+            }
+            let parent_only = &line[cut + 1..] == b"f" && key.is_none_or(|k| !own.contains(&k));
+            if n.role != super::TableRole::Parent && parent_only {
+                foreign += 1;
             }
             w.write_all(row)
                 .and_then(|_| w.write_all(b"\n"))
@@ -187,6 +249,12 @@ fn write_sql(
         }
         w.write_all(b"\\.\n").map_err(io)?;
         blocks.push((keys, key_at));
+        if foreign > 0 {
+            crossing.push(TenantDumpTable {
+                table: format!("{}.{}", quote_ident(&n.schema), quote_ident(&n.name)),
+                rows: foreign,
+            });
+        }
     }
     w.write_all(b"\n").map_err(io)?;
     definitions(toc, 4, &mut w).map_err(io)?;
@@ -194,7 +262,25 @@ fn write_sql(
         .map_err(io)?;
     let f = w.into_inner().map_err(|e| io(e.into_error()))?;
     f.sync_all().map_err(io)?;
-    Ok(blocks)
+    Ok((blocks, crossing))
+}
+
+/// The keys of the spool's rows the selection found in the tenant (flag `t`: the chosen rows
+/// and their children), whatever else came as a parent.
+fn own_keys(spool: &Path, key_at: &[usize]) -> Result<HashSet<Key>> {
+    let r = std::fs::File::open(spool).map_err(|e| Error::io("reading the tenant's rows", e))?;
+    let mut own = HashSet::new();
+    for line in BufReader::new(r).split(b'\n') {
+        let line = line.map_err(|e| Error::io("reading the tenant's rows", e))?;
+        if let Some(cut) = line.iter().rposition(|&b| b == b'\t') {
+            if &line[cut + 1..] == b"t" {
+                if let Some(k) = row_key(&line[..cut], key_at) {
+                    own.insert(k);
+                }
+            }
+        }
+    }
+    Ok(own)
 }
 
 fn key_positions(cols: &[String], key: &[String]) -> Result<Vec<usize>> {
@@ -238,6 +324,36 @@ fn check_isolation(path: &Path, blocks: &[Block]) -> Result<(u64, u64)> {
         }
     }
     Ok((checked, outside))
+}
+
+/// The isolation check's failure when rows of other tenants came along: they are referenced by
+/// the tenant's rows through a foreign key that crosses tenants, so an archive holding the
+/// tenant with its foreign keys intact cannot leave them out.
+pub fn crosses_tenants(crossing: &[TenantDumpTable]) -> Error {
+    let list: Vec<String> = crossing
+        .iter()
+        .map(|t| {
+            format!(
+                "{} ({} row{})",
+                t.table,
+                t.rows,
+                if t.rows == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    Error::new(
+        ErrorKind::Integrity,
+        format!(
+            "the tenant's rows reference rows of other tenants in {}: its archive would hold \
+             them, so it was not written",
+            list.join(", ")
+        ),
+    )
+    .with_hint(
+        "a foreign key crosses tenants (a row pointing at another tenant's row); \
+         `offsite recover ARCHIVE --table … --where … --children --dry-run` shows the rows, \
+         listed as parents",
+    )
 }
 
 /// The isolation check's failure.

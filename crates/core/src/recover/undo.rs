@@ -227,7 +227,7 @@ pub async fn undo(conn: &mut PgConnection, path: &Path) -> Result<UndoReport> {
             Ok(report)
         }
         Err(e) => {
-            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+            let _ = exec(conn, "rolling back", "ROLLBACK").await;
             Err(e)
         }
     }

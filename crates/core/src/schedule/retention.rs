@@ -39,6 +39,18 @@ pub struct RetentionPolicy {
 }
 
 impl RetentionPolicy {
+    /// The policy a new project gets: a week of dailies, a month of weeklies, a year of
+    /// monthlies (7 daily · 4 weekly · 12 monthly). Keeping everything stays a choice (a policy
+    /// without rules).
+    pub fn recommended() -> RetentionPolicy {
+        RetentionPolicy {
+            keep_daily: Some(7),
+            keep_weekly: Some(4),
+            keep_monthly: Some(12),
+            ..RetentionPolicy::default()
+        }
+    }
+
     /// No rules: keeps everything.
     pub fn is_empty(&self) -> bool {
         self.counts().iter().all(|(_, c)| c.is_none()) && self.keep_within.is_none()

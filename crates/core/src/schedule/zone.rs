@@ -24,6 +24,8 @@ impl PartialEq for Zone {
     }
 }
 
+impl Eq for Zone {}
+
 impl Zone {
     /// The zone of this IANA name (`Europe/Berlin`, `America/New_York`, `UTC`). The tz database
     /// is built in, so every machine reads a name the same way.
@@ -72,6 +74,23 @@ impl Zone {
     /// The zone's IANA name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// `t` as a sentence writes it in this zone: "2026-11-24 03:30 CET" (the zone's
+    /// abbreviation, or its offset where it has none).
+    pub fn readable(&self, t: OffsetDateTime) -> String {
+        let ts = to_timestamp(t);
+        let c = self.tz.to_datetime(ts);
+        let info = self.tz.to_offset_info(ts);
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} {}",
+            c.year(),
+            c.month(),
+            c.day(),
+            c.hour(),
+            c.minute(),
+            info.abbreviation()
+        )
     }
 
     /// The wall-clock time in this zone at `t`.

@@ -365,7 +365,7 @@ async fn recorded_offsets_outside_the_dump_and_cut_blocks_are_clear_errors() {
 }
 
 #[tokio::test]
-async fn an_imported_plain_sql_dump_says_its_rows_cannot_be_read() {
+async fn an_imported_plain_sql_dump_is_read_through_the_gate() {
     let pg = TestCluster::shared();
     let env = env().await;
     let src = pg.unique_db("browsesql");
@@ -407,20 +407,25 @@ async fn an_imported_plain_sql_dump_says_its_rows_cannot_be_read() {
         .unwrap();
     let archive = std::path::PathBuf::from(&imported.backup.path);
     let t = env.engine.browse_tables(&archive, None).await.unwrap();
-    assert!(!t.readable);
-    assert!(
-        t.note.as_deref().unwrap().contains("plain SQL"),
-        "{:?}",
-        t.note
-    );
-    assert!(t.tables.iter().all(|t| !t.readable));
-    let err = env
+    assert!(t.readable, "{:?}", t.note);
+    let table = t
+        .tables
+        .iter()
+        .find(|t| t.name == "t")
+        .expect("table t listed");
+    assert!(table.readable);
+    assert_eq!(table.rows, Some(2), "counted while listing");
+    assert_eq!(table.column_types, [Some("integer".to_string())]);
+    let page = env
         .engine
         .browse_rows(&archive, None, "public", "t", 0, 10, RowFilter::default())
         .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::UnsupportedFormat, "{err}");
-    assert!(err.message().contains("plain SQL"), "{err}");
+        .unwrap();
+    assert_eq!(
+        page.rows,
+        [[Some("1".to_string())], [Some("2".to_string())]],
+        "{page:?}"
+    );
 }
 
 /// Tables whose columns have every kind of type text pg_dump writes: modifiers, arrays,

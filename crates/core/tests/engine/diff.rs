@@ -433,3 +433,47 @@ async fn hostile_names_and_references_are_clear_errors() {
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
 }
+
+/// The app's Cancel (and leaving the view) stops a comparison of a big table part-way: the diff
+/// ends with `cancelled`, not a report, and is then as if never started.
+#[tokio::test]
+async fn a_diff_cancelled_part_way_ends_cancelled() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (db, first) = backed_up_with(
+        pg,
+        &env,
+        "diffcancel",
+        "CREATE TABLE big(id int PRIMARY KEY, v text); \
+         INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 300000) g;",
+    )
+    .await;
+    pg.psql(&db, "UPDATE big SET v = 'x' WHERE id % 10 = 0");
+    let second = backup(&env, "diffcancel").await;
+    let first = first.to_str().unwrap().to_string();
+
+    // Uncancelled, the same comparison finds the change (so a cancelled one had work to stop).
+    let whole = diff(&env, &first, &second, &DiffOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(table(&whole, "public", "big").changed, 30000);
+
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let started = std::time::Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        stop.cancel();
+    });
+    let r = env
+        .engine
+        .diff(&first, &second, &DiffOptions::default(), None, &cancel)
+        .await;
+    match r {
+        Err(e) => assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}"),
+        Ok(_) => panic!(
+            "the cancelled diff gave a report after {:?}",
+            started.elapsed()
+        ),
+    }
+}

@@ -395,6 +395,17 @@ async fn a_backup_against_a_stopped_cluster_makes_one_backup_failed_event() {
         .unwrap()
         .to_string();
     assert!(!log[0].payload_json.contains(&pw));
+    // The webhook carries the project's checklist, as health has it: "N of M done · next: …"
+    // with the next item's why and Fix (a failing project is never all done).
+    let h = env.engine.health(Some("shop")).await.unwrap();
+    let next = h[0].checklist.open().next().unwrap();
+    let line = format!(
+        "{} · next: {} {}",
+        h[0].checklist.line,
+        next.why,
+        next.fix_label.as_deref().unwrap()
+    );
+    assert_eq!(ev.protection.as_deref(), Some(line.as_str()));
 }
 
 #[tokio::test]

@@ -70,6 +70,17 @@ async fn email_and_telegram_get_the_test_and_a_failed_backup_once_through_the_ou
     let failed = got[1].part("text/plain").expect("a text/plain part");
     assert!(failed.contains("Backup of shop failed"), "{failed}");
     assert!(got[1].part("text/html").is_some());
+    // The mail says where the project stands, in the checklist's words (the child's engine
+    // computed the line): "N of M done · next: <why> <fix>".
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("PROTECTION "))
+        .expect("the child printed the checklist line");
+    assert!(line.contains(" done · next: "), "{line}");
+    assert!(
+        failed.contains(&format!("Protection: {line}")),
+        "{line:?} in {failed}"
+    );
 }
 
 /// Runs in the child, with `SSL_CERT_FILE` trusting the server's CA.
@@ -178,5 +189,17 @@ async fn child(smtp_port: u16) {
     let stored = format!("{list:?}{log:?}");
     assert!(!stored.contains(SMTP_PASSWORD) && !stored.contains(BOT_TOKEN));
     assert!(!stored.contains(BOT_TOKEN.split(':').nth(1).unwrap()));
+    // The chat carries the project's checklist line, as the engine's health has it now.
+    let h = env.engine.health(Some("shop")).await.unwrap();
+    let line = h[0]
+        .checklist
+        .next_step()
+        .expect("a failing project has open items");
+    assert!(
+        sent[1].visible_text.contains(&line),
+        "{line:?} in {}",
+        sent[1].visible_text
+    );
     println!("EVENT-IDS {test_id} {}", log[0].event_id);
+    println!("PROTECTION {line}");
 }

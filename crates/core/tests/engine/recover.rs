@@ -696,3 +696,64 @@ async fn undo_refuses_to_cascade_into_rows_the_recovery_did_not_write() {
     assert!(undone.report.tables.iter().all(|t| t.changed_since == 0));
     assert_eq!(pg.psql(&db, CASCADING_STATE), "org|(2,B)\nproject|(20,2,b)");
 }
+
+/// A partitioned table: its rows are dumped as its partitions'. With `--children` from the
+/// table its foreign key references, every partition's rows of the tenant come back; naming
+/// the partitioned table itself is a clear error that names its partitions (nothing written).
+const PARTITIONED: &str = r#"
+CREATE TABLE orgs (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE events (id int, org_id int NOT NULL REFERENCES orgs(id) ON DELETE CASCADE, created date NOT NULL, PRIMARY KEY (id, created)) PARTITION BY RANGE (created);
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO orgs VALUES (1, 'A'), (2, 'B');
+INSERT INTO events SELECT g, 1 + g % 2, CASE WHEN g % 3 = 0 THEN date '2025-05-01' ELSE date '2026-05-01' END FROM generate_series(1, 60) g;
+"#;
+
+#[tokio::test]
+async fn a_tenant_comes_back_with_the_rows_of_every_partition() {
+    let pg = TestCluster::shared();
+    let env = env().await;
+    let (db, archive) = backed_up_with(pg, &env, "recoverparts", PARTITIONED).await;
+    let state = "SELECT string_agg(e::text, ',' ORDER BY e::text) FROM events e WHERE org_id = 2";
+    let before = pg.psql(&db, state);
+    pg.psql(&db, "DELETE FROM orgs WHERE id = 2");
+    assert_eq!(
+        pg.psql(&db, "SELECT count(*) FROM events WHERE org_id = 2"),
+        "0"
+    );
+
+    let by_parent = RecoverRows {
+        table: "public.events".into(),
+        filters: vec![ColumnEquals {
+            column: "org_id".into(),
+            value: "2".into(),
+        }],
+        ..RecoverRows::default()
+    };
+    let e = recover(&env, &archive, pg, &db, by_parent, false)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(
+        e.to_string()
+            .contains("public.events_2025, public.events_2026"),
+        "{e}"
+    );
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM events"), "30");
+
+    let rows = RecoverRows {
+        table: "public.orgs".into(),
+        filters: vec![ColumnEquals {
+            column: "id".into(),
+            value: "2".into(),
+        }],
+        children: true,
+        ..RecoverRows::default()
+    };
+    let r = recover(&env, &archive, pg, &db, rows, false).await.unwrap();
+    assert_eq!(
+        table(&r, "events_2025").insert + table(&r, "events_2026").insert,
+        30
+    );
+    assert_eq!(pg.psql(&db, state), before);
+}

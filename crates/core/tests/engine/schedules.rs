@@ -343,6 +343,8 @@ async fn a_busy_project_gives_its_slot_back_and_a_verify_schedule_checks_the_new
     let env = env_configured(|c| c.clock(clock.clone())).await;
     let engine = &env.engine;
     add_project(pg, engine, "busy").await;
+    // Several backups on one day, each still counted below: keep them all.
+    keep_everything(engine, "busy").await;
     every_6h(engine, "busy").await;
     let project = engine.project("busy").await.unwrap();
 
@@ -686,6 +688,7 @@ async fn each_backup_s_expected_removal_follows_the_schedule_and_the_policy() {
     let env = env_configured(|c| c.clock(clock.clone())).await;
     let engine = &env.engine;
     add_project(pg, engine, "forecast").await;
+    keep_everything(engine, "forecast").await;
     let mut ids = Vec::new();
     for at in [
         datetime!(2026-11-20 01:00 UTC),
@@ -706,7 +709,7 @@ async fn each_backup_s_expected_removal_follows_the_schedule_and_the_policy() {
     for b in engine.backup_rows("forecast").await.unwrap() {
         assert_eq!(b.origin, offsite_core::catalog::BackupOrigin::Local);
     }
-    // No policy: nothing is expected to go, and that is why each is kept.
+    // No rules: nothing is expected to go, and that is why each is kept.
     let f = engine.removal_forecast("forecast").await.unwrap();
     assert!(
         f.iter().all(|x| x.removed_at.is_none()
@@ -824,4 +827,68 @@ async fn due_runs_go_two_at_a_time_when_the_setting_allows() {
             .all(|r| r.state == DueRunState::Succeeded),
         "{report:?}"
     );
+}
+
+/// The user's choice "keep everything" (a new project keeps the recommended policy).
+async fn keep_everything(engine: &Engine, name: &str) {
+    let view = engine
+        .set_retention(name, RetentionPolicy::default(), Some("UTC"))
+        .await
+        .unwrap();
+    assert_eq!(view.rules, "keep everything");
+}
+
+/// A new project keeps 7 daily · 4 weekly · 12 monthly, counted in this computer's zone; its
+/// scheduled backups are pruned by it (two on one day: the older goes) until the user chooses
+/// to keep everything.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_project_keeps_the_recommended_retention_until_told_otherwise() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2026-11-20 05:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    add_project(pg, engine, "fresh").await;
+    let view = engine.retention("fresh").await.unwrap();
+    assert_eq!(view.policy, RetentionPolicy::recommended());
+    assert_eq!(view.rules, "keep-daily 7, keep-weekly 4, keep-monthly 12");
+    assert_eq!(
+        view.time_zone,
+        offsite_core::schedule::Zone::local().name(),
+        "periods in this computer's zone"
+    );
+    assert!(view.updated_at.is_some(), "saved with the project");
+    // A backup by hand, then the scheduled one 40 minutes later (one day in every zone): the
+    // run's retention keeps one a day, the newer.
+    every_6h(engine, "fresh").await;
+    let backup = |at| {
+        clock.set(at);
+        engine.backup(
+            offsite_core::ops::BackupOptions::project("fresh"),
+            JobStart::default(),
+        )
+    };
+    let by_hand = backup(datetime!(2026-11-20 06:00:10 UTC)).await.unwrap();
+    clock.set(datetime!(2026-11-20 06:40:10 UTC));
+    let run = engine.run_due().await.unwrap();
+    assert_eq!(run.runs[0].state, DueRunState::Succeeded, "{run:?}");
+    assert_eq!(
+        run.runs[0].pruned,
+        vec![by_hand.backup.id],
+        "one a day is kept"
+    );
+    // Keeping everything is the user's choice.
+    keep_everything(engine, "fresh").await;
+    backup(datetime!(2026-11-20 06:50:10 UTC)).await.unwrap();
+    let pruned = engine
+        .prune(
+            PruneOptions {
+                project: "fresh".into(),
+                dry_run: false,
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap();
+    assert!(pruned.removed.is_empty(), "{pruned:?}");
+    assert_eq!(engine.backups("fresh").await.unwrap().len(), 2);
 }

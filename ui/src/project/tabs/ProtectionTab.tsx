@@ -1,6 +1,7 @@
 // The project page's Protection tab (issue 44): what keeps the backups safe, apart from what they
 // are made from (Sources): how new backups are encrypted, the destinations copies go to, and the
 // 3-2-1 count the engine makes of them.
+import { checkWhy } from "../../dashboard/Checklist";
 import { EncryptionPanel } from "../../protection/EncryptionPanel";
 import { DestinationsPanel, ProtectionGlance, type ProtectionData } from "../../protection/ProtectionPanels";
 import { useHealth } from "../../store";
@@ -33,7 +34,7 @@ export function ProtectionTab({ project, protection, confirmRequest, onEncryptio
         <ProtectionGlance data={protection.data} />
       </section>
       <div className="source-grid">
-        <SourceCard id="encryption" title="Encryption" light={encryptionLight} line={item ? item.why : "how new backups are encrypted"}>
+        <SourceCard id="encryption" title="Encryption" light={encryptionLight} line={item ? checkWhy(item) : "how new backups are encrypted"}>
           <EncryptionPanel project={project} confirmRequest={confirmRequest} onChanged={onEncryptionChanged} />
         </SourceCard>
         <SourceCard

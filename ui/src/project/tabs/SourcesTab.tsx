@@ -3,10 +3,11 @@
 // destinations are on the Protection tab), each with a status light and, for a connection, when it was last tested and how
 // it went (recorded by the engine: a Test button, or a backup or pull that connected; "never
 // tested" else). The cards wrap the existing sections unchanged.
-import { type ReactNode, useEffect, useState } from "react";
+import { type ReactNode, useEffect, useRef, useState } from "react";
 import { commands, events, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
 import { databaseHost, databaseName } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
+import { useMasonry } from "../../components/useMasonry";
 import type { Resource } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
 import { ComponentsSection } from "../ComponentsSection";
@@ -124,10 +125,12 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
     for (const l of ["warn", "untested"] as const) if (lights.includes(l)) return l;
     return "ok";
   };
+  const grid = useRef<HTMLDivElement>(null);
+  useMasonry(grid);
   return (
     <div className="tab-sources" data-testid="tab-sources">
       {components.status === "error" && <ErrorNotice error={components.error as ErrorPayload} testId="sources-error" />}
-      <div className="source-grid">
+      <div className="source-grid" ref={grid} data-testid="source-grid">
         <SourceCard id="database" title="Database" light={lightOf(true, t("database"), summary.status === "error")} line={<DatabaseLine summary={summary} />}>
           <LastTest source="database" tests={tests} />
           {onEdit && (

@@ -130,6 +130,7 @@ pub(crate) async fn deliver_due(engine: &Engine) -> Result<DeliveryReport> {
             channels = Some(all.into_iter().map(|c| (c.name.clone(), c)).collect());
         }
         let specs = channels.as_ref().expect("loaded above");
+        let lines = protection_lines(engine, &rows).await;
         let http = match &client {
             Some(c) => c.clone(),
             None => {
@@ -146,10 +147,37 @@ pub(crate) async fn deliver_due(engine: &Engine) -> Result<DeliveryReport> {
             let Some(channel) = specs.get(name) else {
                 continue; // removed meanwhile: its rows went with it
             };
-            deliver_channel(engine, &http, channel, rows, &mut report).await?;
+            deliver_channel(engine, &http, channel, rows, &lines, &mut report).await?;
         }
     }
     Ok(report)
+}
+
+/// The protection line of each project the rows' events name, from the one checklist as it
+/// stands now ("2 of 5 done · next: …"): computed once per project and pass. A project whose
+/// health cannot be read (removed meanwhile) has none.
+async fn protection_lines(engine: &Engine, rows: &[OutboxRow]) -> HashMap<String, String> {
+    let mut names: Vec<String> = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<Event>(&r.payload_json).ok())
+        .filter_map(|e| e.project.map(|p| p.name))
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut lines = HashMap::new();
+    for name in names {
+        let line = match engine.health(Some(&name)).await {
+            Ok(list) => list.first().and_then(|h| h.checklist.next_step()),
+            Err(e) => {
+                tracing::debug!(project = %name, "no protection line for a notification: {e}");
+                None
+            }
+        };
+        if let Some(line) = line {
+            lines.insert(name, line);
+        }
+    }
+    lines
 }
 
 async fn deliver_channel(
@@ -157,6 +185,7 @@ async fn deliver_channel(
     client: &reqwest::Client,
     channel: &ChannelRecord,
     mut rows: Vec<&OutboxRow>,
+    lines: &HashMap<String, String>,
     report: &mut DeliveryReport,
 ) -> Result<()> {
     let (name, spec) = (channel.name.as_str(), &channel.spec);
@@ -199,7 +228,7 @@ async fn deliver_channel(
     for chunk in rows.chunks(PARALLEL) {
         let sends = chunk
             .iter()
-            .map(|r| send_row(engine, client, name, spec, r));
+            .map(|r| send_row(engine, client, name, spec, r, lines));
         let done = futures::future::join_all(sends).await;
         results.extend(chunk.iter().copied().zip(done));
     }
@@ -236,9 +265,19 @@ async fn send_row(
     name: &str,
     spec: &ChannelSpec,
     row: &OutboxRow,
+    lines: &HashMap<String, String>,
 ) -> std::result::Result<(), DeliveryError> {
     match serde_json::from_str::<Event>(&row.payload_json) {
-        Ok(event) => send_event(engine, client, name, spec, &event).await,
+        Ok(mut event) => {
+            if event.protection.is_none() {
+                event.protection = event
+                    .project
+                    .as_ref()
+                    .and_then(|p| lines.get(&p.name))
+                    .cloned();
+            }
+            send_event(engine, client, name, spec, &event).await
+        }
         Err(e) => Err(DeliveryError::new(
             DeliveryFailure::Other,
             format!("the stored event cannot be read: {e}"),

@@ -109,6 +109,7 @@ fn manifest(id: &str) -> Manifest {
         encryption: None,
         content: None,
         dump: None,
+        tenant: None,
     }
 }
 

@@ -1,0 +1,90 @@
+//! The `offsite` binary beside a throwaway cluster, as the browse, recover and tenant tests run
+//! it: a data directory of the test's own, libpq's variables cleared, the cluster superuser's
+//! password in `PGPASSWORD`, secrets from the environment; and its peak memory under GNU time.
+
+use offsite_testkit::TestCluster;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// `offsite --data-dir DATA args…`, not yet run.
+pub fn offsite(data: &Path, pg: &TestCluster, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_offsite"));
+    c.arg("--data-dir").arg(data).args(args);
+    for var in super::CLEARED {
+        c.env_remove(var);
+    }
+    c.env("OFFSITE_SECRET_STORE", "env")
+        .env("PGPASSWORD", pg.superuser_password())
+        .stdin(Stdio::null());
+    c
+}
+
+/// [`offsite`], run.
+pub fn run(data: &Path, pg: &TestCluster, args: &[&str]) -> Output {
+    offsite(data, pg, args).output().unwrap()
+}
+
+/// Asserts it succeeded (`what` names it).
+pub fn ok(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Its stdout as one JSON document.
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// [`ok`], then [`json`].
+pub fn ok_json(out: Output, what: &str) -> Value {
+    json(&ok(out, what))
+}
+
+/// Asserts it failed with an answer that names `needle`.
+pub fn refused(out: Output, needle: &str) {
+    assert!(!out.status.success(), "expected a failure");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(needle), "{needle:?} not in: {text}");
+}
+
+/// Runs `offsite args…` under GNU time and asserts it succeeded: (its output, its peak RSS in
+/// KiB).
+pub fn measured(data: &Path, pg: &TestCluster, args: &[&str]) -> (Output, u64) {
+    let rss = tempfile::NamedTempFile::new().unwrap();
+    let inner = offsite(data, pg, args);
+    let mut c = Command::new("/usr/bin/time");
+    c.arg("-f").arg("%M").arg("-o").arg(rss.path());
+    c.arg(inner.get_program()).args(inner.get_args());
+    for (k, v) in inner.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    let out = c
+        .stdin(Stdio::null())
+        .output()
+        .expect("this test needs GNU time (/usr/bin/time, Debian package `time`)");
+    let out = ok(out, &args.join(" "));
+    let kib = std::fs::read_to_string(rss.path())
+        .unwrap()
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (out, kib)
+}
