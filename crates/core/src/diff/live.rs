@@ -3,7 +3,7 @@
 //! backup it is compared with, so a value the backup holds unchanged is the same COPY text.
 
 use super::run::TableMeta;
-use super::spill::Lines;
+use super::spill::Spill;
 use crate::archive::ContentDigests;
 use crate::browse::MAX_ROW;
 use crate::drill::content::{apply_settings, quote_ident};
@@ -101,7 +101,7 @@ impl Live {
         schema: &str,
         table: &str,
         columns: &[String],
-        spill: &mut (dyn Lines + Send),
+        spill: &mut Spill,
         cancel: &CancellationToken,
     ) -> Result<()> {
         let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
@@ -130,7 +130,7 @@ impl Live {
             let mut rest: &[u8] = &bytes;
             while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
                 line.extend_from_slice(&rest[..nl]);
-                spill.line(&line)?;
+                spill.push(&line)?;
                 line.clear();
                 rest = &rest[nl + 1..];
             }
@@ -146,7 +146,7 @@ impl Live {
             }
         }
         if !line.is_empty() {
-            spill.line(&line)?;
+            spill.push(&line)?;
         }
         Ok(())
     }

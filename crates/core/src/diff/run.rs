@@ -2,7 +2,7 @@
 //! database's from its catalogs), then table by table the schema differences and the rows.
 
 use super::live::Live;
-use super::spill::{self, Fetch, Lines, Matcher, Projection, RowWindow};
+use super::spill::{self, Projection, RowWindow, Spill, Spilled};
 use super::{
     ComparedBy, DiffColumn, DiffOptions, DiffReport, Retyped, TableDiff, TableName, TableStatus,
     DEFAULT_ROW_PAGE, MAX_ROW_PAGE,
@@ -411,17 +411,12 @@ async fn both(
         key: key.clone(),
         fields: m.columns.len(),
     };
-    let (fp, tp) = (proj(f), proj(t));
-    let rows = f.rows.max(t.rows).unwrap_or_else(|| {
-        // A live table: its size on disk, at 32 bytes a row at the least.
-        f.bytes.max(t.bytes).unwrap_or(0) / 32
-    });
-    let key_bytes = if key.is_some() {
-        rows.saturating_mul(16)
-    } else {
-        f.bytes.unwrap_or(0).max(t.bytes.unwrap_or(0))
-    };
-    let parts = spill::parts_for(spill::held_bytes(rows, key_bytes));
+    let parts = spill::parts_for(f.bytes.unwrap_or(0).max(t.bytes.unwrap_or(0)));
+    let fs = read_side(c, from, live.as_deref_mut(), f, proj(f), parts, "from").await?;
+    let ts = read_side(c, to, live, t, proj(t), parts, "to").await?;
+    d.rows_from = Some(fs.rows);
+    d.rows_to = Some(ts.rows);
+    d.bytes_read = fs.bytes + ts.bytes;
     let (offset, limit) = page(c.opts);
     d.rows_offset = offset;
     let window = RowWindow {
@@ -430,42 +425,22 @@ async fn both(
         columns: common,
         key,
     };
-    let name = c.n.to_string();
-    let m = Matcher::new(
-        c.dir,
-        &name,
-        parts,
-        fp.clone(),
-        tp.clone(),
-        c.opts.rows.then(|| window.clone()),
-    )?;
-    // A failure leaves partition files behind in the private folder, removed at the end.
-    let mut m = read_side(c, from, live.as_deref_mut(), f, m).await?;
-    m.from_done()?;
-    let m = read_side(c, to, live.as_deref_mut(), t, m).await?;
-    d.rows_from = Some(m.rows[0]);
-    d.rows_to = Some(m.rows[1]);
-    d.bytes_read = m.bytes[0] + m.bytes[1];
-    let cancel = c.cancel.clone();
-    let mut got = tokio::task::spawn_blocking(move || m.finish(&cancel))
+    let (fsc, tsc, cancel) = (fs, ts, c.cancel.clone());
+    let want = c.opts.rows;
+    let got = tokio::task::spawn_blocking(move || {
+        let w = want.then_some(&window);
+        let r = spill::compare(&fsc, &tsc, w, &cancel);
+        fsc.remove();
+        tsc.remove();
+        r
+    })
     .await
     .map_err(|e| Error::internal(format!("the diff task failed: {e}")))??;
-    if let Some(mut fetch) = Fetch::new(fp, tp, &got.picked) {
-        fetch = read_side(c, from, live.as_deref_mut(), f, fetch).await?;
-        fetch.from_done();
-        fetch = read_side(c, to, live, t, fetch).await?;
-        d.bytes_read += fetch.bytes;
-        fetch.fill(&mut got.picked);
-    }
     d.added = got.counts.added;
     d.removed = got.counts.removed;
     d.changed = got.counts.changed;
     d.unchanged = got.counts.unchanged;
-    d.rows = got
-        .picked
-        .iter()
-        .map(|p| spill::row_change(&window, p))
-        .collect();
+    d.rows = got.rows;
     d.rows_more = got.more;
     if schema_changed || d.added + d.removed + d.changed > 0 {
         d.status = TableStatus::Changed;
@@ -481,14 +456,18 @@ fn page(o: &DiffOptions) -> (u64, u64) {
     (o.offset, u64::from(limit))
 }
 
-/// Streams one side's rows of the table into `sink`, and gives it back.
-async fn read_side<S: Lines + Send + 'static>(
+/// Streams one side's rows of the table into partitions.
+async fn read_side(
     c: &TableCtx<'_>,
     side: &Side,
     live: Option<&mut Live>,
     m: &TableMeta,
-    mut sink: S,
-) -> Result<S> {
+    proj: Projection,
+    parts: usize,
+    which: &str,
+) -> Result<Spilled> {
+    let name = format!("{}-{which}", c.n);
+    let mut s = Spill::new(c.dir, &name, parts, proj)?;
     match side {
         Side::Archive { path, .. } => {
             let (p, schema, table, cancel) = (
@@ -500,23 +479,23 @@ async fn read_side<S: Lines + Send + 'static>(
             let columns = m.columns.clone();
             tokio::task::spawn_blocking(move || {
                 let (read_columns, _) =
-                    browse::read_table_lines(&p, &schema, &table, &cancel, &mut |l| sink.line(l))?;
+                    browse::read_table_lines(&p, &schema, &table, &cancel, &mut |l| s.push(l))?;
                 if read_columns != columns {
                     return Err(Error::integrity(format!(
                         "{}: the columns of {schema}.{table} changed while it was read",
                         p.display()
                     )));
                 }
-                Ok(sink)
+                s.finish()
             })
             .await
             .map_err(|e| Error::internal(format!("the diff task failed: {e}")))?
         }
         Side::Live { .. } => {
             let l = live.ok_or_else(|| Error::internal("diff: no live snapshot"))?;
-            l.stream(&c.name.0, &c.name.1, &m.columns, &mut sink, c.cancel)
+            l.stream(&c.name.0, &c.name.1, &m.columns, &mut s, c.cancel)
                 .await?;
-            Ok(sink)
+            s.finish()
         }
     }
 }

@@ -1,49 +1,26 @@
-//! Bounded-memory row matching: a hybrid hash join on row digests. Each row is reduced to its
-//! key (the exact bytes of the key's fields) and a 128-bit digest of the compared row (SipHash
-//! with keys drawn at random for this diff). Rows go to one of `P` partitions by a hash of the
-//! key: FROM's partition 0 is held in memory as it is read and TO's rows of partition 0 are
-//! matched against it as they arrive; the other partitions (only when the table does not fit
-//! [`MEMORY_BUDGET`]) are written as `(key, digest)` records to private temporary files and
-//! matched one at a time afterwards. The changed rows of a page (`--rows`) are then read again
-//! by key ([`Fetch`]). See the module description of [`super`].
+//! Bounded-memory row matching: each side's rows go to `P` private temporary files by a hash of
+//! their key; then partition by partition, FROM's rows are held in a hash table and TO's
+//! streamed past it. See the module description of [`super`].
 
 use super::{RowChange, RowChangeKind};
 use crate::browse::{CopyRow, MAX_ROW, MAX_SHOWN_VALUE};
 use crate::error::{Error, Result};
-use hashbrown::HashTable;
-use siphasher::sip128::{Hasher128, SipHasher13};
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher, RandomState};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use tokio_util::sync::CancellationToken;
 
-/// About this many bytes of held rows (hash table and keys) at a time.
-pub const MEMORY_BUDGET: u64 = 24 << 20;
+/// About this many bytes of rows per partition (what one partition holds in memory).
+pub const PART_BUDGET: u64 = 16 << 20;
 /// At most this many partitions (open files per side while spilling).
 pub const MAX_PARTS: usize = 256;
-/// What one held row costs besides its key's bytes (entry, hash table slack).
-pub const ROW_COST: u64 = 48;
 /// Write buffer per partition file.
-const WRITE_BUFFER: usize = 32 << 10;
-/// Read buffer of a partition file.
-const READ_BUFFER: usize = 256 << 10;
+const WRITE_BUFFER: usize = 8 << 10;
 
-/// Partitions for a table whose rows would take about `held` bytes to hold (see
-/// [`held_bytes`]).
-pub fn parts_for(held: u64) -> usize {
-    (held.div_ceil(MEMORY_BUDGET) as usize).clamp(1, MAX_PARTS)
-}
-
-/// What holding `rows` rows whose keys take `key_bytes` in all costs.
-pub fn held_bytes(rows: u64, key_bytes: u64) -> u64 {
-    rows.saturating_mul(ROW_COST).saturating_add(key_bytes)
-}
-
-/// Receives a table's COPY text, line by line (without `\n`).
-pub trait Lines {
-    fn line(&mut self, line: &[u8]) -> Result<()>;
+/// Partitions for a table of about `bytes` bytes of rows on its larger side.
+pub fn parts_for(bytes: u64) -> usize {
+    (bytes.div_ceil(PART_BUDGET) as usize).clamp(1, MAX_PARTS)
 }
 
 /// How a side's line becomes the compared row and its key.
@@ -57,39 +34,71 @@ pub struct Projection {
     pub fields: usize,
 }
 
-/// Splits one side's lines into the compared row and its key, without allocating per row.
-struct Shape {
+/// One side's rows, being written to partitions.
+pub struct Spill {
+    files: Vec<BufWriter<File>>,
+    paths: Vec<PathBuf>,
     proj: Projection,
     /// The key's field indices in the line as read.
     key_fields: Option<Vec<usize>>,
+    pub rows: u64,
+    pub bytes: u64,
     ranges: Vec<(usize, usize)>,
     row: Vec<u8>,
     key: Vec<u8>,
 }
 
-impl Shape {
-    fn new(proj: Projection) -> Shape {
+/// A side's rows, written.
+pub struct Spilled {
+    paths: Vec<PathBuf>,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+fn io(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io(format!("diff: {what}"), e)
+}
+
+impl Spill {
+    /// Partition files `NAME-<i>` in the private folder `dir`.
+    pub fn new(dir: &Path, name: &str, parts: usize, proj: Projection) -> Result<Spill> {
+        let mut files = Vec::with_capacity(parts);
+        let mut paths = Vec::with_capacity(parts);
+        for i in 0..parts {
+            let path = dir.join(format!("{name}-{i}"));
+            let f = crate::private_fs::create_new(&path).map_err(io("a temporary file"))?;
+            files.push(BufWriter::with_capacity(WRITE_BUFFER, f));
+            paths.push(path);
+        }
         let key_fields = proj.key.as_ref().map(|k| {
             k.iter()
                 .map(|&i| proj.pick.as_ref().map_or(i, |p| p[i]))
                 .collect()
         });
-        Shape {
-            proj,
+        Ok(Spill {
+            files,
+            paths,
             key_fields,
+            proj,
+            rows: 0,
+            bytes: 0,
             ranges: Vec::new(),
             row: Vec::new(),
             key: Vec::new(),
-        }
+        })
     }
 
-    /// `(key, row)` of `line`; the key is the row itself when the table has no key.
-    fn split<'a>(&'a mut self, line: &'a [u8]) -> Result<(&'a [u8], &'a [u8])> {
+    /// One line of COPY text (without `\n`).
+    pub fn push(&mut self, line: &[u8]) -> Result<()> {
+        self.rows += 1;
+        self.bytes += line.len() as u64 + 1;
         self.ranges.clear();
         let mut start = 0;
-        for i in memchr::memchr_iter(b'\t', line) {
-            self.ranges.push((start, i));
-            start = i + 1;
+        for (i, &b) in line.iter().enumerate() {
+            if b == b'\t' {
+                self.ranges.push((start, i));
+                start = i + 1;
+            }
         }
         self.ranges.push((start, line.len()));
         if self.ranges.len() != self.proj.fields {
@@ -102,23 +111,48 @@ impl Shape {
         if let Some(pick) = &self.proj.pick {
             join(line, &self.ranges, pick, &mut self.row);
         }
+        if let Some(k) = &self.key_fields {
+            join(line, &self.ranges, k, &mut self.key);
+        }
         let row: &[u8] = if self.proj.pick.is_some() {
             &self.row
         } else {
             line
         };
-        let key: &[u8] = match self.key_fields.as_deref() {
-            None => row,
-            Some(&[one]) => {
-                let (a, b) = self.ranges[one];
-                &line[a..b]
-            }
-            Some(k) => {
-                join(line, &self.ranges, k, &mut self.key);
-                &self.key
-            }
+        let (key, value): (&[u8], &[u8]) = match &self.key_fields {
+            None => (row, &[]),
+            Some(_) => (&self.key, row),
         };
-        Ok((key, row))
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        let part = (h.finish() % self.files.len() as u64) as usize;
+        let f = &mut self.files[part];
+        let w = io("writing a temporary file");
+        f.write_all(&(key.len() as u32).to_le_bytes()).map_err(&w)?;
+        f.write_all(key).map_err(&w)?;
+        f.write_all(&(value.len() as u32).to_le_bytes())
+            .map_err(&w)?;
+        f.write_all(value).map_err(&w)
+    }
+
+    pub fn finish(self) -> Result<Spilled> {
+        for mut f in self.files {
+            f.flush().map_err(io("writing a temporary file"))?;
+        }
+        Ok(Spilled {
+            paths: self.paths,
+            rows: self.rows,
+            bytes: self.bytes,
+        })
+    }
+}
+
+impl Spilled {
+    /// Deletes the partition files (the private folder they are in goes at the end anyway).
+    pub fn remove(&self) {
+        for p in &self.paths {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
@@ -134,95 +168,30 @@ fn join(line: &[u8], ranges: &[(usize, usize)], pick: &[usize], out: &mut Vec<u8
     }
 }
 
-fn io(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::io(format!("diff: {what}"), e)
-}
-
-/// A held row: its key's place in [`Held::keys`], how many FROM rows have that key (whole
-/// rows: duplicates) not yet matched, and the digest of the (first) row.
-#[derive(Clone, Copy)]
-struct Entry {
-    at: u32,
-    len: u32,
-    count: u32,
-    digest: u128,
-}
-
-/// One partition of FROM, in memory.
-struct Held {
-    table: HashTable<Entry>,
-    keys: Vec<u8>,
-    state: RandomState,
-}
-
-enum Probe {
-    Unchanged,
-    Changed,
-    Added,
-}
-
-impl Held {
-    fn add(&mut self, key: &[u8], digest: u128) -> Result<()> {
-        let Held { table, keys, state } = self;
-        let h = state.hash_one(key);
-        let at_key = |e: &Entry| &keys[e.at as usize..(e.at + e.len) as usize];
-        if let Some(e) = table.find_mut(h, |e| at_key(e) == key) {
-            e.count += 1;
-            return Ok(());
-        }
-        let at = u32::try_from(keys.len())
-            .ok()
-            .filter(|at| at.checked_add(key.len() as u32).is_some())
-            .ok_or_else(|| {
-                Error::internal("diff: one partition's keys passed 4 GiB (the estimate was off)")
-            })?;
-        keys.extend_from_slice(key);
-        let keys = &*keys;
-        table.insert_unique(
-            h,
-            Entry {
-                at,
-                len: key.len() as u32,
-                count: 1,
-                digest,
-            },
-            |e| state.hash_one(&keys[e.at as usize..(e.at + e.len) as usize]),
-        );
-        Ok(())
+/// One record of a partition file: (key, row); the row is empty when the key is the row.
+fn read_record(r: &mut impl Read) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(io("reading a temporary file")(e)),
     }
+    let key = read_part(r, len)?;
+    r.read_exact(&mut len)
+        .map_err(io("reading a temporary file"))?;
+    let value = read_part(r, len)?;
+    Ok(Some((key, value)))
+}
 
-    fn probe(&mut self, key: &[u8], digest: u128) -> Probe {
-        let Held { table, keys, state } = self;
-        let h = state.hash_one(key);
-        match table.find_mut(h, |e| &keys[e.at as usize..(e.at + e.len) as usize] == key) {
-            Some(e) if e.count > 0 => {
-                e.count -= 1;
-                if e.digest == digest {
-                    Probe::Unchanged
-                } else {
-                    Probe::Changed
-                }
-            }
-            _ => Probe::Added,
-        }
+fn read_part(r: &mut impl Read, len: [u8; 4]) -> Result<Vec<u8>> {
+    let n = u32::from_le_bytes(len) as usize;
+    if n > MAX_ROW {
+        return Err(Error::internal("diff: a temporary file is damaged"));
     }
-
-    /// The rows left unmatched, by key, with their counts; the table is emptied.
-    fn left(&mut self) -> Vec<(Vec<u8>, u32)> {
-        let mut left: Vec<(Vec<u8>, u32)> = self
-            .table
-            .iter()
-            .filter(|e| e.count > 0)
-            .map(|e| {
-                let k = &self.keys[e.at as usize..(e.at + e.len) as usize];
-                (k.to_vec(), e.count)
-            })
-            .collect();
-        left.sort_unstable();
-        self.table.clear();
-        self.keys.clear();
-        left
-    }
+    let mut v = vec![0u8; n];
+    r.read_exact(&mut v)
+        .map_err(io("reading a temporary file"))?;
+    Ok(v)
 }
 
 /// The counts of one table's comparison.
@@ -235,7 +204,6 @@ pub struct Counts {
 }
 
 /// Which changed rows to keep, and what they are shown with.
-#[derive(Debug, Clone)]
 pub struct RowWindow {
     pub offset: u64,
     pub limit: u64,
@@ -245,359 +213,103 @@ pub struct RowWindow {
     pub key: Option<Vec<usize>>,
 }
 
-/// A changed row of the page: its kind, key, and (once fetched) the row before and after.
-#[derive(Debug, Clone)]
-pub struct Picked {
-    pub kind: RowChangeKind,
-    pub key: Vec<u8>,
-    pub before: Option<Vec<u8>>,
-    pub after: Option<Vec<u8>>,
-}
-
-/// The page being filled, in the order changes are found.
-struct Page {
-    window: RowWindow,
-    seen: u64,
-    picked: Vec<Picked>,
-    more: bool,
-}
-
-impl Page {
-    fn keep(&mut self, kind: RowChangeKind, key: &[u8]) {
-        self.seen += 1;
-        if self.seen <= self.window.offset {
-            return;
-        }
-        if self.picked.len() as u64 >= self.window.limit {
-            self.more = true;
-            return;
-        }
-        // Whole rows: the key is the row.
-        let row = self.window.key.is_none().then(|| key.to_vec());
-        self.picked.push(Picked {
-            kind,
-            key: key.to_vec(),
-            before: row.clone().filter(|_| kind != RowChangeKind::Added),
-            after: row.filter(|_| kind != RowChangeKind::Removed),
-        });
-    }
-}
-
-/// What [`Matcher::finish`] found.
+/// What [`compare`] found.
 pub struct Compared {
     pub counts: Counts,
-    /// The page's changed rows (whole rows: with their values; by key: values still to fetch).
-    pub picked: Vec<Picked>,
+    pub rows: Vec<RowChange>,
     pub more: bool,
 }
 
-/// One table's comparison: FROM's lines are fed, then TO's (see the module description).
-pub struct Matcher {
-    from: Shape,
-    to: Shape,
-    reading_to: bool,
-    parts: usize,
-    /// The current side's spill files (index 0 is held, never written).
-    files: Vec<Option<BufWriter<File>>>,
-    paths: [Vec<PathBuf>; 2],
-    held: Held,
-    seeds: (u64, u64),
-    whole: bool,
-    counts: Counts,
-    page: Option<Page>,
-    pub rows: [u64; 2],
-    pub bytes: [u64; 2],
+struct Held {
+    row: Vec<u8>,
+    count: u32,
 }
 
-impl Matcher {
-    /// A comparison in `parts` partitions, spilling to files `NAME-from-<i>`/`NAME-to-<i>` in
-    /// the private folder `dir`; with `window`, the changed rows of that page are kept.
-    pub fn new(
-        dir: &Path,
-        name: &str,
-        parts: usize,
-        from: Projection,
-        to: Projection,
-        window: Option<RowWindow>,
-    ) -> Result<Matcher> {
-        let parts = parts.clamp(1, MAX_PARTS);
-        let paths = ["from", "to"].map(|side| {
-            (0..parts)
-                .map(|i| dir.join(format!("{name}-{side}-{i}")))
-                .collect::<Vec<_>>()
-        });
-        let whole = from.key.is_none();
-        let state = RandomState::new();
-        let mut m = Matcher {
-            from: Shape::new(from),
-            to: Shape::new(to),
-            reading_to: false,
-            parts,
-            files: Vec::new(),
-            paths,
-            held: Held {
-                table: HashTable::new(),
-                keys: Vec::new(),
-                state: RandomState::new(),
-            },
-            seeds: (state.hash_one(1u8), state.hash_one(2u8)),
-            whole,
-            counts: Counts::default(),
-            page: window.map(|window| Page {
-                window,
-                seen: 0,
-                picked: Vec::new(),
-                more: false,
-            }),
-            rows: [0; 2],
-            bytes: [0; 2],
-        };
-        m.open_files(0)?;
-        Ok(m)
-    }
-
-    fn open_files(&mut self, side: usize) -> Result<()> {
-        self.files.clear();
-        for (i, path) in self.paths[side].iter().enumerate() {
-            self.files.push(if i == 0 {
-                None
-            } else {
-                let f = crate::private_fs::create_new(path).map_err(io("a temporary file"))?;
-                Some(BufWriter::with_capacity(WRITE_BUFFER, f))
-            });
-        }
-        Ok(())
-    }
-
-    fn flush_files(&mut self) -> Result<()> {
-        for f in self.files.iter_mut().flatten() {
-            f.flush().map_err(io("writing a temporary file"))?;
-        }
-        self.files.clear();
-        Ok(())
-    }
-
-    /// FROM's lines are all fed: TO's come next.
-    pub fn from_done(&mut self) -> Result<()> {
-        self.flush_files()?;
-        self.reading_to = true;
-        self.open_files(1)
-    }
-
-    fn digest(seeds: (u64, u64), whole: bool, row: &[u8]) -> u128 {
-        if whole {
-            return 0; // the key is the row
-        }
-        let mut h = SipHasher13::new_with_keys(seeds.0, seeds.1);
-        h.write(row);
-        h.finish128().as_u128()
-    }
-
-    fn matched(&mut self, key: &[u8], digest: u128) {
-        matched(&mut self.held, &mut self.counts, &mut self.page, key, digest);
-    }
-
-    fn removed(&mut self) {
-        for (key, count) in self.held.left() {
-            self.counts.removed += u64::from(count);
-            if let Some(p) = &mut self.page {
-                for _ in 0..count {
-                    p.keep(RowChangeKind::Removed, &key);
-                }
-            }
-        }
-    }
-
-    /// Matches the spilled partitions and returns the counts and the page.
-    pub fn finish(mut self, cancel: &CancellationToken) -> Result<Compared> {
-        self.flush_files()?;
-        self.removed();
-        let mut key = Vec::new();
-        for p in 1..self.parts {
-            if cancel.is_cancelled() {
-                return Err(Error::cancelled());
-            }
-            let mut r = open_part(&self.paths[0][p])?;
-            while let Some(d) = read_record(&mut r, &mut key, self.whole)? {
-                self.held.add(&key, d)?;
-            }
-            let mut r = open_part(&self.paths[1][p])?;
-            while let Some(d) = read_record(&mut r, &mut key, self.whole)? {
-                self.matched(&key, d);
-            }
-            self.removed();
-            for side in &self.paths {
-                let _ = std::fs::remove_file(&side[p]);
-            }
-        }
-        let page = self.page.take();
-        Ok(Compared {
-            counts: self.counts,
-            more: page.as_ref().is_some_and(|p| p.more),
-            picked: page.map(|p| p.picked).unwrap_or_default(),
-        })
-    }
-}
-
-impl Lines for Matcher {
-    fn line(&mut self, line: &[u8]) -> Result<()> {
-        let side = usize::from(self.reading_to);
-        self.rows[side] += 1;
-        self.bytes[side] += line.len() as u64 + 1;
-        let (seeds, whole, parts) = (self.seeds, self.whole, self.parts as u64);
-        let shape = if self.reading_to {
-            &mut self.to
-        } else {
-            &mut self.from
-        };
-        let (key, row) = shape.split(line)?;
-        let digest = Matcher::digest(seeds, whole, row);
-        let part = if parts == 1 {
-            0
-        } else {
-            let mut h = DefaultHasher::new();
-            key.hash(&mut h);
-            (h.finish() % parts) as usize
-        };
-        if part == 0 {
-            return if self.reading_to {
-                matched(&mut self.held, &mut self.counts, &mut self.page, key, digest);
-                Ok(())
-            } else {
-                self.held.add(key, digest)
-            };
-        }
-        let f = self.files[part]
-            .as_mut()
-            .expect("spilled partitions have files");
-        let w = io("writing a temporary file");
-        f.write_all(&(key.len() as u32).to_le_bytes()).map_err(&w)?;
-        f.write_all(key).map_err(&w)?;
-        if !whole {
-            f.write_all(&digest.to_le_bytes()).map_err(&w)?;
-        }
-        Ok(())
-    }
-}
-
-/// One TO row matched against the held partition.
-fn matched(
-    held: &mut Held,
-    counts: &mut Counts,
-    page: &mut Option<Page>,
-    key: &[u8],
-    digest: u128,
-) {
-    let kind = match held.probe(key, digest) {
-        Probe::Unchanged => {
-            counts.unchanged += 1;
+/// Matches FROM's and TO's partitions; with `window`, keeps that page of the changed rows
+/// (per partition: TO's changes in TO's order, then FROM's removed rows by key).
+pub fn compare(
+    from: &Spilled,
+    to: &Spilled,
+    window: Option<&RowWindow>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<Compared> {
+    let mut out = Compared {
+        counts: Counts::default(),
+        rows: Vec::new(),
+        more: false,
+    };
+    let mut seen = 0u64;
+    let mut keep = |kind, before: Option<&[u8]>, after: Option<&[u8]>, out: &mut Compared| {
+        let Some(w) = window else { return };
+        seen += 1;
+        if seen <= w.offset {
             return;
         }
-        Probe::Changed => {
-            counts.changed += 1;
-            RowChangeKind::Changed
+        if out.rows.len() as u64 >= w.limit {
+            out.more = true;
+            return;
         }
-        Probe::Added => {
-            counts.added += 1;
-            RowChangeKind::Added
-        }
+        out.rows.push(row_change(w, kind, before, after));
     };
-    if let Some(p) = page {
-        p.keep(kind, key);
-    }
-}
-
-fn open_part(path: &Path) -> Result<BufReader<File>> {
-    let f = File::open(path).map_err(io("reading a temporary file"))?;
-    Ok(BufReader::with_capacity(READ_BUFFER, f))
-}
-
-/// One record of a partition file into `key`; returns its digest (0 for whole rows), or
-/// `None` at the end.
-fn read_record(r: &mut impl Read, key: &mut Vec<u8>, whole: bool) -> Result<Option<u128>> {
-    let mut len = [0u8; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(io("reading a temporary file")(e)),
-    }
-    let n = u32::from_le_bytes(len) as usize;
-    if n > MAX_ROW {
-        return Err(Error::internal("diff: a temporary file is damaged"));
-    }
-    key.resize(n, 0);
-    r.read_exact(key).map_err(io("reading a temporary file"))?;
-    if whole {
-        return Ok(Some(0));
-    }
-    let mut d = [0u8; 16];
-    r.read_exact(&mut d)
-        .map_err(io("reading a temporary file"))?;
-    Ok(Some(u128::from_le_bytes(d)))
-}
-
-/// The second read of a page's changed rows (by key): each side's row for the keys asked.
-pub struct Fetch {
-    from: Shape,
-    to: Shape,
-    reading_to: bool,
-    wanted: HashMap<Vec<u8>, (Option<Vec<u8>>, Option<Vec<u8>>)>,
-    pub bytes: u64,
-}
-
-impl Fetch {
-    /// Whether `picked` needs it (rows matched by key: only their keys are known).
-    pub fn new(from: Projection, to: Projection, picked: &[Picked]) -> Option<Fetch> {
-        if from.key.is_none() || picked.is_empty() {
-            return None;
+    for (fp, tp) in from.paths.iter().zip(&to.paths) {
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled());
         }
-        Some(Fetch {
-            from: Shape::new(from),
-            to: Shape::new(to),
-            reading_to: false,
-            wanted: picked
-                .iter()
-                .map(|p| (p.key.clone(), (None, None)))
-                .collect(),
-            bytes: 0,
-        })
-    }
-
-    pub fn from_done(&mut self) {
-        self.reading_to = true;
-    }
-
-    /// Fills in the rows of `picked`.
-    pub fn fill(self, picked: &mut [Picked]) {
-        for p in picked {
-            if let Some((b, a)) = self.wanted.get(&p.key) {
-                if p.kind != RowChangeKind::Added {
-                    p.before.clone_from(b);
+        let mut held: HashMap<Vec<u8>, Held> = HashMap::new();
+        let mut r = BufReader::with_capacity(64 << 10, File::open(fp).map_err(io("a file"))?);
+        while let Some((key, row)) = read_record(&mut r)? {
+            held.entry(key)
+                .and_modify(|h| h.count += 1)
+                .or_insert(Held { row, count: 1 });
+        }
+        let mut r = BufReader::with_capacity(64 << 10, File::open(tp).map_err(io("a file"))?);
+        while let Some((key, row)) = read_record(&mut r)? {
+            match held.get_mut(&key) {
+                Some(h) if h.count > 0 => {
+                    h.count -= 1;
+                    if h.row == row {
+                        out.counts.unchanged += 1;
+                    } else {
+                        out.counts.changed += 1;
+                        let (b, a) = (whole(&key, &h.row).to_vec(), whole(&key, &row).to_vec());
+                        keep(RowChangeKind::Changed, Some(&b), Some(&a), &mut out);
+                    }
                 }
-                if p.kind != RowChangeKind::Removed {
-                    p.after.clone_from(a);
+                _ => {
+                    out.counts.added += 1;
+                    keep(
+                        RowChangeKind::Added,
+                        None,
+                        Some(whole(&key, &row)),
+                        &mut out,
+                    );
                 }
             }
         }
-    }
-}
-
-impl Lines for Fetch {
-    fn line(&mut self, line: &[u8]) -> Result<()> {
-        self.bytes += line.len() as u64 + 1;
-        let shape = if self.reading_to {
-            &mut self.to
-        } else {
-            &mut self.from
-        };
-        let (key, row) = shape.split(line)?;
-        if let Some((b, a)) = self.wanted.get_mut(key) {
-            let slot = if self.reading_to { a } else { b };
-            if slot.is_none() {
-                *slot = Some(row.to_vec());
+        let mut left: Vec<(Vec<u8>, Held)> =
+            held.into_iter().filter(|(_, h)| h.count > 0).collect();
+        left.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, h) in left {
+            out.counts.removed += u64::from(h.count);
+            for _ in 0..h.count {
+                keep(
+                    RowChangeKind::Removed,
+                    Some(whole(&key, &h.row)),
+                    None,
+                    &mut out,
+                );
             }
         }
-        Ok(())
+    }
+    Ok(out)
+}
+
+/// The compared row: the value, or the key when the key is the whole row.
+fn whole<'a>(key: &'a [u8], row: &'a [u8]) -> &'a [u8] {
+    if row.is_empty() && !key.is_empty() {
+        key
+    } else {
+        row
     }
 }
 
@@ -613,16 +325,21 @@ fn shown(f: Option<&[u8]>) -> Option<String> {
     })
 }
 
-/// A page's changed row as shown: its key, and per changed column the value before → after.
-pub fn row_change(w: &RowWindow, p: &Picked) -> RowChange {
-    let decode = |line: Option<&Vec<u8>>| {
+fn row_change(
+    w: &RowWindow,
+    kind: RowChangeKind,
+    before: Option<&[u8]>,
+    after: Option<&[u8]>,
+) -> RowChange {
+    let decode = |line: Option<&[u8]>| {
         line.map(|l| {
             let mut r = CopyRow::default();
             r.decode(l);
             r
         })
     };
-    let (b, a) = (decode(p.before.as_ref()), decode(p.after.as_ref()));
+    let (b, a) = (decode(before), decode(after));
+    let either = a.as_ref().or(b.as_ref()).expect("one side is given");
     let key = w
         .key
         .as_deref()
@@ -630,7 +347,7 @@ pub fn row_change(w: &RowWindow, p: &Picked) -> RowChange {
         .iter()
         .map(|&i| super::KeyValue {
             column: w.columns.get(i).cloned().unwrap_or_default(),
-            value: shown(a.as_ref().or(b.as_ref()).and_then(|r| r.field(i))),
+            value: shown(either.field(i)),
         })
         .collect();
     let mut columns = Vec::new();
@@ -639,7 +356,7 @@ pub fn row_change(w: &RowWindow, p: &Picked) -> RowChange {
             b.as_ref().and_then(|r| r.field(i)),
             a.as_ref().and_then(|r| r.field(i)),
         );
-        if p.kind == RowChangeKind::Changed && bv == av {
+        if kind == RowChangeKind::Changed && bv == av {
             continue;
         }
         columns.push(super::ValueChange {
@@ -648,9 +365,5 @@ pub fn row_change(w: &RowWindow, p: &Picked) -> RowChange {
             after: shown(av),
         });
     }
-    RowChange {
-        kind: p.kind,
-        key,
-        columns,
-    }
+    RowChange { kind, key, columns }
 }
