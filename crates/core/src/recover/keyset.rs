@@ -160,7 +160,9 @@ fn write_run(pool: &Pool, keys: impl Iterator<Item = Key>) -> Result<Run> {
         n += 1;
     }
     w.flush().map_err(io)?;
-    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    drop(w);
+    // Written through a write-only handle: looked up through a reading one.
+    let file = File::open(&path).map_err(io)?;
     RUNS.fetch_add(1, Ordering::SeqCst);
     Ok(Run {
         path,
