@@ -11,6 +11,7 @@
 //! every target row the recovery changes ([`undo`]).
 
 mod apply;
+mod keyset;
 mod order;
 mod schema;
 mod select;
@@ -19,6 +20,8 @@ mod tenant;
 mod tenant_dump;
 mod undo;
 
+#[doc(hidden)]
+pub use keyset::{key_runs_written, set_keys_in_memory};
 pub use schema::parse_table_name;
 pub use tenant::{check_root, shape, TenantRoot, TenantShape, TenantTable};
 pub use tenant_dump::{

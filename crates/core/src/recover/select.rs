@@ -2,13 +2,15 @@
 //! chosen one ([`Graph`]), and each table's COPY data streamed from the dump and kept when its
 //! key or its foreign key values fall in the sets already found ([`select`]).
 //!
-//! Key sets hold a 128-bit digest of each key (SHA-256 of its fields, cut), never the values:
-//! about 40 bytes a row in a hash set, so a tenant of a million rows needs some 40 MB per set
-//! it fills. The rows themselves go to spool files on disk, never to memory.
+//! Key sets hold a 128-bit digest of each key (SHA-256 of its fields, cut), never the values,
+//! within a memory bound: past it they spill to sorted runs on disk ([`super::keyset`]), so a
+//! tenant of millions of rows takes no more memory than a small one. The rows themselves go
+//! to spool files on disk, never to memory.
 
+use super::keyset::{self, KeySet, Pool};
 use super::schema::{parse_table_name, quote_ident, Schema};
 use super::{RecoverRows, TableRole};
-use crate::browse::{escape_field, for_each_row_line, raw_fields};
+use crate::browse::{escape_field, for_each_row_line};
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::Reporter;
 use sqlx::PgConnection;
@@ -386,33 +388,78 @@ pub(super) struct Selection {
 
 pub(super) type Key = u128;
 
+/// The key of a row's fields (`None` if one is NULL): a 128-bit SipHash-1-3 of each field
+/// with its length, under keys drawn at random once per process (so no value can be made to
+/// collide with another, and the same within one process: a recovery and a tenant backup's
+/// isolation check compare keys made by the same process).
 pub(super) fn digest<'a>(fields: impl Iterator<Item = Option<&'a [u8]>>) -> Option<Key> {
-    let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+    use siphasher::sip128::{Hasher128, SipHasher13};
+    use std::hash::{BuildHasher, Hasher};
+    static SEEDS: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    let (k0, k1) = *SEEDS.get_or_init(|| {
+        let s = std::hash::RandomState::new();
+        (s.hash_one(0u8), s.hash_one(1u8))
+    });
+    let mut h = SipHasher13::new_with_keys(k0, k1);
     for f in fields {
         let f = f?;
-        h.update(&(f.len() as u64).to_le_bytes());
-        h.update(f);
+        h.write_u64(f.len() as u64);
+        h.write(f);
     }
-    let d = h.finish();
-    Some(u128::from_le_bytes(
-        d.as_ref()[..16].try_into().expect("16 bytes"),
-    ))
+    Some(h.finish128().as_u128())
 }
 
+/// The fields of a line of COPY text, as ranges, in a buffer used again for every line.
 #[derive(Default)]
+struct Fields(Vec<(usize, usize)>);
+
+impl Fields {
+    fn split(&mut self, line: &[u8]) {
+        self.0.clear();
+        let mut start = 0;
+        for i in memchr::memchr_iter(b'\t', line) {
+            self.0.push((start, i));
+            start = i + 1;
+        }
+        self.0.push((start, line.len()));
+    }
+
+    /// Field `k` of `line` (`None` for NULL or past the end).
+    fn get<'a>(&self, line: &'a [u8], k: usize) -> Option<&'a [u8]> {
+        let &(a, b) = self.0.get(k)?;
+        let f = &line[a..b];
+        (f != b"\\N").then_some(f)
+    }
+}
+
 struct State {
     dirty: bool,
     /// Per column set: digests of chosen/child rows (what children are matched against).
-    sub: Vec<HashSet<Key>>,
+    sub: Vec<KeySet>,
     /// Per column set: digests parents must have (what parents are matched against).
-    need: Vec<HashSet<Key>>,
-    seen_sub: HashSet<Key>,
+    need: Vec<KeySet>,
+    seen_sub: KeySet,
     /// This pass: the values of rows' references to their own table (a reply's parent) that
     /// did not match. A row chosen later whose key is among them means one more pass.
-    pending_self: HashSet<Key>,
-    seen_par: HashSet<Key>,
+    pending_self: KeySet,
+    seen_par: KeySet,
     spool: Option<BufWriter<std::fs::File>>,
     rows: u64,
+}
+
+impl State {
+    fn new(pool: &Pool, col_sets: usize) -> State {
+        State {
+            dirty: false,
+            sub: (0..col_sets).map(|_| KeySet::new(pool)).collect(),
+            need: (0..col_sets).map(|_| KeySet::new(pool)).collect(),
+            seen_sub: KeySet::new(pool),
+            pending_self: KeySet::new(pool),
+            seen_par: KeySet::new(pool),
+            spool: None,
+            rows: 0,
+        }
+    }
 }
 
 /// Column positions in the dump's rows of one table.
@@ -488,14 +535,11 @@ pub(super) fn select(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Selection> {
+    let pool = keyset::pool(dir);
     let mut states: Vec<State> = g
         .col_sets
         .iter()
-        .map(|s| State {
-            sub: vec![HashSet::new(); s.len()],
-            need: vec![HashSet::new(); s.len()],
-            ..State::default()
-        })
+        .map(|s| State::new(&pool, s.len()))
         .collect();
     states[0].dirty = true;
     let mut out = Selection {
@@ -520,6 +564,7 @@ pub(super) fn select(
         let pos = OnceCell::new();
         let n = &g.nodes[i];
         let cols_seen = OnceCell::new();
+        let (mut fields, mut unreported) = (Fields::default(), 0u64);
         let read = for_each_row_line(
             archive,
             &n.schema,
@@ -532,11 +577,17 @@ pub(super) fn select(
                 Ok(())
             },
             &mut |line| {
-                reporter.advance(line.len() as u64 + 1);
+                // Progress by the 256 KiB: one lock and clock read per line cost as much as
+                // reading the line.
+                unreported += line.len() as u64 + 1;
+                if unreported >= 256 << 10 {
+                    reporter.advance(std::mem::take(&mut unreported));
+                }
                 let p = pos.get().expect("columns come first");
-                take_row(g, i, p, line, &mut states)
+                take_row(g, i, p, line, &mut fields, &mut states)
             },
         )?;
+        reporter.advance(unreported);
         out.rows_read += read;
         if let Some(c) = cols_seen.into_inner() {
             out.dump_cols[i] = c;
@@ -553,34 +604,56 @@ pub(super) fn select(
 }
 
 /// Decides one row of table `i`, spools it when chosen, and grows the sets it feeds.
-fn take_row(g: &Graph, i: usize, p: &Positions, line: &[u8], states: &mut [State]) -> Result<()> {
-    let fields: Vec<Option<&[u8]>> = raw_fields(line).collect();
-    let pick = |at: &[usize]| digest(at.iter().map(|&k| fields.get(k).copied().flatten()));
+fn take_row(
+    g: &Graph,
+    i: usize,
+    p: &Positions,
+    line: &[u8],
+    fields: &mut Fields,
+    states: &mut [State],
+) -> Result<()> {
+    fields.split(line);
+    let fields = &*fields;
+    let pick = |at: &[usize]| digest(at.iter().map(|&k| fields.get(line, k)));
     let mut sub = !p.filters.is_empty()
         && p.filters
             .iter()
-            .all(|(k, v)| fields.get(*k).copied().flatten() == Some(v.as_slice()));
+            .all(|(k, v)| fields.get(line, *k) == Some(v.as_slice()));
     if !sub {
-        sub = p.as_child.iter().any(|(e, at)| {
+        for (e, at) in &p.as_child {
             let e = &g.edges[*e];
-            e.downward && pick(at).is_some_and(|d| states[e.parent].sub[e.parent_set].contains(&d))
-        });
+            if let (true, Some(d)) = (e.downward, pick(at)) {
+                if states[e.parent].sub[e.parent_set].contains(d)? {
+                    sub = true;
+                    break;
+                }
+            }
+        }
     }
     if !sub {
         for (e, at) in &p.as_child {
             let e = &g.edges[*e];
             if e.downward && e.child == e.parent {
                 if let Some(d) = pick(at) {
-                    states[i].pending_self.insert(d);
+                    states[i].pending_self.insert(d)?;
                 }
             }
         }
     }
-    let par = !sub
-        && p.sets.iter().enumerate().any(|(k, at)| {
-            !states[i].need[k].is_empty()
-                && pick(at).is_some_and(|d| states[i].need[k].contains(&d))
-        });
+    let mut par = false;
+    if !sub {
+        for (k, at) in p.sets.iter().enumerate() {
+            if states[i].need[k].is_empty() {
+                continue;
+            }
+            if let Some(d) = pick(at) {
+                if states[i].need[k].contains(d)? {
+                    par = true;
+                    break;
+                }
+            }
+        }
+    }
     if !sub && !par {
         return Ok(());
     }
@@ -589,10 +662,10 @@ fn take_row(g: &Graph, i: usize, p: &Positions, line: &[u8], states: &mut [State
     };
     let s = &mut states[i];
     if sub {
-        if !s.seen_sub.insert(key) {
+        if !s.seen_sub.insert(key)? {
             return Ok(());
         }
-    } else if s.seen_sub.contains(&key) || !s.seen_par.insert(key) {
+    } else if s.seen_sub.contains(key)? || !s.seen_par.insert(key)? {
         return Ok(());
     }
     let w = s.spool.as_mut().expect("spool open");
@@ -603,22 +676,22 @@ fn take_row(g: &Graph, i: usize, p: &Positions, line: &[u8], states: &mut [State
     s.rows += 1;
     if sub {
         for (k, at) in p.sets.iter().enumerate() {
-            let used = g
+            let mut down = g
                 .edges
                 .iter()
-                .any(|e| e.downward && e.parent == i && e.parent_set == k);
-            if let (true, Some(d)) = (used, pick(at)) {
-                if states[i].sub[k].insert(d) {
-                    for e in g
-                        .edges
-                        .iter()
-                        .filter(|e| e.downward && e.parent == i && e.parent_set == k)
-                    {
-                        // Its own table: read again only if a row passed already refers to it.
-                        if e.child != i || states[i].pending_self.contains(&d) {
-                            states[e.child].dirty = true;
-                        }
-                    }
+                .filter(|e| e.downward && e.parent == i && e.parent_set == k)
+                .peekable();
+            if down.peek().is_none() {
+                continue;
+            }
+            let Some(d) = pick(at) else { continue };
+            if !states[i].sub[k].insert(d)? {
+                continue;
+            }
+            for e in down {
+                // Its own table: read again only if a row passed already refers to it.
+                if e.child != i || states[i].pending_self.contains(d)? {
+                    states[e.child].dirty = true;
                 }
             }
         }
@@ -627,11 +700,11 @@ fn take_row(g: &Graph, i: usize, p: &Positions, line: &[u8], states: &mut [State
         let e = &g.edges[*e];
         if let Some(d) = pick(at) {
             let parent = &mut states[e.parent];
-            if parent.sub[e.parent_set].contains(&d) {
+            if parent.sub[e.parent_set].contains(d)? {
                 continue; // already taken as a chosen or child row
             }
-            if parent.need[e.parent_set].insert(d) {
-                states[e.parent].dirty = true;
+            if parent.need[e.parent_set].insert(d)? {
+                parent.dirty = true;
             }
         }
     }
