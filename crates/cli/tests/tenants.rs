@@ -358,6 +358,11 @@ fn tenant_backups_hold_one_tenant_and_restore_alone() {
         assert_eq!(m["tenant"]["value"], value, "{m}");
         assert_eq!(m["tenant"]["rows_checked"].as_u64(), Some(rows), "{m}");
         assert_eq!(m["tenant"]["outside"], 0, "{m}");
+        // Its tables with the rows written: restores and drills compare the counts.
+        let tables = m["tables"].as_array().expect("the manifest's tables");
+        let counted: u64 = tables.iter().map(|t| t["rows"].as_u64().unwrap()).sum();
+        assert_eq!(counted, rows, "{m}");
+        assert!(tables.iter().any(|t| t["table"] == "comments"), "{m}");
         let text = String::from_utf8_lossy(&run(d, pg, &["inspect", path]).stdout).into_owned();
         assert!(
             text.contains(&format!("all in tenant orgs={value}'s closure")),

@@ -238,6 +238,9 @@ async fn count_only(
 ) -> DrillCheck {
     let why = match &content.note {
         Some(note) => note.clone(),
+        None if manifest.tenant.is_some() => {
+            "a per-tenant archive records its tables' row counts, not content digests".into()
+        }
         None if manifest.content.is_none() => {
             "the backup recorded no content digests (made before Offsite recorded them)".into()
         }

@@ -156,6 +156,9 @@ pub(crate) struct Inspected {
     pub plaintext: Option<encrypted::Decrypted>,
     /// A per-tenant backup's mark, written into the new archive's manifest.
     pub tenant: Option<crate::archive::TenantMark>,
+    /// A per-tenant backup's tables with the rows its writer put in them: the manifest's
+    /// `tables`, so restores and drills compare row counts (no content digests).
+    pub tenant_tables: Vec<crate::archive::TableCount>,
 }
 
 /// Recognise `path` and describe it. Reads only; a tarball's `database.dump` is extracted into a
@@ -212,6 +215,7 @@ pub(crate) fn inspect_full_with(
             database: None,
             plaintext: None,
             tenant: None,
+            tenant_tables: Vec::new(),
         });
     }
     let magic = &magic[..n];
@@ -231,6 +235,7 @@ pub(crate) fn inspect_full_with(
                     database: None,
                     plaintext: None,
                     tenant: None,
+                    tenant_tables: Vec::new(),
                 })
             }
             Err(e) if e.kind() == ErrorKind::UnsupportedFormat && !is_newer_format(&e) => {}
@@ -436,6 +441,7 @@ fn inspect_folder(dir: &Path, pg_bin: Option<&Path>) -> Result<Inspected> {
         database: None,
         plaintext: None,
         tenant: None,
+        tenant_tables: Vec::new(),
     })
 }
 
@@ -646,6 +652,7 @@ fn inspect_tarball(path: &Path, size: u64, pg_bin: Option<&Path>) -> Result<Insp
         database: None,
         plaintext: None,
         tenant: None,
+        tenant_tables: Vec::new(),
     })
 }
 

@@ -161,6 +161,7 @@ pub(super) fn inspect_plain(path: &Path, size: u64) -> Result<Inspected> {
         database: None,
         plaintext: None,
         tenant: None,
+        tenant_tables: Vec::new(),
     };
     if sc.connects && single {
         inspected.choose_database(None)?;

@@ -90,6 +90,10 @@ pub(crate) fn wrap_dump(
         plain,
     );
     manifest.tenant = inspected.tenant.clone();
+    if !inspected.tenant_tables.is_empty() {
+        manifest.tables = inspected.tenant_tables.clone();
+        manifest.tables_note = None;
+    }
     writer.finish(manifest, reporter, cancel)
 }
 

@@ -161,6 +161,16 @@ async fn one(
         return Err(recover::crosses_tenants(&dump.crossing));
     }
     let mut inspected = super::import::inspect_for(engine, &sql, None, Vec::new(), job).await?;
+    inspected.tenant_tables = dump
+        .tables
+        .iter()
+        .map(|t| {
+            let n = crate::diff::parse_table_name(&t.table)?;
+            Ok(crate::archive::TableCount::counted(
+                n.schema, n.table, t.rows,
+            ))
+        })
+        .collect::<Result<_>>()?;
     inspected.tenant = Some(TenantMark {
         name: name.to_string(),
         root: root.label(),

@@ -263,7 +263,8 @@ impl KeySet {
     /// Writes the keys in memory to a new run, then merges runs of similar size.
     fn spill(&mut self) -> Result<()> {
         let mut keys: Vec<Key> = self.mem.drain().collect();
-        self.mem.shrink_to(self.pool.borrow().per_set.min(MIN_SPILL));
+        self.mem
+            .shrink_to(self.pool.borrow().per_set.min(MIN_SPILL));
         keys.sort_unstable();
         {
             let mut p = self.pool.borrow_mut();
@@ -378,7 +379,9 @@ mod tests {
             a.clear();
             ha.clear();
             assert!(a.is_empty());
-            assert!(!a.contains(Key::from(1u32) * 0x1_0000_0001_0000_0001).unwrap());
+            assert!(!a
+                .contains(Key::from(1u32) * 0x1_0000_0001_0000_0001)
+                .unwrap());
             assert_eq!(a.insert(5).unwrap(), ha.insert(5));
             drop((a, b));
             // Every run's file is gone with its set.

@@ -94,12 +94,12 @@ pub async fn tenant_dump(
     let out = out.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let sel = select::select(&a, &g, &filters, &dir, &r, &c)?;
-        let (blocks, crossing) = write_sql(&out, &toc, &g, &sel)?;
+        let (blocks, crossing, written) = write_sql(&out, &toc, &g, &sel)?;
         let (rows_checked, outside) = check_isolation(&out, &blocks)?;
         let tables = g
             .nodes
             .iter()
-            .zip(&sel.rows)
+            .zip(&written)
             .map(|(n, rows)| TenantDumpTable {
                 table: format!("{}.{}", quote_ident(&n.schema), quote_ident(&n.name)),
                 rows: *rows,
@@ -180,14 +180,15 @@ type Block = (HashSet<Key>, Vec<usize>);
 /// One COPY block per table with the selection's rows (their last field, the spool's
 /// chosen/parent flag, dropped); returns per table the keys written, and the rows of the
 /// tenant's own tables (chosen or child role) that came only as a parent of a tenant's row:
-/// another tenant's rows, per table.
+/// another tenant's rows, per table; and the rows written per node of `g`.
 fn write_sql(
     out: &Path,
     toc: &[TocEntry],
     g: &Graph,
     sel: &select::Selection,
-) -> Result<(Vec<Block>, Vec<TenantDumpTable>)> {
+) -> Result<(Vec<Block>, Vec<TenantDumpTable>, Vec<u64>)> {
     let mut crossing = Vec::new();
+    let mut written = vec![0u64; g.nodes.len()];
     let io = |e| Error::io(format!("writing {}", out.display()), e);
     let f = crate::private_fs::create_new(out).map_err(io)?;
     let mut w = BufWriter::with_capacity(256 << 10, f);
@@ -246,6 +247,7 @@ fn write_sql(
             w.write_all(row)
                 .and_then(|_| w.write_all(b"\n"))
                 .map_err(io)?;
+            written[i] += 1;
         }
         w.write_all(b"\\.\n").map_err(io)?;
         blocks.push((keys, key_at));
@@ -262,7 +264,7 @@ fn write_sql(
         .map_err(io)?;
     let f = w.into_inner().map_err(|e| io(e.into_error()))?;
     f.sync_all().map_err(io)?;
-    Ok((blocks, crossing))
+    Ok((blocks, crossing, written))
 }
 
 /// The keys of the spool's rows the selection found in the tenant (flag `t`: the chosen rows

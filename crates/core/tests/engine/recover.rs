@@ -564,7 +564,9 @@ async fn key_sets_spilled_to_disk_recover_the_same_rows_as_in_memory() {
     pg.psql(&db, KEEP_WRITING);
     let b_before = env_ts(pg, &db, TENANT_B);
     let rows = || tenant("public.organizations", "1", true);
-    let in_memory = recover(&env, &archive, pg, &db, rows(), true).await.unwrap();
+    let in_memory = recover(&env, &archive, pg, &db, rows(), true)
+        .await
+        .unwrap();
     let runs = key_runs_written();
     set_keys_in_memory(2);
     let spilled = recover(&env, &archive, pg, &db, rows(), true).await;
