@@ -951,9 +951,12 @@ fn schedules_set_list_preview_pause_and_clear_over_ipc() {
 fn retention_get_set_and_preview_over_ipc() {
     let t = test_app();
     add_shop(&t);
-    let empty = invoke(&t, "get_retention", json!({ "project": "shop" })).unwrap();
-    assert_eq!(empty["rules"], "keep everything");
-    assert_eq!(empty["updated_at"], Value::Null);
+    // A new project keeps the recommended policy, saved with it.
+    let first = invoke(&t, "get_retention", json!({ "project": "shop" })).unwrap();
+    assert_eq!(
+        first["rules"],
+        "keep-daily 7, keep-weekly 4, keep-monthly 12"
+    );
 
     let set = invoke(
         &t,

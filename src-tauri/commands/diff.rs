@@ -87,8 +87,8 @@ pub async fn diff_backups(
 /// when none runs under that ticket (any more).
 #[tauri::command]
 #[specta::specta]
-pub fn cancel_diff(tickets: State<'_, DiffTickets>, ticket: String) -> bool {
-    tickets.cancel(&ticket)
+pub fn cancel_diff(tickets: State<'_, DiffTickets>, ticket: String) -> CmdResult<bool> {
+    Ok(tickets.cancel(&ticket))
 }
 
 #[cfg(test)]

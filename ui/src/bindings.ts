@@ -341,7 +341,7 @@ export const commands = {
 	 *  Stops the comparison started with `ticket` (it ends with error code `cancelled`). False
 	 *  when none runs under that ticket (any more).
 	 */
-	cancelDiff: (ticket: string) => __TAURI_INVOKE<boolean>("cancel_diff", { ticket }),
+	cancelDiff: (ticket: string) => typedError<boolean, ErrorPayload>(__TAURI_INVOKE("cancel_diff", { ticket })),
 	/**
 	 *  The plan of a recovery: per table the rows to insert, update, leave and keep, a sample of
 	 *  rows and the target's triggers that fire. Writes nothing (the request's `dry_run` is ignored).
