@@ -58,12 +58,15 @@ pub async fn capture_once(
         .ok_or_else(|| {
             Error::not_found(format!("the slot {} is gone from the server", names.slot))
         })?;
-    // The server's clock before reading: every commit before it is in what the slot hands out.
-    let closed_at: i64 =
-        sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| spec.map_sqlx(e))?;
+    // The server's clock before reading, less a second: every commit before it is in what the
+    // slot hands out (decoding reads flushed WAL; with synchronous_commit off a commit may wait
+    // up to three wal_writer_delay periods for its flush).
+    let closed_at: i64 = sqlx::query_scalar(
+        "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 1000000",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| spec.map_sqlx(e))?;
     let mut w = SegmentWriter::create(dir)?;
     let mut c = Commits::default();
     {

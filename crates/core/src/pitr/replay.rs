@@ -1,6 +1,6 @@
 //! Replay of captured changes into a restored base, transaction by transaction in commit
 //! order, up to the last commit at or before a time. Values go to the server as one JSON
-//! parameter per row, turned into the table's own types by `json_populate_record` (PostgreSQL's
+//! parameter per row, turned into the table's own types by `jsonb_populate_record` (PostgreSQL's
 //! input functions); identifiers are quoted; no value is ever part of the SQL text.
 
 use super::segment::{SegmentReader, SequenceValue};
@@ -75,9 +75,9 @@ impl<'a> Replayer<'a> {
                 self.rollback().await;
                 return Err(Error::cancelled());
             }
-            self.message(pgoutput::decode(&rec.data)?).await?;
-            if self.stopped {
-                break;
+            // Past the stopping point the rest is only read for the trailer (the sequences).
+            if !self.stopped {
+                self.message(pgoutput::decode(&rec.data)?).await?;
             }
         }
         if self.open.is_some() {
@@ -194,7 +194,7 @@ impl<'a> Replayer<'a> {
                 let t = table(r);
                 (
                     format!(
-                        "INSERT INTO {t} ({}) SELECT {} FROM json_populate_record(NULL::{t}, $1) r",
+                        "INSERT INTO {t} ({}) SELECT {} FROM jsonb_populate_record(NULL::{t}, $1) r",
                         list.join(", "),
                         from.join(", ")
                     ),
@@ -214,7 +214,7 @@ impl<'a> Replayer<'a> {
                 let t = table(r);
                 (
                     format!(
-                        "UPDATE {t} SET {} FROM json_populate_record(NULL::{t}, $1) r WHERE {t}.ctid = ({})",
+                        "UPDATE {t} SET {} FROM jsonb_populate_record(NULL::{t}, $1) r WHERE {t}.ctid = ({})",
                         set.join(", "),
                         find(r, key, 2)?
                     ),
@@ -332,7 +332,7 @@ fn find(r: &Relation, key: &Tuple, n: usize) -> Result<String> {
         return Err(Error::integrity(format!("a change to {t} without a key")));
     }
     Ok(format!(
-        "SELECT o.ctid FROM {t} o, json_populate_record(NULL::{t}, ${n}) k WHERE {} LIMIT 1",
+        "SELECT o.ctid FROM {t} o, jsonb_populate_record(NULL::{t}, ${n}) k WHERE {} LIMIT 1",
         conds.join(" AND ")
     ))
 }
