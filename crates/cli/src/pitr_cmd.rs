@@ -166,8 +166,8 @@ pub async fn restore_at(
     password: Option<String>,
     dry_run: bool,
     out: &Out,
-    cancel: &CancellationToken,
 ) -> Result<u8> {
+    let cancel = &CancellationToken::new();
     let at = parse_time(at)?;
     let plan = engine.pitr_plan(project, at).await?;
     if dry_run {

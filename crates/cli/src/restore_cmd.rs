@@ -344,7 +344,6 @@ pub async fn restore(
             password,
             args.dry_run,
             out,
-            &tokio_util::sync::CancellationToken::new(),
         )
         .await;
     }

@@ -123,6 +123,6 @@ fn damaged_messages_are_integrity_errors() {
     assert_eq!(decode(&t).unwrap_err().kind(), ErrorKind::Integrity);
     // Binary values and unknown kinds.
     assert!(decode(&[b'I', 0, 0, 0, 1, b'N', 0, 1, b'b']).is_err());
-    assert!(decode(&[b'Z']).is_err());
+    assert!(decode(b"Z").is_err());
     assert!(decode(&[]).is_err());
 }

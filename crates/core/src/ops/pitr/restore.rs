@@ -102,11 +102,9 @@ fn last_commit_before(
                 end_lsn,
                 commit_time,
                 ..
-            } => {
-                if counted.take() == Some(true) {
-                    last = Some((end_lsn, commit_time));
-                    n += 1;
-                }
+            } if counted.take() == Some(true) => {
+                last = Some((end_lsn, commit_time));
+                n += 1;
             }
             _ => {}
         }
