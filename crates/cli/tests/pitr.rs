@@ -140,10 +140,25 @@ fn restore_at_each_instant_gives_that_instants_tables() {
         "project add",
     );
     let before_base = server_now(&pg);
-    let enabled = ok_json(
-        run(d, &pg, &["--json", "pitr", "enable", "shop"]),
-        "pitr enable",
-    );
+    // Writes go on while the slot is created and the base is dumped: those the base's snapshot
+    // holds must not be replayed again (a duplicate key), the others must be (a digest).
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (enabled, during) = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                sql(&pg, db, "INSERT INTO public.orders (note, qty) VALUES ('during enable', 0)");
+                n += 1;
+            }
+            n
+        });
+        let enabled = run(d, &pg, &["--json", "pitr", "enable", "shop"]);
+        std::thread::sleep(Duration::from_millis(300));
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        (enabled, writer.join().unwrap())
+    });
+    let enabled = ok_json(enabled, "pitr enable");
+    assert!(during > 3, "only {during} writes during enable");
     let covered: Vec<&str> = enabled["coverage"]["covered"]
         .as_array()
         .unwrap()
