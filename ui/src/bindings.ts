@@ -3281,8 +3281,11 @@ export type TenantDump = {
 
 /**  A tenant's table in its dump. */
 export type TenantDumpTable = {
-	/**  `"schema"."table"`. */
+	/**  `"schema"."table"`, quoted, for people. */
 	table: string,
+	/**  Its schema and name, as the database has them. */
+	schema: string,
+	name: string,
 	rows: number,
 };
 
