@@ -147,7 +147,11 @@ fn restore_at_each_instant_gives_that_instants_tables() {
         let writer = s.spawn(|| {
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                sql(&pg, db, "INSERT INTO public.orders (note, qty) VALUES ('during enable', 0)");
+                sql(
+                    &pg,
+                    db,
+                    "INSERT INTO public.orders (note, qty) VALUES ('during enable', 0)",
+                );
                 n += 1;
             }
             n
@@ -340,6 +344,58 @@ fn restore_at_each_instant_gives_that_instants_tables() {
     assert_eq!(
         pg.psql(db, "SELECT count(*) FROM pg_publication").trim(),
         "0"
+    );
+
+    // A slot named like Offsite's that no project here owns is reported, never left in silence.
+    pg.psql(
+        db,
+        "SELECT pg_create_logical_replication_slot('offsite_pitr_00ff00ff00ff00ff', 'pgoutput')",
+    );
+    let status = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    assert_eq!(status["enabled"], false, "{status}");
+    assert_eq!(
+        status["stray_slots"][0]["slot"], "offsite_pitr_00ff00ff00ff00ff",
+        "{status}"
+    );
+    pg.psql(
+        db,
+        "SELECT pg_drop_replication_slot('offsite_pitr_00ff00ff00ff00ff')",
+    );
+
+    // A slot holding more WAL than its limit is dropped and the chain ends, saying why.
+    ok(
+        run(d, &pg, &["pitr", "enable", "shop", "--max-retained", "1kB"]),
+        "pitr enable --max-retained",
+    );
+    writes(&pg, db, 8);
+    let pass = ok_json(
+        run(d, &pg, &["--json", "pitr", "run", "shop", "--once"]),
+        "pitr run",
+    );
+    assert!(
+        pass["dropped"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("over the limit of 1024"),
+        "{pass}"
+    );
+    assert_eq!(
+        pg.psql("postgres", "SELECT count(*) FROM pg_replication_slots")
+            .trim(),
+        "0"
+    );
+    let status = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    assert!(
+        status["ended"]
+            .to_string()
+            .contains("dropped to protect the server's disk"),
+        "{status}"
     );
 }
 
