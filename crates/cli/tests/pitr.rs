@@ -413,3 +413,86 @@ fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// A change of a published table's columns (DDL) ends the window: status says why, a time after
+/// it is refused, a time before it is still restorable.
+#[test]
+fn ddl_ends_the_restorable_window() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "pitr_ddl";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    sql(
+        &pg,
+        db,
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text, qty int NOT NULL);
+         CREATE TABLE public.items (id int PRIMARY KEY, payload jsonb, body text);
+         CREATE TABLE public.nokey (n int);",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        run(
+            d,
+            &pg,
+            &["project", "add", "shop", "--db", &owner_url(&pg, db)],
+        ),
+        "project add",
+    );
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    writes(&pg, db, 1);
+    let before_ddl = server_now(&pg);
+    let want = digests(&pg, db);
+    std::thread::sleep(Duration::from_millis(1200));
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+    sql(&pg, db, "ALTER TABLE public.orders ADD COLUMN extra int");
+    writes(&pg, db, 2);
+    let after_ddl = server_now(&pg);
+    std::thread::sleep(Duration::from_millis(1200));
+    ok(run(d, &pg, &["pitr", "run", "shop", "--once"]), "pitr run");
+
+    let status = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    let why = status["windows"][0]["broken_by"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(why.contains("columns changed (DDL)"), "{status}");
+    refused(
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &after_ddl,
+                "--to",
+                &pg.url("postgres"),
+                "--dry-run",
+            ],
+        ),
+        "is in no restorable window",
+    );
+    pg.create_db("pitr_ddl_then");
+    ok(
+        run(
+            d,
+            &pg,
+            &[
+                "restore",
+                "shop",
+                "--at",
+                &before_ddl,
+                "--to",
+                &pg.url("pitr_ddl_then"),
+            ],
+        ),
+        "restore --at before the DDL",
+    );
+    assert_eq!(digests(&pg, "pitr_ddl_then"), want);
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+}
