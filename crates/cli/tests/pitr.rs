@@ -496,3 +496,52 @@ fn ddl_ends_the_restorable_window() {
     assert_eq!(digests(&pg, "pitr_ddl_then"), want);
     ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
 }
+
+/// `offsite daemon` captures the projects that enabled it.
+#[test]
+fn the_daemon_captures() {
+    let pg = TestCluster::start();
+    pg.create_trusted_role(ROLE);
+    pg.psql("postgres", &format!("ALTER ROLE {ROLE} REPLICATION"));
+    let db = "pitr_daemon";
+    pg.psql("postgres", &format!("CREATE DATABASE {db} OWNER {ROLE}"));
+    sql(
+        &pg,
+        db,
+        "CREATE TABLE public.orders (id serial PRIMARY KEY, note text, qty int NOT NULL);
+         CREATE TABLE public.items (id int PRIMARY KEY, payload jsonb, body text);
+         CREATE TABLE public.nokey (n int);",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    ok(
+        run(
+            d,
+            &pg,
+            &["project", "add", "shop", "--db", &owner_url(&pg, db)],
+        ),
+        "project add",
+    );
+    ok(run(d, &pg, &["pitr", "enable", "shop"]), "pitr enable");
+    let daemon = Capture(offsite(d, &pg, &["daemon"]).spawn().unwrap());
+    writes(&pg, db, 1);
+    let mut segments = 0;
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(500));
+        segments = segment_files(d).len();
+        if segments > 0 {
+            break;
+        }
+    }
+    drop(daemon);
+    assert!(segments > 0, "the daemon wrote no segment");
+    let status = ok_json(
+        run(d, &pg, &["--json", "pitr", "status", "shop"]),
+        "pitr status",
+    );
+    assert!(
+        status["windows"][0]["segments"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
+    ok(run(d, &pg, &["pitr", "disable", "shop"]), "pitr disable");
+}

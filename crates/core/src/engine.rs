@@ -942,6 +942,14 @@ impl Engine {
     ) -> Result<()> {
         ops::pitr::run(self, name, every, cancel).await
     }
+    /// Capture every project with point-in-time capture enabled until cancelled.
+    pub async fn pitr_run_all(
+        &self,
+        every: std::time::Duration,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) {
+        ops::pitr::run_all(self, every, cancel).await
+    }
     pub async fn pitr_status(&self, name: &str) -> Result<ops::pitr::PitrStatus> {
         ops::pitr::status(self, name).await
     }

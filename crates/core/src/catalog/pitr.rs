@@ -141,6 +141,17 @@ impl Catalog {
             .map_err(|e| db_error("reading the point-in-time chains", e))
     }
 
+    /// The names of the projects with an active chain (the daemon captures them).
+    pub async fn pitr_active_projects(&self) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT p.name FROM pitr_chains c JOIN projects p ON p.id = c.project_id \
+             WHERE c.state = 'active' ORDER BY p.name",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| db_error("reading the point-in-time chains", e))
+    }
+
     pub async fn set_pitr_base(
         &self,
         chain_id: &str,

@@ -264,6 +264,27 @@ pub(crate) async fn run(
     }
 }
 
+/// Capture every project with an active chain until cancelled, a pass each every `every`
+/// (`offsite daemon`); one project's failure is logged and does not stop the others.
+pub(crate) async fn run_all(engine: &Engine, every: Duration, cancel: &CancellationToken) {
+    loop {
+        match engine.catalog.pitr_active_projects().await {
+            Ok(names) => {
+                for name in names {
+                    if let Err(e) = run_once(engine, &name, cancel).await {
+                        tracing::warn!(project = %name, "point-in-time capture: {e}");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("point-in-time capture: {e}"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
 pub(crate) async fn disable(engine: &Engine, name: &str) -> Result<bool> {
     let project = engine.catalog.project(name).await?;
     let names = Names::for_project(&project.id);
