@@ -184,9 +184,11 @@ export const commands = {
 	/**
 	 *  Set (replace) a project's backup, verify or drill schedule; `paused` saves it paused. A verify
 	 *  schedule checks the newest `verify_newest` backups (`null`: all). `time_zone`: an IANA name
-	 *  (`null`: this computer's zone). Returns the schedule with its next 5 runs.
+	 *  (`null`: this computer's zone). A backup schedule's `tenant`: `null` leaves it as it is, `""`
+	 *  none, a name: after each backup one archive per tenant of it (checked before anything is
+	 *  saved). Returns the schedule with its next 5 runs.
 	 */
-	setSchedule: (project: string, kind: ScheduleKind, when: ScheduleWhen, paused: boolean, verifyNewest: number | null, timeZone: string | null) => typedError<ScheduleView, ErrorPayload>(__TAURI_INVOKE("set_schedule", { project, kind, when, paused, verifyNewest, timeZone })),
+	setSchedule: (project: string, kind: ScheduleKind, when: ScheduleWhen, paused: boolean, verifyNewest: number | null, timeZone: string | null, tenant: string | null) => typedError<ScheduleView, ErrorPayload>(__TAURI_INVOKE("set_schedule", { project, kind, when, paused, verifyNewest, timeZone, tenant })),
 	/**  Pause (`true`) or resume a project's schedule of this kind. */
 	pauseSchedule: (project: string, kind: ScheduleKind, paused: boolean) => typedError<null, ErrorPayload>(__TAURI_INVOKE("pause_schedule", { project, kind, paused })),
 	/**  Remove a project's schedule of this kind; whether there was one. */
@@ -2781,6 +2783,8 @@ export type ScheduleView = {
 	retry_at: string | null,
 	/**  The next runs (5); the first is a slot that is due now when one is. */
 	next_runs: string[],
+	/**  A backup schedule's tenant: after each backup, one archive per tenant of it. */
+	tenant: string | null,
 };
 
 /**  When a schedule runs, as the editor's fields hold it (times are `HH:MM`, 24-hour clock). */

@@ -433,9 +433,9 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
         .await?
         .into_iter()
         .partition(super::resolve::is_tenant_archive);
-    let tenant_kept = tenants.iter().map(|b| {
-        RemovalForecast::kept(&b.id, &[], vec![TENANT_ARCHIVE_KEPT.to_string()])
-    });
+    let tenant_kept = tenants
+        .iter()
+        .map(|b| RemovalForecast::kept(&b.id, &[], vec![TENANT_ARCHIVE_KEPT.to_string()]));
     let no_rules = |b: &BackupRecord| {
         RemovalForecast::kept(
             &b.id,
