@@ -110,6 +110,11 @@ pub struct Components {
     /// The artifact bucket, when the project has one.
     #[serde(default)]
     pub artifacts: Option<ArtifactsComponent>,
+    /// What the project's database backups hold, when not the whole database (a selective
+    /// backup: `offsite project set-selection`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub selection: Option<crate::selection::BackupSelection>,
 }
 
 impl Components {
@@ -129,6 +134,9 @@ pub(super) fn component_doc(c: &Components) -> Result<String> {
                 "the storage component needs a region and an access key id",
             ));
         }
+    }
+    if let Some(sel) = &c.selection {
+        sel.validate()?;
     }
     serde_json::to_string(c).map_err(|e| Error::internal(e.to_string()))
 }

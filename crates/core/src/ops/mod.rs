@@ -86,6 +86,7 @@ pub(crate) mod reveal;
 pub(crate) mod runner;
 pub mod safety;
 pub mod schedule;
+pub(crate) mod selection;
 pub(crate) mod schedule_drill;
 pub mod settings;
 pub mod supabase_project;

@@ -8,6 +8,7 @@
 mod age_interop;
 mod arbitrary_sql;
 mod as_role;
+mod backup_selection;
 mod atomic_restore;
 mod browse;
 mod browse_encrypted;
