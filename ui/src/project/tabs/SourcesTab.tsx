@@ -91,7 +91,7 @@ export function lightOf(set: boolean, test: SourceTest | undefined, loadFailed =
 
 /** One source as a card: a status light, its name, one line, and the section that edits it. */
 /** A card without a light (`light` left out) is one nothing tests, e.g. the tenants. */
-export function SourceCard({ id, title, light, line, children }: { id: string; title: string; light?: Light; line: ReactNode; children?: ReactNode }) {
+export function SourceCard({ id, title, light, line, children }: { id: string; title: string; light?: Light | undefined; line: ReactNode; children?: ReactNode }) {
   return (
     <article className="source-card" data-testid={`source-${id}`} data-light={light}>
       <header className="source-card-head">
