@@ -707,6 +707,15 @@ impl Engine {
     ) -> Result<RetentionView> {
         ops::schedule::set_retention(self, project, policy, time_zone).await
     }
+    /// A project's backups (count, bytes) and its backup folder's room by the space watcher's
+    /// rule, now.
+    pub async fn stored_and_space(
+        &self,
+        project: &str,
+    ) -> Result<ops::notify::watch::space::StoredAndSpace> {
+        let p = self.catalog.project(project).await?;
+        ops::notify::watch::space::stored_and_space(self, &p).await
+    }
     /// A project's retention policy.
     pub async fn retention(&self, project: &str) -> Result<RetentionView> {
         ops::schedule::retention(self, project).await
