@@ -603,9 +603,15 @@ fn free_target(from: &Path, dest: &Path, name: &std::ffi::OsStr) -> Result<PathB
     if same_bytes(from, &first)? {
         return Err(Error::new(
             ErrorKind::AlreadyExists,
-            format!("{} is already imported as {}", from.display(), first.display()),
+            format!(
+                "{} is already imported as {}",
+                from.display(),
+                first.display()
+            ),
         )
-        .with_hint("the project's backup folder holds a file with the same bytes; nothing to import"));
+        .with_hint(
+            "the project's backup folder holds a file with the same bytes; nothing to import",
+        ));
     }
     let text = name.to_string_lossy();
     let (stem, ending) = backup::ARCHIVE_SUFFIXES

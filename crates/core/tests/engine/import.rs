@@ -292,7 +292,10 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     assert_eq!(twice.kind(), ErrorKind::AlreadyExists, "{twice:?}");
     assert!(twice.to_string().contains("already imported"), "{twice}");
     let mine = env.engine.catalog().project("mine").await.unwrap();
-    assert_eq!(env.engine.catalog().backups(&mine.id).await.unwrap().len(), 1);
+    assert_eq!(
+        env.engine.catalog().backups(&mine.id).await.unwrap().len(),
+        1
+    );
 
     // Into a new project whose folder already holds another file of the copy's name (two
     // backups of one second; a tenant's archive beside its project's backup): the copy takes
@@ -314,9 +317,14 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     let list = env.engine.catalog().backups(&fresh.id).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].status, BackupStatus::Verified);
-    let numbered = made_name.to_string_lossy().replace("_database.", "_database-2.");
+    let numbered = made_name
+        .to_string_lossy()
+        .replace("_database.", "_database-2.");
     assert_eq!(
-        Path::new(&o2.backup.path).file_name().unwrap().to_string_lossy(),
+        Path::new(&o2.backup.path)
+            .file_name()
+            .unwrap()
+            .to_string_lossy(),
         numbered
     );
     assert_eq!(
