@@ -69,8 +69,8 @@ impl RetentionIn {
     /// The engine's policy (the one type the laptop's retention uses), checked.
     fn policy(&self) -> Result<RetentionPolicy> {
         let value = serde_json::to_value(self).map_err(|e| Error::internal(e.to_string()))?;
-        let policy: RetentionPolicy = serde_json::from_value(value)
-            .map_err(|e| Error::invalid(format!("retention: {e}")))?;
+        let policy: RetentionPolicy =
+            serde_json::from_value(value).map_err(|e| Error::invalid(format!("retention: {e}")))?;
         policy.validate()?;
         Ok(policy)
     }
@@ -225,14 +225,14 @@ pub async fn put(agent: &Agent, project: &str, req: PutSchedule) -> ApiResult<Sc
     crate::inputs::for_type(pc, backup_type)?;
     let policy = match &req.retention {
         None => None,
-        Some(_) if pc.retention.is_some() => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "retention_in_config",
-                format!("project {project:?}'s retention is set in the agent's configuration file"),
-            )
-            .with_hint("change [projects.<id>.retention] in agent.toml and restart, or leave retention out"))
-        }
+        Some(_) if pc.retention.is_some() => return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "retention_in_config",
+            format!("project {project:?}'s retention is set in the agent's configuration file"),
+        )
+        .with_hint(
+            "change [projects.<id>.retention] in agent.toml and restart, or leave retention out",
+        )),
         Some(r) => Some(r.policy().map_err(ApiError::from)?),
     };
     if let Some(policy) = policy {

@@ -166,7 +166,9 @@ async fn scheduled_backups_past_the_retention_are_pruned_and_reported() {
             ..Default::default()
         },
     ] {
-        let e = schedule::put(&agent, "shop", put(Some(bad))).await.unwrap_err();
+        let e = schedule::put(&agent, "shop", put(Some(bad)))
+            .await
+            .unwrap_err();
         assert_eq!(e.status.as_u16(), 400, "{e:?}");
     }
     let set = schedule::put(
@@ -192,13 +194,27 @@ async fn scheduled_backups_past_the_retention_are_pruned_and_reported() {
         assert_eq!(report.runs.len(), 1, "{report:?}");
         assert_eq!(report.runs[0].state, DueRunState::Succeeded, "{report:?}");
         let newest = agent.engine.backups("shop").await.unwrap();
-        paths.push(newest.iter().max_by(|a, b| a.created_at.cmp(&b.created_at)).unwrap().path.clone());
+        paths.push(
+            newest
+                .iter()
+                .max_by(|a, b| a.created_at.cmp(&b.created_at))
+                .unwrap()
+                .path
+                .clone(),
+        );
         let expected_pruned = usize::from(day == 2);
-        assert_eq!(report.runs[0].pruned.len(), expected_pruned, "day {day}: {report:?}");
+        assert_eq!(
+            report.runs[0].pruned.len(),
+            expected_pruned,
+            "day {day}: {report:?}"
+        );
     }
     let kept = agent.engine.backups("shop").await.unwrap();
     assert_eq!(kept.len(), 2);
-    assert!(!std::path::Path::new(&paths[0]).exists(), "the oldest archive is deleted");
+    assert!(
+        !std::path::Path::new(&paths[0]).exists(),
+        "the oldest archive is deleted"
+    );
     assert!(std::path::Path::new(&paths[2]).exists());
 
     let metrics = agent.engine.metrics_text().await.unwrap();
@@ -215,13 +231,17 @@ async fn scheduled_backups_past_the_retention_are_pruned_and_reported() {
     assert_eq!(sample("offsite_backups_stored"), "2");
     let bytes: u64 = kept.iter().map(|b| b.size).sum();
     assert_eq!(sample("offsite_backups_stored_bytes"), bytes.to_string());
-    assert!(sample("offsite_backup_folder_free_bytes").parse::<u64>().unwrap() > 0);
-    assert_eq!(sample("offsite_backup_folder_space_low"), "0");
     assert!(
-        metrics.contains("rule=\"keep_last\"} 2\n"),
-        "{metrics}"
+        sample("offsite_backup_folder_free_bytes")
+            .parse::<u64>()
+            .unwrap()
+            > 0
     );
-    let list = offsite_agent::backups::list_with_space(&agent, "shop").await.unwrap();
+    assert_eq!(sample("offsite_backup_folder_space_low"), "0");
+    assert!(metrics.contains("rule=\"keep_last\"} 2\n"), "{metrics}");
+    let list = offsite_agent::backups::list_with_space(&agent, "shop")
+        .await
+        .unwrap();
     assert_eq!(list["backups"].as_array().unwrap().len(), 2);
     assert_eq!(list["retention"]["rules"], "keep-last 2");
     assert_eq!(list["retention"]["backups"], 2);
@@ -230,13 +250,11 @@ async fn scheduled_backups_past_the_retention_are_pruned_and_reported() {
 
     // agent.toml's retention: applied at start, shown, and the API may not change it.
     drop(agent);
-    let mut config = config;
-    config.projects.get_mut("shop").unwrap().retention = Some(
-        offsite_core::schedule::RetentionPolicy {
+    config.projects.get_mut("shop").unwrap().retention =
+        Some(offsite_core::schedule::RetentionPolicy {
             keep_last: Some(1),
             ..Default::default()
-        },
-    );
+        });
     let agent = Agent::open_with_clock(config, false, Some(clock.clone()))
         .await
         .unwrap();

@@ -73,7 +73,9 @@ pub async fn run(
         ));
     }
     let selection = if clear {
-        engine.set_selection(name, BackupSelection::default()).await?
+        engine
+            .set_selection(name, BackupSelection::default())
+            .await?
     } else if args.given() {
         engine.set_selection(name, args.parse()?).await?
     } else {

@@ -30,18 +30,44 @@ fn a_project_selection_is_saved_shown_used_and_said() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     ok_json(
-        run(d, pg, &["--json", "project", "add", "shop", "--db", &pg.url(&db)]),
+        run(
+            d,
+            pg,
+            &["--json", "project", "add", "shop", "--db", &pg.url(&db)],
+        ),
         "project add",
     );
     // Hostile names: refused, nothing saved.
     for bad in ["x; rm -rf /", "\"a\".\"b", "public.a\nb", "logs"] {
         refused(
-            run(d, pg, &["project", "set-selection", "shop", "--exclude-table-data", bad]),
+            run(
+                d,
+                pg,
+                &[
+                    "project",
+                    "set-selection",
+                    "shop",
+                    "--exclude-table-data",
+                    bad,
+                ],
+            ),
             "is not a schema or table name",
         );
     }
     refused(
-        run(d, pg, &["project", "set-selection", "shop", "--table", "public.orders", "--schema", "public"]),
+        run(
+            d,
+            pg,
+            &[
+                "project",
+                "set-selection",
+                "shop",
+                "--table",
+                "public.orders",
+                "--schema",
+                "public",
+            ],
+        ),
         "cannot also choose schemas",
     );
     let shown = text(&ok(run(d, pg, &["project", "show", "shop"]), "show"));
@@ -67,7 +93,10 @@ fn a_project_selection_is_saved_shown_used_and_said() {
         "set-selection",
     );
     assert_eq!(saved["selection"]["exclude_schemas"][0], "audit");
-    assert_eq!(saved["selection"]["exclude_table_data"][1], "public.\"Big Log\"");
+    assert_eq!(
+        saved["selection"]["exclude_table_data"][1],
+        "public.\"Big Log\""
+    );
     let shown = text(&ok(run(d, pg, &["project", "show", "shop"]), "show"));
     assert!(shown.contains("schemas left out: audit"), "{shown}");
     assert!(shown.contains("public.logs, public.\"Big Log\""), "{shown}");
@@ -76,8 +105,21 @@ fn a_project_selection_is_saved_shown_used_and_said() {
     let id = backed["id"].as_str().unwrap().to_string();
     let inspected = text(&ok(run(d, pg, &["inspect", &id]), "inspect"));
     assert!(inspected.contains("schemas left out: audit"), "{inspected}");
-    assert!(inspected.contains("data left out (tables restored empty): public.logs"), "{inspected}");
-    assert!(!inspected.contains("public.logs   "), "no row count for a table without rows: {inspected}");
+    assert!(
+        inspected.contains("data left out (tables restored empty): public.logs"),
+        "{inspected}"
+    );
+    assert!(
+        !inspected.contains("public.logs   "),
+        "no row count for a table without rows: {inspected}"
+    );
+
+    let browsed = text(&ok(run(d, pg, &["browse", &id]), "browse"));
+    assert!(
+        browsed.contains("data left out (tables restored empty): public.logs"),
+        "{browsed}"
+    );
+    assert!(browsed.contains("public.orders\t30 rows"), "{browsed}");
 
     let dst = pg.unique_db("clisel_dst");
     let plan = text(&ok(
@@ -88,7 +130,11 @@ fn a_project_selection_is_saved_shown_used_and_said() {
 
     // One run's own choice, the project's left alone.
     let one = ok_json(
-        run(d, pg, &["--json", "backup", "shop", "--table", "public.orders"]),
+        run(
+            d,
+            pg,
+            &["--json", "backup", "shop", "--table", "public.orders"],
+        ),
         "backup --table",
     );
     let m = ok_json(
@@ -98,12 +144,25 @@ fn a_project_selection_is_saved_shown_used_and_said() {
     assert_eq!(m["selection"]["tables"][0], "public.orders");
     assert_eq!(m["tables"].as_array().unwrap().len(), 1);
     refused(
-        run(d, pg, &["backup", "shop", "--exclude-table-data", "public.x; rm -rf ~"]),
+        run(
+            d,
+            pg,
+            &[
+                "backup",
+                "shop",
+                "--exclude-table-data",
+                "public.x; rm -rf ~",
+            ],
+        ),
         "is not a schema or table name",
     );
 
     let cleared = ok_json(
-        run(d, pg, &["--json", "project", "set-selection", "shop", "--clear"]),
+        run(
+            d,
+            pg,
+            &["--json", "project", "set-selection", "shop", "--clear"],
+        ),
         "clear",
     );
     assert_eq!(cleared["selection"], serde_json::json!({}));

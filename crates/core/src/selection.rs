@@ -54,7 +54,12 @@ pub struct TableName {
 
 impl std::fmt::Display for TableName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", quote_ident(&self.schema), quote_ident(&self.table))
+        write!(
+            f,
+            "{}.{}",
+            quote_ident(&self.schema),
+            quote_ident(&self.table)
+        )
     }
 }
 
@@ -74,7 +79,10 @@ impl BackupSelection {
         exclude_table_data: &[String],
     ) -> Result<BackupSelection> {
         let schema_list = |names: &[String]| -> Result<Vec<String>> {
-            names.iter().map(|n| parse_ident(n).map(|s| quote_ident(&s))).collect()
+            names
+                .iter()
+                .map(|n| parse_ident(n).map(|s| quote_ident(&s)))
+                .collect()
         };
         let table_list = |names: &[String]| -> Result<Vec<String>> {
             names
@@ -120,8 +128,8 @@ impl BackupSelection {
         {
             parse_table(t)?;
         }
-        if !self.tables.is_empty() && !(self.schemas.is_empty() && self.exclude_schemas.is_empty())
-        {
+        let chooses_schemas = !self.schemas.is_empty() || !self.exclude_schemas.is_empty();
+        if !self.tables.is_empty() && chooses_schemas {
             return Err(Error::invalid(
                 "a selection of tables cannot also choose schemas: pg_dump's --table keeps only \
                  the tables named, whatever the schemas",
@@ -140,7 +148,10 @@ impl BackupSelection {
             args.push(format!("--schema={}", schema_pattern(&parse_ident(s)?)));
         }
         for s in &self.exclude_schemas {
-            args.push(format!("--exclude-schema={}", schema_pattern(&parse_ident(s)?)));
+            args.push(format!(
+                "--exclude-schema={}",
+                schema_pattern(&parse_ident(s)?)
+            ));
         }
         for (flag, list) in [
             ("--table", &self.tables),
@@ -198,7 +209,10 @@ impl BackupSelection {
             ("schemas left out", &self.exclude_schemas),
             ("only tables", &self.tables),
             ("tables left out", &self.exclude_tables),
-            ("data left out (tables restored empty)", &self.exclude_table_data),
+            (
+                "data left out (tables restored empty)",
+                &self.exclude_table_data,
+            ),
         ] {
             if !list.is_empty() {
                 out.push(format!("{what}: {}", list.join(", ")));
@@ -285,11 +299,11 @@ fn ident_prefix(text: &str) -> Result<(String, &str)> {
         name = text[..len].to_ascii_lowercase();
         rest = &text[len..];
         if !rest.is_empty() && !rest.starts_with('.') {
-            return Err(bad_name(
-                text,
-                "an unquoted name holds only letters, digits, _ and $",
-            )
-            .with_hint("double-quote a name with other characters: \"my schema\".\"my table\""));
+            return Err(
+                bad_name(text, "an unquoted name holds only letters, digits, _ and $").with_hint(
+                    "double-quote a name with other characters: \"my schema\".\"my table\"",
+                ),
+            );
         }
     }
     if name.is_empty() {
@@ -352,7 +366,10 @@ mod tests {
         let t = parse_table("\"a.b\".\"c*?\"").unwrap();
         assert_eq!((t.schema.as_str(), t.table.as_str()), ("a.b", "c*?"));
         assert_eq!(t.to_string(), "\"a.b\".\"c*?\"");
-        assert_eq!(parse_table("public.logs").unwrap().to_string(), "public.logs");
+        assert_eq!(
+            parse_table("public.logs").unwrap().to_string(),
+            "public.logs"
+        );
     }
 
     #[test]
@@ -418,8 +435,14 @@ mod tests {
         assert!(BackupSelection::parse(&v(&["a"]), &[], &v(&["a.b"]), &[], &[]).is_err());
         let s = BackupSelection::parse(&[], &[], &v(&["a.b", "A.B"]), &[], &[]).unwrap();
         assert_eq!(s.tables, v(&["a.b"]));
-        assert!(s.pg_dump_args().unwrap().contains(&"--strict-names".to_string()));
+        assert!(s
+            .pg_dump_args()
+            .unwrap()
+            .contains(&"--strict-names".to_string()));
         assert!(s.holds_table("a", "b") && !s.holds_table("a", "c"));
-        assert!(BackupSelection::default().pg_dump_args().unwrap().is_empty());
+        assert!(BackupSelection::default()
+            .pg_dump_args()
+            .unwrap()
+            .is_empty());
     }
 }

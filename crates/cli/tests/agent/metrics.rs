@@ -139,7 +139,11 @@ async fn metrics_are_served_to_a_metrics_token_only_with_the_catalogs_values() {
 #[tokio::test]
 async fn retention_from_agent_toml_and_space_are_reported() {
     let fx = fixture(50);
-    let agent = start(&fx, "[projects.shop.retention]\nkeep_last = 3\nkeep_daily = 7\n", true);
+    let agent = start(
+        &fx,
+        "[projects.shop.retention]\nkeep_last = 3\nkeep_daily = 7\n",
+        true,
+    );
     let api_token = agent.token(&[]);
     let metrics_token = agent.token(&["--metrics"]);
     let c = http();
@@ -164,15 +168,30 @@ async fn retention_from_agent_toml_and_space_are_reported() {
     let (s, _, text) = get_metrics(&c, &agent, Some(&metrics_token)).await;
     assert_eq!(s, StatusCode::OK);
     let m = prom_text::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    assert_eq!(m.project_value("offsite_backups_stored", "shop"), Some(1.0), "{text}");
+    assert_eq!(
+        m.project_value("offsite_backups_stored", "shop"),
+        Some(1.0),
+        "{text}"
+    );
     assert_eq!(
         m.project_value("offsite_backups_stored_bytes", "shop"),
         done["size"].as_f64(),
         "{text}"
     );
-    assert!(m.project_value("offsite_backup_folder_free_bytes", "shop").unwrap() > 0.0);
-    assert!(m.project_value("offsite_backup_folder_total_bytes", "shop").unwrap() > 0.0);
-    assert_eq!(m.project_value("offsite_backup_folder_space_low", "shop"), Some(0.0));
+    assert!(
+        m.project_value("offsite_backup_folder_free_bytes", "shop")
+            .unwrap()
+            > 0.0
+    );
+    assert!(
+        m.project_value("offsite_backup_folder_total_bytes", "shop")
+            .unwrap()
+            > 0.0
+    );
+    assert_eq!(
+        m.project_value("offsite_backup_folder_space_low", "shop"),
+        Some(0.0)
+    );
     let rule = |r: &str| {
         m.samples
             .iter()
@@ -196,7 +215,10 @@ async fn retention_from_agent_toml_and_space_are_reported() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{list}");
-    assert_eq!(list["retention"]["rules"], "keep-last 3, keep-daily 7", "{list}");
+    assert_eq!(
+        list["retention"]["rules"], "keep-last 3, keep-daily 7",
+        "{list}"
+    );
     assert_eq!(list["retention"]["source"], "agent.toml");
     assert_eq!(list["retention"]["backups"], 1);
     assert!(list["space"]["free_bytes"].as_u64().unwrap() > 0, "{list}");

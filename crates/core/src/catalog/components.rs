@@ -217,6 +217,10 @@ mod tests {
                 insecure_http: false,
             }),
             artifacts: None,
+            selection: Some(crate::selection::BackupSelection {
+                exclude_table_data: vec!["public.logs".into()],
+                ..Default::default()
+            }),
         };
         // Documents saved before the server existed still read.
         let old: Components =
@@ -229,6 +233,14 @@ mod tests {
             ..c.clone()
         };
         assert!(cat.set_components(&p.id, &bad).await.is_err());
+        let hostile = Components {
+            selection: Some(crate::selection::BackupSelection {
+                exclude_table_data: vec!["public.x; rm -rf ~".into()],
+                ..Default::default()
+            }),
+            ..c.clone()
+        };
+        assert!(cat.set_components(&p.id, &hostile).await.is_err());
         assert_eq!(
             cat.components(&p.id).await.unwrap(),
             c,

@@ -226,8 +226,7 @@ pub(crate) async fn run(
             let database = if with_database {
                 let selection = selection_for(engine, project, opts.selection.take()).await?;
                 Some(DatabaseInput {
-                    source: database_with_selection(engine, project, opts.jobs, selection)
-                        .await?,
+                    source: database_with_selection(engine, project, opts.jobs, selection).await?,
                 })
             } else {
                 None

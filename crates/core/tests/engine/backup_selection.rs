@@ -45,7 +45,10 @@ async fn a_selective_backup_restores_what_it_holds_and_says_what_it_left_out() {
         &v(&["public.logs"]),
     )
     .unwrap();
-    env.engine.set_selection("sel_bk", selection.clone()).await.unwrap();
+    env.engine
+        .set_selection("sel_bk", selection.clone())
+        .await
+        .unwrap();
     assert_eq!(env.engine.selection("sel_bk").await.unwrap(), selection);
     let out = env
         .engine
@@ -67,25 +70,46 @@ async fn a_selective_backup_restores_what_it_holds_and_says_what_it_left_out() {
     // The plan says so.
     let dst = pg.unique_db("sel_bk_dst");
     let req = RestoreRequest::new(&archive, target(pg, &dst));
-    let plan = env.engine.plan_restore(&req).await.unwrap().database.unwrap();
+    let plan = env
+        .engine
+        .plan_restore(&req)
+        .await
+        .unwrap()
+        .database
+        .unwrap();
     assert!(
-        plan.warnings
-            .iter()
-            .any(|w| w.contains("selective backup") && w.contains("data left out") && w.contains("public.logs") && w.contains("audit")),
+        plan.warnings.iter().any(|w| w.contains("selective backup")
+            && w.contains("data left out")
+            && w.contains("public.logs")
+            && w.contains("audit")),
         "{:?}",
         plan.warnings
     );
     let restored = env.engine.restore(req, JobStart::default()).await.unwrap();
     assert!(restored.report.ok, "{:?}", restored.report);
     assert_eq!(count(pg, &dst, "SELECT count(*) FROM public.orders"), "500");
-    assert_eq!(count(pg, &dst, "SELECT count(*) FROM public.logs"), "0", "the log table is restored empty");
     assert_eq!(
-        count(pg, &dst, "SELECT count(*) FROM pg_namespace WHERE nspname IN ('audit', 'x; rm -rf')"),
+        count(pg, &dst, "SELECT count(*) FROM public.logs"),
+        "0",
+        "the log table is restored empty"
+    );
+    assert_eq!(
+        count(
+            pg,
+            &dst,
+            "SELECT count(*) FROM pg_namespace WHERE nspname IN ('audit', 'x; rm -rf')"
+        ),
         "1",
         "the excluded schema is absent (the hostile-named schema stays, its table left out)"
     );
-    assert_eq!(count(pg, &dst, "SELECT to_regclass('public.scratch') IS NULL"), "t");
-    assert_eq!(count(pg, &dst, "SELECT to_regclass('\"x; rm -rf\".t') IS NULL"), "t");
+    assert_eq!(
+        count(pg, &dst, "SELECT to_regclass('public.scratch') IS NULL"),
+        "t"
+    );
+    assert_eq!(
+        count(pg, &dst, "SELECT to_regclass('\"x; rm -rf\".t') IS NULL"),
+        "t"
+    );
     // The source is untouched (the name was matched, never executed).
     assert_eq!(count(pg, &src, "SELECT count(*) FROM \"x; rm -rf\".t"), "1");
 
@@ -103,10 +127,26 @@ async fn a_selective_backup_restores_what_it_holds_and_says_what_it_left_out() {
         .await
         .unwrap();
     let r = &drill.report;
-    assert_eq!(r.verdict, offsite_core::drill::Verdict::Passed, "{:#?}", r.checks);
-    let note = r.checks.iter().find(|c| c.id == "selection").expect("a selection note");
-    assert!(note.detail.as_deref().unwrap().contains("public.logs"), "{note:?}");
-    assert!(r.checks.iter().any(|c| c.id == "table:public.orders"), "{:#?}", r.checks);
+    assert_eq!(
+        r.verdict,
+        offsite_core::drill::Verdict::Passed,
+        "{:#?}",
+        r.checks
+    );
+    let note = r
+        .checks
+        .iter()
+        .find(|c| c.id == "selection")
+        .expect("a selection note");
+    assert!(
+        note.detail.as_deref().unwrap().contains("public.logs"),
+        "{note:?}"
+    );
+    assert!(
+        r.checks.iter().any(|c| c.id == "table:public.orders"),
+        "{:#?}",
+        r.checks
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -125,7 +165,11 @@ async fn one_run_chooses_its_own_tables_and_hostile_names_never_run() {
         exclude_table_data: v(&["public.\"logs\"; DROP TABLE public.orders"]),
         ..Default::default()
     };
-    assert!(env.engine.set_selection("sel_run", hostile.clone()).await.is_err());
+    assert!(env
+        .engine
+        .set_selection("sel_run", hostile.clone())
+        .await
+        .is_err());
     let e = env
         .engine
         .backup(
@@ -178,5 +222,8 @@ async fn one_run_chooses_its_own_tables_and_hostile_names_never_run() {
         )
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("nope") || e.to_string().contains("no matching"), "{e}");
+    assert!(
+        e.to_string().contains("nope") || e.to_string().contains("no matching"),
+        "{e}"
+    );
 }

@@ -8,8 +8,8 @@
 mod age_interop;
 mod arbitrary_sql;
 mod as_role;
-mod backup_selection;
 mod atomic_restore;
+mod backup_selection;
 mod browse;
 mod browse_encrypted;
 mod catalog;
