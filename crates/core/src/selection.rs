@@ -236,7 +236,8 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
 /// One identifier as SQL writes it: unquoted (folded to lower case; a letter or `_`, then
 /// letters, digits, `_`, `$`) or double-quoted (`""` is a quote). The name, exact.
 pub fn parse_ident(text: &str) -> Result<String> {
-    let (name, rest) = ident_prefix(text.trim())?;
+    no_control(text)?;
+    let (name, rest) = ident_prefix(text.trim_matches(' '))?;
     if !rest.is_empty() {
         return Err(bad_name(text, "one name was expected"));
     }
@@ -245,7 +246,8 @@ pub fn parse_ident(text: &str) -> Result<String> {
 
 /// `schema.table` (either part quoted or not).
 pub fn parse_table(text: &str) -> Result<TableName> {
-    let (schema, rest) = ident_prefix(text.trim())?;
+    no_control(text)?;
+    let (schema, rest) = ident_prefix(text.trim_matches(' '))?;
     let Some(rest) = rest.strip_prefix('.') else {
         return Err(bad_name(text, "a table is written schema.table")
             .with_hint("name its schema: public.logs"));
@@ -255,6 +257,14 @@ pub fn parse_table(text: &str) -> Result<TableName> {
         return Err(bad_name(text, "a table is written schema.table"));
     }
     Ok(TableName { schema, table })
+}
+
+/// Control characters (a newline, an escape) are refused anywhere, even around a name.
+fn no_control(text: &str) -> Result<()> {
+    if text.chars().any(char::is_control) {
+        return Err(bad_name(text, "a name may not hold control characters"));
+    }
+    Ok(())
 }
 
 /// The identifier at the start of `text` and what follows it.
