@@ -595,6 +595,23 @@ export type BackupRow = {
 	tenant?: string | null,
 };
 
+/**
+ *  What a database backup holds, when not everything. Each name is stored as it parses back
+ *  (`public.logs`, `"My Schema".t`); the empty selection is the whole database.
+ */
+export type BackupSelection = {
+	/**  Only these schemas (`-n`); empty: every schema. */
+	schemas?: string[],
+	/**  Schemas left out (`-N`). */
+	exclude_schemas?: string[],
+	/**  Only these tables (`-t`, `schema.table`); empty: every table of the chosen schemas. */
+	tables?: string[],
+	/**  Tables left out (`-T`). */
+	exclude_tables?: string[],
+	/**  Tables kept without their rows (`--exclude-table-data`): restored empty. */
+	exclude_table_data?: string[],
+};
+
 /**  What is known about a backup file. */
 export type BackupStatus = "unverified" | "verified" | "corrupt" | "missing";
 
@@ -876,6 +893,11 @@ export type Components = {
 	server?: ServerComponent | null,
 	/**  The artifact bucket, when the project has one. */
 	artifacts?: ArtifactsComponent | null,
+	/**
+	 *  What the project's database backups hold, when not the whole database (a selective
+	 *  backup: `offsite project set-selection`).
+	 */
+	selection?: BackupSelection | null,
 };
 
 /**  What restoring the configuration would change. */
@@ -2001,6 +2023,11 @@ export type Manifest = {
 	base_backup_id?: string | null,
 	/**  An encrypted archive (`.tar.gz.age`): how it was encrypted. Never a secret. */
 	encryption?: ArchiveEncryption | null,
+	/**
+	 *  A selective backup ([`crate::selection`]): the schemas and tables it left out and the
+	 *  tables whose rows it left out. `None`: the whole database.
+	 */
+	selection?: BackupSelection | null,
 };
 
 /**  The check of one member. */
