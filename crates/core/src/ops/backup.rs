@@ -7,7 +7,7 @@ use crate::backup::{self as pg_backup, ComposeRequest, ConfigInput, DatabaseInpu
 use crate::catalog::{BackupOrigin, BackupRecord, JobKind, NewBackup, Project, SourceKind};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::ops::job::JobStart;
+use crate::ops::job::{JobStart, JobTrigger};
 use crate::ops::runner;
 use crate::sources::{DatabaseSource, PostgresSource};
 use serde::Serialize;
@@ -43,6 +43,8 @@ pub struct BackupOptions {
     /// [`crate::postgres::dump_workers::PARALLEL_BY_DEFAULT`]), capped by the server's free connections.
     /// 2 or more: a parallel directory dump (archive format 2).
     pub jobs: Option<u32>,
+    /// A note kept with the backup and shown beside it (`offsite backup P --note TEXT`).
+    pub note: Option<String>,
 }
 
 impl BackupOptions {
@@ -159,6 +161,11 @@ pub(crate) async fn run(
         (None, None) => default_compression(engine).await?,
     };
     compression.check()?;
+    let note = opts.note.as_deref().map(crate::catalog::clean_note).transpose()?.flatten();
+    // Who started it: the OS user, for a backup started by hand (a schedule's has none).
+    let started_by = matches!(start.trigger, JobTrigger::Manual | JobTrigger::Cli)
+        .then(os_user)
+        .flatten();
     let project = &engine.catalog.project(&opts.project).await?;
     let (job_id, (backup, copies)) = runner::run(
         engine,
@@ -242,6 +249,13 @@ pub(crate) async fn run(
                         engine.catalog.record_verify(&record.id, true, None).await?;
                         record = engine.catalog.backup(&record.id).await?;
                     }
+                    if note.is_some() || started_by.is_some() {
+                        engine
+                            .catalog
+                            .set_backup_label(&record.id, note.as_deref(), started_by.as_deref())
+                            .await?;
+                    }
+                    super::canary::after_register(engine, project, &record).await;
                     // A copy that fails is pending, never a failed backup.
                     let copies = super::copy_out::after_backup(engine, project, &record, &job)
                         .await
@@ -266,6 +280,13 @@ pub(crate) async fn run(
         backup,
         copies,
     })
+}
+
+/// The OS user running this process (none when it cannot be told).
+pub(crate) fn os_user() -> Option<String> {
+    whoami::fallible::username()
+        .ok()
+        .filter(|u| !u.trim().is_empty())
 }
 
 /// Verify the archive just written (every member read back against the manifest, the sidecar,

@@ -11,6 +11,7 @@ mod as_role;
 mod atomic_restore;
 mod browse;
 mod browse_encrypted;
+mod canary;
 mod catalog;
 mod clock_and_triggers;
 mod common;
