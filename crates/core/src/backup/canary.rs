@@ -145,14 +145,20 @@ fn key(t: &TableCount) -> (String, String) {
 /// are compared only when both manifests record row counts (an imported foreign dump has
 /// none); a per-tenant archive is never compared (it holds one tenant's part).
 pub fn compare(previous: Side<'_>, new: Side<'_>, thresholds: CanaryThresholds) -> Vec<Finding> {
-    let mut out = Vec::new();
+    // What dropped in the tables first (the news), the archive's size last.
+    let mut out = tables_dropped(previous.manifest, new.manifest, thresholds);
     if dropped(previous.size, new.size, thresholds.archive_drop_pct) {
         out.push(Finding::ArchiveSmaller {
             before: previous.size,
             after: new.size,
         });
     }
-    let (p, n) = (previous.manifest, new.manifest);
+    out
+}
+
+/// The tables' findings (none when either side records no row counts).
+fn tables_dropped(p: &Manifest, n: &Manifest, thresholds: CanaryThresholds) -> Vec<Finding> {
+    let mut out = Vec::new();
     if p.tables.is_empty() || n.tables_note.is_some() || p.tables_note.is_some() {
         return out;
     }
@@ -260,11 +266,11 @@ mod tests {
         assert_eq!(
             f,
             vec![
-                "archive 50 % smaller: 1000 B → 500 B",
                 "public.a: column secret gone",
                 "public.b: table gone",
                 "public.tiny: 1 → 0 rows",
                 "schema audit gone",
+                "archive 50 % smaller: 1000 B → 500 B",
             ]
         );
         // 49 % smaller is not past 50 %.

@@ -92,9 +92,20 @@ pub(crate) async fn check(
 
 /// [`check`] where a backup was just registered: a failure of the canary never fails the backup
 /// (it goes to the log).
-pub(crate) async fn after_register(engine: &Engine, project: &Project, new: &BackupRecord) {
-    if let Err(e) = check(engine, project, new).await {
-        tracing::warn!(project = %project.name, backup = %new.id, "the canary could not compare: {e}");
+/// Returns the reasons it is suspicious (empty: it is not, or it could not be compared).
+pub(crate) async fn after_register(
+    engine: &Engine,
+    project: &Project,
+    new: &BackupRecord,
+) -> Vec<String> {
+    match check(engine, project, new).await {
+        Ok(v) => v
+            .map(|v| v.findings.iter().map(Finding::describe).collect())
+            .unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(project = %project.name, backup = %new.id, "the canary could not compare: {e}");
+            Vec::new()
+        }
     }
 }
 
