@@ -15,6 +15,7 @@ use offsite_core::ops::artifacts::ArtifactPullOutcome;
 use offsite_core::ops::drill::DrillOutcome;
 use offsite_core::ops::recover::{RecoverOutcome, UndoOutcome};
 use offsite_core::ops::remote::{PullAllOutcome, RemoteBackupOutcome};
+use offsite_core::ops::tenant_backup::TenantBackupOutcome;
 use offsite_core::ops::{
     BackupOutcome, FetchCopyOutcome, ImportOutcome, SyncOutcome, VerifyOutcome,
 };
@@ -120,6 +121,9 @@ pub enum JobResult {
     Recover { report: RecoverReport },
     /// A recovery undone: rows put back, and rows changed since that were left.
     RecoverUndo { report: UndoReport },
+    /// Per-tenant backups: one archive per tenant value, each with its tables, rows and
+    /// isolation check.
+    TenantBackup { outcome: TenantBackupOutcome },
 }
 
 /// A job ended. Emitted exactly once per job started by a `start_*` command. Event name:
@@ -200,6 +204,12 @@ impl From<UndoOutcome> for JobResult {
         JobResult::RecoverUndo { report: o.report }
     }
 }
+impl From<TenantBackupOutcome> for JobResult {
+    fn from(outcome: TenantBackupOutcome) -> Self {
+        JobResult::TenantBackup { outcome }
+    }
+}
+
 impl From<RestoreOutcome> for JobResult {
     fn from(o: RestoreOutcome) -> Self {
         JobResult::Restore { report: o.report }

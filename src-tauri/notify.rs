@@ -176,6 +176,21 @@ pub fn job_text(done: &JobDone) -> NotificationText {
                 format!("{inserted} rows inserted, {updated} updated; took {took}"),
             )
         }
+        (Some(JobResult::TenantBackup { outcome }), _) => {
+            let size: u64 = outcome.backups.iter().map(|b| b.backup.size).sum();
+            (
+                format!("{what} finished"),
+                format!(
+                    "{} of tenant {} ({}) in {took}",
+                    match outcome.backups.len() {
+                        1 => "1 archive".to_string(),
+                        n => format!("{n} archives"),
+                    },
+                    outcome.tenant,
+                    human_size(size)
+                ),
+            )
+        }
         (Some(JobResult::RecoverUndo { report }), _) => {
             let left: u64 = report.tables.iter().map(|t| t.changed_since).sum();
             (

@@ -378,6 +378,20 @@ export const commands = {
 	 *  those reference, and the tables it does not reach.
 	 */
 	showTenant: (project: string, name: string) => typedError<TenantDetail, ErrorPayload>(__TAURI_INVOKE("show_tenant", { project, name })),
+	/**
+	 *  Names a tenant root (`offsite tenant add`): checked in the project's database (the table
+	 *  exists, the key is its primary or a unique key), then kept; returns it with the tables it
+	 *  reaches.
+	 */
+	addTenant: (project: string, name: string, table: string, key: string) => typedError<TenantDetail, ErrorPayload>(__TAURI_INVOKE("add_tenant", { project, name, table, key })),
+	/**  Forgets a tenant root (its archives stay where they are). */
+	removeTenant: (project: string, name: string) => typedError<null, ErrorPayload>(__TAURI_INVOKE("remove_tenant", { project, name })),
+	/**
+	 *  Starts the per-tenant backups of tenant `name` (`offsite backup PROJECT --tenant NAME`): one
+	 *  archive per value of its root key, split from the project's newest good backup; returns the
+	 *  job id at once (`job-finished` carries `result.kind == "tenant_backup"`).
+	 */
+	startTenantBackup: (project: string, name: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_tenant_backup", { project, name })),
 	/**  Every channel (targets redacted) and every project's routes. */
 	listChannels: () => typedError<NotifyOverview, ErrorPayload>(__TAURI_INVOKE("list_channels")),
 	/**
@@ -1919,7 +1933,12 @@ created_project: boolean; backup: BackupRecord } |
  */
 { kind: "recover"; report: RecoverReport } | 
 /**  A recovery undone: rows put back, and rows changed since that were left. */
-{ kind: "recover_undo"; report: UndoReport };
+{ kind: "recover_undo"; report: UndoReport } | 
+/**
+ *  Per-tenant backups: one archive per tenant value, each with its tables, rows and
+ *  isolation check.
+ */
+{ kind: "tenant_backup"; outcome: TenantBackupOutcome };
 
 /**  Where a job is in its life. */
 export type JobState = "running" | "cancelling" | "cancelled" | "succeeded" | "failed";
@@ -3310,10 +3329,54 @@ export type TableRole =
 /**  How a table compares. */
 export type TableStatus = "identical" | "changed" | "only_in_from" | "only_in_to";
 
+/**  One tenant's archive. */
+export type TenantBackup = {
+	/**  The root's key value. */
+	value: string,
+	backup: BackupRecord,
+	/**  Its tables and rows, and the isolation check. */
+	dump: TenantDump,
+};
+
+/**  A per-tenant backup job's outcome. */
+export type TenantBackupOutcome = {
+	job_id: string,
+	/**  The backup the tenants were split from. */
+	source_backup_id: string | null,
+	tenant: string,
+	backups: TenantBackup[],
+};
+
 /**  A tenant with the tables it reaches in the project's database now. */
 export type TenantDetail = {
 	tenant: TenantRecord,
 	shape: TenantShape,
+};
+
+/**  What a tenant's dump holds, and its isolation check. */
+export type TenantDump = {
+	tables: TenantDumpTable[],
+	/**  Rows read back from the written file. */
+	rows_checked: number,
+	/**  Rows of the written file whose key is outside the tenant's closure (0: isolated). */
+	outside: number,
+	/**
+	 *  Rows of the tenant's own tables (the root and the tables reached from it) that are not
+	 *  the tenant's: pulled in only because a row of the tenant references them (a foreign key
+	 *  that crosses tenants), per table. Empty: isolated.
+	 */
+	crossing?: TenantDumpTable[],
+	notes: string[],
+};
+
+/**  A tenant's table in its dump. */
+export type TenantDumpTable = {
+	/**  `"schema"."table"`, quoted, for people. */
+	table: string,
+	/**  Its schema and name, as the database has them. */
+	schema: string,
+	name: string,
+	rows: number,
 };
 
 /**  A tenant root as stored. */

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { byTestId, launchApp } from "../lib/app.js";
-import { offsiteCli, pg, psql, requirePg, typeInto, until } from "../lib/steps.js";
+import { offsiteCli, openTab, pg, psql, requirePg, typeInto, until } from "../lib/steps.js";
 
 const DB = "recovershop";
 
@@ -120,4 +120,41 @@ describe("recover rows from a backup in the app", () => {
       }
     });
   }
+
+  // Tenants in the app: a root named on the Sources tab (a wrong table is refused by the engine
+  // with its name), then "Back up each tenant" writes one archive per organization, shown on the
+  // timeline with its tenant.
+  it("tenants: named on Sources, each backed up as a job, on the timeline", async () => {
+    const app = await launchApp({ name: "recover-tenants", ...(dataDir ? { dataDir } : {}), env: { OFFSITE_PG_BIN: pg.bin } });
+    const $ = (id) => app.browser.$(byTestId(id));
+    try {
+      await until(app.browser, "the project card", async () => $(`project-open-${DB}`).isExisting(), { timeoutMs: 30_000 });
+      await $(`project-open-${DB}`).click();
+      await $("project-page").waitForDisplayed({ timeout: 30_000 });
+      await openTab(app, "sources");
+      await $("tenants-none").waitForDisplayed({ timeout: 30_000 });
+      await typeInto(app, "tenant-field-name", "org");
+      await typeInto(app, "tenant-field-table", "public.nope");
+      await $("tenant-add-save").click();
+      await $("tenant-add-error").waitForDisplayed({ timeout: 30_000 });
+      assert.match(await $("tenant-add-error").getText(), /nope/);
+      await $("tenant-field-table").clearValue();
+      await typeInto(app, "tenant-field-table", "public.orgs");
+      await $("tenant-add-save").click();
+      await $("tenant-shape").waitForDisplayed({ timeout: 30_000 });
+      assert.match(await $("tenant-reached").getText(), /public\.tasks/);
+      await app.screenshot("05-tenant-added");
+      await $("tenant-backup").click();
+      await $("tenant-backup-started").waitForDisplayed({ timeout: 10_000 });
+      await openTab(app, "backups");
+      await until(app.browser, "two tenant archives on the timeline", async () => (await app.browser.$$(byTestId("backup-tenant"))).length === 2, {
+        timeoutMs: 120_000,
+      });
+      await app.screenshot("06-tenant-archives");
+      const listed = JSON.parse(offsiteCli(() => app.dataDir)("tenant", "list", DB, "--json"));
+      assert.deepEqual((listed.tenants ?? listed).map((t) => t.name), ["org"], JSON.stringify(listed));
+    } finally {
+      await app.close();
+    }
+  });
 });

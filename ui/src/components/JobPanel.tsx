@@ -230,6 +230,12 @@ function resultText(f: JobFinished): string {
     }
     case "recover_undo":
       return `Recovery ${r.report.id} undone`;
+    case "tenant_backup": {
+      const size = r.outcome.backups.reduce((n, b) => n + b.backup.size, 0);
+      return r.outcome.backups.length === 0
+        ? `Tenant ${r.outcome.tenant}: the backup has no tenant rows; nothing written`
+        : `Tenant ${r.outcome.tenant}: ${plural(r.outcome.backups.length, "archive")} written, ${formatBytes(size)} (compressed)`;
+    }
   }
 }
 

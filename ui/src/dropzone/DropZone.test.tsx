@@ -144,7 +144,7 @@ describe("DropZone", () => {
     expect(await screen.findByTestId("drop-kind")).toHaveTextContent("pg_dump file");
     expect(screen.getByTestId("drop-tables")).toHaveTextContent("public.t");
     expect(screen.getByTestId("drop-tables")).not.toHaveTextContent("rows");
-    expect(screen.getByTestId("drop-notes")).toHaveTextContent("row counts were not recorded");
+    expect(screen.getByTestId("drop-notes")).toHaveTextContent("Row counts were not recorded");
     expect(await screen.findByTestId("import-panel")).toBeInTheDocument();
     expect(screen.queryByTestId("drop-restore")).not.toBeInTheDocument();
   });

@@ -13,7 +13,7 @@ import { useImportRequests } from "./importRequest";
 import { type Inspected, inspect, KIND_LABELS } from "./preview";
 import { useSubscription } from "../ipc/subscribe";
 import "./dropzone.css";
-import { plural } from "../words";
+import { plural, sentenceCase } from "../words";
 
 export type Subscribe = (handler: (e: DragDropEvent) => void) => Promise<UnlistenFn>;
 
@@ -237,7 +237,7 @@ function PreviewBody({ inspected }: { inspected: Inspected | null }) {
       {p.notes.length > 0 && (
         <ul className="notice notice-warn small" data-testid="drop-notes">
           {p.notes.map((n) => (
-            <li key={n}>{n}</li>
+            <li key={n}>{sentenceCase(n)}</li>
           ))}
         </ul>
       )}

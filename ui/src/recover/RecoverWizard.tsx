@@ -9,7 +9,7 @@ import { ErrorNotice } from "../components/ErrorNotice";
 import type { Call } from "../ipc/call";
 import type { JobHandlers } from "../store/store";
 import { Progress } from "../wizard/steps/Progress";
-import { plural } from "../words";
+import { plural, sentenceCase } from "../words";
 import {
   CONFIRM_WORD,
   canStart,
@@ -361,7 +361,7 @@ function PlanStep({
       {plan.notes.length > 0 && (
         <ul className="small muted" data-testid="recover-notes">
           {plan.notes.map((n) => (
-            <li key={n}>{n}</li>
+            <li key={n}>{sentenceCase(n)}</li>
           ))}
         </ul>
       )}

@@ -151,6 +151,7 @@ export function useJobActions() {
   return useMemo(
     () => ({
       startBackup: store.startBackup,
+      startTenantBackup: store.startTenantBackup,
       startVerify: store.startVerify,
       startRemoteBackup: store.startRemoteBackup,
       startPull: store.startPull,

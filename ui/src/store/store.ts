@@ -304,6 +304,10 @@ export class AppStore {
   startBackup = (project: string, type: BackupType | null = null, note: string | null = null) =>
     this.start("backup", project, project, () => commands.startBackup(project, type, note));
 
+  /** One archive per value of tenant `name`'s root key, split from `project`'s newest good backup. */
+  startTenantBackup = (project: string, name: string) =>
+    this.start("backup", project, `${project} · tenant ${name}`, () => commands.startTenantBackup(project, name));
+
   /** Back up `project` on its backup server and download the archive (verified, registered). */
   startRemoteBackup = (project: string, type: BackupType | null = null) =>
     this.start("backup", project, project, () => commands.startRemoteBackup(project, type));

@@ -403,7 +403,7 @@ describe("RestoreWizard", () => {
     fireEvent.click($("wizard-as-role-apply"));
     await waitFor(() => expect(called(calls, "plan_restore").length).toBeGreaterThan(plans));
     expect(called(calls, "plan_restore").at(-1)?.args).toMatchObject({ choices: { as_role: "app_owner" } });
-    expect(await screen.findByTestId("wizard-warnings")).toHaveTextContent("restores as app_owner");
+    expect(await screen.findByTestId("wizard-warnings")).toHaveTextContent("Restores as app_owner");
     expect($("wizard-as-role-current")).toHaveTextContent("app_owner");
     fireEvent.click(await screen.findByTestId("wizard-restore"));
     await waitFor(() => expect(called(calls, "start_restore")).toHaveLength(1));

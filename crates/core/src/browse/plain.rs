@@ -227,14 +227,8 @@ pub(super) fn plain_toc(
     cancel: &CancellationToken,
 ) -> Result<PlainToc> {
     let mut r = sql_reader(path, o, cancel)?;
-    let (mut scan, mut line, mut n) = (Scan::new(), Vec::new(), 0u64);
-    while read_line(&mut r, &mut line)? {
-        n += 1;
-        if n.is_multiple_of(4096) && cancel.is_cancelled() {
-            return Err(Error::cancelled());
-        }
-        scan.push(&line)?;
-    }
+    let mut scan = Scan::new();
+    scan_until(&mut r, &mut scan, cancel, |_| None::<()>)?;
     scan.finish()?;
     Ok((scan.state.entries, scan.state.counts))
 }
@@ -251,20 +245,14 @@ pub(super) fn with_plain_table<T>(
 ) -> Result<T> {
     let total_rows = o.manifest.table(schema, table).map(|c| c.rows);
     let mut r = sql_reader(path, o, cancel)?;
-    let (mut scan, mut line, mut n) = (Scan::new(), Vec::new(), 0u64);
-    while read_line(&mut r, &mut line)? {
-        n += 1;
-        if n.is_multiple_of(4096) && cancel.is_cancelled() {
-            return Err(Error::cancelled());
-        }
-        scan.push(&line)?;
-        let Some(i) = scan.state.started.take() else {
-            continue;
-        };
+    let mut scan = Scan::new();
+    let found = scan_until(&mut r, &mut scan, cancel, |scan| {
+        let i = scan.state.started.take()?;
         let e = &scan.state.entries[i];
-        if e.namespace.as_deref() != Some(schema) || e.tag != table {
-            continue;
-        }
+        (e.namespace.as_deref() == Some(schema) && e.tag == table).then_some(i)
+    })?;
+    if let Some(i) = found {
+        let e = &scan.state.entries[i];
         let columns = e
             .copy_stmt
             .as_deref()
@@ -283,6 +271,28 @@ pub(super) fn with_plain_table<T>(
     }
     scan.finish()?;
     Err(super::tables::no_table(path, schema, table))
+}
+
+/// Feeds the dump's lines through the gate until `stop` (asked after each line) gives a value,
+/// or the dump ends (`None`). Checks for cancelling every 4,096 lines.
+fn scan_until<T>(
+    r: &mut impl BufRead,
+    scan: &mut Scan,
+    cancel: &CancellationToken,
+    mut stop: impl FnMut(&mut Scan) -> Option<T>,
+) -> Result<Option<T>> {
+    let (mut line, mut n) = (Vec::new(), 0u64);
+    while read_line(r, &mut line)? {
+        n += 1;
+        if n.is_multiple_of(4096) && cancel.is_cancelled() {
+            return Err(Error::cancelled());
+        }
+        scan.push(&line)?;
+        if let Some(t) = stop(scan) {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

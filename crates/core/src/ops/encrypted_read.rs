@@ -31,6 +31,11 @@ pub(crate) fn project_named_by(path: &Path) -> Option<String> {
     let mut parts = stem.rsplitn(4, '_');
     let (kind, time, date, project) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    // An import that met a file of its name took `<type>-2`, `-3`, ….
+    let kind = match kind.rsplit_once('-') {
+        Some((k, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => k,
+        _ => kind,
+    };
     let ok = crate::catalog::BACKUP_TYPES.contains(&kind)
         && digits(time, 6)
         && digits(date, 8)
@@ -99,6 +104,9 @@ mod tests {
             ("../x_20261120_023000_database.tar.zst.age", Some("x")),
             (".hidden_20261120_023000_database.tar.zst.age", None),
             ("shop.tar.zst.age", None),
+            ("shop_20261120_023000_database-2.tar.zst", Some("shop")),
+            ("shop_20261120_023000_database-.tar.zst", None),
+            ("shop_20261120_023000_dump-2.tar.zst", None),
         ] {
             assert_eq!(named(file).as_deref(), want, "{file}");
         }

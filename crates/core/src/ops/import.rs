@@ -336,16 +336,13 @@ async fn place_archive(
             .ok_or_else(|| Error::invalid("the archive has no file name"))?
             .to_owned(),
     };
-    let target = dest.join(&name);
     let mut file_sha256 = (!age).then(|| report.file_sha256.clone());
+    let target = if same {
+        dest.join(&name)
+    } else {
+        free_target(&from, dest, &name)?
+    };
     if !same {
-        if target.symlink_metadata().is_ok() {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!("{} already exists", target.display()),
-            )
-            .with_hint("a file of that name is already in the project's backup folder"));
-        }
         let (s, d, r, c) = (
             from.clone(),
             dest.to_path_buf(),
@@ -596,6 +593,58 @@ fn canonical_archive_name(archive: &Path) -> Option<String> {
         m.backup_type,
         compression,
     ))
+}
+
+/// Where a copy of `from` called `name` goes in `dest`: `name` when free; the same file
+/// already there (same bytes) is refused as imported before; another file of that name (two
+/// backups of one second, a tenant's archive beside its project's backup) leaves `name` to it
+/// and takes `<stem>-2<ending>`, `-3`, … (never replacing a file).
+fn free_target(from: &Path, dest: &Path, name: &std::ffi::OsStr) -> Result<PathBuf> {
+    let first = dest.join(name);
+    if first.symlink_metadata().is_err() {
+        return Ok(first);
+    }
+    if same_bytes(from, &first)? {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "{} is already imported as {}",
+                from.display(),
+                first.display()
+            ),
+        )
+        .with_hint(
+            "the project's backup folder holds a file with the same bytes; nothing to import",
+        ));
+    }
+    let text = name.to_string_lossy();
+    let (stem, ending) = backup::ARCHIVE_SUFFIXES
+        .iter()
+        .filter_map(|s| text.strip_suffix(s).map(|stem| (stem, *s)))
+        .min_by_key(|(stem, _)| stem.len())
+        .unwrap_or((&text, ""));
+    for n in 2..1000 {
+        let candidate = dest.join(format!("{stem}-{n}{ending}"));
+        if candidate.symlink_metadata().is_err() {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::new(
+        ErrorKind::AlreadyExists,
+        format!("{} and 998 numbered copies already exist", first.display()),
+    )
+    .with_hint("a file of that name is already in the project's backup folder"))
+}
+
+/// Whether two regular files hold the same bytes (sizes first; hashed only when equal).
+fn same_bytes(a: &Path, b: &Path) -> Result<bool> {
+    let (ma, mb) = (std::fs::metadata(a), std::fs::symlink_metadata(b));
+    match (ma, mb) {
+        (Ok(x), Ok(y)) if y.is_file() && x.len() == y.len() => {
+            Ok(crate::archive::sha256_file(a)? == crate::archive::sha256_file(b)?)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Copies `src` to `target` (in `dest`) through a temporary file, synced, never replacing a file;

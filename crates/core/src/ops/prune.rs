@@ -469,7 +469,16 @@ pub const FORECAST_RUNS: usize = 400;
 pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<RemovalForecast>> {
     let project = engine.catalog.project(project).await?;
     let record = engine.catalog.retention(&project.id).await?;
-    let backups = engine.catalog.backups(&project.id).await?;
+    // Per-tenant archives are not the policy's (see `local_backups`): they neither count nor go.
+    let (tenants, backups): (Vec<_>, Vec<_>) = engine
+        .catalog
+        .backups(&project.id)
+        .await?
+        .into_iter()
+        .partition(super::resolve::is_tenant_archive);
+    let tenant_kept = tenants.iter().map(|b| {
+        RemovalForecast::kept(&b.id, &[], vec![TENANT_ARCHIVE_KEPT.to_string()])
+    });
     let no_rules = |b: &BackupRecord| {
         RemovalForecast::kept(
             &b.id,
@@ -478,11 +487,11 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
         )
     };
     let Some(record) = record else {
-        return Ok(backups.iter().map(no_rules).collect());
+        return Ok(backups.iter().map(no_rules).chain(tenant_kept).collect());
     };
     let (policy, zone) = policy_of(Some(&record))?;
     if policy.is_empty() {
-        return Ok(backups.iter().map(no_rules).collect());
+        return Ok(backups.iter().map(no_rules).chain(tenant_kept).collect());
     }
     let now = engine.clock.now();
     let mut candidates = backups
@@ -589,8 +598,12 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
     Ok(backups
         .iter()
         .map(|b| out.remove(&b.id).unwrap_or_else(|| none(b)))
+        .chain(tenant_kept)
         .collect())
 }
+
+/// Why a per-tenant archive stays, in the forecast's words.
+pub const TENANT_ARCHIVE_KEPT: &str = "a tenant's archive: retention leaves it";
 
 #[cfg(test)]
 mod tests {

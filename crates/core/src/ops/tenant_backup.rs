@@ -164,13 +164,8 @@ async fn one(
     inspected.tenant_tables = dump
         .tables
         .iter()
-        .map(|t| {
-            let n = crate::diff::parse_table_name(&t.table)?;
-            Ok(crate::archive::TableCount::counted(
-                n.schema, n.table, t.rows,
-            ))
-        })
-        .collect::<Result<_>>()?;
+        .map(|t| crate::archive::TableCount::counted(t.schema.clone(), t.name.clone(), t.rows))
+        .collect();
     inspected.tenant = Some(TenantMark {
         name: name.to_string(),
         root: root.label(),

@@ -22,9 +22,23 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TenantDumpTable {
-    /// `"schema"."table"`.
+    /// `"schema"."table"`, quoted, for people.
     pub table: String,
+    /// Its schema and name, as the database has them.
+    pub schema: String,
+    pub name: String,
     pub rows: u64,
+}
+
+impl TenantDumpTable {
+    fn new(schema: &str, name: &str, rows: u64) -> Self {
+        TenantDumpTable {
+            table: format!("{}.{}", quote_ident(schema), quote_ident(name)),
+            schema: schema.to_string(),
+            name: name.to_string(),
+            rows,
+        }
+    }
 }
 
 /// What a tenant's dump holds, and its isolation check.
@@ -100,10 +114,7 @@ pub async fn tenant_dump(
             .nodes
             .iter()
             .zip(&written)
-            .map(|(n, rows)| TenantDumpTable {
-                table: format!("{}.{}", quote_ident(&n.schema), quote_ident(&n.name)),
-                rows: *rows,
-            })
+            .map(|(n, rows)| TenantDumpTable::new(&n.schema, &n.name, *rows))
             .collect();
         Ok(TenantDump {
             tables,
@@ -252,10 +263,7 @@ fn write_sql(
         w.write_all(b"\\.\n").map_err(io)?;
         blocks.push((keys, key_at));
         if foreign > 0 {
-            crossing.push(TenantDumpTable {
-                table: format!("{}.{}", quote_ident(&n.schema), quote_ident(&n.name)),
-                rows: foreign,
-            });
+            crossing.push(TenantDumpTable::new(&n.schema, &n.name, foreign));
         }
     }
     w.write_all(b"\n").map_err(io)?;

@@ -272,8 +272,37 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
         .unwrap_err();
     assert_eq!(again.kind(), ErrorKind::AlreadyExists, "{again:?}");
     assert!(copied.exists());
+    // So is the handed file again: its copy would be the same bytes under the same name.
+    let twice = env
+        .engine
+        .import(
+            ImportOptions {
+                verify: false,
+                ..ImportOptions::new(
+                    &file,
+                    ImportInto::Existing {
+                        project: "mine".into(),
+                    },
+                )
+            },
+            JobStart::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(twice.kind(), ErrorKind::AlreadyExists, "{twice:?}");
+    assert!(twice.to_string().contains("already imported"), "{twice}");
+    let mine = env.engine.catalog().project("mine").await.unwrap();
+    assert_eq!(
+        env.engine.catalog().backups(&mine.id).await.unwrap().len(),
+        1
+    );
 
-    // Into a new project.
+    // Into a new project whose folder already holds another file of the copy's name (two
+    // backups of one second; a tenant's archive beside its project's backup): the copy takes
+    // `<type>-2`, and the file there is left as it was.
+    let fresh_dir = env.engine.data_dir().join("backups").join("fresh");
+    std::fs::create_dir_all(&fresh_dir).unwrap();
+    std::fs::write(fresh_dir.join(made_name), b"another backup of that second").unwrap();
     let o2 = env
         .engine
         .import(
@@ -288,6 +317,20 @@ async fn offsite_archive_imports_into_existing_and_new_projects() {
     let list = env.engine.catalog().backups(&fresh.id).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].status, BackupStatus::Verified);
+    let numbered = made_name
+        .to_string_lossy()
+        .replace("_database.", "_database-2.");
+    assert_eq!(
+        Path::new(&o2.backup.path)
+            .file_name()
+            .unwrap()
+            .to_string_lossy(),
+        numbered
+    );
+    assert_eq!(
+        std::fs::read(fresh_dir.join(made_name)).unwrap(),
+        b"another backup of that second"
+    );
 }
 
 /// A project export: database.dump (real pg_dump -Fc), globals.sql, storage/, config/.

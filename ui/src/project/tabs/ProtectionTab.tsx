@@ -4,6 +4,8 @@
 import { checkWhy } from "../../dashboard/Checklist";
 import { EncryptionPanel } from "../../protection/EncryptionPanel";
 import { DestinationsPanel, ProtectionGlance, type ProtectionData } from "../../protection/ProtectionPanels";
+import type { DestinationRecord, Protection } from "../../bindings";
+import type { LoadState } from "../../protection/types";
 import { useHealth } from "../../store";
 import { plural } from "../../words";
 import { type Light, SourceCard } from "./SourcesTab";
@@ -37,15 +39,25 @@ export function ProtectionTab({ project, protection, confirmRequest, onEncryptio
         <SourceCard id="encryption" title="Encryption" light={encryptionLight} line={item ? checkWhy(item) : "how new backups are encrypted"}>
           <EncryptionPanel project={project} confirmRequest={confirmRequest} onChanged={onEncryptionChanged} />
         </SourceCard>
-        <SourceCard
-          id="destinations"
-          title="Destinations"
-          light={dests.status === "error" ? "warn" : dests.status === "ready" && dests.data.length > 0 ? "ok" : "off"}
-          line={dests.status === "ready" ? plural(dests.data.length, "destination") : "…"}
-        >
+        <SourceCard id="destinations" title="Destinations" {...destinationsCard(dests, protection.data.protection)}>
           <DestinationsPanel project={project} protection={protection} />
         </SourceCard>
       </div>
     </div>
   );
+}
+
+/**
+ * The Destinations card's light and line, from the same 3-2-1 count the panel above shows: green
+ * only when the copies meet it, amber with the engine's reason when destinations exist but count
+ * less than they seem (a folder on the same disk, nothing offsite, a copy missing).
+ */
+export function destinationsCard(dests: LoadState<DestinationRecord[]>, p: LoadState<Protection>): { light?: Light | undefined; line: string } {
+  if (dests.status === "error") return { light: "warn", line: "the destinations could not be read" };
+  if (dests.status !== "ready") return { line: "…" };
+  const n = plural(dests.data.length, "destination");
+  if (dests.data.length === 0) return { light: "off", line: "none: every backup is on this computer only" };
+  if (p.status !== "ready") return { light: p.status === "error" ? "warn" : undefined, line: n };
+  if (p.data.meets_321) return { light: "ok", line: `${n} · 3-2-1 met` };
+  return { light: "warn", line: `${n} · ${p.data.notes[0] ?? p.data.summary}` };
 }

@@ -3,12 +3,12 @@
 // destinations are on the Protection tab), each with a status light and, for a connection, when it was last tested and how
 // it went (recorded by the engine: a Test button, or a backup or pull that connected; "never
 // tested" else). The cards wrap the existing sections unchanged.
-import { type ReactNode, useEffect, useRef, useState } from "react";
+import { type ReactNode, useEffect, useMemo, useRef, useState } from "react";
 import { commands, events, type Components, type ErrorPayload, type ProjectSummary, type SourceKind, type SourceTest } from "../../bindings";
 import { databaseHost, databaseName } from "../../components/format";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { useMasonry } from "../../components/useMasonry";
-import type { Resource } from "../../store";
+import { type Resource, useJobActions } from "../../store";
 import { ArtifactsSection } from "../ArtifactsSection";
 import { ComponentsSection } from "../ComponentsSection";
 import { ServerSection } from "../ServerSection";
@@ -91,7 +91,7 @@ export function lightOf(set: boolean, test: SourceTest | undefined, loadFailed =
 
 /** One source as a card: a status light, its name, one line, and the section that edits it. */
 /** A card without a light (`light` left out) is one nothing tests, e.g. the tenants. */
-export function SourceCard({ id, title, light, line, children }: { id: string; title: string; light?: Light; line: ReactNode; children?: ReactNode }) {
+export function SourceCard({ id, title, light, line, children }: { id: string; title: string; light?: Light | undefined; line: ReactNode; children?: ReactNode }) {
   return (
     <article className="source-card" data-testid={`source-${id}`} data-light={light}>
       <header className="source-card-head">
@@ -114,6 +114,8 @@ type Props = {
 export function SourcesTab({ project, summary, components, onEdit }: Props) {
   const c = components.status === "ready" ? components.data : null;
   const tests = useSourceTests(project);
+  const { startTenantBackup } = useJobActions();
+  const tenants = useMemo(() => tenantsApi(startTenantBackup), [startTenantBackup]);
   // Each light follows its source's last test: green once one passed, amber when it failed.
   const t = (s: SourceKind) => tests?.get(s);
   const set = (v: unknown, s: SourceKind): Light => lightOf(Boolean(v), t(s), components.status === "error");
@@ -158,7 +160,7 @@ export function SourcesTab({ project, summary, components, onEdit }: Props) {
           <ArtifactsSection project={project} />
         </SourceCard>
         <SourceCard id="tenants" title="Tenants" line="roots whose rows are one customer’s">
-          <TenantsSection project={project} api={tenantsApi} />
+          <TenantsSection project={project} api={tenants} />
         </SourceCard>
       </div>
     </div>

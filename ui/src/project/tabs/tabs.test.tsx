@@ -440,3 +440,37 @@ describe("the split Back up now", () => {
     expect(screen.queryByTestId("backup-type")).toBeNull();
   });
 });
+
+describe("the Protection tab's Destinations card", () => {
+  const dest = { name: "usb" } as unknown as import("../../bindings").DestinationRecord;
+  const protection = (over: Partial<import("../../bindings").Protection>): import("../../bindings").Protection => ({
+    project: "shop",
+    newest_backup: "b1",
+    copies: 2,
+    media: 1,
+    offsite: false,
+    meets_321: false,
+    destinations: 1,
+    pending: [],
+    notes: ["usb is on the same disk as the local backups: one medium, not two"],
+    summary: "2 copies on 1 medium, none offsite",
+    ...over,
+  });
+  it("is amber with the engine's reason when the copies say the destination counts less (not green beside 'same disk')", async () => {
+    const { destinationsCard } = await import("./ProtectionTab");
+    const c = destinationsCard({ status: "ready", data: [dest] }, { status: "ready", data: protection({}) });
+    expect(c.light).toBe("warn");
+    expect(c.line).toBe("1 destination · usb is on the same disk as the local backups: one medium, not two");
+  });
+  it("is green only when 3-2-1 is met, grey without destinations, amber when they cannot be read", async () => {
+    const { destinationsCard } = await import("./ProtectionTab");
+    const met = protection({ copies: 3, media: 2, offsite: true, meets_321: true, notes: [] });
+    expect(destinationsCard({ status: "ready", data: [dest, dest] }, { status: "ready", data: met })).toEqual({ light: "ok", line: "2 destinations · 3-2-1 met" });
+    expect(destinationsCard({ status: "ready", data: [] }, { status: "ready", data: met }).light).toBe("off");
+    const err = { code: "internal", message: "x", hint: null, retryable: false } as never;
+    expect(destinationsCard({ status: "error", error: err }, { status: "loading" }).light).toBe("warn");
+    expect(destinationsCard({ status: "ready", data: [dest] }, { status: "loading" }).light).toBeUndefined();
+    const noNotes = protection({ notes: [], summary: "2 copies on 2 media, none offsite" });
+    expect(destinationsCard({ status: "ready", data: [dest] }, { status: "ready", data: noNotes }).line).toBe("1 destination · 2 copies on 2 media, none offsite");
+  });
+});

@@ -7,6 +7,7 @@ import { useId } from "react";
 import type { ConfigPlan, Manifest, StoragePlan } from "../../bindings";
 import { countOf, formatBytes } from "../../components/format";
 import { archiveHasDatabase, type ConfigChoice, type Components, type StorageChoice } from "../steps";
+import { sentenceCase } from "../../words";
 
 export { MIRROR_WORD } from "../steps";
 
@@ -253,7 +254,7 @@ export function StoragePlanView({ plan }: { plan: StoragePlan }) {
       </table>
       {plan.warnings.map((w) => (
         <p key={w} className="notice notice-warn small">
-          {w}
+          {sentenceCase(w)}
         </p>
       ))}
     </div>

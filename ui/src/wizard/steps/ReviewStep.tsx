@@ -21,7 +21,7 @@ import {
 import { ConfigDiffTable, StoragePlanView } from "./ComponentsRestore";
 import { SelectionPicker } from "./SelectionPicker";
 import type { StepProps } from "./types";
-import { nounFor, plural, WORDS } from "../../words";
+import { nounFor, plural, WORDS, sentenceCase } from "../../words";
 import { databaseLabel } from "../../components/names";
 import { destructiveWarning } from "../destructive";
 
@@ -446,7 +446,7 @@ function RolesAndOwners({ state, dispatch, plan }: StepProps & { plan: DatabaseP
                 {m.added.length > 0 && <> · added: {m.added.join("; ")}</>}
                 {m.notes.map((n) => (
                   <div key={n} className="muted">
-                    {n}
+                    {sentenceCase(n)}
                   </div>
                 ))}
               </li>
@@ -498,13 +498,14 @@ export const DETAILS = "\nDetails: ";
 /** A warning: its sentence first, the engine's technical words behind "Details". */
 export function Warning({ text }: { text: string }) {
   const at = text.indexOf(DETAILS);
-  if (at < 0) return <li data-testid="wizard-warning">{text}</li>;
+  const shown = sentenceCase(text);
+  if (at < 0) return <li data-testid="wizard-warning">{shown}</li>;
   return (
     <li data-testid="wizard-warning">
-      {text.slice(0, at)}{" "}
+      {shown.slice(0, at)}{" "}
       <details className="warning-details" data-testid="wizard-warning-details">
         <summary>Details</summary>
-        <span className="small">{text.slice(at + DETAILS.length)}</span>
+        <span className="small">{shown.slice(at + DETAILS.length)}</span>
       </details>
     </li>
   );

@@ -5,7 +5,7 @@
 import { useState } from "react";
 import type { BackupTable, Selection, SelectWhat, SelectionPlan } from "../../bindings";
 import { EVERYTHING, tableArg, type SelectionView } from "../steps";
-import { plural } from "../../words";
+import { plural, sentenceCase } from "../../words";
 
 const SHOWN = 200;
 
@@ -185,7 +185,7 @@ export function SelectionPicker({
               {plan.notes.length > 0 && (
                 <ul data-testid="wizard-selection-notes">
                   {plan.notes.map((n) => (
-                    <li key={n}>{n}</li>
+                    <li key={n}>{sentenceCase(n)}</li>
                   ))}
                 </ul>
               )}

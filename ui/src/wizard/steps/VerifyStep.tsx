@@ -4,6 +4,7 @@ import { formatBytes } from "../../components/format";
 import type { Action, WizardState } from "../steps";
 import { ComponentsRestore } from "./ComponentsRestore";
 import { Progress } from "./Progress";
+import { sentenceCase } from "../../words";
 
 type Props = {
   state: WizardState;
@@ -77,7 +78,7 @@ export function VerifyStep({ state, dispatch, projects, onRetry }: Props) {
           {v.report.problems.length > 0 && (
             <ul className="job-problems" data-testid="wizard-verify-problems">
               {v.report.problems.map((p) => (
-                <li key={p}>{p}</li>
+                <li key={p}>{sentenceCase(p)}</li>
               ))}
             </ul>
           )}
