@@ -64,16 +64,16 @@ async fn a_runaway_delete_alerts_once_churn_does_not_and_retention_keeps_the_evi
     );
     let before = backup(engine, &clock, Some("before the cleanup job")).await;
     engine.notify_check().await.unwrap();
-    assert!(suspicious_events(&rx).is_empty(), "{:?}", suspicious_events(&rx));
+    assert!(
+        suspicious_events(&rx).is_empty(),
+        "{:?}",
+        suspicious_events(&rx)
+    );
 
     // A runaway delete: 95 % of the orders gone.
-    let kept: i64 = pg.psql(&db, "SELECT count(*) FROM orders")
-        .parse()
-        .unwrap();
+    let kept: i64 = pg.psql(&db, "SELECT count(*) FROM orders").parse().unwrap();
     pg.psql(&db, "DELETE FROM orders WHERE id % 20 <> 0;");
-    let left: i64 = pg.psql(&db, "SELECT count(*) FROM orders")
-        .parse()
-        .unwrap();
+    let left: i64 = pg.psql(&db, "SELECT count(*) FROM orders").parse().unwrap();
     let bad = backup(engine, &clock, None).await;
     engine.notify_check().await.unwrap();
     let events = suspicious_events(&rx);
@@ -93,9 +93,16 @@ async fn a_runaway_delete_alerts_once_churn_does_not_and_retention_keeps_the_evi
     // The list says it, with the reason; the note and the user of the manual backups are kept.
     let listed = engine.backup_list("canary").await.unwrap();
     let row = |id: &str| listed.iter().find(|l| l.record.id == id).unwrap();
-    assert!(row(&bad).marks.suspicious.iter().any(|r| r == &named), "{:?}", row(&bad).marks);
+    assert!(
+        row(&bad).marks.suspicious.iter().any(|r| r == &named),
+        "{:?}",
+        row(&bad).marks
+    );
     assert!(row(&before).marks.suspicious.is_empty());
-    assert_eq!(row(&before).marks.note.as_deref(), Some("before the cleanup job"));
+    assert_eq!(
+        row(&before).marks.note.as_deref(),
+        Some("before the cleanup job")
+    );
     assert!(row(&before).marks.started_by.is_some());
     let rows = engine.backup_rows("canary").await.unwrap();
     let r = rows.iter().find(|r| r.id == bad).unwrap();
@@ -141,7 +148,11 @@ async fn a_runaway_delete_alerts_once_churn_does_not_and_retention_keeps_the_evi
             .unwrap_or_default()
     };
     assert!(kept_why(&bad).contains("suspicious"), "{}", kept_why(&bad));
-    assert!(kept_why(&before).contains("before suspicious"), "{}", kept_why(&before));
+    assert!(
+        kept_why(&before).contains("before suspicious"),
+        "{}",
+        kept_why(&before)
+    );
     assert!(kept_why(&after).contains("last 1"), "{}", kept_why(&after));
 
     // A pin keeps a backup through every retention, with the reason "pinned".
@@ -205,7 +216,11 @@ async fn the_newest_good_backup_is_not_deleted_without_force_and_a_lower_thresho
     engine.notify_check().await.unwrap();
     let events = suspicious_events(&rx);
     assert_eq!(events.len(), 1, "{events:?}");
-    assert!(events[0].summary.contains("public.t: 1,000 → 700 rows"), "{}", events[0].summary);
+    assert!(
+        events[0].summary.contains("public.t: 1,000 → 700 rows"),
+        "{}",
+        events[0].summary
+    );
 
     use offsite_core::ops::delete_backup::DeleteBackupOptions;
     let refused = engine
@@ -239,4 +254,76 @@ async fn the_newest_good_backup_is_not_deleted_without_force_and_a_lower_thresho
         .unwrap();
     assert!(done.file_deleted, "{done:?}");
     assert!(engine.backup_list("canary").await.unwrap().is_empty());
+}
+
+/// A selective backup (the logs' rows left out) is compared with a backup of the same selection,
+/// not with the whole one before it: leaving out what the user chose to leave out is no drop.
+/// A runaway delete between two selective backups still alerts.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_selective_backup_is_compared_with_one_of_its_selection() {
+    let pg = TestCluster::shared();
+    let clock = ManualClock::new(datetime!(2030-06-01 08:00 UTC));
+    let env = env_configured(|c| c.clock(clock.clone())).await;
+    let engine = &env.engine;
+    let rx = json_hook(engine).await;
+    let db = pg.unique_db("canary_sel");
+    pg.psql(
+        &db,
+        "CREATE TABLE orders (id int PRIMARY KEY); \
+         INSERT INTO orders SELECT generate_series(1, 5000); \
+         CREATE TABLE logs (id int PRIMARY KEY, line text); \
+         INSERT INTO logs SELECT g, repeat('log line ', 40) FROM generate_series(1, 20000) g;",
+    );
+    engine
+        .add_project(AddProject::url("canary", pg.url_with_password(&db)))
+        .await
+        .unwrap();
+    backup(engine, &clock, None).await;
+    let selective = || BackupOptions {
+        selection: Some(offsite_core::selection::BackupSelection {
+            exclude_table_data: vec!["public.logs".to_string()],
+            ..Default::default()
+        }),
+        ..BackupOptions::project("canary")
+    };
+    clock.advance(time::Duration::hours(1));
+    let first = engine
+        .backup(selective(), JobStart::default())
+        .await
+        .unwrap()
+        .backup
+        .id;
+    engine.notify_check().await.unwrap();
+    assert!(
+        suspicious_events(&rx).is_empty(),
+        "{:?}",
+        suspicious_events(&rx)
+    );
+    let rows = engine.backup_rows("canary").await.unwrap();
+    let r = rows.iter().find(|r| r.id == first).unwrap();
+    assert!(r.suspicious.is_none(), "{r:?}");
+
+    pg.psql(&db, "DELETE FROM orders WHERE id % 20 <> 0;");
+    clock.advance(time::Duration::hours(1));
+    let bad = engine
+        .backup(selective(), JobStart::default())
+        .await
+        .unwrap()
+        .backup
+        .id;
+    engine.notify_check().await.unwrap();
+    let events = suspicious_events(&rx);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0]
+            .summary
+            .contains("public.orders: 5,000 → 250 rows"),
+        "{}",
+        events[0].summary
+    );
+    assert_eq!(events[0].backup_id.as_deref(), Some(bad.as_str()));
+    assert_eq!(
+        events[0].details["compared_with"]["backup_id"],
+        first.as_str()
+    );
 }
