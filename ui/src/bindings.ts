@@ -641,6 +641,8 @@ export type BrowseTables = {
 	schemas: string[],
 	/**  Tables with data in the dump, in dump order. */
 	tables: TableInfo[],
+	/**  A selective backup: what it left out (a table kept without its rows is not listed). */
+	selection?: BackupSelection | null,
 };
 
 /**  A bucket in `storage.json`. */
@@ -3308,8 +3310,11 @@ export type TenantDump = {
 
 /**  A tenant's table in its dump. */
 export type TenantDumpTable = {
-	/**  `"schema"."table"`. */
+	/**  `"schema"."table"`, quoted, for people. */
 	table: string,
+	/**  Its schema and name, as the database has them. */
+	schema: string,
+	name: string,
 	rows: number,
 };
 
