@@ -156,9 +156,16 @@ impl Out {
                 "sha256": o.backup.sha256,
                 "created_at": o.backup.created_at,
                 "copies": o.copies,
+                "suspicious": o.suspicious,
             }));
         } else {
             println!("{}", o.backup.path);
+            if !o.suspicious.is_empty() {
+                eprintln!(
+                    "offsite: this backup is SUSPICIOUS (compared with the previous good one): {}",
+                    o.suspicious.join("; ")
+                );
+            }
             for c in &o.copies {
                 if let Some(e) = &c.error {
                     eprintln!(
@@ -706,7 +713,28 @@ fn print_backups(listed: &[ListedBackup], safety: &[offsite_core::ops::safety::S
                 verified,
                 b.path
             );
+            print_marks(&l.marks);
         }
+    }
+}
+
+/// A backup's marks under its line: the canary's verdict, the pin, the note and who took it.
+fn print_marks(m: &offsite_core::catalog::BackupMarks) {
+    if !m.suspicious.is_empty() {
+        println!("    SUSPICIOUS: {}", m.suspicious.join("; "));
+    }
+    if m.pinned {
+        println!("    pinned");
+    }
+    let by = m
+        .started_by
+        .as_deref()
+        .map(|u| format!(" by {u}"))
+        .unwrap_or_default();
+    match (&m.note, m.trigger) {
+        (Some(note), _) => println!("    note{by}: {note}"),
+        (None, Some(t)) if !by.is_empty() => println!("    {}{by}", t.as_str()),
+        _ => {}
     }
 }
 

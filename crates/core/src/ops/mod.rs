@@ -8,6 +8,10 @@
 //! | `job`        | [`JobStart`], [`JobTrigger`]                                           |
 //! | `runner`     | the job runner, project and job locks, interrupted jobs at start-up  |
 //! | `backup`     | back up a project's database                                          |
+//! | `backup_marks` | pin / unpin a backup; a project's canary thresholds                 |
+//! | `delete_backup` | `offsite delete`: a backup here and, asked, at every destination; the last good copy guarded |
+//! | `stats`      | a project's backup statistics: count, size, per type, growth; per destination |
+//! | `canary`     | the canary after every backup: compared with the previous good one, flagged, alerted |
 //! | `checks`     | a project's validation queries (run by drills): add, list, remove     |
 //! | `components` | a project's storage and Supabase settings, default type; test storage |
 //! | `verify`     | verify an archive (and record the result)                            |
@@ -51,6 +55,10 @@
 
 pub mod artifacts;
 pub mod backup;
+pub(crate) mod backup_marks;
+pub(crate) mod canary;
+pub mod delete_backup;
+pub mod stats;
 pub(crate) mod backup_inputs;
 pub mod browse;
 pub mod checks;

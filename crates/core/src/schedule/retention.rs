@@ -233,6 +233,11 @@ pub enum KeepRule {
     Newest,
     /// The backup of the newest passed restore drill: always kept.
     Proven,
+    /// Pinned by hand (`offsite pin`): kept by every retention.
+    Pinned,
+    /// The canary found it suspicious, or it is the good backup a suspicious one was compared
+    /// with: never pruned ahead of the good ones.
+    Suspicious,
     /// A kept incremental builds on it.
     Base,
     /// Dated after now (a clock that was wrong): always kept.
@@ -257,6 +262,8 @@ impl KeepRule {
         match self {
             KeepRule::Newest => "newest",
             KeepRule::Proven => "restore proven",
+            KeepRule::Pinned => "pinned",
+            KeepRule::Suspicious => "suspicious",
             KeepRule::Base => "base of an incremental",
             KeepRule::Future => "dated in the future",
             KeepRule::Last => "latest",

@@ -12,6 +12,7 @@ mod atomic_restore;
 mod backup_selection;
 mod browse;
 mod browse_encrypted;
+mod canary;
 mod catalog;
 mod clock_and_triggers;
 mod common;

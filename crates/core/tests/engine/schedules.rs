@@ -718,6 +718,18 @@ async fn each_backup_s_expected_removal_follows_the_schedule_and_the_policy() {
             && x.kept_because == "no retention rules"),
         "{f:?}"
     );
+    // Two per-tenant archives, newer than every backup: not the policy's (they neither push the
+    // backups out of keep-last 2 nor go), and said so.
+    clock.set(datetime!(2026-11-20 03:30 UTC));
+    engine
+        .tenant_add("forecast", "t", "public.t", "id")
+        .await
+        .unwrap();
+    let split = engine
+        .tenant_backup("forecast", "t", None, JobStart::default())
+        .await
+        .unwrap();
+    assert_eq!(split.backups.len(), 2);
     engine
         .set_retention(
             "forecast",
@@ -740,6 +752,15 @@ async fn each_backup_s_expected_removal_follows_the_schedule_and_the_policy() {
         .unwrap();
     let f = engine.removal_forecast("forecast").await.unwrap();
     let of = |id: &str| f.iter().find(|x| x.backup_id == id).unwrap().clone();
+    for t in &split.backups {
+        let t = of(&t.backup.id);
+        assert!(!t.next_prune && t.removed_at.is_none(), "{t:?}");
+        assert_eq!(
+            t.reasons,
+            [offsite_core::ops::prune::TENANT_ARCHIVE_KEPT],
+            "{t:?}"
+        );
+    }
     assert!(of(&ids[0]).next_prune, "{f:?}");
     // Why the policy keeps each now: the newest (and the latest 2), the one before for keep-last;
     // the one the next prune removes is kept by nothing.

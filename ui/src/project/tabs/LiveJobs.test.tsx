@@ -51,4 +51,32 @@ describe("the project's job results (issue 44)", () => {
     fireEvent.click(screen.getByTestId("jobs-dismiss-all"));
     await waitFor(() => expect(screen.queryByTestId("job-panel")).toBeNull());
   });
+
+  it("a failure a later success of the same kind answered is no longer shown above the tabs", async () => {
+    let n = 0;
+    mockIPC(
+      (cmd) => {
+        if (cmd === "start_backup") return `job-${++n}`;
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
+    render(
+      <StoreProvider>
+        <Start />
+        <LiveJobs project="shop" />
+      </StoreProvider>,
+    );
+    const succeeded = (id: string) =>
+      ({ job_id: id, kind: "backup", ok: true, error: null, result: { kind: "backup", backup: { size: 1024, path: "/b/shop.tar.zst" } } }) as unknown as JobFinished;
+    for (const [i, end] of [failed("job-1"), succeeded("job-2")].entries()) {
+      fireEvent.click(screen.getByTestId("start"));
+      await waitFor(() => expect(screen.getAllByTestId("job-running")).toHaveLength(1));
+      await act(() => emit("job-finished", end));
+      await waitFor(() => expect(screen.queryByTestId("job-running")).toBeNull());
+      expect(screen.getAllByTestId("job-finished")).toHaveLength(1);
+      expect(screen.getByTestId("job-finished")).toHaveTextContent(i === 0 ? "the server refused" : "Backup written");
+    }
+    expect(screen.getByTestId("jobs-older")).toHaveTextContent("and 1 older result");
+  });
 });

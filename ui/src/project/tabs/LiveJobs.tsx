@@ -1,10 +1,20 @@
 // This project's jobs of this session (running: progress and Cancel; finished: the result until
 // dismissed), above the tabs so every tab shows them; nothing at all when there are none.
 import { FinishedView, ProgressView } from "../../components/JobPanel";
-import { useJobActions, useLiveJobs } from "../../store";
+import { type LiveJob, useJobActions, useLiveJobs } from "../../store";
+import { plural } from "../../words";
 
 /** How many finished jobs stay listed above the tabs (the newest; the rest behind "Dismiss all"). */
 export const FINISHED_SHOWN = 3;
+
+/**
+ * The results still worth a line (newest first): a failure that a later success of the same kind
+ * has answered (a backup paused for the recovery key, then one that ran) is no longer news — it
+ * is counted with the older results, not shown above the tabs.
+ */
+export function answered(finished: LiveJob[]): LiveJob[] {
+  return finished.filter((j, i) => j.finished?.ok || !finished.slice(0, i).some((n) => n.kind === j.kind && n.finished?.ok));
+}
 
 export function LiveJobs({ project }: { project: string }) {
   const live = useLiveJobs(project);
@@ -12,7 +22,7 @@ export function LiveJobs({ project }: { project: string }) {
   if (live.length === 0) return null;
   // Results do not pile up and push the tabs down (issue 44): the newest few, one line each.
   const finished = live.filter((j) => j.finished);
-  const shown = finished.slice(0, FINISHED_SHOWN);
+  const shown = answered(finished).slice(0, FINISHED_SHOWN);
   const hidden = finished.length - shown.length;
   return (
     <section className="panel jobs" aria-label="Jobs now" data-testid="job-panel">
@@ -26,7 +36,7 @@ export function LiveJobs({ project }: { project: string }) {
       ))}
       {finished.length > 1 && (
         <div className="job-head small" data-testid="jobs-older">
-          {hidden > 0 && <span className="muted">and {hidden} older results</span>}
+          {hidden > 0 && <span className="muted">and {plural(hidden, "older result")}</span>}
           <span className="spacer" />
           <button
             type="button"
