@@ -634,6 +634,23 @@ export type BackupRow = {
 	pinned?: boolean,
 };
 
+/**
+ *  What a database backup holds, when not everything. Each name is stored as it parses back
+ *  (`public.logs`, `"My Schema".t`); the empty selection is the whole database.
+ */
+export type BackupSelection = {
+	/**  Only these schemas (`-n`); empty: every schema. */
+	schemas?: string[],
+	/**  Schemas left out (`-N`). */
+	exclude_schemas?: string[],
+	/**  Only these tables (`-t`, `schema.table`); empty: every table of the chosen schemas. */
+	tables?: string[],
+	/**  Tables left out (`-T`). */
+	exclude_tables?: string[],
+	/**  Tables kept without their rows (`--exclude-table-data`): restored empty. */
+	exclude_table_data?: string[],
+};
+
 /**  A project's backup statistics. */
 export type BackupStats = {
 	project: string,
@@ -656,23 +673,6 @@ export type BackupStats = {
 	pinned: number,
 	/**  Per place (the backup folder first): stored copies and their bytes. */
 	destinations: DestinationStats[],
-};
-
-/**
- *  What a database backup holds, when not everything. Each name is stored as it parses back
- *  (`public.logs`, `"My Schema".t`); the empty selection is the whole database.
- */
-export type BackupSelection = {
-	/**  Only these schemas (`-n`); empty: every schema. */
-	schemas?: string[],
-	/**  Schemas left out (`-N`). */
-	exclude_schemas?: string[],
-	/**  Only these tables (`-t`, `schema.table`); empty: every table of the chosen schemas. */
-	tables?: string[],
-	/**  Tables left out (`-T`). */
-	exclude_tables?: string[],
-	/**  Tables kept without their rows (`--exclude-table-data`): restored empty. */
-	exclude_table_data?: string[],
 };
 
 /**  What is known about a backup file. */
