@@ -115,3 +115,58 @@ fn reveal(file: &std::path::Path) -> CmdResult<()> {
         .with_hint(format!("the file is {}", file.display())))
     })
 }
+
+/// Pin (`true`: kept by every retention, reason "pinned") or unpin a backup; returns its marks.
+#[tauri::command]
+#[specta::specta]
+pub async fn pin_backup(
+    shell: State<'_, Shell>,
+    backup_id: String,
+    pinned: bool,
+) -> CmdResult<offsite_core::catalog::BackupMarks> {
+    shell
+        .engine()?
+        .pin_backup(&backup_id, pinned)
+        .await
+        .map_err(err)
+}
+
+/// A project's backup statistics (the Backups tab's header): count, size, per type, oldest and
+/// newest, growth per week; per destination the copies and bytes stored.
+#[tauri::command]
+#[specta::specta]
+pub async fn backup_stats(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<offsite_core::ops::stats::BackupStats> {
+    shell.engine()?.backup_stats(&project).await.map_err(err)
+}
+
+/// A project's canary thresholds (the defaults when it set none).
+#[tauri::command]
+#[specta::specta]
+pub async fn canary_thresholds(
+    shell: State<'_, Shell>,
+    project: String,
+) -> CmdResult<offsite_core::backup::canary::CanaryThresholds> {
+    shell
+        .engine()?
+        .canary_thresholds(&project)
+        .await
+        .map_err(err)
+}
+
+/// Save a project's canary thresholds (`null`: back to the defaults); returns what applies.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_canary_thresholds(
+    shell: State<'_, Shell>,
+    project: String,
+    thresholds: Option<offsite_core::backup::canary::CanaryThresholds>,
+) -> CmdResult<offsite_core::backup::canary::CanaryThresholds> {
+    shell
+        .engine()?
+        .set_canary_thresholds(&project, thresholds)
+        .await
+        .map_err(err)
+}

@@ -30,6 +30,7 @@ pub async fn list_jobs(
 /// Start a backup of `project`; returns the job id at once. Progress: `job-progress` events,
 /// then one `job-finished` (its `result.backup` is the new archive). `backup_type` `null`: the
 /// project's default type; the engine adds the storage and configuration the type asks for.
+/// `note`: kept with the backup and shown beside it (with the OS user who started it).
 #[tauri::command]
 #[specta::specta]
 pub fn start_backup<R: Runtime>(
@@ -38,8 +39,9 @@ pub fn start_backup<R: Runtime>(
     jobs: State<'_, JobRegistry>,
     project: String,
     backup_type: Option<BackupType>,
+    note: Option<String>,
 ) -> CmdResult<String> {
-    start_backup_job(app, &shell, &jobs, project, backup_type)
+    start_backup_job(app, &shell, &jobs, project, backup_type, note)
 }
 
 /// What `start_backup` does; also the tray's "Back up all now" (with `backup_type` `None`).
@@ -49,6 +51,7 @@ pub(crate) fn start_backup_job<R: Runtime>(
     jobs: &JobRegistry,
     project: String,
     backup_type: Option<BackupType>,
+    note: Option<String>,
 ) -> CmdResult<String> {
     let engine = shell.engine()?.clone();
     let subject = JobSubject {
@@ -57,6 +60,7 @@ pub(crate) fn start_backup_job<R: Runtime>(
     };
     let mut opts = BackupOptions::project(project);
     opts.backup_type = backup_type;
+    opts.note = note;
     Ok(spawn_job(
         app,
         jobs,

@@ -102,8 +102,9 @@ export const commands = {
 	 *  Start a backup of `project`; returns the job id at once. Progress: `job-progress` events,
 	 *  then one `job-finished` (its `result.backup` is the new archive). `backup_type` `null`: the
 	 *  project's default type; the engine adds the storage and configuration the type asks for.
+	 *  `note`: kept with the backup and shown beside it (with the OS user who started it).
 	 */
-	startBackup: (project: string, backupType: BackupType | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_backup", { project, backupType })),
+	startBackup: (project: string, backupType: BackupType | null, note: string | null) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_backup", { project, backupType, note })),
 	/**  Start verifying an archive; returns the job id at once (see `start_backup`). */
 	startVerify: (path: string) => typedError<string, ErrorPayload>(__TAURI_INVOKE("start_verify", { path })),
 	/**
@@ -161,6 +162,17 @@ export const commands = {
 	 *  otherwise the error `conflict` says why and nothing changes.
 	 */
 	deleteBackup: (backupId: string, deleteFile: boolean) => typedError<DeleteOutcome, ErrorPayload>(__TAURI_INVOKE("delete_backup", { backupId, deleteFile })),
+	/**  Pin (`true`: kept by every retention, reason "pinned") or unpin a backup; returns its marks. */
+	pinBackup: (backupId: string, pinned: boolean) => typedError<BackupMarks, ErrorPayload>(__TAURI_INVOKE("pin_backup", { backupId, pinned })),
+	/**
+	 *  A project's backup statistics (the Backups tab's header): count, size, per type, oldest and
+	 *  newest, growth per week; per destination the copies and bytes stored.
+	 */
+	backupStats: (project: string) => typedError<BackupStats, ErrorPayload>(__TAURI_INVOKE("backup_stats", { project })),
+	/**  A project's canary thresholds (the defaults when it set none). */
+	canaryThresholds: (project: string) => typedError<CanaryThresholds, ErrorPayload>(__TAURI_INVOKE("canary_thresholds", { project })),
+	/**  Save a project's canary thresholds (`null`: back to the defaults); returns what applies. */
+	setCanaryThresholds: (project: string, thresholds: CanaryThresholds | null) => typedError<CanaryThresholds, ErrorPayload>(__TAURI_INVOKE("set_canary_thresholds", { project, thresholds })),
 	/**
 	 *  Show a backup's archive in the system's file manager (selected where the platform can).
 	 *  Takes the backup's id, not a path: the UI cannot open arbitrary paths.
@@ -184,9 +196,11 @@ export const commands = {
 	/**
 	 *  Set (replace) a project's backup, verify or drill schedule; `paused` saves it paused. A verify
 	 *  schedule checks the newest `verify_newest` backups (`null`: all). `time_zone`: an IANA name
-	 *  (`null`: this computer's zone). Returns the schedule with its next 5 runs.
+	 *  (`null`: this computer's zone). A backup schedule's `tenant`: `null` leaves it as it is, `""`
+	 *  none, a name: after each backup one archive per tenant of it (checked before anything is
+	 *  saved). Returns the schedule with its next 5 runs.
 	 */
-	setSchedule: (project: string, kind: ScheduleKind, when: ScheduleWhen, paused: boolean, verifyNewest: number | null, timeZone: string | null) => typedError<ScheduleView, ErrorPayload>(__TAURI_INVOKE("set_schedule", { project, kind, when, paused, verifyNewest, timeZone })),
+	setSchedule: (project: string, kind: ScheduleKind, when: ScheduleWhen, paused: boolean, verifyNewest: number | null, timeZone: string | null, tenant: string | null) => typedError<ScheduleView, ErrorPayload>(__TAURI_INVOKE("set_schedule", { project, kind, when, paused, verifyNewest, timeZone, tenant })),
 	/**  Pause (`true`) or resume a project's schedule of this kind. */
 	pauseSchedule: (project: string, kind: ScheduleKind, paused: boolean) => typedError<null, ErrorPayload>(__TAURI_INVOKE("pause_schedule", { project, kind, paused })),
 	/**  Remove a project's schedule of this kind; whether there was one. */
@@ -537,6 +551,25 @@ export type BackupCopies = {
 	copies: CopyView[],
 };
 
+/**  A backup's marks: the canary's verdict, its note, who started it, its pin. */
+export type BackupMarks = {
+	/**  Why the canary finds it suspicious (`public.orders: 120,431 → 12 rows`); empty: it is not. */
+	suspicious: string[],
+	/**  The backup the canary compared it with (none: it was not compared, e.g. the first). */
+	compared_with: string | null,
+	/**  The note given when it was made. */
+	note: string | null,
+	/**  The OS user who started it by hand (none for a scheduled backup). */
+	started_by: string | null,
+	/**  Kept by every retention (`offsite pin`). */
+	pinned: boolean,
+	/**
+	 *  What started the job that made it (`manual`, `cli`, `schedule`…; none for a file
+	 *  registered without a job, or once that job was forgotten).
+	 */
+	trigger: JobTrigger | null,
+};
+
 /**  Where a backup came from (`backups.origin`, set once when it is registered). */
 export type BackupOrigin = 
 /**  Made on this computer (`offsite backup`, "Back up now", a schedule). */
@@ -591,6 +624,55 @@ export type BackupRow = {
 	 *  manifest recorded with it); `None` for a backup of the whole database.
 	 */
 	tenant?: string | null,
+	/**  Why the canary finds it suspicious, the reasons joined by `; ` (none: it does not). */
+	suspicious?: string | null,
+	/**  The note given when it was made. */
+	note?: string | null,
+	/**  The OS user who started it by hand. */
+	started_by?: string | null,
+	/**  Kept by every retention (`offsite pin`). */
+	pinned?: boolean,
+};
+
+/**
+ *  What a database backup holds, when not everything. Each name is stored as it parses back
+ *  (`public.logs`, `"My Schema".t`); the empty selection is the whole database.
+ */
+export type BackupSelection = {
+	/**  Only these schemas (`-n`); empty: every schema. */
+	schemas?: string[],
+	/**  Schemas left out (`-N`). */
+	exclude_schemas?: string[],
+	/**  Only these tables (`-t`, `schema.table`); empty: every table of the chosen schemas. */
+	tables?: string[],
+	/**  Tables left out (`-T`). */
+	exclude_tables?: string[],
+	/**  Tables kept without their rows (`--exclude-table-data`): restored empty. */
+	exclude_table_data?: string[],
+};
+
+/**  A project's backup statistics. */
+export type BackupStats = {
+	project: string,
+	/**  Backups in the catalog (per-tenant archives included). */
+	count: number,
+	/**  Their archives' sizes added up (one copy each). */
+	total_bytes: number,
+	/**  Per type, the most frequent first. */
+	by_type: TypeStats[],
+	/**  When the oldest and the newest were taken. */
+	oldest: string | null,
+	newest: string | null,
+	/**
+	 *  How much a backup grows per week, in bytes (negative: shrinks): for the project's most
+	 *  frequent type, the newest archive's size minus the oldest's, over the weeks between them.
+	 *  `None` with fewer than two such backups or less than a day between them.
+	 */
+	growth_per_week_bytes: number | null,
+	suspicious: number,
+	pinned: number,
+	/**  Per place (the backup folder first): stored copies and their bytes. */
+	destinations: DestinationStats[],
 };
 
 /**  What is known about a backup file. */
@@ -624,6 +706,8 @@ export type BrowseTables = {
 	schemas: string[],
 	/**  Tables with data in the dump, in dump order. */
 	tables: TableInfo[],
+	/**  A selective backup: what it left out (a table kept without its rows is not listed). */
+	selection?: BackupSelection | null,
 };
 
 /**  A bucket in `storage.json`. */
@@ -707,6 +791,17 @@ export type BucketTest = {
 	readable: boolean | null,
 	/**  Why listing or reading failed. */
 	error: string | null,
+};
+
+/**  When a drop is suspicious. Percentages of what the previous backup had, 1–100. */
+export type CanaryThresholds = {
+	/**  The archive is this much smaller (default 50: half the size or less). */
+	archive_drop_pct: number,
+	/**
+	 *  A table lost this share of its rows (default 90). A table that lost all of its rows is
+	 *  suspicious at any threshold.
+	 */
+	table_drop_pct: number,
 };
 
 /**  Something changed in the catalog. Event name: `catalog-changed`. */
@@ -874,6 +969,11 @@ export type Components = {
 	server?: ServerComponent | null,
 	/**  The artifact bucket, when the project has one. */
 	artifacts?: ArtifactsComponent | null,
+	/**
+	 *  What the project's database backups hold, when not the whole database (a selective
+	 *  backup: `offsite project set-selection`).
+	 */
+	selection?: BackupSelection | null,
 };
 
 /**  What restoring the configuration would change. */
@@ -1303,6 +1403,15 @@ export type DestinationSpec = {
 	offsite?: boolean,
 	/**  The destination's own retention policy (`None`: keep every copy there). */
 	retention: RetentionPolicy | null,
+};
+
+/**  What one place holds of the project's backups. */
+export type DestinationStats = {
+	/**  `local` (the backup folder) or the destination's name. */
+	destination: string,
+	/**  Stored copies there. */
+	copies: number,
+	bytes: number,
 };
 
 /**  What testing a destination found. */
@@ -1884,6 +1993,13 @@ export type KeepRule =
 "newest" | 
 /**  The backup of the newest passed restore drill: always kept. */
 "proven" | 
+/**  Pinned by hand (`offsite pin`): kept by every retention. */
+"pinned" | 
+/**
+ *  The canary found it suspicious, or it is the good backup a suspicious one was compared
+ *  with: never pruned ahead of the good ones.
+ */
+"suspicious" | 
 /**  A kept incremental builds on it. */
 "base" | 
 /**  Dated after now (a clock that was wrong): always kept. */
@@ -1999,6 +2115,11 @@ export type Manifest = {
 	base_backup_id?: string | null,
 	/**  An encrypted archive (`.tar.gz.age`): how it was encrypted. Never a secret. */
 	encryption?: ArchiveEncryption | null,
+	/**
+	 *  A selective backup ([`crate::selection`]): the schemas and tables it left out and the
+	 *  tables whose rows it left out. `None`: the whole database.
+	 */
+	selection?: BackupSelection | null,
 };
 
 /**  The check of one member. */
@@ -2781,6 +2902,8 @@ export type ScheduleView = {
 	retry_at: string | null,
 	/**  The next runs (5); the first is a slot that is due now when one is. */
 	next_runs: string[],
+	/**  A backup schedule's tenant: after each backup, one archive per tenant of it. */
+	tenant: string | null,
 };
 
 /**  When a schedule runs, as the editor's fields hold it (times are `HH:MM`, 24-hour clock). */
@@ -3362,6 +3485,13 @@ export type ToolsReport = {
 	configured_outside: boolean,
 	/**  Every pair found (the configured folder first), with its version. */
 	found: PgTools[],
+};
+
+/**  One type's share. */
+export type TypeStats = {
+	backup_type: BackupType,
+	count: number,
+	bytes: number,
 };
 
 export type UndoReport = {

@@ -23,6 +23,7 @@ mod help_examples;
 mod history_cmd;
 mod import_cmd;
 mod key_stdin;
+mod marks_cmd;
 mod notify_cmd;
 mod output;
 mod pitr_cmd;
@@ -31,6 +32,7 @@ mod recover_cmd;
 mod remote_cmd;
 mod restore_cmd;
 mod schedule_cmd;
+mod selection_cmd;
 mod serve_cmd;
 mod shown;
 mod tenant_cmd;
@@ -138,6 +140,13 @@ enum Command {
         /// split from the project's newest good backup into `<backup folder>/tenants/NAME/VALUE/`.
         #[arg(long, value_name = "NAME[=VALUE]", conflicts_with_all = ["dest", "level", "compression", "jobs", "remote", "backup_type"])]
         tenant: Option<String>,
+        /// This run's selective backup (default: the project's, `project set-selection`).
+        #[command(flatten)]
+        selection: selection_cmd::SelectionArgs,
+        /// A note kept with the backup and shown beside it (`offsite backups`, the app), e.g.
+        /// why it was taken; the OS user who ran the command is kept too.
+        #[arg(long, value_name = "TEXT", conflicts_with_all = ["remote", "tenant"])]
+        note: Option<String>,
     },
     /// Show or change this machine's defaults: the compression of backups that name none.
     #[command(
@@ -158,11 +167,36 @@ enum Command {
     },
     /// List a project's local backups with size, date and verified state; a backup whose
     /// archive file is gone is marked MISSING.
-    #[command(after_help = "Examples:\n  offsite backups shop\n  offsite backups shop --json")]
+    #[command(
+        after_help = "Examples:\n  offsite backups shop\n  offsite backups shop --json\n  offsite backups shop --stats"
+    )]
     Backups {
         /// The project whose backups to list.
         name: String,
+        /// Statistics instead of the list: count, total size, per type, oldest and newest,
+        /// growth per week, and per destination the copies and bytes stored.
+        #[arg(long)]
+        stats: bool,
     },
+    /// Keep a backup through every retention (reason "pinned" in `prune`'s output).
+    #[command(after_help = "Examples:\n  offsite pin 3f2a9c1e\n  offsite pin shop:latest")]
+    Pin {
+        /// The backup: its id (or a unique start of one), or PROJECT:latest.
+        backup: String,
+    },
+    /// Let retention decide about a pinned backup again.
+    #[command(after_help = "Examples:\n  offsite unpin 3f2a9c1e")]
+    Unpin {
+        /// The backup: its id (or a unique start of one), or PROJECT:latest.
+        backup: String,
+    },
+    /// Delete one backup: its archive here and, with --everywhere, its copies at every
+    /// destination; asks first. The only good copy of a project's newest good backup needs
+    /// --force.
+    Delete(marks_cmd::DeleteArgs),
+    /// Show or set a project's canary thresholds: when a new backup, compared with the previous
+    /// good one, is suspicious (flagged, kept, and an alert sent).
+    Canary(marks_cmd::CanaryArgs),
     /// Remove a backup's entry from the catalog (e.g. one whose archive file was deleted); the
     /// file, if still there, is left alone.
     Forget(history_cmd::ForgetArgs),
@@ -543,7 +577,15 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
             jobs,
             remote,
             tenant,
+            selection,
+            note,
         } => {
+            let selection = selection.for_run()?;
+            if selection.is_some() && (remote || tenant.is_some()) {
+                return Err(Error::invalid(
+                    "a selection is for a backup made here: not with --remote or --tenant",
+                ));
+            }
             if let Some(t) = tenant {
                 return tenant_cmd::backup(&engine, &name, &t, out, job("backing up tenants"))
                     .await;
@@ -568,6 +610,8 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
                     .map(offsite_core::ops::parse_backup_type)
                     .transpose()?,
                 jobs,
+                selection,
+                note,
                 ..Default::default()
             };
             let outcome = engine.backup(opts, job("backing up")).await?;
@@ -587,11 +631,18 @@ async fn run(cli: Cli, out: &Out, cancel: CancellationToken) -> Result<u8> {
         Command::Pull { name } => {
             return remote_cmd::pull(&engine, &name, out, job("pulling")).await
         }
-        Command::Backups { name } => out.backups(
+        Command::Backups { name, stats: true } => {
+            marks_cmd::print_stats(out, &engine.backup_stats(&name).await?)
+        }
+        Command::Backups { name, stats: false } => out.backups(
             &name,
             &engine.backup_list(&name).await?,
             &engine.safety_backups(&name).await?,
         ),
+        Command::Pin { backup } => return marks_cmd::pin(&engine, &backup, true, out).await,
+        Command::Unpin { backup } => return marks_cmd::pin(&engine, &backup, false, out).await,
+        Command::Delete(args) => return marks_cmd::delete(&engine, args, out).await,
+        Command::Canary(args) => return marks_cmd::canary(&engine, args, out).await,
         Command::Drill(args) => {
             return drill_cmd::run(&engine, args, out, job("drilling")).await;
         }

@@ -61,6 +61,23 @@ impl Out {
         }
     }
 
+    /// `project show`: the project and what its backups hold.
+    pub fn project_shown(
+        &self,
+        p: &Project,
+        backup_dir: &Path,
+        selection: &offsite_core::selection::BackupSelection,
+    ) {
+        if self.json {
+            self.emit(&json!({ "project": p, "backup_dir": backup_dir, "selection": selection }));
+        } else {
+            self.project(p, backup_dir);
+            for line in crate::selection_cmd::lines(selection) {
+                println!("{line}");
+            }
+        }
+    }
+
     /// A project just added: what `project` shows, and the retention policy it was given.
     pub fn project_added(
         &self,
@@ -139,9 +156,16 @@ impl Out {
                 "sha256": o.backup.sha256,
                 "created_at": o.backup.created_at,
                 "copies": o.copies,
+                "suspicious": o.suspicious,
             }));
         } else {
             println!("{}", o.backup.path);
+            if !o.suspicious.is_empty() {
+                eprintln!(
+                    "offsite: this backup is SUSPICIOUS (compared with the previous good one): {}",
+                    o.suspicious.join("; ")
+                );
+            }
             for c in &o.copies {
                 if let Some(e) = &c.error {
                     eprintln!(
@@ -269,6 +293,11 @@ impl Out {
                 "isolation:",
                 t.isolation_line().trim_start_matches("isolation: ")
             );
+        }
+        if let Some(sel) = &m.selection {
+            for line in crate::selection_cmd::lines(sel) {
+                println!("{line}");
+            }
         }
         if let Some(note) = &m.tables_note {
             println!("note:        {note}");
@@ -684,7 +713,28 @@ fn print_backups(listed: &[ListedBackup], safety: &[offsite_core::ops::safety::S
                 verified,
                 b.path
             );
+            print_marks(&l.marks);
         }
+    }
+}
+
+/// A backup's marks under its line: the canary's verdict, the pin, the note and who took it.
+fn print_marks(m: &offsite_core::catalog::BackupMarks) {
+    if !m.suspicious.is_empty() {
+        println!("    SUSPICIOUS: {}", m.suspicious.join("; "));
+    }
+    if m.pinned {
+        println!("    pinned");
+    }
+    let by = m
+        .started_by
+        .as_deref()
+        .map(|u| format!(" by {u}"))
+        .unwrap_or_default();
+    match (&m.note, m.trigger) {
+        (Some(note), _) => println!("    note{by}: {note}"),
+        (None, Some(t)) if !by.is_empty() => println!("    {}{by}", t.as_str()),
+        _ => {}
     }
 }
 

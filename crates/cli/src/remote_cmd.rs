@@ -133,10 +133,18 @@ pub async fn backup(
     job: JobStart,
 ) -> Result<u8> {
     let o = engine.remote_backup(name, backup_type, job).await?;
+    // The canary compared it as it was registered here.
+    let suspicious = engine
+        .backup_marks(name)
+        .await?
+        .remove(&o.backup.id)
+        .map(|m| m.suspicious)
+        .unwrap_or_default();
     out.backup(&BackupOutcome {
         job_id: o.job_id,
         backup: o.backup,
         copies: Vec::new(),
+        suspicious,
     });
     Ok(0)
 }

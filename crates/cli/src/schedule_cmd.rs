@@ -484,16 +484,22 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
         // Each project's schedule status, with its health (the dashboard's row) beside it.
         let by_name: std::collections::HashMap<&str, &offsite_core::health::ProjectHealth> =
             health.iter().map(|h| (h.project.as_str(), h)).collect();
-        let list: Vec<serde_json::Value> = projects
-            .iter()
-            .map(|p| {
-                let mut v = serde_json::to_value(p).unwrap_or_default();
-                if let (Some(obj), Some(h)) = (v.as_object_mut(), by_name.get(p.name.as_str())) {
+        let mut list: Vec<serde_json::Value> = Vec::with_capacity(projects.len());
+        for p in &projects {
+            let mut v = serde_json::to_value(p).unwrap_or_default();
+            // Its backup statistics (`offsite backups NAME --stats`), computed by the engine.
+            let stats = engine.backup_stats(&p.name).await?;
+            if let Some(obj) = v.as_object_mut() {
+                if let Some(h) = by_name.get(p.name.as_str()) {
                     obj.insert("health".into(), serde_json::to_value(h).unwrap_or_default());
                 }
-                v
-            })
-            .collect();
+                obj.insert(
+                    "stats".into(),
+                    serde_json::to_value(&stats).unwrap_or_default(),
+                );
+            }
+            list.push(v);
+        }
         out.emit(&json!({
             "summary": summary,
             "worst": worst,

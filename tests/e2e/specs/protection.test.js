@@ -55,7 +55,11 @@ describe("encryption and copies on the project page", () => {
 
   // Waits for a result card of a job not shown before (a failure a later success answered
   // leaves the list, so the number of cards can stay the same).
-  const finishedIds = async () => Promise.all((await app.browser.$$(byTestId("job-finished"))).map((c) => c.getAttribute("data-job-id")));
+  const finishedIds = async () => {
+    const ids = [];
+    for (const card of await app.browser.$$(byTestId("job-finished"))) ids.push(await card.getAttribute("data-job-id"));
+    return ids;
+  };
   const backUp = async (label) => {
     const before = new Set(await finishedIds());
     await $("backup-now").click();

@@ -112,7 +112,7 @@ describe("JobPanel", () => {
     expect(screen.getByTestId("job-panel-empty")).toBeInTheDocument();
     fireEvent.click(screen.getByTestId("start"));
     expect(await screen.findByTestId("job-running")).toBeInTheDocument();
-    expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: null });
+    expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: null, note: null });
 
     await act(() =>
       emit(

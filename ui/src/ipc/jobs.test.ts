@@ -12,7 +12,7 @@ describe("jobs through the bindings", () => {
     mockIPC(
       (cmd, args) => {
         if (cmd === "start_backup") {
-          expect(args).toEqual({ project: "shop", backupType: null });
+          expect(args).toEqual({ project: "shop", backupType: null, note: null });
           return "job-1";
         }
         throw new Error(`unexpected command ${cmd}`);
@@ -24,7 +24,7 @@ describe("jobs through the bindings", () => {
     const stopProgress = await events.jobProgress.listen((e) => progress.push(e.payload));
     const stopFinished = await events.jobFinished.listen((e) => finished.push(e.payload));
 
-    const started = await commands.startBackup("shop", null);
+    const started = await commands.startBackup("shop", null, null);
     expect(started).toEqual({ status: "ok", data: "job-1" });
 
     const update: JobProgress = {

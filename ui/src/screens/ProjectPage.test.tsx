@@ -180,7 +180,7 @@ describe("ProjectPage", () => {
     expect(await screen.findByTestId("backups-empty")).toBeInTheDocument();
     fireEvent.click(screen.getByTestId("backup-now"));
     await waitFor(() =>
-      expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: null }),
+      expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: null, note: null }),
     );
     expect(await screen.findByTestId("backup-now")).toBeDisabled();
   });
@@ -209,7 +209,7 @@ describe("ProjectPage", () => {
     expect(option("storage")).toBeEnabled();
     fireEvent.click(option("storage"));
     await waitFor(() =>
-      expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: "storage" }),
+      expect(calls.find((c) => c.cmd === "start_backup")?.args).toEqual({ project: "shop", backupType: "storage", note: null }),
     );
   });
 

@@ -94,8 +94,10 @@ describe("screens on the store", () => {
     expect(screen.getAllByTestId("backups-row")[0]!.querySelector("[data-backup-id]")).toHaveAttribute("data-backup-id", "backup-0");
     // The page's 3-2-1 view and "where it lives" follow the backups too (issue 25), and the
     // timeline's proven badges (the drills), and the safety backups listed under it (a restore
-    // that replaced the database adds one), and the header's checklist (the engine's health).
+    // that replaced the database adds one), and the header's checklist (the engine's health),
+    // and the Backups tab's statistics line.
     expect(calls.sort()).toEqual([
+      "backup_stats",
       "get_project",
       "get_protection",
       "health",

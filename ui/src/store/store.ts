@@ -301,8 +301,8 @@ export class AppStore {
   }
 
   /** Back up `project`; `type` null: the project's default type. */
-  startBackup = (project: string, type: BackupType | null = null) =>
-    this.start("backup", project, project, () => commands.startBackup(project, type));
+  startBackup = (project: string, type: BackupType | null = null, note: string | null = null) =>
+    this.start("backup", project, project, () => commands.startBackup(project, type, note));
 
   /** One archive per value of tenant `name`'s root key, split from `project`'s newest good backup. */
   startTenantBackup = (project: string, name: string) =>

@@ -5,6 +5,7 @@
 //! Everything is written under temporary names in the destination and renamed only after it
 //! all succeeded and was fsynced; on failure or cancel nothing is left behind.
 
+pub mod canary;
 pub mod compose;
 
 pub use compose::{

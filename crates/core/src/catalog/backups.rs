@@ -98,6 +98,21 @@ pub struct BackupRow {
     #[serde(default)]
     #[cfg_attr(feature = "specta", specta(optional))]
     pub tenant: Option<String>,
+    /// Why the canary finds it suspicious, the reasons joined by `; ` (none: it does not).
+    #[serde(default)]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub suspicious: Option<String>,
+    /// The note given when it was made.
+    #[serde(default)]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub note: Option<String>,
+    /// The OS user who started it by hand.
+    #[serde(default)]
+    #[cfg_attr(feature = "specta", specta(optional))]
+    pub started_by: Option<String>,
+    /// Kept by every retention (`offsite pin`).
+    #[serde(default)]
+    pub pinned: bool,
 }
 
 text_enum! {
@@ -138,7 +153,9 @@ const ROW_COLS: &str =
     "id, path, size, backup_type, created_at, verified_at, status, verify_problem, sha256, origin, \
      CASE WHEN json_valid(manifest_json) AND json_type(manifest_json, '$.tenant') = 'object' \
      THEN json_extract(manifest_json, '$.tenant.name') || '=' || \
-     json_extract(manifest_json, '$.tenant.value') END AS tenant";
+     json_extract(manifest_json, '$.tenant.value') END AS tenant, \
+     (SELECT group_concat(value, '; ') FROM json_each(backups.suspicious)) AS suspicious, \
+     note, started_by, pinned";
 /// The order of every list of backups: newest first (the later insert first at the same time).
 const NEWEST_FIRST: &str = "ORDER BY created_at DESC, rowid DESC";
 
@@ -659,6 +676,10 @@ mod tests {
                 sha256: b.sha256.clone(),
                 origin: b.origin,
                 tenant: b.tenant().map(|t| format!("{}={}", t.name, t.value)),
+                suspicious: None,
+                note: None,
+                started_by: None,
+                pinned: false,
             })
             .collect();
         assert_eq!(rows, expected);

@@ -8,6 +8,8 @@
 //! A file per table, each with its records, its `impl Catalog` block and its tests:
 //! - `projects.rs`: the databases Offsite backs up;
 //! - `backups.rs`: one row per backup, with its archive in the project's folder (`path`);
+//! - `backup_marks.rs`: the canary's verdict, the note and the pin of each backup, and each
+//!   project's canary thresholds (issue 47);
 //! - `copies.rs`: where a backup is kept, one row per copy (the local archive now; other folders
 //!   and buckets next), the local one written with its backup in one transaction;
 //! - `destinations.rs`: the places a project's archives are copied to (folder, S3, rclone), each
@@ -50,6 +52,7 @@ use sqlx::sqlite::{
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod backup_marks;
 mod backups;
 mod changes;
 mod components;
@@ -82,6 +85,7 @@ mod validation_checks;
 pub const RETENTION_WATCH: &str = "retention";
 
 pub use crate::clock::{format_timestamp, parse_timestamp};
+pub use backup_marks::{clean_note, BackupMarks, NOTE_MAX_CHARS};
 pub use backups::{BackupOrigin, BackupRecord, BackupRow, BackupStatus, NewBackup};
 pub use changes::{Change, ChangeBatch, ChangeEntity, ChangeOp, KEEP_CHANGES};
 pub use components::{

@@ -1,4 +1,4 @@
-//! The `pitr_chains` and `pitr_segments` tables (migration `0022_pitr.sql`): a project's
+//! The `pitr_chains` and `pitr_segments` tables (migration `0023_pitr.sql`): a project's
 //! point-in-time chains (slot, publication, base and its snapshot) and their change segments.
 
 use super::sql::{db_error, new_id};

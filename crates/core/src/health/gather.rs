@@ -288,6 +288,10 @@ mod tests {
             sha256: String::new(),
             origin: BackupOrigin::default(),
             tenant: None,
+            suspicious: None,
+            note: None,
+            started_by: None,
+            pinned: false,
         }
     }
 

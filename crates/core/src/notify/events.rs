@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 /// The groups of events a route names (`offsite notify route P --events failed,overdue`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventGroup {
-    /// A backup failed, a verification found damage.
+    /// A backup failed, a verification found damage, the canary found a backup suspicious.
     Failed,
     /// A backup succeeded.
     Succeeded,
@@ -64,7 +64,7 @@ impl EventGroup {
     pub fn of(kind: EventKind) -> Option<EventGroup> {
         use EventKind as K;
         Some(match kind {
-            K::BackupFailed | K::VerifyDamaged => EventGroup::Failed,
+            K::BackupFailed | K::VerifyDamaged | K::BackupSuspicious => EventGroup::Failed,
             K::BackupSucceeded => EventGroup::Succeeded,
             K::ProjectOverdue | K::ProjectBackToNormal => EventGroup::Overdue,
             K::DrillPassed | K::DrillFailed => EventGroup::Drill,
@@ -143,6 +143,7 @@ pub fn channel_wants(spec: &ChannelSpec, groups: Option<&[EventGroup]>, kind: Ev
         None => matches!(
             kind,
             EventKind::BackupFailed
+                | EventKind::BackupSuspicious
                 | EventKind::VerifyDamaged
                 | EventKind::ProjectOverdue
                 | EventKind::ProjectBackToNormal
@@ -166,6 +167,7 @@ pub fn severity_of(kind: EventKind) -> Severity {
             Severity::Failure
         }
         K::ProjectOverdue
+        | K::BackupSuspicious
         | K::CopyPending
         | K::RetentionWillRemove
         | K::RetentionRemoved

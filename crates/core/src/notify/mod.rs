@@ -45,6 +45,9 @@ pub const SIGNATURE_HEADER: &str = "Offsite-Signature";
 pub enum EventKind {
     BackupSucceeded,
     BackupFailed,
+    /// The canary found a backup suspicious: it shrank, a table lost most of its rows, a table
+    /// or schema is gone (issue 47).
+    BackupSuspicious,
     VerifyDamaged,
     DrillPassed,
     DrillFailed,

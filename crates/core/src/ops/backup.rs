@@ -7,7 +7,7 @@ use crate::backup::{self as pg_backup, ComposeRequest, ConfigInput, DatabaseInpu
 use crate::catalog::{BackupOrigin, BackupRecord, JobKind, NewBackup, Project, SourceKind};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::ops::job::JobStart;
+use crate::ops::job::{JobStart, JobTrigger};
 use crate::ops::runner;
 use crate::sources::{DatabaseSource, PostgresSource};
 use serde::Serialize;
@@ -43,6 +43,11 @@ pub struct BackupOptions {
     /// [`crate::postgres::dump_workers::PARALLEL_BY_DEFAULT`]), capped by the server's free connections.
     /// 2 or more: a parallel directory dump (archive format 2).
     pub jobs: Option<u32>,
+    /// What this backup's database part holds (a selective backup, for this run). `None`: the
+    /// project's selection (`project set-selection`), else the whole database.
+    pub selection: Option<crate::selection::BackupSelection>,
+    /// A note kept with the backup and shown beside it (`offsite backup P --note TEXT`).
+    pub note: Option<String>,
 }
 
 impl BackupOptions {
@@ -82,14 +87,45 @@ pub(crate) async fn database_with_jobs(
     project: &Project,
     jobs: Option<u32>,
 ) -> Result<Arc<dyn DatabaseSource>> {
+    database_with_selection(engine, project, jobs, Default::default()).await
+}
+
+/// The project's database, dumped with `jobs` workers and holding `selection` only.
+pub(crate) async fn database_with_selection(
+    engine: &Engine,
+    project: &Project,
+    jobs: Option<u32>,
+    selection: crate::selection::BackupSelection,
+) -> Result<Arc<dyn DatabaseSource>> {
     Ok(Arc::new(
         PostgresSource::new(
             engine.spec_of(project)?,
             engine.password_of(project).await?,
             engine.pg_bin(),
         )
-        .with_jobs(jobs),
+        .with_jobs(jobs)
+        .with_selection(selection),
     ))
+}
+
+/// What a backup of `project` holds: the run's own selection, else the project's, else
+/// everything. Checked again before pg_dump sees it.
+pub(crate) async fn selection_for(
+    engine: &Engine,
+    project: &Project,
+    given: Option<crate::selection::BackupSelection>,
+) -> Result<crate::selection::BackupSelection> {
+    let selection = match given {
+        Some(s) => s,
+        None => engine
+            .catalog
+            .components(&project.id)
+            .await?
+            .selection
+            .unwrap_or_default(),
+    };
+    selection.validate()?;
+    Ok(selection)
 }
 
 /// Catalog setting: the compression of backups that do not name one (`gzip:3`, `zstd:3`, ...;
@@ -137,6 +173,9 @@ pub struct BackupOutcome {
     /// Its copies to the project's destinations: stored, or pending (to be tried again; the
     /// backup succeeded either way).
     pub copies: Vec<super::copy_out::CopyResult>,
+    /// Why the canary finds it suspicious, compared with the previous good backup of its type
+    /// (`public.orders: 120,431 → 12 rows`); empty: it does not.
+    pub suspicious: Vec<String>,
 }
 
 pub(crate) async fn run(
@@ -159,13 +198,25 @@ pub(crate) async fn run(
         (None, None) => default_compression(engine).await?,
     };
     compression.check()?;
+    let note = opts
+        .note
+        .as_deref()
+        .map(crate::catalog::clean_note)
+        .transpose()?
+        .flatten();
+    // Who started it: the OS user, for a backup started by hand (a schedule's has none).
+    let started_by = matches!(start.trigger, JobTrigger::Manual | JobTrigger::Cli)
+        .then(os_user)
+        .flatten();
     let project = &engine.catalog.project(&opts.project).await?;
-    let (job_id, (backup, copies)) = runner::run(
+    let (job_id, (backup, copies, suspicious)) = runner::run(
         engine,
         JobKind::Backup,
         Some(project),
         start,
-        |(b, _): &(BackupRecord, Vec<super::copy_out::CopyResult>)| Some(b.id.clone()),
+        |(b, _, _): &(BackupRecord, Vec<super::copy_out::CopyResult>, Vec<String>)| {
+            Some(b.id.clone())
+        },
         |job| async move {
             // Encryption that is on but not confirmed refuses before anything runs.
             let mut opts = opts;
@@ -190,8 +241,9 @@ pub(crate) async fn run(
                 (SourceKind::Supabase, opts.config.is_some()),
             ];
             let database = if with_database {
+                let selection = selection_for(engine, project, opts.selection.take()).await?;
                 Some(DatabaseInput {
-                    source: database_with_jobs(engine, project, opts.jobs).await?,
+                    source: database_with_selection(engine, project, opts.jobs, selection).await?,
                 })
             } else {
                 None
@@ -242,6 +294,13 @@ pub(crate) async fn run(
                         engine.catalog.record_verify(&record.id, true, None).await?;
                         record = engine.catalog.backup(&record.id).await?;
                     }
+                    if note.is_some() || started_by.is_some() {
+                        engine
+                            .catalog
+                            .set_backup_label(&record.id, note.as_deref(), started_by.as_deref())
+                            .await?;
+                    }
+                    let suspicious = super::canary::after_register(engine, project, &record).await;
                     // A copy that fails is pending, never a failed backup.
                     let copies = super::copy_out::after_backup(engine, project, &record, &job)
                         .await
@@ -249,7 +308,7 @@ pub(crate) async fn run(
                             tracing::warn!(project = %project.name, "copies not started: {e}");
                             Vec::new()
                         });
-                    Ok((record, copies))
+                    Ok((record, copies, suspicious))
                 }
                 Err(e) => {
                     // Not registered → not kept: a backup the catalog doesn't know is a stray file.
@@ -265,7 +324,15 @@ pub(crate) async fn run(
         job_id,
         backup,
         copies,
+        suspicious,
     })
+}
+
+/// The OS user running this process (none when it cannot be told).
+pub(crate) fn os_user() -> Option<String> {
+    whoami::fallible::username()
+        .ok()
+        .filter(|u| !u.trim().is_empty())
 }
 
 /// Verify the archive just written (every member read back against the manifest, the sidecar,

@@ -82,7 +82,7 @@ pub(crate) fn object_key(project: &Project, backup: &BackupRecord) -> String {
     format!("{}/{file}", project.name)
 }
 
-fn sidecar_key(key: &str) -> String {
+pub(crate) fn sidecar_key(key: &str) -> String {
     format!("{key}.sha256")
 }
 
@@ -319,7 +319,9 @@ async fn sync_one(
         .iter()
         .filter(|b| stored(&b.id) || (local.contains(&b.id) && Path::new(&b.path).is_file()))
         .collect();
-    let keep = kept_by(engine, d, &candidates, &here)?;
+    // Pinned and suspicious backups (and the good one before a suspicious one) stay here too.
+    let marks = engine.catalog.backup_marks(&project.id).await?;
+    let keep = kept_by(engine, d, &candidates, &here, &marks)?;
     let to_copy: Vec<&BackupRecord> = candidates
         .iter()
         .copied()
@@ -434,6 +436,7 @@ fn kept_by(
     d: &DestinationRecord,
     candidates: &[&BackupRecord],
     here: &HashMap<String, crate::catalog::BackupCopy>,
+    marks: &HashMap<String, crate::catalog::BackupMarks>,
 ) -> Result<HashSet<String>> {
     let Some(policy) = d.retention.as_ref().filter(|p| !p.is_empty()) else {
         return Ok(candidates.iter().map(|b| b.id.clone()).collect());
@@ -460,7 +463,7 @@ fn kept_by(
         .collect::<Result<Vec<_>>>()?;
     Ok(decide(policy, &zone, engine.clock.now(), &list)
         .into_iter()
-        .filter(|d| d.keep)
+        .filter(|d| d.keep || super::prune::kept_by_marks(&d.id, marks))
         .map(|d| d.id)
         .collect())
 }

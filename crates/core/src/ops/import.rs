@@ -565,7 +565,11 @@ async fn register(
             return Err(e);
         }
     }
-    engine.catalog.backup(&record.id).await
+    let record = engine.catalog.backup(&record.id).await?;
+    // A pulled backup (server, artifact bucket) is compared as one made here; an imported file
+    // is not (the canary skips it).
+    super::canary::after_register(engine, project, &record).await;
+    Ok(record)
 }
 
 /// `<project>_<YYYYMMDD_HHMMSS>_<type>.tar.zst` (`.tar.gz`) from an archive's manifest, when its

@@ -8,6 +8,10 @@
 //! | `job`        | [`JobStart`], [`JobTrigger`]                                           |
 //! | `runner`     | the job runner, project and job locks, interrupted jobs at start-up  |
 //! | `backup`     | back up a project's database                                          |
+//! | `backup_marks` | pin / unpin a backup; a project's canary thresholds                 |
+//! | `delete_backup` | `offsite delete`: a backup here and, asked, at every destination; the last good copy guarded |
+//! | `stats`      | a project's backup statistics: count, size, per type, growth; per destination |
+//! | `canary`     | the canary after every backup: compared with the previous good one, flagged, alerted |
 //! | `checks`     | a project's validation queries (run by drills): add, list, remove     |
 //! | `components` | a project's storage and Supabase settings, default type; test storage |
 //! | `verify`     | verify an archive (and record the result)                            |
@@ -52,12 +56,15 @@
 pub mod artifacts;
 pub mod backup;
 pub(crate) mod backup_inputs;
+pub(crate) mod backup_marks;
 pub mod browse;
+pub(crate) mod canary;
 pub mod checks;
 pub mod components;
 pub mod copies_view;
 pub mod copy_out;
 pub mod delete;
+pub mod delete_backup;
 pub mod destinations;
 pub mod diff;
 pub mod drill;
@@ -88,7 +95,9 @@ pub(crate) mod runner;
 pub mod safety;
 pub mod schedule;
 pub(crate) mod schedule_drill;
+pub(crate) mod selection;
 pub mod settings;
+pub mod stats;
 pub mod supabase_project;
 pub mod supabase_tls;
 pub(crate) mod sweep;

@@ -12,7 +12,7 @@
 //! backups are removed.
 
 use crate::catalog::{
-    format_timestamp, parse_timestamp, BackupRecord, BackupStatus, JobKind, Project,
+    format_timestamp, parse_timestamp, BackupMarks, BackupRecord, BackupStatus, JobKind, Project,
     RetentionRecord, ScheduleKind,
 };
 use crate::engine::Engine;
@@ -129,6 +129,7 @@ fn plan(
     now: OffsetDateTime,
     backups: &[BackupRecord],
     proven: Option<&str>,
+    marks: &HashMap<String, BackupMarks>,
 ) -> Result<Vec<Decision>> {
     let candidates = backups
         .iter()
@@ -142,8 +143,48 @@ fn plan(
         .collect::<Result<Vec<_>>>()?;
     let mut decisions = decide(policy, zone, now, &candidates);
     keep_proven(&mut decisions, proven);
+    keep_marked(&mut decisions, marks);
     keep_bases(&mut decisions, backups);
     Ok(decisions)
+}
+
+/// Why a pinned backup is kept (`offsite pin`).
+pub const PINNED_REASON: &str = "pinned";
+
+/// Pinned backups are kept by every retention; a suspicious backup (the canary's) is kept, and
+/// so is the good backup it was compared with (the last one before the drop): neither is pruned
+/// ahead of the good ones.
+fn keep_marked(decisions: &mut [Decision], marks: &HashMap<String, BackupMarks>) {
+    let baselines: HashMap<&str, &str> = marks
+        .iter()
+        .filter(|(_, m)| !m.suspicious.is_empty())
+        .filter_map(|(id, m)| Some((m.compared_with.as_deref()?, id.as_str())))
+        .collect();
+    for d in decisions.iter_mut() {
+        let Some(m) = marks.get(&d.id) else { continue };
+        if m.pinned {
+            d.keep_for(KeepRule::Pinned, PINNED_REASON.to_string());
+        }
+        if let Some(first) = m.suspicious.first() {
+            d.keep_for(KeepRule::Suspicious, format!("suspicious ({first})"));
+        }
+        if let Some(by) = baselines.get(d.id.as_str()) {
+            d.keep_for(
+                KeepRule::Suspicious,
+                format!("the good backup before suspicious {by}"),
+            );
+        }
+    }
+}
+
+/// Whether the marks keep a backup whatever the policy says ([`keep_marked`]).
+pub(crate) fn kept_by_marks(id: &str, marks: &HashMap<String, BackupMarks>) -> bool {
+    marks
+        .get(id)
+        .is_some_and(|m| m.pinned || !m.suspicious.is_empty())
+        || marks
+            .values()
+            .any(|m| !m.suspicious.is_empty() && m.compared_with.as_deref() == Some(id))
 }
 
 /// The backup of the newest passed restore drill is kept whatever the policy says: it is the
@@ -262,12 +303,14 @@ pub(crate) async fn run(
         .catalog
         .newest_passed_drill_backup(&project.id)
         .await?;
+    let marks = engine.catalog.backup_marks(&project.id).await?;
     let decisions = plan(
         &policy,
         &zone,
         engine.clock.now(),
         &backups,
         proven.as_deref(),
+        &marks,
     )?;
     let preview = outcome_of(&project, true, &policy, &zone, &decisions, &backups);
     if opts.dry_run || preview.removed.is_empty() {
@@ -292,12 +335,14 @@ pub(crate) async fn run(
                 .catalog
                 .newest_passed_drill_backup(&project.id)
                 .await?;
+            let marks = engine.catalog.backup_marks(&project.id).await?;
             let decisions = plan(
                 policy,
                 zone,
                 engine.clock.now(),
                 &backups,
                 proven.as_deref(),
+                &marks,
             )?;
             let mut out = outcome_of(project, false, policy, zone, &decisions, &backups);
             let by_id: HashMap<&str, &BackupRecord> =
@@ -469,7 +514,8 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
         .await?;
     let mut out: HashMap<String, RemovalForecast> = HashMap::new();
     let mut why: HashMap<String, (Vec<KeepRule>, Vec<String>)> = HashMap::new();
-    for d in plan(&policy, &zone, now, &backups, proven.as_deref())? {
+    let marks = engine.catalog.backup_marks(&project.id).await?;
+    for d in plan(&policy, &zone, now, &backups, proven.as_deref(), &marks)? {
         if d.keep {
             why.insert(d.id, (d.rules, d.reasons));
         } else {
@@ -529,7 +575,11 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
                 let decisions = decide(&policy, &zone, at, &candidates);
                 let gone: std::collections::HashSet<String> = decisions
                     .into_iter()
-                    .filter(|d| !d.keep && proven.as_deref() != Some(d.id.as_str()))
+                    .filter(|d| {
+                        !d.keep
+                            && proven.as_deref() != Some(d.id.as_str())
+                            && !kept_by_marks(&d.id, &marks)
+                    })
                     .map(|d| d.id)
                     .collect();
                 for id in &gone {

@@ -36,6 +36,9 @@ pub struct ListedBackup {
     /// the copy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fetch_from: Option<String>,
+    /// The canary's verdict, the note, who started it, the pin, what started it.
+    #[serde(flatten)]
+    pub marks: crate::catalog::BackupMarks,
 }
 
 /// A project's backups, newest first, each checked for its archive file on disk; a missing one
@@ -44,6 +47,7 @@ pub(crate) async fn backup_list(engine: &Engine, project: &str) -> Result<Vec<Li
     let p = engine.catalog.project(project).await?;
     let records = engine.catalog.backups(&p.id).await?;
     let destinations = engine.catalog.destinations(&p.id).await?;
+    let mut marks = engine.catalog.backup_marks(&p.id).await?;
     let mut out = Vec::with_capacity(records.len());
     for record in records {
         // Only "not there" counts: a file we may not read is still there.
@@ -56,6 +60,7 @@ pub(crate) async fn backup_list(engine: &Engine, project: &str) -> Result<Vec<Li
             false => None,
         };
         out.push(ListedBackup {
+            marks: marks.remove(&record.id).unwrap_or_default(),
             record,
             missing,
             fetch_from,

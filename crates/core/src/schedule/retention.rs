@@ -56,6 +56,14 @@ impl RetentionPolicy {
         self.counts().iter().all(|(_, c)| c.is_none()) && self.keep_within.is_none()
     }
 
+    /// The count rules that are set: (`keep-daily`, 7), … (`keep-within` is not a count).
+    pub fn count_rules(&self) -> Vec<(&'static str, u32)> {
+        self.counts()
+            .into_iter()
+            .filter_map(|(name, n)| n.map(|n| (name, n)))
+            .collect()
+    }
+
     fn counts(&self) -> [(&'static str, Option<u32>); 6] {
         [
             ("keep-last", self.keep_last),
@@ -225,6 +233,11 @@ pub enum KeepRule {
     Newest,
     /// The backup of the newest passed restore drill: always kept.
     Proven,
+    /// Pinned by hand (`offsite pin`): kept by every retention.
+    Pinned,
+    /// The canary found it suspicious, or it is the good backup a suspicious one was compared
+    /// with: never pruned ahead of the good ones.
+    Suspicious,
     /// A kept incremental builds on it.
     Base,
     /// Dated after now (a clock that was wrong): always kept.
@@ -249,6 +262,8 @@ impl KeepRule {
         match self {
             KeepRule::Newest => "newest",
             KeepRule::Proven => "restore proven",
+            KeepRule::Pinned => "pinned",
+            KeepRule::Suspicious => "suspicious",
             KeepRule::Base => "base of an incremental",
             KeepRule::Future => "dated in the future",
             KeepRule::Last => "latest",

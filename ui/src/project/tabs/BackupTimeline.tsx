@@ -137,7 +137,7 @@ type RowProps = {
 function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actions }: RowProps) {
   const origin = b.origin ?? "local";
   return (
-    <div className="tl-row" data-backup-id={b.id} data-path={b.path}>
+    <div className={`tl-row${b.suspicious ? " tl-row-suspicious" : ""}`} data-backup-id={b.id} data-path={b.path}>
       <span data-testid="backup-date" title={dayAndTime(b.created_at)}>
         {clockTime(b.created_at)}
       </span>
@@ -171,6 +171,20 @@ function TimelineRow({ b, removal, removalShort, proven, menuOpen, onMenu, actio
         {proven && (
           <span className="badge badge-ok" title="A restore drill of this backup passed" data-testid="backup-proven">
             Proven
+          </span>
+        )}
+        {b.suspicious && (
+          <span
+            className="badge badge-stale"
+            title={`Suspicious, compared with the previous good backup: ${b.suspicious}`}
+            data-testid="backup-suspicious"
+          >
+            Suspicious: {b.suspicious}
+          </span>
+        )}
+        {b.pinned && (
+          <span className="badge badge-never" title="Pinned: kept by every retention" data-testid="backup-pinned">
+            Pinned
           </span>
         )}
       </span>

@@ -13,6 +13,7 @@ import { SelectedBackupWhere, type ProtectionData } from "../../protection/Prote
 import { useJobActions, useLiveJobs } from "../../store";
 import { ORIGIN_SENTENCE } from "../../words";
 import { BackupContents } from "../BackupContents";
+import { BackupStatsLine } from "./BackupStatsLine";
 import { BackupTimeline, removalLabel, type RowAction, SafetyBackupRows, STATUS_LABEL, TYPE_WORDS } from "./BackupTimeline";
 import { dayAndTime } from "./time";
 import { newestGood, timeline } from "./timeline";
@@ -73,6 +74,16 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
       onError(toErrorPayload(e));
     }
   };
+  const pin = async (b: BackupRow) => {
+    onError(null);
+    try {
+      const r = await commands.pinBackup(b.id, !b.pinned);
+      if (r.status === "error") onError(toErrorPayload(r.error));
+      else onRetry();
+    } catch (e) {
+      onError(toErrorPayload(e));
+    }
+  };
   const label = (b: BackupRow) => `${project} · ${formatTime(b.created_at)}`;
 
   const actions = (b: BackupRow): RowAction[] => {
@@ -84,6 +95,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
       { id: "verify", label: "Verify", run: () => void verify(b), disabledWhy: gone ?? (verifying(b) ? "Being verified now" : null) },
       ...(onBrowse ? [{ id: "browse", label: "Look inside", run: () => onBrowse({ path: b.path, label: label(b) }), disabledWhy: gone }] : []),
       { id: "show", label: "Show file", run: () => void showInFolder(b), disabledWhy: gone },
+      { id: "pin", label: b.pinned ? "Unpin" : "Pin (keep always)", run: () => void pin(b), disabledWhy: null },
       {
         id: "delete",
         label: "Delete…",
@@ -101,6 +113,7 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
           <h2 className="panel-title">
             Backups <span className="muted small" data-testid="backup-count">{backups.length}</span>
           </h2>
+          <BackupStatsLine project={project} load={load} />
           {load.status === "loading" && (
             <p className="muted" data-testid="backups-loading">
               Loading backups…
@@ -157,6 +170,18 @@ export function BackupsTab({ project, load, onRetry, protection, onRestore, onBr
                 </p>
               )}
               {current.verify_problem && <p className="notice notice-warn small">{current.verify_problem}</p>}
+              {current.suspicious && (
+                <p className="notice notice-warn small" data-testid="backup-detail-suspicious">
+                  Suspicious, compared with the previous good backup: {current.suspicious}. Kept by retention until you delete it.
+                </p>
+              )}
+              {(current.note || current.started_by || current.pinned) && (
+                <p className="small" data-testid="backup-detail-note">
+                  {current.note ? `“${current.note}”` : "Started by hand"}
+                  {current.started_by ? ` · by ${current.started_by}` : ""}
+                  {current.pinned ? " · pinned (kept by every retention)" : ""}
+                </p>
+              )}
               <Copyable label="File" value={current.path} testId="backup-detail-path" backupId={current.id} />
               {current.sha256 ? <Copyable label="SHA-256" value={current.sha256} testId="backup-detail-sha256" /> : null}
               <div className="tl-side-actions">

@@ -225,6 +225,41 @@ describe("the project page's tabs", () => {
     expect(onRestore).toHaveBeenCalledWith(backup(0).path);
   });
 
+  it("Backups: a suspicious backup is amber with its reason (row and side panel), a pinned one says so and unpins; the header shows the engine's statistics", async () => {
+    const reason = "public.orders: 120,431 → 12 rows";
+    const calls = page(undefined, {
+      list_backups: () => [
+        { ...backup(0), suspicious: reason },
+        { ...backup(1, { status: "verified" }), pinned: true, note: "before the migration", started_by: "ana" },
+      ],
+      backup_stats: () => ({
+        project: "shop", count: 2, total_bytes: 3 * 1024 * 1024,
+        by_type: [{ backup_type: "database", count: 2, bytes: 3 * 1024 * 1024 }],
+        oldest: "2026-11-20T10:00:00Z", newest: "2026-11-21T10:00:00Z", growth_per_week_bytes: 1024 * 1024,
+        suspicious: 1, pinned: 1,
+        destinations: [{ destination: "local", copies: 2, bytes: 3 * 1024 * 1024 }, { destination: "nas", copies: 1, bytes: 1024 }],
+      }),
+      pin_backup: () => ({ suspicious: [], compared_with: null, note: null, started_by: null, pinned: false, trigger: null }),
+    });
+    const rows = await screen.findAllByTestId("backups-row");
+    expect(rows[0]!.querySelector(".tl-row")).toHaveClass("tl-row-suspicious");
+    expect(within(rows[0]!).getByTestId("backup-suspicious")).toHaveTextContent(`Suspicious: ${reason}`);
+    expect(rows[1]!.querySelector(".tl-row")).not.toHaveClass("tl-row-suspicious");
+    expect(within(rows[1]!).getByTestId("backup-pinned")).toHaveTextContent("Pinned");
+    const summary = await screen.findByTestId("backup-stats-summary");
+    expect(summary).toHaveTextContent("3.0 MiB in all (2 database)");
+    expect(summary).toHaveTextContent("+1.0 MiB a week");
+    expect(summary).toHaveTextContent("1 suspicious, 1 pinned");
+    expect(screen.getByTestId("backup-stats-places")).toHaveTextContent("local: 2 copies, 3.0 MiB · nas: 1 copy, 1.0 KiB");
+    fireEvent.click(rows[0]!.querySelector(".tl-row")!);
+    expect(await screen.findByTestId("backup-detail-suspicious")).toHaveTextContent(reason);
+    fireEvent.click(rows[1]!.querySelector(".tl-row")!);
+    expect(await screen.findByTestId("backup-detail-note")).toHaveTextContent("“before the migration” · by ana · pinned");
+    fireEvent.click(within(rows[1]!).getByTestId("backup-row-menu"));
+    fireEvent.click(screen.getByTestId("backup-row-pin"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "pin_backup" && c.args.backupId === "backup-1" && c.args.pinned === false)).toBe(true));
+  });
+
   it("Sources: loading (the cards are there, the lights off)", async () => {
     page("sources", { get_components: never });
     expect(await screen.findByTestId("source-database")).toBeInTheDocument();

@@ -1,4 +1,4 @@
--- Offsite catalog, version 22: logical point-in-time capture (issue 46, docs/pitr.md).
+-- Offsite catalog, version 23: logical point-in-time capture (issue 46, docs/pitr.md).
 --
 -- pitr_chains: one per `offsite pitr enable` (and per new base after the slot was dropped): the
 -- server's slot and publication, the base backup and the transaction snapshot it was dumped in

@@ -1,0 +1,151 @@
+//! `offsite delete BACKUP [--everywhere] [--force]`: one backup deleted here (its archive and
+//! `.sha256`, when the file still holds it) and, with `everywhere`, its copies at every
+//! destination too. The project's newest good backup is never left without a good copy unless
+//! forced: the last way back is not deleted by a slip.
+//!
+//! Without `everywhere`, a backup that has stored copies at destinations keeps them (and its
+//! catalog entry, marked missing here); otherwise the entry goes with the file.
+
+use crate::catalog::{BackupStatus, CopyState, LOCAL_DESTINATION};
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ops::{delete, runner};
+use serde::Serialize;
+
+/// Which backup to delete, and how far.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteBackupOptions {
+    /// The backup's catalog id.
+    pub backup_id: String,
+    /// Its copies at every destination too.
+    pub everywhere: bool,
+    /// Delete even the only good copy of the project's newest good backup.
+    pub force: bool,
+}
+
+/// A copy deleted at a destination.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DeletedCopy {
+    pub destination: String,
+    pub location: String,
+}
+
+/// What `delete` did.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DeleteBackupOutcome {
+    pub backup_id: String,
+    /// The local archive's path.
+    pub path: String,
+    /// Whether the local archive (and its `.sha256`) was deleted.
+    pub file_deleted: bool,
+    /// The copies deleted at destinations (`everywhere`).
+    pub copies_deleted: Vec<DeletedCopy>,
+    /// The destinations still holding a copy (without `everywhere`).
+    pub copies_kept: Vec<String>,
+    /// Whether the backup is gone from the catalog (false: copies elsewhere keep it listed).
+    pub removed_from_catalog: bool,
+}
+
+fn good(status: BackupStatus) -> bool {
+    matches!(status, BackupStatus::Verified | BackupStatus::Unverified)
+}
+
+/// Delete a backup (see the module's description). Refused while a job runs on the project.
+pub(crate) async fn run(engine: &Engine, opts: DeleteBackupOptions) -> Result<DeleteBackupOutcome> {
+    let record = engine.catalog.backup(&opts.backup_id).await?;
+    let project = engine.catalog.project_by_id(&record.project_id).await?;
+    let _lock = runner::lock_project(engine, &project)?;
+    let destinations = engine.catalog.destinations(&project.id).await?;
+    let name_of = |id: &str| {
+        destinations
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let elsewhere: Vec<_> = engine
+        .catalog
+        .copies(&record.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.destination != LOCAL_DESTINATION)
+        .collect();
+    let good_elsewhere = elsewhere
+        .iter()
+        .filter(|c| c.state == CopyState::Stored && good(c.status))
+        .count();
+    let newest_good = engine
+        .catalog
+        .backups(&project.id)
+        .await?
+        .into_iter()
+        .find(|b| good(b.status) && b.tenant().is_none());
+    let is_newest_good = newest_good.is_some_and(|b| b.id == record.id);
+    let left = if opts.everywhere { 0 } else { good_elsewhere };
+    if is_newest_good && left == 0 && !opts.force {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "backup {} is the newest good backup of {} and this would delete its only good copy",
+                record.id, project.name
+            ),
+        )
+        .with_hint("take a new backup first, or add --force to delete it anyway"));
+    }
+    let mut out = DeleteBackupOutcome {
+        backup_id: record.id.clone(),
+        path: record.path.clone(),
+        file_deleted: false,
+        copies_deleted: Vec::new(),
+        copies_kept: Vec::new(),
+        removed_from_catalog: false,
+    };
+    if opts.everywhere {
+        for c in &elsewhere {
+            if c.state == CopyState::Stored {
+                let d = destinations
+                    .iter()
+                    .find(|d| d.id == c.destination)
+                    .ok_or_else(|| Error::internal("a copy at an unknown destination"))?;
+                let dest = super::destinations::open(engine, &project, d).await?;
+                dest.delete(&c.location).await?;
+                let _ = dest
+                    .delete(&super::copy_out::sidecar_key(&c.location))
+                    .await;
+                out.copies_deleted.push(DeletedCopy {
+                    destination: d.name.clone(),
+                    location: c.location.clone(),
+                });
+            }
+            engine.catalog.remove_copy(&c.id).await?;
+        }
+    }
+    let stored_elsewhere =
+        !opts.everywhere && elsewhere.iter().any(|c| c.state == CopyState::Stored);
+    let done = if stored_elsewhere {
+        out.copies_kept = elsewhere
+            .iter()
+            .filter(|c| c.state == CopyState::Stored)
+            .map(|c| name_of(&c.destination))
+            .collect();
+        delete::delete_local_copy_locked(engine, &record, &project).await?
+    } else {
+        out.removed_from_catalog = true;
+        delete::delete_locked(engine, &record, &project, true).await?
+    };
+    out.file_deleted = done.file_deleted;
+    Ok(out)
+}
+
+impl Engine {
+    /// Delete one backup here and, with `everywhere`, at every destination (see
+    /// [`crate::ops::delete_backup`]).
+    pub async fn delete_backup_everywhere(
+        &self,
+        opts: DeleteBackupOptions,
+    ) -> Result<DeleteBackupOutcome> {
+        run(self, opts).await
+    }
+}

@@ -1,0 +1,52 @@
+// The Backups tab's header line: the engine's statistics of the project's backups (count, total
+// size, per type, oldest and newest, growth per week; per place the copies and bytes stored).
+// Computed by the engine (`backup_stats`); asked again when the list changes. Nothing is shown
+// when they cannot be read (the list says what is wrong).
+import { useEffect, useState } from "react";
+import { type BackupStats, commands } from "../../bindings";
+import { formatBytes } from "../../components/format";
+import { dayAndTime } from "./time";
+import type { BackupsLoad } from "./BackupsTab";
+
+export function statsWords(s: BackupStats): { summary: string; places: string } {
+  const types = s.by_type.map((t) => `${t.count} ${t.backup_type}`).join(", ");
+  const growth =
+    s.growth_per_week_bytes === null
+      ? ""
+      : ` · ${s.growth_per_week_bytes < 0 ? "−" : "+"}${formatBytes(Math.abs(s.growth_per_week_bytes))} a week`;
+  const span = s.oldest && s.newest ? ` · ${dayAndTime(s.oldest)} → ${dayAndTime(s.newest)}` : "";
+  const marks = [s.suspicious ? `${s.suspicious} suspicious` : "", s.pinned ? `${s.pinned} pinned` : ""].filter(Boolean).join(", ");
+  const summary = `${formatBytes(s.total_bytes)} in all${types ? ` (${types})` : ""}${growth}${span}${marks ? ` · ${marks}` : ""}`;
+  const places = s.destinations.map((d) => `${d.destination}: ${d.copies} ${d.copies === 1 ? "copy" : "copies"}, ${formatBytes(d.bytes)}`).join(" · ");
+  return { summary, places };
+}
+
+export function BackupStatsLine({ project, load }: { project: string; load: BackupsLoad }) {
+  const [stats, setStats] = useState<BackupStats | null>(null);
+  useEffect(() => {
+    let stale = false;
+    if (load.status !== "ready") return;
+    void commands
+      .backupStats(project)
+      .then((r) => {
+        if (!stale) setStats(r.status === "ok" ? r.data : null);
+      })
+      .catch(() => {});
+    return () => {
+      stale = true;
+    };
+  }, [load, project]);
+  if (!stats || stats.count === 0) return null;
+  const { summary, places } = statsWords(stats);
+  return (
+    <p className="small muted" data-testid="backup-stats">
+      <span data-testid="backup-stats-summary">{summary}</span>
+      {places ? (
+        <>
+          <br />
+          <span data-testid="backup-stats-places">{places}</span>
+        </>
+      ) : null}
+    </p>
+  );
+}
