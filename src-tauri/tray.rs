@@ -509,9 +509,14 @@ fn back_up_all<R: Runtime>(app: &AppHandle<R>) {
         };
         let jobs = app.state::<JobRegistry>();
         for name in names {
-            if let Err(e) =
-                commands::jobs::start_backup_job(app.clone(), &shell, &jobs, name.clone(), None, None)
-            {
+            if let Err(e) = commands::jobs::start_backup_job(
+                app.clone(),
+                &shell,
+                &jobs,
+                name.clone(),
+                None,
+                None,
+            ) {
                 eprintln!("warning: could not start a backup of {name}: {}", e.message);
             }
         }

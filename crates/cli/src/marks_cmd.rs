@@ -12,7 +12,9 @@ use serde_json::json;
 use std::io::{BufRead, IsTerminal};
 
 #[derive(Args)]
-#[command(after_help = "Examples:\n  offsite delete 3f2a9c1e\n  offsite delete 3f2a9c1e --everywhere --yes")]
+#[command(
+    after_help = "Examples:\n  offsite delete 3f2a9c1e\n  offsite delete 3f2a9c1e --everywhere --yes"
+)]
 pub struct DeleteArgs {
     /// The backup: its id (or a unique start of one, see `offsite backups NAME`), or
     /// PROJECT:latest.
@@ -49,10 +51,14 @@ pub struct CanaryArgs {
 
 /// The catalog id of the backup `given` names.
 async fn backup_id(engine: &Engine, given: &str) -> Result<String> {
-    engine.resolve_archive(given).await?.backup_id.ok_or_else(|| {
-        Error::not_found(format!("{given} is not a backup in the catalog"))
-            .with_hint("name it by the id `offsite backups NAME` shows, or PROJECT:latest")
-    })
+    engine
+        .resolve_archive(given)
+        .await?
+        .backup_id
+        .ok_or_else(|| {
+            Error::not_found(format!("{given} is not a backup in the catalog"))
+                .with_hint("name it by the id `offsite backups NAME` shows, or PROJECT:latest")
+        })
 }
 
 pub async fn pin(engine: &Engine, given: &str, pinned: bool, out: &Out) -> Result<u8> {
@@ -80,7 +86,10 @@ pub async fn delete(engine: &Engine, args: DeleteArgs, out: &Out) -> Result<u8> 
         if out.json() || !std::io::stdin().is_terminal() {
             return Err(Error::new(
                 ErrorKind::NeedsConsent,
-                format!("deleting backup {id} ({}) {where_} needs confirming", record.created_at),
+                format!(
+                    "deleting backup {id} ({}) {where_} needs confirming",
+                    record.created_at
+                ),
             )
             .with_hint("pass --yes to confirm"));
         }
@@ -162,7 +171,12 @@ pub fn print_stats(out: &Out, s: &BackupStats) {
         format_bytes(s.total_bytes)
     );
     for t in &s.by_type {
-        println!("  {:<12} {:>5}  {:>10}", t.backup_type.to_string(), t.count, format_bytes(t.bytes));
+        println!(
+            "  {:<12} {:>5}  {:>10}",
+            t.backup_type.to_string(),
+            t.count,
+            format_bytes(t.bytes)
+        );
     }
     if let (Some(o), Some(n)) = (&s.oldest, &s.newest) {
         println!("oldest {o} · newest {n}");

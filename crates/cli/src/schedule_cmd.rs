@@ -493,7 +493,10 @@ pub async fn status(engine: &Engine, name: Option<String>, out: &Out) -> Result<
                 if let Some(h) = by_name.get(p.name.as_str()) {
                     obj.insert("health".into(), serde_json::to_value(h).unwrap_or_default());
                 }
-                obj.insert("stats".into(), serde_json::to_value(&stats).unwrap_or_default());
+                obj.insert(
+                    "stats".into(),
+                    serde_json::to_value(&stats).unwrap_or_default(),
+                );
             }
             list.push(v);
         }

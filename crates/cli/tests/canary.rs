@@ -19,11 +19,19 @@ fn a_shrunken_backup_is_flagged_noted_counted_pinned_and_guarded_from_deletion()
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     ok_json(
-        run(d, pg, &["--json", "project", "add", "shop", "--db", &pg.url(&db)]),
+        run(
+            d,
+            pg,
+            &["--json", "project", "add", "shop", "--db", &pg.url(&db)],
+        ),
         "project add",
     );
     let first = ok_json(
-        run(d, pg, &["--json", "backup", "shop", "--note", "before the deploy"]),
+        run(
+            d,
+            pg,
+            &["--json", "backup", "shop", "--note", "before the deploy"],
+        ),
         "backup",
     );
     let first_id = first["id"].as_str().unwrap().to_string();
@@ -32,15 +40,27 @@ fn a_shrunken_backup_is_flagged_noted_counted_pinned_and_guarded_from_deletion()
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = ok_json(run(d, pg, &["--json", "backup", "shop"]), "backup");
     let second_id = second["id"].as_str().unwrap().to_string();
-    assert_eq!(second["suspicious"][0], "public.orders: 2,000 → 100 rows", "{second}");
+    assert_eq!(
+        second["suspicious"][0], "public.orders: 2,000 → 100 rows",
+        "{second}"
+    );
     assert_eq!(first["suspicious"].as_array().unwrap().len(), 0);
 
     let list = ok_json(run(d, pg, &["--json", "backups", "shop"]), "backups");
     let rows = list["backups"].as_array().unwrap();
     assert_eq!(rows[0]["id"], second_id.as_str());
-    assert_eq!(rows[0]["suspicious"][0], "public.orders: 2,000 → 100 rows", "{list}");
+    assert_eq!(
+        rows[0]["suspicious"][0], "public.orders: 2,000 → 100 rows",
+        "{list}"
+    );
     // The archive shrank too (most of its data was that table).
-    assert!(rows[0]["suspicious"][1].as_str().unwrap().starts_with("archive "), "{list}");
+    assert!(
+        rows[0]["suspicious"][1]
+            .as_str()
+            .unwrap()
+            .starts_with("archive "),
+        "{list}"
+    );
     assert_eq!(rows[1]["suspicious"].as_array().unwrap().len(), 0);
     assert_eq!(rows[1]["note"], "before the deploy");
     assert_eq!(rows[1]["trigger"], "cli");
@@ -52,13 +72,16 @@ fn a_shrunken_backup_is_flagged_noted_counted_pinned_and_guarded_from_deletion()
     );
     assert!(text.contains("before the deploy"), "{text}");
 
-    let stats = ok_json(run(d, pg, &["--json", "backups", "shop", "--stats"]), "stats");
+    let stats = ok_json(
+        run(d, pg, &["--json", "backups", "shop", "--stats"]),
+        "stats",
+    );
     assert_eq!(stats["count"], 2, "{stats}");
     assert_eq!(stats["suspicious"], 1);
     assert_eq!(stats["by_type"][0]["backup_type"], "database");
     assert_eq!(stats["destinations"][0]["copies"], 2);
-    let text = String::from_utf8(ok(run(d, pg, &["backups", "shop", "--stats"]), "stats").stdout)
-        .unwrap();
+    let text =
+        String::from_utf8(ok(run(d, pg, &["backups", "shop", "--stats"]), "stats").stdout).unwrap();
     assert!(text.starts_with("shop: 2 backups"), "{text}");
     let status = common::pg::json(&run(d, pg, &["--json", "status", "shop"]));
     assert_eq!(status["projects"][0]["stats"]["count"], 2, "{status}");
@@ -74,7 +97,10 @@ fn a_shrunken_backup_is_flagged_noted_counted_pinned_and_guarded_from_deletion()
     assert_eq!(out.status.code(), Some(5), "{out:?}");
     // The newest good backup's only copy needs --force.
     refused(run(d, pg, &["delete", "shop:latest", "--yes"]), "--force");
-    let done = ok_json(run(d, pg, &["--json", "delete", &first_id, "--yes"]), "delete");
+    let done = ok_json(
+        run(d, pg, &["--json", "delete", &first_id, "--yes"]),
+        "delete",
+    );
     assert_eq!(done["file_deleted"], true, "{done}");
     let list = ok_json(run(d, pg, &["--json", "backups", "shop"]), "backups");
     assert_eq!(list["backups"].as_array().unwrap().len(), 1);

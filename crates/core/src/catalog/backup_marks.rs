@@ -126,14 +126,13 @@ impl Catalog {
             .then(|| serde_json::to_string(reasons))
             .transpose()
             .map_err(|e| Error::internal(format!("encoding the canary's reasons: {e}")))?;
-        let done =
-            sqlx::query("UPDATE backups SET suspicious = ?, compared_with = ? WHERE id = ?")
-                .bind(suspicious)
-                .bind(compared_with)
-                .bind(backup_id)
-                .execute(self.pool())
-                .await
-                .map_err(|e| db_error("recording the canary's verdict", e))?;
+        let done = sqlx::query("UPDATE backups SET suspicious = ?, compared_with = ? WHERE id = ?")
+            .bind(suspicious)
+            .bind(compared_with)
+            .bind(backup_id)
+            .execute(self.pool())
+            .await
+            .map_err(|e| db_error("recording the canary's verdict", e))?;
         changed_a_row(done, || {
             Error::not_found(format!("no backup with id {backup_id}"))
         })

@@ -164,7 +164,12 @@ pub(crate) async fn run(
         (None, None) => default_compression(engine).await?,
     };
     compression.check()?;
-    let note = opts.note.as_deref().map(crate::catalog::clean_note).transpose()?.flatten();
+    let note = opts
+        .note
+        .as_deref()
+        .map(crate::catalog::clean_note)
+        .transpose()?
+        .flatten();
     // Who started it: the OS user, for a backup started by hand (a schedule's has none).
     let started_by = matches!(start.trigger, JobTrigger::Manual | JobTrigger::Cli)
         .then(os_user)

@@ -122,7 +122,8 @@ pub(crate) async fn run(engine: &Engine, opts: DeleteBackupOptions) -> Result<De
             engine.catalog.remove_copy(&c.id).await?;
         }
     }
-    let stored_elsewhere = !opts.everywhere && elsewhere.iter().any(|c| c.state == CopyState::Stored);
+    let stored_elsewhere =
+        !opts.everywhere && elsewhere.iter().any(|c| c.state == CopyState::Stored);
     let done = if stored_elsewhere {
         out.copies_kept = elsewhere
             .iter()

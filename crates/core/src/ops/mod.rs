@@ -55,17 +55,16 @@
 
 pub mod artifacts;
 pub mod backup;
-pub(crate) mod backup_marks;
-pub(crate) mod canary;
-pub mod delete_backup;
-pub mod stats;
 pub(crate) mod backup_inputs;
+pub(crate) mod backup_marks;
 pub mod browse;
+pub(crate) mod canary;
 pub mod checks;
 pub mod components;
 pub mod copies_view;
 pub mod copy_out;
 pub mod delete;
+pub mod delete_backup;
 pub mod destinations;
 pub mod diff;
 pub mod drill;
@@ -96,6 +95,7 @@ pub mod safety;
 pub mod schedule;
 pub(crate) mod schedule_drill;
 pub mod settings;
+pub mod stats;
 pub mod supabase_project;
 pub mod supabase_tls;
 pub(crate) mod sweep;

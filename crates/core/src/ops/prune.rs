@@ -179,7 +179,9 @@ fn keep_marked(decisions: &mut [Decision], marks: &HashMap<String, BackupMarks>)
 
 /// Whether the marks keep a backup whatever the policy says ([`keep_marked`]).
 pub(crate) fn kept_by_marks(id: &str, marks: &HashMap<String, BackupMarks>) -> bool {
-    marks.get(id).is_some_and(|m| m.pinned || !m.suspicious.is_empty())
+    marks
+        .get(id)
+        .is_some_and(|m| m.pinned || !m.suspicious.is_empty())
         || marks
             .values()
             .any(|m| !m.suspicious.is_empty() && m.compared_with.as_deref() == Some(id))
@@ -476,9 +478,9 @@ pub(crate) async fn forecast(engine: &Engine, project: &str) -> Result<Vec<Remov
         .await?
         .into_iter()
         .partition(super::resolve::is_tenant_archive);
-    let tenant_kept = tenants.iter().map(|b| {
-        RemovalForecast::kept(&b.id, &[], vec![TENANT_ARCHIVE_KEPT.to_string()])
-    });
+    let tenant_kept = tenants
+        .iter()
+        .map(|b| RemovalForecast::kept(&b.id, &[], vec![TENANT_ARCHIVE_KEPT.to_string()]));
     let no_rules = |b: &BackupRecord| {
         RemovalForecast::kept(
             &b.id,

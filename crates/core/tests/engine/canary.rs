@@ -64,16 +64,16 @@ async fn a_runaway_delete_alerts_once_churn_does_not_and_retention_keeps_the_evi
     );
     let before = backup(engine, &clock, Some("before the cleanup job")).await;
     engine.notify_check().await.unwrap();
-    assert!(suspicious_events(&rx).is_empty(), "{:?}", suspicious_events(&rx));
+    assert!(
+        suspicious_events(&rx).is_empty(),
+        "{:?}",
+        suspicious_events(&rx)
+    );
 
     // A runaway delete: 95 % of the orders gone.
-    let kept: i64 = pg.psql(&db, "SELECT count(*) FROM orders")
-        .parse()
-        .unwrap();
+    let kept: i64 = pg.psql(&db, "SELECT count(*) FROM orders").parse().unwrap();
     pg.psql(&db, "DELETE FROM orders WHERE id % 20 <> 0;");
-    let left: i64 = pg.psql(&db, "SELECT count(*) FROM orders")
-        .parse()
-        .unwrap();
+    let left: i64 = pg.psql(&db, "SELECT count(*) FROM orders").parse().unwrap();
     let bad = backup(engine, &clock, None).await;
     engine.notify_check().await.unwrap();
     let events = suspicious_events(&rx);
@@ -93,9 +93,16 @@ async fn a_runaway_delete_alerts_once_churn_does_not_and_retention_keeps_the_evi
     // The list says it, with the reason; the note and the user of the manual backups are kept.
     let listed = engine.backup_list("canary").await.unwrap();
     let row = |id: &str| listed.iter().find(|l| l.record.id == id).unwrap();
-    assert!(row(&bad).marks.suspicious.iter().any(|r| r == &named), "{:?}", row(&bad).marks);
+    assert!(
+        row(&bad).marks.suspicious.iter().any(|r| r == &named),
+        "{:?}",
+        row(&bad).marks
+    );
     assert!(row(&before).marks.suspicious.is_empty());
-    assert_eq!(row(&before).marks.note.as_deref(), Some("before the cleanup job"));
+    assert_eq!(
+        row(&before).marks.note.as_deref(),
+        Some("before the cleanup job")
+    );
     assert!(row(&before).marks.started_by.is_some());
     let rows = engine.backup_rows("canary").await.unwrap();
     let r = rows.iter().find(|r| r.id == bad).unwrap();
@@ -141,7 +148,11 @@ async fn a_runaway_delete_alerts_once_churn_does_not_and_retention_keeps_the_evi
             .unwrap_or_default()
     };
     assert!(kept_why(&bad).contains("suspicious"), "{}", kept_why(&bad));
-    assert!(kept_why(&before).contains("before suspicious"), "{}", kept_why(&before));
+    assert!(
+        kept_why(&before).contains("before suspicious"),
+        "{}",
+        kept_why(&before)
+    );
     assert!(kept_why(&after).contains("last 1"), "{}", kept_why(&after));
 
     // A pin keeps a backup through every retention, with the reason "pinned".
@@ -205,7 +216,11 @@ async fn the_newest_good_backup_is_not_deleted_without_force_and_a_lower_thresho
     engine.notify_check().await.unwrap();
     let events = suspicious_events(&rx);
     assert_eq!(events.len(), 1, "{events:?}");
-    assert!(events[0].summary.contains("public.t: 1,000 → 700 rows"), "{}", events[0].summary);
+    assert!(
+        events[0].summary.contains("public.t: 1,000 → 700 rows"),
+        "{}",
+        events[0].summary
+    );
 
     use offsite_core::ops::delete_backup::DeleteBackupOptions;
     let refused = engine
